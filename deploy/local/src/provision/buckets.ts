@@ -1,0 +1,136 @@
+import {
+  CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand,
+  GetBucketVersioningCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import type { BucketNames } from '@orbit/lib';
+import type { ProvisionStep } from './report.js';
+
+/**
+ * Denies anonymous access outright and any PutObject that does not ask for
+ * server-side encryption, so a misconfigured client cannot write plain bytes.
+ */
+export function bucketPolicy(bucket: string): string {
+  const arn = `arn:aws:s3:::${bucket}`;
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'DenyAnonymousAccess',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [arn, `${arn}/*`],
+        Condition: { StringEquals: { 'aws:PrincipalType': 'Anonymous' } },
+      },
+      {
+        Sid: 'DenyUnencryptedObjectUploads',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: `${arn}/*`,
+        Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } },
+      },
+    ],
+  });
+}
+
+/** Staging objects are abandoned uploads after a day; so are half-done multipart uploads. */
+export const STAGING_LIFECYCLE = {
+  Rules: [{
+    ID: 'expire-staged-uploads',
+    Status: 'Enabled' as const,
+    Filter: { Prefix: '' },
+    Expiration: { Days: 1 },
+    NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+  }],
+};
+
+function errorName(error: unknown): string {
+  return typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
+}
+
+async function exists(client: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    return true;
+  } catch (error) {
+    if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchBucket') return false;
+    throw error;
+  }
+}
+
+/** Each setting is read first and written only when it differs, so a second run changes nothing. */
+async function ensureSettings(client: S3Client, bucket: string, staging: boolean): Promise<string[]> {
+  const changed: string[] = [];
+  const versioning = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+  if (versioning.Status !== 'Enabled') {
+    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    changed.push('versioning');
+  }
+  const encrypted = await client.send(new GetBucketEncryptionCommand({ Bucket: bucket })).then(
+    (answer) => (answer.ServerSideEncryptionConfiguration?.Rules ?? []).length > 0,
+    (error: unknown) => { if (errorName(error) === 'ServerSideEncryptionConfigurationNotFoundError') return false; throw error; },
+  );
+  if (!encrypted) {
+    await client.send(new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    }));
+    changed.push('encryption');
+  }
+  const policy = await client.send(new GetBucketPolicyCommand({ Bucket: bucket })).then(
+    (answer) => answer.Policy,
+    (error: unknown) => { if (errorName(error) === 'NoSuchBucketPolicy') return undefined; throw error; },
+  );
+  const wanted = bucketPolicy(bucket);
+  if (!policy || !samePolicy(policy, wanted)) {
+    await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: wanted }));
+    changed.push('policy');
+  }
+  if (staging) {
+    const rules = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
+      (answer) => answer.Rules ?? [],
+      (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return []; throw error; },
+    );
+    if (!rules.some((rule) => rule.ID === STAGING_LIFECYCLE.Rules[0]?.ID)) {
+      await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: STAGING_LIFECYCLE }));
+      changed.push('expiry');
+    }
+  }
+  return changed;
+}
+
+/** Servers normalise policies (order, arrays of one); compare statement ids and effects only. */
+function samePolicy(actual: string, wanted: string): boolean {
+  const ids = (text: string): string => {
+    const parsed = JSON.parse(text) as { Statement?: { Sid?: string; Effect?: string }[] };
+    return (parsed.Statement ?? []).map((statement) => `${statement.Sid}:${statement.Effect}`).sort().join(',');
+  };
+  try {
+    return ids(actual) === ids(wanted);
+  } catch {
+    return false;
+  }
+}
+
+export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
+  const steps: ProvisionStep[] = [];
+  for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.charts]) {
+    const found = await exists(client, bucket);
+    if (!found) {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+      // Real S3 supports this and it is the strongest guard; MinIO does not implement it.
+      await client.send(new PutPublicAccessBlockCommand({
+        Bucket: bucket,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      })).catch((error: unknown) => { if (errorName(error) !== 'NotImplemented') throw error; });
+    }
+    const changed = await ensureSettings(client, bucket, bucket === buckets.staging);
+    if (!found) steps.push({ kind: 'bucket', name: bucket, action: 'created', detail: changed.join(', ') });
+    else if (changed.length > 0) steps.push({ kind: 'bucket', name: bucket, action: 'updated', detail: changed.join(', ') });
+    else steps.push({ kind: 'bucket', name: bucket, action: 'found' });
+  }
+  return steps;
+}

@@ -1,0 +1,73 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { bucketEnv, bucketNames, createKafka, createS3, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
+import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
+import { provisionBuckets } from './buckets.js';
+import { migrate } from './migrations.js';
+import type { ProvisionStep } from './report.js';
+import { provisionTables } from './tables.js';
+import { loadTopicPlan } from './topic-plan.js';
+import { provisionTopics } from './topics.js';
+
+export const provisionEnv = { ...runtimeEnv, ...bucketEnv };
+export type ProvisionConfig = ConfigOf<typeof provisionEnv>;
+
+export function readProvisionConfig(processEnv: NodeJS.ProcessEnv = process.env): ProvisionConfig {
+  return readConfig(provisionEnv, processEnv);
+}
+
+export async function provisionSchemas(registryUrl: string): Promise<ProvisionStep[]> {
+  const admin = new RegistryAdmin(registryUrl);
+  const steps: ProvisionStep[] = [];
+  for (const [topic, schema] of loadSchemas()) {
+    const report = await syncSubject(admin, topic, schema, false);
+    if (report.action === 'incompatible') {
+      throw new SchemaRejectedError(report.subject, report.problems.map((problem) => `v${problem.version}: ${problem.reason}`).join('; '));
+    }
+    steps.push({
+      kind: 'schema',
+      name: report.subject,
+      action: report.action === 'registered' ? 'created' : report.compatibilitySet ? 'updated' : 'found',
+      detail: `id ${report.id}${report.compatibilitySet ? ', BACKWARD_TRANSITIVE' : ''}`,
+    });
+  }
+  return steps;
+}
+
+/**
+ * Topics, schemas, tables, buckets and migrations, each idempotent: a second
+ * run reports everything as found and changes nothing. Works against the local
+ * stack or real services alike, since every endpoint comes from the environment.
+ */
+export async function provisionAll(config: ProvisionConfig, log: Logger, onStep: (step: ProvisionStep) => void = () => {}): Promise<ProvisionStep[]> {
+  const steps: ProvisionStep[] = [];
+  const record = (batch: ProvisionStep[]): void => {
+    for (const step of batch) {
+      steps.push(step);
+      onStep(step);
+    }
+  };
+  const admin = createKafka({ clientId: 'orbit-provision', brokers: config.KAFKA_BROKERS, logger: log }).admin();
+  await admin.connect();
+  try {
+    record(await provisionTopics(admin, loadTopicPlan(config.KAFKA_REPLICATION_FACTOR)));
+  } finally {
+    await admin.disconnect();
+  }
+  record(await provisionSchemas(config.SCHEMA_REGISTRY_URL));
+  const dynamo = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
+  try {
+    record(await provisionTables(dynamo, config));
+  } finally {
+    dynamo.destroy();
+  }
+  const s3 = createS3(config);
+  try {
+    record(await provisionBuckets(s3, bucketNames(config)));
+  } finally {
+    s3.destroy();
+  }
+  record(await migrate(config.MYSQL_URL));
+  return steps;
+}
+
+export { formatStep, changedSomething, type ProvisionStep } from './report.js';

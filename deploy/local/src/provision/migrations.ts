@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import { OrbitError } from '@orbit/lib';
+import type { ProvisionStep } from './report.js';
+
+/** deploy/mysql/migrations, from src/provision or dist/provision alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../mysql/migrations/', import.meta.url));
+
+/** An applied migration's file was edited afterwards: write a new migration instead. */
+export class MigrationChangedError extends OrbitError {
+  constructor(readonly version: string) {
+    super('ORBIT_ERR_MIGRATION_CHANGED', `migration ${version} was edited after it was applied; add a new migration instead`);
+  }
+}
+
+export interface Migration {
+  readonly version: string;
+  readonly file: string;
+  readonly sql: string;
+  readonly checksum: string;
+}
+
+/** `0001_name.sql` files in version order. */
+export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(join(dir, file), 'utf8');
+      return { version: file.slice(0, 4), file, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/**
+ * Applies, in order, every migration the database has not recorded, each
+ * recorded in `schema_migrations` with its checksum. MySQL DDL commits
+ * implicitly, so each file must be safe to re-run (IF NOT EXISTS) should a
+ * crash land between the DDL and the record.
+ */
+export async function migrate(mysqlUrl: string, migrations: readonly Migration[] = loadMigrations()): Promise<ProvisionStep[]> {
+  const connection = await mysql.createConnection({ uri: mysqlUrl, multipleStatements: true });
+  try {
+    await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version VARCHAR(16) NOT NULL PRIMARY KEY,
+      file VARCHAR(255) NOT NULL,
+      checksum CHAR(64) NOT NULL,
+      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+    ) ENGINE=InnoDB`);
+    const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT version, checksum FROM schema_migrations');
+    const applied = new Map(rows.map((row) => [String(row['version']), String(row['checksum'])]));
+    const steps: ProvisionStep[] = [];
+    for (const migration of migrations) {
+      const checksum = applied.get(migration.version);
+      if (checksum !== undefined) {
+        if (checksum !== migration.checksum) throw new MigrationChangedError(migration.version);
+        steps.push({ kind: 'migration', name: migration.file, action: 'found' });
+        continue;
+      }
+      await connection.query(migration.sql);
+      await connection.query('INSERT INTO schema_migrations (version, file, checksum) VALUES (?, ?, ?)', [migration.version, migration.file, migration.checksum]);
+      steps.push({ kind: 'migration', name: migration.file, action: 'applied' });
+    }
+    return steps;
+  } finally {
+    await connection.end();
+  }
+}

@@ -1,0 +1,122 @@
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
+import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
+
+/** The Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
+const WIRE_HEADER_BYTES = 5;
+
+export type AvroSchemaJson = Record<string, unknown>;
+
+export function subjectOf(topic: string): string {
+  return `${topic}-value`;
+}
+
+/**
+ * Avro codec over a Confluent-compatible registry. Producers encode with the id
+ * the registry gave the schema this build ships; consumers decode any writer
+ * version into this build's schema (the reader), so replay of the oldest events
+ * yields today's shape. Writer schemas and resolvers are cached per schema id.
+ */
+export class EventCodec {
+  readonly registry: SchemaRegistry;
+  private readonly readerTypes = new Map<string, avro.Type>();
+  private readonly readerSchemas: ReadonlyMap<string, AvroSchemaJson>;
+  private readonly writerIds = new Map<string, Promise<number>>();
+  private readonly resolvers = new Map<string, { reader: avro.Type; resolver: avro.Resolver | undefined }>();
+
+  constructor(registryUrl: string, schemasByTopic: ReadonlyMap<string, AvroSchemaJson>) {
+    // Retries of the registry client are kept short: the consume loop owns backoff.
+    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 1, initialRetryTimeInSecs: 0.05 } });
+    this.readerSchemas = schemasByTopic;
+  }
+
+  private readerTypeOf(topic: string): avro.Type {
+    let type = this.readerTypes.get(topic);
+    if (!type) {
+      const schema = this.readerSchemas.get(topic);
+      if (!schema) throw new EncodeError(topic, `no schema is bundled for topic ${topic}`);
+      type = avro.Type.forSchema(schema as avro.Schema);
+      this.readerTypes.set(topic, type);
+    }
+    return type;
+  }
+
+  /** The registry id of this build's schema for `topic`, registering it if new. */
+  schemaIdOf(topic: string): Promise<number> {
+    let id = this.writerIds.get(topic);
+    if (!id) {
+      const schema = this.readerSchemas.get(topic);
+      if (!schema) return Promise.reject(new EncodeError(topic, `no schema is bundled for topic ${topic}`));
+      id = this.registry
+        .register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: subjectOf(topic) })
+        .then((answer) => answer.id)
+        .catch((error: unknown) => {
+          this.writerIds.delete(topic);
+          throw asRegistryError(error, (cause) => new EncodeError(topic, cause));
+        });
+      this.writerIds.set(topic, id);
+    }
+    return id;
+  }
+
+  async encode(topic: string, event: object): Promise<Buffer> {
+    const type = this.readerTypeOf(topic);
+    const id = await this.schemaIdOf(topic);
+    let body: Buffer;
+    try {
+      body = type.toBuffer(event);
+    } catch (cause) {
+      const paths: string[] = [];
+      type.isValid(event, { errorHook: (path) => paths.push(path.join('.')) });
+      throw new EncodeError(topic, new TypeError(`invalid fields: ${paths.join(', ') || String(cause)}`));
+    }
+    const header = Buffer.alloc(WIRE_HEADER_BYTES);
+    header.writeInt32BE(id, 1);
+    return Buffer.concat([header, body]);
+  }
+
+  async decode(topic: string, value: Buffer | null): Promise<unknown> {
+    if (!value || value.length < WIRE_HEADER_BYTES || value[0] !== 0) {
+      throw new DecodeError(topic, new TypeError('not in the Confluent wire format (magic byte 0 + schema id)'));
+    }
+    const writerId = value.readInt32BE(1);
+    const { reader, resolver } = await this.resolverFor(topic, writerId);
+    try {
+      return resolver ? reader.fromBuffer(value.subarray(WIRE_HEADER_BYTES), resolver) : reader.fromBuffer(value.subarray(WIRE_HEADER_BYTES));
+    } catch (cause) {
+      throw new DecodeError(topic, cause);
+    }
+  }
+
+  private async resolverFor(topic: string, writerId: number): Promise<{ reader: avro.Type; resolver: avro.Resolver | undefined }> {
+    const key = `${topic}#${writerId}`;
+    const cached = this.resolvers.get(key);
+    if (cached) return cached;
+    const reader = this.readerTypeOf(topic);
+    let writer: avro.Type;
+    try {
+      writer = avro.Type.forSchema((await this.registry.getSchema(writerId)) as avro.Schema);
+    } catch (error) {
+      throw asRegistryError(error, (cause) => new DecodeError(topic, cause));
+    }
+    let entry: { reader: avro.Type; resolver: avro.Resolver | undefined };
+    try {
+      entry = { reader, resolver: reader.equals(writer) ? undefined : reader.createResolver(writer) };
+    } catch (cause) {
+      throw new DecodeError(topic, cause); // the writer's schema cannot be read as this topic's events
+    }
+    this.resolvers.set(key, entry);
+    return entry;
+  }
+}
+
+/**
+ * A 404 (unknown id or subject) or 422 (schema refused) is permanent; anything
+ * else from the registry, a network failure included, means "try again".
+ */
+function asRegistryError(error: unknown, permanent: (cause: unknown) => Error): Error {
+  const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  if (status === 404 || status === 409 || status === 422) return permanent(error);
+  if (error instanceof EncodeError || error instanceof DecodeError) return error;
+  return new StoreUnavailableError('schema-registry', error);
+}

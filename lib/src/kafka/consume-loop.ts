@@ -1,0 +1,204 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../logger.js';
+import { retryDelayMs, type RetryPolicy } from '../retry.js';
+import { isRetriable as defaultIsRetriable } from '../retry-classifier.js';
+import { childSpan, parseTraceparent, type TraceContext } from '../trace-context.js';
+import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from './client.js';
+import { sendToDeadLetterQueue } from './dead-letter.js';
+import { HEADER, headersToStrings } from './headers.js';
+import { CONSUMER_EVENTS, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
+
+export interface ConsumedMessage<E> extends MessagePosition {
+  readonly key: string | null;
+  readonly event: E;
+  readonly headers: Readonly<Record<string, string>>;
+  /** This handler's span; pass it to the publisher so the trace continues. */
+  readonly trace: TraceContext;
+  /** Logger carrying topic, partition, offset, pid, correlationId and imageUID. */
+  readonly log: Logger;
+  /** Aborted on shutdown: long effects should stop and let the message be redelivered. */
+  readonly signal: AbortSignal;
+}
+
+export type MessageHandler<E> = (message: ConsumedMessage<E>) => Promise<void>;
+
+export interface ConsumeLoopOptions<E> {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** A new group starts at the earliest offset (replay) instead of the latest. @default true */
+  readonly fromBeginning?: boolean;
+  readonly decode: (topic: string, value: Buffer | null) => Promise<E>;
+  readonly handler: MessageHandler<E>;
+  /** Backoff of transient failures; maxAttempts bounds them (then the DLQ), Infinity never gives up. */
+  readonly retryPolicy: RetryPolicy;
+  readonly logger: Logger;
+  readonly isRetriable?: (error: unknown) => boolean;
+  /** Partitions processed in parallel; messages of one partition stay in order. @default 3 */
+  readonly partitionsConsumedConcurrently?: number;
+}
+
+type Outcome = 'done' | 'retry';
+
+/**
+ * The one consume loop every consumer uses. Per message: decode, run the
+ * handler, and only then mark the offset for commit. A transient failure (a
+ * store down) pauses just that partition for an exponential backoff and the
+ * message is fetched again; it never reaches the DLQ unless the policy has a
+ * finite maxAttempts. An undecodable message or a permanent failure goes to
+ * `<topic>.dlq` with its original bytes, and the partition moves on.
+ */
+export class ConsumeLoop<E> extends EventEmitter {
+  private readonly consumer;
+  private readonly log: Logger;
+  private readonly isRetriable: (error: unknown) => boolean;
+  private readonly attempts = new Map<string, number>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly shutdown = new AbortController();
+  private dlqProducer: Producer | undefined;
+  private joined = false;
+  /** The error behind the latest retry, for the retry event. */
+  private lastError: unknown;
+  private running = false;
+
+  constructor(private readonly options: ConsumeLoopOptions<E>) {
+    super();
+    this.log = options.logger.child({ component: 'consume-loop', groupId: options.groupId });
+    this.isRetriable = options.isRetriable ?? defaultIsRetriable;
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, () => {
+      this.joined = true;
+      this.emitEvent(CONSUMER_EVENTS.ready, { groupId: options.groupId });
+    });
+    this.consumer.on(CRASH, ({ payload }) => {
+      this.joined = false;
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      this.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
+    });
+  }
+
+  /** True once the group is joined and the loop is fetching. */
+  get ready(): boolean {
+    return this.running && this.joined;
+  }
+
+  emitEvent<K extends keyof ConsumerEventPayloads>(name: K, payload: ConsumerEventPayloads[K]): void {
+    this.emit(name, payload);
+  }
+
+  async start(): Promise<void> {
+    const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    this.dlqProducer = producer;
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: (payload) => this.processBatch(payload),
+    });
+    this.log.info({ topics: this.options.topics }, 'consume loop started');
+  }
+
+  /** SIGTERM path: stop fetching, let the in-flight message finish, commit, disconnect. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.shutdown.abort();
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    await this.consumer.disconnect();
+    await this.dlqProducer?.disconnect();
+    this.emitEvent(CONSUMER_EVENTS.stopped, { groupId: this.options.groupId });
+    this.log.info('consume loop stopped');
+  }
+
+  private async processBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    let lastDone: string | undefined;
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale() || !this.running) break;
+        const outcome = await this.processMessage(topic, partition, message);
+        if (outcome === 'retry') {
+          this.scheduleRetry(topic, partition, message.offset, pause);
+          break;
+        }
+        this.attempts.delete(`${topic}:${partition}`);
+        resolveOffset(message.offset);
+        lastDone = message.offset;
+        await heartbeat();
+      }
+    } finally {
+      if (lastDone !== undefined) {
+        const next = (BigInt(lastDone) + 1n).toString();
+        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      }
+    }
+  }
+
+  private scheduleRetry(topic: string, partition: number, offset: string, pause: () => () => void): void {
+    const key = `${topic}:${partition}`;
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    const delayMs = retryDelayMs(this.options.retryPolicy, attempt);
+    const resume = pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      resume();
+    }, delayMs);
+    this.resumeTimers.add(timer);
+    this.emitEvent(CONSUMER_EVENTS.retry, { topic, partition, offset, attempt, delayMs, error: this.lastError });
+  }
+
+  private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+    const started = performance.now();
+    const headers = headersToStrings(message.headers);
+    const log = this.log.child({
+      topic, partition, offset: message.offset,
+      pid: headers[HEADER.pid], correlationId: headers[HEADER.correlationId], imageUID: message.key?.toString('utf8'),
+    });
+    const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
+    try {
+      const event = await this.options.decode(topic, message.value);
+      await this.options.handler({
+        topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, event, headers,
+        trace: childSpan(parseTraceparent(headers[HEADER.traceparent])), log, signal: this.shutdown.signal,
+      });
+      this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs: performance.now() - started });
+      return 'done';
+    } catch (error) {
+      this.lastError = error;
+      if (!this.running) return 'retry'; // shutting down: leave it uncommitted for the next owner
+      const retriable = this.isRetriable(error);
+      if (retriable && attemptsSoFar < this.options.retryPolicy.maxAttempts) {
+        log.warn({ err: error, attempt: attemptsSoFar }, 'transient failure, partition paused for backoff');
+        return 'retry';
+      }
+      return this.deadLetter(topic, partition, message, error, attemptsSoFar, log);
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown, attempts: number, log: Logger): Promise<Outcome> {
+    if (!this.dlqProducer) return 'retry';
+    try {
+      await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
+    } catch (dlqError) {
+      log.error({ err: dlqError, cause: error }, 'DLQ unavailable, will retry the message');
+      this.lastError = dlqError;
+      return 'retry';
+    }
+    log.error({ err: error, attempts }, 'message sent to the DLQ');
+    this.emitEvent(CONSUMER_EVENTS.deadLettered, { topic, partition, offset: message.offset, error, attempts });
+    return 'done';
+  }
+}

@@ -1,0 +1,24 @@
+/** Lifecycle events of a consume loop; tests and metrics wait on these names. */
+export const CONSUMER_EVENTS = {
+  ready: 'consumer.ready',
+  processed: 'consumer.processed',
+  retry: 'consumer.retry',
+  deadLettered: 'consumer.dlq',
+  crash: 'consumer.crash',
+  stopped: 'consumer.stopped',
+} as const;
+
+export interface MessagePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface ConsumerEventPayloads {
+  [CONSUMER_EVENTS.ready]: { groupId: string };
+  [CONSUMER_EVENTS.processed]: MessagePosition & { durationMs: number };
+  [CONSUMER_EVENTS.retry]: MessagePosition & { attempt: number; delayMs: number; error: unknown };
+  [CONSUMER_EVENTS.deadLettered]: MessagePosition & { error: unknown; attempts: number };
+  [CONSUMER_EVENTS.crash]: { error: unknown; restart: boolean };
+  [CONSUMER_EVENTS.stopped]: { groupId: string };
+}

@@ -1,0 +1,33 @@
+import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'password', '*.password', 'secret', '*.secret', 'token', '*.token',
+  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
+  'req.headers.cookie', '*.secretAccessKey', 'secretAccessKey', 'AWS_SECRET_ACCESS_KEY',
+  '*.AWS_SECRET_ACCESS_KEY', 'MYSQL_URL', '*.MYSQL_URL', 'credentials', '*.credentials',
+];
+
+export interface LoggerOptions {
+  readonly service: string;
+  readonly level?: LevelWithSilent;
+  /** Tests pass an in-memory stream to assert on log output. */
+  readonly destination?: DestinationStream;
+}
+
+/** The one root logger of a process; modules take `logger.child({ component })`. */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,25 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConsumeLoop } from './kafka/consume-loop.js';
+import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './kafka/instrumentation.js';
+
+/** One registry per process, with Node's default metrics and the consume-loop counters. */
+export function createMetrics(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Counts processed, retried and dead-lettered messages of a loop, per topic. */
+export function instrumentConsumeLoop(registry: Registry, loop: ConsumeLoop<unknown>): void {
+  const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
+  const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
+  const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
+  const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], registers: [registry] });
+  loop.on(CONSUMER_EVENTS.processed, (event: ConsumerEventPayloads['consumer.processed']) => {
+    processed.inc({ topic: event.topic });
+    duration.observe({ topic: event.topic }, event.durationMs / 1000);
+  });
+  loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
+  loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
+}

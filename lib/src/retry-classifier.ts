@@ -1,0 +1,49 @@
+import { OrbitError } from './errors.js';
+
+/** Socket-level failures: the peer is down or unreachable, so a later attempt may work. */
+const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH',
+  'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  // mysql2: connection dropped, server shutting down, deadlocks and lock waits.
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED',
+  'ER_CONNECTION_KILLED',
+]);
+
+/** AWS error names that mean "later", whatever the HTTP status says. */
+const TRANSIENT_AWS_NAMES: ReadonlySet<string> = new Set([
+  'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ThrottlingException',
+  'Throttling', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'InternalServerError',
+  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TransactionConflictException',
+]);
+
+function field(error: object, key: string): unknown {
+  return (error as Record<string, unknown>)[key];
+}
+
+/**
+ * True when `error` says a later attempt may succeed. Reads only data the
+ * libraries put on their errors (flags, codes, statuses), never message text.
+ */
+export function isRetriable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if (error instanceof OrbitError) return error.retriable;
+  if (error instanceof AggregateError) return error.errors.some(isRetriable);
+  const retriable = field(error, 'retriable');
+  if (typeof retriable === 'boolean') return retriable; // kafkajs
+  const code = field(error, 'code');
+  if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
+  if (field(error, 'fatal') === true && typeof code === 'string' && code.startsWith('PROTOCOL_')) return true;
+  const name = field(error, 'name');
+  if (typeof name === 'string' && TRANSIENT_AWS_NAMES.has(name)) return true;
+  if (field(error, '$retryable') !== undefined) return true;
+  const metadata = field(error, '$metadata');
+  if (typeof metadata === 'object' && metadata !== null) {
+    const status = field(metadata, 'httpStatusCode');
+    if (status === undefined) return true; // no HTTP answer at all: the endpoint is down
+    if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  }
+  const cause = field(error, 'cause');
+  return cause !== undefined && cause !== error && isRetriable(cause);
+}

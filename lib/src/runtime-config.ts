@@ -1,0 +1,41 @@
+import { env } from './config.js';
+
+/**
+ * Variables every Orbit process reads. AWS names follow the SDK conventions so
+ * real AWS replaces the local stack with no code change: leave the endpoint
+ * variables unset and the SDK finds the regional endpoints and credentials.
+ */
+export const runtimeEnv = {
+  /** Service name in logs and metrics. @default the service's own name */
+  ORBIT_SERVICE: env.optionalString(),
+  /** pino level. @default info */
+  LOG_LEVEL: env.enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+  /** Comma-separated bootstrap brokers. @default 127.0.0.1:9092 */
+  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  /** Confluent-compatible registry base URL. @default Apicurio's ccompat API on the local stack */
+  SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
+  /** Replication factor for topics created by provisioning. @default 1 */
+  KAFKA_REPLICATION_FACTOR: env.int(1, 1, 7),
+  /** @default us-east-1 */
+  AWS_REGION: env.string('us-east-1'),
+  /** S3 endpoint; unset on real AWS. @default MinIO on the local stack */
+  AWS_ENDPOINT_URL_S3: env.url('http://127.0.0.1:9000'),
+  /** DynamoDB endpoint; unset on real AWS. @default DynamoDB Local */
+  AWS_ENDPOINT_URL_DYNAMODB: env.url('http://127.0.0.1:8000'),
+  /** MinIO needs path-style addressing; real S3 does not. @default true */
+  S3_FORCE_PATH_STYLE: env.bool(true),
+  /** mysql://user:password@host:port/database of ViewPort. @default the local MariaDB */
+  MYSQL_URL: env.url('mysql://orbit:orbit@127.0.0.1:3306/viewport'),
+  /** Suffix of Development tables. @default -tbl-k8d-aws */
+  ORBIT_DEV_TABLE_SUFFIX: env.string('-tbl-k8d-aws'),
+  /** Suffix of Testing tables. @default -tbl-k8t-aws */
+  ORBIT_TEST_TABLE_SUFFIX: env.string('-tbl-k8t-aws'),
+  /** Port of /healthz, /readyz and /metrics. @default 0 (any free port) */
+  HEALTH_PORT: env.int(0, 0, 65535),
+  /** First delay of the transient-failure backoff. @default 200 */
+  ORBIT_RETRY_INITIAL_MS: env.int(200, 0),
+  /** Ceiling of the backoff. @default 30000 */
+  ORBIT_RETRY_MAX_MS: env.int(30_000, 1),
+  /** Backoff growth per attempt. @default 2 */
+  ORBIT_RETRY_FACTOR: env.number(2, 1),
+};

@@ -1,0 +1,111 @@
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { EventCodec, type AvroSchemaJson } from './codec.js';
+import { readConfig, type ConfigOf, type EnvShape } from './config.js';
+import { buildHealthServer } from './health-server.js';
+import { createKafka, type Kafka } from './kafka/client.js';
+import { ConsumeLoop, type MessageHandler } from './kafka/consume-loop.js';
+import { EventPublisher } from './kafka/publisher.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, instrumentConsumeLoop } from './metrics.js';
+import { retryPolicy } from './retry.js';
+import { runtimeEnv } from './runtime-config.js';
+
+export type RuntimeConfig = ConfigOf<typeof runtimeEnv>;
+
+export interface ServiceContext<C> {
+  readonly config: RuntimeConfig & C;
+  readonly logger: Logger;
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  readonly publisher: EventPublisher;
+  readonly metrics: Registry;
+}
+
+export interface ConsumerServiceSpec<E, S extends EnvShape> {
+  readonly service: string;
+  /** @default the service name */
+  readonly groupId?: string;
+  readonly topics: readonly string[];
+  readonly schemas: ReadonlyMap<string, AvroSchemaJson>;
+  /** The service's own variables, validated together with the runtime ones. */
+  readonly env?: S;
+  readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
+  /** Extra readiness (stores reachable); consuming is always required. */
+  readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<boolean>;
+  readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
+  readonly processEnv?: NodeJS.ProcessEnv;
+}
+
+export interface RunningService {
+  readonly healthPort: number;
+  readonly loop: ConsumeLoop<unknown>;
+  readonly logger: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one consumer service: config (fails at start, one line per bad
+ * variable), logger, Kafka, codec, publisher, the consume loop, and the
+ * health server. `main.ts` of each consumer is this call plus signal handling.
+ */
+export async function startConsumerService<E, S extends EnvShape>(spec: ConsumerServiceSpec<E, S>): Promise<RunningService> {
+  const processEnv = spec.processEnv ?? process.env;
+  const config = readConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, processEnv) as RuntimeConfig & ConfigOf<S>;
+  const service = config.ORBIT_SERVICE ?? spec.service;
+  const logger = createLogger({ service, level: config.LOG_LEVEL });
+  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
+  const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
+  const publisher = await EventPublisher.connect(kafka, codec, logger);
+  const metrics = createMetrics(service);
+  const context: ServiceContext<ConfigOf<S>> = { config, logger, kafka, codec, publisher, metrics };
+  const handler = await spec.createHandler(context);
+  const loop = new ConsumeLoop<E>({
+    kafka,
+    groupId: spec.groupId ?? service,
+    topics: spec.topics,
+    decode: (topic, value) => codec.decode(topic, value) as Promise<E>,
+    handler,
+    retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
+    logger,
+  });
+  instrumentConsumeLoop(metrics, loop as ConsumeLoop<unknown>);
+  const health = buildHealthServer({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics);
+  await health.listen({ host: '127.0.0.1', port: config.HEALTH_PORT });
+  await loop.start();
+  const healthPort = (health.server.address() as AddressInfo).port;
+  logger.info({ healthPort, topics: spec.topics }, 'service started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    healthPort,
+    loop: loop as ConsumeLoop<unknown>,
+    logger,
+    stop: () => {
+      stopping ??= (async () => {
+        await loop.stop();
+        await publisher.disconnect();
+        await spec.close?.(context);
+        await health.close();
+        logger.info('service stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** SIGTERM/SIGINT: stop fetching, finish in-flight work, commit, disconnect, exit 0. */
+export function stopOnSignals(running: { stop(): Promise<void>; logger: Logger }): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    running.logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

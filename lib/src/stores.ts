@@ -1,0 +1,72 @@
+import { env } from './config.js';
+
+/**
+ * Buckets of the Image Harbor (C16) and the chart bucket (C24). S3 names are
+ * global on AWS, so each is configurable; defaults are the design's names.
+ */
+export const bucketEnv = {
+  /** Staging: uploads land here and expire after a day. */
+  ORBIT_BUCKET_STAGING: env.string('temporary-app-image-1203-bkt-k8d-aws'),
+  /** Development images. */
+  ORBIT_BUCKET_DEVELOPMENT: env.string('app-image-1206-bkt-k8d-aws'),
+  /** Testing images. */
+  ORBIT_BUCKET_TESTING: env.string('app-image-1209-bkt-k8t-aws'),
+  /** Packaged charts (.tgz). */
+  ORBIT_BUCKET_CHARTS: env.string('helm-chart-1224-bkt-k8d-aws'),
+};
+
+export interface BucketNames {
+  readonly staging: string;
+  readonly development: string;
+  readonly testing: string;
+  readonly charts: string;
+}
+
+export function bucketNames(config: { [K in keyof typeof bucketEnv]: string }): BucketNames {
+  return {
+    staging: config.ORBIT_BUCKET_STAGING,
+    development: config.ORBIT_BUCKET_DEVELOPMENT,
+    testing: config.ORBIT_BUCKET_TESTING,
+    charts: config.ORBIT_BUCKET_CHARTS,
+  };
+}
+
+export type TableEnvironment = 'development' | 'testing';
+
+export interface TableDefinition {
+  readonly base: string;
+  readonly environment: TableEnvironment;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  /** Global secondary indexes: name -> [partition key, sort key]. */
+  readonly indexes?: Readonly<Record<string, readonly [string, string]>>;
+}
+
+/** Chart Store (C20) tables; the physical name adds the environment suffix. */
+export const TABLES = {
+  userEventLog: {
+    base: 'user-event-log-1621', environment: 'development', partitionKey: 'pid', sortKey: 'eventKey',
+    indexes: { byUsername: ['username', 'eventKey'], byImageUID: ['imageUID', 'eventKey'], byCorrelationId: ['correlationId', 'eventKey'] },
+  },
+  userErrorLog: {
+    base: 'user-error-log-1624', environment: 'development', partitionKey: 'pid', sortKey: 'eventKey',
+    indexes: { byImageUID: ['imageUID', 'eventKey'], byCorrelationId: ['correlationId', 'eventKey'] },
+  },
+  appImageMetadata: { base: 'app-image-metadata-1615', environment: 'development', partitionKey: 'imageUID', sortKey: 'imageVersion' },
+  userInputManifest: { base: 'user-input-manifest-1606', environment: 'development', partitionKey: 'imageUID', sortKey: 'imageVersion' },
+  baseKustomize: { base: 'base-kustomize-1603', environment: 'development', partitionKey: 'helmChartName' },
+  kustomizeDevelopment: { base: 'k8or-kustomize-1609', environment: 'development', partitionKey: 'helmChartName' },
+  kustomizeTesting: { base: 'k8or-kustomize-1630', environment: 'testing', partitionKey: 'helmChartName' },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableKey = keyof typeof TABLES;
+
+export interface TableSuffixes {
+  readonly ORBIT_DEV_TABLE_SUFFIX: string;
+  readonly ORBIT_TEST_TABLE_SUFFIX: string;
+}
+
+export function tableName(key: TableKey, suffixes: TableSuffixes): string {
+  const table: TableDefinition = TABLES[key];
+  return table.base + (table.environment === 'testing' ? suffixes.ORBIT_TEST_TABLE_SUFFIX : suffixes.ORBIT_DEV_TABLE_SUFFIX);
+}

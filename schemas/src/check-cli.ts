@@ -1,0 +1,26 @@
+import { env, readConfig, runtimeEnv } from '@orbit/lib';
+import { loadSchemas } from './catalogue.js';
+import { RegistryAdmin } from './registry-admin.js';
+import { syncSubject } from './sync.js';
+
+/**
+ * `npm run schemas:check`: exits 1 when any bundled schema would break
+ * BACKWARD_TRANSITIVE compatibility with what the registry holds. Changes nothing.
+ */
+const { SCHEMA_REGISTRY_URL, ORBIT_SCHEMAS_DIR } = readConfig({
+  SCHEMA_REGISTRY_URL: runtimeEnv.SCHEMA_REGISTRY_URL,
+  /** Check the .avsc files of this folder instead of the bundled ones. @default schemas/avro */
+  ORBIT_SCHEMAS_DIR: env.optionalString(),
+});
+const admin = new RegistryAdmin(SCHEMA_REGISTRY_URL);
+let failed = false;
+for (const [topic, schema] of loadSchemas(ORBIT_SCHEMAS_DIR)) {
+  const report = await syncSubject(admin, topic, schema, true);
+  if (report.action === 'incompatible') {
+    failed = true;
+    for (const problem of report.problems) console.error(`INCOMPATIBLE ${problem.subject} vs version ${problem.version}: ${problem.reason}`);
+  } else {
+    console.log(`ok ${report.subject} (${report.action})`);
+  }
+}
+process.exitCode = failed ? 1 : 0;

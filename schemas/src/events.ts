@@ -1,0 +1,170 @@
+import type { EventEnvelope } from '@orbit/lib';
+
+/** TypeScript twins of the Avro schemas in ../avro (a test encodes a sample of each). */
+export interface KeyValue { readonly key: string; readonly value: string }
+
+export interface ImageMetadata {
+  readonly imageName: string;
+  readonly imageVersion: string;
+  readonly imageCategory: string | null;
+  readonly description: string | null;
+  readonly part: string | null;
+  readonly port: number | null;
+  readonly envVars: readonly KeyValue[];
+  readonly volumes: readonly KeyValue[];
+  readonly imageLabels: readonly KeyValue[];
+  readonly commandOverride: string | null;
+  readonly entrypointOverride: string | null;
+  readonly workingDir: string | null;
+  /** Extra fields the user sent, as JSON object text. */
+  readonly extraJson: string | null;
+}
+
+export interface ObjectRef { readonly bucket: string; readonly key: string; readonly versionId: string | null }
+
+export interface Healthcheck {
+  readonly test: readonly string[];
+  readonly intervalSeconds: number | null;
+  readonly timeoutSeconds: number | null;
+  readonly startPeriodSeconds: number | null;
+  readonly retries: number | null;
+}
+
+export interface ImageConfigFacts {
+  readonly exposedPorts: readonly string[];
+  readonly env: readonly string[];
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  readonly workingDir: string | null;
+  readonly user: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly healthcheck: Healthcheck | null;
+  readonly stopSignal: string | null;
+  readonly volumes: readonly string[];
+}
+
+export interface Layer { readonly digest: string; readonly diffId: string; readonly sizeBytes: number; readonly mediaType: string }
+
+export interface ImageSummary {
+  readonly format: 'DOCKER_ARCHIVE' | 'OCI_ARCHIVE' | 'REGISTRY';
+  readonly compression: 'NONE' | 'GZIP';
+  readonly manifestDigest: string;
+  readonly configDigest: string;
+  readonly repoTags: readonly string[];
+  readonly architecture: string;
+  readonly os: string;
+  readonly layers: readonly Layer[];
+  readonly config: ImageConfigFacts;
+}
+
+export interface UploadRequested extends EventEnvelope {
+  readonly requestId: string;
+  readonly source: 'ARCHIVE' | 'REFERENCE' | 'PRESIGNED';
+  readonly metadata: ImageMetadata;
+  readonly staging: ObjectRef | null;
+  readonly reference: string | null;
+  readonly sizeBytes: number | null;
+  readonly sha256: string | null;
+}
+
+export interface ImageValidated extends EventEnvelope {
+  readonly requestId: string;
+  readonly metadata: ImageMetadata;
+  readonly staging: ObjectRef;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly image: ImageSummary;
+}
+
+export interface ImageRejected extends EventEnvelope {
+  readonly requestId: string;
+  readonly reasonCode: string;
+  readonly message: string;
+  readonly stage: string;
+  readonly staging: ObjectRef | null;
+}
+
+export interface ImageStored extends EventEnvelope {
+  readonly requestId: string;
+  readonly metadata: ImageMetadata;
+  readonly image: ImageSummary;
+  readonly stored: ObjectRef;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly environment: string;
+}
+
+export interface ChartGenerated extends EventEnvelope {
+  readonly requestId: string;
+  readonly imageVersion: string;
+  readonly chartName: string;
+  readonly chartVersion: string;
+  readonly appVersion: string;
+  readonly helmChartName: string;
+  readonly chart: ObjectRef;
+  readonly chartSha256: string;
+  readonly environment: string;
+  readonly kustomizeTable: string;
+}
+
+export interface TransferRequested extends EventEnvelope {
+  readonly requestId: string;
+  readonly imageVersion: string;
+  readonly sourceEnvironment: string;
+  readonly targetEnvironment: string;
+  readonly notes: string | null;
+}
+
+export interface ImageCopied extends EventEnvelope {
+  readonly requestId: string;
+  readonly imageVersion: string;
+  readonly sourceEnvironment: string;
+  readonly targetEnvironment: string;
+  readonly source: ObjectRef;
+  readonly target: ObjectRef;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
+export interface ChartPromoted extends EventEnvelope {
+  readonly requestId: string;
+  readonly imageVersion: string;
+  readonly helmChartName: string;
+  readonly sourceEnvironment: string;
+  readonly targetEnvironment: string;
+  readonly sourceTable: string;
+  readonly targetTable: string;
+}
+
+export interface ViewportUpdated extends EventEnvelope {
+  readonly requestId: string;
+  readonly imageVersion: string | null;
+  readonly environment: string | null;
+  readonly status: string;
+  readonly causeEventType: string;
+}
+
+export interface PipelineFailed extends EventEnvelope {
+  readonly requestId: string;
+  readonly flow: string;
+  readonly stage: string;
+  readonly reasonCode: string;
+  readonly message: string;
+  readonly failedEventId: string | null;
+}
+
+/** Which event each topic carries. */
+export interface EventsByTopic {
+  'orbit.upload.requested': UploadRequested;
+  'orbit.image.validated': ImageValidated;
+  'orbit.image.rejected': ImageRejected;
+  'orbit.image.stored': ImageStored;
+  'orbit.chart.generated': ChartGenerated;
+  'orbit.transfer.requested': TransferRequested;
+  'orbit.image.copied': ImageCopied;
+  'orbit.chart.promoted': ChartPromoted;
+  'orbit.viewport.updated': ViewportUpdated;
+  'orbit.pipeline.failed': PipelineFailed;
+}
+
+export type OrbitEvent = EventsByTopic[keyof EventsByTopic];

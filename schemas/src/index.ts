@@ -1,0 +1,5 @@
+export * from './events.js';
+export * from './catalogue.js';
+export * from './compatibility.js';
+export * from './registry-admin.js';
+export * from './sync.js';

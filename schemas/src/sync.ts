@@ -1,0 +1,43 @@
+import { subjectOf, type AvroSchemaJson } from '@orbit/lib';
+import { backwardTransitiveProblems, type CompatibilityProblem } from './compatibility.js';
+import type { RegistryAdmin } from './registry-admin.js';
+
+export const REQUIRED_COMPATIBILITY = 'BACKWARD_TRANSITIVE';
+
+export interface SubjectReport {
+  readonly subject: string;
+  readonly action: 'registered' | 'unchanged' | 'would-register' | 'incompatible';
+  readonly id?: number;
+  readonly compatibilitySet: boolean;
+  readonly problems: readonly CompatibilityProblem[];
+}
+
+/**
+ * Checks a schema against every version registered under its subject, both
+ * locally (Avro resolution rules) and with the registry's own compatibility
+ * endpoint, then (unless `dryRun`) pins BACKWARD_TRANSITIVE and registers it.
+ */
+export async function syncSubject(admin: RegistryAdmin, topic: string, schema: AvroSchemaJson, dryRun: boolean): Promise<SubjectReport> {
+  const subject = subjectOf(topic);
+  const earlier = await admin.versions(subject);
+  const problems = backwardTransitiveProblems(subject, schema, earlier);
+  if (earlier.length > 0 && !(await admin.isCompatible(subject, schema))) {
+    problems.push({ subject, version: earlier[earlier.length - 1]?.version ?? 0, reason: 'the registry reports the schema incompatible' });
+  }
+  if (problems.length > 0) return { subject, action: 'incompatible', compatibilitySet: false, problems };
+  const level = await admin.compatibility(subject);
+  if (dryRun) {
+    return { subject, action: earlier.some((entry) => sameSchema(entry.schema, schema)) ? 'unchanged' : 'would-register', compatibilitySet: false, problems };
+  }
+  let compatibilitySet = false;
+  if (level !== REQUIRED_COMPATIBILITY) {
+    await admin.setCompatibility(subject, REQUIRED_COMPATIBILITY);
+    compatibilitySet = true;
+  }
+  const { id, created } = await admin.register(subject, schema);
+  return { subject, action: created ? 'registered' : 'unchanged', id, compatibilitySet, problems };
+}
+
+function sameSchema(left: AvroSchemaJson, right: AvroSchemaJson): boolean {
+  return JSON.stringify(left) === JSON.stringify(right);
+}
