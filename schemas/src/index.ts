@@ -3,3 +3,4 @@ export * from './catalogue.js';
 export * from './compatibility.js';
 export * from './registry-admin.js';
 export * from './sync.js';
+export * from './samples.js';

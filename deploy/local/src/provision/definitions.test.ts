@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { TABLES, tableName } from '@orbit/lib';
+import { bucketPolicy } from './buckets.js';
+import { createTableInput } from './tables.js';
+import { loadMigrations } from './migrations.js';
+
+const suffixes = { ORBIT_DEV_TABLE_SUFFIX: '-tbl-k8d-aws', ORBIT_TEST_TABLE_SUFFIX: '-tbl-k8t-aws' };
+
+describe('Chart Store tables', () => {
+  it('carry the environment suffix', () => {
+    expect(tableName('kustomizeDevelopment', suffixes)).toBe('k8or-kustomize-1609-tbl-k8d-aws');
+    expect(tableName('kustomizeTesting', suffixes)).toBe('k8or-kustomize-1630-tbl-k8t-aws');
+  });
+
+  it('give the event log its timeline indexes', () => {
+    const input = createTableInput('log', TABLES.userEventLog);
+    expect(input?.KeySchema).toEqual([{ AttributeName: 'pid', KeyType: 'HASH' }, { AttributeName: 'eventKey', KeyType: 'RANGE' }]);
+    expect(input?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['byCorrelationId', 'byImageUID', 'byUsername']);
+    // Every key attribute, of the table and of each index, is declared exactly once.
+    const declared = input?.AttributeDefinitions?.map((attribute) => attribute.AttributeName) ?? [];
+    expect(new Set(declared).size).toBe(declared.length);
+    expect(declared.sort()).toEqual(['correlationId', 'eventKey', 'imageUID', 'pid', 'username']);
+  });
+});
+
+describe('bucket policy', () => {
+  it('denies anonymous access and unencrypted uploads', () => {
+    const policy = JSON.parse(bucketPolicy('b')) as { Statement: { Sid: string; Effect: string; Resource: string | string[] }[] };
+    expect(policy.Statement.map((statement) => `${statement.Sid}:${statement.Effect}`)).toEqual(['DenyAnonymousAccess:Deny', 'DenyUnencryptedObjectUploads:Deny']);
+    expect(policy.Statement[1]?.Resource).toBe('arn:aws:s3:::b/*');
+  });
+});
+
+describe('migrations', () => {
+  it('are numbered, ordered and create wp_image_uid', () => {
+    const migrations = loadMigrations();
+    expect(migrations.map((migration) => migration.version)).toEqual([...migrations.map((migration) => migration.version)].sort());
+    expect(migrations[0]?.sql).toContain('CREATE TABLE IF NOT EXISTS wp_image_uid');
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { DecodeError, RetryExhaustedError, StoreUnavailableError } from '../errors.js';
+import { deadLetterRecord } from './dead-letter.js';
+import { HEADER } from './headers.js';
+
+const message = {
+  key: Buffer.from('image-1'),
+  value: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+  headers: { traceparent: Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
+  offset: '42', timestamp: '0', attributes: 0, size: 0,
+};
+
+describe('deadLetterRecord', () => {
+  it('keeps the original bytes and headers and says why, where from and how often', () => {
+    const record = deadLetterRecord({ topic: 'orbit.image.stored', partition: 2, message, error: new DecodeError('orbit.image.stored', new TypeError('bad magic')), attempts: 1, groupId: 'g' }, new Date('2026-01-01T00:00:00Z'));
+    expect(record.value).toBe(message.value);
+    expect(record.key).toBe(message.key);
+    expect(record.headers['traceparent']).toBe(message.headers.traceparent);
+    expect(record.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
+    expect(String(record.headers[HEADER.dlqMessage])).toContain('bad magic');
+    expect(record.headers[HEADER.dlqTopic]).toBe('orbit.image.stored');
+    expect(record.headers[HEADER.dlqPartition]).toBe('2');
+    expect(record.headers[HEADER.dlqOffset]).toBe('42');
+    expect(record.headers[HEADER.dlqGroup]).toBe('g');
+    expect(record.headers[HEADER.dlqFailedAt]).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('records the attempts of an exhausted retry', () => {
+    const error = new RetryExhaustedError(7, new StoreUnavailableError('s3', undefined));
+    const record = deadLetterRecord({ topic: 't', partition: 0, message, error, attempts: 1, groupId: 'g' });
+    expect(record.headers[HEADER.dlqAttempts]).toBe('7');
+    expect(record.headers[HEADER.dlqError]).toBe('ORBIT_ERR_RETRY_EXHAUSTED');
+  });
+
+  it('names foreign errors by their class', () => {
+    const record = deadLetterRecord({ topic: 't', partition: 0, message, error: new TypeError('x is undefined'), attempts: 1, groupId: 'g' });
+    expect(record.headers[HEADER.dlqError]).toBe('TypeError');
+    expect(record.headers[HEADER.dlqRetriable]).toBe('false');
+  });
+});
