@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { EventCodec, type AvroSchemaJson } from './codec.js';
 import { readConfig, type ConfigOf, type EnvShape } from './config.js';
+import { ConfigError } from './errors.js';
 import { buildHealthServer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { ConsumeLoop, type MessageHandler } from './kafka/consume-loop.js';
@@ -108,4 +109,23 @@ export function stopOnSignals(running: { stop(): Promise<void>; logger: Logger }
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+}
+
+/**
+ * Runs a service's start function; a configuration problem prints its list
+ * of bad variables and exits 1 instead of a stack trace.
+ */
+export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Logger }>): void {
+  start().then(stopOnSignals, (error: unknown) => {
+    if (error instanceof ConfigError) console.error(error.message);
+    else console.error('failed to start:', error);
+    process.exit(1);
+  });
+}
+
+/** A handler that only logs what it receives: the skeleton of a consumer. */
+export function logReceived(message: { topic: string; log: Logger; event: unknown }): Promise<void> {
+  const event = message.event as { pid?: string; correlationId?: string; imageUID?: string };
+  message.log.info({ pid: event.pid, correlationId: event.correlationId, imageUID: event.imageUID }, 'event received');
+  return Promise.resolve();
 }
