@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite on a fresh machine. Builds, brings the local stack
+# up (installing what is missing), provisions it, then runs every vitest tier
+# (unit, integration, e2e) with the stack's endpoints in the environment.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+started=$(date +%s)
+bash deploy/local/orbit.sh built
+node deploy/local/dist/cli.js up
+eval "$(node deploy/local/dist/cli.js env)"
+echo "orbit: stack ready after $(( $(date +%s) - started )) s; running tests" >&2
+
+if [ "${CI:-}" = "true" ]; then
+  # CI leaves nothing running behind it on the shared machine.
+  trap 'node deploy/local/dist/cli.js down >&2 || true' EXIT
+fi
+
+npx --no-install eslint .
+
+results="${ORBIT_STACK_DIR:-$root/.stack}/test-results.json"
+status=0
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain closing line that any CI can read.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$results" || echo "0 passed, 1 failed"
+exit "$status"

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { bucketNames, ConfigResourceTypes, createKafka, createLogger, createMysqlPool, createS3, tableName } from '@orbit/lib';
+import { changedSomething, provisionAll, readProvisionConfig } from './index.js';
+
+const config = readProvisionConfig();
+const log = createLogger({ service: 'test', level: 'silent' });
+
+describe('provisioning against the real stack', () => {
+  it('is idempotent: a second run finds everything and changes nothing', async () => {
+    await provisionAll(config, log);
+    const second = await provisionAll(config, log);
+    expect(changedSomething(second), JSON.stringify(second.filter((step) => step.action !== 'found'))).toBe(false);
+    expect(second.filter((step) => step.kind === 'topic')).toHaveLength(20);
+    expect(second.filter((step) => step.kind === 'schema')).toHaveLength(10);
+    expect(second.filter((step) => step.kind === 'table')).toHaveLength(7);
+    expect(second.filter((step) => step.kind === 'bucket')).toHaveLength(4);
+  });
+
+  it('leaves lifecycle topics with infinite retention', async () => {
+    const admin = createKafka({ clientId: 'test', brokers: config.KAFKA_BROKERS, logger: log }).admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'orbit.image.stored', configNames: ['retention.ms'] }] });
+      expect(described.resources[0]?.configEntries[0]?.configValue).toBe('-1');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('creates buckets versioned, encrypted, guarded by policy, staging with expiry', async () => {
+    const s3 = createS3(config);
+    const buckets = bucketNames(config);
+    for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.charts]) {
+      expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
+      const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
+      expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+      expect((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy).toContain('DenyUnencryptedObjectUploads');
+    }
+    const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.staging }));
+    expect(lifecycle.Rules?.[0]?.Expiration?.Days).toBe(1);
+  });
+
+  it('creates the event log with its timeline indexes', async () => {
+    const dynamo = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
+    const table = await dynamo.send(new DescribeTableCommand({ TableName: tableName('userEventLog', config) }));
+    expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['byCorrelationId', 'byImageUID', 'byUsername']);
+  });
+
+  it('records applied migrations once', async () => {
+    const pool = createMysqlPool(config.MYSQL_URL, 1);
+    try {
+      const [rows] = await pool.query('SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version');
+      for (const row of rows as { n: number | string }[]) expect(Number(row.n)).toBe(1);
+      await pool.query('SELECT image_uid FROM wp_image_uid LIMIT 1');
+    } finally {
+      await pool.end();
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { loadSchemas, sampleEvents, type UploadRequested } from '@orbit/schemas';
+import { startService, stopService } from '@orbit/local-stack';
+import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { createDynamo } from '../aws.js';
+import { EventCodec } from '../codec.js';
+import { retryPolicy } from '../retry.js';
+import { formatTraceparent, startTrace } from '../trace-context.js';
+import { ConsumeLoop, type ConsumedMessage } from './consume-loop.js';
+import { HEADER } from './headers.js';
+import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './instrumentation.js';
+import { EventPublisher } from './publisher.js';
+
+const suffix = uniqueSuffix();
+const kafka = testKafka();
+const schema = loadSchemas().get('orbit.upload.requested')!;
+// One topic per test, so no test consumes another's messages.
+const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c` };
+const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map(Object.values(topics).map((name) => [name, schema])));
+const fastRetry = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
+let publisher: EventPublisher;
+
+function sample(imageUID: string): UploadRequested {
+  return { ...sampleEvents(imageUID, `req-${uniqueSuffix()}`)['orbit.upload.requested'] };
+}
+
+function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequested>) => Promise<void>): ConsumeLoop<UploadRequested> {
+  return new ConsumeLoop<UploadRequested>({
+    kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+    decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler,
+  });
+}
+
+beforeAll(async () => {
+  await createTestTopics(kafka, Object.values(topics).flatMap((name) => [name, `${name}.dlq`]));
+  publisher = await EventPublisher.connect(kafka, codec, quietLogger);
+});
+
+afterAll(async () => {
+  await publisher.disconnect();
+});
+
+describe('consume loop against the real broker and registry', () => {
+  it('round-trips an event through the registry codec and carries the trace on', async () => {
+    // 1. publish with a known trace; 2. consume; 3. compare the decoded event and trace ids
+    const topic = topics.roundTrip;
+    const received: ConsumedMessage<UploadRequested>[] = [];
+    const loop = loopOf(topic, async (message) => { received.push(message); });
+    await loop.start();
+    try {
+      const event = sample('A'.repeat(60));
+      const trace = startTrace();
+      await publisher.publish(topic, event, { trace });
+      const message = await waitFor(() => received.find((entry) => entry.event.eventId === event.eventId), { what: 'the published event' });
+      expect(message.event).toEqual(event);
+      expect(message.key).toBe(event.imageUID);
+      expect(message.headers[HEADER.pid]).toBe(event.pid);
+      expect(message.trace.traceId).toBe(trace.traceId);
+      expect(message.headers[HEADER.traceparent]).not.toBe(formatTraceparent(trace)); // a child span, same trace
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('sends an undecodable message to the DLQ with its bytes and goes on with the next', async () => {
+    const topic = topics.poison;
+    const handled: string[] = [];
+    const loop = loopOf(topic, async (message) => { handled.push(message.event.eventId); });
+    const dead = nextEvent<ConsumerEventPayloads['consumer.dlq']>(loop, CONSUMER_EVENTS.deadLettered);
+    await loop.start();
+    try {
+      const garbage = Buffer.from('definitely not avro');
+      const good = sample('B'.repeat(60));
+      await publisher.sendRaw(topic, [{ key: 'B'.repeat(60), value: garbage, headers: { 'x-test': suffix } }]);
+      await publisher.publish(topic, good);
+      const letter = await dead;
+      expect(letter.topic).toBe(topic);
+      await waitFor(() => handled.includes(good.eventId), { what: 'the good event after the poison one' });
+      const [dlq] = await readAll(kafka, `${topic}.dlq`, 1);
+      expect(dlq?.value).toEqual(garbage);
+      expect(dlq?.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
+      expect(dlq?.headers[HEADER.dlqTopic]).toBe(topic);
+      expect(dlq?.headers['x-test']).toBe(suffix);
+    } finally {
+      await loop.stop();
+    }
+  });
+
+  it('retries while DynamoDB is down and succeeds once it is back, without the DLQ', async () => {
+    const table = `test-loop-${suffix}`;
+    const raw = new DynamoDBClient({ region: testConfig.AWS_REGION, endpoint: testConfig.AWS_ENDPOINT_URL_DYNAMODB });
+    await raw.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
+    const dynamo = createDynamo(testConfig);
+    const topic = topics.transient;
+    const loop = loopOf(topic, async (message) => {
+      await dynamo.send(new PutCommand({ TableName: table, Item: { id: message.event.eventId, imageUID: message.event.imageUID } }));
+    });
+    let deadLettered = 0;
+    loop.on(CONSUMER_EVENTS.deadLettered, () => deadLettered++);
+    await loop.start();
+    const event = sample('C'.repeat(60));
+    try {
+      // 1. the store goes down; 2. the event arrives and is retried; 3. the store comes back; 4. the row is there
+      await stopService('dynamodb');
+      const retried = nextEvent<ConsumerEventPayloads['consumer.retry']>(loop, CONSUMER_EVENTS.retry, undefined, 60_000);
+      await publisher.publish(topic, event);
+      const retry = await retried;
+      expect(retry.topic).toBe(topic);
+      await nextEvent(loop, CONSUMER_EVENTS.retry, (payload: ConsumerEventPayloads['consumer.retry']) => payload.attempt >= 2, 60_000);
+      await startService('dynamodb');
+      const row = await waitFor(async () => (await dynamo.send(new GetCommand({ TableName: table, Key: { id: event.eventId } }))).Item, { timeoutMs: 60_000, what: 'the row written after DynamoDB came back' });
+      expect(row['imageUID']).toBe(event.imageUID);
+      expect(deadLettered).toBe(0);
+    } finally {
+      await startService('dynamodb');
+      await loop.stop();
+      await raw.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+    }
+  });
+});
