@@ -18,6 +18,7 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 npx --no-install eslint .
+npx --no-install tsc -p tsconfig.tests.json
 
 results="${ORBIT_STACK_DIR:-$root/.stack}/test-results.json"
 status=0

@@ -7,7 +7,7 @@ const message = {
   key: Buffer.from('image-1'),
   value: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
   headers: { traceparent: Buffer.from('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') },
-  offset: '42', timestamp: '0', attributes: 0, size: 0,
+  offset: '42', timestamp: '0', attributes: 0,
 };
 
 describe('deadLetterRecord', () => {
