@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { SignJWT } from 'jose';
+import { issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
+
+const settings = { kind: 'hs256' as const, secret: 'a-test-secret-of-enough-length-123456', issuer: 'orbit-local', audience: 'orbit' };
+const verify = tokenVerifier(settings);
+
+describe('bearer token verification', () => {
+  it('accepts a local token and takes the actor and roles from its claims', async () => {
+    const token = await issueLocalToken(settings, 'dev1', ['release-manager']);
+    const caller = await verify(`Bearer ${token}`);
+    expect(caller.actor.username).toBe('dev1');
+    expect(caller.roles).toEqual(['release-manager']);
+  });
+
+  it('refuses missing, malformed, expired, foreign and wrongly signed tokens', async () => {
+    await expect(verify(undefined)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(verify('Basic abc')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(verify('Bearer not.a.jwt')).rejects.toBeInstanceOf(UnauthorizedError);
+    const expired = await issueLocalToken(settings, 'dev1', [], -10);
+    await expect(verify(`Bearer ${expired}`)).rejects.toThrow(/ERR_JWT_EXPIRED/);
+    const otherKey = await issueLocalToken({ ...settings, secret: 'another-secret-of-enough-length-9876' }, 'dev1', []);
+    await expect(verify(`Bearer ${otherKey}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    const otherAudience = await issueLocalToken({ ...settings, audience: 'someone-else' }, 'dev1', []);
+    await expect(verify(`Bearer ${otherAudience}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses the "none" algorithm and tokens without a user', async () => {
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`;
+    await expect(verify(`Bearer ${unsigned}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    const anonymous = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('orbit-local').setAudience('orbit').setExpirationTime('1h')
+      .sign(new TextEncoder().encode(settings.secret));
+    await expect(verify(`Bearer ${anonymous}`)).rejects.toThrow(/names no user/);
+  });
+});
