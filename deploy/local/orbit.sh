@@ -14,10 +14,11 @@ ensure_built() {
   npx --no-install tsc -b >&2
 }
 
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # Node 20 is the machine's; the SDK's upgrade notice is noise here
 ensure_built
 cmd="${1:-}"; shift || true
 case "$cmd" in
-  stack) exec node deploy/local/dist/cli.js "$@" ;;
+  stack) exec node deploy/local/dist/stack-cli.js "$@" ;;
   provision) exec node deploy/local/dist/provision-cli.js "$@" ;;
   schemas-check) exec node schemas/dist/check-cli.js "$@" ;;
   node) exec node "$@" ;;

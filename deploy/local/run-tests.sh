@@ -8,13 +8,13 @@ cd "$root"
 
 started=$(date +%s)
 bash deploy/local/orbit.sh built
-node deploy/local/dist/cli.js up
-eval "$(node deploy/local/dist/cli.js env)"
+node deploy/local/dist/stack-cli.js up
+eval "$(node deploy/local/dist/stack-cli.js env)"
 echo "orbit: stack ready after $(( $(date +%s) - started )) s; running tests" >&2
 
 if [ "${CI:-}" = "true" ]; then
   # CI leaves nothing running behind it on the shared machine.
-  trap 'node deploy/local/dist/cli.js down >&2 || true' EXIT
+  trap 'node deploy/local/dist/stack-cli.js down >&2 || true' EXIT
 fi
 
 npx --no-install eslint .

@@ -1,4 +1,6 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+// Not re-exported by the package index; the 404 of a lookup arrives as this class.
+import { ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry/dist/errors.js';
 import avro from 'avsc';
 import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
 
@@ -47,9 +49,18 @@ export class EventCodec {
     if (!id) {
       const schema = this.readerSchemas.get(topic);
       if (!schema) return Promise.reject(new EncodeError(topic, `no schema is bundled for topic ${topic}`));
+      const subject = subjectOf(topic);
+      // Provisioning registers every schema; registering here only covers a
+      // subject provisioning has not seen (tests' own topics).
       id = this.registry
-        .register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: subjectOf(topic) })
-        .then((answer) => answer.id)
+        .getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) })
+        .catch((error: unknown) => {
+          // The library turns the registry's 404 ("not registered") into its base error class.
+          if (!(error instanceof ConfluentSchemaRegistryError)) throw error;
+          return this.registry
+            .register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE })
+            .then((answer) => answer.id);
+        })
         .catch((error: unknown) => {
           this.writerIds.delete(topic);
           throw asRegistryError(error, (cause) => new EncodeError(topic, cause));

@@ -1,4 +1,4 @@
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { OrbitError, StoreUnavailableError, type AvroSchemaJson } from '@orbit/lib';
 
 export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
@@ -74,12 +74,12 @@ export class RegistryAdmin {
     const before = await this.call('POST', `/subjects/${encodeURIComponent(subject)}`, { schema: JSON.stringify(schema) });
     if (before.status === 200) return { id: Number((before.json as { id: number }).id), created: false };
     try {
-      const { id } = await this.client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
+      const { id } = await this.client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE });
       return { id, created: true };
     } catch (error) {
       const status = (error as { status?: number }).status;
-      if (status === 409 || status === 422) throw new SchemaRejectedError(subject, error instanceof Error ? error.message : String(error));
-      throw new StoreUnavailableError('schema-registry', error);
+      if (status === undefined || status >= 500) throw new StoreUnavailableError('schema-registry', error);
+      throw new SchemaRejectedError(subject, error instanceof Error ? error.message : String(error));
     }
   }
 

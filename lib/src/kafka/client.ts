@@ -20,6 +20,10 @@ export interface KafkaClientOptions {
   readonly clientId: string;
   readonly brokers: readonly string[];
   readonly logger: Logger;
+  /** Client-level retries; health probes want none. @default 8 retries up to 10 s apart */
+  readonly retries?: number;
+  /** @default 3000 */
+  readonly connectionTimeoutMs?: number;
 }
 
 /** kafkajs logs through our pino logger so broker trouble lands in the same JSON stream. */
@@ -28,9 +32,9 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
   return new KafkaClient({
     clientId: options.clientId,
     brokers: [...options.brokers],
-    connectionTimeout: 3_000,
+    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    retry: { initialRetryTime: 200, retries: options.retries ?? 8, maxRetryTime: 10_000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }) => {
       const { message, ...extra } = entry;

@@ -21,7 +21,8 @@ export function bucketPolicy(bucket: string): string {
         Principal: '*',
         Action: 's3:*',
         Resource: [arn, `${arn}/*`],
-        Condition: { StringEquals: { 'aws:PrincipalType': 'Anonymous' } },
+        // Lower case: AWS matches condition keys case-insensitively, MinIO only in lower case.
+        Condition: { StringEquals: { 'aws:principaltype': 'Anonymous' } },
       },
       {
         Sid: 'DenyUnencryptedObjectUploads',
@@ -46,6 +47,8 @@ export const STAGING_LIFECYCLE = {
     AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
   }],
 };
+
+const UNSUPPORTED: ReadonlySet<string> = new Set(['NotImplemented', 'MalformedXML']);
 
 function errorName(error: unknown): string {
   return typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
@@ -121,11 +124,13 @@ export async function provisionBuckets(client: S3Client, buckets: BucketNames): 
     const found = await exists(client, bucket);
     if (!found) {
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
-      // Real S3 supports this and it is the strongest guard; MinIO does not implement it.
+      // Real S3 supports this and it is the strongest guard; MinIO does not
+      // implement it (it answers NotImplemented or MalformedXML), so there the
+      // bucket policy below is the guard.
       await client.send(new PutPublicAccessBlockCommand({
         Bucket: bucket,
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-      })).catch((error: unknown) => { if (errorName(error) !== 'NotImplemented') throw error; });
+      })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
     }
     const changed = await ensureSettings(client, bucket, bucket === buckets.staging);
     if (!found) steps.push({ kind: 'bucket', name: bucket, action: 'created', detail: changed.join(', ') });
