@@ -19,6 +19,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['**/src/**/*.test.ts', 'bench/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**', '**/dist/**'],
         },
@@ -27,6 +28,8 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'integration',
+          // Tiers run one after another: integration tests restart real services under the e2e ones.
+          sequence: { groupOrder: 1 },
           include: ['**/src/**/*.int.test.ts', 'test/int/**/*.int.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 120_000,
@@ -39,6 +42,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 300_000,

@@ -1,20 +1,79 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
+import { OrbitError, type Logger } from '@orbit/lib';
+import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
+import { RequestRefusedError } from './errors.js';
+import type { EventLogReader, CommandPublisher, ImageNames, RequestStore, UploadStore } from './ports.js';
+import { requestRoutes } from './routes/requests.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { UploadTooLargeError } from './staging.js';
 
 export interface GatewayDeps {
   /** True when Kafka and the registry answer; the gateway cannot accept work otherwise. */
   readonly ready: () => Promise<boolean>;
   readonly metrics: Registry;
+  readonly logger?: Logger;
+  readonly verify?: TokenVerifier;
+  readonly uploads?: UploadStore;
+  readonly names?: ImageNames;
+  readonly requests?: RequestStore;
+  readonly events?: EventLogReader;
+  readonly publish?: CommandPublisher;
+  readonly publicBaseUrl?: string;
+  readonly maxUploadBytes?: number;
+}
+
+/** Maps refusals to their status with a stable code; anything unexpected is a logged 500. */
+function errorHandler(logger: Logger | undefined) {
+  return (error: FastifyError | OrbitError, request: FastifyRequest, reply: { code(status: number): { send(body: unknown): unknown } }) => {
+    if (error instanceof RequestRefusedError) return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems });
+    if (error instanceof UnauthorizedError) return reply.code(401).send({ code: error.code, message: error.message });
+    if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
+    const fastifyError = error as FastifyError;
+    if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
+      return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });
+    }
+    if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      return reply.code(fastifyError.statusCode).send({ code: fastifyError.code ?? 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
+    }
+    logger?.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
+  };
 }
 
 /** The HTTP application, without listening: route tests use `app.inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
-  const app = Fastify({ logger: false, disableRequestLogging: true });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  app.setErrorHandler(errorHandler(deps.logger));
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'Orbit portal gateway', version: '1.0.0', description: 'Upload, trace and transfer container images.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const ready = await deps.ready();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
   });
-  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
+
+  const { verify, uploads, names, requests, events, publish } = deps;
+  if (verify && uploads && names && requests && events && publish) {
+    const caller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
+    const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
+    const base = deps.publicBaseUrl ?? '';
+    app.register(async (scope) => {
+      await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 1, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
+      await scope.register(uploadRoutes({ uploads, names, requests, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+      await scope.register(requestRoutes({ requests, events }), { caller });
+    });
+  }
   return app;
 }

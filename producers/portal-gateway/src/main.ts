@@ -1,15 +1,15 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
-import { createKafka, createLogger, createMetrics, env, EventCodec, EventPublisher, readConfig, runMain, runtimeEnv, TOPICS } from '@orbit/lib';
+import {
+  createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createS3, EventCodec, EventPublisher,
+  readConfig, runMain, tableName, TOPICS,
+} from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { buildApp } from './app.js';
-
-const gatewayEnv = {
-  ...runtimeEnv,
-  /** HTTP port of the API. @default 8080 */
-  PORT: env.int(8080, 0, 65535),
-  /** Address to listen on. @default 127.0.0.1 */
-  HOST: env.string('127.0.0.1'),
-};
+import { tokenVerifier } from './auth.js';
+import { gatewayEnv } from './config.js';
+import { dynamoEventLog } from './stores/dynamo-events.js';
+import { mysqlImageNames, mysqlRequestStore } from './stores/mysql-requests.js';
+import { s3UploadStore } from './stores/s3-uploads.js';
 
 runMain(async () => {
   const config = readConfig(gatewayEnv);
@@ -17,9 +17,24 @@ runMain(async () => {
   const kafka = createKafka({ clientId: 'portal-gateway', brokers: config.KAFKA_BROKERS, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await EventPublisher.connect(kafka, codec, logger);
-  // Ready when the registry answers for the schema the gateway writes (Kafka is connected above).
-  const ready = (): Promise<boolean> => codec.schemaIdOf(TOPICS.uploadRequested).then(() => true, () => false);
-  const app = buildApp({ ready, metrics: createMetrics('portal-gateway') });
+  const pool = createMysqlPool(config.MYSQL_URL);
+  const s3 = createS3(config);
+  const verify = tokenVerifier(config.JWT_JWKS_URL
+    ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }
+    : { kind: 'hs256', secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  // Ready when the registry answers for the schema the gateway writes and MySQL answers.
+  const ready = (): Promise<boolean> => Promise.all([codec.schemaIdOf(TOPICS.uploadRequested), pool.query('SELECT 1')]).then(() => true, () => false);
+  const app = buildApp({
+    ready, logger, verify,
+    metrics: createMetrics('portal-gateway'),
+    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
+    names: mysqlImageNames(pool),
+    requests: mysqlRequestStore(pool),
+    events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
+    publish: { uploadRequested: (event, trace) => publisher.publish(TOPICS.uploadRequested, event, { trace }) },
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
+  });
   await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ port: config.PORT }, 'gateway listening');
   return {
@@ -27,6 +42,8 @@ runMain(async () => {
     stop: async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
       await publisher.disconnect();
+      await pool.end();
+      logger.info('service stopped');
     },
   };
 });

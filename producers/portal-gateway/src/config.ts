@@ -1,0 +1,23 @@
+import { bucketEnv, env, runtimeEnv } from '@orbit/lib';
+
+/** The gateway's variables on top of the runtime ones. */
+export const gatewayEnv = {
+  ...runtimeEnv,
+  ...bucketEnv,
+  /** HTTP port of the API. @default 8080 */
+  PORT: env.int(8080, 0, 65535),
+  /** Address to listen on. @default 127.0.0.1 */
+  HOST: env.string('127.0.0.1'),
+  /** Base of the statusUrl in answers, e.g. https://orbit.example.com. @default http://127.0.0.1:8080 */
+  PUBLIC_BASE_URL: env.url('http://127.0.0.1:8080'),
+  /** Largest accepted image archive. @default 10 GiB */
+  ORBIT_MAX_UPLOAD_BYTES: env.int(10 * 1024 ** 3, 1),
+  /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */
+  JWT_SECRET: env.string('orbit-local-development-secret-change-me'),
+  /** JWKS URL for RS256/ES256 tokens from an identity provider. */
+  JWT_JWKS_URL: env.optionalString(),
+  /** Expected `iss`. @default orbit-local */
+  JWT_ISSUER: env.string('orbit-local'),
+  /** Expected `aud`. @default orbit */
+  JWT_AUDIENCE: env.string('orbit'),
+};

@@ -1,0 +1,17 @@
+import { OrbitError } from '@orbit/lib';
+import type { FieldProblem } from './metadata.js';
+
+/** A request the gateway refuses with a 4xx: a stable code, a status, and the fields at fault. */
+export class RequestRefusedError extends OrbitError {
+  constructor(readonly statusCode: number, code: string, message: string, readonly problems: readonly FieldProblem[] = []) {
+    super(code, message);
+  }
+}
+
+export const badMetadata = (problems: readonly FieldProblem[]): RequestRefusedError =>
+  new RequestRefusedError(400, 'ORBIT_ERR_BAD_METADATA', `invalid metadata: ${problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ')}`, problems);
+
+export const badRequest = (message: string, field = 'request'): RequestRefusedError =>
+  new RequestRefusedError(400, 'ORBIT_ERR_BAD_REQUEST', message, [{ field, message }]);
+
+export const notFound = (what: string): RequestRefusedError => new RequestRefusedError(404, 'ORBIT_ERR_NOT_FOUND', `${what} not found`);

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { parseMetadata } from './metadata.js';
+
+describe('parseMetadata', () => {
+  it('accepts the design fields and keeps extra fields as they are', () => {
+    const result = parseMetadata({
+      imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'backend', Description: 'Billing', Part: 'core', port: '8080',
+      envVars: [{ key: 'MODE', value: 'a: "quoted" {{ x }}' }], volumes: [{ key: 'data', value: '/var/lib/data' }],
+      imageLabels: [{ key: 'team', value: 'payments' }], workingDir: '/app', owner: { team: 'payments' }, ticket: 42,
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.metadata.port).toBe(8080);
+    expect(result.metadata.description).toBe('Billing');
+    expect(result.metadata.envVars[0]?.value).toBe('a: "quoted" {{ x }}');
+    expect(JSON.parse(result.metadata.extraJson ?? '{}')).toEqual({ owner: { team: 'payments' }, ticket: 42 });
+  });
+
+  it('names each bad field', () => {
+    const result = parseMetadata({ imageVersion: '', port: 70000, envVars: [{ key: '1BAD', value: 'x' }], volumes: [{ key: 'Data', value: 'relative' }] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const fields = result.problems.map((problem) => problem.field);
+    expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
+  });
+
+  it('refuses what is not an object', () => {
+    for (const input of [null, 'x', [1], 3]) expect(parseMetadata(input).ok).toBe(false);
+  });
+});

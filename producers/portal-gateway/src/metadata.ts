@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { ImageMetadata } from '@orbit/schemas';
+
+const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).default([]);
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Field names as the design documents spell them; lower-case aliases are accepted too. */
+const known = {
+  imageName: z.string().trim().min(1).max(128),
+  imageVersion: z.string().trim().min(1).max(64),
+  imageCategory: z.string().trim().max(64).optional(),
+  Description: z.string().max(4096).optional(),
+  Part: z.string().max(128).optional(),
+  port: z.coerce.number().int().min(1).max(65535).optional(),
+  envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name'), z.string().max(32_768)),
+  volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
+  imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
+  commandOverride: z.string().max(4096).optional(),
+  entrypointOverride: z.string().max(4096).optional(),
+  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).optional(),
+};
+
+const metadataSchema = z.object(known).catchall(z.unknown());
+
+/** A metadata problem the gateway answers 400 with, naming the field. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+export type MetadataResult = { ok: true; metadata: ImageMetadata } | { ok: false; problems: FieldProblem[] };
+
+const ALIASES: Readonly<Record<string, string>> = { description: 'Description', part: 'Part' };
+
+/**
+ * Validates the user's metadata. Unknown fields are kept as they are
+ * (extraJson); the actor never comes from here.
+ */
+export function parseMetadata(input: unknown): MetadataResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, problems: [{ field: 'metadata', message: 'must be a JSON object' }] };
+  }
+  const normalised: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) normalised[ALIASES[key] ?? key] = value;
+  const result = metadataSchema.safeParse(normalised);
+  if (!result.success) {
+    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.join('.') || 'metadata', message: issue.message })) };
+  }
+  const data = result.data;
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;
+  if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
+  return {
+    ok: true,
+    metadata: {
+      imageName: data.imageName,
+      imageVersion: data.imageVersion,
+      imageCategory: data.imageCategory ?? null,
+      description: data.Description ?? null,
+      part: data.Part ?? null,
+      port: data.port ?? null,
+      envVars: data.envVars,
+      volumes: data.volumes,
+      imageLabels: data.imageLabels,
+      commandOverride: data.commandOverride ?? null,
+      entrypointOverride: data.entrypointOverride ?? null,
+      workingDir: data.workingDir ?? null,
+      extraJson: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Readable } from 'node:stream';
+import type { TraceContext } from '@orbit/lib';
+import type { UploadRequested } from '@orbit/schemas';
+import type { StagedObject } from './staging.js';
+
+/** What the routes need from the outside world; main.ts wires the real stores. */
+export interface UploadStore {
+  /** Streams an archive into staging under the owner's prefix; flat memory. */
+  stage(owner: string, uploadId: string, body: Readable): Promise<StagedObject>;
+  /** A presigned PUT for clients that upload big images straight to S3. */
+  presign(owner: string, uploadId: string): Promise<PresignedUpload>;
+  /** The object a presigned upload left in staging, or undefined if none arrived. */
+  find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
+}
+
+export interface PresignedUpload {
+  readonly url: string;
+  readonly method: 'PUT';
+  /** Headers the client must send with the PUT (the bucket refuses unencrypted writes). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: string;
+}
+
+export type RequestStatus = 'accepted' | 'running' | 'succeeded' | 'failed';
+
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly kind: 'upload' | 'transfer';
+  readonly imageUID: string;
+  readonly imageVersion: string | null;
+  readonly owner: string;
+  readonly status: RequestStatus;
+  readonly error: { readonly code: string; readonly message: string; readonly pid: string } | null;
+}
+
+export interface ImageNames {
+  /** The image UID of (owner, imageName), assigned on first use; the same for every later version. */
+  uidFor(owner: string, imageName: string): Promise<string>;
+}
+
+export interface RequestStore {
+  /** Records a request as accepted before its command event is published. */
+  accept(record: Omit<RequestRecord, 'status' | 'error'>): Promise<void>;
+  get(requestId: string): Promise<RequestRecord | undefined>;
+}
+
+export interface TimelineEntry {
+  readonly pid: string;
+  readonly eventType: string;
+  readonly at: string;
+  readonly correlationId: string;
+  readonly payload?: unknown;
+}
+
+export interface EventLogReader {
+  byCorrelationId(correlationId: string): Promise<TimelineEntry[]>;
+  byImageUID(imageUID: string): Promise<TimelineEntry[]>;
+}
+
+export interface CommandPublisher {
+  uploadRequested(event: UploadRequested, trace: TraceContext): Promise<void>;
+}

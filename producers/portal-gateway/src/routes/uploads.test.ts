@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import type { UploadRequested } from '@orbit/schemas';
+import { buildApp } from '../app.js';
+import { issueLocalToken, tokenVerifier } from '../auth.js';
+import type { RequestRecord, RequestStore, UploadStore } from '../ports.js';
+
+const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
+
+/** In-memory stand-ins for the stores: these tests are about HTTP behaviour only. */
+function harness(maxUploadBytes = 1024 * 1024) {
+  const published: UploadRequested[] = [];
+  const records = new Map<string, RequestRecord>();
+  const staged: { key: string; bytes: number }[] = [];
+  const uploads: UploadStore = {
+    async stage(owner, uploadId, body: Readable) {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      for await (const chunk of body) {
+        bytes += (chunk as Buffer).length;
+        hash.update(chunk as Buffer);
+      }
+      staged.push({ key: `${owner}/${uploadId}`, bytes });
+      return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
+    },
+    presign: async () => ({ url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }),
+    find: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined),
+  };
+  const requests: RequestStore = {
+    accept: async (record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); },
+    get: async (id) => records.get(id),
+  };
+  const app = buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
+    names: { uidFor: async () => 'U'.repeat(60) },
+    events: { byCorrelationId: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: 'x' }], byImageUID: async () => [] },
+    publish: { uploadRequested: async (event) => { published.push(event); } },
+    maxUploadBytes,
+  });
+  return { app, published, staged, records };
+}
+
+function multipart(parts: { name: string; filename?: string; body: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----orbit-test-boundary';
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
+    const type = part.filename ? 'application/x-tar' : 'application/json';
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(part.body), Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+const token = (user = 'dev1') => issueLocalToken(auth, user, []);
+
+describe('POST /v1/uploads', () => {
+  it('refuses a request without a valid token', async () => {
+    const { app } = harness();
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { metadata, reference: 'r.example/a:1' } });
+    expect(response.statusCode).toBe(401);
+    expect(response.json().code).toBe('ORBIT_ERR_UNAUTHORIZED');
+  });
+
+  it('streams the archive to staging, publishes UploadRequested with the actor from the token, and answers 202', async () => {
+    const { app, published, staged } = harness();
+    const archive = Buffer.alloc(4096, 7);
+    const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, actor: 'mallory' }) }, { name: 'image', filename: 'app.tar', body: archive }]);
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect(response.statusCode, response.body).toBe(202);
+    const body = response.json();
+    expect(body).toMatchObject({ imageUID: 'U'.repeat(60), pid: 'c8fms03-c8bms06-e10', status: 'accepted', statusUrl: `/v1/requests/${body.requestId}` });
+    expect(staged[0]?.bytes).toBe(4096);
+    expect(published[0]?.actor.username).toBe('dev1');
+    expect(published[0]?.sha256).toBe(createHash('sha256').update(archive).digest('hex'));
+    expect(published[0]?.correlationId).toBe(body.requestId);
+    expect(JSON.parse(published[0]?.metadata.extraJson ?? '{}')).toEqual({ actor: 'mallory' }); // kept as extra data, never the actor
+  });
+
+  it('names the bad metadata field with a 400 before reading the image', async () => {
+    const { app, staged } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify({ imageName: 'x', imageVersion: 'v1', port: 'eighty' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().problems.map((problem: { field: string }) => problem.field)).toContain('port');
+    expect(staged).toHaveLength(0);
+  });
+
+  it('requires the metadata part first and the image part at all', async () => {
+    const { app } = harness();
+    const imageFirst = multipart([{ name: 'image', filename: 'a.tar', body: 'x' }, { name: 'metadata', body: JSON.stringify(metadata) }]);
+    const first = await app.inject({ method: 'POST', url: '/v1/uploads', ...imageFirst, headers: { ...imageFirst.headers, authorization: `Bearer ${await token()}` } });
+    expect(first.statusCode).toBe(400);
+    const noImage = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }]);
+    const second = await app.inject({ method: 'POST', url: '/v1/uploads', ...noImage, headers: { ...noImage.headers, authorization: `Bearer ${await token()}` } });
+    expect(second.statusCode).toBe(400);
+    expect(second.json().message).toContain('image');
+  });
+
+  it('answers 413 with a clear message when the archive is over the limit', async () => {
+    const { app, published } = harness(1000);
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(5000) }]);
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().code).toBe('ORBIT_ERR_UPLOAD_TOO_LARGE');
+    expect(published).toHaveLength(0);
+  });
+
+  it('accepts a registry reference as JSON and refuses a malformed one', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const ok = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect(ok.statusCode, ok.body).toBe(202);
+    expect(published[0]).toMatchObject({ source: 'REFERENCE', reference: '127.0.0.1:5000/team/app:1.0', staging: null });
+    const bad = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: 'app:latest' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().problems[0].field).toBe('reference');
+  });
+
+  it('presigns a direct upload and completes it, or 404s an unknown one', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+    expect(presigned.statusCode).toBe(201);
+    expect(presigned.json().headers['x-amz-server-side-encryption']).toBe('AES256');
+    const done = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers, payload: { metadata } });
+    expect(done.statusCode, done.body).toBe(202);
+    expect(published[0]?.source).toBe('PRESIGNED');
+    const missing = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000002/complete', headers, payload: { metadata } });
+    expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe('GET /v1/requests/{id}', () => {
+  it('shows the owner their request with its steps, and nobody else', async () => {
+    const { app } = harness();
+    const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
+    const id = created.json().requestId as string;
+    const mine = await app.inject({ url: `/v1/requests/${id}`, headers: { authorization: `Bearer ${await token()}` } });
+    expect(mine.json()).toMatchObject({ status: 'accepted', imageUID: 'U'.repeat(60), steps: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested' }] });
+    const theirs = await app.inject({ url: `/v1/requests/${id}`, headers: { authorization: `Bearer ${await token('eve')}` } });
+    expect(theirs.statusCode).toBe(404);
+  });
+
+  it('serves the OpenAPI document at /docs', async () => {
+    const { app } = harness();
+    const spec = await app.inject({ url: '/docs/json' });
+    expect(spec.statusCode).toBe(200);
+    expect(Object.keys(spec.json().paths)).toEqual(expect.arrayContaining(['/v1/uploads', '/v1/requests/{id}']));
+  });
+});

@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { envelopeFor, pidOf, startTrace, type Actor } from '@orbit/lib';
+import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
+import type { Caller } from '../auth.js';
+import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
+import { parseMetadata } from '../metadata.js';
+import type { CommandPublisher, ImageNames, RequestStore, UploadStore } from '../ports.js';
+import { parseImageReference } from '../reference.js';
+import { UploadTooLargeError, type StagedObject } from '../staging.js';
+
+export interface UploadRouteDeps {
+  readonly uploads: UploadStore;
+  readonly names: ImageNames;
+  readonly requests: RequestStore;
+  readonly publish: CommandPublisher;
+  readonly statusUrl: (requestId: string) => string;
+  readonly maxUploadBytes: number;
+}
+
+export interface Accepted {
+  readonly requestId: string;
+  readonly imageUID: string;
+  readonly pid: string;
+  readonly status: 'accepted';
+  readonly statusUrl: string;
+}
+
+function metadataOrThrow(input: unknown): ImageMetadata {
+  const parsed = parseMetadata(input);
+  if (!parsed.ok) throw badMetadata(parsed.problems);
+  return parsed.metadata;
+}
+
+function jsonOrThrow(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('the metadata part is not valid JSON', 'metadata');
+  }
+}
+
+/**
+ * POST /v1/uploads (multipart archive or JSON reference), the presigned
+ * variant and its completion. Each accepted upload is recorded, then its
+ * UploadRequested event is published; the answer is 202 with the status URL.
+ */
+export function uploadRoutes(deps: UploadRouteDeps) {
+  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null): Promise<Accepted> {
+    const requestId = randomUUID();
+    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName);
+    await deps.requests.accept({ requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
+    const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
+    const event: UploadRequested = {
+      ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
+      requestId, source, metadata, staging, reference, sizeBytes: staged?.sizeBytes ?? null, sha256: staged?.sha256 ?? null,
+    };
+    await deps.publish.uploadRequested(event, startTrace());
+    return { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
+  }
+
+  async function fromMultipart(request: FastifyRequest, caller: Caller): Promise<Accepted> {
+    let metadata: ImageMetadata | undefined;
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        if (part.fieldname !== 'metadata') throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
+        // @fastify/multipart parses a part sent as application/json itself; plain text parts arrive as strings.
+        metadata = metadataOrThrow(typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value);
+        continue;
+      }
+      if (part.fieldname !== 'image') throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
+      // Metadata first: a bad name must not cost the user a 10 GiB upload.
+      if (!metadata) throw badRequest('send the "metadata" part before the "image" part', 'metadata');
+      const staged = await deps.uploads.stage(caller.actor.username, randomUUID(), part.file);
+      // The multipart parser stops at its fileSize limit and marks the stream truncated.
+      if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
+      return accept(caller.actor, metadata, 'ARCHIVE', staged, null);
+    }
+    throw badRequest('the "image" file part is missing', 'image');
+  }
+
+  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    app.post('/v1/uploads', {
+      schema: { summary: 'Upload an image archive (multipart) or name one in a registry (JSON)', tags: ['uploads'] },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const length = Number(request.headers['content-length'] ?? 0);
+      if (length > deps.maxUploadBytes + 1024 * 1024) {
+        throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${length} bytes; the limit is ${deps.maxUploadBytes}`);
+      }
+      if (request.isMultipart()) return reply.code(202).send(await fromMultipart(request, caller));
+      const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
+      if (!body || typeof body !== 'object') throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
+      const metadata = metadataOrThrow(body.metadata);
+      const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
+      if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+      return reply.code(202).send(await accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference)));
+    });
+
+    app.post('/v1/uploads/presign', {
+      schema: { summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'] },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const uploadId = randomUUID();
+      const presigned = await deps.uploads.presign(caller.actor.username, uploadId);
+      return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
+    });
+
+    app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {
+      schema: { summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'], params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
+      const staged = await deps.uploads.find(caller.actor.username, request.params.id);
+      if (!staged) throw notFound(`upload ${request.params.id}`);
+      if (staged.sizeBytes > deps.maxUploadBytes) {
+        throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
+      }
+      return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null));
+    });
+  };
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, pipeline } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { OrbitError } from '@orbit/lib';
+
+/** The upload is larger than the configured limit (413). */
+export class UploadTooLargeError extends OrbitError {
+  constructor(readonly limitBytes: number) {
+    super('ORBIT_ERR_UPLOAD_TOO_LARGE', `the image exceeds the upload limit of ${limitBytes} bytes`);
+  }
+}
+
+export interface StagedObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | null;
+  readonly sizeBytes: number;
+  /** Hex SHA-256 of the bytes; null when a client uploaded directly and sent no checksum. */
+  readonly sha256: string | null;
+}
+
+/** Counts and hashes bytes as they pass; fails the stream once past the limit. */
+class HashingCounter extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly limitBytes: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limitBytes) return done(new UploadTooLargeError(this.limitBytes));
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+}
+
+/**
+ * Streams `body` into the staging bucket as a multipart upload while computing
+ * its SHA-256: memory stays at a few parts whatever the image size. On any
+ * failure the multipart upload is aborted, so nothing half-written remains.
+ */
+export async function streamToStaging(s3: S3Client, target: { bucket: string; key: string; limitBytes: number; partSizeBytes?: number; metadata?: Record<string, string> }, body: Readable): Promise<StagedObject> {
+  const counter = new HashingCounter(target.limitBytes);
+  const source = pipeline(body, counter, () => {});
+  const upload = new Upload({
+    client: s3,
+    queueSize: 2,
+    partSize: target.partSizeBytes ?? 16 * 1024 * 1024,
+    leavePartsOnError: false,
+    params: { Bucket: target.bucket, Key: target.key, Body: source, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', ...(target.metadata ? { Metadata: target.metadata } : {}) },
+  });
+  let result: Awaited<ReturnType<typeof upload.done>>;
+  try {
+    result = await upload.done();
+  } catch (error) {
+    if (counter.bytes > target.limitBytes) throw new UploadTooLargeError(target.limitBytes);
+    throw error;
+  }
+  return { bucket: target.bucket, key: target.key, versionId: result.VersionId ?? null, sizeBytes: counter.bytes, sha256: counter.hash.digest('hex') };
+}

@@ -1,0 +1,25 @@
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventLogReader, TimelineEntry } from '../ports.js';
+
+/** Timelines from the user event log's GSIs; the sort key orders rows by time, then offset. */
+export function dynamoEventLog(dynamo: DynamoDBDocumentClient, table: string): EventLogReader {
+  async function query(index: string, attribute: string, value: string): Promise<TimelineEntry[]> {
+    const entries: TimelineEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(new QueryCommand({
+        TableName: table, IndexName: index, KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': attribute }, ExpressionAttributeValues: { ':v': value }, ExclusiveStartKey: start,
+      }));
+      for (const item of page.Items ?? []) {
+        entries.push({ pid: String(item['pid']), eventType: String(item['eventType']), at: String(item['occurredAt']), correlationId: String(item['correlationId']), payload: JSON.parse(String(item['payload'] ?? 'null')) as unknown });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return entries;
+  }
+  return {
+    byCorrelationId: (correlationId) => query('byCorrelationId', 'correlationId', correlationId),
+    byImageUID: (imageUID) => query('byImageUID', 'imageUID', imageUID),
+  };
+}

@@ -1,0 +1,14 @@
+/** `npm run --silent token -- <username> [--role R]...`: prints a token the local gateway accepts. */
+import { parseArgs } from 'node:util';
+import { readConfig } from '@orbit/lib';
+import { issueLocalToken } from './auth.js';
+import { gatewayEnv } from './config.js';
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } });
+const username = positionals[0];
+if (!username) {
+  process.stderr.write('usage: npm run --silent token -- <username> [--role ROLE]...\n');
+  process.exit(2);
+}
+const config = readConfig({ JWT_SECRET: gatewayEnv.JWT_SECRET, JWT_ISSUER: gatewayEnv.JWT_ISSUER, JWT_AUDIENCE: gatewayEnv.JWT_AUDIENCE });
+process.stdout.write(`${await issueLocalToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }, username, values.role ?? [])}\n`);
