@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { localStackEnv, renderExports, shellQuote } from './endpoints.js';
+
+describe('renderExports', () => {
+  it('renders one export line per variable, single-quoted', () => {
+    expect(renderExports({ A: 'x', B: 'http://127.0.0.1:9000' })).toBe("export A='x'\nexport B='http://127.0.0.1:9000'");
+  });
+
+  it('quotes single quotes by closing, escaping and reopening', () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it('survives eval for quotes, dollars, backticks, spaces and newlines', () => {
+    const env = { A: "it's $HOME and `id`", B: 'two\nlines', C: '' };
+    const script = `${renderExports(env)}\nprintf '%s|%s|%s' "$A" "$B" "$C"`;
+    expect(execFileSync('bash', ['-c', script], { encoding: 'utf8' })).toBe("it's $HOME and `id`|two\nlines|");
+  });
+});
+
+describe('localStackEnv', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('has exactly the documented names with the default ports', () => {
+    vi.stubEnv('ORBIT_STACK_DIR', '/srv/orbit stack');
+    const env = localStackEnv();
+    expect(Object.keys(env).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY',
+      'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_STACK_DIR', 'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
+    ]);
+    expect(env['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
+    expect(env['SCHEMA_REGISTRY_URL']).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
+    expect(env['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');
+    expect(env['MYSQL_ADMIN_SOCKET']).toBe('/srv/orbit stack/run/mysqld.sock');
+    expect(env['ORBIT_STACK_DIR']).toBe('/srv/orbit stack');
+  });
+
+  it('follows port overrides', () => {
+    vi.stubEnv('ORBIT_KAFKA_PORT', '19092');
+    vi.stubEnv('ORBIT_S3_PORT', '19000');
+    expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:19092');
+    expect(localStackEnv()['AWS_ENDPOINT_URL_S3']).toBe('http://127.0.0.1:19000');
+  });
+});

@@ -1,0 +1,38 @@
+import { mysqlSocket, stackDir } from './paths.js';
+import { readPorts } from './ports.js';
+
+export const S3_ROOT_USER = 'orbitlocal';
+export const S3_ROOT_PASSWORD = 'orbitlocalsecret';
+export const MYSQL_USER = 'orbit';
+export const MYSQL_PASSWORD = 'orbit';
+export const MYSQL_DATABASE = 'viewport';
+
+/**
+ * Every endpoint and credential of the local stack: what `stack env` prints
+ * and what the pipeline services are started with. The single source for them.
+ */
+export function localStackEnv(): Record<string, string> {
+  const ports = readPorts();
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+    SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7`,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: S3_ROOT_USER,
+    AWS_SECRET_ACCESS_KEY: S3_ROOT_PASSWORD,
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${ports.s3}`,
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports.dynamodb}`,
+    S3_FORCE_PATH_STYLE: 'true',
+    MYSQL_URL: `mysql://${MYSQL_USER}:${MYSQL_PASSWORD}@127.0.0.1:${ports.mysql}/${MYSQL_DATABASE}`,
+    MYSQL_ADMIN_SOCKET: mysqlSocket(),
+    ORBIT_STACK_DIR: stackDir(),
+  };
+}
+
+/** Single quotes keep `$`, backticks and spaces literal under `eval`; a quote inside is closed, escaped, reopened. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+export function renderExports(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`).join('\n');
+}

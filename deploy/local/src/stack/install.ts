@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StackError } from './errors.js';
+import { readTail } from './log-tail.js';
+import { cacheDir, logFile, REPO_ROOT } from './paths.js';
+
+/**
+ * MinIO publishes no tagged Go module versions, so `@latest` is whatever was
+ * pushed last; this pseudo-version is the one verified with the stack.
+ * ORBIT_MINIO_VERSION=latest opts into the moving target.
+ */
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+/** Runs an installer with its output in `logs/install-<service>.log`; failures carry the tail. */
+function runInstaller(service: string, command: string, args: readonly string[], env: Record<string, string> = {}): void {
+  const log = logFile(`install-${service}`);
+  mkdirSync(dirname(log), { recursive: true });
+  process.stderr.write(`orbit: installing ${service}: ${command} ${args.join(' ')} (log: ${log})\n`);
+  const result = spawnSync(command, [...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  appendFileSync(log, `--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n${result.stdout?.toString() ?? ''}${result.stderr?.toString() ?? ''}${result.error ? `\n${result.error.message}\n` : ''}`);
+  if (result.status !== 0) {
+    const why = result.error ? result.error.message : `exited ${result.status ?? result.signal}`;
+    throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `install failed: ${command} ${why}`, { log, tail: readTail(log) });
+  }
+}
+
+export const pomHash = (pom: string): string => createHash('sha256').update(readFileSync(pom)).digest('hex');
+
+/**
+ * Maven copies a service's runtime into the cache. The marker holds the pom's
+ * hash: a changed pom (a version bump) installs again, an unchanged one costs a file read.
+ */
+export function ensureMavenInstall(service: string, pomName: 'kafka' | 'dynamodb' | 'apicurio'): string {
+  const pom = join(REPO_ROOT, 'deploy', 'local', 'maven', `${pomName}.pom.xml`);
+  const home = join(cacheDir(), pomName);
+  const marker = join(home, '.installed');
+  const hash = pomHash(pom);
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === hash) return home;
+  mkdirSync(home, { recursive: true });
+  runInstaller(service, 'mvn', ['-B', '-q', '-f', pom, `-Dinstall.dir=${home}`, 'package']);
+  writeFileSync(marker, hash);
+  return home;
+}
+
+function goBinary(): string {
+  return which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
+}
+
+/** Built from source with Go: MinIO ships no Maven artifact and no Debian package. */
+export function ensureMinio(service: string): string {
+  const binary = join(cacheDir(), 'bin', 'minio');
+  const module = `github.com/minio/minio@${process.env['ORBIT_MINIO_VERSION'] || MINIO_VERSION}`;
+  const marker = `${binary}.module`;
+  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === module) return binary;
+  process.stderr.write('orbit: building MinIO from source; this takes several minutes once per machine\n');
+  runInstaller(service, goBinary(), ['install', module], { GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: '0' });
+  writeFileSync(marker, module);
+  return binary;
+}
+
+/** Debian installs the server daemons in /usr/sbin, often not on a non-root PATH. */
+export function which(binary: string): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/bin', '/sbin', '/usr/local/bin'];
+  for (const dir of dirs) if (dir && existsSync(join(dir, binary))) return join(dir, binary);
+  return undefined;
+}
+
+export interface MariadbTools {
+  readonly server: string;
+  readonly installDb: string;
+}
+
+export function ensureMariadb(service: string): MariadbTools {
+  if (!which('mariadbd') || !which('mariadb-install-db')) {
+    runInstaller(service, 'apt-get', ['update', '-q']);
+    runInstaller(service, 'apt-get', ['install', '-y', '-q', 'mariadb-server'], { DEBIAN_FRONTEND: 'noninteractive' });
+  }
+  const server = which('mariadbd');
+  const installDb = which('mariadb-install-db');
+  if (!server || !installDb) {
+    throw new StackError('ORBIT_ERR_STACK_INSTALL', service, 'mariadb-server is installed but mariadbd or mariadb-install-db is missing', { log: logFile(`install-${service}`) });
+  }
+  return { server, installDb };
+}

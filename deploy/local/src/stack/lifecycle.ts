@@ -1,0 +1,76 @@
+import { StackError } from './errors.js';
+import { readTail } from './log-tail.js';
+import { logFile } from './paths.js';
+import { isAlive, runningPid } from './pidfile.js';
+import { tcpOpen } from './probes.js';
+import { launchDetached, sleep, terminate } from './processes.js';
+import { serviceNamed, type ServiceDefinition } from './services/index.js';
+
+export type ServiceState = 'healthy' | 'running' | 'down' | 'foreign' | 'not built';
+
+/**
+ * `running`: our process is alive but not answering yet (or any more);
+ * `foreign`: no process of ours, yet something answers on its port (another
+ * checkout's stack, a hand-started server).
+ */
+export async function stateOf(service: ServiceDefinition): Promise<{ state: ServiceState; pid: number | undefined }> {
+  const pid = runningPid(service.name);
+  if (pid !== undefined) return { state: (await service.healthy()) ? 'healthy' : 'running', pid };
+  if (await tcpOpen(service.port, '127.0.0.1', 500)) return { state: 'foreign', pid };
+  return { state: service.unavailable?.() ? 'not built' : 'down', pid };
+}
+
+function failure(service: ServiceDefinition, reason: string): StackError {
+  const log = logFile(service.name);
+  return new StackError('ORBIT_ERR_STACK_START', service.name, reason, { log, tail: readTail(log) });
+}
+
+/** Bounded: a service that never answers fails with its log rather than hanging `up`. */
+async function waitHealthy(service: ServiceDefinition, pid: number): Promise<void> {
+  const deadline = Date.now() + service.startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (await service.healthy()) return;
+    if (!isAlive(pid)) throw failure(service, `exited during start (pid ${pid})`);
+    await sleep(250);
+  }
+  throw failure(service, `not ready after ${service.startTimeoutMs / 1000} s (pid ${pid} still running)`);
+}
+
+async function assertPortsFree(service: ServiceDefinition): Promise<void> {
+  for (const port of service.ports) {
+    if (await tcpOpen(port, '127.0.0.1', 500)) {
+      throw new StackError('ORBIT_ERR_STACK_PORT_IN_USE', service.name,
+        `port ${port} is in use by a process this stack did not start (another checkout's stack? see: ss -ltnp 'sport = :${port}'); stop it or set ORBIT_*_PORT`,
+        { log: logFile(service.name) });
+    }
+  }
+}
+
+export type StartOutcome = 'started' | 'running';
+
+/** Installs if needed, starts unless already running, waits until it answers. Idempotent. */
+export async function startDefinition(service: ServiceDefinition): Promise<StartOutcome> {
+  const reason = service.unavailable?.();
+  if (reason) throw new StackError('ORBIT_ERR_STACK_NOT_BUILT', service.name, reason);
+  const pid = runningPid(service.name);
+  if (pid !== undefined) {
+    // Alive but not answering is most often still starting (a parallel `up`); give it the normal start time.
+    if (!(await service.healthy())) await waitHealthy(service, pid);
+    await service.afterHealthy?.();
+    return 'running';
+  }
+  await assertPortsFree(service);
+  service.install();
+  const launch = service.prepare();
+  const started = launchDetached(service.name, launch);
+  await waitHealthy(service, started);
+  await service.afterHealthy?.();
+  return 'started';
+}
+
+export const startService = (name: string): Promise<StartOutcome> => startDefinition(serviceNamed(name));
+
+/** SIGTERM, up to ~20 s of grace, then SIGKILL. Returns false when it was not running. */
+export function stopService(name: string): Promise<boolean> {
+  return terminate(serviceNamed(name).name);
+}

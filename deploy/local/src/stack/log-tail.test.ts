@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatTail, lastLines, readTail } from './log-tail.js';
+
+describe('lastLines', () => {
+  it('keeps the last n lines and ignores trailing newlines', () => {
+    expect(lastLines('a\nb\nc\nd\n\n', 2)).toBe('c\nd');
+  });
+
+  it('returns everything when shorter than n', () => {
+    expect(lastLines('only\n', 30)).toBe('only');
+  });
+
+  it('drops the partial first line of a read that started mid-file', () => {
+    expect(lastLines('tial\nfull\nlast', 30, true)).toBe('full\nlast');
+  });
+
+  it('normalises CRLF', () => {
+    expect(lastLines('a\r\nb\r\n', 5)).toBe('a\nb');
+  });
+});
+
+describe('readTail', () => {
+  it('reads the end of a file larger than its window without the cut line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'orbit-tail-')), 'big.log');
+    writeFileSync(file, Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n'));
+    const tail = readTail(file, 30, 4096).split('\n');
+    expect(tail).toHaveLength(30);
+    expect(tail[29]).toMatch(/^line 4999 /);
+    expect(tail[0]).toMatch(/^line 4970 /);
+  });
+
+  it('is empty for a missing file', () => {
+    expect(readTail('/nonexistent/orbit.log')).toBe('');
+  });
+});
+
+describe('formatTail', () => {
+  it('indents every line', () => {
+    expect(formatTail('a\nb', '  ')).toBe('  a\n  b');
+  });
+
+  it('says so when the log is empty', () => {
+    expect(formatTail('', '  ')).toBe('  (log is empty)');
+  });
+});

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StackError } from './errors.js';
+import { logFile, pidFile, runDir } from './paths.js';
+import { isAlive, runningPid, writePid } from './pidfile.js';
+
+export interface Launch {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a service in its own session with output appended to its log, so it
+ * outlives the CLI or the test process that started it.
+ */
+export function launchDetached(service: string, launch: Launch): number {
+  const log = logFile(service);
+  mkdirSync(dirname(log), { recursive: true });
+  mkdirSync(runDir(), { recursive: true });
+  const fd = openSync(log, 'a');
+  try {
+    writeSync(fd, `\n--- ${new Date().toISOString()} orbit starts ${service}: ${launch.command} ${launch.args.join(' ')}\n`);
+    const child = spawn(launch.command, [...launch.args], {
+      cwd: launch.cwd,
+      env: { ...process.env, ...launch.env },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+    // A missing binary surfaces as an async 'error' event; without a listener it would crash the caller.
+    child.on('error', (error) => writeSync(fd, `orbit: could not start ${launch.command}: ${error.message}\n`));
+    if (child.pid === undefined) throw new StackError('ORBIT_ERR_STACK_START', service, `could not spawn ${launch.command}`, { log });
+    child.unref();
+    writePid(service, child.pid);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    // Detached children lead their own process group; signalling it catches their children too.
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/** SIGTERM for a graceful shutdown, SIGKILL after `graceMs`. Returns false when it was not running. */
+export async function terminate(service: string, graceMs = Number(process.env['ORBIT_STOP_GRACE_MS'] ?? 20_000)): Promise<boolean> {
+  const pid = runningPid(service);
+  if (pid === undefined) return false;
+  signalGroup(pid, 'SIGTERM');
+  if (!(await waitGone(pid, graceMs))) {
+    signalGroup(pid, 'SIGKILL');
+    await waitGone(pid, 5_000);
+  }
+  rmSync(pidFile(service), { force: true });
+  return true;
+}

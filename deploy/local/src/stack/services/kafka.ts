@@ -1,0 +1,77 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StackError } from '../errors.js';
+import { ensureMavenInstall } from '../install.js';
+import { dataDir, logFile } from '../paths.js';
+import { readPorts } from '../ports.js';
+import { kafkaAnswers } from '../probes.js';
+import type { ServiceDefinition } from './types.js';
+
+const NAME = 'kafka';
+
+export function kafkaProperties(logDirs: string, port: number, controllerPort: number): string {
+  return `# Written by deploy/local on every start; edit deploy/local/src/stack/services/kafka.ts instead.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=${logDirs}
+num.partitions=3
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+`;
+}
+
+const LOG4J = `log4j.rootLogger=INFO, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka=INFO
+log4j.logger.org.apache.kafka=WARN
+`;
+
+function tool(classpath: string, log4j: string, args: readonly string[]): string {
+  const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0) {
+    throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.tools.StorageTool ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: output.trim() });
+  }
+  return result.stdout ?? '';
+}
+
+/** KRaft storage must be formatted once with a cluster id before the first start. */
+function formatOnce(classpath: string, log4j: string, properties: string, logDirs: string): void {
+  if (existsSync(join(logDirs, 'meta.properties'))) return;
+  const clusterId = tool(classpath, log4j, ['random-uuid']).trim().split('\n').map((line) => line.trim()).filter((line) => /^[A-Za-z0-9_-]{22}$/.test(line)).pop();
+  if (!clusterId) throw new StackError('ORBIT_ERR_STACK_START', NAME, 'kafka.tools.StorageTool random-uuid printed no cluster id', { log: logFile(NAME) });
+  tool(classpath, log4j, ['format', '-t', clusterId, '-c', properties]);
+}
+
+export function kafkaService(): ServiceDefinition {
+  const ports = readPorts();
+  return {
+    name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController], startTimeoutMs: 90_000,
+    install: () => void ensureMavenInstall(NAME, 'kafka'),
+    prepare: () => {
+      const home = ensureMavenInstall(NAME, 'kafka');
+      const dir = dataDir(NAME);
+      const logDirs = join(dir, 'logs');
+      mkdirSync(dir, { recursive: true });
+      const properties = join(dir, 'server.properties');
+      const log4j = join(dir, 'log4j.properties');
+      writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController));
+      writeFileSync(log4j, LOG4J);
+      const classpath = `${join(home, 'libs')}/*`;
+      formatOnce(classpath, log4j, properties, logDirs);
+      return { command: 'java', args: ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', properties], cwd: dir };
+    },
+    healthy: () => kafkaAnswers(ports.kafka),
+  };
+}

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { localStackEnv } from '../endpoints.js';
+import { REPO_ROOT } from '../paths.js';
+import { httpOk } from '../probes.js';
+import type { ServiceDefinition } from './types.js';
+
+/** The six Orbit services: name, workspace folder, health port. */
+export const PIPELINE: readonly (readonly [name: string, dir: string, port: number])[] = [
+  ['portal-gateway', 'producers/portal-gateway', 8080],
+  ['image-validator', 'consumers/image-validator', 9101],
+  ['chart-generator', 'consumers/chart-generator', 9102],
+  ['harbor-writer', 'consumers/harbor-writer', 9103],
+  ['viewport-projector', 'consumers/viewport-projector', 9104],
+  ['event-logger', 'consumers/event-logger', 9105],
+];
+
+export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
+
+function pipelineService(name: string, dir: string, port: number): ServiceDefinition {
+  const main = mainOf(dir);
+  return {
+    name, kind: 'pipeline', port, ports: [port], startTimeoutMs: 60_000,
+    unavailable: () => (existsSync(main) ? undefined : `not built (${main} is missing; run npm run build)`),
+    install: () => undefined,
+    prepare: () => ({
+      command: process.execPath,
+      args: [main],
+      cwd: REPO_ROOT,
+      env: {
+        ...localStackEnv(),
+        HEALTH_PORT: String(port),
+        ...(name === 'portal-gateway' ? { PORT: String(port) } : {}),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    }),
+    healthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
+  };
+}
+
+export function pipelineServices(): ServiceDefinition[] {
+  return PIPELINE.map(([name, dir, port]) => pipelineService(name, dir, port));
+}
