@@ -1,5 +1,5 @@
 import { StackError } from './errors.js';
-import { readTail } from './log-tail.js';
+import { fromLastStart, readTail } from './log-tail.js';
 import { logFile } from './paths.js';
 import { isAlive, runningPid } from './pidfile.js';
 import { tcpOpen } from './probes.js';
@@ -22,7 +22,7 @@ export async function stateOf(service: ServiceDefinition): Promise<{ state: Serv
 
 function failure(service: ServiceDefinition, reason: string): StackError {
   const log = logFile(service.name);
-  return new StackError('ORBIT_ERR_STACK_START', service.name, reason, { log, tail: readTail(log) });
+  return new StackError('ORBIT_ERR_STACK_START', service.name, reason, { log, tail: fromLastStart(readTail(log)) });
 }
 
 /** Bounded: a service that never answers fails with its log rather than hanging `up`. */
@@ -36,12 +36,12 @@ async function waitHealthy(service: ServiceDefinition, pid: number): Promise<voi
   throw failure(service, `not ready after ${service.startTimeoutMs / 1000} s (pid ${pid} still running)`);
 }
 
-async function assertPortsFree(service: ServiceDefinition): Promise<void> {
+/** Checked before installing, so a clash is reported in seconds rather than after a long install. */
+export async function assertPortsFree(service: ServiceDefinition): Promise<void> {
   for (const port of service.ports) {
     if (await tcpOpen(port, '127.0.0.1', 500)) {
       throw new StackError('ORBIT_ERR_STACK_PORT_IN_USE', service.name,
-        `port ${port} is in use by a process this stack did not start (another checkout's stack? see: ss -ltnp 'sport = :${port}'); stop it or set ORBIT_*_PORT`,
-        { log: logFile(service.name) });
+        `port ${port} is in use by a process this stack did not start (another checkout's stack? see: ss -ltnp 'sport = :${port}'); stop it or set ORBIT_*_PORT`);
     }
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatTail, lastLines, readTail } from './log-tail.js';
+import { formatTail, fromLastStart, lastLines, readTail } from './log-tail.js';
 
 describe('lastLines', () => {
   it('keeps the last n lines and ignores trailing newlines', () => {
@@ -44,5 +44,16 @@ describe('formatTail', () => {
 
   it('says so when the log is empty', () => {
     expect(formatTail('', '  ')).toBe('  (log is empty)');
+  });
+});
+
+describe('fromLastStart', () => {
+  it('keeps only the lines of the latest start', () => {
+    const tail = 'old shutdown\n--- 2026-01-01T00:00:00Z orbit starts kafka: java\nfirst\n--- 2026-01-01T00:01:00Z orbit starts kafka: java\nboom';
+    expect(fromLastStart(tail)).toBe('--- 2026-01-01T00:01:00Z orbit starts kafka: java\nboom');
+  });
+
+  it('keeps everything when no start marker is in view', () => {
+    expect(fromLastStart('a\nb')).toBe('a\nb');
   });
 });

@@ -22,6 +22,15 @@ export function lastLines(text: string, count: number, startsMidLine = false): s
   return whole.slice(-count).join('\n');
 }
 
+/** The marker `launchDetached` writes before each start; lines above it belong to an earlier run. */
+export const START_MARKER = ' orbit starts ';
+
+export function fromLastStart(tail: string): string {
+  const lines = tail.split('\n');
+  const index = lines.findLastIndex((line) => line.startsWith('--- ') && line.includes(START_MARKER));
+  return index < 0 ? tail : lines.slice(index).join('\n');
+}
+
 /** Indented under the error line so the service's own output stands apart from ours. */
 export function formatTail(tail: string, indent = '    '): string {
   if (tail.trim() === '') return `${indent}(log is empty)`;

@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StackError } from './errors.js';
 import { logFile, pidFile, runDir } from './paths.js';
+import { START_MARKER } from './log-tail.js';
 import { isAlive, runningPid, writePid } from './pidfile.js';
 
 export interface Launch {
@@ -24,7 +25,7 @@ export function launchDetached(service: string, launch: Launch): number {
   mkdirSync(runDir(), { recursive: true });
   const fd = openSync(log, 'a');
   try {
-    writeSync(fd, `\n--- ${new Date().toISOString()} orbit starts ${service}: ${launch.command} ${launch.args.join(' ')}\n`);
+    writeSync(fd, `\n--- ${new Date().toISOString()}${START_MARKER}${service}: ${launch.command} ${launch.args.join(' ')}\n`);
     const child = spawn(launch.command, [...launch.args], {
       cwd: launch.cwd,
       env: { ...process.env, ...launch.env },

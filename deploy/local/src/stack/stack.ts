@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 import { localStackEnv } from './endpoints.js';
 import { StackError, StackErrors } from './errors.js';
-import { startDefinition, stateOf, type ServiceState } from './lifecycle.js';
+import { assertPortsFree, startDefinition, stateOf, type ServiceState } from './lifecycle.js';
 import { logFile, stackDir } from './paths.js';
+import { runningPid } from './pidfile.js';
 import { terminate } from './processes.js';
 import { provisionStack, PROVISION_CLI } from './provision.js';
 import { allServices, infrastructureServices, pipelineServices, serviceNamed, type ServiceDefinition } from './services/index.js';
@@ -10,6 +11,17 @@ import { assertWipeable } from './wipe-guard.js';
 
 export type StackLog = (line: string) => void;
 const toStderr: StackLog = (line) => process.stderr.write(`orbit: ${line}\n`);
+
+function collect(results: readonly PromiseSettledResult<unknown>[], services: readonly ServiceDefinition[]): void {
+  const errors = results.flatMap((result, index) => {
+    if (result.status === 'fulfilled') return [];
+    const reason: unknown = result.reason;
+    const name = services[index]?.name ?? '?';
+    return [reason instanceof StackError ? reason : new StackError('ORBIT_ERR_STACK_START', name, String(reason), { log: logFile(name), cause: reason })];
+  });
+  if (errors.length === 1 && errors[0]) throw errors[0];
+  if (errors.length > 1) throw new StackErrors(errors);
+}
 
 /**
  * Starts every service in parallel (each waits for its own readiness) and
@@ -21,14 +33,7 @@ async function startAll(services: readonly ServiceDefinition[], log: StackLog): 
     const outcome = await startDefinition(service);
     log(`${service.name.padEnd(18)} ${outcome === 'started' ? `started, ready after ${((Date.now() - began) / 1000).toFixed(1)} s` : 'already running'}`);
   }));
-  const errors = results.flatMap((result, index) => {
-    if (result.status === 'fulfilled') return [];
-    const reason: unknown = result.reason;
-    const name = services[index]?.name ?? '?';
-    return [reason instanceof StackError ? reason : new StackError('ORBIT_ERR_STACK_START', name, String(reason), { log: logFile(name), cause: reason })];
-  });
-  if (errors.length === 1 && errors[0]) throw errors[0];
-  if (errors.length > 1) throw new StackErrors(errors);
+  collect(results, services);
 }
 
 export interface StackUpOptions {
@@ -40,8 +45,10 @@ export interface StackUpOptions {
 export async function stackUp(options: StackUpOptions = {}): Promise<void> {
   const log = options.log ?? toStderr;
   const services = infrastructureServices();
+  const down = services.filter((service) => runningPid(service.name) === undefined);
+  collect(await Promise.allSettled(down.map(assertPortsFree)), down);
   // Installs run one at a time: parallel Maven runs race on the shared ~/.m2 repository.
-  for (const service of services) service.install();
+  for (const service of down) service.install();
   await startAll(services, log);
   if (options.provision ?? true) {
     if (!(await provisionStack())) log(`provisioning skipped: ${PROVISION_CLI} does not exist yet (run npm run build)`);
