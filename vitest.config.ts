@@ -14,6 +14,7 @@ const shared = {
 export default defineConfig({
   ...shared,
   test: {
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         ...shared,

@@ -8,8 +8,13 @@ cd "$root"
 
 started=$(date +%s)
 bash deploy/local/orbit.sh built
-node deploy/local/dist/stack-cli.js up
-eval "$(node deploy/local/dist/stack-cli.js env)"
+if [ "${ORBIT_TEST_INFRA:-local}" = "containers" ]; then
+  # Docker hosts only (unverified here): test/global-setup.ts starts compose.yaml via testcontainers.
+  eval "$(node deploy/local/dist/stack-cli.js env)"
+else
+  node deploy/local/dist/stack-cli.js up
+  eval "$(node deploy/local/dist/stack-cli.js env)"
+fi
 echo "orbit: stack ready after $(( $(date +%s) - started )) s; running tests" >&2
 
 if [ "${CI:-}" = "true" ]; then
