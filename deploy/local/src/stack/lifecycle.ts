@@ -5,6 +5,7 @@ import { isAlive, runningPid } from './pidfile.js';
 import { tcpOpen } from './probes.js';
 import { launchDetached, sleep, terminate } from './processes.js';
 import { serviceNamed, type ServiceDefinition } from './services/index.js';
+import { withStartLock } from './start-lock.js';
 
 export type ServiceState = 'healthy' | 'running' | 'down' | 'foreign' | 'not built';
 
@@ -49,23 +50,25 @@ export async function assertPortsFree(service: ServiceDefinition): Promise<void>
 export type StartOutcome = 'started' | 'running';
 
 /** Installs if needed, starts unless already running, waits until it answers. Idempotent. */
-export async function startDefinition(service: ServiceDefinition): Promise<StartOutcome> {
+export function startDefinition(service: ServiceDefinition): Promise<StartOutcome> {
   const reason = service.unavailable?.();
-  if (reason) throw new StackError('ORBIT_ERR_STACK_NOT_BUILT', service.name, reason);
-  const pid = runningPid(service.name);
-  if (pid !== undefined) {
-    // Alive but not answering is most often still starting (a parallel `up`); give it the normal start time.
-    if (!(await service.healthy())) await waitHealthy(service, pid);
+  if (reason) return Promise.reject(new StackError('ORBIT_ERR_STACK_NOT_BUILT', service.name, reason));
+  // Generous: the holder may be building MinIO. Whoever waited for the lock finds the service started by the holder and only checks it.
+  return withStartLock(service.name, service.startTimeoutMs + 15 * 60_000, async () => {
+    const pid = runningPid(service.name);
+    if (pid !== undefined) {
+      // Alive but not answering is most often still starting (a parallel `up`); give it the normal start time.
+      if (!(await service.healthy())) await waitHealthy(service, pid);
+      await service.afterHealthy?.();
+      return 'running';
+    }
+    await assertPortsFree(service);
+    service.install();
+    const started = launchDetached(service.name, service.prepare());
+    await waitHealthy(service, started);
     await service.afterHealthy?.();
-    return 'running';
-  }
-  await assertPortsFree(service);
-  service.install();
-  const launch = service.prepare();
-  const started = launchDetached(service.name, launch);
-  await waitHealthy(service, started);
-  await service.afterHealthy?.();
-  return 'started';
+    return 'started';
+  });
 }
 
 export const startService = (name: string): Promise<StartOutcome> => startDefinition(serviceNamed(name));

@@ -66,7 +66,12 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /** SIGTERM for a graceful shutdown, SIGKILL after `graceMs`. Returns false when it was not running. */
-export async function terminate(service: string, graceMs = Number(process.env['ORBIT_STOP_GRACE_MS'] ?? 20_000)): Promise<boolean> {
+export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env['ORBIT_STOP_GRACE_MS']);
+  return env['ORBIT_STOP_GRACE_MS'] && Number.isFinite(value) && value >= 0 ? value : 20_000;
+}
+
+export async function terminate(service: string, graceMs = stopGraceMs()): Promise<boolean> {
   const pid = runningPid(service);
   if (pid === undefined) return false;
   signalGroup(pid, 'SIGTERM');
