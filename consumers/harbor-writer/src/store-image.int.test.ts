@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { bucketNames, createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
+import { sampleEvents, type ImageValidated } from '@orbit/schemas';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { storedKeyOf, storeValidatedImage } from './store-image.js';
+
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+const buckets = bucketNames(testConfig);
+const deps = {
+  s3, dynamo, developmentBucket: buckets.development,
+  metadataTable: tableName('appImageMetadata', testConfig), manifestTable: tableName('userInputManifest', testConfig),
+};
+
+async function staged(body: Buffer, claimedSha?: string): Promise<ImageValidated> {
+  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
+  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
+  return { ...base, staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: claimedSha ?? createHash('sha256').update(body).digest('hex') };
+}
+
+const exists = (bucket: string, key: string): Promise<boolean> => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+
+describe('harbor-writer against MinIO and DynamoDB Local', () => {
+  it('copies server side, verifies the checksum, records the rows and removes the staged object; a redelivery changes nothing', async () => {
+    const body = Buffer.alloc(256 * 1024, 9);
+    const event = await staged(body);
+    const first = await storeValidatedImage(event, deps, quietLogger);
+    expect(first.kind).toBe('stored');
+    const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+    const object = await s3.send(new GetObjectCommand({ Bucket: buckets.development, Key: key }));
+    expect(object.ServerSideEncryption).toBe('AES256');
+    expect(createHash('sha256').update(Buffer.from(await object.Body!.transformToByteArray())).digest('hex')).toBe(event.sha256);
+    expect(await exists(buckets.staging, event.staging.key)).toBe(false);
+    const row = await dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion } }));
+    expect(row.Item).toMatchObject({ sha256: event.sha256, key, createdTimestampUnix: expect.any(Number) });
+    const again = await storeValidatedImage(event, deps, quietLogger);
+    expect(again.kind).toBe('stored');
+    if (first.kind === 'stored' && again.kind === 'stored') expect(again.event.stored.versionId).toBe(first.event.stored.versionId);
+  });
+
+  it('fails with CHECKSUM_MISMATCH and leaves nothing in the Development bucket when the bytes differ from the upload', async () => {
+    const event = await staged(Buffer.from('the real bytes'), 'f'.repeat(64));
+    const outcome = await storeValidatedImage(event, deps, quietLogger);
+    expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('CHECKSUM_MISMATCH');
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+  });
+
+  it('fails with STAGED_OBJECT_MISSING when the staged upload is gone', async () => {
+    const event = { ...(await staged(Buffer.from('x'))), staging: { bucket: buckets.staging, key: `uploads/none/${uniqueSuffix()}.tar`, versionId: null } };
+    const outcome = await storeValidatedImage(event, deps, quietLogger);
+    expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('STAGED_OBJECT_MISSING');
+  });
+});

@@ -1,0 +1,75 @@
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
+import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
+import { serverSideCopy, storedSha256 } from './copy.js';
+
+export interface StoreDeps {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly developmentBucket: string;
+  readonly metadataTable: string;
+  readonly manifestTable: string;
+}
+
+export type StoreOutcome = { kind: 'stored'; event: ImageStored } | { kind: 'failed'; event: PipelineFailed };
+
+/** `{imageUID}-{imageVersion}.tar`, the stored name of the design. */
+export function storedKeyOf(imageUID: string, imageVersion: string): string {
+  return `${imageUID}-${imageVersion}.tar`;
+}
+
+function failed(event: ImageValidated, reasonCode: string, message: string): StoreOutcome {
+  const failure: PipelineFailed = {
+    ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'store', reasonCode, message, failedEventId: event.eventId,
+  };
+  return { kind: 'failed', event: failure };
+}
+
+/**
+ * C16: copies a validated image from staging into the Development bucket
+ * server side, verifies the SHA-256 the server computed against the one the
+ * upload measured, records it in the Chart Store, then removes the staged
+ * object. Every step can repeat: a redelivered event finds the verified
+ * object in place and only re-writes the rows and the event.
+ */
+export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
+  const target = { bucket: deps.developmentBucket, key: storedKeyOf(event.imageUID, event.metadata.imageVersion) };
+  let stored = await storedSha256(deps.s3, target);
+  if (stored && stored.metadata['orbit-request-id'] !== event.requestId) {
+    return failed(event, 'ALREADY_STORED', `${target.key} already holds version ${event.metadata.imageVersion} from another request; versions are immutable`);
+  }
+  if (!stored || stored.sha256 !== event.sha256) {
+    const staged = await storedSha256(deps.s3, event.staging);
+    if (!staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
+    const copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {
+      'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
+    });
+    if (copy.sha256 !== null && copy.sha256 !== event.sha256) {
+      await deps.s3.send(new DeleteObjectCommand({ ...{ Bucket: target.bucket, Key: target.key }, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
+      return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has SHA-256 ${copy.sha256}, the upload had ${event.sha256}`);
+    }
+    stored = { sha256: copy.sha256, size: staged.size, versionId: copy.versionId, metadata: {} };
+    log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');
+  }
+  const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
+  await deps.dynamo.send(new PutCommand({
+    TableName: deps.metadataTable,
+    Item: withCreatedTimestamps({
+      ...rowKey, imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,
+      bucket: target.bucket, key: target.key, versionId: stored.versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
+      image: event.image,
+    }),
+  }));
+  await deps.dynamo.send(new PutCommand({ TableName: deps.manifestTable, Item: withCreatedTimestamps({ ...rowKey, username: event.actor.username, requestId: event.requestId, metadata: event.metadata }) }));
+  // The Development copy is verified and recorded: the staged bytes can go.
+  await deps.s3.send(new DeleteObjectCommand({ Bucket: event.staging.bucket, Key: event.staging.key, ...(event.staging.versionId ? { VersionId: event.staging.versionId } : {}) }));
+  const envelope: EventEnvelope = envelopeFor('imageStored', event);
+  return {
+    kind: 'stored',
+    event: {
+      ...envelope, requestId: event.requestId, metadata: event.metadata, image: event.image,
+      stored: { bucket: target.bucket, key: target.key, versionId: stored.versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
+    },
+  };
+}
