@@ -1,15 +1,22 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { logReceived, runMain, startConsumerService, TOPICS } from '@orbit/lib';
+import { createMysqlPool, runMain, startConsumerService, TOPICS } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
+import { projectorHandler } from './handle.js';
 
-export const SERVICE = 'viewport-projector';
-export const TOPICS_CONSUMED = [TOPICS.imageRejected, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed] as const;
+const GROUP = 'viewport-projector';
 
-runMain(() =>
-  startConsumerService<OrbitEvent, Record<string, never>>({
-    service: SERVICE,
-    topics: TOPICS_CONSUMED,
+runMain(() => {
+  let pool: ReturnType<typeof createMysqlPool> | undefined;
+  return startConsumerService<OrbitEvent, Record<string, never>>({
+    service: 'viewport-projector',
+    groupId: GROUP,
+    topics: [TOPICS.imageValidated, TOPICS.imageRejected, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed],
     schemas: loadSchemas(),
-    createHandler: () => logReceived,
-  }),
-);
+    createHandler: ({ config, publisher }) => {
+      pool = createMysqlPool(config.MYSQL_URL);
+      return projectorHandler({ pool, groupId: GROUP, publisher });
+    },
+    ready: async () => (pool ? pool.query('SELECT 1').then(() => true, () => false) : false),
+    close: async () => { await pool?.end(); },
+  });
+});

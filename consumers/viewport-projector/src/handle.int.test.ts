@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2/promise';
+import { childSpan, createMysqlPool, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { projectorHandler } from './handle.js';
+
+const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
+
+function harness() {
+  const published: { topic: string; event: EventEnvelope }[] = [];
+  const handler = projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, publisher: { publish: async (topic, event) => { published.push({ topic, event }); } } });
+  const topicName = `test.projector.${uniqueSuffix()}`;
+  let offset = 0;
+  const deliver = (topic: string, event: OrbitEvent, at = offset++) => handler({
+    topic, partition: 0, offset: String(at), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+  } satisfies ConsumedMessage<OrbitEvent>);
+  return { published, deliver, topicName };
+}
+
+async function request(requestId: string): Promise<RowDataPacket | undefined> {
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT * FROM viewport_requests WHERE request_id = ?', [requestId]);
+  return rows[0];
+}
+
+describe('viewport-projector against MariaDB', () => {
+  it('projects a stored image and its chart, once, and publishes ViewportUpdated after each commit', async () => {
+    const { published, deliver } = harness();
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0);
+    await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0); // redelivered: recognised by its offset
+    const [uids] = await pool.execute<RowDataPacket[]>('SELECT * FROM wp_image_uid WHERE image_uid = ?', [events['orbit.image.stored'].imageUID]);
+    expect(uids).toHaveLength(1);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('running');
+    await deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 1);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
+    const [versions] = await pool.execute<RowDataPacket[]>("SELECT p.post_status, m.meta_value FROM wp_posts p JOIN wp_postmeta m ON m.post_id = p.ID AND m.meta_key = 'environments' WHERE p.guid = ?", [`orbit:image:${events['orbit.image.stored'].imageUID}:v1-0-00`]);
+    expect(versions[0]).toMatchObject({ post_status: 'ready', meta_value: '["Development"]' });
+    expect(published.map((entry) => entry.topic)).toEqual([TOPICS.viewportUpdated, TOPICS.viewportUpdated]);
+    // A late event of an earlier step never moves a finished request back.
+    await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 2);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
+  });
+
+  it('ends a rejected request failed with its reason code and the error PID', async () => {
+    const { deliver } = harness();
+    const rejected = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.rejected'];
+    await deliver(TOPICS.imageRejected, rejected);
+    expect(await request(rejected.requestId)).toMatchObject({ status: 'failed', error_code: 'DIGEST_MISMATCH', error_pid: 'c12bms03-c20bre24-911' });
+  });
+});
