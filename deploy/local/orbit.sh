@@ -18,7 +18,7 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # Node 20 is the m
 ensure_built
 cmd="${1:-}"; shift || true
 case "$cmd" in
-  stack) exec node deploy/local/dist/stack-cli.js "$@" ;;
+  stack) exec node deploy/local/dist/cli.js "$@" ;;
   provision) exec node deploy/local/dist/provision-cli.js "$@" ;;
   schemas-check) exec node schemas/dist/check-cli.js "$@" ;;
   node) exec node "$@" ;;

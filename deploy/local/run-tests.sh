@@ -10,16 +10,16 @@ started=$(date +%s)
 bash deploy/local/orbit.sh built
 if [ "${ORBIT_TEST_INFRA:-local}" = "containers" ]; then
   # Docker hosts only (unverified here): test/global-setup.ts starts compose.yaml via testcontainers.
-  eval "$(node deploy/local/dist/stack-cli.js env)"
+  eval "$(node deploy/local/dist/cli.js env)"
 else
-  node deploy/local/dist/stack-cli.js up
-  eval "$(node deploy/local/dist/stack-cli.js env)"
+  node deploy/local/dist/cli.js up
+  eval "$(node deploy/local/dist/cli.js env)"
 fi
 echo "orbit: stack ready after $(( $(date +%s) - started )) s; running tests" >&2
 
 if [ "${CI:-}" = "true" ]; then
   # CI leaves nothing running behind it on the shared machine.
-  trap 'node deploy/local/dist/stack-cli.js down >&2 || true' EXIT
+  trap 'node deploy/local/dist/cli.js down >&2 || true' EXIT
 fi
 
 npx --no-install eslint .

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 import { OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { RequestRefusedError } from './errors.js';
-import type { EventLogReader, CommandPublisher, ImageNames, RequestStore, UploadStore } from './ports.js';
+import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
+import { imageRoutes } from './routes/images.js';
 import { requestRoutes } from './routes/requests.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { UploadTooLargeError } from './staging.js';
@@ -21,6 +22,7 @@ export interface GatewayDeps {
   readonly names?: ImageNames;
   readonly requests?: RequestStore;
   readonly events?: EventLogReader;
+  readonly images?: ImageReader;
   readonly publish?: CommandPublisher;
   readonly publicBaseUrl?: string;
   readonly maxUploadBytes?: number;
@@ -73,6 +75,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 1, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, requests, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       await scope.register(requestRoutes({ requests, events }), { caller });
+      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });
     });
   }
   return app;

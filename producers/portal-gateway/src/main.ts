@@ -9,6 +9,7 @@ import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore } from './stores/mysql-requests.js';
+import { mysqlImageReader } from './stores/mysql-images.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 
 runMain(async () => {
@@ -29,6 +30,7 @@ runMain(async () => {
     metrics: createMetrics('portal-gateway'),
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
     names: mysqlImageNames(pool),
+    images: mysqlImageReader(pool),
     requests: mysqlRequestStore(pool),
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: { uploadRequested: (event, trace) => publisher.publish(TOPICS.uploadRequested, event, { trace }) },

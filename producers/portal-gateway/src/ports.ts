@@ -60,3 +60,25 @@ export interface EventLogReader {
 export interface CommandPublisher {
   uploadRequested(event: UploadRequested, trace: TraceContext): Promise<void>;
 }
+
+export interface ImageView {
+  readonly imageUID: string;
+  readonly owner: string;
+  readonly imageName: string;
+  readonly description: string;
+  readonly environments: readonly string[];
+  /** Each version with its ViewPort meta: digest, sizeBytes, layers, s3Location, chartName, environments, status. */
+  readonly versions: readonly Record<string, unknown>[];
+}
+
+export interface ImageQuery {
+  readonly owner: string;
+  readonly q?: string | undefined;
+  readonly category?: string | undefined;
+  readonly environment?: string | undefined;
+}
+
+export interface ImageReader {
+  get(imageUID: string): Promise<ImageView | undefined>;
+  search(query: ImageQuery): Promise<ImageView[]>;
+}

@@ -1,0 +1,59 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { ImageQuery, ImageReader, ImageView } from '../ports.js';
+
+function parsed(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Reads the ViewPort projection: one image post, its version posts and their meta. */
+export function mysqlImageReader(pool: Pool): ImageReader {
+  async function view(imageUID: string): Promise<ImageView | undefined> {
+    const [images] = await pool.execute<RowDataPacket[]>(
+      `SELECT u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE u.image_uid = ?`, [imageUID]);
+    const image = images[0];
+    if (!image) return undefined;
+    const [versions] = await pool.execute<RowDataPacket[]>(
+      `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
+       FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID
+       WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [image['ID']]);
+    const byVersion = new Map<string, Record<string, unknown>>();
+    for (const row of versions) {
+      const name = String(row['post_name']);
+      const entry: Record<string, unknown> = byVersion.get(name) ?? { imageVersion: name, status: row['post_status'], createdAt: new Date(row['post_date_gmt'] as string | Date).toISOString() };
+      if (row['meta_key']) entry[String(row['meta_key'])] = parsed(row['meta_value']);
+      byVersion.set(name, entry);
+    }
+    const list = [...byVersion.values()];
+    const environments = [...new Set(list.flatMap((version) => (Array.isArray(version['environments']) ? (version['environments'] as string[]) : [])))];
+    return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
+  }
+  return {
+    get: view,
+    async search(query: ImageQuery) {
+      const conditions = ['u.user_login = ?'];
+      const args: string[] = [query.owner];
+      if (query.q) {
+        conditions.push('(u.image_name LIKE ? OR p.post_content LIKE ?)');
+        const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+        args.push(like, like);
+      }
+      if (query.category) {
+        conditions.push("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)");
+        args.push(query.category);
+      }
+      if (query.environment) {
+        conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
+        args.push(query.environment);
+      }
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT u.image_uid FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE ${conditions.join(' AND ')} ORDER BY u.image_name LIMIT 200`, args);
+      const views = await Promise.all(rows.map((row) => view(String(row['image_uid']))));
+      return views.filter((entry): entry is ImageView => entry !== undefined);
+    },
+  };
+}
