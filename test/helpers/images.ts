@@ -1,0 +1,71 @@
+/**
+ * Real images built by real tools for the end-to-end tests (nothing big is
+ * committed): umoci builds an OCI image layer by layer, tar packs the layout
+ * into an OCI archive, skopeo converts it into a docker-archive, gzip wraps
+ * either. Needs Debian's umoci and skopeo (installed by the test setup).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+export interface ImageSpec {
+  readonly name: string;
+  readonly tag: string;
+  /** Layers in order: files to write, and paths to delete (a whiteout in that layer). */
+  readonly layers: readonly { files?: Record<string, string | Buffer>; delete?: readonly string[] }[];
+  readonly exposedPort?: string;
+  readonly entrypoint?: readonly string[];
+  readonly user?: string;
+  readonly extraTags?: readonly string[];
+}
+
+export interface BuiltImage {
+  readonly dir: string;
+  readonly ociArchive: string;
+  readonly dockerArchive: string;
+  gzip(file: string): string;
+  cleanup(): void;
+}
+
+function run(command: string, args: readonly string[], cwd?: string): void {
+  execFileSync(command, [...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function buildImage(spec: ImageSpec): BuiltImage {
+  const dir = mkdtempSync(join(tmpdir(), 'orbit-image-'));
+  const layout = join(dir, 'layout');
+  const ref = `${layout}:${spec.tag}`;
+  run('umoci', ['init', '--layout', layout]);
+  run('umoci', ['new', '--image', ref]);
+  for (const [index, layer] of spec.layers.entries()) {
+    const bundle = join(dir, `bundle-${index}`);
+    run('umoci', ['unpack', '--rootless', '--image', ref, bundle]);
+    for (const [path, content] of Object.entries(layer.files ?? {})) {
+      const target = join(bundle, 'rootfs', path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+    for (const path of layer.delete ?? []) rmSync(join(bundle, 'rootfs', path), { recursive: true, force: true });
+    run('umoci', ['repack', '--image', ref, bundle]);
+  }
+  const config = ['config', '--image', ref];
+  if (spec.exposedPort) config.push('--config.exposedports', spec.exposedPort);
+  if (spec.entrypoint) for (const part of spec.entrypoint) config.push('--config.entrypoint', part);
+  if (spec.user) config.push('--config.user', spec.user);
+  run('umoci', config);
+  run('umoci', ['gc', '--layout', layout]);
+  const ociArchive = join(dir, 'image-oci.tar');
+  run('tar', ['-cf', ociArchive, '-C', layout, '.']);
+  const dockerArchive = join(dir, 'image-docker.tar');
+  const tags = (spec.extraTags ?? []).flatMap((tag) => ['--additional-tag', `${spec.name}:${tag}`]);
+  run('skopeo', ['copy', '--quiet', ...tags, `oci:${ref}`, `docker-archive:${dockerArchive}:${spec.name}:${spec.tag}`]);
+  return {
+    dir, ociArchive, dockerArchive,
+    gzip(file: string): string {
+      run('gzip', ['-k', '-f', file]);
+      return `${file}.gz`;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
