@@ -1,0 +1,91 @@
+import { OrbitError } from '@orbit/lib';
+import { basicAuthorization, parseChallenge, type Credentials } from './auth.js';
+
+/** The registry refused or could not serve the image; `reasonCode` ends the upload (not retried). */
+export class PullRefusedError extends OrbitError {
+  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR', message: string) {
+    super('ORBIT_ERR_PULL_REFUSED', message);
+  }
+}
+
+/** The registry did not answer or answered 5xx/429: try again later. */
+export class RegistryUnavailableError extends OrbitError {
+  constructor(registry: string, cause: unknown) {
+    super('ORBIT_ERR_STORE_UNAVAILABLE', `registry ${registry} is unavailable`, { cause, retriable: true });
+  }
+}
+
+export interface RegistryClientOptions {
+  readonly registry: string;
+  readonly repository: string;
+  /** Plain HTTP for registries listed as insecure (a local registry); HTTPS otherwise. */
+  readonly insecure: boolean;
+  readonly credentials?: Credentials | undefined;
+  readonly fetch?: typeof fetch;
+}
+
+/**
+ * A minimal OCI distribution API client for pulls: GET manifests and blobs,
+ * answering Bearer and Basic challenges once per scope.
+ */
+export class RegistryClient {
+  private authorization: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+  readonly base: string;
+
+  constructor(private readonly options: RegistryClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+    this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}/v2/${options.repository}`;
+  }
+
+  async get(path: string, accept?: string): Promise<Response> {
+    let response = await this.send(path, accept);
+    if (response.status === 401) {
+      await this.authenticate(response.headers.get('www-authenticate'));
+      response = await this.send(path, accept);
+    }
+    if (response.ok) return response;
+    await response.body?.cancel();
+    if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.options.registry}/${this.options.repository}${path.replace(/^\/(manifests|blobs)\//, ':')} was not found`);
+    if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
+    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`));
+    throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
+  }
+
+  private async send(path: string, accept?: string): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (accept) headers['accept'] = accept;
+    if (this.authorization) headers['authorization'] = this.authorization;
+    try {
+      return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow' });
+    } catch (error) {
+      throw new RegistryUnavailableError(this.options.registry, error);
+    }
+  }
+
+  private async authenticate(header: string | null): Promise<void> {
+    const challenge = parseChallenge(header);
+    if (!challenge) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} wants authentication it does not describe`);
+    if (challenge.scheme === 'basic') {
+      if (!this.options.credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
+      this.authorization = basicAuthorization(this.options.credentials);
+      return;
+    }
+    const realm = challenge.params['realm'];
+    if (!realm) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge without a realm`);
+    const url = new URL(realm);
+    if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
+    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:pull`);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { headers: this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {} });
+    } catch (error) {
+      throw new RegistryUnavailableError(this.options.registry, error);
+    }
+    if (!response.ok) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})`);
+    const body = (await response.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token`);
+    this.authorization = `Bearer ${token}`;
+  }
+}

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import tar from 'tar-stream';
+import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
+import { PullRefusedError, RegistryClient } from './client.js';
+import { pullAsOciArchive } from './pull.js';
+
+let registry: TestRegistry;
+let image: BuiltImage;
+
+async function entries(file: string): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    stream.on('end', () => { found.set(header.name, Buffer.concat(chunks)); next(); });
+  });
+  await new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    extract.end(readFileSync(file));
+  });
+  return found;
+}
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }, { files: { 'app/data.txt': 'x'.repeat(10_000) } }], exposedPort: '8080/tcp' });
+  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${join(image.dir, 'layout')}:v1`, `docker://${registry.address}/team/app:v1`]);
+});
+
+afterAll(async () => {
+  await registry.stop();
+  image.cleanup();
+});
+
+describe('pulling from a real registry (docker-registry, pushed by skopeo)', () => {
+  it('writes an OCI archive whose every blob matches its digest', async () => {
+    const client = new RegistryClient({ registry: registry.address, repository: 'team/app', insecure: true });
+    const out = join(image.dir, 'pulled.tar');
+    const result = await pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(out));
+    const files = await entries(out);
+    expect([...files.keys()]).toEqual(expect.arrayContaining(['oci-layout', 'index.json', `blobs/sha256/${result.manifestDigest.slice(7)}`]));
+    for (const [name, bytes] of files) {
+      if (name.startsWith('blobs/sha256/')) expect(createHash('sha256').update(bytes).digest('hex')).toBe(name.slice('blobs/sha256/'.length));
+    }
+    const index = JSON.parse(files.get('index.json')!.toString()) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    expect(index.manifests[0]).toMatchObject({ digest: result.manifestDigest, annotations: { 'org.opencontainers.image.ref.name': 'v1' } });
+    // The same image pulled by digest gives the same manifest.
+    const byDigest = await pullAsOciArchive(client, { tag: null, digest: result.manifestDigest, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'pulled2.tar')));
+    expect(byDigest.manifestDigest).toBe(result.manifestDigest);
+  });
+
+  it('refuses an unknown tag and an image over the size limit with reason codes', async () => {
+    const client = new RegistryClient({ registry: registry.address, repository: 'team/app', insecure: true });
+    await expect(pullAsOciArchive(client, { tag: 'nope', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'x.tar')))).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND' });
+    await expect(pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 100 }, createWriteStream(join(image.dir, 'y.tar')))).rejects.toBeInstanceOf(PullRefusedError);
+  });
+});

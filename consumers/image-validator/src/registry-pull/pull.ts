@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { z } from 'zod';
+import { PullRefusedError, RegistryClient, type RegistryClientOptions } from './client.js';
+
+const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+].join(', ');
+
+const descriptor = z.object({ mediaType: z.string().optional(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/), size: z.number().int().nonnegative() }).passthrough();
+const platformed = descriptor.extend({ platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional() });
+const indexShape = z.object({ manifests: z.array(platformed).min(1) });
+const manifestShape = z.object({ config: descriptor, layers: z.array(descriptor).min(1) });
+
+export interface PullTarget {
+  readonly tag: string | null;
+  readonly digest: string | null;
+  readonly platform?: { os: string; architecture: string };
+  /** Refuse images whose blobs add up to more than this. */
+  readonly maxBytes: number;
+}
+
+export interface PullResult {
+  readonly manifestDigest: string;
+  readonly bytes: number;
+}
+
+function sha256(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+function parseJson(bytes: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    throw new PullRefusedError('BAD_MANIFEST', `the registry's ${what} is not JSON`);
+  }
+}
+
+/**
+ * Pulls an image through the OCI distribution API and writes it to `sink`
+ * as an OCI image-layout archive (oci-layout, index.json, blobs/sha256/…),
+ * streaming each layer: the same archive an upload would be, so the one
+ * validator checks both. Digests are verified there, not twice.
+ */
+export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
+  const reference = target.digest ?? target.tag;
+  if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
+  let manifestBytes = Buffer.from(await (await client.get(`/manifests/${reference}`, MANIFEST_TYPES)).arrayBuffer());
+  if (target.digest && sha256(manifestBytes) !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
+  let parsed = parseJson(manifestBytes, 'manifest');
+  const index = indexShape.safeParse(parsed);
+  if (index.success && !manifestShape.safeParse(parsed).success) {
+    const wanted = target.platform ?? { os: 'linux', architecture: 'amd64' };
+    const chosen = index.data.manifests.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ?? index.data.manifests[0];
+    if (!chosen) throw new PullRefusedError('BAD_MANIFEST', 'the image index lists no manifests');
+    manifestBytes = Buffer.from(await (await client.get(`/manifests/${chosen.digest}`, MANIFEST_TYPES)).arrayBuffer());
+    if (sha256(manifestBytes) !== chosen.digest) throw new PullRefusedError('BAD_MANIFEST', `the platform manifest does not match ${chosen.digest}`);
+    parsed = parseJson(manifestBytes, 'manifest');
+  }
+  const manifest = manifestShape.safeParse(parsed);
+  if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
+  const total = manifest.data.config.size + manifest.data.layers.reduce((sum, layer) => sum + layer.size, 0);
+  if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
+
+  const pack = tar.pack();
+  const written = pipeline(pack, sink);
+  const manifestDigest = sha256(manifestBytes);
+  const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
+  await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+  await put(`blobs/sha256/${manifestDigest.slice(7)}`, manifestBytes);
+  for (const blob of [manifest.data.config, ...manifest.data.layers]) {
+    const response = await client.get(`/blobs/${blob.digest}`);
+    if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
+    const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
+    // tar-stream fails the entry if the registry sends more or fewer bytes than the descriptor says.
+    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), entry);
+  }
+  const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+  await put('index.json', Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType, digest: manifestDigest, size: manifestBytes.length, ...(target.tag ? { annotations: { 'org.opencontainers.image.ref.name': target.tag } } : {}) }],
+  })));
+  pack.finalize();
+  await written;
+  return { manifestDigest, bytes: total };
+}
+
+export { RegistryClient, type RegistryClientOptions };
