@@ -1,6 +1,6 @@
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
-import { eventLogRow } from './event-row.js';
+import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { abortableSleep, StoreUnavailableError, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { eventLogRow, type EventLogRow } from './event-row.js';
 
 export interface EventLoggerDeps {
   readonly dynamo: DynamoDBDocumentClient;
@@ -9,19 +9,41 @@ export interface EventLoggerDeps {
 }
 
 const ERROR_TOPICS: ReadonlySet<string> = new Set([TOPICS.imageRejected, TOPICS.pipelineFailed]);
+/** DynamoDB's BatchWriteItem limit. */
+const BATCH_WRITE_LIMIT = 25;
+
+function writesOf(deps: EventLoggerDeps, message: ConsumedMessage<EventEnvelope>): { table: string; row: EventLogRow }[] {
+  const row = eventLogRow(message.event, message);
+  return ERROR_TOPICS.has(message.topic) ? [{ table: deps.eventLogTable, row }, { table: deps.errorLogTable, row }] : [{ table: deps.eventLogTable, row }];
+}
 
 /**
  * Writes every Orbit message to the user event log (and failures to the error
- * log too). A plain put keyed by the message's own position: a redelivered or
+ * log too). Plain puts keyed by the message's own position: a redelivered or
  * replayed message overwrites its row instead of adding one.
  */
 export function eventLoggerHandler(deps: EventLoggerDeps) {
   return async (message: ConsumedMessage<EventEnvelope>): Promise<void> => {
-    const row = eventLogRow(message.event, message);
-    await deps.dynamo.send(new PutCommand({ TableName: deps.eventLogTable, Item: row }));
-    if (ERROR_TOPICS.has(message.topic)) {
-      await deps.dynamo.send(new PutCommand({ TableName: deps.errorLogTable, Item: row }));
+    for (const { table, row } of writesOf(deps, message)) await deps.dynamo.send(new PutCommand({ TableName: table, Item: row }));
+    message.log.debug('event logged');
+  };
+}
+
+/** The batched form: BatchWriteItem in groups of 25, re-sending what DynamoDB left unprocessed. */
+export function eventLoggerBatchHandler(deps: EventLoggerDeps) {
+  return async (messages: readonly ConsumedMessage<EventEnvelope>[]): Promise<void> => {
+    const writes = messages.flatMap((message) => writesOf(deps, message));
+    for (let start = 0; start < writes.length; start += BATCH_WRITE_LIMIT) {
+      let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
+      for (const { table, row } of writes.slice(start, start + BATCH_WRITE_LIMIT)) {
+        (pending[table] ??= []).push({ PutRequest: { Item: { ...row } } });
+      }
+      for (let attempt = 0; Object.keys(pending).length > 0; attempt++) {
+        if (attempt === 8) throw new StoreUnavailableError('dynamodb', 'BatchWriteItem kept leaving items unprocessed');
+        if (attempt > 0) await abortableSleep(50 * 2 ** attempt);
+        const answer = await deps.dynamo.send(new BatchWriteCommand({ RequestItems: pending }));
+        pending = (answer.UnprocessedItems ?? {}) as typeof pending;
+      }
     }
-    message.log.debug({ eventType: row.eventType }, 'event logged');
   };
 }

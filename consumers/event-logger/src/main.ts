@@ -1,18 +1,19 @@
-/** Writes every orbit.* message into the user event log, keyed by PID. */
+/** Writes every orbit.* message into the user event log, keyed by PID, in batches. */
 import { ALL_TOPICS, createDynamo, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
-import { eventLoggerHandler } from './handle.js';
+import { eventLoggerBatchHandler, eventLoggerHandler, type EventLoggerDeps } from './handle.js';
+
+let deps: EventLoggerDeps | undefined;
+// One DynamoDB client for both handler forms.
+const depsOf = (config: Parameters<typeof createDynamo>[0] & Parameters<typeof tableName>[1]): EventLoggerDeps =>
+  (deps ??= { dynamo: createDynamo(config), eventLogTable: tableName('userEventLog', config), errorLogTable: tableName('userErrorLog', config) });
 
 runMain(() =>
   startConsumerService<EventEnvelope, Record<string, never>>({
     service: 'event-logger',
     topics: ALL_TOPICS,
     schemas: loadSchemas(),
-    createHandler: ({ config }) =>
-      eventLoggerHandler({
-        dynamo: createDynamo(config),
-        eventLogTable: tableName('userEventLog', config),
-        errorLogTable: tableName('userErrorLog', config),
-      }),
+    createHandler: ({ config }) => eventLoggerHandler(depsOf(config)),
+    createBatchHandler: ({ config }) => eventLoggerBatchHandler(depsOf(config)),
   }),
 );

@@ -120,3 +120,42 @@ describe('consume loop against the real broker and registry', () => {
     }
   });
 });
+
+describe('consume loop, batch mode', () => {
+  it('hands messages over in batches and isolates a poison one without losing the others', async () => {
+    const topic = `test.loop.${uniqueSuffix()}.batch`;
+    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
+    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const events = Array.from({ length: 30 }, (_, i) => sample(`${String(i).padStart(2, '0')}${'D'.repeat(58)}`));
+    const poison = events[17]!;
+    const handled = new Set<string>();
+    const batchSizes: number[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        if (message.event.eventId === poison.eventId) throw new TypeError('cannot handle this one');
+        handled.add(message.event.eventId);
+      },
+      batchHandler: async (messages) => {
+        batchSizes.push(messages.length);
+        if (messages.some((message) => message.event.eventId === poison.eventId)) throw new TypeError('batch contains poison');
+        for (const message of messages) handled.add(message.event.eventId);
+      },
+    });
+    const dead = nextEvent<ConsumerEventPayloads['consumer.dlq']>(loop, CONSUMER_EVENTS.deadLettered, undefined, 60_000);
+    try {
+      // 1. publish all before the loop starts so they arrive as one fetch; 2. consume; 3. all but the poison handled
+      await batchPublisher.publishAll(events.map((event) => ({ topic, event })));
+      await loop.start();
+      await waitFor(() => handled.size === events.length - 1, { timeoutMs: 60_000, what: 'every good message handled' });
+      expect((await dead).offset).toBeDefined();
+      expect(handled.has(poison.eventId)).toBe(false);
+      expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    } finally {
+      await loop.stop();
+      await batchPublisher.disconnect();
+    }
+  });
+});

@@ -30,6 +30,14 @@ export interface ConsumeLoopOptions<E> {
   readonly fromBeginning?: boolean;
   readonly decode: (topic: string, value: Buffer | null) => Promise<E>;
   readonly handler: MessageHandler<E>;
+  /**
+   * Optional: handles many messages of one partition at once (e.g. one
+   * DynamoDB BatchWrite). On a permanent failure the loop falls back to
+   * `handler` message by message, so one poison message cannot sink its batch.
+   */
+  readonly batchHandler?: (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
+  /** Largest batch given to `batchHandler`. @default 100 */
+  readonly maxBatchSize?: number;
   /** Backoff of transient failures; maxAttempts bounds them (then the DLQ), Infinity never gives up. */
   readonly retryPolicy: RetryPolicy;
   readonly logger: Logger;
@@ -125,18 +133,23 @@ export class ConsumeLoop<E> extends EventEmitter {
   private async processBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     let lastDone: string | undefined;
+    const size = this.options.batchHandler ? (this.options.maxBatchSize ?? 100) : 1;
     try {
-      for (const message of batch.messages) {
+      for (let start = 0; start < batch.messages.length; start += size) {
         if (!isRunning() || isStale() || !this.running) break;
-        const outcome = await this.processMessage(topic, partition, message);
-        if (outcome === 'retry') {
-          this.scheduleRetry(topic, partition, message.offset, pause);
+        const chunk = batch.messages.slice(start, start + size);
+        const [single] = chunk;
+        const { done, retryAt } = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
+        if (done !== undefined) {
+          this.attempts.delete(`${topic}:${partition}`);
+          resolveOffset(done);
+          lastDone = done;
+          await heartbeat();
+        }
+        if (retryAt !== undefined) {
+          this.scheduleRetry(topic, partition, retryAt, pause);
           break;
         }
-        this.attempts.delete(`${topic}:${partition}`);
-        resolveOffset(message.offset);
-        lastDone = message.offset;
-        await heartbeat();
       }
     } finally {
       if (lastDone !== undefined) {
@@ -144,6 +157,45 @@ export class ConsumeLoop<E> extends EventEmitter {
         await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
       }
     }
+  }
+
+  private async processOne(topic: string, partition: number, message: KafkaMessage): Promise<{ done?: string; retryAt?: string }> {
+    return (await this.processMessage(topic, partition, message)) === 'retry' ? { retryAt: message.offset } : { done: message.offset };
+  }
+
+  /** Batch path: decode all, hand the decodable ones over at once, fall back per message on a permanent failure. */
+  private async processChunk(topic: string, partition: number, chunk: readonly KafkaMessage[]): Promise<{ done?: string; retryAt?: string }> {
+    const started = performance.now();
+    const ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[] = [];
+    let done: string | undefined;
+    for (const message of chunk) {
+      const consumed = await this.consumedOf(topic, partition, message);
+      if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, done, message.offset);
+      if (consumed !== 'dead-lettered') ready.push({ message, consumed });
+      done = message.offset;
+    }
+    return this.runBatch(topic, partition, ready, started, done, undefined);
+  }
+
+  private async runBatch(topic: string, partition: number, ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[], started: number, done: string | undefined, retryAt: string | undefined): Promise<{ done?: string; retryAt?: string }> {
+    const first = ready[0];
+    if (!first || !this.options.batchHandler) return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+    try {
+      await this.options.batchHandler(ready.map((entry) => entry.consumed));
+    } catch (error) {
+      this.lastError = error;
+      if (!this.running || this.isRetriable(error)) return { retryAt: first.message.offset };
+      this.log.warn({ err: error, topic, partition }, 'batch failed for good; handling its messages one by one');
+      let handled: string | undefined;
+      for (const { message } of ready) {
+        if ((await this.processMessage(topic, partition, message)) === 'retry') return { ...(handled !== undefined ? { done: handled } : {}), retryAt: message.offset };
+        handled = message.offset;
+      }
+      return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+    }
+    const durationMs = (performance.now() - started) / ready.length;
+    for (const { message } of ready) this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs });
+    return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
   }
 
   private scheduleRetry(topic: string, partition: number, offset: string, pause: () => () => void): void {
@@ -160,20 +212,39 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.emitEvent(CONSUMER_EVENTS.retry, { topic, partition, offset, attempt, delayMs, error: this.lastError });
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
-    const started = performance.now();
-    const headers = headersToStrings(message.headers);
-    const log = this.log.child({
+  private logFor(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>): Logger {
+    return this.log.child({
       topic, partition, offset: message.offset,
       pid: headers[HEADER.pid], correlationId: headers[HEADER.correlationId], imageUID: message.key?.toString('utf8'),
     });
-    const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
+  }
+
+  /** Decodes a message into what handlers see; an undecodable one goes to the DLQ here. */
+  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | 'dead-lettered'> {
+    const headers = headersToStrings(message.headers);
+    const log = this.logFor(topic, partition, message, headers);
     try {
       const event = await this.options.decode(topic, message.value);
-      await this.options.handler({
+      return {
         topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, event, headers,
         trace: childSpan(parseTraceparent(headers[HEADER.traceparent])), log, signal: this.shutdown.signal,
-      });
+      };
+    } catch (error) {
+      this.lastError = error;
+      if (!this.running) return 'retry';
+      if (this.isRetriable(error)) return 'retry';
+      return (await this.deadLetter(topic, partition, message, error, 1, log)) === 'done' ? 'dead-lettered' : 'retry';
+    }
+  }
+
+  private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+    const started = performance.now();
+    const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
+    const consumed = await this.consumedOf(topic, partition, message);
+    if (consumed === 'retry') return 'retry';
+    if (consumed === 'dead-lettered') return 'done';
+    try {
+      await this.options.handler(consumed);
       this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs: performance.now() - started });
       return 'done';
     } catch (error) {
@@ -181,10 +252,10 @@ export class ConsumeLoop<E> extends EventEmitter {
       if (!this.running) return 'retry'; // shutting down: leave it uncommitted for the next owner
       const retriable = this.isRetriable(error);
       if (retriable && attemptsSoFar < this.options.retryPolicy.maxAttempts) {
-        log.warn({ err: error, attempt: attemptsSoFar }, 'transient failure, partition paused for backoff');
+        consumed.log.warn({ err: error, attempt: attemptsSoFar }, 'transient failure, partition paused for backoff');
         return 'retry';
       }
-      return this.deadLetter(topic, partition, message, error, attemptsSoFar, log);
+      return this.deadLetter(topic, partition, message, error, attemptsSoFar, consumed.log);
     }
   }
 

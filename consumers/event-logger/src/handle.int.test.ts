@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { childSpan, createDynamo, newImageUID, tableName, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { sampleEvents } from '@orbit/schemas';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { eventLoggerBatchHandler, eventLoggerHandler } from './handle.js';
+
+const deps = { dynamo: createDynamo(testConfig), eventLogTable: tableName('userEventLog', testConfig), errorLogTable: tableName('userErrorLog', testConfig) };
+
+async function rowsOf(table: string, correlationId: string): Promise<Record<string, unknown>[]> {
+  const answer = await deps.dynamo.send(new QueryCommand({ TableName: table, IndexName: 'byCorrelationId', KeyConditionExpression: 'correlationId = :c', ExpressionAttributeValues: { ':c': correlationId } }));
+  return answer.Items ?? [];
+}
+
+describe('event-logger against DynamoDB Local', () => {
+  it('writes one row per message in batches, failures to the error log too, and a replay overwrites instead of adding', async () => {
+    const correlationId = `req-${uniqueSuffix()}`;
+    const events = sampleEvents(newImageUID(), correlationId);
+    const topics = Object.keys(events) as (keyof typeof events)[];
+    const messages: ConsumedMessage<EventEnvelope>[] = topics.map((topic, offset) => ({
+      topic, partition: 0, offset: String(offset), key: events[topic].imageUID, event: events[topic], headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    }));
+    const batch = eventLoggerBatchHandler(deps);
+    await batch(messages);
+    await batch(messages); // replayed
+    await eventLoggerHandler(deps)(messages[0]!); // redelivered one by one
+    const rows = (await rowsOf(deps.eventLogTable, correlationId)).filter((row) => row['correlationId'] === correlationId);
+    // sampleEvents uses one correlation id for the upload events and req-t-1 for transfer ones
+    const uploadTopics = topics.filter((topic) => events[topic].correlationId === correlationId);
+    expect(rows).toHaveLength(uploadTopics.length);
+    expect(rows.map((row) => row['eventKey'])).toEqual([...rows.map((row) => row['eventKey'])].sort());
+    const errors = await rowsOf(deps.errorLogTable, correlationId);
+    expect(errors.map((row) => row['topic']).sort()).toEqual([TOPICS.imageRejected, TOPICS.pipelineFailed].sort());
+  });
+});
