@@ -31,6 +31,7 @@ fi
 
 npx --no-install eslint .
 npx --no-install tsc -p tsconfig.tests.json
+npx --no-install tsc -p bench/tsconfig.json
 
 results="${ORBIT_STACK_DIR:-$root/.stack}/test-results.json"
 status=0

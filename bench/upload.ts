@@ -1,0 +1,54 @@
+/**
+ * `npm run bench:upload`: a 1 GiB image through the real pipeline on the
+ * local stack, compared with baselines measured in the same run on the same
+ * machine (so a noisy machine affects both sides):
+ *   - end-to-end upload time / a raw multipart PUT of the same file to the same MinIO   (goal <= 1.3)
+ *   - gateway peak RSS while streaming it                                              (goal <= 200 MiB)
+ *   - validator throughput / `sha256sum` throughput of the same file                   (goal >= 0.8)
+ * ORBIT_BENCH_BYTES overrides the size (default 1 GiB).
+ */
+import { createReadStream, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Upload } from '@aws-sdk/lib-storage';
+import { bucketNames, createS3, readConfig, runtimeEnv, bucketEnv } from '@orbit/lib';
+import { localStackEnv, stackUp, startPipeline } from '@orbit/local-stack';
+import { writeDockerArchive } from './fixtures.js';
+import { GiB, MiB, pidListeningOn, ratioLine, sampleRss, timed, timedCommand } from './measure.js';
+import { requestTimeline, uploadThroughGateway, waitForRequest } from './pipeline-client.js';
+
+Object.assign(process.env, { ...localStackEnv(), ...process.env });
+const config = readConfig({ ...runtimeEnv, ...bucketEnv });
+const bytes = Number(process.env['ORBIT_BENCH_BYTES'] ?? GiB);
+const file = join(tmpdir(), `orbit-bench-${bytes}.tar`);
+
+await stackUp({ log: () => undefined });
+await startPipeline(() => undefined);
+console.log(`generating a ${(bytes / MiB).toFixed(0)} MiB docker-archive at ${file}`);
+await writeDockerArchive(file, bytes);
+const size = statSync(file).size;
+
+const s3 = createS3(config);
+const raw = await timed(() => new Upload({
+  client: s3, partSize: 16 * MiB, queueSize: 2,
+  params: { Bucket: bucketNames(config).staging, Key: `bench/raw-${Date.now()}.tar`, Body: createReadStream(file), ServerSideEncryption: 'AES256' },
+}).done());
+const sha = await timedCommand('sha256sum', [file]);
+
+const gatewayPid = pidListeningOn(8080);
+const rss = gatewayPid ? sampleRss(gatewayPid) : undefined;
+const upload = await timed(() => uploadThroughGateway(file, { imageName: `bench-${Date.now()}`, imageVersion: 'v1-0-0' }));
+const peak = rss?.stop() ?? Number.NaN;
+const finished = await timed(() => waitForRequest(upload.value.requestId, Number(process.env['ORBIT_BENCH_WAIT_MS'] ?? 30 * 60_000)));
+const endToEnd = upload.seconds + finished.seconds;
+const steps = await requestTimeline(upload.value.requestId);
+const at = (type: string): number => Date.parse(steps.find((step) => step.eventType === type)?.at ?? '');
+const validationSeconds = (at('image-validated') - at('upload-requested')) / 1000;
+
+console.log(`\nfile ${size} bytes; request ${upload.value.requestId} ended ${finished.value}`);
+console.log(`raw multipart PUT ${raw.seconds.toFixed(2)} s; sha256sum ${sha.toFixed(2)} s; gateway 202 after ${upload.seconds.toFixed(2)} s; end to end ${endToEnd.toFixed(2)} s; validation ${validationSeconds.toFixed(2)} s\n`);
+console.log(ratioLine('end-to-end upload time / raw multipart PUT', endToEnd / raw.seconds, '<= 1.3'));
+console.log(ratioLine('gateway peak RSS (MiB)', peak / MiB, '<= 200'));
+console.log(ratioLine('validator throughput / sha256sum throughput', sha / validationSeconds, '>= 0.8'));
+rmSync(file, { force: true });
+process.exit(0);
