@@ -1,0 +1,132 @@
+import type { Readable } from 'node:stream';
+import tar, { type Extract, type Header } from 'tar-stream';
+import { digestFile, type EntryFacts } from './entry-facts.js';
+import { linkTarget, normalizeEntryPath } from './entry-path.js';
+import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
+import { ImageRejection, reject } from './rejections.js';
+import { tarBytes, type UploadFacts } from './tar-source.js';
+
+/** Everything one pass over the archive learned: entry facts by normalized path. */
+export interface ArchiveContents {
+  readonly upload: UploadFacts;
+  readonly entries: ReadonlyMap<string, EntryFacts>;
+}
+
+const IGNORED_TYPES = new Set(['directory', 'pax-global-header']);
+
+function sameContent(a: EntryFacts, b: EntryFacts): boolean {
+  if (a.kind === 'file' && b.kind === 'file') return a.sha256 === b.sha256 && a.size === b.size;
+  return a.kind === b.kind && a.kind !== 'file' && b.kind !== 'file' && a.target === b.target;
+}
+
+async function drain(entry: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _chunk of entry) { /* directories and links carry no data worth reading */ }
+}
+
+class EntryReader {
+  readonly entries = new Map<string, EntryFacts>();
+  private count = 0;
+  private readonly retained: ByteBudget;
+
+  constructor(private readonly limits: ValidationLimits, private readonly decompressed: ByteBudget) {
+    this.retained = new ByteBudget(limits.maxJsonBytes * RETAINED_JSON_FACTOR, 'the JSON-like entries kept in memory');
+  }
+
+  get seen(): number {
+    return this.count;
+  }
+
+  async read(header: Header, entry: AsyncIterable<Buffer>): Promise<void> {
+    this.count += 1;
+    if (this.count > this.limits.maxEntries) reject('TOO_LARGE', `the archive has more than ${this.limits.maxEntries} entries`);
+    const type: string = header.type;
+    const name = normalizeEntryPath(header.name);
+    if (!name.ok) reject('UNSAFE_PATH', `entry "${header.name}" ${name.why}`);
+    if (IGNORED_TYPES.has(type)) return drain(entry);
+    let facts: EntryFacts;
+    if (type === 'symlink' || type === 'link') {
+      const kind = type === 'symlink' ? 'symlink' : 'hardlink';
+      const target = linkTarget(name.path, header.linkname, kind);
+      if (!target.ok) reject('UNSAFE_PATH', `${kind} "${header.name}" ${target.why}`);
+      await drain(entry);
+      facts = { kind, path: name.path, target: target.path };
+    } else if (type === 'file' || type === 'contiguous-file') {
+      facts = await digestFile(name.path, header.size, entry, {
+        maxJsonBytes: this.limits.maxJsonBytes, decompressed: this.decompressed, retained: this.retained,
+      });
+    } else {
+      return reject('UNSAFE_PATH', `entry "${header.name}" is a ${type}; only files, folders and links are allowed`);
+    }
+    this.remember(facts, header.name);
+  }
+
+  private remember(facts: EntryFacts, rawName: string): void {
+    const earlier = this.entries.get(facts.path);
+    if (earlier === undefined) this.entries.set(facts.path, facts);
+    else if (!sameContent(earlier, facts)) reject('DUPLICATE_ENTRY', `"${rawName}" appears twice with different content`);
+  }
+}
+
+/** Writes tar bytes into the extractor, honouring backpressure, until done or the extractor is gone. */
+async function feed(extract: Extract, bytes: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of bytes) {
+    if (extract.destroyed) return;
+    if (!extract.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          extract.off('drain', done);
+          extract.off('close', done);
+          resolve();
+        };
+        extract.on('drain', done);
+        extract.on('close', done);
+      });
+    }
+  }
+  extract.end(null);
+}
+
+function isProgrammingError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError;
+}
+
+/** tar-stream's own errors (bad checksum, short data) by how far the archive got. */
+function tarRejection(error: unknown, entriesSeen: number): ImageRejection {
+  const why = error instanceof Error ? error.message : String(error);
+  if (entriesSeen === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload is not a tar archive (${why})`);
+  return new ImageRejection('TRUNCATED', `the archive is cut short or corrupt after ${entriesSeen} entries (${why})`);
+}
+
+/**
+ * One pass over the upload: every entry hashed as it streams, nothing but
+ * small JSON kept. References are resolved later, because tar entries may
+ * come in any order (docker save writes manifest.json last).
+ */
+export async function readArchive(source: Readable, limits: ValidationLimits): Promise<ArchiveContents> {
+  const upload: UploadFacts = { compression: 'NONE', sizeBytes: 0, sha256: '' };
+  const uploadBudget = new ByteBudget(limits.maxArchiveBytes, 'the uploaded bytes');
+  const decompressed = new ByteBudget(limits.maxDecompressedBytes, 'the decompressed bytes (tar plus gzip layers)');
+  const extract = tar.extract();
+  const reader = new EntryReader(limits, decompressed);
+
+  const feeding = feed(extract, tarBytes(source, upload, uploadBudget, decompressed)).catch((error: unknown) => {
+    extract.destroy(error instanceof Error ? error : undefined);
+    throw error;
+  });
+  const reading = (async () => {
+    // streamx entries are async-iterable at run time; its typings just do not say so.
+    for await (const entry of extract) await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
+  })().catch((error: unknown) => {
+    extract.destroy(null);
+    throw error;
+  });
+  const [fed, read] = await Promise.allSettled([feeding, reading]);
+  // The feeder's failure is the root cause when there is one: the reader then only sees its echo.
+  const failure = fed.status === 'rejected' ? fed.reason : read.status === 'rejected' ? read.reason : undefined;
+  if (failure !== undefined) {
+    if (failure instanceof ImageRejection || fed.status === 'rejected' || isProgrammingError(failure)) throw failure;
+    throw tarRejection(failure, reader.seen);
+  }
+  if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
+  return { upload, entries: reader.entries };
+}

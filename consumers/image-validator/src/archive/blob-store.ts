@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+import type { ArchiveContents } from './archive-reader.js';
+import type { FileFacts } from './entry-facts.js';
+import { firstIssue, type Descriptor } from './json-shapes.js';
+import { reject, type RejectionCode } from './rejections.js';
+
+export function blobPath(digest: string): string {
+  return `blobs/${digest.replace(':', '/')}`;
+}
+
+/** Lookups into what the pass over the archive found, each failure a reason code naming the entry. */
+export class ArchiveBlobs {
+  constructor(private readonly contents: ArchiveContents) {}
+
+  has(path: string): boolean {
+    return this.contents.entries.has(path);
+  }
+
+  /** The regular file at `path`; a link there is refused, never followed. */
+  file(path: string, role: string): FileFacts {
+    const entry = this.contents.entries.get(path);
+    if (entry === undefined) return reject('MISSING_BLOB', `${role} "${path}" is not in the archive`);
+    if (entry.kind !== 'file') return reject('UNSAFE_PATH', `${role} "${path}" is a ${entry.kind} to "${entry.target}"; blobs must be regular files`);
+    return entry;
+  }
+
+  /** The blob a descriptor names, checked against the descriptor's digest and size. */
+  blob(descriptor: Descriptor, role: string): FileFacts {
+    const file = this.file(blobPath(descriptor.digest), `${role} ${descriptor.digest}`);
+    verifyDigest(file, descriptor.digest, role);
+    if (file.size !== descriptor.size) {
+      reject('DIGEST_MISMATCH', `${role} ${descriptor.digest} is ${file.size} bytes but its descriptor says ${descriptor.size}`);
+    }
+    return file;
+  }
+}
+
+export function verifyDigest(file: FileFacts, digest: string, role: string): void {
+  const actual = `sha256:${file.sha256}`;
+  if (actual !== digest) reject('DIGEST_MISMATCH', `${role} "${file.path}" should have digest ${digest} but its bytes hash to ${actual}`);
+}
+
+/** Parses a kept JSON entry against `shape`; `code` is the reason when it is not JSON or not of that shape. */
+export function parseJson<Shape extends z.ZodType>(file: FileFacts, shape: Shape, role: string, code: RejectionCode): z.infer<Shape> {
+  if (file.jsonSkipped === 'too-large') return reject('TOO_LARGE', `${role} "${file.path}" is ${file.size} bytes, over the JSON limit`);
+  if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON`);
+  let value: unknown;
+  try {
+    value = JSON.parse(file.json.toString('utf8'));
+  } catch (error) {
+    return reject(code, `${role} "${file.path}" is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const parsed = shape.safeParse(value);
+  if (!parsed.success) return reject(code, `${role} "${file.path}" has the wrong shape: ${firstIssue(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
+import type { FileFacts } from './entry-facts.js';
+import { normalizeEntryPath } from './entry-path.js';
+import { dockerManifestShape, MEDIA_TYPES } from './json-shapes.js';
+import type { LayerRef } from './layers.js';
+import { resolveOciLayout } from './oci-layout.js';
+import { reject } from './rejections.js';
+
+export interface DockerImage {
+  readonly manifestDigest: string;
+  readonly config: FileFacts;
+  readonly layers: readonly LayerRef[];
+  readonly repoTags: readonly string[];
+  readonly notes: readonly string[];
+}
+
+/** `blobs/sha256/<hex>` (docker 25+) and `<hex>.json` (older configs) name their own digest. */
+function digestInName(path: string): string | null {
+  const match = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(path) ?? /^([a-f0-9]{64})\.json$/.exec(path);
+  return match?.[1] === undefined ? null : `sha256:${match[1]}`;
+}
+
+function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
+  const path = normalizeEntryPath(rawPath);
+  if (!path.ok) return reject('UNSAFE_PATH', `manifest.json names ${role} "${rawPath}", which ${path.why}`);
+  const file = blobs.file(path.path, role);
+  const named = digestInName(path.path);
+  if (named !== null) verifyDigest(file, named, role);
+  return file;
+}
+
+/**
+ * The manifest older docker-archives never stored: the same bytes
+ * `skopeo inspect --raw docker-archive:…` prints (Go's compact JSON, field
+ * order as below, every layer labelled .tar.gzip whatever its compression),
+ * so the digest agrees with what skopeo and podman report for the archive.
+ */
+function canonicalManifestDigest(config: FileFacts, layers: readonly LayerRef[]): string {
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPES.dockerManifest,
+    config: { mediaType: MEDIA_TYPES.dockerConfig, size: config.size, digest: `sha256:${config.sha256}` },
+    layers: layers.map((layer) => ({ mediaType: MEDIA_TYPES.dockerLayerGzip, size: layer.file.size, digest: layer.digest })),
+  };
+  return `sha256:${createHash('sha256').update(JSON.stringify(manifest)).digest('hex')}`;
+}
+
+/**
+ * docker save since 25 also writes an OCI layout of the same image. When it is
+ * there it must describe the same config and layers (else two loaders could
+ * see two different images), and its stored manifest gives the real digest
+ * and layer media types.
+ */
+function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): { manifestDigest: string; layers: LayerRef[]; notes: readonly string[] } | null {
+  if (!blobs.has('index.json') || !blobs.has('oci-layout')) return null;
+  const oci = resolveOciLayout(blobs);
+  const sameConfig = oci.manifest.config.digest === `sha256:${config.sha256}`;
+  const sameLayers = oci.manifest.layers.length === layers.length && oci.manifest.layers.every((layer, index) => layer.digest === layers[index]?.digest);
+  if (!sameConfig || !sameLayers) reject('BAD_MANIFEST', 'manifest.json and index.json describe different images');
+  return {
+    manifestDigest: oci.manifestDigest,
+    layers: layers.map((layer, index) => ({ ...layer, mediaType: oci.manifest.layers[index]?.mediaType ?? null })),
+    notes: oci.notes,
+  };
+}
+
+/**
+ * A `docker save` archive: manifest.json names the config and the layers by
+ * path. Several images in one manifest.json are refused rather than the first
+ * picked: the archive is stored and loaded whole, so the others would ride
+ * along unvalidated.
+ */
+export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
+  const images = parseJson(blobs.file('manifest.json', 'docker manifest'), dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
+  if (images.length > 1) reject('BAD_MANIFEST', `manifest.json lists ${images.length} images; upload one image per archive`);
+  const [image] = images;
+  if (image === undefined) return reject('BAD_MANIFEST', 'manifest.json lists no images');
+  const config = entryAt(blobs, image.Config, 'config');
+  const layers: LayerRef[] = image.Layers.map((path, index) => {
+    const file = entryAt(blobs, path, `layer ${index + 1}`);
+    return { file, digest: `sha256:${file.sha256}`, mediaType: null };
+  });
+  const stored = withStoredManifest(blobs, config, layers);
+  return {
+    manifestDigest: stored?.manifestDigest ?? canonicalManifestDigest(config, layers),
+    config,
+    layers: stored?.layers ?? layers,
+    repoTags: image.RepoTags ?? [],
+    notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the canonical one skopeo computes for this archive'],
+  };
+}

@@ -1,0 +1,119 @@
+import { createHash } from 'node:crypto';
+import { GunzipDigest, type Decoded } from './gzip-digest.js';
+import type { ByteBudget } from './limits.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** What one regular file of the outer archive turned out to be; its bytes are not kept (bar small JSON). */
+export interface FileFacts {
+  readonly kind: 'file';
+  readonly path: string;
+  readonly size: number;
+  /** Hex sha256 of the entry's bytes as stored. */
+  readonly sha256: string;
+  /** Detected from magic bytes, never from names or media types. */
+  readonly compression: Compression;
+  /** For gzip entries: the sha256 and size of the decompressed bytes (a layer's diff_id). */
+  readonly decoded: Decoded | null;
+  /** The bytes, when the entry is small and starts like JSON. */
+  readonly json: Buffer | null;
+  /** Why `json` is null for an entry that might be asked for as JSON. */
+  readonly jsonSkipped: 'too-large' | 'not-json' | null;
+}
+
+export interface LinkFacts {
+  readonly kind: 'symlink' | 'hardlink';
+  readonly path: string;
+  /** Archive path the link resolves to (already checked to stay inside). */
+  readonly target: string;
+}
+
+export type EntryFacts = FileFacts | LinkFacts;
+
+export interface DigestContext {
+  readonly maxJsonBytes: number;
+  /** Decompressed bytes (outer and layers) share this budget. */
+  readonly decompressed: ByteBudget;
+  /** JSON-looking entries kept in memory share this one. */
+  readonly retained: ByteBudget;
+}
+
+const SNIFF_BYTES = 4;
+const JSON_START = new Set([0x7b, 0x5b, 0x20, 0x09, 0x0a, 0x0d]); // { [ and whitespace
+
+function compressionOf(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** The per-entry state: raw hash, and what the first bytes decided. */
+class FileSink {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private head: Buffer[] | null = [];
+  private headLength = 0;
+  private compression: Compression = 'none';
+  private gunzip: GunzipDigest | null = null;
+  private json: Buffer[] | null = null;
+  private jsonSkipped: FileFacts['jsonSkipped'] = null;
+
+  constructor(private readonly path: string, private readonly declaredSize: number, private readonly context: DigestContext) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    if (this.head === null) return this.consume(chunk);
+    this.head.push(chunk);
+    this.headLength += chunk.length;
+    if (this.headLength >= SNIFF_BYTES) await this.flushHead();
+  }
+
+  async end(): Promise<FileFacts> {
+    if (this.head !== null) await this.flushHead();
+    const decoded = this.gunzip ? await this.gunzip.end() : null;
+    return {
+      kind: 'file', path: this.path, size: this.size, sha256: this.hash.digest('hex'), compression: this.compression,
+      decoded, json: this.json ? Buffer.concat(this.json) : null, jsonSkipped: this.jsonSkipped,
+    };
+  }
+
+  discard(): void {
+    this.gunzip?.discard();
+  }
+
+  private async flushHead(): Promise<void> {
+    const first = Buffer.concat(this.head ?? []);
+    this.head = null;
+    this.compression = compressionOf(first);
+    if (this.compression === 'gzip') this.gunzip = new GunzipDigest(this.context.decompressed);
+    if (this.declaredSize > this.context.maxJsonBytes) this.jsonSkipped = 'too-large';
+    else if (!JSON_START.has(first[0] ?? 0)) this.jsonSkipped = 'not-json';
+    else {
+      this.context.retained.add(this.declaredSize);
+      this.json = [];
+    }
+    await this.consume(first);
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    this.json?.push(chunk);
+    if (this.gunzip) await this.gunzip.write(chunk);
+  }
+}
+
+/**
+ * Hashes one entry as it streams. The first bytes decide the rest: gzip
+ * entries are also gunzipped (their diff_id is the hash of the output), small
+ * entries that start like JSON are kept because the manifest naming them as
+ * config or index may come later in the archive.
+ */
+export async function digestFile(path: string, declaredSize: number, entry: AsyncIterable<Buffer>, context: DigestContext): Promise<FileFacts> {
+  const sink = new FileSink(path, declaredSize, context);
+  try {
+    for await (const chunk of entry) await sink.write(chunk);
+    return await sink.end();
+  } finally {
+    sink.discard();
+  }
+}

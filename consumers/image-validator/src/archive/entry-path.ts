@@ -1,0 +1,43 @@
+/**
+ * Path rules for entries of the outer archive. Loaders (docker load, skopeo,
+ * a user's tar -x) resolve these names on a real filesystem, so anything that
+ * could land outside the extraction folder is refused, not cleaned up.
+ */
+
+export type PathVerdict = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly why: string };
+
+function segmentsOf(name: string): string[] {
+  // Backslashes count as separators: a Windows extraction treats them so.
+  return name.split(/[\\/]/).filter((segment) => segment !== '' && segment !== '.');
+}
+
+function isAbsolute(name: string): boolean {
+  return name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name);
+}
+
+/** `./blobs/sha256/x` and `blobs//sha256/x` are both `blobs/sha256/x`; `..` anywhere and absolute names are refused. */
+export function normalizeEntryPath(name: string): PathVerdict {
+  if (name.includes('\0')) return { ok: false, why: 'contains a NUL byte' };
+  if (isAbsolute(name)) return { ok: false, why: 'is an absolute path' };
+  const segments = segmentsOf(name);
+  if (segments.includes('..')) return { ok: false, why: 'has a ".." segment' };
+  return { ok: true, path: segments.join('/') };
+}
+
+/**
+ * Where a link points, as an archive path. Symlink targets are relative to the
+ * link's folder; hard-link targets are archive paths. `..` may climb inside
+ * the archive (docker-archive links `<id>/layer.tar` to `../<hex>.tar`) but
+ * never above its root.
+ */
+export function linkTarget(linkPath: string, target: string, kind: 'symlink' | 'hardlink'): PathVerdict {
+  if (target.includes('\0')) return { ok: false, why: 'has a target with a NUL byte' };
+  if (isAbsolute(target)) return { ok: false, why: `points at the absolute path ${target}` };
+  const base = kind === 'symlink' ? segmentsOf(linkPath).slice(0, -1) : [];
+  const resolved: string[] = [...base];
+  for (const segment of segmentsOf(target)) {
+    if (segment !== '..') resolved.push(segment);
+    else if (resolved.pop() === undefined) return { ok: false, why: `points at ${target}, outside the archive` };
+  }
+  return { ok: true, path: resolved.join('/') };
+}

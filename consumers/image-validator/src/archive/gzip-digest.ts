@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import type { ByteBudget } from './limits.js';
+
+/** What a layer decompressed to, or why it could not be decompressed. */
+export type Decoded = { readonly ok: true; readonly sha256: string; readonly size: number } | { readonly ok: false; readonly why: string };
+
+/**
+ * Gunzips a layer as its bytes stream past, keeping only the sha256 and the
+ * length of the output (its diff_id). Every output byte is charged to the
+ * shared decompression budget as it appears, so a gzip bomb stops within one
+ * zlib chunk of the limit. A broken gzip is a fact about the entry, not an
+ * error: it only matters if a manifest later names the entry as a layer.
+ */
+export class GunzipDigest {
+  private readonly gunzip: Gunzip = createGunzip();
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private failure: string | null = null;
+  private overBudget = false;
+  private readonly settled: Promise<void>;
+
+  constructor(private readonly budget: ByteBudget) {
+    this.gunzip.on('data', (chunk: Buffer) => {
+      this.hash.update(chunk);
+      this.size += chunk.length;
+      if (!this.budget.tryAdd(chunk.length)) {
+        this.overBudget = true;
+        this.gunzip.destroy();
+      }
+    });
+    this.settled = new Promise((resolve) => {
+      this.gunzip.on('error', (error: Error) => {
+        this.failure ??= error.message;
+        resolve();
+      });
+      this.gunzip.on('end', resolve);
+      this.gunzip.on('close', resolve);
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.failure !== null || this.overBudget || this.gunzip.destroyed;
+  }
+
+  /** Resolves when zlib can take more; rejects with TOO_LARGE once the budget is spent. */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.stopped && !this.gunzip.write(chunk)) {
+      await Promise.race([new Promise((resolve) => this.gunzip.once('drain', resolve)), this.settled]);
+    }
+    if (this.overBudget) this.budget.exceeded();
+  }
+
+  async end(): Promise<Decoded> {
+    if (!this.stopped) this.gunzip.end();
+    await this.settled;
+    if (this.overBudget) this.budget.exceeded();
+    if (this.failure !== null) return { ok: false, why: this.failure };
+    return { ok: true, sha256: this.hash.digest('hex'), size: this.size };
+  }
+
+  /** Frees zlib when the archive is abandoned part-way. */
+  discard(): void {
+    this.gunzip.destroy();
+  }
+}

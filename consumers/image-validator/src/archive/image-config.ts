@@ -1,0 +1,57 @@
+import type { Healthcheck, ImageConfigFacts } from '@orbit/schemas';
+import { parseJson } from './blob-store.js';
+import type { FileFacts } from './entry-facts.js';
+import { configShape, type ImageConfigJson } from './json-shapes.js';
+
+export interface ParsedConfig {
+  readonly architecture: string;
+  readonly os: string;
+  readonly diffIds: readonly string[];
+  readonly facts: ImageConfigFacts;
+}
+
+type HealthcheckJson = NonNullable<NonNullable<ImageConfigJson['config']>['Healthcheck']>;
+
+/** Config durations are nanoseconds; events carry whole seconds, rounded up so 500ms stays non-zero. 0 means "the default". */
+function seconds(nanoseconds: number | null | undefined): number | null {
+  if (nanoseconds === null || nanoseconds === undefined || nanoseconds === 0) return null;
+  return Math.ceil(nanoseconds / 1e9);
+}
+
+function healthcheckOf(json: HealthcheckJson | null | undefined): Healthcheck | null {
+  if (!json || !json.Test || json.Test.length === 0) return null;
+  return {
+    test: json.Test,
+    intervalSeconds: seconds(json.Interval),
+    timeoutSeconds: seconds(json.Timeout),
+    startPeriodSeconds: seconds(json.StartPeriod),
+    retries: json.Retries ?? null,
+  };
+}
+
+/** Docker writes "" for unset strings; events say null. */
+function orNull(value: string | null | undefined): string | null {
+  return value === undefined || value === null || value === '' ? null : value;
+}
+
+export function parseConfig(file: FileFacts, role: string): ParsedConfig {
+  const json = parseJson(file, configShape, role, 'BAD_CONFIG');
+  const config = json.config ?? {};
+  return {
+    architecture: json.architecture,
+    os: json.os,
+    diffIds: json.rootfs.diff_ids,
+    facts: {
+      exposedPorts: Object.keys(config.ExposedPorts ?? {}),
+      env: config.Env ?? [],
+      entrypoint: config.Entrypoint ?? [],
+      cmd: config.Cmd ?? [],
+      workingDir: orNull(config.WorkingDir),
+      user: orNull(config.User),
+      labels: config.Labels ?? {},
+      healthcheck: healthcheckOf(config.Healthcheck),
+      stopSignal: orNull(config.StopSignal),
+      volumes: Object.keys(config.Volumes ?? {}),
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * Shapes of the JSON documents an image archive carries. Only the fields the
+ * validator reads are described; everything else passes through untouched.
+ */
+
+export const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
+
+export const INDEX_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
+export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
+
+export const descriptorShape = z.looseObject({
+  mediaType: z.string().optional(),
+  // Other algorithms (sha512) are valid OCI but unused by any builder we accept; refused with a clear message.
+  digest: z.string().regex(DIGEST, 'must be sha256:<64 hex digits>'),
+  size: z.number().int().nonnegative(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  platform: z.looseObject({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
+});
+export type Descriptor = z.infer<typeof descriptorShape>;
+
+export const ociLayoutShape = z.looseObject({ imageLayoutVersion: z.string() });
+
+export const indexShape = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  manifests: z.array(descriptorShape),
+});
+export type ImageIndex = z.infer<typeof indexShape>;
+
+export const manifestShape = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  config: descriptorShape,
+  layers: z.array(descriptorShape).min(1, 'lists no layers'),
+});
+export type ImageManifest = z.infer<typeof manifestShape>;
+
+export const dockerManifestShape = z.array(z.looseObject({
+  Config: z.string().min(1),
+  RepoTags: z.array(z.string()).nullable().optional(),
+  Layers: z.array(z.string().min(1)).min(1, 'lists no layers'),
+})).min(1, 'lists no images');
+export type DockerManifest = z.infer<typeof dockerManifestShape>;
+
+const stringList = z.array(z.string()).nullable().optional();
+const keySet = z.record(z.string(), z.unknown()).nullable().optional();
+const nanoseconds = z.number().nonnegative().nullable().optional();
+
+export const configShape = z.looseObject({
+  architecture: z.string().min(1),
+  os: z.string().min(1),
+  config: z.looseObject({
+    ExposedPorts: keySet,
+    Env: stringList,
+    Entrypoint: stringList,
+    Cmd: stringList,
+    WorkingDir: z.string().nullable().optional(),
+    User: z.string().nullable().optional(),
+    Labels: z.record(z.string(), z.string()).nullable().optional(),
+    Healthcheck: z.looseObject({
+      Test: stringList,
+      Interval: nanoseconds,
+      Timeout: nanoseconds,
+      StartPeriod: nanoseconds,
+      Retries: z.number().int().nonnegative().nullable().optional(),
+    }).nullable().optional(),
+    StopSignal: z.string().nullable().optional(),
+    Volumes: keySet,
+  }).nullable().optional(),
+  rootfs: z.looseObject({
+    type: z.literal('layers'),
+    diff_ids: z.array(z.string().regex(DIGEST, 'must be sha256:<64 hex digits>')),
+  }),
+});
+export type ImageConfigJson = z.infer<typeof configShape>;
+
+/** The first problem zod found, as "path: message", for rejection messages. */
+export function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'unknown problem';
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  return `${where}: ${issue.message}`;
+}

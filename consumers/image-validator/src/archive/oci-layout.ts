@@ -1,0 +1,87 @@
+import { parseJson, type ArchiveBlobs } from './blob-store.js';
+import { INDEX_TYPES, MANIFEST_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
+import { reject } from './rejections.js';
+
+/** The one image manifest an OCI layout resolves to. */
+export interface ResolvedManifest {
+  readonly manifestDigest: string;
+  readonly manifest: ImageManifest;
+  /** org.opencontainers.image.ref.name annotations of the index entries naming it. */
+  readonly repoTags: readonly string[];
+  readonly notes: readonly string[];
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const MAX_INDEX_DEPTH = 4;
+const PREFERRED = { os: 'linux', architecture: 'amd64' };
+
+function platformName(descriptor: Descriptor): string {
+  const platform = descriptor.platform;
+  if (!platform) return 'unknown platform';
+  return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
+}
+
+/**
+ * Several index entries with one digest are one image under several tags.
+ * Different digests are acceptable only as platforms of one image (a
+ * multi-arch index): linux/amd64 is taken when present, else the first. An
+ * index of unrelated images is refused, because the archive is stored whole
+ * and loading it would bring in images nobody validated.
+ */
+function choose(index: ImageIndex, where: string, notes: string[]): Descriptor {
+  const [first] = index.manifests;
+  if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
+  const digests = new Set(index.manifests.map((entry) => entry.digest));
+  if (digests.size === 1) return first;
+  if (!index.manifests.every((entry) => entry.platform !== undefined)) {
+    return reject('BAD_MANIFEST', `${where} names ${digests.size} different images without platforms; upload one image per archive`);
+  }
+  const chosen = index.manifests.find((entry) => entry.platform?.os === PREFERRED.os && entry.platform.architecture === PREFERRED.architecture) ?? first;
+  notes.push(`${where} lists the platforms ${index.manifests.map(platformName).join(', ')}; validated ${platformName(chosen)}${chosen === first && platformName(chosen) !== 'linux/amd64' ? ' (the first; no linux/amd64)' : ''}`);
+  return chosen;
+}
+
+/** Media type of a blob from its descriptor, else from the document itself (both optional in older writers). */
+function kindOf(descriptor: Descriptor, blobs: ArchiveBlobs): 'index' | 'manifest' {
+  const declared = descriptor.mediaType;
+  if (declared !== undefined) {
+    if (INDEX_TYPES.has(declared)) return 'index';
+    if (MANIFEST_TYPES.has(declared)) return 'manifest';
+    return reject('BAD_MANIFEST', `${descriptor.digest} has the unsupported media type ${declared}`);
+  }
+  const file = blobs.blob(descriptor, 'manifest');
+  return file.json !== null && file.json.includes('"manifests"') && !file.json.includes('"layers"') ? 'index' : 'manifest';
+}
+
+function checkDocumentType(mediaType: string | undefined, allowed: ReadonlySet<string>, what: string): void {
+  if (mediaType !== undefined && !allowed.has(mediaType)) reject('BAD_MANIFEST', `${what} has the unsupported media type ${mediaType}`);
+}
+
+function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[]): { digest: string; manifest: ImageManifest } {
+  const kind = kindOf(descriptor, blobs);
+  const file = blobs.blob(descriptor, kind === 'index' ? 'image index' : 'manifest');
+  if (kind === 'manifest') {
+    const manifest = parseJson(file, manifestShape, 'manifest', 'BAD_MANIFEST');
+    checkDocumentType(manifest.mediaType, MANIFEST_TYPES, `manifest ${descriptor.digest}`);
+    return { digest: descriptor.digest, manifest };
+  }
+  if (depth >= MAX_INDEX_DEPTH) return reject('BAD_MANIFEST', `image indexes nest more than ${MAX_INDEX_DEPTH} deep`);
+  const index = parseJson(file, indexShape, 'image index', 'BAD_MANIFEST');
+  checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
+  return resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes), depth + 1, notes);
+}
+
+/** oci-layout and index.json down to one image manifest, every blob on the way verified. */
+export function resolveOciLayout(blobs: ArchiveBlobs): ResolvedManifest {
+  parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
+  const index = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
+  checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
+  const notes: string[] = [];
+  const top = choose(index, 'index.json', notes);
+  const { digest, manifest } = resolveFrom(blobs, top, 0, notes);
+  const repoTags = [...new Set(index.manifests
+    .filter((entry) => entry.digest === top.digest)
+    .map((entry) => entry.annotations?.[REF_NAME])
+    .filter((name): name is string => name !== undefined && name !== ''))];
+  return { manifestDigest: digest, manifest, repoTags, notes };
+}

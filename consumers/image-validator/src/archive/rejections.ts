@@ -1,0 +1,37 @@
+import { OrbitError } from '@orbit/lib';
+
+/**
+ * Why an archive (or its upload) is refused. Each code ends the request with
+ * an ImageRejected event; none is retried, because the same bytes would be
+ * refused again. docs/errors.md lists them too (a test keeps both in step).
+ */
+export const REJECTION_CODES = {
+  NOT_AN_ARCHIVE: 'The upload is empty, or neither a tar nor a gzip-compressed tar.',
+  TRUNCATED: 'The tar or gzip stream ends part-way through, or its framing is corrupt after the first entry.',
+  NO_MANIFEST: 'The archive has neither a docker manifest.json nor an OCI oci-layout with index.json.',
+  BAD_MANIFEST: 'manifest.json, oci-layout, index.json or an image manifest is not JSON, has the wrong shape, an unknown media type, no layers, or names several images.',
+  BAD_CONFIG: 'The image config is not JSON or lacks architecture, os or rootfs.diff_ids.',
+  MISSING_BLOB: 'A manifest, config or layer that the manifest references is not in the archive.',
+  DIGEST_MISMATCH: 'A blob\'s sha256 or size differs from the digest and size that reference it.',
+  CONFIG_MISMATCH: 'The config\'s rootfs.diff_ids differ (count or value) from the sha256 of the uncompressed layers.',
+  CORRUPT_LAYER: 'A layer is declared or detected as gzip but does not decompress.',
+  UNSUPPORTED_LAYER: 'A layer uses a media type or compression the validator cannot read (zstd, foreign layers).',
+  UNSAFE_PATH: 'An entry has an absolute path or a `..` segment, is a device or fifo, is a link leaving the archive, or is a link used as a blob.',
+  DUPLICATE_ENTRY: 'The same path appears twice with different content.',
+  TOO_LARGE: 'The upload, its decompressed bytes, its entry count or a JSON entry is over the configured limit.',
+} as const;
+
+export type RejectionCode = keyof typeof REJECTION_CODES;
+
+/** Raised inside the validator and turned into a rejected outcome; it never leaves validateArchive. */
+export class ImageRejection extends OrbitError {
+  readonly reasonCode: RejectionCode;
+  constructor(reasonCode: RejectionCode, message: string) {
+    super('ORBIT_ERR_IMAGE_REJECTED', message);
+    this.reasonCode = reasonCode;
+  }
+}
+
+export function reject(reasonCode: RejectionCode, message: string): never {
+  throw new ImageRejection(reasonCode, message);
+}

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { StoreUnavailableError } from '@orbit/lib';
+import type { ByteBudget } from './limits.js';
+import { ImageRejection, reject } from './rejections.js';
+
+/** What the outer stream was: counted and hashed as received. */
+export interface UploadFacts {
+  compression: 'NONE' | 'GZIP';
+  sizeBytes: number;
+  sha256: string;
+}
+
+interface ZlibError extends Error {
+  readonly code: string;
+  readonly errno: number;
+}
+
+function isZlibError(error: unknown): error is ZlibError {
+  return error instanceof Error && typeof (error as Partial<ZlibError>).errno === 'number' && String((error as Partial<ZlibError>).code).startsWith('Z_');
+}
+
+function asBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return Buffer.from(String(chunk));
+}
+
+/**
+ * The upload's bytes, hashed and counted as they pass. A failing source is an
+ * I/O problem (the staged object could not be read), not a bad archive, so it
+ * surfaces as a retriable StoreUnavailableError instead of a rejection.
+ */
+async function* metered(source: Readable, facts: UploadFacts, upload: ByteBudget): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let step: IteratorResult<unknown>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        throw new StoreUnavailableError('the uploaded archive stream', error);
+      }
+      if (step.done) break;
+      const chunk = asBuffer(step.value);
+      hash.update(chunk);
+      facts.sizeBytes += chunk.length;
+      upload.add(chunk.length);
+      yield chunk;
+    }
+    facts.sha256 = hash.digest('hex');
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+/** Gunzip errors as reason codes: a cut stream is TRUNCATED, garbage from the start is NOT_AN_ARCHIVE. */
+function gzipRejection(error: ZlibError, producedBytes: number): ImageRejection {
+  if (error.code === 'Z_BUF_ERROR') return new ImageRejection('TRUNCATED', `the gzip stream ends early, after ${producedBytes} decompressed bytes`);
+  if (producedBytes === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload starts like gzip but is not valid gzip (${error.message})`);
+  return new ImageRejection('TRUNCATED', `the gzip stream is corrupt after ${producedBytes} decompressed bytes (${error.message})`);
+}
+
+async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
+  const gunzip = pipeline(Readable.from(compressed), createGunzip(), () => undefined);
+  let produced = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      produced += chunk.length;
+      decompressed.add(chunk.length);
+      yield chunk;
+    }
+  } catch (error) {
+    if (isZlibError(error)) throw gzipRejection(error, produced);
+    throw error;
+  }
+}
+
+/**
+ * The tar bytes of an upload: gunzipped when the first two bytes are the gzip
+ * magic (names and content types are never trusted). Every tar byte is charged
+ * to the decompression budget, so a bomb stops while it streams.
+ */
+export async function* tarBytes(source: Readable, facts: UploadFacts, upload: ByteBudget, decompressed: ByteBudget): AsyncGenerator<Buffer> {
+  const input = metered(source, facts, upload);
+  let head = Buffer.alloc(0);
+  while (head.length < 2) {
+    const step = await input.next();
+    if (step.done) break;
+    head = Buffer.concat([head, step.value]);
+  }
+  if (head.length === 0) reject('NOT_AN_ARCHIVE', 'the upload is empty');
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    facts.compression = 'GZIP';
+    yield* gunzipped(prepend(head, input), decompressed);
+    return;
+  }
+  for await (const chunk of prepend(head, input)) {
+    decompressed.add(chunk.length);
+    yield chunk;
+  }
+}

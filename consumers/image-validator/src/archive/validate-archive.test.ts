@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, sha256, streamOf, type ImageSpec, type TarEntry,
+} from '../../test-fixtures/images.js';
+import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
+import { validateArchive, type ValidationOutcome } from './validate-archive.js';
+
+const spec: ImageSpec = {
+  repoTags: ['billing-api:1.0.0', 'billing-api:latest'],
+  runConfig: {
+    ExposedPorts: { '8080/tcp': {}, '9090/udp': {} },
+    Entrypoint: ['/app/billing'],
+    User: '1000',
+    Labels: { 'org.opencontainers.image.title': 'billing' },
+    Volumes: { '/var/lib/billing': {} },
+    StopSignal: 'SIGTERM',
+    Healthcheck: { Test: ['CMD', '/app/billing', 'health'], Interval: 30e9, Timeout: 5e9, StartPeriod: 500e6, Retries: 3 },
+  },
+  layers: [
+    { files: { 'app/billing': '#!/bin/sh\necho billing\n', 'etc/motd': 'hello\n' } },
+    { files: { 'app/config.yaml': 'port: 8080\n' }, gzip: true },
+    // A later layer deleting a file of an earlier one: a whiteout entry inside the layer tar.
+    { files: { 'app/VERSION': '1.0.0\n' }, deletes: ['etc/motd'] },
+  ],
+};
+
+async function validate(entries: readonly TarEntry[], options: { gzip?: boolean } = {}): Promise<ValidationOutcome> {
+  return validateArchive(streamOf(await archiveOf(entries, options), 7_001), DEFAULT_VALIDATION_LIMITS);
+}
+
+function accepted(outcome: ValidationOutcome) {
+  if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+  return outcome;
+}
+
+describe('validateArchive accepts real image layouts', async () => {
+  const image = await buildImage(spec);
+  const expectedLayers = image.layers.map((layer) => ({ digest: layer.digest, diffId: layer.diffId, sizeBytes: layer.bytes.length, mediaType: layer.mediaType }));
+
+  it('reads the config facts of an OCI archive', async () => {
+    const outcome = accepted(await validate(ociEntries(image)));
+    expect(outcome.summary).toEqual({
+      format: 'OCI_ARCHIVE', compression: 'NONE',
+      manifestDigest: sha256(ociEntries(image)[2]!.data!), configDigest: image.config.digest,
+      repoTags: ['billing-api:1.0.0', 'billing-api:latest'], architecture: 'amd64', os: 'linux',
+      layers: expectedLayers,
+      config: {
+        exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
+        workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },
+        healthcheck: { test: ['CMD', '/app/billing', 'health'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: 1, retries: 3 },
+        stopSignal: 'SIGTERM', volumes: ['/var/lib/billing'],
+      },
+    });
+    const bytes = await archiveOf(ociEntries(image));
+    expect(outcome.sizeBytes).toBe(bytes.length);
+    expect(`sha256:${outcome.sha256}`).toBe(sha256(bytes));
+  });
+
+  it('accepts OCI entries in any order, with ./ prefixes, gzip-wrapped', async () => {
+    const entries = ociEntries(image, { prefix: './' });
+    for (const order of [entries, [...entries].reverse(), [entries[3]!, entries[1]!, entries[4]!, entries[0]!, entries[2]!, ...entries.slice(5)]]) {
+      for (const gzip of [false, true]) {
+        const outcome = accepted(await validate([{ name: './', type: 'directory' }, ...order], { gzip }));
+        expect(outcome.summary.compression).toBe(gzip ? 'GZIP' : 'NONE');
+        expect(outcome.summary.layers).toEqual(expectedLayers);
+      }
+    }
+  });
+
+  it('reads a legacy docker-archive (manifest.json last or first) and computes the canonical manifest', async () => {
+    const entries = legacyDockerEntries(image);
+    const outcomes = [accepted(await validate(entries)), accepted(await validate([entries.at(-1)!, ...entries.slice(0, -1)], { gzip: true }))];
+    for (const outcome of outcomes) {
+      expect(outcome.summary.format).toBe('DOCKER_ARCHIVE');
+      expect(outcome.summary.repoTags).toEqual(['billing-api:1.0.0', 'billing-api:latest']);
+      expect(outcome.summary.configDigest).toBe(image.config.digest);
+      expect(outcome.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+      expect(outcome.summary.layers[1]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+      expect(outcome.summary.layers[0]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar');
+      expect(outcome.notes.join(' ')).toMatch(/canonical/);
+    }
+    expect(outcomes[0]!.summary.manifestDigest).toBe(outcomes[1]!.summary.manifestDigest);
+  });
+
+  it('reads a docker 25+ archive (OCI layout plus manifest.json) with the stored manifest digest', async () => {
+    const outcome = accepted(await validate(docker25Entries(image)));
+    expect(outcome.summary.format).toBe('DOCKER_ARCHIVE');
+    expect(outcome.summary.manifestDigest).toBe(sha256(docker25Entries(image)[2]!.data!));
+    expect(outcome.summary.layers).toEqual(expectedLayers);
+  });
+
+  it('takes linux/amd64 from a multi-arch index and says so', async () => {
+    const arm = await buildImage({ ...spec, architecture: 'arm64', layers: [{ files: { 'arm': 'yes' } }] });
+    const amdEntries = ociEntries(image);
+    const armEntries = ociEntries(arm);
+    const platformIndex = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armEntries[2]!.data!), size: armEntries[2]!.data!.length, platform: { os: 'linux', architecture: 'arm64' } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(amdEntries[2]!.data!), size: amdEntries[2]!.data!.length, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
+    }));
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(platformIndex), size: platformIndex.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }],
+    }));
+    const outcome = accepted(await validate([
+      amdEntries[0]!, { name: 'index.json', data: index }, { name: `blobs/sha256/${sha256(platformIndex).slice(7)}`, data: platformIndex },
+      ...amdEntries.slice(2), ...armEntries.slice(2),
+    ]));
+    expect(outcome.summary.architecture).toBe('amd64');
+    expect(outcome.summary.repoTags).toEqual(['multi']);
+    expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; validated linux\/amd64/);
+  });
+
+  it('accepts the same blob twice when both copies are identical', async () => {
+    const entries = ociEntries(image);
+    accepted(await validate([...entries, entries[3]!]));
+  });
+
+  it('accepts links that stay inside the archive and are not used as blobs', async () => {
+    const entries = legacyDockerEntries(image);
+    accepted(await validate([...entries, { name: 'extra/layer.tar', type: 'symlink', linkname: '../manifest.json' }]));
+  });
+});

@@ -1,0 +1,98 @@
+import type { Readable } from 'node:stream';
+import type { ImageSummary } from '@orbit/schemas';
+import { readArchive } from './archive-reader.js';
+import { ArchiveBlobs } from './blob-store.js';
+import { resolveDockerArchive } from './docker-archive.js';
+import { parseConfig } from './image-config.js';
+import { MEDIA_TYPES } from './json-shapes.js';
+import { checkLayers, type LayerRef } from './layers.js';
+import type { ValidationLimits } from './limits.js';
+import { resolveOciLayout } from './oci-layout.js';
+import { ImageRejection, reject, type RejectionCode } from './rejections.js';
+
+export type ValidationOutcome =
+  | {
+    readonly ok: true;
+    readonly summary: ImageSummary;
+    /** Bytes of the upload as received. */
+    readonly sizeBytes: number;
+    /** Hex sha256 of the upload as received. */
+    readonly sha256: string;
+    /** Choices the validator made that a person may want to know (platform picked, computed manifest). */
+    readonly notes: readonly string[];
+  }
+  | { readonly ok: false; readonly reasonCode: RejectionCode; readonly message: string };
+
+const CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', MEDIA_TYPES.dockerConfig]);
+
+interface Resolved {
+  readonly format: ImageSummary['format'];
+  readonly manifestDigest: string;
+  readonly configDigest: string;
+  readonly configFile: Parameters<typeof parseConfig>[0];
+  readonly layers: readonly LayerRef[];
+  readonly repoTags: readonly string[];
+  readonly notes: readonly string[];
+}
+
+function resolveOci(blobs: ArchiveBlobs): Resolved {
+  const oci = resolveOciLayout(blobs);
+  const { config, layers } = oci.manifest;
+  if (config.mediaType !== undefined && !CONFIG_TYPES.has(config.mediaType)) {
+    reject('BAD_MANIFEST', `manifest ${oci.manifestDigest} is not a container image (config media type ${config.mediaType})`);
+  }
+  return {
+    format: 'OCI_ARCHIVE',
+    manifestDigest: oci.manifestDigest,
+    configDigest: config.digest,
+    configFile: blobs.blob(config, 'config'),
+    layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null })),
+    repoTags: oci.repoTags,
+    notes: oci.notes,
+  };
+}
+
+function resolveDocker(blobs: ArchiveBlobs): Resolved {
+  const docker = resolveDockerArchive(blobs);
+  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config };
+}
+
+function resolve(blobs: ArchiveBlobs): Resolved {
+  // docker save 25+ writes both layouts; manifest.json is what docker load reads, so it decides the format.
+  if (blobs.has('manifest.json')) return resolveDocker(blobs);
+  if (blobs.has('oci-layout') && blobs.has('index.json')) return resolveOci(blobs);
+  if (blobs.has('oci-layout')) return reject('NO_MANIFEST', 'the archive has oci-layout but no index.json');
+  if (blobs.has('index.json')) return reject('NO_MANIFEST', 'the archive has index.json but no oci-layout file');
+  return reject('NO_MANIFEST', 'the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)');
+}
+
+/**
+ * Checks an uploaded image archive in one pass over `source`, with memory
+ * flat whatever its size. Bad input never throws: it ends in a rejected
+ * outcome with a reason code. A failing `source` throws a retriable
+ * StoreUnavailableError; `source` is read to the end or destroyed.
+ */
+export async function validateArchive(source: Readable, limits: ValidationLimits): Promise<ValidationOutcome> {
+  try {
+    const contents = await readArchive(source, limits);
+    const blobs = new ArchiveBlobs(contents);
+    const image = resolve(blobs);
+    const config = parseConfig(image.configFile, 'config');
+    const layers = checkLayers(image.layers, config.diffIds);
+    const summary: ImageSummary = {
+      format: image.format,
+      compression: contents.upload.compression,
+      manifestDigest: image.manifestDigest,
+      configDigest: image.configDigest,
+      repoTags: image.repoTags,
+      architecture: config.architecture,
+      os: config.os,
+      layers,
+      config: config.facts,
+    };
+    return { ok: true, summary, sizeBytes: contents.upload.sizeBytes, sha256: contents.upload.sha256, notes: image.notes };
+  } catch (error) {
+    if (error instanceof ImageRejection) return { ok: false, reasonCode: error.reasonCode, message: error.message };
+    throw error;
+  }
+}
