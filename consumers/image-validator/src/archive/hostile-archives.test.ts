@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { StoreUnavailableError } from '@orbit/lib';
+import { describe, expect, it } from 'vitest';
+import {
+  archiveOf, blobEntry, buildImage, buildLayer, configJson, docker25Entries, hexOf, json, legacyDockerEntries, ociEntries, sha256, streamOf,
+  type BuiltImage, type TarEntry,
+} from '../../test-fixtures/images.js';
+import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './limits.js';
+import { REJECTION_CODES, type RejectionCode } from './rejections.js';
+import { validateArchive, type ValidationOutcome } from './validate-archive.js';
+
+const image: BuiltImage = await buildImage({
+  repoTags: ['shop:1'],
+  layers: [{ files: { 'bin/shop': 'shop' } }, { files: { 'etc/shop.conf': 'x=1' }, gzip: true }, { files: { 'README': 'readme' } }],
+});
+const oci = ociEntries(image);
+// ociEntries order: oci-layout, index.json, manifest, config, layer 1, layer 2, layer 3.
+const [layout, index, manifestEntry, configEntry, layer1, layer2, layer3] = oci as [TarEntry, TarEntry, TarEntry, TarEntry, TarEntry, TarEntry, TarEntry];
+
+async function outcomeOf(input: Buffer | Readable, limits: Partial<ValidationLimits> = {}): Promise<ValidationOutcome> {
+  return validateArchive(Buffer.isBuffer(input) ? streamOf(input, 4096) : input, { ...DEFAULT_VALIDATION_LIMITS, ...limits });
+}
+
+async function expectRejected(input: Buffer | Readable, code: RejectionCode, pattern?: RegExp, limits?: Partial<ValidationLimits>): Promise<void> {
+  const outcome = await outcomeOf(input, limits);
+  expect(outcome.ok ? 'accepted' : `${outcome.reasonCode}: ${outcome.message}`).toMatch(new RegExp(`^${code}: `));
+  if (pattern && !outcome.ok) expect(outcome.message).toMatch(pattern);
+}
+
+function flip(bytes: Buffer, offset: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[offset] = (copy[offset] ?? 0) ^ 0xff;
+  return copy;
+}
+
+/** An OCI layout whose manifest says what `edit` makes of it (digests kept consistent). */
+function withManifest(edit: (manifest: Record<string, unknown>) => unknown, extra: TarEntry[] = []): TarEntry[] {
+  const manifest = json(edit(JSON.parse(manifestEntry.data!.toString()) as Record<string, unknown>));
+  const newIndex = json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] });
+  return [layout, { name: 'index.json', data: newIndex }, blobEntry(manifest), configEntry, layer1, layer2, layer3, ...extra];
+}
+
+describe('hostile and broken archives end in a reason code', () => {
+  it('NOT_AN_ARCHIVE: empty stream, garbage, gzip of garbage, a tar with no entries', async () => {
+    await expectRejected(Buffer.alloc(0), 'NOT_AN_ARCHIVE', /empty/);
+    await expectRejected(randomBytes(1024 * 1024), 'NOT_AN_ARCHIVE');
+    await expectRejected(randomBytes(100), 'NOT_AN_ARCHIVE');
+    await expectRejected(gzipSync(randomBytes(10_000)), 'NOT_AN_ARCHIVE');
+    await expectRejected(Buffer.from([0x1f, 0x8b, 0x00, 0x01, 0x02]), 'NOT_AN_ARCHIVE');
+    await expectRejected(Buffer.alloc(1024), 'NOT_AN_ARCHIVE', /no entries/);
+  });
+
+  it('TRUNCATED: cut mid-entry, cut mid-gzip, a corrupt header after the first entry', async () => {
+    const plain = await archiveOf(oci);
+    await expectRejected(plain.subarray(0, 512 * 3 + 100), 'TRUNCATED');
+    const gz = await archiveOf(oci, { gzip: true });
+    await expectRejected(gz.subarray(0, gz.length - 20), 'TRUNCATED', /gzip/);
+    const corrupt = Buffer.from(plain);
+    corrupt.write('garbage!', 512 * 2 + 10); // the second entry's header (oci-layout is one header plus one block)
+    await expectRejected(corrupt, 'TRUNCATED', /after 1 entries/);
+  });
+
+  it('NO_MANIFEST: no manifest.json and no oci-layout with index.json', async () => {
+    await expectRejected(await archiveOf([configEntry, layer1]), 'NO_MANIFEST');
+    await expectRejected(await archiveOf([layout, configEntry, layer1]), 'NO_MANIFEST', /no index\.json/);
+  });
+
+  it('BAD_MANIFEST: not JSON, wrong shape, no layers, several images, unknown media type, two halves disagreeing', async () => {
+    await expectRejected(await archiveOf([{ name: 'manifest.json', data: Buffer.from('{not json') }]), 'BAD_MANIFEST', /not JSON/);
+    await expectRejected(await archiveOf([{ name: 'manifest.json', data: json({ Config: 'x' }) }]), 'BAD_MANIFEST', /wrong shape/);
+    await expectRejected(await archiveOf(withManifest((m) => ({ ...m, layers: [] }))), 'BAD_MANIFEST', /no layers/);
+    const legacy = legacyDockerEntries(image);
+    const two = JSON.parse(legacy.at(-1)!.data!.toString()) as unknown[];
+    await expectRejected(await archiveOf([...legacy.slice(0, -1), { name: 'manifest.json', data: json([...two, ...two]) }]), 'BAD_MANIFEST', /2 images/);
+    await expectRejected(await archiveOf(withManifest((m) => ({ ...m, mediaType: 'application/vnd.example.weird+json' }))), 'BAD_MANIFEST', /unsupported media type/);
+    const other = await buildImage({ layers: [{ files: { other: 'image' } }] });
+    const otherOci = ociEntries(other);
+    const twoImages = json({ schemaVersion: 2, manifests: [JSON.parse(index.data!.toString()).manifests[0], JSON.parse(otherOci[1]!.data!.toString()).manifests[0]] });
+    await expectRejected(await archiveOf([...oci.slice(2), ...otherOci.slice(2), layout, { name: 'index.json', data: twoImages }]), 'BAD_MANIFEST', /2 different images/);
+    const docker25 = docker25Entries(image);
+    const mixed = [...docker25.slice(0, -1), ...otherOci.slice(2), {
+      name: 'manifest.json', data: json([{ Config: `blobs/sha256/${hexOf(other.config.digest)}`, RepoTags: [], Layers: [`blobs/sha256/${hexOf(other.layers[0]!.digest)}`] }]),
+    }];
+    await expectRejected(await archiveOf(mixed), 'BAD_MANIFEST', /different images/);
+    const helm = withManifest((m) => ({ ...m, config: { ...(m['config'] as object), mediaType: 'application/vnd.cncf.helm.config.v1+json' } }));
+    await expectRejected(await archiveOf(helm), 'BAD_MANIFEST', /not a container image/);
+  });
+
+  it('BAD_CONFIG: a config without rootfs', async () => {
+    const config = json({ architecture: 'amd64', os: 'linux' });
+    const entries = withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+    await expectRejected(await archiveOf(entries), 'BAD_CONFIG', /rootfs/);
+  });
+
+  it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {
+    await expectRejected(await archiveOf(oci.filter((entry) => entry !== layer2)), 'MISSING_BLOB', new RegExp(`layer 2 ${image.layers[1]!.digest}`));
+    await expectRejected(await archiveOf(oci.filter((entry) => entry !== configEntry)), 'MISSING_BLOB', /config/);
+    await expectRejected(await archiveOf(oci.filter((entry) => entry !== manifestEntry)), 'MISSING_BLOB', /manifest/);
+    const legacy = legacyDockerEntries(image);
+    await expectRejected(await archiveOf(legacy.filter((entry) => !entry.name.endsWith('layer.tar') || entry.data !== legacy[2]!.data)), 'MISSING_BLOB', /layer 1/);
+  });
+
+  it('DIGEST_MISMATCH: one flipped byte in a layer, a wrong descriptor size, a docker config whose name lies', async () => {
+    await expectRejected(await archiveOf(oci.map((entry) => (entry === layer3 ? { ...entry, data: flip(entry.data!, 600) } : entry))), 'DIGEST_MISMATCH', /layer 3/);
+    const wrongSize = withManifest((m) => ({ ...m, layers: (m['layers'] as { size: number }[]).map((l, i) => (i === 0 ? { ...l, size: l.size + 1 } : l)) }));
+    await expectRejected(await archiveOf(wrongSize), 'DIGEST_MISMATCH', /descriptor says/);
+    const legacy = legacyDockerEntries(image).map((entry) => (entry.name.endsWith('.json') && entry.name !== 'manifest.json' ? { ...entry, data: configJson({ layers: [], architecture: 'arm64' }, image.layers.map((l) => l.diffId)) } : entry));
+    await expectRejected(await archiveOf(legacy), 'DIGEST_MISMATCH', /config/);
+  });
+
+  it('CONFIG_MISMATCH: a wrong diff_id, a missing diff_id, a flipped byte in a docker layer.tar', async () => {
+    for (const diffIds of [[image.layers[0]!.diffId, image.layers[2]!.diffId, image.layers[1]!.diffId], image.layers.slice(1).map((l) => l.diffId)]) {
+      const config = configJson({ layers: [] }, diffIds);
+      const entries = withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+      await expectRejected(await archiveOf(entries), 'CONFIG_MISMATCH', /diff_ids/);
+    }
+    const legacy = legacyDockerEntries(image).map((entry, i) => (i === 2 ? { ...entry, data: flip(entry.data!, 600) } : entry));
+    await expectRejected(await archiveOf(legacy), 'CONFIG_MISMATCH', /layer 1/);
+  });
+
+  it('CORRUPT_LAYER: declared gzip but stored plain; gzip that does not decompress', async () => {
+    const declaredGzip = withManifest((m) => ({ ...m, layers: (m['layers'] as { mediaType: string }[]).map((l, i) => (i === 0 ? { ...l, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } : l)) }));
+    await expectRejected(await archiveOf(declaredGzip), 'CORRUPT_LAYER', /declared gzip/);
+    const broken = Buffer.concat([gzipSync(Buffer.from('not much')).subarray(0, 15), Buffer.from('and then garbage')]);
+    const brokenLayer = { ...image.layers[1]!, bytes: broken, digest: sha256(broken) };
+    const rebuilt = { ...image, layers: [image.layers[0]!, brokenLayer, image.layers[2]!] };
+    await expectRejected(await archiveOf(ociEntries(rebuilt)), 'CORRUPT_LAYER', /does not decompress/);
+  });
+
+  it('UNSUPPORTED_LAYER: zstd and foreign layers', async () => {
+    const zstd = withManifest((m) => ({ ...m, layers: (m['layers'] as { mediaType: string }[]).map((l) => ({ ...l, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' })) }));
+    await expectRejected(await archiveOf(zstd), 'UNSUPPORTED_LAYER', /zstd/);
+    const foreign = withManifest((m) => ({ ...m, layers: (m['layers'] as { mediaType: string }[]).map((l) => ({ ...l, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' })) }));
+    await expectRejected(await archiveOf(foreign), 'UNSUPPORTED_LAYER', /foreign/);
+  });
+
+  it('UNSAFE_PATH: .. segments, absolute paths, links out of the archive or used as blobs, devices and fifos', async () => {
+    const cases: TarEntry[][] = [
+      [...oci, { name: '../etc/passwd', data: Buffer.from('root::0:0') }],
+      [...oci, { name: 'blobs/../../etc/passwd', data: Buffer.from('x') }],
+      [{ name: '/etc/passwd', data: Buffer.from('root::0:0') }, ...oci],
+      [...oci.filter((e) => e !== layer1), { name: layer1.name, type: 'symlink', linkname: '/etc/shadow' }],
+      [...oci, { name: 'a/b', type: 'symlink', linkname: '../../outside' }],
+      [...oci, { name: 'hard', type: 'link', linkname: '../etc/shadow' }],
+      [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'link', linkname: 'real-layer' }],
+      [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'symlink', linkname: '../../real-layer' }],
+      [...oci, { name: 'pipe', type: 'fifo' }],
+      [...oci, { name: 'null', type: 'character-device' }],
+    ];
+    for (const entries of cases) await expectRejected(await archiveOf(entries), 'UNSAFE_PATH');
+  });
+
+  it('DUPLICATE_ENTRY: one path twice with different content', async () => {
+    await expectRejected(await archiveOf([...oci, { name: index.name, data: json({ schemaVersion: 2, manifests: [] }) }]), 'DUPLICATE_ENTRY', /index\.json/);
+    await expectRejected(await archiveOf([...oci, { name: `./${layer1.name}`, type: 'symlink', linkname: 'x' }]), 'DUPLICATE_ENTRY');
+  });
+
+  it('TOO_LARGE: upload bytes, entry count, a JSON entry, kept JSON in total', async () => {
+    const plain = await archiveOf(oci);
+    await expectRejected(plain, 'TOO_LARGE', /uploaded bytes/, { maxArchiveBytes: plain.length - 1 });
+    await expectRejected(plain, 'TOO_LARGE', /more than 5 entries/, { maxEntries: 5 });
+    await expectRejected(plain, 'TOO_LARGE', /JSON limit/, { maxJsonBytes: 100 });
+    const flood = Array.from({ length: 20 }, (_, i) => ({ name: `junk/${i}.json`, data: Buffer.alloc(1000, '{') }));
+    await expectRejected(await archiveOf([...flood, ...oci]), 'TOO_LARGE', /JSON-like/, { maxJsonBytes: 2000 });
+  });
+
+  it('a failing source is an I/O error to retry, not a rejection', async () => {
+    const plain = await archiveOf(oci);
+    const failing = Readable.from((async function* () {
+      yield plain.subarray(0, 2048);
+      throw new Error('socket hang up');
+    })());
+    await expect(validateArchive(failing, DEFAULT_VALIDATION_LIMITS)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('never throws on random corruption, truncation and chunking', async () => {
+    const inputs = [await archiveOf(oci), await archiveOf(legacyDockerEntries(image), { gzip: true })];
+    const codes = new Set(Object.keys(REJECTION_CODES));
+    for (let round = 0; round < 150; round += 1) {
+      const base = inputs[round % 2]!;
+      const cut = base.subarray(0, Math.floor(Math.random() * base.length));
+      let mutated = round % 3 === 0 ? cut : Buffer.from(base);
+      if (round % 3 !== 0) for (let flips = 0; flips < 1 + (round % 4); flips += 1) mutated = flip(mutated, Math.floor(Math.random() * mutated.length));
+      const outcome = await validateArchive(streamOf(mutated, 1 + Math.floor(Math.random() * 9000)), DEFAULT_VALIDATION_LIMITS);
+      if (!outcome.ok) expect(codes).toContain(outcome.reasonCode);
+    }
+  });
+
+  it('accepts a layer built with a whiteout', async () => {
+    const layer = await buildLayer({ files: {}, deletes: ['etc/motd'] });
+    expect(layer.bytes.includes('etc/.wh.motd')).toBe(true);
+  });
+});
