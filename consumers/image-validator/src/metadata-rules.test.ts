@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { chartVersionOf, checkMetadata } from './metadata-rules.js';
+
+describe('image name rule', () => {
+  it.each(['billing-api', 'a', '0', 'my.app', 'my_app', 'my__app', 'my---app', 'x'.repeat(128), 'v2.api-gateway_1'])('accepts %s', (imageName) => {
+    expect(checkMetadata({ imageName, imageVersion: '1.0.0' }).ok).toBe(true);
+  });
+
+  it.each(['', 'Billing', '-api', 'api-', '.api', 'api.', 'my..app', 'my._app', 'my___app', 'my app', 'my/app', 'ünïcode', 'x'.repeat(129), 'api\n'])('refuses %j and names the field', (imageName) => {
+    expect(checkMetadata({ imageName, imageVersion: '1.0.0' })).toMatchObject({ ok: false, reasonCode: 'INVALID_METADATA', field: 'imageName' });
+  });
+});
+
+describe('image version rule and chart version', () => {
+  it.each([
+    ['v0-0-01', '0.0.1'], ['v1-2-3', '1.2.3'], ['v1-0-00', '1.0.0'], ['v10-20-300', '10.20.300'], ['v0001-0-0', '1.0.0'],
+    ['1.2.3', '1.2.3'], ['0.0.0', '0.0.0'], ['10.0.1', '10.0.1'],
+  ])('%s is chart version %s', (imageVersion, chart) => {
+    expect(chartVersionOf(imageVersion)).toBe(chart);
+    expect(checkMetadata({ imageName: 'api', imageVersion })).toEqual({ ok: true, chartVersion: chart });
+  });
+
+  it.each(['', 'v1', 'v1-2', 'v1-2-3-4', '1.2', '01.2.3', '1.02.3', 'v1.2.3', '1.2.3-rc.1', '1.2.3+build', 'V1-2-3', 'v1-2-3 ', 'v12345-0-0', 'latest'])('refuses %j', (imageVersion) => {
+    expect(chartVersionOf(imageVersion)).toBeNull();
+    const verdict = checkMetadata({ imageName: 'api', imageVersion });
+    expect(verdict).toMatchObject({ ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion' });
+    if (!verdict.ok) expect(verdict.message).toContain('imageVersion');
+  });
+});

@@ -1,0 +1,59 @@
+import type { ImageMetadata } from '@orbit/schemas';
+
+/**
+ * Naming rules the gateway leaves to the validator (it only trims and bounds
+ * lengths). Pure functions: the same metadata always gets the same verdict.
+ *
+ * imageName: 1 to 128 characters, a Docker repository name component —
+ * lowercase letters and digits, separated by one `.`, one `_`, `__`, or any
+ * number of `-`; it starts and ends with a letter or digit. The name becomes a
+ * repo tag and a chart name, and this is the strictest grammar among those.
+ *
+ * imageVersion: either `v<major>-<minor>-<patch>` (each 1 to 4 digits, leading
+ * zeros allowed: `v0-0-01`, `v1-2-3`, `v1-0-00`) or a SemVer core
+ * `<major>.<minor>.<patch>` without leading zeros (`1.2.3`). No pre-release or
+ * build suffix: the chart version is derived from it and must be plain.
+ */
+
+export const IMAGE_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+export const IMAGE_NAME_MAX = 128;
+const DASHED_VERSION = /^v(\d{1,4})-(\d{1,4})-(\d{1,4})$/;
+const SEMVER_CORE = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+
+export type MetadataVerdict =
+  | { readonly ok: true; readonly chartVersion: string }
+  | { readonly ok: false; readonly reasonCode: 'INVALID_METADATA'; readonly field: 'imageName' | 'imageVersion'; readonly message: string };
+
+export function imageNameProblem(imageName: string): string | null {
+  if (imageName.length < 1 || imageName.length > IMAGE_NAME_MAX) return `must be 1 to ${IMAGE_NAME_MAX} characters (it has ${imageName.length})`;
+  if (!IMAGE_NAME.test(imageName)) {
+    return 'must be lowercase letters and digits separated by ".", "_", "__" or dashes, starting and ending with a letter or digit';
+  }
+  return null;
+}
+
+/**
+ * The Helm chart version (SemVer) of an image version: `v0-0-01` -> `0.0.1`,
+ * `v1-2-3` -> `1.2.3`, `1.2.3` -> `1.2.3`; null when the version breaks the rule.
+ * Leading zeros are dropped, so `v0-0-01` and `v0-0-1` give the same chart version.
+ */
+export function chartVersionOf(imageVersion: string): string | null {
+  const match = DASHED_VERSION.exec(imageVersion) ?? SEMVER_CORE.exec(imageVersion);
+  if (!match) return null;
+  return match.slice(1, 4).map((part) => String(Number.parseInt(part, 10))).join('.');
+}
+
+export function checkMetadata(metadata: Pick<ImageMetadata, 'imageName' | 'imageVersion'>): MetadataVerdict {
+  const nameProblem = imageNameProblem(metadata.imageName);
+  if (nameProblem !== null) {
+    return { ok: false, reasonCode: 'INVALID_METADATA', field: 'imageName', message: `imageName "${metadata.imageName}" ${nameProblem}` };
+  }
+  const chartVersion = chartVersionOf(metadata.imageVersion);
+  if (chartVersion === null) {
+    return {
+      ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion',
+      message: `imageVersion "${metadata.imageVersion}" must look like v1-2-3 (v<major>-<minor>-<patch>, up to 4 digits each, e.g. v0-0-01) or 1.2.3 (SemVer without suffix)`,
+    };
+  }
+  return { ok: true, chartVersion };
+}
