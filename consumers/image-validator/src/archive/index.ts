@@ -1,0 +1,4 @@
+/** The archive validator's public surface; everything else in this folder is internal. */
+export { validateArchive, type ValidationOutcome } from './validate-archive.js';
+export { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './limits.js';
+export { REJECTION_CODES, type RejectionCode } from './rejections.js';

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { sampleEvents, type ObjectRef, type UploadRequested } from '@orbit/schemas';
+import { describe, expect, it, vi } from 'vitest';
+import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
+import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
+import { UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
+
+const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
+const archive = await archiveOf(ociEntries(image), { gzip: true });
+const archiveSha = createHash('sha256').update(archive).digest('hex');
+const base = sampleEvents()['orbit.upload.requested'];
+const event: UploadRequested = { ...base, sha256: archiveSha, sizeBytes: archive.length };
+
+function deps(overrides: Partial<ValidateUploadDeps> = {}, bytes: Buffer = archive) {
+  const openStaged = vi.fn(async (_ref: ObjectRef) => streamOf(bytes));
+  const isTaken = vi.fn(async () => false);
+  return { openStaged, isTaken, deps: { openStaged, names: { isTaken }, limits: DEFAULT_VALIDATION_LIMITS, ...overrides } };
+}
+
+describe('validateUpload', () => {
+  it('validates a good upload and carries the event fields and the image summary', async () => {
+    const { deps: d, isTaken, openStaged } = deps();
+    const verdict = await validateUpload(event, d);
+    expect(verdict).toMatchObject({
+      kind: 'validated', requestId: event.requestId, metadata: event.metadata, staging: event.staging, sizeBytes: archive.length, sha256: archiveSha, chartVersion: '1.0.0',
+      image: { format: 'OCI_ARCHIVE', compression: 'GZIP', configDigest: image.config.digest },
+    });
+    expect(isTaken).toHaveBeenCalledWith('dev1', 'billing-api', 'v1-0-00');
+    expect(openStaged).toHaveBeenCalledWith(event.staging);
+  });
+
+  it('refuses bad metadata before touching the registry or the archive', async () => {
+    const { deps: d, isTaken, openStaged } = deps();
+    const verdict = await validateUpload({ ...event, metadata: { ...event.metadata, imageVersion: 'latest' } }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'INVALID_METADATA', stage: 'validate' });
+    if (verdict.kind === 'rejected') expect(verdict.message).toContain('imageVersion');
+    expect(isTaken).not.toHaveBeenCalled();
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
+  it('refuses a taken name and version without downloading', async () => {
+    const { deps: d, openStaged } = deps({ names: { isTaken: async () => true } });
+    expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'NAME_CONFLICT', staging: event.staging });
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
+  it('passes the archive rejection through', async () => {
+    const { deps: d } = deps({}, archive.subarray(0, 100));
+    expect(await validateUpload({ ...event, sha256: null, sizeBytes: null }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'TRUNCATED' });
+  });
+
+  it('refuses a staged object that differs from what the gateway hashed', async () => {
+    const { deps: d } = deps();
+    expect(await validateUpload({ ...event, sha256: 'f'.repeat(64) }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
+    expect(await validateUpload({ ...event, sizeBytes: 1 }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
+  });
+
+  it('treats an unstaged upload as a wiring error', async () => {
+    const { deps: d } = deps();
+    await expect(validateUpload({ ...event, staging: null, source: 'REFERENCE' }, d)).rejects.toBeInstanceOf(UploadNotStagedError);
+  });
+
+  it('lets store failures propagate for the consume loop to retry', async () => {
+    const failure = new Error('S3 down');
+    const { deps: d } = deps({ openStaged: async () => { throw failure; } });
+    await expect(validateUpload(event, d)).rejects.toBe(failure);
+  });
+});
