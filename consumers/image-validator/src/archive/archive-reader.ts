@@ -49,7 +49,7 @@ class EntryReader {
       const target = linkTarget(name.path, header.linkname, kind);
       if (!target.ok) reject('UNSAFE_PATH', `${kind} "${header.name}" ${target.why}`);
       await drain(entry);
-      facts = { kind, path: name.path, target: target.path };
+      facts = { kind, path: name.path, target: target.path, via: target.via };
     } else if (type === 'file' || type === 'contiguous-file') {
       facts = await digestFile(name.path, header.size, entry, {
         maxJsonBytes: this.limits.maxJsonBytes, decompressed: this.decompressed, retained: this.retained,
@@ -64,6 +64,24 @@ class EntryReader {
     const earlier = this.entries.get(facts.path);
     if (earlier === undefined) this.entries.set(facts.path, facts);
     else if (!sameContent(earlier, facts)) reject('DUPLICATE_ENTRY', `"${rawName}" appears twice with different content`);
+  }
+}
+
+/**
+ * A tar extractor writing `x/y` after a symlink `x` writes through the link,
+ * so the file lands somewhere other than the path that was validated (and
+ * link targets resolved lexically may really escape). Entries below a link,
+ * or below a file, are refused whatever their order in the archive.
+ */
+function rejectPathsThroughLinks(entries: ReadonlyMap<string, EntryFacts>): void {
+  const check = (path: string, prefix: string, what: string): void => {
+    const at = entries.get(prefix);
+    if (at !== undefined) reject('UNSAFE_PATH', `${what} "${path}" goes through the ${at.kind === 'file' ? 'file' : at.kind} "${prefix}"`);
+  };
+  for (const [path, facts] of entries) {
+    const parts = path.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) check(path, parts.slice(0, depth).join('/'), 'entry');
+    if (facts.kind !== 'file') for (const step of facts.via) check(path, step, 'the target of link');
   }
 }
 
@@ -128,5 +146,6 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
     throw tarRejection(failure, reader.seen);
   }
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
+  rejectPathsThroughLinks(reader.entries);
   return { upload, entries: reader.entries };
 }

@@ -26,6 +26,8 @@ export interface LinkFacts {
   readonly path: string;
   /** Archive path the link resolves to (already checked to stay inside). */
   readonly target: string;
+  /** Paths the lexical resolution stepped through; none may be a link. */
+  readonly via: readonly string[];
 }
 
 export type EntryFacts = FileFacts | LinkFacts;

@@ -5,6 +5,7 @@
  */
 
 export type PathVerdict = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly why: string };
+export type LinkVerdict = { readonly ok: true; readonly path: string; readonly via: readonly string[] } | { readonly ok: false; readonly why: string };
 
 function segmentsOf(name: string): string[] {
   // Backslashes count as separators: a Windows extraction treats them so.
@@ -30,14 +31,17 @@ export function normalizeEntryPath(name: string): PathVerdict {
  * the archive (docker-archive links `<id>/layer.tar` to `../<hex>.tar`) but
  * never above its root.
  */
-export function linkTarget(linkPath: string, target: string, kind: 'symlink' | 'hardlink'): PathVerdict {
+export function linkTarget(linkPath: string, target: string, kind: 'symlink' | 'hardlink'): LinkVerdict {
   if (target.includes('\0')) return { ok: false, why: 'has a target with a NUL byte' };
   if (isAbsolute(target)) return { ok: false, why: `points at the absolute path ${target}` };
   const base = kind === 'symlink' ? segmentsOf(linkPath).slice(0, -1) : [];
   const resolved: string[] = [...base];
+  // Lexical resolution is only right if no step passes through another link; `via` lets the caller check that.
+  const via: string[] = [];
   for (const segment of segmentsOf(target)) {
     if (segment !== '..') resolved.push(segment);
     else if (resolved.pop() === undefined) return { ok: false, why: `points at ${target}, outside the archive` };
+    if (resolved.length > 0) via.push(resolved.join('/'));
   }
-  return { ok: true, path: resolved.join('/') };
+  return { ok: true, path: resolved.join('/'), via: via.slice(0, -1) };
 }

@@ -147,6 +147,11 @@ describe('hostile and broken archives end in a reason code', () => {
       [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'link', linkname: 'real-layer' }],
       [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'symlink', linkname: '../../real-layer' }],
       [...oci, { name: 'pipe', type: 'fifo' }],
+      // Written through a link to blobs/sha256, this file would replace a validated blob on extraction.
+      [{ name: 'x', type: 'symlink', linkname: 'blobs/sha256' }, ...oci, { name: `x/${layer1.name.slice(13)}`, data: Buffer.from('evil') }],
+      // d is the root, so d/sub/../.. really climbs out although it looks inside.
+      [...oci, { name: 'd', type: 'symlink', linkname: '.' }, { name: 'e', type: 'symlink', linkname: 'd/sub/../..' }],
+      [...oci, { name: 'manifest.json/inner', data: Buffer.from('x') }, { name: 'manifest.json', data: Buffer.from('{}') }],
       [...oci, { name: 'null', type: 'character-device' }],
     ];
     for (const entries of cases) await expectRejected(await archiveOf(entries), 'UNSAFE_PATH');
