@@ -39,7 +39,8 @@ class EntryReader {
   async read(header: Header, entry: AsyncIterable<Buffer>): Promise<void> {
     this.count += 1;
     if (this.count > this.limits.maxEntries) reject('TOO_LARGE', `the archive has more than ${this.limits.maxEntries} entries`);
-    const type: string = header.type;
+    // tar-stream reports typeflags it does not know (GNU sparse, vendor ones) as null, whatever its typings say.
+    const type: string = (header.type as string | null) ?? 'entry of an unknown type';
     const name = normalizeEntryPath(header.name);
     if (!name.ok) reject('UNSAFE_PATH', `entry "${header.name}" ${name.why}`);
     if (IGNORED_TYPES.has(type)) return drain(entry);

@@ -88,10 +88,11 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(helm), 'BAD_MANIFEST', /not a container image/);
   });
 
-  it('BAD_CONFIG: a config without rootfs', async () => {
-    const config = json({ architecture: 'amd64', os: 'linux' });
-    const entries = withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
-    await expectRejected(await archiveOf(entries), 'BAD_CONFIG', /rootfs/);
+  it('BAD_CONFIG: a config without rootfs, a healthcheck interval no event could carry', async () => {
+    const withConfig = (config: Buffer) => withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+    await expectRejected(await archiveOf(withConfig(json({ architecture: 'amd64', os: 'linux' }))), 'BAD_CONFIG', /rootfs/);
+    const huge = configJson({ layers: [], runConfig: { Healthcheck: { Test: ['CMD', 'true'], Interval: 1e300 } } }, image.layers.map((l) => l.diffId));
+    await expectRejected(await archiveOf(withConfig(huge)), 'BAD_CONFIG', /Interval/);
   });
 
   it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {

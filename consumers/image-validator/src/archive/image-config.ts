@@ -19,7 +19,8 @@ function seconds(nanoseconds: number | null | undefined): number | null {
 }
 
 function healthcheckOf(json: HealthcheckJson | null | undefined): Healthcheck | null {
-  if (!json || !json.Test || json.Test.length === 0) return null;
+  // ["NONE"] is how an image switches off a healthcheck inherited from its base.
+  if (!json || !json.Test || json.Test.length === 0 || json.Test[0] === 'NONE') return null;
   return {
     test: json.Test,
     intervalSeconds: seconds(json.Interval),

@@ -56,7 +56,9 @@ export type DockerManifest = z.infer<typeof dockerManifestShape>;
 
 const stringList = z.array(z.string()).nullable().optional();
 const keySet = z.record(z.string(), z.unknown()).nullable().optional();
-const nanoseconds = z.number().nonnegative().nullable().optional();
+// Events carry these as Avro int seconds: anything larger could not be published.
+const INT_MAX = 2 ** 31 - 1;
+const nanoseconds = z.number().nonnegative().max(INT_MAX * 1e9).nullable().optional();
 
 export const configShape = z.looseObject({
   architecture: z.string().min(1),
@@ -74,7 +76,7 @@ export const configShape = z.looseObject({
       Interval: nanoseconds,
       Timeout: nanoseconds,
       StartPeriod: nanoseconds,
-      Retries: z.number().int().nonnegative().nullable().optional(),
+      Retries: z.number().int().nonnegative().max(INT_MAX).nullable().optional(),
     }).nullable().optional(),
     StopSignal: z.string().nullable().optional(),
     Volumes: keySet,
