@@ -1,4 +1,4 @@
-import { parseJson, type ArchiveBlobs } from './blob-store.js';
+import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { INDEX_TYPES, MANIFEST_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { reject } from './rejections.js';
 
@@ -24,11 +24,13 @@ function platformName(descriptor: Descriptor): string {
 /**
  * Several index entries with one digest are one image under several tags.
  * Different digests are acceptable only as platforms of one image (a
- * multi-arch index): linux/amd64 is taken when present, else the first. An
- * index of unrelated images is refused, because the archive is stored whole
- * and loading it would bring in images nobody validated.
+ * multi-arch index): linux/amd64 is taken when present, else the first
+ * platform. Only platforms whose manifest is in the archive count: docker save
+ * of a multi-arch image keeps the full index but only the local platform's
+ * blobs. An index of unrelated images is refused, because the archive is
+ * stored whole and loading it would bring in images nobody validated.
  */
-function choose(index: ImageIndex, where: string, notes: string[]): Descriptor {
+function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs): Descriptor {
   const [first] = index.manifests;
   if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
   const digests = new Set(index.manifests.map((entry) => entry.digest));
@@ -36,8 +38,12 @@ function choose(index: ImageIndex, where: string, notes: string[]): Descriptor {
   if (!index.manifests.every((entry) => entry.platform !== undefined)) {
     return reject('BAD_MANIFEST', `${where} names ${digests.size} different images without platforms; upload one image per archive`);
   }
-  const chosen = index.manifests.find((entry) => entry.platform?.os === PREFERRED.os && entry.platform.architecture === PREFERRED.architecture) ?? first;
-  notes.push(`${where} lists the platforms ${index.manifests.map(platformName).join(', ')}; validated ${platformName(chosen)}${chosen === first && platformName(chosen) !== 'linux/amd64' ? ' (the first; no linux/amd64)' : ''}`);
+  const present = index.manifests.filter((entry) => blobs.has(blobPath(entry.digest)));
+  const candidates = present.length > 0 ? present : index.manifests;
+  const preferred = candidates.find((entry) => entry.platform?.os === PREFERRED.os && entry.platform.architecture === PREFERRED.architecture);
+  const chosen = preferred ?? candidates[0] ?? first;
+  const absent = index.manifests.length - present.length;
+  notes.push(`${where} lists the platforms ${index.manifests.map(platformName).join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}`);
   return chosen;
 }
 
@@ -68,7 +74,7 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   if (depth >= MAX_INDEX_DEPTH) return reject('BAD_MANIFEST', `image indexes nest more than ${MAX_INDEX_DEPTH} deep`);
   const index = parseJson(file, indexShape, 'image index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
-  return resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes), depth + 1, notes);
+  return resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs), depth + 1, notes);
 }
 
 /** oci-layout and index.json down to one image manifest, every blob on the way verified. */
@@ -77,7 +83,7 @@ export function resolveOciLayout(blobs: ArchiveBlobs): ResolvedManifest {
   const index = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
   const notes: string[] = [];
-  const top = choose(index, 'index.json', notes);
+  const top = choose(index, 'index.json', notes, blobs);
   const { digest, manifest } = resolveFrom(blobs, top, 0, notes);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)

@@ -111,6 +111,12 @@ describe('validateArchive accepts real image layouts', async () => {
     expect(outcome.summary.architecture).toBe('amd64');
     expect(outcome.summary.repoTags).toEqual(['multi']);
     expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; validated linux\/amd64/);
+    // docker save keeps the whole index but only the local platform's blobs: the platform present is taken.
+    const armOnly = accepted(await validate([
+      amdEntries[0]!, { name: 'index.json', data: index }, { name: `blobs/sha256/${sha256(platformIndex).slice(7)}`, data: platformIndex }, ...armEntries.slice(2),
+    ]));
+    expect(armOnly.summary.architecture).toBe('arm64');
+    expect(armOnly.notes.join(' ')).toMatch(/1 not in the archive\); validated linux\/arm64 \(no linux\/amd64 in the archive\)/);
   });
 
   it('accepts the same blob twice when both copies are identical', async () => {
