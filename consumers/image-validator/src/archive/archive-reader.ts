@@ -128,23 +128,26 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   const extract = tar.extract();
   const reader = new EntryReader(limits, decompressed);
 
+  // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
+  let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
   const feeding = feed(extract, tarBytes(source, upload, uploadBudget, decompressed)).catch((error: unknown) => {
-    extract.destroy(error instanceof Error ? error : undefined);
-    throw error;
+    cause ??= { error, from: 'feeder' };
+    extract.destroy(error instanceof Error ? error : null);
   });
   const reading = (async () => {
     // streamx entries are async-iterable at run time; its typings just do not say so.
     for await (const entry of extract) await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
   })().catch((error: unknown) => {
+    cause ??= { error, from: 'reader' };
     extract.destroy(null);
-    throw error;
+    // A verdict is reached: stop reading the upload now rather than at its next chunk.
+    source.destroy();
   });
-  const [fed, read] = await Promise.allSettled([feeding, reading]);
-  // The feeder's failure is the root cause when there is one: the reader then only sees its echo.
-  const failure = fed.status === 'rejected' ? fed.reason : read.status === 'rejected' ? read.reason : undefined;
-  if (failure !== undefined) {
-    if (failure instanceof ImageRejection || fed.status === 'rejected' || isProgrammingError(failure)) throw failure;
-    throw tarRejection(failure, reader.seen);
+  await Promise.all([feeding, reading]);
+  if (cause !== undefined) {
+    const { error, from } = cause;
+    if (error instanceof ImageRejection || from === 'feeder' || isProgrammingError(error)) throw error;
+    throw tarRejection(error, reader.seen);
   }
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
   rejectPathsThroughLinks(reader.entries);

@@ -181,6 +181,14 @@ describe('hostile and broken archives end in a reason code', () => {
     await expect(validateArchive(failing, DEFAULT_VALIDATION_LIMITS)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
+  it('answers as soon as the verdict is known, even if the upload then stalls', async () => {
+    const head = (await archiveOf([{ name: '../etc/passwd', data: Buffer.from('root::0:0') }])).subarray(0, 1024);
+    const stalled = new Readable({ read() { /* the rest never comes */ } });
+    stalled.push(head);
+    await expectRejected(stalled, 'UNSAFE_PATH', /\.\./);
+    expect(stalled.destroyed).toBe(true);
+  });
+
   it('never throws on random corruption, truncation and chunking', async () => {
     const inputs = [await archiveOf(oci), await archiveOf(legacyDockerEntries(image), { gzip: true })];
     const codes = new Set(Object.keys(REJECTION_CODES));

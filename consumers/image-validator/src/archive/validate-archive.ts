@@ -3,6 +3,7 @@ import type { ImageSummary } from '@orbit/schemas';
 import { readArchive } from './archive-reader.js';
 import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
+import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
 import { MEDIA_TYPES } from './json-shapes.js';
 import { checkLayers, type LayerRef } from './layers.js';
@@ -29,7 +30,7 @@ interface Resolved {
   readonly format: ImageSummary['format'];
   readonly manifestDigest: string;
   readonly configDigest: string;
-  readonly configFile: Parameters<typeof parseConfig>[0];
+  readonly configFile: FileFacts;
   readonly layers: readonly LayerRef[];
   readonly repoTags: readonly string[];
   readonly notes: readonly string[];
