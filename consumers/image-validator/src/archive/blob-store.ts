@@ -24,6 +24,22 @@ export class ArchiveBlobs {
     return entry;
   }
 
+  /**
+   * Like file(), but one in-archive link is followed to a regular file. Only
+   * for legacy docker-archive layer paths: docker save before 25 writes a
+   * repeated layer (two empty RUN layers share a diff_id) as a symlink
+   * `<id>/layer.tar -> ../<other id>/layer.tar`. The target was checked to stay
+   * inside and not to pass through links, so a loader reads exactly the bytes
+   * hashed here.
+   */
+  fileFollowingOneLink(path: string, role: string): FileFacts {
+    const entry = this.contents.entries.get(path);
+    if (entry === undefined || entry.kind === 'file') return this.file(path, role);
+    const target = this.contents.entries.get(entry.target);
+    if (target?.kind !== 'file') return reject('UNSAFE_PATH', `${role} "${path}" is a ${entry.kind} to "${entry.target}", which is not a regular file in the archive`);
+    return target;
+  }
+
   /** The blob a descriptor names, checked against the descriptor's digest and size. */
   blob(descriptor: Descriptor, role: string): FileFacts {
     const file = this.file(blobPath(descriptor.digest), `${role} ${descriptor.digest}`);

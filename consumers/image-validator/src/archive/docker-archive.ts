@@ -24,8 +24,9 @@ function digestInName(path: string): string | null {
 function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
   const path = normalizeEntryPath(rawPath);
   if (!path.ok) return reject('UNSAFE_PATH', `manifest.json names ${role} "${rawPath}", which ${path.why}`);
-  const file = blobs.file(path.path, role);
   const named = digestInName(path.path);
+  // Content-addressed paths (blobs/sha256/…, <hex>.json) must be regular files; legacy layer.tar paths may be docker's links.
+  const file = named === null && role.startsWith('layer') ? blobs.fileFollowingOneLink(path.path, role) : blobs.file(path.path, role);
   if (named !== null) verifyDigest(file, named, role);
   return file;
 }

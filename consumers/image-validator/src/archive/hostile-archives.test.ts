@@ -148,6 +148,9 @@ describe('hostile and broken archives end in a reason code', () => {
       [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'link', linkname: 'real-layer' }],
       [...oci.filter((e) => e !== layer1), { name: 'real-layer', data: layer1.data! }, { name: layer1.name, type: 'symlink', linkname: '../../real-layer' }],
       [...oci, { name: 'pipe', type: 'fifo' }],
+      // A legacy docker layer path may be one link, but only to a regular file.
+      legacyDockerEntries(image).map((e, i) => (i === 2 ? { name: e.name, type: 'symlink', linkname: 'no-such-layer.tar' } : e)),
+      legacyDockerEntries(image).map((e, i) => (i === 2 ? { name: e.name, type: 'symlink', linkname: '/etc/shadow' } : e)),
       // Written through a link to blobs/sha256, this file would replace a validated blob on extraction.
       [{ name: 'x', type: 'symlink', linkname: 'blobs/sha256' }, ...oci, { name: `x/${layer1.name.slice(13)}`, data: Buffer.from('evil') }],
       // d is the root, so d/sub/../.. really climbs out although it looks inside.

@@ -16,7 +16,7 @@ export const REJECTION_CODES = {
   CONFIG_MISMATCH: 'The config\'s rootfs.diff_ids differ (count or value) from the sha256 of the uncompressed layers.',
   CORRUPT_LAYER: 'A layer is declared or detected as gzip but does not decompress.',
   UNSUPPORTED_LAYER: 'A layer uses a media type or compression the validator cannot read (zstd, foreign layers).',
-  UNSAFE_PATH: 'An entry has an absolute path or a `..` segment, is a device or fifo, is a link leaving the archive, or is a link used as a blob.',
+  UNSAFE_PATH: 'An entry has an absolute path or a `..` segment, is a device or fifo, goes through or is a link leaving the archive, or is a link used as a blob.',
   DUPLICATE_ENTRY: 'The same path appears twice with different content.',
   TOO_LARGE: 'The upload, its decompressed bytes, its entry count or a JSON entry is over the configured limit.',
 } as const;

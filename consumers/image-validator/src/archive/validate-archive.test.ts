@@ -124,6 +124,16 @@ describe('validateArchive accepts real image layouts', async () => {
     accepted(await validate([...entries, entries[3]!]));
   });
 
+  it('follows docker\'s own layer.tar symlink for a repeated layer (docker save before 25)', async () => {
+    const repeated = await buildImage({ layers: [spec.layers[0]!, spec.layers[0]!] });
+    const entries = legacyDockerEntries(repeated);
+    // entries: dir, VERSION, layer.tar for each layer, then config and manifest.json
+    const [firstLayer, secondLayer] = [entries[2]!, entries[5]!];
+    const linked = entries.map((entry) => (entry === secondLayer ? { name: secondLayer.name, type: 'symlink' as const, linkname: `../${firstLayer.name}` } : entry));
+    const outcome = accepted(await validate(linked));
+    expect(outcome.summary.layers.map((layer) => layer.diffId)).toEqual([repeated.layers[0]!.diffId, repeated.layers[0]!.diffId]);
+  });
+
   it('accepts links that stay inside the archive and are not used as blobs', async () => {
     const entries = legacyDockerEntries(image);
     accepted(await validate([...entries, { name: 'extra/layer.tar', type: 'symlink', linkname: '../manifest.json' }]));
