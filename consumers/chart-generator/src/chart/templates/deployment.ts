@@ -1,0 +1,131 @@
+/**
+ * templates/deployment.yaml. User data only ever arrives through values and
+ * leaves through `quote` or `toYaml`. Numbers go through `int` because helm
+ * reads values.yaml numbers as float64, which print as 1e+06 past six digits.
+ */
+export const DEPLOYMENT_YAML = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "orbit.fullname" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+  {{- with .Values.commonAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- if not .Values.autoscaling.enabled }}
+  replicas: {{ .Values.replicaCount | int }}
+  {{- end }}
+  revisionHistoryLimit: {{ .Values.revisionHistoryLimit | int }}
+  selector:
+    matchLabels:
+      {{- include "orbit.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      {{- /* The env checksum rolls the pods when only the ConfigMap changed. */}}
+      {{- $annotations := merge (dict "checksum/env" (.Values.env | toJson | sha256sum) "orbit/image-uid" .Values.imageUID) .Values.podAnnotations .Values.commonAnnotations }}
+      annotations:
+        {{- toYaml $annotations | nindent 8 }}
+      labels:
+        {{- include "orbit.labels" . | nindent 8 }}
+        {{- with .Values.image.tag }}
+        orbit/image-tag: {{ . | quote }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "orbit.serviceAccountName" . | quote }}
+      automountServiceAccountToken: false
+      {{- with .Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext:
+        {{- toYaml .Values.podSecurityContext | nindent 8 }}
+      terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds | int }}
+      containers:
+        - name: app
+          image: {{ printf "%s@%s" .Values.image.repository .Values.image.digest | quote }}
+          imagePullPolicy: {{ .Values.image.pullPolicy | quote }}
+          {{- with .Values.command }}
+          command:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.args }}
+          args:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.workingDir }}
+          workingDir: {{ . | quote }}
+          {{- end }}
+          {{- if .Values.containerPort.enabled }}
+          ports:
+            - name: app
+              containerPort: {{ .Values.containerPort.port | int }}
+              protocol: {{ .Values.containerPort.protocol | quote }}
+          {{- end }}
+          envFrom:
+            - configMapRef:
+                name: {{ printf "%s-env" (include "orbit.fullname" .) | quote }}
+          securityContext:
+            {{- toYaml .Values.securityContext | nindent 12 }}
+          resources:
+            {{- toYaml .Values.resources | nindent 12 }}
+          {{- if .Values.probes.enabled }}
+          {{- with .Values.probes.startup }}
+          startupProbe:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.probes.liveness }}
+          livenessProbe:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.probes.readiness }}
+          readinessProbe:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- end }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+            {{- range $index, $path := .Values.writablePaths }}
+            - name: {{ printf "writable-%d" $index | quote }}
+              mountPath: {{ $path | quote }}
+            {{- end }}
+      volumes:
+        - name: tmp
+          emptyDir: {}
+        {{- range $index, $path := .Values.writablePaths }}
+        - name: {{ printf "writable-%d" $index | quote }}
+          emptyDir: {}
+        {{- end }}
+      {{- if .Values.podAntiAffinity.enabled }}
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: {{ .Values.podAntiAffinity.weight | int }}
+              podAffinityTerm:
+                topologyKey: {{ .Values.podAntiAffinity.topologyKey | quote }}
+                labelSelector:
+                  matchLabels:
+                    {{- include "orbit.selectorLabels" . | nindent 20 }}
+      {{- end }}
+      {{- with .Values.topologySpreadConstraints }}
+      topologySpreadConstraints:
+        {{- range . }}
+        - maxSkew: {{ .maxSkew | int }}
+          topologyKey: {{ .topologyKey | quote }}
+          whenUnsatisfiable: {{ .whenUnsatisfiable | quote }}
+          labelSelector:
+            matchLabels:
+              {{- include "orbit.selectorLabels" $ | nindent 14 }}
+        {{- end }}
+      {{- end }}
+      {{- with .Values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with .Values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+`;

@@ -1,0 +1,71 @@
+/**
+ * templates/_helpers.tpl. Every name and label is `quote`d where it is used:
+ * a chart called "yes" or "null" would otherwise reach the API server as a
+ * boolean or null. The define names carry a fixed "orbit." prefix rather than
+ * the chart name, so no user-derived text ever lands in template code.
+ */
+export const HELPERS_TPL = `{{/*
+Chart name, or nameOverride.
+*/}}
+{{- define "orbit.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name, cut to 63 characters because some Kubernetes name
+fields are DNS labels. A release name that already contains the chart name is
+used as it is.
+*/}}
+{{- define "orbit.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, as the helm.sh/chart label wants them.
+*/}}
+{{- define "orbit.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels: never change these after the first install, selectors are immutable.
+*/}}
+{{- define "orbit.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "orbit.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+{{- end }}
+
+{{/*
+Recommended labels, the environment, and the image's own labels (commonLabels).
+*/}}
+{{- define "orbit.labels" -}}
+helm.sh/chart: {{ include "orbit.chart" . | quote }}
+{{ include "orbit.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+environment: {{ .Values.environment | quote }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Service account the pods run as.
+*/}}
+{{- define "orbit.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "orbit.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+`;

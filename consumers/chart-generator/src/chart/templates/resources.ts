@@ -1,0 +1,127 @@
+/** The templates beside the Deployment: Service, ConfigMap, ServiceAccount, HPA, PDB, NetworkPolicy. */
+
+export const SERVICE_YAML = `{{- if and .Values.service.enabled .Values.containerPort.enabled }}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "orbit.fullname" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+spec:
+  type: {{ .Values.service.type | quote }}
+  selector:
+    {{- include "orbit.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: app
+      port: {{ .Values.service.port | int }}
+      targetPort: app
+      protocol: {{ .Values.containerPort.protocol | quote }}
+{{- end }}
+`;
+
+export const CONFIGMAP_YAML = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ printf "%s-env" (include "orbit.fullname" .) | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+data:
+  {{- toYaml .Values.env | nindent 2 }}
+`;
+
+export const SERVICEACCOUNT_YAML = `{{- if .Values.serviceAccount.create }}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "orbit.serviceAccountName" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+  {{- with .Values.serviceAccount.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- /* The app does not call the Kubernetes API; a mounted token would only be something to steal. */}}
+automountServiceAccountToken: false
+{{- end }}
+`;
+
+export const HPA_YAML = `{{- if .Values.autoscaling.enabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "orbit.fullname" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "orbit.fullname" . | quote }}
+  minReplicas: {{ .Values.autoscaling.minReplicas | int }}
+  maxReplicas: {{ .Values.autoscaling.maxReplicas | int }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .Values.autoscaling.targetCPUUtilizationPercentage | int }}
+{{- end }}
+`;
+
+export const PDB_YAML = `{{- if .Values.podDisruptionBudget.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "orbit.fullname" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+spec:
+  minAvailable: {{ .Values.podDisruptionBudget.minAvailable | int }}
+  {{- /* A crash-looping pod must not block node drains: it is not serving anyway. */}}
+  unhealthyPodEvictionPolicy: AlwaysAllow
+  selector:
+    matchLabels:
+      {{- include "orbit.selectorLabels" . | nindent 6 }}
+{{- end }}
+`;
+
+export const NETWORKPOLICY_YAML = `{{- if .Values.networkPolicy.enabled }}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "orbit.fullname" . | quote }}
+  labels:
+    {{- include "orbit.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "orbit.selectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+    - Egress
+  {{- /* No ingress rules at all means no ingress: an app without a Service takes no connections. */}}
+  {{- if and .Values.service.enabled .Values.containerPort.enabled }}
+  ingress:
+    - from:
+        - podSelector: {}
+      ports:
+        - port: {{ .Values.containerPort.port | int }}
+          protocol: {{ .Values.containerPort.protocol | quote }}
+  {{- end }}
+  egress:
+    - to:
+        - namespaceSelector: {}
+      ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    {{- if .Values.networkPolicy.allowAllEgress }}
+    - {}
+    {{- end }}
+    {{- with .Values.networkPolicy.extraEgress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+`;

@@ -1,0 +1,147 @@
+import { ChartInputError } from '../errors.js';
+import { appPortOf, envOf, imageRepositoryOf, manifestDigestOf, runAsOf, writablePathsOf, type PortProtocol } from '../image-facts.js';
+import { isLabelValue, isQualifiedName } from '../naming.js';
+import { probesOf, type ProbeValues } from '../probes.js';
+import { splitShellWords } from '../shell-words.js';
+import type { ChartInput } from './input.js';
+
+/** The chart's values.yaml as data: renderManifests reads the same object helm reads. */
+export interface ChartValues {
+  nameOverride: string;
+  fullnameOverride: string;
+  environment: string;
+  imageUID: string;
+  replicaCount: number;
+  revisionHistoryLimit: number;
+  image: { repository: string; digest: string; tag: string; pullPolicy: 'IfNotPresent' | 'Always' | 'Never' };
+  imagePullSecrets: { name: string }[];
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  podAnnotations: Record<string, string>;
+  serviceAccount: { create: boolean; name: string; annotations: Record<string, string> };
+  command: string[];
+  args: string[];
+  workingDir: string;
+  env: Record<string, string>;
+  containerPort: { enabled: boolean; port: number; protocol: PortProtocol };
+  service: { enabled: boolean; type: 'ClusterIP'; port: number };
+  podSecurityContext: PodSecurityContext;
+  securityContext: ContainerSecurityContext;
+  resources: Resources;
+  probes: ProbeValues;
+  writablePaths: string[];
+  terminationGracePeriodSeconds: number;
+  podAntiAffinity: { enabled: boolean; topologyKey: string; weight: number };
+  topologySpreadConstraints: { maxSkew: number; topologyKey: string; whenUnsatisfiable: 'ScheduleAnyway' | 'DoNotSchedule' }[];
+  nodeSelector: Record<string, string>;
+  tolerations: Record<string, unknown>[];
+  autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
+  podDisruptionBudget: { enabled: boolean; minAvailable: number };
+  networkPolicy: { enabled: boolean; allowAllEgress: boolean; extraEgress: Record<string, unknown>[] };
+  tests: { enabled: boolean; image: { repository: string; digest: string }; resources: Resources };
+}
+
+export interface PodSecurityContext {
+  runAsNonRoot: true; runAsUser: number; runAsGroup: number; fsGroup: number; seccompProfile: { type: 'RuntimeDefault' };
+}
+export interface ContainerSecurityContext {
+  allowPrivilegeEscalation: false; privileged: false; readOnlyRootFilesystem: true; runAsNonRoot: true;
+  capabilities: { drop: ['ALL'] }; seccompProfile: { type: 'RuntimeDefault' };
+}
+export interface Resources { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }
+
+/** busybox 1.36.1 by digest: test pods are pulled in production clusters too, so no floating tags. */
+export const TEST_IMAGE = {
+  repository: 'docker.io/library/busybox',
+  digest: 'sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662',
+} as const;
+
+/** Keys the chart's own labels use; a user label with one of them would duplicate a YAML key. */
+const RESERVED_LABELS = new Set([
+  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version',
+  'app.kubernetes.io/managed-by', 'helm.sh/chart', 'environment', 'app.kubernetes.io/component',
+]);
+
+/**
+ * metadata.imageLabels split by what Kubernetes accepts: a valid key with a
+ * label-shaped value is a label; a valid key with free text ("Billing API v2")
+ * is an annotation, which has no value rules; an invalid key cannot be stored at all.
+ */
+export function userLabelsOf(input: ChartInput): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const labels: Record<string, string> = {};
+  const annotations: Record<string, string> = {};
+  for (const { key, value } of input.metadata.imageLabels) {
+    if (!isQualifiedName(key)) {
+      throw new ChartInputError('metadata.imageLabels', `label name ${JSON.stringify(key)} is not a Kubernetes label key ([prefix/]name, 63 characters at most)`);
+    }
+    if (RESERVED_LABELS.has(key)) continue;
+    if (isLabelValue(value)) labels[key] = value;
+    else annotations[key] = value;
+  }
+  return { labels, annotations };
+}
+
+function overrideWords(text: string | null, field: string): string[] {
+  return text === null || text.trim() === '' ? [] : splitShellWords(text, field);
+}
+
+/** The image tag shown as a label: the first repo tag if Kubernetes accepts it as a label value, else the version. */
+function imageTagOf(input: ChartInput): string {
+  for (const ref of input.image.repoTags) {
+    const tag = ref.slice(ref.lastIndexOf(':') + 1);
+    if (ref.includes(':') && !tag.includes('/') && isLabelValue(tag) && tag !== '') return tag;
+  }
+  return isLabelValue(input.metadata.imageVersion) ? input.metadata.imageVersion : '';
+}
+
+export const DEFAULT_RESOURCES: Resources = {
+  requests: { cpu: '100m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+
+export function buildValues(input: ChartInput): ChartValues {
+  const { metadata, image } = input;
+  const port = appPortOf(metadata, image);
+  const runAs = runAsOf(image.config.user);
+  const userLabels = userLabelsOf(input);
+  return {
+    nameOverride: '',
+    fullnameOverride: '',
+    environment: input.environment,
+    imageUID: input.imageUID,
+    replicaCount: 2,
+    revisionHistoryLimit: 5,
+    image: { repository: imageRepositoryOf(input.imageRepository), digest: manifestDigestOf(image), tag: imageTagOf(input), pullPolicy: 'IfNotPresent' },
+    imagePullSecrets: [],
+    commonLabels: userLabels.labels,
+    commonAnnotations: userLabels.annotations,
+    podAnnotations: {},
+    serviceAccount: { create: true, name: '', annotations: {} },
+    command: overrideWords(metadata.entrypointOverride, 'metadata.entrypointOverride'),
+    args: overrideWords(metadata.commandOverride, 'metadata.commandOverride'),
+    workingDir: metadata.workingDir ?? '',
+    env: envOf(metadata, image),
+    containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
+    service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
+    podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    },
+    resources: DEFAULT_RESOURCES,
+    probes: probesOf(image.config.healthcheck, port),
+    writablePaths: writablePathsOf(metadata, image),
+    terminationGracePeriodSeconds: 30,
+    podAntiAffinity: { enabled: true, topologyKey: 'kubernetes.io/hostname', weight: 100 },
+    topologySpreadConstraints: [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' },
+    ],
+    nodeSelector: {},
+    tolerations: [],
+    autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
+    podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    networkPolicy: { enabled: true, allowAllEgress: true, extraEgress: [] },
+    tests: { enabled: true, image: { ...TEST_IMAGE }, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } } },
+  };
+}

@@ -1,0 +1,100 @@
+import { posix } from 'node:path';
+import type { ImageMetadata, ImageSummary } from '@orbit/schemas';
+import { ChartInputError } from './errors.js';
+
+/** What the chart needs from the metadata and the image config, resolved once so values and manifests agree. */
+
+export type PortProtocol = 'TCP' | 'UDP' | 'SCTP';
+export interface AppPort { readonly port: number; readonly protocol: PortProtocol }
+
+/** UID for images whose USER is a name or root: a name cannot be resolved without the image's /etc/passwd. */
+export const FALLBACK_UID = 10001;
+
+function validPort(port: number, field: string): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ChartInputError(field, `port ${port} is not an integer from 1 to 65535`);
+  return port;
+}
+
+/** metadata.port wins; otherwise the image's first EXPOSE entry that parses ("8080/tcp", "53/udp", "9000"). */
+export function appPortOf(metadata: ImageMetadata, image: ImageSummary): AppPort | null {
+  if (metadata.port !== null) return { port: validPort(metadata.port, 'metadata.port'), protocol: 'TCP' };
+  for (const exposed of image.config.exposedPorts) {
+    const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(exposed.trim());
+    if (match === null) continue;
+    const port = Number(match[1]);
+    if (port < 1 || port > 65535) continue;
+    return { port, protocol: (match[2]?.toUpperCase() ?? 'TCP') as PortProtocol };
+  }
+  return null;
+}
+
+export interface RunAs { readonly uid: number; readonly gid: number }
+
+/**
+ * The pod must run as non-root, so root (0, "root") and user names both become
+ * FALLBACK_UID. A numeric "uid:gid" keeps its group unless that group is root.
+ */
+export function runAsOf(user: string | null): RunAs {
+  const [userPart = '', groupPart] = (user ?? '').trim().split(':', 2);
+  const uid = /^\d{1,10}$/.test(userPart) ? Number(userPart) : 0;
+  const safeUid = uid > 0 && uid <= 2_147_483_647 ? uid : FALLBACK_UID;
+  const gid = groupPart !== undefined && /^\d{1,10}$/.test(groupPart) ? Number(groupPart) : safeUid;
+  return { uid: safeUid, gid: gid > 0 && gid <= 2_147_483_647 ? gid : safeUid };
+}
+
+/** ConfigMap keys allow only these; anything else makes the API server reject the whole ConfigMap. */
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** Image ENV first, metadata envVars over it. An image entry that cannot be a key is left to the image (it still has it). */
+export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of image.config.env) {
+    const eq = entry.indexOf('=');
+    const key = eq === -1 ? entry : entry.slice(0, eq);
+    if (eq === -1 || !CONFIG_MAP_KEY.test(key) || key.length > 253) continue;
+    env[key] = entry.slice(eq + 1);
+  }
+  for (const { key, value } of metadata.envVars) {
+    if (!CONFIG_MAP_KEY.test(key) || key.length > 253) {
+      throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.'`);
+    }
+    env[key] = value;
+  }
+  return env;
+}
+
+export const TMP_PATH = '/tmp';
+
+/**
+ * Writable paths besides /tmp: the root filesystem is read-only, so every
+ * image VOLUME and metadata volume gets an emptyDir. Relative paths resolve
+ * against the working directory, as Docker resolves them.
+ */
+export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): string[] {
+  const base = metadata.workingDir ?? image.config.workingDir ?? '/';
+  const paths = new Set<string>();
+  const add = (raw: string, field: string): void => {
+    if (raw.trim() === '') return;
+    if (raw.includes('\0')) throw new ChartInputError(field, 'a volume path holds a NUL character');
+    const resolved = posix.resolve(posix.isAbsolute(base) ? base : '/', raw.trim());
+    if (resolved !== '/' && resolved !== TMP_PATH) paths.add(resolved);
+  };
+  for (const path of image.config.volumes) add(path, 'image.config.volumes');
+  for (const { value } of metadata.volumes) add(value, 'metadata.volumes');
+  return [...paths].sort();
+}
+
+/** `sha256:<64 hex>`: the image is pulled by digest, so a malformed one would make every pod fail to start. */
+export function manifestDigestOf(image: ImageSummary): string {
+  if (!/^sha256:[0-9a-f]{64}$/.test(image.manifestDigest)) {
+    throw new ChartInputError('image.manifestDigest', `${JSON.stringify(image.manifestDigest)} is not sha256:<64 hex digits>`);
+  }
+  return image.manifestDigest;
+}
+
+/** An image repository as `docker pull` accepts it without tag or digest: host[:port]/path, lower case. */
+export function imageRepositoryOf(repository: string): string {
+  const ok = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/.test(repository);
+  if (!ok) throw new ChartInputError('imageRepository', `${JSON.stringify(repository)} is not a repository like registry.example/orbit/name`);
+  return repository;
+}

@@ -1,0 +1,92 @@
+import type { K8sObject } from './chart/manifests.js';
+import type { Environment } from './environment.js';
+import { toYamlText } from './yaml-text.js';
+
+export const KUSTOMIZE_BASE_DIR = 'base';
+export const overlayDirOf = (environment: Environment): string => `overlays/${environment.toLowerCase()}`;
+
+/** Per-environment settings; the base (the chart's defaults) is min 2 / max 5 replicas. */
+interface OverlaySettings {
+  readonly namespace: string;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly resources?: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } };
+}
+
+export const OVERLAY_SETTINGS: Readonly<Record<Environment, OverlaySettings>> = {
+  Development: { namespace: 'orbit-development', minReplicas: 1, maxReplicas: 2 },
+  Testing: { namespace: 'orbit-testing', minReplicas: 1, maxReplicas: 3 },
+  Staging: { namespace: 'orbit-staging', minReplicas: 2, maxReplicas: 5 },
+  Production: {
+    namespace: 'orbit-production', minReplicas: 3, maxReplicas: 10,
+    resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  },
+};
+
+function fileNameOf(object: K8sObject, taken: Set<string>): string {
+  const stem = `${object.kind.toLowerCase()}-${object.metadata.name}`;
+  let name = `${stem}.yaml`;
+  for (let n = 2; taken.has(name); n += 1) name = `${stem}-${n}.yaml`;
+  taken.add(name);
+  return name;
+}
+
+/** base/kustomization.yaml plus one file per object, named <kind>-<name>.yaml. */
+export function kustomizeBase(manifests: readonly K8sObject[]): Map<string, string> {
+  const files = new Map<string, string>();
+  const taken = new Set<string>();
+  const resources: string[] = [];
+  for (const object of manifests) {
+    const name = fileNameOf(object, taken);
+    resources.push(name);
+    files.set(`${KUSTOMIZE_BASE_DIR}/${name}`, toYamlText(object));
+  }
+  files.set(`${KUSTOMIZE_BASE_DIR}/kustomization.yaml`, toYamlText({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
+  return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+type JsonPatch = readonly Record<string, unknown>[];
+
+/**
+ * Patches select by kind only, so they fit any base this generator made
+ * whatever the release is called; a kind the base lacks (no HPA, no PDB)
+ * is simply not matched.
+ */
+function patchesOf(settings: OverlaySettings): { target: { kind: string }; patch: string }[] {
+  const patch = (kind: string, ops: JsonPatch) => ({ target: { kind }, patch: toYamlText(ops) });
+  const patches = [
+    patch('HorizontalPodAutoscaler', [
+      { op: 'replace', path: '/spec/minReplicas', value: settings.minReplicas },
+      { op: 'replace', path: '/spec/maxReplicas', value: settings.maxReplicas },
+    ]),
+  ];
+  if (settings.minReplicas < 2) {
+    // With one pod, minAvailable 1 would forbid every voluntary eviction and block node drains.
+    patches.push(patch('PodDisruptionBudget', [
+      { op: 'remove', path: '/spec/minAvailable' },
+      { op: 'add', path: '/spec/maxUnavailable', value: 1 },
+    ]));
+  }
+  if (settings.resources !== undefined) {
+    patches.push(patch('Deployment', [{ op: 'replace', path: '/spec/template/spec/containers/0/resources', value: settings.resources }]));
+  }
+  return patches;
+}
+
+/**
+ * overlays/<environment>/kustomization.yaml over ../../base: the namespace,
+ * the `environment` label (on pod templates too, never on selectors, which
+ * are immutable), replica bounds and, in Production, larger resources.
+ */
+export function kustomizeOverlay(environment: Environment): Map<string, string> {
+  const settings = OVERLAY_SETTINGS[environment];
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    namespace: settings.namespace,
+    resources: [`../../${KUSTOMIZE_BASE_DIR}`],
+    labels: [{ pairs: { environment }, includeSelectors: false, includeTemplates: true }],
+    patches: patchesOf(settings),
+  };
+  return new Map([[`${overlayDirOf(environment)}/kustomization.yaml`, toYamlText(kustomization)]]);
+}

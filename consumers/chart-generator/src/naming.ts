@@ -1,0 +1,78 @@
+import { ChartVersionError } from './errors.js';
+
+/** Helm appends "-<chart>" style suffixes to release names; 53 leaves room for them inside the 63 of a DNS label. */
+export const MAX_CHART_NAME = 53;
+const MAX_LABEL_VALUE = 63;
+
+function dnsSlug(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '') // accents fall off so "Café" becomes "cafe" rather than "caf"
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^[^a-z]+/, '') // DNS-1035 (Service names) needs a leading letter, stricter than DNS-1123
+    .slice(0, MAX_CHART_NAME)
+    .replace(/-+$/, '');
+}
+
+/**
+ * Chart (and default release) name: a DNS label of at most 53 characters that
+ * starts with a letter. A name with nothing usable in it falls back to the
+ * image UID, so two such images still get different charts.
+ */
+export function chartNameOf(imageName: string, imageUID: string): string {
+  const slug = dnsSlug(imageName);
+  if (slug !== '') return slug;
+  const uidPart = imageUID.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+  return `image-${uidPart === '' ? 'unnamed' : uidPart}`;
+}
+
+/** Key of the chart in the Chart Store and the chart bucket. */
+export function helmChartNameOf(imageUID: string, imageVersion: string): string {
+  return `${imageUID}-${imageVersion}`;
+}
+
+/**
+ * SemVer for Chart.yaml from the pipeline's image version. Dashes stand in
+ * for dots because versions also appear in S3 keys and table keys; missing
+ * minor or patch parts are zero; leading zeros are dropped (SemVer forbids them).
+ */
+export function chartVersionOf(imageVersion: string): string {
+  const match = /^[vV]?(\d{1,9})(?:([-.])(\d{1,9})(?:\2(\d{1,9}))?)?$/.exec(imageVersion.trim());
+  if (match === null) throw new ChartVersionError(imageVersion);
+  const [, major = '0', , minor = '0', patch = '0'] = match;
+  return [major, minor, patch].map((part) => String(Number.parseInt(part, 10))).join('.');
+}
+
+/** The `helm create` fullname rule with no overrides; templates/_helpers.tpl has the same logic. */
+export function fullnameOf(releaseName: string, chartName: string): string {
+  const name = releaseName.includes(chartName) ? releaseName : `${releaseName}-${chartName}`;
+  return truncateName(name);
+}
+
+/** `trunc 63 | trimSuffix "-"`: sprig's trimSuffix removes one dash only. */
+export function truncateName(name: string): string {
+  const cut = name.slice(0, MAX_LABEL_VALUE);
+  return cut.endsWith('-') ? cut.slice(0, -1) : cut;
+}
+
+/** The helm.sh/chart label value, as _helpers.tpl builds it. */
+export function chartLabelOf(chartName: string, chartVersion: string): string {
+  return truncateName(`${chartName}-${chartVersion}`.replaceAll('+', '_'));
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes qualified name ([prefix/]name), the form label and annotation keys must have. */
+export function isQualifiedName(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? null : key.slice(0, slash);
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  if (name.length === 0 || name.length > MAX_LABEL_VALUE || !LABEL_NAME.test(name)) return false;
+  return prefix === null || (prefix.length > 0 && prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+}
+
+export function isLabelValue(value: string): boolean {
+  return value === '' || (value.length <= MAX_LABEL_VALUE && LABEL_NAME.test(value));
+}
