@@ -1,0 +1,133 @@
+import type { ImageConfigFacts, ImageMetadata, ImageSummary } from '@orbit/schemas';
+import type { ChartInput } from '../chart/input.js';
+import type { Environment } from '../environment.js';
+
+/** Chart inputs for tests: one realistic image and the hostile shapes metadata and images really arrive in. */
+
+export const TEST_UID = 'Qm7xK2pL9vR4tY8wZ3nB6cD1fG5hJ0kM2sA4eU7iO9yT1rE3wQ5zX8cV6bNm';
+export const DIGEST = `sha256:${'3f'.repeat(32)}`;
+
+export function configOf(over: Partial<ImageConfigFacts> = {}): ImageConfigFacts {
+  return {
+    exposedPorts: [], env: ['PATH=/usr/local/bin:/usr/bin:/bin'], entrypoint: [], cmd: [], workingDir: null, user: null,
+    labels: {}, healthcheck: null, stopSignal: null, volumes: [], ...over,
+  };
+}
+
+export function imageOf(config: Partial<ImageConfigFacts> = {}, over: Partial<ImageSummary> = {}): ImageSummary {
+  return {
+    format: 'OCI_ARCHIVE', compression: 'GZIP', manifestDigest: DIGEST, configDigest: `sha256:${'b'.repeat(64)}`,
+    repoTags: [], architecture: 'amd64', os: 'linux', layers: [], config: configOf(config), ...over,
+  };
+}
+
+export function metadataOf(over: Partial<ImageMetadata> = {}): ImageMetadata {
+  return {
+    imageName: 'app', imageVersion: 'v1-0-0', imageCategory: null, description: null, part: null, port: null,
+    envVars: [], volumes: [], imageLabels: [], commandOverride: null, entrypointOverride: null, workingDir: null, extraJson: null, ...over,
+  };
+}
+
+export function inputOf(metadata: Partial<ImageMetadata> = {}, config: Partial<ImageConfigFacts> = {}, environment: Environment = 'Development', image: Partial<ImageSummary> = {}): ChartInput {
+  const meta = metadataOf(metadata);
+  return {
+    imageUID: TEST_UID, metadata: meta, image: imageOf(config, image), environment,
+    imageRepository: `registry.example/orbit/${meta.imageName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'image'}`,
+  };
+}
+
+/** Env values YAML, JSON and Go templates each read as something else if they are not quoted and escaped. */
+export const HOSTILE_ENV = [
+  { key: 'QUOTES', value: `He said "hi" and 'bye'` },
+  { key: 'NEWLINES', value: 'line one\nline two\n' },
+  { key: 'TEMPLATE', value: '{{ .Values }} {{ include "orbit.fullname" . }} {{- fail "boom" }}' },
+  { key: 'COLON', value: 'key: value' },
+  { key: 'STAR', value: '*alias' },
+  { key: 'AMP', value: '&anchor' },
+  { key: 'YES', value: 'yes' },
+  { key: 'on', value: 'on' },
+  { key: 'y', value: 'n' },
+  { key: 'OFF', value: 'Off' },
+  { key: 'NUMBER', value: '0123' },
+  { key: 'FLOAT', value: '1e3' },
+  { key: 'OCTAL', value: '0o17' },
+  { key: 'HEX', value: '0x1F' },
+  { key: 'NULL', value: 'null' },
+  { key: 'TILDE', value: '~' },
+  { key: 'EMPTY', value: '' },
+  { key: 'HASH', value: '#not a comment' },
+  { key: 'DASH', value: '- item' },
+  { key: 'TABS', value: '\tindented\t' },
+  { key: 'SPACES', value: '  padded  ' },
+  { key: 'UNICODE', value: 'Café ✓ 日本 🚀' },
+  { key: 'HTML', value: '<b>&amp;</b>' },
+  { key: 'DATE', value: '2026-11-22' },
+  { key: 'BACKSLASH', value: 'C:\\path\\n' },
+  { key: '123', value: 'numeric key' },
+  { key: 'a.b-c_d', value: 'dots and dashes' },
+] as const;
+
+/** Realistic and hostile images; the unit tests and the tool tests (helm, kube-linter, kustomize) share them. */
+export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
+  realistic: inputOf(
+    {
+      imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'backend', description: 'Billing API', port: 8080,
+      envVars: [{ key: 'MODE', value: 'prod' }], volumes: [{ key: 'data', value: '/var/lib/billing' }],
+      imageLabels: [{ key: 'team', value: 'payments' }], workingDir: '/app',
+    },
+    {
+      exposedPorts: ['8080/tcp'], entrypoint: ['/app/billing'], workingDir: '/app', user: '1000',
+      healthcheck: { test: ['CMD', '/app/billing', 'health'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: 20, retries: 3 },
+      volumes: ['/var/lib/billing'],
+    },
+    'Development',
+    { repoTags: ['billing-api:1.0.0'] },
+  ),
+  webRootManyPorts: inputOf(
+    { imageName: 'Public Web', imageVersion: '2.4.1' },
+    { exposedPorts: ['80/tcp', '443/tcp', '9113/tcp'], user: 'root', volumes: ['/var/cache/nginx', '/var/run'] },
+    'Production',
+  ),
+  workerNoPorts: inputOf(
+    { imageName: 'queue-worker', imageVersion: 'v2', commandOverride: 'work --queue jobs', volumes: [{ key: 'cache', value: 'cache' }] },
+    { user: 'nobody', workingDir: '/srv', healthcheck: null },
+    'Testing',
+  ),
+  hostile: inputOf(
+    {
+      imageName: '../../ÉTRANGE..Service__NAME!!',
+      imageVersion: 'v0-0-01',
+      description: 'Contains {{ .Values.secret }} and "quotes": yes',
+      port: 8443,
+      envVars: HOSTILE_ENV,
+      imageLabels: [
+        { key: 'example.com/owner', value: 'team-a' },
+        { key: 'example.com/flag', value: 'yes' },
+        { key: 'example.com/count', value: '0123' },
+        { key: 'description', value: 'Free text: {{ not a label }}' },
+        { key: 'app.kubernetes.io/name', value: 'spoofed' },
+      ],
+      entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
+      commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}'`,
+      workingDir: '/srv/my app',
+      volumes: [{ key: 'up', value: '../data/../data' }, { key: 'tmp', value: '/tmp' }],
+    },
+    {
+      exposedPorts: ['8443/tcp'], user: '1000:1000',
+      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE'],
+      healthcheck: { test: ['CMD-SHELL', 'wget -qO- "http://127.0.0.1:8443/{{health}}" || exit 1'], intervalSeconds: 7.5, timeoutSeconds: 0.5, startPeriodSeconds: 60, retries: 5 },
+      volumes: ['/data', '/var/log/app/'],
+    },
+    'Staging',
+  ),
+  yamlBooleanName: inputOf(
+    { imageName: 'Yes', imageVersion: 'v3-1' },
+    { exposedPorts: ['53/udp'], user: '0:0' },
+    'Development',
+  ),
+  longName: inputOf(
+    { imageName: `${'Very Long Service Name '.repeat(5)}Final`, imageVersion: '10.20.30' },
+    { exposedPorts: ['3000'], user: '65532:65532', healthcheck: { test: ['NONE'], intervalSeconds: null, timeoutSeconds: null, startPeriodSeconds: null, retries: null } },
+    'Production',
+  ),
+};
