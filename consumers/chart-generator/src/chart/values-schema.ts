@@ -22,8 +22,8 @@ const probe: Schema = {
   type: 'object',
   description: 'A Kubernetes probe (exec or tcpSocket), or {} for none.',
   properties: {
-    exec: object('Command run in the container.', { command: { type: 'array', items: { type: 'string' }, minItems: 1 } }),
-    tcpSocket: object('TCP connect.', { port: { type: ['string', 'integer'] } }),
+    exec: object('Command run in the container.', { command: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Argv; exit 0 passes.' } }),
+    tcpSocket: object('TCP connect.', { port: { type: ['string', 'integer'], description: 'Port number or container port name.' } }),
     initialDelaySeconds: int('Seconds before the first check.', 0),
     periodSeconds: int('Seconds between checks.', 1),
     timeoutSeconds: int('Seconds a check may take.', 1),
@@ -96,7 +96,9 @@ export const VALUES_SCHEMA: Schema = {
       privileged: { const: false, description: 'Never privileged.' },
       readOnlyRootFilesystem: bool('Read-only root; /tmp and writablePaths are emptyDirs.'),
       runAsNonRoot: { const: true, description: 'Never root.' },
-      capabilities: object('Linux capabilities.', { drop: { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' } } }),
+      capabilities: object('Linux capabilities.', {
+        drop: { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' }, description: 'Dropped capabilities; must include ALL.' },
+      }),
       seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
     }),
     resources: resources('Container resources.'),

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { FALLBACK_UID } from '../image-facts.js';
+import { SCENARIOS, DIGEST } from '../testing/inputs.js';
+import { goJson, sha256Hex } from './helm-context.js';
+import { renderManifests, type K8sObject } from './manifests.js';
+
+type Json = Record<string, unknown>;
+const kinds = (objects: K8sObject[]) => objects.map((object) => object.kind);
+const find = (objects: K8sObject[], kind: string): Json => {
+  const found = objects.find((object) => object.kind === kind);
+  if (!found) throw new Error(`no ${kind}`);
+  return found as unknown as Json;
+};
+const at = (value: unknown, path: string): unknown => path.split('.').reduce<unknown>((node, key) => (node as Json | undefined)?.[key], value);
+const podSpec = (objects: K8sObject[]) => at(find(objects, 'Deployment'), 'spec.template.spec') as Json;
+const container = (objects: K8sObject[]) => (podSpec(objects).containers as Json[])[0]!;
+
+describe('renderManifests', () => {
+  const realistic = renderManifests(SCENARIOS.realistic!);
+
+  it("renders helm's install order", () => {
+    expect(kinds(realistic)).toEqual(['NetworkPolicy', 'PodDisruptionBudget', 'ServiceAccount', 'ConfigMap', 'Service', 'Deployment', 'HorizontalPodAutoscaler']);
+  });
+
+  it('pins the image by digest and shows the tag only as a label', () => {
+    expect(container(realistic).image).toBe(`registry.example/orbit/billing-api@${DIGEST}`);
+    expect(at(find(realistic, 'Deployment'), 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': '1.0.0' });
+  });
+
+  it('runs restricted: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root', () => {
+    expect(podSpec(realistic).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container(realistic).securityContext).toEqual({
+      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(podSpec(realistic).automountServiceAccountToken).toBe(false);
+    expect(find(realistic, 'ServiceAccount').automountServiceAccountToken).toBe(false);
+  });
+
+  it('mounts an emptyDir at /tmp and at each volume path', () => {
+    expect(container(realistic).volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }, { name: 'writable-0', mountPath: '/var/lib/billing' }]);
+    expect(podSpec(realistic).volumes).toEqual([{ name: 'tmp', emptyDir: {} }, { name: 'writable-0', emptyDir: {} }]);
+  });
+
+  it('sets requests and limits, probes from the HEALTHCHECK, and the grace period', () => {
+    expect(container(realistic).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect(container(realistic).livenessProbe).toEqual({ exec: { command: ['/app/billing', 'health'] }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 });
+    expect(container(realistic).startupProbe).toMatchObject({ failureThreshold: 4 });
+    expect(podSpec(realistic).terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('spreads pods over zones and nodes', () => {
+    const selector = { 'app.kubernetes.io/name': 'billing-api', 'app.kubernetes.io/instance': 'billing-api' };
+    expect(podSpec(realistic).topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+    ]);
+    expect(at(podSpec(realistic), 'affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution')).toHaveLength(1);
+  });
+
+  it('passes env through a ConfigMap, and rolls pods when it changes', () => {
+    const configMap = find(realistic, 'ConfigMap');
+    expect(configMap.data).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', MODE: 'prod' });
+    expect(container(realistic).envFrom).toEqual([{ configMapRef: { name: 'billing-api-env' } }]);
+    expect(at(find(realistic, 'Deployment'), 'spec.template.metadata.annotations')).toMatchObject({ 'checksum/env': sha256Hex(goJson(configMap.data)) });
+  });
+
+  it('autoscales 2 to 5 on 80% CPU, so the Deployment has no replicas; keeps one pod through disruptions', () => {
+    expect(find(realistic, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 2, maxReplicas: 5, metrics: [{ resource: { target: { averageUtilization: 80 } } }] });
+    expect(find(realistic, 'Deployment').spec).not.toHaveProperty('replicas');
+    expect(find(realistic, 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+
+  it('admits ingress only to the app port from the same namespace; allows DNS and all egress', () => {
+    expect(find(realistic, 'NetworkPolicy').spec).toMatchObject({
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }], ports: [{ port: 8080, protocol: 'TCP' }] }],
+      egress: [{ to: [{ namespaceSelector: {} }], ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }, {}],
+    });
+  });
+
+  it('labels every object with the recommended labels, the environment and the image labels', () => {
+    for (const object of realistic) {
+      expect(object.metadata.labels).toEqual({
+        'helm.sh/chart': 'billing-api-1.0.0', 'app.kubernetes.io/name': 'billing-api', 'app.kubernetes.io/instance': 'billing-api',
+        'app.kubernetes.io/version': 'v1-0-00', 'app.kubernetes.io/managed-by': 'Helm', environment: 'Development', team: 'payments',
+      });
+    }
+  });
+
+  it('takes the environment and release name as parameters', () => {
+    const production = renderManifests(SCENARIOS.realistic!, 'Production', { releaseName: 'prod' });
+    expect(production[0]!.metadata).toMatchObject({ name: 'prod-billing-api', labels: { environment: 'Production', 'app.kubernetes.io/instance': 'prod' } });
+  });
+
+  it('uses only the first EXPOSEd port, runs USER root as 10001 and probes TCP without a HEALTHCHECK', () => {
+    const web = renderManifests(SCENARIOS.webRootManyPorts!);
+    expect(find(web, 'Service').spec).toMatchObject({ ports: [{ name: 'app', port: 80, targetPort: 'app', protocol: 'TCP' }] });
+    expect(container(web).ports).toEqual([{ name: 'app', containerPort: 80, protocol: 'TCP' }]);
+    expect(podSpec(web).securityContext).toMatchObject({ runAsUser: FALLBACK_UID, runAsGroup: FALLBACK_UID });
+    expect(container(web).readinessProbe).toMatchObject({ tcpSocket: { port: 'app' } });
+  });
+
+  it('without any port: no Service, no ingress, no probes, args from the command override', () => {
+    const worker = renderManifests(SCENARIOS.workerNoPorts!);
+    expect(kinds(worker)).not.toContain('Service');
+    expect(find(worker, 'NetworkPolicy').spec).not.toHaveProperty('ingress');
+    expect(container(worker)).not.toHaveProperty('livenessProbe');
+    expect(container(worker)).not.toHaveProperty('ports');
+    expect(container(worker).args).toEqual(['work', '--queue', 'jobs']);
+    expect(container(worker)).not.toHaveProperty('command');
+    expect(podSpec(worker).securityContext).toMatchObject({ runAsUser: FALLBACK_UID });
+    expect(container(worker).volumeMounts).toContainEqual({ name: 'writable-0', mountPath: '/srv/cache' });
+  });
+
+  it('keeps hostile metadata as data: env, commands, working dir, labels', () => {
+    const hostile = renderManifests(SCENARIOS.hostile!);
+    const deployment = find(hostile, 'Deployment');
+    expect(container(hostile).command).toEqual(['/bin/sh', '-c', `exec /app/run --title='a b' "quoted"`]);
+    expect(container(hostile).args).toEqual(['--config', '/etc/app/config.yaml', '--greeting', 'hello: {{ world }}']);
+    expect(container(hostile).workingDir).toBe('/srv/my app');
+    expect(find(hostile, 'ConfigMap').data).toMatchObject({ TEMPLATE: '{{ .Values }} {{ include "orbit.fullname" . }} {{- fail "boom" }}', YES: 'yes', on: 'on', QUOTES: `He said "hi" and 'bye'` });
+    expect(podSpec(hostile).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
+    expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name' });
+    expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}' });
+    expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/data', '/srv/data', '/var/log/app']);
+  });
+
+  it('names a chart called "yes" as the string "yes"; a UDP port gets a UDP Service and no probes', () => {
+    const yes = renderManifests(SCENARIOS.yamlBooleanName!);
+    expect(yes.every((object) => object.metadata.name.startsWith('yes'))).toBe(true);
+    expect(find(yes, 'Service').spec).toMatchObject({ ports: [{ port: 53, protocol: 'UDP' }] });
+    expect(container(yes)).not.toHaveProperty('readinessProbe');
+  });
+
+  it('keeps names within 63 characters (the ConfigMap adds -env: its name may be a 253-character DNS subdomain)', () => {
+    for (const object of renderManifests(SCENARIOS.longName!, 'Production', { releaseName: 'a-release-name-that-is-rather-long-too' })) {
+      const name = object.kind === 'ConfigMap' ? object.metadata.name.replace(/-env$/, '') : object.metadata.name;
+      expect(name.length, object.kind).toBeLessThanOrEqual(63);
+      expect(name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    }
+  });
+});
+
+describe('goJson', () => {
+  it("matches Go's json.Marshal: sorted keys and HTML-safe escapes", () => {
+    expect(goJson({ b: '<&>', a: '\u2028', c: 'é"\n' })).toBe('{"a":"\\u2028","b":"\\u003c\\u0026\\u003e","c":"é\\"\\n"}');
+  });
+});

@@ -1,0 +1,96 @@
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { HOSTILE_ENV, inputOf, SCENARIOS, TEST_UID } from '../testing/inputs.js';
+import { renderChart, TEMPLATE_FILES } from './render.js';
+import { VALUES_SCHEMA } from './values-schema.js';
+import { buildValues } from './values.js';
+
+const EXPECTED_FILES = [
+  'Chart.yaml', 'values.yaml', 'values.schema.json',
+  'templates/_helpers.tpl', 'templates/configmap.yaml', 'templates/deployment.yaml', 'templates/hpa.yaml', 'templates/networkpolicy.yaml',
+  'templates/NOTES.txt', 'templates/pdb.yaml', 'templates/service.yaml', 'templates/serviceaccount.yaml', 'templates/tests/test-connection.yaml',
+];
+const validate = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true }).compile(VALUES_SCHEMA);
+
+describe('renderChart', () => {
+  it('writes every file of the chart', () => {
+    expect([...renderChart(SCENARIOS.realistic!).keys()].sort()).toEqual([...EXPECTED_FILES].sort());
+  });
+
+  it('writes a Helm 3 Chart.yaml', () => {
+    const chart = parse(renderChart(SCENARIOS.realistic!).get('Chart.yaml')!, { version: '1.1' }) as Record<string, unknown>;
+    expect(chart).toMatchObject({
+      apiVersion: 'v2', name: 'billing-api', version: '1.0.0', appVersion: 'v1-0-00', type: 'application', description: 'Billing API',
+      annotations: { 'orbit/image-uid': TEST_UID, 'orbit/image-category': 'backend' },
+    });
+  });
+
+  it('keeps hostile descriptions and versions as strings in Chart.yaml', () => {
+    const chart = parse(renderChart(SCENARIOS.hostile!).get('Chart.yaml')!, { version: '1.1' }) as Record<string, unknown>;
+    expect(chart).toMatchObject({ name: 'etrange-service-name', version: '0.0.1', appVersion: 'v0-0-01', description: 'Contains {{ .Values.secret }} and "quotes": yes' });
+  });
+
+  it('writes values.yaml that reads back, as YAML 1.1, to exactly the values', () => {
+    for (const input of Object.values(SCENARIOS)) {
+      expect(parse(renderChart(input).get('values.yaml')!, { version: '1.1' })).toEqual(JSON.parse(JSON.stringify(buildValues(input))));
+    }
+  });
+
+  it('quotes every hostile env value in values.yaml', () => {
+    const text = renderChart(SCENARIOS.hostile!).get('values.yaml')!;
+    const env = (parse(text, { version: '1.1' }) as { env: Record<string, unknown> }).env;
+    for (const { key, value } of HOSTILE_ENV) expect(env[key]).toBe(value);
+    expect(text).toContain('"on": "on"');
+    expect(text).toContain('"YES": "yes"');
+    expect(text).toContain('"y": "n"');
+  });
+
+  it('never puts user data into templates: the template files are the same for every image', () => {
+    for (const input of Object.values(SCENARIOS)) {
+      const files = renderChart(input);
+      for (const [path, text] of TEMPLATE_FILES) expect(files.get(path)).toBe(text);
+    }
+    const all = [...TEMPLATE_FILES.values()].join('\n');
+    for (const { value } of HOSTILE_ENV.filter(({ value }) => value.length > 3)) expect(all).not.toContain(value);
+  });
+
+  it('writes a draft-07 values.schema.json the default values satisfy', () => {
+    const schema = JSON.parse(renderChart(SCENARIOS.realistic!).get('values.schema.json')!) as Record<string, unknown>;
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    for (const [name, input] of Object.entries(SCENARIOS)) {
+      expect(validate(JSON.parse(JSON.stringify(buildValues(input)))), `${name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('describes every value and requires every top-level key', () => {
+    const walk = (node: Record<string, unknown>, path: string): void => {
+      for (const [key, child] of Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        expect(child.description, `${path}.${key}`).toBeTypeOf('string');
+        walk(child, `${path}.${key}`);
+      }
+      if (node.items && typeof node.items === 'object') walk(node.items as Record<string, unknown>, `${path}[]`);
+    };
+    walk(VALUES_SCHEMA, '');
+    expect(VALUES_SCHEMA.required).toEqual(Object.keys(VALUES_SCHEMA.properties as object));
+    expect(Object.keys(VALUES_SCHEMA.properties as object).sort()).toEqual(Object.keys(buildValues(SCENARIOS.realistic!)).sort());
+  });
+
+  it('rejects typos, wrong types and values below their minimums', () => {
+    const good = JSON.parse(JSON.stringify(buildValues(SCENARIOS.realistic!))) as Record<string, unknown>;
+    expect(validate({ ...good, replicas: 3 })).toBe(false);
+    expect(validate({ ...good, replicaCount: '3' })).toBe(false);
+    expect(validate({ ...good, replicaCount: 0 })).toBe(false);
+    expect(validate({ ...good, env: { A: 1 } })).toBe(false);
+    expect(validate({ ...good, image: { ...(good.image as object), digest: 'latest' } })).toBe(false);
+    expect(validate({ ...good, securityContext: { ...(good.securityContext as object), allowPrivilegeEscalation: true } })).toBe(false);
+    expect(validate({ ...good, autoscaling: { ...(good.autoscaling as object), targetCPUUtilizationPercentage: 101 } })).toBe(false);
+  });
+
+  it('fails with a coded error on input no chart can express', () => {
+    expect(() => renderChart(inputOf({ imageVersion: 'latest' }))).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_VERSION' }));
+    expect(() => renderChart(inputOf({ entrypointOverride: '"open' }))).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_COMMAND' }));
+    expect(() => renderChart(inputOf({ imageLabels: [{ key: 'bad key', value: 'x' }] }))).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_INPUT' }));
+    expect(() => renderChart({ ...inputOf(), imageRepository: 'Registry/App:latest' })).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_INPUT' }));
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { ChartInputError } from './errors.js';
+import { appPortOf, envOf, FALLBACK_UID, imageRepositoryOf, manifestDigestOf, runAsOf, writablePathsOf } from './image-facts.js';
+import { imageOf, metadataOf } from './testing/inputs.js';
+
+describe('appPortOf', () => {
+  it('prefers metadata.port', () => {
+    expect(appPortOf(metadataOf({ port: 9000 }), imageOf({ exposedPorts: ['8080/tcp'] }))).toEqual({ port: 9000, protocol: 'TCP' });
+  });
+
+  it('takes the first EXPOSEd port when there is no metadata port, with its protocol', () => {
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['8080/tcp', '8443/tcp', '9090/udp'] }))).toEqual({ port: 8080, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['53/udp', '53/tcp'] }))).toEqual({ port: 53, protocol: 'UDP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['3000'] }))).toEqual({ port: 3000, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['9/SCTP'] }))).toEqual({ port: 9, protocol: 'SCTP' });
+  });
+
+  it('skips EXPOSE entries that do not parse', () => {
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['http', '70000/tcp', '0/tcp', '8000-8010/tcp', '7000/tcp'] }))).toEqual({ port: 7000, protocol: 'TCP' });
+  });
+
+  it('is null with no ports at all', () => {
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: [] }))).toBeNull();
+  });
+
+  it.each([0, -1, 65536, 80.5])('rejects metadata port %d', (port) => {
+    expect(() => appPortOf(metadataOf({ port }), imageOf())).toThrow(ChartInputError);
+  });
+});
+
+describe('runAsOf', () => {
+  it.each([
+    ['1000', { uid: 1000, gid: 1000 }],
+    ['1000:1000', { uid: 1000, gid: 1000 }],
+    ['1000:2000', { uid: 1000, gid: 2000 }],
+    ['1000:staff', { uid: 1000, gid: 1000 }],
+    ['1000:0', { uid: 1000, gid: 1000 }],
+    ['root', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['0', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['0:0', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['nobody', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['nobody:nogroup', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    [null, { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    ['99999999999', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+  ])('USER %j -> %j', (user, expected) => {
+    expect(runAsOf(user)).toEqual(expected);
+  });
+});
+
+describe('envOf', () => {
+  it('puts metadata envVars over the image ENV', () => {
+    const env = envOf(
+      metadataOf({ envVars: [{ key: 'MODE', value: 'prod' }, { key: 'PATH', value: '/opt/bin' }] }),
+      imageOf({ env: ['PATH=/usr/bin', 'LANG=C.UTF-8', 'EQ=a=b=c'] }),
+    );
+    expect(env).toEqual({ PATH: '/opt/bin', LANG: 'C.UTF-8', EQ: 'a=b=c', MODE: 'prod' });
+  });
+
+  it('keeps values exactly, whatever YAML or templates would make of them', () => {
+    const values = ['yes', '{{ .Values }}', 'a\nb', '"q"', '', '*x', '&y', 'key: v', '0123'];
+    const env = envOf(metadataOf({ envVars: values.map((value, i) => ({ key: `K${i}`, value })) }), imageOf({ env: [] }));
+    expect(Object.values(env)).toEqual(values);
+  });
+
+  it('leaves image entries that cannot be ConfigMap keys to the image', () => {
+    expect(envOf(metadataOf(), imageOf({ env: ['BAD KEY=x', 'NOVALUE', 'OK=1'] }))).toEqual({ OK: '1' });
+  });
+
+  it.each(['BAD KEY', '', 'a/b', 'ü', '{{x}}'])('rejects metadata variable name %j', (key) => {
+    expect(() => envOf(metadataOf({ envVars: [{ key, value: 'v' }] }), imageOf())).toThrow(/ORBIT_ERR_CHART_INPUT|variable name/);
+  });
+});
+
+describe('writablePathsOf', () => {
+  it('collects image VOLUMEs and metadata volumes, normalised and deduplicated, without / and /tmp', () => {
+    const paths = writablePathsOf(
+      metadataOf({ workingDir: '/srv/app', volumes: [{ key: 'a', value: 'cache' }, { key: 'b', value: '/data/' }, { key: 'c', value: '/tmp' }, { key: 'd', value: '/x/../y' }] }),
+      imageOf({ volumes: ['/data', '/', '/var/log/app/'] }),
+    );
+    expect(paths).toEqual(['/data', '/srv/app/cache', '/var/log/app', '/y']);
+  });
+
+  it('resolves relative paths against / when there is no working directory, never above it', () => {
+    expect(writablePathsOf(metadataOf({ volumes: [{ key: 'x', value: '../../etc' }] }), imageOf())).toEqual(['/etc']);
+  });
+
+  it('is empty without volumes', () => {
+    expect(writablePathsOf(metadataOf(), imageOf())).toEqual([]);
+  });
+});
+
+describe('image reference checks', () => {
+  it('wants a sha256 manifest digest', () => {
+    expect(manifestDigestOf(imageOf({}, { manifestDigest: `sha256:${'a'.repeat(64)}` }))).toBe(`sha256:${'a'.repeat(64)}`);
+    expect(() => manifestDigestOf(imageOf({}, { manifestDigest: 'sha256:abc' }))).toThrow(ChartInputError);
+    expect(() => manifestDigestOf(imageOf({}, { manifestDigest: `SHA256:${'a'.repeat(64)}` }))).toThrow(ChartInputError);
+  });
+
+  it('wants a repository without tag or digest', () => {
+    for (const ok of ['registry.example/orbit/app', 'localhost:5000/a/b', 'docker.io/library/busybox', 'r.example/a__b/c-d']) expect(imageRepositoryOf(ok)).toBe(ok);
+    for (const bad of ['', 'app', 'registry.example/orbit/app:1.0', 'registry.example/orbit/app@sha256:x', 'Registry.example/App', 'r.example/a b', 'r.example//a']) {
+      expect(() => imageRepositoryOf(bad), bad).toThrow(ChartInputError);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { renderManifests } from './chart/manifests.js';
+import { ENVIRONMENTS } from './environment.js';
+import { kustomizeBase, kustomizeOverlay, OVERLAY_SETTINGS } from './kustomize.js';
+import { SCENARIOS } from './testing/inputs.js';
+
+const read = (text: string | undefined): Record<string, unknown> => parse(text ?? '', { version: '1.1' }) as Record<string, unknown>;
+
+describe('kustomizeBase', () => {
+  const manifests = renderManifests(SCENARIOS.realistic!);
+  const base = kustomizeBase(manifests);
+
+  it('writes one file per object and a kustomization listing them', () => {
+    expect([...base.keys()]).toEqual([
+      'base/configmap-billing-api-env.yaml', 'base/deployment-billing-api.yaml', 'base/horizontalpodautoscaler-billing-api.yaml',
+      'base/kustomization.yaml', 'base/networkpolicy-billing-api.yaml', 'base/poddisruptionbudget-billing-api.yaml',
+      'base/service-billing-api.yaml', 'base/serviceaccount-billing-api.yaml',
+    ]);
+    const kustomization = read(base.get('base/kustomization.yaml'));
+    expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
+    expect([...(kustomization.resources as string[])].sort()).toEqual([...base.keys()].filter((path) => !path.endsWith('kustomization.yaml')).map((path) => path.slice(5)));
+  });
+
+  it('keeps each object exactly, hostile strings included', () => {
+    const hostile = renderManifests(SCENARIOS.hostile!);
+    const files = kustomizeBase(hostile);
+    const objects = [...files].filter(([path]) => !path.endsWith('kustomization.yaml')).map(([, text]) => read(text));
+    expect(objects).toEqual(expect.arrayContaining(hostile.map((object) => JSON.parse(JSON.stringify(object)) as unknown)));
+    expect(objects).toHaveLength(hostile.length);
+  });
+
+  it('gives same-named objects of one kind distinct files', () => {
+    const twice = kustomizeBase([manifests[0]!, manifests[0]!]);
+    expect([...twice.keys()]).toEqual(['base/kustomization.yaml', 'base/networkpolicy-billing-api-2.yaml', 'base/networkpolicy-billing-api.yaml']);
+  });
+});
+
+describe('kustomizeOverlay', () => {
+  it.each(ENVIRONMENTS)('%s: namespace, environment label off the selectors, HPA bounds', (environment) => {
+    const files = kustomizeOverlay(environment);
+    const path = `overlays/${environment.toLowerCase()}/kustomization.yaml`;
+    expect([...files.keys()]).toEqual([path]);
+    const kustomization = read(files.get(path));
+    const settings = OVERLAY_SETTINGS[environment];
+    expect(kustomization).toMatchObject({
+      namespace: settings.namespace,
+      resources: ['../../base'],
+      labels: [{ pairs: { environment }, includeSelectors: false, includeTemplates: true }],
+    });
+    const patches = kustomization.patches as { target: { kind: string }; patch: string }[];
+    const hpa = patches.find((patch) => patch.target.kind === 'HorizontalPodAutoscaler');
+    expect(parse(hpa!.patch)).toEqual([
+      { op: 'replace', path: '/spec/minReplicas', value: settings.minReplicas },
+      { op: 'replace', path: '/spec/maxReplicas', value: settings.maxReplicas },
+    ]);
+  });
+
+  it('scales up from Development to Production and bumps resources only in Production', () => {
+    const mins = ENVIRONMENTS.map((environment) => OVERLAY_SETTINGS[environment].minReplicas);
+    expect(mins).toEqual([...mins].sort((a, b) => a - b));
+    const production = read(kustomizeOverlay('Production').get('overlays/production/kustomization.yaml'));
+    const deploymentPatch = (production.patches as { target: { kind: string }; patch: string }[]).find((patch) => patch.target.kind === 'Deployment');
+    expect(parse(deploymentPatch!.patch)).toEqual([{ op: 'replace', path: '/spec/template/spec/containers/0/resources', value: OVERLAY_SETTINGS.Production.resources }]);
+    for (const environment of ['Development', 'Testing', 'Staging'] as const) {
+      const overlay = read(kustomizeOverlay(environment).get(`overlays/${environment.toLowerCase()}/kustomization.yaml`));
+      expect((overlay.patches as { target: { kind: string } }[]).map((patch) => patch.target.kind)).not.toContain('Deployment');
+    }
+  });
+
+  it('swaps the PDB to maxUnavailable where one replica is allowed, so drains are not blocked', () => {
+    const development = read(kustomizeOverlay('Development').get('overlays/development/kustomization.yaml'));
+    const pdb = (development.patches as { target: { kind: string }; patch: string }[]).find((patch) => patch.target.kind === 'PodDisruptionBudget');
+    expect(parse(pdb!.patch)).toEqual([{ op: 'remove', path: '/spec/minAvailable' }, { op: 'add', path: '/spec/maxUnavailable', value: 1 }]);
+    const staging = read(kustomizeOverlay('Staging').get('overlays/staging/kustomization.yaml'));
+    expect((staging.patches as { target: { kind: string } }[]).map((patch) => patch.target.kind)).not.toContain('PodDisruptionBudget');
+  });
+});

@@ -1,0 +1,52 @@
+import type { Healthcheck } from '@orbit/schemas';
+import { describe, expect, it } from 'vitest';
+import { probesOf } from './probes.js';
+
+const check = (test: string[], over: Partial<Healthcheck> = {}): Healthcheck => ({
+  test, intervalSeconds: null, timeoutSeconds: null, startPeriodSeconds: null, retries: null, ...over,
+});
+const tcp = { port: 8080, protocol: 'TCP' as const };
+
+describe('probesOf', () => {
+  it('maps HEALTHCHECK CMD to exec probes: interval, timeout, retries, start period', () => {
+    const probes = probesOf(check(['CMD', '/app/health', '--deep'], { intervalSeconds: 10, timeoutSeconds: 3, retries: 4, startPeriodSeconds: 45 }), tcp);
+    expect(probes.source).toBe('healthcheck');
+    expect(probes.liveness).toEqual({ exec: { command: ['/app/health', '--deep'] }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 4 });
+    expect(probes.readiness).toEqual({ exec: { command: ['/app/health', '--deep'] }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 4, successThreshold: 1 });
+    // 45 s of start period at 10 s a check is 5 checks, plus the 4 retries Docker allows afterwards.
+    expect(probes.startup).toEqual({ exec: { command: ['/app/health', '--deep'] }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 9 });
+  });
+
+  it('runs CMD-SHELL through /bin/sh -c', () => {
+    const probes = probesOf(check(['CMD-SHELL', 'curl -f http://localhost/ || exit 1']), null);
+    expect(probes.liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'curl -f http://localhost/ || exit 1'] } });
+  });
+
+  it("uses Docker's defaults for unset fields and rounds fractions up to whole seconds", () => {
+    expect(probesOf(check(['CMD', 'x']), null).liveness).toEqual({ exec: { command: ['x'] }, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3 });
+    expect(probesOf(check(['CMD', 'x'], { intervalSeconds: 0.2, timeoutSeconds: 2.5, retries: 0 }), null).liveness)
+      .toEqual({ exec: { command: ['x'] }, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 3 });
+  });
+
+  it('falls back to tcpSocket on the named port without a usable HEALTHCHECK', () => {
+    for (const healthcheck of [null, check(['NONE']), check([]), check(['CMD']), check(['WHAT', 'x'])]) {
+      const probes = probesOf(healthcheck, tcp);
+      expect(probes.source).toBe('tcp-port');
+      expect(probes.liveness).toMatchObject({ tcpSocket: { port: 'app' } });
+      expect(probes.readiness).toMatchObject({ tcpSocket: { port: 'app' } });
+      expect(probes.startup).toMatchObject({ tcpSocket: { port: 'app' }, failureThreshold: 30 });
+    }
+  });
+
+  it('has no probes, and says why, without HEALTHCHECK and port', () => {
+    const probes = probesOf(null, null);
+    expect(probes).toMatchObject({ enabled: false, source: 'none', liveness: {}, readiness: {}, startup: {} });
+    expect(probes.disabledReason).toMatch(/no HEALTHCHECK and exposes no port/);
+  });
+
+  it('has no probes for a UDP-only port, which tcpSocket cannot check', () => {
+    const probes = probesOf(null, { port: 53, protocol: 'UDP' });
+    expect(probes.enabled).toBe(false);
+    expect(probes.disabledReason).toMatch(/UDP/);
+  });
+});
