@@ -46,6 +46,16 @@ async function run(tool: ChartTool, args: string[], cwd = workDir): Promise<stri
   }
 }
 
+/** `kubectl kustomize` embeds the same library; when a kubectl is on PATH its output must match. Null without kubectl. */
+async function kubectlKustomize(dir: string): Promise<string | null> {
+  try {
+    return (await execFileAsync('kubectl', ['kustomize', dir], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 async function writeFiles(root: string, files: ReadonlyMap<string, string>): Promise<void> {
   for (const [path, text] of files) {
     await mkdir(dirname(join(root, path)), { recursive: true });
@@ -131,12 +141,20 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
     expect(parseStream(await run('helm', ['template', chartName, tgzPath, '--skip-tests']))).toEqual(renderManifests(input));
   });
 
-  it('builds every Kustomize overlay', async () => {
+  it('builds every Kustomize overlay, each with zero kube-linter findings', async () => {
     const root = join(workDir, scenario, 'kustomize');
     await writeFiles(root, kustomizeBase(renderManifests(input)));
     for (const environment of ENVIRONMENTS) await writeFiles(root, kustomizeOverlay(environment));
     for (const environment of ENVIRONMENTS) {
-      const built = parseStream(await run('kustomize', ['build', join(root, overlayDirOf(environment))]));
+      const text = await run('kustomize', ['build', join(root, overlayDirOf(environment))]);
+      const built = parseStream(text);
+      const kubectlBuilt = await kubectlKustomize(join(root, overlayDirOf(environment)));
+      if (kubectlBuilt !== null) expect(parseStream(kubectlBuilt)).toEqual(built);
+      if (tools['kube-linter'] !== null) {
+        const file = join(root, `built-${environment}.yaml`);
+        await writeFile(file, text);
+        expect(await run('kube-linter', ['lint', file])).toContain('No lint errors found!');
+      }
       const settings = OVERLAY_SETTINGS[environment];
       expect(built).toHaveLength(renderManifests(input).length);
       for (const object of built) {
