@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChartInputError } from './errors.js';
-import { appPortOf, envOf, FALLBACK_UID, imageRepositoryOf, manifestDigestOf, runAsOf, writablePathsOf } from './image-facts.js';
+import { appPortOf, envOf, FALLBACK_UID, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf } from './image-facts.js';
 import { imageOf, metadataOf } from './testing/inputs.js';
 
 describe('appPortOf', () => {
@@ -72,6 +72,16 @@ describe('envOf', () => {
   });
 });
 
+describe('workingDirOf', () => {
+  it('keeps absolute paths, resolves relative ones against the image WORKDIR, and is empty when unset', () => {
+    expect(workingDirOf(metadataOf({ workingDir: '/srv/my app/' }), imageOf())).toBe('/srv/my app');
+    expect(workingDirOf(metadataOf({ workingDir: 'sub/../data' }), imageOf({ workingDir: '/app' }))).toBe('/app/data');
+    expect(workingDirOf(metadataOf({ workingDir: '../..' }), imageOf())).toBe('/');
+    expect(workingDirOf(metadataOf({ workingDir: null }), imageOf({ workingDir: '/app' }))).toBe('');
+    expect(workingDirOf(metadataOf({ workingDir: '  ' }), imageOf())).toBe('');
+  });
+});
+
 describe('writablePathsOf', () => {
   it('collects image VOLUMEs and metadata volumes, normalised and deduplicated, without / and /tmp', () => {
     const paths = writablePathsOf(
@@ -83,6 +93,10 @@ describe('writablePathsOf', () => {
 
   it('resolves relative paths against / when there is no working directory, never above it', () => {
     expect(writablePathsOf(metadataOf({ volumes: [{ key: 'x', value: '../../etc' }] }), imageOf())).toEqual(['/etc']);
+  });
+
+  it("falls back to the image's WORKDIR for relative paths", () => {
+    expect(writablePathsOf(metadataOf({ volumes: [{ key: 'x', value: 'cache' }] }), imageOf({ workingDir: '/opt/app' }))).toEqual(['/opt/app/cache']);
   });
 
   it('is empty without volumes', () => {

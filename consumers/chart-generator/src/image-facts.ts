@@ -66,12 +66,24 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
 export const TMP_PATH = '/tmp';
 
 /**
+ * metadata.workingDir as an absolute path ('' keeps the image's): runc
+ * refuses a relative cwd, so a relative one resolves against the image's
+ * WORKDIR the way a Dockerfile WORKDIR would.
+ */
+export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): string {
+  const dir = metadata.workingDir?.trim() ?? '';
+  if (dir === '') return '';
+  const base = image.config.workingDir !== null && posix.isAbsolute(image.config.workingDir) ? image.config.workingDir : '/';
+  return posix.resolve(base, dir);
+}
+
+/**
  * Writable paths besides /tmp: the root filesystem is read-only, so every
  * image VOLUME and metadata volume gets an emptyDir. Relative paths resolve
  * against the working directory, as Docker resolves them.
  */
 export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): string[] {
-  const base = metadata.workingDir ?? image.config.workingDir ?? '/';
+  const base = workingDirOf(metadata, image) || image.config.workingDir || '/';
   const paths = new Set<string>();
   const add = (raw: string, field: string): void => {
     if (raw.trim() === '') return;

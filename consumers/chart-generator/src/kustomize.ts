@@ -42,7 +42,8 @@ export function kustomizeBase(manifests: readonly K8sObject[]): Map<string, stri
     files.set(`${KUSTOMIZE_BASE_DIR}/${name}`, toYamlText(object));
   }
   files.set(`${KUSTOMIZE_BASE_DIR}/kustomization.yaml`, toYamlText({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
-  return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
+  // Code-unit order, not localeCompare: the same manifests must give the same file order on every machine.
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 type JsonPatch = readonly Record<string, unknown>[];

@@ -1,5 +1,5 @@
 import { ChartInputError } from '../errors.js';
-import { appPortOf, envOf, imageRepositoryOf, manifestDigestOf, runAsOf, writablePathsOf, type PortProtocol } from '../image-facts.js';
+import { appPortOf, envOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type PortProtocol } from '../image-facts.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
 import { probesOf, type ProbeValues } from '../probes.js';
 import { splitShellWords } from '../shell-words.js';
@@ -119,7 +119,7 @@ export function buildValues(input: ChartInput): ChartValues {
     serviceAccount: { create: true, name: '', annotations: {} },
     command: overrideWords(metadata.entrypointOverride, 'metadata.entrypointOverride'),
     args: overrideWords(metadata.commandOverride, 'metadata.commandOverride'),
-    workingDir: metadata.workingDir ?? '',
+    workingDir: workingDirOf(metadata, image),
     env: envOf(metadata, image),
     containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
     service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
