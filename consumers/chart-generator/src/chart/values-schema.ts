@@ -33,6 +33,16 @@ const probe: Schema = {
   additionalProperties: false,
 };
 const digest = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' };
+const containerSecurityContext: Schema = object('Container security context.', {
+  allowPrivilegeEscalation: { const: false, description: 'No setuid escalation.' },
+  privileged: { const: false, description: 'Never privileged.' },
+  readOnlyRootFilesystem: bool('Read-only root; /tmp and writablePaths are emptyDirs.'),
+  runAsNonRoot: { const: true, description: 'Never root.' },
+  capabilities: object('Linux capabilities.', {
+    drop: { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' }, description: 'Dropped capabilities; must include ALL.' },
+  }),
+  seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
+});
 
 export const VALUES_SCHEMA: Schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -91,16 +101,7 @@ export const VALUES_SCHEMA: Schema = {
       fsGroup: int('Group owning mounted volumes.', 1),
       seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
     }),
-    securityContext: object('Container security context.', {
-      allowPrivilegeEscalation: { const: false, description: 'No setuid escalation.' },
-      privileged: { const: false, description: 'Never privileged.' },
-      readOnlyRootFilesystem: bool('Read-only root; /tmp and writablePaths are emptyDirs.'),
-      runAsNonRoot: { const: true, description: 'Never root.' },
-      capabilities: object('Linux capabilities.', {
-        drop: { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' }, description: 'Dropped capabilities; must include ALL.' },
-      }),
-      seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
-    }),
+    securityContext: containerSecurityContext,
     resources: resources('Container resources.'),
     probes: object('Health probes.', {
       enabled: bool('Render the probes below.'),
@@ -151,6 +152,7 @@ export const VALUES_SCHEMA: Schema = {
         repository: str('Registry path.', { minLength: 1 }),
         digest: { ...digest, description: 'Manifest digest.' },
       }),
+      securityContext: containerSecurityContext,
       resources: resources('Test pod resources.'),
     }),
   },

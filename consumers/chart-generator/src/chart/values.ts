@@ -38,7 +38,7 @@ export interface ChartValues {
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
   podDisruptionBudget: { enabled: boolean; minAvailable: number };
   networkPolicy: { enabled: boolean; allowAllEgress: boolean; extraEgress: Record<string, unknown>[] };
-  tests: { enabled: boolean; image: { repository: string; digest: string }; resources: Resources };
+  tests: { enabled: boolean; image: { repository: string; digest: string }; securityContext: ContainerSecurityContext; resources: Resources };
 }
 
 export interface PodSecurityContext {
@@ -94,6 +94,11 @@ function imageTagOf(input: ChartInput): string {
   return isLabelValue(input.metadata.imageVersion) ? input.metadata.imageVersion : '';
 }
 
+const restricted = (): ContainerSecurityContext => ({
+  allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+});
+
 export const DEFAULT_RESOURCES: Resources = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { cpu: '500m', memory: '256Mi' },
@@ -124,10 +129,7 @@ export function buildValues(input: ChartInput): ChartValues {
     containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
     service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
     podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
-    securityContext: {
-      allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: restricted(),
     resources: DEFAULT_RESOURCES,
     probes: probesOf(image.config.healthcheck, port),
     writablePaths: writablePathsOf(metadata, image),
@@ -142,6 +144,7 @@ export function buildValues(input: ChartInput): ChartValues {
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
     podDisruptionBudget: { enabled: true, minAvailable: 1 },
     networkPolicy: { enabled: true, allowAllEgress: true, extraEgress: [] },
-    tests: { enabled: true, image: { ...TEST_IMAGE }, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } } },
+    // The test pod keeps its own copy so loosening the app's security context never loosens the test's.
+    tests: { enabled: true, image: { ...TEST_IMAGE }, securityContext: restricted(), resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } } },
   };
 }

@@ -37,7 +37,7 @@ spec:
         - {{ include "orbit.fullname" . | quote }}
         - {{ .Values.service.port | int | toString | quote }}
       securityContext:
-        {{- toYaml .Values.securityContext | nindent 8 }}
+        {{- toYaml .Values.tests.securityContext | nindent 8 }}
       resources:
         {{- toYaml .Values.tests.resources | nindent 8 }}
 {{- end }}
