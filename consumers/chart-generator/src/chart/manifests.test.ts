@@ -121,7 +121,8 @@ describe('renderManifests', () => {
     expect(container(hostile).workingDir).toBe('/srv/my app');
     expect(find(hostile, 'ConfigMap').data).toMatchObject({ TEMPLATE: '{{ .Values }} {{ include "orbit.fullname" . }} {{- fail "boom" }}', YES: 'yes', on: 'on', QUOTES: `He said "hi" and 'bye'` });
     expect(podSpec(hostile).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
-    expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name' });
+    expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name', environment: 'Staging' });
+    expect(at(deployment, 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': 'v0-0-01' });
     expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}' });
     expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/data', '/srv/data', '/var/log/app']);
   });

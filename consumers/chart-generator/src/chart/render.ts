@@ -19,7 +19,8 @@ export function chartMetadataOf(input: ChartInput): Record<string, unknown> {
     type: 'application',
     version: chartVersionOf(metadata.imageVersion),
     appVersion: metadata.imageVersion,
-    kubeVersion: '>=1.25.0-0', // policy/v1 PDBs and autoscaling/v2 HPAs need 1.23+; 1.25 drops PodSecurityPolicy for the restricted standard
+    // The PDB's unhealthyPodEvictionPolicy is on by default from 1.27; older API servers would silently drop it.
+    kubeVersion: '>=1.27.0-0',
     annotations: {
       'orbit/image-uid': input.imageUID,
       'orbit/image-digest': input.image.manifestDigest,

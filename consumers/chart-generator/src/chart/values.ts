@@ -59,7 +59,7 @@ export const TEST_IMAGE = {
 /** Keys the chart's own labels use; a user label with one of them would duplicate a YAML key. */
 const RESERVED_LABELS = new Set([
   'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version',
-  'app.kubernetes.io/managed-by', 'helm.sh/chart', 'environment', 'app.kubernetes.io/component',
+  'app.kubernetes.io/managed-by', 'helm.sh/chart', 'environment', 'app.kubernetes.io/component', 'orbit/image-tag',
 ]);
 
 /**

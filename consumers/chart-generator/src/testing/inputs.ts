@@ -106,6 +106,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
         { key: 'example.com/count', value: '0123' },
         { key: 'description', value: 'Free text: {{ not a label }}' },
         { key: 'app.kubernetes.io/name', value: 'spoofed' },
+        { key: 'orbit/image-tag', value: 'spoofed' },
+        { key: 'environment', value: 'Production' },
       ],
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
       commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}'`,
