@@ -28,7 +28,7 @@ export function readConfig<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv 
 }
 
 function redactIfSecret(name: string, value: string): string {
-  return /SECRET|PASSWORD|TOKEN|KEY/i.test(name) ? '[redacted]' : value;
+  return /SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL/i.test(name) ? '[redacted]' : value;
 }
 
 /** Field builders, so every service spells the same kind of variable the same way. */

@@ -23,3 +23,4 @@ export * from './kafka/instrumentation.js';
 export * from './kafka/publisher.js';
 export * from './kafka/consume-loop.js';
 export * from './kafka/dead-letter.js';
+export { parseImageReference, type ImageReference } from './image-reference.js';

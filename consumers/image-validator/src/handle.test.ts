@@ -3,7 +3,9 @@ import { sampleEvents, type ObjectRef, type UploadRequested } from '@orbit/schem
 import { describe, expect, it, vi } from 'vitest';
 import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
-import { UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { PullRefusedError } from './registry-pull/client.js';
+import { isInsecureRegistry } from './stage-reference.js';
 
 const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
 const archive = await archiveOf(ociEntries(image), { gzip: true });
@@ -25,7 +27,7 @@ describe('validateUpload', () => {
       kind: 'validated', requestId: event.requestId, metadata: event.metadata, staging: event.staging, sizeBytes: archive.length, sha256: archiveSha, chartVersion: '1.0.0',
       image: { format: 'OCI_ARCHIVE', compression: 'GZIP', configDigest: image.config.digest },
     });
-    expect(isTaken).toHaveBeenCalledWith('dev1', 'billing-api', 'v1-0-00');
+    expect(isTaken).toHaveBeenCalledWith(expect.objectContaining({ owner: 'dev1', imageName: 'billing-api', imageVersion: 'v1-0-00' }));
     expect(openStaged).toHaveBeenCalledWith(event.staging);
   });
 
@@ -64,5 +66,37 @@ describe('validateUpload', () => {
     const failure = new Error('S3 down');
     const { deps: d } = deps({ openStaged: async () => { throw failure; } });
     await expect(validateUpload(event, d)).rejects.toBe(failure);
+  });
+
+  it('pulls a reference into staging, then validates what was pulled', async () => {
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    const stageReference = vi.fn(async () => pulled);
+    const { deps: d, openStaged } = deps({ stageReference });
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1', sha256: null, sizeBytes: null }, d);
+    expect(verdict).toMatchObject({ kind: 'validated', staging: pulled, sha256: archiveSha });
+    expect(openStaged).toHaveBeenCalledWith(pulled);
+  });
+
+  it('refuses a reference the registry will not serve, with the registry reason', async () => {
+    const { deps: d } = deps({ stageReference: async () => { throw new PullRefusedError('REFERENCE_NOT_FOUND', 'no such tag'); } });
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1' }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REFERENCE_NOT_FOUND', staging: null });
+  });
+
+  it('refuses an upload whose staged object is gone instead of retrying for ever', async () => {
+    const { deps: d } = deps({ openStaged: async (ref) => { throw new StagedObjectMissingError(ref); } });
+    expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'STAGED_OBJECT_MISSING' });
+  });
+});
+
+describe('isInsecureRegistry', () => {
+  const access = { insecure: new Set(['registry.lab:5000']), credentials: new Map() };
+  it('speaks plain HTTP to loopback registries and to the listed ones only', () => {
+    expect(isInsecureRegistry('127.0.0.1:5000', access)).toBe(true);
+    expect(isInsecureRegistry('localhost:5000', access)).toBe(true);
+    expect(isInsecureRegistry('[::1]:5000', access)).toBe(true);
+    expect(isInsecureRegistry('registry.lab:5000', access)).toBe(true);
+    expect(isInsecureRegistry('registry.lab', access)).toBe(false);
+    expect(isInsecureRegistry('ghcr.io', access)).toBe(false);
   });
 });

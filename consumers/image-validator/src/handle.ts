@@ -6,6 +6,7 @@ import { REJECTION_CODES } from './archive/rejections.js';
 import { validateArchive } from './archive/validate-archive.js';
 import { checkMetadata } from './metadata-rules.js';
 import type { NameRegistry } from './name-registry.js';
+import { PullRefusedError } from './registry-pull/client.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
 export const UPLOAD_REJECTION_CODES = {
@@ -13,12 +14,25 @@ export const UPLOAD_REJECTION_CODES = {
   INVALID_METADATA: 'imageName or imageVersion breaks the naming rules (metadata-rules.ts); the message names the field.',
   NAME_CONFLICT: 'The owner already has this image name and version; versions are immutable.',
   CHECKSUM_MISMATCH: 'The staged archive differs in size or sha256 from what the gateway received.',
+  STAGED_OBJECT_MISSING: 'The staged archive is not in the staging bucket (a presigned upload that never arrived, or an upload older than the one-day expiry).',
+  REFERENCE_NOT_FOUND: 'The registry has no such repository, tag or digest.',
+  REGISTRY_UNAUTHORIZED: 'The registry refused the pull (401/403) or wants credentials Orbit was not given.',
+  REGISTRY_ERROR: 'The registry answered the pull with an error other than not-found, unauthorized or unavailable.',
 } as const;
 export type UploadRejectionCode = keyof typeof UPLOAD_REJECTION_CODES;
 
+/** The staged object is not there; not retried, the upload is refused. */
+export class StagedObjectMissingError extends OrbitError {
+  constructor(ref: ObjectRef) {
+    super('ORBIT_ERR_STAGED_OBJECT_MISSING', `s3://${ref.bucket}/${ref.key} is not in staging`);
+  }
+}
+
 export interface ValidateUploadDeps {
-  /** Opens the staged upload for reading; failures propagate (they are retriable store errors). */
+  /** Opens the staged upload for reading; StagedObjectMissingError when absent, other failures propagate (retriable store errors). */
   openStaged(ref: ObjectRef): Promise<Readable>;
+  /** Pulls a registry reference into staging; PullRefusedError refuses the upload. Absent: references are a wiring error. */
+  stageReference?(event: UploadRequested): Promise<ObjectRef>;
   readonly names: NameRegistry;
   readonly limits: ValidationLimits;
 }
@@ -58,17 +72,34 @@ export class UploadNotStagedError extends OrbitError {
  * caller's job.
  */
 export async function validateUpload(event: UploadRequested, deps: ValidateUploadDeps): Promise<UploadVerdict> {
+  let staging = event.staging;
   const rejected = (reasonCode: UploadRejectionCode, message: string): UploadVerdict => ({
-    kind: 'rejected', requestId: event.requestId, reasonCode, message, stage: 'validate', staging: event.staging,
+    kind: 'rejected', requestId: event.requestId, reasonCode, message, stage: 'validate', staging,
   });
   const { metadata } = event;
   const rules = checkMetadata(metadata);
   if (!rules.ok) return rejected(rules.reasonCode, rules.message);
-  if (await deps.names.isTaken(event.actor.username, metadata.imageName, metadata.imageVersion)) {
+  const claim = { owner: event.actor.username, imageUID: event.imageUID, imageName: metadata.imageName, imageVersion: metadata.imageVersion, requestId: event.requestId };
+  if (await deps.names.isTaken(claim)) {
     return rejected('NAME_CONFLICT', `${event.actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`);
   }
-  if (event.staging === null) throw new UploadNotStagedError(event.requestId);
-  const outcome = await validateArchive(await deps.openStaged(event.staging), deps.limits);
+  if (staging === null) {
+    if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);
+    try {
+      staging = await deps.stageReference(event);
+    } catch (error) {
+      if (error instanceof PullRefusedError) return rejected(error.reasonCode, error.message);
+      throw error;
+    }
+  }
+  let source: Readable;
+  try {
+    source = await deps.openStaged(staging);
+  } catch (error) {
+    if (error instanceof StagedObjectMissingError) return rejected('STAGED_OBJECT_MISSING', `${error.message}: upload it again`);
+    throw error;
+  }
+  const outcome = await validateArchive(source, deps.limits);
   if (!outcome.ok) return rejected(outcome.reasonCode, outcome.message);
   if (event.sha256 !== null && event.sha256 !== outcome.sha256) {
     return rejected('CHECKSUM_MISMATCH', `the staged archive hashes to ${outcome.sha256} but the upload hashed to ${event.sha256}`);
@@ -77,7 +108,7 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     return rejected('CHECKSUM_MISMATCH', `the staged archive is ${outcome.sizeBytes} bytes but the upload was ${event.sizeBytes}`);
   }
   return {
-    kind: 'validated', requestId: event.requestId, metadata, staging: event.staging, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256,
+    kind: 'validated', requestId: event.requestId, metadata, staging, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256,
     image: outcome.summary, chartVersion: rules.chartVersion, notes: outcome.notes,
   };
 }

@@ -1,15 +1,54 @@
-/** c12bms03: validates staged archives and registry references. */
-import { logReceived, runMain, startConsumerService, TOPICS } from '@orbit/lib';
-import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
+/** c12bms03: validates staged archives and registry references, and publishes the verdict. */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createDynamo, createS3, envelopeFor, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
+import type { Readable } from 'node:stream';
+import { validatorEnv } from './config.js';
+import { StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { dynamoNameRegistry } from './name-registry.js';
+import { stageReference } from './stage-reference.js';
+import { verdictEvent } from './verdict-event.js';
 
 export const SERVICE = 'image-validator';
 export const TOPICS_CONSUMED = [TOPICS.uploadRequested] as const;
 
+function stagedReader(s3: S3Client): (ref: ObjectRef) => Promise<Readable> {
+  return async (ref) => {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) }));
+      return object.Body as Readable;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound') throw new StagedObjectMissingError(ref);
+      throw error;
+    }
+  };
+}
+
 runMain(() =>
-  startConsumerService<OrbitEvent, Record<string, never>>({
+  startConsumerService<OrbitEvent, typeof validatorEnv>({
     service: SERVICE,
     topics: TOPICS_CONSUMED,
     schemas: loadSchemas(),
-    createHandler: () => logReceived,
+    env: validatorEnv,
+    createHandler: ({ config, publisher }) => {
+      const s3 = createS3(config);
+      const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
+      const access = { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS };
+      const deps: ValidateUploadDeps = {
+        openStaged: stagedReader(s3),
+        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES }),
+        names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
+        limits,
+      };
+      return async (message: ConsumedMessage<OrbitEvent>) => {
+        const event = message.event as UploadRequested;
+        const verdict = await validateUpload(event, deps);
+        const { topic, event: outcome } = verdictEvent(event, verdict, envelopeFor);
+        if (verdict.kind === 'rejected') message.log.info({ reasonCode: verdict.reasonCode, reason: verdict.message }, 'upload rejected');
+        else message.log.info({ sizeBytes: verdict.sizeBytes, manifestDigest: verdict.image.manifestDigest }, 'upload validated');
+        await publisher.publish(topic, outcome, { trace: message.trace });
+      };
+    },
   }),
 );

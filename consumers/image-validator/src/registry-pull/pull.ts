@@ -72,21 +72,28 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const written = pipeline(pack, sink);
   const manifestDigest = sha256(manifestBytes);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
-  await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-  await put(`blobs/sha256/${manifestDigest.slice(7)}`, manifestBytes);
-  for (const blob of [manifest.data.config, ...manifest.data.layers]) {
-    const response = await client.get(`/blobs/${blob.digest}`);
-    if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
-    const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
-    // tar-stream fails the entry if the registry sends more or fewer bytes than the descriptor says.
-    await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), entry);
+  try {
+    await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
+    await put(`blobs/sha256/${manifestDigest.slice(7)}`, manifestBytes);
+    for (const blob of [manifest.data.config, ...manifest.data.layers]) {
+      const response = await client.get(`/blobs/${blob.digest}`);
+      if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
+      const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
+      // tar-stream fails the entry if the registry sends more or fewer bytes than the descriptor says.
+      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), entry);
+    }
+    const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+    await put('index.json', Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType, digest: manifestDigest, size: manifestBytes.length, ...(target.tag ? { annotations: { 'org.opencontainers.image.ref.name': target.tag } } : {}) }],
+    })));
+    pack.finalize();
+  } catch (error) {
+    // End the sink too, so its consumer (an S3 upload) sees the failure instead of waiting.
+    pack.destroy(error instanceof Error ? error : new Error(String(error)));
+    await written.catch(() => undefined);
+    throw error;
   }
-  const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
-  await put('index.json', Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType, digest: manifestDigest, size: manifestBytes.length, ...(target.tag ? { annotations: { 'org.opencontainers.image.ref.name': target.tag } } : {}) }],
-  })));
-  pack.finalize();
   await written;
   return { manifestDigest, bytes: total };
 }

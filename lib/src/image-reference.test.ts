@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseImageReference } from './reference.js';
+import { parseImageReference } from './image-reference.js';
 
 describe('parseImageReference', () => {
   it('reads host:port/repo:tag and digests', () => {

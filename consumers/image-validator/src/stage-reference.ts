@@ -1,0 +1,63 @@
+import { PassThrough } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { parseImageReference } from '@orbit/lib';
+import type { ObjectRef, UploadRequested } from '@orbit/schemas';
+import type { Credentials } from './registry-pull/auth.js';
+import { PullRefusedError, RegistryClient } from './registry-pull/client.js';
+import { pullAsOciArchive } from './registry-pull/pull.js';
+
+export interface RegistryAccess {
+  /** Registries (host[:port]) spoken to over plain HTTP. */
+  readonly insecure: ReadonlySet<string>;
+  readonly credentials: ReadonlyMap<string, Credentials>;
+}
+
+/**
+ * Docker's own default: registries on the loopback are plain HTTP without
+ * being listed; every other registry is HTTPS unless configured insecure.
+ */
+export function isInsecureRegistry(registry: string, access: RegistryAccess): boolean {
+  if (access.insecure.has(registry)) return true;
+  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** `uploads/{username}/pulled/{requestId}.tar`: one object per request, so a redelivery overwrites its own pull. */
+export function pulledKeyOf(owner: string, requestId: string): string {
+  return `uploads/${encodeURIComponent(owner)}/pulled/${requestId}.tar`;
+}
+
+/**
+ * Pulls a registry reference into the staging bucket as an OCI archive,
+ * streaming blob by blob (flat memory whatever the image size). On failure
+ * the multipart upload is aborted, so staging keeps nothing half-written.
+ */
+export async function stageReference(
+  event: UploadRequested,
+  deps: { readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number },
+): Promise<ObjectRef> {
+  const reference = event.reference === null ? undefined : parseImageReference(event.reference);
+  if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
+  const client = new RegistryClient({
+    registry: reference.registry, repository: reference.repository,
+    insecure: isInsecureRegistry(reference.registry, deps.access), credentials: deps.access.credentials.get(reference.registry),
+  });
+  const key = pulledKeyOf(event.actor.username, event.requestId);
+  const body = new PassThrough();
+  const upload = new Upload({
+    client: deps.s3, queueSize: 2, partSize: 16 * 1024 * 1024, leavePartsOnError: false,
+    params: { Bucket: deps.stagingBucket, Key: key, Body: body, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', Metadata: { 'orbit-request-id': event.requestId } },
+  });
+  const uploaded = upload.done();
+  try {
+    await pullAsOciArchive(client, { tag: reference.tag, digest: reference.digest, maxBytes: deps.maxBytes }, body);
+  } catch (error) {
+    body.destroy();
+    await upload.abort().catch(() => undefined);
+    await uploaded.catch(() => undefined);
+    throw error;
+  }
+  const result = await uploaded;
+  return { bucket: deps.stagingBucket, key, versionId: result.VersionId ?? null };
+}
