@@ -72,7 +72,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
     const base = deps.publicBaseUrl ?? '';
     app.register(async (scope) => {
-      await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 1, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
+      await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, requests, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       await scope.register(requestRoutes({ requests, events }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });

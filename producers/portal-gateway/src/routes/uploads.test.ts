@@ -80,6 +80,14 @@ describe('POST /v1/uploads', () => {
     expect(JSON.parse(published[0]?.metadata.extraJson ?? '{}')).toEqual({ actor: 'mallory' }); // kept as extra data, never the actor
   });
 
+  it('takes the metadata as a JSON file part too (curl -F metadata=@meta.json)', async () => {
+    const { app, published } = harness();
+    const form = multipart([{ name: 'metadata', filename: 'meta.json', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(1024, 1) }]);
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect(response.statusCode, response.body).toBe(202);
+    expect(published[0]?.metadata.imageName).toBe(metadata.imageName);
+  });
+
   it('names the bad metadata field with a 400 before reading the image', async () => {
     const { app, staged } = harness();
     const form = multipart([{ name: 'metadata', body: JSON.stringify({ imageName: 'x', imageVersion: 'v1', port: 'eighty' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);

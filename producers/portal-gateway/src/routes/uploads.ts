@@ -26,6 +26,9 @@ export interface Accepted {
   readonly statusUrl: string;
 }
 
+/** Metadata is a few fields; anything bigger is not metadata. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+
 function metadataOrThrow(input: unknown): ImageMetadata {
   const parsed = parseMetadata(input);
   if (!parsed.ok) throw badMetadata(parsed.problems);
@@ -59,6 +62,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
   }
 
+  async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of file) {
+      size += chunk.length;
+      if (size > limit) throw badRequest(`the metadata part is over ${limit} bytes`, 'metadata');
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
   async function fromMultipart(request: FastifyRequest, caller: Caller): Promise<Accepted> {
     let metadata: ImageMetadata | undefined;
     for await (const part of request.parts()) {
@@ -66,6 +80,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         if (part.fieldname !== 'metadata') throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
         // @fastify/multipart parses a part sent as application/json itself; plain text parts arrive as strings.
         metadata = metadataOrThrow(typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value);
+        continue;
+      }
+      if (part.fieldname === 'metadata' && !metadata) {
+        // `curl -F metadata=@meta.json` and browsers' Blob parts send the metadata as a small file.
+        metadata = metadataOrThrow(jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES)));
         continue;
       }
       if (part.fieldname !== 'image') throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);

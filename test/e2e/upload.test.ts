@@ -1,0 +1,250 @@
+/**
+ * The upload flow against the real stack and the six real services: images
+ * built by umoci and skopeo go in through the gateway over HTTP and come out
+ * validated, stored, charted and projected, with one event-log row per
+ * message; broken and hostile archives end `failed` with their reason code,
+ * an error-log row, and nothing in the Development bucket.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, tableName, type Kafka } from '@orbit/lib';
+import { startPipeline, stopPipeline } from '@orbit/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  archiveOf, blobEntry, buildImage as buildSyntheticImage, configJson, json, ociEntries, sha256, type TarEntry,
+} from '../../consumers/image-validator/test-fixtures/images.js';
+import { gzipBombBlob } from '../../consumers/image-validator/test-fixtures/big-stream.js';
+import { api, finished, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
+import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { testConfig, testKafka, uniqueSuffix } from '../helpers/index.js';
+import { messagesWithKeys } from '../helpers/kafka-scan.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const USER = `e2e-${uniqueSuffix()}`;
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+const mysql = createMysqlPool(testConfig.MYSQL_URL);
+const tables = {
+  eventLog: tableName('userEventLog', testConfig), errorLog: tableName('userErrorLog', testConfig),
+  kustomizeDev: tableName('kustomizeDevelopment', testConfig), base: tableName('baseKustomize', testConfig),
+};
+// The validator's gzip-bomb guard, lowered so the test bomb (512 MiB of zeros) trips it quickly.
+const DECOMPRESSED_LIMIT = 256 * 1024 * 1024;
+
+let kafka: Kafka;
+let image: BuiltImage;
+let whiteoutImage: BuiltImage;
+
+function metadata(imageName: string, imageVersion = 'v1-0-00'): Record<string, unknown> {
+  return {
+    imageName, imageVersion, imageCategory: 'e2e', Description: `${imageName} from the e2e suite`, Part: 'billing', port: 8080,
+    envVars: [{ key: 'MODE', value: 'test' }], volumes: [{ key: 'data', value: '/var/lib/app' }], imageLabels: [{ key: 'team', value: 'orbit' }],
+    ticket: 'ORB-1',
+  };
+}
+
+const hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+async function eventLogRows(imageUID: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new QueryCommand({
+      TableName: tables.eventLog, IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': imageUID }, ExclusiveStartKey: start,
+    }));
+    rows.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return rows;
+}
+
+/** Every message keyed by this image has exactly one row in the event log, and no row lacks its message. */
+async function expectOneRowPerMessage(imageUID: string): Promise<Record<string, unknown>[]> {
+  const messages = await messagesWithKeys(kafka, ALL_TOPICS, new Set([imageUID]));
+  const positions = messages.map((m) => `${m.topic}/${m.partition}/${m.offset}`).sort();
+  // The event-logger may still be writing the last ones.
+  const deadline = Date.now() + 30_000;
+  let rows = await eventLogRows(imageUID);
+  while (rows.length < positions.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    rows = await eventLogRows(imageUID);
+  }
+  const messageRows = rows.filter((row) => row['rowKind'] === undefined || row['rowKind'] === 'message');
+  expect(messageRows.map((row) => `${String(row['topic'])}/${String(row['partition'])}/${String(row['offset'])}`).sort()).toEqual(positions);
+  return messageRows;
+}
+
+async function expectStoredAndCharted(upload: { requestId: string; imageUID: string }, file: Buffer, version = 'v1-0-00'): Promise<void> {
+  const key = `${upload.imageUID}-${version}.tar`;
+  const head = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: key, ChecksumMode: 'ENABLED' }));
+  expect(head.ContentLength).toBe(file.length);
+  expect(head.ServerSideEncryption).toBe('AES256');
+  expect(head.VersionId).toBeTruthy();
+  const stored = await s3.send(new GetObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: key }));
+  expect(hex(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(hex(file));
+
+  const view = await api(USER, `/v1/images/${upload.imageUID}`);
+  expect(view.status).toBe(200);
+  expect(view.body).toMatchObject({ imageUID: upload.imageUID, environments: ['Development'] });
+  const versions = view.body['versions'] as Record<string, unknown>[];
+  const entry = versions.find((v) => v['imageVersion'] === version);
+  expect(entry).toMatchObject({ status: 'ready', sha256: hex(file), sizeBytes: String(file.length), environments: ['Development'], s3Location: { bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, key } });
+  expect(String(entry?.['digest'])).toMatch(/^sha256:[a-f0-9]{64}$/);
+  expect(entry?.['chartName']).toBeTruthy();
+
+  const chartLocation = entry?.['chartLocation'] as { bucket: string; key: string };
+  const chart = await s3.send(new HeadObjectCommand({ Bucket: chartLocation.bucket, Key: chartLocation.key }));
+  expect(chart.ContentLength).toBeGreaterThan(0);
+  const helmChartName = `${upload.imageUID}-${version}`;
+  const manifests = await dynamo.send(new GetCommand({ TableName: tables.kustomizeDev, Key: { helmChartName } }));
+  expect(manifests.Item).toBeDefined();
+  const base = await dynamo.send(new GetCommand({ TableName: tables.base, Key: { helmChartName } }));
+  expect(base.Item).toBeDefined();
+
+  const [uidRows] = await mysql.execute('SELECT user_login, image_name FROM wp_image_uid WHERE image_uid = ?', [upload.imageUID]);
+  expect(uidRows).toHaveLength(1);
+}
+
+async function expectRejected(archive: Buffer, code: string): Promise<RequestView> {
+  const name = `bad-${code.toLowerCase().replace(/_/g, '-')}-${uniqueSuffix()}`;
+  const accepted = await uploadArchive(USER, archive, metadata(name));
+  expect(accepted.status).toBe(202);
+  const request = await finished(USER, accepted.body.requestId);
+  expect(request.status, JSON.stringify(request)).toBe('failed');
+  expect(request.error?.code).toBe(code);
+  const errors = await dynamo.send(new QueryCommand({
+    TableName: tables.errorLog, IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': accepted.body.imageUID },
+  }));
+  expect(errors.Items?.map((row) => row['pid'])).toContain('c12bms03-c20bre24-911');
+  const stored = await s3.send(new ListObjectsV2Command({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Prefix: accepted.body.imageUID }));
+  expect(stored.KeyCount ?? 0).toBe(0);
+  return request;
+}
+
+beforeAll(async () => {
+  process.env['ORBIT_MAX_DECOMPRESSED_BYTES'] = String(DECOMPRESSED_LIMIT);
+  kafka = testKafka();
+  image = buildImage({
+    name: 'orbit-e2e/billing', tag: '1.0.0', extraTags: ['1.0', 'latest'], exposedPort: '8080/tcp', entrypoint: ['/bin/app'], user: '1000:1000',
+    layers: [{ files: { 'bin/app': randomBytes(256 * 1024), 'etc/app.conf': 'mode=prod\n' } }, { files: { 'var/lib/app/seed': 'seed' } }],
+  });
+  whiteoutImage = buildImage({
+    name: 'orbit-e2e/cleaner', tag: '2', exposedPort: '9090/tcp', entrypoint: ['/bin/cleaner'],
+    layers: [{ files: { 'bin/cleaner': 'run', 'tmp/secret': 'drop me', 'etc/keep': 'k' } }, { delete: ['tmp/secret'] }],
+  });
+  await startPipeline(() => undefined);
+}, 180_000);
+
+afterAll(async () => {
+  await stopPipeline();
+  image?.cleanup();
+  whiteoutImage?.cleanup();
+  await mysql.end();
+});
+
+describe('uploading real images', () => {
+  const cases: [string, () => string][] = [
+    ['a docker-archive with several tags', () => image.dockerArchive],
+    ['an OCI archive', () => image.ociArchive],
+    ['a gzip\'d docker-archive', () => image.gzip(image.dockerArchive)],
+    ['a gzip\'d OCI archive whose second layer deletes a file', () => whiteoutImage.gzip(whiteoutImage.ociArchive)],
+  ];
+
+  it.each(cases)('%s is validated, stored, charted, projected and logged step by step', async (_label, fileOf) => {
+    const file = readFileSync(fileOf());
+    const accepted = await uploadArchive(USER, file, metadata(`img-${uniqueSuffix()}`));
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ status: 'accepted', pid: 'c8fms03-c8bms06-e10' });
+    const request = await finished(USER, accepted.body.requestId);
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    await expectStoredAndCharted(accepted.body, file);
+
+    const rows = await expectOneRowPerMessage(accepted.body.imageUID);
+    const types = rows.map((row) => String(row['eventType']));
+    for (const type of ['upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated', 'viewport-updated']) expect(types).toContain(type);
+    const timeline = await api<{ events: { eventType: string }[] }>(USER, `/v1/images/${accepted.body.imageUID}/events`);
+    const order = timeline.body.events.map((event) => event.eventType).filter((type) => type !== 'viewport-updated');
+    expect(order).toEqual(['upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated']);
+    // The staged upload is gone once the Development copy is verified.
+    const staged = await s3.send(new ListObjectsV2Command({ Bucket: testConfig.ORBIT_BUCKET_STAGING, Prefix: `uploads/${USER}/` }));
+    expect((staged.Contents ?? []).filter((object) => object.Key?.includes(accepted.body.requestId))).toEqual([]);
+  }, 150_000);
+
+  it('refuses the same name and version from the same owner (NAME_CONFLICT), keeping the first', async () => {
+    const name = `twice-${uniqueSuffix()}`;
+    const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));
+    expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
+    const second = await uploadArchive(USER, readFileSync(whiteoutImage.ociArchive), metadata(name));
+    const request = await finished(USER, second.body.requestId);
+    expect(request).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
+    expect(second.body.imageUID).toBe(first.body.imageUID);
+    await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
+  }, 150_000);
+
+  it('pulls an image by reference from a real registry (skopeo pushed it there)', async () => {
+    let registry: TestRegistry | undefined;
+    try {
+      registry = await startRegistry();
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${image.ociArchive}`, `docker://${registry.address}/team/billing:1.0.0`]);
+      const accepted = await uploadReference(USER, `${registry.address}/team/billing:1.0.0`, metadata(`pulled-${uniqueSuffix()}`));
+      expect(accepted.status).toBe(202);
+      const request = await finished(USER, accepted.body.requestId);
+      expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+      const view = await api(USER, `/v1/images/${accepted.body.imageUID}`);
+      const version = (view.body['versions'] as Record<string, unknown>[])[0];
+      expect(version?.['status']).toBe('ready');
+      const missing = await uploadReference(USER, `${registry.address}/team/billing:9.9.9`, metadata(`pulled-${uniqueSuffix()}`));
+      expect(await finished(USER, missing.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'REFERENCE_NOT_FOUND' } });
+    } finally {
+      await registry?.stop();
+    }
+  }, 150_000);
+});
+
+describe('broken and hostile archives', () => {
+  let oci: TarEntry[];
+  let synthetic: Awaited<ReturnType<typeof buildSyntheticImage>>;
+
+  beforeAll(async () => {
+    synthetic = await buildSyntheticImage({
+      repoTags: ['hostile:1'], runConfig: { ExposedPorts: { '8080/tcp': {} } },
+      layers: [{ files: { 'bin/app': 'app' } }, { files: { 'etc/app.conf': 'x=1' }, gzip: true }],
+    });
+    oci = ociEntries(synthetic);
+  });
+
+  const withManifest = (edit: (manifest: Record<string, unknown>) => unknown, extra: TarEntry[] = []): TarEntry[] => {
+    const [layout, , manifestEntry, ...rest] = oci as [TarEntry, TarEntry, TarEntry, ...TarEntry[]];
+    const manifest = json(edit(JSON.parse(manifestEntry.data!.toString()) as Record<string, unknown>));
+    const index = json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] });
+    return [layout, { name: 'index.json', data: index }, blobEntry(manifest), ...rest, ...extra];
+  };
+
+  const hostile: [string, () => Promise<Buffer>][] = [
+    ['NOT_AN_ARCHIVE', async () => randomBytes(64 * 1024)],
+    ['TRUNCATED', async () => (await archiveOf(oci)).subarray(0, 512 * 3 + 100)],
+    ['NO_MANIFEST', async () => archiveOf([{ name: 'README.md', data: Buffer.from('just a file') }])],
+    ['BAD_MANIFEST', async () => archiveOf([{ name: 'manifest.json', data: Buffer.from('{not json') }])],
+    ['MISSING_BLOB', async () => archiveOf(oci.slice(0, -1))],
+    ['DIGEST_MISMATCH', async () => archiveOf(oci.map((entry, i) => (i === oci.length - 1 ? { ...entry, data: Buffer.concat([entry.data!.subarray(0, 10), Buffer.from('X'), entry.data!.subarray(11)]) } : entry)))],
+    ['CONFIG_MISMATCH', async () => {
+      const config = configJson({ layers: [] }, [synthetic.layers[1]!.diffId, synthetic.layers[0]!.diffId]);
+      return archiveOf(withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]));
+    }],
+    ['UNSAFE_PATH', async () => archiveOf([...oci, { name: '../../etc/cron.d/evil', data: Buffer.from('* * * * * root sh') }])],
+    ['UNSAFE_PATH', async () => archiveOf([...oci, { name: 'escape', type: 'symlink', linkname: '/etc/shadow' }])],
+    ['TOO_LARGE', async () => {
+      // A gzip bomb: 520 KiB that inflates to 512 MiB, over the decompressed limit.
+      const bomb = gzipBombBlob(8);
+      const layers = [synthetic.layers[0]!, { ...synthetic.layers[1]!, bytes: bomb, digest: sha256(bomb) }];
+      return archiveOf(ociEntries({ ...synthetic, layers }), { gzip: true });
+    }],
+  ];
+
+  it.each(hostile)('%s ends failed with its code, an error-log row and nothing stored', async (code, build) => {
+    await expectRejected(await build(), code);
+  }, 90_000);
+});

@@ -1,0 +1,70 @@
+/**
+ * The portal gateway as a user sees it, for end-to-end tests: a token from the
+ * project's own token command, uploads over HTTP, status and timelines.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { waitFor } from './index.js';
+
+export const GATEWAY_URL = process.env['ORBIT_GATEWAY_URL'] ?? 'http://127.0.0.1:8080';
+
+const tokens = new Map<string, string>();
+
+/** A token the local gateway accepts (`npm run --silent token -- <user> --role ...`). */
+export function tokenFor(user: string, roles: readonly string[] = []): string {
+  const cacheKey = [user, ...roles].join('|');
+  let token = tokens.get(cacheKey);
+  if (!token) {
+    token = execFileSync(process.execPath, ['producers/portal-gateway/dist/token-cli.js', user, ...roles.flatMap((role) => ['--role', role])], { encoding: 'utf8' }).trim();
+    tokens.set(cacheKey, token);
+  }
+  return token;
+}
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export async function api<T = Record<string, unknown>>(user: string, path: string, init: RequestInit = {}): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${GATEWAY_URL}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${tokenFor(user)}` } });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+export interface Accepted {
+  readonly requestId: string;
+  readonly imageUID: string;
+  readonly pid: string;
+  readonly status: string;
+  readonly statusUrl: string;
+}
+
+/** POST /v1/uploads as multipart: the metadata part first, then the archive. */
+export async function uploadArchive(user: string, archive: string | Buffer, metadata: Record<string, unknown>): Promise<ApiAnswer<Accepted>> {
+  const form = new FormData();
+  form.append('metadata', JSON.stringify(metadata));
+  const bytes = typeof archive === 'string' ? readFileSync(archive) : archive;
+  form.append('image', new Blob([bytes], { type: 'application/x-tar' }), typeof archive === 'string' ? basename(archive) : 'image.tar');
+  return api<Accepted>(user, '/v1/uploads', { method: 'POST', body: form });
+}
+
+export async function uploadReference(user: string, reference: string, metadata: Record<string, unknown>): Promise<ApiAnswer<Accepted>> {
+  return api<Accepted>(user, '/v1/uploads', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata, reference }) });
+}
+
+export interface RequestView {
+  readonly status: 'accepted' | 'running' | 'succeeded' | 'failed';
+  readonly imageUID: string;
+  readonly steps: readonly { pid: string; eventType: string; at: string }[];
+  readonly error?: { code: string; message: string; pid: string };
+}
+
+/** Polls GET /v1/requests/{id} until the request ends. */
+export async function finished(user: string, requestId: string, timeoutMs = 90_000): Promise<RequestView> {
+  return waitFor(async () => {
+    const { status, body } = await api<RequestView>(user, `/v1/requests/${requestId}`);
+    return status === 200 && (body.status === 'succeeded' || body.status === 'failed') ? body : undefined;
+  }, { timeoutMs, intervalMs: 300, what: `request ${requestId} to finish` });
+}
