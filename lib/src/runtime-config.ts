@@ -38,4 +38,10 @@ export const runtimeEnv = {
   ORBIT_RETRY_MAX_MS: env.int(30_000, 1),
   /** Backoff growth per attempt. @default 2 */
   ORBIT_RETRY_FACTOR: env.number(2, 1),
+  /**
+   * How long the group waits for a silent consumer before its partitions move
+   * on: a crashed instance holds its partitions this long. The broker allows
+   * 6000..1800000 by default. @default 30000
+   */
+  ORBIT_KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000, 1_800_000),
 };

@@ -70,6 +70,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     decode: (topic, value) => codec.decode(topic, value) as Promise<E>,
     handler,
     ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
+    sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
     retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
     logger,
   });

@@ -30,6 +30,8 @@ export interface ConsumeLoopOptions<E> {
   readonly fromBeginning?: boolean;
   readonly decode: (topic: string, value: Buffer | null) => Promise<E>;
   readonly handler: MessageHandler<E>;
+  /** Group session timeout: how long a crashed member keeps its partitions. @default 30000 */
+  readonly sessionTimeoutMs?: number;
   /**
    * Optional: handles many messages of one partition at once (e.g. one
    * DynamoDB BatchWrite). On a permanent failure the loop falls back to
@@ -76,8 +78,9 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      // A third of the session, as Kafka advises, so a slow heartbeat never expires a live member.
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     const { GROUP_JOIN, CRASH } = this.consumer.events;
