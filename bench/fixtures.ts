@@ -22,7 +22,9 @@ function layerStream(bytes: number): { stream: Readable; size: number; digest: (
   const entry = inner.entry({ name: 'app/blob.bin', size: bytes }) as unknown as Writable;
   (async () => {
     for (let written = 0; written < bytes; written += block.length) {
-      const chunk = block.subarray(0, Math.min(block.length, bytes - written));
+      // A fresh copy per write: streams keep a reference to what they were given,
+      // so reusing one buffer would change bytes already hashed or not yet written.
+      const chunk = Buffer.from(block.subarray(0, Math.min(block.length, bytes - written)));
       // vary each block so the layer is not trivially compressible
       chunk.writeUInt32LE(written >>> 0, 0);
       if (!entry.write(chunk)) await new Promise<void>((resolve) => entry.once('drain', () => resolve()));
