@@ -24,3 +24,4 @@ export * from './kafka/publisher.js';
 export * from './kafka/consume-loop.js';
 export * from './kafka/dead-letter.js';
 export { parseImageReference, type ImageReference } from './image-reference.js';
+export * from './environments.js';

@@ -30,6 +30,10 @@ export const runtimeEnv = {
   ORBIT_DEV_TABLE_SUFFIX: env.string('-tbl-k8d-aws'),
   /** Suffix of Testing tables. @default -tbl-k8t-aws */
   ORBIT_TEST_TABLE_SUFFIX: env.string('-tbl-k8t-aws'),
+  /** Suffix of Staging tables. @default -tbl-k8s-aws */
+  ORBIT_STAGING_TABLE_SUFFIX: env.string('-tbl-k8s-aws'),
+  /** Suffix of Production tables. @default -tbl-k8p-aws */
+  ORBIT_PRODUCTION_TABLE_SUFFIX: env.string('-tbl-k8p-aws'),
   /** Port of /healthz, /readyz and /metrics. @default 0 (any free port) */
   HEALTH_PORT: env.int(0, 0, 65535),
   /** First delay of the transient-failure backoff. @default 200 */

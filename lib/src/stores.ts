@@ -11,6 +11,10 @@ export const bucketEnv = {
   ORBIT_BUCKET_DEVELOPMENT: env.string('app-image-1206-bkt-k8d-aws'),
   /** Testing images. */
   ORBIT_BUCKET_TESTING: env.string('app-image-1209-bkt-k8t-aws'),
+  /** Staging-environment images (not the upload staging bucket above). */
+  ORBIT_BUCKET_STAGING_ENVIRONMENT: env.string('app-image-1212-bkt-k8s-aws'),
+  /** Production images. */
+  ORBIT_BUCKET_PRODUCTION: env.string('app-image-1215-bkt-k8p-aws'),
   /** Packaged charts (.tgz). */
   ORBIT_BUCKET_CHARTS: env.string('helm-chart-1224-bkt-k8d-aws'),
 };
@@ -19,6 +23,8 @@ export interface BucketNames {
   readonly staging: string;
   readonly development: string;
   readonly testing: string;
+  readonly stagingEnvironment: string;
+  readonly production: string;
   readonly charts: string;
 }
 
@@ -27,11 +33,13 @@ export function bucketNames(config: { [K in keyof typeof bucketEnv]: string }): 
     staging: config.ORBIT_BUCKET_STAGING,
     development: config.ORBIT_BUCKET_DEVELOPMENT,
     testing: config.ORBIT_BUCKET_TESTING,
+    stagingEnvironment: config.ORBIT_BUCKET_STAGING_ENVIRONMENT,
+    production: config.ORBIT_BUCKET_PRODUCTION,
     charts: config.ORBIT_BUCKET_CHARTS,
   };
 }
 
-export type TableEnvironment = 'development' | 'testing';
+export type TableEnvironment = 'development' | 'testing' | 'staging' | 'production';
 
 export interface TableDefinition {
   readonly base: string;
@@ -57,6 +65,9 @@ export const TABLES = {
   baseKustomize: { base: 'base-kustomize-1603', environment: 'development', partitionKey: 'helmChartName' },
   kustomizeDevelopment: { base: 'k8or-kustomize-1609', environment: 'development', partitionKey: 'helmChartName' },
   kustomizeTesting: { base: 'k8or-kustomize-1630', environment: 'testing', partitionKey: 'helmChartName' },
+  // The design names tables for Development and Testing only; the chain goes on, so do the tables.
+  kustomizeStaging: { base: 'k8or-kustomize-1633', environment: 'staging', partitionKey: 'helmChartName' },
+  kustomizeProduction: { base: 'k8or-kustomize-1636', environment: 'production', partitionKey: 'helmChartName' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;
@@ -64,9 +75,15 @@ export type TableKey = keyof typeof TABLES;
 export interface TableSuffixes {
   readonly ORBIT_DEV_TABLE_SUFFIX: string;
   readonly ORBIT_TEST_TABLE_SUFFIX: string;
+  readonly ORBIT_STAGING_TABLE_SUFFIX: string;
+  readonly ORBIT_PRODUCTION_TABLE_SUFFIX: string;
 }
+
+const SUFFIX_OF: Readonly<Record<TableEnvironment, keyof TableSuffixes>> = {
+  development: 'ORBIT_DEV_TABLE_SUFFIX', testing: 'ORBIT_TEST_TABLE_SUFFIX', staging: 'ORBIT_STAGING_TABLE_SUFFIX', production: 'ORBIT_PRODUCTION_TABLE_SUFFIX',
+};
 
 export function tableName(key: TableKey, suffixes: TableSuffixes): string {
   const table: TableDefinition = TABLES[key];
-  return table.base + (table.environment === 'testing' ? suffixes.ORBIT_TEST_TABLE_SUFFIX : suffixes.ORBIT_DEV_TABLE_SUFFIX);
+  return table.base + suffixes[SUFFIX_OF[table.environment]];
 }

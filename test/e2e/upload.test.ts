@@ -90,7 +90,7 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   expect(view.body).toMatchObject({ imageUID: upload.imageUID, environments: ['Development'] });
   const versions = view.body['versions'] as Record<string, unknown>[];
   const entry = versions.find((v) => v['imageVersion'] === version);
-  expect(entry).toMatchObject({ status: 'ready', sha256: hex(file), sizeBytes: String(file.length), environments: ['Development'], s3Location: { bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, key } });
+  expect(entry).toMatchObject({ status: 'ready', sha256: hex(file), sizeBytes: file.length, environments: ['Development'], s3Location: { bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, key } });
   expect(String(entry?.['digest'])).toMatch(/^sha256:[a-f0-9]{64}$/);
   expect(entry?.['chartName']).toBeTruthy();
 

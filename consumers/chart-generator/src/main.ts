@@ -1,15 +1,43 @@
-/** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images. */
-import { logReceived, runMain, startConsumerService, TOPICS } from '@orbit/lib';
-import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
+/** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
+import {
+  bucketEnv, createDynamo, createS3, env, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+} from '@orbit/lib';
+import { loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
+import { awsChartStore } from './chart-store.js';
+import { generateChart } from './generate.js';
+import { promoteChart } from './promote.js';
 
 export const SERVICE = 'chart-generator';
 export const TOPICS_CONSUMED = [TOPICS.imageStored, TOPICS.imageCopied] as const;
 
+const chartEnv = {
+  ...bucketEnv,
+  /** Registry path the generated charts pull images from; the chart name is appended. @default registry.orbit.local/orbit */
+  ORBIT_IMAGE_REGISTRY: env.string('registry.orbit.local/orbit'),
+};
+
 runMain(() =>
-  startConsumerService<OrbitEvent, Record<string, never>>({
+  startConsumerService<OrbitEvent, typeof chartEnv>({
     service: SERVICE,
     topics: TOPICS_CONSUMED,
     schemas: loadSchemas(),
-    createHandler: () => logReceived,
+    env: chartEnv,
+    createHandler: ({ config, publisher }) => {
+      const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);
+      const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };
+      return async (message: ConsumedMessage<OrbitEvent>) => {
+        if (message.topic === TOPICS.imageStored) {
+          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables });
+          if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart refused');
+          else message.log.info({ helmChartName: outcome.event.helmChartName, chart: outcome.event.chart.key }, 'chart generated');
+          await publisher.publish(outcome.kind === 'generated' ? TOPICS.chartGenerated : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
+          return;
+        }
+        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config) });
+        if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart promotion failed');
+        else message.log.info({ helmChartName: outcome.event.helmChartName, targetTable: outcome.event.targetTable }, 'chart promoted');
+        await publisher.publish(outcome.kind === 'promoted' ? TOPICS.chartPromoted : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
+      };
+    },
   }),
 );

@@ -46,7 +46,7 @@ export async function streamToStaging(s3: S3Client, target: { bucket: string; ke
   const upload = new Upload({
     client: s3,
     queueSize: 2,
-    partSize: target.partSizeBytes ?? 16 * 1024 * 1024,
+    partSize: target.partSizeBytes ?? 8 * 1024 * 1024,
     leavePartsOnError: false,
     params: { Bucket: target.bucket, Key: target.key, Body: source, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', ...(target.metadata ? { Metadata: target.metadata } : {}) },
   });

@@ -120,7 +120,7 @@ function samePolicy(actual: string, wanted: string): boolean {
 
 export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
-  for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.charts]) {
+  for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {
     const found = await exists(client, bucket);
     if (!found) {
       await client.send(new CreateBucketCommand({ Bucket: bucket }));

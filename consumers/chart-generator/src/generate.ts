@@ -1,0 +1,91 @@
+import { envelopeFor, OrbitError } from '@orbit/lib';
+import type { ChartGenerated, ImageStored, PipelineFailed } from '@orbit/schemas';
+import { renderManifests } from './chart/manifests.js';
+import { renderChart } from './chart/render.js';
+import type { ChartStore } from './chart-store.js';
+import { ENVIRONMENTS, type Environment } from './environment.js';
+import { CHART_ERROR_CODES } from './errors.js';
+import { imageRepositoryOf } from './image-facts.js';
+import { kustomizeBase, kustomizeOverlay } from './kustomize.js';
+import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
+import { packageChart, packageFileNameOf } from './package-chart.js';
+
+/**
+ * DynamoDB refuses items over 400 KB. Rendered files of a normal image are a
+ * few KB; ones that grow past this (thousands of env vars) go to the chart
+ * bucket and the row points at them, so a put never fails for good.
+ */
+export const MAX_INLINE_BYTES = 300 * 1024;
+
+export interface GenerateDeps {
+  readonly store: ChartStore;
+  /** Registry path images are pulled from, without the chart name (e.g. registry.example/orbit). */
+  readonly registry: string;
+  readonly tables: { readonly manifests: string; readonly base: string };
+}
+
+export type GenerateOutcome = { kind: 'generated'; event: ChartGenerated } | { kind: 'failed'; event: PipelineFailed };
+
+/** ORBIT_ERR_CHART_INPUT -> CHART_INPUT: the reason code a request fails with. */
+export function reasonCodeOf(error: OrbitError): string {
+  return error.code.replace(/^ORBIT_ERR_/, '');
+}
+
+const isChartError = (error: unknown): error is OrbitError =>
+  error instanceof OrbitError && (CHART_ERROR_CODES as readonly string[]).includes(error.code);
+
+/** Inline JSON text, or a pointer to the same text in the chart bucket when too big for a row. */
+async function inlineOrObject(store: ChartStore, key: string, text: string): Promise<Record<string, unknown>> {
+  if (Buffer.byteLength(text) <= MAX_INLINE_BYTES) return { inline: text };
+  const stored = await store.putObject(key, Buffer.from(text), 'application/json');
+  return { location: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256 };
+}
+
+export function environmentFiles(environment: Environment, base: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries([...base, ...kustomizeOverlay(environment)]);
+}
+
+/**
+ * c12bms06: the chart, the rendered manifests (the JSON array of the transfer
+ * document) and the Kustomize base with one overlay per environment, for an
+ * image just stored in Development. Deterministic, so a redelivery writes the
+ * same bytes and rows again. Input no chart can carry ends the request with a
+ * reason code; store failures are thrown for the consume loop to retry.
+ */
+export async function generateChart(event: ImageStored, deps: GenerateDeps): Promise<GenerateOutcome> {
+  const { metadata } = event;
+  try {
+    const chartName = chartNameOf(metadata.imageName, event.imageUID);
+    const chartVersion = chartVersionOf(metadata.imageVersion);
+    const helmChartName = helmChartNameOf(event.imageUID, metadata.imageVersion);
+    const input = { imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(`${deps.registry}/${chartName}`), environment: 'Development' as const };
+    const packaged = await packageChart(renderChart(input), chartName, chartVersion);
+    const manifests = renderManifests(input);
+    const base = kustomizeBase(manifests);
+
+    const chart = await deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip');
+    const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
+    const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };
+    await deps.store.putRow(deps.tables.manifests, {
+      ...common, environment: 'Development', chart: chartRef, chartSha256: chart.sha256, image: event.stored, imageDigest: event.image.manifestDigest,
+      manifests: await inlineOrObject(deps.store, `${helmChartName}/manifests.json`, JSON.stringify(manifests)),
+    });
+    const overlays = Object.fromEntries(ENVIRONMENTS.map((environment) => [environment, environmentFiles(environment, base)]));
+    await deps.store.putRow(deps.tables.base, {
+      ...common, files: await inlineOrObject(deps.store, `${helmChartName}/kustomize.json`, JSON.stringify(overlays)),
+    });
+    return {
+      kind: 'generated',
+      event: {
+        ...envelopeFor('helmChartGenerated', event), requestId: event.requestId, imageVersion: metadata.imageVersion, chartName, chartVersion,
+        appVersion: metadata.imageVersion, helmChartName, chart: chartRef, chartSha256: chart.sha256, environment: 'Development', kustomizeTable: deps.tables.manifests,
+      },
+    };
+  } catch (error) {
+    if (!isChartError(error)) throw error;
+    return {
+      kind: 'failed',
+      event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode: reasonCodeOf(error), message: error.message, failedEventId: event.eventId },
+    };
+  }
+}

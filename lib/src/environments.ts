@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { env } from './config.js';
+import type { BucketNames, TableKey } from './stores.js';
+
+/** The environments an image moves through, in the design's order. */
+export const ENVIRONMENT_NAMES = ['Development', 'Testing', 'Staging', 'Production'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+const environmentName = z.enum(ENVIRONMENT_NAMES);
+
+/**
+ * The promotion chain and who may promote into each step. Configuration, so a
+ * platform with no Staging (or more guarded Testing) says so without code.
+ */
+export const environmentEnv = {
+  /** Environments in promotion order; a transfer goes one step along it. @default Development,Testing,Staging,Production */
+  ORBIT_ENVIRONMENT_CHAIN: env.list('Development,Testing,Staging,Production').pipe(z.array(environmentName).min(2, { message: 'must list at least two environments' })),
+  /** Role a caller needs to promote INTO an environment, as Env=role pairs; unlisted targets need no role. @default Production=release-manager */
+  ORBIT_TRANSFER_ROLES: z.string().default('Production=release-manager').transform((text, context) => {
+    const roles = new Map<EnvironmentName, string>();
+    for (const pair of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const [name, role] = pair.split('=').map((part) => part.trim());
+      const parsed = environmentName.safeParse(name);
+      if (!parsed.success || !role) {
+        context.addIssue({ code: 'custom', message: `"${pair}" is not Environment=role with an environment of ${ENVIRONMENT_NAMES.join(', ')}` });
+        return z.NEVER;
+      }
+      roles.set(parsed.data, role);
+    }
+    return roles;
+  }),
+};
+
+export function parseEnvironmentName(text: string): EnvironmentName | undefined {
+  return ENVIRONMENT_NAMES.find((name) => name.toLowerCase() === text.trim().toLowerCase());
+}
+
+/** The image bucket of each environment. */
+export function imageBucketOf(environment: EnvironmentName, buckets: BucketNames): string {
+  switch (environment) {
+    case 'Development': return buckets.development;
+    case 'Testing': return buckets.testing;
+    case 'Staging': return buckets.stagingEnvironment;
+    case 'Production': return buckets.production;
+  }
+}
+
+/** The kustomize table (k8or-kustomize-*) of each environment. */
+export function kustomizeTableKeyOf(environment: EnvironmentName): TableKey {
+  switch (environment) {
+    case 'Development': return 'kustomizeDevelopment';
+    case 'Testing': return 'kustomizeTesting';
+    case 'Staging': return 'kustomizeStaging';
+    case 'Production': return 'kustomizeProduction';
+  }
+}
+
+/** The environment after `from` in the chain, or undefined at its end. */
+export function nextEnvironment(chain: readonly EnvironmentName[], from: EnvironmentName): EnvironmentName | undefined {
+  const index = chain.indexOf(from);
+  return index < 0 ? undefined : chain[index + 1];
+}
