@@ -1,6 +1,6 @@
 import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { abortableSleep, StoreUnavailableError, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
-import { eventLogRow, type EventLogRow } from './event-row.js';
+import { eventLogRows, type EventLogRow } from './event-row.js';
 
 export interface EventLoggerDeps {
   readonly dynamo: DynamoDBDocumentClient;
@@ -13,8 +13,10 @@ const ERROR_TOPICS: ReadonlySet<string> = new Set([TOPICS.imageRejected, TOPICS.
 const BATCH_WRITE_LIMIT = 25;
 
 function writesOf(deps: EventLoggerDeps, message: ConsumedMessage<EventEnvelope>): { table: string; row: EventLogRow }[] {
-  const row = eventLogRow(message.event, message);
-  return ERROR_TOPICS.has(message.topic) ? [{ table: deps.eventLogTable, row }, { table: deps.errorLogTable, row }] : [{ table: deps.eventLogTable, row }];
+  const rows = eventLogRows(message.event, message);
+  const logged = rows.map((row) => ({ table: deps.eventLogTable, row }));
+  const first = rows[0];
+  return ERROR_TOPICS.has(message.topic) && first ? [...logged, { table: deps.errorLogTable, row: first }] : logged;
 }
 
 /**

@@ -1,7 +1,8 @@
-/** C16: moves validated images into the Image Harbor (and, later, copies them between environments). */
-import { createDynamo, createS3, bucketEnv, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import { loadSchemas, type ImageValidated, type OrbitEvent } from '@orbit/schemas';
+/** C16: moves validated images into the Image Harbor and copies them between environments. */
+import { bucketEnv, bucketNames, createDynamo, createS3, imageBucketOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { storeValidatedImage } from './store-image.js';
+import { transferImage } from './transfer.js';
 
 runMain(() =>
   startConsumerService<OrbitEvent, typeof bucketEnv>({
@@ -15,8 +16,11 @@ runMain(() =>
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
-        if (message.topic !== TOPICS.imageValidated) {
-          message.log.info('transfers are not implemented yet; event left for a later release');
+        if (message.topic === TOPICS.transferRequested) {
+          const buckets = bucketNames(config);
+          const outcome = await transferImage(message.event as TransferRequested, { ...deps, bucketOf: (environment) => imageBucketOf(environment, buckets) }, message.log);
+          if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');
+          await publisher.publish(outcome.kind === 'copied' ? TOPICS.imageCopied : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
           return;
         }
         const outcome = await storeValidatedImage(message.event as ImageValidated, deps, message.log);

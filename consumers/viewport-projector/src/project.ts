@@ -1,6 +1,6 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { TOPICS } from '@orbit/lib';
-import type { ChartGenerated, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
+import type { ChartGenerated, ChartPromoted, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
 
 export type RequestStatus = 'accepted' | 'running' | 'succeeded' | 'failed';
 
@@ -15,17 +15,17 @@ export interface ProjectionResult {
 const at = (millis: number): Date => new Date(millis);
 
 /** A request moves forward only: a late or replayed event never turns `succeeded` back into `running`. */
-async function setRequestStatus(connection: PoolConnection, event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }): Promise<void> {
+async function setRequestStatus(connection: PoolConnection, event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): Promise<void> {
   await connection.execute(
     `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
-     VALUES (?, 'upload', ?, NULL, ?, ?, ?, ?, ?, ?, ?)
+     VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)
      ON DUPLICATE KEY UPDATE
        error_code = IF(status IN ('succeeded', 'failed'), error_code, VALUES(error_code)),
        error_message = IF(status IN ('succeeded', 'failed'), error_message, VALUES(error_message)),
        error_pid = IF(status IN ('succeeded', 'failed'), error_pid, VALUES(error_pid)),
        updated_at = IF(status IN ('succeeded', 'failed'), updated_at, VALUES(updated_at)),
        status = IF(status IN ('succeeded', 'failed'), status, VALUES(status))`,
-    [event.requestId, event.imageUID, event.actor.username, status, error?.code ?? null, error?.message ?? null, error ? event.pid : null, at(event.occurredAt), at(event.occurredAt)],
+    [event.requestId, kind, event.imageUID, event.actor.username, status, error?.code ?? null, error?.message ?? null, error ? event.pid : null, at(event.occurredAt), at(event.occurredAt)],
   );
 }
 
@@ -85,6 +85,27 @@ async function projectChart(connection: PoolConnection, event: ChartGenerated): 
   return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.environment };
 }
 
+/**
+ * The transfer's last step: the version becomes present in the target
+ * environment (Development and the rest stay) and the request succeeds.
+ * Nothing of a transfer is visible before this, so a transfer that fails half
+ * way leaves ViewPort as it was.
+ */
+async function projectPromotion(connection: PoolConnection, event: ChartPromoted): Promise<ProjectionResult> {
+  const [rows] = await connection.execute<RowDataPacket[]>(
+    `SELECT v.ID, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid = ? FOR UPDATE`,
+    [`orbit:image:${event.imageUID}:${event.imageVersion}`]);
+  const row = rows[0];
+  if (row) {
+    const current = JSON.parse(String(row['meta_value'] ?? '[]')) as string[];
+    const environments = current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment];
+    await setMeta(connection, Number(row['ID']), { environments });
+    await connection.execute('UPDATE wp_posts SET post_modified_gmt = GREATEST(post_modified_gmt, ?) WHERE ID = ?', [at(event.occurredAt), Number(row['ID'])]);
+  }
+  await setRequestStatus(connection, event, 'succeeded', undefined, 'transfer');
+  return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.targetEnvironment };
+}
+
 /** Applies one event to ViewPort inside the caller's transaction; undefined for events it ignores. */
 export async function project(connection: PoolConnection, topic: string, event: OrbitEvent): Promise<ProjectionResult | undefined> {
   switch (topic) {
@@ -102,9 +123,11 @@ export async function project(connection: PoolConnection, topic: string, event: 
       await setRequestStatus(connection, rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
       return { requestId: rejected.requestId, status: 'failed', imageVersion: null, environment: null };
     }
+    case TOPICS.chartPromoted:
+      return projectPromotion(connection, event as ChartPromoted);
     case TOPICS.pipelineFailed: {
       const failure = event as PipelineFailed;
-      await setRequestStatus(connection, failure, 'failed', { code: failure.reasonCode, message: failure.message });
+      await setRequestStatus(connection, failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
       return { requestId: failure.requestId, status: 'failed', imageVersion: null, environment: null };
     }
     default:

@@ -9,7 +9,9 @@ import { RequestRefusedError } from './errors.js';
 import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { requestRoutes } from './routes/requests.js';
+import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
+import type { TransferPolicy } from './transfer-rules.js';
 import { UploadTooLargeError } from './staging.js';
 
 export interface GatewayDeps {
@@ -26,6 +28,7 @@ export interface GatewayDeps {
   readonly publish?: CommandPublisher;
   readonly publicBaseUrl?: string;
   readonly maxUploadBytes?: number;
+  readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
 }
 
 /** Maps refusals to their status with a stable code; anything unexpected is a logged 500. */
@@ -76,6 +79,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(uploadRoutes({ uploads, names, requests, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       await scope.register(requestRoutes({ requests, events }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });
+      if (deps.images && deps.transfers) {
+        await scope.register(transferRoutes({ images: deps.images, requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+      }
     });
   }
   return app;

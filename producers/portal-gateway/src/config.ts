@@ -1,9 +1,10 @@
-import { bucketEnv, env, runtimeEnv } from '@orbit/lib';
+import { bucketEnv, env, environmentEnv, runtimeEnv } from '@orbit/lib';
 
 /** The gateway's variables on top of the runtime ones. */
 export const gatewayEnv = {
   ...runtimeEnv,
   ...bucketEnv,
+  ...environmentEnv,
   /** HTTP port of the API. @default 8080 */
   PORT: env.int(8080, 0, 65535),
   /** Address to listen on. @default 127.0.0.1 */

@@ -8,7 +8,7 @@ import { buildApp } from './app.js';
 import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
-import { mysqlImageNames, mysqlRequestStore } from './stores/mysql-requests.js';
+import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader } from './stores/mysql-images.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 
@@ -36,6 +36,14 @@ runMain(async () => {
     publish: { uploadRequested: (event, trace) => publisher.publish(TOPICS.uploadRequested, event, { trace }) },
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
+    transfers: {
+      claims: mysqlTransferClaims(pool),
+      policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
+      publish: {
+        transferRequested: (event, trace) => publisher.publish(TOPICS.transferRequested, event, { trace }),
+        transferRefused: (event, trace) => publisher.publish(TOPICS.pipelineFailed, event, { trace }),
+      },
+    },
   });
   await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ port: config.PORT }, 'gateway listening');

@@ -16,7 +16,12 @@ export function dynamoEventLog(dynamo: DynamoDBDocumentClient, table: string): E
       }
       start = page.LastEvaluatedKey;
     } while (start);
-    return entries;
+    // Rows come by time then Kafka position; the steps one message stands for share its time and go in PID order.
+    const order = (pid: string): number => Number(/-e(\d+)$/.exec(pid)?.[1] ?? 1000);
+    return entries
+      .map((entry, index) => ({ entry, index }))
+      .sort((a, b) => (a.entry.at === b.entry.at ? order(a.entry.pid) - order(b.entry.pid) || a.index - b.index : a.index - b.index))
+      .map(({ entry }) => entry);
   }
   return {
     byCorrelationId: (correlationId) => query('byCorrelationId', 'correlationId', correlationId),

@@ -1,6 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { newImageUID } from '@orbit/lib';
 import type { ImageNames, RequestRecord, RequestStatus, RequestStore } from '../ports.js';
+import type { TransferClaims } from '../routes/transfers.js';
 
 export function mysqlImageNames(pool: Pool): ImageNames {
   return {
@@ -35,6 +36,33 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
         status: String(row['status']) as RequestStatus,
         error: row['error_code'] ? { code: String(row['error_code']), message: String(row['error_message'] ?? ''), pid: String(row['error_pid'] ?? '') } : null,
       };
+    },
+  };
+}
+
+/**
+ * transfer_claims: one row per (image, version, target). INSERT IGNORE makes
+ * concurrent requests agree on one holder; a failed holder is replaced, so a
+ * failed transfer can be asked for again.
+ */
+export function mysqlTransferClaims(pool: Pool): TransferClaims {
+  const holder = async (imageUID: string, imageVersion: string, target: string): Promise<{ requestId: string; status: string | null } | undefined> => {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT c.request_id, r.status FROM transfer_claims c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
+       WHERE c.image_uid = ? AND c.image_version = ? AND c.target_env = ?`, [imageUID, imageVersion, target]);
+    const row = rows[0];
+    return row ? { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']) } : undefined;
+  };
+  return {
+    find: holder,
+    async claim(imageUID, imageVersion, target, requestId) {
+      await pool.execute('INSERT IGNORE INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, ?, ?)', [imageUID, imageVersion, target, requestId]);
+      const held = await holder(imageUID, imageVersion, target);
+      if (held && held.status === 'failed') {
+        await pool.execute('UPDATE transfer_claims SET request_id = ? WHERE image_uid = ? AND image_version = ? AND target_env = ? AND request_id = ?', [requestId, imageUID, imageVersion, target, held.requestId]);
+        return (await holder(imageUID, imageVersion, target)) ?? { requestId, status: null };
+      }
+      return held ?? { requestId, status: null };
     },
   };
 }

@@ -1,0 +1,69 @@
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
+import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
+import { serverSideCopy, storedSha256 } from './copy.js';
+import { storedKeyOf } from './store-image.js';
+
+export interface TransferDeps {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly metadataTable: string;
+  bucketOf(environment: EnvironmentName): string;
+}
+
+export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: 'failed'; event: PipelineFailed };
+
+/**
+ * Transfer steps c8bms18-c16bre06-e40 / -c16bre09-e50: copies
+ * `{imageUID}-{imageVersion}.tar` from the source environment's bucket to the
+ * target's, server side, and keeps the source (a copy, not a move). The
+ * checksum the server computes for the copy must equal the source's. A
+ * redelivered request finds the verified copy in place and only re-announces
+ * it, so no object is ever copied twice.
+ */
+export async function transferImage(event: TransferRequested, deps: TransferDeps, log: Logger): Promise<TransferOutcome> {
+  const failed = (reasonCode: string, message: string): TransferOutcome => ({
+    kind: 'failed',
+    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId },
+  });
+  const sourceEnvironment = parseEnvironmentName(event.sourceEnvironment);
+  const targetEnvironment = parseEnvironmentName(event.targetEnvironment);
+  if (!sourceEnvironment || !targetEnvironment) return failed('UNKNOWN_ENVIRONMENT', `cannot transfer from ${event.sourceEnvironment} to ${event.targetEnvironment}`);
+  const key = storedKeyOf(event.imageUID, event.imageVersion);
+  const source = { bucket: deps.bucketOf(sourceEnvironment), key };
+  const target = { bucket: deps.bucketOf(targetEnvironment), key };
+
+  const original = await storedSha256(deps.s3, source);
+  if (!original) return failed('SOURCE_OBJECT_MISSING', `${source.bucket}/${key} is not there: the version is not stored in ${sourceEnvironment}`);
+  const expected = original.sha256 ?? original.metadata['orbit-sha256'] ?? null;
+  if (expected === null) return failed('CHECKSUM_UNKNOWN', `${source.bucket}/${key} carries no SHA-256 to verify a copy against`);
+
+  let copy = await storedSha256(deps.s3, target);
+  let versionId = copy?.versionId ?? null;
+  const copiedSha = copy ? copy.sha256 ?? copy.metadata['orbit-sha256'] ?? null : null;
+  if (copiedSha !== expected) {
+    const result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId }, target, original.size, {
+      ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
+    });
+    if (result.sha256 !== null && result.sha256 !== expected) {
+      await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, ...(result.versionId ? { VersionId: result.versionId } : {}) }));
+      return failed('CHECKSUM_MISMATCH', `the copy in ${target.bucket} has SHA-256 ${result.sha256}, the source ${expected}`);
+    }
+    versionId = result.versionId;
+    copy = { sha256: expected, size: original.size, versionId, metadata: {} };
+    log.info({ source: source.bucket, target: target.bucket, key, versionId }, 'image copied');
+  }
+  const location = { bucket: target.bucket, key, versionId };
+  await deps.dynamo.send(new UpdateCommand({
+    TableName: deps.metadataTable, Key: { imageUID: event.imageUID, imageVersion: event.imageVersion },
+    UpdateExpression: 'SET #location = :location', ExpressionAttributeNames: { '#location': `location${targetEnvironment}` }, ExpressionAttributeValues: { ':location': location },
+  }));
+  return {
+    kind: 'copied',
+    event: {
+      ...envelopeFor('imageUploaded', event), requestId: event.requestId, imageVersion: event.imageVersion, sourceEnvironment, targetEnvironment,
+      source: { bucket: source.bucket, key, versionId: original.versionId }, target: location, sha256: expected, sizeBytes: original.size,
+    },
+  };
+}

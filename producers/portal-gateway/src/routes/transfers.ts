@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
+import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
+import type { Caller } from '../auth.js';
+import type { ImageReader, RequestStore } from '../ports.js';
+import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
+
+/** Who is promoting an (image, version) into an environment: one request at a time. */
+export interface TransferClaims {
+  /** Claims the promotion for `requestId`; answers the request that holds it (ours, or the one already under way or done). */
+  claim(imageUID: string, imageVersion: string, target: string, requestId: string): Promise<{ requestId: string; status: string | null }>;
+  /** The request that promoted (or is promoting) it, if any. */
+  find(imageUID: string, imageVersion: string, target: string): Promise<{ requestId: string; status: string | null } | undefined>;
+}
+
+export interface TransferPublisher {
+  transferRequested(event: TransferRequested, trace: TraceContext): Promise<void>;
+  transferRefused(event: PipelineFailed, trace: TraceContext): Promise<void>;
+}
+
+export interface TransferRouteDeps {
+  readonly images: ImageReader;
+  readonly requests: RequestStore;
+  readonly claims: TransferClaims;
+  readonly publish: TransferPublisher;
+  readonly policy: TransferPolicy;
+  statusUrl(requestId: string): string;
+}
+
+interface TransferBody {
+  readonly imageVersion: string;
+  readonly transferEnvironment: string;
+  readonly notes?: string;
+}
+
+/**
+ * POST /v1/images/{uid}/transfers: promotes one version one step along the
+ * environment chain. Refusals answer 4xx with a code and are also recorded as
+ * a failed request (the c8bms18-c20bre24-911 row of the error log); a
+ * promotion already done answers 200 with its request; concurrent requests
+ * share one.
+ */
+export function transferRoutes(deps: TransferRouteDeps) {
+  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
+      schema: {
+        summary: 'Promote an image version to the next environment', tags: ['transfers'],
+        body: {
+          type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
+          properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', maxLength: 4096 } },
+        },
+      },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const actor: Actor = caller.actor;
+      const image = await deps.images.get(request.params.uid);
+      const decision = decideTransfer(image, { username: actor.username, roles: caller.roles }, request.body, deps.policy);
+      const requestId = randomUUID();
+      const trace = startTrace();
+      const context = { correlationId: requestId, imageUID: request.params.uid, actor };
+
+      if (decision.kind === 'refused') {
+        // An unknown or foreign image leaves no record under its UID: nothing to log against.
+        if (decision.status !== 404 || decision.code === 'VERSION_NOT_FOUND') {
+          await deps.requests.accept({ requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username });
+          await deps.publish.transferRefused({
+            ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
+          }, trace);
+        }
+        return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
+      }
+      const answer = (held: { requestId: string; status: string | null }, done: boolean) => reply.code(done ? 200 : 202).send({
+        requestId: held.requestId, pid: pidOf('transferRequested'), status: done ? 'succeeded' : held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId),
+      });
+      if (decision.kind === 'done') {
+        const earlier = await deps.claims.find(request.params.uid, request.body.imageVersion, decision.target);
+        // Present in the target without a recorded transfer (promoted before claims were kept): nothing to do, nothing to point at.
+        return earlier ? answer(earlier, true) : reply.code(200).send({ requestId: null, pid: pidOf('transferRequested'), status: 'succeeded', statusUrl: null });
+      }
+      const held = await deps.claims.claim(request.params.uid, request.body.imageVersion, decision.target, requestId);
+      if (held.requestId !== requestId) return answer(held, held.status === 'succeeded');
+      await deps.requests.accept({ requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username });
+      await deps.publish.transferRequested({
+        ...envelopeFor('transferRequested', context), requestId, imageVersion: request.body.imageVersion,
+        sourceEnvironment: decision.source, targetEnvironment: decision.target, notes: request.body.notes ?? null,
+      }, trace);
+      return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
+    });
+  };
+}

@@ -1,0 +1,51 @@
+import { parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
+import type { ImageView } from './ports.js';
+
+/** What a transfer request asks for, as the user sent it. */
+export interface TransferAsk {
+  readonly imageVersion: string;
+  readonly transferEnvironment: string;
+}
+
+export interface TransferPolicy {
+  readonly chain: readonly EnvironmentName[];
+  /** Role needed to promote into an environment; absent: anyone who owns the image. */
+  readonly roles: ReadonlyMap<EnvironmentName, string>;
+}
+
+export type TransferDecision =
+  | { readonly kind: 'transfer'; readonly source: EnvironmentName; readonly target: EnvironmentName }
+  | { readonly kind: 'done'; readonly target: EnvironmentName }
+  | { readonly kind: 'refused'; readonly status: 400 | 403 | 404 | 409; readonly code: string; readonly message: string };
+
+const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): TransferDecision => ({ kind: 'refused', status, code, message });
+
+/**
+ * Decides a promotion from the ViewPort facts: one step along the chain,
+ * from the environment just before the target, by a caller with the target's
+ * role. An image another user owns is reported as unknown (404), as for reads.
+ */
+export function decideTransfer(image: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): TransferDecision {
+  if (!image || image.owner !== caller.username) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
+  const version = image.versions.find((entry) => entry['imageVersion'] === ask.imageVersion);
+  if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
+  const target = parseEnvironmentName(ask.transferEnvironment);
+  if (!target || !policy.chain.includes(target)) {
+    return refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}`);
+  }
+  const position = policy.chain.indexOf(target);
+  if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
+  const role = policy.roles.get(target);
+  if (role && !caller.roles.includes(role)) return refuse(403, 'ROLE_REQUIRED', `promoting into ${target} needs the ${role} role`);
+  const present = Array.isArray(version['environments']) ? (version['environments'] as string[]) : [];
+  if (present.includes(target)) return { kind: 'done', target };
+  const source = policy.chain[position - 1] as EnvironmentName;
+  if (!present.includes(source) || (source === policy.chain[0] && version['status'] !== 'ready')) {
+    const furthest = Math.max(-1, ...present.map((name) => policy.chain.indexOf(name as EnvironmentName)));
+    if (furthest >= 0 && furthest < position - 1) {
+      return refuse(409, 'SKIPS_ENVIRONMENT', `${ask.imageVersion} is in ${policy.chain[furthest]}; it must reach ${source} before ${target}`);
+    }
+    return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is not (yet) ready in ${source}, the environment before ${target}`);
+  }
+  return { kind: 'transfer', source, target };
+}
