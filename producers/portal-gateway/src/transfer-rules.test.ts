@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { ImageView } from './ports.js';
+import { decideTransfer, type TransferPolicy } from './transfer-rules.js';
+
+const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
+const dev = { username: 'dev1', roles: [] as string[] };
+
+function image(environments: string[], status = 'ready', owner = 'dev1'): ImageView {
+  return { imageUID: 'U'.repeat(60), owner, imageName: 'billing', description: '', environments, versions: [{ imageVersion: 'v1-0-00', status, environments }] };
+}
+
+describe('decideTransfer', () => {
+  it('promotes a ready Development version to Testing', () => {
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'testing' }, policy)).toEqual({ kind: 'transfer', source: 'Development', target: 'Testing' });
+  });
+
+  it('answers 404 for an unknown or foreign image and an unknown version', () => {
+    expect(decideTransfer(undefined, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    expect(decideTransfer(image(['Development'], 'ready', 'mallory'), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v2', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });
+  });
+
+  it('refuses a version not ready in the source (409), a skipped environment (409) and an unknown one (400)', () => {
+    expect(decideTransfer(image(['Development'], 'stored'), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, policy)).toMatchObject({ status: 409, code: 'SKIPS_ENVIRONMENT' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Narnia' }, policy)).toMatchObject({ status: 400, code: 'UNKNOWN_ENVIRONMENT' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Development' }, policy)).toMatchObject({ status: 409, code: 'NOT_A_PROMOTION' });
+  });
+
+  it('needs the target role (403) and says a done promotion is done', () => {
+    const staged = image(['Development', 'Testing', 'Staging']);
+    expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 403, code: 'ROLE_REQUIRED' });
+    expect(decideTransfer(staged, { username: 'dev1', roles: ['release-manager'] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toEqual({ kind: 'transfer', source: 'Staging', target: 'Production' });
+    expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toEqual({ kind: 'done', target: 'Testing' });
+  });
+
+  it('follows a configured chain', () => {
+    const short: TransferPolicy = { chain: ['Development', 'Production'], roles: new Map() };
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, short)).toEqual({ kind: 'transfer', source: 'Development', target: 'Production' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, short)).toMatchObject({ status: 400 });
+  });
+});
