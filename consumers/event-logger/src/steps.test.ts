@@ -1,5 +1,5 @@
 import { pidOf } from '@orbit/lib';
-import { sampleEvents } from '@orbit/schemas';
+import { sampleEvents, type ViewportUpdated } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { eventLogRows } from './event-row.js';
 
@@ -17,10 +17,10 @@ describe('transfer document steps in the event log', () => {
   });
 
   it('marks the transfer complete only on the ViewportUpdated that follows the chart promotion', () => {
-    const base = sampleEvents()['orbit.viewport.updated'];
-    const done = eventLogRows({ ...base, causeEventType: 'helm-chart-uploaded', status: 'succeeded' }, position);
+    const base: ViewportUpdated = sampleEvents()['orbit.viewport.updated'];
+    const done = eventLogRows({ ...base, causeEventType: 'helm-chart-uploaded', status: 'succeeded' } as ViewportUpdated, position);
     expect(done.map((row) => row.eventType)).toEqual(['viewport-updated', 'image-transferred']);
-    const upload = eventLogRows({ ...base, causeEventType: 'helm-chart-generated', status: 'succeeded' }, position);
+    const upload = eventLogRows({ ...base, causeEventType: 'helm-chart-generated', status: 'succeeded' } as ViewportUpdated, position);
     expect(upload.map((row) => row.eventType)).toEqual(['viewport-updated']);
   });
 

@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { TOPICS } from '@orbit/lib';
+import { OrbitError, TOPICS } from '@orbit/lib';
 import type { ChartGenerated, ChartPromoted, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
 
 export type RequestStatus = 'accepted' | 'running' | 'succeeded' | 'failed';
@@ -13,6 +13,19 @@ export interface ProjectionResult {
 }
 
 const at = (millis: number): Date => new Date(millis);
+
+/**
+ * Kafka orders events within a topic partition, not across topics: a
+ * ChartGenerated or ChartPromoted can arrive before the ImageStored of the
+ * same version (a backlog, a crash, a replay). The version is then retried
+ * (the partition pauses with backoff) until its ImageStored is projected, so
+ * the projection never depends on which topic was read first.
+ */
+export class VersionNotProjectedYetError extends OrbitError {
+  constructor(imageUID: string, imageVersion: string) {
+    super('ORBIT_ERR_PROJECTION_PENDING', `version ${imageVersion} of ${imageUID} is not projected yet; waiting for its ImageStored`, { retriable: true });
+  }
+}
 
 /** A request moves forward only: a late or replayed event never turns `succeeded` back into `running`. */
 async function setRequestStatus(connection: PoolConnection, event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): Promise<void> {
@@ -77,10 +90,9 @@ async function projectStored(connection: PoolConnection, event: ImageStored): Pr
 async function projectChart(connection: PoolConnection, event: ChartGenerated): Promise<ProjectionResult> {
   const [rows] = await connection.execute<RowDataPacket[]>('SELECT ID FROM wp_posts WHERE guid = ?', [`orbit:image:${event.imageUID}:${event.imageVersion}`]);
   const versionPost = Number(rows[0]?.['ID'] ?? 0);
-  if (versionPost > 0) {
-    await connection.execute("UPDATE wp_posts SET post_status = 'ready' WHERE ID = ?", [versionPost]);
-    await setMeta(connection, versionPost, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
-  }
+  if (versionPost === 0) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+  await connection.execute("UPDATE wp_posts SET post_status = 'ready' WHERE ID = ?", [versionPost]);
+  await setMeta(connection, versionPost, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
   await setRequestStatus(connection, event, 'succeeded');
   return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.environment };
 }
@@ -96,7 +108,8 @@ async function projectPromotion(connection: PoolConnection, event: ChartPromoted
     `SELECT v.ID, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid = ? FOR UPDATE`,
     [`orbit:image:${event.imageUID}:${event.imageVersion}`]);
   const row = rows[0];
-  if (row) {
+  if (!row) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+  {
     const current = JSON.parse(String(row['meta_value'] ?? '[]')) as string[];
     const environments = current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment];
     await setMeta(connection, Number(row['ID']), { environments });

@@ -4,7 +4,7 @@ import { bucketPolicy } from './buckets.js';
 import { createTableInput } from './tables.js';
 import { loadMigrations } from './migrations.js';
 
-const suffixes = { ORBIT_DEV_TABLE_SUFFIX: '-tbl-k8d-aws', ORBIT_TEST_TABLE_SUFFIX: '-tbl-k8t-aws' };
+const suffixes = { ORBIT_DEV_TABLE_SUFFIX: '-tbl-k8d-aws', ORBIT_TEST_TABLE_SUFFIX: '-tbl-k8t-aws', ORBIT_STAGING_TABLE_SUFFIX: '-tbl-k8s-aws', ORBIT_PRODUCTION_TABLE_SUFFIX: '-tbl-k8p-aws' };
 
 describe('Chart Store tables', () => {
   it('carry the environment suffix', () => {

@@ -1,0 +1,198 @@
+/**
+ * Exactly-once effects under crashes: a burst of uploads (and transfers)
+ * while the viewport-projector, the harbor-writer and the event-logger are
+ * SIGKILLed at random moments and restarted, and the Kafka broker is
+ * restarted once in the middle. Afterwards every request has succeeded, every
+ * S3 object exists once with the right checksum, ViewPort has each image
+ * exactly once, and the event log holds exactly one row per message.
+ *
+ * ORBIT_CRASH_UPLOADS (default 200) and ORBIT_CRASH_TRANSFERS (default 100)
+ * size the burst.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, tableName, type Kafka } from '@orbit/lib';
+import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
+import { api, finished, uploadArchive } from '../helpers/gateway.js';
+import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
+import { messagesWithKeys } from '../helpers/kafka-scan.js';
+
+const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
+const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));
+/** Off only for local runs on a stack other people are using; CI restarts the broker. */
+const RESTART_BROKER = process.env['ORBIT_CRASH_RESTART_BROKER'] !== 'false';
+const VICTIMS = ['viewport-projector', 'harbor-writer', 'event-logger'] as const;
+const USER = `crash-${uniqueSuffix()}`;
+const VERSION = 'v1-0-00';
+
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+const mysql = createMysqlPool(testConfig.MYSQL_URL);
+const eventLog = tableName('userEventLog', testConfig);
+let kafka: Kafka;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  }));
+  return results;
+}
+
+/** A client that retries while the gateway cannot answer (a restart of its broker), as any real client would. */
+async function withRetry<T>(what: string, attempt: () => Promise<{ status: number; body: T }>): Promise<{ status: number; body: T }> {
+  for (let tries = 1; ; tries++) {
+    try {
+      const answer = await attempt();
+      if (answer.status < 500 || tries >= 8) return answer;
+    } catch (error) {
+      if (tries >= 8) throw new Error(`${what}: ${String(error)}`);
+    }
+    await sleep(500 * tries);
+  }
+}
+
+/** SIGKILLs one of the victims at random moments and restarts it, until stopped. */
+function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerRestarts: number }>; restartBroker(): Promise<void> } {
+  const kills: Record<string, number> = {};
+  let brokerRestarts = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await sleep(4000 + Math.random() * 6000);
+      if (!running) break;
+      const victim = VICTIMS[Math.floor(Math.random() * VICTIMS.length)] as string;
+      const pid = (await stackStatus()).find((row) => row.name === victim)?.pid;
+      if (pid === undefined) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        continue;
+      }
+      kills[victim] = (kills[victim] ?? 0) + 1;
+      await waitFor(async () => (await stackStatus()).find((row) => row.name === victim)?.state === 'down', { timeoutMs: 10_000, what: `${victim} to die` });
+      await startService(victim);
+    }
+  })();
+  return {
+    restartBroker: async () => {
+      await stopService('kafka');
+      await sleep(2000);
+      await startService('kafka');
+      brokerRestarts++;
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+      return { kills, brokerRestarts };
+    },
+  };
+}
+
+beforeAll(async () => {
+  // A killed consumer holds its partitions for a session; keep that short so the burst keeps moving.
+  process.env['ORBIT_KAFKA_SESSION_TIMEOUT_MS'] = '8000';
+  kafka = testKafka();
+  await startPipeline(() => undefined);
+}, 180_000);
+
+afterAll(async () => {
+  await stopPipeline();
+  await mysql.end();
+});
+
+describe('exactly-once effects under crashes', () => {
+  it(`${UPLOADS} uploads and ${TRANSFERS} transfers survive SIGKILLs and a broker restart`, async () => {
+    const image = await buildImage({ repoTags: ['crash:1'], runConfig: { ExposedPorts: { '8080/tcp': {} } }, layers: [{ files: { 'bin/app': randomBytes(32 * 1024).toString('base64') } }] });
+    const archive = await archiveOf(ociEntries(image));
+    const sha = createHash('sha256').update(archive).digest('hex');
+    const names = Array.from({ length: UPLOADS }, (_, i) => `crash-${i}-${uniqueSuffix()}`);
+
+    const monkey = chaos();
+    let brokerRestart: Promise<void> | undefined;
+    const uploads = await pool(names, 6, async (imageName, index) => {
+      if (index === Math.floor(UPLOADS * 0.4) && RESTART_BROKER) brokerRestart = monkey.restartBroker();
+      const accepted = await withRetry(`upload ${imageName}`, () => uploadArchive(USER, archive, { imageName, imageVersion: VERSION }));
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+      const request = await finished(USER, accepted.body.requestId, 600_000);
+      expect(request.status, `${imageName}: ${JSON.stringify(request.error)}`).toBe('succeeded');
+      if (index >= TRANSFERS) return { imageUID: accepted.body.imageUID, transfer: undefined };
+      const transfer = await withRetry(`transfer ${imageName}`, () => api<{ requestId: string }>(USER, `/v1/images/${accepted.body.imageUID}/transfers`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ imageVersion: VERSION, transferEnvironment: 'Testing', notes: 'crash test' }),
+      }));
+      expect(transfer.status, JSON.stringify(transfer.body)).toBe(202);
+      const transferred = await finished(USER, transfer.body.requestId, 600_000);
+      expect(transferred.status, `${imageName} transfer: ${JSON.stringify(transferred.error)}`).toBe('succeeded');
+      return { imageUID: accepted.body.imageUID, transfer: transfer.body.requestId };
+    });
+    await brokerRestart;
+    const { kills, brokerRestarts } = await monkey.stop();
+    console.log(`crash test: ${UPLOADS} uploads, ${TRANSFERS} transfers, kills ${JSON.stringify(kills)}, broker restarts ${brokerRestarts}`);
+    expect(Object.values(kills).reduce((sum, n) => sum + n, 0)).toBeGreaterThan(0);
+    expect(brokerRestarts).toBe(RESTART_BROKER ? 1 : 0);
+    // The killed services are running again; let them drain what is left.
+    for (const victim of VICTIMS) await startService(victim);
+
+    // Every S3 object exists once (one version) with the uploaded checksum.
+    const buckets = [testConfig.ORBIT_BUCKET_DEVELOPMENT, testConfig.ORBIT_BUCKET_TESTING];
+    await pool(uploads, 8, async ({ imageUID, transfer }) => {
+      for (const bucket of transfer ? buckets : buckets.slice(0, 1)) {
+        const key = `${imageUID}-${VERSION}.tar`;
+        const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+        const versions = (listed.Versions ?? []).filter((version) => version.Key === key);
+        expect(versions, `${bucket}/${key}`).toHaveLength(1);
+        expect(versions[0]?.Size).toBe(archive.length);
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+        const checksum = head.ChecksumSHA256 ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') : head.Metadata?.['orbit-sha256'];
+        expect(checksum, `${bucket}/${key}`).toBe(sha);
+      }
+    });
+
+    // ViewPort: each image once, its one version once, in the right environments.
+    const uids = uploads.map((upload) => upload.imageUID);
+    const [imageRows] = await mysql.query<RowDataPacket[]>('SELECT image_uid, COUNT(*) AS n FROM wp_image_uid WHERE image_uid IN (?) GROUP BY image_uid', [uids]);
+    expect(imageRows).toHaveLength(UPLOADS);
+    expect(imageRows.every((row) => Number(row['n']) === 1)).toBe(true);
+    const [versionRows] = await mysql.query<RowDataPacket[]>(
+      `SELECT v.guid, m.meta_value AS environments FROM wp_posts v JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments'
+       WHERE v.post_type = 'orbit_image_version' AND v.guid IN (?)`, [uids.map((uid) => `orbit:image:${uid}:${VERSION}`)]);
+    expect(versionRows).toHaveLength(UPLOADS);
+    const environments = new Map(versionRows.map((row) => [String(row['guid']), JSON.parse(String(row['environments'])) as string[]]));
+    for (const { imageUID, transfer } of uploads) {
+      expect(environments.get(`orbit:image:${imageUID}:${VERSION}`)?.sort()).toEqual(transfer ? ['Development', 'Testing'] : ['Development']);
+    }
+
+    // The event log: exactly one message row per Kafka message of these images.
+    const messages = await messagesWithKeys(kafka, ALL_TOPICS, new Set(uids), 120_000);
+    const expected = messages.map((m) => `${m.topic}/${m.partition}/${m.offset}`).sort();
+    const rowsOf = async (): Promise<string[]> => {
+      const all = await pool(uids, 8, async (imageUID) => {
+        const rows: Record<string, unknown>[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await dynamo.send(new QueryCommand({ TableName: eventLog, IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :u', ExpressionAttributeValues: { ':u': imageUID }, ExclusiveStartKey: start }));
+          rows.push(...(page.Items ?? []));
+          start = page.LastEvaluatedKey;
+        } while (start);
+        return rows.filter((row) => row['rowKind'] === undefined || row['rowKind'] === 'message').map((row) => `${String(row['topic'])}/${String(row['partition'])}/${String(row['offset'])}`);
+      });
+      return all.flat().sort();
+    };
+    const rows = await waitFor(async () => {
+      const current = await rowsOf();
+      return current.length >= expected.length ? current : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 2000, what: 'the event-logger to catch up' });
+    expect(rows).toEqual(expected);
+  }, 1_500_000);
+});

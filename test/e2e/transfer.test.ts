@@ -1,0 +1,140 @@
+/**
+ * The transfer flow against the real stack and services: a stored image is
+ * promoted from Development to Testing by a server-side copy, its chart row is
+ * copied between the kustomize tables, ViewPort shows both environments, and
+ * the event log holds the transfer document's steps in order, each with its
+ * PID. Refusals answer 4xx and leave an error-log row; repeats and concurrent
+ * requests share one result; an S3 outage half way leaves ViewPort untouched
+ * and the transfer completes once S3 is back.
+ */
+import { readFileSync } from 'node:fs';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamo, createS3, tableName } from '@orbit/lib';
+import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
+import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
+
+const USER = `tx-${uniqueSuffix()}`;
+const VERSION = 'v1-0-00';
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+let image: BuiltImage;
+
+const TRANSFER_STEPS = [
+  ['c8fms06-c8bms18-e10', 'transfer-requested'],
+  ['c8bms18-c20bre21-e15', 'transfer-initiated'],
+  ['c8bms18-c16bre06-e40', 'image-retrieved'],
+  ['c8bms18-c16bre09-e50', 'image-uploaded'],
+  ['c8bms18-c20bre09-e60', 'helm-chart-retrieved'],
+  ['c8bms18-c20bre30-e70', 'helm-chart-uploaded'],
+  ['c8bms30-c32bre03-e85', 'viewport-updated'],
+  ['c8bms18-c20bre21-e95', 'image-transferred'],
+];
+
+async function uploaded(name: string): Promise<string> {
+  const accepted = await uploadArchive(USER, readFileSync(image.ociArchive), { imageName: name, imageVersion: VERSION, port: 8080 });
+  expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
+  return accepted.body.imageUID;
+}
+
+async function transfer(imageUID: string, body: Record<string, unknown>, roles: readonly string[] = []): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${GATEWAY_URL}/v1/images/${imageUID}/transfers`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(USER, roles)}` }, body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function environmentsOf(imageUID: string): Promise<string[]> {
+  const view = await api(USER, `/v1/images/${imageUID}`);
+  return ((view.body['versions'] as Record<string, unknown>[])[0]?.['environments'] as string[]) ?? [];
+}
+
+async function errorLogPids(imageUID: string): Promise<string[]> {
+  const rows = await dynamo.send(new QueryCommand({
+    TableName: tableName('userErrorLog', testConfig), IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :u', ExpressionAttributeValues: { ':u': imageUID },
+  }));
+  return (rows.Items ?? []).map((row) => String(row['pid']));
+}
+
+beforeAll(async () => {
+  image = buildImage({ name: 'orbit-e2e/promoted', tag: '1', exposedPort: '8080/tcp', entrypoint: ['/bin/app'], layers: [{ files: { 'bin/app': 'app' } }] });
+  await startPipeline(() => undefined);
+}, 180_000);
+
+afterAll(async () => {
+  await startService('s3');
+  await stopPipeline();
+  image?.cleanup();
+});
+
+describe('transferring an image from Development to Testing', () => {
+  it('copies the image server side, promotes the chart, updates ViewPort and logs the document\'s steps in order', async () => {
+    const imageUID = await uploaded(`promote-${uniqueSuffix()}`);
+    const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing', notes: 'release candidate' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ pid: 'c8fms06-c8bms18-e10', status: 'accepted' });
+    const request = await finished(USER, String(accepted.body['requestId']));
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    expect(request.steps.map((step) => [step.pid, step.eventType])).toEqual(TRANSFER_STEPS);
+
+    const key = `${imageUID}-${VERSION}.tar`;
+    const dev = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: key, ChecksumMode: 'ENABLED' }));
+    const test = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_TESTING, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(test.ContentLength).toBe(dev.ContentLength);
+    expect(test.ChecksumSHA256).toBe(dev.ChecksumSHA256);
+    expect(test.ServerSideEncryption).toBe('AES256');
+    const chart = await dynamo.send(new GetCommand({ TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } }));
+    expect(chart.Item).toMatchObject({ environment: 'Testing', image: { bucket: testConfig.ORBIT_BUCKET_TESTING, key } });
+    expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+
+    // Done already: 200 with the earlier result, nothing repeated.
+    const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+    expect(again).toMatchObject({ status: 200, body: { requestId: accepted.body['requestId'], status: 'succeeded' } });
+    const search = await api<{ images: { imageUID: string }[] }>(USER, '/v1/images?environment=Testing');
+    expect(search.body.images.map((entry) => entry.imageUID)).toContain(imageUID);
+  }, 120_000);
+
+  it('refuses what the rules forbid, with a code and an error-log row', async () => {
+    const imageUID = await uploaded(`rules-${uniqueSuffix()}`);
+    expect(await transfer(imageUID, { imageVersion: 'v9-9-99', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
+    expect(await transfer('Z'.repeat(60), { imageVersion: VERSION, transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Staging' })).toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT' } });
+    const refused = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } });
+    const failed: RequestView = await finished(USER, String(refused.body['requestId']));
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'ROLE_REQUIRED', pid: 'c8bms18-c20bre24-911' } });
+    await waitFor(async () => (await errorLogPids(imageUID)).filter((pid) => pid === 'c8bms18-c20bre24-911').length >= 3, { what: 'three error-log rows', timeoutMs: 20_000 });
+    expect(await environmentsOf(imageUID)).toEqual(['Development']);
+  }, 120_000);
+
+  it('serializes concurrent transfers of one image into one request and one result', async () => {
+    const imageUID = await uploaded(`race-${uniqueSuffix()}`);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' })));
+    const ids = new Set(answers.map((answer) => answer.body['requestId']));
+    expect(ids.size).toBe(1);
+    expect((await finished(USER, String([...ids][0]))).status).toBe('succeeded');
+    expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+  }, 120_000);
+
+  it('shows nothing half done while S3 is unreachable, and completes once it is back', async () => {
+    const imageUID = await uploaded(`outage-${uniqueSuffix()}`);
+    await stopService('s3');
+    try {
+      const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+      expect(accepted.status).toBe(202);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      expect(await environmentsOf(imageUID)).toEqual(['Development']);
+      const pending = await api<RequestView>(USER, `/v1/requests/${String(accepted.body['requestId'])}`);
+      expect(pending.body.status).not.toBe('succeeded');
+      await startService('s3');
+      const request = await finished(USER, String(accepted.body['requestId']), 120_000);
+      expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+      expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+    } finally {
+      await startService('s3');
+    }
+  }, 240_000);
+});
