@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { childSpan, createMysqlPool, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createMysqlPool, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { projectorHandler } from './handle.js';
+import { VersionNotProjectedYetError } from './project.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
 
@@ -32,13 +33,13 @@ describe('viewport-projector against MariaDB', () => {
     const [uids] = await pool.execute<RowDataPacket[]>('SELECT * FROM wp_image_uid WHERE image_uid = ?', [events['orbit.image.stored'].imageUID]);
     expect(uids).toHaveLength(1);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('running');
-    await deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 1);
+    await deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 0);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
     const [versions] = await pool.execute<RowDataPacket[]>("SELECT p.post_status, m.meta_value FROM wp_posts p JOIN wp_postmeta m ON m.post_id = p.ID AND m.meta_key = 'environments' WHERE p.guid = ?", [`orbit:image:${events['orbit.image.stored'].imageUID}:v1-0-00`]);
     expect(versions[0]).toMatchObject({ post_status: 'ready', meta_value: '["Development"]' });
     expect(published.map((entry) => entry.topic)).toEqual([TOPICS.viewportUpdated, TOPICS.viewportUpdated]);
     // A late event of an earlier step never moves a finished request back.
-    await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 2);
+    await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 0);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
   });
 
@@ -47,5 +48,17 @@ describe('viewport-projector against MariaDB', () => {
     const rejected = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.rejected'];
     await deliver(TOPICS.imageRejected, rejected);
     expect(await request(rejected.requestId)).toMatchObject({ status: 'failed', error_code: 'DIGEST_MISMATCH', error_pid: 'c12bms03-c20bre24-911' });
+  });
+
+  it('waits for the ImageStored of a chart that was read first, and re-reads a partition the database is behind on', async () => {
+    const { deliver } = harness();
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    await expect(deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 0)).rejects.toBeInstanceOf(VersionNotProjectedYetError);
+    await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0);
+    await deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 0);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
+    const gap = deliver(TOPICS.imageStored, events['orbit.image.stored'], 5);
+    await expect(gap).rejects.toBeInstanceOf(SeekRequest);
+    await expect(gap).rejects.toMatchObject({ offset: '1' });
   });
 });

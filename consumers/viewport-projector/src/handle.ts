@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, TOPICS, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
+import { entryOfPid, envelopeFor, SeekRequest, TOPICS, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
-import { alreadyApplied, markApplied } from './offsets.js';
+import { markApplied, nextExpectedOffset } from './offsets.js';
 import { project, type ProjectionResult } from './project.js';
 
 export interface ProjectorDeps {
@@ -29,10 +29,16 @@ export function projectorHandler(deps: ProjectorDeps) {
     let result: ProjectionResult | undefined;
     try {
       await connection.beginTransaction();
-      if (await alreadyApplied(connection, position)) {
+      const expected = await nextExpectedOffset(connection, position);
+      if (expected > BigInt(message.offset)) {
         await connection.rollback();
         message.log.debug('already projected; skipped');
         return;
+      }
+      if (expected < BigInt(message.offset)) {
+        // The database is behind the group (a rebuilt projection was swapped in): replay what it has not seen.
+        await connection.rollback();
+        throw new SeekRequest(expected.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${expected}, not ${message.offset}`);
       }
       result = await project(connection, message.topic, message.event);
       await markApplied(connection, position);

@@ -1,16 +1,15 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, runMain, startConsumerService, TOPICS } from '@orbit/lib';
+import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorHandler } from './handle.js';
-
-const GROUP = 'viewport-projector';
+import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
 
 runMain(() => {
   let pool: ReturnType<typeof createMysqlPool> | undefined;
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
-    topics: [TOPICS.imageValidated, TOPICS.imageRejected, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed],
+    topics: PROJECTED_TOPICS,
     schemas: loadSchemas(),
     createHandler: ({ config, publisher }) => {
       pool = createMysqlPool(config.MYSQL_URL);

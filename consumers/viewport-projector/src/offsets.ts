@@ -8,10 +8,11 @@ export interface Position {
 }
 
 /**
- * Locks the partition's row of applied offsets and says whether this message
- * was already projected. Must run inside the projection's transaction.
+ * Locks the partition's row of applied offsets and returns the offset the
+ * projection expects next (0 when it never saw the partition). Must run
+ * inside the projection's transaction.
  */
-export async function alreadyApplied(connection: PoolConnection, position: Position): Promise<boolean> {
+export async function nextExpectedOffset(connection: PoolConnection, position: Position): Promise<bigint> {
   await connection.execute(
     `INSERT IGNORE INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, 0, UTC_TIMESTAMP(3))`,
     [position.groupId, position.topic, position.partition],
@@ -20,7 +21,7 @@ export async function alreadyApplied(connection: PoolConnection, position: Posit
     'SELECT next_offset FROM viewport_applied_offsets WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? FOR UPDATE',
     [position.groupId, position.topic, position.partition],
   );
-  return BigInt(String(rows[0]?.['next_offset'] ?? 0)) > BigInt(position.offset);
+  return BigInt(String(rows[0]?.['next_offset'] ?? 0));
 }
 
 export async function markApplied(connection: PoolConnection, position: Position): Promise<void> {

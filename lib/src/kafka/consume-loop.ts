@@ -1,3 +1,4 @@
+import { OrbitError } from '../errors.js';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, type RetryPolicy } from '../retry.js';
@@ -21,6 +22,17 @@ export interface ConsumedMessage<E> extends MessagePosition {
 }
 
 export type MessageHandler<E> = (message: ConsumedMessage<E>) => Promise<void>;
+
+/**
+ * Thrown by a handler whose store is behind the group's position (its applied
+ * offsets say `offset` comes next): the loop re-reads the partition from there
+ * instead of skipping what the store never saw.
+ */
+export class SeekRequest extends OrbitError {
+  constructor(readonly offset: string, reason: string) {
+    super('ORBIT_ERR_SEEK', reason);
+  }
+}
 
 export interface ConsumeLoopOptions<E> {
   readonly kafka: Kafka;
@@ -48,7 +60,7 @@ export interface ConsumeLoopOptions<E> {
   readonly partitionsConsumedConcurrently?: number;
 }
 
-type Outcome = 'done' | 'retry';
+type Outcome = 'done' | 'retry' | 'seek';
 
 /**
  * The one consume loop every consumer uses. Per message: decode, run the
@@ -142,7 +154,9 @@ export class ConsumeLoop<E> extends EventEmitter {
         if (!isRunning() || isStale() || !this.running) break;
         const chunk = batch.messages.slice(start, start + size);
         const [single] = chunk;
-        const { done, retryAt } = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
+        const outcome: { done?: string; retryAt?: string; seek?: true } = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
+        if (outcome.seek) break;
+        const { done, retryAt } = outcome;
         if (done !== undefined) {
           this.attempts.delete(`${topic}:${partition}`);
           resolveOffset(done);
@@ -162,8 +176,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
   }
 
-  private async processOne(topic: string, partition: number, message: KafkaMessage): Promise<{ done?: string; retryAt?: string }> {
-    return (await this.processMessage(topic, partition, message)) === 'retry' ? { retryAt: message.offset } : { done: message.offset };
+  private async processOne(topic: string, partition: number, message: KafkaMessage): Promise<{ done?: string; retryAt?: string; seek?: true }> {
+    const outcome = await this.processMessage(topic, partition, message);
+    if (outcome === 'seek') return { seek: true };
+    return outcome === 'retry' ? { retryAt: message.offset } : { done: message.offset };
   }
 
   /** Batch path: decode all, hand the decodable ones over at once, fall back per message on a permanent failure. */
@@ -191,7 +207,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.log.warn({ err: error, topic, partition }, 'batch failed for good; handling its messages one by one');
       let handled: string | undefined;
       for (const { message } of ready) {
-        if ((await this.processMessage(topic, partition, message)) === 'retry') return { ...(handled !== undefined ? { done: handled } : {}), retryAt: message.offset };
+        if ((await this.processMessage(topic, partition, message)) !== 'done') return { ...(handled !== undefined ? { done: handled } : {}), retryAt: message.offset };
         handled = message.offset;
       }
       return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
@@ -252,6 +268,11 @@ export class ConsumeLoop<E> extends EventEmitter {
       return 'done';
     } catch (error) {
       this.lastError = error;
+      if (error instanceof SeekRequest) {
+        consumed.log.warn({ seekTo: error.offset, reason: error.message }, 'the store is behind this position; re-reading the partition from there');
+        this.consumer.seek({ topic, partition, offset: error.offset });
+        return 'seek';
+      }
       if (!this.running) return 'retry'; // shutting down: leave it uncommitted for the next owner
       const retriable = this.isRetriable(error);
       if (retriable && attemptsSoFar < this.options.retryPolicy.maxAttempts) {

@@ -1,0 +1,38 @@
+/**
+ * `npm run viewport:rebuild` and `npm run viewport:checksum`: rebuild ViewPort
+ * from the lifecycle topics while the pipeline runs, and print a stable
+ * checksum of the projection (equal before and after a rebuild).
+ */
+import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, readConfig, runtimeEnv } from '@orbit/lib';
+import { loadSchemas } from '@orbit/schemas';
+import { projectionChecksum } from './checksum.js';
+import { rebuildProjection } from './rebuild.js';
+import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
+
+const command = process.argv[2];
+if (command !== 'rebuild' && command !== 'checksum') {
+  process.stderr.write('usage: viewport-ops rebuild | checksum\n');
+  process.exit(2);
+}
+const config = readConfig(runtimeEnv);
+const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
+const pool = createMysqlPool(config.MYSQL_URL);
+try {
+  if (command === 'checksum') {
+    const checksum = await projectionChecksum(pool);
+    process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
+  } else {
+    const kafka = createKafka({ clientId: 'viewport-rebuild', brokers: config.KAFKA_BROKERS, logger });
+    const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
+    const publisher = await EventPublisher.connect(kafka, codec, logger);
+    const before = await projectionChecksum(pool);
+    process.stdout.write(`before  ${before.sha256}\n`);
+    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger });
+    await publisher.disconnect();
+    const after = await projectionChecksum(pool);
+    process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
+    process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
+  }
+} finally {
+  await pool.end();
+}

@@ -1,0 +1,127 @@
+import { ConsumeLoop, createMysqlPool, retryPolicy, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import type { OrbitEvent } from '@orbit/schemas';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { projectorHandler } from './handle.js';
+
+/** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
+export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets'] as const;
+
+export interface RebuildDeps {
+  readonly kafka: Kafka;
+  readonly codec: EventCodec;
+  /** A pool on the live database (its user may create `<db>_*` databases). */
+  readonly pool: Pool;
+  /** mysql:// URL of the live database. */
+  readonly mysqlUrl: string;
+  readonly topics: readonly string[];
+  /** The live projector's group: the rebuilt offsets are written under it, so the live projector carries on from them. */
+  readonly liveGroup: string;
+  readonly publisher: Pick<EventPublisher, 'publish'>;
+  readonly logger: Logger;
+  readonly pollMs?: number;
+}
+
+export interface RebuildReport {
+  readonly group: string;
+  readonly eventsReplayed: number;
+  readonly seconds: number;
+  readonly catchUpEvents: number;
+}
+
+export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
+
+const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** End offset of every non-empty partition of the topics, now. */
+async function endOffsets(kafka: Kafka, topics: readonly string[]): Promise<Map<string, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${topic}/${partition}`, BigInt(high));
+    }
+    return ends;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** True when the database's applied offsets reach every end offset. */
+async function caughtUp(pool: Pool, database: string, group: string, ends: ReadonlyMap<string, bigint>): Promise<boolean> {
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT topic, kafka_partition, next_offset FROM ${quote(database)}.viewport_applied_offsets WHERE consumer_group = ?`, [group]);
+  const applied = new Map(rows.map((row) => [`${String(row['topic'])}/${String(row['kafka_partition'])}`, BigInt(String(row['next_offset']))]));
+  for (const [key, end] of ends) if ((applied.get(key) ?? 0n) < end) return false;
+  return true;
+}
+
+async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, publisher: Pick<EventPublisher, 'publish'>): Promise<number> {
+  let handled = 0;
+  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher });
+  const loop = new ConsumeLoop<OrbitEvent>({
+    kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
+    decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
+    handler: async (message) => {
+      await handle(message);
+      handled += 1;
+    },
+    retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
+    partitionsConsumedConcurrently: 8,
+    logger: deps.logger,
+  });
+  await loop.start();
+  try {
+    while (!(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
+  } finally {
+    await loop.stop();
+  }
+  return handled;
+}
+
+/**
+ * Rebuilds ViewPort from the lifecycle topics while the live projector keeps
+ * running: replays every topic from the beginning (fresh consumer group) into
+ * a shadow database, swaps the shadow tables in with one atomic RENAME, then
+ * applies the tail that arrived meanwhile into the live tables. The applied
+ * offsets travel with the tables, so the live projector (which re-reads a
+ * partition when the database is behind it) and the tail catch-up never apply
+ * a message twice or skip one.
+ */
+export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildReport> {
+  const started = performance.now();
+  const database = databaseOf(deps.mysqlUrl);
+  const shadow = `${database}_rebuild`;
+  const previous = `${database}_previous`;
+  const group = `viewport-rebuild-${Date.now()}`;
+  await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
+  await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
+  for (const table of [...PROJECTION_TABLES, 'viewport_requests']) {
+    await deps.pool.query(`CREATE TABLE ${quote(shadow)}.${quote(table)} LIKE ${quote(database)}.${quote(table)}`);
+  }
+  const shadowUrl = new URL(deps.mysqlUrl);
+  shadowUrl.pathname = `/${shadow}`;
+  const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
+  const silent = { publish: async () => undefined };
+  let replayed: number;
+  try {
+    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics), silent);
+  } finally {
+    await rebuildPool.end();
+  }
+  deps.logger.info({ replayed, seconds: (performance.now() - started) / 1000 }, 'shadow projection caught up; swapping it in');
+  await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
+  await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
+  const renames = PROJECTION_TABLES.flatMap((table) => [
+    `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
+    `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
+  ]);
+  await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
+  const catchUp = await runUntil(deps, group, deps.pool, database, await endOffsets(deps.kafka, deps.topics), deps.publisher);
+  const admin = deps.kafka.admin();
+  await admin.connect();
+  await admin.deleteGroups([group]).catch(() => undefined);
+  await admin.disconnect();
+  await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
+  return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp };
+}
