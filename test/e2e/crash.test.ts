@@ -12,14 +12,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, tableName, type Kafka } from '@orbit/lib';
+import { ALL_TOPICS, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, tableName, type Kafka } from '@orbit/lib';
+import { loadSchemas } from '@orbit/schemas';
 import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
 import { api, finished, uploadArchive } from '../helpers/gateway.js';
-import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
+import { quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
+import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
+import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
+import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../../consumers/viewport-projector/src/topics.js';
 
 const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
 const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));
@@ -100,12 +104,36 @@ function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerResta
   };
 }
 
+async function rebuild(): Promise<void> {
+  const rebuildKafka = createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger });
+  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, loadSchemas());
+  const publisher = await EventPublisher.connect(rebuildKafka, codec, quietLogger);
+  try {
+    await rebuildProjection({ kafka: rebuildKafka, codec, pool: mysql, mysqlUrl: testConfig.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger: quietLogger });
+  } finally {
+    await publisher.disconnect();
+  }
+}
+
+/** The projection once every projected message is applied (the projector may still be draining). */
+async function settledChecksum(): Promise<string> {
+  let last = '';
+  return waitFor(async () => {
+    const { sha256 } = await projectionChecksum(mysql);
+    const stable = sha256 === last;
+    last = sha256;
+    return stable ? sha256 : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 1500, what: 'the projection to settle' });
+}
+
 beforeAll(async () => {
   // A killed consumer holds its partitions for a session; keep that short so the burst keeps moving.
   process.env['ORBIT_KAFKA_SESSION_TIMEOUT_MS'] = '8000';
   kafka = testKafka();
   await startPipeline(() => undefined);
-}, 180_000);
+  // Start from a projection that is exactly its topics (integration tests write rows of their own).
+  await rebuild();
+}, 240_000);
 
 afterAll(async () => {
   await stopPipeline();
@@ -118,6 +146,8 @@ describe('exactly-once effects under crashes', () => {
     const archive = await archiveOf(ociEntries(image));
     const sha = createHash('sha256').update(archive).digest('hex');
     const names = Array.from({ length: UPLOADS }, (_, i) => `crash-${i}-${uniqueSuffix()}`);
+    const junk = randomBytes(8 * 1024);
+    let rejected = 0;
 
     const monkey = chaos();
     let brokerRestart: Promise<void> | undefined;
@@ -127,6 +157,12 @@ describe('exactly-once effects under crashes', () => {
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
       const request = await finished(USER, accepted.body.requestId, 600_000);
       expect(request.status, `${imageName}: ${JSON.stringify(request.error)}`).toBe('succeeded');
+      if (index % 10 === 5) {
+        // Rejections are part of the mix: one broken archive for every ten images.
+        const broken = await withRetry(`broken ${imageName}`, () => uploadArchive(USER, junk, { imageName: `${imageName}-broken`, imageVersion: VERSION }));
+        expect((await finished(USER, broken.body.requestId, 600_000)).error?.code).toBe('NOT_AN_ARCHIVE');
+        rejected++;
+      }
       if (index >= TRANSFERS) return { imageUID: accepted.body.imageUID, transfer: undefined };
       const transfer = await withRetry(`transfer ${imageName}`, () => api<{ requestId: string }>(USER, `/v1/images/${accepted.body.imageUID}/transfers`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ imageVersion: VERSION, transferEnvironment: 'Testing', notes: 'crash test' }),
@@ -194,5 +230,24 @@ describe('exactly-once effects under crashes', () => {
       return current.length >= expected.length ? current : undefined;
     }, { timeoutMs: 120_000, intervalMs: 2000, what: 'the event-logger to catch up' });
     expect(rows).toEqual(expected);
+    expect(rejected).toBeGreaterThan(0);
+
+    // ViewPort equals what its topics say: a rebuild gives the same checksum.
+    const live = await settledChecksum();
+    await rebuild();
+    expect((await projectionChecksum(mysql)).sha256).toBe(live);
+
+    // A rebuild while uploads go on loses nothing: afterwards the live projection equals another rebuild.
+    const during = (async () => {
+      for (let i = 0; i < 5; i++) {
+        const accepted = await uploadArchive(USER, archive, { imageName: `during-rebuild-${i}-${uniqueSuffix()}`, imageVersion: VERSION });
+        expect((await finished(USER, accepted.body.requestId, 120_000)).status).toBe('succeeded');
+      }
+    })();
+    await rebuild();
+    await during;
+    const afterTraffic = await settledChecksum();
+    await rebuild();
+    expect((await projectionChecksum(mysql)).sha256).toBe(afterTraffic);
   }, 1_500_000);
 });
