@@ -8,8 +8,9 @@
  * and the transfer completes once S3 is back.
  */
 import { readFileSync } from 'node:fs';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { execFileSync } from 'node:child_process';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamo, createS3, tableName } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,4 +138,28 @@ describe('transferring an image from Development to Testing', () => {
       await startService('s3');
     }
   }, 240_000);
+
+  it('transfers:reconcile finds a transfer broken on purpose, re-drives it, and then finds nothing to do', async () => {
+    const imageUID = await uploaded(`heal-${uniqueSuffix()}`);
+    const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+    expect((await finished(USER, String(accepted.body['requestId']))).status).toBe('succeeded');
+    const reconcile = (): string => execFileSync(process.execPath, ['consumers/harbor-writer/dist/reconcile-cli.js'], { encoding: 'utf8' });
+    expect(reconcile()).toMatch(/0 need repair/);
+
+    const key = `${imageUID}-${VERSION}.tar`;
+    await s3.send(new DeleteObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_TESTING, Key: key }));
+    await dynamo.send(new DeleteCommand({ TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } }));
+    const report = reconcile();
+    expect(report).toMatch(/1 need repair/);
+    expect(report).toContain(`${key} is missing`);
+    expect(report).toContain('re-drove 1');
+
+    await waitFor(async () => {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_TESTING, Key: key })).catch(() => undefined);
+      const row = await dynamo.send(new GetCommand({ TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } }));
+      return head !== undefined && row.Item !== undefined;
+    }, { timeoutMs: 60_000, what: 'the transfer to heal' });
+    expect(reconcile()).toMatch(/0 need repair/);
+    expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+  }, 180_000);
 });
