@@ -25,3 +25,4 @@ export * from './kafka/consume-loop.js';
 export * from './kafka/dead-letter.js';
 export { parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
+export * from './kafka/dlq-ops.js';

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from './client.js';
+import { HEADER, headersToStrings } from './headers.js';
+
+/** One dead letter as ops see it: where it failed, why, and its original bytes. */
+export interface DeadLetterEntry {
+  readonly dlqTopic: string;
+  readonly dlqPartition: number;
+  readonly dlqOffset: string;
+  readonly originalTopic: string;
+  readonly originalPartition: string;
+  readonly originalOffset: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly attempts: string;
+  readonly consumerGroup: string;
+  readonly failedAt: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** The message's own headers, without the orbit-dlq-* ones. */
+  readonly originalHeaders: Record<string, string>;
+}
+
+/** The consumer group whose committed offsets on a DLQ mark what was re-driven already. */
+export const REDRIVE_GROUP = 'orbit-dlq-redrive';
+
+const DLQ_HEADERS: ReadonlySet<string> = new Set([HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt]);
+
+/**
+ * Every dead letter on `dlqTopic`, read from the beginning up to its end now,
+ * without committing anything (a throwaway group that never commits).
+ */
+export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<DeadLetterEntry[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const { partition, high, low } of await admin.fetchTopicOffsets(dlqTopic)) if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
+  } finally {
+    await admin.disconnect();
+  }
+  const letters: DeadLetterEntry[] = [];
+  if (ends.size === 0) return letters;
+  const done = new Set<number>();
+  const consumer = kafka.consumer({ groupId: `orbit-dlq-list-${randomBytes(6).toString('hex')}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [dlqTopic], fromBeginning: true });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => { finish = resolve; });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      const end = ends.get(partition);
+      if (end === undefined || BigInt(message.offset) >= end) return;
+      const headers = headersToStrings(message.headers);
+      letters.push({
+        dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
+        originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
+        errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
+        consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
+        key: message.key, value: message.value,
+        originalHeaders: Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name))),
+      });
+      if (BigInt(message.offset) + 1n >= end) done.add(partition);
+      if (done.size >= ends.size) finish();
+    },
+  });
+  const timer = setTimeout(finish, timeoutMs);
+  try {
+    await finished;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  return letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
+}
+
+/** Offsets (per DLQ partition) below which letters were re-driven already. */
+async function redrivenUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [topic] = await admin.fetchOffsets({ groupId: REDRIVE_GROUP, topics: [dlqTopic] });
+    return new Map((topic?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Puts dead letters back on their original topics with their original key,
+ * value and headers, so the consumer that failed on them (fixed since) sees
+ * them again. Without `offsets` it re-drives every letter not re-driven yet,
+ * and records how far it got, so running it twice sends nothing twice.
+ */
+export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<DeadLetterEntry[]> {
+  const letters = await listDeadLetters(kafka, dlqTopic);
+  const already = await redrivenUpTo(kafka, dlqTopic);
+  const chosen = options.offsets
+    ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset))
+    : letters.filter((letter) => BigInt(letter.dlqOffset) >= (already.get(letter.dlqPartition) ?? 0n));
+  if (chosen.length === 0) return chosen;
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (const letter of chosen) {
+      await producer.send({
+        topic: letter.originalTopic, acks: -1,
+        messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, 'orbit-redriven-from': `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  if (!options.offsets) {
+    const next = new Map<number, bigint>();
+    for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId: REDRIVE_GROUP, topic: dlqTopic, partitions: [...next].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  return chosen;
+}
