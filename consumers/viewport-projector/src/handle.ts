@@ -3,7 +3,7 @@ import type { Pool } from 'mysql2/promise';
 import { entryOfPid, envelopeFor, SeekRequest, TOPICS, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
-import { project, type ProjectionResult } from './project.js';
+import { project, VersionNotProjectedYetError, type ProjectionResult } from './project.js';
 
 export interface ProjectorDeps {
   readonly pool: Pool;
@@ -59,3 +59,64 @@ export function projectorHandler(deps: ProjectorDeps) {
     await deps.publisher.publish(TOPICS.viewportUpdated, event, { trace: message.trace });
   };
 }
+
+function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: ProjectionResult): ViewportUpdated {
+  return {
+    ...envelopeFor('viewportUpdated', message.event),
+    eventId: deterministicUuid(`${message.topic}/${message.partition}/${message.offset}`),
+    requestId: result.requestId, imageVersion: result.imageVersion, environment: result.environment, status: result.status,
+    causeEventType: entryOfPid(message.event.pid).eventType,
+  };
+}
+
+/**
+ * The batched form (one partition's messages, in offset order): one
+ * transaction and one applied-offset update for the whole batch, which is
+ * what makes a rebuild fast. Same rules as one by one: offsets below the
+ * applied one are skipped, a gap re-reads the partition, any failure rolls
+ * the whole batch back for the loop to retry (or to hand over message by
+ * message).
+ */
+export function projectorBatchHandler(deps: ProjectorDeps) {
+  return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
+    const first = messages[0];
+    if (!first) return;
+    const position = { groupId: deps.groupId, topic: first.topic, partition: first.partition, offset: first.offset };
+    const applied: { message: ConsumedMessage<OrbitEvent>; result: ProjectionResult }[] = [];
+    let pending: VersionNotProjectedYetError | undefined;
+    const connection = await deps.pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      let expected = await nextExpectedOffset(connection, position);
+      const before = expected;
+      for (const message of messages) {
+        const offset = BigInt(message.offset);
+        if (offset < expected) continue;
+        if (offset > expected) throw new SeekRequest(expected.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${expected}, not ${message.offset}`);
+        await connection.query('SAVEPOINT message');
+        let result: ProjectionResult | undefined;
+        try {
+          result = await project(connection, message.topic, message.event);
+        } catch (error) {
+          // Keep what came before a message that must wait for another topic; the retry starts at it.
+          if (!(error instanceof VersionNotProjectedYetError)) throw error;
+          await connection.query('ROLLBACK TO SAVEPOINT message');
+          pending = error;
+          break;
+        }
+        if (result) applied.push({ message, result });
+        expected = offset + 1n;
+      }
+      if (expected > before) await markApplied(connection, { ...position, offset: (expected - 1n).toString() });
+      await connection.commit();
+    } catch (error) {
+      await connection.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+    for (const { message, result } of applied) await deps.publisher.publish(TOPICS.viewportUpdated, viewportUpdatedOf(message, result), { trace: message.trace });
+    if (pending) throw pending;
+  };
+}
+

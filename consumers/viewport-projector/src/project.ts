@@ -53,13 +53,14 @@ async function upsertPost(connection: PoolConnection, post: { guid: string; auth
   return Number(rows[0]?.['ID']);
 }
 
+/** All of a post's meta in one multi-row upsert: one round trip however many keys. */
 async function setMeta(connection: PoolConnection, postId: number, meta: Record<string, unknown>): Promise<void> {
-  for (const [key, value] of Object.entries(meta)) {
-    await connection.execute(
-      'INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)',
-      [postId, key, typeof value === 'string' ? value : JSON.stringify(value)],
-    );
-  }
+  const entries = Object.entries(meta);
+  if (entries.length === 0) return;
+  await connection.execute(
+    `INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ${entries.map(() => '(?, ?, ?)').join(', ')} ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)`,
+    entries.flatMap(([key, value]) => [postId, key, typeof value === 'string' ? value : JSON.stringify(value)]),
+  );
 }
 
 async function projectStored(connection: PoolConnection, event: ImageStored): Promise<ProjectionResult> {

@@ -1,7 +1,7 @@
 import { ConsumeLoop, createMysqlPool, retryPolicy, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { projectorHandler } from './handle.js';
+import { projectorBatchHandler, projectorHandler } from './handle.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
 export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets'] as const;
@@ -19,6 +19,12 @@ export interface RebuildDeps {
   readonly publisher: Pick<EventPublisher, 'publish'>;
   readonly logger: Logger;
   readonly pollMs?: number;
+  /**
+   * The lifecycle topic a consumed topic mirrors, for replays from renamed
+   * copies (MirrorMaker's `<cluster>.<topic>`, a benchmark's private topics).
+   * @default the topic itself
+   */
+  readonly lifecycleTopicOf?: (topic: string) => string;
 }
 
 export interface RebuildReport {
@@ -34,13 +40,13 @@ const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** End offset of every non-empty partition of the topics, now. */
-async function endOffsets(kafka: Kafka, topics: readonly string[]): Promise<Map<string, bigint>> {
+async function endOffsets(kafka: Kafka, topics: readonly string[], rename: (topic: string) => string): Promise<Map<string, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const ends = new Map<string, bigint>();
     for (const topic of topics) {
-      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${topic}/${partition}`, BigInt(high));
+      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${rename(topic)}/${partition}`, BigInt(high));
     }
     return ends;
   } finally {
@@ -59,13 +65,20 @@ async function caughtUp(pool: Pool, database: string, group: string, ends: Reado
 async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, publisher: Pick<EventPublisher, 'publish'>): Promise<number> {
   let handled = 0;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher });
+  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher });
+  const rename = deps.lifecycleTopicOf;
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
     decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
     handler: async (message) => {
-      await handle(message);
+      await handle(rename ? { ...message, topic: rename(message.topic) } : message);
       handled += 1;
     },
+    batchHandler: async (messages) => {
+      await handleBatch(rename ? messages.map((message) => ({ ...message, topic: rename(message.topic) })) : messages);
+      handled += messages.length;
+    },
+    maxBatchSize: 500,
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
     partitionsConsumedConcurrently: 8,
     logger: deps.logger,
@@ -105,7 +118,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   const silent = { publish: async () => undefined };
   let replayed: number;
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics), silent);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), silent);
   } finally {
     await rebuildPool.end();
   }
@@ -117,7 +130,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
     `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
   ]);
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
-  const catchUp = await runUntil(deps, group, deps.pool, database, await endOffsets(deps.kafka, deps.topics), deps.publisher);
+  const catchUp = await runUntil(deps, group, deps.pool, database, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), deps.publisher);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);

@@ -1,0 +1,92 @@
+/**
+ * `npm run bench:replay`: rebuilding ViewPort by replay, against a raw consume
+ * of the same topics measured in the same run. N lifecycle events
+ * (ORBIT_BENCH_EVENTS, default 100000: half ImageStored, half ChartGenerated)
+ * go to private copies of the projected topics, then:
+ *   - raw consume: a fresh group reads and Avro-decodes every event
+ *   - rebuild: rebuildProjection replays them into a private database
+ * and the ratio of events per second is printed (goal >= 0.5; 100k in <= 60 s).
+ */
+import { randomBytes } from 'node:crypto';
+import { createKafka, createLogger, createMysqlPool, EventCodec, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
+import { stackUp } from '@orbit/local-stack';
+import { loadSchemas, sampleEvents } from '@orbit/schemas';
+import { databaseOf, PROJECTION_TABLES, rebuildProjection } from '../consumers/viewport-projector/src/rebuild.js';
+import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../consumers/viewport-projector/src/topics.js';
+import { ratioLine, timed } from './measure.js';
+
+await stackUp({ log: () => undefined });
+const config = readConfig(runtimeEnv);
+const events = Number(process.env['ORBIT_BENCH_EVENTS'] ?? 100_000);
+const run = randomBytes(4).toString('hex');
+const prefix = `bench-${run}.`;
+const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
+const logger = createLogger({ service: 'bench-replay', level: 'error' });
+const kafka = createKafka({ clientId: 'bench-replay', brokers: config.KAFKA_BROKERS, logger });
+const schemas = loadSchemas();
+const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
+const pool = createMysqlPool(config.MYSQL_URL);
+const live = databaseOf(config.MYSQL_URL);
+const benchDb = `${live}_bench_${run}`;
+const benchUrl = new URL(config.MYSQL_URL);
+benchUrl.pathname = `/${benchDb}`;
+
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
+await pool.query(`CREATE DATABASE \`${benchDb}\``);
+for (const table of [...PROJECTION_TABLES, 'viewport_requests']) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
+
+console.log(`producing ${events} events to ${prefix}*`);
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+await producer.connect();
+for (let sent = 0; sent < events;) {
+  const batch: { topic: string; messages: { key: string; value: Buffer }[] }[] = [
+    { topic: `${prefix}${TOPICS.imageStored}`, messages: [] }, { topic: `${prefix}${TOPICS.chartGenerated}`, messages: [] },
+  ];
+  for (let i = 0; i < 500 && sent < events; i++, sent += 2) {
+    const sample = sampleEvents(undefined, `bench-${run}-${sent}`);
+    batch[0]?.messages.push({ key: sample['orbit.image.stored'].imageUID, value: await codec.encode(TOPICS.imageStored, sample['orbit.image.stored']) });
+    batch[1]?.messages.push({ key: sample['orbit.chart.generated'].imageUID, value: await codec.encode(TOPICS.chartGenerated, { ...sample['orbit.chart.generated'], imageUID: sample['orbit.image.stored'].imageUID }) });
+  }
+  await producer.sendBatch({ topicMessages: batch, acks: -1 });
+}
+await producer.disconnect();
+
+const raw = await timed(async () => {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${run}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: 8,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) await codec.decode(batch.topic, message.value);
+        seen += batch.messages.length;
+        if (seen >= events) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return seen;
+});
+
+const rebuilt = await rebuildProjection({
+  kafka, codec, pool, mysqlUrl: benchUrl.toString(), topics, liveGroup: PROJECTOR_GROUP, logger,
+  publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+});
+
+const rawRate = events / raw.seconds;
+const rebuildRate = rebuilt.eventsReplayed / rebuilt.seconds;
+console.log(`\nraw consume + decode: ${events} events in ${raw.seconds.toFixed(1)} s (${rawRate.toFixed(0)} events/s)`);
+console.log(`rebuild: ${rebuilt.eventsReplayed} events in ${rebuilt.seconds.toFixed(1)} s (${rebuildRate.toFixed(0)} events/s), ${rebuilt.catchUpEvents} after the swap\n`);
+console.log(ratioLine('rebuild events/s / raw consume events/s', rebuildRate / rawRate, '>= 0.5'));
+console.log(ratioLine('seconds to rebuild 100k events (extrapolated)', 100_000 / rebuildRate, '<= 60'));
+
+for (const db of [benchDb, `${benchDb}_previous`, `${benchDb}_rebuild`]) await pool.query(`DROP DATABASE IF EXISTS \`${db}\``);
+await admin.deleteTopics({ topics });
+await admin.deleteGroups([`bench-raw-${run}`]).catch(() => undefined);
+await admin.disconnect();
+await pool.end();
+process.exit(0);
