@@ -17,49 +17,6 @@ function deterministicUuid(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
 
-/**
- * c8bms30 -> C32: projects the event and records its offset in ONE MySQL
- * transaction, so a redelivered message is recognised and never applied twice.
- * ViewportUpdated is published only after the commit.
- */
-export function projectorHandler(deps: ProjectorDeps) {
-  return async (message: ConsumedMessage<OrbitEvent>): Promise<void> => {
-    const position = { groupId: deps.groupId, topic: message.topic, partition: message.partition, offset: message.offset };
-    const connection = await deps.pool.getConnection();
-    let result: ProjectionResult | undefined;
-    try {
-      await connection.beginTransaction();
-      const expected = await nextExpectedOffset(connection, position);
-      if (expected > BigInt(message.offset)) {
-        await connection.rollback();
-        message.log.debug('already projected; skipped');
-        return;
-      }
-      if (expected < BigInt(message.offset)) {
-        // The database is behind the group (a rebuilt projection was swapped in): replay what it has not seen.
-        await connection.rollback();
-        throw new SeekRequest(expected.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${expected}, not ${message.offset}`);
-      }
-      result = await project(connection, message.topic, message.event);
-      await markApplied(connection, position);
-      await connection.commit();
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
-    if (!result) return;
-    const event: ViewportUpdated = {
-      ...envelopeFor('viewportUpdated', message.event),
-      eventId: deterministicUuid(`${message.topic}/${message.partition}/${message.offset}`),
-      requestId: result.requestId, imageVersion: result.imageVersion, environment: result.environment, status: result.status,
-      causeEventType: entryOfPid(message.event.pid).eventType,
-    };
-    await deps.publisher.publish(TOPICS.viewportUpdated, event, { trace: message.trace });
-  };
-}
-
 function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: ProjectionResult): ViewportUpdated {
   return {
     ...envelopeFor('viewportUpdated', message.event),
@@ -120,3 +77,12 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
   };
 }
 
+/**
+ * c8bms30 -> C32: projects one event and records its offset in ONE MySQL
+ * transaction, so a redelivered message is recognised and never applied
+ * twice; ViewportUpdated is published only after the commit. The batch of one.
+ */
+export function projectorHandler(deps: ProjectorDeps) {
+  const batch = projectorBatchHandler(deps);
+  return (message: ConsumedMessage<OrbitEvent>): Promise<void> => batch([message]);
+}

@@ -14,8 +14,8 @@ describe('provisioning against the real stack', () => {
     expect(changedSomething(second), JSON.stringify(second.filter((step) => step.action !== 'found'))).toBe(false);
     expect(second.filter((step) => step.kind === 'topic')).toHaveLength(20);
     expect(second.filter((step) => step.kind === 'schema')).toHaveLength(10);
-    expect(second.filter((step) => step.kind === 'table')).toHaveLength(7);
-    expect(second.filter((step) => step.kind === 'bucket')).toHaveLength(4);
+    expect(second.filter((step) => step.kind === 'table')).toHaveLength(9);
+    expect(second.filter((step) => step.kind === 'bucket')).toHaveLength(6);
   });
 
   it('leaves lifecycle topics with infinite retention', async () => {
@@ -32,7 +32,7 @@ describe('provisioning against the real stack', () => {
   it('creates buckets versioned, encrypted, guarded by policy, staging with expiry', async () => {
     const s3 = createS3(config);
     const buckets = bucketNames(config);
-    for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.charts]) {
+    for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {
       expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
       const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
       expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
