@@ -50,14 +50,13 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         const offset = BigInt(message.offset);
         if (offset < expected) continue;
         if (offset > expected) throw new SeekRequest(expected.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${expected}, not ${message.offset}`);
-        await connection.query('SAVEPOINT message');
         let result: ProjectionResult | undefined;
         try {
           result = await project(connection, message.topic, message.event);
         } catch (error) {
           // Keep what came before a message that must wait for another topic; the retry starts at it.
+          // project() decides to wait before it writes anything, so nothing of this message is in the transaction.
           if (!(error instanceof VersionNotProjectedYetError)) throw error;
-          await connection.query('ROLLBACK TO SAVEPOINT message');
           pending = error;
           break;
         }

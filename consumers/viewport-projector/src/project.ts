@@ -1,4 +1,4 @@
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { OrbitError, TOPICS } from '@orbit/lib';
 import type { ChartGenerated, ChartPromoted, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
 
@@ -43,14 +43,15 @@ async function setRequestStatus(connection: PoolConnection, event: OrbitEvent & 
 }
 
 async function upsertPost(connection: PoolConnection, post: { guid: string; author: string; title: string; name: string; content: string; status: string; parent: number; type: string; when: Date }): Promise<number> {
-  await connection.execute(
+  // LAST_INSERT_ID(ID) makes insertId the post's id whether it was inserted or updated: no second round trip.
+  const [result] = await connection.execute<ResultSetHeader>(
     `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid)
      VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)
-     ON DUPLICATE KEY UPDATE post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)), post_status = VALUES(post_status), post_content = VALUES(post_content)`,
+     ON DUPLICATE KEY UPDATE ID = LAST_INSERT_ID(ID), post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
+       post_status = VALUES(post_status), post_content = VALUES(post_content)`,
     [post.author, post.when, post.when, post.title, post.name, post.content, post.status, post.parent, post.type, post.guid],
   );
-  const [rows] = await connection.execute<RowDataPacket[]>('SELECT ID FROM wp_posts WHERE guid = ?', [post.guid]);
-  return Number(rows[0]?.['ID']);
+  return Number(result.insertId);
 }
 
 /** All of a post's meta in one multi-row upsert: one round trip however many keys. */

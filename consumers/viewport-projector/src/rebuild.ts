@@ -130,7 +130,9 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
     `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
   ]);
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
-  const catchUp = await runUntil(deps, group, deps.pool, database, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), deps.publisher);
+  const tail = await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic));
+  // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, deps.publisher);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);
