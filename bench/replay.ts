@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createKafka, createLogger, createMysqlPool, EventCodec, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
-import { databaseOf, PROJECTION_TABLES, rebuildProjection } from '../consumers/viewport-projector/src/rebuild.js';
+import { databaseOf, PROJECTION_TABLES, rebuildProjection, SHADOW_ONLY_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../consumers/viewport-projector/src/topics.js';
 import { ratioLine, timed } from './measure.js';
 
@@ -35,7 +35,7 @@ const admin = kafka.admin();
 await admin.connect();
 await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
 await pool.query(`CREATE DATABASE \`${benchDb}\``);
-for (const table of [...PROJECTION_TABLES, 'viewport_requests']) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
+for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
 
 console.log(`producing ${events} events to ${prefix}*`);
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

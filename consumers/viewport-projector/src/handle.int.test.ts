@@ -4,6 +4,7 @@ import { childSpan, createMysqlPool, newImageUID, SeekRequest, TOPICS, type Cons
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { projectorHandler } from './handle.js';
+import { drainOutbox } from './outbox.js';
 import { VersionNotProjectedYetError } from './project.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
@@ -61,4 +62,29 @@ describe('viewport-projector against MariaDB', () => {
     await expect(gap).rejects.toBeInstanceOf(SeekRequest);
     await expect(gap).rejects.toMatchObject({ offset: '1' });
   });
+
+  it('keeps a ViewportUpdated whose publish failed after the commit, and publishes it once on the next drain', async () => {
+    const groupId = `test-${uniqueSuffix()}`;
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    const failing = projectorHandler({ pool, groupId, publisher: { publish: async () => { throw new Error('broker gone'); } } });
+    const message = {
+      topic: TOPICS.imageStored, partition: 0, offset: '0', key: events['orbit.image.stored'].imageUID, event: events['orbit.image.stored'] as OrbitEvent,
+      headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    } satisfies ConsumedMessage<OrbitEvent>;
+    await expect(failing(message)).rejects.toThrow('broker gone');
+    // The projection is committed: a redelivery is skipped, the announcement waits in the outbox.
+    const published: EventEnvelope[] = [];
+    const publisher = { publish: async (_topic: string, event: EventEnvelope) => { published.push(event); } };
+    await projectorHandler({ pool, groupId, publisher })(message);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('running');
+    await waitForDrain(publisher, () => published.some((event) => event.correlationId === events['orbit.image.stored'].correlationId));
+    const mine = published.filter((event) => event.correlationId === events['orbit.image.stored'].correlationId);
+    expect(mine).toHaveLength(1);
+    await drainOutbox(pool, publisher);
+    expect(published.filter((event) => event.correlationId === events['orbit.image.stored'].correlationId)).toHaveLength(1);
+  });
 });
+
+async function waitForDrain(publisher: { publish: (topic: string, event: EventEnvelope) => Promise<void> }, done: () => boolean): Promise<void> {
+  for (let i = 0; i < 20 && !done(); i++) await drainOutbox(pool, publisher);
+}

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, SeekRequest, TOPICS, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
+import { entryOfPid, envelopeFor, SeekRequest, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
+import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { project, VersionNotProjectedYetError, type ProjectionResult } from './project.js';
 
 export interface ProjectorDeps {
@@ -64,6 +65,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         expected = offset + 1n;
       }
       if (expected > before) await markApplied(connection, { ...position, offset: (expected - 1n).toString() });
+      await enqueueUpdates(connection, applied.map(({ message, result }) => ({ event: viewportUpdatedOf(message, result), trace: message.trace })));
       await connection.commit();
     } catch (error) {
       await connection.rollback().catch(() => undefined);
@@ -71,7 +73,8 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
     } finally {
       connection.release();
     }
-    for (const { message, result } of applied) await deps.publisher.publish(TOPICS.viewportUpdated, viewportUpdatedOf(message, result), { trace: message.trace });
+    // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
+    if (applied.length > 0) await drainOutbox(deps.pool, deps.publisher);
     if (pending) throw pending;
   };
 }

@@ -2,24 +2,41 @@
 import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
+import { drainOutbox } from './outbox.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
+
+/** How often leftovers of a crash (committed, not yet published) are looked for. */
+const OUTBOX_SWEEP_MS = 5_000;
 
 runMain(() => {
   let pool: ReturnType<typeof createMysqlPool> | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
     topics: PROJECTED_TOPICS,
     schemas: loadSchemas(),
-    createHandler: ({ config, publisher }) => {
-      pool = createMysqlPool(config.MYSQL_URL);
-      return projectorHandler({ pool, groupId: GROUP, publisher });
+    createHandler: ({ config, publisher, logger }) => {
+      const created = createMysqlPool(config.MYSQL_URL);
+      pool = created;
+      const sweep = (): void => {
+        drainOutbox(created, publisher).then(
+          (published) => { if (published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
+          (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
+        );
+      };
+      sweep();
+      sweeper = setInterval(sweep, OUTBOX_SWEEP_MS);
+      return projectorHandler({ pool: created, groupId: GROUP, publisher });
     },
     createBatchHandler: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return projectorBatchHandler({ pool, groupId: GROUP, publisher });
     },
     ready: async () => (pool ? pool.query('SELECT 1').then(() => true, () => false) : false),
-    close: async () => { await pool?.end(); },
+    close: async () => {
+      clearInterval(sweeper);
+      await pool?.end();
+    },
   });
 });

@@ -5,6 +5,8 @@ import { projectorBatchHandler, projectorHandler } from './handle.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
 export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets'] as const;
+/** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
+export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
 
 export interface RebuildDeps {
   readonly kafka: Kafka;
@@ -109,7 +111,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   const group = `viewport-rebuild-${Date.now()}`;
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
-  for (const table of [...PROJECTION_TABLES, 'viewport_requests']) {
+  for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) {
     await deps.pool.query(`CREATE TABLE ${quote(shadow)}.${quote(table)} LIKE ${quote(database)}.${quote(table)}`);
   }
   const shadowUrl = new URL(deps.mysqlUrl);
