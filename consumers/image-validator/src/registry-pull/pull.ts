@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { PullRefusedError, RegistryClient, type RegistryClientOptions } from './client.js';
+import { PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -79,8 +79,22 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
       const response = await client.get(`/blobs/${blob.digest}`);
       if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
       const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
-      // tar-stream fails the entry if the registry sends more or fewer bytes than the descriptor says.
-      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), entry);
+      let received = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          received += chunk.length;
+          if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), meter, entry);
+      } catch (error) {
+        if (error instanceof PullRefusedError) throw error;
+        // Cut short: a dropped connection, worth another try (the digests are checked by the validator anyway).
+        if (received < blob.size) throw new RegistryUnavailableError(client.base, error);
+        throw error;
+      }
     }
     const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
     await put('index.json', Buffer.from(JSON.stringify({

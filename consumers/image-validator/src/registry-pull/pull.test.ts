@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
+import { pullAsOciArchive } from './pull.js';
+
+const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+const layer = Buffer.alloc(4096, 1);
+
+/** A registry that serves one manifest and lets the test decide what the layer download sends. */
+function registry(layerBody: () => ReadableStream<Uint8Array>): RegistryClient {
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
+  }));
+  const fake: typeof fetch = async (input) => {
+    const url = String(input);
+    if (url.includes('/manifests/')) return new Response(manifest, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    if (url.endsWith(digest(config))) return new Response(config);
+    return new Response(layerBody());
+  };
+  return new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+}
+
+function sink(): PassThrough {
+  const out = new PassThrough();
+  out.resume();
+  return out;
+}
+
+describe('pullAsOciArchive against a misbehaving registry', () => {
+  it('refuses a blob longer than its descriptor (the registry is wrong, a retry would not help)', async () => {
+    const client = registry(() => new Response(Buffer.concat([layer, Buffer.from('extra')])).body as ReadableStream<Uint8Array>);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toBeInstanceOf(PullRefusedError);
+  });
+
+  it('retries a download cut short (a dropped connection), not refuses it', async () => {
+    const client = registry(() => new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(layer.subarray(0, 1000));
+        controller.error(new Error('socket hang up'));
+      },
+    }));
+    const pulled = pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink());
+    await expect(pulled).rejects.toBeInstanceOf(RegistryUnavailableError);
+    await expect(pulled).rejects.toMatchObject({ retriable: true });
+  });
+});
