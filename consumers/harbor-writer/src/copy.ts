@@ -66,3 +66,17 @@ export async function serverSideCopy(s3: S3Client, source: ObjectLocation, targe
     throw error;
   }
 }
+
+/**
+ * An S3 answer that no retry will change by itself: the bucket refuses us or
+ * does not exist. The request fails with a reason instead of waiting forever;
+ * transient errors (5xx, throttling, timeouts) are not matched and stay retried.
+ */
+export function refusedByStore(error: unknown): { reasonCode: 'STORE_ACCESS_DENIED' | 'BUCKET_MISSING'; message: string } | undefined {
+  const name = (error as { name?: string }).name;
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === 'AccessDenied' || name === 'AllAccessDisabled') return { reasonCode: 'STORE_ACCESS_DENIED', message: `S3 refused the copy: ${message}` };
+  if (name === 'NoSuchBucket') return { reasonCode: 'BUCKET_MISSING', message: `S3 has no such bucket: ${message}` };
+  return undefined;
+}
+

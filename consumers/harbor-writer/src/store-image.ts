@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { serverSideCopy, storedSha256 } from './copy.js';
+import { refusedByStore, serverSideCopy, storedSha256 } from './copy.js';
 
 export interface StoreDeps {
   readonly s3: S3Client;
@@ -42,9 +42,16 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   if (!stored || stored.sha256 !== event.sha256) {
     const staged = await storedSha256(deps.s3, event.staging);
     if (!staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
-    const copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {
-      'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
-    });
+    let copy: Awaited<ReturnType<typeof serverSideCopy>>;
+    try {
+      copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {
+        'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
+      });
+    } catch (error) {
+      const refused = refusedByStore(error);
+      if (refused) return failed(event, refused.reasonCode, `${target.bucket}: ${refused.message}`);
+      throw error;
+    }
     if (copy.sha256 !== null && copy.sha256 !== event.sha256) {
       await deps.s3.send(new DeleteObjectCommand({ ...{ Bucket: target.bucket, Key: target.key }, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
       return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has SHA-256 ${copy.sha256}, the upload had ${event.sha256}`);

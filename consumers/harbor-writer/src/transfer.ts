@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { serverSideCopy, storedSha256 } from './copy.js';
+import { refusedByStore, serverSideCopy, storedSha256 } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
 export interface TransferDeps {
@@ -43,9 +43,16 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   let versionId = copy?.versionId ?? null;
   const copiedSha = copy ? copy.sha256 ?? copy.metadata['orbit-sha256'] ?? null : null;
   if (copiedSha !== expected) {
-    const result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId }, target, original.size, {
-      ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
-    });
+    let result: Awaited<ReturnType<typeof serverSideCopy>>;
+    try {
+      result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId }, target, original.size, {
+        ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
+      });
+    } catch (error) {
+      const refused = refusedByStore(error);
+      if (refused) return failed(refused.reasonCode, `${target.bucket}: ${refused.message}`);
+      throw error;
+    }
     if (result.sha256 !== null && result.sha256 !== expected) {
       await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, ...(result.versionId ? { VersionId: result.versionId } : {}) }));
       return failed('CHECKSUM_MISMATCH', `the copy in ${target.bucket} has SHA-256 ${result.sha256}, the source ${expected}`);

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
+import { sampleEvents, type TransferRequested } from '@orbit/schemas';
+import { describe, expect, it } from 'vitest';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { storedKeyOf } from './store-image.js';
+import { transferImage } from './transfer.js';
+
+const s3 = createS3(testConfig);
+const buckets = bucketNames(testConfig);
+const deps = {
+  s3, dynamo: createDynamo(testConfig), metadataTable: tableName('appImageMetadata', testConfig),
+  bucketOf: (environment: EnvironmentName) => imageBucketOf(environment, buckets),
+};
+
+async function storedImage(body: Buffer): Promise<TransferRequested> {
+  const imageUID = newImageUID();
+  await s3.send(new PutObjectCommand({
+    Bucket: buckets.development, Key: storedKeyOf(imageUID, 'v1-0-00'), Body: body, ServerSideEncryption: 'AES256',
+    ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+  }));
+  return { ...sampleEvents(imageUID, `req-${uniqueSuffix()}`)['orbit.transfer.requested'], requestId: `req-${uniqueSuffix()}` };
+}
+
+describe('harbor-writer transfers against MinIO', () => {
+  it('copies Development to Testing server side, keeps the source, and copies nothing twice on a redelivery', async () => {
+    const body = Buffer.alloc(128 * 1024, 3);
+    const event = await storedImage(body);
+    const first = await transferImage(event, deps, quietLogger);
+    expect(first).toMatchObject({ kind: 'copied', event: { pid: 'c8bms18-c16bre09-e50', sha256: createHash('sha256').update(body).digest('hex'), sizeBytes: body.length } });
+    const key = storedKeyOf(event.imageUID, 'v1-0-00');
+    expect((await s3.send(new HeadObjectCommand({ Bucket: buckets.development, Key: key }))).ContentLength).toBe(body.length);
+    await transferImage(event, deps, quietLogger);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));
+    expect(versions.Versions?.filter((version) => version.Key === key)).toHaveLength(1);
+  });
+
+  it('fails the transfer with a reason when the source is missing or the target bucket does not exist', async () => {
+    const missing = { ...(await storedImage(Buffer.from('x'))), imageUID: newImageUID() };
+    expect(await transferImage(missing, deps, quietLogger)).toMatchObject({ kind: 'failed', event: { pid: 'c8bms18-c20bre24-911', reasonCode: 'SOURCE_OBJECT_MISSING' } });
+    const event = await storedImage(Buffer.from('y'));
+    const nowhere = { ...deps, bucketOf: (environment: EnvironmentName) => (environment === 'Testing' ? `no-such-bucket-${uniqueSuffix()}` : buckets.development) };
+    expect(await transferImage(event, nowhere, quietLogger)).toMatchObject({ kind: 'failed', event: { reasonCode: 'BUCKET_MISSING' } });
+  });
+});
