@@ -10,6 +10,7 @@ import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader } from './stores/mysql-images.js';
+import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 
 runMain(async () => {
@@ -19,6 +20,15 @@ runMain(async () => {
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await EventPublisher.connect(kafka, codec, logger);
   const pool = createMysqlPool(config.MYSQL_URL);
+  const outbox = mysqlCommandOutbox(pool, publisher, logger);
+  const sweep = (): void => {
+    outbox.sweep().then(
+      (sent) => { if (sent > 0) logger.info({ sent }, 'published commands the broker could not take earlier'); },
+      (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
+    );
+  };
+  sweep();
+  const sweeper = setInterval(sweep, 2_000);
   const s3 = createS3(config);
   const verify = tokenVerifier(config.JWT_JWKS_URL
     ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }
@@ -33,15 +43,15 @@ runMain(async () => {
     images: mysqlImageReader(pool),
     requests: mysqlRequestStore(pool),
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
-    publish: { uploadRequested: (event, trace) => publisher.publish(TOPICS.uploadRequested, event, { trace }) },
+    publish: { uploadRequested: (event, trace) => outbox.send(TOPICS.uploadRequested, event, trace) },
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     transfers: {
       claims: mysqlTransferClaims(pool),
       policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
       publish: {
-        transferRequested: (event, trace) => publisher.publish(TOPICS.transferRequested, event, { trace }),
-        transferRefused: (event, trace) => publisher.publish(TOPICS.pipelineFailed, event, { trace }),
+        transferRequested: (event, trace) => outbox.send(TOPICS.transferRequested, event, trace),
+        transferRefused: (event, trace) => outbox.send(TOPICS.pipelineFailed, event, trace),
       },
     },
   });
@@ -51,6 +61,7 @@ runMain(async () => {
     logger,
     stop: async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
+      clearInterval(sweeper);
       await publisher.disconnect();
       await pool.end();
       logger.info('service stopped');
