@@ -5,7 +5,7 @@ import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { projectorHandler } from './handle.js';
 import { drainOutbox } from './outbox.js';
-import { VersionNotProjectedYetError } from './project.js';
+import { VersionNotProjectedYetError } from './plan.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
 

@@ -4,12 +4,19 @@ import { entryOfPid, envelopeFor, SeekRequest, type ConsumedMessage, type EventP
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { project, VersionNotProjectedYetError, type ProjectionResult } from './project.js';
+import { planProjection, versionsToLookUp, type PlanOutcome, type ProjectionResult } from './plan.js';
+import { readKnownVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
   readonly pool: Pool;
   readonly groupId: string;
   readonly publisher: Pick<EventPublisher, 'publish'>;
+  /**
+   * Queue and publish a ViewportUpdated per projected event. A rebuild replays
+   * history that was announced when it happened, so it passes false.
+   * @default true
+   */
+  readonly announce?: boolean;
 }
 
 /** The same message always yields the same ViewportUpdated id, so a re-publish after a crash is recognisable. */
@@ -29,43 +36,39 @@ function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: Project
 
 /**
  * The batched form (one partition's messages, in offset order): one
- * transaction and one applied-offset update for the whole batch, which is
- * what makes a rebuild fast. Same rules as one by one: offsets below the
- * applied one are skipped, a gap re-reads the partition, any failure rolls
- * the whole batch back for the loop to retry (or to hand over message by
- * message).
+ * transaction, one plan written with a few multi-row statements, and one
+ * applied-offset update for the whole batch, which is what makes a rebuild
+ * fast. Same rules as one by one: offsets below the applied one are skipped,
+ * a gap re-reads the partition, a message that must wait for another topic
+ * keeps what came before it, any failure rolls the whole batch back for the
+ * loop to retry (or to hand over message by message).
  */
 export function projectorBatchHandler(deps: ProjectorDeps) {
+  const announce = deps.announce ?? true;
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
     const position = { groupId: deps.groupId, topic: first.topic, partition: first.partition, offset: first.offset };
-    const applied: { message: ConsumedMessage<OrbitEvent>; result: ProjectionResult }[] = [];
-    let pending: VersionNotProjectedYetError | undefined;
+    let outcome: PlanOutcome<ConsumedMessage<OrbitEvent>> | undefined;
     const connection = await deps.pool.getConnection();
     try {
+      // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
+      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await connection.beginTransaction();
-      let expected = await nextExpectedOffset(connection, position);
-      const before = expected;
-      for (const message of messages) {
-        const offset = BigInt(message.offset);
-        if (offset < expected) continue;
-        if (offset > expected) throw new SeekRequest(expected.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${expected}, not ${message.offset}`);
-        let result: ProjectionResult | undefined;
-        try {
-          result = await project(connection, message.topic, message.event);
-        } catch (error) {
-          // Keep what came before a message that must wait for another topic; the retry starts at it.
-          // project() decides to wait before it writes anything, so nothing of this message is in the transaction.
-          if (!(error instanceof VersionNotProjectedYetError)) throw error;
-          pending = error;
-          break;
-        }
-        if (result) applied.push({ message, result });
-        expected = offset + 1n;
+      const expected = await nextExpectedOffset(connection, position);
+      const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
+      const head = fresh[0];
+      if (head && BigInt(head.offset) > expected) throw new SeekRequest(expected.toString(), `ViewPort has applied ${head.topic}/${head.partition} up to ${expected}, not ${head.offset}`);
+      fresh.forEach((message, index) => {
+        if (BigInt(message.offset) !== expected + BigInt(index)) throw new SeekRequest((expected + BigInt(index)).toString(), `offsets of ${message.topic}/${message.partition} are not contiguous at ${message.offset}`);
+      });
+      outcome = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)));
+      await writePlan(connection, outcome.plan);
+      const last = outcome.applied.at(-1);
+      if (last) await markApplied(connection, { ...position, offset: last.message.offset });
+      if (announce) {
+        await enqueueUpdates(connection, outcome.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
       }
-      if (expected > before) await markApplied(connection, { ...position, offset: (expected - 1n).toString() });
-      await enqueueUpdates(connection, applied.map(({ message, result }) => ({ event: viewportUpdatedOf(message, result), trace: message.trace })));
       await connection.commit();
     } catch (error) {
       await connection.rollback().catch(() => undefined);
@@ -74,8 +77,8 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       connection.release();
     }
     // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
-    if (applied.length > 0) await drainOutbox(deps.pool, deps.publisher);
-    if (pending) throw pending;
+    if (announce && outcome.applied.some(({ result }) => result)) await drainOutbox(deps.pool, deps.publisher);
+    if (outcome.pending) throw outcome.pending;
   };
 }
 

@@ -64,10 +64,10 @@ async function caughtUp(pool: Pool, database: string, group: string, ends: Reado
   return true;
 }
 
-async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, publisher: Pick<EventPublisher, 'publish'>): Promise<number> {
+async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, announce: boolean): Promise<number> {
   let handled = 0;
-  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher });
-  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher });
+  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, announce });
+  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, announce });
   const rename = deps.lifecycleTopicOf;
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
@@ -83,6 +83,8 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
     maxBatchSize: 500,
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
     partitionsConsumedConcurrently: 8,
+    // A replay reads a backlog: a short fetch wait lets stop() return at once when it is caught up.
+    maxWaitTimeMs: 200,
     logger: deps.logger,
   });
   await loop.start();
@@ -117,10 +119,9 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   const shadowUrl = new URL(deps.mysqlUrl);
   shadowUrl.pathname = `/${shadow}`;
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
-  const silent = { publish: async () => undefined };
   let replayed: number;
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), silent);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), false);
   } finally {
     await rebuildPool.end();
   }
@@ -134,7 +135,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
   const tail = await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic));
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
-  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, deps.publisher);
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, true);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);

@@ -58,6 +58,13 @@ export interface ConsumeLoopOptions<E> {
   readonly isRetriable?: (error: unknown) => boolean;
   /** Partitions processed in parallel; messages of one partition stay in order. @default 3 */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Longest a fetch waits for new data; also how long `stop()` can wait for
+   * the fetch in flight. Backlog readers (a replay) want it short. @default 5000
+   */
+  readonly maxWaitTimeMs?: number;
+  /** Bytes one fetch may bring per partition: larger means larger batches for `batchHandler`. @default 1 MiB */
+  readonly maxBytesPerPartition?: number;
 }
 
 type Outcome = 'done' | 'retry' | 'seek';
@@ -94,6 +101,8 @@ export class ConsumeLoop<E> extends EventEmitter {
       // A third of the session, as Kafka advises, so a slow heartbeat never expires a live member.
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+      ...(options.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: options.maxWaitTimeMs } : {}),
+      ...(options.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: Math.max(10 * 1024 ** 2, 4 * options.maxBytesPerPartition) } : {}),
     });
     const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => {

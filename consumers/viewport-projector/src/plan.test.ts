@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { newImageUID, TOPICS } from '@orbit/lib';
+import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { imageGuid, planProjection, versionGuid, versionsToLookUp, VersionNotProjectedYetError } from './plan.js';
+
+const at = (iso: string): number => new Date(iso).getTime();
+const message = (topic: string, event: OrbitEvent) => ({ topic, event });
+
+describe('planProjection', () => {
+  it('folds a stored image and its chart into one post per image and version, the version ready and the request succeeded', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-1');
+    const { plan, applied, pending } = planProjection([
+      message(TOPICS.imageValidated, events['orbit.image.validated']),
+      message(TOPICS.imageStored, events['orbit.image.stored']),
+      message(TOPICS.chartGenerated, { ...events['orbit.chart.generated'], occurredAt: at('2026-11-22T10:05:00Z') }),
+    ], new Map());
+    expect(pending).toBeUndefined();
+    expect(applied.map(({ result }) => result?.status)).toEqual(['running', 'running', 'succeeded']);
+    expect([...plan.posts.keys()]).toEqual([imageGuid(uid), versionGuid(uid, 'v1-0-00')]);
+    expect(plan.posts.get(versionGuid(uid, 'v1-0-00'))).toMatchObject({ status: 'ready', insert: { parentGuid: imageGuid(uid), type: 'orbit_image_version' } });
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('environments')).toBe('["Development"]');
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartName')).toBe(events['orbit.chart.generated'].chartName);
+    expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
+  });
+
+  it('never moves a finished request back, and keeps the error of the event that finished it', () => {
+    const events = sampleEvents(newImageUID(), 'req-2');
+    const { plan } = planProjection([
+      message(TOPICS.imageRejected, events['orbit.image.rejected']),
+      message(TOPICS.imageValidated, { ...events['orbit.image.validated'], occurredAt: at('2026-11-22T11:00:00Z') }),
+    ], new Map());
+    expect(plan.requests.get('req-2')).toMatchObject({ status: 'failed', errorCode: 'DIGEST_MISMATCH', errorPid: 'c12bms03-c20bre24-911', updated: new Date('2026-11-22T10:00:00Z') });
+  });
+
+  it('stops before a chart whose version is neither in the database nor earlier in the batch, and plans nothing after it', () => {
+    const waiting = sampleEvents(newImageUID(), 'req-3');
+    const other = sampleEvents(newImageUID(), 'req-4');
+    const { plan, applied, pending } = planProjection([
+      message(TOPICS.imageValidated, other['orbit.image.validated']),
+      message(TOPICS.chartGenerated, waiting['orbit.chart.generated']),
+      message(TOPICS.imageStored, other['orbit.image.stored']),
+    ], new Map());
+    expect(pending).toBeInstanceOf(VersionNotProjectedYetError);
+    expect(applied).toHaveLength(1);
+    expect(plan.posts.size).toBe(0);
+    expect([...plan.requests.keys()]).toEqual(['req-4']);
+  });
+
+  it('adds a promotion target to the environments the database holds, once, and bumps only the modified time', () => {
+    const uid = newImageUID();
+    const promoted = sampleEvents(uid, 'req-5')['orbit.chart.promoted'];
+    const guid = versionGuid(uid, 'v1-0-00');
+    expect(versionsToLookUp([message(TOPICS.chartPromoted, promoted)])).toEqual([guid]);
+    const known = new Map([[guid, { environments: ['Development'] }]]);
+    const { plan } = planProjection([message(TOPICS.chartPromoted, promoted), message(TOPICS.chartPromoted, { ...promoted, occurredAt: at('2026-11-23T00:00:00Z') })], known);
+    expect(plan.meta.get(guid)?.get('environments')).toBe('["Development","Testing"]');
+    expect(plan.posts.get(guid)).toEqual({ guid, modified: new Date('2026-11-23T00:00:00Z') });
+    expect(plan.requests.get(promoted.requestId)).toMatchObject({ kind: 'transfer', status: 'succeeded' });
+  });
+
+  it('inserts an image post once for several versions: the first version dates it, the latest modifies it', () => {
+    const uid = newImageUID();
+    const first = sampleEvents(uid, 'req-6')['orbit.image.stored'];
+    const second = { ...sampleEvents(uid, 'req-7')['orbit.image.stored'], occurredAt: at('2026-11-24T00:00:00Z') };
+    const { plan } = planProjection([
+      message(TOPICS.imageStored, first),
+      message(TOPICS.imageStored, { ...second, metadata: { ...second.metadata, imageVersion: 'v1-0-01' } }),
+    ], new Map());
+    expect(plan.posts.get(imageGuid(uid))).toMatchObject({ insert: { created: new Date('2026-11-22T10:00:00Z') }, modified: new Date('2026-11-24T00:00:00Z') });
+    expect(plan.imageUids.get(uid)).toMatchObject({ created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-24T00:00:00Z') });
+    expect(plan.posts.size).toBe(3);
+  });
+});

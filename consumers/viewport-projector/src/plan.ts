@@ -1,0 +1,256 @@
+import { OrbitError, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import type { ChartGenerated, ChartPromoted, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
+
+/**
+ * The projection as a pure fold: a batch of events becomes one plan of rows
+ * (posts, meta, image UIDs, requests) that `writePlan` applies with a few
+ * multi-row statements. The fold reproduces exactly what applying the events
+ * one by one would leave in the tables — same upsert rules, same
+ * forward-only request status — so a live projector (small batches) and a
+ * rebuild (large batches) arrive at the same checksum.
+ */
+
+export type RequestStatus = 'accepted' | 'running' | 'succeeded' | 'failed';
+
+/** What a projected event means for the request, for the ViewportUpdated that follows the commit. */
+export interface ProjectionResult {
+  readonly requestId: string;
+  readonly status: RequestStatus;
+  readonly imageVersion: string | null;
+  readonly environment: string | null;
+}
+
+/**
+ * Kafka orders events within a topic partition, not across topics: a
+ * ChartGenerated or ChartPromoted can arrive before the ImageStored of the
+ * same version (a backlog, a crash, a replay). The version is then retried
+ * (the partition pauses with backoff) until its ImageStored is projected, so
+ * the projection never depends on which topic was read first.
+ */
+export class VersionNotProjectedYetError extends OrbitError {
+  constructor(imageUID: string, imageVersion: string) {
+    super('ORBIT_ERR_PROJECTION_PENDING', `version ${imageVersion} of ${imageUID} is not projected yet; waiting for its ImageStored`, { retriable: true });
+  }
+}
+
+/** A post as the batch leaves it. `insert` is set when an event upserts the whole post; otherwise only the patched columns change. */
+export interface PlannedPost {
+  readonly guid: string;
+  insert?: { readonly author: string; readonly title: string; readonly name: string; readonly type: string; readonly parentGuid: string | null; readonly created: Date };
+  status?: string;
+  content?: string;
+  /** Only ever moves forward (GREATEST), like post_modified_gmt in the table. */
+  modified?: Date;
+}
+
+export interface PlannedImageUid {
+  readonly imageUID: string;
+  readonly postGuid: string;
+  readonly userLogin: string;
+  readonly imageName: string;
+  readonly created: Date;
+  updated: Date;
+}
+
+export interface PlannedRequest {
+  readonly requestId: string;
+  readonly kind: 'upload' | 'transfer';
+  readonly imageUID: string;
+  readonly userLogin: string;
+  readonly created: Date;
+  status: RequestStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  errorPid: string | null;
+  updated: Date;
+}
+
+export interface ProjectionPlan {
+  /** In insertion order; a parent is always planned before its children. */
+  readonly posts: Map<string, PlannedPost>;
+  /** post guid -> meta key -> value (strings as they are, everything else as JSON). */
+  readonly meta: Map<string, Map<string, string>>;
+  readonly imageUids: Map<string, PlannedImageUid>;
+  readonly requests: Map<string, PlannedRequest>;
+}
+
+/** Versions the database already holds, with their `environments` meta, for the events that change an existing version. */
+export type KnownVersions = ReadonlyMap<string, { readonly environments: readonly string[] }>;
+
+export interface PlanOutcome<M> {
+  readonly plan: ProjectionPlan;
+  /** The messages the plan covers, in order, each with what it meant for its request (undefined: ignored topic). */
+  readonly applied: readonly { readonly message: M; readonly result: ProjectionResult | undefined }[];
+  /** Set when a message must wait for another topic: it and everything after it are not in the plan. */
+  readonly pending?: VersionNotProjectedYetError;
+}
+
+export const imageGuid = (imageUID: string): string => `orbit:image:${imageUID}`;
+export const versionGuid = (imageUID: string, imageVersion: string): string => `orbit:image:${imageUID}:${imageVersion}`;
+
+/** The version guids whose current state the plan needs from the database. */
+export function versionsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {
+  const guids = new Set<string>();
+  for (const { topic, event } of messages) {
+    if (topic === TOPICS.chartGenerated) guids.add(versionGuid(event.imageUID, (event as ChartGenerated).imageVersion));
+    if (topic === TOPICS.chartPromoted) guids.add(versionGuid(event.imageUID, (event as ChartPromoted).imageVersion));
+  }
+  return [...guids];
+}
+
+const isFinal = (status: RequestStatus): boolean => status === 'succeeded' || status === 'failed';
+const later = (a: Date | undefined, b: Date): Date => (a && a.getTime() >= b.getTime() ? a : b);
+const metaValue = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+class Planner {
+  readonly plan: ProjectionPlan = { posts: new Map(), meta: new Map(), imageUids: new Map(), requests: new Map() };
+
+  constructor(private readonly known: KnownVersions) {}
+
+  /** INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content, modified only grows. */
+  upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; status: string; parentGuid: string | null; type: string; when: Date }): void {
+    const planned = this.postOf(post.guid);
+    planned.insert ??= { author: post.author, title: post.title, name: post.name, type: post.type, parentGuid: post.parentGuid, created: post.when };
+    planned.status = post.status;
+    planned.content = post.content;
+    planned.modified = later(planned.modified, post.when);
+  }
+
+  setMeta(guid: string, meta: Record<string, unknown>): void {
+    let entries = this.plan.meta.get(guid);
+    if (!entries) this.plan.meta.set(guid, (entries = new Map()));
+    for (const [key, value] of Object.entries(meta)) entries.set(key, metaValue(value));
+  }
+
+  /** True when the version is in the database or was stored earlier in this batch. */
+  versionExists(guid: string): boolean {
+    return this.known.has(guid) || this.plan.posts.get(guid)?.insert !== undefined;
+  }
+
+  environmentsOf(guid: string): string[] {
+    const planned = this.plan.meta.get(guid)?.get('environments');
+    if (planned !== undefined) return JSON.parse(planned) as string[];
+    return [...(this.known.get(guid)?.environments ?? [])];
+  }
+
+  postOf(guid: string): PlannedPost {
+    let planned = this.plan.posts.get(guid);
+    if (!planned) this.plan.posts.set(guid, (planned = { guid }));
+    return planned;
+  }
+
+  /** Forward-only: once a request succeeded or failed, later events change nothing. */
+  setRequestStatus(event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): void {
+    const when = new Date(event.occurredAt);
+    const current = this.plan.requests.get(event.requestId);
+    if (!current) {
+      this.plan.requests.set(event.requestId, {
+        requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when,
+        status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
+      });
+      return;
+    }
+    if (isFinal(current.status)) return;
+    current.status = status;
+    current.errorCode = error?.code ?? null;
+    current.errorMessage = error?.message ?? null;
+    current.errorPid = error ? event.pid : null;
+    current.updated = when;
+  }
+
+  stored(event: ImageStored): ProjectionResult {
+    const when = new Date(event.occurredAt);
+    const image = imageGuid(event.imageUID);
+    const version = versionGuid(event.imageUID, event.metadata.imageVersion);
+    this.upsertPost({ guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: event.metadata.description ?? '', status: 'publish', parentGuid: null, type: 'orbit_image', when });
+    const uid = this.plan.imageUids.get(event.imageUID);
+    if (uid) uid.updated = later(uid.updated, when);
+    else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
+    this.setMeta(image, { imageCategory: event.metadata.imageCategory ?? '', part: event.metadata.part ?? '' });
+    this.upsertPost({
+      guid: version, author: event.actor.username, title: `${event.metadata.imageName} ${event.metadata.imageVersion}`, name: event.metadata.imageVersion,
+      content: '', status: 'stored', parentGuid: image, type: 'orbit_image_version', when,
+    });
+    this.setMeta(version, {
+      imageVersion: event.metadata.imageVersion, environments: ['Development'], digest: event.image.manifestDigest, configDigest: event.image.configDigest,
+      sizeBytes: String(event.sizeBytes), sha256: event.sha256, layers: event.image.layers, s3Location: event.stored, requestId: event.requestId,
+      metadata: event.metadata, architecture: event.image.architecture, os: event.image.os,
+    });
+    this.setRequestStatus(event, 'running');
+    return { requestId: event.requestId, status: 'running', imageVersion: event.metadata.imageVersion, environment: 'Development' };
+  }
+
+  chart(event: ChartGenerated): ProjectionResult {
+    const version = versionGuid(event.imageUID, event.imageVersion);
+    if (!this.versionExists(version)) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+    this.postOf(version).status = 'ready';
+    this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
+    this.setRequestStatus(event, 'succeeded');
+    return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.environment };
+  }
+
+  /**
+   * The transfer's last step: the version becomes present in the target
+   * environment (Development and the rest stay) and the request succeeds.
+   * Nothing of a transfer is visible before this, so a transfer that fails
+   * half way leaves ViewPort as it was.
+   */
+  promotion(event: ChartPromoted): ProjectionResult {
+    const version = versionGuid(event.imageUID, event.imageVersion);
+    if (!this.versionExists(version)) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+    const current = this.environmentsOf(version);
+    this.setMeta(version, { environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment] });
+    const post = this.postOf(version);
+    post.modified = later(post.modified, new Date(event.occurredAt));
+    this.setRequestStatus(event, 'succeeded', undefined, 'transfer');
+    return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.targetEnvironment };
+  }
+
+  apply(topic: string, event: OrbitEvent): ProjectionResult | undefined {
+    switch (topic) {
+      case TOPICS.imageValidated: {
+        const validated = event as ImageValidated;
+        this.setRequestStatus(validated, 'running');
+        return { requestId: validated.requestId, status: 'running', imageVersion: validated.metadata.imageVersion, environment: null };
+      }
+      case TOPICS.imageStored:
+        return this.stored(event as ImageStored);
+      case TOPICS.chartGenerated:
+        return this.chart(event as ChartGenerated);
+      case TOPICS.imageRejected: {
+        const rejected = event as ImageRejected;
+        this.setRequestStatus(rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
+        return { requestId: rejected.requestId, status: 'failed', imageVersion: null, environment: null };
+      }
+      case TOPICS.chartPromoted:
+        return this.promotion(event as ChartPromoted);
+      case TOPICS.pipelineFailed: {
+        const failure = event as PipelineFailed;
+        this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
+        return { requestId: failure.requestId, status: 'failed', imageVersion: null, environment: null };
+      }
+      default:
+        return undefined;
+    }
+  }
+}
+
+/**
+ * Folds messages (in order) into one plan. A message that must wait for
+ * another topic ends the plan before it: the messages after it are not
+ * planned either, so offsets stay contiguous.
+ */
+export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(messages: readonly M[], known: KnownVersions): PlanOutcome<M> {
+  const planner = new Planner(known);
+  const applied: { message: M; result: ProjectionResult | undefined }[] = [];
+  for (const message of messages) {
+    try {
+      applied.push({ message, result: planner.apply(message.topic, message.event) });
+    } catch (error) {
+      // Each step checks before it records anything, so the waiting message left no trace in the plan.
+      if (error instanceof VersionNotProjectedYetError) return { plan: planner.plan, applied, pending: error };
+      throw error;
+    }
+  }
+  return { plan: planner.plan, applied };
+}

@@ -1,0 +1,121 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { KnownVersions, PlannedPost, ProjectionPlan } from './plan.js';
+
+/**
+ * Applies a ProjectionPlan with a handful of multi-row statements inside the
+ * caller's transaction: the cost of a batch grows with its rows, not with its
+ * round trips. Rows go in key order so concurrent batches lock in the same
+ * order (fewer deadlocks).
+ */
+
+/** Rows per statement: far below max_allowed_packet even with large meta values. */
+const ROWS_PER_STATEMENT = 1_000;
+
+function chunks<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < rows.length; start += size) out.push(rows.slice(start, start + size));
+  return out;
+}
+
+const byKey = <T>(entries: Iterable<[string, T]>): T[] => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+
+/** Reads the versions a plan needs (existence, environments) and locks them for the transaction. */
+export async function readKnownVersions(connection: PoolConnection, guids: readonly string[]): Promise<KnownVersions> {
+  const known = new Map<string, { environments: string[] }>();
+  for (const part of chunks([...guids].sort())) {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT v.guid, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid IN (?) FOR UPDATE`, [part]);
+    for (const row of rows) known.set(String(row['guid']), { environments: JSON.parse(String(row['meta_value'] ?? '[]')) as string[] });
+  }
+  return known;
+}
+
+async function idsOf(connection: PoolConnection, guids: readonly string[]): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const part of chunks(guids)) {
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT ID, guid FROM wp_posts WHERE guid IN (?)', [part]);
+    for (const row of rows) ids.set(String(row['guid']), Number(row['ID']));
+  }
+  return ids;
+}
+
+function idOf(ids: ReadonlyMap<string, number>, guid: string): number {
+  const id = ids.get(guid);
+  if (id === undefined) throw new TypeError(`post ${guid} was planned but is not in wp_posts`);
+  return id;
+}
+
+async function insertPosts(connection: PoolConnection, posts: readonly PlannedPost[], ids: ReadonlyMap<string, number>): Promise<void> {
+  for (const part of chunks(posts)) {
+    // LAST write wins for status and content, post_modified_gmt only grows: what one-by-one upserts leave behind.
+    await connection.query(
+      `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid)
+       VALUES ? ON DUPLICATE KEY UPDATE post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
+         post_status = VALUES(post_status), post_content = VALUES(post_content)`,
+      [part.map((post) => {
+        const insert = post.insert;
+        if (!insert) throw new TypeError(`post ${post.guid} has nothing to insert`);
+        const parent = insert.parentGuid === null ? 0 : idOf(ids, insert.parentGuid);
+        return [insert.author, insert.created, post.modified ?? insert.created, insert.title, insert.name, post.content ?? '', '', post.status ?? '', parent, insert.type, post.guid];
+      })],
+    );
+  }
+}
+
+async function patchPosts(connection: PoolConnection, posts: readonly PlannedPost[]): Promise<void> {
+  const byStatus = new Map<string, string[]>();
+  for (const post of posts) {
+    if (post.status === undefined) continue;
+    const guids = byStatus.get(post.status) ?? [];
+    guids.push(post.guid);
+    byStatus.set(post.status, guids);
+  }
+  for (const [status, guids] of byStatus) for (const part of chunks(guids)) await connection.query('UPDATE wp_posts SET post_status = ? WHERE guid IN (?)', [status, part]);
+  const modified = posts.filter((post) => post.modified !== undefined);
+  for (const part of chunks(modified)) {
+    await connection.query(
+      `UPDATE wp_posts SET post_modified_gmt = GREATEST(post_modified_gmt, CASE guid ${part.map(() => 'WHEN ? THEN CAST(? AS DATETIME(3))').join(' ')} END) WHERE guid IN (?)`,
+      [...part.flatMap((post) => [post.guid, post.modified]), part.map((post) => post.guid)],
+    );
+  }
+}
+
+export async function writePlan(connection: PoolConnection, plan: ProjectionPlan): Promise<void> {
+  const posts = byKey(plan.posts);
+  const inserted = posts.filter((post) => post.insert !== undefined);
+  // Parents first: a version's post_parent is its image's id.
+  const parents = inserted.filter((post) => post.insert?.parentGuid === null);
+  const children = inserted.filter((post) => post.insert?.parentGuid !== null);
+  await insertPosts(connection, parents, new Map());
+  await insertPosts(connection, children, await idsOf(connection, [...new Set(children.map((post) => post.insert?.parentGuid ?? ''))]));
+  await patchPosts(connection, posts.filter((post) => post.insert === undefined));
+
+  const ids = await idsOf(connection, [...new Set([...plan.meta.keys(), ...[...plan.imageUids.values()].map((uid) => uid.postGuid)])].sort());
+  const uids = byKey(plan.imageUids);
+  for (const part of chunks(uids)) {
+    await connection.query(
+      `INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES ?
+       ON DUPLICATE KEY UPDATE updated_at = GREATEST(updated_at, VALUES(updated_at))`,
+      [part.map((uid) => [uid.imageUID, idOf(ids, uid.postGuid), uid.userLogin, uid.imageName, uid.created, uid.updated])],
+    );
+  }
+  const meta = [...plan.meta].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([guid, entries]) => byKey([...entries].map(([key, value]) => [key, [idOf(ids, guid), key, value]] as [string, unknown[]])));
+  for (const part of chunks(meta)) {
+    await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
+  }
+
+  // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
+  for (const part of chunks(byKey(plan.requests))) {
+    await connection.query(
+      `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
+       VALUES ?
+       ON DUPLICATE KEY UPDATE
+         error_code = IF(status IN ('succeeded', 'failed'), error_code, VALUES(error_code)),
+         error_message = IF(status IN ('succeeded', 'failed'), error_message, VALUES(error_message)),
+         error_pid = IF(status IN ('succeeded', 'failed'), error_pid, VALUES(error_pid)),
+         updated_at = IF(status IN ('succeeded', 'failed'), updated_at, VALUES(updated_at)),
+         status = IF(status IN ('succeeded', 'failed'), status, VALUES(status))`,
+      [part.map((request) => [request.requestId, request.kind, request.imageUID, null, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
+    );
+  }
+}
