@@ -43,15 +43,15 @@ runMain(async () => {
     images: mysqlImageReader(pool),
     requests: mysqlRequestStore(pool),
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
-    publish: { uploadRequested: (event, trace) => outbox.send(TOPICS.uploadRequested, event, trace) },
+    publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     transfers: {
       claims: mysqlTransferClaims(pool),
       policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
       publish: {
-        transferRequested: (event, trace) => outbox.send(TOPICS.transferRequested, event, trace),
-        transferRefused: (event, trace) => outbox.send(TOPICS.pipelineFailed, event, trace),
+        transferRequested: (event, trace, request) => outbox.send(TOPICS.transferRequested, event, trace, request),
+        transferRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
       },
     },
   });

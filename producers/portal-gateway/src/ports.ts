@@ -38,9 +38,10 @@ export interface ImageNames {
   uidFor(owner: string, imageName: string): Promise<string>;
 }
 
+/** A request as the gateway records it when it takes it on: `accepted`, no error yet. */
+export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'>;
+
 export interface RequestStore {
-  /** Records a request as accepted before its command event is published. */
-  accept(record: Omit<RequestRecord, 'status' | 'error'>): Promise<void>;
   get(requestId: string): Promise<RequestRecord | undefined>;
 }
 
@@ -57,8 +58,13 @@ export interface EventLogReader {
   byImageUID(imageUID: string): Promise<TimelineEntry[]>;
 }
 
+/**
+ * Records the request as accepted and sends its command as one unit: the
+ * request row and the command are committed together before anything is
+ * published, so there is never a request without its command or the reverse.
+ */
 export interface CommandPublisher {
-  uploadRequested(event: UploadRequested, trace: TraceContext): Promise<void>;
+  uploadRequested(event: UploadRequested, trace: TraceContext, request: AcceptedRequest): Promise<void>;
 }
 
 export interface ImageView {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import type { ImageReader, RequestStore } from '../ports.js';
+import type { AcceptedRequest, ImageReader, RequestStore } from '../ports.js';
 import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
 
 /** Who is promoting an (image, version) into an environment: one request at a time. */
@@ -14,9 +14,10 @@ export interface TransferClaims {
   find(imageUID: string, imageVersion: string, target: string): Promise<{ requestId: string; status: string | null } | undefined>;
 }
 
+/** As CommandPublisher: the request row and its command are committed together. */
 export interface TransferPublisher {
-  transferRequested(event: TransferRequested, trace: TraceContext): Promise<void>;
-  transferRefused(event: PipelineFailed, trace: TraceContext): Promise<void>;
+  transferRequested(event: TransferRequested, trace: TraceContext, request: AcceptedRequest): Promise<void>;
+  transferRefused(event: PipelineFailed, trace: TraceContext, request: AcceptedRequest): Promise<void>;
 }
 
 export interface TransferRouteDeps {
@@ -59,14 +60,14 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const requestId = randomUUID();
       const trace = startTrace();
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
+      const accepted: AcceptedRequest = { requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username };
 
       if (decision.kind === 'refused') {
         // An unknown or foreign image leaves no record under its UID: nothing to log against.
         if (decision.status !== 404 || decision.code === 'VERSION_NOT_FOUND') {
-          await deps.requests.accept({ requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username });
           await deps.publish.transferRefused({
             ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
-          }, trace);
+          }, trace, accepted);
         }
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
       }
@@ -80,11 +81,10 @@ export function transferRoutes(deps: TransferRouteDeps) {
       }
       const held = await deps.claims.claim(request.params.uid, request.body.imageVersion, decision.target, requestId);
       if (held.requestId !== requestId) return answer(held, held.status === 'succeeded');
-      await deps.requests.accept({ requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username });
       await deps.publish.transferRequested({
         ...envelopeFor('transferRequested', context), requestId, imageVersion: request.body.imageVersion,
         sourceEnvironment: decision.source, targetEnvironment: decision.target, notes: request.body.notes ?? null,
-      }, trace);
+      }, trace, accepted);
       return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
     });
   };

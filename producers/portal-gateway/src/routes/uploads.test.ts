@@ -30,14 +30,13 @@ function harness(maxUploadBytes = 1024 * 1024) {
     find: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined),
   };
   const requests: RequestStore = {
-    accept: async (record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); },
     get: async (id) => records.get(id),
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
     names: { uidFor: async () => 'U'.repeat(60) },
     events: { byCorrelationId: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: 'x' }], byImageUID: async () => [] },
-    publish: { uploadRequested: async (event) => { published.push(event); } },
+    publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
     maxUploadBytes,
   });
   return { app, published, staged, records };

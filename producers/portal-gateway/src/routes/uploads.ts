@@ -52,13 +52,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null): Promise<Accepted> {
     const requestId = randomUUID();
     const imageUID = await deps.names.uidFor(actor.username, metadata.imageName);
-    await deps.requests.accept({ requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
     const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
     const event: UploadRequested = {
       ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
       requestId, source, metadata, staging, reference, sizeBytes: staged?.sizeBytes ?? null, sha256: staged?.sha256 ?? null,
     };
-    await deps.publish.uploadRequested(event, startTrace());
+    await deps.publish.uploadRequested(event, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
     return { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { childSpan, createMysqlPool, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -13,6 +14,11 @@ async function kept(eventId: string): Promise<number> {
   return Number(rows[0]?.['n']);
 }
 
+async function statusOf(requestId: string): Promise<string | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [requestId]);
+  return rows[0] ? String(rows[0]['status']) : undefined;
+}
+
 describe('the gateway command outbox against MariaDB', () => {
   it('keeps a command the broker refused and publishes it once on a later sweep', async () => {
     const event = sampleEvents()['orbit.upload.requested'];
@@ -26,6 +32,21 @@ describe('the gateway command outbox against MariaDB', () => {
     expect(published.filter((sent) => sent.eventId === event.eventId)).toHaveLength(1);
     expect(published.find((sent) => sent.eventId === event.eventId)).toEqual(event);
     expect(await kept(event.eventId)).toBe(0);
+  });
+
+  it('records the request and its command together, or neither', async () => {
+    const event = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    const request = { requestId: event.requestId, kind: 'upload' as const, imageUID: event.imageUID, imageVersion: 'v1-0-00', owner: 'dev1' };
+    const down = mysqlCommandOutbox(pool, { publish: async () => { throw new Error('broker restarting'); } }, quietLogger);
+    await down.send('orbit.upload.requested', event, childSpan(undefined), request);
+    expect(await statusOf(event.requestId)).toBe('accepted');
+    expect(await kept(event.eventId)).toBe(1);
+    await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${event.eventId}%`]);
+
+    // The command cannot be stored (a topic longer than its column): the request row goes with it.
+    const lost = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    await expect(down.send('t'.repeat(300), lost, childSpan(undefined), { ...request, requestId: lost.requestId })).rejects.toThrow();
+    expect(await statusOf(lost.requestId)).toBeUndefined();
   });
 
   it('publishes at once and keeps nothing when the broker takes it', async () => {

@@ -1,5 +1,6 @@
 import { childSpan, formatTraceparent, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { AcceptedRequest } from '../ports.js';
 
 export interface CommandOutbox {
   /**
@@ -7,7 +8,7 @@ export interface CommandOutbox {
    * command stays recorded and the sweep sends it later: an accepted request
    * is never lost to a broker restart, and the caller still gets its 202.
    */
-  send(topic: string, event: EventEnvelope, trace: TraceContext): Promise<void>;
+  send(topic: string, event: EventEnvelope, trace: TraceContext, request?: AcceptedRequest): Promise<void>;
   /** Publishes what earlier sends left behind, oldest first; returns how many. */
   sweep(): Promise<number>;
 }
@@ -17,10 +18,29 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     await publisher.publish(topic, JSON.parse(payload) as EventEnvelope, { trace: childSpan(parseTraceparent(traceparent ?? undefined)) });
   };
   return {
-    async send(topic, event, trace) {
+    async send(topic, event, trace, request) {
       const payload = JSON.stringify(event);
       const traceparent = formatTraceparent(trace);
-      const [inserted] = await pool.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
+      const connection = await pool.getConnection();
+      let inserted: ResultSetHeader;
+      try {
+        await connection.beginTransaction();
+        if (request) {
+          // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
+          await connection.execute(
+            `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
+            [request.requestId, request.kind, request.imageUID, request.imageVersion, request.owner],
+          );
+        }
+        [inserted] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
+        await connection.commit();
+      } catch (error) {
+        await connection.rollback().catch(() => undefined);
+        throw error;
+      } finally {
+        connection.release();
+      }
       try {
         await publishRow(topic, payload, traceparent);
       } catch (error) {

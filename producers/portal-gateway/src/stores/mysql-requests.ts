@@ -16,13 +16,6 @@ export function mysqlImageNames(pool: Pool): ImageNames {
 
 export function mysqlRequestStore(pool: Pool): RequestStore {
   return {
-    async accept(record) {
-      await pool.execute(
-        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
-        [record.requestId, record.kind, record.imageUID, record.imageVersion, record.owner],
-      );
-    },
     async get(requestId): Promise<RequestRecord | undefined> {
       const [rows] = await pool.execute<RowDataPacket[]>('SELECT * FROM viewport_requests WHERE request_id = ?', [requestId]);
       const row = rows[0];
