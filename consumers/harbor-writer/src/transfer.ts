@@ -34,12 +34,13 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   const source = { bucket: deps.bucketOf(sourceEnvironment), key };
   const target = { bucket: deps.bucketOf(targetEnvironment), key };
 
-  const original = await storedSha256(deps.s3, source);
+  // Both looked at together: on small images these round trips are a good part of the transfer.
+  const [original, existing] = await Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target)]);
   if (!original) return failed('SOURCE_OBJECT_MISSING', `${source.bucket}/${key} is not there: the version is not stored in ${sourceEnvironment}`);
   const expected = original.sha256 ?? original.metadata['orbit-sha256'] ?? null;
   if (expected === null) return failed('CHECKSUM_UNKNOWN', `${source.bucket}/${key} carries no SHA-256 to verify a copy against`);
 
-  let copy = await storedSha256(deps.s3, target);
+  let copy = existing;
   let versionId = copy?.versionId ?? null;
   const copiedSha = copy ? copy.sha256 ?? copy.metadata['orbit-sha256'] ?? null : null;
   if (copiedSha !== expected) {
