@@ -82,7 +82,7 @@ const rebuilt = await rebuildProjection({
   publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
 });
 
-const projected = [...PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets'), 'viewport_requests'];
+const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets');
 const copyDb = `${benchDb}_copy`;
 await pool.query(`CREATE DATABASE \`${copyDb}\``);
 for (const table of projected) await pool.query(`CREATE TABLE \`${copyDb}\`.\`${table}\` LIKE \`${benchDb}\`.\`${table}\``);

@@ -44,6 +44,19 @@ describe('viewport-projector against MariaDB', () => {
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
   });
 
+  it('in a rebuild shadow, projects the image but announces nothing and leaves requests to the live database', async () => {
+    const published: EventEnvelope[] = [];
+    const shadow = projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, shadow: true, publisher: { publish: async (_topic, event) => { published.push(event); } } });
+    const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
+    await shadow({ topic: TOPICS.imageStored, partition: 0, offset: '0', key: stored.imageUID, event: stored, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal });
+    const [uids] = await pool.execute<RowDataPacket[]>('SELECT * FROM wp_image_uid WHERE image_uid = ?', [stored.imageUID]);
+    expect(uids).toHaveLength(1);
+    expect(await request(stored.requestId)).toBeUndefined();
+    const [queued] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM viewport_outbox WHERE payload LIKE ?', [`%${stored.correlationId}%`]);
+    expect(Number(queued[0]?.['n'])).toBe(0);
+    expect(published).toEqual([]);
+  });
+
   it('ends a rejected request failed with its reason code and the error PID', async () => {
     const { deliver } = harness();
     const rejected = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.rejected'];

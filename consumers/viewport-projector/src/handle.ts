@@ -12,11 +12,12 @@ export interface ProjectorDeps {
   readonly groupId: string;
   readonly publisher: Pick<EventPublisher, 'publish'>;
   /**
-   * Queue and publish a ViewportUpdated per projected event. A rebuild replays
-   * history that was announced when it happened, so it passes false.
-   * @default true
+   * Projecting into a rebuild's shadow database: the replayed history was
+   * announced when it happened, so no ViewportUpdated is queued, and request
+   * rows are left out (requests are not part of what the swap replaces).
+   * @default false
    */
-  readonly announce?: boolean;
+  readonly shadow?: boolean;
 }
 
 /** The same message always yields the same ViewportUpdated id, so a re-publish after a crash is recognisable. */
@@ -44,7 +45,7 @@ function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: Project
  * loop to retry (or to hand over message by message).
  */
 export function projectorBatchHandler(deps: ProjectorDeps) {
-  const announce = deps.announce ?? true;
+  const announce = !deps.shadow;
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
@@ -63,7 +64,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         if (BigInt(message.offset) !== expected + BigInt(index)) throw new SeekRequest((expected + BigInt(index)).toString(), `offsets of ${message.topic}/${message.partition} are not contiguous at ${message.offset}`);
       });
       outcome = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)));
-      await writePlan(connection, outcome.plan);
+      await writePlan(connection, outcome.plan, { requests: announce });
       const last = outcome.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });
       if (announce) {

@@ -64,10 +64,10 @@ async function caughtUp(pool: Pool, database: string, group: string, ends: Reado
   return true;
 }
 
-async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, announce: boolean): Promise<number> {
+async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean): Promise<number> {
   let handled = 0;
-  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, announce });
-  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, announce });
+  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
+  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const rename = deps.lifecycleTopicOf;
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
@@ -121,7 +121,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
   let replayed: number;
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), false);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), true);
   } finally {
     await rebuildPool.end();
   }
@@ -135,7 +135,7 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
   const tail = await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic));
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
-  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, true);
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, false);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);

@@ -80,7 +80,7 @@ async function patchPosts(connection: PoolConnection, posts: readonly PlannedPos
   }
 }
 
-export async function writePlan(connection: PoolConnection, plan: ProjectionPlan): Promise<void> {
+export async function writePlan(connection: PoolConnection, plan: ProjectionPlan, options: { readonly requests: boolean } = { requests: true }): Promise<void> {
   const posts = byKey(plan.posts);
   const inserted = posts.filter((post) => post.insert !== undefined);
   // Parents first: a version's post_parent is its image's id.
@@ -104,6 +104,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
     await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
   }
 
+  if (!options.requests) return;
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(
