@@ -9,10 +9,27 @@ import { ConsumeLoop, type ConsumedMessage, type MessageHandler } from './kafka/
 import { EventPublisher } from './kafka/publisher.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, instrumentConsumeLoop } from './metrics.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy, withRetry, type RetryPolicy } from './retry.js';
+import { isRetriable } from './retry-classifier.js';
 import { runtimeEnv } from './runtime-config.js';
 
 export type RuntimeConfig = ConfigOf<typeof runtimeEnv>;
+
+/** About two minutes of attempts, 5 s apart at most: long enough for a broker restart, short enough for an orchestrator to notice. */
+export const START_RETRY_POLICY: RetryPolicy = retryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxAttempts: 30 });
+
+/**
+ * Connects at start, retrying while the other side is down (a broker being
+ * restarted, a stack still coming up): a service started at the wrong moment
+ * waits for its dependencies instead of exiting. A non-retriable error (bad
+ * credentials, a missing topic) still fails at once.
+ */
+export function untilConnected<T>(what: string, connect: () => Promise<T>, logger: Logger, policy: RetryPolicy = START_RETRY_POLICY): Promise<T> {
+  return withRetry(() => connect(), {
+    policy, isRetriable,
+    onRetry: ({ attempt, delayMs, error }) => logger.warn({ err: error, attempt, delayMs }, `${what} not reachable yet; trying again`),
+  });
+}
 
 export interface ServiceContext<C> {
   readonly config: RuntimeConfig & C;
@@ -59,7 +76,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
   const logger = createLogger({ service, level: config.LOG_LEVEL });
   const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
-  const publisher = await EventPublisher.connect(kafka, codec, logger);
+  const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
   const metrics = createMetrics(service);
   const context: ServiceContext<ConfigOf<S>> = { config, logger, kafka, codec, publisher, metrics };
   const handler = await spec.createHandler(context);
@@ -77,7 +94,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
   instrumentConsumeLoop(metrics, loop as ConsumeLoop<unknown>);
   const health = buildHealthServer({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics);
   await health.listen({ host: '127.0.0.1', port: config.HEALTH_PORT });
-  await loop.start();
+  await untilConnected('Kafka (consumer group)', () => loop.start(), logger);
   const healthPort = (health.server.address() as AddressInfo).port;
   logger.info({ healthPort, topics: spec.topics }, 'service started');
 

@@ -127,10 +127,17 @@ export class ConsumeLoop<E> extends EventEmitter {
 
   async start(): Promise<void> {
     const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    try {
+      await producer.connect();
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    } catch (error) {
+      // Leave nothing half connected, so start() can simply be called again.
+      await producer.disconnect().catch(() => undefined);
+      await this.consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     this.dlqProducer = producer;
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
     await this.consumer.run({
       autoCommit: false,

@@ -32,7 +32,12 @@ export class EventPublisher {
 
   static async connect(kafka: Kafka, codec: EventCodec, logger: Logger): Promise<EventPublisher> {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    try {
+      await producer.connect();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
     return new EventPublisher(producer, codec, logger.child({ component: 'publisher' }));
   }
 

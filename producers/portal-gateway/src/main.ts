@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createS3, EventCodec, EventPublisher,
-  readConfig, runMain, tableName, TOPICS,
+  readConfig, runMain, tableName, TOPICS, untilConnected,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { buildApp } from './app.js';
@@ -18,7 +18,7 @@ runMain(async () => {
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
   const kafka = createKafka({ clientId: 'portal-gateway', brokers: config.KAFKA_BROKERS, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
-  const publisher = await EventPublisher.connect(kafka, codec, logger);
+  const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
   const pool = createMysqlPool(config.MYSQL_URL);
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   const sweep = (): void => {
