@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { childSpan, createMysqlPool, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
+import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { projectionChecksum } from './checksum.js';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
 import { VersionNotProjectedYetError } from './plan.js';
-import { databaseOf, PROJECTION_TABLES, SHADOW_ONLY_TABLES } from './rebuild.js';
 
 /**
  * The set-based projection must leave exactly what one-by-one projection
@@ -15,32 +15,15 @@ import { databaseOf, PROJECTION_TABLES, SHADOW_ONLY_TABLES } from './rebuild.js'
  * first, so batches have to wait for their versions), and the two databases
  * are compared row for row.
  */
-const admin = createMysqlPool(testConfig.MYSQL_URL, 2);
-const live = databaseOf(testConfig.MYSQL_URL);
-const suffix = uniqueSuffix().replace(/[^a-z0-9]/gi, '');
-const databases = { single: `${live}_eq_${suffix}_one`, batched: `${live}_eq_${suffix}_batch` };
-const pools: Pool[] = [];
+const suffix = uniqueSuffix();
+const databases: PrivateViewport[] = [];
+afterAll(async () => { for (const database of databases) await database.drop(); });
 
-function poolOn(database: string): Pool {
-  const url = new URL(testConfig.MYSQL_URL);
-  url.pathname = `/${database}`;
-  const pool = createMysqlPool(url.toString(), 4);
-  pools.push(pool);
-  return pool;
+async function poolOn(label: string): Promise<Pool> {
+  const database = await privateViewport(label);
+  databases.push(database);
+  return database.pool;
 }
-
-beforeAll(async () => {
-  for (const database of Object.values(databases)) {
-    await admin.query(`CREATE DATABASE \`${database}\``);
-    for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) await admin.query(`CREATE TABLE \`${database}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
-  }
-});
-
-afterAll(async () => {
-  for (const pool of pools) await pool.end();
-  for (const database of Object.values(databases)) await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await admin.end();
-});
 
 /** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions, transfers on to Testing and Staging. */
 function history(images: number): { topic: string; event: OrbitEvent }[] {
@@ -91,11 +74,11 @@ describe('set-based projection', () => {
     const announced = { single: new Set<string>(), batched: new Set<string>() };
     const publisherOf = (into: Set<string>) => ({ publish: async (_topic: string, event: EventEnvelope) => { into.add(event.eventId); } });
 
-    const single = poolOn(databases.single);
+    const single = await poolOn('one');
     const one = projectorHandler({ pool: single, groupId: 'eq', publisher: publisherOf(announced.single) });
     for (const message of messages) await one(message);
 
-    const batched = poolOn(databases.batched);
+    const batched = await poolOn('batch');
     const batch = projectorBatchHandler({ pool: batched, groupId: 'eq', publisher: publisherOf(announced.batched) });
     let waited = 0;
     let size = 1;

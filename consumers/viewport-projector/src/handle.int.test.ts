@@ -1,13 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import type { RowDataPacket } from 'mysql2/promise';
-import { childSpan, createMysqlPool, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { childSpan, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
+import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { projectorHandler } from './handle.js';
 import { drainOutbox } from './outbox.js';
 import { VersionNotProjectedYetError } from './plan.js';
 
-const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
+let viewport: PrivateViewport;
+let pool: Pool;
+beforeAll(async () => {
+  viewport = await privateViewport('projector');
+  pool = viewport.pool;
+});
+afterAll(async () => { await viewport.drop(); });
 
 function harness() {
   const published: { topic: string; event: EventEnvelope }[] = [];
