@@ -77,8 +77,13 @@ describe('transferring an image from Development to Testing', () => {
     const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing', notes: 'release candidate' });
     expect(accepted.status).toBe(202);
     expect(accepted.body).toMatchObject({ pid: 'c8fms06-c8bms18-e10', status: 'accepted' });
-    const request = await finished(USER, String(accepted.body['requestId']));
-    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    const done = await finished(USER, String(accepted.body['requestId']));
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    // The event log is written by its own consumer and may trail the status by a moment (a backlog after a restart).
+    const request = await waitFor(async () => {
+      const { body } = await api<RequestView>(USER, `/v1/requests/${String(accepted.body['requestId'])}`);
+      return body.steps.length >= TRANSFER_STEPS.length ? body : undefined;
+    }, { what: 'every step of the transfer in the event log', timeoutMs: 60_000 });
     expect(request.steps.map((step) => [step.pid, step.eventType])).toEqual(TRANSFER_STEPS);
 
     const key = `${imageUID}-${VERSION}.tar`;
