@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, SeekRequest, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
+import { entryOfPid, envelopeFor, inTransaction, SeekRequest, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { planProjection, versionsToLookUp, type PlanOutcome, type ProjectionResult } from './plan.js';
+import { planProjection, versionsToLookUp, type ProjectionResult } from './plan.js';
 import { readKnownVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
@@ -50,33 +50,23 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
     const first = messages[0];
     if (!first) return;
     const position = { groupId: deps.groupId, topic: first.topic, partition: first.partition, offset: first.offset };
-    let outcome: PlanOutcome<ConsumedMessage<OrbitEvent>> | undefined;
-    const connection = await deps.pool.getConnection();
-    try {
-      // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
-      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
-      await connection.beginTransaction();
+    // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
+    const outcome = await inTransaction(deps.pool, async (connection) => {
       const expected = await nextExpectedOffset(connection, position);
       const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
-      const head = fresh[0];
-      if (head && BigInt(head.offset) > expected) throw new SeekRequest(expected.toString(), `ViewPort has applied ${head.topic}/${head.partition} up to ${expected}, not ${head.offset}`);
       fresh.forEach((message, index) => {
-        if (BigInt(message.offset) !== expected + BigInt(index)) throw new SeekRequest((expected + BigInt(index)).toString(), `offsets of ${message.topic}/${message.partition} are not contiguous at ${message.offset}`);
+        const wanted = expected + BigInt(index);
+        if (BigInt(message.offset) !== wanted) throw new SeekRequest(wanted.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${wanted}, not ${message.offset}`);
       });
-      outcome = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)));
-      await writePlan(connection, outcome.plan, { requests: announce });
-      const last = outcome.applied.at(-1);
+      const planned = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)));
+      await writePlan(connection, planned.plan, { requests: announce });
+      const last = planned.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });
       if (announce) {
-        await enqueueUpdates(connection, outcome.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
+        await enqueueUpdates(connection, planned.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
       }
-      await connection.commit();
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw error;
-    } finally {
-      connection.release();
-    }
+      return planned;
+    }, { isolation: 'READ COMMITTED' });
     // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
     if (announce && outcome.applied.some(({ result }) => result)) await drainOutbox(deps.pool, deps.publisher);
     if (outcome.pending) throw outcome.pending;

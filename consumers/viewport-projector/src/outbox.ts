@@ -1,4 +1,4 @@
-import { childSpan, formatTraceparent, parseTraceparent, TOPICS, type EventPublisher, type TraceContext } from '@orbit/lib';
+import { childSpan, formatTraceparent, inTransaction, parseTraceparent, TOPICS, type EventPublisher, type TraceContext } from '@orbit/lib';
 import type { ViewportUpdated } from '@orbit/schemas';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 
@@ -17,21 +17,13 @@ export async function enqueueUpdates(connection: PoolConnection, updates: readon
  * never publish the same row at once.
  */
 export async function drainOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, limit = 500): Promise<number> {
-  const connection = await pool.getConnection();
-  try {
-    await connection.beginTransaction();
+  return inTransaction(pool, async (connection) => {
     const [rows] = await connection.query<RowDataPacket[]>('SELECT id, payload, traceparent FROM viewport_outbox ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED', [limit]);
     for (const row of rows) {
       const trace = childSpan(parseTraceparent(row['traceparent'] === null ? undefined : String(row['traceparent'])));
       await publisher.publish(TOPICS.viewportUpdated, JSON.parse(String(row['payload'])) as ViewportUpdated, { trace });
     }
     if (rows.length > 0) await connection.query('DELETE FROM viewport_outbox WHERE id IN (?)', [rows.map((row) => row['id'])]);
-    await connection.commit();
     return rows.length;
-  } catch (error) {
-    await connection.rollback().catch(() => undefined);
-    throw error;
-  } finally {
-    connection.release();
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import { childSpan, formatTraceparent, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
+import { childSpan, formatTraceparent, inTransaction, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
 
@@ -21,10 +21,7 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     async send(topic, event, trace, request) {
       const payload = JSON.stringify(event);
       const traceparent = formatTraceparent(trace);
-      const connection = await pool.getConnection();
-      let inserted: ResultSetHeader;
-      try {
-        await connection.beginTransaction();
+      const inserted = await inTransaction(pool, async (connection) => {
         if (request) {
           // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
           await connection.execute(
@@ -33,14 +30,9 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
             [request.requestId, request.kind, request.imageUID, request.imageVersion, request.owner],
           );
         }
-        [inserted] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
-        await connection.commit();
-      } catch (error) {
-        await connection.rollback().catch(() => undefined);
-        throw error;
-      } finally {
-        connection.release();
-      }
+        const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
+        return row;
+      });
       try {
         await publishRow(topic, payload, traceparent);
       } catch (error) {
@@ -50,9 +42,7 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [inserted.insertId]);
     },
     async sweep() {
-      const connection = await pool.getConnection();
-      try {
-        await connection.beginTransaction();
+      return inTransaction(pool, async (connection) => {
         // Only rows older than any send still under way (the producer gives up well within a minute), so nothing goes out twice.
         const [rows] = await connection.query<RowDataPacket[]>(
           'SELECT id, topic, payload, traceparent FROM gateway_outbox WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY id LIMIT 200 FOR UPDATE SKIP LOCKED',
@@ -67,14 +57,8 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
           sent.push(row['id']);
         }
         if (sent.length > 0) await connection.query('DELETE FROM gateway_outbox WHERE id IN (?)', [sent]);
-        await connection.commit();
         return sent.length;
-      } catch (error) {
-        await connection.rollback().catch(() => undefined);
-        throw error;
-      } finally {
-        connection.release();
-      }
+      });
     },
   };
 }
