@@ -30,9 +30,9 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
   return known;
 }
 
-async function idsOf(connection: PoolConnection, guids: readonly string[]): Promise<Map<string, number>> {
-  const ids = new Map<string, number>();
-  for (const part of chunks(guids)) {
+/** Adds the ids of `guids` not yet in `ids` (read in bulk) and returns `ids`. */
+async function idsOf(connection: PoolConnection, guids: Iterable<string>, ids = new Map<string, number>()): Promise<Map<string, number>> {
+  for (const part of chunks([...new Set(guids)].filter((guid) => !ids.has(guid)).sort())) {
     const [rows] = await connection.query<RowDataPacket[]>('SELECT ID, guid FROM wp_posts WHERE guid IN (?)', [part]);
     for (const row of rows) ids.set(String(row['guid']), Number(row['ID']));
   }
@@ -87,10 +87,11 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   const parents = inserted.filter((post) => post.insert?.parentGuid === null);
   const children = inserted.filter((post) => post.insert?.parentGuid !== null);
   await insertPosts(connection, parents, new Map());
-  await insertPosts(connection, children, await idsOf(connection, [...new Set(children.map((post) => post.insert?.parentGuid ?? ''))]));
+  const parentIds = await idsOf(connection, children.map((post) => post.insert?.parentGuid ?? ''));
+  await insertPosts(connection, children, parentIds);
   await patchPosts(connection, posts.filter((post) => post.insert === undefined));
 
-  const ids = await idsOf(connection, [...new Set([...plan.meta.keys(), ...[...plan.imageUids.values()].map((uid) => uid.postGuid)])].sort());
+  const ids = await idsOf(connection, [...plan.meta.keys(), ...[...plan.imageUids.values()].map((uid) => uid.postGuid)], parentIds);
   const uids = byKey(plan.imageUids);
   for (const part of chunks(uids)) {
     await connection.query(
@@ -99,7 +100,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
       [part.map((uid) => [uid.imageUID, idOf(ids, uid.postGuid), uid.userLogin, uid.imageName, uid.created, uid.updated])],
     );
   }
-  const meta = [...plan.meta].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([guid, entries]) => byKey([...entries].map(([key, value]) => [key, [idOf(ids, guid), key, value]] as [string, unknown[]])));
+  const meta = byKey([...plan.meta].map(([guid, entries]) => [guid, byKey([...entries].map(([key, value]) => [key, [idOf(ids, guid), key, value]]))])).flat();
   for (const part of chunks(meta)) {
     await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
   }
