@@ -76,11 +76,11 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const base = deps.publicBaseUrl ?? '';
     app.register(async (scope) => {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, requests, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+      await scope.register(uploadRoutes({ uploads, names, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       await scope.register(requestRoutes({ requests, events }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });
       if (deps.images && deps.transfers) {
-        await scope.register(transferRoutes({ images: deps.images, requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+        await scope.register(transferRoutes({ images: deps.images, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       }
     });
   }

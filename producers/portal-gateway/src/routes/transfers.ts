@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import type { AcceptedRequest, ImageReader, RequestStore } from '../ports.js';
+import type { AcceptedRequest, ImageReader } from '../ports.js';
 import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
 
 /** Who is promoting an (image, version) into an environment: one request at a time. */
@@ -22,7 +22,6 @@ export interface TransferPublisher {
 
 export interface TransferRouteDeps {
   readonly images: ImageReader;
-  readonly requests: RequestStore;
   readonly claims: TransferClaims;
   readonly publish: TransferPublisher;
   readonly policy: TransferPolicy;

@@ -5,14 +5,13 @@ import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { parseMetadata } from '../metadata.js';
-import type { CommandPublisher, ImageNames, RequestStore, UploadStore } from '../ports.js';
+import type { CommandPublisher, ImageNames, UploadStore } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
   readonly names: ImageNames;
-  readonly requests: RequestStore;
   readonly publish: CommandPublisher;
   readonly statusUrl: (requestId: string) => string;
   readonly maxUploadBytes: number;
