@@ -3,9 +3,14 @@ import {
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 
-/** S3 refuses a single CopyObject above 5 GiB. */
-export const SINGLE_COPY_LIMIT = 5 * 1024 ** 3;
-const PART_BYTES = 512 * 1024 ** 2;
+/** Where a copy switches from one CopyObject to parts, and the size of those parts. */
+export interface CopyLimits {
+  readonly singleCopyBytes: number;
+  readonly partBytes: number;
+}
+
+/** S3 refuses a single CopyObject above 5 GiB; 512 MiB parts keep a 50 GiB image under 100 requests. */
+export const S3_COPY_LIMITS: CopyLimits = { singleCopyBytes: 5 * 1024 ** 3, partBytes: 512 * 1024 ** 2 };
 
 export interface ObjectLocation {
   readonly bucket: string;
@@ -17,6 +22,8 @@ export interface CopyResult {
   readonly versionId: string | null;
   /** Hex SHA-256 of the whole object as the server computed it; null for multipart copies (composite checksum). */
   readonly sha256: string | null;
+  /** Bytes of the copy as the server reports them after it completed. */
+  readonly sizeBytes: number;
 }
 
 function copySource(source: ObjectLocation): string {
@@ -24,8 +31,29 @@ function copySource(source: ObjectLocation): string {
   return source.versionId ? `${path}?versionId=${encodeURIComponent(source.versionId)}` : path;
 }
 
-/** Hex SHA-256 of an object, if the server stored a full-object checksum. */
-export async function storedSha256(s3: S3Client, location: ObjectLocation): Promise<{ sha256: string | null; size: number; versionId: string | null; metadata: Record<string, string> } | undefined> {
+export interface StoredObject {
+  /** Hex SHA-256 of the whole object, if the server stored a full-object checksum. */
+  readonly sha256: string | null;
+  readonly size: number;
+  readonly versionId: string | null;
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * The SHA-256 the object is known to have: the server's full-object checksum,
+ * else the one recorded in `orbit-sha256` when the object was written. An
+ * object carries that metadata only once its copy was complete and checked
+ * (a multipart copy appears whole or not at all), so it is as good an answer
+ * for "is this copy already done?" as the server's own checksum.
+ */
+export const knownSha256 = (object: StoredObject): string | null => object.sha256 ?? object.metadata['orbit-sha256'] ?? null;
+
+/** An object already in place that a redelivered request can keep instead of copying again. */
+export const holdsCopyOf = (object: StoredObject | undefined, expected: { sha256: string; sizeBytes: number }): boolean =>
+  object !== undefined && knownSha256(object) === expected.sha256 && object.size === expected.sizeBytes;
+
+/** HEAD of an object with its checksum, or undefined when it is not there. */
+export async function storedSha256(s3: S3Client, location: ObjectLocation): Promise<StoredObject | undefined> {
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key, ChecksumMode: 'ENABLED', ...(location.versionId ? { VersionId: location.versionId } : {}) }));
     const sha256 = head.ChecksumSHA256 && head.ChecksumType !== 'COMPOSITE' ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') : null;
@@ -37,34 +65,53 @@ export async function storedSha256(s3: S3Client, location: ObjectLocation): Prom
 }
 
 /**
- * Copies an object server side: no image byte passes through Node. Up to
- * 5 GiB one CopyObject (the server computes a full-object SHA-256), above
- * that a multipart UploadPartCopy in 512 MiB ranges, aborted on any failure.
+ * Copies an object server side: no image byte passes through Node. Up to the
+ * single-copy limit one CopyObject (the server computes a full-object
+ * SHA-256), above it a multipart UploadPartCopy, aborted on any failure.
+ * S3 gives no full-object SHA-256 for a multipart copy (MinIO none at all for
+ * copied parts), so the caller can only compare the size the server reports.
  */
-export async function serverSideCopy(s3: S3Client, source: ObjectLocation, target: ObjectLocation, sizeBytes: number, metadata: Record<string, string>): Promise<CopyResult> {
-  if (sizeBytes <= SINGLE_COPY_LIMIT) {
+export async function serverSideCopy(
+  s3: S3Client, source: ObjectLocation, target: ObjectLocation, sizeBytes: number, metadata: Record<string, string>, limits: CopyLimits = S3_COPY_LIMITS,
+): Promise<CopyResult> {
+  if (sizeBytes <= limits.singleCopyBytes) {
     const copied = await s3.send(new CopyObjectCommand({
       Bucket: target.bucket, Key: target.key, CopySource: copySource(source), ServerSideEncryption: 'AES256',
       ChecksumAlgorithm: 'SHA256', MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: 'application/x-tar',
     }));
-    const sha256 = copied.CopyObjectResult?.ChecksumSHA256 ? Buffer.from(copied.CopyObjectResult.ChecksumSHA256, 'base64').toString('hex') : null;
-    return { versionId: copied.VersionId ?? null, sha256: sha256 ?? (await storedSha256(s3, { ...target, versionId: copied.VersionId ?? null }))?.sha256 ?? null };
+    const versionId = copied.VersionId ?? null;
+    const reported = copied.CopyObjectResult?.ChecksumSHA256;
+    if (reported) return { versionId, sha256: Buffer.from(reported, 'base64').toString('hex'), sizeBytes };
+    // MinIO answers a CopyObject without the checksum it computed: ask for it.
+    const head = await storedSha256(s3, { ...target, versionId });
+    return { versionId, sha256: head?.sha256 ?? null, sizeBytes: head?.size ?? 0 };
   }
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ServerSideEncryption: 'AES256', Metadata: metadata, ContentType: 'application/x-tar' }));
   const uploadId = created.UploadId;
   try {
     const parts: { ETag: string; PartNumber: number }[] = [];
-    for (let start = 0, number = 1; start < sizeBytes; start += PART_BYTES, number++) {
-      const end = Math.min(sizeBytes, start + PART_BYTES) - 1;
+    for (let start = 0, number = 1; start < sizeBytes; start += limits.partBytes, number++) {
+      const end = Math.min(sizeBytes, start + limits.partBytes) - 1;
       const part = await s3.send(new UploadPartCopyCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: number, CopySource: copySource(source), CopySourceRange: `bytes=${start}-${end}` }));
       parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: number });
     }
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
-    return { versionId: done.VersionId ?? null, sha256: null };
+    const versionId = done.VersionId ?? null;
+    const head = await storedSha256(s3, { ...target, versionId });
+    return { versionId, sha256: null, sizeBytes: head?.size ?? 0 };
   } catch (error) {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId })).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Why a finished copy cannot be kept, or undefined when it matches: a
+ * different SHA-256 where the server computed one, else a different size.
+ */
+export function copyMismatch(copy: CopyResult, expected: { sha256: string; sizeBytes: number }): string | undefined {
+  if (copy.sha256 !== null) return copy.sha256 === expected.sha256 ? undefined : `SHA-256 ${copy.sha256}, expected ${expected.sha256}`;
+  return copy.sizeBytes === expected.sizeBytes ? undefined : `${copy.sizeBytes} bytes, expected ${expected.sizeBytes}`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { storedSha256 } from './copy.js';
+import { knownSha256, storedSha256, type StoredObject } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
 /** A transfer ViewPort says succeeded. */
@@ -41,8 +41,7 @@ export async function doneTransfers(pool: Pool, chain: readonly EnvironmentName[
   });
 }
 
-const shaOf = (object: { sha256: string | null; metadata: Record<string, string> } | undefined): string | null =>
-  object ? object.sha256 ?? object.metadata['orbit-sha256'] ?? null : null;
+const shaOf = (object: StoredObject | undefined): string | null => (object ? knownSha256(object) : null);
 
 /** What is wrong with one done transfer: the target copy missing or differing from its source, the target chart row missing. */
 export async function checkTransfer(transfer: DoneTransfer, deps: ReconcileDeps): Promise<string[]> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -45,6 +45,32 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
   it('fails with CHECKSUM_MISMATCH and leaves nothing in the Development bucket when the bytes differ from the upload', async () => {
     const event = await staged(Buffer.from('the real bytes'), 'f'.repeat(64));
     const outcome = await storeValidatedImage(event, deps, quietLogger);
+    expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('CHECKSUM_MISMATCH');
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+  });
+
+  // The part path is what images above 5 GiB take; small limits let it run on a few MiB.
+  const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024 } };
+
+  it('copies an image above the single-copy limit in parts, every byte in place, and a redelivery copies nothing again', async () => {
+    const body = randomBytes(11 * 1024 * 1024 + 17);
+    const event = await staged(body);
+    const first = await storeValidatedImage(event, inParts, quietLogger);
+    expect(first.kind).toBe('stored');
+    const key = storedKeyOf(event.imageUID, event.metadata.imageVersion);
+    const object = await s3.send(new GetObjectCommand({ Bucket: buckets.development, Key: key }));
+    expect(object.Metadata?.['orbit-sha256']).toBe(event.sha256);
+    expect(createHash('sha256').update(Buffer.from(await object.Body!.transformToByteArray())).digest('hex')).toBe(event.sha256);
+    // The staged object is gone by now: a redelivery must recognise the copy rather than look for it.
+    const again = await storeValidatedImage(event, inParts, quietLogger);
+    expect(again.kind).toBe('stored');
+    if (first.kind === 'stored' && again.kind === 'stored') expect(again.event.stored.versionId).toBe(first.event.stored.versionId);
+  });
+
+  it('keeps no part copy whose size differs from the upload', async () => {
+    const body = randomBytes(6 * 1024 * 1024);
+    const event = { ...(await staged(body)), sizeBytes: body.length + 1 };
+    const outcome = await storeValidatedImage(event, inParts, quietLogger);
     expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('CHECKSUM_MISMATCH');
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
   });

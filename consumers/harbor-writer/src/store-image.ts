@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { refusedByStore, serverSideCopy, storedSha256 } from './copy.js';
+import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 
 export interface StoreDeps {
   readonly s3: S3Client;
@@ -10,6 +10,8 @@ export interface StoreDeps {
   readonly developmentBucket: string;
   readonly metadataTable: string;
   readonly manifestTable: string;
+  /** @default S3_COPY_LIMITS */
+  readonly copyLimits?: CopyLimits;
 }
 
 export type StoreOutcome = { kind: 'stored'; event: ImageStored } | { kind: 'failed'; event: PipelineFailed };
@@ -39,22 +41,23 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   if (stored && stored.metadata['orbit-request-id'] !== event.requestId) {
     return failed(event, 'ALREADY_STORED', `${target.key} already holds version ${event.metadata.imageVersion} from another request; versions are immutable`);
   }
-  if (!stored || stored.sha256 !== event.sha256) {
+  if (!stored || !holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes })) {
     const staged = await storedSha256(deps.s3, event.staging);
     if (!staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
     let copy: Awaited<ReturnType<typeof serverSideCopy>>;
     try {
       copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {
         'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
-      });
+      }, deps.copyLimits);
     } catch (error) {
       const refused = refusedByStore(error);
       if (refused) return failed(event, refused.reasonCode, `${target.bucket}: ${refused.message}`);
       throw error;
     }
-    if (copy.sha256 !== null && copy.sha256 !== event.sha256) {
+    const mismatch = copyMismatch(copy, { sha256: event.sha256, sizeBytes: event.sizeBytes });
+    if (mismatch !== undefined) {
       await deps.s3.send(new DeleteObjectCommand({ ...{ Bucket: target.bucket, Key: target.key }, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
-      return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has SHA-256 ${copy.sha256}, the upload had ${event.sha256}`);
+      return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has ${mismatch} (the upload's)`);
     }
     stored = { sha256: copy.sha256, size: staged.size, versionId: copy.versionId, metadata: {} };
     log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');

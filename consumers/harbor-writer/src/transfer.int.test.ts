@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { sampleEvents, type TransferRequested } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,21 @@ describe('harbor-writer transfers against MinIO', () => {
     const key = storedKeyOf(event.imageUID, 'v1-0-00');
     expect((await s3.send(new HeadObjectCommand({ Bucket: buckets.development, Key: key }))).ContentLength).toBe(body.length);
     await transferImage(event, deps, quietLogger);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));
+    expect(versions.Versions?.filter((version) => version.Key === key)).toHaveLength(1);
+  });
+
+  it('copies an image above the single-copy limit in parts: every byte and its recorded SHA-256 arrive, a redelivery copies nothing', async () => {
+    const body = randomBytes(11 * 1024 * 1024 + 5);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const event = await storedImage(body);
+    const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024 } };
+    expect(await transferImage(event, inParts, quietLogger)).toMatchObject({ kind: 'copied', event: { sha256, sizeBytes: body.length } });
+    const key = storedKeyOf(event.imageUID, 'v1-0-00');
+    const copy = await s3.send(new GetObjectCommand({ Bucket: buckets.testing, Key: key }));
+    expect(copy.Metadata?.['orbit-sha256']).toBe(sha256);
+    expect(createHash('sha256').update(Buffer.from(await copy.Body!.transformToByteArray())).digest('hex')).toBe(sha256);
+    await transferImage(event, inParts, quietLogger);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));
     expect(versions.Versions?.filter((version) => version.Key === key)).toHaveLength(1);
   });

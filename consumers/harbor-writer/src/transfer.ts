@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { refusedByStore, serverSideCopy, storedSha256 } from './copy.js';
+import { copyMismatch, holdsCopyOf, knownSha256, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
 export interface TransferDeps {
@@ -10,6 +10,8 @@ export interface TransferDeps {
   readonly dynamo: DynamoDBDocumentClient;
   readonly metadataTable: string;
   bucketOf(environment: EnvironmentName): string;
+  /** @default S3_COPY_LIMITS */
+  readonly copyLimits?: CopyLimits;
 }
 
 export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: 'failed'; event: PipelineFailed };
@@ -37,29 +39,27 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   // Both looked at together: on small images these round trips are a good part of the transfer.
   const [original, existing] = await Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target)]);
   if (!original) return failed('SOURCE_OBJECT_MISSING', `${source.bucket}/${key} is not there: the version is not stored in ${sourceEnvironment}`);
-  const expected = original.sha256 ?? original.metadata['orbit-sha256'] ?? null;
+  const expected = knownSha256(original);
   if (expected === null) return failed('CHECKSUM_UNKNOWN', `${source.bucket}/${key} carries no SHA-256 to verify a copy against`);
 
-  let copy = existing;
-  let versionId = copy?.versionId ?? null;
-  const copiedSha = copy ? copy.sha256 ?? copy.metadata['orbit-sha256'] ?? null : null;
-  if (copiedSha !== expected) {
+  let versionId = existing?.versionId ?? null;
+  if (!holdsCopyOf(existing, { sha256: expected, sizeBytes: original.size })) {
     let result: Awaited<ReturnType<typeof serverSideCopy>>;
     try {
       result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId }, target, original.size, {
         ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
-      });
+      }, deps.copyLimits);
     } catch (error) {
       const refused = refusedByStore(error);
       if (refused) return failed(refused.reasonCode, `${target.bucket}: ${refused.message}`);
       throw error;
     }
-    if (result.sha256 !== null && result.sha256 !== expected) {
+    const mismatch = copyMismatch(result, { sha256: expected, sizeBytes: original.size });
+    if (mismatch !== undefined) {
       await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, ...(result.versionId ? { VersionId: result.versionId } : {}) }));
-      return failed('CHECKSUM_MISMATCH', `the copy in ${target.bucket} has SHA-256 ${result.sha256}, the source ${expected}`);
+      return failed('CHECKSUM_MISMATCH', `the copy in ${target.bucket} has ${mismatch} (the source ${source.bucket}/${key})`);
     }
     versionId = result.versionId;
-    copy = { sha256: expected, size: original.size, versionId, metadata: {} };
     log.info({ source: source.bucket, target: target.bucket, key, versionId }, 'image copied');
   }
   const location = { bucket: target.bucket, key, versionId };
