@@ -38,6 +38,24 @@ export function sampleRss(pid: number, everyMs = 50): { stop: () => number } {
   return { stop: () => { clearInterval(timer); return peak; } };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  // The command name may hold spaces or parentheses: the fields start after the last ')'.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.split(' ') ?? [];
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
+/** CPU seconds this process and `others` use while `work` runs. */
+export async function cpuDuring<T>(others: Readonly<Record<string, number | undefined>>, work: () => Promise<T>): Promise<{ value: T; cpuSeconds: Record<string, number> }> {
+  const ours = process.cpuUsage();
+  const before = Object.entries(others).map(([name, pid]) => [name, pid, pid === undefined ? 0 : cpuSecondsOf(pid)] as const);
+  const value = await work();
+  const used = process.cpuUsage(ours);
+  const cpuSeconds: Record<string, number> = { node: (used.user + used.system) / 1e6 };
+  for (const [name, pid, start] of before) if (pid !== undefined) cpuSeconds[name] = cpuSecondsOf(pid) - start;
+  return { value, cpuSeconds };
+}
+
 export function pidListeningOn(port: number): number | undefined {
   try {
     const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
