@@ -21,4 +21,12 @@ describe('traceparent', () => {
     expect(child.spanId).not.toBe(parent.spanId);
     expect(childSpan(undefined).traceId).toMatch(/^[0-9a-f]{32}$/);
   });
+
+  it('never hands out the same id twice, across refills of its random pool', () => {
+    const traces = Array.from({ length: 1000 }, () => startTrace());
+    const spans = traces.flatMap((trace) => [trace.spanId, childSpan(trace).spanId]);
+    expect(new Set(spans).size).toBe(spans.length);
+    expect(new Set(traces.map((trace) => trace.traceId)).size).toBe(traces.length);
+    for (const trace of traces) expect(parseTraceparent(formatTraceparent(trace))).toEqual(trace);
+  });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * W3C trace context (https://www.w3.org/TR/trace-context/): `traceparent` is
@@ -27,12 +27,27 @@ export function formatTraceparent(context: TraceContext): string {
   return `00-${context.traceId}-${context.spanId}-${context.sampled ? '01' : '00'}`;
 }
 
+// Ids come from a pool refilled 4 KiB at a time: a consumer starts a span for
+// every message, and one getrandom call per id cost more than decoding the event.
+const randomPool = Buffer.alloc(4096);
+let poolUsed = randomPool.length;
+
+function randomHex(bytes: number): string {
+  if (poolUsed + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    poolUsed = 0;
+  }
+  const hex = randomPool.toString('hex', poolUsed, poolUsed + bytes);
+  poolUsed += bytes;
+  return hex;
+}
+
 export function startTrace(): TraceContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), sampled: true };
+  return { traceId: randomHex(16), spanId: randomHex(8), sampled: true };
 }
 
 /** A child span of `parent`, or a new trace when there is no valid parent. */
 export function childSpan(parent: TraceContext | undefined): TraceContext {
   if (!parent) return startTrace();
-  return { traceId: parent.traceId, spanId: randomBytes(8).toString('hex'), sampled: parent.sampled };
+  return { traceId: parent.traceId, spanId: randomHex(8), sampled: parent.sampled };
 }

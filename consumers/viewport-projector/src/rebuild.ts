@@ -68,16 +68,15 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
   let handled = 0;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
-  const rename = deps.lifecycleTopicOf;
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
     decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
     handler: async (message) => {
-      await handle(rename ? { ...message, topic: rename(message.topic) } : message);
+      await handle(message);
       handled += 1;
     },
     batchHandler: async (messages) => {
-      await handleBatch(rename ? messages.map((message) => ({ ...message, topic: rename(message.topic) })) : messages);
+      await handleBatch(messages);
       handled += messages.length;
     },
     maxBatchSize: 500,
@@ -85,6 +84,7 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
     partitionsConsumedConcurrently: 8,
     // A replay reads a backlog: a short fetch wait lets stop() return at once when it is caught up.
     maxWaitTimeMs: 200,
+    ...(deps.lifecycleTopicOf ? { logicalTopicOf: deps.lifecycleTopicOf } : {}),
     logger: deps.logger,
   });
   await loop.start();

@@ -64,6 +64,33 @@ describe('consume loop against the real broker and registry', () => {
     }
   });
 
+  it('tells handlers the logical topic of a renamed copy and commits on the real one', async () => {
+    const topic = topics.roundTrip;
+    const groupId = `group-${uniqueSuffix()}`;
+    const received: ConsumedMessage<UploadRequested>[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, logicalTopicOf: (name) => `mirror-of.${name}`,
+      decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler: async (message) => { received.push(message); },
+    });
+    await loop.start();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const event = sample('L'.repeat(60));
+      await publisher.publish(topic, event);
+      const message = await waitFor(() => received.find((entry) => entry.event.eventId === event.eventId), { what: 'the published event' });
+      expect(message.topic).toBe(`mirror-of.${topic}`);
+      expect(message.log.bindings()).toMatchObject({ topic, offset: message.offset, imageUID: event.imageUID });
+      await waitFor(async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return committed?.partitions.some((partition) => partition.partition === message.partition && BigInt(partition.offset) > BigInt(message.offset));
+      }, { what: 'the offset committed on the real topic' });
+    } finally {
+      await admin.disconnect();
+      await loop.stop();
+    }
+  });
+
   it('sends an undecodable message to the DLQ with its bytes and goes on with the next', async () => {
     const topic = topics.poison;
     const handled: string[] = [];
