@@ -13,17 +13,20 @@ export async function uploadThroughGateway(file: string, metadata: Record<string
   return JSON.parse(out) as { requestId: string; imageUID: string };
 }
 
-export async function requestStatus(requestId: string, user = 'bench'): Promise<{ status: string; steps: { eventType: string; at: string }[]; error?: unknown }> {
-  const response = await fetch(`${GATEWAY}/v1/requests/${requestId}`, { headers: { authorization: `Bearer ${localToken(user)}` } });
+/** GET /v1/requests/{id}; with `waitSeconds` the gateway holds the answer until the request has finished or the time is up. */
+export async function requestStatus(requestId: string, user = 'bench', waitSeconds = 0, token = localToken(user)): Promise<{ status: string; steps: { eventType: string; at: string }[]; error?: unknown }> {
+  const response = await fetch(`${GATEWAY}/v1/requests/${requestId}${waitSeconds > 0 ? `?wait=${waitSeconds}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
   return (await response.json()) as { status: string; steps: { eventType: string; at: string }[] };
 }
 
-export async function waitForRequest(requestId: string, timeoutMs: number, user = 'bench'): Promise<string> {
+export const isFinished = (status: string): boolean => status === 'succeeded' || status === 'failed';
+
+/** Long-polls the request until it has finished, the way a portal would. */
+export async function waitForRequest(requestId: string, timeoutMs: number, user = 'bench', token = localToken(user)): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { status } = await requestStatus(requestId, user);
-    if (status === 'succeeded' || status === 'failed') return status;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    const { status } = await requestStatus(requestId, user, Math.min(30, Math.max(1, Math.ceil((deadline - Date.now()) / 1000))), token);
+    if (isFinished(status)) return status;
   }
   return 'timed out';
 }

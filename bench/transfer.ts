@@ -48,19 +48,14 @@ async function storedImage(bytes: number, run: number): Promise<{ imageUID: stri
   return { imageUID: upload.imageUID, key: `${upload.imageUID}-v1-0-0.tar` };
 }
 
-/** POST the transfer, then poll its status the way a portal would; resolves with the request id once it is finished. */
+/** POST the transfer, then long-poll its status the way a portal would; resolves with the request id once it is finished. */
 async function transfer(imageUID: string): Promise<{ requestId: string; status: string }> {
   const response = await fetch(`${GATEWAY}/v1/images/${imageUID}/transfers`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ imageVersion: 'v1-0-0', transferEnvironment: 'Testing' }),
   });
   const { requestId } = (await response.json()) as { requestId: string };
-  for (;;) {
-    const status = await fetch(`${GATEWAY}/v1/requests/${requestId}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = (await status.json()) as { status: string };
-    if (body.status === 'succeeded' || body.status === 'failed') return { requestId, status: body.status };
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return { requestId, status: await waitForRequest(requestId, 30 * 60_000, 'bench', token) };
 }
 
 // The first request through a freshly started pipeline pays for JIT, connection pools and cold stores; it is not measured.

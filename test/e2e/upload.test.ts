@@ -18,7 +18,7 @@ import {
 import { gzipBombBlob } from '../../consumers/image-validator/test-fixtures/big-stream.js';
 import { api, finished, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
-import { testConfig, testKafka, uniqueSuffix } from '../helpers/index.js';
+import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -114,10 +114,13 @@ async function expectRejected(archive: Buffer, code: string): Promise<RequestVie
   const request = await finished(USER, accepted.body.requestId);
   expect(request.status, JSON.stringify(request)).toBe('failed');
   expect(request.error?.code).toBe(code);
-  const errors = await dynamo.send(new QueryCommand({
-    TableName: tables.errorLog, IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': accepted.body.imageUID },
-  }));
-  expect(errors.Items?.map((row) => row['pid'])).toContain('c12bms03-c20bre24-911');
+  // The event-logger writes the error-log row from the same event the projector finished the request with: it may trail the status.
+  await waitFor(async () => {
+    const errors = await dynamo.send(new QueryCommand({
+      TableName: tables.errorLog, IndexName: 'byImageUID', KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': accepted.body.imageUID },
+    }));
+    return errors.Items?.some((row) => row['pid'] === 'c12bms03-c20bre24-911');
+  }, { what: `the error-log row of ${code}`, timeoutMs: 20_000 });
   const stored = await s3.send(new ListObjectsV2Command({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Prefix: accepted.body.imageUID }));
   expect(stored.KeyCount ?? 0).toBe(0);
   return request;

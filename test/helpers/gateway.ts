@@ -61,10 +61,10 @@ export interface RequestView {
   readonly error?: { code: string; message: string; pid: string };
 }
 
-/** Polls GET /v1/requests/{id} until the request ends. */
+/** Long-polls GET /v1/requests/{id}?wait= until the request ends. */
 export async function finished(user: string, requestId: string, timeoutMs = 90_000): Promise<RequestView> {
   return waitFor(async () => {
-    const { status, body } = await api<RequestView>(user, `/v1/requests/${requestId}`);
+    const { status, body } = await api<RequestView>(user, `/v1/requests/${requestId}?wait=20`);
     return status === 200 && (body.status === 'succeeded' || body.status === 'failed') ? body : undefined;
-  }, { timeoutMs, intervalMs: 300, what: `request ${requestId} to finish` });
+  }, { timeoutMs, intervalMs: 50, what: `request ${requestId} to finish` });
 }

@@ -8,6 +8,7 @@ import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { RequestRefusedError } from './errors.js';
 import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
+import { RequestWatch } from './request-watch.js';
 import { requestRoutes } from './routes/requests.js';
 import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -28,6 +29,8 @@ export interface GatewayDeps {
   readonly publish?: CommandPublisher;
   readonly publicBaseUrl?: string;
   readonly maxUploadBytes?: number;
+  /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
+  readonly requestWatchIntervalMs?: number;
   readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
 }
 
@@ -74,10 +77,16 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const caller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
     const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
     const base = deps.publicBaseUrl ?? '';
+    const watch = new RequestWatch({
+      finishedAmong: (ids) => requests.finishedAmong(ids), intervalMs: deps.requestWatchIntervalMs ?? 10,
+      onError: (error) => deps.logger?.warn({ err: error }, 'long poll could not read request statuses; trying again'),
+    });
+    // Before the server waits for in-flight requests: long polls answer at once instead of holding shutdown.
+    app.addHook('preClose', async () => watch.close());
     app.register(async (scope) => {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
-      await scope.register(requestRoutes({ requests, events }), { caller });
+      await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });
       if (deps.images && deps.transfers) {
         await scope.register(transferRoutes({ images: deps.images, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });

@@ -43,6 +43,8 @@ export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'>;
 
 export interface RequestStore {
   get(requestId: string): Promise<RequestRecord | undefined>;
+  /** The ids among `requestIds` whose request has succeeded or failed. */
+  finishedAmong(requestIds: readonly string[]): Promise<ReadonlySet<string>>;
 }
 
 export interface TimelineEntry {

@@ -1,26 +1,56 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
-import type { EventLogReader, RequestStore } from '../ports.js';
+import type { EventLogReader, RequestRecord, RequestStore } from '../ports.js';
+import type { RequestWatch } from '../request-watch.js';
 
 export interface RequestRouteDeps {
   readonly requests: RequestStore;
   readonly events: EventLogReader;
+  /** Long polls (`?wait=`); without it the route answers at once. */
+  readonly watch?: RequestWatch;
 }
+
+/** Longest `?wait=` in seconds: below common proxy idle timeouts (60 s). */
+export const MAX_WAIT_SECONDS = 50;
+
+const finished = (record: RequestRecord): boolean => record.status === 'succeeded' || record.status === 'failed';
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
  * correlation id, in order). A caller sees only their own requests; anyone
- * else's answers 404 so request ids cannot be probed.
+ * else's answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
+ * the answer until the request has finished or the time is up, whichever
+ * comes first; the answer has the same shape either way.
  */
 export function requestRoutes(deps: RequestRouteDeps) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
-    app.get<{ Params: { id: string } }>('/v1/requests/:id', {
-      schema: { summary: 'Status and steps of an upload or transfer request', tags: ['requests'] },
-    }, async (request) => {
+    app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
+      schema: {
+        summary: 'Status and steps of an upload or transfer request',
+        tags: ['requests'],
+        querystring: {
+          type: 'object',
+          properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },
+          additionalProperties: false,
+        },
+      },
+    }, async (request, reply) => {
       const caller = await options.caller(request);
-      const record = await deps.requests.get(request.params.id);
+      let record = await deps.requests.get(request.params.id);
       if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
+      const waitMs = (request.query.wait ?? 0) * 1000;
+      if (deps.watch && waitMs > 0 && !finished(record)) {
+        const gone = new AbortController();
+        const abandon = (): void => gone.abort();
+        reply.raw.once('close', abandon);
+        try {
+          await deps.watch.until(record.requestId, waitMs, gone.signal);
+          record = (await deps.requests.get(record.requestId)) ?? record;
+        } finally {
+          reply.raw.off('close', abandon);
+        }
+      }
       const steps = await deps.events.byCorrelationId(record.requestId);
       return {
         requestId: record.requestId,

@@ -31,13 +31,14 @@ function harness(maxUploadBytes = 1024 * 1024) {
   };
   const requests: RequestStore = {
     get: async (id) => records.get(id),
+    finishedAmong: async (ids) => new Set(ids.filter((id) => ['succeeded', 'failed'].includes(records.get(id)?.status ?? ''))),
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
     names: { uidFor: async () => 'U'.repeat(60) },
     events: { byCorrelationId: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: 'x' }], byImageUID: async () => [] },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
-    maxUploadBytes,
+    maxUploadBytes, requestWatchIntervalMs: 5,
   });
   return { app, published, staged, records };
 }
@@ -150,6 +151,37 @@ describe('GET /v1/requests/{id}', () => {
     expect(mine.json()).toMatchObject({ status: 'accepted', imageUID: 'U'.repeat(60), steps: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested' }] });
     const theirs = await app.inject({ url: `/v1/requests/${id}`, headers: { authorization: `Bearer ${await token('eve')}` } });
     expect(theirs.statusCode).toBe(404);
+  });
+
+  it('holds the answer with ?wait= until the request finishes, answers at the deadline otherwise, and refuses a bad wait', async () => {
+    const { app, records } = harness();
+    const authorization = `Bearer ${await token()}`;
+    const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization }, payload: { metadata, reference: 'r.example/a:1' } });
+    const id = created.json().requestId as string;
+    const started = Date.now();
+    const timedOut = await app.inject({ url: `/v1/requests/${id}?wait=0.1`, headers: { authorization } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(timedOut.json()).toMatchObject({ requestId: id, status: 'accepted' });
+    const waiting = app.inject({ url: `/v1/requests/${id}?wait=30`, headers: { authorization } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    records.set(id, { ...records.get(id)!, status: 'succeeded' });
+    const answered = Date.now();
+    expect((await waiting).json()).toMatchObject({ requestId: id, status: 'succeeded' });
+    expect(Date.now() - answered).toBeLessThan(1_000);
+    expect((await app.inject({ url: `/v1/requests/${id}?wait=3600`, headers: { authorization } })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/v1/requests/${id}?wait=soon`, headers: { authorization } })).statusCode).toBe(400);
+  });
+
+  it('answers waiting long polls at once when the gateway shuts down', async () => {
+    const { app } = harness();
+    const authorization = `Bearer ${await token()}`;
+    const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization }, payload: { metadata, reference: 'r.example/a:1' } });
+    const waiting = app.inject({ url: `/v1/requests/${created.json().requestId as string}?wait=30`, headers: { authorization } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = Date.now();
+    await app.close();
+    expect((await waiting).json()).toMatchObject({ status: 'accepted' });
+    expect(Date.now() - closing).toBeLessThan(5_000);
   });
 
   it('serves the OpenAPI document at /docs', async () => {

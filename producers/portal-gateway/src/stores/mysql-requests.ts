@@ -30,6 +30,11 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
         error: row['error_code'] ? { code: String(row['error_code']), message: String(row['error_message'] ?? ''), pid: String(row['error_pid'] ?? '') } : null,
       };
     },
+    async finishedAmong(requestIds) {
+      if (requestIds.length === 0) return new Set();
+      const [rows] = await pool.query<RowDataPacket[]>("SELECT request_id FROM viewport_requests WHERE request_id IN (?) AND status IN ('succeeded', 'failed')", [requestIds]);
+      return new Set(rows.map((row) => String(row['request_id'])));
+    },
   };
 }
 
