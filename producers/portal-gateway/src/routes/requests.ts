@@ -37,7 +37,9 @@ export function requestRoutes(deps: RequestRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      let record = await deps.requests.get(request.params.id);
+      // Status and steps are read together: the steps of someone else's request are simply dropped.
+      const read = (id: string) => Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
+      let [record, steps] = await read(request.params.id);
       if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
       const waitMs = (request.query.wait ?? 0) * 1000;
       if (deps.watch && waitMs > 0 && !finished(record)) {
@@ -46,12 +48,13 @@ export function requestRoutes(deps: RequestRouteDeps) {
         reply.raw.once('close', abandon);
         try {
           await deps.watch.until(record.requestId, waitMs, gone.signal);
-          record = (await deps.requests.get(record.requestId)) ?? record;
+          const [latest, latestSteps] = await read(record.requestId);
+          record = latest ?? record;
+          steps = latestSteps;
         } finally {
           reply.raw.off('close', abandon);
         }
       }
-      const steps = await deps.events.byCorrelationId(record.requestId);
       return {
         requestId: record.requestId,
         kind: record.kind,
