@@ -22,7 +22,7 @@ export interface CopyResult {
   readonly versionId: string | null;
   /** Hex SHA-256 of the whole object as the server computed it; null for multipart copies (composite checksum). */
   readonly sha256: string | null;
-  /** Bytes of the copy as the server reports them after it completed. */
+  /** Bytes of the copy: as the server reports them after it completed, wherever it reported no checksum. */
   readonly sizeBytes: number;
 }
 
