@@ -2,7 +2,7 @@
 import { bucketEnv, bucketNames, createDynamo, createS3, imageBucketOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { storeValidatedImage } from './store-image.js';
-import { transferImage } from './transfer.js';
+import { recordTransferLocation, transferImage } from './transfer.js';
 
 runMain(() =>
   startConsumerService<OrbitEvent, typeof bucketEnv>({
@@ -19,8 +19,12 @@ runMain(() =>
         if (message.topic === TOPICS.transferRequested) {
           const buckets = bucketNames(config);
           const outcome = await transferImage(message.event as TransferRequested, { ...deps, bucketOf: (environment) => imageBucketOf(environment, buckets) }, message.log);
-          if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');
-          await publisher.publish(outcome.kind === 'copied' ? TOPICS.imageCopied : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
+          if (outcome.kind === 'failed') {
+            message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');
+            await publisher.publish(TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
+            return;
+          }
+          await Promise.all([recordTransferLocation(outcome.event, deps), publisher.publish(TOPICS.imageCopied, outcome.event, { trace: message.trace })]);
           return;
         }
         const outcome = await storeValidatedImage(message.event as ImageValidated, deps, message.log);

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { sampleEvents, type TransferRequested } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { storedKeyOf } from './store-image.js';
-import { transferImage } from './transfer.js';
+import { recordTransferLocation, transferImage } from './transfer.js';
 
 const s3 = createS3(testConfig);
 const buckets = bucketNames(testConfig);
@@ -30,6 +31,10 @@ describe('harbor-writer transfers against MinIO', () => {
     const first = await transferImage(event, deps, quietLogger);
     expect(first).toMatchObject({ kind: 'copied', event: { pid: 'c8bms18-c16bre09-e50', sha256: createHash('sha256').update(body).digest('hex'), sizeBytes: body.length } });
     const key = storedKeyOf(event.imageUID, 'v1-0-00');
+    if (first.kind !== 'copied') throw new Error('not copied');
+    await recordTransferLocation(first.event, deps);
+    const row = await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: { imageUID: event.imageUID, imageVersion: 'v1-0-00' } }));
+    expect(row.Item?.['locationTesting']).toEqual({ bucket: buckets.testing, key, versionId: first.event.target.versionId });
     expect((await s3.send(new HeadObjectCommand({ Bucket: buckets.development, Key: key }))).ContentLength).toBe(body.length);
     await transferImage(event, deps, quietLogger);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));

@@ -14,6 +14,20 @@ export interface TransferDeps {
   readonly copyLimits?: CopyLimits;
 }
 
+/**
+ * Records where the copy of a transfer lives in the image metadata table
+ * (`location<Environment>`). Nothing in the pipeline reads it back on the
+ * way, so it runs alongside the ImageCopied publish instead of before it: a
+ * failure of either retries the message, which finds the copy in place and
+ * does both again.
+ */
+export async function recordTransferLocation(copied: ImageCopied, deps: Pick<TransferDeps, 'dynamo' | 'metadataTable'>): Promise<void> {
+  await deps.dynamo.send(new UpdateCommand({
+    TableName: deps.metadataTable, Key: { imageUID: copied.imageUID, imageVersion: copied.imageVersion },
+    UpdateExpression: 'SET #location = :location', ExpressionAttributeNames: { '#location': `location${copied.targetEnvironment}` }, ExpressionAttributeValues: { ':location': copied.target },
+  }));
+}
+
 export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: 'failed'; event: PipelineFailed };
 
 /**
@@ -63,10 +77,6 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
     log.info({ source: source.bucket, target: target.bucket, key, versionId }, 'image copied');
   }
   const location = { bucket: target.bucket, key, versionId };
-  await deps.dynamo.send(new UpdateCommand({
-    TableName: deps.metadataTable, Key: { imageUID: event.imageUID, imageVersion: event.imageVersion },
-    UpdateExpression: 'SET #location = :location', ExpressionAttributeNames: { '#location': `location${targetEnvironment}` }, ExpressionAttributeValues: { ':location': location },
-  }));
   return {
     kind: 'copied',
     event: {
