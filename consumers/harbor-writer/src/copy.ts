@@ -3,14 +3,19 @@ import {
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 
-/** Where a copy switches from one CopyObject to parts, and the size of those parts. */
+/** Where a copy switches from one CopyObject to parts, the size of those parts, and how many are copied at once. */
 export interface CopyLimits {
   readonly singleCopyBytes: number;
   readonly partBytes: number;
+  readonly partsInParallel: number;
 }
 
-/** S3 refuses a single CopyObject above 5 GiB; 512 MiB parts keep a 50 GiB image under 100 requests. */
-export const S3_COPY_LIMITS: CopyLimits = { singleCopyBytes: 5 * 1024 ** 3, partBytes: 512 * 1024 ** 2 };
+/**
+ * S3 refuses a single CopyObject above 5 GiB; 512 MiB parts keep a 50 GiB
+ * image under 100 requests, and S3 copies parts side by side much faster
+ * than one after another.
+ */
+export const S3_COPY_LIMITS: CopyLimits = { singleCopyBytes: 5 * 1024 ** 3, partBytes: 512 * 1024 ** 2, partsInParallel: 4 };
 
 export interface ObjectLocation {
   readonly bucket: string;
@@ -89,12 +94,24 @@ export async function serverSideCopy(
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ServerSideEncryption: 'AES256', Metadata: metadata, ContentType: 'application/x-tar' }));
   const uploadId = created.UploadId;
   try {
+    const ranges = Array.from({ length: Math.ceil(sizeBytes / limits.partBytes) }, (_, index) => ({
+      PartNumber: index + 1, first: index * limits.partBytes, last: Math.min(sizeBytes, (index + 1) * limits.partBytes) - 1,
+    }));
     const parts: { ETag: string; PartNumber: number }[] = [];
-    for (let start = 0, number = 1; start < sizeBytes; start += limits.partBytes, number++) {
-      const end = Math.min(sizeBytes, start + limits.partBytes) - 1;
-      const part = await s3.send(new UploadPartCopyCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: number, CopySource: copySource(source), CopySourceRange: `bytes=${start}-${end}` }));
-      parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: number });
-    }
+    let next = 0;
+    const copyParts = async (): Promise<void> => {
+      for (let range = ranges[next++]; range; range = ranges[next++]) {
+        const part = await s3.send(new UploadPartCopyCommand({
+          Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: range.PartNumber, CopySource: copySource(source), CopySourceRange: `bytes=${range.first}-${range.last}`,
+        }));
+        parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: range.PartNumber });
+      }
+    };
+    // Every worker settles before a failure is raised, so the abort below finds no part still being written.
+    const workers = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limits.partsInParallel, ranges.length)) }, copyParts));
+    const failure = workers.find((worker): worker is PromiseRejectedResult => worker.status === 'rejected');
+    if (failure) throw failure.reason;
+    parts.sort((a, b) => a.PartNumber - b.PartNumber);
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     const versionId = done.VersionId ?? null;
     const head = await storedSha256(s3, { ...target, versionId });

@@ -50,7 +50,7 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
   });
 
   // The part path is what images above 5 GiB take; small limits let it run on a few MiB.
-  const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024 } };
+  const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024, partsInParallel: 2 } };
 
   it('copies an image above the single-copy limit in parts, every byte in place, and a redelivery copies nothing again', async () => {
     const body = randomBytes(11 * 1024 * 1024 + 17);

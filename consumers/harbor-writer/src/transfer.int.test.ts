@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { sampleEvents, type TransferRequested } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { serverSideCopy } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
 
@@ -45,7 +46,7 @@ describe('harbor-writer transfers against MinIO', () => {
     const body = randomBytes(11 * 1024 * 1024 + 5);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const event = await storedImage(body);
-    const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024 } };
+    const inParts = { ...deps, copyLimits: { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024, partsInParallel: 2 } };
     expect(await transferImage(event, inParts, quietLogger)).toMatchObject({ kind: 'copied', event: { sha256, sizeBytes: body.length } });
     const key = storedKeyOf(event.imageUID, 'v1-0-00');
     const copy = await s3.send(new GetObjectCommand({ Bucket: buckets.testing, Key: key }));
@@ -54,6 +55,17 @@ describe('harbor-writer transfers against MinIO', () => {
     await transferImage(event, inParts, quietLogger);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));
     expect(versions.Versions?.filter((version) => version.Key === key)).toHaveLength(1);
+  });
+
+  it('leaves no object and no open multipart upload behind when a part copy fails', async () => {
+    const key = `parts-fail/${uniqueSuffix()}.tar`;
+    const limits = { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024, partsInParallel: 3 };
+    // Twelve MiB of a source that is not there: every part copy fails, some while others are in flight.
+    await expect(serverSideCopy(s3, { bucket: buckets.development, key: `missing/${uniqueSuffix()}.tar` }, { bucket: buckets.testing, key }, 12 * 1024 * 1024, {}, limits)).rejects.toThrow();
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: buckets.testing, Prefix: key }));
+    expect(open.Uploads ?? []).toHaveLength(0);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));
+    expect(versions.Versions ?? []).toHaveLength(0);
   });
 
   it('fails the transfer with a reason when the source is missing or the target bucket does not exist', async () => {
