@@ -37,17 +37,18 @@ export function requestRoutes(deps: RequestRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      // Status and steps are read together: the steps of someone else's request are simply dropped.
-      const read = (id: string) => Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
-      let [record, steps] = await read(request.params.id);
-      if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
       const waitMs = (request.query.wait ?? 0) * 1000;
-      if (deps.watch && waitMs > 0 && !finished(record)) {
+      const watch = waitMs > 0 ? deps.watch : undefined;
+      // Status and steps are read together (someone else's steps are simply dropped); a long poll reads the steps once, when it answers.
+      const read = (id: string) => Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
+      let [record, steps] = watch ? [await deps.requests.get(request.params.id), undefined] : await read(request.params.id);
+      if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
+      if (watch && !finished(record)) {
         const gone = new AbortController();
         const abandon = (): void => gone.abort();
         reply.raw.once('close', abandon);
         try {
-          await deps.watch.until(record.requestId, waitMs, gone.signal);
+          await watch.until(record.requestId, waitMs, gone.signal);
           const [latest, latestSteps] = await read(record.requestId);
           record = latest ?? record;
           steps = latestSteps;
@@ -55,6 +56,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
           reply.raw.off('close', abandon);
         }
       }
+      steps ??= await deps.events.byCorrelationId(record.requestId);
       return {
         requestId: record.requestId,
         kind: record.kind,
