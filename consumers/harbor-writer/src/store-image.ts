@@ -37,11 +37,12 @@ function failed(event: ImageValidated, reasonCode: string, message: string): Sto
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   const target = { bucket: deps.developmentBucket, key: storedKeyOf(event.imageUID, event.metadata.imageVersion) };
-  let stored = await storedSha256(deps.s3, target);
+  const stored = await storedSha256(deps.s3, target);
   if (stored && stored.metadata['orbit-request-id'] !== event.requestId) {
     return failed(event, 'ALREADY_STORED', `${target.key} already holds version ${event.metadata.imageVersion} from another request; versions are immutable`);
   }
-  if (!stored || !holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes })) {
+  let versionId = stored?.versionId ?? null;
+  if (!holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes })) {
     const staged = await storedSha256(deps.s3, event.staging);
     if (!staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
     let copy: Awaited<ReturnType<typeof serverSideCopy>>;
@@ -56,10 +57,10 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     }
     const mismatch = copyMismatch(copy, { sha256: event.sha256, sizeBytes: event.sizeBytes });
     if (mismatch !== undefined) {
-      await deps.s3.send(new DeleteObjectCommand({ ...{ Bucket: target.bucket, Key: target.key }, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
+      await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
       return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has ${mismatch} (the upload's)`);
     }
-    stored = { sha256: copy.sha256, size: staged.size, versionId: copy.versionId, metadata: {} };
+    versionId = copy.versionId;
     log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');
   }
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
@@ -67,7 +68,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     TableName: deps.metadataTable,
     Item: withCreatedTimestamps({
       ...rowKey, imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,
-      bucket: target.bucket, key: target.key, versionId: stored.versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
+      bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
       image: event.image,
     }),
   }));
@@ -79,7 +80,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     kind: 'stored',
     event: {
       ...envelope, requestId: event.requestId, metadata: event.metadata, image: event.image,
-      stored: { bucket: target.bucket, key: target.key, versionId: stored.versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
+      stored: { bucket: target.bucket, key: target.key, versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
     },
   };
 }
