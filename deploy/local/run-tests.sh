@@ -7,9 +7,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 started=$(date +%s)
-# Image tools the end-to-end tests build real fixtures with (Debian packages).
+# Image tools the end-to-end tests build real fixtures with, and the zstd the
+# validator decodes zstd layers with (Debian packages).
 missing=()
-for tool in umoci skopeo docker-registry; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in umoci skopeo docker-registry zstd; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "orbit: installing ${missing[*]} (apt-get)" >&2
   apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2

@@ -153,6 +153,7 @@ describe('uploading real images', () => {
     ['an OCI archive', () => image.ociArchive],
     ['a gzip\'d docker-archive', () => image.gzip(image.dockerArchive)],
     ['a gzip\'d OCI archive whose second layer deletes a file', () => whiteoutImage.gzip(whiteoutImage.ociArchive)],
+    ['an OCI archive with zstd layers (skopeo --dest-compress-format zstd)', () => image.zstdOciArchive()],
   ];
 
   it.each(cases)('%s is validated, stored, charted, projected and logged step by step', async (_label, fileOf) => {
@@ -191,6 +192,8 @@ describe('uploading real images', () => {
     try {
       registry = await startRegistry();
       const { execFileSync } = await import('node:child_process');
+      // zstd first: once the registry holds the gzip blobs, skopeo would reuse them instead of recompressing.
+      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', image.layoutRef, `docker://${registry.address}/team/billing-zstd:1.0.0`]);
       execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${image.ociArchive}`, `docker://${registry.address}/team/billing:1.0.0`]);
       const accepted = await uploadReference(USER, `${registry.address}/team/billing:1.0.0`, metadata(`pulled-${uniqueSuffix()}`));
       expect(accepted.status).toBe(202);
@@ -199,6 +202,13 @@ describe('uploading real images', () => {
       const view = await api(USER, `/v1/images/${accepted.body.imageUID}`);
       const version = (view.body['versions'] as Record<string, unknown>[])[0];
       expect(version?.['status']).toBe('ready');
+      // The same image pushed with zstd layers: pulled, decoded, same diff_ids.
+      const zstd = await uploadReference(USER, `${registry.address}/team/billing-zstd:1.0.0`, metadata(`pulled-zstd-${uniqueSuffix()}`));
+      const zstdRequest = await finished(USER, zstd.body.requestId);
+      expect(zstdRequest.status, JSON.stringify(zstdRequest.error)).toBe('succeeded');
+      const zstdLayers = ((await api(USER, `/v1/images/${zstd.body.imageUID}`)).body['versions'] as { layers: { mediaType: string; diffId: string }[] }[])[0]?.layers;
+      expect(zstdLayers?.map((layer) => layer.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+      expect(zstdLayers?.map((layer) => layer.diffId)).toEqual((version?.['layers'] as { diffId: string }[]).map((layer) => layer.diffId));
       const missing = await uploadReference(USER, `${registry.address}/team/billing:9.9.9`, metadata(`pulled-${uniqueSuffix()}`));
       expect(await finished(USER, missing.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'REFERENCE_NOT_FOUND' } });
     } finally {

@@ -1,8 +1,9 @@
 /**
  * Real images built by real tools for the end-to-end tests (nothing big is
  * committed): umoci builds an OCI image layer by layer, tar packs the layout
- * into an OCI archive, skopeo converts it into a docker-archive, gzip wraps
- * either. Needs Debian's umoci and skopeo (installed by the test setup).
+ * into an OCI archive, skopeo converts it into a docker-archive (or an OCI
+ * archive with zstd layers), gzip wraps either. Needs Debian's umoci, skopeo
+ * and zstd (installed by the test setup).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,10 @@ export interface BuiltImage {
   readonly dir: string;
   readonly ociArchive: string;
   readonly dockerArchive: string;
+  /** The OCI layout reference (`oci:<layout>:<tag>`) for further skopeo copies. */
+  readonly layoutRef: string;
+  /** An OCI archive of the same image with every layer recompressed as zstd (skopeo --dest-compress-format zstd). */
+  zstdOciArchive(): string;
   gzip(file: string): string;
   cleanup(): void;
 }
@@ -61,7 +66,12 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   const tags = (spec.extraTags ?? []).flatMap((tag) => ['--additional-tag', `${spec.name}:${tag}`]);
   run('skopeo', ['copy', '--quiet', ...tags, `oci:${ref}`, `docker-archive:${dockerArchive}:${spec.name}:${spec.tag}`]);
   return {
-    dir, ociArchive, dockerArchive,
+    dir, ociArchive, dockerArchive, layoutRef: `oci:${ref}`,
+    zstdOciArchive(): string {
+      const file = join(dir, 'image-oci-zstd.tar');
+      run('skopeo', ['copy', '--quiet', '--dest-compress-format', 'zstd', `oci:${ref}`, `oci-archive:${file}:${spec.tag}`]);
+      return file;
+    },
     gzip(file: string): string {
       run('gzip', ['-k', '-f', file]);
       return `${file}.gz`;

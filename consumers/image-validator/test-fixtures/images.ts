@@ -1,9 +1,11 @@
 /**
  * Builds real image archives in memory for the validator's tests: layer tars
- * with tar-stream, gzip with zlib, digests with node:crypto. Small images
+ * with tar-stream, gzip with zlib, zstd with the reference `zstd` command,
+ * digests with node:crypto. Small images
  * only; the big-stream helper lives in big-stream.ts. Entries are plain
  * arrays so a test can reorder, drop or corrupt them before packing.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +25,8 @@ export interface LayerSpec {
   /** Paths this layer deletes: written as `.wh.<name>` whiteout entries. */
   readonly deletes?: readonly string[];
   readonly gzip?: boolean;
+  /** zstd-compress the layer (with these extra `zstd` arguments, e.g. a level). */
+  readonly zstd?: boolean | readonly string[];
 }
 
 export interface ImageSpec {
@@ -76,6 +80,11 @@ export async function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
   return done;
 }
 
+/** Bytes compressed by the reference zstd encoder (Debian's `zstd`). */
+export function zstdOf(bytes: Buffer, args: readonly string[] = []): Buffer {
+  return execFileSync('zstd', ['-c', '-q', ...args], { input: bytes, maxBuffer: 1024 ** 3 });
+}
+
 /** A layer tar with its files and whiteouts (`dir/.wh.name` deletes `dir/name`). */
 export async function buildLayer(spec: LayerSpec): Promise<BuiltLayer> {
   const entries: TarEntry[] = Object.entries(spec.files).map(([name, content]) => ({ name, data: Buffer.from(content) }));
@@ -84,8 +93,8 @@ export async function buildLayer(spec: LayerSpec): Promise<BuiltLayer> {
     entries.push({ name: `${path.slice(0, slash + 1)}.wh.${path.slice(slash + 1)}`, data: Buffer.alloc(0) });
   }
   const tarBytes = await packTar(entries);
-  const bytes = spec.gzip ? gzipSync(tarBytes) : tarBytes;
-  const mediaType = spec.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar';
+  const bytes = spec.gzip ? gzipSync(tarBytes) : spec.zstd ? zstdOf(tarBytes, spec.zstd === true ? [] : spec.zstd) : tarBytes;
+  const mediaType = `application/vnd.oci.image.layer.v1.tar${spec.gzip ? '+gzip' : spec.zstd ? '+zstd' : ''}`;
   return { bytes, digest: sha256(bytes), diffId: sha256(tarBytes), mediaType };
 }
 

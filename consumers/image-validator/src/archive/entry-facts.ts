@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { GunzipDigest, type Decoded } from './gzip-digest.js';
+import { GunzipDigest, type Decoded, type LayerDecoder } from './gzip-digest.js';
 import type { ByteBudget } from './limits.js';
+import { ZstdDigest } from './zstd-digest.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -13,7 +14,7 @@ export interface FileFacts {
   readonly sha256: string;
   /** Detected from magic bytes, never from names or media types. */
   readonly compression: Compression;
-  /** For gzip entries: the sha256 and size of the decompressed bytes (a layer's diff_id). */
+  /** For gzip and zstd entries: the sha256 and size of the decompressed bytes (a layer's diff_id). */
   readonly decoded: Decoded | null;
   /** The bytes, when the entry is small and starts like JSON. */
   readonly json: Buffer | null;
@@ -56,7 +57,7 @@ class FileSink {
   private head: Buffer[] | null = [];
   private headLength = 0;
   private compression: Compression = 'none';
-  private gunzip: GunzipDigest | null = null;
+  private decoder: LayerDecoder | null = null;
   private json: Buffer[] | null = null;
   private jsonSkipped: FileFacts['jsonSkipped'] = null;
 
@@ -73,7 +74,7 @@ class FileSink {
 
   async end(): Promise<FileFacts> {
     if (this.head !== null) await this.flushHead();
-    const decoded = this.gunzip ? await this.gunzip.end() : null;
+    const decoded = this.decoder ? await this.decoder.end() : null;
     return {
       kind: 'file', path: this.path, size: this.size, sha256: this.hash.digest('hex'), compression: this.compression,
       decoded, json: this.json ? Buffer.concat(this.json) : null, jsonSkipped: this.jsonSkipped,
@@ -81,14 +82,15 @@ class FileSink {
   }
 
   discard(): void {
-    this.gunzip?.discard();
+    this.decoder?.discard();
   }
 
   private async flushHead(): Promise<void> {
     const first = Buffer.concat(this.head ?? []);
     this.head = null;
     this.compression = compressionOf(first);
-    if (this.compression === 'gzip') this.gunzip = new GunzipDigest(this.context.decompressed);
+    if (this.compression === 'gzip') this.decoder = new GunzipDigest(this.context.decompressed);
+    if (this.compression === 'zstd') this.decoder = new ZstdDigest(this.context.decompressed);
     if (this.declaredSize > this.context.maxJsonBytes) this.jsonSkipped = 'too-large';
     else if (!JSON_START.has(first[0] ?? 0)) this.jsonSkipped = 'not-json';
     else {
@@ -100,13 +102,13 @@ class FileSink {
 
   private async consume(chunk: Buffer): Promise<void> {
     this.json?.push(chunk);
-    if (this.gunzip) await this.gunzip.write(chunk);
+    if (this.decoder) await this.decoder.write(chunk);
   }
 }
 
 /**
- * Hashes one entry as it streams. The first bytes decide the rest: gzip
- * entries are also gunzipped (their diff_id is the hash of the output), small
+ * Hashes one entry as it streams. The first bytes decide the rest: gzip and
+ * zstd entries are also decompressed (their diff_id is the hash of the output), small
  * entries that start like JSON are kept because the manifest naming them as
  * config or index may come later in the archive.
  */

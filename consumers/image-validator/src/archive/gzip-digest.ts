@@ -3,7 +3,16 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 import type { ByteBudget } from './limits.js';
 
 /** What a layer decompressed to, or why it could not be decompressed. */
-export type Decoded = { readonly ok: true; readonly sha256: string; readonly size: number } | { readonly ok: false; readonly why: string };
+export type Decoded =
+  | { readonly ok: true; readonly sha256: string; readonly size: number }
+  | { readonly ok: false; readonly why: string; /** The bytes were never judged: this machine lacks the decoder. */ readonly decoderMissing?: boolean };
+
+/** Decompresses one entry as it streams and keeps the sha256 and length of the output. */
+export interface LayerDecoder {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<Decoded>;
+  discard(): void;
+}
 
 /**
  * Gunzips a layer as its bytes stream past, keeping only the sha256 and the
@@ -12,7 +21,7 @@ export type Decoded = { readonly ok: true; readonly sha256: string; readonly siz
  * zlib chunk of the limit. A broken gzip is a fact about the entry, not an
  * error: it only matters if a manifest later names the entry as a layer.
  */
-export class GunzipDigest {
+export class GunzipDigest implements LayerDecoder {
   private readonly gunzip: Gunzip = createGunzip();
   private readonly hash = createHash('sha256');
   private size = 0;

@@ -1,13 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
 import { validateArchive, type ValidationOutcome } from './validate-archive.js';
 
-const missing = ['umoci', 'skopeo', 'tar', 'gzip'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-if (missing.length > 0) console.warn(`skipping the umoci/skopeo image tests: ${missing.join(', ')} not installed (apt-get install umoci skopeo)`);
+const missing = ['umoci', 'skopeo', 'tar', 'gzip', 'zstd'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+if (missing.length > 0) console.warn(`skipping the umoci/skopeo image tests: ${missing.join(', ')} not installed (apt-get install umoci skopeo zstd)`);
 
 function accepted(outcome: ValidationOutcome) {
   if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
@@ -18,7 +19,7 @@ describe.skipIf(missing.length > 0)('archives built by umoci and skopeo', () => 
   let built: BuiltImage | undefined;
   afterAll(() => built?.cleanup());
 
-  it('validates the OCI layout tar and the skopeo docker-archive, plain and gzip', async () => {
+  it('validates the OCI layout tar and the skopeo docker-archive, plain and gzip, and skopeo\'s zstd recompression', async () => {
     built = buildImage({
       name: 'orbit-test', tag: '1.2.3', extraTags: ['latest'], exposedPort: '8080/tcp', entrypoint: ['/app/run', '--serve'], user: '1000',
       layers: [
@@ -51,5 +52,15 @@ describe.skipIf(missing.length > 0)('archives built by umoci and skopeo', () => 
       expect(outcome.summary.compression).toBe('GZIP');
       expect(outcome.summary.layers.map((layer) => layer.diffId)).toEqual(oci.summary.layers.map((layer) => layer.diffId));
     }
+
+    // Recompressed by skopeo with zstd layers: same image (diff_ids), other blobs.
+    const zstdArchive = join(image.dir, 'image-zstd.tar');
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-compress-format', 'zstd', `oci:${join(image.dir, 'layout')}:1.2.3`, `oci-archive:${zstdArchive}:1.2.3`]);
+    const zstd = accepted(await validate(zstdArchive));
+    expect(zstd.summary.layers.map((layer) => layer.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+    expect(zstd.summary.layers.map((layer) => layer.diffId)).toEqual(oci.summary.layers.map((layer) => layer.diffId));
+    expect(zstd.summary.layers.map((layer) => layer.digest)).not.toEqual(oci.summary.layers.map((layer) => layer.digest));
+    const zstdDigest = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${zstdArchive}:1.2.3`], { encoding: 'utf8' })) as { Digest: string };
+    expect(zstd.summary.manifestDigest).toBe(zstdDigest.Digest);
   }, 60_000);
 });

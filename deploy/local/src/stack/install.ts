@@ -72,6 +72,17 @@ export function which(binary: string): string | undefined {
   return undefined;
 }
 
+/** A command from a Debian package, installed with apt-get when it is not on PATH. */
+export function ensureAptTool(service: string, command: string, debianPackage: string): string {
+  const found = which(command);
+  if (found) return found;
+  runInstaller(service, 'apt-get', ['update', '-q']);
+  runInstaller(service, 'apt-get', ['install', '-y', '-q', debianPackage], { DEBIAN_FRONTEND: 'noninteractive' });
+  const installed = which(command);
+  if (!installed) throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `${debianPackage} is installed but ${command} is missing`, { log: logFile(`install-${service}`) });
+  return installed;
+}
+
 export interface MariadbTools {
   readonly server: string;
   readonly installDb: string;

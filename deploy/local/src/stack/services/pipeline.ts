@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { localStackEnv } from '../endpoints.js';
+import { ensureAptTool } from '../install.js';
 import { REPO_ROOT } from '../paths.js';
 import { httpOk } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
@@ -15,6 +16,11 @@ export const PIPELINE: readonly (readonly [name: string, dir: string, port: numb
   ['event-logger', 'consumers/event-logger', 9105],
 ];
 
+/** Commands a service runs besides node: the validator decodes zstd layers with the reference decoder. */
+const TOOLS: Readonly<Record<string, readonly (readonly [command: string, debianPackage: string])[]>> = {
+  'image-validator': [['zstd', 'zstd']],
+};
+
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
 
 function pipelineService(name: string, dir: string, port: number): ServiceDefinition {
@@ -22,7 +28,9 @@ function pipelineService(name: string, dir: string, port: number): ServiceDefini
   return {
     name, kind: 'pipeline', port, ports: [port], startTimeoutMs: 60_000,
     unavailable: () => (existsSync(main) ? undefined : `not built (${main} is missing; run npm run build)`),
-    install: () => undefined,
+    install: () => {
+      for (const [command, debianPackage] of TOOLS[name] ?? []) ensureAptTool(name, command, debianPackage);
+    },
     prepare: () => ({
       command: process.execPath,
       args: [main],

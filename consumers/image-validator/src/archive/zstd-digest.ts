@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import type { Decoded, LayerDecoder } from './gzip-digest.js';
+import type { ByteBudget } from './limits.js';
+
+/**
+ * Largest window a zstd frame may make the decoder reserve: zstd's own
+ * default decoding limit. A hostile frame header can ask for 2 GiB; above
+ * this the frame is refused instead of allocated.
+ */
+export const ZSTD_MAX_WINDOW = '128MB';
+
+/** The decoder, found on PATH (Debian's `zstd` package; the local stack installs it). */
+export const ZSTD_COMMAND = 'zstd';
+
+/**
+ * Unzstds a layer as its bytes stream past, keeping only the sha256 and the
+ * length of the output, like GunzipDigest. Node 20 has no zstd in zlib and the
+ * pure-JS decoders copy their whole window per block (minutes for a layer with
+ * a large window), so the reference decoder runs as a child process: libzstd
+ * is fuzzed continuously and refuses oversized windows itself. Every output
+ * byte is charged to the shared decompression budget; a bomb kills the child
+ * within one pipe chunk of the limit.
+ */
+export class ZstdDigest implements LayerDecoder {
+  private readonly child;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private failure: string | null = null;
+  private decoderMissing = false;
+  private overBudget = false;
+  private stderr = '';
+  private exited = false;
+  private readonly settled: Promise<void>;
+
+  constructor(private readonly budget: ByteBudget, command: string = ZSTD_COMMAND) {
+    this.child = spawn(command, ['-d', '-c', '-q', `--memory=${ZSTD_MAX_WINDOW}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      if (this.overBudget) return;
+      this.hash.update(chunk);
+      this.size += chunk.length;
+      if (!this.budget.tryAdd(chunk.length)) {
+        this.overBudget = true;
+        this.child.kill('SIGKILL');
+      }
+    });
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      if (this.stderr.length < 4_096) this.stderr += chunk.toString('utf8');
+    });
+    // zstd stops reading at the first bad frame; the write then fails with EPIPE and its exit status says why.
+    this.child.stdin.on('error', () => undefined);
+    this.settled = new Promise((resolve) => {
+      this.child.on('error', (error: NodeJS.ErrnoException) => {
+        this.exited = true;
+        this.decoderMissing = error.code === 'ENOENT';
+        this.failure ??= this.decoderMissing ? `no zstd decoder is installed (${command} is not on PATH)` : `zstd could not run: ${error.message}`;
+        resolve();
+      });
+      this.child.on('close', (code, signal) => {
+        this.exited = true;
+        if (code !== 0 && !this.overBudget) this.failure ??= this.reasonFromStderr() ?? `zstd exited ${code ?? signal}`;
+        resolve();
+      });
+    });
+  }
+
+  /** zstd's own words (its first two lines: what failed and why), without the "/*stdin*\\ :" it names the input by. */
+  private reasonFromStderr(): string | null {
+    const lines = this.stderr.split('\n').map((text) => text.replace(/^(?:zstd:\s*)?(?:\/\*stdin\*\\\s*:\s*)?/, '').trim()).filter((text) => text.length > 0);
+    return lines.length > 0 ? lines.slice(0, 2).join('; ') : null;
+  }
+
+  private get stopped(): boolean {
+    return this.exited || this.failure !== null || this.overBudget;
+  }
+
+  /** Resolves when the decoder can take more; rejects with TOO_LARGE once the budget is spent. */
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.stopped && !this.child.stdin.write(chunk)) {
+      await Promise.race([new Promise((resolve) => this.child.stdin.once('drain', resolve)), this.settled]);
+    }
+    if (this.overBudget) this.budget.exceeded();
+  }
+
+  async end(): Promise<Decoded> {
+    if (!this.stopped) this.child.stdin.end();
+    await this.settled;
+    if (this.overBudget) this.budget.exceeded();
+    if (this.failure !== null) return { ok: false, why: this.failure, decoderMissing: this.decoderMissing };
+    return { ok: true, sha256: this.hash.digest('hex'), size: this.size };
+  }
+
+  /** Stops the child when the archive is abandoned part-way. */
+  discard(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+}

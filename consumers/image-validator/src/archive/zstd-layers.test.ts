@@ -1,0 +1,118 @@
+import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, packTar, sha256, streamOf, zstdOf, type BuiltImage, type BuiltLayer, type ImageSpec,
+} from '../../test-fixtures/images.js';
+import { DEFAULT_VALIDATION_LIMITS, ByteBudget, type ValidationLimits } from './limits.js';
+import { validateArchive, type ValidationOutcome } from './validate-archive.js';
+import { ZstdDigest } from './zstd-digest.js';
+
+const hasZstd = spawnSync('sh', ['-c', 'command -v zstd']).status === 0;
+if (!hasZstd) console.warn('skipping the zstd layer tests: zstd is not installed (apt-get install zstd)');
+
+const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
+
+async function validate(bytes: Buffer, limits: Partial<ValidationLimits> = {}): Promise<ValidationOutcome> {
+  return validateArchive(streamOf(bytes, 5_003), { ...DEFAULT_VALIDATION_LIMITS, ...limits });
+}
+
+function accepted(outcome: ValidationOutcome) {
+  if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+  return outcome;
+}
+
+function rejection(outcome: ValidationOutcome): string {
+  return outcome.ok ? 'accepted' : `${outcome.reasonCode}: ${outcome.message}`;
+}
+
+/** The image with one layer's stored bytes replaced (the manifest follows the new digest, the config keeps the old diff_id). */
+function withLayerBytes(image: BuiltImage, index: number, bytes: Buffer, mediaType?: string): BuiltImage {
+  const layers = image.layers.map((layer, i): BuiltLayer => (i === index ? { ...layer, bytes, digest: sha256(bytes), mediaType: mediaType ?? layer.mediaType } : layer));
+  return { ...image, layers };
+}
+
+describe.skipIf(!hasZstd)('zstd-compressed layers', async () => {
+  const spec: ImageSpec = {
+    repoTags: ['shop:2'],
+    layers: [
+      { files: { 'bin/shop': '#!/bin/sh\necho shop\n'.repeat(500) }, zstd: true },
+      { files: { 'etc/shop.conf': 'x=1\n' }, gzip: true },
+      { files: { 'srv/data': 'abc'.repeat(20_000) }, zstd: ['-19'] },
+    ],
+  };
+  const image = await buildImage(spec);
+
+  it('validates an OCI archive whose layers are zstd (as skopeo --dest-compress-format zstd writes it), diff_ids from the decompressed tars', async () => {
+    const outcome = accepted(await validate(await archiveOf(ociEntries(image))));
+    expect(outcome.summary.layers.map((layer) => layer.mediaType)).toEqual([ZSTD, 'application/vnd.oci.image.layer.v1.tar+gzip', ZSTD]);
+    expect(outcome.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+    expect(outcome.summary.layers.map((layer) => layer.digest)).toEqual(image.layers.map((layer) => layer.digest));
+  });
+
+  it('validates docker archives with zstd layers: docker 25+ (media types) and legacy (compression told by the bytes)', async () => {
+    const modern = accepted(await validate(await archiveOf(docker25Entries(image))));
+    expect(modern.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+    const legacy = accepted(await validate(await archiveOf(legacyDockerEntries(image)), {}));
+    expect(legacy.summary.layers.map((layer) => layer.mediaType)).toEqual([
+      'application/vnd.docker.image.rootfs.diff.tar.zstd', 'application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+    ]);
+    expect(legacy.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+  });
+
+  it('reads several frames and skippable frames (zstd:chunked appends its table of contents in one)', async () => {
+    const tar = await packTar([{ name: 'a.txt', data: Buffer.from('first frame\n') }, { name: 'b.txt', data: Buffer.from('second frame\n'.repeat(100)) }]);
+    const cut = 1_024;
+    const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18]), Buffer.from([8, 0, 0, 0]), Buffer.from('TOC-DATA')]);
+    const frames = Buffer.concat([zstdOf(tar.subarray(0, cut)), zstdOf(tar.subarray(cut)), skippable]);
+    const multi = await buildImage({ layers: [{ files: {} }] });
+    const layer: BuiltLayer = { bytes: frames, digest: sha256(frames), diffId: sha256(tar), mediaType: ZSTD };
+    const config = JSON.parse(multi.config.bytes.toString()) as { rootfs: { diff_ids: string[] } };
+    config.rootfs.diff_ids = [layer.diffId];
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const rebuilt: BuiltImage = { ...multi, layers: [layer], config: { ...multi.config, bytes: configBytes, digest: sha256(configBytes) } };
+    const outcome = accepted(await validate(await archiveOf(ociEntries(rebuilt))));
+    expect(outcome.summary.layers[0]?.diffId).toBe(sha256(tar));
+  });
+
+  it('CORRUPT_LAYER: declared zstd but stored gzip or plain; zstd that does not decompress; a frame cut short', async () => {
+    const tar = await packTar([{ name: 'bin/shop', data: Buffer.from('#!/bin/sh\necho shop\n'.repeat(500)) }]);
+    expect(rejection(await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, gzipSync(tar)))))))
+      .toMatch(/^CORRUPT_LAYER: layer 1 .* is declared zstd \(application\/vnd\.oci\.image\.layer\.v1\.tar\+zstd\) but its bytes are gzip$/);
+    expect(rejection(await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, tar)))))).toMatch(/^CORRUPT_LAYER: .* declared zstd .* bytes are uncompressed$/);
+    const good = image.layers[0]!.bytes;
+    const corrupt = Buffer.from(good);
+    for (let offset = 20; offset < corrupt.length - 8; offset += 7) corrupt[offset] = (corrupt[offset] ?? 0) ^ 0x5a;
+    expect(rejection(await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, corrupt)))))).toMatch(/^CORRUPT_LAYER: layer 1 .* is zstd but does not decompress \(.+\)$/);
+    const cutShort = good.subarray(0, good.length - 10);
+    expect(rejection(await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, cutShort)))))).toMatch(/^CORRUPT_LAYER: layer 1 .* does not decompress/);
+  });
+
+  it('CORRUPT_LAYER: a frame asking for a window above 128 MB is refused, not allocated', async () => {
+    // --long=31 on a stream of unknown size writes a 2 GiB window into the frame header.
+    const tar = await packTar([{ name: 'x', data: Buffer.from('hello') }]);
+    const huge = zstdOf(tar, ['--long=31']);
+    expect(rejection(await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, huge)))))).toMatch(/^CORRUPT_LAYER: layer 1 .* does not decompress \(.*too much memory.*\)$/i);
+  });
+
+  it('TOO_LARGE: a zstd bomb stops at the decompression budget', async () => {
+    const bomb = await packTar([{ name: 'zeros', data: Buffer.alloc(64 * 1024 ** 2) }]);
+    const squeezed = zstdOf(bomb, ['-19']);
+    expect(squeezed.length).toBeLessThan(64 * 1024);
+    const outcome = await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, squeezed))), { maxDecompressedBytes: 8 * 1024 ** 2 });
+    expect(rejection(outcome)).toMatch(/^TOO_LARGE: /);
+  });
+
+  it('UNSUPPORTED_LAYER, not CORRUPT_LAYER, where the machine has no zstd decoder: the bytes were never judged', async () => {
+    const decoder = new ZstdDigest(new ByteBudget(1024, 'test'), 'zstd-not-installed-here');
+    await decoder.write(image.layers[0]!.bytes);
+    expect(await decoder.end()).toMatchObject({ ok: false, decoderMissing: true, why: expect.stringMatching(/no zstd decoder/) });
+    const path = process.env['PATH'];
+    process.env['PATH'] = '/nonexistent';
+    try {
+      expect(rejection(await validate(await archiveOf(ociEntries(image))))).toMatch(/^UNSUPPORTED_LAYER: layer 1 .* is zstd-compressed and no zstd decoder is installed/);
+    } finally {
+      process.env['PATH'] = path;
+    }
+  });
+});
