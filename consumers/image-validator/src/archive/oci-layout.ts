@@ -1,5 +1,6 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { INDEX_TYPES, MANIFEST_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
+import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
 import { reject } from './rejections.js';
 
 /** The one image manifest an OCI layout resolves to. */
@@ -13,7 +14,6 @@ export interface ResolvedManifest {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const MAX_INDEX_DEPTH = 4;
-const PREFERRED = { os: 'linux', architecture: 'amd64' };
 
 function platformName(descriptor: Descriptor): string {
   const platform = descriptor.platform;
@@ -25,7 +25,8 @@ function platformName(descriptor: Descriptor): string {
  * Several index entries with one digest are one image under several tags.
  * Different digests are acceptable only as platforms of one image (a
  * multi-arch index): linux/amd64 is taken when present, else the first
- * platform. Only platforms whose manifest is in the archive count: docker save
+ * platform; BuildKit's attestation manifests never are while an image is
+ * there. Only platforms whose manifest is in the archive count: docker save
  * of a multi-arch image keeps the full index but only the local platform's
  * blobs. An index of unrelated images is refused, because the archive is
  * stored whole and loading it would bring in images nobody validated.
@@ -40,10 +41,11 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   }
   const present = index.manifests.filter((entry) => blobs.has(blobPath(entry.digest)));
   const candidates = present.length > 0 ? present : index.manifests;
-  const preferred = candidates.find((entry) => entry.platform?.os === PREFERRED.os && entry.platform.architecture === PREFERRED.architecture);
-  const chosen = preferred ?? candidates[0] ?? first;
+  const chosen = choosePlatform(candidates) ?? first;
+  const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
   const absent = index.manifests.length - present.length;
-  notes.push(`${where} lists the platforms ${index.manifests.map(platformName).join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}`);
+  const listed = index.manifests.map((entry) => (isAttestation(entry) ? 'an attestation' : platformName(entry)));
+  notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}`);
   return chosen;
 }
 

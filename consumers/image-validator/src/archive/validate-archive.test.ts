@@ -119,6 +119,33 @@ describe('validateArchive accepts real image layouts', async () => {
     expect(armOnly.notes.join(' ')).toMatch(/1 not in the archive\); validated linux\/arm64 \(no linux\/amd64 in the archive\)/);
   });
 
+  it('skips BuildKit\'s attestation manifest in an index (unknown/unknown), even when it is listed first', async () => {
+    const arm = await buildImage({ ...spec, architecture: 'arm64', layers: [{ files: { 'arm': 'yes' } }] });
+    const armEntries = ociEntries(arm);
+    // What buildx attaches: an in-toto statement as the "layer" of a manifest for platform unknown/unknown.
+    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2' }));
+    const attestationConfig = Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(statement)] } }));
+    const attestation = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(attestationConfig), size: attestationConfig.length },
+      layers: [{ mediaType: 'application/vnd.in-toto+json', digest: sha256(statement), size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+    }));
+    const armManifest = armEntries[2]!.data!;
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(attestation), size: attestation.length, platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': sha256(armManifest) } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armManifest), size: armManifest.length, platform: { os: 'linux', architecture: 'arm64' } },
+      ],
+    }));
+    const blob = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
+    const outcome = accepted(await validate([armEntries[0]!, { name: 'index.json', data: index }, ...armEntries.slice(2), blob(attestation), blob(attestationConfig), blob(statement)]));
+    expect(outcome.summary.architecture).toBe('arm64');
+    expect(outcome.summary.manifestDigest).toBe(sha256(armManifest));
+    expect(outcome.notes.join(' ')).toMatch(/lists an attestation, linux\/arm64; validated linux\/arm64/);
+  });
+
   it('accepts the same blob twice when both copies are identical', async () => {
     const entries = ociEntries(image);
     accepted(await validate([...entries, entries[3]!]));

@@ -48,3 +48,39 @@ describe('pullAsOciArchive against a misbehaving registry', () => {
     await expect(pulled).rejects.toMatchObject({ retriable: true });
   });
 });
+
+describe('pullAsOciArchive from an image index', () => {
+  it('pulls the image, not the BuildKit attestation listed first (buildx --provenance)', async () => {
+    const manifestOf = (configBytes: Buffer, layerBytes: Buffer, layerType: string): Buffer => Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(configBytes), size: configBytes.length },
+      layers: [{ mediaType: layerType, digest: digest(layerBytes), size: layerBytes.length }],
+    }));
+    const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v0.1"}');
+    const attestation = manifestOf(Buffer.from('{"architecture":"unknown","os":"unknown"}'), statement, 'application/vnd.in-toto+json');
+    const image = manifestOf(config, layer, 'application/vnd.oci.image.layer.v1.tar');
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(attestation), size: attestation.length, platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': digest(image) } },
+        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(image), size: image.length, platform: { os: 'linux', architecture: 'arm64' } },
+      ],
+    }));
+    const served: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      const url = String(input);
+      served.push(url.slice(url.indexOf('/v2/')));
+      const documents = new Map([[digest(attestation), attestation], [digest(image), image]]);
+      if (url.endsWith('/manifests/1')) return new Response(index, { headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
+      for (const [key, bytes] of documents) if (url.endsWith(`/manifests/${key}`)) return new Response(bytes, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+      if (url.endsWith(digest(config))) return new Response(config);
+      if (url.endsWith(digest(layer))) return new Response(layer);
+      return new Response('not found', { status: 404 });
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    const pulled = await pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink());
+    expect(pulled.manifestDigest).toBe(digest(image));
+    expect(served).not.toContain(`/v2/team/app/manifests/${digest(attestation)}`);
+  });
+});

@@ -3,6 +3,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
+import { choosePlatform } from '../platforms.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
 const MANIFEST_TYPES = [
@@ -13,7 +14,10 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 const descriptor = z.object({ mediaType: z.string().optional(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/), size: z.number().int().nonnegative() }).passthrough();
-const platformed = descriptor.extend({ platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional() });
+const platformed = descriptor.extend({
+  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
 const indexShape = z.object({ manifests: z.array(platformed).min(1) });
 const manifestShape = z.object({ config: descriptor, layers: z.array(descriptor).min(1) });
 
@@ -56,8 +60,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   let parsed = parseJson(manifestBytes, 'manifest');
   const index = indexShape.safeParse(parsed);
   if (index.success && !manifestShape.safeParse(parsed).success) {
-    const wanted = target.platform ?? { os: 'linux', architecture: 'amd64' };
-    const chosen = index.data.manifests.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ?? index.data.manifests[0];
+    const chosen = choosePlatform(index.data.manifests, target.platform);
     if (!chosen) throw new PullRefusedError('BAD_MANIFEST', 'the image index lists no manifests');
     manifestBytes = Buffer.from(await (await client.get(`/manifests/${chosen.digest}`, MANIFEST_TYPES)).arrayBuffer());
     if (sha256(manifestBytes) !== chosen.digest) throw new PullRefusedError('BAD_MANIFEST', `the platform manifest does not match ${chosen.digest}`);

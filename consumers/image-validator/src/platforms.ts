@@ -1,0 +1,33 @@
+/** Which manifest of a multi-platform image index Orbit validates and stores. */
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string | undefined;
+}
+
+export interface IndexEntry {
+  readonly platform?: Platform | undefined;
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The platform Kubernetes nodes run most often; taken whenever an index offers it. */
+export const PREFERRED_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
+
+/**
+ * BuildKit (docker buildx, the default since Docker 24) adds provenance and
+ * SBOM documents to an image index as manifests for the platform
+ * unknown/unknown, marked `vnd.docker.reference.type: attestation-manifest`.
+ * They are not images: nothing could run them.
+ */
+export function isAttestation(entry: IndexEntry): boolean {
+  return entry.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest'
+    || (entry.platform?.os === 'unknown' && entry.platform.architecture === 'unknown');
+}
+
+/** The wanted platform if offered, else the first runnable entry (attestations only when nothing else is there). */
+export function choosePlatform<T extends IndexEntry>(entries: readonly T[], wanted: Platform = PREFERRED_PLATFORM): T | undefined {
+  const runnable = entries.filter((entry) => !isAttestation(entry));
+  const pool = runnable.length > 0 ? runnable : entries;
+  return pool.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ?? pool[0];
+}
