@@ -88,11 +88,14 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(helm), 'BAD_MANIFEST', /not a container image/);
   });
 
-  it('BAD_CONFIG: a config without rootfs, a healthcheck interval no event could carry', async () => {
+  it('BAD_CONFIG: a config without rootfs, a healthcheck interval no event could carry, an empty platform', async () => {
     const withConfig = (config: Buffer) => withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
     await expectRejected(await archiveOf(withConfig(json({ architecture: 'amd64', os: 'linux' }))), 'BAD_CONFIG', /rootfs/);
     const huge = configJson({ layers: [], runConfig: { Healthcheck: { Test: ['CMD', 'true'], Interval: 1e300 } } }, image.layers.map((l) => l.diffId));
     await expectRejected(await archiveOf(withConfig(huge)), 'BAD_CONFIG', /Interval/);
+    // What crane append onto scratch writes: a platform no node can match.
+    const noPlatform = configJson({ layers: [], architecture: '', os: '' }, image.layers.map((l) => l.diffId));
+    await expectRejected(await archiveOf(withConfig(noPlatform)), 'BAD_CONFIG', /architecture: is empty: the image names no platform/);
   });
 
   it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {

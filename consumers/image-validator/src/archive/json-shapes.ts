@@ -60,9 +60,12 @@ const keySet = z.record(z.string(), z.unknown()).nullable().optional();
 const INT_MAX = 2 ** 31 - 1;
 const nanoseconds = z.number().nonnegative().max(INT_MAX * 1e9).nullable().optional();
 
+// crane append onto scratch leaves both empty; containerd then finds no platform to match and will not pull it.
+const NO_PLATFORM = 'is empty: the image names no platform, which a Kubernetes node cannot pull (set one, e.g. crane mutate --set-platform linux/amd64)';
+
 export const configShape = z.looseObject({
-  architecture: z.string().min(1),
-  os: z.string().min(1),
+  architecture: z.string().min(1, NO_PLATFORM),
+  os: z.string().min(1, NO_PLATFORM),
   config: z.looseObject({
     ExposedPorts: keySet,
     Env: stringList,
