@@ -5,6 +5,7 @@ import { parseImageReference } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Credentials } from './registry-pull/auth.js';
 import { PullRefusedError, RegistryClient } from './registry-pull/client.js';
+import { credentialsFor, distributionAddress } from './registry-pull/docker-hub.js';
 import { pullAsOciArchive } from './registry-pull/pull.js';
 
 export interface RegistryAccess {
@@ -39,9 +40,9 @@ export async function stageReference(
 ): Promise<ObjectRef> {
   const reference = event.reference === null ? undefined : parseImageReference(event.reference);
   if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
+  const address = distributionAddress(reference.registry, reference.repository);
   const client = new RegistryClient({
-    registry: reference.registry, repository: reference.repository,
-    insecure: isInsecureRegistry(reference.registry, deps.access), credentials: deps.access.credentials.get(reference.registry),
+    ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials),
   });
   const key = pulledKeyOf(event.actor.username, event.requestId);
   const body = new PassThrough();
