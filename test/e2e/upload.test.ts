@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, tableName, type Kafka } from '@orbit/lib';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
@@ -185,6 +185,22 @@ describe('uploading real images', () => {
     expect(request).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
     expect(second.body.imageUID).toBe(first.body.imageUID);
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
+  }, 150_000);
+
+  it('takes the image part before the metadata (form libraries that put files first); refused metadata leaves nothing staged', async () => {
+    const stagedVersions = async () => {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: testConfig.ORBIT_BUCKET_STAGING, Prefix: `uploads/${USER}/` }));
+      return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].length;
+    };
+    const late = await uploadArchive(USER, image.ociArchive, metadata(`late-${uniqueSuffix()}`), { imageFirst: true });
+    expect(late.status).toBe(202);
+    const request = await finished(USER, late.body.requestId);
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    const before = await stagedVersions();
+    const refused = await uploadArchive(USER, image.ociArchive, { ...metadata(`late-${uniqueSuffix()}`), port: 'eighty' }, { imageFirst: true });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'ORBIT_ERR_BAD_METADATA' });
+    expect(await stagedVersions()).toBe(before);
   }, 150_000);
 
   it('pulls an image by reference from a real registry (skopeo pushed it there)', async () => {

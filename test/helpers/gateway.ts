@@ -41,12 +41,14 @@ export interface Accepted {
   readonly statusUrl: string;
 }
 
-/** POST /v1/uploads as multipart: the metadata part first, then the archive. */
-export async function uploadArchive(user: string, archive: string | Buffer, metadata: Record<string, unknown>): Promise<ApiAnswer<Accepted>> {
+/** POST /v1/uploads as multipart: the metadata part first, then the archive (or the other way round). */
+export async function uploadArchive(user: string, archive: string | Buffer, metadata: Record<string, unknown>, options: { imageFirst?: boolean } = {}): Promise<ApiAnswer<Accepted>> {
   const form = new FormData();
-  form.append('metadata', JSON.stringify(metadata));
   const bytes = typeof archive === 'string' ? readFileSync(archive) : archive;
-  form.append('image', new Blob([bytes], { type: 'application/x-tar' }), typeof archive === 'string' ? basename(archive) : 'image.tar');
+  const appendImage = () => form.append('image', new Blob([bytes], { type: 'application/x-tar' }), typeof archive === 'string' ? basename(archive) : 'image.tar');
+  if (options.imageFirst) appendImage();
+  form.append('metadata', JSON.stringify(metadata));
+  if (!options.imageFirst) appendImage();
   return api<Accepted>(user, '/v1/uploads', { method: 'POST', body: form });
 }
 

@@ -11,6 +11,8 @@ export interface UploadStore {
   presign(owner: string, uploadId: string): Promise<PresignedUpload>;
   /** The object a presigned upload left in staging, or undefined if none arrived. */
   find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
+  /** Deletes a staged archive (that version) whose request was refused after it arrived. */
+  discard(staged: StagedObject): Promise<void>;
 }
 
 export interface PresignedUpload {

@@ -15,6 +15,7 @@ function harness(maxUploadBytes = 1024 * 1024) {
   const published: UploadRequested[] = [];
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
+  const discarded: string[] = [];
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -28,6 +29,9 @@ function harness(maxUploadBytes = 1024 * 1024) {
     },
     presign: async () => ({ url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }),
     find: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined),
+    discard: async (object) => {
+      discarded.push(object.key);
+    },
   };
   const requests: RequestStore = {
     get: async (id) => records.get(id),
@@ -40,7 +44,7 @@ function harness(maxUploadBytes = 1024 * 1024) {
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
     maxUploadBytes, requestWatchIntervalMs: 5,
   });
-  return { app, published, staged, records };
+  return { app, published, staged, discarded, records };
 }
 
 function multipart(parts: { name: string; filename?: string; body: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
@@ -97,15 +101,39 @@ describe('POST /v1/uploads', () => {
     expect(staged).toHaveLength(0);
   });
 
-  it('requires the metadata part first and the image part at all', async () => {
-    const { app } = harness();
-    const imageFirst = multipart([{ name: 'image', filename: 'a.tar', body: 'x' }, { name: 'metadata', body: JSON.stringify(metadata) }]);
-    const first = await app.inject({ method: 'POST', url: '/v1/uploads', ...imageFirst, headers: { ...imageFirst.headers, authorization: `Bearer ${await token()}` } });
-    expect(first.statusCode).toBe(400);
+  it('takes the parts in either order: image first is staged, then its metadata checked', async () => {
+    const { app, published, staged, discarded } = harness();
+    const imageFirst = multipart([{ name: 'image', filename: 'a.tar', body: 'x'.repeat(100) }, { name: 'metadata', body: JSON.stringify(metadata) }]);
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...imageFirst, headers: { ...imageFirst.headers, authorization: `Bearer ${await token()}` } });
+    expect(response.statusCode, response.body).toBe(202);
+    expect(published[0]).toMatchObject({ source: 'ARCHIVE', sizeBytes: 100, metadata: { imageName: 'billing-api' }, staging: { key: staged[0]?.key } });
+    expect(discarded).toEqual([]);
+  });
+
+  it('deletes an image staged before metadata that is then refused, or that never came', async () => {
+    const { app, published, staged, discarded } = harness();
+    const badAfter = multipart([{ name: 'image', filename: 'a.tar', body: 'x' }, { name: 'metadata', body: JSON.stringify({ ...metadata, port: 'eighty' }) }]);
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...badAfter, headers: { ...badAfter.headers, authorization: `Bearer ${await token()}` } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().problems.map((problem: { field: string }) => problem.field)).toContain('port');
+    const imageOnly = multipart([{ name: 'image', filename: 'a.tar', body: 'x' }]);
+    const missing = await app.inject({ method: 'POST', url: '/v1/uploads', ...imageOnly, headers: { ...imageOnly.headers, authorization: `Bearer ${await token()}` } });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().message).toContain('metadata');
+    expect(discarded).toEqual(staged.map((object) => object.key));
+    expect(discarded).toHaveLength(2);
+    expect(published).toHaveLength(0);
+  });
+
+  it('requires the image part, and refuses bad metadata before staging a byte', async () => {
+    const { app, staged } = harness();
     const noImage = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }]);
     const second = await app.inject({ method: 'POST', url: '/v1/uploads', ...noImage, headers: { ...noImage.headers, authorization: `Bearer ${await token()}` } });
     expect(second.statusCode).toBe(400);
     expect(second.json().message).toContain('image');
+    const badFirst = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, port: 'eighty' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    expect((await app.inject({ method: 'POST', url: '/v1/uploads', ...badFirst, headers: { ...badFirst.headers, authorization: `Bearer ${await token()}` } })).statusCode).toBe(400);
+    expect(staged).toHaveLength(0);
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {

@@ -71,29 +71,56 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /**
+   * Either part order works. Metadata first (what the README shows) is
+   * checked before a byte of the image is staged, so a bad name never costs
+   * the upload; clients that cannot order their parts (some form libraries
+   * put files first) get the image staged first and the metadata checked
+   * after it, and a refusal then deletes what was staged.
+   */
+  /**
+   * Either part order works. Metadata first (what the README shows) is
+   * checked before a byte of the image is staged, so a bad name never costs
+   * the upload; clients that cannot order their parts (form libraries that
+   * put files first) get the image staged and the metadata checked after it,
+   * and a refusal then deletes what was staged.
+   */
   async function fromMultipart(request: FastifyRequest, caller: Caller): Promise<Accepted> {
+    const { metadata, staged } = await readParts(request, caller);
+    return accept(caller.actor, metadata, 'ARCHIVE', staged, null);
+  }
+
+  /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
+  async function readParts(request: FastifyRequest, caller: Caller): Promise<{ metadata: ImageMetadata; staged: StagedObject }> {
     let metadata: ImageMetadata | undefined;
-    for await (const part of request.parts()) {
-      if (part.type === 'field') {
-        if (part.fieldname !== 'metadata') throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
-        // @fastify/multipart parses a part sent as application/json itself; plain text parts arrive as strings.
-        metadata = metadataOrThrow(typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value);
-        continue;
+    let staged: StagedObject | undefined;
+    try {
+      for await (const part of request.parts()) {
+        if (part.fieldname === 'metadata') {
+          if (metadata) throw badRequest('send one "metadata" part', 'metadata');
+          // @fastify/multipart parses a part sent as application/json itself; plain text parts arrive as strings;
+          // `curl -F metadata=@meta.json` and browsers' Blob parts send the metadata as a small file.
+          const value = part.type === 'field' ? (typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value) : jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
+          metadata = metadataOrThrow(value);
+        } else if (part.type === 'field') {
+          throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
+        } else if (part.fieldname !== 'image') {
+          throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
+        } else {
+          if (staged) throw badRequest('send one "image" part', 'image');
+          staged = await deps.uploads.stage(caller.actor.username, randomUUID(), part.file);
+          // The multipart parser stops at its fileSize limit and marks the stream truncated.
+          if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
+        }
+        // Once both are in, the rest of the body is not read.
+        if (metadata && staged) return { metadata, staged };
       }
-      if (part.fieldname === 'metadata' && !metadata) {
-        // `curl -F metadata=@meta.json` and browsers' Blob parts send the metadata as a small file.
-        metadata = metadataOrThrow(jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES)));
-        continue;
-      }
-      if (part.fieldname !== 'image') throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
-      // Metadata first: a bad name must not cost the user a 10 GiB upload.
-      if (!metadata) throw badRequest('send the "metadata" part before the "image" part', 'metadata');
-      const staged = await deps.uploads.stage(caller.actor.username, randomUUID(), part.file);
-      // The multipart parser stops at its fileSize limit and marks the stream truncated.
-      if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
-      return accept(caller.actor, metadata, 'ARCHIVE', staged, null);
+      throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
+    } catch (error) {
+      const refused = staged;
+      if (refused) await deps.uploads.discard(refused).catch((cause: unknown) => request.log.warn({ err: cause, key: refused.key }, 'could not delete a refused upload from staging; the staging expiry will'));
+      throw error;
     }
-    throw badRequest('the "image" file part is missing', 'image');
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {

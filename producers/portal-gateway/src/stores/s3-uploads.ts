@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { PresignedUpload, UploadStore } from '../ports.js';
 import { streamToStaging, type StagedObject } from '../staging.js';
@@ -39,6 +39,10 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         if ((error as { name?: string }).name === 'NotFound') return undefined;
         throw error;
       }
+    },
+    discard: async (staged: StagedObject): Promise<void> => {
+      // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.
+      await s3.send(new DeleteObjectCommand({ Bucket: staged.bucket, Key: staged.key, ...(staged.versionId ? { VersionId: staged.versionId } : {}) }));
     },
   };
 }
