@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { StoreUnavailableError } from '@orbit/lib';
 import type { Decoded, LayerDecoder } from './gzip-digest.js';
 import type { ByteBudget } from './limits.js';
 
@@ -28,7 +29,10 @@ export class ZstdDigest implements LayerDecoder {
   private size = 0;
   private failure: string | null = null;
   private decoderMissing = false;
+  /** Why the decoder could not judge the bytes for a reason that may pass (no process slot, killed from outside). */
+  private transient: unknown = null;
   private overBudget = false;
+  private discarded = false;
   private stderr = '';
   private exited = false;
   private readonly settled: Promise<void>;
@@ -52,13 +56,20 @@ export class ZstdDigest implements LayerDecoder {
     this.settled = new Promise((resolve) => {
       this.child.on('error', (error: NodeJS.ErrnoException) => {
         this.exited = true;
-        this.decoderMissing = error.code === 'ENOENT';
-        this.failure ??= this.decoderMissing ? `no zstd decoder is installed (${command} is not on PATH)` : `zstd could not run: ${error.message}`;
+        if (error.code === 'ENOENT') {
+          this.decoderMissing = true;
+          this.failure ??= `no zstd decoder is installed (${command} is not on PATH)`;
+        } else {
+          this.transient ??= error;
+        }
         resolve();
       });
       this.child.on('close', (code, signal) => {
         this.exited = true;
-        if (code !== 0 && !this.overBudget) this.failure ??= this.reasonFromStderr() ?? `zstd exited ${code ?? signal}`;
+        if (this.overBudget || this.discarded) return resolve();
+        // zstd reports bad input with an exit status; a signal came from outside (the OOM killer, an operator).
+        if (signal !== null) this.transient ??= new Error(`zstd was killed by ${signal}`);
+        else if (code !== 0) this.failure ??= this.reasonFromStderr() ?? `zstd exited ${code}`;
         resolve();
       });
     });
@@ -71,7 +82,7 @@ export class ZstdDigest implements LayerDecoder {
   }
 
   private get stopped(): boolean {
-    return this.exited || this.failure !== null || this.overBudget;
+    return this.exited || this.failure !== null || this.transient !== null || this.overBudget;
   }
 
   /** Resolves when the decoder can take more; rejects with TOO_LARGE once the budget is spent. */
@@ -82,16 +93,19 @@ export class ZstdDigest implements LayerDecoder {
     if (this.overBudget) this.budget.exceeded();
   }
 
+  /** Rejects with a retriable StoreUnavailableError when the decoder failed for a reason other than the bytes. */
   async end(): Promise<Decoded> {
     if (!this.stopped) this.child.stdin.end();
     await this.settled;
     if (this.overBudget) this.budget.exceeded();
+    if (this.transient !== null) throw new StoreUnavailableError('the zstd decoder', this.transient);
     if (this.failure !== null) return { ok: false, why: this.failure, decoderMissing: this.decoderMissing };
     return { ok: true, sha256: this.hash.digest('hex'), size: this.size };
   }
 
   /** Stops the child when the archive is abandoned part-way. */
   discard(): void {
+    this.discarded = true;
     if (!this.exited) this.child.kill('SIGKILL');
   }
 }

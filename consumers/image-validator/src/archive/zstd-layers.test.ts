@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreUnavailableError } from '@orbit/lib';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -101,6 +105,21 @@ describe.skipIf(!hasZstd)('zstd-compressed layers', async () => {
     expect(squeezed.length).toBeLessThan(64 * 1024);
     const outcome = await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, squeezed))), { maxDecompressedBytes: 8 * 1024 ** 2 });
     expect(rejection(outcome)).toMatch(/^TOO_LARGE: /);
+  });
+
+  it('a decoder killed from outside (the OOM killer) is a retriable failure, never a verdict on the image', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orbit-zstd-'));
+    try {
+      const killed = join(dir, 'zstd-killed');
+      writeFileSync(killed, '#!/bin/sh\nkill -9 $$\n');
+      chmodSync(killed, 0o755);
+      const decoder = new ZstdDigest(new ByteBudget(1024 ** 2, 'test'), killed);
+      await decoder.write(image.layers[0]!.bytes);
+      await expect(decoder.end()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(new ZstdDigest(new ByteBudget(1024 ** 2, 'test'), killed).end()).rejects.toMatchObject({ retriable: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('UNSUPPORTED_LAYER, not CORRUPT_LAYER, where the machine has no zstd decoder: the bytes were never judged', async () => {
