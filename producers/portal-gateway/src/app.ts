@@ -44,8 +44,18 @@ function errorHandler(logger: Logger | undefined) {
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
       return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });
     }
+    if (fastifyError.validation) {
+      // A route schema refused the request: the same code and per-field problems as every other refusal.
+      const problems = fastifyError.validation.map((issue) => {
+        const missing = issue.params['missingProperty'];
+        const path = [fastifyError.validationContext, ...issue.instancePath.split('/').filter(Boolean), ...(typeof missing === 'string' ? [missing] : [])];
+        return { field: path.filter(Boolean).join('.'), message: issue.message ?? issue.keyword };
+      });
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
+    }
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-      return reply.code(fastifyError.statusCode).send({ code: fastifyError.code ?? 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
+      // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
+      return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
     }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });

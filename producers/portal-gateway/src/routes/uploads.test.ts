@@ -136,6 +136,17 @@ describe('POST /v1/uploads', () => {
     expect(staged).toHaveLength(0);
   });
 
+  it('answers schema and framework refusals with Orbit\'s code and the field at fault, not the framework\'s', async () => {
+    const { app } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const badId = await app.inject({ method: 'POST', url: '/v1/uploads/not-a-uuid/complete', headers, payload: { metadata } });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] });
+    const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
+    expect(text.statusCode).toBe(415);
+    expect(text.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
+  });
+
   it('answers 413 with a clear message when the archive is over the limit', async () => {
     const { app, published } = harness(1000);
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(5000) }]);
