@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, sha256, streamOf, type ImageSpec, type TarEntry,
 } from '../../test-fixtures/images.js';
+import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
 import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
 import { validateArchive, type ValidationOutcome } from './validate-archive.js';
 
@@ -131,14 +132,7 @@ describe('validateArchive accepts real image layouts', async () => {
       layers: [{ mediaType: 'application/vnd.in-toto+json', digest: sha256(statement), size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
     }));
     const armManifest = armEntries[2]!.data!;
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(attestation), size: attestation.length, platform: { os: 'unknown', architecture: 'unknown' },
-          annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': sha256(armManifest) } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armManifest), size: armManifest.length, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-    }));
+    const index = buildxIndexWithAttestationFirst({ digest: sha256(armManifest), size: armManifest.length }, { digest: sha256(attestation), size: attestation.length });
     const blob = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
     const outcome = accepted(await validate([armEntries[0]!, { name: 'index.json', data: index }, ...armEntries.slice(2), blob(attestation), blob(attestationConfig), blob(statement)]));
     expect(outcome.summary.architecture).toBe('arm64');

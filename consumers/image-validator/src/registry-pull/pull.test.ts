@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
 import { pullAsOciArchive } from './pull.js';
 
@@ -59,14 +60,7 @@ describe('pullAsOciArchive from an image index', () => {
     const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v0.1"}');
     const attestation = manifestOf(Buffer.from('{"architecture":"unknown","os":"unknown"}'), statement, 'application/vnd.in-toto+json');
     const image = manifestOf(config, layer, 'application/vnd.oci.image.layer.v1.tar');
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(attestation), size: attestation.length, platform: { os: 'unknown', architecture: 'unknown' },
-          annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': digest(image) } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(image), size: image.length, platform: { os: 'linux', architecture: 'arm64' } },
-      ],
-    }));
+    const index = buildxIndexWithAttestationFirst({ digest: digest(image), size: image.length }, { digest: digest(attestation), size: attestation.length });
     const served: string[] = [];
     const fake: typeof fetch = async (input) => {
       const url = String(input);
