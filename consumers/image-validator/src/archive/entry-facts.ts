@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GunzipDigest, type Decoded, type LayerDecoder } from './gzip-digest.js';
+import { GunzipDigest } from './gzip-digest.js';
+import type { Decoded, LayerDecoder } from './layer-decoder.js';
 import type { ByteBudget } from './limits.js';
 import { ZstdDigest } from './zstd-digest.js';
 

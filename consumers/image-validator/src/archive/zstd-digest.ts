@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { StoreUnavailableError } from '@orbit/lib';
-import type { Decoded, LayerDecoder } from './gzip-digest.js';
+import type { Decoded, LayerDecoder } from './layer-decoder.js';
 import type { ByteBudget } from './limits.js';
 
 /**
