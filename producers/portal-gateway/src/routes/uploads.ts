@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { envelopeFor, pidOf, startTrace, type Actor } from '@orbit/lib';
+import { envelopeFor, pidOf, startTrace, type Actor, type Logger } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -15,6 +15,7 @@ export interface UploadRouteDeps {
   readonly publish: CommandPublisher;
   readonly statusUrl: (requestId: string) => string;
   readonly maxUploadBytes: number;
+  readonly logger?: Logger | undefined;
 }
 
 export interface Accepted {
@@ -74,13 +75,6 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /**
    * Either part order works. Metadata first (what the README shows) is
    * checked before a byte of the image is staged, so a bad name never costs
-   * the upload; clients that cannot order their parts (some form libraries
-   * put files first) get the image staged first and the metadata checked
-   * after it, and a refusal then deletes what was staged.
-   */
-  /**
-   * Either part order works. Metadata first (what the README shows) is
-   * checked before a byte of the image is staged, so a bad name never costs
    * the upload; clients that cannot order their parts (form libraries that
    * put files first) get the image staged and the metadata checked after it,
    * and a refusal then deletes what was staged.
@@ -118,7 +112,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
     } catch (error) {
       const refused = staged;
-      if (refused) await deps.uploads.discard(refused).catch((cause: unknown) => request.log.warn({ err: cause, key: refused.key }, 'could not delete a refused upload from staging; the staging expiry will'));
+      if (refused) await deps.uploads.discard(refused).catch((cause: unknown) => deps.logger?.warn({ err: cause, key: refused.key }, 'could not delete a refused upload from staging; the staging expiry will'));
       throw error;
     }
   }
