@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { RequestRefusedError } from './errors.js';
+import { completeDocument } from './openapi.js';
 import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
@@ -66,7 +67,10 @@ function errorHandler(logger: Logger | undefined) {
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.setErrorHandler(errorHandler(deps.logger));
+  // Response schemas document the API; answers are written whole, never filtered down to a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.register(swagger, {
+    transformObject: (document) => ('openapiObject' in document ? completeDocument(document.openapiObject) : document.swaggerObject),
     openapi: {
       info: { title: 'Orbit portal gateway', version: '1.0.0', description: 'Upload, trace and transfer container images.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

@@ -26,6 +26,12 @@ const known = {
 
 const metadataSchema = z.object(known).catchall(z.unknown());
 
+/** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
+export const METADATA_JSON_SCHEMA: Record<string, unknown> = {
+  ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
+  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata.',
+};
+
 /** A metadata problem the gateway answers 400 with, naming the field. */
 export interface FieldProblem {
   readonly field: string;

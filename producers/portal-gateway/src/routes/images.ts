@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
+import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 
 /**
@@ -16,8 +17,12 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader 
       if (!image || image.owner !== caller.actor.username) throw notFound(`image ${request.params.uid}`);
       return image;
     };
-    app.get<{ Params: { uid: string } }>('/v1/images/:uid', { schema: { summary: 'An image in ViewPort with its versions and environments', tags: ['images'] } }, ownImage);
-    app.get<{ Params: { uid: string } }>('/v1/images/:uid/events', { schema: { summary: 'Every logged event of an image, in order', tags: ['images'] } }, async (request) => {
+    app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
+      schema: { summary: 'An image in ViewPort with its versions and environments', tags: ['images'], response: { 200: IMAGE_VIEW, ...errors(401, 404) } },
+    }, ownImage);
+    app.get<{ Params: { uid: string } }>('/v1/images/:uid/events', {
+      schema: { summary: 'Every logged event of an image, in order', tags: ['images'], response: { 200: IMAGE_EVENTS, ...errors(401, 404) } },
+    }, async (request) => {
       const image = await ownImage(request);
       const events = await deps.events.byImageUID(image.imageUID);
       return { imageUID: image.imageUID, events };
@@ -26,6 +31,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader 
       schema: {
         summary: 'Search your images', tags: ['images'],
         querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 } } },
+        response: { 200: IMAGE_LIST, ...errors(400, 401) },
       },
     }, async (request) => {
       const caller = await options.caller(request);

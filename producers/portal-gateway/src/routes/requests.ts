@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
+import { errors, REQUEST_VIEW } from '../openapi.js';
 import type { EventLogReader, RequestRecord, RequestStore } from '../ports.js';
 import type { RequestWatch } from '../request-watch.js';
 
@@ -34,6 +35,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
           properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },
           additionalProperties: false,
         },
+        response: { 200: { ...REQUEST_VIEW, description: 'The request now, or when it finished within ?wait=' }, ...errors(400, 401, 404) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);

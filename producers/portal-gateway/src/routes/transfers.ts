@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
+import { errors, TRANSFER_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, ImageReader } from '../ports.js';
 import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
 
@@ -49,6 +50,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
           properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', maxLength: 4096 } },
+        },
+        response: {
+          200: { ...TRANSFER_ANSWER, description: 'Already done: the earlier request, no work repeated' },
+          202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one)' },
+          ...errors(400, 401, 403, 404, 409),
         },
       },
     }, async (request, reply) => {

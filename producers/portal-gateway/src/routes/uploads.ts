@@ -5,6 +5,7 @@ import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { parseMetadata } from '../metadata.js';
+import { errors, PRESIGNED_UPLOAD, UPLOAD_ACCEPTED } from '../openapi.js';
 import type { CommandPublisher, ImageNames, UploadStore } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
@@ -119,7 +120,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post('/v1/uploads', {
-      schema: { summary: 'Upload an image archive (multipart) or name one in a registry (JSON)', tags: ['uploads'] },
+      schema: {
+        summary: 'Upload an image archive (multipart) or name one in a registry (JSON)', tags: ['uploads'],
+        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 413) },
+      },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const length = Number(request.headers['content-length'] ?? 0);
@@ -136,7 +140,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     });
 
     app.post('/v1/uploads/presign', {
-      schema: { summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'] },
+      schema: { summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'], response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url, then POST completeUrl' }, ...errors(401) } },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const uploadId = randomUUID();
@@ -145,7 +149,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     });
 
     app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {
-      schema: { summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'], params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] } },
+      schema: {
+        summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
+        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413) },
+      },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);

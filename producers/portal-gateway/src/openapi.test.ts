@@ -1,0 +1,123 @@
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from './app.js';
+import { issueLocalToken, tokenVerifier } from './auth.js';
+import type { ImageView, RequestRecord } from './ports.js';
+
+const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+const UID = 'A'.repeat(60);
+const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
+
+/** A gateway on in-memory stores: what matters here is what goes over HTTP. */
+function gateway() {
+  const requests = new Map<string, RequestRecord>();
+  const image: ImageView = {
+    imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'],
+    versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: '10', layers: [] }],
+  };
+  const record = (request: Omit<RequestRecord, 'status' | 'error'>) => requests.set(request.requestId, { ...request, status: 'accepted', error: null });
+  const app = buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
+    uploads: {
+      stage: async (owner, uploadId, body) => {
+        for await (const chunk of body) void chunk;
+        return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 1, sha256: null };
+      },
+      presign: async () => ({ url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: new Date().toISOString() }),
+      find: async () => undefined,
+      discard: async () => undefined,
+    },
+    names: { uidFor: async () => UID },
+    requests: { get: async (id) => requests.get(id), finishedAmong: async () => new Set() },
+    events: {
+      byCorrelationId: async (id) => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: id }],
+      byImageUID: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }],
+    },
+    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => [image] },
+    publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
+    transfers: {
+      claims: { claim: async (_uid, _version, _target, requestId) => ({ requestId, status: null }), find: async () => undefined },
+      publish: { transferRequested: async (_event, _trace, request) => void record(request), transferRefused: async (_event, _trace, request) => void record(request) },
+      policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
+    },
+    maxUploadBytes: 1024,
+  });
+  return app;
+}
+
+interface Operation {
+  responses: Record<string, { content?: { 'application/json'?: { schema: object } } }>;
+  requestBody?: { content: Record<string, { schema: object }> };
+}
+type OpenApi = { openapi: string; paths: Record<string, Record<string, Operation>> };
+
+describe('the OpenAPI document at /docs/json', async () => {
+  const app = gateway();
+  const document = (await app.inject('/docs/json')).json() as OpenApi;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  // OpenAPI 3.0's `nullable` is not JSON Schema; turn it into a type union so ajv reads the documented meaning.
+  const jsonSchema = (schema: unknown): unknown => {
+    if (Array.isArray(schema)) return schema.map(jsonSchema);
+    if (typeof schema !== 'object' || schema === null) return schema;
+    const { nullable, ...rest } = schema as Record<string, unknown>;
+    const out = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, key === 'example' ? value : jsonSchema(value)]));
+    return nullable === true && typeof out['type'] === 'string' ? { ...out, type: [out['type'], 'null'], ...(Array.isArray(out['enum']) ? { enum: [...out['enum'], null] } : {}) } : out;
+  };
+  const token = await issueLocalToken(auth, 'dev1', []);
+  const headers = { authorization: `Bearer ${token}` };
+
+  /** The answer, checked against what the document promises for its path, method and status. */
+  async function conforms(method: 'GET' | 'POST', path: string, url: string, init: { payload?: object | string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await app.inject({ method, url, headers: { ...headers, ...init.headers }, ...(init.payload !== undefined ? { payload: init.payload } : {}) });
+    const documented = document.paths[path]?.[method.toLowerCase()]?.responses[String(response.statusCode)];
+    expect(documented, `${method} ${path} answered ${response.statusCode}, which the document does not list`).toBeDefined();
+    const schema = documented?.content?.['application/json']?.schema;
+    expect(schema, `${method} ${path} ${response.statusCode} has no documented body`).toBeDefined();
+    const body = response.json() as Record<string, unknown>;
+    const valid = ajv.validate(jsonSchema(schema) as object, body);
+    expect(valid, `${method} ${path} ${response.statusCode}: ${ajv.errorsText()} in ${response.body}`).toBe(true);
+    return { status: response.statusCode, body };
+  }
+
+  it('is OpenAPI 3 and documents both request bodies of POST /v1/uploads', () => {
+    expect(document.openapi).toMatch(/^3\./);
+    const upload = document.paths['/v1/uploads']?.['post'];
+    expect(Object.keys(upload?.requestBody?.content ?? {})).toEqual(['multipart/form-data', 'application/json']);
+    expect(JSON.stringify(upload?.requestBody?.content['multipart/form-data']?.schema)).toContain('"format":"binary"');
+    expect(document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody).toBeDefined();
+  });
+
+  it('describes every answer of the upload and request routes, success and refusal', async () => {
+    const form = (parts: string) => ({ payload: parts, headers: { 'content-type': 'multipart/form-data; boundary=b' } });
+    const part = (name: string, body: string, filename?: string) => `--b\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ''}\r\nContent-Type: ${filename ? 'application/x-tar' : 'application/json'}\r\n\r\n${body}\r\n`;
+    const accepted = await conforms('POST', '/v1/uploads', '/v1/uploads', form(`${part('metadata', JSON.stringify(metadata))}${part('image', 'tar', 'a.tar')}--b--\r\n`));
+    expect(accepted.status).toBe(202);
+    expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { payload: { metadata, reference: '127.0.0.1:5000/team/app:1' } })).status).toBe(202);
+    expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { payload: { metadata: { ...metadata, port: 'x' }, reference: 'r.example/a:1' } })).status).toBe(400);
+    expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { headers: { authorization: 'Bearer nope' }, payload: { metadata } })).status).toBe(401);
+    expect((await conforms('POST', '/v1/uploads', '/v1/uploads', form(`${part('metadata', JSON.stringify(metadata))}${part('image', 'x'.repeat(4096), 'a.tar')}--b--\r\n`))).status).toBe(413);
+    expect((await conforms('POST', '/v1/uploads/presign', '/v1/uploads/presign')).status).toBe(201);
+    expect((await conforms('POST', '/v1/uploads/{id}/complete', '/v1/uploads/00000000-0000-4000-8000-000000000009/complete', { payload: { metadata } })).status).toBe(404);
+    expect((await conforms('POST', '/v1/uploads/{id}/complete', '/v1/uploads/not-a-uuid/complete', { payload: { metadata } })).status).toBe(400);
+
+    const id = String(accepted.body['requestId']);
+    expect((await conforms('GET', '/v1/requests/{id}', `/v1/requests/${id}`)).status).toBe(200);
+    expect((await conforms('GET', '/v1/requests/{id}', `/v1/requests/${id}?wait=999`)).status).toBe(400);
+    expect((await conforms('GET', '/v1/requests/{id}', '/v1/requests/00000000-0000-4000-8000-000000000009')).status).toBe(404);
+  });
+
+  it('describes every answer of the image and transfer routes', async () => {
+    expect((await conforms('GET', '/v1/images/{uid}', `/v1/images/${UID}`)).status).toBe(200);
+    expect((await conforms('GET', '/v1/images/{uid}', `/v1/images/${'B'.repeat(60)}`)).status).toBe(404);
+    expect((await conforms('GET', '/v1/images/{uid}/events', `/v1/images/${UID}/events`)).status).toBe(200);
+    expect((await conforms('GET', '/v1/images', '/v1/images?q=billing')).status).toBe(200);
+    const transfer = (body: object) => conforms('POST', '/v1/images/{uid}/transfers', `/v1/images/${UID}/transfers`, { payload: body });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' })).status).toBe(202);
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging' })).status).toBe(409);
+    expect((await transfer({ imageVersion: 'v9-9-99', transferEnvironment: 'Testing' })).status).toBe(404);
+    expect((await transfer({ imageVersion: 'v1-0-00' })).status).toBe(400);
+  });
+});

@@ -1,0 +1,133 @@
+import { METADATA_JSON_SCHEMA } from './metadata.js';
+
+/**
+ * What the gateway takes and answers, as OpenAPI 3.0 schemas for the
+ * document at /docs. Responses are documented, not filtered: the app
+ * serialises with JSON.stringify, so a field missing here is never dropped
+ * from an answer (a test checks answers against these schemas instead).
+ */
+
+type Schema = Record<string, unknown>;
+
+const text = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
+const nullableText = (description?: string): Schema => ({ ...text(description), nullable: true });
+const object = (properties: Record<string, Schema>, required: readonly string[] = Object.keys(properties), extra = false): Schema => ({
+  type: 'object', properties, required: [...required], additionalProperties: extra,
+});
+
+const PID = text('Process id of the step: <from>-<to>-e<order>, errors end in -911');
+const STATUS_URL = text('Where to follow the request: GET it, with ?wait=<seconds> to long-poll');
+
+export const ERROR_BODY = object({
+  code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),
+  message: text('What was wrong, for a human'),
+  problems: { type: 'array', items: object({ field: text('The field at fault, e.g. imageVersion or body.transferEnvironment'), message: text() }) },
+  requestId: nullableText('The failed request recorded for a refused transfer (its error-log row carries it)'),
+}, ['code', 'message']);
+
+export const UPLOAD_ACCEPTED = object({
+  requestId: { type: 'string', format: 'uuid' },
+  imageUID: text('60 characters [A-Za-z0-9], one per (owner, image name)'),
+  pid: PID,
+  status: { type: 'string', enum: ['accepted'] },
+  statusUrl: STATUS_URL,
+});
+
+export const TRANSFER_ANSWER = object({
+  requestId: { type: 'string', format: 'uuid', nullable: true, description: 'Null only for a version present in the target before transfers were recorded' },
+  pid: PID,
+  status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
+  statusUrl: { ...STATUS_URL, nullable: true },
+});
+
+const STEP = object({ pid: PID, eventType: text('e.g. upload-requested, image-stored, image-transferred'), at: { type: 'string', format: 'date-time' } });
+
+export const REQUEST_VIEW = object({
+  requestId: { type: 'string', format: 'uuid' },
+  kind: { type: 'string', enum: ['upload', 'transfer'] },
+  status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
+  imageUID: text(),
+  imageVersion: nullableText(),
+  steps: { type: 'array', items: STEP, description: 'From the event log, in order; the last steps can trail the status by a moment' },
+  error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
+}, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
+
+const VERSION = {
+  ...object({
+    imageVersion: text(),
+    status: text('stored, then ready once its chart is generated'),
+    environments: { type: 'array', items: text() },
+    digest: text('Manifest digest (sha256:…)'),
+    sha256: text('SHA-256 of the stored archive'),
+    sizeBytes: text('Archive size in bytes (a decimal string)'),
+  }, ['imageVersion', 'status'], true),
+  description: 'A version with its ViewPort facts: also configDigest, layers, s3Location, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',
+};
+
+export const IMAGE_VIEW = object({
+  imageUID: text(),
+  owner: text(),
+  imageName: text(),
+  description: text(),
+  environments: { type: 'array', items: text(), description: 'Every environment any version is present in' },
+  versions: { type: 'array', items: VERSION },
+}, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
+
+export const IMAGE_EVENTS = object({
+  imageUID: text(),
+  events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },
+});
+
+export const IMAGE_LIST = object({ images: { type: 'array', items: IMAGE_VIEW } });
+
+export const PRESIGNED_UPLOAD = object({
+  uploadId: { type: 'string', format: 'uuid' },
+  url: text('Presigned PUT URL into the staging bucket'),
+  method: { type: 'string', enum: ['PUT'] },
+  headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers the PUT must carry' },
+  expiresAt: { type: 'string', format: 'date-time' },
+  completeUrl: text('POST it with {metadata} once the PUT is done'),
+});
+
+const METADATA_BODY = object({ metadata: METADATA_JSON_SCHEMA });
+
+/** Error answers a route documents besides its success. */
+export function errors(...statuses: readonly number[]): Record<number, Schema> {
+  const described: Record<number, string> = {
+    400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
+    409: 'Refused by a transfer rule', 413: 'Over the upload size limit',
+  };
+  return Object.fromEntries(statuses.map((status) => [status, { ...ERROR_BODY, description: described[status] ?? 'Refused' }]));
+}
+
+/**
+ * POST /v1/uploads takes multipart or JSON and checks both in code (the
+ * multipart parser streams the image, so no route schema can check it), as
+ * does /complete (one metadata check with one set of messages); the
+ * document gets their request bodies here.
+ */
+export const UPLOAD_REQUEST_BODY: Schema = {
+  required: true,
+  content: {
+    'multipart/form-data': {
+      schema: object({
+        metadata: METADATA_JSON_SCHEMA,
+        image: { type: 'string', format: 'binary', description: 'docker save / OCI archive, plain or gzip, with plain, gzip or zstd layers' },
+      }),
+      encoding: { metadata: { contentType: 'application/json' } },
+    },
+    'application/json': {
+      schema: object({ metadata: METADATA_JSON_SCHEMA, reference: { type: 'string', example: 'registry.example.com:5000/team/billing:1.4.2', description: 'host[:port]/repository:tag or @sha256:<digest>' } }),
+    },
+  },
+};
+
+/** Adds what route schemas cannot say to the generated document. */
+export function completeDocument<T extends object>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>> | undefined> }).paths;
+  const upload = paths?.['/v1/uploads']?.['post'];
+  if (upload) upload['requestBody'] = UPLOAD_REQUEST_BODY;
+  const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
+  if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
+  return document;
+}
