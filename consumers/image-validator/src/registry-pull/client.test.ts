@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { basicAuthorization } from './auth.js';
+import { PullRefusedError, RegistryClient } from './client.js';
+
+interface Seen {
+  readonly url: string;
+  readonly authorization: string | null;
+}
+
+/**
+ * A registry behind a token service, the way Docker Hub, GHCR, Harbor and
+ * ECR public answer: 401 with a Bearer challenge, a token from the realm
+ * (anonymous or with Basic credentials), tokens that expire.
+ */
+function tokenRegistry(options: { users?: Record<string, string>; expireAfter?: number } = {}) {
+  const seen: Seen[] = [];
+  let issued = 0;
+  const valid = new Map<string, number>();
+  const fake: typeof fetch = async (input, init) => {
+    const url = String(input);
+    const authorization = new Headers(init?.headers).get('authorization');
+    seen.push({ url, authorization });
+    if (url.startsWith('https://auth.test/token')) {
+      if (authorization !== null) {
+        const pair = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString();
+        const user = pair.slice(0, pair.indexOf(':'));
+        if (!user || options.users?.[user] !== pair.slice(pair.indexOf(':') + 1)) return new Response('{"errors":[{"code":"UNAUTHORIZED"}]}', { status: 401 });
+      }
+      issued += 1;
+      const token = `token-${issued}`;
+      valid.set(token, options.expireAfter ?? Infinity);
+      return Response.json(issued % 2 === 0 ? { access_token: token } : { token });
+    }
+    const token = authorization?.replace(/^Bearer /, '');
+    const uses = token === undefined ? undefined : valid.get(token);
+    if (token === undefined || uses === undefined || uses <= 0) {
+      return new Response('{"errors":[{"code":"UNAUTHORIZED"}]}', {
+        status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/token",service="registry.test",scope="repository:team/app:pull"' },
+      });
+    }
+    valid.set(token, uses - 1);
+    return new Response(`served ${url.slice(url.indexOf('/v2/'))}`);
+  };
+  return { fake, seen };
+}
+
+describe('RegistryClient authentication', () => {
+  it('fetches an anonymous token for a public image and sends it as Bearer (Docker Hub, GHCR)', async () => {
+    const { fake, seen } = tokenRegistry();
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    expect(await (await client.get('/manifests/1')).text()).toBe('served /v2/team/app/manifests/1');
+    const tokenCall = seen.find((call) => call.url.startsWith('https://auth.test/token'));
+    expect(tokenCall?.authorization).toBeNull();
+    expect(new URL(tokenCall?.url ?? 'x:').searchParams.get('scope')).toBe('repository:team/app:pull');
+    expect(new URL(tokenCall?.url ?? 'x:').searchParams.get('service')).toBe('registry.test');
+    expect(seen.at(-1)?.authorization).toBe('Bearer token-1');
+    // The token is kept: the next request goes straight through.
+    await client.get('/blobs/sha256:00');
+    expect(seen.filter((call) => call.url.startsWith('https://auth.test/token'))).toHaveLength(1);
+  });
+
+  it('sends configured credentials (a password may hold colons) to the token service only', async () => {
+    const { fake, seen } = tokenRegistry({ users: { robot: 's3cret:with:colons' } });
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, credentials: { username: 'robot', password: 's3cret:with:colons' } });
+    await client.get('/manifests/1');
+    expect(seen.filter((call) => call.authorization?.startsWith('Basic ')).map((call) => new URL(call.url).host)).toEqual(['auth.test']);
+    expect(seen.at(-1)?.authorization).toBe('Bearer token-1');
+  });
+
+  it('fetches a new token when the registry stops accepting the old one (tokens expire mid-pull), taking access_token as well as token', async () => {
+    const { fake, seen } = tokenRegistry({ expireAfter: 1 });
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    await client.get('/manifests/1');
+    expect(await (await client.get('/blobs/sha256:01')).text()).toBe('served /v2/team/app/blobs/sha256:01');
+    expect(seen.at(-1)?.authorization).toBe('Bearer token-2');
+  });
+
+  it('refuses with REGISTRY_UNAUTHORIZED when the token service refuses the credentials', async () => {
+    const { fake } = tokenRegistry({ users: { robot: 'right' } });
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, credentials: { username: 'robot', password: 'wrong' } });
+    await expect(client.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+  });
+
+  it('answers a Basic challenge with the credentials, and refuses one it has none for', async () => {
+    const seen: (string | null)[] = [];
+    const basic: typeof fetch = async (_input, init) => {
+      const authorization = new Headers(init?.headers).get('authorization');
+      seen.push(authorization);
+      if (authorization === basicAuthorization({ username: 'u', password: 'p' })) return new Response('ok');
+      return new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="registry"' } });
+    };
+    const withCredentials = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: basic, credentials: { username: 'u', password: 'p' } });
+    expect(await (await withCredentials.get('/manifests/1')).text()).toBe('ok');
+    const anonymous = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: basic });
+    await expect(anonymous.get('/manifests/1')).rejects.toBeInstanceOf(PullRefusedError);
+    await expect(anonymous.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+  });
+});
