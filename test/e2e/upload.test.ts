@@ -36,6 +36,9 @@ const DECOMPRESSED_LIMIT = 256 * 1024 * 1024;
 let kafka: Kafka;
 let image: BuiltImage;
 let whiteoutImage: BuiltImage;
+/** A registry behind htpasswd whose credentials the validator is configured with. */
+let privateRegistry: TestRegistry;
+const ROBOT = { username: 'orbit-robot', password: 'pull:only' };
 
 function metadata(imageName: string, imageVersion = 'v1-0-00'): Record<string, unknown> {
   return {
@@ -137,11 +140,14 @@ beforeAll(async () => {
     name: 'orbit-e2e/cleaner', tag: '2', exposedPort: '9090/tcp', entrypoint: ['/bin/cleaner'],
     layers: [{ files: { 'bin/cleaner': 'run', 'tmp/secret': 'drop me', 'etc/keep': 'k' } }, { delete: ['tmp/secret'] }],
   });
+  privateRegistry = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
+  process.env['ORBIT_REGISTRY_CREDENTIALS'] = JSON.stringify({ [privateRegistry.address]: ROBOT });
   await startPipeline(() => undefined);
 }, 180_000);
 
 afterAll(async () => {
   await stopPipeline();
+  await privateRegistry?.stop();
   image?.cleanup();
   whiteoutImage?.cleanup();
   await mysql.end();
@@ -185,6 +191,18 @@ describe('uploading real images', () => {
     expect(request).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
     expect(second.body.imageUID).toBe(first.body.imageUID);
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
+  }, 150_000);
+
+  it('pulls from a private registry with the credentials ORBIT_REGISTRY_CREDENTIALS holds for it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `${ROBOT.username}:${ROBOT.password}`, image.layoutRef, `docker://${privateRegistry.address}/team/secret:1.0.0`]);
+    const accepted = await uploadReference(USER, `${privateRegistry.address}/team/secret:1.0.0`, metadata(`private-${uniqueSuffix()}`));
+    const request = await finished(USER, accepted.body.requestId);
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    // The same registry without credentials for it: refused with a reason, not retried forever.
+    const elsewhere = privateRegistry.address.replace('127.0.0.1', 'localhost');
+    const refused = await uploadReference(USER, `${elsewhere}/team/secret:1.0.0`, metadata(`private-${uniqueSuffix()}`));
+    expect(await finished(USER, refused.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'REGISTRY_UNAUTHORIZED' } });
   }, 150_000);
 
   it('takes the image part before the metadata (form libraries that put files first); refused metadata leaves nothing staged', async () => {

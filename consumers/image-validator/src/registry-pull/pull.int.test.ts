@@ -62,3 +62,27 @@ describe('pulling from a real registry (docker-registry, pushed by skopeo)', () 
     await expect(pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 100 }, createWriteStream(join(image.dir, 'y.tar')))).rejects.toBeInstanceOf(PullRefusedError);
   });
 });
+
+describe('pulling from a private registry (docker-registry behind htpasswd)', () => {
+  let privateRegistry: TestRegistry;
+
+  beforeAll(async () => {
+    privateRegistry = await startRegistry({ users: { robot: 's3cret:pass' } });
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'robot:s3cret:pass', `oci:${join(image.dir, 'layout')}:v1`, `docker://${privateRegistry.address}/team/private:v1`]);
+  });
+
+  afterAll(async () => {
+    await privateRegistry.stop();
+  });
+
+  it('pulls with the configured credentials and refuses without them or with wrong ones (REGISTRY_UNAUTHORIZED)', async () => {
+    const client = (credentials?: { username: string; password: string }) => new RegistryClient({ registry: privateRegistry.address, repository: 'team/private', insecure: true, credentials });
+    const pulled = await pullAsOciArchive(client({ username: 'robot', password: 's3cret:pass' }), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'private.tar')));
+    const files = await entries(join(image.dir, 'private.tar'));
+    expect(files.has(`blobs/sha256/${pulled.manifestDigest.slice(7)}`)).toBe(true);
+    for (const credentials of [undefined, { username: 'robot', password: 'wrong' }]) {
+      await expect(pullAsOciArchive(client(credentials), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'refused.tar'))))
+        .rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+    }
+  });
+});
