@@ -6,7 +6,7 @@
 import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
-import { rebuildProjection } from './rebuild.js';
+import { rebuildProjection, RebuildRunningError } from './rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
 
 const command = process.argv[2];
@@ -27,7 +27,12 @@ try {
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     const before = await projectionChecksum(pool);
     process.stdout.write(`before  ${before.sha256}\n`);
-    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger });
+    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger }).catch(async (error: unknown) => {
+      await publisher.disconnect();
+      if (!(error instanceof RebuildRunningError)) throw error;
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      process.exit(1);
+    });
     await publisher.disconnect();
     const after = await projectionChecksum(pool);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);

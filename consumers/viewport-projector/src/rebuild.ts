@@ -1,6 +1,7 @@
-import { ConsumeLoop, createMysqlPool, retryPolicy, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import { createHash } from 'node:crypto';
+import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
@@ -96,6 +97,29 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
   return handled;
 }
 
+/** A second rebuild of the same database would drop the first one's shadow under it. */
+export class RebuildRunningError extends OrbitError {
+  constructor(database: string) {
+    super('ORBIT_ERR_REBUILD_RUNNING', `a rebuild of ${database} is already running; wait for it to finish (or stop it) and try again`);
+  }
+}
+
+/** MySQL lock names are at most 64 characters; database names can be as long on their own. */
+export const rebuildLockName = (database: string): string => `orbit-rebuild-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
+
+/** Held on one connection for the whole rebuild; MySQL releases it if the process dies. */
+async function lockRebuild(pool: Pool, database: string): Promise<PoolConnection> {
+  const connection = await pool.getConnection();
+  try {
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS taken', [rebuildLockName(database)]);
+    if (Number(rows[0]?.['taken']) !== 1) throw new RebuildRunningError(database);
+    return connection;
+  } catch (error) {
+    connection.release();
+    throw error;
+  }
+}
+
 /**
  * Rebuilds ViewPort from the lifecycle topics while the live projector keeps
  * running: replays every topic from the beginning (fresh consumer group) into
@@ -106,8 +130,18 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
  * a message twice or skip one.
  */
 export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildReport> {
-  const started = performance.now();
   const database = databaseOf(deps.mysqlUrl);
+  const lock = await lockRebuild(deps.pool, database);
+  try {
+    return await rebuildLocked(deps, database);
+  } finally {
+    await lock.query('SELECT RELEASE_LOCK(?)', [rebuildLockName(database)]).catch(() => undefined);
+    lock.release();
+  }
+}
+
+async function rebuildLocked(deps: RebuildDeps, database: string): Promise<RebuildReport> {
+  const started = performance.now();
   const shadow = `${database}_rebuild`;
   const previous = `${database}_previous`;
   const group = `viewport-rebuild-${Date.now()}`;
