@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_UID } from '../image-facts.js';
-import { SCENARIOS, DIGEST } from '../testing/inputs.js';
+import { SCENARIOS, DIGEST, inputOf } from '../testing/inputs.js';
 import { goJson, sha256Hex } from './helm-context.js';
 import { renderManifests, type K8sObject } from './manifests.js';
 
@@ -47,6 +47,12 @@ describe('renderManifests', () => {
     expect(container(realistic).livenessProbe).toEqual({ exec: { command: ['/app/billing', 'health'] }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 });
     expect(container(realistic).startupProbe).toMatchObject({ failureThreshold: 4 });
     expect(podSpec(realistic).terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('schedules pods onto nodes of the image\'s platform (mixed arm64/amd64 clusters)', () => {
+    expect(podSpec(realistic).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' });
+    const arm = renderManifests(inputOf({ imageName: 'arm-app' }, {}, 'Development', { architecture: 'arm64', os: 'linux' }));
+    expect(podSpec(arm).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' });
   });
 
   it('spreads pods over zones and nodes', () => {

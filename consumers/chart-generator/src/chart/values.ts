@@ -104,6 +104,18 @@ export const DEFAULT_RESOURCES: Resources = {
   limits: { cpu: '500m', memory: '256Mi' },
 };
 
+/**
+ * Kubernetes' well-known node labels for the platform the image was built
+ * for: in a cluster with arm64 and amd64 node pools, a single-platform image
+ * scheduled on the other kind fails its pull or its first exec.
+ */
+function platformSelectorOf(image: ChartInput['image']): Record<string, string> {
+  return {
+    ...(image.os ? { 'kubernetes.io/os': image.os } : {}),
+    ...(image.architecture ? { 'kubernetes.io/arch': image.architecture } : {}),
+  };
+}
+
 export function buildValues(input: ChartInput): ChartValues {
   const { metadata, image } = input;
   const port = appPortOf(metadata, image);
@@ -139,7 +151,7 @@ export function buildValues(input: ChartInput): ChartValues {
       { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
       { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' },
     ],
-    nodeSelector: {},
+    nodeSelector: platformSelectorOf(image),
     tolerations: [],
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
     podDisruptionBudget: { enabled: true, minAvailable: 1 },
