@@ -1,7 +1,8 @@
 /**
  * Throughput of validateArchive against sha256sum on the same bytes, in one
  * run: a generated docker-archive with one big layer is written to a temp
- * file, then read by both (page cache warm for both), plain and gzip -1.
+ * file, then read by both (page cache warm for both), plain, gzip -1, and
+ * as an OCI archive whose layer skopeo recompressed with zstd.
  *   npx tsx --conditions=@orbit/source consumers/image-validator/test-fixtures/bench-validate.ts [MiB]
  */
 import { execFileSync } from 'node:child_process';
@@ -28,15 +29,17 @@ try {
   const generated = await timed(() => validateArchive(bigDockerArchive(mib * MIB), DEFAULT_VALIDATION_LIMITS));
   await pipeline(bigDockerArchive(mib * MIB), createWriteStream(plain));
   execFileSync('gzip', ['-1', '-k', plain]);
+  const zstd = join(dir, 'image-zstd.tar');
+  execFileSync('skopeo', ['copy', '--quiet', '--dest-compress-format', 'zstd', `docker-archive:${plain}`, `oci-archive:${zstd}:bench`]);
   const rows: string[] = [];
   const rate = (file: string, seconds: number) => `${(statSync(file).size / MIB / seconds).toFixed(0)} MiB/s`;
   rows.push(`generated stream (${mib} MiB layer), validateArchive incl. generation: ${(mib / generated.seconds).toFixed(0)} MiB/s, ok=${generated.value.ok}`);
-  for (const file of [plain, `${plain}.gz`]) {
+  for (const file of [plain, `${plain}.gz`, zstd]) {
     const size = (statSync(file).size / MIB).toFixed(0);
     const sum = await timed(() => execFileSync('sha256sum', [file]));
     const validated = await timed(() => validateArchive(createReadStream(file), DEFAULT_VALIDATION_LIMITS));
     if (!validated.value.ok) throw new TypeError(`${file}: ${validated.value.reasonCode}: ${validated.value.message}`);
-    rows.push(`${file.endsWith('.gz') ? 'gzip -1' : 'plain  '} ${size} MiB file: sha256sum ${rate(file, sum.seconds)} (${sum.seconds.toFixed(2)} s), validateArchive ${rate(file, validated.seconds)} (${validated.seconds.toFixed(2)} s)`);
+    rows.push(`${file.endsWith('.gz') ? 'gzip -1' : file === zstd ? 'zstd   ' : 'plain  '} ${size} MiB file: sha256sum ${rate(file, sum.seconds)} (${sum.seconds.toFixed(2)} s), validateArchive ${rate(file, validated.seconds)} (${validated.seconds.toFixed(2)} s, ${(mib / validated.seconds).toFixed(0)} MiB/s of uncompressed layer)`);
   }
   console.log(rows.join('\n'));
 } finally {
