@@ -72,15 +72,17 @@ export function which(binary: string): string | undefined {
   return undefined;
 }
 
-/** A command from a Debian package, installed with apt-get when it is not on PATH. */
-export function ensureAptTool(service: string, command: string, debianPackage: string): string {
-  const found = which(command);
-  if (found) return found;
-  runInstaller(service, 'apt-get', ['update', '-q']);
-  runInstaller(service, 'apt-get', ['install', '-y', '-q', debianPackage], { DEBIAN_FRONTEND: 'noninteractive' });
-  const installed = which(command);
-  if (!installed) throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `${debianPackage} is installed but ${command} is missing`, { log: logFile(`install-${service}`) });
-  return installed;
+/** Commands from one Debian package, installed with apt-get when any is missing; their paths, in order. */
+export function ensureAptPackage(service: string, debianPackage: string, commands: readonly string[]): string[] {
+  if (commands.some((command) => !which(command))) {
+    runInstaller(service, 'apt-get', ['update', '-q']);
+    runInstaller(service, 'apt-get', ['install', '-y', '-q', debianPackage], { DEBIAN_FRONTEND: 'noninteractive' });
+  }
+  return commands.map((command) => {
+    const path = which(command);
+    if (!path) throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `${debianPackage} is installed but ${command} is missing`, { log: logFile(`install-${service}`) });
+    return path;
+  });
 }
 
 export interface MariadbTools {
@@ -89,14 +91,6 @@ export interface MariadbTools {
 }
 
 export function ensureMariadb(service: string): MariadbTools {
-  if (!which('mariadbd') || !which('mariadb-install-db')) {
-    runInstaller(service, 'apt-get', ['update', '-q']);
-    runInstaller(service, 'apt-get', ['install', '-y', '-q', 'mariadb-server'], { DEBIAN_FRONTEND: 'noninteractive' });
-  }
-  const server = which('mariadbd');
-  const installDb = which('mariadb-install-db');
-  if (!server || !installDb) {
-    throw new StackError('ORBIT_ERR_STACK_INSTALL', service, 'mariadb-server is installed but mariadbd or mariadb-install-db is missing', { log: logFile(`install-${service}`) });
-  }
+  const [server = '', installDb = ''] = ensureAptPackage(service, 'mariadb-server', ['mariadbd', 'mariadb-install-db']);
   return { server, installDb };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { localStackEnv } from '../endpoints.js';
-import { ensureAptTool } from '../install.js';
+import { ensureAptPackage } from '../install.js';
 import { REPO_ROOT } from '../paths.js';
 import { httpOk } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
@@ -16,9 +16,9 @@ export const PIPELINE: readonly (readonly [name: string, dir: string, port: numb
   ['event-logger', 'consumers/event-logger', 9105],
 ];
 
-/** Commands a service runs besides node: the validator decodes zstd layers with the reference decoder. */
-const TOOLS: Readonly<Record<string, readonly (readonly [command: string, debianPackage: string])[]>> = {
-  'image-validator': [['zstd', 'zstd']],
+/** Debian packages (and their commands) a service runs besides node: the validator decodes zstd layers with the reference decoder. */
+const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, commands: readonly string[]])[]>> = {
+  'image-validator': [['zstd', ['zstd']]],
 };
 
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
@@ -29,7 +29,7 @@ function pipelineService(name: string, dir: string, port: number): ServiceDefini
     name, kind: 'pipeline', port, ports: [port], startTimeoutMs: 60_000,
     unavailable: () => (existsSync(main) ? undefined : `not built (${main} is missing; run npm run build)`),
     install: () => {
-      for (const [command, debianPackage] of TOOLS[name] ?? []) ensureAptTool(name, command, debianPackage);
+      for (const [debianPackage, commands] of TOOLS[name] ?? []) ensureAptPackage(name, debianPackage, commands);
     },
     prepare: () => ({
       command: process.execPath,
