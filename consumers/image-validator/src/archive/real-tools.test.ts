@@ -1,7 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './limits.js';
@@ -54,8 +53,7 @@ describe.skipIf(missing.length > 0)('archives built by umoci and skopeo', () => 
     }
 
     // Recompressed by skopeo with zstd layers: same image (diff_ids), other blobs.
-    const zstdArchive = join(image.dir, 'image-zstd.tar');
-    execFileSync('skopeo', ['copy', '--quiet', '--dest-compress-format', 'zstd', `oci:${join(image.dir, 'layout')}:1.2.3`, `oci-archive:${zstdArchive}:1.2.3`]);
+    const zstdArchive = image.zstdOciArchive();
     const zstd = accepted(await validate(zstdArchive));
     expect(zstd.summary.layers.map((layer) => layer.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
     expect(zstd.summary.layers.map((layer) => layer.diffId)).toEqual(oci.summary.layers.map((layer) => layer.diffId));

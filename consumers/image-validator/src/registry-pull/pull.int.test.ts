@@ -31,7 +31,7 @@ async function entries(file: string): Promise<Map<string, Buffer>> {
 beforeAll(async () => {
   registry = await startRegistry();
   image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }, { files: { 'app/data.txt': 'x'.repeat(10_000) } }], exposedPort: '8080/tcp' });
-  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${join(image.dir, 'layout')}:v1`, `docker://${registry.address}/team/app:v1`]);
+  execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', image.layoutRef, `docker://${registry.address}/team/app:v1`]);
 });
 
 afterAll(async () => {
@@ -68,7 +68,7 @@ describe('pulling from a private registry (docker-registry behind htpasswd)', ()
 
   beforeAll(async () => {
     privateRegistry = await startRegistry({ users: { robot: 's3cret:pass' } });
-    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'robot:s3cret:pass', `oci:${join(image.dir, 'layout')}:v1`, `docker://${privateRegistry.address}/team/private:v1`]);
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'robot:s3cret:pass', image.layoutRef, `docker://${privateRegistry.address}/team/private:v1`]);
   });
 
   afterAll(async () => {
