@@ -81,8 +81,9 @@ export class ZstdDigest implements LayerDecoder {
     return lines.length > 0 ? lines.slice(0, 2).join('; ') : null;
   }
 
+  /** Every failure is recorded when the child exits; only a spent budget stops it earlier. */
   private get stopped(): boolean {
-    return this.exited || this.failure !== null || this.transient !== null || this.overBudget;
+    return this.exited || this.overBudget;
   }
 
   /** Resolves when the decoder can take more; rejects with TOO_LARGE once the budget is spent. */
