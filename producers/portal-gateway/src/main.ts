@@ -47,10 +47,9 @@ runMain(async () => {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     transfers: {
-      claims: mysqlTransferClaims(pool),
+      claims: mysqlTransferClaims(pool, outbox, TOPICS.transferRequested),
       policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
       publish: {
-        transferRequested: (event, trace, request) => outbox.send(TOPICS.transferRequested, event, trace, request),
         transferRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
       },
     },

@@ -38,8 +38,8 @@ function gateway() {
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => [image] },
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
     transfers: {
-      claims: { claim: async (_uid, _version, _target, requestId) => ({ requestId, status: null }), find: async () => undefined },
-      publish: { transferRequested: async (_event, _trace, request) => void record(request), transferRefused: async (_event, _trace, request) => void record(request) },
+      claims: { claim: async (_target, request) => { record(request); return { requestId: request.requestId, status: null }; }, find: async () => undefined },
+      publish: { transferRefused: async (_event, _trace, request) => void record(request) },
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
     maxUploadBytes: 1024,

@@ -7,17 +7,27 @@ import { errors, TRANSFER_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, ImageReader } from '../ports.js';
 import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
 
-/** Who is promoting an (image, version) into an environment: one request at a time. */
-export interface TransferClaims {
-  /** Claims the promotion for `requestId`; answers the request that holds it (ours, or the one already under way or done). */
-  claim(imageUID: string, imageVersion: string, target: string, requestId: string): Promise<{ requestId: string; status: string | null }>;
-  /** The request that promoted (or is promoting) it, if any. */
-  find(imageUID: string, imageVersion: string, target: string): Promise<{ requestId: string; status: string | null } | undefined>;
+/** The request that holds a promotion, and its status (null: not projected yet). */
+export interface HeldTransfer {
+  readonly requestId: string;
+  readonly status: string | null;
 }
 
-/** As CommandPublisher: the request row and its command are committed together. */
+/** Who is promoting an (image, version) into an environment: one request at a time. */
+export interface TransferClaims {
+  /**
+   * Claims the promotion into `target` for `request`. When the claim is ours,
+   * the request and its command are recorded with it, all or nothing (then
+   * published). Answers the request that holds it: ours, or the one already
+   * under way or done.
+   */
+  claim(target: string, request: AcceptedRequest, command: TransferRequested, trace: TraceContext): Promise<HeldTransfer>;
+  /** The request that promoted (or is promoting) it, if any. */
+  find(imageUID: string, imageVersion: string, target: string): Promise<HeldTransfer | undefined>;
+}
+
+/** As CommandPublisher: the request row and its refusal are committed together. */
 export interface TransferPublisher {
-  transferRequested(event: TransferRequested, trace: TraceContext, request: AcceptedRequest): Promise<void>;
   transferRefused(event: PipelineFailed, trace: TraceContext, request: AcceptedRequest): Promise<void>;
 }
 
@@ -76,7 +86,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         }
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
       }
-      const answer = (held: { requestId: string; status: string | null }, done: boolean) => reply.code(done ? 200 : 202).send({
+      const answer = (held: HeldTransfer, done: boolean) => reply.code(done ? 200 : 202).send({
         requestId: held.requestId, pid: pidOf('transferRequested'), status: done ? 'succeeded' : held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId),
       });
       if (decision.kind === 'done') {
@@ -84,12 +94,12 @@ export function transferRoutes(deps: TransferRouteDeps) {
         // Present in the target without a recorded transfer (promoted before claims were kept): nothing to do, nothing to point at.
         return earlier ? answer(earlier, true) : reply.code(200).send({ requestId: null, pid: pidOf('transferRequested'), status: 'succeeded', statusUrl: null });
       }
-      const held = await deps.claims.claim(request.params.uid, request.body.imageVersion, decision.target, requestId);
-      if (held.requestId !== requestId) return answer(held, held.status === 'succeeded');
-      await deps.publish.transferRequested({
+      const command: TransferRequested = {
         ...envelopeFor('transferRequested', context), requestId, imageVersion: request.body.imageVersion,
         sourceEnvironment: decision.source, targetEnvironment: decision.target, notes: request.body.notes ?? null,
-      }, trace, accepted);
+      };
+      const held = await deps.claims.claim(decision.target, accepted, command, trace);
+      if (held.requestId !== requestId) return answer(held, held.status === 'succeeded');
       return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
     });
   };

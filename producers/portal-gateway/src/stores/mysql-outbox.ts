@@ -1,6 +1,15 @@
 import { childSpan, formatTraceparent, inTransaction, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
+
+/** A command written to the outbox by a transaction that has not necessarily committed yet. */
+export interface RecordedCommand {
+  readonly id: number;
+  readonly topic: string;
+  readonly eventId: string;
+  readonly payload: string;
+  readonly traceparent: string;
+}
 
 export interface CommandOutbox {
   /**
@@ -9,6 +18,14 @@ export interface CommandOutbox {
    * is never lost to a broker restart, and the caller still gets its 202.
    */
   send(topic: string, event: EventEnvelope, trace: TraceContext, request?: AcceptedRequest): Promise<void>;
+  /**
+   * Writes the command (and its request row) inside the caller's transaction,
+   * so it commits or vanishes with the caller's own writes. Hand the result to
+   * `release` once that transaction has committed.
+   */
+  record(connection: PoolConnection, topic: string, event: EventEnvelope, trace: TraceContext, request?: AcceptedRequest): Promise<RecordedCommand>;
+  /** Publishes a committed command; one the broker cannot take now is left to the sweep. */
+  release(command: RecordedCommand): Promise<void>;
   /** Publishes what earlier sends left behind, oldest first; returns how many. */
   sweep(): Promise<number>;
 }
@@ -17,29 +34,34 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
   const publishRow = async (topic: string, payload: string, traceparent: string | null): Promise<void> => {
     await publisher.publish(topic, JSON.parse(payload) as EventEnvelope, { trace: childSpan(parseTraceparent(traceparent ?? undefined)) });
   };
+  const record: CommandOutbox['record'] = async (connection, topic, event, trace, request) => {
+    const payload = JSON.stringify(event);
+    const traceparent = formatTraceparent(trace);
+    if (request) {
+      // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
+      await connection.execute(
+        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
+        [request.requestId, request.kind, request.imageUID, request.imageVersion, request.owner],
+      );
+    }
+    const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
+    return { id: row.insertId, topic, eventId: event.eventId, payload, traceparent };
+  };
+  const release: CommandOutbox['release'] = async (command) => {
+    try {
+      await publishRow(command.topic, command.payload, command.traceparent);
+    } catch (error) {
+      logger.warn({ err: error, topic: command.topic, eventId: command.eventId }, 'command kept in the outbox; the sweep will publish it');
+      return;
+    }
+    await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]);
+  };
   return {
+    record,
+    release,
     async send(topic, event, trace, request) {
-      const payload = JSON.stringify(event);
-      const traceparent = formatTraceparent(trace);
-      const inserted = await inTransaction(pool, async (connection) => {
-        if (request) {
-          // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
-          await connection.execute(
-            `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
-            [request.requestId, request.kind, request.imageUID, request.imageVersion, request.owner],
-          );
-        }
-        const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
-        return row;
-      });
-      try {
-        await publishRow(topic, payload, traceparent);
-      } catch (error) {
-        logger.warn({ err: error, topic, eventId: event.eventId }, 'command kept in the outbox; the sweep will publish it');
-        return;
-      }
-      await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [inserted.insertId]);
+      await release(await inTransaction(pool, (connection) => record(connection, topic, event, trace, request)));
     },
     async sweep() {
       return inTransaction(pool, async (connection) => {

@@ -1,7 +1,8 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { newImageUID } from '@orbit/lib';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { inTransaction, newImageUID } from '@orbit/lib';
 import type { ImageNames, RequestRecord, RequestStatus, RequestStore } from '../ports.js';
-import type { TransferClaims } from '../routes/transfers.js';
+import type { HeldTransfer, TransferClaims } from '../routes/transfers.js';
+import type { CommandOutbox } from './mysql-outbox.js';
 
 export function mysqlImageNames(pool: Pool): ImageNames {
   return {
@@ -39,28 +40,42 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
 }
 
 /**
- * transfer_claims: one row per (image, version, target). INSERT IGNORE makes
- * concurrent requests agree on one holder; a failed holder is replaced, so a
- * failed transfer can be asked for again.
+ * transfer_claims: one row per (image, version, target). The claim, the
+ * request row and the TransferRequested command are written in one
+ * transaction, so a gateway that dies or fails half way leaves no claim behind
+ * that points at a request nobody recorded (that version could never be
+ * promoted again). Concurrent requests queue on the claim row's lock and agree
+ * on one holder; a failed holder is replaced, so a failed transfer can be
+ * asked for again.
  */
-export function mysqlTransferClaims(pool: Pool): TransferClaims {
-  const holder = async (imageUID: string, imageVersion: string, target: string): Promise<{ requestId: string; status: string | null } | undefined> => {
-    const [rows] = await pool.execute<RowDataPacket[]>(
+export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): TransferClaims {
+  const holder = async (db: Pool | PoolConnection, imageUID: string, imageVersion: string, target: string): Promise<HeldTransfer | undefined> => {
+    const [rows] = await db.execute<RowDataPacket[]>(
       `SELECT c.request_id, r.status FROM transfer_claims c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
        WHERE c.image_uid = ? AND c.image_version = ? AND c.target_env = ?`, [imageUID, imageVersion, target]);
     const row = rows[0];
     return row ? { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']) } : undefined;
   };
   return {
-    find: holder,
-    async claim(imageUID, imageVersion, target, requestId) {
-      await pool.execute('INSERT IGNORE INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, ?, ?)', [imageUID, imageVersion, target, requestId]);
-      const held = await holder(imageUID, imageVersion, target);
-      if (held && held.status === 'failed') {
-        await pool.execute('UPDATE transfer_claims SET request_id = ? WHERE image_uid = ? AND image_version = ? AND target_env = ? AND request_id = ?', [requestId, imageUID, imageVersion, target, held.requestId]);
-        return (await holder(imageUID, imageVersion, target)) ?? { requestId, status: null };
-      }
-      return held ?? { requestId, status: null };
+    find: (imageUID, imageVersion, target) => holder(pool, imageUID, imageVersion, target),
+    async claim(target, request, command, trace) {
+      const { imageUID, requestId } = request;
+      const imageVersion = request.imageVersion ?? '';
+      const { held, recorded } = await inTransaction(pool, async (connection) => {
+        // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
+        // and swaps in our request only where the holder failed.
+        const failedHolder = "(SELECT r.status FROM viewport_requests r WHERE r.request_id = transfer_claims.request_id) = 'failed'";
+        await connection.execute(
+          `INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, ?, ?)
+           ON DUPLICATE KEY UPDATE created_at = IF(${failedHolder}, CURRENT_TIMESTAMP(3), created_at),
+                                   request_id = IF(${failedHolder}, VALUES(request_id), request_id)`,
+          [imageUID, imageVersion, target, requestId]);
+        const now = await holder(connection, imageUID, imageVersion, target);
+        if (now && now.requestId !== requestId) return { held: now, recorded: undefined };
+        return { held: { requestId, status: null }, recorded: await outbox.record(connection, topic, command, trace, request) };
+      });
+      if (recorded) await outbox.release(recorded);
+      return held;
     },
   };
 }

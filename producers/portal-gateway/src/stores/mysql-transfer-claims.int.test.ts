@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { childSpan, createMysqlPool, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
+import { sampleEvents, type TransferRequested } from '@orbit/schemas';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
+import type { AcceptedRequest } from '../ports.js';
+import { mysqlCommandOutbox } from './mysql-outbox.js';
+import { mysqlTransferClaims } from './mysql-requests.js';
+
+const pool = createMysqlPool(testConfig.MYSQL_URL, 6);
+const imageUIDs: string[] = [];
+afterAll(async () => {
+  await pool.query('DELETE FROM transfer_claims WHERE image_uid IN (?)', [imageUIDs]);
+  await pool.query('DELETE FROM viewport_requests WHERE image_uid IN (?)', [imageUIDs]);
+  await pool.end();
+});
+
+/** A transfer request for a fresh image, as the route builds it. */
+function transferAsk(imageUID: string): { request: AcceptedRequest; command: TransferRequested } {
+  const requestId = `req-${randomUUID()}`;
+  const command = { ...sampleEvents(imageUID, requestId)[TOPICS.transferRequested], requestId, imageVersion: 'v1-0-00', targetEnvironment: 'Testing' };
+  return { command, request: { requestId, kind: 'transfer', imageUID, imageVersion: 'v1-0-00', owner: 'dev1' } };
+}
+
+function freshImage(): string {
+  const imageUID = newImageUID();
+  imageUIDs.push(imageUID);
+  return imageUID;
+}
+
+function publishedTo(sent: EventEnvelope[]) {
+  return mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger);
+}
+
+async function claimRow(imageUID: string): Promise<string | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>("SELECT request_id FROM transfer_claims WHERE image_uid = ? AND image_version = 'v1-0-00' AND target_env = 'Testing'", [imageUID]);
+  return rows[0] ? String(rows[0]['request_id']) : undefined;
+}
+
+async function statusOf(requestId: string): Promise<string | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [requestId]);
+  return rows[0] ? String(rows[0]['status']) : undefined;
+}
+
+describe('transfer claims against MariaDB', () => {
+  it('leaves no claim behind when its request could not be recorded, so the version can still be promoted', async () => {
+    const imageUID = freshImage();
+    const sent: EventEnvelope[] = [];
+    // The command cannot be stored (a topic longer than its column): the whole claim must go with it.
+    const broken = mysqlTransferClaims(pool, publishedTo(sent), 't'.repeat(300));
+    const first = transferAsk(imageUID);
+    await expect(broken.claim('Testing', first.request, first.command, childSpan(undefined))).rejects.toThrow();
+    expect(await claimRow(imageUID)).toBeUndefined();
+    expect(await statusOf(first.request.requestId)).toBeUndefined();
+
+    const claims = mysqlTransferClaims(pool, publishedTo(sent), TOPICS.transferRequested);
+    const retry = transferAsk(imageUID);
+    expect(await claims.claim('Testing', retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: retry.request.requestId, status: null });
+    expect(await claimRow(imageUID)).toBe(retry.request.requestId);
+    expect(await statusOf(retry.request.requestId)).toBe('accepted');
+    expect(sent.map((event) => event.eventId)).toEqual([retry.command.eventId]);
+  });
+
+  it('lets concurrent requests agree on one holder and sends one command', async () => {
+    const imageUID = freshImage();
+    const sent: EventEnvelope[] = [];
+    const claims = mysqlTransferClaims(pool, publishedTo(sent), TOPICS.transferRequested);
+    const asks = Array.from({ length: 5 }, () => transferAsk(imageUID));
+    const held = await Promise.all(asks.map((ask) => claims.claim('Testing', ask.request, ask.command, childSpan(undefined))));
+    const holder = await claimRow(imageUID);
+    expect(new Set(held.map((entry) => entry.requestId))).toEqual(new Set([holder]));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.eventId).toBe(asks.find((ask) => ask.request.requestId === holder)?.command.eventId);
+    const recorded = await Promise.all(asks.map((ask) => statusOf(ask.request.requestId)));
+    expect(recorded.filter((status) => status !== undefined)).toEqual(['accepted']);
+  });
+
+  it('hands a failed transfer to the next request and keeps one still under way', async () => {
+    const imageUID = freshImage();
+    const sent: EventEnvelope[] = [];
+    const claims = mysqlTransferClaims(pool, publishedTo(sent), TOPICS.transferRequested);
+    const first = transferAsk(imageUID);
+    await claims.claim('Testing', first.request, first.command, childSpan(undefined));
+    const second = transferAsk(imageUID);
+    expect(await claims.claim('Testing', second.request, second.command, childSpan(undefined))).toEqual({ requestId: first.request.requestId, status: 'accepted' });
+
+    await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first.request.requestId]);
+    const third = transferAsk(imageUID);
+    expect(await claims.claim('Testing', third.request, third.command, childSpan(undefined))).toEqual({ requestId: third.request.requestId, status: null });
+    expect(await claims.find(imageUID, 'v1-0-00', 'Testing')).toEqual({ requestId: third.request.requestId, status: 'accepted' });
+    expect(sent.map((event) => event.eventId)).toEqual([first.command.eventId, third.command.eventId]);
+  });
+});
