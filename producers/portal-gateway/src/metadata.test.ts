@@ -24,6 +24,22 @@ describe('parseMetadata', () => {
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
   });
 
+  it('takes null for an optional field as not given, as generated API clients send it', () => {
+    const result = parseMetadata({
+      imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: null, description: null, Part: null, port: null,
+      envVars: null, volumes: null, imageLabels: null, commandOverride: null, entrypointOverride: null, workingDir: null,
+    });
+    expect(result).toEqual({
+      ok: true,
+      metadata: {
+        imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: null, description: null, part: null, port: null,
+        envVars: [], volumes: [], imageLabels: [], commandOverride: null, entrypointOverride: null, workingDir: null, extraJson: null,
+      },
+    });
+    const required = parseMetadata({ imageName: null, imageVersion: null });
+    expect(required.ok ? [] : required.problems.map((problem) => problem.field)).toEqual(['imageName', 'imageVersion']);
+  });
+
   it('refuses what is not an object', () => {
     for (const input of [null, 'x', [1], 3]) expect(parseMetadata(input).ok).toBe(false);
   });

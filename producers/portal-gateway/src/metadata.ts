@@ -1,27 +1,30 @@
 import { z } from 'zod';
 import type { ImageMetadata } from '@orbit/schemas';
 
-const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).default([]);
+const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** Field names as the design documents spell them; lower-case aliases are accepted too. */
+/**
+ * Field names as the design documents spell them; lower-case aliases are accepted too.
+ * Optional fields take null as "not given": many generated API clients send every field.
+ */
 const known = {
   imageName: z.string().trim().min(1).max(128),
   imageVersion: z.string().trim().min(1).max(64),
-  imageCategory: z.string().trim().max(64).optional(),
-  Description: z.string().max(4096).optional(),
-  Part: z.string().max(128).optional(),
-  port: z.coerce.number().int().min(1).max(65535).optional(),
+  imageCategory: z.string().trim().max(64).nullish(),
+  Description: z.string().max(4096).nullish(),
+  Part: z.string().max(128).nullish(),
+  port: z.coerce.number().int().min(1).max(65535).nullish(),
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name'), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
-  commandOverride: z.string().max(4096).optional(),
-  entrypointOverride: z.string().max(4096).optional(),
-  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).optional(),
+  commandOverride: z.string().max(4096).nullish(),
+  entrypointOverride: z.string().max(4096).nullish(),
+  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish(),
 };
 
 const metadataSchema = z.object(known).catchall(z.unknown());
@@ -69,9 +72,9 @@ export function parseMetadata(input: unknown): MetadataResult {
       description: data.Description ?? null,
       part: data.Part ?? null,
       port: data.port ?? null,
-      envVars: data.envVars,
-      volumes: data.volumes,
-      imageLabels: data.imageLabels,
+      envVars: data.envVars ?? [],
+      volumes: data.volumes ?? [],
+      imageLabels: data.imageLabels ?? [],
       commandOverride: data.commandOverride ?? null,
       entrypointOverride: data.entrypointOverride ?? null,
       workingDir: data.workingDir ?? null,
