@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import { waitFor } from './index.js';
 
 export const GATEWAY_URL = process.env['ORBIT_GATEWAY_URL'] ?? 'http://127.0.0.1:8080';
@@ -27,10 +29,57 @@ export interface ApiAnswer<T = Record<string, unknown>> {
   readonly body: T;
 }
 
+interface OpenApiDocument {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
+}
+
+/** Checks answers against the gateway's own /docs/json, as a generated client would rely on it. */
+interface Contract {
+  check(method: string, path: string, status: number, body: unknown): string | undefined;
+}
+
+let contract: Promise<Contract> | undefined;
+
+async function loadContract(): Promise<Contract> {
+  const document = await (await fetch(`${GATEWAY_URL}/docs/json`)).json() as OpenApiDocument;
+  // strict: false lets OpenAPI's own keywords (description, example) pass; ajv reads OpenAPI 3.0's `nullable` itself.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  // Literal paths first, so /v1/uploads/presign is never taken for a template.
+  const routes = Object.keys(document.paths)
+    .sort((a, b) => Number(a.includes('{')) - Number(b.includes('{')))
+    .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
+  const validators = new Map<string, ValidateFunction>();
+  return {
+    check(method, path, status, body) {
+      const route = routes.find((candidate) => candidate.pattern.test(path.split('?')[0] ?? path));
+      if (!route) return `${method} ${path} is not in /docs/json`;
+      const answer = document.paths[route.template]?.[method.toLowerCase()]?.responses[String(status)];
+      if (!answer) return `${method} ${route.template} answered ${status}, which /docs/json does not list`;
+      const schema = answer.content?.['application/json']?.schema;
+      if (!schema) return `${method} ${route.template} ${status} has no documented body`;
+      const key = `${method} ${route.template} ${status}`;
+      let validate = validators.get(key);
+      if (!validate) validators.set(key, (validate = ajv.compile(schema)));
+      return validate(body) ? undefined : `${key} breaks /docs/json: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 2000)}`;
+    },
+  };
+}
+
+/**
+ * A call to the gateway as a user makes it. Every answer is also held to the
+ * OpenAPI document the gateway publishes: an answer the document does not
+ * describe fails the test, as it would break a client generated from it.
+ */
 export async function api<T = Record<string, unknown>>(user: string, path: string, init: RequestInit = {}): Promise<ApiAnswer<T>> {
   const response = await fetch(`${GATEWAY_URL}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${tokenFor(user)}` } });
   const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+  const body = (text ? JSON.parse(text) : {}) as T;
+  // A document that could not be read is asked for again next time, not remembered as failed.
+  contract ??= loadContract().catch((error: unknown) => { contract = undefined; throw error; });
+  const broken = (await contract).check(init.method ?? 'GET', path, response.status, body);
+  if (broken) throw new Error(broken);
+  return { status: response.status, body };
 }
 
 export interface Accepted {

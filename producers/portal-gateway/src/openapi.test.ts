@@ -15,7 +15,7 @@ function gateway() {
   const requests = new Map<string, RequestRecord>();
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'],
-    versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: '10', layers: [] }],
+    versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: 10, layers: [] }],
   };
   const record = (request: Omit<RequestRecord, 'status' | 'error'>) => requests.set(request.requestId, { ...request, status: 'accepted', error: null });
   const app = buildApp({
@@ -48,6 +48,7 @@ function gateway() {
 }
 
 interface Operation {
+  operationId?: string;
   responses: Record<string, { content?: { 'application/json'?: { schema: object } } }>;
   requestBody?: { content: Record<string, { schema: object }> };
 }
@@ -75,12 +76,25 @@ describe('the OpenAPI document at /docs/json', async () => {
     return { status: response.statusCode, body };
   }
 
-  it('is OpenAPI 3 and documents both request bodies of POST /v1/uploads', () => {
+  it('is OpenAPI 3 and documents the request bodies of the upload routes', () => {
     expect(document.openapi).toMatch(/^3\./);
     const upload = document.paths['/v1/uploads']?.['post'];
-    expect(Object.keys(upload?.requestBody?.content ?? {})).toEqual(['multipart/form-data', 'application/json']);
     expect(JSON.stringify(upload?.requestBody?.content['multipart/form-data']?.schema)).toContain('"format":"binary"');
+    expect(JSON.stringify(document.paths['/v1/uploads/references']?.['post']?.requestBody?.content['application/json']?.schema)).toContain('"reference"');
     expect(document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody).toBeDefined();
+  });
+
+  it('gives each operation one request media type, so a generated client sends the one the route reads', () => {
+    const bodies = Object.values(document.paths).flatMap((methods) => Object.values(methods)).flatMap((operation) => (operation.requestBody ? [operation.requestBody] : []));
+    expect(bodies.length).toBeGreaterThanOrEqual(4);
+    for (const body of bodies) expect(Object.keys(body.content)).toHaveLength(1);
+  });
+
+  it('names every operation once, so generated clients get methods like transferImage()', () => {
+    const ids = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((operation) => operation.operationId));
+    expect(ids.length).toBeGreaterThanOrEqual(8);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('describes every answer of the upload and request routes, success and refusal', async () => {
@@ -88,8 +102,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     const part = (name: string, body: string, filename?: string) => `--b\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ''}\r\nContent-Type: ${filename ? 'application/x-tar' : 'application/json'}\r\n\r\n${body}\r\n`;
     const accepted = await conforms('POST', '/v1/uploads', '/v1/uploads', form(`${part('metadata', JSON.stringify(metadata))}${part('image', 'tar', 'a.tar')}--b--\r\n`));
     expect(accepted.status).toBe(202);
+    expect((await conforms('POST', '/v1/uploads/references', '/v1/uploads/references', { payload: { metadata, reference: '127.0.0.1:5000/team/app:1' } })).status).toBe(202);
+    expect((await conforms('POST', '/v1/uploads/references', '/v1/uploads/references', { payload: { metadata: { ...metadata, port: 'x' }, reference: 'r.example/a:1' } })).status).toBe(400);
+    expect((await conforms('POST', '/v1/uploads/references', '/v1/uploads/references', { payload: { metadata, reference: 'no tag' } })).status).toBe(400);
+    // The same JSON is still taken at /v1/uploads, where curl users have sent it.
     expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { payload: { metadata, reference: '127.0.0.1:5000/team/app:1' } })).status).toBe(202);
-    expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { payload: { metadata: { ...metadata, port: 'x' }, reference: 'r.example/a:1' } })).status).toBe(400);
     expect((await conforms('POST', '/v1/uploads', '/v1/uploads', { headers: { authorization: 'Bearer nope' }, payload: { metadata } })).status).toBe(401);
     expect((await conforms('POST', '/v1/uploads', '/v1/uploads', form(`${part('metadata', JSON.stringify(metadata))}${part('image', 'x'.repeat(4096), 'a.tar')}--b--\r\n`))).status).toBe(413);
     expect((await conforms('POST', '/v1/uploads/presign', '/v1/uploads/presign')).status).toBe(201);
@@ -109,6 +126,8 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('GET', '/v1/images', '/v1/images?q=billing')).status).toBe(200);
     const transfer = (body: object) => conforms('POST', '/v1/images/{uid}/transfers', `/v1/images/${UID}/transfers`, { payload: body });
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' })).status).toBe(202);
+    // Generated clients often send every field, unset ones as null.
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', notes: null })).status).toBe(202);
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging' })).status).toBe(409);
     expect((await transfer({ imageVersion: 'v9-9-99', transferEnvironment: 'Testing' })).status).toBe(404);
     expect((await transfer({ imageVersion: 'v1-0-00' })).status).toBe(400);

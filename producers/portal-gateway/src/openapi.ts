@@ -59,7 +59,7 @@ const VERSION = {
     environments: { type: 'array', items: text() },
     digest: text('Manifest digest (sha256:…)'),
     sha256: text('SHA-256 of the stored archive'),
-    sizeBytes: text('Archive size in bytes (a decimal string)'),
+    sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, s3Location, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',
 };
@@ -116,6 +116,17 @@ export const UPLOAD_REQUEST_BODY: Schema = {
       }),
       encoding: { metadata: { contentType: 'application/json' } },
     },
+  },
+};
+
+/**
+ * The registry-reference body, on its own operation: a generator given one
+ * operation with both bodies picks JSON for both (openapi-generator's Python
+ * client sent its multipart fields as an empty JSON body).
+ */
+export const REFERENCE_REQUEST_BODY: Schema = {
+  required: true,
+  content: {
     'application/json': {
       schema: object({ metadata: METADATA_JSON_SCHEMA, reference: { type: 'string', example: 'registry.example.com:5000/team/billing:1.4.2', description: 'host[:port]/repository:tag or @sha256:<digest>' } }),
     },
@@ -127,6 +138,8 @@ export function completeDocument<T extends object>(document: T): T {
   const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>> | undefined> }).paths;
   const upload = paths?.['/v1/uploads']?.['post'];
   if (upload) upload['requestBody'] = UPLOAD_REQUEST_BODY;
+  const reference = paths?.['/v1/uploads/references']?.['post'];
+  if (reference) reference['requestBody'] = REFERENCE_REQUEST_BODY;
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
   return document;

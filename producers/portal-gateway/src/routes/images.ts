@@ -18,10 +18,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader 
       return image;
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
-      schema: { summary: 'An image in ViewPort with its versions and environments', tags: ['images'], response: { 200: IMAGE_VIEW, ...errors(401, 404) } },
+      schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], response: { 200: IMAGE_VIEW, ...errors(401, 404) } },
     }, ownImage);
     app.get<{ Params: { uid: string } }>('/v1/images/:uid/events', {
-      schema: { summary: 'Every logged event of an image, in order', tags: ['images'], response: { 200: IMAGE_EVENTS, ...errors(401, 404) } },
+      schema: { operationId: 'listImageEvents', summary: 'Every logged event of an image, in order', tags: ['images'], response: { 200: IMAGE_EVENTS, ...errors(401, 404) } },
     }, async (request) => {
       const image = await ownImage(request);
       const events = await deps.events.byImageUID(image.imageUID);
@@ -29,7 +29,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader 
     });
     app.get<{ Querystring: { q?: string; category?: string; environment?: string } }>('/v1/images', {
       schema: {
-        summary: 'Search your images', tags: ['images'],
+        operationId: 'searchImages', summary: 'Search your images', tags: ['images'],
         querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 } } },
         response: { 200: IMAGE_LIST, ...errors(400, 401) },
       },

@@ -28,7 +28,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
       schema: {
-        summary: 'Status and steps of an upload or transfer request',
+        operationId: 'getRequest', summary: 'Status and steps of an upload or transfer request',
         tags: ['requests'],
         querystring: {
           type: 'object',

@@ -42,7 +42,7 @@ export interface TransferRouteDeps {
 interface TransferBody {
   readonly imageVersion: string;
   readonly transferEnvironment: string;
-  readonly notes?: string;
+  readonly notes?: string | null;
 }
 
 /**
@@ -56,10 +56,10 @@ export function transferRoutes(deps: TransferRouteDeps) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
       schema: {
-        summary: 'Promote an image version to the next environment', tags: ['transfers'],
+        operationId: 'transferImage', summary: 'Promote an image version to the next environment', tags: ['transfers'],
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
-          properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', maxLength: 4096 } },
+          properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', nullable: true, maxLength: 4096 } },
         },
         response: {
           200: { ...TRANSFER_ANSWER, description: 'Already done: the earlier request, no work repeated' },

@@ -119,9 +119,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    /** JSON {metadata, reference}: an image pulled from an OCI registry. */
+    async function fromReference(request: FastifyRequest, caller: Caller) {
+      const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
+      if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
+      const metadata = metadataOrThrow(body.metadata);
+      const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
+      if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+      return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference));
+    }
+
     app.post('/v1/uploads', {
       schema: {
-        summary: 'Upload an image archive (multipart) or name one in a registry (JSON)', tags: ['uploads'],
+        operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
+        description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
         response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 413) },
       },
     }, async (request, reply) => {
@@ -131,16 +142,19 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${length} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       if (request.isMultipart()) return reply.code(202).send(await fromMultipart(request, caller));
-      const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
-      if (!body || typeof body !== 'object') throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
-      const metadata = metadataOrThrow(body.metadata);
-      const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
-      if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-      return reply.code(202).send(await accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference)));
+      if (request.body === undefined || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
+      return reply.code(202).send(await fromReference(request, caller));
     });
 
+    app.post('/v1/uploads/references', {
+      schema: {
+        operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
+        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401) },
+      },
+    }, async (request, reply) => reply.code(202).send(await fromReference(request, await options.caller(request))));
+
     app.post('/v1/uploads/presign', {
-      schema: { summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'], response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url, then POST completeUrl' }, ...errors(401) } },
+      schema: { operationId: 'presignUpload', summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'], response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url, then POST completeUrl' }, ...errors(401) } },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const uploadId = randomUUID();
@@ -150,7 +164,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
     app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {
       schema: {
-        summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
+        operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413) },
       },

@@ -1,8 +1,15 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ImageQuery, ImageReader, ImageView } from '../ports.js';
 
-function parsed(value: unknown): unknown {
+/**
+ * A meta value as the projector wrote it: plain strings as they are, lists
+ * and objects as JSON. Only those are parsed back, so a string that happens
+ * to read as JSON (a chart named "123") stays a string; the size is a number.
+ */
+function parsed(key: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
+  if (key === 'sizeBytes') return Number(value);
+  if (!value.startsWith('{') && !value.startsWith('[')) return value;
   try {
     return JSON.parse(value) as unknown;
   } catch {
@@ -25,7 +32,7 @@ export function mysqlImageReader(pool: Pool): ImageReader {
     for (const row of versions) {
       const name = String(row['post_name']);
       const entry: Record<string, unknown> = byVersion.get(name) ?? { imageVersion: name, status: row['post_status'], createdAt: new Date(row['post_date_gmt'] as string | Date).toISOString() };
-      if (row['meta_key']) entry[String(row['meta_key'])] = parsed(row['meta_value']);
+      if (row['meta_key']) entry[String(row['meta_key'])] = parsed(String(row['meta_key']), row['meta_value']);
       byVersion.set(name, entry);
     }
     const list = [...byVersion.values()];
