@@ -17,7 +17,7 @@ const suffix = uniqueSuffix();
 const kafka = testKafka();
 const schema = loadSchemas().get('orbit.upload.requested')!;
 // One topic per test, so no test consumes another's messages.
-const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c` };
+const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c`, slow: `test.loop.${suffix}.d` };
 const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map(Object.values(topics).map((name) => [name, schema])));
 const fastRetry = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
 let publisher: EventPublisher;
@@ -63,6 +63,39 @@ describe('consume loop against the real broker and registry', () => {
       await loop.stop();
     }
   });
+
+  it('keeps its partition through a handler that runs longer than the session, and handles the message once', async () => {
+    const topic = topics.slow;
+    const groupId = `group-${uniqueSuffix()}`;
+    const handled: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, sessionTimeoutMs: 6_000,
+      decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        if (handled.length === 1) await new Promise((resolve) => setTimeout(resolve, 10_000)); // well past the 6 s session
+      },
+    });
+    const [slow, next] = [sample('S'.repeat(60)), sample('S'.repeat(60))];
+    await loop.start();
+    try {
+      await publisher.publish(topic, slow);
+      await publisher.publish(topic, next);
+      await waitFor(() => handled.includes(next.eventId), { what: 'the message after the slow one', timeoutMs: 40_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_000)); // time for a second delivery, were the slow one re-handled
+      expect(handled).toEqual([slow.eventId, next.eventId]);
+    } finally {
+      await loop.stop();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(committed[0]?.partitions.map((entry) => entry.offset)).toEqual(['2']);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
 
   it('tells handlers the logical topic of a renamed copy and commits on the real one', async () => {
     const topic = topics.roundTrip;

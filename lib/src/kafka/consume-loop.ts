@@ -95,17 +95,19 @@ export class ConsumeLoop<E> extends EventEmitter {
   /** The error behind the latest retry, for the retry event. */
   private lastError: unknown;
   private running = false;
+  private readonly heartbeatIntervalMs: number;
 
   constructor(private readonly options: ConsumeLoopOptions<E>) {
     super();
+    // A third of the session, as Kafka advises, so a slow heartbeat never expires a live member.
+    this.heartbeatIntervalMs = Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3));
     this.log = options.logger.child({ component: 'consume-loop', groupId: options.groupId });
     this.isRetriable = options.isRetriable ?? defaultIsRetriable;
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      // A third of the session, as Kafka advises, so a slow heartbeat never expires a live member.
-      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+      heartbeatInterval: this.heartbeatIntervalMs,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
       ...(options.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: options.maxWaitTimeMs } : {}),
       ...(options.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: Math.max(10 * 1024 ** 2, 4 * options.maxBytesPerPartition) } : {}),
@@ -171,6 +173,13 @@ export class ConsumeLoop<E> extends EventEmitter {
     const { topic, partition } = batch;
     let lastDone: string | undefined;
     const size = this.options.batchHandler ? (this.options.maxBatchSize ?? 100) : 1;
+    // kafkajs heartbeats only when asked: a handler that runs longer than the
+    // session (a 10 GiB image, a registry being waited for) would otherwise be
+    // taken for dead, lose its partition and see its commit refused, and the
+    // message would be handled again, for ever.
+    const keepAlive = setInterval(() => {
+      heartbeat().catch((error: unknown) => this.log.warn({ err: error, topic, partition }, 'heartbeat during a long handler failed'));
+    }, this.heartbeatIntervalMs);
     try {
       for (let start = 0; start < batch.messages.length; start += size) {
         if (!isRunning() || isStale() || !this.running) break;
@@ -191,6 +200,7 @@ export class ConsumeLoop<E> extends EventEmitter {
         }
       }
     } finally {
+      clearInterval(keepAlive);
       if (lastDone !== undefined) {
         const next = (BigInt(lastDone) + 1n).toString();
         await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
