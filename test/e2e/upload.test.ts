@@ -142,6 +142,7 @@ beforeAll(async () => {
   });
   privateRegistry = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
   process.env['ORBIT_REGISTRY_CREDENTIALS'] = JSON.stringify({ [privateRegistry.address]: ROBOT });
+  process.env['ORBIT_REGISTRY_PATIENCE_SECONDS'] = '3';
   await startPipeline(() => undefined);
 }, 180_000);
 
@@ -204,6 +205,17 @@ describe('uploading real images', () => {
     const refused = await uploadReference(USER, `${elsewhere}/team/secret:1.0.0`, metadata(`private-${uniqueSuffix()}`));
     expect(await finished(USER, refused.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'REGISTRY_UNAUTHORIZED' } });
   }, 150_000);
+
+  it('refuses a reference to a registry that does not answer (REGISTRY_UNAVAILABLE) after ORBIT_REGISTRY_PATIENCE_SECONDS, instead of holding its partition', async () => {
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    const port = await new Promise<number>((resolve) => closed.listen(0, '127.0.0.1', () => resolve((closed.address() as { port: number }).port)));
+    await new Promise((resolve) => closed.close(resolve));
+    const accepted = await uploadReference(USER, `127.0.0.1:${port}/team/gone:1.0.0`, metadata(`gone-${uniqueSuffix()}`));
+    const request = await finished(USER, accepted.body.requestId, 60_000);
+    expect(request).toMatchObject({ status: 'failed', error: { code: 'REGISTRY_UNAVAILABLE' } });
+    expect(request.error?.message).toContain(`registry 127.0.0.1:${port} is unavailable`);
+  }, 90_000);
 
   it('takes the image part before the metadata (form libraries that put files first); refused metadata leaves nothing staged', async () => {
     const stagedVersions = async () => {

@@ -23,6 +23,8 @@ export const validatorEnv = {
   ORBIT_MAX_ARCHIVE_ENTRIES: env.int(100_000, 1),
   /** Registries (host[:port], comma-separated) pulled over plain HTTP; loopback registries always are. */
   ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
+  /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */
+  ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(30, 1),
   /** Pull credentials per registry as JSON; secret, never logged. */
   ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
 };

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { sampleEvents, type ObjectRef, type UploadRequested } from '@orbit/schemas';
+import { retryPolicy } from '@orbit/lib';
 import { describe, expect, it, vi } from 'vitest';
 import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
 import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
-import { PullRefusedError } from './registry-pull/client.js';
+import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 import { isInsecureRegistry } from './stage-reference.js';
 
 const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
@@ -81,6 +82,34 @@ describe('validateUpload', () => {
     const { deps: d } = deps({ stageReference: async () => { throw new PullRefusedError('REFERENCE_NOT_FOUND', 'no such tag'); } });
     const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1' }, d);
     expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REFERENCE_NOT_FOUND', staging: null });
+  });
+
+  it('retries a registry that is briefly unavailable and validates what it then serves', async () => {
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    let calls = 0;
+    const stageReference = async (): Promise<ObjectRef> => {
+      if (++calls < 3) throw new RegistryUnavailableError('127.0.0.1:5000', new Error('ECONNREFUSED'));
+      return pulled;
+    };
+    const { deps: d } = deps({ stageReference, registryPatience: { patienceMs: 5_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) } });
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1', sha256: null, sizeBytes: null }, d);
+    expect(verdict).toMatchObject({ kind: 'validated', staging: pulled });
+    expect(calls).toBe(3);
+  });
+
+  it('refuses the upload (REGISTRY_UNAVAILABLE) once a registry stays away past its patience, instead of holding the partition', async () => {
+    let calls = 0;
+    const stageReference = async (): Promise<ObjectRef> => {
+      calls++;
+      throw new RegistryUnavailableError('registry.down:5000', new Error('connect ECONNREFUSED'));
+    };
+    const { deps: d } = deps({ stageReference, registryPatience: { patienceMs: 200, policy: retryPolicy({ initialDelayMs: 20, maxDelayMs: 40 }) } });
+    const started = Date.now();
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'registry.down:5000/billing:1' }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', staging: null });
+    expect(verdict.kind === 'rejected' ? verdict.message : '').toMatch(/registry registry\.down:5000 is unavailable: connect ECONNREFUSED \(\d+ attempts over \d+ s\)/);
+    expect(calls).toBeGreaterThan(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('refuses an upload whose staged object is gone instead of retrying for ever', async () => {

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
-import { OrbitError } from '@orbit/lib';
+import { OrbitError, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
 import { validateArchive } from './archive/validate-archive.js';
 import { checkMetadata } from './metadata-rules.js';
 import type { NameRegistry } from './name-registry.js';
-import { PullRefusedError } from './registry-pull/client.js';
+import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
 export const UPLOAD_REJECTION_CODES = {
@@ -18,6 +18,7 @@ export const UPLOAD_REJECTION_CODES = {
   REFERENCE_NOT_FOUND: 'The registry has no such repository, tag or digest.',
   REGISTRY_UNAUTHORIZED: 'The registry refused the pull (401/403) or wants credentials Orbit was not given.',
   REGISTRY_ERROR: 'The registry answered the pull with an error other than not-found, unauthorized or unavailable.',
+  REGISTRY_UNAVAILABLE: 'The registry did not answer, or answered 5xx/429, for longer than ORBIT_REGISTRY_PATIENCE_SECONDS; ask again once it is up.',
 } as const;
 export type UploadRejectionCode = keyof typeof UPLOAD_REJECTION_CODES;
 
@@ -35,7 +36,21 @@ export interface ValidateUploadDeps {
   stageReference?(event: UploadRequested): Promise<ObjectRef>;
   readonly names: NameRegistry;
   readonly limits: ValidationLimits;
+  /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */
+  readonly registryPatience?: RegistryPatience;
 }
+
+export interface RegistryPatience {
+  readonly patienceMs: number;
+  readonly policy: RetryPolicy;
+}
+
+/**
+ * A registry the user named is not Orbit's own store: while it is down, the
+ * upload's partition would wait behind it, and every upload after it with it.
+ * So it is retried for a while (as docker pull does), then the upload is refused.
+ */
+export const REGISTRY_PATIENCE: RegistryPatience = { patienceMs: 30_000, policy: retryPolicy({ initialDelayMs: 1_000, maxDelayMs: 8_000 }) };
 
 export type UploadVerdict =
   | {
@@ -85,10 +100,20 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   }
   if (staging === null) {
     if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);
+    const pull = deps.stageReference.bind(deps);
+    const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
+    const started = Date.now();
     try {
-      staging = await deps.stageReference(event);
+      staging = await withRetry(() => pull(event), {
+        policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError, signal: AbortSignal.timeout(patience.patienceMs),
+      });
     } catch (error) {
       if (error instanceof PullRefusedError) return rejected(error.reasonCode, error.message);
+      if (error instanceof RetryExhaustedError) {
+        const cause = error.cause instanceof Error ? error.cause : undefined;
+        const why = cause?.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause?.message ?? 'unavailable';
+        return rejected('REGISTRY_UNAVAILABLE', `${why} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
+      }
       throw error;
     }
   }

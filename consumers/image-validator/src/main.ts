@@ -4,7 +4,7 @@ import { createDynamo, createS3, envelopeFor, runMain, startConsumerService, tab
 import { loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
-import { StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { dynamoNameRegistry } from './name-registry.js';
 import { stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
@@ -40,6 +40,7 @@ runMain(() =>
         stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
+        registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const event = message.event as UploadRequested;

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './auth.js';
-import { PullRefusedError, RegistryClient } from './client.js';
+import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
 
 interface Seen {
   readonly url: string;
@@ -94,5 +96,36 @@ describe('RegistryClient authentication', () => {
     const anonymous = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: basic });
     await expect(anonymous.get('/manifests/1')).rejects.toBeInstanceOf(PullRefusedError);
     await expect(anonymous.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+  });
+});
+
+describe('a registry that is slow to answer', () => {
+  let server: Server | undefined;
+  afterEach(async () => { await new Promise((resolve) => server?.close(resolve)); server?.closeAllConnections(); });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('gives up on one that takes the connection and never answers (unavailable, so retried), instead of waiting minutes', async () => {
+    const registry = await listen(() => undefined);
+    const client = new RegistryClient({ registry, repository: 'team/app', insecure: true, answerTimeoutMs: 200 });
+    const started = Date.now();
+    const failure = await client.get('/manifests/1').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RegistryUnavailableError);
+    expect(((failure as Error).cause as Error).message).toBe('no answer within 0.2 s');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('lets a body take longer than the answer timeout once the headers came', async () => {
+    const registry = await listen((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      response.write('first ');
+      setTimeout(() => response.end('last'), 500);
+    });
+    const client = new RegistryClient({ registry, repository: 'team/app', insecure: true, answerTimeoutMs: 200 });
+    expect(await (await client.get('/blobs/sha256:x')).text()).toBe('first last');
   });
 });

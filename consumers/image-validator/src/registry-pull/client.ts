@@ -22,6 +22,8 @@ export interface RegistryClientOptions {
   readonly insecure: boolean;
   readonly credentials?: Credentials | undefined;
   readonly fetch?: typeof fetch;
+  /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
+  readonly answerTimeoutMs?: number;
 }
 
 /**
@@ -56,10 +58,16 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (accept) headers['accept'] = accept;
     if (this.authorization) headers['authorization'] = this.authorization;
+    // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
+    const unanswered = new AbortController();
+    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     try {
-      return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow' });
+      return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow', signal: unanswered.signal });
     } catch (error) {
-      throw new RegistryUnavailableError(this.options.registry, error);
+      throw new RegistryUnavailableError(this.options.registry, unanswered.signal.aborted ? unanswered.signal.reason : error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
