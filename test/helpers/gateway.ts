@@ -102,7 +102,7 @@ export async function uploadArchive(user: string, archive: string | Buffer, meta
 }
 
 export async function uploadReference(user: string, reference: string, metadata: Record<string, unknown>): Promise<ApiAnswer<Accepted>> {
-  return api<Accepted>(user, '/v1/uploads', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata, reference }) });
+  return api<Accepted>(user, '/v1/uploads/references', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata, reference }) });
 }
 
 export interface RequestView {

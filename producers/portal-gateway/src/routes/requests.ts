@@ -1,8 +1,10 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, REQUEST_VIEW } from '../openapi.js';
-import type { EventLogReader, RequestRecord, RequestStore } from '../ports.js';
+import type { EventLogReader, RequestRecord, RequestStore, TimelineEntry } from '../ports.js';
+import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 
 export interface RequestRouteDeps {
@@ -15,14 +17,21 @@ export interface RequestRouteDeps {
 /** Longest `?wait=` in seconds: below common proxy idle timeouts (60 s). */
 export const MAX_WAIT_SECONDS = 50;
 
-const finished = (record: RequestRecord): boolean => record.status === 'succeeded' || record.status === 'failed';
+/** How often a long poll looks at the event log while a finished request's last steps are on their way. */
+const STEP_LOOK_MS = 50;
+
+/** Waits, or stops waiting when the caller goes away. */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
  * correlation id, in order). A caller sees only their own requests; anyone
  * else's answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
  * the answer until the request has finished or the time is up, whichever
- * comes first; the answer has the same shape either way.
+ * comes first; the answer has the same shape either way. A long poll that
+ * sees the request finished also gives the event log a moment (up to
+ * STEP_SETTLE_MS, within the wait) to hold the finishing step, so a portal
+ * does not show "succeeded" above a timeline that stops short.
  */
 export function requestRoutes(deps: RequestRouteDeps) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -40,34 +49,48 @@ export function requestRoutes(deps: RequestRouteDeps) {
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const waitMs = (request.query.wait ?? 0) * 1000;
+      const deadline = Date.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
-      // Status and steps are read together (someone else's steps are simply dropped); a long poll reads the steps once, when it answers.
-      const read = (id: string) => Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
-      let [record, steps] = watch ? [await deps.requests.get(request.params.id), undefined] : await read(request.params.id);
-      if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
-      if (watch && !finished(record)) {
-        const gone = new AbortController();
-        const abandon = (): void => gone.abort();
-        reply.raw.once('close', abandon);
-        try {
-          await watch.until(record.requestId, waitMs, gone.signal);
-          const [latest, latestSteps] = await read(record.requestId);
-          record = latest ?? record;
-          steps = latestSteps;
-        } finally {
-          reply.raw.off('close', abandon);
-        }
-      }
-      steps ??= await deps.events.byCorrelationId(record.requestId);
-      return {
-        requestId: record.requestId,
-        kind: record.kind,
-        status: record.status,
-        imageUID: record.imageUID,
-        imageVersion: record.imageVersion,
-        steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),
-        ...(record.error ? { error: record.error } : {}),
+      const mine = <T extends RequestRecord>(record: T | undefined): T => {
+        if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
+        return record;
       };
+      if (!watch) {
+        // Status and steps read together; someone else's steps are simply dropped.
+        const [record, steps] = await Promise.all([deps.requests.get(request.params.id), deps.events.byCorrelationId(request.params.id)]);
+        return view(mine(record), steps);
+      }
+      let record = mine(await deps.requests.get(request.params.id));
+      const gone = new AbortController();
+      const abandon = (): void => gone.abort();
+      reply.raw.once('close', abandon);
+      try {
+        if (!isFinished(record)) {
+          await watch.until(record.requestId, waitMs, gone.signal);
+          record = (await deps.requests.get(record.requestId)) ?? record;
+        }
+        let steps: TimelineEntry[] = await deps.events.byCorrelationId(record.requestId);
+        const settleBy = Math.min(deadline, Date.now() + STEP_SETTLE_MS);
+        while (!stepsSettled(record, steps) && !gone.signal.aborted && Date.now() + STEP_LOOK_MS <= settleBy) {
+          await pause(STEP_LOOK_MS, gone.signal);
+          steps = await deps.events.byCorrelationId(record.requestId);
+        }
+        return view(record, steps);
+      } finally {
+        reply.raw.off('close', abandon);
+      }
     });
+  };
+}
+
+function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
+  return {
+    requestId: record.requestId,
+    kind: record.kind,
+    status: record.status,
+    imageUID: record.imageUID,
+    imageVersion: record.imageVersion,
+    steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),
+    ...(record.error ? { error: record.error } : {}),
   };
 }

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
-import type { RequestRecord, RequestStore, UploadStore } from '../ports.js';
+import type { RequestRecord, RequestStore, TimelineEntry, UploadStore } from '../ports.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
@@ -33,6 +33,8 @@ function harness(maxUploadBytes = 1024 * 1024) {
       discarded.push(object.key);
     },
   };
+  /** The event log by correlation id, where a test sets one. */
+  const timelines = new Map<string, TimelineEntry[]>();
   const requests: RequestStore = {
     get: async (id) => records.get(id),
     finishedAmong: async (ids) => new Set(ids.filter((id) => ['succeeded', 'failed'].includes(records.get(id)?.status ?? ''))),
@@ -40,11 +42,15 @@ function harness(maxUploadBytes = 1024 * 1024) {
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
     names: { uidFor: async () => 'U'.repeat(60) },
-    events: { byCorrelationId: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: 'x' }], byImageUID: async () => [] },
+    events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => [] },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
     maxUploadBytes, requestWatchIntervalMs: 5,
   });
-  return { app, published, staged, discarded, records };
+  return { app, published, staged, discarded, records, timelines };
+}
+
+function step(correlationId: string, eventType: string, status?: string): TimelineEntry {
+  return { pid: 'c8bms30-c32bre03-e85', eventType, at: '2026-11-22T00:00:00.000Z', correlationId, payload: status ? { status } : null };
 }
 
 function multipart(parts: { name: string; filename?: string; body: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
@@ -193,7 +199,7 @@ describe('GET /v1/requests/{id}', () => {
   });
 
   it('holds the answer with ?wait= until the request finishes, answers at the deadline otherwise, and refuses a bad wait', async () => {
-    const { app, records } = harness();
+    const { app, records, timelines } = harness();
     const authorization = `Bearer ${await token()}`;
     const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization }, payload: { metadata, reference: 'r.example/a:1' } });
     const id = created.json().requestId as string;
@@ -204,11 +210,32 @@ describe('GET /v1/requests/{id}', () => {
     const waiting = app.inject({ url: `/v1/requests/${id}?wait=30`, headers: { authorization } });
     await new Promise((resolve) => setTimeout(resolve, 50));
     records.set(id, { ...records.get(id)!, status: 'succeeded' });
+    timelines.set(id, [step(id, 'upload-requested'), step(id, 'viewport-updated', 'succeeded')]);
     const answered = Date.now();
     expect((await waiting).json()).toMatchObject({ requestId: id, status: 'succeeded' });
     expect(Date.now() - answered).toBeLessThan(1_000);
     expect((await app.inject({ url: `/v1/requests/${id}?wait=3600`, headers: { authorization } })).statusCode).toBe(400);
     expect((await app.inject({ url: `/v1/requests/${id}?wait=soon`, headers: { authorization } })).statusCode).toBe(400);
+  });
+
+  it('gives the event log a moment to hold the step that finished the request, within the wait', async () => {
+    const { app, records, timelines } = harness();
+    const authorization = `Bearer ${await token()}`;
+    const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization }, payload: { metadata, reference: 'r.example/a:1' } });
+    const id = created.json().requestId as string;
+    records.set(id, { ...records.get(id)!, status: 'succeeded' });
+    timelines.set(id, [step(id, 'upload-requested')]);
+    // Without ?wait= the answer is what is there now.
+    expect((await app.inject({ url: `/v1/requests/${id}`, headers: { authorization } })).json().steps).toHaveLength(1);
+    const waiting = app.inject({ url: `/v1/requests/${id}?wait=30`, headers: { authorization } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    timelines.set(id, [step(id, 'upload-requested'), step(id, 'viewport-updated', 'succeeded')]);
+    expect((await waiting).json().steps.map((entry: { eventType: string }) => entry.eventType)).toEqual(['upload-requested', 'viewport-updated']);
+    // A step that never comes holds the answer no longer than the caller asked to wait.
+    timelines.set(id, [step(id, 'upload-requested')]);
+    const started = Date.now();
+    expect((await app.inject({ url: `/v1/requests/${id}?wait=0.3`, headers: { authorization } })).json()).toMatchObject({ status: 'succeeded', steps: [{ eventType: 'upload-requested' }] });
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('answers waiting long polls at once when the gateway shuts down', async () => {
