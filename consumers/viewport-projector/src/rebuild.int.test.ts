@@ -1,10 +1,11 @@
-import { createKafka, EventCodec } from '@orbit/lib';
-import { loadSchemas } from '@orbit/schemas';
+import { createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
+import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quietLogger, testConfig } from '../../../test/helpers/index.js';
+import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import { PROJECTED_TOPICS } from './topics.js';
 
 let viewport: PrivateViewport;
 let deps: RebuildDeps;
@@ -46,4 +47,54 @@ describe('one rebuild at a time', () => {
     expect(Number(rows[0]?.['free'])).toBe(1);
     await viewport.pool.query(`DROP DATABASE IF EXISTS \`${viewport.database}_rebuild\``);
   });
+});
+
+describe('a rebuild while traffic goes on', () => {
+  it('applies what arrives during the replay with all its effects (request status, ViewportUpdated), not silently in the shadow', async () => {
+    const prefix = `test.rebuild.${uniqueSuffix()}.`;
+    const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
+    const schemas = loadSchemas();
+    const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
+    const kafka = testKafka();
+    await createTestTopics(kafka, topics);
+    const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
+    const live = await privateViewport('during');
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${live.database}`;
+    const announced: EventEnvelope[] = [];
+    const upload = async (label: string): Promise<string> => {
+      const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
+      await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
+        [events['orbit.image.stored'].requestId, events['orbit.image.stored'].imageUID]);
+      for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(`${prefix}${topic}`, events[topic]);
+      return events['orbit.image.stored'].requestId;
+    };
+    const statusOf = async (requestId: string): Promise<string> => {
+      const [rows] = await live.pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [requestId]);
+      return String(rows[0]?.['status']);
+    };
+    try {
+      const before = await upload('before');
+      // The replay checks whether it has caught up every 2 s: the upload sent meanwhile reaches its consumer before it stops.
+      const rebuilding = rebuildProjection({
+        kafka: createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger }), codec, pool: live.pool, mysqlUrl: url.toString(),
+        topics, liveGroup: 'viewport-projector-during-test', logger: quietLogger, pollMs: 2_000, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+        publisher: { publish: async (_topic, event) => { announced.push(event); } },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const during = await upload('during');
+      const report = await rebuilding;
+
+      expect(report.eventsReplayed).toBe(3);
+      expect(report.catchUpEvents).toBe(3);
+      // The history's request was finished by the live projector long ago (here: never, so the rebuild leaves it as it was);
+      // the one that arrived during the rebuild is applied with its effects, as the live projector would have.
+      expect(await statusOf(before)).toBe('accepted');
+      expect(await statusOf(during)).toBe('succeeded');
+      expect(announced.filter((event) => (event as EventEnvelope & { requestId?: string }).requestId === during)).toHaveLength(3);
+    } finally {
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
@@ -65,20 +65,65 @@ async function caughtUp(pool: Pool, database: string, group: string, ends: Reado
   return true;
 }
 
+/**
+ * A shadow replay met a message at or past the end offset it was started for.
+ * It must not apply it: the shadow writes no request rows and announces
+ * nothing, so live traffic applied there would be marked done in the swapped-in
+ * tables with its request left running and its ViewportUpdated never sent.
+ * The partition waits here (a retry) until the replay stops; the tail after
+ * the swap is applied with every effect.
+ */
+class ReplayEndReached extends OrbitError {
+  constructor(where: string, end: bigint) {
+    super('ORBIT_ERR_REPLAY_END', `${where} reached the replay's end offset ${end}; the rest is applied after the swap`, { retriable: true });
+  }
+}
+
+/**
+ * Projects the topics under a consumer group until the database has applied
+ * every offset in `ends`. With `bound` (the shadow replay), nothing at or
+ * past those ends is applied; without it (the tail into the live tables),
+ * whatever arrives meanwhile is applied too, with all its effects.
+ */
 async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean): Promise<number> {
-  let handled = 0;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
+  const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
+  // A partition that was empty when the replay started has nothing the shadow may apply.
+  const beyondEnd = (message: ConsumedMessage<OrbitEvent>): bigint | undefined => {
+    if (!shadow) return undefined;
+    const end = ends.get(keyOf(message)) ?? 0n;
+    return BigInt(message.offset) >= end ? end : undefined;
+  };
+  // Counted once per offset: a batch cut at the end is read again, its first part skipped as applied.
+  const counted = new Map<string, bigint>();
+  let handled = 0;
+  const count = (messages: readonly ConsumedMessage<OrbitEvent>[]): void => {
+    for (const message of messages) {
+      const offset = BigInt(message.offset);
+      if (offset < (counted.get(keyOf(message)) ?? 0n)) continue;
+      counted.set(keyOf(message), offset + 1n);
+      handled += 1;
+    }
+  };
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
     decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
     handler: async (message) => {
+      const end = beyondEnd(message);
+      if (end !== undefined) throw new ReplayEndReached(keyOf(message), end);
       await handle(message);
-      handled += 1;
+      count([message]);
     },
     batchHandler: async (messages) => {
-      await handleBatch(messages);
-      handled += messages.length;
+      const cut = messages.findIndex((message) => beyondEnd(message) !== undefined);
+      const within = cut < 0 ? messages : messages.slice(0, cut);
+      if (within.length > 0) {
+        await handleBatch(within);
+        count(within);
+      }
+      const first = messages[cut];
+      if (first) throw new ReplayEndReached(keyOf(first), beyondEnd(first) ?? 0n);
     },
     maxBatchSize: 500,
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
