@@ -41,9 +41,9 @@ async function uploaded(name: string): Promise<string> {
   return accepted.body.imageUID;
 }
 
-async function transfer(imageUID: string, body: Record<string, unknown>, roles: readonly string[] = []): Promise<{ status: number; body: Record<string, unknown> }> {
+async function transfer(imageUID: string, body: Record<string, unknown>, roles: readonly string[] = [], user = USER): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${GATEWAY_URL}/v1/images/${imageUID}/transfers`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(USER, roles)}` }, body: JSON.stringify(body),
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(user, roles)}` }, body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -110,6 +110,28 @@ describe('transferring an image from Development to Testing', () => {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'ROLE_REQUIRED', pid: 'c8bms18-c20bre24-911' } });
     await waitFor(async () => (await errorLogPids(imageUID)).filter((pid) => pid === 'c8bms18-c20bre24-911').length >= 3, { what: 'three error-log rows', timeoutMs: 20_000 });
     expect(await environmentsOf(imageUID)).toEqual(['Development']);
+  }, 120_000);
+
+  it('walks the whole chain: the owner promotes to Testing and Staging, a release manager (not the owner) into Production', async () => {
+    const imageUID = await uploaded(`chain-${uniqueSuffix()}`);
+    for (const environment of ['Testing', 'Staging']) {
+      const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: environment });
+      expect(accepted.status).toBe(202);
+      expect((await finished(USER, String(accepted.body['requestId']))).status).toBe('succeeded');
+    }
+    const releaseManager = `rm-${uniqueSuffix()}`;
+    // Another developer without the role does not even see the image.
+    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' }, [], `dev-${uniqueSuffix()}`)).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    const promoted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production', notes: 'release 1' }, ['release-manager'], releaseManager);
+    expect(promoted.status).toBe(202);
+    const done = await finished(releaseManager, String(promoted.body['requestId']));
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.steps.map((step) => [step.pid, step.eventType])).toEqual(TRANSFER_STEPS);
+    expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Production', 'Staging', 'Testing']);
+    const key = `${imageUID}-${VERSION}.tar`;
+    const dev = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: key, ChecksumMode: 'ENABLED' }));
+    const production = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_PRODUCTION, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(production.ChecksumSHA256).toBe(dev.ChecksumSHA256);
   }, 120_000);
 
   it('serializes concurrent transfers of one image into one request and one result', async () => {

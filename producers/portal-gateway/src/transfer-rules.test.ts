@@ -34,6 +34,15 @@ describe('decideTransfer', () => {
     expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toEqual({ kind: 'done', target: 'Testing' });
   });
 
+  it('lets a holder of the target\'s role promote another user\'s image into that target, and nowhere else', () => {
+    const staged = image(['Development', 'Testing', 'Staging']);
+    const releaseManager = { username: 'rm1', roles: ['release-manager'] };
+    expect(decideTransfer(staged, releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toEqual({ kind: 'transfer', source: 'Staging', target: 'Production' });
+    // No role opens Testing: someone else's image stays unknown there, as it does to a plain developer for Production.
+    expect(decideTransfer(image(['Development']), releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    expect(decideTransfer(staged, { username: 'dev2', roles: [] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+  });
+
   it('follows a configured chain', () => {
     const short: TransferPolicy = { chain: ['Development', 'Production'], roles: new Map() };
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, short)).toEqual({ kind: 'transfer', source: 'Development', target: 'Production' });

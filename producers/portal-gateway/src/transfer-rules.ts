@@ -23,10 +23,18 @@ const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): T
 /**
  * Decides a promotion from the ViewPort facts: one step along the chain,
  * from the environment just before the target, by a caller with the target's
- * role. An image another user owns is reported as unknown (404), as for reads.
+ * role. The owner promotes their own images; a holder of the role a target
+ * needs (a release manager for Production) promotes anyone's into it, as
+ * release managers do. To anyone else another user's image is unknown (404),
+ * as for reads.
  */
 export function decideTransfer(image: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): TransferDecision {
-  if (!image || image.owner !== caller.username) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
+  if (!image) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
+  if (image.owner !== caller.username) {
+    const asked = parseEnvironmentName(ask.transferEnvironment);
+    const needed = asked ? policy.roles.get(asked) : undefined;
+    if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
+  }
   const version = image.versions.find((entry) => entry['imageVersion'] === ask.imageVersion);
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
   const target = parseEnvironmentName(ask.transferEnvironment);
