@@ -18,7 +18,7 @@ export interface RequestRouteDeps {
 export const MAX_WAIT_SECONDS = 50;
 
 /** How often a long poll looks at the event log while a finished request's last steps are on their way. */
-const STEP_LOOK_MS = 50;
+const STEP_LOOK_MS = 10;
 
 /** Waits, or stops waiting when the caller goes away. */
 const pause = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
