@@ -73,6 +73,13 @@ export type UploadVerdict =
     readonly staging: ObjectRef | null;
   };
 
+/** "registry x is unavailable: fetch failed: connect ECONNREFUSED …": every message down the cause chain. */
+function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let cause = error; cause instanceof Error && messages.length < 5; cause = cause.cause) messages.push(cause.message);
+  return messages.join(': ') || 'unavailable';
+}
+
 /** An UploadRequested without a staged archive reached the archive check: registry pulls must stage first. */
 export class UploadNotStagedError extends OrbitError {
   constructor(requestId: string) {
@@ -110,9 +117,7 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     } catch (error) {
       if (error instanceof PullRefusedError) return rejected(error.reasonCode, error.message);
       if (error instanceof RetryExhaustedError) {
-        const cause = error.cause instanceof Error ? error.cause : undefined;
-        const why = cause?.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause?.message ?? 'unavailable';
-        return rejected('REGISTRY_UNAVAILABLE', `${why} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
+        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
       }
       throw error;
     }
