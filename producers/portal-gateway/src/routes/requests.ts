@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { abortableSleep } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, REQUEST_VIEW } from '../openapi.js';
@@ -19,9 +19,6 @@ export const MAX_WAIT_SECONDS = 50;
 
 /** How often a long poll looks at the event log while a finished request's last steps are on their way. */
 const STEP_LOOK_MS = 10;
-
-/** Waits, or stops waiting when the caller goes away. */
-const pause = (ms: number, signal: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
@@ -72,7 +69,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
         let steps: TimelineEntry[] = await deps.events.byCorrelationId(record.requestId);
         const settleBy = Math.min(deadline, Date.now() + STEP_SETTLE_MS);
         while (!stepsSettled(record, steps) && !gone.signal.aborted && Date.now() + STEP_LOOK_MS <= settleBy) {
-          await pause(STEP_LOOK_MS, gone.signal);
+          await abortableSleep(STEP_LOOK_MS, gone.signal);
           steps = await deps.events.byCorrelationId(record.requestId);
         }
         return view(record, steps);
