@@ -5,9 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { waitFor } from './index.js';
+import { openApiContract, type OpenApiContract, type OpenApiDocument } from './openapi-contract.js';
 
 export const GATEWAY_URL = process.env['ORBIT_GATEWAY_URL'] ?? 'http://127.0.0.1:8080';
 
@@ -29,41 +28,10 @@ export interface ApiAnswer<T = Record<string, unknown>> {
   readonly body: T;
 }
 
-interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
-}
+let contract: Promise<OpenApiContract> | undefined;
 
-/** Checks answers against the gateway's own /docs/json, as a generated client would rely on it. */
-interface Contract {
-  check(method: string, path: string, status: number, body: unknown): string | undefined;
-}
-
-let contract: Promise<Contract> | undefined;
-
-async function loadContract(): Promise<Contract> {
-  const document = await (await fetch(`${GATEWAY_URL}/docs/json`)).json() as OpenApiDocument;
-  // strict: false lets OpenAPI's own keywords (description, example) pass; ajv reads OpenAPI 3.0's `nullable` itself.
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  // Literal paths first, so /v1/uploads/presign is never taken for a template.
-  const routes = Object.keys(document.paths)
-    .sort((a, b) => Number(a.includes('{')) - Number(b.includes('{')))
-    .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
-  const validators = new Map<string, ValidateFunction>();
-  return {
-    check(method, path, status, body) {
-      const route = routes.find((candidate) => candidate.pattern.test(path.split('?')[0] ?? path));
-      if (!route) return `${method} ${path} is not in /docs/json`;
-      const answer = document.paths[route.template]?.[method.toLowerCase()]?.responses[String(status)];
-      if (!answer) return `${method} ${route.template} answered ${status}, which /docs/json does not list`;
-      const schema = answer.content?.['application/json']?.schema;
-      if (!schema) return `${method} ${route.template} ${status} has no documented body`;
-      const key = `${method} ${route.template} ${status}`;
-      let validate = validators.get(key);
-      if (!validate) validators.set(key, (validate = ajv.compile(schema)));
-      return validate(body) ? undefined : `${key} breaks /docs/json: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 2000)}`;
-    },
-  };
+async function loadContract(): Promise<OpenApiContract> {
+  return openApiContract(await (await fetch(`${GATEWAY_URL}/docs/json`)).json() as OpenApiDocument);
 }
 
 /**
