@@ -90,11 +90,8 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
   // A partition that was empty when the replay started has nothing the shadow may apply.
-  const beyondEnd = (message: ConsumedMessage<OrbitEvent>): bigint | undefined => {
-    if (!shadow) return undefined;
-    const end = ends.get(keyOf(message)) ?? 0n;
-    return BigInt(message.offset) >= end ? end : undefined;
-  };
+  const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
+  const beyondEnd = (message: ConsumedMessage<OrbitEvent>): boolean => shadow && BigInt(message.offset) >= endOf(message);
   // Counted once per offset: a batch cut at the end is read again, its first part skipped as applied.
   const counted = new Map<string, bigint>();
   let handled = 0;
@@ -110,20 +107,19 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
     decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
     handler: async (message) => {
-      const end = beyondEnd(message);
-      if (end !== undefined) throw new ReplayEndReached(keyOf(message), end);
+      if (beyondEnd(message)) throw new ReplayEndReached(keyOf(message), endOf(message));
       await handle(message);
       count([message]);
     },
     batchHandler: async (messages) => {
-      const cut = messages.findIndex((message) => beyondEnd(message) !== undefined);
+      const cut = messages.findIndex(beyondEnd);
       const within = cut < 0 ? messages : messages.slice(0, cut);
       if (within.length > 0) {
         await handleBatch(within);
         count(within);
       }
       const first = messages[cut];
-      if (first) throw new ReplayEndReached(keyOf(first), beyondEnd(first) ?? 0n);
+      if (first) throw new ReplayEndReached(keyOf(first), endOf(first));
     },
     maxBatchSize: 500,
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
