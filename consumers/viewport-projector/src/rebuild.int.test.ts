@@ -2,7 +2,7 @@ import { createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type Even
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { PROJECTED_TOPICS } from './topics.js';
@@ -75,13 +75,17 @@ describe('a rebuild while traffic goes on', () => {
     };
     try {
       const before = await upload('before');
-      // The replay checks whether it has caught up every 2 s: the upload sent meanwhile reaches its consumer before it stops.
+      // The replay checks whether it has caught up every 5 s; an upload sent once the shadow holds the history reaches its consumer well before that.
       const rebuilding = rebuildProjection({
         kafka: createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger }), codec, pool: live.pool, mysqlUrl: url.toString(),
-        topics, liveGroup: 'viewport-projector-during-test', logger: quietLogger, pollMs: 2_000, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+        topics, liveGroup: 'viewport-projector-during-test', logger: quietLogger, pollMs: 5_000, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
         publisher: { publish: async (_topic, event) => { announced.push(event); } },
       });
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      // The shadow has applied the history, so the replay's end offsets were taken before the next upload exists.
+      await waitFor(async () => {
+        const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${live.database}_rebuild\`.viewport_applied_offsets`).catch(() => [[{ n: 0 }] as RowDataPacket[]]);
+        return Number(rows[0]?.['n']) >= 3 ? true : undefined;
+      }, { what: 'the shadow to hold the history', timeoutMs: 30_000, intervalMs: 50 });
       const during = await upload('during');
       const report = await rebuilding;
 

@@ -3,6 +3,7 @@ import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMes
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
+import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
 export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets'] as const;
@@ -42,13 +43,13 @@ export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new U
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** End offset of every non-empty partition of the topics, now. */
+/** End offset of every non-empty partition of the topics, now; read in causal order, latest first (see dependentsFirst). */
 async function endOffsets(kafka: Kafka, topics: readonly string[], rename: (topic: string) => string): Promise<Map<string, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const ends = new Map<string, bigint>();
-    for (const topic of topics) {
+    for (const topic of dependentsFirst(topics, rename)) {
       for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${rename(topic)}/${partition}`, BigInt(high));
     }
     return ends;
@@ -57,10 +58,15 @@ async function endOffsets(kafka: Kafka, topics: readonly string[], rename: (topi
   }
 }
 
+/** The next offset the database expects, per `topic/partition`. */
+async function appliedOffsets(pool: Pool, database: string, group: string): Promise<Map<string, bigint>> {
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT topic, kafka_partition, next_offset FROM ${quote(database)}.viewport_applied_offsets WHERE consumer_group = ?`, [group]);
+  return new Map(rows.map((row) => [`${String(row['topic'])}/${String(row['kafka_partition'])}`, BigInt(String(row['next_offset']))]));
+}
+
 /** True when the database's applied offsets reach every end offset. */
 async function caughtUp(pool: Pool, database: string, group: string, ends: ReadonlyMap<string, bigint>): Promise<boolean> {
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT topic, kafka_partition, next_offset FROM ${quote(database)}.viewport_applied_offsets WHERE consumer_group = ?`, [group]);
-  const applied = new Map(rows.map((row) => [`${String(row['topic'])}/${String(row['kafka_partition'])}`, BigInt(String(row['next_offset']))]));
+  const applied = await appliedOffsets(pool, database, group);
   for (const [key, end] of ends) if ((applied.get(key) ?? 0n) < end) return false;
   return true;
 }
@@ -92,8 +98,9 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
   // A partition that was empty when the replay started has nothing the shadow may apply.
   const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
   const beyondEnd = (message: ConsumedMessage<OrbitEvent>): boolean => shadow && BigInt(message.offset) >= endOf(message);
-  // Counted once per offset: a batch cut at the end is read again, its first part skipped as applied.
-  const counted = new Map<string, bigint>();
+  // Counted once per offset, and only what this run applies: a batch cut at the end is read again, and
+  // the tail's consumer re-reads what the shadow applied without committing; the projector skips both.
+  const counted = await appliedOffsets(deps.pool, database, deps.liveGroup);
   let handled = 0;
   const count = (messages: readonly ConsumedMessage<OrbitEvent>[]): void => {
     for (const message of messages) {
