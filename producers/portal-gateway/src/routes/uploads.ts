@@ -118,17 +118,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     }
   }
 
-  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
-    /** JSON {metadata, reference}: an image pulled from an OCI registry. */
-    async function fromReference(request: FastifyRequest, caller: Caller) {
-      const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
-      if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
-      const metadata = metadataOrThrow(body.metadata);
-      const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
-      if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-      return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference));
-    }
+  /** JSON {metadata, reference}: an image pulled from an OCI registry. */
+  async function fromReference(request: FastifyRequest, caller: Caller) {
+    const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
+    if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
+    const metadata = metadataOrThrow(body.metadata);
+    const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
+    if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference));
+  }
 
+  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post('/v1/uploads', {
       schema: {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
