@@ -5,7 +5,7 @@ import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { projectorHandler } from './handle.js';
-import { drainOutbox } from './outbox.js';
+import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { VersionNotProjectedYetError } from './plan.js';
 
 let viewport: PrivateViewport;
@@ -102,6 +102,29 @@ describe('viewport-projector against MariaDB', () => {
     expect(mine).toHaveLength(1);
     await drainOutbox(pool, publisher);
     expect(published.filter((event) => event.correlationId === events['orbit.image.stored'].correlationId)).toHaveLength(1);
+  });
+
+  it('announces a message applied a second time (a rebuild tail after the live projector) once, and forgets sent ids after their retention', async () => {
+    const published: EventEnvelope[] = [];
+    const publisher = { publish: async (_topic: string, event: EventEnvelope) => { published.push(event); } };
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    const message = {
+      topic: TOPICS.imageStored, partition: 0, offset: '0', key: events['orbit.image.stored'].imageUID, event: events['orbit.image.stored'] as OrbitEvent,
+      headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    } satisfies ConsumedMessage<OrbitEvent>;
+    await projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, publisher })(message);
+    // Rebuilt tables do not hold the live projector's applied offsets: the same message is applied again there.
+    await projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, publisher })(message);
+    await drainOutbox(pool, publisher);
+    const mine = (): EventEnvelope[] => published.filter((event) => event.correlationId === events['orbit.image.stored'].correlationId);
+    expect(mine()).toHaveLength(1);
+
+    const [sent] = await pool.query<RowDataPacket[]>('SELECT id FROM viewport_outbox WHERE event_id = ? AND sent_at IS NOT NULL', [mine()[0]?.eventId]);
+    expect(sent).toHaveLength(1);
+    await pool.query('UPDATE viewport_outbox SET sent_at = NOW(3) - INTERVAL 8 DAY WHERE event_id = ?', [mine()[0]?.eventId]);
+    expect(await pruneSentOutbox(pool, 7 * 24)).toBeGreaterThanOrEqual(1);
+    const [left] = await pool.query<RowDataPacket[]>('SELECT id FROM viewport_outbox WHERE event_id = ?', [mine()[0]?.eventId]);
+    expect(left).toHaveLength(0);
   });
 });
 

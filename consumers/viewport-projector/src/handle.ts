@@ -20,7 +20,13 @@ export interface ProjectorDeps {
   readonly shadow?: boolean;
 }
 
-/** The same message always yields the same ViewportUpdated id, so a re-publish after a crash is recognisable. */
+/**
+ * The same source event always yields the same ViewportUpdated id: a
+ * re-publish after a crash is recognisable, and a message applied again (a
+ * rebuild's tail after the live projector) is announced once (see outbox.ts).
+ * The source event's id, not its Kafka position, because positions start again
+ * at 0 on a recreated topic while event ids are random UUIDs.
+ */
 function deterministicUuid(seed: string): string {
   const hex = createHash('sha256').update(seed).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
@@ -29,7 +35,7 @@ function deterministicUuid(seed: string): string {
 function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: ProjectionResult): ViewportUpdated {
   return {
     ...envelopeFor('viewportUpdated', message.event),
-    eventId: deterministicUuid(`${message.topic}/${message.partition}/${message.offset}`),
+    eventId: deterministicUuid(`viewport-updated:${message.event.eventId}`),
     requestId: result.requestId, imageVersion: result.imageVersion, environment: result.environment, status: result.status,
     causeEventType: entryOfPid(message.event.pid).eventType,
   };

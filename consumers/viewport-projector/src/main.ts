@@ -2,15 +2,18 @@
 import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
-import { drainOutbox } from './outbox.js';
+import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
 
 /** How often leftovers of a crash (committed, not yet published) are looked for. */
 const OUTBOX_SWEEP_MS = 5_000;
+/** How often published event ids past their retention are forgotten. */
+const OUTBOX_PRUNE_MS = 60_000;
 
 runMain(() => {
   let pool: ReturnType<typeof createMysqlPool> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
+  let pruner: NodeJS.Timeout | undefined;
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
@@ -27,6 +30,9 @@ runMain(() => {
       };
       sweep();
       sweeper = setInterval(sweep, OUTBOX_SWEEP_MS);
+      pruner = setInterval(() => {
+        pruneSentOutbox(created).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed; will try again'));
+      }, OUTBOX_PRUNE_MS);
       return projectorHandler({ pool: created, groupId: GROUP, publisher });
     },
     createBatchHandler: ({ publisher }) => {
@@ -36,6 +42,7 @@ runMain(() => {
     ready: async () => (pool ? pool.query('SELECT 1').then(() => true, () => false) : false),
     close: async () => {
       clearInterval(sweeper);
+      clearInterval(pruner);
       await pool?.end();
     },
   });
