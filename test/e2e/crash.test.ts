@@ -238,9 +238,11 @@ describe('exactly-once effects under crashes', () => {
     expect((await projectionChecksum(mysql)).sha256).toBe(live);
 
     // A rebuild while uploads go on loses nothing: afterwards the live projection equals another rebuild.
+    const duringRequests: string[] = [];
     const during = (async () => {
       for (let i = 0; i < 5; i++) {
         const accepted = await uploadArchive(USER, archive, { imageName: `during-rebuild-${i}-${uniqueSuffix()}`, imageVersion: VERSION });
+        duringRequests.push(accepted.body.requestId);
         expect((await finished(USER, accepted.body.requestId, 120_000)).status).toBe('succeeded');
       }
     })();
@@ -249,5 +251,12 @@ describe('exactly-once effects under crashes', () => {
     const afterTraffic = await settledChecksum();
     await rebuild();
     expect((await projectionChecksum(mysql)).sha256).toBe(afterTraffic);
+    // What the live projector announced during the replay, the rebuilt tables apply again: it is still announced once.
+    for (const requestId of duringRequests) {
+      const page = await dynamo.send(new QueryCommand({ TableName: eventLog, IndexName: 'byCorrelationId', KeyConditionExpression: 'correlationId = :c', ExpressionAttributeValues: { ':c': requestId } }));
+      const announced = (page.Items ?? []).filter((row) => row['eventType'] === 'viewport-updated').map((row) => String(row['eventId']));
+      expect(announced.length, `${requestId}: ${announced.join(', ')}`).toBeGreaterThan(0);
+      expect(new Set(announced).size, `${requestId} announced twice: ${announced.join(', ')}`).toBe(announced.length);
+    }
   }, 1_500_000);
 });

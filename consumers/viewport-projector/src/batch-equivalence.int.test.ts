@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { childSpan, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
@@ -25,14 +26,15 @@ async function poolOn(label: string): Promise<Pool> {
   return database.pool;
 }
 
-/** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions, transfers on to Testing and Staging. */
+/** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions, transfers on to Testing and Staging, late redeliveries. */
 function history(images: number): { topic: string; event: OrbitEvent }[] {
   let seed = 42;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   let clock = Date.parse('2026-11-01T00:00:00Z');
   const tick = (): number => (clock += 1 + Math.floor(random() * 5_000));
   const out: { topic: string; event: OrbitEvent }[] = [];
-  const push = (topic: string, event: OrbitEvent): void => { out.push({ topic, event: { ...event, occurredAt: tick() } }); };
+  // Every event its own id, as producers give them (ViewportUpdated ids derive from them).
+  const push = (topic: string, event: OrbitEvent): void => { out.push({ topic, event: { ...event, eventId: randomUUID(), occurredAt: tick() } }); };
   for (let i = 0; i < images; i++) {
     const uid = newImageUID();
     for (const version of random() < 0.3 ? ['v1-0-00', 'v1-0-01'] : ['v1-0-00']) {
@@ -48,6 +50,11 @@ function history(images: number): { topic: string; event: OrbitEvent }[] {
       for (const target of ['Testing', 'Staging']) {
         if (random() < 0.5) break;
         push(TOPICS.chartPromoted, { ...events['orbit.chart.promoted'], requestId: `${requestId}-to-${target}`, imageVersion: version, targetEnvironment: target });
+      }
+      // A harbor-writer that died before committing stores again, late: the version must keep what it reached.
+      if (random() < 0.2) {
+        push(TOPICS.imageStored, { ...events['orbit.image.stored'], metadata });
+        push(TOPICS.chartGenerated, { ...events['orbit.chart.generated'], imageVersion: version });
       }
     }
   }

@@ -52,11 +52,30 @@ describe('planProjection', () => {
     const promoted = sampleEvents(uid, 'req-5')['orbit.chart.promoted'];
     const guid = versionGuid(uid, 'v1-0-00');
     expect(versionsToLookUp([message(TOPICS.chartPromoted, promoted)])).toEqual([guid]);
-    const known = new Map([[guid, { environments: ['Development'] }]]);
+    const known = new Map([[guid, { status: 'ready', environments: ['Development'] }]]);
     const { plan } = planProjection([message(TOPICS.chartPromoted, promoted), message(TOPICS.chartPromoted, { ...promoted, occurredAt: at('2026-11-23T00:00:00Z') })], known);
     expect(plan.meta.get(guid)?.get('environments')).toBe('["Development","Testing"]');
     expect(plan.posts.get(guid)).toEqual({ guid, modified: new Date('2026-11-23T00:00:00Z') });
     expect(plan.requests.get(promoted.requestId)).toMatchObject({ kind: 'transfer', status: 'succeeded' });
+  });
+
+  it('keeps a version ready and in every environment it reached when its ImageStored comes again (a redelivery after a transfer)', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-6');
+    const guid = versionGuid(uid, 'v1-0-00');
+    const again = { ...events['orbit.image.stored'], occurredAt: at('2026-11-23T00:00:00Z') };
+    expect(versionsToLookUp([message(TOPICS.imageStored, again)])).toEqual([guid]);
+    const { plan } = planProjection([message(TOPICS.imageStored, again)], new Map([[guid, { status: 'ready', environments: ['Development', 'Testing'] }]]));
+    expect(plan.meta.get(guid)?.get('environments')).toBe('["Development","Testing"]');
+    expect(plan.posts.get(guid)?.status).toBe('ready');
+    // In one batch too: stored, chart, promoted, then the same ImageStored again.
+    const promoted = events['orbit.chart.promoted'];
+    const { plan: batch } = planProjection([
+      message(TOPICS.imageStored, events['orbit.image.stored']), message(TOPICS.chartGenerated, events['orbit.chart.generated']),
+      message(TOPICS.chartPromoted, promoted), message(TOPICS.imageStored, again),
+    ], new Map());
+    expect(batch.meta.get(guid)?.get('environments')).toBe('["Development","Testing"]');
+    expect(batch.posts.get(guid)?.status).toBe('ready');
   });
 
   it('inserts an image post once for several versions: the first version dates it, the latest modifies it', () => {

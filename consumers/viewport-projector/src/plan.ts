@@ -74,8 +74,8 @@ export interface ProjectionPlan {
   readonly requests: Map<string, PlannedRequest>;
 }
 
-/** Versions the database already holds, with their `environments` meta, for the events that change an existing version. */
-export type KnownVersions = ReadonlyMap<string, { readonly environments: readonly string[] }>;
+/** Versions the database already holds, with their post status and `environments` meta, for the events that change an existing version. */
+export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[] }>;
 
 export interface PlanOutcome<M> {
   readonly plan: ProjectionPlan;
@@ -92,6 +92,8 @@ export const versionGuid = (imageUID: string, imageVersion: string): string => `
 export function versionsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {
   const guids = new Set<string>();
   for (const { topic, event } of messages) {
+    // A stored version too: an ImageStored handled twice (its producer died before committing) must not undo what came after the first.
+    if (topic === TOPICS.imageStored) guids.add(versionGuid(event.imageUID, (event as ImageStored).metadata.imageVersion));
     if (topic === TOPICS.chartGenerated) guids.add(versionGuid(event.imageUID, (event as ChartGenerated).imageVersion));
     if (topic === TOPICS.chartPromoted) guids.add(versionGuid(event.imageUID, (event as ChartPromoted).imageVersion));
   }
@@ -125,6 +127,11 @@ class Planner {
   /** True when the version is in the database or was stored earlier in this batch. */
   versionExists(guid: string): boolean {
     return this.known.has(guid) || this.plan.posts.get(guid)?.insert !== undefined;
+  }
+
+  /** The version's post status as the plan leaves it so far, else as the database holds it. */
+  statusOf(guid: string): string | undefined {
+    return this.plan.posts.get(guid)?.status ?? this.known.get(guid)?.status;
   }
 
   environmentsOf(guid: string): string[] {
@@ -167,12 +174,15 @@ class Planner {
     if (uid) uid.updated = later(uid.updated, when);
     else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
     this.setMeta(image, { imageCategory: event.metadata.imageCategory ?? '', part: event.metadata.part ?? '' });
+    // The same version stored again (a redelivery, whose ImageStored can come after the chart or a
+    // promotion) adds nothing: it stays ready and keeps every environment it reached.
+    const environments = this.environmentsOf(version);
     this.upsertPost({
       guid: version, author: event.actor.username, title: `${event.metadata.imageName} ${event.metadata.imageVersion}`, name: event.metadata.imageVersion,
-      content: '', status: 'stored', parentGuid: image, type: 'orbit_image_version', when,
+      content: '', status: this.statusOf(version) === 'ready' ? 'ready' : 'stored', parentGuid: image, type: 'orbit_image_version', when,
     });
     this.setMeta(version, {
-      imageVersion: event.metadata.imageVersion, environments: ['Development'], digest: event.image.manifestDigest, configDigest: event.image.configDigest,
+      imageVersion: event.metadata.imageVersion, environments: environments.includes('Development') ? environments : ['Development', ...environments], digest: event.image.manifestDigest, configDigest: event.image.configDigest,
       sizeBytes: String(event.sizeBytes), sha256: event.sha256, layers: event.image.layers, s3Location: event.stored, requestId: event.requestId,
       metadata: event.metadata, architecture: event.image.architecture, os: event.image.os,
     });

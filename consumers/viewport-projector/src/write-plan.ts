@@ -19,13 +19,13 @@ function chunks<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
 
 const byKey = <T>(entries: Iterable<[string, T]>): T[] => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
 
-/** Reads the versions a plan needs (existence, environments) and locks them for the transaction. */
+/** Reads the versions a plan needs (existence, status, environments) and locks them for the transaction. */
 export async function readKnownVersions(connection: PoolConnection, guids: readonly string[]): Promise<KnownVersions> {
-  const known = new Map<string, { environments: string[] }>();
+  const known = new Map<string, { status: string; environments: string[] }>();
   for (const part of chunks([...guids].sort())) {
     const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT v.guid, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid IN (?) FOR UPDATE`, [part]);
-    for (const row of rows) known.set(String(row['guid']), { environments: JSON.parse(String(row['meta_value'] ?? '[]')) as string[] });
+      `SELECT v.guid, v.post_status, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid IN (?) FOR UPDATE`, [part]);
+    for (const row of rows) known.set(String(row['guid']), { status: String(row['post_status']), environments: JSON.parse(String(row['meta_value'] ?? '[]')) as string[] });
   }
   return known;
 }
