@@ -6,6 +6,7 @@ import { bucketNames, createDynamo, createS3, newImageUID, tableName } from '@or
 import { sampleEvents, type ImageValidated } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { storedKeyOf, storeValidatedImage } from './store-image.js';
+import { recordTransferLocation } from './transfer.js';
 
 const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
@@ -40,6 +41,22 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
     const again = await storeValidatedImage(event, deps, quietLogger);
     expect(again.kind).toBe('stored');
     if (first.kind === 'stored' && again.kind === 'stored') expect(again.event.stored.versionId).toBe(first.event.stored.versionId);
+  });
+
+  it('keeps what a transfer recorded in the metadata row when the store is redelivered after it', async () => {
+    const event = await staged(Buffer.alloc(64 * 1024, 3));
+    const first = await storeValidatedImage(event, deps, quietLogger);
+    if (first.kind !== 'stored') throw new Error(`not stored: ${JSON.stringify(first.event)}`);
+    const key = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
+    const copied = { ...sampleEvents(event.imageUID)['orbit.image.copied'], imageVersion: event.metadata.imageVersion };
+    await recordTransferLocation(copied, deps);
+    const before = (await dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: key, ConsistentRead: true }))).Item;
+    expect(before?.['locationTesting']).toEqual(copied.target);
+
+    await storeValidatedImage(event, deps, quietLogger);
+    const after = (await dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: key, ConsistentRead: true }))).Item;
+    expect(after?.['locationTesting']).toEqual(copied.target);
+    expect(after).toMatchObject({ sha256: event.sha256, createdTimestampUnix: before?.['createdTimestampUnix'], createdTimestampUTC: before?.['createdTimestampUTC'] });
   });
 
   it('fails with CHECKSUM_MISMATCH and leaves nothing in the Development bucket when the bytes differ from the upload', async () => {

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
+import { PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { createdTimestamps, envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 
@@ -19,6 +19,26 @@ export type StoreOutcome = { kind: 'stored'; event: ImageStored } | { kind: 'fai
 /** `{imageUID}-{imageVersion}.tar`, the stored name of the design. */
 export function storedKeyOf(imageUID: string, imageVersion: string): string {
   return `${imageUID}-${imageVersion}.tar`;
+}
+
+/**
+ * The UpdateItem that sets `attributes` on the row at `key` and leaves every
+ * other attribute as it is; the creation stamps keep the first write's time.
+ */
+export function keepingOtherAttributes(table: string, key: Record<string, string>, attributes: Record<string, unknown>): UpdateCommandInput {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets = Object.entries(attributes).map(([name, value], index) => {
+    names[`#a${index}`] = name;
+    values[`:a${index}`] = value;
+    return `#a${index} = :a${index}`;
+  });
+  for (const [name, value] of Object.entries(createdTimestamps())) {
+    names[`#${name}`] = name;
+    values[`:${name}`] = value;
+    sets.push(`#${name} = if_not_exists(#${name}, :${name})`);
+  }
+  return { TableName: table, Key: key, UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
 }
 
 function failed(event: ImageValidated, reasonCode: string, message: string): StoreOutcome {
@@ -64,14 +84,12 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');
   }
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
-  await deps.dynamo.send(new PutCommand({
-    TableName: deps.metadataTable,
-    Item: withCreatedTimestamps({
-      ...rowKey, imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,
-      bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
-      image: event.image,
-    }),
-  }));
+  // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
+  await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
+    imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,
+    bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
+    image: event.image,
+  })));
   await deps.dynamo.send(new PutCommand({ TableName: deps.manifestTable, Item: withCreatedTimestamps({ ...rowKey, username: event.actor.username, requestId: event.requestId, metadata: event.metadata }) }));
   // The Development copy is verified and recorded: the staged bytes can go.
   await deps.s3.send(new DeleteObjectCommand({ Bucket: event.staging.bucket, Key: event.staging.key, ...(event.staging.versionId ? { VersionId: event.staging.versionId } : {}) }));
