@@ -6,6 +6,7 @@ import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/im
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
 import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
+import type { VersionHolder } from './name-registry.js';
 import { isInsecureRegistry } from './stage-reference.js';
 
 const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
@@ -16,34 +17,43 @@ const event: UploadRequested = { ...base, sha256: archiveSha, sizeBytes: archive
 
 function deps(overrides: Partial<ValidateUploadDeps> = {}, bytes: Buffer = archive) {
   const openStaged = vi.fn(async (_ref: ObjectRef) => streamOf(bytes));
-  const isTaken = vi.fn(async () => false);
-  return { openStaged, isTaken, deps: { openStaged, names: { isTaken }, limits: DEFAULT_VALIDATION_LIMITS, ...overrides } };
+  const holderOf = vi.fn(async (): Promise<VersionHolder> => 'nobody');
+  return { openStaged, holderOf, deps: { openStaged, names: { holderOf }, limits: DEFAULT_VALIDATION_LIMITS, ...overrides } };
 }
 
 describe('validateUpload', () => {
   it('validates a good upload and carries the event fields and the image summary', async () => {
-    const { deps: d, isTaken, openStaged } = deps();
+    const { deps: d, holderOf, openStaged } = deps();
     const verdict = await validateUpload(event, d);
     expect(verdict).toMatchObject({
       kind: 'validated', requestId: event.requestId, metadata: event.metadata, staging: event.staging, sizeBytes: archive.length, sha256: archiveSha, chartVersion: '1.0.0',
       image: { format: 'OCI_ARCHIVE', compression: 'GZIP', configDigest: image.config.digest },
     });
-    expect(isTaken).toHaveBeenCalledWith(expect.objectContaining({ owner: 'dev1', imageName: 'billing-api', imageVersion: 'v1-0-00' }));
+    expect(holderOf).toHaveBeenCalledWith(expect.objectContaining({ owner: 'dev1', imageName: 'billing-api', imageVersion: 'v1-0-00' }));
     expect(openStaged).toHaveBeenCalledWith(event.staging);
   });
 
   it('refuses bad metadata before touching the registry or the archive', async () => {
-    const { deps: d, isTaken, openStaged } = deps();
+    const { deps: d, holderOf, openStaged } = deps();
     const verdict = await validateUpload({ ...event, metadata: { ...event.metadata, imageVersion: 'latest' } }, d);
     expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'INVALID_METADATA', stage: 'validate' });
     if (verdict.kind === 'rejected') expect(verdict.message).toContain('imageVersion');
-    expect(isTaken).not.toHaveBeenCalled();
+    expect(holderOf).not.toHaveBeenCalled();
     expect(openStaged).not.toHaveBeenCalled();
   });
 
   it('refuses a taken name and version without downloading', async () => {
-    const { deps: d, openStaged } = deps({ names: { isTaken: async () => true } });
+    const { deps: d, openStaged } = deps({ names: { holderOf: async () => 'another request' } });
     expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'NAME_CONFLICT', staging: event.staging });
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
+  it('has no second verdict for an upload delivered again after it was stored (its staged archive is gone by then)', async () => {
+    const { deps: d, openStaged } = deps({
+      names: { holderOf: async () => 'this request' },
+      openStaged: async (ref) => { throw new StagedObjectMissingError(ref); },
+    });
+    expect(await validateUpload(event, d)).toEqual({ kind: 'already-stored', requestId: event.requestId });
     expect(openStaged).not.toHaveBeenCalled();
   });
 

@@ -71,7 +71,15 @@ export type UploadVerdict =
     readonly message: string;
     readonly stage: 'validate';
     readonly staging: ObjectRef | null;
-  };
+  }
+  /**
+   * The version is stored for this very request: the UploadRequested came
+   * again after its ImageValidated went out and the harbor-writer stored it
+   * (a validator that died before committing its offset). Its staged archive
+   * is gone by now, so validating again would refuse a finished upload with
+   * STAGED_OBJECT_MISSING; there is nothing to announce instead.
+   */
+  | { readonly kind: 'already-stored'; readonly requestId: string };
 
 /** "registry x is unavailable: fetch failed: connect ECONNREFUSED …": every message down the cause chain. */
 function causeChain(error: unknown): string {
@@ -102,7 +110,9 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   const rules = checkMetadata(metadata);
   if (!rules.ok) return rejected(rules.reasonCode, rules.message);
   const claim = { owner: event.actor.username, imageUID: event.imageUID, imageName: metadata.imageName, imageVersion: metadata.imageVersion, requestId: event.requestId };
-  if (await deps.names.isTaken(claim)) {
+  const holder = await deps.names.holderOf(claim);
+  if (holder === 'this request') return { kind: 'already-stored', requestId: event.requestId };
+  if (holder === 'another request') {
     return rejected('NAME_CONFLICT', `${event.actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`);
   }
   if (staging === null) {

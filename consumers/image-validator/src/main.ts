@@ -45,6 +45,10 @@ runMain(() =>
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const event = message.event as UploadRequested;
         const verdict = await validateUpload(event, deps);
+        if (verdict.kind === 'already-stored') {
+          message.log.info('upload delivered again after it was stored; its verdict went out the first time');
+          return;
+        }
         const { topic, event: outcome } = verdictEvent(event, verdict, envelopeFor);
         if (verdict.kind === 'rejected') message.log.info({ reasonCode: verdict.reasonCode, reason: verdict.message }, 'upload rejected');
         else message.log.info({ sizeBytes: verdict.sizeBytes, manifestDigest: verdict.image.manifestDigest }, 'upload validated');

@@ -9,14 +9,17 @@ export interface VersionClaim {
   readonly requestId: string;
 }
 
+/** Who holds an image version: nobody yet, the claiming request itself (it was stored already), or another request. */
+export type VersionHolder = 'nobody' | 'this request' | 'another request';
+
 /**
- * Which image versions are already used. Versions are immutable, so a taken
- * one ends an upload with NAME_CONFLICT. A version stored by the claiming
- * request itself is not a conflict: a redelivered UploadRequested must reach
- * the same verdict as the first delivery.
+ * Which image versions are already used. Versions are immutable, so one held
+ * by another request ends an upload with NAME_CONFLICT. One held by the
+ * claiming request itself means the upload was validated and stored already:
+ * its UploadRequested is being delivered again.
  */
 export interface NameRegistry {
-  isTaken(claim: VersionClaim): Promise<boolean>;
+  holderOf(claim: VersionClaim): Promise<VersionHolder>;
 }
 
 /**
@@ -28,11 +31,12 @@ export interface NameRegistry {
  */
 export function dynamoNameRegistry(dynamo: DynamoDBDocumentClient, metadataTable: string): NameRegistry {
   return {
-    isTaken: async (claim) => {
+    holderOf: async (claim) => {
       const { Item } = await dynamo.send(new GetCommand({
         TableName: metadataTable, Key: { imageUID: claim.imageUID, imageVersion: claim.imageVersion }, ProjectionExpression: 'requestId', ConsistentRead: true,
       }));
-      return Item !== undefined && Item['requestId'] !== claim.requestId;
+      if (Item === undefined) return 'nobody';
+      return Item['requestId'] === claim.requestId ? 'this request' : 'another request';
     },
   };
 }

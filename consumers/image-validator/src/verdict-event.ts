@@ -7,7 +7,7 @@ export type VerdictEvent =
   | { readonly topic: typeof TOPICS.imageRejected; readonly event: ImageRejected };
 
 /** The event that announces a verdict, in the request's correlation and with the step's PID. */
-export function verdictEvent(cause: UploadRequested, verdict: UploadVerdict, envelope: typeof EnvelopeFor): VerdictEvent {
+export function verdictEvent(cause: UploadRequested, verdict: Exclude<UploadVerdict, { kind: 'already-stored' }>, envelope: typeof EnvelopeFor): VerdictEvent {
   if (verdict.kind === 'rejected') {
     return {
       topic: TOPICS.imageRejected,
