@@ -46,9 +46,10 @@ describe('viewport-projector against MariaDB', () => {
     const [versions] = await pool.execute<RowDataPacket[]>("SELECT p.post_status, m.meta_value FROM wp_posts p JOIN wp_postmeta m ON m.post_id = p.ID AND m.meta_key = 'environments' WHERE p.guid = ?", [`orbit:image:${events['orbit.image.stored'].imageUID}:v1-0-00`]);
     expect(versions[0]).toMatchObject({ post_status: 'ready', meta_value: '["Development"]' });
     expect(published.map((entry) => entry.topic)).toEqual([TOPICS.viewportUpdated, TOPICS.viewportUpdated]);
-    // A late event of an earlier step never moves a finished request back.
+    // A late event of an earlier step never moves a finished request back, and its announcement says so.
     await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 0);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
+    expect(published.map((entry) => (entry.event as EventEnvelope & { status?: string }).status)).toEqual(['running', 'succeeded', 'succeeded']);
   });
 
   it('in a rebuild shadow, projects the image but announces nothing and leaves requests to the live database', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newImageUID, TOPICS } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { imageGuid, planProjection, versionGuid, versionsToLookUp, VersionNotProjectedYetError } from './plan.js';
+import { imageGuid, planProjection, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError } from './plan.js';
 
 const at = (iso: string): number => new Date(iso).getTime();
 const message = (topic: string, event: OrbitEvent) => ({ topic, event });
@@ -76,6 +76,19 @@ describe('planProjection', () => {
     ], new Map());
     expect(batch.meta.get(guid)?.get('environments')).toBe('["Development","Testing"]');
     expect(batch.posts.get(guid)?.status).toBe('ready');
+  });
+
+  it('announces the finished status for a late or repeated event of an earlier step, in the database or earlier in the batch', () => {
+    const events = sampleEvents(newImageUID(), 'req-7');
+    const again = { ...events['orbit.image.stored'], occurredAt: at('2026-11-23T00:00:00Z') };
+    const late = planProjection([message(TOPICS.imageStored, again)], new Map(), new Map([['req-7', 'succeeded']]));
+    expect(late.applied.map(({ result }) => result?.status)).toEqual(['succeeded']);
+    const batch = planProjection([
+      message(TOPICS.imageStored, events['orbit.image.stored']), message(TOPICS.chartGenerated, events['orbit.chart.generated']),
+      message(TOPICS.imageStored, again), message(TOPICS.imageRejected, events['orbit.image.rejected']),
+    ], new Map());
+    expect(batch.applied.map(({ result }) => result?.status)).toEqual(['running', 'succeeded', 'succeeded', 'succeeded']);
+    expect(requestsToLookUp([message(TOPICS.imageStored, again), message(TOPICS.chartGenerated, events['orbit.chart.generated'])])).toEqual(['req-7']);
   });
 
   it('inserts an image post once for several versions: the first version dates it, the latest modifies it', () => {

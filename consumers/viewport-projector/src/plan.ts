@@ -77,6 +77,19 @@ export interface ProjectionPlan {
 /** Versions the database already holds, with their post status and `environments` meta, for the events that change an existing version. */
 export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[] }>;
 
+/** Requests the database already holds as succeeded or failed, with that status. */
+export type FinishedRequests = ReadonlyMap<string, RequestStatus>;
+
+/** The request ids of the messages, for FinishedRequests. */
+export function requestsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'event'>[]): string[] {
+  const ids = new Set<string>();
+  for (const { event } of messages) {
+    const { requestId } = event as { requestId?: unknown };
+    if (typeof requestId === 'string') ids.add(requestId);
+  }
+  return [...ids];
+}
+
 export interface PlanOutcome<M> {
   readonly plan: ProjectionPlan;
   /** The messages the plan covers, in order, each with what it meant for its request (undefined: ignored topic). */
@@ -107,7 +120,7 @@ const metaValue = (value: unknown): string => (typeof value === 'string' ? value
 class Planner {
   readonly plan: ProjectionPlan = { posts: new Map(), meta: new Map(), imageUids: new Map(), requests: new Map() };
 
-  constructor(private readonly known: KnownVersions) {}
+  constructor(private readonly known: KnownVersions, private readonly finished: FinishedRequests) {}
 
   /** INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content, modified only grows. */
   upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; status: string; parentGuid: string | null; type: string; when: Date }): void {
@@ -146,23 +159,31 @@ class Planner {
     return planned;
   }
 
-  /** Forward-only: once a request succeeded or failed, later events change nothing. */
-  setRequestStatus(event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): void {
+  /**
+   * Forward-only: once a request succeeded or failed, later events change
+   * nothing. Returns the status the request has after this event, which is
+   * what its ViewportUpdated announces: a late or repeated event of an earlier
+   * step (a redelivery) announces the finished status, not its own.
+   */
+  setRequestStatus(event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): RequestStatus {
     const when = new Date(event.occurredAt);
     const current = this.plan.requests.get(event.requestId);
+    const finishedBefore = this.finished.get(event.requestId);
     if (!current) {
       this.plan.requests.set(event.requestId, {
         requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when,
         status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
       });
-      return;
+      return finishedBefore ?? status;
     }
-    if (isFinal(current.status)) return;
+    if (finishedBefore) return finishedBefore;
+    if (isFinal(current.status)) return current.status;
     current.status = status;
     current.errorCode = error?.code ?? null;
     current.errorMessage = error?.message ?? null;
     current.errorPid = error ? event.pid : null;
     current.updated = when;
+    return status;
   }
 
   stored(event: ImageStored): ProjectionResult {
@@ -186,8 +207,8 @@ class Planner {
       sizeBytes: String(event.sizeBytes), sha256: event.sha256, layers: event.image.layers, s3Location: event.stored, requestId: event.requestId,
       metadata: event.metadata, architecture: event.image.architecture, os: event.image.os,
     });
-    this.setRequestStatus(event, 'running');
-    return { requestId: event.requestId, status: 'running', imageVersion: event.metadata.imageVersion, environment: 'Development' };
+    const status = this.setRequestStatus(event, 'running');
+    return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };
   }
 
   chart(event: ChartGenerated): ProjectionResult {
@@ -195,8 +216,8 @@ class Planner {
     if (!this.versionExists(version)) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
     this.postOf(version).status = 'ready';
     this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
-    this.setRequestStatus(event, 'succeeded');
-    return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.environment };
+    const status = this.setRequestStatus(event, 'succeeded');
+    return { requestId: event.requestId, status, imageVersion: event.imageVersion, environment: event.environment };
   }
 
   /**
@@ -212,16 +233,16 @@ class Planner {
     this.setMeta(version, { environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment] });
     const post = this.postOf(version);
     post.modified = later(post.modified, new Date(event.occurredAt));
-    this.setRequestStatus(event, 'succeeded', undefined, 'transfer');
-    return { requestId: event.requestId, status: 'succeeded', imageVersion: event.imageVersion, environment: event.targetEnvironment };
+    const status = this.setRequestStatus(event, 'succeeded', undefined, 'transfer');
+    return { requestId: event.requestId, status, imageVersion: event.imageVersion, environment: event.targetEnvironment };
   }
 
   apply(topic: string, event: OrbitEvent): ProjectionResult | undefined {
     switch (topic) {
       case TOPICS.imageValidated: {
         const validated = event as ImageValidated;
-        this.setRequestStatus(validated, 'running');
-        return { requestId: validated.requestId, status: 'running', imageVersion: validated.metadata.imageVersion, environment: null };
+        const status = this.setRequestStatus(validated, 'running');
+        return { requestId: validated.requestId, status, imageVersion: validated.metadata.imageVersion, environment: null };
       }
       case TOPICS.imageStored:
         return this.stored(event as ImageStored);
@@ -229,15 +250,15 @@ class Planner {
         return this.chart(event as ChartGenerated);
       case TOPICS.imageRejected: {
         const rejected = event as ImageRejected;
-        this.setRequestStatus(rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
-        return { requestId: rejected.requestId, status: 'failed', imageVersion: null, environment: null };
+        const status = this.setRequestStatus(rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
+        return { requestId: rejected.requestId, status, imageVersion: null, environment: null };
       }
       case TOPICS.chartPromoted:
         return this.promotion(event as ChartPromoted);
       case TOPICS.pipelineFailed: {
         const failure = event as PipelineFailed;
-        this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
-        return { requestId: failure.requestId, status: 'failed', imageVersion: null, environment: null };
+        const status = this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
+        return { requestId: failure.requestId, status, imageVersion: null, environment: null };
       }
       default:
         return undefined;
@@ -250,8 +271,8 @@ class Planner {
  * another topic ends the plan before it: the messages after it are not
  * planned either, so offsets stay contiguous.
  */
-export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(messages: readonly M[], known: KnownVersions): PlanOutcome<M> {
-  const planner = new Planner(known);
+export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map()): PlanOutcome<M> {
+  const planner = new Planner(known, finished);
   const applied: { message: M; result: ProjectionResult | undefined }[] = [];
   for (const message of messages) {
     try {

@@ -1,5 +1,5 @@
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { KnownVersions, PlannedPost, ProjectionPlan } from './plan.js';
+import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, RequestStatus } from './plan.js';
 
 /**
  * Applies a ProjectionPlan with a handful of multi-row statements inside the
@@ -28,6 +28,20 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
     for (const row of rows) known.set(String(row['guid']), { status: String(row['post_status']), environments: JSON.parse(String(row['meta_value'] ?? '[]')) as string[] });
   }
   return known;
+}
+
+/**
+ * The requests among `requestIds` that already succeeded or failed. Read
+ * without a lock: requests are written last in a batch, and locking them here
+ * first would invert that order against concurrent batches.
+ */
+export async function readFinishedRequests(connection: PoolConnection, requestIds: readonly string[]): Promise<FinishedRequests> {
+  const finished = new Map<string, RequestStatus>();
+  for (const part of chunks([...requestIds])) {
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT request_id, status FROM viewport_requests WHERE request_id IN (?) AND status IN ('succeeded', 'failed')", [part]);
+    for (const row of rows) finished.set(String(row['request_id']), String(row['status']) as RequestStatus);
+  }
+  return finished;
 }
 
 /** Adds the ids of `guids` not yet in `ids` (read in bulk) and returns `ids`. */
