@@ -1,10 +1,13 @@
 /**
  * Exactly-once effects under crashes: a burst of uploads (and transfers)
- * while the viewport-projector, the harbor-writer and the event-logger are
+ * while every consumer (the viewport-projector, the harbor-writer and the
+ * event-logger the issue names, and the validator and chart-generator) is
  * SIGKILLed at random moments and restarted, and the Kafka broker is
  * restarted once in the middle. Afterwards every request has succeeded, every
  * S3 object exists once with the right checksum, ViewPort has each image
- * exactly once, and the event log holds exactly one row per message.
+ * exactly once in the environments it reached, the event log holds exactly
+ * one row per message and no refusal of a stored image, and nothing is
+ * announced twice after a rebuild.
  *
  * ORBIT_CRASH_UPLOADS (default 200) and ORBIT_CRASH_TRANSFERS (default 100)
  * size the burst.
@@ -29,7 +32,8 @@ const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
 const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));
 /** Off only for local runs on a stack other people are using; CI restarts the broker. */
 const RESTART_BROKER = process.env['ORBIT_CRASH_RESTART_BROKER'] !== 'false';
-const VICTIMS = ['viewport-projector', 'harbor-writer', 'event-logger'] as const;
+// The three the issue names, and the two other consumers: each redelivers what it was killed in the middle of.
+const VICTIMS = ['viewport-projector', 'harbor-writer', 'event-logger', 'image-validator', 'chart-generator'] as const;
 const USER = `crash-${uniqueSuffix()}`;
 const VERSION = 'v1-0-00';
 
@@ -231,6 +235,19 @@ describe('exactly-once effects under crashes', () => {
     }, { timeoutMs: 120_000, intervalMs: 2000, what: 'the event-logger to catch up' });
     expect(rows).toEqual(expected);
     expect(rejected).toBeGreaterThan(0);
+    // A redelivered step never adds a refusal: the only rejections are the broken archives'.
+    const refusals: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(new QueryCommand({
+        TableName: eventLog, IndexName: 'byUsername', KeyConditionExpression: 'username = :u', FilterExpression: 'eventType IN (:rejected, :failed, :transferFailed)',
+        ExpressionAttributeValues: { ':u': USER, ':rejected': 'image-rejected', ':failed': 'upload-failed', ':transferFailed': 'transfer-failed' }, ExclusiveStartKey: start,
+      }));
+      refusals.push(...(page.Items ?? []).map((row) => String((JSON.parse(String(row['payload'])) as { reasonCode?: string }).reasonCode)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    expect(refusals.filter((code) => code !== 'NOT_AN_ARCHIVE'), 'refusals of images that were stored').toEqual([]);
+    expect(refusals.length).toBeGreaterThanOrEqual(rejected);
 
     // ViewPort equals what its topics say: a rebuild gives the same checksum.
     const live = await settledChecksum();
