@@ -120,8 +120,19 @@ describe('transferring an image from Development to Testing', () => {
       expect((await finished(USER, String(accepted.body['requestId']))).status).toBe('succeeded');
     }
     const releaseManager = `rm-${uniqueSuffix()}`;
+    const stranger = `dev-${uniqueSuffix()}`;
     // Another developer without the role does not even see the image.
-    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' }, [], `dev-${uniqueSuffix()}`)).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' }, [], stranger)).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    expect((await api(stranger, `/v1/images/${imageUID}`)).status).toBe(404);
+    // The release manager sees what waits in Staging before promoting it: the image, its timeline, and in a search.
+    const seen = await api(releaseManager, `/v1/images/${imageUID}`, {}, ['release-manager']);
+    expect(seen.status).toBe(200);
+    expect(seen.body).toMatchObject({ imageUID, owner: USER, versions: [{ imageVersion: VERSION, environments: ['Development', 'Testing', 'Staging'] }] });
+    const timeline = await api<{ events: { eventType: string }[] }>(releaseManager, `/v1/images/${imageUID}/events`, {}, ['release-manager']);
+    expect(timeline.body.events.map((event) => event.eventType)).toEqual(expect.arrayContaining(['image-stored', 'helm-chart-generated', 'image-transferred']));
+    const found = await api<{ images: { imageUID: string }[] }>(releaseManager, `/v1/images?environment=Staging&q=chain-`, {}, ['release-manager']);
+    expect(found.body.images.map((entry) => entry.imageUID)).toContain(imageUID);
+    expect((await api<{ images: unknown[] }>(stranger, `/v1/images?environment=Staging&q=chain-`)).body.images).toEqual([]);
     const promoted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production', notes: 'release 1' }, ['release-manager'], releaseManager);
     expect(promoted.status).toBe(202);
     const done = await finished(releaseManager, String(promoted.body['requestId']));

@@ -39,8 +39,8 @@ async function loadContract(): Promise<OpenApiContract> {
  * OpenAPI document the gateway publishes: an answer the document does not
  * describe fails the test, as it would break a client generated from it.
  */
-export async function api<T = Record<string, unknown>>(user: string, path: string, init: RequestInit = {}): Promise<ApiAnswer<T>> {
-  const response = await fetch(`${GATEWAY_URL}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${tokenFor(user)}` } });
+export async function api<T = Record<string, unknown>>(user: string, path: string, init: RequestInit = {}, roles: readonly string[] = []): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${GATEWAY_URL}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${tokenFor(user, roles)}` } });
   const text = await response.text();
   const body = (text ? JSON.parse(text) : {}) as T;
   // A document that could not be read is asked for again next time, not remembered as failed.

@@ -101,7 +101,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
-      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events }), { caller });
+      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.transfers) {
         await scope.register(transferRoutes({ images: deps.images, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       }

@@ -83,6 +83,8 @@ export interface ImageView {
 
 export interface ImageQuery {
   readonly owner: string;
+  /** Also other owners' images with a version in one of these environments (a promotion role's reach). */
+  readonly alsoIn?: readonly string[];
   readonly q?: string | undefined;
   readonly category?: string | undefined;
   readonly environment?: string | undefined;

@@ -42,8 +42,15 @@ export function mysqlImageReader(pool: Pool): ImageReader {
   return {
     get: view,
     async search(query: ImageQuery) {
-      const conditions = ['u.user_login = ?'];
-      const args: string[] = [query.owner];
+      const conditions: string[] = [];
+      const args: string[] = [];
+      if (query.alsoIn && query.alsoIn.length > 0) {
+        conditions.push("(u.user_login = ? OR EXISTS (SELECT 1 FROM wp_posts r JOIN wp_postmeta re ON re.post_id = r.ID AND re.meta_key = 'environments' WHERE r.post_parent = p.ID AND JSON_OVERLAPS(re.meta_value, ?)))");
+        args.push(query.owner, JSON.stringify(query.alsoIn));
+      } else {
+        conditions.push('u.user_login = ?');
+        args.push(query.owner);
+      }
       if (query.q) {
         conditions.push('(u.image_name LIKE ? OR p.post_content LIKE ?)');
         const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { ImageView, TimelineEntry } from './ports.js';
+import { readableEnvironments, visibleEvents, visibleImage } from './read-access.js';
+import type { TransferPolicy } from './transfer-rules.js';
+
+const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
+const image: ImageView = {
+  imageUID: 'u'.repeat(60), owner: 'ada', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
+  versions: [
+    { imageVersion: 'v1-0-00', environments: ['Development', 'Testing', 'Staging'] },
+    { imageVersion: 'v1-0-01', environments: ['Development'] },
+  ],
+};
+const event = (payload: unknown): TimelineEntry => ({ pid: 'p', eventType: 'e', at: '2026-12-01T00:00:00.000Z', correlationId: 'c', payload });
+
+describe('reading other people\'s images', () => {
+  it('lets a role holder read the environment their role promotes into and the one before it', () => {
+    expect(readableEnvironments(['release-manager'], policy)).toEqual(['Staging', 'Production']);
+    expect(readableEnvironments(['something-else'], policy)).toEqual([]);
+    expect(readableEnvironments([], { ...policy, roles: new Map([['Testing', 'qa'], ['Production', 'release-manager']]) })).toEqual([]);
+    expect(readableEnvironments(['qa', 'release-manager'], { ...policy, roles: new Map([['Testing', 'qa'], ['Production', 'release-manager']]) }).sort())
+      .toEqual(['Development', 'Production', 'Staging', 'Testing']);
+  });
+
+  it('shows the owner everything, a role holder only the versions in environments they read, anyone else nothing', () => {
+    expect(visibleImage(image, 'ada', [])).toBe(image);
+    expect(visibleImage(image, 'rm', ['Staging', 'Production'])).toMatchObject({ versions: [{ imageVersion: 'v1-0-00' }], environments: ['Development', 'Testing', 'Staging'] });
+    expect(visibleImage(image, 'bob', [])).toBeUndefined();
+    expect(visibleImage(image, 'rm', ['Production'])).toBeUndefined();
+    expect(visibleImage(undefined, 'ada', [])).toBeUndefined();
+  });
+
+  it('gives a role holder the events of the versions they see, and nothing that names no version', () => {
+    const events = [event({ metadata: { imageVersion: 'v1-0-00' } }), event({ imageVersion: 'v1-0-01' }), event({ imageVersion: 'v1-0-00' }), event(null)];
+    const seen = visibleImage(image, 'rm', ['Staging', 'Production']);
+    if (!seen) throw new Error('visible');
+    expect(visibleEvents(seen, 'rm', events)).toEqual([events[0], events[2]]);
+    expect(visibleEvents(image, 'ada', events)).toEqual(events);
+  });
+});

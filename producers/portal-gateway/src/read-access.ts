@@ -1,0 +1,54 @@
+import type { EnvironmentName } from '@orbit/lib';
+import type { ImageView, TimelineEntry } from './ports.js';
+import type { TransferPolicy } from './transfer-rules.js';
+
+/**
+ * The environments a caller may look into beyond their own images: for every
+ * target whose role they hold, the target and the environment just before it
+ * (the versions they may promote, and those they promoted). A release manager
+ * sees Staging and Production, as a promotion permission on a repository
+ * grants reading it in Artifactory or Harbor. Without such a role: none.
+ */
+export function readableEnvironments(roles: readonly string[], policy: TransferPolicy): EnvironmentName[] {
+  const readable = new Set<EnvironmentName>();
+  policy.chain.forEach((target, position) => {
+    const role = policy.roles.get(target);
+    if (position === 0 || !role || !roles.includes(role)) return;
+    readable.add(policy.chain[position - 1] as EnvironmentName);
+    readable.add(target);
+  });
+  return [...readable];
+}
+
+const environmentsOf = (version: Record<string, unknown>): string[] => (Array.isArray(version['environments']) ? (version['environments'] as unknown[]).map(String) : []);
+
+/**
+ * What of an image a caller may see: all of it when it is theirs; of anyone
+ * else's, only the versions present in an environment they may read, or
+ * nothing (undefined) when there is none, which answers 404 as an unknown
+ * image does.
+ */
+export function visibleImage(image: ImageView | undefined, username: string, readable: readonly string[]): ImageView | undefined {
+  if (!image || image.owner === username) return image;
+  const versions = image.versions.filter((version) => environmentsOf(version).some((environment) => readable.includes(environment)));
+  if (versions.length === 0) return undefined;
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOf))] };
+}
+
+/** The image version an event is about: transfer events name it, upload events carry it in their metadata. */
+function versionOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { imageVersion, metadata } = payload as { imageVersion?: unknown; metadata?: { imageVersion?: unknown } | null };
+  if (typeof imageVersion === 'string') return imageVersion;
+  return typeof metadata?.imageVersion === 'string' ? metadata.imageVersion : undefined;
+}
+
+/** The events of the versions the caller sees: all for the owner; for anyone else, those of visible versions only. */
+export function visibleEvents(image: ImageView, username: string, events: readonly TimelineEntry[]): TimelineEntry[] {
+  if (image.owner === username) return [...events];
+  const versions = new Set(image.versions.map((version) => String(version['imageVersion'])));
+  return events.filter((event) => {
+    const version = versionOf(event.payload);
+    return version !== undefined && versions.has(version);
+  });
+}
