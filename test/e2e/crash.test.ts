@@ -4,7 +4,7 @@
  * event-logger the issue names, and the validator and chart-generator) is
  * SIGKILLed at random moments and restarted, and the Kafka broker is
  * restarted once in the middle. Afterwards every request has succeeded, every
- * S3 object exists once with the right checksum, ViewPort has each image
+ * S3 object (images and charts) exists once with the right checksum, ViewPort has each image
  * exactly once in the environments it reached, the event log holds exactly
  * one row per message and no refusal of a stored image, and nothing is
  * announced twice after a rebuild.
@@ -197,6 +197,11 @@ describe('exactly-once effects under crashes', () => {
         const checksum = head.ChecksumSHA256 ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') : head.Metadata?.['orbit-sha256'];
         expect(checksum, `${bucket}/${key}`).toBe(sha);
       }
+      // The chart objects too: a chart rendered again (its ImageStored redelivered) is the same object, not a second version.
+      const charts = await s3.send(new ListObjectVersionsCommand({ Bucket: testConfig.ORBIT_BUCKET_CHARTS, Prefix: `${imageUID}-${VERSION}/` }));
+      const keys = (charts.Versions ?? []).map((version) => version.Key);
+      expect(keys.length, `charts of ${imageUID}`).toBeGreaterThan(0);
+      expect(new Set(keys).size, `chart versions of ${imageUID}: ${keys.join(', ')}`).toBe(keys.length);
     });
 
     // ViewPort: each image once, its one version once, in the right environments.

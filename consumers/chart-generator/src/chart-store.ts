@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withCreatedTimestamps } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 
 /** Where charts, rendered manifests and Kustomize files are kept (C24 bucket, C20 tables). */
 export interface ChartStore {
-  /** Puts bytes into the chart bucket, SHA-256 checked by the store; same key and bytes on a redelivery. */
+  /** Puts bytes into the chart bucket, SHA-256 checked by the store; the same bytes again (a redelivery) keep the version in place. */
   putObject(key: string, bytes: Buffer, contentType: string): Promise<ObjectRef & { sha256: string }>;
   putRow(table: string, row: Record<string, unknown>): Promise<void>;
   getRow(table: string, helmChartName: string): Promise<Record<string, unknown> | undefined>;
@@ -20,6 +20,14 @@ export function awsChartStore(s3: S3Client, dynamo: DynamoDBDocumentClient, char
   return {
     async putObject(key, bytes, contentType) {
       const sha256 = sha256Hex(bytes);
+      // A redelivery renders the same bytes: keep the object in place instead of adding a second version of it.
+      const current = await s3.send(new HeadObjectCommand({ Bucket: chartBucket, Key: key, ChecksumMode: 'ENABLED' })).catch((error: unknown) => {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+        throw error;
+      });
+      if (current?.ChecksumSHA256 && Buffer.from(current.ChecksumSHA256, 'base64').toString('hex') === sha256) {
+        return { bucket: chartBucket, key, versionId: current.VersionId ?? null, sha256 };
+      }
       const result = await s3.send(new PutObjectCommand({
         Bucket: chartBucket, Key: key, Body: bytes, ContentType: contentType, ServerSideEncryption: 'AES256',
         ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),

@@ -1,4 +1,4 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,10 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
 
     const again = await generateChart(event, deps);
     expect(again.kind === 'generated' && again.event.chartSha256).toBe(first.event.chartSha256);
+    // The same bytes again are the same object: one version, the first one.
+    expect(again.kind === 'generated' && again.event.chart.versionId).toBe(first.event.chart.versionId);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: first.event.chart.bucket, Prefix: first.event.chart.key }));
+    expect((versions.Versions ?? []).filter((version) => version.Key === first.event.chart.key)).toHaveLength(1);
   });
 
   it('keeps manifests too big for a DynamoDB item in the chart bucket, pointed at from the row', async () => {
