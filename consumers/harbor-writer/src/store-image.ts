@@ -25,7 +25,7 @@ export function storedKeyOf(imageUID: string, imageVersion: string): string {
  * The UpdateItem that sets `attributes` on the row at `key` and leaves every
  * other attribute as it is; the creation stamps keep the first write's time.
  */
-export function keepingOtherAttributes(table: string, key: Record<string, string>, attributes: Record<string, unknown>): UpdateCommandInput {
+function keepingOtherAttributes(table: string, key: Record<string, string>, attributes: Record<string, unknown>): UpdateCommandInput {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets = Object.entries(attributes).map(([name, value], index) => {

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW } from '../openapi.js';
-import type { EnvironmentName } from '@orbit/lib';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
