@@ -3,6 +3,7 @@
 -- what the live projector already announced during the replay) queues the same
 -- event id, and INSERT IGNORE then finds it already sent instead of sending it
 -- again. The projector prunes sent rows after their retention.
+-- Plain ALTER (no IF NOT EXISTS): migrations run once, and MySQL has no such clause.
 ALTER TABLE viewport_outbox
-  ADD COLUMN IF NOT EXISTS sent_at DATETIME(3) NULL,
-  ADD KEY IF NOT EXISTS ix_viewport_outbox_sent (sent_at, id);
+  ADD COLUMN sent_at DATETIME(3) NULL,
+  ADD KEY ix_viewport_outbox_sent (sent_at, id);
