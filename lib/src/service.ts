@@ -5,7 +5,7 @@ import { readConfig, type ConfigOf, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
 import { buildHealthServer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
-import { ConsumeLoop, type ConsumedMessage, type MessageHandler } from './kafka/consume-loop.js';
+import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
 import { EventPublisher } from './kafka/publisher.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, instrumentConsumeLoop } from './metrics.js';
@@ -51,6 +51,8 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
   /** Optional batched form of the handler (see ConsumeLoopOptions.batchHandler). */
   readonly createBatchHandler?: (context: ServiceContext<ConfigOf<S>>) => (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
+  /** What to do once a message is in the DLQ (see ConsumeLoopOptions.onDeadLettered). */
+  readonly createDeadLetterHook?: (context: ServiceContext<ConfigOf<S>>) => (letter: DeadLetteredMessage<E>) => Promise<void>;
   /** Extra readiness (stores reachable); consuming is always required. */
   readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<boolean>;
   readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
@@ -87,6 +89,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     decode: (topic, value) => codec.decode(topic, value) as Promise<E>,
     handler,
     ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
+    ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),
     sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
     retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
     logger,

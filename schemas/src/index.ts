@@ -4,3 +4,4 @@ export * from './compatibility.js';
 export * from './registry-admin.js';
 export * from './sync.js';
 export * from './samples.js';
+export * from './dead-letter-failure.js';

@@ -2,7 +2,7 @@
 import {
   bucketEnv, createDynamo, createS3, env, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
-import { loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
+import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
 import { generateChart } from './generate.js';
 import { promoteChart } from './promote.js';
@@ -21,6 +21,8 @@ runMain(() =>
     service: SERVICE,
     topics: TOPICS_CONSUMED,
     schemas: loadSchemas(),
+    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
+    createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: chartEnv,
     createHandler: ({ config, publisher }) => {
       const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);

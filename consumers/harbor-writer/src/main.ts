@@ -1,6 +1,6 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
 import { bucketEnv, bucketNames, createDynamo, createS3, imageBucketOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import { loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
+import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { storeValidatedImage } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
 
@@ -9,6 +9,8 @@ runMain(() =>
     service: 'harbor-writer',
     topics: [TOPICS.imageValidated, TOPICS.transferRequested],
     schemas: loadSchemas(),
+    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
+    createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: bucketEnv,
     createHandler: ({ config, publisher }) => {
       const deps = {

@@ -1,7 +1,7 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createDynamo, createS3, envelopeFor, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import { loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
+import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
@@ -30,6 +30,8 @@ runMain(() =>
     service: SERVICE,
     topics: TOPICS_CONSUMED,
     schemas: loadSchemas(),
+    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
+    createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: validatorEnv,
     createHandler: ({ config, publisher }) => {
       const s3 = createS3(config);

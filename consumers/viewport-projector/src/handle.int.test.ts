@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { childSpan, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
-import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { deadLetterFailure, sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { projectorHandler } from './handle.js';
@@ -63,6 +63,24 @@ describe('viewport-projector against MariaDB', () => {
     const [queued] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM viewport_outbox WHERE payload LIKE ?', [`%${stored.correlationId}%`]);
     expect(Number(queued[0]?.['n'])).toBe(0);
     expect(published).toEqual([]);
+  });
+
+  it('fails a request whose message was dead-lettered, and lets the re-driven flow finish it', async () => {
+    const { published, deliver } = harness();
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    const requestId = events['orbit.image.stored'].requestId;
+    await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0);
+    // The chart-generator set the ImageStored aside: the request fails, visibly.
+    const setAside = deadLetterFailure({ topic: TOPICS.imageStored, message: { event: events['orbit.image.stored'] }, error: new TypeError('bug') }, 'chart-generator');
+    if (!setAside) throw new Error('a request to fail');
+    await deliver(TOPICS.pipelineFailed, setAside, 0);
+    expect(await request(requestId)).toMatchObject({ status: 'failed', error_code: 'DEAD_LETTERED' });
+    // A late event of an earlier step leaves it failed; the re-driven chart finishes it.
+    await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 0);
+    expect(await request(requestId)).toMatchObject({ status: 'failed', error_code: 'DEAD_LETTERED' });
+    await deliver(TOPICS.chartGenerated, events['orbit.chart.generated'], 0);
+    expect(await request(requestId)).toMatchObject({ status: 'succeeded', error_code: null, error_message: null });
+    expect(published.map((entry) => (entry.event as EventEnvelope & { status?: string }).status)).toEqual(['running', 'failed', 'failed', 'succeeded']);
   });
 
   it('ends a rejected request failed with its reason code and the error PID', async () => {

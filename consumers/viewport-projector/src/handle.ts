@@ -4,7 +4,7 @@ import { entryOfPid, envelopeFor, inTransaction, SeekRequest, type ConsumedMessa
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { planProjection, requestsToLookUp, versionsToLookUp, type ProjectionResult, type RequestStatus } from './plan.js';
+import { planProjection, requestsToLookUp, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
 import { readFinishedRequests, readKnownVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
@@ -65,7 +65,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         if (BigInt(message.offset) !== wanted) throw new SeekRequest(wanted.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${wanted}, not ${message.offset}`);
       });
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
-      const finished = announce ? await readFinishedRequests(connection, requestsToLookUp(fresh)) : new Map<string, RequestStatus>();
+      const finished: FinishedRequests = announce ? await readFinishedRequests(connection, requestsToLookUp(fresh)) : new Map();
       const planned = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)), finished);
       await writePlan(connection, planned.plan, { requests: announce });
       const last = planned.applied.at(-1);

@@ -1,6 +1,6 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
 import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
-import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
+import { failRequestOnDeadLetter, loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
@@ -19,6 +19,8 @@ runMain(() => {
     groupId: GROUP,
     topics: PROJECTED_TOPICS,
     schemas: loadSchemas(),
+    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
+    createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('viewport-projector', publisher),
     createHandler: ({ config, publisher, logger }) => {
       const created = createMysqlPool(config.MYSQL_URL);
       pool = created;

@@ -81,7 +81,7 @@ describe('planProjection', () => {
   it('announces the finished status for a late or repeated event of an earlier step, in the database or earlier in the batch', () => {
     const events = sampleEvents(newImageUID(), 'req-7');
     const again = { ...events['orbit.image.stored'], occurredAt: at('2026-11-23T00:00:00Z') };
-    const late = planProjection([message(TOPICS.imageStored, again)], new Map(), new Map([['req-7', 'succeeded']]));
+    const late = planProjection([message(TOPICS.imageStored, again)], new Map(), new Map([['req-7', { status: 'succeeded' as const, errorCode: null }]]));
     expect(late.applied.map(({ result }) => result?.status)).toEqual(['succeeded']);
     const batch = planProjection([
       message(TOPICS.imageStored, events['orbit.image.stored']), message(TOPICS.chartGenerated, events['orbit.chart.generated']),
@@ -89,6 +89,20 @@ describe('planProjection', () => {
     ], new Map());
     expect(batch.applied.map(({ result }) => result?.status)).toEqual(['running', 'succeeded', 'succeeded', 'succeeded']);
     expect(requestsToLookUp([message(TOPICS.imageStored, again), message(TOPICS.chartGenerated, events['orbit.chart.generated'])])).toEqual(['req-7']);
+  });
+
+  it('lets the end of a re-driven flow replace a DEAD_LETTERED failure, and nothing else', () => {
+    const events = sampleEvents(newImageUID(), 'req-8');
+    const deadLettered = new Map([['req-8', { status: 'failed' as const, errorCode: 'DEAD_LETTERED' }]]);
+    const redriven = planProjection([
+      message(TOPICS.imageStored, events['orbit.image.stored']), message(TOPICS.chartGenerated, events['orbit.chart.generated']),
+    ], new Map(), deadLettered);
+    expect(redriven.applied.map(({ result }) => result?.status)).toEqual(['failed', 'succeeded']);
+    expect(redriven.plan.requests.get('req-8')).toMatchObject({ status: 'succeeded', errorCode: null });
+    // A late event of an earlier step does not reopen it, and another reason code is final as ever.
+    expect(planProjection([message(TOPICS.imageValidated, events['orbit.image.validated'])], new Map(), deadLettered).applied[0]?.result?.status).toBe('failed');
+    const refused = new Map([['req-8', { status: 'failed' as const, errorCode: 'CHART_COMMAND' }]]);
+    expect(planProjection([message(TOPICS.chartGenerated, events['orbit.chart.generated'])], new Map([[versionGuid(events['orbit.image.stored'].imageUID, 'v1-0-00'), { status: 'stored', environments: ['Development'] }]]), refused).applied[0]?.result?.status).toBe('failed');
   });
 
   it('inserts an image post once for several versions: the first version dates it, the latest modifies it', () => {

@@ -1,5 +1,5 @@
 import { OrbitError, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import type { ChartGenerated, ChartPromoted, ImageRejected, ImageStored, ImageValidated, OrbitEvent, PipelineFailed } from '@orbit/schemas';
+import { DEAD_LETTERED, type ChartGenerated, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -77,8 +77,8 @@ export interface ProjectionPlan {
 /** Versions the database already holds, with their post status and `environments` meta, for the events that change an existing version. */
 export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[] }>;
 
-/** Requests the database already holds as succeeded or failed, with that status. */
-export type FinishedRequests = ReadonlyMap<string, RequestStatus>;
+/** Requests the database already holds as succeeded or failed, with that status and the failure's reason code. */
+export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
 
 /** The request ids of the messages, for FinishedRequests. */
 export function requestsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'event'>[]): string[] {
@@ -163,27 +163,28 @@ class Planner {
    * Forward-only: once a request succeeded or failed, later events change
    * nothing. Returns the status the request has after this event, which is
    * what its ViewportUpdated announces: a late or repeated event of an earlier
-   * step (a redelivery) announces the finished status, not its own.
+   * step (a redelivery) announces the finished status, not its own. The one
+   * exception is a DEAD_LETTERED failure: the message was set aside, not
+   * refused, so once it is re-driven the status its flow ends with replaces it.
    */
   setRequestStatus(event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): RequestStatus {
     const when = new Date(event.occurredAt);
     const current = this.plan.requests.get(event.requestId);
-    const finishedBefore = this.finished.get(event.requestId);
+    const before = current && isFinal(current.status) ? current : (this.finished.get(event.requestId) ?? current);
+    const settled = before !== undefined && isFinal(before.status) && !(before.status === 'failed' && before.errorCode === DEAD_LETTERED && isFinal(status));
     if (!current) {
       this.plan.requests.set(event.requestId, {
         requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when,
         status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
       });
-      return finishedBefore ?? status;
+    } else if (!settled) {
+      current.status = status;
+      current.errorCode = error?.code ?? null;
+      current.errorMessage = error?.message ?? null;
+      current.errorPid = error ? event.pid : null;
+      current.updated = when;
     }
-    if (finishedBefore) return finishedBefore;
-    if (isFinal(current.status)) return current.status;
-    current.status = status;
-    current.errorCode = error?.code ?? null;
-    current.errorMessage = error?.message ?? null;
-    current.errorPid = error ? event.pid : null;
-    current.updated = when;
-    return status;
+    return settled ? before.status : status;
   }
 
   stored(event: ImageStored): ProjectionResult {

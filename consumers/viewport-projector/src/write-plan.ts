@@ -1,3 +1,4 @@
+import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, RequestStatus } from './plan.js';
 
@@ -36,10 +37,10 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
  * first would invert that order against concurrent batches.
  */
 export async function readFinishedRequests(connection: PoolConnection, requestIds: readonly string[]): Promise<FinishedRequests> {
-  const finished = new Map<string, RequestStatus>();
+  const finished = new Map<string, { status: RequestStatus; errorCode: string | null }>();
   for (const part of chunks([...requestIds])) {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT request_id, status FROM viewport_requests WHERE request_id IN (?) AND status IN ('succeeded', 'failed')", [part]);
-    for (const row of rows) finished.set(String(row['request_id']), String(row['status']) as RequestStatus);
+    const [rows] = await connection.query<RowDataPacket[]>("SELECT request_id, status, error_code FROM viewport_requests WHERE request_id IN (?) AND status IN ('succeeded', 'failed')", [part]);
+    for (const row of rows) finished.set(String(row['request_id']), { status: String(row['status']) as RequestStatus, errorCode: row['error_code'] === null ? null : String(row['error_code']) });
   }
   return finished;
 }
@@ -120,6 +121,12 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   }
 
   if (!options.requests) return;
+  // A request failed only because its message was dead-lettered takes the end its re-driven flow reaches:
+  // it is reopened here, and the forward-only upsert below then finishes it.
+  const finishing = byKey(plan.requests).filter((request) => request.status === 'succeeded' || request.status === 'failed').map((request) => request.requestId);
+  for (const part of chunks(finishing)) {
+    await connection.query("UPDATE viewport_requests SET status = 'running' WHERE request_id IN (?) AND status = 'failed' AND error_code = ?", [part, DEAD_LETTERED]);
+  }
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(

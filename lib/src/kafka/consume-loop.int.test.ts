@@ -6,9 +6,10 @@ import { startService, stopService } from '@orbit/local-stack';
 import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { createDynamo } from '../aws.js';
 import { EventCodec } from '../codec.js';
+import { StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
 import { formatTraceparent, startTrace } from '../trace-context.js';
-import { ConsumeLoop, type ConsumedMessage } from './consume-loop.js';
+import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage } from './consume-loop.js';
 import { HEADER } from './headers.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './instrumentation.js';
 import { EventPublisher } from './publisher.js';
@@ -26,10 +27,10 @@ function sample(imageUID: string): UploadRequested {
   return { ...sampleEvents(imageUID, `req-${uniqueSuffix()}`)['orbit.upload.requested'] };
 }
 
-function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequested>) => Promise<void>): ConsumeLoop<UploadRequested> {
+function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequested>) => Promise<void>, onDeadLettered?: (letter: DeadLetteredMessage<UploadRequested>) => Promise<void>): ConsumeLoop<UploadRequested> {
   return new ConsumeLoop<UploadRequested>({
     kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
-    decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler,
+    decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler, ...(onDeadLettered ? { onDeadLettered } : {}),
   });
 }
 
@@ -127,7 +128,8 @@ describe('consume loop against the real broker and registry', () => {
   it('sends an undecodable message to the DLQ with its bytes and goes on with the next', async () => {
     const topic = topics.poison;
     const handled: string[] = [];
-    const loop = loopOf(topic, async (message) => { handled.push(message.event.eventId); });
+    const noticed: DeadLetteredMessage<UploadRequested>[] = [];
+    const loop = loopOf(topic, async (message) => { handled.push(message.event.eventId); }, async (letter) => { noticed.push(letter); });
     const dead = nextEvent<ConsumerEventPayloads['consumer.dlq']>(loop, CONSUMER_EVENTS.deadLettered);
     await loop.start();
     try {
@@ -143,6 +145,8 @@ describe('consume loop against the real broker and registry', () => {
       expect(dlq?.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
       expect(dlq?.headers[HEADER.dlqTopic]).toBe(topic);
       expect(dlq?.headers['x-test']).toBe(suffix);
+      // Told of the letter, with nothing decoded to hand over.
+      expect(noticed).toMatchObject([{ topic, offset: letter.offset, message: undefined }]);
     } finally {
       await loop.stop();
     }
@@ -191,9 +195,16 @@ describe('consume loop, batch mode', () => {
     const poison = events[17]!;
     const handled = new Set<string>();
     const batchSizes: number[] = [];
+    const noticed: DeadLetteredMessage<UploadRequested>[] = [];
+    let noticeFailures = 1;
     const loop = new ConsumeLoop<UploadRequested>({
       kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      onDeadLettered: async (letter) => {
+        // The first notice fails as an unreachable store would: the message is handled again and the notice made then.
+        if (noticeFailures-- > 0) throw new StoreUnavailableError('kafka', 'broker away');
+        noticed.push(letter);
+      },
       handler: async (message) => {
         if (message.event.eventId === poison.eventId) throw new TypeError('cannot handle this one');
         handled.add(message.event.eventId);
@@ -212,6 +223,9 @@ describe('consume loop, batch mode', () => {
       await waitFor(() => handled.size === events.length - 1, { timeoutMs: 60_000, what: 'every good message handled' });
       expect((await dead).offset).toBeDefined();
       expect(handled.has(poison.eventId)).toBe(false);
+      await waitFor(() => noticed.length > 0, { what: 'the dead letter to be announced' });
+      expect(noticed.map((letter) => letter.message?.event.eventId)).toEqual([poison.eventId]);
+      expect(noticed[0]?.error).toBeInstanceOf(TypeError);
       expect(Math.max(...batchSizes)).toBeGreaterThan(1);
     } finally {
       await loop.stop();

@@ -23,6 +23,13 @@ export interface ConsumedMessage<E> extends MessagePosition {
 
 export type MessageHandler<E> = (message: ConsumedMessage<E>) => Promise<void>;
 
+/** A message the loop has just put in its DLQ: decoded when it could be, with the failure that sent it there. */
+export interface DeadLetteredMessage<E> extends MessagePosition {
+  /** Undefined when the message could not be decoded. */
+  readonly message: ConsumedMessage<E> | undefined;
+  readonly error: unknown;
+}
+
 /**
  * Thrown by a handler whose store is behind the group's position (its applied
  * offsets say `offset` comes next): the loop re-reads the partition from there
@@ -52,6 +59,13 @@ export interface ConsumeLoopOptions<E> {
   readonly batchHandler?: (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
   /** Largest batch given to `batchHandler`. @default 100 */
   readonly maxBatchSize?: number;
+  /**
+   * Told of each message once it is in the DLQ, to say so downstream (a
+   * request waiting on it fails visibly instead of hanging). A retriable
+   * failure here handles the message again, so the notice is not lost; the
+   * DLQ may then hold the letter twice, which re-drives harmlessly.
+   */
+  readonly onDeadLettered?: (letter: DeadLetteredMessage<E>) => Promise<void>;
   /** Backoff of transient failures; maxAttempts bounds them (then the DLQ), Infinity never gives up. */
   readonly retryPolicy: RetryPolicy;
   readonly logger: Logger;
@@ -292,7 +306,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.lastError = error;
       if (!this.running) return 'retry';
       if (this.isRetriable(error)) return 'retry';
-      return (await this.deadLetter(topic, partition, message, error, 1, logOf())) === 'done' ? 'dead-lettered' : 'retry';
+      return (await this.deadLetter(topic, partition, message, error, 1, logOf(), undefined)) === 'done' ? 'dead-lettered' : 'retry';
     }
   }
 
@@ -319,11 +333,11 @@ export class ConsumeLoop<E> extends EventEmitter {
         consumed.log.warn({ err: error, attempt: attemptsSoFar }, 'transient failure, partition paused for backoff');
         return 'retry';
       }
-      return this.deadLetter(topic, partition, message, error, attemptsSoFar, consumed.log);
+      return this.deadLetter(topic, partition, message, error, attemptsSoFar, consumed.log, consumed);
     }
   }
 
-  private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown, attempts: number, log: Logger): Promise<Outcome> {
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown, attempts: number, log: Logger, consumed: ConsumedMessage<E> | undefined): Promise<Outcome> {
     if (!this.dlqProducer) return 'retry';
     try {
       await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
@@ -334,6 +348,16 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
     log.error({ err: error, attempts }, 'message sent to the DLQ');
     this.emitEvent(CONSUMER_EVENTS.deadLettered, { topic, partition, offset: message.offset, error, attempts });
+    try {
+      await this.options.onDeadLettered?.({ topic, partition, offset: message.offset, message: consumed, error });
+    } catch (noticeError) {
+      this.lastError = noticeError;
+      if (this.isRetriable(noticeError)) {
+        log.warn({ err: noticeError }, 'could not announce the dead letter; handling the message again');
+        return 'retry';
+      }
+      log.error({ err: noticeError }, 'could not announce the dead letter');
+    }
     return 'done';
   }
 }
