@@ -76,7 +76,13 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       return planned;
     }, { isolation: 'READ COMMITTED' });
     // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
-    if (announce && outcome.applied.some(({ result }) => result)) await drainOutbox(deps.pool, deps.publisher);
+    // The projection is committed whatever happens here, so a failed publish is the sweep's to retry, never the
+    // message's: failing the message would send it to the DLQ (and fail its request) for an announcement.
+    if (announce && outcome.applied.some(({ result }) => result)) {
+      await drainOutbox(deps.pool, deps.publisher, first.log).catch((error: unknown) => {
+        first.log.warn({ err: error }, 'ViewportUpdated stays in the outbox for the next sweep');
+      });
+    }
     if (outcome.pending) throw outcome.pending;
   };
 }

@@ -25,7 +25,7 @@ runMain(() => {
       const created = createMysqlPool(config.MYSQL_URL);
       pool = created;
       const sweep = (): void => {
-        drainOutbox(created, publisher).then(
+        drainOutbox(created, publisher, logger).then(
           (published) => { if (published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
           (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
         );

@@ -1,4 +1,4 @@
-import { childSpan, formatTraceparent, inTransaction, parseTraceparent, TOPICS, type EventPublisher, type TraceContext } from '@orbit/lib';
+import { childSpan, formatTraceparent, inTransaction, parseTraceparent, TOPICS, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { ViewportUpdated } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 
@@ -29,12 +29,20 @@ export async function enqueueUpdates(connection: PoolConnection, updates: readon
  * Rows being drained by another instance are skipped (SKIP LOCKED), so two
  * projectors never publish the same row at once.
  */
-export async function drainOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, limit = 500): Promise<number> {
+export async function drainOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, log?: Pick<Logger, 'error'>, limit = 500): Promise<number> {
   return inTransaction(pool, async (connection) => {
     const [rows] = await connection.query<RowDataPacket[]>('SELECT id, payload, traceparent FROM viewport_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED', [limit]);
     for (const row of rows) {
       const trace = childSpan(parseTraceparent(row['traceparent'] === null ? undefined : String(row['traceparent'])));
-      await publisher.publish(TOPICS.viewportUpdated, JSON.parse(String(row['payload'])) as ViewportUpdated, { trace });
+      let event: ViewportUpdated;
+      try {
+        event = JSON.parse(String(row['payload'])) as ViewportUpdated;
+      } catch (error) {
+        // A row no one can publish (edited by hand) must not hold back every announcement after it: it is set aside.
+        log?.error({ err: error, outboxId: row['id'] }, 'unreadable ViewportUpdated in the outbox; marked sent without publishing');
+        continue;
+      }
+      await publisher.publish(TOPICS.viewportUpdated, event, { trace });
     }
     if (rows.length > 0) await connection.query("UPDATE viewport_outbox SET sent_at = NOW(3), payload = '', traceparent = NULL WHERE id IN (?)", [rows.map((row) => row['id'])]);
     return rows.length;
