@@ -16,6 +16,11 @@ describe('deadLetterFailure', () => {
     expect(failure?.message).toContain('orbit.image.validated.dlq');
   });
 
+  it('gives the HTTP status of a store that answered with nothing else', () => {
+    const s3Error = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 400 } });
+    expect(deadLetterFailure({ topic: TOPICS.imageValidated, message: { event: events['orbit.image.validated'] }, error: s3Error }, 'harbor-writer')?.message).toContain('Unknown: UnknownError (HTTP 400)');
+  });
+
   it('fails a transfer as a transfer, and names an Orbit error by its code', () => {
     const failure = deadLetterFailure({ topic: TOPICS.imageCopied, message: { event: events['orbit.image.copied'] }, error: new PoisonMessageError({ topic: TOPICS.imageCopied, partition: 0, offset: '3' }, new Error('bad row')) }, 'chart-generator');
     expect(failure).toMatchObject({ pid: 'c8bms18-c20bre24-911', flow: 'transfer', requestId: events['orbit.image.copied'].requestId });

@@ -4,6 +4,14 @@ import type { OrbitEvent, PipelineFailed } from './events.js';
 /** The reason code of a request whose message a stage set aside in its DLQ. */
 export const DEAD_LETTERED = 'DEAD_LETTERED';
 
+/** "ORBIT_ERR_…: …", or the error's name and message, with the HTTP status a store answered (an S3 400 has no other words). */
+function causeOf(error: unknown): string {
+  if (error instanceof OrbitError) return `${error.code}: ${error.message}`;
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
+  return `${error.name}: ${error.message}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+}
+
 /**
  * The PipelineFailed that tells a request's owner a stage could not process
  * one of its messages and put it in the DLQ, so the request fails visibly
@@ -20,7 +28,7 @@ export function deadLetterFailure(
   const { requestId } = event as { requestId?: unknown };
   const entry = entryOfPid(event.pid);
   if (typeof requestId !== 'string' || entry.isError || entry.flow === 'both') return undefined;
-  const cause = letter.error instanceof OrbitError ? `${letter.error.code}: ${letter.error.message}` : letter.error instanceof Error ? `${letter.error.name}: ${letter.error.message}` : String(letter.error);
+  const cause = causeOf(letter.error);
   return {
     ...envelopeFor(entry.flow === 'upload' ? 'uploadFailed' : 'transferFailed', event),
     requestId, flow: entry.flow, stage, reasonCode: DEAD_LETTERED, failedEventId: event.eventId,
