@@ -1,15 +1,14 @@
-import { entryOfPid, envelopeFor, isKnownPid, OrbitError, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
+import { entryOfPid, envelopeFor, errorCodeOf, isKnownPid, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
 import type { OrbitEvent, PipelineFailed } from './events.js';
 
 /** The reason code of a request whose message a stage set aside in its DLQ. */
 export const DEAD_LETTERED = 'DEAD_LETTERED';
 
-/** "ORBIT_ERR_…: …", or the error's name and message, with the HTTP status a store answered (an S3 400 has no other words). */
+/** The DLQ header's error code and the message, with the HTTP status a store answered (an S3 400 has no other words). */
 function causeOf(error: unknown): string {
-  if (error instanceof OrbitError) return `${error.code}: ${error.message}`;
   if (!(error instanceof Error)) return String(error);
   const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
-  return `${error.name}: ${error.message}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+  return `${errorCodeOf(error)}: ${error.message}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
 }
 
 /**
