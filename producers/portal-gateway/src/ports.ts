@@ -81,6 +81,11 @@ export interface ImageView {
   readonly versions: readonly Record<string, unknown>[];
 }
 
+/** The environments a version of an ImageView is present in (its `environments` meta). */
+export function environmentsOfVersion(version: Readonly<Record<string, unknown>>): string[] {
+  return Array.isArray(version['environments']) ? (version['environments'] as unknown[]).map(String) : [];
+}
+
 export interface ImageQuery {
   readonly owner: string;
   /** Also other owners' images with a version in one of these environments (a promotion role's reach). */

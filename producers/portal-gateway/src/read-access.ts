@@ -1,5 +1,5 @@
 import type { EnvironmentName } from '@orbit/lib';
-import type { ImageView, TimelineEntry } from './ports.js';
+import { environmentsOfVersion, type ImageView, type TimelineEntry } from './ports.js';
 import type { TransferPolicy } from './transfer-rules.js';
 
 /**
@@ -20,8 +20,6 @@ export function readableEnvironments(roles: readonly string[], policy: TransferP
   return [...readable];
 }
 
-const environmentsOf = (version: Record<string, unknown>): string[] => (Array.isArray(version['environments']) ? (version['environments'] as unknown[]).map(String) : []);
-
 /**
  * What of an image a caller may see: all of it when it is theirs; of anyone
  * else's, only the versions present in an environment they may read, or
@@ -30,9 +28,9 @@ const environmentsOf = (version: Record<string, unknown>): string[] => (Array.is
  */
 export function visibleImage(image: ImageView | undefined, username: string, readable: readonly string[]): ImageView | undefined {
   if (!image || image.owner === username) return image;
-  const versions = image.versions.filter((version) => environmentsOf(version).some((environment) => readable.includes(environment)));
+  const versions = image.versions.filter((version) => environmentsOfVersion(version).some((environment) => readable.includes(environment)));
   if (versions.length === 0) return undefined;
-  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOf))] };
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))] };
 }
 
 /** The image version an event is about: transfer events name it, upload events carry it in their metadata. */

@@ -1,5 +1,5 @@
 import { parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
-import type { ImageView } from './ports.js';
+import { environmentsOfVersion, type ImageView } from './ports.js';
 
 /** What a transfer request asks for, as the user sent it. */
 export interface TransferAsk {
@@ -45,7 +45,7 @@ export function decideTransfer(image: ImageView | undefined, caller: { username:
   if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
   const role = policy.roles.get(target);
   if (role && !caller.roles.includes(role)) return refuse(403, 'ROLE_REQUIRED', `promoting into ${target} needs the ${role} role`);
-  const present = Array.isArray(version['environments']) ? (version['environments'] as string[]) : [];
+  const present = environmentsOfVersion(version);
   if (present.includes(target)) return { kind: 'done', target };
   const source = policy.chain[position - 1] as EnvironmentName;
   if (!present.includes(source) || (source === policy.chain[0] && version['status'] !== 'ready')) {

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { ImageQuery, ImageReader, ImageView } from '../ports.js';
+import { environmentsOfVersion, type ImageQuery, type ImageReader, type ImageView } from '../ports.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -36,7 +36,7 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       byVersion.set(name, entry);
     }
     const list = [...byVersion.values()];
-    const environments = [...new Set(list.flatMap((version) => (Array.isArray(version['environments']) ? (version['environments'] as string[]) : [])))];
+    const environments = [...new Set(list.flatMap(environmentsOfVersion))];
     return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
   }
   return {
