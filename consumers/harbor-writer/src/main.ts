@@ -9,7 +9,6 @@ runMain(() =>
     service: 'harbor-writer',
     topics: [TOPICS.imageValidated, TOPICS.transferRequested],
     schemas: loadSchemas(),
-    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: bucketEnv,
     createHandler: ({ config, publisher }) => {

@@ -30,7 +30,6 @@ runMain(() =>
     service: SERVICE,
     topics: TOPICS_CONSUMED,
     schemas: loadSchemas(),
-    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: validatorEnv,
     createHandler: ({ config, publisher }) => {

@@ -19,7 +19,6 @@ runMain(() => {
     groupId: GROUP,
     topics: PROJECTED_TOPICS,
     schemas: loadSchemas(),
-    // A request whose message lands in the DLQ fails with DEAD_LETTERED instead of waiting for ever.
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('viewport-projector', publisher),
     createHandler: ({ config, publisher, logger }) => {
       const created = createMysqlPool(config.MYSQL_URL);
