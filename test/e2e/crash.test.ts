@@ -4,10 +4,10 @@
  * event-logger the issue names, and the validator and chart-generator) is
  * SIGKILLed at random moments and restarted, and the Kafka broker is
  * restarted once in the middle. Afterwards every request has succeeded, every
- * S3 object (images and charts) exists once with the right checksum, ViewPort has each image
- * exactly once in the environments it reached, the event log holds exactly
- * one row per message and no refusal of a stored image, and nothing is
- * announced twice after a rebuild.
+ * S3 object (images and charts) exists once with the right checksum,
+ * ViewPort has each image exactly once in the environments it reached, the
+ * event log holds exactly one row per message and no refusal of a stored
+ * image, and nothing is announced twice after a rebuild.
  *
  * ORBIT_CRASH_UPLOADS (default 200) and ORBIT_CRASH_TRANSFERS (default 100)
  * size the burst.
