@@ -20,19 +20,23 @@ export function awsChartStore(s3: S3Client, dynamo: DynamoDBDocumentClient, char
   return {
     async putObject(key, bytes, contentType) {
       const sha256 = sha256Hex(bytes);
-      // A redelivery renders the same bytes: keep the object in place instead of adding a second version of it.
-      const current = await s3.send(new HeadObjectCommand({ Bucket: chartBucket, Key: key, ChecksumMode: 'ENABLED' })).catch((error: unknown) => {
-        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      const put = (onlyIfAbsent: boolean) => s3.send(new PutObjectCommand({
+        Bucket: chartBucket, Key: key, Body: bytes, ContentType: contentType, ServerSideEncryption: 'AES256',
+        ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'), ...(onlyIfAbsent ? { IfNoneMatch: '*' } : {}),
+      }));
+      // A redelivery renders the same bytes: the object in place is kept instead of gaining a second version.
+      // Written only if absent, so the first delivery pays no extra round trip; a 412 says something is there.
+      const written = await put(true).catch((error: unknown) => {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return undefined;
         throw error;
       });
-      if (current?.ChecksumSHA256 && Buffer.from(current.ChecksumSHA256, 'base64').toString('hex') === sha256) {
+      if (written) return { bucket: chartBucket, key, versionId: written.VersionId ?? null, sha256 };
+      const current = await s3.send(new HeadObjectCommand({ Bucket: chartBucket, Key: key, ChecksumMode: 'ENABLED' }));
+      if (current.ChecksumSHA256 && Buffer.from(current.ChecksumSHA256, 'base64').toString('hex') === sha256) {
         return { bucket: chartBucket, key, versionId: current.VersionId ?? null, sha256 };
       }
-      const result = await s3.send(new PutObjectCommand({
-        Bucket: chartBucket, Key: key, Body: bytes, ContentType: contentType, ServerSideEncryption: 'AES256',
-        ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
-      }));
-      return { bucket: chartBucket, key, versionId: result.VersionId ?? null, sha256 };
+      const replaced = await put(false);
+      return { bucket: chartBucket, key, versionId: replaced.VersionId ?? null, sha256 };
     },
     async putRow(table, row) {
       await dynamo.send(new PutCommand({ TableName: table, Item: withCreatedTimestamps(row) }));

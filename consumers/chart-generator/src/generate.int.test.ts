@@ -45,6 +45,17 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect((versions.Versions ?? []).filter((version) => version.Key === first.event.chart.key)).toHaveLength(1);
   });
 
+  it('keeps an object that already holds the same bytes, and writes a new version when the bytes differ', async () => {
+    const key = `test/${uniqueSuffix()}/chart.tgz`;
+    const first = await store.putObject(key, Buffer.from('chart one'), 'application/gzip');
+    expect(await store.putObject(key, Buffer.from('chart one'), 'application/gzip')).toEqual(first);
+    const changed = await store.putObject(key, Buffer.from('chart two'), 'application/gzip');
+    expect(changed.versionId).not.toBe(first.versionId);
+    expect(changed.sha256).toBe(sha256Hex(Buffer.from('chart two')));
+    const object = await s3.send(new GetObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_CHARTS, Key: key }));
+    expect(await object.Body!.transformToString()).toBe('chart two');
+  });
+
   it('keeps manifests too big for a DynamoDB item in the chart bucket, pointed at from the row', async () => {
     const envVars = Array.from({ length: 4000 }, (_, i) => ({ key: `VAR_${i}`, value: 'x'.repeat(100) }));
     const outcome = await generateChart(stored({ envVars }), deps);
