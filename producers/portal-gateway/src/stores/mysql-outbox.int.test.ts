@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createMysqlPool, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createMysqlPool, StoreUnavailableError, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,20 @@ describe('the gateway command outbox against MariaDB', () => {
     expect(published.filter((sent) => sent.eventId === event.eventId)).toHaveLength(1);
     expect(published.find((sent) => sent.eventId === event.eventId)).toEqual(event);
     expect(await kept(event.eventId)).toBe(0);
+  });
+
+  it('goes past a command that can never be published, keeping it, instead of holding back the ones behind it', async () => {
+    const stuck = randomUUID();
+    await pool.query("INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES ('orbit.upload.requested', ?, NULL, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)", [`not json ${stuck}`]);
+    const event = sampleEvents()['orbit.upload.requested'];
+    const down = mysqlCommandOutbox(pool, { publish: async () => { throw new StoreUnavailableError('kafka', 'broker restarting'); } }, quietLogger, 0);
+    await down.send('orbit.upload.requested', event, childSpan(undefined));
+    const published: EventEnvelope[] = [];
+    const up = mysqlCommandOutbox(pool, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger, 0);
+    for (let i = 0; i < 10 && !published.some((sent) => sent.eventId === event.eventId); i++) await up.sweep();
+    expect(published.filter((sent) => sent.eventId === event.eventId)).toHaveLength(1);
+    expect(await kept(stuck)).toBe(1);
+    await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${stuck}%`]);
   });
 
   it('records the request and its command together, or neither', async () => {

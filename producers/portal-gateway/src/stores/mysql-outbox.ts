@@ -1,4 +1,4 @@
-import { childSpan, formatTraceparent, inTransaction, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
+import { childSpan, formatTraceparent, inTransaction, isRetriable, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
 
@@ -73,8 +73,12 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
         for (const row of rows) {
           try {
             await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
-          } catch {
-            break; // still away: keep the rest in order for the next sweep
+          } catch (error) {
+            if (isRetriable(error)) break; // still away: keep the rest in order for the next sweep
+            // A row that can never go out as it is (edited by hand, or written before a schema changed) stays for an
+            // operator, said here on every sweep, and does not hold back the commands behind it.
+            logger.error({ err: error, outboxId: row['id'], topic: row['topic'] }, 'command in the outbox cannot be published; skipped');
+            continue;
           }
           sent.push(row['id']);
         }
