@@ -41,6 +41,9 @@ describe('decideTransfer', () => {
     // No role opens Testing: someone else's image stays unknown there, as it does to a plain developer for Production.
     expect(decideTransfer(image(['Development']), releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
     expect(decideTransfer(staged, { username: 'dev2', roles: [] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    // A version still in Development is unknown to the release manager, as it is to their reads: 404, not 409.
+    const twoVersions: ImageView = { ...staged, versions: [...staged.versions, { imageVersion: 'v1-0-01', status: 'ready', environments: ['Development'] }] };
+    expect(decideTransfer(twoVersions, releaseManager, { imageVersion: 'v1-0-01', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });
   });
 
   it('follows a configured chain', () => {

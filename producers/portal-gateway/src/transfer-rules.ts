@@ -1,5 +1,6 @@
 import { parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
 import { environmentsOfVersion, type ImageView } from './ports.js';
+import { readableEnvironments, visibleImage } from './read-access.js';
 
 /** What a transfer request asks for, as the user sent it. */
 export interface TransferAsk {
@@ -28,7 +29,10 @@ const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): T
  * release managers do. To anyone else another user's image is unknown (404),
  * as for reads.
  */
-export function decideTransfer(image: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): TransferDecision {
+export function decideTransfer(found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): TransferDecision {
+  // Another user's image is decided on what the caller may read of it (read-access.ts), so a
+  // promotion answer never tells of a version the read routes hide.
+  const image = visibleImage(found, caller.username, readableEnvironments(caller.roles, policy));
   if (!image) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
