@@ -5,12 +5,13 @@
  * the event log holds the transfer document's steps in order, each with its
  * PID. Refusals answer 4xx and leave an error-log row; repeats and concurrent
  * requests share one result; an S3 outage half way leaves ViewPort untouched
- * and the transfer completes once S3 is back.
+ * and the transfer completes once S3 is back. transfers:reconcile heals a
+ * copy or chart row that went missing or wrong.
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamo, createS3, tableName } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,5 +196,15 @@ describe('transferring an image from Development to Testing', () => {
     }, { timeoutMs: 60_000, what: 'the transfer to heal' });
     expect(reconcile()).toMatch(/0 need repair/);
     expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+
+    // A chart row that is there but wrong (edited by hand, say) is as broken as a missing one.
+    const chartKey = { TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } };
+    const healed = (await dynamo.send(new GetCommand(chartKey))).Item ?? {};
+    await dynamo.send(new PutCommand({ TableName: chartKey.TableName, Item: { ...healed, chartSha256: '0'.repeat(64) } }));
+    const differs = reconcile();
+    expect(differs).toMatch(/1 need repair/);
+    expect(differs).toContain('chartSha256 differs from the Development row');
+    await waitFor(async () => (await dynamo.send(new GetCommand(chartKey))).Item?.['chartSha256'] === healed['chartSha256'], { timeoutMs: 60_000, what: 'the chart row to heal' });
+    expect(reconcile()).toMatch(/0 need repair/);
   }, 180_000);
 });

@@ -1,8 +1,11 @@
 /**
  * `npm run transfers:reconcile [-- --dry-run]`: checks every transfer ViewPort
  * says succeeded (the target copy present with its source's checksum, the
- * chart in the target's kustomize table) and re-drives the broken ones. On a
- * healthy system it reports and changes nothing.
+ * chart in the target's kustomize table as its source row promotes it) and
+ * re-drives the broken ones. On a healthy system it reports and changes
+ * nothing. Exits 1 when something is left for a person: a dry run that found
+ * broken transfers, or a transfer whose source copy or chart row is gone,
+ * which no re-drive can heal.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -23,16 +26,23 @@ try {
     s3: createS3(config), dynamo: createDynamo(config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
   });
+  const repairable = findings.filter((finding) => finding.repairable);
   process.stdout.write(`checked ${transfers.length} succeeded transfers; ${findings.length} need repair\n`);
-  for (const { transfer, problems } of findings) {
-    process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}\n`);
+  for (const { transfer, problems, repairable: canRepair } of findings) {
+    process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }
-  if (findings.length > 0 && !values['dry-run']) {
+  if (repairable.length > 0 && !values['dry-run']) {
     const kafka = createKafka({ clientId: 'transfers-reconcile', brokers: config.KAFKA_BROKERS, logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
-    for (const { transfer } of findings) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
+    for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
     await publisher.disconnect();
-    process.stdout.write(`re-drove ${findings.length} transfer(s); run again to see them healed\n`);
+    process.stdout.write(`re-drove ${repairable.length} transfer(s); run again to see them healed\n`);
+  }
+  // Scripts and cron jobs see at a glance what is left for a person: a dry run that found work, or damage no re-drive heals.
+  const leftForAnOperator = values['dry-run'] ? findings.length : findings.length - repairable.length;
+  if (leftForAnOperator > 0) {
+    if (!values['dry-run']) process.stdout.write(`${leftForAnOperator} transfer(s) cannot be re-driven: their source copy or chart row is gone\n`);
+    process.exitCode = 1;
   }
 } finally {
   await pool.end();

@@ -1,8 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import pLimit from 'p-limit';
 import { knownSha256, storedSha256, type StoredObject } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
@@ -19,6 +21,8 @@ export interface DoneTransfer {
 export interface TransferFinding {
   readonly transfer: DoneTransfer;
   readonly problems: readonly string[];
+  /** False when what a re-drive would copy from is itself missing: repeating the transfer cannot heal it. */
+  readonly repairable: boolean;
 }
 
 export interface ReconcileDeps {
@@ -43,20 +47,79 @@ export async function doneTransfers(pool: Pool, chain: readonly EnvironmentName[
 
 const shaOf = (object: StoredObject | undefined): string | null => (object ? knownSha256(object) : null);
 
-/** What is wrong with one done transfer: the target copy missing or differing from its source, the target chart row missing. */
-export async function checkTransfer(transfer: DoneTransfer, deps: ReconcileDeps): Promise<string[]> {
+/**
+ * The fields promoteChart (chart-generator, promote.ts) writes for the target
+ * environment; every other field of a promoted chart row is its source row's.
+ */
+const PER_ENVIRONMENT_FIELDS = new Set(['environment', 'image', 'imageSha256', 'promotedFrom', 'transferRequestId', 'createdTimestampUTC', 'createdTimestampUnix']);
+
+/** Where a promoted chart row must point: the target copy, with the source's checksum. */
+export interface ExpectedChart {
+  readonly source: EnvironmentName;
+  readonly sha256: string | null;
+  readonly copy: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+}
+
+const describeLocation = (value: unknown): string => {
+  const location = (value ?? {}) as Record<string, unknown>;
+  return `${String(location['bucket'])}/${String(location['key'])}${location['versionId'] ? `@${String(location['versionId'])}` : ''}`;
+};
+
+/**
+ * How a target chart row differs from what promoting its source row gives:
+ * the chart itself (any field copied from the source), or the image it
+ * deploys (the target copy, its version, its checksum). Empty when it matches.
+ */
+export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>, expected: ExpectedChart): string[] {
+  const differences = Object.keys(sourceRow)
+    .filter((field) => !PER_ENVIRONMENT_FIELDS.has(field) && !isDeepStrictEqual(sourceRow[field], targetRow[field]))
+    .map((field) => `${field} differs from the ${expected.source} row`);
+  const image = (targetRow['image'] ?? {}) as Record<string, unknown>;
+  const pointsAtCopy = image['bucket'] === expected.copy.bucket && image['key'] === expected.copy.key
+    && (expected.copy.versionId === null || (image['versionId'] ?? null) === expected.copy.versionId);
+  if (!pointsAtCopy) differences.push(`image points at ${describeLocation(image)}, not the copy ${describeLocation(expected.copy)}`);
+  if (expected.sha256 !== null && targetRow['imageSha256'] !== expected.sha256) {
+    differences.push(`imageSha256 is ${String(targetRow['imageSha256'] ?? 'absent')}, the copy's ${expected.sha256}`);
+  }
+  return differences;
+}
+
+/**
+ * What is wrong with one done transfer: the target copy missing or differing
+ * from its source, the target chart row missing or differing from its source
+ * row. A transfer whose source copy or chart row is gone is reported as one a
+ * re-drive cannot repair.
+ */
+export async function checkTransfer(transfer: DoneTransfer, deps: ReconcileDeps): Promise<Omit<TransferFinding, 'transfer'>> {
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
-  const [source, target] = await Promise.all([
-    storedSha256(deps.s3, { bucket: deps.bucketOf(transfer.source), key }),
-    storedSha256(deps.s3, { bucket: deps.bucketOf(transfer.target), key }),
+  const helmChartName = `${transfer.imageUID}-${transfer.imageVersion}`;
+  const bucket = { source: deps.bucketOf(transfer.source), target: deps.bucketOf(transfer.target) };
+  const table = { source: deps.kustomizeTableOf(transfer.source), target: deps.kustomizeTableOf(transfer.target) };
+  const chartRow = async (tableName: string): Promise<Record<string, unknown> | undefined> =>
+    (await deps.dynamo.send(new GetCommand({ TableName: tableName, Key: { helmChartName }, ConsistentRead: true }))).Item;
+  const [source, target, sourceRow, targetRow] = await Promise.all([
+    storedSha256(deps.s3, { bucket: bucket.source, key }), storedSha256(deps.s3, { bucket: bucket.target, key }), chartRow(table.source), chartRow(table.target),
   ]);
   const problems: string[] = [];
-  if (!target) problems.push(`${deps.bucketOf(transfer.target)}/${key} is missing`);
-  else if (shaOf(target) !== shaOf(source)) problems.push(`${deps.bucketOf(transfer.target)}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${transfer.source} twin ${shaOf(source) ?? 'unknown'}`);
-  const table = deps.kustomizeTableOf(transfer.target);
-  const { Item } = await deps.dynamo.send(new GetCommand({ TableName: table, Key: { helmChartName: `${transfer.imageUID}-${transfer.imageVersion}` }, ConsistentRead: true }));
-  if (!Item) problems.push(`the chart ${transfer.imageUID}-${transfer.imageVersion} is missing from ${table}`);
-  return problems;
+  let repairable = true;
+  if (!source || shaOf(source) === null) {
+    problems.push(`${bucket.source}/${key} is ${source ? 'there without a SHA-256' : 'missing'}: no source to copy from again`);
+    repairable = false;
+  }
+  if (!sourceRow) {
+    problems.push(`the chart ${helmChartName} is missing from ${table.source} as well: no source row to promote again`);
+    repairable = false;
+  }
+  if (!target) problems.push(`${bucket.target}/${key} is missing`);
+  else if (source && shaOf(target) !== shaOf(source)) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${transfer.source} twin ${shaOf(source) ?? 'unknown'}`);
+  if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${table.target}`);
+  else if (sourceRow && target) {
+    const differences = chartRowDifferences(sourceRow, targetRow, {
+      source: transfer.source, sha256: shaOf(source), copy: { bucket: bucket.target, key, versionId: target.versionId },
+    });
+    if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
+  }
+  return { problems, repairable: problems.length === 0 || repairable };
 }
 
 /** The command that re-drives a broken transfer: the same request again, so every step repeats idempotently. */
@@ -68,11 +131,11 @@ export function redriveEvent(transfer: DoneTransfer): TransferRequested {
   };
 }
 
+/** Transfers checked this many at a time: each check is four independent round trips, and a history holds thousands. */
+const CHECKS_IN_FLIGHT = 16;
+
 export async function findBrokenTransfers(transfers: readonly DoneTransfer[], deps: ReconcileDeps): Promise<TransferFinding[]> {
-  const findings: TransferFinding[] = [];
-  for (const transfer of transfers) {
-    const problems = await checkTransfer(transfer, deps);
-    if (problems.length > 0) findings.push({ transfer, problems });
-  }
-  return findings;
+  const limit = pLimit(CHECKS_IN_FLIGHT);
+  const checked = await Promise.all(transfers.map((transfer) => limit(async () => ({ transfer, ...(await checkTransfer(transfer, deps)) }))));
+  return checked.filter((finding) => finding.problems.length > 0);
 }

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
+import { describe, expect, it } from 'vitest';
+import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { checkTransfer, findBrokenTransfers, type DoneTransfer, type ReconcileDeps } from './reconcile.js';
+import { storedKeyOf } from './store-image.js';
+
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+const buckets = bucketNames(testConfig);
+const deps: ReconcileDeps = {
+  s3, dynamo, bucketOf: (environment) => imageBucketOf(environment, buckets),
+  kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
+};
+
+/** A transfer as the pipeline leaves it: the image in both buckets, the chart row in both tables, the Testing row promoted from the other. */
+async function healthyTransfer(): Promise<{ transfer: DoneTransfer; key: string; sha256: string; targetRow: Record<string, unknown> }> {
+  const transfer: DoneTransfer = {
+    requestId: `req-${uniqueSuffix()}`, imageUID: newImageUID(), imageVersion: 'v1-0-00', owner: 'reconcile-test', source: 'Development', target: 'Testing',
+  };
+  const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
+  const body = Buffer.from(`image ${transfer.imageUID}`);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  const put = (environment: EnvironmentName) => s3.send(new PutObjectCommand({
+    Bucket: deps.bucketOf(environment), Key: key, Body: body, ServerSideEncryption: 'AES256', ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+  }));
+  await put('Development');
+  const copy = await put('Testing');
+  const sourceRow = {
+    helmChartName: `${transfer.imageUID}-${transfer.imageVersion}`, chartName: 'web', chartSha256: 'c'.repeat(64), manifests: { kind: 'Deployment', replicas: 1 },
+    environment: 'Development', image: { bucket: deps.bucketOf('Development'), key, versionId: null },
+  };
+  const targetRow = {
+    ...sourceRow, environment: 'Testing', image: { bucket: deps.bucketOf('Testing'), key, versionId: copy.VersionId ?? null }, imageSha256: sha256,
+    promotedFrom: 'Development', transferRequestId: transfer.requestId,
+  };
+  await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Development'), Item: sourceRow }));
+  await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: targetRow }));
+  return { transfer, key, sha256, targetRow };
+}
+
+describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
+  it('finds nothing wrong with a healthy transfer', async () => {
+    const { transfer } = await healthyTransfer();
+    expect(await checkTransfer(transfer, deps)).toEqual({ problems: [], repairable: true });
+  });
+
+  it('reports a chart row that is there but differs from its source row, as one a re-drive repairs', async () => {
+    const { transfer, targetRow } = await healthyTransfer();
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, manifests: { kind: 'Deployment', replicas: 9 }, imageSha256: 'f'.repeat(64) } }));
+    const check = await checkTransfer(transfer, deps);
+    expect(check.repairable).toBe(true);
+    expect(check.problems).toHaveLength(1);
+    expect(check.problems[0]).toContain('manifests differs from the Development row');
+    expect(check.problems[0]).toContain(`imageSha256 is ${'f'.repeat(64)}`);
+  });
+
+  it('reports a transfer whose source copy or source chart row is gone as one no re-drive can repair', async () => {
+    const lostImage = await healthyTransfer();
+    await s3.send(new DeleteObjectCommand({ Bucket: deps.bucketOf('Development'), Key: lostImage.key }));
+    const lostRow = await healthyTransfer();
+    await dynamo.send(new DeleteCommand({ TableName: deps.kustomizeTableOf('Development'), Key: { helmChartName: `${lostRow.transfer.imageUID}-v1-0-00` } }));
+    const healthy = await healthyTransfer();
+
+    const findings = await findBrokenTransfers([lostImage.transfer, healthy.transfer, lostRow.transfer], deps);
+    expect(findings.map((finding) => [finding.transfer.requestId, finding.repairable])).toEqual([[lostImage.transfer.requestId, false], [lostRow.transfer.requestId, false]]);
+    expect(findings[0]?.problems).toEqual([`${deps.bucketOf('Development')}/${lostImage.key} is missing: no source to copy from again`]);
+    expect(findings[1]?.problems[0]).toContain(`missing from ${deps.kustomizeTableOf('Development')} as well`);
+  });
+});

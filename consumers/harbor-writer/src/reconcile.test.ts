@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { chartRowDifferences, type ExpectedChart } from './reconcile.js';
+
+const sha = 'a'.repeat(64);
+const copy = { bucket: 'app-image-1209-bkt-k8t-aws', key: 'uid-v1-0-00.tar', versionId: 'v2' };
+const expected: ExpectedChart = { source: 'Development', sha256: sha, copy };
+const sourceRow = {
+  helmChartName: 'uid-v1-0-00', chartName: 'web', chartSha256: 'c'.repeat(64), chart: { bucket: 'charts', key: 'uid/web-1.0.0.tgz', versionId: 'c1' },
+  manifests: { deployment: { replicas: 1 } }, environment: 'Development', image: { bucket: 'app-image-1206-bkt-k8d-aws', key: 'uid-v1-0-00.tar', versionId: 'd1' },
+  createdTimestampUTC: '2026-12-01T00:00:00Z', createdTimestampUnix: 1,
+};
+/** The row promoteChart writes into Testing for that source row. */
+const promoted = {
+  ...sourceRow, environment: 'Testing', image: copy, imageSha256: sha, promotedFrom: 'Development', transferRequestId: 'req-1',
+  createdTimestampUTC: '2026-12-01T00:05:00Z', createdTimestampUnix: 300,
+};
+
+describe('chartRowDifferences', () => {
+  it('finds nothing in a row as the promotion writes it, whenever it was written', () => {
+    expect(chartRowDifferences(sourceRow, promoted, expected)).toEqual([]);
+  });
+
+  it('names a chart field that no longer matches the source row, down to nested values', () => {
+    expect(chartRowDifferences(sourceRow, { ...promoted, chartSha256: '0'.repeat(64) }, expected)).toEqual(['chartSha256 differs from the Development row']);
+    expect(chartRowDifferences(sourceRow, { ...promoted, manifests: { deployment: { replicas: 2 } } }, expected)).toEqual(['manifests differs from the Development row']);
+    const { chart: _chart, ...withoutChart } = promoted;
+    expect(chartRowDifferences(sourceRow, withoutChart, expected)).toEqual(['chart differs from the Development row']);
+  });
+
+  it('catches a row that deploys another image than the copy: another object, an older version, another checksum', () => {
+    expect(chartRowDifferences(sourceRow, { ...promoted, image: sourceRow.image }, expected)).toEqual([
+      'image points at app-image-1206-bkt-k8d-aws/uid-v1-0-00.tar@d1, not the copy app-image-1209-bkt-k8t-aws/uid-v1-0-00.tar@v2',
+    ]);
+    expect(chartRowDifferences(sourceRow, { ...promoted, image: { ...copy, versionId: 'v1' } }, expected)).toHaveLength(1);
+    expect(chartRowDifferences(sourceRow, { ...promoted, imageSha256: 'f'.repeat(64) }, expected)).toEqual([`imageSha256 is ${'f'.repeat(64)}, the copy's ${sha}`]);
+    const { imageSha256: _sha, ...withoutSha } = promoted;
+    expect(chartRowDifferences(sourceRow, withoutSha, expected)).toEqual([`imageSha256 is absent, the copy's ${sha}`]);
+  });
+
+  it('accepts any version of the copy when the bucket keeps none', () => {
+    expect(chartRowDifferences(sourceRow, { ...promoted, image: { ...copy, versionId: null } }, { ...expected, copy: { ...copy, versionId: null } })).toEqual([]);
+  });
+});
