@@ -6,7 +6,7 @@
 import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
-import { rebuildProjection, RebuildRunningError } from './rebuild.js';
+import { HistoryTruncatedError, rebuildProjection, RebuildRunningError } from './rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
 
 const command = process.argv[2];
@@ -29,7 +29,7 @@ try {
     process.stdout.write(`before  ${before.sha256}\n`);
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger }).catch(async (error: unknown) => {
       await publisher.disconnect();
-      if (!(error instanceof RebuildRunningError)) throw error;
+      if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError)) throw error;
       process.stderr.write(`${error.code}: ${error.message}\n`);
       process.exit(1);
     });

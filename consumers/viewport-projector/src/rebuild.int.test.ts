@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import { HistoryTruncatedError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { PROJECTED_TOPICS } from './topics.js';
 
 let viewport: PrivateViewport;
@@ -46,6 +46,48 @@ describe('one rebuild at a time', () => {
     const [rows] = await viewport.pool.query<RowDataPacket[]>('SELECT IS_FREE_LOCK(?) AS free', [rebuildLockName(viewport.database)]);
     expect(Number(rows[0]?.['free'])).toBe(1);
     await viewport.pool.query(`DROP DATABASE IF EXISTS \`${viewport.database}_rebuild\``);
+  });
+});
+
+describe('a history that is no longer whole', () => {
+  it('refuses to rebuild from a topic that lost its first events, and leaves the live projection alone', async () => {
+    const prefix = `test.truncated.${uniqueSuffix()}.`;
+    const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
+    const schemas = loadSchemas();
+    const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
+    const kafka = testKafka();
+    await createTestTopics(kafka, topics);
+    const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
+    const live = await privateViewport('truncated');
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${live.database}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const label of ['first', 'second']) {
+        const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
+        await publisher.publish(`${prefix}${TOPICS.imageStored}`, events[TOPICS.imageStored]);
+      }
+      // As retention would: the first ImageStored is gone, its image still in the live projection.
+      await admin.fetchTopicMetadata({ topics: [`${prefix}${TOPICS.imageStored}`] });
+      await admin.deleteTopicRecords({ topic: `${prefix}${TOPICS.imageStored}`, partitions: [{ partition: 0, offset: '1' }] });
+      await live.pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, 'dev1', 'kept', NOW(3), NOW(3))", [newImageUID()]);
+
+      const refused = rebuildProjection({
+        kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup: `viewport-projector-${uniqueSuffix()}`,
+        publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+      });
+      await expect(refused).rejects.toBeInstanceOf(HistoryTruncatedError);
+      await expect(refused).rejects.toThrow(`${prefix}${TOPICS.imageStored}/0 starts at offset 1`);
+      const [kept] = await live.pool.query<RowDataPacket[]>('SELECT image_name FROM wp_image_uid');
+      expect(kept.map((row) => row['image_name'])).toEqual(['kept']);
+      const [shadows] = await live.pool.query<RowDataPacket[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?, ?)', [`${live.database}_rebuild`, `${live.database}_previous`]);
+      expect(shadows).toHaveLength(0);
+    } finally {
+      await admin.disconnect();
+      await publisher.disconnect();
+      await live.drop();
+    }
   });
 });
 

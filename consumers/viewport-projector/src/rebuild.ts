@@ -43,16 +43,27 @@ export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new U
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** End offset of every non-empty partition of the topics, now; read in causal order, latest first (see dependentsFirst). */
-async function endOffsets(kafka: Kafka, topics: readonly string[], rename: (topic: string) => string): Promise<Map<string, bigint>> {
+/** Where each partition of the topics begins and ends, now. */
+interface TopicSpans {
+  /** End offset of every non-empty partition, per `topic/partition`. */
+  readonly ends: Map<string, bigint>;
+  /** Partitions whose first messages are gone (retention, DeleteRecords), with the offset they now start at. */
+  readonly truncated: string[];
+}
+
+/** Read in causal order, latest first (see dependentsFirst). */
+async function topicSpans(kafka: Kafka, topics: readonly string[], rename: (topic: string) => string): Promise<TopicSpans> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = new Map<string, bigint>();
+    const spans: TopicSpans = { ends: new Map(), truncated: [] };
     for (const topic of dependentsFirst(topics, rename)) {
-      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(`${rename(topic)}/${partition}`, BigInt(high));
+      for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+        if (BigInt(high) > BigInt(low)) spans.ends.set(`${rename(topic)}/${partition}`, BigInt(high));
+        if (BigInt(low) > 0n) spans.truncated.push(`${topic}/${partition} starts at offset ${low}`);
+      }
     }
-    return ends;
+    return spans;
   } finally {
     await admin.disconnect();
   }
@@ -152,6 +163,17 @@ export class RebuildRunningError extends OrbitError {
   }
 }
 
+/**
+ * A lifecycle topic no longer holds its whole history: a replay of it would
+ * swap in a projection without whatever the lost events projected, and the
+ * live one that still has it would be dropped.
+ */
+export class HistoryTruncatedError extends OrbitError {
+  constructor(truncated: readonly string[]) {
+    super('ORBIT_ERR_HISTORY_TRUNCATED', `cannot rebuild: events are gone from the start of ${truncated.join(', ')} (retention or deleted records); the live projection was left as it is`);
+  }
+}
+
 /** MySQL lock names are at most 64 characters; database names can be as long on their own. */
 export const rebuildLockName = (database: string): string => `orbit-rebuild-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
 
@@ -193,6 +215,9 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const shadow = `${database}_rebuild`;
   const previous = `${database}_previous`;
   const group = `viewport-rebuild-${Date.now()}`;
+  const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
+  const history = await topicSpans(deps.kafka, deps.topics, rename);
+  if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
   for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) {
@@ -203,7 +228,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
   let replayed: number;
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic)), true);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, true);
   } finally {
     await rebuildPool.end();
   }
@@ -215,7 +240,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
     `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
   ]);
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
-  const tail = await endOffsets(deps.kafka, deps.topics, deps.lifecycleTopicOf ?? ((topic) => topic));
+  const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
   const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, false);
   const admin = deps.kafka.admin();
