@@ -4,7 +4,8 @@
  * event-logger the issue names, and the validator and chart-generator) is
  * SIGKILLed at random moments and restarted, and the Kafka broker is
  * restarted once in the middle. Afterwards every request has succeeded, every
- * S3 object (images and charts) exists once with the right checksum,
+ * S3 object (images and charts) exists once with the right checksum, every
+ * Testing chart row is what its promotion writes (transfers:reconcile's check),
  * ViewPort has each image exactly once in the environments it reached, the
  * event log holds exactly one row per message and no refusal of a stored
  * image, and nothing is announced twice after a rebuild.
@@ -15,7 +16,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ALL_TOPICS, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, tableName, type Kafka } from '@orbit/lib';
+import {
+  ALL_TOPICS, bucketNames, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, imageBucketOf, kustomizeTableKeyOf, tableName, type Kafka,
+} from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -24,6 +27,7 @@ import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validat
 import { api, finished, uploadArchive } from '../helpers/gateway.js';
 import { quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
+import { doneTransfers, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
 import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../../consumers/viewport-projector/src/topics.js';
@@ -36,6 +40,7 @@ const RESTART_BROKER = process.env['ORBIT_CRASH_RESTART_BROKER'] !== 'false';
 const VICTIMS = ['viewport-projector', 'harbor-writer', 'event-logger', 'image-validator', 'chart-generator'] as const;
 const USER = `crash-${uniqueSuffix()}`;
 const VERSION = 'v1-0-00';
+const ENVIRONMENT_CHAIN = ['Development', 'Testing', 'Staging', 'Production'] as const;
 
 const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
@@ -217,6 +222,14 @@ describe('exactly-once effects under crashes', () => {
     for (const { imageUID, transfer } of uploads) {
       expect(environments.get(`orbit:image:${imageUID}:${VERSION}`)?.sort()).toEqual(transfer ? ['Development', 'Testing'] : ['Development']);
     }
+
+    // What transfers:reconcile checks: each copy with its source's checksum, each Testing chart row as the promotion writes it.
+    const ours = new Set(uids);
+    const transfers = (await doneTransfers(mysql, ENVIRONMENT_CHAIN)).filter((entry) => ours.has(entry.imageUID));
+    expect(transfers).toHaveLength(TRANSFERS);
+    expect(await findBrokenTransfers(transfers, {
+      s3, dynamo, bucketOf: (environment) => imageBucketOf(environment, bucketNames(testConfig)), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
+    })).toEqual([]);
 
     // The event log: exactly one message row per Kafka message of these images.
     const messages = await messagesWithKeys(kafka, ALL_TOPICS, new Set(uids), 120_000);
