@@ -14,7 +14,11 @@ const environmentName = z.enum(ENVIRONMENT_NAMES);
  */
 export const environmentEnv = {
   /** Environments in promotion order; a transfer goes one step along it. @default Development,Testing,Staging,Production */
-  ORBIT_ENVIRONMENT_CHAIN: env.list('Development,Testing,Staging,Production').pipe(z.array(environmentName).min(2, { message: 'must list at least two environments' })),
+  ORBIT_ENVIRONMENT_CHAIN: env.list('Development,Testing,Staging,Production').pipe(z.array(environmentName)
+    .min(2, { message: 'must list at least two environments' })
+    // Every upload is stored in Development: a chain starting elsewhere could never promote anything.
+    .refine((chain) => chain[0] === 'Development', { message: 'must start with Development, where uploads are stored' })
+    .refine((chain) => new Set(chain).size === chain.length, { message: 'must name each environment once' })),
   /** Role a caller needs to promote INTO an environment, as Env=role pairs; unlisted targets need no role. @default Production=release-manager */
   ORBIT_TRANSFER_ROLES: z.string().default('Production=release-manager').transform((text, context) => {
     const roles = new Map<EnvironmentName, string>();
