@@ -27,7 +27,7 @@ import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validat
 import { api, finished, uploadArchive } from '../helpers/gateway.js';
 import { quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
-import { doneTransfers, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
+import { transfersToCheck, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
 import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../../consumers/viewport-projector/src/topics.js';
@@ -225,7 +225,7 @@ describe('exactly-once effects under crashes', () => {
 
     // What transfers:reconcile checks: each copy with its source's checksum, each Testing chart row as the promotion writes it.
     const ours = new Set(uids);
-    const transfers = (await doneTransfers(mysql, ENVIRONMENT_CHAIN)).filter((entry) => ours.has(entry.imageUID));
+    const transfers = (await transfersToCheck(mysql, ENVIRONMENT_CHAIN)).filter((entry) => ours.has(entry.imageUID));
     expect(transfers).toHaveLength(TRANSFERS);
     expect(await findBrokenTransfers(transfers, {
       s3, dynamo, bucketOf: (environment) => imageBucketOf(environment, bucketNames(testConfig)), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),

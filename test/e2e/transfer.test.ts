@@ -6,13 +6,15 @@
  * PID. Refusals answer 4xx and leave an error-log row; repeats and concurrent
  * requests share one result; an S3 outage half way leaves ViewPort untouched
  * and the transfer completes once S3 is back. transfers:reconcile heals a
- * copy or chart row that went missing or wrong.
+ * copy or chart row that went missing or wrong, and a transfer whose command
+ * was lost.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamo, createS3, tableName } from '@orbit/lib';
+import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
@@ -23,6 +25,7 @@ const USER = `tx-${uniqueSuffix()}`;
 const VERSION = 'v1-0-00';
 const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
+const mysql = createMysqlPool(testConfig.MYSQL_URL, 2);
 let image: BuiltImage;
 
 const TRANSFER_STEPS = [
@@ -69,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await startService('s3');
   await stopPipeline();
+  await mysql.end();
   image?.cleanup();
 });
 
@@ -206,5 +210,24 @@ describe('transferring an image from Development to Testing', () => {
     expect(differs).toContain('chartSha256 differs from the Development row');
     await waitFor(async () => (await dynamo.send(new GetCommand(chartKey))).Item?.['chartSha256'] === healed['chartSha256'], { timeoutMs: 60_000, what: 'the chart row to heal' });
     expect(reconcile()).toMatch(/0 need repair/);
+  }, 180_000);
+
+  it('transfers:reconcile re-drives a transfer whose command was lost on the way, and it completes', async () => {
+    const imageUID = await uploaded(`lost-${uniqueSuffix()}`);
+    // What a lost TransferRequested leaves: the request and its claim recorded an hour ago, nothing on Kafka.
+    const requestId = randomUUID();
+    await mysql.query(
+      "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, ?, ?, 'accepted', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)",
+      [requestId, imageUID, VERSION, USER]);
+    await mysql.query("INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, 'Testing', ?)", [imageUID, VERSION, requestId]);
+    const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+    expect(again.body['requestId'], 'a new request joins the stuck one instead of starting another').toBe(requestId);
+
+    const report = execFileSync(process.execPath, ['consumers/harbor-writer/dist/reconcile-cli.js', '--stuck-after', '30'], { encoding: 'utf8' });
+    expect(report).toMatch(/1 stuck transfers; 1 need repair/);
+    expect(report).toContain(`${requestId} ${imageUID} ${VERSION} Development -> Testing: still accepted, nothing moved for 60 min`);
+    const request = await finished(USER, requestId, 60_000);
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
   }, 180_000);
 });

@@ -1,11 +1,14 @@
 /**
- * `npm run transfers:reconcile [-- --dry-run]`: checks every transfer ViewPort
- * says succeeded (the target copy present with its source's checksum, the
- * chart in the target's kustomize table as its source row promotes it) and
- * re-drives the broken ones. On a healthy system it reports and changes
- * nothing. Exits 1 when something is left for a person: a dry run that found
- * broken transfers, or a transfer whose source copy or chart row is gone,
- * which no re-drive can heal.
+ * `npm run transfers:reconcile [-- --dry-run] [--stuck-after <minutes>]`:
+ * checks every transfer ViewPort says succeeded (the target copy present with
+ * its source's checksum, the chart in the target's kustomize table as its
+ * source row promotes it), and every one that has not moved for
+ * `--stuck-after` minutes (default 30: a command lost on the way, or one
+ * whose dead letter names no request), and re-drives the broken and the
+ * stuck ones. On a healthy system it
+ * reports and changes nothing. Exits 1 when something is left for a person:
+ * a dry run that found work, or a transfer whose source copy or chart row is
+ * gone, which no re-drive can heal.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -13,21 +16,27 @@ import {
   imageBucketOf, kustomizeTableKeyOf, readConfig, runtimeEnv, startTrace, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
-import { doneTransfers, findBrokenTransfers, redriveEvent } from './reconcile.js';
+import { transfersToCheck, findBrokenTransfers, redriveEvent } from './reconcile.js';
 
-const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' } } });
+const stuckAfterMinutes = Number(values['stuck-after']);
+if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
+  process.stderr.write(`--stuck-after must be a number of minutes, got "${values['stuck-after']}"\n`);
+  process.exit(2);
+}
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
 const pool = createMysqlPool(config.MYSQL_URL);
 const buckets = bucketNames(config);
 try {
-  const transfers = await doneTransfers(pool, config.ORBIT_ENVIRONMENT_CHAIN);
+  const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes);
   const findings = await findBrokenTransfers(transfers, {
     s3: createS3(config), dynamo: createDynamo(config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
   });
   const repairable = findings.filter((finding) => finding.repairable);
-  process.stdout.write(`checked ${transfers.length} succeeded transfers; ${findings.length} need repair\n`);
+  const stuck = transfers.filter((transfer) => transfer.stuck).length;
+  process.stdout.write(`checked ${transfers.length - stuck} succeeded and ${stuck} stuck transfers; ${findings.length} need repair\n`);
   for (const { transfer, problems, repairable: canRepair } of findings) {
     process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }

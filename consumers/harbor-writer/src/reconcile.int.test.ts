@@ -4,7 +4,9 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
-import { checkTransfer, findBrokenTransfers, type DoneTransfer, type ReconcileDeps } from './reconcile.js';
+import { privateViewport } from '../../../test/helpers/viewport-db.js';
+import { databaseOf } from '../../viewport-projector/src/rebuild.js';
+import { checkTransfer, findBrokenTransfers, transfersToCheck, type ReconcileDeps, type TransferRecord } from './reconcile.js';
 import { storedKeyOf } from './store-image.js';
 
 const s3 = createS3(testConfig);
@@ -16,8 +18,8 @@ const deps: ReconcileDeps = {
 };
 
 /** A transfer as the pipeline leaves it: the image in both buckets, the chart row in both tables, the Testing row promoted from the other. */
-async function healthyTransfer(): Promise<{ transfer: DoneTransfer; key: string; sha256: string; targetRow: Record<string, unknown> }> {
-  const transfer: DoneTransfer = {
+async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: string; sha256: string; targetRow: Record<string, unknown> }> {
+  const transfer: TransferRecord = {
     requestId: `req-${uniqueSuffix()}`, imageUID: newImageUID(), imageVersion: 'v1-0-00', owner: 'reconcile-test', source: 'Development', target: 'Testing',
   };
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
@@ -68,5 +70,40 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
     expect(findings.map((finding) => [finding.transfer.requestId, finding.repairable])).toEqual([[lostImage.transfer.requestId, false], [lostRow.transfer.requestId, false]]);
     expect(findings[0]?.problems).toEqual([`${deps.bucketOf('Development')}/${lostImage.key} is missing: no source to copy from again`]);
     expect(findings[1]?.problems[0]).toContain(`missing from ${deps.kustomizeTableOf('Development')} as well`);
+  });
+});
+
+describe('which transfers transfers:reconcile looks at (MySQL)', () => {
+  it('takes every succeeded transfer, and the unfinished ones that have not moved for the given minutes', async () => {
+    const viewport = await privateViewport('reconcile');
+    try {
+      await viewport.pool.query(`CREATE TABLE transfer_claims LIKE \`${databaseOf(testConfig.MYSQL_URL)}\`.transfer_claims`);
+      const recorded = async (label: string, status: string, idleMinutes: number, target = 'Testing'): Promise<string> => {
+        const requestId = `req-${label}-${uniqueSuffix()}`;
+        const imageUID = newImageUID();
+        await viewport.pool.query(
+          "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, 'v1-0-00', 'dev1', ?, UTC_TIMESTAMP(3) - INTERVAL ? MINUTE, UTC_TIMESTAMP(3) - INTERVAL ? MINUTE)",
+          [requestId, imageUID, status, idleMinutes + 1, idleMinutes]);
+        await viewport.pool.query('INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, ?, ?)', [imageUID, 'v1-0-00', target, requestId]);
+        return requestId;
+      };
+      const done = await recorded('done', 'succeeded', 120, 'Staging');
+      const lost = await recorded('lost', 'accepted', 60);
+      const stalled = await recorded('stalled', 'running', 45);
+      await recorded('moving', 'running', 5);
+      await recorded('failed', 'failed', 90);
+      const chain = ['Development', 'Testing', 'Staging', 'Production'] as const;
+
+      const checked = await transfersToCheck(viewport.pool, chain, 30);
+      expect(checked.map((transfer) => [transfer.requestId, transfer.source, transfer.target, transfer.stuck?.status ?? 'succeeded'])).toEqual([
+        [done, 'Testing', 'Staging', 'succeeded'], [lost, 'Development', 'Testing', 'accepted'], [stalled, 'Development', 'Testing', 'running'],
+      ]);
+      expect(checked[2]?.stuck?.idleMinutes).toBe(45);
+      expect((await transfersToCheck(viewport.pool, chain)).map((transfer) => transfer.requestId)).toEqual([done]);
+      // A stuck transfer is re-driven whatever its copy looks like: the same request again ends it, done or failed with a reason.
+      expect(await checkTransfer(checked[1] as TransferRecord, deps)).toEqual({ problems: ['still accepted, nothing moved for 60 min'], repairable: true });
+    } finally {
+      await viewport.drop();
+    }
   });
 });

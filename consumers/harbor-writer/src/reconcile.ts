@@ -8,18 +8,20 @@ import pLimit from 'p-limit';
 import { knownSha256, storedSha256, type StoredObject } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
-/** A transfer ViewPort says succeeded. */
-export interface DoneTransfer {
+/** A transfer as ViewPort records it: succeeded, or not finished yet. */
+export interface TransferRecord {
   readonly requestId: string;
   readonly imageUID: string;
   readonly imageVersion: string;
   readonly owner: string;
   readonly source: EnvironmentName;
   readonly target: EnvironmentName;
+  /** For a transfer not finished yet: its status and the minutes since it last moved. */
+  readonly stuck?: { readonly status: string; readonly idleMinutes: number };
 }
 
 export interface TransferFinding {
-  readonly transfer: DoneTransfer;
+  readonly transfer: TransferRecord;
   readonly problems: readonly string[];
   /** False when what a re-drive would copy from is itself missing: repeating the transfer cannot heal it. */
   readonly repairable: boolean;
@@ -32,16 +34,27 @@ export interface ReconcileDeps {
   kustomizeTableOf(environment: EnvironmentName): string;
 }
 
-/** Every succeeded transfer with the environment it came from (the one before its target in the chain). */
-export async function doneTransfers(pool: Pool, chain: readonly EnvironmentName[]): Promise<DoneTransfer[]> {
+/**
+ * Every succeeded transfer, and every unfinished one that has not moved for
+ * `stuckAfterMinutes` (a lost or dead command, a service that gave up), with
+ * the environment it came from (the one before its target in the chain).
+ */
+export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY): Promise<TransferRecord[]> {
+  const stuckAfterSeconds = Number.isFinite(stuckAfterMinutes) ? Math.max(0, Math.round(stuckAfterMinutes * 60)) : null;
   const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login FROM transfer_claims c
-     JOIN viewport_requests r ON r.request_id = c.request_id WHERE r.status = 'succeeded' ORDER BY c.created_at`);
-  return rows.flatMap((row): DoneTransfer[] => {
+    `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login, r.status, TIMESTAMPDIFF(SECOND, r.updated_at, UTC_TIMESTAMP(3)) AS idle_seconds
+     FROM transfer_claims c JOIN viewport_requests r ON r.request_id = c.request_id
+     WHERE r.status = 'succeeded' OR (? AND r.status IN ('accepted', 'running') AND r.updated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND)
+     ORDER BY c.created_at`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0]);
+  return rows.flatMap((row): TransferRecord[] => {
     const target = parseEnvironmentName(String(row['target_env']));
     const source = target ? chain[chain.indexOf(target) - 1] : undefined;
     if (!target || !source) return [];
-    return [{ requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), source, target }];
+    const status = String(row['status']);
+    return [{
+      requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), source, target,
+      ...(status === 'succeeded' ? {} : { stuck: { status, idleMinutes: Math.floor(Number(row['idle_seconds']) / 60) } }),
+    }];
   });
 }
 
@@ -85,12 +98,14 @@ export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRo
 }
 
 /**
- * What is wrong with one done transfer: the target copy missing or differing
- * from its source, the target chart row missing or differing from its source
- * row. A transfer whose source copy or chart row is gone is reported as one a
- * re-drive cannot repair.
+ * What is wrong with one transfer: unfinished for too long; or done, with the
+ * target copy missing or differing from its source, or the target chart row
+ * missing or differing from its source row. A done transfer whose source copy
+ * or chart row is gone is reported as one a re-drive cannot repair.
  */
-export async function checkTransfer(transfer: DoneTransfer, deps: ReconcileDeps): Promise<Omit<TransferFinding, 'transfer'>> {
+export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDeps): Promise<Omit<TransferFinding, 'transfer'>> {
+  // Half done is what an unfinished transfer looks like; the re-drive brings it to an end either way (done, or failed with a reason).
+  if (transfer.stuck) return { problems: [`still ${transfer.stuck.status}, nothing moved for ${transfer.stuck.idleMinutes} min`], repairable: true };
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
   const helmChartName = `${transfer.imageUID}-${transfer.imageVersion}`;
   const bucket = { source: deps.bucketOf(transfer.source), target: deps.bucketOf(transfer.target) };
@@ -123,7 +138,7 @@ export async function checkTransfer(transfer: DoneTransfer, deps: ReconcileDeps)
 }
 
 /** The command that re-drives a broken transfer: the same request again, so every step repeats idempotently. */
-export function redriveEvent(transfer: DoneTransfer): TransferRequested {
+export function redriveEvent(transfer: TransferRecord): TransferRequested {
   return {
     ...envelopeFor('transferRequested', { correlationId: transfer.requestId, imageUID: transfer.imageUID, actor: { username: transfer.owner, firstName: null, lastName: null, email: null } }),
     requestId: transfer.requestId, imageVersion: transfer.imageVersion, sourceEnvironment: transfer.source, targetEnvironment: transfer.target,
@@ -134,7 +149,7 @@ export function redriveEvent(transfer: DoneTransfer): TransferRequested {
 /** Transfers checked this many at a time: each check is four independent round trips, and a history holds thousands. */
 const CHECKS_IN_FLIGHT = 16;
 
-export async function findBrokenTransfers(transfers: readonly DoneTransfer[], deps: ReconcileDeps): Promise<TransferFinding[]> {
+export async function findBrokenTransfers(transfers: readonly TransferRecord[], deps: ReconcileDeps): Promise<TransferFinding[]> {
   const limit = pLimit(CHECKS_IN_FLIGHT);
   const checked = await Promise.all(transfers.map((transfer) => limit(async () => ({ transfer, ...(await checkTransfer(transfer, deps)) }))));
   return checked.filter((finding) => finding.problems.length > 0);
