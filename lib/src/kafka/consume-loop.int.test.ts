@@ -18,7 +18,7 @@ const suffix = uniqueSuffix();
 const kafka = testKafka();
 const schema = loadSchemas().get('orbit.upload.requested')!;
 // One topic per test, so no test consumes another's messages.
-const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c`, slow: `test.loop.${suffix}.d` };
+const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c`, slow: `test.loop.${suffix}.d`, replay: `test.loop.${suffix}.e` };
 const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map(Object.values(topics).map((name) => [name, schema])));
 const fastRetry = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
 let publisher: EventPublisher;
@@ -152,6 +152,38 @@ describe('consume loop against the real broker and registry', () => {
     }
   });
 
+  it('passes over what it cannot process without a dead letter when told to skip (a replay), and still says so', async () => {
+    const topic = topics.replay;
+    const handled: string[] = [];
+    const noticed: DeadLetteredMessage<UploadRequested>[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, permanentFailures: 'skip',
+      decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        if (message.event.imageUID.startsWith('F')) throw new TypeError('a bug in this version');
+        handled.push(message.event.eventId);
+      },
+      onDeadLettered: async (letter) => { noticed.push(letter); },
+    });
+    await loop.start();
+    try {
+      const failing = sample('F'.repeat(60));
+      const good = sample('G'.repeat(60));
+      await publisher.sendRaw(topic, [{ key: 'G'.repeat(60), value: Buffer.from('not avro') }]);
+      await publisher.publish(topic, failing);
+      await publisher.publish(topic, good);
+      await waitFor(() => handled.includes(good.eventId), { what: 'the good event after the two it cannot process' });
+      expect(noticed.map((letter) => [letter.offset, letter.message?.event.eventId])).toEqual([['0', undefined], ['1', failing.eventId]]);
+      const admin = kafka.admin();
+      await admin.connect();
+      const [dlq] = await admin.fetchTopicOffsets(`${topic}.dlq`);
+      await admin.disconnect();
+      expect(dlq?.high, 'no dead letter written').toBe('0');
+    } finally {
+      await loop.stop();
+    }
+  });
+
   it('retries while DynamoDB is down and succeeds once it is back, without the DLQ', async () => {
     const table = `test-loop-${suffix}`;
     const raw = new DynamoDBClient({ region: testConfig.AWS_REGION, endpoint: testConfig.AWS_ENDPOINT_URL_DYNAMODB });
@@ -227,6 +259,33 @@ describe('consume loop, batch mode', () => {
       expect(noticed.map((letter) => letter.message?.event.eventId)).toEqual([poison.eventId]);
       expect(noticed[0]?.error).toBeInstanceOf(TypeError);
       expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    } finally {
+      await loop.stop();
+      await batchPublisher.disconnect();
+    }
+  });
+
+  it('sets an undecodable message aside only after the messages before it are handled, in partition order', async () => {
+    const topic = `test.loop.${uniqueSuffix()}.batch-order`;
+    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
+    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const seen: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => { seen.push(message.offset); },
+      batchHandler: async (messages) => { seen.push(...messages.map((message) => message.offset)); },
+      // A projector closes the gap a letter leaves only if it comes in its turn: here, after offsets 0-4.
+      onDeadLettered: async (letter) => { seen.push(`letter ${letter.offset}`); },
+    });
+    try {
+      await batchPublisher.publishAll(Array.from({ length: 5 }, (_, i) => ({ topic, event: sample(`${i}${'O'.repeat(59)}`) })));
+      await batchPublisher.sendRaw(topic, [{ key: 'x', value: Buffer.from('not avro') }]);
+      await batchPublisher.publishAll(Array.from({ length: 3 }, (_, i) => ({ topic, event: sample(`${i}${'P'.repeat(59)}`) })));
+      await loop.start();
+      await waitFor(() => seen.length === 9, { timeoutMs: 30_000, what: 'all nine messages' });
+      expect(seen).toEqual(['0', '1', '2', '3', '4', 'letter 5', '6', '7', '8']);
     } finally {
       await loop.stop();
       await batchPublisher.disconnect();

@@ -66,6 +66,14 @@ export interface ConsumeLoopOptions<E> {
    * DLQ may then hold the letter twice, which re-drives harmlessly.
    */
   readonly onDeadLettered?: (letter: DeadLetteredMessage<E>) => Promise<void>;
+  /**
+   * Where a message that cannot be processed goes: `'dead-letter'` writes it
+   * to `<topic>.dlq` for an operator; `'skip'` only logs it (and tells
+   * onDeadLettered), for a replay whose live consumer has dead-lettered the
+   * same messages already, so each replay does not add them to the DLQ again.
+   * @default 'dead-letter'
+   */
+  readonly permanentFailures?: 'dead-letter' | 'skip';
   /** Backoff of transient failures; maxAttempts bounds them (then the DLQ), Infinity never gives up. */
   readonly retryPolicy: RetryPolicy;
   readonly logger: Logger;
@@ -88,6 +96,12 @@ export interface ConsumeLoopOptions<E> {
 }
 
 type Outcome = 'done' | 'retry' | 'seek';
+
+/** A message the codec refused for good: it goes to the DLQ (or is skipped) in its turn. */
+interface Undecodable {
+  readonly undecodable: unknown;
+  readonly log: Logger;
+}
 
 /**
  * The one consume loop every consumer uses. Per message: decode, run the
@@ -228,15 +242,28 @@ export class ConsumeLoop<E> extends EventEmitter {
     return outcome === 'retry' ? { retryAt: message.offset } : { done: message.offset };
   }
 
-  /** Batch path: decode all, hand the decodable ones over at once, fall back per message on a permanent failure. */
+  /**
+   * Batch path: decode all, hand the decodable ones over at once, fall back
+   * per message on a permanent failure. An undecodable message is set aside
+   * only once the messages before it are handled, so what a dead letter sets
+   * off (onDeadLettered) comes in partition order too.
+   */
   private async processChunk(topic: string, partition: number, chunk: readonly KafkaMessage[]): Promise<{ done?: string; retryAt?: string }> {
-    const started = performance.now();
-    const ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[] = [];
+    let started = performance.now();
+    let ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[] = [];
     let done: string | undefined;
     for (const message of chunk) {
       const consumed = await this.consumedOf(topic, partition, message);
       if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, done, message.offset);
-      if (consumed !== 'dead-lettered') ready.push({ message, consumed });
+      if ('undecodable' in consumed) {
+        const before = await this.runBatch(topic, partition, ready, started, done, undefined);
+        if (before.retryAt !== undefined) return before;
+        if ((await this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined)) !== 'done') return { ...before, retryAt: message.offset };
+        ready = [];
+        started = performance.now();
+      } else {
+        ready.push({ message, consumed });
+      }
       done = message.offset;
     }
     return this.runBatch(topic, partition, ready, started, done, undefined);
@@ -289,7 +316,7 @@ export class ConsumeLoop<E> extends EventEmitter {
    * DLQ here. The message's logger is made on first use: most messages never
    * log, and a child logger per message was a tenth of a replay's CPU.
    */
-  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | 'dead-lettered'> {
+  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | Undecodable> {
     const headers = headersToStrings(message.headers);
     let log: Logger | undefined;
     const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers));
@@ -306,7 +333,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.lastError = error;
       if (!this.running) return 'retry';
       if (this.isRetriable(error)) return 'retry';
-      return (await this.deadLetter(topic, partition, message, error, 1, logOf(), undefined)) === 'done' ? 'dead-lettered' : 'retry';
+      return { undecodable: error, log: logOf() };
     }
   }
 
@@ -315,7 +342,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
     const consumed = await this.consumedOf(topic, partition, message);
     if (consumed === 'retry') return 'retry';
-    if (consumed === 'dead-lettered') return 'done';
+    if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
       await this.options.handler(consumed);
       this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs: performance.now() - started });
@@ -338,15 +365,19 @@ export class ConsumeLoop<E> extends EventEmitter {
   }
 
   private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown, attempts: number, log: Logger, consumed: ConsumedMessage<E> | undefined): Promise<Outcome> {
-    if (!this.dlqProducer) return 'retry';
-    try {
-      await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
-    } catch (dlqError) {
-      log.error({ err: dlqError, cause: error }, 'DLQ unavailable, will retry the message');
-      this.lastError = dlqError;
-      return 'retry';
+    if (this.options.permanentFailures === 'skip') {
+      log.error({ err: error, attempts }, 'message cannot be processed; skipped (this loop writes no dead letters)');
+    } else {
+      if (!this.dlqProducer) return 'retry';
+      try {
+        await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
+      } catch (dlqError) {
+        log.error({ err: dlqError, cause: error }, 'DLQ unavailable, will retry the message');
+        this.lastError = dlqError;
+        return 'retry';
+      }
+      log.error({ err: error, attempts }, 'message sent to the DLQ');
     }
-    log.error({ err: error, attempts }, 'message sent to the DLQ');
     this.emitEvent(CONSUMER_EVENTS.deadLettered, { topic, partition, offset: message.offset, error, attempts });
     try {
       await this.options.onDeadLettered?.({ topic, partition, offset: message.offset, message: consumed, error });
