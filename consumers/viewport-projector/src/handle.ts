@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, inTransaction, SeekRequest, type ConsumedMessage, type EventPublisher } from '@orbit/lib';
+import { entryOfPid, envelopeFor, inTransaction, SeekRequest, type ConsumedMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
@@ -95,4 +95,21 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
 export function projectorHandler(deps: ProjectorDeps) {
   const batch = projectorBatchHandler(deps);
   return (message: ConsumedMessage<OrbitEvent>): Promise<void> => batch([message]);
+}
+
+/**
+ * The dead-letter hook every projector loop needs. A message set aside leaves
+ * a gap in the applied offsets: the next message would find the projection
+ * still expecting it and re-read the partition from there, so the same message
+ * would be set aside again and again and nothing after it projected. It is
+ * marked applied, with no effect, when it is the one expected next (a letter
+ * re-driven later comes back at a new offset and is projected then).
+ */
+export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId'> & { readonly lifecycleTopicOf?: (topic: string) => string }) {
+  return async (letter: MessagePosition): Promise<void> => {
+    const position = { groupId: deps.groupId, topic: deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic, partition: letter.partition, offset: letter.offset };
+    await inTransaction(deps.pool, async (connection) => {
+      if ((await nextExpectedOffset(connection, position)) === BigInt(letter.offset)) await markApplied(connection, position);
+    });
+  };
 }

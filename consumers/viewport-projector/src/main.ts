@@ -1,7 +1,7 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
 import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type OrbitEvent } from '@orbit/schemas';
-import { projectorBatchHandler, projectorHandler } from './handle.js';
+import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
 
@@ -19,7 +19,16 @@ runMain(() => {
     groupId: GROUP,
     topics: PROJECTED_TOPICS,
     schemas: loadSchemas(),
-    createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('viewport-projector', publisher),
+    createDeadLetterHook: ({ publisher }) => {
+      if (!pool) throw new TypeError('the handler creates the pool first');
+      const failRequest = failRequestOnDeadLetter('viewport-projector', publisher);
+      const pass = passDeadLetters({ pool, groupId: GROUP });
+      // The request's failure first: if passing the letter then fails, the message is handled again and the notice is not lost.
+      return async (letter) => {
+        await failRequest(letter);
+        await pass(letter);
+      };
+    },
     createHandler: ({ config, publisher, logger }) => {
       const created = createMysqlPool(config.MYSQL_URL);
       pool = created;

@@ -36,6 +36,9 @@ try {
     await publisher.disconnect();
     const after = await projectionChecksum(pool);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
+    if (report.skipped.length > 0) {
+      process.stdout.write(`passed over ${report.skipped.length} message(s) that cannot be projected (the log says why; \`npm run dlq:list\` shows the live projector's letters): ${report.skipped.join(', ')}\n`);
+    }
     process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   }
 } finally {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
-import type { OrbitEvent } from '@orbit/schemas';
+import { failRequestOnDeadLetter, type OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { projectorBatchHandler, projectorHandler } from './handle.js';
+import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
@@ -36,6 +36,8 @@ export interface RebuildReport {
   readonly eventsReplayed: number;
   readonly seconds: number;
   readonly catchUpEvents: number;
+  /** Messages that could not be projected and were passed over, as `topic/partition@offset` (see the log for why). */
+  readonly skipped: readonly string[];
 }
 
 export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
@@ -102,9 +104,11 @@ class ReplayEndReached extends OrbitError {
  * past those ends is applied; without it (the tail into the live tables),
  * whatever arrives meanwhile is applied too, with all its effects.
  */
-async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean): Promise<number> {
+async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean, skipped: string[]): Promise<number> {
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
+  const pass = passDeadLetters({ pool, groupId: deps.liveGroup, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
+  const failRequest = failRequestOnDeadLetter('viewport-projector', deps.publisher);
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
   // A partition that was empty when the replay started has nothing the shadow may apply.
   const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
@@ -140,6 +144,14 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
       if (first) throw new ReplayEndReached(keyOf(first), endOf(first));
     },
     maxBatchSize: 500,
+    // What the live projector set aside, the replay passes over the same way; the live DLQ holds those letters
+    // already, so the shadow adds none. The tail writes to the live tables, so it sets aside as the live projector would.
+    permanentFailures: shadow ? 'skip' : 'dead-letter',
+    onDeadLettered: async (letter) => {
+      if (!shadow) await failRequest(letter);
+      await pass(letter);
+      skipped.push(`${letter.topic}/${letter.partition}@${letter.offset}`);
+    },
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
     partitionsConsumedConcurrently: 8,
     // A replay reads a backlog: a short fetch wait lets stop() return at once when it is caught up.
@@ -227,8 +239,9 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   shadowUrl.pathname = `/${shadow}`;
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
   let replayed: number;
+  const skipped: string[] = [];
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, true);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, true, skipped);
   } finally {
     await rebuildPool.end();
   }
@@ -242,11 +255,11 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
-  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, false);
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, false, skipped);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);
   await admin.disconnect();
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
-  return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp };
+  return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped };
 }
