@@ -5,6 +5,8 @@
  * and the letter re-driven, the same request carries on and succeeds. The
  * fault is a real one: the harbor-writer started with a Development bucket
  * name S3 refuses (400), the kind of misconfiguration operators fix and re-drive.
+ * And a message nobody can decode, in a topic ViewPort is projected from, is
+ * set aside once and does not hold back the uploads behind it.
  */
 import { readFileSync } from 'node:fs';
 import { listDeadLetters, redriveDeadLetters, TOPICS } from '@orbit/lib';
@@ -71,4 +73,23 @@ describe('a request whose message a stage sets aside', () => {
     const view = await api<{ versions: { imageVersion: string; status: string; environments: string[] }[] }>(USER, `/v1/images/${imageUID}`);
     expect(view.body.versions).toMatchObject([{ imageVersion: VERSION, status: 'ready', environments: ['Development'] }]);
   }, 240_000);
+
+  it('goes on past an undecodable message in a projected topic: the projector sets it aside once and projects what follows', async () => {
+    const kafka = testKafka();
+    const projectorLetters = async (): Promise<number> =>
+      (await listDeadLetters(kafka, `${TOPICS.imageStored}.dlq`)).filter((letter) => letter.consumerGroup === 'viewport-projector').length;
+    const lettersBefore = await projectorLetters();
+    // On every partition, so whatever partition the upload's ImageStored lands on comes after one.
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: TOPICS.imageStored, messages: [0, 1, 2].map((partition) => ({ partition, key: `garbage-${partition}`, value: Buffer.from('not avro at all') })) });
+    await producer.disconnect();
+
+    const accepted = await uploadArchive(USER, readFileSync(image.ociArchive), { imageName: `after-garbage-${uniqueSuffix()}`, imageVersion: VERSION, port: 8080 });
+    expect((await finished(USER, accepted.body.requestId, 90_000)).status).toBe('succeeded');
+    await waitFor(async () => (await projectorLetters()) >= lettersBefore + 3, { timeoutMs: 30_000, what: "the projector's three letters" });
+    // Set aside once each: a few seconds later there are still just three more.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await projectorLetters()).toBe(lettersBefore + 3);
+  }, 180_000);
 });
