@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { env } from './config.js';
 
 /**
@@ -86,4 +87,18 @@ const SUFFIX_OF: Readonly<Record<TableEnvironment, keyof TableSuffixes>> = {
 export function tableName(key: TableKey, suffixes: TableSuffixes): string {
   const table: TableDefinition = TABLES[key];
   return table.base + suffixes[SUFFIX_OF[table.environment]];
+}
+
+/** Longest user name segment kept readable in a staging key (MinIO refuses path segments over 255 bytes). */
+const READABLE_OWNER_SEGMENT = 128;
+
+/**
+ * The `{username}` segment of a staging key (`uploads/{username}/…`):
+ * URI-encoded, so any name is a valid key; a name whose encoding is too long
+ * for one segment (255 characters of CJK encode to 2 295) becomes `=` and its
+ * SHA-256 instead, which no encoded name can look like (`=` is always escaped).
+ */
+export function ownerKeySegment(owner: string): string {
+  const encoded = encodeURIComponent(owner);
+  return encoded.length <= READABLE_OWNER_SEGMENT ? encoded : `=${createHash('sha256').update(owner).digest('hex')}`;
 }

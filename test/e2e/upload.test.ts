@@ -194,6 +194,18 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
   }, 150_000);
 
+  it('serves a user whose name is as long as a token may carry (255 characters, not ASCII) and refuses a longer one with a reason', async () => {
+    // 255 characters that URI-encode to 2 000+ bytes: too long for one S3 key segment as they are.
+    const longest = `${uniqueSuffix()}${'名'.repeat(247)}`;
+    const accepted = await uploadArchive(longest, readFileSync(image.ociArchive), metadata(`long-owner-${uniqueSuffix()}`));
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    expect((await finished(longest, accepted.body.requestId)).status).toBe('succeeded');
+    const listed = await api<{ images: { imageUID: string }[] }>(longest, '/v1/images');
+    expect(listed.body.images.map((entry) => entry.imageUID)).toContain(accepted.body.imageUID);
+    const tooLong = await api<{ message: string }>(`${uniqueSuffix()}${'u'.repeat(248)}`, '/v1/images');
+    expect(tooLong).toMatchObject({ status: 401, body: { message: 'token names a user of 256 characters; at most 255 are supported' } });
+  }, 150_000);
+
   it('pulls from a private registry with the credentials ORBIT_REGISTRY_CREDENTIALS holds for it', async () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', `${ROBOT.username}:${ROBOT.password}`, image.layoutRef, `docker://${privateRegistry.address}/team/secret:1.0.0`]);

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { parseImageReference } from '@orbit/lib';
+import { ownerKeySegment, parseImageReference } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Credentials } from './registry-pull/auth.js';
 import { PullRefusedError, RegistryClient } from './registry-pull/client.js';
@@ -26,7 +26,7 @@ export function isInsecureRegistry(registry: string, access: RegistryAccess): bo
 
 /** `uploads/{username}/pulled/{requestId}.tar`: one object per request, so a redelivery overwrites its own pull. */
 export function pulledKeyOf(owner: string, requestId: string): string {
-  return `uploads/${encodeURIComponent(owner)}/pulled/${requestId}.tar`;
+  return `uploads/${ownerKeySegment(owner)}/pulled/${requestId}.tar`;
 }
 
 /**

@@ -32,4 +32,10 @@ describe('bearer token verification', () => {
       .sign(new TextEncoder().encode(settings.secret));
     await expect(verify(`Bearer ${anonymous}`)).rejects.toThrow(/names no user/);
   });
+
+  it('takes user names up to 255 characters (counted as characters, not bytes) and refuses longer ones at the door', async () => {
+    const longest = '名'.repeat(255);
+    expect((await verify(`Bearer ${await issueLocalToken(settings, longest, [])}`)).actor.username).toBe(longest);
+    await expect(verify(`Bearer ${await issueLocalToken(settings, 'u'.repeat(256), [])}`)).rejects.toThrow('token names a user of 256 characters; at most 255 are supported');
+  });
 });

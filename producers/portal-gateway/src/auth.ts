@@ -51,9 +51,15 @@ function text(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
+/** Longest user name kept: ViewPort's user columns hold 255 characters, as Harbor's and Artifactory's do. */
+export const MAX_USERNAME_CHARACTERS = 255;
+
 export function callerOf(claims: JWTPayload): Caller {
   const username = text(claims['preferred_username']) ?? text(claims.sub);
   if (!username) throw new UnauthorizedError('token names no user (preferred_username or sub)');
+  // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
+  const characters = [...username].length;
+  if (characters > MAX_USERNAME_CHARACTERS) throw new UnauthorizedError(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
   const roles = Array.isArray(claims['roles']) ? claims['roles'].filter((role): role is string => typeof role === 'string') : [];
   return {
     actor: { username, firstName: text(claims['given_name']), lastName: text(claims['family_name']), email: text(claims['email']) },

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ownerKeySegment } from '@orbit/lib';
 import type { PresignedUpload, UploadStore } from '../ports.js';
 import { streamToStaging, type StagedObject } from '../staging.js';
 
@@ -9,7 +10,7 @@ export function stagingKey(owner: string, uploadId: string, day: Date): string {
   const yyyy = day.getUTCFullYear();
   const mm = String(day.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(day.getUTCDate()).padStart(2, '0');
-  return `uploads/${encodeURIComponent(owner)}/${yyyy}/${mm}/${dd}/${uploadId}.tar`;
+  return `uploads/${ownerKeySegment(owner)}/${yyyy}/${mm}/${dd}/${uploadId}.tar`;
 }
 
 /**
@@ -17,7 +18,7 @@ export function stagingKey(owner: string, uploadId: string, day: Date): string {
  * key carries no date: `uploads/{username}/direct/{uploadId}.tar`.
  */
 export function directKey(owner: string, uploadId: string): string {
-  return `uploads/${encodeURIComponent(owner)}/direct/${uploadId}.tar`;
+  return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.tar`;
 }
 
 export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, presignSeconds = 3600): UploadStore {
