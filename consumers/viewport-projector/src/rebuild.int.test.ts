@@ -98,7 +98,7 @@ describe('a rebuild while traffic goes on', () => {
     const schemas = loadSchemas();
     const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
     const kafka = testKafka();
-    await createTestTopics(kafka, topics);
+    await createTestTopics(kafka, topics.flatMap((topic) => [topic, `${topic}.dlq`]));
     const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
     const live = await privateViewport('during');
     const url = new URL(testConfig.MYSQL_URL);
@@ -128,6 +128,8 @@ describe('a rebuild while traffic goes on', () => {
         const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${live.database}_rebuild\`.viewport_applied_offsets`).catch(() => [[{ n: 0 }] as RowDataPacket[]]);
         return Number(rows[0]?.['n']) >= 3 ? true : undefined;
       }, { what: 'the shadow to hold the history', timeoutMs: 30_000, intervalMs: 50 });
+      // Something nobody can decode arrives after the snapshot: it is the tail's to set aside, with a letter, as the live projector would.
+      await publisher.sendRaw(`${prefix}${TOPICS.imageStored}`, [{ key: 'garbage', value: Buffer.from('not avro at all') }]);
       const during = await upload('during');
       const report = await rebuilding;
 
@@ -138,6 +140,12 @@ describe('a rebuild while traffic goes on', () => {
       expect(await statusOf(before)).toBe('accepted');
       expect(await statusOf(during)).toBe('succeeded');
       expect(announced.filter((event) => (event as EventEnvelope & { requestId?: string }).requestId === during)).toHaveLength(3);
+      expect(report.skipped).toEqual([`${prefix}${TOPICS.imageStored}/0@1`]);
+      const admin = kafka.admin();
+      await admin.connect();
+      const [letters] = await admin.fetchTopicOffsets(`${prefix}${TOPICS.imageStored}.dlq`);
+      await admin.disconnect();
+      expect(letters?.high, 'one dead letter, from the tail').toBe('1');
     } finally {
       await publisher.disconnect();
       await live.drop();

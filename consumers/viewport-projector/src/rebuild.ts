@@ -148,6 +148,9 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
     // already, so the shadow adds none. The tail writes to the live tables, so it sets aside as the live projector would.
     permanentFailures: shadow ? 'skip' : 'dead-letter',
     onDeadLettered: async (letter) => {
+      // Past the snapshot it is the live projector's (or the tail's) to set aside, with a letter: the shadow leaves it alone.
+      const lifecycleTopic = deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic;
+      if (shadow && BigInt(letter.offset) >= (ends.get(`${lifecycleTopic}/${letter.partition}`) ?? 0n)) return;
       if (!shadow) await failRequest(letter);
       await pass(letter);
       skipped.push(`${letter.topic}/${letter.partition}@${letter.offset}`);
