@@ -5,10 +5,9 @@
  * source row promotes it), and every one that has not moved for
  * `--stuck-after` minutes (default 30: a command lost on the way, or one
  * whose dead letter names no request), and re-drives the broken and the
- * stuck ones. On a healthy system it
- * reports and changes nothing. Exits 1 when something is left for a person:
- * a dry run that found work, or a transfer whose source copy or chart row is
- * gone, which no re-drive can heal.
+ * stuck ones. On a healthy system it reports and changes nothing. Exits 1
+ * when something is left for a person: a dry run that found work, or a
+ * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -16,7 +15,7 @@ import {
   imageBucketOf, kustomizeTableKeyOf, readConfig, runtimeEnv, startTrace, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
-import { transfersToCheck, findBrokenTransfers, redriveEvent } from './reconcile.js';
+import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' } } });
 const stuckAfterMinutes = Number(values['stuck-after']);
