@@ -32,9 +32,12 @@ describe('deadLetterRecord', () => {
     expect(record.headers[HEADER.dlqError]).toBe('ORBIT_ERR_RETRY_EXHAUSTED');
   });
 
-  it('names foreign errors by their class', () => {
+  it('names foreign errors by their own code where they carry one, else by their class', () => {
     const record = deadLetterRecord({ topic: 't', partition: 0, message, error: new TypeError('x is undefined'), attempts: 1, groupId: 'g' });
     expect(record.headers[HEADER.dlqError]).toBe('TypeError');
     expect(record.headers[HEADER.dlqRetriable]).toBe('false');
+    // As mysql2 throws them: a plain Error with the server's code.
+    const tooLong = Object.assign(new Error("Data too long for column 'user_login' at row 1"), { code: 'ER_DATA_TOO_LONG', errno: 1406 });
+    expect(deadLetterRecord({ topic: 't', partition: 0, message, error: tooLong, attempts: 1, groupId: 'g' }).headers[HEADER.dlqError]).toBe('ER_DATA_TOO_LONG');
   });
 });

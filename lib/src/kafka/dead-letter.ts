@@ -13,10 +13,17 @@ export interface DeadLetter {
   readonly groupId: string;
 }
 
-/** Error code for the DLQ headers: ours, or the foreign error's name. */
+/**
+ * Error code for the DLQ headers: ours; else the foreign error's own code
+ * where it has one (mysql2's ER_DATA_TOO_LONG says more than its name, Error);
+ * else its name.
+ */
 export function errorCodeOf(error: unknown): string {
   if (error instanceof OrbitError) return error.code;
-  if (error instanceof Error) return error.name;
+  if (error instanceof Error) {
+    const { code } = error as { code?: unknown };
+    return typeof code === 'string' && code.length > 0 ? code : error.name;
+  }
   return 'UnknownError';
 }
 
