@@ -84,7 +84,7 @@ const { value: rebuilt, cpuSeconds } = await cpuDuring(servers, () => rebuildPro
   publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
 }));
 
-const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets');
+const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets' && table !== 'viewport_set_aside');
 const copyDb = `${benchDb}_copy`;
 await pool.query(`CREATE DATABASE \`${copyDb}\``);
 for (const table of projected) await pool.query(`CREATE TABLE \`${copyDb}\`.\`${table}\` LIKE \`${benchDb}\`.\`${table}\``);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, inTransaction, SeekRequest, type ConsumedMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
-import type { OrbitEvent, ViewportUpdated } from '@orbit/schemas';
+import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
+import type { ImageStored, OrbitEvent, ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { planProjection, requestsToLookUp, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
-import { readFinishedRequests, readKnownVersions, writePlan } from './write-plan.js';
+import { planProjection, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
+import { readFinishedRequests, readKnownVersions, readSetAsideVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
   readonly pool: Pool;
@@ -66,7 +66,11 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       });
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
       const finished: FinishedRequests = announce ? await readFinishedRequests(connection, requestsToLookUp(fresh)) : new Map();
-      const planned = planProjection(fresh, await readKnownVersions(connection, versionsToLookUp(fresh)), finished);
+      const guids = versionsToLookUp(fresh);
+      const known = await readKnownVersions(connection, guids);
+      // Only a version that is not there can have been set aside; usually every chart event finds its version.
+      const absent = guids.filter((guid) => !known.has(guid));
+      const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set());
       await writePlan(connection, planned.plan, { requests: announce });
       const last = planned.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });
@@ -103,13 +107,22 @@ export function projectorHandler(deps: ProjectorDeps) {
  * still expecting it and re-read the partition from there, so the same message
  * would be set aside again and again and nothing after it projected. It is
  * marked applied, with no effect, when it is the one expected next (a letter
- * re-driven later comes back at a new offset and is projected then).
+ * re-driven later comes back at a new offset and is projected then), and
+ * recorded in viewport_set_aside, so the chart events of a version whose
+ * ImageStored it was are set aside too instead of waiting for it.
  */
 export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId'> & { readonly lifecycleTopicOf?: (topic: string) => string }) {
-  return async (letter: MessagePosition): Promise<void> => {
+  return async (letter: DeadLetteredMessage<OrbitEvent>): Promise<void> => {
     const position = { groupId: deps.groupId, topic: deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic, partition: letter.partition, offset: letter.offset };
+    const event = letter.message?.event;
+    const version = position.topic === TOPICS.imageStored && event ? versionGuid(event.imageUID, (event as ImageStored).metadata.imageVersion) : null;
     await inTransaction(deps.pool, async (connection) => {
-      if ((await nextExpectedOffset(connection, position)) === BigInt(letter.offset)) await markApplied(connection, position);
+      if ((await nextExpectedOffset(connection, position)) !== BigInt(letter.offset)) return;
+      await markApplied(connection, position);
+      await connection.execute(
+        `INSERT IGNORE INTO viewport_set_aside (consumer_group, topic, kafka_partition, kafka_offset, version_guid, error_code, set_aside_at)
+         VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))`,
+        [position.groupId, position.topic, position.partition, position.offset, version, errorCodeOf(letter.error)]);
     });
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newImageUID, TOPICS } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { imageGuid, planProjection, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError } from './plan.js';
+import { imageGuid, planProjection, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError } from './plan.js';
 
 const at = (iso: string): number => new Date(iso).getTime();
 const message = (topic: string, event: OrbitEvent) => ({ topic, event });
@@ -45,6 +45,17 @@ describe('planProjection', () => {
     expect(applied).toHaveLength(1);
     expect(plan.posts.size).toBe(0);
     expect([...plan.requests.keys()]).toEqual(['req-4']);
+  });
+
+  it('refuses, instead of waiting, a chart or promotion of a version whose ImageStored was set aside', () => {
+    const lost = sampleEvents(newImageUID(), 'req-5');
+    const setAside = new Set([versionGuid(lost['orbit.image.stored'].imageUID, lost['orbit.image.stored'].metadata.imageVersion)]);
+    const chart = { ...lost['orbit.chart.generated'], imageUID: lost['orbit.image.stored'].imageUID };
+    expect(() => planProjection([message(TOPICS.chartGenerated, chart)], new Map(), new Map(), setAside)).toThrow(VersionSetAsideError);
+    const promoted = { ...lost['orbit.chart.promoted'], imageUID: lost['orbit.image.stored'].imageUID, imageVersion: chart.imageVersion };
+    expect(() => planProjection([message(TOPICS.chartPromoted, promoted)], new Map(), new Map(), setAside)).toThrow(/re-drive that letter first/);
+    // Stored again in the same batch (the letter re-driven): nothing to refuse.
+    expect(planProjection([message(TOPICS.imageStored, lost['orbit.image.stored']), message(TOPICS.chartGenerated, chart)], new Map(), new Map(), setAside).applied).toHaveLength(2);
   });
 
   it('adds a promotion target to the environments the database holds, once, and bumps only the modified time', () => {

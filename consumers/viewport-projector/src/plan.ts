@@ -33,6 +33,18 @@ export class VersionNotProjectedYetError extends OrbitError {
   }
 }
 
+/**
+ * The version's ImageStored was set aside (dead-lettered): waiting for it would
+ * hold the partition until someone re-drives that letter, so the chart event
+ * is set aside with it. Re-driving the ImageStored letter and then this one
+ * projects both.
+ */
+export class VersionSetAsideError extends OrbitError {
+  constructor(imageUID: string, imageVersion: string) {
+    super('ORBIT_ERR_VERSION_SET_ASIDE', `version ${imageVersion} of ${imageUID} is not projected: its ImageStored was set aside (see the orbit.image.stored DLQ); re-drive that letter first, then this one`);
+  }
+}
+
 /** A post as the batch leaves it. `insert` is set when an event upserts the whole post; otherwise only the patched columns change. */
 export interface PlannedPost {
   readonly guid: string;
@@ -120,7 +132,12 @@ const metaValue = (value: unknown): string => (typeof value === 'string' ? value
 class Planner {
   readonly plan: ProjectionPlan = { posts: new Map(), meta: new Map(), imageUids: new Map(), requests: new Map() };
 
-  constructor(private readonly known: KnownVersions, private readonly finished: FinishedRequests) {}
+  constructor(private readonly known: KnownVersions, private readonly finished: FinishedRequests, private readonly setAside: ReadonlySet<string>) {}
+
+  /** Why a chart event of a version that does not exist cannot be applied now: it is on its way, or it was set aside. */
+  missing(imageUID: string, imageVersion: string): OrbitError {
+    return this.setAside.has(versionGuid(imageUID, imageVersion)) ? new VersionSetAsideError(imageUID, imageVersion) : new VersionNotProjectedYetError(imageUID, imageVersion);
+  }
 
   /** INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content, modified only grows. */
   upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; status: string; parentGuid: string | null; type: string; when: Date }): void {
@@ -214,7 +231,7 @@ class Planner {
 
   chart(event: ChartGenerated): ProjectionResult {
     const version = versionGuid(event.imageUID, event.imageVersion);
-    if (!this.versionExists(version)) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+    if (!this.versionExists(version)) throw this.missing(event.imageUID, event.imageVersion);
     this.postOf(version).status = 'ready';
     this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
     const status = this.setRequestStatus(event, 'succeeded');
@@ -229,7 +246,7 @@ class Planner {
    */
   promotion(event: ChartPromoted): ProjectionResult {
     const version = versionGuid(event.imageUID, event.imageVersion);
-    if (!this.versionExists(version)) throw new VersionNotProjectedYetError(event.imageUID, event.imageVersion);
+    if (!this.versionExists(version)) throw this.missing(event.imageUID, event.imageVersion);
     const current = this.environmentsOf(version);
     this.setMeta(version, { environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment] });
     const post = this.postOf(version);
@@ -272,8 +289,10 @@ class Planner {
  * another topic ends the plan before it: the messages after it are not
  * planned either, so offsets stay contiguous.
  */
-export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map()): PlanOutcome<M> {
-  const planner = new Planner(known, finished);
+export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(
+  messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map(), setAside: ReadonlySet<string> = new Set(),
+): PlanOutcome<M> {
+  const planner = new Planner(known, finished, setAside);
   const applied: { message: M; result: ProjectionResult | undefined }[] = [];
   for (const message of messages) {
     try {

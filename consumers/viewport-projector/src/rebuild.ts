@@ -6,7 +6,7 @@ import { passDeadLetters, projectorBatchHandler, projectorHandler } from './hand
 import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
-export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets'] as const;
+export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets', 'viewport_set_aside'] as const;
 /** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
 

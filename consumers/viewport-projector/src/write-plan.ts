@@ -31,6 +31,16 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
   return known;
 }
 
+/** The versions among `guids` whose ImageStored this projection set aside (see VersionSetAsideError). */
+export async function readSetAsideVersions(connection: PoolConnection, guids: readonly string[]): Promise<ReadonlySet<string>> {
+  const setAside = new Set<string>();
+  for (const part of chunks([...guids])) {
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT DISTINCT version_guid FROM viewport_set_aside WHERE version_guid IN (?)', [part]);
+    for (const row of rows) setAside.add(String(row['version_guid']));
+  }
+  return setAside;
+}
+
 /**
  * The requests among `requestIds` that already succeeded or failed. Read
  * without a lock: requests are written last in a batch, and locking them here
