@@ -66,10 +66,9 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       });
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
       const finished: FinishedRequests = announce ? await readFinishedRequests(connection, requestsToLookUp(fresh)) : new Map();
-      const guids = versionsToLookUp(fresh);
-      const known = await readKnownVersions(connection, guids);
-      // Only a version that is not there can have been set aside; usually every chart event finds its version.
-      const absent = guids.filter((guid) => !known.has(guid));
+      const known = await readKnownVersions(connection, versionsToLookUp(fresh));
+      // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
+      const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));
       const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set());
       await writePlan(connection, planned.plan, { requests: announce });
       const last = planned.applied.at(-1);
