@@ -1,8 +1,9 @@
-import { ConsumeLoop, EventCodec, EventPublisher, newImageUID, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
-import { loadSchemas, sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { ConsumeLoop, EventPublisher, newImageUID, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
+import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
 import { rebuildProjection } from './rebuild.js';
@@ -15,12 +16,8 @@ import { PROJECTED_TOPICS } from './topics.js';
  */
 let kafka: Kafka;
 let viewport: PrivateViewport;
-const prefix = `test.projector-dlq.${uniqueSuffix()}.`;
-const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
-const stored = `${prefix}${TOPICS.imageStored}`;
-const schemas = loadSchemas();
-const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
-const lifecycleTopicOf = (topic: string): string => topic.slice(prefix.length);
+let projected: PrivateTopics;
+let stored: string;
 const before = sampleEvents(newImageUID(), `req-before-${uniqueSuffix()}`)['orbit.image.stored'];
 const after = sampleEvents(newImageUID(), `req-after-${uniqueSuffix()}`)['orbit.image.stored'];
 
@@ -39,11 +36,22 @@ async function lettersIn(topic: string): Promise<number> {
   }
 }
 
+/** A consume loop that projects `topics` into the test's database as the live projector does, dead-letter hook included. */
+function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId: string): ConsumeLoop<OrbitEvent> {
+  const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined } };
+  return new ConsumeLoop<OrbitEvent>({
+    kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
+    decode: (topic, value) => copies.codec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: copies.lifecycleTopicOf,
+    handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: passDeadLetters({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
+  });
+}
+
 beforeAll(async () => {
-  kafka = testKafka();
-  await createTestTopics(kafka, topics.flatMap((topic) => [topic, `${topic}.dlq`]));
+  projected = await privateLifecycleTopics('projector-dlq', PROJECTED_TOPICS);
+  ({ kafka } = projected);
+  stored = projected.named(TOPICS.imageStored);
   viewport = await privateViewport('dlq');
-  const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
+  const publisher = await EventPublisher.connect(kafka, projected.codec, quietLogger);
   await publisher.publish(stored, before);
   await publisher.sendRaw(stored, [{ key: before.imageUID, value: Buffer.from('not avro at all') }]);
   await publisher.publish(stored, after);
@@ -56,13 +64,7 @@ afterAll(async () => {
 
 describe('a message the projector cannot project', () => {
   it('is dead-lettered once and the partition goes on (it used to be re-read and dead-lettered for ever)', async () => {
-    const groupId = `projector-${uniqueSuffix()}`;
-    const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined } };
-    const loop = new ConsumeLoop<OrbitEvent>({
-      kafka, groupId, topics: [stored], logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
-      decode: (topic, value) => codec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: lifecycleTopicOf,
-      handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: passDeadLetters({ ...deps, lifecycleTopicOf }),
-    });
+    const loop = projectorLoop(projected, [stored], `projector-${uniqueSuffix()}`);
     await loop.start();
     try {
       await waitFor(async () => (await projectedImages()).includes(after.imageUID), { timeoutMs: 20_000, what: 'the image stored after the undecodable message' });
@@ -79,8 +81,8 @@ describe('a message the projector cannot project', () => {
     url.pathname = `/${viewport.database}`;
     const lettersBefore = await lettersIn(`${stored}.dlq`);
     const report = await rebuildProjection({
-      kafka, codec, pool: viewport.pool, mysqlUrl: url.toString(), topics, liveGroup: `projector-${uniqueSuffix()}`,
-      publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
+      kafka, codec: projected.codec, pool: viewport.pool, mysqlUrl: url.toString(), topics: projected.topics, liveGroup: `projector-${uniqueSuffix()}`,
+      publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: projected.lifecycleTopicOf,
     });
     expect(report.skipped).toEqual([`${stored}/0@1`]);
     expect(report.eventsReplayed).toBe(2);
@@ -89,44 +91,35 @@ describe('a message the projector cannot project', () => {
   }, 60_000);
 });
 
-
 describe('chart events of a version whose ImageStored was set aside', () => {
   it('are set aside too, instead of holding their partition until someone re-drives the ImageStored', async () => {
-    const own = `test.projector-aside.${uniqueSuffix()}.`;
-    const ownTopics = [TOPICS.imageStored, TOPICS.chartGenerated].map((topic) => `${own}${topic}`);
-    const ownCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${own}${topic}`, schema] as const)]));
-    await createTestTopics(kafka, ownTopics.flatMap((topic) => [topic, `${topic}.dlq`]));
+    const own = await privateLifecycleTopics('projector-aside', [TOPICS.imageStored, TOPICS.chartGenerated]);
     const lost = sampleEvents(newImageUID(), `req-lost-${uniqueSuffix()}`);
     const fine = sampleEvents(newImageUID(), `req-fine-${uniqueSuffix()}`);
     // A name ViewPort's columns cannot hold (the gateway refuses it; a foreign producer might not): MariaDB refuses the row for good.
     const unstorable = { ...lost['orbit.image.stored'], actor: { ...lost['orbit.image.stored'].actor, username: 'u'.repeat(300) } };
-    const publisher = await EventPublisher.connect(kafka, ownCodec, quietLogger);
-    await publisher.publish(`${own}${TOPICS.imageStored}`, unstorable);
-    await publisher.publish(`${own}${TOPICS.imageStored}`, fine['orbit.image.stored']);
+    const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
+    await publisher.publish(own.named(TOPICS.imageStored), unstorable);
+    await publisher.publish(own.named(TOPICS.imageStored), fine['orbit.image.stored']);
     // One chart partition: the fine image's chart comes after the one that can never find its version.
-    await publisher.publish(`${own}${TOPICS.chartGenerated}`, lost['orbit.chart.generated']);
-    await publisher.publish(`${own}${TOPICS.chartGenerated}`, fine['orbit.chart.generated']);
+    await publisher.publish(own.named(TOPICS.chartGenerated), lost['orbit.chart.generated']);
+    await publisher.publish(own.named(TOPICS.chartGenerated), fine['orbit.chart.generated']);
     await publisher.disconnect();
 
     const groupId = `projector-${uniqueSuffix()}`;
-    const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined } };
-    const loop = new ConsumeLoop<OrbitEvent>({
-      kafka, groupId, topics: ownTopics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
-      decode: (topic, value) => ownCodec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: (topic) => topic.slice(own.length),
-      handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: passDeadLetters({ ...deps, lifecycleTopicOf: (topic) => topic.slice(own.length) }),
-    });
+    const loop = projectorLoop(own, own.topics, groupId);
     const fineVersion = `orbit:image:${fine['orbit.image.stored'].imageUID}:${fine['orbit.image.stored'].metadata.imageVersion}`;
     await loop.start();
     try {
       await waitFor(async () => {
-        const [rows] = await viewport.pool.query<RowDataPacket[]>("SELECT post_status FROM wp_posts WHERE guid = ?", [fineVersion]);
+        const [rows] = await viewport.pool.query<RowDataPacket[]>('SELECT post_status FROM wp_posts WHERE guid = ?', [fineVersion]);
         return rows[0]?.['post_status'] === 'ready' ? true : undefined;
       }, { timeoutMs: 30_000, what: 'the chart after the one whose version was set aside' });
     } finally {
       await loop.stop();
     }
-    expect(await lettersIn(`${own}${TOPICS.imageStored}.dlq`)).toBe(1);
-    expect(await lettersIn(`${own}${TOPICS.chartGenerated}.dlq`)).toBe(1);
+    expect(await lettersIn(`${own.named(TOPICS.imageStored)}.dlq`)).toBe(1);
+    expect(await lettersIn(`${own.named(TOPICS.chartGenerated)}.dlq`)).toBe(1);
     const [setAside] = await viewport.pool.query<RowDataPacket[]>('SELECT topic, version_guid, error_code FROM viewport_set_aside WHERE consumer_group = ? ORDER BY topic', [groupId]);
     expect(setAside.map((row) => [row['topic'], row['error_code']])).toEqual([[TOPICS.chartGenerated, 'ORBIT_ERR_VERSION_SET_ASIDE'], [TOPICS.imageStored, 'ER_DATA_TOO_LONG']]);
     expect(setAside[1]?.['version_guid']).toBe(`orbit:image:${lost['orbit.image.stored'].imageUID}:${lost['orbit.image.stored'].metadata.imageVersion}`);

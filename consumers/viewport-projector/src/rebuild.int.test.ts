@@ -2,7 +2,8 @@ import { createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type Even
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestTopics, quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { HistoryTruncatedError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { PROJECTED_TOPICS } from './topics.js';
@@ -49,36 +50,37 @@ describe('one rebuild at a time', () => {
   });
 });
 
+/** Private copies of the projected topics with a publisher on them, and a private ViewPort (and its URL) to rebuild. */
+async function replayFixture(label: string) {
+  const copies = await privateLifecycleTopics(`rebuild-${label}`, PROJECTED_TOPICS);
+  const publisher = await EventPublisher.connect(copies.kafka, copies.codec, quietLogger);
+  const live = await privateViewport(label);
+  const url = new URL(testConfig.MYSQL_URL);
+  url.pathname = `/${live.database}`;
+  return { ...copies, publisher, live, url };
+}
+
 describe('a history that is no longer whole', () => {
   it('refuses to rebuild from a topic that lost its first events, and leaves the live projection alone', async () => {
-    const prefix = `test.truncated.${uniqueSuffix()}.`;
-    const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
-    const schemas = loadSchemas();
-    const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
-    const kafka = testKafka();
-    await createTestTopics(kafka, topics);
-    const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
-    const live = await privateViewport('truncated');
-    const url = new URL(testConfig.MYSQL_URL);
-    url.pathname = `/${live.database}`;
+    const { kafka, codec, topics, named, lifecycleTopicOf, publisher, live, url } = await replayFixture('truncated');
     const admin = kafka.admin();
     await admin.connect();
     try {
       for (const label of ['first', 'second']) {
         const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
-        await publisher.publish(`${prefix}${TOPICS.imageStored}`, events[TOPICS.imageStored]);
+        await publisher.publish(named(TOPICS.imageStored), events[TOPICS.imageStored]);
       }
       // As retention would: the first ImageStored is gone, its image still in the live projection.
-      await admin.fetchTopicMetadata({ topics: [`${prefix}${TOPICS.imageStored}`] });
-      await admin.deleteTopicRecords({ topic: `${prefix}${TOPICS.imageStored}`, partitions: [{ partition: 0, offset: '1' }] });
+      await admin.fetchTopicMetadata({ topics: [named(TOPICS.imageStored)] });
+      await admin.deleteTopicRecords({ topic: named(TOPICS.imageStored), partitions: [{ partition: 0, offset: '1' }] });
       await live.pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, 'dev1', 'kept', NOW(3), NOW(3))", [newImageUID()]);
 
       const refused = rebuildProjection({
         kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup: `viewport-projector-${uniqueSuffix()}`,
-        publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+        publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
       });
       await expect(refused).rejects.toBeInstanceOf(HistoryTruncatedError);
-      await expect(refused).rejects.toThrow(`${prefix}${TOPICS.imageStored}/0 starts at offset 1`);
+      await expect(refused).rejects.toThrow(`${named(TOPICS.imageStored)}/0 starts at offset 1`);
       const [kept] = await live.pool.query<RowDataPacket[]>('SELECT image_name FROM wp_image_uid');
       expect(kept.map((row) => row['image_name'])).toEqual(['kept']);
       const [shadows] = await live.pool.query<RowDataPacket[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?, ?)', [`${live.database}_rebuild`, `${live.database}_previous`]);
@@ -93,22 +95,13 @@ describe('a history that is no longer whole', () => {
 
 describe('a rebuild while traffic goes on', () => {
   it('applies what arrives during the replay with all its effects (request status, ViewportUpdated), not silently in the shadow', async () => {
-    const prefix = `test.rebuild.${uniqueSuffix()}.`;
-    const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
-    const schemas = loadSchemas();
-    const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
-    const kafka = testKafka();
-    await createTestTopics(kafka, topics.flatMap((topic) => [topic, `${topic}.dlq`]));
-    const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
-    const live = await privateViewport('during');
-    const url = new URL(testConfig.MYSQL_URL);
-    url.pathname = `/${live.database}`;
+    const { kafka, codec, topics, named, lifecycleTopicOf, publisher, live, url } = await replayFixture('during');
     const announced: EventEnvelope[] = [];
     const upload = async (label: string): Promise<string> => {
       const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
       await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
         [events['orbit.image.stored'].requestId, events['orbit.image.stored'].imageUID]);
-      for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(`${prefix}${topic}`, events[topic]);
+      for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), events[topic]);
       return events['orbit.image.stored'].requestId;
     };
     const statusOf = async (requestId: string): Promise<string> => {
@@ -120,7 +113,7 @@ describe('a rebuild while traffic goes on', () => {
       // The replay checks whether it has caught up every 5 s; an upload sent once the shadow holds the history reaches its consumer well before that.
       const rebuilding = rebuildProjection({
         kafka: createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger }), codec, pool: live.pool, mysqlUrl: url.toString(),
-        topics, liveGroup: 'viewport-projector-during-test', logger: quietLogger, pollMs: 5_000, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+        topics, liveGroup: 'viewport-projector-during-test', logger: quietLogger, pollMs: 5_000, lifecycleTopicOf,
         publisher: { publish: async (_topic, event) => { announced.push(event); } },
       });
       // The shadow has applied the history, so the replay's end offsets were taken before the next upload exists.
@@ -129,7 +122,7 @@ describe('a rebuild while traffic goes on', () => {
         return Number(rows[0]?.['n']) >= 3 ? true : undefined;
       }, { what: 'the shadow to hold the history', timeoutMs: 30_000, intervalMs: 50 });
       // Something nobody can decode arrives after the snapshot: it is the tail's to set aside, with a letter, as the live projector would.
-      await publisher.sendRaw(`${prefix}${TOPICS.imageStored}`, [{ key: 'garbage', value: Buffer.from('not avro at all') }]);
+      await publisher.sendRaw(named(TOPICS.imageStored), [{ key: 'garbage', value: Buffer.from('not avro at all') }]);
       const during = await upload('during');
       const report = await rebuilding;
 
@@ -140,10 +133,10 @@ describe('a rebuild while traffic goes on', () => {
       expect(await statusOf(before)).toBe('accepted');
       expect(await statusOf(during)).toBe('succeeded');
       expect(announced.filter((event) => (event as EventEnvelope & { requestId?: string }).requestId === during)).toHaveLength(3);
-      expect(report.skipped).toEqual([`${prefix}${TOPICS.imageStored}/0@1`]);
+      expect(report.skipped).toEqual([`${named(TOPICS.imageStored)}/0@1`]);
       const admin = kafka.admin();
       await admin.connect();
-      const [letters] = await admin.fetchTopicOffsets(`${prefix}${TOPICS.imageStored}.dlq`);
+      const [letters] = await admin.fetchTopicOffsets(`${named(TOPICS.imageStored)}.dlq`);
       await admin.disconnect();
       expect(letters?.high, 'one dead letter, from the tail').toBe('1');
     } finally {
