@@ -102,3 +102,8 @@ export function ownerKeySegment(owner: string): string {
   const encoded = encodeURIComponent(owner);
   return encoded.length <= READABLE_OWNER_SEGMENT ? encoded : `=${createHash('sha256').update(owner).digest('hex')}`;
 }
+
+/** Key of a version's chart in the kustomize tables and its prefix in the chart bucket; chart-generator writes it, reconcile reads it. */
+export function helmChartNameOf(imageUID: string, imageVersion: string): string {
+  return `${imageUID}-${imageVersion}`;
+}

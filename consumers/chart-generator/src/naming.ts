@@ -1,5 +1,8 @@
 import { ChartVersionError } from './errors.js';
 
+/** Key of the chart in the Chart Store and the chart bucket, shared with the transfer reconcile. */
+export { helmChartNameOf } from '@orbit/lib';
+
 /** Helm appends "-<chart>" style suffixes to release names; 53 leaves room for them inside the 63 of a DNS label. */
 export const MAX_CHART_NAME = 53;
 const MAX_LABEL_VALUE = 63;
@@ -27,10 +30,6 @@ export function chartNameOf(imageName: string, imageUID: string): string {
   return `image-${uidPart === '' ? 'unnamed' : uidPart}`;
 }
 
-/** Key of the chart in the Chart Store and the chart bucket. */
-export function helmChartNameOf(imageUID: string, imageVersion: string): string {
-  return `${imageUID}-${imageVersion}`;
-}
 
 /**
  * SemVer for Chart.yaml from the pipeline's image version. Dashes stand in

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { envelopeFor, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
+import { envelopeFor, helmChartNameOf, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import pLimit from 'p-limit';
@@ -107,7 +107,7 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   // Half done is what an unfinished transfer looks like; the re-drive brings it to an end either way (done, or failed with a reason).
   if (transfer.stuck) return { problems: [`still ${transfer.stuck.status}, nothing moved for ${transfer.stuck.idleMinutes} min`], repairable: true };
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
-  const helmChartName = `${transfer.imageUID}-${transfer.imageVersion}`;
+  const helmChartName = helmChartNameOf(transfer.imageUID, transfer.imageVersion);
   const bucket = { source: deps.bucketOf(transfer.source), target: deps.bucketOf(transfer.target) };
   const table = { source: deps.kustomizeTableOf(transfer.source), target: deps.kustomizeTableOf(transfer.target) };
   const chartRow = async (tableName: string): Promise<Record<string, unknown> | undefined> =>
@@ -134,7 +134,7 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
     });
     if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
   }
-  return { problems, repairable: problems.length === 0 || repairable };
+  return { problems, repairable };
 }
 
 /** The command that re-drives a broken transfer: the same request again, so every step repeats idempotently. */
