@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
-import type { ImageStored, OrbitEvent, ViewportUpdated } from '@orbit/schemas';
+import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { planProjection, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
@@ -123,5 +123,20 @@ export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId'> & 
          VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))`,
         [position.groupId, position.topic, position.partition, position.offset, version, errorCodeOf(letter.error)]);
     });
+  };
+}
+
+/**
+ * The projector's dead-letter hook: the message's request fails
+ * (`DEAD_LETTERED`), except in a rebuild's shadow, which announces nothing,
+ * and the letter is passed (passDeadLetters). The failure goes first: if
+ * passing then fails, the message is handled again and the notice is not lost.
+ */
+export function projectorDeadLetterHook(deps: ProjectorDeps & { readonly lifecycleTopicOf?: (topic: string) => string }) {
+  const pass = passDeadLetters(deps);
+  const failRequest = failRequestOnDeadLetter('viewport-projector', deps.publisher);
+  return async (letter: DeadLetteredMessage<OrbitEvent>): Promise<void> => {
+    if (!deps.shadow) await failRequest(letter);
+    await pass(letter);
   };
 }

@@ -1,7 +1,7 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
 import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
-import { failRequestOnDeadLetter, loadSchemas, type OrbitEvent } from '@orbit/schemas';
-import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
+import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
+import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
 
@@ -21,13 +21,7 @@ runMain(() => {
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');
-      const failRequest = failRequestOnDeadLetter('viewport-projector', publisher);
-      const pass = passDeadLetters({ pool, groupId: GROUP });
-      // The request's failure first: if passing the letter then fails, the message is handled again and the notice is not lost.
-      return async (letter) => {
-        await failRequest(letter);
-        await pass(letter);
-      };
+      return projectorDeadLetterHook({ pool, groupId: GROUP, publisher });
     },
     createHandler: ({ config, publisher, logger }) => {
       const created = createMysqlPool(config.MYSQL_URL);

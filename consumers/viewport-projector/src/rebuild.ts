@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
-import { failRequestOnDeadLetter, type OrbitEvent } from '@orbit/schemas';
+import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
+import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
@@ -107,8 +107,7 @@ class ReplayEndReached extends OrbitError {
 async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean, skipped: string[]): Promise<number> {
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
-  const pass = passDeadLetters({ pool, groupId: deps.liveGroup, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
-  const failRequest = failRequestOnDeadLetter('viewport-projector', deps.publisher);
+  const setAside = projectorDeadLetterHook({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
   // A partition that was empty when the replay started has nothing the shadow may apply.
   const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
@@ -151,8 +150,7 @@ async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: 
       // Past the snapshot it is the live projector's (or the tail's) to set aside, with a letter: the shadow leaves it alone.
       const lifecycleTopic = deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic;
       if (shadow && BigInt(letter.offset) >= (ends.get(`${lifecycleTopic}/${letter.partition}`) ?? 0n)) return;
-      if (!shadow) await failRequest(letter);
-      await pass(letter);
+      await setAside(letter);
       skipped.push(`${letter.topic}/${letter.partition}@${letter.offset}`);
     },
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
