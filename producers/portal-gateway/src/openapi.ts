@@ -48,7 +48,7 @@ export const REQUEST_VIEW = object({
   status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
   imageUID: text(),
   imageVersion: nullableText(),
-  steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) for its finishing step; without it the last steps can trail the status by a moment' },
+  steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
   error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
 }, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
 

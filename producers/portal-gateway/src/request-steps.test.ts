@@ -1,25 +1,53 @@
 import { describe, expect, it } from 'vitest';
+import { entryOfStep, pidOf, type Step } from '@orbit/lib';
 import type { TimelineEntry } from './ports.js';
 import { stepsSettled } from './request-steps.js';
 
-const step = (eventType: string, status?: string): TimelineEntry => ({
-  pid: 'p', eventType, at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: status === undefined ? { any: 'thing' } : { status },
+const step = (name: Step, payload: Record<string, unknown> = {}): TimelineEntry => ({
+  pid: pidOf(name), eventType: entryOfStep(name).eventType, at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { eventId: `id-${name}`, ...payload },
 });
+const viewportUpdated = (status: string): TimelineEntry => step('viewportUpdated', { status });
+const without = (steps: readonly TimelineEntry[], name: Step): TimelineEntry[] => steps.filter((entry) => entry.pid !== pidOf(name));
 
-const uploadSteps = [step('upload-requested'), step('image-validated'), step('viewport-updated', 'running'), step('image-stored'), step('viewport-updated', 'running'), step('helm-chart-generated')];
-const transferSteps = [step('transfer-requested'), step('transfer-initiated'), step('image-retrieved'), step('image-uploaded'), step('helm-chart-retrieved'), step('helm-chart-uploaded')];
+const uploadSteps = [step('uploadRequested'), step('imageValidated'), viewportUpdated('running'), step('imageStored'), viewportUpdated('running'), step('helmChartGenerated')];
+const transferSteps = [step('transferRequested'), step('transferInitiated'), step('imageRetrieved'), step('imageUploaded'), step('helmChartRetrieved'), step('helmChartUploaded')];
 
 describe('whether a finished request\'s steps are all in the event log', () => {
   it('waits for the ViewPort update that carried the final status', () => {
     expect(stepsSettled({ kind: 'upload', status: 'succeeded' }, uploadSteps)).toBe(false);
-    expect(stepsSettled({ kind: 'upload', status: 'succeeded' }, [...uploadSteps, step('viewport-updated', 'succeeded')])).toBe(true);
-    expect(stepsSettled({ kind: 'upload', status: 'failed' }, [step('upload-requested'), step('error')])).toBe(false);
-    expect(stepsSettled({ kind: 'upload', status: 'failed' }, [step('upload-requested'), step('error'), step('viewport-updated', 'failed')])).toBe(true);
+    expect(stepsSettled({ kind: 'upload', status: 'succeeded' }, [...uploadSteps, viewportUpdated('succeeded')])).toBe(true);
   });
 
-  it('waits for image-transferred as well when a transfer succeeded (two rows of one message, written one by one)', () => {
-    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, [...transferSteps, step('viewport-updated', 'succeeded')])).toBe(false);
-    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, [...transferSteps, step('viewport-updated', 'succeeded'), step('image-transferred', 'succeeded')])).toBe(true);
+  it('waits for every step of a succeeded upload, not only the last: the event log writes topics independently', () => {
+    for (const name of ['uploadRequested', 'imageValidated', 'imageStored', 'helmChartGenerated'] as const) {
+      expect(stepsSettled({ kind: 'upload', status: 'succeeded' }, [...without(uploadSteps, name), viewportUpdated('succeeded')])).toBe(false);
+    }
+  });
+
+  it('waits for all seven steps of a succeeded transfer, both rows of a two-step message included', () => {
+    const done = [...transferSteps, viewportUpdated('succeeded'), step('imageTransferred')];
+    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, done)).toBe(true);
+    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, without(done, 'imageTransferred'))).toBe(false);
+    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, without(done, 'helmChartRetrieved'))).toBe(false);
+    expect(stepsSettled({ kind: 'transfer', status: 'succeeded' }, without(done, 'transferInitiated'))).toBe(false);
+  });
+
+  it('waits for a failure\'s own row, the event it names as failed and the request\'s first step', () => {
+    const stored = step('imageStored');
+    const failure = step('uploadFailed', { stage: 'chart', failedEventId: 'id-imageStored' });
+    const failed = [step('uploadRequested'), step('imageValidated'), stored, failure, viewportUpdated('failed')];
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, failed)).toBe(true);
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, without(failed, 'uploadFailed'))).toBe(false);
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, without(failed, 'imageStored'))).toBe(false);
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, without(failed, 'uploadRequested'))).toBe(false);
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, failed.slice(0, 4))).toBe(false);
+    const rejected = [step('uploadRequested'), step('imageRejected', { stage: 'validate' }), viewportUpdated('failed')];
+    expect(stepsSettled({ kind: 'upload', status: 'failed' }, rejected)).toBe(true);
+  });
+
+  it('expects no first step of a transfer the gateway refused', () => {
+    const refused = [step('transferFailed', { stage: 'request', failedEventId: null }), viewportUpdated('failed')];
+    expect(stepsSettled({ kind: 'transfer', status: 'failed' }, refused)).toBe(true);
   });
 
   it('has nothing to wait for while the request is still under way', () => {

@@ -27,7 +27,7 @@ const STEP_LOOK_MS = 10;
  * the answer until the request has finished or the time is up, whichever
  * comes first; the answer has the same shape either way. A long poll that
  * sees the request finished also gives the event log a moment (up to
- * STEP_SETTLE_MS, within the wait) to hold the finishing step, so a portal
+ * STEP_SETTLE_MS, within the wait) to hold every step that led to the end, so a portal
  * does not show "succeeded" above a timeline that stops short.
  */
 export function requestRoutes(deps: RequestRouteDeps) {
