@@ -5,7 +5,7 @@
  */
 import { createMysqlPool } from '@orbit/lib';
 import type { Pool } from 'mysql2/promise';
-import { databaseOf, PROJECTION_TABLES, SHADOW_ONLY_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
+import { databaseOf, PROJECTION_TABLES, RESTORED_TABLES, SHADOW_ONLY_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
 import { testConfig, uniqueSuffix } from './index.js';
 
 export interface PrivateViewport {
@@ -14,14 +14,14 @@ export interface PrivateViewport {
   drop(): Promise<void>;
 }
 
-/** Creates `<live>_t_<label>_<suffix>` (the user may create `viewport_*` databases) with the projector's tables, empty. */
+/** Creates `<live>_t_<label>_<suffix>` (the user may create `viewport_*` databases) with the tables a rebuild needs, empty. */
 export async function privateViewport(label: string, connections = 4): Promise<PrivateViewport> {
   const live = databaseOf(testConfig.MYSQL_URL);
   const database = `${live}_t_${label}_${uniqueSuffix()}`;
   const admin = createMysqlPool(testConfig.MYSQL_URL, 1);
   try {
     await admin.query(`CREATE DATABASE \`${database}\``);
-    for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) await admin.query(`CREATE TABLE \`${database}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
+    for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES]) await admin.query(`CREATE TABLE \`${database}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
   } finally {
     await admin.end();
   }

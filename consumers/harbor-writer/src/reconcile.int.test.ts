@@ -5,7 +5,6 @@ import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
-import { databaseOf } from '../../viewport-projector/src/rebuild.js';
 import { checkTransfer, findBrokenTransfers, transfersToCheck, type ReconcileDeps, type TransferRecord } from './reconcile.js';
 import { storedKeyOf } from './store-image.js';
 
@@ -77,7 +76,6 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
   it('takes every succeeded transfer, and the unfinished ones that have not moved for the given minutes', async () => {
     const viewport = await privateViewport('reconcile');
     try {
-      await viewport.pool.query(`CREATE TABLE transfer_claims LIKE \`${databaseOf(testConfig.MYSQL_URL)}\`.transfer_claims`);
       const recorded = async (label: string, status: string, idleMinutes: number, target = 'Testing'): Promise<string> => {
         const requestId = `req-${label}-${uniqueSuffix()}`;
         const imageUID = newImageUID();

@@ -13,8 +13,9 @@ export interface ProjectorDeps {
   readonly publisher: Pick<EventPublisher, 'publish'>;
   /**
    * Projecting into a rebuild's shadow database: the replayed history was
-   * announced when it happened, so no ViewportUpdated is queued, and request
-   * rows are left out (requests are not part of what the swap replaces).
+   * announced when it happened, so no ViewportUpdated is queued. Request rows
+   * are written as live (the swap leaves the live ones alone; the rebuild
+   * restores from them only rows the live database lost).
    * @default false
    */
   readonly shadow?: boolean;
@@ -70,7 +71,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
       const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));
       const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set());
-      await writePlan(connection, planned.plan, { requests: announce });
+      await writePlan(connection, planned.plan);
       const last = planned.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });
       if (announce) {

@@ -6,7 +6,7 @@
 import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
-import { HistoryTruncatedError, rebuildProjection, RebuildRunningError } from './rebuild.js';
+import { assertProvisioned, databaseOf, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
 
 const command = process.argv[2];
@@ -18,6 +18,11 @@ const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
 const pool = createMysqlPool(config.MYSQL_URL);
 try {
+  await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch((error: unknown) => {
+    if (!(error instanceof ProjectionMissingError)) throw error;
+    process.stderr.write(`${error.code}: ${error.message}\n`);
+    process.exit(1);
+  });
   if (command === 'checksum') {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
@@ -38,6 +43,10 @@ try {
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
     if (report.skipped.length > 0) {
       process.stdout.write(`passed over ${report.skipped.length} message(s) that cannot be projected (the log says why; \`npm run dlq:list\` shows the live projector's letters): ${report.skipped.join(', ')}\n`);
+    }
+    const { requests, imageNames, transferClaims } = report.restored;
+    if (requests + imageNames + transferClaims > 0) {
+      process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s)\n`);
     }
     process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   }

@@ -24,6 +24,18 @@ describe('planProjection', () => {
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 
+  it('keeps the version a request is about and a transfer\'s target on its request, for a rebuild to restore them', () => {
+    const events = sampleEvents(newImageUID(), 'req-up');
+    const { plan } = planProjection([
+      message(TOPICS.imageStored, events['orbit.image.stored']),
+      message(TOPICS.chartPromoted, { ...events['orbit.chart.promoted'], requestId: 'req-tr', targetEnvironment: 'Testing' }),
+      message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-rej' }),
+    ], new Map());
+    expect(plan.requests.get('req-up')).toMatchObject({ kind: 'upload', imageVersion: 'v1-0-00', targetEnvironment: null });
+    expect(plan.requests.get('req-tr')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Testing' });
+    expect(plan.requests.get('req-rej')).toMatchObject({ kind: 'upload', imageVersion: null, targetEnvironment: null });
+  });
+
   it('never moves a finished request back, and keeps the error of the event that finished it', () => {
     const events = sampleEvents(newImageUID(), 'req-2');
     const { plan } = planProjection([

@@ -70,6 +70,10 @@ export interface PlannedRequest {
   readonly imageUID: string;
   readonly userLogin: string;
   readonly created: Date;
+  /** As the first event that names it says (none does for a failure of a transfer); kept where the database has one. */
+  imageVersion: string | null;
+  /** A transfer's target, from its promotion. */
+  targetEnvironment: string | null;
   status: RequestStatus;
   errorCode: string | null;
   errorMessage: string | null;
@@ -191,7 +195,7 @@ class Planner {
     const settled = before !== undefined && isFinal(before.status) && !(before.status === 'failed' && before.errorCode === DEAD_LETTERED && isFinal(status));
     if (!current) {
       this.plan.requests.set(event.requestId, {
-        requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when,
+        requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when, imageVersion: null, targetEnvironment: null,
         status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
       });
     } else if (!settled) {
@@ -255,7 +259,22 @@ class Planner {
     return { requestId: event.requestId, status, imageVersion: event.imageVersion, environment: event.targetEnvironment };
   }
 
+  /**
+   * Projects one event. The version and target it names are kept on its
+   * request too: a rebuild restores the gateway's request rows and transfer
+   * claims from them when the database was lost.
+   */
   apply(topic: string, event: OrbitEvent): ProjectionResult | undefined {
+    const result = this.project(topic, event);
+    const request = result && this.plan.requests.get(result.requestId);
+    if (request) {
+      request.imageVersion ??= result.imageVersion;
+      if (topic === TOPICS.chartPromoted) request.targetEnvironment ??= result.environment;
+    }
+    return result;
+  }
+
+  private project(topic: string, event: OrbitEvent): ProjectionResult | undefined {
     switch (topic) {
       case TOPICS.imageValidated: {
         const validated = event as ImageValidated;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { HistoryTruncatedError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import { databaseOf, HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { PROJECTED_TOPICS } from './topics.js';
 
 let viewport: PrivateViewport;
@@ -144,4 +144,63 @@ describe('a rebuild while traffic goes on', () => {
       await live.drop();
     }
   }, 60_000);
+});
+
+describe('a rebuild from nothing', () => {
+  it('gives back the requests, image names and transfer claims a lost database had, and changes none that are there', async () => {
+    const { topics, named, lifecycleTopicOf, publisher, live, url, kafka, codec } = await replayFixture('nothing');
+    const imageUID = newImageUID();
+    const upload = sampleEvents(imageUID, `req-up-${uniqueSuffix()}`);
+    const transferId = `req-tr-${uniqueSuffix()}`;
+    const rejected = sampleEvents(newImageUID(), `req-rej-${uniqueSuffix()}`);
+    const kept = sampleEvents(newImageUID(), `req-kept-${uniqueSuffix()}`);
+    const keptStored = { ...kept[TOPICS.imageStored], actor: { ...kept[TOPICS.imageStored].actor, username: 'dev2' } };
+    try {
+      for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), upload[topic]);
+      const promoted = { ...upload[TOPICS.chartPromoted], requestId: transferId, correlationId: transferId };
+      await publisher.publish(named(TOPICS.chartPromoted), promoted);
+      await publisher.publish(named(TOPICS.imageRejected), rejected[TOPICS.imageRejected]);
+      await publisher.publish(named(TOPICS.imageStored), keptStored);
+      // What survived (or was written since): dev2's request and name stay exactly as they are.
+      await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'v1-0-00', 'dev2', 'accepted', NOW(3), NOW(3))",
+        [keptStored.requestId, keptStored.imageUID]);
+      const otherUID = newImageUID();
+      await live.pool.query("INSERT INTO image_names (user_login, image_name, image_uid) VALUES ('dev2', 'billing-api', ?)", [otherUID]);
+
+      const report = await rebuildProjection({
+        kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup: `viewport-projector-${uniqueSuffix()}`,
+        publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
+      });
+
+      expect(report.restored).toEqual({ requests: 3, imageNames: 1, transferClaims: 1 });
+      const [requests] = await live.pool.query<RowDataPacket[]>('SELECT request_id, kind, image_version, target_env, user_login, status, error_code FROM viewport_requests ORDER BY request_id');
+      expect(requests.map((row) => ({ ...row }))).toEqual([
+        { request_id: keptStored.requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev2', status: 'accepted', error_code: null },
+        { request_id: rejected[TOPICS.imageRejected].requestId, kind: 'upload', image_version: null, target_env: null, user_login: 'dev1', status: 'failed', error_code: 'DIGEST_MISMATCH' },
+        { request_id: transferId, kind: 'transfer', image_version: 'v1-0-00', target_env: 'Testing', user_login: 'dev1', status: 'succeeded', error_code: null },
+        { request_id: upload[TOPICS.imageStored].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'succeeded', error_code: null },
+      ].sort((a, b) => (a.request_id < b.request_id ? -1 : 1)));
+      const [names] = await live.pool.query<RowDataPacket[]>('SELECT user_login, image_name, image_uid FROM image_names ORDER BY user_login');
+      expect(names.map((row) => ({ ...row }))).toEqual([
+        { user_login: 'dev1', image_name: 'billing-api', image_uid: imageUID },
+        { user_login: 'dev2', image_name: 'billing-api', image_uid: otherUID },
+      ]);
+      const [claims] = await live.pool.query<RowDataPacket[]>('SELECT image_uid, image_version, target_env, request_id FROM transfer_claims');
+      expect(claims.map((row) => ({ ...row }))).toEqual([{ image_uid: imageUID, image_version: 'v1-0-00', target_env: 'Testing', request_id: transferId }]);
+    } finally {
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 60_000);
+
+  it('refuses a database without its tables, naming them and the command that makes them', async () => {
+    const { database } = viewport;
+    await viewport.pool.query('DROP TABLE transfer_claims');
+    try {
+      await expect(rebuildProjection(deps)).rejects.toBeInstanceOf(ProjectionMissingError);
+      await expect(rebuildProjection(deps)).rejects.toThrow(`${database} has no transfer_claims: run \`npm run provision\` first`);
+    } finally {
+      await viewport.pool.query(`CREATE TABLE transfer_claims LIKE \`${databaseOf(testConfig.MYSQL_URL)}\`.transfer_claims`);
+    }
+  });
 });

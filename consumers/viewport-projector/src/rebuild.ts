@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
-/** Tables the projection consists of; everything else in the database (requests, names, migrations) is not replayable and stays. */
+/** Tables the projection consists of, swapped by a rebuild; everything else in the database (requests, names, claims, migrations) stays. */
 export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets', 'viewport_set_aside'] as const;
 /** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
+/** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows). */
+export const RESTORED_TABLES = ['image_names', 'transfer_claims'] as const;
 
 export interface RebuildDeps {
   readonly kafka: Kafka;
@@ -38,6 +40,15 @@ export interface RebuildReport {
   readonly catchUpEvents: number;
   /** Messages that could not be projected and were passed over, as `topic/partition@offset` (see the log for why). */
   readonly skipped: readonly string[];
+  /** Rows the live database had lost (it was rebuilt from nothing), restored from the replayed history. */
+  readonly restored: RestoredRows;
+}
+
+/** Counts of the rows restoreLostRows added. */
+export interface RestoredRows {
+  readonly requests: number;
+  readonly imageNames: number;
+  readonly transferClaims: number;
 }
 
 export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
@@ -187,6 +198,52 @@ export class HistoryTruncatedError extends OrbitError {
   }
 }
 
+/** The database has no ViewPort tables: it was never provisioned, or it was lost and created again empty. */
+export class ProjectionMissingError extends OrbitError {
+  constructor(database: string, missing: readonly string[]) {
+    super('ORBIT_ERR_NOT_PROVISIONED', `${database} has no ${missing.join(', ')}: run \`npm run provision\` first (it applies the migrations), then rebuild`);
+  }
+}
+
+/** Fails with ProjectionMissingError unless every table a rebuild copies exists in `database`. */
+export async function assertProvisioned(pool: Pool, database: string): Promise<void> {
+  const wanted = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES];
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?)', [database, wanted]);
+  const present = new Set(rows.map((row) => String(row['name'])));
+  const missing = wanted.filter((table) => !present.has(table));
+  if (missing.length > 0) throw new ProjectionMissingError(database, missing);
+}
+
+/**
+ * The gateway's rows beside the projection that its history can give back:
+ * after a rebuild from nothing (the database lost, provisioned again empty)
+ * every earlier request would answer 404, an image name would get a second
+ * UID on its next upload, and no transfer would have a claim (so a repeat
+ * would not find its request, nor reconcile its transfer). Only missing rows
+ * are added (INSERT IGNORE): whatever the live database holds stays as it is.
+ * Requests come from the shadow's request rows (written by the replay), names
+ * from the rebuilt wp_image_uid, claims from the shadow's succeeded transfers.
+ * Were a name ever given two UIDs (an upload after the loss, before the
+ * rebuild), the older one keeps it. A request whose every event failed to
+ * project, or a name that was only ever rejected, leaves nothing to restore
+ * from.
+ */
+async function restoreLostRows(pool: Pool, database: string, shadow: string): Promise<RestoredRows> {
+  const live = quote(database);
+  const from = quote(shadow);
+  const columns = 'request_id, kind, image_uid, image_version, target_env, user_login, status, error_code, error_message, error_pid, created_at, updated_at';
+  const [requests] = await pool.query<ResultSetHeader>(`INSERT IGNORE INTO ${live}.viewport_requests (${columns}) SELECT ${columns} FROM ${from}.viewport_requests`);
+  const [names] = await pool.query<ResultSetHeader>(
+    `INSERT IGNORE INTO ${live}.image_names (user_login, image_name, image_uid, created_at) SELECT user_login, image_name, image_uid, created_at FROM ${live}.wp_image_uid ORDER BY created_at, image_uid`,
+  );
+  const [claims] = await pool.query<ResultSetHeader>(
+    `INSERT IGNORE INTO ${live}.transfer_claims (image_uid, image_version, target_env, request_id, created_at)
+     SELECT image_uid, image_version, target_env, request_id, created_at FROM ${from}.viewport_requests
+     WHERE kind = 'transfer' AND status = 'succeeded' AND image_version IS NOT NULL AND target_env IS NOT NULL`,
+  );
+  return { requests: requests.affectedRows, imageNames: names.affectedRows, transferClaims: claims.affectedRows };
+}
+
 /** MySQL lock names are at most 64 characters; database names can be as long on their own. */
 export const rebuildLockName = (database: string): string => `orbit-rebuild-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
 
@@ -229,6 +286,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const previous = `${database}_previous`;
   const group = `viewport-rebuild-${Date.now()}`;
   const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
+  await assertProvisioned(deps.pool, database);
   const history = await topicSpans(deps.kafka, deps.topics, rename);
   if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
@@ -261,6 +319,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);
   await admin.disconnect();
+  const restored = await restoreLostRows(deps.pool, database, shadow);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
-  return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped };
+  return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped, restored };
 }

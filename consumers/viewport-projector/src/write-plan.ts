@@ -105,7 +105,7 @@ async function patchPosts(connection: PoolConnection, posts: readonly PlannedPos
   }
 }
 
-export async function writePlan(connection: PoolConnection, plan: ProjectionPlan, options: { readonly requests: boolean } = { requests: true }): Promise<void> {
+export async function writePlan(connection: PoolConnection, plan: ProjectionPlan): Promise<void> {
   const posts = byKey(plan.posts);
   const inserted = posts.filter((post) => post.insert !== undefined);
   // Parents first: a version's post_parent is its image's id.
@@ -130,7 +130,6 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
     await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
   }
 
-  if (!options.requests) return;
   // A request failed only because its message was dead-lettered takes the end its re-driven flow reaches:
   // it is reopened here, and the forward-only upsert below then finishes it.
   const finishing = byKey(plan.requests).filter((request) => request.status === 'succeeded' || request.status === 'failed').map((request) => request.requestId);
@@ -140,15 +139,17 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(
-      `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
+      `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
        VALUES ?
        ON DUPLICATE KEY UPDATE
+         image_version = COALESCE(image_version, VALUES(image_version)),
+         target_env = COALESCE(target_env, VALUES(target_env)),
          error_code = IF(status IN ('succeeded', 'failed'), error_code, VALUES(error_code)),
          error_message = IF(status IN ('succeeded', 'failed'), error_message, VALUES(error_message)),
          error_pid = IF(status IN ('succeeded', 'failed'), error_pid, VALUES(error_pid)),
          updated_at = IF(status IN ('succeeded', 'failed'), updated_at, VALUES(updated_at)),
          status = IF(status IN ('succeeded', 'failed'), status, VALUES(status))`,
-      [part.map((request) => [request.requestId, request.kind, request.imageUID, null, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
+      [part.map((request) => [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
     );
   }
 }

@@ -40,8 +40,8 @@ export interface ImageNames {
   uidFor(owner: string, imageName: string): Promise<string>;
 }
 
-/** A request as the gateway records it when it takes it on: `accepted`, no error yet. */
-export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'>;
+/** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */
+export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & { readonly targetEnvironment?: string };
 
 export interface RequestStore {
   get(requestId: string): Promise<RequestRecord | undefined>;

@@ -75,7 +75,10 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const requestId = randomUUID();
       const trace = startTrace();
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
-      const accepted: AcceptedRequest = { requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username };
+      const accepted: AcceptedRequest = {
+        requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username,
+        ...(decision.kind === 'transfer' ? { targetEnvironment: decision.target } : {}),
+      };
 
       if (decision.kind === 'refused') {
         // An unknown or foreign image leaves no record under its UID: nothing to log against.

@@ -20,7 +20,7 @@ afterAll(async () => {
 function transferAsk(imageUID: string): { request: AcceptedRequest; command: TransferRequested } {
   const requestId = `req-${randomUUID()}`;
   const command = { ...sampleEvents(imageUID, requestId)[TOPICS.transferRequested], requestId, imageVersion: 'v1-0-00', targetEnvironment: 'Testing' };
-  return { command, request: { requestId, kind: 'transfer', imageUID, imageVersion: 'v1-0-00', owner: 'dev1' } };
+  return { command, request: { requestId, kind: 'transfer', imageUID, imageVersion: 'v1-0-00', owner: 'dev1', targetEnvironment: 'Testing' } };
 }
 
 function freshImage(): string {
@@ -58,6 +58,9 @@ describe('transfer claims against MariaDB', () => {
     const retry = transferAsk(imageUID);
     expect(await claims.claim('Testing', retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: retry.request.requestId, status: null });
     expect(await claimRow(imageUID)).toBe(retry.request.requestId);
+    // The request records its target, so a rebuild from nothing can give the claim back.
+    const [recorded] = await pool.query<RowDataPacket[]>('SELECT target_env, image_version FROM viewport_requests WHERE request_id = ?', [retry.request.requestId]);
+    expect({ ...recorded[0] }).toEqual({ target_env: 'Testing', image_version: 'v1-0-00' });
     expect(await statusOf(retry.request.requestId)).toBe('accepted');
     expect(sent.map((event) => event.eventId)).toEqual([retry.command.eventId]);
   });
