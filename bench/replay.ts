@@ -10,12 +10,15 @@
  * wrote, copied server side (INSERT ... SELECT into empty tables of the same
  * shape) — the fastest MariaDB writes them at all, with no Kafka, no client,
  * no parsing.
+ * ORBIT_BENCH_FROM_NOTHING=true rebuilds as after a lost database: the replay
+ * also writes request rows, to give them back (default: an everyday rebuild
+ * next to a database that kept its requests).
  */
 import { randomBytes } from 'node:crypto';
 import { createKafka, createLogger, createMysqlPool, EventCodec, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
-import { databaseOf, PROJECTION_TABLES, rebuildProjection, SHADOW_ONLY_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
+import { databaseOf, PROJECTION_TABLES, rebuildProjection, REBUILT_DATABASE_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../consumers/viewport-projector/src/topics.js';
 import type { ResultSetHeader } from 'mysql2/promise';
 import { cpuDuring, pidListeningOn, ratioLine, timed } from './measure.js';
@@ -23,6 +26,7 @@ import { cpuDuring, pidListeningOn, ratioLine, timed } from './measure.js';
 await stackUp({ log: () => undefined });
 const config = readConfig(runtimeEnv);
 const events = Number(process.env['ORBIT_BENCH_EVENTS'] ?? 100_000);
+const fromNothing = process.env['ORBIT_BENCH_FROM_NOTHING'] === 'true';
 const run = randomBytes(4).toString('hex');
 const prefix = `bench-${run}.`;
 const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
@@ -40,7 +44,7 @@ const admin = kafka.admin();
 await admin.connect();
 await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })) });
 await pool.query(`CREATE DATABASE \`${benchDb}\``);
-for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
+for (const table of REBUILT_DATABASE_TABLES) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
 
 console.log(`producing ${events} events to ${prefix}*`);
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -81,7 +85,7 @@ const raw = await timed(async () => {
 const servers = { mariadb: pidListeningOn(Number(new URL(config.MYSQL_URL).port || 3306)), kafka: pidListeningOn(Number(config.KAFKA_BROKERS[0]?.split(':').at(-1) ?? 9092)) };
 const { value: rebuilt, cpuSeconds } = await cpuDuring(servers, () => rebuildProjection({
   kafka, codec, pool, mysqlUrl: benchUrl.toString(), topics, liveGroup: PROJECTOR_GROUP, logger,
-  publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length),
+  publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length), restoreRequests: fromNothing,
 }));
 
 const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets' && table !== 'viewport_set_aside');
@@ -100,7 +104,7 @@ const copy = await timed(async () => {
 const rawRate = events / raw.seconds;
 const rebuildRate = rebuilt.eventsReplayed / rebuilt.seconds;
 console.log(`\nraw consume + decode: ${events} events in ${raw.seconds.toFixed(1)} s (${rawRate.toFixed(0)} events/s)`);
-console.log(`rebuild: ${rebuilt.eventsReplayed} events in ${rebuilt.seconds.toFixed(1)} s (${rebuildRate.toFixed(0)} events/s), ${rebuilt.catchUpEvents} after the swap`);
+console.log(`rebuild${fromNothing ? ' from nothing (request rows too)' : ''}: ${rebuilt.eventsReplayed} events in ${rebuilt.seconds.toFixed(1)} s (${rebuildRate.toFixed(0)} events/s), ${rebuilt.catchUpEvents} after the swap`);
 console.log(`CPU seconds during the rebuild (2 cores = ${(2 * rebuilt.seconds).toFixed(1)} s available): ${Object.entries(cpuSeconds).map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(', ')}\n`);
 console.log(ratioLine('rebuild events/s / raw consume events/s', rebuildRate / rawRate, '>= 0.5'));
 console.log(ratioLine('seconds to rebuild 100k events (extrapolated)', 100_000 / rebuildRate, '<= 60'));

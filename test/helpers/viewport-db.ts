@@ -5,7 +5,7 @@
  */
 import { createMysqlPool } from '@orbit/lib';
 import type { Pool } from 'mysql2/promise';
-import { databaseOf, PROJECTION_TABLES, RESTORED_TABLES, SHADOW_ONLY_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
+import { databaseOf, REBUILT_DATABASE_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
 import { testConfig, uniqueSuffix } from './index.js';
 
 export interface PrivateViewport {
@@ -21,7 +21,7 @@ export async function privateViewport(label: string, connections = 4): Promise<P
   const admin = createMysqlPool(testConfig.MYSQL_URL, 1);
   try {
     await admin.query(`CREATE DATABASE \`${database}\``);
-    for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES]) await admin.query(`CREATE TABLE \`${database}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
+    for (const table of REBUILT_DATABASE_TABLES) await admin.query(`CREATE TABLE \`${database}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
   } finally {
     await admin.end();
   }

@@ -53,16 +53,22 @@ describe('viewport-projector against MariaDB', () => {
     expect(published.map((entry) => (entry.event as EventEnvelope & { status?: string }).status)).toEqual(['running', 'succeeded', 'succeeded']);
   });
 
-  it('in a rebuild shadow, projects the image and its request (as the history tells it) but announces nothing', async () => {
+  it('in a rebuild shadow, projects the image but announces nothing, and writes request rows only when asked to', async () => {
     const published: EventEnvelope[] = [];
     const shadow = projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, shadow: true, publisher: { publish: async (_topic, event) => { published.push(event); } } });
     const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
     await shadow({ topic: TOPICS.imageStored, partition: 0, offset: '0', key: stored.imageUID, event: stored, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal });
     const [uids] = await pool.execute<RowDataPacket[]>('SELECT * FROM wp_image_uid WHERE image_uid = ?', [stored.imageUID]);
     expect(uids).toHaveLength(1);
-    expect(await request(stored.requestId)).toMatchObject({ kind: 'upload', status: 'running', image_version: 'v1-0-00', user_login: 'dev1' });
+    expect(await request(stored.requestId)).toBeUndefined();
     const [queued] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM viewport_outbox WHERE payload LIKE ?', [`%${stored.correlationId}%`]);
     expect(Number(queued[0]?.['n'])).toBe(0);
+    expect(published).toEqual([]);
+    // A rebuild giving back lost requests: the request as the history tells it.
+    const restoring = projectorHandler({ pool, groupId: `test-${uniqueSuffix()}`, shadow: true, requests: true, publisher: { publish: async (_topic, event) => { published.push(event); } } });
+    const next = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
+    await restoring({ topic: TOPICS.imageStored, partition: 0, offset: '0', key: next.imageUID, event: next, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal });
+    expect(await request(next.requestId)).toMatchObject({ kind: 'upload', status: 'running', image_version: 'v1-0-00', user_login: 'dev1' });
     expect(published).toEqual([]);
   });
 

@@ -13,12 +13,17 @@ export interface ProjectorDeps {
   readonly publisher: Pick<EventPublisher, 'publish'>;
   /**
    * Projecting into a rebuild's shadow database: the replayed history was
-   * announced when it happened, so no ViewportUpdated is queued. Request rows
-   * are written as live (the swap leaves the live ones alone; the rebuild
-   * restores from them only rows the live database lost).
+   * announced when it happened, so no ViewportUpdated is queued.
    * @default false
    */
   readonly shadow?: boolean;
+  /**
+   * Whether request rows are written. A shadow leaves them out (a quarter of
+   * a rebuild's time; the swap keeps the live ones) unless the rebuild is to
+   * give back requests the live database lost.
+   * @default !shadow
+   */
+  readonly requests?: boolean;
 }
 
 /**
@@ -53,6 +58,7 @@ function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: Project
  */
 export function projectorBatchHandler(deps: ProjectorDeps) {
   const announce = !deps.shadow;
+  const requests = deps.requests ?? announce;
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
@@ -71,7 +77,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
       const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));
       const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set());
-      await writePlan(connection, planned.plan);
+      await writePlan(connection, planned.plan, { requests });
       const last = planned.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });
       if (announce) {

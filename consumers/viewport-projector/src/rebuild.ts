@@ -10,7 +10,9 @@ export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'vi
 /** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
 /** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows). */
-export const RESTORED_TABLES = ['image_names', 'transfer_claims'] as const;
+const RESTORED_TABLES = ['image_names', 'transfer_claims'] as const;
+/** Every table a rebuild reads or writes in the live database. */
+export const REBUILT_DATABASE_TABLES = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES] as const;
 
 export interface RebuildDeps {
   readonly kafka: Kafka;
@@ -31,6 +33,13 @@ export interface RebuildDeps {
    * @default the topic itself
    */
   readonly lifecycleTopicOf?: (topic: string) => string;
+  /**
+   * Whether the replay writes request rows, to give back (with their transfer
+   * claims) those the live database lost. They cost a quarter of the rebuild's
+   * time, and a database that kept its requests has nothing to gain.
+   * @default true when the live database holds no request at all (it was lost)
+   */
+  readonly restoreRequests?: boolean;
 }
 
 export interface RebuildReport {
@@ -115,9 +124,12 @@ class ReplayEndReached extends OrbitError {
  * past those ends is applied; without it (the tail into the live tables),
  * whatever arrives meanwhile is applied too, with all its effects.
  */
-async function runUntil(deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, shadow: boolean, skipped: string[]): Promise<number> {
-  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
-  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow });
+async function runUntil(
+  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: string[],
+): Promise<number> {
+  const { shadow, requests } = mode;
+  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
+  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
   const setAside = projectorDeadLetterHook({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
   // A partition that was empty when the replay started has nothing the shadow may apply.
@@ -207,11 +219,16 @@ export class ProjectionMissingError extends OrbitError {
 
 /** Fails with ProjectionMissingError unless every table a rebuild copies exists in `database`. */
 export async function assertProvisioned(pool: Pool, database: string): Promise<void> {
-  const wanted = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES];
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?)', [database, wanted]);
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?)', [database, REBUILT_DATABASE_TABLES]);
   const present = new Set(rows.map((row) => String(row['name'])));
-  const missing = wanted.filter((table) => !present.has(table));
+  const missing = REBUILT_DATABASE_TABLES.filter((table) => !present.has(table));
   if (missing.length > 0) throw new ProjectionMissingError(database, missing);
+}
+
+/** A database without a single request row lost them (or never had any: then the history is empty too). */
+async function hasNoRequests(pool: Pool, database: string): Promise<boolean> {
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${quote(database)}.viewport_requests LIMIT 1`);
+  return rows.length === 0;
 }
 
 /**
@@ -221,8 +238,11 @@ export async function assertProvisioned(pool: Pool, database: string): Promise<v
  * UID on its next upload, and no transfer would have a claim (so a repeat
  * would not find its request, nor reconcile its transfer). Only missing rows
  * are added (INSERT IGNORE): whatever the live database holds stays as it is.
- * Requests come from the shadow's request rows (written by the replay), names
- * from the rebuilt wp_image_uid, claims from the shadow's succeeded transfers.
+ * Requests come from the shadow's request rows, names from the rebuilt
+ * wp_image_uid, claims from the shadow's succeeded transfers. The shadow
+ * writes request rows only when asked to (RebuildDeps.restoreRequests: by
+ * default when the live database holds none), so an everyday rebuild gives
+ * back names only.
  * Were a name ever given two UIDs (an upload after the loss, before the
  * rebuild), the older one keeps it. A request whose every event failed to
  * project, or a name that was only ever rejected, leaves nothing to restore
@@ -287,6 +307,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const group = `viewport-rebuild-${Date.now()}`;
   const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
   await assertProvisioned(deps.pool, database);
+  const restoreRequests = deps.restoreRequests ?? (await hasNoRequests(deps.pool, database));
   const history = await topicSpans(deps.kafka, deps.topics, rename);
   if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
@@ -300,7 +321,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   let replayed: number;
   const skipped: string[] = [];
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, true, skipped);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, { shadow: true, requests: restoreRequests }, skipped);
   } finally {
     await rebuildPool.end();
   }
@@ -314,7 +335,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
-  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, false, skipped);
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, { shadow: false, requests: true }, skipped);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);

@@ -105,7 +105,7 @@ async function patchPosts(connection: PoolConnection, posts: readonly PlannedPos
   }
 }
 
-export async function writePlan(connection: PoolConnection, plan: ProjectionPlan): Promise<void> {
+export async function writePlan(connection: PoolConnection, plan: ProjectionPlan, options: { readonly requests: boolean } = { requests: true }): Promise<void> {
   const posts = byKey(plan.posts);
   const inserted = posts.filter((post) => post.insert !== undefined);
   // Parents first: a version's post_parent is its image's id.
@@ -130,6 +130,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
     await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
   }
 
+  if (!options.requests) return;
   // A request failed only because its message was dead-lettered takes the end its re-driven flow reaches:
   // it is reopened here, and the forward-only upsert below then finishes it.
   const finishing = byKey(plan.requests).filter((request) => request.status === 'succeeded' || request.status === 'failed').map((request) => request.requestId);
