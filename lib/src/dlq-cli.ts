@@ -3,7 +3,7 @@
  * inspect dead letters and put them back on their original topic.
  * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
 import { createKafka } from './kafka/client.js';
 import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
@@ -11,10 +11,11 @@ import { createLogger } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 import { ALL_TOPICS, dlqTopicOf, isDlqTopic } from './topics.js';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } });
+const USAGE = 'dlq list [topic] | dlq redrive <topic> [--offset N]...';
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, USAGE);
 const [command, topicArgument] = positionals;
 if (command !== 'list' && command !== 'redrive') {
-  process.stderr.write('usage: dlq list [topic] | dlq redrive <topic> [--offset N]...\n');
+  process.stderr.write(`usage: ${USAGE}\n`);
   process.exit(2);
 }
 if (command === 'redrive' && !topicArgument) {

@@ -26,3 +26,4 @@ export * from './kafka/dead-letter.js';
 export { parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
 export * from './kafka/dlq-ops.js';
+export * from './command-line.js';

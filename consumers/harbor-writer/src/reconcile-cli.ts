@@ -9,15 +9,14 @@
  * when something is left for a person: a dry run that found work, or a
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
-import { parseArgs } from 'node:util';
 import {
   bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, EventCodec, EventPublisher,
-  imageBucketOf, kustomizeTableKeyOf, readConfig, runtimeEnv, startTrace, tableName, TOPICS,
+  imageBucketOf, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
 
-const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' } } });
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' } } }, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES]');
 const stuckAfterMinutes = Number(values['stuck-after']);
 if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
   process.stderr.write(`--stuck-after must be a number of minutes, got "${values['stuck-after']}"\n`);

@@ -1,13 +1,13 @@
 /** `npm run --silent token -- <username> [--role R]...`: prints a token the local gateway accepts. */
-import { parseArgs } from 'node:util';
-import { readConfig } from '@orbit/lib';
+import { parseCommandLine, readConfig } from '@orbit/lib';
 import { issueLocalToken } from './auth.js';
 import { gatewayEnv } from './config.js';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } });
+const USAGE = 'npm run --silent token -- <username> [--role ROLE]...';
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, USAGE);
 const username = positionals[0];
 if (!username) {
-  process.stderr.write('usage: npm run --silent token -- <username> [--role ROLE]...\n');
+  process.stderr.write(`usage: ${USAGE}\n`);
   process.exit(2);
 }
 const config = readConfig({ JWT_SECRET: gatewayEnv.JWT_SECRET, JWT_ISSUER: gatewayEnv.JWT_ISSUER, JWT_AUDIENCE: gatewayEnv.JWT_AUDIENCE });
