@@ -2,16 +2,20 @@
  * `npm run viewport:rebuild` and `npm run viewport:checksum`: rebuild ViewPort
  * from the lifecycle topics while the pipeline runs, and print a stable
  * checksum of the projection (equal before and after a rebuild).
+ * `--restore-requests` makes the rebuild give back lost request rows and
+ * transfer claims even though the database holds some requests.
  */
-import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, readConfig, runtimeEnv } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, EventCodec, EventPublisher, parseCommandLine, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, databaseOf, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
 import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
 
-const command = process.argv[2];
-if (command !== 'rebuild' && command !== 'checksum') {
-  process.stderr.write('usage: viewport-ops rebuild | checksum\n');
+const USAGE = 'viewport-ops rebuild [--restore-requests] | checksum';
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);
+const command = positionals[0];
+if ((command !== 'rebuild' && command !== 'checksum') || positionals.length > 1) {
+  process.stderr.write(`usage: ${USAGE}\n`);
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
@@ -32,7 +36,10 @@ try {
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     const before = await projectionChecksum(pool);
     process.stdout.write(`before  ${before.sha256}\n`);
-    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger }).catch(async (error: unknown) => {
+    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
+      // Without the flag: when the live database holds no request at all.
+      ...(values['restore-requests'] ? { restoreRequests: true } : {}),
+    }).catch(async (error: unknown) => {
       await publisher.disconnect();
       if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError)) throw error;
       process.stderr.write(`${error.code}: ${error.message}\n`);
