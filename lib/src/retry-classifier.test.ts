@@ -1,5 +1,8 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, StoreUnavailableError } from './errors.js';
+import { createKafka } from './kafka/client.js';
+import { createLogger } from './logger.js';
 import { isRetriable } from './retry-classifier.js';
 
 function withFields(name: string, fields: Record<string, unknown>): Error {
@@ -28,6 +31,25 @@ describe('isRetriable', () => {
   it('follows kafkajs retriable flags', () => {
     expect(isRetriable(withFields('KafkaJSConnectionError', { retriable: true }))).toBe(true);
     expect(isRetriable(withFields('KafkaJSProtocolError', { retriable: false }))).toBe(false);
+  });
+
+  it('asks the cause when kafkajs ran out of its own retries', () => {
+    const exhausted = (cause: Error): Error => withFields('KafkaJSNumberOfRetriesExceeded', { retriable: false, cause });
+    expect(isRetriable(exhausted(withFields('KafkaJSConnectionError', { retriable: true, code: 'ECONNREFUSED' })))).toBe(true);
+    expect(isRetriable(exhausted(withFields('KafkaJSProtocolError', { retriable: false })))).toBe(false);
+  });
+
+  it('retries a real kafkajs client that gave up on a broker that is not there', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // A port nobody listens on any more: every connect is refused, as during a broker restart.
+    const kafka = createKafka({ clientId: 'classifier-test', brokers: [`127.0.0.1:${port}`], retries: 1, logger: createLogger({ service: 'classifier-test', level: 'silent' }) });
+    const admin = kafka.admin();
+    const failure = await admin.connect().then(() => undefined, (error: unknown) => error);
+    expect(failure).toMatchObject({ name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
+    expect(isRetriable(failure)).toBe(true);
   });
 
   it('never retries programming errors or the message text alone', () => {

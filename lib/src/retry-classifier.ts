@@ -31,6 +31,9 @@ export function isRetriable(error: unknown): boolean {
   if (error instanceof OrbitError) return error.retriable;
   if (error instanceof AggregateError) return error.errors.some(isRetriable);
   const retriable = field(error, 'retriable');
+  // kafkajs gives up after its own retries with retriable: false, whatever failed: a broker that was down
+  // for those ~15 s is up again a moment later. Whether to try again is the cause's to say.
+  if (field(error, 'name') === 'KafkaJSNumberOfRetriesExceeded') return causeIsRetriable(error);
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
@@ -44,6 +47,10 @@ export function isRetriable(error: unknown): boolean {
     if (status === undefined) return true; // no HTTP answer at all: the endpoint is down
     if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
   }
+  return causeIsRetriable(error);
+}
+
+function causeIsRetriable(error: object): boolean {
   const cause = field(error, 'cause');
   return cause !== undefined && cause !== error && isRetriable(cause);
 }

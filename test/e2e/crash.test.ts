@@ -76,11 +76,19 @@ async function withRetry<T>(what: string, attempt: () => Promise<{ status: numbe
   }
 }
 
-/** SIGKILLs one of the victims at random moments and restarts it, until stopped. */
-function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerRestarts: number }>; restartBroker(): Promise<void> } {
+/**
+ * SIGKILLs one of the victims at random moments and restarts it, until
+ * stopped. `failed` rejects as soon as a victim cannot be started again (it
+ * exited during start): the burst is raced against it, so the test fails with
+ * that reason at once instead of waiting out its requests.
+ */
+function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerRestarts: number }>; restartBroker(): Promise<void>; failed: Promise<never> } {
   const kills: Record<string, number> = {};
   let brokerRestarts = 0;
   let running = true;
+  let fail: (error: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => { fail = reject; });
+  failed.catch(() => undefined);
   const loop = (async () => {
     while (running) {
       await sleep(4000 + Math.random() * 6000);
@@ -97,8 +105,14 @@ function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerResta
       await waitFor(async () => (await stackStatus()).find((row) => row.name === victim)?.state === 'down', { timeoutMs: 10_000, what: `${victim} to die` });
       await startService(victim);
     }
-  })();
+  })().catch((error: unknown) => {
+    running = false;
+    fail(error);
+    throw error;
+  });
+  loop.catch(() => undefined);
   return {
+    failed,
     restartBroker: async () => {
       await stopService('kafka');
       await sleep(2000);
@@ -160,7 +174,7 @@ describe('exactly-once effects under crashes', () => {
 
     const monkey = chaos();
     let brokerRestart: Promise<void> | undefined;
-    const uploads = await pool(names, 6, async (imageName, index) => {
+    const uploads = await Promise.race([monkey.failed, pool(names, 6, async (imageName, index) => {
       if (index === Math.floor(UPLOADS * 0.4) && RESTART_BROKER) brokerRestart = monkey.restartBroker();
       const accepted = await withRetry(`upload ${imageName}`, () => uploadArchive(USER, archive, { imageName, imageVersion: VERSION }));
       expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
@@ -180,7 +194,7 @@ describe('exactly-once effects under crashes', () => {
       const transferred = await finished(USER, transfer.body.requestId, 600_000);
       expect(transferred.status, `${imageName} transfer: ${JSON.stringify(transferred.error)}`).toBe('succeeded');
       return { imageUID: accepted.body.imageUID, transfer: transfer.body.requestId };
-    });
+    })]);
     await brokerRestart;
     const { kills, brokerRestarts } = await monkey.stop();
     console.log(`crash test: ${UPLOADS} uploads, ${TRANSFERS} transfers, kills ${JSON.stringify(kills)}, broker restarts ${brokerRestarts}`);
