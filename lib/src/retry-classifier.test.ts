@@ -37,6 +37,13 @@ describe('isRetriable', () => {
     const exhausted = (cause: Error): Error => withFields('KafkaJSNumberOfRetriesExceeded', { retriable: false, cause });
     expect(isRetriable(exhausted(withFields('KafkaJSConnectionError', { retriable: true, code: 'ECONNREFUSED' })))).toBe(true);
     expect(isRetriable(exhausted(withFields('KafkaJSProtocolError', { retriable: false })))).toBe(false);
+    // An outer kafkajs retrier wraps the inner one's give-up (a send whose broker went away mid-way); kafkajs
+    // copies the root cause up. The crash test dead-lettered an ImageStored this way during a broker restart.
+    const wrapped = (cause: Error): Error => withFields('KafkaJSNonRetriableError', { retriable: false, cause });
+    expect(isRetriable(wrapped(withFields('KafkaJSConnectionError', { retriable: true, code: 'ECONNREFUSED' })))).toBe(true);
+    expect(isRetriable(wrapped(withFields('KafkaJSProtocolError', { retriable: false, type: 'TOPIC_AUTHORIZATION_FAILED' })))).toBe(false);
+    // Thrown as such for bad input, with nothing behind it: not retriable.
+    expect(isRetriable(withFields('KafkaJSNonRetriableError', { retriable: false }))).toBe(false);
   });
 
   it('retries a real kafkajs client that gave up on a broker that is not there', async () => {

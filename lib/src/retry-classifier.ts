@@ -18,6 +18,9 @@ const TRANSIENT_AWS_NAMES: ReadonlySet<string> = new Set([
   'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TransactionConflictException',
 ]);
 
+/** kafkajs errors that say "not retriable" about kafkajs's own retries, not about what failed; their cause says that. */
+const KAFKAJS_GAVE_UP: ReadonlySet<string> = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
+
 function field(error: object, key: string): unknown {
   return (error as Record<string, unknown>)[key];
 }
@@ -31,9 +34,10 @@ export function isRetriable(error: unknown): boolean {
   if (error instanceof OrbitError) return error.retriable;
   if (error instanceof AggregateError) return error.errors.some(isRetriable);
   const retriable = field(error, 'retriable');
-  // kafkajs gives up after its own retries with retriable: false, whatever failed: a broker that was down
-  // for those ~15 s is up again a moment later. Whether to try again is the cause's to say.
-  if (field(error, 'name') === 'KafkaJSNumberOfRetriesExceeded') return causeIsRetriable(error);
+  // kafkajs gives up after its own retries with retriable: false, whatever failed (a broker down for those
+  // ~15 s is up again a moment later), and an outer retrier wraps that in a KafkaJSNonRetriableError
+  // (a send on a producer whose broker went away). Whether to try again is the cause's to say.
+  if (KAFKAJS_GAVE_UP.has(String(field(error, 'name')))) return causeIsRetriable(error);
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
