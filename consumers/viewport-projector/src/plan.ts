@@ -70,7 +70,7 @@ export interface PlannedRequest {
   readonly imageUID: string;
   readonly userLogin: string;
   readonly created: Date;
-  /** As the first event that names it says (none does for a failure of a transfer); kept where the database has one. */
+  /** From the first event that names one (ImageRejected and PipelineFailed do not); the database keeps one it has. */
   imageVersion: string | null;
   /** A transfer's target, from its promotion. */
   targetEnvironment: string | null;
