@@ -21,6 +21,13 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }))).toBe(true);
   });
 
+  it('waits for a MySQL database or table that is not there (a restore under way), but not for a refused statement', () => {
+    expect(isRetriable(withFields('Error', { code: 'ER_BAD_DB_ERROR', errno: 1049 }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_NO_SUCH_TABLE', errno: 1146 }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_DATA_TOO_LONG', errno: 1406 }))).toBe(false);
+    expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062 }))).toBe(false);
+  });
+
   it('reads AWS statuses: 5xx and throttling retry, 4xx does not', () => {
     expect(isRetriable(withFields('InternalError', { $metadata: { httpStatusCode: 500 } }))).toBe(true);
     expect(isRetriable(withFields('Whatever', { $metadata: { httpStatusCode: 503 } }))).toBe(true);

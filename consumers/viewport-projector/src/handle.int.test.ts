@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { childSpan, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, isRetriable, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { deadLetterFailure, sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
@@ -51,6 +51,24 @@ describe('viewport-projector against MariaDB', () => {
     await deliver(TOPICS.imageValidated, events['orbit.image.validated'], 0);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('succeeded');
     expect(published.map((entry) => (entry.event as EventEnvelope & { status?: string }).status)).toEqual(['running', 'succeeded', 'succeeded']);
+  });
+
+  it('waits, with nothing written, while a table is not there (a database being restored), and projects once it is back', async () => {
+    const { deliver } = harness();
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    await pool.query('RENAME TABLE wp_postmeta TO wp_postmeta_restoring');
+    try {
+      const missing = await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0).then(() => undefined, (error: unknown) => error);
+      expect(missing).toMatchObject({ code: 'ER_NO_SUCH_TABLE' });
+      // Retriable: the consume loop pauses the partition and tries again; it never goes to the DLQ.
+      expect(isRetriable(missing)).toBe(true);
+      const [uids] = await pool.execute<RowDataPacket[]>('SELECT * FROM wp_image_uid WHERE image_uid = ?', [events['orbit.image.stored'].imageUID]);
+      expect(uids).toHaveLength(0);
+    } finally {
+      await pool.query('RENAME TABLE wp_postmeta_restoring TO wp_postmeta');
+    }
+    await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0);
+    expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('running');
   });
 
   it('in a rebuild shadow, projects the image but announces nothing, and writes request rows only when asked to', async () => {
