@@ -22,11 +22,13 @@ const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
 const pool = createMysqlPool(config.MYSQL_URL);
 try {
-  await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch((error: unknown) => {
-    if (!(error instanceof ProjectionMissingError)) throw error;
+  const refuse = (error: unknown): never => {
+    if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError || error instanceof ProjectionMissingError)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
     process.exit(1);
-  });
+  };
+  // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
+  await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
   if (command === 'checksum') {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
@@ -41,9 +43,7 @@ try {
       ...(values['restore-requests'] ? { restoreRequests: true } : {}),
     }).catch(async (error: unknown) => {
       await publisher.disconnect();
-      if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError)) throw error;
-      process.stderr.write(`${error.code}: ${error.message}\n`);
-      process.exit(1);
+      return refuse(error);
     });
     await publisher.disconnect();
     const after = await projectionChecksum(pool);
