@@ -35,12 +35,40 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
+ * Creates the database when it is not there (lost, or dropped to start
+ * again): provisioning is the first step of a rebuild from nothing. Only
+ * then, so an account without the right to create databases can still
+ * migrate one a DBA made.
+ */
+async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
+  const url = new URL(mysqlUrl);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const probe = await mysql.createConnection({ uri: mysqlUrl }).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 'ER_BAD_DB_ERROR') return undefined;
+    throw error;
+  });
+  if (probe) {
+    await probe.end();
+    return [];
+  }
+  url.pathname = '/';
+  const server = await mysql.createConnection({ uri: url.toString() });
+  try {
+    await server.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await server.end();
+  }
+  return [{ kind: 'database', name: database, action: 'created' }];
+}
+
+/**
  * Applies, in order, every migration the database has not recorded, each
  * recorded in `schema_migrations` with its checksum. MySQL DDL commits
  * implicitly, so each file must be safe to re-run (IF NOT EXISTS) should a
  * crash land between the DDL and the record.
  */
 export async function migrate(mysqlUrl: string, migrations: readonly Migration[] = loadMigrations()): Promise<ProvisionStep[]> {
+  const created = await ensureDatabase(mysqlUrl);
   const connection = await mysql.createConnection({ uri: mysqlUrl, multipleStatements: true });
   try {
     await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -63,7 +91,7 @@ export async function migrate(mysqlUrl: string, migrations: readonly Migration[]
       await connection.query('INSERT INTO schema_migrations (version, file, checksum) VALUES (?, ?, ?)', [migration.version, migration.file, migration.checksum]);
       steps.push({ kind: 'migration', name: migration.file, action: 'applied' });
     }
-    return steps;
+    return [...created, ...steps];
   } finally {
     await connection.end();
   }

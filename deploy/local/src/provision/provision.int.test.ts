@@ -3,6 +3,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { bucketNames, ConfigResourceTypes, createKafka, createLogger, createMysqlPool, createS3, tableName } from '@orbit/lib';
 import { changedSomething, provisionAll, readProvisionConfig } from './index.js';
+import { loadMigrations, migrate } from './migrations.js';
 
 const config = readProvisionConfig();
 const log = createLogger({ service: 'test', level: 'silent' });
@@ -46,6 +47,25 @@ describe('provisioning against the real stack', () => {
     const dynamo = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
     const table = await dynamo.send(new DescribeTableCommand({ TableName: tableName('userEventLog', config) }));
     expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['byCorrelationId', 'byImageUID', 'byUsername']);
+  });
+
+  it('creates the database when it is not there, as a rebuild from nothing needs, and then finds it', async () => {
+    const url = new URL(config.MYSQL_URL);
+    const database = `${url.pathname.slice(1)}_lost_${Date.now()}`;
+    url.pathname = `/${database}`;
+    const pool = createMysqlPool(config.MYSQL_URL, 1);
+    try {
+      const first = await migrate(url.toString());
+      expect(first[0]).toEqual({ kind: 'database', name: database, action: 'created' });
+      expect(first.filter((step) => step.action === 'applied')).toHaveLength(loadMigrations().length);
+      const second = await migrate(url.toString());
+      expect(changedSomething(second)).toBe(false);
+      const [tables] = await pool.query('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [database, 'wp_image_uid']);
+      expect(Number((tables as { n: number | string }[])[0]?.n)).toBe(1);
+    } finally {
+      await pool.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await pool.end();
+    }
   });
 
   it('records applied migrations once', async () => {
