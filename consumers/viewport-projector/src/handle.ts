@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
-import { markApplied, nextExpectedOffset } from './offsets.js';
+import { markApplied, nextExpectedOffset, ProjectionLostError } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { planProjection, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
 import { readFinishedRequests, readKnownVersions, readSetAsideVersions, writePlan } from './write-plan.js';
@@ -123,7 +123,12 @@ export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId'> & 
     const event = letter.message?.event;
     const version = position.topic === TOPICS.imageStored && event ? versionGuid(event.imageUID, (event as ImageStored).metadata.imageVersion) : null;
     await inTransaction(deps.pool, async (connection) => {
-      if ((await nextExpectedOffset(connection, position)) !== BigInt(letter.offset)) return;
+      // A projection that was lost has nothing to pass the letter over in: the rebuild that brings it back passes it over.
+      const expected = await nextExpectedOffset(connection, position).catch((error: unknown) => {
+        if (error instanceof ProjectionLostError) return undefined;
+        throw error;
+      });
+      if (expected !== BigInt(letter.offset)) return;
       await markApplied(connection, position);
       await connection.execute(
         `INSERT IGNORE INTO viewport_set_aside (consumer_group, topic, kafka_partition, kafka_offset, version_guid, error_code, set_aside_at)

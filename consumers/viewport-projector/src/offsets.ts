@@ -1,3 +1,4 @@
+import { OrbitError } from '@orbit/lib';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 
 export interface Position {
@@ -8,20 +9,46 @@ export interface Position {
 }
 
 /**
- * Locks the partition's row of applied offsets and returns the offset the
- * projection expects next (0 when it never saw the partition). Must run
- * inside the projection's transaction.
+ * The projection has no applied offset for a partition whose consumer is
+ * past its first message: the database was lost and created again (or
+ * restored) empty while Kafka kept the group's place. Projecting on would
+ * replay the whole history into it and announce every step again, so the
+ * partition waits (retriable) for `viewport:rebuild` to swap a projection in.
  */
-export async function nextExpectedOffset(connection: PoolConnection, position: Position): Promise<bigint> {
-  await connection.execute(
-    `INSERT IGNORE INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, 0, UTC_TIMESTAMP(3))`,
-    [position.groupId, position.topic, position.partition],
-  );
+export class ProjectionLostError extends OrbitError {
+  constructor(readonly position: Position) {
+    super('ORBIT_ERR_PROJECTION_LOST',
+      `ViewPort has applied nothing of ${position.topic}/${position.partition} but its consumer is at offset ${position.offset}: ` +
+      'the projection was lost (its database created again or restored empty). Run `npm run viewport:rebuild`; the partition waits until then',
+      { retriable: true });
+  }
+}
+
+async function lockedNextOffset(connection: PoolConnection, position: Position): Promise<bigint | undefined> {
   const [rows] = await connection.execute<RowDataPacket[]>(
     'SELECT next_offset FROM viewport_applied_offsets WHERE consumer_group = ? AND topic = ? AND kafka_partition = ? FOR UPDATE',
     [position.groupId, position.topic, position.partition],
   );
-  return BigInt(String(rows[0]?.['next_offset'] ?? 0));
+  const row = rows[0];
+  return row ? BigInt(String(row['next_offset'])) : undefined;
+}
+
+/**
+ * Locks the partition's row of applied offsets and returns the offset the
+ * projection expects next (0 when it never saw the partition and the message
+ * at hand is its first). Throws ProjectionLostError when it never saw the
+ * partition but `position` is further on. Must run inside the projection's
+ * transaction (the throw rolls the row's creation back with the rest).
+ */
+export async function nextExpectedOffset(connection: PoolConnection, position: Position): Promise<bigint> {
+  const known = await lockedNextOffset(connection, position);
+  if (known !== undefined) return known;
+  if (BigInt(position.offset) > 0n) throw new ProjectionLostError(position);
+  await connection.execute(
+    `INSERT IGNORE INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, 0, UTC_TIMESTAMP(3))`,
+    [position.groupId, position.topic, position.partition],
+  );
+  return (await lockedNextOffset(connection, position)) ?? 0n;
 }
 
 export async function markApplied(connection: PoolConnection, position: Position): Promise<void> {

@@ -1,11 +1,13 @@
-import { createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
-import { loadSchemas, sampleEvents } from '@orbit/schemas';
+import { childSpan, createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { loadSchemas, sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { databaseOf, HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import { passDeadLetters, projectorBatchHandler } from './handle.js';
+import { ProjectionLostError } from './offsets.js';
 import { PROJECTED_TOPICS } from './topics.js';
 
 let viewport: PrivateViewport;
@@ -188,6 +190,65 @@ describe('a rebuild from nothing', () => {
       const [claims] = await live.pool.query<RowDataPacket[]>('SELECT image_uid, image_version, target_env, request_id FROM transfer_claims');
       expect(claims.map((row) => ({ ...row }))).toEqual([{ image_uid: imageUID, image_version: 'v1-0-00', target_env: 'Testing', request_id: transferId }]);
     } finally {
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 60_000);
+
+  it('keeps a live projector that finds its projection lost waiting, until a rebuild brings it back and finishes what arrived since', async () => {
+    const { topics, named, lifecycleTopicOf, publisher, live, url, kafka, codec } = await replayFixture('lost');
+    const liveGroup = `viewport-projector-${uniqueSuffix()}`;
+    const announced: EventEnvelope[] = [];
+    const announce = { publish: async (_topic: string, event: EventEnvelope) => { announced.push(event); } };
+    const announcedFor = (requestId: string): number => announced.filter((event) => (event as EventEnvelope & { requestId?: string }).requestId === requestId).length;
+    const projector = projectorBatchHandler({ pool: live.pool, groupId: liveGroup, publisher: announce });
+    const delivered = (topic: string, offset: number, event: OrbitEvent): ConsumedMessage<OrbitEvent> => ({
+      topic, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    });
+    const count = async (table: string): Promise<number> => {
+      const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
+      return Number(rows[0]?.['n']);
+    };
+    const first = sampleEvents(newImageUID(), `req-first-${uniqueSuffix()}`);
+    const second = sampleEvents(newImageUID(), `req-second-${uniqueSuffix()}`);
+    const stages = [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const events of [first, second]) for (const topic of stages) await publisher.publish(named(topic), events[topic]);
+      // The live projector had handled the first upload when its database was created again empty; the
+      // gateway has since accepted the second, whose messages wait at offset 1.
+      for (const topic of stages) await admin.setOffsets({ groupId: liveGroup, topic: named(topic), partitions: [{ partition: 0, offset: '1' }] });
+      await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
+        [second[TOPICS.imageStored].requestId, second[TOPICS.imageStored].imageUID]);
+      const waiting = projector([delivered(TOPICS.imageStored, 1, second[TOPICS.imageStored])]);
+      await expect(waiting).rejects.toBeInstanceOf(ProjectionLostError);
+      await expect(waiting).rejects.toMatchObject({ code: 'ORBIT_ERR_PROJECTION_LOST', retriable: true });
+      expect(await count('viewport_applied_offsets')).toBe(0);
+      expect(await count('wp_posts')).toBe(0);
+      expect(await count('viewport_outbox')).toBe(0);
+      // A letter met meanwhile is left to the rebuild, not marked in the empty projection.
+      await passDeadLetters({ pool: live.pool, groupId: liveGroup })({ topic: TOPICS.chartGenerated, partition: 0, offset: '1', message: undefined, error: new Error('poison') });
+      expect(await count('viewport_applied_offsets')).toBe(0);
+
+      const report = await rebuildProjection({ kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup, publisher: announce, logger: quietLogger, lifecycleTopicOf });
+      // What the live projector had done is replayed silently; what it had not is applied with its effects.
+      expect([report.eventsReplayed, report.catchUpEvents]).toEqual([3, 3]);
+      expect(announcedFor(first[TOPICS.imageStored].requestId)).toBe(0);
+      expect(announcedFor(second[TOPICS.imageStored].requestId)).toBe(3);
+      const [status] = await live.pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [second[TOPICS.imageStored].requestId]);
+      expect(status[0]?.['status']).toBe('succeeded');
+      // The waiting message is recognised as applied: not applied or announced again.
+      await projector([delivered(TOPICS.imageStored, 1, second[TOPICS.imageStored])]);
+      expect(announced).toHaveLength(3);
+      // What comes next is projected and announced as usual.
+      const third = sampleEvents(newImageUID(), `req-third-${uniqueSuffix()}`);
+      await publisher.publish(named(TOPICS.imageStored), third[TOPICS.imageStored]);
+      await projector([delivered(TOPICS.imageStored, 2, third[TOPICS.imageStored])]);
+      expect(announcedFor(third[TOPICS.imageStored].requestId)).toBe(1);
+      expect(await count("wp_posts WHERE guid LIKE 'orbit:image:%:%'")).toBe(3);
+    } finally {
+      await admin.disconnect();
       await publisher.disconnect();
       await live.drop();
     }

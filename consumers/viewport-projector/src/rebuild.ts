@@ -91,6 +91,32 @@ async function topicSpans(kafka: Kafka, topics: readonly string[], rename: (topi
   }
 }
 
+/**
+ * The replay's end per partition: the history's end, but no further than the
+ * live group has committed. What the live projector has not handled yet (it
+ * lags, or waits because its projection was lost) belongs to the tail, which
+ * is applied after the swap with every effect (request status,
+ * ViewportUpdated); applied silently in the shadow, its requests would never
+ * finish. A partition the live group never committed keeps the history's end.
+ */
+async function replayEnds(kafka: Kafka, group: string, topics: readonly string[], rename: (topic: string) => string, ends: ReadonlyMap<string, bigint>): Promise<Map<string, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const capped = new Map(ends);
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics: [...topics] })) {
+      for (const { partition, offset } of partitions) {
+        const key = `${rename(topic)}/${partition}`;
+        const end = capped.get(key);
+        if (end !== undefined && BigInt(offset) >= 0n && BigInt(offset) < end) capped.set(key, BigInt(offset));
+      }
+    }
+    return capped;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The next offset the database expects, per `topic/partition`. */
 async function appliedOffsets(pool: Pool, database: string, group: string): Promise<Map<string, bigint>> {
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT topic, kafka_partition, next_offset FROM ${quote(database)}.viewport_applied_offsets WHERE consumer_group = ?`, [group]);
@@ -321,7 +347,8 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   let replayed: number;
   const skipped: string[] = [];
   try {
-    replayed = await runUntil(deps, group, rebuildPool, shadow, history.ends, { shadow: true, requests: restoreRequests }, skipped);
+    const ends = await replayEnds(deps.kafka, deps.liveGroup, deps.topics, rename, history.ends);
+    replayed = await runUntil(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
   } finally {
     await rebuildPool.end();
   }
