@@ -265,6 +265,46 @@ describe('consume loop, batch mode', () => {
     }
   });
 
+  it('dead-letters an undecodable message once when the batch after it fails for a while', async () => {
+    const topic = `test.loop.${uniqueSuffix()}.letter-once`;
+    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
+    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const handled: string[] = [];
+    const letters: string[] = [];
+    let failuresLeft = 2;
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => { handled.push(message.offset); },
+      batchHandler: async (messages) => {
+        // The batch after the letter meets a store that is away for a moment (a database restarting, say).
+        if (messages.some((message) => message.offset === '3') && failuresLeft-- > 0) throw new StoreUnavailableError('mysql', 'away');
+        handled.push(...messages.map((message) => message.offset));
+      },
+      onDeadLettered: async (letter) => { letters.push(letter.offset); },
+    });
+    try {
+      await batchPublisher.publishAll(Array.from({ length: 2 }, (_, i) => ({ topic, event: sample(`${i}${'Q'.repeat(59)}`) })));
+      await batchPublisher.sendRaw(topic, [{ key: 'x', value: Buffer.from('not avro') }]);
+      await batchPublisher.publishAll(Array.from({ length: 2 }, (_, i) => ({ topic, event: sample(`${i}${'R'.repeat(59)}`) })));
+      await loop.start();
+      await waitFor(() => handled.includes('4'), { timeoutMs: 30_000, what: 'the messages after the letter' });
+      expect(letters).toEqual(['2']);
+      expect(handled).toEqual(['0', '1', '3', '4']);
+      // One letter in the DLQ, and no more arrives while the loop keeps running.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const admin = kafka.admin();
+      await admin.connect();
+      const [dlq] = await admin.fetchTopicOffsets(`${topic}.dlq`);
+      await admin.disconnect();
+      expect(dlq?.high).toBe('1');
+    } finally {
+      await loop.stop();
+      await batchPublisher.disconnect();
+    }
+  });
+
   it('sets an undecodable message aside only after the messages before it are handled, in partition order', async () => {
     const topic = `test.loop.${uniqueSuffix()}.batch-order`;
     await createTestTopics(kafka, [topic, `${topic}.dlq`]);

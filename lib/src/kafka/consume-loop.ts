@@ -251,43 +251,53 @@ export class ConsumeLoop<E> extends EventEmitter {
   private async processChunk(topic: string, partition: number, chunk: readonly KafkaMessage[]): Promise<{ done?: string; retryAt?: string }> {
     let started = performance.now();
     let ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[] = [];
+    // The last offset handled for good before `ready`: what a retry of `ready` must still count as done, or the
+    // partition is read again from before it and a message dead-lettered in between is dead-lettered twice.
+    let settled: string | undefined;
     let done: string | undefined;
     for (const message of chunk) {
       const consumed = await this.consumedOf(topic, partition, message);
-      if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, done, message.offset);
+      if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, { settled, done, retryAt: message.offset });
       if ('undecodable' in consumed) {
-        const before = await this.runBatch(topic, partition, ready, started, done, undefined);
+        const before = await this.runBatch(topic, partition, ready, started, { settled, done });
         if (before.retryAt !== undefined) return before;
         if ((await this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined)) !== 'done') return { ...before, retryAt: message.offset };
         ready = [];
         started = performance.now();
+        settled = message.offset;
       } else {
         ready.push({ message, consumed });
       }
       done = message.offset;
     }
-    return this.runBatch(topic, partition, ready, started, done, undefined);
+    return this.runBatch(topic, partition, ready, started, { settled, done });
   }
 
-  private async runBatch(topic: string, partition: number, ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[], started: number, done: string | undefined, retryAt: string | undefined): Promise<{ done?: string; retryAt?: string }> {
+  /** Hands `ready` to the batch handler; `at.done` is the chunk's progress when it succeeds, `at.settled` when it does not. */
+  private async runBatch(
+    topic: string, partition: number, ready: { message: KafkaMessage; consumed: ConsumedMessage<E> }[], started: number,
+    at: { settled: string | undefined; done: string | undefined; retryAt?: string },
+  ): Promise<{ done?: string; retryAt?: string }> {
+    const outcome = (done: string | undefined, retryAt: string | undefined): { done?: string; retryAt?: string } =>
+      ({ ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) });
     const first = ready[0];
-    if (!first || !this.options.batchHandler) return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+    if (!first || !this.options.batchHandler) return outcome(at.done, at.retryAt);
     try {
       await this.options.batchHandler(ready.map((entry) => entry.consumed));
     } catch (error) {
       this.lastError = error;
-      if (!this.running || this.isRetriable(error)) return { retryAt: first.message.offset };
+      if (!this.running || this.isRetriable(error)) return outcome(at.settled, first.message.offset);
       this.log.warn({ err: error, topic, partition }, 'batch failed for good; handling its messages one by one');
-      let handled: string | undefined;
+      let handled = at.settled;
       for (const { message } of ready) {
-        if ((await this.processMessage(topic, partition, message)) !== 'done') return { ...(handled !== undefined ? { done: handled } : {}), retryAt: message.offset };
+        if ((await this.processMessage(topic, partition, message)) !== 'done') return outcome(handled, message.offset);
         handled = message.offset;
       }
-      return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+      return outcome(at.done, at.retryAt);
     }
     const durationMs = (performance.now() - started) / ready.length;
     for (const { message } of ready) this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs });
-    return { ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) };
+    return outcome(at.done, at.retryAt);
   }
 
   private scheduleRetry(topic: string, partition: number, offset: string, pause: () => () => void): void {
