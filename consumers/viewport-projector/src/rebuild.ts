@@ -117,28 +117,6 @@ async function replayEnds(kafka: Kafka, group: string, topics: readonly string[]
   }
 }
 
-/**
- * Points the replay's group at the replay's ends before it reads the tail.
- * It may have stopped with its last batches applied but not committed, and
- * re-reading them would dead-letter again, into the live DLQ, every message
- * there that cannot be decoded.
- */
-async function startGroupAt(kafka: Kafka, group: string, topics: readonly string[], rename: (topic: string) => string, ends: ReadonlyMap<string, bigint>): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (const topic of topics) {
-      const partitions = [...ends].flatMap(([key, end]) => {
-        const [logical, partition] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
-        return logical === rename(topic) ? [{ partition: Number(partition), offset: end.toString() }] : [];
-      });
-      if (partitions.length > 0) await admin.setOffsets({ groupId: group, topic, partitions });
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** The next offset the database expects, per `topic/partition`. */
 async function appliedOffsets(pool: Pool, database: string, group: string): Promise<Map<string, bigint>> {
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT topic, kafka_partition, next_offset FROM ${quote(database)}.viewport_applied_offsets WHERE consumer_group = ?`, [group]);
@@ -368,8 +346,8 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
   let replayed: number;
   const skipped: string[] = [];
-  const ends = await replayEnds(deps.kafka, deps.liveGroup, deps.topics, rename, history.ends);
   try {
+    const ends = await replayEnds(deps.kafka, deps.liveGroup, deps.topics, rename, history.ends);
     replayed = await runUntil(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
   } finally {
     await rebuildPool.end();
@@ -384,11 +362,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
-  let catchUp = 0;
-  if (!(await caughtUp(deps.pool, database, deps.liveGroup, tail))) {
-    await startGroupAt(deps.kafka, group, deps.topics, rename, ends);
-    catchUp = await runUntil(deps, group, deps.pool, database, tail, { shadow: false, requests: true }, skipped);
-  }
+  const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, { shadow: false, requests: true }, skipped);
   const admin = deps.kafka.admin();
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);
