@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConsumeLoop, createMysqlPool, OrbitError, retryPolicy, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import { ConsumeLoop, createMysqlPool, isRetriable, OrbitError, retryPolicy, withRetry, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
@@ -104,7 +104,11 @@ async function replayEnds(kafka: Kafka, group: string, topics: readonly string[]
   await admin.connect();
   try {
     const capped = new Map(ends);
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics: [...topics] })) {
+    // A coordinator that is moving or still loading answers NOT_COORDINATOR; kafkajs's admin does not try again.
+    const committed = await withRetry(() => admin.fetchOffsets({ groupId: group, topics: [...topics] }), {
+      isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 2_000, maxAttempts: 20 }),
+    });
+    for (const { topic, partitions } of committed) {
       for (const { partition, offset } of partitions) {
         const key = `${rename(topic)}/${partition}`;
         const end = capped.get(key);
