@@ -34,6 +34,28 @@ describe('the gateway command outbox against MariaDB', () => {
     expect(await kept(event.eventId)).toBe(0);
   });
 
+  it('accepts a request whose command went out even when MySQL goes away before the outbox row is cleared', async () => {
+    const event = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    const request = { requestId: event.requestId, kind: 'upload' as const, imageUID: event.imageUID, imageVersion: 'v1-0-00', owner: 'dev1' };
+    // The same pool, except that MariaDB is gone by the time the published command's row is deleted.
+    const goneAfterCommit = new Proxy(pool, {
+      get(target, key, receiver) {
+        if (key !== 'execute') return Reflect.get(target, key, receiver) as unknown;
+        return (sql: string, values?: unknown) => (sql.startsWith('DELETE FROM gateway_outbox')
+          ? Promise.reject(Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }))
+          : target.execute(sql, values as never));
+      },
+    });
+    const published: EventEnvelope[] = [];
+    const outbox = mysqlCommandOutbox(goneAfterCommit, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger);
+    await expect(outbox.send('orbit.upload.requested', event, childSpan(undefined), request)).resolves.toBeUndefined();
+    expect(published.map((sent) => sent.eventId)).toEqual([event.eventId]);
+    expect(await statusOf(event.requestId)).toBe('accepted');
+    // The row stays for the sweep (a repeat the consumers recognise), not lost.
+    expect(await kept(event.eventId)).toBe(1);
+    await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${event.eventId}%`]);
+  });
+
   it('goes past a command that can never be published, keeping it, instead of holding back the ones behind it', async () => {
     const stuck = randomUUID();
     await pool.query("INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES ('orbit.upload.requested', ?, NULL, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)", [`not json ${stuck}`]);

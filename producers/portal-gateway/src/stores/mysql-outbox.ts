@@ -55,7 +55,11 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       logger.warn({ err: error, topic: command.topic, eventId: command.eventId }, 'command kept in the outbox; the sweep will publish it');
       return;
     }
-    await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]);
+    // Published and committed: the request is accepted whatever happens now. A row left behind here
+    // (MySQL gone a moment after the commit) is sent once more by the sweep; consumers take a repeat.
+    await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]).catch((error: unknown) => {
+      logger.warn({ err: error, topic: command.topic, eventId: command.eventId }, 'published command left in the outbox; the sweep will send it again');
+    });
   };
   return {
     record,
