@@ -1,9 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { OrbitError, type Logger } from '@orbit/lib';
+import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { RequestRefusedError } from './errors.js';
 import { completeDocument } from './openapi.js';
@@ -35,9 +35,12 @@ export interface GatewayDeps {
   readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
 }
 
-/** Maps refusals to their status with a stable code; anything unexpected is a logged 500. */
+/** Seconds a client is asked to wait when a store is away (MySQL restarting, say). */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
+/** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
 function errorHandler(logger: Logger | undefined) {
-  return (error: FastifyError | OrbitError, request: FastifyRequest, reply: { code(status: number): { send(body: unknown): unknown } }) => {
+  return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof RequestRefusedError) return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems });
     if (error instanceof UnauthorizedError) return reply.code(401).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
@@ -57,6 +60,13 @@ function errorHandler(logger: Logger | undefined) {
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
       return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
+    }
+    if (isRetriable(error)) {
+      // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
+      logger?.warn({ err: error, url: request.url }, 'a store did not answer; asked the client to try again');
+      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
+      });
     }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });

@@ -96,8 +96,10 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
   const described: Record<number, string> = {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule', 413: 'Over the upload size limit',
+    503: 'A store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE): nothing was accepted; try again after Retry-After seconds',
   };
-  return Object.fromEntries(statuses.map((status) => [status, { ...ERROR_BODY, description: described[status] ?? 'Refused' }]));
+  // Any route can meet a store that is away for a moment.
+  return Object.fromEntries([...statuses, 503].map((status) => [status, { ...ERROR_BODY, description: described[status] ?? 'Refused' }]));
 }
 
 /**

@@ -11,7 +11,7 @@ const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-loca
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
 
 /** In-memory stand-ins for the stores: these tests are about HTTP behaviour only. */
-function harness(maxUploadBytes = 1024 * 1024) {
+function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = async () => 'U'.repeat(60)) {
   const published: UploadRequested[] = [];
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
@@ -41,7 +41,7 @@ function harness(maxUploadBytes = 1024 * 1024) {
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
-    names: { uidFor: async () => 'U'.repeat(60) },
+    names: { uidFor },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => [] },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
     maxUploadBytes, requestWatchIntervalMs: 5,
@@ -74,6 +74,20 @@ function multipart(parts: { name: string; filename?: string; body: string | Buff
 const token = (user = 'dev1') => issueLocalToken(auth, user, []);
 
 describe('POST /v1/uploads', () => {
+  it('answers 503 with Retry-After while a store is away, and 500 for anything else', async () => {
+    // mysql2's error when MariaDB is restarting: a socket-level code, nothing Orbit wrote.
+    const away = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
+    const { app, published } = harness(undefined, async () => { throw away; });
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.json()).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE' });
+    expect(published).toHaveLength(0);
+    const broken = harness(undefined, async () => { throw new TypeError('a bug'); });
+    const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
+  });
+
   it('refuses a request without a valid token', async () => {
     const { app } = harness();
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { metadata, reference: 'r.example/a:1' } });
