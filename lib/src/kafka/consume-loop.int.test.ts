@@ -34,6 +34,14 @@ function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequeste
   });
 }
 
+/** A topic of the test's own (and its DLQ), with a codec and a publisher for it. */
+async function privateTopic(label: string): Promise<{ topic: string; batchCodec: EventCodec; batchPublisher: EventPublisher }> {
+  const topic = `test.loop.${uniqueSuffix()}.${label}`;
+  await createTestTopics(kafka, [topic, `${topic}.dlq`]);
+  const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+  return { topic, batchCodec, batchPublisher: await EventPublisher.connect(kafka, batchCodec, quietLogger) };
+}
+
 beforeAll(async () => {
   await createTestTopics(kafka, Object.values(topics).flatMap((name) => [name, `${name}.dlq`]));
   publisher = await EventPublisher.connect(kafka, codec, quietLogger);
@@ -219,10 +227,7 @@ describe('consume loop against the real broker and registry', () => {
 
 describe('consume loop, batch mode', () => {
   it('hands messages over in batches and isolates a poison one without losing the others', async () => {
-    const topic = `test.loop.${uniqueSuffix()}.batch`;
-    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
-    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
-    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const { topic, batchCodec, batchPublisher } = await privateTopic('batch');
     const events = Array.from({ length: 30 }, (_, i) => sample(`${String(i).padStart(2, '0')}${'D'.repeat(58)}`));
     const poison = events[17]!;
     const handled = new Set<string>();
@@ -266,10 +271,7 @@ describe('consume loop, batch mode', () => {
   });
 
   it('dead-letters an undecodable message once when the batch after it fails for a while', async () => {
-    const topic = `test.loop.${uniqueSuffix()}.letter-once`;
-    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
-    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
-    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const { topic, batchCodec, batchPublisher } = await privateTopic('letter-once');
     const handled: string[] = [];
     const letters: string[] = [];
     let failuresLeft = 2;
@@ -306,10 +308,7 @@ describe('consume loop, batch mode', () => {
   });
 
   it('sets an undecodable message aside only after the messages before it are handled, in partition order', async () => {
-    const topic = `test.loop.${uniqueSuffix()}.batch-order`;
-    await createTestTopics(kafka, [topic, `${topic}.dlq`]);
-    const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
-    const batchPublisher = await EventPublisher.connect(kafka, batchCodec, quietLogger);
+    const { topic, batchCodec, batchPublisher } = await privateTopic('batch-order');
     const seen: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
       kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
