@@ -3,9 +3,9 @@
  * there instead of into the live `viewport` database the pipeline and other
  * tests read, and drop it afterwards.
  */
-import { createMysqlPool } from '@orbit/lib';
+import { createMysqlPool, databaseOf } from '@orbit/lib';
 import type { Pool } from 'mysql2/promise';
-import { databaseOf, REBUILT_DATABASE_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
+import { REBUILT_DATABASE_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
 import { testConfig, uniqueSuffix } from './index.js';
 
 export interface PrivateViewport {

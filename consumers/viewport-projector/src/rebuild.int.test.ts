@@ -1,11 +1,11 @@
-import { childSpan, createKafka, EventCodec, EventPublisher, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas, sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { databaseOf, HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import { HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { passDeadLetters, projectorBatchHandler } from './handle.js';
 import { ProjectionLostError } from './offsets.js';
 import { PROJECTED_TOPICS } from './topics.js';

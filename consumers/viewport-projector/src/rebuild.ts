@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConsumeLoop, createMysqlPool, isRetriable, OrbitError, retryPolicy, withRetry, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import { ConsumeLoop, createMysqlPool, databaseOf, isRetriable, OrbitError, retryPolicy, withRetry, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
@@ -59,8 +59,6 @@ export interface RestoredRows {
   readonly imageNames: number;
   readonly transferClaims: number;
 }
-
-export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
 
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

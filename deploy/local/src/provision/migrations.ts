@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { OrbitError } from '@orbit/lib';
+import { databaseOf, OrbitError } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /** deploy/mysql/migrations, from src/provision or dist/provision alike. */
@@ -41,8 +41,7 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
  * migrate one a DBA made.
  */
 async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
-  const url = new URL(mysqlUrl);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const database = databaseOf(mysqlUrl);
   const probe = await mysql.createConnection({ uri: mysqlUrl }).catch((error: unknown) => {
     if ((error as { code?: unknown }).code === 'ER_BAD_DB_ERROR') return undefined;
     throw error;
@@ -51,6 +50,7 @@ async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
     await probe.end();
     return [];
   }
+  const url = new URL(mysqlUrl);
   url.pathname = '/';
   const server = await mysql.createConnection({ uri: url.toString() });
   try {
