@@ -15,11 +15,10 @@
  * next to a database that kept its requests).
  */
 import { randomBytes } from 'node:crypto';
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import { PROJECTION_TABLES, rebuildProjection, REBUILT_DATABASE_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
-import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../consumers/viewport-projector/src/topics.js';
 import type { ResultSetHeader } from 'mysql2/promise';
 import { cpuDuring, pidListeningOn, ratioLine, timed } from './measure.js';
 

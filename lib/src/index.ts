@@ -27,3 +27,4 @@ export { parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
 export * from './kafka/dlq-ops.js';
 export * from './command-line.js';
+export * from './projection-state.js';

@@ -17,6 +17,12 @@ export type TopicName = (typeof TOPICS)[TopicKey];
 
 export const ALL_TOPICS: readonly TopicName[] = Object.values(TOPICS);
 
+/** The live viewport-projector's consumer group; rebuilt offsets are written under it. */
+export const PROJECTOR_GROUP = 'viewport-projector';
+
+/** Every lifecycle topic ViewPort is projected from (and rebuilt from). */
+export const PROJECTED_TOPICS = [TOPICS.imageValidated, TOPICS.imageRejected, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed] as const;
+
 export function dlqTopicOf(topic: string): string {
   return `${topic}.dlq`;
 }

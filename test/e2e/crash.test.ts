@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  ALL_TOPICS, bucketNames, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, imageBucketOf, kustomizeTableKeyOf, tableName, type Kafka,
+  ALL_TOPICS, bucketNames, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, imageBucketOf, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, tableName, type Kafka,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
@@ -30,7 +30,6 @@ import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { transfersToCheck, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
 import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
-import { PROJECTED_TOPICS, PROJECTOR_GROUP } from '../../consumers/viewport-projector/src/topics.js';
 
 const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
 const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));

@@ -1,4 +1,4 @@
-import { ConsumeLoop, EventPublisher, newImageUID, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
+import { ConsumeLoop, EventPublisher, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,6 @@ import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helper
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
 import { rebuildProjection } from './rebuild.js';
-import { PROJECTED_TOPICS } from './topics.js';
 
 /**
  * A message in a projected topic that can never be projected (undecodable

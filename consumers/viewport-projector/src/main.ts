@@ -1,9 +1,8 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, runMain, startConsumerService } from '@orbit/lib';
+import { createMysqlPool, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
-import { PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP } from './topics.js';
 
 /** How often leftovers of a crash (committed, not yet published) are looked for. */
 const OUTBOX_SWEEP_MS = 5_000;

@@ -5,11 +5,10 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, readConfig, runtimeEnv } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
-import { PROJECTED_TOPICS, PROJECTOR_GROUP } from './topics.js';
 
 const USAGE = 'viewport-ops rebuild [--restore-requests] | checksum';
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);

@@ -1,4 +1,4 @@
-import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas, sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import { privateViewport, type PrivateViewport } from '../../../test/helpers/vie
 import { HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
 import { passDeadLetters, projectorBatchHandler } from './handle.js';
 import { ProjectionLostError } from './offsets.js';
-import { PROJECTED_TOPICS } from './topics.js';
 
 let viewport: PrivateViewport;
 let deps: RebuildDeps;
@@ -243,6 +242,10 @@ describe('a rebuild from nothing', () => {
       expect(announcedFor(second[TOPICS.imageStored].requestId)).toBe(3);
       const [status] = await live.pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [second[TOPICS.imageStored].requestId]);
       expect(status[0]?.['status']).toBe('succeeded');
+      // The request accepted since the loss did not keep the rebuild from giving back the one before it.
+      expect(report.restored.requests).toBe(1);
+      const [before] = await live.pool.query<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ?', [first[TOPICS.imageStored].requestId]);
+      expect(before[0]?.['status']).toBe('succeeded');
       // The waiting message is recognised as applied: not applied or announced again.
       await projector([delivered(TOPICS.imageStored, 2, second[TOPICS.imageStored])]);
       expect(announced).toHaveLength(3);

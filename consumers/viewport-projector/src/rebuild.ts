@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConsumeLoop, createMysqlPool, databaseOf, isRetriable, OrbitError, retryPolicy, withRetry, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger } from '@orbit/lib';
+import {
+  ConsumeLoop, createMysqlPool, databaseOf, isRetriable, lostPartitions, OrbitError, retryPolicy, withRetry,
+  type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
+} from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
@@ -37,7 +40,8 @@ export interface RebuildDeps {
    * Whether the replay writes request rows, to give back (with their transfer
    * claims) those the live database lost. They make the rebuild a quarter to
    * 40 % slower, and a database that kept its requests has nothing to gain.
-   * @default true when the live database holds no request at all (it was lost)
+   * @default true when the live database holds no request at all, or its
+   * projection was lost (Kafka's live group is past what it holds)
    */
   readonly restoreRequests?: boolean;
 }
@@ -89,6 +93,21 @@ async function topicSpans(kafka: Kafka, topics: readonly string[], rename: (topi
   }
 }
 
+/** The live group's committed offsets, under the lifecycle topics' names. */
+async function liveCommits(kafka: Kafka, group: string, topics: readonly string[], rename: (topic: string) => string): Promise<CommittedOffsets> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    // A coordinator that is moving or still loading answers NOT_COORDINATOR; kafkajs's admin does not try again.
+    const committed = await withRetry(() => admin.fetchOffsets({ groupId: group, topics: [...topics] }), {
+      isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 2_000, maxAttempts: 20 }),
+    });
+    return committed.map(({ topic, partitions }) => ({ topic: rename(topic), partitions }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * The replay's end per partition: the history's end, but no further than the
  * live group has committed. What the live projector has not handled yet (it
@@ -97,26 +116,16 @@ async function topicSpans(kafka: Kafka, topics: readonly string[], rename: (topi
  * ViewportUpdated); applied silently in the shadow, its requests would never
  * finish. A partition the live group never committed keeps the history's end.
  */
-async function replayEnds(kafka: Kafka, group: string, topics: readonly string[], rename: (topic: string) => string, ends: ReadonlyMap<string, bigint>): Promise<Map<string, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const capped = new Map(ends);
-    // A coordinator that is moving or still loading answers NOT_COORDINATOR; kafkajs's admin does not try again.
-    const committed = await withRetry(() => admin.fetchOffsets({ groupId: group, topics: [...topics] }), {
-      isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 2_000, maxAttempts: 20 }),
-    });
-    for (const { topic, partitions } of committed) {
-      for (const { partition, offset } of partitions) {
-        const key = `${rename(topic)}/${partition}`;
-        const end = capped.get(key);
-        if (end !== undefined && BigInt(offset) >= 0n && BigInt(offset) < end) capped.set(key, BigInt(offset));
-      }
+function replayEnds(ends: ReadonlyMap<string, bigint>, committed: CommittedOffsets): Map<string, bigint> {
+  const capped = new Map(ends);
+  for (const { topic, partitions } of committed) {
+    for (const { partition, offset } of partitions) {
+      const key = `${topic}/${partition}`;
+      const end = capped.get(key);
+      if (end !== undefined && BigInt(offset) >= 0n && BigInt(offset) < end) capped.set(key, BigInt(offset));
     }
-    return capped;
-  } finally {
-    await admin.disconnect();
   }
+  return capped;
 }
 
 /** The next offset the database expects, per `topic/partition`. */
@@ -269,7 +278,7 @@ async function hasNoRequests(pool: Pool, database: string): Promise<boolean> {
  * Requests come from the shadow's request rows, names from the rebuilt
  * wp_image_uid, claims from the shadow's succeeded transfers. The shadow
  * writes request rows only when asked to (RebuildDeps.restoreRequests: by
- * default when the live database holds none), so an everyday rebuild gives
+ * default when the live database holds none or lost its projection), so an everyday rebuild gives
  * back names only.
  * Were a name ever given two UIDs (an upload after the loss, before the
  * rebuild), the older one keeps it. A request whose every event failed to
@@ -335,9 +344,12 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const group = `viewport-rebuild-${Date.now()}`;
   const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
   await assertProvisioned(deps.pool, database);
-  const restoreRequests = deps.restoreRequests ?? (await hasNoRequests(deps.pool, database));
   const history = await topicSpans(deps.kafka, deps.topics, rename);
   if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
+  const committed = await liveCommits(deps.kafka, deps.liveGroup, deps.topics, rename);
+  // A lost projection may sit beside requests accepted since the loss; the ones before it are still to give back.
+  const restoreRequests = deps.restoreRequests ?? ((await hasNoRequests(deps.pool, database))
+    || lostPartitions(committed, new Set((await appliedOffsets(deps.pool, database, deps.liveGroup)).keys())).length > 0);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
   for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) {
@@ -349,7 +361,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   let replayed: number;
   const skipped: string[] = [];
   try {
-    const ends = await replayEnds(deps.kafka, deps.liveGroup, deps.topics, rename, history.ends);
+    const ends = replayEnds(history.ends, committed);
     replayed = await runUntil(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
   } finally {
     await rebuildPool.end();

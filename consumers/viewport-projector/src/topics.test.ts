@@ -1,6 +1,6 @@
-import { TOPICS } from '@orbit/lib';
+import { PROJECTED_TOPICS, TOPICS } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { dependentsFirst, PROJECTED_TOPICS } from './topics.js';
+import { dependentsFirst } from './topics.js';
 
 describe('the order a replay reads end offsets in', () => {
   it('reads a topic before the topics its events wait for', () => {
