@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
-import { RequestRefusedError } from './errors.js';
+import { ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { completeDocument } from './openapi.js';
 import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
@@ -33,10 +33,14 @@ export interface GatewayDeps {
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
   readonly requestWatchIntervalMs?: number;
   readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
+  /** The partitions ViewPort lost, as last seen (see ProjectionWatch); while there are any, every /v1 request is refused. */
+  readonly projectionLost?: () => readonly string[];
 }
 
 /** Seconds a client is asked to wait when a store is away (MySQL restarting, say). */
 const STORE_RETRY_AFTER_SECONDS = 5;
+/** Seconds a client is asked to wait while ViewPort is rebuilt: minutes, not moments. */
+const PROJECTION_RETRY_AFTER_SECONDS = 30;
 
 /** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
 function errorHandler(logger: Logger | undefined) {
@@ -60,6 +64,9 @@ function errorHandler(logger: Logger | undefined) {
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
       return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
+    }
+    if (error instanceof ProjectionLostRefusal) {
+      return reply.code(503).header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)).send({ code: error.code, message: error.message });
     }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
@@ -107,7 +114,15 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     });
     // Before the server waits for in-flight requests: long polls answer at once instead of holding shutdown.
     app.addHook('preClose', async () => watch.close());
+    const { projectionLost } = deps;
     app.register(async (scope) => {
+      if (projectionLost) {
+        // Before the body is read: an upload is refused before its bytes are streamed anywhere.
+        scope.addHook('onRequest', async () => {
+          const lost = projectionLost();
+          if (lost.length > 0) throw new ProjectionLostRefusal(lost);
+        });
+      }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, publish, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });

@@ -8,6 +8,18 @@ export class RequestRefusedError extends OrbitError {
   }
 }
 
+/**
+ * ViewPort was lost and is not rebuilt yet (see ProjectionWatch): every
+ * request is refused, retriable, until an operator has run the rebuild.
+ */
+export class ProjectionLostRefusal extends OrbitError {
+  constructor(readonly partitions: readonly string[]) {
+    super('ORBIT_ERR_PROJECTION_LOST',
+      'ViewPort lost its data and waits for an operator to run `npm run viewport:rebuild`; nothing was accepted: try again later',
+      { retriable: true });
+  }
+}
+
 export const badMetadata = (problems: readonly FieldProblem[]): RequestRefusedError =>
   new RequestRefusedError(400, 'ORBIT_ERR_BAD_METADATA', `invalid metadata: ${problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ')}`, problems);
 

@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createS3, EventCodec, EventPublisher,
-  readConfig, runMain, tableName, TOPICS, untilConnected,
+  findLostProjection, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runMain, tableName, TOPICS, untilConnected,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { buildApp } from './app.js';
@@ -10,6 +10,7 @@ import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader } from './stores/mysql-images.js';
+import { ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 
@@ -29,6 +30,10 @@ runMain(async () => {
   };
   sweep();
   const sweeper = setInterval(sweep, 2_000);
+  const admin = kafka.admin();
+  await untilConnected('Kafka (admin)', () => admin.connect(), logger);
+  const projection = new ProjectionWatch({ findLost: () => findLostProjection(admin, pool, PROJECTOR_GROUP, PROJECTED_TOPICS), logger });
+  await projection.start();
   const s3 = createS3(config);
   const verify = tokenVerifier(config.JWT_JWKS_URL
     ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }
@@ -46,6 +51,7 @@ runMain(async () => {
     publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
+    projectionLost: () => projection.lost(),
     transfers: {
       claims: mysqlTransferClaims(pool, outbox, TOPICS.transferRequested),
       policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
@@ -61,6 +67,8 @@ runMain(async () => {
     stop: async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
       clearInterval(sweeper);
+      projection.close();
+      await admin.disconnect();
       await publisher.disconnect();
       await pool.end();
       logger.info('service stopped');

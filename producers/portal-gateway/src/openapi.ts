@@ -96,9 +96,10 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
   const described: Record<number, string> = {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule', 413: 'Over the upload size limit',
-    503: 'A store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE): nothing was accepted; try again after Retry-After seconds',
+    503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
+      'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST)',
   };
-  // Any route can meet a store that is away for a moment.
+  // Any route can meet a store that is away for a moment, or a lost ViewPort.
   return Object.fromEntries([...statuses, 503].map((status) => [status, { ...ERROR_BODY, description: described[status] ?? 'Refused' }]));
 }
 

@@ -11,7 +11,7 @@ const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-loca
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
 
 /** In-memory stand-ins for the stores: these tests are about HTTP behaviour only. */
-function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = async () => 'U'.repeat(60)) {
+function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = async () => 'U'.repeat(60), projectionLost: () => readonly string[] = () => []) {
   const published: UploadRequested[] = [];
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
@@ -44,7 +44,7 @@ function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = a
     names: { uidFor },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => [] },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
-    maxUploadBytes, requestWatchIntervalMs: 5,
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost,
   });
   return { app, published, staged, discarded, records, timelines };
 }
@@ -86,6 +86,27 @@ describe('POST /v1/uploads', () => {
     const broken = harness(undefined, async () => { throw new TypeError('a bug'); });
     const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
+  });
+
+  it('refuses every request with 503 ORBIT_ERR_PROJECTION_LOST while ViewPort is lost, before staging a byte, and accepts again once it is back', async () => {
+    let lost: readonly string[] = ['orbit.image.stored/0'];
+    const { app, published, staged, records } = harness(undefined, undefined, () => lost);
+    records.set('earlier', { requestId: 'earlier', owner: 'dev1', kind: 'upload', imageUID: 'U'.repeat(60), imageVersion: 'v1-0-00', status: 'succeeded', error: null });
+    const bearer = await token();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(4096, 7) }]);
+    const upload = () => app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${bearer}` } });
+    const refused = await upload();
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('30');
+    expect(refused.json()).toMatchObject({ code: 'ORBIT_ERR_PROJECTION_LOST', message: expect.stringContaining('viewport:rebuild') });
+    // Reads too: on the empty tables every earlier request would answer 404.
+    const status = await app.inject({ method: 'GET', url: '/v1/requests/earlier', headers: { authorization: `Bearer ${bearer}` } });
+    expect([status.statusCode, status.json().code]).toEqual([503, 'ORBIT_ERR_PROJECTION_LOST']);
+    expect([staged, published]).toEqual([[], []]);
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    lost = [];
+    expect((await upload()).statusCode).toBe(202);
+    expect(published).toHaveLength(1);
   });
 
   it('refuses a request without a valid token', async () => {
