@@ -80,10 +80,21 @@ function errorHandler(logger: Logger | undefined) {
   };
 }
 
+/** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */
+function frameworkRefusal(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(error.statusCode ?? 400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message });
+}
+
 /** The HTTP application, without listening: route tests use `app.inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: false, bodyLimit: 1024 * 1024,
+    // Long enough that an over-long id reaches its route's schema and gets the field at fault.
+    maxParamLength: 512,
+    frameworkErrors: frameworkRefusal,
+  });
   app.setErrorHandler(errorHandler(deps.logger));
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` }));
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.register(swagger, {

@@ -18,6 +18,13 @@ const object = (properties: Record<string, Schema>, required: readonly string[] 
 const PID = text('Process id of the step: <from>-<to>-e<order>, errors end in -911');
 const STATUS_URL = text('Where to follow the request: GET it, with ?wait=<seconds> to long-poll');
 
+/**
+ * The path parameter `name` of a route: an id the gateway minted, or an image
+ * UID. Bounded so that an empty or a huge one is a 400 here, not a key the
+ * event log's index refuses (a 500) further down.
+ */
+export const pathParam = (name: string, description: string): Schema => object({ [name]: { ...text(description), minLength: 1, maxLength: 128 } });
+
 export const ERROR_BODY = object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),
   message: text('What was wrong, for a human'),

@@ -2,10 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
-import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW } from '../openapi.js';
+import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
+
+
+const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with');
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the
@@ -24,10 +27,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       return { caller, image };
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
-      schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], response: { 200: IMAGE_VIEW, ...errors(401, 404) } },
+      schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) } },
     }, async (request) => (await visible(request)).image);
     app.get<{ Params: { uid: string } }>('/v1/images/:uid/events', {
-      schema: { operationId: 'listImageEvents', summary: 'Every logged event of an image, in order', tags: ['images'], response: { 200: IMAGE_EVENTS, ...errors(401, 404) } },
+      schema: { operationId: 'listImageEvents', summary: 'Every logged event of an image, in order', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_EVENTS, ...errors(400, 401, 404) } },
     }, async (request) => {
       const { caller, image } = await visible(request);
       const events = visibleEvents(image, caller.actor.username, await deps.events.byImageUID(image.imageUID));

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { abortableSleep } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
-import { errors, REQUEST_VIEW } from '../openapi.js';
+import { errors, pathParam, REQUEST_VIEW } from '../openapi.js';
 import type { EventLogReader, RequestRecord, RequestStore, TimelineEntry } from '../ports.js';
 import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
@@ -35,7 +35,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
       schema: {
         operationId: 'getRequest', summary: 'Status and steps of an upload or transfer request',
-        tags: ['requests'],
+        tags: ['requests'], params: pathParam('id', 'The request id an upload or transfer answered with'),
         querystring: {
           type: 'object',
           properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },

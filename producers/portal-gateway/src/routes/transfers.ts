@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { errors, TRANSFER_ANSWER } from '../openapi.js';
+import { errors, pathParam, TRANSFER_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, ImageReader } from '../ports.js';
 import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
 
@@ -57,6 +57,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
     app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
       schema: {
         operationId: 'transferImage', summary: 'Promote an image version to the next environment', tags: ['transfers'],
+        params: pathParam('uid', 'The image UID an upload answered with'),
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
           properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', nullable: true, maxLength: 4096 } },

@@ -192,6 +192,15 @@ describe('POST /v1/uploads', () => {
     const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
     expect(text.statusCode).toBe(415);
     expect(text.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
+    // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
+    for (const id of ['', 'r'.repeat(300)]) {
+      const refused = await app.inject({ method: 'GET', url: `/v1/requests/${id}`, headers });
+      expect([refused.statusCode, refused.json()]).toMatchObject([400, { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] }]);
+    }
+    const badUrl = await app.inject({ method: 'GET', url: '/v1/requests/%zz', headers });
+    expect([badUrl.statusCode, badUrl.json().code]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
+    const noRoute = await app.inject({ method: 'PUT', url: '/v1/uploads', headers });
+    expect([noRoute.statusCode, noRoute.json()]).toEqual([404, { code: 'ORBIT_ERR_NOT_FOUND', message: 'no route PUT /v1/uploads' }]);
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {
