@@ -75,6 +75,11 @@ function errorHandler(logger: Logger | undefined) {
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
       });
     }
+    if (request.raw.destroyed && !request.raw.complete) {
+      // The client went away mid-body (a cancelled upload): nothing was accepted and nobody hears the answer; not a fault of ours.
+      logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
+    }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
   };

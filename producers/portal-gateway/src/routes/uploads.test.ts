@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable, type Readable } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
+import { createLogger, type Logger } from '@orbit/lib';
 import type { UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
@@ -11,7 +14,14 @@ const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-loca
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
 
 /** In-memory stand-ins for the stores: these tests are about HTTP behaviour only. */
-function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = async () => 'U'.repeat(60), projectionLost: () => readonly string[] = () => []) {
+interface HarnessOptions {
+  readonly maxUploadBytes?: number;
+  readonly uidFor?: () => Promise<string>;
+  readonly projectionLost?: () => readonly string[];
+  readonly logger?: Logger;
+}
+
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
@@ -44,7 +54,7 @@ function harness(maxUploadBytes = 1024 * 1024, uidFor: () => Promise<string> = a
     names: { uidFor },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => [] },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
-    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost,
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}),
   });
   return { app, published, staged, discarded, records, timelines };
 }
@@ -77,20 +87,20 @@ describe('POST /v1/uploads', () => {
   it('answers 503 with Retry-After while a store is away, and 500 for anything else', async () => {
     // mysql2's error when MariaDB is restarting: a socket-level code, nothing Orbit wrote.
     const away = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
-    const { app, published } = harness(undefined, async () => { throw away; });
+    const { app, published } = harness({ uidFor: async () => { throw away; } });
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json()).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE' });
     expect(published).toHaveLength(0);
-    const broken = harness(undefined, async () => { throw new TypeError('a bug'); });
+    const broken = harness({ uidFor: async () => { throw new TypeError('a bug'); } });
     const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
   });
 
   it('refuses every request with 503 ORBIT_ERR_PROJECTION_LOST while ViewPort is lost, before staging a byte, and accepts again once it is back', async () => {
     let lost: readonly string[] = ['orbit.image.stored/0'];
-    const { app, published, staged, records } = harness(undefined, undefined, () => lost);
+    const { app, published, staged, records } = harness({ projectionLost: () => lost });
     records.set('earlier', { requestId: 'earlier', owner: 'dev1', kind: 'upload', imageUID: 'U'.repeat(60), imageVersion: 'v1-0-00', status: 'succeeded', error: null });
     const bearer = await token();
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(4096, 7) }]);
@@ -107,6 +117,29 @@ describe('POST /v1/uploads', () => {
     lost = [];
     expect((await upload()).statusCode).toBe(202);
     expect(published).toHaveLength(1);
+  });
+
+  it('takes a client that goes away mid-upload as nothing accepted, logged as the client\'s doing, not as a failure of ours', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { app, published, staged } = harness({ logger });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const boundary = '----orbit-test-boundary';
+      const client = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/uploads', headers: { authorization: `Bearer ${await token()}`, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      client.on('error', () => undefined);
+      client.write(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`);
+      client.write(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`);
+      client.write(Buffer.alloc(256 * 1024, 7));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      client.destroy();
+      await vi.waitFor(() => expect(lines.map((line) => line['msg'])).toContain('client went away before its request was read; nothing was accepted'));
+      expect(lines.filter((line) => line['level'] === 'error')).toEqual([]);
+      expect([published, staged]).toEqual([[], []]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('refuses a request without a valid token', async () => {
@@ -204,7 +237,7 @@ describe('POST /v1/uploads', () => {
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {
-    const { app, published } = harness(1000);
+    const { app, published } = harness({ maxUploadBytes: 1000 });
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(5000) }]);
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
     expect(response.statusCode).toBe(413);
