@@ -12,3 +12,25 @@ describe('gateway health', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(200);
   });
 });
+
+describe('gateway metrics', () => {
+  it('counts answers by route template, method and status, and shows whether ViewPort is lost', async () => {
+    const metrics = new Registry();
+    let lost: readonly string[] = [];
+    const app = buildApp({ ready: async () => true, metrics, projectionLost: () => lost });
+    await app.inject('/healthz');
+    await app.inject('/healthz');
+    await app.inject('/v1/requests/3f1c9a');
+    const scrape = async (): Promise<string> => (await app.inject('/metrics')).body;
+    let text = await scrape();
+    expect(text).toContain('orbit_http_requests_total{method="GET",route="/healthz",status="200"} 2');
+    // No route matched: one series for every such URL, never the URL itself.
+    expect(text).toContain('orbit_http_requests_total{method="GET",route="unmatched",status="404"} 1');
+    expect(text).not.toContain('3f1c9a');
+    expect(text).toMatch(/orbit_http_request_duration_seconds_count\{method="GET",route="\/healthz"\} 2/);
+    expect(text).toContain('orbit_gateway_projection_lost 0');
+    lost = ['orbit.image.stored/0'];
+    text = await scrape();
+    expect(text).toContain('orbit_gateway_projection_lost 1');
+  });
+});

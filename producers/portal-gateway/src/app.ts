@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { ProjectionLostRefusal, RequestRefusedError } from './errors.js';
+import { instrumentHttp } from './http-metrics.js';
 import { completeDocument } from './openapi.js';
 import type { EventLogReader, CommandPublisher, ImageNames, ImageReader, RequestStore, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
@@ -99,6 +100,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     frameworkErrors: frameworkRefusal,
   });
   app.setErrorHandler(errorHandler(deps.logger));
+  instrumentHttp(app, deps.metrics, deps.projectionLost);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` }));
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
