@@ -15,7 +15,7 @@
  * next to a database that kept its requests).
  */
 import { randomBytes } from 'node:crypto';
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import { PROJECTION_TABLES, rebuildProjection, REBUILT_DATABASE_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
@@ -46,7 +46,7 @@ await pool.query(`CREATE DATABASE \`${benchDb}\``);
 for (const table of REBUILT_DATABASE_TABLES) await pool.query(`CREATE TABLE \`${benchDb}\`.\`${table}\` LIKE \`${live}\`.\`${table}\``);
 
 console.log(`producing ${events} events to ${prefix}*`);
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+const producer = orbitProducer(kafka);
 await producer.connect();
 for (let sent = 0; sent < events;) {
   const batch: { topic: string; messages: { key: string; value: Buffer }[] }[] = [

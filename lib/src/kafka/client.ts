@@ -11,7 +11,15 @@ export type {
   Admin, Consumer, Producer, EachBatchPayload, IHeaders, KafkaMessage, ITopicConfig, Kafka,
 } from 'kafkajs';
 
-const { Kafka: KafkaClient, logLevel } = kafkajs;
+const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+/**
+ * kafkajs warns at every idempotent producer's start that limited retries may
+ * break exactly-once. Ours are limited on purpose (a send that gives up is
+ * sent again by its outbox or redelivery, and every consumer drops an event id
+ * it has seen), so the warning says nothing an operator should act on.
+ */
+const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
 
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
@@ -40,8 +48,20 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
       const { message, ...extra } = entry;
       const fields = { namespace, ...extra };
       if (level <= logLevel.ERROR) log.error(fields, message);
-      else if (level === logLevel.WARN) log.warn(fields, message);
+      else if (level === logLevel.WARN && !EXPECTED_WARNINGS.has(String(message))) log.warn(fields, message);
       else log.debug(fields, message);
     },
   });
+}
+
+/**
+ * The producer every Orbit writer uses: idempotent (acks=-1, one request in
+ * flight, so a retried send does not duplicate or reorder), no topic created
+ * by accident, and the Java client's murmur2 partitioner named outright (it
+ * is kafkajs's default since v2, which otherwise warns about the change at
+ * each start), so a Java or Go producer keyed by imageUID picks the same
+ * partition.
+ */
+export function orbitProducer(kafka: InstanceType<typeof KafkaClient>): kafkajs.Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
 }

@@ -5,6 +5,7 @@ import { retryDelayMs, type RetryPolicy } from '../retry.js';
 import { isRetriable as defaultIsRetriable } from '../retry-classifier.js';
 import { childSpan, parseTraceparent, type TraceContext } from '../trace-context.js';
 import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from './client.js';
+import { orbitProducer } from './client.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
 import { HEADER, headersToStrings } from './headers.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
@@ -162,7 +163,7 @@ export class ConsumeLoop<E> extends EventEmitter {
   }
 
   async start(): Promise<void> {
-    const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = orbitProducer(this.options.kafka);
     try {
       await producer.connect();
       await this.consumer.connect();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from './client.js';
+import { orbitProducer } from './client.js';
 import { HEADER, headersToStrings } from './headers.js';
 
 /** One dead letter as ops see it: where it failed, why, and its original bytes. */
@@ -100,7 +101,7 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
     ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset))
     : letters.filter((letter) => BigInt(letter.dlqOffset) >= (already.get(letter.dlqPartition) ?? 0n));
   if (chosen.length === 0) return chosen;
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = orbitProducer(kafka);
   await producer.connect();
   try {
     for (const letter of chosen) {

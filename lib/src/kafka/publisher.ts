@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { entryOfPid } from '../pids.js';
 import { childSpan, formatTraceparent, type TraceContext } from '../trace-context.js';
 import type { Kafka, Producer } from './client.js';
+import { orbitProducer } from './client.js';
 import { HEADER } from './headers.js';
 
 export interface PublishOptions {
@@ -31,7 +32,7 @@ export class EventPublisher {
   ) {}
 
   static async connect(kafka: Kafka, codec: EventCodec, logger: Logger): Promise<EventPublisher> {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = orbitProducer(kafka);
     try {
       await producer.connect();
     } catch (error) {
