@@ -5,27 +5,21 @@
  */
 import { parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
+import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
 import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
-import { ALL_TOPICS, dlqTopicOf, isDlqTopic } from './topics.js';
 
-const USAGE = 'dlq list [topic] | dlq redrive <topic> [--offset N]...';
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, USAGE);
-const [command, topicArgument] = positionals;
-if (command !== 'list' && command !== 'redrive') {
-  process.stderr.write(`usage: ${USAGE}\n`);
-  process.exit(2);
-}
-if (command === 'redrive' && !topicArgument) {
-  process.stderr.write('dlq:redrive needs the topic whose dead letters to re-drive, e.g. npm run dlq:redrive -- orbit.image.stored\n');
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE);
+const command = dlqCommandOf(positionals, values.offset);
+if ('refused' in command) {
+  process.stderr.write(`${command.refused}\n`);
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'dlq', level: 'warn' });
 const kafka = createKafka({ clientId: 'orbit-dlq', brokers: config.KAFKA_BROKERS, logger });
-const dlqOf = (topic: string): string => (isDlqTopic(topic) ? topic : dlqTopicOf(topic));
 
 function line(letter: DeadLetterEntry): string {
   return [
@@ -37,17 +31,22 @@ function line(letter: DeadLetterEntry): string {
   ].join('  ');
 }
 
-if (command === 'list') {
-  const topics = topicArgument ? [dlqOf(topicArgument)] : ALL_TOPICS.map(dlqTopicOf);
+if (command.kind === 'list') {
   let total = 0;
-  for (const topic of topics) {
+  for (const topic of command.dlqTopics) {
     const letters = await listDeadLetters(kafka, topic);
     total += letters.length;
     for (const letter of letters) process.stdout.write(`${line(letter)}\n`);
   }
-  process.stdout.write(`${total} dead letter(s) in ${topics.length} DLQ topic(s)\n`);
+  process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s)\n`);
 } else {
-  const redriven = await redriveDeadLetters(kafka, dlqOf(topicArgument ?? ''), values.offset ? { offsets: values.offset } : {});
+  const { dlqTopic, offsets } = command;
+  const redriven = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {});
   for (const letter of redriven) process.stdout.write(`re-driven ${line(letter)}\n`);
-  process.stdout.write(`${redriven.length} dead letter(s) re-driven${values.offset ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  process.stdout.write(`${redriven.length} dead letter(s) re-driven${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  const missing = offsets?.filter((offset) => !redriven.some((letter) => letter.dlqOffset === offset)) ?? [];
+  if (missing.length > 0) {
+    process.stderr.write(`no dead letter at offset ${missing.join(', ')} of ${dlqTopic}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
+    process.exit(1);
+  }
 }
