@@ -34,7 +34,7 @@ function gateway() {
       byCorrelationId: async (id) => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: id }],
       byImageUID: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }],
     },
-    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => [image] },
+    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }) },
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
     transfers: {
       claims: { claim: async (_target, request) => { record(request); return { requestId: request.requestId, status: null }; }, find: async () => undefined },
@@ -109,6 +109,8 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('GET', `/v1/images/${'B'.repeat(60)}`)).status).toBe(404);
     expect((await conforms('GET', `/v1/images/${UID}/events`)).status).toBe(200);
     expect((await conforms('GET', '/v1/images?q=billing')).status).toBe(200);
+    expect((await conforms('GET', '/v1/images?q=billing&cursor=garbage')).status).toBe(400);
+    expect((await conforms('GET', '/v1/images?limit=0')).status).toBe(400);
     const transfer = (body: object) => conforms('POST', `/v1/images/${UID}/transfers`, { payload: body });
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' })).status).toBe(202);
     // Generated clients often send every field, unset ones as null.

@@ -85,7 +85,10 @@ export const IMAGE_EVENTS = object({
   events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },
 });
 
-export const IMAGE_LIST = object({ images: { type: 'array', items: IMAGE_VIEW } });
+export const IMAGE_LIST = object({
+  images: { type: 'array', items: IMAGE_VIEW },
+  nextCursor: nullableText('Pass as ?cursor= (with the same filters) for the next page; null on the last page'),
+});
 
 export const PRESIGNED_UPLOAD = object({
   uploadId: { type: 'string', format: 'uuid' },

@@ -93,9 +93,25 @@ export interface ImageQuery {
   readonly q?: string | undefined;
   readonly category?: string | undefined;
   readonly environment?: string | undefined;
+  /** At most this many images. */
+  readonly limit: number;
+  /** Only images after this one in the listing's order (by name, then UID). */
+  readonly after?: ImagePosition | undefined;
+}
+
+/** Where an image stands in a search listing. */
+export interface ImagePosition {
+  readonly imageName: string;
+  readonly imageUID: string;
+}
+
+export interface ImagePage {
+  readonly images: readonly ImageView[];
+  /** Where the next page starts; absent on the last page. */
+  readonly next?: ImagePosition;
 }
 
 export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;
-  search(query: ImageQuery): Promise<ImageView[]>;
+  search(query: ImageQuery): Promise<ImagePage>;
 }

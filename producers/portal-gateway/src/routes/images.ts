@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
+import { decodeImageCursor, encodeImageCursor } from '../image-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
-
 const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with');
+/** Images per search page, unless the caller asks for fewer or more (up to MAX_PAGE). */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 200;
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the
@@ -36,19 +39,31 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const events = visibleEvents(image, caller.actor.username, await deps.events.byImageUID(image.imageUID));
       return { imageUID: image.imageUID, events };
     });
-    app.get<{ Querystring: { q?: string; category?: string; environment?: string } }>('/v1/images', {
+    app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
       schema: {
         operationId: 'searchImages', summary: 'Search your images (and, with a promotion role, the images in the environments it covers)', tags: ['images'],
-        querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 } } },
+        querystring: {
+          type: 'object',
+          properties: {
+            q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE, description: 'Images per page' },
+            cursor: { type: 'string', maxLength: 1024, description: 'nextCursor of the page before' },
+          },
+        },
         response: { 200: IMAGE_LIST, ...errors(400, 401) },
       },
     }, async (request) => {
       const caller = await options.caller(request);
-      const { q, category, environment } = request.query;
+      const { q, category, environment, limit = DEFAULT_PAGE, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeImageCursor(cursor);
+      if (cursor !== undefined && !after) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
       const readable = readableBy(caller);
-      const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment });
-      // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
-      return { images: found.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []) };
+      const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after });
+      return {
+        // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
+        images: found.images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []),
+        nextCursor: found.next ? encodeImageCursor(found.next) : null,
+      };
     });
   };
 }

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { environmentsOfVersion, type ImageQuery, type ImageReader, type ImageView } from '../ports.js';
+import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView } from '../ports.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -41,9 +41,14 @@ export function mysqlImageReader(pool: Pool): ImageReader {
   }
   return {
     get: view,
-    async search(query: ImageQuery) {
+    async search(query: ImageQuery): Promise<ImagePage> {
       const conditions: string[] = [];
       const args: string[] = [];
+      if (query.after) {
+        // The listing's order, binary collation: names then UIDs, so a page boundary falls between two images, never inside one.
+        conditions.push('(u.image_name > ? OR (u.image_name = ? AND u.image_uid > ?))');
+        args.push(query.after.imageName, query.after.imageName, query.after.imageUID);
+      }
       if (query.alsoIn && query.alsoIn.length > 0) {
         conditions.push("(u.user_login = ? OR EXISTS (SELECT 1 FROM wp_posts r JOIN wp_postmeta re ON re.post_id = r.ID AND re.meta_key = 'environments' WHERE r.post_parent = p.ID AND JSON_OVERLAPS(re.meta_value, ?)))");
         args.push(query.owner, JSON.stringify(query.alsoIn));
@@ -64,10 +69,17 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
         args.push(query.environment);
       }
-      const [rows] = await pool.execute<RowDataPacket[]>(
-        `SELECT u.image_uid FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE ${conditions.join(' AND ')} ORDER BY u.image_name LIMIT 200`, args);
-      const views = await Promise.all(rows.map((row) => view(String(row['image_uid']))));
-      return views.filter((entry): entry is ImageView => entry !== undefined);
+      // One row more than asked for says whether there is a next page.
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT u.image_uid, u.image_name FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE ${conditions.join(' AND ')} ORDER BY u.image_name, u.image_uid LIMIT ?`,
+        [...args, query.limit + 1]);
+      const page = rows.slice(0, query.limit);
+      const views = await Promise.all(page.map((row) => view(String(row['image_uid']))));
+      const last = page.at(-1);
+      return {
+        images: views.filter((entry): entry is ImageView => entry !== undefined),
+        ...(rows.length > query.limit && last ? { next: { imageName: String(last['image_name']), imageUID: String(last['image_uid']) } } : {}),
+      };
     },
   };
 }

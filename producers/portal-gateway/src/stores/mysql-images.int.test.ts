@@ -1,0 +1,48 @@
+import { childSpan, newImageUID, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectorBatchHandler } from '../../../../consumers/viewport-projector/src/handle.js';
+import { quietLogger, uniqueSuffix } from '../../../../test/helpers/index.js';
+import { privateViewport, type PrivateViewport } from '../../../../test/helpers/viewport-db.js';
+import type { ImageQuery } from '../ports.js';
+import { mysqlImageReader } from './mysql-images.js';
+
+const OWNER = `pager-${uniqueSuffix()}`;
+let viewport: PrivateViewport;
+
+/** Stores (through the projector's own code) one image per name for OWNER, and one of someone else's. */
+beforeAll(async () => {
+  viewport = await privateViewport('images');
+  const project = projectorBatchHandler({ pool: viewport.pool, groupId: `pager-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+  const images: [string, string][] = [['delta', OWNER], ['alpha', OWNER], ['echo', OWNER], ['charlie', OWNER], ['bravo', OWNER], ['alpha', 'someone-else']];
+  const messages = images.map(([imageName, username], offset): ConsumedMessage<OrbitEvent> => {
+    const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const event = { ...stored, actor: { ...stored.actor, username }, metadata: { ...stored.metadata, imageName } };
+    return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+  });
+  await project(messages);
+});
+
+afterAll(async () => { await viewport.drop(); });
+
+describe('image search against MariaDB', () => {
+  it('pages through a caller\'s images in name order, each once, and says when there is no next page', async () => {
+    const reader = mysqlImageReader(viewport.pool);
+    const pages: string[][] = [];
+    let query: ImageQuery = { owner: OWNER, limit: 2 };
+    for (;;) {
+      const page = await reader.search(query);
+      pages.push(page.images.map((image) => image.imageName));
+      if (!page.next) break;
+      query = { ...query, after: page.next };
+    }
+    expect(pages).toEqual([['alpha', 'bravo'], ['charlie', 'delta'], ['echo']]);
+    // A page exactly as long as what is left has no next page either.
+    expect((await reader.search({ owner: OWNER, limit: 5 })).next).toBeUndefined();
+    // Filters hold on every page.
+    const first = await reader.search({ owner: OWNER, limit: 1, q: 'ha' });
+    expect([first.images.map((image) => image.imageName), first.next?.imageName]).toEqual([['alpha'], 'alpha']);
+    const second = await reader.search({ owner: OWNER, limit: 1, q: 'ha', after: first.next });
+    expect([second.images.map((image) => image.imageName), second.next]).toEqual([['charlie'], undefined]);
+  });
+});
