@@ -32,7 +32,7 @@ function gateway() {
     requests: { get: async (id) => requests.get(id), finishedAmong: async () => new Set() },
     events: {
       byCorrelationId: async (id) => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: id }],
-      byImageUID: async () => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }],
+      byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
     },
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }) },
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
@@ -108,6 +108,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('GET', `/v1/images/${UID}`)).status).toBe(200);
     expect((await conforms('GET', `/v1/images/${'B'.repeat(60)}`)).status).toBe(404);
     expect((await conforms('GET', `/v1/images/${UID}/events`)).status).toBe(200);
+    expect((await conforms('GET', `/v1/images/${UID}/events?limit=10&cursor=bad`)).status).toBe(400);
     expect((await conforms('GET', '/v1/images?q=billing')).status).toBe(200);
     expect((await conforms('GET', '/v1/images?q=billing&cursor=garbage')).status).toBe(400);
     expect((await conforms('GET', '/v1/images?limit=0')).status).toBe(400);

@@ -80,14 +80,17 @@ export const IMAGE_VIEW = object({
   versions: { type: 'array', items: VERSION },
 }, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
 
+const NEXT_CURSOR = nullableText('Pass as ?cursor= (with the same filters) for the next page; null on the last page');
+
 export const IMAGE_EVENTS = object({
   imageUID: text(),
   events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },
+  nextCursor: NEXT_CURSOR,
 });
 
 export const IMAGE_LIST = object({
   images: { type: 'array', items: IMAGE_VIEW },
-  nextCursor: nullableText('Pass as ?cursor= (with the same filters) for the next page; null on the last page'),
+  nextCursor: NEXT_CURSOR,
 });
 
 export const PRESIGNED_UPLOAD = object({

@@ -59,7 +59,20 @@ export interface TimelineEntry {
 
 export interface EventLogReader {
   byCorrelationId(correlationId: string): Promise<TimelineEntry[]>;
-  byImageUID(imageUID: string): Promise<TimelineEntry[]>;
+  /** An image's events in order, a page at a time. */
+  byImageUID(imageUID: string, page: { readonly limit: number; readonly after?: EventPosition | undefined }): Promise<EventPage>;
+}
+
+/** Where a row stands in an image's event log: its sort key and its table key. */
+export interface EventPosition {
+  readonly eventKey: string;
+  readonly pid: string;
+}
+
+export interface EventPage {
+  readonly entries: readonly TimelineEntry[];
+  /** Where the next page starts; absent on the last page. */
+  readonly next?: EventPosition;
 }
 
 /**

@@ -2,16 +2,36 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { decodeImageCursor, encodeImageCursor } from '../image-cursor.js';
+import { decodeCursor, encodeCursor } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with');
-/** Images per search page, unless the caller asks for fewer or more (up to MAX_PAGE). */
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 200;
+/** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
+const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
+const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
+
+/** The query string of a paged listing: its filters, `limit` and `cursor`. */
+function pageQuery(page: typeof IMAGES_PAGE, filters: Record<string, object> = {}): object {
+  return {
+    type: 'object',
+    properties: {
+      ...filters,
+      limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page` },
+      cursor: { type: 'string', maxLength: 2048, description: 'nextCursor of the page before' },
+    },
+  };
+}
+
+/** The two parts of a listing cursor, or a 400 naming it. */
+function cursorOrThrow(cursor: string | undefined): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  const parts = decodeCursor(cursor, 2);
+  if (!parts) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+  return [parts[0] ?? '', parts[1] ?? ''];
+}
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the
@@ -32,37 +52,38 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
       schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) } },
     }, async (request) => (await visible(request)).image);
-    app.get<{ Params: { uid: string } }>('/v1/images/:uid/events', {
-      schema: { operationId: 'listImageEvents', summary: 'Every logged event of an image, in order', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_EVENTS, ...errors(400, 401, 404) } },
+    app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/events', {
+      schema: {
+        operationId: 'listImageEvents', summary: 'Every logged event of an image, in order, a page at a time', tags: ['images'], params: IMAGE_UID_PARAM,
+        querystring: pageQuery(EVENTS_PAGE), response: { 200: IMAGE_EVENTS, ...errors(400, 401, 404) },
+      },
     }, async (request) => {
       const { caller, image } = await visible(request);
-      const events = visibleEvents(image, caller.actor.username, await deps.events.byImageUID(image.imageUID));
-      return { imageUID: image.imageUID, events };
+      const { limit = EVENTS_PAGE.default, cursor } = request.query;
+      const after = cursorOrThrow(cursor);
+      const page = await deps.events.byImageUID(image.imageUID, { limit, after: after && { eventKey: after[0], pid: after[1] } });
+      return {
+        imageUID: image.imageUID,
+        events: visibleEvents(image, caller.actor.username, page.entries),
+        nextCursor: page.next ? encodeCursor([page.next.eventKey, page.next.pid]) : null,
+      };
     });
     app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
       schema: {
         operationId: 'searchImages', summary: 'Search your images (and, with a promotion role, the images in the environments it covers)', tags: ['images'],
-        querystring: {
-          type: 'object',
-          properties: {
-            q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE, description: 'Images per page' },
-            cursor: { type: 'string', maxLength: 1024, description: 'nextCursor of the page before' },
-          },
-        },
+        querystring: pageQuery(IMAGES_PAGE, { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 } }),
         response: { 200: IMAGE_LIST, ...errors(400, 401) },
       },
     }, async (request) => {
       const caller = await options.caller(request);
-      const { q, category, environment, limit = DEFAULT_PAGE, cursor } = request.query;
-      const after = cursor === undefined ? undefined : decodeImageCursor(cursor);
-      if (cursor !== undefined && !after) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+      const { q, category, environment, limit = IMAGES_PAGE.default, cursor } = request.query;
+      const after = cursorOrThrow(cursor);
       const readable = readableBy(caller);
-      const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after });
+      const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
       return {
         // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
         images: found.images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []),
-        nextCursor: found.next ? encodeImageCursor(found.next) : null,
+        nextCursor: found.next ? encodeCursor([found.next.imageName, found.next.imageUID]) : null,
       };
     });
   };

@@ -1,0 +1,41 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamo, newImageUID, tableName, TOPICS } from '@orbit/lib';
+import { sampleEvents } from '@orbit/schemas';
+import { describe, expect, it } from 'vitest';
+import { eventLogRows } from '../../../../consumers/event-logger/src/event-row.js';
+import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
+import type { EventPosition } from '../ports.js';
+import { dynamoEventLog } from './dynamo-events.js';
+
+const dynamo = createDynamo(testConfig);
+const table = tableName('userEventLog', testConfig);
+
+describe('the event log reader against DynamoDB Local', () => {
+  it('pages through an image\'s events in order, each once, and never into another image\'s', async () => {
+    const imageUID = newImageUID();
+    const other = newImageUID();
+    const events = sampleEvents(imageUID, `req-${uniqueSuffix()}`);
+    // Five messages of the image, a second apart, written as the event-logger writes them; and one of another image in between.
+    const topics = [TOPICS.uploadRequested, TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.viewportUpdated] as const;
+    const written = topics.map((topic, index) => ({ ...events[topic], occurredAt: Date.UTC(2026, 11, 1, 12, 0, index) }));
+    const rows = written.flatMap((event, index) => eventLogRows(event, { topic: topics[index] ?? '', partition: 0, offset: String(index) }));
+    for (const row of rows) await dynamo.send(new PutCommand({ TableName: table, Item: { ...row } }));
+    const stranger = { ...events[TOPICS.imageStored], imageUID: other, occurredAt: Date.UTC(2026, 11, 1, 12, 0, 2) };
+    for (const row of eventLogRows(stranger, { topic: TOPICS.imageStored, partition: 1, offset: '9' })) await dynamo.send(new PutCommand({ TableName: table, Item: { ...row } }));
+
+    const log = dynamoEventLog(dynamo, table);
+    const pages: string[][] = [];
+    let after: EventPosition | undefined;
+    do {
+      const page = await log.byImageUID(imageUID, { limit: 2, after });
+      pages.push(page.entries.map((entry) => entry.eventType));
+      after = page.next;
+    } while (after);
+    const all = (await log.byImageUID(imageUID, { limit: 100 })).entries.map((entry) => entry.eventType);
+    expect(all).toEqual(rows.map((row) => row.eventType));
+    expect(all.slice(0, 2)).toEqual(['upload-requested', 'image-validated']);
+    expect(pages.flat()).toEqual(all);
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    expect(pages.every((page) => page.length <= 2)).toBe(true);
+  });
+});
