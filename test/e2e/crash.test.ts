@@ -17,19 +17,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  ALL_TOPICS, bucketNames, createDynamo, createKafka, createMysqlPool, createS3, EventCodec, EventPublisher, imageBucketOf, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, tableName, type Kafka,
+  ALL_TOPICS, bucketNames, createDynamo, createMysqlPool, createS3, imageBucketOf, kustomizeTableKeyOf, tableName, type Kafka,
 } from '@orbit/lib';
-import { loadSchemas } from '@orbit/schemas';
 import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
 import { api, finished, uploadArchive } from '../helpers/gateway.js';
-import { quietLogger, testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
+import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { transfersToCheck, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
-import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
+import { rebuildLiveViewport, settledChecksum } from '../helpers/viewport-db.js';
 
 const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
 const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));
@@ -126,27 +125,7 @@ function chaos(): { stop(): Promise<{ kills: Record<string, number>; brokerResta
   };
 }
 
-async function rebuild(): Promise<void> {
-  const rebuildKafka = createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger });
-  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, loadSchemas());
-  const publisher = await EventPublisher.connect(rebuildKafka, codec, quietLogger);
-  try {
-    await rebuildProjection({ kafka: rebuildKafka, codec, pool: mysql, mysqlUrl: testConfig.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger: quietLogger });
-  } finally {
-    await publisher.disconnect();
-  }
-}
-
-/** The projection once every projected message is applied (the projector may still be draining). */
-async function settledChecksum(): Promise<string> {
-  let last = '';
-  return waitFor(async () => {
-    const { sha256 } = await projectionChecksum(mysql);
-    const stable = sha256 === last;
-    last = sha256;
-    return stable ? sha256 : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 1500, what: 'the projection to settle' });
-}
+const rebuild = (): Promise<void> => rebuildLiveViewport(mysql);
 
 beforeAll(async () => {
   // A killed consumer holds its partitions for a session; keep that short so the burst keeps moving.
@@ -281,7 +260,7 @@ describe('exactly-once effects under crashes', () => {
     expect(refusals.length).toBeGreaterThanOrEqual(rejected);
 
     // ViewPort equals what its topics say: a rebuild gives the same checksum.
-    const live = await settledChecksum();
+    const live = await settledChecksum(mysql);
     await rebuild();
     expect((await projectionChecksum(mysql)).sha256).toBe(live);
 
@@ -296,7 +275,7 @@ describe('exactly-once effects under crashes', () => {
     })();
     await rebuild();
     await during;
-    const afterTraffic = await settledChecksum();
+    const afterTraffic = await settledChecksum(mysql);
     await rebuild();
     expect((await projectionChecksum(mysql)).sha256).toBe(afterTraffic);
     // What the live projector announced during the replay, the rebuilt tables apply again: it is still announced once.

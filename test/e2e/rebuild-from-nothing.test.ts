@@ -9,16 +9,15 @@
  * request, the next version of a name joins its image.
  */
 import { readFileSync } from 'node:fs';
-import { createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, PROJECTED_TOPICS, PROJECTOR_GROUP } from '@orbit/lib';
+import { createMysqlPool, databaseOf } from '@orbit/lib';
 import { provisionAll, readProvisionConfig, startPipeline, stopPipeline } from '@orbit/local-stack';
-import { loadSchemas } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
-import { rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
 import { api, finished, uploadArchive, type Accepted, type ApiAnswer } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
+import { rebuildLiveViewport, settledChecksum } from '../helpers/viewport-db.js';
 
 const USER = `lost-${uniqueSuffix()}`;
 const NAME = 'lost-and-found';
@@ -40,27 +39,7 @@ afterAll(async () => {
   image?.cleanup();
 });
 
-async function rebuild(): Promise<void> {
-  const kafka = createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger });
-  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, loadSchemas());
-  const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
-  try {
-    await rebuildProjection({ kafka, codec, pool: mysql, mysqlUrl: testConfig.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger: quietLogger });
-  } finally {
-    await publisher.disconnect();
-  }
-}
-
-/** The projection once the projector has applied everything (stable over two looks). */
-async function settledChecksum(): Promise<string> {
-  let last = '';
-  return waitFor(async () => {
-    const { sha256 } = await projectionChecksum(mysql);
-    const stable = sha256 === last;
-    last = sha256;
-    return stable ? sha256 : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 1500, what: 'the projection to settle' });
-}
+const rebuild = (): Promise<void> => rebuildLiveViewport(mysql);
 
 const upload = (version: string): Promise<ApiAnswer<Accepted>> => uploadArchive(USER, archive, { imageName: NAME, imageVersion: version, port: 8080 });
 const transfer = (imageUID: string): Promise<ApiAnswer<Accepted & { code?: string }>> => api(USER, `/v1/images/${imageUID}/transfers`, {
@@ -76,7 +55,7 @@ describe('the ViewPort database lost under a running pipeline', () => {
     const promoted = await transfer(imageUID);
     expect(promoted.status).toBe(202);
     expect((await finished(USER, promoted.body.requestId)).status).toBe('succeeded');
-    const before = await settledChecksum();
+    const before = await settledChecksum(mysql);
 
     // On a connection of its own: the session that drops a database is left with none selected.
     const dropper = createMysqlPool(testConfig.MYSQL_URL, 1);

@@ -3,10 +3,12 @@
  * there instead of into the live `viewport` database the pipeline and other
  * tests read, and drop it afterwards.
  */
-import { createMysqlPool, databaseOf } from '@orbit/lib';
+import { createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, PROJECTED_TOPICS, PROJECTOR_GROUP } from '@orbit/lib';
+import { loadSchemas } from '@orbit/schemas';
 import type { Pool } from 'mysql2/promise';
-import { REBUILT_DATABASE_TABLES } from '../../consumers/viewport-projector/src/rebuild.js';
-import { testConfig, uniqueSuffix } from './index.js';
+import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
+import { REBUILT_DATABASE_TABLES, rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
+import { quietLogger, testConfig, uniqueSuffix, waitFor } from './index.js';
 
 export interface PrivateViewport {
   readonly database: string;
@@ -35,4 +37,27 @@ export async function privateViewport(label: string, connections = 4): Promise<P
       await pool.end();
     },
   };
+}
+
+/** `npm run viewport:rebuild` of the live database, as an operator runs it (no options), on `pool`. */
+export async function rebuildLiveViewport(pool: Pool): Promise<void> {
+  const kafka = createKafka({ clientId: `rebuild-${uniqueSuffix()}`, brokers: testConfig.KAFKA_BROKERS, logger: quietLogger });
+  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, loadSchemas());
+  const publisher = await EventPublisher.connect(kafka, codec, quietLogger);
+  try {
+    await rebuildProjection({ kafka, codec, pool, mysqlUrl: testConfig.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger: quietLogger });
+  } finally {
+    await publisher.disconnect();
+  }
+}
+
+/** The live projection's checksum once the projector has applied everything (the same over two looks). */
+export async function settledChecksum(pool: Pool): Promise<string> {
+  let last = '';
+  return waitFor(async () => {
+    const { sha256 } = await projectionChecksum(pool);
+    const stable = sha256 === last;
+    last = sha256;
+    return stable ? sha256 : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 1500, what: 'the projection to settle' });
 }
