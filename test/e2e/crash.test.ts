@@ -19,7 +19,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ALL_TOPICS, bucketNames, createDynamo, createMysqlPool, createS3, imageBucketOf, kustomizeTableKeyOf, tableName, type Kafka,
 } from '@orbit/lib';
-import { startPipeline, startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
+import { startService, stackStatus, stopPipeline, stopService } from '@orbit/local-stack';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveOf, buildImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
@@ -28,7 +28,7 @@ import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.j
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { transfersToCheck, findBrokenTransfers } from '../../consumers/harbor-writer/src/reconcile.js';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
-import { rebuildLiveViewport, settledChecksum } from '../helpers/viewport-db.js';
+import { rebuildLiveViewport, settledChecksum, startPipelineOnItsHistory } from '../helpers/viewport-db.js';
 
 const UPLOADS = Number(process.env['ORBIT_CRASH_UPLOADS'] ?? 200);
 const TRANSFERS = Math.min(UPLOADS, Number(process.env['ORBIT_CRASH_TRANSFERS'] ?? 100));
@@ -131,9 +131,7 @@ beforeAll(async () => {
   // A killed consumer holds its partitions for a session; keep that short so the burst keeps moving.
   process.env['ORBIT_KAFKA_SESSION_TIMEOUT_MS'] = '8000';
   kafka = testKafka();
-  await startPipeline(() => undefined);
-  // Start from a projection that is exactly its topics (integration tests write rows of their own).
-  await rebuild();
+  await startPipelineOnItsHistory(mysql);
 }, 240_000);
 
 afterAll(async () => {

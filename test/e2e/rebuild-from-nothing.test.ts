@@ -10,14 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { createMysqlPool, databaseOf } from '@orbit/lib';
-import { provisionAll, readProvisionConfig, startPipeline, stopPipeline } from '@orbit/local-stack';
+import { provisionAll, readProvisionConfig, stopPipeline } from '@orbit/local-stack';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
 import { api, finished, uploadArchive, type Accepted, type ApiAnswer } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
-import { rebuildLiveViewport, settledChecksum } from '../helpers/viewport-db.js';
+import { rebuildLiveViewport, settledChecksum, startPipelineOnItsHistory } from '../helpers/viewport-db.js';
 
 const USER = `lost-${uniqueSuffix()}`;
 const NAME = 'lost-and-found';
@@ -28,9 +28,7 @@ const mysql = createMysqlPool(testConfig.MYSQL_URL, 2);
 beforeAll(async () => {
   image = buildImage({ name: 'orbit-e2e/lost', tag: '1', exposedPort: '8080/tcp', entrypoint: ['/bin/app'], layers: [{ files: { 'bin/app': 'app' } }] });
   archive = readFileSync(image.ociArchive);
-  await startPipeline(() => undefined);
-  // Start from a projection that is exactly its topics (integration tests write rows of their own).
-  await rebuild();
+  await startPipelineOnItsHistory(mysql);
 }, 240_000);
 
 afterAll(async () => {

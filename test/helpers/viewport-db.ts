@@ -4,6 +4,7 @@
  * tests read, and drop it afterwards.
  */
 import { createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, PROJECTED_TOPICS, PROJECTOR_GROUP } from '@orbit/lib';
+import { startPipeline } from '@orbit/local-stack';
 import { loadSchemas } from '@orbit/schemas';
 import type { Pool } from 'mysql2/promise';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
@@ -49,6 +50,16 @@ export async function rebuildLiveViewport(pool: Pool): Promise<void> {
   } finally {
     await publisher.disconnect();
   }
+}
+
+/**
+ * Starts the pipeline on a projection that is exactly its topics: integration
+ * tests write rows of their own into the live database, which no rebuild
+ * would give back.
+ */
+export async function startPipelineOnItsHistory(pool: Pool): Promise<void> {
+  await startPipeline(() => undefined);
+  await rebuildLiveViewport(pool);
 }
 
 /** The live projection's checksum once the projector has applied everything (the same over two looks). */
