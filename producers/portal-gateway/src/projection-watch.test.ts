@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '@orbit/lib';
 import { describe, expect, it, vi } from 'vitest';
 import { ProjectionWatch } from './projection-watch.js';
 
@@ -5,8 +7,10 @@ describe('ProjectionWatch', () => {
   it('knows a lost projection from its first look, keeps that answer while the stores do not answer, and follows it back', async () => {
     let looks = 0;
     let rebuilt = false;
+    const messages: string[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { messages.push(String((JSON.parse(chunk.toString()) as { msg: string }).msg)); done(); } }) });
     const watch = new ProjectionWatch({
-      intervalMs: 5,
+      intervalMs: 5, logger,
       findLost: async () => {
         looks += 1;
         if (rebuilt) return [];
@@ -21,5 +25,7 @@ describe('ProjectionWatch', () => {
     rebuilt = true;
     await vi.waitFor(() => expect(watch.lost()).toEqual([]));
     watch.close();
+    // Each change said once, however many looks failed in between.
+    expect(messages.map((message) => message.split(' ').slice(0, 3).join(' '))).toEqual(['ViewPort was lost', 'cannot check whether', 'can check whether', 'ViewPort is back:']);
   });
 });

@@ -1,11 +1,5 @@
 import type { Logger } from '@orbit/lib';
 
-/**
- * Whether ViewPort was lost, as last seen. While it is, the gateway refuses
- * every request: on empty tables it would answer every earlier request 404
- * and hand a second UID to an existing image name, and what it accepted would
- * stop a rebuild from giving the lost requests back by itself.
- */
 export interface ProjectionWatchOptions {
   /** The lost partitions (none on an intact or new projection); see findLostProjection. */
   readonly findLost: () => Promise<readonly string[]>;
@@ -14,8 +8,15 @@ export interface ProjectionWatchOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * Whether ViewPort was lost, as last seen. While it is, the gateway refuses
+ * every request: on empty tables it would answer every earlier request 404
+ * and hand a second UID to an existing image name, and what it accepted would
+ * stop a rebuild from giving the lost requests back by itself.
+ */
 export class ProjectionWatch {
   private lostNow: readonly string[] = [];
+  private failing = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -48,6 +49,8 @@ export class ProjectionWatch {
     const { logger } = this.options;
     try {
       const lost = await this.options.findLost();
+      if (this.failing) logger?.info('can check whether ViewPort was lost again');
+      this.failing = false;
       if (lost.length > 0 && this.lostNow.length === 0) {
         logger?.error({ code: 'ORBIT_ERR_PROJECTION_LOST', partitions: lost }, 'ViewPort was lost (empty tables, Kafka past them): refusing requests until `npm run viewport:rebuild` brings it back');
       } else if (lost.length === 0 && this.lostNow.length > 0) {
@@ -55,8 +58,9 @@ export class ProjectionWatch {
       }
       this.lostNow = lost;
     } catch (error) {
-      // Kafka or MySQL away: keep the last answer; a store that is away fails the requests that need it anyway.
-      logger?.warn({ err: error }, 'could not check whether ViewPort was lost; keeping the last answer');
+      // Kafka or MySQL away: keep the last answer (a store that is away fails the requests that need it anyway), and say so once, not every look.
+      if (!this.failing) logger?.warn({ err: error }, 'cannot check whether ViewPort was lost; keeping the last answer until the stores answer');
+      this.failing = true;
     }
   }
 }
