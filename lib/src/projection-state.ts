@@ -21,14 +21,23 @@ export function lostPartitions(committed: CommittedOffsets, applied: ReadonlySet
 }
 
 /**
+ * A group's committed offsets on `topics`. A coordinator that is moving or
+ * still loading answers NOT_COORDINATOR, and kafkajs's admin does not try
+ * again, so this does (up to `maxAttempts`).
+ */
+export function committedOffsets(admin: Pick<Admin, 'fetchOffsets'>, groupId: string, topics: readonly string[], maxAttempts = 20): Promise<CommittedOffsets> {
+  return withRetry(() => admin.fetchOffsets({ groupId, topics: [...topics] }), {
+    isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 2_000, maxAttempts }),
+  });
+}
+
+/**
  * Asks Kafka and ViewPort whether the projection was lost (see lostPartitions).
  * Returns the lost partitions; none on an intact projection or a new one.
  */
 export async function findLostProjection(admin: Pick<Admin, 'fetchOffsets'>, pool: Pick<Pool, 'query'>, groupId: string, topics: readonly string[]): Promise<string[]> {
-  // A coordinator that is moving or still loading answers NOT_COORDINATOR; kafkajs's admin does not try again.
-  const committed = await withRetry(() => admin.fetchOffsets({ groupId, topics: [...topics] }), {
-    isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 5 }),
-  });
+  // A few attempts only: the gateway looks again in a moment anyway.
+  const committed = await committedOffsets(admin, groupId, topics, 5);
   const [rows] = await pool.query<RowDataPacket[]>('SELECT topic, kafka_partition FROM viewport_applied_offsets WHERE consumer_group = ?', [groupId]);
   return lostPartitions(committed, new Set(rows.map((row) => `${String(row['topic'])}/${String(row['kafka_partition'])}`)));
 }

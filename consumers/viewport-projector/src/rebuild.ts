@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  ConsumeLoop, createMysqlPool, databaseOf, isRetriable, lostPartitions, OrbitError, retryPolicy, withRetry,
+  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, lostPartitions, OrbitError, retryPolicy,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
 } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
@@ -98,10 +98,7 @@ async function liveCommits(kafka: Kafka, group: string, topics: readonly string[
   const admin = kafka.admin();
   await admin.connect();
   try {
-    // A coordinator that is moving or still loading answers NOT_COORDINATOR; kafkajs's admin does not try again.
-    const committed = await withRetry(() => admin.fetchOffsets({ groupId: group, topics: [...topics] }), {
-      isRetriable, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 2_000, maxAttempts: 20 }),
-    });
+    const committed = await committedOffsets(admin, group, topics);
     return committed.map(({ topic, partitions }) => ({ topic: rename(topic), partitions }));
   } finally {
     await admin.disconnect();
