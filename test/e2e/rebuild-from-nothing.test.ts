@@ -62,6 +62,9 @@ describe('the ViewPort database lost under a running pipeline', () => {
     expect([missing.status, code(missing)]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
 
     await provisionAll(readProvisionConfig(), quietLogger);
+    // At once, not only after the gateway's next look (every 2 s): a miss is looked at again before it is answered.
+    const early = await api(USER, `/v1/requests/${uploaded.body.requestId}`);
+    expect([early.status, code(early)]).toEqual([503, 'ORBIT_ERR_PROJECTION_LOST']);
     const lost = await waitFor(async () => {
       const answer = await api(USER, `/v1/requests/${uploaded.body.requestId}`);
       return answer.status === 503 && code(answer) === 'ORBIT_ERR_PROJECTION_LOST' ? answer : undefined;

@@ -10,7 +10,7 @@ import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader } from './stores/mysql-images.js';
-import { ProjectionWatch } from './projection-watch.js';
+import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 
@@ -34,6 +34,10 @@ runMain(async () => {
   await untilConnected('Kafka (admin)', () => admin.connect(), logger);
   const projection = new ProjectionWatch({ findLost: () => findLostProjection(admin, pool, PROJECTOR_GROUP, PROJECTED_TOPICS), logger });
   await projection.start();
+  // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
+  const confirmed = (): Promise<void> => projection.confirm();
+  const images = mysqlImageReader(pool);
+  const requests = mysqlRequestStore(pool);
   const s3 = createS3(config);
   const verify = tokenVerifier(config.JWT_JWKS_URL
     ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }
@@ -44,9 +48,16 @@ runMain(async () => {
     ready, logger, verify,
     metrics: createMetrics('portal-gateway'),
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
-    names: mysqlImageNames(pool),
-    images: mysqlImageReader(pool),
-    requests: mysqlRequestStore(pool),
+    names: mysqlImageNames(pool, confirmed),
+    images: {
+      get: confirmMisses(images.get, confirmed),
+      search: async (query) => {
+        const page = await images.search(query);
+        if (page.images.length === 0) await confirmed();
+        return page;
+      },
+    },
+    requests: { ...requests, get: confirmMisses(requests.get, confirmed) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
     publicBaseUrl: config.PUBLIC_BASE_URL,

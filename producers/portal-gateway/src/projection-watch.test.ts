@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@orbit/lib';
 import { describe, expect, it, vi } from 'vitest';
-import { ProjectionWatch } from './projection-watch.js';
+import { ProjectionLostRefusal } from './errors.js';
+import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 
 describe('ProjectionWatch', () => {
   it('knows a lost projection from its first look, keeps that answer while the stores do not answer, and follows it back', async () => {
@@ -27,5 +28,43 @@ describe('ProjectionWatch', () => {
     watch.close();
     // Each change said once, however many looks failed in between.
     expect(messages.map((message) => message.split(' ').slice(0, 3).join(' '))).toEqual(['ViewPort was lost', 'cannot check whether', 'can check whether', 'ViewPort is back:']);
+  });
+
+  it('confirms at once that the projection is lost, between two periodic looks, with one look for many callers', async () => {
+    let lost: string[] = [];
+    let looks = 0;
+    const watch = new ProjectionWatch({ intervalMs: 60_000, freshMs: 50, findLost: async () => { looks += 1; return lost; } });
+    await watch.start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await expect(watch.confirm()).resolves.toBeUndefined();
+    // The tables were made again empty: the next confirm knows, though the periodic look is a minute away.
+    lost = ['orbit.image.stored/0'];
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const before = looks;
+    const answers = await Promise.allSettled([watch.confirm(), watch.confirm(), watch.confirm()]);
+    expect(answers.map((answer) => answer.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((answers[0] as PromiseRejectedResult).reason).toBeInstanceOf(ProjectionLostRefusal);
+    expect(looks).toBe(before + 1);
+    expect(watch.lost()).toEqual(['orbit.image.stored/0']);
+    watch.close();
+  });
+
+  it('takes the last answer when a look does not come back in time (Kafka away)', async () => {
+    let hang = false;
+    const watch = new ProjectionWatch({ intervalMs: 60_000, freshMs: 0, confirmWaitMs: 30, findLost: () => (hang ? new Promise<string[]>(() => undefined) : Promise.resolve([])) });
+    await watch.start();
+    hang = true;
+    const started = Date.now();
+    await expect(watch.confirm()).resolves.toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    watch.close();
+  });
+
+  it('confirms only the misses of a lookup', async () => {
+    const confirm = vi.fn(async () => { throw new ProjectionLostRefusal(['orbit.image.stored/0']); });
+    const read = confirmMisses(async (id: string) => (id === 'known' ? { id } : undefined), confirm);
+    await expect(read('known')).resolves.toEqual({ id: 'known' });
+    expect(confirm).not.toHaveBeenCalled();
+    await expect(read('other')).rejects.toBeInstanceOf(ProjectionLostRefusal);
   });
 });

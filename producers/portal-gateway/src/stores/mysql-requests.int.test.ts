@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createMysqlPool } from '@orbit/lib';
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../../test/helpers/index.js';
-import { mysqlRequestStore } from './mysql-requests.js';
+import { mysqlImageNames, mysqlRequestStore } from './mysql-requests.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
 afterAll(async () => { await pool.end(); });
@@ -24,5 +25,29 @@ describe('the gateway request store against MariaDB', () => {
     expect(await store.finishedAmong([accepted!, running!, succeeded!, failed!, unknown])).toEqual(new Set([succeeded, failed]));
     expect(await store.finishedAmong([])).toEqual(new Set());
     await pool.query('DELETE FROM viewport_requests WHERE request_id IN (?)', [[accepted, running, succeeded, failed]]);
+  });
+
+  it('gives a name one UID for good, and none while the check before a new name refuses', async () => {
+    const imageName = `names-${randomUUID()}`;
+    let refusing = true;
+    let asked = 0;
+    const names = mysqlImageNames(pool, async () => {
+      asked += 1;
+      if (refusing) throw new Error('ViewPort lost');
+    });
+    await expect(names.uidFor('dev1', imageName)).rejects.toThrow('ViewPort lost');
+    const [none] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM image_names WHERE image_name = ?', [imageName]);
+    expect(Number(none[0]?.['n'])).toBe(0);
+
+    refusing = false;
+    const [first, racing] = await Promise.all([names.uidFor('dev1', imageName), names.uidFor('dev1', imageName)]);
+    expect(first).toMatch(/^[A-Za-z0-9]{60}$/);
+    expect(racing).toBe(first);
+    const checks = asked;
+    // A known name is not checked again: the check is for the first use only.
+    expect(await names.uidFor('dev1', imageName)).toBe(first);
+    expect(asked).toBe(checks);
+    expect(await names.uidFor('dev2', imageName)).not.toBe(first);
+    await pool.query('DELETE FROM image_names WHERE image_name = ?', [imageName]);
   });
 });

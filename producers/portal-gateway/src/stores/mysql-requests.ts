@@ -4,13 +4,21 @@ import type { ImageNames, RequestRecord, RequestStatus, RequestStore } from '../
 import type { HeldTransfer, TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
-export function mysqlImageNames(pool: Pool): ImageNames {
+/** `beforeNewName` runs before a name gets its UID, and may refuse (a lost projection would hand an existing name a second one). */
+export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> = async () => undefined): ImageNames {
+  const known = async (owner: string, imageName: string): Promise<string | undefined> => {
+    const [rows] = await pool.execute<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE user_login = ? AND image_name = ?', [owner, imageName]);
+    const uid = rows[0]?.['image_uid'];
+    return uid === undefined ? undefined : String(uid);
+  };
   return {
     async uidFor(owner, imageName) {
+      const existing = await known(owner, imageName);
+      if (existing !== undefined) return existing;
+      await beforeNewName();
       // INSERT IGNORE keeps the first UID when two first uploads race.
       await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, imageName, newImageUID()]);
-      const [rows] = await pool.execute<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE user_login = ? AND image_name = ?', [owner, imageName]);
-      return String(rows[0]?.['image_uid']);
+      return String(await known(owner, imageName));
     },
   };
 }
