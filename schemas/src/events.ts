@@ -82,6 +82,8 @@ export interface ImageRejected extends EventEnvelope {
   readonly message: string;
   readonly stage: string;
   readonly staging: ObjectRef | null;
+  /** The version the upload named; null in events written before the field was added. */
+  readonly imageVersion: string | null;
 }
 
 export interface ImageStored extends EventEnvelope {
@@ -151,6 +153,8 @@ export interface PipelineFailed extends EventEnvelope {
   readonly reasonCode: string;
   readonly message: string;
   readonly failedEventId: string | null;
+  /** The version the request named; null in events written before the field was added, or where none was named. */
+  readonly imageVersion: string | null;
 }
 
 /** Which event each topic carries. */
@@ -168,3 +172,10 @@ export interface EventsByTopic {
 }
 
 export type OrbitEvent = EventsByTopic[keyof EventsByTopic];
+
+/** The image version an event names, in its own field or in its metadata; null where it names none. */
+export function imageVersionOf(event: OrbitEvent): string | null {
+  if ('imageVersion' in event && typeof event.imageVersion === 'string') return event.imageVersion;
+  if ('metadata' in event) return event.metadata.imageVersion;
+  return null;
+}

@@ -30,7 +30,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
   return {
     'orbit.upload.requested': { ...envelope('uploadRequested'), requestId: correlationId, source: 'ARCHIVE', metadata, staging, reference: null, sizeBytes: 4096, sha256: 'e'.repeat(64) },
     'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image },
-    'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging },
+    'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
     'orbit.image.stored': { ...envelope('imageStored'), requestId: correlationId, metadata, image, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development' },
     'orbit.chart.generated': {
       ...envelope('helmChartGenerated'), requestId: correlationId, imageVersion: 'v1-0-00', chartName: 'billing-api', chartVersion: '1.0.0', appVersion: 'v1-0-00',
@@ -41,6 +41,6 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.image.copied': { ...envelope('imageUploaded'), requestId: 'req-t-1', imageVersion: 'v1-0-00', sourceEnvironment: 'Development', targetEnvironment: 'Testing', source: stored, target: { ...stored, bucket: 'app-image-1209-bkt-k8t-aws' }, sha256: 'e'.repeat(64), sizeBytes: 4096 },
     'orbit.chart.promoted': { ...envelope('helmChartUploaded'), requestId: 'req-t-1', imageVersion: 'v1-0-00', helmChartName: `${imageUID}-v1-0-00`, sourceEnvironment: 'Development', targetEnvironment: 'Testing', sourceTable: 'k8or-kustomize-1609-tbl-k8d-aws', targetTable: 'k8or-kustomize-1630-tbl-k8t-aws' },
     'orbit.viewport.updated': { ...envelope('viewportUpdated'), requestId: correlationId, imageVersion: 'v1-0-00', environment: 'Development', status: 'succeeded', causeEventType: 'helm-chart-generated' },
-    'orbit.pipeline.failed': { ...envelope('uploadFailed'), requestId: correlationId, flow: 'upload', stage: 'store', reasonCode: 'CHECKSUM_MISMATCH', message: 'copy differs', failedEventId: null },
+    'orbit.pipeline.failed': { ...envelope('uploadFailed'), requestId: correlationId, flow: 'upload', stage: 'store', reasonCode: 'CHECKSUM_MISMATCH', message: 'copy differs', failedEventId: null, imageVersion: 'v1-0-00' },
   };
 }

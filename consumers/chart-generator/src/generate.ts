@@ -85,7 +85,7 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     if (!isChartError(error)) throw error;
     return {
       kind: 'failed',
-      event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode: reasonCodeOf(error), message: error.message, failedEventId: event.eventId },
+      event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode: reasonCodeOf(error), message: error.message, failedEventId: event.eventId, imageVersion: metadata.imageVersion },
     };
   }
 }

@@ -44,6 +44,7 @@ function keepingOtherAttributes(table: string, key: Record<string, string>, attr
 function failed(event: ImageValidated, reasonCode: string, message: string): StoreOutcome {
   const failure: PipelineFailed = {
     ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'store', reasonCode, message, failedEventId: event.eventId,
+    imageVersion: event.metadata.imageVersion,
   };
   return { kind: 'failed', event: failure };
 }

@@ -41,7 +41,7 @@ export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: '
 export async function transferImage(event: TransferRequested, deps: TransferDeps, log: Logger): Promise<TransferOutcome> {
   const failed = (reasonCode: string, message: string): TransferOutcome => ({
     kind: 'failed',
-    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId },
+    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion },
   });
   const sourceEnvironment = parseEnvironmentName(event.sourceEnvironment);
   const targetEnvironment = parseEnvironmentName(event.targetEnvironment);

@@ -11,7 +11,10 @@ export function verdictEvent(cause: UploadRequested, verdict: Exclude<UploadVerd
   if (verdict.kind === 'rejected') {
     return {
       topic: TOPICS.imageRejected,
-      event: { ...envelope('imageRejected', cause), requestId: verdict.requestId, reasonCode: verdict.reasonCode, message: verdict.message, stage: verdict.stage, staging: verdict.staging },
+      event: {
+        ...envelope('imageRejected', cause), requestId: verdict.requestId, reasonCode: verdict.reasonCode, message: verdict.message, stage: verdict.stage,
+        staging: verdict.staging, imageVersion: cause.metadata.imageVersion,
+      },
     };
   }
   return {

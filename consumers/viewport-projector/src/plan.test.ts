@@ -26,14 +26,21 @@ describe('planProjection', () => {
 
   it('keeps the version a request is about and a transfer\'s target on its request, for a rebuild to restore them', () => {
     const events = sampleEvents(newImageUID(), 'req-up');
-    const { plan } = planProjection([
+    const { plan, applied } = planProjection([
       message(TOPICS.imageStored, events['orbit.image.stored']),
       message(TOPICS.chartPromoted, { ...events['orbit.chart.promoted'], requestId: 'req-tr', targetEnvironment: 'Testing' }),
-      message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-rej' }),
+      message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-rej', imageVersion: 'v2-0-00' }),
+      message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], requestId: 'req-ref', flow: 'transfer', stage: 'request', imageVersion: 'v1-0-00' }),
+      // Written before the events carried a version: the request has none to give back.
+      message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-old', imageVersion: null }),
     ], new Map());
     expect(plan.requests.get('req-up')).toMatchObject({ kind: 'upload', imageVersion: 'v1-0-00', targetEnvironment: null });
     expect(plan.requests.get('req-tr')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Testing' });
-    expect(plan.requests.get('req-rej')).toMatchObject({ kind: 'upload', imageVersion: null, targetEnvironment: null });
+    expect(plan.requests.get('req-rej')).toMatchObject({ kind: 'upload', imageVersion: 'v2-0-00', targetEnvironment: null });
+    expect(plan.requests.get('req-ref')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: null });
+    expect(plan.requests.get('req-old')).toMatchObject({ imageVersion: null });
+    // A failure's announcement names no version: "v2-0-00 failed" would read as that version failing.
+    expect(applied.slice(2).map(({ result }) => result?.imageVersion)).toEqual([null, null, null]);
   });
 
   it('never moves a finished request back, and keeps the error of the event that finished it', () => {

@@ -274,6 +274,17 @@ class Planner {
     return result;
   }
 
+  /**
+   * A failure's version goes on its request row only, not into its
+   * announcement: a ViewportUpdated naming a version with status failed would
+   * read as that version failing (a NAME_CONFLICT names one that is fine).
+   * Null in failures written before the events carried it.
+   */
+  private keepVersionOf(requestId: string, imageVersion: string | null): void {
+    const request = this.plan.requests.get(requestId);
+    if (request) request.imageVersion ??= imageVersion;
+  }
+
   private project(topic: string, event: OrbitEvent): ProjectionResult | undefined {
     switch (topic) {
       case TOPICS.imageValidated: {
@@ -288,6 +299,7 @@ class Planner {
       case TOPICS.imageRejected: {
         const rejected = event as ImageRejected;
         const status = this.setRequestStatus(rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
+        this.keepVersionOf(rejected.requestId, rejected.imageVersion);
         return { requestId: rejected.requestId, status, imageVersion: null, environment: null };
       }
       case TOPICS.chartPromoted:
@@ -295,6 +307,7 @@ class Planner {
       case TOPICS.pipelineFailed: {
         const failure = event as PipelineFailed;
         const status = this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
+        this.keepVersionOf(failure.requestId, failure.imageVersion);
         return { requestId: failure.requestId, status, imageVersion: null, environment: null };
       }
       default:

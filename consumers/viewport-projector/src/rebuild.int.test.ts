@@ -163,6 +163,10 @@ describe('a rebuild from nothing', () => {
       const promoted = { ...upload[TOPICS.chartPromoted], requestId: transferId, correlationId: transferId };
       await publisher.publish(named(TOPICS.chartPromoted), promoted);
       await publisher.publish(named(TOPICS.imageRejected), rejected[TOPICS.imageRejected]);
+      // A promotion the gateway refused (it skipped an environment): its request comes back with the version it named.
+      const refusedId = `req-ref-${uniqueSuffix()}`;
+      const refused = { ...upload[TOPICS.pipelineFailed], requestId: refusedId, correlationId: refusedId, flow: 'transfer', stage: 'request', reasonCode: 'SKIPS_ENVIRONMENT', imageVersion: 'v1-0-00' };
+      await publisher.publish(named(TOPICS.pipelineFailed), refused);
       await publisher.publish(named(TOPICS.imageStored), keptStored);
       // Written since the loss: dev2's name stays exactly as it is.
       const otherUID = newImageUID();
@@ -173,11 +177,12 @@ describe('a rebuild from nothing', () => {
         publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
       });
 
-      expect(report.restored).toEqual({ requests: 4, imageNames: 1, transferClaims: 1 });
+      expect(report.restored).toEqual({ requests: 5, imageNames: 1, transferClaims: 1 });
       const [requests] = await live.pool.query<RowDataPacket[]>('SELECT request_id, kind, image_version, target_env, user_login, status, error_code FROM viewport_requests ORDER BY request_id');
       expect(requests.map((row) => ({ ...row }))).toEqual([
         { request_id: keptStored.requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev2', status: 'running', error_code: null },
-        { request_id: rejected[TOPICS.imageRejected].requestId, kind: 'upload', image_version: null, target_env: null, user_login: 'dev1', status: 'failed', error_code: 'DIGEST_MISMATCH' },
+        { request_id: rejected[TOPICS.imageRejected].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'failed', error_code: 'DIGEST_MISMATCH' },
+        { request_id: refusedId, kind: 'transfer', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'failed', error_code: 'SKIPS_ENVIRONMENT' },
         { request_id: transferId, kind: 'transfer', image_version: 'v1-0-00', target_env: 'Testing', user_login: 'dev1', status: 'succeeded', error_code: null },
         { request_id: upload[TOPICS.imageStored].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'succeeded', error_code: null },
       ].sort((a, b) => (a.request_id < b.request_id ? -1 : 1)));

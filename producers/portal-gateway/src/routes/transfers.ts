@@ -86,6 +86,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         if (decision.status !== 404 || decision.code === 'VERSION_NOT_FOUND') {
           await deps.publish.transferRefused({
             ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
+            imageVersion: request.body.imageVersion,
           }, trace, accepted);
         }
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
