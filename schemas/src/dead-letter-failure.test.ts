@@ -11,6 +11,7 @@ describe('deadLetterFailure', () => {
     expect(failure).toMatchObject({
       pid: 'c8bms06-c20bre24-911', requestId: 'req-dl-1', flow: 'upload', stage: 'harbor-writer', reasonCode: 'DEAD_LETTERED',
       failedEventId: events['orbit.image.validated'].eventId, correlationId: 'req-dl-1', imageUID: events['orbit.image.validated'].imageUID,
+      imageVersion: events['orbit.image.validated'].metadata.imageVersion,
     });
     expect(failure?.message).toContain('TypeError: boom');
     expect(failure?.message).toContain('orbit.image.validated.dlq');
@@ -23,7 +24,7 @@ describe('deadLetterFailure', () => {
 
   it('fails a transfer as a transfer, and names an Orbit error by its code', () => {
     const failure = deadLetterFailure({ topic: TOPICS.imageCopied, message: { event: events['orbit.image.copied'] }, error: new PoisonMessageError({ topic: TOPICS.imageCopied, partition: 0, offset: '3' }, new Error('bad row')) }, 'chart-generator');
-    expect(failure).toMatchObject({ pid: 'c8bms18-c20bre24-911', flow: 'transfer', requestId: events['orbit.image.copied'].requestId });
+    expect(failure).toMatchObject({ pid: 'c8bms18-c20bre24-911', flow: 'transfer', requestId: events['orbit.image.copied'].requestId, imageVersion: events['orbit.image.copied'].imageVersion });
     expect(failure?.message).toContain('ORBIT_ERR_POISON_MESSAGE');
   });
 
