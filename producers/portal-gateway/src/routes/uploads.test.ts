@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '@orbit/lib';
 import type { UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
+import { ProjectionLostRefusal } from '../errors.js';
 import type { RequestRecord, RequestStore, TimelineEntry, UploadStore } from '../ports.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -202,6 +203,21 @@ describe('POST /v1/uploads', () => {
     expect(missing.json().message).toContain('metadata');
     expect(discarded).toEqual(staged.map((object) => object.key));
     expect(discarded).toHaveLength(2);
+    expect(published).toHaveLength(0);
+  });
+
+  it('deletes a staged image refused before anything was recorded (ViewPort found lost at the name), but never a presigned one', async () => {
+    const { app, published, staged, discarded } = harness({ uidFor: async () => { throw new ProjectionLostRefusal(['orbit.image.stored/0']); } });
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'ORBIT_ERR_PROJECTION_LOST']);
+    // Its client sends the whole body again anyway; left staged it would only wait for the bucket's expiry.
+    expect(discarded).toEqual(staged.map((object) => object.key));
+    expect(discarded).toHaveLength(1);
+    // A presigned image is the client's own PUT: it stays, to be completed again later.
+    const completed = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata } });
+    expect(completed.statusCode).toBe(503);
+    expect(discarded).toHaveLength(1);
     expect(published).toHaveLength(0);
   });
 

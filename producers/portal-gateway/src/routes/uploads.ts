@@ -50,9 +50,8 @@ function jsonOrThrow(text: string): unknown {
  * UploadRequested event is published; the answer is 202 with the status URL.
  */
 export function uploadRoutes(deps: UploadRouteDeps) {
-  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null): Promise<Accepted> {
+  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string): Promise<Accepted> {
     const requestId = randomUUID();
-    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName);
     const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
     const event: UploadRequested = {
       ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
@@ -82,7 +81,18 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    */
   async function fromMultipart(request: FastifyRequest, caller: Caller): Promise<Accepted> {
     const { metadata, staged } = await readParts(request, caller);
-    return accept(caller.actor, metadata, 'ARCHIVE', staged, null);
+    // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
+    // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
+    // may still have committed it, so from there on the staged image stays.
+    const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName).catch(async (error: unknown) => {
+      await discard(staged);
+      throw error;
+    });
+    return accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID);
+  }
+
+  async function discard(staged: StagedObject): Promise<void> {
+    await deps.uploads.discard(staged).catch((cause: unknown) => deps.logger?.warn({ err: cause, key: staged.key }, 'could not delete a refused upload from staging; the staging expiry will'));
   }
 
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
@@ -112,8 +122,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
     } catch (error) {
-      const refused = staged;
-      if (refused) await deps.uploads.discard(refused).catch((cause: unknown) => deps.logger?.warn({ err: cause, key: refused.key }, 'could not delete a refused upload from staging; the staging expiry will'));
+      if (staged) await discard(staged);
       throw error;
     }
   }
@@ -125,7 +134,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference));
+    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await deps.names.uidFor(caller.actor.username, metadata.imageName));
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -176,7 +185,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
-      return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null));
+      // A presigned image stays staged whatever happens here: its client can ask to complete it again.
+      return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await deps.names.uidFor(caller.actor.username, metadata.imageName)));
     });
   };
 }
