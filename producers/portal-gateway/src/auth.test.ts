@@ -38,4 +38,21 @@ describe('bearer token verification', () => {
     expect((await verify(`Bearer ${await issueLocalToken(settings, longest, [])}`)).actor.username).toBe(longest);
     await expect(verify(`Bearer ${await issueLocalToken(settings, 'u'.repeat(256), [])}`)).rejects.toThrow('token names a user of 256 characters; at most 255 are supported');
   });
+
+  it('finds roles where identity providers put them: Keycloak realm and client roles, a lone string, a namespaced claim', async () => {
+    const audience = 'orbit.example.com';
+    const sign = (claims: Record<string, unknown>): Promise<string> => new SignJWT({ preferred_username: 'rm1', ...claims }).setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('orbit-local').setAudience(audience).setExpirationTime('1h').sign(new TextEncoder().encode(settings.secret));
+    const byDefault = tokenVerifier({ ...settings, audience });
+    // Keycloak: realm roles, and the roles of the client the token is for (its id holds dots), not another client's.
+    const keycloak = await sign({ realm_access: { roles: ['offline_access', 'release-manager'] }, resource_access: { [audience]: { roles: ['qa'] }, other: { roles: ['admin'] } } });
+    expect((await byDefault(`Bearer ${keycloak}`)).roles).toEqual(['offline_access', 'release-manager', 'qa']);
+    // One role sent as a string, and nothing taken from non-strings.
+    expect((await byDefault(`Bearer ${await sign({ roles: 'release-manager' })}`)).roles).toEqual(['release-manager']);
+    expect((await byDefault(`Bearer ${await sign({ roles: [7, null, ''], realm_access: 'x' })}`)).roles).toEqual([]);
+    // Auth0 wants custom claims namespaced by a URL: configured by its whole name.
+    const auth0 = tokenVerifier({ ...settings, audience, rolesClaims: ['https://orbit.example.com/roles'] });
+    const namespaced = await sign({ 'https://orbit.example.com/roles': ['release-manager'], roles: ['ignored'] });
+    expect((await auth0(`Bearer ${namespaced}`)).roles).toEqual(['release-manager']);
+  });
 });

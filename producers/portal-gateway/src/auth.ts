@@ -13,9 +13,23 @@ export interface Caller {
   readonly roles: readonly string[];
 }
 
+/**
+ * Where identity providers put roles: a plain `roles` array (Orbit's own
+ * tokens, Entra ID app roles), Keycloak's realm roles, and Keycloak's roles
+ * of the client the token is for.
+ */
+export const DEFAULT_ROLES_CLAIMS = ['roles', 'realm_access.roles', 'resource_access.{audience}.roles'] as const;
+
+interface CommonSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  /** Dotted claim paths that hold roles; `{audience}` is the audience. @default DEFAULT_ROLES_CLAIMS */
+  readonly rolesClaims?: readonly string[];
+}
+
 export type AuthSettings =
-  | { readonly kind: 'hs256'; readonly secret: string; readonly issuer: string; readonly audience: string }
-  | { readonly kind: 'jwks'; readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  | CommonSettings & { readonly kind: 'hs256'; readonly secret: string }
+  | CommonSettings & { readonly kind: 'jwks'; readonly jwksUrl: string };
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Caller>;
 
@@ -26,6 +40,7 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  */
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   const options = { issuer: settings.issuer, audience: settings.audience };
+  const rolePaths = (settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS).map((path) => rolePathOf(path, settings.audience));
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
       ? async (token) => (await jwtVerify(token, new TextEncoder().encode(settings.secret), { ...options, algorithms: ['HS256'] })).payload
@@ -39,7 +54,7 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
     } catch (error) {
       throw new UnauthorizedError(`invalid token: ${(error as { code?: string }).code ?? 'verification failed'}`);
     }
-    return callerOf(claims);
+    return callerOf(claims, rolePaths);
   };
 }
 
@@ -54,13 +69,35 @@ function text(value: unknown): string | null {
 /** Longest user name kept: ViewPort's user columns hold 255 characters, as Harbor's and Artifactory's do. */
 export const MAX_USERNAME_CHARACTERS = 255;
 
-export function callerOf(claims: JWTPayload): Caller {
+/** A configured roles claim: the whole name (Auth0's namespaced `https://example.com/roles`), else its dotted segments. */
+export interface RolePath {
+  readonly whole: string;
+  readonly segments: readonly string[];
+}
+
+/** `{audience}` replaces a whole segment after the split: an audience may hold dots itself (api.example.com). */
+export function rolePathOf(path: string, audience: string): RolePath {
+  return { whole: path.replaceAll('{audience}', audience), segments: path.split('.').map((segment) => (segment === '{audience}' ? audience : segment)) };
+}
+
+function own(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** The strings at `path` in the claims: an array's strings, or a lone string (some providers send a single role that way). */
+function stringsAt(claims: JWTPayload, path: RolePath): string[] {
+  const value = own(claims, path.whole) ?? path.segments.reduce<unknown>((at, segment) => own(at, segment), claims);
+  if (typeof value === 'string') return value.length > 0 ? [value] : [];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item.length > 0) : [];
+}
+
+export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[]): Caller {
   const username = text(claims['preferred_username']) ?? text(claims.sub);
   if (!username) throw new UnauthorizedError('token names no user (preferred_username or sub)');
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
   if (characters > MAX_USERNAME_CHARACTERS) throw new UnauthorizedError(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
-  const roles = Array.isArray(claims['roles']) ? claims['roles'].filter((role): role is string => typeof role === 'string') : [];
+  const roles = [...new Set(rolePaths.flatMap((path) => stringsAt(claims, path)))];
   return {
     actor: { username, firstName: text(claims['given_name']), lastName: text(claims['family_name']), email: text(claims['email']) },
     roles,

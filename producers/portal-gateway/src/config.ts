@@ -1,4 +1,5 @@
 import { bucketEnv, env, environmentEnv, runtimeEnv } from '@orbit/lib';
+import { DEFAULT_ROLES_CLAIMS } from './auth.js';
 
 /** The gateway's variables on top of the runtime ones. */
 export const gatewayEnv = {
@@ -21,4 +22,11 @@ export const gatewayEnv = {
   JWT_ISSUER: env.string('orbit-local'),
   /** Expected `aud`. @default orbit */
   JWT_AUDIENCE: env.string('orbit'),
+  /**
+   * Where tokens carry roles: dotted claim paths, comma-separated; the roles are all the strings found
+   * there. `{audience}` stands for JWT_AUDIENCE (Keycloak keeps client roles under resource_access.<client>).
+   * @default roles,realm_access.roles,resource_access.{audience}.roles
+   */
+  JWT_ROLES_CLAIMS: env.list(DEFAULT_ROLES_CLAIMS.join(','))
+    .refine((paths) => paths.every((path) => path.split('.').every((segment) => segment.length > 0)), { message: 'must be dotted claim paths like realm_access.roles' }),
 };

@@ -39,9 +39,8 @@ runMain(async () => {
   const images = mysqlImageReader(pool);
   const requests = mysqlRequestStore(pool);
   const s3 = createS3(config);
-  const verify = tokenVerifier(config.JWT_JWKS_URL
-    ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }
-    : { kind: 'hs256', secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS };
+  const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
   // Ready when the registry answers for the schema the gateway writes and MySQL answers.
   const ready = (): Promise<boolean> => Promise.all([codec.schemaIdOf(TOPICS.uploadRequested), pool.query('SELECT 1')]).then(() => true, () => false);
   const app = buildApp({
