@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
 
 const settings = { kind: 'hs256' as const, secret: 'a-test-secret-of-enough-length-123456', issuer: 'orbit-local', audience: 'orbit' };
@@ -54,5 +56,31 @@ describe('bearer token verification', () => {
     const auth0 = tokenVerifier({ ...settings, audience, rolesClaims: ['https://orbit.example.com/roles'] });
     const namespaced = await sign({ 'https://orbit.example.com/roles': ['release-manager'], roles: ['ignored'] });
     expect((await auth0(`Bearer ${namespaced}`)).roles).toEqual(['release-manager']);
+  });
+});
+
+describe('tokens of an identity provider, verified against its JWKS over HTTP', () => {
+  it('takes every asymmetric algorithm providers sign with, picks the key by kid, and refuses an HMAC token or an unknown key', async () => {
+    const algorithms = ['RS256', 'PS256', 'ES384', 'EdDSA'] as const;
+    const pairs = await Promise.all(algorithms.map(async (alg) => ({ alg, kid: `key-${alg}`, ...(await generateKeyPair(alg, { extractable: true })) })));
+    const jwks = { keys: await Promise.all(pairs.map(async ({ alg, kid, publicKey }) => ({ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }))) };
+    const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const verifyIdp = tokenVerifier({ kind: 'jwks', jwksUrl: `http://127.0.0.1:${port}/certs`, issuer: 'https://idp.example/realms/orbit', audience: 'orbit' });
+      const sign = (alg: string, kid: string, key: Parameters<SignJWT['sign']>[0]): Promise<string> => new SignJWT({ preferred_username: `user-${alg}`, realm_access: { roles: ['release-manager'] } })
+        .setProtectedHeader({ alg, kid }).setIssuer('https://idp.example/realms/orbit').setAudience('orbit').setExpirationTime('5m').sign(key);
+      for (const { alg, kid, privateKey } of pairs) {
+        const caller = await verifyIdp(`Bearer ${await sign(alg, kid, privateKey)}`);
+        expect([caller.actor.username, caller.roles]).toEqual([`user-${alg}`, ['release-manager']]);
+      }
+      // A key the provider does not publish, and a token signed with a shared secret, are both refused.
+      const stranger = await generateKeyPair('RS256');
+      await expect(verifyIdp(`Bearer ${await sign('RS256', 'key-other', stranger.privateKey)}`)).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(verifyIdp(`Bearer ${await sign('HS256', 'key-RS256', new TextEncoder().encode(settings.secret))}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    } finally {
+      server.close();
+    }
   });
 });

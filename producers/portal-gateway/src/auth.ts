@@ -35,7 +35,7 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
 
 /**
  * Verifies `Authorization: Bearer <JWT>` with jose: HS256 with a shared key
- * (the local default) or RS256/ES256 against a JWKS URL. The actor comes from
+ * (the local default) or an asymmetric algorithm against a JWKS URL. The actor comes from
  * the token's claims only, never from a request body.
  */
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
@@ -58,8 +58,15 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   };
 }
 
+/**
+ * Every asymmetric JWS algorithm an identity provider may sign with (Keycloak
+ * and Entra ID default to RS256, some realms use PS256, ES384 or EdDSA); never
+ * `none` or an HMAC one, which would let a public key act as a shared secret.
+ */
+export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
 function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string }) {
-  return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
+  return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;
 }
 
 function text(value: unknown): string | null {
