@@ -227,7 +227,7 @@ describe('exactly-once effects under crashes', () => {
     const transfers = (await transfersToCheck(mysql, ENVIRONMENT_CHAIN)).filter((entry) => ours.has(entry.imageUID));
     expect(transfers).toHaveLength(TRANSFERS);
     expect(await findBrokenTransfers(transfers, {
-      s3, dynamo, bucketOf: (environment) => imageBucketOf(environment, bucketNames(testConfig)), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
+      s3, dynamo, metadataTable: tableName('appImageMetadata', testConfig), bucketOf: (environment) => imageBucketOf(environment, bucketNames(testConfig)), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
     })).toEqual([]);
 
     // The event log: exactly one message row per Kafka message of these images.

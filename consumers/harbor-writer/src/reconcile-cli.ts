@@ -29,7 +29,7 @@ const buckets = bucketNames(config);
 try {
   const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes);
   const findings = await findBrokenTransfers(transfers, {
-    s3: createS3(config), dynamo: createDynamo(config),
+    s3: createS3(config), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
   });
   const repairable = findings.filter((finding) => finding.repairable);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
 const buckets = bucketNames(testConfig);
 const deps: ReconcileDeps = {
-  s3, dynamo, bucketOf: (environment) => imageBucketOf(environment, buckets),
+  s3, dynamo, metadataTable: tableName('appImageMetadata', testConfig), bucketOf: (environment) => imageBucketOf(environment, buckets),
   kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
 };
 
@@ -27,8 +27,9 @@ async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: strin
   const put = (environment: EnvironmentName) => s3.send(new PutObjectCommand({
     Bucket: deps.bucketOf(environment), Key: key, Body: body, ServerSideEncryption: 'AES256', ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
   }));
-  await put('Development');
+  const stored = await put('Development');
   const copy = await put('Testing');
+  await dynamo.send(new PutCommand({ TableName: deps.metadataTable, Item: { imageUID: transfer.imageUID, imageVersion: transfer.imageVersion, sha256, versionId: stored.VersionId ?? null } }));
   const sourceRow = {
     helmChartName: `${transfer.imageUID}-${transfer.imageVersion}`, chartName: 'web', chartSha256: 'c'.repeat(64), manifests: { kind: 'Deployment', replicas: 1 },
     environment: 'Development', image: { bucket: deps.bucketOf('Development'), key, versionId: null },
@@ -48,6 +49,14 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
     expect(await checkTransfer(transfer, deps)).toEqual({ problems: [], repairable: true });
   });
 
+  it('holds a copy to the bytes that were validated, not to what was put in Development after them', async () => {
+    const { transfer, key } = await healthyTransfer();
+    const other = Buffer.from('put there out of band');
+    await s3.send(new PutObjectCommand({ Bucket: deps.bucketOf('Development'), Key: key, Body: other, ChecksumSHA256: createHash('sha256').update(other).digest('base64') }));
+    // The Testing copy is the validated image: nothing to re-drive (a re-drive would copy the validated version again).
+    expect(await checkTransfer(transfer, deps)).toEqual({ problems: [], repairable: true });
+  });
+
   it('reports a chart row that is there but differs from its source row, as one a re-drive repairs', async () => {
     const { transfer, targetRow } = await healthyTransfer();
     await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, manifests: { kind: 'Deployment', replicas: 9 }, imageSha256: 'f'.repeat(64) } }));
@@ -60,7 +69,9 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
 
   it('reports a transfer whose source copy or source chart row is gone as one no re-drive can repair', async () => {
     const lostImage = await healthyTransfer();
-    await s3.send(new DeleteObjectCommand({ Bucket: deps.bucketOf('Development'), Key: lostImage.key }));
+    // Gone for good: its version deleted, not hidden behind a delete marker (a hidden version is still copied from).
+    const { VersionId } = await s3.send(new HeadObjectCommand({ Bucket: deps.bucketOf('Development'), Key: lostImage.key }));
+    await s3.send(new DeleteObjectCommand({ Bucket: deps.bucketOf('Development'), Key: lostImage.key, VersionId }));
     const lostRow = await healthyTransfer();
     await dynamo.send(new DeleteCommand({ TableName: deps.kustomizeTableOf('Development'), Key: { helmChartName: `${lostRow.transfer.imageUID}-v1-0-00` } }));
     const healthy = await healthyTransfer();

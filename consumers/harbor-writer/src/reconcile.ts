@@ -6,6 +6,7 @@ import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import pLimit from 'p-limit';
 import { knownSha256, storedSha256, type StoredObject } from './copy.js';
+import { storedRecordOf, validatedSource } from './validated-source.js';
 import { storedKeyOf } from './store-image.js';
 
 /** A transfer as ViewPort records it: succeeded, or not finished yet. */
@@ -30,6 +31,8 @@ export interface TransferFinding {
 export interface ReconcileDeps {
   readonly s3: S3Client;
   readonly dynamo: DynamoDBDocumentClient;
+  /** The image metadata table: what was validated, and where each copy was made. */
+  readonly metadataTable: string;
   bucketOf(environment: EnvironmentName): string;
   kustomizeTableOf(environment: EnvironmentName): string;
 }
@@ -112,13 +115,17 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   const table = { source: deps.kustomizeTableOf(transfer.source), target: deps.kustomizeTableOf(transfer.target) };
   const chartRow = async (tableName: string): Promise<Record<string, unknown> | undefined> =>
     (await deps.dynamo.send(new GetCommand({ TableName: tableName, Key: { helmChartName }, ConsistentRead: true }))).Item;
-  const [source, target, sourceRow, targetRow] = await Promise.all([
+  const [latestSource, target, sourceRow, targetRow, record] = await Promise.all([
     storedSha256(deps.s3, { bucket: bucket.source, key }), storedSha256(deps.s3, { bucket: bucket.target, key }), chartRow(table.source), chartRow(table.target),
+    storedRecordOf(deps, transfer.imageUID, transfer.imageVersion),
   ]);
+  // The twin a copy must match is the one a transfer would copy: the bytes that were validated (see validatedSource).
+  const source = await validatedSource(deps.s3, { bucket: bucket.source, key }, latestSource, record, transfer.source);
+  const sourceSha = source.kind === 'found' ? source.sha256 : null;
   const problems: string[] = [];
   let repairable = true;
-  if (!source || shaOf(source) === null) {
-    problems.push(`${bucket.source}/${key} is ${source ? 'there without a SHA-256' : 'missing'}: no source to copy from again`);
+  if (source.kind !== 'found') {
+    problems.push(`${source.kind === 'missing' ? `${bucket.source}/${key} is missing` : source.message}: no source to copy from again`);
     repairable = false;
   }
   if (!sourceRow) {
@@ -126,11 +133,11 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
     repairable = false;
   }
   if (!target) problems.push(`${bucket.target}/${key} is missing`);
-  else if (source && shaOf(target) !== shaOf(source)) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${transfer.source} twin ${shaOf(source) ?? 'unknown'}`);
+  else if (sourceSha !== null && shaOf(target) !== sourceSha) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${transfer.source} twin ${sourceSha}`);
   if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${table.target}`);
   else if (sourceRow && target) {
     const differences = chartRowDifferences(sourceRow, targetRow, {
-      source: transfer.source, sha256: shaOf(source), copy: { bucket: bucket.target, key, versionId: target.versionId },
+      source: transfer.source, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
     });
     if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
   }

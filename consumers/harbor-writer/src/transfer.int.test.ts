@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import { sampleEvents, type TransferRequested } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +25,45 @@ async function storedImage(body: Buffer): Promise<TransferRequested> {
   return { ...sampleEvents(imageUID, `req-${uniqueSuffix()}`)['orbit.transfer.requested'], requestId: `req-${uniqueSuffix()}` };
 }
 
+const sha256Of = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+const bytesOf = async (bucket: string, key: string): Promise<Buffer> => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+
+/** An image stored as the harbor-writer stores it: the object, and its row with the validated SHA-256 and the S3 version. */
+async function storedWithRecord(body: Buffer): Promise<{ event: TransferRequested; versionId: string }> {
+  const event = await storedImage(body);
+  const key = storedKeyOf(event.imageUID, 'v1-0-00');
+  const versionId = (await s3.send(new HeadObjectCommand({ Bucket: buckets.development, Key: key }))).VersionId ?? '';
+  await deps.dynamo.send(new PutCommand({ TableName: deps.metadataTable, Item: { imageUID: event.imageUID, imageVersion: 'v1-0-00', bucket: buckets.development, key, versionId, sha256: sha256Of(body), sizeBytes: body.length } }));
+  return { event, versionId };
+}
+
+/** Another body put in its place out of band, with a checksum of its own: what Orbit never does. */
+async function replaced(event: TransferRequested, body: Buffer): Promise<void> {
+  await s3.send(new PutObjectCommand({
+    Bucket: buckets.development, Key: storedKeyOf(event.imageUID, 'v1-0-00'), Body: body, ServerSideEncryption: 'AES256', ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
+  }));
+}
+
 describe('harbor-writer transfers against MinIO', () => {
+  it('moves on the bytes that were validated, not what was put in their place in Development afterwards', async () => {
+    const validated = randomBytes(64 * 1024);
+    const { event, versionId } = await storedWithRecord(validated);
+    await replaced(event, Buffer.from('not the image that was validated'));
+    const outcome = await transferImage(event, deps, quietLogger);
+    expect(outcome).toMatchObject({ kind: 'copied', event: { sha256: sha256Of(validated), sizeBytes: validated.length, source: { versionId } } });
+    expect(sha256Of(await bytesOf(buckets.testing, storedKeyOf(event.imageUID, 'v1-0-00')))).toBe(sha256Of(validated));
+
+    // With the validated version gone as well, nothing can be moved on: refused with its reason, nothing copied.
+    const lost = await storedWithRecord(randomBytes(1024));
+    await replaced(lost.event, Buffer.from('something else'));
+    await s3.send(new DeleteObjectCommand({ Bucket: buckets.development, Key: storedKeyOf(lost.event.imageUID, 'v1-0-00'), VersionId: lost.versionId }));
+    const refused = await transferImage(lost.event, deps, quietLogger);
+    expect(refused).toMatchObject({ kind: 'failed', event: { reasonCode: 'SOURCE_CHANGED' } });
+    if (refused.kind === 'failed') expect(refused.event.message).toContain(sha256Of(Buffer.from('something else')));
+    const left = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: storedKeyOf(lost.event.imageUID, 'v1-0-00') }));
+    expect(left.Versions ?? []).toHaveLength(0);
+  });
+
   it('copies Development to Testing server side, keeps the source, and copies nothing twice on a redelivery', async () => {
     const body = Buffer.alloc(128 * 1024, 3);
     const event = await storedImage(body);

@@ -2,8 +2,9 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, knownSha256, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
+import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
+import { storedRecordOf, validatedSource } from './validated-source.js';
 
 export interface TransferDeps {
   readonly s3: S3Client;
@@ -34,7 +35,9 @@ export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: '
  * Transfer steps c8bms18-c16bre06-e40 / -c16bre09-e50: copies
  * `{imageUID}-{imageVersion}.tar` from the source environment's bucket to the
  * target's, server side, and keeps the source (a copy, not a move). The
- * checksum the server computes for the copy must equal the source's. A
+ * source is the copy that holds the bytes that were validated (see
+ * validatedSource), and the checksum the server computes for the copy must
+ * equal theirs. A
  * redelivered request finds the verified copy in place and only re-announces
  * it, so no object is ever copied twice.
  */
@@ -50,11 +53,14 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   const source = { bucket: deps.bucketOf(sourceEnvironment), key };
   const target = { bucket: deps.bucketOf(targetEnvironment), key };
 
-  // Both looked at together: on small images these round trips are a good part of the transfer.
-  const [original, existing] = await Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target)]);
-  if (!original) return failed('SOURCE_OBJECT_MISSING', `${source.bucket}/${key} is not there: the version is not stored in ${sourceEnvironment}`);
-  const expected = knownSha256(original);
-  if (expected === null) return failed('CHECKSUM_UNKNOWN', `${source.bucket}/${key} carries no SHA-256 to verify a copy against`);
+  // All looked at together: on small images these round trips are a good part of the transfer.
+  const [latest, existing, record] = await Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target), storedRecordOf(deps, event.imageUID, event.imageVersion)]);
+  const found = await validatedSource(deps.s3, source, latest, record, sourceEnvironment);
+  if (found.kind === 'missing') return failed('SOURCE_OBJECT_MISSING', `${found.message}: the version is not stored in ${sourceEnvironment}`);
+  if (found.kind === 'unverifiable') return failed('CHECKSUM_UNKNOWN', found.message);
+  if (found.kind === 'changed') return failed('SOURCE_CHANGED', `${found.message}; nothing was copied`);
+  const { object: original, sha256: expected } = found;
+  if (found.replaced) log.warn({ bucket: source.bucket, key, latestVersionId: latest?.versionId ?? null, copiedVersionId: original.versionId }, 'the source was replaced after it was stored; copying the version that was validated');
 
   let versionId = existing?.versionId ?? null;
   if (!holdsCopyOf(existing, { sha256: expected, sizeBytes: original.size })) {
