@@ -46,13 +46,19 @@ export async function validatedSource(s3: S3Client, location: ObjectLocation, la
   const where = `${location.bucket}/${location.key}`;
   const validated = record?.sha256 ?? null;
   const latestSha = latest ? knownSha256(latest) : null;
-  if (latest && latestSha !== null && (validated === null || latestSha === validated)) return { kind: 'found', object: latest, sha256: latestSha, replaced: false };
   if (validated === null) {
+    if (latest && latestSha !== null) return { kind: 'found', object: latest, sha256: latestSha, replaced: false };
     return latest ? { kind: 'unverifiable', message: `${where} carries no SHA-256 to verify a copy against` } : { kind: 'missing', message: `${where} is not there` };
   }
   const recordedVersion = record?.versionIn(environment) ?? null;
+  // The very version Orbit wrote and checked holds the validated bytes even where S3 shows no checksum for it; the copy is checked again anyway.
+  const holdsValidated = (object: StoredObject): boolean => {
+    const sha = knownSha256(object);
+    return sha === validated || (sha === null && object.versionId !== null && object.versionId === recordedVersion);
+  };
+  if (latest && holdsValidated(latest)) return { kind: 'found', object: latest, sha256: validated, replaced: false };
   const recorded = recordedVersion !== null && recordedVersion !== latest?.versionId ? await storedSha256(s3, { ...location, versionId: recordedVersion }) : undefined;
-  if (recorded && knownSha256(recorded) === validated) return { kind: 'found', object: recorded, sha256: validated, replaced: true };
+  if (recorded && holdsValidated(recorded)) return { kind: 'found', object: recorded, sha256: validated, replaced: true };
   if (!latest && !recorded) return { kind: 'missing', message: `${where} is not there` };
   return { kind: 'changed', message: `${where} holds SHA-256 ${latestSha ?? 'unknown'}, not the ${validated} that was validated, and no version of it that does` };
 }
