@@ -48,14 +48,7 @@ runMain(async () => {
     metrics: createMetrics('portal-gateway'),
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
     names: mysqlImageNames(pool, confirmed),
-    images: {
-      get: confirmMisses(images.get, confirmed),
-      search: async (query) => {
-        const page = await images.search(query);
-        if (page.images.length === 0) await confirmed();
-        return page;
-      },
-    },
+    images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     requests: { ...requests, get: confirmMisses(requests.get, confirmed) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },

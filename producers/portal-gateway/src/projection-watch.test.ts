@@ -66,5 +66,10 @@ describe('ProjectionWatch', () => {
     await expect(read('known')).resolves.toEqual({ id: 'known' });
     expect(confirm).not.toHaveBeenCalled();
     await expect(read('other')).rejects.toBeInstanceOf(ProjectionLostRefusal);
+    // A search that finds nothing is a miss too.
+    const search = confirmMisses(async (names: string[]) => ({ images: names }), confirm, (page) => page.images.length === 0);
+    await expect(search(['billing'])).resolves.toEqual({ images: ['billing'] });
+    expect(confirm).toHaveBeenCalledTimes(1);
+    await expect(search([])).rejects.toBeInstanceOf(ProjectionLostRefusal);
   });
 });

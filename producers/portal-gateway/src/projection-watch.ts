@@ -97,12 +97,15 @@ export class ProjectionWatch {
 
 /**
  * `read` whose misses are confirmed before they are answered: a lookup that
- * finds nothing waits for `confirm`, which refuses when ViewPort is lost.
+ * finds nothing (by default undefined) waits for `confirm`, which refuses
+ * when ViewPort is lost.
  */
-export function confirmMisses<A extends unknown[], T>(read: (...args: A) => Promise<T | undefined>, confirm: () => Promise<void>): (...args: A) => Promise<T | undefined> {
+export function confirmMisses<A extends unknown[], T>(
+  read: (...args: A) => Promise<T>, confirm: () => Promise<void>, isMiss: (found: T) => boolean = (found) => found === undefined,
+): (...args: A) => Promise<T> {
   return async (...args) => {
     const found = await read(...args);
-    if (found === undefined) await confirm();
+    if (isMiss(found)) await confirm();
     return found;
   };
 }
