@@ -19,12 +19,23 @@ describe('bearer token verification', () => {
     await expect(verify(undefined)).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(verify('Basic abc')).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(verify('Bearer not.a.jwt')).rejects.toBeInstanceOf(UnauthorizedError);
-    const expired = await issueLocalToken(settings, 'dev1', [], -10);
+    const expired = await issueLocalToken(settings, 'dev1', [], -120);
     await expect(verify(`Bearer ${expired}`)).rejects.toThrow(/ERR_JWT_EXPIRED/);
     const otherKey = await issueLocalToken({ ...settings, secret: 'another-secret-of-enough-length-9876' }, 'dev1', []);
     await expect(verify(`Bearer ${otherKey}`)).rejects.toBeInstanceOf(UnauthorizedError);
     const otherAudience = await issueLocalToken({ ...settings, audience: 'someone-else' }, 'dev1', []);
     await expect(verify(`Bearer ${otherAudience}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('allows a minute of clock skew with the identity provider, and no more', async () => {
+    const skewed = (claims: { exp: number; nbf?: number }): Promise<string> => new SignJWT({ preferred_username: 'dev1', ...claims }).setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('orbit-local').setAudience('orbit').sign(new TextEncoder().encode(settings.secret));
+    const now = Math.floor(Date.now() / 1000);
+    // Issued by a provider whose clock runs 30 s ahead (not valid before then here), or just expired by ours.
+    expect((await verify(`Bearer ${await skewed({ nbf: now + 30, exp: now + 3600 })}`)).actor.username).toBe('dev1');
+    expect((await verify(`Bearer ${await skewed({ exp: now - 30 })}`)).actor.username).toBe('dev1');
+    await expect(verify(`Bearer ${await skewed({ nbf: now + 300, exp: now + 3600 })}`)).rejects.toThrow(/ERR_JWT_CLAIM_VALIDATION_FAILED/);
+    await expect(tokenVerifier({ ...settings, clockToleranceSeconds: 0 })(`Bearer ${await skewed({ exp: now - 30 })}`)).rejects.toThrow(/ERR_JWT_EXPIRED/);
   });
 
   it('refuses the "none" algorithm and tokens without a user', async () => {

@@ -25,6 +25,8 @@ interface CommonSettings {
   readonly audience: string;
   /** Dotted claim paths that hold roles; `{audience}` is the audience. @default DEFAULT_ROLES_CLAIMS */
   readonly rolesClaims?: readonly string[];
+  /** Seconds of clock skew allowed on `exp` and `nbf` (an identity provider's clock is not the gateway's). @default 60 */
+  readonly clockToleranceSeconds?: number;
 }
 
 export type AuthSettings =
@@ -39,7 +41,7 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  * the token's claims only, never from a request body.
  */
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
-  const options = { issuer: settings.issuer, audience: settings.audience };
+  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance: settings.clockToleranceSeconds ?? 60 };
   const rolePaths = (settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS).map((path) => rolePathOf(path, settings.audience));
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
@@ -65,7 +67,7 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
  */
 export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
-function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string }) {
+function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string; clockTolerance: number }) {
   return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;
 }
 
