@@ -125,7 +125,7 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   const problems: string[] = [];
   let repairable = true;
   if (source.kind !== 'found') {
-    problems.push(`${source.kind === 'missing' ? `${bucket.source}/${key} is missing` : source.message}: no source to copy from again`);
+    problems.push(`${source.message}: no source to copy from again`);
     repairable = false;
   }
   if (!sourceRow) {

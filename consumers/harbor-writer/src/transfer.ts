@@ -37,9 +37,8 @@ export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: '
  * target's, server side, and keeps the source (a copy, not a move). The
  * source is the copy that holds the bytes that were validated (see
  * validatedSource), and the checksum the server computes for the copy must
- * equal theirs. A
- * redelivered request finds the verified copy in place and only re-announces
- * it, so no object is ever copied twice.
+ * equal theirs. A redelivered request finds the verified copy in place and
+ * only re-announces it, so no object is ever copied twice.
  */
 export async function transferImage(event: TransferRequested, deps: TransferDeps, log: Logger): Promise<TransferOutcome> {
   const failed = (reasonCode: string, message: string): TransferOutcome => ({

@@ -48,7 +48,7 @@ export async function validatedSource(s3: S3Client, location: ObjectLocation, la
   const latestSha = latest ? knownSha256(latest) : null;
   if (validated === null) {
     if (latest && latestSha !== null) return { kind: 'found', object: latest, sha256: latestSha, replaced: false };
-    return latest ? { kind: 'unverifiable', message: `${where} carries no SHA-256 to verify a copy against` } : { kind: 'missing', message: `${where} is not there` };
+    return latest ? { kind: 'unverifiable', message: `${where} carries no SHA-256 to verify a copy against` } : { kind: 'missing', message: `${where} is missing` };
   }
   const recordedVersion = record?.versionIn(environment) ?? null;
   // The very version Orbit wrote and checked holds the validated bytes even where S3 shows no checksum for it; the copy is checked again anyway.
@@ -59,6 +59,6 @@ export async function validatedSource(s3: S3Client, location: ObjectLocation, la
   if (latest && holdsValidated(latest)) return { kind: 'found', object: latest, sha256: validated, replaced: false };
   const recorded = recordedVersion !== null && recordedVersion !== latest?.versionId ? await storedSha256(s3, { ...location, versionId: recordedVersion }) : undefined;
   if (recorded && holdsValidated(recorded)) return { kind: 'found', object: recorded, sha256: validated, replaced: true };
-  if (!latest && !recorded) return { kind: 'missing', message: `${where} is not there` };
+  if (!latest && !recorded) return { kind: 'missing', message: `${where} is missing` };
   return { kind: 'changed', message: `${where} holds SHA-256 ${latestSha ?? 'unknown'}, not the ${validated} that was validated, and no version of it that does` };
 }
