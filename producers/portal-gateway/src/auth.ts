@@ -65,7 +65,7 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
  * and Entra ID default to RS256, some realms use PS256, ES384 or EdDSA); never
  * `none` or an HMAC one, which would let a public key act as a shared secret.
  */
-export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string; clockTolerance: number }) {
   return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;
@@ -79,13 +79,13 @@ function text(value: unknown): string | null {
 export const MAX_USERNAME_CHARACTERS = 255;
 
 /** A configured roles claim: the whole name (Auth0's namespaced `https://example.com/roles`), else its dotted segments. */
-export interface RolePath {
+interface RolePath {
   readonly whole: string;
   readonly segments: readonly string[];
 }
 
 /** `{audience}` replaces a whole segment after the split: an audience may hold dots itself (api.example.com). */
-export function rolePathOf(path: string, audience: string): RolePath {
+function rolePathOf(path: string, audience: string): RolePath {
   return { whole: path.replaceAll('{audience}', audience), segments: path.split('.').map((segment) => (segment === '{audience}' ? audience : segment)) };
 }
 

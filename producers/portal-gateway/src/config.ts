@@ -22,13 +22,13 @@ export const gatewayEnv = {
   JWT_ISSUER: env.string('orbit-local'),
   /** Expected `aud`. @default orbit */
   JWT_AUDIENCE: env.string('orbit'),
+  /** Seconds a token's `exp` and `nbf` may be off by (clock skew between the identity provider and the gateway). @default 60 */
+  JWT_CLOCK_TOLERANCE_SECONDS: env.int(60, 0, 600),
   /**
    * Where tokens carry roles: dotted claim paths, comma-separated; the roles are all the strings found
    * there. `{audience}` stands for JWT_AUDIENCE (Keycloak keeps client roles under resource_access.<client>).
    * @default roles,realm_access.roles,resource_access.{audience}.roles
    */
-  /** Seconds a token's `exp` and `nbf` may be off by (clock skew between the identity provider and the gateway). @default 60 */
-  JWT_CLOCK_TOLERANCE_SECONDS: env.int(60, 0, 600),
   JWT_ROLES_CLAIMS: env.list(DEFAULT_ROLES_CLAIMS.join(','))
     .refine((paths) => paths.every((path) => path.split('.').every((segment) => segment.length > 0)), { message: 'must be dotted claim paths like realm_access.roles' }),
 };
