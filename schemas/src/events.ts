@@ -126,6 +126,8 @@ export interface ImageCopied extends EventEnvelope {
   readonly target: ObjectRef;
   readonly sha256: string;
   readonly sizeBytes: number;
+  /** The transfer request's notes (null in events written before this field). */
+  readonly notes: string | null;
 }
 
 export interface ChartPromoted extends EventEnvelope {
@@ -136,6 +138,11 @@ export interface ChartPromoted extends EventEnvelope {
   readonly targetEnvironment: string;
   readonly sourceTable: string;
   readonly targetTable: string;
+  /** The image copy the promoted chart points at, and its SHA-256 (null in events written before these fields). */
+  readonly image: ObjectRef | null;
+  readonly sha256: string | null;
+  /** The transfer request's notes (null in events written before this field, and when it gave none). */
+  readonly notes: string | null;
 }
 
 export interface ViewportUpdated extends EventEnvelope {

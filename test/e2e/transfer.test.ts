@@ -96,6 +96,15 @@ describe('transferring an image from Development to Testing', () => {
     const chart = await dynamo.send(new GetCommand({ TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } }));
     expect(chart.Item).toMatchObject({ environment: 'Testing', image: { bucket: testConfig.ORBIT_BUCKET_TESTING, key } });
     expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+    // ViewPort keeps who promoted it, when, why, and where the copy lies, and the request names its target.
+    const view = await api<{ versions: { promotions?: Record<string, Record<string, unknown>> }[] }>(USER, `/v1/images/${imageUID}`);
+    expect(view.body.versions[0]?.promotions).toEqual({
+      Testing: {
+        requestId: accepted.body['requestId'], promotedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), promotedBy: USER, notes: 'release candidate',
+        s3Location: { bucket: testConfig.ORBIT_BUCKET_TESTING, key, versionId: test.VersionId }, sha256: Buffer.from(dev.ChecksumSHA256 ?? '', 'base64').toString('hex'),
+      },
+    });
+    expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', createdAt: expect.any(String), updatedAt: expect.any(String) });
 
     // Done already: 200 with the earlier result, nothing repeated.
     const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
@@ -148,6 +157,10 @@ describe('transferring an image from Development to Testing', () => {
     const dev = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: key, ChecksumMode: 'ENABLED' }));
     const production = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_PRODUCTION, Key: key, ChecksumMode: 'ENABLED' }));
     expect(production.ChecksumSHA256).toBe(dev.ChecksumSHA256);
+    const view = await api<{ versions: { promotions?: Record<string, Record<string, unknown>> }[] }>(USER, `/v1/images/${imageUID}`);
+    expect(Object.keys(view.body.versions[0]?.promotions ?? {}).sort()).toEqual(['Production', 'Staging', 'Testing']);
+    expect(view.body.versions[0]?.promotions?.['Production']).toMatchObject({ promotedBy: releaseManager, notes: 'release 1', s3Location: { bucket: testConfig.ORBIT_BUCKET_PRODUCTION, key, versionId: production.VersionId } });
+    expect(view.body.versions[0]?.promotions?.['Staging']).toMatchObject({ promotedBy: USER, notes: null });
   }, 120_000);
 
   it('serializes concurrent transfers of one image into one request and one result', async () => {

@@ -86,7 +86,7 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
     kind: 'copied',
     event: {
       ...envelopeFor('imageUploaded', event), requestId: event.requestId, imageVersion: event.imageVersion, sourceEnvironment, targetEnvironment,
-      source: { bucket: source.bucket, key, versionId: original.versionId }, target: location, sha256: expected, sizeBytes: original.size,
+      source: { bucket: source.bucket, key, versionId: original.versionId }, target: location, sha256: expected, sizeBytes: original.size, notes: event.notes,
     },
   };
 }

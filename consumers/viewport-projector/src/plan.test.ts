@@ -89,6 +89,26 @@ describe('planProjection', () => {
     expect(plan.requests.get(promoted.requestId)).toMatchObject({ kind: 'transfer', status: 'succeeded' });
   });
 
+  it('records each promotion: who, when and why from the first, where the copy lies from the latest, beside those the database holds', () => {
+    const uid = newImageUID();
+    const promoted = { ...sampleEvents(uid, 'req-7')['orbit.chart.promoted'], occurredAt: at('2026-11-23T09:00:00Z'), actor: { username: 'dev1', firstName: null, lastName: null, email: null } };
+    const guid = versionGuid(uid, 'v1-0-00');
+    const staging = { requestId: 'req-st', promotedAt: '2026-11-24T00:00:00.000Z', promotedBy: 'dev2', notes: null, s3Location: null, sha256: null };
+    const known = new Map([[guid, { status: 'ready', environments: ['Development', 'Staging'], promotions: { Staging: staging } }]]);
+    const recopied = { bucket: 'app-image-1209-bkt-k8t-aws', key: promoted.image?.key ?? '', versionId: 'v-recopied' };
+    // The same request re-driven by transfers:reconcile a day later, after it copied the image again.
+    const redriven = { ...promoted, occurredAt: at('2026-11-24T09:00:00Z'), actor: { ...promoted.actor, username: 'owner' }, notes: 're-driven by transfers:reconcile', image: recopied };
+    const { plan } = planProjection([message(TOPICS.chartPromoted, promoted), message(TOPICS.chartPromoted, redriven)], known);
+    expect(JSON.parse(plan.meta.get(guid)?.get('promotions') ?? '{}')).toEqual({
+      Staging: staging,
+      Testing: { requestId: promoted.requestId, promotedAt: '2026-11-23T09:00:00.000Z', promotedBy: 'dev1', notes: 'rc1', s3Location: recopied, sha256: promoted.sha256 },
+    });
+    // Written before ChartPromoted carried the copy and notes: the promotion is recorded without them.
+    const old = { ...promoted, image: null, sha256: null, notes: null };
+    expect(JSON.parse(planProjection([message(TOPICS.chartPromoted, old)], new Map([[guid, { status: 'ready', environments: ['Development'] }]])).plan.meta.get(guid)?.get('promotions') ?? '{}'))
+      .toEqual({ Testing: { requestId: promoted.requestId, promotedAt: '2026-11-23T09:00:00.000Z', promotedBy: 'dev1', notes: null, s3Location: null, sha256: null } });
+  });
+
   it('keeps a version ready and in every environment it reached when its ImageStored comes again (a redelivery after a transfer)', () => {
     const uid = newImageUID();
     const events = sampleEvents(uid, 'req-6');

@@ -90,8 +90,27 @@ export interface ProjectionPlan {
   readonly requests: Map<string, PlannedRequest>;
 }
 
-/** Versions the database already holds, with their post status and `environments` meta, for the events that change an existing version. */
-export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[] }>;
+/**
+ * How a version reached an environment after Development: the transfer that
+ * brought it, when and by whom (the first promotion's, kept when a re-drive
+ * promotes it again), its notes, and where its copy lies now (the latest
+ * promotion's: a re-drive may have copied it again). Location and SHA-256
+ * are null for promotions projected from events older than those fields.
+ */
+export interface Promotion {
+  readonly requestId: string;
+  readonly promotedAt: string;
+  readonly promotedBy: string;
+  readonly notes: string | null;
+  readonly s3Location: { readonly bucket: string; readonly key: string; readonly versionId: string | null } | null;
+  readonly sha256: string | null;
+}
+
+/** A version's `promotions` meta: one entry per environment it was promoted into. */
+export type Promotions = Readonly<Record<string, Promotion>>;
+
+/** Versions the database already holds, with their post status and `environments` and `promotions` meta, for the events that change an existing version. */
+export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[]; readonly promotions?: Promotions }>;
 
 /** Requests the database already holds as succeeded or failed, with that status and the failure's reason code. */
 export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
@@ -166,6 +185,12 @@ class Planner {
   /** The version's post status as the plan leaves it so far, else as the database holds it. */
   statusOf(guid: string): string | undefined {
     return this.plan.posts.get(guid)?.status ?? this.known.get(guid)?.status;
+  }
+
+  promotionsOf(guid: string): Promotions {
+    const planned = this.plan.meta.get(guid)?.get('promotions');
+    if (planned !== undefined) return JSON.parse(planned) as Promotions;
+    return this.known.get(guid)?.promotions ?? {};
   }
 
   environmentsOf(guid: string): string[] {
@@ -252,7 +277,17 @@ class Planner {
     const version = versionGuid(event.imageUID, event.imageVersion);
     if (!this.versionExists(version)) throw this.missing(event.imageUID, event.imageVersion);
     const current = this.environmentsOf(version);
-    this.setMeta(version, { environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment] });
+    const promotions = this.promotionsOf(version);
+    const earlier = promotions[event.targetEnvironment];
+    const promotion: Promotion = {
+      requestId: earlier?.requestId ?? event.requestId, promotedAt: earlier?.promotedAt ?? new Date(event.occurredAt).toISOString(),
+      promotedBy: earlier?.promotedBy ?? event.actor.username, notes: earlier ? earlier.notes : event.notes ?? null,
+      s3Location: event.image ?? earlier?.s3Location ?? null, sha256: event.sha256 ?? earlier?.sha256 ?? null,
+    };
+    this.setMeta(version, {
+      environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment],
+      promotions: { ...promotions, [event.targetEnvironment]: promotion },
+    });
     const post = this.postOf(version);
     post.modified = later(post.modified, new Date(event.occurredAt));
     const status = this.setRequestStatus(event, 'succeeded', undefined, 'transfer');

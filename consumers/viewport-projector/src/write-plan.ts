@@ -1,6 +1,6 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, RequestStatus } from './plan.js';
+import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
 
 /**
  * Applies a ProjectionPlan with a handful of multi-row statements inside the
@@ -20,13 +20,20 @@ function chunks<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[][] {
 
 const byKey = <T>(entries: Iterable<[string, T]>): T[] => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
 
-/** Reads the versions a plan needs (existence, status, environments) and locks them for the transaction. */
+/** Reads the versions a plan needs (existence, status, environments, promotions) and locks them for the transaction. */
 export async function readKnownVersions(connection: PoolConnection, guids: readonly string[]): Promise<KnownVersions> {
-  const known = new Map<string, { status: string; environments: string[] }>();
+  const known = new Map<string, { status: string; environments: string[]; promotions?: Promotions }>();
   for (const part of chunks([...guids].sort())) {
     const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT v.guid, v.post_status, m.meta_value FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'environments' WHERE v.guid IN (?) FOR UPDATE`, [part]);
-    for (const row of rows) known.set(String(row['guid']), { status: String(row['post_status']), environments: JSON.parse(String(row['meta_value'] ?? '[]')) as string[] });
+      `SELECT v.guid, v.post_status, e.meta_value AS environments, p.meta_value AS promotions FROM wp_posts v
+       LEFT JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments'
+       LEFT JOIN wp_postmeta p ON p.post_id = v.ID AND p.meta_key = 'promotions' WHERE v.guid IN (?) FOR UPDATE`, [part]);
+    for (const row of rows) {
+      known.set(String(row['guid']), {
+        status: String(row['post_status']), environments: JSON.parse(String(row['environments'] ?? '[]')) as string[],
+        ...(row['promotions'] === null ? {} : { promotions: JSON.parse(String(row['promotions'])) as Promotions }),
+      });
+    }
   }
   return known;
 }

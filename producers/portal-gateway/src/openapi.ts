@@ -55,6 +55,9 @@ export const REQUEST_VIEW = object({
   status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
   imageUID: text(),
   imageVersion: nullableText(),
+  targetEnvironment: nullableText('A transfer\'s target environment; null for uploads'),
+  createdAt: { type: 'string', format: 'date-time', description: 'When the request was accepted' },
+  updatedAt: { type: 'string', format: 'date-time', description: 'When its status last changed' },
   steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
   error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
 }, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
@@ -68,7 +71,7 @@ const VERSION = {
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, s3Location, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',
+  description: 'A version with its ViewPort facts: also configDigest, layers, s3Location (its Development copy), architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and promotions: per environment it was transferred into, { requestId, promotedAt, promotedBy, notes, s3Location, sha256 } (who, when and notes of the transfer; where its copy lies).',
 };
 
 export const IMAGE_VIEW = object({

@@ -33,6 +33,11 @@ export interface RequestRecord {
   readonly owner: string;
   readonly status: RequestStatus;
   readonly error: { readonly code: string; readonly message: string; readonly pid: string } | null;
+  /** A transfer's target environment; null for uploads. */
+  readonly targetEnvironment?: string | null;
+  /** When the request was accepted, and when its status last changed. */
+  readonly createdAt?: Date;
+  readonly updatedAt?: Date;
 }
 
 export interface ImageNames {

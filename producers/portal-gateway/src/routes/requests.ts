@@ -87,6 +87,9 @@ function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
     status: record.status,
     imageUID: record.imageUID,
     imageVersion: record.imageVersion,
+    targetEnvironment: record.targetEnvironment ?? null,
+    ...(record.createdAt ? { createdAt: record.createdAt.toISOString() } : {}),
+    ...(record.updatedAt ? { updatedAt: record.updatedAt.toISOString() } : {}),
     steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),
     ...(record.error ? { error: record.error } : {}),
   };
