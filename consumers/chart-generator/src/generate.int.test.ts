@@ -81,7 +81,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect(generated.kind).toBe('generated');
     const copied: ImageCopied = { ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' } };
     const promoted = await promoteChart(copied, { store, tableOf });
-    expect(promoted).toMatchObject({ kind: 'promoted', event: { pid: 'c8bms18-c20bre30-e70', targetEnvironment: 'Testing', targetTable: tableOf('Testing') } });
+    expect(promoted).toMatchObject({ kind: 'promoted', event: { pid: 'c8bms18-c20bre30-e70', targetEnvironment: 'Testing', targetTable: tableOf('Testing'), image: copied.target, sha256: copied.sha256, notes: copied.notes } });
     expect(await store.getRow(tableOf('Testing'), `${event.imageUID}-v1-0-00`)).toMatchObject({ environment: 'Testing', promotedFrom: 'Development', image: copied.target });
     const missing = await promoteChart({ ...copied, imageUID: newImageUID() }, { store, tableOf });
     expect(missing).toMatchObject({ kind: 'failed', event: { pid: 'c8bms18-c20bre24-911', reasonCode: 'CHART_NOT_FOUND' } });

@@ -50,7 +50,7 @@ describe('harbor-writer transfers against MinIO', () => {
     const { event, versionId } = await storedWithRecord(validated);
     await replaced(event, Buffer.from('not the image that was validated'));
     const outcome = await transferImage(event, deps, quietLogger);
-    expect(outcome).toMatchObject({ kind: 'copied', event: { sha256: sha256Of(validated), sizeBytes: validated.length, source: { versionId } } });
+    expect(outcome).toMatchObject({ kind: 'copied', event: { sha256: sha256Of(validated), sizeBytes: validated.length, source: { versionId }, notes: event.notes } });
     expect(sha256Of(await bytesOf(buckets.testing, storedKeyOf(event.imageUID, 'v1-0-00')))).toBe(sha256Of(validated));
 
     // With the validated version gone as well, nothing can be moved on: refused with its reason, nothing copied.
