@@ -79,6 +79,8 @@ afterAll(async () => {
 describe('transferring an image from Development to Testing', () => {
   it('copies the image server side, promotes the chart, updates ViewPort and logs the document\'s steps in order', async () => {
     const imageUID = await uploaded(`promote-${uniqueSuffix()}`);
+    const asked = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing', dryRun: true });
+    expect(asked).toEqual({ status: 200, body: { dryRun: true, outcome: 'allowed', imageUID, imageVersion: VERSION, sourceEnvironment: 'Development', targetEnvironment: 'Testing', requestId: null } });
     const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing', notes: 'release candidate' });
     expect(accepted.status).toBe(202);
     expect(accepted.body).toMatchObject({ pid: 'c8fms06-c8bms18-e10', status: 'accepted' });

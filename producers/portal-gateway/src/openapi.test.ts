@@ -119,5 +119,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging' })).status).toBe(409);
     expect((await transfer({ imageVersion: 'v9-9-99', transferEnvironment: 'Testing' })).status).toBe(404);
     expect((await transfer({ imageVersion: 'v1-0-00' })).status).toBe(400);
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed' });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).status).toBe(409);
   });
 });

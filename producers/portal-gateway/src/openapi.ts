@@ -47,6 +47,16 @@ export const TRANSFER_ANSWER = object({
   statusUrl: { ...STATUS_URL, nullable: true },
 });
 
+export const TRANSFER_DRY_RUN_ANSWER = object({
+  dryRun: { type: 'boolean', enum: [true] },
+  outcome: { type: 'string', enum: ['allowed', 'under-way', 'done'], description: 'allowed: the request would start a transfer; under-way: it would join the one running; done: the version is there already' },
+  imageUID: text(),
+  imageVersion: text(),
+  sourceEnvironment: nullableText('Where the copy would come from; null when done'),
+  targetEnvironment: text(),
+  requestId: { type: 'string', format: 'uuid', nullable: true, description: 'The request that is promoting or promoted it (under-way, done)' },
+});
+
 const STEP = object({ pid: PID, eventType: text('e.g. upload-requested, image-stored, image-transferred'), at: { type: 'string', format: 'date-time' } });
 
 export const REQUEST_VIEW = object({

@@ -3,9 +3,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { errors, pathParam, TRANSFER_ANSWER } from '../openapi.js';
+import { errors, pathParam, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, ImageReader } from '../ports.js';
-import { decideTransfer, type TransferPolicy } from '../transfer-rules.js';
+import { decideTransfer, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
 export interface HeldTransfer {
@@ -43,6 +43,23 @@ interface TransferBody {
   readonly imageVersion: string;
   readonly transferEnvironment: string;
   readonly notes?: string | null;
+  readonly dryRun?: boolean;
+}
+
+/**
+ * A dry run's answer: what the same request would do now (Artifactory's
+ * promotion `dryRun`), for a pipeline to check a promotion before it asks.
+ */
+async function dryRunAnswer(
+  decision: Exclude<TransferDecision, { kind: 'refused' }>, imageUID: string, imageVersion: string, claims: TransferClaims,
+): Promise<Record<string, unknown>> {
+  const held = await claims.find(imageUID, imageVersion, decision.target);
+  const underWay = decision.kind === 'transfer' && held !== undefined && held.status !== 'failed';
+  return {
+    dryRun: true, outcome: decision.kind === 'done' ? 'done' : underWay ? 'under-way' : 'allowed', imageUID, imageVersion,
+    sourceEnvironment: decision.kind === 'transfer' ? decision.source : null, targetEnvironment: decision.target,
+    requestId: decision.kind === 'done' || underWay ? held?.requestId ?? null : null,
+  };
 }
 
 /**
@@ -60,10 +77,13 @@ export function transferRoutes(deps: TransferRouteDeps) {
         params: pathParam('uid', 'The image UID an upload answered with'),
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
-          properties: { imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', nullable: true, maxLength: 4096 } },
+          properties: {
+            imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', nullable: true, maxLength: 4096 },
+            dryRun: { type: 'boolean', nullable: true, description: 'Only answer what the request would do: the same refusals, or 200 with its outcome; nothing is recorded or started' },
+          },
         },
         response: {
-          200: { ...TRANSFER_ANSWER, description: 'Already done: the earlier request, no work repeated' },
+          200: { anyOf: [TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER], description: 'Already done: the earlier request, no work repeated; or the answer to a dry run' },
           202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one)' },
           ...errors(400, 401, 403, 404, 409),
         },
@@ -81,6 +101,10 @@ export function transferRoutes(deps: TransferRouteDeps) {
         ...(decision.kind === 'transfer' ? { targetEnvironment: decision.target } : {}),
       };
 
+      if (request.body.dryRun === true) {
+        if (decision.kind === 'refused') return reply.code(decision.status).send({ code: decision.code, message: decision.message });
+        return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims));
+      }
       if (decision.kind === 'refused') {
         // An unknown or foreign image leaves no record under its UID: nothing to log against.
         if (decision.status !== 404 || decision.code === 'VERSION_NOT_FOUND') {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
+import { buildApp } from '../app.js';
+import { issueLocalToken, tokenVerifier } from '../auth.js';
+import type { ImageView } from '../ports.js';
+import type { HeldTransfer } from './transfers.js';
+
+const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+const UID = 'T'.repeat(60);
+
+/** One image in Development and Testing; claims and refusals kept in memory, to see what a request leaves behind. */
+function harness(held: Map<string, HeldTransfer> = new Map()) {
+  const image: ImageView = {
+    imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing'],
+    versions: [
+      { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing'] },
+      { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] },
+    ],
+  };
+  const commands: TransferRequested[] = [];
+  const refusals: PipelineFailed[] = [];
+  const app = buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
+    // The upload side is not under test here; the gateway serves no route without it.
+    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
+    names: { uidFor: async () => UID },
+    requests: { get: async () => undefined, finishedAmong: async () => new Set() },
+    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
+    publish: { uploadRequested: async () => undefined },
+    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },
+    transfers: {
+      claims: {
+        claim: async (_target, request, command) => {
+          commands.push(command);
+          return { requestId: request.requestId, status: null };
+        },
+        find: async (_uid, version, target) => held.get(`${version}:${target}`),
+      },
+      publish: { transferRefused: async (event) => void refusals.push(event) },
+      policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
+    },
+    maxUploadBytes: 1024,
+  });
+  const transfer = async (body: object, user = 'dev1') => {
+    const response = await app.inject({
+      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await issueLocalToken(auth, user, [])}` }, payload: body,
+    });
+    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+  };
+  return { transfer, commands, refusals };
+}
+
+describe('POST /v1/images/{uid}/transfers with dryRun', () => {
+  it('answers what the request would do, and starts, claims and records nothing', async () => {
+    const done = 'a0000000-0000-4000-8000-000000000001';
+    const running = 'a0000000-0000-4000-8000-000000000002';
+    const { transfer, commands, refusals } = harness(new Map([['v1-0-00:Testing', { requestId: done, status: 'succeeded' }], ['v1-0-00:Staging', { requestId: running, status: 'running' }]]));
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true })).toEqual({
+      status: 200,
+      body: { dryRun: true, outcome: 'allowed', imageUID: UID, imageVersion: 'v2-0-00', sourceEnvironment: 'Development', targetEnvironment: 'Testing', requestId: null },
+    });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).body).toMatchObject({ outcome: 'under-way', requestId: running });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'done', requestId: done, sourceEnvironment: null });
+    // Refused as the request itself would be, but with no request id: there is no request, and no error-log row.
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual({ status: 409, body: { code: 'SKIPS_ENVIRONMENT', message: expect.any(String) } });
+    expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Production', dryRun: true })).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } });
+    expect(await transfer({ imageVersion: 'v9-0-00', transferEnvironment: 'Testing', dryRun: true })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
+    expect(commands).toEqual([]);
+    expect(refusals).toEqual([]);
+
+    // The same requests for real: a command, and refusals that are recorded.
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: false })).status).toBe(202);
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging' })).status).toBe(409);
+    expect(commands).toHaveLength(1);
+    expect(refusals.map((event) => event.reasonCode)).toEqual(['SKIPS_ENVIRONMENT']);
+  });
+
+  it('a failed earlier transfer does not hold a dry run back: a new request would replace it', async () => {
+    const { transfer } = harness(new Map([['v2-0-00:Testing', { requestId: 'a0000000-0000-4000-8000-000000000003', status: 'failed' }]]));
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed', requestId: null });
+  });
+});
