@@ -16,4 +16,14 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine({ options: { 'dry-run': { type: 'boolean' } } }, 'cmd [--dry-run]', ['--dry-runn'], refuse)).toThrow(/Unknown option '--dry-runn'[\s\S]*usage: cmd \[--dry-run\]/);
     expect(() => parseCommandLine({ options: { offset: { type: 'string' } } }, 'cmd --offset N', ['--offset'], refuse)).toThrow(/--offset[\s\S]*usage: cmd --offset N/);
   });
+
+  it('answers --help and -h with the usage line alone, also among other options, but not after --', () => {
+    const help = (text: string): never => {
+      throw new Error(`help: ${text}`);
+    };
+    const config = { allowPositionals: true, options: { 'dry-run': { type: 'boolean' } } } as const;
+    expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--help'], refuse, help)).toThrow(/^help: usage: cmd \[--dry-run\]\n$/);
+    expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--dry-run', '-h'], refuse, help)).toThrow(/^help: /);
+    expect(parseCommandLine(config, 'cmd [--dry-run]', ['--', '--help'], refuse, help).positionals).toEqual(['--help']);
+  });
 });

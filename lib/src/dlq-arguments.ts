@@ -1,6 +1,6 @@
 import { ALL_TOPICS, dlqTopicOf, isDlqTopic } from './topics.js';
 
-export const DLQ_USAGE = 'dlq list [topic] | dlq redrive <topic> [--offset N]...';
+export const DLQ_USAGE = 'npm run dlq:list -- [topic] | npm run dlq:redrive -- <topic> [--offset N]...';
 
 export type DlqCommand =
   | { readonly kind: 'list'; readonly dlqTopics: readonly string[] }

@@ -10,7 +10,7 @@ import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
 
-const USAGE = 'viewport-ops rebuild [--restore-requests] | checksum';
+const USAGE = 'npm run viewport:rebuild -- [--restore-requests] | npm run viewport:checksum';
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);
 const command = positionals[0];
 if ((command !== 'rebuild' && command !== 'checksum') || positionals.length > 1) {
