@@ -106,7 +106,7 @@ describe('transferring an image from Development to Testing', () => {
         s3Location: { bucket: testConfig.ORBIT_BUCKET_TESTING, key, versionId: test.VersionId }, sha256: Buffer.from(dev.ChecksumSHA256 ?? '', 'base64').toString('hex'),
       },
     });
-    expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', notes: 'release candidate', createdAt: expect.any(String), updatedAt: expect.any(String) });
 
     // Done already: 200 with the earlier result, nothing repeated.
     const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
@@ -232,7 +232,7 @@ describe('transferring an image from Development to Testing', () => {
     // What a lost TransferRequested leaves: the request and its claim recorded an hour ago, nothing on Kafka.
     const requestId = randomUUID();
     await mysql.query(
-      "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, ?, ?, 'accepted', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)",
+      "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, ?, 'Testing', 'QA-42 signed off', ?, 'accepted', UTC_TIMESTAMP(3) - INTERVAL 1 HOUR, UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)",
       [requestId, imageUID, VERSION, USER]);
     await mysql.query("INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, 'Testing', ?)", [imageUID, VERSION, requestId]);
     const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
@@ -244,5 +244,9 @@ describe('transferring an image from Development to Testing', () => {
     const request = await finished(USER, requestId, 60_000);
     expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
     expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
+    // The re-drive is the same request, notes included: the promotion keeps what the requester wrote.
+    expect(request).toMatchObject({ targetEnvironment: 'Testing', notes: 'QA-42 signed off' });
+    const view = await api<{ versions: { promotions?: Record<string, Record<string, unknown>> }[] }>(USER, `/v1/images/${imageUID}`);
+    expect(view.body.versions[0]?.promotions?.['Testing']).toMatchObject({ requestId, promotedBy: USER, notes: 'QA-42 signed off' });
   }, 180_000);
 });

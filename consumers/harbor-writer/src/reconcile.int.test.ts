@@ -19,7 +19,7 @@ const deps: ReconcileDeps = {
 /** A transfer as the pipeline leaves it: the image in both buckets, the chart row in both tables, the Testing row promoted from the other. */
 async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: string; sha256: string; targetRow: Record<string, unknown> }> {
   const transfer: TransferRecord = {
-    requestId: `req-${uniqueSuffix()}`, imageUID: newImageUID(), imageVersion: 'v1-0-00', owner: 'reconcile-test', source: 'Development', target: 'Testing',
+    requestId: `req-${uniqueSuffix()}`, imageUID: newImageUID(), imageVersion: 'v1-0-00', owner: 'reconcile-test', notes: 'qa sign-off', source: 'Development', target: 'Testing',
   };
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
   const body = Buffer.from(`image ${transfer.imageUID}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartRowDifferences, type ExpectedChart } from './reconcile.js';
+import { chartRowDifferences, redriveEvent, type ExpectedChart } from './reconcile.js';
 
 const sha = 'a'.repeat(64);
 const copy = { bucket: 'app-image-1209-bkt-k8t-aws', key: 'uid-v1-0-00.tar', versionId: 'v2' };
@@ -39,5 +39,16 @@ describe('chartRowDifferences', () => {
 
   it('accepts any version of the copy when the bucket keeps none', () => {
     expect(chartRowDifferences(sourceRow, { ...promoted, image: { ...copy, versionId: null } }, { ...expected, copy: { ...copy, versionId: null } })).toEqual([]);
+  });
+});
+
+describe('redriveEvent', () => {
+  it('is the same request again: its id, version, environments, requester and notes', () => {
+    const transfer = { requestId: 'req-1', imageUID: 'U'.repeat(60), imageVersion: 'v1-0-00', owner: 'rm1', notes: 'CAB-1234 approved', source: 'Staging', target: 'Production' } as const;
+    expect(redriveEvent(transfer)).toMatchObject({
+      pid: 'c8fms06-c8bms18-e10', correlationId: 'req-1', requestId: 'req-1', imageUID: transfer.imageUID, imageVersion: 'v1-0-00',
+      sourceEnvironment: 'Staging', targetEnvironment: 'Production', notes: 'CAB-1234 approved', actor: { username: 'rm1' },
+    });
+    expect(redriveEvent({ ...transfer, notes: null }).notes).toBeNull();
   });
 });

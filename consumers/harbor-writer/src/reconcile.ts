@@ -15,6 +15,8 @@ export interface TransferRecord {
   readonly imageUID: string;
   readonly imageVersion: string;
   readonly owner: string;
+  /** The notes the request was made with (null: none, or a request recorded before notes were kept). */
+  readonly notes: string | null;
   readonly source: EnvironmentName;
   readonly target: EnvironmentName;
   /** For a transfer not finished yet: its status and the minutes since it last moved. */
@@ -45,7 +47,7 @@ export interface ReconcileDeps {
 export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY): Promise<TransferRecord[]> {
   const stuckAfterSeconds = Number.isFinite(stuckAfterMinutes) ? Math.max(0, Math.round(stuckAfterMinutes * 60)) : null;
   const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login, r.status, TIMESTAMPDIFF(SECOND, r.updated_at, UTC_TIMESTAMP(3)) AS idle_seconds
+    `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login, r.notes, r.status, TIMESTAMPDIFF(SECOND, r.updated_at, UTC_TIMESTAMP(3)) AS idle_seconds
      FROM transfer_claims c JOIN viewport_requests r ON r.request_id = c.request_id
      WHERE r.status = 'succeeded' OR (? AND r.status IN ('accepted', 'running') AND r.updated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND)
      ORDER BY c.created_at`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0]);
@@ -55,7 +57,7 @@ export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentNa
     if (!target || !source) return [];
     const status = String(row['status']);
     return [{
-      requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), source, target,
+      requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), notes: row['notes'] === null ? null : String(row['notes']), source, target,
       ...(status === 'succeeded' ? {} : { stuck: { status, idleMinutes: Math.floor(Number(row['idle_seconds']) / 60) } }),
     }];
   });
@@ -144,12 +146,12 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   return { problems, repairable };
 }
 
-/** The command that re-drives a broken transfer: the same request again, so every step repeats idempotently. */
+/** The command that re-drives a broken transfer: the same request again (its notes too), so every step repeats idempotently. */
 export function redriveEvent(transfer: TransferRecord): TransferRequested {
   return {
     ...envelopeFor('transferRequested', { correlationId: transfer.requestId, imageUID: transfer.imageUID, actor: { username: transfer.owner, firstName: null, lastName: null, email: null } }),
     requestId: transfer.requestId, imageVersion: transfer.imageVersion, sourceEnvironment: transfer.source, targetEnvironment: transfer.target,
-    notes: 're-driven by transfers:reconcile',
+    notes: transfer.notes,
   };
 }
 

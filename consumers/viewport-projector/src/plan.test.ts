@@ -34,8 +34,8 @@ describe('planProjection', () => {
       // Written before the events carried a version: the request has none to give back.
       message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-old', imageVersion: null }),
     ], new Map());
-    expect(plan.requests.get('req-up')).toMatchObject({ kind: 'upload', imageVersion: 'v1-0-00', targetEnvironment: null });
-    expect(plan.requests.get('req-tr')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Testing' });
+    expect(plan.requests.get('req-up')).toMatchObject({ kind: 'upload', imageVersion: 'v1-0-00', targetEnvironment: null, notes: null });
+    expect(plan.requests.get('req-tr')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Testing', notes: 'rc1' });
     expect(plan.requests.get('req-rej')).toMatchObject({ kind: 'upload', imageVersion: 'v2-0-00', targetEnvironment: null });
     expect(plan.requests.get('req-ref')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: null });
     expect(plan.requests.get('req-old')).toMatchObject({ imageVersion: null });

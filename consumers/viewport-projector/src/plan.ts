@@ -74,6 +74,8 @@ export interface PlannedRequest {
   imageVersion: string | null;
   /** A transfer's target, from its promotion. */
   targetEnvironment: string | null;
+  /** A transfer's notes, from its promotion; the database keeps the ones the gateway wrote. */
+  notes: string | null;
   status: RequestStatus;
   errorCode: string | null;
   errorMessage: string | null;
@@ -220,7 +222,7 @@ class Planner {
     const settled = before !== undefined && isFinal(before.status) && !(before.status === 'failed' && before.errorCode === DEAD_LETTERED && isFinal(status));
     if (!current) {
       this.plan.requests.set(event.requestId, {
-        requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when, imageVersion: null, targetEnvironment: null,
+        requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when, imageVersion: null, targetEnvironment: null, notes: null,
         status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
       });
     } else if (!settled) {
@@ -304,7 +306,10 @@ class Planner {
     const request = result && this.plan.requests.get(result.requestId);
     if (request) {
       request.imageVersion ??= result.imageVersion;
-      if (topic === TOPICS.chartPromoted) request.targetEnvironment ??= result.environment;
+      if (topic === TOPICS.chartPromoted) {
+        request.targetEnvironment ??= result.environment;
+        request.notes ??= (event as ChartPromoted).notes ?? null;
+      }
     }
     return result;
   }

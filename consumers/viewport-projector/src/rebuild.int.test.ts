@@ -178,13 +178,13 @@ describe('a rebuild from nothing', () => {
       });
 
       expect(report.restored).toEqual({ requests: 5, imageNames: 1, transferClaims: 1 });
-      const [requests] = await live.pool.query<RowDataPacket[]>('SELECT request_id, kind, image_version, target_env, user_login, status, error_code FROM viewport_requests ORDER BY request_id');
+      const [requests] = await live.pool.query<RowDataPacket[]>('SELECT request_id, kind, image_version, target_env, notes, user_login, status, error_code FROM viewport_requests ORDER BY request_id');
       expect(requests.map((row) => ({ ...row }))).toEqual([
-        { request_id: keptStored.requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev2', status: 'running', error_code: null },
-        { request_id: rejected[TOPICS.imageRejected].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'failed', error_code: 'DIGEST_MISMATCH' },
-        { request_id: refusedId, kind: 'transfer', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'failed', error_code: 'SKIPS_ENVIRONMENT' },
-        { request_id: transferId, kind: 'transfer', image_version: 'v1-0-00', target_env: 'Testing', user_login: 'dev1', status: 'succeeded', error_code: null },
-        { request_id: upload[TOPICS.imageStored].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, user_login: 'dev1', status: 'succeeded', error_code: null },
+        { request_id: keptStored.requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, notes: null, user_login: 'dev2', status: 'running', error_code: null },
+        { request_id: rejected[TOPICS.imageRejected].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, notes: null, user_login: 'dev1', status: 'failed', error_code: 'DIGEST_MISMATCH' },
+        { request_id: refusedId, kind: 'transfer', image_version: 'v1-0-00', target_env: null, notes: null, user_login: 'dev1', status: 'failed', error_code: 'SKIPS_ENVIRONMENT' },
+        { request_id: transferId, kind: 'transfer', image_version: 'v1-0-00', target_env: 'Testing', notes: 'rc1', user_login: 'dev1', status: 'succeeded', error_code: null },
+        { request_id: upload[TOPICS.imageStored].requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, notes: null, user_login: 'dev1', status: 'succeeded', error_code: null },
       ].sort((a, b) => (a.request_id < b.request_id ? -1 : 1)));
       const [names] = await live.pool.query<RowDataPacket[]>('SELECT user_login, image_name, image_uid FROM image_names ORDER BY user_login');
       expect(names.map((row) => ({ ...row }))).toEqual([

@@ -285,7 +285,7 @@ async function hasNoRequests(pool: Pool, database: string): Promise<boolean> {
 async function restoreLostRows(pool: Pool, database: string, shadow: string): Promise<RestoredRows> {
   const live = quote(database);
   const from = quote(shadow);
-  const columns = 'request_id, kind, image_uid, image_version, target_env, user_login, status, error_code, error_message, error_pid, created_at, updated_at';
+  const columns = 'request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at';
   const [requests] = await pool.query<ResultSetHeader>(`INSERT IGNORE INTO ${live}.viewport_requests (${columns}) SELECT ${columns} FROM ${from}.viewport_requests`);
   const [names] = await pool.query<ResultSetHeader>(
     `INSERT IGNORE INTO ${live}.image_names (user_login, image_name, image_uid, created_at) SELECT user_login, image_name, image_uid, created_at FROM ${live}.wp_image_uid ORDER BY created_at, image_uid`,

@@ -147,17 +147,18 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(
-      `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
+      `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
        VALUES ?
        ON DUPLICATE KEY UPDATE
          image_version = COALESCE(image_version, VALUES(image_version)),
          target_env = COALESCE(target_env, VALUES(target_env)),
+         notes = COALESCE(notes, VALUES(notes)),
          error_code = IF(status IN ('succeeded', 'failed'), error_code, VALUES(error_code)),
          error_message = IF(status IN ('succeeded', 'failed'), error_message, VALUES(error_message)),
          error_pid = IF(status IN ('succeeded', 'failed'), error_pid, VALUES(error_pid)),
          updated_at = IF(status IN ('succeeded', 'failed'), updated_at, VALUES(updated_at)),
          status = IF(status IN ('succeeded', 'failed'), status, VALUES(status))`,
-      [part.map((request) => [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
+      [part.map((request) => [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment, request.notes, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
     );
   }
 }

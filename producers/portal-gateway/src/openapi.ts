@@ -66,6 +66,7 @@ export const REQUEST_VIEW = object({
   imageUID: text(),
   imageVersion: nullableText(),
   targetEnvironment: nullableText('A transfer\'s target environment; null for uploads'),
+  notes: nullableText('A transfer\'s notes; null for uploads'),
   createdAt: { type: 'string', format: 'date-time', description: 'When the request was accepted' },
   updatedAt: { type: 'string', format: 'date-time', description: 'When its status last changed' },
   steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },

@@ -35,6 +35,8 @@ export interface RequestRecord {
   readonly error: { readonly code: string; readonly message: string; readonly pid: string } | null;
   /** A transfer's target environment; null for uploads. */
   readonly targetEnvironment?: string | null;
+  /** A transfer's notes, as the caller gave them. */
+  readonly notes?: string | null;
   /** When the request was accepted, and when its status last changed. */
   readonly createdAt?: Date;
   readonly updatedAt?: Date;

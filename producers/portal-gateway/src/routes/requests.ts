@@ -88,6 +88,7 @@ function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
     imageUID: record.imageUID,
     imageVersion: record.imageVersion,
     targetEnvironment: record.targetEnvironment ?? null,
+    notes: record.notes ?? null,
     ...(record.createdAt ? { createdAt: record.createdAt.toISOString() } : {}),
     ...(record.updatedAt ? { updatedAt: record.updatedAt.toISOString() } : {}),
     steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),

@@ -97,7 +97,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const trace = startTrace();
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
       const accepted: AcceptedRequest = {
-        requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username,
+        requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username, notes: request.body.notes ?? null,
         ...(decision.kind === 'transfer' ? { targetEnvironment: decision.target } : {}),
       };
 

@@ -40,9 +40,9 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     if (request) {
       // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
       await connection.execute(
-        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, user_login, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
-        [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment ?? null, request.owner],
+        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
+        [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment ?? null, request.notes ?? null, request.owner],
       );
     }
     const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);

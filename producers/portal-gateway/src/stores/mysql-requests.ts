@@ -38,6 +38,7 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
         status: String(row['status']) as RequestStatus,
         error: row['error_code'] ? { code: String(row['error_code']), message: String(row['error_message'] ?? ''), pid: String(row['error_pid'] ?? '') } : null,
         targetEnvironment: row['target_env'] === null || row['target_env'] === undefined ? null : String(row['target_env']),
+        notes: row['notes'] === null || row['notes'] === undefined ? null : String(row['notes']),
         createdAt: new Date(row['created_at'] as Date), updatedAt: new Date(row['updated_at'] as Date),
       };
     },
