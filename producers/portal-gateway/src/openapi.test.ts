@@ -14,7 +14,16 @@ function gateway() {
   const requests = new Map<string, RequestRecord>();
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'],
-    versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: 10, layers: [] }],
+    versions: [
+      { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: 10, layers: [] },
+      {
+        imageVersion: 'v0-9-00', status: 'ready', environments: ['Development', 'Testing'], digest: 'sha256:abd', sizeBytes: 10, layers: [],
+        s3Location: { bucket: 'app-image-1206-bkt-k8d-aws', key: `${UID}-v0-9-00.tar`, versionId: 'v1' },
+        promotions: {
+          Testing: { requestId: 'r1', promotedAt: '2026-12-01T10:00:00.000Z', promotedBy: 'dev1', notes: null, s3Location: { bucket: 'app-image-1209-bkt-k8t-aws', key: `${UID}-v0-9-00.tar`, versionId: null }, sha256: 'e'.repeat(64) },
+        },
+      },
+    ],
   };
   const record = (request: Omit<RequestRecord, 'status' | 'error'>) => requests.set(request.requestId, { ...request, status: 'accepted', error: null });
   const app = buildApp({

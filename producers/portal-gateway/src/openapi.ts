@@ -73,6 +73,17 @@ export const REQUEST_VIEW = object({
   error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
 }, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
 
+const OBJECT_REF = object({ bucket: text(), key: text(), versionId: nullableText('S3 version id; null where the bucket keeps none') });
+
+const PROMOTION = object({
+  requestId: text('The transfer request that promoted it'),
+  promotedAt: { type: 'string', format: 'date-time' },
+  promotedBy: text('Username of the requester'),
+  notes: nullableText('The notes of the transfer request'),
+  s3Location: { ...OBJECT_REF, nullable: true, description: 'Where its copy in that environment lies; null for promotions older than this fact' },
+  sha256: nullableText('SHA-256 of that copy'),
+});
+
 const VERSION = {
   ...object({
     imageVersion: text(),
@@ -81,8 +92,10 @@ const VERSION = {
     digest: text('Manifest digest (sha256:…)'),
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
+    s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
+    promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, s3Location (its Development copy), architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and promotions: per environment it was transferred into, { requestId, promotedAt, promotedBy, notes, s3Location, sha256 } (who, when and notes of the transfer; where its copy lies).',
+  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',
 };
 
 export const IMAGE_VIEW = object({
