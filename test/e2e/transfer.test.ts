@@ -107,6 +107,9 @@ describe('transferring an image from Development to Testing', () => {
       },
     });
     expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', notes: 'release candidate', createdAt: expect.any(String), updatedAt: expect.any(String) });
+    // The owner's listing of the image's requests: the transfer, then the upload; the dry run left none.
+    const listed = await api<{ requests: { requestId: string; kind: string; status: string }[]; nextCursor: string | null }>(USER, `/v1/requests?imageUID=${imageUID}`);
+    expect(listed.body).toEqual({ requests: [expect.objectContaining({ requestId: accepted.body['requestId'], kind: 'transfer', status: 'succeeded' }), expect.objectContaining({ kind: 'upload', status: 'succeeded' })], nextCursor: null });
 
     // Done already: 200 with the earlier result, nothing repeated.
     const again = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });

@@ -49,7 +49,7 @@ runMain(async () => {
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
     names: mysqlImageNames(pool, confirmed),
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
-    requests: { ...requests, get: confirmMisses(requests.get, confirmed) },
+    requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
     publicBaseUrl: config.PUBLIC_BASE_URL,

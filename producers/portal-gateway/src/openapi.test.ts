@@ -25,7 +25,7 @@ function gateway() {
       },
     ],
   };
-  const record = (request: Omit<RequestRecord, 'status' | 'error'>) => requests.set(request.requestId, { ...request, status: 'accepted', error: null });
+  const record = (request: Omit<RequestRecord, 'status' | 'error'>) => requests.set(request.requestId, { ...request, status: 'accepted', error: null, createdAt: new Date(), updatedAt: new Date() });
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
     uploads: {
@@ -38,7 +38,14 @@ function gateway() {
       discard: async () => undefined,
     },
     names: { uidFor: async () => UID },
-    requests: { get: async (id) => requests.get(id), finishedAmong: async () => new Set() },
+    requests: {
+      get: async (id) => requests.get(id), finishedAmong: async () => new Set(),
+      list: async ({ owner, limit }) => {
+        const mine = [...requests.values()].filter((request) => request.owner === owner);
+        const last = mine[limit - 1];
+        return { requests: mine.slice(0, limit), ...(mine.length > limit && last?.createdAt ? { next: { createdAt: last.createdAt, requestId: last.requestId } } : {}) };
+      },
+    },
     events: {
       byCorrelationId: async (id) => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: id }],
       byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
@@ -111,6 +118,12 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('GET', `/v1/requests/${id}`)).status).toBe(200);
     expect((await conforms('GET', `/v1/requests/${id}?wait=999`)).status).toBe(400);
     expect((await conforms('GET', '/v1/requests/00000000-0000-4000-8000-000000000009')).status).toBe(404);
+    const first = await conforms('GET', '/v1/requests?limit=1');
+    expect((first.body['requests'] as unknown[]).length).toBe(1);
+    expect((await conforms('GET', `/v1/requests?limit=1&cursor=${String(first.body['nextCursor'])}`)).status).toBe(200);
+    expect((await conforms('GET', '/v1/requests?kind=transfer&status=failed')).status).toBe(200);
+    expect((await conforms('GET', '/v1/requests?status=done')).status).toBe(400);
+    expect((await conforms('GET', '/v1/requests?cursor=bad')).status).toBe(400);
   });
 
   it('describes every answer of the image and transfer routes', async () => {

@@ -59,7 +59,9 @@ export const TRANSFER_DRY_RUN_ANSWER = object({
 
 const STEP = object({ pid: PID, eventType: text('e.g. upload-requested, image-stored, image-transferred'), at: { type: 'string', format: 'date-time' } });
 
-export const REQUEST_VIEW = object({
+const NEXT_CURSOR = nullableText('Pass as ?cursor= (with the same filters) for the next page; null on the last page');
+
+const REQUEST_FIELDS = {
   requestId: { type: 'string', format: 'uuid' },
   kind: { type: 'string', enum: ['upload', 'transfer'] },
   status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
@@ -69,9 +71,18 @@ export const REQUEST_VIEW = object({
   notes: nullableText('A transfer\'s notes; null for uploads'),
   createdAt: { type: 'string', format: 'date-time', description: 'When the request was accepted' },
   updatedAt: { type: 'string', format: 'date-time', description: 'When its status last changed' },
-  steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
   error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
+};
+
+export const REQUEST_VIEW = object({
+  ...REQUEST_FIELDS,
+  steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
 }, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
+
+export const REQUEST_LIST = object({
+  requests: { type: 'array', items: object(REQUEST_FIELDS, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'createdAt', 'updatedAt']), description: 'Newest first; the steps of one are at its GET /v1/requests/{id}' },
+  nextCursor: NEXT_CURSOR,
+});
 
 const OBJECT_REF = object({ bucket: text(), key: text(), versionId: nullableText('S3 version id; null where the bucket keeps none') });
 
@@ -106,8 +117,6 @@ export const IMAGE_VIEW = object({
   environments: { type: 'array', items: text(), description: 'Every environment any version is present in' },
   versions: { type: 'array', items: VERSION },
 }, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
-
-const NEXT_CURSOR = nullableText('Pass as ?cursor= (with the same filters) for the next page; null on the last page');
 
 export const IMAGE_EVENTS = object({
   imageUID: text(),

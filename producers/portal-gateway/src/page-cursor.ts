@@ -1,3 +1,5 @@
+import { badRequest } from './errors.js';
+
 /**
  * The opaque `cursor` of a listing page: where the next page starts (an image
  * search's name and UID, an event log's sort and table keys) as base64url
@@ -18,4 +20,31 @@ export function decodeCursor(cursor: string, count: number): string[] | undefine
   } catch {
     return undefined;
   }
+}
+
+/** A listing's page size: the default, the most a caller may ask for, and what it counts. */
+export interface PageSize {
+  readonly default: number;
+  readonly max: number;
+  readonly what: string;
+}
+
+/** The query string of a paged listing: its filters, `limit` and `cursor`. */
+export function pageQuery(page: PageSize, filters: Record<string, object> = {}): object {
+  return {
+    type: 'object',
+    properties: {
+      ...filters,
+      limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page` },
+      cursor: { type: 'string', maxLength: 2048, description: 'nextCursor of the page before' },
+    },
+  };
+}
+
+/** The two parts of a listing cursor, or a 400 naming it. */
+export function cursorOrThrow(cursor: string | undefined): [string, string] | undefined {
+  if (cursor === undefined) return undefined;
+  const parts = decodeCursor(cursor, 2);
+  if (!parts) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+  return [parts[0] ?? '', parts[1] ?? ''];
 }

@@ -50,8 +50,33 @@ export interface ImageNames {
 /** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */
 export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & { readonly targetEnvironment?: string };
 
+export interface RequestQuery {
+  readonly owner: string;
+  readonly kind?: 'upload' | 'transfer' | undefined;
+  readonly status?: RequestStatus | undefined;
+  readonly imageUID?: string | undefined;
+  /** At most this many requests. */
+  readonly limit: number;
+  /** Only requests after this one in the listing's order (newest first). */
+  readonly after?: RequestPosition | undefined;
+}
+
+/** A request's place in a listing: when it was accepted, then its id. */
+export interface RequestPosition {
+  readonly createdAt: Date;
+  readonly requestId: string;
+}
+
+export interface RequestPage {
+  readonly requests: readonly RequestRecord[];
+  /** Where the next page starts; absent on the last page. */
+  readonly next?: RequestPosition;
+}
+
 export interface RequestStore {
   get(requestId: string): Promise<RequestRecord | undefined>;
+  /** The owner's requests, newest first. */
+  list(query: RequestQuery): Promise<RequestPage>;
   /** The ids among `requestIds` whose request has succeeded or failed. */
   finishedAmong(requestIds: readonly string[]): Promise<ReadonlySet<string>>;
 }

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
-import { decodeCursor, encodeCursor } from '../page-cursor.js';
+import { notFound } from '../errors.js';
+import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
@@ -12,26 +12,6 @@ const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with'
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
-
-/** The query string of a paged listing: its filters, `limit` and `cursor`. */
-function pageQuery(page: typeof IMAGES_PAGE, filters: Record<string, object> = {}): object {
-  return {
-    type: 'object',
-    properties: {
-      ...filters,
-      limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page` },
-      cursor: { type: 'string', maxLength: 2048, description: 'nextCursor of the page before' },
-    },
-  };
-}
-
-/** The two parts of a listing cursor, or a 400 naming it. */
-function cursorOrThrow(cursor: string | undefined): [string, string] | undefined {
-  if (cursor === undefined) return undefined;
-  const parts = decodeCursor(cursor, 2);
-  if (!parts) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
-  return [parts[0] ?? '', parts[1] ?? ''];
-}
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { abortableSleep } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { notFound } from '../errors.js';
-import { errors, pathParam, REQUEST_VIEW } from '../openapi.js';
-import type { EventLogReader, RequestRecord, RequestStore, TimelineEntry } from '../ports.js';
+import { badRequest, notFound } from '../errors.js';
+import { errors, pathParam, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
+import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
+import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 
@@ -16,6 +17,8 @@ export interface RequestRouteDeps {
 
 /** Longest `?wait=` in seconds: below common proxy idle timeouts (60 s). */
 export const MAX_WAIT_SECONDS = 50;
+
+const REQUESTS_PAGE = { default: 50, max: 200, what: 'Requests' };
 
 /** How often a long poll looks at the event log while a finished request's last steps are on their way. */
 const STEP_LOOK_MS = 10;
@@ -32,6 +35,27 @@ const STEP_LOOK_MS = 10;
  */
 export function requestRoutes(deps: RequestRouteDeps) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    app.get<{ Querystring: { kind?: 'upload' | 'transfer'; status?: RequestStatus; imageUID?: string; limit?: number; cursor?: string } }>('/v1/requests', {
+      schema: {
+        operationId: 'listRequests', summary: 'Your uploads and transfers, newest first, a page at a time', tags: ['requests'],
+        querystring: pageQuery(REQUESTS_PAGE, {
+          kind: { type: 'string', enum: ['upload', 'transfer'] }, status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
+          imageUID: { type: 'string', maxLength: 60, description: 'Only the requests about this image' },
+        }),
+        response: { 200: REQUEST_LIST, ...errors(400, 401) },
+      },
+    }, async (request) => {
+      const caller = await options.caller(request);
+      const { kind, status, imageUID, limit = REQUESTS_PAGE.default, cursor } = request.query;
+      const after = cursorOrThrow(cursor);
+      const createdAt = after ? new Date(after[0]) : undefined;
+      if (createdAt && Number.isNaN(createdAt.getTime())) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+      const page = await deps.requests.list({ owner: caller.actor.username, kind, status, imageUID, limit, after: after && createdAt && { createdAt, requestId: after[1] } });
+      return {
+        requests: page.requests.map((record) => summary(record)),
+        nextCursor: page.next ? encodeCursor([page.next.createdAt.toISOString(), page.next.requestId]) : null,
+      };
+    });
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
       schema: {
         operationId: 'getRequest', summary: 'Status and steps of an upload or transfer request',
@@ -81,6 +105,12 @@ export function requestRoutes(deps: RequestRouteDeps) {
 }
 
 function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
+  const { error, ...rest } = summary(record);
+  return { ...rest, steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })), ...(error ? { error } : {}) };
+}
+
+/** A request as a listing shows it: everything but its steps. */
+function summary(record: RequestRecord) {
   return {
     requestId: record.requestId,
     kind: record.kind,
@@ -91,7 +121,6 @@ function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
     notes: record.notes ?? null,
     ...(record.createdAt ? { createdAt: record.createdAt.toISOString() } : {}),
     ...(record.updatedAt ? { updatedAt: record.updatedAt.toISOString() } : {}),
-    steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),
     ...(record.error ? { error: record.error } : {}),
   };
 }

@@ -25,7 +25,7 @@ function harness(held: Map<string, HeldTransfer> = new Map()) {
     // The upload side is not under test here; the gateway serves no route without it.
     uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
     names: { uidFor: async () => UID },
-    requests: { get: async () => undefined, finishedAmong: async () => new Set() },
+    requests: { get: async () => undefined, list: async () => ({ requests: [] }), finishedAmong: async () => new Set() },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },

@@ -48,6 +48,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const timelines = new Map<string, TimelineEntry[]>();
   const requests: RequestStore = {
     get: async (id) => records.get(id),
+    list: async () => ({ requests: [] }),
     finishedAmong: async (ids) => new Set(ids.filter((id) => ['succeeded', 'failed'].includes(records.get(id)?.status ?? ''))),
   };
   const app = buildApp({

@@ -18,6 +18,34 @@ async function requestWith(status: string): Promise<string> {
 }
 
 describe('the gateway request store against MariaDB', () => {
+  it('lists an owner\'s requests newest first, filtered and a page at a time, and nobody else\'s', async () => {
+    const store = mysqlRequestStore(pool);
+    const owner = `lister-${randomUUID()}`;
+    const image = 'L'.repeat(60);
+    // Two at the same millisecond: the id breaks the tie, so a page boundary between them loses neither.
+    const rows = [
+      ['r1', 'upload', image, 'succeeded', '2026-12-01 10:00:00.000'], ['r2', 'transfer', image, 'failed', '2026-12-01 10:00:01.000'],
+      ['r3', 'upload', 'M'.repeat(60), 'running', '2026-12-01 10:00:02.000'], ['r4', 'transfer', image, 'succeeded', '2026-12-01 10:00:02.000'],
+    ].map(([id, kind, uid, status, at]) => [`${owner}-${id}`, kind, uid, owner, status, at, at]);
+    await pool.query('INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES ?', [[...rows, [`${owner}-other`, 'upload', image, `${owner}-someone-else`, 'succeeded', '2026-12-01 10:00:03.000', '2026-12-01 10:00:03.000']]]);
+    const ids = (page: { requests: readonly { requestId: string }[] }) => page.requests.map((request) => request.requestId.slice(owner.length + 1));
+
+    expect(ids(await store.list({ owner, limit: 10 }))).toEqual(['r4', 'r3', 'r2', 'r1']);
+    expect(ids(await store.list({ owner, kind: 'transfer', limit: 10 }))).toEqual(['r4', 'r2']);
+    expect(ids(await store.list({ owner, status: 'succeeded', imageUID: image, limit: 10 }))).toEqual(['r4', 'r1']);
+    const seen: string[] = [];
+    let after: { createdAt: Date; requestId: string } | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = await store.list({ owner, limit: 1, after });
+      seen.push(...ids(page));
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(seen).toEqual(['r4', 'r3', 'r2', 'r1']);
+    expect((await store.list({ owner, limit: 10 })).requests[0]).toMatchObject({ kind: 'transfer', status: 'succeeded', createdAt: new Date('2026-12-01T10:00:02.000Z') });
+    await pool.query('DELETE FROM viewport_requests WHERE request_id LIKE ?', [`${owner}-%`]);
+  });
+
   it('tells which of many requests have finished, for long polls', async () => {
     const store = mysqlRequestStore(pool);
     const [accepted, running, succeeded, failed] = await Promise.all(['accepted', 'running', 'succeeded', 'failed'].map(requestWith));

@@ -23,24 +23,54 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
   };
 }
 
+function requestOf(row: RowDataPacket): RequestRecord {
+  const optional = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+  return {
+    requestId: String(row['request_id']),
+    kind: row['kind'] === 'transfer' ? 'transfer' : 'upload',
+    imageUID: String(row['image_uid']),
+    imageVersion: optional(row['image_version']),
+    owner: String(row['user_login']),
+    status: String(row['status']) as RequestStatus,
+    error: row['error_code'] ? { code: String(row['error_code']), message: String(row['error_message'] ?? ''), pid: String(row['error_pid'] ?? '') } : null,
+    targetEnvironment: optional(row['target_env']),
+    notes: optional(row['notes']),
+    createdAt: new Date(row['created_at'] as Date), updatedAt: new Date(row['updated_at'] as Date),
+  };
+}
+
 export function mysqlRequestStore(pool: Pool): RequestStore {
   return {
     async get(requestId): Promise<RequestRecord | undefined> {
       const [rows] = await pool.execute<RowDataPacket[]>('SELECT * FROM viewport_requests WHERE request_id = ?', [requestId]);
       const row = rows[0];
-      if (!row) return undefined;
-      return {
-        requestId: String(row['request_id']),
-        kind: row['kind'] === 'transfer' ? 'transfer' : 'upload',
-        imageUID: String(row['image_uid']),
-        imageVersion: row['image_version'] === null ? null : String(row['image_version']),
-        owner: String(row['user_login']),
-        status: String(row['status']) as RequestStatus,
-        error: row['error_code'] ? { code: String(row['error_code']), message: String(row['error_message'] ?? ''), pid: String(row['error_pid'] ?? '') } : null,
-        targetEnvironment: row['target_env'] === null || row['target_env'] === undefined ? null : String(row['target_env']),
-        notes: row['notes'] === null || row['notes'] === undefined ? null : String(row['notes']),
-        createdAt: new Date(row['created_at'] as Date), updatedAt: new Date(row['updated_at'] as Date),
-      };
+      return row ? requestOf(row) : undefined;
+    },
+    async list(query) {
+      const conditions = ['user_login = ?'];
+      const values: unknown[] = [query.owner];
+      if (query.kind) {
+        conditions.push('kind = ?');
+        values.push(query.kind);
+      }
+      if (query.status) {
+        conditions.push('status = ?');
+        values.push(query.status);
+      }
+      if (query.imageUID) {
+        conditions.push('image_uid = ?');
+        values.push(query.imageUID);
+      }
+      if (query.after) {
+        conditions.push('(created_at < ? OR (created_at = ? AND request_id < ?))');
+        values.push(query.after.createdAt, query.after.createdAt, query.after.requestId);
+      }
+      // One more than asked: whether there is a next page, without counting.
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT * FROM viewport_requests WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, request_id DESC LIMIT ?`, [...values, query.limit + 1]);
+      const requests = rows.slice(0, query.limit).map(requestOf);
+      const last = requests.at(-1);
+      return rows.length > query.limit && last?.createdAt ? { requests, next: { createdAt: last.createdAt, requestId: last.requestId } } : { requests };
     },
     async finishedAmong(requestIds) {
       if (requestIds.length === 0) return new Set();
