@@ -124,6 +124,8 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('GET', '/v1/requests?kind=transfer&status=failed')).status).toBe(200);
     expect((await conforms('GET', '/v1/requests?status=done')).status).toBe(400);
     expect((await conforms('GET', '/v1/requests?cursor=bad')).status).toBe(400);
+    // Two strings, as the image search's cursor holds, but no time where a request listing's begins.
+    expect((await conforms('GET', `/v1/requests?cursor=${Buffer.from(JSON.stringify(['billing-api', UID])).toString('base64url')}`)).body).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST' });
   });
 
   it('describes every answer of the image and transfer routes', async () => {
