@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
-import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
+import { stackStatus, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
@@ -107,6 +107,12 @@ describe('transferring an image from Development to Testing', () => {
       },
     });
     expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', notes: 'release candidate', createdAt: expect.any(String), updatedAt: expect.any(String) });
+    // Ops see it end: the projector counts requests by how they ended and times them from acceptance.
+    const projector = (await stackStatus()).find((row) => row.name === 'viewport-projector');
+    const metrics = await (await fetch(`http://127.0.0.1:${projector?.port}/metrics`)).text();
+    const sample = (name: string, ...labels: string[]): number => Number(metrics.split('\n').find((line) => line.startsWith(`${name}{`) && labels.every((label) => line.includes(label)))?.split(' ').at(-1));
+    expect(sample('orbit_requests_finished_total', 'kind="transfer"', 'status="succeeded"', 'reason=""')).toBeGreaterThanOrEqual(1);
+    expect(sample('orbit_request_duration_seconds_count', 'kind="transfer"', 'status="succeeded"')).toBeGreaterThanOrEqual(1);
     // The owner's listing of the image's requests: the transfer, then the upload; the dry run left none.
     const listed = await api<{ requests: { requestId: string; kind: string; status: string }[]; nextCursor: string | null }>(USER, `/v1/requests?imageUID=${imageUID}`);
     expect(listed.body).toEqual({ requests: [expect.objectContaining({ requestId: accepted.body['requestId'], kind: 'transfer', status: 'succeeded' }), expect.objectContaining({ kind: 'upload', status: 'succeeded' })], nextCursor: null });

@@ -4,8 +4,8 @@ import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPIC
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset, ProjectionLostError } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { planProjection, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequests, type ProjectionResult } from './plan.js';
-import { readFinishedRequests, readKnownVersions, readSetAsideVersions, writePlan } from './write-plan.js';
+import { planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
+import { readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
   readonly pool: Pool;
@@ -24,6 +24,8 @@ export interface ProjectorDeps {
    * @default !shadow
    */
   readonly requests?: boolean;
+  /** Told, after each commit, of the requests it ended (live projection only: a shadow's history ended long ago). */
+  readonly onRequestsEnded?: (ended: readonly FinishedRequest[]) => void;
 }
 
 /**
@@ -72,7 +74,8 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         if (BigInt(message.offset) !== wanted) throw new SeekRequest(wanted.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${wanted}, not ${message.offset}`);
       });
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
-      const finished: FinishedRequests = announce ? await readFinishedRequests(connection, requestsToLookUp(fresh)) : new Map();
+      const states = announce ? await readRequestStates(connection, requestsToLookUp(fresh)) : { finished: new Map(), acceptedAt: new Map<string, Date>() };
+      const { finished } = states;
       const known = await readKnownVersions(connection, versionsToLookUp(fresh));
       // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
       const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));
@@ -83,8 +86,9 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
       if (announce) {
         await enqueueUpdates(connection, planned.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
       }
-      return planned;
+      return { ...planned, ended: announce && deps.onRequestsEnded ? requestsEnded(planned.plan, planned.applied, finished, states.acceptedAt) : [] };
     }, { isolation: 'READ COMMITTED' });
+    if (outcome.ended.length > 0) deps.onRequestsEnded?.(outcome.ended);
     // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
     // The projection is committed whatever happens here, so a failed publish is the sweep's to retry, never the
     // message's: failing the message would send it to the DLQ (and fail its request) for an announcement.

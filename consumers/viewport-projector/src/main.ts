@@ -3,6 +3,7 @@ import { createMysqlPool, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, s
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
+import { requestMetrics } from './request-metrics.js';
 
 /** How often leftovers of a crash (committed, not yet published) are looked for. */
 const OUTBOX_SWEEP_MS = 5_000;
@@ -13,6 +14,7 @@ runMain(() => {
   let pool: ReturnType<typeof createMysqlPool> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
+  let onRequestsEnded: ReturnType<typeof requestMetrics> | undefined;
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
@@ -22,9 +24,10 @@ runMain(() => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return projectorDeadLetterHook({ pool, groupId: GROUP, publisher });
     },
-    createHandler: ({ config, publisher, logger }) => {
+    createHandler: ({ config, publisher, logger, metrics }) => {
       const created = createMysqlPool(config.MYSQL_URL);
       pool = created;
+      onRequestsEnded = requestMetrics(metrics);
       const sweep = (): void => {
         drainOutbox(created, publisher, logger).then(
           (published) => { if (published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
@@ -36,11 +39,11 @@ runMain(() => {
       pruner = setInterval(() => {
         pruneSentOutbox(created).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed; will try again'));
       }, OUTBOX_PRUNE_MS);
-      return projectorHandler({ pool: created, groupId: GROUP, publisher });
+      return projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded });
     },
     createBatchHandler: ({ publisher }) => {
-      if (!pool) throw new TypeError('the handler creates the pool first');
-      return projectorBatchHandler({ pool, groupId: GROUP, publisher });
+      if (!pool || !onRequestsEnded) throw new TypeError('the handler creates the pool and the metrics first');
+      return projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded });
     },
     ready: async () => (pool ? pool.query('SELECT 1').then(() => true, () => false) : false),
     close: async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newImageUID, TOPICS } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { imageGuid, planProjection, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError } from './plan.js';
+import { imageGuid, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError } from './plan.js';
 
 const at = (iso: string): number => new Date(iso).getTime();
 const message = (topic: string, event: OrbitEvent) => ({ topic, event });
@@ -166,5 +166,38 @@ describe('planProjection', () => {
     expect(plan.posts.get(imageGuid(uid))).toMatchObject({ insert: { created: new Date('2026-11-22T10:00:00Z') }, modified: new Date('2026-11-24T00:00:00Z') });
     expect(plan.imageUids.get(uid)).toMatchObject({ created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-24T00:00:00Z') });
     expect(plan.posts.size).toBe(3);
+  });
+});
+
+describe('requestsEnded', () => {
+  it('names each request a batch ended, once, with how long it took from acceptance, and none the database had ended already', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-up');
+    const stored = { ...events['orbit.image.stored'], occurredAt: at('2026-11-22T10:00:01Z') };
+    const chart = { ...events['orbit.chart.generated'], occurredAt: at('2026-11-22T10:00:03Z') };
+    const promoted = { ...events['orbit.chart.promoted'], requestId: 'req-tr', occurredAt: at('2026-11-22T10:05:00Z') };
+    const failed = { ...events['orbit.pipeline.failed'], requestId: 'req-fail', flow: 'transfer' as const, reasonCode: 'SOURCE_CHANGED', occurredAt: at('2026-11-22T10:06:00Z') };
+    const done = { ...events['orbit.pipeline.failed'], requestId: 'req-done', occurredAt: at('2026-11-22T10:07:00Z') };
+    const { plan, applied } = planProjection([
+      message(TOPICS.imageStored, stored), message(TOPICS.chartGenerated, chart), message(TOPICS.chartGenerated, { ...chart, occurredAt: at('2026-11-22T10:09:00Z') }),
+      message(TOPICS.chartPromoted, promoted), message(TOPICS.pipelineFailed, failed), message(TOPICS.pipelineFailed, done),
+    ], new Map(), new Map([['req-done', { status: 'failed', errorCode: 'CHECKSUM_MISMATCH' }]]));
+    const acceptedAt = new Map([['req-up', new Date('2026-11-22T10:00:00Z')], ['req-tr', new Date('2026-11-22T10:04:58Z')]]);
+    expect(requestsEnded(plan, applied, new Map([['req-done', { status: 'failed', errorCode: 'CHECKSUM_MISMATCH' }]]), acceptedAt)).toEqual([
+      // The chart delivered twice ends the upload once, at its first delivery.
+      { requestId: 'req-up', kind: 'upload', status: 'succeeded', errorCode: null, seconds: 3 },
+      { requestId: 'req-tr', kind: 'transfer', status: 'succeeded', errorCode: null, seconds: 2 },
+      // Accepted before this batch, but the database has no row: timed from its first event here.
+      { requestId: 'req-fail', kind: 'transfer', status: 'failed', errorCode: 'SOURCE_CHANGED', seconds: 0 },
+    ]);
+  });
+
+  it('counts a request again when a re-driven letter ends what DEAD_LETTERED had failed, not when it is set aside again', () => {
+    const events = sampleEvents(newImageUID(), 'req-dl');
+    const letter = new Map([['req-dl', { status: 'failed' as const, errorCode: 'DEAD_LETTERED' }]]);
+    const redriven = planProjection([message(TOPICS.imageStored, events['orbit.image.stored']), message(TOPICS.chartGenerated, events['orbit.chart.generated'])], new Map(), letter);
+    expect(requestsEnded(redriven.plan, redriven.applied, letter, new Map()).map((request) => [request.requestId, request.status])).toEqual([['req-dl', 'succeeded']]);
+    const again = planProjection([message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], requestId: 'req-dl', reasonCode: 'DEAD_LETTERED' })], new Map(), letter);
+    expect(requestsEnded(again.plan, again.applied, letter, new Map())).toEqual([]);
   });
 });

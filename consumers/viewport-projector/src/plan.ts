@@ -356,6 +356,41 @@ class Planner {
   }
 }
 
+/** A request that reached its end in a batch: for the metrics of finished requests. */
+export interface FinishedRequest {
+  readonly requestId: string;
+  readonly kind: 'upload' | 'transfer';
+  readonly status: 'succeeded' | 'failed';
+  readonly errorCode: string | null;
+  /** From acceptance (the database's row, else its first event here) to the event that ended it. */
+  readonly seconds: number;
+}
+
+/**
+ * The requests a batch ended: each once, and only when the database did not
+ * hold that end already (a redelivered last step ends nothing). A request
+ * that failed DEAD_LETTERED and now ends otherwise, its letter re-driven,
+ * counts again: that failure was not final.
+ */
+export function requestsEnded(
+  plan: ProjectionPlan, applied: readonly { readonly result: ProjectionResult | undefined }[], before: FinishedRequests, acceptedAt: ReadonlyMap<string, Date>,
+): FinishedRequest[] {
+  const ended: FinishedRequest[] = [];
+  // The plan holds each request as the batch leaves it: its end, if it reached one, is there.
+  for (const requestId of new Set(applied.flatMap(({ result }) => (result ? [result.requestId] : [])))) {
+    const request = plan.requests.get(requestId);
+    if (!request || (request.status !== 'succeeded' && request.status !== 'failed')) continue;
+    const earlier = before.get(requestId);
+    if (earlier && (earlier.errorCode !== DEAD_LETTERED || (request.status === 'failed' && request.errorCode === DEAD_LETTERED))) continue;
+    const from = acceptedAt.get(requestId) ?? request.created;
+    ended.push({
+      requestId, kind: request.kind, status: request.status, errorCode: request.status === 'failed' ? request.errorCode : null,
+      seconds: Math.max(0, (request.updated.getTime() - from.getTime()) / 1000),
+    });
+  }
+  return ended;
+}
+
 /**
  * Folds messages (in order) into one plan. A message that must wait for
  * another topic ends the plan before it: the messages after it are not

@@ -49,17 +49,24 @@ export async function readSetAsideVersions(connection: PoolConnection, guids: re
 }
 
 /**
- * The requests among `requestIds` that already succeeded or failed. Read
- * without a lock: requests are written last in a batch, and locking them here
- * first would invert that order against concurrent batches.
+ * The requests among `requestIds` that already succeeded or failed, and when
+ * each one the database holds was accepted. Read without a lock: requests are
+ * written last in a batch, and locking them here first would invert that
+ * order against concurrent batches.
  */
-export async function readFinishedRequests(connection: PoolConnection, requestIds: readonly string[]): Promise<FinishedRequests> {
+export async function readRequestStates(connection: PoolConnection, requestIds: readonly string[]): Promise<{ finished: FinishedRequests; acceptedAt: ReadonlyMap<string, Date> }> {
   const finished = new Map<string, { status: RequestStatus; errorCode: string | null }>();
+  const acceptedAt = new Map<string, Date>();
   for (const part of chunks([...requestIds])) {
-    const [rows] = await connection.query<RowDataPacket[]>("SELECT request_id, status, error_code FROM viewport_requests WHERE request_id IN (?) AND status IN ('succeeded', 'failed')", [part]);
-    for (const row of rows) finished.set(String(row['request_id']), { status: String(row['status']) as RequestStatus, errorCode: row['error_code'] === null ? null : String(row['error_code']) });
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT request_id, status, error_code, created_at FROM viewport_requests WHERE request_id IN (?)', [part]);
+    for (const row of rows) {
+      const id = String(row['request_id']);
+      acceptedAt.set(id, new Date(row['created_at'] as Date));
+      const status = String(row['status']) as RequestStatus;
+      if (status === 'succeeded' || status === 'failed') finished.set(id, { status, errorCode: row['error_code'] === null ? null : String(row['error_code']) });
+    }
   }
-  return finished;
+  return { finished, acceptedAt };
 }
 
 /** Adds the ids of `guids` not yet in `ids` (read in bulk) and returns `ids`. */
