@@ -8,7 +8,7 @@ import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
 import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
-import { createLogger } from './logger.js';
+import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE);
@@ -18,7 +18,7 @@ if ('refused' in command) {
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
-const logger = createLogger({ service: 'dlq', level: 'warn' });
+const logger = createLogger({ service: 'dlq', level: 'warn', destination: stderrDestination() });
 const kafka = createKafka({ clientId: 'orbit-dlq', brokers: config.KAFKA_BROKERS, logger });
 
 function line(letter: DeadLetterEntry): string {

@@ -17,6 +17,15 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/**
+ * Where an ops command logs: stderr, written synchronously, so its stdout
+ * carries only the report (a checksum, a listing) for scripts to read, and no
+ * line is lost when the command exits.
+ */
+export function stderrDestination(): DestinationStream {
+  return pino.destination({ fd: 2, sync: true });
+}
+
 /** The one root logger of a process; modules take `logger.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(

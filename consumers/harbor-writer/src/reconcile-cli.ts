@@ -11,7 +11,7 @@
  */
 import {
   bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, EventCodec, EventPublisher,
-  imageBucketOf, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, tableName, TOPICS,
+  imageBucketOf, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
@@ -23,7 +23,7 @@ if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
   process.exit(2);
 }
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv });
-const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
+const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const pool = createMysqlPool(config.MYSQL_URL);
 const buckets = bucketNames(config);
 try {

@@ -83,7 +83,7 @@ describe('a message the projector cannot project', () => {
       kafka, codec: projected.codec, pool: viewport.pool, mysqlUrl: url.toString(), topics: projected.topics, liveGroup: `projector-${uniqueSuffix()}`,
       publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: projected.lifecycleTopicOf,
     });
-    expect(report.skipped).toEqual([`${stored}/0@1`]);
+    expect(report.skipped).toEqual([{ at: `${stored}/0@1`, code: expect.stringMatching(/^ORBIT_ERR_/) }]);
     expect(report.eventsReplayed).toBe(2);
     expect((await projectedImages()).sort()).toEqual([before.imageUID, after.imageUID].sort());
     expect(await lettersIn(`${stored}.dlq`)).toBe(lettersBefore);

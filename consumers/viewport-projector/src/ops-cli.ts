@@ -5,10 +5,11 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
+import { skippedSummary } from './skipped-summary.js';
 
 const USAGE = 'npm run viewport:rebuild -- [--restore-requests] | npm run viewport:checksum';
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);
@@ -18,7 +19,7 @@ if ((command !== 'rebuild' && command !== 'checksum') || positionals.length > 1)
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
-const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL });
+const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const pool = createMysqlPool(config.MYSQL_URL);
 try {
   const refuse = (error: unknown): never => {
@@ -47,9 +48,7 @@ try {
     await publisher.disconnect();
     const after = await projectionChecksum(pool);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
-    if (report.skipped.length > 0) {
-      process.stdout.write(`passed over ${report.skipped.length} message(s) that cannot be projected (the log says why; \`npm run dlq:list\` shows the live projector's letters): ${report.skipped.join(', ')}\n`);
-    }
+    if (report.skipped.length > 0) process.stdout.write(skippedSummary(report.skipped));
     const { requests, imageNames, transferClaims } = report.restored;
     if (requests + imageNames + transferClaims > 0) {
       process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s)\n`);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, lostPartitions, OrbitError, retryPolicy,
+  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, errorCodeOf, lostPartitions, OrbitError, retryPolicy,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
 } from '@orbit/lib';
 import type { OrbitEvent } from '@orbit/schemas';
@@ -46,13 +46,19 @@ export interface RebuildDeps {
   readonly restoreRequests?: boolean;
 }
 
+/** A message a rebuild passed over: where it is (`topic/partition@offset`) and why (ORBIT_ERR_DECODE, say). */
+export interface SkippedMessage {
+  readonly at: string;
+  readonly code: string;
+}
+
 export interface RebuildReport {
   readonly group: string;
   readonly eventsReplayed: number;
   readonly seconds: number;
   readonly catchUpEvents: number;
-  /** Messages that could not be projected and were passed over, as `topic/partition@offset` (see the log for why). */
-  readonly skipped: readonly string[];
+  /** Messages that could not be projected and were passed over, with the reason code (the log has the whole error). */
+  readonly skipped: readonly SkippedMessage[];
   /** Rows the live database had lost (it was rebuilt from nothing), restored from the replayed history. */
   readonly restored: RestoredRows;
 }
@@ -159,7 +165,7 @@ class ReplayEndReached extends OrbitError {
  * whatever arrives meanwhile is applied too, with all its effects.
  */
 async function runUntil(
-  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: string[],
+  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
 ): Promise<number> {
   const { shadow, requests } = mode;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
@@ -208,7 +214,7 @@ async function runUntil(
       const lifecycleTopic = deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic;
       if (shadow && BigInt(letter.offset) >= (ends.get(`${lifecycleTopic}/${letter.partition}`) ?? 0n)) return;
       await setAside(letter);
-      skipped.push(`${letter.topic}/${letter.partition}@${letter.offset}`);
+      skipped.push({ at: `${letter.topic}/${letter.partition}@${letter.offset}`, code: errorCodeOf(letter.error) });
     },
     retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
     partitionsConsumedConcurrently: 8,
@@ -356,7 +362,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   shadowUrl.pathname = `/${shadow}`;
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
   let replayed: number;
-  const skipped: string[] = [];
+  const skipped: SkippedMessage[] = [];
   try {
     const ends = replayEnds(history.ends, committed);
     replayed = await runUntil(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
