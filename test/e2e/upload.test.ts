@@ -183,6 +183,27 @@ describe('uploading real images', () => {
     expect((staged.Contents ?? []).filter((object) => object.Key?.includes(accepted.body.requestId))).toEqual([]);
   }, 150_000);
 
+  it('takes a big image straight to S3 (presign, PUT, complete), and a retried completion answers the request the first one started', async () => {
+    const file = readFileSync(image.ociArchive);
+    const presigned = await api<{ uploadId: string; url: string; headers: Record<string, string>; completeUrl: string }>(USER, '/v1/uploads/presign', { method: 'POST' });
+    expect(presigned.status).toBe(201);
+    const put = await fetch(presigned.body.url, { method: 'PUT', headers: presigned.body.headers, body: file });
+    expect(put.status).toBe(200);
+    const complete = () => api<{ requestId: string; imageUID: string; status: string }>(USER, presigned.body.completeUrl, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: metadata(`presigned-${uniqueSuffix()}`) }),
+    });
+    const first = await complete();
+    expect(first.status).toBe(202);
+    // A client that lost the first answer asks again: the same request, not a second one failing ALREADY_STORED.
+    const again = await complete();
+    expect(again).toMatchObject({ status: 200, body: { requestId: first.body.requestId, imageUID: first.body.imageUID } });
+    expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
+    expect((await complete()).body).toMatchObject({ requestId: first.body.requestId, status: 'succeeded' });
+    const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${first.body.imageUID}`);
+    expect(listed.body.requests.map((request) => request.requestId)).toEqual([first.body.requestId]);
+    await expectStoredAndCharted(first.body, file);
+  }, 150_000);
+
   it('refuses the same name and version from the same owner (NAME_CONFLICT), keeping the first', async () => {
     const name = `twice-${uniqueSuffix()}`;
     const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));

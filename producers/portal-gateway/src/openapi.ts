@@ -40,6 +40,14 @@ export const UPLOAD_ACCEPTED = object({
   statusUrl: STATUS_URL,
 });
 
+export const UPLOAD_COMPLETED_BEFORE = object({
+  requestId: { type: 'string', format: 'uuid' },
+  imageUID: text(),
+  pid: PID,
+  status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'], description: 'The earlier request\'s status now' },
+  statusUrl: STATUS_URL,
+});
+
 export const TRANSFER_ANSWER = object({
   requestId: { type: 'string', format: 'uuid', nullable: true, description: 'Null only for a version present in the target before transfers were recorded' },
   pid: PID,

@@ -160,3 +160,22 @@ export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;
   search(query: ImageQuery): Promise<ImagePage>;
 }
+
+/**
+ * Who completes a presigned upload: one request per (owner, upload id). A
+ * repeated completion (a client retrying after a timeout) is answered with the
+ * request the first one started; a failed one is replaced.
+ */
+export interface UploadCompletions {
+  /** Records `request` and publishes `command` when the completion is ours; answers the request that holds it. */
+  claim(uploadId: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext): Promise<HeldRequest>;
+  /** The request that completed the owner's upload, if any: it stays the answer after the staged image is gone. */
+  find(owner: string, uploadId: string): Promise<HeldRequest | undefined>;
+}
+
+/** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */
+export interface HeldRequest {
+  readonly requestId: string;
+  readonly status: string | null;
+  readonly imageUID: string | null;
+}

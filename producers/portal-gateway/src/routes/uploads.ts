@@ -5,8 +5,8 @@ import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { parseMetadata } from '../metadata.js';
-import { errors, PRESIGNED_UPLOAD, UPLOAD_ACCEPTED } from '../openapi.js';
-import type { CommandPublisher, ImageNames, UploadStore } from '../ports.js';
+import { errors, PRESIGNED_UPLOAD, UPLOAD_ACCEPTED, UPLOAD_COMPLETED_BEFORE } from '../openapi.js';
+import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadCompletions, UploadStore } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 
@@ -14,6 +14,8 @@ export interface UploadRouteDeps {
   readonly uploads: UploadStore;
   readonly names: ImageNames;
   readonly publish: CommandPublisher;
+  /** One request per presigned upload; without it every completion starts a request. */
+  readonly completions?: UploadCompletions | undefined;
   readonly statusUrl: (requestId: string) => string;
   readonly maxUploadBytes: number;
   readonly logger?: Logger | undefined;
@@ -50,15 +52,28 @@ function jsonOrThrow(text: string): unknown {
  * UploadRequested event is published; the answer is 202 with the status URL.
  */
 export function uploadRoutes(deps: UploadRouteDeps) {
-  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string): Promise<Accepted> {
+  /** A new upload request: its command, its record, and the answer once it is accepted. */
+  function requestFor(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string) {
     const requestId = randomUUID();
     const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
     const event: UploadRequested = {
       ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
       requestId, source, metadata, staging, reference, sizeBytes: staged?.sizeBytes ?? null, sha256: staged?.sha256 ?? null,
     };
-    await deps.publish.uploadRequested(event, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
-    return { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
+    const record: AcceptedRequest = { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username };
+    const answer: Accepted = { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
+    return { event, record, answer };
+  }
+
+  /** The answer to a completion that an earlier one made already. */
+  function completedBefore(held: HeldRequest, imageUID: string) {
+    return { requestId: held.requestId, imageUID: held.imageUID ?? imageUID, pid: pidOf('uploadRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId) };
+  }
+
+  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string): Promise<Accepted> {
+    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID);
+    await deps.publish.uploadRequested(event, startTrace(), record);
+    return answer;
   }
 
   async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
@@ -175,18 +190,28 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
-        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413) },
+        response: {
+          200: { ...UPLOAD_COMPLETED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
+          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413),
+        },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
+      // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
+      const earlier = await deps.completions?.find(caller.actor.username, request.params.id);
+      if (earlier && earlier.status !== 'failed') return reply.code(200).send(completedBefore(earlier, earlier.imageUID ?? ''));
       const staged = await deps.uploads.find(caller.actor.username, request.params.id);
       if (!staged) throw notFound(`upload ${request.params.id}`);
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await deps.names.uidFor(caller.actor.username, metadata.imageName)));
+      const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
+      if (!deps.completions) return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID));
+      const { event, record, answer } = requestFor(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID);
+      const held = await deps.completions.claim(request.params.id, record, event, startTrace());
+      return held.requestId === answer.requestId ? reply.code(202).send(answer) : reply.code(200).send(completedBefore(held, imageUID));
     });
   };
 }

@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { inTransaction, newImageUID } from '@orbit/lib';
-import type { ImageNames, RequestRecord, RequestStatus, RequestStore } from '../ports.js';
-import type { HeldTransfer, TransferClaims } from '../routes/transfers.js';
+import { inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadCompletions } from '../ports.js';
+import type { TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
 /** `beforeNewName` runs before a name gets its UID, and may refuse (a lost projection would hand an existing name a second one). */
@@ -81,42 +81,58 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
 }
 
 /**
- * transfer_claims: one row per (image, version, target). The claim, the
- * request row and the TransferRequested command are written in one
+ * A table of claims: one row per thing only one request may do (promote a
+ * version into an environment, complete a presigned upload), naming that
+ * request. The claim, the request row and its command are written in one
  * transaction, so a gateway that dies or fails half way leaves no claim behind
- * that points at a request nobody recorded (that version could never be
- * promoted again). Concurrent requests queue on the claim row's lock and agree
- * on one holder; a failed holder is replaced, so a failed transfer can be
- * asked for again.
+ * that points at a request nobody recorded. Concurrent requests queue on the
+ * claim row's lock and agree on one holder; a failed holder is replaced, so
+ * what failed can be asked for again.
  */
-export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): TransferClaims {
-  const holder = async (db: Pool | PoolConnection, imageUID: string, imageVersion: string, target: string): Promise<HeldTransfer | undefined> => {
+function requestClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions', keyColumns: readonly string[]) {
+  const holder = async (db: Pool | PoolConnection, key: readonly string[]): Promise<HeldRequest | undefined> => {
     const [rows] = await db.execute<RowDataPacket[]>(
-      `SELECT c.request_id, r.status FROM transfer_claims c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
-       WHERE c.image_uid = ? AND c.image_version = ? AND c.target_env = ?`, [imageUID, imageVersion, target]);
+      `SELECT c.request_id, r.status, r.image_uid FROM ${table} c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
+       WHERE ${keyColumns.map((column) => `c.${column} = ?`).join(' AND ')}`, [...key]);
     const row = rows[0];
-    return row ? { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']) } : undefined;
+    return row ? { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']), imageUID: row['image_uid'] === null ? null : String(row['image_uid']) } : undefined;
   };
   return {
-    find: (imageUID, imageVersion, target) => holder(pool, imageUID, imageVersion, target),
-    async claim(target, request, command, trace) {
-      const { imageUID, requestId } = request;
-      const imageVersion = request.imageVersion ?? '';
+    find: (key: readonly string[]) => holder(pool, key),
+    async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope, trace: TraceContext): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
-        const failedHolder = "(SELECT r.status FROM viewport_requests r WHERE r.request_id = transfer_claims.request_id) = 'failed'";
+        const failedHolder = `(SELECT r.status FROM viewport_requests r WHERE r.request_id = ${table}.request_id) = 'failed'`;
         await connection.execute(
-          `INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, ?, ?, ?)
+          `INSERT INTO ${table} (${keyColumns.join(', ')}, request_id) VALUES (${keyColumns.map(() => '?').join(', ')}, ?)
            ON DUPLICATE KEY UPDATE created_at = IF(${failedHolder}, CURRENT_TIMESTAMP(3), created_at),
                                    request_id = IF(${failedHolder}, VALUES(request_id), request_id)`,
-          [imageUID, imageVersion, target, requestId]);
-        const now = await holder(connection, imageUID, imageVersion, target);
-        if (now && now.requestId !== requestId) return { held: now, recorded: undefined };
-        return { held: { requestId, status: null }, recorded: await outbox.record(connection, topic, command, trace, request) };
+          [...key, request.requestId]);
+        const now = await holder(connection, key);
+        if (now && now.requestId !== request.requestId) return { held: now, recorded: undefined };
+        return { held: { requestId: request.requestId, status: null, imageUID: request.imageUID }, recorded: await outbox.record(connection, topic, command, trace, request) };
       });
       if (recorded) await outbox.release(recorded);
       return held;
     },
+  };
+}
+
+/** transfer_claims: one row per (image, version, target); see requestClaims. */
+export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): TransferClaims {
+  const claims = requestClaims(pool, outbox, topic, 'transfer_claims', ['image_uid', 'image_version', 'target_env']);
+  return {
+    find: (imageUID, imageVersion, target) => claims.find([imageUID, imageVersion, target]),
+    claim: (target, request, command, trace) => claims.claim([request.imageUID, request.imageVersion ?? '', target], request, command, trace),
+  };
+}
+
+/** upload_completions: one row per (owner, presigned upload); see requestClaims. */
+export function mysqlUploadCompletions(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): UploadCompletions {
+  const claims = requestClaims(pool, outbox, topic, 'upload_completions', ['user_login', 'upload_id']);
+  return {
+    claim: (uploadId, request, command, trace) => claims.claim([request.owner, uploadId], request, command, trace),
+    find: (owner, uploadId) => claims.find([owner, uploadId]),
   };
 }

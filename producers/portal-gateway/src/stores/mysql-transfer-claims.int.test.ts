@@ -56,7 +56,7 @@ describe('transfer claims against MariaDB', () => {
 
     const claims = mysqlTransferClaims(pool, publishedTo(sent), TOPICS.transferRequested);
     const retry = transferAsk(imageUID);
-    expect(await claims.claim('Testing', retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: retry.request.requestId, status: null });
+    expect(await claims.claim('Testing', retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: retry.request.requestId, status: null, imageUID });
     expect(await claimRow(imageUID)).toBe(retry.request.requestId);
     // The request records its target, so a rebuild from nothing can give the claim back.
     const [recorded] = await pool.query<RowDataPacket[]>('SELECT target_env, image_version FROM viewport_requests WHERE request_id = ?', [retry.request.requestId]);
@@ -86,12 +86,12 @@ describe('transfer claims against MariaDB', () => {
     const first = transferAsk(imageUID);
     await claims.claim('Testing', first.request, first.command, childSpan(undefined));
     const second = transferAsk(imageUID);
-    expect(await claims.claim('Testing', second.request, second.command, childSpan(undefined))).toEqual({ requestId: first.request.requestId, status: 'accepted' });
+    expect(await claims.claim('Testing', second.request, second.command, childSpan(undefined))).toEqual({ requestId: first.request.requestId, status: 'accepted', imageUID });
 
     await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first.request.requestId]);
     const third = transferAsk(imageUID);
-    expect(await claims.claim('Testing', third.request, third.command, childSpan(undefined))).toEqual({ requestId: third.request.requestId, status: null });
-    expect(await claims.find(imageUID, 'v1-0-00', 'Testing')).toEqual({ requestId: third.request.requestId, status: 'accepted' });
+    expect(await claims.claim('Testing', third.request, third.command, childSpan(undefined))).toEqual({ requestId: third.request.requestId, status: null, imageUID });
+    expect(await claims.find(imageUID, 'v1-0-00', 'Testing')).toEqual({ requestId: third.request.requestId, status: 'accepted', imageUID });
     expect(sent.map((event) => event.eventId)).toEqual([first.command.eventId, third.command.eventId]);
   });
 });

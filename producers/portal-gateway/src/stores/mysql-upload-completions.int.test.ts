@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { childSpan, createMysqlPool, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
+import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
+import type { AcceptedRequest } from '../ports.js';
+import { mysqlCommandOutbox } from './mysql-outbox.js';
+import { mysqlUploadCompletions } from './mysql-requests.js';
+
+const pool = createMysqlPool(testConfig.MYSQL_URL, 6);
+const owner = `completer-${randomUUID()}`;
+afterAll(async () => {
+  await pool.query('DELETE FROM upload_completions WHERE user_login = ?', [owner]);
+  await pool.query('DELETE FROM viewport_requests WHERE user_login = ?', [owner]);
+  await pool.end();
+});
+
+/** A completion of a presigned upload, as the route builds it: a new request each time. */
+function completion(imageUID: string): { request: AcceptedRequest; command: UploadRequested } {
+  const requestId = randomUUID();
+  return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId }, request: { requestId, kind: 'upload', imageUID, imageVersion: 'v1-0-00', owner } };
+}
+
+describe('presigned upload completions against MariaDB', () => {
+  it('starts one request per upload however often and however concurrently it is completed, and a new one once that failed', async () => {
+    const sent: EventEnvelope[] = [];
+    const completions = mysqlUploadCompletions(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested);
+    const imageUID = newImageUID();
+    const uploadId = randomUUID();
+    const asks = Array.from({ length: 4 }, () => completion(imageUID));
+    const held = await Promise.all(asks.map((ask) => completions.claim(uploadId, ask.request, ask.command, childSpan(undefined))));
+    const first = held.find((entry) => entry.status === null);
+    expect(new Set(held.map((entry) => entry.requestId))).toEqual(new Set([first?.requestId]));
+    expect(held.filter((entry) => entry.status === 'accepted')).toHaveLength(3);
+    expect(sent).toHaveLength(1);
+
+    // A retry later: the same request, nothing sent again.
+    const retry = completion(imageUID);
+    expect(await completions.claim(uploadId, retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: first?.requestId, status: 'accepted', imageUID });
+    expect(sent).toHaveLength(1);
+
+    // Another upload of the same owner is its own request.
+    const other = completion(imageUID);
+    expect((await completions.claim(randomUUID(), other.request, other.command, childSpan(undefined))).requestId).toBe(other.request.requestId);
+
+    // Once the request failed (NAME_CONFLICT, say), completing the same staged image again starts a new one.
+    await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first?.requestId]);
+    const again = completion(imageUID);
+    expect(await completions.claim(uploadId, again.request, again.command, childSpan(undefined))).toEqual({ requestId: again.request.requestId, status: null, imageUID });
+    expect(sent.map((event) => event.eventId)).toEqual([asks.find((ask) => ask.request.requestId === first?.requestId)?.command.eventId, other.command.eventId, again.command.eventId]);
+  });
+});
