@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { EventCodec, subjectOf, type AvroSchemaJson } from '@orbit/lib';
 import { startService, stopService } from '@orbit/local-stack';
 import { testConfig, uniqueSuffix, waitFor } from '../../test/helpers/index.js';
@@ -57,6 +57,8 @@ describe('schema registry (Apicurio ccompat)', () => {
     const topic = 'orbit.image.stored';
     const event = sampleEvents()['orbit.image.stored'];
     const bytes = await new EventCodec(testConfig.SCHEMA_REGISTRY_URL, loadSchemas()).encode(topic, event);
+    // Back up even when this test times out: every later test needs the registry.
+    onTestFinished(async () => { await startService('schema-registry'); });
     await stopService('schema-registry');
     await startService('schema-registry');
     await waitFor(async () => (await fetch(`${testConfig.SCHEMA_REGISTRY_URL}/subjects`)).ok, { timeoutMs: 90_000, what: 'the registry to answer again' });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { loadSchemas, sampleEvents, type UploadRequested } from '@orbit/schemas';
@@ -207,6 +207,8 @@ describe('consume loop against the real broker and registry', () => {
     const event = sample('C'.repeat(60));
     try {
       // 1. the store goes down; 2. the event arrives and is retried; 3. the store comes back; 4. the row is there
+      // Back up even when this test times out, or every later test that needs DynamoDB fails with it.
+      onTestFinished(async () => { await startService('dynamodb'); });
       await stopService('dynamodb');
       const retried = nextEvent<ConsumerEventPayloads['consumer.retry']>(loop, CONSUMER_EVENTS.retry, undefined, 60_000);
       await publisher.publish(topic, event);
