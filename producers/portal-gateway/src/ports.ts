@@ -50,15 +50,23 @@ export interface ImageNames {
 /** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */
 export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & { readonly targetEnvironment?: string };
 
-export interface RequestQuery {
+/** What a listing is asked for besides its filters: at most `limit` entries, after `after` in its order. */
+export interface PageWindow<Position> {
+  readonly limit: number;
+  readonly after?: Position | undefined;
+}
+
+/** Where a listing's next page starts; absent on the last page. */
+export interface NextPage<Position> {
+  readonly next?: Position;
+}
+
+/** A caller's requests, newest first. */
+export interface RequestQuery extends PageWindow<RequestPosition> {
   readonly owner: string;
   readonly kind?: 'upload' | 'transfer' | undefined;
   readonly status?: RequestStatus | undefined;
   readonly imageUID?: string | undefined;
-  /** At most this many requests. */
-  readonly limit: number;
-  /** Only requests after this one in the listing's order (newest first). */
-  readonly after?: RequestPosition | undefined;
 }
 
 /** A request's place in a listing: when it was accepted, then its id. */
@@ -67,10 +75,8 @@ export interface RequestPosition {
   readonly requestId: string;
 }
 
-export interface RequestPage {
+export interface RequestPage extends NextPage<RequestPosition> {
   readonly requests: readonly RequestRecord[];
-  /** Where the next page starts; absent on the last page. */
-  readonly next?: RequestPosition;
 }
 
 export interface RequestStore {
@@ -131,17 +137,14 @@ export function environmentsOfVersion(version: Readonly<Record<string, unknown>>
   return Array.isArray(version['environments']) ? (version['environments'] as unknown[]).map(String) : [];
 }
 
-export interface ImageQuery {
+/** A search of images, by name, then UID. */
+export interface ImageQuery extends PageWindow<ImagePosition> {
   readonly owner: string;
   /** Also other owners' images with a version in one of these environments (a promotion role's reach). */
   readonly alsoIn?: readonly string[];
   readonly q?: string | undefined;
   readonly category?: string | undefined;
   readonly environment?: string | undefined;
-  /** At most this many images. */
-  readonly limit: number;
-  /** Only images after this one in the listing's order (by name, then UID). */
-  readonly after?: ImagePosition | undefined;
 }
 
 /** Where an image stands in a search listing. */
@@ -150,10 +153,8 @@ export interface ImagePosition {
   readonly imageUID: string;
 }
 
-export interface ImagePage {
+export interface ImagePage extends NextPage<ImagePosition> {
   readonly images: readonly ImageView[];
-  /** Where the next page starts; absent on the last page. */
-  readonly next?: ImagePosition;
 }
 
 export interface ImageReader {
