@@ -41,10 +41,13 @@ export function pageQuery(page: PageSize, filters: Record<string, object> = {}):
   };
 }
 
+/** The 400 for a cursor this API did not give out (or gave out for another listing). */
+export const badCursor = () => badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+
 /** The two parts of a listing cursor, or a 400 naming it. */
 export function cursorOrThrow(cursor: string | undefined): [string, string] | undefined {
   if (cursor === undefined) return undefined;
   const parts = decodeCursor(cursor, 2);
-  if (!parts) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+  if (!parts) throw badCursor();
   return [parts[0] ?? '', parts[1] ?? ''];
 }

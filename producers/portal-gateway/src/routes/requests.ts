@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { abortableSleep } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { errors, pathParam, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
-import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
+import { badCursor, cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
@@ -49,7 +49,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
       const { kind, status, imageUID, limit = REQUESTS_PAGE.default, cursor } = request.query;
       const after = cursorOrThrow(cursor);
       const createdAt = after ? new Date(after[0]) : undefined;
-      if (createdAt && Number.isNaN(createdAt.getTime())) throw badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+      if (createdAt && Number.isNaN(createdAt.getTime())) throw badCursor();
       const page = await deps.requests.list({ owner: caller.actor.username, kind, status, imageUID, limit, after: after && createdAt && { createdAt, requestId: after[1] } });
       return {
         requests: page.requests.map((record) => summary(record)),

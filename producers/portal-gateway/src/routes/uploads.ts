@@ -65,8 +65,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { event, record, answer };
   }
 
-  /** The answer to a completion that an earlier one made already. */
-  function completedBefore(held: HeldRequest, imageUID: string) {
+  /** The answer to a completion that an earlier one made already (its image from its request row, which is always there). */
+  function completedBefore(held: HeldRequest, imageUID = '') {
     return { requestId: held.requestId, imageUID: held.imageUID ?? imageUID, pid: pidOf('uploadRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId) };
   }
 
@@ -200,7 +200,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await deps.completions?.find(caller.actor.username, request.params.id);
-      if (earlier && earlier.status !== 'failed') return reply.code(200).send(completedBefore(earlier, earlier.imageUID ?? ''));
+      if (earlier && earlier.status !== 'failed') return reply.code(200).send(completedBefore(earlier));
       const staged = await deps.uploads.find(caller.actor.username, request.params.id);
       if (!staged) throw notFound(`upload ${request.params.id}`);
       if (staged.sizeBytes > deps.maxUploadBytes) {
