@@ -4,14 +4,11 @@ import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParam, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
-import type { AcceptedRequest, ImageReader } from '../ports.js';
+import type { AcceptedRequest, HeldRequest, ImageReader } from '../ports.js';
 import { decideTransfer, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
-export interface HeldTransfer {
-  readonly requestId: string;
-  readonly status: string | null;
-}
+export type HeldTransfer = Pick<HeldRequest, 'requestId' | 'status'>;
 
 /** Who is promoting an (image, version) into an environment: one request at a time. */
 export interface TransferClaims {
