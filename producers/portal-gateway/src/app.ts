@@ -147,8 +147,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(uploadRoutes({ uploads, names, publish, completions: deps.completions, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
-      if (deps.images && deps.transfers) {
-        await scope.register(transferRoutes({ images: deps.images, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+      if (deps.images && deps.transfers && deps.requests) {
+        await scope.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       }
     });
   }

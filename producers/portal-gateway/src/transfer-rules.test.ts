@@ -20,6 +20,21 @@ describe('decideTransfer', () => {
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v2', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });
   });
 
+  it('says "not yet" (409) for the caller\'s own version still being uploaded, new image or new version, and 404 for anyone else', () => {
+    const uploading = { requestId: 'a0000000-0000-4000-8000-0000000000aa' };
+    const ask = { imageVersion: 'v2-0-00', transferEnvironment: 'Testing' };
+    for (const found of [undefined, image(['Development'])]) {
+      const decision = decideTransfer(found, dev, ask, policy, uploading);
+      expect(decision).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
+      expect(decision.kind === 'refused' && decision.message).toContain(uploading.requestId);
+    }
+    // The other rules still come first: the target is checked as for any version.
+    expect(decideTransfer(undefined, dev, { ...ask, transferEnvironment: 'Narnia' }, policy, uploading)).toMatchObject({ status: 400, code: 'UNKNOWN_ENVIRONMENT' });
+    expect(decideTransfer(undefined, dev, { ...ask, transferEnvironment: 'Production' }, policy, uploading)).toMatchObject({ status: 403, code: 'ROLE_REQUIRED' });
+    // Someone else's image stays unknown to the caller.
+    expect(decideTransfer(image(['Development'], 'ready', 'mallory'), dev, ask, policy, uploading)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+  });
+
   it('refuses a version not ready in the source (409), a skipped environment (409) and an unknown one (400)', () => {
     expect(decideTransfer(image(['Development'], 'stored'), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, policy)).toMatchObject({ status: 409, code: 'SKIPS_ENVIRONMENT' });

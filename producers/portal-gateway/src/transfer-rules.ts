@@ -14,6 +14,11 @@ export interface TransferPolicy {
   readonly roles: ReadonlyMap<EnvironmentName, string>;
 }
 
+/** The caller's own upload of the asked version, accepted and not yet finished. */
+export interface UploadUnderWay {
+  readonly requestId: string;
+}
+
 export type TransferDecision =
   | { readonly kind: 'transfer'; readonly source: EnvironmentName; readonly target: EnvironmentName }
   | { readonly kind: 'done'; readonly target: EnvironmentName }
@@ -29,18 +34,30 @@ const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): T
  * release managers do. To anyone else another user's image is unknown (404),
  * as for reads.
  */
-export function decideTransfer(found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): TransferDecision {
+export function decideTransfer(
+  found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy, uploading?: UploadUnderWay,
+): TransferDecision {
   // Another user's image is decided on what the caller may read of it (read-access.ts), so a
   // promotion answer never tells of a version the read routes hide.
   const image = visibleImage(found, caller.username, readableEnvironments(caller.roles, policy));
+  const version = image?.versions.find((entry) => entry['imageVersion'] === ask.imageVersion);
+  // The caller's own upload of this version is still being validated: ViewPort has no (ready)
+  // version yet, but the UID the upload answered with is not unknown. Not yet, rather than never.
+  if (!version && uploading && (!found || found.owner === caller.username)) return decideStep([], false, ask, caller, policy, uploading);
   if (!image) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
     const needed = asked ? policy.roles.get(asked) : undefined;
     if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
-  const version = image.versions.find((entry) => entry['imageVersion'] === ask.imageVersion);
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
+  return decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy);
+}
+
+/** One step along the chain for a version present in `present` (`ready`: its upload has finished). */
+function decideStep(
+  present: readonly string[], ready: boolean, ask: TransferAsk, caller: { roles: readonly string[] }, policy: TransferPolicy, uploading?: UploadUnderWay,
+): TransferDecision {
   const target = parseEnvironmentName(ask.transferEnvironment);
   if (!target || !policy.chain.includes(target)) {
     return refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}`);
@@ -49,10 +66,12 @@ export function decideTransfer(found: ImageView | undefined, caller: { username:
   if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
   const role = policy.roles.get(target);
   if (role && !caller.roles.includes(role)) return refuse(403, 'ROLE_REQUIRED', `promoting into ${target} needs the ${role} role`);
-  const present = environmentsOfVersion(version);
   if (present.includes(target)) return { kind: 'done', target };
   const source = policy.chain[position - 1] as EnvironmentName;
-  if (!present.includes(source) || (source === policy.chain[0] && version['status'] !== 'ready')) {
+  if (uploading) {
+    return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is still being uploaded (request ${uploading.requestId}); it can be promoted once it is ready in ${policy.chain[0]}`);
+  }
+  if (!present.includes(source) || (source === policy.chain[0] && !ready)) {
     const furthest = Math.max(-1, ...present.map((name) => policy.chain.indexOf(name as EnvironmentName)));
     if (furthest >= 0 && furthest < position - 1) {
       return refuse(409, 'SKIPS_ENVIRONMENT', `${ask.imageVersion} is in ${policy.chain[furthest]}; it must reach ${source} before ${target}`);

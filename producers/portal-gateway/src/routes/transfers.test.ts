@@ -3,14 +3,17 @@ import { Registry } from 'prom-client';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
-import type { ImageView } from '../ports.js';
+import type { ImageView, RequestRecord } from '../ports.js';
 import type { HeldTransfer } from './transfers.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'T'.repeat(60);
 
-/** One image in Development and Testing; claims and refusals kept in memory, to see what a request leaves behind. */
-function harness(held: Map<string, HeldTransfer> = new Map()) {
+/**
+ * One image in Development and Testing; claims and refusals kept in memory, to see what a request leaves behind.
+ * `uploads`: the requests the request store lists (newest first).
+ */
+function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly RequestRecord[] = []) {
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing'],
     versions: [
@@ -25,7 +28,10 @@ function harness(held: Map<string, HeldTransfer> = new Map()) {
     // The upload side is not under test here; the gateway serves no route without it.
     uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
     names: { uidFor: async () => UID },
-    requests: { get: async () => undefined, list: async () => ({ requests: [] }), finishedAmong: async () => new Set() },
+    requests: {
+      get: async () => undefined, finishedAmong: async () => new Set(),
+      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID) }),
+    },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },
@@ -42,9 +48,9 @@ function harness(held: Map<string, HeldTransfer> = new Map()) {
     },
     maxUploadBytes: 1024,
   });
-  const transfer = async (body: object, user = 'dev1') => {
+  const transfer = async (body: object, user = 'dev1', uid = UID) => {
     const response = await app.inject({
-      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await issueLocalToken(auth, user, [])}` }, payload: body,
+      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await issueLocalToken(auth, user, [])}` }, payload: body,
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
@@ -79,5 +85,39 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
   it('a failed earlier transfer does not hold a dry run back: a new request would replace it', async () => {
     const { transfer } = harness(new Map([['v2-0-00:Testing', { requestId: 'a0000000-0000-4000-8000-000000000003', status: 'failed' }]]));
     expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed', requestId: null });
+  });
+});
+
+describe('POST /v1/images/{uid}/transfers while the version is still being uploaded', () => {
+  const upload = (requestId: string, imageUID: string, imageVersion: string, status: RequestRecord['status'], owner = 'dev1'): RequestRecord => ({
+    requestId, kind: 'upload', imageUID, imageVersion, owner, status, error: null,
+  });
+  const NEW_UID = 'N'.repeat(60);
+
+  it('answers 409 "not yet" naming the upload, records the refusal, and starts nothing', async () => {
+    const { transfer, commands, refusals } = harness(new Map(), [
+      upload('a0000000-0000-4000-8000-000000000011', NEW_UID, 'v1-0-00', 'running'),
+      upload('a0000000-0000-4000-8000-000000000012', UID, 'v3-0-00', 'accepted'),
+    ]);
+    // A new image, and a new version of a known one: ViewPort has neither yet.
+    const first = await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', NEW_UID);
+    expect(first).toMatchObject({ status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT' } });
+    expect(first.body['message']).toContain('a0000000-0000-4000-8000-000000000011');
+    expect(await transfer({ imageVersion: 'v3-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT' } });
+    expect(await transfer({ imageVersion: 'v3-0-00', transferEnvironment: 'Testing', dryRun: true })).toMatchObject({ status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT' } });
+    expect(commands).toEqual([]);
+    expect(refusals.map((event) => [event.imageUID, event.reasonCode])).toEqual([[NEW_UID, 'NOT_IN_SOURCE_ENVIRONMENT'], [UID, 'NOT_IN_SOURCE_ENVIRONMENT']]);
+  });
+
+  it('still answers 404 when that upload failed, is another version, or is someone else\'s', async () => {
+    const { transfer, refusals } = harness(new Map(), [
+      upload('a0000000-0000-4000-8000-000000000021', NEW_UID, 'v1-0-00', 'failed'),
+      upload('a0000000-0000-4000-8000-000000000022', UID, 'v4-0-00', 'running', 'mallory'),
+      upload('a0000000-0000-4000-8000-000000000023', UID, 'v5-0-00', 'running'),
+    ]);
+    expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', NEW_UID)).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    expect(await transfer({ imageVersion: 'v4-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
+    expect(await transfer({ imageVersion: 'v9-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
+    expect(refusals.map((event) => event.reasonCode)).toEqual(['VERSION_NOT_FOUND', 'VERSION_NOT_FOUND']);
   });
 });

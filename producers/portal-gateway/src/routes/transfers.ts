@@ -4,8 +4,8 @@ import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParam, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
-import type { AcceptedRequest, HeldRequest, ImageReader } from '../ports.js';
-import { decideTransfer, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import type { AcceptedRequest, HeldRequest, ImageReader, RequestStore } from '../ports.js';
+import { decideTransfer, type TransferDecision, type TransferPolicy, type UploadUnderWay } from '../transfer-rules.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
 export type HeldTransfer = Pick<HeldRequest, 'requestId' | 'status'>;
@@ -30,6 +30,8 @@ export interface TransferPublisher {
 
 export interface TransferRouteDeps {
   readonly images: ImageReader;
+  /** The caller's uploads, to tell a version still being uploaded from one that does not exist. */
+  readonly requests: Pick<RequestStore, 'list'>;
   readonly claims: TransferClaims;
   readonly publish: TransferPublisher;
   readonly policy: TransferPolicy;
@@ -41,6 +43,16 @@ interface TransferBody {
   readonly transferEnvironment: string;
   readonly notes?: string | null;
   readonly dryRun?: boolean;
+}
+
+/** How many of the caller's newest uploads of an image are looked through for one of the asked version still under way. */
+const UPLOADS_LOOKED_AT = 20;
+
+/** The caller's newest upload of (image, version), when it has not finished yet. */
+async function uploadUnderWay(requests: Pick<RequestStore, 'list'>, owner: string, imageUID: string, imageVersion: string): Promise<UploadUnderWay | undefined> {
+  const { requests: uploads } = await requests.list({ owner, kind: 'upload', imageUID, limit: UPLOADS_LOOKED_AT });
+  const newest = uploads.find((upload) => upload.imageVersion === imageVersion);
+  return newest && (newest.status === 'accepted' || newest.status === 'running') ? { requestId: newest.requestId } : undefined;
 }
 
 /**
@@ -89,7 +101,13 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const caller = await options.caller(request);
       const actor: Actor = caller.actor;
       const image = await deps.images.get(request.params.uid);
-      const decision = decideTransfer(image, { username: actor.username, roles: caller.roles }, request.body, deps.policy);
+      const who = { username: actor.username, roles: caller.roles };
+      let decision = decideTransfer(image, who, request.body, deps.policy);
+      if (decision.kind === 'refused' && decision.status === 404) {
+        // Only on the way to a 404: the one answer an upload still under way would change.
+        const uploading = await uploadUnderWay(deps.requests, actor.username, request.params.uid, request.body.imageVersion);
+        if (uploading) decision = decideTransfer(image, who, request.body, deps.policy, uploading);
+      }
       const requestId = randomUUID();
       const trace = startTrace();
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
