@@ -1,28 +1,58 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { CopyObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamo } from './aws.js';
+import { createDynamo, createS3 } from './aws.js';
+import { describeError, errorCodeOf } from './error-description.js';
 import { isRetriable } from './retry-classifier.js';
 
 /** An endpoint that takes the connection and never answers: a store shutting down, a black-holed network. */
 const sockets: Socket[] = [];
 const silent = createServer((socket) => { sockets.push(socket); });
 let endpoint = '';
+/** An endpoint that refuses every request with a bare 400, as S3 answers a HEAD of a bucket name it refuses. */
+const refusing = createHttpServer((request, response) => { request.resume(); response.writeHead(400, { 'x-amz-request-id': 'REQ123' }).end(); });
+let refusingEndpoint = '';
 
 beforeAll(async () => {
+  process.env['AWS_ACCESS_KEY_ID'] ??= 'test';
+  process.env['AWS_SECRET_ACCESS_KEY'] ??= 'test';
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  refusingEndpoint = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   for (const socket of sockets) socket.destroy();
   await new Promise((resolve) => silent.close(resolve));
+  await new Promise((resolve) => refusing.close(resolve));
+});
+
+describe('errors of the clients createS3 and createDynamo make', () => {
+  const settings = () => ({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: refusingEndpoint, AWS_ENDPOINT_URL_DYNAMODB: refusingEndpoint, S3_FORCE_PATH_STYLE: true });
+  const failureOf = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a refusal'); }, (caught: unknown) => caught);
+
+  it('say which S3 call and object a bare refusal was for, so an operator knows what to fix', async () => {
+    const s3 = createS3(settings());
+    const head = await failureOf(s3.send(new HeadObjectCommand({ Bucket: 'Bad_Bucket', Key: 'img-v1.tar' })));
+    expect(errorCodeOf(head)).toBe('HTTP_400');
+    expect(describeError(head)).toBe('HeadObject s3://Bad_Bucket/img-v1.tar: HTTP 400 Bad Request, without an error body [request REQ123]');
+    const copy = await failureOf(s3.send(new CopyObjectCommand({ Bucket: 'test-bkt', Key: 'img-v1.tar', CopySource: 'dev-bkt/img-v1.tar?versionId=v%201' })));
+    expect(describeError(copy)).toMatch(/^CopyObject s3:\/\/test-bkt\/img-v1\.tar from dev-bkt\/img-v1\.tar\?versionId=v 1: /);
+  });
+
+  it('say which DynamoDB call and table(s), for the document client too', async () => {
+    const dynamo = createDynamo(settings());
+    expect(describeError(await failureOf(dynamo.send(new GetCommand({ TableName: 'metadata', Key: { id: 'x' } }))))).toMatch(/^Get(Item)? metadata: /);
+    const batch = await failureOf(dynamo.send(new BatchWriteCommand({ RequestItems: { events: [{ PutRequest: { Item: { id: 'x' } } }], steps: [{ PutRequest: { Item: { id: 'y' } } }] } })));
+    expect(describeError(batch)).toMatch(/^BatchWrite(Item)? events, steps: /);
+  });
 });
 
 describe('createDynamo', () => {
   it('gives up on a DynamoDB that never answers, with an error the consume loop retries, instead of holding the partition', async () => {
-    process.env['AWS_ACCESS_KEY_ID'] ??= 'test';
-    process.env['AWS_SECRET_ACCESS_KEY'] ??= 'test';
     const dynamo = createDynamo({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_DYNAMODB: endpoint, S3_FORCE_PATH_STYLE: true }, 300);
     const started = Date.now();
     const error = await dynamo.send(new GetCommand({ TableName: 't', Key: { id: 'x' } })).then(() => undefined, (caught: unknown) => caught);

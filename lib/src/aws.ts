@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { MiddlewareStack } from '@smithy/types';
+import { AWS_CALL } from './error-description.js';
 
 export interface AwsSettings {
   readonly AWS_REGION: string;
@@ -23,14 +25,53 @@ const CONNECTION_TIMEOUT_MS = 5_000;
 const DYNAMO_ANSWER_TIMEOUT_MS = 10_000;
 const S3_SILENCE_TIMEOUT_MS = 10 * 60_000;
 
+/** What a call was about, in the words an operator looks for: `s3://bucket/key`, or the table(s). */
+function resourceOf(input: Record<string, unknown>): string {
+  const { Bucket, Key, CopySource, TableName, RequestItems, TransactItems } = input;
+  if (typeof Bucket === 'string') {
+    const target = `s3://${Bucket}${typeof Key === 'string' ? `/${Key}` : ''}`;
+    return typeof CopySource === 'string' ? `${target} from ${decodeURIComponent(CopySource)}` : target;
+  }
+  if (typeof TableName === 'string') return TableName;
+  if (typeof RequestItems === 'object' && RequestItems !== null) return Object.keys(RequestItems).join(', ');
+  if (Array.isArray(TransactItems)) {
+    const tables = TransactItems.flatMap((item: unknown) => Object.values(item as Record<string, { TableName?: unknown }>).map((action) => action.TableName));
+    return [...new Set(tables.filter((table): table is string => typeof table === 'string'))].join(', ');
+  }
+  return '';
+}
+
+/**
+ * Records on every error of a client's calls which call it was
+ * (`HeadObject s3://bucket/key`, see describeError): S3 answers a refused HEAD
+ * with a bare status, and an operator reading a dead letter must know what
+ * to fix.
+ */
+function recordFailedCalls<Input extends object, Output extends object>(stack: MiddlewareStack<Input, Output>): void {
+  stack.add((next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      if (typeof error === 'object' && error !== null && !(AWS_CALL in error)) {
+        const operation = String(context.commandName ?? 'call').replace(/Command$/, '');
+        const resource = resourceOf(args.input as Record<string, unknown>);
+        Object.assign(error, { [AWS_CALL]: resource ? `${operation} ${resource}` : operation });
+      }
+      throw error;
+    }
+  }, { step: 'initialize', name: 'orbitRecordFailedCalls', override: true });
+}
+
 export function createS3(settings: AwsSettings): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: settings.AWS_REGION,
     endpoint: settings.AWS_ENDPOINT_URL_S3,
     forcePathStyle: settings.S3_FORCE_PATH_STYLE,
     maxAttempts: 2,
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: S3_SILENCE_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
+  recordFailedCalls(client.middlewareStack);
+  return client;
 }
 
 export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANSWER_TIMEOUT_MS): DynamoDBDocumentClient {
@@ -39,5 +80,6 @@ export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANS
     // Without throwOnRequestTimeout the handler only warns when the time is up, and goes on waiting.
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: answerTimeoutMs, throwOnRequestTimeout: true },
   });
+  recordFailedCalls(client.middlewareStack);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
 }

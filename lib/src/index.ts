@@ -13,6 +13,7 @@ export * from './envelope.js';
 export * from './codec.js';
 export * from './stores.js';
 export * from './aws.js';
+export * from './error-description.js';
 export * from './mysql.js';
 export * from './metrics.js';
 export * from './health-server.js';

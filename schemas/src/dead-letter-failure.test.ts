@@ -18,8 +18,10 @@ describe('deadLetterFailure', () => {
   });
 
   it('gives the HTTP status of a store that answered with nothing else', () => {
-    const s3Error = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 400 } });
-    expect(deadLetterFailure({ topic: TOPICS.imageValidated, message: { event: events['orbit.image.validated'] }, error: s3Error }, 'harbor-writer')?.message).toContain('Unknown: UnknownError (HTTP 400)');
+    // As the S3 client of aws.ts leaves a refused HEAD: no words, the status, and the call it recorded.
+    const s3Error = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 400 }, awsCall: 'HeadObject s3://Bad_Bucket/k.tar' });
+    expect(deadLetterFailure({ topic: TOPICS.imageValidated, message: { event: events['orbit.image.validated'] }, error: s3Error }, 'harbor-writer')?.message)
+      .toContain('(HTTP_400: HeadObject s3://Bad_Bucket/k.tar: HTTP 400 Bad Request, without an error body)');
   });
 
   it('fails a transfer as a transfer, and names an Orbit error by its code', () => {

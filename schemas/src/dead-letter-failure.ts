@@ -1,14 +1,12 @@
-import { entryOfPid, envelopeFor, errorCodeOf, isKnownPid, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
+import { describeError, entryOfPid, envelopeFor, errorCodeOf, isKnownPid, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
 import { imageVersionOf, type OrbitEvent, type PipelineFailed } from './events.js';
 
 /** The reason code of a request whose message a stage set aside in its DLQ. */
 export const DEAD_LETTERED = 'DEAD_LETTERED';
 
-/** The DLQ header's error code and the message, with the HTTP status a store answered (an S3 400 has no other words). */
+/** The DLQ header's error code and the error in words (an S3 400 with the call it refused; see describeError). */
 function causeOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata?.httpStatusCode;
-  return `${errorCodeOf(error)}: ${error.message}${typeof status === 'number' ? ` (HTTP ${status})` : ''}`;
+  return `${errorCodeOf(error)}: ${describeError(error, 500)}`;
 }
 
 /**

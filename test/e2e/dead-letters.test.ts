@@ -53,6 +53,8 @@ describe('a request whose message a stage sets aside', () => {
       expect(failed).toMatchObject({ status: 'failed', error: { code: 'DEAD_LETTERED', pid: 'c8bms06-c20bre24-911' } });
       expect(failed.error?.message).toContain('harbor-writer');
       expect(failed.error?.message).toContain(DLQ);
+      // What to fix, in the request's own failure: the refused call and the bucket it named (S3 says only "400").
+      expect(failed.error?.message).toContain('HeadObject s3://Misconfigured..Bucket/');
     } finally {
       await restartHarborWriter(undefined);
     }
@@ -61,7 +63,8 @@ describe('a request whose message a stage sets aside', () => {
     const kafka = testKafka();
     const letters = (await listDeadLetters(kafka, DLQ)).filter((letter) => letter.key?.toString('utf8') === imageUID);
     expect(letters.length).toBeGreaterThan(0);
-    expect(letters[0]).toMatchObject({ originalTopic: TOPICS.imageValidated, consumerGroup: 'harbor-writer' });
+    expect(letters[0]).toMatchObject({ originalTopic: TOPICS.imageValidated, consumerGroup: 'harbor-writer', errorCode: 'HTTP_400' });
+    expect(letters[0]?.errorMessage).toMatch(/^HeadObject s3:\/\/Misconfigured\.\.Bucket\/\S+: HTTP 400 Bad Request, without an error body/);
     await redriveDeadLetters(kafka, DLQ, { offsets: letters.map((letter) => letter.dlqOffset) });
 
     const done = await waitFor(async () => {

@@ -1,4 +1,5 @@
 import { OrbitError, RetryExhaustedError } from '../errors.js';
+import { describeError, errorCodeOf } from '../error-description.js';
 import type { Producer } from './client.js';
 import { dlqTopicOf } from '../topics.js';
 import { HEADER } from './headers.js';
@@ -11,30 +12,6 @@ export interface DeadLetter {
   readonly error: unknown;
   readonly attempts: number;
   readonly groupId: string;
-}
-
-/**
- * Error code for the DLQ headers: ours; else the foreign error's own code
- * where it has one (mysql2's ER_DATA_TOO_LONG says more than its name, Error);
- * else its name.
- */
-export function errorCodeOf(error: unknown): string {
-  if (error instanceof OrbitError) return error.code;
-  if (error instanceof Error) {
-    const { code } = error as { code?: unknown };
-    return typeof code === 'string' && code.length > 0 ? code : error.name;
-  }
-  return 'UnknownError';
-}
-
-function describe(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 4; depth++) {
-    parts.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(' <- ').slice(0, 2000);
 }
 
 /**
@@ -56,7 +33,7 @@ export function deadLetterRecord(letter: DeadLetter, now: Date = new Date()): { 
     headers: {
       ...original,
       [HEADER.dlqError]: errorCodeOf(letter.error),
-      [HEADER.dlqMessage]: describe(letter.error),
+      [HEADER.dlqMessage]: describeError(letter.error),
       [HEADER.dlqRetriable]: String(letter.error instanceof OrbitError ? letter.error.retriable : false),
       [HEADER.dlqAttempts]: String(attempts),
       [HEADER.dlqTopic]: letter.topic,
