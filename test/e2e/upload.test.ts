@@ -204,6 +204,24 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, file);
   }, 150_000);
 
+  it('answers an upload sent again with its Idempotency-Key (a retry after a lost answer, even a concurrent one) with the request the first one started', async () => {
+    const file = readFileSync(image.ociArchive);
+    const meta = metadata(`idempotent-${uniqueSuffix()}`);
+    const idempotencyKey = `ci-${uniqueSuffix()}`;
+    const [one, two] = await Promise.all([uploadArchive(USER, file, meta, { idempotencyKey }), uploadArchive(USER, file, meta, { idempotencyKey })]);
+    expect([one.status, two.status].sort()).toEqual([200, 202]);
+    expect(two.body.requestId).toBe(one.body.requestId);
+    expect((await finished(USER, one.body.requestId)).status).toBe('succeeded');
+    const later = await uploadArchive(USER, file, meta, { idempotencyKey });
+    expect(later).toMatchObject({ status: 200, body: { requestId: one.body.requestId, status: 'succeeded' } });
+    const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${one.body.imageUID}`);
+    expect(listed.body.requests.map((request) => request.requestId)).toEqual([one.body.requestId]);
+    await expectStoredAndCharted(one.body, file);
+    // Without the key the same upload is a second request, refused as the version exists.
+    const unkeyed = await uploadArchive(USER, file, meta);
+    expect(await finished(USER, unkeyed.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
+  }, 150_000);
+
   it('refuses the same name and version from the same owner (NAME_CONFLICT), keeping the first', async () => {
     const name = `twice-${uniqueSuffix()}`;
     const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));

@@ -59,14 +59,16 @@ export interface Accepted {
 }
 
 /** POST /v1/uploads as multipart: the metadata part first, then the archive (or the other way round). */
-export async function uploadArchive(user: string, archive: string | Buffer, metadata: Record<string, unknown>, options: { imageFirst?: boolean } = {}): Promise<ApiAnswer<Accepted>> {
+export async function uploadArchive(
+  user: string, archive: string | Buffer, metadata: Record<string, unknown>, options: { imageFirst?: boolean; idempotencyKey?: string } = {},
+): Promise<ApiAnswer<Accepted>> {
   const form = new FormData();
   const bytes = typeof archive === 'string' ? readFileSync(archive) : archive;
   const appendImage = () => form.append('image', new Blob([bytes], { type: 'application/x-tar' }), typeof archive === 'string' ? basename(archive) : 'image.tar');
   if (options.imageFirst) appendImage();
   form.append('metadata', JSON.stringify(metadata));
   if (!options.imageFirst) appendImage();
-  return api<Accepted>(user, '/v1/uploads', { method: 'POST', body: form });
+  return api<Accepted>(user, '/v1/uploads', { method: 'POST', body: form, ...(options.idempotencyKey ? { headers: { 'idempotency-key': options.idempotencyKey } } : {}) });
 }
 
 export async function uploadReference(user: string, reference: string, metadata: Record<string, unknown>): Promise<ApiAnswer<Accepted>> {

@@ -8,7 +8,7 @@ import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
 import { completeDocument } from './openapi.js';
-import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadCompletions, UploadStore } from './ports.js';
+import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
 import { requestRoutes } from './routes/requests.js';
@@ -30,7 +30,9 @@ export interface GatewayDeps {
   readonly images?: ImageReader;
   readonly publish?: CommandPublisher;
   /** One request per presigned upload, however often it is completed. */
-  readonly completions?: UploadCompletions;
+  readonly completions?: UploadClaims;
+  /** One request per Idempotency-Key an upload is sent with. */
+  readonly idempotencyKeys?: UploadClaims;
   readonly publicBaseUrl?: string;
   readonly maxUploadBytes?: number;
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
@@ -144,7 +146,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, publish, completions: deps.completions, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+      await scope.register(uploadRoutes({ uploads, names, publish, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.transfers && deps.requests) {

@@ -8,7 +8,7 @@ import { buildApp } from './app.js';
 import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
-import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadCompletions } from './stores/mysql-requests.js';
+import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
@@ -52,7 +52,8 @@ runMain(async () => {
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
-    completions: mysqlUploadCompletions(pool, outbox, TOPICS.uploadRequested),
+    completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions'),
+    idempotencyKeys: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys'),
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     projectionLost: () => projection.lost(),

@@ -40,7 +40,8 @@ export const UPLOAD_ACCEPTED = object({
   statusUrl: STATUS_URL,
 });
 
-export const UPLOAD_COMPLETED_BEFORE = object({
+/** The request an earlier call with the same key (presigned upload, Idempotency-Key) started. */
+export const STARTED_BEFORE = object({
   requestId: { type: 'string', format: 'uuid' },
   imageUID: text(),
   pid: PID,

@@ -167,11 +167,16 @@ export interface ImageReader {
  * repeated completion (a client retrying after a timeout) is answered with the
  * request the first one started; a failed one is replaced.
  */
-export interface UploadCompletions {
-  /** Records `request` and publishes `command` when the completion is ours; answers the request that holds it. */
-  claim(uploadId: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext): Promise<HeldRequest>;
-  /** The request that completed the owner's upload, if any: it stays the answer after the staged image is gone. */
-  find(owner: string, uploadId: string): Promise<HeldRequest | undefined>;
+/**
+ * One request per (owner, key) of an upload: a presigned upload's id, or the
+ * Idempotency-Key an upload was sent with. A repeat finds the request the
+ * first one started; a failed one is replaced.
+ */
+export interface UploadClaims {
+  /** Records `request` and publishes `command` when the key is ours; answers the request that holds it. */
+  claim(key: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext): Promise<HeldRequest>;
+  /** The request the owner's key started, if any: it stays the answer after the staged image is gone. */
+  find(owner: string, key: string): Promise<HeldRequest | undefined>;
 }
 
 /** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */

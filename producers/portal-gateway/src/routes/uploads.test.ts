@@ -9,7 +9,7 @@ import type { UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
-import type { RequestRecord, RequestStore, TimelineEntry, UploadStore } from '../ports.js';
+import type { RequestRecord, RequestStore, TimelineEntry, UploadClaims, UploadStore } from '../ports.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
@@ -56,9 +56,30 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     names: { uidFor },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
-    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}),
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
   });
   return { app, published, staged, discarded, records, timelines };
+}
+
+/** Idempotency-Key claims kept in memory: a key held by a request that has not failed is not taken again. */
+function keyClaims(records: Map<string, RequestRecord>, published: UploadRequested[]): UploadClaims {
+  const held = new Map<string, string>();
+  const holder = (owner: string, key: string) => {
+    const requestId = held.get(`${owner}\n${key}`);
+    const record = requestId === undefined ? undefined : records.get(requestId);
+    return record ? { requestId: record.requestId, status: record.status, imageUID: record.imageUID } : undefined;
+  };
+  return {
+    find: async (owner, key) => holder(owner, key),
+    async claim(key, request, command) {
+      const now = holder(request.owner, key);
+      if (now && now.status !== 'failed') return now;
+      held.set(`${request.owner}\n${key}`, request.requestId);
+      records.set(request.requestId, { ...request, status: 'accepted', error: null });
+      published.push(command);
+      return { requestId: request.requestId, status: null, imageUID: request.imageUID };
+    },
+  };
 }
 
 function step(correlationId: string, eventType: string, status?: string): TimelineEntry {
@@ -284,6 +305,49 @@ describe('POST /v1/uploads', () => {
     expect(published[0]?.source).toBe('PRESIGNED');
     const missing = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000002/complete', headers, payload: { metadata } });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe('POST /v1/uploads with an Idempotency-Key', () => {
+  it('answers a repeat with the request the first one started (200, Idempotent-Replayed), without staging or starting anything again', async () => {
+    const { app, published, staged, records } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(2048, 1) }]);
+    const send = async (key: string) => app.inject({
+      method: 'POST', url: '/v1/uploads', headers: { ...form.headers, authorization: `Bearer ${await token()}`, 'idempotency-key': key }, payload: form.payload,
+    });
+    const first = await send('build-4711');
+    expect(first.statusCode, first.body).toBe(202);
+    const again = await send('"build-4711"');
+    expect(again.statusCode, again.body).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toMatchObject({ requestId: first.json().requestId, imageUID: first.json().imageUID, status: 'accepted', statusUrl: first.json().statusUrl });
+    expect(published).toHaveLength(1);
+    expect(staged).toHaveLength(1);
+
+    // Another key is another request; a key whose request failed may be sent again, and starts a new one.
+    expect((await send('build-4712')).statusCode).toBe(202);
+    records.set(first.json().requestId, { ...records.get(first.json().requestId)!, status: 'failed' });
+    const retried = await send('build-4711');
+    expect(retried.statusCode).toBe(202);
+    expect(retried.json().requestId).not.toBe(first.json().requestId);
+    expect(published).toHaveLength(3);
+  });
+
+  it('keeps keys per caller, honours them for registry references, and refuses a malformed key before reading the body', async () => {
+    const { app, published } = harness();
+    const reference = (user: string, key: string) => async () => app.inject({
+      method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token(user)}`, 'idempotency-key': key },
+      payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' },
+    });
+    const first = await reference('dev1', 'k1')();
+    expect(first.statusCode).toBe(202);
+    expect((await reference('dev1', 'k1')()).json().requestId).toBe(first.json().requestId);
+    expect((await reference('dev2', 'k1')()).statusCode).toBe(202);
+    expect(published).toHaveLength(2);
+    const bad = await reference('dev1', 'x'.repeat(300))();
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: expect.stringContaining('idempotency-key') }] });
+    expect(published).toHaveLength(2);
   });
 });
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type Logger } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
-import { errors, PRESIGNED_UPLOAD, UPLOAD_ACCEPTED, UPLOAD_COMPLETED_BEFORE } from '../openapi.js';
-import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadCompletions, UploadStore } from '../ports.js';
+import { errors, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
+import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 
@@ -15,7 +16,9 @@ export interface UploadRouteDeps {
   readonly names: ImageNames;
   readonly publish: CommandPublisher;
   /** One request per presigned upload; without it every completion starts a request. */
-  readonly completions?: UploadCompletions | undefined;
+  readonly completions?: UploadClaims | undefined;
+  /** One request per Idempotency-Key an upload is sent with; without it the header is not honoured. */
+  readonly idempotencyKeys?: UploadClaims | undefined;
   readonly statusUrl: (requestId: string) => string;
   readonly maxUploadBytes: number;
   readonly logger?: Logger | undefined;
@@ -27,6 +30,51 @@ export interface Accepted {
   readonly pid: string;
   readonly status: 'accepted';
   readonly statusUrl: string;
+}
+
+/** The request an earlier call with the same key (presigned upload, Idempotency-Key) started, and its status now. */
+export interface StartedBefore {
+  readonly requestId: string;
+  readonly imageUID: string;
+  readonly pid: string;
+  readonly status: string;
+  readonly statusUrl: string;
+}
+
+/** 202 for a request this call started; 200 for the one an earlier call with the same key started (nothing started again). */
+type UploadAnswer = { readonly replayed: false; readonly body: Accepted } | { readonly replayed: true; readonly body: StartedBefore };
+
+/** Where a call's request is claimed, when it names one: its presigned upload, or its Idempotency-Key. */
+interface ClaimedBy {
+  readonly claims: UploadClaims;
+  readonly key: string;
+}
+
+/** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf). */
+const IDEMPOTENCY_KEY_SCHEMA = {
+  type: 'object',
+  properties: {
+    [IDEMPOTENCY_KEY_HEADER]: {
+      type: 'string', maxLength: 257,
+      description: 'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing',
+    },
+  },
+} as const;
+
+const STARTED_BEFORE_ANSWER = { ...STARTED_BEFORE, description: 'Sent before with this Idempotency-Key: the request it started, nothing started again (header Idempotent-Replayed: true)' };
+
+function send(reply: FastifyReply, answer: UploadAnswer): FastifyReply {
+  // Stripe's header for an answer replayed from an earlier request.
+  return answer.replayed ? reply.code(200).header('idempotent-replayed', 'true').send(answer.body) : reply.code(202).send(answer.body);
+}
+
+/** Reads a body to its end and drops it; more than `limit` bytes is refused as any upload over the limit. */
+async function drain(body: AsyncIterable<Buffer>, limit: number): Promise<void> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new UploadTooLargeError(limit);
+  }
 }
 
 /** Metadata is a few fields; anything bigger is not metadata. */
@@ -65,15 +113,40 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { event, record, answer };
   }
 
-  /** The answer to a completion that an earlier one made already (its image from its request row, which is always there). */
-  function completedBefore(held: HeldRequest, imageUID = '') {
-    return { requestId: held.requestId, imageUID: held.imageUID ?? imageUID, pid: pidOf('uploadRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId) };
+  /** The answer to a call that an earlier one with the same key made already (its image from its request row, which is always there). */
+  function startedBefore(held: HeldRequest, imageUID = ''): UploadAnswer {
+    return {
+      replayed: true,
+      body: { requestId: held.requestId, imageUID: held.imageUID ?? imageUID, pid: pidOf('uploadRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId) },
+    };
   }
 
-  async function accept(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string): Promise<Accepted> {
+  /** The request an earlier call with the same key started, unless that one failed (then this call starts another). */
+  async function earlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<UploadAnswer | undefined> {
+    const earlier = await claimed?.claims.find(owner, claimed.key);
+    return earlier && earlier.status !== 'failed' ? startedBefore(earlier) : undefined;
+  }
+
+  /** The call's Idempotency-Key claim, when it sent one. */
+  function keyOf(request: FastifyRequest): ClaimedBy | undefined {
+    const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER]);
+    return key !== undefined && deps.idempotencyKeys ? { claims: deps.idempotencyKeys, key } : undefined;
+  }
+
+  /**
+   * Records the request and publishes its command; with a key, only when the
+   * key is not already held (concurrent calls with one key start one request).
+   */
+  async function accept(
+    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy,
+  ): Promise<UploadAnswer> {
     const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID);
-    await deps.publish.uploadRequested(event, startTrace(), record);
-    return answer;
+    if (!claimed) {
+      await deps.publish.uploadRequested(event, startTrace(), record);
+      return { replayed: false, body: answer };
+    }
+    const held = await claimed.claims.claim(claimed.key, record, event, startTrace());
+    return held.requestId === answer.requestId ? { replayed: false, body: answer } : startedBefore(held, imageUID);
   }
 
   async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
@@ -94,7 +167,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * put files first) get the image staged and the metadata checked after it,
    * and a refusal then deletes what was staged.
    */
-  async function fromMultipart(request: FastifyRequest, caller: Caller): Promise<Accepted> {
+  async function fromMultipart(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
     const { metadata, staged } = await readParts(request, caller);
     // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
@@ -103,7 +176,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       await discard(staged);
       throw error;
     });
-    return accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID);
+    const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed);
+    // A concurrent call with the same key won: its request has its own staged image.
+    if (answer.replayed) await discard(staged);
+    return answer;
   }
 
   async function discard(staged: StagedObject): Promise<void> {
@@ -143,13 +219,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** JSON {metadata, reference}: an image pulled from an OCI registry. */
-  async function fromReference(request: FastifyRequest, caller: Caller) {
+  async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
     const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
     if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await deps.names.uidFor(caller.actor.username, metadata.imageName));
+    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await deps.names.uidFor(caller.actor.username, metadata.imageName), claimed);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -157,25 +233,38 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
-        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 413) },
+        headers: IDEMPOTENCY_KEY_SCHEMA,
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 413) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      const claimed = keyOf(request);
+      const earlier = await earlierOf(claimed, caller.actor.username);
+      if (earlier) {
+        // Read to its end and dropped, not staged: Node's fetch and Python's requests fail on an answer that comes while they still send.
+        await drain(request.raw, deps.maxUploadBytes + 1024 * 1024);
+        return send(reply, earlier);
+      }
       const length = Number(request.headers['content-length'] ?? 0);
       if (length > deps.maxUploadBytes + 1024 * 1024) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${length} bytes; the limit is ${deps.maxUploadBytes}`);
       }
-      if (request.isMultipart()) return reply.code(202).send(await fromMultipart(request, caller));
+      if (request.isMultipart()) return send(reply, await fromMultipart(request, caller, claimed));
       if (request.body === undefined || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
-      return reply.code(202).send(await fromReference(request, caller));
+      return send(reply, await fromReference(request, caller, claimed));
     });
 
     app.post('/v1/uploads/references', {
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
-        response: { 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401) },
+        headers: IDEMPOTENCY_KEY_SCHEMA,
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401) },
       },
-    }, async (request, reply) => reply.code(202).send(await fromReference(request, await options.caller(request))));
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const claimed = keyOf(request);
+      return send(reply, (await earlierOf(claimed, caller.actor.username)) ?? (await fromReference(request, caller, claimed)));
+    });
 
     app.post('/v1/uploads/presign', {
       schema: { operationId: 'presignUpload', summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'], response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url, then POST completeUrl' }, ...errors(401) } },
@@ -191,16 +280,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: {
-          200: { ...UPLOAD_COMPLETED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
+          200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
           202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413),
         },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
+      const completion = deps.completions ? { claims: deps.completions, key: request.params.id } : undefined;
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
-      const earlier = await deps.completions?.find(caller.actor.username, request.params.id);
-      if (earlier && earlier.status !== 'failed') return reply.code(200).send(completedBefore(earlier));
+      const earlier = await earlierOf(completion, caller.actor.username);
+      if (earlier) return send(reply, earlier);
       const staged = await deps.uploads.find(caller.actor.username, request.params.id);
       if (!staged) throw notFound(`upload ${request.params.id}`);
       if (staged.sizeBytes > deps.maxUploadBytes) {
@@ -208,10 +298,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
       const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
-      if (!deps.completions) return reply.code(202).send(await accept(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID));
-      const { event, record, answer } = requestFor(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID);
-      const held = await deps.completions.claim(request.params.id, record, event, startTrace());
-      return held.requestId === answer.requestId ? reply.code(202).send(answer) : reply.code(200).send(completedBefore(held, imageUID));
+      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID, completion));
     });
   };
 }

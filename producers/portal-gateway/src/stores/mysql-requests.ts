@@ -1,6 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
-import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadCompletions } from '../ports.js';
+import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
@@ -89,7 +89,7 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
  * claim row's lock and agree on one holder; a failed holder is replaced, so
  * what failed can be asked for again.
  */
-function requestClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions', keyColumns: readonly string[]) {
+function requestClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions' | 'upload_idempotency_keys', keyColumns: readonly string[]) {
   const holder = async (db: Pool | PoolConnection, key: readonly string[]): Promise<HeldRequest | undefined> => {
     const [rows] = await db.execute<RowDataPacket[]>(
       `SELECT c.request_id, r.status, r.image_uid FROM ${table} c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
@@ -128,11 +128,11 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
   };
 }
 
-/** upload_completions: one row per (owner, presigned upload); see requestClaims. */
-export function mysqlUploadCompletions(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): UploadCompletions {
-  const claims = requestClaims(pool, outbox, topic, 'upload_completions', ['user_login', 'upload_id']);
+/** One row per (owner, key) in `table`: upload_completions (presigned upload ids) or upload_idempotency_keys; see requestClaims. */
+export function mysqlUploadClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys'): UploadClaims {
+  const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key']);
   return {
-    claim: (uploadId, request, command, trace) => claims.claim([request.owner, uploadId], request, command, trace),
-    find: (owner, uploadId) => claims.find([owner, uploadId]),
+    claim: (key, request, command, trace) => claims.claim([request.owner, key], request, command, trace),
+    find: (owner, key) => claims.find([owner, key]),
   };
 }

@@ -5,12 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import type { AcceptedRequest } from '../ports.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
-import { mysqlUploadCompletions } from './mysql-requests.js';
+import { mysqlUploadClaims } from './mysql-requests.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 6);
 const owner = `completer-${randomUUID()}`;
 afterAll(async () => {
   await pool.query('DELETE FROM upload_completions WHERE user_login = ?', [owner]);
+  await pool.query('DELETE FROM upload_idempotency_keys WHERE user_login = ?', [owner]);
   await pool.query('DELETE FROM viewport_requests WHERE user_login = ?', [owner]);
   await pool.end();
 });
@@ -21,12 +22,15 @@ function completion(imageUID: string): { request: AcceptedRequest; command: Uplo
   return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId }, request: { requestId, kind: 'upload', imageUID, imageVersion: 'v1-0-00', owner } };
 }
 
-describe('presigned upload completions against MariaDB', () => {
-  it('starts one request per upload however often and however concurrently it is completed, and a new one once that failed', async () => {
+describe.each([
+  ['presigned upload completions', 'upload_completions', randomUUID],
+  ['uploads sent with an Idempotency-Key', 'upload_idempotency_keys', () => `"ci run ${randomUUID()}"`],
+] as const)('%s against MariaDB', (_what, table, newKey) => {
+  it('starts one request per key however often and however concurrently it is sent, and a new one once that failed', async () => {
     const sent: EventEnvelope[] = [];
-    const completions = mysqlUploadCompletions(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested);
+    const completions = mysqlUploadClaims(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested, table);
     const imageUID = newImageUID();
-    const uploadId = randomUUID();
+    const uploadId = newKey();
     const asks = Array.from({ length: 4 }, () => completion(imageUID));
     const held = await Promise.all(asks.map((ask) => completions.claim(uploadId, ask.request, ask.command, childSpan(undefined))));
     const first = held.find((entry) => entry.status === null);
@@ -41,7 +45,7 @@ describe('presigned upload completions against MariaDB', () => {
 
     // Another upload of the same owner is its own request.
     const other = completion(imageUID);
-    expect((await completions.claim(randomUUID(), other.request, other.command, childSpan(undefined))).requestId).toBe(other.request.requestId);
+    expect((await completions.claim(newKey(), other.request, other.command, childSpan(undefined))).requestId).toBe(other.request.requestId);
 
     // Once the request failed (NAME_CONFLICT, say), completing the same staged image again starts a new one.
     await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first?.requestId]);

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { RequestRefusedError } from './errors.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
+
+describe('idempotencyKeyOf', () => {
+  it('takes a key bare (as most clients send it) or as the draft\'s quoted string, and both name the same key', () => {
+    expect(idempotencyKeyOf(undefined)).toBeUndefined();
+    expect(idempotencyKeyOf('8e03978e-40d5-43e8-bc93-6894a57f9324')).toBe('8e03978e-40d5-43e8-bc93-6894a57f9324');
+    expect(idempotencyKeyOf('"8e03978e-40d5-43e8-bc93-6894a57f9324"')).toBe('8e03978e-40d5-43e8-bc93-6894a57f9324');
+    expect(idempotencyKeyOf(' ci-build 4711 ')).toBe('ci-build 4711');
+    expect(idempotencyKeyOf('x'.repeat(255))).toHaveLength(255);
+  });
+
+  it('refuses an empty, overlong, non-ASCII or repeated key with a 400 naming the header, rather than ignoring it', () => {
+    for (const bad of ['', '  ', '""', 'x'.repeat(256), 'schlüssel', 'tab\there', '"a"b"', ['a', 'b']]) {
+      const refusal = (() => { try { idempotencyKeyOf(bad); } catch (error) { return error; } return undefined; })();
+      expect(refusal, JSON.stringify(bad)).toBeInstanceOf(RequestRefusedError);
+      expect(refusal).toMatchObject({ statusCode: 400, problems: [{ field: 'idempotency-key' }] });
+    }
+  });
+});

@@ -1,0 +1,25 @@
+import { badRequest } from './errors.js';
+
+/** The header a client names a request with, to send it again safely (IETF draft-ietf-httpapi-idempotency-key-header). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+const MAX_KEY_LENGTH = 255;
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+/**
+ * The Idempotency-Key of a request, or undefined when it has none. The draft
+ * makes it a structured-field string (`"8e03978e-…"`); most clients (Stripe's
+ * habit) send it bare. Both name the same key. Anything else is refused
+ * rather than ignored: a client that sent a key counts on it.
+ */
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (Array.isArray(header)) throw badRequest('send one Idempotency-Key header', IDEMPOTENCY_KEY_HEADER);
+  const trimmed = header.trim();
+  const quoted = trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"');
+  const key = quoted ? trimmed.slice(1, -1) : trimmed;
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH || !PRINTABLE_ASCII.test(key) || (quoted && /["\\]/.test(key))) {
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters (a UUID, say)`, IDEMPOTENCY_KEY_HEADER);
+  }
+  return key;
+}
