@@ -34,7 +34,8 @@ export async function privateViewport(label: string, connections = 4): Promise<P
   return {
     database, pool,
     async drop() {
-      await pool.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      // With what a rebuild of it leaves beside it (the replaced projection, a shadow it did not swap in).
+      for (const name of [database, `${database}_previous`, `${database}_rebuild`]) await pool.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await pool.end();
     },
   };
