@@ -5,7 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
-import { ProjectionLostRefusal, RequestRefusedError } from './errors.js';
+import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
@@ -16,6 +16,7 @@ import { transferRoutes, type TransferClaims, type TransferPublisher } from './r
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
 import { UploadTooLargeError } from './staging.js';
+import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
 export interface GatewayDeps {
   /** True when Kafka and the registry answer; the gateway cannot accept work otherwise. */
@@ -104,6 +105,11 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     frameworkErrors: frameworkRefusal,
   });
   app.setErrorHandler(errorHandler(deps.logger));
+  // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
+  app.addHook('preValidation', async (request) => {
+    const field = illFormedTextAt(request.body);
+    if (field !== undefined) throw badRequest(`${field} ${ILL_FORMED_TEXT}`, field === 'body' ? 'body' : `body.${field}`);
+  });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` }));
   // Response schemas document the API; answers are written whole, never filtered down to a schema.

@@ -2,6 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseMetadata } from './metadata.js';
 
 describe('parseMetadata', () => {
+  it('refuses text holding half a surrogate pair, naming the field, in known and extra fields alike', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'lost \ud83d half' })).toEqual({
+      ok: false, problems: [{ field: 'Description', message: expect.stringContaining('well-formed Unicode') }],
+    });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', owner: { team: '\udc00' } })).toMatchObject({ ok: false, problems: [{ field: 'owner.team' }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'rocket 🚀' })).toMatchObject({ ok: true });
+  });
+
   it('accepts the design fields and keeps extra fields as they are', () => {
     const result = parseMetadata({
       imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'backend', Description: 'Billing', Part: 'core', port: '8080',

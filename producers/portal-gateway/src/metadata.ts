@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ImageMetadata } from '@orbit/schemas';
+import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
 
@@ -53,6 +54,8 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, problems: [{ field: 'metadata', message: 'must be a JSON object' }] };
   }
+  const illFormed = illFormedTextAt(input);
+  if (illFormed !== undefined) return { ok: false, problems: [{ field: illFormed, message: ILL_FORMED_TEXT }] };
   const normalised: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) normalised[ALIASES[key] ?? key] = value;
   const result = metadataSchema.safeParse(normalised);

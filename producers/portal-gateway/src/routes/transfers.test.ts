@@ -121,3 +121,16 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     expect(refusals.map((event) => event.reasonCode)).toEqual(['VERSION_NOT_FOUND', 'VERSION_NOT_FOUND']);
   });
 });
+
+describe('POST /v1/images/{uid}/transfers with text no store keeps', () => {
+  it('refuses notes holding half a surrogate pair (400 naming the field) and records nothing, but takes emoji', async () => {
+    const { transfer, commands, refusals } = harness();
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'rc1 \ud83d' })).toMatchObject({
+      status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'body.notes' }] },
+    });
+    expect(commands).toEqual([]);
+    expect(refusals).toEqual([]);
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'rc1 🚀' })).status).toBe(202);
+    expect(commands[0]?.notes).toBe('rc1 🚀');
+  });
+});
