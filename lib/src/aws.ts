@@ -52,7 +52,8 @@ function recordFailedCalls<Input extends object, Output extends object>(stack: M
     try {
       return await next(args);
     } catch (error) {
-      if (typeof error === 'object' && error !== null && !(AWS_CALL in error)) {
+      // A frozen error (none of the SDK's are) is passed on as it is rather than replaced by a TypeError.
+      if (typeof error === 'object' && error !== null && Object.isExtensible(error) && !(AWS_CALL in error)) {
         const operation = String(context.commandName ?? 'call').replace(/Command$/, '');
         const resource = resourceOf(args.input as Record<string, unknown>);
         Object.assign(error, { [AWS_CALL]: resource ? `${operation} ${resource}` : operation });
