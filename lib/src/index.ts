@@ -27,5 +27,6 @@ export * from './kafka/dead-letter.js';
 export { parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
 export * from './kafka/dlq-ops.js';
+export * from './kafka/read-to-end.js';
 export * from './command-line.js';
 export * from './projection-state.js';

@@ -65,6 +65,10 @@ export interface UploadRequested extends EventEnvelope {
   readonly reference: string | null;
   readonly sizeBytes: number | null;
   readonly sha256: string | null;
+  /** The presigned upload it completed; null (or absent, before 2026-12-01) otherwise. */
+  readonly uploadId?: string | null;
+  /** The Idempotency-Key it was sent with; null (or absent, before 2026-12-01) otherwise. */
+  readonly idempotencyKey?: string | null;
 }
 
 export interface ImageValidated extends EventEnvelope {

@@ -5,8 +5,9 @@
  * empty, 503 ORBIT_ERR_PROJECTION_LOST (on empty tables it would answer every
  * earlier request 404 and give an existing image name a second UID). The
  * rebuild, with no option, brings back the projection the history makes and
- * the gateway's rows: earlier requests answer, a repeated transfer finds its
- * request, the next version of a name joins its image.
+ * the gateway's rows: earlier requests answer, a repeated transfer and an
+ * upload sent again with its Idempotency-Key find their requests, the next
+ * version of a name joins its image.
  */
 import { readFileSync } from 'node:fs';
 import { createMysqlPool, databaseOf } from '@orbit/lib';
@@ -39,7 +40,8 @@ afterAll(async () => {
 
 const rebuild = (): Promise<void> => rebuildLiveViewport(mysql);
 
-const upload = (version: string): Promise<ApiAnswer<Accepted>> => uploadArchive(USER, archive, { imageName: NAME, imageVersion: version, port: 8080 });
+const IDEMPOTENCY_KEY = `lost-${uniqueSuffix()}`;
+const upload = (version: string): Promise<ApiAnswer<Accepted>> => uploadArchive(USER, archive, { imageName: NAME, imageVersion: version, port: 8080 }, { idempotencyKey: `${IDEMPOTENCY_KEY}-${version}` });
 const transfer = (imageUID: string): Promise<ApiAnswer<Accepted & { code?: string }>> => api(USER, `/v1/images/${imageUID}/transfers`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }),
 });
@@ -86,6 +88,9 @@ describe('the ViewPort database lost under a running pipeline', () => {
     // The promotion's request is back: a repeat answers with it, no work done again.
     const repeated = await transfer(imageUID);
     expect([repeated.status, repeated.body.requestId]).toEqual([200, promoted.body.requestId]);
+    // So is the upload's Idempotency-Key: the upload sent again is its first request, not a second one failing NAME_CONFLICT.
+    const resent = await upload('v1-0-00');
+    expect([resent.status, resent.body.requestId]).toEqual([200, uploaded.body.requestId]);
     // The name kept its UID: the next version joins the image.
     const next = await upload('v2-0-00');
     expect(next.status).toBe(202);

@@ -49,9 +49,9 @@ try {
     const after = await projectionChecksum(pool);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
     if (report.skipped.length > 0) process.stdout.write(skippedSummary(report.skipped));
-    const { requests, imageNames, transferClaims } = report.restored;
-    if (requests + imageNames + transferClaims > 0) {
-      process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s)\n`);
+    const { requests, imageNames, transferClaims, uploadClaims } = report.restored;
+    if (requests + imageNames + transferClaims + uploadClaims > 0) {
+      process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s), ${uploadClaims} upload claim(s)\n`);
     }
     process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   }

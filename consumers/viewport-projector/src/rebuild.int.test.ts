@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
-import { loadSchemas, sampleEvents, type OrbitEvent } from '@orbit/schemas';
+import { loadSchemas, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { createTestTopics, quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
@@ -130,7 +131,7 @@ describe('a rebuild while traffic goes on', () => {
       expect(report.eventsReplayed).toBe(3);
       expect(report.catchUpEvents).toBe(3);
       // The live database kept its requests: nothing to give back but the name it never had here (both images are dev1's billing-api).
-      expect(report.restored).toEqual({ requests: 0, imageNames: 1, transferClaims: 0 });
+      expect(report.restored).toEqual({ requests: 0, imageNames: 1, transferClaims: 0, uploadClaims: 0 });
       // The history's request was finished by the live projector long ago (here: never, so the rebuild leaves it as it was);
       // the one that arrived during the rebuild is applied with its effects, as the live projector would have.
       expect(await statusOf(before)).toBe('accepted');
@@ -150,8 +151,9 @@ describe('a rebuild while traffic goes on', () => {
 });
 
 describe('a rebuild from nothing', () => {
-  it('gives back the requests, image names and transfer claims a lost database had, and changes no name that is there', async () => {
+  it('gives back the requests, image names, transfer and upload claims a lost database had, and changes no name that is there', async () => {
     const { topics, named, lifecycleTopicOf, publisher, live, url, kafka, codec } = await replayFixture('nothing');
+    await createTestTopics(kafka, [named(TOPICS.uploadRequested)]);
     const imageUID = newImageUID();
     const upload = sampleEvents(imageUID, `req-up-${uniqueSuffix()}`);
     const transferId = `req-tr-${uniqueSuffix()}`;
@@ -171,13 +173,22 @@ describe('a rebuild from nothing', () => {
       // Written since the loss: dev2's name stays exactly as it is.
       const otherUID = newImageUID();
       await live.pool.query("INSERT INTO image_names (user_login, image_name, image_uid) VALUES ('dev2', 'billing-api', ?)", [otherUID]);
+      // The upload commands: one sent with an Idempotency-Key, one completing a presigned upload, one whose request left nothing to restore.
+      const idempotencyKey = `ci-${uniqueSuffix()}`;
+      const uploadId = randomUUID();
+      const commands: UploadRequested[] = [
+        { ...upload[TOPICS.uploadRequested], idempotencyKey },
+        { ...kept[TOPICS.uploadRequested], actor: keptStored.actor, uploadId, source: 'PRESIGNED' },
+        { ...sampleEvents(newImageUID(), `req-gone-${uniqueSuffix()}`)[TOPICS.uploadRequested], idempotencyKey: `gone-${uniqueSuffix()}` },
+      ];
+      for (const command of commands) await publisher.publish(named(TOPICS.uploadRequested), command);
 
       const report = await rebuildProjection({
         kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup: `viewport-projector-${uniqueSuffix()}`,
         publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
       });
 
-      expect(report.restored).toEqual({ requests: 5, imageNames: 1, transferClaims: 1 });
+      expect(report.restored).toEqual({ requests: 5, imageNames: 1, transferClaims: 1, uploadClaims: 2 });
       const [requests] = await live.pool.query<RowDataPacket[]>('SELECT request_id, kind, image_version, target_env, notes, user_login, status, error_code FROM viewport_requests ORDER BY request_id');
       expect(requests.map((row) => ({ ...row }))).toEqual([
         { request_id: keptStored.requestId, kind: 'upload', image_version: 'v1-0-00', target_env: null, notes: null, user_login: 'dev2', status: 'running', error_code: null },
@@ -193,6 +204,10 @@ describe('a rebuild from nothing', () => {
       ]);
       const [claims] = await live.pool.query<RowDataPacket[]>('SELECT image_uid, image_version, target_env, request_id FROM transfer_claims');
       expect(claims.map((row) => ({ ...row }))).toEqual([{ image_uid: imageUID, image_version: 'v1-0-00', target_env: 'Testing', request_id: transferId }]);
+      const [keys] = await live.pool.query<RowDataPacket[]>('SELECT user_login, idempotency_key, request_id FROM upload_idempotency_keys');
+      expect(keys.map((row) => ({ ...row }))).toEqual([{ user_login: 'dev1', idempotency_key: idempotencyKey, request_id: upload[TOPICS.imageStored].requestId }]);
+      const [completions] = await live.pool.query<RowDataPacket[]>('SELECT user_login, upload_id, request_id FROM upload_completions');
+      expect(completions.map((row) => ({ ...row }))).toEqual([{ user_login: 'dev2', upload_id: uploadId, request_id: keptStored.requestId }]);
     } finally {
       await publisher.disconnect();
       await live.drop();

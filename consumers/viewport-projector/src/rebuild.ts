@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, errorCodeOf, lostPartitions, OrbitError, retryPolicy,
+  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
 } from '@orbit/lib';
-import type { OrbitEvent } from '@orbit/schemas';
+import type { OrbitEvent, UploadRequested } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
@@ -12,8 +12,8 @@ import { dependentsFirst } from './topics.js';
 export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets', 'viewport_set_aside'] as const;
 /** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
-/** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows). */
-const RESTORED_TABLES = ['image_names', 'transfer_claims'] as const;
+/** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows, restoreUploadClaims). */
+const RESTORED_TABLES = ['image_names', 'transfer_claims', 'upload_completions', 'upload_idempotency_keys'] as const;
 /** Every table a rebuild reads or writes in the live database. */
 export const REBUILT_DATABASE_TABLES = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES] as const;
 
@@ -44,6 +44,12 @@ export interface RebuildDeps {
    * projection was lost (Kafka's live group is past what it holds)
    */
   readonly restoreRequests?: boolean;
+  /**
+   * Where upload commands are, to give back the claims of presigned
+   * completions and Idempotency-Keys when requests are given back.
+   * @default orbit.upload.requested, named as `topics` are (see lifecycleTopicOf)
+   */
+  readonly uploadRequestsTopic?: string;
 }
 
 /** A message a rebuild passed over: where it is (`topic/partition@offset`) and why (ORBIT_ERR_DECODE, say). */
@@ -68,6 +74,8 @@ export interface RestoredRows {
   readonly requests: number;
   readonly imageNames: number;
   readonly transferClaims: number;
+  /** Presigned completions and Idempotency-Keys (restoreUploadClaims). */
+  readonly uploadClaims: number;
 }
 
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
@@ -288,7 +296,7 @@ async function hasNoRequests(pool: Pool, database: string): Promise<boolean> {
  * project, or a name that was only ever rejected, leaves nothing to restore
  * from.
  */
-async function restoreLostRows(pool: Pool, database: string, shadow: string): Promise<RestoredRows> {
+async function restoreLostRows(pool: Pool, database: string, shadow: string): Promise<Omit<RestoredRows, 'uploadClaims'>> {
   const live = quote(database);
   const from = quote(shadow);
   const columns = 'request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at';
@@ -302,6 +310,48 @@ async function restoreLostRows(pool: Pool, database: string, shadow: string): Pr
      WHERE kind = 'transfer' AND status = 'succeeded' AND image_version IS NOT NULL AND target_env IS NOT NULL`,
   );
   return { requests: requests.affectedRows, imageNames: names.affectedRows, transferClaims: claims.affectedRows };
+}
+
+/** Lifecycle topic `topic` named as the copy `sample` is (`<prefix><lifecycle topic>`: MirrorMaker's `<cluster>.<topic>`, a test's private copies). */
+function namedAlike(sample: string | undefined, lifecycleTopicOf: ((topic: string) => string) | undefined, topic: string): string {
+  const own = sample !== undefined && lifecycleTopicOf ? lifecycleTopicOf(sample) : undefined;
+  return sample !== undefined && own !== undefined && sample.endsWith(own) ? `${sample.slice(0, sample.length - own.length)}${topic}` : topic;
+}
+
+/** Where each kind of upload key is held (migrations 0011, 0012). */
+const UPLOAD_KEY_TABLES = [
+  { field: 'uploadId', table: 'upload_completions', column: 'upload_id' },
+  { field: 'idempotencyKey', table: 'upload_idempotency_keys', column: 'idempotency_key' },
+] as const;
+
+/**
+ * The claims of presigned completions and Idempotency-Keys a lost database
+ * held, so that a client retrying after the loss still gets its request
+ * rather than a second one: read from the upload commands (which carry the
+ * key since 2026-12-01; older ones give nothing back), each added where its
+ * request was given back and its key is free. The projected topics do not
+ * carry the keys, so this is one more read, of one topic, and only when
+ * requests are given back. A key whose first request failed comes back held
+ * by it; the next call with the key replaces it, as it would have anyway.
+ */
+async function restoreUploadClaims(deps: RebuildDeps, database: string): Promise<number> {
+  const topic = deps.uploadRequestsTopic ?? namedAlike(deps.topics[0], deps.lifecycleTopicOf, TOPICS.uploadRequested);
+  const claims: { table: string; column: string; owner: string; key: string; requestId: string; at: Date }[] = [];
+  await readTopicToEnd(deps.kafka, topic, async (message) => {
+    const command = await deps.codec.decode(topic, message.value).catch(() => undefined) as UploadRequested | undefined;
+    for (const { field, table, column } of UPLOAD_KEY_TABLES) {
+      const key = command?.[field];
+      if (command && typeof key === 'string') claims.push({ table, column, owner: command.actor.username, key, requestId: command.requestId, at: new Date(command.occurredAt) });
+    }
+  }, { groupPrefix: 'viewport-rebuild-upload-claims', timeoutMs: 120_000 });
+  let restored = 0;
+  for (const claim of claims) {
+    const [result] = await deps.pool.query<ResultSetHeader>(
+      `INSERT IGNORE INTO ${quote(database)}.${quote(claim.table)} (user_login, ${quote(claim.column)}, request_id, created_at)
+       SELECT ?, ?, request_id, ? FROM ${quote(database)}.viewport_requests WHERE request_id = ?`, [claim.owner, claim.key, claim.at, claim.requestId]);
+    restored += result.affectedRows;
+  }
+  return restored;
 }
 
 /** MySQL lock names are at most 64 characters; database names can be as long on their own. */
@@ -384,7 +434,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await admin.connect();
   await admin.deleteGroups([group]).catch(() => undefined);
   await admin.disconnect();
-  const restored = await restoreLostRows(deps.pool, database, shadow);
+  const restored = { ...(await restoreLostRows(deps.pool, database, shadow)), uploadClaims: restoreRequests ? await restoreUploadClaims(deps, database) : 0 };
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped, restored };
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Kafka } from './client.js';
 import { orbitProducer } from './client.js';
 import { HEADER, headersToStrings } from './headers.js';
+import { readTopicToEnd } from './read-to-end.js';
 
 /** One dead letter as ops see it: where it failed, why, and its original bytes. */
 export interface DeadLetterEntry {
@@ -32,47 +32,18 @@ const DLQ_HEADERS: ReadonlySet<string> = new Set([HEADER.dlqError, HEADER.dlqMes
  * without committing anything (a throwaway group that never commits).
  */
 export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<DeadLetterEntry[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map<number, bigint>();
-  try {
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(dlqTopic)) if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
-  } finally {
-    await admin.disconnect();
-  }
   const letters: DeadLetterEntry[] = [];
-  if (ends.size === 0) return letters;
-  const done = new Set<number>();
-  const consumer = kafka.consumer({ groupId: `orbit-dlq-list-${randomBytes(6).toString('hex')}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [dlqTopic], fromBeginning: true });
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => { finish = resolve; });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message }) => {
-      const end = ends.get(partition);
-      if (end === undefined || BigInt(message.offset) >= end) return;
-      const headers = headersToStrings(message.headers);
-      letters.push({
-        dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
-        originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
-        errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
-        consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
-        key: message.key, value: message.value,
-        originalHeaders: Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name))),
-      });
-      if (BigInt(message.offset) + 1n >= end) done.add(partition);
-      if (done.size >= ends.size) finish();
-    },
-  });
-  const timer = setTimeout(finish, timeoutMs);
-  try {
-    await finished;
-  } finally {
-    clearTimeout(timer);
-    await consumer.disconnect();
-  }
+  await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
+    const headers = headersToStrings(message.headers);
+    letters.push({
+      dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
+      originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
+      errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
+      consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
+      key: message.key, value: message.value,
+      originalHeaders: Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name))),
+    });
+  }, { groupPrefix: 'orbit-dlq-list', timeoutMs });
   return letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
 }
 

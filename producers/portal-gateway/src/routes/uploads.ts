@@ -48,6 +48,8 @@ type UploadAnswer = { readonly replayed: false; readonly body: Accepted } | { re
 interface ClaimedBy {
   readonly claims: UploadClaims;
   readonly key: string;
+  /** The command's field that carries the key, so a rebuild from nothing can give the claim back. */
+  readonly field: 'uploadId' | 'idempotencyKey';
 }
 
 /** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf). */
@@ -101,12 +103,15 @@ function jsonOrThrow(text: string): unknown {
  */
 export function uploadRoutes(deps: UploadRouteDeps) {
   /** A new upload request: its command, its record, and the answer once it is accepted. */
-  function requestFor(actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string) {
+  function requestFor(
+    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy,
+  ) {
     const requestId = randomUUID();
     const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
     const event: UploadRequested = {
       ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
       requestId, source, metadata, staging, reference, sizeBytes: staged?.sizeBytes ?? null, sha256: staged?.sha256 ?? null,
+      uploadId: claimed?.field === 'uploadId' ? claimed.key : null, idempotencyKey: claimed?.field === 'idempotencyKey' ? claimed.key : null,
     };
     const record: AcceptedRequest = { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username };
     const answer: Accepted = { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
@@ -130,7 +135,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** The call's Idempotency-Key claim, when it sent one. */
   function keyOf(request: FastifyRequest): ClaimedBy | undefined {
     const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER]);
-    return key !== undefined && deps.idempotencyKeys ? { claims: deps.idempotencyKeys, key } : undefined;
+    return key !== undefined && deps.idempotencyKeys ? { claims: deps.idempotencyKeys, key, field: 'idempotencyKey' } : undefined;
   }
 
   /**
@@ -140,7 +145,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   async function accept(
     actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy,
   ): Promise<UploadAnswer> {
-    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID);
+    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed);
     if (!claimed) {
       await deps.publish.uploadRequested(event, startTrace(), record);
       return { replayed: false, body: answer };
@@ -287,7 +292,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
-      const completion = deps.completions ? { claims: deps.completions, key: request.params.id } : undefined;
+      const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier) return send(reply, earlier);

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import type { Kafka, KafkaMessage } from './client.js';
+
+/**
+ * Hands every message of `topic`, from the beginning up to its end now, to
+ * `onMessage` (in order within a partition), without committing anything: a
+ * throwaway group that never commits. A topic that does not exist, or holds
+ * nothing, reads as empty. Gives up after `timeoutMs` with what it has read.
+ */
+export async function readTopicToEnd(
+  kafka: Kafka, topic: string, onMessage: (message: KafkaMessage, partition: number) => void | Promise<void>, options: { groupPrefix: string; timeoutMs?: number },
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, bigint>();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return;
+    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) if (BigInt(high) > BigInt(low)) ends.set(partition, BigInt(high));
+  } finally {
+    await admin.disconnect();
+  }
+  if (ends.size === 0) return;
+  const done = new Set<number>();
+  const consumer = kafka.consumer({ groupId: `${options.groupPrefix}-${randomBytes(6).toString('hex')}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => { finish = resolve; });
+  let failure: unknown;
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      const end = ends.get(partition);
+      if (end === undefined || BigInt(message.offset) >= end || failure !== undefined) return;
+      try {
+        await onMessage(message, partition);
+      } catch (error) {
+        failure = error;
+        finish();
+        return;
+      }
+      if (BigInt(message.offset) + 1n >= end) done.add(partition);
+      if (done.size >= ends.size) finish();
+    },
+  });
+  const timer = setTimeout(finish, options.timeoutMs ?? 30_000);
+  try {
+    await finished;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  if (failure !== undefined) throw failure;
+}
