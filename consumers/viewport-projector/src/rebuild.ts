@@ -336,23 +336,33 @@ const UPLOAD_KEY_TABLES = [
  */
 async function restoreUploadClaims(deps: RebuildDeps, database: string): Promise<number> {
   const topic = deps.uploadRequestsTopic ?? namedAlike(deps.topics[0], deps.lifecycleTopicOf, TOPICS.uploadRequested);
-  const claims: { table: string; column: string; owner: string; key: string; requestId: string; at: Date }[] = [];
+  const claims: { table: (typeof UPLOAD_KEY_TABLES)[number]['table']; owner: string; key: string; requestId: string; at: Date }[] = [];
   await readTopicToEnd(deps.kafka, topic, async (message) => {
     const command = await deps.codec.decode(topic, message.value).catch(() => undefined) as UploadRequested | undefined;
-    for (const { field, table, column } of UPLOAD_KEY_TABLES) {
+    for (const { field, table } of UPLOAD_KEY_TABLES) {
       const key = command?.[field];
-      if (command && typeof key === 'string') claims.push({ table, column, owner: command.actor.username, key, requestId: command.requestId, at: new Date(command.occurredAt) });
+      if (command && typeof key === 'string') claims.push({ table, owner: command.actor.username, key, requestId: command.requestId, at: new Date(command.occurredAt) });
     }
   }, { groupPrefix: 'viewport-rebuild-upload-claims', timeoutMs: 120_000 });
   let restored = 0;
-  for (const claim of claims) {
-    const [result] = await deps.pool.query<ResultSetHeader>(
-      `INSERT IGNORE INTO ${quote(database)}.${quote(claim.table)} (user_login, ${quote(claim.column)}, request_id, created_at)
-       SELECT ?, ?, request_id, ? FROM ${quote(database)}.viewport_requests WHERE request_id = ?`, [claim.owner, claim.key, claim.at, claim.requestId]);
-    restored += result.affectedRows;
+  // In chunks: which requests came back is one look-up, and each table's rows one multi-row insert.
+  for (let start = 0; start < claims.length; start += RESTORE_CHUNK) {
+    const chunk = claims.slice(start, start + RESTORE_CHUNK);
+    const [present] = await deps.pool.query<RowDataPacket[]>(
+      `SELECT request_id FROM ${quote(database)}.viewport_requests WHERE request_id IN (?)`, [[...new Set(chunk.map((claim) => claim.requestId))]]);
+    const restoredRequests = new Set(present.map((row) => String(row['request_id'])));
+    for (const { table, column } of UPLOAD_KEY_TABLES) {
+      const rows = chunk.filter((claim) => claim.table === table && restoredRequests.has(claim.requestId)).map((claim) => [claim.owner, claim.key, claim.requestId, claim.at]);
+      if (rows.length === 0) continue;
+      const [result] = await deps.pool.query<ResultSetHeader>(`INSERT IGNORE INTO ${quote(database)}.${quote(table)} (user_login, ${quote(column)}, request_id, created_at) VALUES ?`, [rows]);
+      restored += result.affectedRows;
+    }
   }
   return restored;
 }
+
+/** Claims looked up and written per round trip when upload claims are given back. */
+const RESTORE_CHUNK = 500;
 
 /** MySQL lock names are at most 64 characters; database names can be as long on their own. */
 export const rebuildLockName = (database: string): string => `orbit-rebuild-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
