@@ -19,6 +19,8 @@ export const MEDIA_TYPES = {
 
 export const INDEX_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
 export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
+/** Config media types of runnable images; anything else (a Helm chart, an ORAS artifact) is not one. */
+export const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', MEDIA_TYPES.dockerConfig]);
 
 export const descriptorShape = z.looseObject({
   mediaType: z.string().optional(),

@@ -5,7 +5,7 @@ import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
 import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
-import { MEDIA_TYPES } from './json-shapes.js';
+import { IMAGE_CONFIG_TYPES } from './json-shapes.js';
 import { checkLayers, type LayerRef } from './layers.js';
 import type { ValidationLimits } from './limits.js';
 import { resolveOciLayout } from './oci-layout.js';
@@ -23,8 +23,6 @@ export type ValidationOutcome =
     readonly notes: readonly string[];
   }
   | { readonly ok: false; readonly reasonCode: RejectionCode; readonly message: string };
-
-const CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', MEDIA_TYPES.dockerConfig]);
 
 interface Resolved {
   readonly format: ImageSummary['format'];

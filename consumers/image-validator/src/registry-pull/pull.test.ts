@@ -78,3 +78,26 @@ describe('pullAsOciArchive from an image index', () => {
     expect(served).not.toContain(`/v2/team/app/manifests/${digest(attestation)}`);
   });
 });
+
+describe('pullAsOciArchive of something that is not an image', () => {
+  it('refuses a Helm chart or ORAS artifact by its config media type before fetching any blob', async () => {
+    const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
+    const chart = Buffer.alloc(1 << 16, 2);
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: digest(chartConfig), size: chartConfig.length },
+      layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: digest(chart), size: chart.length }],
+    }));
+    const served: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      const url = String(input);
+      served.push(url.slice(url.indexOf('/v2/')));
+      if (url.includes('/manifests/')) return new Response(manifest, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+      return new Response(url.endsWith(digest(chartConfig)) ? chartConfig : chart);
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'charts/app', insecure: false, fetch: fake });
+    const pulled = pullAsOciArchive(client, { tag: '1.0.0', digest: null, maxBytes: 1 << 20 }, sink());
+    await expect(pulled).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringContaining('application/vnd.cncf.helm.config.v1+json') as unknown });
+    expect(served).toEqual(['/v2/charts/app/manifests/1.0.0']);
+  });
+});

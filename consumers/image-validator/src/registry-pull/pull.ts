@@ -3,6 +3,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
+import { IMAGE_CONFIG_TYPES } from '../archive/index.js';
 import { choosePlatform } from '../platforms.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
@@ -68,6 +69,11 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   }
   const manifest = manifestShape.safeParse(parsed);
   if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
+  // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
+  const configType = manifest.data.config.mediaType;
+  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
+    throw new PullRefusedError('BAD_MANIFEST', `${reference} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
+  }
   const total = manifest.data.config.size + manifest.data.layers.reduce((sum, layer) => sum + layer.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
 
