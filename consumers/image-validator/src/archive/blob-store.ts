@@ -16,6 +16,10 @@ export class ArchiveBlobs {
     return this.contents.entries.has(path);
   }
 
+  paths(): IterableIterator<string> {
+    return this.contents.entries.keys();
+  }
+
   /** The regular file at `path`; a link there is refused, never followed. */
   file(path: string, role: string): FileFacts {
     const entry = this.contents.entries.get(path);

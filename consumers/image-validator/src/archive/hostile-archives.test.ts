@@ -67,6 +67,13 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf([layout, configEntry, layer1]), 'NO_MANIFEST', /no index\.json/);
   });
 
+  it('NO_MANIFEST says so when the layout was packed with its folder (tar -cf image.tar my-image/)', async () => {
+    const inFolder = oci.map((entry) => ({ ...entry, name: `my-image/${entry.name}` }));
+    await expectRejected(await archiveOf(inFolder), 'NO_MANIFEST', /"my-image\/oci-layout".*tar -C my-image -cf image\.tar \./);
+    const dockerInFolder = legacyDockerEntries(image).map((entry) => ({ ...entry, name: `./export/${entry.name}` }));
+    await expectRejected(await archiveOf(dockerInFolder), 'NO_MANIFEST', /"export\/manifest\.json".*pack what is inside "export"/);
+  });
+
   it('BAD_MANIFEST: not JSON, wrong shape, no layers, several images, unknown media type, two halves disagreeing', async () => {
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: Buffer.from('{not json') }]), 'BAD_MANIFEST', /not JSON/);
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: json({ Config: 'x' }) }]), 'BAD_MANIFEST', /wrong shape/);

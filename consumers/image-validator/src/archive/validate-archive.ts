@@ -37,7 +37,7 @@ interface Resolved {
 function resolveOci(blobs: ArchiveBlobs): Resolved {
   const oci = resolveOciLayout(blobs);
   const { config, layers } = oci.manifest;
-  if (config.mediaType !== undefined && !CONFIG_TYPES.has(config.mediaType)) {
+  if (config.mediaType !== undefined && !IMAGE_CONFIG_TYPES.has(config.mediaType)) {
     reject('BAD_MANIFEST', `manifest ${oci.manifestDigest} is not a container image (config media type ${config.mediaType})`);
   }
   return {
@@ -62,7 +62,19 @@ function resolve(blobs: ArchiveBlobs): Resolved {
   if (blobs.has('oci-layout') && blobs.has('index.json')) return resolveOci(blobs);
   if (blobs.has('oci-layout')) return reject('NO_MANIFEST', 'the archive has oci-layout but no index.json');
   if (blobs.has('index.json')) return reject('NO_MANIFEST', 'the archive has index.json but no oci-layout file');
-  return reject('NO_MANIFEST', 'the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)');
+  return reject('NO_MANIFEST', `the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)${packedWithItsFolder(blobs)}`);
+}
+
+/** `tar -cf image.tar my-layout/` instead of `tar -C my-layout -cf image.tar .`: the commonest way to get NO_MANIFEST. */
+function packedWithItsFolder(blobs: ArchiveBlobs): string {
+  for (const path of blobs.paths()) {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (path.includes('/') && (name === 'manifest.json' || name === 'oci-layout')) {
+      const folder = path.slice(0, path.lastIndexOf('/'));
+      return `; it holds "${path}": the image was packed with its folder, pack what is inside "${folder}" instead (tar -C ${folder} -cf image.tar .)`;
+    }
+  }
+  return '';
 }
 
 /**
