@@ -40,6 +40,11 @@ export class RegistryClient {
     this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}/v2/${options.repository}`;
   }
 
+  /** `registry/repository`, as a person would write it. */
+  get repositoryName(): string {
+    return `${this.options.registry}/${this.options.repository}`;
+  }
+
   async get(path: string, accept?: string): Promise<Response> {
     let response = await this.send(path, accept);
     if (response.status === 401) {

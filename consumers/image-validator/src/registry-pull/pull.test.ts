@@ -97,7 +97,7 @@ describe('pullAsOciArchive of something that is not an image', () => {
     };
     const client = new RegistryClient({ registry: 'registry.test', repository: 'charts/app', insecure: false, fetch: fake });
     const pulled = pullAsOciArchive(client, { tag: '1.0.0', digest: null, maxBytes: 1 << 20 }, sink());
-    await expect(pulled).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringContaining('application/vnd.cncf.helm.config.v1+json') as unknown });
+    await expect(pulled).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/^registry\.test\/charts\/app:1\.0\.0 is not a container image .*application\/vnd\.cncf\.helm\.config\.v1\+json/) as unknown });
     expect(served).toEqual(['/v2/charts/app/manifests/1.0.0']);
   });
 });

@@ -72,7 +72,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
   const configType = manifest.data.config.mediaType;
   if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
-    throw new PullRefusedError('BAD_MANIFEST', `${reference} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
+    throw new PullRefusedError('BAD_MANIFEST', `${client.repositoryName}${target.digest ? '@' : ':'}${reference} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
   }
   const total = manifest.data.config.size + manifest.data.layers.reduce((sum, layer) => sum + layer.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
