@@ -67,6 +67,9 @@ function errorHandler(logger: Logger | undefined) {
       });
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
     }
+    if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']) });
+    }
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
       return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
@@ -89,6 +92,12 @@ function errorHandler(logger: Logger | undefined) {
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
   };
+}
+
+/** Fastify says only "Unsupported Media Type"; a client sending a bare tar needs to hear what to send instead. */
+function unreadableContentType(contentType: string | undefined): string {
+  return `content-type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not read here: send application/json, `
+    + 'or multipart/form-data with the parts metadata and image to POST /v1/uploads (see /docs)';
 }
 
 /** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */

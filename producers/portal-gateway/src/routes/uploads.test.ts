@@ -262,7 +262,9 @@ describe('POST /v1/uploads', () => {
     expect(badId.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] });
     const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
     expect(text.statusCode).toBe(415);
-    expect(text.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
+    expect(text.json()).toEqual({ code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringMatching(/^content-type "application\/xml" is not read here: .*multipart\/form-data with the parts metadata and image/) as unknown });
+    const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
+    expect([plain.statusCode, plain.json().message]).toEqual([400, 'send multipart/form-data with metadata and image, or JSON {metadata, reference}']);
     // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
     for (const id of ['', 'r'.repeat(300)]) {
       const refused = await app.inject({ method: 'GET', url: `/v1/requests/${id}`, headers });

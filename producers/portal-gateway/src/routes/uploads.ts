@@ -255,7 +255,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${length} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       if (request.isMultipart()) return send(reply, await fromMultipart(request, caller, claimed));
-      if (request.body === undefined || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
+      if (typeof request.body !== 'object' || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
       return send(reply, await fromReference(request, caller, claimed));
     });
 
