@@ -11,6 +11,7 @@ import { completeDocument } from './openapi.js';
 import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
+import { RouteMethods } from './route-methods.js';
 import { requestRoutes } from './routes/requests.js';
 import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -49,8 +50,10 @@ const STORE_RETRY_AFTER_SECONDS = 5;
 const PROJECTION_RETRY_AFTER_SECONDS = 30;
 
 /** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
-function errorHandler(logger: Logger | undefined) {
+function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
+    // A request no route takes failed before the not-found handler ran (QUERY without a content type, say): its answer is the same.
+    if (request.is404) return unrouted(request, reply);
     if (error instanceof RequestRefusedError) return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems });
     if (error instanceof UnauthorizedError) return reply.code(401).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
@@ -113,14 +116,24 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     maxParamLength: 512,
     frameworkErrors: frameworkRefusal,
   });
-  app.setErrorHandler(errorHandler(deps.logger));
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
+  const unrouted = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routeMethods.of(path);
+    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}` });
+    void reply.header('allow', allowed.join(', '));
+    if (request.method === 'OPTIONS') return reply.code(204).send();
+    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}` });
+  };
+  app.setErrorHandler(errorHandler(deps.logger, unrouted));
   // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
   app.addHook('preValidation', async (request) => {
     const field = illFormedTextAt(request.body);
     if (field !== undefined) throw badRequest(`${field} ${ILL_FORMED_TEXT}`, field === 'body' ? 'body' : `body.${field}`);
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` }));
+  app.setNotFoundHandler(unrouted);
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.register(swagger, {

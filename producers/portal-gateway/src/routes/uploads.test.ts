@@ -272,8 +272,17 @@ describe('POST /v1/uploads', () => {
     }
     const badUrl = await app.inject({ method: 'GET', url: '/v1/requests/%zz', headers });
     expect([badUrl.statusCode, badUrl.json().code]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
-    const noRoute = await app.inject({ method: 'PUT', url: '/v1/uploads', headers });
-    expect([noRoute.statusCode, noRoute.json()]).toEqual([404, { code: 'ORBIT_ERR_NOT_FOUND', message: 'no route PUT /v1/uploads' }]);
+    const noRoute = await app.inject({ method: 'GET', url: '/v1/upload', headers });
+    expect([noRoute.statusCode, noRoute.json()]).toEqual([404, { code: 'ORBIT_ERR_NOT_FOUND', message: 'no route GET /v1/upload' }]);
+    // A path that exists, with a method it does not take: 405 and the methods it does (a client library's retry logic reads these apart).
+    const put = await app.inject({ method: 'PUT', url: '/v1/uploads', headers });
+    expect([put.statusCode, put.headers['allow'], put.json()]).toEqual([405, 'POST', { code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: '/v1/uploads takes POST, not PUT' }]);
+    const deleteRequest = await app.inject({ method: 'DELETE', url: '/v1/requests/r1?wait=1', headers });
+    expect([deleteRequest.statusCode, deleteRequest.headers['allow']]).toEqual([405, 'GET, HEAD']);
+    const query = await app.inject({ method: 'QUERY' as 'GET', url: '/v1/requests/r1', headers });
+    expect([query.statusCode, query.headers['allow']]).toEqual([405, 'GET, HEAD']);
+    const options = await app.inject({ method: 'OPTIONS', url: '/v1/uploads/references', headers });
+    expect([options.statusCode, options.headers['allow'], options.body]).toEqual([204, 'POST', '']);
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {

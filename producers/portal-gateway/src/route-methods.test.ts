@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { RouteMethods } from './route-methods.js';
+
+describe('RouteMethods', () => {
+  it('names every method of the paths a request matches, parameters and wildcards included', () => {
+    const routes = new RouteMethods();
+    routes.add('POST', '/v1/uploads');
+    routes.add(['GET', 'HEAD'], '/v1/images/:uid');
+    routes.add('POST', '/v1/images/:uid/transfers');
+    routes.add('GET', '/docs/*');
+    routes.add('GET', '/v1/images');
+    expect(routes.of('/v1/uploads')).toEqual(['POST']);
+    expect(routes.of('/v1/images/abc')).toEqual(['GET', 'HEAD']);
+    expect(routes.of('/v1/images/abc/transfers')).toEqual(['POST']);
+    expect(routes.of('/docs/static/index.html')).toEqual(['GET']);
+    expect(routes.of('/v1/images/')).toEqual([]);
+    expect(routes.of('/v1/images/a/b')).toEqual([]);
+    expect(routes.of('/v1/uploadsX')).toEqual([]);
+  });
+});

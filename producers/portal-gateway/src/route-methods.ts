@@ -1,0 +1,29 @@
+/**
+ * Which methods a path takes, from the routes the app registered: a request
+ * with another method on a path that exists is a 405 naming them (RFC 9110
+ * §15.5.6), not a 404 that reads as "no such thing".
+ */
+export class RouteMethods {
+  private readonly routes: { readonly pattern: RegExp; readonly methods: Set<string> }[] = [];
+
+  /** `url` in Fastify's syntax: `/v1/images/:uid`, `/docs/*`. */
+  add(methods: string | readonly string[], url: string): void {
+    const source = url.split(/(:[A-Za-z0-9_]+|\*)/).map((part) => {
+      if (part === '*') return '.*';
+      if (part.startsWith(':')) return '[^/]+';
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }).join('');
+    const pattern = new RegExp(`^${source}$`);
+    const known = this.routes.find((route) => route.pattern.source === pattern.source);
+    const entry = known ?? { pattern, methods: new Set<string>() };
+    if (!known) this.routes.push(entry);
+    for (const method of typeof methods === 'string' ? [methods] : methods) entry.methods.add(method.toUpperCase());
+  }
+
+  /** The methods `path` (no query string) takes, sorted; empty when no route has that path. */
+  of(path: string): string[] {
+    const methods = new Set<string>();
+    for (const route of this.routes) if (route.pattern.test(path)) for (const method of route.methods) methods.add(method);
+    return [...methods].sort();
+  }
+}
