@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { parseImageReference } from './image-reference.js';
+import { IMAGE_REFERENCE_PATTERN, parseImageReference } from './image-reference.js';
 
 describe('parseImageReference', () => {
   it('reads host:port/repo:tag and digests', () => {
     expect(parseImageReference('127.0.0.1:5000/team/app:1.0')).toEqual({ registry: '127.0.0.1:5000', repository: 'team/app', tag: '1.0', digest: null });
     expect(parseImageReference(`registry.example.com/app@sha256:${'a'.repeat(64)}`)?.digest).toBe(`sha256:${'a'.repeat(64)}`);
-    expect(parseImageReference(`localhost/app:v1@sha256:${'b'.repeat(64)}`)?.tag).toBe('v1');
+    expect(parseImageReference(`localhost/app:v1@sha256:${'b'.repeat(64)}`)).toEqual({ registry: 'localhost', repository: 'app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` });
+    expect(parseImageReference('[::1]:5000/a/b__c:latest')).toEqual({ registry: '[::1]:5000', repository: 'a/b__c', tag: 'latest', digest: null });
+    expect(parseImageReference('localhost:5000/app:1')?.registry).toBe('localhost:5000');
+  });
+
+  it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it)', () => {
+    const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
+    const samples = [
+      '127.0.0.1:5000/team/app:1.0', 'localhost/app:v1', 'registry:5000/app:1', 'ghcr.io/o/r@sha256:' + 'c'.repeat(64), '[::1]/x:1',
+      'app:1.0', 'library/app:1.0', 'registry/app:1', 'host.example/app', 'host.example/App:1', 'a.b/c:-x', 'a.b/c:1@sha256:12', '',
+    ];
+    for (const sample of samples) expect(pattern.test(sample), sample).toBe(parseImageReference(sample) !== undefined);
   });
 
   it('refuses references without a registry, tag or digest, or with bad parts', () => {

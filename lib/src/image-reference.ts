@@ -12,17 +12,23 @@ export interface ImageReference {
 }
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REFERENCE = new RegExp(
-  `^((?:[A-Za-z0-9-]+\\.)*[A-Za-z0-9-]+(?::[0-9]{1,5})?|\\[[0-9a-fA-F:]+\\](?::[0-9]{1,5})?)/(${COMPONENT}(?:/${COMPONENT})*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
-);
+const LABEL = '[A-Za-z0-9-]+';
+const PORT = ':[0-9]{1,5}';
+// The first part names a registry only with a dot, a port, "localhost" or an IPv6 literal; a bare word would be a Docker Hub namespace.
+const REGISTRY = `${LABEL}(?:\\.${LABEL})+(?:${PORT})?|${LABEL}${PORT}|localhost|\\[[0-9a-fA-F:]+\\](?:${PORT})?`;
+const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
+const DIGEST = 'sha256:[a-f0-9]{64}';
+
+/** The whole grammar as one ECMAScript pattern, also published in the OpenAPI document; a tag, a digest or both. */
+export const IMAGE_REFERENCE_PATTERN = `^(${REGISTRY})/(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG})(?:@(${DIGEST}))?|@(${DIGEST}))$`;
+export const IMAGE_REFERENCE_MAX_LENGTH = 512;
+const REFERENCE = new RegExp(IMAGE_REFERENCE_PATTERN);
 
 export function parseImageReference(text: string): ImageReference | undefined {
-  if (text.length > 512) return undefined;
+  if (text.length > IMAGE_REFERENCE_MAX_LENGTH) return undefined;
   const match = REFERENCE.exec(text.trim());
   if (!match) return undefined;
-  const [, registry, repository, tag, digest] = match;
-  if (!registry || !repository || (!tag && !digest)) return undefined;
-  // A bare first component without a dot, colon or "localhost" would be a Docker Hub namespace.
-  if (!/[.:[]/.test(registry) && registry !== 'localhost') return undefined;
-  return { registry, repository, tag: tag ?? null, digest: digest ?? null };
+  const [, registry, repository, tag, digestAfterTag, digest] = match;
+  if (!registry || !repository) return undefined;
+  return { registry, repository, tag: tag ?? null, digest: digestAfterTag ?? digest ?? null };
 }

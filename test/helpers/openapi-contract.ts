@@ -10,6 +10,7 @@ export interface OpenApiDocument {
   openapi: string;
   paths: Record<string, Record<string, {
     operationId?: string;
+    parameters?: { name: string; in: string; schema?: Record<string, unknown> }[];
     requestBody?: { content: Record<string, { schema: object }> };
     responses: Record<string, { content?: Record<string, { schema?: object }> }>;
   }>>;

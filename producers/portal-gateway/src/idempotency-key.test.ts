@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestRefusedError } from './errors.js';
-import { idempotencyKeyOf } from './idempotency-key.js';
+import { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyOf } from './idempotency-key.js';
 
 describe('idempotencyKeyOf', () => {
   it('takes a key bare (as most clients send it) or as the draft\'s quoted string, and both name the same key', () => {
@@ -17,5 +17,16 @@ describe('idempotencyKeyOf', () => {
       expect(refusal, JSON.stringify(bad)).toBeInstanceOf(RequestRefusedError);
       expect(refusal).toMatchObject({ statusCode: 400, problems: [{ field: 'idempotency-key' }] });
     }
+  });
+
+  it('publishes a pattern that takes exactly the keys it takes (as sent, without surrounding blanks)', () => {
+    const pattern = new RegExp(IDEMPOTENCY_KEY_PATTERN);
+    const takes = (key: string): boolean => { try { return idempotencyKeyOf(key) !== undefined; } catch { return false; } };
+    const alphabet = ['a', ' ', '"', '\\', '~', '\t', 'ü'];
+    let random = 7;
+    const next = (): number => { random = (random * 1103515245 + 12345) % 2147483648; return random; };
+    const samples = ['x'.repeat(255), 'x'.repeat(256), `"${'x'.repeat(255)}"`, `"${'x'.repeat(256)}"`, `"${'x'.repeat(254)}`];
+    for (let i = 0; i < 5000; i += 1) samples.push(Array.from({ length: next() % 7 }, () => alphabet[next() % alphabet.length]).join(''));
+    for (const key of samples.filter((sample) => sample.trim() === sample)) expect(pattern.test(key), JSON.stringify(key)).toBe(takes(key));
   });
 });

@@ -7,6 +7,13 @@ const MAX_KEY_LENGTH = 255;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /**
+ * What idempotencyKeyOf takes, as one pattern for the OpenAPI document (the
+ * route checks in code, for a message a person can read): quoted without
+ * `"` or a backslash inside, or bare printable ASCII that does not both start and end with `"`.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[ !#-\\[\\]-~]{1,255}"|[!-~]|[!#-~][ -~]{0,253}[!-~]|"[ -~]{0,253}[!#-~])$';
+
+/**
  * The Idempotency-Key of a request, or undefined when it has none. The draft
  * makes it a structured-field string (`"8e03978e-…"`); most clients (Stripe's
  * habit) send it bare. Both name the same key. Anything else is refused

@@ -85,6 +85,16 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody).toBeDefined();
   });
 
+  it('publishes the patterns the routes check in code: Idempotency-Key, cursors, references', () => {
+    const parameter = (path: string, method: string, name: string) => document.paths[path]?.[method]?.parameters?.find((entry) => entry.name === name)?.schema;
+    const keyPattern = new RegExp(String(parameter('/v1/uploads', 'post', 'idempotency-key')?.['pattern']));
+    expect(['8e03978e-40d5-43e8-bc93-6894a57f9324', '"quoted key"'].map((key) => keyPattern.test(key))).toEqual([true, true]);
+    expect(['', '""', 'schlüssel'].map((key) => keyPattern.test(key))).toEqual([false, false, false]);
+    for (const path of ['/v1/images', '/v1/requests', '/v1/images/{uid}/events']) expect(parameter(path, 'get', 'cursor')?.['pattern'], path).toBe('^[A-Za-z0-9_-]+$');
+    const reference = (document.paths['/v1/uploads/references']?.['post']?.requestBody?.content['application/json']?.schema as { properties: Record<string, { pattern: string }> }).properties['reference'];
+    expect(['', 'nginx:1.27', 'docker.io/library/nginx:1.27'].map((text) => new RegExp(reference?.pattern ?? '').test(text))).toEqual([false, false, true]);
+  });
+
   it('gives each operation one request media type, so a generated client sends the one the route reads', () => {
     const bodies = Object.values(document.paths).flatMap((methods) => Object.values(methods)).flatMap((operation) => (operation.requestBody ? [operation.requestBody] : []));
     expect(bodies.length).toBeGreaterThanOrEqual(4);

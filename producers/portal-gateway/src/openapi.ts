@@ -1,3 +1,5 @@
+import { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN } from '@orbit/lib';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
 
 /**
@@ -189,14 +191,40 @@ export const REFERENCE_REQUEST_BODY: Schema = {
   required: true,
   content: {
     'application/json': {
-      schema: object({ metadata: METADATA_JSON_SCHEMA, reference: { type: 'string', example: 'registry.example.com:5000/team/billing:1.4.2', description: 'host[:port]/repository:tag or @sha256:<digest>' } }),
+      schema: object({ metadata: METADATA_JSON_SCHEMA, reference: {
+        type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE_PATTERN,
+        example: 'registry.example.com:5000/team/billing:1.4.2', description: 'host[:port]/repository:tag or @sha256:<digest>',
+      } }),
     },
   },
 };
 
+/** A base64url cursor as encodeCursor makes it; which of those this API gave out, no pattern can say. */
+const CURSOR_PATTERN = '^[A-Za-z0-9_-]+$';
+
+interface DocumentedParameter {
+  readonly name?: string;
+  readonly in?: string;
+  schema?: Record<string, unknown>;
+}
+
+/**
+ * Patterns of what routes check in code (to answer in words a person reads,
+ * not a regex): a client generator or a fuzzer then sends what is taken.
+ */
+function documentCheckedInCode(parameter: DocumentedParameter): void {
+  if (!parameter.schema) return;
+  if (parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER) parameter.schema = { ...parameter.schema, pattern: IDEMPOTENCY_KEY_PATTERN };
+  if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
+}
+
 /** Adds what route schemas cannot say to the generated document. */
 export function completeDocument<T extends object>(document: T): T {
   const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>> | undefined> }).paths;
+  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
+    const parameters = operation['parameters'];
+    if (Array.isArray(parameters)) for (const parameter of parameters as DocumentedParameter[]) documentCheckedInCode(parameter);
+  }
   const upload = paths?.['/v1/uploads']?.['post'];
   if (upload) upload['requestBody'] = UPLOAD_REQUEST_BODY;
   const reference = paths?.['/v1/uploads/references']?.['post'];
