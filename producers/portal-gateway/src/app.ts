@@ -7,6 +7,7 @@ import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
+import { jsonRefusal } from './json-body.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
@@ -65,8 +66,10 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
       // A route schema refused the request: the same code and per-field problems as every other refusal.
       const problems = fastifyError.validation.map((issue) => {
         const missing = issue.params['missingProperty'];
-        const path = [fastifyError.validationContext, ...issue.instancePath.split('/').filter(Boolean), ...(typeof missing === 'string' ? [missing] : [])];
-        return { field: path.filter(Boolean).join('.'), message: issue.message ?? issue.keyword };
+        const unexpected = issue.params['additionalProperty'];
+        const named = typeof missing === 'string' ? missing : typeof unexpected === 'string' ? unexpected : undefined;
+        const path = [fastifyError.validationContext, ...issue.instancePath.split('/').filter(Boolean), ...(named === undefined ? [] : [named])];
+        return { field: path.filter(Boolean).join('.'), message: typeof unexpected === 'string' ? `unexpected field "${unexpected}"` : issue.message ?? issue.keyword };
       });
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
     }
@@ -115,6 +118,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // Long enough that an over-long id reaches its route's schema and gets the field at fault.
     maxParamLength: 512,
     frameworkErrors: frameworkRefusal,
+    // Fastify's default drops fields a schema does not name: a transfer with `"dryrun": true` (a typo) would run for real.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
@@ -127,6 +132,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}` });
   };
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
+  // Fastify's parser (prototype-poisoning keys refused), with a refusal that says which of its reasons it was.
+  const secureJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    secureJson(request, text, (error, value) => (error ? done(badRequest(jsonRefusal(text), 'body'), undefined) : done(null, value)));
+  });
   // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
   app.addHook('preValidation', async (request) => {
     const field = illFormedTextAt(request.body);

@@ -63,7 +63,6 @@ export function requestRoutes(deps: RequestRouteDeps) {
         querystring: {
           type: 'object',
           properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },
-          additionalProperties: false,
         },
         response: { 200: { ...REQUEST_VIEW, description: 'The request now, or when it finished within ?wait=' }, ...errors(400, 401, 404) },
       },

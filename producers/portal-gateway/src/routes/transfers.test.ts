@@ -82,6 +82,16 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
     expect(refusals.map((event) => event.reasonCode)).toEqual(['SKIPS_ENVIRONMENT']);
   });
 
+  it('refuses a misspelt field (a "dryrun" that would otherwise be dropped and the transfer run for real), starting nothing', async () => {
+    const { transfer, commands, refusals } = harness(new Map());
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryrun: true })).toEqual({
+      status: 400,
+      body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.any(String), problems: [{ field: 'body.dryrun', message: 'unexpected field "dryrun"' }] },
+    });
+    expect(commands).toEqual([]);
+    expect(refusals).toEqual([]);
+  });
+
   it('a failed earlier transfer does not hold a dry run back: a new request would replace it', async () => {
     const { transfer } = harness(new Map([['v2-0-00:Testing', { requestId: 'a0000000-0000-4000-8000-000000000003', status: 'failed' }]]));
     expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed', requestId: null });

@@ -263,6 +263,15 @@ describe('POST /v1/uploads', () => {
     const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
     expect(text.statusCode).toBe(415);
     expect(text.json()).toEqual({ code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringMatching(/^content-type "application\/xml" is not read here: .*multipart\/form-data with the parts metadata and image/) as unknown });
+    const json = { ...headers, 'content-type': 'application/json' };
+    const poisoned = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: json, payload: '{"metadata": {"__proto__": {"admin": true}}, "reference": "r.example/a:1"}' });
+    expect([poisoned.statusCode, poisoned.json().message]).toEqual([400, expect.stringMatching(/holds a "__proto__" key.*prototype poisoning/)]);
+    const broken = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: json, payload: '{"metadata": {' });
+    expect([broken.statusCode, broken.json().problems]).toEqual([400, [{ field: 'body', message: expect.stringMatching(/^the body is not valid JSON: ./) }]]);
+    const misspelt = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata, reference: 'r.example/a:1', referenceAuth: 'x' } });
+    expect([misspelt.statusCode, misspelt.json().problems]).toEqual([400, [{ field: 'referenceAuth', message: 'unexpected field "referenceAuth"' }]]);
+    const completedWithMore = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers, payload: { metadata, image: 'a.tar' } });
+    expect([completedWithMore.statusCode, completedWithMore.json().problems]).toEqual([400, [{ field: 'image', message: 'unexpected field "image"' }]]);
     const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
     expect([plain.statusCode, plain.json().message]).toEqual([400, 'send multipart/form-data with metadata and image, or JSON {metadata, reference}']);
     // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.

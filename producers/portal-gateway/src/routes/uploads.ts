@@ -88,6 +88,12 @@ function metadataOrThrow(input: unknown): ImageMetadata {
   return parsed.metadata;
 }
 
+/** A JSON body's fields beyond `known` are refused, naming the first: a misspelt one would otherwise be dropped unseen. */
+function onlyFields(body: object, known: readonly string[]): void {
+  const unexpected = Object.keys(body).find((field) => !known.includes(field));
+  if (unexpected !== undefined) throw badRequest(`unexpected field "${unexpected}"`, unexpected);
+}
+
 function jsonOrThrow(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -227,6 +233,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
     const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
     if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
+    onlyFields(body, ['metadata', 'reference']);
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
@@ -291,7 +298,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      const metadata = metadataOrThrow((request.body as { metadata?: unknown } | undefined)?.metadata);
+      const body = request.body as { metadata?: unknown } | undefined;
+      if (body && typeof body === 'object') onlyFields(body, ['metadata']);
+      const metadata = metadataOrThrow(body?.metadata);
       const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
