@@ -73,6 +73,9 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
       });
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
     }
+    if (fastifyError.code === 'FST_INVALID_JSON_FIELD_ERROR') {
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'a multipart part declared application/json is not valid JSON' });
+    }
     if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']) });
     }

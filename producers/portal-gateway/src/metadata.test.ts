@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMetadata } from './metadata.js';
+import { METADATA_JSON_SCHEMA, parseMetadata } from './metadata.js';
 
 describe('parseMetadata', () => {
   it('refuses text holding half a surrogate pair, naming the field, in known and extra fields alike', () => {
@@ -30,6 +30,13 @@ describe('parseMetadata', () => {
     if (result.ok) return;
     const fields = result.problems.map((problem) => problem.field);
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
+  });
+
+  it('refuses a blank name or version once, saying so, and trims the rest; the API document says it too', () => {
+    expect(parseMetadata({ imageName: '   ', imageVersion: 'v1-0-00' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: 'must not be blank' }] });
+    expect(parseMetadata({ imageName: ' billing-api ', imageVersion: 'v1-0-00' })).toMatchObject({ ok: true, metadata: { imageName: 'billing-api' } });
+    const documented = (METADATA_JSON_SCHEMA['properties'] as Record<string, { pattern?: string }>)['imageVersion']?.pattern;
+    expect(['', '  ', ' v1 '].map((version) => new RegExp(documented ?? '^$').test(version))).toEqual([false, false, true]);
   });
 
   it('takes null for an optional field as not given, as generated API clients send it', () => {

@@ -14,8 +14,9 @@ const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  * Optional fields take null as "not given": many generated API clients send every field.
  */
 const known = {
-  imageName: z.string().trim().min(1).max(128),
-  imageVersion: z.string().trim().min(1).max(64),
+  // A pattern, not trim().min(1): the API document then says that blanks alone are refused.
+  imageName: z.string().regex(/\S/, 'must not be blank').trim().max(128),
+  imageVersion: z.string().regex(/\S/, 'must not be blank').trim().max(64),
   imageCategory: z.string().trim().max(64).nullish(),
   Description: z.string().max(4096).nullish(),
   Part: z.string().max(128).nullish(),

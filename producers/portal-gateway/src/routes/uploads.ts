@@ -219,9 +219,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           // The multipart parser stops at its fileSize limit and marks the stream truncated.
           if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
         }
-        // Once both are in, the rest of the body is not read.
-        if (metadata && staged) return { metadata, staged };
       }
+      // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
+      if (metadata && staged) return { metadata, staged };
       throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
     } catch (error) {
       if (staged) await discard(staged);
