@@ -56,7 +56,7 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
     // A request no route takes failed before the not-found handler ran (QUERY without a content type, say): its answer is the same.
     if (request.is404) return unrouted(request, reply);
     if (error instanceof RequestRefusedError) return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems });
-    if (error instanceof UnauthorizedError) return reply.code(401).send({ code: error.code, message: error.message });
+    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.challenge).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isRetriable, StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
@@ -93,5 +94,26 @@ describe('tokens of an identity provider, verified against its JWKS over HTTP', 
     } finally {
       server.close();
     }
+  });
+
+  it('answers "try again" (retriable), not "invalid token", while the provider\'s key set cannot be had', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({ preferred_username: 'dev1' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer('https://idp.example').setAudience('orbit').setExpirationTime('5m').sign(privateKey);
+    let answer: (response: import('node:http').ServerResponse) => void = (response) => response.writeHead(500).end('down for maintenance');
+    const server = createServer((_request, response) => answer(response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const verifyAt = (url: string) => tokenVerifier({ kind: 'jwks', jwksUrl: url, issuer: 'https://idp.example', audience: 'orbit' })(`Bearer ${token}`);
+    try {
+      const failing = verifyAt(`http://127.0.0.1:${port}/certs`);
+      await expect(failing).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(isRetriable(await failing.catch((error: unknown) => error))).toBe(true);
+      answer = (response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+      await expect(verifyAt(`http://127.0.0.1:${port}/html`)).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      server.close();
+    }
+    await expect(verifyAt(`http://127.0.0.1:${port}/closed`)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

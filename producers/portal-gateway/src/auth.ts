@@ -1,10 +1,17 @@
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { OrbitError, type Actor } from '@orbit/lib';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { OrbitError, StoreUnavailableError, type Actor } from '@orbit/lib';
 
 /** The request carries no valid bearer token (401). */
 export class UnauthorizedError extends OrbitError {
-  constructor(reason: string) {
+  /** `tokenSent`: a token came and was refused (RFC 6750's invalid_token), rather than none at all. */
+  constructor(reason: string, readonly tokenSent = false) {
     super('ORBIT_ERR_UNAUTHORIZED', reason);
+  }
+
+  /** The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1), saying what was wrong with a token that came. */
+  get challenge(): string {
+    if (!this.tokenSent) return 'Bearer realm="orbit"';
+    return `Bearer realm="orbit", error="invalid_token", error_description="${this.message.replace(/["\\]/g, "'")}"`;
   }
 }
 
@@ -46,7 +53,7 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
       ? async (token) => (await jwtVerify(token, new TextEncoder().encode(settings.secret), { ...options, algorithms: ['HS256'] })).payload
-      : verifyWithJwks(createRemoteJWKSet(new URL(settings.jwksUrl)), options);
+      : verifyWithJwks(availableKeys(createRemoteJWKSet(new URL(settings.jwksUrl)), settings.jwksUrl), options);
   return async (authorization) => {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match?.[1]) throw new UnauthorizedError('missing bearer token (Authorization: Bearer <JWT>)');
@@ -54,7 +61,8 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
     try {
       claims = await verify(match[1]);
     } catch (error) {
-      throw new UnauthorizedError(`invalid token: ${(error as { code?: string }).code ?? 'verification failed'}`);
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new UnauthorizedError(`invalid token: ${(error as { code?: string }).code ?? 'verification failed'}`, true);
     }
     return callerOf(claims, rolePaths);
   };
@@ -66,6 +74,23 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
  * `none` or an HMAC one, which would let a public key act as a shared secret.
  */
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/**
+ * The provider's key set could not be had (no answer, not 200, not a key
+ * set): the token may well be good, so the answer is 503 to try again, not a
+ * 401 that sends a client to log in anew. A token whose key is not in the set
+ * is the token's fault, and stays a 401.
+ */
+function availableKeys(keys: JWTVerifyGetKey, jwksUrl: string): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw error;
+      throw new StoreUnavailableError(`the identity provider's key set ${jwksUrl}`, error);
+    }
+  };
+}
 
 function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string; clockTolerance: number }) {
   return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;

@@ -170,6 +170,10 @@ describe('POST /v1/uploads', () => {
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { metadata, reference: 'r.example/a:1' } });
     expect(response.statusCode).toBe(401);
     expect(response.json().code).toBe('ORBIT_ERR_UNAUTHORIZED');
+    // Every 401 carries its challenge (RFC 9110 §11.6.1); one for a token that came says what was wrong with it (RFC 6750).
+    expect(response.headers['www-authenticate']).toBe('Bearer realm="orbit"');
+    const expired = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await issueLocalToken(auth, 'dev1', [], -600)}` }, payload: { metadata, reference: 'r.example/a:1' } });
+    expect([expired.statusCode, expired.headers['www-authenticate']]).toEqual([401, 'Bearer realm="orbit", error="invalid_token", error_description="invalid token: ERR_JWT_EXPIRED"']);
   });
 
   it('streams the archive to staging, publishes UploadRequested with the actor from the token, and answers 202', async () => {
