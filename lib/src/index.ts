@@ -30,3 +30,4 @@ export * from './kafka/dlq-ops.js';
 export * from './kafka/read-to-end.js';
 export * from './command-line.js';
 export * from './projection-state.js';
+export { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, type MetadataVerdict } from './metadata-rules.js';

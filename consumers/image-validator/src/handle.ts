@@ -1,17 +1,16 @@
 import type { Readable } from 'node:stream';
-import { OrbitError, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, OrbitError, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
 import { validateArchive } from './archive/validate-archive.js';
-import { checkMetadata } from './metadata-rules.js';
 import type { NameRegistry } from './name-registry.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
 export const UPLOAD_REJECTION_CODES = {
   ...REJECTION_CODES,
-  INVALID_METADATA: 'imageName or imageVersion breaks the naming rules (metadata-rules.ts); the message names the field.',
+  INVALID_METADATA: 'imageName or imageVersion breaks the naming rules (lib/src/metadata-rules.ts); the message names the field.',
   NAME_CONFLICT: 'The owner already has this image name and version; versions are immutable.',
   CHECKSUM_MISMATCH: 'The staged archive differs in size or sha256 from what the gateway received.',
   STAGED_OBJECT_MISSING: 'The staged archive is not in the staging bucket (a presigned upload that never arrived, or an upload older than the one-day expiry).',

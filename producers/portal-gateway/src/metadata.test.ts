@@ -32,11 +32,17 @@ describe('parseMetadata', () => {
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
   });
 
-  it('refuses a blank name or version once, saying so, and trims the rest; the API document says it too', () => {
+  it('refuses a blank name or version once, saying so, and trims the rest', () => {
     expect(parseMetadata({ imageName: '   ', imageVersion: 'v1-0-00' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: 'must not be blank' }] });
     expect(parseMetadata({ imageName: ' billing-api ', imageVersion: 'v1-0-00' })).toMatchObject({ ok: true, metadata: { imageName: 'billing-api' } });
-    const documented = (METADATA_JSON_SCHEMA['properties'] as Record<string, { pattern?: string }>)['imageVersion']?.pattern;
-    expect(['', '  ', ' v1 '].map((version) => new RegExp(documented ?? '^$').test(version))).toEqual([false, false, true]);
+  });
+
+  it('applies the naming rules at the door (the validator applies them again), and the API document says them', () => {
+    expect(parseMetadata({ imageName: 'Billing API', imageVersion: 'v1-0-00' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: expect.stringMatching(/^must be lowercase letters and digits/) }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'latest' })).toEqual({ ok: false, problems: [{ field: 'imageVersion', message: expect.stringMatching(/^must look like v1-2-3/) }] });
+    const documented = (field: string) => new RegExp((METADATA_JSON_SCHEMA['properties'] as Record<string, { pattern: string }>)[field]?.pattern ?? '^$');
+    expect(['billing-api', 'Billing API', ''].map((name) => documented('imageName').test(name))).toEqual([true, false, false]);
+    expect(['v1-0-00', '1.2.3', 'latest', '1.2.3-rc.1'].map((version) => documented('imageVersion').test(version))).toEqual([true, true, false, false]);
   });
 
   it('takes null for an optional field as not given, as generated API clients send it', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
 import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
@@ -14,7 +15,7 @@ const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  * Optional fields take null as "not given": many generated API clients send every field.
  */
 const known = {
-  // A pattern, not trim().min(1): the API document then says that blanks alone are refused.
+  // Blank is refused by a pattern, not trim().min(1), so that it says so in words (the naming rules come after).
   imageName: z.string().regex(/\S/, 'must not be blank').trim().max(128),
   imageVersion: z.string().regex(/\S/, 'must not be blank').trim().max(64),
   imageCategory: z.string().trim().max(64).nullish(),
@@ -32,10 +33,19 @@ const known = {
 const metadataSchema = z.object(known).catchall(z.unknown());
 
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
-export const METADATA_JSON_SCHEMA: Record<string, unknown> = {
+export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
   description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata.',
-};
+});
+
+/** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
+function withNamingPatterns(schema: Record<string, unknown>): Record<string, unknown> {
+  const properties = schema['properties'] as Record<string, Record<string, unknown>>;
+  return {
+    ...schema,
+    properties: { ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN } },
+  };
+}
 
 /** A metadata problem the gateway answers 400 with, naming the field. */
 export interface FieldProblem {
@@ -64,6 +74,9 @@ export function parseMetadata(input: unknown): MetadataResult {
     return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.join('.') || 'metadata', message: issue.message })) };
   }
   const data = result.data;
+  // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
+  const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
+  if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;
   if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };

@@ -263,6 +263,10 @@ describe('POST /v1/uploads', () => {
     expect(second.json().message).toContain('image');
     const badFirst = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, port: 'eighty' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
     expect((await app.inject({ method: 'POST', url: '/v1/uploads', ...badFirst, headers: { ...badFirst.headers, authorization: `Bearer ${await token()}` } })).statusCode).toBe(400);
+    // A name the validator would refuse is refused here, before the image is read (it used to be read, staged and failed later).
+    const badName = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'Billing API' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    const named = await app.inject({ method: 'POST', url: '/v1/uploads', ...badName, headers: { ...badName.headers, authorization: `Bearer ${await token()}` } });
+    expect([named.statusCode, named.json().code, named.json().problems[0].field]).toEqual([400, 'ORBIT_ERR_BAD_METADATA', 'imageName']);
     expect(staged).toHaveLength(0);
   });
 

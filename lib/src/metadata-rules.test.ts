@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartVersionOf, checkMetadata } from './metadata-rules.js';
+import { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN } from './metadata-rules.js';
 
 describe('image name rule', () => {
   it.each(['billing-api', 'a', '0', 'my.app', 'my_app', 'my__app', 'my---app', 'x'.repeat(128), 'v2.api-gateway_1'])('accepts %s', (imageName) => {
@@ -25,5 +25,14 @@ describe('image version rule and chart version', () => {
     const verdict = checkMetadata({ imageName: 'api', imageVersion });
     expect(verdict).toMatchObject({ ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion' });
     if (!verdict.ok) expect(verdict.message).toContain('imageVersion');
+  });
+});
+
+describe('the rules as patterns (published in the API document)', () => {
+  it('take exactly what checkMetadata takes', () => {
+    const names = ['billing-api', 'my__app', 'Billing', 'my..app', 'api-', ''];
+    for (const imageName of names) expect(new RegExp(IMAGE_NAME_PATTERN).test(imageName), imageName).toBe(checkMetadata({ imageName, imageVersion: '1.0.0' }).ok);
+    const versions = ['v0-0-01', '1.2.3', '0.0.0', 'v1', '01.2.3', '1.2.3-rc.1', 'v1.2.3', 'latest', ''];
+    for (const imageVersion of versions) expect(new RegExp(IMAGE_VERSION_PATTERN).test(imageVersion), imageVersion).toBe(checkMetadata({ imageName: 'api', imageVersion }).ok);
   });
 });

@@ -1,8 +1,8 @@
-import type { ImageMetadata } from '@orbit/schemas';
-
 /**
- * Naming rules the gateway leaves to the validator (it only trims and bounds
- * lengths). Pure functions: the same metadata always gets the same verdict.
+ * Naming rules of an image: the gateway applies them at the door (a bad name
+ * is refused before a byte of the image moves), and the validator again for
+ * every command it takes. Pure functions: the same metadata always gets the
+ * same verdict.
  *
  * imageName: 1 to 128 characters, a Docker repository name component —
  * lowercase letters and digits, separated by one `.`, one `_`, `__`, or any
@@ -19,10 +19,19 @@ export const IMAGE_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 export const IMAGE_NAME_MAX = 128;
 const DASHED_VERSION = /^v(\d{1,4})-(\d{1,4})-(\d{1,4})$/;
 const SEMVER_CORE = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+/** Both rules as patterns, for the API document. */
+export const IMAGE_NAME_PATTERN = IMAGE_NAME.source;
+export const IMAGE_VERSION_PATTERN = `^(?:${DASHED_VERSION.source.slice(1, -1)}|${SEMVER_CORE.source.slice(1, -1)})$`;
 
 export type MetadataVerdict =
   | { readonly ok: true; readonly chartVersion: string }
-  | { readonly ok: false; readonly reasonCode: 'INVALID_METADATA'; readonly field: 'imageName' | 'imageVersion'; readonly message: string };
+  | {
+    readonly ok: false; readonly reasonCode: 'INVALID_METADATA'; readonly field: 'imageName' | 'imageVersion';
+    /** What is wrong, naming the field and its value; `problem` says it without them (for an answer that names the field apart). */
+    readonly message: string; readonly problem: string;
+  };
+
+const VERSION_PROBLEM = 'must look like v1-2-3 (v<major>-<minor>-<patch>, up to 4 digits each, e.g. v0-0-01) or 1.2.3 (SemVer without suffix)';
 
 export function imageNameProblem(imageName: string): string | null {
   if (imageName.length < 1 || imageName.length > IMAGE_NAME_MAX) return `must be 1 to ${IMAGE_NAME_MAX} characters (it has ${imageName.length})`;
@@ -43,17 +52,14 @@ export function chartVersionOf(imageVersion: string): string | null {
   return match.slice(1, 4).map((part) => String(Number.parseInt(part, 10))).join('.');
 }
 
-export function checkMetadata(metadata: Pick<ImageMetadata, 'imageName' | 'imageVersion'>): MetadataVerdict {
+export function checkMetadata(metadata: { readonly imageName: string; readonly imageVersion: string }): MetadataVerdict {
   const nameProblem = imageNameProblem(metadata.imageName);
   if (nameProblem !== null) {
-    return { ok: false, reasonCode: 'INVALID_METADATA', field: 'imageName', message: `imageName "${metadata.imageName}" ${nameProblem}` };
+    return { ok: false, reasonCode: 'INVALID_METADATA', field: 'imageName', message: `imageName "${metadata.imageName}" ${nameProblem}`, problem: nameProblem };
   }
   const chartVersion = chartVersionOf(metadata.imageVersion);
   if (chartVersion === null) {
-    return {
-      ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion',
-      message: `imageVersion "${metadata.imageVersion}" must look like v1-2-3 (v<major>-<minor>-<patch>, up to 4 digits each, e.g. v0-0-01) or 1.2.3 (SemVer without suffix)`,
-    };
+    return { ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion', message: `imageVersion "${metadata.imageVersion}" ${VERSION_PROBLEM}`, problem: VERSION_PROBLEM };
   }
   return { ok: true, chartVersion };
 }
