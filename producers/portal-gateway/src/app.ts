@@ -18,6 +18,7 @@ import { transferRoutes, type TransferClaims, type TransferPublisher } from './r
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
 import { UploadTooLargeError } from './staging.js';
+import { discardUnreadBody } from './unread-body.js';
 import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
 export interface GatewayDeps {
@@ -148,6 +149,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     if (field !== undefined) throw badRequest(`${field} ${ILL_FORMED_TEXT}`, field === 'body' ? 'body' : `body.${field}`);
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
+  const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
+  app.addHook('onResponse', async (request) => discardUnreadBody(request.raw, maxUploadBytes + 1024 * 1024));
   app.setNotFoundHandler(unrouted);
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -171,7 +174,6 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const { verify, uploads, names, requests, events, publish } = deps;
   if (verify && uploads && names && requests && events && publish) {
     const caller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
-    const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
     const base = deps.publicBaseUrl ?? '';
     const watch = new RequestWatch({
       finishedAmong: (ids) => requests.finishedAmong(ids), intervalMs: deps.requestWatchIntervalMs ?? 10,

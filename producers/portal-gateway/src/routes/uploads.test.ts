@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable, type Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
@@ -164,6 +164,34 @@ describe('POST /v1/uploads', () => {
       await app.close();
     }
   });
+
+  it('reads and drops the rest of a body it refused early, so a client that reads only after sending all (Python requests) hears the answer at once', async () => {
+    const { app, staged } = harness({ maxUploadBytes: 64 * 1024 * 1024 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    let socket: Socket | undefined;
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const boundary = '----orbit-test-boundary';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ ...metadata, imageName: 'Bad Name' })}\r\n`
+        + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+      const body = Buffer.concat([Buffer.from(head), Buffer.alloc(32 * 1024 * 1024, 7), Buffer.from(`\r\n--${boundary}--\r\n`)]);
+      socket = connect(port, '127.0.0.1');
+      socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+      // Like Python's requests: every byte is sent before the answer is read. Left unread, the last write waited for the 72 s keep-alive timeout.
+      const sending = socket;
+      const sent = await Promise.race([
+        new Promise<boolean>((resolve) => sending.write(body, () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      ]);
+      expect(sent).toBe(true);
+      const answer = await new Promise<string>((resolve) => sending.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+      expect(answer).toMatch(/^HTTP\/1\.1 400 [\s\S]*ORBIT_ERR_BAD_METADATA/);
+      expect(staged).toEqual([]);
+    } finally {
+      socket?.destroy();
+      await app.close();
+    }
+  }, 20_000);
 
   it('refuses a request without a valid token', async () => {
     const { app } = harness();
