@@ -217,19 +217,21 @@ describe('uploading real images', () => {
     const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${one.body.imageUID}`);
     expect(listed.body.requests.map((request) => request.requestId)).toEqual([one.body.requestId]);
     await expectStoredAndCharted(one.body, file);
-    // Without the key the same upload is a second request, refused as the version exists.
+    // Without the key the same upload is a second request, refused at the door as the version exists (recorded, with its reason).
     const unkeyed = await uploadArchive(USER, file, meta);
-    expect(await finished(USER, unkeyed.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
+    expect([unkeyed.status, unkeyed.body]).toMatchObject([409, { code: 'NAME_CONFLICT', requestId: expect.any(String) }]);
+    expect(await finished(USER, unkeyed.body.requestId)).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT', pid: 'c8bms06-c20bre24-911' } });
   }, 150_000);
 
   it('refuses the same name and version from the same owner (NAME_CONFLICT), keeping the first', async () => {
     const name = `twice-${uniqueSuffix()}`;
     const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));
     expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
+    // Refused before the image is read (409), and recorded as a failed request of that image, in the error log like any refusal.
     const second = await uploadArchive(USER, readFileSync(whiteoutImage.ociArchive), metadata(name));
+    expect([second.status, second.body]).toMatchObject([409, { code: 'NAME_CONFLICT' }]);
     const request = await finished(USER, second.body.requestId);
-    expect(request).toMatchObject({ status: 'failed', error: { code: 'NAME_CONFLICT' } });
-    expect(second.body.imageUID).toBe(first.body.imageUID);
+    expect(request).toMatchObject({ status: 'failed', imageUID: first.body.imageUID, error: { code: 'NAME_CONFLICT' } });
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
   }, 150_000);
 

@@ -56,7 +56,9 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
     // A request no route takes failed before the not-found handler ran (QUERY without a content type, say): its answer is the same.
     if (request.is404) return unrouted(request, reply);
-    if (error instanceof RequestRefusedError) return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems });
+    if (error instanceof RequestRefusedError) {
+      return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems, ...(error.requestId ? { requestId: error.requestId } : {}) });
+    }
     if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.challenge).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
     const fastifyError = error as FastifyError;
@@ -191,7 +193,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, publish, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+      const { images } = deps;
+      const storedVersionsOf = images ? async (uid: string) => (await images.get(uid))?.versions.map((version) => String(version['imageVersion'])) ?? [] : undefined;
+      await scope.register(uploadRoutes({ uploads, names, publish, storedVersionsOf, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.transfers && deps.requests) {

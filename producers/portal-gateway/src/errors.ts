@@ -3,7 +3,8 @@ import type { FieldProblem } from './metadata.js';
 
 /** A request the gateway refuses with a 4xx: a stable code, a status, and the fields at fault. */
 export class RequestRefusedError extends OrbitError {
-  constructor(readonly statusCode: number, code: string, message: string, readonly problems: readonly FieldProblem[] = []) {
+  /** `requestId`: the refusal was recorded as a failed request (and so in the error log) under this id. */
+  constructor(readonly statusCode: number, code: string, message: string, readonly problems: readonly FieldProblem[] = [], readonly requestId?: string) {
     super(code, message);
   }
 }

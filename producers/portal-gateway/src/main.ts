@@ -51,7 +51,10 @@ runMain(async () => {
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
-    publish: { uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request) },
+    publish: {
+      uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request),
+      uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
+    },
     completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions'),
     idempotencyKeys: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys'),
     publicBaseUrl: config.PUBLIC_BASE_URL,

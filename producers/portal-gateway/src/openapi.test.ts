@@ -7,7 +7,8 @@ import type { ImageView, RequestRecord } from './ports.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'A'.repeat(60);
-const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
+/** A version the image below does not have yet (v1-0-00 it has: an upload of that is a 409). */
+const metadata = { imageName: 'billing-api', imageVersion: 'v1-1-00', port: 8080 };
 
 /** A gateway on in-memory stores: what matters here is what goes over HTTP. */
 function gateway() {
@@ -116,6 +117,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata, reference: '127.0.0.1:5000/team/app:1' } })).status).toBe(202);
     expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, port: 'x' }, reference: 'r.example/a:1' } })).status).toBe(400);
     expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata, reference: 'no tag' } })).status).toBe(400);
+    expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-0-00' }, reference: 'r.example/a:1' } })).status).toBe(409);
     // The same JSON is still taken at /v1/uploads, where curl users have sent it.
     expect((await conforms('POST', '/v1/uploads', { payload: { metadata, reference: '127.0.0.1:5000/team/app:1' } })).status).toBe(202);
     expect((await conforms('POST', '/v1/uploads', { headers: { authorization: 'Bearer nope' }, payload: { metadata } })).status).toBe(401);

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { TraceContext } from '@orbit/lib';
-import type { UploadRequested } from '@orbit/schemas';
+import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
 import type { StagedObject } from './staging.js';
 
 /** What the routes need from the outside world; main.ts wires the real stores. */
@@ -120,6 +120,8 @@ export interface EventPage {
  */
 export interface CommandPublisher {
   uploadRequested(event: UploadRequested, trace: TraceContext, request: AcceptedRequest): Promise<void>;
+  /** An upload refused at the door for a reason the pipeline would give too (NAME_CONFLICT): recorded as a failed request and in the error log. */
+  uploadRefused?(event: PipelineFailed, trace: TraceContext, request: AcceptedRequest): Promise<void>;
 }
 
 export interface ImageView {

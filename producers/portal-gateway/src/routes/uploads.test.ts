@@ -5,7 +5,7 @@ import { Writable, type Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '@orbit/lib';
-import type { UploadRequested } from '@orbit/schemas';
+import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
@@ -17,13 +17,16 @@ const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080
 /** In-memory stand-ins for the stores: these tests are about HTTP behaviour only. */
 interface HarnessOptions {
   readonly maxUploadBytes?: number;
+  /** The versions ViewPort holds of every image; without it the gateway has no ViewPort to look in. */
+  readonly storedVersions?: readonly string[];
   readonly uidFor?: () => Promise<string>;
   readonly projectionLost?: () => readonly string[];
   readonly logger?: Logger;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
+  const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
   const discarded: string[] = [];
@@ -55,10 +58,19 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
     names: { uidFor },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
-    publish: { uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); } },
+    publish: {
+      uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); },
+      uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
+    },
+    ...(storedVersions ? {
+      images: {
+        get: async (uid: string) => ({ imageUID: uid, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: storedVersions.map((imageVersion) => ({ imageVersion })) }),
+        search: async () => ({ images: [] }),
+      },
+    } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
   });
-  return { app, published, staged, discarded, records, timelines };
+  return { app, published, refusals, staged, discarded, records, timelines };
 }
 
 /** Idempotency-Key claims kept in memory: a key held by a request that has not failed is not taken again. */
@@ -193,6 +205,24 @@ describe('POST /v1/uploads', () => {
     }
   }, 20_000);
 
+  it('refuses a version the owner has already with 409 NAME_CONFLICT before the image is read, recorded as a failed request', async () => {
+    const { app, published, refusals, staged, discarded } = harness({ storedVersions: ['v1-0-00'] });
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: 'x'.repeat(1000) }]);
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect([refused.statusCode, refused.json()]).toEqual([409, {
+      code: 'NAME_CONFLICT', message: 'dev1 already has billing-api v1-0-00; versions cannot be replaced',
+      problems: [{ field: 'imageVersion', message: 'is stored already; versions cannot be replaced' }], requestId: refusals[0]?.event.requestId,
+    }]);
+    expect(refusals.map(({ event, record }) => [event.reasonCode, event.flow, event.pid, record.requestId, record.kind])).toEqual([['NAME_CONFLICT', 'upload', 'c8bms06-c20bre24-911', refused.json().requestId, 'upload']]);
+    expect([staged, discarded, published]).toEqual([[], [], []]);
+    // The same by reference and by a presigned completion; another version goes through.
+    const byReference = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
+    const completed = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata } });
+    expect([byReference.statusCode, completed.statusCode, refusals.length]).toEqual([409, 409, 3]);
+    const next = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata: { ...metadata, imageVersion: 'v1-0-01' }, reference: 'r.example/a:1' } });
+    expect([next.statusCode, published.length]).toEqual([202, 1]);
+  });
+
   it('refuses a request without a valid token', async () => {
     const { app } = harness();
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { metadata, reference: 'r.example/a:1' } });
@@ -270,10 +300,14 @@ describe('POST /v1/uploads', () => {
 
   it('deletes a staged image refused before anything was recorded (ViewPort found lost at the name), but never a presigned one', async () => {
     const { app, published, staged, discarded } = harness({ uidFor: async () => { throw new ProjectionLostRefusal(['orbit.image.stored/0']); } });
+    // Metadata first: refused at the name, before the image is read.
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
     const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
-    expect([refused.statusCode, refused.json().code]).toEqual([503, 'ORBIT_ERR_PROJECTION_LOST']);
-    // Its client sends the whole body again anyway; left staged it would only wait for the bucket's expiry.
+    expect([refused.statusCode, refused.json().code, staged]).toEqual([503, 'ORBIT_ERR_PROJECTION_LOST', []]);
+    // Image first: staged, then deleted; its client sends the whole body again anyway, and left staged it would only wait for the bucket's expiry.
+    const imageFirst = multipart([{ name: 'image', filename: 'a.tar', body: 'x' }, { name: 'metadata', body: JSON.stringify(metadata) }]);
+    const refusedAfter = await app.inject({ method: 'POST', url: '/v1/uploads', ...imageFirst, headers: { ...imageFirst.headers, authorization: `Bearer ${await token()}` } });
+    expect(refusedAfter.statusCode).toBe(503);
     expect(discarded).toEqual(staged.map((object) => object.key));
     expect(discarded).toHaveLength(1);
     // A presigned image is the client's own PUT: it stays, to be completed again later.

@@ -15,6 +15,8 @@ export interface UploadRouteDeps {
   readonly uploads: UploadStore;
   readonly names: ImageNames;
   readonly publish: CommandPublisher;
+  /** The versions ViewPort holds of an image; without it a stored version is refused only by the validator, after the upload. */
+  readonly storedVersionsOf?: ((imageUID: string) => Promise<readonly string[]>) | undefined;
   /** One request per presigned upload; without it every completion starts a request. */
   readonly completions?: UploadClaims | undefined;
   /** One request per Idempotency-Key an upload is sent with; without it the header is not honoured. */
@@ -124,6 +126,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { event, record, answer };
   }
 
+  /**
+   * A version the owner has already is refused before the image is read
+   * (versions are immutable), and recorded as a failed request like the
+   * validator's NAME_CONFLICT. Two uploads racing past this look are still
+   * settled by the validator and the harbor-writer.
+   */
+  async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string): Promise<void> {
+    if (!deps.storedVersionsOf || !(await deps.storedVersionsOf(imageUID)).includes(metadata.imageVersion)) return;
+    const requestId = randomUUID();
+    const message = `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`;
+    await deps.publish.uploadRefused?.({
+      ...envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor }), requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
+      imageVersion: metadata.imageVersion,
+    }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
+    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: 'is stored already; versions cannot be replaced' }], deps.publish.uploadRefused ? requestId : undefined);
+  }
+
   /** The answer to a call that an earlier one with the same key made already (its image from its request row, which is always there). */
   function startedBefore(held: HeldRequest, imageUID = ''): UploadAnswer {
     return {
@@ -179,13 +198,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * and a refusal then deletes what was staged.
    */
   async function fromMultipart(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
-    const { metadata, staged } = await readParts(request, caller);
+    // As soon as the metadata is in (before the image, when it comes first): the name's UID, and a version stored already.
     // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName).catch(async (error: unknown) => {
-      await discard(staged);
-      throw error;
+    const { metadata, staged, checked: imageUID } = await readParts(request, caller, async (parsed) => {
+      const uid = await deps.names.uidFor(caller.actor.username, parsed.imageName);
+      await refuseStoredVersion(caller.actor, parsed, uid);
+      return uid;
     });
     const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed);
     // A concurrent call with the same key won: its request has its own staged image.
@@ -198,8 +218,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
-  async function readParts(request: FastifyRequest, caller: Caller): Promise<{ metadata: ImageMetadata; staged: StagedObject }> {
+  async function readParts<T>(
+    request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>,
+  ): Promise<{ metadata: ImageMetadata; staged: StagedObject; checked: T }> {
     let metadata: ImageMetadata | undefined;
+    let checked: { value: T } | undefined;
     let staged: StagedObject | undefined;
     try {
       for await (const part of request.parts()) {
@@ -209,6 +232,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           // `curl -F metadata=@meta.json` and browsers' Blob parts send the metadata as a small file.
           const value = part.type === 'field' ? (typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value) : jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
           metadata = metadataOrThrow(value);
+          checked = { value: await onMetadata(metadata) };
         } else if (part.type === 'field') {
           throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
         } else if (part.fieldname !== 'image') {
@@ -221,7 +245,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         }
       }
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
-      if (metadata && staged) return { metadata, staged };
+      if (metadata && staged && checked) return { metadata, staged, checked: checked.value };
       throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
     } catch (error) {
       if (staged) await discard(staged);
@@ -237,7 +261,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await deps.names.uidFor(caller.actor.username, metadata.imageName), claimed);
+    const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
+    await refuseStoredVersion(caller.actor, metadata, imageUID);
+    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), imageUID, claimed);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -246,7 +272,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 413) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -270,7 +296,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -293,7 +319,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
-          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 413),
+          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 409, 413),
         },
       },
     }, async (request, reply) => {
@@ -312,6 +338,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
       const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
+      await refuseStoredVersion(caller.actor, metadata, imageUID);
       return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID, completion));
     });
   };
