@@ -218,12 +218,32 @@ function documentCheckedInCode(parameter: DocumentedParameter): void {
   if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
 }
 
+/** Where an answer leads (OpenAPI links): a generated client or a test tool follows them without being told. */
+const FOLLOW_REQUEST = { followRequest: { operationId: 'getRequest', parameters: { id: '$response.body#/requestId' }, description: 'The request this answer started or recorded' } };
+const FOLLOW_IMAGE = { getImage: { operationId: 'getImage', parameters: { uid: '$response.body#/imageUID' }, description: 'The image, once its first version is validated' } };
+/** By operation, the answers (status codes) that carry the links. A transfer's 200 may be a dry run, which started nothing. */
+const LINKS: Readonly<Record<string, { readonly statuses: readonly string[]; readonly links: Readonly<Record<string, object>> }>> = {
+  uploadImage: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
+  uploadFromRegistry: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
+  completeUpload: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
+  transferImage: { statuses: ['202'], links: FOLLOW_REQUEST },
+  presignUpload: { statuses: ['201'], links: { completeUpload: { operationId: 'completeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Complete it once the PUT is done' } } },
+};
+
+function addLinks(operation: Record<string, unknown>): void {
+  const linked = LINKS[String(operation['operationId'])];
+  const responses = operation['responses'] as Record<string, Record<string, unknown>> | undefined;
+  if (!linked || !responses) return;
+  for (const status of linked.statuses) if (responses[status]) responses[status]['links'] = linked.links;
+}
+
 /** Adds what route schemas cannot say to the generated document. */
 export function completeDocument<T extends object>(document: T): T {
   const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>> | undefined> }).paths;
   for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
     const parameters = operation['parameters'];
     if (Array.isArray(parameters)) for (const parameter of parameters as DocumentedParameter[]) documentCheckedInCode(parameter);
+    addLinks(operation);
   }
   const upload = paths?.['/v1/uploads']?.['post'];
   if (upload) upload['requestBody'] = UPLOAD_REQUEST_BODY;
