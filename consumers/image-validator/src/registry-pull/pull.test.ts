@@ -101,3 +101,17 @@ describe('pullAsOciArchive of something that is not an image', () => {
     expect(served).toEqual(['/v2/charts/app/manifests/1.0.0']);
   });
 });
+
+describe('pullAsOciArchive of a Docker schema 1 manifest', () => {
+  it('refuses it by name, with what to do, before fetching any blob', async () => {
+    const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'team/old', tag: '1', architecture: 'amd64', fsLayers: [{ blobSum: digest(layer) }], history: [{ v1Compatibility: '{}' }] }));
+    const served: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      served.push(String(input));
+      return new Response(schema1, { headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' } });
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/old', insecure: false, fetch: fake });
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/^registry\.test\/team\/old:1 has a Docker schema 1 manifest/) as unknown });
+    expect(served).toHaveLength(1);
+  });
+});

@@ -68,7 +68,13 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
     parsed = parseJson(manifestBytes, 'manifest');
   }
   const manifest = manifestShape.safeParse(parsed);
-  if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
+  if (!manifest.success) {
+    // Docker's schema 1 (deprecated in 2017, gone from Docker 28) has no config blob: nothing to check the layers against.
+    if ((parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
+      throw new PullRefusedError('BAD_MANIFEST', `${client.repositoryName}${target.digest ? '@' : ':'}${reference} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
+    }
+    throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
+  }
   // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
   const configType = manifest.data.config.mediaType;
   if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
