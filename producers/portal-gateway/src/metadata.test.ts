@@ -32,6 +32,12 @@ describe('parseMetadata', () => {
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
   });
 
+  it('takes a port as a number or as digits (a form field), and nothing JavaScript would merely turn into one', () => {
+    const portOf = (port: unknown) => { const result = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', port }); return result.ok ? result.metadata.port : result.problems; };
+    expect([portOf(8080), portOf('8080'), portOf(null)]).toEqual([8080, 8080, null]);
+    for (const bad of [true, 'eighty', 0, 70000, '70000', 1.5, [80]]) expect(portOf(bad), JSON.stringify(bad)).toEqual([{ field: 'port', message: 'must be a port number, 1 to 65535' }]);
+  });
+
   it('refuses a blank name or version once, saying so, and trims the rest', () => {
     expect(parseMetadata({ imageName: '   ', imageVersion: 'v1-0-00' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: 'must not be blank' }] });
     expect(parseMetadata({ imageName: ' billing-api ', imageVersion: 'v1-0-00' })).toMatchObject({ ok: true, metadata: { imageName: 'billing-api' } });
