@@ -129,3 +129,27 @@ describe('a registry that is slow to answer', () => {
     expect(await (await client.get('/blobs/sha256:x')).text()).toBe('first last');
   });
 });
+
+describe('a registry no retry will reach', () => {
+  it('refuses at once a host that does not exist, a plain-HTTP registry asked over HTTPS, and an untrusted certificate, saying what to do', async () => {
+    // .invalid never resolves (RFC 6761): a typo in the registry host, retried, held a partition of uploads for 30 s.
+    const typo = await new RegistryClient({ registry: 'registry.invalid', repository: 'team/app', insecure: false }).get('/manifests/1').catch((error: unknown) => error);
+    expect(typo).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry host registry.invalid does not exist (DNS: ENOTFOUND); check the reference' });
+    const plain = createServer((_request, response) => response.end('{}'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const registry = `127.0.0.1:${(plain.address() as AddressInfo).port}`;
+      const overTls = await new RegistryClient({ registry, repository: 'team/app', insecure: false }).get('/manifests/1').catch((error: unknown) => error);
+      expect(overTls).toBeInstanceOf(PullRefusedError);
+      expect((overTls as Error).message).toMatch(/does not speak HTTPS.*ORBIT_INSECURE_REGISTRIES/);
+    } finally {
+      plain.close();
+    }
+    const untrusted: typeof fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) }); };
+    const refused = await new RegistryClient({ registry: 'harbor.corp', repository: 'team/app', insecure: false, fetch: untrusted }).get('/manifests/1').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringContaining('NODE_EXTRA_CA_CERTS') as unknown });
+    // A refused connection may be a registry restarting: still worth the patience.
+    const restarting: typeof fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }); };
+    expect(await new RegistryClient({ registry: 'harbor.corp', repository: 'team/app', insecure: false, fetch: restarting }).get('/manifests/1').catch((error: unknown) => error)).toBeInstanceOf(RegistryUnavailableError);
+  });
+});

@@ -15,6 +15,30 @@ export class RegistryUnavailableError extends OrbitError {
   }
 }
 
+/** TLS failures that waiting will not mend: the certificate is not one this host trusts. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A connection that failed for a reason no retry mends, as a refusal that
+ * says what to do: a host that does not exist (a typo), a certificate this
+ * host does not trust, HTTPS spoken to a plain-HTTP registry. Retried, each
+ * held its partition of uploads for the whole patience (30 s) behind it.
+ */
+function connectionRefusal(registry: string, error: unknown): PullRefusedError | undefined {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (code === 'ENOTFOUND') return new PullRefusedError('REGISTRY_ERROR', `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`);
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    return new PullRefusedError('REGISTRY_ERROR', `${registry}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`);
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new PullRefusedError('REGISTRY_ERROR', `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`);
+  }
+  return undefined;
+}
+
 export interface RegistryClientOptions {
   readonly registry: string;
   readonly repository: string;
@@ -70,7 +94,8 @@ export class RegistryClient {
     try {
       return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow', signal: unanswered.signal });
     } catch (error) {
-      throw new RegistryUnavailableError(this.options.registry, unanswered.signal.aborted ? unanswered.signal.reason : error);
+      if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason);
+      throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error);
     } finally {
       clearTimeout(timer);
     }
