@@ -7,6 +7,7 @@ import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
 import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 import type { VersionHolder } from './name-registry.js';
+import { RegistryOutages } from './registry-outages.js';
 import { isInsecureRegistry } from './stage-reference.js';
 
 const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
@@ -120,6 +121,32 @@ describe('validateUpload', () => {
     expect(verdict.kind === 'rejected' ? verdict.message : '').toMatch(/registry registry\.down:5000 is unavailable: connect ECONNREFUSED \(\d+ attempts over \d+ s\)/);
     expect(calls).toBeGreaterThan(2);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('waits out one patience per outage: later uploads naming that registry are refused at once, until it answers again', async () => {
+    let calls = 0;
+    let down = true;
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    const stageReference = async (): Promise<ObjectRef> => {
+      calls++;
+      if (down) throw new RegistryUnavailableError('registry.down:5000', new Error('connect ECONNREFUSED'));
+      return pulled;
+    };
+    let now = 1_000_000;
+    const registryOutages = new RegistryOutages(60_000, () => now);
+    const { deps: d } = deps({ stageReference, registryOutages, registryPatience: { patienceMs: 100, policy: retryPolicy({ initialDelayMs: 10, maxDelayMs: 20 }) } });
+    const reference = { ...event, staging: null, source: 'REFERENCE' as const, reference: 'registry.down:5000/billing:1' };
+    expect(await validateUpload(reference, d)).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
+    const waited = calls;
+    const second = await validateUpload({ ...reference, reference: 'registry.down:5000/other:2' }, d);
+    expect(second).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^registry registry\.down:5000 stayed away .* refused at once/) });
+    expect(calls).toBe(waited);
+    // Another registry is not held to it; and after the window the registry is asked again (and, answering, forgiven).
+    expect(registryOutages.recentOutage('registry.up:5000')).toBeUndefined();
+    now += 61_000;
+    down = false;
+    expect(await validateUpload(reference, d)).toMatchObject({ kind: 'validated' });
+    expect(registryOutages.recentOutage('registry.down:5000')).toBeUndefined();
   });
 
   it('refuses an upload whose staged object is gone instead of retrying for ever', async () => {

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, OrbitError, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, OrbitError, parseImageReference, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
 import { validateArchive } from './archive/validate-archive.js';
 import type { NameRegistry } from './name-registry.js';
+import type { RegistryOutages } from './registry-outages.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
@@ -37,6 +38,8 @@ export interface ValidateUploadDeps {
   readonly limits: ValidationLimits;
   /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */
   readonly registryPatience?: RegistryPatience;
+  /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again. */
+  readonly registryOutages?: RegistryOutages;
 }
 
 export interface RegistryPatience {
@@ -118,14 +121,21 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);
     const pull = deps.stageReference.bind(deps);
     const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
+    const registry = parseImageReference(event.reference)?.registry ?? event.reference;
+    const outage = deps.registryOutages?.recentOutage(registry);
+    if (outage) {
+      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} stayed away for ${Math.round(patience.patienceMs / 1000)} s at ${outage.toISOString()}; refused at once for a while so that the uploads behind this one do not wait too: upload again once it answers`);
+    }
     const started = Date.now();
     try {
       staging = await withRetry(() => pull(event), {
         policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError, signal: AbortSignal.timeout(patience.patienceMs),
       });
+      deps.registryOutages?.clear(registry);
     } catch (error) {
       if (error instanceof PullRefusedError) return rejected(error.reasonCode, error.message);
       if (error instanceof RetryExhaustedError) {
+        deps.registryOutages?.record(registry);
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
       }
       throw error;

@@ -5,6 +5,7 @@ import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, 
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { RegistryOutages } from './registry-outages.js';
 import { dynamoNameRegistry } from './name-registry.js';
 import { stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
@@ -42,6 +43,8 @@ runMain(() =>
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },
+        // One patience waited per outage and window, not one per upload naming the registry.
+        registryOutages: new RegistryOutages(2 * config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const event = message.event as UploadRequested;
