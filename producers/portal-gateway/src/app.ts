@@ -7,12 +7,12 @@ import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
-import { jsonRefusal } from './json-body.js';
+import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
-import { RouteMethods } from './route-methods.js';
+import { RouteMethods, unroutedAnswer } from './route-methods.js';
 import { requestRoutes } from './routes/requests.js';
 import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -129,22 +129,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
-  const unrouted = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = routeMethods.of(path);
-    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}` });
-    void reply.header('allow', allowed.join(', '));
-    if (request.method === 'OPTIONS') return reply.code(204).send();
-    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}` });
-  };
+  const unrouted = unroutedAnswer(routeMethods);
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
-  // Fastify's parser (prototype-poisoning keys refused), with a refusal that says which of its reasons it was.
-  const secureJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    secureJson(request, text, (error, value) => (error ? done(badRequest(jsonRefusal(text), 'body'), undefined) : done(null, value)));
-  });
+  parseJsonWithReasons(app);
   // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
   app.addHook('preValidation', async (request) => {
     const field = illFormedTextAt(request.body);

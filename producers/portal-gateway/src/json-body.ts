@@ -1,3 +1,6 @@
+import type { FastifyInstance } from 'fastify';
+import { badRequest } from './errors.js';
+
 /**
  * Why a JSON body was refused, in words that help: Fastify's own parser says
  * "Body is not valid JSON" both for broken JSON and for valid JSON that
@@ -11,4 +14,14 @@ export function jsonRefusal(text: string): string {
     return `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
   }
   return 'the body holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)';
+}
+
+/** Fastify's JSON parser (prototype-poisoning keys refused), with a refusal that says which of its reasons it was. */
+export function parseJsonWithReasons(app: FastifyInstance): void {
+  const secureJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    secureJson(request, text, (error, value) => (error ? done(badRequest(jsonRefusal(text), 'body'), undefined) : done(null, value)));
+  });
 }

@@ -1,3 +1,5 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
 /**
  * Which methods a path takes, from the routes the app registered: a request
  * with another method on a path that exists is a 405 naming them (RFC 9110
@@ -26,4 +28,16 @@ export class RouteMethods {
     for (const route of this.routes) if (route.pattern.test(path)) for (const method of route.methods) methods.add(method);
     return [...methods].sort();
   }
+}
+
+/** The answer to a request no route takes: 404, or 405 with `Allow` when the path takes other methods (OPTIONS: 204 with `Allow`). */
+export function unroutedAnswer(routes: RouteMethods) {
+  return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.of(path);
+    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}` });
+    void reply.header('allow', allowed.join(', '));
+    if (request.method === 'OPTIONS') return reply.code(204).send();
+    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}` });
+  };
 }
