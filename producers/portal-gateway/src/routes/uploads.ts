@@ -143,6 +143,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: 'is stored already; versions cannot be replaced' }], deps.publish.uploadRefused ? requestId : undefined);
   }
 
+  /** The image UID of the metadata's name, once a version the owner has already is refused. */
+  async function uidForNewVersion(actor: Actor, metadata: ImageMetadata): Promise<string> {
+    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName);
+    await refuseStoredVersion(actor, metadata, imageUID);
+    return imageUID;
+  }
+
   /** The answer to a call that an earlier one with the same key made already (its image from its request row, which is always there). */
   function startedBefore(held: HeldRequest, imageUID = ''): UploadAnswer {
     return {
@@ -202,11 +209,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const { metadata, staged, checked: imageUID } = await readParts(request, caller, async (parsed) => {
-      const uid = await deps.names.uidFor(caller.actor.username, parsed.imageName);
-      await refuseStoredVersion(caller.actor, parsed, uid);
-      return uid;
-    });
+    const { metadata, staged, checked: imageUID } = await readParts(request, caller, (parsed) => uidForNewVersion(caller.actor, parsed));
     const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed);
     // A concurrent call with the same key won: its request has its own staged image.
     if (answer.replayed) await discard(staged);
@@ -261,9 +264,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
-    const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
-    await refuseStoredVersion(caller.actor, metadata, imageUID);
-    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), imageUID, claimed);
+    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await uidForNewVersion(caller.actor, metadata), claimed);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -337,9 +338,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      const imageUID = await deps.names.uidFor(caller.actor.username, metadata.imageName);
-      await refuseStoredVersion(caller.actor, metadata, imageUID);
-      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, imageUID, completion));
+      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion));
     });
   };
 }
