@@ -132,6 +132,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const unrouted = unroutedAnswer(routeMethods);
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
   parseJsonWithReasons(app);
+  // RFC 9110 §8.4.1: a content coding the server does not decode is a 415, not a body that seems broken.
+  app.addHook('onRequest', async (request) => {
+    const coding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (coding && coding !== 'identity') {
+      throw new RequestRefusedError(415, 'ORBIT_ERR_BAD_REQUEST', `Content-Encoding ${coding} is not decoded here: send the body as it is (an image archive may itself be gzip)`);
+    }
+  });
   // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
   app.addHook('preValidation', async (request) => {
     const field = illFormedTextAt(request.body);

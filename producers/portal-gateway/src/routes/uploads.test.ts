@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable, type Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '@orbit/lib';
@@ -350,6 +351,8 @@ describe('POST /v1/uploads', () => {
     expect([misspelt.statusCode, misspelt.json().problems]).toEqual([400, [{ field: 'referenceAuth', message: 'unexpected field "referenceAuth"' }]]);
     const completedWithMore = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers, payload: { metadata, image: 'a.tar' } });
     expect([completedWithMore.statusCode, completedWithMore.json().problems]).toEqual([400, [{ field: 'image', message: 'unexpected field "image"' }]]);
+    const gzipped = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...json, 'content-encoding': 'gzip' }, payload: gzipSync(JSON.stringify({ metadata, reference: 'r.example/a:1' })) });
+    expect([gzipped.statusCode, gzipped.json().message]).toEqual([415, expect.stringMatching(/^Content-Encoding gzip is not decoded here/)]);
     const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
     expect([plain.statusCode, plain.json().message]).toEqual([400, 'send multipart/form-data with metadata and image, or JSON {metadata, reference}']);
     // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
