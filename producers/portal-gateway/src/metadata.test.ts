@@ -35,7 +35,10 @@ describe('parseMetadata', () => {
   it('takes a port as a number or as digits (a form field), and nothing JavaScript would merely turn into one', () => {
     const portOf = (port: unknown) => { const result = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', port }); return result.ok ? result.metadata.port : result.problems; };
     expect([portOf(8080), portOf('8080'), portOf(null)]).toEqual([8080, 8080, null]);
-    for (const bad of [true, 'eighty', 0, 70000, '70000', 1.5, [80]]) expect(portOf(bad), JSON.stringify(bad)).toEqual([{ field: 'port', message: 'must be a port number, 1 to 65535' }]);
+    for (const bad of [true, 'eighty', 0, '0', '08080', 70000, '70000', '65536', 1.5, [80]]) expect(portOf(bad), JSON.stringify(bad)).toEqual([{ field: 'port', message: 'must be a port number, 1 to 65535' }]);
+    // The document's pattern for the digits form says the same range.
+    const digits = new RegExp(((METADATA_JSON_SCHEMA['properties'] as Record<string, { anyOf: { pattern?: string }[] }>)['port']?.anyOf ?? []).find((branch) => branch.pattern)?.pattern ?? '^$');
+    expect(['1', '8080', '65535', '0', '65536', '08080'].map((text) => digits.test(text))).toEqual([true, true, true, false, false, false]);
   });
 
   it('refuses a blank name or version once, saying so, and trims the rest', () => {

@@ -6,6 +6,8 @@ import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
 
 const PORT_PROBLEM = 'must be a port number, 1 to 65535';
+/** 1 to 65535 as digits, as a pattern the API document can say. */
+const PORT_DIGITS = /^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
 const PORT = z.number().int(PORT_PROBLEM).min(1, PORT_PROBLEM).max(65535, PORT_PROBLEM);
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -24,7 +26,7 @@ const known = {
   Description: z.string().max(4096).nullish(),
   Part: z.string().max(128).nullish(),
   // A number, or digits as a form field sends them; not anything JavaScript would turn into one (`true` was port 1).
-  port: z.union([PORT, z.string().regex(/^[0-9]{1,5}$/).transform(Number).pipe(PORT)], PORT_PROBLEM).nullish(),
+  port: z.union([PORT, z.string().regex(PORT_DIGITS).transform(Number).pipe(PORT)], PORT_PROBLEM).nullish(),
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name'), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
