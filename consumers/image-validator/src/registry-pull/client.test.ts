@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './auth.js';
@@ -133,7 +134,11 @@ describe('a registry that is slow to answer', () => {
 describe('a registry no retry will reach', () => {
   it('refuses at once a host that does not exist, a plain-HTTP registry asked over HTTPS, and an untrusted certificate, saying what to do', async () => {
     // .invalid never resolves (RFC 6761): a typo in the registry host, retried, held a partition of uploads for 30 s.
-    const typo = await new RegistryClient({ registry: 'registry.invalid', repository: 'team/app', insecure: false }).get('/manifests/1').catch((error: unknown) => error);
+    // Asked of the real resolver where it says so (a host without DNS says EAI_AGAIN, rightly retried); else as undici reports it.
+    const resolverSaysNo = await lookup('registry.invalid').then(() => false, (error: { code?: string }) => error.code === 'ENOTFOUND');
+    const notFound: typeof fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND registry.invalid'), { code: 'ENOTFOUND' }) }); };
+    const typo = await new RegistryClient({ registry: 'registry.invalid', repository: 'team/app', insecure: false, ...(resolverSaysNo ? {} : { fetch: notFound }) })
+      .get('/manifests/1').catch((error: unknown) => error);
     expect(typo).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry host registry.invalid does not exist (DNS: ENOTFOUND); check the reference' });
     const plain = createServer((_request, response) => response.end('{}'));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
