@@ -68,17 +68,18 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
     parsed = parseJson(manifestBytes, 'manifest');
   }
   const manifest = manifestShape.safeParse(parsed);
+  const asked = `${client.repositoryName}${target.digest ? '@' : ':'}${reference}`;
   if (!manifest.success) {
-    // Docker's schema 1 (deprecated in 2017, gone from Docker 28) has no config blob: nothing to check the layers against.
+    // Docker's schema 1 (deprecated since 2017) has no config blob: nothing to check the layers against.
     if ((parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
-      throw new PullRefusedError('BAD_MANIFEST', `${client.repositoryName}${target.digest ? '@' : ':'}${reference} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
+      throw new PullRefusedError('BAD_MANIFEST', `${asked} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
     }
     throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
   }
   // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
   const configType = manifest.data.config.mediaType;
   if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
-    throw new PullRefusedError('BAD_MANIFEST', `${client.repositoryName}${target.digest ? '@' : ':'}${reference} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
+    throw new PullRefusedError('BAD_MANIFEST', `${asked} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
   }
   const total = manifest.data.config.size + manifest.data.layers.reduce((sum, layer) => sum + layer.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
