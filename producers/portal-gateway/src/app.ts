@@ -9,7 +9,7 @@ import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
-import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore } from './ports.js';
+import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
 import { RouteMethods, unroutedAnswer } from './route-methods.js';
@@ -32,6 +32,8 @@ export interface GatewayDeps {
   readonly requests?: RequestStore;
   readonly events?: EventLogReader;
   readonly images?: ImageReader;
+  /** Without it an upload of a stored version is refused only by the validator, after the whole upload. */
+  readonly versionStored?: VersionStored;
   readonly publish?: CommandPublisher;
   /** One request per presigned upload, however often it is completed. */
   readonly completions?: UploadClaims;
@@ -187,9 +189,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      const { images } = deps;
-      const storedVersionsOf = images ? async (uid: string) => (await images.get(uid))?.versions.map((version) => String(version['imageVersion'])) ?? [] : undefined;
-      await scope.register(uploadRoutes({ uploads, names, publish, storedVersionsOf, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.transfers && deps.requests) {

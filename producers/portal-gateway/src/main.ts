@@ -9,7 +9,7 @@ import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims } from './stores/mysql-requests.js';
-import { mysqlImageReader } from './stores/mysql-images.js';
+import { mysqlImageReader, mysqlVersionStored } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
@@ -49,6 +49,7 @@ runMain(async () => {
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
     names: mysqlImageNames(pool, confirmed),
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
+    versionStored: mysqlVersionStored(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
     publish: {

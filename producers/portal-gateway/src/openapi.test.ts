@@ -52,6 +52,7 @@ function gateway() {
       byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
     },
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }) },
+    versionStored: async (uid, version) => uid === UID && image.versions.some((entry) => entry['imageVersion'] === version),
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
     transfers: {
       claims: { claim: async (_target, request) => { record(request); return { requestId: request.requestId, status: null }; }, find: async () => undefined },

@@ -159,6 +159,9 @@ export interface ImagePage extends NextPage<ImagePosition> {
   readonly images: readonly ImageView[];
 }
 
+/** Whether ViewPort holds a version of an image: one indexed look, not the whole image view. */
+export type VersionStored = (imageUID: string, imageVersion: string) => Promise<boolean>;
+
 export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;
   search(query: ImageQuery): Promise<ImagePage>;

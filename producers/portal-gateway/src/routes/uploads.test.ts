@@ -63,12 +63,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); },
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
-    ...(storedVersions ? {
-      images: {
-        get: async (uid: string) => ({ imageUID: uid, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: storedVersions.map((imageVersion) => ({ imageVersion })) }),
-        search: async () => ({ images: [] }),
-      },
-    } : {}),
+    ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.includes(version) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
   });
   return { app, published, refusals, staged, discarded, records, timelines };

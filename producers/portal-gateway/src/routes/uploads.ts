@@ -7,7 +7,7 @@ import { badMetadata, badRequest, notFound, RequestRefusedError } from '../error
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
-import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore } from '../ports.js';
+import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 
@@ -15,8 +15,8 @@ export interface UploadRouteDeps {
   readonly uploads: UploadStore;
   readonly names: ImageNames;
   readonly publish: CommandPublisher;
-  /** The versions ViewPort holds of an image; without it a stored version is refused only by the validator, after the upload. */
-  readonly storedVersionsOf?: ((imageUID: string) => Promise<readonly string[]>) | undefined;
+  /** Whether ViewPort holds a version; without it a stored version is refused only by the validator, after the upload. */
+  readonly versionStored?: VersionStored | undefined;
   /** One request per presigned upload; without it every completion starts a request. */
   readonly completions?: UploadClaims | undefined;
   /** One request per Idempotency-Key an upload is sent with; without it the header is not honoured. */
@@ -133,7 +133,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * settled by the validator and the harbor-writer.
    */
   async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string): Promise<void> {
-    if (!deps.storedVersionsOf || !(await deps.storedVersionsOf(imageUID)).includes(metadata.imageVersion)) return;
+    if (!deps.versionStored || !(await deps.versionStored(imageUID, metadata.imageVersion))) return;
     const requestId = randomUUID();
     const message = `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`;
     await deps.publish.uploadRefused?.({

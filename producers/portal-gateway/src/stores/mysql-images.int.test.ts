@@ -5,10 +5,12 @@ import { projectorBatchHandler } from '../../../../consumers/viewport-projector/
 import { quietLogger, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../../test/helpers/viewport-db.js';
 import type { ImageQuery } from '../ports.js';
-import { mysqlImageReader } from './mysql-images.js';
+import { mysqlImageReader, mysqlVersionStored } from './mysql-images.js';
 
 const OWNER = `pager-${uniqueSuffix()}`;
 let viewport: PrivateViewport;
+/** The image and version of the first stored event, for the version look-up. */
+let storedOne: { imageUID: string; imageVersion: string };
 
 /** Stores (through the projector's own code) one image per name for OWNER, and one of someone else's. */
 beforeAll(async () => {
@@ -21,6 +23,8 @@ beforeAll(async () => {
     return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
   });
   await project(messages);
+  const first = messages[0]!.event as OrbitEvent & { metadata: { imageVersion: string } };
+  storedOne = { imageUID: first.imageUID, imageVersion: first.metadata.imageVersion };
 });
 
 afterAll(async () => { await viewport.drop(); });
@@ -44,5 +48,12 @@ describe('image search against MariaDB', () => {
     expect([first.images.map((image) => image.imageName), first.next?.imageName]).toEqual([['alpha'], 'alpha']);
     const second = await reader.search({ owner: OWNER, limit: 1, q: 'ha', after: first.next });
     expect([second.images.map((image) => image.imageName), second.next]).toEqual([['charlie'], undefined]);
+  });
+
+  it('says whether a version is stored, by image and version, without reading the image whole', async () => {
+    const stored = mysqlVersionStored(viewport.pool);
+    expect(await stored(storedOne.imageUID, storedOne.imageVersion)).toBe(true);
+    expect(await stored(storedOne.imageUID, `${storedOne.imageVersion}-not`)).toBe(false);
+    expect(await stored(newImageUID(), storedOne.imageVersion)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView } from '../ports.js';
+import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionStored } from '../ports.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -81,5 +81,15 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         ...(rows.length > query.limit && last ? { next: { imageName: String(last['image_name']), imageUID: String(last['image_uid']) } } : {}),
       };
     },
+  };
+}
+
+/** One indexed look (the image's UID, then its version posts by parent), for refusing a stored version before its upload. */
+export function mysqlVersionStored(pool: Pool): VersionStored {
+  return async (imageUID, imageVersion) => {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT 1 FROM wp_image_uid u JOIN wp_posts v ON v.post_parent = u.post_id AND v.post_type = 'orbit_image_version'
+       WHERE u.image_uid = ? AND v.post_name = ? LIMIT 1`, [imageUID, imageVersion]);
+    return rows.length > 0;
   };
 }
