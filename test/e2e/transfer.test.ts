@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
@@ -97,6 +98,10 @@ describe('transferring an image from Development to Testing', () => {
     expect(test.ServerSideEncryption).toBe('AES256');
     const chart = await dynamo.send(new GetCommand({ TableName: tableName('kustomizeTesting', testConfig), Key: { helmChartName: `${imageUID}-${VERSION}` } }));
     expect(chart.Item).toMatchObject({ environment: 'Testing', image: { bucket: testConfig.ORBIT_BUCKET_TESTING, key } });
+    // The Testing table holds what the Testing overlay builds, not the Development manifests.
+    const testingManifests = JSON.parse(String((chart.Item?.['manifests'] as { inline: string }).inline)) as { kind: string; metadata: { namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> }[];
+    expect(testingManifests.map((object) => [object.kind, object.metadata.namespace, object.metadata.labels?.['environment']])).toEqual(testingManifests.map((object) => [object.kind, 'orbit-testing', 'Testing']));
+    expect(testingManifests.find((object) => object.kind === 'HorizontalPodAutoscaler')?.spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
     expect((await environmentsOf(imageUID)).sort()).toEqual(['Development', 'Testing']);
     // ViewPort keeps who promoted it, when, why, and where the copy lies, and the request names its target.
     const view = await api<{ versions: { promotions?: Record<string, Record<string, unknown>> }[] }>(USER, `/v1/images/${imageUID}`);
@@ -233,6 +238,13 @@ describe('transferring an image from Development to Testing', () => {
     expect(differs).toMatch(/1 need repair/);
     expect(differs).toContain('chartSha256 differs from the Development row');
     await waitFor(async () => (await dynamo.send(new GetCommand(chartKey))).Item?.['chartSha256'] === healed['chartSha256'], { timeoutMs: 60_000, what: 'the chart row to heal' });
+    expect(reconcile()).toMatch(/0 need repair/);
+
+    // A row promoted with the Development manifests (as promotions did before they rendered the target's overlay) is re-rendered.
+    const developmentRow = (await dynamo.send(new GetCommand({ TableName: tableName('kustomizeDevelopment', testConfig), Key: chartKey.Key }))).Item ?? {};
+    await dynamo.send(new PutCommand({ TableName: chartKey.TableName, Item: { ...healed, manifests: developmentRow['manifests'] } }));
+    expect(reconcile()).toContain("manifests are Development's, not Testing's");
+    await waitFor(async () => isDeepStrictEqual((await dynamo.send(new GetCommand(chartKey))).Item?.['manifests'], healed['manifests']), { timeoutMs: 60_000, what: 'the manifests to be Testing\'s again' });
     expect(reconcile()).toMatch(/0 need repair/);
   }, 180_000);
 

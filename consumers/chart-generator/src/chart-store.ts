@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { withCreatedTimestamps } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
@@ -8,6 +8,8 @@ import type { ObjectRef } from '@orbit/schemas';
 export interface ChartStore {
   /** Puts bytes into the chart bucket, SHA-256 checked by the store; the same bytes again (a redelivery) keep the version in place. */
   putObject(key: string, bytes: Buffer, contentType: string): Promise<ObjectRef & { sha256: string }>;
+  /** The bytes of an object in the chart bucket, at the version given. */
+  getObject(location: ObjectRef): Promise<Buffer>;
   putRow(table: string, row: Record<string, unknown>): Promise<void>;
   getRow(table: string, helmChartName: string): Promise<Record<string, unknown> | undefined>;
 }
@@ -37,6 +39,10 @@ export function awsChartStore(s3: S3Client, dynamo: DynamoDBDocumentClient, char
       }
       const replaced = await put(false);
       return { bucket: chartBucket, key, versionId: replaced.VersionId ?? null, sha256 };
+    },
+    async getObject(location) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }));
+      return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
     },
     async putRow(table, row) {
       await dynamo.send(new PutCommand({ TableName: table, Item: withCreatedTimestamps(row) }));

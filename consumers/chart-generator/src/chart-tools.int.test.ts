@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installChartTools, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
-  chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlayDirOf, OVERLAY_SETTINGS,
+  chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
   packageChart, packageFileNameOf, renderChart, renderManifests, type ChartInput, type K8sObject,
 } from './index.js';
 import { SCENARIOS } from './testing/inputs.js';
@@ -155,6 +155,9 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
         await writeFile(file, text);
         expect(await run('kube-linter', ['lint', file])).toContain('No lint errors found!');
       }
+      // The environment's kustomize table holds overlaidManifests: exactly what kustomize builds, in the base's order.
+      const byKindAndName = (objects: readonly K8sObject[]) => [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+      expect(byKindAndName(overlaidManifests(renderManifests(input), environment))).toEqual(byKindAndName(built));
       const settings = OVERLAY_SETTINGS[environment];
       expect(built).toHaveLength(renderManifests(input).length);
       for (const object of built) {

@@ -10,6 +10,7 @@ export const CHART_ERROR_CODES = [
   'ORBIT_ERR_CHART_INPUT',
   'ORBIT_ERR_CHART_COMMAND',
   'ORBIT_ERR_CHART_ENVIRONMENT',
+  'ORBIT_ERR_CHART_ROW',
 ] as const;
 export type ChartErrorCode = (typeof CHART_ERROR_CODES)[number];
 
@@ -41,5 +42,12 @@ export class ChartCommandError extends OrbitError {
 export class ChartEnvironmentError extends OrbitError {
   constructor(environment: string) {
     super('ORBIT_ERR_CHART_ENVIRONMENT', `unknown environment ${JSON.stringify(environment)}: use Development, Testing, Staging or Production`);
+  }
+}
+
+/** A chart row whose stored manifests cannot be read back: absent, not a JSON array, or not the bytes its row recorded. */
+export class ChartRowError extends OrbitError {
+  constructor(problem: string) {
+    super('ORBIT_ERR_CHART_ROW', problem);
   }
 }

@@ -3,15 +3,18 @@ import { createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import type { K8sObject } from './chart/manifests.js';
 import { awsChartStore, sha256Hex } from './chart-store.js';
-import { generateChart, MAX_INLINE_BYTES } from './generate.js';
+import { generateChart } from './generate.js';
+import { loadManifests, MAX_INLINE_BYTES } from './stored-json.js';
 import { promoteChart } from './promote.js';
 
 const s3 = createS3(testConfig);
 const store = awsChartStore(s3, createDynamo(testConfig), testConfig.ORBIT_BUCKET_CHARTS);
 const tables = { manifests: tableName('kustomizeDevelopment', testConfig), base: tableName('baseKustomize', testConfig) };
 const deps = { store, registry: 'registry.example.com/orbit', tables };
-const tableOf = (environment: string): string => tableName(environment === 'Testing' ? 'kustomizeTesting' : 'kustomizeDevelopment', testConfig);
+const promoteDeps = { store, tableOf: (environment: string) => tableName(environment === 'Testing' ? 'kustomizeTesting' : 'kustomizeDevelopment', testConfig), baseTable: tables.base };
+const { tableOf } = promoteDeps;
 
 function stored(over: Partial<ImageStored['metadata']> = {}): ImageStored {
   const event = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
@@ -80,10 +83,73 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     const generated = await generateChart(event, deps);
     expect(generated.kind).toBe('generated');
     const copied: ImageCopied = { ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' } };
-    const promoted = await promoteChart(copied, { store, tableOf });
+    const promoted = await promoteChart(copied, promoteDeps);
     expect(promoted).toMatchObject({ kind: 'promoted', event: { pid: 'c8bms18-c20bre30-e70', targetEnvironment: 'Testing', targetTable: tableOf('Testing'), image: copied.target, sha256: copied.sha256, notes: copied.notes } });
     expect(await store.getRow(tableOf('Testing'), `${event.imageUID}-v1-0-00`)).toMatchObject({ environment: 'Testing', promotedFrom: 'Development', image: copied.target });
-    const missing = await promoteChart({ ...copied, imageUID: newImageUID() }, { store, tableOf });
+    const missing = await promoteChart({ ...copied, imageUID: newImageUID() }, promoteDeps);
     expect(missing).toMatchObject({ kind: 'failed', event: { pid: 'c8bms18-c20bre24-911', reasonCode: 'CHART_NOT_FOUND' } });
+  });
+
+  it('gives each environment\'s table the manifests its overlay builds: namespace, label, replica bounds', async () => {
+    const event = stored();
+    const generated = await generateChart(event, deps);
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    const helmChartName = generated.event.helmChartName;
+    const copied: ImageCopied = { ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' } };
+    expect((await promoteChart(copied, promoteDeps)).kind).toBe('promoted');
+    const manifestsIn = async (table: string) => loadManifests(store, (await store.getRow(table, helmChartName))?.['manifests']);
+    const expectEnvironment = (objects: K8sObject[], environment: string, namespace: string, replicas: [number, number]) => {
+      for (const object of objects) expect([object.kind, (object.metadata as { namespace?: string }).namespace, object.metadata.labels?.['environment']]).toEqual([object.kind, namespace, environment]);
+      expect(objects.find((object) => object.kind === 'HorizontalPodAutoscaler')?.['spec']).toMatchObject({ minReplicas: replicas[0], maxReplicas: replicas[1] });
+    };
+    expectEnvironment(await manifestsIn(tableOf('Development')), 'Development', 'orbit-development', [1, 2]);
+    expectEnvironment(await manifestsIn(tableOf('Testing')), 'Testing', 'orbit-testing', [1, 3]);
+    // The base row keeps the manifests the chart renders, which every environment's are built from.
+    const base = await manifestsIn(tables.base);
+    expect(base.every((object) => (object.metadata as { namespace?: string }).namespace === undefined)).toBe(true);
+    expect(base.find((object) => object.kind === 'HorizontalPodAutoscaler')?.['spec']).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
+  });
+
+  it('promotes manifests kept in the chart bucket, and charts whose base row predates base manifests', async () => {
+    const envVars = Array.from({ length: 4000 }, (_, i) => ({ key: `VAR_${i}`, value: 'x'.repeat(100) }));
+    const big = stored({ envVars });
+    const generated = await generateChart(big, deps);
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    const copied: ImageCopied = { ...sampleEvents(big.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${big.imageUID}-v1-0-00.tar`, versionId: 'v9' } };
+    expect((await promoteChart(copied, promoteDeps)).kind).toBe('promoted');
+    const promotedRow = await store.getRow(tableOf('Testing'), generated.event.helmChartName);
+    expect((promotedRow?.['manifests'] as { location?: { key: string } }).location?.key).toBe(`${generated.event.helmChartName}/manifests-testing.json`);
+    const bigTesting = await loadManifests(store, promotedRow?.['manifests']);
+    expect(bigTesting.every((object) => object.metadata.labels?.['environment'] === 'Testing')).toBe(true);
+
+    // An older chart: no manifests in its base row, the base rendering in its Development row.
+    const older = stored();
+    const olderGenerated = await generateChart(older, deps);
+    if (olderGenerated.kind !== 'generated') throw new Error('not generated');
+    const name = olderGenerated.event.helmChartName;
+    const baseRow = await store.getRow(tables.base, name);
+    const { manifests: baseManifests, createdTimestampUTC: _u, createdTimestampUnix: _x, ...withoutManifests } = baseRow ?? {};
+    await store.putRow(tables.base, withoutManifests);
+    const developmentRow = await store.getRow(tableOf('Development'), name);
+    const { createdTimestampUTC: _u2, createdTimestampUnix: _x2, ...development } = developmentRow ?? {};
+    await store.putRow(tableOf('Development'), { ...development, manifests: baseManifests });
+    const olderCopied: ImageCopied = { ...copied, imageUID: older.imageUID, target: { ...copied.target, key: `${older.imageUID}-v1-0-00.tar` } };
+    expect((await promoteChart(olderCopied, promoteDeps)).kind).toBe('promoted');
+    const olderTesting = await loadManifests(store, (await store.getRow(tableOf('Testing'), name))?.['manifests']);
+    expect(olderTesting.map((object) => [(object.metadata as { namespace?: string }).namespace, object.metadata.labels?.['environment']])).toEqual(olderTesting.map(() => ['orbit-testing', 'Testing']));
+  });
+
+  it('fails the transfer with CHART_ROW when the base manifests cannot be read back, instead of promoting something else', async () => {
+    const event = stored();
+    const generated = await generateChart(event, deps);
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    const { createdTimestampUTC: _u, createdTimestampUnix: _x, ...baseRow } = (await store.getRow(tables.base, generated.event.helmChartName)) ?? {};
+    const elsewhere = await store.putObject(`test/${uniqueSuffix()}/manifests.json`, Buffer.from('[]'), 'application/json');
+    await store.putRow(tables.base, { ...baseRow, manifests: { location: elsewhere, sha256: 'f'.repeat(64) } });
+    const copied: ImageCopied = { ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' } };
+    const outcome = await promoteChart(copied, promoteDeps);
+    expect(outcome).toMatchObject({ kind: 'failed', event: { pid: 'c8bms18-c20bre24-911', stage: 'chart', reasonCode: 'CHART_ROW' } });
+    expect(outcome.kind === 'failed' && outcome.event.message).toContain(`does not hash to the ${'f'.repeat(64)}`);
+    expect(await store.getRow(tableOf('Testing'), generated.event.helmChartName)).toBeUndefined();
   });
 });

@@ -6,16 +6,10 @@ import type { ChartStore } from './chart-store.js';
 import { ENVIRONMENTS, type Environment } from './environment.js';
 import { CHART_ERROR_CODES } from './errors.js';
 import { imageRepositoryOf } from './image-facts.js';
-import { kustomizeBase, kustomizeOverlay } from './kustomize.js';
+import { kustomizeBase, kustomizeOverlay, overlaidManifests } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
-
-/**
- * DynamoDB refuses items over 400 KB. Rendered files of a normal image are a
- * few KB; ones that grow past this (thousands of env vars) go to the chart
- * bucket and the row points at them, so a put never fails for good.
- */
-export const MAX_INLINE_BYTES = 300 * 1024;
+import { inlineBytesOf, inlineOrObject, MAX_INLINE_BYTES } from './stored-json.js';
 
 export interface GenerateDeps {
   readonly store: ChartStore;
@@ -33,13 +27,6 @@ export function reasonCodeOf(error: OrbitError): string {
 
 const isChartError = (error: unknown): error is OrbitError =>
   error instanceof OrbitError && (CHART_ERROR_CODES as readonly string[]).includes(error.code);
-
-/** Inline JSON text, or a pointer to the same text in the chart bucket when too big for a row. */
-async function inlineOrObject(store: ChartStore, key: string, text: string): Promise<Record<string, unknown>> {
-  if (Buffer.byteLength(text) <= MAX_INLINE_BYTES) return { inline: text };
-  const stored = await store.putObject(key, Buffer.from(text), 'application/json');
-  return { location: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256 };
-}
 
 export function environmentFiles(environment: Environment, base: ReadonlyMap<string, string>): Record<string, string> {
   return Object.fromEntries([...base, ...kustomizeOverlay(environment)]);
@@ -66,13 +53,16 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const chart = await deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip');
     const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };
+    // Each environment's table holds that environment's manifests (what its overlay builds); the base row keeps the base they come from.
     await deps.store.putRow(deps.tables.manifests, {
       ...common, environment: 'Development', chart: chartRef, chartSha256: chart.sha256, image: event.stored, imageDigest: event.image.manifestDigest,
-      manifests: await inlineOrObject(deps.store, `${helmChartName}/manifests.json`, JSON.stringify(manifests)),
+      manifests: await inlineOrObject(deps.store, `${helmChartName}/manifests.json`, JSON.stringify(overlaidManifests(manifests, 'Development'))),
     });
     const overlays = Object.fromEntries(ENVIRONMENTS.map((environment) => [environment, environmentFiles(environment, base)]));
+    const files = await inlineOrObject(deps.store, `${helmChartName}/kustomize.json`, JSON.stringify(overlays));
     await deps.store.putRow(deps.tables.base, {
-      ...common, files: await inlineOrObject(deps.store, `${helmChartName}/kustomize.json`, JSON.stringify(overlays)),
+      ...common, files,
+      manifests: await inlineOrObject(deps.store, `${helmChartName}/base-manifests.json`, JSON.stringify(manifests), MAX_INLINE_BYTES - inlineBytesOf(files)),
     });
     return {
       kind: 'generated',

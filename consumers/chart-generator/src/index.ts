@@ -4,9 +4,9 @@ export { renderManifests, type K8sObject, type RenderOptions } from './chart/man
 export { buildValues, type ChartValues, TEST_IMAGE } from './chart/values.js';
 export type { ChartInput } from './chart/input.js';
 export { VALUES_SCHEMA } from './chart/values-schema.js';
-export { kustomizeBase, kustomizeOverlay, overlayDirOf, KUSTOMIZE_BASE_DIR, OVERLAY_SETTINGS } from './kustomize.js';
+export { kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, KUSTOMIZE_BASE_DIR, OVERLAY_SETTINGS } from './kustomize.js';
 export { packageChart, packageFileNameOf, PACKAGE_MTIME } from './package-chart.js';
 export { chartNameOf, helmChartNameOf, chartVersionOf, MAX_CHART_NAME } from './naming.js';
 export { ENVIRONMENTS, parseEnvironment, type Environment } from './environment.js';
-export { CHART_ERROR_CODES, ChartVersionError, ChartInputError, ChartCommandError, ChartEnvironmentError, type ChartErrorCode } from './errors.js';
+export { CHART_ERROR_CODES, ChartVersionError, ChartInputError, ChartCommandError, ChartEnvironmentError, ChartRowError, type ChartErrorCode } from './errors.js';
 export { splitShellWords } from './shell-words.js';

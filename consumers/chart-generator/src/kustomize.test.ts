@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderManifests } from './chart/manifests.js';
 import { ENVIRONMENTS } from './environment.js';
-import { kustomizeBase, kustomizeOverlay, OVERLAY_SETTINGS } from './kustomize.js';
+import { kustomizeBase, kustomizeOverlay, overlaidManifests, OVERLAY_SETTINGS } from './kustomize.js';
 import { SCENARIOS } from './testing/inputs.js';
 
 const read = (text: string | undefined): Record<string, unknown> => parse(text ?? '', { version: '1.1' }) as Record<string, unknown>;
@@ -74,5 +74,39 @@ describe('kustomizeOverlay', () => {
     expect(parse(pdb!.patch)).toEqual([{ op: 'remove', path: '/spec/minAvailable' }, { op: 'add', path: '/spec/maxUnavailable', value: 1 }]);
     const staging = read(kustomizeOverlay('Staging').get('overlays/staging/kustomization.yaml'));
     expect((staging.patches as { target: { kind: string } }[]).map((patch) => patch.target.kind)).not.toContain('PodDisruptionBudget');
+  });
+});
+
+describe('overlaidManifests', () => {
+  type Workload = { metadata: { namespace?: string; labels: Record<string, string> }; spec: Record<string, unknown> & { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { containers: { resources: unknown }[] } } } };
+  const base = renderManifests(SCENARIOS.realistic!);
+  const of = (objects: readonly unknown[], kind: string) => (objects as { kind: string }[]).find((object) => object.kind === kind) as unknown as Workload;
+
+  it.each(ENVIRONMENTS)('%s: every object in its namespace and labelled with it, selectors untouched, replicas bounded', (environment) => {
+    const settings = OVERLAY_SETTINGS[environment];
+    const overlaid = overlaidManifests(base, environment);
+    expect(overlaid.map((object) => [object.kind, object.metadata.name])).toEqual(base.map((object) => [object.kind, object.metadata.name]));
+    for (const object of overlaid as unknown as Workload[]) {
+      expect(object.metadata.namespace).toBe(settings.namespace);
+      expect(object.metadata.labels['environment']).toBe(environment);
+    }
+    const deployment = of(overlaid, 'Deployment');
+    expect(deployment.spec.template.metadata.labels['environment']).toBe(environment);
+    expect(deployment.spec.selector.matchLabels).toEqual(of(base, 'Deployment').spec.selector.matchLabels);
+    expect(of(overlaid, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: settings.minReplicas, maxReplicas: settings.maxReplicas });
+    expect(deployment.spec.template.spec.containers[0]?.resources).toEqual(settings.resources ?? of(base, 'Deployment').spec.template.spec.containers[0]?.resources);
+  });
+
+  it('lets one pod be evicted where one replica is allowed, and keeps minAvailable where two are', () => {
+    expect(of(overlaidManifests(base, 'Testing'), 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
+    expect(of(overlaidManifests(base, 'Testing'), 'PodDisruptionBudget').spec).not.toHaveProperty('minAvailable');
+    expect(of(overlaidManifests(base, 'Staging'), 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: of(base, 'PodDisruptionBudget').spec['minAvailable'] });
+  });
+
+  it('leaves the base as it was, so each environment starts from the same manifests', () => {
+    const before = structuredClone(base);
+    overlaidManifests(base, 'Production');
+    overlaidManifests(base, 'Development');
+    expect(base).toEqual(before);
   });
 });

@@ -1,3 +1,4 @@
+import jsonPatch, { type Operation } from 'fast-json-patch';
 import type { K8sObject } from './chart/manifests.js';
 import type { Environment } from './environment.js';
 import { toYamlText } from './yaml-text.js';
@@ -46,30 +47,28 @@ export function kustomizeBase(manifests: readonly K8sObject[]): Map<string, stri
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-type JsonPatch = readonly Record<string, unknown>[];
+/** A JSON patch of the objects of one kind. */
+interface KindPatch {
+  readonly kind: string;
+  readonly ops: readonly Operation[];
+}
 
 /**
  * Patches select by kind only, so they fit any base this generator made
  * whatever the release is called; a kind the base lacks (no HPA, no PDB)
  * is simply not matched.
  */
-function patchesOf(settings: OverlaySettings): { target: { kind: string }; patch: string }[] {
-  const patch = (kind: string, ops: JsonPatch) => ({ target: { kind }, patch: toYamlText(ops) });
-  const patches = [
-    patch('HorizontalPodAutoscaler', [
-      { op: 'replace', path: '/spec/minReplicas', value: settings.minReplicas },
-      { op: 'replace', path: '/spec/maxReplicas', value: settings.maxReplicas },
-    ]),
-  ];
+function patchesOf(settings: OverlaySettings): KindPatch[] {
+  const patches: KindPatch[] = [{
+    kind: 'HorizontalPodAutoscaler',
+    ops: [{ op: 'replace', path: '/spec/minReplicas', value: settings.minReplicas }, { op: 'replace', path: '/spec/maxReplicas', value: settings.maxReplicas }],
+  }];
   if (settings.minReplicas < 2) {
     // With one pod, minAvailable 1 would forbid every voluntary eviction and block node drains.
-    patches.push(patch('PodDisruptionBudget', [
-      { op: 'remove', path: '/spec/minAvailable' },
-      { op: 'add', path: '/spec/maxUnavailable', value: 1 },
-    ]));
+    patches.push({ kind: 'PodDisruptionBudget', ops: [{ op: 'remove', path: '/spec/minAvailable' }, { op: 'add', path: '/spec/maxUnavailable', value: 1 }] });
   }
   if (settings.resources !== undefined) {
-    patches.push(patch('Deployment', [{ op: 'replace', path: '/spec/template/spec/containers/0/resources', value: settings.resources }]));
+    patches.push({ kind: 'Deployment', ops: [{ op: 'replace', path: '/spec/template/spec/containers/0/resources', value: settings.resources }] });
   }
   return patches;
 }
@@ -87,7 +86,33 @@ export function kustomizeOverlay(environment: Environment): Map<string, string> 
     namespace: settings.namespace,
     resources: [`../../${KUSTOMIZE_BASE_DIR}`],
     labels: [{ pairs: { environment }, includeSelectors: false, includeTemplates: true }],
-    patches: patchesOf(settings),
+    patches: patchesOf(settings).map(({ kind, ops }) => ({ target: { kind }, patch: toYamlText(ops) })),
   };
   return new Map([[`${overlayDirOf(environment)}/kustomization.yaml`, toYamlText(kustomization)]]);
+}
+
+/** Kinds whose pod template kustomize's `labels` (includeTemplates) also labels. */
+const TEMPLATED_KINDS = new Set(['Deployment', 'ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet', 'Job']);
+
+/**
+ * What `kustomize build overlays/<environment>` gives for a base of these
+ * manifests, without running kustomize: the manifests an environment's
+ * kustomize table holds. The same settings and the same JSON patches make
+ * both, and a test holds this equal to kustomize's own output. Objects come
+ * back in the base's order; the base is not changed.
+ */
+export function overlaidManifests(base: readonly K8sObject[], environment: Environment): K8sObject[] {
+  const settings = OVERLAY_SETTINGS[environment];
+  const patches = patchesOf(settings);
+  return base.map((object) => {
+    let overlaid = structuredClone(object) as K8sObject & { metadata: { namespace?: string; labels?: Record<string, string> }; spec?: { template?: { metadata?: { labels?: Record<string, string> } } } };
+    overlaid.metadata.namespace = settings.namespace;
+    overlaid.metadata.labels = { ...overlaid.metadata.labels, environment };
+    const template = overlaid.spec?.template;
+    if (TEMPLATED_KINDS.has(overlaid.kind) && template) template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, environment } };
+    for (const patch of patches) {
+      if (patch.kind === overlaid.kind) overlaid = jsonPatch.applyPatch(overlaid, structuredClone(patch.ops) as Operation[], true, true).newDocument;
+    }
+    return overlaid;
+  });
 }

@@ -34,7 +34,7 @@ runMain(() =>
           await publisher.publish(outcome.kind === 'generated' ? TOPICS.chartGenerated : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
           return;
         }
-        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config) });
+        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config), baseTable: tables.base });
         if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart promotion failed');
         else message.log.info({ helmChartName: outcome.event.helmChartName, targetTable: outcome.event.targetTable }, 'chart promoted');
         await publisher.publish(outcome.kind === 'promoted' ? TOPICS.chartPromoted : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });

@@ -1,13 +1,19 @@
 import { envelopeFor } from '@orbit/lib';
 import type { ChartPromoted, ImageCopied, PipelineFailed } from '@orbit/schemas';
+import type { K8sObject } from './chart/manifests.js';
 import type { ChartStore } from './chart-store.js';
 import { parseEnvironment, type Environment } from './environment.js';
+import { ChartRowError } from './errors.js';
+import { overlaidManifests } from './kustomize.js';
 import { helmChartNameOf } from './naming.js';
+import { inlineOrObject, loadManifests } from './stored-json.js';
 
 export interface PromoteDeps {
   readonly store: ChartStore;
   /** The kustomize table (k8or-kustomize-*) of an environment. */
   tableOf(environment: Environment): string;
+  /** The base-kustomize table: the base manifests every environment's are built from. */
+  readonly baseTable: string;
 }
 
 export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind: 'failed'; event: PipelineFailed };
@@ -15,9 +21,9 @@ export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind
 /**
  * Transfer step c8bms18-c20bre09-e60 / -c20bre30-e70: reads the chart row of
  * the source environment's kustomize table and writes it to the target's,
- * pointing at the image copy in the target bucket and carrying the target
- * overlay (the base row holds the overlay files of every environment). A
- * redelivered ImageCopied writes the same row again.
+ * pointing at the image copy in the target bucket, with the manifests the
+ * target's overlay builds from the base (its namespace, label, replica bounds
+ * and resources). A redelivered ImageCopied writes the same row again.
  */
 export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promise<PromoteOutcome> {
   const helmChartName = helmChartNameOf(event.imageUID, event.imageVersion);
@@ -35,11 +41,20 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
   }
   const sourceTable = deps.tableOf(source);
   const targetTable = deps.tableOf(target);
-  const row = await deps.store.getRow(sourceTable, helmChartName);
+  const [row, baseRow] = await Promise.all([deps.store.getRow(sourceTable, helmChartName), deps.store.getRow(deps.baseTable, helmChartName)]);
   if (!row) return failed('CHART_NOT_FOUND', `no chart ${helmChartName} in ${sourceTable}: the image has no generated chart in ${source}`);
+  // Charts generated before base rows kept their manifests put the base rendering itself in every environment's row.
+  let base: K8sObject[];
+  try {
+    base = await loadManifests(deps.store, baseRow?.['manifests'] ?? row['manifests']);
+  } catch (error) {
+    if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName}'s base manifests cannot be read: ${error.message}`);
+    throw error;
+  }
+  const manifests = await inlineOrObject(deps.store, `${helmChartName}/manifests-${target.toLowerCase()}.json`, JSON.stringify(overlaidManifests(base, target)));
   const { createdTimestampUTC: _utc, createdTimestampUnix: _unix, ...chart } = row;
   await deps.store.putRow(targetTable, {
-    ...chart, environment: target, image: event.target, imageSha256: event.sha256, promotedFrom: source, transferRequestId: event.requestId,
+    ...chart, environment: target, manifests, image: event.target, imageSha256: event.sha256, promotedFrom: source, transferRequestId: event.requestId,
   });
   return {
     kind: 'promoted',

@@ -17,6 +17,8 @@ const deps: ReconcileDeps = {
 };
 
 /** A transfer as the pipeline leaves it: the image in both buckets, the chart row in both tables, the Testing row promoted from the other. */
+const manifestsFor = (environment: EnvironmentName) => ({ inline: JSON.stringify([{ kind: 'Deployment', metadata: { name: 'web', labels: { environment } }, spec: { replicas: 1 } }]) });
+
 async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: string; sha256: string; targetRow: Record<string, unknown> }> {
   const transfer: TransferRecord = {
     requestId: `req-${uniqueSuffix()}`, imageUID: newImageUID(), imageVersion: 'v1-0-00', owner: 'reconcile-test', notes: 'qa sign-off', source: 'Development', target: 'Testing',
@@ -31,11 +33,11 @@ async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: strin
   const copy = await put('Testing');
   await dynamo.send(new PutCommand({ TableName: deps.metadataTable, Item: { imageUID: transfer.imageUID, imageVersion: transfer.imageVersion, sha256, versionId: stored.VersionId ?? null } }));
   const sourceRow = {
-    helmChartName: `${transfer.imageUID}-${transfer.imageVersion}`, chartName: 'web', chartSha256: 'c'.repeat(64), manifests: { kind: 'Deployment', replicas: 1 },
+    helmChartName: `${transfer.imageUID}-${transfer.imageVersion}`, chartName: 'web', chartSha256: 'c'.repeat(64), manifests: manifestsFor('Development'),
     environment: 'Development', image: { bucket: deps.bucketOf('Development'), key, versionId: null },
   };
   const targetRow = {
-    ...sourceRow, environment: 'Testing', image: { bucket: deps.bucketOf('Testing'), key, versionId: copy.VersionId ?? null }, imageSha256: sha256,
+    ...sourceRow, environment: 'Testing', manifests: manifestsFor('Testing'), image: { bucket: deps.bucketOf('Testing'), key, versionId: copy.VersionId ?? null }, imageSha256: sha256,
     promotedFrom: 'Development', transferRequestId: transfer.requestId,
   };
   await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Development'), Item: sourceRow }));
@@ -59,11 +61,11 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
 
   it('reports a chart row that is there but differs from its source row, as one a re-drive repairs', async () => {
     const { transfer, targetRow } = await healthyTransfer();
-    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, manifests: { kind: 'Deployment', replicas: 9 }, imageSha256: 'f'.repeat(64) } }));
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, manifests: manifestsFor('Development'), imageSha256: 'f'.repeat(64) } }));
     const check = await checkTransfer(transfer, deps);
     expect(check.repairable).toBe(true);
     expect(check.problems).toHaveLength(1);
-    expect(check.problems[0]).toContain('manifests differs from the Development row');
+    expect(check.problems[0]).toContain("manifests are Development's, not Testing's");
     expect(check.problems[0]).toContain(`imageSha256 is ${'f'.repeat(64)}`);
   });
 

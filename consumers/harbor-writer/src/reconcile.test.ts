@@ -3,15 +3,16 @@ import { chartRowDifferences, redriveEvent, type ExpectedChart } from './reconci
 
 const sha = 'a'.repeat(64);
 const copy = { bucket: 'app-image-1209-bkt-k8t-aws', key: 'uid-v1-0-00.tar', versionId: 'v2' };
-const expected: ExpectedChart = { source: 'Development', sha256: sha, copy };
+const expected: ExpectedChart = { source: 'Development', target: 'Testing', sha256: sha, copy };
+const labelled = (environment: string) => ({ inline: JSON.stringify([{ kind: 'Deployment', metadata: { name: 'web', labels: { environment } } }]) });
 const sourceRow = {
   helmChartName: 'uid-v1-0-00', chartName: 'web', chartSha256: 'c'.repeat(64), chart: { bucket: 'charts', key: 'uid/web-1.0.0.tgz', versionId: 'c1' },
-  manifests: { deployment: { replicas: 1 } }, environment: 'Development', image: { bucket: 'app-image-1206-bkt-k8d-aws', key: 'uid-v1-0-00.tar', versionId: 'd1' },
+  manifests: labelled('Development'), environment: 'Development', image: { bucket: 'app-image-1206-bkt-k8d-aws', key: 'uid-v1-0-00.tar', versionId: 'd1' },
   createdTimestampUTC: '2026-12-01T00:00:00Z', createdTimestampUnix: 1,
 };
 /** The row promoteChart writes into Testing for that source row. */
 const promoted = {
-  ...sourceRow, environment: 'Testing', image: copy, imageSha256: sha, promotedFrom: 'Development', transferRequestId: 'req-1',
+  ...sourceRow, environment: 'Testing', manifests: labelled('Testing'), image: copy, imageSha256: sha, promotedFrom: 'Development', transferRequestId: 'req-1',
   createdTimestampUTC: '2026-12-01T00:05:00Z', createdTimestampUnix: 300,
 };
 
@@ -22,9 +23,16 @@ describe('chartRowDifferences', () => {
 
   it('names a chart field that no longer matches the source row, down to nested values', () => {
     expect(chartRowDifferences(sourceRow, { ...promoted, chartSha256: '0'.repeat(64) }, expected)).toEqual(['chartSha256 differs from the Development row']);
-    expect(chartRowDifferences(sourceRow, { ...promoted, manifests: { deployment: { replicas: 2 } } }, expected)).toEqual(['manifests differs from the Development row']);
     const { chart: _chart, ...withoutChart } = promoted;
     expect(chartRowDifferences(sourceRow, withoutChart, expected)).toEqual(['chart differs from the Development row']);
+  });
+
+  it('wants the target environment\'s manifests: a row promoted with the Development ones is caught', () => {
+    expect(chartRowDifferences(sourceRow, { ...promoted, manifests: sourceRow.manifests }, expected)).toEqual(["manifests are Development's, not Testing's"]);
+    const { manifests: _manifests, ...withoutManifests } = promoted;
+    expect(chartRowDifferences(sourceRow, withoutManifests, expected)).toEqual(['manifests are missing']);
+    expect(chartRowDifferences(sourceRow, { ...promoted, manifests: { inline: '[]' } }, expected)).toEqual(['manifests are empty']);
+    expect(chartRowDifferences(sourceRow, { ...promoted, manifests: { location: { bucket: 'charts', key: 'uid/manifests-testing.json' }, sha256: sha } }, expected)).toEqual([]);
   });
 
   it('catches a row that deploys another image than the copy: another object, an older version, another checksum', () => {

@@ -69,11 +69,12 @@ const shaOf = (object: StoredObject | undefined): string | null => (object ? kno
  * The fields promoteChart (chart-generator, promote.ts) writes for the target
  * environment; every other field of a promoted chart row is its source row's.
  */
-const PER_ENVIRONMENT_FIELDS = new Set(['environment', 'image', 'imageSha256', 'promotedFrom', 'transferRequestId', 'createdTimestampUTC', 'createdTimestampUnix']);
+const PER_ENVIRONMENT_FIELDS = new Set(['environment', 'manifests', 'image', 'imageSha256', 'promotedFrom', 'transferRequestId', 'createdTimestampUTC', 'createdTimestampUnix']);
 
-/** Where a promoted chart row must point: the target copy, with the source's checksum. */
+/** Where a promoted chart row must point: the target copy, with the source's checksum, and whose manifests it must hold. */
 export interface ExpectedChart {
   readonly source: EnvironmentName;
+  readonly target: EnvironmentName;
   readonly sha256: string | null;
   readonly copy: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
 }
@@ -84,9 +85,32 @@ const describeLocation = (value: unknown): string => {
 };
 
 /**
+ * Why a promoted row's manifests are not the target environment's, as far as
+ * the row shows: none at all, or objects labelled for another environment (a
+ * row promoted before promotion rendered the target's overlay carries the
+ * Development ones). Manifests kept in the chart bucket are taken as written.
+ */
+function manifestsProblem(targetRow: Record<string, unknown>, target: EnvironmentName): string | undefined {
+  const field = (targetRow['manifests'] ?? {}) as { inline?: unknown; location?: unknown };
+  if (field.location !== undefined && typeof field.inline !== 'string') return undefined;
+  if (typeof field.inline !== 'string') return 'manifests are missing';
+  let objects: unknown;
+  try {
+    objects = JSON.parse(field.inline);
+  } catch {
+    return 'manifests are not JSON';
+  }
+  if (!Array.isArray(objects) || objects.length === 0) return 'manifests are empty';
+  const labelOf = (object: unknown): unknown => (object as { metadata?: { labels?: Record<string, unknown> } } | null)?.metadata?.labels?.['environment'];
+  const stray = objects.find((object) => labelOf(object) !== target);
+  return stray === undefined ? undefined : `manifests are ${String(labelOf(stray) ?? 'unlabelled')}'s, not ${target}'s`;
+}
+
+/**
  * How a target chart row differs from what promoting its source row gives:
- * the chart itself (any field copied from the source), or the image it
- * deploys (the target copy, its version, its checksum). Empty when it matches.
+ * the chart itself (any field copied from the source), its manifests (the
+ * target's), or the image it deploys (the target copy, its version, its
+ * checksum). Empty when it matches.
  */
 export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>, expected: ExpectedChart): string[] {
   const differences = Object.keys(sourceRow)
@@ -95,6 +119,8 @@ export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRo
   const image = (targetRow['image'] ?? {}) as Record<string, unknown>;
   const pointsAtCopy = image['bucket'] === expected.copy.bucket && image['key'] === expected.copy.key
     && (expected.copy.versionId === null || (image['versionId'] ?? null) === expected.copy.versionId);
+  const manifests = manifestsProblem(targetRow, expected.target);
+  if (manifests !== undefined) differences.push(manifests);
   if (!pointsAtCopy) differences.push(`image points at ${describeLocation(image)}, not the copy ${describeLocation(expected.copy)}`);
   if (expected.sha256 !== null && targetRow['imageSha256'] !== expected.sha256) {
     differences.push(`imageSha256 is ${String(targetRow['imageSha256'] ?? 'absent')}, the copy's ${expected.sha256}`);
@@ -139,7 +165,7 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${table.target}`);
   else if (sourceRow && target) {
     const differences = chartRowDifferences(sourceRow, targetRow, {
-      source: transfer.source, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
+      source: transfer.source, target: transfer.target, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
     });
     if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
   }
