@@ -31,3 +31,5 @@ export * from './kafka/read-to-end.js';
 export * from './command-line.js';
 export * from './projection-state.js';
 export { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, type MetadataVerdict } from './metadata-rules.js';
+export * from './stored-json.js';
+export { toYamlText } from './yaml-text.js';

@@ -1,7 +1,7 @@
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import type { K8sObject } from './chart/manifests.js';
 import type { Environment } from './environment.js';
-import { toYamlText } from './yaml-text.js';
+import { toYamlText } from '@orbit/lib';
 
 export const KUSTOMIZE_BASE_DIR = 'base';
 export const overlayDirOf = (environment: Environment): string => `overlays/${environment.toLowerCase()}`;
@@ -106,8 +106,8 @@ export function overlaidManifests(base: readonly K8sObject[], environment: Envir
   const patches = patchesOf(settings);
   return base.map((object) => {
     let overlaid = structuredClone(object) as K8sObject & { metadata: { namespace?: string; labels?: Record<string, string> }; spec?: { template?: { metadata?: { labels?: Record<string, string> } } } };
-    overlaid.metadata.namespace = settings.namespace;
-    overlaid.metadata.labels = { ...overlaid.metadata.labels, environment };
+    const { name, ...metadata } = overlaid.metadata;
+    overlaid.metadata = { name, namespace: settings.namespace, ...metadata, labels: { ...metadata.labels, environment } };
     const template = overlaid.spec?.template;
     if (TEMPLATED_KINDS.has(overlaid.kind) && template) template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, environment } };
     for (const patch of patches) {

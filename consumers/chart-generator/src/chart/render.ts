@@ -1,5 +1,5 @@
 import { chartNameOf, chartVersionOf } from '../naming.js';
-import { toYamlText } from '../yaml-text.js';
+import { toYamlText } from '@orbit/lib';
 import type { ChartInput } from './input.js';
 import { DEPLOYMENT_YAML } from './templates/deployment.js';
 import { HELPERS_TPL } from './templates/helpers.js';
