@@ -9,7 +9,7 @@
  * copy or chart row that went missing or wrong, and a transfer whose command
  * was lost.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -112,6 +112,26 @@ describe('transferring an image from Development to Testing', () => {
       },
     });
     expect(done).toMatchObject({ kind: 'transfer', targetEnvironment: 'Testing', notes: 'release candidate', createdAt: expect.any(String), updatedAt: expect.any(String) });
+
+    // What Testing deploys, as a client gets it: its manifests (a List kubectl applies), its own archive copy and the chart, by redirect.
+    const versionUrl = `${GATEWAY_URL}/v1/images/${imageUID}/versions/${VERSION}`;
+    const bearer = { authorization: `Bearer ${tokenFor(USER, [])}` };
+    const list = await fetch(`${versionUrl}/manifests?environment=Testing`, { headers: bearer });
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({ apiVersion: 'v1', kind: 'List', items: testingManifests });
+    const yamlStream = await (await fetch(`${versionUrl}/manifests?environment=Testing`, { headers: { ...bearer, accept: 'application/yaml' } })).text();
+    expect(yamlStream.split(/^---$/m).filter((doc) => doc.trim() !== '')).toHaveLength(testingManifests.length);
+    // fetch drops the bearer token on the cross-origin redirect, as S3 requires of a presigned GET.
+    const archive = await fetch(`${versionUrl}/archive?environment=Testing`, { headers: bearer });
+    expect(archive.status, await archive.clone().text().then((text) => text.slice(0, 300))).toBe(200);
+    expect(archive.url).toContain(testConfig.ORBIT_BUCKET_TESTING);
+    expect(archive.headers.get('content-disposition')).toContain(`.tar`);
+    expect(createHash('sha256').update(Buffer.from(await archive.arrayBuffer())).digest('base64')).toBe(test.ChecksumSHA256);
+    const chartTgz = await fetch(`${versionUrl}/chart`, { headers: bearer });
+    expect(chartTgz.status).toBe(200);
+    expect(createHash('sha256').update(Buffer.from(await chartTgz.arrayBuffer())).digest('hex')).toBe(chart.Item?.['chartSha256']);
+    const stranger = await fetch(`${versionUrl}/archive?environment=Testing`, { headers: { authorization: `Bearer ${tokenFor(`other-${USER}`, [])}` }, redirect: 'manual' });
+    expect(stranger.status).toBe(404);
     // Ops see it end: the projector counts requests by how they ended and times them from acceptance.
     const projector = (await stackStatus()).find((row) => row.name === 'viewport-projector');
     const metrics = await (await fetch(`http://127.0.0.1:${projector?.port}/metrics`)).text();

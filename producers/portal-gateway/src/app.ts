@@ -9,7 +9,8 @@ import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
-import type { CommandPublisher, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
+import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
+import { deployableRoutes } from './routes/deployables.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
 import { RouteMethods, unroutedAnswer } from './route-methods.js';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   readonly requests?: RequestStore;
   readonly events?: EventLogReader;
   readonly images?: ImageReader;
+  /** Manifests and download links of what an environment holds; without it those routes are not served. */
+  readonly deployables?: DeployableStore;
   /** Without it an upload of a stored version is refused only by the validator, after the whole upload. */
   readonly versionStored?: VersionStored;
   readonly publish?: CommandPublisher;
@@ -192,6 +195,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+      if (deps.images && deps.deployables) {
+        await scope.register(deployableRoutes({ images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+      }
       if (deps.images && deps.transfers && deps.requests) {
         await scope.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
       }

@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createS3, EventCodec, EventPublisher,
-  findLostProjection, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runMain, tableName, TOPICS, untilConnected,
+  findLostProjection, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runMain, tableName, TOPICS, untilConnected,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { buildApp } from './app.js';
@@ -13,6 +13,7 @@ import { mysqlImageReader, mysqlVersionStored } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
+import { awsDeployables } from './stores/deployables.js';
 
 runMain(async () => {
   const config = readConfig(gatewayEnv);
@@ -39,6 +40,7 @@ runMain(async () => {
   const images = mysqlImageReader(pool);
   const requests = mysqlRequestStore(pool);
   const s3 = createS3(config);
+  const dynamo = createDynamo(config);
   const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
   // Ready when the registry answers for the schema the gateway writes and MySQL answers.
@@ -51,7 +53,8 @@ runMain(async () => {
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     versionStored: mysqlVersionStored(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
-    events: dynamoEventLog(createDynamo(config), tableName('userEventLog', config)),
+    events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
+    deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config)),
     publish: {
       uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),

@@ -52,6 +52,10 @@ function gateway() {
       byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
     },
     images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }) },
+    deployables: {
+      manifests: async (environment) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'billing-api-env', namespace: `orbit-${environment.toLowerCase()}` }, data: {} }],
+      downloadUrl: async (object) => ({ url: `http://s3/${object.bucket}/${object.key}?X-Amz-Signature=s`, expiresAt: new Date().toISOString() }),
+    },
     versionStored: async (uid, version) => uid === UID && image.versions.some((entry) => entry['imageVersion'] === version),
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
     transfers: {
@@ -172,5 +176,18 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await transfer({ imageVersion: 'v1-0-00' })).status).toBe(400);
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed' });
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).status).toBe(409);
+  });
+
+  it('describes the answers of what an environment holds: manifests, and the redirects to the archive and chart', async () => {
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00/manifests?environment=Testing`)).body).toMatchObject({ kind: 'List', items: [{ kind: 'ConfigMap' }] });
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00/manifests?environment=Nowhere`)).status).toBe(400);
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v1-0-00/manifests?environment=Testing`)).status).toBe(404);
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00/chart`)).status).toBe(404);
+    const archive = await app.inject({ method: 'GET', url: `/v1/images/${UID}/versions/v0-9-00/archive?environment=Testing`, headers });
+    expect([archive.statusCode, archive.headers['location']]).toEqual([302, `http://s3/app-image-1209-bkt-k8t-aws/${UID}-v0-9-00.tar?X-Amz-Signature=s`]);
+    for (const operation of ['downloadArchive', 'downloadChart']) {
+      const found = Object.values(document.paths).flatMap((methods) => Object.values(methods)).find((entry) => entry.operationId === operation);
+      expect(Object.keys(found?.responses ?? {}), operation).toContain('302');
+    }
   });
 });

@@ -129,6 +129,15 @@ export const IMAGE_VIEW = object({
   versions: { type: 'array', items: VERSION },
 }, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
 
+export const MANIFEST_LIST = {
+  ...object({
+    apiVersion: { type: 'string', enum: ['v1'] },
+    kind: { type: 'string', enum: ['List'] },
+    items: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Every object of the environment, as its kustomize overlay builds it: namespace, labels, replica bounds' },
+  }),
+  description: 'A Kubernetes List (kubectl apply -f - takes it); with Accept: application/yaml the same objects as a YAML stream',
+};
+
 export const IMAGE_EVENTS = object({
   imageUID: text(),
   events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },

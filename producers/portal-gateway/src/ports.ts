@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { TraceContext } from '@orbit/lib';
+import type { EnvironmentName, TraceContext } from '@orbit/lib';
 import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
 import type { StagedObject } from './staging.js';
 
@@ -189,4 +189,19 @@ export interface HeldRequest {
   readonly requestId: string;
   readonly status: string | null;
   readonly imageUID: string | null;
+}
+
+/** An object of an environment's bucket, its version pinned. */
+export interface StoredObjectRef {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | null;
+}
+
+/** What an environment deploys of a version: the manifests in its kustomize table, and short-lived links to the objects it holds. */
+export interface DeployableStore {
+  /** The environment's manifests of a chart, or undefined when its kustomize table has no row for it. */
+  manifests(environment: EnvironmentName, helmChartName: string): Promise<readonly unknown[] | undefined>;
+  /** A presigned GET of the object at its version, served as an attachment named `fileName`. */
+  downloadUrl(object: StoredObjectRef, fileName: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
 }

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { parseAllDocuments } from 'yaml';
+import { buildApp } from '../app.js';
+import { issueLocalToken, tokenVerifier } from '../auth.js';
+import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
+import { copyIn } from './deployables.js';
+
+const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+const UID = 'D'.repeat(60);
+const devCopy = { bucket: 'app-image-1206-bkt-k8d-aws', key: `${UID}-v1-0-00.tar`, versionId: 'dev-v' };
+const testCopy = { bucket: 'app-image-1209-bkt-k8t-aws', key: `${UID}-v1-0-00.tar`, versionId: 'test-v' };
+const stagingCopy = { bucket: 'app-image-1212-bkt-k8s-aws', key: `${UID}-v1-0-00.tar`, versionId: 'stg-v' };
+const chart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/billing-api-1.0.0.tgz`, versionId: 'c-v' };
+
+/** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
+function harness() {
+  const image: ImageView = {
+    imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
+    versions: [
+      {
+        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0',
+        promotions: { Testing: { s3Location: testCopy }, Staging: { s3Location: stagingCopy } },
+      },
+      { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` } },
+    ],
+  };
+  const links: { object: StoredObjectRef; fileName: string }[] = [];
+  const deployables: DeployableStore = {
+    manifests: async (environment, helmChartName) => (helmChartName === `${UID}-v1-0-00`
+      ? [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'billing-api', namespace: `orbit-${environment.toLowerCase()}`, labels: { environment, 'on': 'yes' } } }]
+      : undefined),
+    downloadUrl: async (object, fileName) => {
+      links.push({ object, fileName });
+      return { url: `http://s3.test/${object.bucket}/${object.key}?versionId=${object.versionId}&X-Amz-Signature=abc`, expiresAt: '2026-12-01T00:15:00.000Z' };
+    },
+  };
+  const app = buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
+    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
+    names: { uidFor: async () => UID },
+    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
+    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
+    publish: { uploadRequested: async () => undefined },
+    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },
+    deployables,
+    transfers: {
+      claims: { claim: async () => { throw new Error('not used'); }, find: async () => undefined },
+      publish: { transferRefused: async () => undefined },
+      policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
+    },
+    maxUploadBytes: 1024,
+  });
+  const get = async (path: string, options: { user?: string; roles?: string[]; accept?: string } = {}) => {
+    const response = await app.inject({
+      method: 'GET', url: `/v1/images/${UID}/versions/${path}`,
+      headers: { authorization: `Bearer ${await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? [])}`, ...(options.accept ? { accept: options.accept } : {}) },
+    });
+    return response;
+  };
+  return { get, links };
+}
+
+describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
+  it('answers the environment\'s manifests as a List kubectl applies, or as a YAML stream when asked', async () => {
+    const { get } = harness();
+    const json = await get('v1-0-00/manifests?environment=Testing');
+    expect(json.statusCode).toBe(200);
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+    expect(json.json()).toEqual({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'billing-api', namespace: 'orbit-testing', labels: { environment: 'Testing', on: 'yes' } } }] });
+    const yaml = await get('v1-0-00/manifests?environment=testing', { accept: 'text/html;q=0.5, application/yaml' });
+    expect(yaml.headers['content-type']).toMatch(/^application\/yaml/);
+    // Kubernetes reads YAML 1.1: keys and values like on/yes must stay strings.
+    expect(parseAllDocuments(yaml.body, { version: '1.1' }).map((doc) => doc.toJS() as unknown)).toEqual([json.json<{ items: unknown[] }>().items[0]]);
+    expect((await get('v1-0-00/manifests')).json<{ items: { metadata: { namespace: string } }[] }>().items[0]?.metadata.namespace).toBe('orbit-development');
+  });
+
+  it('refuses an unknown environment with 400, and 404s one the version is not in, or an unknown version', async () => {
+    const { get } = harness();
+    const unknown = await get('v1-0-00/manifests?environment=Prod');
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'querystring.environment' }] });
+    expect((await get('v1-0-00/manifests?environment=Production')).statusCode).toBe(404);
+    expect((await get('v9-0-00/manifests')).statusCode).toBe(404);
+  });
+});
+
+describe('GET …/archive and …/chart', () => {
+  it('redirects to the environment\'s own copy at its S3 version, named for a download', async () => {
+    const { get, links } = harness();
+    const testing = await get('v1-0-00/archive?environment=Testing');
+    expect(testing.statusCode).toBe(302);
+    expect(testing.headers['location']).toBe(`http://s3.test/${testCopy.bucket}/${testCopy.key}?versionId=test-v&X-Amz-Signature=abc`);
+    expect(testing.headers['cache-control']).toBe('no-store');
+    expect(links.at(-1)).toEqual({ object: testCopy, fileName: 'billing-api-v1-0-00.tar' });
+    await get('v1-0-00/archive');
+    expect(links.at(-1)?.object).toEqual(devCopy);
+    const chartLink = await get('v1-0-00/chart');
+    expect(chartLink.statusCode).toBe(302);
+    expect(links.at(-1)).toEqual({ object: chart, fileName: 'billing-api-1.0.0.tgz' });
+  });
+
+  it('404s a chart not generated yet, and an environment the version has not reached', async () => {
+    const { get, links } = harness();
+    expect((await get('v2-0-00/chart')).statusCode).toBe(404);
+    expect((await get('v2-0-00/archive?environment=Testing')).statusCode).toBe(404);
+    expect(links).toEqual([]);
+  });
+
+  it('gives another user nothing, and a release manager only the environments their role reads', async () => {
+    const { get } = harness();
+    expect((await get('v1-0-00/archive', { user: 'intruder' })).statusCode).toBe(404);
+    expect((await get('v1-0-00/manifests?environment=Staging', { user: 'intruder' })).statusCode).toBe(404);
+    // Production's role reads Staging and Production, not Development.
+    expect((await get('v1-0-00/archive?environment=Staging', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(302);
+    expect((await get('v1-0-00/archive?environment=Development', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
+  });
+});
+
+describe('copyIn', () => {
+  it('finds the Development copy in the version, the others in its promotions, and nothing for a promotion without a location', () => {
+    const version = { s3Location: devCopy, promotions: { Testing: { s3Location: testCopy }, Staging: { s3Location: null } } };
+    expect(copyIn(version, 'Development')).toEqual(devCopy);
+    expect(copyIn(version, 'Testing')).toEqual(testCopy);
+    expect(copyIn(version, 'Staging')).toBeUndefined();
+    expect(copyIn({ s3Location: { bucket: 'b', key: 'k' } }, 'Development')).toEqual({ bucket: 'b', key: 'k', versionId: null });
+  });
+});

@@ -1,0 +1,127 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
+import type { Caller } from '../auth.js';
+import { badRequest, notFound } from '../errors.js';
+import { errors, MANIFEST_LIST } from '../openapi.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
+import { readableEnvironments, visibleImage } from '../read-access.js';
+import type { TransferPolicy } from '../transfer-rules.js';
+
+type VersionRequest = FastifyRequest<{ Params: { uid: string; version: string }; Querystring: { environment?: string } }>;
+
+const VERSION_PARAMS = {
+  type: 'object', additionalProperties: false, required: ['uid', 'version'],
+  properties: {
+    uid: { type: 'string', minLength: 1, maxLength: 128, description: 'The image UID an upload answered with' },
+    version: { type: 'string', minLength: 1, maxLength: 128, description: 'The image version, e.g. v1-0-00' },
+  },
+};
+const ENVIRONMENT_QUERY = {
+  type: 'object', additionalProperties: false,
+  properties: { environment: { type: 'string', maxLength: 32, default: 'Development', description: `One the version is in: ${ENVIRONMENT_NAMES.join(', ')}` } },
+};
+const REDIRECT = { 302: { description: 'Location: a presigned GET of the object, valid for 15 minutes; follow it without the bearer token', type: 'null' } };
+
+/** Media types a client may ask manifests as YAML with (kubectl apply -f - reads either). */
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+/** Kubernetes reads a JSON List as it reads a YAML stream, so either answer can be piped into `kubectl apply -f -`. */
+export function manifestsAs(manifests: readonly unknown[], accept: string | undefined): { type: string; body: string } {
+  const wanted = (accept ?? '').split(',').map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '');
+  if (wanted.some((type) => YAML_TYPES.includes(type))) {
+    return { type: 'application/yaml; charset=utf-8', body: manifests.map((object) => `---\n${toYamlText(object)}`).join('') };
+  }
+  return { type: 'application/json; charset=utf-8', body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) };
+}
+
+const locationOf = (value: unknown): StoredObjectRef | undefined => {
+  const location = value as Partial<StoredObjectRef> | null | undefined;
+  return typeof location?.bucket === 'string' && typeof location.key === 'string' ? { bucket: location.bucket, key: location.key, versionId: location.versionId ?? null } : undefined;
+};
+
+/** Where an environment's copy of a version lies: its Development copy, or the copy its promotion into the environment made. */
+export function copyIn(version: Readonly<Record<string, unknown>>, environment: EnvironmentName): StoredObjectRef | undefined {
+  if (environment === 'Development') return locationOf(version['s3Location']);
+  const promotions = (version['promotions'] ?? {}) as Record<string, { s3Location?: unknown } | undefined>;
+  return locationOf(promotions[environment]?.s3Location);
+}
+
+/**
+ * GET /v1/images/{uid}/versions/{version}/manifests, /archive and /chart:
+ * what an environment deploys of a version. Manifests are that environment's
+ * (its kustomize table: its namespace, labels, replica bounds); the archive
+ * is the environment's own copy, at the S3 version its promotion made; the
+ * chart is the one packaged for the version. The caller reads what
+ * GET /v1/images/{uid} shows them: all of their own images, and of anyone
+ * else's the environments a promotion role lets them read.
+ */
+export function deployableRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy }) {
+  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    const versionOf = async (request: VersionRequest) => {
+      const caller = await options.caller(request);
+      const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
+      const { uid, version: imageVersion } = request.params;
+      const image: ImageView | undefined = visibleImage(await deps.images.get(uid), caller.actor.username, readable);
+      if (!image) throw notFound(`image ${uid}`);
+      const version = image.versions.find((candidate) => candidate['imageVersion'] === imageVersion);
+      if (!version) throw notFound(`version ${imageVersion} of image ${uid}`);
+      const mayRead = (environment: EnvironmentName): boolean => image.owner === caller.actor.username || readable.includes(environment);
+      return { image, version, imageVersion, mayRead };
+    };
+    const environmentOf = async (request: VersionRequest) => {
+      const found = await versionOf(request);
+      const asked = request.query.environment ?? 'Development';
+      const environment = parseEnvironmentName(asked);
+      if (!environment) throw badRequest(`unknown environment ${JSON.stringify(asked)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
+      if (!environmentsOfVersion(found.version).includes(environment) || !found.mayRead(environment)) {
+        throw notFound(`version ${found.imageVersion} of image ${request.params.uid} in ${environment}`);
+      }
+      return { ...found, environment };
+    };
+    const redirectTo = async (reply: FastifyReply, object: StoredObjectRef, fileName: string) => {
+      const link = await deps.deployables.downloadUrl(object, fileName);
+      return reply.header('cache-control', 'no-store').header('x-orbit-link-expires', link.expiresAt).redirect(link.url, 302);
+    };
+
+    app.get('/v1/images/:uid/versions/:version/manifests', {
+      schema: {
+        operationId: 'getManifests', tags: ['images'], params: VERSION_PARAMS, querystring: ENVIRONMENT_QUERY,
+        summary: 'The Kubernetes manifests an environment deploys of a version: a JSON List, or a YAML stream with Accept: application/yaml; either pipes into kubectl apply -f -',
+        response: { 200: MANIFEST_LIST, ...errors(400, 401, 404) },
+      },
+    }, async (request: VersionRequest, reply) => {
+      const { image, imageVersion, environment } = await environmentOf(request);
+      const manifests = await deps.deployables.manifests(environment, helmChartNameOf(image.imageUID, imageVersion));
+      // ViewPort lists an environment only once its chart row is written; a row gone since is what transfers:reconcile repairs.
+      if (!manifests) throw notFound(`manifests of version ${imageVersion} of image ${image.imageUID} in ${environment} (run transfers:reconcile)`);
+      const answer = manifestsAs(manifests, request.headers.accept);
+      return reply.type(answer.type).header('vary', 'accept').send(answer.body);
+    });
+
+    app.get('/v1/images/:uid/versions/:version/archive', {
+      schema: {
+        operationId: 'downloadArchive', tags: ['images'], params: VERSION_PARAMS, querystring: ENVIRONMENT_QUERY,
+        summary: 'Redirects to the stored image archive of an environment (docker load / skopeo copy it), pinned to the S3 version that environment holds',
+        response: { ...REDIRECT, ...errors(400, 401, 404) },
+      },
+    }, async (request: VersionRequest, reply) => {
+      const { image, version, imageVersion, environment } = await environmentOf(request);
+      const copy = copyIn(version, environment);
+      if (!copy) throw notFound(`the location of the ${environment} copy of version ${imageVersion} (promoted before ViewPort kept the locations of copies)`);
+      return redirectTo(reply, copy, `${image.imageName}-${imageVersion}.tar`);
+    });
+
+    app.get('/v1/images/:uid/versions/:version/chart', {
+      schema: {
+        operationId: 'downloadChart', tags: ['images'], params: VERSION_PARAMS,
+        summary: 'Redirects to the packaged Helm chart (.tgz) of a version; helm install takes the link',
+        response: { ...REDIRECT, ...errors(400, 401, 404) },
+      },
+    }, async (request: VersionRequest, reply) => {
+      const { version, imageVersion } = await versionOf(request);
+      const chart = locationOf(version['chartLocation']);
+      if (!chart) throw notFound(`the chart of version ${imageVersion} (not generated yet, or the version failed)`);
+      return redirectTo(reply, chart, `${String(version['chartName'])}-${String(version['chartVersion'])}.tgz`);
+    });
+  };
+}
