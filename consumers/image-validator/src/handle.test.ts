@@ -139,7 +139,7 @@ describe('validateUpload', () => {
     expect(await validateUpload(reference, d)).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
     const waited = calls;
     const second = await validateUpload({ ...reference, reference: 'registry.down:5000/other:2' }, d);
-    expect(second).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^registry registry\.down:5000 stayed away .* refused at once/) });
+    expect(second).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^registry registry\.down:5000 did not answer at .* refused at once/) });
     expect(calls).toBe(waited);
     // Another registry is not held to it; and after the window the registry is asked again (and, answering, forgiven).
     expect(registryOutages.recentOutage('registry.up:5000')).toBeUndefined();
@@ -147,6 +147,59 @@ describe('validateUpload', () => {
     down = false;
     expect(await validateUpload(reference, d)).toMatchObject({ kind: 'validated' });
     expect(registryOutages.recentOutage('registry.down:5000')).toBeUndefined();
+  });
+
+  it('waits only for registries that answered lately: a name never seen answering is refused at its first dead connection', async () => {
+    let now = 1_000_000;
+    const registryOutages = new RegistryOutages(60_000, () => now);
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    const answers: (() => ObjectRef)[] = [];
+    let calls = 0;
+    const stageReference = async (): Promise<ObjectRef> => {
+      calls++;
+      const next = answers.shift();
+      if (!next) throw new RegistryUnavailableError('reg.example:5000', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+      return next();
+    };
+    const { deps: d } = deps({ stageReference, registryOutages, registryPatience: { patienceMs: 5_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) } });
+    const reference = { ...event, staging: null, source: 'REFERENCE' as const, reference: 'reg.example:5000/billing:1' };
+
+    const first = await validateUpload(reference, d);
+    expect(first).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringContaining('Orbit has not pulled from reg.example:5000 lately, so it does not wait for it') });
+    expect(calls).toBe(1);
+
+    // Once it has answered, a restart of it (refused connections for a moment) is waited out.
+    now += 61_000;
+    answers.push(() => pulled);
+    expect(await validateUpload(reference, d)).toMatchObject({ kind: 'validated' });
+    calls = 0;
+    answers.push(() => { throw new RegistryUnavailableError('reg.example:5000', new Error('connect ECONNREFUSED')); }, () => pulled);
+    expect(await validateUpload(reference, d)).toMatchObject({ kind: 'validated' });
+    expect(calls).toBe(2);
+
+    // An hour later it is a stranger again.
+    now += 3_600_001;
+    calls = 0;
+    expect(await validateUpload(reference, d)).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
+    expect(calls).toBe(1);
+  });
+
+  it('waits for a registry it has never pulled from while it answers 5xx/429, and counts a refusal as an answer', async () => {
+    const registryOutages = new RegistryOutages(60_000);
+    let calls = 0;
+    const busy = async (): Promise<ObjectRef> => {
+      if (++calls < 3) throw new RegistryUnavailableError('busy.example', new Error('HTTP 503'), true);
+      return { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    };
+    const patience = { patienceMs: 5_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) };
+    expect(await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'busy.example/billing:1' }, deps({ stageReference: busy, registryOutages, registryPatience: patience }).deps)).toMatchObject({ kind: 'validated' });
+    expect(calls).toBe(3);
+    const notFound = async (): Promise<ObjectRef> => { throw new PullRefusedError('REFERENCE_NOT_FOUND', 'no such tag'); };
+    await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'other.example/billing:1' }, deps({ stageReference: notFound, registryOutages, registryPatience: patience }).deps);
+    expect(registryOutages.answeredLately('other.example')).toBe(true);
+    const noHost = async (): Promise<ObjectRef> => { throw new PullRefusedError('REGISTRY_ERROR', 'registry host nohost.example does not exist', false); };
+    await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'nohost.example/billing:1' }, deps({ stageReference: noHost, registryOutages, registryPatience: patience }).deps);
+    expect(registryOutages.answeredLately('nohost.example')).toBe(false);
   });
 
   it('refuses an upload whose staged object is gone instead of retrying for ever', async () => {

@@ -124,16 +124,26 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     const registry = parseImageReference(event.reference)?.registry ?? event.reference;
     const outage = deps.registryOutages?.recentOutage(registry);
     if (outage) {
-      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} stayed away for ${Math.round(patience.patienceMs / 1000)} s at ${outage.toISOString()}; refused at once for a while so that the uploads behind this one do not wait too: upload again once it answers`);
+      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it answers`);
     }
     const started = Date.now();
+    // Without a memory of registries (tests, other wiring) every one is waited for, as before there was one.
+    const waitedFor = (error: RegistryUnavailableError): boolean => error.answered || (deps.registryOutages?.answeredLately(registry) ?? true);
     try {
       staging = await withRetry(() => pull(event), {
-        policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError, signal: AbortSignal.timeout(patience.patienceMs),
+        policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError && waitedFor(error), signal: AbortSignal.timeout(patience.patienceMs),
       });
       deps.registryOutages?.clear(registry);
     } catch (error) {
-      if (error instanceof PullRefusedError) return rejected(error.reasonCode, error.message);
+      if (error instanceof PullRefusedError) {
+        // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
+        if (error.answered) deps.registryOutages?.clear(registry);
+        return rejected(error.reasonCode, error.message);
+      }
+      if (error instanceof RegistryUnavailableError) {
+        deps.registryOutages?.record(registry);
+        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; Orbit has not pulled from ${registry} lately, so it does not wait for it: check the host and port, and upload again once it answers`);
+      }
       if (error instanceof RetryExhaustedError) {
         deps.registryOutages?.record(registry);
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);

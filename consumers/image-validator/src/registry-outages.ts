@@ -1,29 +1,54 @@
 /**
- * Registries that stayed away for a whole patience lately. An upload naming
- * one is refused at once while the outage is fresh: each would otherwise wait
- * out the patience (30 s) again, and every upload behind it on its partition
- * with it; a hundred references to one dead registry held uploads for 25 min.
+ * What the validator remembers of the registries uploads name: which stayed
+ * away lately, and which answered lately.
+ *
+ * An upload naming a registry that stayed away is refused at once while the
+ * outage is fresh: each would otherwise wait out the patience (30 s) again,
+ * and every upload behind it on its partition with it; a hundred references
+ * to one dead registry held uploads for 25 min.
+ *
+ * Only a registry that answered lately is waited for when nothing answers
+ * (a registry restarting): one never seen answering is refused at the first
+ * refused or unanswered connection, as `docker pull` refuses it, so that each
+ * new dead name costs its partition one connection attempt, not the patience.
  */
 export class RegistryOutages {
-  private readonly lastSeen = new Map<string, number>();
+  private readonly away = new Map<string, number>();
+  private readonly answered = new Map<string, number>();
 
-  constructor(private readonly windowMs: number, private readonly now: () => number = Date.now) {}
+  /**
+   * @param windowMs how long an outage refuses uploads at once
+   * @param answeredWindowMs how long an answer counts as lately @default 1 hour
+   */
+  constructor(private readonly windowMs: number, private readonly now: () => number = Date.now, private readonly answeredWindowMs = 3_600_000) {}
 
-  /** The registry stayed away for a whole patience, just now. */
+  /** The registry stayed away (a whole patience, or at first contact), just now. */
   record(registry: string): void {
-    this.lastSeen.set(registry, this.now());
-    // Bounded by the registries seen away within one window; forgotten ones go.
-    for (const [name, at] of this.lastSeen) if (this.now() - at > this.windowMs) this.lastSeen.delete(name);
+    this.away.set(registry, this.now());
+    forgetOlder(this.away, this.now() - this.windowMs);
   }
 
   /** When the registry was last seen away, if that is within the window. */
   recentOutage(registry: string): Date | undefined {
-    const at = this.lastSeen.get(registry);
+    const at = this.away.get(registry);
     return at !== undefined && this.now() - at <= this.windowMs ? new Date(at) : undefined;
   }
 
-  /** A pull from the registry answered: the outage is over. */
+  /** The registry answered (a pull, or a refusal of one): any outage is over. */
   clear(registry: string): void {
-    this.lastSeen.delete(registry);
+    this.away.delete(registry);
+    this.answered.set(registry, this.now());
+    forgetOlder(this.answered, this.now() - this.answeredWindowMs);
   }
+
+  /** True when the registry answered within the last answeredWindowMs: worth waiting for when it goes quiet. */
+  answeredLately(registry: string): boolean {
+    const at = this.answered.get(registry);
+    return at !== undefined && this.now() - at <= this.answeredWindowMs;
+  }
+}
+
+/** Bounded by the registries seen within one window: older ones go. */
+function forgetOlder(seen: Map<string, number>, before: number): void {
+  for (const [name, at] of seen) if (at < before) seen.delete(name);
 }

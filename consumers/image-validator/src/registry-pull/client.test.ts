@@ -155,6 +155,12 @@ describe('a registry no retry will reach', () => {
     expect(refused).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringContaining('NODE_EXTRA_CA_CERTS') as unknown });
     // A refused connection may be a registry restarting: still worth the patience.
     const restarting: typeof fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }); };
-    expect(await new RegistryClient({ registry: 'harbor.corp', repository: 'team/app', insecure: false, fetch: restarting }).get('/manifests/1').catch((error: unknown) => error)).toBeInstanceOf(RegistryUnavailableError);
+    const down = await new RegistryClient({ registry: 'harbor.corp', repository: 'team/app', insecure: false, fetch: restarting }).get('/manifests/1').catch((error: unknown) => error);
+    // ...and no answer came: only a registry known to answer is waited for (handle.ts).
+    expect(down).toBeInstanceOf(RegistryUnavailableError);
+    expect(down).toMatchObject({ answered: false });
+    expect(typo).toMatchObject({ answered: false });
+    const busy: typeof fetch = async () => new Response('busy', { status: 503 });
+    expect(await new RegistryClient({ registry: 'harbor.corp', repository: 'team/app', insecure: false, fetch: busy }).get('/manifests/1').catch((error: unknown) => error)).toMatchObject({ answered: true });
   });
 });

@@ -1,16 +1,24 @@
 import { OrbitError } from '@orbit/lib';
 import { basicAuthorization, parseChallenge, type Credentials } from './auth.js';
 
-/** The registry refused or could not serve the image; `reasonCode` ends the upload (not retried). */
+/**
+ * The registry refused or could not serve the image; `reasonCode` ends the
+ * upload (not retried). `answered`: false when no HTTP answer came (no such
+ * host, a TLS failure), so nothing says a registry is there.
+ */
 export class PullRefusedError extends OrbitError {
-  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR', message: string) {
+  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR', message: string, readonly answered = true) {
     super('ORBIT_ERR_PULL_REFUSED', message);
   }
 }
 
-/** The registry did not answer or answered 5xx/429: try again later. */
+/**
+ * The registry did not answer or answered 5xx/429: try again later.
+ * `answered`: it did answer (5xx/429), so something is there and struggling;
+ * false when no HTTP answer came at all (refused, unreachable, silent).
+ */
 export class RegistryUnavailableError extends OrbitError {
-  constructor(registry: string, cause: unknown) {
+  constructor(registry: string, cause: unknown, readonly answered = false) {
     super('ORBIT_ERR_STORE_UNAVAILABLE', `registry ${registry} is unavailable`, { cause, retriable: true });
   }
 }
@@ -29,12 +37,12 @@ const UNTRUSTED_CERTIFICATE = new Set([
  */
 function connectionRefusal(registry: string, error: unknown): PullRefusedError | undefined {
   const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  if (code === 'ENOTFOUND') return new PullRefusedError('REGISTRY_ERROR', `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`);
+  if (code === 'ENOTFOUND') return new PullRefusedError('REGISTRY_ERROR', `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`, false);
   if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
-    return new PullRefusedError('REGISTRY_ERROR', `${registry}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`);
+    return new PullRefusedError('REGISTRY_ERROR', `${registry}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`, false);
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return new PullRefusedError('REGISTRY_ERROR', `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`);
+    return new PullRefusedError('REGISTRY_ERROR', `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`, false);
   }
   return undefined;
 }
@@ -79,7 +87,7 @@ export class RegistryClient {
     await response.body?.cancel();
     if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.options.registry}/${this.options.repository}${path.replace(/^\/(manifests|blobs)\//, ':')} was not found`);
     if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
-    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`));
+    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`), true);
     throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
   }
 
