@@ -168,11 +168,6 @@ export interface ImageReader {
 }
 
 /**
- * Who completes a presigned upload: one request per (owner, upload id). A
- * repeated completion (a client retrying after a timeout) is answered with the
- * request the first one started; a failed one is replaced.
- */
-/**
  * One request per (owner, key) of an upload: a presigned upload's id, or the
  * Idempotency-Key an upload was sent with. A repeat finds the request the
  * first one started; a failed one is replaced.
