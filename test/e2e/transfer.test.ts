@@ -197,6 +197,15 @@ describe('transferring an image from Development to Testing', () => {
     expect(Object.keys(view.body.versions[0]?.promotions ?? {}).sort()).toEqual(['Production', 'Staging', 'Testing']);
     expect(view.body.versions[0]?.promotions?.['Production']).toMatchObject({ promotedBy: releaseManager, notes: 'release 1', s3Location: { bucket: testConfig.ORBIT_BUCKET_PRODUCTION, key, versionId: production.VersionId } });
     expect(view.body.versions[0]?.promotions?.['Staging']).toMatchObject({ promotedBy: USER, notes: null });
+    // What Production deploys, as the release manager reads it: Production's namespace, replica bounds and resources.
+    type Manifest = { kind: string; metadata: { namespace: string; labels: Record<string, string> }; spec?: { minReplicas?: number; maxReplicas?: number; template?: { spec: { containers: { resources: unknown }[] } } } };
+    const productionList = await api<{ items: Manifest[] }>(releaseManager, `/v1/images/${imageUID}/versions/${VERSION}/manifests?environment=Production`, {}, ['release-manager']);
+    expect(productionList.status).toBe(200);
+    expect(productionList.body.items.every((item) => item.metadata.namespace === 'orbit-production' && item.metadata.labels['environment'] === 'Production')).toBe(true);
+    expect(productionList.body.items.find((item) => item.kind === 'HorizontalPodAutoscaler')?.spec).toMatchObject({ minReplicas: 3, maxReplicas: 10 });
+    expect(productionList.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    // The role reads Staging and Production only: not what Development holds of someone else's image.
+    expect((await api(releaseManager, `/v1/images/${imageUID}/versions/${VERSION}/manifests?environment=Development`, {}, ['release-manager'])).status).toBe(404);
   }, 120_000);
 
   it('serializes concurrent transfers of one image into one request and one result', async () => {
