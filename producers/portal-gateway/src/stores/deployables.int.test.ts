@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamo, createS3, kustomizeTableKeyOf, newImageUID, StoredJsonError, tableName } from '@orbit/lib';
+import { describe, expect, it } from 'vitest';
+import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
+import { awsDeployables } from './deployables.js';
+
+const s3 = createS3(testConfig);
+const dynamo = createDynamo(testConfig);
+const deployables = awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), testConfig), 60);
+const manifests = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-env', namespace: 'orbit-testing', labels: { environment: 'Testing' } }, data: {} }];
+
+async function chartRow(helmChartName: string, field: Record<string, unknown>): Promise<void> {
+  await dynamo.send(new PutCommand({ TableName: tableName('kustomizeTesting', testConfig), Item: { helmChartName, environment: 'Testing', manifests: field } }));
+}
+
+async function putChartObject(key: string, body: Buffer): Promise<{ bucket: string; key: string; versionId: string | null }> {
+  const put = await s3.send(new PutObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_CHARTS, Key: key, Body: body }));
+  return { bucket: testConfig.ORBIT_BUCKET_CHARTS, key, versionId: put.VersionId ?? null };
+}
+
+describe('what an environment holds, read from DynamoDB Local and MinIO', () => {
+  it('reads manifests from the row, or from the chart bucket where the row points, checked against the row\'s SHA-256', async () => {
+    const inline = `${newImageUID()}-v1-0-00`;
+    await chartRow(inline, { inline: JSON.stringify(manifests) });
+    expect(await deployables.manifests('Testing', inline)).toEqual(manifests);
+
+    const kept = `${newImageUID()}-v1-0-00`;
+    const text = Buffer.from(JSON.stringify(manifests));
+    const location = await putChartObject(`${kept}/manifests-testing.json`, text);
+    await chartRow(kept, { location, sha256: createHash('sha256').update(text).digest('hex') });
+    expect(await deployables.manifests('Testing', kept)).toEqual(manifests);
+
+    const tampered = `${newImageUID()}-v1-0-00`;
+    await chartRow(tampered, { location, sha256: 'f'.repeat(64) });
+    await expect(deployables.manifests('Testing', tampered)).rejects.toBeInstanceOf(StoredJsonError);
+    expect(await deployables.manifests('Testing', `${newImageUID()}-v1-0-00`)).toBeUndefined();
+  });
+
+  it('signs a GET of the object at its version, downloaded as the file name given', async () => {
+    const key = `test/${uniqueSuffix()}/image.tar`;
+    const first = await putChartObject(key, Buffer.from('first bytes'));
+    await putChartObject(key, Buffer.from('second bytes'));
+    const link = await deployables.downloadUrl(first, 'web-v1-0-00.tar');
+    expect(Date.parse(link.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+    const response = await fetch(link.url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('first bytes');
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="web-v1-0-00.tar"');
+  });
+});
