@@ -1,0 +1,59 @@
+/**
+ * `npm run events:follow`: a subscriber to the lifecycle topics, for people.
+ * Prints each event as one JSON line (where it lies on Kafka, then the event
+ * as its schema decodes it), new ones as they come, or from the beginning.
+ * Its consumer group is its own and commits nothing, so it never takes
+ * messages from a service, and leaves no position behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { createKafka, createLogger, EventCodec, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { loadSchemas } from '@orbit/schemas';
+import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
+
+const { positionals, values } = parseCommandLine({
+  allowPositionals: true,
+  options: { 'from-beginning': { type: 'boolean' }, image: { type: 'string' }, request: { type: 'string' }, count: { type: 'string' } },
+}, FOLLOW_USAGE);
+const options = followOptionsOf(positionals, values);
+if ('refused' in options) {
+  process.stderr.write(`${options.refused}\nusage: ${FOLLOW_USAGE}\n`);
+  process.exit(2);
+}
+const config = readConfig(runtimeEnv);
+const logger = createLogger({ service: 'events-follow', level: 'warn', destination: stderrDestination() });
+const kafka = createKafka({ clientId: 'orbit-events-follow', brokers: config.KAFKA_BROKERS, logger });
+const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
+const consumer = kafka.consumer({ groupId: `orbit-events-follow-${randomUUID()}`, maxWaitTimeInMs: 500 });
+
+let printed = 0;
+const stop = async (code: number): Promise<never> => {
+  await consumer.disconnect().catch(() => undefined);
+  process.exit(code);
+};
+process.once('SIGINT', () => void stop(0));
+process.once('SIGTERM', () => void stop(0));
+
+await consumer.connect();
+await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+consumer.on(consumer.events.GROUP_JOIN, () => {
+  process.stderr.write(`following ${options.topics.join(', ')} (${options.fromBeginning ? 'from the beginning' : 'new events only'}); Ctrl-C stops\n`);
+});
+await consumer.run({
+  autoCommit: false,
+  eachMessage: async ({ topic, partition, message }) => {
+    if (options.count !== undefined && printed >= options.count) return;
+    let event: unknown;
+    try {
+      event = await codec.decode(topic, message.value);
+    } catch (error) {
+      process.stderr.write(`${topic}/${partition}@${message.offset}: not decodable: ${error instanceof Error ? error.message : String(error)}\n`);
+      return;
+    }
+    if (!wanted(event, options)) return;
+    const traceparent = message.headers?.['traceparent'];
+    process.stdout.write(`${followLine({ topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, traceparent: traceparent ? String(traceparent) : null }, event)}\n`);
+    printed += 1;
+    // Not awaited: disconnect waits for this handler to return.
+    if (options.count !== undefined && printed >= options.count) void stop(0);
+  },
+});
