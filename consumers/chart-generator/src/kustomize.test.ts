@@ -103,6 +103,11 @@ describe('overlaidManifests', () => {
     expect(of(overlaidManifests(base, 'Staging'), 'PodDisruptionBudget').spec).toMatchObject({ minAvailable: of(base, 'PodDisruptionBudget').spec['minAvailable'] });
   });
 
+  it('replaces a namespace the object had, as kustomize does', () => {
+    const placed = base.map((object) => ({ ...object, metadata: { ...object.metadata, namespace: 'orbit-testing' } }));
+    expect(overlaidManifests(placed, 'Staging').map((object) => (object.metadata as { namespace?: string }).namespace)).toEqual(base.map(() => 'orbit-staging'));
+  });
+
   it('leaves the base as it was, so each environment starts from the same manifests', () => {
     const before = structuredClone(base);
     overlaidManifests(base, 'Production');

@@ -106,7 +106,8 @@ export function overlaidManifests(base: readonly K8sObject[], environment: Envir
   const patches = patchesOf(settings);
   return base.map((object) => {
     let overlaid = structuredClone(object) as K8sObject & { metadata: { namespace?: string; labels?: Record<string, string> }; spec?: { template?: { metadata?: { labels?: Record<string, string> } } } };
-    const { name, ...metadata } = overlaid.metadata;
+    // kustomize's namespace replaces any the object had; name first, as kustomize writes it.
+    const { name, namespace: _replaced, ...metadata } = overlaid.metadata;
     overlaid.metadata = { name, namespace: settings.namespace, ...metadata, labels: { ...metadata.labels, environment } };
     const template = overlaid.spec?.template;
     if (TEMPLATED_KINDS.has(overlaid.kind) && template) template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, environment } };

@@ -43,10 +43,11 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
   const targetTable = deps.tableOf(target);
   const [row, baseRow] = await Promise.all([deps.store.getRow(sourceTable, helmChartName), deps.store.getRow(deps.baseTable, helmChartName)]);
   if (!row) return failed('CHART_NOT_FOUND', `no chart ${helmChartName} in ${sourceTable}: the image has no generated chart in ${source}`);
-  // Charts generated before base rows kept their manifests put the base rendering itself in every environment's row.
+  // Charts generated before base rows kept their manifests have the base rendering itself in their Development row.
+  const baseManifests = baseRow?.['manifests'] ?? (source === 'Development' ? row : await deps.store.getRow(deps.tableOf('Development'), helmChartName))?.['manifests'];
   let base: K8sObject[];
   try {
-    base = await loadManifests(deps.store, baseRow?.['manifests'] ?? row['manifests']);
+    base = await loadManifests(deps.store, baseManifests);
   } catch (error) {
     if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName}'s base manifests cannot be read: ${error.message}`);
     throw error;
