@@ -11,6 +11,7 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import type { RequestRecord, RequestStore, TimelineEntry, UploadClaims, UploadStore } from '../ports.js';
+import { lacksBoundary } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
@@ -243,6 +244,18 @@ describe('POST /v1/uploads', () => {
     expect(published[0]?.sha256).toBe(createHash('sha256').update(archive).digest('hex'));
     expect(published[0]?.correlationId).toBe(body.requestId);
     expect(JSON.parse(published[0]?.metadata.extraJson ?? '{}')).toEqual({ actor: 'mallory' }); // kept as extra data, never the actor
+  });
+
+  it('refuses a form whose Content-Type lost its boundary (set by hand) with 400 saying so, not a 500', async () => {
+    const { app, staged } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(64, 1) }]);
+    for (const contentType of ['multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; charset=utf-8']) {
+      const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { 'content-type': contentType, authorization: `Bearer ${await token()}` } });
+      expect([response.statusCode, response.json().problems], contentType).toEqual([400, [{ field: 'header.content-type', message: expect.stringContaining('boundary') as unknown }]]);
+    }
+    expect(staged).toEqual([]);
+    expect(lacksBoundary('multipart/form-data; boundary="quoted b"')).toBe(false);
+    expect(lacksBoundary('Multipart/Form-Data;BOUNDARY=x')).toBe(false);
   });
 
   it('takes the metadata as a JSON file part too (curl -F metadata=@meta.json)', async () => {

@@ -105,6 +105,15 @@ function jsonOrThrow(text: string): unknown {
 }
 
 /**
+ * True when a multipart Content-Type has no boundary to split the body by:
+ * what a client sends that sets `Content-Type: multipart/form-data` by hand
+ * (fetch and axios users do) instead of letting the form set it.
+ */
+export function lacksBoundary(contentType: string | undefined): boolean {
+  return !/;\s*boundary\s*=\s*(?:"[^"]+"|[^\s;"]+)/i.test(contentType ?? '');
+}
+
+/**
  * POST /v1/uploads (multipart archive or JSON reference), the presigned
  * variant and its completion. Each accepted upload is recorded, then its
  * UploadRequested event is published; the answer is 202 with the status URL.
@@ -288,7 +297,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (length > deps.maxUploadBytes + 1024 * 1024) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${length} bytes; the limit is ${deps.maxUploadBytes}`);
       }
-      if (request.isMultipart()) return send(reply, await fromMultipart(request, caller, claimed));
+      if (request.isMultipart()) {
+        if (lacksBoundary(request.headers['content-type'])) {
+          throw badRequest('a multipart/form-data body needs its boundary parameter: let the HTTP client set the Content-Type of a form rather than setting it by hand', 'header.content-type');
+        }
+        return send(reply, await fromMultipart(request, caller, claimed));
+      }
       if (typeof request.body !== 'object' || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
       return send(reply, await fromReference(request, caller, claimed));
     });
