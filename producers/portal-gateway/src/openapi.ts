@@ -237,6 +237,14 @@ const LINKS: Readonly<Record<string, { readonly statuses: readonly string[]; rea
   completeUpload: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
   transferImage: { statuses: ['202'], links: FOLLOW_REQUEST },
   presignUpload: { statuses: ['201'], links: { completeUpload: { operationId: 'completeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Complete it once the PUT is done' } } },
+  searchImages: { statuses: ['200'], links: { getImage: { operationId: 'getImage', parameters: { uid: '$response.body#/images/0/imageUID' }, description: 'The first image found' } } },
+  listRequests: { statuses: ['200'], links: { ...FOLLOW_REQUEST, followRequest: { ...FOLLOW_REQUEST.followRequest, parameters: { id: '$response.body#/requests/0/requestId' }, description: 'The newest request listed' } } },
+  getImage: { statuses: ['200'], links: {
+    listImageEvents: { operationId: 'listImageEvents', parameters: { uid: '$response.body#/imageUID' }, description: 'The image\'s timeline' },
+    ...Object.fromEntries(['getManifests', 'downloadArchive', 'downloadChart'].map((operationId) => [operationId, {
+      operationId, parameters: { uid: '$response.body#/imageUID', version: '$response.body#/versions/0/imageVersion' }, description: 'What an environment holds of its first version',
+    }])),
+  } },
 };
 
 function addLinks(operation: Record<string, unknown>): void {
