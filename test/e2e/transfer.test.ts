@@ -10,7 +10,9 @@
  * was lost.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -20,6 +22,7 @@ import { stackStatus, startPipeline, startService, stopPipeline, stopService } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { startRegistry } from '../helpers/registry.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
 
 const USER = `tx-${uniqueSuffix()}`;
@@ -207,6 +210,34 @@ describe('transferring an image from Development to Testing', () => {
     // The role reads Staging and Production only: not what Development holds of someone else's image.
     expect((await api(releaseManager, `/v1/images/${imageUID}/versions/${VERSION}/manifests?environment=Development`, {}, ['release-manager'])).status).toBe(404);
   }, 120_000);
+
+  it('what Testing deploys can be pulled by the digest its manifests pin, once its archive is pushed keeping its digest (docker and OCI archives)', async () => {
+    const registry = await startRegistry();
+    const dir = mkdtempSync(join(tmpdir(), 'orbit-deploy-'));
+    try {
+      for (const [format, archive] of [['docker-archive', image.dockerArchive], ['oci-archive', image.ociArchive]] as const) {
+        const accepted = await uploadArchive(USER, readFileSync(archive), { imageName: `deploy-${format}-${uniqueSuffix()}`, imageVersion: VERSION, port: 8080 });
+        expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
+        const imageUID = accepted.body.imageUID;
+        const promotedTo = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+        expect((await finished(USER, String(promotedTo.body['requestId']))).status).toBe('succeeded');
+        const versionUrl = `/v1/images/${imageUID}/versions/${VERSION}`;
+        const manifests = await api<{ items: { kind: string; spec?: { template?: { spec: { containers: { image: string }[] } } } }[] }>(USER, `${versionUrl}/manifests?environment=Testing`);
+        const pinned = manifests.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
+        expect(pinned).toMatch(/@sha256:[0-9a-f]{64}$/);
+        const file = join(dir, `${format}.tar`);
+        const download = await fetch(`${GATEWAY_URL}${versionUrl}/archive?environment=Testing`, { headers: { authorization: `Bearer ${tokenFor(USER, [])}` } });
+        writeFileSync(file, Buffer.from(await download.arrayBuffer()));
+        const target = `docker://${registry.address}/orbit/deploy:${format}`;
+        execFileSync('skopeo', ['copy', '-q', '--preserve-digests', '--dest-tls-verify=false', `${format}:${file}`, target]);
+        const pushed = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', target], { encoding: 'utf8' })) as { Digest: string };
+        expect(pushed.Digest, format).toBe(pinned.slice(pinned.indexOf('@') + 1));
+      }
+    } finally {
+      await registry.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('serializes concurrent transfers of one image into one request and one result', async () => {
     const imageUID = await uploaded(`race-${uniqueSuffix()}`);
