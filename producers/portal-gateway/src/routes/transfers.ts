@@ -87,7 +87,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
           properties: {
-            imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32 }, notes: { type: 'string', nullable: true, maxLength: 4096 },
+            imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32, description: 'The next environment of the chain (default Testing, Staging, Production), any letter case; another is refused 400 UNKNOWN_ENVIRONMENT and recorded as a failed request' }, notes: { type: 'string', nullable: true, maxLength: 4096 },
             dryRun: { type: 'boolean', nullable: true, description: 'Only answer what the request would do: the same refusals, or 200 with its outcome; nothing is recorded or started' },
           },
         },
