@@ -179,6 +179,8 @@ describe('the OpenAPI document at /docs/json', async () => {
   });
 
   it('describes the answers of what an environment holds: manifests, and the redirects to the archive and chart', async () => {
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00`)).body).toMatchObject({ imageVersion: 'v0-9-00', promotions: { Testing: { requestId: 'r1' } } });
+    expect((await conforms('GET', `/v1/images/${UID}/versions/v9-9-99`)).status).toBe(404);
     expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00/manifests?environment=Testing`)).body).toMatchObject({ kind: 'List', items: [{ kind: 'ConfigMap' }] });
     expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00/manifests?environment=Nowhere`)).status).toBe(400);
     expect((await conforms('GET', `/v1/images/${UID}/versions/v1-0-00/manifests?environment=Testing`)).status).toBe(404);

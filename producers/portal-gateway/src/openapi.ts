@@ -106,7 +106,7 @@ const PROMOTION = object({
   sha256: nullableText('SHA-256 of that copy'),
 });
 
-const VERSION = {
+export const VERSION = {
   ...object({
     imageVersion: text(),
     status: text('stored, then ready once its chart is generated'),
@@ -241,8 +241,8 @@ const LINKS: Readonly<Record<string, { readonly statuses: readonly string[]; rea
   listRequests: { statuses: ['200'], links: { ...FOLLOW_REQUEST, followRequest: { ...FOLLOW_REQUEST.followRequest, parameters: { id: '$response.body#/requests/0/requestId' }, description: 'The newest request listed' } } },
   getImage: { statuses: ['200'], links: {
     listImageEvents: { operationId: 'listImageEvents', parameters: { uid: '$response.body#/imageUID' }, description: 'The image\'s timeline' },
-    ...Object.fromEntries(['getManifests', 'downloadArchive', 'downloadChart'].map((operationId) => [operationId, {
-      operationId, parameters: { uid: '$response.body#/imageUID', version: '$response.body#/versions/0/imageVersion' }, description: 'What an environment holds of its first version',
+    ...Object.fromEntries(['getImageVersion', 'getManifests', 'downloadArchive', 'downloadChart'].map((operationId) => [operationId, {
+      operationId, parameters: { uid: '$response.body#/imageUID', version: '$response.body#/versions/0/imageVersion' }, description: 'Its first version, or what an environment holds of it',
     }])),
   } },
 };

@@ -61,6 +61,17 @@ function harness() {
   return { get, links };
 }
 
+describe('GET /v1/images/{uid}/versions/{version}', () => {
+  it('answers the version as the image lists it, and 404 for one it does not have or a caller who may not see it', async () => {
+    const { get } = harness();
+    const found = await get('v1-0-00');
+    expect(found.statusCode).toBe(200);
+    expect(found.json()).toMatchObject({ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy });
+    expect((await get('v9-0-00')).statusCode).toBe(404);
+    expect((await get('v1-0-00', { user: 'intruder' })).statusCode).toBe(404);
+  });
+});
+
 describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
   it('answers the environment\'s manifests as a List kubectl applies, or as a YAML stream when asked', async () => {
     const { get } = harness();

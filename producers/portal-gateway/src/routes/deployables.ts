@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { errors, MANIFEST_LIST } from '../openapi.js';
+import { errors, MANIFEST_LIST, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
@@ -47,8 +47,8 @@ export function copyIn(version: Readonly<Record<string, unknown>>, environment: 
 }
 
 /**
- * GET /v1/images/{uid}/versions/{version}/manifests, /archive and /chart:
- * what an environment deploys of a version. Manifests are that environment's
+ * GET /v1/images/{uid}/versions/{version}, and its /manifests, /archive and
+ * /chart: a version, and what an environment deploys of it. Manifests are that environment's
  * (its kustomize table: its namespace, labels, replica bounds); the archive
  * is the environment's own copy, at the S3 version its promotion made; the
  * chart is the one packaged for the version. The caller reads what
@@ -82,6 +82,14 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       const link = await deps.deployables.downloadUrl(object, fileName);
       return reply.header('cache-control', 'no-store').header('x-orbit-link-expires', link.expiresAt).redirect(link.url, 302);
     };
+
+    app.get('/v1/images/:uid/versions/:version', {
+      schema: {
+        operationId: 'getImageVersion', tags: ['images'], params: VERSION_PARAMS,
+        summary: 'One version of an image with its ViewPort facts, as GET /v1/images/{uid} lists it',
+        response: { 200: VERSION, ...errors(400, 401, 404) },
+      },
+    }, async (request: VersionRequest) => (await versionOf(request)).version);
 
     app.get('/v1/images/:uid/versions/:version/manifests', {
       schema: {
