@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { OrbitError } from './errors.js';
 
 /** Where a stored JSON text's object lies in the chart bucket. */
@@ -42,4 +43,12 @@ export async function readStoredJson(field: unknown, getObject: (location: Store
   } catch (error) {
     throw new StoredJsonError(`not JSON: ${(error as Error).message}`);
   }
+}
+
+/** Reads a stored object whole, at its version: the `getObject` of readStoredJson (small JSON texts and charts, never images). */
+export function objectBytes(s3: S3Client): (location: StoredJsonLocation) => Promise<Buffer> {
+  return async (location) => {
+    const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }));
+    return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
+  };
 }

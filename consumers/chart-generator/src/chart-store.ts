@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { withCreatedTimestamps } from '@orbit/lib';
+import { objectBytes, withCreatedTimestamps } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 
 /** Where charts, rendered manifests and Kustomize files are kept (C24 bucket, C20 tables). */
@@ -40,10 +40,7 @@ export function awsChartStore(s3: S3Client, dynamo: DynamoDBDocumentClient, char
       const replaced = await put(false);
       return { bucket: chartBucket, key, versionId: replaced.VersionId ?? null, sha256 };
     },
-    async getObject(location) {
-      const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }));
-      return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
-    },
+    getObject: objectBytes(s3),
     async putRow(table, row) {
       await dynamo.send(new PutCommand({ TableName: table, Item: withCreatedTimestamps(row) }));
     },

@@ -133,11 +133,11 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
       staging = await withRetry(() => pull(event), {
         policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError && waitedFor(error), signal: AbortSignal.timeout(patience.patienceMs),
       });
-      deps.registryOutages?.clear(registry);
+      deps.registryOutages?.answered(registry);
     } catch (error) {
       if (error instanceof PullRefusedError) {
         // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
-        if (error.answered) deps.registryOutages?.clear(registry);
+        if (error.answered) deps.registryOutages?.answered(registry);
         return rejected(error.reasonCode, error.message);
       }
       if (error instanceof RegistryUnavailableError) {

@@ -14,7 +14,7 @@
  */
 export class RegistryOutages {
   private readonly away = new Map<string, number>();
-  private readonly answered = new Map<string, number>();
+  private readonly lastAnswer = new Map<string, number>();
 
   /**
    * @param windowMs how long an outage refuses uploads at once
@@ -35,15 +35,15 @@ export class RegistryOutages {
   }
 
   /** The registry answered (a pull, or a refusal of one): any outage is over. */
-  clear(registry: string): void {
+  answered(registry: string): void {
     this.away.delete(registry);
-    this.answered.set(registry, this.now());
-    forgetOlder(this.answered, this.now() - this.answeredWindowMs);
+    this.lastAnswer.set(registry, this.now());
+    forgetOlder(this.lastAnswer, this.now() - this.answeredWindowMs);
   }
 
   /** True when the registry answered within the last answeredWindowMs: worth waiting for when it goes quiet. */
   answeredLately(registry: string): boolean {
-    const at = this.answered.get(registry);
+    const at = this.lastAnswer.get(registry);
     return at !== undefined && this.now() - at <= this.answeredWindowMs;
   }
 }

@@ -1,7 +1,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { readStoredJson, StoredJsonError, type EnvironmentName } from '@orbit/lib';
+import { objectBytes, readStoredJson, StoredJsonError, type EnvironmentName } from '@orbit/lib';
 import type { DeployableStore } from '../ports.js';
 
 /**
@@ -15,10 +15,7 @@ export function awsDeployables(s3: S3Client, dynamo: DynamoDBDocumentClient, tab
     async manifests(environment, helmChartName) {
       const { Item } = await dynamo.send(new GetCommand({ TableName: tableOf(environment), Key: { helmChartName }, ConsistentRead: true }));
       if (!Item) return undefined;
-      const manifests = await readStoredJson(Item['manifests'], async (location) => {
-        const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }));
-        return Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array()));
-      });
+      const manifests = await readStoredJson(Item['manifests'], objectBytes(s3));
       if (!Array.isArray(manifests)) throw new StoredJsonError(`the manifests of ${helmChartName} in ${tableOf(environment)} are not a JSON array`);
       return manifests;
     },
