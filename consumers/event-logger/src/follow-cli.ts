@@ -6,7 +6,7 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka, createLogger, EventCodec, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { createKafka, createLogger, describeError, EventCodec, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
 
@@ -20,7 +20,8 @@ if ('refused' in options) {
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
-const logger = createLogger({ service: 'events-follow', level: 'warn', destination: stderrDestination() });
+// Its output is for a person: kafkajs's retries stay quiet unless asked for (LOG_LEVEL=debug); what failed is said in one line.
+const logger = createLogger({ service: 'events-follow', level: config.LOG_LEVEL === 'debug' ? 'debug' : 'fatal', destination: stderrDestination() });
 const kafka = createKafka({ clientId: 'orbit-events-follow', brokers: config.KAFKA_BROKERS, logger });
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
 const consumer = kafka.consumer({ groupId: `orbit-events-follow-${randomUUID()}`, maxWaitTimeInMs: 500 });
@@ -33,8 +34,14 @@ const stop = async (code: number): Promise<never> => {
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
-await consumer.connect();
-await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+try {
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
+} catch (error) {
+  // A person ran this: one line saying what it could not reach, not kafkajs's stack.
+  process.stderr.write(`cannot follow: Kafka at ${config.KAFKA_BROKERS.join(',')} did not answer: ${describeError(error, 300)}\n`);
+  await stop(1);
+}
 consumer.on(consumer.events.GROUP_JOIN, () => {
   process.stderr.write(`following ${options.topics.join(', ')} (${options.fromBeginning ? 'from the beginning' : 'new events only'}); Ctrl-C stops\n`);
 });
