@@ -6,7 +6,7 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka, createLogger, describeError, EventCodec, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { createKafka, createLogger, describeError, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
 
@@ -53,7 +53,13 @@ await consumer.run({
     try {
       event = await codec.decode(topic, message.value);
     } catch (error) {
-      process.stderr.write(`${topic}/${partition}@${message.offset}: not decodable: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (isRetriable(error)) {
+        // The registry is away: every event would be skipped, so say so once and stop (not awaited: see below).
+        process.stderr.write(`cannot follow: the schema registry at ${config.SCHEMA_REGISTRY_URL} did not answer: ${describeError(error, 300)}\n`);
+        void stop(1);
+        return;
+      }
+      process.stderr.write(`${topic}/${partition}@${message.offset}: not decodable: ${describeError(error, 300)}\n`);
       return;
     }
     if (!wanted(event, options)) return;
