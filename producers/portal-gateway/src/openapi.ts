@@ -21,11 +21,14 @@ const PID = text('Process id of the step: <from>-<to>-e<order>, errors end in -9
 const STATUS_URL = text('Where to follow the request: GET it, with ?wait=<seconds> to long-poll');
 
 /**
- * The path parameter `name` of a route: an id the gateway minted, or an image
- * UID. Bounded so that an empty or a huge one is a 400 here, not a key the
- * event log's index refuses (a 500) further down.
+ * The path parameters of a route, by name with their descriptions: an id the
+ * gateway minted, an image UID, a version. Bounded so that an empty or a huge
+ * one is a 400 here, not a key the event log's index refuses (a 500) further down.
  */
-export const pathParam = (name: string, description: string): Schema => object({ [name]: { ...text(description), minLength: 1, maxLength: 128 } });
+export const pathParams = (described: Readonly<Record<string, string>>): Schema =>
+  object(Object.fromEntries(Object.entries(described).map(([name, description]) => [name, { ...text(description), minLength: 1, maxLength: 128 }])));
+
+export const pathParam = (name: string, description: string): Schema => pathParams({ [name]: description });
 
 export const ERROR_BODY = object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),

@@ -2,20 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { errors, MANIFEST_LIST, VERSION } from '../openapi.js';
-import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
-import { readableEnvironments, visibleImage } from '../read-access.js';
+import { errors, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
+import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 type VersionRequest = FastifyRequest<{ Params: { uid: string; version: string }; Querystring: { environment?: string } }>;
 
-const VERSION_PARAMS = {
-  type: 'object', additionalProperties: false, required: ['uid', 'version'],
-  properties: {
-    uid: { type: 'string', minLength: 1, maxLength: 128, description: 'The image UID an upload answered with' },
-    version: { type: 'string', minLength: 1, maxLength: 128, description: 'The image version, e.g. v1-0-00' },
-  },
-};
+const VERSION_PARAMS = pathParams({ uid: 'The image UID an upload answered with', version: 'The image version, e.g. v1-0-00' });
 const ENVIRONMENT_QUERY = {
   type: 'object', additionalProperties: false,
   properties: { environment: { type: 'string', maxLength: 32, default: 'Development', description: `One the version is in: ${ENVIRONMENT_NAMES.join(', ')}` } },
@@ -59,10 +53,8 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     const versionOf = async (request: VersionRequest) => {
       const caller = await options.caller(request);
-      const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
       const { uid, version: imageVersion } = request.params;
-      const image: ImageView | undefined = visibleImage(await deps.images.get(uid), caller.actor.username, readable);
-      if (!image) throw notFound(`image ${uid}`);
+      const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy);
       const version = image.versions.find((candidate) => candidate['imageVersion'] === imageVersion);
       if (!version) throw notFound(`version ${imageVersion} of image ${uid}`);
       const mayRead = (environment: EnvironmentName): boolean => image.owner === caller.actor.username || readable.includes(environment);

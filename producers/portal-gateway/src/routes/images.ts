@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { notFound } from '../errors.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
+import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with');
@@ -25,9 +25,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     const readableBy = (caller: Caller): EnvironmentName[] => (deps.policy ? readableEnvironments(caller.roles, deps.policy) : []);
     const visible = async (request: FastifyRequest<{ Params: { uid: string } }>) => {
       const caller = await options.caller(request);
-      const image = visibleImage(await deps.images.get(request.params.uid), caller.actor.username, readableBy(caller));
-      if (!image) throw notFound(`image ${request.params.uid}`);
-      return { caller, image };
+      return { caller, image: (await imageSeenBy(deps.images, caller, request.params.uid, deps.policy)).image };
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
       schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) } },
