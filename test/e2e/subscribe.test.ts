@@ -66,7 +66,9 @@ describe('services subscribing to the lifecycle topics', () => {
     const { stdout } = await execFileAsync(PYTHON, [
       join(import.meta.dirname, 'subscribers', 'lifecycle_subscriber.py'), '--bootstrap', testConfig.KAFKA_BROKERS.join(','), '--registry', testConfig.SCHEMA_REGISTRY_URL,
       '--group', `py-subscriber-${uniqueSuffix()}`, '--request', transferId, '--count', '3', 'orbit.image.copied', 'orbit.chart.promoted', 'orbit.viewport.updated',
-    ], { timeout: 90_000 });
+    ], { timeout: 90_000 }).catch((error: { stdout?: string; stderr?: string; killed?: boolean }) => {
+      throw new Error(`the subscriber failed${error.killed ? ' (killed after 90 s)' : ''}: ${error.stderr ?? ''}\nit printed: ${error.stdout ?? ''}`, { cause: error });
+    });
     const events = lines(stdout);
     // Keyed by the image, each in its topic's order; across topics a subscriber gets them as its fetches return.
     expect(events.map((entry) => [entry.topic, entry.key, entry.event['pid']]).sort()).toEqual([

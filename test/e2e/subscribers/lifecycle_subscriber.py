@@ -4,8 +4,11 @@ and nothing else of Orbit's code. Prints the events of one request as JSON
 lines; exits 0 after --count of them, 1 when they do not come in time."""
 import argparse
 import json
+import os
 import sys
+import threading
 import time
+from collections import Counter
 
 from confluent_kafka import Consumer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -22,7 +25,8 @@ parser.add_argument("--timeout", type=float, default=60)
 parser.add_argument("topics", nargs="+")
 args = parser.parse_args()
 
-deserialize = AvroDeserializer(SchemaRegistryClient({"url": args.registry}))
+# Bounded, so a registry that hangs fails the run with a reason instead of stalling it.
+deserialize = AvroDeserializer(SchemaRegistryClient({"url": args.registry, "timeout": 10}))
 consumer = Consumer({
     "bootstrap.servers": args.bootstrap,
     "group.id": args.group,
@@ -31,6 +35,7 @@ consumer = Consumer({
 })
 consumer.subscribe(args.topics)
 seen = 0
+read = Counter()
 deadline = time.monotonic() + args.timeout
 try:
     while seen < args.count and time.monotonic() < deadline:
@@ -40,11 +45,18 @@ try:
         if message.error():
             print(f"error: {message.error()}", file=sys.stderr)
             continue
+        read[message.topic()] += 1
         event = deserialize(message.value(), SerializationContext(message.topic(), MessageField.VALUE))
         if event.get("correlationId") != args.request:
             continue
         print(json.dumps({"topic": message.topic(), "key": message.key().decode(), "event": event}, default=str), flush=True)
         seen += 1
 finally:
-    consumer.close()
-sys.exit(0 if seen >= args.count else 1)
+    if seen < args.count:
+        print(f"saw {seen} of {args.count} events of {args.request} after reading {dict(read)}", file=sys.stderr, flush=True)
+    # Leaving the group is a courtesy: a close that does not return must not hold the run (the broker expires the member).
+    closing = threading.Thread(target=consumer.close, daemon=True)
+    closing.start()
+    closing.join(10)
+    sys.stdout.flush()
+    os._exit(0 if seen >= args.count else 1)
