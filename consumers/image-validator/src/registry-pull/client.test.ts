@@ -131,6 +131,43 @@ describe('a registry that is slow to answer', () => {
   });
 });
 
+describe('a registry that redirects blobs to object storage', () => {
+  const servers: Server[] = [];
+  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('follows the redirect without the registry token, which presigned storage refuses as a second auth mechanism (Docker Hub, ECR, Harbor on S3)', async () => {
+    const storage = await listen((request, response) => {
+      if (request.headers.authorization !== undefined) {
+        response.writeHead(400, { 'content-type': 'application/xml' });
+        response.end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+        return;
+      }
+      response.end(`layer bytes from ${request.url ?? ''}`);
+    });
+    const registry = await listen((request, response) => {
+      if (request.url?.startsWith('/token') === true) { response.end(JSON.stringify({ token: 'registry-token' })); return; }
+      if (request.headers.authorization !== 'Bearer registry-token') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/token",service="registry.test",scope="repository:team/app:pull"` });
+        response.end();
+        return;
+      }
+      response.writeHead(307, { location: `http://${storage}/registry-bucket/blob?X-Amz-Signature=abc` });
+      response.end();
+    });
+    const client = new RegistryClient({ registry, repository: 'team/app', insecure: true });
+    const answer = await client.get('/blobs/sha256:00');
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toBe('layer bytes from /registry-bucket/blob?X-Amz-Signature=abc');
+  });
+});
+
 describe('a registry no retry will reach', () => {
   it('refuses at once a host that does not exist, a plain-HTTP registry asked over HTTPS, and an untrusted certificate, saying what to do', async () => {
     // .invalid never resolves (RFC 6761): a typo in the registry host, retried, held a partition of uploads for 30 s.
