@@ -47,6 +47,38 @@ function connectionRefusal(registry: string, error: unknown): PullRefusedError |
   return undefined;
 }
 
+/**
+ * The body of an answer, read up to `maxBytes`; null when it is longer
+ * (stopped reading there). A manifest or a token is small; a registry that
+ * streams gigabytes where one was asked for must not take the validator's
+ * memory with it.
+ */
+export async function readCapped(response: Response, maxBytes: number): Promise<Buffer | null> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes || !response.body) {
+    await response.body?.cancel();
+    return declared > maxBytes ? null : Buffer.alloc(0);
+  }
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, length);
+    length += value.length;
+    if (length > maxBytes) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+}
+
+/** Registries and containerd refuse manifests over 4 MiB; the OCI distribution spec asks clients to take at least that. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** A token answer is a few kilobytes of JSON; a megabyte leaves room for any JWT a registry hands out. */
+const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
+
 export interface RegistryClientOptions {
   readonly registry: string;
   readonly repository: string;
@@ -119,19 +151,42 @@ export class RegistryClient {
     }
     const realm = challenge.params['realm'];
     if (!realm) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge without a realm`);
-    const url = new URL(realm);
+    const url = URL.canParse(realm) ? new URL(realm) : null;
+    if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose realm "${realm.slice(0, 200)}" is not an http(s) URL`);
+    }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
     url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:pull`);
-    let response: Response;
+    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
+    const unanswered = AbortSignal.timeout(timeoutMs);
+    let body: Buffer | null;
     try {
-      response = await this.fetchImpl(url, { headers: this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {} });
+      const response = await this.fetchImpl(url, { headers: this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {}, signal: unanswered });
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})`);
+      }
+      body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
     } catch (error) {
-      throw new RegistryUnavailableError(this.options.registry, error);
+      if (error instanceof PullRefusedError) throw error;
+      throw new RegistryUnavailableError(this.options.registry, unanswered.aborted ? new Error(`token service ${url.host} gave no answer within ${timeoutMs / 1000} s`) : error);
     }
-    if (!response.ok) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})`);
-    const body = (await response.json()) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token`);
+    const token = body === null ? undefined : tokenOf(body);
+    if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
     this.authorization = `Bearer ${token}`;
   }
+}
+
+/** `token`, or OAuth2's `access_token`, from a token service's JSON answer; undefined when there is none. */
+function tokenOf(body: Buffer): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { token, access_token: accessToken } = (parsed ?? {}) as { token?: unknown; access_token?: unknown };
+  const found = typeof token === 'string' && token !== '' ? token : accessToken;
+  return typeof found === 'string' && found !== '' ? found : undefined;
 }

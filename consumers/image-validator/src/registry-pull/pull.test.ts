@@ -50,6 +50,25 @@ describe('pullAsOciArchive against a misbehaving registry', () => {
   });
 });
 
+describe('pullAsOciArchive against a registry that sends no manifest but a flood', () => {
+  it('refuses a manifest over 4 MiB after reading 4 MiB, declared or streamed without end, with BAD_MANIFEST', async () => {
+    let streamed = 0;
+    const endless = (): ReadableStream<Uint8Array> => new ReadableStream<Uint8Array>({
+      pull(controller) { streamed += 65_536; controller.enqueue(new Uint8Array(65_536).fill(0x20)); },
+    });
+    const declared: typeof fetch = async () => new Response(endless(), { headers: { 'content-length': String(5 * 1024 * 1024 * 1024) } });
+    const undeclared: typeof fetch = async () => new Response(endless());
+    for (const fake of [declared, undeclared]) {
+      const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+      const refusal = await pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 30 }, sink()).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(PullRefusedError);
+      expect(refusal).toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/manifest 1 is over 4 MiB/) as unknown });
+    }
+    // The declared one is refused by its header, the other one stops at the limit: nothing near the 5 GiB is read.
+    expect(streamed).toBeLessThan(5 * 1024 * 1024);
+  });
+});
+
 describe('pullAsOciArchive from an image index', () => {
   it('pulls the image, not the BuildKit attestation listed first (buildx --provenance)', async () => {
     const manifestOf = (configBytes: Buffer, layerBytes: Buffer, layerType: string): Buffer => Buffer.from(JSON.stringify({

@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { IMAGE_CONFIG_TYPES } from '../archive/index.js';
 import { choosePlatform } from '../platforms.js';
-import { PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -39,6 +39,13 @@ function sha256(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+/** A manifest's bytes, refused past the size registries themselves keep to. */
+async function manifestAt(client: RegistryClient, reference: string): Promise<Buffer> {
+  const bytes = await readCapped(await client.get(`/manifests/${reference}`, MANIFEST_TYPES), MAX_MANIFEST_BYTES);
+  if (bytes === null) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest ${reference} is over ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the most registries keep; it is no image manifest`);
+  return bytes;
+}
+
 function parseJson(bytes: Buffer, what: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
@@ -56,14 +63,14 @@ function parseJson(bytes: Buffer, what: string): unknown {
 export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
   const reference = target.digest ?? target.tag;
   if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
-  let manifestBytes = Buffer.from(await (await client.get(`/manifests/${reference}`, MANIFEST_TYPES)).arrayBuffer());
+  let manifestBytes = await manifestAt(client, reference);
   if (target.digest && sha256(manifestBytes) !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
   let parsed = parseJson(manifestBytes, 'manifest');
   const index = indexShape.safeParse(parsed);
   if (index.success && !manifestShape.safeParse(parsed).success) {
     const chosen = choosePlatform(index.data.manifests, target.platform);
     if (!chosen) throw new PullRefusedError('BAD_MANIFEST', 'the image index lists no manifests');
-    manifestBytes = Buffer.from(await (await client.get(`/manifests/${chosen.digest}`, MANIFEST_TYPES)).arrayBuffer());
+    manifestBytes = await manifestAt(client, chosen.digest);
     if (sha256(manifestBytes) !== chosen.digest) throw new PullRefusedError('BAD_MANIFEST', `the platform manifest does not match ${chosen.digest}`);
     parsed = parseJson(manifestBytes, 'manifest');
   }
