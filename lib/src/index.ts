@@ -28,6 +28,7 @@ export { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, parseImageReferenc
 export * from './environments.js';
 export * from './kafka/dlq-ops.js';
 export * from './kafka/read-to-end.js';
+export * from './kafka/group-offsets.js';
 export * from './command-line.js';
 export * from './projection-state.js';
 export { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, type MetadataVerdict } from './metadata-rules.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, setGroupOffsets, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,9 +240,7 @@ describe('a rebuild from nothing', () => {
       for (const topic of stages) await publisher.publish(named(topic), second[topic]);
       // The live projector had handled the first upload when its database was created again empty; the
       // gateway has since accepted the second, whose messages wait.
-      for (const topic of stages) {
-        await admin.setOffsets({ groupId: liveGroup, topic: named(topic), partitions: [{ partition: 0, offset: topic === TOPICS.imageStored ? '2' : '1' }] });
-      }
+      await setGroupOffsets(kafka, liveGroup, stages.map((topic) => ({ topic: named(topic), partition: 0, offset: topic === TOPICS.imageStored ? '2' : '1' })));
       await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
         [second[TOPICS.imageStored].requestId, second[TOPICS.imageStored].imageUID]);
       const waiting = projector([delivered(TOPICS.imageStored, 2, second[TOPICS.imageStored])]);

@@ -1,5 +1,6 @@
 import type { Kafka } from './client.js';
 import { orbitProducer } from './client.js';
+import { setGroupOffsets } from './group-offsets.js';
 import { HEADER, headersToStrings } from './headers.js';
 import { readTopicToEnd } from './read-to-end.js';
 
@@ -87,13 +88,7 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
   if (!options.offsets) {
     const next = new Map<number, bigint>();
     for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.setOffsets({ groupId: REDRIVE_GROUP, topic: dlqTopic, partitions: [...next].map(([partition, offset]) => ({ partition, offset: offset.toString() })) });
-    } finally {
-      await admin.disconnect();
-    }
+    await setGroupOffsets(kafka, REDRIVE_GROUP, [...next].map(([partition, offset]) => ({ topic: dlqTopic, partition, offset: offset.toString() })));
   }
   return chosen;
 }
