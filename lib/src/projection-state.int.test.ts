@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTopics, testKafka, uniqueSuffix } from '../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../test/helpers/viewport-db.js';
+import { setGroupOffsets } from './kafka/group-offsets.js';
 import { findLostProjection } from './projection-state.js';
 
 const kafka = testKafka();
@@ -29,7 +30,7 @@ describe('findLostProjection against the real broker and MySQL', () => {
     // A new projector: nothing committed, nothing applied.
     expect(await findLostProjection(admin, viewport.pool, group, [topic])).toEqual([]);
     // The database lost while Kafka kept the group's place.
-    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '3' }] });
+    await setGroupOffsets(kafka, group, [{ topic, partition: 0, offset: '3' }]);
     expect(await findLostProjection(admin, viewport.pool, group, [topic])).toEqual([`${topic}/0`]);
     // A rebuild swapped the offsets back in (another group's rows do not count).
     await viewport.pool.query("INSERT INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES ('someone-else', ?, 0, 3, UTC_TIMESTAMP(3))", [topic]);
