@@ -131,6 +131,22 @@ describe('a token service that misbehaves', () => {
     }
   });
 
+  it('asks no plain-HTTP token service for a registry reached over HTTPS: the credentials would cross in clear', async () => {
+    const asked: string[] = [];
+    const downgrading: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.startsWith('http://auth.test/')) { asked.push(url); return Response.json({ token: 'good' }); }
+      if (new Headers(init?.headers).get('authorization') === 'Bearer good') return new Response('served');
+      return new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="http://auth.test/token",service="registry.test"' } });
+    };
+    const secure = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: downgrading, credentials: { username: 'u', password: 'p' } });
+    await expect(secure.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED', message: expect.stringContaining('token service http://auth.test is plain HTTP') as unknown });
+    expect(asked).toEqual([]);
+    // A registry listed as insecure is plain HTTP throughout; its token service may be too.
+    const local = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: true, fetch: downgrading });
+    expect(await (await local.get('/manifests/1')).text()).toBe('served');
+  });
+
   it('gives up on a token service that never answers, as on a silent registry (unavailable, so retried)', async () => {
     const neverAnswers = (_input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> =>
       new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)));

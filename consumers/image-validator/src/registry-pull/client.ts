@@ -155,6 +155,10 @@ export class RegistryClient {
     if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
       throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose realm "${realm.slice(0, 200)}" is not an http(s) URL`);
     }
+    // A registry reached over HTTPS that names a plain-HTTP token service would have its credentials, and the token, cross the network in clear.
+    if (!this.options.insecure && url.protocol === 'http:') {
+      throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
+    }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
     url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:pull`);
     const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
