@@ -51,9 +51,9 @@ function connectionRefusal(registry: string, error: unknown): PullRefusedError |
  * The body of an answer, read up to `maxBytes`; null when it is longer
  * (stopped reading there). A manifest or a token is small; a registry that
  * streams gigabytes where one was asked for must not take the validator's
- * memory with it.
+ * memory with it. `signal` ends a body that stalls: the read then throws.
  */
-export async function readCapped(response: Response, maxBytes: number): Promise<Buffer | null> {
+export async function readCapped(response: Response, maxBytes: number, signal?: AbortSignal): Promise<Buffer | null> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes || !response.body) {
     await response.body?.cancel();
@@ -62,15 +62,23 @@ export async function readCapped(response: Response, maxBytes: number): Promise<
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks, length);
-    length += value.length;
-    if (length > maxBytes) {
-      await reader.cancel();
-      return null;
+  const stop = (): void => { reader.cancel(signal?.reason).catch(() => undefined); };
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      // A cancelled read ends as if the body were done: the signal tells the two apart.
+      signal?.throwIfAborted();
+      if (done) return Buffer.concat(chunks, length);
+      length += value.length;
+      if (length > maxBytes) {
+        await reader.cancel();
+        return null;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -121,6 +129,23 @@ export class RegistryClient {
     if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
     if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`), true);
     throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
+  }
+
+  /**
+   * A small answer (a manifest) read whole, up to `maxBytes` (null past
+   * them), within the answer timeout: a registry that sends the headers and
+   * then stalls, or drops the connection half way, is unavailable, so the
+   * pull is tried again.
+   */
+  async getBounded(path: string, accept: string, maxBytes: number): Promise<Buffer | null> {
+    const response = await this.get(path, accept);
+    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    try {
+      return await readCapped(response, maxBytes, deadline);
+    } catch (error) {
+      throw new RegistryUnavailableError(this.options.registry, deadline.aborted ? new Error(`${path} did not arrive whole within ${timeoutMs / 1000} s`) : error, true);
+    }
   }
 
   private async send(path: string, accept?: string): Promise<Response> {

@@ -67,6 +67,22 @@ describe('pullAsOciArchive against a registry that sends no manifest but a flood
     // The declared one is refused by its header, the other one stops at the limit: nothing near the 5 GiB is read.
     expect(streamed).toBeLessThan(5 * 1024 * 1024);
   });
+
+  it('tries again later when the manifest stalls after its headers or its connection drops half way, instead of waiting 300 s or failing unexplained', async () => {
+    const stalled: typeof fetch = async () => new Response(new ReadableStream<Uint8Array>({ start(controller) { controller.enqueue(Buffer.from('{"schemaVersion":')); } }));
+    const dropped: typeof fetch = async () => new Response(new ReadableStream<Uint8Array>({
+      start(controller) { controller.enqueue(Buffer.from('{"schemaVersion":')); controller.error(new TypeError('terminated')); },
+    }));
+    const started = Date.now();
+    for (const [fake, cause] of [[stalled, '/manifests/1 did not arrive whole within 0.2 s'], [dropped, 'terminated']] as const) {
+      const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, answerTimeoutMs: 200 });
+      const failure = await pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 30 }, sink()).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(RegistryUnavailableError);
+      expect(failure).toMatchObject({ retriable: true, answered: true });
+      expect(((failure as Error).cause as Error).message).toBe(cause);
+    }
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
 });
 
 describe('pullAsOciArchive from an image index', () => {

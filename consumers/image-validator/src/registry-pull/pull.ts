@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { IMAGE_CONFIG_TYPES } from '../archive/index.js';
 import { choosePlatform } from '../platforms.js';
-import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -41,7 +41,7 @@ function sha256(bytes: Buffer): string {
 
 /** A manifest's bytes, refused past the size registries themselves keep to. */
 async function manifestAt(client: RegistryClient, reference: string): Promise<Buffer> {
-  const bytes = await readCapped(await client.get(`/manifests/${reference}`, MANIFEST_TYPES), MAX_MANIFEST_BYTES);
+  const bytes = await client.getBounded(`/manifests/${reference}`, MANIFEST_TYPES, MAX_MANIFEST_BYTES);
   if (bytes === null) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest ${reference} is over ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the most registries keep; it is no image manifest`);
   return bytes;
 }
