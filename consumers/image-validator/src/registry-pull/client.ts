@@ -112,6 +112,11 @@ export class RegistryClient {
     this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}/v2/${options.repository}`;
   }
 
+  /** How long an answer may keep the client waiting: for its headers, for a small answer whole, or between two chunks of a blob. */
+  get answerTimeoutMs(): number {
+    return this.options.answerTimeoutMs ?? 30_000;
+  }
+
   /** `registry/repository`, as a person would write it. */
   get repositoryName(): string {
     return `${this.options.registry}/${this.options.repository}`;
@@ -139,7 +144,7 @@ export class RegistryClient {
    */
   async getBounded(path: string, accept: string, maxBytes: number): Promise<Buffer | null> {
     const response = await this.get(path, accept);
-    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    const timeoutMs = this.answerTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
       return await readCapped(response, maxBytes, deadline);
@@ -154,7 +159,7 @@ export class RegistryClient {
     if (this.authorization) headers['authorization'] = this.authorization;
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
     const unanswered = new AbortController();
-    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    const timeoutMs = this.answerTimeoutMs;
     const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     try {
       return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow', signal: unanswered.signal });
@@ -186,7 +191,7 @@ export class RegistryClient {
     }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
     url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:pull`);
-    const timeoutMs = this.options.answerTimeoutMs ?? 30_000;
+    const timeoutMs = this.answerTimeoutMs;
     // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
     const unanswered = AbortSignal.timeout(timeoutMs);
     let body: Buffer | null;

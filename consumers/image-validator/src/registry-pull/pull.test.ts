@@ -50,6 +50,44 @@ describe('pullAsOciArchive against a misbehaving registry', () => {
   });
 });
 
+describe('pullAsOciArchive against a registry whose layer download stalls', () => {
+  it('gives up on a blob that sends nothing for the answer timeout, and tries again later; a slow one that keeps sending is waited for', async () => {
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
+    }));
+    const serving = (layerBody: () => ReadableStream<Uint8Array>): RegistryClient => new RegistryClient({
+      registry: 'registry.test', repository: 'team/app', insecure: false, answerTimeoutMs: 300,
+      fetch: async (input) => {
+        const url = String(input);
+        if (url.includes('/manifests/')) return new Response(manifest);
+        return new Response(url.endsWith(digest(config)) ? config : layerBody());
+      },
+    });
+    const stalls = serving(() => new ReadableStream<Uint8Array>({ start(controller) { controller.enqueue(layer.subarray(0, 100)); } }));
+    const started = Date.now();
+    const failure = await pullAsOciArchive(stalls, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RegistryUnavailableError);
+    expect(failure).toMatchObject({ retriable: true, answered: true });
+    expect(((failure as Error).cause as Error).message).toBe(`blob ${digest(layer)} sent nothing for 0.3 s`);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // Eight chunks 100 ms apart take 0.8 s in all, more than the timeout, and never stall that long.
+    const slow = serving(() => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          controller.enqueue(layer.subarray(sent, sent + 512));
+          sent += 512;
+          if (sent >= layer.length) controller.close();
+        },
+      });
+    });
+    expect(await pullAsOciArchive(slow, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).toMatchObject({ bytes: config.length + layer.length });
+  });
+});
+
 describe('pullAsOciArchive against a registry that sends no manifest but a flood', () => {
   it('refuses a manifest over 4 MiB after reading 4 MiB, declared or streamed without end, with BAD_MANIFEST', async () => {
     let streamed = 0;

@@ -102,21 +102,29 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
       const response = await client.get(`/blobs/${blob.digest}`);
       if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
       const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
+      const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+      // A body may take as long as it needs, but not stall: undici would wait 300 s between two chunks, holding every upload behind this one.
+      const idleMs = client.answerTimeoutMs;
+      const stalled = (): void => { source.destroy(new Error(`blob ${blob.digest} sent nothing for ${idleMs / 1000} s`)); };
+      const idle = setTimeout(stalled, idleMs);
       let received = 0;
       const meter = new Transform({
         transform(chunk: Buffer, _encoding, done) {
+          idle.refresh();
           received += chunk.length;
           if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
           done(null, chunk);
         },
       });
       try {
-        await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), meter, entry);
+        await pipeline(source, meter, entry);
       } catch (error) {
         if (error instanceof PullRefusedError) throw error;
-        // Cut short: a dropped connection, worth another try (the digests are checked by the validator anyway).
-        if (received < blob.size) throw new RegistryUnavailableError(client.base, error);
+        // Cut short: a dropped connection or a stall, worth another try (the digests are checked by the validator anyway).
+        if (received < blob.size) throw new RegistryUnavailableError(client.base, error, true);
         throw error;
+      } finally {
+        clearTimeout(idle);
       }
     }
     const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
