@@ -26,6 +26,7 @@ export * from './kafka/consume-loop.js';
 export * from './kafka/dead-letter.js';
 export { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
+export * from './registry-allowlist.js';
 export * from './kafka/dlq-ops.js';
 export * from './kafka/read-to-end.js';
 export * from './kafka/group-offsets.js';

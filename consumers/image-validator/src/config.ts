@@ -1,4 +1,4 @@
-import { bucketEnv, env } from '@orbit/lib';
+import { bucketEnv, env, registryAllowlistEnv } from '@orbit/lib';
 import { z } from 'zod';
 
 const credentialsJson = z.string().optional().transform((text, context) => {
@@ -21,6 +21,8 @@ export const validatorEnv = {
   ORBIT_MAX_DECOMPRESSED_BYTES: env.int(40 * 1024 ** 3, 1),
   /** Most tar entries in one archive. @default 100000 */
   ORBIT_MAX_ARCHIVE_ENTRIES: env.int(100_000, 1),
+  /** Registries references may name (host, host:port, *.domain; comma-separated); empty: any. Refused ones end REGISTRY_NOT_ALLOWED. */
+  ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
   /** Registries (host[:port], comma-separated) pulled over plain HTTP; loopback registries always are. */
   ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
   /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */

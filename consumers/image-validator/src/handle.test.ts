@@ -89,6 +89,21 @@ describe('validateUpload', () => {
     expect(openStaged).toHaveBeenCalledWith(pulled);
   });
 
+  it('refuses a registry ORBIT_ALLOWED_REGISTRIES does not list without connecting to it, and pulls from one it lists', async () => {
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    const stageReference = vi.fn(async () => pulled);
+    const { deps: d } = deps({ stageReference, allowedRegistries: ['harbor.corp.example', '*.ecr.aws'] });
+    const from = (reference: string) => validateUpload({ ...event, staging: null, source: 'REFERENCE', reference, sha256: null, sizeBytes: null }, d);
+    expect(await from('169.254.169.254/latest:meta-data')).toMatchObject({
+      kind: 'rejected', reasonCode: 'REGISTRY_NOT_ALLOWED', staging: null,
+      message: 'registry 169.254.169.254 is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: harbor.corp.example, *.ecr.aws); nothing was fetched',
+    });
+    expect(stageReference).not.toHaveBeenCalled();
+    expect(await from('123456789.dkr.ecr.aws/billing:1')).toMatchObject({ kind: 'validated' });
+    expect(await from('harbor.corp.example:8443/team/billing:1')).toMatchObject({ kind: 'validated' });
+    expect(stageReference).toHaveBeenCalledTimes(2);
+  });
+
   it('refuses a reference the registry will not serve, with the registry reason', async () => {
     const { deps: d } = deps({ stageReference: async () => { throw new PullRefusedError('REFERENCE_NOT_FOUND', 'no such tag'); } });
     const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: '127.0.0.1:5000/billing:1' }, d);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, OrbitError, parseImageReference, retryPolicy, RetryExhaustedError, withRetry, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -18,6 +18,7 @@ export const UPLOAD_REJECTION_CODES = {
   REFERENCE_NOT_FOUND: 'The registry has no such repository, tag or digest.',
   REGISTRY_UNAUTHORIZED: 'The registry refused the pull (401/403) or wants credentials Orbit was not given.',
   REGISTRY_ERROR: 'The registry answered the pull with an error other than not-found, unauthorized or unavailable.',
+  REGISTRY_NOT_ALLOWED: 'The reference names a registry ORBIT_ALLOWED_REGISTRIES does not list; nothing was fetched.',
   REGISTRY_UNAVAILABLE: 'The registry did not answer, or answered 5xx/429, for longer than ORBIT_REGISTRY_PATIENCE_SECONDS; ask again once it is up.',
 } as const;
 export type UploadRejectionCode = keyof typeof UPLOAD_REJECTION_CODES;
@@ -40,6 +41,8 @@ export interface ValidateUploadDeps {
   readonly registryPatience?: RegistryPatience;
   /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again. */
   readonly registryOutages?: RegistryOutages;
+  /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
+  readonly allowedRegistries?: RegistryAllowlist;
 }
 
 export interface RegistryPatience {
@@ -122,6 +125,10 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     const pull = deps.stageReference.bind(deps);
     const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
     const registry = parseImageReference(event.reference)?.registry ?? event.reference;
+    // Checked here too, not only at the gateway: the validator is what makes the connection.
+    if (!registryAllowed(registry, deps.allowedRegistries ?? [])) {
+      return rejected('REGISTRY_NOT_ALLOWED', `registry ${registry} is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: ${deps.allowedRegistries?.join(', ')}); nothing was fetched`);
+    }
     const outage = deps.registryOutages?.recentOutage(registry);
     if (outage) {
       return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it answers`);

@@ -45,6 +45,7 @@ runMain(() =>
         registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },
         // One patience waited per outage and window, not one per upload naming the registry.
         registryOutages: new RegistryOutages(2 * config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000),
+        allowedRegistries: config.ORBIT_ALLOWED_REGISTRIES,
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const event = message.event as UploadRequested;

@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { isRetriable, OrbitError, type Logger } from '@orbit/lib';
+import { isRetriable, OrbitError, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -44,6 +44,8 @@ export interface GatewayDeps {
   readonly idempotencyKeys?: UploadClaims;
   readonly publicBaseUrl?: string;
   readonly maxUploadBytes?: number;
+  /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
+  readonly allowedRegistries?: RegistryAllowlist;
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
   readonly requestWatchIntervalMs?: number;
   readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
@@ -192,7 +194,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.deployables) {

@@ -1,4 +1,4 @@
-import { bucketEnv, env, environmentEnv, runtimeEnv } from '@orbit/lib';
+import { bucketEnv, env, environmentEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS } from './auth.js';
 
 /** The gateway's variables on top of the runtime ones. */
@@ -14,6 +14,8 @@ export const gatewayEnv = {
   PUBLIC_BASE_URL: env.url('http://127.0.0.1:8080'),
   /** Largest accepted image archive. @default 10 GiB */
   ORBIT_MAX_UPLOAD_BYTES: env.int(10 * 1024 ** 3, 1),
+  /** Registries an upload by reference may name (host, host:port, *.domain; comma-separated); others are answered 403. @default '' (any) */
+  ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */
   JWT_SECRET: env.string('orbit-local-development-secret-change-me'),
   /** JWKS URL for RS256/ES256 tokens from an identity provider. */

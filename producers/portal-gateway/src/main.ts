@@ -63,6 +63,7 @@ runMain(async () => {
     idempotencyKeys: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys'),
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
+    allowedRegistries: config.ORBIT_ALLOWED_REGISTRIES,
     projectionLost: () => projection.lost(),
     transfers: {
       claims: mysqlTransferClaims(pool, outbox, TOPICS.transferRequested),

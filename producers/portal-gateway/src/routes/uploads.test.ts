@@ -24,9 +24,10 @@ interface HarnessOptions {
   readonly uidFor?: () => Promise<string>;
   readonly projectionLost?: () => readonly string[];
   readonly logger?: Logger;
+  readonly allowedRegistries?: readonly string[];
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -66,6 +67,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.includes(version) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
+    ...(allowedRegistries ? { allowedRegistries } : {}),
   });
   return { app, published, refusals, staged, discarded, records, timelines };
 }
@@ -401,6 +403,22 @@ describe('POST /v1/uploads', () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: 'app:latest' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().problems[0].field).toBe('reference');
+  });
+
+  it('answers 403 for a registry ORBIT_ALLOWED_REGISTRIES does not list, before any request is started', async () => {
+    const { app, published } = harness({ allowedRegistries: ['harbor.corp.example', '*.ecr.aws'] });
+    const headers = { authorization: `Bearer ${await token()}` };
+    for (const url of ['/v1/uploads', '/v1/uploads/references']) {
+      const refused = await app.inject({ method: 'POST', url, headers, payload: { metadata, reference: '169.254.169.254/latest/meta-data:1' } });
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(refused.json()).toMatchObject({
+        code: 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', message: 'registry 169.254.169.254 is not one Orbit pulls from; allowed: harbor.corp.example, *.ecr.aws',
+        problems: [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }],
+      });
+    }
+    expect(published).toEqual([]);
+    const listed = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata, reference: '1234.dkr.ecr.aws/team/app:1.0' } });
+    expect(listed.statusCode, listed.body).toBe(202);
   });
 
   it('presigns a direct upload and completes it, or 404s an unknown one', async () => {

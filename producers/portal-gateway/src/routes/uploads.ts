@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { envelopeFor, pidOf, startTrace, type Actor, type Logger } from '@orbit/lib';
+import { envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -23,6 +23,8 @@ export interface UploadRouteDeps {
   readonly idempotencyKeys?: UploadClaims | undefined;
   readonly statusUrl: (requestId: string) => string;
   readonly maxUploadBytes: number;
+  /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
+  readonly allowedRegistries?: RegistryAllowlist | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -273,6 +275,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
     if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+    if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
+      throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
+    }
     return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await uidForNewVersion(caller.actor, metadata), claimed);
   }
 
@@ -282,7 +287,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -311,7 +316,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
