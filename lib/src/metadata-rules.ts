@@ -23,6 +23,27 @@ const SEMVER_CORE = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
 export const IMAGE_NAME_PATTERN = IMAGE_NAME.source;
 export const IMAGE_VERSION_PATTERN = `^(?:${DASHED_VERSION.source.slice(1, -1)}|${SEMVER_CORE.source.slice(1, -1)})$`;
 
+/**
+ * The most metadata, as JSON text, an upload may carry. It travels whole in
+ * the upload's events and DynamoDB rows beside the image's facts (at most
+ * MAX_IMAGE_FACTS_BYTES), and a DynamoDB item holds 400 KB: past this a
+ * valid upload would be dead-lettered half way instead of refused at once.
+ */
+export const MAX_METADATA_BYTES = 128 * 1024;
+/** The most the image's facts (config labels, env, entrypoint, the layer list …) may take as JSON, for the same reason. */
+export const MAX_IMAGE_FACTS_BYTES = 192 * 1024;
+
+/** Bytes of `value` as the JSON text it travels as. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+/** Why `metadata` is too big to carry, or null when it fits. */
+export function metadataSizeProblem(metadata: unknown): string | null {
+  const bytes = jsonBytes(metadata);
+  return bytes > MAX_METADATA_BYTES ? `is ${bytes} bytes as JSON; at most ${MAX_METADATA_BYTES} (128 KiB) travel with an image version` : null;
+}
+
 export type MetadataVerdict =
   | { readonly ok: true; readonly chartVersion: string }
   | {

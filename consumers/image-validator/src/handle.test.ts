@@ -43,6 +43,32 @@ describe('validateUpload', () => {
     expect(openStaged).not.toHaveBeenCalled();
   });
 
+  it('refuses metadata too big to travel with a version (TOO_LARGE) before touching the archive', async () => {
+    const { deps: d, openStaged } = deps();
+    const envVars = Array.from({ length: 14 }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) }));
+    const verdict = await validateUpload({ ...event, metadata: { ...event.metadata, envVars } }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'TOO_LARGE', message: expect.stringMatching(/^the metadata is 4\d{5} bytes as JSON; at most 131072/) });
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
+  it('refuses a valid image whose facts are too big to travel with a version (TOO_LARGE), saying what takes the room', async () => {
+    // 800 KB of labels: a valid config (well under the 4 MiB JSON limit) that DynamoDB's 400 KB item limit dead-lettered half way.
+    const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`label${i}`, 'v'.repeat(100_000)]));
+    const labelled = await buildImage({ layers: [{ files: { app: 'x' } }], runConfig: { Labels: labels } });
+    const bytes = await archiveOf(ociEntries(labelled));
+    const { deps: d } = deps({}, bytes);
+    const verdict = await validateUpload({ ...event, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'TOO_LARGE' });
+    if (verdict.kind === 'rejected') {
+      expect(verdict.message).toMatch(/^the image's facts take 8\d{5} bytes as JSON \(config labels 8\d{5}, config env \d+, entrypoint and cmd \d+, 1 layers \d+\); at most 196608 \(192 KiB\)/);
+    }
+    // A few kilobytes of labels are carried as usual.
+    const modest = await buildImage({ layers: [{ files: { app: 'x' } }], runConfig: { Labels: { 'org.opencontainers.image.description': 'd'.repeat(4_000) } } });
+    const modestBytes = await archiveOf(ociEntries(modest));
+    const accepted = await validateUpload({ ...event, sha256: createHash('sha256').update(modestBytes).digest('hex'), sizeBytes: modestBytes.length }, deps({}, modestBytes).deps);
+    expect(accepted).toMatchObject({ kind: 'validated' });
+  });
+
   it('refuses a taken name and version without downloading', async () => {
     const { deps: d, openStaged } = deps({ names: { holderOf: async () => 'another request' } });
     expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'NAME_CONFLICT', staging: event.staging });

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, jsonBytes, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -93,6 +93,23 @@ function causeChain(error: unknown): string {
   return messages.join(': ') || 'unavailable';
 }
 
+/**
+ * Why a valid image's facts are too big to carry, or null. They travel whole
+ * in ImageValidated and ImageStored and in the version's DynamoDB row; past
+ * MAX_IMAGE_FACTS_BYTES the image would be dead-lettered by DynamoDB's 400 KB
+ * item limit (or Kafka's 1 MB message limit) half way, so it is refused here
+ * with what takes the room.
+ */
+export function imageFactsProblem(image: ImageSummary): string | null {
+  const bytes = jsonBytes(image);
+  if (bytes <= MAX_IMAGE_FACTS_BYTES) return null;
+  const parts = [
+    `config labels ${jsonBytes(image.config.labels)}`, `config env ${jsonBytes(image.config.env)}`,
+    `entrypoint and cmd ${jsonBytes([image.config.entrypoint, image.config.cmd])}`, `${image.layers.length} layers ${jsonBytes(image.layers)}`,
+  ];
+  return `the image's facts take ${bytes} bytes as JSON (${parts.join(', ')}); at most ${MAX_IMAGE_FACTS_BYTES} (192 KiB) travel with an image version`;
+}
+
 /** An UploadRequested without a staged archive reached the archive check: registry pulls must stage first. */
 export class UploadNotStagedError extends OrbitError {
   constructor(requestId: string) {
@@ -114,6 +131,8 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   const { metadata } = event;
   const rules = checkMetadata(metadata);
   if (!rules.ok) return rejected(rules.reasonCode, rules.message);
+  const metadataTooBig = metadataSizeProblem(metadata);
+  if (metadataTooBig !== null) return rejected('TOO_LARGE', `the metadata ${metadataTooBig}`);
   const claim = { owner: event.actor.username, imageUID: event.imageUID, imageName: metadata.imageName, imageVersion: metadata.imageVersion, requestId: event.requestId };
   const holder = await deps.names.holderOf(claim);
   if (holder === 'this request') return { kind: 'already-stored', requestId: event.requestId };
@@ -167,6 +186,8 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   }
   const outcome = await validateArchive(source, deps.limits);
   if (!outcome.ok) return rejected(outcome.reasonCode, outcome.message);
+  const factsTooBig = imageFactsProblem(outcome.summary);
+  if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
   if (event.sha256 !== null && event.sha256 !== outcome.sha256) {
     return rejected('CHECKSUM_MISMATCH', `the staged archive hashes to ${outcome.sha256} but the upload hashed to ${event.sha256}`);
   }

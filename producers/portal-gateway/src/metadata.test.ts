@@ -24,6 +24,17 @@ describe('parseMetadata', () => {
     expect(JSON.parse(result.metadata.extraJson ?? '{}')).toEqual({ owner: { team: 'payments' }, ticket: 42 });
   });
 
+  it('refuses metadata that would not fit in the rows and events it travels in (128 KiB as JSON), though each field is within its own limit', () => {
+    const variables = (count: number) => Array.from({ length: count }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) }));
+    // 4 x 32 000 bytes fit; 14 (448 KB, accepted before and then dead-lettered by DynamoDB's 400 KB item limit) do not.
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', envVars: variables(4) })).toMatchObject({ ok: true });
+    const refused = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', envVars: variables(14) });
+    expect(refused).toEqual({ ok: false, problems: [{ field: 'metadata', message: expect.stringMatching(/^is 4\d{5} bytes as JSON; at most 131072 \(128 KiB\) travel with an image version$/) }] });
+    // Multi-byte text counts as the bytes it travels as, not as characters.
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'é'.repeat(4000), envVars: [{ key: 'A', value: '€'.repeat(10_000) }, { key: 'B', value: '€'.repeat(10_000) }, { key: 'C', value: '€'.repeat(10_000) }, { key: 'D', value: '€'.repeat(10_000) }, { key: 'E', value: '€'.repeat(10_000) }] }))
+      .toMatchObject({ ok: false, problems: [{ field: 'metadata' }] });
+  });
+
   it('names each bad field', () => {
     const result = parseMetadata({ imageVersion: '', port: 70000, envVars: [{ key: '1BAD', value: 'x' }], volumes: [{ key: 'Data', value: 'relative' }] });
     expect(result.ok).toBe(false);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
+import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, metadataSizeProblem } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
 import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
@@ -85,22 +85,22 @@ export function parseMetadata(input: unknown): MetadataResult {
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;
   if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
-  return {
-    ok: true,
-    metadata: {
-      imageName: data.imageName,
-      imageVersion: data.imageVersion,
-      imageCategory: data.imageCategory ?? null,
-      description: data.Description ?? null,
-      part: data.Part ?? null,
-      port: data.port ?? null,
-      envVars: data.envVars ?? [],
-      volumes: data.volumes ?? [],
-      imageLabels: data.imageLabels ?? [],
-      commandOverride: data.commandOverride ?? null,
-      entrypointOverride: data.entrypointOverride ?? null,
-      workingDir: data.workingDir ?? null,
-      extraJson: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
-    },
+  const metadata: ImageMetadata = {
+    imageName: data.imageName,
+    imageVersion: data.imageVersion,
+    imageCategory: data.imageCategory ?? null,
+    description: data.Description ?? null,
+    part: data.Part ?? null,
+    port: data.port ?? null,
+    envVars: data.envVars ?? [],
+    volumes: data.volumes ?? [],
+    imageLabels: data.imageLabels ?? [],
+    commandOverride: data.commandOverride ?? null,
+    entrypointOverride: data.entrypointOverride ?? null,
+    workingDir: data.workingDir ?? null,
+    extraJson: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
   };
+  // Measured as it travels: within the per-field limits, 256 variables of 32 KiB would still not fit in one DynamoDB row.
+  const tooBig = metadataSizeProblem(metadata);
+  return tooBig === null ? { ok: true, metadata } : { ok: false, problems: [{ field: 'metadata', message: tooBig }] };
 }
