@@ -15,10 +15,49 @@ export interface EventLogRow {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
-  /** The decoded event as JSON text (exact, whatever its size or nesting). */
+  /** The decoded event as JSON text: exact, unless it is too big for a row (see `payloadTrimmedFrom`). */
   readonly payload: string;
+  /**
+   * Set when the event was too big for one DynamoDB item: its bytes as JSON.
+   * `payload` then keeps every small field (ids, pid, status, names,
+   * versions, digests) and says of each big one only how big it was; the
+   * whole event stays on Kafka at topic/partition/offset.
+   */
+  readonly payloadTrimmedFrom?: number;
   readonly createdTimestampUTC: string;
   readonly createdTimestampUnix: number;
+}
+
+/** DynamoDB holds 400 KB per item; a row's other attributes take well under 10 KB. */
+export const MAX_PAYLOAD_BYTES = 350 * 1024;
+/** Fields up to this size are kept when a payload has to be trimmed: every id, name, status and digest is far smaller. */
+const KEPT_FIELD_BYTES = 1024;
+
+const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+
+/** An object's small fields as they are, its big ones as their size; one level down for objects (metadata keeps its imageVersion). */
+function trimmed(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    const bytes = bytesOf(field);
+    if (bytes <= KEPT_FIELD_BYTES) kept[name] = field;
+    else if (depth > 0 && typeof field === 'object' && field !== null && !Array.isArray(field)) kept[name] = { ...trimmed(field as Record<string, unknown>, depth - 1), omittedBytes: bytes };
+    else kept[name] = { omittedBytes: bytes };
+  }
+  return kept;
+}
+
+/**
+ * The event as a row can hold it. Events are bounded where they start
+ * (metadata, image facts), but the event log writes every message, whoever
+ * produced it: one it could not write was dead-lettered, and the request's
+ * timeline lost its step.
+ */
+export function payloadOf(event: EventEnvelope): { payload: string; payloadTrimmedFrom?: number } {
+  const whole = JSON.stringify(event);
+  const bytes = Buffer.byteLength(whole, 'utf8');
+  if (bytes <= MAX_PAYLOAD_BYTES) return { payload: whole };
+  return { payload: JSON.stringify(trimmed(event as unknown as Record<string, unknown>, 1)), payloadTrimmedFrom: bytes };
 }
 
 /** Sorts by occurrence time first, then by position: a timeline query reads rows in order. */
@@ -44,7 +83,7 @@ export function eventLogRow(
     topic: position.topic,
     partition: position.partition,
     offset: position.offset,
-    payload: JSON.stringify(event),
+    ...payloadOf(event),
   }, now);
 }
 

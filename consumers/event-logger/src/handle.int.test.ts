@@ -34,4 +34,17 @@ describe('event-logger against DynamoDB Local', () => {
     const errors = await rowsOf(deps.errorLogTable, correlationId);
     expect(errors.map((row) => row['topic']).sort()).toEqual([TOPICS.imageRejected, TOPICS.pipelineFailed].sort());
   });
+
+  it('writes the row of an event too big for a DynamoDB item, trimmed, instead of dead-lettering it and losing the step', async () => {
+    const correlationId = `req-${uniqueSuffix()}`;
+    const upload = sampleEvents(newImageUID(), correlationId)['orbit.upload.requested'];
+    const big = { ...upload, metadata: { ...upload.metadata, envVars: Array.from({ length: 16 }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) })) } };
+    const message: ConsumedMessage<EventEnvelope> = {
+      topic: TOPICS.uploadRequested, partition: 0, offset: '0', key: big.imageUID, event: big, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    };
+    await eventLoggerBatchHandler(deps)([message]);
+    const [row] = await rowsOf(deps.eventLogTable, correlationId);
+    expect(row).toMatchObject({ eventType: 'upload-requested', payloadTrimmedFrom: Buffer.byteLength(JSON.stringify(big)) });
+    expect(JSON.parse(String(row?.['payload']))).toMatchObject({ requestId: upload.requestId, metadata: { imageVersion: upload.metadata.imageVersion } });
+  });
 });
