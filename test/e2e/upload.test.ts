@@ -358,6 +358,11 @@ describe('broken and hostile archives', () => {
       const layers = [synthetic.layers[0]!, { ...synthetic.layers[1]!, bytes: bomb, digest: sha256(bomb) }];
       return archiveOf(ociEntries({ ...synthetic, layers }), { gzip: true });
     }],
+    ['TOO_LARGE', async () => {
+      // A valid image with 800 KB of labels: more than its version's DynamoDB rows hold (it was dead-lettered half way).
+      const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`label${i}`, 'v'.repeat(100_000)]));
+      return archiveOf(ociEntries(await buildSyntheticImage({ layers: [{ files: { 'bin/app': 'app' } }], runConfig: { Labels: labels } })));
+    }],
   ];
 
   it.each(hostile)('%s ends failed with its code, an error-log row and nothing stored', async (code, build) => {
