@@ -69,6 +69,27 @@ describe('validateUpload', () => {
     expect(accepted).toMatchObject({ kind: 'validated' });
   });
 
+  it('cuts a rejection message quoting a megabyte of the archive to 2 000 characters, keeping its start and its end', async () => {
+    const quoted = await buildImage({ layers: [{ files: { app: 'x' } }] });
+    const entries = ociEntries(quoted);
+    const manifestAt = entries.findIndex((entry) => entry.data?.toString().includes('"layers"') === true);
+    const manifest = JSON.parse(entries[manifestAt]!.data!.toString()) as { layers: { mediaType: string }[] };
+    manifest.layers[0]!.mediaType = `application/x-${'a'.repeat(1_500_000)}-end`;
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    const digestOf = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(manifestBytes), size: manifestBytes.length }] }));
+    const bytes = await archiveOf([
+      ...entries.filter((entry, i) => i !== manifestAt && entry.name !== 'index.json'),
+      { name: 'index.json', data: index }, { name: `blobs/sha256/${digestOf(manifestBytes).slice(7)}`, data: manifestBytes },
+    ]);
+    const verdict = await validateUpload({ ...event, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length }, deps({}, bytes).deps);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'UNSUPPORTED_LAYER' });
+    if (verdict.kind !== 'rejected') return;
+    // 1.5 MB in ImageRejected would pass Kafka's 1 MB message limit: the rejection could not be published at all.
+    expect(verdict.message.length).toBeLessThanOrEqual(2_000);
+    expect(verdict.message).toMatch(/^layer 1 has the unknown media type application\/x-a+ … \[\d+ characters left out\] … a+-end$/);
+  });
+
   it('refuses a taken name and version without downloading', async () => {
     const { deps: d, openStaged } = deps({ names: { holderOf: async () => 'another request' } });
     expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'NAME_CONFLICT', staging: event.staging });

@@ -93,6 +93,23 @@ function causeChain(error: unknown): string {
   return messages.join(': ') || 'unavailable';
 }
 
+/** The longest rejection message: it travels in ImageRejected (Kafka takes 1 MB) and is read by a person. */
+export const MAX_MESSAGE_CHARS = 2_000;
+
+/**
+ * A message cut to MAX_MESSAGE_CHARS, keeping its start and its end (which
+ * says why): a rejection quotes what it refuses, and an archive can name an
+ * entry with a megabyte of path or a media type as long.
+ */
+export function shortened(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  // 48 characters are kept for the note saying how much was left out.
+  const kept = MAX_MESSAGE_CHARS - 48;
+  const head = Math.floor(kept * 0.7);
+  const tail = kept - head;
+  return `${message.slice(0, head)} … [${message.length - kept} characters left out] … ${message.slice(message.length - tail)}`;
+}
+
 /**
  * Why a valid image's facts are too big to carry, or null. They travel whole
  * in ImageValidated and ImageStored and in the version's DynamoDB row; past
@@ -126,7 +143,7 @@ export class UploadNotStagedError extends OrbitError {
 export async function validateUpload(event: UploadRequested, deps: ValidateUploadDeps): Promise<UploadVerdict> {
   let staging = event.staging;
   const rejected = (reasonCode: UploadRejectionCode, message: string): UploadVerdict => ({
-    kind: 'rejected', requestId: event.requestId, reasonCode, message, stage: 'validate', staging,
+    kind: 'rejected', requestId: event.requestId, reasonCode, message: shortened(message), stage: 'validate', staging,
   });
   const { metadata } = event;
   const rules = checkMetadata(metadata);

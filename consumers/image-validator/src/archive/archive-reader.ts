@@ -13,6 +13,8 @@ export interface ArchiveContents {
 }
 
 const IGNORED_TYPES = new Set(['directory', 'pax-global-header']);
+/** 100 000 entries of an ordinary archive keep a few MB of paths; this stops a flood of long ones. */
+const MAX_KEPT_PATH_BYTES = 64 * 1024 * 1024;
 
 function sameContent(a: EntryFacts, b: EntryFacts): boolean {
   if (a.kind === 'file' && b.kind === 'file') return a.sha256 === b.sha256 && a.size === b.size;
@@ -28,8 +30,11 @@ class EntryReader {
   private count = 0;
   private readonly retained: ByteBudget;
 
+  /** Names, link targets and the steps of their resolution, kept for the checks at the end: bounded like the JSON entries. */
+  private readonly paths: ByteBudget;
   constructor(private readonly limits: ValidationLimits, private readonly decompressed: ByteBudget) {
     this.retained = new ByteBudget(limits.maxJsonBytes * RETAINED_JSON_FACTOR, 'the JSON-like entries kept in memory');
+    this.paths = new ByteBudget(MAX_KEPT_PATH_BYTES, 'the entry names and link targets kept for the path checks');
   }
 
   get seen(): number {
@@ -50,6 +55,7 @@ class EntryReader {
       const target = linkTarget(name.path, header.linkname, kind);
       if (!target.ok) reject('UNSAFE_PATH', `${kind} "${header.name}" ${target.why}`);
       await drain(entry);
+      this.paths.add(target.path.length + target.via.reduce((sum, step) => sum + step.length, 0));
       facts = { kind, path: name.path, target: target.path, via: target.via };
     } else if (type === 'file' || type === 'contiguous-file') {
       facts = await digestFile(name.path, header.size, entry, {
@@ -58,6 +64,7 @@ class EntryReader {
     } else {
       return reject('UNSAFE_PATH', `entry "${header.name}" is a ${type}; only files, folders and links are allowed`);
     }
+    this.paths.add(name.path.length);
     this.remember(facts, header.name);
   }
 

@@ -7,6 +7,24 @@
 export type PathVerdict = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly why: string };
 export type LinkVerdict = { readonly ok: true; readonly path: string; readonly via: readonly string[] } | { readonly ok: false; readonly why: string };
 
+/**
+ * The longest and deepest outer-archive path or link target taken. Image
+ * archives name a handful of short paths (`blobs/sha256/<hex>`,
+ * `<id>/layer.tar`, one folder above them at most); a megabyte-long PAX name
+ * of thousands of folders made the checks below cost seconds to minutes, and
+ * a link target like it, gigabytes.
+ */
+export const MAX_PATH_BYTES = 1024;
+export const MAX_PATH_SEGMENTS = 32;
+
+function sizeProblem(text: string): string | null {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_PATH_BYTES) return `is ${bytes} bytes long; archive paths over ${MAX_PATH_BYTES} bytes are refused`;
+  let separators = 0;
+  for (let i = 0; i < text.length; i += 1) if (text[i] === '/' || text[i] === '\\') separators += 1;
+  return separators >= MAX_PATH_SEGMENTS ? `is ${separators + 1} names deep; archive paths over ${MAX_PATH_SEGMENTS} are refused` : null;
+}
+
 function segmentsOf(name: string): string[] {
   // Backslashes count as separators: a Windows extraction treats them so.
   return name.split(/[\\/]/).filter((segment) => segment !== '' && segment !== '.');
@@ -19,6 +37,8 @@ function isAbsolute(name: string): boolean {
 /** `./blobs/sha256/x` and `blobs//sha256/x` are both `blobs/sha256/x`; `..` anywhere and absolute names are refused. */
 export function normalizeEntryPath(name: string): PathVerdict {
   if (name.includes('\0')) return { ok: false, why: 'contains a NUL byte' };
+  const tooBig = sizeProblem(name);
+  if (tooBig !== null) return { ok: false, why: tooBig };
   if (isAbsolute(name)) return { ok: false, why: 'is an absolute path' };
   const segments = segmentsOf(name);
   if (segments.includes('..')) return { ok: false, why: 'has a ".." segment' };
@@ -33,6 +53,8 @@ export function normalizeEntryPath(name: string): PathVerdict {
  */
 export function linkTarget(linkPath: string, target: string, kind: 'symlink' | 'hardlink'): LinkVerdict {
   if (target.includes('\0')) return { ok: false, why: 'has a target with a NUL byte' };
+  const tooBig = sizeProblem(target);
+  if (tooBig !== null) return { ok: false, why: `has a target that ${tooBig}` };
   if (isAbsolute(target)) return { ok: false, why: `points at the absolute path ${target}` };
   const base = kind === 'symlink' ? segmentsOf(linkPath).slice(0, -1) : [];
   const resolved: string[] = [...base];

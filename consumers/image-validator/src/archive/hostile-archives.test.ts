@@ -171,6 +171,20 @@ describe('hostile and broken archives end in a reason code', () => {
     for (const entries of cases) await expectRejected(await archiveOf(entries), 'UNSAFE_PATH');
   });
 
+  it('UNSAFE_PATH, at once, for a path or link target thousands of folders deep or over 1024 bytes', async () => {
+    // 8 000 folders made the checks quadratic (seconds here, a quarter of an hour at 400 000); a link target like it kept gigabytes.
+    const deep = 'd/'.repeat(8_000) + 'file';
+    const started = Date.now();
+    await expectRejected(await archiveOf([...oci, { name: deep, data: Buffer.from('x') }]), 'UNSAFE_PATH', /is 16004 bytes long; archive paths over 1024 bytes are refused/);
+    await expectRejected(await archiveOf([...oci, { name: 'link', type: 'symlink', linkname: 'd/'.repeat(8_000) }]), 'UNSAFE_PATH', /has a target that is 16000 bytes long/);
+    await expectRejected(await archiveOf([...oci, { name: `${'d/'.repeat(100)}file`, data: Buffer.from('x') }]), 'UNSAFE_PATH', /is 101 names deep; archive paths over 32 are refused/);
+    await expectRejected(await archiveOf([...oci, { name: 'link', type: 'symlink', linkname: '../'.repeat(40) }]), 'UNSAFE_PATH', /has a target that is 41 names deep/);
+    await expectRejected(await archiveOf([...oci, { name: `README-${'x'.repeat(1_100)}.md`, data: Buffer.from('x') }]), 'UNSAFE_PATH', /is 1110 bytes long; archive paths over 1024 bytes are refused/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // A folder around the image and a long file name inside it are fine.
+    expect((await outcomeOf(await archiveOf([...oci, { name: `docs/${'n'.repeat(200)}/${'m'.repeat(200)}.txt`, data: Buffer.from('x') }]))).ok).toBe(true);
+  });
+
   it('DUPLICATE_ENTRY: one path twice with different content', async () => {
     await expectRejected(await archiveOf([...oci, { name: index.name, data: json({ schemaVersion: 2, manifests: [] }) }]), 'DUPLICATE_ENTRY', /index\.json/);
     await expectRejected(await archiveOf([...oci, { name: `./${layer1.name}`, type: 'symlink', linkname: 'x' }]), 'DUPLICATE_ENTRY');
