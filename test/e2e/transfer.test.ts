@@ -22,6 +22,7 @@ import { stackStatus, startPipeline, startService, stopPipeline, stopService } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { archiveOf, buildImage as buildSyntheticImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
 import { startRegistry } from '../helpers/registry.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
 
@@ -150,6 +151,24 @@ describe('transferring an image from Development to Testing', () => {
     expect(again).toMatchObject({ status: 200, body: { requestId: accepted.body['requestId'], status: 'succeeded' } });
     const search = await api<{ images: { imageUID: string }[] }>(USER, '/v1/images?environment=Testing');
     expect(search.body.images.map((entry) => entry.imageUID)).toContain(imageUID);
+  }, 120_000);
+
+  it('carries metadata and image facts up to their limits through upload and transfer, every step logged', async () => {
+    // 126 KB of envVars and 185 KB of labels: each just under its limit (128 KiB, 192 KiB), together as much as one version may carry.
+    const labels = { big1: 'v'.repeat(92_500), big2: 'w'.repeat(92_500) };
+    const archive = await archiveOf(ociEntries(await buildSyntheticImage({ layers: [{ files: { 'bin/app': 'app' } }], runConfig: { Labels: labels, ExposedPorts: { '8080/tcp': {} } } })));
+    const envVars = [...[0, 1, 2].map((i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) })), { key: 'K3', value: 'y'.repeat(30_000) }];
+    const accepted = await uploadArchive(USER, archive, { imageName: `edge-${uniqueSuffix()}`, imageVersion: VERSION, port: 8080, envVars });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    const stored = await finished(USER, accepted.body.requestId);
+    expect(stored.status, JSON.stringify(stored.error)).toBe('succeeded');
+    expect(stored.steps.map((step) => step.eventType)).toEqual(expect.arrayContaining(['upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated']));
+    const moved = await transfer(accepted.body.imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' });
+    const done = await finished(USER, String(moved.body['requestId']));
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.steps.map((step) => step.eventType)).toEqual(TRANSFER_STEPS.map(([, eventType]) => eventType));
+    const testing = await api<{ items: { kind: string; data?: Record<string, string> }[] }>(USER, `/v1/images/${accepted.body.imageUID}/versions/${VERSION}/manifests?environment=Testing`);
+    expect(testing.body.items.find((item) => item.kind === 'ConfigMap')?.data?.['K3']).toBe('y'.repeat(30_000));
   }, 120_000);
 
   it('refuses what the rules forbid, with a code and an error-log row', async () => {
