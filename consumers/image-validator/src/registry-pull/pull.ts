@@ -104,6 +104,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
       const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
       const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
       // A body may take as long as it needs, but not stall: undici would wait 300 s between two chunks, holding every upload behind this one.
+      // Staging that takes no bytes for as long (S3 stalled) ends the attempt the same way, and the pull is tried again.
       const idleMs = client.answerTimeoutMs;
       const stalled = (): void => { source.destroy(new Error(`blob ${blob.digest} sent nothing for ${idleMs / 1000} s`)); };
       const idle = setTimeout(stalled, idleMs);
