@@ -1,4 +1,4 @@
-import { entryOfPid, entryOfStep, isKnownPid, pidOf, withCreatedTimestamps, type EventEnvelope, type Step } from '@orbit/lib';
+import { entryOfPid, entryOfStep, isKnownPid, jsonBytes, pidOf, withCreatedTimestamps, type EventEnvelope, type Step } from '@orbit/lib';
 
 export interface EventLogRow {
   readonly pid: string;
@@ -33,13 +33,11 @@ export const MAX_PAYLOAD_BYTES = 350 * 1024;
 /** Fields up to this size are kept when a payload has to be trimmed: every id, name, status and digest is far smaller. */
 const KEPT_FIELD_BYTES = 1024;
 
-const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-
 /** An object's small fields as they are, its big ones as their size; one level down for objects (metadata keeps its imageVersion). */
 function trimmed(value: Record<string, unknown>, depth: number): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(value)) {
-    const bytes = bytesOf(field);
+    const bytes = jsonBytes(field);
     if (bytes <= KEPT_FIELD_BYTES) kept[name] = field;
     else if (depth > 0 && typeof field === 'object' && field !== null && !Array.isArray(field)) kept[name] = { ...trimmed(field as Record<string, unknown>, depth - 1), omittedBytes: bytes };
     else kept[name] = { omittedBytes: bytes };
