@@ -39,7 +39,8 @@ export async function setGroupOffsets(kafka: Kafka, groupId: string, offsets: re
     const running = consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined });
     consumer.pause(topics.map((topic) => ({ topic })));
     for (const entry of offsets) consumer.seek(entry);
-    await Promise.race([fetched, running.then(() => new Promise<never>(() => undefined))]);
+    // run() resolves once the member starts (then the fetch is still to come) and rejects if it cannot.
+    await Promise.race([fetched, running.then(() => fetched)]);
   } finally {
     await consumer.disconnect();
   }
