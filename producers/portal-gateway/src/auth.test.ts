@@ -53,6 +53,18 @@ describe('bearer token verification', () => {
     await expect(verify(`Bearer ${await issueLocalToken(settings, 'u'.repeat(256), [])}`)).rejects.toThrow('token names a user of 256 characters; at most 255 are supported');
   });
 
+  it('refuses a user name padded with white space or holding a control character, which ViewPort could not tell from another user', async () => {
+    for (const padded of ['ada ', ' ada', 'ada\u00a0', 'ada\n']) {
+      await expect(verify(`Bearer ${await issueLocalToken(settings, padded, [])}`), JSON.stringify(padded)).rejects.toThrow(/white space at an end/);
+    }
+    for (const controlled of ['a\u0000da', 'a\u001bda', 'a\u0085da']) {
+      await expect(verify(`Bearer ${await issueLocalToken(settings, controlled, [])}`), JSON.stringify(controlled)).rejects.toThrow(/holding a control character/);
+    }
+    for (const kept of ['ada lovelace', 'ada@example.com', 'Ada', 'ädä', 'CN=Ada,O=Example']) {
+      expect((await verify(`Bearer ${await issueLocalToken(settings, kept, [])}`)).actor.username).toBe(kept);
+    }
+  });
+
   it('finds roles where identity providers put them: Keycloak realm and client roles, a lone string, a namespaced claim', async () => {
     const audience = 'orbit.example.com';
     const sign = (claims: Record<string, unknown>): Promise<string> => new SignJWT({ preferred_username: 'rm1', ...claims }).setProtectedHeader({ alg: 'HS256' })

@@ -102,6 +102,7 @@ function text(value: unknown): string | null {
 
 /** Longest user name kept: ViewPort's user columns hold 255 characters, as Harbor's and Artifactory's do. */
 export const MAX_USERNAME_CHARACTERS = 255;
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 /** A configured roles claim: the whole name (Auth0's namespaced `https://example.com/roles`), else its dotted segments. */
 interface RolePath {
@@ -131,6 +132,9 @@ export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[]): Ca
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
   if (characters > MAX_USERNAME_CHARACTERS) throw new UnauthorizedError(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
+  // MySQL compares names ignoring trailing spaces: "ada " would be handed ada's images and add versions to them. Identity providers trim names, so a padded one is a misconfigured or forged claim.
+  if (username.trim() !== username) throw new UnauthorizedError(`token names the user ${JSON.stringify(username)}, with white space at an end; user names are kept exactly and may not start or end with it`);
+  if (CONTROL_CHARACTER.test(username)) throw new UnauthorizedError(`token names the user ${JSON.stringify(username)}, holding a control character; user names may not`);
   const roles = [...new Set(rolePaths.flatMap((path) => stringsAt(claims, path)))];
   return {
     actor: { username, firstName: text(claims['given_name']), lastName: text(claims['family_name']), email: text(claims['email']) },

@@ -11,8 +11,8 @@ describe('idempotencyKeyOf', () => {
     expect(idempotencyKeyOf('x'.repeat(255))).toHaveLength(255);
   });
 
-  it('refuses an empty, overlong, non-ASCII or repeated key with a 400 naming the header, rather than ignoring it', () => {
-    for (const bad of ['', '  ', '""', 'x'.repeat(256), 'schlüssel', 'tab\there', '"a"b"', ['a', 'b']]) {
+  it('refuses an empty, overlong, non-ASCII, space-padded quoted or repeated key with a 400 naming the header, rather than ignoring it', () => {
+    for (const bad of ['', '  ', '""', 'x'.repeat(256), 'schlüssel', 'tab\there', '"a"b"', ['a', 'b'], '"ci-build "', '" ci-build"']) {
       const refusal = (() => { try { idempotencyKeyOf(bad); } catch (error) { return error; } return undefined; })();
       expect(refusal, JSON.stringify(bad)).toBeInstanceOf(RequestRefusedError);
       expect(refusal).toMatchObject({ statusCode: 400, problems: [{ field: 'idempotency-key' }] });

@@ -9,9 +9,10 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 /**
  * What idempotencyKeyOf takes, as one pattern for the OpenAPI document (the
  * route checks in code, for a message a person can read): quoted without
- * `"` or a backslash inside, or bare printable ASCII that does not both start and end with `"`.
+ * `"` or a backslash inside and without a space at either end, or bare
+ * printable ASCII that does not both start and end with `"`.
  */
-export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[ !#-\\[\\]-~]{1,255}"|[!-~]|[!#-~][ -~]{0,253}[!-~]|"[ -~]{0,253}[!#-~])$';
+export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[!#-\\[\\]-~](?:[ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?"|[!-~]|[!#-~][ -~]{0,253}[!-~]|"[ -~]{0,253}[!#-~])$';
 
 /**
  * The Idempotency-Key of a request, or undefined when it has none. The draft
@@ -25,8 +26,9 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
   const trimmed = header.trim();
   const quoted = trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"');
   const key = quoted ? trimmed.slice(1, -1) : trimmed;
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH || !PRINTABLE_ASCII.test(key) || (quoted && /["\\]/.test(key))) {
-    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters (a UUID, say)`, IDEMPOTENCY_KEY_HEADER);
+  // A space at the end of a quoted key is refused, not kept: MySQL compares keys ignoring trailing spaces, so `"k "` would replay the request of `k`.
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH || !PRINTABLE_ASCII.test(key) || (quoted && /["\\]/.test(key)) || key.trim() !== key) {
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters without a space at either end (a UUID, say)`, IDEMPOTENCY_KEY_HEADER);
   }
   return key;
 }
