@@ -175,6 +175,9 @@ describe('transferring an image from Development to Testing', () => {
     const imageUID = await uploaded(`rules-${uniqueSuffix()}`);
     expect(await transfer(imageUID, { imageVersion: 'v9-9-99', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
     expect(await transfer('Z'.repeat(60), { imageVersion: VERSION, transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
+    // MySQL matches these to the image and its owner (it ignores trailing spaces): refused at the door, not carried on as another UID or user.
+    expect(await transfer(`${imageUID}%20`, { imageVersion: VERSION, transferEnvironment: 'Testing' })).toMatchObject({ status: 400, body: { problems: [{ field: 'params.uid' }] } });
+    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' }, [], `${USER} `)).toMatchObject({ status: 401 });
     expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Staging' })).toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT' } });
     const refused = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' });
     expect(refused).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } });

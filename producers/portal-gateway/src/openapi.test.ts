@@ -178,6 +178,25 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).status).toBe(409);
   });
 
+  it('holds a path or query naming an image, a version or a request to its grammar: an alias ViewPort\'s MySQL would match is a 400 naming it', async () => {
+    const recorded = async () => ((await conforms('GET', '/v1/requests?limit=200')).body['requests'] as unknown[]).length;
+    const before = await recorded();
+    const refused = [
+      await conforms('GET', `/v1/images/${UID}%20`), await conforms('GET', `/v1/images/${UID}%20/events`), await conforms('GET', `/v1/images/${UID.toLowerCase()}x`),
+      await conforms('POST', `/v1/images/${UID}%20/transfers`, { payload: { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' } }),
+      await conforms('GET', `/v1/images/${UID}/versions/v0-9-00%20`), await conforms('GET', `/v1/images/${UID}/versions/v0-9-00%20/manifests?environment=Testing`),
+      await conforms('GET', '/v1/requests/8e03978e-40d5-43e8-bc93-6894a57f9324%20'), await conforms('GET', `/v1/requests?imageUID=${UID}%20`),
+    ];
+    expect(refused.map(({ status }) => status)).toEqual(refused.map(() => 400));
+    expect(refused.map(({ body }) => (body['problems'] as { field: string }[])[0]?.field)).toEqual([
+      'params.uid', 'params.uid', 'params.uid', 'params.uid', 'params.version', 'params.version', 'params.id', 'querystring.imageUID',
+    ]);
+    expect(await recorded()).toBe(before);
+    const parameter = (path: string, name: string) => document.paths[path]?.['get']?.parameters?.find((entry) => entry.name === name)?.schema;
+    expect(new RegExp(String(parameter('/v1/images/{uid}', 'uid')?.['pattern'])).test(UID)).toBe(true);
+    expect(new RegExp(String(parameter('/v1/images/{uid}/versions/{version}', 'version')?.['pattern'])).test('1.0.0')).toBe(true);
+  });
+
   it('describes the answers of what an environment holds: manifests, and the redirects to the archive and chart', async () => {
     expect((await conforms('GET', `/v1/images/${UID}/versions/v0-9-00`)).body).toMatchObject({ imageVersion: 'v0-9-00', promotions: { Testing: { requestId: 'r1' } } });
     expect((await conforms('GET', `/v1/images/${UID}/versions/v9-9-99`)).status).toBe(404);

@@ -1,4 +1,4 @@
-import { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN } from '@orbit/lib';
+import { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
 
@@ -21,14 +21,21 @@ const PID = text('Process id of the step: <from>-<to>-e<order>, errors end in -9
 const STATUS_URL = text('Where to follow the request: GET it, with ?wait=<seconds> to long-poll');
 
 /**
- * The path parameters of a route, by name with their descriptions: an id the
- * gateway minted, an image UID, a version. Bounded so that an empty or a huge
- * one is a 400 here, not a key the event log's index refuses (a 500) further down.
+ * Each path parameter, held to the grammar of what it names: the UID and the
+ * request id the gateway minted, a version by the naming rule. Anything else
+ * is a 400 here, not a look-up: ViewPort's MySQL ignores trailing spaces when
+ * it compares, so `<uid>%20` would otherwise find the image and go on as
+ * another UID (a transfer of it failed half way, SOURCE_OBJECT_MISSING).
  */
-export const pathParams = (described: Readonly<Record<string, string>>): Schema =>
-  object(Object.fromEntries(Object.entries(described).map(([name, description]) => [name, { ...text(description), minLength: 1, maxLength: 128 }])));
+const PATH_PARAMETERS = {
+  uid: { type: 'string', pattern: IMAGE_UID_PATTERN, description: 'The image UID an upload answered with: 60 characters [A-Za-z0-9]' },
+  version: { type: 'string', pattern: IMAGE_VERSION_PATTERN, description: 'The image version, e.g. v1-0-00 or 1.0.0' },
+  id: { type: 'string', format: 'uuid', description: 'The request id an upload or transfer answered with' },
+} as const satisfies Record<string, Schema>;
 
-export const pathParam = (name: string, description: string): Schema => pathParams({ [name]: description });
+export const pathParams = (...names: readonly (keyof typeof PATH_PARAMETERS)[]): Schema =>
+  object(Object.fromEntries(names.map((name) => [name, { ...PATH_PARAMETERS[name] }])));
+
 
 export const ERROR_BODY = object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),

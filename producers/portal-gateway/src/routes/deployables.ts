@@ -9,7 +9,7 @@ import type { TransferPolicy } from '../transfer-rules.js';
 
 type VersionRequest = FastifyRequest<{ Params: { uid: string; version: string }; Querystring: { environment?: string } }>;
 
-const VERSION_PARAMS = pathParams({ uid: 'The image UID an upload answered with', version: 'The image version, e.g. v1-0-00' });
+const VERSION_PARAMS = pathParams('uid', 'version');
 const ENVIRONMENT_QUERY = {
   type: 'object', additionalProperties: false,
   properties: { environment: { type: 'string', maxLength: 32, default: 'Development', description: `One the version is in: ${ENVIRONMENT_NAMES.join(', ')}` } },

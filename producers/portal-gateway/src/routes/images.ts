@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
-import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParam } from '../openapi.js';
+import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
 import type { EventLogReader, ImageReader } from '../ports.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
-const IMAGE_UID_PARAM = pathParam('uid', 'The image UID an upload answered with');
+const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };

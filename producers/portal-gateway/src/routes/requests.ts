@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { abortableSleep } from '@orbit/lib';
+import { abortableSleep, IMAGE_UID_PATTERN } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
-import { errors, pathParam, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
+import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
 import { badCursor, cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
@@ -40,7 +40,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
         operationId: 'listRequests', summary: 'Your uploads and transfers, newest first, a page at a time', tags: ['requests'],
         querystring: pageQuery(REQUESTS_PAGE, {
           kind: { type: 'string', enum: ['upload', 'transfer'] }, status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
-          imageUID: { type: 'string', maxLength: 60, description: 'Only the requests about this image' },
+          imageUID: { type: 'string', pattern: IMAGE_UID_PATTERN, description: 'Only the requests about this image' },
         }),
         response: { 200: REQUEST_LIST, ...errors(400, 401) },
       },
@@ -59,7 +59,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
       schema: {
         operationId: 'getRequest', summary: 'Status and steps of an upload or transfer request',
-        tags: ['requests'], params: pathParam('id', 'The request id an upload or transfer answered with'),
+        tags: ['requests'], params: pathParams('id'),
         querystring: {
           type: 'object',
           properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { errors, pathParam, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
+import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, HeldRequest, ImageReader, RequestStore } from '../ports.js';
 import { decideTransfer, type TransferDecision, type TransferPolicy, type UploadUnderWay } from '../transfer-rules.js';
 
@@ -83,7 +83,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
     app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
       schema: {
         operationId: 'transferImage', summary: 'Promote an image version to the next environment', tags: ['transfers'],
-        params: pathParam('uid', 'The image UID an upload answered with'),
+        params: pathParams('uid'),
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
           properties: {
