@@ -53,6 +53,16 @@ describe('bearer token verification', () => {
     await expect(verify(`Bearer ${await issueLocalToken(settings, 'u'.repeat(256), [])}`)).rejects.toThrow('token names a user of 256 characters; at most 255 are supported');
   });
 
+  it('names the user by the configured claims, the first present winning, and says which it looked for when none is there', async () => {
+    const byOid = tokenVerifier({ ...settings, usernameClaims: ['oid', 'https://orbit.example.com/username'] });
+    const sign = (claims: Record<string, unknown>): Promise<string> => new SignJWT({ preferred_username: 'shared-name', sub: 'subject-1', ...claims }).setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(settings.issuer).setAudience(settings.audience).setExpirationTime('1h').sign(new TextEncoder().encode(settings.secret));
+    expect((await byOid(`Bearer ${await sign({ oid: '9f1c-oid' })}`)).actor.username).toBe('9f1c-oid');
+    expect((await byOid(`Bearer ${await sign({ 'https://orbit.example.com/username': 'ada' })}`)).actor.username).toBe('ada');
+    await expect(byOid(`Bearer ${await sign({})}`)).rejects.toThrow('token names no user (oid or https://orbit.example.com/username)');
+    expect((await verify(`Bearer ${await sign({})}`)).actor.username).toBe('shared-name');
+  });
+
   it('refuses a user name padded with white space or holding a control character, which ViewPort could not tell from another user', async () => {
     for (const padded of ['ada ', ' ada', 'ada\u00a0', 'ada\n']) {
       await expect(verify(`Bearer ${await issueLocalToken(settings, padded, [])}`), JSON.stringify(padded)).rejects.toThrow(/white space at an end/);

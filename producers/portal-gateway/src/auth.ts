@@ -27,11 +27,21 @@ export interface Caller {
  */
 export const DEFAULT_ROLES_CLAIMS = ['roles', 'realm_access.roles', 'resource_access.{audience}.roles'] as const;
 
+/**
+ * Which claims name the user, the first one present winning: what people log
+ * in with, else the provider's subject. A provider whose `preferred_username`
+ * may change or be reused (Entra ID says not to authorize by it) is better
+ * named by `sub` or `oid`, as Harbor's OIDC "username claim" setting allows.
+ */
+export const DEFAULT_USERNAME_CLAIMS = ['preferred_username', 'sub'] as const;
+
 interface CommonSettings {
   readonly issuer: string;
   readonly audience: string;
   /** Dotted claim paths that hold roles; `{audience}` is the audience. @default DEFAULT_ROLES_CLAIMS */
   readonly rolesClaims?: readonly string[];
+  /** Claim names tried in order for the user name. @default DEFAULT_USERNAME_CLAIMS */
+  readonly usernameClaims?: readonly string[];
   /** Seconds of clock skew allowed on `exp` and `nbf` (an identity provider's clock is not the gateway's). @default 60 */
   readonly clockToleranceSeconds?: number;
 }
@@ -64,7 +74,7 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
       if (error instanceof StoreUnavailableError) throw error;
       throw new UnauthorizedError(`invalid token: ${(error as { code?: string }).code ?? 'verification failed'}`, true);
     }
-    return callerOf(claims, rolePaths);
+    return callerOf(claims, rolePaths, settings.usernameClaims);
   };
 }
 
@@ -126,9 +136,9 @@ function stringsAt(claims: JWTPayload, path: RolePath): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item.length > 0) : [];
 }
 
-export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[]): Caller {
-  const username = text(claims['preferred_username']) ?? text(claims.sub);
-  if (!username) throw new UnauthorizedError('token names no user (preferred_username or sub)');
+export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[], usernameClaims: readonly string[] = DEFAULT_USERNAME_CLAIMS): Caller {
+  const username = usernameClaims.map((claim) => text(own(claims, claim))).find((name) => name !== null);
+  if (!username) throw new UnauthorizedError(`token names no user (${usernameClaims.join(' or ')})`);
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
   if (characters > MAX_USERNAME_CHARACTERS) throw new UnauthorizedError(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);

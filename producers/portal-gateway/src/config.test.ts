@@ -12,4 +12,10 @@ describe('the gateway configuration', () => {
     expect(() => readConfig(gatewayEnv, { JWT_ROLES_CLAIMS: 'realm_access..roles' })).toThrow(ConfigError);
     expect(() => readConfig(gatewayEnv, { JWT_ROLES_CLAIMS: 'realm_access..roles' })).toThrow(/JWT_ROLES_CLAIMS: must be dotted claim paths/);
   });
+
+  it('names the user by preferred_username, else sub, unless told which claims to try', () => {
+    expect(readConfig(gatewayEnv, {}).JWT_USERNAME_CLAIMS).toEqual(['preferred_username', 'sub']);
+    expect(readConfig(gatewayEnv, { JWT_USERNAME_CLAIMS: 'oid, sub' }).JWT_USERNAME_CLAIMS).toEqual(['oid', 'sub']);
+    expect(() => readConfig(gatewayEnv, { JWT_USERNAME_CLAIMS: ' , ' })).toThrow(/JWT_USERNAME_CLAIMS: must list at least one item/);
+  });
 });

@@ -1,5 +1,5 @@
 import { bucketEnv, env, environmentEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
-import { DEFAULT_ROLES_CLAIMS } from './auth.js';
+import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 
 /** The gateway's variables on top of the runtime ones. */
 export const gatewayEnv = {
@@ -33,4 +33,10 @@ export const gatewayEnv = {
    */
   JWT_ROLES_CLAIMS: env.list(DEFAULT_ROLES_CLAIMS.join(','))
     .refine((paths) => paths.every((path) => path.split('.').every((segment) => segment.length > 0)), { message: 'must be dotted claim paths like realm_access.roles' }),
+  /**
+   * Which claims name the user, comma-separated, the first present winning (whole claim names: `sub`,
+   * `email`, `oid`, `upn`, Auth0's `https://orbit.example.com/username`). Owners are kept by this name.
+   * @default preferred_username,sub
+   */
+  JWT_USERNAME_CLAIMS: env.list(DEFAULT_USERNAME_CLAIMS.join(',')),
 };

@@ -41,7 +41,7 @@ runMain(async () => {
   const requests = mysqlRequestStore(pool);
   const s3 = createS3(config);
   const dynamo = createDynamo(config);
-  const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
+  const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, usernameClaims: config.JWT_USERNAME_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
   // Ready when the registry answers for the schema the gateway writes and MySQL answers.
   const ready = (): Promise<boolean> => Promise.all([codec.schemaIdOf(TOPICS.uploadRequested), pool.query('SELECT 1')]).then(() => true, () => false);
