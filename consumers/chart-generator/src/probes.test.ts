@@ -28,6 +28,13 @@ describe('probesOf', () => {
       .toEqual({ exec: { command: ['x'] }, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 3 });
   });
 
+  it('keeps the startup probe\'s failureThreshold within the int32 Kubernetes has for it, however long the start period', () => {
+    // The validator takes durations and retries up to 2^31-1 each (Avro ints); a check every second over the longest start period, plus retries, is more.
+    const probes = probesOf(check(['CMD', 'true'], { intervalSeconds: 1, startPeriodSeconds: 2_147_483_647, retries: 2_147_483_647, timeoutSeconds: 2_147_483_647 }), tcp);
+    expect(probes.startup).toMatchObject({ periodSeconds: 1, timeoutSeconds: 2_147_483_647, failureThreshold: 2_147_483_647 });
+    expect(probes.liveness).toMatchObject({ failureThreshold: 2_147_483_647 });
+  });
+
   it('falls back to tcpSocket on the named port without a usable HEALTHCHECK', () => {
     for (const healthcheck of [null, check(['NONE']), check([]), check(['CMD']), check(['WHAT', 'x'])]) {
       const probes = probesOf(healthcheck, tcp);

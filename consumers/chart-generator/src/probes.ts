@@ -27,9 +27,17 @@ const DOCKER_INTERVAL = 30;
 const DOCKER_TIMEOUT = 30;
 const DOCKER_RETRIES = 3;
 
+/**
+ * Probe fields are int32 in the Kubernetes API: a larger number fails the
+ * whole Deployment's decoding. The validator bounds each HEALTHCHECK field to
+ * that, but the startup probe adds the start period's checks to the retries.
+ */
+const INT32_MAX = 2_147_483_647;
+const int32 = (value: number): number => Math.min(INT32_MAX, value);
+
 /** Probe fields are whole seconds of at least 1; Docker stores fractions. */
 function seconds(value: number | null, fallback: number): number {
-  return value === null || !Number.isFinite(value) || value <= 0 ? fallback : Math.max(1, Math.ceil(value));
+  return value === null || !Number.isFinite(value) || value <= 0 ? fallback : int32(Math.max(1, Math.ceil(value)));
 }
 
 function healthcheckCommand(test: readonly string[]): string[] | null {
@@ -48,7 +56,7 @@ function healthcheckCommand(test: readonly string[]): string[] | null {
 function fromHealthcheck(command: string[], check: Healthcheck): ProbeValues {
   const period = seconds(check.intervalSeconds, DOCKER_INTERVAL);
   const timeout = seconds(check.timeoutSeconds, DOCKER_TIMEOUT);
-  const retries = check.retries !== null && Number.isInteger(check.retries) && check.retries > 0 ? check.retries : DOCKER_RETRIES;
+  const retries = check.retries !== null && Number.isInteger(check.retries) && check.retries > 0 ? int32(check.retries) : DOCKER_RETRIES;
   const startPeriod = check.startPeriodSeconds === null || check.startPeriodSeconds <= 0 ? 0 : check.startPeriodSeconds;
   const base = { exec: { command }, periodSeconds: period, timeoutSeconds: timeout };
   return {
@@ -57,7 +65,7 @@ function fromHealthcheck(command: string[], check: Healthcheck): ProbeValues {
     disabledReason: '',
     liveness: { ...base, failureThreshold: retries },
     readiness: { ...base, failureThreshold: retries, successThreshold: 1 },
-    startup: { ...base, failureThreshold: Math.ceil(startPeriod / period) + retries },
+    startup: { ...base, failureThreshold: int32(Math.ceil(startPeriod / period) + retries) },
   };
 }
 
