@@ -32,6 +32,10 @@ export * from './kafka/read-to-end.js';
 export * from './kafka/group-offsets.js';
 export * from './command-line.js';
 export * from './projection-state.js';
-export { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataSizeProblem, type MetadataVerdict } from './metadata-rules.js';
+export {
+  chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem,
+  type FieldRuleProblem, type MetadataVerdict, type RuntimeFields,
+} from './metadata-rules.js';
+export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 export * from './stored-json.js';
 export { toYamlText } from './yaml-text.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN } from './metadata-rules.js';
+import { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, metadataRuntimeProblems } from './metadata-rules.js';
 
 describe('image name rule', () => {
   it.each(['billing-api', 'a', '0', 'my.app', 'my_app', 'my__app', 'my---app', 'x'.repeat(128), 'v2.api-gateway_1'])('accepts %s', (imageName) => {
@@ -34,5 +34,29 @@ describe('the rules as patterns (published in the API document)', () => {
     for (const imageName of names) expect(new RegExp(IMAGE_NAME_PATTERN).test(imageName), imageName).toBe(checkMetadata({ imageName, imageVersion: '1.0.0' }).ok);
     const versions = ['v0-0-01', '1.2.3', '0.0.0', 'v1', '01.2.3', '1.2.3-rc.1', 'v1.2.3', 'latest', ''];
     for (const imageVersion of versions) expect(new RegExp(IMAGE_VERSION_PATTERN).test(imageVersion), imageVersion).toBe(checkMetadata({ imageName: 'api', imageVersion }).ok);
+  });
+});
+
+describe('what a container must be able to run', () => {
+  it('takes command lines, paths and variables a runtime can pass', () => {
+    expect(metadataRuntimeProblems({
+      commandOverride: `--config "/etc/my app/c.yaml" --greeting 'hello: {{ world }}'`, entrypointOverride: '/bin/sh -c "exec run \\"$1\\""',
+      envVars: [{ key: 'K'.repeat(253), value: 'Café ✓ 🚀\t\n' }], volumes: [{ key: 'data', value: '/var/lib/my data' }], workingDir: '/srv/app',
+    })).toEqual([]);
+    expect(metadataRuntimeProblems({})).toEqual([]);
+  });
+
+  it('names each field no container could start with: an unsplittable command, a NUL, a variable name longer than a ConfigMap key', () => {
+    expect(metadataRuntimeProblems({
+      commandOverride: "run --title 'unclosed", entrypointOverride: '/bin/app \\',
+      envVars: [{ key: 'OK', value: 'fine' }, { key: 'K'.repeat(254), value: 'a\u0000b' }], volumes: [{ key: 'data', value: '/data\u0000' }], workingDir: '/srv\u0000',
+    })).toEqual([
+      { field: 'envVars.1.key', problem: 'is 254 characters; at most 253 (a ConfigMap key)' },
+      { field: 'envVars.1.value', problem: expect.stringMatching(/holds a NUL character/) },
+      { field: 'volumes.0.value', problem: expect.stringMatching(/holds a NUL character/) },
+      { field: 'commandOverride', problem: expect.stringMatching(/^has an unclosed ' quote: write it as a shell command line/) },
+      { field: 'entrypointOverride', problem: expect.stringMatching(/^ends with a lone backslash/) },
+      { field: 'workingDir', problem: expect.stringMatching(/holds a NUL character/) },
+    ]);
   });
 });

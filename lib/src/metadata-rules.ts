@@ -1,3 +1,5 @@
+import { shellWordsProblem } from './shell-words.js';
+
 /**
  * Naming rules of an image: the gateway applies them at the door (a bad name
  * is refused before a byte of the image moves), and the validator again for
@@ -83,4 +85,53 @@ export function checkMetadata(metadata: { readonly imageName: string; readonly i
     return { ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion', message: `imageVersion "${metadata.imageVersion}" ${VERSION_PROBLEM}`, problem: VERSION_PROBLEM };
   }
   return { ok: true, chartVersion };
+}
+
+/** A ConfigMap key holds at most 253 characters, and each environment variable travels in the chart as one. */
+export const MAX_ENV_NAME = 253;
+
+/** The metadata fields that become a container's command, environment and paths. */
+export interface RuntimeFields {
+  readonly envVars?: readonly { readonly key: string; readonly value: string }[] | null;
+  readonly volumes?: readonly { readonly key: string; readonly value: string }[] | null;
+  readonly commandOverride?: string | null;
+  readonly entrypointOverride?: string | null;
+  readonly workingDir?: string | null;
+}
+
+export interface FieldRuleProblem {
+  /** Where, as the gateway names fields: `envVars.0.key`, `commandOverride`. */
+  readonly field: string;
+  readonly problem: string;
+}
+
+const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass (arguments, environment and paths are C strings)';
+
+/**
+ * What in the metadata would make a chart no cluster can run: a command
+ * override that is not a command line, a NUL character, an environment
+ * variable name longer than the ConfigMap key it travels as. The gateway
+ * refuses these at the door and the validator again: found by the
+ * chart-generator, they failed the upload after the image was stored.
+ */
+export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProblem[] {
+  const problems: FieldRuleProblem[] = [];
+  (metadata.envVars ?? []).forEach(({ key, value }, index) => {
+    if (key.length > MAX_ENV_NAME) problems.push({ field: `envVars.${index}.key`, problem: `is ${key.length} characters; at most ${MAX_ENV_NAME} (a ConfigMap key)` });
+    if (value.includes('\0')) problems.push({ field: `envVars.${index}.value`, problem: NUL_PROBLEM });
+  });
+  (metadata.volumes ?? []).forEach(({ value }, index) => {
+    if (value.includes('\0')) problems.push({ field: `volumes.${index}.value`, problem: NUL_PROBLEM });
+  });
+  for (const field of ['commandOverride', 'entrypointOverride'] as const) {
+    const line = metadata[field];
+    if (line === null || line === undefined) continue;
+    if (line.includes('\0')) problems.push({ field, problem: NUL_PROBLEM });
+    else {
+      const problem = shellWordsProblem(line);
+      if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
+    }
+  }
+  if (metadata.workingDir?.includes('\0')) problems.push({ field: 'workingDir', problem: NUL_PROBLEM });
+  return problems;
 }

@@ -287,6 +287,9 @@ describe('uploading real images', () => {
     const refused = await uploadArchive(USER, image.ociArchive, { ...metadata(`late-${uniqueSuffix()}`), port: 'eighty' }, { imageFirst: true });
     expect(refused.status).toBe(400);
     expect(refused.body).toMatchObject({ code: 'ORBIT_ERR_BAD_METADATA' });
+    // A command the chart could not split used to be stored first and fail at chart generation (CHART_COMMAND).
+    const unsplittable = await uploadArchive(USER, image.ociArchive, { ...metadata(`late-${uniqueSuffix()}`), commandOverride: "serve --title 'unclosed" }, { imageFirst: true });
+    expect(unsplittable).toMatchObject({ status: 400, body: { code: 'ORBIT_ERR_BAD_METADATA', problems: [{ field: 'commandOverride' }] } });
     expect(await stagedVersions()).toBe(before);
   }, 150_000);
 

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { MAX_ENV_NAME } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary } from '@orbit/schemas';
 import { ChartInputError } from './errors.js';
 
@@ -51,13 +52,12 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
   for (const entry of image.config.env) {
     const eq = entry.indexOf('=');
     const key = eq === -1 ? entry : entry.slice(0, eq);
-    if (eq === -1 || !CONFIG_MAP_KEY.test(key) || key.length > 253) continue;
+    if (eq === -1 || !CONFIG_MAP_KEY.test(key) || key.length > MAX_ENV_NAME) continue;
     env[key] = entry.slice(eq + 1);
   }
   for (const { key, value } of metadata.envVars) {
-    if (!CONFIG_MAP_KEY.test(key) || key.length > 253) {
-      throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.'`);
-    }
+    if (!CONFIG_MAP_KEY.test(key)) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.'`);
+    if (key.length > MAX_ENV_NAME) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} is ${key.length} characters; at most ${MAX_ENV_NAME}`);
     env[key] = value;
   }
   return env;

@@ -43,6 +43,14 @@ describe('validateUpload', () => {
     expect(openStaged).not.toHaveBeenCalled();
   });
 
+  it('refuses metadata no container could run with (INVALID_METADATA naming the field) before touching the registry or the archive', async () => {
+    const { deps: d, holderOf, openStaged } = deps();
+    const verdict = await validateUpload({ ...event, metadata: { ...event.metadata, entrypointOverride: '/bin/sh -c "unclosed' } }, d);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'INVALID_METADATA', message: expect.stringMatching(/^metadata\.entrypointOverride has an unclosed " quote/) });
+    expect(holderOf).not.toHaveBeenCalled();
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
   it('refuses metadata too big to travel with a version (TOO_LARGE) before touching the archive', async () => {
     const { deps: d, openStaged } = deps();
     const envVars = Array.from({ length: 14 }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) }));

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, jsonBytes, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -148,6 +148,8 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   const { metadata } = event;
   const rules = checkMetadata(metadata);
   if (!rules.ok) return rejected(rules.reasonCode, rules.message);
+  const unrunnable = metadataRuntimeProblems(metadata);
+  if (unrunnable.length > 0) return rejected('INVALID_METADATA', unrunnable.map(({ field, problem }) => `metadata.${field} ${problem}`).join('; '));
   const metadataTooBig = metadataSizeProblem(metadata);
   if (metadataTooBig !== null) return rejected('TOO_LARGE', `the metadata ${metadataTooBig}`);
   const claim = { owner: event.actor.username, imageUID: event.imageUID, imageName: metadata.imageName, imageVersion: metadata.imageVersion, requestId: event.requestId };

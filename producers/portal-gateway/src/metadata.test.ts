@@ -43,6 +43,13 @@ describe('parseMetadata', () => {
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
   });
 
+  it('refuses at the door what the chart could not run (an unsplittable command, a NUL, an overlong variable name), naming each field', () => {
+    const result = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', commandOverride: "run 'x", envVars: [{ key: 'K', value: 'a\u0000' }], workingDir: '/a\u0000' });
+    expect(result).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.value' }, { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) }, { field: 'workingDir' }] });
+    const overlong = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', envVars: [{ key: 'K'.repeat(254), value: 'v' }] });
+    expect(overlong).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.key', message: 'must be at most 253 characters (a ConfigMap key)' }] });
+  });
+
   it('takes a port as a number or as digits (a form field), and nothing JavaScript would merely turn into one', () => {
     const portOf = (port: unknown) => { const result = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', port }); return result.ok ? result.metadata.port : result.problems; };
     expect([portOf(8080), portOf('8080'), portOf(null)]).toEqual([8080, 8080, null]);

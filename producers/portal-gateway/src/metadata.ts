@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, metadataSizeProblem } from '@orbit/lib';
+import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
 import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
@@ -27,7 +27,7 @@ const known = {
   Part: z.string().max(128).nullish(),
   // A number, or digits as a form field sends them; not anything JavaScript would turn into one (`true` was port 1).
   port: z.union([PORT, z.string().regex(PORT_DIGITS).transform(Number).pipe(PORT)], PORT_PROBLEM).nullish(),
-  envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name'), z.string().max(32_768)),
+  envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name').max(MAX_ENV_NAME, `must be at most ${MAX_ENV_NAME} characters (a ConfigMap key)`), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
   commandOverride: z.string().max(4096).nullish(),
@@ -82,6 +82,8 @@ export function parseMetadata(input: unknown): MetadataResult {
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
   const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
   if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
+  const unrunnable = metadataRuntimeProblems(data);
+  if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;
   if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
