@@ -103,6 +103,11 @@ describe('hostile and broken archives end in a reason code', () => {
     // What crane append onto scratch writes: a platform no node can match.
     const noPlatform = configJson({ layers: [], architecture: '', os: '' }, image.layers.map((l) => l.diffId));
     await expectRejected(await archiveOf(withConfig(noPlatform)), 'BAD_CONFIG', /architecture: is empty: the image names no platform/);
+    // No runtime can start these (argv, environment and paths are C strings); the chart used to fail on them after the image was stored.
+    for (const [runConfig, where] of [[{ Volumes: { '/data\u0000x': {} } }, /config\.Volumes/], [{ Env: ['A=b\u0000c'] }, /config\.Env\.0/], [{ WorkingDir: '/srv\u0000' }, /config\.WorkingDir/]] as const) {
+      const forged = configJson({ layers: [], runConfig }, image.layers.map((l) => l.diffId));
+      await expectRejected(await archiveOf(withConfig(forged)), 'BAD_CONFIG', new RegExp(`${where.source}.*holds a NUL character`));
+    }
   });
 
   it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {

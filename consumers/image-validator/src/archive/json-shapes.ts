@@ -56,8 +56,11 @@ export const dockerManifestShape = z.array(z.looseObject({
 })).min(1, 'lists no images');
 export type DockerManifest = z.infer<typeof dockerManifestShape>;
 
-const stringList = z.array(z.string()).nullable().optional();
-const keySet = z.record(z.string(), z.unknown()).nullable().optional();
+// What becomes a process's arguments, environment or paths: C strings, so no runtime can start an image whose config holds a NUL in them.
+const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass';
+const runnableText = z.string().refine((text) => !text.includes('\0'), NUL_PROBLEM);
+const stringList = z.array(runnableText).nullable().optional();
+const keySet = z.record(z.string(), z.unknown()).refine((set) => Object.keys(set).every((key) => !key.includes('\0')), `names a key that ${NUL_PROBLEM}`).nullable().optional();
 // Events carry these as Avro int seconds: anything larger could not be published.
 const INT_MAX = 2 ** 31 - 1;
 const nanoseconds = z.number().nonnegative().max(INT_MAX * 1e9).nullable().optional();
@@ -73,8 +76,8 @@ export const configShape = z.looseObject({
     Env: stringList,
     Entrypoint: stringList,
     Cmd: stringList,
-    WorkingDir: z.string().nullable().optional(),
-    User: z.string().nullable().optional(),
+    WorkingDir: runnableText.nullable().optional(),
+    User: runnableText.nullable().optional(),
     Labels: z.record(z.string(), z.string()).nullable().optional(),
     Healthcheck: z.looseObject({
       Test: stringList,
