@@ -55,6 +55,16 @@ describe('renderManifests', () => {
     expect(podSpec(arm).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' });
   });
 
+  it('names the platform as nodes label themselves (Go\'s names), and selects nothing by a platform no label can say', () => {
+    const selectorOf = (architecture: string, os: string) => podSpec(renderManifests(inputOf({ imageName: 'p' }, {}, 'Development', { architecture, os }))).nodeSelector;
+    expect(selectorOf('x86_64', 'Linux')).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' });
+    expect(selectorOf('aarch64', 'linux')).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' });
+    expect(selectorOf('i686', 'windows')).toEqual({ 'kubernetes.io/os': 'windows', 'kubernetes.io/arch': '386' });
+    // An image config may say anything: a nodeSelector value that is no label value makes the whole Deployment invalid.
+    expect(selectorOf('my arch', 'linux')).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(selectorOf('riscv64', `linux-${'x'.repeat(60)}`)).toEqual({ 'kubernetes.io/arch': 'riscv64' });
+  });
+
   it('spreads pods over zones and nodes', () => {
     const selector = { 'app.kubernetes.io/name': 'billing-api', 'app.kubernetes.io/instance': 'billing-api' };
     expect(podSpec(realistic).topologySpreadConstraints).toEqual([

@@ -104,15 +104,26 @@ export const DEFAULT_RESOURCES: Resources = {
   limits: { cpu: '500m', memory: '256Mi' },
 };
 
+/** Names builders write for an architecture, by the GOARCH a node's kubernetes.io/arch label says (containerd normalizes the same way). */
+const ARCHITECTURE_ALIASES: Readonly<Record<string, string>> = {
+  x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', armel: 'arm', armv6l: 'arm', armv7l: 'arm', i386: '386', i486: '386', i586: '386', i686: '386',
+};
+
 /**
  * Kubernetes' well-known node labels for the platform the image was built
  * for: in a cluster with arm64 and amd64 node pools, a single-platform image
- * scheduled on the other kind fails its pull or its first exec.
+ * scheduled on the other kind fails its pull or its first exec. Nodes label
+ * themselves with Go's names (linux, amd64), so the image's are lower-cased
+ * and its aliases mapped; one that still is no label value (the config may
+ * say anything) selects nothing rather than make the Deployment invalid.
  */
-function platformSelectorOf(image: ChartInput['image']): Record<string, string> {
+function platformSelectorOf(image: Pick<ChartInput['image'], 'os' | 'architecture'>): Record<string, string> {
+  const os = image.os.toLowerCase();
+  const lowerArchitecture = image.architecture.toLowerCase();
+  const architecture = ARCHITECTURE_ALIASES[lowerArchitecture] ?? lowerArchitecture;
   return {
-    ...(image.os ? { 'kubernetes.io/os': image.os } : {}),
-    ...(image.architecture ? { 'kubernetes.io/arch': image.architecture } : {}),
+    ...(os !== '' && isLabelValue(os) ? { 'kubernetes.io/os': os } : {}),
+    ...(architecture !== '' && isLabelValue(architecture) ? { 'kubernetes.io/arch': architecture } : {}),
   };
 }
 
