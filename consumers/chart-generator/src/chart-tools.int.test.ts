@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartTools, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
+import { apiServerVerdict, installChartTools, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
   packageChart, packageFileNameOf, renderChart, renderManifests, type ChartInput, type K8sObject,
@@ -16,7 +16,8 @@ import { SCENARIOS } from './testing/inputs.js';
 /**
  * The chart against the real tools: helm lint --strict, helm template equal
  * to renderManifests, kube-linter's default checks with zero findings, helm
- * package's file list, and kustomize build of every overlay.
+ * package's file list, kustomize build of every overlay, and kube-apiserver's
+ * own decoding and create validation (k8s-validate) of what they render.
  */
 
 const execFileAsync = promisify(execFile);
@@ -121,6 +122,13 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
     expect(extra.map((object) => [object.kind, object.metadata.annotations?.['helm.sh/hook']])).toEqual(tcpService ? [['Pod', 'test']] : []);
   });
 
+  it('renders, test hook included, only objects kube-apiserver would create without a warning', async () => {
+    const stream = await run('helm', ['template', chartName, chartDir, '--namespace', 'orbit-apps']);
+    const verdict = await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream, 'orbit-apps');
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.checked).toBe(parseStream(stream).length);
+  });
+
   it('has zero kube-linter findings with the default checks', async (ctx) => {
     if (tools['kube-linter'] === null) ctx.skip(); // the module proxy refuses kube-linter here; see install-chart-tools.sh
     const out = await run('kube-linter', ['lint', chartDir]);
@@ -141,13 +149,14 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
     expect(parseStream(await run('helm', ['template', chartName, tgzPath, '--skip-tests']))).toEqual(renderManifests(input));
   });
 
-  it('builds every Kustomize overlay, each with zero kube-linter findings', async () => {
+  it('builds every Kustomize overlay, each with zero kube-linter findings and every object one kube-apiserver would create', async () => {
     const root = join(workDir, scenario, 'kustomize');
     await writeFiles(root, kustomizeBase(renderManifests(input)));
     for (const environment of ENVIRONMENTS) await writeFiles(root, kustomizeOverlay(environment));
     for (const environment of ENVIRONMENTS) {
       const text = await run('kustomize', ['build', join(root, overlayDirOf(environment))]);
       const built = parseStream(text);
+      expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', text)).toEqual({ checked: built.length, problems: [] });
       const kubectlBuilt = await kubectlKustomize(join(root, overlayDirOf(environment)));
       if (kubectlBuilt !== null) expect(parseStream(kubectlBuilt)).toEqual(built);
       if (tools['kube-linter'] !== null) {

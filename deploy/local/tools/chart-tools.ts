@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-export const CHART_TOOLS = ['helm', 'kube-linter', 'kustomize'] as const;
+export const CHART_TOOLS = ['helm', 'kube-linter', 'kustomize', 'k8s-validate'] as const;
 export type ChartTool = (typeof CHART_TOOLS)[number];
 
 export const INSTALL_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'install-chart-tools.sh');
@@ -41,4 +41,33 @@ export async function installChartTools(env: NodeJS.ProcessEnv = process.env): P
   const report = `${stdout}${stderr.split('\n').filter((line) => line.startsWith('install-chart-tools:')).join('\n')}`;
   const paths = Object.fromEntries(CHART_TOOLS.map((tool) => [tool, chartToolPath(tool, env)])) as Record<ChartTool, string | null>;
   return { report, paths };
+}
+
+export interface ApiServerVerdict {
+  /** Objects the stream held. */
+  readonly checked: number;
+  /** `error: #<n> <Kind>/<name>: …` and `warning: …` lines: what kube-apiserver would refuse or warn about on create. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Runs k8s-validate (kube-apiserver's strict decoding, defaulting and create
+ * validation, built from k8s.io/kubernetes) over a YAML stream of objects.
+ */
+export async function apiServerVerdict(k8sValidate: string, stream: string, namespace = 'default'): Promise<ApiServerVerdict> {
+  const child = spawn(k8sValidate, ['-namespace', namespace], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.end(stream);
+  const code = await exited;
+  const lines = Buffer.concat(out).toString('utf8').split('\n').filter((line) => line !== '');
+  const summary = /^checked (\d+) object\(s\)$/.exec(lines.at(-1) ?? '');
+  if (code === 2 || summary === null) throw new Error(`k8s-validate could not read the stream (exit ${String(code)}): ${lines.join('\n')}${Buffer.concat(err).toString('utf8')}`);
+  return { checked: Number(summary[1]), problems: lines.slice(0, -1) };
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the tools the chart-generator's integration tests run against
-# (helm, kube-linter, kustomize) into ${ORBIT_CACHE_DIR:-$HOME/.cache/orbit}/bin.
+# (helm, kube-linter, kustomize, k8s-validate) into ${ORBIT_CACHE_DIR:-$HOME/.cache/orbit}/bin.
+#
+# k8s-validate (beside this script) is kube-apiserver's own decoding and create
+# validation, built from k8s.io/kubernetes: what the chart renders is held to
+# the rules of the API server that will receive it, without a cluster.
 #
 # They are built from source with `go install` because only the Go module proxy
 # is reachable here: release tarballs cannot be downloaded. kubectl is not
@@ -111,3 +115,19 @@ if ! install_tool kube-linter golang.stackrox.io/kube-linter/cmd/kube-linter "$K
 fi
 
 install_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" ""
+
+# Rebuilt whenever its source or module versions change: the stamp is their hash.
+install_k8s_validate() {
+  local src; src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/k8s-validate"
+  local wanted; wanted="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-16)"
+  if [ "$(installed_stamp k8s-validate)" = "$wanted" ]; then
+    echo "install-chart-tools: k8s-validate $wanted already in $bin_dir"
+    return 0
+  fi
+  local started=$SECONDS
+  echo "install-chart-tools: building k8s-validate (k8s.io/kubernetes $(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$src/go.mod")) with $(go env GOVERSION), this takes minutes" >&2
+  (cd "$src" && go build -trimpath -o "$bin_dir/k8s-validate" .)
+  echo "$wanted" > "$(stamp_file k8s-validate)"
+  echo "install-chart-tools: installed k8s-validate $wanted into $bin_dir in $((SECONDS - started))s"
+}
+install_k8s_validate

@@ -2,13 +2,15 @@
  * templates/tests/test-connection.yaml and NOTES.txt. The test pod carries no
  * selector labels (app.kubernetes.io/name is missing), so the Service never
  * routes traffic to it. `nc -z` checks a TCP connect, which works for any
- * protocol on top; UDP and SCTP ports get no test.
+ * protocol on top; UDP and SCTP ports get no test. Its name is cut so that
+ * it stays a DNS label (63 characters): a pod name is its hostname, and the
+ * API server warns about a longer one.
  */
 export const TEST_CONNECTION_YAML = `{{- if and .Values.tests.enabled .Values.service.enabled .Values.containerPort.enabled (eq .Values.containerPort.protocol "TCP") }}
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ printf "%s-test-connection" (include "orbit.fullname" .) | quote }}
+  name: {{ printf "%s-test-connection" (include "orbit.fullname" . | trunc 47 | trimSuffix "-") | quote }}
   labels:
     helm.sh/chart: {{ include "orbit.chart" . | quote }}
     app.kubernetes.io/instance: {{ .Release.Name | quote }}
