@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { OrbitError } from '@orbit/lib';
 
 /** Locates and installs the chart tools for tests; install-chart-tools.sh beside this file does the building. */
 
@@ -43,6 +44,13 @@ export async function installChartTools(env: NodeJS.ProcessEnv = process.env): P
   return { report, paths };
 }
 
+/** A chart tool that did not answer as it should. */
+export class ToolFailedError extends OrbitError {
+  constructor(tool: string, problem: string) {
+    super('ORBIT_ERR_TOOL_FAILED', `${tool} ${problem}`);
+  }
+}
+
 export interface ApiServerVerdict {
   /** Objects the stream held. */
   readonly checked: number;
@@ -68,6 +76,6 @@ export async function apiServerVerdict(k8sValidate: string, stream: string, name
   const code = await exited;
   const lines = Buffer.concat(out).toString('utf8').split('\n').filter((line) => line !== '');
   const summary = /^checked (\d+) object\(s\)$/.exec(lines.at(-1) ?? '');
-  if (code === 2 || summary === null) throw new Error(`k8s-validate could not read the stream (exit ${String(code)}): ${lines.join('\n')}${Buffer.concat(err).toString('utf8')}`);
+  if (code === 2 || summary === null) throw new ToolFailedError('k8s-validate', `could not read the stream (exit ${String(code)}): ${lines.join('\n')}${Buffer.concat(err).toString('utf8')}`);
   return { checked: Number(summary[1]), problems: lines.slice(0, -1) };
 }
