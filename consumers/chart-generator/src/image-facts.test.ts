@@ -65,9 +65,11 @@ describe('envOf', () => {
 
   it('leaves image entries that cannot be ConfigMap keys to the image', () => {
     expect(envOf(metadataOf(), imageOf({ env: ['BAD KEY=x', 'NOVALUE', 'OK=1'] }))).toEqual({ OK: '1' });
+    // Valid characters, but the API server refuses these keys (they would clash with the files a ConfigMap volume writes).
+    expect(envOf(metadataOf(), imageOf({ env: ['.=dot', '..=dots', '..data=x', '...=y', '.hidden=1', 'a..b=2'] }))).toEqual({ '.hidden': '1', 'a..b': '2' });
   });
 
-  it.each(['BAD KEY', '', 'a/b', 'ü', '{{x}}'])('rejects metadata variable name %j', (key) => {
+  it.each(['BAD KEY', '', 'a/b', 'ü', '{{x}}', '.', '..x', 'K'.repeat(254)])('rejects metadata variable name %j', (key) => {
     expect(() => envOf(metadataOf({ envVars: [{ key, value: 'v' }] }), imageOf())).toThrow(/ORBIT_ERR_CHART_INPUT|variable name/);
   });
 });

@@ -43,8 +43,9 @@ export function runAsOf(user: string | null): RunAs {
   return { uid: safeUid, gid: gid > 0 && gid <= 2_147_483_647 ? gid : safeUid };
 }
 
-/** ConfigMap keys allow only these; anything else makes the API server reject the whole ConfigMap. */
+/** ConfigMap keys allow only these, and not `.`, `..` or a leading `..`; anything else makes the API server reject the whole ConfigMap. */
 const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const isConfigMapKey = (key: string): boolean => CONFIG_MAP_KEY.test(key) && key.length <= MAX_ENV_NAME && key !== '.' && !key.startsWith('..');
 
 /** Image ENV first, metadata envVars over it. An image entry that cannot be a key is left to the image (it still has it). */
 export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<string, string> {
@@ -52,12 +53,12 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
   for (const entry of image.config.env) {
     const eq = entry.indexOf('=');
     const key = eq === -1 ? entry : entry.slice(0, eq);
-    if (eq === -1 || !CONFIG_MAP_KEY.test(key) || key.length > MAX_ENV_NAME) continue;
+    if (eq === -1 || !isConfigMapKey(key)) continue;
     env[key] = entry.slice(eq + 1);
   }
   for (const { key, value } of metadata.envVars) {
-    if (!CONFIG_MAP_KEY.test(key)) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.'`);
     if (key.length > MAX_ENV_NAME) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} is ${key.length} characters; at most ${MAX_ENV_NAME}`);
+    if (!isConfigMapKey(key)) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.', and may not be or start with '..' or be '.'`);
     env[key] = value;
   }
   return env;
