@@ -83,6 +83,9 @@ describe('helm name helpers', () => {
 
   it('builds the helm.sh/chart label', () => {
     expect(chartLabelOf('app', '1.2.3+build')).toBe('app-1.2.3_build');
+    // Cut inside the version: a label value ending in '.' or '-' is refused by the API server.
+    const name = `a${'b'.repeat(52)}`;
+    expect(chartLabelOf(name, '99999999.999999999.999999999')).toBe(`${name}-99999999`);
   });
 
   it('knows label keys and values', () => {

@@ -55,9 +55,14 @@ export function truncateName(name: string): string {
   return cut.endsWith('-') ? cut.slice(0, -1) : cut;
 }
 
-/** The helm.sh/chart label value, as _helpers.tpl builds it. */
+/**
+ * The helm.sh/chart label value, as _helpers.tpl builds it. `helm create`
+ * cuts it with `trunc 63 | trimSuffix "-"`, which leaves a label value ending
+ * in `.` when the cut falls inside the version (a 53-character chart name,
+ * version 999999999.999999999.999999999): the API server refuses every object.
+ */
 export function chartLabelOf(chartName: string, chartVersion: string): string {
-  return truncateName(`${chartName}-${chartVersion}`.replaceAll('+', '_'));
+  return `${chartName}-${chartVersion}`.replaceAll('+', '_').slice(0, MAX_LABEL_VALUE).replace(/[^A-Za-z0-9]+$/, '');
 }
 
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;

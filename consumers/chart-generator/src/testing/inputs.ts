@@ -128,7 +128,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
     'Development',
   ),
   longName: inputOf(
-    { imageName: `${'Very Long Service Name '.repeat(5)}Final`, imageVersion: '10.20.30' },
+    // The 63-character cut of the helm.sh/chart label falls on a dot of the version.
+    { imageName: `${'Very Long Service Name '.repeat(5)}Final`, imageVersion: '99999999.999999999.999999999' },
     { exposedPorts: ['3000'], user: '65532:65532', healthcheck: { test: ['NONE'], intervalSeconds: null, timeoutSeconds: null, startPeriodSeconds: null, retries: null } },
     'Production',
   ),

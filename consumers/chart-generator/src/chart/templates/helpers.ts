@@ -30,10 +30,11 @@ used as it is.
 {{- end }}
 
 {{/*
-Chart name and version, as the helm.sh/chart label wants them.
+Chart name and version, as the helm.sh/chart label wants them: cut to 63
+characters and ending in a letter or digit (a cut inside the version may leave a dot).
 */}}
 {{- define "orbit.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- regexReplaceAll "[^A-Za-z0-9]+$" (printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63) "" }}
 {{- end }}
 
 {{/*
