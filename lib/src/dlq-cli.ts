@@ -7,6 +7,7 @@ import { parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
+import { GroupRunningError } from './kafka/group-offsets.js';
 import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
@@ -41,7 +42,11 @@ if (command.kind === 'list') {
   process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s)\n`);
 } else {
   const { dlqTopic, offsets } = command;
-  const redriven = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {});
+  const redriven = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {}).catch((error: unknown) => {
+    if (!(error instanceof GroupRunningError)) throw error;
+    process.stderr.write(`another dlq:redrive is running (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
+    process.exit(1);
+  });
   for (const letter of redriven) process.stdout.write(`re-driven ${line(letter)}\n`);
   process.stdout.write(`${redriven.length} dead letter(s) re-driven${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
   const missing = offsets?.filter((offset) => !redriven.some((letter) => letter.dlqOffset === offset)) ?? [];

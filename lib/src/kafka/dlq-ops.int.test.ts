@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { listDeadLetters, redriveDeadLetters } from './dlq-ops.js';
+import { listDeadLetters, redriveDeadLetters, redriveGroupOf } from './dlq-ops.js';
+import { GroupRunningError, holdGroup } from './group-offsets.js';
+import { readTopicToEnd } from './read-to-end.js';
 import { OrbitError } from '../errors.js';
 
 describe('dead letters: list and re-drive against a real broker', () => {
@@ -38,4 +40,46 @@ describe('dead letters: list and re-drive against a real broker', () => {
     // One chosen letter can be sent again on purpose.
     expect(await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).toHaveLength(1);
   }, 60_000);
+
+  it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.race.${uniqueSuffix()}`;
+    const dlq = dlqTopicOf(topic);
+    await createTestTopics(kafka, [topic, dlq]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [0, 1, 2].map((offset) => deadLetterRecord({
+        topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+        message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+      })),
+    });
+    await producer.disconnect();
+
+    const running = await holdGroup(kafka, redriveGroupOf(dlq), [dlq]);
+    try {
+      await expect(redriveDeadLetters(kafka, dlq)).rejects.toBeInstanceOf(GroupRunningError);
+    } finally {
+      await running.release();
+    }
+    const raced = await Promise.allSettled([redriveDeadLetters(kafka, dlq), redriveDeadLetters(kafka, dlq)]);
+    for (const outcome of raced) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(GroupRunningError);
+    const sent = raced.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []));
+    // Both may refuse when they join at the same instant; a later run finishes the work, and nothing goes out twice.
+    const rest = await redriveDeadLetters(kafka, dlq);
+    expect([...sent, ...rest].map((letter) => letter.dlqOffset).sort()).toEqual(['0', '1', '2']);
+    const onTopic: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => void onTopic.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-race', timeoutMs: 30_000 });
+    expect(onTopic.sort()).toEqual(['uid-0', 'uid-1', 'uid-2']);
+    // A re-drive of another topic is not held up by this one's group.
+    const other = `test.dlq.other.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [other, dlqTopicOf(other)]);
+    const held = await holdGroup(kafka, redriveGroupOf(dlq), [dlq]);
+    try {
+      expect(await redriveDeadLetters(kafka, dlqTopicOf(other))).toEqual([]);
+    } finally {
+      await held.release();
+    }
+  }, 90_000);
 });

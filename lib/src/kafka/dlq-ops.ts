@@ -1,6 +1,6 @@
 import type { Kafka } from './client.js';
 import { orbitProducer } from './client.js';
-import { setGroupOffsets } from './group-offsets.js';
+import { holdGroup } from './group-offsets.js';
 import { HEADER, headersToStrings } from './headers.js';
 import { readTopicToEnd } from './read-to-end.js';
 
@@ -23,8 +23,14 @@ export interface DeadLetterEntry {
   readonly originalHeaders: Record<string, string>;
 }
 
-/** The consumer group whose committed offsets on a DLQ mark what was re-driven already. */
+/** The consumer group whose committed offsets on a DLQ marked what was re-driven already, for every DLQ at once (before per-topic groups). */
 export const REDRIVE_GROUP = 'orbit-dlq-redrive';
+
+/**
+ * The group a re-drive of `dlqTopic` holds while it runs and commits to: one
+ * per DLQ, so that re-drives of two topics neither wait for nor refuse each other.
+ */
+export const redriveGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}.${dlqTopic}`;
 
 const DLQ_HEADERS: ReadonlySet<string> = new Set([HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt]);
 
@@ -48,13 +54,19 @@ export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs 
   return letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
 }
 
-/** Offsets (per DLQ partition) below which letters were re-driven already. */
+/** Offsets (per DLQ partition) below which letters were re-driven already: by the topic's own group, or earlier by the shared one. */
 async function redrivenUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [topic] = await admin.fetchOffsets({ groupId: REDRIVE_GROUP, topics: [dlqTopic] });
-    return new Map((topic?.partitions ?? []).filter((p) => Number(p.offset) >= 0).map((p) => [p.partition, BigInt(p.offset)]));
+    const upTo = new Map<number, bigint>();
+    for (const groupId of [REDRIVE_GROUP, redriveGroupOf(dlqTopic)]) {
+      const [topic] = await admin.fetchOffsets({ groupId, topics: [dlqTopic] });
+      for (const { partition, offset } of topic?.partitions ?? []) {
+        if (Number(offset) >= 0 && BigInt(offset) > (upTo.get(partition) ?? 0n)) upTo.set(partition, BigInt(offset));
+      }
+    }
+    return upTo;
   } finally {
     await admin.disconnect();
   }
@@ -64,31 +76,38 @@ async function redrivenUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number,
  * Puts dead letters back on their original topics with their original key,
  * value and headers, so the consumer that failed on them (fixed since) sees
  * them again. Without `offsets` it re-drives every letter not re-driven yet,
- * and records how far it got, so running it twice sends nothing twice.
+ * and records how far it got, so running it twice sends nothing twice. It
+ * holds the re-drive group meanwhile: a second re-drive of the topic started
+ * before this one ends refuses (GroupRunningError) before sending anything.
  */
 export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<DeadLetterEntry[]> {
-  const letters = await listDeadLetters(kafka, dlqTopic);
-  const already = await redrivenUpTo(kafka, dlqTopic);
-  const chosen = options.offsets
-    ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset))
-    : letters.filter((letter) => BigInt(letter.dlqOffset) >= (already.get(letter.dlqPartition) ?? 0n));
-  if (chosen.length === 0) return chosen;
-  const producer = orbitProducer(kafka);
-  await producer.connect();
+  const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
-    for (const letter of chosen) {
-      await producer.send({
-        topic: letter.originalTopic, acks: -1,
-        messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, 'orbit-redriven-from': `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
-      });
+    const letters = await listDeadLetters(kafka, dlqTopic);
+    const already = await redrivenUpTo(kafka, dlqTopic);
+    const chosen = options.offsets
+      ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset))
+      : letters.filter((letter) => BigInt(letter.dlqOffset) >= (already.get(letter.dlqPartition) ?? 0n));
+    if (chosen.length === 0) return chosen;
+    const producer = orbitProducer(kafka);
+    await producer.connect();
+    try {
+      for (const letter of chosen) {
+        await producer.send({
+          topic: letter.originalTopic, acks: -1,
+          messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, 'orbit-redriven-from': `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
+        });
+      }
+    } finally {
+      await producer.disconnect();
     }
+    if (!options.offsets) {
+      const next = new Map<number, bigint>();
+      for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
+      await group.commit([...next].map(([partition, offset]) => ({ topic: dlqTopic, partition, offset: offset.toString() })));
+    }
+    return chosen;
   } finally {
-    await producer.disconnect();
+    await group.release();
   }
-  if (!options.offsets) {
-    const next = new Map<number, bigint>();
-    for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
-    await setGroupOffsets(kafka, REDRIVE_GROUP, [...next].map(([partition, offset]) => ({ topic: dlqTopic, partition, offset: offset.toString() })));
-  }
-  return chosen;
 }
