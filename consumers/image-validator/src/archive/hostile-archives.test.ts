@@ -78,6 +78,9 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: Buffer.from('{not json') }]), 'BAD_MANIFEST', /not JSON/);
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: json({ Config: 'x' }) }]), 'BAD_MANIFEST', /wrong shape/);
     await expectRejected(await archiveOf(withManifest((m) => ({ ...m, layers: [] }))), 'BAD_MANIFEST', /no layers/);
+    // What `regctl image mod --digest-algo sha512` writes: valid OCI, but no registry or runtime Orbit serves pulls it.
+    const sha512 = withManifest((m) => ({ ...m, layers: (m['layers'] as Record<string, unknown>[]).map((layer) => ({ ...layer, digest: `sha512:${'ab'.repeat(64)}` })) }));
+    await expectRejected(await archiveOf(sha512), 'BAD_MANIFEST', /layers\.0\.digest: is a sha512 digest; Orbit takes images addressed by sha256.*--digest-algo sha256/);
     const legacy = legacyDockerEntries(image);
     const two = JSON.parse(legacy.at(-1)!.data!.toString()) as unknown[];
     await expectRejected(await archiveOf([...legacy.slice(0, -1), { name: 'manifest.json', data: json([...two, ...two]) }]), 'BAD_MANIFEST', /2 images/);

@@ -2,4 +2,4 @@
 export { validateArchive, type ValidationOutcome } from './validate-archive.js';
 export { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './limits.js';
 export { REJECTION_CODES, type RejectionCode } from './rejections.js';
-export { IMAGE_CONFIG_TYPES } from './json-shapes.js';
+export { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from './json-shapes.js';

@@ -7,6 +7,22 @@ import { z } from 'zod';
 
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/**
+ * A sha256 digest. OCI also registers sha512, but Docker Distribution refuses
+ * such manifests and Kubernetes runtimes pull by sha256, so an image
+ * addressed by another algorithm is refused saying so, and how to re-address it.
+ */
+export const sha256Digest = z.string().superRefine((digest, context) => {
+  if (DIGEST.test(digest)) return;
+  const algorithm = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):/.exec(digest)?.[1];
+  context.addIssue({
+    code: 'custom',
+    message: algorithm !== undefined && algorithm !== 'sha256'
+      ? `is a ${algorithm} digest; Orbit takes images addressed by sha256, as registries and Kubernetes runtimes pull them (re-address it: regctl image mod --digest-algo sha256, or skopeo copy)`
+      : 'must be sha256:<64 hex digits>',
+  });
+});
+
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -24,8 +40,7 @@ export const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd
 
 export const descriptorShape = z.looseObject({
   mediaType: z.string().optional(),
-  // Other algorithms (sha512) are valid OCI but unused by any builder we accept; refused with a clear message.
-  digest: z.string().regex(DIGEST, 'must be sha256:<64 hex digits>'),
+  digest: sha256Digest,
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
   platform: z.looseObject({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
@@ -91,7 +106,7 @@ export const configShape = z.looseObject({
   }).nullable().optional(),
   rootfs: z.looseObject({
     type: z.literal('layers'),
-    diff_ids: z.array(z.string().regex(DIGEST, 'must be sha256:<64 hex digits>')),
+    diff_ids: z.array(sha256Digest),
   }),
 });
 export type ImageConfigJson = z.infer<typeof configShape>;

@@ -188,3 +188,24 @@ describe('pullAsOciArchive of a Docker schema 1 manifest', () => {
     expect(served).toHaveLength(1);
   });
 });
+
+describe('pullAsOciArchive of an image addressed by sha512', () => {
+  it('refuses it saying so and how to re-address it, before fetching any blob', async () => {
+    const sha512 = (bytes: Buffer): string => `sha512:${createHash('sha512').update(bytes).digest('hex')}`;
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha512(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha512(layer), size: layer.length }],
+    }));
+    const served: string[] = [];
+    const fake: typeof fetch = async (input) => {
+      served.push(String(input));
+      return new Response(manifest, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/^registry\.test\/team\/app:1: the registry sent no image manifest \(config\.digest: is a sha512 digest; .*--digest-algo sha256/) as unknown,
+    });
+    expect(served).toHaveLength(1);
+  });
+});

@@ -3,7 +3,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { IMAGE_CONFIG_TYPES } from '../archive/index.js';
+import { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from '../archive/index.js';
 import { choosePlatform } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
 
@@ -14,7 +14,7 @@ const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
 
-const descriptor = z.object({ mediaType: z.string().optional(), digest: z.string().regex(/^sha256:[a-f0-9]{64}$/), size: z.number().int().nonnegative() }).passthrough();
+const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
 const platformed = descriptor.extend({
   platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
@@ -81,7 +81,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
     if ((parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
       throw new PullRefusedError('BAD_MANIFEST', `${asked} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
     }
-    throw new PullRefusedError('BAD_MANIFEST', 'the registry sent a manifest without config and layers');
+    throw new PullRefusedError('BAD_MANIFEST', `${asked}: the registry sent no image manifest (${firstIssue(manifest.error)})`);
   }
   // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
   const configType = manifest.data.config.mediaType;
