@@ -6,7 +6,7 @@ import { OrbitError } from '@orbit/lib';
  * refused again. docs/errors.md lists them too (a test keeps both in step).
  */
 export const REJECTION_CODES = {
-  NOT_AN_ARCHIVE: 'The upload is empty, or neither a tar nor a gzip-compressed tar.',
+  NOT_AN_ARCHIVE: 'The upload is empty, or neither a tar nor a gzip-compressed tar (another compression or a zip is named as such).',
   TRUNCATED: 'The tar or gzip stream ends part-way through, or its framing is corrupt after the first entry.',
   NO_MANIFEST: 'The archive has neither a docker manifest.json nor an OCI oci-layout with index.json.',
   BAD_MANIFEST: 'manifest.json, oci-layout, index.json or an image manifest is not JSON, has the wrong shape, an unknown media type, no layers, or names several images.',

@@ -84,6 +84,24 @@ async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteB
 }
 
 /**
+ * Other compressors and containers people wrap `docker save` in, by their
+ * magic bytes: named in the refusal instead of "invalid tar header". A tar
+ * starts with its first entry's name, so only byte strings no archive's
+ * first name holds are taken (bzip2's with its block magic, not "BZh" alone).
+ */
+const startsWith = (...bytes: number[]) => (head: Buffer): boolean => head.length >= bytes.length && bytes.every((byte, at) => head[at] === byte);
+const OTHER_FORMATS: readonly { readonly matches: (head: Buffer) => boolean; readonly what: string }[] = [
+  { matches: startsWith(0x28, 0xb5, 0x2f, 0xfd), what: 'zstd-compressed (decompress it first: zstd -d, or send it gzip-compressed)' },
+  { matches: startsWith(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00), what: 'xz-compressed (decompress it first: xz -d, or send it gzip-compressed)' },
+  { matches: (head) => /^BZh[1-9]1AY&SY/.test(head.subarray(0, 10).toString('latin1')), what: 'bzip2-compressed (decompress it first: bzip2 -d, or send it gzip-compressed)' },
+  { matches: startsWith(0x04, 0x22, 0x4d, 0x18), what: 'lz4-compressed (decompress it first: lz4 -d, or send it gzip-compressed)' },
+  { matches: startsWith(0x50, 0x4b, 0x03, 0x04), what: 'a zip file (send the tar inside it)' },
+  { matches: startsWith(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c), what: 'a 7-Zip file (send the tar inside it)' },
+];
+/** Enough of the upload's start to tell all of them apart. */
+const MAGIC_BYTES = 10;
+
+/**
  * The tar bytes of an upload: gunzipped when the first two bytes are the gzip
  * magic (names and content types are never trusted). Every tar byte is charged
  * to the decompression budget, so a bomb stops while it streams.
@@ -91,12 +109,14 @@ async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteB
 export async function* tarBytes(source: Readable, facts: UploadFacts, upload: ByteBudget, decompressed: ByteBudget): AsyncGenerator<Buffer> {
   const input = metered(source, facts, upload);
   let head = Buffer.alloc(0);
-  while (head.length < 2) {
+  while (head.length < MAGIC_BYTES) {
     const step = await input.next();
     if (step.done) break;
     head = Buffer.concat([head, step.value]);
   }
   if (head.length === 0) reject('NOT_AN_ARCHIVE', 'the upload is empty');
+  const other = OTHER_FORMATS.find(({ matches }) => matches(head));
+  if (other) reject('NOT_AN_ARCHIVE', `the upload is ${other.what}; Orbit reads a tar or a gzip-compressed tar (docker save, or docker save | gzip)`);
   if (head[0] === 0x1f && head[1] === 0x8b) {
     facts.compression = 'GZIP';
     yield* gunzipped(prepend(head, input), decompressed);
