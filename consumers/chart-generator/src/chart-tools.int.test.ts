@@ -184,3 +184,18 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
     }
   });
 });
+
+describe('values a user sets at helm install', () => {
+  it('are refused by helm itself when they would name objects the API server refuses, and good ones render objects it takes', async () => {
+    const input = SCENARIOS['realistic'] as ChartInput;
+    const chartDir = join(workDir, 'overrides', chartNameOf(input.metadata.imageName, input.imageUID));
+    await writeFiles(chartDir, renderChart(input));
+    for (const bad of ['nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app']) {
+      await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
+    }
+    for (const good of ['nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=']) {
+      const stream = await run('helm', ['template', 'rel', chartDir, '--set', good]);
+      expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream), good).toEqual({ checked: parseStream(stream).length, problems: [] });
+    }
+  });
+});

@@ -56,8 +56,9 @@ export const VALUES_SCHEMA: Schema = {
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
   ],
   properties: {
-    nameOverride: str('Replaces the chart name in resource names.', { maxLength: 63 }),
-    fullnameOverride: str('Replaces the whole resource name.', { maxLength: 63 }),
+    // Names of every object: a value the API server would refuse is refused by helm install instead, saying which.
+    nameOverride: str('Replaces the chart name in resource names: lower-case letters, digits and dashes.', { maxLength: 63, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$' }),
+    fullnameOverride: str('Replaces the whole resource name (also the Service name, so it starts with a letter).', { maxLength: 63, pattern: '^([a-z]([-a-z0-9]*[a-z0-9])?)?$' }),
     environment: str('Pipeline environment, set as the `environment` label.', { enum: ['Development', 'Testing', 'Staging', 'Production'] }),
     imageUID: str('Orbit image UID, set as the orbit/image-uid pod annotation.', { minLength: 1 }),
     replicaCount: int('Pods when autoscaling is off.', 1),
