@@ -186,14 +186,25 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
 });
 
 describe('values a user sets at helm install', () => {
-  it('are refused by helm itself when they would name objects the API server refuses, and good ones render objects it takes', async () => {
+  it('are refused by helm itself when the API server would refuse what they render (names, label and annotation maps, env keys, tolerations, HPA bounds), and good ones render objects it takes', async () => {
     const input = SCENARIOS['realistic'] as ChartInput;
     const chartDir = join(workDir, 'overrides', chartNameOf(input.metadata.imageName, input.imageUID));
     await writeFiles(chartDir, renderChart(input));
-    for (const bad of ['nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app']) {
+    const refused = [
+      'nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app', 'serviceAccount.name=Bad',
+      'commonLabels.team=a b', 'commonLabels.a/b/c=x', 'nodeSelector.a b=c', 'podAnnotations.bad key=x', 'env.BAD KEY=x', 'env.\\.\\.data=x',
+      'tolerations[0].key=a,tolerations[0].operator=Bogus',
+    ];
+    for (const bad of refused) {
       await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
     }
-    for (const good of ['nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=']) {
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'autoscaling.minReplicas=5,autoscaling.maxReplicas=2'])).rejects.toThrow(/autoscaling\.minReplicas \(5\) must not exceed autoscaling\.maxReplicas \(2\)/);
+    const taken = [
+      'nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=', 'serviceAccount.name=ci.bot', 'commonLabels.example\\.com/team=a_b',
+      'nodeSelector.node\\.kubernetes\\.io/instance-type=m5\\.large', 'podAnnotations.example\\.com/note=any text: yes', 'env.\\.hidden=visible',
+      'tolerations[0].key=dedicated,tolerations[0].operator=Equal,tolerations[0].value=orbit,tolerations[0].effect=NoSchedule', 'autoscaling.minReplicas=3,autoscaling.maxReplicas=3',
+    ];
+    for (const good of taken) {
       const stream = await run('helm', ['template', 'rel', chartDir, '--set', good]);
       expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream), good).toEqual({ checked: parseStream(stream).length, problems: [] });
     }

@@ -9,6 +9,21 @@ const str = (description: string, extra: Schema = {}): Schema => ({ type: 'strin
 const int = (description: string, minimum: number, extra: Schema = {}): Schema => ({ type: 'integer', description, minimum, ...extra });
 const bool = (description: string): Schema => ({ type: 'boolean', description });
 const stringMap = (description: string): Schema => ({ type: 'object', description, additionalProperties: { type: 'string' } });
+
+/*
+ * What the API server takes in names and maps, as patterns both helm (Go's
+ * RE2: no look-ahead) and JavaScript read: a value a user sets at install
+ * that it would refuse is refused by helm first, naming the value.
+ */
+const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+const QUALIFIED_NAME = { type: 'string', maxLength: 317, pattern: `^(${DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$` };
+const LABEL_VALUE = { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$' };
+/** Labels (and a node selector): qualified-name keys, label values. */
+const labelMap = (description: string): Schema => ({ type: 'object', description, propertyNames: QUALIFIED_NAME, additionalProperties: LABEL_VALUE });
+/** Annotations: qualified-name keys, any text. */
+const annotationMap = (description: string): Schema => ({ type: 'object', description, propertyNames: QUALIFIED_NAME, additionalProperties: { type: 'string' } });
+/** ConfigMap keys: letters, digits, '-', '_' and '.', not '.' nor starting with '..'. */
+const CONFIG_MAP_KEY = { type: 'string', maxLength: 253, pattern: '^([-_a-zA-Z0-9][-._a-zA-Z0-9]*|\\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$' };
 const object = (description: string, properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
   type: 'object', description, properties, required, additionalProperties: false,
 });
@@ -73,18 +88,18 @@ export const VALUES_SCHEMA: Schema = {
       type: 'array', description: 'Secrets for a private registry.',
       items: object('A Secret name.', { name: str('Secret name.', { minLength: 1 }) }),
     },
-    commonLabels: stringMap('Labels from the image metadata, on every object.'),
-    commonAnnotations: stringMap('Image metadata labels whose values are free text, as annotations on the Deployment and its pods.'),
-    podAnnotations: stringMap('Extra pod annotations.'),
+    commonLabels: labelMap('Labels from the image metadata, on every object.'),
+    commonAnnotations: annotationMap('Image metadata labels whose values are free text, as annotations on the Deployment and its pods.'),
+    podAnnotations: annotationMap('Extra pod annotations.'),
     serviceAccount: object('The pods\' service account.', {
       create: bool('Create one for this release.'),
-      name: str('Name; empty means the release fullname (or "default" when create is false).'),
-      annotations: stringMap('Annotations, e.g. for cloud IAM bindings.'),
+      name: str('Name; empty means the release fullname (or "default" when create is false).', { maxLength: 253, pattern: `^(${DNS_SUBDOMAIN})?$` }),
+      annotations: annotationMap('Annotations, e.g. for cloud IAM bindings.'),
     }),
     command: { type: 'array', items: { type: 'string' }, description: 'Replaces the image ENTRYPOINT (from the entrypoint override).' },
     args: { type: 'array', items: { type: 'string' }, description: 'Replaces the image CMD (from the command override).' },
     workingDir: str('Working directory; empty keeps the image\'s.'),
-    env: stringMap('Environment: the image ENV with the metadata envVars over it, in a ConfigMap.'),
+    env: { ...stringMap('Environment: the image ENV with the metadata envVars over it, in a ConfigMap.'), propertyNames: CONFIG_MAP_KEY },
     containerPort: object('The port the app listens on.', {
       enabled: bool('Whether the app listens at all.'),
       port: int('Port number.', 1, { maximum: 65535 }),
@@ -130,8 +145,14 @@ export const VALUES_SCHEMA: Schema = {
         whenUnsatisfiable: str('What to do when it cannot hold.', { enum: ['ScheduleAnyway', 'DoNotSchedule'] }),
       }),
     },
-    nodeSelector: stringMap('Node labels the pods require.'),
-    tolerations: { type: 'array', description: 'Taints the pods tolerate.', items: { type: 'object' } },
+    nodeSelector: labelMap('Node labels the pods require.'),
+    tolerations: {
+      type: 'array', description: 'Taints the pods tolerate.',
+      items: {
+        type: 'object', description: 'One toleration, as Kubernetes has it.',
+        properties: { operator: str('How the key is matched.', { enum: ['Equal', 'Exists'] }), effect: str('The taint effect tolerated; empty is all.', { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] }) },
+      },
+    },
     autoscaling: object('HorizontalPodAutoscaler on CPU.', {
       enabled: bool('Create the HPA (the Deployment then has no replicas field).'),
       minReplicas: int('Fewest pods.', 1),
