@@ -13,6 +13,8 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
+const SPLIT_RULE = 'Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character.';
 
 /**
  * Field names as the design documents spell them; lower-case aliases are accepted too.
@@ -30,9 +32,9 @@ const known = {
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name').max(MAX_ENV_NAME, `must be at most ${MAX_ENV_NAME} characters (a ConfigMap key)`), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
-  commandOverride: z.string().max(4096).nullish(),
-  entrypointOverride: z.string().max(4096).nullish(),
-  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish(),
+  commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (quotes, backslashes), never run by a shell. ${SPLIT_RULE}`),
+  entrypointOverride: z.string().max(4096).nullish().describe(`The container's command, written as a shell command line. ${SPLIT_RULE}`),
+  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character.'),
 };
 
 const metadataSchema = z.object(known).catchall(z.unknown());
