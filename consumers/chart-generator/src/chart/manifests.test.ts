@@ -140,7 +140,7 @@ describe('renderManifests', () => {
     expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name', environment: 'Staging' });
     expect(at(deployment, 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': 'v0-0-01' });
     expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}' });
-    expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/data', '/srv/data', '/var/log/app']);
+    expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/\nstarts with a newline', '/data', '/srv/data', '/var/log/app']);
   });
 
   it('names a chart called "yes" as the string "yes"; a UDP port gets a UDP Service and no probes', () => {

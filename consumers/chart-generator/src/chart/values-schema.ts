@@ -129,7 +129,8 @@ export const VALUES_SCHEMA: Schema = {
     }),
     writablePaths: {
       type: 'array', description: 'Absolute paths that get an emptyDir (image VOLUMEs and metadata volumes).', uniqueItems: true,
-      items: { type: 'string', pattern: '^/.+' },
+      // Any absolute path but the root: Linux names may hold a newline, which '.' would not match.
+      items: { type: 'string', pattern: '^/[\\s\\S]+$' },
     },
     terminationGracePeriodSeconds: int('Seconds between SIGTERM and SIGKILL.', 0),
     podAntiAffinity: object('Prefer spreading pods over nodes.', {

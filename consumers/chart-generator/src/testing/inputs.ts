@@ -112,7 +112,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
       commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}'`,
       workingDir: '/srv/my app',
-      volumes: [{ key: 'up', value: '../data/../data' }, { key: 'tmp', value: '/tmp' }],
+      // Linux paths may hold any byte but NUL: a newline too.
+      volumes: [{ key: 'up', value: '../data/../data' }, { key: 'tmp', value: '/tmp' }, { key: 'lines', value: '/\nstarts with a newline' }],
     },
     {
       exposedPorts: ['8443/tcp'], user: '1000:1000',
