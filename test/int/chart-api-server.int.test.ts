@@ -1,8 +1,14 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toYamlText } from '@orbit/lib';
 import type { Healthcheck, ImageConfigFacts, ImageSummary } from '@orbit/schemas';
 import { apiServerVerdict, installChartTools } from '../../deploy/local/tools/chart-tools.js';
-import { ENVIRONMENTS, overlaidManifests, renderManifests, type ChartInput } from '../../consumers/chart-generator/src/index.js';
+import { chartNameOf, ENVIRONMENTS, overlaidManifests, renderChart, renderManifests, type ChartInput } from '../../consumers/chart-generator/src/index.js';
 import { inputOf } from '../../consumers/chart-generator/src/testing/inputs.js';
 import { parseMetadata } from '../../producers/portal-gateway/src/metadata.js';
 
@@ -112,26 +118,40 @@ function imageSummary(r: Random): Partial<ImageSummary> {
   };
 }
 
+/** `count` chart inputs from uploads the gateway accepts, drawn from `seed`; and how many drawn metadata it refused. */
+function acceptedInputs(seed: number, count: number): { inputs: ChartInput[]; refused: number } {
+  const r = randomSource(seed);
+  const inputs: ChartInput[] = [];
+  let refused = 0;
+  while (inputs.length < count) {
+    const parsed = parseMetadata(rawMetadata(r));
+    if (!parsed.ok) {
+      refused += 1;
+      continue;
+    }
+    inputs.push(inputOf(parsed.metadata, imageConfig(r), 'Development', imageSummary(r)));
+  }
+  return { inputs, refused };
+}
+
 describe('charts of random uploads the gateway and validator accept', () => {
   let k8sValidate: string;
+  let helm: string;
+  let workDir: string;
 
   beforeAll(async () => {
     const installed = await installChartTools();
     k8sValidate = installed.paths['k8s-validate'] ?? 'k8s-validate';
+    helm = installed.paths.helm ?? 'helm';
+    workDir = await mkdtemp(join(tmpdir(), 'orbit-random-charts-'));
   }, 15 * 60_000);
 
+  afterAll(async () => {
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  });
+
   it(`hold, for ${INPUTS} of them in every environment, only objects kube-apiserver would create`, async () => {
-    const r = randomSource(SEED);
-    const inputs: ChartInput[] = [];
-    let refused = 0;
-    while (inputs.length < INPUTS) {
-      const parsed = parseMetadata(rawMetadata(r));
-      if (!parsed.ok) {
-        refused += 1;
-        continue;
-      }
-      inputs.push(inputOf(parsed.metadata, imageConfig(r), 'Development', imageSummary(r)));
-    }
+    const { inputs, refused } = acceptedInputs(SEED, INPUTS);
     // The draw must mostly be of accepted metadata, or the test would say little.
     expect(refused).toBeLessThan(INPUTS);
 
@@ -154,5 +174,19 @@ describe('charts of random uploads the gateway and validator accept', () => {
       return `${line}\n  from metadata ${JSON.stringify(input?.metadata)}\n  and image ${JSON.stringify({ ...input?.image, layers: undefined })}`;
     });
     expect(explained).toEqual([]);
+  }, 120_000);
+
+  it('render with helm template exactly what renderManifests returns, for 20 of them (the chart and the rows agree on any input)', async () => {
+    const { inputs } = acceptedInputs(SEED + 1, Number(process.env["ORBIT_HELM_DRAWS"] ?? 20));
+    for (const [index, input] of inputs.entries()) {
+      const chartDir = join(workDir, String(index), chartNameOf(input.metadata.imageName, input.imageUID));
+      for (const [path, text] of renderChart(input)) {
+        await mkdir(dirname(join(chartDir, path)), { recursive: true });
+        await writeFile(join(chartDir, path), text);
+      }
+      const { stdout } = await promisify(execFile)(helm, ['template', chartNameOf(input.metadata.imageName, input.imageUID), chartDir, '--skip-tests'], { maxBuffer: 64 * 1024 * 1024 });
+      const rendered = parseAllDocuments(stdout, { version: '1.1' }).map((document) => document.toJS() as unknown).filter((object) => object !== null);
+      expect(rendered, JSON.stringify(input.metadata)).toEqual(renderManifests(input));
+    }
   }, 120_000);
 });
