@@ -24,6 +24,8 @@ import { parseMetadata } from '../../producers/portal-gateway/src/metadata.js';
 /** Fixed in CI; set ORBIT_CHART_DRAWS and ORBIT_CHART_DRAW_SEED to search further by hand. */
 const INPUTS = Number(process.env['ORBIT_CHART_DRAWS'] ?? 300);
 const SEED = Number(process.env['ORBIT_CHART_DRAW_SEED'] ?? 20261202);
+/** Charts also rendered by helm template, a process each (ORBIT_HELM_DRAWS to search further). */
+const HELM_INPUTS = Number(process.env['ORBIT_HELM_DRAWS'] ?? 100);
 const INT32_MAX = 2 ** 31 - 1;
 
 /** mulberry32: small, seeded, good enough to spread inputs. */
@@ -176,8 +178,8 @@ describe('charts of random uploads the gateway and validator accept', () => {
     expect(explained).toEqual([]);
   }, 120_000);
 
-  it('render with helm template exactly what renderManifests returns, for 20 of them (the chart and the rows agree on any input)', async () => {
-    const { inputs } = acceptedInputs(SEED + 1, Number(process.env["ORBIT_HELM_DRAWS"] ?? 20));
+  it(`render with helm template exactly what renderManifests returns, for ${HELM_INPUTS} of them (the chart and the rows agree on any input)`, async () => {
+    const { inputs } = acceptedInputs(SEED + 1, HELM_INPUTS);
     for (const [index, input] of inputs.entries()) {
       const chartDir = join(workDir, String(index), chartNameOf(input.metadata.imageName, input.imageUID));
       for (const [path, text] of renderChart(input)) {
