@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toYamlText } from '@orbit/lib';
 import type { Healthcheck, ImageConfigFacts, ImageSummary } from '@orbit/schemas';
 import { apiServerVerdict, installChartTools } from '../../deploy/local/tools/chart-tools.js';
-import { chartNameOf, ENVIRONMENTS, overlaidManifests, renderChart, renderManifests, type ChartInput } from '../../consumers/chart-generator/src/index.js';
+import { chartNameOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, renderChart, renderManifests, type ChartInput } from '../../consumers/chart-generator/src/index.js';
 import { inputOf } from '../../consumers/chart-generator/src/testing/inputs.js';
 import { parseMetadata } from '../../producers/portal-gateway/src/metadata.js';
 
@@ -26,6 +26,8 @@ const INPUTS = Number(process.env['ORBIT_CHART_DRAWS'] ?? 300);
 const SEED = Number(process.env['ORBIT_CHART_DRAW_SEED'] ?? 20261202);
 /** Charts also rendered by helm template, a process each (ORBIT_HELM_DRAWS to search further). */
 const HELM_INPUTS = Number(process.env['ORBIT_HELM_DRAWS'] ?? 100);
+/** Kustomize trees also built by kustomize, four overlays each (ORBIT_KUSTOMIZE_DRAWS to search further). */
+const KUSTOMIZE_INPUTS = Number(process.env['ORBIT_KUSTOMIZE_DRAWS'] ?? 25);
 const INT32_MAX = 2 ** 31 - 1;
 
 /** mulberry32: small, seeded, good enough to spread inputs. */
@@ -139,12 +141,14 @@ function acceptedInputs(seed: number, count: number): { inputs: ChartInput[]; re
 describe('charts of random uploads the gateway and validator accept', () => {
   let k8sValidate: string;
   let helm: string;
+  let kustomize: string;
   let workDir: string;
 
   beforeAll(async () => {
     const installed = await installChartTools();
     k8sValidate = installed.paths['k8s-validate'] ?? 'k8s-validate';
     helm = installed.paths.helm ?? 'helm';
+    kustomize = installed.paths.kustomize ?? 'kustomize';
     workDir = await mkdtemp(join(tmpdir(), 'orbit-random-charts-'));
   }, 15 * 60_000);
 
@@ -189,6 +193,25 @@ describe('charts of random uploads the gateway and validator accept', () => {
       const { stdout } = await promisify(execFile)(helm, ['template', chartNameOf(input.metadata.imageName, input.imageUID), chartDir, '--skip-tests'], { maxBuffer: 64 * 1024 * 1024 });
       const rendered = parseAllDocuments(stdout, { version: '1.1' }).map((document) => document.toJS() as unknown).filter((object) => object !== null);
       expect(rendered, JSON.stringify(input.metadata)).toEqual(renderManifests(input));
+    }
+  }, 120_000);
+
+  it(`build with kustomize exactly what each environment's row holds, for ${KUSTOMIZE_INPUTS} of them`, async () => {
+    const { inputs } = acceptedInputs(SEED + 2, KUSTOMIZE_INPUTS);
+    const byKindAndName = (objects: readonly unknown[]) => [...objects as { kind: string; metadata: { name: string } }[]]
+      .sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+    for (const [index, input] of inputs.entries()) {
+      const root = join(workDir, `kustomize-${index}`);
+      const base = renderManifests(input);
+      for (const [path, text] of [...kustomizeBase(base), ...ENVIRONMENTS.flatMap((environment) => [...kustomizeOverlay(environment)])]) {
+        await mkdir(dirname(join(root, path)), { recursive: true });
+        await writeFile(join(root, path), text);
+      }
+      for (const environment of ENVIRONMENTS) {
+        const { stdout } = await promisify(execFile)(kustomize, ['build', join(root, overlayDirOf(environment))], { maxBuffer: 64 * 1024 * 1024 });
+        const built = parseAllDocuments(stdout, { version: '1.1' }).map((document) => document.toJS() as unknown).filter((object) => object !== null);
+        expect(byKindAndName(built), `${environment}: ${JSON.stringify(input.metadata)}`).toEqual(byKindAndName(overlaidManifests(base, environment)));
+      }
     }
   }, 120_000);
 });
