@@ -58,7 +58,7 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
   }
   for (const { key, value } of metadata.envVars) {
     if (key.length > MAX_ENV_NAME) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} is ${key.length} characters; at most ${MAX_ENV_NAME}`);
-    if (!isConfigMapKey(key)) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.', and may not be or start with '..' or be '.'`);
+    if (!isConfigMapKey(key)) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} may only hold letters, digits, '-', '_' and '.', and may not be '.' nor start with '..'`);
     env[key] = value;
   }
   return env;

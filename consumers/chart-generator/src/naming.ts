@@ -58,8 +58,8 @@ export function truncateName(name: string): string {
 /**
  * The helm.sh/chart label value, as _helpers.tpl builds it. `helm create`
  * cuts it with `trunc 63 | trimSuffix "-"`, which leaves a label value ending
- * in `.` when the cut falls inside the version (a 53-character chart name,
- * version 999999999.999999999.999999999): the API server refuses every object.
+ * in `.` when the cut falls on a dot of the version (a 53-character chart
+ * name, version 99999999.999999999.999999999): the API server refuses every object.
  */
 export function chartLabelOf(chartName: string, chartVersion: string): string {
   return `${chartName}-${chartVersion}`.replaceAll('+', '_').slice(0, MAX_LABEL_VALUE).replace(/[^A-Za-z0-9]+$/, '');

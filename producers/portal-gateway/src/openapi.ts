@@ -36,7 +36,6 @@ const PATH_PARAMETERS = {
 export const pathParams = (...names: readonly (keyof typeof PATH_PARAMETERS)[]): Schema =>
   object(Object.fromEntries(names.map((name) => [name, { ...PATH_PARAMETERS[name] }])));
 
-
 export const ERROR_BODY = object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),
   message: text('What was wrong, for a human'),
