@@ -196,7 +196,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
-      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.deployables) {
         await scope.register(deployableRoutes({ images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       }

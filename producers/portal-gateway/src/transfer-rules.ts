@@ -17,6 +17,7 @@ export interface TransferPolicy {
 /** The caller's own upload of the asked version, accepted and not yet finished. */
 export interface UploadUnderWay {
   readonly requestId: string;
+  readonly imageVersion?: string | null;
 }
 
 export type TransferDecision =

@@ -3,7 +3,9 @@ import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
-import type { EventLogReader, ImageReader } from '../ports.js';
+import { RequestRefusedError } from '../errors.js';
+import type { EventLogReader, ImageReader, RequestStore } from '../ports.js';
+import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
@@ -20,12 +22,21 @@ const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
  * images in that environment and the one before it (read-access.ts). Any
  * other image answers 404 so UIDs cannot be probed.
  */
-export function imageRoutes(deps: { images: ImageReader; events: EventLogReader; policy?: TransferPolicy }) {
+export function imageRoutes(deps: { images: ImageReader; events: EventLogReader; requests?: Pick<RequestStore, 'list'>; policy?: TransferPolicy }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     const readableBy = (caller: Caller): EnvironmentName[] => (deps.policy ? readableEnvironments(caller.roles, deps.policy) : []);
     const visible = async (request: FastifyRequest<{ Params: { uid: string } }>) => {
       const caller = await options.caller(request);
-      return { caller, image: (await imageSeenBy(deps.images, caller, request.params.uid, deps.policy)).image };
+      try {
+        return { caller, image: (await imageSeenBy(deps.images, caller, request.params.uid, deps.policy)).image };
+      } catch (error) {
+        // ViewPort holds an image from its first validated version on: until then the UID an upload answered with would be a bare 404.
+        const uploading = error instanceof RequestRefusedError && error.statusCode === 404 && deps.requests
+          ? await uploadUnderWay(deps.requests, caller.actor.username, request.params.uid) : undefined;
+        if (!uploading) throw error;
+        throw new RequestRefusedError(404, 'IMAGE_NOT_READY',
+          `image ${request.params.uid} has no validated version yet: your upload ${uploading.requestId}${uploading.imageVersion ? ` of ${uploading.imageVersion}` : ''} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
+      }
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
       schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) } },

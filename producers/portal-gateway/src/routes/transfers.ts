@@ -5,7 +5,8 @@ import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, HeldRequest, ImageReader, RequestStore } from '../ports.js';
-import { decideTransfer, type TransferDecision, type TransferPolicy, type UploadUnderWay } from '../transfer-rules.js';
+import { decideTransfer, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import { uploadUnderWay } from '../upload-under-way.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
 export type HeldTransfer = Pick<HeldRequest, 'requestId' | 'status'>;
@@ -43,16 +44,6 @@ interface TransferBody {
   readonly transferEnvironment: string;
   readonly notes?: string | null;
   readonly dryRun?: boolean;
-}
-
-/** How many of the caller's newest uploads of an image are looked through for one of the asked version still under way. */
-const UPLOADS_LOOKED_AT = 20;
-
-/** The caller's newest upload of (image, version), when it has not finished yet. */
-async function uploadUnderWay(requests: Pick<RequestStore, 'list'>, owner: string, imageUID: string, imageVersion: string): Promise<UploadUnderWay | undefined> {
-  const { requests: uploads } = await requests.list({ owner, kind: 'upload', imageUID, limit: UPLOADS_LOOKED_AT });
-  const newest = uploads.find((upload) => upload.imageVersion === imageVersion);
-  return newest && (newest.status === 'accepted' || newest.status === 'running') ? { requestId: newest.requestId } : undefined;
 }
 
 /**
