@@ -47,7 +47,8 @@ export interface Layer { readonly digest: string; readonly diffId: string; reado
 
 export interface ImageSummary {
   readonly format: 'DOCKER_ARCHIVE' | 'OCI_ARCHIVE' | 'REGISTRY';
-  readonly compression: 'NONE' | 'GZIP';
+  /** Of the archive as uploaded: a tar, or one compressed with gzip or zstd. */
+  readonly compression: 'NONE' | 'GZIP' | 'ZSTD';
   readonly manifestDigest: string;
   readonly configDigest: string;
   readonly repoTags: readonly string[];

@@ -1,13 +1,16 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
 import type { ByteBudget } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
+import { ZSTD_COMMAND, ZSTD_MAX_WINDOW, zstdReason } from './zstd-digest.js';
 
 /** What the outer stream was: counted and hashed as received. */
 export interface UploadFacts {
-  compression: 'NONE' | 'GZIP';
+  compression: 'NONE' | 'GZIP' | 'ZSTD';
   sizeBytes: number;
   sha256: string;
 }
@@ -84,6 +87,53 @@ async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteB
 }
 
 /**
+ * The tar inside a zstd stream (`docker save | zstd`), decoded by the zstd
+ * command as the layers are (ZstdDigest says why a child process): its
+ * window capped, every output byte charged to the budget as it comes.
+ */
+async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
+  const child = spawn(ZSTD_COMMAND, ['-d', '-c', '-q', `--memory=${ZSTD_MAX_WINDOW}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { if (stderr.length < 4_096) stderr += chunk.toString('utf8'); });
+  // zstd stops reading at the first bad frame: the write then fails with EPIPE, and its exit status says why.
+  child.stdin.on('error', () => undefined);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, error }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  // Fed while its output is read; a source that fails (the staged object) fails the upload as an I/O problem.
+  const fed = (async () => {
+    for await (const chunk of compressed) {
+      if (child.stdin.destroyed) return;
+      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), exited]);
+    }
+    child.stdin.end();
+  })();
+  let produced = 0;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      produced += chunk.length;
+      decompressed.add(chunk.length);
+      yield chunk;
+    }
+    await fed;
+    const { code, signal, error } = await exited;
+    if (error?.code === 'ENOENT') throw new StoreUnavailableError('the zstd decoder', new Error(`${ZSTD_COMMAND} is not on PATH`));
+    if (error || signal !== null) throw new StoreUnavailableError('the zstd decoder', error ?? new Error(`zstd was killed by ${String(signal)}`));
+    if (code !== 0) {
+      const why = zstdReason(stderr) ?? `zstd exited ${String(code)}`;
+      // zstd emits a block only once it has all of it: a stream cut short may have given nothing yet, and says so.
+      if (/premature end|truncated/i.test(why)) reject('TRUNCATED', `the zstd stream ends early, after ${produced} decompressed bytes (${why})`);
+      if (produced === 0) reject('NOT_AN_ARCHIVE', `the upload starts like zstd but is not valid zstd (${why})`);
+      reject('TRUNCATED', `the zstd stream is corrupt after ${produced} decompressed bytes (${why})`);
+    }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await fed.catch(() => undefined);
+  }
+}
+
+/**
  * Other compressors and containers people wrap `docker save` in, by their
  * magic bytes: named in the refusal instead of "invalid tar header". A tar
  * starts with its first entry's name, so only byte strings no archive's
@@ -91,19 +141,19 @@ async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteB
  */
 const startsWith = (...bytes: number[]) => (head: Buffer): boolean => head.length >= bytes.length && bytes.every((byte, at) => head[at] === byte);
 const OTHER_FORMATS: readonly { readonly matches: (head: Buffer) => boolean; readonly what: string }[] = [
-  { matches: startsWith(0x28, 0xb5, 0x2f, 0xfd), what: 'zstd-compressed (decompress it first: zstd -d, or send it gzip-compressed)' },
-  { matches: startsWith(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00), what: 'xz-compressed (decompress it first: xz -d, or send it gzip-compressed)' },
-  { matches: (head) => /^BZh[1-9]1AY&SY/.test(head.subarray(0, 10).toString('latin1')), what: 'bzip2-compressed (decompress it first: bzip2 -d, or send it gzip-compressed)' },
-  { matches: startsWith(0x04, 0x22, 0x4d, 0x18), what: 'lz4-compressed (decompress it first: lz4 -d, or send it gzip-compressed)' },
+  { matches: startsWith(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00), what: 'xz-compressed (decompress it first: xz -d, or send it gzip- or zstd-compressed)' },
+  { matches: (head) => /^BZh[1-9]1AY&SY/.test(head.subarray(0, 10).toString('latin1')), what: 'bzip2-compressed (decompress it first: bzip2 -d, or send it gzip- or zstd-compressed)' },
+  { matches: startsWith(0x04, 0x22, 0x4d, 0x18), what: 'lz4-compressed (decompress it first: lz4 -d, or send it gzip- or zstd-compressed)' },
   { matches: startsWith(0x50, 0x4b, 0x03, 0x04), what: 'a zip file (send the tar inside it)' },
   { matches: startsWith(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c), what: 'a 7-Zip file (send the tar inside it)' },
 ];
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** Enough of the upload's start to tell all of them apart. */
 const MAGIC_BYTES = 10;
 
 /**
- * The tar bytes of an upload: gunzipped when the first two bytes are the gzip
- * magic (names and content types are never trusted). Every tar byte is charged
+ * The tar bytes of an upload: gunzipped or unzstded when its first bytes are
+ * their magic (names and content types are never trusted). Every tar byte is charged
  * to the decompression budget, so a bomb stops while it streams.
  */
 export async function* tarBytes(source: Readable, facts: UploadFacts, upload: ByteBudget, decompressed: ByteBudget): AsyncGenerator<Buffer> {
@@ -116,10 +166,15 @@ export async function* tarBytes(source: Readable, facts: UploadFacts, upload: By
   }
   if (head.length === 0) reject('NOT_AN_ARCHIVE', 'the upload is empty');
   const other = OTHER_FORMATS.find(({ matches }) => matches(head));
-  if (other) reject('NOT_AN_ARCHIVE', `the upload is ${other.what}; Orbit reads a tar or a gzip-compressed tar (docker save, or docker save | gzip)`);
+  if (other) reject('NOT_AN_ARCHIVE', `the upload is ${other.what}; Orbit reads a tar, or one compressed with gzip or zstd (docker save, docker save | gzip)`);
   if (head[0] === 0x1f && head[1] === 0x8b) {
     facts.compression = 'GZIP';
     yield* gunzipped(prepend(head, input), decompressed);
+    return;
+  }
+  if (head.subarray(0, 4).equals(ZSTD_MAGIC)) {
+    facts.compression = 'ZSTD';
+    yield* unzstded(prepend(head, input), decompressed);
     return;
   }
   for await (const chunk of prepend(head, input)) {

@@ -11,6 +11,12 @@ import type { ByteBudget } from './limits.js';
  */
 export const ZSTD_MAX_WINDOW = '128MB';
 
+/** zstd's own words (its first two lines: what failed and why), without the "/*stdin*\\ :" it names the input by. */
+export function zstdReason(stderr: string): string | null {
+  const lines = stderr.split('\n').map((text) => text.replace(/^(?:zstd:\s*)?(?:\/\*stdin\*\\\s*:\s*)?/, '').trim()).filter((text) => text.length > 0);
+  return lines.length > 0 ? lines.slice(0, 2).join('; ') : null;
+}
+
 /** The decoder, found on PATH (Debian's `zstd` package; the local stack installs it). */
 export const ZSTD_COMMAND = 'zstd';
 
@@ -69,16 +75,10 @@ export class ZstdDigest implements LayerDecoder {
         if (this.overBudget || this.discarded) return resolve();
         // zstd reports bad input with an exit status; a signal came from outside (the OOM killer, an operator).
         if (signal !== null) this.transient ??= new Error(`zstd was killed by ${signal}`);
-        else if (code !== 0) this.failure ??= this.reasonFromStderr() ?? `zstd exited ${code}`;
+        else if (code !== 0) this.failure ??= zstdReason(this.stderr) ?? `zstd exited ${code}`;
         resolve();
       });
     });
-  }
-
-  /** zstd's own words (its first two lines: what failed and why), without the "/*stdin*\\ :" it names the input by. */
-  private reasonFromStderr(): string | null {
-    const lines = this.stderr.split('\n').map((text) => text.replace(/^(?:zstd:\s*)?(?:\/\*stdin\*\\\s*:\s*)?/, '').trim()).filter((text) => text.length > 0);
-    return lines.length > 0 ? lines.slice(0, 2).join('; ') : null;
   }
 
   /** Every failure is recorded when the child exits; only a spent budget stops it earlier. */

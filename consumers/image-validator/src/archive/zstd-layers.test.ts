@@ -135,3 +135,22 @@ describe.skipIf(!hasZstd)('zstd-compressed layers', async () => {
     }
   });
 });
+
+describe.skipIf(!hasZstd)('zstd-compressed uploads (docker save | zstd)', async () => {
+  const image = await buildImage({ repoTags: ['shop:1'], layers: [{ files: { 'bin/shop': 'shop' } }, { files: { 'etc/shop.conf': 'x=1' }, gzip: true }] });
+  const archive = await archiveOf(ociEntries(image));
+
+  it('reads the tar inside, and says the upload was zstd-compressed', async () => {
+    const outcome = accepted(await validate(zstdOf(archive, ['-q'])));
+    expect(outcome.summary).toMatchObject({ compression: 'ZSTD', format: 'OCI_ARCHIVE' });
+    expect(accepted(await validate(zstdOf(await archiveOf(docker25Entries(image)), ['-q', '-19']))).summary.compression).toBe('ZSTD');
+  });
+
+  it('refuses a cut stream (TRUNCATED), bytes that only start like zstd (NOT_AN_ARCHIVE), and a bomb at the budget (TOO_LARGE)', async () => {
+    const squeezed = zstdOf(archive, ['-q']);
+    expect(rejection(await validate(squeezed.subarray(0, squeezed.length - 40)))).toMatch(/^TRUNCATED: the zstd stream ends early, after \d+ decompressed bytes/);
+    expect(rejection(await validate(Buffer.concat([squeezed.subarray(0, 4), Buffer.alloc(200, 0x41)])))).toMatch(/^NOT_AN_ARCHIVE: the upload starts like zstd but is not valid zstd/);
+    const bomb = zstdOf(await packTar([{ name: 'zeros', data: Buffer.alloc(64 * 1024 ** 2) }]), ['-q', '-19']);
+    expect(rejection(await validate(bomb, { maxDecompressedBytes: 8 * 1024 ** 2 }))).toMatch(/^TOO_LARGE: /);
+  });
+});
