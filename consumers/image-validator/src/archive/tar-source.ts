@@ -109,6 +109,8 @@ async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteB
     }
     child.stdin.end();
   })();
+  // Without the rest of its input zstd would wait for ever: stop it, so its output ends and the source's failure surfaces.
+  fed.catch(() => child.kill('SIGKILL'));
   let produced = 0;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
@@ -128,8 +130,8 @@ async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteB
       reject('TRUNCATED', `the zstd stream is corrupt after ${produced} decompressed bytes (${why})`);
     }
   } finally {
+    // Not waiting for the feeding to end: a verdict known early must not wait on an upload that stalls.
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await fed.catch(() => undefined);
   }
 }
 
@@ -174,7 +176,12 @@ export async function* tarBytes(source: Readable, facts: UploadFacts, upload: By
   }
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) {
     facts.compression = 'ZSTD';
-    yield* unzstded(prepend(head, input), decompressed);
+    try {
+      yield* unzstded(prepend(head, input), decompressed);
+    } finally {
+      // The feeding may still wait on the source when a verdict came early: let go of it, as the other paths do.
+      source.destroy();
+    }
     return;
   }
   for await (const chunk of prepend(head, input)) {

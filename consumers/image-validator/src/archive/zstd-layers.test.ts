@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { StoreUnavailableError } from '@orbit/lib';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -153,4 +154,13 @@ describe.skipIf(!hasZstd)('zstd-compressed uploads (docker save | zstd)', async 
     const bomb = zstdOf(await packTar([{ name: 'zeros', data: Buffer.alloc(64 * 1024 ** 2) }]), ['-q', '-19']);
     expect(rejection(await validate(bomb, { maxDecompressedBytes: 8 * 1024 ** 2 }))).toMatch(/^TOO_LARGE: /);
   });
+
+  it('a source that fails mid-stream is an I/O error to retry, not a wait on the decoder for ever', async () => {
+    const squeezed = zstdOf(archive, ['-q']);
+    const failing = Readable.from((async function* () {
+      yield squeezed.subarray(0, 64);
+      throw new Error('socket hang up');
+    })());
+    await expect(validateArchive(failing, DEFAULT_VALIDATION_LIMITS)).rejects.toBeInstanceOf(StoreUnavailableError);
+  }, 10_000);
 });
