@@ -1,29 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
-import { buildApp } from '../app.js';
-import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { RequestRecord } from '../ports.js';
-
-const auth = { secret: 'images-route-test-secret-0123456789ab', issuer: 'orbit-local', audience: 'orbit' };
+import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
 const UID = 'N'.repeat(60);
 
 /** A gateway whose ViewPort holds no image yet, and whose request store holds `uploads`. */
 function gateway(uploads: readonly RequestRecord[]) {
-  const app = buildApp({
-    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
-    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
-    names: { uidFor: async () => UID },
-    requests: {
-      get: async () => undefined, finishedAmong: async () => new Set(),
-      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID) }),
-    },
-    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
-    publish: { uploadRequested: async () => undefined },
-    images: { get: async () => undefined, search: async () => ({ images: [] }) },
-    maxUploadBytes: 1024,
-  });
+  const app = routeTestGateway({ uid: UID, uploads });
   const get = async (url: string, user = 'dev1') => {
-    const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await issueLocalToken(auth, user, [])}` } });
+    const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await routeTestToken(user)}` } });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
   return { get };

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Registry } from 'prom-client';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { buildApp } from '../app.js';
-import { issueLocalToken, tokenVerifier } from '../auth.js';
+import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
 import type { ImageView, RequestRecord } from '../ports.js';
 import type { HeldTransfer } from './transfers.js';
 
-const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'T'.repeat(60);
 
 /**
@@ -23,18 +20,8 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   };
   const commands: TransferRequested[] = [];
   const refusals: PipelineFailed[] = [];
-  const app = buildApp({
-    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
-    // The upload side is not under test here; the gateway serves no route without it.
-    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
-    names: { uidFor: async () => UID },
-    requests: {
-      get: async () => undefined, finishedAmong: async () => new Set(),
-      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID) }),
-    },
-    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
-    publish: { uploadRequested: async () => undefined },
-    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },
+  const app = routeTestGateway({
+    uid: UID, image, uploads,
     transfers: {
       claims: {
         claim: async (_target, request, command) => {
@@ -46,11 +33,10 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
       publish: { transferRefused: async (event) => void refusals.push(event) },
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
-    maxUploadBytes: 1024,
   });
   const transfer = async (body: object, user = 'dev1', uid = UID) => {
     const response = await app.inject({
-      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await issueLocalToken(auth, user, [])}` }, payload: body,
+      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await routeTestToken(user)}` }, payload: body,
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };

@@ -1,0 +1,39 @@
+import { Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import { OrbitError } from '@orbit/lib';
+import { buildApp, type GatewayDeps } from '../app.js';
+import { issueLocalToken, tokenVerifier } from '../auth.js';
+import type { ImageView, RequestRecord } from '../ports.js';
+
+const notUnderTest = (): OrbitError => new OrbitError('ORBIT_ERR_NOT_UNDER_TEST', 'the upload side is not under test here');
+
+/** HS256 settings of the gateways these tests build. */
+export const ROUTE_TEST_AUTH = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+
+/**
+ * A gateway for route tests on in-memory stores: ViewPort holds `image` (if
+ * any) and the request store lists `uploads` as MySQL would filter them. The
+ * upload side is not under test; the gateway serves no route without it.
+ */
+export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers'] }): FastifyInstance {
+  const uploads = options.uploads ?? [];
+  return buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
+    uploads: { stage: async () => { throw notUnderTest(); }, presign: async () => { throw notUnderTest(); }, find: async () => undefined, discard: async () => undefined },
+    names: { uidFor: async () => options.uid },
+    requests: {
+      get: async () => undefined, finishedAmong: async () => new Set(),
+      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID) }),
+    },
+    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
+    publish: { uploadRequested: async () => undefined },
+    images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async () => ({ images: [] }) },
+    ...(options.transfers ? { transfers: options.transfers } : {}),
+    maxUploadBytes: 1024,
+  });
+}
+
+/** A bearer token of `user` with `roles`, for these gateways. */
+export async function routeTestToken(user: string, roles: readonly string[] = []): Promise<string> {
+  return issueLocalToken(ROUTE_TEST_AUTH, user, roles);
+}
