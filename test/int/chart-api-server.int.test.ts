@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toYamlText } from '@orbit/lib';
 import type { Healthcheck, ImageConfigFacts, ImageSummary } from '@orbit/schemas';
-import { apiServerVerdict, installChartTools } from '../../deploy/local/tools/chart-tools.js';
+import { apiServerVerdict, installChartTools, parseObjectStream, writeTree } from '../../deploy/local/tools/chart-tools.js';
 import { chartNameOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, renderChart, renderManifests, type ChartInput } from '../../consumers/chart-generator/src/index.js';
 import { inputOf } from '../../consumers/chart-generator/src/testing/inputs.js';
 import { parseMetadata } from '../../producers/portal-gateway/src/metadata.js';
@@ -186,12 +185,9 @@ describe('charts of random uploads the gateway and validator accept', () => {
     const { inputs } = acceptedInputs(SEED + 1, HELM_INPUTS);
     for (const [index, input] of inputs.entries()) {
       const chartDir = join(workDir, String(index), chartNameOf(input.metadata.imageName, input.imageUID));
-      for (const [path, text] of renderChart(input)) {
-        await mkdir(dirname(join(chartDir, path)), { recursive: true });
-        await writeFile(join(chartDir, path), text);
-      }
+      await writeTree(chartDir, renderChart(input));
       const { stdout } = await promisify(execFile)(helm, ['template', chartNameOf(input.metadata.imageName, input.imageUID), chartDir, '--skip-tests'], { maxBuffer: 64 * 1024 * 1024 });
-      const rendered = parseAllDocuments(stdout, { version: '1.1' }).map((document) => document.toJS() as unknown).filter((object) => object !== null);
+      const rendered = parseObjectStream(stdout);
       expect(rendered, JSON.stringify(input.metadata)).toEqual(renderManifests(input));
     }
   }, 120_000);
@@ -203,13 +199,10 @@ describe('charts of random uploads the gateway and validator accept', () => {
     for (const [index, input] of inputs.entries()) {
       const root = join(workDir, `kustomize-${index}`);
       const base = renderManifests(input);
-      for (const [path, text] of [...kustomizeBase(base), ...ENVIRONMENTS.flatMap((environment) => [...kustomizeOverlay(environment)])]) {
-        await mkdir(dirname(join(root, path)), { recursive: true });
-        await writeFile(join(root, path), text);
-      }
+      await writeTree(root, [...kustomizeBase(base), ...ENVIRONMENTS.flatMap((environment) => [...kustomizeOverlay(environment)])]);
       for (const environment of ENVIRONMENTS) {
         const { stdout } = await promisify(execFile)(kustomize, ['build', join(root, overlayDirOf(environment))], { maxBuffer: 64 * 1024 * 1024 });
-        const built = parseAllDocuments(stdout, { version: '1.1' }).map((document) => document.toJS() as unknown).filter((object) => object !== null);
+        const built = parseObjectStream(stdout);
         expect(byKindAndName(built), `${environment}: ${JSON.stringify(input.metadata)}`).toEqual(byKindAndName(overlaidManifests(base, environment)));
       }
     }

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiServerVerdict, installChartTools, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
+import { apiServerVerdict, installChartTools, parseObjectStream, writeTree, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
   packageChart, packageFileNameOf, renderChart, renderManifests, type ChartInput, type K8sObject,
@@ -57,19 +56,8 @@ async function kubectlKustomize(dir: string): Promise<string | null> {
   }
 }
 
-async function writeFiles(root: string, files: ReadonlyMap<string, string>): Promise<void> {
-  for (const [path, text] of files) {
-    await mkdir(dirname(join(root, path)), { recursive: true });
-    await writeFile(join(root, path), text);
-  }
-}
-
-/** Kubernetes reads YAML 1.1, so parse helm's output the same way: an unquoted `yes` would show up as true here. */
-function parseStream(text: string): K8sObject[] {
-  return parseAllDocuments(text, { version: '1.1' })
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((doc): doc is K8sObject => doc !== null);
-}
+/** helm's and kustomize's output, as the API server would read it. */
+const parseStream = (text: string): K8sObject[] => parseObjectStream<K8sObject>(text);
 
 function tarNames(tgz: Buffer): string[] {
   const tar = gunzipSync(tgz);
@@ -94,7 +82,7 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
 
   beforeAll(async () => {
     chartDir = join(workDir, scenario, chartName);
-    await writeFiles(chartDir, renderChart(input));
+    await writeTree(chartDir, renderChart(input));
   });
 
   it('passes helm lint --strict', async () => {
@@ -151,8 +139,8 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
 
   it('builds every Kustomize overlay, each with zero kube-linter findings and every object one kube-apiserver would create', async () => {
     const root = join(workDir, scenario, 'kustomize');
-    await writeFiles(root, kustomizeBase(renderManifests(input)));
-    for (const environment of ENVIRONMENTS) await writeFiles(root, kustomizeOverlay(environment));
+    await writeTree(root, kustomizeBase(renderManifests(input)));
+    for (const environment of ENVIRONMENTS) await writeTree(root, kustomizeOverlay(environment));
     for (const environment of ENVIRONMENTS) {
       const text = await run('kustomize', ['build', join(root, overlayDirOf(environment))]);
       const built = parseStream(text);
@@ -189,7 +177,7 @@ describe('values a user sets at helm install', () => {
   it('are refused by helm itself when the API server would refuse what they render (names, label and annotation maps, env keys, tolerations, HPA bounds), and good ones render objects it takes', async () => {
     const input = SCENARIOS['realistic'] as ChartInput;
     const chartDir = join(workDir, 'overrides', chartNameOf(input.metadata.imageName, input.imageUID));
-    await writeFiles(chartDir, renderChart(input));
+    await writeTree(chartDir, renderChart(input));
     const refused = [
       'nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app', 'serviceAccount.name=Bad',
       'commonLabels.team=a b', 'commonLabels.a/b/c=x', 'nodeSelector.a b=c', 'podAnnotations.bad key=x', 'env.BAD KEY=x', 'env.\\.\\.data=x',

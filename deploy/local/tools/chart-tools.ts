@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { OrbitError } from '@orbit/lib';
 
 /** Locates and installs the chart tools for tests; install-chart-tools.sh beside this file does the building. */
@@ -78,4 +80,17 @@ export async function apiServerVerdict(k8sValidate: string, stream: string, name
   const summary = /^checked (\d+) object\(s\)$/.exec(lines.at(-1) ?? '');
   if (code === 2 || summary === null) throw new ToolFailedError('k8s-validate', `could not read the stream (exit ${String(code)}): ${lines.join('\n')}${Buffer.concat(err).toString('utf8')}`);
   return { checked: Number(summary[1]), problems: lines.slice(0, -1) };
+}
+
+/** Writes `files` (path inside `root` to text) under `root`, making folders as needed: a chart or a kustomize tree for the tools. */
+export async function writeTree(root: string, files: Iterable<readonly [string, string]>): Promise<void> {
+  for (const [path, text] of files) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+}
+
+/** The objects of a YAML stream the tools printed, read as Kubernetes reads it (YAML 1.1: an unquoted `yes` would be true). */
+export function parseObjectStream<T = unknown>(text: string): T[] {
+  return parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS() as T | null).filter((object): object is T => object !== null);
 }
