@@ -102,10 +102,11 @@ async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteB
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
   // Fed while its output is read; a source that fails (the staged object) fails the upload as an I/O problem.
+  // A decoder that quit on bad bytes closes its input (EPIPE): that ends the feeding, and its exit status says why.
   const fed = (async () => {
     for await (const chunk of compressed) {
       if (child.stdin.destroyed) return;
-      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), exited]);
+      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain').catch(() => undefined), exited]);
     }
     child.stdin.end();
   })();

@@ -151,6 +151,8 @@ describe.skipIf(!hasZstd)('zstd-compressed uploads (docker save | zstd)', async 
     const squeezed = zstdOf(archive, ['-q']);
     expect(rejection(await validate(squeezed.subarray(0, squeezed.length - 40)))).toMatch(/^TRUNCATED: the zstd stream ends early, after \d+ decompressed bytes/);
     expect(rejection(await validate(Buffer.concat([squeezed.subarray(0, 4), Buffer.alloc(200, 0x41)])))).toMatch(/^NOT_AN_ARCHIVE: the upload starts like zstd but is not valid zstd/);
+    // Large enough that the decoder has quit while it is still being fed: its closed input is no I/O error.
+    expect(rejection(await validate(Buffer.concat([squeezed.subarray(0, 4), Buffer.alloc(8 * 1024 ** 2, 0x41)])))).toMatch(/^NOT_AN_ARCHIVE: the upload starts like zstd but is not valid zstd/);
     const bomb = zstdOf(await packTar([{ name: 'zeros', data: Buffer.alloc(64 * 1024 ** 2) }]), ['-q', '-19']);
     expect(rejection(await validate(bomb, { maxDecompressedBytes: 8 * 1024 ** 2 }))).toMatch(/^TOO_LARGE: /);
   });
