@@ -105,7 +105,8 @@ export interface FieldRuleProblem {
   readonly problem: string;
 }
 
-const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass (arguments, environment and paths are C strings)';
+/** Why text holding a NUL cannot reach a container: the metadata rules and the validator's image-config check say it alike. */
+export const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass (arguments, environment and paths are C strings)';
 
 /**
  * What in the metadata would make a chart no cluster can run: a command

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NUL_PROBLEM } from '@orbit/lib';
 
 /**
  * Shapes of the JSON documents an image archive carries. Only the fields the
@@ -72,7 +73,6 @@ export const dockerManifestShape = z.array(z.looseObject({
 export type DockerManifest = z.infer<typeof dockerManifestShape>;
 
 // What becomes a process's arguments, environment or paths: C strings, so no runtime can start an image whose config holds a NUL in them.
-const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass';
 const runnableText = z.string().refine((text) => !text.includes('\0'), NUL_PROBLEM);
 const stringList = z.array(runnableText).nullable().optional();
 const keySet = z.record(z.string(), z.unknown()).refine((set) => Object.keys(set).every((key) => !key.includes('\0')), `names a key that ${NUL_PROBLEM}`).nullable().optional();
