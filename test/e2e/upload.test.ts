@@ -32,6 +32,8 @@ const tables = {
 };
 // The validator's gzip-bomb guard, lowered so the test bomb (512 MiB of zeros) trips it quickly.
 const DECOMPRESSED_LIMIT = 256 * 1024 * 1024;
+/** S3's smallest part: a presigned upload of a few MiB then comes in several. */
+const PRESIGN_PART_BYTES = 5 * 1024 * 1024;
 
 let kafka: Kafka;
 let image: BuiltImage;
@@ -131,6 +133,7 @@ async function expectRejected(archive: Buffer, code: string): Promise<RequestVie
 
 beforeAll(async () => {
   process.env['ORBIT_MAX_DECOMPRESSED_BYTES'] = String(DECOMPRESSED_LIMIT);
+  process.env['ORBIT_PRESIGN_PART_BYTES'] = String(PRESIGN_PART_BYTES);
   kafka = testKafka();
   image = buildImage({
     name: 'orbit-e2e/billing', tag: '1.0.0', extraTags: ['1.0', 'latest'], exposedPort: '8080/tcp', entrypoint: ['/bin/app'], user: '1000:1000',
@@ -202,6 +205,39 @@ describe('uploading real images', () => {
     const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${first.body.imageUID}`);
     expect(listed.body.requests.map((request) => request.requestId)).toEqual([first.body.requestId]);
     await expectStoredAndCharted(first.body, file);
+  }, 150_000);
+
+  it('takes an image in presigned parts when the client declares its size (AWS S3 takes 5 GiB at most in one PUT), naming a part that has not arrived', async () => {
+    const big = buildImage({ name: 'orbit-e2e/parts', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'data/blob': randomBytes(11 * 1024 * 1024) } }] });
+    try {
+      const file = readFileSync(big.ociArchive);
+      const presigned = await api<{ completeUrl: string; headers: Record<string, string>; partSizeBytes: number; parts: { partNumber: number; url: string; sizeBytes: number }[] }>(
+        USER, '/v1/uploads/presign', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sizeBytes: file.length }) });
+      expect(presigned.status).toBe(201);
+      expect(presigned.body.parts).toHaveLength(Math.ceil(file.length / PRESIGN_PART_BYTES));
+      expect(presigned.body.parts.length).toBeGreaterThan(1);
+      const putPart = async ({ partNumber, url, sizeBytes }: { partNumber: number; url: string; sizeBytes: number }) => {
+        const from = (partNumber - 1) * presigned.body.partSizeBytes;
+        const answer = await fetch(url, { method: 'PUT', headers: presigned.body.headers, body: file.subarray(from, from + sizeBytes) });
+        expect(answer.status).toBe(200);
+      };
+      const [firstPart, ...rest] = presigned.body.parts;
+      await Promise.all(rest.map(putPart));
+      const meta = metadata(`parts-${uniqueSuffix()}`);
+      const complete = () => api<{ requestId: string; imageUID: string; code: string; problems: { field: string; message: string }[] }>(USER, presigned.body.completeUrl, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: meta }),
+      });
+      const early = await complete();
+      expect(early.status).toBe(409);
+      expect(early.body).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_INCOMPLETE', problems: [{ field: 'parts', message: `part 1 of ${presigned.body.parts.length} has not arrived` }] });
+      await putPart(firstPart!);
+      const accepted = await complete();
+      expect(accepted.status).toBe(202);
+      expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
+      await expectStoredAndCharted(accepted.body, file);
+    } finally {
+      big.cleanup();
+    }
   }, 150_000);
 
   it('answers an upload sent again with its Idempotency-Key (a retry after a lost answer, even a concurrent one) with the request the first one started', async () => {

@@ -18,7 +18,7 @@ import { requestRoutes } from './routes/requests.js';
 import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
-import { UploadTooLargeError } from './staging.js';
+import { UploadIncompleteError, UploadTooLargeError } from './staging.js';
 import { discardUnreadBody } from './unread-body.js';
 import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
 
@@ -68,6 +68,7 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
     }
     if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.challenge).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
+    if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
       return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });

@@ -1,5 +1,6 @@
 import { bucketEnv, env, environmentEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
+import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
 
 /** The gateway's variables on top of the runtime ones. */
 export const gatewayEnv = {
@@ -14,6 +15,8 @@ export const gatewayEnv = {
   PUBLIC_BASE_URL: env.url('http://127.0.0.1:8080'),
   /** Largest accepted image archive. @default 10 GiB */
   ORBIT_MAX_UPLOAD_BYTES: env.int(10 * 1024 ** 3, 1),
+  /** Part size of a presigned upload whose size the client declares (S3 takes 5 MiB to 5 GiB, and at most 10 000 parts). @default 64 MiB */
+  ORBIT_PRESIGN_PART_BYTES: env.int(64 * 1024 ** 2, S3_MIN_PART_BYTES, S3_MAX_PART_BYTES),
   /** Registries an upload by reference may name (host, host:port, *.domain; comma-separated); others are answered 403. @default '' (any) */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */

@@ -48,7 +48,7 @@ runMain(async () => {
   const app = buildApp({
     ready, logger, verify,
     metrics: createMetrics('portal-gateway'),
-    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES),
+    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
     names: mysqlImageNames(pool, confirmed),
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     versionStored: mysqlVersionStored(pool),

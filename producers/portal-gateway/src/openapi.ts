@@ -160,12 +160,31 @@ export const IMAGE_LIST = object({
 
 export const PRESIGNED_UPLOAD = object({
   uploadId: { type: 'string', format: 'uuid' },
-  url: text('Presigned PUT URL into the staging bucket'),
+  url: text('Presigned PUT URL of the whole archive into the staging bucket (when no size was declared; AWS S3 takes at most 5 GiB in one PUT)'),
+  partSizeBytes: { type: 'integer', description: 'With a declared size: every part but the last has this many bytes' },
+  parts: {
+    type: 'array', description: 'With a declared size: PUT each part of the archive to its url (in any order, several at once), then POST completeUrl',
+    items: object({
+      partNumber: { type: 'integer', minimum: 1 },
+      url: text('Presigned PUT URL of this part'),
+      sizeBytes: { type: 'integer', description: 'Exactly this many bytes, from offset (partNumber - 1) * partSizeBytes' },
+    }),
+  },
   method: { type: 'string', enum: ['PUT'] },
-  headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers the PUT must carry' },
+  headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers every PUT must carry' },
   expiresAt: { type: 'string', format: 'date-time' },
   completeUrl: text('POST it with {metadata} once the PUT is done'),
-});
+}, ['uploadId', 'method', 'headers', 'expiresAt', 'completeUrl']);
+
+/** `POST /v1/uploads/presign`'s optional body: a declared size asks for a multipart upload. */
+export const PRESIGN_BODY = {
+  type: 'object',
+  properties: {
+    sizeBytes: { type: 'integer', minimum: 1, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive' },
+  },
+  additionalProperties: false,
+  nullable: true,
+} as const;
 
 const METADATA_BODY = object({ metadata: METADATA_JSON_SCHEMA });
 

@@ -7,21 +7,48 @@ import type { StagedObject } from './staging.js';
 export interface UploadStore {
   /** Streams an archive into staging under the owner's prefix; flat memory. */
   stage(owner: string, uploadId: string, body: Readable): Promise<StagedObject>;
-  /** A presigned PUT for clients that upload big images straight to S3. */
-  presign(owner: string, uploadId: string): Promise<PresignedUpload>;
-  /** The object a presigned upload left in staging, or undefined if none arrived. */
+  /**
+   * Presigned PUTs for clients that upload big images straight to S3: one
+   * for the whole archive, or, when the client declares its size, one per
+   * part of a multipart upload (a single PUT holds at most 5 GiB on AWS).
+   */
+  presign(owner: string, uploadId: string, sizeBytes: number | null): Promise<PresignedUpload>;
+  /**
+   * The object a presigned upload left in staging (its parts put together
+   * first), or undefined if none arrived. Throws UploadIncompleteError
+   * while parts are missing or of the wrong size.
+   */
   find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
 }
 
-export interface PresignedUpload {
-  readonly url: string;
+interface PresignedPuts {
   readonly method: 'PUT';
-  /** Headers the client must send with the PUT (the bucket refuses unencrypted writes). */
+  /** Headers the client must send with each PUT (the bucket refuses unencrypted writes). */
   readonly headers: Readonly<Record<string, string>>;
   readonly expiresAt: string;
 }
+
+/** The whole archive in one PUT. */
+export interface PresignedSinglePut extends PresignedPuts {
+  readonly url: string;
+}
+
+export interface PresignedPart {
+  readonly partNumber: number;
+  readonly url: string;
+  /** The part must be exactly this many bytes of the archive, from (partNumber - 1) * partSizeBytes on. */
+  readonly sizeBytes: number;
+}
+
+/** The archive cut into parts, each PUT to its own URL, in any order or at once. */
+export interface PresignedParts extends PresignedPuts {
+  readonly partSizeBytes: number;
+  readonly parts: readonly PresignedPart[];
+}
+
+export type PresignedUpload = PresignedSinglePut | PresignedParts;
 
 export type RequestStatus = 'accepted' | 'running' | 'succeeded' | 'failed';
 

@@ -11,6 +11,13 @@ export class UploadTooLargeError extends OrbitError {
   }
 }
 
+/** A presigned multipart upload whose parts have not all arrived at their planned sizes (409): the client PUTs them and completes again. */
+export class UploadIncompleteError extends OrbitError {
+  constructor(readonly uploadId: string, readonly problems: readonly string[]) {
+    super('ORBIT_ERR_UPLOAD_INCOMPLETE', `upload ${uploadId} is not complete: ${problems.join('; ')}; PUT those parts, then complete it again`);
+  }
+}
+
 export interface StagedObject {
   readonly bucket: string;
   readonly key: string;

@@ -10,7 +10,8 @@ import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
-import type { RequestRecord, RequestStore, TimelineEntry, UploadClaims, UploadStore } from '../ports.js';
+import { UploadIncompleteError } from '../staging.js';
+import type { PresignedUpload, RequestRecord, RequestStore, TimelineEntry, UploadClaims, UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -33,6 +34,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
   const discarded: string[] = [];
+  const presignedSizes: (number | null)[] = [];
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -44,8 +46,16 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       staged.push({ key: `${owner}/${uploadId}`, bytes });
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
-    presign: async () => ({ url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }),
-    find: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined),
+    presign: async (_owner, _uploadId, sizeBytes): Promise<PresignedUpload> => {
+      presignedSizes.push(sizeBytes);
+      return sizeBytes === null
+        ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
+        : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };
+    },
+    find: async (owner, uploadId) => {
+      if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
+      return uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined;
+    },
     discard: async (object) => {
       discarded.push(object.key);
     },
@@ -69,7 +79,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
     ...(allowedRegistries ? { allowedRegistries } : {}),
   });
-  return { app, published, refusals, staged, discarded, records, timelines };
+  return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
 }
 
 /** Idempotency-Key claims kept in memory: a key held by a request that has not failed is not taken again. */
@@ -432,6 +442,30 @@ describe('POST /v1/uploads', () => {
     expect(published[0]?.source).toBe('PRESIGNED');
     const missing = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000002/complete', headers, payload: { metadata } });
     expect(missing.statusCode).toBe(404);
+  });
+
+  it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {
+    const { app, published, presignedSizes } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const presign = (payload?: unknown) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const parted = await presign({ sizeBytes: 1000 });
+    expect(parted.statusCode, parted.body).toBe(201);
+    expect(parted.json()).toMatchObject({ parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes: 1000 }], completeUrl: expect.stringMatching(/^\/v1\/uploads\/[0-9a-f-]{36}\/complete$/) });
+    expect((await presign({})).json().url).toBe('http://s3/put');
+    expect(presignedSizes).toEqual([1000, null]);
+    const over = await presign({ sizeBytes: 1001 });
+    expect(over.statusCode).toBe(413);
+    expect(over.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload would be 1001 bytes; the limit is 1000' });
+    for (const bad of [{ sizeBytes: 0 }, { sizeBytes: 1.5 }, { sizeBytes: 'ten' }, { size: 10 }]) {
+      const refused = await presign(bad);
+      expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(refused.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
+    }
+    expect(presignedSizes).toEqual([1000, null]);
+    const incomplete = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000003/complete', headers, payload: { metadata } });
+    expect(incomplete.statusCode).toBe(409);
+    expect(incomplete.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_INCOMPLETE', problems: [{ field: 'parts', message: 'parts 2-3 of 3 have not arrived' }] });
+    expect(published).toEqual([]);
   });
 });
 

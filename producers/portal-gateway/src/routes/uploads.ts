@@ -6,7 +6,7 @@ import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
-import { errors, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
+import { errors, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
@@ -324,12 +324,19 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       return send(reply, (await earlierOf(claimed, caller.actor.username)) ?? (await fromReference(request, caller, claimed)));
     });
 
-    app.post('/v1/uploads/presign', {
-      schema: { operationId: 'presignUpload', summary: 'Get a presigned PUT to the staging bucket for a large image', tags: ['uploads'], response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url, then POST completeUrl' }, ...errors(401) } },
+    app.post<{ Body: { sizeBytes?: number } | null | undefined }>('/v1/uploads/presign', {
+      schema: {
+        operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: PRESIGN_BODY,
+        response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' }, ...errors(400, 401, 413) },
+      },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      const sizeBytes = request.body?.sizeBytes ?? null;
+      if (sizeBytes !== null && sizeBytes > deps.maxUploadBytes) {
+        throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload would be ${sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
+      }
       const uploadId = randomUUID();
-      const presigned = await deps.uploads.presign(caller.actor.username, uploadId);
+      const presigned = await deps.uploads.presign(caller.actor.username, uploadId, sizeBytes);
       return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
     });
 

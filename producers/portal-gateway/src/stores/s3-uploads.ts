@@ -1,9 +1,14 @@
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
+  ListPartsCommand, PutObjectCommand, UploadPartCommand, type Part, type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ownerKeySegment } from '@orbit/lib';
+import { ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
+import { z } from 'zod';
+import { expectedPartBytes, partPlan, partProblems, type PartPlan } from '../part-plan.js';
 import type { PresignedUpload, UploadStore } from '../ports.js';
-import { streamToStaging, type StagedObject } from '../staging.js';
+import { streamToStaging, UploadIncompleteError, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
 export function stagingKey(owner: string, uploadId: string, day: Date): string {
@@ -21,25 +26,132 @@ export function directKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.tar`;
 }
 
-export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, presignSeconds = 3600): UploadStore {
+/**
+ * Beside a multipart upload's key until its parts are put together: the S3
+ * upload and the plan its parts were presigned by. S3 cannot tell a part that
+ * never came from one that was not planned, so completion checks against it.
+ */
+export function partsPlanKey(owner: string, uploadId: string): string {
+  return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.parts.json`;
+}
+
+const storedPlan = z.object({
+  s3UploadId: z.string().min(1),
+  sizeBytes: z.number().int().positive(),
+  partSizeBytes: z.number().int().positive(),
+  partCount: z.number().int().positive(),
+});
+
+type StoredPlan = z.infer<typeof storedPlan>;
+
+const ENCRYPTION = { 'x-amz-server-side-encryption': 'AES256' } as const;
+
+function errorName(error: unknown): string {
+  return typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
+}
+
+export interface S3UploadStoreOptions {
+  /** Seconds a presigned URL works. @default 3600 */
+  readonly presignSeconds?: number;
+  /** Size of the parts a declared upload is cut into (raised where S3's 10 000-part limit needs it). @default 64 MiB */
+  readonly partSizeBytes?: number;
+}
+
+export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, options: S3UploadStoreOptions = {}): UploadStore {
+  const presignSeconds = options.presignSeconds ?? 3600;
+  const preferredPartBytes = options.partSizeBytes ?? 64 * 1024 ** 2;
+
+  async function head(key: string): Promise<StagedObject | undefined> {
+    try {
+      const found = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      // A multipart object's checksum is of its parts' checksums, not of its bytes: the validator hashes those itself.
+      const sha256 = found.ChecksumSHA256 && found.ChecksumType !== 'COMPOSITE' && !found.ChecksumSHA256.includes('-') ? Buffer.from(found.ChecksumSHA256, 'base64').toString('hex') : null;
+      return { bucket, key, versionId: found.VersionId ?? null, sizeBytes: found.ContentLength ?? 0, sha256 };
+    } catch (error) {
+      if (errorName(error) === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  async function readPlan(key: string): Promise<StoredPlan | undefined> {
+    try {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return storedPlan.parse(JSON.parse((await answer.Body?.transformToString()) ?? ''));
+    } catch (error) {
+      if (errorName(error) === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async function uploadedParts(key: string, s3UploadId: string): Promise<Part[]> {
+    const parts: Part[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: s3UploadId, ...(marker ? { PartNumberMarker: marker } : {}) }));
+      parts.push(...(page.Parts ?? []));
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return parts;
+  }
+
+  /** Puts a declared upload's parts together once they all arrived; a concurrent completion may have done it first. */
+  async function assemble(owner: string, uploadId: string, plan: StoredPlan): Promise<void> {
+    const key = directKey(owner, uploadId);
+    let parts: Part[];
+    try {
+      parts = await uploadedParts(key, plan.s3UploadId);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchUpload') return;
+      throw error;
+    }
+    const problems = partProblems(plan, parts.map((part) => ({ partNumber: part.PartNumber ?? 0, sizeBytes: part.Size ?? 0 })));
+    if (problems.length > 0) throw new UploadIncompleteError(uploadId, problems);
+    const planned = parts.filter((part) => (part.PartNumber ?? 0) <= plan.partCount).sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    try {
+      await s3.send(new CompleteMultipartUploadCommand({
+        Bucket: bucket, Key: key, UploadId: plan.s3UploadId,
+        MultipartUpload: { Parts: planned.map((part) => ({ PartNumber: part.PartNumber, ETag: part.ETag })) },
+      }));
+    } catch (error) {
+      if (errorName(error) !== 'NoSuchUpload') throw error;
+    }
+  }
+
   return {
     stage: (owner: string, uploadId: string, body: Readable): Promise<StagedObject> =>
       streamToStaging(s3, { bucket, key: stagingKey(owner, uploadId, new Date()), limitBytes }, body),
-    presign: async (owner: string, uploadId: string): Promise<PresignedUpload> => {
-      const command = new PutObjectCommand({ Bucket: bucket, Key: directKey(owner, uploadId), ServerSideEncryption: 'AES256' });
-      const url = await getSignedUrl(s3, command, { expiresIn: presignSeconds, signableHeaders: new Set(['x-amz-server-side-encryption']) });
-      return { url, method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString() };
+    presign: async (owner: string, uploadId: string, sizeBytes: number | null): Promise<PresignedUpload> => {
+      const key = directKey(owner, uploadId);
+      const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
+      const signableHeaders = new Set(Object.keys(ENCRYPTION));
+      if (sizeBytes === null) {
+        const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
+        return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
+      }
+      const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar' }));
+      if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
+      const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+      const parts = await Promise.all(Array.from({ length: plan.partCount }, async (_, index) => {
+        const partNumber = index + 1;
+        const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: stored.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
+        return { partNumber, url, sizeBytes: expectedPartBytes(plan, partNumber) };
+      }));
+      // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
+      return { method: 'PUT', headers: {}, expiresAt, partSizeBytes: plan.partSizeBytes, parts };
     },
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
-      try {
-        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-        const sha256 = head.ChecksumSHA256 && head.ChecksumType !== 'COMPOSITE' ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') : null;
-        return { bucket, key, versionId: head.VersionId ?? null, sizeBytes: head.ContentLength ?? 0, sha256 };
-      } catch (error) {
-        if ((error as { name?: string }).name === 'NotFound') return undefined;
-        throw error;
+      const planKey = partsPlanKey(owner, uploadId);
+      const found = await head(key);
+      const plan = await readPlan(planKey);
+      if (found === undefined && plan === undefined) return undefined;
+      if (plan !== undefined) {
+        if (found === undefined) await assemble(owner, uploadId, plan);
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
+      return found ?? head(key);
     },
     discard: async (staged: StagedObject): Promise<void> => {
       // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.

@@ -1,0 +1,76 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createS3 } from '@orbit/lib';
+import { describe, expect, it } from 'vitest';
+import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
+import type { PresignedParts, PresignedSinglePut, UploadStore } from '../ports.js';
+import { UploadIncompleteError } from '../staging.js';
+import { partsPlanKey, s3UploadStore } from './s3-uploads.js';
+
+const MIB = 1024 ** 2;
+const s3 = createS3(testConfig);
+const bucket = testConfig.ORBIT_BUCKET_STAGING;
+const store: UploadStore = s3UploadStore(s3, bucket, 64 * MIB, { presignSeconds: 600, partSizeBytes: 5 * MIB });
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+async function put(url: string, body: Buffer, headers: Readonly<Record<string, string>> = {}): Promise<number> {
+  const answer = await fetch(url, { method: 'PUT', body, headers });
+  await answer.arrayBuffer();
+  return answer.status;
+}
+
+async function storedBytes(key: string): Promise<Buffer> {
+  const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await answer.Body!.transformToByteArray());
+}
+
+async function exists(key: string): Promise<boolean> {
+  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+}
+
+describe('presigned uploads into MinIO', () => {
+  it('puts a declared upload\'s parts together once all arrived at their sizes, naming what is missing until then', async () => {
+    const owner = `parts-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const archive = randomBytes(12 * MIB + 12_345);
+    const presigned = await store.presign(owner, uploadId, archive.length) as PresignedParts;
+    expect(presigned.partSizeBytes).toBe(5 * MIB);
+    expect(presigned.parts.map((part) => [part.partNumber, part.sizeBytes])).toEqual([[1, 5 * MIB], [2, 5 * MIB], [3, 2 * MIB + 12_345]]);
+    const slice = (partNumber: number): Buffer => archive.subarray((partNumber - 1) * presigned.partSizeBytes, (partNumber - 1) * presigned.partSizeBytes + presigned.parts[partNumber - 1]!.sizeBytes);
+
+    // Nothing yet, then the last part first: the others are named.
+    await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-3 of 3 have not arrived');
+    expect(await put(presigned.parts[2]!.url, slice(3), presigned.headers)).toBe(200);
+    await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-2 of 3 have not arrived');
+    // A part cut short is named with its size; sent again whole, it replaces the short one.
+    expect(await put(presigned.parts[0]!.url, slice(1).subarray(0, MIB), presigned.headers)).toBe(200);
+    expect(await put(presigned.parts[1]!.url, slice(2), presigned.headers)).toBe(200);
+    const short = await store.find(owner, uploadId).catch((error: unknown) => error);
+    expect(short).toBeInstanceOf(UploadIncompleteError);
+    expect((short as UploadIncompleteError).problems).toEqual([`part 1 is ${MIB} bytes, not ${5 * MIB}`]);
+    expect(await put(presigned.parts[0]!.url, slice(1), presigned.headers)).toBe(200);
+
+    // Two completions at once (a client retrying): both find the one object.
+    const [first, second] = await Promise.all([store.find(owner, uploadId), store.find(owner, uploadId)]);
+    expect(first).toMatchObject({ bucket, sizeBytes: archive.length });
+    expect(second).toMatchObject({ key: first!.key, sizeBytes: archive.length });
+    expect(sha256(await storedBytes(first!.key))).toBe(sha256(archive));
+    // The plan is gone, and the object is found again as it is.
+    expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    expect(await store.find(owner, uploadId)).toMatchObject({ key: first!.key, sizeBytes: archive.length });
+    const encrypted = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first!.key }));
+    expect(encrypted.ServerSideEncryption).toBe('AES256');
+  });
+
+  it('keeps one PUT of the whole archive for a client that declares no size', async () => {
+    const owner = `single-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const archive = randomBytes(3 * MIB);
+    const presigned = await store.presign(owner, uploadId, null) as PresignedSinglePut;
+    expect(await store.find(owner, uploadId)).toBeUndefined();
+    expect(await put(presigned.url, archive, presigned.headers)).toBe(200);
+    expect(await store.find(owner, uploadId)).toMatchObject({ sizeBytes: archive.length });
+    expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+  });
+});
