@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
+import { allowBrowserOrigins } from './cors.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   readonly maxUploadBytes?: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
   readonly allowedRegistries?: RegistryAllowlist;
+  /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
+  readonly corsOrigins?: readonly string[];
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
   readonly requestWatchIntervalMs?: number;
   readonly transfers?: { readonly claims: TransferClaims; readonly publish: TransferPublisher; readonly policy: TransferPolicy };
@@ -136,9 +139,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false } },
   });
   const routeMethods = new RouteMethods();
-  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
+  app.addHook('onRoute', (route) => {
+    // CORS's catch-all OPTIONS route only lets preflights through: it names no path, and a GET of a path no route has stays a 404.
+    if (route.url !== '*') routeMethods.add(route.method, route.url);
+  });
   const unrouted = unroutedAnswer(routeMethods);
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
+  allowBrowserOrigins(app, deps.corsOrigins ?? []);
   parseJsonWithReasons(app);
   // RFC 9110 §8.4.1: a content coding the server does not decode is a 415, not a body that seems broken.
   app.addHook('onRequest', async (request) => {

@@ -1,5 +1,6 @@
 import { bucketEnv, env, environmentEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
+import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
 
 /** The gateway's variables on top of the runtime ones. */
@@ -19,6 +20,8 @@ export const gatewayEnv = {
   ORBIT_PRESIGN_PART_BYTES: env.int(64 * 1024 ** 2, S3_MIN_PART_BYTES, S3_MAX_PART_BYTES),
   /** Registries an upload by reference may name (host, host:port, *.domain; comma-separated); others are answered 403. @default '' (any) */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
+  /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
+  ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */
   JWT_SECRET: env.string('orbit-local-development-secret-change-me'),
   /** JWKS URL for RS256/ES256 tokens from an identity provider. */

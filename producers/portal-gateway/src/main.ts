@@ -64,6 +64,7 @@ runMain(async () => {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     allowedRegistries: config.ORBIT_ALLOWED_REGISTRIES,
+    corsOrigins: config.ORBIT_CORS_ORIGINS,
     projectionLost: () => projection.lost(),
     transfers: {
       claims: mysqlTransferClaims(pool, outbox, TOPICS.transferRequested),

@@ -15,7 +15,7 @@ export const ROUTE_TEST_AUTH = { secret: 'route-test-secret-0123456789abcdef', i
  * any) and the request store lists `uploads` as MySQL would filter them. The
  * upload side is not under test; the gateway serves no route without it.
  */
-export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers'] }): FastifyInstance {
+export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers']; corsOrigins?: readonly string[] }): FastifyInstance {
   const uploads = options.uploads ?? [];
   return buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
@@ -29,6 +29,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     publish: { uploadRequested: async () => undefined },
     images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async () => ({ images: [] }) },
     ...(options.transfers ? { transfers: options.transfers } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     maxUploadBytes: 1024,
   });
 }
