@@ -207,11 +207,11 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, file);
   }, 150_000);
 
-  it('takes an image in presigned parts when the client declares its size (AWS S3 takes 5 GiB at most in one PUT), naming a part that has not arrived', async () => {
+  it('takes an image in presigned parts when the client declares its size (AWS S3 takes 5 GiB at most in one PUT), naming a part that has not arrived and giving a fresh URL for it', async () => {
     const big = buildImage({ name: 'orbit-e2e/parts', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'data/blob': randomBytes(11 * 1024 * 1024) } }] });
     try {
       const file = readFileSync(big.ociArchive);
-      const presigned = await api<{ completeUrl: string; headers: Record<string, string>; partSizeBytes: number; parts: { partNumber: number; url: string; sizeBytes: number }[] }>(
+      const presigned = await api<{ uploadId: string; completeUrl: string; headers: Record<string, string>; partSizeBytes: number; parts: { partNumber: number; url: string; sizeBytes: number }[] }>(
         USER, '/v1/uploads/presign', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sizeBytes: file.length }) });
       expect(presigned.status).toBe(201);
       expect(presigned.body.parts).toHaveLength(Math.ceil(file.length / PRESIGN_PART_BYTES));
@@ -230,7 +230,10 @@ describe('uploading real images', () => {
       const early = await complete();
       expect(early.status).toBe(409);
       expect(early.body).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_INCOMPLETE', problems: [{ field: 'parts', message: `part 1 of ${presigned.body.parts.length} has not arrived` }] });
-      await putPart(firstPart!);
+      // Asked which parts are missing (a client that restarted), the gateway names part 1 with a fresh URL.
+      const resumed = await api<{ parts: { partNumber: number; url: string; sizeBytes: number }[] }>(USER, `/v1/uploads/${presigned.body.uploadId}/parts`);
+      expect(resumed.body.parts.map((part) => part.partNumber)).toEqual([firstPart!.partNumber]);
+      await putPart(resumed.body.parts[0]!);
       const accepted = await complete();
       expect(accepted.status).toBe(202);
       expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');

@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { openApiContract, type OpenApiDocument } from '../../../test/helpers/openapi-contract.js';
 import { buildApp } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
-import type { ImageView, RequestRecord } from './ports.js';
+import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'A'.repeat(60);
+/** An upload in parts that still lacks its second part. */
+const RESUMABLE = '00000000-0000-4000-8000-00000000000a';
 /** A version the image below does not have yet (v1-0-00 it has: an upload of that is a 409). */
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-1-00', port: 8080 };
 
@@ -34,8 +36,11 @@ function gateway() {
         for await (const chunk of body) void chunk;
         return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 1, sha256: null };
       },
-      presign: async () => ({ url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: new Date().toISOString() }),
+      presign: async (_owner, _uploadId, sizeBytes): Promise<PresignedUpload> => (sizeBytes === null
+        ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: new Date().toISOString() }
+        : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() }),
       find: async () => undefined,
+      resume: async (_owner, uploadId) => (uploadId === RESUMABLE ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 7 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() } : undefined),
       discard: async () => undefined,
     },
     names: { uidFor: async () => UID },
@@ -142,6 +147,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads', { headers: { authorization: 'Bearer nope' }, payload: { metadata } })).status).toBe(401);
     expect((await conforms('POST', '/v1/uploads', form(`${part('metadata', JSON.stringify(metadata))}${part('image', 'x'.repeat(4096), 'a.tar')}--b--\r\n`))).status).toBe(413);
     expect((await conforms('POST', '/v1/uploads/presign')).status).toBe(201);
+    expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 1000 } })).status).toBe(201);
+    expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 10 ** 9 } })).status).toBe(413);
+    expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: -1 } })).status).toBe(400);
+    expect((await conforms('GET', `/v1/uploads/${RESUMABLE}/parts`)).status).toBe(200);
+    expect((await conforms('GET', '/v1/uploads/00000000-0000-4000-8000-000000000009/parts')).status).toBe(404);
     expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000009/complete', { payload: { metadata } })).status).toBe(404);
     expect((await conforms('POST', '/v1/uploads/not-a-uuid/complete', { payload: { metadata } })).status).toBe(400);
 

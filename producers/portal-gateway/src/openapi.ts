@@ -264,7 +264,13 @@ const LINKS: Readonly<Record<string, { readonly statuses: readonly string[]; rea
   uploadFromRegistry: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
   completeUpload: { statuses: ['200', '202'], links: { ...FOLLOW_REQUEST, ...FOLLOW_IMAGE } },
   transferImage: { statuses: ['202'], links: FOLLOW_REQUEST },
-  presignUpload: { statuses: ['201'], links: { completeUpload: { operationId: 'completeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Complete it once the PUT is done' } } },
+  presignUpload: {
+    statuses: ['201'],
+    links: {
+      completeUpload: { operationId: 'completeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Complete it once the PUT is done' },
+      resumeUpload: { operationId: 'resumeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Fresh URLs of the parts still missing' },
+    },
+  },
   searchImages: { statuses: ['200'], links: { getImage: { operationId: 'getImage', parameters: { uid: '$response.body#/images/0/imageUID' }, description: 'The first image found' } } },
   listRequests: { statuses: ['200'], links: { ...FOLLOW_REQUEST, followRequest: { ...FOLLOW_REQUEST.followRequest, parameters: { id: '$response.body#/requests/0/requestId' }, description: 'The newest request listed' } } },
   getImage: { statuses: ['200'], links: {

@@ -47,16 +47,24 @@ function runs(numbers: readonly number[]): string {
   return out.map(([start, end]) => (end === start ? String(start) : `${start}-${end}`)).join(', ');
 }
 
-/** What keeps the parts that arrived from making the declared object, in words; empty when every part is there at its size. */
-export function partProblems(plan: PartPlan, uploaded: readonly UploadedPart[]): string[] {
+/** The planned parts that have not arrived, and those that arrived with another size, in part order. */
+export function partsToSend(plan: PartPlan, uploaded: readonly UploadedPart[]): { readonly missing: number[]; readonly misSized: { partNumber: number; sizeBytes: number }[] } {
   const byNumber = new Map(uploaded.map((part) => [part.partNumber, part.sizeBytes]));
   const missing: number[] = [];
-  const problems: string[] = [];
+  const misSized: { partNumber: number; sizeBytes: number }[] = [];
   for (let partNumber = 1; partNumber <= plan.partCount; partNumber++) {
     const size = byNumber.get(partNumber);
     if (size === undefined) missing.push(partNumber);
-    else if (size !== expectedPartBytes(plan, partNumber)) problems.push(`part ${partNumber} is ${size} bytes, not ${expectedPartBytes(plan, partNumber)}`);
+    else if (size !== expectedPartBytes(plan, partNumber)) misSized.push({ partNumber, sizeBytes: size });
   }
-  if (missing.length > 0) problems.unshift(`part${missing.length > 1 ? 's' : ''} ${runs(missing)} of ${plan.partCount} ${missing.length > 1 ? 'have' : 'has'} not arrived`);
-  return problems;
+  return { missing, misSized };
+}
+
+/** What keeps the parts that arrived from making the declared object, in words; empty when every part is there at its size. */
+export function partProblems(plan: PartPlan, uploaded: readonly UploadedPart[]): string[] {
+  const { missing, misSized } = partsToSend(plan, uploaded);
+  return [
+    ...(missing.length > 0 ? [`part${missing.length > 1 ? 's' : ''} ${runs(missing)} of ${plan.partCount} ${missing.length > 1 ? 'have' : 'has'} not arrived`] : []),
+    ...misSized.map(({ partNumber, sizeBytes }) => `part ${partNumber} is ${sizeBytes} bytes, not ${expectedPartBytes(plan, partNumber)}`),
+  ];
 }

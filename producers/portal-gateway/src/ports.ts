@@ -19,6 +19,12 @@ export interface UploadStore {
    * while parts are missing or of the wrong size.
    */
   find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
+  /**
+   * Fresh presigned PUTs of the parts a declared upload still lacks (not
+   * arrived, or arrived at another size): after its URLs expired, or a
+   * client restarted. Undefined when no upload in parts is open under the id.
+   */
+  resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
 }

@@ -37,7 +37,7 @@ function harness() {
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
-    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, discard: async () => undefined },
+    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, resume: async () => undefined, discard: async () => undefined },
     names: { uidFor: async () => UID },
     requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },

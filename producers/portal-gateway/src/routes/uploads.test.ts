@@ -56,6 +56,9 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
       return uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined;
     },
+    resume: async (_owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003'
+      ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
+      : undefined),
     discard: async (object) => {
       discarded.push(object.key);
     },
@@ -465,6 +468,12 @@ describe('POST /v1/uploads', () => {
     const incomplete = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000003/complete', headers, payload: { metadata } });
     expect(incomplete.statusCode).toBe(409);
     expect(incomplete.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_INCOMPLETE', problems: [{ field: 'parts', message: 'parts 2-3 of 3 have not arrived' }] });
+    // The client asks which parts to send (its URLs expired, or it restarted): fresh URLs of those, and where to complete.
+    const resumed = await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000003/parts', headers });
+    expect(resumed.statusCode).toBe(200);
+    expect(resumed.json()).toMatchObject({ uploadId: '00000000-0000-4000-8000-000000000003', parts: [{ partNumber: 2 }, { partNumber: 3 }], completeUrl: '/v1/uploads/00000000-0000-4000-8000-000000000003/complete' });
+    expect((await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/parts', headers })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/uploads/nope/parts', headers })).statusCode).toBe(400);
     expect(published).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
-import { errors, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
+import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
 import { parseImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
@@ -338,6 +338,19 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const uploadId = randomUUID();
       const presigned = await deps.uploads.presign(caller.actor.username, uploadId, sizeBytes);
       return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
+    });
+
+    app.get<{ Params: { id: string } }>('/v1/uploads/:id/parts', {
+      schema: {
+        operationId: 'resumeUpload', summary: 'Fresh presigned PUTs of the parts an upload in parts still lacks (after its URLs expired, or a client restarted)', tags: ['uploads'],
+        params: pathParams('id'),
+        response: { 200: { ...PRESIGNED_UPLOAD, description: 'PUT each part listed (none: all arrived), then POST completeUrl' }, ...errors(400, 401, 404) },
+      },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const resumed = await deps.uploads.resume(caller.actor.username, request.params.id);
+      if (!resumed) throw notFound(`upload in parts ${request.params.id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
+      return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: `/v1/uploads/${request.params.id}/complete` });
     });
 
     app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {

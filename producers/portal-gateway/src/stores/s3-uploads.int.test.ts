@@ -43,13 +43,18 @@ describe('presigned uploads into MinIO', () => {
     await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-3 of 3 have not arrived');
     expect(await put(presigned.parts[2]!.url, slice(3), presigned.headers)).toBe(200);
     await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-2 of 3 have not arrived');
+    expect((await store.resume(owner, uploadId))?.parts.map((part) => part.partNumber)).toEqual([1, 2]);
     // A part cut short is named with its size; sent again whole, it replaces the short one.
     expect(await put(presigned.parts[0]!.url, slice(1).subarray(0, MIB), presigned.headers)).toBe(200);
     expect(await put(presigned.parts[1]!.url, slice(2), presigned.headers)).toBe(200);
     const short = await store.find(owner, uploadId).catch((error: unknown) => error);
     expect(short).toBeInstanceOf(UploadIncompleteError);
     expect((short as UploadIncompleteError).problems).toEqual([`part 1 is ${MIB} bytes, not ${5 * MIB}`]);
-    expect(await put(presigned.parts[0]!.url, slice(1), presigned.headers)).toBe(200);
+    // The client asks again which parts to send, and sends part 1 whole to the fresh URL it is given.
+    const resumed = await store.resume(owner, uploadId);
+    expect(resumed?.parts.map((part) => [part.partNumber, part.sizeBytes])).toEqual([[1, 5 * MIB]]);
+    expect(await put(resumed!.parts[0]!.url, slice(1), resumed!.headers)).toBe(200);
+    expect((await store.resume(owner, uploadId))?.parts).toEqual([]);
 
     // Two completions at once (a client retrying): both find the one object.
     const [first, second] = await Promise.all([store.find(owner, uploadId), store.find(owner, uploadId)]);
@@ -58,6 +63,7 @@ describe('presigned uploads into MinIO', () => {
     expect(sha256(await storedBytes(first!.key))).toBe(sha256(archive));
     // The plan is gone, and the object is found again as it is.
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    expect(await store.resume(owner, uploadId)).toBeUndefined();
     expect(await store.find(owner, uploadId)).toMatchObject({ key: first!.key, sizeBytes: archive.length });
     const encrypted = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first!.key }));
     expect(encrypted.ServerSideEncryption).toBe('AES256');
@@ -72,5 +78,6 @@ describe('presigned uploads into MinIO', () => {
     expect(await put(presigned.url, archive, presigned.headers)).toBe(200);
     expect(await store.find(owner, uploadId)).toMatchObject({ sizeBytes: archive.length });
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    expect(await store.resume(owner, uploadId)).toBeUndefined();
   });
 });

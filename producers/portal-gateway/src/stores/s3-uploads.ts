@@ -6,8 +6,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
 import { z } from 'zod';
-import { expectedPartBytes, partPlan, partProblems, type PartPlan } from '../part-plan.js';
-import type { PresignedUpload, UploadStore } from '../ports.js';
+import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
+import type { PresignedParts, PresignedUpload, UploadStore } from '../ports.js';
 import { streamToStaging, UploadIncompleteError, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
@@ -45,6 +45,8 @@ const storedPlan = z.object({
 type StoredPlan = z.infer<typeof storedPlan>;
 
 const ENCRYPTION = { 'x-amz-server-side-encryption': 'AES256' } as const;
+
+const uploaded = (parts: readonly Part[]): UploadedPart[] => parts.map((part) => ({ partNumber: part.PartNumber ?? 0, sizeBytes: part.Size ?? 0 }));
 
 function errorName(error: unknown): string {
   return typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name) : '';
@@ -104,7 +106,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       if (errorName(error) === 'NoSuchUpload') return;
       throw error;
     }
-    const problems = partProblems(plan, parts.map((part) => ({ partNumber: part.PartNumber ?? 0, sizeBytes: part.Size ?? 0 })));
+    const problems = partProblems(plan, uploaded(parts));
     if (problems.length > 0) throw new UploadIncompleteError(uploadId, problems);
     const planned = parts.filter((part) => (part.PartNumber ?? 0) <= plan.partCount).sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     try {
@@ -115,6 +117,16 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     } catch (error) {
       if (errorName(error) !== 'NoSuchUpload') throw error;
     }
+  }
+
+  /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
+  async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
+    const parts = await Promise.all(partNumbers.map(async (partNumber) => {
+      const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
+      return { partNumber, url, sizeBytes: expectedPartBytes(plan, partNumber) };
+    }));
+    // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
+    return { method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString(), partSizeBytes: plan.partSizeBytes, parts };
   }
 
   return {
@@ -133,13 +145,22 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
       const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
-      const parts = await Promise.all(Array.from({ length: plan.partCount }, async (_, index) => {
-        const partNumber = index + 1;
-        const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: stored.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
-        return { partNumber, url, sizeBytes: expectedPartBytes(plan, partNumber) };
-      }));
-      // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
-      return { method: 'PUT', headers: {}, expiresAt, partSizeBytes: plan.partSizeBytes, parts };
+      return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
+    },
+    resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
+      const plan = await readPlan(partsPlanKey(owner, uploadId));
+      if (plan === undefined) return undefined;
+      const key = directKey(owner, uploadId);
+      let parts: Part[];
+      try {
+        parts = await uploadedParts(key, plan.s3UploadId);
+      } catch (error) {
+        // Completed meanwhile, or aborted by the staging lifecycle after a day.
+        if (errorName(error) === 'NoSuchUpload') return undefined;
+        throw error;
+      }
+      const { missing, misSized } = partsToSend(plan, uploaded(parts));
+      return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
     },
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
