@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
-import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
 import { stackStatus, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
@@ -24,6 +24,7 @@ import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView }
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { archiveOf, buildImage as buildSyntheticImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
 import { startRegistry } from '../helpers/registry.js';
+import { installChartTools } from '../../deploy/local/tools/chart-tools.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
 
 const USER = `tx-${uniqueSuffix()}`;
@@ -187,7 +188,7 @@ describe('transferring an image from Development to Testing', () => {
     expect(await environmentsOf(imageUID)).toEqual(['Development']);
   }, 120_000);
 
-  it('walks the whole chain: the owner promotes to Testing and Staging, a release manager (not the owner) into Production', async () => {
+  it('walks the whole chain: the owner promotes to Testing and Staging, a release manager (not the owner) into Production and reads it as a Helm repository', async () => {
     const imageUID = await uploaded(`chain-${uniqueSuffix()}`);
     for (const environment of ['Testing', 'Staging']) {
       const accepted = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: environment });
@@ -231,7 +232,27 @@ describe('transferring an image from Development to Testing', () => {
     expect(productionList.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } });
     // The role reads Staging and Production only: not what Development holds of someone else's image.
     expect((await api(releaseManager, `/v1/images/${imageUID}/versions/${VERSION}/manifests?environment=Development`, {}, ['release-manager'])).status).toBe(404);
-  }, 120_000);
+
+    // Helm (and Argo CD, Flux) read Production's charts as a chart repository, the release manager's token as the password.
+    const { chartName, chartVersion, chartLocation } = view.body.versions[0] as { chartName: string; chartVersion: string; chartLocation: { bucket: string; key: string; versionId: string } };
+    const helm = (await installChartTools()).paths.helm ?? 'helm';
+    const home = mkdtempSync(join(tmpdir(), 'orbit-helm-'));
+    try {
+      const env = { ...process.env, HELM_CONFIG_HOME: join(home, 'config'), HELM_CACHE_HOME: join(home, 'cache'), HELM_DATA_HOME: join(home, 'data') };
+      const run = (...args: string[]): string => execFileSync(helm, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      run('repo', 'add', 'orbit-production', `${GATEWAY_URL}/helm/Production/${encodeURIComponent(USER)}`, '--username', 'argocd', '--password', tokenFor(releaseManager, ['release-manager']));
+      const listed = JSON.parse(run('search', 'repo', 'orbit-production/', '--output', 'json')) as { name: string; version: string; app_version: string }[];
+      expect(listed).toEqual([expect.objectContaining({ name: `orbit-production/${chartName}`, version: chartVersion, app_version: VERSION })]);
+      run('pull', `orbit-production/${chartName}`, '--version', chartVersion, '--destination', home);
+      const stored = await s3.send(new GetObjectCommand({ Bucket: chartLocation.bucket, Key: chartLocation.key, VersionId: chartLocation.versionId }));
+      expect(readFileSync(join(home, `${chartName}-${chartVersion}.tgz`))).toEqual(Buffer.from(await stored.Body!.transformToByteArray()));
+      // A developer without the role finds nothing of it there.
+      run('repo', 'add', 'orbit-stranger', `${GATEWAY_URL}/helm/Production/${encodeURIComponent(USER)}`, '--username', 'x', '--password', tokenFor(stranger));
+      expect(JSON.parse(run('search', 'repo', 'orbit-stranger/', '--output', 'json'))).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('what Testing deploys can be pulled by the digest its manifests pin, once its archive is pushed keeping its digest (docker and OCI archives)', async () => {
     const registry = await startRegistry();

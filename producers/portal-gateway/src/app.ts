@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger, type RegistryAllowlist } from '@orbit/lib';
-import { UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
+import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -12,6 +12,7 @@ import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
+import { helmRepositoryRoutes } from './routes/helm-repository.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
 import { RouteMethods, unroutedAnswer } from './route-methods.js';
@@ -206,7 +207,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.deployables) {
-        await scope.register(deployableRoutes({ images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+        const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
+        await scope.register(deployableRoutes(reach), { caller });
+        // Chart repository clients send a user name and password, not a bearer token.
+        await scope.register(helmRepositoryRoutes(reach), { caller: (request: FastifyRequest) => verify(bearerOfBasic(request.headers.authorization)) });
       }
       if (deps.images && deps.transfers && deps.requests) {
         await scope.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isRetriable, StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
+import { bearerOfBasic, issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
 
 const settings = { kind: 'hs256' as const, secret: 'a-test-secret-of-enough-length-123456', issuer: 'orbit-local', audience: 'orbit' };
 const verify = tokenVerifier(settings);
@@ -137,5 +137,17 @@ describe('tokens of an identity provider, verified against its JWKS over HTTP', 
       server.close();
     }
     await expect(verifyAt(`http://127.0.0.1:${port}/closed`)).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('credentials of chart repository clients (helm repo add --username --password)', () => {
+  it('reads the password of Basic credentials as the bearer token, whatever the user name, and leaves anything else as it is', () => {
+    const basic = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
+    expect(bearerOfBasic(basic('helm:eyJhbGciOi.x.y'))).toBe('Bearer eyJhbGciOi.x.y');
+    expect(bearerOfBasic(basic(':eyJ.a.b'))).toBe('Bearer eyJ.a.b');
+    expect(bearerOfBasic(basic('user:pa:ss'))).toBe('Bearer pa:ss');
+    expect(bearerOfBasic(basic('no-colon'))).toBe(basic('no-colon'));
+    expect(bearerOfBasic('Bearer abc')).toBe('Bearer abc');
+    expect(bearerOfBasic(undefined)).toBeUndefined();
   });
 });

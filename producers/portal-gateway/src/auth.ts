@@ -79,6 +79,19 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
 }
 
 /**
+ * Helm, Argo CD and Flux reach a chart repository with a user name and a
+ * password only: `Basic base64(<anything>:<token>)` is read as
+ * `Bearer <token>` (what GitLab and ECR do), the user name ignored.
+ */
+export function bearerOfBasic(authorization: string | undefined): string | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+  if (!match?.[1]) return authorization;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? authorization : `Bearer ${decoded.slice(colon + 1)}`;
+}
+
+/**
  * Every asymmetric JWS algorithm an identity provider may sign with (Keycloak
  * and Entra ID default to RS256, some realms use PS256, ES384 or EdDSA); never
  * `none` or an HMAC one, which would let a public key act as a shared secret.

@@ -42,7 +42,11 @@ function harness() {
     requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
-    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [] }) },
+    images: {
+      get: async (uid) => (uid === UID ? image : undefined),
+      // As MySQL filters: the caller's own images, and others' with a version in an environment their role reaches.
+      search: async (query) => ({ images: query.owner === image.owner || (query.alsoIn ?? []).some((environment) => image.environments.includes(environment)) ? [image] : [] }),
+    },
     deployables,
     transfers: {
       claims: { claim: async () => { throw new Error('not used'); }, find: async () => undefined },
@@ -58,7 +62,12 @@ function harness() {
     });
     return response;
   };
-  return { get, links };
+  /** A chart repository client: user name and token as Basic credentials. */
+  const helm = async (path: string, options: { user?: string; roles?: string[]; password?: string } = {}) => {
+    const password = options.password ?? await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? []);
+    return app.inject({ method: 'GET', url: `/helm/${path}`, headers: { authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}` } });
+  };
+  return { get, links, helm };
 }
 
 describe('GET /v1/images/{uid}/versions/{version}', () => {
@@ -135,5 +144,37 @@ describe('copyIn', () => {
     expect(copyIn(version, 'Testing')).toEqual(testCopy);
     expect(copyIn(version, 'Staging')).toBeUndefined();
     expect(copyIn({ s3Location: { bucket: 'b', key: 'k' } }, 'Development')).toEqual({ bucket: 'b', key: 'k', versionId: null });
+  });
+});
+
+describe('the Helm chart repository of an owner in an environment (/helm/{environment}/{owner})', () => {
+  const entriesOf = (body: string): Record<string, { version: string; urls: string[] }[]> => (parseAllDocuments(body)[0]?.toJS() as { entries: Record<string, { version: string; urls: string[] }[]> }).entries;
+
+  it('lists the owner\'s versions present there whose chart is stored, each URL redirecting to the chart, for a user name and token', async () => {
+    const { helm, links } = harness();
+    const index = await helm('Testing/dev1/index.yaml');
+    expect(index.statusCode).toBe(200);
+    expect(index.headers['content-type']).toContain('application/yaml');
+    const entries = entriesOf(index.body);
+    expect(entries).toEqual({ 'billing-api': [expect.objectContaining({ version: '1.0.0', appVersion: 'v1-0-00', urls: [`charts/${UID}/billing-api-1.0.0.tgz`] })] });
+    const chartLink = await helm(`Testing/dev1/${entries['billing-api']![0]!.urls[0]!}`);
+    expect(chartLink.statusCode).toBe(302);
+    expect(chartLink.headers['location']).toContain(chart.key);
+    expect(links.at(-1)).toEqual({ object: chart, fileName: 'billing-api-1.0.0.tgz' });
+    // v2 has no chart yet, and Production holds nothing of dev1's.
+    expect(entriesOf((await helm('Development/dev1/index.yaml')).body)['billing-api']?.map((entry) => entry.version)).toEqual(['1.0.0']);
+    expect(entriesOf((await helm('Production/dev1/index.yaml')).body)).toEqual({});
+    expect((await helm(`Production/dev1/charts/${UID}/billing-api-1.0.0.tgz`)).statusCode).toBe(404);
+    expect((await helm(`Testing/dev1/charts/${UID}/other-1.0.0.tgz`)).statusCode).toBe(404);
+  });
+
+  it('shows another owner\'s charts only in the environments a promotion role reads, and refuses a bad token or environment', async () => {
+    const { helm } = harness();
+    expect(entriesOf((await helm('Testing/dev1/index.yaml', { user: 'intruder' })).body)).toEqual({});
+    expect((await helm(`Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz`, { user: 'intruder' })).statusCode).toBe(404);
+    expect(Object.keys(entriesOf((await helm('Staging/dev1/index.yaml', { user: 'rm', roles: ['release-manager'] })).body))).toEqual(['billing-api']);
+    expect(entriesOf((await helm('Staging/someone-else/index.yaml', { user: 'rm', roles: ['release-manager'] })).body)).toEqual({});
+    expect((await helm('Testing/dev1/index.yaml', { password: 'not-a-token' })).statusCode).toBe(401);
+    expect((await helm('Nowhere/dev1/index.yaml')).statusCode).toBe(400);
   });
 });

@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ENVIRONMENT_NAMES, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
+import type { Caller } from '../auth.js';
+import { badRequest, notFound } from '../errors.js';
+import { chartFileName, helmIndex } from '../helm-index.js';
+import { errors } from '../openapi.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
+import { readableEnvironments, visibleImage } from '../read-access.js';
+import type { TransferPolicy } from '../transfer-rules.js';
+
+type RepositoryParams = { environment: string; owner: string };
+
+const REPOSITORY_PARAMS = {
+  environment: { type: 'string', maxLength: 32, description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}` },
+  owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Whose images: your user name, or, with a promotion role, another owner\'s' },
+};
+
+/** Searched a page at a time, as GET /v1/images pages. */
+const SEARCH_PAGE = 200;
+
+/**
+ * A Helm chart repository per environment and owner, for `helm repo add`,
+ * Argo CD and Flux: `/helm/{environment}/{owner}/index.yaml` lists the
+ * owner's versions present in that environment whose chart is stored, and
+ * each entry's URL redirects to the chart. They authenticate as chart
+ * repositories do, with a user name and a password (the token). A caller
+ * reads their own images in every environment, and another owner's in the
+ * environments a promotion role covers, as GET /v1/images/{uid} shows them;
+ * anything else looks like a repository with nothing in it.
+ */
+export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy }) {
+  return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    const repositoryOf = async (request: FastifyRequest<{ Params: RepositoryParams }>): Promise<{ environment: EnvironmentName; images: ImageView[] }> => {
+      const caller = await options.caller(request);
+      const environment = parseEnvironmentName(request.params.environment);
+      if (!environment) throw badRequest(`unknown environment ${JSON.stringify(request.params.environment)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'params.environment');
+      const { owner } = request.params;
+      const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
+      if (owner !== caller.actor.username && !readable.includes(environment)) return { environment, images: [] };
+      const images: ImageView[] = [];
+      let after: { imageName: string; imageUID: string } | undefined;
+      do {
+        const page = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, environment, limit: SEARCH_PAGE, after });
+        for (const image of page.images) {
+          const seen = image.owner === owner ? visibleImage(image, caller.actor.username, readable) : undefined;
+          if (seen) images.push(seen);
+        }
+        after = page.next ?? undefined;
+      } while (after);
+      return { environment, images };
+    };
+
+    app.get<{ Params: RepositoryParams }>('/helm/:environment/:owner/index.yaml', {
+      schema: {
+        operationId: 'helmRepositoryIndex', tags: ['charts'], params: { type: 'object', properties: REPOSITORY_PARAMS, required: ['environment', 'owner'] },
+        summary: 'A Helm repository index of an owner\'s charts in an environment: helm repo add orbit <gateway>/helm/<environment>/<owner> --username <any> --password <token>',
+        response: { 200: { description: 'index.yaml', type: 'string' }, ...errors(400, 401) },
+      },
+    }, async (request, reply) => {
+      const { environment, images } = await repositoryOf(request);
+      return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-store').send(toYamlText(helmIndex(images, environment, new Date())));
+    });
+
+    app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {
+      schema: {
+        operationId: 'helmRepositoryChart', tags: ['charts'],
+        params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: '^[A-Za-z0-9]{60}$' }, file: { type: 'string', maxLength: 512 } }, required: ['environment', 'owner', 'uid', 'file'] },
+        summary: 'A chart the repository index lists: redirects to the stored chart (.tgz)',
+        response: { 302: { description: 'Location: a presigned GET of the chart, valid for 15 minutes', type: 'null' }, ...errors(400, 401, 404) },
+      },
+    }, async (request, reply) => {
+      const { environment, images } = await repositoryOf(request);
+      const { uid, file } = request.params;
+      // What the index lists, no more: a version of the image that has not reached the environment is not in its repository.
+      const version = images.find((image) => image.imageUID === uid)?.versions
+        .find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment));
+      const chart = version?.['chartLocation'] as StoredObjectRef | undefined;
+      if (!chart) throw notFound(`chart ${file} of image ${uid} in this repository`);
+      const link = await deps.deployables.downloadUrl(chart, file);
+      return reply.header('cache-control', 'no-store').redirect(link.url, 302);
+    });
+  };
+}
