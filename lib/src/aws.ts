@@ -75,6 +75,23 @@ export function createS3(settings: AwsSettings): S3Client {
   return client;
 }
 
+/**
+ * A client for presigning uploads only. By default the SDK (3.729 on) signs a
+ * CRC32 of the request body into a presigned PutObject or UploadPart URL; at
+ * signing time there is no body, so every URL says `x-amz-checksum-crc32=AAAAAA==`
+ * (the CRC32 of nothing), and AWS S3 refuses any real upload to it with
+ * BadDigest. MinIO ignores the parameter, so the local stack never showed it.
+ * Checksums only where an operation requires them keeps them out of the URL.
+ */
+export function createPresigningS3(settings: AwsSettings): S3Client {
+  return new S3Client({
+    region: settings.AWS_REGION,
+    endpoint: settings.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: settings.S3_FORCE_PATH_STYLE,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+}
+
 export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANSWER_TIMEOUT_MS): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_DYNAMODB, maxAttempts: 2,

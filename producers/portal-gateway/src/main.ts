@@ -1,6 +1,6 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
-  createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createS3, EventCodec, EventPublisher,
+  createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
   findLostProjection, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runMain, tableName, TOPICS, untilConnected,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -48,7 +48,7 @@ runMain(async () => {
   const app = buildApp({
     ready, logger, verify,
     metrics: createMetrics('portal-gateway'),
-    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
+    uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner: createPresigningS3(config), partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
     names: mysqlImageNames(pool, confirmed),
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     versionStored: mysqlVersionStored(pool),

@@ -53,13 +53,16 @@ function errorName(error: unknown): string {
 }
 
 export interface S3UploadStoreOptions {
+  /** The client URLs are presigned with: lib's createPresigningS3, which signs no checksum of a body it does not have. */
+  readonly presigner: S3Client;
   /** Seconds a presigned URL works. @default 3600 */
   readonly presignSeconds?: number;
   /** Size of the parts a declared upload is cut into (raised where S3's 10 000-part limit needs it). @default 64 MiB */
   readonly partSizeBytes?: number;
 }
 
-export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, options: S3UploadStoreOptions = {}): UploadStore {
+export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, options: S3UploadStoreOptions): UploadStore {
+  const { presigner } = options;
   const presignSeconds = options.presignSeconds ?? 3600;
   const preferredPartBytes = options.partSizeBytes ?? 64 * 1024 ** 2;
 
@@ -122,7 +125,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
   async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
     const parts = await Promise.all(partNumbers.map(async (partNumber) => {
-      const url = await getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
+      const url = await getSignedUrl(presigner, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
       return { partNumber, url, sizeBytes: expectedPartBytes(plan, partNumber) };
     }));
     // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
@@ -137,7 +140,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
-        const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
+        const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
