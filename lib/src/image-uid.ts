@@ -20,7 +20,3 @@ export function newImageUID(random: (size: number) => Buffer = randomBytes): str
 
 /** What newImageUID gives, as a pattern for the API document: every path or query naming an image is held to it. */
 export const IMAGE_UID_PATTERN = `^[A-Za-z0-9]{${IMAGE_UID_LENGTH}}$`;
-const IMAGE_UID = new RegExp(IMAGE_UID_PATTERN);
-export function isImageUID(value: string): boolean {
-  return IMAGE_UID.test(value);
-}

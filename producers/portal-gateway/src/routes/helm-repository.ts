@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
@@ -64,7 +64,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {
       schema: {
         operationId: 'helmRepositoryChart', tags: ['charts'],
-        params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: '^[A-Za-z0-9]{60}$' }, file: { type: 'string', maxLength: 512 } }, required: ['environment', 'owner', 'uid', 'file'] },
+        params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: IMAGE_UID_PATTERN }, file: { type: 'string', maxLength: 512 } }, required: ['environment', 'owner', 'uid', 'file'] },
         summary: 'A chart the repository index lists: redirects to the stored chart (.tgz)',
         response: { 302: { description: 'Location: a presigned GET of the chart, valid for 15 minutes', type: 'null' }, ...errors(400, 401, 404) },
       },
