@@ -133,8 +133,9 @@ function frameworkRefusal(error: FastifyError, _request: FastifyRequest, reply: 
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     logger: false, bodyLimit: 1024 * 1024,
-    // Long enough that an over-long id reaches its route's schema and gets the field at fault.
-    maxParamLength: 512,
+    // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
+    // (a user name, a chart file), each possibly two UTF-16 units, and then some.
+    maxParamLength: 1024,
     frameworkErrors: frameworkRefusal,
     // Fastify's default drops fields a schema does not name: a transfer with `"dryrun": true` (a typo) would run for real.
     ajv: { customOptions: { removeAdditional: false } },

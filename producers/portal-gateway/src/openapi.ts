@@ -183,7 +183,6 @@ export const PRESIGN_BODY = {
     sizeBytes: { type: 'integer', minimum: 1, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive' },
   },
   additionalProperties: false,
-  nullable: true,
 } as const;
 
 const METADATA_BODY = object({ metadata: METADATA_JSON_SCHEMA });
@@ -300,6 +299,9 @@ export function completeDocument<T extends object>(document: T): T {
   if (upload) upload['requestBody'] = UPLOAD_REQUEST_BODY;
   const reference = paths?.['/v1/uploads/references']?.['post'];
   if (reference) reference['requestBody'] = REFERENCE_REQUEST_BODY;
+  // The body only declares a size; without one the answer is a single PUT.
+  const presign = paths?.['/v1/uploads/presign']?.['post'];
+  if (presign) presign['requestBody'] = { required: false, content: { 'application/json': { schema: PRESIGN_BODY } } };
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
   return document;

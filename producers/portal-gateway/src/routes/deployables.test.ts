@@ -176,5 +176,10 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect(entriesOf((await helm('Staging/someone-else/index.yaml', { user: 'rm', roles: ['release-manager'] })).body)).toEqual({});
     expect((await helm('Testing/dev1/index.yaml', { password: 'not-a-token' })).statusCode).toBe(401);
     expect((await helm('Nowhere/dev1/index.yaml')).statusCode).toBe(400);
+    // An owner name as long as a token may carry (255 characters, each two UTF-16 units here) reaches the route, not a 414.
+    const longest = '\u{1F600}'.repeat(255);
+    const own = await helm(`Testing/${encodeURIComponent(longest)}/index.yaml`, { user: longest });
+    expect(own.statusCode).toBe(200);
+    expect((await helm(`Testing/dev1/charts/${UID}/${encodeURIComponent(longest.slice(0, 500))}.tgz`)).statusCode).toBe(404);
   });
 });

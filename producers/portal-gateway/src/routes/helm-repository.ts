@@ -11,8 +11,31 @@ import type { TransferPolicy } from '../transfer-rules.js';
 type RepositoryParams = { environment: string; owner: string };
 
 const REPOSITORY_PARAMS = {
-  environment: { type: 'string', maxLength: 32, description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}` },
+  environment: { type: 'string', enum: [...ENVIRONMENT_NAMES], description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}` },
   owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Whose images: your user name, or, with a promotion role, another owner\'s' },
+};
+
+/** index.yaml as Helm reads it: chart name to its versions, newest first. */
+const HELM_INDEX = {
+  type: 'object', required: ['apiVersion', 'entries', 'generated'],
+  properties: {
+    apiVersion: { type: 'string', enum: ['v1'] },
+    generated: { type: 'string', format: 'date-time' },
+    entries: {
+      type: 'object',
+      additionalProperties: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['apiVersion', 'name', 'version', 'appVersion', 'description', 'created', 'urls'],
+          properties: {
+            apiVersion: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, appVersion: { type: 'string' },
+            description: { type: 'string' }, created: { type: 'string', format: 'date-time' },
+            urls: { type: 'array', items: { type: 'string', description: 'Relative to the repository URL: charts/{uid}/{chart}-{version}.tgz' } },
+          },
+        },
+      },
+    },
+  },
 };
 
 /** Searched a page at a time, as GET /v1/images pages. */
@@ -54,7 +77,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       schema: {
         operationId: 'helmRepositoryIndex', tags: ['charts'], params: { type: 'object', properties: REPOSITORY_PARAMS, required: ['environment', 'owner'] },
         summary: 'A Helm repository index of an owner\'s charts in an environment: helm repo add orbit <gateway>/helm/<environment>/<owner> --username <any> --password <token>',
-        response: { 200: { description: 'index.yaml', type: 'string' }, ...errors(400, 401) },
+        response: { 200: { description: 'The index.yaml Helm reads', content: { 'application/yaml': { schema: HELM_INDEX } } }, ...errors(400, 401) },
       },
     }, async (request, reply) => {
       const { environment, images } = await repositoryOf(request);
@@ -64,7 +87,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {
       schema: {
         operationId: 'helmRepositoryChart', tags: ['charts'],
-        params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: IMAGE_UID_PATTERN }, file: { type: 'string', maxLength: 512 } }, required: ['environment', 'owner', 'uid', 'file'] },
+        params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: IMAGE_UID_PATTERN }, file: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['environment', 'owner', 'uid', 'file'] },
         summary: 'A chart the repository index lists: redirects to the stored chart (.tgz)',
         response: { 302: { description: 'Location: a presigned GET of the chart, valid for 15 minutes', type: 'null' }, ...errors(400, 401, 404) },
       },

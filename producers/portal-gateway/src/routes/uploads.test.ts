@@ -459,6 +459,10 @@ describe('POST /v1/uploads', () => {
     const over = await presign({ sizeBytes: 1001 });
     expect(over.statusCode).toBe(413);
     expect(over.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload would be 1001 bytes; the limit is 1000' });
+    for (const text of ['false', '[1000]', '"1000"']) {
+      const refused = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'application/json' }, payload: text });
+      expect(refused.statusCode, text).toBe(400);
+    }
     for (const bad of [{ sizeBytes: 0 }, { sizeBytes: 1.5 }, { sizeBytes: 'ten' }, { size: 10 }]) {
       const refused = await presign(bad);
       expect(refused.statusCode, JSON.stringify(bad)).toBe(400);

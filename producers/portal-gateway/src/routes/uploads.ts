@@ -326,11 +326,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
     app.post<{ Body: { sizeBytes?: number } | null | undefined }>('/v1/uploads/presign', {
       schema: {
-        operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: PRESIGN_BODY,
+        // Nullable here so that no body at all passes; the document says the body is optional instead.
+        operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: { ...PRESIGN_BODY, nullable: true },
         response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' }, ...errors(400, 401, 413) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      // A body that is there but no object (false, say, which the schema check turns into null) is no declaration.
+      if (request.body === null && request.headers['content-type'] !== undefined) throw badRequest('send a JSON object such as {"sizeBytes": 7516192768}, or no body', 'body');
       const sizeBytes = request.body?.sizeBytes ?? null;
       if (sizeBytes !== null && sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload would be ${sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
