@@ -245,7 +245,11 @@ describe('transferring an image from Development to Testing', () => {
       expect(listed).toEqual([expect.objectContaining({ name: `orbit-production/${chartName}`, version: chartVersion, app_version: VERSION })]);
       run('pull', `orbit-production/${chartName}`, '--version', chartVersion, '--destination', home);
       const stored = await s3.send(new GetObjectCommand({ Bucket: chartLocation.bucket, Key: chartLocation.key, VersionId: chartLocation.versionId }));
-      expect(readFileSync(join(home, `${chartName}-${chartVersion}.tgz`))).toEqual(Buffer.from(await stored.Body!.transformToByteArray()));
+      const pulled = readFileSync(join(home, `${chartName}-${chartVersion}.tgz`));
+      expect(pulled).toEqual(Buffer.from(await stored.Body!.transformToByteArray()));
+      // The index's digest is the pulled archive's, as strict clients (Flux, flux-local) check.
+      const index = readFileSync(join(home, 'cache', 'repository', 'orbit-production-index.yaml'), 'utf8');
+      expect(index).toContain(`digest: "${createHash('sha256').update(pulled).digest('hex')}"`);
       // A developer without the role finds nothing of it there.
       run('repo', 'add', 'orbit-stranger', `${GATEWAY_URL}/helm/Production/${encodeURIComponent(USER)}`, '--username', 'x', '--password', tokenFor(stranger));
       expect(JSON.parse(run('search', 'repo', 'orbit-stranger/', '--output', 'json'))).toEqual([]);

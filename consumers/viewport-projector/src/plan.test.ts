@@ -21,6 +21,8 @@ describe('planProjection', () => {
     expect(plan.posts.get(versionGuid(uid, 'v1-0-00'))).toMatchObject({ status: 'ready', insert: { parentGuid: imageGuid(uid), type: 'orbit_image_version' } });
     expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('environments')).toBe('["Development"]');
     expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartName')).toBe(events['orbit.chart.generated'].chartName);
+    // The chart's SHA-256, which the gateway's Helm repository index gives clients to check the download against.
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartSha256')).toBe(events['orbit.chart.generated'].chartSha256);
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 

@@ -264,7 +264,7 @@ class Planner {
     const version = versionGuid(event.imageUID, event.imageVersion);
     if (!this.versionExists(version)) throw this.missing(event.imageUID, event.imageVersion);
     this.postOf(version).status = 'ready';
-    this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart });
+    this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart, chartSha256: event.chartSha256 });
     const status = this.setRequestStatus(event, 'succeeded');
     return { requestId: event.requestId, status, imageVersion: event.imageVersion, environment: event.environment };
   }

@@ -19,7 +19,7 @@ function harness() {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
     versions: [
       {
-        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0',
+        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', chartSha256: 'ab'.repeat(32),
         promotions: { Testing: { s3Location: testCopy }, Staging: { s3Location: stagingCopy } },
       },
       { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` } },
@@ -156,7 +156,7 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect(index.statusCode).toBe(200);
     expect(index.headers['content-type']).toContain('application/yaml');
     const entries = entriesOf(index.body);
-    expect(entries).toEqual({ 'billing-api': [expect.objectContaining({ version: '1.0.0', appVersion: 'v1-0-00', urls: [`charts/${UID}/billing-api-1.0.0.tgz`] })] });
+    expect(entries).toEqual({ 'billing-api': [expect.objectContaining({ version: '1.0.0', appVersion: 'v1-0-00', digest: 'ab'.repeat(32), urls: [`charts/${UID}/billing-api-1.0.0.tgz`] })] });
     const chartLink = await helm(`Testing/dev1/${entries['billing-api']![0]!.urls[0]!}`);
     expect(chartLink.statusCode).toBe(302);
     expect(chartLink.headers['location']).toContain(chart.key);

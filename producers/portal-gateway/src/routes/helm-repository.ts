@@ -30,6 +30,7 @@ const HELM_INDEX = {
           properties: {
             apiVersion: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, appVersion: { type: 'string' },
             description: { type: 'string' }, created: { type: 'string', format: 'date-time' },
+            digest: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the chart archive' },
             urls: { type: 'array', items: { type: 'string', description: 'Relative to the repository URL: charts/{uid}/{chart}-{version}.tgz' } },
           },
         },
