@@ -118,6 +118,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         MultipartUpload: { Parts: planned.map((part) => ({ PartNumber: part.PartNumber, ETag: part.ETag })) },
       }));
     } catch (error) {
+      // A part PUT again between the listing and the completion no longer has the ETag listed: the client completes again.
+      if (errorName(error) === 'InvalidPart') throw new UploadIncompleteError(uploadId, ['a part was sent again while the upload was being completed']);
       if (errorName(error) !== 'NoSuchUpload') throw error;
     }
   }
