@@ -4,6 +4,7 @@ import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { errors, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
+import { chartFileName } from '../helm-index.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -28,7 +29,8 @@ export function manifestsAs(manifests: readonly unknown[], accept: string | unde
   return { type: 'application/json; charset=utf-8', body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) };
 }
 
-const locationOf = (value: unknown): StoredObjectRef | undefined => {
+/** A stored object's location as ViewPort keeps it (s3Location, chartLocation), or undefined when it is not one. */
+export const locationOf = (value: unknown): StoredObjectRef | undefined => {
   const location = value as Partial<StoredObjectRef> | null | undefined;
   return typeof location?.bucket === 'string' && typeof location.key === 'string' ? { bucket: location.bucket, key: location.key, versionId: location.versionId ?? null } : undefined;
 };
@@ -121,7 +123,7 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       const { version, imageVersion } = await versionOf(request);
       const chart = locationOf(version['chartLocation']);
       if (!chart) throw notFound(`the chart of version ${imageVersion} (not generated yet, or the version failed)`);
-      return redirectTo(reply, chart, `${String(version['chartName'])}-${String(version['chartVersion'])}.tgz`);
+      return redirectTo(reply, chart, chartFileName(version) ?? `${imageVersion}.tgz`);
     });
   };
 }

@@ -4,7 +4,8 @@ import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import { errors } from '../openapi.js';
-import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView } from '../ports.js';
+import { locationOf } from './deployables.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -54,19 +55,25 @@ const SEARCH_PAGE = 200;
  */
 export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
-    const repositoryOf = async (request: FastifyRequest<{ Params: RepositoryParams }>): Promise<{ environment: EnvironmentName; images: ImageView[] }> => {
+    /** The repository's environment, and the environments of others' images the caller reads; null when the caller may see nothing of the owner's there. */
+    const accessOf = async (request: FastifyRequest<{ Params: RepositoryParams }>) => {
       const caller = await options.caller(request);
       const environment = parseEnvironmentName(request.params.environment);
       if (!environment) throw badRequest(`unknown environment ${JSON.stringify(request.params.environment)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'params.environment');
-      const { owner } = request.params;
       const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
-      if (owner !== caller.actor.username && !readable.includes(environment)) return { environment, images: [] };
+      const allowed = request.params.owner === caller.actor.username || readable.includes(environment);
+      return { caller, environment, readable, allowed };
+    };
+
+    const imagesOf = async (request: FastifyRequest<{ Params: RepositoryParams }>): Promise<{ environment: EnvironmentName; images: ImageView[] }> => {
+      const { caller, environment, readable, allowed } = await accessOf(request);
+      if (!allowed) return { environment, images: [] };
       const images: ImageView[] = [];
       let after: { imageName: string; imageUID: string } | undefined;
       do {
         const page = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, environment, limit: SEARCH_PAGE, after });
         for (const image of page.images) {
-          const seen = image.owner === owner ? visibleImage(image, caller.actor.username, readable) : undefined;
+          const seen = image.owner === request.params.owner ? visibleImage(image, caller.actor.username, readable) : undefined;
           if (seen) images.push(seen);
         }
         after = page.next ?? undefined;
@@ -81,7 +88,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
         response: { 200: { description: 'The index.yaml Helm reads', content: { 'application/yaml': { schema: HELM_INDEX } } }, ...errors(400, 401) },
       },
     }, async (request, reply) => {
-      const { environment, images } = await repositoryOf(request);
+      const { environment, images } = await imagesOf(request);
       return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-store').send(toYamlText(helmIndex(images, environment, new Date())));
     });
 
@@ -93,12 +100,14 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
         response: { 302: { description: 'Location: a presigned GET of the chart, valid for 15 minutes', type: 'null' }, ...errors(400, 401, 404) },
       },
     }, async (request, reply) => {
-      const { environment, images } = await repositoryOf(request);
-      const { uid, file } = request.params;
-      // What the index lists, no more: a version of the image that has not reached the environment is not in its repository.
-      const version = images.find((image) => image.imageUID === uid)?.versions
-        .find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment));
-      const chart = version?.['chartLocation'] as StoredObjectRef | undefined;
+      const { caller, environment, readable, allowed } = await accessOf(request);
+      const { owner, uid, file } = request.params;
+      // One look-up of the image, not the owner's listing; what the index lists, no more: a version not in the environment is not in its repository.
+      const image = allowed ? visibleImage(await deps.images.get(uid), caller.actor.username, readable) : undefined;
+      const version = image?.owner === owner
+        ? image.versions.find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment))
+        : undefined;
+      const chart = version && locationOf(version['chartLocation']);
       if (!chart) throw notFound(`chart ${file} of image ${uid} in this repository`);
       const link = await deps.deployables.downloadUrl(chart, file);
       return reply.header('cache-control', 'no-store').redirect(link.url, 302);
