@@ -63,11 +63,12 @@ function recordFailedCalls<Input extends object, Output extends object>(stack: M
   }, { step: 'initialize', name: 'orbitRecordFailedCalls', override: true });
 }
 
+/** Where S3 is: the same for the client that calls it and the one that presigns for it. */
+const s3Location = (settings: AwsSettings) => ({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_S3, forcePathStyle: settings.S3_FORCE_PATH_STYLE });
+
 export function createS3(settings: AwsSettings): S3Client {
   const client = new S3Client({
-    region: settings.AWS_REGION,
-    endpoint: settings.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: settings.S3_FORCE_PATH_STYLE,
+    ...s3Location(settings),
     maxAttempts: 2,
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: S3_SILENCE_TIMEOUT_MS, throwOnRequestTimeout: true },
   });
@@ -84,12 +85,7 @@ export function createS3(settings: AwsSettings): S3Client {
  * Checksums only where an operation requires them keeps them out of the URL.
  */
 export function createPresigningS3(settings: AwsSettings): S3Client {
-  return new S3Client({
-    region: settings.AWS_REGION,
-    endpoint: settings.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: settings.S3_FORCE_PATH_STYLE,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  return new S3Client({ ...s3Location(settings), requestChecksumCalculation: 'WHEN_REQUIRED' });
 }
 
 export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANSWER_TIMEOUT_MS): DynamoDBDocumentClient {

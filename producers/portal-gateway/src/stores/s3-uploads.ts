@@ -111,7 +111,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     }
     const problems = partProblems(plan, uploaded(parts));
     if (problems.length > 0) throw new UploadIncompleteError(uploadId, problems);
-    const planned = parts.filter((part) => (part.PartNumber ?? 0) <= plan.partCount).sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    // Every planned part is there at its size, and only planned parts have URLs: all of them, in order.
+    const planned = [...parts].sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
     try {
       await s3.send(new CompleteMultipartUploadCommand({
         Bucket: bucket, Key: key, UploadId: plan.s3UploadId,
