@@ -39,3 +39,4 @@ export {
 export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 export * from './stored-json.js';
 export { toYamlText } from './yaml-text.js';
+export * from './registry/index.js';

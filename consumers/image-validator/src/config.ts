@@ -1,16 +1,4 @@
-import { bucketEnv, env, registryAllowlistEnv } from '@orbit/lib';
-import { z } from 'zod';
-
-const credentialsJson = z.string().optional().transform((text, context) => {
-  if (text === undefined || text.trim() === '') return new Map<string, { username: string; password: string }>();
-  try {
-    const parsed = z.record(z.string(), z.object({ username: z.string(), password: z.string() })).parse(JSON.parse(text));
-    return new Map(Object.entries(parsed));
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be JSON like {"registry.example.com":{"username":"u","password":"p"}}' });
-    return z.NEVER;
-  }
-});
+import { bucketEnv, env, registryAccessEnv, registryAllowlistEnv } from '@orbit/lib';
 
 /** The validator's variables on top of the runtime ones. */
 export const validatorEnv = {
@@ -23,10 +11,7 @@ export const validatorEnv = {
   ORBIT_MAX_ARCHIVE_ENTRIES: env.int(100_000, 1),
   /** Registries references may name (host, host:port, *.domain; comma-separated); empty: any. Refused ones end REGISTRY_NOT_ALLOWED. */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
-  /** Registries (host[:port], comma-separated) pulled over plain HTTP; loopback registries always are. */
-  ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
+  ...registryAccessEnv,
   /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */
   ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(30, 1),
-  /** Pull credentials per registry as JSON; secret, never logged. */
-  ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
 };

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { sampleEvents, type ObjectRef, type UploadRequested } from '@orbit/schemas';
-import { retryPolicy } from '@orbit/lib';
+import { retryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import { describe, expect, it, vi } from 'vitest';
 import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
 import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
-import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 import type { VersionHolder } from './name-registry.js';
 import { RegistryOutages } from './registry-outages.js';
-import { isInsecureRegistry } from './stage-reference.js';
 
 const image = await buildImage({ repoTags: ['billing-api:1.0.0'], layers: [{ files: { app: 'x' } }, { files: { conf: 'y' }, gzip: true }] });
 const archive = await archiveOf(ociEntries(image), { gzip: true });
@@ -275,17 +273,5 @@ describe('validateUpload', () => {
   it('refuses an upload whose staged object is gone instead of retrying for ever', async () => {
     const { deps: d } = deps({ openStaged: async (ref) => { throw new StagedObjectMissingError(ref); } });
     expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'STAGED_OBJECT_MISSING' });
-  });
-});
-
-describe('isInsecureRegistry', () => {
-  const access = { insecure: new Set(['registry.lab:5000']), credentials: new Map() };
-  it('speaks plain HTTP to loopback registries and to the listed ones only', () => {
-    expect(isInsecureRegistry('127.0.0.1:5000', access)).toBe(true);
-    expect(isInsecureRegistry('localhost:5000', access)).toBe(true);
-    expect(isInsecureRegistry('[::1]:5000', access)).toBe(true);
-    expect(isInsecureRegistry('registry.lab:5000', access)).toBe(true);
-    expect(isInsecureRegistry('registry.lab', access)).toBe(false);
-    expect(isInsecureRegistry('ghcr.io', access)).toBe(false);
   });
 });

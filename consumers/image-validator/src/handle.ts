@@ -1,12 +1,11 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
+import { checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
 import { validateArchive } from './archive/validate-archive.js';
 import type { NameRegistry } from './name-registry.js';
 import type { RegistryOutages } from './registry-outages.js';
-import { PullRefusedError, RegistryUnavailableError } from './registry-pull/client.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
 export const UPLOAD_REJECTION_CODES = {

@@ -1,28 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ownerKeySegment, parseImageReference } from '@orbit/lib';
+import { credentialsFor, distributionAddress, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
-import type { Credentials } from './registry-pull/auth.js';
-import { PullRefusedError, RegistryClient } from './registry-pull/client.js';
-import { credentialsFor, distributionAddress } from './registry-pull/docker-hub.js';
 import { pullAsOciArchive } from './registry-pull/pull.js';
-
-export interface RegistryAccess {
-  /** Registries (host[:port]) spoken to over plain HTTP. */
-  readonly insecure: ReadonlySet<string>;
-  readonly credentials: ReadonlyMap<string, Credentials>;
-}
-
-/**
- * Docker's own default: registries on the loopback are plain HTTP without
- * being listed; every other registry is HTTPS unless configured insecure.
- */
-export function isInsecureRegistry(registry: string, access: RegistryAccess): boolean {
-  if (access.insecure.has(registry)) return true;
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** `uploads/{username}/pulled/{requestId}.tar`: one object per request, so a redelivery overwrites its own pull. */
 export function pulledKeyOf(owner: string, requestId: string): string {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
-import { PullRefusedError, RegistryClient } from './client.js';
+import { PullRefusedError, RegistryClient } from '@orbit/lib';
 import { pullAsOciArchive } from './pull.js';
 
 let registry: TestRegistry;

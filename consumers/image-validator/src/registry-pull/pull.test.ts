@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
-import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
+import { PullRefusedError, RegistryClient, RegistryUnavailableError } from '@orbit/lib';
 import { pullAsOciArchive } from './pull.js';
 
 const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

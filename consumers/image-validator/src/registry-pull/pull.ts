@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from '../archive/index.js';
 import { choosePlatform } from '../platforms.js';
-import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',

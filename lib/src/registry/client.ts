@@ -1,4 +1,4 @@
-import { OrbitError } from '@orbit/lib';
+import { OrbitError } from '../errors.js';
 import { basicAuthorization, parseChallenge, type Credentials } from './auth.js';
 
 /**

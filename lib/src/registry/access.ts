@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import type { Credentials } from './auth.js';
+
+/** How Orbit reaches registries: which speak plain HTTP, and the credentials for each. */
+export interface RegistryAccess {
+  /** Registries (host[:port]) spoken to over plain HTTP. */
+  readonly insecure: ReadonlySet<string>;
+  readonly credentials: ReadonlyMap<string, Credentials>;
+}
+
+/**
+ * Docker's own default: registries on the loopback are plain HTTP without
+ * being listed; every other registry is HTTPS unless configured insecure.
+ */
+export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess, 'insecure'>): boolean {
+  if (access.insecure.has(registry)) return true;
+  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const credentialsJson = z.string().optional().transform((text, context) => {
+  if (text === undefined || text.trim() === '') return new Map<string, Credentials>();
+  try {
+    const parsed = z.record(z.string(), z.object({ username: z.string(), password: z.string() })).parse(JSON.parse(text));
+    return new Map<string, Credentials>(Object.entries(parsed));
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be JSON like {"registry.example.com":{"username":"u","password":"p"}}' });
+    return z.NEVER;
+  }
+});
+
+/** The variables of RegistryAccess, shared by the validator (pulls) and the harbor-writer (pushes). */
+export const registryAccessEnv = {
+  /** Registries (host[:port], comma-separated) spoken to over plain HTTP; loopback registries always are. */
+  ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
+  /** Credentials per registry as JSON; secret, never logged. */
+  ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
+};
