@@ -40,3 +40,4 @@ export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-wor
 export * from './stored-json.js';
 export { toYamlText } from './yaml-text.js';
 export * from './registry/index.js';
+export * from './chart-name.js';

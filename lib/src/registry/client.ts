@@ -96,11 +96,22 @@ export interface RegistryClientOptions {
   readonly fetch?: typeof fetch;
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
   readonly answerTimeoutMs?: number;
+  /** What the token is asked for when a challenge names no scope. @default ['pull'] */
+  readonly actions?: readonly ('pull' | 'push')[];
+}
+
+/** A request body: bytes, which can be sent again after a challenge, or a stream, which cannot. */
+export type RegistryRequestBody = Buffer | ReadableStream<Uint8Array>;
+
+export interface RegistryRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: RegistryRequestBody;
 }
 
 /**
- * A minimal OCI distribution API client for pulls: GET manifests and blobs,
- * answering Bearer and Basic challenges once per scope.
+ * A minimal OCI distribution API client: GET manifests and blobs for pulls,
+ * any request for pushes, answering Bearer and Basic challenges once per scope.
  */
 export class RegistryClient {
   private authorization: string | undefined;
@@ -123,11 +134,7 @@ export class RegistryClient {
   }
 
   async get(path: string, accept?: string): Promise<Response> {
-    let response = await this.send(path, accept);
-    if (response.status === 401) {
-      await this.authenticate(response.headers.get('www-authenticate'));
-      response = await this.send(path, accept);
-    }
+    const response = await this.request(path, { method: 'GET', headers: accept ? { accept } : {} });
     if (response.ok) return response;
     await response.body?.cancel();
     if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.options.registry}/${this.options.repository}${path.replace(/^\/(manifests|blobs)\//, ':')} was not found`);
@@ -153,16 +160,48 @@ export class RegistryClient {
     }
   }
 
-  private async send(path: string, accept?: string): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (accept) headers['accept'] = accept;
+  /**
+   * Any request, its answer as it came (the caller reads the status), after
+   * one challenge answered. `target`: a path below the repository
+   * (`/blobs/uploads/`), or a Location the registry gave (an absolute path
+   * or URL). A streamed body cannot be sent twice, so it goes only where a
+   * token was already fetched; a 401 then means the token expired mid-push,
+   * and the push is tried again later.
+   */
+  async request(target: string, request: RegistryRequest): Promise<Response> {
+    const url = this.resolve(target);
+    const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
+    const response = await this.send(url, request);
+    if (response.status !== 401) return response;
+    await response.body?.cancel();
+    if (streamed) throw new RegistryUnavailableError(this.options.registry, new Error(`${this.options.registry} refused a token it had issued during the upload (expired?)`), true);
+    await this.authenticate(response.headers.get('www-authenticate'));
+    return this.send(url, request);
+  }
+
+  private resolve(target: string): URL {
+    if (/^https?:\/\//i.test(target)) return new URL(target);
+    if (target.startsWith('/v2/')) return new URL(target, this.base);
+    return new URL(`${this.base}${target}`);
+  }
+
+  private async send(url: URL, request: RegistryRequest): Promise<Response> {
+    const headers: Record<string, string> = { ...request.headers };
     if (this.authorization) headers['authorization'] = this.authorization;
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
+    // An upload's answer comes only once all of it is sent, so that patience is for the requests without a streamed body.
+    const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
     const unanswered = new AbortController();
     const timeoutMs = this.answerTimeoutMs;
-    const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = streamed ? undefined : setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
-      return await this.fetchImpl(`${this.base}${path}`, { headers, redirect: 'follow', signal: unanswered.signal });
+      return await this.fetchImpl(url, {
+        method: request.method, headers, body: request.body, signal: unanswered.signal,
+        // Blob GETs may redirect to storage (S3, a CDN); an upload's answers are read, never followed.
+        redirect: reads ? 'follow' : 'manual',
+        ...(streamed ? { duplex: 'half' } : {}),
+      });
     } catch (error) {
       if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason);
       throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error);
@@ -190,7 +229,7 @@ export class RegistryClient {
       throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
     }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:pull`);
+    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`);
     const timeoutMs = this.answerTimeoutMs;
     // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
     const unanswered = AbortSignal.timeout(timeoutMs);

@@ -2,3 +2,4 @@ export * from './access.js';
 export * from './auth.js';
 export * from './client.js';
 export * from './docker-hub.js';
+export * from './image-manifest.js';

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { canonicalDockerManifest, digestInEntryName, sha256Of } from '@orbit/lib';
 import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { normalizeEntryPath } from './entry-path.js';
-import { dockerManifestShape, MEDIA_TYPES } from './json-shapes.js';
+import { dockerManifestShape } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
 import { resolveOciLayout } from './oci-layout.js';
 import { reject } from './rejections.js';
@@ -15,36 +15,18 @@ export interface DockerImage {
   readonly notes: readonly string[];
 }
 
-/** `blobs/sha256/<hex>` (docker 25+) and `<hex>.json` (older configs) name their own digest. */
-function digestInName(path: string): string | null {
-  const match = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(path) ?? /^([a-f0-9]{64})\.json$/.exec(path);
-  return match?.[1] === undefined ? null : `sha256:${match[1]}`;
-}
-
 function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
   const path = normalizeEntryPath(rawPath);
   if (!path.ok) return reject('UNSAFE_PATH', `manifest.json names ${role} "${rawPath}", which ${path.why}`);
-  const named = digestInName(path.path);
+  const named = digestInEntryName(path.path);
   // Content-addressed paths (blobs/sha256/…, <hex>.json) must be regular files; legacy layer.tar paths may be docker's links.
   const file = named === null && role.startsWith('layer') ? blobs.fileFollowingOneLink(path.path, role) : blobs.file(path.path, role);
   if (named !== null) verifyDigest(file, named, role);
   return file;
 }
 
-/**
- * The manifest older docker-archives never stored: the same bytes
- * `skopeo inspect --raw docker-archive:…` prints (Go's compact JSON, field
- * order as below, every layer labelled .tar.gzip whatever its compression),
- * so the digest agrees with what skopeo and podman report for the archive.
- */
 function canonicalManifestDigest(config: FileFacts, layers: readonly LayerRef[]): string {
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPES.dockerManifest,
-    config: { mediaType: MEDIA_TYPES.dockerConfig, size: config.size, digest: `sha256:${config.sha256}` },
-    layers: layers.map((layer) => ({ mediaType: MEDIA_TYPES.dockerLayerGzip, size: layer.file.size, digest: layer.digest })),
-  };
-  return `sha256:${createHash('sha256').update(JSON.stringify(manifest)).digest('hex')}`;
+  return sha256Of(canonicalDockerManifest({ digest: `sha256:${config.sha256}`, size: config.size }, layers.map((layer) => ({ digest: layer.digest, size: layer.file.size }))));
 }
 
 /**

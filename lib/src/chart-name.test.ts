@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { chartNameOf, MAX_CHART_NAME } from './chart-name.js';
+
+const UID = 'AbCdEfGh1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+describe('chartNameOf', () => {
+  it.each([
+    ['billing-api', 'billing-api'],
+    ['Billing API', 'billing-api'],
+    ['BillingAPI_v2', 'billingapi-v2'],
+    ['Café Crème', 'cafe-creme'],
+    ['../../etc/passwd', 'etc-passwd'],
+    ['a..b', 'a-b'],
+    ['123-service', 'service'],
+    ['--x--', 'x'],
+    ['Yes', 'yes'],
+  ])('%j -> %j', (name, expected) => {
+    expect(chartNameOf(name, UID)).toBe(expected);
+  });
+
+  it('falls back to the image UID when nothing usable is left', () => {
+    for (const name of ['', '..', '日本語', '1234', '---', '🚀']) expect(chartNameOf(name, UID)).toBe('image-abcdefgh');
+  });
+
+  it('cuts long names to 53 characters without a trailing dash', () => {
+    const name = chartNameOf(`${'word '.repeat(20)}end`, UID);
+    expect(name.length).toBeLessThanOrEqual(MAX_CHART_NAME);
+    expect(name).toMatch(DNS_LABEL);
+    expect(chartNameOf(`${'a'.repeat(52)}-bbbb`, UID)).toBe('a'.repeat(52));
+  });
+
+  it('always gives a DNS label that starts with a letter', () => {
+    for (const name of ['Ω', 'x'.repeat(100), '9lives', 'ÀÉÎÕÜ', 'a/b\\c', 'tab\tname', 'UPPER_CASE.NAME']) {
+      expect(chartNameOf(name, UID)).toMatch(DNS_LABEL);
+    }
+  });
+});
