@@ -1,0 +1,125 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PullRefusedError, RegistryClient } from '@orbit/lib';
+import { quietLogger } from '../../../../test/helpers/index.js';
+import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
+import type { ArchiveCompression } from './archive-tar.js';
+import { pushImage, PushRefusedError, type PushableImage } from './push-image.js';
+
+const ROBOT = { username: 'orbit-pusher', password: 'pushing-secret' };
+let registry: TestRegistry;
+let guarded: TestRegistry;
+let image: BuiltImage;
+let sibling: BuiltImage;
+
+/** What the validator would report of an archive, from skopeo (another reader of the same formats) instead of Orbit's code. */
+function summaryOf(transport: string, file: string, compression: ArchiveCompression = 'NONE'): PushableImage {
+  const raw = execFileSync('skopeo', ['inspect', '--raw', `${transport}:${file}`]);
+  const manifest = JSON.parse(raw.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
+  return {
+    compression, manifestDigest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, configDigest: manifest.config.digest,
+    layers: manifest.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })),
+  };
+}
+
+const open = (file: string) => async () => createReadStream(file);
+
+function target(at: TestRegistry, repository: string, tag: string | null, credentials?: { username: string; password: string }) {
+  return {
+    client: new RegistryClient({ registry: at.address, repository, insecure: true, actions: ['pull', 'push'], credentials }),
+    registry: at.address, name: `${at.address}/${repository}`, tag,
+  };
+}
+
+/** The image as a client that is not Orbit pulls it: skopeo copies it by digest, checking every blob. */
+function pullByDigest(reference: string): string {
+  const dir = join(image.dir, `pulled-${Math.random().toString(36).slice(2)}`);
+  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${dir}:x`]);
+  return execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`], { encoding: 'utf8' });
+}
+
+function digestOfTag(at: TestRegistry, repository: string, tag: string): string {
+  return (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${at.address}/${repository}:${tag}`], { encoding: 'utf8' })) as { Digest: string }).Digest;
+}
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  guarded = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
+  const base = { files: { 'app/run': '#!/bin/sh\necho hi\n' } };
+  image = buildImage({ name: 'team/app', tag: 'v1', layers: [base, { files: { 'app/data.txt': 'x'.repeat(10_000) } }], exposedPort: '8080/tcp' });
+  sibling = buildImage({ name: 'team/other', tag: 'v1', layers: [base, { files: { 'app/other.txt': 'y'.repeat(5_000) } }] });
+}, 120_000);
+
+afterAll(async () => {
+  await registry.stop();
+  await guarded.stop();
+  image.cleanup();
+  sibling.cleanup();
+});
+
+describe('pushImage', () => {
+  it('pushes a docker-archive under the digest its charts pin (the canonical manifest skopeo reports), tagged with its version', async () => {
+    const summary = summaryOf('docker-archive', image.dockerArchive);
+    const pushed = await pushImage(open(image.dockerArchive), summary, target(registry, 'orbit/app', '1.0.0'), quietLogger);
+    expect(pushed).toMatchObject({ reference: `${registry.address}/orbit/app@${summary.manifestDigest}`, tagged: true, alreadyThere: false, blobsSent: 3 });
+    const raw = pullByDigest(pushed.reference);
+    expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`).toBe(summary.manifestDigest);
+    expect(digestOfTag(registry, 'orbit/app', '1.0.0')).toBe(summary.manifestDigest);
+  }, 60_000);
+
+  it('pushes gzip- and zstd-wrapped OCI archives with their own manifest, sending only the blobs the repository lacks', async () => {
+    const gzipped = image.gzip(image.ociArchive);
+    const summary = summaryOf('oci-archive', image.ociArchive, 'GZIP');
+    const first = await pushImage(open(gzipped), summary, target(registry, 'orbit/app-oci', '1.0.0'), quietLogger);
+    expect(first).toMatchObject({ tagged: true, blobsSent: 3 });
+    expect(pullByDigest(first.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
+
+    // The sibling shares the first layer: the registry has it, so only its config and its own layer travel.
+    const zstdFile = join(sibling.dir, 'sibling-oci.tar.zst');
+    writeFileSync(zstdFile, execFileSync('zstd', ['-c', '-q', sibling.ociArchive], { maxBuffer: 64 * 1024 * 1024 }));
+    const siblingSummary = summaryOf('oci-archive', sibling.ociArchive, 'ZSTD');
+    const second = await pushImage(open(zstdFile), siblingSummary, target(registry, 'orbit/app-oci', '2.0.0'), quietLogger);
+    expect(second).toMatchObject({ tagged: true, blobsSent: 2 });
+    expect(digestOfTag(registry, 'orbit/app-oci', '2.0.0')).toBe(siblingSummary.manifestDigest);
+    pullByDigest(second.reference);
+  }, 60_000);
+
+  it('repeats as a look only, and never moves a tag that names another image', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    await pushImage(open(image.ociArchive), summary, target(registry, 'orbit/held', '1.0.0'), quietLogger);
+    const again = await pushImage(async () => { throw new Error('the archive should not be read again'); }, summary, target(registry, 'orbit/held', '1.0.0'), quietLogger);
+    expect(again).toMatchObject({ alreadyThere: true, blobsSent: 0, tagged: true });
+
+    // Another image under the same name and version (another owner's): pushed by digest, the tag stays with the first.
+    const other = summaryOf('oci-archive', sibling.ociArchive);
+    const second = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '1.0.0'), quietLogger);
+    expect(second).toMatchObject({ tagged: false, alreadyThere: false });
+    expect(digestOfTag(registry, 'orbit/held', '1.0.0')).toBe(summary.manifestDigest);
+    pullByDigest(second.reference);
+    // A manifest already there but untagged gets its tag on the next push.
+    const tagged = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '2.0.0'), quietLogger);
+    expect(tagged).toMatchObject({ alreadyThere: true, tagged: true });
+    expect(digestOfTag(registry, 'orbit/held', '2.0.0')).toBe(other.manifestDigest);
+  }, 60_000);
+
+  it('pushes to a registry behind authentication with its credentials, and is refused without them', async () => {
+    const summary = summaryOf('docker-archive', image.dockerArchive);
+    await expect(pushImage(open(image.dockerArchive), summary, target(guarded, 'orbit/app', '1.0.0'), quietLogger)).rejects.toBeInstanceOf(PullRefusedError);
+    const pushed = await pushImage(open(image.dockerArchive), summary, target(guarded, 'orbit/app', '1.0.0', ROBOT), quietLogger);
+    expect(pushed.tagged).toBe(true);
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${pushed.reference}`]);
+  }, 60_000);
+
+  it('refuses, naming the blob, when the archive lacks a blob the image needs, and commits no manifest', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const ghost = { digest: `sha256:${'0'.repeat(64)}`, sizeBytes: 123 };
+    const broken = { ...summary, manifestDigest: `sha256:${'1'.repeat(64)}`, layers: [...summary.layers, ghost] };
+    await expect(pushImage(open(image.ociArchive), broken, target(registry, 'orbit/broken', '1.0.0'), quietLogger)).rejects.toThrow(PushRefusedError);
+    await expect(pushImage(open(image.ociArchive), broken, target(registry, 'orbit/broken', '1.0.0'), quietLogger)).rejects.toThrow(ghost.digest);
+    expect(() => execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/broken:1.0.0`], { stdio: 'pipe' })).toThrow();
+  }, 60_000);
+});

@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import {
+  canonicalDockerManifest, digestInEntryName, manifestMediaType, MAX_MANIFEST_BYTES, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
+  type Logger, type RegistryClient,
+} from '@orbit/lib';
+import { archiveTar, type ArchiveCompression } from './archive-tar.js';
+
+/** What a push needs of the validated image: the ImageSummary's digests and sizes. */
+export interface PushableImage {
+  readonly compression: ArchiveCompression;
+  readonly manifestDigest: string;
+  readonly configDigest: string;
+  readonly layers: readonly { readonly digest: string; readonly sizeBytes: number }[];
+}
+
+/** The registry refused the push for a reason waiting will not mend (401/403, 4xx, a manifest it will not take). */
+export class PushRefusedError extends OrbitError {
+  readonly reasonCode = 'REGISTRY_PUSH_REFUSED';
+  constructor(message: string) {
+    super('ORBIT_ERR_PUSH_REFUSED', message);
+  }
+}
+
+export interface PushResult {
+  /** `name@digest`, what the charts pin. */
+  readonly reference: string;
+  readonly blobsSent: number;
+  readonly bytesSent: number;
+  /** The tag now names this image; false when it already named another one (tags are never moved). */
+  readonly tagged: boolean;
+  /** The manifest was already in the repository: nothing was read or sent. */
+  readonly alreadyThere: boolean;
+}
+
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+/** The first error a registry wrote into its answer (the spec's `{"errors":[{code,message}]}`), for the message. */
+async function registrySays(response: Response): Promise<string> {
+  const body = await readCapped(response, 16 * 1024).catch(() => null);
+  if (!body || body.length === 0) return '';
+  try {
+    const { errors } = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = errors?.[0];
+    if (first) return `: ${String(first.code ?? '')} ${String(first.message ?? '')}`.trimEnd();
+  } catch { /* not the spec's error JSON */ }
+  return `: ${body.toString('utf8').slice(0, 200).trim()}`;
+}
+
+class Push {
+  private blobsSent = 0;
+  private bytesSent = 0;
+  /** Sizes of the blobs the repository has or was sent, by digest. */
+  readonly sizes = new Map<string, number>();
+
+  constructor(private readonly client: RegistryClient, private readonly registry: string) {}
+
+  /** The answer when it is one of `expected`; else retriable for 5xx/429, a refusal for the rest. */
+  async expect(response: Response, expected: readonly number[], what: string): Promise<Response> {
+    if (expected.includes(response.status)) return response;
+    const says = await registrySays(response);
+    if (response.status === 429 || response.status >= 500) {
+      throw new RegistryUnavailableError(this.registry, new Error(`${what}: HTTP ${response.status}${says}`), true);
+    }
+    throw new PushRefusedError(`${this.registry} refused ${what} (HTTP ${response.status}${says})`);
+  }
+
+  /** HEAD of a blob: its size when the repository has it, undefined when not. */
+  async blobSize(digest: string): Promise<number | undefined> {
+    const response = await this.expect(await this.client.request(`/blobs/${digest}`, { method: 'HEAD' }), [200, 404], `a look for blob ${digest}`);
+    if (response.status === 404) return undefined;
+    const size = Number(response.headers.get('content-length') ?? Number.NaN);
+    this.sizes.set(digest, size);
+    return size;
+  }
+
+  /** The digest a manifest reference names in the repository, or undefined when it names nothing. */
+  async manifestAt(reference: string): Promise<string | undefined> {
+    const response = await this.expect(await this.client.request(`/manifests/${reference}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } }), [200, 404], `a look for manifest ${reference}`);
+    if (response.status === 404) return undefined;
+    return response.headers.get('docker-content-digest') ?? '';
+  }
+
+  /**
+   * One blob streamed into an upload session (POST, one PATCH, PUT with the
+   * digest: the way docker push does it, which every registry takes), hashed
+   * on the way. `keep` decides from the digest whether the upload is
+   * committed (PUT) or cancelled (DELETE): a legacy docker-archive names its
+   * layers by path, so a file is only known to be a layer once its bytes
+   * were hashed.
+   */
+  async sendBlob(bytes: AsyncIterable<Buffer>, size: number, keep: (digest: string) => boolean): Promise<string | null> {
+    const started = await this.expect(await this.client.request('/blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } }), [202], 'to start a blob upload');
+    const session = started.headers.get('location');
+    if (!session) throw new PushRefusedError(`${this.registry} started a blob upload without saying where (no Location)`);
+    const hash = createHash('sha256');
+    let counted = 0;
+    const hashed = async function* hashing(): AsyncGenerator<Buffer> {
+      for await (const chunk of bytes) {
+        hash.update(chunk);
+        counted += chunk.length;
+        yield chunk;
+      }
+    };
+    const body = Readable.toWeb(Readable.from(hashed())) as unknown as ReadableStream<Uint8Array>;
+    const patched = await this.expect(await this.client.request(session, {
+      method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body,
+    }), [202, 204], 'the bytes of a blob');
+    await patched.body?.cancel();
+    const digest = `sha256:${hash.digest('hex')}`;
+    const next = patched.headers.get('location') ?? session;
+    if (counted !== size || !keep(digest)) {
+      await this.client.request(next, { method: 'DELETE' }).then((answer) => answer.body?.cancel()).catch(() => undefined);
+      return null;
+    }
+    const url = new URL(next, 'http://placeholder');
+    url.searchParams.set('digest', digest);
+    const committed = /^https?:\/\//i.test(next) ? url.toString() : `${url.pathname}${url.search}`;
+    const done = await this.expect(await this.client.request(committed, { method: 'PUT', headers: { 'content-length': '0' } }), [201, 204], `blob ${digest}`);
+    await done.body?.cancel();
+    this.blobsSent += 1;
+    this.bytesSent += size;
+    this.sizes.set(digest, size);
+    return digest;
+  }
+
+  async putManifest(reference: string, manifest: Buffer, digest: string): Promise<void> {
+    const response = await this.expect(await this.client.request(`/manifests/${reference}`, {
+      method: 'PUT', headers: { 'content-type': manifestMediaType(manifest) }, body: manifest,
+    }), [201, 204], `manifest ${digest}`);
+    await response.body?.cancel();
+    const stored = response.headers.get('docker-content-digest');
+    if (stored && stored !== digest) throw new PushRefusedError(`${this.registry} stored manifest ${digest} as ${stored}`);
+  }
+
+  get counts(): { blobsSent: number; bytesSent: number } {
+    return { blobsSent: this.blobsSent, bytesSent: this.bytesSent };
+  }
+}
+
+async function collect(bytes: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of bytes) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function drain(bytes: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _chunk of bytes) { /* not needed */ }
+}
+
+/**
+ * One pass over the archive: every blob the repository lacks is sent as its
+ * entry streams by, and the stored manifest (OCI layouts, docker 25+) is
+ * kept. Blobs are found by the digest in their name, or, for a legacy
+ * docker-archive's `<id>/layer.tar`, by a size that matches a missing layer
+ * and then by the digest of the bytes.
+ */
+async function sendFromArchive(push: Push, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Buffer | null> {
+  const extract = tar.extract();
+  const feeding = (async () => {
+    try {
+      for await (const chunk of archiveTar(archive, image.compression)) {
+        if (extract.destroyed) return;
+        if (!extract.write(chunk as Buffer)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              extract.off('drain', done);
+              extract.off('close', done);
+              resolve();
+            };
+            extract.on('drain', done);
+            extract.on('close', done);
+          });
+        }
+      }
+      extract.end(null);
+    } catch (error) {
+      extract.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  })();
+  let manifest: Buffer | null = null;
+  try {
+    for await (const entry of extract) {
+      const bytes = entry as unknown as AsyncIterable<Buffer>;
+      const { header } = entry;
+      const path = header.name.replace(/^(\.\/|\/)+/, '');
+      const regular = header.type === 'file' || header.type === 'contiguous-file';
+      const named = regular ? digestInEntryName(path) : null;
+      const size = header.size ?? 0;
+      if (named !== null && named === image.manifestDigest && size <= MAX_MANIFEST_BYTES) {
+        manifest = await collect(bytes);
+      } else if (named !== null && missing.has(named)) {
+        await push.sendBlob(bytes, size, (digest) => digest === named);
+        missing.delete(named);
+      } else if (named === null && regular && [...missing.values()].includes(size)) {
+        const sent = await push.sendBlob(bytes, size, (digest) => missing.get(digest) === size);
+        if (sent !== null) missing.delete(sent);
+      } else {
+        await drain(bytes);
+      }
+    }
+  } catch (error) {
+    extract.destroy();
+    archive.destroy();
+    throw error;
+  } finally {
+    await feeding;
+  }
+  return manifest;
+}
+
+/**
+ * Pushes a validated image from its stored archive to `client`'s repository
+ * so that `name@manifestDigest`, what its charts pin, can be pulled: the
+ * blobs the repository lacks, then the manifest under the tag. The manifest
+ * is the archive's own, or the canonical one a docker-archive implies (the
+ * digest the validator reported for it). Repeating a push costs a HEAD.
+ * Tags are never moved: one that already names another image is left to it,
+ * and the manifest is pushed by digest. Throws PushRefusedError (refused),
+ * RegistryUnavailableError (try again), PullRefusedError (no credentials the
+ * registry takes, or no such host).
+ */
+export async function pushImage(
+  openArchive: () => Promise<Readable>, image: PushableImage,
+  target: { readonly client: RegistryClient; readonly registry: string; readonly name: string; readonly tag: string | null }, log: Logger,
+): Promise<PushResult> {
+  const push = new Push(target.client, target.registry);
+  const reference = `${target.name}@${image.manifestDigest}`;
+  const tagTo = async (manifest: () => Promise<Buffer>): Promise<boolean> => {
+    if (target.tag === null) return false;
+    const tagged = await push.manifestAt(target.tag);
+    if (tagged === image.manifestDigest) return true;
+    if (tagged !== undefined) {
+      log.warn({ reference, tag: target.tag, taggedDigest: tagged }, 'the tag already names another image; left as it is, the image is pushed by digest');
+      return false;
+    }
+    await push.putManifest(target.tag, await manifest(), image.manifestDigest);
+    return true;
+  };
+
+  if (await push.manifestAt(image.manifestDigest) !== undefined) {
+    const tagged = await tagTo(async () => {
+      const response = await push.expect(await target.client.request(`/manifests/${image.manifestDigest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200], `manifest ${image.manifestDigest}`);
+      const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
+      if (bytes === null || sha256Of(bytes) !== image.manifestDigest) throw new PushRefusedError(`${target.registry} serves manifest ${image.manifestDigest} with other bytes`);
+      return bytes;
+    });
+    return { reference, ...push.counts, tagged, alreadyThere: true };
+  }
+
+  const blobs = new Map<string, number | undefined>();
+  for (const layer of image.layers) blobs.set(layer.digest, layer.sizeBytes);
+  blobs.set(image.configDigest, undefined);
+  const missing = new Map<string, number | undefined>();
+  for (const [digest, size] of blobs) if (await push.blobSize(digest) === undefined) missing.set(digest, size);
+  const stored = await sendFromArchive(push, await openArchive(), image, missing);
+  if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
+  const manifest = stored ?? canonicalDockerManifest(
+    { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
+    image.layers.map((layer) => ({ digest: layer.digest, size: layer.sizeBytes })),
+  );
+  if (sha256Of(manifest) !== image.manifestDigest) {
+    throw new PushRefusedError(`the manifest rebuilt from the archive has digest ${sha256Of(manifest)}, not the ${image.manifestDigest} the validator reported`);
+  }
+  const tagged = await tagTo(async () => manifest);
+  if (!tagged) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
+  log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
+  return { reference, ...push.counts, tagged, alreadyThere: false };
+}

@@ -1,0 +1,29 @@
+import { chartNameOf, distributionAddress, parseImageReference } from '@orbit/lib';
+
+/** Where a stored image is pushed: the repository its charts pull from, and the tag it gets there. */
+export interface PushTarget {
+  /** host[:port] the distribution API is asked at. */
+  readonly registry: string;
+  readonly repository: string;
+  /** The image version, when it is a valid tag (it always is for the versions the gateway accepts). */
+  readonly tag: string | null;
+  /** `registry/repository`, as the charts write it (before Docker Hub's renaming). */
+  readonly name: string;
+}
+
+/** The OCI distribution spec's tag grammar. */
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * `ORBIT_IMAGE_REGISTRY/<chart name>`, the repository the chart-generator
+ * writes into every chart; undefined when the prefix names no registry host
+ * (`orbit` alone would mean Docker Hub's `library/orbit`, surely not meant).
+ */
+export function pushTargetOf(registryPrefix: string, imageName: string, imageUID: string, imageVersion: string): PushTarget | undefined {
+  const name = `${registryPrefix.replace(/\/+$/, '')}/${chartNameOf(imageName, imageUID)}`;
+  // References without a tag or digest are not ones the parser takes: a placeholder tag makes one.
+  const reference = parseImageReference(`${name}:tag`);
+  if (!reference || reference.digest !== null || `${reference.registry}/${reference.repository}` !== name) return undefined;
+  const address = distributionAddress(reference.registry, reference.repository);
+  return { ...address, tag: TAG.test(imageVersion) ? imageVersion : null, name };
+}
