@@ -1,6 +1,6 @@
 /** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
 import {
-  bucketEnv, createDynamo, createS3, env, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+  bucketEnv, createDynamo, createS3, imageRegistryEnv, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
@@ -12,8 +12,7 @@ export const TOPICS_CONSUMED = [TOPICS.imageStored, TOPICS.imageCopied] as const
 
 const chartEnv = {
   ...bucketEnv,
-  /** Registry path the generated charts pull images from; the chart name is appended. @default registry.orbit.local/orbit */
-  ORBIT_IMAGE_REGISTRY: env.string('registry.orbit.local/orbit'),
+  ...imageRegistryEnv,
 };
 
 runMain(() =>

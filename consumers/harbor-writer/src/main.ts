@@ -1,20 +1,33 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
-import { bucketEnv, bucketNames, createDynamo, createS3, imageBucketOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import {
+  bucketEnv, bucketNames, createDynamo, createS3, env, imageBucketOf, imageRegistryEnv, registryAccessEnv, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+} from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { storeValidatedImage } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
 
+const harborEnv = {
+  ...bucketEnv,
+  ...imageRegistryEnv,
+  ...registryAccessEnv,
+  /** Push every stored image to ORBIT_IMAGE_REGISTRY before the request goes on (false: the charts pin images someone else pushes). @default true */
+  ORBIT_IMAGE_REGISTRY_PUSH: env.bool(true),
+};
+
 runMain(() =>
-  startConsumerService<OrbitEvent, typeof bucketEnv>({
+  startConsumerService<OrbitEvent, typeof harborEnv>({
     service: 'harbor-writer',
     topics: [TOPICS.imageValidated, TOPICS.transferRequested],
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
-    env: bucketEnv,
+    env: harborEnv,
     createHandler: ({ config, publisher }) => {
       const deps = {
         s3: createS3(config), dynamo: createDynamo(config), developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT,
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
+        ...(config.ORBIT_IMAGE_REGISTRY_PUSH
+          ? { pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS } } }
+          : {}),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         if (message.topic === TOPICS.transferRequested) {

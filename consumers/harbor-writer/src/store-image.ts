@@ -3,6 +3,7 @@ import { PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateComm
 import { createdTimestamps, envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
+import { pushValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
 export interface StoreDeps {
   readonly s3: S3Client;
@@ -12,6 +13,8 @@ export interface StoreDeps {
   readonly manifestTable: string;
   /** @default S3_COPY_LIMITS */
   readonly copyLimits?: CopyLimits;
+  /** Where stored images are pushed for the charts to pull; none: not pushed. */
+  readonly pushing?: RegistryPushing;
 }
 
 export type StoreOutcome = { kind: 'stored'; event: ImageStored } | { kind: 'failed'; event: PipelineFailed };
@@ -50,11 +53,12 @@ function failed(event: ImageValidated, reasonCode: string, message: string): Sto
 }
 
 /**
- * C16: copies a validated image from staging into the Development bucket
+ * C16: pushes a validated image to the registry its charts pull from (when
+ * `pushing` is set), copies it from staging into the Development bucket
  * server side, verifies the SHA-256 the server computed against the one the
  * upload measured, records it in the Chart Store, then removes the staged
- * object. Every step can repeat: a redelivered event finds the verified
- * object in place and only re-writes the rows and the event.
+ * object. Every step can repeat: a redelivered event finds the pushed image
+ * and the verified object in place and only re-writes the rows and the event.
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   const target = { bucket: deps.developmentBucket, key: storedKeyOf(event.imageUID, event.metadata.imageVersion) };
@@ -63,9 +67,15 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     return failed(event, 'ALREADY_STORED', `${target.key} already holds version ${event.metadata.imageVersion} from another request; versions are immutable`);
   }
   let versionId = stored?.versionId ?? null;
-  if (!holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes })) {
-    const staged = await storedSha256(deps.s3, event.staging);
-    if (!staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
+  const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
+  const staged = held ? undefined : await storedSha256(deps.s3, event.staging);
+  if (!held && !staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
+  // Pushed before it is stored: a registry that refuses the image fails the request with nothing in Development to clean up.
+  if (deps.pushing) {
+    const refused = await pushValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing }, log);
+    if (refused) return failed(event, refused.reasonCode, refused.message);
+  }
+  if (staged) {
     let copy: Awaited<ReturnType<typeof serverSideCopy>>;
     try {
       copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseImageReference } from '../image-reference.js';
 import type { Credentials } from './auth.js';
 
 /** How Orbit reaches registries: which speak plain HTTP, and the credentials for each. */
@@ -35,4 +36,17 @@ export const registryAccessEnv = {
   ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
   /** Credentials per registry as JSON; secret, never logged. */
   ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
+};
+
+/** True when `prefix/<name>` is a repository in a named registry (`registry.example.com/orbit`, `localhost:5000`). */
+export function namesRegistryRepository(prefix: string): boolean {
+  const reference = parseImageReference(`${prefix}/name:tag`);
+  return reference !== undefined && `${reference.registry}/${reference.repository}` === `${prefix}/name`;
+}
+
+/** Where the charts pull images from (and the harbor-writer pushes them to): one variable, so the two always agree. */
+export const imageRegistryEnv = {
+  /** Registry and path; the chart name is appended. @default registry.orbit.local/orbit */
+  ORBIT_IMAGE_REGISTRY: z.string().default('registry.orbit.local/orbit')
+    .refine(namesRegistryRepository, { message: 'must be a registry host and a path like registry.example.com/orbit (lower case; the host has a dot or a port, or is localhost)' }),
 };

@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bucketNames, createDynamo, createS3, newImageUID, RegistryUnavailableError, tableName } from '@orbit/lib';
+import { sampleEvents, type ImageValidated } from '@orbit/schemas';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
+import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
+import { storedKeyOf, storeValidatedImage } from '../store-image.js';
+
+const s3 = createS3(testConfig);
+const buckets = bucketNames(testConfig);
+let registry: TestRegistry;
+let guarded: TestRegistry;
+let image: BuiltImage;
+
+const exists = (bucket: string, key: string): Promise<boolean> => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+
+/** A validated docker-archive staged in MinIO, its summary as skopeo (not Orbit) reads it. */
+async function staged(imageName: string): Promise<ImageValidated> {
+  const body = readFileSync(image.dockerArchive);
+  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
+  const raw = execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${image.dockerArchive}`]);
+  const manifest = JSON.parse(raw.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
+  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
+  return {
+    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
+    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
+    image: {
+      ...base.image, format: 'DOCKER_ARCHIVE', compression: 'NONE', manifestDigest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, configDigest: manifest.config.digest,
+      layers: manifest.layers.map((layer) => ({ digest: layer.digest, diffId: layer.digest, sizeBytes: layer.size, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' })),
+    },
+  };
+}
+
+function deps(at: TestRegistry) {
+  return {
+    s3, dynamo: createDynamo(testConfig), developmentBucket: buckets.development,
+    metadataTable: tableName('appImageMetadata', testConfig), manifestTable: tableName('userInputManifest', testConfig),
+    pushing: { prefix: `${at.address}/orbit`, access: { insecure: new Set<string>(), credentials: new Map() } },
+  };
+}
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  guarded = await startRegistry({ users: { robot: 'secret' } });
+  image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }], exposedPort: '8080/tcp' });
+}, 120_000);
+
+afterAll(async () => {
+  await registry.stop();
+  await guarded.stop();
+  image.cleanup();
+});
+
+describe('storing a validated image pushes it where its charts pull it from', () => {
+  it('pushes from the staged upload before the copy: ORBIT_IMAGE_REGISTRY/<chart name>@<digest> and :<version> pull', async () => {
+    const event = await staged('Billing API');
+    const outcome = await storeValidatedImage(event, deps(registry), quietLogger);
+    expect(outcome.kind).toBe('stored');
+    const pinned = `${registry.address}/orbit/billing-api@${event.image.manifestDigest}`;
+    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/billing-api:1.4.2`], { encoding: 'utf8' })) as { Digest: string };
+    expect(inspected.Digest).toBe(event.image.manifestDigest);
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/pulled:x`]);
+    // A redelivery, after the staged upload is gone, finds the image in place.
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+  }, 60_000);
+
+  it('fails the request with REGISTRY_PUSH_REFUSED when the registry refuses, with nothing stored in Development', async () => {
+    const event = await staged(`refused-${uniqueSuffix()}`);
+    const outcome = await storeValidatedImage(event, deps(guarded), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'store' } });
+    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit/refused-`);
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+    expect(await exists(event.staging.bucket, event.staging.key)).toBe(true);
+  }, 60_000);
+
+  it('waits (a retriable error) while the registry does not answer, with nothing stored in Development', async () => {
+    const gone = await startRegistry();
+    await gone.stop();
+    const event = await staged(`waiting-${uniqueSuffix()}`);
+    await expect(storeValidatedImage(event, deps(gone), quietLogger)).rejects.toBeInstanceOf(RegistryUnavailableError);
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+  }, 60_000);
+});
