@@ -26,7 +26,7 @@ describe('localStackEnv', () => {
     const env = localStackEnv();
     expect(Object.keys(env).sort()).toEqual([
       'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY',
-      'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_STACK_DIR', 'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
+      'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_IMAGE_REGISTRY', 'ORBIT_STACK_DIR', 'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
     ]);
     expect(env['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
     expect(env['SCHEMA_REGISTRY_URL']).toBe('http://127.0.0.1:8081/apis/ccompat/v7');

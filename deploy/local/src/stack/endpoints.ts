@@ -24,6 +24,8 @@ export function localStackEnv(): Record<string, string> {
     S3_FORCE_PATH_STYLE: 'true',
     MYSQL_URL: `mysql://${MYSQL_USER}:${MYSQL_PASSWORD}@127.0.0.1:${ports.mysql}/${MYSQL_DATABASE}`,
     MYSQL_ADMIN_SOCKET: mysqlSocket(),
+    // The loopback is plain HTTP without being listed in ORBIT_INSECURE_REGISTRIES (Docker's rule).
+    ORBIT_IMAGE_REGISTRY: `127.0.0.1:${ports.registry}/orbit`,
     ORBIT_STACK_DIR: stackDir(),
   };
 }

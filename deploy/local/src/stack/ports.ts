@@ -10,6 +10,7 @@ export interface StackPorts {
   readonly s3: number;
   readonly s3Console: number;
   readonly mysql: number;
+  readonly registry: number;
 }
 
 const DEFAULTS: Record<keyof StackPorts, [variable: string, port: number]> = {
@@ -22,6 +23,7 @@ const DEFAULTS: Record<keyof StackPorts, [variable: string, port: number]> = {
   s3: ['ORBIT_S3_PORT', 9000],
   s3Console: ['ORBIT_S3_CONSOLE_PORT', 9001],
   mysql: ['ORBIT_MYSQL_PORT', 3306],
+  registry: ['ORBIT_REGISTRY_PORT', 5050],
 };
 
 export function readPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {

@@ -3,6 +3,7 @@ import { dynamodbService } from './dynamodb.js';
 import { kafkaService } from './kafka.js';
 import { mysqlService } from './mysql.js';
 import { pipelineServices } from './pipeline.js';
+import { registryService } from './registry.js';
 import { s3Service } from './s3.js';
 import { schemaRegistryService } from './schema-registry.js';
 import type { ServiceDefinition } from './types.js';
@@ -10,7 +11,7 @@ import type { ServiceDefinition } from './types.js';
 export type { ServiceDefinition, ServiceKind } from './types.js';
 
 export function infrastructureServices(): ServiceDefinition[] {
-  return [kafkaService(), schemaRegistryService(), dynamodbService(), s3Service(), mysqlService()];
+  return [kafkaService(), schemaRegistryService(), dynamodbService(), s3Service(), mysqlService(), registryService()];
 }
 
 export { pipelineServices };

@@ -16,9 +16,11 @@ export const PIPELINE: readonly (readonly [name: string, dir: string, port: numb
   ['event-logger', 'consumers/event-logger', 9105],
 ];
 
-/** Debian packages (and their commands) a service runs besides node: the validator decodes zstd layers with the reference decoder. */
+/** Debian packages (and their commands) a service runs besides node: zstd-wrapped archives and layers are decoded with the reference decoder. */
 const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, commands: readonly string[]])[]>> = {
   'image-validator': [['zstd', ['zstd']]],
+  // It reads zstd-wrapped archives again to push them to the registry.
+  'harbor-writer': [['zstd', ['zstd']]],
 };
 
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
