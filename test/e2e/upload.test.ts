@@ -20,7 +20,7 @@ import { api, finished, uploadArchive, uploadReference, type RequestView } from 
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-${uniqueSuffix()}`;
 const s3 = createS3(testConfig);
@@ -110,6 +110,13 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
 
   const [uidRows] = await mysql.execute('SELECT user_login, image_name FROM wp_image_uid WHERE image_uid = ?', [upload.imageUID]);
   expect(uidRows).toHaveLength(1);
+
+  // What the manifests pin is in the stack's registry, whole: skopeo pulls it by digest, and by the version's tag.
+  const rendered = await api<{ items: { kind: string; spec?: { template?: { spec: { containers: { image: string }[] } } } }[] }>(USER, `/v1/images/${upload.imageUID}/versions/${version}/manifests?environment=Development`);
+  const pinned = rendered.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
+  expect(pinned).toBe(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${String(entry?.['chartName'])}@${String(entry?.['digest'])}`);
+  expect(pullWithSkopeo(pinned)).toBe(entry?.['digest']);
+  expect(pullWithSkopeo(`${pinned.slice(0, pinned.indexOf('@'))}:${version}`)).toBe(entry?.['digest']);
 }
 
 async function expectRejected(archive: Buffer, code: string): Promise<RequestView> {

@@ -4,7 +4,8 @@
  * optionally behind htpasswd (Basic) authentication.
  */
 import bcrypt from 'bcryptjs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,4 +47,21 @@ ${auth}http:
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Pulls `reference` whole with skopeo (a client Orbit did not write: every
+ * blob fetched and checked against the manifest) into a scratch layout and
+ * answers the digest of the manifest it got. Plain HTTP, as the local stack's
+ * registry speaks.
+ */
+export function pullWithSkopeo(reference: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'orbit-pulled-'));
+  try {
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${join(dir, 'layout')}:pulled`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const raw = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`]);
+    return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
