@@ -1,0 +1,71 @@
+/**
+ * The image registry going away under uploads: a stored image must be
+ * pullable by what its chart pins, so storing waits for the registry (no
+ * Development copy, no chart, the request still running) and finishes once
+ * it is back, with nothing dead-lettered.
+ */
+import { readFileSync } from 'node:fs';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { ALL_TOPICS, createS3, dlqTopicOf } from '@orbit/lib';
+import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, finished, uploadArchive, type RequestView } from '../helpers/gateway.js';
+import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { testConfig, testKafka, uniqueSuffix } from '../helpers/index.js';
+import { pullWithSkopeo } from '../helpers/registry.js';
+
+const USER = `registry-outage-${uniqueSuffix()}`;
+const VERSION = 'v1-0-00';
+const s3 = createS3(testConfig);
+let image: BuiltImage;
+
+beforeAll(async () => {
+  image = buildImage({ name: 'orbit-e2e/registry-outage', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'bin/app': 'app' } }] });
+  await startPipeline(() => undefined);
+}, 180_000);
+
+afterAll(async () => {
+  await startService('registry');
+  await stopPipeline();
+  image?.cleanup();
+});
+
+async function deadLetters(): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const topic of ALL_TOPICS) for (const { high, low } of await admin.fetchTopicOffsets(dlqTopicOf(topic))) total += Number(high) - Number(low);
+    return total;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('the image registry away under uploads', () => {
+  it('holds the upload before storing it, then stores, pushes and charts it once the registry is back', async () => {
+    const lettersBefore = await deadLetters();
+    expect(await stopService('registry')).toBe(true);
+    let requestId: string;
+    let imageUID: string;
+    try {
+      const accepted = await uploadArchive(USER, readFileSync(image.ociArchive), { imageName: `outage-${uniqueSuffix()}`, imageVersion: VERSION, port: 8080 });
+      expect(accepted.status).toBe(202);
+      ({ requestId, imageUID } = accepted.body);
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      const pending = await api<RequestView>(USER, `/v1/requests/${requestId}`);
+      expect(pending.body.status).not.toBe('succeeded');
+      expect(pending.body.status).not.toBe('failed');
+      const stored = await s3.send(new HeadObjectCommand({ Bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, Key: `${imageUID}-${VERSION}.tar` })).then(() => true, () => false);
+      expect(stored, 'nothing is in Development while its image cannot be pushed').toBe(false);
+    } finally {
+      await startService('registry');
+    }
+    const request = await finished(USER, requestId, 180_000);
+    expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+    const view = await api<{ versions: { digest: string; chartName: string }[] }>(USER, `/v1/images/${imageUID}`);
+    const [version] = view.body.versions;
+    expect(pullWithSkopeo(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${version?.chartName ?? ''}@${version?.digest ?? ''}`)).toBe(version?.digest);
+    expect(await deadLetters(), 'no message was dead-lettered while the registry was away').toBe(lettersBefore);
+  }, 300_000);
+});
