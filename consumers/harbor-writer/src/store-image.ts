@@ -2,8 +2,8 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createdTimestamps, envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
-import { pushValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
+import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
+import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
 export interface StoreDeps {
   readonly s3: S3Client;
@@ -52,12 +52,38 @@ function failed(event: ImageValidated, reasonCode: string, message: string): Sto
   return { kind: 'failed', event: failure };
 }
 
+type CopyOutcome = { readonly kind: 'copied'; readonly versionId: string | null } | { readonly kind: 'kept' } | { readonly kind: 'failed'; readonly outcome: StoreOutcome };
+
+/** The server-side copy into Development, verified; a copy that differs is removed again. */
+async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, target: ObjectLocation, sizeBytes: number, log: Logger): Promise<CopyOutcome> {
+  let copy: Awaited<ReturnType<typeof serverSideCopy>>;
+  try {
+    copy = await serverSideCopy(deps.s3, event.staging, target, sizeBytes, {
+      'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
+    }, deps.copyLimits);
+  } catch (error) {
+    const refused = refusedByStore(error);
+    if (refused) return { kind: 'failed', outcome: failed(event, refused.reasonCode, `${target.bucket}: ${refused.message}`) };
+    throw error;
+  }
+  const mismatch = copyMismatch(copy, { sha256: event.sha256, sizeBytes: event.sizeBytes });
+  if (mismatch !== undefined) {
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
+    return { kind: 'failed', outcome: failed(event, 'CHECKSUM_MISMATCH', `the stored copy has ${mismatch} (the upload's)`) };
+  }
+  log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');
+  return { kind: 'copied', versionId: copy.versionId };
+}
+
 /**
- * C16: pushes a validated image to the registry its charts pull from (when
- * `pushing` is set), copies it from staging into the Development bucket
- * server side, verifies the SHA-256 the server computed against the one the
- * upload measured, records it in the Chart Store, then removes the staged
- * object. Every step can repeat: a redelivered event finds the pushed image
+ * C16: copies a validated image from staging into the Development bucket
+ * server side and verifies the SHA-256 the server computed against the one
+ * the upload measured; meanwhile (when `pushing` is set) sends its blobs to
+ * the registry its charts pull from, and once the copy is verified puts its
+ * manifest there, which makes it pullable. Then records it in the Chart Store
+ * and removes the staged object. A registry that refuses the image fails the
+ * request and takes the Development copy away again, so nothing of it stays
+ * stored. Every step can repeat: a redelivered event finds the pushed image
  * and the verified object in place and only re-writes the rows and the event.
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
@@ -70,29 +96,21 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await storedSha256(deps.s3, event.staging);
   if (!held && !staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
-  // Pushed before it is stored: a registry that refuses the image fails the request with nothing in Development to clean up.
-  if (deps.pushing) {
-    const refused = await pushValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing }, log);
-    if (refused) return failed(event, refused.reasonCode, refused.message);
-  }
-  if (staged) {
-    let copy: Awaited<ReturnType<typeof serverSideCopy>>;
-    try {
-      copy = await serverSideCopy(deps.s3, event.staging, target, staged.size, {
-        'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
-      }, deps.copyLimits);
-    } catch (error) {
-      const refused = refusedByStore(error);
-      if (refused) return failed(event, refused.reasonCode, `${target.bucket}: ${refused.message}`);
-      throw error;
-    }
-    const mismatch = copyMismatch(copy, { sha256: event.sha256, sizeBytes: event.sizeBytes });
-    if (mismatch !== undefined) {
-      await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(copy.versionId ? { VersionId: copy.versionId } : {}) }));
-      return failed(event, 'CHECKSUM_MISMATCH', `the stored copy has ${mismatch} (the upload's)`);
-    }
-    versionId = copy.versionId;
-    log.info({ bucket: target.bucket, key: target.key, versionId: copy.versionId }, 'image stored');
+  // The blobs travel while S3 copies: both read the staged upload, neither waits for the other.
+  const [sending, copying] = await Promise.allSettled([
+    deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing }, log) : undefined,
+    staged ? copyIntoDevelopment(event, deps, target, staged.size, log) : ({ kind: 'kept' } as const),
+  ]);
+  if (copying.status === 'rejected') throw copying.reason;
+  if (copying.value.kind === 'failed') return copying.value.outcome;
+  if (copying.value.kind === 'copied') versionId = copying.value.versionId;
+  // Retried later (the registry away): the verified copy stays, and is kept as it is then.
+  if (sending.status === 'rejected') throw sending.reason;
+  const sent = sending.value;
+  const refusal = sent === undefined ? undefined : sent.kind === 'refused' ? sent.refusal : await sent.commit();
+  if (refusal) {
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(versionId ? { VersionId: versionId } : {}) }));
+    return failed(event, refusal.reasonCode, refusal.message);
   }
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.

@@ -100,8 +100,8 @@ export interface RegistryClientOptions {
   readonly actions?: readonly ('pull' | 'push')[];
 }
 
-/** A request body: bytes, which can be sent again after a challenge, or a stream, which cannot. */
-export type RegistryRequestBody = Buffer | ReadableStream<Uint8Array>;
+/** A request body: bytes, which can be sent again after a challenge, or a stream of them (undici's fetch takes any async iterable), which cannot. */
+export type RegistryRequestBody = Buffer | AsyncIterable<Uint8Array>;
 
 export interface RegistryRequest {
   readonly method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -197,7 +197,8 @@ export class RegistryClient {
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
       return await this.fetchImpl(url, {
-        method: request.method, headers, body: request.body, signal: unanswered.signal,
+        // The DOM typings know no async-iterable body; undici, Node's fetch, documents and takes one.
+        method: request.method, headers, body: request.body as RequestInit['body'], signal: unanswered.signal,
         // Blob GETs may redirect to storage (S3, a CDN); an upload's answers are read, never followed.
         redirect: reads ? 'follow' : 'manual',
         ...(streamed ? { duplex: 'half' } : {}),

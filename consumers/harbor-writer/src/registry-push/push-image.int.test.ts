@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullRefusedError, RegistryClient } from '@orbit/lib';
 import { quietLogger } from '../../../../test/helpers/index.js';
@@ -28,6 +29,14 @@ function summaryOf(transport: string, file: string, compression: ArchiveCompress
 
 const open = (file: string) => async () => createReadStream(file);
 
+/** A blob put into a repository the plain way (POST, then PUT with the bytes), as another client would have. */
+async function placeBlob(repository: string, bytes: Buffer): Promise<void> {
+  const started = await fetch(`http://${registry.address}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+  const url = new URL(started.headers.get('location')!, `http://${registry.address}`);
+  url.searchParams.set('digest', `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
+  expect((await fetch(url, { method: 'PUT', body: bytes })).status).toBe(201);
+}
+
 function target(at: TestRegistry, repository: string, tag: string | null, credentials?: { username: string; password: string }) {
   return {
     client: new RegistryClient({ registry: at.address, repository, insecure: true, actions: ['pull', 'push'], credentials }),
@@ -44,6 +53,37 @@ function pullByDigest(reference: string): string {
 
 function digestOfTag(at: TestRegistry, repository: string, tag: string): string {
   return (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${at.address}/${repository}:${tag}`], { encoding: 'utf8' })) as { Digest: string }).Digest;
+}
+
+async function entriesOf(file: string): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    stream.on('end', () => { found.set(header.name, Buffer.concat(chunks)); next(); });
+  });
+  await new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    extract.end(readFileSync(file));
+  });
+  return found;
+}
+
+/** The same docker-archive with its config and layers at paths the format allows but names no digest in: `config.json`, `layers/<n>.tar`. */
+async function withPathsOfItsOwn(file: string, to: string): Promise<void> {
+  const entries = await entriesOf(file);
+  const [image] = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as { Config: string; Layers: string[]; RepoTags: string[] }[];
+  const pack = tar.pack();
+  const layers = image!.Layers.map((path, index) => [`layers/${index}.tar`, entries.get(path)!] as const);
+  pack.entry({ name: 'config.json' }, entries.get(image!.Config)!);
+  for (const [name, bytes] of layers) pack.entry({ name }, bytes);
+  pack.entry({ name: 'manifest.json' }, JSON.stringify([{ ...image, Config: 'config.json', Layers: layers.map(([name]) => name) }]));
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  writeFileSync(to, Buffer.concat(chunks));
 }
 
 beforeAll(async () => {
@@ -71,6 +111,16 @@ describe('pushImage', () => {
     expect(digestOfTag(registry, 'orbit/app', '1.0.0')).toBe(summary.manifestDigest);
   }, 60_000);
 
+  it('finds the config and layers of a docker-archive that keeps them at paths naming no digest (config.json, layers/0.tar)', async () => {
+    const file = join(image.dir, 'own-paths.tar');
+    await withPathsOfItsOwn(image.dockerArchive, file);
+    const summary = summaryOf('docker-archive', file);
+    expect(summary.manifestDigest).toBe(summaryOf('docker-archive', image.dockerArchive).manifestDigest);
+    const pushed = await pushImage(open(file), summary, target(registry, 'orbit/own-paths', '1.0.0'), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, blobsSent: 3 });
+    expect(pullByDigest(pushed.reference)).toBeTruthy();
+  }, 60_000);
+
   it('pushes gzip- and zstd-wrapped OCI archives with their own manifest, sending only the blobs the repository lacks', async () => {
     const gzipped = image.gzip(image.ociArchive);
     const summary = summaryOf('oci-archive', image.ociArchive, 'GZIP');
@@ -78,7 +128,9 @@ describe('pushImage', () => {
     expect(first).toMatchObject({ tagged: true, blobsSent: 3 });
     expect(pullByDigest(first.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
 
-    // The sibling shares the first layer: the registry has it, so only its config and its own layer travel.
+    // The repository already has the sibling's first layer: only its config and its other layer travel.
+    const [firstLayer] = summaryOf('oci-archive', sibling.ociArchive).layers;
+    await placeBlob('orbit/app-oci', readFileSync(join(sibling.dir, 'layout', 'blobs', 'sha256', firstLayer!.digest.slice(7))));
     const zstdFile = join(sibling.dir, 'sibling-oci.tar.zst');
     writeFileSync(zstdFile, execFileSync('zstd', ['-c', '-q', sibling.ociArchive], { maxBuffer: 64 * 1024 * 1024 }));
     const siblingSummary = summaryOf('oci-archive', sibling.ociArchive, 'ZSTD');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
   canonicalDockerManifest, digestInEntryName, manifestMediaType, MAX_MANIFEST_BYTES, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
@@ -93,22 +93,31 @@ class Push {
    * layers by path, so a file is only known to be a layer once its bytes
    * were hashed.
    */
-  async sendBlob(bytes: AsyncIterable<Buffer>, size: number, keep: (digest: string) => boolean): Promise<string | null> {
+  async sendBlob(bytes: AsyncIterable<Buffer> | Iterable<Buffer>, size: number, keep: (digest: string) => boolean): Promise<string | null> {
     const started = await this.expect(await this.client.request('/blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } }), [202], 'to start a blob upload');
     const session = started.headers.get('location');
     if (!session) throw new PushRefusedError(`${this.registry} started a blob upload without saying where (no Location)`);
     const hash = createHash('sha256');
     let counted = 0;
-    const hashed = async function* hashing(): AsyncGenerator<Buffer> {
+    // S3 answers in chunks of tens of kilobytes; each chunk costs fetch a round of its stream machinery, so they go in megabytes.
+    const body = async function* hashing(): AsyncGenerator<Buffer> {
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
       for await (const chunk of bytes) {
         hash.update(chunk);
         counted += chunk.length;
-        yield chunk;
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= SEND_CHUNK_BYTES) {
+          yield Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+        }
       }
+      if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
     };
-    const body = Readable.toWeb(Readable.from(hashed())) as unknown as ReadableStream<Uint8Array>;
     const patched = await this.expect(await this.client.request(session, {
-      method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body,
+      method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body: body(),
     }), [202, 204], 'the bytes of a blob');
     await patched.body?.cancel();
     const digest = `sha256:${hash.digest('hex')}`;
@@ -142,6 +151,11 @@ class Push {
   }
 }
 
+const SEND_CHUNK_BYTES = 1024 * 1024;
+
+/** Entries up to this size whose name carries no digest are hashed in memory before anything is sent: configs, small files. */
+const SMALL_ENTRY_BYTES = 4 * 1024 * 1024;
+
 async function collect(bytes: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of bytes) chunks.push(chunk);
@@ -155,9 +169,10 @@ async function drain(bytes: AsyncIterable<Buffer>): Promise<void> {
 /**
  * One pass over the archive: every blob the repository lacks is sent as its
  * entry streams by, and the stored manifest (OCI layouts, docker 25+) is
- * kept. Blobs are found by the digest in their name, or, for a legacy
- * docker-archive's `<id>/layer.tar`, by a size that matches a missing layer
- * and then by the digest of the bytes.
+ * kept. Blobs are found by the digest in their name; a docker-archive may
+ * put its config and layers at any path (`<id>/layer.tar`), so other entries
+ * are hashed in memory when small, or streamed when their size matches a
+ * missing layer, and sent only when their digest is one that is missing.
  */
 async function sendFromArchive(push: Push, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Buffer | null> {
   const extract = tar.extract();
@@ -196,6 +211,14 @@ async function sendFromArchive(push: Push, archive: Readable, image: PushableIma
       } else if (named !== null && missing.has(named)) {
         await push.sendBlob(bytes, size, (digest) => digest === named);
         missing.delete(named);
+      } else if (named === null && regular && missing.size > 0 && size <= SMALL_ENTRY_BYTES) {
+        // A config (or a small layer) at a path of the writer's choosing: hashed here, sent only when it is one.
+        const small = await collect(bytes);
+        const digest = sha256Of(small);
+        if (missing.has(digest)) {
+          await push.sendBlob([small], size, (sent) => sent === digest);
+          missing.delete(digest);
+        }
       } else if (named === null && regular && [...missing.values()].includes(size)) {
         const sent = await push.sendBlob(bytes, size, (digest) => missing.get(digest) === size);
         if (sent !== null) missing.delete(sent);
@@ -213,50 +236,60 @@ async function sendFromArchive(push: Push, archive: Readable, image: PushableIma
   return manifest;
 }
 
+export interface PushTargetClient {
+  readonly client: RegistryClient;
+  readonly registry: string;
+  /** `registry/repository` as the charts write it. */
+  readonly name: string;
+  readonly tag: string | null;
+}
+
+/** Every blob is in the repository; `commit` puts the manifest (and the tag), which makes the image pullable. */
+export interface SentBlobs {
+  commit(): Promise<PushResult>;
+}
+
 /**
- * Pushes a validated image from its stored archive to `client`'s repository
- * so that `name@manifestDigest`, what its charts pin, can be pulled: the
- * blobs the repository lacks, then the manifest under the tag. The manifest
- * is the archive's own, or the canonical one a docker-archive implies (the
- * digest the validator reported for it). Repeating a push costs a HEAD.
- * Tags are never moved: one that already names another image is left to it,
- * and the manifest is pushed by digest. Throws PushRefusedError (refused),
- * RegistryUnavailableError (try again), PullRefusedError (no credentials the
- * registry takes, or no such host).
+ * The first half of a push: every blob the repository lacks, sent from the
+ * stored archive in one pass, and the manifest made ready (the archive's
+ * own, or the canonical one a docker-archive implies: the digest the
+ * validator reported for it). Blobs without a manifest are invisible, and a
+ * registry's garbage collection removes them, so the caller may still give
+ * up before `commit`. A manifest already in the repository makes this one
+ * HEAD. Throws PushRefusedError (refused), RegistryUnavailableError (try
+ * again), PullRefusedError (no credentials the registry takes, or no such host).
  */
-export async function pushImage(
-  openArchive: () => Promise<Readable>, image: PushableImage,
-  target: { readonly client: RegistryClient; readonly registry: string; readonly name: string; readonly tag: string | null }, log: Logger,
-): Promise<PushResult> {
+export async function sendImageBlobs(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<SentBlobs> {
   const push = new Push(target.client, target.registry);
   const reference = `${target.name}@${image.manifestDigest}`;
-  const tagTo = async (manifest: () => Promise<Buffer>): Promise<boolean> => {
-    if (target.tag === null) return false;
+  /** Tags are never moved: one that already names another image is left to it, and the manifest goes by digest only. */
+  const tagState = async (): Promise<'free' | 'ours' | 'taken'> => {
+    if (target.tag === null) return 'taken';
     const tagged = await push.manifestAt(target.tag);
-    if (tagged === image.manifestDigest) return true;
-    if (tagged !== undefined) {
-      log.warn({ reference, tag: target.tag, taggedDigest: tagged }, 'the tag already names another image; left as it is, the image is pushed by digest');
-      return false;
-    }
-    await push.putManifest(target.tag, await manifest(), image.manifestDigest);
-    return true;
+    if (tagged === undefined) return 'free';
+    if (tagged === image.manifestDigest) return 'ours';
+    log.warn({ reference, tag: target.tag, taggedDigest: tagged }, 'the tag already names another image; left as it is, the image is pushed by digest');
+    return 'taken';
   };
 
   if (await push.manifestAt(image.manifestDigest) !== undefined) {
-    const tagged = await tagTo(async () => {
-      const response = await push.expect(await target.client.request(`/manifests/${image.manifestDigest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200], `manifest ${image.manifestDigest}`);
-      const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
-      if (bytes === null || sha256Of(bytes) !== image.manifestDigest) throw new PushRefusedError(`${target.registry} serves manifest ${image.manifestDigest} with other bytes`);
-      return bytes;
-    });
-    return { reference, ...push.counts, tagged, alreadyThere: true };
+    return {
+      commit: async () => {
+        // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
+        const state = await tagState();
+        const tagged = state === 'ours' || (state === 'free' && await tagExisting(push, target, image.manifestDigest).then(() => true, (error: unknown) => {
+          log.warn({ reference, tag: target.tag, err: error }, 'the image is in the registry; its tag could not be added');
+          return false;
+        }));
+        return { reference, ...push.counts, tagged, alreadyThere: true };
+      },
+    };
   }
 
-  const blobs = new Map<string, number | undefined>();
-  for (const layer of image.layers) blobs.set(layer.digest, layer.sizeBytes);
-  blobs.set(image.configDigest, undefined);
   const missing = new Map<string, number | undefined>();
-  for (const [digest, size] of blobs) if (await push.blobSize(digest) === undefined) missing.set(digest, size);
+  for (const layer of image.layers) missing.set(layer.digest, layer.sizeBytes);
+  missing.set(image.configDigest, undefined);
+  for (const digest of [...missing.keys()]) if (await push.blobSize(digest) !== undefined) missing.delete(digest);
   const stored = await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
   const manifest = stored ?? canonicalDockerManifest(
@@ -266,8 +299,26 @@ export async function pushImage(
   if (sha256Of(manifest) !== image.manifestDigest) {
     throw new PushRefusedError(`the manifest rebuilt from the archive has digest ${sha256Of(manifest)}, not the ${image.manifestDigest} the validator reported`);
   }
-  const tagged = await tagTo(async () => manifest);
-  if (!tagged) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
-  log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
-  return { reference, ...push.counts, tagged, alreadyThere: false };
+  return {
+    commit: async () => {
+      const tagged = await tagState() !== 'taken';
+      await push.putManifest(tagged && target.tag !== null ? target.tag : image.manifestDigest, manifest, image.manifestDigest);
+      log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
+      return { reference, ...push.counts, tagged, alreadyThere: false };
+    },
+  };
+}
+
+/** Puts the manifest already in the repository under the tag, with the very bytes the registry holds. */
+async function tagExisting(push: Push, target: PushTargetClient, digest: string): Promise<void> {
+  if (target.tag === null) return;
+  const response = await push.expect(await target.client.request(`/manifests/${digest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200], `manifest ${digest}`);
+  const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
+  if (bytes === null || sha256Of(bytes) !== digest) throw new PushRefusedError(`${target.registry} serves manifest ${digest} with other bytes`);
+  await push.putManifest(target.tag, bytes, digest);
+}
+
+/** Both halves at once: the image is pullable as `name@manifestDigest` (and `name:tag`) when this returns. */
+export async function pushImage(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<PushResult> {
+  return (await sendImageBlobs(openArchive, image, target, log)).commit();
 }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketNames, createDynamo, createS3, newImageUID, RegistryUnavailableError, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageValidated } from '@orbit/schemas';
@@ -69,7 +70,7 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
   }, 60_000);
 
-  it('fails the request with REGISTRY_PUSH_REFUSED when the registry refuses, with nothing stored in Development', async () => {
+  it('fails the request with REGISTRY_PUSH_REFUSED when the registry refuses, leaving nothing stored in Development', async () => {
     const event = await staged(`refused-${uniqueSuffix()}`);
     const outcome = await storeValidatedImage(event, deps(guarded), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'store' } });
@@ -78,11 +79,25 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     expect(await exists(event.staging.bucket, event.staging.key)).toBe(true);
   }, 60_000);
 
-  it('waits (a retriable error) while the registry does not answer, with nothing stored in Development', async () => {
+  it('waits (a retriable error) while the registry does not answer, recording nothing, and stores once it is back', async () => {
     const gone = await startRegistry();
     await gone.stop();
     const event = await staged(`waiting-${uniqueSuffix()}`);
     await expect(storeValidatedImage(event, deps(gone), quietLogger)).rejects.toBeInstanceOf(RegistryUnavailableError);
+    const row = await createDynamo(testConfig).send(new GetCommand({ TableName: tableName('appImageMetadata', testConfig), Key: { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion } }));
+    expect(row.Item, 'nothing is recorded as stored').toBeUndefined();
+    expect(await exists(event.staging.bucket, event.staging.key)).toBe(true);
+    // The redelivery, with a registry that answers: the verified copy is kept, the image pushed from it.
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/orbit/${event.metadata.imageName}@${event.image.manifestDigest}`]);
+  }, 60_000);
+
+  it('takes the Development copy away again when the push is refused after the blobs went in', async () => {
+    const event = await staged(`half-${uniqueSuffix()}`);
+    // The blobs go in, but the manifest the archive gives is not the one the event names: nothing is committed.
+    const broken = { ...event, image: { ...event.image, manifestDigest: `sha256:${'2'.repeat(64)}` } };
+    const outcome = await storeValidatedImage(broken, deps(registry), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED' } });
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
   }, 60_000);
 });

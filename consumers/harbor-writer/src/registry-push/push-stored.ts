@@ -3,7 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
-import { pushImage, PushRefusedError } from './push-image.js';
+import { PushRefusedError, sendImageBlobs } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
 export interface RegistryPushing {
@@ -12,19 +12,25 @@ export interface RegistryPushing {
   readonly access: RegistryAccess;
 }
 
-/** Why a push will not happen, for the failed request; undefined when the image is in the registry. */
-export type PushRefusal = { readonly reasonCode: 'REGISTRY_PUSH_REFUSED'; readonly message: string } | undefined;
+/** Why a push will not happen, for the failed request. */
+export interface PushRefusal {
+  readonly reasonCode: 'REGISTRY_PUSH_REFUSED';
+  readonly message: string;
+}
+
+/** The blobs are in the registry; `commit` makes the image pullable, or says why the registry refused it. */
+export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusal } | { readonly kind: 'sent'; commit(): Promise<PushRefusal | undefined> };
 
 /**
- * Pushes the validated image in `source` (its staged upload, or the
- * Development copy on a redelivery) to where its charts pull it from. A
- * registry that does not answer or answers 5xx throws RegistryUnavailableError
+ * Sends the blobs of the validated image in `source` (its staged upload, or
+ * the Development copy on a redelivery) to where its charts pull it from.
+ * A registry that does not answer or answers 5xx throws RegistryUnavailableError
  * (retried until it is back); a refusal is returned, to fail the request.
  */
-export async function pushValidatedImage(event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing }, log: Logger): Promise<PushRefusal> {
+export async function sendValidatedImage(event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing }, log: Logger): Promise<SentImage> {
   const { imageName, imageVersion } = event.metadata;
   const target = pushTargetOf(deps.pushing.prefix, imageName, event.imageUID, imageVersion);
-  if (!target) return { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `ORBIT_IMAGE_REGISTRY "${deps.pushing.prefix}" names no registry repository to push ${imageName} to` };
+  if (!target) return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `ORBIT_IMAGE_REGISTRY "${deps.pushing.prefix}" names no registry repository to push ${imageName} to` } };
   const registry = target.name.slice(0, target.name.indexOf('/'));
   const client = new RegistryClient({
     registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
@@ -34,11 +40,14 @@ export async function pushValidatedImage(event: ImageValidated, source: ObjectLo
     const object = await deps.s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }));
     return object.Body as Readable;
   };
-  try {
-    await pushImage(openArchive, event.image, { client, registry: target.registry, name: target.name, tag: target.tag }, log);
-    return undefined;
-  } catch (error) {
+  const refusal = (error: unknown): PushRefusal => {
     if (error instanceof PushRefusedError || error instanceof PullRefusedError) return { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `pushing to ${target.name}: ${error.message}` };
     throw error;
+  };
+  try {
+    const sent = await sendImageBlobs(openArchive, event.image, { client, registry: target.registry, name: target.name, tag: target.tag }, log);
+    return { kind: 'sent', commit: () => sent.commit().then(() => undefined, refusal) };
+  } catch (error) {
+    return { kind: 'refused', refusal: refusal(error) };
   }
 }
