@@ -166,6 +166,27 @@ describe('pushImage', () => {
     execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${pushed.reference}`]);
   }, 60_000);
 
+  it('is refused, naming the blob, when an entry holds other bytes than its name says (the registry checks them; Orbit does not hash them again)', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const entries = await entriesOf(image.ociArchive);
+    const layerPath = [...entries.keys()].find((name) => name.endsWith(summary.layers[0]!.digest.slice(7)))!;
+    const pack = tar.pack();
+    for (const [name, bytes] of entries) {
+      const tampered = Buffer.from(bytes);
+      if (name === layerPath) tampered.writeUInt8(tampered.readUInt8(tampered.length - 1) ^ 0xff, tampered.length - 1);
+      if (!name.endsWith('/')) pack.entry({ name }, tampered);
+    }
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    const file = join(image.dir, 'tampered.tar');
+    writeFileSync(file, Buffer.concat(chunks));
+    const pushing = pushImage(open(file), summary, target(registry, 'orbit/tampered', '1.0.0'), quietLogger);
+    await expect(pushing).rejects.toThrow(PushRefusedError);
+    await expect(pushImage(open(file), summary, target(registry, 'orbit/tampered', '1.0.0'), quietLogger)).rejects.toThrow(summary.layers[0]!.digest);
+    expect(() => execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/tampered:1.0.0`], { stdio: 'pipe' })).toThrow();
+  }, 60_000);
+
   it('refuses, naming the blob, when the archive lacks a blob the image needs, and commits no manifest', async () => {
     const summary = summaryOf('oci-archive', image.ociArchive);
     const ghost = { digest: `sha256:${'0'.repeat(64)}`, sizeBytes: 123 };

@@ -87,24 +87,25 @@ class Push {
 
   /**
    * One blob streamed into an upload session (POST, one PATCH, PUT with the
-   * digest: the way docker push does it, which every registry takes), hashed
-   * on the way. `keep` decides from the digest whether the upload is
-   * committed (PUT) or cancelled (DELETE): a legacy docker-archive names its
-   * layers by path, so a file is only known to be a layer once its bytes
-   * were hashed.
+   * digest: the way docker push does it, which every registry takes).
+   * `digest`: the blob's, when its name says it; the registry checks the bytes
+   * against it at the PUT, so they are not hashed here. Without one (a legacy
+   * docker-archive names its layers by path) the bytes are hashed on the way
+   * and `keep` decides from the digest whether the upload is committed (PUT)
+   * or cancelled (DELETE).
    */
-  async sendBlob(bytes: AsyncIterable<Buffer> | Iterable<Buffer>, size: number, keep: (digest: string) => boolean): Promise<string | null> {
+  async sendBlob(bytes: AsyncIterable<Buffer> | Iterable<Buffer>, size: number, wanted: { readonly digest: string } | { readonly keep: (digest: string) => boolean }): Promise<string | null> {
     const started = await this.expect(await this.client.request('/blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } }), [202], 'to start a blob upload');
     const session = started.headers.get('location');
     if (!session) throw new PushRefusedError(`${this.registry} started a blob upload without saying where (no Location)`);
-    const hash = createHash('sha256');
+    const hash = 'digest' in wanted ? undefined : createHash('sha256');
     let counted = 0;
     // S3 answers in chunks of tens of kilobytes; each chunk costs fetch a round of its stream machinery, so they go in megabytes.
-    const body = async function* hashing(): AsyncGenerator<Buffer> {
+    const body = async function* megabytes(): AsyncGenerator<Buffer> {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       for await (const chunk of bytes) {
-        hash.update(chunk);
+        hash?.update(chunk);
         counted += chunk.length;
         pending.push(chunk);
         pendingBytes += chunk.length;
@@ -120,10 +121,11 @@ class Push {
       method: 'PATCH', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, body: body(),
     }), [202, 204], 'the bytes of a blob');
     await patched.body?.cancel();
-    const digest = `sha256:${hash.digest('hex')}`;
+    const digest = 'digest' in wanted ? wanted.digest : `sha256:${hash?.digest('hex') ?? ''}`;
     const next = patched.headers.get('location') ?? session;
-    if (counted !== size || !keep(digest)) {
+    if (counted !== size || ('keep' in wanted && !wanted.keep(digest))) {
       await this.client.request(next, { method: 'DELETE' }).then((answer) => answer.body?.cancel()).catch(() => undefined);
+      if ('digest' in wanted) throw new PushRefusedError(`the archive entry of blob ${digest} holds ${counted} bytes, not ${size}`);
       return null;
     }
     const url = new URL(next, 'http://placeholder');
@@ -209,18 +211,18 @@ async function sendFromArchive(push: Push, archive: Readable, image: PushableIma
       if (named !== null && named === image.manifestDigest && size <= MAX_MANIFEST_BYTES) {
         manifest = await collect(bytes);
       } else if (named !== null && missing.has(named)) {
-        await push.sendBlob(bytes, size, (digest) => digest === named);
+        await push.sendBlob(bytes, size, { digest: named });
         missing.delete(named);
       } else if (named === null && regular && missing.size > 0 && size <= SMALL_ENTRY_BYTES) {
         // A config (or a small layer) at a path of the writer's choosing: hashed here, sent only when it is one.
         const small = await collect(bytes);
         const digest = sha256Of(small);
         if (missing.has(digest)) {
-          await push.sendBlob([small], size, (sent) => sent === digest);
+          await push.sendBlob([small], size, { digest });
           missing.delete(digest);
         }
       } else if (named === null && regular && [...missing.values()].includes(size)) {
-        const sent = await push.sendBlob(bytes, size, (digest) => missing.get(digest) === size);
+        const sent = await push.sendBlob(bytes, size, { keep: (digest) => missing.get(digest) === size });
         if (sent !== null) missing.delete(sent);
       } else {
         await drain(bytes);
