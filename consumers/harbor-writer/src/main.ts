@@ -3,6 +3,7 @@ import {
   bucketEnv, bucketNames, createDynamo, createS3, env, imageBucketOf, imageRegistryEnv, registryAccessEnv, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
+import { pushMetrics } from './registry-push/push-metrics.js';
 import { storeValidatedImage } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
 
@@ -21,12 +22,17 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: harborEnv,
-    createHandler: ({ config, publisher }) => {
+    createHandler: ({ config, publisher, metrics }) => {
       const deps = {
         s3: createS3(config), dynamo: createDynamo(config), developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT,
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
         ...(config.ORBIT_IMAGE_REGISTRY_PUSH
-          ? { pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS } } }
+          ? {
+            pushing: {
+              prefix: config.ORBIT_IMAGE_REGISTRY, observe: pushMetrics(metrics),
+              access: { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS },
+            },
+          }
           : {}),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {

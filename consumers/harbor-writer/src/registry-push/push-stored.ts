@@ -3,6 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
+import type { PushObserver } from './push-metrics.js';
 import { PushRefusedError, sendImageBlobs } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
@@ -10,6 +11,7 @@ export interface RegistryPushing {
   /** ORBIT_IMAGE_REGISTRY: registry and path the charts pull from; the chart name is appended. */
   readonly prefix: string;
   readonly access: RegistryAccess;
+  readonly observe?: PushObserver;
 }
 
 /** Why a push will not happen, for the failed request. */
@@ -41,12 +43,22 @@ export async function sendValidatedImage(event: ImageValidated, source: ObjectLo
     return object.Body as Readable;
   };
   const refusal = (error: unknown): PushRefusal => {
-    if (error instanceof PushRefusedError || error instanceof PullRefusedError) return { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `pushing to ${target.name}: ${error.message}` };
+    if (error instanceof PushRefusedError || error instanceof PullRefusedError) {
+      deps.pushing.observe?.refused();
+      return { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `pushing to ${target.name}: ${error.message}` };
+    }
     throw error;
   };
+  const started = performance.now();
   try {
     const sent = await sendImageBlobs(openArchive, event.image, { client, registry: target.registry, name: target.name, tag: target.tag }, log);
-    return { kind: 'sent', commit: () => sent.commit().then(() => undefined, refusal) };
+    return {
+      kind: 'sent',
+      commit: () => sent.commit().then((result) => {
+        deps.pushing.observe?.pushed(result, (performance.now() - started) / 1000);
+        return undefined;
+      }, refusal),
+    };
   } catch (error) {
     return { kind: 'refused', refusal: refusal(error) };
   }

@@ -1,0 +1,33 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { PushResult } from './push-image.js';
+
+/** What the store step reports of its pushes. */
+export interface PushObserver {
+  pushed(result: PushResult, seconds: number): void;
+  refused(): void;
+}
+
+/**
+ * What ops watch of the registry pushes: how many went through, were
+ * already there (redeliveries, replays) or were refused, the bytes sent, and
+ * how long a push took (its share of an upload's time).
+ */
+export function pushMetrics(registry: Registry): PushObserver {
+  const pushes = new Counter({
+    name: 'orbit_registry_pushes_total', help: 'Images pushed to ORBIT_IMAGE_REGISTRY, by outcome (pushed, already-there, refused)',
+    labelNames: ['outcome'], registers: [registry],
+  });
+  const bytes = new Counter({ name: 'orbit_registry_push_bytes_total', help: 'Blob bytes sent to ORBIT_IMAGE_REGISTRY', registers: [registry] });
+  const duration = new Histogram({
+    name: 'orbit_registry_push_seconds', help: 'From the first look into the registry to the manifest put, per pushed image',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900], registers: [registry],
+  });
+  return {
+    pushed: (result, seconds) => {
+      pushes.inc({ outcome: result.alreadyThere ? 'already-there' : 'pushed' });
+      bytes.inc(result.bytesSent);
+      if (!result.alreadyThere) duration.observe(seconds);
+    },
+    refused: () => pushes.inc({ outcome: 'refused' }),
+  };
+}
