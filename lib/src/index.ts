@@ -41,3 +41,4 @@ export * from './stored-json.js';
 export { toYamlText } from './yaml-text.js';
 export * from './registry/index.js';
 export * from './chart-name.js';
+export * from './stream-feed.js';

@@ -6,12 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ALL_TOPICS, createDynamo, dlqTopicOf, tableName } from '@orbit/lib';
+import { createDynamo, tableName } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix } from '../helpers/index.js';
+import { deadLetterCount } from '../helpers/kafka-scan.js';
 import { pullWithSkopeo } from '../helpers/registry.js';
 
 const USER = `registry-outage-${uniqueSuffix()}`;
@@ -30,21 +31,9 @@ afterAll(async () => {
   image?.cleanup();
 });
 
-async function deadLetters(): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    let total = 0;
-    for (const topic of ALL_TOPICS) for (const { high, low } of await admin.fetchTopicOffsets(dlqTopicOf(topic))) total += Number(high) - Number(low);
-    return total;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 describe('the image registry away under uploads', () => {
   it('holds the upload before it is recorded as stored, then stores, pushes and charts it once the registry is back', async () => {
-    const lettersBefore = await deadLetters();
+    const lettersBefore = await deadLetterCount(testKafka());
     expect(await stopService('registry')).toBe(true);
     let requestId: string;
     let imageUID: string;
@@ -68,6 +57,6 @@ describe('the image registry away under uploads', () => {
     const view = await api<{ versions: { digest: string; chartName: string }[] }>(USER, `/v1/images/${imageUID}`);
     const [version] = view.body.versions;
     expect(pullWithSkopeo(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${version?.chartName ?? ''}@${version?.digest ?? ''}`)).toBe(version?.digest);
-    expect(await deadLetters(), 'no message was dead-lettered while the registry was away').toBe(lettersBefore);
+    expect(await deadLetterCount(testKafka()), 'no message was dead-lettered while the registry was away').toBe(lettersBefore);
   }, 300_000);
 });

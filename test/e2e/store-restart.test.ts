@@ -7,12 +7,12 @@
  * sent again once it is back succeeds.
  */
 import { readFileSync } from 'node:fs';
-import { ALL_TOPICS, dlqTopicOf } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type ApiAnswer, type Accepted } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { testKafka, uniqueSuffix } from '../helpers/index.js';
+import { deadLetterCount } from '../helpers/kafka-scan.js';
 
 const USER = `restart-${uniqueSuffix()}`;
 const VERSION = 'v1-0-00';
@@ -36,19 +36,6 @@ const transfer = (imageUID: string): Promise<ApiAnswer<Accepted>> => api<Accepte
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ imageVersion: VERSION, transferEnvironment: 'Testing' }),
 });
 
-/** Dead letters written so far, over every topic's DLQ. */
-async function deadLetters(): Promise<number> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    let total = 0;
-    for (const topic of ALL_TOPICS) for (const { high, low } of await admin.fetchTopicOffsets(dlqTopicOf(topic))) total += Number(high) - Number(low);
-    return total;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 describe('MySQL restarting under traffic', () => {
   it('answers 503 with Retry-After while it is away and finishes every request it accepted', async () => {
     const seeds: string[] = [];
@@ -57,7 +44,7 @@ describe('MySQL restarting under traffic', () => {
       expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
       seeds.push(accepted.body.imageUID);
     }
-    const lettersBefore = await deadLetters();
+    const lettersBefore = await deadLetterCount(testKafka());
     // Accepted a moment before MySQL goes: their consumers meet it gone on the way.
     const inFlight = await Promise.all([upload('in-flight-a'), upload('in-flight-b'), transfer(seeds[0]!), transfer(seeds[1]!)]);
     expect(inFlight.map((answer) => answer.status)).toEqual([202, 202, 202, 202]);
@@ -84,6 +71,6 @@ describe('MySQL restarting under traffic', () => {
     const retried = await transfer(seeds[2]!);
     expect(retried.status).toBe(202);
     expect((await finished(USER, retried.body.requestId)).status).toBe('succeeded');
-    expect(await deadLetters(), 'no message was dead-lettered while MySQL was away').toBe(lettersBefore);
+    expect(await deadLetterCount(testKafka()), 'no message was dead-lettered while MySQL was away').toBe(lettersBefore);
   }, 420_000);
 });

@@ -6,9 +6,10 @@
  * and zstd (installed by the test setup).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import tar from 'tar-stream';
 
 export interface ImageSpec {
   readonly name: string;
@@ -78,4 +79,21 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Every entry of a tar file by its name as written, read whole (test archives are small). */
+export async function tarEntries(file: string): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    stream.on('end', () => { found.set(header.name, Buffer.concat(chunks)); next(); });
+  });
+  await new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    extract.end(readFileSync(file));
+  });
+  return found;
 }

@@ -3,7 +3,7 @@
  * up to the end offsets of the moment: the ground truth the event log and the
  * projections are checked against.
  */
-import type { Kafka } from '@orbit/lib';
+import { ALL_TOPICS, dlqTopicOf, type Kafka } from '@orbit/lib';
 import { uniqueSuffix, waitFor } from './index.js';
 
 export interface MessagePosition {
@@ -45,5 +45,18 @@ export async function messagesWithKeys(kafka: Kafka, topics: readonly string[], 
     return found;
   } finally {
     await consumer.disconnect();
+  }
+}
+
+/** Dead letters written so far, over every topic's DLQ: a test that shows nothing was dead-lettered compares two counts. */
+export async function deadLetterCount(kafka: Kafka): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const topic of ALL_TOPICS) for (const { high, low } of await admin.fetchTopicOffsets(dlqTopicOf(topic))) total += Number(high) - Number(low);
+    return total;
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, manifestMediaType, MAX_MANIFEST_BYTES, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
+  canonicalDockerManifest, digestInEntryName, feedWritable, manifestMediaType, MAX_MANIFEST_BYTES, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
@@ -178,27 +178,9 @@ async function drain(bytes: AsyncIterable<Buffer>): Promise<void> {
  */
 async function sendFromArchive(push: Push, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Buffer | null> {
   const extract = tar.extract();
-  const feeding = (async () => {
-    try {
-      for await (const chunk of archiveTar(archive, image.compression)) {
-        if (extract.destroyed) return;
-        if (!extract.write(chunk as Buffer)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              extract.off('drain', done);
-              extract.off('close', done);
-              resolve();
-            };
-            extract.on('drain', done);
-            extract.on('close', done);
-          });
-        }
-      }
-      extract.end(null);
-    } catch (error) {
-      extract.destroy(error instanceof Error ? error : new Error(String(error)));
-    }
-  })();
+  const feeding = feedWritable(extract, archiveTar(archive, image.compression)).catch((error: unknown) => {
+    extract.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
   let manifest: Buffer | null = null;
   try {
     for await (const entry of extract) {

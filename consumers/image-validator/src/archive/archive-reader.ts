@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import tar, { type Extract, type Header } from 'tar-stream';
+import tar, { type Header } from 'tar-stream';
+import { feedWritable } from '@orbit/lib';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { linkTarget, normalizeEntryPath } from './entry-path.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
@@ -93,25 +94,6 @@ function rejectPathsThroughLinks(entries: ReadonlyMap<string, EntryFacts>): void
   }
 }
 
-/** Writes tar bytes into the extractor, honouring backpressure, until done or the extractor is gone. */
-async function feed(extract: Extract, bytes: AsyncIterable<Buffer>): Promise<void> {
-  for await (const chunk of bytes) {
-    if (extract.destroyed) return;
-    if (!extract.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          extract.off('drain', done);
-          extract.off('close', done);
-          resolve();
-        };
-        extract.on('drain', done);
-        extract.on('close', done);
-      });
-    }
-  }
-  extract.end(null);
-}
-
 function isProgrammingError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError;
 }
@@ -137,7 +119,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
   let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
-  const feeding = feed(extract, tarBytes(source, upload, uploadBudget, decompressed)).catch((error: unknown) => {
+  const feeding = feedWritable(extract, tarBytes(source, upload, uploadBudget, decompressed)).catch((error: unknown) => {
     cause ??= { error, from: 'feeder' };
     extract.destroy(error instanceof Error ? error : null);
   });

@@ -1,32 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import tar from 'tar-stream';
-import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { PullRefusedError, RegistryClient } from '@orbit/lib';
 import { pullAsOciArchive } from './pull.js';
 
 let registry: TestRegistry;
 let image: BuiltImage;
-
-async function entries(file: string): Promise<Map<string, Buffer>> {
-  const found = new Map<string, Buffer>();
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-    stream.on('end', () => { found.set(header.name, Buffer.concat(chunks)); next(); });
-  });
-  await new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    extract.end(readFileSync(file));
-  });
-  return found;
-}
 
 beforeAll(async () => {
   registry = await startRegistry();
@@ -44,7 +27,7 @@ describe('pulling from a real registry (docker-registry, pushed by skopeo)', () 
     const client = new RegistryClient({ registry: registry.address, repository: 'team/app', insecure: true });
     const out = join(image.dir, 'pulled.tar');
     const result = await pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(out));
-    const files = await entries(out);
+    const files = await tarEntries(out);
     expect([...files.keys()]).toEqual(expect.arrayContaining(['oci-layout', 'index.json', `blobs/sha256/${result.manifestDigest.slice(7)}`]));
     for (const [name, bytes] of files) {
       if (name.startsWith('blobs/sha256/')) expect(createHash('sha256').update(bytes).digest('hex')).toBe(name.slice('blobs/sha256/'.length));
@@ -78,7 +61,7 @@ describe('pulling from a private registry (docker-registry behind htpasswd)', ()
   it('pulls with the configured credentials and refuses without them or with wrong ones (REGISTRY_UNAUTHORIZED)', async () => {
     const client = (credentials?: { username: string; password: string }) => new RegistryClient({ registry: privateRegistry.address, repository: 'team/private', insecure: true, credentials });
     const pulled = await pullAsOciArchive(client({ username: 'robot', password: 's3cret:pass' }), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'private.tar')));
-    const files = await entries(join(image.dir, 'private.tar'));
+    const files = await tarEntries(join(image.dir, 'private.tar'));
     expect(files.has(`blobs/sha256/${pulled.manifestDigest.slice(7)}`)).toBe(true);
     for (const credentials of [undefined, { username: 'robot', password: 'wrong' }]) {
       await expect(pullAsOciArchive(client(credentials), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'refused.tar'))))
