@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullRefusedError, RegistryClient } from '@orbit/lib';
 import { quietLogger } from '../../../../test/helpers/index.js';
-import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
 import { pushImage, PushRefusedError, type PushableImage } from './push-image.js';
@@ -55,25 +55,9 @@ function digestOfTag(at: TestRegistry, repository: string, tag: string): string 
   return (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${at.address}/${repository}:${tag}`], { encoding: 'utf8' })) as { Digest: string }).Digest;
 }
 
-async function entriesOf(file: string): Promise<Map<string, Buffer>> {
-  const found = new Map<string, Buffer>();
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-    stream.on('end', () => { found.set(header.name, Buffer.concat(chunks)); next(); });
-  });
-  await new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    extract.end(readFileSync(file));
-  });
-  return found;
-}
-
 /** The same docker-archive with its config and layers at paths the format allows but names no digest in: `config.json`, `layers/<n>.tar`. */
 async function withPathsOfItsOwn(file: string, to: string): Promise<void> {
-  const entries = await entriesOf(file);
+  const entries = await tarEntries(file);
   const [image] = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as { Config: string; Layers: string[]; RepoTags: string[] }[];
   const pack = tar.pack();
   const layers = image!.Layers.map((path, index) => [`layers/${index}.tar`, entries.get(path)!] as const);
@@ -168,7 +152,7 @@ describe('pushImage', () => {
 
   it('is refused, naming the blob, when an entry holds other bytes than its name says (the registry checks them; Orbit does not hash them again)', async () => {
     const summary = summaryOf('oci-archive', image.ociArchive);
-    const entries = await entriesOf(image.ociArchive);
+    const entries = await tarEntries(image.ociArchive);
     const layerPath = [...entries.keys()].find((name) => name.endsWith(summary.layers[0]!.digest.slice(7)))!;
     const pack = tar.pack();
     for (const [name, bytes] of entries) {

@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
+import { checkVersions, storedVersions } from './repush.js';
 
 const s3 = createS3(testConfig);
 const buckets = bucketNames(testConfig);
@@ -100,4 +102,36 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED' } });
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
   }, 60_000);
+});
+
+describe('npm run images:push', () => {
+  const cli = (args: readonly string[]) => {
+    const run = spawnSync(process.execPath, [fileURLToPath(new URL('../../dist/push-cli.js', import.meta.url)), ...args], {
+      encoding: 'utf8', env: { ...process.env, ORBIT_IMAGE_REGISTRY: `${registry.address}/orbit`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    return { status: run.status, out: run.stdout };
+  };
+
+  it('finds a version stored without a push (before Orbit pushed, or lost by the registry), pushes it from its Development copy, then finds nothing', async () => {
+    const name = `earlier-${uniqueSuffix()}`;
+    const event = await staged(name);
+    const { pushing: _pushing, ...withoutPushing } = deps(registry);
+    expect((await storeValidatedImage(event, withoutPushing, quietLogger)).kind).toBe('stored');
+    const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
+    const [check] = await checkVersions(versions, { s3, log: quietLogger, pushing: deps(registry).pushing });
+    const reference = `${registry.address}/orbit/${name}@${event.image.manifestDigest}`;
+    expect(check).toMatchObject({ kind: 'missing', reference });
+
+    const dry = cli(['--dry-run', '--image', event.imageUID]);
+    expect(dry).toMatchObject({ status: 1 });
+    expect(dry.out).toContain(`missing ${reference}`);
+    const pushed = cli(['--image', event.imageUID]);
+    expect(pushed.status, pushed.out).toBe(0);
+    expect(pushed.out).toContain(`pushed ${reference}`);
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${image.dir}/repushed:x`]);
+    const again = cli(['--image', event.imageUID]);
+    expect(again).toMatchObject({ status: 0 });
+    expect(again.out).toContain('1 stored versions against');
+    expect(again.out).toContain('0 missing');
+  }, 90_000);
 });
