@@ -70,6 +70,19 @@ describe('RegistryClient authentication', () => {
     expect(seen.at(-1)?.authorization).toBe('Bearer token-1');
   });
 
+  it('sends its token to the registry only, never to an upload Location on another host', async () => {
+    const { fake, seen } = tokenRegistry();
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, actions: ['pull', 'push'] });
+    await client.request('/blobs/uploads/', { method: 'POST' });
+    await client.request('https://uploads.storage.test/v2/team/app/blobs/uploads/abc?_state=x', { method: 'PUT', body: Buffer.from('blob') });
+    await client.request('/v2/team/app/blobs/uploads/abc?_state=y', { method: 'PUT', body: Buffer.from('blob') });
+    expect(seen.map((call) => [new URL(call.url).host, call.authorization])).toEqual([
+      ['registry.test', null], ['auth.test', null], ['registry.test', 'Bearer token-1'],
+      ['uploads.storage.test', null], ['registry.test', 'Bearer token-1'],
+    ]);
+    expect(new URL(seen[1]?.url ?? 'x:').searchParams.get('scope')).toBe('repository:team/app:pull');
+  });
+
   it('fetches a new token when the registry stops accepting the old one (tokens expire mid-pull), taking access_token as well as token', async () => {
     const { fake, seen } = tokenRegistry({ expireAfter: 1 });
     const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });

@@ -172,7 +172,8 @@ export class RegistryClient {
     const url = this.resolve(target);
     const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
     const response = await this.send(url, request);
-    if (response.status !== 401) return response;
+    // Only the registry's own challenges are answered; another host's 401 is the caller's to read.
+    if (response.status !== 401 || url.origin !== new URL(this.base).origin) return response;
     await response.body?.cancel();
     if (streamed) throw new RegistryUnavailableError(this.options.registry, new Error(`${this.options.registry} refused a token it had issued during the upload (expired?)`), true);
     await this.authenticate(response.headers.get('www-authenticate'));
@@ -187,7 +188,8 @@ export class RegistryClient {
 
   private async send(url: URL, request: RegistryRequest): Promise<Response> {
     const headers: Record<string, string> = { ...request.headers };
-    if (this.authorization) headers['authorization'] = this.authorization;
+    // Credentials are the registry's own: an upload Location on another host (storage, a CDN) never gets them.
+    if (this.authorization && url.origin === new URL(this.base).origin) headers['authorization'] = this.authorization;
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
     // An upload's answer comes only once all of it is sent, so that patience is for the requests without a streamed body.
     const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
