@@ -142,6 +142,30 @@ describe('pushImage', () => {
     expect(digestOfTag(registry, 'orbit/held', '2.0.0')).toBe(other.manifestDigest);
   }, 60_000);
 
+  it('pushes by digest when another image takes the tag between the look and the put, and the registry refuses to move it (immutable tags)', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const other = summaryOf('oci-archive', sibling.ociArchive);
+    await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/raced', null), quietLogger);
+    const otherManifest = readFileSync(join(sibling.dir, 'layout', 'blobs', 'sha256', other.manifestDigest.slice(7)));
+    // In front of the registry: the first PUT of the tag finds it taken by the other image just before, and is refused as Harbor and ECR refuse a move.
+    let raced = false;
+    const immutable: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (!raced && init?.method === 'PUT' && url.pathname.endsWith('/manifests/1.0.0')) {
+        raced = true;
+        await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: otherManifest });
+        return Response.json({ errors: [{ code: 'TAG_INVALID', message: 'tag 1.0.0 is immutable' }] }, { status: 400 });
+      }
+      return fetch(input, init);
+    };
+    const client = new RegistryClient({ registry: registry.address, repository: 'orbit/raced', insecure: true, actions: ['pull', 'push'], fetch: immutable });
+    const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, name: `${registry.address}/orbit/raced`, tag: '1.0.0' }, quietLogger);
+    expect(raced).toBe(true);
+    expect(pushed).toMatchObject({ tagged: false, alreadyThere: false });
+    expect(digestOfTag(registry, 'orbit/raced', '1.0.0')).toBe(other.manifestDigest);
+    pullByDigest(pushed.reference);
+  }, 60_000);
+
   it('pushes to a registry behind authentication with its credentials, and is refused without them', async () => {
     const summary = summaryOf('docker-archive', image.dockerArchive);
     await expect(pushImage(open(image.dockerArchive), summary, target(guarded, 'orbit/app', '1.0.0'), quietLogger)).rejects.toBeInstanceOf(PullRefusedError);

@@ -285,8 +285,17 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   }
   return {
     commit: async () => {
-      const tagged = await tagState() !== 'taken';
-      await push.putManifest(tagged && target.tag !== null ? target.tag : image.manifestDigest, manifest, image.manifestDigest);
+      let tagged = target.tag !== null && await tagState() !== 'taken';
+      if (tagged && target.tag !== null) {
+        try {
+          await push.putManifest(target.tag, manifest, image.manifestDigest);
+        } catch (error) {
+          // Another image took the tag since the look (two owners' billing-api 1.0.0 at once), and the registry keeps tags immutable (Harbor, ECR).
+          if (!(error instanceof PushRefusedError) || await tagState() !== 'taken') throw error;
+          tagged = false;
+        }
+      }
+      if (!tagged) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
       log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
       return { reference, ...push.counts, tagged, alreadyThere: false };
     },
