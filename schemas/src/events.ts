@@ -99,6 +99,10 @@ export interface ImageStored extends EventEnvelope {
   readonly sha256: string;
   readonly sizeBytes: number;
   readonly environment: string;
+  /** Where the image was pushed, by digest (registry/repository@sha256:…); null or absent when Orbit does not push (or before 2026-12-02). */
+  readonly imageReference?: string | null;
+  /** The same image by its version's tag; null when untagged (the tag names another image) or not pushed. */
+  readonly imageTag?: string | null;
 }
 
 export interface ChartGenerated extends EventEnvelope {

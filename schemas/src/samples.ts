@@ -31,7 +31,10 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.upload.requested': { ...envelope('uploadRequested'), requestId: correlationId, source: 'ARCHIVE', metadata, staging, reference: null, sizeBytes: 4096, sha256: 'e'.repeat(64), uploadId: null, idempotencyKey: null },
     'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image },
     'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
-    'orbit.image.stored': { ...envelope('imageStored'), requestId: correlationId, metadata, image, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development' },
+    'orbit.image.stored': {
+      ...envelope('imageStored'), requestId: correlationId, metadata, image, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development',
+      imageReference: `registry.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry.example.com/orbit/billing-api:v1-0-00',
+    },
     'orbit.chart.generated': {
       ...envelope('helmChartGenerated'), requestId: correlationId, imageVersion: 'v1-0-00', chartName: 'billing-api', chartVersion: '1.0.0', appVersion: 'v1-0-00',
       helmChartName: `${imageUID}-v1-0-00`, chart: { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${imageUID}-v1-0-00.tgz`, versionId: null }, chartSha256: 'f'.repeat(64),

@@ -116,6 +116,8 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   const pinned = rendered.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
   expect(pinned).toBe(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${String(entry?.['chartName'])}@${String(entry?.['digest'])}`);
   expect(pullWithSkopeo(pinned)).toBe(entry?.['digest']);
+  // ViewPort says where to pull it, as the chart does.
+  expect(entry).toMatchObject({ imageReference: pinned, imageTag: `${pinned.slice(0, pinned.indexOf('@'))}:${version}` });
   expect(pullWithSkopeo(`${pinned.slice(0, pinned.indexOf('@'))}:${version}`)).toBe(entry?.['digest']);
 }
 

@@ -22,6 +22,21 @@ function stored(over: Partial<ImageStored['metadata']> = {}): ImageStored {
 }
 
 describe('chart-generator against MinIO and DynamoDB Local', () => {
+  it('pins the image where the harbor-writer pushed it, and falls back to ORBIT_IMAGE_REGISTRY for versions it did not push', async () => {
+    const imageOf = async (event: ImageStored): Promise<string | undefined> => {
+      const outcome = await generateChart(event, deps);
+      if (outcome.kind !== 'generated') throw new Error(outcome.kind);
+      const row = await store.getRow(tables.manifests, outcome.event.helmChartName);
+      const manifests = JSON.parse(String((row?.['manifests'] as { inline: string }).inline)) as K8sObject[];
+      const deployment = manifests.find((object) => object.kind === 'Deployment') as { spec?: { template?: { spec?: { containers?: { image: string }[] } } } } | undefined;
+      return deployment?.spec?.template?.spec?.containers?.[0]?.image;
+    };
+    const event = stored();
+    expect(await imageOf({ ...event, imageReference: `pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}` })).toBe(`pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}`);
+    const earlier = stored();
+    expect(await imageOf({ ...earlier, imageReference: null, imageTag: null })).toBe(`registry.example.com/orbit/billing-api@${earlier.image.manifestDigest}`);
+  });
+
   it('stores the packaged chart, the rendered manifests and the Kustomize files, the same bytes on a redelivery', async () => {
     const event = stored();
     const first = await generateChart(event, deps);

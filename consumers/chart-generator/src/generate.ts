@@ -45,7 +45,9 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const chartName = chartNameOf(metadata.imageName, event.imageUID);
     const chartVersion = chartVersionOf(metadata.imageVersion);
     const helmChartName = helmChartNameOf(event.imageUID, metadata.imageVersion);
-    const input = { imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(`${deps.registry}/${chartName}`), environment: 'Development' as const };
+    // Where the harbor-writer pushed it, when it did: the chart then pins exactly that, whatever this service's ORBIT_IMAGE_REGISTRY says.
+    const pushedTo = event.imageReference?.slice(0, event.imageReference.lastIndexOf('@'));
+    const input = { imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(pushedTo || `${deps.registry}/${chartName}`), environment: 'Development' as const };
     const packaged = await packageChart(renderChart(input), chartName, chartVersion);
     const manifests = renderManifests(input);
     const base = kustomizeBase(manifests);

@@ -107,10 +107,10 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // Retried later (the registry away): the verified copy stays, and is kept as it is then.
   if (sending.status === 'rejected') throw sending.reason;
   const sent = sending.value;
-  const refusal = sent === undefined ? undefined : sent.kind === 'refused' ? sent.refusal : await sent.commit();
-  if (refusal) {
+  const pushed = sent === undefined ? undefined : sent.kind === 'refused' ? sent : await sent.commit();
+  if (pushed?.kind === 'refused') {
     await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(versionId ? { VersionId: versionId } : {}) }));
-    return failed(event, refusal.reasonCode, refusal.message);
+    return failed(event, pushed.refusal.reasonCode, pushed.refusal.message);
   }
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
@@ -128,6 +128,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     event: {
       ...envelope, requestId: event.requestId, metadata: event.metadata, image: event.image,
       stored: { bucket: target.bucket, key: target.key, versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
+      imageReference: pushed?.result.reference ?? null, imageTag: pushed?.result.tagReference ?? null,
     },
   };
 }

@@ -255,6 +255,7 @@ class Planner {
       imageVersion: event.metadata.imageVersion, environments: environments.includes('Development') ? environments : ['Development', ...environments], digest: event.image.manifestDigest, configDigest: event.image.configDigest,
       sizeBytes: String(event.sizeBytes), sha256: event.sha256, layers: event.image.layers, s3Location: event.stored, requestId: event.requestId,
       metadata: event.metadata, architecture: event.image.architecture, os: event.image.os,
+      imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

@@ -124,6 +124,8 @@ export const VERSION = {
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
+    imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<chart name>@sha256:…; null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
+    imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',

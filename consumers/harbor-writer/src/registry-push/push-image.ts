@@ -30,6 +30,8 @@ export interface PushResult {
   readonly bytesSent: number;
   /** The tag now names this image; false when it already named another one (tags are never moved). */
   readonly tagged: boolean;
+  /** `name:tag` when tagged. */
+  readonly tagReference: string | null;
   /** The manifest was already in the repository: nothing was read or sent. */
   readonly alreadyThere: boolean;
 }
@@ -265,7 +267,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
           log.warn({ reference, tag: target.tag, err: error }, 'the image is in the registry; its tag could not be added');
           return false;
         }));
-        return { reference, ...push.counts, tagged, alreadyThere: true };
+        return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: true };
       },
     };
   }
@@ -297,7 +299,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       }
       if (!tagged) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
       log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
-      return { reference, ...push.counts, tagged, alreadyThere: false };
+      return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: false };
     },
   };
 }

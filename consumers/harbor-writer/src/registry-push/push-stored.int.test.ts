@@ -63,8 +63,9 @@ describe('storing a validated image pushes it where its charts pull it from', ()
   it('pushes from the staged upload before the copy: ORBIT_IMAGE_REGISTRY/<chart name>@<digest> and :<version> pull', async () => {
     const event = await staged('Billing API');
     const outcome = await storeValidatedImage(event, deps(registry), quietLogger);
-    expect(outcome.kind).toBe('stored');
     const pinned = `${registry.address}/orbit/billing-api@${event.image.manifestDigest}`;
+    // ImageStored says where: the chart-generator pins that, ViewPort shows it.
+    expect(outcome).toMatchObject({ kind: 'stored', event: { imageReference: pinned, imageTag: `${registry.address}/orbit/billing-api:1.4.2` } });
     const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/billing-api:1.4.2`], { encoding: 'utf8' })) as { Digest: string };
     expect(inspected.Digest).toBe(event.image.manifestDigest);
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/pulled:x`]);

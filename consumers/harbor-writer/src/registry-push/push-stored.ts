@@ -4,7 +4,7 @@ import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, t
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
-import { PushRefusedError, sendImageBlobs } from './push-image.js';
+import { PushRefusedError, sendImageBlobs, type PushResult } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
 export interface RegistryPushing {
@@ -20,8 +20,11 @@ export interface PushRefusal {
   readonly message: string;
 }
 
+/** The image pullable, or why the registry refused it. */
+export type PushOutcome = { readonly kind: 'pushed'; readonly result: PushResult } | { readonly kind: 'refused'; readonly refusal: PushRefusal };
+
 /** The blobs are in the registry; `commit` makes the image pullable, or says why the registry refused it. */
-export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusal } | { readonly kind: 'sent'; commit(): Promise<PushRefusal | undefined> };
+export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusal } | { readonly kind: 'sent'; commit(): Promise<PushOutcome> };
 
 /**
  * Sends the blobs of the validated image in `source` (its staged upload, or
@@ -54,10 +57,10 @@ export async function sendValidatedImage(event: ImageValidated, source: ObjectLo
     const sent = await sendImageBlobs(openArchive, event.image, { client, registry: target.registry, name: target.name, tag: target.tag }, log);
     return {
       kind: 'sent',
-      commit: () => sent.commit().then((result) => {
+      commit: () => sent.commit().then((result): PushOutcome => {
         deps.pushing.observe?.pushed(result, (performance.now() - started) / 1000);
-        return undefined;
-      }, refusal),
+        return { kind: 'pushed', result };
+      }, (error: unknown): PushOutcome => ({ kind: 'refused', refusal: refusal(error) })),
     };
   } catch (error) {
     return { kind: 'refused', refusal: refusal(error) };
