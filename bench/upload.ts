@@ -4,6 +4,7 @@
  * machine (so a noisy machine affects both sides):
  *   - end-to-end upload time / a raw multipart PUT of the same file to the same MinIO   (goal <= 1.3)
  *   - gateway peak RSS while streaming it                                              (goal <= 200 MiB)
+ *   - harbor-writer peak RSS while it pushes it to the registry                        (goal <= 200 MiB)
  *   - validator throughput / `sha256sum` throughput of the same file                   (goal >= 0.8)
  *   - the harbor-writer's store step (registry push + copy) / `skopeo copy` of the file
  *     to the same registry                                                              (goal <= 1.5)
@@ -47,10 +48,14 @@ rmSync(skopeoHome, { recursive: true, force: true });
 
 const gatewayPid = pidListeningOn(8080);
 const rss = gatewayPid ? sampleRss(gatewayPid) : undefined;
+// The harbor-writer streams every byte to the registry: its memory must not follow the image's size.
+const harborWriterPid = pidListeningOn(9103);
+const harborRss = harborWriterPid ? sampleRss(harborWriterPid) : undefined;
 const upload = await timed(() => uploadThroughGateway(file, { imageName: `bench-${Date.now()}`, imageVersion: 'v1-0-0' }));
 const peak = rss?.stop() ?? Number.NaN;
 const finished = await timed(() => waitForRequest(upload.value.requestId, Number(process.env['ORBIT_BENCH_WAIT_MS'] ?? 30 * 60_000)));
 const endToEnd = upload.seconds + finished.seconds;
+const harborPeak = harborRss?.stop() ?? Number.NaN;
 const steps = await requestTimeline(upload.value.requestId);
 const at = (type: string): number => Date.parse(steps.find((step) => step.eventType === type)?.at ?? '');
 const validationSeconds = (at('image-validated') - at('upload-requested')) / 1000;
@@ -63,5 +68,6 @@ console.log(ratioLine('end-to-end upload time / raw multipart PUT', endToEnd / r
 console.log(ratioLine('gateway peak RSS (MiB)', peak / MiB, '<= 200'));
 console.log(ratioLine('validator throughput / sha256sum throughput', sha / validationSeconds, '>= 0.8'));
 console.log(ratioLine('store step (registry push + copy) / skopeo copy to the same registry', storeSeconds / skopeo.seconds, '<= 1.5'));
+console.log(ratioLine('harbor-writer peak RSS while it pushes (MiB)', harborPeak / MiB, '<= 200'));
 rmSync(file, { force: true });
 process.exit(0);

@@ -1,3 +1,7 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { OrbitError } from '../errors.js';
 import { basicAuthorization, parseChallenge, type Credentials } from './auth.js';
 
@@ -84,6 +88,8 @@ export async function readCapped(response: Response, maxBytes: number, signal?: 
 
 /** Registries and containerd refuse manifests over 4 MiB; the OCI distribution spec asks clients to take at least that. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** How long a blob upload may move nothing before the registry counts as gone: undici's own body timeout. */
+const UPLOAD_IDLE_MS = 300_000;
 /** A token answer is a few kilobytes of JSON; a megabyte leaves room for any JWT a registry hands out. */
 const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
 
@@ -190,20 +196,17 @@ export class RegistryClient {
     const headers: Record<string, string> = { ...request.headers };
     // Credentials are the registry's own: an upload Location on another host (storage, a CDN) never gets them.
     if (this.authorization && url.origin === new URL(this.base).origin) headers['authorization'] = this.authorization;
+    if (request.body !== undefined && !Buffer.isBuffer(request.body)) return this.sendStreamed(url, request.method, headers, request.body);
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
-    // An upload's answer comes only once all of it is sent, so that patience is for the requests without a streamed body.
-    const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
     const unanswered = new AbortController();
     const timeoutMs = this.answerTimeoutMs;
-    const timer = streamed ? undefined : setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
       return await this.fetchImpl(url, {
-        // The DOM typings know no async-iterable body; undici, Node's fetch, documents and takes one.
-        method: request.method, headers, body: request.body as RequestInit['body'], signal: unanswered.signal,
+        method: request.method, headers, body: request.body, signal: unanswered.signal,
         // Blob GETs may redirect to storage (S3, a CDN); an upload's answers are read, never followed.
         redirect: reads ? 'follow' : 'manual',
-        ...(streamed ? { duplex: 'half' } : {}),
       });
     } catch (error) {
       if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason);
@@ -211,6 +214,44 @@ export class RegistryClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A streamed body (a blob upload) goes through node:http(s), not fetch:
+   * Node's fetch (and undici's) reads a streamed body as fast as it can,
+   * whatever the socket takes, so a 1 GiB blob to a registry slower than the
+   * disk held about 1 GiB of memory; a piped request waits for the socket.
+   * Its answer (a few headers, a small body) is handed back as a Response.
+   * No answer timeout (the answer comes only once all of the body is sent),
+   * but a connection that moves nothing for UPLOAD_IDLE_MS is given up.
+   */
+  private sendStreamed(url: URL, method: RegistryRequest['method'], headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      const failed = (error: unknown): void => reject(connectionRefusal(this.options.registry, { cause: error }) ?? new RegistryUnavailableError(this.options.registry, error));
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const outgoing = send(url, { method, headers }, (answer) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        answer.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          // An upload's answer is an error document at most; what goes past that is not kept.
+          if (length <= MAX_TOKEN_ANSWER_BYTES) chunks.push(chunk);
+        });
+        answer.on('error', failed);
+        answer.on('end', () => {
+          const answerHeaders = new Headers();
+          for (const [name, value] of Object.entries(answer.headers)) {
+            for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined) answerHeaders.append(name, one);
+          }
+          const status = answer.statusCode ?? 502;
+          const empty = status === 204 || status === 205 || status === 304;
+          resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers: answerHeaders }));
+        });
+      });
+      outgoing.setTimeout(UPLOAD_IDLE_MS, () => outgoing.destroy(new Error(`nothing moved for ${UPLOAD_IDLE_MS / 1000} s`)));
+      outgoing.on('error', failed);
+      pipeline(Readable.from(body), outgoing).catch(failed);
+    });
   }
 
   private async authenticate(header: string | null): Promise<void> {
