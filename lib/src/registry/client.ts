@@ -123,10 +123,13 @@ export class RegistryClient {
   private authorization: string | undefined;
   private readonly fetchImpl: typeof fetch;
   readonly base: string;
+  /** The registry's own origin: the only one its token and its challenges are for. */
+  private readonly origin: string;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
     this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}/v2/${options.repository}`;
+    this.origin = new URL(this.base).origin;
   }
 
   /** How long an answer may keep the client waiting: for its headers, for a small answer whole, or between two chunks of a blob. */
@@ -179,7 +182,7 @@ export class RegistryClient {
     const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
     const response = await this.send(url, request);
     // Only the registry's own challenges are answered; another host's 401 is the caller's to read.
-    if (response.status !== 401 || url.origin !== new URL(this.base).origin) return response;
+    if (response.status !== 401 || url.origin !== this.origin) return response;
     await response.body?.cancel();
     if (streamed) throw new RegistryUnavailableError(this.options.registry, new Error(`${this.options.registry} refused a token it had issued during the upload (expired?)`), true);
     await this.authenticate(response.headers.get('www-authenticate'));
@@ -195,7 +198,7 @@ export class RegistryClient {
   private async send(url: URL, request: RegistryRequest): Promise<Response> {
     const headers: Record<string, string> = { ...request.headers };
     // Credentials are the registry's own: an upload Location on another host (storage, a CDN) never gets them.
-    if (this.authorization && url.origin === new URL(this.base).origin) headers['authorization'] = this.authorization;
+    if (this.authorization && url.origin === this.origin) headers['authorization'] = this.authorization;
     if (request.body !== undefined && !Buffer.isBuffer(request.body)) return this.sendStreamed(url, request.method, headers, request.body);
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
     const unanswered = new AbortController();

@@ -102,7 +102,7 @@ class Push {
     if (!session) throw new PushRefusedError(`${this.registry} started a blob upload without saying where (no Location)`);
     const hash = 'digest' in wanted ? undefined : createHash('sha256');
     let counted = 0;
-    // S3 answers in chunks of tens of kilobytes; each chunk costs fetch a round of its stream machinery, so they go in megabytes.
+    // S3 answers in chunks of tens of kilobytes: they go to the socket in megabytes, a write each.
     const body = async function* megabytes(): AsyncGenerator<Buffer> {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -302,6 +302,11 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: false };
     },
   };
+}
+
+/** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */
+export async function holdsManifest(target: PushTargetClient, digest: string): Promise<boolean> {
+  return await new Push(target.client, target.registry).manifestAt(digest) !== undefined;
 }
 
 /** Puts the manifest already in the repository under the tag, with the very bytes the registry holds. */

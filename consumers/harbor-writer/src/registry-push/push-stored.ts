@@ -4,7 +4,7 @@ import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, t
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
-import { PushRefusedError, sendImageBlobs, type PushResult } from './push-image.js';
+import { PushRefusedError, sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
 export interface RegistryPushing {
@@ -26,6 +26,21 @@ export type PushOutcome = { readonly kind: 'pushed'; readonly result: PushResult
 /** The blobs are in the registry; `commit` makes the image pullable, or says why the registry refused it. */
 export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusal } | { readonly kind: 'sent'; commit(): Promise<PushOutcome> };
 
+/** The repository a version is pushed to, with a client for it; why there is none when ORBIT_IMAGE_REGISTRY names no repository. */
+export function pushClientFor(pushing: RegistryPushing, imageName: string, imageUID: string, imageVersion: string): PushTargetClient | string {
+  const target = pushTargetOf(pushing.prefix, imageName, imageUID, imageVersion);
+  if (!target) return `ORBIT_IMAGE_REGISTRY "${pushing.prefix}" names no registry repository to push ${imageName} to`;
+  const client = new RegistryClient({
+    registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
+    insecure: isInsecureRegistry(target.host, pushing.access), credentials: credentialsFor(target.host, pushing.access.credentials),
+  });
+  return { client, registry: target.registry, name: target.name, tag: target.tag };
+}
+
+/** A stored archive's bytes, read when the push gets to them. */
+export const openStored = (s3: S3Client, location: ObjectLocation) => async (): Promise<Readable> =>
+  (await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }))).Body as Readable;
+
 /**
  * Sends the blobs of the validated image in `source` (its staged upload, or
  * the Development copy on a redelivery) to where its charts pull it from.
@@ -33,18 +48,9 @@ export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusa
  * (retried until it is back); a refusal is returned, to fail the request.
  */
 export async function sendValidatedImage(event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing }, log: Logger): Promise<SentImage> {
-  const { imageName, imageVersion } = event.metadata;
-  const target = pushTargetOf(deps.pushing.prefix, imageName, event.imageUID, imageVersion);
-  if (!target) return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `ORBIT_IMAGE_REGISTRY "${deps.pushing.prefix}" names no registry repository to push ${imageName} to` } };
-  const registry = target.name.slice(0, target.name.indexOf('/'));
-  const client = new RegistryClient({
-    registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
-    insecure: isInsecureRegistry(registry, deps.pushing.access), credentials: credentialsFor(registry, deps.pushing.access.credentials),
-  });
-  const openArchive = async (): Promise<Readable> => {
-    const object = await deps.s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: source.key, ...(source.versionId ? { VersionId: source.versionId } : {}) }));
-    return object.Body as Readable;
-  };
+  const target = pushClientFor(deps.pushing, event.metadata.imageName, event.imageUID, event.metadata.imageVersion);
+  if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
+  const openArchive = openStored(deps.s3, source);
   const refusal = (error: unknown): PushRefusal => {
     if (error instanceof PushRefusedError || error instanceof PullRefusedError) {
       deps.pushing.observe?.refused();
@@ -54,7 +60,7 @@ export async function sendValidatedImage(event: ImageValidated, source: ObjectLo
   };
   const started = performance.now();
   try {
-    const sent = await sendImageBlobs(openArchive, event.image, { client, registry: target.registry, name: target.name, tag: target.tag }, log);
+    const sent = await sendImageBlobs(openArchive, event.image, target, log);
     return {
       kind: 'sent',
       commit: () => sent.commit().then((result): PushOutcome => {

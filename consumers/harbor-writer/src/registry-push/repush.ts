@@ -1,12 +1,10 @@
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, type Logger } from '@orbit/lib';
+import { PullRefusedError, type Logger } from '@orbit/lib';
 import type { ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
-import { pushImage, PushRefusedError, type PushTargetClient } from './push-image.js';
-import type { RegistryPushing } from './push-stored.js';
-import { pushTargetOf } from './target.js';
+import { holdsManifest, pushImage, PushRefusedError } from './push-image.js';
+import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
 /** A stored version as the harbor-writer recorded it in the image metadata table. */
 export interface StoredVersion {
@@ -53,38 +51,20 @@ export interface RepushDeps {
   readonly log: Logger;
 }
 
-function targetOf(version: StoredVersion, pushing: RegistryPushing): PushTargetClient | string {
-  const target = pushTargetOf(pushing.prefix, version.imageName, version.imageUID, version.imageVersion);
-  if (!target) return `ORBIT_IMAGE_REGISTRY "${pushing.prefix}" names no registry repository`;
-  const registry = target.name.slice(0, target.name.indexOf('/'));
-  const client = new RegistryClient({
-    registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
-    insecure: isInsecureRegistry(registry, pushing.access), credentials: credentialsFor(registry, pushing.access.credentials),
-  });
-  return { client, registry: target.registry, name: target.name, tag: target.tag };
-}
-
 /** Whether the manifest the version's charts pin is in the registry. */
 export async function checkVersion(version: StoredVersion, deps: RepushDeps): Promise<VersionCheck> {
-  const target = targetOf(version, deps.pushing);
+  const target = pushClientFor(deps.pushing, version.imageName, version.imageUID, version.imageVersion);
   if (typeof target === 'string') return { kind: 'unpushable', version, why: target };
   const reference = `${target.name}@${version.image.manifestDigest}`;
-  const response = await target.client.request(`/manifests/${version.image.manifestDigest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
-  await response.body?.cancel();
-  if (response.status === 200) return { kind: 'pushed', version, reference };
-  if (response.status === 404) return { kind: 'missing', version, reference };
-  return { kind: 'unpushable', version, why: `${target.registry} answered ${response.status} for ${reference}` };
+  return { kind: await holdsManifest(target, version.image.manifestDigest) ? 'pushed' : 'missing', version, reference };
 }
 
 /** Pushes a version from its Development copy; the reason when the registry refuses it. */
 export async function repushVersion(version: StoredVersion, deps: RepushDeps): Promise<string | undefined> {
-  const target = targetOf(version, deps.pushing);
+  const target = pushClientFor(deps.pushing, version.imageName, version.imageUID, version.imageVersion);
   if (typeof target === 'string') return target;
-  const open = async (): Promise<Readable> => (await deps.s3.send(new GetObjectCommand({
-    Bucket: version.stored.bucket, Key: version.stored.key, ...(version.stored.versionId ? { VersionId: version.stored.versionId } : {}),
-  }))).Body as Readable;
   try {
-    await pushImage(open, version.image, target, deps.log);
+    await pushImage(openStored(deps.s3, version.stored), version.image, target, deps.log);
     return undefined;
   } catch (error) {
     if (error instanceof PushRefusedError || error instanceof PullRefusedError) return error.message;

@@ -9,6 +9,8 @@ export interface PushTarget {
   readonly tag: string | null;
   /** `registry/repository`, as the charts write it (before Docker Hub's renaming). */
   readonly name: string;
+  /** The registry as ORBIT_IMAGE_REGISTRY writes it: what credentials and plain HTTP are configured under. */
+  readonly host: string;
 }
 
 /** The OCI distribution spec's tag grammar. */
@@ -25,5 +27,5 @@ export function pushTargetOf(registryPrefix: string, imageName: string, imageUID
   const reference = parseImageReference(`${name}:tag`);
   if (!reference || reference.digest !== null || `${reference.registry}/${reference.repository}` !== name) return undefined;
   const address = distributionAddress(reference.registry, reference.repository);
-  return { ...address, tag: TAG.test(imageVersion) ? imageVersion : null, name };
+  return { ...address, tag: TAG.test(imageVersion) ? imageVersion : null, name, host: reference.registry };
 }
