@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createdTimestamps, envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
@@ -108,11 +108,13 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   if (sending.status === 'rejected') throw sending.reason;
   const sent = sending.value;
   const pushed = sent === undefined ? undefined : sent.kind === 'refused' ? sent : await sent.commit();
+  const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   if (pushed?.kind === 'refused') {
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(versionId ? { VersionId: versionId } : {}) }));
+    // The copy goes again unless an earlier delivery recorded it as stored: a redelivery must never take away a stored image.
+    const recorded = copying.value.kind === 'kept' && (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item?.['requestId'] === event.requestId;
+    if (!recorded) await deps.s3.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key, ...(versionId ? { VersionId: versionId } : {}) }));
     return failed(event, pushed.refusal.reasonCode, pushed.refusal.message);
   }
-  const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
   await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
     imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,

@@ -95,6 +95,14 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/orbit/${event.metadata.imageName}@${event.image.manifestDigest}`]);
   }, 60_000);
 
+  it('never takes away a stored image: a redelivery after it was stored, meeting a registry that now refuses, keeps the Development copy', async () => {
+    const event = await staged(`kept-${uniqueSuffix()}`);
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+    // Pushed to the guarded registry the image is not there, and the push is refused (no credentials).
+    expect((await storeValidatedImage(event, deps(guarded), quietLogger)).kind).toBe('failed');
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(true);
+  }, 60_000);
+
   it('takes the Development copy away again when the push is refused after the blobs went in', async () => {
     const event = await staged(`half-${uniqueSuffix()}`);
     // The blobs go in, but the manifest the archive gives is not the one the event names: nothing is committed.
