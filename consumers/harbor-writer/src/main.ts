@@ -1,6 +1,6 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
 import {
-  bucketEnv, bucketNames, createDynamo, createS3, env, imageBucketOf, imageRegistryEnv, registryAccessEnv, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+  bucketEnv, bucketNames, createDynamo, createS3, env, imageBucketOf, imageRegistryEnv, registryAccessEnv, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { pushMetrics } from './registry-push/push-metrics.js';
@@ -30,7 +30,7 @@ runMain(() =>
           ? {
             pushing: {
               prefix: config.ORBIT_IMAGE_REGISTRY, observe: pushMetrics(metrics),
-              access: { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS },
+              access: registryAccessOf(config),
             },
           }
           : {}),

@@ -1,6 +1,6 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, envelopeFor, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { createDynamo, createS3, envelopeFor, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
@@ -36,7 +36,7 @@ runMain(() =>
     createHandler: ({ config, publisher }) => {
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
-      const access = { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS };
+      const access = registryAccessOf(config);
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
         stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES }),

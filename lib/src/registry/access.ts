@@ -50,3 +50,8 @@ export const imageRegistryEnv = {
   ORBIT_IMAGE_REGISTRY: z.string().default('registry.orbit.local/orbit')
     .refine(namesRegistryRepository, { message: 'must be a registry host and a path like registry.example.com/orbit (lower case; the host has a dot or a port, or is localhost)' }),
 };
+
+/** The RegistryAccess the variables of registryAccessEnv describe. */
+export function registryAccessOf(config: { readonly ORBIT_INSECURE_REGISTRIES: ReadonlySet<string>; readonly ORBIT_REGISTRY_CREDENTIALS: ReadonlyMap<string, Credentials> }): RegistryAccess {
+  return { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS };
+}
