@@ -36,6 +36,7 @@ npx --no-install tsc -p bench/tsconfig.json
 
 results="${ORBIT_STACK_DIR:-$root/.stack}/test-results.json"
 status=0
+tests_began_ms=$(( $(date +%s) * 1000 ))
 npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
 # One plain closing line that any CI can read.
 node -e '
@@ -43,4 +44,9 @@ node -e '
   const skipped = r.numPendingTests + r.numTodoTests;
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 ' "$results" || echo "0 passed, 1 failed"
+if [ "$status" -ne 0 ]; then
+  # CI keeps no files: what the services logged is printed while it still exists.
+  echo "orbit: the services as the failed run left them, and what they logged since it began:" >&2
+  node deploy/local/dist/cli.js problems "$tests_began_ms" >&2 || true
+fi
 exit "$status"

@@ -1,5 +1,5 @@
 import { OrbitError } from '@orbit/lib';
-import { formatStatus, formatTail, renderExports, stackDown, stackEnv, stackStatus, stackUp, stackWipe, startPipeline, stopPipeline, StackError, StackErrors } from './stack/index.js';
+import { formatStatus, formatTail, problemsReport, renderExports, stackDown, stackEnv, stackStatus, stackUp, stackWipe, startPipeline, stopPipeline, StackError, StackErrors } from './stack/index.js';
 
 /** `npm run stack:<command>`; progress goes to stderr so that `env` output can be eval'd. */
 const say = (line: string): void => void process.stderr.write(`orbit: ${line}\n`);
@@ -28,6 +28,11 @@ const commands: Record<string, () => Promise<void>> = {
     await stackUp({ log: say });
     await startPipeline(say);
     say('pipeline running; gateway at http://127.0.0.1:8080 (stack:status, stack:down)');
+  },
+  /** `problems <since epoch ms>`: what npm test prints after a failed test, for a CI that keeps no files. */
+  problems: async () => {
+    const since = Number(process.argv[3] ?? 0);
+    process.stdout.write(`${await problemsReport(Number.isFinite(since) ? since : 0)}\n`);
   },
   'stop-pipeline': async () => {
     await stopPipeline(say);

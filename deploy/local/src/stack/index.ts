@@ -7,3 +7,4 @@ export { readPorts, type StackPorts } from './ports.js';
 export { stackDir, cacheDir, logFile, pidFile, REPO_ROOT } from './paths.js';
 export { formatStatus } from './status-table.js';
 export { readTail, formatTail } from './log-tail.js';
+export { problemsReport } from './problems.js';
