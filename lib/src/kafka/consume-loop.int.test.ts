@@ -4,7 +4,9 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { loadSchemas, sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { startService, stopService } from '@orbit/local-stack';
 import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
+import { createLogger } from '../logger.js';
 import { EventCodec } from '../codec.js';
 import { StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
@@ -73,12 +75,14 @@ describe('consume loop against the real broker and registry', () => {
     }
   });
 
-  it('keeps its partition through a handler that runs longer than the session, and handles the message once', async () => {
+  it('keeps its partition through a handler that runs longer than the session, handles the message once, and names it in a warning while it runs', async () => {
     const topic = topics.slow;
     const groupId = `group-${uniqueSuffix()}`;
     const handled: string[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, sessionTimeoutMs: 6_000,
+      kafka, groupId, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs: 6_000, slowHandlerWarnMs: 4_000,
       decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -93,6 +97,10 @@ describe('consume loop against the real broker and registry', () => {
       await waitFor(() => handled.includes(next.eventId), { what: 'the message after the slow one', timeoutMs: 40_000 });
       await new Promise((resolve) => setTimeout(resolve, 2_000)); // time for a second delivery, were the slow one re-handled
       expect(handled).toEqual([slow.eventId, next.eventId]);
+      // 10 s of handling at one warning per 4 s: two, each naming the message; none for the quick one after it.
+      const warnings = lines.filter((line) => line['msg'] === 'handler still running; its consumer fetches nothing else meanwhile');
+      expect(warnings.map((line) => [line['level'], line['topic'], line['offset'], line['pid']])).toEqual([['warn', topic, '0', slow.pid], ['warn', topic, '0', slow.pid]]);
+      expect(Number(warnings[1]?.['runningForMs'])).toBeGreaterThanOrEqual(8_000);
     } finally {
       await loop.stop();
     }

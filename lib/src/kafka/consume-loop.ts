@@ -53,6 +53,13 @@ export interface ConsumeLoopOptions<E> {
   /** Group session timeout: how long a crashed member keeps its partitions. @default 30000 */
   readonly sessionTimeoutMs?: number;
   /**
+   * A handler still running after this long is logged as a warning, and again
+   * each time as long again passes. One stuck handler holds its whole consumer
+   * (kafkajs fetches again only once every batch of a fetch is done), so this
+   * line is what names the message behind a stalled pipeline. @default 60000
+   */
+  readonly slowHandlerWarnMs?: number;
+  /**
    * Optional: handles many messages of one partition at once (e.g. one
    * DynamoDB BatchWrite). On a permanent failure the loop falls back to
    * `handler` message by message, so one poison message cannot sink its batch.
@@ -283,8 +290,9 @@ export class ConsumeLoop<E> extends EventEmitter {
       ({ ...(done !== undefined ? { done } : {}), ...(retryAt !== undefined ? { retryAt } : {}) });
     const first = ready[0];
     if (!first || !this.options.batchHandler) return outcome(at.done, at.retryAt);
+    const { batchHandler } = this.options;
     try {
-      await this.options.batchHandler(ready.map((entry) => entry.consumed));
+      await this.watchingSlow(first.consumed.log.child({ batchSize: ready.length }), started, () => batchHandler(ready.map((entry) => entry.consumed)));
     } catch (error) {
       this.lastError = error;
       if (!this.running || this.isRetriable(error)) return outcome(at.settled, first.message.offset);
@@ -355,7 +363,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     if (consumed === 'retry') return 'retry';
     if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
-      await this.options.handler(consumed);
+      await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed));
       this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs: performance.now() - started });
       return 'done';
     } catch (error) {
@@ -372,6 +380,19 @@ export class ConsumeLoop<E> extends EventEmitter {
         return 'retry';
       }
       return this.deadLetter(topic, partition, message, error, attemptsSoFar, consumed.log, consumed);
+    }
+  }
+
+  /** Runs a handler, warning each slowHandlerWarnMs it is still running. */
+  private async watchingSlow(log: Logger, started: number, work: () => Promise<void>): Promise<void> {
+    const timer = setInterval(() => {
+      log.warn({ runningForMs: Math.round(performance.now() - started) }, 'handler still running; its consumer fetches nothing else meanwhile');
+    }, this.options.slowHandlerWarnMs ?? 60_000);
+    timer.unref();
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
     }
   }
 
