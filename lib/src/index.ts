@@ -42,3 +42,4 @@ export { toYamlText } from './yaml-text.js';
 export * from './registry/index.js';
 export * from './chart-name.js';
 export * from './stream-feed.js';
+export * from './entry-path.js';

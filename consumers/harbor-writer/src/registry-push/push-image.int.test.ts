@@ -70,6 +70,18 @@ async function withPathsOfItsOwn(file: string, to: string): Promise<void> {
   writeFileSync(to, Buffer.concat(chunks));
 }
 
+/** The same OCI archive with every name spelt as other tar writers may: `./blobs//sha256/<hex>` (the validator takes it as `blobs/sha256/<hex>`). */
+async function respelt(file: string, to: string): Promise<void> {
+  const pack = tar.pack();
+  for (const [name, bytes] of await tarEntries(file)) {
+    if (!name.endsWith('/')) pack.entry({ name: `./${name.replace(/^\.\//, '').replace('/', '//')}` }, bytes);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  writeFileSync(to, Buffer.concat(chunks));
+}
+
 beforeAll(async () => {
   registry = await startRegistry();
   guarded = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
@@ -122,6 +134,16 @@ describe('pushImage', () => {
     expect(second).toMatchObject({ tagged: true, blobsSent: 2 });
     expect(digestOfTag(registry, 'orbit/app-oci', '2.0.0')).toBe(siblingSummary.manifestDigest);
     pullByDigest(second.reference);
+  }, 60_000);
+
+  it('finds an OCI archive\'s blobs and manifest however the tar spells their names (./blobs//sha256/<hex>)', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const file = join(image.dir, 'respelt.tar');
+    await respelt(image.ociArchive, file);
+    expect(summaryOf('oci-archive', file)).toEqual(summary);
+    const pushed = await pushImage(open(file), summary, target(registry, 'orbit/respelt', '1.0.0'), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, blobsSent: 3 });
+    expect(pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
   }, 60_000);
 
   it('repeats as a look only, and never moves a tag that names another image', async () => {

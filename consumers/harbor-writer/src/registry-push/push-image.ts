@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, feedWritable, manifestMediaType, MAX_MANIFEST_BYTES, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
+  canonicalDockerManifest, digestInEntryName, feedWritable, manifestMediaType, MAX_MANIFEST_BYTES, normalizeEntryPath, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
@@ -188,9 +188,10 @@ async function sendFromArchive(push: Push, archive: Readable, image: PushableIma
     for await (const entry of extract) {
       const bytes = entry as unknown as AsyncIterable<Buffer>;
       const { header } = entry;
-      const path = header.name.replace(/^(\.\/|\/)+/, '');
+      // Spelt as the validator reads it (`./blobs//sha256/<hex>` is `blobs/sha256/<hex>`); it refused what does not normalize.
+      const path = normalizeEntryPath(header.name);
       const regular = header.type === 'file' || header.type === 'contiguous-file';
-      const named = regular ? digestInEntryName(path) : null;
+      const named = regular && path.ok ? digestInEntryName(path.path) : null;
       const size = header.size ?? 0;
       if (named !== null && named === image.manifestDigest && size <= MAX_MANIFEST_BYTES) {
         manifest = await collect(bytes);

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
-import { feedWritable } from '@orbit/lib';
+import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
 import { digestFile, type EntryFacts } from './entry-facts.js';
-import { linkTarget, normalizeEntryPath } from './entry-path.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
 import { tarBytes, type UploadFacts } from './tar-source.js';

@@ -1,7 +1,6 @@
-import { canonicalDockerManifest, digestInEntryName, sha256Of } from '@orbit/lib';
+import { canonicalDockerManifest, digestInEntryName, normalizeEntryPath, sha256Of } from '@orbit/lib';
 import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
-import { normalizeEntryPath } from './entry-path.js';
 import { dockerManifestShape } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
 import { resolveOciLayout } from './oci-layout.js';
