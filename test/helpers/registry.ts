@@ -1,30 +1,113 @@
 /**
  * A real OCI registry for tests: Debian's docker-registry (the CNCF
  * distribution server) on a loopback port with storage in a temp folder,
- * optionally behind htpasswd (Basic) authentication.
+ * optionally behind htpasswd (Basic) authentication, or behind a token
+ * service the way Docker Hub, GHCR, Harbor and Artifactory are (Bearer).
  */
 import bcrypt from 'bcryptjs';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { waitFor } from './index.js';
 
 export interface TestRegistry {
   readonly address: string;
+  /** Behind a token service: each token asked for, by whom (null: anonymous) and for which scope, and what was granted. */
+  readonly tokenRequests: readonly TokenRequest[];
   stop(): Promise<void>;
 }
 
-/** `users`: name -> password; the registry then refuses anyone else (401 with a Basic challenge). */
-export async function startRegistry(options: { users?: Readonly<Record<string, string>> } = {}): Promise<TestRegistry> {
+export interface TokenRequest {
+  readonly user: string | null;
+  readonly scope: string;
+  readonly granted: string;
+}
+
+export interface TokenAuthOptions {
+  /** name -> password; each may pull and push. */
+  readonly users: Readonly<Record<string, string>>;
+  /** Anonymous callers get pull tokens (a public project), never push. @default true */
+  readonly anonymousPull?: boolean;
+  /** Seconds a token lasts. @default 300 (Docker Hub's) */
+  readonly expiresInSeconds?: number;
+}
+
+const TOKEN_SERVICE = 'orbit-test-registry';
+const TOKEN_ISSUER = 'orbit-test-token-service';
+
+/**
+ * The token half of the distribution token protocol: Basic credentials (or
+ * none) in, a JWT granting the asked actions that the caller may have out,
+ * signed by a key whose certificate the registry trusts. The registry does
+ * all the checking (signature, issuer, audience, expiry, actions).
+ */
+async function startTokenService(dir: string, options: TokenAuthOptions, requests: TokenRequest[]): Promise<{ realm: string; certificate: string; server: Server }> {
+  const keyFile = join(dir, 'token.key');
+  const certificate = join(dir, 'token.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certificate, '-subj', '/CN=orbit-test-token-service', '-days', '2'], { stdio: 'ignore' });
+  const key = createPrivateKey(readFileSync(keyFile));
+  const chain = [new X509Certificate(readFileSync(certificate)).raw.toString('base64')];
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? '/', 'http://token');
+      const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      let user: string | null = null;
+      if (basic !== undefined) {
+        const [name = '', ...rest] = Buffer.from(basic, 'base64').toString('utf8').split(':');
+        if (options.users[name] !== rest.join(':')) {
+          response.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
+          return;
+        }
+        user = name;
+      }
+      const access = url.searchParams.getAll('scope').map((scope) => {
+        const [type = '', name = '', actions = ''] = scope.split(':');
+        const allowed = user !== null ? ['pull', 'push'] : (options.anonymousPull ?? true) ? ['pull'] : [];
+        const granted = actions.split(',').filter((action) => allowed.includes(action));
+        requests.push({ user, scope, granted: granted.join(',') });
+        return { type, name, actions: granted };
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const expiresIn = options.expiresInSeconds ?? 300;
+      const token = await new SignJWT({ access })
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5c: chain })
+        .setIssuer(TOKEN_ISSUER).setAudience(url.searchParams.get('service') ?? '').setSubject(user ?? '')
+        .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + expiresIn).setJti(Math.random().toString(36).slice(2))
+        .sign(key);
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: expiresIn, issued_at: new Date(now * 1000).toISOString() }));
+    })().catch((error: unknown) => response.writeHead(500).end(String(error)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { realm: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`, certificate, server };
+}
+
+/**
+ * `users`: name -> password; the registry then refuses anyone else (401 with
+ * a Basic challenge). `token`: the registry sends Bearer challenges to a
+ * token service of the test's own instead; it answers from this process, so
+ * a client run with execFileSync (which blocks it) would wait for ever.
+ */
+export async function startRegistry(options: { users?: Readonly<Record<string, string>>; token?: TokenAuthOptions } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'orbit-registry-'));
   const port = 15000 + Math.floor(Math.random() * 5000);
   const address = `127.0.0.1:${port}`;
   const users = Object.entries(options.users ?? {});
+  const tokenRequests: TokenRequest[] = [];
+  const tokens = options.token ? await startTokenService(dir, options.token, tokenRequests) : undefined;
   // The distribution server reads bcrypt htpasswd entries only.
   if (users.length > 0) writeFileSync(join(dir, 'htpasswd'), users.map(([name, password]) => `${name}:${bcrypt.hashSync(password, 8)}`).join('\n'));
-  const auth = users.length > 0 ? `auth:
+  const auth = tokens ? `auth:
+  token:
+    realm: ${tokens.realm}
+    service: ${TOKEN_SERVICE}
+    issuer: ${TOKEN_ISSUER}
+    rootcertbundle: ${tokens.certificate}
+` : users.length > 0 ? `auth:
   htpasswd:
     realm: orbit-test
     path: ${join(dir, 'htpasswd')}
@@ -42,8 +125,10 @@ ${auth}http:
   await waitFor(async () => [200, 401].includes((await fetch(`http://${address}/v2/`)).status), { timeoutMs: 20_000, what: 'the test registry' });
   return {
     address,
+    tokenRequests,
     stop: async () => {
       child.kill('SIGTERM');
+      tokens?.server.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullRefusedError, RegistryClient } from '@orbit/lib';
@@ -14,6 +15,7 @@ import { pushImage, PushRefusedError, type PushableImage } from './push-image.js
 const ROBOT = { username: 'orbit-pusher', password: 'pushing-secret' };
 let registry: TestRegistry;
 let guarded: TestRegistry;
+let tokenGuarded: TestRegistry;
 let image: BuiltImage;
 let sibling: BuiltImage;
 
@@ -44,15 +46,21 @@ function target(at: TestRegistry, repository: string, tag: string | null, creden
   };
 }
 
-/** The image as a client that is not Orbit pulls it: skopeo copies it by digest, checking every blob. */
-function pullByDigest(reference: string): string {
+const run = promisify(execFile);
+
+/**
+ * The image as a client that is not Orbit pulls it: skopeo copies it by
+ * digest, checking every blob. Not waited for synchronously: a token service
+ * of the test's own answers skopeo from this process.
+ */
+async function pullByDigest(reference: string): Promise<string> {
   const dir = join(image.dir, `pulled-${Math.random().toString(36).slice(2)}`);
-  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${dir}:x`]);
-  return execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`], { encoding: 'utf8' });
+  await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${dir}:x`]);
+  return (await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reference}`], { encoding: 'utf8' })).stdout;
 }
 
-function digestOfTag(at: TestRegistry, repository: string, tag: string): string {
-  return (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${at.address}/${repository}:${tag}`], { encoding: 'utf8' })) as { Digest: string }).Digest;
+async function digestOfTag(at: TestRegistry, repository: string, tag: string): Promise<string> {
+  return (JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${at.address}/${repository}:${tag}`], { encoding: 'utf8' })).stdout) as { Digest: string }).Digest;
 }
 
 /** The same docker-archive with its config and layers at paths the format allows but names no digest in: `config.json`, `layers/<n>.tar`. */
@@ -85,6 +93,7 @@ async function respelt(file: string, to: string): Promise<void> {
 beforeAll(async () => {
   registry = await startRegistry();
   guarded = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
+  tokenGuarded = await startRegistry({ token: { users: { [ROBOT.username]: ROBOT.password } } });
   const base = { files: { 'app/run': '#!/bin/sh\necho hi\n' } };
   image = buildImage({ name: 'team/app', tag: 'v1', layers: [base, { files: { 'app/data.txt': 'x'.repeat(10_000) } }], exposedPort: '8080/tcp' });
   sibling = buildImage({ name: 'team/other', tag: 'v1', layers: [base, { files: { 'app/other.txt': 'y'.repeat(5_000) } }] });
@@ -93,6 +102,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await registry.stop();
   await guarded.stop();
+  await tokenGuarded.stop();
   image.cleanup();
   sibling.cleanup();
 });
@@ -102,9 +112,9 @@ describe('pushImage', () => {
     const summary = summaryOf('docker-archive', image.dockerArchive);
     const pushed = await pushImage(open(image.dockerArchive), summary, target(registry, 'orbit/app', '1.0.0'), quietLogger);
     expect(pushed).toMatchObject({ reference: `${registry.address}/orbit/app@${summary.manifestDigest}`, tagged: true, alreadyThere: false, blobsSent: 3 });
-    const raw = pullByDigest(pushed.reference);
+    const raw = await pullByDigest(pushed.reference);
     expect(`sha256:${createHash('sha256').update(raw).digest('hex')}`).toBe(summary.manifestDigest);
-    expect(digestOfTag(registry, 'orbit/app', '1.0.0')).toBe(summary.manifestDigest);
+    expect(await digestOfTag(registry, 'orbit/app', '1.0.0')).toBe(summary.manifestDigest);
   }, 60_000);
 
   it('finds the config and layers of a docker-archive that keeps them at paths naming no digest (config.json, layers/0.tar)', async () => {
@@ -114,7 +124,7 @@ describe('pushImage', () => {
     expect(summary.manifestDigest).toBe(summaryOf('docker-archive', image.dockerArchive).manifestDigest);
     const pushed = await pushImage(open(file), summary, target(registry, 'orbit/own-paths', '1.0.0'), quietLogger);
     expect(pushed).toMatchObject({ tagged: true, blobsSent: 3 });
-    expect(pullByDigest(pushed.reference)).toBeTruthy();
+    expect(await pullByDigest(pushed.reference)).toBeTruthy();
   }, 60_000);
 
   it('pushes gzip- and zstd-wrapped OCI archives with their own manifest, sending only the blobs the repository lacks', async () => {
@@ -122,7 +132,7 @@ describe('pushImage', () => {
     const summary = summaryOf('oci-archive', image.ociArchive, 'GZIP');
     const first = await pushImage(open(gzipped), summary, target(registry, 'orbit/app-oci', '1.0.0'), quietLogger);
     expect(first).toMatchObject({ tagged: true, blobsSent: 3 });
-    expect(pullByDigest(first.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
+    expect(await pullByDigest(first.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
 
     // The repository already has the sibling's first layer: only its config and its other layer travel.
     const [firstLayer] = summaryOf('oci-archive', sibling.ociArchive).layers;
@@ -132,8 +142,8 @@ describe('pushImage', () => {
     const siblingSummary = summaryOf('oci-archive', sibling.ociArchive, 'ZSTD');
     const second = await pushImage(open(zstdFile), siblingSummary, target(registry, 'orbit/app-oci', '2.0.0'), quietLogger);
     expect(second).toMatchObject({ tagged: true, blobsSent: 2 });
-    expect(digestOfTag(registry, 'orbit/app-oci', '2.0.0')).toBe(siblingSummary.manifestDigest);
-    pullByDigest(second.reference);
+    expect(await digestOfTag(registry, 'orbit/app-oci', '2.0.0')).toBe(siblingSummary.manifestDigest);
+    await pullByDigest(second.reference);
   }, 60_000);
 
   it('finds an OCI archive\'s blobs and manifest however the tar spells their names (./blobs//sha256/<hex>)', async () => {
@@ -143,7 +153,7 @@ describe('pushImage', () => {
     expect(summaryOf('oci-archive', file)).toEqual(summary);
     const pushed = await pushImage(open(file), summary, target(registry, 'orbit/respelt', '1.0.0'), quietLogger);
     expect(pushed).toMatchObject({ tagged: true, blobsSent: 3 });
-    expect(pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
+    expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
   }, 60_000);
 
   it('repeats as a look only, and never moves a tag that names another image', async () => {
@@ -156,12 +166,12 @@ describe('pushImage', () => {
     const other = summaryOf('oci-archive', sibling.ociArchive);
     const second = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '1.0.0'), quietLogger);
     expect(second).toMatchObject({ tagged: false, alreadyThere: false });
-    expect(digestOfTag(registry, 'orbit/held', '1.0.0')).toBe(summary.manifestDigest);
-    pullByDigest(second.reference);
+    expect(await digestOfTag(registry, 'orbit/held', '1.0.0')).toBe(summary.manifestDigest);
+    await pullByDigest(second.reference);
     // A manifest already there but untagged gets its tag on the next push.
     const tagged = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '2.0.0'), quietLogger);
     expect(tagged).toMatchObject({ alreadyThere: true, tagged: true });
-    expect(digestOfTag(registry, 'orbit/held', '2.0.0')).toBe(other.manifestDigest);
+    expect(await digestOfTag(registry, 'orbit/held', '2.0.0')).toBe(other.manifestDigest);
   }, 60_000);
 
   it('pushes by digest when another image takes the tag between the look and the put, and the registry refuses to move it (immutable tags)', async () => {
@@ -184,8 +194,8 @@ describe('pushImage', () => {
     const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, name: `${registry.address}/orbit/raced`, tag: '1.0.0' }, quietLogger);
     expect(raced).toBe(true);
     expect(pushed).toMatchObject({ tagged: false, alreadyThere: false });
-    expect(digestOfTag(registry, 'orbit/raced', '1.0.0')).toBe(other.manifestDigest);
-    pullByDigest(pushed.reference);
+    expect(await digestOfTag(registry, 'orbit/raced', '1.0.0')).toBe(other.manifestDigest);
+    await pullByDigest(pushed.reference);
   }, 60_000);
 
   it('pushes to a registry behind authentication with its credentials, and is refused without them', async () => {
@@ -194,6 +204,18 @@ describe('pushImage', () => {
     const pushed = await pushImage(open(image.dockerArchive), summary, target(guarded, 'orbit/app', '1.0.0', ROBOT), quietLogger);
     expect(pushed.tagged).toBe(true);
     execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${pushed.reference}`]);
+  }, 60_000);
+
+  it('pushes through a token service (Bearer, as Docker Hub, GHCR and Harbor): a pull,push token with its credentials; anonymous, only a pull token, and refused', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    await expect(pushImage(open(image.ociArchive), summary, target(tokenGuarded, 'team-a/app', '1.0.0'), quietLogger)).rejects.toThrow(/refused to start a blob upload \(HTTP 401/);
+    expect(tokenGuarded.tokenRequests.some((asked) => asked.user === null && asked.scope === 'repository:team-a/app:pull,push' && asked.granted === 'pull')).toBe(true);
+    const pushed = await pushImage(open(image.ociArchive), summary, target(tokenGuarded, 'team-a/app', '1.0.0', ROBOT), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, alreadyThere: false, blobsSent: 3 });
+    expect(tokenGuarded.tokenRequests.filter((asked) => asked.user === ROBOT.username).map((asked) => asked.scope)).toContain('repository:team-a/app:pull,push');
+    // Anyone may pull (a public project): skopeo goes through the same token service, anonymously.
+    expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
+    expect(await digestOfTag(tokenGuarded, 'team-a/app', '1.0.0')).toBe(summary.manifestDigest);
   }, 60_000);
 
   it('is refused, naming the blob, when an entry holds other bytes than its name says (the registry checks them; Orbit does not hash them again)', async () => {

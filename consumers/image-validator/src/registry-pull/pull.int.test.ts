@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
@@ -63,6 +64,33 @@ describe('pulling from a private registry (docker-registry behind htpasswd)', ()
     const pulled = await pullAsOciArchive(client({ username: 'robot', password: 's3cret:pass' }), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'private.tar')));
     const files = await tarEntries(join(image.dir, 'private.tar'));
     expect(files.has(`blobs/sha256/${pulled.manifestDigest.slice(7)}`)).toBe(true);
+    for (const credentials of [undefined, { username: 'robot', password: 'wrong' }]) {
+      await expect(pullAsOciArchive(client(credentials), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'refused.tar'))))
+        .rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+    }
+  });
+});
+
+describe('pulling through a token service (Bearer, as Docker Hub, GHCR, Harbor and Artifactory answer)', () => {
+  let tokenRegistry: TestRegistry;
+
+  beforeAll(async () => {
+    tokenRegistry = await startRegistry({ token: { users: { robot: 's3cret' }, anonymousPull: false } });
+    // Not execFileSync: the token service answers skopeo from this process.
+    await promisify(execFile)('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'robot:s3cret', image.layoutRef, `docker://${tokenRegistry.address}/team/tokened:v1`]);
+  });
+
+  afterAll(async () => {
+    await tokenRegistry.stop();
+  });
+
+  it('pulls with a pull token its credentials buy, asking for nothing more, and refuses without them or with wrong ones (REGISTRY_UNAUTHORIZED)', async () => {
+    const client = (credentials?: { username: string; password: string }) => new RegistryClient({ registry: tokenRegistry.address, repository: 'team/tokened', insecure: true, credentials });
+    const asked = tokenRegistry.tokenRequests.length;
+    const pulled = await pullAsOciArchive(client({ username: 'robot', password: 's3cret' }), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'tokened.tar')));
+    const files = await tarEntries(join(image.dir, 'tokened.tar'));
+    expect(files.has(`blobs/sha256/${pulled.manifestDigest.slice(7)}`)).toBe(true);
+    expect(tokenRegistry.tokenRequests.slice(asked)).toEqual([{ user: 'robot', scope: 'repository:team/tokened:pull', granted: 'pull' }]);
     for (const credentials of [undefined, { username: 'robot', password: 'wrong' }]) {
       await expect(pullAsOciArchive(client(credentials), { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'refused.tar'))))
         .rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
