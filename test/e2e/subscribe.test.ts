@@ -33,6 +33,7 @@ async function pythonClient(): Promise<void> {
 
 async function uploadedAndPromoted(name: string): Promise<{ imageUID: string; transferId: string }> {
   const accepted = await uploadArchive(USER, readFileSync(image.ociArchive), { imageName: name, imageVersion: 'v1-0-00', port: 8080 });
+  expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
   expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
   const imageUID = accepted.body.imageUID;
   return { imageUID, transferId: await promoted(imageUID) };
@@ -42,7 +43,9 @@ async function promoted(imageUID: string): Promise<string> {
   const response = await fetch(`${GATEWAY_URL}/v1/images/${imageUID}/transfers`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor(USER)}` }, body: JSON.stringify({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }),
   });
-  const requestId = String(((await response.json()) as { requestId: string }).requestId);
+  const answer = await response.json() as { requestId: string };
+  expect(response.status, JSON.stringify(answer)).toBe(202);
+  const requestId = String(answer.requestId);
   expect((await finished(USER, requestId)).status).toBe('succeeded');
   return requestId;
 }
@@ -81,6 +84,7 @@ describe('services subscribing to the lifecycle topics', () => {
 
   it('npm run events:follow prints what happens as it happens, one JSON line per event', async () => {
     const accepted = await uploadArchive(USER, readFileSync(image.ociArchive), { imageName: `follow-${uniqueSuffix()}`, imageVersion: 'v1-0-00', port: 8080 });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
     expect((await finished(USER, accepted.body.requestId)).status).toBe('succeeded');
     const imageUID = accepted.body.imageUID;
     const follower = spawn(process.execPath, ['consumers/event-logger/dist/follow-cli.js', '--image', imageUID, '--count', '2', 'orbit.chart.promoted', 'orbit.image.copied'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -84,8 +84,15 @@ export interface RequestView {
 
 /** Long-polls GET /v1/requests/{id}?wait= until the request ends. */
 export async function finished(user: string, requestId: string, timeoutMs = 90_000): Promise<RequestView> {
-  return waitFor(async () => {
-    const { status, body } = await api<RequestView>(user, `/v1/requests/${requestId}?wait=20`);
-    return status === 200 && (body.status === 'succeeded' || body.status === 'failed') ? body : undefined;
-  }, { timeoutMs, intervalMs: 50, what: `request ${requestId} to finish` });
+  let last = 'no answer';
+  try {
+    return await waitFor(async () => {
+      const { status, body } = await api<RequestView>(user, `/v1/requests/${requestId}?wait=20`);
+      last = `HTTP ${status}: ${JSON.stringify(body).slice(0, 2_000)}`;
+      return status === 200 && (body.status === 'succeeded' || body.status === 'failed') ? body : undefined;
+    }, { timeoutMs, intervalMs: 50, what: `request ${requestId} to finish` });
+  } catch (error) {
+    // Where it stopped (its status and the steps logged so far) says which service held it.
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last answer: ${last}`, { cause: error });
+  }
 }
