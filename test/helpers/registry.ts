@@ -68,8 +68,9 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
       const access = url.searchParams.getAll('scope').map((scope) => {
         const [type = '', name = '', actions = ''] = scope.split(':');
         const allowed = user !== null ? ['pull', 'push'] : (options.anonymousPull ?? true) ? ['pull'] : [];
-        const granted = actions.split(',').filter((action) => allowed.includes(action));
-        requests.push({ user, scope, granted: granted.join(',') });
+        const granted = actions.split(',').filter((action) => allowed.includes(action)).sort();
+        // Recorded with the actions sorted: the distribution server lists a challenge's actions in any order (a Go map).
+        requests.push({ user, scope: `${type}:${name}:${actions.split(',').sort().join(',')}`, granted: granted.join(',') });
         return { type, name, actions: granted };
       });
       const now = Math.floor(Date.now() / 1000);

@@ -3,6 +3,7 @@ import {
   bucketEnv, bucketNames, createDynamo, createS3, env, imageBucketOf, imageRegistryEnv, registryAccessEnv, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
+import { BlobSources } from './registry-push/blob-sources.js';
 import { pushMetrics } from './registry-push/push-metrics.js';
 import { storeValidatedImage } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
@@ -30,7 +31,7 @@ runMain(() =>
           ? {
             pushing: {
               prefix: config.ORBIT_IMAGE_REGISTRY, observe: pushMetrics(metrics),
-              access: registryAccessOf(config),
+              access: registryAccessOf(config), blobSources: new BlobSources(),
             },
           }
           : {}),

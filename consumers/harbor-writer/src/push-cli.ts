@@ -8,6 +8,7 @@
  * version the registry refused or could not be asked about.
  */
 import { bucketEnv, createDynamo, createLogger, createS3, imageRegistryEnv, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf, runtimeEnv, stderrDestination, tableName } from '@orbit/lib';
+import { BlobSources } from './registry-push/blob-sources.js';
 import { checkVersions, repushVersion, storedVersions } from './registry-push/repush.js';
 
 const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]');
@@ -15,7 +16,7 @@ const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ..
 const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const deps = {
   s3: createS3(config), log,
-  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config) },
+  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config), blobSources: new BlobSources() },
 };
 const versions = await storedVersions(createDynamo(config), tableName('appImageMetadata', config), values.image);
 const checks = await checkVersions(versions, deps);

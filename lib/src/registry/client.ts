@@ -276,7 +276,10 @@ export class RegistryClient {
       throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
     }
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`);
+    // A challenge may name several scopes at once, space-separated (a mount reads one repository and writes
+    // another); token services take each as a `scope` parameter of its own, as docker sends them.
+    const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`).split(' ').filter((scope) => scope !== '');
+    for (const scope of scopes) url.searchParams.append('scope', scope);
     const timeoutMs = this.answerTimeoutMs;
     // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
     const unanswered = AbortSignal.timeout(timeoutMs);

@@ -10,7 +10,8 @@ import { quietLogger } from '../../../../test/helpers/index.js';
 import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
-import { pushImage, PushRefusedError, type PushableImage } from './push-image.js';
+import { BlobSources } from './blob-sources.js';
+import { pushImage, PushRefusedError, type PushableImage, type PushTargetClient } from './push-image.js';
 
 const ROBOT = { username: 'orbit-pusher', password: 'pushing-secret' };
 let registry: TestRegistry;
@@ -39,10 +40,10 @@ async function placeBlob(repository: string, bytes: Buffer): Promise<void> {
   expect((await fetch(url, { method: 'PUT', body: bytes })).status).toBe(201);
 }
 
-function target(at: TestRegistry, repository: string, tag: string | null, credentials?: { username: string; password: string }) {
+function target(at: TestRegistry, repository: string, tag: string | null, credentials?: { username: string; password: string }, blobSources?: BlobSources): PushTargetClient {
   return {
     client: new RegistryClient({ registry: at.address, repository, insecure: true, actions: ['pull', 'push'], credentials }),
-    registry: at.address, name: `${at.address}/${repository}`, tag,
+    registry: at.address, repository, name: `${at.address}/${repository}`, tag, blobSources,
   };
 }
 
@@ -191,7 +192,7 @@ describe('pushImage', () => {
       return fetch(input, init);
     };
     const client = new RegistryClient({ registry: registry.address, repository: 'orbit/raced', insecure: true, actions: ['pull', 'push'], fetch: immutable });
-    const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, name: `${registry.address}/orbit/raced`, tag: '1.0.0' }, quietLogger);
+    const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, repository: 'orbit/raced', name: `${registry.address}/orbit/raced`, tag: '1.0.0' }, quietLogger);
     expect(raced).toBe(true);
     expect(pushed).toMatchObject({ tagged: false, alreadyThere: false });
     expect(await digestOfTag(registry, 'orbit/raced', '1.0.0')).toBe(other.manifestDigest);
@@ -216,6 +217,36 @@ describe('pushImage', () => {
     // Anyone may pull (a public project): skopeo goes through the same token service, anonymously.
     expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
     expect(await digestOfTag(tokenGuarded, 'team-a/app', '1.0.0')).toBe(summary.manifestDigest);
+  }, 60_000);
+
+  it('mounts a layer another repository of the registry holds instead of sending it again, and sends it when the hint is stale', async () => {
+    const sources = new BlobSources();
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const first = await pushImage(open(image.ociArchive), summary, target(registry, 'mount/base', '1.0.0', undefined, sources), quietLogger);
+    expect(first).toMatchObject({ blobsSent: 3, blobsMounted: 0 });
+    // The sibling shares the first layer: mounted from mount/base; its config and other layer travel.
+    const siblingSummary = summaryOf('oci-archive', sibling.ociArchive);
+    const second = await pushImage(open(sibling.ociArchive), siblingSummary, target(registry, 'mount/other', '1.0.0', undefined, sources), quietLogger);
+    expect(second).toMatchObject({ tagged: true, blobsSent: 2, blobsMounted: 1 });
+    await pullByDigest(second.reference);
+    // A hint naming a repository that lacks the blob (removed since): the registry opens an upload instead, and the blob is sent.
+    const stale = new BlobSources();
+    for (const layer of summary.layers) stale.remember(registry.address, layer.digest, 'mount/empty');
+    const third = await pushImage(open(image.ociArchive), summary, target(registry, 'mount/third', '1.0.0', undefined, stale), quietLogger);
+    expect(third).toMatchObject({ tagged: true, blobsSent: 3, blobsMounted: 0 });
+    await pullByDigest(third.reference);
+    expect(stale.sourceOf(registry.address, summary.layers[0]!.digest, 'elsewhere')).toBe('mount/third');
+  }, 60_000);
+
+  it('mounts through a token service: the mount\'s challenge names two scopes, asked for as two', async () => {
+    const sources = new BlobSources();
+    await pushImage(open(image.ociArchive), summaryOf('oci-archive', image.ociArchive), target(tokenGuarded, 'team-a/base', '1.0.0', ROBOT, sources), quietLogger);
+    const asked = tokenGuarded.tokenRequests.length;
+    const siblingSummary = summaryOf('oci-archive', sibling.ociArchive);
+    const pushed = await pushImage(open(sibling.ociArchive), siblingSummary, target(tokenGuarded, 'team-b/other', '1.0.0', ROBOT, sources), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, blobsSent: 2, blobsMounted: 1 });
+    expect(tokenGuarded.tokenRequests.slice(asked).map((request) => request.scope)).toEqual(expect.arrayContaining(['repository:team-b/other:pull,push', 'repository:team-a/base:pull']));
+    await pullByDigest(pushed.reference);
   }, 60_000);
 
   it('is refused, naming the blob, when an entry holds other bytes than its name says (the registry checks them; Orbit does not hash them again)', async () => {

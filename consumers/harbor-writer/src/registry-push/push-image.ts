@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, feedWritable, manifestMediaType, MAX_MANIFEST_BYTES, normalizeEntryPath, OrbitError, readCapped, RegistryUnavailableError, sha256Of,
+  canonicalDockerManifest, digestInEntryName, feedWritable, manifestMediaType, MAX_MANIFEST_BYTES, normalizeEntryPath, OrbitError, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
+import type { BlobSources } from './blob-sources.js';
 
 /** What a push needs of the validated image: the ImageSummary's digests and sizes. */
 export interface PushableImage {
@@ -28,6 +29,8 @@ export interface PushResult {
   readonly reference: string;
   readonly blobsSent: number;
   readonly bytesSent: number;
+  /** Blobs the registry mounted from another of its repositories instead of being sent. */
+  readonly blobsMounted: number;
   /** The tag now names this image; false when it already named another one (tags are never moved). */
   readonly tagged: boolean;
   /** `name:tag` when tagged. */
@@ -56,6 +59,7 @@ async function registrySays(response: Response): Promise<string> {
 class Push {
   private blobsSent = 0;
   private bytesSent = 0;
+  private blobsMounted = 0;
   /** Sizes of the blobs the repository has or was sent, by digest. */
   readonly sizes = new Map<string, number>();
 
@@ -141,6 +145,33 @@ class Push {
     return digest;
   }
 
+  /**
+   * Asks the registry to mount `digest` from the repository `from` (201).
+   * False when it will not: it opened an upload instead (202; cancelled
+   * here), or the caller may not read `from`, or `from` lacks the blob.
+   */
+  async mountBlob(digest: string, from: string): Promise<boolean> {
+    const query = new URLSearchParams({ mount: digest, from });
+    let response: Response;
+    try {
+      response = await this.client.request(`/blobs/uploads/?${query.toString()}`, { method: 'POST', headers: { 'content-length': '0' } });
+    } catch (error) {
+      // The token service would not grant a read of `from`: the blob is sent instead.
+      if (error instanceof PullRefusedError) return false;
+      throw error;
+    }
+    await response.body?.cancel();
+    if (response.status === 201) {
+      this.blobsMounted += 1;
+      if (!this.sizes.has(digest)) await this.blobSize(digest);
+      return true;
+    }
+    if (response.status === 429 || response.status >= 500) await this.expect(response, [201], `to mount blob ${digest}`);
+    const session = response.status === 202 ? response.headers.get('location') : null;
+    if (session) await this.client.request(session, { method: 'DELETE' }).then((answer) => answer.body?.cancel()).catch(() => undefined);
+    return false;
+  }
+
   async putManifest(reference: string, manifest: Buffer, digest: string): Promise<void> {
     const response = await this.expect(await this.client.request(`/manifests/${reference}`, {
       method: 'PUT', headers: { 'content-type': manifestMediaType(manifest) }, body: manifest,
@@ -150,8 +181,8 @@ class Push {
     if (stored && stored !== digest) throw new PushRefusedError(`${this.registry} stored manifest ${digest} as ${stored}`);
   }
 
-  get counts(): { blobsSent: number; bytesSent: number } {
-    return { blobsSent: this.blobsSent, bytesSent: this.bytesSent };
+  get counts(): { blobsSent: number; bytesSent: number; blobsMounted: number } {
+    return { blobsSent: this.blobsSent, bytesSent: this.bytesSent, blobsMounted: this.blobsMounted };
   }
 }
 
@@ -226,6 +257,10 @@ async function sendFromArchive(push: Push, archive: Readable, image: PushableIma
 export interface PushTargetClient {
   readonly client: RegistryClient;
   readonly registry: string;
+  /** The repository's path in the registry (what `from=` names in a mount). */
+  readonly repository: string;
+  /** Where this process saw blobs before, to mount them rather than send them again. */
+  readonly blobSources?: BlobSources | undefined;
   /** `registry/repository` as the charts write it. */
   readonly name: string;
   readonly tag: string | null;
@@ -260,6 +295,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   };
 
   if (await push.manifestAt(image.manifestDigest) !== undefined) {
+    rememberBlobs(target, image);
     return {
       commit: async () => {
         // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
@@ -277,8 +313,10 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   for (const layer of image.layers) missing.set(layer.digest, layer.sizeBytes);
   missing.set(image.configDigest, undefined);
   for (const digest of [...missing.keys()]) if (await push.blobSize(digest) !== undefined) missing.delete(digest);
+  await mountKnownBlobs(push, target, missing);
   const stored = await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
+  rememberBlobs(target, image);
   const manifest = stored ?? canonicalDockerManifest(
     { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
     image.layers.map((layer) => ({ digest: layer.digest, size: layer.sizeBytes })),
@@ -303,6 +341,23 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: false };
     },
   };
+}
+
+/** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
+async function mountKnownBlobs(push: Push, target: PushTargetClient, missing: Map<string, number | undefined>): Promise<void> {
+  const sources = target.blobSources;
+  if (!sources) return;
+  for (const digest of [...missing.keys()]) {
+    const from = sources.sourceOf(target.registry, digest, target.repository);
+    if (from === undefined) continue;
+    if (await push.mountBlob(digest, from)) missing.delete(digest);
+    else sources.forget(target.registry, digest, from);
+  }
+}
+
+/** Every blob of the image is in the repository now: later pushes of other repositories may mount them from it. */
+function rememberBlobs(target: PushTargetClient, image: PushableImage): void {
+  for (const digest of [image.configDigest, ...image.layers.map((layer) => layer.digest)]) target.blobSources?.remember(target.registry, digest, target.repository);
 }
 
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */

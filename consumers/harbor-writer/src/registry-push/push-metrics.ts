@@ -9,7 +9,8 @@ export interface PushObserver {
 
 /**
  * What ops watch of the registry pushes: how many went through, were
- * already there (redeliveries, replays) or were refused, the bytes sent, and
+ * already there (redeliveries, replays) or were refused, the bytes sent, the
+ * blobs mounted from another repository instead (shared base layers), and
  * how long a push took (its share of an upload's time).
  */
 export function pushMetrics(registry: Registry): PushObserver {
@@ -18,6 +19,9 @@ export function pushMetrics(registry: Registry): PushObserver {
     labelNames: ['outcome'], registers: [registry],
   });
   const bytes = new Counter({ name: 'orbit_registry_push_bytes_total', help: 'Blob bytes sent to ORBIT_IMAGE_REGISTRY', registers: [registry] });
+  const mounted = new Counter({
+    name: 'orbit_registry_push_blobs_mounted_total', help: 'Blobs the registry mounted from another of its repositories instead of their being sent', registers: [registry],
+  });
   const duration = new Histogram({
     name: 'orbit_registry_push_seconds', help: 'From the first look into the registry to the manifest put, per pushed image',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900], registers: [registry],
@@ -26,6 +30,7 @@ export function pushMetrics(registry: Registry): PushObserver {
     pushed: (result, seconds) => {
       pushes.inc({ outcome: result.alreadyThere ? 'already-there' : 'pushed' });
       bytes.inc(result.bytesSent);
+      mounted.inc(result.blobsMounted);
       if (!result.alreadyThere) duration.observe(seconds);
     },
     refused: () => pushes.inc({ outcome: 'refused' }),

@@ -4,6 +4,7 @@ import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, t
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
+import type { BlobSources } from './blob-sources.js';
 import { PushRefusedError, sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
@@ -12,6 +13,8 @@ export interface RegistryPushing {
   readonly prefix: string;
   readonly access: RegistryAccess;
   readonly observe?: PushObserver;
+  /** One per process: where blobs were seen, so pushes to other repositories mount them. */
+  readonly blobSources?: BlobSources;
 }
 
 /** Why a push will not happen, for the failed request. */
@@ -34,7 +37,7 @@ export function pushClientFor(pushing: RegistryPushing, imageName: string, image
     registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
     insecure: isInsecureRegistry(target.host, pushing.access), credentials: credentialsFor(target.host, pushing.access.credentials),
   });
-  return { client, registry: target.registry, name: target.name, tag: target.tag };
+  return { client, registry: target.registry, repository: target.repository, name: target.name, tag: target.tag, blobSources: pushing.blobSources };
 }
 
 /** A stored archive's bytes, read when the push gets to them. */
