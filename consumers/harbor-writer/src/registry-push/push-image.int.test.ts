@@ -40,10 +40,10 @@ async function placeBlob(repository: string, bytes: Buffer): Promise<void> {
   expect((await fetch(url, { method: 'PUT', body: bytes })).status).toBe(201);
 }
 
-function target(at: TestRegistry, repository: string, tag: string | null, credentials?: { username: string; password: string }, blobSources?: BlobSources): PushTargetClient {
+function target(at: TestRegistry, repository: string, tags: string | readonly string[] | null, credentials?: { username: string; password: string }, blobSources?: BlobSources): PushTargetClient {
   return {
     client: new RegistryClient({ registry: at.address, repository, insecure: true, actions: ['pull', 'push'], credentials }),
-    registry: at.address, repository, name: `${at.address}/${repository}`, tag, blobSources,
+    registry: at.address, repository, name: `${at.address}/${repository}`, tags: tags === null ? [] : typeof tags === 'string' ? [tags] : tags, blobSources,
   };
 }
 
@@ -157,18 +157,22 @@ describe('pushImage', () => {
     expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
   }, 60_000);
 
-  it('repeats as a look only, and never moves a tag that names another image', async () => {
+  it('repeats as a look only, and never moves a tag that names another image: the next tag is used, else the digest alone', async () => {
     const summary = summaryOf('oci-archive', image.ociArchive);
-    await pushImage(open(image.ociArchive), summary, target(registry, 'orbit/held', '1.0.0'), quietLogger);
-    const again = await pushImage(async () => { throw new Error('the archive should not be read again'); }, summary, target(registry, 'orbit/held', '1.0.0'), quietLogger);
-    expect(again).toMatchObject({ alreadyThere: true, blobsSent: 0, tagged: true });
+    await pushImage(open(image.ociArchive), summary, target(registry, 'orbit/held', ['1.0.0', '1.0.0-firstowner']), quietLogger);
+    const again = await pushImage(async () => { throw new Error('the archive should not be read again'); }, summary, target(registry, 'orbit/held', ['1.0.0', '1.0.0-firstowner']), quietLogger);
+    expect(again).toMatchObject({ alreadyThere: true, blobsSent: 0, tagged: true, tagReference: `${registry.address}/orbit/held:1.0.0` });
 
-    // Another image under the same name and version (another owner's): pushed by digest, the tag stays with the first.
+    // Another image under the same name and version (another owner's): the version tag stays with the first, the second gets its own.
     const other = summaryOf('oci-archive', sibling.ociArchive);
-    const second = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '1.0.0'), quietLogger);
-    expect(second).toMatchObject({ tagged: false, alreadyThere: false });
+    const second = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', ['1.0.0', '1.0.0-otherowner']), quietLogger);
+    expect(second).toMatchObject({ tagged: true, tagReference: `${registry.address}/orbit/held:1.0.0-otherowner`, alreadyThere: false });
     expect(await digestOfTag(registry, 'orbit/held', '1.0.0')).toBe(summary.manifestDigest);
+    expect(await digestOfTag(registry, 'orbit/held', '1.0.0-otherowner')).toBe(other.manifestDigest);
     await pullByDigest(second.reference);
+    // Every tag it may have taken by another image: left by digest only.
+    const third = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', ['1.0.0']), quietLogger);
+    expect(third).toMatchObject({ alreadyThere: true, tagged: false, tagReference: null });
     // A manifest already there but untagged gets its tag on the next push.
     const tagged = await pushImage(open(sibling.ociArchive), other, target(registry, 'orbit/held', '2.0.0'), quietLogger);
     expect(tagged).toMatchObject({ alreadyThere: true, tagged: true });
@@ -192,7 +196,7 @@ describe('pushImage', () => {
       return fetch(input, init);
     };
     const client = new RegistryClient({ registry: registry.address, repository: 'orbit/raced', insecure: true, actions: ['pull', 'push'], fetch: immutable });
-    const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, repository: 'orbit/raced', name: `${registry.address}/orbit/raced`, tag: '1.0.0' }, quietLogger);
+    const pushed = await pushImage(open(image.ociArchive), summary, { client, registry: registry.address, repository: 'orbit/raced', name: `${registry.address}/orbit/raced`, tags: ['1.0.0'] }, quietLogger);
     expect(raced).toBe(true);
     expect(pushed).toMatchObject({ tagged: false, alreadyThere: false });
     expect(await digestOfTag(registry, 'orbit/raced', '1.0.0')).toBe(other.manifestDigest);

@@ -263,7 +263,8 @@ export interface PushTargetClient {
   readonly blobSources?: BlobSources | undefined;
   /** `registry/repository` as the charts write it. */
   readonly name: string;
-  readonly tag: string | null;
+  /** Tags to give the image, the first one free or already its own (none: by digest only). */
+  readonly tags: readonly string[];
 }
 
 /** Every blob is in the repository; `commit` puts the manifest (and the tag), which makes the image pullable. */
@@ -284,28 +285,17 @@ export interface SentBlobs {
 export async function sendImageBlobs(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<SentBlobs> {
   const push = new Push(target.client, target.registry);
   const reference = `${target.name}@${image.manifestDigest}`;
-  /** Tags are never moved: one that already names another image is left to it, and the manifest goes by digest only. */
-  const tagState = async (): Promise<'free' | 'ours' | 'taken'> => {
-    if (target.tag === null) return 'taken';
-    const tagged = await push.manifestAt(target.tag);
-    if (tagged === undefined) return 'free';
-    if (tagged === image.manifestDigest) return 'ours';
-    log.warn({ reference, tag: target.tag, taggedDigest: tagged }, 'the tag already names another image; left as it is, the image is pushed by digest');
-    return 'taken';
-  };
+  const result = (tag: string | null, alreadyThere: boolean): PushResult =>
+    ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere });
 
   if (await push.manifestAt(image.manifestDigest) !== undefined) {
     rememberBlobs(target, image);
     return {
-      commit: async () => {
-        // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
-        const state = await tagState();
-        const tagged = state === 'ours' || (state === 'free' && await tagExisting(push, target, image.manifestDigest).then(() => true, (error: unknown) => {
-          log.warn({ reference, tag: target.tag, err: error }, 'the image is in the registry; its tag could not be added');
-          return false;
-        }));
-        return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: true };
-      },
+      // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
+      commit: async () => result(await tagImage(push, target, image.manifestDigest, () => manifestHeld(push, target, image.manifestDigest), log).catch((error: unknown) => {
+        log.warn({ reference, err: error }, 'the image is in the registry; its tag could not be added');
+        return null;
+      }), true),
     };
   }
 
@@ -326,21 +316,40 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   }
   return {
     commit: async () => {
-      let tagged = target.tag !== null && await tagState() !== 'taken';
-      if (tagged && target.tag !== null) {
-        try {
-          await push.putManifest(target.tag, manifest, image.manifestDigest);
-        } catch (error) {
-          // Another image took the tag since the look (two owners' billing-api 1.0.0 at once), and the registry keeps tags immutable (Harbor, ECR).
-          if (!(error instanceof PushRefusedError) || await tagState() !== 'taken') throw error;
-          tagged = false;
-        }
-      }
-      if (!tagged) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
-      log.info({ reference, tag: tagged ? target.tag : null, ...push.counts }, 'image pushed to the registry');
-      return { reference, ...push.counts, tagged, tagReference: tagged ? `${target.name}:${target.tag ?? ''}` : null, alreadyThere: false };
+      const tag = await tagImage(push, target, image.manifestDigest, async () => manifest, log);
+      if (tag === null) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
+      log.info({ reference, tag, ...push.counts }, 'image pushed to the registry');
+      return result(tag, false);
     },
   };
+}
+
+/**
+ * Tags the image with the first of the target's tags that is free or already
+ * its own, and answers that tag (null: none was, and nothing was put). Tags
+ * are never moved: one naming another image (another owner's `billing-api`
+ * 1.0.0 in the same repository) is left to it, and the next is tried; a
+ * registry with immutable tags refusing a put because another image took the
+ * tag since the look counts the same.
+ */
+async function tagImage(push: Push, target: PushTargetClient, digest: string, manifest: () => Promise<Buffer>, log: Logger): Promise<string | null> {
+  for (const tag of target.tags) {
+    const named = await push.manifestAt(tag);
+    if (named === digest) return tag;
+    if (named === undefined) {
+      try {
+        await push.putManifest(tag, await manifest(), digest);
+        return tag;
+      } catch (error) {
+        if (!(error instanceof PushRefusedError)) throw error;
+        const now = await push.manifestAt(tag);
+        if (now === digest) return tag;
+        if (now === undefined) throw error;
+      }
+    }
+    log.warn({ reference: `${target.name}@${digest}`, tag }, 'the tag already names another image; left as it is');
+  }
+  return null;
 }
 
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
@@ -365,13 +374,12 @@ export async function holdsManifest(target: PushTargetClient, digest: string): P
   return await new Push(target.client, target.registry).manifestAt(digest) !== undefined;
 }
 
-/** Puts the manifest already in the repository under the tag, with the very bytes the registry holds. */
-async function tagExisting(push: Push, target: PushTargetClient, digest: string): Promise<void> {
-  if (target.tag === null) return;
+/** The bytes the registry holds for manifest `digest`, to put under a tag as they are. */
+async function manifestHeld(push: Push, target: PushTargetClient, digest: string): Promise<Buffer> {
   const response = await push.expect(await target.client.request(`/manifests/${digest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200], `manifest ${digest}`);
   const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
   if (bytes === null || sha256Of(bytes) !== digest) throw new PushRefusedError(`${target.registry} serves manifest ${digest} with other bytes`);
-  await push.putManifest(target.tag, bytes, digest);
+  return bytes;
 }
 
 /** Both halves at once: the image is pullable as `name@manifestDigest` (and `name:tag`) when this returns. */

@@ -37,7 +37,7 @@ export function pushClientFor(pushing: RegistryPushing, imageName: string, image
     registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
     insecure: isInsecureRegistry(target.host, pushing.access), credentials: credentialsFor(target.host, pushing.access.credentials),
   });
-  return { client, registry: target.registry, repository: target.repository, name: target.name, tag: target.tag, blobSources: pushing.blobSources };
+  return { client, registry: target.registry, repository: target.repository, name: target.name, tags: target.tags, blobSources: pushing.blobSources };
 }
 
 /** A stored archive's bytes, read when the push gets to them. */

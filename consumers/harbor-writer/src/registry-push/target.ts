@@ -5,8 +5,14 @@ export interface PushTarget {
   /** host[:port] the distribution API is asked at. */
   readonly registry: string;
   readonly repository: string;
-  /** The image version, when it is a valid tag (it always is for the versions the gateway accepts). */
-  readonly tag: string | null;
+  /**
+   * The image version, when it is a valid tag (it always is for the versions
+   * the gateway accepts), then `<version>-<the image UID's first 12>`, for
+   * when the version tag already names another image of the repository
+   * (another owner's image of the same chart name): tagged, the image is safe
+   * from a registry's clean-up of untagged manifests.
+   */
+  readonly tags: readonly string[];
   /** `registry/repository`, as the charts write it (before Docker Hub's renaming). */
   readonly name: string;
   /** The registry as ORBIT_IMAGE_REGISTRY writes it: what credentials and plain HTTP are configured under. */
@@ -15,6 +21,13 @@ export interface PushTarget {
 
 /** The OCI distribution spec's tag grammar. */
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const UID_IN_TAG = 12;
+
+export function pushTagsOf(imageVersion: string, imageUID: string): string[] {
+  if (!TAG.test(imageVersion)) return [];
+  const owned = `${imageVersion.slice(0, 127 - UID_IN_TAG)}-${imageUID.slice(0, UID_IN_TAG)}`;
+  return TAG.test(owned) && imageUID.length >= UID_IN_TAG ? [imageVersion, owned] : [imageVersion];
+}
 
 /**
  * `ORBIT_IMAGE_REGISTRY/<chart name>`, the repository the chart-generator
@@ -27,5 +40,5 @@ export function pushTargetOf(registryPrefix: string, imageName: string, imageUID
   const reference = parseImageReference(`${name}:tag`);
   if (!reference || reference.digest !== null || `${reference.registry}/${reference.repository}` !== name) return undefined;
   const address = distributionAddress(reference.registry, reference.repository);
-  return { ...address, tag: TAG.test(imageVersion) ? imageVersion : null, name, host: reference.registry };
+  return { ...address, tags: pushTagsOf(imageVersion, imageUID), name, host: reference.registry };
 }
