@@ -289,6 +289,27 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
   }, 150_000);
 
+  it('keeps two owners\' images of one name and version apart in their shared repository: the version tag stays with the first, the second gets its own', async () => {
+    const name = `shared-${uniqueSuffix()}`;
+    const otherOwner = `other-${uniqueSuffix()}`;
+    const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));
+    expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
+    const second = await uploadArchive(otherOwner, readFileSync(whiteoutImage.ociArchive), metadata(name));
+    expect((await finished(otherOwner, second.body.requestId)).status).toBe('succeeded');
+    const versionOf = async (user: string, imageUID: string) =>
+      ((await api<{ versions: Record<string, unknown>[] }>(user, `/v1/images/${imageUID}`)).body.versions).find((entry) => entry['imageVersion'] === 'v1-0-00') ?? {};
+    const [mine, theirs] = [await versionOf(USER, first.body.imageUID), await versionOf(otherOwner, second.body.imageUID)];
+    const repository = String(mine['imageReference']).split('@')[0] ?? '';
+    expect(String(theirs['imageReference']).split('@')[0]).toBe(repository);
+    expect(mine['imageTag']).toBe(`${repository}:v1-0-00`);
+    expect(theirs['imageTag']).toBe(`${repository}:v1-0-00-${second.body.imageUID.slice(0, 12)}`);
+    // Each tag and each pinned digest pulls its own image.
+    expect(pullWithSkopeo(String(mine['imageTag']))).toBe(mine['digest']);
+    expect(pullWithSkopeo(String(theirs['imageTag']))).toBe(theirs['digest']);
+    expect(pullWithSkopeo(String(theirs['imageReference']))).toBe(theirs['digest']);
+    expect(theirs['digest']).not.toBe(mine['digest']);
+  }, 150_000);
+
   it('serves a user whose name is as long as a token may carry (255 characters, not ASCII) and refuses a longer one with a reason', async () => {
     // 255 characters that URI-encode to 2 000+ bytes: too long for one S3 key segment as they are.
     const longest = `${uniqueSuffix()}${'名'.repeat(247)}`;
