@@ -33,6 +33,8 @@ export interface TokenAuthOptions {
   readonly users: Readonly<Record<string, string>>;
   /** Anonymous callers get pull tokens (a public project), never push. @default true */
   readonly anonymousPull?: boolean;
+  /** Repositories a user may use at all (Harbor's projects, a robot account per project). @default every one */
+  readonly mayUse?: (user: string, repository: string) => boolean;
   /** Seconds a token lasts. @default 300 (Docker Hub's) */
   readonly expiresInSeconds?: number;
 }
@@ -67,7 +69,7 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
       }
       const access = url.searchParams.getAll('scope').map((scope) => {
         const [type = '', name = '', actions = ''] = scope.split(':');
-        const allowed = user !== null ? ['pull', 'push'] : (options.anonymousPull ?? true) ? ['pull'] : [];
+        const allowed = user !== null ? (options.mayUse?.(user, name) ?? true ? ['pull', 'push'] : []) : (options.anonymousPull ?? true) ? ['pull'] : [];
         const granted = actions.split(',').filter((action) => allowed.includes(action)).sort();
         // Recorded with the actions sorted: the distribution server lists a challenge's actions in any order (a Go map).
         requests.push({ user, scope: `${type}:${name}:${actions.split(',').sort().join(',')}`, granted: granted.join(',') });

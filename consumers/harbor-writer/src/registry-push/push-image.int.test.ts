@@ -253,6 +253,21 @@ describe('pushImage', () => {
     await pullByDigest(pushed.reference);
   }, 60_000);
 
+  it('sends the blob when its credentials may not read the repository that holds it (a robot account of another Harbor project)', async () => {
+    const projects = await startRegistry({ token: { users: { admin: 'admin-pass', [ROBOT.username]: ROBOT.password }, anonymousPull: false, mayUse: (user, repository) => user === 'admin' || repository.startsWith('team-b/') } });
+    try {
+      const sources = new BlobSources();
+      await pushImage(open(image.ociArchive), summaryOf('oci-archive', image.ociArchive), target(projects, 'team-a/base', '1.0.0', { username: 'admin', password: 'admin-pass' }, sources), quietLogger);
+      const pushed = await pushImage(open(sibling.ociArchive), summaryOf('oci-archive', sibling.ociArchive), target(projects, 'team-b/other', '1.0.0', ROBOT, sources), quietLogger);
+      expect(pushed).toMatchObject({ tagged: true, blobsSent: 3, blobsMounted: 0 });
+      // Whatever it asked of team-a, it was granted nothing there.
+      expect(projects.tokenRequests.filter((asked) => asked.user === ROBOT.username && asked.scope.startsWith('repository:team-a/')).every((asked) => asked.granted === '')).toBe(true);
+      await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${pushed.reference}`]);
+    } finally {
+      await projects.stop();
+    }
+  }, 60_000);
+
   it('is refused, naming the blob, when an entry holds other bytes than its name says (the registry checks them; Orbit does not hash them again)', async () => {
     const summary = summaryOf('oci-archive', image.ociArchive);
     const entries = await tarEntries(image.ociArchive);
