@@ -242,6 +242,24 @@ describe('pushImage', () => {
     expect(stale.sourceOf(registry.address, summary.layers[0]!.digest, 'elsewhere')).toBe('mount/third');
   }, 60_000);
 
+  it('sends a mounted blob again when the registry cannot yet say its size (storage behind), and the docker-archive\'s manifest still matches', async () => {
+    const sources = new BlobSources();
+    const summary = summaryOf('docker-archive', image.dockerArchive);
+    await pushImage(open(image.dockerArchive), summary, target(registry, 'lagging/first', '1.0.0', undefined, sources), quietLogger);
+    // In front of the registry: right after the mount, the config is not found yet.
+    let hidden = 0;
+    const lagging: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (init?.method === 'HEAD' && url.pathname.endsWith(`/blobs/${summary.configDigest}`) && url.pathname.includes('lagging/second') && hidden++ === 1) return new Response(null, { status: 404 });
+      return fetch(input, init);
+    };
+    const client = new RegistryClient({ registry: registry.address, repository: 'lagging/second', insecure: true, actions: ['pull', 'push'], fetch: lagging });
+    const pushed = await pushImage(open(image.dockerArchive), summary, { client, registry: registry.address, repository: 'lagging/second', name: `${registry.address}/lagging/second`, tags: ['1.0.0'], blobSources: sources }, quietLogger);
+    expect(hidden).toBeGreaterThan(1);
+    expect(pushed).toMatchObject({ tagged: true, blobsMounted: 2, blobsSent: 1 });
+    await pullByDigest(pushed.reference);
+  }, 60_000);
+
   it('mounts through a token service: the mount\'s challenge names two scopes, asked for as two', async () => {
     const sources = new BlobSources();
     await pushImage(open(image.ociArchive), summaryOf('oci-archive', image.ociArchive), target(tokenGuarded, 'team-a/base', '1.0.0', ROBOT, sources), quietLogger);
