@@ -5,10 +5,14 @@ import { defineConfig } from 'vitest/config';
  * `*.int.test.ts` needs the local stack, `test/e2e/**` needs the running
  * pipeline. `npm test` starts what they need and runs them all.
  * Workspace packages resolve to their TypeScript sources (the @orbit/source
- * export condition), so tests never run against a stale dist/.
+ * export condition), so tests never run against a stale dist/. Tests run in
+ * Vite's server (ssr) environment, whose resolver reads `ssr.resolve`, not
+ * `resolve`: with the top-level setting alone, `@orbit/lib` imported by a
+ * consumer's code resolved to lib/dist (spawned services and CLIs use dist).
  */
 const shared = {
   resolve: { conditions: ['@orbit/source'] },
+  ssr: { resolve: { conditions: ['@orbit/source'] } },
 };
 
 export default defineConfig({
