@@ -24,6 +24,15 @@ export class PushRefusedError extends OrbitError {
   }
 }
 
+/**
+ * A push the registry will not take as it stands: refused outright, or (from
+ * the shared client) no credentials it takes, or no such host. Anything else
+ * (RegistryUnavailableError) is tried again.
+ */
+export function isPushRefusal(error: unknown): error is PushRefusedError | PullRefusedError {
+  return error instanceof PushRefusedError || error instanceof PullRefusedError;
+}
+
 export interface PushResult {
   /** `name@digest`, what the charts pin. */
   readonly reference: string;

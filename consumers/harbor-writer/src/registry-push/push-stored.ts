@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { credentialsFor, isInsecureRegistry, PullRefusedError, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
+import { credentialsFor, isInsecureRegistry, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
 import type { BlobSources } from './blob-sources.js';
-import { PushRefusedError, sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
+import { isPushRefusal, sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
 export interface RegistryPushing {
@@ -55,7 +55,7 @@ export async function sendValidatedImage(event: ImageValidated, source: ObjectLo
   if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
   const openArchive = openStored(deps.s3, source);
   const refusal = (error: unknown): PushRefusal => {
-    if (error instanceof PushRefusedError || error instanceof PullRefusedError) {
+    if (isPushRefusal(error)) {
       deps.pushing.observe?.refused();
       return { reasonCode: 'REGISTRY_PUSH_REFUSED', message: `pushing to ${target.name}: ${error.message}` };
     }

@@ -1,9 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PullRefusedError, type Logger } from '@orbit/lib';
+import type { Logger } from '@orbit/lib';
 import type { ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
-import { holdsManifest, pushImage, PushRefusedError } from './push-image.js';
+import { holdsManifest, isPushRefusal, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
 /** A stored version as the harbor-writer recorded it in the image metadata table. */
@@ -67,7 +67,7 @@ export async function repushVersion(version: StoredVersion, deps: RepushDeps): P
     await pushImage(openStored(deps.s3, version.stored), version.image, target, deps.log);
     return undefined;
   } catch (error) {
-    if (error instanceof PushRefusedError || error instanceof PullRefusedError) return error.message;
+    if (isPushRefusal(error)) return error.message;
     throw error;
   }
 }
