@@ -99,6 +99,7 @@ export interface RegistryClientOptions {
   /** Plain HTTP for registries listed as insecure (a local registry); HTTPS otherwise. */
   readonly insecure: boolean;
   readonly credentials?: Credentials | undefined;
+  /** Every request (token requests too) goes through it but a blob upload's streamed PATCH, which is piped through node:http(s). @default fetch */
   readonly fetch?: typeof fetch;
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
   readonly answerTimeoutMs?: number;
@@ -106,7 +107,7 @@ export interface RegistryClientOptions {
   readonly actions?: readonly ('pull' | 'push')[];
 }
 
-/** A request body: bytes, which can be sent again after a challenge, or a stream of them (undici's fetch takes any async iterable), which cannot. */
+/** A request body: bytes, which can be sent again after a challenge, or a stream of them (piped through node:http(s), see sendStreamed), which cannot. */
 export type RegistryRequestBody = Buffer | AsyncIterable<Uint8Array>;
 
 export interface RegistryRequest {
