@@ -160,6 +160,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     });
   }
 
+  private get slowHandlerWarnMs(): number {
+    return this.options.slowHandlerWarnMs ?? 60_000;
+  }
+
   /** True once the group is joined and the loop is fetching. */
   get ready(): boolean {
     return this.running && this.joined;
@@ -216,11 +220,25 @@ export class ConsumeLoop<E> extends EventEmitter {
     const keepAlive = setInterval(() => {
       heartbeat().catch((error: unknown) => this.log.warn({ err: error, topic, partition }, 'heartbeat during a long handler failed'));
     }, this.heartbeatIntervalMs);
+    // What the batch waits on between handlers (kafkajs's heartbeat or commit), for a warning when that
+    // takes too long: twice in CI a consumer stalled with no handler running (a handler warns by itself).
+    let step = 'handling';
+    let stepSince = performance.now();
+    const enter = (next: string): void => {
+      step = next;
+      stepSince = performance.now();
+    };
+    const stuck = setInterval(() => {
+      const waitedMs = Math.round(performance.now() - stepSince);
+      if (step !== 'handling' && waitedMs >= this.slowHandlerWarnMs) this.log.warn({ topic, partition, step, waitedMs }, 'kafkajs call between messages still waiting; its consumer fetches nothing else meanwhile');
+    }, this.slowHandlerWarnMs);
+    stuck.unref();
     try {
       for (let start = 0; start < batch.messages.length; start += size) {
         if (!isRunning() || isStale() || !this.running) break;
         const chunk = batch.messages.slice(start, start + size);
         const [single] = chunk;
+        enter('handling');
         const outcome: { done?: string; retryAt?: string; seek?: true } = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
         if (outcome.seek) break;
         const { done, retryAt } = outcome;
@@ -228,6 +246,7 @@ export class ConsumeLoop<E> extends EventEmitter {
           this.attempts.delete(`${topic}:${partition}`);
           resolveOffset(done);
           lastDone = done;
+          enter('heartbeat');
           await heartbeat();
         }
         if (retryAt !== undefined) {
@@ -237,9 +256,14 @@ export class ConsumeLoop<E> extends EventEmitter {
       }
     } finally {
       clearInterval(keepAlive);
-      if (lastDone !== undefined) {
-        const next = (BigInt(lastDone) + 1n).toString();
-        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      try {
+        if (lastDone !== undefined) {
+          const next = (BigInt(lastDone) + 1n).toString();
+          enter('commit');
+          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+        }
+      } finally {
+        clearInterval(stuck);
       }
     }
   }
@@ -387,7 +411,7 @@ export class ConsumeLoop<E> extends EventEmitter {
   private async watchingSlow(log: Logger, started: number, work: () => Promise<void>): Promise<void> {
     const timer = setInterval(() => {
       log.warn({ runningForMs: Math.round(performance.now() - started) }, 'handler still running; its consumer fetches nothing else meanwhile');
-    }, this.options.slowHandlerWarnMs ?? 60_000);
+    }, this.slowHandlerWarnMs);
     timer.unref();
     try {
       await work();
