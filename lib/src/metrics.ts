@@ -10,11 +10,12 @@ export function createMetrics(service: string): Registry {
   return registry;
 }
 
-/** Counts processed, retried and dead-lettered messages of a loop, per topic. */
+/** Counts processed, retried and dead-lettered messages of a loop, per topic, and its replaced consumers. */
 export function instrumentConsumeLoop(registry: Registry, loop: ConsumeLoop<unknown>): void {
   const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
   const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
+  const replaced = new Counter({ name: 'orbit_consumers_replaced_total', help: 'kafkajs consumers replaced after they stalled or crashed for good', registers: [registry] });
   const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], registers: [registry] });
   loop.on(CONSUMER_EVENTS.processed, (event: ConsumerEventPayloads['consumer.processed']) => {
     processed.inc({ topic: event.topic });
@@ -22,4 +23,5 @@ export function instrumentConsumeLoop(registry: Registry, loop: ConsumeLoop<unkn
   });
   loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
+  loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());
 }

@@ -48,4 +48,10 @@ export const runtimeEnv = {
    * 6000..1800000 by default. @default 30000
    */
   ORBIT_KAFKA_SESSION_TIMEOUT_MS: env.int(30_000, 6_000, 1_800_000),
+  /**
+   * A consumer that fetches nothing for this long while no handler runs is
+   * replaced by a new one (a kafkajs fetch loop can stop silently). Must
+   * exceed a fetch's wait (5 s) with room for a slow broker. @default 60000
+   */
+  ORBIT_CONSUMER_STALL_MS: env.int(60_000, 15_000),
 };

@@ -91,6 +91,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
     ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),
     sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
+    stallMs: config.ORBIT_CONSUMER_STALL_MS,
     retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
     logger,
   });

@@ -15,6 +15,7 @@ import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage } from './c
 import { HEADER } from './headers.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './instrumentation.js';
 import { EventPublisher } from './publisher.js';
+import type { Kafka } from './client.js';
 
 const suffix = uniqueSuffix();
 const kafka = testKafka();
@@ -42,6 +43,32 @@ async function privateTopic(label: string): Promise<{ topic: string; batchCodec:
   await createTestTopics(kafka, [topic, `${topic}.dlq`]);
   const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
   return { topic, batchCodec, batchPublisher: await EventPublisher.connect(kafka, batchCodec, quietLogger) };
+}
+
+type EachBatch = NonNullable<NonNullable<Parameters<ReturnType<Kafka['consumer']>['run']>[0]>['eachBatch']>;
+
+/**
+ * A client whose first consumer runs `before` ahead of each batch it would hand to the loop (to stall or crash
+ * kafkajs's own fetch loop, which no broker trick does on demand); consumers made after it are untouched.
+ */
+function kafkaWhoseFirstConsumer(before: () => Promise<void>): Kafka {
+  let consumersMade = 0;
+  return Object.create(kafka, {
+    consumer: {
+      value: (config: Parameters<Kafka['consumer']>[0]) => {
+        const consumer = kafka.consumer(config);
+        consumersMade += 1;
+        if (consumersMade === 1) {
+          const run = consumer.run.bind(consumer);
+          consumer.run = (runConfig) => {
+            const eachBatch: EachBatch | undefined = runConfig?.eachBatch;
+            return run({ ...runConfig, eachBatch: async (payload) => { await before(); await eachBatch?.(payload); } });
+          };
+        }
+        return consumer;
+      },
+    },
+  }) as Kafka;
 }
 
 beforeAll(async () => {
@@ -111,6 +138,77 @@ describe('consume loop against the real broker and registry', () => {
       expect(committed[0]?.partitions.map((entry) => entry.offset)).toEqual(['2']);
     } finally {
       await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('replaces a consumer whose kafkajs fetch loop stalls with no handler running, and the new one handles the message the old one held', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('stall');
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    // The first consumer's kafkajs worker hangs before handing its first batch to the loop: what the loop sees
+    // is what CI showed twice (a batch fetched, then nothing at all: no fetch, no handler, no error).
+    let release = (): void => undefined;
+    const stallingKafka = kafkaWhoseFirstConsumer(async () => {
+      await new Promise<void>((resolve) => { release = resolve; });
+    });
+    const handled: string[] = [];
+    const replaced: ConsumerEventPayloads['consumer.replaced'][] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka: stallingKafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger, retryPolicy: fastRetry,
+      sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs: 3_000,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => { handled.push(message.event.eventId); },
+    });
+    loop.on(CONSUMER_EVENTS.replaced, (event: ConsumerEventPayloads['consumer.replaced']) => replaced.push(event));
+    const event = sample('T'.repeat(60));
+    await loop.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 4_000)); // idle past stallMs: fetching with nothing to read is not a stall
+      expect(replaced).toEqual([]);
+      await batchPublisher.publish(topic, event);
+      await waitFor(() => handled.includes(event.eventId), { what: 'the message, handled by the replacement consumer', timeoutMs: 40_000 });
+      expect(handled).toEqual([event.eventId]);
+      expect(replaced).toHaveLength(1);
+      const report = lines.find((line) => String(line['msg']).startsWith('consumer replaced by a new one'));
+      expect(report?.['level']).toBe('error');
+      expect(String(report?.['reason'])).toMatch(/^fetched nothing for \d+ s with no handler running$/);
+      // What it did last names where it stopped: here, the batch it never handed over.
+      const activity = report?.['lastKafkaActivity'] as { what: string; detail?: { topic?: string } }[];
+      expect(activity.filter((entry) => entry.what === 'batch started').at(-1)?.detail?.topic).toBe(topic);
+    } finally {
+      release();
+      await loop.stop();
+      await batchPublisher.disconnect();
+    }
+    expect(handled).toEqual([event.eventId]); // the old consumer, let go, does not handle it again
+  }, 60_000);
+
+  it('replaces a consumer kafkajs crashed and will not restart, and the new one handles the message', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('crash');
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    // kafkajs restarts a crashed consumer only when the error is retriable; this one is not.
+    const crashingKafka = kafkaWhoseFirstConsumer(() => Promise.reject(Object.assign(new Error('not retriable'), { retriable: false })));
+    const handled: string[] = [];
+    const crashes: ConsumerEventPayloads['consumer.crash'][] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka: crashingKafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs: 3_000,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => { handled.push(message.event.eventId); },
+    });
+    loop.on(CONSUMER_EVENTS.crash, (event: ConsumerEventPayloads['consumer.crash']) => crashes.push(event));
+    const event = sample('C'.repeat(60));
+    await loop.start();
+    try {
+      await batchPublisher.publish(topic, event);
+      await waitFor(() => handled.includes(event.eventId), { what: 'the message, handled by the replacement consumer', timeoutMs: 40_000 });
+      expect(crashes.map((crash) => crash.restart)).toEqual([false]);
+      const report = lines.find((line) => String(line['msg']).startsWith('consumer replaced by a new one'));
+      expect(report?.['reason']).toBe('crashed, and kafkajs will not restart it');
+      expect(loop.ready).toBe(true);
+    } finally {
+      await loop.stop();
+      await batchPublisher.disconnect();
     }
   }, 60_000);
 

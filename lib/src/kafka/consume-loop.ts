@@ -4,8 +4,10 @@ import type { Logger } from '../logger.js';
 import { retryDelayMs, type RetryPolicy } from '../retry.js';
 import { isRetriable as defaultIsRetriable } from '../retry-classifier.js';
 import { childSpan, parseTraceparent, type TraceContext } from '../trace-context.js';
-import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from './client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from './client.js';
 import { orbitProducer } from './client.js';
+import { ConsumerActivity } from './consumer-activity.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
 import { HEADER, headersToStrings } from './headers.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
@@ -60,6 +62,12 @@ export interface ConsumeLoopOptions<E> {
    */
   readonly slowHandlerWarnMs?: number;
   /**
+   * A consumer that fetches nothing for this long with no handler running is
+   * replaced by a new one (a rebalance gets the rebalance timeout on top); so
+   * is one kafkajs gave up on after a crash. @default 60000
+   */
+  readonly stallMs?: number;
+  /**
    * Optional: handles many messages of one partition at once (e.g. one
    * DynamoDB BatchWrite). On a permanent failure the loop falls back to
    * `handler` message by message, so one poison message cannot sink its batch.
@@ -105,6 +113,11 @@ export interface ConsumeLoopOptions<E> {
 
 type Outcome = 'done' | 'retry' | 'seek';
 
+/** How long a rebalance may wait for the group's members to join (kafkajs's default, named for the stall allowance). */
+const REBALANCE_TIMEOUT_MS = 60_000;
+/** How long stop() waits for kafkajs to disconnect. */
+const DISCONNECT_WAIT_MS = 15_000;
+
 /** A message the codec refused for good: it goes to the DLQ (or is skipped) in its turn. */
 interface Undecodable {
   readonly undecodable: unknown;
@@ -120,7 +133,15 @@ interface Undecodable {
  * `<topic>.dlq` with its original bytes, and the partition moves on.
  */
 export class ConsumeLoop<E> extends EventEmitter {
-  private readonly consumer;
+  private consumer: Consumer;
+  /** What the current consumer did lately: tells a stalled one from an idle or busy one. */
+  private activity: ConsumerActivity;
+  /** Set when kafkajs crashed the current consumer and will not restart it. */
+  private crashedForGood = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private replacing: Promise<void> | undefined;
+  /** Disconnects of replaced consumers, which may never finish: stop() waits for them a bounded time. */
+  private readonly retiring = new Set<Promise<void>>();
   private readonly log: Logger;
   private readonly isRetriable: (error: unknown) => boolean;
   private readonly attempts = new Map<string, number>();
@@ -139,25 +160,57 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3));
     this.log = options.logger.child({ component: 'consume-loop', groupId: options.groupId });
     this.isRetriable = options.isRetriable ?? defaultIsRetriable;
-    this.consumer = options.kafka.consumer({
+    const maxWaitMs = options.maxWaitTimeMs ?? 5_000;
+    // An idle consumer shows it is alive once per fetch wait; a shorter allowance would replace healthy consumers.
+    if (this.stallMs < 2 * maxWaitMs) throw new RangeError(`stallMs (${this.stallMs}) must be at least twice maxWaitTimeMs (${maxWaitMs})`);
+    [this.consumer, this.activity] = this.createConsumer();
+  }
+
+  /** A kafkajs consumer of the group, with its activity record; events of a replaced one no longer count. */
+  private createConsumer(): [Consumer, ConsumerActivity] {
+    const { options } = this;
+    const consumer = options.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
       heartbeatInterval: this.heartbeatIntervalMs,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
       ...(options.maxWaitTimeMs !== undefined ? { maxWaitTimeInMs: options.maxWaitTimeMs } : {}),
       ...(options.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: options.maxBytesPerPartition, maxBytes: Math.max(10 * 1024 ** 2, 4 * options.maxBytesPerPartition) } : {}),
     });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, () => {
+    const activity = new ConsumerActivity({ stallMs: this.stallMs, rejoinGraceMs: REBALANCE_TIMEOUT_MS }, Date.now());
+    const current = (): boolean => consumer === this.consumer;
+    const events = consumer.events;
+    consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      activity.note('joined', 'group joined', Date.now(), { memberId: payload.memberId, durationMs: payload.duration });
+      if (!current()) return;
       this.joined = true;
       this.emitEvent(CONSUMER_EVENTS.ready, { groupId: options.groupId });
     });
-    this.consumer.on(CRASH, ({ payload }) => {
+    consumer.on(events.CRASH, ({ payload }) => {
+      activity.note('info', 'crashed', Date.now(), { error: String(payload.error), restart: payload.restart });
+      if (!current()) return;
       this.joined = false;
+      this.crashedForGood = !payload.restart;
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       this.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
     });
+    consumer.on(events.REBALANCING, () => activity.note('rejoin', 'rebalancing', Date.now()));
+    consumer.on(events.FETCH_START, () => activity.note('progress', 'fetch started', Date.now()));
+    consumer.on(events.FETCH, ({ payload }) => activity.note('progress', 'fetch returned', Date.now(), { durationMs: payload.duration }));
+    consumer.on(events.START_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch started', Date.now(), { topic: payload.topic, partition: payload.partition, firstOffset: payload.firstOffset }));
+    consumer.on(events.END_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch ended', Date.now(), { topic: payload.topic, partition: payload.partition, durationMs: payload.duration }));
+    consumer.on(events.HEARTBEAT, () => activity.note('info', 'heartbeat', Date.now()));
+    consumer.on(events.COMMIT_OFFSETS, () => activity.note('info', 'offsets committed', Date.now()));
+    consumer.on(events.REQUEST, ({ payload }) => activity.note('info', 'request answered', Date.now(), { api: payload.apiName, broker: payload.broker, durationMs: payload.duration, pendingMs: payload.pendingDuration }));
+    consumer.on(events.REQUEST_TIMEOUT, ({ payload }) => activity.note('info', 'request timed out', Date.now(), { api: payload.apiName, broker: payload.broker }));
+    consumer.on(events.REQUEST_QUEUE_SIZE, ({ payload }) => activity.note('info', 'requests queued', Date.now(), { broker: payload.broker, queueSize: payload.queueSize }));
+    return [consumer, activity];
+  }
+
+  private get stallMs(): number {
+    return this.options.stallMs ?? 60_000;
   }
 
   private get slowHandlerWarnMs(): number {
@@ -187,13 +240,61 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
     this.dlqProducer = producer;
     this.running = true;
+    await this.runConsumer();
+    this.watchdog = setInterval(() => this.watch(), Math.min(15_000, Math.max(250, Math.floor(this.stallMs / 4))));
+    this.watchdog.unref();
+    this.log.info({ topics: this.options.topics }, 'consume loop started');
+  }
+
+  private async runConsumer(): Promise<void> {
+    const { activity } = this;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      eachBatch: (payload) => this.processBatch(payload),
+      eachBatch: (payload) => this.processBatch(payload, activity),
     });
-    this.log.info({ topics: this.options.topics }, 'consume loop started');
+  }
+
+  private watch(): void {
+    if (!this.running || this.replacing) return;
+    const stalledForMs = this.joined ? this.activity.stalledForMs(Date.now()) : undefined;
+    if (stalledForMs === undefined && !this.crashedForGood) return;
+    const reason = this.crashedForGood ? 'crashed, and kafkajs will not restart it' : `fetched nothing for ${Math.round((stalledForMs ?? 0) / 1000)} s with no handler running`;
+    this.replacing = this.replaceConsumer(reason, stalledForMs).finally(() => {
+      this.replacing = undefined;
+    });
+  }
+
+  /**
+   * Swaps the group's kafkajs consumer for a new one. The old one is told to
+   * disconnect but not waited for: a stalled one never finishes. Its member
+   * stops heartbeating, so the group drops it after the session timeout and
+   * the new member gets its partitions, from the last committed offsets.
+   */
+  private async replaceConsumer(reason: string, stalledForMs: number | undefined): Promise<void> {
+    const old = this.consumer;
+    this.log.error({ reason, stalledForMs, lastKafkaActivity: this.activity.recent() }, 'consumer replaced by a new one: it ' + reason);
+    this.emitEvent(CONSUMER_EVENTS.replaced, { groupId: this.options.groupId, reason });
+    this.joined = false;
+    this.crashedForGood = false;
+    [this.consumer, this.activity] = this.createConsumer();
+    const retired: Promise<void> = old.disconnect().catch((error: unknown) => this.log.warn({ err: error }, 'replaced consumer failed to disconnect'))
+      .finally(() => this.retiring.delete(retired));
+    this.retiring.add(retired);
+    while (this.running) {
+      try {
+        await this.consumer.connect();
+        await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+        await this.runConsumer();
+        this.log.info('replacement consumer running');
+        return;
+      } catch (error) {
+        this.log.warn({ err: error }, 'replacement consumer could not start; trying again');
+        await this.consumer.disconnect().catch(() => undefined);
+        await sleep(5_000, undefined, { signal: this.shutdown.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /** SIGTERM path: stop fetching, let the in-flight message finish, commit, disconnect. */
@@ -201,15 +302,22 @@ export class ConsumeLoop<E> extends EventEmitter {
     if (!this.running) return;
     this.running = false;
     this.shutdown.abort();
+    clearInterval(this.watchdog);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
-    await this.consumer.disconnect();
+    await this.replacing;
+    // A stalled consumer's disconnect never finishes; the process must still exit (offsets are committed per batch).
+    const disconnected = await Promise.race([
+      Promise.all([this.consumer.disconnect(), ...this.retiring]).then(() => true),
+      sleep(DISCONNECT_WAIT_MS, false, { ref: false }),
+    ]);
+    if (!disconnected) this.log.warn({ waitedMs: DISCONNECT_WAIT_MS, lastKafkaActivity: this.activity.recent() }, 'consumer disconnect did not finish; stopping without it');
     await this.dlqProducer?.disconnect();
     this.emitEvent(CONSUMER_EVENTS.stopped, { groupId: this.options.groupId });
     this.log.info('consume loop stopped');
   }
 
-  private async processBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+  private async processBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload, activity: ConsumerActivity): Promise<void> {
     const { topic, partition } = batch;
     let lastDone: string | undefined;
     const size = this.options.batchHandler ? (this.options.maxBatchSize ?? 100) : 1;
@@ -239,7 +347,13 @@ export class ConsumeLoop<E> extends EventEmitter {
         const chunk = batch.messages.slice(start, start + size);
         const [single] = chunk;
         enter('handling');
-        const outcome: { done?: string; retryAt?: string; seek?: true } = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
+        activity.handlerStarted();
+        let outcome: { done?: string; retryAt?: string; seek?: true };
+        try {
+          outcome = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
+        } finally {
+          activity.handlerEnded(Date.now());
+        }
         if (outcome.seek) break;
         const { done, retryAt } = outcome;
         if (done !== undefined) {

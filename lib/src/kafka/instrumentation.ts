@@ -5,6 +5,7 @@ export const CONSUMER_EVENTS = {
   retry: 'consumer.retry',
   deadLettered: 'consumer.dlq',
   crash: 'consumer.crash',
+  replaced: 'consumer.replaced',
   stopped: 'consumer.stopped',
 } as const;
 
@@ -20,5 +21,6 @@ export interface ConsumerEventPayloads {
   [CONSUMER_EVENTS.retry]: MessagePosition & { attempt: number; delayMs: number; error: unknown };
   [CONSUMER_EVENTS.deadLettered]: MessagePosition & { error: unknown; attempts: number };
   [CONSUMER_EVENTS.crash]: { error: unknown; restart: boolean };
+  [CONSUMER_EVENTS.replaced]: { groupId: string; reason: string };
   [CONSUMER_EVENTS.stopped]: { groupId: string };
 }
