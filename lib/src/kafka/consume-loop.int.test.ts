@@ -155,7 +155,7 @@ describe('consume loop against the real broker and registry', () => {
     const replaced: ConsumerEventPayloads['consumer.replaced'][] = [];
     const loop = new ConsumeLoop<UploadRequested>({
       kafka: stallingKafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger, retryPolicy: fastRetry,
-      sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs: 3_000,
+      sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs: 3_000, disconnectWaitMs: 2_000,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => { handled.push(message.event.eventId); },
     });
@@ -175,6 +175,11 @@ describe('consume loop against the real broker and registry', () => {
       // What it did last names where it stopped: here, the batch it never handed over.
       const activity = report?.['lastKafkaActivity'] as { what: string; detail?: { topic?: string } }[];
       expect(activity.filter((entry) => entry.what === 'batch started').at(-1)?.detail?.topic).toBe(topic);
+      // The stalled consumer's disconnect never finishes: stop() gives up on it instead of hanging the shutdown.
+      const stopping = performance.now();
+      await loop.stop();
+      expect(performance.now() - stopping).toBeLessThan(10_000);
+      expect(lines.filter((line) => line['msg'] === 'consumer disconnect did not finish; stopping without it').map((line) => line['level'])).toEqual(['warn']);
     } finally {
       release();
       await loop.stop();

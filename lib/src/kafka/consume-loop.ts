@@ -67,6 +67,8 @@ export interface ConsumeLoopOptions<E> {
    * is one kafkajs gave up on after a crash. @default 60000
    */
   readonly stallMs?: number;
+  /** How long stop() waits for kafkajs to disconnect; a stalled consumer's disconnect never finishes. @default 15000 */
+  readonly disconnectWaitMs?: number;
   /**
    * Optional: handles many messages of one partition at once (e.g. one
    * DynamoDB BatchWrite). On a permanent failure the loop falls back to
@@ -115,8 +117,7 @@ type Outcome = 'done' | 'retry' | 'seek';
 
 /** How long a rebalance may wait for the group's members to join (kafkajs's default, named for the stall allowance). */
 const REBALANCE_TIMEOUT_MS = 60_000;
-/** How long stop() waits for kafkajs to disconnect. */
-const DISCONNECT_WAIT_MS = 15_000;
+
 
 /** A message the codec refused for good: it goes to the DLQ (or is skipped) in its turn. */
 interface Undecodable {
@@ -307,11 +308,12 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.resumeTimers.clear();
     await this.replacing;
     // A stalled consumer's disconnect never finishes; the process must still exit (offsets are committed per batch).
+    const waitMs = this.options.disconnectWaitMs ?? 15_000;
     const disconnected = await Promise.race([
       Promise.all([this.consumer.disconnect(), ...this.retiring]).then(() => true),
-      sleep(DISCONNECT_WAIT_MS, false, { ref: false }),
+      sleep(waitMs, false, { ref: false }),
     ]);
-    if (!disconnected) this.log.warn({ waitedMs: DISCONNECT_WAIT_MS, lastKafkaActivity: this.activity.recent() }, 'consumer disconnect did not finish; stopping without it');
+    if (!disconnected) this.log.warn({ waitedMs: waitMs, lastKafkaActivity: this.activity.recent() }, 'consumer disconnect did not finish; stopping without it');
     await this.dlqProducer?.disconnect();
     this.emitEvent(CONSUMER_EVENTS.stopped, { groupId: this.options.groupId });
     this.log.info('consume loop stopped');
