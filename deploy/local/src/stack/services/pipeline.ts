@@ -40,6 +40,9 @@ function pipelineService(name: string, dir: string, port: number): ServiceDefini
       env: {
         ...localStackEnv(),
         HEALTH_PORT: String(port),
+        // One quiet local broker answers a fetch in well under a second, so a stalled consumer is
+        // replaced sooner than the 60 s a production cluster gets (a test waits 90 s for a request).
+        ORBIT_CONSUMER_STALL_MS: process.env['ORBIT_CONSUMER_STALL_MS'] ?? '30000',
         ...(name === 'portal-gateway' ? { PORT: String(port) } : {}),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
