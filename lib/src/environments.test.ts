@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readConfig } from './config.js';
-import { environmentEnv } from './environments.js';
+import { environmentEnv, environmentRegistryEnv, imageRegistryOf } from './environments.js';
 
 const problemsWith = (chain: string): readonly string[] => {
   try {
@@ -22,5 +22,36 @@ describe('ORBIT_ENVIRONMENT_CHAIN', () => {
     expect(problemsWith('Development,Testing,Development')).toEqual(['ORBIT_ENVIRONMENT_CHAIN: must name each environment once (got "Development,Testing,Development")']);
     expect(problemsWith('Development')[0]).toContain('at least two');
     expect(problemsWith('Development,QA')[0]).toContain('ORBIT_ENVIRONMENT_CHAIN');
+  });
+});
+
+describe('ORBIT_ENVIRONMENT_REGISTRIES', () => {
+  const config = (value?: string) => ({ ORBIT_IMAGE_REGISTRY: 'dev.registry.example/orbit', ...readConfig(environmentRegistryEnv, value === undefined ? {} : { ORBIT_ENVIRONMENT_REGISTRIES: value }) });
+  const problems = (value: string): readonly string[] => {
+    try {
+      readConfig(environmentRegistryEnv, { ORBIT_ENVIRONMENT_REGISTRIES: value });
+      return [];
+    } catch (error) {
+      return (error as { problems: readonly string[] }).problems;
+    }
+  };
+
+  it('gives listed environments their own registry and every other one ORBIT_IMAGE_REGISTRY', () => {
+    const both = config('Testing = harbor.example:8443/orbit-testing, production=prod.registry.example/orbit');
+    expect(imageRegistryOf('Testing', both)).toBe('harbor.example:8443/orbit-testing');
+    expect(imageRegistryOf('Production', both)).toBe('prod.registry.example/orbit');
+    expect(imageRegistryOf('Staging', both)).toBe('dev.registry.example/orbit');
+    expect(imageRegistryOf('Testing', config())).toBe('dev.registry.example/orbit');
+  });
+
+  it('refuses at start a pair that names no environment, no registry path, or one environment twice', () => {
+    expect(problems('QA=registry.example/orbit')[0]).toContain('"QA=registry.example/orbit" is not Environment=registry/path');
+    expect(problems('Testing=Registry Example')[0]).toContain('Testing: "Registry Example" is not a registry host and a path');
+    expect(problems('Testing=registry.example/a,Testing=registry.example/b')[0]).toContain('Testing is named twice');
+    expect(problems('Testing')[0]).toContain('is not Environment=registry/path');
+  });
+
+  it('still reads transfer roles as Env=role pairs', () => {
+    expect([...readConfig(environmentEnv, { ORBIT_TRANSFER_ROLES: 'Production=release-manager, Staging=qa' }).ORBIT_TRANSFER_ROLES]).toEqual([['Production', 'release-manager'], ['Staging', 'qa']]);
   });
 });
