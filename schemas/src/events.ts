@@ -137,6 +137,10 @@ export interface ImageCopied extends EventEnvelope {
   readonly sizeBytes: number;
   /** The transfer request's notes (null in events written before this field). */
   readonly notes: string | null;
+  /** Where the target's charts pull the image, by digest, when the target has a registry of its own; null when it shares the source's. */
+  readonly imageReference?: string | null;
+  /** The same image there by its version's tag; null when not pushed there or untagged. */
+  readonly imageTag?: string | null;
 }
 
 export interface ChartPromoted extends EventEnvelope {

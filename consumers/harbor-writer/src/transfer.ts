@@ -31,6 +31,14 @@ export async function recordTransferLocation(copied: ImageCopied, deps: Pick<Tra
 
 export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: 'failed'; event: PipelineFailed };
 
+/** The copy step of a transfer failed for good: the request ends with this reason. */
+export function transferFailed(event: TransferRequested, reasonCode: string, message: string): TransferOutcome {
+  return {
+    kind: 'failed',
+    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion },
+  };
+}
+
 /**
  * Transfer steps c8bms18-c16bre06-e40 / -c16bre09-e50: copies
  * `{imageUID}-{imageVersion}.tar` from the source environment's bucket to the
@@ -41,10 +49,7 @@ export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: '
  * only re-announces it, so no object is ever copied twice.
  */
 export async function transferImage(event: TransferRequested, deps: TransferDeps, log: Logger): Promise<TransferOutcome> {
-  const failed = (reasonCode: string, message: string): TransferOutcome => ({
-    kind: 'failed',
-    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion },
-  });
+  const failed = (reasonCode: string, message: string): TransferOutcome => transferFailed(event, reasonCode, message);
   const sourceEnvironment = parseEnvironmentName(event.sourceEnvironment);
   const targetEnvironment = parseEnvironmentName(event.targetEnvironment);
   if (!sourceEnvironment || !targetEnvironment) return failed('UNKNOWN_ENVIRONMENT', `cannot transfer from ${event.sourceEnvironment} to ${event.targetEnvironment}`);

@@ -1,17 +1,24 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, createDynamo, createS3, newImageUID, RegistryUnavailableError, tableName } from '@orbit/lib';
-import { sampleEvents, type ImageValidated } from '@orbit/schemas';
+import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
+import { sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
+import { transferImage } from '../transfer.js';
+import { BlobSources } from './blob-sources.js';
+import type { PushResult } from './push-image.js';
+import { pushIntoTargetRegistry } from './push-transferred.js';
 import { checkVersions, storedVersions } from './repush.js';
+
+const execFileAsync = promisify(execFile);
 
 const s3 = createS3(testConfig);
 const buckets = bucketNames(testConfig);
@@ -142,5 +149,72 @@ describe('npm run images:push', () => {
     expect(again).toMatchObject({ status: 0 });
     expect(again.out).toContain('1 stored versions against');
     expect(again.out).toContain('0 missing');
+  }, 90_000);
+});
+
+describe('a transfer into an environment with a registry of its own', () => {
+  /** An image stored (and pushed to the upload registry), then copied to Testing's bucket: what the push starts from. */
+  async function copiedToTesting(name: string, blobSources: BlobSources): Promise<{ copied: ImageCopied; request: TransferRequested; digest: string }> {
+    const event = await staged(name);
+    expect((await storeValidatedImage(event, { ...deps(registry), pushing: { ...deps(registry).pushing, blobSources } }, quietLogger)).kind).toBe('stored');
+    const request: TransferRequested = {
+      ...sampleEvents(event.imageUID, `req-${uniqueSuffix()}`)['orbit.transfer.requested'], requestId: `req-${uniqueSuffix()}`, imageVersion: event.metadata.imageVersion,
+    };
+    const copied = await transferImage(request, { ...deps(registry), bucketOf: (environment) => imageBucketOf(environment, buckets) }, quietLogger);
+    if (copied.kind !== 'copied') throw new Error(`the copy failed: ${copied.event.message}`);
+    return { copied: copied.event, request, digest: event.image.manifestDigest };
+  }
+
+  function pushDeps(testing: string, blobSources: BlobSources, seen: PushResult[]) {
+    return {
+      ...deps(registry), registryOf: (environment: EnvironmentName) => (environment === 'Testing' ? testing : `${registry.address}/orbit`),
+      pushing: { ...deps(registry).pushing, blobSources, observe: { pushed: (result: PushResult) => seen.push(result), refused: () => undefined } },
+    };
+  }
+
+  it('pushes it from the Testing copy into the Testing registry, and ImageCopied says where it pulls by digest and by tag', async () => {
+    const testingRegistry = await startRegistry();
+    try {
+      const blobSources = new BlobSources();
+      const { copied, request, digest } = await copiedToTesting('Billing API', blobSources);
+      const seen: PushResult[] = [];
+      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger);
+      const pinned = `${testingRegistry.address}/orbit-testing/billing-api@${digest}`;
+      expect(outcome).toMatchObject({ kind: 'copied', event: { ...copied, imageReference: pinned, imageTag: `${testingRegistry.address}/orbit-testing/billing-api:1.4.2` } });
+      const inspected = JSON.parse((await execFileAsync('skopeo', ['inspect', '--tls-verify=false', `docker://${testingRegistry.address}/orbit-testing/billing-api:1.4.2`], { encoding: 'utf8' })).stdout) as { Digest: string };
+      expect(inspected.Digest).toBe(digest);
+      await execFileAsync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/testing:x`]);
+      expect(seen.map((result) => [result.blobsSent > 0, result.alreadyThere])).toEqual([[true, false]]);
+      // A redelivered ImageCopied's request finds the image in place and sends nothing.
+      expect(await pushIntoTargetRegistry(copied, request, pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger)).toMatchObject({ kind: 'copied', event: { imageReference: pinned } });
+      expect(seen.map((result) => result.alreadyThere)).toEqual([false, true]);
+    } finally {
+      await testingRegistry.stop();
+    }
+  }, 90_000);
+
+  it('mounts the layers when Testing is another project of the same registry, so only the manifest travels', async () => {
+    const blobSources = new BlobSources();
+    const { copied, request, digest } = await copiedToTesting(`shared-${uniqueSuffix()}`, blobSources);
+    const seen: PushResult[] = [];
+    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, blobSources, seen), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/shared-.*@${digest}$`)) } });
+    expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 0])).toEqual([[0, 0, true]]);
+  }, 90_000);
+
+  it('leaves an environment that pulls from the upload registry as it was', async () => {
+    const blobSources = new BlobSources();
+    const { copied, request } = await copiedToTesting(`same-${uniqueSuffix()}`, blobSources);
+    const seen: PushResult[] = [];
+    expect(await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit`, blobSources, seen), quietLogger)).toEqual({ kind: 'copied', event: copied });
+    expect(seen).toEqual([]);
+  }, 90_000);
+
+  it('fails the transfer with REGISTRY_PUSH_REFUSED, naming the repository, when the target registry refuses', async () => {
+    const blobSources = new BlobSources();
+    const { copied, request } = await copiedToTesting(`refused-${uniqueSuffix()}`, blobSources);
+    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${guarded.address}/orbit-testing`, blobSources, []), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'copy', flow: 'transfer', requestId: request.requestId } });
+    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit-testing/refused-`);
   }, 90_000);
 });

@@ -1,0 +1,55 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
+import type { ImageCopied, TransferRequested } from '@orbit/schemas';
+import { transferFailed, type TransferOutcome } from '../transfer.js';
+import { isPushRefusal, pushImage } from './push-image.js';
+import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
+import { storedVersions } from './repush.js';
+
+export interface TransferPushDeps {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly metadataTable: string;
+  /** How to reach registries; its prefix is replaced by the target environment's. */
+  readonly pushing: RegistryPushing;
+  /** The registry path each environment's charts pull from. */
+  registryOf(environment: EnvironmentName): string;
+}
+
+/**
+ * Transfer into an environment with a registry of its own: pushes the image
+ * from the copy just made in the target's bucket (the checksum-verified bytes
+ * the validator passed) under the same chart name and tags as at upload, and
+ * says where in ImageCopied. On the same registry host the layers are mounted
+ * from the source repository, so only the manifest travels; a redelivery (or
+ * a next environment sharing the registry) finds the manifest in place and
+ * sends nothing. Environments pulling from the upload registry are passed
+ * through untouched.
+ */
+export async function pushIntoTargetRegistry(copied: ImageCopied, request: TransferRequested, deps: TransferPushDeps, log: Logger): Promise<TransferOutcome> {
+  const source = parseEnvironmentName(copied.sourceEnvironment);
+  const target = parseEnvironmentName(copied.targetEnvironment);
+  if (!source || !target) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer from ${copied.sourceEnvironment} to ${copied.targetEnvironment}`);
+  const prefix = deps.registryOf(target);
+  // Charts pin the image where it was pushed at upload; an environment pulling from there needs nothing more.
+  if (prefix === deps.registryOf('Development')) return { kind: 'copied', event: copied };
+  const refused = (message: string): TransferOutcome => transferFailed(request, 'REGISTRY_PUSH_REFUSED', message);
+  const version = (await storedVersions(deps.dynamo, deps.metadataTable, copied.imageUID)).find((stored) => stored.imageVersion === copied.imageVersion);
+  // Stored before image summaries were recorded: nothing says which manifest to push.
+  if (!version) return refused(`${copied.imageUID} ${copied.imageVersion} has no recorded image manifest to push to the ${target} registry`);
+  const pushing = { ...deps.pushing, prefix };
+  const client = pushClientFor(pushing, version.imageName, copied.imageUID, copied.imageVersion);
+  if (typeof client === 'string') return refused(client);
+  const started = performance.now();
+  try {
+    const result = await pushImage(openStored(deps.s3, copied.target), version.image, client, log);
+    pushing.observe?.pushed(result, (performance.now() - started) / 1000);
+    log.info({ imageReference: result.reference, imageTag: result.tagReference, blobsSent: result.blobsSent, blobsMounted: result.blobsMounted, targetEnvironment: target }, 'image pushed to the target environment registry');
+    return { kind: 'copied', event: { ...copied, imageReference: result.reference, imageTag: result.tagReference } };
+  } catch (error) {
+    if (!isPushRefusal(error)) throw error;
+    pushing.observe?.refused();
+    return refused(`pushing to ${client.name}: ${error.message}`);
+  }
+}
