@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiServerVerdict, installChartTools, parseObjectStream, writeTree, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
-  packageChart, packageFileNameOf, renderChart, renderManifests, type ChartInput, type K8sObject,
+  packageChart, packageFileNameOf, renderChart, renderManifests, repinnedImage, type ChartInput, type K8sObject,
 } from './index.js';
 import { SCENARIOS } from './testing/inputs.js';
 
@@ -170,6 +170,21 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
       expect(deployment.spec.template.metadata.labels.environment).toBe(environment);
       if (settings.resources) expect(deployment.spec.template.spec.containers[0]?.resources).toEqual(settings.resources);
     }
+  });
+
+  it('pulls from an environment\'s own registry where its overlay names one, by the same digest, as the promoted chart row does', async () => {
+    const root = join(workDir, scenario, 'kustomize-renamed');
+    const manifests = renderManifests(input);
+    await writeTree(root, kustomizeBase(manifests));
+    const newName = `testing.registry.example:8443/orbit-testing/${chartNameOf(input.metadata.imageName, input.imageUID)}`;
+    await writeTree(root, kustomizeOverlay('Testing', { name: input.imageRepository, newName }));
+    const built = parseStream(await run('kustomize', ['build', join(root, overlayDirOf('Testing'))]));
+    const pinned = (manifests.find((object) => object.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+    const digest = pinned.slice(pinned.indexOf('@') + 1);
+    const byKindAndName = (objects: readonly K8sObject[]) => [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+    expect(byKindAndName(repinnedImage(overlaidManifests(manifests, 'Testing'), `${newName}@${digest}`))).toEqual(byKindAndName(built));
+    expect(JSON.stringify(built)).toContain(`"image":"${newName}@${digest}"`);
+    expect(JSON.stringify(built)).not.toContain(`${input.imageRepository}@`);
   });
 });
 

@@ -2,6 +2,7 @@ import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3'
 import { createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import type { K8sObject } from './chart/manifests.js';
 import { awsChartStore, sha256Hex } from './chart-store.js';
@@ -103,6 +104,34 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect(await store.getRow(tableOf('Testing'), `${event.imageUID}-v1-0-00`)).toMatchObject({ environment: 'Testing', promotedFrom: 'Development', image: copied.target });
     const missing = await promoteChart({ ...copied, imageUID: newImageUID() }, promoteDeps);
     expect(missing).toMatchObject({ kind: 'failed', event: { pid: 'c8bms18-c20bre24-911', reasonCode: 'CHART_NOT_FOUND' } });
+  });
+
+  it('points an environment with a registry of its own at the copy pushed there: its overlay renames the image, its promoted row pins it', async () => {
+    const event = stored();
+    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/billing-api@${event.image.manifestDigest}` }, { ...deps, environmentRegistries: new Map([['Testing', 'registry-testing.example.com/orbit']]) });
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    const { helmChartName } = generated.event;
+    const overlays = JSON.parse(String(((await store.getRow(tables.base, helmChartName))?.['files'] as { inline: string }).inline)) as Record<string, Record<string, string>>;
+    const kustomization = (environment: string): { images?: unknown } => parse(overlays[environment]?.[`overlays/${environment.toLowerCase()}/kustomization.yaml`] ?? '') as { images?: unknown };
+    expect(kustomization('Testing').images).toEqual([{ name: 'registry.example.com/orbit/billing-api', newName: 'registry-testing.example.com/orbit/billing-api' }]);
+    expect(kustomization('Production')).not.toHaveProperty('images');
+
+    const imageIn = async (environment: string): Promise<string | undefined> => {
+      const manifests = await loadManifests(store, (await store.getRow(tableOf(environment), helmChartName))?.['manifests']);
+      return (manifests.find((object) => object.kind === 'Deployment') as { spec?: { template?: { spec?: { containers?: { image: string }[] } } } } | undefined)?.spec?.template?.spec?.containers?.[0]?.image;
+    };
+    const copied: ImageCopied = {
+      ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
+      imageReference: `registry-testing.example.com/orbit/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+    };
+    expect((await promoteChart(copied, promoteDeps)).kind).toBe('promoted');
+    expect(await imageIn('Testing')).toBe(copied.imageReference);
+    expect(await store.getRow(tableOf('Testing'), helmChartName)).toMatchObject({ imageReference: copied.imageReference, imageTag: copied.imageTag });
+    expect(await imageIn('Development')).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
+    // Promoted again where the target shares the upload registry (no reference in ImageCopied): pinned as at upload, no reference left over.
+    expect((await promoteChart({ ...copied, imageReference: null, imageTag: null }, promoteDeps)).kind).toBe('promoted');
+    expect(await imageIn('Testing')).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
+    expect(await store.getRow(tableOf('Testing'), helmChartName)).not.toHaveProperty('imageReference');
   });
 
   it('gives each environment\'s table the manifests its overlay builds: namespace, label, replica bounds', async () => {

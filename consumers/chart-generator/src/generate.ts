@@ -6,7 +6,7 @@ import type { ChartStore } from './chart-store.js';
 import { ENVIRONMENTS, type Environment } from './environment.js';
 import { CHART_ERROR_CODES } from './errors.js';
 import { imageRepositoryOf } from './image-facts.js';
-import { kustomizeBase, kustomizeOverlay, overlaidManifests } from './kustomize.js';
+import { kustomizeBase, kustomizeOverlay, overlaidManifests, type ImageRename } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
 import { inlineBytesOf, inlineOrObject, MAX_INLINE_BYTES } from './stored-json.js';
@@ -16,6 +16,8 @@ export interface GenerateDeps {
   /** Registry path images are pulled from, without the chart name (e.g. registry.example/orbit). */
   readonly registry: string;
   readonly tables: { readonly manifests: string; readonly base: string };
+  /** ORBIT_ENVIRONMENT_REGISTRIES: environments that pull from registries of their own (their overlays say so). */
+  readonly environmentRegistries?: ReadonlyMap<Environment, string>;
 }
 
 export type GenerateOutcome = { kind: 'generated'; event: ChartGenerated } | { kind: 'failed'; event: PipelineFailed };
@@ -28,8 +30,8 @@ export function reasonCodeOf(error: OrbitError): string {
 const isChartError = (error: unknown): error is OrbitError =>
   error instanceof OrbitError && (CHART_ERROR_CODES as readonly string[]).includes(error.code);
 
-export function environmentFiles(environment: Environment, base: ReadonlyMap<string, string>): Record<string, string> {
-  return Object.fromEntries([...base, ...kustomizeOverlay(environment)]);
+export function environmentFiles(environment: Environment, base: ReadonlyMap<string, string>, rename?: ImageRename): Record<string, string> {
+  return Object.fromEntries([...base, ...kustomizeOverlay(environment, rename)]);
 }
 
 /**
@@ -60,7 +62,12 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
       ...common, environment: 'Development', chart: chartRef, chartSha256: chart.sha256, image: event.stored, imageDigest: event.image.manifestDigest,
       manifests: await inlineOrObject(deps.store, `${helmChartName}/manifests.json`, JSON.stringify(overlaidManifests(manifests, 'Development'))),
     });
-    const overlays = Object.fromEntries(ENVIRONMENTS.map((environment) => [environment, environmentFiles(environment, base)]));
+    // An environment with a registry of its own pulls the copy a transfer pushes there: same digest, its repository.
+    const renameFor = (environment: Environment): ImageRename | undefined => {
+      const own = deps.environmentRegistries?.get(environment);
+      return own && `${own}/${chartName}` !== input.imageRepository ? { name: input.imageRepository, newName: `${own}/${chartName}` } : undefined;
+    };
+    const overlays = Object.fromEntries(ENVIRONMENTS.map((environment) => [environment, environmentFiles(environment, base, renameFor(environment))]));
     const files = await inlineOrObject(deps.store, `${helmChartName}/kustomize.json`, JSON.stringify(overlays));
     await deps.store.putRow(deps.tables.base, {
       ...common, files,

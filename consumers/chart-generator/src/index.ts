@@ -4,7 +4,7 @@ export { renderManifests, type K8sObject, type RenderOptions } from './chart/man
 export { buildValues, type ChartValues, TEST_IMAGE } from './chart/values.js';
 export type { ChartInput } from './chart/input.js';
 export { VALUES_SCHEMA } from './chart/values-schema.js';
-export { kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, KUSTOMIZE_BASE_DIR, OVERLAY_SETTINGS } from './kustomize.js';
+export { kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, repinnedImage, KUSTOMIZE_BASE_DIR, OVERLAY_SETTINGS, type ImageRename } from './kustomize.js';
 export { packageChart, packageFileNameOf, PACKAGE_MTIME } from './package-chart.js';
 export { chartNameOf, helmChartNameOf, chartVersionOf, MAX_CHART_NAME } from './naming.js';
 export { ENVIRONMENTS, parseEnvironment, type Environment } from './environment.js';

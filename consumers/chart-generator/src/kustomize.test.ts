@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderManifests } from './chart/manifests.js';
 import { ENVIRONMENTS } from './environment.js';
-import { kustomizeBase, kustomizeOverlay, overlaidManifests, OVERLAY_SETTINGS } from './kustomize.js';
+import { kustomizeBase, kustomizeOverlay, overlaidManifests, OVERLAY_SETTINGS, repinnedImage } from './kustomize.js';
 import { SCENARIOS } from './testing/inputs.js';
 
 const read = (text: string | undefined): Record<string, unknown> => parse(text ?? '', { version: '1.1' }) as Record<string, unknown>;
@@ -113,5 +113,32 @@ describe('overlaidManifests', () => {
     overlaidManifests(base, 'Production');
     overlaidManifests(base, 'Development');
     expect(base).toEqual(before);
+  });
+});
+
+describe('repinnedImage', () => {
+  type Pod = { spec: { template: { spec: { containers: { name: string; image: string }[]; initContainers?: { name: string; image: string }[] } } } };
+  const manifests = renderManifests(SCENARIOS.realistic!);
+  const deploymentOf = (objects: readonly unknown[]): Pod => objects.find((object) => (object as { kind: string }).kind === 'Deployment') as Pod;
+  const pinned = deploymentOf(manifests).spec.template.spec.containers[0]!.image;
+  const digest = pinned.slice(pinned.indexOf('@') + 1);
+  const elsewhere = `testing.registry.example:8443/orbit-testing/billing-api@${digest}`;
+
+  it('points every container of the image at its copy in another registry, by the same digest, and no other container', () => {
+    const withOthers = structuredClone(manifests);
+    const pod = deploymentOf(withOthers).spec.template.spec;
+    pod.initContainers = [{ name: 'migrate', image: pinned }];
+    pod.containers.push({ name: 'proxy', image: 'envoyproxy/envoy@sha256:' + 'a'.repeat(64) });
+    const repinned = deploymentOf(repinnedImage(withOthers, elsewhere)).spec.template.spec;
+    expect(repinned.containers.map((container) => container.image)).toEqual([elsewhere, 'envoyproxy/envoy@sha256:' + 'a'.repeat(64)]);
+    expect(repinned.initContainers?.map((container) => container.image)).toEqual([elsewhere]);
+  });
+
+  it('changes nothing else, and leaves the manifests it was given as they were', () => {
+    const before = structuredClone(manifests);
+    const repinned = repinnedImage(manifests, elsewhere);
+    expect(manifests).toEqual(before);
+    const back = repinnedImage(repinned, pinned);
+    expect(back).toEqual(manifests);
   });
 });

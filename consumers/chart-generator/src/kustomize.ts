@@ -73,12 +73,20 @@ function patchesOf(settings: OverlaySettings): KindPatch[] {
   return patches;
 }
 
+/** The image's repository in the base, and the one an environment with a registry of its own pulls it from instead. */
+export interface ImageRename {
+  readonly name: string;
+  readonly newName: string;
+}
+
 /**
  * overlays/<environment>/kustomization.yaml over ../../base: the namespace,
  * the `environment` label (on pod templates too, never on selectors, which
- * are immutable), replica bounds and, in Production, larger resources.
+ * are immutable), replica bounds and, in Production, larger resources; and,
+ * for an environment with a registry of its own, the image's repository there
+ * (same digest).
  */
-export function kustomizeOverlay(environment: Environment): Map<string, string> {
+export function kustomizeOverlay(environment: Environment, rename?: ImageRename): Map<string, string> {
   const settings = OVERLAY_SETTINGS[environment];
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -87,6 +95,7 @@ export function kustomizeOverlay(environment: Environment): Map<string, string> 
     resources: [`../../${KUSTOMIZE_BASE_DIR}`],
     labels: [{ pairs: { environment }, includeSelectors: false, includeTemplates: true }],
     patches: patchesOf(settings).map(({ kind, ops }) => ({ target: { kind }, patch: toYamlText(ops) })),
+    ...(rename ? { images: [{ name: rename.name, newName: rename.newName }] } : {}),
   };
   return new Map([[`${overlayDirOf(environment)}/kustomization.yaml`, toYamlText(kustomization)]]);
 }
@@ -116,4 +125,21 @@ export function overlaidManifests(base: readonly K8sObject[], environment: Envir
     }
     return overlaid;
   });
+}
+
+/**
+ * Points every container that runs the image (by its digest) at `reference`,
+ * the same image in another registry: what kustomize's `images` transformer
+ * does with a newName, for an environment that pulls from a registry of its
+ * own. Containers of other images (a chart test's) are left alone.
+ */
+export function repinnedImage(manifests: readonly K8sObject[], reference: string): K8sObject[] {
+  const digest = reference.slice(reference.lastIndexOf('@') + 1);
+  const repin = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(repin);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([key, field]) =>
+      [key, key === 'image' && typeof field === 'string' && field.endsWith(`@${digest}`) ? reference : repin(field)]));
+  };
+  return manifests.map((object) => repin(object) as K8sObject);
 }

@@ -1,6 +1,6 @@
 /** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
 import {
-  bucketEnv, createDynamo, createS3, imageRegistryEnv, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+  bucketEnv, createDynamo, createS3, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
@@ -13,6 +13,7 @@ export const TOPICS_CONSUMED = [TOPICS.imageStored, TOPICS.imageCopied] as const
 const chartEnv = {
   ...bucketEnv,
   ...imageRegistryEnv,
+  ...environmentRegistryEnv,
 };
 
 runMain(() =>
@@ -27,7 +28,7 @@ runMain(() =>
       const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         if (message.topic === TOPICS.imageStored) {
-          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables });
+          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES });
           if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart refused');
           else message.log.info({ helmChartName: outcome.event.helmChartName, chart: outcome.event.chart.key }, 'chart generated');
           await publisher.publish(outcome.kind === 'generated' ? TOPICS.chartGenerated : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });

@@ -4,7 +4,7 @@ import type { K8sObject } from './chart/manifests.js';
 import type { ChartStore } from './chart-store.js';
 import { parseEnvironment, type Environment } from './environment.js';
 import { ChartRowError } from './errors.js';
-import { overlaidManifests } from './kustomize.js';
+import { overlaidManifests, repinnedImage } from './kustomize.js';
 import { helmChartNameOf } from './naming.js';
 import { inlineOrObject, loadManifests } from './stored-json.js';
 
@@ -52,10 +52,14 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
     if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName}'s base manifests cannot be read: ${error.message}`);
     throw error;
   }
-  const manifests = await inlineOrObject(deps.store, `${helmChartName}/manifests-${target.toLowerCase()}.json`, JSON.stringify(overlaidManifests(base, target)));
-  const { createdTimestampUTC: _utc, createdTimestampUnix: _unix, ...chart } = row;
+  // A target with a registry of its own pulls the copy the harbor-writer pushed there (ImageCopied says where).
+  const overlaid = overlaidManifests(base, target);
+  const targetManifests = event.imageReference ? repinnedImage(overlaid, event.imageReference) : overlaid;
+  const manifests = await inlineOrObject(deps.store, `${helmChartName}/manifests-${target.toLowerCase()}.json`, JSON.stringify(targetManifests));
+  const { createdTimestampUTC: _utc, createdTimestampUnix: _unix, imageReference: _sourceReference, imageTag: _sourceTag, ...chart } = row;
   await deps.store.putRow(targetTable, {
     ...chart, environment: target, manifests, image: event.target, imageSha256: event.sha256, promotedFrom: source, transferRequestId: event.requestId,
+    ...(event.imageReference ? { imageReference: event.imageReference, imageTag: event.imageTag ?? null } : {}),
   });
   return {
     kind: 'promoted',
