@@ -144,6 +144,10 @@ export interface ImageCopied extends EventEnvelope {
 }
 
 export interface ChartPromoted extends EventEnvelope {
+  /** Where the target pulls the image, by digest, when it has a registry of its own; null when it pulls from the upload registry. */
+  readonly imageReference?: string | null;
+  /** The same image there by its version's tag. */
+  readonly imageTag?: string | null;
   readonly requestId: string;
   readonly imageVersion: string;
   readonly helmChartName: string;

@@ -59,5 +59,9 @@ describe('an environment with a registry of its own', () => {
     expect(promoted).toBe(`${TESTING_REGISTRY}/${uploaded.slice(UPLOAD_REGISTRY.length + 1, uploaded.indexOf('@'))}@${digest}`);
     expect(pullWithSkopeo(promoted)).toBe(digest);
     expect(await pinnedIn(imageUID, 'Development')).toBe(uploaded);
+    // ViewPort says where each environment pulls from: the version's own reference, and Testing's promotion its copy.
+    const view = await api<{ versions: { imageReference: string; promotions: Record<string, { imageReference?: string; imageTag?: string }> }[] }>(USER, `/v1/images/${imageUID}`);
+    expect(view.body.versions[0]?.imageReference).toBe(uploaded);
+    expect(view.body.versions[0]?.promotions['Testing']).toMatchObject({ imageReference: promoted, imageTag: `${promoted.slice(0, promoted.indexOf('@'))}:${VERSION}` });
   }, 240_000);
 });

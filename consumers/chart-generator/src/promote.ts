@@ -66,7 +66,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
     event: {
       ...envelopeFor('helmChartUploaded', event), requestId: event.requestId, imageVersion: event.imageVersion, helmChartName,
       sourceEnvironment: source, targetEnvironment: target, sourceTable, targetTable,
-      image: event.target, sha256: event.sha256, notes: event.notes,
+      image: event.target, sha256: event.sha256, notes: event.notes, imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
     },
   };
 }

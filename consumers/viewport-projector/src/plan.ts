@@ -106,6 +106,9 @@ export interface Promotion {
   readonly notes: string | null;
   readonly s3Location: { readonly bucket: string; readonly key: string; readonly versionId: string | null } | null;
   readonly sha256: string | null;
+  /** Where that environment pulls the image, when it has a registry of its own; absent when it pulls the version's imageReference. */
+  readonly imageReference?: string | null;
+  readonly imageTag?: string | null;
 }
 
 /** A version's `promotions` meta: one entry per environment it was promoted into. */
@@ -286,6 +289,8 @@ class Planner {
       requestId: earlier?.requestId ?? event.requestId, promotedAt: earlier?.promotedAt ?? new Date(event.occurredAt).toISOString(),
       promotedBy: earlier?.promotedBy ?? event.actor.username, notes: earlier ? earlier.notes : event.notes ?? null,
       s3Location: event.image ?? earlier?.s3Location ?? null, sha256: event.sha256 ?? earlier?.sha256 ?? null,
+      // Only where the target has a registry of its own, so promotions without one stay as they were projected before this field.
+      ...(event.imageReference ? { imageReference: event.imageReference, imageTag: event.imageTag ?? null } : {}),
     };
     this.setMeta(version, {
       environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment],

@@ -113,7 +113,9 @@ const PROMOTION = object({
   notes: nullableText('The notes of the transfer request'),
   s3Location: { ...OBJECT_REF, nullable: true, description: 'Where its copy in that environment lies; null for promotions older than this fact' },
   sha256: nullableText('SHA-256 of that copy'),
-});
+  imageReference: nullableText('Where that environment pulls the image by digest, when it has a registry of its own (ORBIT_ENVIRONMENT_REGISTRIES); absent when it pulls the version\'s imageReference'),
+  imageTag: nullableText('The same image there by its version\'s tag'),
+}, ['requestId', 'promotedAt', 'promotedBy', 'notes', 's3Location', 'sha256']);
 
 export const VERSION = {
   ...object({
