@@ -6,7 +6,7 @@
  * and zstd (installed by the test setup).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
@@ -34,6 +34,24 @@ export interface BuiltImage {
   cleanup(): void;
 }
 
+/**
+ * Every file and directory of a bundle gets one fixed time before it is
+ * packed: layers carry mtimes, so the same files written a second apart made
+ * different layers, and two images meant to share a base layer (the
+ * cross-repository mount tests) shared none when a loaded machine built them
+ * across a second boundary.
+ */
+const FIXED_MTIME = new Date('2024-01-01T00:00:00Z');
+
+function pinTimes(path: string): void {
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) pinTimes(child);
+    lutimesSync(child, FIXED_MTIME, FIXED_MTIME);
+  }
+  lutimesSync(path, FIXED_MTIME, FIXED_MTIME);
+}
+
 function run(command: string, args: readonly string[], cwd?: string): void {
   execFileSync(command, [...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
@@ -53,6 +71,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
       writeFileSync(target, content);
     }
     for (const path of layer.delete ?? []) rmSync(join(bundle, 'rootfs', path), { recursive: true, force: true });
+    pinTimes(join(bundle, 'rootfs'));
     run('umoci', ['repack', '--image', ref, bundle]);
   }
   const config = ['config', '--image', ref];
