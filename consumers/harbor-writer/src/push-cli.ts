@@ -1,36 +1,44 @@
 /**
  * `npm run images:push [-- --dry-run] [--image <imageUID>]`: checks that every
  * version stored in Development (or one image's) is in the registry its
- * charts pull from, by the digest they pin, and pushes the missing ones from
- * their Development copy: versions stored before Orbit pushed, or a registry
- * that lost them. On a healthy system it reports and changes nothing. Exits 1
- * when something is left for a person: a dry run that found work, or a
- * version the registry refused or could not be asked about.
+ * charts pull from, by the digest they pin, and so is each copy a transfer
+ * made into an environment with a registry of its own; it pushes the missing
+ * ones from that environment's copy: versions stored before Orbit pushed, or
+ * a registry that lost them. On a healthy system it reports and changes
+ * nothing. Exits 1 when something is left for a person: a dry run that found
+ * work, or an image a registry refused or could not be asked about.
  */
-import { bucketEnv, createDynamo, createLogger, createS3, imageRegistryEnv, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf, runtimeEnv, stderrDestination, tableName } from '@orbit/lib';
+import {
+  bucketEnv, createDynamo, createLogger, createS3, environmentRegistryEnv, imageRegistryEnv, imageRegistryOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  runtimeEnv, stderrDestination, tableName,
+} from '@orbit/lib';
 import { BlobSources } from './registry-push/blob-sources.js';
-import { checkVersions, repushVersion, storedVersions } from './registry-push/repush.js';
+import { checkVersions, placementsOf, repushVersion, storedVersions } from './registry-push/repush.js';
 
 const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]');
-const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...registryAccessEnv });
+const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const deps = {
   s3: createS3(config), log,
   pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config), blobSources: new BlobSources() },
 };
 const versions = await storedVersions(createDynamo(config), tableName('appImageMetadata', config), values.image);
-const checks = await checkVersions(versions, deps);
+const placements = placementsOf(versions, (environment) => imageRegistryOf(environment, config));
+const checks = await checkVersions(placements, deps);
 const missing = checks.filter((check) => check.kind === 'missing');
 const unpushable = checks.filter((check) => check.kind === 'unpushable');
-process.stdout.write(`checked ${checks.length} stored versions against ${config.ORBIT_IMAGE_REGISTRY}; ${missing.length} missing, ${unpushable.length} cannot be checked\n`);
-for (const check of unpushable) process.stdout.write(`  ${check.version.imageUID} ${check.version.imageVersion}: ${check.why}\n`);
+const promoted = placements.length - versions.length;
+process.stdout.write(`checked ${versions.length} stored versions against ${config.ORBIT_IMAGE_REGISTRY}`
+  + `${promoted > 0 ? ` and ${promoted} transferred copies against their environments' registries` : ''}; ${missing.length} missing, ${unpushable.length} cannot be checked\n`);
+for (const { placement, why } of unpushable) process.stdout.write(`  ${placement.version.imageUID} ${placement.version.imageVersion} (${placement.environment}): ${why}\n`);
 let refused = 0;
 for (const check of missing) {
+  const { version, environment } = check.placement;
   if (values['dry-run']) {
-    process.stdout.write(`  missing ${check.reference} (${check.version.imageUID} ${check.version.imageVersion})\n`);
+    process.stdout.write(`  missing ${check.reference} (${version.imageUID} ${version.imageVersion}, ${environment})\n`);
     continue;
   }
-  const why = await repushVersion(check.version, deps);
+  const why = await repushVersion(check.placement, deps);
   if (why === undefined) process.stdout.write(`  pushed ${check.reference}\n`);
   else {
     refused += 1;

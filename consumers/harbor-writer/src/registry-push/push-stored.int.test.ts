@@ -12,11 +12,11 @@ import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
-import { transferImage } from '../transfer.js';
+import { recordTransferLocation, transferImage } from '../transfer.js';
 import { BlobSources } from './blob-sources.js';
 import type { PushResult } from './push-image.js';
 import { pushIntoTargetRegistry } from './push-transferred.js';
-import { checkVersions, storedVersions } from './repush.js';
+import { checkVersions, placementsOf, storedVersions } from './repush.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -121,12 +121,37 @@ describe('storing a validated image pushes it where its charts pull it from', ()
 });
 
 describe('npm run images:push', () => {
-  const cli = (args: readonly string[]) => {
+  const cli = (args: readonly string[], env: Record<string, string> = {}) => {
     const run = spawnSync(process.execPath, [fileURLToPath(new URL('../../dist/push-cli.js', import.meta.url)), ...args], {
-      encoding: 'utf8', env: { ...process.env, ORBIT_IMAGE_REGISTRY: `${registry.address}/orbit`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      encoding: 'utf8', env: { ...process.env, ORBIT_IMAGE_REGISTRY: `${registry.address}/orbit`, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     });
     return { status: run.status, out: run.stdout };
   };
+
+  it('finds a transferred copy missing from its environment\'s own registry and pushes it from that environment\'s copy', async () => {
+    const name = `promoted-${uniqueSuffix()}`;
+    const event = await staged(name);
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+    const request: TransferRequested = { ...sampleEvents(event.imageUID, `req-${uniqueSuffix()}`)['orbit.transfer.requested'], requestId: `req-${uniqueSuffix()}`, imageVersion: event.metadata.imageVersion };
+    const copied = await transferImage(request, { ...deps(registry), bucketOf: (environment) => imageBucketOf(environment, buckets) }, quietLogger);
+    if (copied.kind !== 'copied') throw new Error(copied.event.message);
+    // Recorded as transferred, but never pushed into Testing's registry: a registry that lost it, or a transfer from before it had one.
+    await recordTransferLocation(copied.event, deps(registry));
+    const env = { ORBIT_ENVIRONMENT_REGISTRIES: `Testing=${registry.address}/orbit-testing` };
+    const reference = `${registry.address}/orbit-testing/${name}@${event.image.manifestDigest}`;
+    const dry = cli(['--dry-run', '--image', event.imageUID], env);
+    expect(dry.out).toContain('checked 1 stored versions against');
+    expect(dry.out).toContain('and 1 transferred copies against their environments\' registries; 1 missing');
+    expect(dry.out).toContain(`missing ${reference} (${event.imageUID} ${event.metadata.imageVersion}, Testing)`);
+    expect(dry.status).toBe(1);
+    const pushed = cli(['--image', event.imageUID], env);
+    expect(pushed.status, pushed.out).toBe(0);
+    expect(pushed.out).toContain(`pushed ${reference}`);
+    await execFileAsync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${image.dir}/promoted:x`]);
+    expect(cli(['--image', event.imageUID], env)).toMatchObject({ status: 0, out: expect.stringContaining('0 missing') });
+    // Without the variable Testing pulls from the upload registry, which holds it: nothing more to check.
+    expect(cli(['--image', event.imageUID]).out).toContain('checked 1 stored versions against ' + `${registry.address}/orbit; 0 missing`);
+  }, 90_000);
 
   it('finds a version stored without a push (before Orbit pushed, or lost by the registry), pushes it from its Development copy, then finds nothing', async () => {
     const name = `earlier-${uniqueSuffix()}`;
@@ -134,7 +159,7 @@ describe('npm run images:push', () => {
     const { pushing: _pushing, ...withoutPushing } = deps(registry);
     expect((await storeValidatedImage(event, withoutPushing, quietLogger)).kind).toBe('stored');
     const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
-    const [check] = await checkVersions(versions, { s3, log: quietLogger, pushing: deps(registry).pushing });
+    const [check] = await checkVersions(placementsOf(versions, () => `${registry.address}/orbit`), { s3, log: quietLogger, pushing: deps(registry).pushing });
     const reference = `${registry.address}/orbit/${name}@${event.image.manifestDigest}`;
     expect(check).toMatchObject({ kind: 'missing', reference });
 

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Logger } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import { holdsManifest, isPushRefusal, pushImage } from './push-image.js';
@@ -11,21 +11,64 @@ export interface StoredVersion {
   readonly imageUID: string;
   readonly imageVersion: string;
   readonly imageName: string;
-  readonly stored: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+  readonly stored: ObjectLocation;
   readonly image: ImageSummary;
+  /** Its copies in the environments it was transferred into (`location<Environment>`). */
+  readonly copies: ReadonlyMap<EnvironmentName, ObjectLocation>;
+}
+
+interface ObjectLocation {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | null;
+}
+
+/** A version as one registry should hold it: at upload in ORBIT_IMAGE_REGISTRY, after a transfer in its environment's own registry. */
+export interface Placement {
+  readonly version: StoredVersion;
+  readonly environment: EnvironmentName;
+  /** The registry path (the chart name is appended). */
+  readonly prefix: string;
+  /** The copy a push reads. */
+  readonly source: ObjectLocation;
 }
 
 export type VersionCheck =
-  | { readonly kind: 'pushed'; readonly version: StoredVersion; readonly reference: string }
-  | { readonly kind: 'missing'; readonly version: StoredVersion; readonly reference: string }
-  | { readonly kind: 'unpushable'; readonly version: StoredVersion; readonly why: string };
+  | { readonly kind: 'pushed'; readonly placement: Placement; readonly reference: string }
+  | { readonly kind: 'missing'; readonly placement: Placement; readonly reference: string }
+  | { readonly kind: 'unpushable'; readonly placement: Placement; readonly why: string };
+
+function locationOf(value: unknown): ObjectLocation | undefined {
+  const location = value as Partial<Record<keyof ObjectLocation, unknown>> | undefined;
+  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string') return undefined;
+  return { bucket: location.bucket, key: location.key, versionId: typeof location.versionId === 'string' ? location.versionId : null };
+}
 
 function versionOf(row: Record<string, unknown>): StoredVersion | undefined {
   const image = row['image'] as ImageSummary | undefined;
   const text = (name: string): string | undefined => (typeof row[name] === 'string' && row[name] !== '' ? row[name] : undefined);
   const [imageUID, imageVersion, imageName, bucket, key] = ['imageUID', 'imageVersion', 'imageName', 'bucket', 'key'].map(text);
   if (!imageUID || !imageVersion || !imageName || !bucket || !key || typeof image?.manifestDigest !== 'string') return undefined;
-  return { imageUID, imageVersion, imageName, stored: { bucket, key, versionId: text('versionId') ?? null }, image };
+  const copies = new Map<EnvironmentName, ObjectLocation>();
+  for (const environment of ENVIRONMENT_NAMES) {
+    const copy = environment === 'Development' ? undefined : locationOf(row[`location${environment}`]);
+    if (copy) copies.set(environment, copy);
+  }
+  return { imageUID, imageVersion, imageName, stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
+}
+
+/**
+ * Where each version should be: the upload registry, from its Development
+ * copy, and the own registry of every environment it was transferred into
+ * that has one, from that environment's copy.
+ */
+export function placementsOf(versions: readonly StoredVersion[], registryOf: (environment: EnvironmentName) => string): Placement[] {
+  const upload = registryOf('Development');
+  return versions.flatMap((version) => [
+    { version, environment: 'Development' as const, prefix: upload, source: version.stored },
+    ...[...version.copies].filter(([environment]) => registryOf(environment) !== upload)
+      .map(([environment, source]) => ({ version, environment, prefix: registryOf(environment), source })),
+  ]);
 }
 
 /** Every version stored in Development (or one image's), from the image metadata table. */
@@ -51,20 +94,24 @@ export interface RepushDeps {
   readonly log: Logger;
 }
 
-/** Whether the manifest the version's charts pin is in the registry. */
-export async function checkVersion(version: StoredVersion, deps: RepushDeps): Promise<VersionCheck> {
-  const target = pushClientFor(deps.pushing, version.imageName, version.imageUID, version.imageVersion);
-  if (typeof target === 'string') return { kind: 'unpushable', version, why: target };
-  const reference = `${target.name}@${version.image.manifestDigest}`;
-  return { kind: await holdsManifest(target, version.image.manifestDigest) ? 'pushed' : 'missing', version, reference };
+const clientFor = (placement: Placement, deps: RepushDeps) =>
+  pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version.imageName, placement.version.imageUID, placement.version.imageVersion);
+
+/** Whether the manifest the version's charts in that environment pin is in its registry. */
+export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
+  const target = clientFor(placement, deps);
+  if (typeof target === 'string') return { kind: 'unpushable', placement, why: target };
+  const { manifestDigest } = placement.version.image;
+  const reference = `${target.name}@${manifestDigest}`;
+  return { kind: await holdsManifest(target, manifestDigest) ? 'pushed' : 'missing', placement, reference };
 }
 
-/** Pushes a version from its Development copy; the reason when the registry refuses it. */
-export async function repushVersion(version: StoredVersion, deps: RepushDeps): Promise<string | undefined> {
-  const target = pushClientFor(deps.pushing, version.imageName, version.imageUID, version.imageVersion);
+/** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it. */
+export async function repushVersion(placement: Placement, deps: RepushDeps): Promise<string | undefined> {
+  const target = clientFor(placement, deps);
   if (typeof target === 'string') return target;
   try {
-    await pushImage(openStored(deps.s3, version.stored), version.image, target, deps.log);
+    await pushImage(openStored(deps.s3, placement.source), placement.version.image, target, deps.log);
     return undefined;
   } catch (error) {
     if (isPushRefusal(error)) return error.message;
@@ -72,12 +119,12 @@ export async function repushVersion(version: StoredVersion, deps: RepushDeps): P
   }
 }
 
-/** Versions checked this many at a time: a HEAD each. */
+/** Placements checked this many at a time: a HEAD each. */
 const CHECKS_IN_FLIGHT = 8;
 
-export async function checkVersions(versions: readonly StoredVersion[], deps: RepushDeps): Promise<VersionCheck[]> {
+export async function checkVersions(placements: readonly Placement[], deps: RepushDeps): Promise<VersionCheck[]> {
   const limit = pLimit(CHECKS_IN_FLIGHT);
-  return Promise.all(versions.map((version) => limit(() => checkVersion(version, deps).catch((error: unknown): VersionCheck => ({
-    kind: 'unpushable', version, why: error instanceof Error ? error.message : String(error),
+  return Promise.all(placements.map((placement) => limit(() => checkVersion(placement, deps).catch((error: unknown): VersionCheck => ({
+    kind: 'unpushable', placement, why: error instanceof Error ? error.message : String(error),
   })))));
 }

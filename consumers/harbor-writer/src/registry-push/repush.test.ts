@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { EnvironmentName } from '@orbit/lib';
+import { sampleEvents } from '@orbit/schemas';
+import { placementsOf, type StoredVersion } from './repush.js';
+
+const image = sampleEvents('U'.repeat(60), 'req')['orbit.image.validated'].image;
+const at = (bucket: string) => ({ bucket, key: 'k.tar', versionId: null });
+
+function version(copies: [EnvironmentName, string][]): StoredVersion {
+  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
+}
+
+describe('placementsOf', () => {
+  const registryOf = (environment: EnvironmentName): string => (environment === 'Production' ? 'prod.example.com/orbit' : 'registry.example.com/orbit');
+
+  it('checks every version in the upload registry from its Development copy', () => {
+    const stored = version([]);
+    expect(placementsOf([stored], registryOf)).toEqual([{ version: stored, environment: 'Development', prefix: 'registry.example.com/orbit', source: at('dev') }]);
+  });
+
+  it('adds each transferred copy whose environment has a registry of its own, pushed from that environment\'s copy', () => {
+    const promoted = version([['Testing', 'test'], ['Staging', 'staging'], ['Production', 'prod']]);
+    expect(placementsOf([promoted], registryOf).map(({ environment, prefix, source }) => [environment, prefix, source.bucket])).toEqual([
+      ['Development', 'registry.example.com/orbit', 'dev'],
+      ['Production', 'prod.example.com/orbit', 'prod'],
+    ]);
+  });
+});
