@@ -7,6 +7,7 @@ import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafk
 import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
 import { createLogger } from '../logger.js';
+import { createMetrics, instrumentConsumeLoop } from '../metrics.js';
 import { EventCodec } from '../codec.js';
 import { StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
@@ -160,6 +161,8 @@ describe('consume loop against the real broker and registry', () => {
       handler: async (message) => { handled.push(message.event.eventId); },
     });
     loop.on(CONSUMER_EVENTS.replaced, (event: ConsumerEventPayloads['consumer.replaced']) => replaced.push(event));
+    const metrics = createMetrics('stall-test');
+    instrumentConsumeLoop(metrics, loop as ConsumeLoop<unknown>);
     const event = sample('T'.repeat(60));
     await loop.start();
     try {
@@ -169,6 +172,7 @@ describe('consume loop against the real broker and registry', () => {
       await waitFor(() => handled.includes(event.eventId), { what: 'the message, handled by the replacement consumer', timeoutMs: 40_000 });
       expect(handled).toEqual([event.eventId]);
       expect(replaced).toHaveLength(1);
+      expect((await metrics.getSingleMetric('orbit_consumers_replaced_total')?.get())?.values.map((value) => value.value)).toEqual([1]);
       const report = lines.find((line) => String(line['msg']).startsWith('consumer replaced by a new one'));
       expect(report?.['level']).toBe('error');
       expect(String(report?.['reason'])).toMatch(/^fetched nothing for \d+ s with no handler running$/);
