@@ -1,10 +1,10 @@
 import { OrbitError } from '../errors.js';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { retryDelayMs, type RetryPolicy } from '../retry.js';
 import { isRetriable as defaultIsRetriable } from '../retry-classifier.js';
 import { childSpan, parseTraceparent, type TraceContext } from '../trace-context.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from './client.js';
 import { orbitProducer } from './client.js';
 import { ConsumerActivity } from './consumer-activity.js';
@@ -117,7 +117,6 @@ type Outcome = 'done' | 'retry' | 'seek';
 
 /** How long a rebalance may wait for the group's members to join (kafkajs's default, named for the stall allowance). */
 const REBALANCE_TIMEOUT_MS = 60_000;
-
 
 /** A message the codec refused for good: it goes to the DLQ (or is skipped) in its turn. */
 interface Undecodable {
@@ -306,11 +305,15 @@ export class ConsumeLoop<E> extends EventEmitter {
     clearInterval(this.watchdog);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
-    await this.replacing;
-    // A stalled consumer's disconnect never finishes; the process must still exit (offsets are committed per batch).
+    // A stalled consumer's disconnect never finishes, nor may a replacement's join; the process must still exit
+    // (offsets are committed per batch).
     const waitMs = this.options.disconnectWaitMs ?? 15_000;
     const disconnected = await Promise.race([
-      Promise.all([this.consumer.disconnect(), ...this.retiring]).then(() => true),
+      (async () => {
+        await this.replacing;
+        await Promise.all([this.consumer.disconnect(), ...this.retiring]);
+        return true;
+      })(),
       sleep(waitMs, false, { ref: false }),
     ]);
     if (!disconnected) this.log.warn({ waitedMs: waitMs, lastKafkaActivity: this.activity.recent() }, 'consumer disconnect did not finish; stopping without it');
