@@ -49,6 +49,7 @@ describe('ORBIT_ENVIRONMENT_REGISTRIES', () => {
     expect(problems('Testing=Registry Example')[0]).toContain('Testing: "Registry Example" is not a registry host and a path');
     expect(problems('Testing=registry.example/a,Testing=registry.example/b')[0]).toContain('Testing is named twice');
     expect(problems('Testing')[0]).toContain('is not Environment=registry/path');
+    expect(problems('Development=registry.example/dev')[0]).toContain('cannot name Development, which pulls from ORBIT_IMAGE_REGISTRY');
   });
 
   it('still reads transfer roles as Env=role pairs', () => {

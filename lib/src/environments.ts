@@ -62,7 +62,10 @@ export const environmentRegistryEnv = {
   ORBIT_ENVIRONMENT_REGISTRIES: z.string().default('').transform(environmentPairs('registry/path', {
     test: namesRegistryRepository,
     message: 'is not a registry host and a path like registry.example.com/orbit',
-  })),
+  })).refine((registries) => !registries.has('Development'), {
+    // Uploads are pushed to ORBIT_IMAGE_REGISTRY and their charts pin it: a second name for Development's would disagree with them.
+    message: 'cannot name Development, which pulls from ORBIT_IMAGE_REGISTRY, where uploads are pushed',
+  }),
 };
 
 /** The registry path (the chart name is appended) an environment's charts pull images from. */
