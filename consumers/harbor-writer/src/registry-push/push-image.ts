@@ -314,7 +314,8 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   missing.set(image.configDigest, undefined);
   for (const digest of [...missing.keys()]) if (await push.blobSize(digest) !== undefined) missing.delete(digest);
   await mountKnownBlobs(push, target, missing);
-  const stored = await sendFromArchive(push, await openArchive(), image, missing);
+  const held = missing.size === 0 ? await manifestFromMountSource(target, image) : undefined;
+  const stored = held ?? await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
   rememberBlobs(target, image);
   const manifest = stored ?? canonicalDockerManifest(
@@ -372,6 +373,25 @@ async function mountKnownBlobs(push: Push, target: PushTargetClient, missing: Ma
     if (await push.mountBlob(digest, from)) missing.delete(digest);
     else sources.forget(target.registry, digest, from);
   }
+}
+
+/**
+ * Every blob is in the repository already, mounted from another of the
+ * registry's repositories (a promotion into another project of it): the
+ * manifest is copied from the repository its config came from when that one
+ * holds it, so the archive is not read at all (Harbor's "copy artifact").
+ * Undefined when it does not, or answers other bytes: the archive then says.
+ */
+async function manifestFromMountSource(target: PushTargetClient, image: PushableImage): Promise<Buffer | undefined> {
+  const from = target.blobSources?.sourceOf(target.registry, image.configDigest, target.repository);
+  if (from === undefined) return undefined;
+  const response = await target.client.request(`/v2/${from}/manifests/${image.manifestDigest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
+  return bytes !== null && sha256Of(bytes) === image.manifestDigest ? bytes : undefined;
 }
 
 /** Every blob of the image is in the repository now: later pushes of other repositories may mount them from it. */

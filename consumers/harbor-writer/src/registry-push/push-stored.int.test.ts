@@ -3,14 +3,14 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
-import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
+import { pullWithSkopeo, startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
 import { recordTransferLocation, transferImage } from '../transfer.js';
 import { BlobSources } from './blob-sources.js';
@@ -225,6 +225,17 @@ describe('a transfer into an environment with a registry of its own', () => {
     const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, blobSources, seen), quietLogger);
     expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/shared-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 0])).toEqual([[0, 0, true]]);
+  }, 90_000);
+
+  it('copies within the registry after a restart emptied the blob memory: layers mounted from the upload repository, its manifest copied, nothing read from S3', async () => {
+    const { copied, request, digest } = await copiedToTesting(`restarted-${uniqueSuffix()}`, new BlobSources());
+    // Gone from the Testing bucket, that very version: were the push to read the archive, it would fail.
+    await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
+    const seen: PushResult[] = [];
+    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/restarted-.*@${digest}$`)) } });
+    expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 1])).toEqual([[0, 0, true]]);
+    if (outcome.kind === 'copied') expect(pullWithSkopeo(outcome.event.imageReference ?? '')).toBe(digest);
   }, 90_000);
 
   it('leaves an environment that pulls from the upload registry as it was', async () => {

@@ -6,6 +6,7 @@ import { transferFailed, type TransferOutcome } from '../transfer.js';
 import { isPushRefusal, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 import { storedVersions } from './repush.js';
+import { pushTargetOf } from './target.js';
 
 export interface TransferPushDeps {
   readonly s3: S3Client;
@@ -41,6 +42,12 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   const pushing = { ...deps.pushing, prefix };
   const client = pushClientFor(pushing, version.imageName, copied.imageUID, copied.imageVersion);
   if (typeof client === 'string') return refused(client);
+  // Every blob is in the upload repository (pushed there at upload): on the same registry they are mounted from
+  // there and its manifest copied, even after a restart emptied the blob memory.
+  const uploaded = pushTargetOf(deps.registryOf('Development'), version.imageName, copied.imageUID, copied.imageVersion);
+  if (uploaded && uploaded.registry === client.registry) {
+    for (const digest of [version.image.configDigest, ...version.image.layers.map((layer) => layer.digest)]) pushing.blobSources?.remember(uploaded.registry, digest, uploaded.repository);
+  }
   const started = performance.now();
   try {
     const result = await pushImage(openStored(deps.s3, copied.target), version.image, client, log);
