@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from './config.js';
 import { environmentEnv, environmentRegistryEnv, imageRegistryOf } from './environments.js';
 
-const problemsWith = (chain: string): readonly string[] => {
+/** What readConfig says is wrong with one variable's value (nothing: an empty list). */
+const problemsOf = (spec: Parameters<typeof readConfig>[0], name: string, value: string): readonly string[] => {
   try {
-    readConfig(environmentEnv, { ORBIT_ENVIRONMENT_CHAIN: chain });
+    readConfig(spec, { [name]: value });
     return [];
   } catch (error) {
     return (error as { problems: readonly string[] }).problems;
   }
 };
+const problemsWith = (chain: string): readonly string[] => problemsOf(environmentEnv, 'ORBIT_ENVIRONMENT_CHAIN', chain);
 
 describe('ORBIT_ENVIRONMENT_CHAIN', () => {
   it('defaults to the design chain and accepts a shorter one that starts in Development', () => {
@@ -27,14 +29,7 @@ describe('ORBIT_ENVIRONMENT_CHAIN', () => {
 
 describe('ORBIT_ENVIRONMENT_REGISTRIES', () => {
   const config = (value?: string) => ({ ORBIT_IMAGE_REGISTRY: 'dev.registry.example/orbit', ...readConfig(environmentRegistryEnv, value === undefined ? {} : { ORBIT_ENVIRONMENT_REGISTRIES: value }) });
-  const problems = (value: string): readonly string[] => {
-    try {
-      readConfig(environmentRegistryEnv, { ORBIT_ENVIRONMENT_REGISTRIES: value });
-      return [];
-    } catch (error) {
-      return (error as { problems: readonly string[] }).problems;
-    }
-  };
+  const problems = (value: string): readonly string[] => problemsOf(environmentRegistryEnv, 'ORBIT_ENVIRONMENT_REGISTRIES', value);
 
   it('gives listed environments their own registry and every other one ORBIT_IMAGE_REGISTRY', () => {
     const both = config('Testing = harbor.example:8443/orbit-testing, production=prod.registry.example/orbit');
