@@ -29,9 +29,8 @@ export interface TransferPushDeps {
  * through untouched.
  */
 export async function pushIntoTargetRegistry(copied: ImageCopied, request: TransferRequested, deps: TransferPushDeps, log: Logger): Promise<TransferOutcome> {
-  const source = parseEnvironmentName(copied.sourceEnvironment);
   const target = parseEnvironmentName(copied.targetEnvironment);
-  if (!source || !target) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer from ${copied.sourceEnvironment} to ${copied.targetEnvironment}`);
+  if (!target) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer to ${copied.targetEnvironment}`);
   const prefix = deps.registryOf(target);
   // Charts pin the image where it was pushed at upload; an environment pulling from there needs nothing more.
   if (prefix === deps.registryOf('Development')) return { kind: 'copied', event: copied };

@@ -3,6 +3,7 @@ import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { ENVIRONMENT_NAMES, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
+import type { ObjectLocation } from '../copy.js';
 import { holdsManifest, isPushRefusal, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
@@ -15,12 +16,6 @@ export interface StoredVersion {
   readonly image: ImageSummary;
   /** Its copies in the environments it was transferred into (`location<Environment>`). */
   readonly copies: ReadonlyMap<EnvironmentName, ObjectLocation>;
-}
-
-interface ObjectLocation {
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId: string | null;
 }
 
 /** A version as one registry should hold it: at upload in ORBIT_IMAGE_REGISTRY, after a transfer in its environment's own registry. */
