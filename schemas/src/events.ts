@@ -148,6 +148,9 @@ export interface ChartPromoted extends EventEnvelope {
   readonly imageReference?: string | null;
   /** The same image there by its version's tag. */
   readonly imageTag?: string | null;
+  /** The packaged chart the target serves when it is not the version's (it pulls from the target's own registry), and its SHA-256. */
+  readonly chart?: ObjectRef | null;
+  readonly chartSha256?: string | null;
   readonly requestId: string;
   readonly imageVersion: string;
   readonly helmChartName: string;

@@ -10,6 +10,7 @@ import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
   packageChart, packageFileNameOf, renderChart, renderManifests, repinnedImage, type ChartInput, type K8sObject,
 } from './index.js';
+import { chartPullingFrom } from './repackage-chart.js';
 import { SCENARIOS } from './testing/inputs.js';
 
 /**
@@ -185,6 +186,18 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
     expect(byKindAndName(repinnedImage(overlaidManifests(manifests, 'Testing'), `${newName}@${digest}`))).toEqual(byKindAndName(built));
     expect(JSON.stringify(built)).toContain(`"image":"${newName}@${digest}"`);
     expect(JSON.stringify(built)).not.toContain(`${input.imageRepository}@`);
+  });
+
+  it('renders, packaged again for an environment\'s own registry, what the promoted row pins there', async () => {
+    const newName = `testing.registry.example:8443/orbit-testing/${chartName}`;
+    const manifests = renderManifests(input);
+    const pinned = (manifests.find((object) => object.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+    const repacked = await chartPullingFrom(await packageChart(renderChart(input), chartName, chartVersion), chartName, chartVersion, newName);
+    const tgzPath = join(workDir, scenario, 'testing.tgz');
+    await writeFile(tgzPath, repacked);
+    expect(await run('helm', ['lint', '--strict', tgzPath])).toContain('0 chart(s) failed');
+    const rendered = parseStream(await run('helm', ['template', chartName, tgzPath, '--skip-tests']));
+    expect(rendered).toEqual(repinnedImage(manifests, `${newName}@${pinned.slice(pinned.indexOf('@') + 1)}`));
   });
 });
 

@@ -7,6 +7,7 @@ import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import type { K8sObject } from './chart/manifests.js';
 import { awsChartStore, sha256Hex } from './chart-store.js';
 import { generateChart } from './generate.js';
+import { unpackChart } from './repackage-chart.js';
 import { loadManifests, MAX_INLINE_BYTES } from './stored-json.js';
 import { promoteChart } from './promote.js';
 
@@ -14,7 +15,7 @@ const s3 = createS3(testConfig);
 const store = awsChartStore(s3, createDynamo(testConfig), testConfig.ORBIT_BUCKET_CHARTS);
 const tables = { manifests: tableName('kustomizeDevelopment', testConfig), base: tableName('baseKustomize', testConfig) };
 const deps = { store, registry: 'registry.example.com/orbit', tables };
-const promoteDeps = { store, tableOf: (environment: string) => tableName(environment === 'Testing' ? 'kustomizeTesting' : 'kustomizeDevelopment', testConfig), baseTable: tables.base };
+const promoteDeps = { store, tableOf: (environment: string) => tableName(`kustomize${environment as 'Development' | 'Testing' | 'Staging' | 'Production'}`, testConfig), baseTable: tables.base };
 const { tableOf } = promoteDeps;
 
 function stored(over: Partial<ImageStored['metadata']> = {}): ImageStored {
@@ -132,6 +133,49 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect((await promoteChart({ ...copied, imageReference: null, imageTag: null }, promoteDeps)).kind).toBe('promoted');
     expect(await imageIn('Testing')).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
     expect(await store.getRow(tableOf('Testing'), helmChartName)).not.toHaveProperty('imageReference');
+  });
+
+  it('gives an environment with a registry of its own a packaged chart pulling from there, and every other environment the upload\'s chart', async () => {
+    const event = stored();
+    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/billing-api@${event.image.manifestDigest}` }, deps);
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    const { helmChartName, chart: uploadChart, chartSha256: uploadSha256 } = generated.event;
+    const chartIn = async (environment: string) => {
+      const row = await store.getRow(tableOf(environment), helmChartName);
+      const ref = row?.['chart'] as { bucket: string; key: string; versionId: string | null };
+      const bytes = await store.getObject(ref);
+      expect(sha256Hex(bytes), `${environment}'s chart hashes to what its row says`).toBe(row?.['chartSha256']);
+      const values = parse((await unpackChart(bytes, 'billing-api')).get('values.yaml') ?? '') as { image: { repository: string; digest: string } };
+      return { ref, sha256: String(row?.['chartSha256']), image: values.image };
+    };
+    const copied: ImageCopied = {
+      ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
+      imageReference: `registry-testing.example.com/orbit/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+    };
+    const promoted = await promoteChart(copied, promoteDeps);
+    if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
+    const testing = await chartIn('Testing');
+    expect(testing.image).toMatchObject({ repository: 'registry-testing.example.com/orbit/billing-api', digest: event.image.manifestDigest });
+    expect(testing.ref.key).toBe(`${helmChartName}/testing/billing-api-1.0.0.tgz`);
+    expect(promoted.event).toMatchObject({ chart: testing.ref, chartSha256: testing.sha256 });
+    expect(testing.sha256).not.toBe(uploadSha256);
+    // The upload's chart is untouched; a redelivery writes no second version of Testing's.
+    expect(await chartIn('Development')).toMatchObject({ ref: uploadChart, sha256: uploadSha256, image: { repository: 'registry.example.com/orbit/billing-api' } });
+    const again = await promoteChart(copied, promoteDeps);
+    expect(again.kind === 'promoted' && again.event.chart).toEqual(testing.ref);
+
+    // On to Staging, which pulls from the upload registry: the upload's chart, not Testing's.
+    const toStaging: ImageCopied = { ...copied, sourceEnvironment: 'Testing', targetEnvironment: 'Staging', target: { ...copied.target, bucket: testConfig.ORBIT_BUCKET_STAGING }, imageReference: null, imageTag: null };
+    const staged = await promoteChart(toStaging, promoteDeps);
+    expect(staged).toMatchObject({ kind: 'promoted', event: { chart: null, chartSha256: null } });
+    expect(await chartIn('Staging')).toMatchObject({ ref: uploadChart, sha256: uploadSha256 });
+
+    // The upload's chart not what its row recorded: the promotion fails with CHART_ROW rather than serve something else.
+    const { createdTimestampUTC: _u, createdTimestampUnix: _x, ...development } = (await store.getRow(tableOf('Development'), helmChartName)) ?? {};
+    await store.putRow(tableOf('Development'), { ...development, chartSha256: 'f'.repeat(64) });
+    const failed = await promoteChart({ ...copied, requestId: 'req-t2' }, promoteDeps);
+    expect(failed).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'CHART_ROW' } });
+    expect(failed.kind === 'failed' && failed.event.message).toContain(`does not hash to the ${'f'.repeat(64)}`);
   });
 
   it('gives each environment\'s table the manifests its overlay builds: namespace, label, replica bounds', async () => {

@@ -1,11 +1,13 @@
 import { envelopeFor } from '@orbit/lib';
-import type { ChartPromoted, ImageCopied, PipelineFailed } from '@orbit/schemas';
+import type { ChartPromoted, ImageCopied, ObjectRef, PipelineFailed } from '@orbit/schemas';
 import type { K8sObject } from './chart/manifests.js';
-import type { ChartStore } from './chart-store.js';
+import { sha256Hex, type ChartStore } from './chart-store.js';
 import { parseEnvironment, type Environment } from './environment.js';
 import { ChartRowError } from './errors.js';
 import { overlaidManifests, repinnedImage } from './kustomize.js';
 import { helmChartNameOf } from './naming.js';
+import { packageFileNameOf } from './package-chart.js';
+import { chartPullingFrom } from './repackage-chart.js';
 import { inlineOrObject, loadManifests } from './stored-json.js';
 
 export interface PromoteDeps {
@@ -16,6 +18,36 @@ export interface PromoteDeps {
   readonly baseTable: string;
 }
 
+/** A chart row's packaged chart: where it lies and its SHA-256. */
+interface StoredChart {
+  readonly ref: ObjectRef;
+  readonly sha256: string;
+}
+
+function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | undefined {
+  const ref = row['chart'] as Partial<ObjectRef> | undefined | null;
+  const sha256 = row['chartSha256'];
+  if (typeof ref?.bucket !== 'string' || typeof ref.key !== 'string' || typeof sha256 !== 'string') return undefined;
+  return { ref: { bucket: ref.bucket, key: ref.key, versionId: typeof ref.versionId === 'string' ? ref.versionId : null }, sha256 };
+}
+
+/**
+ * The packaged chart an environment with a registry of its own serves: the
+ * upload's chart with values.yaml's image.repository pointing there, stored
+ * beside it under the environment's name. Deterministic, so a redelivery
+ * keeps the object's version.
+ */
+async function chartForOwnRegistry(store: ChartStore, upload: StoredChart, row: Readonly<Record<string, unknown>>, target: Environment, imageReference: string): Promise<StoredChart> {
+  const { chartName, chartVersion, helmChartName } = row;
+  if (typeof chartName !== 'string' || typeof chartVersion !== 'string' || typeof helmChartName !== 'string') throw new ChartRowError('the chart row names no chart and version');
+  const packaged = await store.getObject(upload.ref);
+  if (sha256Hex(packaged) !== upload.sha256) throw new ChartRowError(`${upload.ref.bucket}/${upload.ref.key} does not hash to the ${upload.sha256} its row recorded`);
+  const repository = imageReference.slice(0, imageReference.lastIndexOf('@'));
+  const repacked = await chartPullingFrom(packaged, chartName, chartVersion, repository);
+  const stored = await store.putObject(`${helmChartName}/${target.toLowerCase()}/${packageFileNameOf(chartName, chartVersion)}`, repacked, 'application/gzip');
+  return { ref: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256 };
+}
+
 export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind: 'failed'; event: PipelineFailed };
 
 /**
@@ -23,7 +55,9 @@ export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind
  * the source environment's kustomize table and writes it to the target's,
  * pointing at the image copy in the target bucket, with the manifests the
  * target's overlay builds from the base (its namespace, label, replica bounds
- * and resources). A redelivered ImageCopied writes the same row again.
+ * and resources). A target with a registry of its own gets a packaged chart
+ * of its own too, pulling from there; any other target serves the upload's.
+ * A redelivered ImageCopied writes the same row and objects again.
  */
 export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promise<PromoteOutcome> {
   const helmChartName = helmChartNameOf(event.imageUID, event.imageVersion);
@@ -41,24 +75,38 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
   }
   const sourceTable = deps.tableOf(source);
   const targetTable = deps.tableOf(target);
-  const [row, baseRow] = await Promise.all([deps.store.getRow(sourceTable, helmChartName), deps.store.getRow(deps.baseTable, helmChartName)]);
+  const [row, baseRow, developmentRow] = await Promise.all([
+    deps.store.getRow(sourceTable, helmChartName), deps.store.getRow(deps.baseTable, helmChartName),
+    // The upload's row: a source with a registry of its own holds a chart packaged for that registry, not the one to start from.
+    source === 'Development' ? undefined : deps.store.getRow(deps.tableOf('Development'), helmChartName),
+  ]);
   if (!row) return failed('CHART_NOT_FOUND', `no chart ${helmChartName} in ${sourceTable}: the image has no generated chart in ${source}`);
+  const uploadRow = source === 'Development' ? row : developmentRow;
   // Charts generated before base rows kept their manifests have the base rendering itself in their Development row.
-  const baseManifests = baseRow?.['manifests'] ?? (source === 'Development' ? row : await deps.store.getRow(deps.tableOf('Development'), helmChartName))?.['manifests'];
+  const baseManifests = baseRow?.['manifests'] ?? uploadRow?.['manifests'];
   let base: K8sObject[];
+  let ownChart: StoredChart | undefined;
+  // Rows written before source rows could hold another registry's chart: the source's is the upload's then.
+  const uploadChart = storedChartOf(uploadRow ?? row);
   try {
     base = await loadManifests(deps.store, baseManifests);
+    if (event.imageReference) {
+      if (!uploadChart) throw new ChartRowError('the chart row records no packaged chart and SHA-256');
+      ownChart = await chartForOwnRegistry(deps.store, uploadChart, row, target, event.imageReference);
+    }
   } catch (error) {
-    if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName}'s base manifests cannot be read: ${error.message}`);
+    if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName} cannot be read: ${error.message}`);
     throw error;
   }
+  // The target serves its own chart, or the upload's: never the source's, which may pull from the source's registry.
+  const targetChart = ownChart ?? uploadChart;
   // A target with a registry of its own pulls the copy the harbor-writer pushed there (ImageCopied says where).
   const overlaid = overlaidManifests(base, target);
   const targetManifests = event.imageReference ? repinnedImage(overlaid, event.imageReference) : overlaid;
   const manifests = await inlineOrObject(deps.store, `${helmChartName}/manifests-${target.toLowerCase()}.json`, JSON.stringify(targetManifests));
   const { createdTimestampUTC: _utc, createdTimestampUnix: _unix, imageReference: _sourceReference, imageTag: _sourceTag, ...chart } = row;
   await deps.store.putRow(targetTable, {
-    ...chart, environment: target, manifests, image: event.target, imageSha256: event.sha256, promotedFrom: source, transferRequestId: event.requestId,
+    ...chart, ...(targetChart ? { chart: targetChart.ref, chartSha256: targetChart.sha256 } : {}), environment: target, manifests, image: event.target, imageSha256: event.sha256, promotedFrom: source, transferRequestId: event.requestId,
     ...(event.imageReference ? { imageReference: event.imageReference, imageTag: event.imageTag ?? null } : {}),
   });
   return {
@@ -67,6 +115,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
       ...envelopeFor('helmChartUploaded', event), requestId: event.requestId, imageVersion: event.imageVersion, helmChartName,
       sourceEnvironment: source, targetEnvironment: target, sourceTable, targetTable,
       image: event.target, sha256: event.sha256, notes: event.notes, imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
+      chart: ownChart?.ref ?? null, chartSha256: ownChart?.sha256 ?? null,
     },
   };
 }
