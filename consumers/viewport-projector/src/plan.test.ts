@@ -107,10 +107,12 @@ describe('planProjection', () => {
         requestId: promoted.requestId, promotedAt: '2026-11-23T09:00:00.000Z', promotedBy: 'dev1', notes: 'rc1', s3Location: recopied, sha256: promoted.sha256,
         // Testing has a registry of its own here: where it pulls the image from.
         imageReference: promoted.imageReference, imageTag: promoted.imageTag,
+        // ... and the chart packaged to pull from there, which Testing's Helm repository serves.
+        chartLocation: promoted.chart, chartSha256: promoted.chartSha256,
       },
     });
     // Written before ChartPromoted carried the copy, notes and registry reference: the promotion is recorded without them.
-    const old = { ...promoted, image: null, sha256: null, notes: null, imageReference: null, imageTag: null };
+    const old = { ...promoted, image: null, sha256: null, notes: null, imageReference: null, imageTag: null, chart: null, chartSha256: null };
     expect(JSON.parse(planProjection([message(TOPICS.chartPromoted, old)], new Map([[guid, { status: 'ready', environments: ['Development'] }]])).plan.meta.get(guid)?.get('promotions') ?? '{}'))
       .toEqual({ Testing: { requestId: promoted.requestId, promotedAt: '2026-11-23T09:00:00.000Z', promotedBy: 'dev1', notes: null, s3Location: null, sha256: null } });
   });

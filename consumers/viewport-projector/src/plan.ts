@@ -109,6 +109,9 @@ export interface Promotion {
   /** Where that environment pulls the image, when it has a registry of its own; absent when it pulls the version's imageReference. */
   readonly imageReference?: string | null;
   readonly imageTag?: string | null;
+  /** The packaged chart that environment serves, when it is not the version's chartLocation (it pulls from a registry of its own). */
+  readonly chartLocation?: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+  readonly chartSha256?: string | null;
 }
 
 /** A version's `promotions` meta: one entry per environment it was promoted into. */
@@ -291,6 +294,7 @@ class Planner {
       s3Location: event.image ?? earlier?.s3Location ?? null, sha256: event.sha256 ?? earlier?.sha256 ?? null,
       // Only where the target has a registry of its own, so promotions without one stay as they were projected before this field.
       ...(event.imageReference ? { imageReference: event.imageReference, imageTag: event.imageTag ?? null } : {}),
+      ...(event.chart ? { chartLocation: event.chart, chartSha256: event.chartSha256 ?? null } : {}),
     };
     this.setMeta(version, {
       environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment],

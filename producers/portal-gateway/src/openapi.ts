@@ -115,6 +115,8 @@ const PROMOTION = object({
   sha256: nullableText('SHA-256 of that copy'),
   imageReference: nullableText('Where that environment pulls the image by digest, when it has a registry of its own (ORBIT_ENVIRONMENT_REGISTRIES); absent when it pulls the version\'s imageReference'),
   imageTag: nullableText('The same image there by its version\'s tag'),
+  chartLocation: { ...OBJECT_REF, description: 'The packaged chart that environment serves (its Helm repository, chart?environment=), pulling from its own registry; absent when it serves the version\'s chartLocation' },
+  chartSha256: nullableText('SHA-256 of that chart archive'),
 }, ['requestId', 'promotedAt', 'promotedBy', 'notes', 's3Location', 'sha256']);
 
 export const VERSION = {

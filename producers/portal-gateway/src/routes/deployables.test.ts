@@ -4,7 +4,6 @@ import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
-import { copyIn } from './deployables.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'D'.repeat(60);
@@ -12,6 +11,8 @@ const devCopy = { bucket: 'app-image-1206-bkt-k8d-aws', key: `${UID}-v1-0-00.tar
 const testCopy = { bucket: 'app-image-1209-bkt-k8t-aws', key: `${UID}-v1-0-00.tar`, versionId: 'test-v' };
 const stagingCopy = { bucket: 'app-image-1212-bkt-k8s-aws', key: `${UID}-v1-0-00.tar`, versionId: 'stg-v' };
 const chart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/billing-api-1.0.0.tgz`, versionId: 'c-v' };
+/** Testing pulls from a registry of its own here: its promotion packaged a chart pulling from there. */
+const testingChart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/testing/billing-api-1.0.0.tgz`, versionId: 'ct-v' };
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
 function harness() {
@@ -20,7 +21,7 @@ function harness() {
     versions: [
       {
         imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', chartSha256: 'ab'.repeat(32),
-        promotions: { Testing: { s3Location: testCopy }, Staging: { s3Location: stagingCopy } },
+        promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, chartSha256: 'cd'.repeat(32) }, Staging: { s3Location: stagingCopy } },
       },
       { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` } },
     ],
@@ -120,6 +121,19 @@ describe('GET …/archive and …/chart', () => {
     expect(links.at(-1)).toEqual({ object: chart, fileName: 'billing-api-1.0.0.tgz' });
   });
 
+  it('redirects …/chart?environment= to the chart that environment serves: its own where it pulls from a registry of its own', async () => {
+    const { get, links } = harness();
+    expect((await get('v1-0-00/chart?environment=Testing')).statusCode).toBe(302);
+    expect(links.at(-1)).toEqual({ object: testingChart, fileName: 'billing-api-1.0.0.tgz' });
+    expect((await get('v1-0-00/chart?environment=staging')).statusCode).toBe(302);
+    expect(links.at(-1)?.object).toEqual(chart);
+    expect((await get('v1-0-00/chart?environment=Production')).statusCode).toBe(404);
+    expect((await get('v1-0-00/chart?environment=Prod')).statusCode).toBe(400);
+    // A release manager reads Staging's chart of dev1's image, not Testing's.
+    expect((await get('v1-0-00/chart?environment=Staging', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(302);
+    expect((await get('v1-0-00/chart?environment=Testing', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
+  });
+
   it('404s a chart not generated yet, and an environment the version has not reached', async () => {
     const { get, links } = harness();
     expect((await get('v2-0-00/chart')).statusCode).toBe(404);
@@ -137,16 +151,6 @@ describe('GET …/archive and …/chart', () => {
   });
 });
 
-describe('copyIn', () => {
-  it('finds the Development copy in the version, the others in its promotions, and nothing for a promotion without a location', () => {
-    const version = { s3Location: devCopy, promotions: { Testing: { s3Location: testCopy }, Staging: { s3Location: null } } };
-    expect(copyIn(version, 'Development')).toEqual(devCopy);
-    expect(copyIn(version, 'Testing')).toEqual(testCopy);
-    expect(copyIn(version, 'Staging')).toBeUndefined();
-    expect(copyIn({ s3Location: { bucket: 'b', key: 'k' } }, 'Development')).toEqual({ bucket: 'b', key: 'k', versionId: null });
-  });
-});
-
 describe('the Helm chart repository of an owner in an environment (/helm/{environment}/{owner})', () => {
   const entriesOf = (body: string): Record<string, { version: string; urls: string[] }[]> => (parseAllDocuments(body)[0]?.toJS() as { entries: Record<string, { version: string; urls: string[] }[]> }).entries;
 
@@ -156,11 +160,15 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect(index.statusCode).toBe(200);
     expect(index.headers['content-type']).toContain('application/yaml');
     const entries = entriesOf(index.body);
-    expect(entries).toEqual({ 'billing-api': [expect.objectContaining({ version: '1.0.0', appVersion: 'v1-0-00', digest: 'ab'.repeat(32), urls: [`charts/${UID}/billing-api-1.0.0.tgz`] })] });
+    // Testing pulls from a registry of its own: its repository serves the chart packaged for it, with that chart's digest.
+    expect(entries).toEqual({ 'billing-api': [expect.objectContaining({ version: '1.0.0', appVersion: 'v1-0-00', digest: 'cd'.repeat(32), urls: [`charts/${UID}/billing-api-1.0.0.tgz`] })] });
     const chartLink = await helm(`Testing/dev1/${entries['billing-api']![0]!.urls[0]!}`);
     expect(chartLink.statusCode).toBe(302);
-    expect(chartLink.headers['location']).toContain(chart.key);
-    expect(links.at(-1)).toEqual({ object: chart, fileName: 'billing-api-1.0.0.tgz' });
+    expect(chartLink.headers['location']).toContain(testingChart.key);
+    expect(links.at(-1)).toEqual({ object: testingChart, fileName: 'billing-api-1.0.0.tgz' });
+    // Staging pulls from the upload registry: the version's chart.
+    expect(entriesOf((await helm('Staging/dev1/index.yaml')).body)['billing-api']?.[0]).toMatchObject({ digest: 'ab'.repeat(32) });
+    expect((await helm(`Staging/dev1/charts/${UID}/billing-api-1.0.0.tgz`)).headers['location']).toContain(`/${chart.key}?`);
     // v2 has no chart yet, and Production holds nothing of dev1's.
     expect(entriesOf((await helm('Development/dev1/index.yaml')).body)['billing-api']?.map((entry) => entry.version)).toEqual(['1.0.0']);
     expect(entriesOf((await helm('Production/dev1/index.yaml')).body)).toEqual({});

@@ -5,6 +5,7 @@ import { badRequest, notFound } from '../errors.js';
 import { errors, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
+import { chartIn, copyIn } from '../version-objects.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -14,6 +15,15 @@ const VERSION_PARAMS = pathParams('uid', 'version');
 const ENVIRONMENT_QUERY = {
   type: 'object', additionalProperties: false,
   properties: { environment: { type: 'string', maxLength: 32, default: 'Development', description: `One the version is in: ${ENVIRONMENT_NAMES.join(', ')}` } },
+};
+const CHART_QUERY = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    environment: {
+      type: 'string', maxLength: 32,
+      description: `One the version is in (${ENVIRONMENT_NAMES.join(', ')}): the chart that environment serves, which pulls from its own registry when it has one; without it, the version's chart`,
+    },
+  },
 };
 const REDIRECT = { 302: { description: 'Location: a presigned GET of the object, valid for 15 minutes; follow it without the bearer token', type: 'null' } };
 
@@ -29,25 +39,13 @@ export function manifestsAs(manifests: readonly unknown[], accept: string | unde
   return { type: 'application/json; charset=utf-8', body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) };
 }
 
-/** A stored object's location as ViewPort keeps it (s3Location, chartLocation), or undefined when it is not one. */
-export const locationOf = (value: unknown): StoredObjectRef | undefined => {
-  const location = value as Partial<StoredObjectRef> | null | undefined;
-  return typeof location?.bucket === 'string' && typeof location.key === 'string' ? { bucket: location.bucket, key: location.key, versionId: location.versionId ?? null } : undefined;
-};
-
-/** Where an environment's copy of a version lies: its Development copy, or the copy its promotion into the environment made. */
-export function copyIn(version: Readonly<Record<string, unknown>>, environment: EnvironmentName): StoredObjectRef | undefined {
-  if (environment === 'Development') return locationOf(version['s3Location']);
-  const promotions = (version['promotions'] ?? {}) as Record<string, { s3Location?: unknown } | undefined>;
-  return locationOf(promotions[environment]?.s3Location);
-}
-
 /**
  * GET /v1/images/{uid}/versions/{version}, and its /manifests, /archive and
  * /chart: a version, and what an environment deploys of it. Manifests are that environment's
  * (its kustomize table: its namespace, labels, replica bounds); the archive
  * is the environment's own copy, at the S3 version its promotion made; the
- * chart is the one packaged for the version. The caller reads what
+ * chart is the one packaged for the version, or for the environment when it
+ * pulls from a registry of its own. The caller reads what
  * GET /v1/images/{uid} shows them: all of their own images, and of anyone
  * else's the environments a promotion role lets them read.
  */
@@ -115,13 +113,14 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
 
     app.get('/v1/images/:uid/versions/:version/chart', {
       schema: {
-        operationId: 'downloadChart', tags: ['images'], params: VERSION_PARAMS,
-        summary: 'Redirects to the packaged Helm chart (.tgz) of a version; helm install takes the link',
+        operationId: 'downloadChart', tags: ['images'], params: VERSION_PARAMS, querystring: CHART_QUERY,
+        summary: 'Redirects to the packaged Helm chart (.tgz) of a version, or the one an environment serves; helm install takes the link',
         response: { ...REDIRECT, ...errors(400, 401, 404) },
       },
     }, async (request: VersionRequest, reply) => {
-      const { version, imageVersion } = await versionOf(request);
-      const chart = locationOf(version['chartLocation']);
+      // Without an environment, the version's own chart, as before environments could pull from registries of their own.
+      const { version, imageVersion, environment } = request.query.environment === undefined ? { ...await versionOf(request), environment: undefined } : await environmentOf(request);
+      const chart = chartIn(version, environment ?? 'Development')?.location;
       if (!chart) throw notFound(`the chart of version ${imageVersion} (not generated yet, or the version failed)`);
       return redirectTo(reply, chart, chartFileName(version) ?? `${imageVersion}.tgz`);
     });

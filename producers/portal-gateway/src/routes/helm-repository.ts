@@ -5,8 +5,8 @@ import { badRequest, notFound } from '../errors.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import { errors } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView } from '../ports.js';
-import { locationOf } from './deployables.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
+import { chartIn } from '../version-objects.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 type RepositoryParams = { environment: string; owner: string };
@@ -107,7 +107,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const version = image?.owner === owner
         ? image.versions.find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment))
         : undefined;
-      const chart = version && locationOf(version['chartLocation']);
+      const chart = version && chartIn(version, environment)?.location;
       if (!chart) throw notFound(`chart ${file} of image ${uid} in this repository`);
       const link = await deps.deployables.downloadUrl(chart, file);
       return reply.header('cache-control', 'no-store').redirect(link.url, 302);

@@ -1,0 +1,39 @@
+import type { EnvironmentName } from '@orbit/lib';
+import type { StoredObjectRef } from './ports.js';
+
+/** A stored object's location as ViewPort keeps it (s3Location, chartLocation), or undefined when it is not one. */
+export const locationOf = (value: unknown): StoredObjectRef | undefined => {
+  const location = value as Partial<StoredObjectRef> | null | undefined;
+  return typeof location?.bucket === 'string' && typeof location.key === 'string' ? { bucket: location.bucket, key: location.key, versionId: location.versionId ?? null } : undefined;
+};
+
+type PromotionFacts = { readonly s3Location?: unknown; readonly chartLocation?: unknown; readonly chartSha256?: unknown };
+
+const promotionIn = (version: Readonly<Record<string, unknown>>, environment: EnvironmentName): PromotionFacts | undefined =>
+  environment === 'Development' ? undefined : ((version['promotions'] ?? {}) as Record<string, PromotionFacts | undefined>)[environment];
+
+const sha256Of = (value: unknown): string | undefined => (typeof value === 'string' && /^[0-9a-f]{64}$/.test(value) ? value : undefined);
+
+/** Where an environment's copy of a version lies: its Development copy, or the copy its promotion into the environment made. */
+export function copyIn(version: Readonly<Record<string, unknown>>, environment: EnvironmentName): StoredObjectRef | undefined {
+  if (environment === 'Development') return locationOf(version['s3Location']);
+  return locationOf(promotionIn(version, environment)?.s3Location);
+}
+
+/**
+ * The packaged chart an environment serves of a version, with its SHA-256
+ * when ViewPort holds one: the chart its promotion packaged when the
+ * environment pulls from a registry of its own, else the version's.
+ */
+export function chartIn(version: Readonly<Record<string, unknown>>, environment: EnvironmentName): { location: StoredObjectRef; sha256?: string } | undefined {
+  const promotion = promotionIn(version, environment);
+  const own = locationOf(promotion?.chartLocation);
+  if (own) return { location: own, ...withSha256(promotion?.chartSha256) };
+  const upload = locationOf(version['chartLocation']);
+  return upload && { location: upload, ...withSha256(version['chartSha256']) };
+}
+
+const withSha256 = (value: unknown): { sha256?: string } => {
+  const sha256 = sha256Of(value);
+  return sha256 ? { sha256 } : {};
+};
