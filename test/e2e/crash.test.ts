@@ -228,6 +228,7 @@ describe('exactly-once effects under crashes', () => {
     expect(transfers).toHaveLength(TRANSFERS);
     expect(await findBrokenTransfers(transfers, {
       s3, dynamo, metadataTable: tableName('appImageMetadata', testConfig), bucketOf: (environment) => imageBucketOf(environment, bucketNames(testConfig)), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
+      registryOf: () => process.env['ORBIT_IMAGE_REGISTRY'] ?? '',
     })).toEqual([]);
 
     // The event log: exactly one message row per Kafka message of these images.

@@ -331,7 +331,7 @@ describe('transferring an image from Development to Testing', () => {
     await dynamo.send(new PutCommand({ TableName: chartKey.TableName, Item: { ...healed, chartSha256: '0'.repeat(64) } }));
     const differs = reconcile();
     expect(differs).toMatch(/1 need repair/);
-    expect(differs).toContain('chartSha256 differs from the Development row');
+    expect(differs).toContain(`chartSha256 is ${'0'.repeat(64)}, the version's chart's ${String(healed['chartSha256'])}`);
     await waitFor(async () => (await dynamo.send(new GetCommand(chartKey))).Item?.['chartSha256'] === healed['chartSha256'], { timeoutMs: 60_000, what: 'the chart row to heal' });
     expect(reconcile()).toMatch(/0 need repair/);
 

@@ -1,26 +1,12 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
-import {
-  bucketEnv, bucketNames, createDynamo, createS3, env, environmentRegistryEnv, imageBucketOf, imageRegistryEnv, imageRegistryOf, registryAccessEnv, registryAccessOf, runMain, startConsumerService, tableName, TOPICS,
-  type ConsumedMessage,
-} from '@orbit/lib';
+import { bucketNames, createDynamo, createS3, imageBucketOf, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
+import { harborEnv, pullRegistryOf } from './harbor-env.js';
 import { BlobSources } from './registry-push/blob-sources.js';
 import { pushMetrics } from './registry-push/push-metrics.js';
 import { pushIntoTargetRegistry } from './registry-push/push-transferred.js';
 import { storeValidatedImage } from './store-image.js';
 import { recordTransferLocation, transferImage } from './transfer.js';
-
-const harborEnv = {
-  ...bucketEnv,
-  ...imageRegistryEnv,
-  ...environmentRegistryEnv,
-  ...registryAccessEnv,
-  /**
-   * Push every stored image to ORBIT_IMAGE_REGISTRY before the request goes on, and every transferred one to its
-   * target's registry when ORBIT_ENVIRONMENT_REGISTRIES gives it one (false: the charts pin images someone else pushes). @default true
-   */
-  ORBIT_IMAGE_REGISTRY_PUSH: env.bool(true),
-};
 
 runMain(() =>
   startConsumerService<OrbitEvent, typeof harborEnv>({
@@ -48,7 +34,7 @@ runMain(() =>
           const request = message.event as TransferRequested;
           const copied = await transferImage(request, { ...deps, bucketOf: (environment) => imageBucketOf(environment, buckets) }, message.log);
           const outcome = copied.kind === 'copied' && deps.pushing
-            ? await pushIntoTargetRegistry(copied.event, request, { ...deps, pushing: deps.pushing, registryOf: (environment) => imageRegistryOf(environment, config) }, message.log)
+            ? await pushIntoTargetRegistry(copied.event, request, { ...deps, pushing: deps.pushing, registryOf: pullRegistryOf(config) }, message.log)
             : copied;
           if (outcome.kind === 'failed') {
             message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');

@@ -1,36 +1,46 @@
 /**
- * `npm run transfers:reconcile [-- --dry-run] [--stuck-after <minutes>]`:
+ * `npm run transfers:reconcile [-- --dry-run] [--stuck-after <minutes>] [--image <imageUID>]...`:
  * checks every transfer ViewPort says succeeded (the target copy present with
  * its source's checksum, the chart in the target's kustomize table as its
- * source row promotes it), and every one that has not moved for
- * `--stuck-after` minutes (default 30: a command lost on the way, or one
- * whose dead letter names no request), and re-drives the broken and the
- * stuck ones. On a healthy system it reports and changes nothing. Exits 1
+ * source row promotes it, pulling from where its environment pulls now), and
+ * every one that has not moved for `--stuck-after` minutes (default 30: a
+ * command lost on the way, or one whose dead letter names no request), and
+ * re-drives the broken and the stuck ones. A version promoted before its
+ * environment got a registry of its own is re-driven into that registry. On a healthy system it reports and changes nothing. Exits 1
  * when something is left for a person: a dry run that found work, or a
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
 import {
-  bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, EventCodec, EventPublisher,
-  imageBucketOf, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
+  bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  IMAGE_UID_PATTERN, imageBucketOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
+import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
 import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
 
-const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' } } }, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES]');
+const { values } = parseCommandLine({
+  options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' }, image: { type: 'string', multiple: true, default: [] } },
+}, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES] [--image IMAGE_UID]...');
 const stuckAfterMinutes = Number(values['stuck-after']);
 if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
   process.stderr.write(`--stuck-after must be a number of minutes, got "${values['stuck-after']}"\n`);
   process.exit(2);
 }
-const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv });
+const notImageUIDs = values.image.filter((uid) => !new RegExp(IMAGE_UID_PATTERN).test(uid));
+if (notImageUIDs.length > 0) {
+  process.stderr.write(`--image must be an image UID, got ${notImageUIDs.map((uid) => JSON.stringify(uid)).join(', ')}\n`);
+  process.exit(2);
+}
+const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const pool = createMysqlPool(config.MYSQL_URL);
 const buckets = bucketNames(config);
 try {
-  const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes);
+  const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, values.image);
   const findings = await findBrokenTransfers(transfers, {
     s3: createS3(config), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
+    registryOf: pullRegistryOf(config),
   });
   const repairable = findings.filter((finding) => finding.repairable);
   const stuck = transfers.filter((transfer) => transfer.stuck).length;

@@ -14,6 +14,7 @@ const buckets = bucketNames(testConfig);
 const deps: ReconcileDeps = {
   s3, dynamo, metadataTable: tableName('appImageMetadata', testConfig), bucketOf: (environment) => imageBucketOf(environment, buckets),
   kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), testConfig),
+  registryOf: () => 'registry.example.com/orbit',
 };
 
 /** A transfer as the pipeline leaves it: the image in both buckets, the chart row in both tables, the Testing row promoted from the other. */
@@ -34,6 +35,7 @@ async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: strin
   await dynamo.send(new PutCommand({ TableName: deps.metadataTable, Item: { imageUID: transfer.imageUID, imageVersion: transfer.imageVersion, sha256, versionId: stored.VersionId ?? null } }));
   const sourceRow = {
     helmChartName: `${transfer.imageUID}-${transfer.imageVersion}`, chartName: 'web', chartSha256: 'c'.repeat(64), manifests: manifestsFor('Development'),
+    chart: { bucket: testConfig.ORBIT_BUCKET_CHARTS, key: `${transfer.imageUID}-${transfer.imageVersion}/web-1.0.0.tgz`, versionId: 'c1' },
     environment: 'Development', image: { bucket: deps.bucketOf('Development'), key, versionId: null },
   };
   const targetRow = {
@@ -69,6 +71,26 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
     expect(check.problems[0]).toContain(`imageSha256 is ${'f'.repeat(64)}`);
   });
 
+  it('re-drives a version promoted before its environment got a registry of its own, reading the upload\'s row for a later environment', async () => {
+    const { transfer, targetRow } = await healthyTransfer();
+    const testingOwn: ReconcileDeps = { ...deps, registryOf: (environment) => (environment === 'Testing' ? 'harbor-testing.example/orbit' : 'registry.example.com/orbit') };
+    expect(await checkTransfer(transfer, testingOwn)).toEqual({ problems: [expect.stringContaining('pulls from the upload registry, not Testing\'s own registry harbor-testing.example/orbit')], repairable: true });
+
+    // Testing with a registry of its own, then Staging without one: Staging must serve the upload's chart, which only the Development row holds.
+    const testingChart = { bucket: testConfig.ORBIT_BUCKET_CHARTS, key: `${transfer.imageUID}-v1-0-00/testing/web-1.0.0.tgz`, versionId: 't1' };
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, imageReference: `harbor-testing.example/orbit/web@sha256:${'1'.repeat(64)}`, chart: testingChart, chartSha256: 'd'.repeat(64) } }));
+    expect(await checkTransfer(transfer, testingOwn)).toEqual({ problems: [], repairable: true });
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: deps.bucketOf('Staging'), Key: storedKeyOf(transfer.imageUID, 'v1-0-00'), Body: Buffer.from(`image ${transfer.imageUID}`), ServerSideEncryption: 'AES256',
+      ChecksumSHA256: createHash('sha256').update(`image ${transfer.imageUID}`).digest('base64'),
+    }));
+    const stagingRow = { ...targetRow, environment: 'Staging', manifests: manifestsFor('Staging'), image: { bucket: deps.bucketOf('Staging'), key: storedKeyOf(transfer.imageUID, 'v1-0-00'), versionId: VersionId ?? null }, promotedFrom: 'Testing' };
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Staging'), Item: stagingRow }));
+    const toStaging: TransferRecord = { ...transfer, requestId: `${transfer.requestId}-s`, source: 'Testing', target: 'Staging' };
+    expect(await checkTransfer(toStaging, testingOwn)).toEqual({ problems: [], repairable: true });
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Staging'), Item: { ...stagingRow, chart: testingChart, chartSha256: 'd'.repeat(64) } }));
+    expect((await checkTransfer(toStaging, testingOwn)).problems).toEqual([expect.stringContaining(`serves chart ${testingChart.bucket}/${testingChart.key}@t1, not the version's`)]);
+  });
+
   it('reports a transfer whose source copy or source chart row is gone as one no re-drive can repair', async () => {
     const lostImage = await healthyTransfer();
     // Gone for good: its version deleted, not hidden behind a delete marker (a hidden version is still copied from).
@@ -89,9 +111,11 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
   it('takes every succeeded transfer, and the unfinished ones that have not moved for the given minutes', async () => {
     const viewport = await privateViewport('reconcile');
     try {
+      const uids = new Map<string, string>();
       const recorded = async (label: string, status: string, idleMinutes: number, target = 'Testing'): Promise<string> => {
         const requestId = `req-${label}-${uniqueSuffix()}`;
         const imageUID = newImageUID();
+        uids.set(requestId, imageUID);
         await viewport.pool.query(
           "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, 'v1-0-00', 'dev1', ?, UTC_TIMESTAMP(3) - INTERVAL ? MINUTE, UTC_TIMESTAMP(3) - INTERVAL ? MINUTE)",
           [requestId, imageUID, status, idleMinutes + 1, idleMinutes]);
@@ -111,6 +135,9 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
       ]);
       expect(checked[2]?.stuck?.idleMinutes).toBe(45);
       expect((await transfersToCheck(viewport.pool, chain)).map((transfer) => transfer.requestId)).toEqual([done]);
+      // --image: only the transfers of the images named.
+      expect((await transfersToCheck(viewport.pool, chain, 30, [uids.get(lost)!, uids.get(done)!])).map((transfer) => transfer.requestId)).toEqual([done, lost]);
+      expect(await transfersToCheck(viewport.pool, chain, 30, [newImageUID()])).toEqual([]);
       // A stuck transfer is re-driven whatever its copy looks like: the same request again ends it, done or failed with a reason.
       expect(await checkTransfer(checked[1] as TransferRecord, deps)).toEqual({ problems: ['still accepted, nothing moved for 60 min'], repairable: true });
     } finally {

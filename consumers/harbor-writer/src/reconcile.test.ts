@@ -10,6 +10,7 @@ const sourceRow = {
   manifests: labelled('Development'), environment: 'Development', image: { bucket: 'app-image-1206-bkt-k8d-aws', key: 'uid-v1-0-00.tar', versionId: 'd1' },
   createdTimestampUTC: '2026-12-01T00:00:00Z', createdTimestampUnix: 1,
 };
+const testingChart = { bucket: 'charts', key: 'uid/testing/web-1.0.0.tgz', versionId: 't1' };
 /** The row promoteChart writes into Testing for that source row. */
 const promoted = {
   ...sourceRow, environment: 'Testing', manifests: labelled('Testing'), image: copy, imageSha256: sha, promotedFrom: 'Development', transferRequestId: 'req-1',
@@ -22,9 +23,35 @@ describe('chartRowDifferences', () => {
   });
 
   it('names a chart field that no longer matches the source row, down to nested values', () => {
-    expect(chartRowDifferences(sourceRow, { ...promoted, chartSha256: '0'.repeat(64) }, expected)).toEqual(['chartSha256 differs from the Development row']);
+    expect(chartRowDifferences(sourceRow, { ...promoted, chartName: 'other' }, expected)).toEqual(['chartName differs from the Development row']);
+    const { helmChartName: _name, ...withoutName } = promoted;
+    expect(chartRowDifferences(sourceRow, withoutName, expected)).toEqual(['helmChartName differs from the Development row']);
+  });
+
+  it('wants the version\'s chart where the target pulls from the upload registry, whichever environment it came from', () => {
+    const withUpload = { ...expected, upload: sourceRow };
+    expect(chartRowDifferences(sourceRow, promoted, withUpload)).toEqual([]);
+    expect(chartRowDifferences(sourceRow, { ...promoted, chartSha256: '0'.repeat(64) }, withUpload)).toEqual([`chartSha256 is ${'0'.repeat(64)}, the version's chart's ${'c'.repeat(64)}`]);
     const { chart: _chart, ...withoutChart } = promoted;
-    expect(chartRowDifferences(sourceRow, withoutChart, expected)).toEqual(['chart differs from the Development row']);
+    expect(chartRowDifferences(sourceRow, withoutChart, withUpload)).toEqual(['serves no chart, not the version\'s charts/uid/web-1.0.0.tgz@c1']);
+    // From Testing, which has a registry of its own, to Staging, which has none: Staging serves the upload's chart and pins no reference.
+    const testingRow = { ...promoted, imageReference: 'harbor-testing.example/orbit/web@sha256:1', imageTag: 'harbor-testing.example/orbit/web:v1', chart: testingChart, chartSha256: 'd'.repeat(64) };
+    const staging = { ...promoted, environment: 'Staging', manifests: labelled('Staging'), promotedFrom: 'Testing' };
+    const toStaging = { ...withUpload, source: 'Testing', target: 'Staging' } as const;
+    expect(chartRowDifferences(testingRow, staging, toStaging)).toEqual([]);
+    expect(chartRowDifferences(testingRow, { ...staging, imageReference: testingRow.imageReference, chart: testingChart, chartSha256: 'd'.repeat(64) }, toStaging)).toEqual([
+      'pulls from harbor-testing.example/orbit/web@sha256:1, but Staging pulls from the upload registry',
+      'serves chart charts/uid/testing/web-1.0.0.tgz@t1, not the version\'s charts/uid/web-1.0.0.tgz@c1',
+    ]);
+  });
+
+  it('wants a reference into the target\'s own registry and a chart packaged for it, so versions promoted before it had one are re-driven', () => {
+    const own = { ...expected, upload: sourceRow, ownRegistry: 'harbor-testing.example/orbit' };
+    const pushed = { ...promoted, imageReference: 'harbor-testing.example/orbit/web@sha256:1', imageTag: 'harbor-testing.example/orbit/web:v1', chart: testingChart, chartSha256: 'd'.repeat(64) };
+    expect(chartRowDifferences(sourceRow, pushed, own)).toEqual([]);
+    expect(chartRowDifferences(sourceRow, promoted, own)).toEqual(['pulls from the upload registry, not Testing\'s own registry harbor-testing.example/orbit']);
+    expect(chartRowDifferences(sourceRow, { ...pushed, imageReference: 'harbor.example/orbit/web@sha256:1' }, own)).toEqual(['pulls from harbor.example/orbit/web@sha256:1, not Testing\'s own registry harbor-testing.example/orbit']);
+    expect(chartRowDifferences(sourceRow, { ...pushed, chart: sourceRow.chart, chartSha256: sourceRow.chartSha256 }, own)).toEqual(['serves the upload\'s chart, not one pulling from harbor-testing.example/orbit']);
   });
 
   it('wants the target environment\'s manifests: a row promoted with the Development ones is caught', () => {

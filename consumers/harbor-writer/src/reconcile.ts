@@ -37,20 +37,24 @@ export interface ReconcileDeps {
   readonly metadataTable: string;
   bucketOf(environment: EnvironmentName): string;
   kustomizeTableOf(environment: EnvironmentName): string;
+  /** The registry path each environment pulls from (ORBIT_IMAGE_REGISTRY, or its own from ORBIT_ENVIRONMENT_REGISTRIES). */
+  registryOf(environment: EnvironmentName): string;
 }
 
 /**
  * Every succeeded transfer, and every unfinished one that has not moved for
  * `stuckAfterMinutes` (a lost or dead command, a service that gave up), with
- * the environment it came from (the one before its target in the chain).
+ * the environment it came from (the one before its target in the chain);
+ * only those of `imageUIDs` when any are given.
  */
-export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY): Promise<TransferRecord[]> {
+export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY, imageUIDs: readonly string[] = []): Promise<TransferRecord[]> {
   const stuckAfterSeconds = Number.isFinite(stuckAfterMinutes) ? Math.max(0, Math.round(stuckAfterMinutes * 60)) : null;
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login, r.notes, r.status, TIMESTAMPDIFF(SECOND, r.updated_at, UTC_TIMESTAMP(3)) AS idle_seconds
      FROM transfer_claims c JOIN viewport_requests r ON r.request_id = c.request_id
-     WHERE r.status = 'succeeded' OR (? AND r.status IN ('accepted', 'running') AND r.updated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND)
-     ORDER BY c.created_at`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0]);
+     WHERE (r.status = 'succeeded' OR (? AND r.status IN ('accepted', 'running') AND r.updated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND))
+       AND (? OR c.image_uid IN (?))
+     ORDER BY c.created_at`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0, imageUIDs.length === 0, imageUIDs.length === 0 ? [''] : imageUIDs]);
   return rows.flatMap((row): TransferRecord[] => {
     const target = parseEnvironmentName(String(row['target_env']));
     const source = target ? chain[chain.indexOf(target) - 1] : undefined;
@@ -69,7 +73,11 @@ const shaOf = (object: StoredObject | undefined): string | null => (object ? kno
  * The fields promoteChart (chart-generator, promote.ts) writes for the target
  * environment; every other field of a promoted chart row is its source row's.
  */
-const PER_ENVIRONMENT_FIELDS = new Set(['environment', 'manifests', 'image', 'imageSha256', 'promotedFrom', 'transferRequestId', 'createdTimestampUTC', 'createdTimestampUnix']);
+const PER_ENVIRONMENT_FIELDS = new Set([
+  'environment', 'manifests', 'image', 'imageSha256', 'promotedFrom', 'transferRequestId', 'createdTimestampUTC', 'createdTimestampUnix',
+  // Where the environment pulls from, and the chart packaged for it: checked against the upload's row and the registry configuration instead.
+  'imageReference', 'imageTag', 'chart', 'chartSha256',
+]);
 
 /** Where a promoted chart row must point: the target copy, with the source's checksum, and whose manifests it must hold. */
 export interface ExpectedChart {
@@ -77,6 +85,10 @@ export interface ExpectedChart {
   readonly target: EnvironmentName;
   readonly sha256: string | null;
   readonly copy: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+  /** The version's Development row: the chart every environment without a registry of its own serves. */
+  readonly upload?: Record<string, unknown>;
+  /** The registry path the target pulls from when it has one of its own (ORBIT_ENVIRONMENT_REGISTRIES); undefined when it pulls from the upload registry. */
+  readonly ownRegistry?: string;
 }
 
 const describeLocation = (value: unknown): string => {
@@ -125,6 +137,29 @@ export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRo
   if (expected.sha256 !== null && targetRow['imageSha256'] !== expected.sha256) {
     differences.push(`imageSha256 is ${String(targetRow['imageSha256'] ?? 'absent')}, the copy's ${expected.sha256}`);
   }
+  return [...differences, ...registryDifferences(targetRow, expected)];
+}
+
+/**
+ * Whether the row pulls from where its environment pulls now: a registry of
+ * its own (a reference there, and a chart packaged for it), or the upload
+ * registry (no reference, the upload's chart). Catches versions promoted
+ * before the environment got its registry, or before it lost it.
+ */
+function registryDifferences(targetRow: Record<string, unknown>, expected: ExpectedChart): string[] {
+  const pins = typeof targetRow['imageReference'] === 'string' ? targetRow['imageReference'] : undefined;
+  const servesUploadChart = expected.upload !== undefined
+    && isDeepStrictEqual(targetRow['chart'], expected.upload['chart']) && targetRow['chartSha256'] === expected.upload['chartSha256'];
+  if (expected.ownRegistry !== undefined) {
+    if (!pins?.startsWith(`${expected.ownRegistry}/`)) return [`pulls from ${pins ?? 'the upload registry'}, not ${expected.target}'s own registry ${expected.ownRegistry}`];
+    return servesUploadChart ? [`serves the upload's chart, not one pulling from ${expected.ownRegistry}`] : [];
+  }
+  const differences = pins === undefined ? [] : [`pulls from ${pins}, but ${expected.target} pulls from the upload registry`];
+  if (expected.upload !== undefined && !servesUploadChart) {
+    differences.push(isDeepStrictEqual(targetRow['chart'], expected.upload['chart'])
+      ? `chartSha256 is ${String(targetRow['chartSha256'] ?? 'absent')}, the version's chart's ${String(expected.upload['chartSha256'])}`
+      : `serves ${targetRow['chart'] ? `chart ${describeLocation(targetRow['chart'])}` : 'no chart'}, not the version's ${describeLocation(expected.upload['chart'])}`);
+  }
   return differences;
 }
 
@@ -143,9 +178,10 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   const table = { source: deps.kustomizeTableOf(transfer.source), target: deps.kustomizeTableOf(transfer.target) };
   const chartRow = async (tableName: string): Promise<Record<string, unknown> | undefined> =>
     (await deps.dynamo.send(new GetCommand({ TableName: tableName, Key: { helmChartName }, ConsistentRead: true }))).Item;
-  const [latestSource, target, sourceRow, targetRow, record] = await Promise.all([
+  const [latestSource, target, sourceRow, targetRow, record, developmentRow] = await Promise.all([
     storedSha256(deps.s3, { bucket: bucket.source, key }), storedSha256(deps.s3, { bucket: bucket.target, key }), chartRow(table.source), chartRow(table.target),
     storedRecordOf(deps, transfer.imageUID, transfer.imageVersion),
+    transfer.source === 'Development' ? undefined : chartRow(deps.kustomizeTableOf('Development')),
   ]);
   // The twin a copy must match is the one a transfer would copy: the bytes that were validated (see validatedSource).
   const source = await validatedSource(deps.s3, { bucket: bucket.source, key }, latestSource, record, transfer.source);
@@ -166,10 +202,18 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
   else if (sourceRow && target) {
     const differences = chartRowDifferences(sourceRow, targetRow, {
       source: transfer.source, target: transfer.target, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
+      ...uploadAndRegistry(transfer, sourceRow, developmentRow, deps),
     });
     if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
   }
   return { problems, repairable };
+}
+
+/** What the registry check compares a target row with: the upload's row, and the target's own registry unless it shares the upload's. */
+function uploadAndRegistry(transfer: TransferRecord, sourceRow: Record<string, unknown>, developmentRow: Record<string, unknown> | undefined, deps: ReconcileDeps): Pick<ExpectedChart, 'upload' | 'ownRegistry'> {
+  const upload = transfer.source === 'Development' ? sourceRow : developmentRow;
+  const registry = deps.registryOf(transfer.target);
+  return { ...(upload ? { upload } : {}), ...(registry === deps.registryOf('Development') ? {} : { ownRegistry: registry }) };
 }
 
 /** The command that re-drives a broken transfer: the same request again (its notes too), so every step repeats idempotently. */
