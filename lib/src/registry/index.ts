@@ -3,3 +3,4 @@ export * from './auth.js';
 export * from './client.js';
 export * from './docker-hub.js';
 export * from './image-manifest.js';
+export * from './push.js';

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PullRefusedError, RegistryClient } from '@orbit/lib';
+import { PullRefusedError, PushRefusedError, RegistryClient } from '@orbit/lib';
 import { quietLogger } from '../../../../test/helpers/index.js';
 import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
 import { BlobSources } from './blob-sources.js';
-import { pushImage, PushRefusedError, type PushableImage, type PushTargetClient } from './push-image.js';
+import { pushImage, type PushableImage, type PushTargetClient } from './push-image.js';
 
 const ROBOT = { username: 'orbit-pusher', password: 'pushing-secret' };
 let registry: TestRegistry;

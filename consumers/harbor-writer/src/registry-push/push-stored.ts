@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { credentialsFor, isInsecureRegistry, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
+import { credentialsFor, isInsecureRegistry, isPushRefusal, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
 import type { BlobSources } from './blob-sources.js';
-import { isPushRefusal, sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
+import { sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
 import { pushTargetOf } from './target.js';
 
 export interface RegistryPushing {

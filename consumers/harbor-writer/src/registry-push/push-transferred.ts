@@ -1,9 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
+import { isPushRefusal, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, TransferRequested } from '@orbit/schemas';
 import { transferFailed, type TransferOutcome } from '../transfer.js';
-import { isPushRefusal, pushImage } from './push-image.js';
+import { pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 import { storedVersions } from './repush.js';
 import { pushTargetOf } from './target.js';

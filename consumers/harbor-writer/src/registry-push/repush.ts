@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENVIRONMENT_NAMES, type EnvironmentName, type Logger } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
-import { holdsManifest, isPushRefusal, pushImage } from './push-image.js';
+import { holdsManifest, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
 /** A stored version as the harbor-writer recorded it in the image metadata table. */
