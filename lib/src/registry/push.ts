@@ -1,8 +1,43 @@
 import { createHash } from 'node:crypto';
 import { OrbitError } from '../errors.js';
+import { parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
-import { PullRefusedError, readCapped, RegistryUnavailableError, type RegistryClient } from './client.js';
+import { isInsecureRegistry, type RegistryAccess } from './access.js';
+import { PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError } from './client.js';
+import { credentialsFor, distributionAddress } from './docker-hub.js';
 import { manifestMediaType } from './image-manifest.js';
+
+/** A repository pushed into: where its distribution API answers, and how people write it. */
+export interface PushRepository {
+  /** host[:port] the distribution API is asked at. */
+  readonly registry: string;
+  /** The repository's path there (what `from=` names in a mount). */
+  readonly repository: string;
+  /** `registry/repository` as charts and people write it (before Docker Hub's renaming). */
+  readonly name: string;
+  /** The registry as configured: what credentials and plain HTTP are configured under. */
+  readonly host: string;
+}
+
+/**
+ * `registry/path/name` as a repository to push into; undefined when it names
+ * no registry host (`orbit/x` alone would mean Docker Hub's, surely not meant)
+ * or is not a repository name.
+ */
+export function pushRepositoryOf(name: string): PushRepository | undefined {
+  // References without a tag or digest are not ones the parser takes: a placeholder tag makes one.
+  const reference = parseImageReference(`${name}:tag`);
+  if (!reference || reference.digest !== null || `${reference.registry}/${reference.repository}` !== name) return undefined;
+  return { ...distributionAddress(reference.registry, reference.repository), name, host: reference.registry };
+}
+
+/** A client that may pull from and push into the repository, with the access configured for its registry. */
+export function pushClientOf(target: PushRepository, access: RegistryAccess): RegistryClient {
+  return new RegistryClient({
+    registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
+    insecure: isInsecureRegistry(target.host, access), credentials: credentialsFor(target.host, access.credentials),
+  });
+}
 
 /** The registry refused the push for a reason waiting will not mend (401/403, 4xx, a manifest it will not take). */
 export class PushRefusedError extends OrbitError {

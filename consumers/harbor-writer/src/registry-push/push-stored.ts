@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { credentialsFor, isInsecureRegistry, isPushRefusal, RegistryClient, type Logger, type RegistryAccess } from '@orbit/lib';
+import { isPushRefusal, pushClientOf, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
 import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
@@ -33,11 +33,7 @@ export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusa
 export function pushClientFor(pushing: RegistryPushing, imageName: string, imageUID: string, imageVersion: string): PushTargetClient | string {
   const target = pushTargetOf(pushing.prefix, imageName, imageUID, imageVersion);
   if (!target) return `ORBIT_IMAGE_REGISTRY "${pushing.prefix}" names no registry repository to push ${imageName} to`;
-  const client = new RegistryClient({
-    registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
-    insecure: isInsecureRegistry(target.host, pushing.access), credentials: credentialsFor(target.host, pushing.access.credentials),
-  });
-  return { client, registry: target.registry, repository: target.repository, name: target.name, tags: target.tags, blobSources: pushing.blobSources };
+  return { client: pushClientOf(target, pushing.access), registry: target.registry, repository: target.repository, name: target.name, tags: target.tags, blobSources: pushing.blobSources };
 }
 
 /** A stored archive's bytes, read when the push gets to them. */

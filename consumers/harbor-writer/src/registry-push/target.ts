@@ -1,10 +1,7 @@
-import { chartNameOf, distributionAddress, parseImageReference } from '@orbit/lib';
+import { chartNameOf, pushRepositoryOf, type PushRepository } from '@orbit/lib';
 
 /** Where a stored image is pushed: the repository its charts pull from, and the tag it gets there. */
-export interface PushTarget {
-  /** host[:port] the distribution API is asked at. */
-  readonly registry: string;
-  readonly repository: string;
+export interface PushTarget extends PushRepository {
   /**
    * The image version, when it is a valid tag (it always is for the versions
    * the gateway accepts), then `<version>-<the image UID's first 12>`, for
@@ -13,10 +10,6 @@ export interface PushTarget {
    * from a registry's clean-up of untagged manifests.
    */
   readonly tags: readonly string[];
-  /** `registry/repository`, as the charts write it (before Docker Hub's renaming). */
-  readonly name: string;
-  /** The registry as ORBIT_IMAGE_REGISTRY writes it: what credentials and plain HTTP are configured under. */
-  readonly host: string;
 }
 
 /** The OCI distribution spec's tag grammar. */
@@ -35,10 +28,6 @@ export function pushTagsOf(imageVersion: string, imageUID: string): string[] {
  * (`orbit` alone would mean Docker Hub's `library/orbit`, surely not meant).
  */
 export function pushTargetOf(registryPrefix: string, imageName: string, imageUID: string, imageVersion: string): PushTarget | undefined {
-  const name = `${registryPrefix.replace(/\/+$/, '')}/${chartNameOf(imageName, imageUID)}`;
-  // References without a tag or digest are not ones the parser takes: a placeholder tag makes one.
-  const reference = parseImageReference(`${name}:tag`);
-  if (!reference || reference.digest !== null || `${reference.registry}/${reference.repository}` !== name) return undefined;
-  const address = distributionAddress(reference.registry, reference.repository);
-  return { ...address, tags: pushTagsOf(imageVersion, imageUID), name, host: reference.registry };
+  const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${chartNameOf(imageName, imageUID)}`);
+  return repository && { ...repository, tags: pushTagsOf(imageVersion, imageUID) };
 }
