@@ -116,6 +116,9 @@ export interface ChartGenerated extends EventEnvelope {
   readonly chartSha256: string;
   readonly environment: string;
   readonly kustomizeTable: string;
+  /** The chart pushed as an OCI artifact, by digest and by its version's tag; null when charts are not pushed. */
+  readonly chartReference?: string | null;
+  readonly chartTag?: string | null;
 }
 
 export interface TransferRequested extends EventEnvelope {
@@ -151,6 +154,9 @@ export interface ChartPromoted extends EventEnvelope {
   /** The packaged chart the target serves when it is not the version's (it pulls from the target's own registry), and its SHA-256. */
   readonly chart?: ObjectRef | null;
   readonly chartSha256?: string | null;
+  /** That chart pushed as an OCI artifact into the target's own registry, by digest and by tag. */
+  readonly chartReference?: string | null;
+  readonly chartTag?: string | null;
   readonly requestId: string;
   readonly imageVersion: string;
   readonly helmChartName: string;

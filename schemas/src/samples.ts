@@ -38,6 +38,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.chart.generated': {
       ...envelope('helmChartGenerated'), requestId: correlationId, imageVersion: 'v1-0-00', chartName: 'billing-api', chartVersion: '1.0.0', appVersion: 'v1-0-00',
       helmChartName: `${imageUID}-v1-0-00`, chart: { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${imageUID}-v1-0-00.tgz`, versionId: null }, chartSha256: 'f'.repeat(64),
+      chartReference: `registry.example.com/orbit/charts/billing-api@sha256:${'c'.repeat(64)}`, chartTag: 'registry.example.com/orbit/charts/billing-api:1.0.0',
       environment: 'Development', kustomizeTable: 'k8or-kustomize-1609-tbl-k8d-aws',
     },
     'orbit.transfer.requested': { ...envelope('transferRequested'), requestId: 'req-t-1', imageVersion: 'v1-0-00', sourceEnvironment: 'Development', targetEnvironment: 'Testing', notes: 'ready for QA' },
@@ -49,6 +50,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
       ...envelope('helmChartUploaded'), requestId: 'req-t-1', imageVersion: 'v1-0-00', helmChartName: `${imageUID}-v1-0-00`, sourceEnvironment: 'Development', targetEnvironment: 'Testing', sourceTable: 'k8or-kustomize-1609-tbl-k8d-aws', targetTable: 'k8or-kustomize-1630-tbl-k8t-aws', image: { ...stored, bucket: 'app-image-1209-bkt-k8t-aws' }, sha256: 'e'.repeat(64), notes: 'rc1',
       imageReference: `registry-testing.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
       chart: { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${imageUID}-v1-0-00/testing/billing-api-1.0.0.tgz`, versionId: 'v-chart-t' }, chartSha256: 'f'.repeat(64),
+      chartReference: `registry-testing.example.com/orbit/charts/billing-api@sha256:${'d'.repeat(64)}`, chartTag: 'registry-testing.example.com/orbit/charts/billing-api:1.0.0',
     },
     'orbit.viewport.updated': { ...envelope('viewportUpdated'), requestId: correlationId, imageVersion: 'v1-0-00', environment: 'Development', status: 'succeeded', causeEventType: 'helm-chart-generated' },
     'orbit.pipeline.failed': { ...envelope('uploadFailed'), requestId: correlationId, flow: 'upload', stage: 'store', reasonCode: 'CHECKSUM_MISMATCH', message: 'copy differs', failedEventId: null, imageVersion: 'v1-0-00' },

@@ -9,6 +9,7 @@ import { imageRepositoryOf } from './image-facts.js';
 import { kustomizeBase, kustomizeOverlay, overlaidManifests, type ImageRename } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
+import type { ChartPushOutcome, ChartToPush } from './push-chart.js';
 import { inlineBytesOf, inlineOrObject, MAX_INLINE_BYTES } from './stored-json.js';
 
 export interface GenerateDeps {
@@ -18,6 +19,8 @@ export interface GenerateDeps {
   readonly tables: { readonly manifests: string; readonly base: string };
   /** ORBIT_ENVIRONMENT_REGISTRIES: environments that pull from registries of their own (their overlays say so). */
   readonly environmentRegistries?: ReadonlyMap<Environment, string>;
+  /** ORBIT_CHART_PUSH: pushes the packaged chart as an OCI artifact to `<registry path>/charts/<chart name>` (push-chart.ts). */
+  pushChart?(chart: ChartToPush, registryPrefix: string): Promise<ChartPushOutcome>;
 }
 
 export type GenerateOutcome = { kind: 'generated'; event: ChartGenerated } | { kind: 'failed'; event: PipelineFailed };
@@ -43,6 +46,10 @@ export function environmentFiles(environment: Environment, base: ReadonlyMap<str
  */
 export async function generateChart(event: ImageStored, deps: GenerateDeps): Promise<GenerateOutcome> {
   const { metadata } = event;
+  const failed = (reasonCode: string, message: string): GenerateOutcome => ({
+    kind: 'failed',
+    event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: metadata.imageVersion },
+  });
   try {
     const chartName = chartNameOf(metadata.imageName, event.imageUID);
     const chartVersion = chartVersionOf(metadata.imageVersion);
@@ -56,6 +63,9 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
 
     const chart = await deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip');
     const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
+    // Beside the image, in the registry it was pushed to; the request waits for a registry that does not answer.
+    const pushed = await deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : deps.registry);
+    if (pushed?.kind === 'refused') return failed('REGISTRY_PUSH_REFUSED', pushed.message);
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };
     // Each environment's table holds that environment's manifests (what its overlay builds); the base row keeps the base they come from.
     await deps.store.putRow(deps.tables.manifests, {
@@ -78,13 +88,11 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
       event: {
         ...envelopeFor('helmChartGenerated', event), requestId: event.requestId, imageVersion: metadata.imageVersion, chartName, chartVersion,
         appVersion: metadata.imageVersion, helmChartName, chart: chartRef, chartSha256: chart.sha256, environment: 'Development', kustomizeTable: deps.tables.manifests,
+        chartReference: pushed?.kind === 'pushed' ? pushed.chart.reference : null, chartTag: pushed?.kind === 'pushed' ? pushed.chart.tagReference : null,
       },
     };
   } catch (error) {
     if (!isChartError(error)) throw error;
-    return {
-      kind: 'failed',
-      event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode: reasonCodeOf(error), message: error.message, failedEventId: event.eventId, imageVersion: metadata.imageVersion },
-    };
+    return failed(reasonCodeOf(error), error.message);
   }
 }

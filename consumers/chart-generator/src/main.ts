@@ -1,11 +1,13 @@
 /** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
 import {
-  bucketEnv, createDynamo, createS3, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage,
+  bucketEnv, createDynamo, createS3, env, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, registryAccessEnv, registryAccessOf, runMain, startConsumerService,
+  tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
 import { generateChart } from './generate.js';
 import { promoteChart } from './promote.js';
+import { pushChart, type ChartToPush } from './push-chart.js';
 
 export const SERVICE = 'chart-generator';
 export const TOPICS_CONSUMED = [TOPICS.imageStored, TOPICS.imageCopied] as const;
@@ -14,6 +16,12 @@ const chartEnv = {
   ...bucketEnv,
   ...imageRegistryEnv,
   ...environmentRegistryEnv,
+  ...registryAccessEnv,
+  /**
+   * Push every chart as an OCI artifact to `<registry path>/charts/<chart name>` beside its image (`helm pull oci://…`,
+   * Argo CD and Flux OCI repositories), and an environment's own chart into its own registry. @default true
+   */
+  ORBIT_CHART_PUSH: env.bool(true),
 };
 
 runMain(() =>
@@ -26,15 +34,19 @@ runMain(() =>
     createHandler: ({ config, publisher }) => {
       const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);
       const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };
+      const access = registryAccessOf(config);
       return async (message: ConsumedMessage<OrbitEvent>) => {
+        const charts = config.ORBIT_CHART_PUSH
+          ? { pushChart: (chart: ChartToPush, registryPrefix: string) => pushChart(chart, registryPrefix, { access }, message.log) }
+          : {};
         if (message.topic === TOPICS.imageStored) {
-          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES });
+          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES, ...charts });
           if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart refused');
           else message.log.info({ helmChartName: outcome.event.helmChartName, chart: outcome.event.chart.key }, 'chart generated');
           await publisher.publish(outcome.kind === 'generated' ? TOPICS.chartGenerated : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
           return;
         }
-        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config), baseTable: tables.base });
+        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config), baseTable: tables.base, ...charts });
         if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart promotion failed');
         else message.log.info({ helmChartName: outcome.event.helmChartName, targetTable: outcome.event.targetTable }, 'chart promoted');
         await publisher.publish(outcome.kind === 'promoted' ? TOPICS.chartPromoted : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });

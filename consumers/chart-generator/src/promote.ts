@@ -7,6 +7,7 @@ import { ChartRowError } from './errors.js';
 import { overlaidManifests, repinnedImage } from './kustomize.js';
 import { helmChartNameOf } from './naming.js';
 import { packageFileNameOf } from './package-chart.js';
+import type { ChartPushOutcome, ChartToPush, PushedChart } from './push-chart.js';
 import { chartPullingFrom } from './repackage-chart.js';
 import { inlineOrObject, loadManifests } from './stored-json.js';
 
@@ -16,13 +17,19 @@ export interface PromoteDeps {
   tableOf(environment: Environment): string;
   /** The base-kustomize table: the base manifests every environment's are built from. */
   readonly baseTable: string;
+  /** ORBIT_CHART_PUSH: an environment's own chart is pushed into its own registry too (push-chart.ts). */
+  pushChart?(chart: ChartToPush, registryPrefix: string): Promise<ChartPushOutcome>;
 }
 
-/** A chart row's packaged chart: where it lies and its SHA-256. */
+/** A chart row's packaged chart: where it lies and its SHA-256 (and, for an environment's own, where it was pushed). */
 interface StoredChart {
   readonly ref: ObjectRef;
   readonly sha256: string;
+  readonly pushed?: PushedChart;
 }
+
+/** The registry refused the environment's own chart: the transfer fails with REGISTRY_PUSH_REFUSED. */
+class ChartPushRefused extends Error {}
 
 function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | undefined {
   const ref = row['chart'] as Partial<ObjectRef> | undefined | null;
@@ -37,7 +44,9 @@ function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | un
  * beside it under the environment's name. Deterministic, so a redelivery
  * keeps the object's version.
  */
-async function chartForOwnRegistry(store: ChartStore, upload: StoredChart, row: Readonly<Record<string, unknown>>, target: Environment, imageReference: string): Promise<StoredChart> {
+async function chartForOwnRegistry(deps: PromoteDeps, upload: StoredChart, row: Readonly<Record<string, unknown>>, event: ImageCopied & { imageReference: string }, target: Environment): Promise<StoredChart> {
+  const { imageReference, imageUID } = event;
+  const { store } = deps;
   const { chartName, chartVersion, helmChartName } = row;
   if (typeof chartName !== 'string' || typeof chartVersion !== 'string' || typeof helmChartName !== 'string') throw new ChartRowError('the chart row names no chart and version');
   const packaged = await store.getObject(upload.ref);
@@ -45,7 +54,10 @@ async function chartForOwnRegistry(store: ChartStore, upload: StoredChart, row: 
   const repository = imageReference.slice(0, imageReference.lastIndexOf('@'));
   const repacked = await chartPullingFrom(packaged, chartName, chartVersion, repository);
   const stored = await store.putObject(`${helmChartName}/${target.toLowerCase()}/${packageFileNameOf(chartName, chartVersion)}`, repacked, 'application/gzip');
-  return { ref: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256 };
+  // Into the registry the environment pulls its image from: `<its path>/charts/<chart name>`.
+  const pushed = await deps.pushChart?.({ tgz: repacked, chartName, imageUID }, repository.slice(0, repository.lastIndexOf('/')));
+  if (pushed?.kind === 'refused') throw new ChartPushRefused(pushed.message);
+  return { ref: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256, ...(pushed ? { pushed: pushed.chart } : {}) };
 }
 
 export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind: 'failed'; event: PipelineFailed };
@@ -92,10 +104,11 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
     base = await loadManifests(deps.store, baseManifests);
     if (event.imageReference) {
       if (!uploadChart) throw new ChartRowError('the chart row records no packaged chart and SHA-256');
-      ownChart = await chartForOwnRegistry(deps.store, uploadChart, row, target, event.imageReference);
+      ownChart = await chartForOwnRegistry(deps, uploadChart, row, { ...event, imageReference: event.imageReference }, target);
     }
   } catch (error) {
     if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName} cannot be read: ${error.message}`);
+    if (error instanceof ChartPushRefused) return failed('REGISTRY_PUSH_REFUSED', error.message);
     throw error;
   }
   // The target serves its own chart, or the upload's: never the source's, which may pull from the source's registry.
@@ -116,6 +129,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
       sourceEnvironment: source, targetEnvironment: target, sourceTable, targetTable,
       image: event.target, sha256: event.sha256, notes: event.notes, imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
       chart: ownChart?.ref ?? null, chartSha256: ownChart?.sha256 ?? null,
+      chartReference: ownChart?.pushed?.reference ?? null, chartTag: ownChart?.pushed?.tagReference ?? null,
     },
   };
 }

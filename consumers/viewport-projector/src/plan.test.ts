@@ -23,6 +23,9 @@ describe('planProjection', () => {
     expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartName')).toBe(events['orbit.chart.generated'].chartName);
     // The chart's SHA-256, which the gateway's Helm repository index gives clients to check the download against.
     expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartSha256')).toBe(events['orbit.chart.generated'].chartSha256);
+    // Where helm pulls it as an OCI artifact, by digest and by tag.
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartReference')).toBe(events['orbit.chart.generated'].chartReference);
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('chartTag')).toBe(events['orbit.chart.generated'].chartTag);
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 
@@ -108,11 +111,11 @@ describe('planProjection', () => {
         // Testing has a registry of its own here: where it pulls the image from.
         imageReference: promoted.imageReference, imageTag: promoted.imageTag,
         // ... and the chart packaged to pull from there, which Testing's Helm repository serves.
-        chartLocation: promoted.chart, chartSha256: promoted.chartSha256,
+        chartLocation: promoted.chart, chartSha256: promoted.chartSha256, chartReference: promoted.chartReference, chartTag: promoted.chartTag,
       },
     });
     // Written before ChartPromoted carried the copy, notes and registry reference: the promotion is recorded without them.
-    const old = { ...promoted, image: null, sha256: null, notes: null, imageReference: null, imageTag: null, chart: null, chartSha256: null };
+    const old = { ...promoted, image: null, sha256: null, notes: null, imageReference: null, imageTag: null, chart: null, chartSha256: null, chartReference: null, chartTag: null };
     expect(JSON.parse(planProjection([message(TOPICS.chartPromoted, old)], new Map([[guid, { status: 'ready', environments: ['Development'] }]])).plan.meta.get(guid)?.get('promotions') ?? '{}'))
       .toEqual({ Testing: { requestId: promoted.requestId, promotedAt: '2026-11-23T09:00:00.000Z', promotedBy: 'dev1', notes: null, s3Location: null, sha256: null } });
   });

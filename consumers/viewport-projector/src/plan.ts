@@ -112,6 +112,9 @@ export interface Promotion {
   /** The packaged chart that environment serves, when it is not the version's chartLocation (it pulls from a registry of its own). */
   readonly chartLocation?: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
   readonly chartSha256?: string | null;
+  /** That chart as an OCI artifact in the environment's own registry, by digest and by tag. */
+  readonly chartReference?: string;
+  readonly chartTag?: string | null;
 }
 
 /** A version's `promotions` meta: one entry per environment it was promoted into. */
@@ -271,7 +274,11 @@ class Planner {
     const version = versionGuid(event.imageUID, event.imageVersion);
     if (!this.versionExists(version)) throw this.missing(event.imageUID, event.imageVersion);
     this.postOf(version).status = 'ready';
-    this.setMeta(version, { chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart, chartSha256: event.chartSha256 });
+    this.setMeta(version, {
+      chartName: event.chartName, chartVersion: event.chartVersion, helmChartName: event.helmChartName, chartLocation: event.chart, chartSha256: event.chartSha256,
+      // Only when pushed, so versions charted before charts were pushed project as they did.
+      ...(event.chartReference ? { chartReference: event.chartReference, chartTag: event.chartTag ?? null } : {}),
+    });
     const status = this.setRequestStatus(event, 'succeeded');
     return { requestId: event.requestId, status, imageVersion: event.imageVersion, environment: event.environment };
   }
@@ -295,6 +302,7 @@ class Planner {
       // Only where the target has a registry of its own, so promotions without one stay as they were projected before this field.
       ...(event.imageReference ? { imageReference: event.imageReference, imageTag: event.imageTag ?? null } : {}),
       ...(event.chart ? { chartLocation: event.chart, chartSha256: event.chartSha256 ?? null } : {}),
+      ...(event.chartReference ? { chartReference: event.chartReference, chartTag: event.chartTag ?? null } : {}),
     };
     this.setMeta(version, {
       environments: current.includes(event.targetEnvironment) ? current : [...current, event.targetEnvironment],

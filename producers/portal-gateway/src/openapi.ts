@@ -117,6 +117,8 @@ const PROMOTION = object({
   imageTag: nullableText('The same image there by its version\'s tag'),
   chartLocation: { ...OBJECT_REF, description: 'The packaged chart that environment serves (its Helm repository, chart?environment=), pulling from its own registry; absent when it serves the version\'s chartLocation' },
   chartSha256: nullableText('SHA-256 of that chart archive'),
+  chartReference: text('That chart as an OCI artifact in the environment\'s own registry, by digest: helm pull oci://<chartReference>; absent when it serves the version\'s'),
+  chartTag: nullableText('The same chart by its version\'s tag (helm pull oci://<registry/path/charts/name> --version <version>)'),
 }, ['requestId', 'promotedAt', 'promotedBy', 'notes', 's3Location', 'sha256']);
 
 export const VERSION = {
@@ -130,6 +132,8 @@ export const VERSION = {
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
     imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<chart name>@sha256:…; null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
     imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
+    chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (<registry path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
+    chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://<registry path>/charts/<chart name> --version <chart version>; null when the tag names another owner\'s chart of that name (tags are never moved)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',

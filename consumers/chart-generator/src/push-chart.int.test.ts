@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installChartTools } from '../../../deploy/local/tools/chart-tools.js';
+import { quietLogger } from '../../../test/helpers/index.js';
+import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
+import { renderChart } from './chart/render.js';
+import { packageChart } from './package-chart.js';
+import { pushChart } from './push-chart.js';
+import { chartPullingFrom } from './repackage-chart.js';
+import { SCENARIOS } from './testing/inputs.js';
+
+/** Charts pushed as OCI artifacts into a real registry, pulled back by helm itself. */
+
+const execFileAsync = promisify(execFile);
+const access = { insecure: new Set<string>(), credentials: new Map() };
+let registry: TestRegistry;
+let guarded: TestRegistry;
+let helm: string;
+let home: string;
+
+beforeAll(async () => {
+  [registry, guarded] = await Promise.all([startRegistry(), startRegistry({ users: { robot: 'secret' } })]);
+  helm = (await installChartTools()).paths.helm ?? 'helm';
+  home = await mkdtemp(join(tmpdir(), 'orbit-helm-oci-'));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([registry?.stop(), guarded?.stop()]);
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+const UID = 'AbCdEf123456'.padEnd(60, 'x');
+
+/** `helm pull oci://… --version` into a fresh directory: the archive's bytes, and the manifest digest helm reports. */
+async function helmPull(repository: string, version: string): Promise<{ bytes: Buffer; digest: string }> {
+  const destination = await mkdtemp(join(home, 'pull-'));
+  const env = { ...process.env, HELM_CONFIG_HOME: join(home, 'config'), HELM_CACHE_HOME: join(home, 'cache'), HELM_DATA_HOME: join(home, 'data') };
+  const { stdout, stderr } = await execFileAsync(helm, ['pull', `oci://${repository}`, '--version', version, '--plain-http', '--destination', destination], { env });
+  const [file] = await readdir(destination);
+  return { bytes: await readFile(join(destination, file ?? '')), digest: /Digest: (sha256:[0-9a-f]{64})/.exec(`${stdout}${stderr}`)?.[1] ?? '' };
+}
+
+describe('a chart pushed as an OCI artifact', () => {
+  const files = renderChart(SCENARIOS.realistic!);
+
+  it('is what helm pulls by its version, under the digest ViewPort records; pushing it again changes nothing', async () => {
+    const tgz = await packageChart(files, 'billing-api', '1.0.0');
+    const outcome = await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${registry.address}/orbit`, { access }, quietLogger);
+    if (outcome.kind !== 'pushed') throw new Error(outcome.message);
+    expect(outcome.chart.reference).toMatch(new RegExp(`^${registry.address}/orbit/charts/billing-api@sha256:[0-9a-f]{64}$`));
+    expect(outcome.chart.tagReference).toBe(`${registry.address}/orbit/charts/billing-api:1.0.0`);
+    const pulled = await helmPull(`${registry.address}/orbit/charts/billing-api`, '1.0.0');
+    expect(pulled.bytes.equals(tgz)).toBe(true);
+    expect(pulled.digest).toBe(outcome.chart.reference.slice(outcome.chart.reference.indexOf('@') + 1));
+    expect(await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${registry.address}/orbit`, { access }, quietLogger)).toEqual(outcome);
+  });
+
+  it('leaves the version tag to the chart it names: another owner\'s chart of that name and version gets the tag with its image UID', async () => {
+    const first = await packageChart(files, 'billing-api', '1.0.0');
+    const other = await chartPullingFrom(first, 'billing-api', '1.0.0', 'elsewhere.example/team/billing-api');
+    await pushChart({ tgz: first, chartName: 'billing-api', imageUID: 'Z'.repeat(60) }, `${registry.address}/shared`, { access }, quietLogger);
+    const second = await pushChart({ tgz: other, chartName: 'billing-api', imageUID: UID }, `${registry.address}/shared`, { access }, quietLogger);
+    if (second.kind !== 'pushed') throw new Error(second.message);
+    expect(second.chart.tagReference).toBe(`${registry.address}/shared/charts/billing-api:1.0.0-AbCdEf123456`);
+    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0-AbCdEf123456')).bytes.equals(other)).toBe(true);
+    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0')).bytes.equals(first)).toBe(true);
+  });
+
+  it('answers a refusal, with the registry and the reason, when the registry takes no anonymous push', async () => {
+    const tgz = await packageChart(files, 'billing-api', '1.0.0');
+    const refused = await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${guarded.address}/orbit`, { access }, quietLogger);
+    expect(refused).toMatchObject({ kind: 'refused', message: expect.stringContaining(`${guarded.address}/orbit/charts/billing-api`) });
+    const allowed = await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${guarded.address}/orbit`, { access: { ...access, credentials: new Map([[guarded.address, { username: 'robot', password: 'secret' }]]) } }, quietLogger);
+    expect(allowed.kind).toBe('pushed');
+    expect(await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, 'orbit', { access }, quietLogger)).toMatchObject({ kind: 'refused', message: expect.stringContaining('names no registry repository') });
+  });
+});
