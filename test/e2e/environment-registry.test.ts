@@ -8,14 +8,12 @@
  * versions promoted before on transfers:reconcile.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { installChartTools } from '../../deploy/local/tools/chart-tools.js';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL } from '../helpers/gateway.js';
+import { deployedImage, withHelm } from '../helpers/helm.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { uniqueSuffix, waitFor } from '../helpers/index.js';
 import { pullWithSkopeo } from '../helpers/registry.js';
@@ -63,20 +61,17 @@ async function uploadAndTransfer(name: string): Promise<{ imageUID: string; uplo
 }
 
 /** The image a chart from an owner's Helm repository of an environment deploys, as helm pulls and renders it. */
-async function helmDeploys(environment: string, chartName: string): Promise<string> {
-  const helm = (await installChartTools()).paths.helm ?? 'helm';
-  const home = mkdtempSync(join(tmpdir(), 'orbit-helm-'));
-  try {
-    const env = { ...process.env, HELM_CONFIG_HOME: join(home, 'config'), HELM_CACHE_HOME: join(home, 'cache'), HELM_DATA_HOME: join(home, 'data') };
-    const run = (...args: string[]): string => execFileSync(helm, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    run('repo', 'add', 'orbit', `${GATEWAY_URL}/helm/${environment}/${encodeURIComponent(USER)}`, '--username', 'helm', '--password', tokenFor(USER, []));
-    run('pull', `orbit/${chartName}`, '--destination', home);
-    const rendered = parseAllDocuments(run('template', 'release', join(home, `${chartName}-1.0.0.tgz`), '--skip-tests')).map((doc) => doc.toJS() as Manifests['items'][number]);
-    return rendered.find((object) => object.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
-  } finally {
-    rmSync(home, { recursive: true, force: true });
-  }
-}
+const helmDeploys = (environment: string, chartName: string): Promise<string> => withHelm((helm, home) => {
+  helm('repo', 'add', 'orbit', `${GATEWAY_URL}/helm/${environment}/${encodeURIComponent(USER)}`, '--username', 'helm', '--password', tokenFor(USER, []));
+  helm('pull', `orbit/${chartName}`, '--destination', home);
+  return deployedImage(helm('template', 'release', join(home, `${chartName}-1.0.0.tgz`), '--skip-tests'));
+});
+
+/** The image the chart pushed as an OCI artifact deploys, pulled by its tag (`registry/path/charts/name:version`). */
+const ociChartDeploys = (chartTag: string): Promise<string> => withHelm((helm) => {
+  const at = chartTag.lastIndexOf(':');
+  return deployedImage(helm('template', 'release', `oci://${chartTag.slice(0, at)}`, '--version', chartTag.slice(at + 1), '--plain-http', '--skip-tests'));
+});
 
 beforeAll(async () => {
   image = buildImage({ name: 'orbit-e2e/env-registry', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'bin/app': 'app' } }] });
@@ -121,7 +116,8 @@ describe('an environment with a registry of its own', () => {
     expect(pullWithSkopeo(promoted)).toBe(digest);
     expect(await pinnedIn(imageUID, 'Development')).toBe(uploaded);
     // ViewPort says where each environment pulls from: the version's own reference, and Testing's promotion its copy and its chart.
-    type View = { versions: { imageReference: string; chartName: string; chartLocation: unknown; promotions: Record<string, { imageReference?: string; imageTag?: string; chartLocation?: unknown }> }[] };
+    type Promotion = { imageReference?: string; imageTag?: string; chartLocation?: unknown; chartReference?: string; chartTag?: string };
+    type View = { versions: { imageReference: string; chartName: string; chartLocation: unknown; chartTag: string; promotions: Record<string, Promotion> }[] };
     const view = await api<View>(USER, `/v1/images/${imageUID}`);
     const version = view.body.versions[0];
     expect(version?.imageReference).toBe(uploaded);
@@ -130,6 +126,10 @@ describe('an environment with a registry of its own', () => {
     // helm, from each environment's repository: Testing's chart deploys Testing's copy, Development's the upload.
     expect(await helmDeploys('Testing', version?.chartName ?? '')).toBe(promoted);
     expect(await helmDeploys('Development', version?.chartName ?? '')).toBe(uploaded);
+    // The same from the OCI artifacts: the upload's chart beside the upload, Testing's in Testing's registry.
+    expect(version?.promotions['Testing']?.chartTag).toBe(`${TESTING_REGISTRY}/charts/${version?.chartName ?? ''}:1.0.0`);
+    expect(await ociChartDeploys(version?.promotions['Testing']?.chartTag ?? '')).toBe(promoted);
+    expect(await ociChartDeploys(version?.chartTag ?? '')).toBe(uploaded);
     expect(reconcile(imageUID, earlier.imageUID)).toMatch(/0 need repair/);
   }, 240_000);
 

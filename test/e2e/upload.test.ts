@@ -20,6 +20,7 @@ import { api, finished, uploadArchive, uploadReference, type RequestView } from 
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
+import { deployedImage, withHelm } from '../helpers/helm.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-${uniqueSuffix()}`;
@@ -119,6 +120,8 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   // ViewPort says where to pull it, as the chart does.
   expect(entry).toMatchObject({ imageReference: pinned, imageTag: `${pinned.slice(0, pinned.indexOf('@'))}:${version}` });
   expect(pullWithSkopeo(`${pinned.slice(0, pinned.indexOf('@'))}:${version}`)).toBe(entry?.['digest']);
+  // The chart is in the registry too, as an OCI artifact beside the image.
+  expect(String(entry?.['chartReference'])).toMatch(new RegExp(`^${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/charts/${String(entry?.['chartName'])}@sha256:[0-9a-f]{64}$`));
 }
 
 async function expectRejected(archive: Buffer, code: string): Promise<RequestView> {
@@ -308,6 +311,14 @@ describe('uploading real images', () => {
     expect(pullWithSkopeo(String(theirs['imageTag']))).toBe(theirs['digest']);
     expect(pullWithSkopeo(String(theirs['imageReference']))).toBe(theirs['digest']);
     expect(theirs['digest']).not.toBe(mine['digest']);
+    // Their charts share an OCI repository the same way, and helm deploys each owner's own image from its chart.
+    const chartRepository = `${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/charts/${String(mine['chartName'])}`;
+    expect([mine['chartTag'], theirs['chartTag']]).toEqual([`${chartRepository}:${String(mine['chartVersion'])}`, `${chartRepository}:${String(mine['chartVersion'])}-${second.body.imageUID.slice(0, 12)}`]);
+    await withHelm((helm) => {
+      for (const [entry, tag] of [[mine, String(mine['chartVersion'])], [theirs, `${String(mine['chartVersion'])}-${second.body.imageUID.slice(0, 12)}`]] as const) {
+        expect(deployedImage(helm('template', 'release', `oci://${chartRepository}`, '--version', tag, '--plain-http', '--skip-tests'))).toBe(entry['imageReference']);
+      }
+    });
   }, 150_000);
 
   it('serves a user whose name is as long as a token may carry (255 characters, not ASCII) and refuses a longer one with a reason', async () => {
