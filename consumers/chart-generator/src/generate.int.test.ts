@@ -3,10 +3,12 @@ import { createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { startRegistry } from '../../../test/helpers/registry.js';
 import type { K8sObject } from './chart/manifests.js';
 import { awsChartStore, sha256Hex } from './chart-store.js';
 import { generateChart } from './generate.js';
+import { pushChart, type ChartToPush } from './push-chart.js';
 import { unpackChart } from './repackage-chart.js';
 import { loadManifests, MAX_INLINE_BYTES } from './stored-json.js';
 import { promoteChart } from './promote.js';
@@ -176,6 +178,36 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     const failed = await promoteChart({ ...copied, requestId: 'req-t2' }, promoteDeps);
     expect(failed).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'CHART_ROW' } });
     expect(failed.kind === 'failed' && failed.event.message).toContain(`does not hash to the ${'f'.repeat(64)}`);
+  });
+
+  it('pushes the chart beside the image and an environment\'s own chart into its registry; a registry refusing it ends the request with REGISTRY_PUSH_REFUSED', async () => {
+    const [registry, guarded] = await Promise.all([startRegistry(), startRegistry({ users: { robot: 'secret' } })]);
+    try {
+      const access = { insecure: new Set<string>(), credentials: new Map() };
+      const charts = { pushChart: (chart: ChartToPush, prefix: string) => pushChart(chart, prefix, { access }, quietLogger) };
+      const event = stored();
+      const generated = await generateChart({ ...event, imageReference: `${registry.address}/orbit/billing-api@${event.image.manifestDigest}` }, { ...deps, ...charts });
+      if (generated.kind !== 'generated') throw new Error(generated.event.message);
+      expect(generated.event.chartReference).toMatch(new RegExp(`^${registry.address}/orbit/charts/billing-api@sha256:[0-9a-f]{64}$`));
+      expect(generated.event.chartTag).toBe(`${registry.address}/orbit/charts/billing-api:1.0.0`);
+
+      const copied: ImageCopied = {
+        ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
+        imageReference: `${registry.address}/orbit-testing/billing-api@${event.image.manifestDigest}`, imageTag: `${registry.address}/orbit-testing/billing-api:v1-0-00`,
+      };
+      const promoted = await promoteChart(copied, { ...promoteDeps, ...charts });
+      if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
+      expect(promoted.event.chartTag).toBe(`${registry.address}/orbit-testing/charts/billing-api:1.0.0`);
+      expect(promoted.event.chartReference).not.toBe(generated.event.chartReference);
+
+      const refusedEvent = stored();
+      const refused = await generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
+      expect(refused).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit/charts/billing-api`) } });
+      // Nothing of the refused chart is in the tables: the version never looks charted.
+      expect(await store.getRow(tables.manifests, `${refusedEvent.imageUID}-v1-0-00`)).toBeUndefined();
+    } finally {
+      await Promise.all([registry.stop(), guarded.stop()]);
+    }
   });
 
   it('gives each environment\'s table the manifests its overlay builds: namespace, label, replica bounds', async () => {
