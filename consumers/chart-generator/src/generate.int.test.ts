@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
+import { createDynamo, createS3, isRetriable, newImageUID, PushRefusedError, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -180,7 +180,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect(failed.kind === 'failed' && failed.event.message).toContain(`does not hash to the ${'f'.repeat(64)}`);
   });
 
-  it('pushes the chart beside the image and an environment\'s own chart into its registry; a registry refusing it ends the request with REGISTRY_PUSH_REFUSED', async () => {
+  it('pushes the chart beside the image and an environment\'s own chart into its registry; a registry refusing the upload\'s chart dead-letters the message', async () => {
     const [registry, guarded] = await Promise.all([startRegistry(), startRegistry({ users: { robot: 'secret' } })]);
     try {
       const access = { insecure: new Set<string>(), credentials: new Map() };
@@ -201,8 +201,11 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
       expect(promoted.event.chartReference).not.toBe(generated.event.chartReference);
 
       const refusedEvent = stored();
-      const refused = await generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
-      expect(refused).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit/charts/billing-api`) } });
+      // Nothing is wrong with the upload: the consume loop dead-letters the message (not retriable), and a re-drive once the registry takes it charts it.
+      const refused = generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
+      await expect(refused).rejects.toThrow(PushRefusedError);
+      await expect(refused).rejects.toThrow(`${guarded.address}/orbit/charts/billing-api`);
+      expect(isRetriable(await refused.catch((error: unknown) => error))).toBe(false);
       // Nothing of the refused chart is in the tables: the version never looks charted.
       expect(await store.getRow(tables.manifests, `${refusedEvent.imageUID}-v1-0-00`)).toBeUndefined();
     } finally {

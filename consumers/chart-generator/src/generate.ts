@@ -1,4 +1,4 @@
-import { envelopeFor, OrbitError } from '@orbit/lib';
+import { envelopeFor, OrbitError, PushRefusedError } from '@orbit/lib';
 import type { ChartGenerated, ImageStored, PipelineFailed } from '@orbit/schemas';
 import { renderManifests } from './chart/manifests.js';
 import { renderChart } from './chart/render.js';
@@ -42,7 +42,8 @@ export function environmentFiles(environment: Environment, base: ReadonlyMap<str
  * document) and the Kustomize base with one overlay per environment, for an
  * image just stored in Development. Deterministic, so a redelivery writes the
  * same bytes and rows again. Input no chart can carry ends the request with a
- * reason code; store failures are thrown for the consume loop to retry.
+ * reason code; store failures are thrown for the consume loop to retry, and a
+ * registry refusing the chart (PushRefusedError) for it to dead-letter.
  */
 export async function generateChart(event: ImageStored, deps: GenerateDeps): Promise<GenerateOutcome> {
   const { metadata } = event;
@@ -65,7 +66,8 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
     // Beside the image, in the registry it was pushed to; the request waits for a registry that does not answer.
     const pushed = await deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : deps.registry);
-    if (pushed?.kind === 'refused') return failed('REGISTRY_PUSH_REFUSED', pushed.message);
+    // Nothing is wrong with the upload: the message goes to the DLQ (the request fails DEAD_LETTERED, naming this), and is re-driven once the registry takes it.
+    if (pushed?.kind === 'refused') throw new PushRefusedError(pushed.message);
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };
     // Each environment's table holds that environment's manifests (what its overlay builds); the base row keeps the base they come from.
     await deps.store.putRow(deps.tables.manifests, {
