@@ -5,6 +5,7 @@
  * message; broken and hostile archives end `failed` with their reason code,
  * an error-log row, and nothing in the Development bucket.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -319,6 +320,9 @@ describe('uploading real images', () => {
         expect(deployedImage(helm('template', 'release', `oci://${chartRepository}`, '--version', tag, '--plain-http', '--skip-tests'))).toBe(entry['imageReference']);
       }
     });
+    // charts:push finds both where ViewPort says, with nothing to push.
+    const check = execFileSync(process.execPath, ['consumers/chart-generator/dist/charts-push-cli.js', '--dry-run', '--image', second.body.imageUID], { encoding: 'utf8' });
+    expect(check).toContain('checked 1 charts; 0 missing, 0 cannot be checked');
   }, 150_000);
 
   it('serves a user whose name is as long as a token may carry (255 characters, not ASCII) and refuses a longer one with a reason', async () => {

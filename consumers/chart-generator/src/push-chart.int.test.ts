@@ -5,12 +5,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installChartTools } from '../../../deploy/local/tools/chart-tools.js';
-import { quietLogger } from '../../../test/helpers/index.js';
+import { createDynamo, createS3 } from '@orbit/lib';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
 import { renderChart } from './chart/render.js';
 import { packageChart } from './package-chart.js';
 import { pushChart } from './push-chart.js';
 import { chartPullingFrom } from './repackage-chart.js';
+import { checkChart, repushChart, type ChartPlacement } from './repush-charts.js';
+import { awsChartStore } from './chart-store.js';
 import { SCENARIOS } from './testing/inputs.js';
 
 /** Charts pushed as OCI artifacts into a real registry, pulled back by helm itself. */
@@ -77,5 +80,27 @@ describe('a chart pushed as an OCI artifact', () => {
     const allowed = await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${guarded.address}/orbit`, { access: { ...access, credentials: new Map([[guarded.address, { username: 'robot', password: 'secret' }]]) } }, quietLogger);
     expect(allowed.kind).toBe('pushed');
     expect(await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, 'orbit', { access }, quietLogger)).toMatchObject({ kind: 'refused', message: expect.stringContaining('names no registry repository') });
+  });
+});
+
+describe('charts:push', () => {
+  const store = awsChartStore(createS3(testConfig), createDynamo(testConfig), testConfig.ORBIT_BUCKET_CHARTS);
+
+  it('finds a stored chart the registry lacks, pushes it from the chart bucket, and then finds it held', async () => {
+    const tgz = await packageChart(renderChart(SCENARIOS.realistic!), 'billing-api', '1.0.0');
+    const stored = await store.putObject(`test/${uniqueSuffix()}/billing-api-1.0.0.tgz`, tgz, 'application/gzip');
+    const placement: ChartPlacement = {
+      environment: 'Development', imageUID: UID, imageVersion: 'v1-0-00', chartName: 'billing-api',
+      chart: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, chartSha256: stored.sha256, registryPrefix: `${registry.address}/backfill-${uniqueSuffix()}`,
+    };
+    const deps = { store, pushing: { access }, log: quietLogger };
+    const before = await checkChart(placement, deps);
+    expect(before).toMatchObject({ kind: 'missing', reference: expect.stringMatching(new RegExp(`^${placement.registryPrefix}/charts/billing-api@sha256:`)) });
+    expect(await repushChart(placement, deps)).toBeUndefined();
+    expect(await checkChart(placement, deps)).toEqual({ ...before, kind: 'held' });
+    expect((await helmPull(`${placement.registryPrefix}/charts/billing-api`, '1.0.0')).bytes.equals(tgz)).toBe(true);
+    // A chart whose bytes are not what its row recorded is reported, not pushed.
+    expect(await checkChart({ ...placement, chartSha256: 'f'.repeat(64) }, deps)).toMatchObject({ kind: 'unpushable', why: expect.stringContaining('does not hash to') });
+    expect(await repushChart({ ...placement, registryPrefix: `${guarded.address}/orbit` }, deps)).toContain(`${guarded.address}/orbit/charts/billing-api`);
   });
 });

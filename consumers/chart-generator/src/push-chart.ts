@@ -1,6 +1,6 @@
 import {
   isPushRefusal, OCI_MANIFEST_TYPE, pushClientOf, pushRepositoryOf, RegistryPush, sha256Of, tagManifest,
-  type Logger, type RegistryAccess, type RegistryClient,
+  type Logger, type PushRepository, type RegistryAccess, type RegistryClient,
 } from '@orbit/lib';
 import { parse } from 'yaml';
 import { ChartRowError } from './errors.js';
@@ -79,30 +79,50 @@ export type ChartPushOutcome = { readonly kind: 'pushed'; readonly chart: Pushed
 /** `<registry/path>/charts/<chart name>`, the repository a chart is pushed into. */
 export const chartRepositoryOf = (registryPrefix: string, chartName: string): string => `${registryPrefix.replace(/\/+$/, '')}/charts/${chartName}`;
 
-/**
- * Pushes a packaged chart as an OCI artifact, so `helm pull oci://…`,
- * Argo CD and Flux (OCI Helm repositories) and a registry's UI see it. Blobs
- * already there are not sent again; the manifest is tagged with the chart
- * version. A refusal is answered (the request fails with
- * REGISTRY_PUSH_REFUSED); a registry that does not answer throws
- * RegistryUnavailableError, and the message is tried again.
- */
-export async function pushChart({ tgz, chartName, imageUID }: ChartToPush, registryPrefix: string, pushing: ChartPushing, log: Logger): Promise<ChartPushOutcome> {
+/** The repository, a client for it, and the artifact: what a push or a look needs; a message when the chart or the prefix cannot be pushed. */
+async function prepared({ tgz, chartName }: ChartToPush, registryPrefix: string, pushing: ChartPushing): Promise<{ target: PushRepository; client: RegistryClient; artifact: ChartArtifact } | string> {
   const target = pushRepositoryOf(chartRepositoryOf(registryPrefix, chartName));
-  if (!target) return { kind: 'refused', message: `"${registryPrefix}" names no registry repository to push chart ${chartName} to` };
+  if (!target) return `"${registryPrefix}" names no registry repository to push chart ${chartName} to`;
   let chartYaml: unknown;
   try {
     chartYaml = parse((await unpackChart(tgz, chartName)).get('Chart.yaml') ?? '', { version: '1.1' });
   } catch (error) {
-    if (error instanceof ChartRowError) return { kind: 'refused', message: error.message };
+    if (error instanceof ChartRowError) return error.message;
     throw error;
   }
-  if (chartYaml === null || typeof chartYaml !== 'object') return { kind: 'refused', message: `chart ${chartName} has no Chart.yaml` };
-  const artifact = chartArtifactOf(tgz, chartYaml as Record<string, unknown>);
+  if (chartYaml === null || typeof chartYaml !== 'object') return `chart ${chartName} has no Chart.yaml`;
+  return { target, client: pushClientOf(target, pushing.access), artifact: chartArtifactOf(tgz, chartYaml as Record<string, unknown>) };
+}
+
+/**
+ * Pushes a packaged chart as an OCI artifact, so `helm pull oci://…`,
+ * Argo CD and Flux (OCI Helm repositories) and a registry's UI see it. Blobs
+ * already there are not sent again; the manifest is tagged with the chart
+ * version. A refusal is answered; a registry that does not answer throws
+ * RegistryUnavailableError, and the message is tried again.
+ */
+export async function pushChart(chart: ChartToPush, registryPrefix: string, pushing: ChartPushing, log: Logger): Promise<ChartPushOutcome> {
+  const ready = await prepared(chart, registryPrefix, pushing);
+  if (typeof ready === 'string') return { kind: 'refused', message: ready };
+  const { target, client, artifact } = ready;
   try {
-    return { kind: 'pushed', chart: await pushArtifact(pushClientOf(target, pushing.access), { ...target, tags: chartTagsOf(artifact.tag, imageUID) }, artifact, tgz, log) };
+    return { kind: 'pushed', chart: await pushArtifact(client, { ...target, tags: chartTagsOf(artifact.tag, chart.imageUID) }, artifact, chart.tgz, log) };
   } catch (error) {
-    if (isPushRefusal(error)) return { kind: 'refused', message: `pushing chart ${chartName} to ${target.name}: ${error.message}` };
+    if (isPushRefusal(error)) return { kind: 'refused', message: `pushing chart ${chart.chartName} to ${target.name}: ${error.message}` };
+    throw error;
+  }
+}
+
+/** Whether the registry holds the chart's artifact (its manifest, by digest): `reference` names it either way; a message when it cannot be asked. */
+export async function chartHeld(chart: ChartToPush, registryPrefix: string, pushing: ChartPushing): Promise<{ readonly reference: string; readonly held: boolean } | string> {
+  const ready = await prepared(chart, registryPrefix, pushing);
+  if (typeof ready === 'string') return ready;
+  const { target, client, artifact } = ready;
+  const reference = `${target.name}@${artifact.digest}`;
+  try {
+    return { reference, held: await new RegistryPush(client, target.registry).manifestAt(artifact.digest) !== undefined };
+  } catch (error) {
+    if (isPushRefusal(error)) return `looking for ${reference}: ${error.message}`;
     throw error;
   }
 }

@@ -1,0 +1,57 @@
+/**
+ * `npm run charts:push [-- --dry-run] [--image <imageUID>]`: checks that
+ * every version's chart (or one image's) is in the registry beside its image,
+ * `<ORBIT_IMAGE_REGISTRY>/charts/<chart name>`, and each environment's own
+ * chart in that environment's registry, and pushes the missing ones from the
+ * chart bucket: versions charted before Orbit pushed charts, or a registry
+ * that lost them. On a healthy system it reports and changes nothing. Exits 1
+ * when something is left for a person: a dry run that found work, or a chart
+ * a registry refused or that cannot be read.
+ */
+import {
+  bucketEnv, createDynamo, createLogger, createS3, IMAGE_UID_PATTERN, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  runtimeEnv, stderrDestination, tableName,
+} from '@orbit/lib';
+import { awsChartStore } from './chart-store.js';
+import { ENVIRONMENTS } from './environment.js';
+import { chartPlacementOf, chartRows, checkChart, repushChart, type ChartPlacement } from './repush-charts.js';
+
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]');
+if (values.image !== undefined && !new RegExp(IMAGE_UID_PATTERN).test(values.image)) {
+  process.stderr.write(`--image must be an image UID, got ${JSON.stringify(values.image)}\n`);
+  process.exit(2);
+}
+const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...registryAccessEnv });
+const log = createLogger({ service: 'charts-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
+const dynamo = createDynamo(config);
+const deps = { store: awsChartStore(createS3(config), dynamo, config.ORBIT_BUCKET_CHARTS), pushing: { access: registryAccessOf(config) }, log };
+
+const placements: ChartPlacement[] = [];
+for (const environment of ENVIRONMENTS) {
+  for (const row of await chartRows(dynamo, tableName(kustomizeTableKeyOf(environment), config), values.image)) {
+    const placement = chartPlacementOf(row, environment, config.ORBIT_IMAGE_REGISTRY);
+    if (placement) placements.push(placement);
+  }
+}
+const checks = [];
+for (const placement of placements) checks.push(await checkChart(placement, deps));
+const missing = checks.filter((check) => check.kind === 'missing');
+const unpushable = checks.flatMap((check) => (check.kind === 'unpushable' ? [check] : []));
+process.stdout.write(`checked ${placements.length} charts; ${missing.length} missing, ${unpushable.length} cannot be checked\n`);
+for (const { placement, why } of unpushable) process.stdout.write(`  ${placement.imageUID} ${placement.imageVersion} (${placement.environment}): ${why}\n`);
+let refused = 0;
+for (const check of missing) {
+  if (check.kind !== 'missing') continue;
+  const { placement, reference } = check;
+  if (values['dry-run']) {
+    process.stdout.write(`  missing ${reference} (${placement.imageUID} ${placement.imageVersion}, ${placement.environment})\n`);
+    continue;
+  }
+  const why = await repushChart(placement, deps);
+  if (why === undefined) process.stdout.write(`  pushed ${reference}\n`);
+  else {
+    refused += 1;
+    process.stdout.write(`  refused ${reference}: ${why}\n`);
+  }
+}
+if ((values['dry-run'] ? missing.length : refused) + unpushable.length > 0) process.exitCode = 1;

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { chartPlacementOf } from './repush-charts.js';
+
+const row = {
+  helmChartName: 'U-v1-0-00', imageUID: 'U', imageVersion: 'v1-0-00', chartName: 'billing-api', chartSha256: 'c'.repeat(64),
+  chart: { bucket: 'helm-chart-1224-bkt-k8d-aws', key: 'U-v1-0-00/billing-api-1.0.0.tgz', versionId: 'c1' },
+};
+
+describe('chartPlacementOf', () => {
+  it('puts every version\'s chart beside the upload, and an environment\'s own chart in the registry its row pins', () => {
+    expect(chartPlacementOf(row, 'Development', 'registry.example/orbit')).toMatchObject({ environment: 'Development', registryPrefix: 'registry.example/orbit', chart: row.chart, chartSha256: row.chartSha256 });
+    const own = { ...row, imageReference: `harbor-testing.example:8443/orbit-testing/billing-api@sha256:${'1'.repeat(64)}`, chart: { ...row.chart, key: 'U-v1-0-00/testing/billing-api-1.0.0.tgz' } };
+    expect(chartPlacementOf(own, 'Testing', 'registry.example/orbit')).toMatchObject({ environment: 'Testing', registryPrefix: 'harbor-testing.example:8443/orbit-testing', chart: own.chart });
+  });
+
+  it('leaves out rows serving the upload\'s chart, and rows too old or broken to say', () => {
+    expect(chartPlacementOf(row, 'Staging', 'registry.example/orbit')).toBeUndefined();
+    expect(chartPlacementOf({ ...row, chartSha256: undefined }, 'Development', 'registry.example/orbit')).toBeUndefined();
+    expect(chartPlacementOf({ ...row, chart: null }, 'Development', 'registry.example/orbit')).toBeUndefined();
+    expect(chartPlacementOf({ ...row, imageReference: 'elsewhere.example/other-name@sha256:1' }, 'Testing', 'registry.example/orbit')).toBeUndefined();
+  });
+});

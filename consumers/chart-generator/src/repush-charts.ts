@@ -1,0 +1,90 @@
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@orbit/lib';
+import type { ObjectRef } from '@orbit/schemas';
+import { sha256Hex, type ChartStore } from './chart-store.js';
+import type { Environment } from './environment.js';
+import { chartHeld, pushChart, type ChartPushing } from './push-chart.js';
+
+/** A chart a registry should hold: every version's, beside its image; and each environment's own, in that environment's registry. */
+export interface ChartPlacement {
+  readonly environment: Environment;
+  readonly imageUID: string;
+  readonly imageVersion: string;
+  readonly chartName: string;
+  readonly chart: ObjectRef;
+  readonly chartSha256: string;
+  /** The registry path it goes under (`<this>/charts/<chart name>`). */
+  readonly registryPrefix: string;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * Where a kustomize table row's chart belongs: a Development row's beside the
+ * upload (`uploadRegistry`); another environment's only when it pulls from a
+ * registry of its own (its row pins a reference there and holds a chart
+ * packaged for it), in that registry. Undefined for rows serving the upload's
+ * chart, and for rows too old to say.
+ */
+export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environment: Environment, uploadRegistry: string): ChartPlacement | undefined {
+  const imageUID = text(row['imageUID']);
+  const imageVersion = text(row['imageVersion']);
+  const chartName = text(row['chartName']);
+  const chartSha256 = text(row['chartSha256']);
+  const ref = row['chart'] as Partial<ObjectRef> | undefined;
+  if (!imageUID || !imageVersion || !chartName || !chartSha256 || typeof ref?.bucket !== 'string' || typeof ref.key !== 'string') return undefined;
+  const chart = { bucket: ref.bucket, key: ref.key, versionId: typeof ref.versionId === 'string' ? ref.versionId : null };
+  if (environment === 'Development') return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: uploadRegistry };
+  const pinned = text(row['imageReference']);
+  const repository = pinned?.slice(0, pinned.lastIndexOf('@'));
+  if (!repository?.endsWith(`/${chartName}`)) return undefined;
+  return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: repository.slice(0, -chartName.length - 1) };
+}
+
+/** Every row of a kustomize table, or one image's. */
+export async function chartRows(dynamo: DynamoDBDocumentClient, table: string, imageUID?: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({
+      TableName: table, ExclusiveStartKey: start, ConsistentRead: true,
+      ...(imageUID === undefined ? {} : { FilterExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': imageUID } }),
+    }));
+    rows.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return rows;
+}
+
+export type ChartCheck =
+  | { readonly kind: 'held' | 'missing'; readonly placement: ChartPlacement; readonly reference: string }
+  | { readonly kind: 'unpushable'; readonly placement: ChartPlacement; readonly why: string };
+
+export interface ChartRepushDeps {
+  readonly store: ChartStore;
+  readonly pushing: ChartPushing;
+  readonly log: Logger;
+}
+
+/** The stored chart's bytes, when they are what its row recorded. */
+async function storedChart(placement: ChartPlacement, store: ChartStore): Promise<Buffer | string> {
+  const bytes = await store.getObject(placement.chart);
+  return sha256Hex(bytes) === placement.chartSha256 ? bytes : `${placement.chart.bucket}/${placement.chart.key} does not hash to the ${placement.chartSha256} its row recorded`;
+}
+
+/** Whether the chart's registry holds it (one HEAD after reading the small stored chart). */
+export async function checkChart(placement: ChartPlacement, deps: ChartRepushDeps): Promise<ChartCheck> {
+  const tgz = await storedChart(placement, deps.store);
+  if (typeof tgz === 'string') return { kind: 'unpushable', placement, why: tgz };
+  const held = await chartHeld({ tgz, chartName: placement.chartName, imageUID: placement.imageUID }, placement.registryPrefix, deps.pushing);
+  if (typeof held === 'string') return { kind: 'unpushable', placement, why: held };
+  return { kind: held.held ? 'held' : 'missing', placement, reference: held.reference };
+}
+
+/** Pushes a missing chart; the registry's refusal when it will not take it. */
+export async function repushChart(placement: ChartPlacement, deps: ChartRepushDeps): Promise<string | undefined> {
+  const tgz = await storedChart(placement, deps.store);
+  if (typeof tgz === 'string') return tgz;
+  const outcome = await pushChart({ tgz, chartName: placement.chartName, imageUID: placement.imageUID }, placement.registryPrefix, deps.pushing, deps.log);
+  return outcome.kind === 'refused' ? outcome.message : undefined;
+}
