@@ -199,6 +199,9 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
       if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
       expect(promoted.event.chartTag).toBe(`${registry.address}/orbit-testing/charts/billing-api:1.0.0`);
       expect(promoted.event.chartReference).not.toBe(generated.event.chartReference);
+      // A target registry refusing the environment's chart fails the transfer with a reason; asked again once it takes it, the transfer finishes.
+      const refusedPromotion = await promoteChart({ ...copied, imageReference: `${guarded.address}/orbit-testing/billing-api@${event.image.manifestDigest}` }, { ...promoteDeps, ...charts });
+      expect(refusedPromotion).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit-testing/charts/billing-api`) } });
 
       const refusedEvent = stored();
       // Nothing is wrong with the upload: the consume loop dead-letters the message (not retriable), and a re-drive once the registry takes it charts it.

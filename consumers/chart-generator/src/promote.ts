@@ -1,4 +1,4 @@
-import { envelopeFor } from '@orbit/lib';
+import { envelopeFor, PushRefusedError } from '@orbit/lib';
 import type { ChartPromoted, ImageCopied, ObjectRef, PipelineFailed } from '@orbit/schemas';
 import type { K8sObject } from './chart/manifests.js';
 import { sha256Hex, type ChartStore } from './chart-store.js';
@@ -28,9 +28,6 @@ interface StoredChart {
   readonly pushed?: PushedChart;
 }
 
-/** The registry refused the environment's own chart: the transfer fails with REGISTRY_PUSH_REFUSED. */
-class ChartPushRefused extends Error {}
-
 function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | undefined {
   const ref = row['chart'] as Partial<ObjectRef> | undefined | null;
   const sha256 = row['chartSha256'];
@@ -56,7 +53,8 @@ async function chartForOwnRegistry(deps: PromoteDeps, upload: StoredChart, row: 
   const stored = await store.putObject(`${helmChartName}/${target.toLowerCase()}/${packageFileNameOf(chartName, chartVersion)}`, repacked, 'application/gzip');
   // Into the registry the environment pulls its image from: `<its path>/charts/<chart name>`.
   const pushed = await deps.pushChart?.({ tgz: repacked, chartName, imageUID }, repository.slice(0, repository.lastIndexOf('/')));
-  if (pushed?.kind === 'refused') throw new ChartPushRefused(pushed.message);
+  // The registry refused the environment's own chart: the transfer fails with REGISTRY_PUSH_REFUSED.
+  if (pushed?.kind === 'refused') throw new PushRefusedError(pushed.message);
   return { ref: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256, ...(pushed ? { pushed: pushed.chart } : {}) };
 }
 
@@ -108,7 +106,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
     }
   } catch (error) {
     if (error instanceof ChartRowError) return failed('CHART_ROW', `the chart ${helmChartName} cannot be read: ${error.message}`);
-    if (error instanceof ChartPushRefused) return failed('REGISTRY_PUSH_REFUSED', error.message);
+    if (error instanceof PushRefusedError) return failed('REGISTRY_PUSH_REFUSED', error.message);
     throw error;
   }
   // The target serves its own chart, or the upload's: never the source's, which may pull from the source's registry.
