@@ -62,10 +62,12 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const manifests = renderManifests(input);
     const base = kustomizeBase(manifests);
 
-    const chart = await deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip');
+    // Into the chart bucket, and beside the image in the registry it was pushed to (which is waited for when it does not answer), side by side.
+    const [chart, pushed] = await Promise.all([
+      deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip'),
+      deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : deps.registry),
+    ]);
     const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
-    // Beside the image, in the registry it was pushed to; the request waits for a registry that does not answer.
-    const pushed = await deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : deps.registry);
     // Nothing is wrong with the upload: the message goes to the DLQ (the request fails DEAD_LETTERED, naming this), and is re-driven once the registry takes it.
     if (pushed?.kind === 'refused') throw new PushRefusedError(pushed.message);
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };

@@ -50,9 +50,11 @@ async function chartForOwnRegistry(deps: PromoteDeps, upload: StoredChart, row: 
   if (sha256Hex(packaged) !== upload.sha256) throw new ChartRowError(`${upload.ref.bucket}/${upload.ref.key} does not hash to the ${upload.sha256} its row recorded`);
   const repository = imageReference.slice(0, imageReference.lastIndexOf('@'));
   const repacked = await chartPullingFrom(packaged, chartName, chartVersion, repository);
-  const stored = await store.putObject(`${helmChartName}/${target.toLowerCase()}/${packageFileNameOf(chartName, chartVersion)}`, repacked, 'application/gzip');
-  // Into the registry the environment pulls its image from: `<its path>/charts/<chart name>`.
-  const pushed = await deps.pushChart?.({ tgz: repacked, chartName, imageUID }, repository.slice(0, repository.lastIndexOf('/')));
+  // Into the chart bucket, and into the registry the environment pulls its image from (`<its path>/charts/<chart name>`), side by side.
+  const [stored, pushed] = await Promise.all([
+    store.putObject(`${helmChartName}/${target.toLowerCase()}/${packageFileNameOf(chartName, chartVersion)}`, repacked, 'application/gzip'),
+    deps.pushChart?.({ tgz: repacked, chartName, imageUID }, repository.slice(0, repository.lastIndexOf('/'))),
+  ]);
   // The registry refused the environment's own chart: the transfer fails with REGISTRY_PUSH_REFUSED.
   if (pushed?.kind === 'refused') throw new PushRefusedError(pushed.message);
   return { ref: { bucket: stored.bucket, key: stored.key, versionId: stored.versionId }, sha256: stored.sha256, ...(pushed ? { pushed: pushed.chart } : {}) };
