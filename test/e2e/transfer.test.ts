@@ -10,8 +10,7 @@
  * was lost.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -21,10 +20,10 @@ import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
 import { stackStatus, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
+import { withHelm } from '../helpers/helm.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { archiveOf, buildImage as buildSyntheticImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
 import { pullWithSkopeo } from '../helpers/registry.js';
-import { installChartTools } from '../../deploy/local/tools/chart-tools.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/index.js';
 
 const USER = `tx-${uniqueSuffix()}`;
@@ -235,11 +234,7 @@ describe('transferring an image from Development to Testing', () => {
 
     // Helm (and Argo CD, Flux) read Production's charts as a chart repository, the release manager's token as the password.
     const { chartName, chartVersion, chartLocation } = view.body.versions[0] as { chartName: string; chartVersion: string; chartLocation: { bucket: string; key: string; versionId: string } };
-    const helm = (await installChartTools()).paths.helm ?? 'helm';
-    const home = mkdtempSync(join(tmpdir(), 'orbit-helm-'));
-    try {
-      const env = { ...process.env, HELM_CONFIG_HOME: join(home, 'config'), HELM_CACHE_HOME: join(home, 'cache'), HELM_DATA_HOME: join(home, 'data') };
-      const run = (...args: string[]): string => execFileSync(helm, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    await withHelm(async (run, home) => {
       run('repo', 'add', 'orbit-production', `${GATEWAY_URL}/helm/Production/${encodeURIComponent(USER)}`, '--username', 'argocd', '--password', tokenFor(releaseManager, ['release-manager']));
       const listed = JSON.parse(run('search', 'repo', 'orbit-production/', '--output', 'json')) as { name: string; version: string; app_version: string }[];
       expect(listed).toEqual([expect.objectContaining({ name: `orbit-production/${chartName}`, version: chartVersion, app_version: VERSION })]);
@@ -253,9 +248,7 @@ describe('transferring an image from Development to Testing', () => {
       // A developer without the role finds nothing of it there.
       run('repo', 'add', 'orbit-stranger', `${GATEWAY_URL}/helm/Production/${encodeURIComponent(USER)}`, '--username', 'x', '--password', tokenFor(stranger));
       expect(JSON.parse(run('search', 'repo', 'orbit-stranger/', '--output', 'json'))).toEqual([]);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
+    });
   }, 180_000);
 
   it('what Testing deploys can be pulled by the digest its manifests pin: the pipeline pushed it to the registry (docker and OCI archives)', async () => {

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installChartTools } from '../../../deploy/local/tools/chart-tools.js';
-import { createDynamo, createS3 } from '@orbit/lib';
+import { createDynamo, createS3, RegistryClient, RegistryPush } from '@orbit/lib';
+import { withHelm } from '../../../test/helpers/helm.js';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { startRegistry, type TestRegistry } from '../../../test/helpers/registry.js';
 import { renderChart } from './chart/render.js';
@@ -18,34 +15,30 @@ import { SCENARIOS } from './testing/inputs.js';
 
 /** Charts pushed as OCI artifacts into a real registry, pulled back by helm itself. */
 
-const execFileAsync = promisify(execFile);
 const access = { insecure: new Set<string>(), credentials: new Map() };
 let registry: TestRegistry;
 let guarded: TestRegistry;
-let helm: string;
-let home: string;
 
 beforeAll(async () => {
   [registry, guarded] = await Promise.all([startRegistry(), startRegistry({ users: { robot: 'secret' } })]);
-  helm = (await installChartTools()).paths.helm ?? 'helm';
-  home = await mkdtemp(join(tmpdir(), 'orbit-helm-oci-'));
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all([registry?.stop(), guarded?.stop()]);
-  if (home) await rm(home, { recursive: true, force: true });
 });
 
 const UID = 'AbCdEf123456'.padEnd(60, 'x');
 
-/** `helm pull oci://… --version` into a fresh directory: the archive's bytes, and the manifest digest helm reports. */
-async function helmPull(repository: string, version: string): Promise<{ bytes: Buffer; digest: string }> {
-  const destination = await mkdtemp(join(home, 'pull-'));
-  const env = { ...process.env, HELM_CONFIG_HOME: join(home, 'config'), HELM_CACHE_HOME: join(home, 'cache'), HELM_DATA_HOME: join(home, 'data') };
-  const { stdout, stderr } = await execFileAsync(helm, ['pull', `oci://${repository}`, '--version', version, '--plain-http', '--destination', destination], { env });
-  const [file] = await readdir(destination);
-  return { bytes: await readFile(join(destination, file ?? '')), digest: /Digest: (sha256:[0-9a-f]{64})/.exec(`${stdout}${stderr}`)?.[1] ?? '' };
-}
+/** `helm pull oci://… --version`: the archive's bytes. */
+const helmPull = (repository: string, version: string): Promise<Buffer> => withHelm(async (helm, home) => {
+  helm('pull', `oci://${repository}`, '--version', version, '--plain-http', '--destination', home);
+  const [file] = (await readdir(home)).filter((name) => name.endsWith('.tgz'));
+  return readFile(join(home, file ?? ''));
+});
+
+/** The manifest digest a tag names in a repository of the registry. */
+const taggedDigest = (repository: string, tag: string): Promise<string | undefined> =>
+  new RegistryPush(new RegistryClient({ registry: registry.address, repository, insecure: true }), registry.address).manifestAt(tag);
 
 describe('a chart pushed as an OCI artifact', () => {
   const files = renderChart(SCENARIOS.realistic!);
@@ -56,9 +49,8 @@ describe('a chart pushed as an OCI artifact', () => {
     if (outcome.kind !== 'pushed') throw new Error(outcome.message);
     expect(outcome.chart.reference).toMatch(new RegExp(`^${registry.address}/orbit/charts/billing-api@sha256:[0-9a-f]{64}$`));
     expect(outcome.chart.tagReference).toBe(`${registry.address}/orbit/charts/billing-api:1.0.0`);
-    const pulled = await helmPull(`${registry.address}/orbit/charts/billing-api`, '1.0.0');
-    expect(pulled.bytes.equals(tgz)).toBe(true);
-    expect(pulled.digest).toBe(outcome.chart.reference.slice(outcome.chart.reference.indexOf('@') + 1));
+    expect((await helmPull(`${registry.address}/orbit/charts/billing-api`, '1.0.0')).equals(tgz)).toBe(true);
+    expect(await taggedDigest('orbit/charts/billing-api', '1.0.0')).toBe(outcome.chart.reference.slice(outcome.chart.reference.indexOf('@') + 1));
     expect(await pushChart({ tgz, chartName: 'billing-api', imageUID: UID }, `${registry.address}/orbit`, { access }, quietLogger)).toEqual(outcome);
   });
 
@@ -69,8 +61,8 @@ describe('a chart pushed as an OCI artifact', () => {
     const second = await pushChart({ tgz: other, chartName: 'billing-api', imageUID: UID }, `${registry.address}/shared`, { access }, quietLogger);
     if (second.kind !== 'pushed') throw new Error(second.message);
     expect(second.chart.tagReference).toBe(`${registry.address}/shared/charts/billing-api:1.0.0-AbCdEf123456`);
-    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0-AbCdEf123456')).bytes.equals(other)).toBe(true);
-    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0')).bytes.equals(first)).toBe(true);
+    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0-AbCdEf123456')).equals(other)).toBe(true);
+    expect((await helmPull(`${registry.address}/shared/charts/billing-api`, '1.0.0')).equals(first)).toBe(true);
   });
 
   it('answers a refusal, with the registry and the reason, when the registry takes no anonymous push', async () => {
@@ -98,7 +90,7 @@ describe('charts:push', () => {
     expect(before).toMatchObject({ kind: 'missing', reference: expect.stringMatching(new RegExp(`^${placement.registryPrefix}/charts/billing-api@sha256:`)) });
     expect(await repushChart(placement, deps)).toBeUndefined();
     expect(await checkChart(placement, deps)).toEqual({ ...before, kind: 'held' });
-    expect((await helmPull(`${placement.registryPrefix}/charts/billing-api`, '1.0.0')).bytes.equals(tgz)).toBe(true);
+    expect((await helmPull(`${placement.registryPrefix}/charts/billing-api`, '1.0.0')).equals(tgz)).toBe(true);
     // A chart whose bytes are not what its row recorded is reported, not pushed.
     expect(await checkChart({ ...placement, chartSha256: 'f'.repeat(64) }, deps)).toMatchObject({ kind: 'unpushable', why: expect.stringContaining('does not hash to') });
     expect(await repushChart({ ...placement, registryPrefix: `${guarded.address}/orbit` }, deps)).toContain(`${guarded.address}/orbit/charts/billing-api`);
