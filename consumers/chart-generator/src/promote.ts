@@ -1,7 +1,7 @@
 import { envelopeFor, PushRefusedError } from '@orbit/lib';
-import type { ChartPromoted, ImageCopied, ObjectRef, PipelineFailed } from '@orbit/schemas';
+import type { ChartPromoted, ImageCopied, PipelineFailed } from '@orbit/schemas';
 import type { K8sObject } from './chart/manifests.js';
-import { sha256Hex, type ChartStore } from './chart-store.js';
+import type { ChartStore } from './chart-store.js';
 import { parseEnvironment, type Environment } from './environment.js';
 import { ChartRowError } from './errors.js';
 import { overlaidManifests, repinnedImage } from './kustomize.js';
@@ -9,6 +9,7 @@ import { helmChartNameOf } from './naming.js';
 import { packageFileNameOf } from './package-chart.js';
 import type { ChartPushOutcome, ChartToPush, PushedChart } from './push-chart.js';
 import { chartPullingFrom } from './repackage-chart.js';
+import { readStoredChart, storedChartOf, type StoredChart } from './stored-chart.js';
 import { inlineOrObject, loadManifests } from './stored-json.js';
 
 export interface PromoteDeps {
@@ -21,18 +22,9 @@ export interface PromoteDeps {
   pushChart?(chart: ChartToPush, registryPrefix: string): Promise<ChartPushOutcome>;
 }
 
-/** A chart row's packaged chart: where it lies and its SHA-256 (and, for an environment's own, where it was pushed). */
-interface StoredChart {
-  readonly ref: ObjectRef;
-  readonly sha256: string;
+/** An environment's own chart, and where it was pushed. */
+interface OwnChart extends StoredChart {
   readonly pushed?: PushedChart;
-}
-
-function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | undefined {
-  const ref = row['chart'] as Partial<ObjectRef> | undefined | null;
-  const sha256 = row['chartSha256'];
-  if (typeof ref?.bucket !== 'string' || typeof ref.key !== 'string' || typeof sha256 !== 'string') return undefined;
-  return { ref: { bucket: ref.bucket, key: ref.key, versionId: typeof ref.versionId === 'string' ? ref.versionId : null }, sha256 };
 }
 
 /**
@@ -41,13 +33,12 @@ function storedChartOf(row: Readonly<Record<string, unknown>>): StoredChart | un
  * beside it under the environment's name. Deterministic, so a redelivery
  * keeps the object's version.
  */
-async function chartForOwnRegistry(deps: PromoteDeps, upload: StoredChart, row: Readonly<Record<string, unknown>>, event: ImageCopied & { imageReference: string }, target: Environment): Promise<StoredChart> {
+async function chartForOwnRegistry(deps: PromoteDeps, upload: StoredChart, row: Readonly<Record<string, unknown>>, event: ImageCopied & { imageReference: string }, target: Environment): Promise<OwnChart> {
   const { imageReference, imageUID } = event;
   const { store } = deps;
   const { chartName, chartVersion, helmChartName } = row;
   if (typeof chartName !== 'string' || typeof chartVersion !== 'string' || typeof helmChartName !== 'string') throw new ChartRowError('the chart row names no chart and version');
-  const packaged = await store.getObject(upload.ref);
-  if (sha256Hex(packaged) !== upload.sha256) throw new ChartRowError(`${upload.ref.bucket}/${upload.ref.key} does not hash to the ${upload.sha256} its row recorded`);
+  const packaged = await readStoredChart(store, upload);
   const repository = imageReference.slice(0, imageReference.lastIndexOf('@'));
   const repacked = await chartPullingFrom(packaged, chartName, chartVersion, repository);
   // Into the chart bucket, and into the registry the environment pulls its image from (`<its path>/charts/<chart name>`), side by side.
@@ -97,7 +88,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
   // Charts generated before base rows kept their manifests have the base rendering itself in their Development row.
   const baseManifests = baseRow?.['manifests'] ?? uploadRow?.['manifests'];
   let base: K8sObject[];
-  let ownChart: StoredChart | undefined;
+  let ownChart: OwnChart | undefined;
   // Rows written before source rows could hold another registry's chart: the source's is the upload's then.
   const uploadChart = storedChartOf(uploadRow ?? row);
   try {

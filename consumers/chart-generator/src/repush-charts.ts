@@ -1,9 +1,11 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
-import { sha256Hex, type ChartStore } from './chart-store.js';
+import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
+import { ChartRowError } from './errors.js';
 import { chartHeld, pushChart, type ChartPushing } from './push-chart.js';
+import { readStoredChart, storedChartOf } from './stored-chart.js';
 
 /** A chart a registry should hold: every version's, beside its image; and each environment's own, in that environment's registry. */
 export interface ChartPlacement {
@@ -30,10 +32,9 @@ export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environ
   const imageUID = text(row['imageUID']);
   const imageVersion = text(row['imageVersion']);
   const chartName = text(row['chartName']);
-  const chartSha256 = text(row['chartSha256']);
-  const ref = row['chart'] as Partial<ObjectRef> | undefined;
-  if (!imageUID || !imageVersion || !chartName || !chartSha256 || typeof ref?.bucket !== 'string' || typeof ref.key !== 'string') return undefined;
-  const chart = { bucket: ref.bucket, key: ref.key, versionId: typeof ref.versionId === 'string' ? ref.versionId : null };
+  const stored = storedChartOf(row);
+  if (!imageUID || !imageVersion || !chartName || !stored) return undefined;
+  const { ref: chart, sha256: chartSha256 } = stored;
   if (environment === 'Development') return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: uploadRegistry };
   const pinned = text(row['imageReference']);
   const repository = pinned?.slice(0, pinned.lastIndexOf('@'));
@@ -66,10 +67,14 @@ export interface ChartRepushDeps {
   readonly log: Logger;
 }
 
-/** The stored chart's bytes, when they are what its row recorded. */
+/** The stored chart's bytes, or why they cannot be pushed: not what its row recorded. */
 async function storedChart(placement: ChartPlacement, store: ChartStore): Promise<Buffer | string> {
-  const bytes = await store.getObject(placement.chart);
-  return sha256Hex(bytes) === placement.chartSha256 ? bytes : `${placement.chart.bucket}/${placement.chart.key} does not hash to the ${placement.chartSha256} its row recorded`;
+  try {
+    return await readStoredChart(store, { ref: placement.chart, sha256: placement.chartSha256 });
+  } catch (error) {
+    if (error instanceof ChartRowError) return error.message;
+    throw error;
+  }
 }
 
 /** Whether the chart's registry holds it (one HEAD after reading the small stored chart). */
