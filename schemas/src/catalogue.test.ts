@@ -26,4 +26,21 @@ describe('bundled Avro schemas', () => {
       expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
     }
   });
+
+  it('carry a multi-platform image\'s index, attestation included, through ImageValidated and ImageStored unchanged', () => {
+    const events = sampleEvents();
+    const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+    const index = {
+      digest: digest('f'), mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { digest: digest('a'), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 500, os: 'linux', architecture: 'arm64', variant: 'v8', attestation: false, configDigest: digest('b'), blobs: [{ digest: digest('c'), sizeBytes: 1234 }] },
+        { digest: digest('9'), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 400, os: '', architecture: '', variant: null, attestation: true, configDigest: digest('8'), blobs: [{ digest: digest('7'), sizeBytes: 12 }] },
+      ],
+    };
+    for (const topic of ['orbit.image.validated', 'orbit.image.stored'] as const) {
+      const event = { ...events[topic], image: { ...events[topic].image, index } };
+      const type = avro.Type.forSchema(schemas.get(topic) as avro.Schema);
+      expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
+    }
+  });
 });

@@ -56,6 +56,41 @@ export interface ImageSummary {
   readonly os: string;
   readonly layers: readonly Layer[];
   readonly config: ImageConfigFacts;
+  /**
+   * The multi-platform index the image is, when every manifest it lists was
+   * there and validated: what is pushed and pinned. The fields above are its
+   * platform for this cluster (linux/amd64, else the first). Null (absent
+   * before 2026-12-02) for a single-platform image.
+   */
+  readonly index?: ImageIndexFacts | null;
+}
+
+export interface IndexedBlob { readonly digest: string; readonly sizeBytes: number }
+
+/** One entry of an image index: a platform's image, or a BuildKit attestation kept so the index stays whole. */
+export interface IndexedManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly sizeBytes: number;
+  /** Empty for an attestation. */
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant: string | null;
+  readonly attestation: boolean;
+  readonly configDigest: string;
+  /** Its layers (an attestation's documents), in order. */
+  readonly blobs: readonly IndexedBlob[];
+}
+
+export interface ImageIndexFacts {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly manifests: readonly IndexedManifest[];
+}
+
+/** The digest an image is pulled and pinned by: its index for a multi-platform image, else its manifest. */
+export function pinnedDigestOf(image: Pick<ImageSummary, 'manifestDigest' | 'index'>): string {
+  return image.index?.digest ?? image.manifestDigest;
 }
 
 export interface UploadRequested extends EventEnvelope {

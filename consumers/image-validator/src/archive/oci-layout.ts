@@ -1,12 +1,24 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
-import { INDEX_TYPES, MANIFEST_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
+import { INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
 import { reject } from './rejections.js';
 
-/** The one image manifest an OCI layout resolves to. */
+/**
+ * A multi-platform image index of the archive whose every entry is there,
+ * manifest, config and blobs: the image is that whole index, not one of its
+ * platforms.
+ */
+export interface ResolvedIndex {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly entries: readonly Descriptor[];
+}
+
+/** The image manifest an OCI layout resolves to for this cluster's platform, and the index it belongs to when it is kept whole. */
 export interface ResolvedManifest {
   readonly manifestDigest: string;
   readonly manifest: ImageManifest;
+  readonly index: ResolvedIndex | null;
   /** org.opencontainers.image.ref.name annotations of the index entries naming it. */
   readonly repoTags: readonly string[];
   readonly notes: readonly string[];
@@ -31,7 +43,7 @@ function platformName(descriptor: Descriptor): string {
  * blobs. An index of unrelated images is refused, because the archive is
  * stored whole and loading it would bring in images nobody validated.
  */
-function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs): Descriptor {
+function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs, whole: boolean): Descriptor {
   const [first] = index.manifests;
   if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
   const digests = new Set(index.manifests.map((entry) => entry.digest));
@@ -45,7 +57,11 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
   const absent = index.manifests.length - present.length;
   const listed = index.manifests.map((entry) => (isAttestation(entry) ? 'an attestation' : platformName(entry)));
-  notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}`);
+  if (whole) {
+    notes.push(`${where} lists ${listed.join(', ')}; every one was validated and the image is the whole index (${platformName(chosen)} describes it here)`);
+    return chosen;
+  }
+  notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}, the only platform kept`);
   return chosen;
 }
 
@@ -65,18 +81,56 @@ function checkDocumentType(mediaType: string | undefined, allowed: ReadonlySet<s
   if (mediaType !== undefined && !allowed.has(mediaType)) reject('BAD_MANIFEST', `${what} has the unsupported media type ${mediaType}`);
 }
 
-function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[]): { digest: string; manifest: ImageManifest } {
+/**
+ * Whether every entry of `index` is an image manifest whose config and blobs
+ * are all in the archive. docker save of a multi-arch image keeps the whole
+ * index but one platform's blobs: that archive is one platform, not the index.
+ */
+function holdsEveryEntry(index: ImageIndex, blobs: ArchiveBlobs): boolean {
+  return index.manifests.every((entry) => {
+    if (!blobs.has(blobPath(entry.digest)) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType))) return false;
+    const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
+    return manifest.success && [manifest.data.config, ...manifest.data.layers].every((blob) => blobs.has(blobPath(blob.digest)));
+  });
+}
+
+function parseJsonOrNull(file: { json: Buffer | null }): unknown {
+  try {
+    return file.json === null ? null : JSON.parse(file.json.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+interface Resolution {
+  readonly digest: string;
+  readonly manifest: ImageManifest;
+  readonly index: ResolvedIndex | null;
+}
+
+/**
+ * Down the indexes to an image manifest. The index right above it is kept
+ * whole when it lists several images and the archive holds all of them,
+ * unless an index above it already had to choose between several (then the
+ * image is ambiguous as a whole, and only the chosen platform is).
+ */
+function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[], chosenAbove: boolean): Resolution {
   const kind = kindOf(descriptor, blobs);
   const file = blobs.blob(descriptor, kind === 'index' ? 'image index' : 'manifest');
   if (kind === 'manifest') {
     const manifest = parseJson(file, manifestShape, 'manifest', 'BAD_MANIFEST');
     checkDocumentType(manifest.mediaType, MANIFEST_TYPES, `manifest ${descriptor.digest}`);
-    return { digest: descriptor.digest, manifest };
+    return { digest: descriptor.digest, manifest, index: null };
   }
   if (depth >= MAX_INDEX_DEPTH) return reject('BAD_MANIFEST', `image indexes nest more than ${MAX_INDEX_DEPTH} deep`);
   const index = parseJson(file, indexShape, 'image index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
-  return resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs), depth + 1, notes);
+  const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
+  const whole = several && !chosenAbove && holdsEveryEntry(index, blobs);
+  const below = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole), depth + 1, notes, chosenAbove || several);
+  if (!whole || below.index !== null) return below;
+  const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
+  return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
 }
 
 /** oci-layout and index.json down to one image manifest, every blob on the way verified. */
@@ -85,11 +139,12 @@ export function resolveOciLayout(blobs: ArchiveBlobs): ResolvedManifest {
   const index = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
   const notes: string[] = [];
-  const top = choose(index, 'index.json', notes, blobs);
-  const { digest, manifest } = resolveFrom(blobs, top, 0, notes);
+  const top = choose(index, 'index.json', notes, blobs, false);
+  const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
+  const { digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)
     .map((entry) => entry.annotations?.[REF_NAME])
     .filter((name): name is string => name !== undefined && name !== ''))];
-  return { manifestDigest: digest, manifest, repoTags, notes };
+  return { manifestDigest: digest, manifest, index: whole, repoTags, notes };
 }

@@ -44,7 +44,7 @@ describe('validateArchive accepts real image layouts', async () => {
       format: 'OCI_ARCHIVE', compression: 'NONE',
       manifestDigest: sha256(ociEntries(image)[2]!.data!), configDigest: image.config.digest,
       repoTags: ['billing-api:1.0.0', 'billing-api:latest'], architecture: 'amd64', os: 'linux',
-      layers: expectedLayers,
+      layers: expectedLayers, index: null,
       config: {
         exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
         workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },
@@ -90,34 +90,88 @@ describe('validateArchive accepts real image layouts', async () => {
     expect(outcome.summary.layers).toEqual(expectedLayers);
   });
 
-  it('takes linux/amd64 from a multi-arch index and says so', async () => {
+  describe('a multi-arch index', async () => {
     const arm = await buildImage({ ...spec, architecture: 'arm64', layers: [{ files: { 'arm': 'yes' } }] });
     const amdEntries = ociEntries(image);
     const armEntries = ociEntries(arm);
-    const platformIndex = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armEntries[2]!.data!), size: armEntries[2]!.data!.length, platform: { os: 'linux', architecture: 'arm64' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(amdEntries[2]!.data!), size: amdEntries[2]!.data!.length, platform: { os: 'linux', architecture: 'amd64' } },
-      ],
-    }));
-    const index = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(platformIndex), size: platformIndex.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }],
-    }));
-    const outcome = accepted(await validate([
-      amdEntries[0]!, { name: 'index.json', data: index }, { name: `blobs/sha256/${sha256(platformIndex).slice(7)}`, data: platformIndex },
-      ...amdEntries.slice(2), ...armEntries.slice(2),
-    ]));
-    expect(outcome.summary.architecture).toBe('amd64');
-    expect(outcome.summary.repoTags).toEqual(['multi']);
-    expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; validated linux\/amd64/);
-    // docker save keeps the whole index but only the local platform's blobs: the platform present is taken.
-    const armOnly = accepted(await validate([
-      amdEntries[0]!, { name: 'index.json', data: index }, { name: `blobs/sha256/${sha256(platformIndex).slice(7)}`, data: platformIndex }, ...armEntries.slice(2),
-    ]));
-    expect(armOnly.summary.architecture).toBe('arm64');
-    expect(armOnly.notes.join(' ')).toMatch(/1 not in the archive\); validated linux\/arm64 \(no linux\/amd64 in the archive\)/);
+    const blob = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
+    const entryOf = (manifest: Buffer, platform: { os: string; architecture: string }, extra: Record<string, unknown> = {}) =>
+      ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform, ...extra });
+    /** index.json naming one image index blob, as skopeo copy --all, crane and buildx's OCI exporter write it. */
+    const layoutOf = (platformEntries: readonly object[], blobs: readonly TarEntry[]): { entries: TarEntry[]; indexDigest: string } => {
+      const platformIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: platformEntries }));
+      const index = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(platformIndex), size: platformIndex.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }],
+      }));
+      return { entries: [amdEntries[0]!, { name: 'index.json', data: index }, blob(platformIndex), ...blobs], indexDigest: sha256(platformIndex) };
+    };
+    const armManifest = armEntries[2]!.data!;
+    const amdManifest = amdEntries[2]!.data!;
+    const both = [entryOf(armManifest, { os: 'linux', architecture: 'arm64' }), entryOf(amdManifest, { os: 'linux', architecture: 'amd64' })];
+
+    it('is kept whole when the archive holds every platform, each validated; linux/amd64 describes it', async () => {
+      const { entries, indexDigest } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2)]);
+      const outcome = accepted(await validate(entries));
+      expect(outcome.summary.architecture).toBe('amd64');
+      expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
+      expect(outcome.summary.repoTags).toEqual(['multi']);
+      expect(outcome.summary.index).toEqual({
+        digest: indexDigest, mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          { digest: sha256(armManifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: armManifest.length, os: 'linux', architecture: 'arm64', variant: null, attestation: false,
+            configDigest: arm.config.digest, blobs: arm.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.bytes.length })) },
+          { digest: sha256(amdManifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: amdManifest.length, os: 'linux', architecture: 'amd64', variant: null, attestation: false,
+            configDigest: image.config.digest, blobs: image.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.bytes.length })) },
+        ],
+      });
+      expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
+    });
+
+    it('is one platform when the archive holds only that one (docker save keeps the whole index but the local platform\'s blobs)', async () => {
+      const { entries } = layoutOf(both, armEntries.slice(2));
+      const armOnly = accepted(await validate(entries));
+      expect(armOnly.summary.architecture).toBe('arm64');
+      expect(armOnly.summary.index).toBeNull();
+      expect(armOnly.notes.join(' ')).toMatch(/1 not in the archive\); validated linux\/arm64 \(no linux\/amd64 in the archive\), the only platform kept/);
+      // Its manifest there, one layer missing: still not the whole index.
+      const { entries: partial } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2).filter((entry) => entry.name !== blob(arm.layers[0]!.bytes).name)]);
+      expect(accepted(await validate(partial)).summary.index).toBeNull();
+    });
+
+    it('refuses it when another platform\'s layers do not match its config, or its config names another platform than the index', async () => {
+      const wrongLayer = await buildImage({ ...spec, architecture: 'arm64', layers: [{ files: { 'arm': 'no' } }] });
+      // arm's manifest and config, with the layer of another image under arm's layer digest's name: caught by its digest.
+      const swapped = armEntries.slice(2).map((entry) => (entry.name === blob(arm.layers[0]!.bytes).name ? { name: entry.name, data: wrongLayer.layers[0]!.bytes } : entry));
+      const mismatched = await validate(layoutOf(both, [...amdEntries.slice(2), ...swapped]).entries);
+      expect(mismatched).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
+      expect(mismatched.ok ? '' : mismatched.message).toMatch(/linux\/arm64 manifest/);
+
+      const mislabelled = [entryOf(armManifest, { os: 'linux', architecture: 's390x' }), both[1]!];
+      const outcome = await validate(layoutOf(mislabelled, [...amdEntries.slice(2), ...armEntries.slice(2)]).entries);
+      expect(outcome).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(outcome.ok ? '' : outcome.message).toMatch(/listed as linux\/s390x but its config says linux\/arm64/);
+    });
+
+    it('keeps a BuildKit attestation inside the index, checking its blobs by digest only', async () => {
+      const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2' }));
+      const attestationConfig = Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(statement)] } }));
+      const attestation = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(attestationConfig), size: attestationConfig.length },
+        layers: [{ mediaType: 'application/vnd.in-toto+json', digest: sha256(statement), size: statement.length }],
+      }));
+      const platforms = [...both, entryOf(attestation, { os: 'unknown', architecture: 'unknown' }, { annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': sha256(amdManifest) } })];
+      const { entries, indexDigest } = layoutOf(platforms, [...amdEntries.slice(2), ...armEntries.slice(2), blob(attestation), blob(attestationConfig), blob(statement)]);
+      const outcome = accepted(await validate(entries));
+      expect(outcome.summary.index?.digest).toBe(indexDigest);
+      expect(outcome.summary.index?.manifests[2]).toEqual({
+        digest: sha256(attestation), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: attestation.length, os: '', architecture: '', variant: null, attestation: true,
+        configDigest: sha256(attestationConfig), blobs: [{ digest: sha256(statement), sizeBytes: statement.length }],
+      });
+      const tampered = [...amdEntries.slice(2), ...armEntries.slice(2), blob(attestation), blob(attestationConfig), { name: blob(statement).name, data: Buffer.from('{"tampered":true}') }];
+      expect(await validate(layoutOf(platforms, tampered).entries)).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
+    });
   });
 
   it('skips BuildKit\'s attestation manifest in an index (unknown/unknown), even when it is listed first', async () => {

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import type { ImageSummary } from '@orbit/schemas';
+import type { ImageIndexFacts, ImageSummary } from '@orbit/schemas';
 import { readArchive } from './archive-reader.js';
 import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
 import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
+import { indexFacts } from './index-platforms.js';
 import { IMAGE_CONFIG_TYPES } from './json-shapes.js';
 import { checkLayers, type LayerRef } from './layers.js';
 import type { ValidationLimits } from './limits.js';
@@ -32,6 +33,8 @@ interface Resolved {
   readonly layers: readonly LayerRef[];
   readonly repoTags: readonly string[];
   readonly notes: readonly string[];
+  /** The multi-platform index the image is, every entry checked. */
+  readonly index: ImageIndexFacts | null;
 }
 
 function resolveOci(blobs: ArchiveBlobs): Resolved {
@@ -48,12 +51,13 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
     layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null })),
     repoTags: oci.repoTags,
     notes: oci.notes,
+    index: oci.index === null ? null : indexFacts(blobs, oci.index),
   };
 }
 
 function resolveDocker(blobs: ArchiveBlobs): Resolved {
   const docker = resolveDockerArchive(blobs);
-  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config };
+  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, index: null };
 }
 
 function resolve(blobs: ArchiveBlobs): Resolved {
@@ -100,6 +104,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
       os: config.os,
       layers,
       config: config.facts,
+      index: image.index,
     };
     return { ok: true, summary, sizeBytes: contents.upload.sizeBytes, sha256: contents.upload.sha256, notes: image.notes };
   } catch (error) {

@@ -1,0 +1,53 @@
+import type { ImageIndexFacts, IndexedManifest } from '@orbit/schemas';
+import { parseJson, type ArchiveBlobs } from './blob-store.js';
+import { parseConfig } from './image-config.js';
+import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, manifestShape, type Descriptor } from './json-shapes.js';
+import { checkLayers } from './layers.js';
+import type { ResolvedIndex } from './oci-layout.js';
+import { isAttestation } from '../platforms.js';
+import { reject } from './rejections.js';
+
+function platformOf(entry: Descriptor): string {
+  const platform = entry.platform;
+  return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'no platform';
+}
+
+/**
+ * One entry of a kept index, checked as thoroughly as the platform the
+ * summary describes: every platform is pushed and can run somewhere, so each
+ * is an image whose layers match its config's diff_ids, and whose config
+ * says the platform the index claims for it (a node picks by the index, then
+ * runs what the config says). An attestation is a document, not an image:
+ * its blobs are checked against their digests only.
+ */
+function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifest {
+  const role = `the index's ${platformOf(entry)} manifest ${entry.digest}`;
+  const file = blobs.blob(entry, role);
+  const manifest = parseJson(file, manifestShape, role, 'BAD_MANIFEST');
+  const attestation = isAttestation(entry);
+  const common = {
+    digest: entry.digest,
+    mediaType: entry.mediaType ?? manifest.mediaType ?? MEDIA_TYPES.ociManifest,
+    sizeBytes: entry.size,
+    configDigest: manifest.config.digest,
+    blobs: manifest.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })),
+  };
+  if (attestation) {
+    for (const blob of [manifest.config, ...manifest.layers]) blobs.blob(blob, `${role}'s document`);
+    return { ...common, os: '', architecture: '', variant: null, attestation };
+  }
+  const configType = manifest.config.mediaType;
+  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) reject('BAD_MANIFEST', `${role} is not a container image (config media type ${configType})`);
+  const config = parseConfig(blobs.blob(manifest.config, `${role}'s config`), `${role}'s config`);
+  checkLayers(manifest.layers.map((layer, index) => ({ file: blobs.blob(layer, `${role}'s layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null })), config.diffIds);
+  const claimed = entry.platform;
+  if (claimed && (claimed.os !== config.os || claimed.architecture !== config.architecture)) {
+    reject('BAD_MANIFEST', `${role} is listed as ${claimed.os}/${claimed.architecture} but its config says ${config.os}/${config.architecture}`);
+  }
+  return { ...common, os: config.os, architecture: config.architecture, variant: claimed?.variant ?? null, attestation };
+}
+
+/** The kept index as the events carry it, after checking every entry. */
+export function indexFacts(blobs: ArchiveBlobs, index: ResolvedIndex): ImageIndexFacts {
+  return { digest: index.digest, mediaType: index.mediaType, manifests: index.entries.map((entry) => indexedManifest(blobs, entry)) };
+}
