@@ -40,6 +40,50 @@ describe('pulling from a real registry (docker-registry, pushed by skopeo)', () 
     expect(byDigest.manifestDigest).toBe(result.manifestDigest);
   });
 
+  it('keeps a multi-platform index whole: its bytes, every platform manifest and blob, so skopeo copy --all of the archive gives the same index digest', async () => {
+    // The same first layer (pinned mtimes): the two platforms share it, as images on one base do.
+    const other = buildImage({ name: 'team/app', tag: 'v2', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }, { files: { 'app/data.txt': 'y'.repeat(10_000) } }] });
+    try {
+      const address = `http://${registry.address}/v2/team/multi/manifests`;
+      const held = async (layoutRef: string, tag: string): Promise<Buffer> => {
+        execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', layoutRef, `docker://${registry.address}/team/multi:${tag}`]);
+        return Buffer.from(await (await fetch(`${address}/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+      };
+      const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const amd = await held(image.layoutRef, 'amd64');
+      const arm = await held(other.layoutRef, 'arm64');
+      const indexBytes = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [[amd, 'amd64'], [arm, 'arm64']].map(([bytes, architecture]) => ({
+          mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(bytes as Buffer), size: (bytes as Buffer).length, platform: { os: 'linux', architecture },
+        })),
+      }));
+      const put = await fetch(`${address}/v1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: indexBytes });
+      expect(put.status).toBe(201);
+
+      const client = new RegistryClient({ registry: registry.address, repository: 'team/multi', insecure: true });
+      const out = join(image.dir, 'multi.tar');
+      const pulled = await pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(out));
+      expect(pulled.manifestDigest).toBe(sha256(indexBytes));
+      const files = await tarEntries(out);
+      for (const bytes of [indexBytes, amd, arm]) expect(files.get(`blobs/sha256/${sha256(bytes).slice(7)}`)).toEqual(bytes);
+      for (const manifest of [amd, arm]) {
+        const { config, layers } = JSON.parse(manifest.toString()) as { config: { digest: string }; layers: { digest: string }[] };
+        for (const blob of [config, ...layers]) expect(files.has(`blobs/sha256/${blob.digest.slice(7)}`)).toBe(true);
+      }
+      for (const [name, bytes] of files) {
+        if (name.startsWith('blobs/sha256/')) expect(createHash('sha256').update(bytes).digest('hex')).toBe(name.slice('blobs/sha256/'.length));
+      }
+      expect(JSON.parse(files.get('index.json')!.toString())).toMatchObject({ manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(indexBytes), size: indexBytes.length }] });
+      // A real tool reads the archive as the same multi-platform image.
+      execFileSync('skopeo', ['copy', '--quiet', '--all', '--preserve-digests', '--dest-tls-verify=false', `oci-archive:${out}`, `docker://${registry.address}/team/copied:v1`]);
+      const copied = await fetch(`http://${registry.address}/v2/team/copied/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } });
+      expect(sha256(Buffer.from(await copied.arrayBuffer()))).toBe(sha256(indexBytes));
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('refuses an unknown tag and an image over the size limit with reason codes', async () => {
     const client = new RegistryClient({ registry: registry.address, repository: 'team/app', insecure: true });
     await expect(pullAsOciArchive(client, { tag: 'nope', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'x.tar')))).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND' });

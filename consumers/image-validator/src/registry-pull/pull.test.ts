@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError } from '@orbit/lib';
-import { pullAsOciArchive } from './pull.js';
+import { pullAsOciArchive, type PullResult, type PullTarget } from './pull.js';
 
 const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
@@ -23,6 +24,81 @@ function registry(layerBody: () => ReadableStream<Uint8Array>): RegistryClient {
     return new Response(layerBody());
   };
   return new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const amdConfig = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+const armConfig = Buffer.from('{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+const amdLayer = Buffer.alloc(2048, 3);
+const armLayer = Buffer.alloc(2048, 4);
+const blobName = (bytes: Buffer): string => `blobs/sha256/${digest(bytes).slice(7)}`;
+
+function manifestOf(configBytes: Buffer, layers: readonly Buffer[], types: { configType?: string; layerType?: string } = {}): Buffer {
+  return Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST,
+    config: { mediaType: types.configType ?? 'application/vnd.oci.image.config.v1+json', digest: digest(configBytes), size: configBytes.length },
+    layers: layers.map((bytes) => ({ mediaType: types.layerType ?? 'application/vnd.oci.image.layer.v1.tar', digest: digest(bytes), size: bytes.length })),
+  }));
+}
+
+function indexOf(entries: readonly { manifest: Buffer; platform: { os: string; architecture: string }; annotations?: Record<string, string> }[], mediaType = 'application/vnd.oci.image.index.v1+json'): Buffer {
+  return Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType,
+    manifests: entries.map(({ manifest, ...rest }) => ({ mediaType: OCI_MANIFEST, digest: digest(manifest), size: manifest.length, ...rest })),
+  }));
+}
+
+/** linux/amd64 and linux/arm64 sharing their base layer, and (as buildx pushes it) a provenance attestation for amd64. */
+function multiPlatform(options: { attested?: boolean; listType?: string } = {}): { index: Buffer; amd: Buffer; arm: Buffer; attestation: Buffer; blobs: Buffer[] } {
+  const amd = manifestOf(amdConfig, [layer, amdLayer]);
+  const arm = manifestOf(armConfig, [layer, armLayer]);
+  const statementConfig = Buffer.from('{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}}');
+  const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v0.2"}');
+  const attestation = manifestOf(statementConfig, [statement], { layerType: 'application/vnd.in-toto+json' });
+  const attested = options.attested ?? true;
+  const index = indexOf([
+    { manifest: amd, platform: { os: 'linux', architecture: 'amd64' } },
+    { manifest: arm, platform: { os: 'linux', architecture: 'arm64' } },
+    ...(attested ? [{ manifest: attestation, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': digest(amd) } }] : []),
+  ], options.listType);
+  return { index, amd, arm, attestation, blobs: [amdConfig, layer, amdLayer, armConfig, armLayer, ...(attested ? [statementConfig, statement] : [])] };
+}
+
+/** A registry serving manifests by tag or digest and blobs by digest, noting every path it is asked for. */
+function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Buffer[]): { client: RegistryClient; served: string[] } {
+  const served: string[] = [];
+  const fake: typeof fetch = async (input) => {
+    const path = new URL(String(input)).pathname;
+    served.push(path);
+    const [, kind = '', reference = ''] = /\/(manifests|blobs)\/([^/]+)$/.exec(path) ?? [];
+    const manifest = kind === 'manifests' ? manifests.get(reference) : undefined;
+    if (manifest) return new Response(manifest);
+    const blob = kind === 'blobs' ? blobs.find((bytes) => digest(bytes) === reference) : undefined;
+    return blob ? new Response(blob) : new Response('not found', { status: 404 });
+  };
+  return { client: new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake }), served };
+}
+
+/** Pulls into memory, then reads the archive back: its entry names in order (a name twice shows) and their bytes. */
+async function pullToMemory(client: RegistryClient, target: PullTarget): Promise<{ pulled: PullResult; names: string[]; files: Map<string, Buffer> }> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const pulled = await pullAsOciArchive(client, target, out);
+  const names: string[] = [];
+  const files = new Map<string, Buffer>();
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const parts: Buffer[] = [];
+    stream.on('data', (part: unknown) => parts.push(part as Buffer));
+    stream.on('end', () => { names.push(header.name); files.set(header.name, Buffer.concat(parts)); next(); });
+  });
+  await new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    extract.end(Buffer.concat(chunks));
+  });
+  return { pulled, names, files };
 }
 
 function sink(): PassThrough {
@@ -124,31 +200,94 @@ describe('pullAsOciArchive against a registry that sends no manifest but a flood
 });
 
 describe('pullAsOciArchive from an image index', () => {
-  it('pulls the image, not the BuildKit attestation listed first (buildx --provenance)', async () => {
-    const manifestOf = (configBytes: Buffer, layerBytes: Buffer, layerType: string): Buffer => Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(configBytes), size: configBytes.length },
-      layers: [{ mediaType: layerType, digest: digest(layerBytes), size: layerBytes.length }],
-    }));
+  it('keeps the image and the BuildKit attestation listed first (buildx --provenance), under the index digest', async () => {
     const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v0.1"}');
-    const attestation = manifestOf(Buffer.from('{"architecture":"unknown","os":"unknown"}'), statement, 'application/vnd.in-toto+json');
-    const image = manifestOf(config, layer, 'application/vnd.oci.image.layer.v1.tar');
+    const attestationConfig = Buffer.from('{"architecture":"unknown","os":"unknown"}');
+    const attestation = manifestOf(attestationConfig, [statement], { layerType: 'application/vnd.in-toto+json' });
+    const image = manifestOf(config, [layer]);
     const index = buildxIndexWithAttestationFirst({ digest: digest(image), size: image.length }, { digest: digest(attestation), size: attestation.length });
-    const served: string[] = [];
-    const fake: typeof fetch = async (input) => {
-      const url = String(input);
-      served.push(url.slice(url.indexOf('/v2/')));
-      const documents = new Map([[digest(attestation), attestation], [digest(image), image]]);
-      if (url.endsWith('/manifests/1')) return new Response(index, { headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } });
-      for (const [key, bytes] of documents) if (url.endsWith(`/manifests/${key}`)) return new Response(bytes, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
-      if (url.endsWith(digest(config))) return new Response(config);
-      if (url.endsWith(digest(layer))) return new Response(layer);
-      return new Response('not found', { status: 404 });
-    };
-    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
-    const pulled = await pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink());
-    expect(pulled.manifestDigest).toBe(digest(image));
-    expect(served).not.toContain(`/v2/team/app/manifests/${digest(attestation)}`);
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(attestation), attestation], [digest(image), image]]), [config, layer, attestationConfig, statement]);
+    const { pulled, files } = await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 });
+    expect(pulled.manifestDigest).toBe(digest(index));
+    expect(served).toContain(`/v2/team/app/manifests/${digest(attestation)}`);
+    for (const bytes of [index, image, attestation, config, layer, attestationConfig, statement]) expect(files.get(blobName(bytes))).toEqual(bytes);
+  });
+
+  it('writes the index as sent, every platform and attestation manifest and all their blobs, each once, under one index.json entry', async () => {
+    const { index, amd, arm, attestation, blobs } = multiPlatform();
+    const { client } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), blobs);
+    const { pulled, files, names } = await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 });
+    expect(pulled).toEqual({ manifestDigest: digest(index), bytes: blobs.reduce((sum, blob) => sum + blob.length, 0) });
+    expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': '1' } }],
+    });
+    expect([...names].sort()).toEqual(['oci-layout', 'index.json', ...[index, amd, arm, attestation, ...blobs].map(blobName)].sort());
+    for (const bytes of [index, amd, arm, attestation, ...blobs]) expect(files.get(blobName(bytes))).toEqual(bytes);
+  });
+
+  it('writes a layer two platforms share once, fetched once (a Docker manifest list pulled by digest keeps its media type)', async () => {
+    const { index, amd, arm, blobs } = multiPlatform({ attested: false, listType: 'application/vnd.docker.distribution.manifest.list.v2+json' });
+    const { client, served } = fakeRegistry(new Map([[digest(index), index], [digest(amd), amd], [digest(arm), arm]]), blobs);
+    const { files, names } = await pullToMemory(client, { tag: null, digest: digest(index), maxBytes: 1 << 20 });
+    expect(names.filter((name) => name === blobName(layer))).toHaveLength(1);
+    expect(served.filter((path) => path.endsWith(`/blobs/${digest(layer)}`))).toHaveLength(1);
+    expect(files.get(blobName(armLayer))).toEqual(armLayer);
+    expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
+      schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length }],
+    });
+  });
+
+  it('refuses a platform manifest whose bytes do not hash to the digest its index entry gives, before fetching any blob', async () => {
+    const { index, amd, arm, attestation, blobs } = multiPlatform();
+    const tampered = Buffer.concat([arm, Buffer.from(' ')]);
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), tampered], [digest(attestation), attestation]]), blobs);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`the linux/arm64 entry ${digest(arm)} of registry.test/team/app:1 does not match`) as unknown,
+    });
+    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('refuses an index over the size limit counting every platform, saying how to upload one, before fetching any blob', async () => {
+    const { index, amd, arm, attestation, blobs } = multiPlatform();
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), blobs);
+    // Either platform alone fits; both do not.
+    const onePlatform = amdConfig.length + layer.length + amdLayer.length;
+    const refusal = pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: onePlatform + 1 }, sink());
+    await expect(refusal).rejects.toMatchObject({ reasonCode: 'TOO_LARGE' });
+    const message = (await refusal.catch((error: unknown) => error) as Error).message;
+    expect(message).toMatch(/has 2 platforms \(linux\/amd64, linux\/arm64\)/);
+    expect(message).toContain(`registry.test/team/app@${digest(amd)}`);
+    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('refuses an index listing an artifact (a Helm chart) beside an image, before fetching any blob', async () => {
+    const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
+    const chart = manifestOf(chartConfig, [Buffer.alloc(1024, 5)], { configType: 'application/vnd.cncf.helm.config.v1+json', layerType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' });
+    const amd = manifestOf(amdConfig, [layer, amdLayer]);
+    const index = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }, { manifest: chart, platform: { os: 'linux', architecture: 'arm64' } }]);
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(chart), chart]]), [amdConfig, layer, amdLayer, chartConfig]);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/linux\/arm64 entry .* is not a container image but an artifact \(config media type application\/vnd\.cncf\.helm\.config\.v1\+json\)/) as unknown,
+    });
+    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('refuses an index that lists another index, declared or not, and one of attestations only', async () => {
+    const amd = manifestOf(amdConfig, [layer, amdLayer]);
+    const inner = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const declared = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(inner), size: inner.length }] }));
+    const undeclared = indexOf([{ manifest: inner, platform: { os: 'linux', architecture: 'amd64' } }]);
+    for (const outer of [declared, undeclared]) {
+      const { client, served } = fakeRegistry(new Map([['1', outer], [digest(inner), inner], [digest(amd), amd]]), [amdConfig, layer, amdLayer]);
+      await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+        reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`lists another image index (${digest(inner)})`) as unknown,
+      });
+      expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+    }
+    const attestationOnly = indexOf([{ manifest: amd, platform: { os: 'unknown', architecture: 'unknown' } }]);
+    const { client } = fakeRegistry(new Map([['1', attestationOnly], [digest(amd), amd]]), [amdConfig, layer, amdLayer]);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/attestations only/) as unknown });
   });
 });
 

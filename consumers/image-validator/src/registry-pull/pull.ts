@@ -4,35 +4,63 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from '../archive/index.js';
-import { choosePlatform } from '../platforms.js';
+import { isAttestation } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST]);
+const MANIFEST_TYPES = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
+
+/**
+ * Far more than any multi-platform image lists (a dozen platforms and their
+ * attestations), and few enough that an index of thousands of entries is
+ * refused instead of being fetched manifest by manifest into memory.
+ */
+const MAX_INDEX_ENTRIES = 64;
 
 const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
 const platformed = descriptor.extend({
   platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
 });
-const indexShape = z.object({ manifests: z.array(platformed).min(1) });
-const manifestShape = z.object({ config: descriptor, layers: z.array(descriptor).min(1) });
+const indexShape = z.object({ mediaType: z.string().optional(), manifests: z.array(platformed).min(1) });
+const manifestShape = z.object({ mediaType: z.string().optional(), config: descriptor, layers: z.array(descriptor).min(1) });
+type Descriptor = z.infer<typeof descriptor>;
+type IndexEntry = z.infer<typeof platformed>;
+type ImageIndex = z.infer<typeof indexShape>;
+type ImageManifest = z.infer<typeof manifestShape>;
 
 export interface PullTarget {
   readonly tag: string | null;
   readonly digest: string | null;
-  readonly platform?: { os: string; architecture: string };
   /** Refuse images whose blobs add up to more than this. */
   readonly maxBytes: number;
 }
 
 export interface PullResult {
+  /** The digest the reference resolved to: the image index's for a multi-platform image. */
   readonly manifestDigest: string;
   readonly bytes: number;
+}
+
+/** A document as the registry sent it: written byte for byte, so its digest holds. */
+interface Document {
+  readonly digest: string;
+  readonly bytes: Buffer;
+}
+
+interface PulledManifest extends Document {
+  readonly manifest: ImageManifest;
+}
+
+/** What a reference resolved to: the document index.json names, and the image manifests below it (itself, for a single image). */
+interface Resolved {
+  readonly top: Document & { readonly mediaType: string };
+  readonly manifests: readonly PulledManifest[];
+  /** The index's entries, null for a single image. */
+  readonly entries: readonly IndexEntry[] | null;
 }
 
 function sha256(bytes: Buffer): string {
@@ -54,28 +82,29 @@ function parseJson(bytes: Buffer, what: string): unknown {
   }
 }
 
-/**
- * Pulls an image through the OCI distribution API and writes it to `sink`
- * as an OCI image-layout archive (oci-layout, index.json, blobs/sha256/…),
- * streaming each layer: the same archive an upload would be, so the one
- * validator checks both. Digests are verified there, not twice.
- */
-export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
-  const reference = target.digest ?? target.tag;
-  if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
-  let manifestBytes = await manifestAt(client, reference);
-  if (target.digest && sha256(manifestBytes) !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
-  let parsed = parseJson(manifestBytes, 'manifest');
+/** The document as an image index (OCI index or Docker manifest list), undefined when it is an image manifest. */
+function indexOf(parsed: unknown): ImageIndex | undefined {
   const index = indexShape.safeParse(parsed);
-  if (index.success && !manifestShape.safeParse(parsed).success) {
-    const chosen = choosePlatform(index.data.manifests, target.platform);
-    if (!chosen) throw new PullRefusedError('BAD_MANIFEST', 'the image index lists no manifests');
-    manifestBytes = await manifestAt(client, chosen.digest);
-    if (sha256(manifestBytes) !== chosen.digest) throw new PullRefusedError('BAD_MANIFEST', `the platform manifest does not match ${chosen.digest}`);
-    parsed = parseJson(manifestBytes, 'manifest');
+  return index.success && !manifestShape.safeParse(parsed).success ? index.data : undefined;
+}
+
+function platformName(entry: IndexEntry): string {
+  if (isAttestation(entry)) return 'attestation';
+  const platform = entry.platform;
+  return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'unknown platform';
+}
+
+/** Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first. */
+function requireImageConfig(manifest: ImageManifest, what: string): void {
+  const configType = manifest.config.mediaType;
+  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
+    throw new PullRefusedError('BAD_MANIFEST', `${what} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
   }
+}
+
+/** A reference that resolved to one image manifest: refused unless it is a runnable image. */
+function singleImage(parsed: unknown, asked: string): ImageManifest {
   const manifest = manifestShape.safeParse(parsed);
-  const asked = `${client.repositoryName}${target.digest ? '@' : ':'}${reference}`;
   if (!manifest.success) {
     // Docker's schema 1 (deprecated since 2017) has no config blob: nothing to check the layers against.
     if ((parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
@@ -83,55 +112,134 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
     }
     throw new PullRefusedError('BAD_MANIFEST', `${asked}: the registry sent no image manifest (${firstIssue(manifest.error)})`);
   }
-  // Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first.
-  const configType = manifest.data.config.mediaType;
-  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
-    throw new PullRefusedError('BAD_MANIFEST', `${asked} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
-  }
-  const total = manifest.data.config.size + manifest.data.layers.reduce((sum, layer) => sum + layer.size, 0);
-  if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
+  requireImageConfig(manifest.data, asked);
+  return manifest.data;
+}
 
+function nestedIndex(client: RegistryClient, entry: IndexEntry, asked: string): PullRefusedError {
+  return new PullRefusedError('BAD_MANIFEST', `${asked} is an image index that lists another image index (${entry.digest}); nested indexes are not pulled: reference the inner one or one of its platforms by digest (${client.repositoryName}@sha256:…)`);
+}
+
+/** The index's entries, each digest once (an index may list one manifest under two names), and at least one image among them. */
+function entriesOf(index: ImageIndex, asked: string): IndexEntry[] {
+  const entries = index.manifests.filter((entry, at) => index.manifests.findIndex((other) => other.digest === entry.digest) === at);
+  if (entries.length > MAX_INDEX_ENTRIES) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${entries.length} manifests; Orbit pulls at most ${MAX_INDEX_ENTRIES}`);
+  if (entries.every(isAttestation)) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of attestations only, with no image to run`);
+  return entries;
+}
+
+/**
+ * One entry's manifest, checked against the digest the index gives it.
+ * Attestations (provenance, SBOM) are kept as they are: their config and
+ * layers are in-toto documents, not an image, and they belong to the image.
+ */
+async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledManifest> {
+  if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) throw nestedIndex(client, entry, asked);
+  const what = `the ${platformName(entry)} entry ${entry.digest} of ${asked}`;
+  const bytes = await manifestAt(client, entry.digest);
+  if (sha256(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
+  const parsed = parseJson(bytes, `manifest ${entry.digest}`);
+  if (indexOf(parsed)) throw nestedIndex(client, entry, asked);
+  const manifest = manifestShape.safeParse(parsed);
+  if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', `${what} is no image manifest (${firstIssue(manifest.error)})`);
+  if (!isAttestation(entry)) requireImageConfig(manifest.data, what);
+  return { digest: entry.digest, bytes, manifest: manifest.data };
+}
+
+/** The reference's manifest, and for an image index every manifest it lists: all of them fetched and checked before any blob. */
+async function resolve(client: RegistryClient, target: PullTarget, reference: string, asked: string): Promise<Resolved> {
+  const bytes = await manifestAt(client, reference);
+  const digest = sha256(bytes);
+  if (target.digest && digest !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
+  const parsed = parseJson(bytes, 'manifest');
+  const index = indexOf(parsed);
+  if (!index) {
+    const manifest = singleImage(parsed, asked);
+    return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }], entries: null };
+  }
+  const entries = entriesOf(index, asked);
+  const manifests: PulledManifest[] = [];
+  // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
+  for (const entry of entries) manifests.push(await entryManifest(client, entry, asked));
+  // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
+  return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests, entries };
+}
+
+/** Every blob of every manifest, each digest once: the platforms of one image often share their base layers. */
+function distinctBlobs(manifests: readonly PulledManifest[]): Descriptor[] {
+  const blobs = new Map<string, Descriptor>();
+  for (const { manifest } of manifests) {
+    for (const blob of [manifest.config, ...manifest.layers]) if (!blobs.has(blob.digest)) blobs.set(blob.digest, blob);
+  }
+  return [...blobs.values()];
+}
+
+function tooLarge(client: RegistryClient, resolved: Resolved, total: number, limit: number): PullRefusedError {
+  if (resolved.entries === null) return new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${limit}`);
+  const platforms = resolved.entries.filter((entry) => !isAttestation(entry));
+  const example = platforms[0]?.digest ?? 'sha256:…';
+  return new PullRefusedError('TOO_LARGE', `the image index has ${platforms.length} platform${platforms.length === 1 ? '' : 's'} (${platforms.map(platformName).join(', ')}) `
+    + `whose blobs add up to ${total} bytes; the limit is ${limit}. To upload a single platform, reference its manifest digest (${client.repositoryName}@${example})`);
+}
+
+/**
+ * Streams one blob into the archive. A body may take as long as it needs,
+ * but not stall: undici would wait 300 s between two chunks, holding every
+ * upload behind this one. Staging that takes no bytes for as long (S3
+ * stalled) ends the attempt the same way, and the pull is tried again.
+ */
+async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descriptor): Promise<void> {
+  const response = await client.get(`/blobs/${blob.digest}`);
+  if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
+  const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
+  const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+  const idleMs = client.answerTimeoutMs;
+  const stalled = (): void => { source.destroy(new Error(`blob ${blob.digest} sent nothing for ${idleMs / 1000} s`)); };
+  const idle = setTimeout(stalled, idleMs);
+  let received = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      idle.refresh();
+      received += chunk.length;
+      if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, meter, entry);
+  } catch (error) {
+    if (error instanceof PullRefusedError) throw error;
+    // Cut short: a dropped connection or a stall, worth another try (the digests are checked by the validator anyway).
+    if (received < blob.size) throw new RegistryUnavailableError(client.base, error, true);
+    throw error;
+  } finally {
+    clearTimeout(idle);
+  }
+}
+
+/** oci-layout, the documents as sent, each blob once, then index.json naming the top document. */
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], tag: string | null): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
-  const manifestDigest = sha256(manifestBytes);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
+  // A tar with one name twice would hold two blobs where the layout expects one.
+  const names = new Set<string>();
   try {
     await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-    await put(`blobs/sha256/${manifestDigest.slice(7)}`, manifestBytes);
-    for (const blob of [manifest.data.config, ...manifest.data.layers]) {
-      const response = await client.get(`/blobs/${blob.digest}`);
-      if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
-      const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
-      const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
-      // A body may take as long as it needs, but not stall: undici would wait 300 s between two chunks, holding every upload behind this one.
-      // Staging that takes no bytes for as long (S3 stalled) ends the attempt the same way, and the pull is tried again.
-      const idleMs = client.answerTimeoutMs;
-      const stalled = (): void => { source.destroy(new Error(`blob ${blob.digest} sent nothing for ${idleMs / 1000} s`)); };
-      const idle = setTimeout(stalled, idleMs);
-      let received = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          idle.refresh();
-          received += chunk.length;
-          if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(source, meter, entry);
-      } catch (error) {
-        if (error instanceof PullRefusedError) throw error;
-        // Cut short: a dropped connection or a stall, worth another try (the digests are checked by the validator anyway).
-        if (received < blob.size) throw new RegistryUnavailableError(client.base, error, true);
-        throw error;
-      } finally {
-        clearTimeout(idle);
-      }
+    for (const document of [resolved.top, ...resolved.manifests]) {
+      if (names.has(document.digest)) continue;
+      names.add(document.digest);
+      await put(`blobs/sha256/${document.digest.slice(7)}`, document.bytes);
     }
-    const mediaType = (parsed as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+    for (const blob of blobs) {
+      if (names.has(blob.digest)) continue;
+      names.add(blob.digest);
+      await writeBlob(client, pack, blob);
+    }
+    const { top } = resolved;
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType, digest: manifestDigest, size: manifestBytes.length, ...(target.tag ? { annotations: { 'org.opencontainers.image.ref.name': target.tag } } : {}) }],
+      manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...(tag ? { annotations: { 'org.opencontainers.image.ref.name': tag } } : {}) }],
     })));
     pack.finalize();
   } catch (error) {
@@ -141,7 +249,26 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
     throw error;
   }
   await written;
-  return { manifestDigest, bytes: total };
+}
+
+/**
+ * Pulls an image through the OCI distribution API and writes it to `sink`
+ * as an OCI image-layout archive (oci-layout, index.json, blobs/sha256/…),
+ * streaming each layer: the same archive an upload would be, so the one
+ * validator checks both. Digests are verified there, not twice. A
+ * multi-platform image stays one, as `crane copy` keeps it: the index as
+ * the registry sent it, every platform and attestation it lists.
+ */
+export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
+  const reference = target.digest ?? target.tag;
+  if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
+  const asked = `${client.repositoryName}${target.digest ? '@' : ':'}${reference}`;
+  const resolved = await resolve(client, target, reference, asked);
+  const blobs = distinctBlobs(resolved.manifests);
+  const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
+  if (total > target.maxBytes) throw tooLarge(client, resolved, total, target.maxBytes);
+  await writeArchive(client, sink, resolved, blobs, target.tag);
+  return { manifestDigest: resolved.top.digest, bytes: total };
 }
 
 export { RegistryClient, type RegistryClientOptions };
