@@ -6,7 +6,8 @@
  * and zstd (installed by the test setup).
  */
 import { execFileSync } from 'node:child_process';
-import { lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
@@ -20,6 +21,8 @@ export interface ImageSpec {
   readonly entrypoint?: readonly string[];
   readonly user?: string;
   readonly extraTags?: readonly string[];
+  /** The config's architecture (umoci's default: the machine's, amd64 here). */
+  readonly architecture?: string;
 }
 
 export interface BuiltImage {
@@ -78,6 +81,7 @@ export function buildImage(spec: ImageSpec): BuiltImage {
   if (spec.exposedPort) config.push('--config.exposedports', spec.exposedPort);
   if (spec.entrypoint) for (const part of spec.entrypoint) config.push('--config.entrypoint', part);
   if (spec.user) config.push('--config.user', spec.user);
+  if (spec.architecture) config.push('--architecture', spec.architecture);
   run('umoci', config);
   run('umoci', ['gc', '--layout', layout]);
   const ociArchive = join(dir, 'image-oci.tar');
@@ -98,6 +102,52 @@ export function buildImage(spec: ImageSpec): BuiltImage {
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+export interface MultiPlatformImage {
+  /** An OCI archive of the whole index, written by skopeo copy --all (so by another tool than Orbit, checking every digest). */
+  readonly ociArchive: string;
+  /** The image index's digest, what a multi-platform image is pulled by. */
+  readonly indexDigest: string;
+  /** Each platform's manifest digest, in the index's order. */
+  readonly manifestDigests: readonly string[];
+  cleanup(): void;
+}
+
+const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * One multi-platform image of single-platform ones (built with their
+ * `architecture`), as docker buildx --platform or crane index append make
+ * it: an OCI image index listing each image's manifest with its platform,
+ * in an archive skopeo copies whole.
+ */
+export function buildMultiPlatformImage(platforms: readonly { image: BuiltImage; architecture: string }[], tag: string): MultiPlatformImage {
+  const dir = mkdtempSync(join(tmpdir(), 'orbit-multi-'));
+  const layout = join(dir, 'layout');
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const manifests = platforms.map(({ image, architecture }) => {
+    const blobs = join(image.dir, 'layout', 'blobs', 'sha256');
+    for (const name of readdirSync(blobs)) copyFileSync(join(blobs, name), join(layout, 'blobs', 'sha256', name));
+    const [entry] = (JSON.parse(readFileSync(join(image.dir, 'layout', 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string; size: number }[] }).manifests;
+    return { mediaType: entry!.mediaType, digest: entry!.digest, size: entry!.size, platform: { os: 'linux', architecture } };
+  });
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+  const indexDigest = `sha256:${sha256Hex(index)}`;
+  writeFileSync(join(layout, 'blobs', 'sha256', sha256Hex(index)), index);
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: indexDigest, size: index.length, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+  }));
+  const ociArchive = join(dir, 'multi-oci.tar');
+  run('skopeo', ['copy', '--quiet', '--all', `oci:${layout}:${tag}`, `oci-archive:${ociArchive}:${tag}`]);
+  // What skopeo wrote, not what it was given: the digests the archive itself names.
+  const member = (name: string): Buffer => execFileSync('tar', ['-xOf', ociArchive, name], { maxBuffer: 16 * 1024 * 1024 });
+  const written = (JSON.parse(member('index.json').toString('utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest;
+  const listed = JSON.parse(member(`blobs/sha256/${written.slice(7)}`).toString('utf8')) as { manifests: { digest: string }[] };
+  if (written !== indexDigest) console.warn(`skopeo rewrote the index ${indexDigest} as ${written}`);
+  return { ociArchive, indexDigest: written, manifestDigests: listed.manifests.map((entry) => entry.digest), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Every entry of a tar file by its name as written, read whole (test archives are small). */

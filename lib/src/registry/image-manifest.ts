@@ -34,11 +34,18 @@ export function digestInEntryName(path: string): string | null {
   return match?.[1] === undefined ? null : `sha256:${match[1]}`;
 }
 
-/** The media type a manifest PUT declares: the document's own, else OCI's (the field is optional there). */
+export const OCI_INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
+
+/**
+ * The media type a manifest PUT declares: the document's own, else OCI's
+ * (the field is optional there): an index by its `manifests`, an image
+ * manifest otherwise.
+ */
 export function manifestMediaType(manifest: Buffer): string {
   try {
-    const { mediaType } = JSON.parse(manifest.toString('utf8')) as { mediaType?: unknown };
-    return typeof mediaType === 'string' && mediaType !== '' ? mediaType : OCI_MANIFEST_TYPE;
+    const { mediaType, manifests, layers } = JSON.parse(manifest.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; layers?: unknown };
+    if (typeof mediaType === 'string' && mediaType !== '') return mediaType;
+    return Array.isArray(manifests) && layers === undefined ? OCI_INDEX_TYPE : OCI_MANIFEST_TYPE;
   } catch {
     return OCI_MANIFEST_TYPE;
   }

@@ -4,6 +4,7 @@ import {
   canonicalDockerManifest, digestInEntryName, feedWritable, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
+import type { ImageIndexFacts } from '@orbit/schemas';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
 import type { BlobSources } from './blob-sources.js';
 
@@ -13,6 +14,28 @@ export interface PushableImage {
   readonly manifestDigest: string;
   readonly configDigest: string;
   readonly layers: readonly { readonly digest: string; readonly sizeBytes: number }[];
+  /** A multi-platform image: the whole index is pushed, every manifest it lists, and it is what the reference names. */
+  readonly index?: Pick<ImageIndexFacts, 'digest' | 'manifests'> | null | undefined;
+}
+
+/** The digest the image is pushed and pulled by: its index, else its manifest. */
+const pinnedOf = (image: PushableImage): string => image.index?.digest ?? image.manifestDigest;
+
+/** The manifests a push puts, those an index lists first and the index last (a registry refuses an index naming manifests it lacks). */
+const manifestsOf = (image: PushableImage): string[] => (image.index ? [...image.index.manifests.map((entry) => entry.digest), image.index.digest] : [image.manifestDigest]);
+
+/** Every blob the image's manifests name, each once. */
+export const blobDigestsOf = (image: PushableImage): string[] => [...blobsOf(image).keys()];
+
+/** Every blob the image's manifests name, each once, with its size where a manifest says it. */
+function blobsOf(image: PushableImage): Map<string, number | undefined> {
+  const blobs = new Map<string, number | undefined>();
+  const entries = image.index?.manifests.map((entry) => ({ configDigest: entry.configDigest, layers: entry.blobs })) ?? [image];
+  for (const entry of entries) {
+    for (const layer of entry.layers) blobs.set(layer.digest, layer.sizeBytes);
+    if (!blobs.has(entry.configDigest)) blobs.set(entry.configDigest, undefined);
+  }
+  return blobs;
 }
 
 export interface PushResult {
@@ -51,12 +74,13 @@ async function drain(bytes: AsyncIterable<Buffer>): Promise<void> {
  * are hashed in memory when small, or streamed when their size matches a
  * missing layer, and sent only when their digest is one that is missing.
  */
-async function sendFromArchive(push: RegistryPush, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Buffer | null> {
+async function sendFromArchive(push: RegistryPush, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Map<string, Buffer>> {
   const extract = tar.extract();
   const feeding = feedWritable(extract, archiveTar(archive, image.compression)).catch((error: unknown) => {
     extract.destroy(error instanceof Error ? error : new Error(String(error)));
   });
-  let manifest: Buffer | null = null;
+  const wanted = new Set(manifestsOf(image));
+  const manifests = new Map<string, Buffer>();
   try {
     for await (const entry of extract) {
       const bytes = entry as unknown as AsyncIterable<Buffer>;
@@ -66,8 +90,8 @@ async function sendFromArchive(push: RegistryPush, archive: Readable, image: Pus
       const regular = header.type === 'file' || header.type === 'contiguous-file';
       const named = regular && path.ok ? digestInEntryName(path.path) : null;
       const size = header.size ?? 0;
-      if (named !== null && named === image.manifestDigest && size <= MAX_MANIFEST_BYTES) {
-        manifest = await collect(bytes);
+      if (named !== null && wanted.has(named) && size <= MAX_MANIFEST_BYTES) {
+        manifests.set(named, await collect(bytes));
       } else if (named !== null && missing.has(named)) {
         await push.sendBlob(bytes, size, { digest: named });
         missing.delete(named);
@@ -93,7 +117,7 @@ async function sendFromArchive(push: RegistryPush, archive: Readable, image: Pus
   } finally {
     await feeding;
   }
-  return manifest;
+  return manifests;
 }
 
 export interface PushTargetClient {
@@ -126,42 +150,52 @@ export interface SentBlobs {
  */
 export async function sendImageBlobs(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<SentBlobs> {
   const push = new RegistryPush(target.client, target.registry);
-  const reference = `${target.name}@${image.manifestDigest}`;
+  const pinned = pinnedOf(image);
+  const reference = `${target.name}@${pinned}`;
   const result = (tag: string | null, alreadyThere: boolean): PushResult =>
     ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere });
 
-  if (await push.manifestAt(image.manifestDigest) !== undefined) {
+  if (await push.manifestAt(pinned) !== undefined) {
     rememberBlobs(target, image);
     return {
       // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
-      commit: async () => result(await tagManifest(push, target, image.manifestDigest, () => manifestHeld(push, target, image.manifestDigest), log).catch((error: unknown) => {
+      commit: async () => result(await tagManifest(push, target, pinned, () => manifestHeld(push, target, pinned), log).catch((error: unknown) => {
         log.warn({ reference, err: error }, 'the image is in the registry; its tag could not be added');
         return null;
       }), true),
     };
   }
 
-  const missing = new Map<string, number | undefined>();
-  for (const layer of image.layers) missing.set(layer.digest, layer.sizeBytes);
-  missing.set(image.configDigest, undefined);
+  const missing = blobsOf(image);
   for (const digest of [...missing.keys()]) if (await push.blobSize(digest) !== undefined) missing.delete(digest);
   await mountKnownBlobs(push, target, missing);
-  const held = missing.size === 0 ? await manifestFromMountSource(target, image) : undefined;
+  const held = missing.size === 0 ? await manifestsFromMountSource(target, image) : undefined;
   const stored = held ?? await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
   rememberBlobs(target, image);
-  const manifest = stored ?? canonicalDockerManifest(
-    { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
-    image.layers.map((layer) => ({ digest: layer.digest, size: layer.sizeBytes })),
-  );
-  if (sha256Of(manifest) !== image.manifestDigest) {
-    throw new PushRefusedError(`the manifest rebuilt from the archive has digest ${sha256Of(manifest)}, not the ${image.manifestDigest} the validator reported`);
+  if (!image.index && !stored.has(image.manifestDigest)) {
+    stored.set(image.manifestDigest, canonicalDockerManifest(
+      { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
+      image.layers.map((layer) => ({ digest: layer.digest, size: layer.sizeBytes })),
+    ));
   }
+  const manifests = manifestsOf(image).map((digest) => {
+    const bytes = stored.get(digest);
+    if (bytes === undefined) throw new PushRefusedError(`the stored archive holds no manifest ${digest}`);
+    if (sha256Of(bytes) !== digest) {
+      throw new PushRefusedError(`the manifest rebuilt from the archive has digest ${sha256Of(bytes)}, not the ${digest} the validator reported`);
+    }
+    return { digest, bytes };
+  });
+  // manifestsOf lists the index (or the image's one manifest) last: it is put last, under its tag, once the registry holds what it names.
+  const top = manifests.pop();
+  if (top === undefined) throw new PushRefusedError('the image names no manifest');
   return {
     commit: async () => {
-      const tag = await tagManifest(push, target, image.manifestDigest, async () => manifest, log);
-      if (tag === null) await push.putManifest(image.manifestDigest, manifest, image.manifestDigest);
-      log.info({ reference, tag, ...push.counts }, 'image pushed to the registry');
+      for (const { digest, bytes } of manifests) if (await push.manifestAt(digest) === undefined) await push.putManifest(digest, bytes, digest);
+      const tag = await tagManifest(push, target, pinned, async () => top.bytes, log);
+      if (tag === null) await push.putManifest(pinned, top.bytes, pinned);
+      log.info({ reference, tag, ...push.counts, ...(image.index ? { platforms: image.index.manifests.length } : {}) }, 'image pushed to the registry');
       return result(tag, false);
     },
   };
@@ -182,25 +216,31 @@ async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, mis
 /**
  * Every blob is in the repository already, mounted from another of the
  * registry's repositories (a promotion into another project of it): the
- * manifest is copied from the repository its config came from when that one
- * holds it, so the archive is not read at all (Harbor's "copy artifact").
- * Undefined when it does not, or answers other bytes: the archive then says.
+ * manifests are copied from the repository the image's config came from when
+ * that one holds them, so the archive is not read at all (Harbor's "copy
+ * artifact"). Undefined when it does not, or answers other bytes: the archive
+ * then says.
  */
-async function manifestFromMountSource(target: PushTargetClient, image: PushableImage): Promise<Buffer | undefined> {
+async function manifestsFromMountSource(target: PushTargetClient, image: PushableImage): Promise<Map<string, Buffer> | undefined> {
   const from = target.blobSources?.sourceOf(target.registry, image.configDigest, target.repository);
   if (from === undefined) return undefined;
-  const response = await target.client.request(`/v2/${from}/manifests/${image.manifestDigest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } });
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    return undefined;
+  const manifests = new Map<string, Buffer>();
+  for (const digest of manifestsOf(image)) {
+    const response = await target.client.request(`/v2/${from}/manifests/${digest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
+    if (bytes === null || sha256Of(bytes) !== digest) return undefined;
+    manifests.set(digest, bytes);
   }
-  const bytes = await readCapped(response, MAX_MANIFEST_BYTES);
-  return bytes !== null && sha256Of(bytes) === image.manifestDigest ? bytes : undefined;
+  return manifests;
 }
 
 /** Every blob of the image is in the repository now: later pushes of other repositories may mount them from it. */
 function rememberBlobs(target: PushTargetClient, image: PushableImage): void {
-  for (const digest of [image.configDigest, ...image.layers.map((layer) => layer.digest)]) target.blobSources?.remember(target.registry, digest, target.repository);
+  for (const digest of blobsOf(image).keys()) target.blobSources?.remember(target.registry, digest, target.repository);
 }
 
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */
@@ -216,7 +256,7 @@ async function manifestHeld(push: RegistryPush, target: PushTargetClient, digest
   return bytes;
 }
 
-/** Both halves at once: the image is pullable as `name@manifestDigest` (and `name:tag`) when this returns. */
+/** Both halves at once: the image is pullable as `name@<its index or manifest digest>` (and `name:tag`) when this returns. */
 export async function pushImage(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<PushResult> {
   return (await sendImageBlobs(openArchive, image, target, log)).commit();
 }

@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isPushRefusal, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, TransferRequested } from '@orbit/schemas';
 import { transferFailed, type TransferOutcome } from '../transfer.js';
-import { pushImage } from './push-image.js';
+import { blobDigestsOf, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 import { storedVersions } from './repush.js';
 import { pushTargetOf } from './target.js';
@@ -45,7 +45,7 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   // there and its manifest copied, even after a restart emptied the blob memory.
   const uploaded = pushTargetOf(deps.registryOf('Development'), version.imageName, copied.imageUID, copied.imageVersion);
   if (uploaded && uploaded.registry === client.registry) {
-    for (const digest of [version.image.configDigest, ...version.image.layers.map((layer) => layer.digest)]) pushing.blobSources?.remember(uploaded.registry, digest, uploaded.repository);
+    for (const digest of blobDigestsOf(version.image)) pushing.blobSources?.remember(uploaded.registry, digest, uploaded.repository);
   }
   const started = performance.now();
   try {

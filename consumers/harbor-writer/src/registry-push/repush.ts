@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } from '@orbit/lib';
-import type { ImageSummary } from '@orbit/schemas';
+import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
 import { holdsManifest, pushImage } from './push-image.js';
@@ -96,9 +96,9 @@ const clientFor = (placement: Placement, deps: RepushDeps) =>
 export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
   const target = clientFor(placement, deps);
   if (typeof target === 'string') return { kind: 'unpushable', placement, why: target };
-  const { manifestDigest } = placement.version.image;
-  const reference = `${target.name}@${manifestDigest}`;
-  return { kind: await holdsManifest(target, manifestDigest) ? 'pushed' : 'missing', placement, reference };
+  const pinned = pinnedDigestOf(placement.version.image);
+  const reference = `${target.name}@${pinned}`;
+  return { kind: await holdsManifest(target, pinned) ? 'pushed' : 'missing', placement, reference };
 }
 
 /** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it. */
