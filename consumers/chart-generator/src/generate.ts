@@ -5,7 +5,7 @@ import { renderChart } from './chart/render.js';
 import type { ChartStore } from './chart-store.js';
 import { ENVIRONMENTS, type Environment } from './environment.js';
 import { CHART_ERROR_CODES } from './errors.js';
-import { imageRepositoryOf } from './image-facts.js';
+import { imageRepositoryOf, manifestDigestOf } from './image-facts.js';
 import { kustomizeBase, kustomizeOverlay, overlaidManifests, type ImageRename } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
@@ -73,7 +73,7 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId };
     // Each environment's table holds that environment's manifests (what its overlay builds); the base row keeps the base they come from.
     await deps.store.putRow(deps.tables.manifests, {
-      ...common, environment: 'Development', chart: chartRef, chartSha256: chart.sha256, image: event.stored, imageDigest: event.image.manifestDigest,
+      ...common, environment: 'Development', chart: chartRef, chartSha256: chart.sha256, image: event.stored, imageDigest: manifestDigestOf(event.image),
       manifests: await inlineOrObject(deps.store, `${helmChartName}/manifests.json`, JSON.stringify(overlaidManifests(manifests, 'Development'))),
     });
     // An environment with a registry of its own pulls the copy a transfer pushes there: same digest, its repository.

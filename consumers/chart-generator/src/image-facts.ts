@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { MAX_ENV_NAME } from '@orbit/lib';
-import type { ImageMetadata, ImageSummary } from '@orbit/schemas';
+import { pinnedDigestOf, type ImageMetadata, type ImageSummary } from '@orbit/schemas';
 import { ChartInputError } from './errors.js';
 
 /** What the chart needs from the metadata and the image config, resolved once so values and manifests agree. */
@@ -97,12 +97,17 @@ export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): s
   return [...paths].sort();
 }
 
-/** `sha256:<64 hex>`: the image is pulled by digest, so a malformed one would make every pod fail to start. */
+/**
+ * The digest pods pull the image by, `sha256:<64 hex>`: a multi-platform
+ * image's index (each node then takes its own platform), else its manifest.
+ * A malformed one would make every pod fail to start.
+ */
 export function manifestDigestOf(image: ImageSummary): string {
-  if (!/^sha256:[0-9a-f]{64}$/.test(image.manifestDigest)) {
-    throw new ChartInputError('image.manifestDigest', `${JSON.stringify(image.manifestDigest)} is not sha256:<64 hex digits>`);
+  const digest = pinnedDigestOf(image);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new ChartInputError(image.index ? 'image.index.digest' : 'image.manifestDigest', `${JSON.stringify(digest)} is not sha256:<64 hex digits>`);
   }
-  return image.manifestDigest;
+  return digest;
 }
 
 /** An image repository as `docker pull` accepts it without tag or digest: host[:port]/path, lower case. */

@@ -29,6 +29,23 @@ describe('planProjection', () => {
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 
+  it('shows a multi-platform version by the index digest it is pulled by, with its platforms; a single-platform one as before', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-1');
+    const stored = events['orbit.image.stored'];
+    const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+    const entry = (architecture: string, variant: string | null, attestation = false) => ({
+      digest: digest('9'), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 1, os: attestation ? '' : 'linux', architecture: attestation ? '' : architecture, variant, attestation, configDigest: digest('8'), blobs: [],
+    });
+    const index = { digest: digest('f'), mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry('amd64', null), entry('arm64', 'v8'), entry('', null, true)] };
+    const { plan } = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, index } })], new Map());
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('digest')).toBe(digest('f'));
+    expect(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('platforms')).toBe('["linux/amd64","linux/arm64/v8"]');
+    const single = planProjection([message(TOPICS.imageStored, stored)], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));
+    expect(single?.get('digest')).toBe(stored.image.manifestDigest);
+    expect(single?.has('platforms')).toBe(false);
+  });
+
   it('keeps the version a request is about and a transfer\'s target on its request, for a rebuild to restore them', () => {
     const events = sampleEvents(newImageUID(), 'req-up');
     const { plan, applied } = planProjection([

@@ -1,5 +1,5 @@
 import { OrbitError, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import { DEAD_LETTERED, type ChartGenerated, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
+import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -127,6 +127,11 @@ export type KnownVersions = ReadonlyMap<string, { readonly status: string; reado
 export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
 
 /** The request ids of the messages, for FinishedRequests. */
+/** The platforms a multi-platform image runs on, as `docker buildx --platform` names them; attestations are no platform. */
+export function platformsOf(index: ImageIndexFacts): string[] {
+  return index.manifests.filter((entry) => !entry.attestation).map((entry) => `${entry.os}/${entry.architecture}${entry.variant ? `/${entry.variant}` : ''}`);
+}
+
 export function requestsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'event'>[]): string[] {
   const ids = new Set<string>();
   for (const { event } of messages) {
@@ -261,10 +266,12 @@ class Planner {
       content: '', status: this.statusOf(version) === 'ready' ? 'ready' : 'stored', parentGuid: image, type: 'orbit_image_version', when,
     });
     this.setMeta(version, {
-      imageVersion: event.metadata.imageVersion, environments: environments.includes('Development') ? environments : ['Development', ...environments], digest: event.image.manifestDigest, configDigest: event.image.configDigest,
+      imageVersion: event.metadata.imageVersion, environments: environments.includes('Development') ? environments : ['Development', ...environments], digest: pinnedDigestOf(event.image), configDigest: event.image.configDigest,
       sizeBytes: String(event.sizeBytes), sha256: event.sha256, layers: event.image.layers, s3Location: event.stored, requestId: event.requestId,
       metadata: event.metadata, architecture: event.image.architecture, os: event.image.os,
       imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
+      // Only for a multi-platform image, so single-platform versions project as they always did.
+      ...(event.image.index ? { platforms: platformsOf(event.image.index) } : {}),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

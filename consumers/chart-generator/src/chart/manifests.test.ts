@@ -55,6 +55,24 @@ describe('renderManifests', () => {
     expect(podSpec(arm).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' });
   });
 
+  it('pins a multi-platform image by its index and selects only what its platforms share, so each node pulls its own', () => {
+    const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+    const entry = (os: string, architecture: string, attestation = false) => ({
+      digest: digest(architecture === 'arm64' ? 'a' : 'c'), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 400,
+      os, architecture, variant: null, attestation, configDigest: digest('b'), blobs: [],
+    });
+    const indexed = (manifests: ReturnType<typeof entry>[]) =>
+      renderManifests(inputOf({ imageName: 'multi' }, {}, 'Development', { index: { digest: digest('e'), mediaType: 'application/vnd.oci.image.index.v1+json', manifests } }));
+    const both = indexed([entry('linux', 'amd64'), entry('linux', 'aarch64'), entry('', '', true)]);
+    expect(container(both).image).toBe(`registry.example/orbit/multi@${digest('e')}`);
+    expect(podSpec(both).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    // buildx's default: one platform and its attestation: the index is pinned, the platform still selected.
+    const one = indexed([entry('linux', 'arm64'), entry('', '', true)]);
+    expect(container(one).image).toBe(`registry.example/orbit/multi@${digest('e')}`);
+    expect(podSpec(one).nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'arm64' });
+    expect(podSpec(indexed([entry('linux', 'amd64'), entry('windows', 'amd64')])).nodeSelector).toEqual({ 'kubernetes.io/arch': 'amd64' });
+  });
+
   it('names the platform as nodes label themselves (Go\'s names), and selects nothing by a platform no label can say', () => {
     const selectorOf = (architecture: string, os: string) => podSpec(renderManifests(inputOf({ imageName: 'p' }, {}, 'Development', { architecture, os }))).nodeSelector;
     expect(selectorOf('x86_64', 'Linux')).toEqual({ 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64' });

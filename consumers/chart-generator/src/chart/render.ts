@@ -1,3 +1,4 @@
+import { manifestDigestOf } from '../image-facts.js';
 import { chartNameOf, chartVersionOf } from '../naming.js';
 import { toYamlText } from '@orbit/lib';
 import type { ChartInput } from './input.js';
@@ -23,7 +24,7 @@ export function chartMetadataOf(input: ChartInput): Record<string, unknown> {
     kubeVersion: '>=1.27.0-0',
     annotations: {
       'orbit/image-uid': input.imageUID,
-      'orbit/image-digest': input.image.manifestDigest,
+      'orbit/image-digest': manifestDigestOf(input.image),
       ...(metadata.imageCategory ? { 'orbit/image-category': metadata.imageCategory } : {}),
     },
   };

@@ -112,15 +112,21 @@ const ARCHITECTURE_ALIASES: Readonly<Record<string, string>> = {
 /**
  * Kubernetes' well-known node labels for the platform the image was built
  * for: in a cluster with arm64 and amd64 node pools, a single-platform image
- * scheduled on the other kind fails its pull or its first exec. Nodes label
- * themselves with Go's names (linux, amd64), so the image's are lower-cased
- * and its aliases mapped; one that still is no label value (the config may
- * say anything) selects nothing rather than make the Deployment invalid.
+ * scheduled on the other kind fails its pull or its first exec. A
+ * multi-platform image selects only what all its platforms share: each node
+ * pulls its own platform from the index. Nodes label themselves with Go's
+ * names (linux, amd64), so the image's are lower-cased and its aliases
+ * mapped; one that still is no label value (the config may say anything)
+ * selects nothing rather than make the Deployment invalid.
  */
-function platformSelectorOf(image: Pick<ChartInput['image'], 'os' | 'architecture'>): Record<string, string> {
-  const os = image.os.toLowerCase();
-  const lowerArchitecture = image.architecture.toLowerCase();
-  const architecture = ARCHITECTURE_ALIASES[lowerArchitecture] ?? lowerArchitecture;
+function platformSelectorOf(image: Pick<ChartInput['image'], 'os' | 'architecture' | 'index'>): Record<string, string> {
+  const platforms = image.index?.manifests.filter((entry) => !entry.attestation) ?? [image];
+  const shared = (values: readonly string[]): string | undefined => (new Set(values).size === 1 ? values[0] : undefined);
+  const os = shared(platforms.map((platform) => platform.os.toLowerCase())) ?? '';
+  const architecture = shared(platforms.map((platform) => {
+    const lower = platform.architecture.toLowerCase();
+    return ARCHITECTURE_ALIASES[lower] ?? lower;
+  })) ?? '';
   return {
     ...(os !== '' && isLabelValue(os) ? { 'kubernetes.io/os': os } : {}),
     ...(architecture !== '' && isLabelValue(architecture) ? { 'kubernetes.io/arch': architecture } : {}),
