@@ -18,7 +18,7 @@ import {
 } from '../../consumers/image-validator/test-fixtures/images.js';
 import { gzipBombBlob } from '../../consumers/image-validator/test-fixtures/big-stream.js';
 import { api, finished, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
-import { buildImage, type BuiltImage } from '../helpers/images.js';
+import { buildImage, buildMultiPlatformImage, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { deployedImage, withHelm } from '../helpers/helm.js';
@@ -381,6 +381,43 @@ describe('uploading real images', () => {
     const unsplittable = await uploadArchive(USER, image.ociArchive, { ...metadata(`late-${uniqueSuffix()}`), commandOverride: "serve --title 'unclosed" }, { imageFirst: true });
     expect(unsplittable).toMatchObject({ status: 400, body: { code: 'ORBIT_ERR_BAD_METADATA', problems: [{ field: 'commandOverride' }] } });
     expect(await stagedVersions()).toBe(before);
+  }, 150_000);
+
+  it('keeps a multi-platform image whole, uploaded as an archive or named in a registry: every platform validated and pushed, the charts pinning its index', async () => {
+    const arm = buildImage({ name: 'orbit-e2e/billing', tag: '1.0.0', architecture: 'arm64', layers: [{ files: { 'bin/app': 'arm64 build' } }] });
+    const multi = buildMultiPlatformImage([{ image, architecture: 'amd64' }, { image: arm, architecture: 'arm64' }], '1.0.0');
+    let registry: TestRegistry | undefined;
+    const expectWhole = async (imageUID: string, indexDigest: string): Promise<void> => {
+      const version = ((await api(USER, `/v1/images/${imageUID}`)).body['versions'] as Record<string, unknown>[])[0];
+      expect(version).toMatchObject({ digest: indexDigest, platforms: ['linux/amd64', 'linux/arm64'], architecture: 'amd64' });
+      expect(String(version?.['imageReference'])).toMatch(new RegExp(`@${indexDigest}$`));
+      // A node of either kind pulls its own platform from the tag the pipeline pushed.
+      for (const architecture of ['amd64', 'arm64']) {
+        const seen = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', '--override-arch', architecture, `docker://${String(version?.['imageTag'])}`], { encoding: 'utf8' })) as { Architecture: string };
+        expect(seen.Architecture).toBe(architecture);
+      }
+      const rendered = await api<{ items: { kind: string; spec?: { template?: { spec: { nodeSelector?: Record<string, string> } } } }[] }>(USER, `/v1/images/${imageUID}/versions/v1-0-00/manifests?environment=Development`);
+      expect(rendered.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    };
+    try {
+      const file = readFileSync(multi.ociArchive);
+      const accepted = await uploadArchive(USER, file, metadata(`multi-${uniqueSuffix()}`));
+      const request = await finished(USER, accepted.body.requestId);
+      expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+      await expectStoredAndCharted(accepted.body, file);
+      await expectWhole(accepted.body.imageUID, multi.indexDigest);
+
+      registry = await startRegistry();
+      execFileSync('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci-archive:${multi.ociArchive}`, `docker://${registry.address}/team/multi:1.0.0`]);
+      const pulled = await uploadReference(USER, `${registry.address}/team/multi:1.0.0`, metadata(`multi-ref-${uniqueSuffix()}`));
+      const pulledRequest = await finished(USER, pulled.body.requestId);
+      expect(pulledRequest.status, JSON.stringify(pulledRequest.error)).toBe('succeeded');
+      await expectWhole(pulled.body.imageUID, pullWithSkopeo(`${registry.address}/team/multi:1.0.0`));
+    } finally {
+      await registry?.stop();
+      arm.cleanup();
+      multi.cleanup();
+    }
   }, 150_000);
 
   it('pulls an image by reference from a real registry (skopeo pushed it there)', async () => {
