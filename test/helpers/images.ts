@@ -11,6 +11,7 @@ import { copyFileSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFil
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import tar from 'tar-stream';
+import type { ImageIndexFacts, IndexedBlob, IndexedManifest } from '@orbit/schemas';
 
 export interface ImageSpec {
   readonly name: string;
@@ -148,6 +149,24 @@ export function buildMultiPlatformImage(platforms: readonly { image: BuiltImage;
   const listed = JSON.parse(member(`blobs/sha256/${written.slice(7)}`).toString('utf8')) as { manifests: { digest: string }[] };
   if (written !== indexDigest) console.warn(`skopeo rewrote the index ${indexDigest} as ${written}`);
   return { ociArchive, indexDigest: written, manifestDigests: listed.manifests.map((entry) => entry.digest), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A multi-platform OCI archive's digests as the validator reports them, read from the archive itself: its first platform, and the whole index. */
+export async function multiPlatformSummaryOf(file: string): Promise<{ manifestDigest: string; configDigest: string; layers: IndexedBlob[]; index: ImageIndexFacts }> {
+  const entries = await tarEntries(file);
+  const json = <T>(name: string): T => JSON.parse(entries.get(name)!.toString('utf8')) as T;
+  const blobOf = <T>(digest: string): T => json<T>(`blobs/sha256/${digest.slice(7)}`);
+  const [top] = json<{ manifests: { digest: string }[] }>('index.json').manifests;
+  const listed = blobOf<{ mediaType: string; manifests: { digest: string; mediaType: string; size: number; platform: { os: string; architecture: string } }[] }>(top!.digest);
+  const manifests = listed.manifests.map((entry): IndexedManifest => {
+    const manifest = blobOf<{ config: { digest: string }; layers: { digest: string; size: number }[] }>(entry.digest);
+    return {
+      digest: entry.digest, mediaType: entry.mediaType, sizeBytes: entry.size, os: entry.platform.os, architecture: entry.platform.architecture, variant: null, attestation: false,
+      configDigest: manifest.config.digest, blobs: manifest.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })),
+    };
+  });
+  const first = manifests[0]!;
+  return { manifestDigest: first.digest, configDigest: first.configDigest, layers: [...first.blobs], index: { digest: top!.digest, mediaType: listed.mediaType, manifests } };
 }
 
 /** Every entry of a tar file by its name as written, read whole (test archives are small). */

@@ -7,7 +7,7 @@ import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullRefusedError, PushRefusedError, RegistryClient } from '@orbit/lib';
 import { quietLogger } from '../../../../test/helpers/index.js';
-import { buildImage, buildMultiPlatformImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
+import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
 import { BlobSources } from './blob-sources.js';
@@ -31,24 +31,6 @@ function summaryOf(transport: string, file: string, compression: ArchiveCompress
 }
 
 const open = (file: string) => async () => createReadStream(file);
-
-/** A multi-platform OCI archive as the validator reports it: the index and each platform's manifest, read from the archive itself. */
-async function indexSummaryOf(file: string): Promise<PushableImage> {
-  const entries = await tarEntries(file);
-  const json = <T>(name: string): T => JSON.parse(entries.get(name)!.toString('utf8')) as T;
-  const blobOf = <T>(digest: string): T => json<T>(`blobs/sha256/${digest.slice(7)}`);
-  const [top] = json<{ manifests: { digest: string }[] }>('index.json').manifests;
-  const listed = blobOf<{ mediaType: string; manifests: { digest: string; mediaType: string; size: number; platform: { os: string; architecture: string } }[] }>(top!.digest);
-  const manifests = listed.manifests.map((entry) => {
-    const manifest = blobOf<{ config: { digest: string }; layers: { digest: string; size: number }[] }>(entry.digest);
-    return {
-      digest: entry.digest, mediaType: entry.mediaType, sizeBytes: entry.size, os: entry.platform.os, architecture: entry.platform.architecture, variant: null, attestation: false,
-      configDigest: manifest.config.digest, blobs: manifest.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })),
-    };
-  });
-  const first = manifests[0]!;
-  return { compression: 'NONE', manifestDigest: first.digest, configDigest: first.configDigest, layers: first.blobs, index: { digest: top!.digest, manifests } };
-}
 
 /** A blob put into a repository the plain way (POST, then PUT with the bytes), as another client would have. */
 async function placeBlob(repository: string, bytes: Buffer): Promise<void> {
@@ -329,7 +311,7 @@ describe('pushImage', () => {
     const arm = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho arm\n' } }], architecture: 'arm64' });
     const multi = buildMultiPlatformImage([{ image, architecture: 'amd64' }, { image: arm, architecture: 'arm64' }], 'v1');
     try {
-      const summary = await indexSummaryOf(multi.ociArchive);
+      const summary: PushableImage = { compression: 'NONE', ...await multiPlatformSummaryOf(multi.ociArchive) };
       const pushed = await pushImage(open(multi.ociArchive), summary, target(registry, 'orbit/multi', '1.0.0'), quietLogger);
       expect(pushed).toMatchObject({ reference: `${registry.address}/orbit/multi@${multi.indexDigest}`, tagged: true, alreadyThere: false, blobsSent: 5 });
       const tagged = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/orbit/multi:1.0.0`], { encoding: 'buffer' });

@@ -7,9 +7,9 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
-import { sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
+import { pinnedDigestOf, sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
-import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type BuiltImage, type MultiPlatformImage } from '../../../../test/helpers/images.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
 import { recordTransferLocation, transferImage } from '../transfer.js';
@@ -42,6 +42,23 @@ async function staged(imageName: string): Promise<ImageValidated> {
     image: {
       ...base.image, format: 'DOCKER_ARCHIVE', compression: 'NONE', manifestDigest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, configDigest: manifest.config.digest,
       layers: manifest.layers.map((layer) => ({ digest: layer.digest, diffId: layer.digest, sizeBytes: layer.size, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' })),
+    },
+  };
+}
+
+/** A validated multi-platform OCI archive (amd64 and arm64) staged in MinIO, its summary read from the archive. */
+async function stagedMultiPlatform(imageName: string, multi: MultiPlatformImage): Promise<ImageValidated> {
+  const body = readFileSync(multi.ociArchive);
+  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
+  const summary = await multiPlatformSummaryOf(multi.ociArchive);
+  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
+  return {
+    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
+    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
+    image: {
+      ...base.image, format: 'OCI_ARCHIVE', compression: 'NONE', manifestDigest: summary.manifestDigest, configDigest: summary.configDigest, index: summary.index,
+      layers: summary.layers.map((layer) => ({ ...layer, diffId: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar' })),
     },
   };
 }
@@ -179,15 +196,15 @@ describe('npm run images:push', () => {
 
 describe('a transfer into an environment with a registry of its own', () => {
   /** An image stored (and pushed to the upload registry), then copied to Testing's bucket: what the push starts from. */
-  async function copiedToTesting(name: string, blobSources: BlobSources): Promise<{ copied: ImageCopied; request: TransferRequested; digest: string }> {
-    const event = await staged(name);
+  async function copiedToTesting(name: string, blobSources: BlobSources, stage: (name: string) => Promise<ImageValidated> = staged): Promise<{ copied: ImageCopied; request: TransferRequested; digest: string }> {
+    const event = await stage(name);
     expect((await storeValidatedImage(event, { ...deps(registry), pushing: { ...deps(registry).pushing, blobSources } }, quietLogger)).kind).toBe('stored');
     const request: TransferRequested = {
       ...sampleEvents(event.imageUID, `req-${uniqueSuffix()}`)['orbit.transfer.requested'], requestId: `req-${uniqueSuffix()}`, imageVersion: event.metadata.imageVersion,
     };
     const copied = await transferImage(request, { ...deps(registry), bucketOf: (environment) => imageBucketOf(environment, buckets) }, quietLogger);
     if (copied.kind !== 'copied') throw new Error(`the copy failed: ${copied.event.message}`);
-    return { copied: copied.event, request, digest: event.image.manifestDigest };
+    return { copied: copied.event, request, digest: pinnedDigestOf(event.image) };
   }
 
   function pushDeps(testing: string, blobSources: BlobSources, seen: PushResult[]) {
@@ -236,6 +253,38 @@ describe('a transfer into an environment with a registry of its own', () => {
     expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/restarted-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 1])).toEqual([[0, 0, true]]);
     if (outcome.kind === 'copied') expect(pullWithSkopeo(outcome.event.imageReference ?? '')).toBe(digest);
+  }, 90_000);
+
+  it('pushes a multi-platform image whole into the Testing registry, from the Testing copy or, on the same registry after a restart, by mounts and manifest copies alone', async () => {
+    const arm = buildImage({ name: 'team/app', tag: 'v1', architecture: 'arm64', layers: [{ files: { 'app/run': '#!/bin/sh\necho arm\n' } }] });
+    const multi = buildMultiPlatformImage([{ image, architecture: 'amd64' }, { image: arm, architecture: 'arm64' }], 'v1');
+    const testingRegistry = await startRegistry();
+    try {
+      const stage = (name: string) => stagedMultiPlatform(name, multi);
+      const expectBothPlatforms = async (reference: string): Promise<void> => {
+        expect(pullWithSkopeo(reference)).toBe(multi.indexDigest);
+        for (const architecture of ['amd64', 'arm64']) {
+          const seen = JSON.parse((await execFileAsync('skopeo', ['inspect', '--tls-verify=false', '--override-arch', architecture, `docker://${reference}`], { encoding: 'utf8' })).stdout) as { Architecture: string };
+          expect(seen.Architecture).toBe(architecture);
+        }
+      };
+      const elsewhere = await copiedToTesting(`multi-${uniqueSuffix()}`, new BlobSources(), stage);
+      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
+      expect(other).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`@${multi.indexDigest}$`)) } });
+      if (other.kind === 'copied') await expectBothPlatforms(other.event.imageReference ?? '');
+
+      const { copied, request } = await copiedToTesting(`multi-restarted-${uniqueSuffix()}`, new BlobSources(), stage);
+      await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
+      const seen: PushResult[] = [];
+      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+      expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted])).toEqual([[0, 0, 4]]);
+      if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
+      await expectBothPlatforms(outcome.event.imageReference ?? '');
+    } finally {
+      await testingRegistry.stop();
+      arm.cleanup();
+      multi.cleanup();
+    }
   }, 90_000);
 
   it('leaves an environment that pulls from the upload registry as it was', async () => {
