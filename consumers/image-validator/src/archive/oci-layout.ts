@@ -1,5 +1,5 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
-import { INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
+import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
 import { reject } from './rejections.js';
 
@@ -82,15 +82,20 @@ function checkDocumentType(mediaType: string | undefined, allowed: ReadonlySet<s
 }
 
 /**
- * Whether every entry of `index` is an image manifest whose config and blobs
- * are all in the archive. docker save of a multi-arch image keeps the whole
- * index but one platform's blobs: that archive is one platform, not the index.
+ * Whether every entry of `index` is an image (or an attestation) whose
+ * manifest, config and blobs are all in the archive. docker save of a
+ * multi-arch image keeps the whole index but one platform's blobs: that
+ * archive is one platform, not the index. So is one whose index also lists
+ * an artifact, which is no platform to validate.
  */
 function holdsEveryEntry(index: ImageIndex, blobs: ArchiveBlobs): boolean {
   return index.manifests.every((entry) => {
     if (!blobs.has(blobPath(entry.digest)) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType))) return false;
     const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
-    return manifest.success && [manifest.data.config, ...manifest.data.layers].every((blob) => blobs.has(blobPath(blob.digest)));
+    if (!manifest.success) return false;
+    const { config, layers } = manifest.data;
+    const runnable = isAttestation(entry) || config.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType);
+    return runnable && [config, ...layers].every((blob) => blobs.has(blobPath(blob.digest)));
   });
 }
 

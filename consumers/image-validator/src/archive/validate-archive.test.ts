@@ -139,6 +139,19 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(accepted(await validate(partial)).summary.index).toBeNull();
     });
 
+    it('is one platform when the index also lists an artifact (a Helm chart), which is no platform to validate', async () => {
+      const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
+      const chartLayer = Buffer.alloc(64, 5);
+      const chart = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha256(chartConfig), size: chartConfig.length },
+        layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha256(chartLayer), size: chartLayer.length }],
+      }));
+      const { entries } = layoutOf([entryOf(chart, { os: 'linux', architecture: 'arm64' }), both[1]!], [...amdEntries.slice(2), blob(chart), blob(chartConfig), blob(chartLayer)]);
+      const outcome = accepted(await validate(entries));
+      expect(outcome.summary).toMatchObject({ architecture: 'amd64', manifestDigest: sha256(amdManifest), index: null });
+    });
+
     it('refuses it when another platform\'s layers do not match its config, or its config names another platform than the index', async () => {
       const wrongLayer = await buildImage({ ...spec, architecture: 'arm64', layers: [{ files: { 'arm': 'no' } }] });
       // arm's manifest and config, with the layer of another image under arm's layer digest's name: caught by its digest.

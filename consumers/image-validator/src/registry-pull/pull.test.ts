@@ -248,32 +248,40 @@ describe('pullAsOciArchive from an image index', () => {
     expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
   });
 
-  it('refuses an index over the size limit counting every platform, saying how to upload one, before fetching any blob', async () => {
+  /** Pulled as `docker pull` would: the linux/amd64 image alone, none of the other entries' blobs fetched. */
+  const expectAmd64Alone = (pulled: { pulled: PullResult; files: Map<string, Buffer> }, served: readonly string[], amd: Buffer, others: readonly Buffer[]): void => {
+    expect(pulled.pulled.manifestDigest).toBe(digest(amd));
+    expect(JSON.parse(pulled.files.get('index.json')!.toString())).toMatchObject({ manifests: [{ mediaType: OCI_MANIFEST, digest: digest(amd), size: amd.length }] });
+    for (const bytes of [amd, amdConfig, layer, amdLayer]) expect(pulled.files.get(blobName(bytes))).toEqual(bytes);
+    for (const bytes of others) expect(served).not.toContain(`/v2/team/app/blobs/${digest(bytes)}`);
+  };
+
+  it('takes linux/amd64 alone when the whole index is over the size limit, fetching no other platform\'s blob', async () => {
     const { index, amd, arm, attestation, blobs } = multiPlatform();
     const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), blobs);
     // Either platform alone fits; both do not.
     const onePlatform = amdConfig.length + layer.length + amdLayer.length;
-    const refusal = pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: onePlatform + 1 }, sink());
-    await expect(refusal).rejects.toMatchObject({ reasonCode: 'TOO_LARGE' });
-    const message = (await refusal.catch((error: unknown) => error) as Error).message;
-    expect(message).toMatch(/has 2 platforms \(linux\/amd64, linux\/arm64\)/);
-    expect(message).toContain(`registry.test/team/app@${digest(amd)}`);
-    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: onePlatform + 1 }), served, amd, [armConfig, armLayer]);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: onePlatform - 1 }, sink())).rejects.toMatchObject({ reasonCode: 'TOO_LARGE' });
   });
 
-  it('refuses an index listing an artifact (a Helm chart) beside an image, before fetching any blob', async () => {
+  it('takes linux/amd64 alone from an index that also lists an artifact (a Helm chart) or a Windows image whose base layers its registry does not serve', async () => {
     const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
-    const chart = manifestOf(chartConfig, [Buffer.alloc(1024, 5)], { configType: 'application/vnd.cncf.helm.config.v1+json', layerType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' });
+    const chartLayer = Buffer.alloc(1024, 5);
+    const chart = manifestOf(chartConfig, [chartLayer], { configType: 'application/vnd.cncf.helm.config.v1+json', layerType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' });
+    const windowsConfig = Buffer.from('{"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":[]}}');
+    const windowsBase = Buffer.alloc(512, 6);
+    const windows = manifestOf(windowsConfig, [windowsBase], { layerType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' });
     const amd = manifestOf(amdConfig, [layer, amdLayer]);
-    const index = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }, { manifest: chart, platform: { os: 'linux', architecture: 'arm64' } }]);
-    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(chart), chart]]), [amdConfig, layer, amdLayer, chartConfig]);
-    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
-      reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/linux\/arm64 entry .* is not a container image but an artifact \(config media type application\/vnd\.cncf\.helm\.config\.v1\+json\)/) as unknown,
-    });
-    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+    for (const [other, otherBlobs, platform] of [[chart, [chartConfig, chartLayer], 'linux/arm64'], [windows, [windowsConfig, windowsBase], 'windows/amd64']] as const) {
+      const [os, architecture] = platform.split('/') as [string, string];
+      const index = indexOf([{ manifest: other, platform: { os, architecture } }, { manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
+      const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(other), other]]), [amdConfig, layer, amdLayer, ...otherBlobs]);
+      expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, otherBlobs);
+    }
   });
 
-  it('refuses an index that lists another index, declared or not, and one of attestations only', async () => {
+  it('refuses an index whose only image is another index, declared or not, and one of attestations only', async () => {
     const amd = manifestOf(amdConfig, [layer, amdLayer]);
     const inner = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
     const declared = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(inner), size: inner.length }] }));
@@ -281,7 +289,7 @@ describe('pullAsOciArchive from an image index', () => {
     for (const outer of [declared, undeclared]) {
       const { client, served } = fakeRegistry(new Map([['1', outer], [digest(inner), inner], [digest(amd), amd]]), [amdConfig, layer, amdLayer]);
       await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
-        reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`lists another image index (${digest(inner)})`) as unknown,
+        reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`listing no image Orbit can pull: it lists another image index (${digest(inner)})`) as unknown,
       });
       expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
     }

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from '../archive/index.js';
-import { isAttestation } from '../platforms.js';
+import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -59,8 +59,6 @@ interface PulledManifest extends Document {
 interface Resolved {
   readonly top: Document & { readonly mediaType: string };
   readonly manifests: readonly PulledManifest[];
-  /** The index's entries, null for a single image. */
-  readonly entries: readonly IndexEntry[] | null;
 }
 
 function sha256(bytes: Buffer): string {
@@ -116,8 +114,8 @@ function singleImage(parsed: unknown, asked: string): ImageManifest {
   return manifest.data;
 }
 
-function nestedIndex(client: RegistryClient, entry: IndexEntry, asked: string): PullRefusedError {
-  return new PullRefusedError('BAD_MANIFEST', `${asked} is an image index that lists another image index (${entry.digest}); nested indexes are not pulled: reference the inner one or one of its platforms by digest (${client.repositoryName}@sha256:…)`);
+function nestedIndex(entry: IndexEntry): string {
+  return `it lists another image index (${entry.digest}), which is not pulled: reference the inner one or one of its platforms by digest`;
 }
 
 /** The index's entries, each digest once (an index may list one manifest under two names), and at least one image among them. */
@@ -128,25 +126,49 @@ function entriesOf(index: ImageIndex, asked: string): IndexEntry[] {
   return entries;
 }
 
+/** An entry of an index: its manifest when it is one, and why the index cannot be pulled whole because of it (null: it can). */
+interface PulledEntry {
+  readonly entry: IndexEntry;
+  readonly pulled: PulledManifest | null;
+  readonly unkept: string | null;
+}
+
+/** Layers a registry does not serve (Windows base layers, fetched from their `urls`): an index listing them cannot be copied whole. */
+const isForeign = (layer: Descriptor): boolean => /foreign|nondistributable/.test(layer.mediaType ?? '') || 'urls' in layer;
+
 /**
  * One entry's manifest, checked against the digest the index gives it.
  * Attestations (provenance, SBOM) are kept as they are: their config and
  * layers are in-toto documents, not an image, and they belong to the image.
+ * An entry that is another index, an artifact, or an image with foreign
+ * layers is not refused: it only keeps the index from being pulled whole.
  */
-async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledManifest> {
-  if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) throw nestedIndex(client, entry, asked);
+async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledEntry> {
   const what = `the ${platformName(entry)} entry ${entry.digest} of ${asked}`;
+  if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry) };
   const bytes = await manifestAt(client, entry.digest);
   if (sha256(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
   const parsed = parseJson(bytes, `manifest ${entry.digest}`);
-  if (indexOf(parsed)) throw nestedIndex(client, entry, asked);
+  if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry) };
   const manifest = manifestShape.safeParse(parsed);
   if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', `${what} is no image manifest (${firstIssue(manifest.error)})`);
-  if (!isAttestation(entry)) requireImageConfig(manifest.data, what);
-  return { digest: entry.digest, bytes, manifest: manifest.data };
+  const pulled = { digest: entry.digest, bytes, manifest: manifest.data };
+  if (isAttestation(entry)) return { entry, pulled, unkept: null };
+  const configType = manifest.data.config.mediaType;
+  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) return { entry, pulled, unkept: `${what} is not a container image but an artifact (config media type ${configType})` };
+  const foreign = manifest.data.layers.find(isForeign);
+  if (foreign) return { entry, pulled, unkept: `${what} has a layer its registry does not serve (${foreign.mediaType ?? 'with urls'})` };
+  return { entry, pulled, unkept: null };
 }
 
-/** The reference's manifest, and for an image index every manifest it lists: all of them fetched and checked before any blob. */
+/**
+ * The reference's manifest, and for an image index every manifest it lists,
+ * all fetched and checked before any blob. The index is pulled whole when
+ * it can be (every entry an image or an attestation whose blobs the
+ * registry serves, all of them within the size limit); otherwise, as
+ * `docker pull` does, the platform this cluster runs (linux/amd64, else the
+ * first image), alone.
+ */
 async function resolve(client: RegistryClient, target: PullTarget, reference: string, asked: string): Promise<Resolved> {
   const bytes = await manifestAt(client, reference);
   const digest = sha256(bytes);
@@ -155,14 +177,21 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   const index = indexOf(parsed);
   if (!index) {
     const manifest = singleImage(parsed, asked);
-    return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }], entries: null };
+    return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }] };
   }
-  const entries = entriesOf(index, asked);
-  const manifests: PulledManifest[] = [];
+  const entries: PulledEntry[] = [];
   // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
-  for (const entry of entries) manifests.push(await entryManifest(client, entry, asked));
-  // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
-  return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests, entries };
+  for (const entry of entriesOf(index, asked)) entries.push(await entryManifest(client, entry, asked));
+  const manifests = entries.flatMap(({ pulled }) => (pulled ? [pulled] : []));
+  if (entries.every(({ unkept }) => unkept === null) && totalOf(manifests) <= target.maxBytes) {
+    // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
+    return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
+  }
+  const images = entries.filter(({ entry, pulled, unkept }) => pulled !== null && unkept === null && !isAttestation(entry));
+  const choice = choosePlatform(images.map(({ entry }) => entry), PREFERRED_PLATFORM);
+  const chosen = images.find(({ entry }) => entry === choice)?.pulled;
+  if (!chosen) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image Orbit can pull: ${entries.flatMap(({ unkept }) => (unkept ? [unkept] : [])).join('; ')}`);
+  return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen] };
 }
 
 /** Every blob of every manifest, each digest once: the platforms of one image often share their base layers. */
@@ -174,13 +203,7 @@ function distinctBlobs(manifests: readonly PulledManifest[]): Descriptor[] {
   return [...blobs.values()];
 }
 
-function tooLarge(client: RegistryClient, resolved: Resolved, total: number, limit: number): PullRefusedError {
-  if (resolved.entries === null) return new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${limit}`);
-  const platforms = resolved.entries.filter((entry) => !isAttestation(entry));
-  const example = platforms[0]?.digest ?? 'sha256:…';
-  return new PullRefusedError('TOO_LARGE', `the image index has ${platforms.length} platform${platforms.length === 1 ? '' : 's'} (${platforms.map(platformName).join(', ')}) `
-    + `whose blobs add up to ${total} bytes; the limit is ${limit}. To upload a single platform, reference its manifest digest (${client.repositoryName}@${example})`);
-}
+const totalOf = (manifests: readonly PulledManifest[]): number => distinctBlobs(manifests).reduce((sum, blob) => sum + blob.size, 0);
 
 /**
  * Streams one blob into the archive. A body may take as long as it needs,
@@ -256,8 +279,8 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
  * as an OCI image-layout archive (oci-layout, index.json, blobs/sha256/…),
  * streaming each layer: the same archive an upload would be, so the one
  * validator checks both. Digests are verified there, not twice. A
- * multi-platform image stays one, as `crane copy` keeps it: the index as
- * the registry sent it, every platform and attestation it lists.
+ * multi-platform image stays one where it can, as `crane copy` keeps it: the
+ * index as the registry sent it, every platform and attestation it lists.
  */
 export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
   const reference = target.digest ?? target.tag;
@@ -266,7 +289,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const resolved = await resolve(client, target, reference, asked);
   const blobs = distinctBlobs(resolved.manifests);
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
-  if (total > target.maxBytes) throw tooLarge(client, resolved, total, target.maxBytes);
+  if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
   await writeArchive(client, sink, resolved, blobs, target.tag);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
