@@ -3,7 +3,7 @@ import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { dockerManifestShape } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
-import { resolveOciLayout } from './oci-layout.js';
+import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
 import { reject } from './rejections.js';
 
 export interface DockerImage {
@@ -12,6 +12,8 @@ export interface DockerImage {
   readonly layers: readonly LayerRef[];
   readonly repoTags: readonly string[];
   readonly notes: readonly string[];
+  /** docker save of a multi-platform image with every platform at hand (the containerd image store): the whole index, as docker load there takes it. */
+  readonly index: ResolvedIndex | null;
 }
 
 function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
@@ -34,9 +36,9 @@ function canonicalManifestDigest(config: FileFacts, layers: readonly LayerRef[])
  * see two different images), and its stored manifest gives the real digest
  * and layer media types.
  */
-function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): { manifestDigest: string; layers: LayerRef[]; notes: readonly string[] } | null {
+function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): { manifestDigest: string; layers: LayerRef[]; notes: readonly string[]; index: ResolvedIndex | null } | null {
   if (!blobs.has('index.json') || !blobs.has('oci-layout')) return null;
-  const oci = resolveOciLayout(blobs);
+  const oci = resolveOciLayout(blobs, `sha256:${config.sha256}`);
   const sameConfig = oci.manifest.config.digest === `sha256:${config.sha256}`;
   const sameLayers = oci.manifest.layers.length === layers.length && oci.manifest.layers.every((layer, index) => layer.digest === layers[index]?.digest);
   if (!sameConfig || !sameLayers) reject('BAD_MANIFEST', 'manifest.json and index.json describe different images');
@@ -44,6 +46,7 @@ function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: Laye
     manifestDigest: oci.manifestDigest,
     layers: layers.map((layer, index) => ({ ...layer, mediaType: oci.manifest.layers[index]?.mediaType ?? null })),
     notes: oci.notes,
+    index: oci.index,
   };
 }
 
@@ -70,5 +73,6 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     layers: stored?.layers ?? layers,
     repoTags: image.RepoTags ?? [],
     notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the canonical one skopeo computes for this archive'],
+    index: stored?.index ?? null,
   };
 }

@@ -43,7 +43,14 @@ function platformName(descriptor: Descriptor): string {
  * blobs. An index of unrelated images is refused, because the archive is
  * stored whole and loading it would bring in images nobody validated.
  */
-function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs, whole: boolean): Descriptor {
+/** The config digest of the manifest an index entry names, when it is in the archive and is one. */
+function configDigestOf(entry: Descriptor, blobs: ArchiveBlobs): string | undefined {
+  if (!blobs.has(blobPath(entry.digest))) return undefined;
+  const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
+  return manifest.success ? manifest.data.config.digest : undefined;
+}
+
+function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs, whole: boolean, wantedConfig?: string): Descriptor {
   const [first] = index.manifests;
   if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
   const digests = new Set(index.manifests.map((entry) => entry.digest));
@@ -53,7 +60,9 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   }
   const present = index.manifests.filter((entry) => blobs.has(blobPath(entry.digest)));
   const candidates = present.length > 0 ? present : index.manifests;
-  const chosen = choosePlatform(candidates) ?? first;
+  // docker save's manifest.json names the platform docker load takes (the machine's: arm64 on a Mac), not necessarily linux/amd64.
+  const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => configDigestOf(entry, blobs) === wantedConfig);
+  const chosen = wanted ?? choosePlatform(candidates) ?? first;
   const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
   const absent = index.manifests.length - present.length;
   const listed = index.manifests.map((entry) => (isAttestation(entry) ? 'an attestation' : platformName(entry)));
@@ -119,7 +128,7 @@ interface Resolution {
  * unless an index above it already had to choose between several (then the
  * image is ambiguous as a whole, and only the chosen platform is).
  */
-function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[], chosenAbove: boolean): Resolution {
+function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[], chosenAbove: boolean, wantedConfig: string | undefined): Resolution {
   const kind = kindOf(descriptor, blobs);
   const file = blobs.blob(descriptor, kind === 'index' ? 'image index' : 'manifest');
   if (kind === 'manifest') {
@@ -132,21 +141,25 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
   const whole = several && !chosenAbove && holdsEveryEntry(index, blobs);
-  const below = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole), depth + 1, notes, chosenAbove || several);
+  const below = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
   if (!whole || below.index !== null) return below;
   const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
   return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
 }
 
-/** oci-layout and index.json down to one image manifest, every blob on the way verified. */
-export function resolveOciLayout(blobs: ArchiveBlobs): ResolvedManifest {
+/**
+ * oci-layout and index.json down to one image manifest, every blob on the
+ * way verified: linux/amd64 of a multi-platform index, or the platform whose
+ * config is `wantedConfig` (the one docker save's manifest.json names).
+ */
+export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): ResolvedManifest {
   parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
   const index = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
   const notes: string[] = [];
-  const top = choose(index, 'index.json', notes, blobs, false);
+  const top = choose(index, 'index.json', notes, blobs, false, wantedConfig);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
-  const { digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several);
+  const { digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)
     .map((entry) => entry.annotations?.[REF_NAME])

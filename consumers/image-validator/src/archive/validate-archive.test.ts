@@ -128,6 +128,17 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
     });
 
+    it('is the whole index in a docker save of the containerd image store holding every platform, described by the platform manifest.json names (arm64 on a Mac)', async () => {
+      const { entries, indexDigest } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2)]);
+      const manifestJson = Buffer.from(JSON.stringify([{
+        Config: blob(arm.config.bytes).name, RepoTags: ['billing-api:1.0.0'], Layers: arm.layers.map((layer) => blob(layer.bytes).name),
+      }]));
+      const outcome = accepted(await validate([...entries, { name: 'manifest.json', data: manifestJson }]));
+      expect(outcome.summary).toMatchObject({ format: 'DOCKER_ARCHIVE', architecture: 'arm64', manifestDigest: sha256(armManifest), repoTags: ['billing-api:1.0.0'] });
+      expect(outcome.summary.index?.digest).toBe(indexDigest);
+      expect(outcome.summary.index?.manifests.map((entry) => entry.architecture)).toEqual(['arm64', 'amd64']);
+    });
+
     it('is one platform when the archive holds only that one (docker save keeps the whole index but the local platform\'s blobs)', async () => {
       const { entries } = layoutOf(both, armEntries.slice(2));
       const armOnly = accepted(await validate(entries));

@@ -57,7 +57,7 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
 
 function resolveDocker(blobs: ArchiveBlobs): Resolved {
   const docker = resolveDockerArchive(blobs);
-  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, index: null };
+  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, index: docker.index === null ? null : indexFacts(blobs, docker.index) };
 }
 
 function resolve(blobs: ArchiveBlobs): Resolved {
