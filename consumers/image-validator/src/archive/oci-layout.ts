@@ -27,6 +27,22 @@ export interface ResolvedManifest {
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const MAX_INDEX_DEPTH = 4;
 
+/** A manifest or index the archive holds, read leniently: null when it is not JSON (the strict reading, when one is needed, says why). */
+function parseJsonOrNull(file: { json: Buffer | null }): unknown {
+  try {
+    return file.json === null ? null : JSON.parse(file.json.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The image manifest an index entry names, when the archive holds it and it is one. */
+function manifestIfHeld(entry: Descriptor, blobs: ArchiveBlobs): ImageManifest | undefined {
+  if (!blobs.has(blobPath(entry.digest))) return undefined;
+  const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
+  return manifest.success ? manifest.data : undefined;
+}
+
 function platformName(descriptor: Descriptor): string {
   const platform = descriptor.platform;
   if (!platform) return 'unknown platform';
@@ -38,18 +54,14 @@ function platformName(descriptor: Descriptor): string {
  * Different digests are acceptable only as platforms of one image (a
  * multi-arch index): linux/amd64 is taken when present, else the first
  * platform; BuildKit's attestation manifests never are while an image is
- * there. Only platforms whose manifest is in the archive count: docker save
+ * there, unless `wantedConfig` names one (docker save's manifest.json).
+ * Only platforms whose manifest is in the archive count: docker save
  * of a multi-arch image keeps the full index but only the local platform's
  * blobs. An index of unrelated images is refused, because the archive is
  * stored whole and loading it would bring in images nobody validated.
+ * `whole`: every platform is kept, and the choice only says which one
+ * describes the image.
  */
-/** The config digest of the manifest an index entry names, when it is in the archive and is one. */
-function configDigestOf(entry: Descriptor, blobs: ArchiveBlobs): string | undefined {
-  if (!blobs.has(blobPath(entry.digest))) return undefined;
-  const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
-  return manifest.success ? manifest.data.config.digest : undefined;
-}
-
 function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs, whole: boolean, wantedConfig?: string): Descriptor {
   const [first] = index.manifests;
   if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
@@ -61,16 +73,17 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   const present = index.manifests.filter((entry) => blobs.has(blobPath(entry.digest)));
   const candidates = present.length > 0 ? present : index.manifests;
   // docker save's manifest.json names the platform docker load takes (the machine's: arm64 on a Mac), not necessarily linux/amd64.
-  const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => configDigestOf(entry, blobs) === wantedConfig);
+  const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => manifestIfHeld(entry, blobs)?.config.digest === wantedConfig);
   const chosen = wanted ?? choosePlatform(candidates) ?? first;
   const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
+  const why = wanted !== undefined ? ' (the platform manifest.json names)' : preferred ? '' : ' (no linux/amd64 in the archive)';
   const absent = index.manifests.length - present.length;
   const listed = index.manifests.map((entry) => (isAttestation(entry) ? 'an attestation' : platformName(entry)));
   if (whole) {
     notes.push(`${where} lists ${listed.join(', ')}; every one was validated and the image is the whole index (${platformName(chosen)} describes it here)`);
     return chosen;
   }
-  notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${preferred ? '' : ' (no linux/amd64 in the archive)'}, the only platform kept`);
+  notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${why}, the only platform kept`);
   return chosen;
 }
 
@@ -99,21 +112,12 @@ function checkDocumentType(mediaType: string | undefined, allowed: ReadonlySet<s
  */
 function holdsEveryEntry(index: ImageIndex, blobs: ArchiveBlobs): boolean {
   return index.manifests.every((entry) => {
-    if (!blobs.has(blobPath(entry.digest)) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType))) return false;
-    const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
-    if (!manifest.success) return false;
-    const { config, layers } = manifest.data;
+    const manifest = entry.mediaType === undefined || MANIFEST_TYPES.has(entry.mediaType) ? manifestIfHeld(entry, blobs) : undefined;
+    if (manifest === undefined) return false;
+    const { config, layers } = manifest;
     const runnable = isAttestation(entry) || config.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType);
     return runnable && [config, ...layers].every((blob) => blobs.has(blobPath(blob.digest)));
   });
-}
-
-function parseJsonOrNull(file: { json: Buffer | null }): unknown {
-  try {
-    return file.json === null ? null : JSON.parse(file.json.toString('utf8')) as unknown;
-  } catch {
-    return null;
-  }
 }
 
 interface Resolution {
