@@ -63,6 +63,12 @@ export interface ImageSummary {
    * before 2026-12-02) for a single-platform image.
    */
   readonly index?: ImageIndexFacts | null;
+  /**
+   * Choices the validator made that the uploader may want to know (the
+   * platform taken from an index and why, a manifest digest computed for an
+   * archive that stores none). Absent or empty before 2026-12-02.
+   */
+  readonly validationNotes?: readonly string[];
 }
 
 export interface IndexedBlob { readonly digest: string; readonly sizeBytes: number }

@@ -21,6 +21,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     repoTags: ['billing-api:1.0.0'], architecture: 'amd64', os: 'linux',
     layers: [{ digest: `sha256:${'c'.repeat(64)}`, diffId: `sha256:${'d'.repeat(64)}`, sizeBytes: 1234, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
     index: null,
+    validationNotes: [],
     config: {
       exposedPorts: ['8080/tcp'], env: ['PATH=/usr/bin'], entrypoint: ['/app/billing'], cmd: [], workingDir: '/app', user: '1000',
       labels: { 'org.opencontainers.image.title': 'billing' },

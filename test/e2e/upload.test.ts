@@ -18,7 +18,7 @@ import {
 } from '../../consumers/image-validator/test-fixtures/images.js';
 import { gzipBombBlob } from '../../consumers/image-validator/test-fixtures/big-stream.js';
 import { api, finished, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
-import { buildImage, buildMultiPlatformImage, type BuiltImage } from '../helpers/images.js';
+import { buildImage, buildMultiPlatformImage, tarEntries, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
 import { deployedImage, withHelm } from '../helpers/helm.js';
@@ -406,6 +406,17 @@ describe('uploading real images', () => {
       expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
       await expectStoredAndCharted(accepted.body, file);
       await expectWhole(accepted.body.imageUID, multi.indexDigest);
+
+      // The same archive without arm64's manifest (as docker save holds the machine's platform alone): linux/amd64 only, ViewPort saying why.
+      const entries = await tarEntries(multi.ociArchive);
+      const partial = await archiveOf([...entries].filter(([name]) => !name.endsWith('/') && !name.endsWith(multi.manifestDigests[1]!.slice(7))).map(([name, data]) => ({ name, data })));
+      const one = await uploadArchive(USER, partial, metadata(`multi-partial-${uniqueSuffix()}`));
+      const oneRequest = await finished(USER, one.body.requestId);
+      expect(oneRequest.status, JSON.stringify(oneRequest.error)).toBe('succeeded');
+      const oneVersion = ((await api(USER, `/v1/images/${one.body.imageUID}`)).body['versions'] as Record<string, unknown>[])[0];
+      expect(oneVersion).toMatchObject({ digest: multi.manifestDigests[0], architecture: 'amd64' });
+      expect(oneVersion?.['platforms']).toBeUndefined();
+      expect(String((oneVersion?.['validationNotes'] as string[] | undefined)?.join(' '))).toMatch(/linux\/amd64, linux\/arm64 \(1 not in the archive\); validated linux\/amd64, the only platform kept/);
 
       registry = await startRegistry();
       execFileSync('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci-archive:${multi.ociArchive}`, `docker://${registry.address}/team/multi:1.0.0`]);

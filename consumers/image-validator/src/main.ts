@@ -56,7 +56,7 @@ runMain(() =>
         }
         const { topic, event: outcome } = verdictEvent(event, verdict, envelopeFor);
         if (verdict.kind === 'rejected') message.log.info({ reasonCode: verdict.reasonCode, reason: verdict.message }, 'upload rejected');
-        else message.log.info({ sizeBytes: verdict.sizeBytes, manifestDigest: verdict.image.manifestDigest }, 'upload validated');
+        else message.log.info({ sizeBytes: verdict.sizeBytes, manifestDigest: verdict.image.manifestDigest, notes: verdict.image.validationNotes }, 'upload validated');
         await publisher.publish(topic, outcome, { trace: message.trace });
       };
     },

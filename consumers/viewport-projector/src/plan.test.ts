@@ -29,7 +29,7 @@ describe('planProjection', () => {
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 
-  it('shows a multi-platform version by the index digest it is pulled by, with its platforms; a single-platform one as before', () => {
+  it('shows a multi-platform version by the index digest it is pulled by, with its platforms, and the validator\'s notes when it made a choice; a single-platform one as before', () => {
     const uid = newImageUID();
     const events = sampleEvents(uid, 'req-1');
     const stored = events['orbit.image.stored'];
@@ -44,6 +44,11 @@ describe('planProjection', () => {
     const single = planProjection([message(TOPICS.imageStored, stored)], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));
     expect(single?.get('digest')).toBe(stored.image.manifestDigest);
     expect(single?.has('platforms')).toBe(false);
+    expect(single?.has('validationNotes')).toBe(false);
+    // Why only one platform of an index is there, when the validator had to choose.
+    const note = 'image index sha256:… lists linux/amd64, linux/arm64 (1 not in the archive); validated linux/arm64 (no linux/amd64 in the archive), the only platform kept';
+    const chosen = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, validationNotes: [note] } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));
+    expect(chosen?.get('validationNotes')).toBe(JSON.stringify([note]));
   });
 
   it('keeps the version a request is about and a transfer\'s target on its request, for a rebuild to restore them', () => {

@@ -272,6 +272,7 @@ class Planner {
       imageReference: event.imageReference ?? null, imageTag: event.imageTag ?? null,
       // Only for a multi-platform image, so single-platform versions project as they always did.
       ...(event.image.index ? { platforms: platformsOf(event.image.index) } : {}),
+      ...(event.image.validationNotes?.length ? { validationNotes: event.image.validationNotes } : {}),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

@@ -127,6 +127,7 @@ export const VERSION = {
     status: text('stored, then ready once its chart is generated'),
     environments: { type: 'array', items: text() },
     digest: text('The digest it is pulled by (sha256:…): its manifest\'s, or for a multi-platform image its index\'s'),
+    validationNotes: { type: 'array', items: text(), description: 'Choices the validator made that you may want to know: which platform of an index it took and why (only that one is kept when the archive lacks the others), a manifest digest computed for an archive that stores none; absent when there were none' },
     platforms: { type: 'array', items: text(), description: 'For a multi-platform image only: every platform it runs on (linux/amd64, linux/arm64/v8, …), each validated and pushed; architecture and os then describe linux/amd64 (else the first)' },
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },

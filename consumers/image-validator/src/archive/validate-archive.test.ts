@@ -44,7 +44,7 @@ describe('validateArchive accepts real image layouts', async () => {
       format: 'OCI_ARCHIVE', compression: 'NONE',
       manifestDigest: sha256(ociEntries(image)[2]!.data!), configDigest: image.config.digest,
       repoTags: ['billing-api:1.0.0', 'billing-api:latest'], architecture: 'amd64', os: 'linux',
-      layers: expectedLayers, index: null,
+      layers: expectedLayers, index: null, validationNotes: [],
       config: {
         exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
         workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },
@@ -145,6 +145,8 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(armOnly.summary.architecture).toBe('arm64');
       expect(armOnly.summary.index).toBeNull();
       expect(armOnly.notes.join(' ')).toMatch(/1 not in the archive\); validated linux\/arm64 \(no linux\/amd64 in the archive\), the only platform kept/);
+      // Carried with the image, for ViewPort to show why only one platform is there.
+      expect(armOnly.summary.validationNotes).toEqual(armOnly.notes);
       // Its manifest there, one layer missing: still not the whole index.
       const { entries: partial } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2).filter((entry) => entry.name !== blob(arm.layers[0]!.bytes).name)]);
       expect(accepted(await validate(partial)).summary.index).toBeNull();

@@ -105,6 +105,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
       layers,
       config: config.facts,
       index: image.index,
+      validationNotes: image.notes,
     };
     return { ok: true, summary, sizeBytes: contents.upload.sizeBytes, sha256: contents.upload.sha256, notes: image.notes };
   } catch (error) {
