@@ -3,3 +3,4 @@ export { validateArchive, type ValidationOutcome } from './validate-archive.js';
 export { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './limits.js';
 export { REJECTION_CODES, type RejectionCode } from './rejections.js';
 export { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from './json-shapes.js';
+export { PULL_NOTE } from './oci-layout.js';

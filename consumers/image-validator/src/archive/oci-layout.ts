@@ -25,6 +25,13 @@ export interface ResolvedManifest {
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/**
+ * The annotation on index.json's entry in which the registry pull says why
+ * it took one platform of an index: the archive is validated after the pull,
+ * by code that sees only the archive, and the uploader should learn why.
+ * Passed on as a note.
+ */
+export const PULL_NOTE = 'dev.orbit.pull-note';
 const MAX_INDEX_DEPTH = 4;
 
 /** A manifest or index the archive holds, read leniently: null when it is not JSON (the strict reading, when one is needed, says why). */
@@ -162,6 +169,8 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
   const notes: string[] = [];
   const top = choose(index, 'index.json', notes, blobs, false, wantedConfig);
+  const pulled = top.annotations?.[PULL_NOTE];
+  if (pulled !== undefined) notes.push(pulled);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
   const { digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
   const repoTags = [...new Set(index.manifests

@@ -152,6 +152,13 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(accepted(await validate(partial)).summary.index).toBeNull();
     });
 
+    it('passes on what the registry pull noted on index.json about the platform it took', async () => {
+      const note = 'registry.test/team/app:1 is an image index of linux/amd64, linux/arm64; only linux/amd64 was pulled, because its platforms\' blobs add up to 9 bytes, over the limit of 8';
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(amdManifest), size: amdManifest.length, annotations: { 'dev.orbit.pull-note': note } }] }));
+      const outcome = accepted(await validate([amdEntries[0]!, { name: 'index.json', data: index }, ...amdEntries.slice(2)]));
+      expect(outcome.summary.validationNotes).toEqual([note]);
+    });
+
     it('is one platform when the index also lists an artifact (a Helm chart), which is no platform to validate', async () => {
       const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
       const chartLayer = Buffer.alloc(64, 5);

@@ -3,7 +3,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { firstIssue, IMAGE_CONFIG_TYPES, sha256Digest } from '../archive/index.js';
+import { firstIssue, IMAGE_CONFIG_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
 import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
@@ -59,6 +59,8 @@ interface PulledManifest extends Document {
 interface Resolved {
   readonly top: Document & { readonly mediaType: string };
   readonly manifests: readonly PulledManifest[];
+  /** Why an index was not pulled whole, for the validator to pass on (PULL_NOTE). */
+  readonly note?: string;
 }
 
 function sha256(bytes: Buffer): string {
@@ -183,15 +185,19 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
   for (const entry of entriesOf(index, asked)) entries.push(await entryManifest(client, entry, asked));
   const manifests = entries.flatMap(({ pulled }) => (pulled ? [pulled] : []));
-  if (entries.every(({ unkept }) => unkept === null) && totalOf(manifests) <= target.maxBytes) {
+  const unkept = entries.flatMap(({ unkept: why }) => (why ? [why] : []));
+  const total = totalOf(manifests);
+  if (unkept.length === 0 && total <= target.maxBytes) {
     // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
     return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
   }
   const images = entries.filter(({ entry, pulled, unkept }) => pulled !== null && unkept === null && !isAttestation(entry));
   const choice = choosePlatform(images.map(({ entry }) => entry), PREFERRED_PLATFORM);
   const chosen = images.find(({ entry }) => entry === choice)?.pulled;
-  if (!chosen) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image Orbit can pull: ${entries.flatMap(({ unkept }) => (unkept ? [unkept] : [])).join('; ')}`);
-  return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen] };
+  if (!chosen || !choice) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image Orbit can pull: ${unkept.join('; ')}`);
+  const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
+  const note = `${asked} is an image index of ${entries.map(({ entry }) => platformName(entry)).join(', ')}; only ${platformName(choice)} was pulled, because ${why}`;
+  return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen], note };
 }
 
 /** Every blob of every manifest, each digest once: the platforms of one image often share their base layers. */
@@ -240,6 +246,11 @@ async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descripto
   }
 }
 
+function annotationsOf(tag: string | null, note: string | undefined): { annotations?: Record<string, string> } {
+  const annotations = { ...(tag ? { 'org.opencontainers.image.ref.name': tag } : {}), ...(note ? { [PULL_NOTE]: note } : {}) };
+  return Object.keys(annotations).length > 0 ? { annotations } : {};
+}
+
 /** oci-layout, the documents as sent, each blob once, then index.json naming the top document. */
 async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], tag: string | null): Promise<void> {
   const pack = tar.pack();
@@ -262,7 +273,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     const { top } = resolved;
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...(tag ? { annotations: { 'org.opencontainers.image.ref.name': tag } } : {}) }],
+      manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(tag, resolved.note) }],
     })));
     pack.finalize();
   } catch (error) {
