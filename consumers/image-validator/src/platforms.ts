@@ -31,3 +31,10 @@ export function choosePlatform<T extends IndexEntry>(entries: readonly T[], want
   const pool = runnable.length > 0 ? runnable : entries;
   return pool.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ?? pool[0];
 }
+
+/** How an index entry is named in messages and notes: `linux/arm64/v8`, `an attestation`, or `unknown platform`. */
+export function platformName(entry: IndexEntry): string {
+  if (isAttestation(entry)) return 'an attestation';
+  const platform = entry.platform;
+  return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'unknown platform';
+}

@@ -4,13 +4,8 @@ import { parseConfig } from './image-config.js';
 import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, manifestShape, type Descriptor } from './json-shapes.js';
 import { checkLayers } from './layers.js';
 import type { ResolvedIndex } from './oci-layout.js';
-import { isAttestation } from '../platforms.js';
+import { isAttestation, platformName } from '../platforms.js';
 import { reject } from './rejections.js';
-
-function platformOf(entry: Descriptor): string {
-  const platform = entry.platform;
-  return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'no platform';
-}
 
 /**
  * One entry of a kept index, checked as thoroughly as the platform the
@@ -21,7 +16,7 @@ function platformOf(entry: Descriptor): string {
  * its blobs are checked against their digests only.
  */
 function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifest {
-  const role = `the index's ${platformOf(entry)} manifest ${entry.digest}`;
+  const role = `the index's manifest ${entry.digest} (${platformName(entry)})`;
   const file = blobs.blob(entry, role);
   const manifest = parseJson(file, manifestShape, role, 'BAD_MANIFEST');
   const attestation = isAttestation(entry);

@@ -1,6 +1,6 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
-import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { reject } from './rejections.js';
 
 /**
@@ -50,12 +50,6 @@ function manifestIfHeld(entry: Descriptor, blobs: ArchiveBlobs): ImageManifest |
   return manifest.success ? manifest.data : undefined;
 }
 
-function platformName(descriptor: Descriptor): string {
-  const platform = descriptor.platform;
-  if (!platform) return 'unknown platform';
-  return `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
-}
-
 /**
  * Several index entries with one digest are one image under several tags.
  * Different digests are acceptable only as platforms of one image (a
@@ -85,7 +79,7 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
   const why = wanted !== undefined ? ' (the platform manifest.json names)' : preferred ? '' : ' (no linux/amd64 in the archive)';
   const absent = index.manifests.length - present.length;
-  const listed = index.manifests.map((entry) => (isAttestation(entry) ? 'an attestation' : platformName(entry)));
+  const listed = index.manifests.map(platformName);
   if (whole) {
     notes.push(`${where} lists ${listed.join(', ')}; every one was validated and the image is the whole index (${platformName(chosen)} describes it here)`);
     return chosen;

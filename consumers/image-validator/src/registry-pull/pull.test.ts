@@ -244,7 +244,7 @@ describe('pullAsOciArchive from an image index', () => {
     const tampered = Buffer.concat([arm, Buffer.from(' ')]);
     const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), tampered], [digest(attestation), attestation]]), blobs);
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
-      reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`the linux/arm64 entry ${digest(arm)} of registry.test/team/app:1 does not match`) as unknown,
+      reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`the entry ${digest(arm)} (linux/arm64) of registry.test/team/app:1 does not match`) as unknown,
     });
     expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { firstIssue, IMAGE_CONFIG_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
-import { choosePlatform, isAttestation, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -88,12 +88,6 @@ function indexOf(parsed: unknown): ImageIndex | undefined {
   return index.success && !manifestShape.safeParse(parsed).success ? index.data : undefined;
 }
 
-function platformName(entry: IndexEntry): string {
-  if (isAttestation(entry)) return 'attestation';
-  const platform = entry.platform;
-  return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'unknown platform';
-}
-
 /** Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first. */
 function requireImageConfig(manifest: ImageManifest, what: string): void {
   const configType = manifest.config.mediaType;
@@ -146,7 +140,7 @@ const isForeign = (layer: Descriptor): boolean => /foreign|nondistributable/.tes
  * layers is not refused: it only keeps the index from being pulled whole.
  */
 async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledEntry> {
-  const what = `the ${platformName(entry)} entry ${entry.digest} of ${asked}`;
+  const what = `the entry ${entry.digest} (${platformName(entry)}) of ${asked}`;
   if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry) };
   const bytes = await manifestAt(client, entry.digest);
   if (sha256(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
