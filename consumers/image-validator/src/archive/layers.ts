@@ -32,8 +32,11 @@ const DECLARED: ReadonlyMap<string, Expected> = new Map([
 
 const NAMES: Readonly<Record<Compression, string>> = { none: 'uncompressed', gzip: 'gzip', zstd: 'zstd' };
 
+/** A layer the image's registry does not serve (Windows base layers): fetched from its `urls` at run time. */
+export const isForeignLayer = (mediaType: string): boolean => mediaType.includes('foreign') || mediaType.includes('nondistributable');
+
 function expectedCompression(mediaType: string, role: string): Expected {
-  if (mediaType.includes('foreign') || mediaType.includes('nondistributable')) {
+  if (isForeignLayer(mediaType)) {
     reject('UNSUPPORTED_LAYER', `${role} is a foreign layer (${mediaType}), fetched from elsewhere at run time`);
   }
   const expected = DECLARED.get(mediaType);

@@ -3,15 +3,11 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { firstIssue, IMAGE_CONFIG_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
+import { firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
-import { MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-const INDEX_TYPES: ReadonlySet<string> = new Set([OCI_INDEX, DOCKER_LIST]);
-const MANIFEST_TYPES = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
+const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
 
 /**
  * Far more than any multi-platform image lists (a dozen platforms and their
@@ -69,7 +65,7 @@ function sha256(bytes: Buffer): string {
 
 /** A manifest's bytes, refused past the size registries themselves keep to. */
 async function manifestAt(client: RegistryClient, reference: string): Promise<Buffer> {
-  const bytes = await client.getBounded(`/manifests/${reference}`, MANIFEST_TYPES, MAX_MANIFEST_BYTES);
+  const bytes = await client.getBounded(`/manifests/${reference}`, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES);
   if (bytes === null) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest ${reference} is over ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the most registries keep; it is no image manifest`);
   return bytes;
 }
@@ -130,7 +126,7 @@ interface PulledEntry {
 }
 
 /** Layers a registry does not serve (Windows base layers, fetched from their `urls`): an index listing them cannot be copied whole. */
-const isForeign = (layer: Descriptor): boolean => /foreign|nondistributable/.test(layer.mediaType ?? '') || 'urls' in layer;
+const isForeign = (layer: Descriptor): boolean => isForeignLayer(layer.mediaType ?? '') || 'urls' in layer;
 
 /**
  * One entry's manifest, checked against the digest the index gives it.
