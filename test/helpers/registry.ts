@@ -97,8 +97,6 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
  */
 export async function startRegistry(options: { users?: Readonly<Record<string, string>>; token?: TokenAuthOptions } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'orbit-registry-'));
-  const port = 15000 + Math.floor(Math.random() * 5000);
-  const address = `127.0.0.1:${port}`;
   const users = Object.entries(options.users ?? {});
   const tokenRequests: TokenRequest[] = [];
   const tokens = options.token ? await startTokenService(dir, options.token, tokenRequests) : undefined;
@@ -115,17 +113,7 @@ export async function startRegistry(options: { users?: Readonly<Record<string, s
     realm: orbit-test
     path: ${join(dir, 'htpasswd')}
 ` : '';
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: ${join(dir, 'data')}
-${auth}http:
-  addr: ${address}
-`);
-  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  await waitFor(async () => [200, 401].includes((await fetch(`http://${address}/v2/`)).status), { timeoutMs: 20_000, what: 'the test registry' });
+  const { address, child } = await serveOnFreePort(dir, auth, auth === '' ? 200 : 401);
   return {
     address,
     tokenRequests,
@@ -135,6 +123,47 @@ ${auth}http:
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A loopback port nothing listens on now, as the OS hands it out. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The registry serving on a port of its own. Test files run side by side and
+ * each starts registries: one that cannot bind its port exits, and another
+ * test's registry answering there (with credentials it does not ask for) must
+ * not be taken for it. So the port is one the OS says is free, the answer
+ * must be this registry's kind (200 open, 401 behind authentication), and
+ * the process must still run; otherwise it is tried again on another port.
+ */
+async function serveOnFreePort(dir: string, auth: string, answers: number): Promise<{ address: string; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const address = `127.0.0.1:${await freePort()}`;
+    writeFileSync(join(dir, 'config.yml'), `version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, 'data')}
+${auth}http:
+  addr: ${address}
+`);
+    const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const outcome = await waitFor(async () => {
+      if (gone()) return 'exited';
+      return (await fetch(`http://${address}/v2/`)).status === answers ? 'ready' : false;
+    }, { timeoutMs: 20_000, what: 'the test registry' });
+    if (outcome === 'ready' && !gone()) return { address, child };
+    child.kill('SIGTERM');
+    if (attempt >= 5) throw new Error(`the test registry did not start on a free port in ${attempt} attempts`);
+  }
 }
 
 /**
