@@ -95,7 +95,7 @@ export interface ImageIndexFacts {
 }
 
 /** The digest an image is pulled and pinned by: its index for a multi-platform image, else its manifest. */
-export function pinnedDigestOf(image: Pick<ImageSummary, 'manifestDigest' | 'index'>): string {
+export function pinnedDigestOf(image: { readonly manifestDigest: string; readonly index?: { readonly digest: string } | null | undefined }): string {
   return image.index?.digest ?? image.manifestDigest;
 }
 

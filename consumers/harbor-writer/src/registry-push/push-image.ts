@@ -4,7 +4,7 @@ import {
   canonicalDockerManifest, digestInEntryName, feedWritable, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
-import type { ImageIndexFacts } from '@orbit/schemas';
+import { pinnedDigestOf, type ImageIndexFacts } from '@orbit/schemas';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
 import type { BlobSources } from './blob-sources.js';
 
@@ -17,9 +17,6 @@ export interface PushableImage {
   /** A multi-platform image: the whole index is pushed, every manifest it lists, and it is what the reference names. */
   readonly index?: Pick<ImageIndexFacts, 'digest' | 'manifests'> | null | undefined;
 }
-
-/** The digest the image is pushed and pulled by: its index, else its manifest. */
-const pinnedOf = (image: PushableImage): string => image.index?.digest ?? image.manifestDigest;
 
 /** The manifests a push puts, those an index lists first and the index last (a registry refuses an index naming manifests it lacks). */
 const manifestsOf = (image: PushableImage): string[] => (image.index ? [...image.index.manifests.map((entry) => entry.digest), image.index.digest] : [image.manifestDigest]);
@@ -150,7 +147,7 @@ export interface SentBlobs {
  */
 export async function sendImageBlobs(openArchive: () => Promise<Readable>, image: PushableImage, target: PushTargetClient, log: Logger): Promise<SentBlobs> {
   const push = new RegistryPush(target.client, target.registry);
-  const pinned = pinnedOf(image);
+  const pinned = pinnedDigestOf(image);
   const reference = `${target.name}@${pinned}`;
   const result = (tag: string | null, alreadyThere: boolean): PushResult =>
     ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere });
