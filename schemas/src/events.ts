@@ -111,6 +111,16 @@ export interface UploadRequested extends EventEnvelope {
   readonly uploadId?: string | null;
   /** The Idempotency-Key it was sent with; null (or absent, before 2026-12-01) otherwise. */
   readonly idempotencyKey?: string | null;
+  /** What a key-claimed upload was sent with (absent before 2026-12-02, null without a key). */
+  readonly bodyDigest?: UploadBodyDigest | null;
+}
+
+/** What an upload request was sent with, to tell a repeat of its key from another request under the same key. */
+export interface UploadBodyDigest {
+  /** SHA-256 (hex) of the validated metadata as canonical JSON. */
+  readonly metadataSha256: string;
+  /** SHA-256 (hex) of the archive, or of the registry reference's text; null for a presigned completion. */
+  readonly contentSha256: string | null;
 }
 
 export interface ImageValidated extends EventEnvelope {

@@ -30,7 +30,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     },
   };
   return {
-    'orbit.upload.requested': { ...envelope('uploadRequested'), requestId: correlationId, source: 'ARCHIVE', metadata, staging, reference: null, sizeBytes: 4096, sha256: 'e'.repeat(64), uploadId: null, idempotencyKey: null },
+    'orbit.upload.requested': { ...envelope('uploadRequested'), requestId: correlationId, source: 'ARCHIVE', metadata, staging, reference: null, sizeBytes: 4096, sha256: 'e'.repeat(64), uploadId: null, idempotencyKey: null, bodyDigest: null },
     'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image },
     'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
     'orbit.image.stored': {

@@ -272,6 +272,9 @@ describe('uploading real images', () => {
     expect((await finished(USER, one.body.requestId)).status).toBe('succeeded');
     const later = await uploadArchive(USER, file, meta, { idempotencyKey });
     expect(later).toMatchObject({ status: 200, body: { requestId: one.body.requestId, status: 'succeeded' } });
+    // The key with another version (a client reusing keys by mistake): refused, not answered with the stored version's request.
+    const reused = await uploadArchive(USER, file, { ...meta, imageVersion: 'v1-0-01' }, { idempotencyKey });
+    expect([reused.status, reused.body]).toMatchObject([422, { code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: [{ field: 'metadata' }] }]);
     const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${one.body.imageUID}`);
     expect(listed.body.requests.map((request) => request.requestId)).toEqual([one.body.requestId]);
     await expectStoredAndCharted(one.body, file);

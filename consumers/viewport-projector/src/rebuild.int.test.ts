@@ -177,7 +177,7 @@ describe('a rebuild from nothing', () => {
       const idempotencyKey = `ci-${uniqueSuffix()}`;
       const uploadId = randomUUID();
       const commands: UploadRequested[] = [
-        { ...upload[TOPICS.uploadRequested], idempotencyKey },
+        { ...upload[TOPICS.uploadRequested], idempotencyKey, bodyDigest: { metadataSha256: 'a'.repeat(64), contentSha256: 'b'.repeat(64) } },
         { ...kept[TOPICS.uploadRequested], actor: keptStored.actor, uploadId, source: 'PRESIGNED' },
         { ...sampleEvents(newImageUID(), `req-gone-${uniqueSuffix()}`)[TOPICS.uploadRequested], idempotencyKey: `gone-${uniqueSuffix()}` },
       ];
@@ -204,10 +204,13 @@ describe('a rebuild from nothing', () => {
       ]);
       const [claims] = await live.pool.query<RowDataPacket[]>('SELECT image_uid, image_version, target_env, request_id FROM transfer_claims');
       expect(claims.map((row) => ({ ...row }))).toEqual([{ image_uid: imageUID, image_version: 'v1-0-00', target_env: 'Testing', request_id: transferId }]);
-      const [keys] = await live.pool.query<RowDataPacket[]>('SELECT user_login, idempotency_key, request_id FROM upload_idempotency_keys');
-      expect(keys.map((row) => ({ ...row }))).toEqual([{ user_login: 'dev1', idempotency_key: idempotencyKey, request_id: upload[TOPICS.imageStored].requestId }]);
-      const [completions] = await live.pool.query<RowDataPacket[]>('SELECT user_login, upload_id, request_id FROM upload_completions');
-      expect(completions.map((row) => ({ ...row }))).toEqual([{ user_login: 'dev2', upload_id: uploadId, request_id: keptStored.requestId }]);
+      // With what each was sent with, so the key sent again with another body is still refused (a command from before 2026-12-02 has none).
+      const [keys] = await live.pool.query<RowDataPacket[]>('SELECT user_login, idempotency_key, request_id, metadata_sha256, content_sha256 FROM upload_idempotency_keys');
+      expect(keys.map((row) => ({ ...row }))).toEqual([
+        { user_login: 'dev1', idempotency_key: idempotencyKey, request_id: upload[TOPICS.imageStored].requestId, metadata_sha256: 'a'.repeat(64), content_sha256: 'b'.repeat(64) },
+      ]);
+      const [completions] = await live.pool.query<RowDataPacket[]>('SELECT user_login, upload_id, request_id, metadata_sha256 FROM upload_completions');
+      expect(completions.map((row) => ({ ...row }))).toEqual([{ user_login: 'dev2', upload_id: uploadId, request_id: keptStored.requestId, metadata_sha256: null }]);
     } finally {
       await publisher.disconnect();
       await live.drop();

@@ -3,7 +3,7 @@ import {
   committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
 } from '@orbit/lib';
-import type { OrbitEvent, UploadRequested } from '@orbit/schemas';
+import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
@@ -336,12 +336,14 @@ const UPLOAD_KEY_TABLES = [
  */
 async function restoreUploadClaims(deps: RebuildDeps, database: string): Promise<number> {
   const topic = deps.uploadRequestsTopic ?? namedAlike(deps.topics[0], deps.lifecycleTopicOf, TOPICS.uploadRequested);
-  const claims: { table: (typeof UPLOAD_KEY_TABLES)[number]['table']; owner: string; key: string; requestId: string; at: Date }[] = [];
+  const claims: { table: (typeof UPLOAD_KEY_TABLES)[number]['table']; owner: string; key: string; requestId: string; at: Date; digest: UploadBodyDigest | null }[] = [];
   await readTopicToEnd(deps.kafka, topic, async (message) => {
     const command = await deps.codec.decode(topic, message.value).catch(() => undefined) as UploadRequested | undefined;
     for (const { field, table } of UPLOAD_KEY_TABLES) {
       const key = command?.[field];
-      if (command && typeof key === 'string') claims.push({ table, owner: command.actor.username, key, requestId: command.requestId, at: new Date(command.occurredAt) });
+      if (command && typeof key === 'string') {
+        claims.push({ table, owner: command.actor.username, key, requestId: command.requestId, at: new Date(command.occurredAt), digest: command.bodyDigest ?? null });
+      }
     }
   }, { groupPrefix: 'viewport-rebuild-upload-claims', timeoutMs: 120_000 });
   let restored = 0;
@@ -352,9 +354,11 @@ async function restoreUploadClaims(deps: RebuildDeps, database: string): Promise
       `SELECT request_id FROM ${quote(database)}.viewport_requests WHERE request_id IN (?)`, [[...new Set(chunk.map((claim) => claim.requestId))]]);
     const restoredRequests = new Set(present.map((row) => String(row['request_id'])));
     for (const { table, column } of UPLOAD_KEY_TABLES) {
-      const rows = chunk.filter((claim) => claim.table === table && restoredRequests.has(claim.requestId)).map((claim) => [claim.owner, claim.key, claim.requestId, claim.at]);
+      const rows = chunk.filter((claim) => claim.table === table && restoredRequests.has(claim.requestId))
+        .map((claim) => [claim.owner, claim.key, claim.requestId, claim.at, claim.digest?.metadataSha256 ?? null, claim.digest?.contentSha256 ?? null]);
       if (rows.length === 0) continue;
-      const [result] = await deps.pool.query<ResultSetHeader>(`INSERT IGNORE INTO ${quote(database)}.${quote(table)} (user_login, ${quote(column)}, request_id, created_at) VALUES ?`, [rows]);
+      const [result] = await deps.pool.query<ResultSetHeader>(
+        `INSERT IGNORE INTO ${quote(database)}.${quote(table)} (user_login, ${quote(column)}, request_id, created_at, metadata_sha256, content_sha256) VALUES ?`, [rows]);
       restored += result.affectedRows;
     }
   }

@@ -62,8 +62,25 @@ const STORE_RETRY_AFTER_SECONDS = 5;
 /** Seconds a client is asked to wait while ViewPort is rebuilt: minutes, not moments. */
 const PROJECTION_RETRY_AFTER_SECONDS = 30;
 
-/** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
+/**
+ * errorAnswer, and a log line for each refusal (4xx) with its code and reason:
+ * the client hears why, and so can whoever runs the gateway when that client
+ * asks them.
+ */
 function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
+  const answer = errorAnswer(logger, unrouted);
+  return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
+    const answered = answer(error, request, reply);
+    if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
+      const code = error instanceof OrbitError ? error.code : 'ORBIT_ERR_BAD_REQUEST';
+      logger?.info({ status: reply.statusCode, code, method: request.method, url: request.url, reason: error.message }, 'request refused');
+    }
+    return answered;
+  };
+}
+
+/** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
+function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
     // A request no route takes failed before the not-found handler ran (QUERY without a content type, say): its answer is the same.
     if (request.is404) return unrouted(request, reply);

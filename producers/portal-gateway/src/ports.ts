@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { EnvironmentName, TraceContext } from '@orbit/lib';
-import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
+import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { StagedObject } from './staging.js';
 
 /** What the routes need from the outside world; main.ts wires the real stores. */
@@ -217,6 +217,8 @@ export interface HeldRequest {
   readonly requestId: string;
   readonly status: string | null;
   readonly imageUID: string | null;
+  /** What an upload claim's request was sent with; absent for transfers, null for claims from before 2026-12-02. */
+  readonly bodyDigest?: UploadBodyDigest | null;
 }
 
 /** An object of an environment's bucket, its version pinned. */

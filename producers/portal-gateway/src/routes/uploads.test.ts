@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '@orbit/lib';
-import type { PipelineFailed, UploadRequested } from '@orbit/schemas';
+import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
@@ -79,29 +79,29 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.includes(version) } : {}),
-    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published),
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
     ...(allowedRegistries ? { allowedRegistries } : {}),
   });
   return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
 }
 
-/** Idempotency-Key claims kept in memory: a key held by a request that has not failed is not taken again. */
+/** Key claims (Idempotency-Keys, completions) kept in memory: a key held by a request that has not failed is not taken again. */
 function keyClaims(records: Map<string, RequestRecord>, published: UploadRequested[]): UploadClaims {
-  const held = new Map<string, string>();
+  const held = new Map<string, { requestId: string; bodyDigest: UploadBodyDigest | null }>();
   const holder = (owner: string, key: string) => {
-    const requestId = held.get(`${owner}\n${key}`);
-    const record = requestId === undefined ? undefined : records.get(requestId);
-    return record ? { requestId: record.requestId, status: record.status, imageUID: record.imageUID } : undefined;
+    const claim = held.get(`${owner}\n${key}`);
+    const record = claim === undefined ? undefined : records.get(claim.requestId);
+    return record && claim ? { requestId: record.requestId, status: record.status, imageUID: record.imageUID, bodyDigest: claim.bodyDigest } : undefined;
   };
   return {
     find: async (owner, key) => holder(owner, key),
     async claim(key, request, command) {
       const now = holder(request.owner, key);
       if (now && now.status !== 'failed') return now;
-      held.set(`${request.owner}\n${key}`, request.requestId);
+      held.set(`${request.owner}\n${key}`, { requestId: request.requestId, bodyDigest: command.bodyDigest ?? null });
       records.set(request.requestId, { ...request, status: 'accepted', error: null });
       published.push(command);
-      return { requestId: request.requestId, status: null, imageUID: request.imageUID };
+      return { requestId: request.requestId, status: null, imageUID: request.imageUID, bodyDigest: command.bodyDigest ?? null };
     },
   };
 }
@@ -521,6 +521,82 @@ describe('POST /v1/uploads with an Idempotency-Key', () => {
     const bad = await reference('dev1', 'x'.repeat(300))();
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: expect.stringContaining('idempotency-key') }] });
+    expect(published).toHaveLength(2);
+  });
+});
+
+describe('a key sent again with another body', () => {
+  const keyed = async (key: string, parts: { name: string; filename?: string; body: string | Buffer }[]) => {
+    const form = multipart(parts);
+    return { method: 'POST' as const, url: '/v1/uploads', headers: { ...form.headers, authorization: `Bearer ${await token()}`, 'idempotency-key': key }, payload: form.payload };
+  };
+  const image = Buffer.alloc(2048, 1);
+
+  it('is refused 422 naming what differs (metadata, image, both), staging and starting nothing; the same body in another key order or part order is a repeat', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { app, published, staged } = harness({ logger });
+    const first = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: image }]));
+    expect(first.statusCode, first.body).toBe(202);
+
+    const otherVersion = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: 'v1-0-01' }) }, { name: 'image', filename: 'a.tar', body: image }]));
+    expect(otherVersion.statusCode, otherVersion.body).toBe(422);
+    expect(otherVersion.json()).toMatchObject({ code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: [{ field: 'metadata' }] });
+    expect(otherVersion.json().message).toContain(first.json().requestId);
+    // Logged for whoever runs the gateway, with its code and reason.
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request refused', status: 422, code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', reason: otherVersion.json().message }));
+
+    const otherImage = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(2048, 2) }]));
+    expect([otherImage.statusCode, otherImage.json().problems]).toEqual([422, [{ field: 'image', message: expect.stringContaining(first.json().requestId) }]]);
+    const both = await app.inject(await keyed('build-1', [{ name: 'image', filename: 'b.tar', body: Buffer.alloc(10) }, { name: 'metadata', body: JSON.stringify({ ...metadata, port: 9090 }) }]));
+    expect(both.json().problems.map((problem: { field: string }) => problem.field)).toEqual(['metadata', 'image']);
+
+    // The same fields in another order, the image part first: the same upload sent again.
+    const reordered = Object.fromEntries(Object.entries(metadata).reverse());
+    const repeat = await app.inject(await keyed('build-1', [{ name: 'image', filename: 'other-name.tar', body: image }, { name: 'metadata', body: JSON.stringify(reordered) }]));
+    expect([repeat.statusCode, repeat.headers['idempotent-replayed'], repeat.json().requestId]).toEqual([200, 'true', first.json().requestId]);
+    expect(published).toHaveLength(1);
+    expect(staged).toHaveLength(1);
+
+    // A repeat is still checked as a first call would be.
+    const noImage = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify(metadata) }]));
+    expect([noImage.statusCode, noImage.json().problems]).toEqual([400, [{ field: 'image', message: expect.any(String) }]]);
+  });
+
+  it('refuses the loser of two concurrent calls with one key and other bodies, and deletes what it staged', async () => {
+    const { app, published, discarded } = harness();
+    const [one, two] = await Promise.all([
+      app.inject(await keyed('build-2', [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: image }])),
+      app.inject(await keyed('build-2', [{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: 'v2-0-00' }) }, { name: 'image', filename: 'a.tar', body: image }])),
+    ]);
+    expect([one.statusCode, two.statusCode].sort()).toEqual([202, 422]);
+    expect(published).toHaveLength(1);
+    expect(discarded).toHaveLength(1);
+  });
+
+  it('compares a registry reference by its text and a presigned completion by its metadata', async () => {
+    const { app, published } = harness();
+    const reference = async (text: string) => app.inject({
+      method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'idempotency-key': 'ref-1' }, payload: { metadata, reference: text },
+    });
+    const first = await reference('127.0.0.1:5000/team/app:1.0');
+    expect(first.statusCode).toBe(202);
+    expect((await reference('127.0.0.1:5000/team/app:1.0')).statusCode).toBe(200);
+    const other = await reference('127.0.0.1:5000/team/app:1.1');
+    expect([other.statusCode, other.json().problems]).toEqual([422, [{ field: 'reference', message: expect.any(String) }]]);
+    // The same key on the multipart route, with an archive: another request's body.
+    const archive = await app.inject(await keyed('ref-1', [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: image }]));
+    expect([archive.statusCode, archive.json().problems]).toEqual([422, [{ field: 'image', message: expect.any(String) }]]);
+
+    const complete = async (meta: object) => app.inject({
+      method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata: meta },
+    });
+    const completed = await complete(metadata);
+    expect(completed.statusCode).toBe(202);
+    expect((await complete(metadata)).json().requestId).toBe(completed.json().requestId);
+    const otherMetadata = await complete({ ...metadata, imageVersion: 'v1-0-02' });
+    expect([otherMetadata.statusCode, otherMetadata.json().code, otherMetadata.json().problems]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', [{ field: 'metadata', message: expect.any(String) }]]);
+    expect(otherMetadata.json().message).toMatch(/^presigned upload 00000000-0000-4000-8000-000000000001 was completed with other metadata/);
     expect(published).toHaveLength(2);
   });
 });

@@ -1,15 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
-import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
+import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
-import { parseImageReference } from '../reference.js';
+import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
+import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
@@ -56,6 +58,12 @@ interface ClaimedBy {
   readonly field: 'uploadId' | 'idempotencyKey';
 }
 
+/** A call's body as it is compared with the request its key started: its digest, and what its content is. */
+interface SentBody {
+  readonly digest: UploadBodyDigest;
+  readonly contentIs: 'image' | 'reference';
+}
+
 /** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf). */
 const IDEMPOTENCY_KEY_SCHEMA = {
   type: 'object',
@@ -81,6 +89,36 @@ async function drain(body: AsyncIterable<Buffer>, limit: number): Promise<void> 
     size += chunk.length;
     if (size > limit) throw new UploadTooLargeError(limit);
   }
+}
+
+/** The SHA-256 of a body read to its end; more than `limit` bytes is refused as any upload over the limit. */
+async function hashed(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) throw new UploadTooLargeError(limit);
+    hash.update(chunk);
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * A key sent again with another body is refused (422, the IETF draft's
+ * answer; Stripe's too): answering with the request the key first started
+ * would tell the client that another image, or another version, is under way.
+ * Claims from before bodies were recorded (no digest) are not compared.
+ */
+function refuseOtherBody(held: HeldRequest, sent: SentBody, key: ClaimedBy): void {
+  if (!held.bodyDigest) return;
+  const parts = differingParts(held.bodyDigest, sent.digest, sent.contentIs);
+  if (parts.length === 0) return;
+  const other = parts.map((part) => (part === 'metadata' ? 'other metadata' : `another ${part}`)).join(' and ');
+  const message = key.field === 'idempotencyKey'
+    ? `Idempotency-Key ${JSON.stringify(key.key)} was first sent with ${other} (request ${held.requestId}); a key names one upload: send this one with a new key`
+    : `presigned upload ${key.key} was completed with ${other} (request ${held.requestId}); complete it again with the same metadata, or upload the image under a new presigned upload for these`;
+  throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', message,
+    parts.map((part) => ({ field: part, message: `differs from what request ${held.requestId} was sent with` })));
 }
 
 /** Metadata is a few fields; anything bigger is not metadata. */
@@ -123,7 +161,7 @@ export function lacksBoundary(contentType: string | undefined): boolean {
 export function uploadRoutes(deps: UploadRouteDeps) {
   /** A new upload request: its command, its record, and the answer once it is accepted. */
   function requestFor(
-    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy,
+    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
   ) {
     const requestId = randomUUID();
     const staging: ObjectRef | null = staged ? { bucket: staged.bucket, key: staged.key, versionId: staged.versionId } : null;
@@ -131,6 +169,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       ...envelopeFor('uploadRequested', { correlationId: requestId, imageUID, actor }),
       requestId, source, metadata, staging, reference, sizeBytes: staged?.sizeBytes ?? null, sha256: staged?.sha256 ?? null,
       uploadId: claimed?.field === 'uploadId' ? claimed.key : null, idempotencyKey: claimed?.field === 'idempotencyKey' ? claimed.key : null,
+      bodyDigest: claimed && sent ? sent.digest : null,
     };
     const record: AcceptedRequest = { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username };
     const answer: Accepted = { requestId, imageUID, pid: pidOf('uploadRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) };
@@ -170,9 +209,15 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** The request an earlier call with the same key started, unless that one failed (then this call starts another). */
-  async function earlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<UploadAnswer | undefined> {
+  async function earlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<HeldRequest | undefined> {
     const earlier = await claimed?.claims.find(owner, claimed.key);
-    return earlier && earlier.status !== 'failed' ? startedBefore(earlier) : undefined;
+    return earlier && earlier.status !== 'failed' ? earlier : undefined;
+  }
+
+  /** The earlier request's answer, once this call's body is the one it was sent with. */
+  function replayOf(earlier: HeldRequest, sent: SentBody, claimed: ClaimedBy): UploadAnswer {
+    refuseOtherBody(earlier, sent, claimed);
+    return startedBefore(earlier);
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -186,15 +231,27 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * key is not already held (concurrent calls with one key start one request).
    */
   async function accept(
-    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy,
+    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
   ): Promise<UploadAnswer> {
-    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed);
+    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed, sent);
     if (!claimed) {
       await deps.publish.uploadRequested(event, startTrace(), record);
       return { replayed: false, body: answer };
     }
     const held = await claimed.claims.claim(claimed.key, record, event, startTrace());
-    return held.requestId === answer.requestId ? { replayed: false, body: answer } : startedBefore(held, imageUID);
+    if (held.requestId === answer.requestId) return { replayed: false, body: answer };
+    // A concurrent call with the same key won: the same body is its repeat, another is refused as a later one would be.
+    if (sent) refuseOtherBody(held, sent, claimed);
+    return startedBefore(held, imageUID);
+  }
+
+  /**
+   * The metadata part's JSON. @fastify/multipart parses a part sent as
+   * application/json itself; plain text parts arrive as strings; `curl -F
+   * metadata=@meta.json` and browsers' Blob parts send it as a small file.
+   */
+  async function metadataPartValue(part: Multipart): Promise<unknown> {
+    return part.type === 'field' ? (typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value) : jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
   }
 
   async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
@@ -221,10 +278,42 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
     const { metadata, staged, checked: imageUID } = await readParts(request, caller, (parsed) => uidForNewVersion(caller.actor, parsed));
-    const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed);
-    // A concurrent call with the same key won: its request has its own staged image.
-    if (answer.replayed) await discard(staged);
-    return answer;
+    const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
+    try {
+      const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed, sent);
+      // A concurrent call with the same key won: its request has its own staged image.
+      if (answer.replayed) await discard(staged);
+      return answer;
+    } catch (error) {
+      if (error instanceof RequestRefusedError) await discard(staged);
+      throw error;
+    }
+  }
+
+  /**
+   * What a multipart call sent, read to its end without staging anything: a
+   * repeat of a key is compared with the request the key started. Its parts
+   * are checked as a first call's would be.
+   */
+  async function sentParts(request: FastifyRequest): Promise<SentBody> {
+    let metadata: ImageMetadata | undefined;
+    let image: string | undefined;
+    for await (const part of request.parts()) {
+      if (part.fieldname === 'metadata') {
+        if (metadata) throw badRequest('send one "metadata" part', 'metadata');
+        metadata = metadataOrThrow(await metadataPartValue(part));
+      } else if (part.type === 'field') {
+        throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
+      } else if (part.fieldname !== 'image') {
+        throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
+      } else {
+        if (image !== undefined) throw badRequest('send one "image" part', 'image');
+        image = await hashed(part.file, deps.maxUploadBytes);
+        if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
+      }
+    }
+    if (!metadata || image === undefined) throw badRequest(image !== undefined ? 'the "metadata" part is missing' : 'the "image" file part is missing', image !== undefined ? 'metadata' : 'image');
+    return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
 
   async function discard(staged: StagedObject): Promise<void> {
@@ -242,10 +331,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       for await (const part of request.parts()) {
         if (part.fieldname === 'metadata') {
           if (metadata) throw badRequest('send one "metadata" part', 'metadata');
-          // @fastify/multipart parses a part sent as application/json itself; plain text parts arrive as strings;
-          // `curl -F metadata=@meta.json` and browsers' Blob parts send the metadata as a small file.
-          const value = part.type === 'field' ? (typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value) : jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
-          metadata = metadataOrThrow(value);
+          metadata = metadataOrThrow(await metadataPartValue(part));
           checked = { value: await onMetadata(metadata) };
         } else if (part.type === 'field') {
           throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
@@ -267,18 +353,25 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     }
   }
 
-  /** JSON {metadata, reference}: an image pulled from an OCI registry. */
-  async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
+  /** A JSON {metadata, reference} body, checked: what it asks for, and what it is compared by under a key. */
+  function referenceBody(request: FastifyRequest): { metadata: ImageMetadata; reference: ImageReference; text: string; sent: SentBody } {
     const body = request.body as { metadata?: unknown; reference?: unknown } | undefined;
     if (!body || typeof body !== 'object') throw badRequest('send JSON {metadata, reference}');
     onlyFields(body, ['metadata', 'reference']);
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
-    if (!reference) throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+    if (!reference || typeof body.reference !== 'string') throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+    const text = body.reference;
+    return { metadata, reference, text, sent: { digest: { metadataSha256: metadataSha256(metadata), contentSha256: referenceSha256(text) }, contentIs: 'reference' } };
+  }
+
+  /** JSON {metadata, reference}: an image pulled from an OCI registry. */
+  async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
+    const { metadata, reference, text, sent } = referenceBody(request);
     if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
     }
-    return accept(caller.actor, metadata, 'REFERENCE', null, String(body.reference), await uidForNewVersion(caller.actor, metadata), claimed);
+    return accept(caller.actor, metadata, 'REFERENCE', null, text, await uidForNewVersion(caller.actor, metadata), claimed, sent);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -287,16 +380,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
-      if (earlier) {
-        // Read to its end and dropped, not staged: Node's fetch and Python's requests fail on an answer that comes while they still send.
-        await drain(request.raw, deps.maxUploadBytes + 1024 * 1024);
-        return send(reply, earlier);
+      if (earlier && claimed) {
+        if (!earlier.bodyDigest) {
+          // Read to its end and dropped, not staged: Node's fetch and Python's requests fail on an answer that comes while they still send.
+          await drain(request.raw, deps.maxUploadBytes + 1024 * 1024);
+          return send(reply, startedBefore(earlier));
+        }
+        // Read to its end (hashed, not staged) and compared with what the key's request was sent with.
+        return send(reply, replayOf(earlier, request.isMultipart() ? await sentParts(request) : referenceBody(request).sent, claimed));
       }
       const length = Number(request.headers['content-length'] ?? 0);
       if (length > deps.maxUploadBytes + 1024 * 1024) {
@@ -316,12 +413,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const claimed = keyOf(request);
-      return send(reply, (await earlierOf(claimed, caller.actor.username)) ?? (await fromReference(request, caller, claimed)));
+      const earlier = await earlierOf(claimed, caller.actor.username);
+      return send(reply, earlier && claimed ? replayOf(earlier, referenceBody(request).sent, claimed) : await fromReference(request, caller, claimed));
     });
 
     app.post<{ Body: { sizeBytes?: number } | null | undefined }>('/v1/uploads/presign', {
@@ -362,7 +460,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
-          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 409, 413),
+          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 409, 413, 422),
         },
       },
     }, async (request, reply) => {
@@ -371,16 +469,18 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (body && typeof body === 'object') onlyFields(body, ['metadata']);
       const metadata = metadataOrThrow(body?.metadata);
       const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
+      // The upload id names the bytes; only the metadata can differ between two completions of it.
+      const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: null }, contentIs: 'image' };
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
-      if (earlier) return send(reply, earlier);
+      if (earlier && completion) return send(reply, replayOf(earlier, sent, completion));
       const staged = await deps.uploads.find(caller.actor.username, request.params.id);
       if (!staged) throw notFound(`upload ${request.params.id}`);
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion));
+      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion, sent));
     });
   };
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import type { UploadBodyDigest } from '@orbit/schemas';
 import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
@@ -89,29 +90,43 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
  * claim row's lock and agree on one holder; a failed holder is replaced, so
  * what failed can be asked for again.
  */
-function requestClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions' | 'upload_idempotency_keys', keyColumns: readonly string[]) {
+function requestClaims(
+  pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions' | 'upload_idempotency_keys', keyColumns: readonly string[],
+) {
+  // Upload claims keep what their request was sent with (migration 0013), so a repeat of the key with another body is told apart.
+  const withDigest = table !== 'transfer_claims';
   const holder = async (db: Pool | PoolConnection, key: readonly string[]): Promise<HeldRequest | undefined> => {
     const [rows] = await db.execute<RowDataPacket[]>(
-      `SELECT c.request_id, r.status, r.image_uid FROM ${table} c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
+      `SELECT c.request_id, r.status, r.image_uid${withDigest ? ', c.metadata_sha256, c.content_sha256' : ''} FROM ${table} c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
        WHERE ${keyColumns.map((column) => `c.${column} = ?`).join(' AND ')}`, [...key]);
     const row = rows[0];
-    return row ? { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']), imageUID: row['image_uid'] === null ? null : String(row['image_uid']) } : undefined;
+    if (!row) return undefined;
+    const held = { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']), imageUID: row['image_uid'] === null ? null : String(row['image_uid']) };
+    if (!withDigest) return held;
+    const metadataSha256 = row['metadata_sha256'];
+    const bodyDigest = typeof metadataSha256 === 'string' ? { metadataSha256, contentSha256: typeof row['content_sha256'] === 'string' ? row['content_sha256'] : null } : null;
+    return { ...held, bodyDigest };
   };
   return {
     find: (key: readonly string[]) => holder(pool, key),
-    async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope, trace: TraceContext): Promise<HeldRequest> {
+    async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
         const failedHolder = `(SELECT r.status FROM viewport_requests r WHERE r.request_id = ${table}.request_id) = 'failed'`;
+        const digest = command.bodyDigest ?? null;
+        const digestColumns = withDigest ? ['metadata_sha256', 'content_sha256'] : [];
+        const columns = [...keyColumns, 'request_id', ...digestColumns];
         await connection.execute(
-          `INSERT INTO ${table} (${keyColumns.join(', ')}, request_id) VALUES (${keyColumns.map(() => '?').join(', ')}, ?)
-           ON DUPLICATE KEY UPDATE created_at = IF(${failedHolder}, CURRENT_TIMESTAMP(3), created_at),
+          `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+           ON DUPLICATE KEY UPDATE ${digestColumns.map((column) => `${column} = IF(${failedHolder}, VALUES(${column}), ${column}),`).join(' ')}
+                                   created_at = IF(${failedHolder}, CURRENT_TIMESTAMP(3), created_at),
                                    request_id = IF(${failedHolder}, VALUES(request_id), request_id)`,
-          [...key, request.requestId]);
+          [...key, request.requestId, ...(withDigest ? [digest?.metadataSha256 ?? null, digest?.contentSha256 ?? null] : [])]);
         const now = await holder(connection, key);
         if (now && now.requestId !== request.requestId) return { held: now, recorded: undefined };
-        return { held: { requestId: request.requestId, status: null, imageUID: request.imageUID }, recorded: await outbox.record(connection, topic, command, trace, request) };
+        const ours = { requestId: request.requestId, status: null, imageUID: request.imageUID };
+        return { held: withDigest ? { ...ours, bodyDigest: digest } : ours, recorded: await outbox.record(connection, topic, command, trace, request) };
       });
       if (recorded) await outbox.release(recorded);
       return held;

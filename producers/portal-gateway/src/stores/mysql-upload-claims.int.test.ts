@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { childSpan, createMysqlPool, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
-import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import { sampleEvents, type UploadBodyDigest, type UploadRequested } from '@orbit/schemas';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import type { AcceptedRequest } from '../ports.js';
@@ -17,10 +17,12 @@ afterAll(async () => {
 });
 
 /** A completion of a presigned upload, as the route builds it: a new request each time. */
-function completion(imageUID: string): { request: AcceptedRequest; command: UploadRequested } {
+function completion(imageUID: string, bodyDigest: UploadBodyDigest | null = null): { request: AcceptedRequest; command: UploadRequested } {
   const requestId = randomUUID();
-  return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId }, request: { requestId, kind: 'upload', imageUID, imageVersion: 'v1-0-00', owner } };
+  return { command: { ...sampleEvents(imageUID, requestId)[TOPICS.uploadRequested], requestId, bodyDigest }, request: { requestId, kind: 'upload', imageUID, imageVersion: 'v1-0-00', owner } };
 }
+
+const digest = (hex: string): UploadBodyDigest => ({ metadataSha256: hex.repeat(64), contentSha256: hex === 'a' ? null : 'f'.repeat(64) });
 
 describe.each([
   ['presigned upload completions', 'upload_completions', randomUUID],
@@ -31,16 +33,20 @@ describe.each([
     const completions = mysqlUploadClaims(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested, table);
     const imageUID = newImageUID();
     const uploadId = newKey();
-    const asks = Array.from({ length: 4 }, () => completion(imageUID));
+    const asks = Array.from({ length: 4 }, (_, index) => completion(imageUID, digest(String(index + 1))));
     const held = await Promise.all(asks.map((ask) => completions.claim(uploadId, ask.request, ask.command, childSpan(undefined))));
     const first = held.find((entry) => entry.status === null);
     expect(new Set(held.map((entry) => entry.requestId))).toEqual(new Set([first?.requestId]));
     expect(held.filter((entry) => entry.status === 'accepted')).toHaveLength(3);
     expect(sent).toHaveLength(1);
+    // What the winner was sent with is kept with its claim, for a repeat to be compared with.
+    const winner = asks.find((ask) => ask.request.requestId === first?.requestId);
+    expect((await completions.find(owner, uploadId))?.bodyDigest).toEqual(winner?.command.bodyDigest);
+    expect(held.every((entry) => JSON.stringify(entry.bodyDigest) === JSON.stringify(winner?.command.bodyDigest))).toBe(true);
 
     // A retry later: the same request, nothing sent again.
     const retry = completion(imageUID);
-    expect(await completions.claim(uploadId, retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: first?.requestId, status: 'accepted', imageUID });
+    expect(await completions.claim(uploadId, retry.request, retry.command, childSpan(undefined))).toEqual({ requestId: first?.requestId, status: 'accepted', imageUID, bodyDigest: winner?.command.bodyDigest });
     expect(sent).toHaveLength(1);
 
     // Another upload of the same owner is its own request.
@@ -49,8 +55,9 @@ describe.each([
 
     // Once the request failed (NAME_CONFLICT, say), completing the same staged image again starts a new one.
     await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first?.requestId]);
-    const again = completion(imageUID);
-    expect(await completions.claim(uploadId, again.request, again.command, childSpan(undefined))).toEqual({ requestId: again.request.requestId, status: null, imageUID });
+    const again = completion(imageUID, digest('a'));
+    expect(await completions.claim(uploadId, again.request, again.command, childSpan(undefined))).toEqual({ requestId: again.request.requestId, status: null, imageUID, bodyDigest: digest('a') });
+    expect((await completions.find(owner, uploadId))?.bodyDigest).toEqual(digest('a'));
     expect(sent.map((event) => event.eventId)).toEqual([asks.find((ask) => ask.request.requestId === first?.requestId)?.command.eventId, other.command.eventId, again.command.eventId]);
   });
 });
