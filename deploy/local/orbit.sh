@@ -14,14 +14,32 @@ ensure_built() {
   npx --no-install tsc -b >&2
 }
 
+# Ops commands reach the local stack by default, as the services npm start
+# runs do: when the caller named none of the stack's endpoints, each variable
+# `stack env` prints that the caller did not set is taken from it. Without
+# this, `npm run provision` in a fresh shell met MinIO's and DynamoDB Local's
+# endpoints (the defaults) without their credentials and died with the SDK's
+# stack trace. A caller who names an endpoint configures everything itself.
+local_stack_defaults() {
+  local variable line name
+  for variable in KAFKA_BROKERS SCHEMA_REGISTRY_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_DYNAMODB MYSQL_URL; do
+    if [ -n "${!variable:-}" ]; then return 0; fi
+  done
+  while IFS= read -r line; do
+    [[ "$line" == "export "* ]] || continue
+    name="${line#export }"; name="${name%%=*}"
+    if [ -z "${!name+x}" ]; then eval "$line"; fi
+  done < <(node deploy/local/dist/cli.js env)
+}
+
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true  # Node 20 is the machine's; the SDK's upgrade notice is noise here
 ensure_built
 cmd="${1:-}"; shift || true
 case "$cmd" in
   stack) exec node deploy/local/dist/cli.js "$@" ;;
-  provision) exec node deploy/local/dist/provision-cli.js "$@" ;;
+  provision) local_stack_defaults; exec node deploy/local/dist/provision-cli.js "$@" ;;
   schemas-check) exec node schemas/dist/check-cli.js "$@" ;;
-  node) exec node "$@" ;;
+  node) local_stack_defaults; exec node "$@" ;;
   built) exit 0 ;;
   *) echo "usage: orbit.sh stack|provision|schemas-check|node|built [args]" >&2; exit 2 ;;
 esac

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from './command-line.js';
 
@@ -25,5 +26,24 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--help'], refuse, help)).toThrow(/^help: usage: cmd \[--dry-run\]\n$/);
     expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--dry-run', '-h'], refuse, help)).toThrow(/^help: /);
     expect(parseCommandLine(config, 'cmd [--dry-run]', ['--', '--help'], refuse, help).positionals).toEqual(['--help']);
+  });
+});
+
+describe('failPlainly', () => {
+  // A child process: the handler it installs ends the process it runs in.
+  const run = (logLevel?: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const { failPlainly } = await import(${JSON.stringify(new URL('../dist/command-line.js', import.meta.url).href)});
+    failPlainly('images:push');
+    await Promise.reject(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+  `], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: logLevel ?? 'info' } });
+
+  it('ends an ops command that met an error nobody caught with one line naming the command and the cause, and exit code 1', () => {
+    const ended = run();
+    expect(ended.status).toBe(1);
+    expect(ended.stderr).toBe('images:push failed: CredentialsProviderError: Could not load credentials from any providers\n');
+  });
+
+  it('keeps the stack at LOG_LEVEL=debug, for a bug report', () => {
+    expect(run('debug').stderr).toMatch(/^images:push failed: .*\n.*\n\s+at /);
   });
 });

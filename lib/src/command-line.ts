@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeError } from './error-description.js';
 
 /**
  * parseArgs for the ops commands (dlq, reconcile, rebuild, token): an option
@@ -26,4 +27,18 @@ export function parseCommandLine<T extends Omit<ParseArgsConfig, 'args'>>(
   } catch (error) {
     return refuse(`${error instanceof Error ? error.message : String(error)}\nusage: ${usage}\n`);
   }
+}
+
+/**
+ * For an ops command: an error nothing caught (a store that does not answer,
+ * AWS credentials the SDK cannot find) ends it with one line naming the
+ * command and the cause, and exit code 1, instead of a Node stack trace.
+ * `LOG_LEVEL=debug` keeps the stack, for a bug report.
+ */
+export function failPlainly(command: string, write: (text: string) => void = (text) => process.stderr.write(text)): void {
+  process.on('uncaughtException', (error) => {
+    write(`${command} failed: ${describeError(error, 1000)}\n`);
+    if (process.env['LOG_LEVEL'] === 'debug' && error instanceof Error && error.stack) write(`${error.stack}\n`);
+    process.exit(1);
+  });
 }

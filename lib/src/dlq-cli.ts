@@ -3,7 +3,7 @@
  * inspect dead letters and put them back on their original topic.
  * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
  */
-import { parseCommandLine } from './command-line.js';
+import { failPlainly, parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
@@ -11,6 +11,8 @@ import { GroupRunningError } from './kafka/group-offsets.js';
 import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
+
+failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
 
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE);
 const command = dlqCommandOf(positionals, values.offset);

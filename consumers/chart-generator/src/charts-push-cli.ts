@@ -9,12 +9,14 @@
  * a registry refused or that cannot be read.
  */
 import {
-  bucketEnv, createDynamo, createLogger, createS3, IMAGE_UID_PATTERN, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  failPlainly, bucketEnv, createDynamo, createLogger, createS3, IMAGE_UID_PATTERN, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
   runtimeEnv, stderrDestination, tableName,
 } from '@orbit/lib';
 import { awsChartStore } from './chart-store.js';
 import { ENVIRONMENTS } from './environment.js';
 import { chartPlacementOf, chartRows, checkChart, repushChart, type ChartPlacement } from './repush-charts.js';
+
+failPlainly('charts:push');
 
 const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]');
 if (values.image !== undefined && !new RegExp(IMAGE_UID_PATTERN).test(values.image)) {

@@ -6,9 +6,11 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka, createLogger, describeError, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, describeError, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
+
+failPlainly('events:follow');
 
 const { positionals, values } = parseCommandLine({
   allowPositionals: true,

@@ -9,11 +9,13 @@
  * work, or an image a registry refused or could not be asked about.
  */
 import {
-  bucketEnv, createDynamo, createLogger, createS3, environmentRegistryEnv, imageRegistryEnv, imageRegistryOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  failPlainly, bucketEnv, createDynamo, createLogger, createS3, environmentRegistryEnv, imageRegistryEnv, imageRegistryOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
   runtimeEnv, stderrDestination, tableName,
 } from '@orbit/lib';
 import { BlobSources } from './registry-push/blob-sources.js';
 import { checkVersions, placementsOf, repushVersion, storedVersions } from './registry-push/repush.js';
+
+failPlainly('images:push');
 
 const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]');
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryAccessEnv });

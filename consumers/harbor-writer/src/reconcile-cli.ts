@@ -11,12 +11,14 @@
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
 import {
-  bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
   IMAGE_UID_PATTERN, imageBucketOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
 import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
+
+failPlainly('transfers:reconcile');
 
 const { values } = parseCommandLine({
   options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' }, image: { type: 'string', multiple: true, default: [] } },

@@ -5,11 +5,13 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
+
+failPlainly(`viewport:${process.argv[2] ?? 'ops'}`);
 
 const USAGE = 'npm run viewport:rebuild -- [--restore-requests] | npm run viewport:checksum';
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);

@@ -1,7 +1,9 @@
 /** `npm run --silent token -- <username> [--role R]...`: prints a token the local gateway accepts. */
-import { parseCommandLine, readConfig } from '@orbit/lib';
+import { failPlainly, parseCommandLine, readConfig } from '@orbit/lib';
 import { issueLocalToken } from './auth.js';
 import { gatewayEnv } from './config.js';
+
+failPlainly('token');
 
 const USAGE = 'npm run --silent token -- <username> [--role ROLE]...';
 const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, USAGE);
