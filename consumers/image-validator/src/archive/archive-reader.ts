@@ -21,6 +21,31 @@ function sameContent(a: EntryFacts, b: EntryFacts): boolean {
   return a.kind === b.kind && a.kind !== 'file' && b.kind !== 'file' && a.target === b.target;
 }
 
+const REPACK = 'docker save, skopeo, crane and podman never write one; repack the archive without sparse files (GNU tar without --sparse/-S; bsdtar, which writes a file with holes sparse by default, with --no-read-sparse)';
+
+/**
+ * Entries tar-stream hands over as something other than what they hold, and
+ * which Orbit (which stores, pushes and serves the archive as it is) cannot
+ * read: a sparse file's data is a map of holes plus the parts between them.
+ * GNU tar writes one for a file with holes when told --sparse; bsdtar does
+ * unasked (macOS's tar among them). Docker's Go reader expands them, so the
+ * same archive loads there: say plainly why it does not here, instead of
+ * "not in the archive" for a blob stored under GNUSparseFile.0/. Expanding
+ * them would mean a sparse-map reader of our own beside tar-stream, in the
+ * validator and in every reader of the stored archive.
+ */
+function rejectUnreadable(header: Header): void {
+  // tar-stream hands the entry's PAX records over as header.pax; its typings leave them out.
+  const pax = (header as Header & { pax?: Record<string, string> | null }).pax ?? {};
+  if (Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) {
+    reject('UNSUPPORTED_ENTRY', `entry "${pax['GNU.sparse.name'] ?? header.name}" is a sparse file (PAX GNU.sparse headers, what GNU tar --sparse --format=posix and bsdtar write for a file with holes); ${REPACK}`);
+  }
+  // tar-stream reports typeflags it does not know as null, whatever its typings say: GNU's sparse 'S' is the one tar tools write.
+  if ((header.type as string | null) === null) {
+    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is of a tar entry type Orbit does not read, most likely a GNU sparse file (what GNU tar --sparse writes); ${REPACK}`);
+  }
+}
+
 async function drain(entry: AsyncIterable<Buffer>): Promise<void> {
   for await (const _chunk of entry) { /* directories and links carry no data worth reading */ }
 }
@@ -44,8 +69,8 @@ class EntryReader {
   async read(header: Header, entry: AsyncIterable<Buffer>): Promise<void> {
     this.count += 1;
     if (this.count > this.limits.maxEntries) reject('TOO_LARGE', `the archive has more than ${this.limits.maxEntries} entries`);
-    // tar-stream reports typeflags it does not know (GNU sparse, vendor ones) as null, whatever its typings say.
-    const type: string = (header.type as string | null) ?? 'entry of an unknown type';
+    rejectUnreadable(header);
+    const type: string = header.type;
     const name = normalizeEntryPath(header.name);
     if (!name.ok) reject('UNSAFE_PATH', `entry "${header.name}" ${name.why}`);
     if (IGNORED_TYPES.has(type)) return drain(entry);

@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
@@ -182,6 +186,28 @@ describe('hostile and broken archives end in a reason code', () => {
       [...oci, { name: 'null', type: 'character-device' }],
     ];
     for (const entries of cases) await expectRejected(await archiveOf(entries), 'UNSAFE_PATH');
+  });
+
+  it('UNSUPPORTED_ENTRY, naming the file, for a sparse file as GNU tar --sparse writes it (GNU or PAX headers; bsdtar writes the PAX kind by default)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'orbit-sparse-'));
+    try {
+      for (const entry of oci) {
+        mkdirSync(dirname(join(folder, entry.name)), { recursive: true });
+        writeFileSync(join(folder, entry.name), entry.data ?? Buffer.alloc(0));
+      }
+      // A file with a hole: one byte written a megabyte in.
+      const holed = openSync(join(folder, 'notes.bin'), 'w');
+      writeSync(holed, Buffer.from('x'), 0, 1, 1024 * 1024);
+      closeSync(holed);
+      for (const format of ['gnu', 'posix']) {
+        const archive = execFileSync('tar', [`--format=${format}`, '--sparse', '-cf', '-', '-C', folder, '.'], { maxBuffer: 64 * 1024 * 1024 });
+        await expectRejected(archive, 'UNSUPPORTED_ENTRY', /entry "\.\/notes\.bin" is .*sparse.*repack the archive without sparse files/);
+      }
+      // The same folder archived without --sparse is a good image.
+      expect((await outcomeOf(execFileSync('tar', ['-cf', '-', '-C', folder, '.'], { maxBuffer: 64 * 1024 * 1024 }))).ok).toBe(true);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('UNSAFE_PATH, at once, for a path or link target thousands of folders deep or over 1024 bytes', async () => {

@@ -17,6 +17,7 @@ export const REJECTION_CODES = {
   CORRUPT_LAYER: 'A layer is declared with one compression but stored with another, or its gzip or zstd does not decompress.',
   UNSUPPORTED_LAYER: 'A layer is foreign or of an unknown media type, or is zstd on a machine without the zstd decoder.',
   UNSAFE_PATH: 'An entry has an absolute path or a `..` segment, is a device or fifo, goes through or is a link leaving the archive, or is a link used as a blob.',
+  UNSUPPORTED_ENTRY: 'An entry is a sparse file (GNU tar --sparse, bsdtar) or of a tar entry type Orbit does not read.',
   DUPLICATE_ENTRY: 'The same path appears twice with different content.',
   TOO_LARGE: 'The upload, its decompressed bytes, its entry count or a JSON entry is over the configured limit; or its metadata (128 KiB as JSON) or the image facts an image version carries (192 KiB) are larger than fits.',
 } as const;
