@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Multipart } from '@fastify/multipart';
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
@@ -277,7 +277,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const { metadata, staged, checked: imageUID } = await readParts(request, caller, (parsed) => uidForNewVersion(caller.actor, parsed));
+    const { metadata, image: staged, checked: imageUID } = await readParts(request, caller, (parsed) => uidForNewVersion(caller.actor, parsed));
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     try {
       const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed, sent);
@@ -291,28 +291,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /**
-   * What a multipart call sent, read to its end without staging anything: a
+   * What a multipart call sent, read to its end and hashed, nothing staged: a
    * repeat of a key is compared with the request the key started. Its parts
    * are checked as a first call's would be.
    */
   async function sentParts(request: FastifyRequest): Promise<SentBody> {
-    let metadata: ImageMetadata | undefined;
-    let image: string | undefined;
-    for await (const part of request.parts()) {
-      if (part.fieldname === 'metadata') {
-        if (metadata) throw badRequest('send one "metadata" part', 'metadata');
-        metadata = metadataOrThrow(await metadataPartValue(part));
-      } else if (part.type === 'field') {
-        throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
-      } else if (part.fieldname !== 'image') {
-        throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
-      } else {
-        if (image !== undefined) throw badRequest('send one "image" part', 'image');
-        image = await hashed(part.file, deps.maxUploadBytes);
-        if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
-      }
-    }
-    if (!metadata || image === undefined) throw badRequest(image !== undefined ? 'the "metadata" part is missing' : 'the "image" file part is missing', image !== undefined ? 'metadata' : 'image');
+    const { metadata, image } = await eachPart(request, async () => undefined, {
+      read: (file) => hashed(file, deps.maxUploadBytes), drop: async () => undefined,
+    });
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
 
@@ -323,10 +309,25 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
   async function readParts<T>(
     request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>,
-  ): Promise<{ metadata: ImageMetadata; staged: StagedObject; checked: T }> {
+  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T }> {
+    return eachPart(request, onMetadata, {
+      read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
+      drop: discard,
+    });
+  }
+
+  /**
+   * A multipart body's parts, in whichever order they came: the metadata
+   * checked (then `onMetadata`), the image handed to `image.read`, any other
+   * part refused. What was read of the image is dropped if the parts are.
+   */
+  async function eachPart<T, I>(
+    request: FastifyRequest, onMetadata: (metadata: ImageMetadata) => Promise<T>,
+    image: { readonly read: (file: MultipartFile['file']) => Promise<I>; readonly drop: (image: I) => Promise<void> },
+  ): Promise<{ metadata: ImageMetadata; image: I; checked: T }> {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
-    let staged: StagedObject | undefined;
+    let read: { value: I } | undefined;
     try {
       for await (const part of request.parts()) {
         if (part.fieldname === 'metadata') {
@@ -338,17 +339,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         } else if (part.fieldname !== 'image') {
           throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
         } else {
-          if (staged) throw badRequest('send one "image" part', 'image');
-          staged = await deps.uploads.stage(caller.actor.username, randomUUID(), part.file);
+          if (read) throw badRequest('send one "image" part', 'image');
+          read = { value: await image.read(part.file) };
           // The multipart parser stops at its fileSize limit and marks the stream truncated.
           if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
         }
       }
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
-      if (metadata && staged && checked) return { metadata, staged, checked: checked.value };
-      throw badRequest(staged ? 'the "metadata" part is missing' : 'the "image" file part is missing', staged ? 'metadata' : 'image');
+      if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value };
+      throw badRequest(read ? 'the "metadata" part is missing' : 'the "image" file part is missing', read ? 'metadata' : 'image');
     } catch (error) {
-      if (staged) await discard(staged);
+      if (read) await image.drop(read.value);
       throw error;
     }
   }
