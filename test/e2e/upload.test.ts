@@ -210,14 +210,18 @@ describe('uploading real images', () => {
     expect(checksumParameters(presigned.body.url)).toEqual([]);
     const put = await fetch(presigned.body.url, { method: 'PUT', headers: presigned.body.headers, body: file });
     expect(put.status).toBe(200);
-    const complete = () => api<{ requestId: string; imageUID: string; status: string }>(USER, presigned.body.completeUrl, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: metadata(`presigned-${uniqueSuffix()}`) }),
+    const meta = metadata(`presigned-${uniqueSuffix()}`);
+    const complete = (sent = meta) => api<{ requestId: string; imageUID: string; status: string }>(USER, presigned.body.completeUrl, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: sent }),
     });
     const first = await complete();
     expect(first.status).toBe(202);
     // A client that lost the first answer asks again: the same request, not a second one failing ALREADY_STORED.
     const again = await complete();
     expect(again).toMatchObject({ status: 200, body: { requestId: first.body.requestId, imageUID: first.body.imageUID } });
+    // Completing it with other metadata is not that request: refused, naming what differs.
+    const renamed = await complete(metadata(`presigned-${uniqueSuffix()}`));
+    expect([renamed.status, renamed.body]).toMatchObject([422, { code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: [{ field: 'metadata' }] }]);
     expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
     expect((await complete()).body).toMatchObject({ requestId: first.body.requestId, status: 'succeeded' });
     const listed = await api<{ requests: { requestId: string }[] }>(USER, `/v1/requests?imageUID=${first.body.imageUID}`);
