@@ -82,15 +82,6 @@ function send(reply: FastifyReply, answer: UploadAnswer): FastifyReply {
   return answer.replayed ? reply.code(200).header('idempotent-replayed', 'true').send(answer.body) : reply.code(202).send(answer.body);
 }
 
-/** Reads a body to its end and drops it; more than `limit` bytes is refused as any upload over the limit. */
-async function drain(body: AsyncIterable<Buffer>, limit: number): Promise<void> {
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new UploadTooLargeError(limit);
-  }
-}
-
 /** The SHA-256 of a body read to its end; more than `limit` bytes is refused as any upload over the limit. */
 async function hashed(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
   const hash = createHash('sha256');
@@ -388,12 +379,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       if (earlier && claimed) {
-        if (!earlier.bodyDigest) {
-          // Read to its end and dropped, not staged: Node's fetch and Python's requests fail on an answer that comes while they still send.
-          await drain(request.raw, deps.maxUploadBytes + 1024 * 1024);
-          return send(reply, startedBefore(earlier));
-        }
-        // Read to its end (hashed, not staged) and compared with what the key's request was sent with.
+        // Read to its end, hashed, not staged (Node's fetch and Python's requests fail on an answer that comes while
+        // they still send), and compared with what the key's request was sent with.
         return send(reply, replayOf(earlier, request.isMultipart() ? await sentParts(request) : referenceBody(request).sent, claimed));
       }
       const length = Number(request.headers['content-length'] ?? 0);
