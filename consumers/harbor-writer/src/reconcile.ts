@@ -49,12 +49,13 @@ export interface ReconcileDeps {
  */
 export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY, imageUIDs: readonly string[] = []): Promise<TransferRecord[]> {
   const stuckAfterSeconds = Number.isFinite(stuckAfterMinutes) ? Math.max(0, Math.round(stuckAfterMinutes * 60)) : null;
+  // Claims made in one millisecond (a burst of promotions) come in request-id order, so a report reads the same twice.
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT c.request_id, c.image_uid, c.image_version, c.target_env, r.user_login, r.notes, r.status, TIMESTAMPDIFF(SECOND, r.updated_at, UTC_TIMESTAMP(3)) AS idle_seconds
      FROM transfer_claims c JOIN viewport_requests r ON r.request_id = c.request_id
      WHERE (r.status = 'succeeded' OR (? AND r.status IN ('accepted', 'running') AND r.updated_at <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND))
        AND (? OR c.image_uid IN (?))
-     ORDER BY c.created_at`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0, imageUIDs.length === 0, imageUIDs.length === 0 ? [''] : imageUIDs]);
+     ORDER BY c.created_at, c.request_id`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0, imageUIDs.length === 0, imageUIDs.length === 0 ? [''] : imageUIDs]);
   return rows.flatMap((row): TransferRecord[] => {
     const target = parseEnvironmentName(String(row['target_env']));
     const source = target ? chain[chain.indexOf(target) - 1] : undefined;
