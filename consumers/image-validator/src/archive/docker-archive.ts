@@ -56,8 +56,31 @@ function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: Laye
  * picked: the archive is stored and loaded whole, so the others would ride
  * along unvalidated.
  */
+/**
+ * containers/image's `dir:` folder (skopeo copy … dir:, podman save --format
+ * docker-dir) also has a manifest.json, but it holds the image's registry
+ * manifest, not docker save's list of images. Packed with tar it reaches
+ * Orbit as an archive neither docker load nor Orbit reads: say which it is
+ * and how to turn it into one, instead of "wrong shape".
+ */
+function rejectDirectoryLayout(file: FileFacts): void {
+  let value: unknown;
+  try {
+    value = file.json === null ? null : JSON.parse(file.json.toString('utf8'));
+  } catch {
+    return;
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'schemaVersion' in value) {
+    reject('BAD_MANIFEST', 'manifest.json is one image manifest, not docker save\'s list of images: the archive is a containers/image "dir:" folder '
+      + '(skopeo copy … dir:, podman save --format docker-dir) packed with tar, which neither docker load nor Orbit reads; '
+      + 'turn it into an archive with skopeo copy dir:<folder> oci-archive:image.tar (or docker-archive:image.tar) and upload that');
+  }
+}
+
 export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
-  const images = parseJson(blobs.file('manifest.json', 'docker manifest'), dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
+  const manifestFile = blobs.file('manifest.json', 'docker manifest');
+  rejectDirectoryLayout(manifestFile);
+  const images = parseJson(manifestFile, dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
   if (images.length > 1) reject('BAD_MANIFEST', `manifest.json lists ${images.length} images; upload one image per archive`);
   const [image] = images;
   if (image === undefined) return reject('BAD_MANIFEST', 'manifest.json lists no images');

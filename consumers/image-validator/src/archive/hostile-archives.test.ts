@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import {
-  archiveOf, blobEntry, buildImage, buildLayer, configJson, docker25Entries, hexOf, json, legacyDockerEntries, ociEntries, sha256, streamOf,
+  archiveOf, blobEntry, buildImage, buildLayer, configJson, docker25Entries, hexOf, json, legacyDockerEntries, ociEntries, ociManifestJson, sha256, streamOf,
   type BuiltImage, type TarEntry,
 } from '../../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './limits.js';
@@ -150,7 +150,8 @@ describe('hostile and broken archives end in a reason code', () => {
 
   it('CORRUPT_LAYER: declared gzip but stored plain; gzip that does not decompress', async () => {
     const declaredGzip = withManifest((m) => ({ ...m, layers: (m['layers'] as { mediaType: string }[]).map((l, i) => (i === 0 ? { ...l, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' } : l)) }));
-    await expectRejected(await archiveOf(declaredGzip), 'CORRUPT_LAYER', /declared gzip/);
+    // Podman 4's save --uncompressed --format oci-archive writes exactly this: the message says so.
+    await expectRejected(await archiveOf(declaredGzip), 'CORRUPT_LAYER', /declared gzip .* but its bytes are uncompressed; podman save --uncompressed --format oci-archive writes layers like this/);
     const broken = Buffer.concat([gzipSync(Buffer.from('not much')).subarray(0, 15), Buffer.from('and then garbage')]);
     const brokenLayer = { ...image.layers[1]!, bytes: broken, digest: sha256(broken) };
     const rebuilt = { ...image, layers: [image.layers[0]!, brokenLayer, image.layers[2]!] };
@@ -186,6 +187,13 @@ describe('hostile and broken archives end in a reason code', () => {
       [...oci, { name: 'null', type: 'character-device' }],
     ];
     for (const entries of cases) await expectRejected(await archiveOf(entries), 'UNSAFE_PATH');
+  });
+
+  it('BAD_MANIFEST naming it for a containers/image dir: folder packed with tar (manifest.json holds one image manifest), and how to make an archive of it', async () => {
+    // skopeo copy … dir: and podman save --format docker-dir write the registry manifest, a version file and blobs named by their hex digest.
+    const blobs = [image.config, ...image.layers].map((blob) => ({ name: hexOf(blob.digest), data: blob.bytes }));
+    const folder: TarEntry[] = [{ name: 'manifest.json', data: ociManifestJson(image) }, { name: 'version', data: Buffer.from('Directory Transport Version: 1.1\n') }, ...blobs];
+    await expectRejected(await archiveOf(folder), 'BAD_MANIFEST', /containers\/image "dir:" folder .* skopeo copy dir:<folder> oci-archive:image\.tar/);
   });
 
   it('UNSUPPORTED_ENTRY, naming the file, for a sparse file as GNU tar --sparse writes it (GNU or PAX headers; bsdtar writes the PAX kind by default)', async () => {

@@ -55,7 +55,9 @@ function diffIdOf(ref: LayerRef, role: string): string {
   if (ref.mediaType !== null) {
     const expected = expectedCompression(ref.mediaType, role);
     if (!expected.includes(file.compression)) {
-      reject('CORRUPT_LAYER', `${role} "${file.path}" is declared ${expected.map((compression) => NAMES[compression]).join(' or ')} (${ref.mediaType}) but its bytes are ${NAMES[file.compression]}`);
+      // Podman 4's `save --uncompressed --format oci-archive` (Debian 12's) writes plain layers under the gzip media type.
+      const likelyFrom = file.compression === 'none' && expected.includes('gzip') ? '; podman save --uncompressed --format oci-archive writes layers like this: save without --uncompressed' : '';
+      reject('CORRUPT_LAYER', `${role} "${file.path}" is declared ${expected.map((compression) => NAMES[compression]).join(' or ')} (${ref.mediaType}) but its bytes are ${NAMES[file.compression]}${likelyFrom}`);
     }
   }
   if (file.compression === 'none') return `sha256:${file.sha256}`;
