@@ -72,8 +72,9 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
     const answered = answer(error, request, reply);
     if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
-      const code = error instanceof OrbitError ? error.code : 'ORBIT_ERR_BAD_REQUEST';
-      logger?.info({ status: reply.statusCode, code, method: request.method, url: request.url, reason: error.message }, 'request refused');
+      // Framework refusals are answered under one of our codes by status; their own code says more in a log.
+      const code = error instanceof OrbitError ? { code: error.code } : { frameworkCode: error.code };
+      logger?.info({ status: reply.statusCode, ...code, method: request.method, url: request.url, reason: error.message }, 'request refused');
     }
     return answered;
   };

@@ -77,10 +77,19 @@ function rejectDirectoryLayout(file: FileFacts): void {
   }
 }
 
+/** docker save's list of images; a manifest.json that is not one is looked at again only to say what it is. */
+function parseJsonOrName(file: FileFacts): ReturnType<typeof dockerManifestShape.parse> {
+  try {
+    return parseJson(file, dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
+  } catch (error) {
+    rejectDirectoryLayout(file);
+    throw error;
+  }
+}
+
 export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
   const manifestFile = blobs.file('manifest.json', 'docker manifest');
-  rejectDirectoryLayout(manifestFile);
-  const images = parseJson(manifestFile, dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
+  const images = parseJsonOrName(manifestFile);
   if (images.length > 1) reject('BAD_MANIFEST', `manifest.json lists ${images.length} images; upload one image per archive`);
   const [image] = images;
   if (image === undefined) return reject('BAD_MANIFEST', 'manifest.json lists no images');
