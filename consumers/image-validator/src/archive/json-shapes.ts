@@ -41,6 +41,7 @@ export const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd
 
 export const descriptorShape = z.looseObject({
   mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
   digest: sha256Digest,
   size: z.number().int().nonnegative(),
   annotations: z.record(z.string(), z.string()).optional(),
@@ -64,6 +65,20 @@ export const manifestShape = z.looseObject({
   layers: z.array(descriptorShape).min(1, 'lists no layers'),
 });
 export type ImageManifest = z.infer<typeof manifestShape>;
+
+/**
+ * An OCI 1.1 referrer: a manifest (or index) whose `subject` names the image
+ * it is about, an SBOM or a signature. Artifacts may list no layers.
+ */
+export const referrerShape = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
+  config: descriptorShape.optional(),
+  layers: z.array(descriptorShape).optional(),
+  subject: descriptorShape,
+});
+export type Referrer = z.infer<typeof referrerShape>;
 
 export const dockerManifestShape = z.array(z.looseObject({
   Config: z.string().min(1),

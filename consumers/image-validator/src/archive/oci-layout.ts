@@ -1,6 +1,7 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { checkReferrers, splitReferrers } from './referrers.js';
 import { reject } from './rejections.js';
 
 /**
@@ -122,6 +123,8 @@ function holdsEveryEntry(index: ImageIndex, blobs: ArchiveBlobs): boolean {
 }
 
 interface Resolution {
+  /** The manifests and indexes on the way down, and a kept index's entries: what a referrer may be about. */
+  readonly passed: readonly string[];
   readonly digest: string;
   readonly manifest: ImageManifest;
   readonly index: ResolvedIndex | null;
@@ -139,17 +142,18 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   if (kind === 'manifest') {
     const manifest = parseJson(file, manifestShape, 'manifest', 'BAD_MANIFEST');
     checkDocumentType(manifest.mediaType, MANIFEST_TYPES, `manifest ${descriptor.digest}`);
-    return { digest: descriptor.digest, manifest, index: null };
+    return { passed: [descriptor.digest], digest: descriptor.digest, manifest, index: null };
   }
   if (depth >= MAX_INDEX_DEPTH) return reject('BAD_MANIFEST', `image indexes nest more than ${MAX_INDEX_DEPTH} deep`);
   const index = parseJson(file, indexShape, 'image index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
   const whole = several && !chosenAbove && holdsEveryEntry(index, blobs);
-  const below = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
+  const found = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
+  const below = { ...found, passed: [descriptor.digest, ...found.passed] };
   if (!whole || below.index !== null) return below;
   const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
-  return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
+  return { ...below, passed: [...below.passed, ...index.manifests.map((entry) => entry.digest)], index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
 }
 
 /**
@@ -159,14 +163,18 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
  */
 export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): ResolvedManifest {
   parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
-  const index = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
-  checkDocumentType(index.mediaType, INDEX_TYPES, 'index.json');
+  const listed = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
+  checkDocumentType(listed.mediaType, INDEX_TYPES, 'index.json');
+  const { images, referrers } = splitReferrers(listed, blobs);
+  if (images.length === 0 && referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
+  const index = { ...listed, manifests: images };
   const notes: string[] = [];
   const top = choose(index, 'index.json', notes, blobs, false, wantedConfig);
   const pulled = top.annotations?.[PULL_NOTE];
   if (pulled !== undefined) notes.push(pulled);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
-  const { digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
+  const { passed, digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
+  notes.push(...checkReferrers(referrers, new Set(passed), blobs));
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)
     .map((entry) => entry.annotations?.[REF_NAME])

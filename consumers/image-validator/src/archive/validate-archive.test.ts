@@ -227,6 +227,58 @@ describe('validateArchive accepts real image layouts', async () => {
     expect(outcome.notes.join(' ')).toMatch(/lists an attestation, linux\/arm64; validated linux\/arm64/);
   });
 
+  describe('OCI 1.1 referrers listed beside the image (oras cp -r, regctl --referrers)', () => {
+    const entries = ociEntries(image, { tags: ['1.0.0'] });
+    const imageManifest = entries[2]!.data!;
+    const blob = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
+    const emptyConfig = Buffer.from('{}');
+    /** What oras attach writes: an artifact manifest with the empty config, one layer, and the image as subject. */
+    const referrer = (subject: Buffer, artifactType: string, content: string) => {
+      const layer = Buffer.from(content);
+      const manifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2, data: 'e30=' },
+        layers: [{ mediaType: artifactType, digest: sha256(layer), size: layer.length }],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(subject), size: subject.length },
+        annotations: { 'org.opencontainers.image.created': '2026-12-03T06:55:45Z' },
+      }));
+      return { manifest, blobs: [blob(manifest), blob(layer)], entry: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, artifactType } };
+    };
+    const sbom = referrer(imageManifest, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+    const signature = referrer(sbom.manifest, 'application/vnd.cncf.notary.signature', 'signed');
+    const layoutWith = (listed: readonly object[], extra: readonly TarEntry[]): TarEntry[] => {
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: listed }));
+      return [entries[0]!, { name: 'index.json', data: index }, ...entries.slice(2), blob(emptyConfig), ...extra];
+    };
+    const imageEntry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(imageManifest), size: imageManifest.length, annotations: { 'org.opencontainers.image.ref.name': '1.0.0' } };
+
+    it('validates the image and keeps its SBOM and the SBOM\'s signature, saying so', async () => {
+      for (const listed of [[imageEntry, sbom.entry, signature.entry], [signature.entry, sbom.entry, imageEntry]]) {
+        const outcome = accepted(await validate(layoutWith(listed, [...sbom.blobs, ...signature.blobs])));
+        expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
+        expect(outcome.summary.repoTags).toEqual(['1.0.0']);
+        expect(outcome.summary.index).toBeNull();
+        expect(outcome.notes).toEqual(['index.json also lists 2 referrers of the image (application/spdx+json, application/vnd.cncf.notary.signature), checked by digest and kept in the stored archive; only the image is pushed to the registry']);
+      }
+    });
+
+    it('refuses a referrer of another image, a referrer whose blob was altered, and referrers without their image', async () => {
+      const other = referrer(Buffer.from('another image'), 'application/spdx+json', 'other');
+      const stray = await validate(layoutWith([imageEntry, other.entry], other.blobs));
+      expect(stray).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(stray.ok ? '' : stray.message).toMatch(new RegExp(`lists ${other.entry.digest} \\(application/spdx\\+json\\), a referrer of sha256:[0-9a-f]{64}, which is not the image in this archive`));
+
+      const altered = [sbom.blobs[0]!, { name: sbom.blobs[1]!.name, data: Buffer.from('{"spdxVersion":"forged"}') }];
+      const tampered = await validate(layoutWith([imageEntry, sbom.entry], altered));
+      expect(tampered).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
+      expect(tampered.ok ? '' : tampered.message).toMatch(/referrer sha256:[0-9a-f]{64} \(application\/spdx\+json\)'s blob/);
+
+      const alone = await validate(layoutWith([sbom.entry], sbom.blobs));
+      expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(alone.ok ? '' : alone.message).toMatch(/lists only referrers/);
+    });
+  });
+
   it('accepts the same blob twice when both copies are identical', async () => {
     const entries = ociEntries(image);
     accepted(await validate([...entries, entries[3]!]));
