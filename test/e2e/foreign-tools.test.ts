@@ -1,0 +1,118 @@
+/**
+ * Images made by tools Orbit's own fixtures do not come from: Jib (how Java
+ * teams build images with Maven and no Docker) and ORAS (which copies an
+ * image with its SBOM and signatures, OCI 1.1 referrers, into an OCI layout).
+ * Each goes in through the gateway as a user sends it and must come out
+ * stored, charted and pullable from the stack's registry.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { uniqueSuffix } from '../helpers/index.js';
+import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const USER = `e2e-tools-${uniqueSuffix()}`;
+const JIB_PROJECT = resolve('test/fixtures/jib/pom.xml');
+const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
+
+/** oras, built once per machine into the install cache (only the Go module proxy is reachable, no release downloads). */
+function orasBinary(): string {
+  const bin = join(process.env['ORBIT_CACHE_DIR'] ?? join(homedir(), '.cache', 'orbit'), 'bin');
+  const binary = join(bin, 'oras');
+  const marker = `${binary}.module`;
+  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === ORAS_MODULE) return binary;
+  mkdirSync(bin, { recursive: true });
+  execFileSync('go', ['install', ORAS_MODULE], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(marker, ORAS_MODULE);
+  return binary;
+}
+
+function metadata(imageName: string): Record<string, unknown> {
+  return { imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 };
+}
+
+interface VersionView {
+  readonly status: string;
+  readonly digest: string;
+  readonly configDigest: string;
+  readonly layers: readonly { digest: string }[];
+  readonly imageReference: string;
+  readonly validationNotes: readonly string[];
+}
+
+/** Uploads (or names) an image and answers its version once the request succeeded. */
+async function succeeded(send: () => ReturnType<typeof uploadArchive>): Promise<{ imageUID: string; version: VersionView }> {
+  const accepted = await send();
+  expect(accepted.status).toBe(202);
+  const request = await finished(USER, accepted.body.requestId);
+  expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+  const view = await api<{ versions: VersionView[] }>(USER, `/v1/images/${accepted.body.imageUID}`);
+  const version = view.body.versions[0];
+  expect(version?.status).toBe('ready');
+  return { imageUID: accepted.body.imageUID, version: version! };
+}
+
+describe('images made by Jib and ORAS', () => {
+  let registry: TestRegistry;
+  let work: string;
+  let pushed: string;
+  let pushedDigest: string;
+  let pushedManifest: { config: { digest: string }; layers: { digest: string }[] };
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    work = mkdtempSync(join(tmpdir(), 'orbit-jib-'));
+    pushed = `${registry.address}/team/jib-demo:1.0`;
+    // One Maven run: the docker-format tar, then the same image pushed (Jib's default: Docker media types).
+    execFileSync('mvn', [
+      '-B', '-q', '-f', JIB_PROJECT, `-Djib.demo.target=${join(work, 'target')}`, `-Djib.to.image=${pushed}`, '-Djib.allowInsecureRegistries=true',
+      'compile', 'jib:buildTar', 'jib:build',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    pushedDigest = pullWithSkopeo(pushed);
+    pushedManifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${pushed}`], { encoding: 'utf8' })) as typeof pushedManifest;
+  }, 300_000);
+
+  afterAll(async () => {
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('takes jib:buildTar\'s archive (config.json, gzip layers named by digest, epoch timestamps): the chart runs it as its user, on its port, from the stack\'s registry', async () => {
+    const archive = readFileSync(join(work, 'target', 'jib-image.tar'));
+    const { imageUID, version } = await succeeded(() => uploadArchive(USER, archive, metadata(`jib-${uniqueSuffix()}`)));
+    // The image Jib pushed, config and layers; the manifest is the canonical one for the archive (a docker-format tar holds none).
+    expect(version.configDigest).toBe(pushedManifest.config.digest);
+    expect(version.layers.map((layer) => layer.digest)).toEqual(pushedManifest.layers.map((layer) => layer.digest));
+    expect(pullWithSkopeo(version.imageReference)).toBe(version.digest);
+    const manifests = await api<{ items: { kind: string; spec?: { template?: { spec: { securityContext?: Record<string, unknown>; containers: { ports?: { containerPort: number }[] }[] } } } }[] }>(USER, `/v1/images/${imageUID}/versions/v1-0-00/manifests`);
+    const pod = manifests.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec;
+    expect(pod?.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
+    expect(pod?.containers[0]?.ports?.[0]?.containerPort).toBe(8080);
+  }, 120_000);
+
+  it('pulls what jib:build pushed, by reference', async () => {
+    const { version } = await succeeded(() => uploadReference(USER, pushed, metadata(`jib-pulled-${uniqueSuffix()}`)));
+    expect(version.digest).toBe(pushedDigest);
+  }, 120_000);
+
+  it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, the referrer named in a note', async () => {
+    const oras = orasBinary();
+    const sbom = join(work, 'sbom.spdx.json');
+    writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
+    execFileSync(oras, ['attach', '--plain-http', '--artifact-type', 'application/spdx+json', pushed, 'sbom.spdx.json:application/spdx+json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const layout = join(work, 'layout');
+    execFileSync(oras, ['cp', '-r', '--from-plain-http', pushed, '--to-oci-layout', `${layout}:1.0`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const listed = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; artifactType?: string }[] };
+    expect(listed.manifests.map((entry) => entry.artifactType ?? null)).toEqual([null, 'application/spdx+json']);
+    const archivePath = join(work, 'with-sbom.tar');
+    execFileSync('tar', ['-C', layout, '-cf', archivePath, '.']);
+    const archive = readFileSync(archivePath);
+
+    const { version } = await succeeded(() => uploadArchive(USER, archive, metadata(`oras-${uniqueSuffix()}`)));
+    expect(version.digest).toBe(pushedDigest);
+    expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists a referrer of the image \(application\/spdx\+json\)/));
+  }, 240_000);
+});
