@@ -165,8 +165,8 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
   const listed = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(listed.mediaType, INDEX_TYPES, 'index.json');
-  const { images, referrers } = splitReferrers(listed, blobs);
-  if (images.length === 0 && referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
+  const { images, ...referrers } = splitReferrers(listed, blobs);
+  if (images.length === 0 && referrers.referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
   const index = { ...listed, manifests: images };
   const notes: string[] = [];
   const top = choose(index, 'index.json', notes, blobs, false, wantedConfig);

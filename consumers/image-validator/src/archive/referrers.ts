@@ -1,5 +1,5 @@
 import { blobPath, type ArchiveBlobs } from './blob-store.js';
-import { referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
+import { indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
 import { reject } from './rejections.js';
 
 /** A referrer index.json lists beside the image, with its own manifest read. */
@@ -8,39 +8,78 @@ export interface ListedReferrer {
   readonly document: Referrer;
 }
 
-/**
- * index.json's entries split into images and OCI 1.1 referrers. `oras cp -r`,
- * `regctl image copy --referrers` and notation write an image's SBOMs and
- * signatures into the layout's index.json beside it, untagged; each names the
- * image as its `subject`. They describe the image rather than being another
- * one, so they do not make the archive "several images". An entry counts as a
- * referrer by its own document's subject, which the descriptor cannot fake:
- * an entry whose blob is absent or not such a document stays an image
- * candidate and meets the usual checks.
- */
-export function splitReferrers(index: ImageIndex, blobs: ArchiveBlobs): { images: Descriptor[]; referrers: ListedReferrer[] } {
-  const images: Descriptor[] = [];
-  const referrers: ListedReferrer[] = [];
-  for (const entry of index.manifests) {
-    const document = referrerDocument(entry, blobs);
-    if (document === undefined) images.push(entry);
-    else referrers.push({ entry, document });
-  }
-  return { images, referrers };
+/** What index.json lists besides image candidates. */
+export interface ListedReferrers {
+  readonly referrers: readonly ListedReferrer[];
+  /** Referrers' tag-scheme indexes (`sha256-<image hex>`): checked by digest, they only list referrers. */
+  readonly tagIndexes: readonly Descriptor[];
 }
 
-function referrerDocument(entry: Descriptor, blobs: ArchiveBlobs): Referrer | undefined {
+/** The tag the OCI distribution spec's referrers tag scheme gives the index of an image's referrers. */
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * index.json's entries split into images and OCI 1.1 referrers. `oras cp -r`
+ * and notation write an image's SBOMs and signatures into the layout's
+ * index.json beside it, untagged, each naming the image as its `subject`;
+ * `regctl image copy --referrers` writes them as the referrers tag scheme
+ * does on a registry without the referrers API, one index tagged
+ * `sha256-<the image's hex>` listing them. They describe the image rather
+ * than being another one, so they do not make the archive "several images".
+ * An entry counts as a referrer by its own document's subject, which the
+ * descriptor cannot fake (and a tag-scheme index only when everything it
+ * lists is one): anything else stays an image candidate and meets the usual
+ * checks.
+ */
+export function splitReferrers(index: ImageIndex, blobs: ArchiveBlobs): { images: Descriptor[] } & ListedReferrers {
+  const images: Descriptor[] = [];
+  const referrers = new Map<string, ListedReferrer>();
+  const tagIndexes: Descriptor[] = [];
+  for (const entry of index.manifests) {
+    const document = referrerDocument(entry, blobs);
+    if (document !== undefined) {
+      referrers.set(entry.digest, { entry, document });
+      continue;
+    }
+    const listed = REFERRERS_TAG.test(entry.annotations?.[REF_NAME] ?? '') ? referrersTagIndex(entry, blobs) : undefined;
+    if (listed === undefined) {
+      images.push(entry);
+      continue;
+    }
+    tagIndexes.push(entry);
+    for (const referrer of listed) referrers.set(referrer.entry.digest, referrer);
+  }
+  return { images, referrers: [...referrers.values()], tagIndexes };
+}
+
+/** The referrers a tag-scheme index lists, when it is one whose every entry is a referrer the archive holds. */
+function referrersTagIndex(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer[] | undefined {
+  const parsed = indexShape.safeParse(jsonOf(entry, blobs));
+  if (!parsed.success || parsed.data.manifests.length === 0) return undefined;
+  const listed: ListedReferrer[] = [];
+  for (const listedEntry of parsed.data.manifests) {
+    const document = referrerDocument(listedEntry, blobs);
+    if (document === undefined) return undefined;
+    listed.push({ entry: listedEntry, document });
+  }
+  return listed;
+}
+
+function jsonOf(entry: Descriptor, blobs: ArchiveBlobs): unknown {
   const path = blobPath(entry.digest);
   if (!blobs.has(path)) return undefined;
   const file = blobs.file(path, 'index.json entry');
   if (file.json === null) return undefined;
-  let value: unknown;
   try {
-    value = JSON.parse(file.json.toString('utf8'));
+    return JSON.parse(file.json.toString('utf8'));
   } catch {
     return undefined;
   }
-  const parsed = referrerShape.safeParse(value);
+}
+
+function referrerDocument(entry: Descriptor, blobs: ArchiveBlobs): Referrer | undefined {
+  const parsed = referrerShape.safeParse(jsonOf(entry, blobs));
   return parsed.success ? parsed.data : undefined;
 }
 
@@ -55,8 +94,9 @@ function artifactTypeOf({ entry, document }: ListedReferrer): string {
  * match their digests. A referrer of something else means the archive holds
  * more than the image. Returns the note that says what was found.
  */
-export function checkReferrers(referrers: readonly ListedReferrer[], imageDigests: ReadonlySet<string>, blobs: ArchiveBlobs): string[] {
+export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, imageDigests: ReadonlySet<string>, blobs: ArchiveBlobs): string[] {
   if (referrers.length === 0) return [];
+  for (const tagIndex of tagIndexes) blobs.blob(tagIndex, `referrers index ${tagIndex.annotations?.[REF_NAME] ?? ''}`);
   const about = new Set(imageDigests);
   let pending = [...referrers];
   for (let grew = true; grew;) {

@@ -262,6 +262,20 @@ describe('validateArchive accepts real image layouts', async () => {
       }
     });
 
+    it('reads the referrers tag scheme regctl image copy --referrers writes into an OCI layout: an index tagged sha256-<image hex> listing them', async () => {
+      const tagIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [sbom.entry, signature.entry] }));
+      const tagEntry = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(tagIndex), size: tagIndex.length, annotations: { 'org.opencontainers.image.ref.name': `sha256-${sha256(imageManifest).slice(7)}` } };
+      const outcome = accepted(await validate(layoutWith([tagEntry, imageEntry], [blob(tagIndex), ...sbom.blobs, ...signature.blobs])));
+      expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
+      expect(outcome.summary.repoTags).toEqual(['1.0.0']);
+      expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists 2 referrers of the image/)]);
+
+      // Tagged so, but listing an image rather than referrers: two images, as before.
+      const notReferrers = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [imageEntry] }));
+      const posing = await validate(layoutWith([{ ...tagEntry, digest: sha256(notReferrers), size: notReferrers.length }, imageEntry], [blob(notReferrers)]));
+      expect(posing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+    });
+
     it('refuses a referrer of another image, a referrer whose blob was altered, and referrers without their image', async () => {
       const other = referrer(Buffer.from('another image'), 'application/spdx+json', 'other');
       const stray = await validate(layoutWith([imageEntry, other.entry], other.blobs));
