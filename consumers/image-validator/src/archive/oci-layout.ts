@@ -65,28 +65,54 @@ function manifestIfHeld(entry: Descriptor, blobs: ArchiveBlobs): ImageManifest |
  * describes the image.
  */
 function choose(index: ImageIndex, where: string, notes: string[], blobs: ArchiveBlobs, whole: boolean, wantedConfig?: string): Descriptor {
-  const [first] = index.manifests;
-  if (first === undefined) return reject('BAD_MANIFEST', `${where} lists no manifests`);
-  const digests = new Set(index.manifests.map((entry) => entry.digest));
+  if (index.manifests.length === 0) return reject('BAD_MANIFEST', `${where} lists no manifests`);
+  // An artifact beside the images (`regctl index create --ref` of one) is no platform to choose; the registry pull passes over it too.
+  const artifacts = index.manifests.flatMap((entry) => {
+    const configType = artifactConfigType(entry, blobs);
+    return configType === undefined ? [] : [{ entry, configType }];
+  });
+  const images = index.manifests.filter((entry) => !artifacts.some((artifact) => artifact.entry === entry));
+  const [first] = images;
+  if (first === undefined) return reject('BAD_MANIFEST', `${where} lists only artifacts, not a container image (config media type ${[...new Set(artifacts.map((artifact) => artifact.configType))].join(', ')})`);
+  if (artifacts.length > 0) {
+    for (const { entry } of artifacts) blobs.blob(entry, `${where}'s artifact`);
+    notes.push(`${where} also lists ${artifacts.map((artifact) => `${artifact.entry.digest}, an artifact (config media type ${artifact.configType})`).join('; ')}: not a platform, kept in the stored archive but not validated or pushed`);
+  }
+  const digests = new Set(images.map((entry) => entry.digest));
   if (digests.size === 1) return first;
-  if (!index.manifests.every((entry) => entry.platform !== undefined)) {
+  if (!images.every((entry) => entry.platform !== undefined)) {
     return reject('BAD_MANIFEST', `${where} names ${digests.size} different images without platforms; upload one image per archive`);
   }
-  const present = index.manifests.filter((entry) => blobs.has(blobPath(entry.digest)));
-  const candidates = present.length > 0 ? present : index.manifests;
+  const present = images.filter((entry) => blobs.has(blobPath(entry.digest)));
+  const candidates = present.length > 0 ? present : images;
   // docker save's manifest.json names the platform docker load takes (the machine's: arm64 on a Mac), not necessarily linux/amd64.
   const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => manifestIfHeld(entry, blobs)?.config.digest === wantedConfig);
   const chosen = wanted ?? choosePlatform(candidates) ?? first;
   const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
   const why = wanted !== undefined ? ' (the platform manifest.json names)' : preferred ? '' : ' (no linux/amd64 in the archive)';
-  const absent = index.manifests.length - present.length;
-  const listed = index.manifests.map(platformName);
+  const absent = images.length - present.length;
+  const listed = images.map(platformName);
   if (whole) {
     notes.push(`${where} lists ${listed.join(', ')}; every one was validated and the image is the whole index (${platformName(chosen)} describes it here)`);
     return chosen;
   }
   notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${why}, the only platform kept`);
   return chosen;
+}
+
+/**
+ * The config media type of an entry that is an artifact rather than an
+ * image: a manifest the archive holds whose config is no image config, and
+ * no BuildKit attestation (those belong to their index). Undefined for
+ * anything else, which stays a candidate and meets the usual checks.
+ */
+function artifactConfigType(entry: Descriptor, blobs: ArchiveBlobs): string | undefined {
+  if (isAttestation(entry) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType)) || !blobs.has(blobPath(entry.digest))) return undefined;
+  const document = parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest'));
+  if (typeof document !== 'object' || document === null || !('config' in document)) return undefined;
+  const { config } = document;
+  const configType = typeof config === 'object' && config !== null && 'mediaType' in config ? config.mediaType : undefined;
+  return typeof configType === 'string' && !IMAGE_CONFIG_TYPES.has(configType) ? configType : undefined;
 }
 
 /** Media type of a blob from its descriptor, else from the document itself (both optional in older writers). */

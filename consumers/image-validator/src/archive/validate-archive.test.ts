@@ -205,6 +205,26 @@ describe('validateArchive accepts real image layouts', async () => {
       const tampered = [...amdEntries.slice(2), ...armEntries.slice(2), blob(attestation), blob(attestationConfig), { name: blob(statement).name, data: Buffer.from('{"tampered":true}') }];
       expect(await validate(layoutOf(platforms, tampered).entries)).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
     });
+
+    it('passes over an artifact listed beside the image (regctl index create --ref), as the registry pull does: the image alone, the artifact named', async () => {
+      const emptyConfig = Buffer.from('{}');
+      const payload = Buffer.from('{"a":1}');
+      const artifact = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
+        layers: [{ mediaType: 'application/json', digest: sha256(payload), size: payload.length }],
+      }));
+      const artifactEntry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(artifact), size: artifact.length };
+      const extra = [blob(artifact), blob(emptyConfig), blob(payload)];
+      const outcome = accepted(await validate(layoutOf([entryOf(amdManifest, { os: 'linux', architecture: 'amd64' }), artifactEntry], [...amdEntries.slice(2), ...extra]).entries));
+      expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
+      expect(outcome.summary.index).toBeNull();
+      expect(outcome.notes.join(' ')).toContain(`${sha256(artifact)}, an artifact (config media type application/vnd.oci.empty.v1+json): not a platform`);
+
+      const alone = await validate(layoutOf([artifactEntry], extra).entries);
+      expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(alone.ok ? '' : alone.message).toMatch(/lists only artifacts, not a container image \(config media type application\/vnd\.oci\.empty\.v1\+json\)/);
+    });
   });
 
   it('skips BuildKit\'s attestation manifest in an index (unknown/unknown), even when it is listed first', async () => {
