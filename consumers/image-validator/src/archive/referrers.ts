@@ -5,7 +5,11 @@ import { reject } from './rejections.js';
 /** A referrer index.json lists beside the image, with its own manifest read. */
 export interface ListedReferrer {
   readonly entry: Descriptor;
-  readonly document: Referrer;
+  readonly document: Pick<Referrer, 'artifactType' | 'mediaType' | 'config' | 'layers'>;
+  /** The digest it is about: its document's subject, or what its cosign tag names. */
+  readonly subject: string;
+  /** What it is, for notes: its artifact type, or the kind its cosign tag says. */
+  readonly kind: string;
 }
 
 /** What index.json lists besides image candidates. */
@@ -18,6 +22,9 @@ export interface ListedReferrers {
 /** The tag the OCI distribution spec's referrers tag scheme gives the index of an image's referrers. */
 const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
 const REF_NAME = 'org.opencontainers.image.ref.name';
+/** cosign's own tag scheme (before OCI 1.1 referrers): `sha256-<image hex>.sig`, `.att`, `.sbom`. */
+const COSIGN_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/;
+const COSIGN_KINDS: Readonly<Record<string, string>> = { sig: 'cosign signature', att: 'cosign attestation', sbom: 'cosign SBOM' };
 
 /**
  * index.json's entries split into images and OCI 1.1 referrers. `oras cp -r`
@@ -30,16 +37,19 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
  * An entry counts as a referrer by its own document's subject, which the
  * descriptor cannot fake (and a tag-scheme index only when everything it
  * lists is one): anything else stays an image candidate and meets the usual
- * checks.
+ * checks. cosign's older scheme names its signature, attestation and SBOM
+ * manifests by tag alone (`sha256-<image hex>.sig`, copied along by `regctl
+ * image copy --digest-tags`); those documents name no subject, so the tag
+ * says what they are about.
  */
 export function splitReferrers(index: ImageIndex, blobs: ArchiveBlobs): { images: Descriptor[] } & ListedReferrers {
   const images: Descriptor[] = [];
   const referrers = new Map<string, ListedReferrer>();
   const tagIndexes: Descriptor[] = [];
   for (const entry of index.manifests) {
-    const document = referrerDocument(entry, blobs);
-    if (document !== undefined) {
-      referrers.set(entry.digest, { entry, document });
+    const referrer = referrerOf(entry, blobs) ?? cosignTagged(entry, blobs);
+    if (referrer !== undefined) {
+      referrers.set(entry.digest, referrer);
       continue;
     }
     const listed = REFERRERS_TAG.test(entry.annotations?.[REF_NAME] ?? '') ? referrersTagIndex(entry, blobs) : undefined;
@@ -59,9 +69,9 @@ function referrersTagIndex(entry: Descriptor, blobs: ArchiveBlobs): ListedReferr
   if (!parsed.success || parsed.data.manifests.length === 0) return undefined;
   const listed: ListedReferrer[] = [];
   for (const listedEntry of parsed.data.manifests) {
-    const document = referrerDocument(listedEntry, blobs);
-    if (document === undefined) return undefined;
-    listed.push({ entry: listedEntry, document });
+    const referrer = referrerOf(listedEntry, blobs);
+    if (referrer === undefined) return undefined;
+    listed.push(referrer);
   }
   return listed;
 }
@@ -78,14 +88,24 @@ function jsonOf(entry: Descriptor, blobs: ArchiveBlobs): unknown {
   }
 }
 
-function referrerDocument(entry: Descriptor, blobs: ArchiveBlobs): Referrer | undefined {
+function referrerOf(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | undefined {
   const parsed = referrerShape.safeParse(jsonOf(entry, blobs));
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const document = parsed.data;
+  const kind = entry.artifactType ?? document.artifactType ?? document.config?.mediaType ?? document.mediaType ?? 'an artifact';
+  return { entry, document, subject: document.subject.digest, kind };
 }
 
-function artifactTypeOf({ entry, document }: ListedReferrer): string {
-  return entry.artifactType ?? document.artifactType ?? document.config?.mediaType ?? document.mediaType ?? 'an artifact';
+/** A manifest index.json tags in cosign's scheme, when the archive holds it. */
+function cosignTagged(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | undefined {
+  const tag = COSIGN_TAG.exec(entry.annotations?.[REF_NAME] ?? '');
+  if (tag === null) return undefined;
+  const parsed = cosignShape.safeParse(jsonOf(entry, blobs));
+  if (!parsed.success) return undefined;
+  return { entry, document: parsed.data, subject: `sha256:${tag[1] ?? ''}`, kind: COSIGN_KINDS[tag[2] ?? ''] ?? 'cosign artifact' };
 }
+
+const cosignShape = referrerShape.omit({ subject: true });
 
 /**
  * Checks the referrers against what the archive's image is: each must be
@@ -102,7 +122,7 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
   for (let grew = true; grew;) {
     const before = pending.length;
     pending = pending.filter((referrer) => {
-      if (!about.has(referrer.document.subject.digest)) return true;
+      if (!about.has(referrer.subject)) return true;
       about.add(referrer.entry.digest);
       return false;
     });
@@ -110,15 +130,15 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
   }
   const [stray] = pending;
   if (stray !== undefined) {
-    return reject('BAD_MANIFEST', `index.json lists ${stray.entry.digest} (${artifactTypeOf(stray)}), a referrer of ${stray.document.subject.digest}, which is not the image in this archive; upload one image with its own referrers`);
+    return reject('BAD_MANIFEST', `index.json lists ${stray.entry.digest} (${stray.kind}), a referrer of ${stray.subject}, which is not the image in this archive; upload one image with its own referrers`);
   }
   for (const referrer of referrers) {
-    const role = `referrer ${referrer.entry.digest} (${artifactTypeOf(referrer)})`;
+    const role = `referrer ${referrer.entry.digest} (${referrer.kind})`;
     blobs.blob(referrer.entry, role);
     const { config, layers = [] } = referrer.document;
     for (const blob of config === undefined ? layers : [config, ...layers]) blobs.blob(blob, `${role}'s blob`);
   }
-  const types = [...new Set(referrers.map(artifactTypeOf))].sort();
+  const types = [...new Set(referrers.map((referrer) => referrer.kind))].sort();
   const count = referrers.length === 1 ? 'a referrer' : `${referrers.length} referrers`;
   return [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest and kept in the stored archive; only the image is pushed to the registry`];
 }

@@ -296,6 +296,26 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(posing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
     });
 
+    it('reads cosign\'s tag scheme (sha256-<image hex>.sig, copied by regctl image copy --digest-tags): a signature of the image, though it names no subject', async () => {
+      const simpleSigning = Buffer.from(JSON.stringify({ critical: { image: { 'docker-manifest-digest': sha256(imageManifest) }, type: 'cosign container image signature' } }));
+      const sigConfig = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(simpleSigning)] } }));
+      const sig = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(sigConfig), size: sigConfig.length },
+        layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(simpleSigning), size: simpleSigning.length, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ…' } }],
+      }));
+      const tagged = (hex: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(sig), size: sig.length, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}.sig` } });
+      const sigBlobs = [blob(sig), blob(sigConfig), blob(simpleSigning)];
+      const outcome = accepted(await validate(layoutWith([tagged(sha256(imageManifest).slice(7)), imageEntry], sigBlobs)));
+      expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
+      expect(outcome.summary.repoTags).toEqual(['1.0.0']);
+      expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists a referrer of the image \(cosign signature\)/)]);
+
+      const ofAnother = await validate(layoutWith([tagged('0'.repeat(64)), imageEntry], sigBlobs));
+      expect(ofAnother).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(ofAnother.ok ? '' : ofAnother.message).toMatch(/\(cosign signature\), a referrer of sha256:0{64}, which is not the image in this archive/);
+    });
+
     it('refuses a referrer of another image, a referrer whose blob was altered, and referrers without their image', async () => {
       const other = referrer(Buffer.from('another image'), 'application/spdx+json', 'other');
       const stray = await validate(layoutWith([imageEntry, other.entry], other.blobs));
