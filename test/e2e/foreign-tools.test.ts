@@ -5,7 +5,7 @@
  * Each goes in through the gateway as a user sends it and must come out
  * stored, charted and pullable from the stack's registry.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,18 +15,20 @@ import { uniqueSuffix } from '../helpers/index.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-tools-${uniqueSuffix()}`;
+const RUN: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
 const JIB_PROJECT = resolve('test/fixtures/jib/pom.xml');
 const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
+const REGCTL_MODULE = 'github.com/regclient/regclient/cmd/regctl@v0.11.7';
 
-/** oras, built once per machine into the install cache (only the Go module proxy is reachable, no release downloads). */
-function orasBinary(): string {
+/** A Go tool, built once per machine into the install cache (only the Go module proxy is reachable, no release downloads). */
+function goTool(name: string, module: string): string {
   const bin = join(process.env['ORBIT_CACHE_DIR'] ?? join(homedir(), '.cache', 'orbit'), 'bin');
-  const binary = join(bin, 'oras');
+  const binary = join(bin, name);
   const marker = `${binary}.module`;
-  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === ORAS_MODULE) return binary;
+  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === module) return binary;
   mkdirSync(bin, { recursive: true });
-  execFileSync('go', ['install', ORAS_MODULE], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  writeFileSync(marker, ORAS_MODULE);
+  execFileSync('go', ['install', module], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(marker, module);
   return binary;
 }
 
@@ -99,7 +101,7 @@ describe('images made by Jib and ORAS', () => {
   }, 120_000);
 
   it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, the referrer named in a note', async () => {
-    const oras = orasBinary();
+    const oras = goTool('oras', ORAS_MODULE);
     const sbom = join(work, 'sbom.spdx.json');
     writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
     execFileSync(oras, ['attach', '--plain-http', '--artifact-type', 'application/spdx+json', pushed, 'sbom.spdx.json:application/spdx+json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,5 +116,37 @@ describe('images made by Jib and ORAS', () => {
     const { version } = await succeeded(() => uploadArchive(USER, archive, metadata(`oras-${uniqueSuffix()}`)));
     expect(version.digest).toBe(pushedDigest);
     expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists a referrer of the image \(application\/spdx\+json\)/));
+  }, 240_000);
+
+  it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), and an index listing an artifact beside it (index create, image export)', async () => {
+    const regctl = goTool('regctl', REGCTL_MODULE);
+    const host = ['--host', `reg=${registry.address},tls=disabled`];
+    const repository = `${registry.address}/team/jib-regctl`;
+    execFileSync(regctl, [...host, 'image', 'copy', pushed, `${repository}:1.0`], RUN);
+    const sbom = join(work, 'regctl-sbom.json');
+    writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-regctl' }));
+    execFileSync(regctl, [...host, 'artifact', 'put', '--artifact-type', 'application/spdx+json', '--file', sbom, '--file-media-type', 'application/spdx+json', '--subject', `${repository}:1.0`], RUN);
+    // cosign's older scheme: a manifest tagged sha256-<image hex>.sig whose config is an image config.
+    const signed = join(work, 'simplesigning.json');
+    writeFileSync(signed, JSON.stringify({ critical: { image: { 'docker-manifest-digest': pushedDigest }, type: 'cosign container image signature' } }));
+    const sigConfig = join(work, 'sig-config.json');
+    writeFileSync(sigConfig, JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+    execFileSync(regctl, [...host, 'artifact', 'put', '--config-type', 'application/vnd.oci.image.config.v1+json', '--config-file', sigConfig,
+      '--file', signed, '--file-media-type', 'application/vnd.dev.cosign.simplesigning.v1+json', `${repository}:sha256-${pushedDigest.slice(7)}.sig`], RUN);
+    const layout = join(work, 'regctl-layout');
+    execFileSync(regctl, [...host, 'image', 'copy', '--referrers', '--digest-tags', `${repository}:1.0`, `ocidir://${layout}:1.0`], RUN);
+    const withReferrers = join(work, 'regctl-referrers.tar');
+    execFileSync('tar', ['-C', layout, '-cf', withReferrers, '.']);
+    const { version } = await succeeded(() => uploadArchive(USER, readFileSync(withReferrers), metadata(`regctl-${uniqueSuffix()}`)));
+    expect(version.digest).toBe(pushedDigest);
+    expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists 2 referrers of the image \(application\/spdx\+json, cosign signature\)/));
+
+    execFileSync(regctl, [...host, 'artifact', 'put', '--artifact-type', 'application/vnd.example+json', '--file', sbom, '--file-media-type', 'application/json', `${repository}:artifact`], RUN);
+    execFileSync(regctl, [...host, 'index', 'create', `${repository}:mixed`, '--ref', `${repository}:1.0`, '--ref', `${repository}:artifact`], RUN);
+    const exported = join(work, 'regctl-mixed.tar');
+    execFileSync(regctl, [...host, 'image', 'export', `${repository}:mixed`, exported], RUN);
+    const mixed = await succeeded(() => uploadArchive(USER, readFileSync(exported), metadata(`regctl-mixed-${uniqueSuffix()}`)));
+    expect(mixed.version.digest).toBe(pushedDigest);
+    expect(mixed.version.validationNotes).toContainEqual(expect.stringMatching(/an artifact \(config media type application\/vnd\.oci\.empty\.v1\+json\): not a platform/));
   }, 240_000);
 });
