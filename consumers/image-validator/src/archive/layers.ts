@@ -32,6 +32,10 @@ const DECLARED: ReadonlyMap<string, Expected> = new Map([
 
 const NAMES: Readonly<Record<Compression, string>> = { none: 'uncompressed', gzip: 'gzip', zstd: 'zstd' };
 
+/** A media type a runtime unpacks as a filesystem layer (any compression, OCI or Docker). */
+export const isFilesystemLayer = (mediaType: string): boolean =>
+  DECLARED.has(mediaType) || mediaType.startsWith('application/vnd.oci.image.layer.') || mediaType.startsWith('application/vnd.docker.image.rootfs.');
+
 /** A layer the image's registry does not serve (Windows base layers): fetched from its `urls` at run time. */
 export const isForeignLayer = (mediaType: string): boolean => mediaType.includes('foreign') || mediaType.includes('nondistributable');
 

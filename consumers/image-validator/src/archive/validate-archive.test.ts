@@ -327,6 +327,12 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(tampered).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
       expect(tampered.ok ? '' : tampered.message).toMatch(/referrer sha256:[0-9a-f]{64} \(application\/spdx\+json\)'s blob/);
 
+      // A whole runnable image claiming a subject would ride along unvalidated.
+      const posing = Buffer.from(JSON.stringify({ ...JSON.parse(imageManifest.toString()) as object, subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(imageManifest), size: imageManifest.length } }));
+      const imagePosing = await validate(layoutWith([imageEntry, { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(posing), size: posing.length }], [blob(posing)]));
+      expect(imagePosing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(imagePosing.ok ? '' : imagePosing.message).toMatch(/is a runnable image \(an image config and filesystem layers\), not a signature/);
+
       const alone = await validate(layoutWith([sbom.entry], sbom.blobs));
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(alone.ok ? '' : alone.message).toMatch(/lists only referrers/);
