@@ -149,7 +149,7 @@ function holdsEveryEntry(index: ImageIndex, blobs: ArchiveBlobs): boolean {
 }
 
 interface Resolution {
-  /** The manifests and indexes on the way down, and a kept index's entries: what a referrer may be about. */
+  /** The manifests and indexes on the way down, and every entry of those indexes: what a referrer may be about (an SBOM of a platform not kept is still about this image). */
   readonly passed: readonly string[];
   readonly digest: string;
   readonly manifest: ImageManifest;
@@ -176,10 +176,10 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
   const whole = several && !chosenAbove && holdsEveryEntry(index, blobs);
   const found = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
-  const below = { ...found, passed: [descriptor.digest, ...found.passed] };
+  const below = { ...found, passed: [descriptor.digest, ...index.manifests.map((entry) => entry.digest), ...found.passed] };
   if (!whole || below.index !== null) return below;
   const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
-  return { ...below, passed: [...below.passed, ...index.manifests.map((entry) => entry.digest)], index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
+  return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
 }
 
 /**

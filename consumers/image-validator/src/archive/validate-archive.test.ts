@@ -225,6 +225,24 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(alone.ok ? '' : alone.message).toMatch(/lists only artifacts, not a container image \(config media type application\/vnd\.oci\.empty\.v1\+json\)/);
     });
+
+    it('takes a referrer about a platform the archive does not hold (an SBOM of the arm64 image beside an amd64-only archive): it is still about this image', async () => {
+      const { entries } = layoutOf(both, [...amdEntries.slice(2)]);
+      const emptyConfig = Buffer.from('{}');
+      const sbom = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
+      const referrer = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/spdx+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
+        layers: [{ mediaType: 'application/spdx+json', digest: sha256(sbom), size: sbom.length }],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armManifest), size: armManifest.length },
+      }));
+      const index = JSON.parse(entries[1]!.data!.toString()) as { manifests: object[] };
+      index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(referrer), size: referrer.length, artifactType: 'application/spdx+json' });
+      const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }, ...entries.slice(2), blob(referrer), blob(emptyConfig), blob(sbom)]));
+      expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
+      expect(outcome.summary.index).toBeNull();
+      expect(outcome.notes.join(' ')).toMatch(/also lists a referrer of the image \(application\/spdx\+json\)/);
+    });
   });
 
   it('skips BuildKit\'s attestation manifest in an index (unknown/unknown), even when it is listed first', async () => {
