@@ -34,6 +34,23 @@ function accepted(outcome: ValidationOutcome) {
   return outcome;
 }
 
+const blobOf = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
+const EMPTY_CONFIG = Buffer.from('{}');
+
+/** What oras attach and regctl artifact put write: a manifest with the empty config and one layer, about `subject` when given (a referrer). */
+function artifactOf(artifactType: string, content: string, subject?: Buffer) {
+  const layer = Buffer.from(content);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(EMPTY_CONFIG), size: 2, data: 'e30=' },
+    layers: [{ mediaType: artifactType, digest: sha256(layer), size: layer.length }],
+    ...(subject ? { subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(subject), size: subject.length } } : {}),
+    annotations: { 'org.opencontainers.image.created': '2026-12-03T06:55:45Z' },
+  }));
+  const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, artifactType };
+  return { manifest, entry, blobs: [blobOf(manifest), blobOf(layer), blobOf(EMPTY_CONFIG)] };
+}
+
 describe('validateArchive accepts real image layouts', async () => {
   const image = await buildImage(spec);
   const expectedLayers = image.layers.map((layer) => ({ digest: layer.digest, diffId: layer.diffId, sizeBytes: layer.bytes.length, mediaType: layer.mediaType }));
@@ -207,19 +224,13 @@ describe('validateArchive accepts real image layouts', async () => {
     });
 
     it('passes over an artifact listed beside the image (regctl index create --ref), as the registry pull does: the image alone, the artifact named', async () => {
-      const emptyConfig = Buffer.from('{}');
-      const payload = Buffer.from('{"a":1}');
-      const artifact = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example+json',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
-        layers: [{ mediaType: 'application/json', digest: sha256(payload), size: payload.length }],
-      }));
-      const artifactEntry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(artifact), size: artifact.length };
-      const extra = [blob(artifact), blob(emptyConfig), blob(payload)];
+      const artifact = artifactOf('application/vnd.example+json', '{"a":1}');
+      const artifactEntry = artifact.entry;
+      const extra = artifact.blobs;
       const outcome = accepted(await validate(layoutOf([entryOf(amdManifest, { os: 'linux', architecture: 'amd64' }), artifactEntry], [...amdEntries.slice(2), ...extra]).entries));
       expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
       expect(outcome.summary.index).toBeNull();
-      expect(outcome.notes.join(' ')).toContain(`${sha256(artifact)}, an artifact (config media type application/vnd.oci.empty.v1+json): not a platform`);
+      expect(outcome.notes.join(' ')).toContain(`${artifact.entry.digest}, an artifact (config media type application/vnd.oci.empty.v1+json): not a platform`);
 
       const alone = await validate(layoutOf([artifactEntry], extra).entries);
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
@@ -228,17 +239,10 @@ describe('validateArchive accepts real image layouts', async () => {
 
     it('takes a referrer about a platform the archive does not hold (an SBOM of the arm64 image beside an amd64-only archive): it is still about this image', async () => {
       const { entries } = layoutOf(both, [...amdEntries.slice(2)]);
-      const emptyConfig = Buffer.from('{}');
-      const sbom = Buffer.from('{"spdxVersion":"SPDX-2.3"}');
-      const referrer = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/spdx+json',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2 },
-        layers: [{ mediaType: 'application/spdx+json', digest: sha256(sbom), size: sbom.length }],
-        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(armManifest), size: armManifest.length },
-      }));
+      const sbom = artifactOf('application/spdx+json', '{"spdxVersion":"SPDX-2.3"}', armManifest);
       const index = JSON.parse(entries[1]!.data!.toString()) as { manifests: object[] };
-      index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(referrer), size: referrer.length, artifactType: 'application/spdx+json' });
-      const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }, ...entries.slice(2), blob(referrer), blob(emptyConfig), blob(sbom)]));
+      index.manifests.push(sbom.entry);
+      const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }, ...entries.slice(2), ...sbom.blobs]));
       expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
       expect(outcome.summary.index).toBeNull();
       expect(outcome.notes.join(' ')).toMatch(/also lists a referrer of the image \(application\/spdx\+json\)/);
@@ -268,25 +272,11 @@ describe('validateArchive accepts real image layouts', async () => {
   describe('OCI 1.1 referrers listed beside the image (oras cp -r, regctl --referrers)', () => {
     const entries = ociEntries(image, { tags: ['1.0.0'] });
     const imageManifest = entries[2]!.data!;
-    const blob = (bytes: Buffer): TarEntry => ({ name: `blobs/sha256/${sha256(bytes).slice(7)}`, data: bytes });
-    const emptyConfig = Buffer.from('{}');
-    /** What oras attach writes: an artifact manifest with the empty config, one layer, and the image as subject. */
-    const referrer = (subject: Buffer, artifactType: string, content: string) => {
-      const layer = Buffer.from(content);
-      const manifest = Buffer.from(JSON.stringify({
-        schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(emptyConfig), size: 2, data: 'e30=' },
-        layers: [{ mediaType: artifactType, digest: sha256(layer), size: layer.length }],
-        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(subject), size: subject.length },
-        annotations: { 'org.opencontainers.image.created': '2026-12-03T06:55:45Z' },
-      }));
-      return { manifest, blobs: [blob(manifest), blob(layer)], entry: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, artifactType } };
-    };
-    const sbom = referrer(imageManifest, 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
-    const signature = referrer(sbom.manifest, 'application/vnd.cncf.notary.signature', 'signed');
+    const sbom = artifactOf('application/spdx+json', '{"spdxVersion":"SPDX-2.3"}', imageManifest);
+    const signature = artifactOf('application/vnd.cncf.notary.signature', 'signed', sbom.manifest);
     const layoutWith = (listed: readonly object[], extra: readonly TarEntry[]): TarEntry[] => {
       const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: listed }));
-      return [entries[0]!, { name: 'index.json', data: index }, ...entries.slice(2), blob(emptyConfig), ...extra];
+      return [entries[0]!, { name: 'index.json', data: index }, ...entries.slice(2), ...extra];
     };
     const imageEntry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(imageManifest), size: imageManifest.length, annotations: { 'org.opencontainers.image.ref.name': '1.0.0' } };
 
@@ -303,14 +293,14 @@ describe('validateArchive accepts real image layouts', async () => {
     it('reads the referrers tag scheme regctl image copy --referrers writes into an OCI layout: an index tagged sha256-<image hex> listing them', async () => {
       const tagIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [sbom.entry, signature.entry] }));
       const tagEntry = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(tagIndex), size: tagIndex.length, annotations: { 'org.opencontainers.image.ref.name': `sha256-${sha256(imageManifest).slice(7)}` } };
-      const outcome = accepted(await validate(layoutWith([tagEntry, imageEntry], [blob(tagIndex), ...sbom.blobs, ...signature.blobs])));
+      const outcome = accepted(await validate(layoutWith([tagEntry, imageEntry], [blobOf(tagIndex), ...sbom.blobs, ...signature.blobs])));
       expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
       expect(outcome.summary.repoTags).toEqual(['1.0.0']);
       expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists 2 referrers of the image/)]);
 
       // Tagged so, but listing an image rather than referrers: two images, as before.
       const notReferrers = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [imageEntry] }));
-      const posing = await validate(layoutWith([{ ...tagEntry, digest: sha256(notReferrers), size: notReferrers.length }, imageEntry], [blob(notReferrers)]));
+      const posing = await validate(layoutWith([{ ...tagEntry, digest: sha256(notReferrers), size: notReferrers.length }, imageEntry], [blobOf(notReferrers)]));
       expect(posing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
     });
 
@@ -323,7 +313,7 @@ describe('validateArchive accepts real image layouts', async () => {
         layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(simpleSigning), size: simpleSigning.length, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ…' } }],
       }));
       const tagged = (hex: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(sig), size: sig.length, annotations: { 'org.opencontainers.image.ref.name': `sha256-${hex}.sig` } });
-      const sigBlobs = [blob(sig), blob(sigConfig), blob(simpleSigning)];
+      const sigBlobs = [blobOf(sig), blobOf(sigConfig), blobOf(simpleSigning)];
       const outcome = accepted(await validate(layoutWith([tagged(sha256(imageManifest).slice(7)), imageEntry], sigBlobs)));
       expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
       expect(outcome.summary.repoTags).toEqual(['1.0.0']);
@@ -335,19 +325,19 @@ describe('validateArchive accepts real image layouts', async () => {
     });
 
     it('refuses a referrer of another image, a referrer whose blob was altered, and referrers without their image', async () => {
-      const other = referrer(Buffer.from('another image'), 'application/spdx+json', 'other');
+      const other = artifactOf('application/spdx+json', 'other', Buffer.from('another image'));
       const stray = await validate(layoutWith([imageEntry, other.entry], other.blobs));
       expect(stray).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(stray.ok ? '' : stray.message).toMatch(new RegExp(`lists ${other.entry.digest} \\(application/spdx\\+json\\), a referrer of sha256:[0-9a-f]{64}, which is not the image in this archive`));
 
-      const altered = [sbom.blobs[0]!, { name: sbom.blobs[1]!.name, data: Buffer.from('{"spdxVersion":"forged"}') }];
+      const altered = [sbom.blobs[0]!, { name: sbom.blobs[1]!.name, data: Buffer.from('{"spdxVersion":"forged"}') }, sbom.blobs[2]!];
       const tampered = await validate(layoutWith([imageEntry, sbom.entry], altered));
       expect(tampered).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH' });
       expect(tampered.ok ? '' : tampered.message).toMatch(/referrer sha256:[0-9a-f]{64} \(application\/spdx\+json\)'s blob/);
 
       // A whole runnable image claiming a subject would ride along unvalidated.
       const posing = Buffer.from(JSON.stringify({ ...JSON.parse(imageManifest.toString()) as object, subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(imageManifest), size: imageManifest.length } }));
-      const imagePosing = await validate(layoutWith([imageEntry, { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(posing), size: posing.length }], [blob(posing)]));
+      const imagePosing = await validate(layoutWith([imageEntry, { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(posing), size: posing.length }], [blobOf(posing)]));
       expect(imagePosing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(imagePosing.ok ? '' : imagePosing.message).toMatch(/is a runnable image \(an image config and filesystem layers\), not a signature/);
 
