@@ -83,6 +83,17 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(dockerInFolder), 'NO_MANIFEST', /"export\/manifest\.json".*pack what is inside "export"/);
   });
 
+  it('NO_MANIFEST names what was sent instead of an image: a container\'s filesystem (docker export), a Helm chart, a build context', async () => {
+    const file = (name: string, text = ''): TarEntry => ({ name, data: Buffer.from(text) });
+    // docker export: the container's root, .dockerenv and all, no image metadata.
+    const exported = [file('.dockerenv'), { name: 'bin/', type: 'directory' as const }, file('bin/sh'), file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'), file('etc/hostname', 'c0ffee\n')];
+    await expectRejected(await archiveOf(exported, { gzip: true }), 'NO_MANIFEST', /"bin\/sh": this is a container's filesystem \(what docker export.*docker save IMAGE -o image\.tar/);
+    const chart = [file('billing/Chart.yaml', 'apiVersion: v2\nname: billing\nversion: 1.0.0\n'), file('billing/values.yaml'), file('billing/templates/deployment.yaml')];
+    await expectRejected(await archiveOf(chart, { gzip: true }), 'NO_MANIFEST', /"billing\/Chart\.yaml": this is a Helm chart, not an image/);
+    const context = [file('Dockerfile', 'FROM scratch\nCOPY app /app\n'), file('app', 'binary')];
+    await expectRejected(await archiveOf(context), 'NO_MANIFEST', /"Dockerfile": this is a build context, not an image; build it/);
+  });
+
   it('BAD_MANIFEST: not JSON, wrong shape, no layers, several images, unknown media type, two halves disagreeing', async () => {
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: Buffer.from('{not json') }]), 'BAD_MANIFEST', /not JSON/);
     await expectRejected(await archiveOf([{ name: 'manifest.json', data: json({ Config: 'x' }) }]), 'BAD_MANIFEST', /wrong shape/);

@@ -66,20 +66,38 @@ function resolve(blobs: ArchiveBlobs): Resolved {
   if (blobs.has('oci-layout') && blobs.has('index.json')) return resolveOci(blobs);
   if (blobs.has('oci-layout')) return reject('NO_MANIFEST', 'the archive has oci-layout but no index.json');
   if (blobs.has('index.json')) return reject('NO_MANIFEST', 'the archive has index.json but no oci-layout file');
-  return reject('NO_MANIFEST', `the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)${packedWithItsFolder(blobs)}`);
+  return reject('NO_MANIFEST', `the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)${whatItHolds(blobs)}`);
 }
 
-/** `tar -cf image.tar my-layout/` instead of `tar -C my-layout -cf image.tar .`: the commonest way to get NO_MANIFEST. */
-function packedWithItsFolder(blobs: ArchiveBlobs): string {
-  for (const path of blobs.paths()) {
+/**
+ * Why an archive holding neither layout may have been sent, from what it
+ * does hold: the commonest mistakes are packing the image's folder with it
+ * (`tar -cf image.tar my-layout/` instead of `tar -C my-layout -cf image.tar .`),
+ * exporting a container's filesystem instead of saving the image, and
+ * sending a Helm chart or a build context.
+ */
+function whatItHolds(blobs: ArchiveBlobs): string {
+  const paths = [...blobs.paths()];
+  for (const path of paths) {
     const name = path.slice(path.lastIndexOf('/') + 1);
     if (path.includes('/') && (name === 'manifest.json' || name === 'oci-layout')) {
       const folder = path.slice(0, path.lastIndexOf('/'));
       return `; it holds "${path}": the image was packed with its folder, pack what is inside "${folder}" instead (tar -C ${folder} -cf image.tar .)`;
     }
   }
+  const marker = paths.find((path) => ROOT_FILESYSTEM_MARKERS.has(path));
+  if (marker !== undefined) {
+    return `; it holds "${marker}": this is a container's filesystem (what docker export, podman export or crane export write), not an image; save the image instead (docker save IMAGE -o image.tar, crane pull REF image.tar, skopeo copy docker://REF docker-archive:image.tar)`;
+  }
+  const chart = paths.find((path) => /(^|\/)Chart\.yaml$/.test(path));
+  if (chart !== undefined) return `; it holds "${chart}": this is a Helm chart, not an image (Orbit generates the chart from the image)`;
+  const dockerfile = paths.find((path) => /(^|\/)(Dockerfile|Containerfile)$/.test(path));
+  if (dockerfile !== undefined) return `; it holds "${dockerfile}": this is a build context, not an image; build it, then save the image (docker save IMAGE -o image.tar)`;
   return '';
 }
+
+/** Files every Linux root filesystem has and no image archive does at its top. */
+const ROOT_FILESYSTEM_MARKERS: ReadonlySet<string> = new Set(['etc/passwd', 'etc/os-release', 'usr/lib/os-release', 'bin/sh']);
 
 /**
  * Checks an uploaded image archive in one pass over `source`, with memory
