@@ -9,6 +9,7 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
 import { uniqueSuffix } from '../helpers/index.js';
@@ -65,6 +66,7 @@ describe('images made by Jib and ORAS', () => {
   let pushedManifest: { config: { digest: string }; layers: { digest: string }[] };
 
   beforeAll(async () => {
+    await startPipeline(() => undefined);
     registry = await startRegistry();
     work = mkdtempSync(join(tmpdir(), 'orbit-jib-'));
     pushed = `${registry.address}/team/jib-demo:1.0`;
@@ -78,6 +80,7 @@ describe('images made by Jib and ORAS', () => {
   }, 300_000);
 
   afterAll(async () => {
+    await stopPipeline();
     await registry?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });

@@ -215,7 +215,7 @@ describe('a rebuild from nothing', () => {
       await publisher.disconnect();
       await live.drop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('keeps a live projector that finds its projection lost waiting, until a rebuild brings it back and finishes what arrived since', async () => {
     const { topics, named, lifecycleTopicOf, publisher, live, url, kafka, codec } = await replayFixture('lost');
