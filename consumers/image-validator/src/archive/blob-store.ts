@@ -44,6 +44,23 @@ export class ArchiveBlobs {
     return target;
   }
 
+  /**
+   * The JSON document held as the blob `digest`, read leniently: undefined
+   * when the archive holds none or it is not JSON (the strict reading, when
+   * one is needed, says why). For telling what an index entry is.
+   */
+  jsonOf(digest: string): unknown {
+    const path = blobPath(digest);
+    if (!this.has(path)) return undefined;
+    const { json } = this.file(path, 'index entry');
+    if (json === null) return undefined;
+    try {
+      return JSON.parse(json.toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The blob a descriptor names, checked against the descriptor's digest and size. */
   blob(descriptor: Descriptor, role: string): FileFacts {
     const file = this.file(blobPath(descriptor.digest), `${role} ${descriptor.digest}`);

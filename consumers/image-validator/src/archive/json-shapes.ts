@@ -80,6 +80,9 @@ export const referrerShape = z.looseObject({
 });
 export type Referrer = z.infer<typeof referrerShape>;
 
+/** An artifact or a cosign tag-scheme manifest: a referrer's fields, no subject required. */
+export const artifactShape = referrerShape.omit({ subject: true });
+
 export const dockerManifestShape = z.array(z.looseObject({
   Config: z.string().min(1),
   RepoTags: z.array(z.string()).nullable().optional(),

@@ -1,5 +1,5 @@
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
-import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
+import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { checkReferrers, splitReferrers } from './referrers.js';
 import { reject } from './rejections.js';
@@ -35,19 +35,9 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
 export const PULL_NOTE = 'dev.orbit.pull-note';
 const MAX_INDEX_DEPTH = 4;
 
-/** A manifest or index the archive holds, read leniently: null when it is not JSON (the strict reading, when one is needed, says why). */
-function parseJsonOrNull(file: { json: Buffer | null }): unknown {
-  try {
-    return file.json === null ? null : JSON.parse(file.json.toString('utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
-
 /** The image manifest an index entry names, when the archive holds it and it is one. */
 function manifestIfHeld(entry: Descriptor, blobs: ArchiveBlobs): ImageManifest | undefined {
-  if (!blobs.has(blobPath(entry.digest))) return undefined;
-  const manifest = manifestShape.safeParse(parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest')));
+  const manifest = manifestShape.safeParse(blobs.jsonOf(entry.digest));
   return manifest.success ? manifest.data : undefined;
 }
 
@@ -107,12 +97,10 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
  * anything else, which stays a candidate and meets the usual checks.
  */
 function artifactConfigType(entry: Descriptor, blobs: ArchiveBlobs): string | undefined {
-  if (isAttestation(entry) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType)) || !blobs.has(blobPath(entry.digest))) return undefined;
-  const document = parseJsonOrNull(blobs.file(blobPath(entry.digest), 'manifest'));
-  if (typeof document !== 'object' || document === null || !('config' in document)) return undefined;
-  const { config } = document;
-  const configType = typeof config === 'object' && config !== null && 'mediaType' in config ? config.mediaType : undefined;
-  return typeof configType === 'string' && !IMAGE_CONFIG_TYPES.has(configType) ? configType : undefined;
+  if (isAttestation(entry) || (entry.mediaType !== undefined && !MANIFEST_TYPES.has(entry.mediaType))) return undefined;
+  const document = artifactShape.safeParse(blobs.jsonOf(entry.digest));
+  const configType = document.success ? document.data.config?.mediaType : undefined;
+  return configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType) ? configType : undefined;
 }
 
 /** Media type of a blob from its descriptor, else from the document itself (both optional in older writers). */

@@ -1,5 +1,5 @@
-import { blobPath, type ArchiveBlobs } from './blob-store.js';
-import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
+import type { ArchiveBlobs } from './blob-store.js';
+import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
 import { isFilesystemLayer } from './layers.js';
 import { reject } from './rejections.js';
 
@@ -66,7 +66,7 @@ export function splitReferrers(index: ImageIndex, blobs: ArchiveBlobs): { images
 
 /** The referrers a tag-scheme index lists, when it is one whose every entry is a referrer the archive holds. */
 function referrersTagIndex(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer[] | undefined {
-  const parsed = indexShape.safeParse(jsonOf(entry, blobs));
+  const parsed = indexShape.safeParse(blobs.jsonOf(entry.digest));
   if (!parsed.success || parsed.data.manifests.length === 0) return undefined;
   const listed: ListedReferrer[] = [];
   for (const listedEntry of parsed.data.manifests) {
@@ -77,20 +77,8 @@ function referrersTagIndex(entry: Descriptor, blobs: ArchiveBlobs): ListedReferr
   return listed;
 }
 
-function jsonOf(entry: Descriptor, blobs: ArchiveBlobs): unknown {
-  const path = blobPath(entry.digest);
-  if (!blobs.has(path)) return undefined;
-  const file = blobs.file(path, 'index.json entry');
-  if (file.json === null) return undefined;
-  try {
-    return JSON.parse(file.json.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 function referrerOf(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | undefined {
-  const parsed = referrerShape.safeParse(jsonOf(entry, blobs));
+  const parsed = referrerShape.safeParse(blobs.jsonOf(entry.digest));
   if (!parsed.success) return undefined;
   const document = parsed.data;
   const kind = entry.artifactType ?? document.artifactType ?? document.config?.mediaType ?? document.mediaType ?? 'an artifact';
@@ -101,12 +89,10 @@ function referrerOf(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | un
 function cosignTagged(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | undefined {
   const tag = COSIGN_TAG.exec(entry.annotations?.[REF_NAME] ?? '');
   if (tag === null) return undefined;
-  const parsed = cosignShape.safeParse(jsonOf(entry, blobs));
+  const parsed = artifactShape.safeParse(blobs.jsonOf(entry.digest));
   if (!parsed.success) return undefined;
   return { entry, document: parsed.data, subject: `sha256:${tag[1] ?? ''}`, kind: COSIGN_KINDS[tag[2] ?? ''] ?? 'cosign artifact' };
 }
-
-const cosignShape = referrerShape.omit({ subject: true });
 
 /**
  * Checks the referrers against what the archive's image is: each must be
