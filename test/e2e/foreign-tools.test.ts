@@ -6,10 +6,10 @@
  * stored, charted and pullable from the stack's registry.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startPipeline, stopPipeline } from '@orbit/local-stack';
+import { ensureGoTool, startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
 import { uniqueSuffix } from '../helpers/index.js';
@@ -20,18 +20,6 @@ const RUN: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
 const JIB_PROJECT = resolve('test/fixtures/jib/pom.xml');
 const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
 const REGCTL_MODULE = 'github.com/regclient/regclient/cmd/regctl@v0.11.7';
-
-/** A Go tool, built once per machine into the install cache (only the Go module proxy is reachable, no release downloads). */
-function goTool(name: string, module: string): string {
-  const bin = join(process.env['ORBIT_CACHE_DIR'] ?? join(homedir(), '.cache', 'orbit'), 'bin');
-  const binary = join(bin, name);
-  const marker = `${binary}.module`;
-  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === module) return binary;
-  mkdirSync(bin, { recursive: true });
-  execFileSync('go', ['install', module], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  writeFileSync(marker, module);
-  return binary;
-}
 
 function metadata(imageName: string): Record<string, unknown> {
   return { imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 };
@@ -104,7 +92,7 @@ describe('images made by Jib and ORAS', () => {
   }, 120_000);
 
   it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, the referrer named in a note', async () => {
-    const oras = goTool('oras', ORAS_MODULE);
+    const oras = ensureGoTool('oras', 'oras', ORAS_MODULE);
     const sbom = join(work, 'sbom.spdx.json');
     writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
     execFileSync(oras, ['attach', '--plain-http', '--artifact-type', 'application/spdx+json', pushed, 'sbom.spdx.json:application/spdx+json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -122,7 +110,7 @@ describe('images made by Jib and ORAS', () => {
   }, 240_000);
 
   it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), and an index listing an artifact beside it (index create, image export)', async () => {
-    const regctl = goTool('regctl', REGCTL_MODULE);
+    const regctl = ensureGoTool('regctl', 'regctl', REGCTL_MODULE);
     const host = ['--host', `reg=${registry.address},tls=disabled`];
     const repository = `${registry.address}/team/jib-regctl`;
     execFileSync(regctl, [...host, 'image', 'copy', pushed, `${repository}:1.0`], RUN);

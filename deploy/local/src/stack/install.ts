@@ -53,16 +53,26 @@ function goBinary(): string {
   return which('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
 }
 
-/** Built from source with Go: MinIO ships no Maven artifact and no Debian package. */
-export function ensureMinio(service: string): string {
-  const binary = join(cacheDir(), 'bin', 'minio');
-  const module = `github.com/minio/minio@${process.env['ORBIT_MINIO_VERSION'] || MINIO_VERSION}`;
+/**
+ * A Go program built with `go install module@version` into the cache's bin
+ * (only the Go module proxy is reachable: no release downloads). The marker
+ * beside it holds the module it was built from: another version builds again.
+ * `notice` is printed before a build that takes long.
+ */
+export function ensureGoTool(service: string, binaryName: string, module: string, notice?: string): string {
+  const binary = join(cacheDir(), 'bin', binaryName);
   const marker = `${binary}.module`;
   if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === module) return binary;
-  process.stderr.write('orbit: building MinIO from source; this takes several minutes once per machine\n');
-  runInstaller(service, goBinary(), ['install', module], { GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: '0' });
+  if (notice !== undefined) process.stderr.write(`orbit: ${notice}\n`);
+  runInstaller(service, goBinary(), ['install', module], { GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
   writeFileSync(marker, module);
   return binary;
+}
+
+/** Built from source with Go: MinIO ships no Maven artifact and no Debian package. */
+export function ensureMinio(service: string): string {
+  const module = `github.com/minio/minio@${process.env['ORBIT_MINIO_VERSION'] || MINIO_VERSION}`;
+  return ensureGoTool(service, 'minio', module, 'building MinIO from source; this takes several minutes once per machine');
 }
 
 /** Debian installs the server daemons in /usr/sbin, often not on a non-root PATH. */
