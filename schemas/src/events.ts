@@ -69,6 +69,27 @@ export interface ImageSummary {
    * archive that stores none). Absent or empty before 2026-12-02.
    */
   readonly validationNotes?: readonly string[];
+  /**
+   * OCI 1.1 referrers the archive held beside the image (SBOMs, signatures,
+   * attestations), checked by digest: pushed to the registry after it, each
+   * before any referrer about it. Null (absent before 2026-12-03) when none.
+   */
+  readonly referrers?: readonly ImageReferrer[] | null;
+}
+
+/** A referrer of the image, as an OCI layout held it: a manifest (or index) about the image or about another referrer. */
+export interface ImageReferrer {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly sizeBytes: number;
+  /** Its artifact type (else its config's media type): what a referrers listing says it is. */
+  readonly artifactType: string | null;
+  /** The manifest it is about: the image's index or manifest, a platform's, or another referrer's. */
+  readonly subject: string;
+  /** cosign's tag for it (`sha256-<hex>.sig`, `.att`, `.sbom`): its manifest names no subject, the tag is how cosign finds it. */
+  readonly tag: string | null;
+  /** Its config and layers, each once. */
+  readonly blobs: readonly IndexedBlob[];
 }
 
 export interface IndexedBlob { readonly digest: string; readonly sizeBytes: number }

@@ -22,6 +22,10 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     layers: [{ digest: `sha256:${'c'.repeat(64)}`, diffId: `sha256:${'d'.repeat(64)}`, sizeBytes: 1234, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
     index: null,
     validationNotes: [],
+    referrers: [{
+      digest: `sha256:${'9'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 512, artifactType: 'application/spdx+json',
+      subject: `sha256:${'a'.repeat(64)}`, tag: null, blobs: [{ digest: `sha256:${'8'.repeat(64)}`, sizeBytes: 2 }],
+    }],
     config: {
       exposedPorts: ['8080/tcp'], env: ['PATH=/usr/bin'], entrypoint: ['/app/billing'], cmd: [], workingDir: '/app', user: '1000',
       labels: { 'org.opencontainers.image.title': 'billing' },

@@ -1,3 +1,4 @@
+import type { ImageReferrer } from '@orbit/schemas';
 import { canonicalDockerManifest, digestInEntryName, normalizeEntryPath, sha256Of } from '@orbit/lib';
 import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
@@ -14,6 +15,8 @@ export interface DockerImage {
   readonly notes: readonly string[];
   /** docker save of a multi-platform image with every platform at hand (the containerd image store): the whole index, as docker load there takes it. */
   readonly index: ResolvedIndex | null;
+  /** Referrers the OCI layout beside manifest.json lists (docker 25+), to push after the image. */
+  readonly referrers: readonly ImageReferrer[];
 }
 
 function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
@@ -36,7 +39,7 @@ function canonicalManifestDigest(config: FileFacts, layers: readonly LayerRef[])
  * see two different images), and its stored manifest gives the real digest
  * and layer media types.
  */
-function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): { manifestDigest: string; layers: LayerRef[]; notes: readonly string[]; index: ResolvedIndex | null } | null {
+function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): Pick<DockerImage, 'manifestDigest' | 'layers' | 'notes' | 'index' | 'referrers'> | null {
   if (!blobs.has('index.json') || !blobs.has('oci-layout')) return null;
   const oci = resolveOciLayout(blobs, `sha256:${config.sha256}`);
   const sameConfig = oci.manifest.config.digest === `sha256:${config.sha256}`;
@@ -47,6 +50,7 @@ function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: Laye
     layers: layers.map((layer, index) => ({ ...layer, mediaType: oci.manifest.layers[index]?.mediaType ?? null })),
     notes: oci.notes,
     index: oci.index,
+    referrers: oci.referrers,
   };
 }
 
@@ -106,5 +110,6 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     repoTags: image.RepoTags ?? [],
     notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the canonical one skopeo computes for this archive'],
     index: stored?.index ?? null,
+    referrers: stored?.referrers ?? [],
   };
 }

@@ -1,3 +1,4 @@
+import type { ImageReferrer } from '@orbit/schemas';
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
@@ -23,6 +24,8 @@ export interface ResolvedManifest {
   /** org.opencontainers.image.ref.name annotations of the index entries naming it. */
   readonly repoTags: readonly string[];
   readonly notes: readonly string[];
+  /** Referrers beside the image in index.json to push after it, each after its subject. */
+  readonly referrers: readonly ImageReferrer[];
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
@@ -188,10 +191,13 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   if (pulled !== undefined) notes.push(pulled);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
   const { passed, digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
-  notes.push(...checkReferrers(referrers, new Set(passed), blobs));
+  // What the registry gets: the whole index and what it lists, else the one manifest.
+  const pushedDigests = new Set(whole === null ? [digest] : [whole.digest, ...whole.entries.map((entry) => entry.digest)]);
+  const checked = checkReferrers(referrers, new Set(passed), pushedDigests, blobs);
+  notes.push(...checked.notes);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)
     .map((entry) => entry.annotations?.[REF_NAME])
     .filter((name): name is string => name !== undefined && name !== ''))];
-  return { manifestDigest: digest, manifest, index: whole, repoTags, notes };
+  return { manifestDigest: digest, manifest, index: whole, repoTags, notes, referrers: checked.pushed };
 }

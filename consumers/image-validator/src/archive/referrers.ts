@@ -1,3 +1,4 @@
+import type { ImageReferrer } from '@orbit/schemas';
 import type { ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
 import { isFilesystemLayer } from './layers.js';
@@ -11,6 +12,8 @@ export interface ListedReferrer {
   readonly subject: string;
   /** What it is, for notes: its artifact type, or the kind its cosign tag says. */
   readonly kind: string;
+  /** cosign's tag for it, when that is what made it a referrer. */
+  readonly tag?: string;
 }
 
 /** What index.json lists besides image candidates. */
@@ -91,7 +94,14 @@ function cosignTagged(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | 
   if (tag === null) return undefined;
   const parsed = artifactShape.safeParse(blobs.jsonOf(entry.digest));
   if (!parsed.success) return undefined;
-  return { entry, document: parsed.data, subject: `sha256:${tag[1] ?? ''}`, kind: COSIGN_KINDS[tag[2] ?? ''] ?? 'cosign artifact' };
+  return { entry, document: parsed.data, subject: `sha256:${tag[1] ?? ''}`, kind: COSIGN_KINDS[tag[2] ?? ''] ?? 'cosign artifact', tag: tag[0] };
+}
+
+/** What the checks found: the note for the uploader, and the referrers to push with the image. */
+export interface CheckedReferrers {
+  readonly notes: string[];
+  /** Each after the one it is about, when that is a referrer too. */
+  readonly pushed: ImageReferrer[];
 }
 
 /**
@@ -99,18 +109,26 @@ function cosignTagged(entry: Descriptor, blobs: ArchiveBlobs): ListedReferrer | 
  * about the image (any manifest or index on its way, `imageDigests`) or about
  * another of these referrers (a signature of the SBOM), and its blobs must
  * match their digests. A referrer of something else means the archive holds
- * more than the image. Returns the note that says what was found.
+ * more than the image. Those about what the registry gets (`pushedDigests`:
+ * the image's manifest, or its index and every manifest it lists), directly
+ * or through another such referrer, are pushed after the image; one about a
+ * platform the archive does not keep would name a subject the registry never
+ * sees, so it stays in the stored archive only, and so does a referrer that
+ * is an index (what it lists was never checked as blobs).
  */
-export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, imageDigests: ReadonlySet<string>, blobs: ArchiveBlobs): string[] {
-  if (referrers.length === 0) return [];
+export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, imageDigests: ReadonlySet<string>, pushedDigests: ReadonlySet<string>, blobs: ArchiveBlobs): CheckedReferrers {
+  if (referrers.length === 0) return { notes: [], pushed: [] };
   for (const tagIndex of tagIndexes) blobs.blob(tagIndex, `referrers index ${tagIndex.annotations?.[REF_NAME] ?? ''}`);
   const about = new Set(imageDigests);
+  // Subjects before what refers to them: the order they are pushed in.
+  const ordered: ListedReferrer[] = [];
   let pending = [...referrers];
   for (let grew = true; grew;) {
     const before = pending.length;
     pending = pending.filter((referrer) => {
       if (!about.has(referrer.subject)) return true;
       about.add(referrer.entry.digest);
+      ordered.push(referrer);
       return false;
     });
     grew = pending.length < before;
@@ -128,7 +146,34 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
     if (runnable) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);
     for (const blob of config === undefined ? layers : [config, ...layers]) blobs.blob(blob, `${role}'s blob`);
   }
+  const pushed = pushable(ordered, pushedDigests);
   const types = [...new Set(referrers.map((referrer) => referrer.kind))].sort();
   const count = referrers.length === 1 ? 'a referrer' : `${referrers.length} referrers`;
-  return [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest and kept in the stored archive; only the image is pushed to the registry`];
+  const kept = referrers.filter((referrer) => !pushed.some((one) => one.digest === referrer.entry.digest)).map((referrer) => referrer.entry.digest);
+  const where = kept.length === 0 ? 'pushed to the registry after the image'
+    : kept.length === referrers.length ? 'not pushed to the registry: they are about manifests it does not get'
+      : `pushed to the registry after the image except ${kept.join(', ')}, about manifests it does not get`;
+  return { notes: [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest, kept in the stored archive and ${where}`], pushed };
+}
+
+/** The referrers, in order, whose subject the registry gets: the image, or a referrer pushed before them. */
+function pushable(ordered: readonly ListedReferrer[], pushedDigests: ReadonlySet<string>): ImageReferrer[] {
+  const reached = new Set(pushedDigests);
+  const pushed: ImageReferrer[] = [];
+  for (const { entry, document, subject, tag } of ordered) {
+    const { config, layers = [] } = document;
+    if (!reached.has(subject) || config === undefined) continue;
+    reached.add(entry.digest);
+    const blobs = new Map([config, ...layers].map((blob) => [blob.digest, blob.size]));
+    pushed.push({
+      digest: entry.digest,
+      mediaType: document.mediaType ?? entry.mediaType ?? MEDIA_TYPES.ociManifest,
+      sizeBytes: entry.size,
+      artifactType: document.artifactType ?? config.mediaType ?? null,
+      subject,
+      tag: tag ?? null,
+      blobs: [...blobs].map(([digest, sizeBytes]) => ({ digest, sizeBytes })),
+    });
+  }
+  return pushed;
 }

@@ -48,7 +48,12 @@ function artifactOf(artifactType: string, content: string, subject?: Buffer) {
     annotations: { 'org.opencontainers.image.created': '2026-12-03T06:55:45Z' },
   }));
   const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, artifactType };
-  return { manifest, entry, blobs: [blobOf(manifest), blobOf(layer), blobOf(EMPTY_CONFIG)] };
+  /** As the summary reports it for pushing. */
+  const pushed = (about: Buffer) => ({
+    digest: entry.digest, mediaType: entry.mediaType, sizeBytes: entry.size, artifactType, subject: sha256(about), tag: null,
+    blobs: [{ digest: sha256(EMPTY_CONFIG), sizeBytes: 2 }, { digest: sha256(layer), sizeBytes: layer.length }],
+  });
+  return { manifest, entry, pushed, blobs: [blobOf(manifest), blobOf(layer), blobOf(EMPTY_CONFIG)] };
 }
 
 describe('validateArchive accepts real image layouts', async () => {
@@ -61,7 +66,7 @@ describe('validateArchive accepts real image layouts', async () => {
       format: 'OCI_ARCHIVE', compression: 'NONE',
       manifestDigest: sha256(ociEntries(image)[2]!.data!), configDigest: image.config.digest,
       repoTags: ['billing-api:1.0.0', 'billing-api:latest'], architecture: 'amd64', os: 'linux',
-      layers: expectedLayers, index: null, validationNotes: [],
+      layers: expectedLayers, index: null, validationNotes: [], referrers: null,
       config: {
         exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
         workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },
@@ -245,7 +250,9 @@ describe('validateArchive accepts real image layouts', async () => {
       const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify(index)) }, ...entries.slice(2), ...sbom.blobs]));
       expect(outcome.summary.manifestDigest).toBe(sha256(amdManifest));
       expect(outcome.summary.index).toBeNull();
-      expect(outcome.notes.join(' ')).toMatch(/also lists a referrer of the image \(application\/spdx\+json\)/);
+      expect(outcome.notes.join(' ')).toMatch(/also lists a referrer of the image \(application\/spdx\+json\), checked by digest, kept in the stored archive and not pushed to the registry: they are about manifests it does not get/);
+      // Its subject, the arm64 manifest, is never pushed: the referrer would name nothing there.
+      expect(outcome.summary.referrers).toBeNull();
     });
   });
 
@@ -286,7 +293,9 @@ describe('validateArchive accepts real image layouts', async () => {
         expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
         expect(outcome.summary.repoTags).toEqual(['1.0.0']);
         expect(outcome.summary.index).toBeNull();
-        expect(outcome.notes).toEqual(['index.json also lists 2 referrers of the image (application/spdx+json, application/vnd.cncf.notary.signature), checked by digest and kept in the stored archive; only the image is pushed to the registry']);
+        expect(outcome.notes).toEqual(['index.json also lists 2 referrers of the image (application/spdx+json, application/vnd.cncf.notary.signature), checked by digest, kept in the stored archive and pushed to the registry after the image']);
+        // Whatever order index.json lists them in, each is pushed after what it is about.
+        expect(outcome.summary.referrers).toEqual([sbom.pushed(imageManifest), signature.pushed(sbom.manifest)]);
       }
     });
 
@@ -297,6 +306,8 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
       expect(outcome.summary.repoTags).toEqual(['1.0.0']);
       expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists 2 referrers of the image/)]);
+      // The tag-scheme index itself is not pushed: the harbor-writer lists the referrers the way the registry it pushes to wants.
+      expect(outcome.summary.referrers?.map((referrer) => referrer.digest)).toEqual([sbom.entry.digest, signature.entry.digest]);
 
       // Tagged so, but listing an image rather than referrers: two images, as before.
       const notReferrers = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [imageEntry] }));
@@ -318,6 +329,11 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.summary.manifestDigest).toBe(sha256(imageManifest));
       expect(outcome.summary.repoTags).toEqual(['1.0.0']);
       expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists a referrer of the image \(cosign signature\)/)]);
+      expect(outcome.summary.referrers).toEqual([{
+        digest: sha256(sig), mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: sig.length, artifactType: 'application/vnd.oci.image.config.v1+json',
+        subject: sha256(imageManifest), tag: `sha256-${sha256(imageManifest).slice(7)}.sig`,
+        blobs: [{ digest: sha256(sigConfig), sizeBytes: sigConfig.length }, { digest: sha256(simpleSigning), sizeBytes: simpleSigning.length }],
+      }]);
 
       const ofAnother = await validate(layoutWith([tagged('0'.repeat(64)), imageEntry], sigBlobs));
       expect(ofAnother).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ImageIndexFacts, ImageSummary } from '@orbit/schemas';
+import type { ImageIndexFacts, ImageReferrer, ImageSummary } from '@orbit/schemas';
 import { readArchive } from './archive-reader.js';
 import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
@@ -35,6 +35,7 @@ interface Resolved {
   readonly notes: readonly string[];
   /** The multi-platform index the image is, every entry checked. */
   readonly index: ImageIndexFacts | null;
+  readonly referrers: readonly ImageReferrer[];
 }
 
 function resolveOci(blobs: ArchiveBlobs): Resolved {
@@ -52,6 +53,7 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
     repoTags: oci.repoTags,
     notes: oci.notes,
     index: oci.index === null ? null : indexFacts(blobs, oci.index),
+    referrers: oci.referrers,
   };
 }
 
@@ -124,6 +126,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
       config: config.facts,
       index: image.index,
       validationNotes: image.notes,
+      referrers: image.referrers.length > 0 ? image.referrers : null,
     };
     return { ok: true, summary, sizeBytes: contents.upload.sizeBytes, sha256: contents.upload.sha256, notes: image.notes };
   } catch (error) {
