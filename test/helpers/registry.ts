@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { ensureGoProgram } from '@orbit/local-stack';
 import { waitFor } from './index.js';
 
 export interface TestRegistry {
@@ -95,7 +96,7 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
  * token service of the test's own instead; it answers from this process, so
  * a client run with execFileSync (which blocks it) would wait for ever.
  */
-export async function startRegistry(options: { users?: Readonly<Record<string, string>>; token?: TokenAuthOptions } = {}): Promise<TestRegistry> {
+export async function startRegistry(options: { users?: Readonly<Record<string, string>>; token?: TokenAuthOptions; server?: RegistryServer } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'orbit-registry-'));
   const users = Object.entries(options.users ?? {});
   const tokenRequests: TokenRequest[] = [];
@@ -113,7 +114,9 @@ export async function startRegistry(options: { users?: Readonly<Record<string, s
     realm: orbit-test
     path: ${join(dir, 'htpasswd')}
 ` : '';
-  const { address, child } = await serveOnFreePort(dir, auth, auth === '' ? 200 : 401);
+  const server = options.server ?? 'docker-registry';
+  if (server !== 'docker-registry' && auth !== '') throw new Error(`the ${server} test registry takes no authentication`);
+  const { address, child } = await serveOnFreePort(server, dir, auth, auth === '' ? 200 : 401);
   return {
     address,
     tokenRequests,
@@ -123,6 +126,21 @@ export async function startRegistry(options: { users?: Readonly<Record<string, s
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Which registry: Debian's docker-registry (the distribution server 2.8, no
+ * referrers API: clients fall back to the referrers tag scheme), or
+ * go-containerregistry's registry with the OCI 1.1 referrers API on (it
+ * lists a manifest's referrers itself, as Harbor 2.8+, Zot and ECR do; built
+ * once per machine from test/fixtures/referrers-registry; no authentication).
+ */
+export type RegistryServer = 'docker-registry' | 'referrers-api';
+
+/** The command that serves a registry of that kind at `address`, its configuration (if any) in `dir`. */
+function registryCommand(server: RegistryServer, dir: string, address: string): [string, string[]] {
+  if (server === 'referrers-api') return [ensureGoProgram('referrers-registry', 'referrers-registry', 'test/fixtures/referrers-registry'), ['--address', address]];
+  return ['docker-registry', ['serve', join(dir, 'config.yml')]];
 }
 
 /** A loopback port nothing listens on now, as the OS hands it out. */
@@ -142,7 +160,7 @@ async function freePort(): Promise<number> {
  * must be this registry's kind (200 open, 401 behind authentication), and
  * the process must still run; otherwise it is tried again on another port.
  */
-async function serveOnFreePort(dir: string, auth: string, answers: number): Promise<{ address: string; child: ChildProcess }> {
+async function serveOnFreePort(server: RegistryServer, dir: string, auth: string, answers: number): Promise<{ address: string; child: ChildProcess }> {
   for (let attempt = 1; ; attempt += 1) {
     const address = `127.0.0.1:${await freePort()}`;
     writeFileSync(join(dir, 'config.yml'), `version: 0.1
@@ -151,10 +169,13 @@ log:
 storage:
   filesystem:
     rootdirectory: ${join(dir, 'data')}
+  delete:
+    enabled: true
 ${auth}http:
   addr: ${address}
 `);
-    const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    const [command, args] = registryCommand(server, dir, address);
+    const child: ChildProcess = spawn(command, args, { stdio: 'ignore' });
     const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
     const outcome = await waitFor(async () => {
       if (gone()) return 'exited';

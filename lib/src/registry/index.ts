@@ -4,3 +4,4 @@ export * from './client.js';
 export * from './docker-hub.js';
 export * from './image-manifest.js';
 export * from './push.js';
+export * from './referrers.js';

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, feedWritable, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
+  canonicalDockerManifest, digestInEntryName, feedWritable, listReferrers, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
-import { pinnedDigestOf, type ImageIndexFacts } from '@orbit/schemas';
+import { pinnedDigestOf, type ImageIndexFacts, type ImageReferrer } from '@orbit/schemas';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
 import type { BlobSources } from './blob-sources.js';
 
@@ -16,10 +16,17 @@ export interface PushableImage {
   readonly layers: readonly { readonly digest: string; readonly sizeBytes: number }[];
   /** A multi-platform image: the whole index is pushed, every manifest it lists, and it is what the reference names. */
   readonly index?: Pick<ImageIndexFacts, 'digest' | 'manifests'> | null | undefined;
+  /** SBOMs, signatures and the like the archive held about the image: put after it, each after its subject. */
+  readonly referrers?: readonly PushableReferrer[] | null | undefined;
 }
+
+export type PushableReferrer = Pick<ImageReferrer, 'digest' | 'subject' | 'tag' | 'blobs'>;
 
 /** The manifests a push puts, those an index lists first and the index last (a registry refuses an index naming manifests it lacks). */
 const manifestsOf = (image: PushableImage): string[] => (image.index ? [...image.index.manifests.map((entry) => entry.digest), image.index.digest] : [image.manifestDigest]);
+
+/** The image's manifests, then its referrers'. */
+const everyManifestOf = (image: PushableImage): string[] => [...manifestsOf(image), ...(image.referrers ?? []).map((referrer) => referrer.digest)];
 
 /** Every blob the image's manifests name, each once. */
 export const blobDigestsOf = (image: PushableImage): string[] => [...blobsOf(image).keys()];
@@ -32,6 +39,7 @@ function blobsOf(image: PushableImage): Map<string, number | undefined> {
     for (const layer of entry.layers) blobs.set(layer.digest, layer.sizeBytes);
     if (!blobs.has(entry.configDigest)) blobs.set(entry.configDigest, undefined);
   }
+  for (const referrer of image.referrers ?? []) for (const blob of referrer.blobs) blobs.set(blob.digest, blob.sizeBytes);
   return blobs;
 }
 
@@ -48,6 +56,8 @@ export interface PushResult {
   readonly tagReference: string | null;
   /** The manifest was already in the repository: nothing was read or sent. */
   readonly alreadyThere: boolean;
+  /** Referrers of the image in the repository and listed as such (put now or before). */
+  readonly referrers: number;
 }
 
 /** Entries up to this size whose name carries no digest are hashed in memory before anything is sent: configs, small files. */
@@ -76,7 +86,7 @@ async function sendFromArchive(push: RegistryPush, archive: Readable, image: Pus
   const feeding = feedWritable(extract, archiveTar(archive, image.compression)).catch((error: unknown) => {
     extract.destroy(error instanceof Error ? error : new Error(String(error)));
   });
-  const wanted = new Set(manifestsOf(image));
+  const wanted = new Set(everyManifestOf(image));
   const manifests = new Map<string, Buffer>();
   try {
     for await (const entry of extract) {
@@ -149,17 +159,21 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   const push = new RegistryPush(target.client, target.registry);
   const pinned = pinnedDigestOf(image);
   const reference = `${target.name}@${pinned}`;
-  const result = (tag: string | null, alreadyThere: boolean): PushResult =>
-    ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere });
+  const result = (tag: string | null, alreadyThere: boolean, referrers: number): PushResult =>
+    ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere, referrers });
+  const referrers = image.referrers ?? [];
 
-  if (await push.manifestAt(pinned) !== undefined) {
+  if (await push.manifestAt(pinned) !== undefined && await everyManifestHeld(push, referrers)) {
     rememberBlobs(target, image);
     return {
       // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
-      commit: async () => result(await tagManifest(push, target, pinned, () => manifestHeld(push, target, pinned), log).catch((error: unknown) => {
-        log.warn({ reference, err: error }, 'the image is in the registry; its tag could not be added');
-        return null;
-      }), true),
+      commit: async () => {
+        const tag = await tagManifest(push, target, pinned, () => manifestHeld(push, target, pinned), log).catch((error: unknown) => {
+          log.warn({ reference, err: error }, 'the image is in the registry; its tag could not be added');
+          return null;
+        });
+        return result(tag, true, await placeReferrers(push, target, referrers, (digest) => manifestHeld(push, target, digest), log));
+      },
     };
   }
 
@@ -176,14 +190,16 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       image.layers.map((layer) => ({ digest: layer.digest, size: layer.sizeBytes })),
     ));
   }
-  const manifests = manifestsOf(image).map((digest) => {
+  const checked = (digest: string): { digest: string; bytes: Buffer } => {
     const bytes = stored.get(digest);
     if (bytes === undefined) throw new PushRefusedError(`the stored archive holds no manifest ${digest}`);
     if (sha256Of(bytes) !== digest) {
       throw new PushRefusedError(`the manifest rebuilt from the archive has digest ${sha256Of(bytes)}, not the ${digest} the validator reported`);
     }
     return { digest, bytes };
-  });
+  };
+  const manifests = manifestsOf(image).map(checked);
+  const referrerBytes = new Map(referrers.map((referrer) => [referrer.digest, checked(referrer.digest).bytes]));
   // manifestsOf lists the index (or the image's one manifest) last: it is put last, under its tag, once the registry holds what it names.
   const top = manifests.pop();
   if (top === undefined) throw new PushRefusedError('the image names no manifest');
@@ -192,10 +208,54 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       for (const { digest, bytes } of manifests) if (await push.manifestAt(digest) === undefined) await push.putManifest(digest, bytes, digest);
       const tag = await tagManifest(push, target, pinned, async () => top.bytes, log);
       if (tag === null) await push.putManifest(pinned, top.bytes, pinned);
-      log.info({ reference, tag, ...push.counts, ...(image.index ? { platforms: image.index.manifests.length } : {}) }, 'image pushed to the registry');
-      return result(tag, false);
+      const listed = await placeReferrers(push, target, referrers, async (digest) => referrerBytes.get(digest) ?? manifestHeld(push, target, digest), log);
+      log.info({ reference, tag, ...push.counts, ...(image.index ? { platforms: image.index.manifests.length } : {}), ...(referrers.length > 0 ? { referrers: listed } : {}) }, 'image pushed to the registry');
+      return result(tag, false, listed);
     },
   };
+}
+
+/** Whether the repository holds every one of these manifests. */
+async function everyManifestHeld(push: RegistryPush, referrers: readonly PushableReferrer[]): Promise<boolean> {
+  for (const referrer of referrers) if (await push.manifestAt(referrer.digest) === undefined) return false;
+  return true;
+}
+
+/**
+ * Puts the image's referrers after it, each after its subject (the order the
+ * validator gave), and makes them discoverable the way the registry can:
+ * cosign's by their tag (`sha256-<hex>.sig`; never moved off another
+ * manifest, which would drop someone's signatures), the others as referrers
+ * of their subject (the referrers API, else the tag-scheme index). A referrer
+ * the registry refuses does not fail the image, which is pushed already: it
+ * is logged, and the count says how many made it. Returns that count.
+ */
+async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<number> {
+  const placed: PushableReferrer[] = [];
+  for (const referrer of referrers) {
+    try {
+      if (await push.manifestAt(referrer.digest) === undefined) await push.putManifest(referrer.digest, await manifestOf(referrer.digest), referrer.digest);
+      if (referrer.tag !== null && await tagManifest(push, { name: target.name, tags: [referrer.tag] }, referrer.digest, () => manifestOf(referrer.digest), log) === null) continue;
+      placed.push(referrer);
+    } catch (error) {
+      if (!(error instanceof PushRefusedError)) throw error;
+      log.warn({ reference: `${target.name}@${referrer.digest}`, subject: referrer.subject, err: error }, 'the registry refused a referrer of the image; the image is pushed without it');
+    }
+  }
+  const bySubject = new Map<string, PushableReferrer[]>();
+  for (const referrer of placed) if (referrer.tag === null) bySubject.set(referrer.subject, [...bySubject.get(referrer.subject) ?? [], referrer]);
+  let listed = placed.length - [...bySubject.values()].flat().length;
+  for (const [subject, about] of bySubject) {
+    try {
+      const how = await listReferrers(push, target.client, subject, about.map((referrer) => ({ digest: referrer.digest, manifest: () => manifestOf(referrer.digest) })));
+      log.debug({ reference: `${target.name}@${subject}`, referrers: about.length, how }, 'referrers listed');
+      listed += about.length;
+    } catch (error) {
+      if (!(error instanceof PushRefusedError)) throw error;
+      log.warn({ reference: `${target.name}@${subject}`, err: error }, 'the registry refused the referrers index; the referrers are in the repository but not listed');
+    }
+  }
+  return listed;
 }
 
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
@@ -222,7 +282,7 @@ async function manifestsFromMountSource(target: PushTargetClient, image: Pushabl
   const from = target.blobSources?.sourceOf(target.registry, image.configDigest, target.repository);
   if (from === undefined) return undefined;
   const manifests = new Map<string, Buffer>();
-  for (const digest of manifestsOf(image)) {
+  for (const digest of everyManifestOf(image)) {
     const response = await target.client.request(`/v2/${from}/manifests/${digest}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } });
     if (response.status !== 200) {
       await response.body?.cancel();

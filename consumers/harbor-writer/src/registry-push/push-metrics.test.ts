@@ -6,8 +6,8 @@ describe('pushMetrics', () => {
   it('counts pushes by outcome, the bytes sent and the blobs mounted instead, and times only the pushes that sent something', async () => {
     const registry = new Registry();
     const observe = pushMetrics(registry);
-    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 3, bytesSent: 1000, blobsMounted: 2, tagged: true, tagReference: 'r/a:1', alreadyThere: false }, 2);
-    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 0, bytesSent: 0, blobsMounted: 0, tagged: true, tagReference: 'r/a:1', alreadyThere: true }, 0.01);
+    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 3, bytesSent: 1000, blobsMounted: 2, tagged: true, tagReference: 'r/a:1', alreadyThere: false, referrers: 0 }, 2);
+    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 0, bytesSent: 0, blobsMounted: 0, tagged: true, tagReference: 'r/a:1', alreadyThere: true, referrers: 0 }, 0.01);
     observe.refused();
     const text = await registry.metrics();
     expect(text).toContain('orbit_registry_pushes_total{outcome="pushed"} 1');

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StackError } from './errors.js';
 import { readTail } from './log-tail.js';
@@ -66,6 +66,25 @@ export function ensureGoTool(service: string, binaryName: string, module: string
   if (notice !== undefined) process.stderr.write(`orbit: ${notice}\n`);
   runInstaller(service, goBinary(), ['install', module], { GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
   writeFileSync(marker, module);
+  return binary;
+}
+
+/**
+ * A Go program of this repository (`sourceDir`, its own go.mod) built into
+ * the cache's bin with its dependencies from the module proxy. The marker
+ * holds a hash of its sources: an edit builds again.
+ */
+export function ensureGoProgram(service: string, binaryName: string, sourceDir: string): string {
+  const binary = join(cacheDir(), 'bin', binaryName);
+  const marker = `${binary}.sources`;
+  const dir = join(REPO_ROOT, sourceDir);
+  const sources = readdirSync(dir).filter((file) => file.endsWith('.go') || file === 'go.mod' || file === 'go.sum').sort();
+  const hash = createHash('sha256');
+  for (const file of sources) hash.update(`${file}\0`).update(readFileSync(join(dir, file)));
+  const digest = hash.digest('hex');
+  if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === digest) return binary;
+  runInstaller(service, goBinary(), ['-C', dir, 'build', '-o', binary, '.'], { CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
+  writeFileSync(marker, digest);
   return binary;
 }
 

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '@orbit/lib';
+import { quietLogger } from '../../../../test/helpers/index.js';
+import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
+import { startRegistry, type RegistryServer, type TestRegistry } from '../../../../test/helpers/registry.js';
+import { pushImage, type PushableImage, type PushableReferrer, type PushTargetClient } from './push-image.js';
+
+const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const EMPTY_CONFIG = Buffer.from('{}');
+
+interface Artifact { readonly manifest: Buffer; readonly blobs: readonly Buffer[]; readonly referrer: PushableReferrer }
+
+/** What oras attach and notation write: the empty config, one layer, and the manifest it is about as `subject`. */
+function referrerOf(artifactType: string, content: string, subject: Buffer): Artifact {
+  const layer = Buffer.from(content);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(EMPTY_CONFIG), size: 2, data: 'e30=' },
+    layers: [{ mediaType: artifactType, digest: sha256(layer), size: layer.length }],
+    subject: { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length },
+    annotations: { 'org.opencontainers.image.created': '2026-12-03T09:00:00Z' },
+  }));
+  return {
+    manifest, blobs: [EMPTY_CONFIG, layer],
+    referrer: { digest: sha256(manifest), subject: sha256(subject), tag: null, blobs: [{ digest: sha256(EMPTY_CONFIG), sizeBytes: 2 }, { digest: sha256(layer), sizeBytes: layer.length }] },
+  };
+}
+
+/** cosign's signature manifest, found by its tag `sha256-<image hex>.sig` rather than by a subject. */
+function cosignSignatureOf(image: Buffer): Artifact {
+  const payload = Buffer.from(JSON.stringify({ critical: { image: { 'docker-manifest-digest': sha256(image) }, type: 'cosign container image signature' } }));
+  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(payload)] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(payload), size: payload.length, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ' } }],
+  }));
+  return {
+    manifest, blobs: [config, payload],
+    referrer: { digest: sha256(manifest), subject: sha256(image), tag: `${sha256(image).replace(':', '-')}.sig`, blobs: [{ digest: sha256(config), sizeBytes: config.length }, { digest: sha256(payload), sizeBytes: payload.length }] },
+  };
+}
+
+let image: BuiltImage;
+let imageManifest: Buffer;
+let summary: Omit<PushableImage, 'referrers'>;
+
+/** The image's OCI archive, entry names without tar's `./`. */
+async function layoutEntries(): Promise<Map<string, Buffer>> {
+  return new Map([...await tarEntries(image.ociArchive)].filter(([name]) => !name.endsWith('/')).map(([name, bytes]) => [name.replace(/^\.\//, ''), bytes]));
+}
+
+/** The image's OCI archive with `artifacts` beside it, listed in index.json as oras cp -r lists them (cosign's by their tag). */
+async function archiveWith(name: string, artifacts: readonly Artifact[]): Promise<string> {
+  const entries = await layoutEntries();
+  const index = JSON.parse(entries.get('index.json')!.toString('utf8')) as { manifests: object[] };
+  for (const { manifest, referrer } of artifacts) {
+    index.manifests.push({ mediaType: OCI_MANIFEST, digest: referrer.digest, size: manifest.length, ...(referrer.tag ? { annotations: { 'org.opencontainers.image.ref.name': referrer.tag } } : {}) });
+  }
+  const pack = tar.pack();
+  for (const [entry, bytes] of entries) if (entry !== 'index.json') pack.entry({ name: entry }, bytes);
+  pack.entry({ name: 'index.json' }, JSON.stringify(index));
+  for (const bytes of artifacts.flatMap((artifact) => [artifact.manifest, ...artifact.blobs])) pack.entry({ name: `blobs/sha256/${sha256(bytes).slice(7)}` }, bytes);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  const file = join(image.dir, name);
+  writeFileSync(file, Buffer.concat(chunks));
+  return file;
+}
+
+function target(at: TestRegistry, repository: string): PushTargetClient {
+  return {
+    client: new RegistryClient({ registry: at.address, repository, insecure: true, actions: ['pull', 'push'] }),
+    registry: at.address, repository, name: `${at.address}/${repository}`, tags: ['1.0.0'],
+  };
+}
+
+/** A registry answer as a client that is not Orbit reads it: plain HTTP. */
+async function get(at: TestRegistry, path: string, accept = OCI_INDEX): Promise<{ status: number; body: Buffer; type: string }> {
+  const response = await fetch(`http://${at.address}/v2/${path}`, { headers: { accept: `${accept}, ${OCI_MANIFEST}` } });
+  return { status: response.status, body: Buffer.from(await response.arrayBuffer()), type: response.headers.get('content-type') ?? '' };
+}
+
+const listed = (body: Buffer): { digest: string; artifactType?: string; annotations?: Record<string, string> }[] =>
+  (JSON.parse(body.toString('utf8')) as { manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[] }).manifests;
+
+beforeAll(async () => {
+  image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }] });
+  const entries = await layoutEntries();
+  const [top] = (JSON.parse(entries.get('index.json')!.toString('utf8')) as { manifests: { digest: string }[] }).manifests;
+  imageManifest = entries.get(`blobs/sha256/${top!.digest.slice(7)}`)!;
+  const parsed = JSON.parse(imageManifest.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
+  summary = { compression: 'NONE', manifestDigest: sha256(imageManifest), configDigest: parsed.config.digest, layers: parsed.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })) };
+}, 120_000);
+
+afterAll(() => image.cleanup());
+
+describe.each<[RegistryServer, string]>([
+  ['docker-registry', 'a registry without the referrers API (docker-registry 2.8): the referrers tag scheme'],
+  ['referrers-api', 'a registry with the OCI 1.1 referrers API (go-containerregistry\'s)'],
+])('pushing an image with its referrers to %s', (server, how) => {
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry({ server });
+  }, 300_000);
+  afterAll(async () => registry.stop());
+
+  it(`puts the SBOM, its signature and cosign's signature after the image, each discoverable, and a repeat changes nothing (${how})`, async () => {
+    const sbom = referrerOf('application/spdx+json', '{"spdxVersion":"SPDX-2.3"}', imageManifest);
+    const signature = referrerOf('application/vnd.cncf.notary.signature', 'signed', sbom.manifest);
+    const cosign = cosignSignatureOf(imageManifest);
+    const file = await archiveWith(`with-referrers-${server}.tar`, [sbom, signature, cosign]);
+    const pushable: PushableImage = { ...summary, referrers: [sbom.referrer, signature.referrer, cosign.referrer] };
+
+    const pushed = await pushImage(async () => createReadStream(file), pushable, target(registry, 'orbit/signed'), quietLogger);
+    expect(pushed).toMatchObject({ alreadyThere: false, tagged: true, referrers: 3 });
+    for (const artifact of [sbom, signature, cosign]) {
+      const held = await get(registry, `orbit/signed/manifests/${artifact.referrer.digest}`, OCI_MANIFEST);
+      expect(held.status).toBe(200);
+      expect(sha256(held.body)).toBe(artifact.referrer.digest);
+      for (const blob of artifact.blobs) expect((await fetch(`http://${registry.address}/v2/orbit/signed/blobs/${sha256(blob)}`, { method: 'HEAD' })).status).toBe(200);
+    }
+    const cosignTag = await get(registry, `orbit/signed/manifests/${cosign.referrer.tag!}`, OCI_MANIFEST);
+    expect(sha256(cosignTag.body)).toBe(cosign.referrer.digest);
+
+    // What `oras discover` and `regctl artifact list` read: the API's answer, else the index tagged sha256-<subject hex>.
+    const referrersOf = async (subject: Buffer) => {
+      const api = await get(registry, `orbit/signed/referrers/${sha256(subject)}`);
+      const tagged = await get(registry, `orbit/signed/manifests/${sha256(subject).replace(':', '-')}`);
+      return { api, tagged, listing: listed(api.status === 200 ? api.body : tagged.body) };
+    };
+    // The tag-scheme index is Orbit's, written as the spec says (the manifest's artifactType); an API's listing is the registry's own
+    // (go-containerregistry's gives the config's media type instead).
+    const typed = (artifactType: string) => (server === 'docker-registry' ? { artifactType } : {});
+    const ofImage = await referrersOf(imageManifest);
+    expect(ofImage.listing).toEqual([expect.objectContaining({ digest: sbom.referrer.digest, ...typed('application/spdx+json'), annotations: { 'org.opencontainers.image.created': '2026-12-03T09:00:00Z' } })]);
+    expect((await referrersOf(sbom.manifest)).listing).toEqual([expect.objectContaining({ digest: signature.referrer.digest, ...typed('application/vnd.cncf.notary.signature') })]);
+    // A registry with the API lists them itself: no tag is added to the repository for them.
+    expect(ofImage.tagged.status).toBe(server === 'docker-registry' ? 200 : 404);
+
+    const again = await pushImage(async () => createReadStream(file), pushable, target(registry, 'orbit/signed'), quietLogger);
+    expect(again).toMatchObject({ alreadyThere: true, blobsSent: 0, referrers: 3 });
+    const after = await referrersOf(imageManifest);
+    expect(sha256(after.tagged.body)).toBe(sha256(ofImage.tagged.body));
+  }, 120_000);
+
+  it(`adds a later referrer of the same image to those listed before, and puts back one that went missing (${how})`, async () => {
+    const first = referrerOf('application/spdx+json', 'first sbom', imageManifest);
+    const second = referrerOf('application/vnd.cyclonedx+json', 'second sbom', imageManifest);
+    const firstFile = await archiveWith(`first-${server}.tar`, [first]);
+    const secondFile = await archiveWith(`second-${server}.tar`, [second]);
+    expect(await pushImage(async () => createReadStream(firstFile), { ...summary, referrers: [first.referrer] }, target(registry, 'orbit/twice'), quietLogger)).toMatchObject({ referrers: 1 });
+    // The same image again, as another version with its own SBOM: the image is there, its new referrer is not.
+    const later = await pushImage(async () => createReadStream(secondFile), { ...summary, referrers: [second.referrer] }, target(registry, 'orbit/twice'), quietLogger);
+    expect(later).toMatchObject({ alreadyThere: false, referrers: 1 });
+    const api = await get(registry, `orbit/twice/referrers/${sha256(imageManifest)}`);
+    const tagged = await get(registry, `orbit/twice/manifests/${sha256(imageManifest).replace(':', '-')}`);
+    expect(listed(api.status === 200 ? api.body : tagged.body).map((entry) => entry.digest).sort()).toEqual([first.referrer.digest, second.referrer.digest].sort());
+
+    // Someone deleted the first SBOM: a redelivery of its upload puts it back.
+    expect((await fetch(`http://${registry.address}/v2/orbit/twice/manifests/${first.referrer.digest}`, { method: 'DELETE' })).status).toBe(202);
+    const healed = await pushImage(async () => createReadStream(firstFile), { ...summary, referrers: [first.referrer] }, target(registry, 'orbit/twice'), quietLogger);
+    expect(healed).toMatchObject({ alreadyThere: false, blobsSent: 0, referrers: 1 });
+    expect((await get(registry, `orbit/twice/manifests/${first.referrer.digest}`, OCI_MANIFEST)).status).toBe(200);
+  }, 120_000);
+});
+

@@ -1,0 +1,90 @@
+import type { RegistryClient } from './client.js';
+import { MAX_MANIFEST_BYTES, readCapped } from './client.js';
+import { OCI_INDEX_TYPE, manifestMediaType, sha256Of } from './image-manifest.js';
+import { PushRefusedError, type RegistryPush } from './push.js';
+
+/** The tag the distribution spec's referrers tag scheme gives the index of `subject`'s referrers: `sha256-<hex>`. */
+export const referrersTagOf = (subject: string): string => subject.replace(':', '-');
+
+/** An entry of a referrers listing (the API's answer, or the tag-scheme index). */
+export interface ReferrerDescriptor {
+  readonly mediaType: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly artifactType?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** A referrer put into the repository, whose manifest bytes can be had when it must be listed. */
+export interface PutReferrer {
+  readonly digest: string;
+  manifest(): Promise<Buffer>;
+}
+
+/**
+ * What a referrers listing says of a manifest, as the distribution spec
+ * words it: its media type and size, its artifact type (else its config's
+ * media type) and its annotations.
+ */
+export function referrerDescriptorOf(manifest: Buffer): ReferrerDescriptor {
+  const document = JSON.parse(manifest.toString('utf8')) as { artifactType?: unknown; config?: { mediaType?: unknown }; annotations?: unknown };
+  const artifactType = typeof document.artifactType === 'string' ? document.artifactType : typeof document.config?.mediaType === 'string' ? document.config.mediaType : undefined;
+  const annotations = isTextRecord(document.annotations) ? document.annotations : undefined;
+  return {
+    mediaType: manifestMediaType(manifest), digest: sha256Of(manifest), size: manifest.length,
+    ...(artifactType === undefined ? {} : { artifactType }), ...(annotations === undefined ? {} : { annotations }),
+  };
+}
+
+function isTextRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
+}
+
+/** The descriptors an index lists; none when `bytes` is not one. */
+function listedIn(bytes: Buffer): ReferrerDescriptor[] {
+  try {
+    const { manifests } = JSON.parse(bytes.toString('utf8')) as { manifests?: unknown };
+    return Array.isArray(manifests) ? manifests.filter((entry): entry is ReferrerDescriptor => typeof (entry as { digest?: unknown } | null)?.digest === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** How the referrers of a subject came to be listed. */
+export type ReferrersListing = 'referrers-api' | 'tag-scheme' | 'tag-scheme-unchanged';
+
+/**
+ * Makes the `referrers` just put discoverable as referrers of `subject`. A
+ * registry that serves the referrers API (OCI 1.1: Harbor 2.8+, distribution
+ * 3, Zot, ECR, ...) lists them itself from their `subject` field. One that
+ * answers 404 there (docker-registry 2.x, older Artifactory) is what the
+ * spec's fallback is for: the index tagged `sha256-<subject hex>` lists them,
+ * beside whatever other clients listed there before (it is read, added to,
+ * and put back; nothing already listed is dropped).
+ */
+export async function listReferrers(push: RegistryPush, client: RegistryClient, subject: string, referrers: readonly PutReferrer[]): Promise<ReferrersListing> {
+  const api = await client.request(`/referrers/${subject}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
+  // Busy or failing: retried later. Any other refusal (404 as the spec says, or 400/405 from registries that route it nowhere) means no API.
+  if (api.status === 429 || api.status >= 500) await push.expect(api, [200], `the referrers of ${subject}`);
+  const served = api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE);
+  await api.body?.cancel();
+  if (served) return 'referrers-api';
+
+  const tag = referrersTagOf(subject);
+  const held = await push.expect(await client.request(`/manifests/${tag}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } }), [200, 404], `the referrers index ${tag}`);
+  const before = held.status === 200 ? await readCapped(held, MAX_MANIFEST_BYTES) : null;
+  if (held.status !== 200) await held.body?.cancel();
+  if (held.status === 200 && before === null) throw new PushRefusedError(`the referrers index ${tag} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  const listed = before === null ? [] : listedIn(before);
+  const known = new Set(listed.map((entry) => entry.digest));
+  const added: ReferrerDescriptor[] = [];
+  for (const referrer of referrers) {
+    if (known.has(referrer.digest)) continue;
+    known.add(referrer.digest);
+    added.push(referrerDescriptorOf(await referrer.manifest()));
+  }
+  if (added.length === 0) return 'tag-scheme-unchanged';
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [...listed, ...added] }));
+  await push.putManifest(tag, index, sha256Of(index));
+  return 'tag-scheme';
+}
