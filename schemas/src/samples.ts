@@ -1,5 +1,5 @@
 import { envelopeFor, newImageUID, type Step } from '@orbit/lib';
-import type { EventsByTopic, ImageMetadata, ImageSummary, ObjectRef } from './events.js';
+import type { EventsByTopic, ImageMetadata, ImageReferrer, ImageSummary, ObjectRef } from './events.js';
 
 /**
  * A realistic event for every topic. Tests use them to prove the TypeScript
@@ -16,16 +16,18 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
   };
   const staging: ObjectRef = { bucket: 'temporary-app-image-1203-bkt-k8d-aws', key: 'uploads/dev1/2026/11/22/u1.tar', versionId: null };
   const stored: ObjectRef = { bucket: 'app-image-1206-bkt-k8d-aws', key: `${imageUID}-v1-0-00.tar`, versionId: 'v-1' };
+  // An SBOM the archive held beside the image (only the stored sample carries it: the validated one is pushed from real archives in tests).
+  const sbom: ImageReferrer = {
+    digest: `sha256:${'9'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 512, artifactType: 'application/spdx+json',
+    subject: `sha256:${'a'.repeat(64)}`, tag: null, blobs: [{ digest: `sha256:${'8'.repeat(64)}`, sizeBytes: 2 }],
+  };
   const image: ImageSummary = {
     format: 'OCI_ARCHIVE', compression: 'GZIP', manifestDigest: `sha256:${'a'.repeat(64)}`, configDigest: `sha256:${'b'.repeat(64)}`,
     repoTags: ['billing-api:1.0.0'], architecture: 'amd64', os: 'linux',
     layers: [{ digest: `sha256:${'c'.repeat(64)}`, diffId: `sha256:${'d'.repeat(64)}`, sizeBytes: 1234, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }],
     index: null,
     validationNotes: [],
-    referrers: [{
-      digest: `sha256:${'9'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', sizeBytes: 512, artifactType: 'application/spdx+json',
-      subject: `sha256:${'a'.repeat(64)}`, tag: null, blobs: [{ digest: `sha256:${'8'.repeat(64)}`, sizeBytes: 2 }],
-    }],
+    referrers: null,
     config: {
       exposedPorts: ['8080/tcp'], env: ['PATH=/usr/bin'], entrypoint: ['/app/billing'], cmd: [], workingDir: '/app', user: '1000',
       labels: { 'org.opencontainers.image.title': 'billing' },
@@ -38,7 +40,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image },
     'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
     'orbit.image.stored': {
-      ...envelope('imageStored'), requestId: correlationId, metadata, image, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development',
+      ...envelope('imageStored'), requestId: correlationId, metadata, image: { ...image, referrers: [sbom] }, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development',
       imageReference: `registry.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry.example.com/orbit/billing-api:v1-0-00',
     },
     'orbit.chart.generated': {
