@@ -3,7 +3,8 @@
  * teams build images with Maven and no Docker) and ORAS (which copies an
  * image with its SBOM and signatures, OCI 1.1 referrers, into an OCI layout).
  * Each goes in through the gateway as a user sends it and must come out
- * stored, charted and pullable from the stack's registry.
+ * stored, charted and pullable from the stack's registry, with its referrers
+ * beside it there.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -91,7 +92,7 @@ describe('images made by Jib and ORAS', () => {
     expect(version.digest).toBe(pushedDigest);
   }, 120_000);
 
-  it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, the referrer named in a note', async () => {
+  it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, and oras discover finds the SBOM at the stack\'s registry', async () => {
     const oras = ensureGoTool('oras', 'oras', ORAS_MODULE);
     const sbom = join(work, 'sbom.spdx.json');
     writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
@@ -106,10 +107,17 @@ describe('images made by Jib and ORAS', () => {
 
     const { version } = await succeeded(() => uploadArchive(USER, archive, metadata(`oras-${uniqueSuffix()}`)));
     expect(version.digest).toBe(pushedDigest);
-    expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists a referrer of the image \(application\/spdx\+json\)/));
+    expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists a referrer of the image \(application\/spdx\+json\), checked by digest, kept in the stored archive and pushed to the registry after the image/));
+    // What a signature-checking admission controller does at the registry the chart pulls from: the SBOM is found there, and pulled whole.
+    const found = execFileSync(oras, ['discover', '--plain-http', '--format', 'json', version.imageReference], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const sbomDigest = listed.manifests[1]!.digest;
+    expect(found).toContain(sbomDigest);
+    const pulledTo = join(work, 'sbom-pulled');
+    execFileSync(oras, ['pull', '--plain-http', '-o', pulledTo, `${version.imageReference.split('@')[0]!}@${sbomDigest}`], RUN);
+    expect(JSON.parse(readFileSync(join(pulledTo, 'sbom.spdx.json'), 'utf8'))).toEqual({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' });
   }, 240_000);
 
-  it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), and an index listing an artifact beside it (index create, image export)', async () => {
+  it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), both found by regctl at the stack\'s registry, and an index listing an artifact beside it (index create, image export)', async () => {
     const regctl = ensureGoTool('regctl', 'regctl', REGCTL_MODULE);
     const host = ['--host', `reg=${registry.address},tls=disabled`];
     const repository = `${registry.address}/team/jib-regctl`;
@@ -131,6 +139,14 @@ describe('images made by Jib and ORAS', () => {
     const { version } = await succeeded(() => uploadArchive(USER, readFileSync(withReferrers), metadata(`regctl-${uniqueSuffix()}`)));
     expect(version.digest).toBe(pushedDigest);
     expect(version.validationNotes).toContainEqual(expect.stringMatching(/index\.json also lists 2 referrers of the image \(application\/spdx\+json, cosign signature\)/));
+    // At the stack's registry: regctl lists the SBOM as a referrer, and cosign's tag names the signature the layout held.
+    const stackRepository = version.imageReference.split('@')[0]!;
+    const stackHost = ['--host', `reg=${stackRepository.split('/')[0]!},tls=disabled`];
+    const layoutIndex = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    const signature = layoutIndex.manifests.find((entry) => entry.annotations?.['org.opencontainers.image.ref.name']?.endsWith('.sig'));
+    expect(execFileSync(regctl, [...stackHost, 'image', 'digest', `${stackRepository}:sha256-${pushedDigest.slice(7)}.sig`], { encoding: 'utf8' }).trim()).toBe(signature?.digest);
+    const referrers = execFileSync(regctl, [...stackHost, 'artifact', 'list', version.imageReference, '--format', '{{jsonPretty .}}'], { encoding: 'utf8' });
+    expect(referrers).toContain('application/spdx+json');
 
     execFileSync(regctl, [...host, 'artifact', 'put', '--artifact-type', 'application/vnd.example+json', '--file', sbom, '--file-media-type', 'application/json', `${repository}:artifact`], RUN);
     execFileSync(regctl, [...host, 'index', 'create', `${repository}:mixed`, '--ref', `${repository}:1.0`, '--ref', `${repository}:artifact`], RUN);
