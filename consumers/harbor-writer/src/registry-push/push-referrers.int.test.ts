@@ -1,79 +1,18 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '@orbit/lib';
 import { quietLogger } from '../../../../test/helpers/index.js';
-import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
+import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
+import { cosignSignatureOf, imageManifestOf, OCI_INDEX, OCI_MANIFEST, referrerOf, sha256, withReferrers, type Artifact } from '../../../../test/helpers/referrers.js';
 import { startRegistry, type RegistryServer, type TestRegistry } from '../../../../test/helpers/registry.js';
-import { pushImage, type PushableImage, type PushableReferrer, type PushTargetClient } from './push-image.js';
-
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const EMPTY_CONFIG = Buffer.from('{}');
-
-interface Artifact { readonly manifest: Buffer; readonly blobs: readonly Buffer[]; readonly referrer: PushableReferrer }
-
-/** What oras attach and notation write: the empty config, one layer, and the manifest it is about as `subject`. */
-function referrerOf(artifactType: string, content: string, subject: Buffer): Artifact {
-  const layer = Buffer.from(content);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType,
-    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(EMPTY_CONFIG), size: 2, data: 'e30=' },
-    layers: [{ mediaType: artifactType, digest: sha256(layer), size: layer.length }],
-    subject: { mediaType: OCI_MANIFEST, digest: sha256(subject), size: subject.length },
-    annotations: { 'org.opencontainers.image.created': '2026-12-03T09:00:00Z' },
-  }));
-  return {
-    manifest, blobs: [EMPTY_CONFIG, layer],
-    referrer: { digest: sha256(manifest), subject: sha256(subject), tag: null, blobs: [{ digest: sha256(EMPTY_CONFIG), sizeBytes: 2 }, { digest: sha256(layer), sizeBytes: layer.length }] },
-  };
-}
-
-/** cosign's signature manifest, found by its tag `sha256-<image hex>.sig` rather than by a subject. */
-function cosignSignatureOf(image: Buffer): Artifact {
-  const payload = Buffer.from(JSON.stringify({ critical: { image: { 'docker-manifest-digest': sha256(image) }, type: 'cosign container image signature' } }));
-  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(payload)] } }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: sha256(payload), size: payload.length, annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ' } }],
-  }));
-  return {
-    manifest, blobs: [config, payload],
-    referrer: { digest: sha256(manifest), subject: sha256(image), tag: `${sha256(image).replace(':', '-')}.sig`, blobs: [{ digest: sha256(config), sizeBytes: config.length }, { digest: sha256(payload), sizeBytes: payload.length }] },
-  };
-}
+import { pushImage, type PushableImage, type PushTargetClient } from './push-image.js';
 
 let image: BuiltImage;
 let imageManifest: Buffer;
 let summary: Omit<PushableImage, 'referrers'>;
 
-/** The image's OCI archive, entry names without tar's `./`. */
-async function layoutEntries(): Promise<Map<string, Buffer>> {
-  return new Map([...await tarEntries(image.ociArchive)].filter(([name]) => !name.endsWith('/')).map(([name, bytes]) => [name.replace(/^\.\//, ''), bytes]));
-}
-
-/** The image's OCI archive with `artifacts` beside it, listed in index.json as oras cp -r lists them (cosign's by their tag). */
-async function archiveWith(name: string, artifacts: readonly Artifact[]): Promise<string> {
-  const entries = await layoutEntries();
-  const index = JSON.parse(entries.get('index.json')!.toString('utf8')) as { manifests: object[] };
-  for (const { manifest, referrer } of artifacts) {
-    index.manifests.push({ mediaType: OCI_MANIFEST, digest: referrer.digest, size: manifest.length, ...(referrer.tag ? { annotations: { 'org.opencontainers.image.ref.name': referrer.tag } } : {}) });
-  }
-  const pack = tar.pack();
-  for (const [entry, bytes] of entries) if (entry !== 'index.json') pack.entry({ name: entry }, bytes);
-  pack.entry({ name: 'index.json' }, JSON.stringify(index));
-  for (const bytes of artifacts.flatMap((artifact) => [artifact.manifest, ...artifact.blobs])) pack.entry({ name: `blobs/sha256/${sha256(bytes).slice(7)}` }, bytes);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack) chunks.push(chunk as Buffer);
-  const file = join(image.dir, name);
-  writeFileSync(file, Buffer.concat(chunks));
-  return file;
-}
+const archiveWith = (name: string, artifacts: readonly Artifact[]): Promise<string> => withReferrers(image.ociArchive, artifacts, join(image.dir, name));
 
 function target(at: TestRegistry, repository: string): PushTargetClient {
   return {
@@ -93,9 +32,7 @@ const listed = (body: Buffer): { digest: string; artifactType?: string; annotati
 
 beforeAll(async () => {
   image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }] });
-  const entries = await layoutEntries();
-  const [top] = (JSON.parse(entries.get('index.json')!.toString('utf8')) as { manifests: { digest: string }[] }).manifests;
-  imageManifest = entries.get(`blobs/sha256/${top!.digest.slice(7)}`)!;
+  imageManifest = await imageManifestOf(image.ociArchive);
   const parsed = JSON.parse(imageManifest.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
   summary = { compression: 'NONE', manifestDigest: sha256(imageManifest), configDigest: parsed.config.digest, layers: parsed.layers.map((layer) => ({ digest: layer.digest, sizeBytes: layer.size })) };
 }, 120_000);

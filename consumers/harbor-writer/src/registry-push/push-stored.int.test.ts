@@ -10,6 +10,7 @@ import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, Regist
 import { pinnedDigestOf, sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type BuiltImage, type MultiPlatformImage } from '../../../../test/helpers/images.js';
+import { cosignSignatureOf, imageManifestOf, referrerOf, referrersListed, sha256, withReferrers, type Artifact } from '../../../../test/helpers/referrers.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
 import { recordTransferLocation, transferImage } from '../transfer.js';
@@ -61,6 +62,29 @@ async function stagedMultiPlatform(imageName: string, multi: MultiPlatformImage)
       layers: summary.layers.map((layer) => ({ ...layer, diffId: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar' })),
     },
   };
+}
+
+/** A validated OCI archive with an SBOM, its signature and cosign's signature beside the image, staged in MinIO. */
+async function stagedWithReferrers(imageName: string): Promise<{ event: ImageValidated; artifacts: Artifact[] }> {
+  const manifest = await imageManifestOf(image.ociArchive);
+  const sbom = referrerOf('application/spdx+json', `{"name":"${imageName}"}`, manifest);
+  const artifacts = [sbom, referrerOf('application/vnd.cncf.notary.signature', 'signed', sbom.manifest), cosignSignatureOf(manifest)];
+  const file = await withReferrers(image.ociArchive, artifacts, `${image.dir}/referrers-${uniqueSuffix()}.tar`);
+  const body = readFileSync(file);
+  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
+  const parsed = JSON.parse(manifest.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number; mediaType: string }[] };
+  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
+  const event: ImageValidated = {
+    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
+    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
+    image: {
+      ...base.image, format: 'OCI_ARCHIVE', compression: 'NONE', manifestDigest: sha256(manifest), configDigest: parsed.config.digest,
+      layers: parsed.layers.map((layer) => ({ digest: layer.digest, diffId: layer.digest, sizeBytes: layer.size, mediaType: layer.mediaType })),
+      referrers: artifacts.map((artifact) => artifact.referrer),
+    },
+  };
+  return { event, artifacts };
 }
 
 function deps(at: TestRegistry) {
@@ -284,6 +308,43 @@ describe('a transfer into an environment with a registry of its own', () => {
       await testingRegistry.stop();
       arm.cleanup();
       multi.cleanup();
+    }
+  }, 90_000);
+
+  it('takes the image\'s SBOM and signatures along, into another registry from the Testing copy and, on the same registry after a restart, by mounts and manifest copies alone', async () => {
+    const testingRegistry = await startRegistry();
+    try {
+      let artifacts: Artifact[] = [];
+      const stage = async (name: string): Promise<ImageValidated> => {
+        const staged = await stagedWithReferrers(name);
+        artifacts = staged.artifacts;
+        return staged.event;
+      };
+      /** The three referrers are at `reference`'s repository, each discoverable as a client would look for it. */
+      const expectReferrers = async (address: string, reference: string): Promise<void> => {
+        const repository = reference.slice(address.length + 1).split('@')[0]!;
+        const [sbomOf, signatureOf, cosignOf] = artifacts;
+        expect((await referrersListed(address, repository, sbomOf!.referrer.subject)).map((entry) => entry.digest)).toEqual([sbomOf!.referrer.digest]);
+        expect((await referrersListed(address, repository, signatureOf!.referrer.subject)).map((entry) => entry.digest)).toEqual([signatureOf!.referrer.digest]);
+        const tagged = await fetch(`http://${address}/v2/${repository}/manifests/${cosignOf!.referrer.tag!}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+        expect(tagged.headers.get('docker-content-digest')).toBe(cosignOf!.referrer.digest);
+      };
+
+      const elsewhere = await copiedToTesting(`signed-${uniqueSuffix()}`, new BlobSources(), stage);
+      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
+      if (other.kind !== 'copied') throw new Error(other.event.message);
+      await expectReferrers(testingRegistry.address, other.event.imageReference ?? '');
+
+      const { copied, request } = await copiedToTesting(`signed-restarted-${uniqueSuffix()}`, new BlobSources(), stage);
+      await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
+      const seen: PushResult[] = [];
+      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+      if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
+      // Nothing read from the (deleted) Testing copy: the image's and the referrers' blobs mounted, their manifests copied.
+      expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.referrers])).toEqual([[0, 0, 3]]);
+      await expectReferrers(registry.address, outcome.event.imageReference ?? '');
+    } finally {
+      await testingRegistry.stop();
     }
   }, 90_000);
 
