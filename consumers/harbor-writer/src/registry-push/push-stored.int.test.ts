@@ -17,7 +17,7 @@ import { recordTransferLocation, transferImage } from '../transfer.js';
 import { BlobSources } from './blob-sources.js';
 import type { PushResult } from './push-image.js';
 import { pushIntoTargetRegistry } from './push-transferred.js';
-import { checkVersions, placementsOf, storedVersions } from './repush.js';
+import { checkVersions, placementsOf, repushVersion, storedVersions } from './repush.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -215,6 +215,23 @@ describe('npm run images:push', () => {
     expect(again).toMatchObject({ status: 0 });
     expect(again.out).toContain('1 stored versions against');
     expect(again.out).toContain('0 missing');
+  }, 90_000);
+
+  it('finds a version whose image is in place but a referrer pushed with it is gone, and puts the referrer back', async () => {
+    const { event, artifacts } = await stagedWithReferrers(`signed-lost-${uniqueSuffix()}`);
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+    const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
+    const placements = placementsOf(versions, () => `${registry.address}/orbit`);
+    const repushDeps = { s3, log: quietLogger, pushing: deps(registry).pushing };
+    expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'pushed' }]);
+    const repository = `orbit/${event.metadata.imageName}`;
+    const signature = artifacts[1]!.referrer.digest;
+    expect((await fetch(`http://${registry.address}/v2/${repository}/manifests/${signature}`, { method: 'DELETE' })).status).toBe(202);
+
+    expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'missing' }]);
+    expect(await repushVersion(placements[0]!, repushDeps)).toBeUndefined();
+    expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'pushed' }]);
+    expect((await referrersListed(registry.address, repository, artifacts[1]!.referrer.subject)).map((entry) => entry.digest)).toEqual([signature]);
   }, 90_000);
 });
 

@@ -92,13 +92,16 @@ export interface RepushDeps {
 const clientFor = (placement: Placement, deps: RepushDeps) =>
   pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version.imageName, placement.version.imageUID, placement.version.imageVersion);
 
-/** Whether the manifest the version's charts in that environment pin is in its registry. */
+/** Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with it. */
 export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
   const target = clientFor(placement, deps);
   if (typeof target === 'string') return { kind: 'unpushable', placement, why: target };
   const pinned = pinnedDigestOf(placement.version.image);
   const reference = `${target.name}@${pinned}`;
-  return { kind: await holdsManifest(target, pinned) ? 'pushed' : 'missing', placement, reference };
+  for (const digest of [pinned, ...(placement.version.image.referrers ?? []).map((referrer) => referrer.digest)]) {
+    if (!await holdsManifest(target, digest)) return { kind: 'missing', placement, reference };
+  }
+  return { kind: 'pushed', placement, reference };
 }
 
 /** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it. */
