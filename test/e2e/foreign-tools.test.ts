@@ -33,6 +33,7 @@ interface VersionView {
   readonly layers: readonly { digest: string }[];
   readonly imageReference: string;
   readonly validationNotes: readonly string[];
+  readonly referrers?: readonly { digest: string; artifactType: string | null; subject: string; tag?: string }[];
 }
 
 /** Uploads (or names) an image and answers its version once the request succeeded. */
@@ -112,6 +113,7 @@ describe('images made by Jib and ORAS', () => {
     const found = execFileSync(oras, ['discover', '--plain-http', '--format', 'json', version.imageReference], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const sbomDigest = listed.manifests[1]!.digest;
     expect(found).toContain(sbomDigest);
+    expect(version.referrers).toEqual([{ digest: sbomDigest, artifactType: 'application/spdx+json', subject: pushedDigest }]);
     const pulledTo = join(work, 'sbom-pulled');
     execFileSync(oras, ['pull', '--plain-http', '-o', pulledTo, `${version.imageReference.split('@')[0]!}@${sbomDigest}`], RUN);
     expect(JSON.parse(readFileSync(join(pulledTo, 'sbom.spdx.json'), 'utf8'))).toEqual({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' });

@@ -51,6 +51,21 @@ describe('planProjection', () => {
     expect(chosen?.get('validationNotes')).toBe(JSON.stringify([note]));
   });
 
+
+  it('lists the referrers pushed beside a version (its SBOM, signatures), each with its artifact type and what it is about', () => {
+    const uid = newImageUID();
+    const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
+    const [sbom] = stored.image.referrers ?? [];
+    const cosign = { ...sbom!, digest: `sha256:${'7'.repeat(64)}`, artifactType: 'application/vnd.oci.image.config.v1+json', tag: `sha256-${'a'.repeat(64)}.sig` };
+    const { plan } = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, referrers: [sbom!, cosign] } })], new Map());
+    expect(JSON.parse(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('referrers') ?? 'null')).toEqual([
+      { digest: sbom!.digest, artifactType: 'application/spdx+json', subject: stored.image.manifestDigest },
+      { digest: cosign.digest, artifactType: 'application/vnd.oci.image.config.v1+json', subject: stored.image.manifestDigest, tag: cosign.tag },
+    ]);
+    // None (or an event from before referrers were pushed): the version projects as it always did.
+    const none = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, referrers: null } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));
+    expect(none?.has('referrers')).toBe(false);
+  });
   it('keeps the version a request is about and a transfer\'s target on its request, for a rebuild to restore them', () => {
     const events = sampleEvents(newImageUID(), 'req-up');
     const { plan, applied } = planProjection([

@@ -1,5 +1,5 @@
 import { OrbitError, TOPICS, type ConsumedMessage } from '@orbit/lib';
-import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
+import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -127,6 +127,11 @@ export type KnownVersions = ReadonlyMap<string, { readonly status: string; reado
 export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
 
 /** The request ids of the messages, for FinishedRequests. */
+/** What a version's page says of a referrer pushed beside it: enough to find it (`oras discover`, cosign) and tell an SBOM from a signature. */
+export function referrerView(referrer: ImageReferrer): { digest: string; artifactType: string | null; subject: string; tag?: string } {
+  return { digest: referrer.digest, artifactType: referrer.artifactType, subject: referrer.subject, ...(referrer.tag === null ? {} : { tag: referrer.tag }) };
+}
+
 /** The platforms a multi-platform image runs on, as `docker buildx --platform` names them; attestations are no platform. */
 export function platformsOf(index: ImageIndexFacts): string[] {
   return index.manifests.filter((entry) => !entry.attestation).map((entry) => `${entry.os}/${entry.architecture}${entry.variant ? `/${entry.variant}` : ''}`);
@@ -273,6 +278,7 @@ class Planner {
       // Only for a multi-platform image, so single-platform versions project as they always did.
       ...(event.image.index ? { platforms: platformsOf(event.image.index) } : {}),
       ...(event.image.validationNotes?.length ? { validationNotes: event.image.validationNotes } : {}),
+      ...(event.image.referrers?.length ? { referrers: event.image.referrers.map(referrerView) } : {}),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

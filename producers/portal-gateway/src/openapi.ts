@@ -129,6 +129,15 @@ export const VERSION = {
     digest: text('The digest it is pulled by (sha256:…): its manifest\'s, or for a multi-platform image its index\'s'),
     validationNotes: { type: 'array', items: text(), description: 'Choices the validator made that you may want to know: which platform of an index it took and why (only that one is kept when the archive lacks the others), a manifest digest computed for an archive that stores none; absent when there were none' },
     platforms: { type: 'array', items: text(), description: 'For a multi-platform image only: every platform it runs on (linux/amd64, linux/arm64/v8, …), each validated and pushed; architecture and os then describe linux/amd64 (else the first)' },
+    referrers: {
+      type: 'array', description: 'OCI 1.1 referrers the uploaded OCI layout held beside the image (SBOMs, signatures, attestations), pushed beside it to its registry: oras discover <imageReference> finds them, cosign finds those with a tag; absent when there were none',
+      items: object({
+        digest: text('The referrer\'s manifest digest'),
+        artifactType: nullableText('What it is (application/spdx+json, application/vnd.cncf.notary.signature, …): its artifact type, else its config\'s media type'),
+        subject: text('The manifest it is about: the image\'s, one of its platforms\', or another referrer\'s (a signature of the SBOM)'),
+        tag: text('cosign\'s tag for it (sha256-<hex>.sig, .att, .sbom), when that is how it is found'),
+      }, ['digest', 'artifactType', 'subject']),
+    },
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
