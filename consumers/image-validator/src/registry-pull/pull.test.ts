@@ -12,7 +12,7 @@ const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type
 const layer = Buffer.alloc(4096, 1);
 
 /** A registry that serves one manifest and lets the test decide what the layer download sends. */
-function registry(layerBody: () => ReadableStream<Uint8Array>): RegistryClient {
+function registry(layerBody: () => ReadableStream<Uint8Array>, referrers: () => Response = () => new Response(null, { status: 404 })): RegistryClient {
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
@@ -20,6 +20,9 @@ function registry(layerBody: () => ReadableStream<Uint8Array>): RegistryClient {
   }));
   const fake: typeof fetch = async (input) => {
     const url = String(input);
+    // No referrers (unless the test says otherwise): neither the API nor a tag-scheme index nor cosign tags.
+    if (url.includes('/referrers/')) return referrers();
+    if (url.includes('/manifests/sha256-')) return new Response(null, { status: 404 });
     if (url.includes('/manifests/')) return new Response(manifest, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
     if (url.endsWith(digest(config))) return new Response(config);
     return new Response(layerBody());
@@ -114,6 +117,15 @@ describe('pullAsOciArchive against a misbehaving registry', () => {
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toBeInstanceOf(PullRefusedError);
   });
 
+  it('tries again later when the registry fails while asked for the image\'s referrers, and pulls without them when it has no referrers API', async () => {
+    const whole = new Response(layer).body as ReadableStream<Uint8Array>;
+    const failing = registry(() => whole, () => new Response('unavailable', { status: 503 }));
+    await expect(pullAsOciArchive(failing, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({ retriable: true });
+    // Registries that route the path nowhere answer 400 or 405 rather than 404: no referrers either.
+    const unrouted = registry(() => new Response(layer).body as ReadableStream<Uint8Array>, () => new Response('method not allowed', { status: 405 }));
+    await expect(pullAsOciArchive(unrouted, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).resolves.toMatchObject({ bytes: layer.length + config.length });
+  });
+
   it('retries a download cut short (a dropped connection), not refuses it', async () => {
     const client = registry(() => new ReadableStream<Uint8Array>({
       start(controller) {
@@ -138,6 +150,7 @@ describe('pullAsOciArchive against a registry whose layer download stalls', () =
       registry: 'registry.test', repository: 'team/app', insecure: false, answerTimeoutMs: 300,
       fetch: async (input) => {
         const url = String(input);
+        if (url.includes('/referrers/') || url.includes('/manifests/sha256-')) return new Response(null, { status: 404 });
         if (url.includes('/manifests/')) return new Response(manifest);
         return new Response(url.endsWith(digest(config)) ? config : layerBody());
       },

@@ -5,6 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
 
 const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
@@ -241,8 +242,8 @@ function annotationsOf(tag: string | null, note: string | undefined): { annotati
   return Object.keys(annotations).length > 0 ? { annotations } : {};
 }
 
-/** oci-layout, the documents as sent, each blob once, then index.json naming the top document. */
-async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], tag: string | null): Promise<void> {
+/** oci-layout, the documents as sent, each blob once, then index.json naming the top document and the referrers beside it. */
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], tag: string | null, referrers: readonly PulledReferrer[]): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
@@ -250,12 +251,12 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
   const names = new Set<string>();
   try {
     await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-    for (const document of [resolved.top, ...resolved.manifests]) {
+    for (const document of [resolved.top, ...resolved.manifests, ...referrers]) {
       if (names.has(document.digest)) continue;
       names.add(document.digest);
       await put(`blobs/sha256/${document.digest.slice(7)}`, document.bytes);
     }
-    for (const blob of blobs) {
+    for (const blob of [...blobs, ...referrers.flatMap((referrer) => referrer.blobs)]) {
       if (names.has(blob.digest)) continue;
       names.add(blob.digest);
       await writeBlob(client, pack, blob);
@@ -263,7 +264,15 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     const { top } = resolved;
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(tag, resolved.note) }],
+      manifests: [
+        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(tag, resolved.note) },
+        // As oras cp -r lists them: untagged beside the image, cosign's under their tag.
+        ...referrers.map((referrer) => ({
+          mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.bytes.length,
+          ...(referrer.artifactType === undefined ? {} : { artifactType: referrer.artifactType }),
+          ...(referrer.tag === undefined ? {} : { annotations: { 'org.opencontainers.image.ref.name': referrer.tag } }),
+        })),
+      ],
     })));
     pack.finalize();
   } catch (error) {
@@ -282,6 +291,8 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
  * validator checks both. Digests are verified there, not twice. A
  * multi-platform image stays one where it can, as `crane copy` keeps it: the
  * index as the registry sent it, every platform and attestation it lists.
+ * The image's referrers at the registry (SBOMs, signatures) come along
+ * beside it, as `oras cp -r` copies them.
  */
 export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
   const reference = target.digest ?? target.tag;
@@ -291,7 +302,9 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const blobs = distinctBlobs(resolved.manifests);
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
-  await writeArchive(client, sink, resolved, blobs, target.tag);
+  const { referrers, note } = await pullReferrers(client, resolved.top.digest);
+  const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
+  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, target.tag, referrers);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
 

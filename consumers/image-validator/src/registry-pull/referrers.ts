@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, readCapped, RegistryUnavailableError, type RegistryClient } from '@orbit/lib';
+import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
+import { isFilesystemLayer } from '../archive/layers.js';
+
+const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
+const listingShape = z.object({ manifests: z.array(descriptor.extend({ artifactType: z.string().optional() })) });
+const referrerShape = z.object({
+  mediaType: z.string().optional(),
+  artifactType: z.string().optional(),
+  config: descriptor,
+  layers: z.array(descriptor),
+  subject: z.object({ digest: sha256Digest }).optional(),
+});
+type Descriptor = z.infer<typeof descriptor>;
+
+/** A referrer fetched from the registry, to be written into the pulled layout's index.json beside the image. */
+export interface PulledReferrer {
+  readonly digest: string;
+  readonly bytes: Buffer;
+  readonly mediaType: string;
+  readonly artifactType?: string;
+  /** cosign's tag for it, when that is how it was found. */
+  readonly tag?: string;
+  readonly blobs: readonly Descriptor[];
+}
+
+export interface ReferrerLimits {
+  /** Referrers fetched at most (an image with hundreds of signatures keeps the rest at its registry). */
+  readonly count: number;
+  /** Their blobs add up to at most this many bytes. */
+  readonly bytes: number;
+  /** Referrers of referrers (a signature of the SBOM) down to this depth. */
+  readonly depth: number;
+}
+
+export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 1024 * 1024, depth: 3 };
+
+const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
+
+const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** The registry's answer to a HEAD of `path` when it is a 200; busy or failing registries are tried again later. */
+async function says200(client: RegistryClient, path: string, accept: string): Promise<Response | undefined> {
+  const response = await client.request(path, { method: 'HEAD', headers: { accept } });
+  await response.body?.cancel();
+  if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(client.base, new Error(`${path}: HTTP ${response.status}`), true);
+  return response.status === 200 ? response : undefined;
+}
+
+/**
+ * A registry's answer, or undefined when it has none to give (404 and other
+ * refusals); busy or failing registries are tried again later. A manifest is
+ * looked for with HEAD first: Docker Hub counts every manifest GET against
+ * the pull rate limit, and most images have no cosign tags to find.
+ */
+async function answered(client: RegistryClient, path: string, accept: string): Promise<Buffer | undefined> {
+  if (path.startsWith('/manifests/sha256-') && await says200(client, path, accept) === undefined) return undefined;
+  const response = await client.request(path, { method: 'GET', headers: { accept } });
+  if (response.status === 429 || response.status >= 500) {
+    await response.body?.cancel();
+    throw new RegistryUnavailableError(client.base, new Error(`${path}: HTTP ${response.status}`), true);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  try {
+    return await readCapped(response, MAX_MANIFEST_BYTES, AbortSignal.timeout(client.answerTimeoutMs)) ?? undefined;
+  } catch (error) {
+    // Cut short or stalled: worth another try, like any other answer of the registry.
+    throw new RegistryUnavailableError(client.base, error, true);
+  }
+}
+
+/** What the registry lists as referrers of `subject`: its referrers API, else the tag-scheme index `sha256-<hex>`. */
+async function listedReferrers(client: RegistryClient, subject: string): Promise<Descriptor[]> {
+  for (const path of [`/referrers/${subject}`, `/manifests/${subject.replace(':', '-')}`]) {
+    const bytes = await answered(client, path, MEDIA_TYPES.ociIndex);
+    if (bytes === undefined) continue;
+    const listing = listingShape.safeParse(parseOrNull(bytes));
+    if (listing.success) return listing.data.manifests;
+  }
+  return [];
+}
+
+function parseOrNull(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The image's referrers at its registry (SBOMs, signatures, attestations:
+ * what `oras attach`, notation and cosign put there), fetched so that an
+ * image named by reference arrives as an archive with them would: its
+ * layout's index.json lists them beside the image, and the validator and
+ * the harbor-writer treat them alike. Found through the referrers API, its
+ * tag-scheme fallback, and cosign's `sha256-<hex>.sig|.att|.sbom` tags;
+ * then their own referrers (a signature of the SBOM). Best effort within
+ * `limits`: one that cannot be fetched, names another subject (a stale
+ * tag-scheme index), is an index, or could run as an image is left at the
+ * registry, and the returned note says how many were.
+ */
+export async function pullReferrers(client: RegistryClient, image: string, limits: ReferrerLimits = DEFAULT_REFERRER_LIMITS): Promise<{ referrers: PulledReferrer[]; note?: string }> {
+  const found = new Map<string, PulledReferrer>();
+  let left = 0;
+  let bytes = 0;
+  const keep = async (referrer: PulledReferrer): Promise<void> => {
+    const size = referrer.blobs.reduce((sum, blob) => sum + blob.size, 0);
+    if (found.has(referrer.digest)) return;
+    // Every blob must be there before anything is written: a referrer's missing blob must not fail the image's pull.
+    if (found.size >= limits.count || bytes + size > limits.bytes || !await holdsBlobs(client, referrer.blobs)) {
+      left += 1;
+      return;
+    }
+    bytes += size;
+    found.set(referrer.digest, referrer);
+  };
+
+  for (const suffix of COSIGN_SUFFIXES) {
+    const tag = `${image.replace(':', '-')}.${suffix}`;
+    const document = await answered(client, `/manifests/${tag}`, MANIFEST_ACCEPT);
+    const referrer = document === undefined ? undefined : referrerOf(document);
+    if (referrer) await keep({ ...referrer, tag });
+  }
+  let subjects = [image];
+  for (let depth = 0; depth < limits.depth && subjects.length > 0; depth += 1) {
+    const next: string[] = [];
+    for (const subject of subjects) {
+      for (const entry of await listedReferrers(client, subject)) {
+        if (found.has(entry.digest)) continue;
+        const document = await answered(client, `/manifests/${entry.digest}`, MANIFEST_ACCEPT);
+        const referrer = document !== undefined && sha256(document) === entry.digest ? referrerOf(document, subject) : undefined;
+        if (!referrer) {
+          left += 1;
+          continue;
+        }
+        await keep(referrer);
+        if (found.has(referrer.digest)) next.push(referrer.digest);
+      }
+    }
+    subjects = next;
+  }
+  const referrers = [...found.values()];
+  if (left === 0) return { referrers };
+  return { referrers, note: `${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers or ${limits.bytes / 1024 / 1024} MiB, not fetchable, about another manifest, an index, or runnable as an image)` };
+}
+
+async function holdsBlobs(client: RegistryClient, blobs: readonly Descriptor[]): Promise<boolean> {
+  for (const blob of blobs) {
+    const response = await client.request(`/blobs/${blob.digest}`, { method: 'HEAD' });
+    await response.body?.cancel();
+    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(client.base, new Error(`blob ${blob.digest}: HTTP ${response.status}`), true);
+    if (response.status !== 200) return false;
+  }
+  return true;
+}
+
+/** A referrer's manifest, when it is one this pull can carry: about `subject` (when asked), not an index, not a runnable image. */
+function referrerOf(document: Buffer, subject?: string): Omit<PulledReferrer, 'tag'> | undefined {
+  const parsed = referrerShape.safeParse(parseOrNull(document));
+  if (!parsed.success) return undefined;
+  const { mediaType, artifactType, config, layers } = parsed.data;
+  if (subject !== undefined && parsed.data.subject?.digest !== subject) return undefined;
+  const runnable = (config.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType)) && layers.some((layer) => isFilesystemLayer(layer.mediaType ?? MEDIA_TYPES.dockerLayer));
+  if (runnable) return undefined;
+  return { digest: sha256(document), bytes: document, mediaType: mediaType ?? MEDIA_TYPES.ociManifest, ...(artifactType === undefined ? {} : { artifactType }), blobs: [config, ...layers] };
+}
