@@ -119,7 +119,7 @@ describe('images made by Jib and ORAS', () => {
     expect(JSON.parse(readFileSync(join(pulledTo, 'sbom.spdx.json'), 'utf8'))).toEqual({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' });
   }, 240_000);
 
-  it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), both found by regctl at the stack\'s registry, and an index listing an artifact beside it (index create, image export)', async () => {
+  it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), both found by regctl at the stack\'s registry (and brought along when the image is named by reference), and an index listing an artifact beside it (index create, image export)', async () => {
     const regctl = ensureGoTool('regctl', 'regctl', REGCTL_MODULE);
     const host = ['--host', `reg=${registry.address},tls=disabled`];
     const repository = `${registry.address}/team/jib-regctl`;
@@ -149,6 +149,13 @@ describe('images made by Jib and ORAS', () => {
     expect(execFileSync(regctl, [...stackHost, 'image', 'digest', `${stackRepository}:sha256-${pushedDigest.slice(7)}.sig`], { encoding: 'utf8' }).trim()).toBe(signature?.digest);
     const referrers = execFileSync(regctl, [...stackHost, 'artifact', 'list', version.imageReference, '--format', '{{jsonPretty .}}'], { encoding: 'utf8' });
     expect(referrers).toContain('application/spdx+json');
+    // The same image named by reference: its SBOM and cosign's signature come along from the registry, and are pushed beside it too.
+    const byReference = await succeeded(() => uploadReference(USER, `${repository}:1.0`, metadata(`regctl-ref-${uniqueSuffix()}`)));
+    expect(byReference.version.digest).toBe(pushedDigest);
+    expect(byReference.version.referrers?.map((referrer) => referrer.tag ?? referrer.artifactType).sort()).toEqual(['application/spdx+json', `sha256-${pushedDigest.slice(7)}.sig`]);
+    const pulledRepository = byReference.version.imageReference.split('@')[0]!;
+    expect(execFileSync(regctl, [...stackHost, 'artifact', 'list', byReference.version.imageReference, '--format', '{{jsonPretty .}}'], { encoding: 'utf8' })).toContain('application/spdx+json');
+    expect(execFileSync(regctl, [...stackHost, 'image', 'digest', `${pulledRepository}:sha256-${pushedDigest.slice(7)}.sig`], { encoding: 'utf8' }).trim()).toBe(signature?.digest);
 
     execFileSync(regctl, [...host, 'artifact', 'put', '--artifact-type', 'application/vnd.example+json', '--file', sbom, '--file-media-type', 'application/json', `${repository}:artifact`], RUN);
     execFileSync(regctl, [...host, 'index', 'create', `${repository}:mixed`, '--ref', `${repository}:1.0`, '--ref', `${repository}:artifact`], RUN);
