@@ -20,6 +20,8 @@ export const gatewayEnv = {
   ORBIT_PRESIGN_PART_BYTES: env.int(64 * 1024 ** 2, S3_MIN_PART_BYTES, S3_MAX_PART_BYTES),
   /** Registries an upload by reference may name (host, host:port, *.domain; comma-separated); others are answered 403. @default '' (any) */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
+  /** Hours an Idempotency-Key names the upload it was first sent with; after that it is free again (Stripe keeps them 24 h). @default 24 */
+  ORBIT_IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, 1, 24 * 366),
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */

@@ -37,6 +37,17 @@ runMain(async () => {
   await projection.start();
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
+  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
+  const purgeKeys = (): void => {
+    idempotencyKeys.purgeExpired?.().then(
+      (purged) => { if (purged > 0) logger.info({ purged }, 'expired Idempotency-Keys removed'); },
+      (error: unknown) => logger.warn({ err: error }, 'removing expired Idempotency-Keys failed; will try again'),
+    );
+  };
+  purgeKeys();
+  // Expired keys are already ignored; the hourly purge only keeps the table from growing.
+  const keyPurger = setInterval(purgeKeys, 3_600_000);
+  keyPurger.unref();
   const images = mysqlImageReader(pool);
   const requests = mysqlRequestStore(pool);
   const s3 = createS3(config);
@@ -60,7 +71,7 @@ runMain(async () => {
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
     },
     completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions'),
-    idempotencyKeys: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys'),
+    idempotencyKeys,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     allowedRegistries: config.ORBIT_ALLOWED_REGISTRIES,
@@ -81,6 +92,7 @@ runMain(async () => {
     stop: async () => {
       await app.close(); // stops accepting, lets in-flight requests finish
       clearInterval(sweeper);
+      clearInterval(keyPurger);
       projection.close();
       await admin.disconnect();
       await publisher.disconnect();

@@ -210,6 +210,8 @@ export interface UploadClaims {
   claim(key: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext): Promise<HeldRequest>;
   /** The request the owner's key started, if any: it stays the answer after the staged image is gone. */
   find(owner: string, key: string): Promise<HeldRequest | undefined>;
+  /** Removes claims past their expiry (those that expire); answers how many went. */
+  purgeExpired?(): Promise<number>;
 }
 
 /** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */

@@ -70,7 +70,7 @@ const IDEMPOTENCY_KEY_SCHEMA = {
   properties: {
     [IDEMPOTENCY_KEY_HEADER]: {
       type: 'string', maxLength: 257,
-      description: 'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing',
+      description: 'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
     },
   },
 } as const;

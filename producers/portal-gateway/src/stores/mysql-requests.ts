@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
 import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadClaims } from '../ports.js';
@@ -92,13 +92,18 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
  */
 function requestClaims(
   pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'transfer_claims' | 'upload_completions' | 'upload_idempotency_keys', keyColumns: readonly string[],
+  expiresAfterSeconds?: number,
 ) {
   // Upload claims keep what their request was sent with (migration 0013), so a repeat of the key with another body is told apart.
   const withDigest = table !== 'transfer_claims';
+  const keyMatches = keyColumns.map((column) => `${column} = ?`).join(' AND ');
+  // An expired claim is no claim: it is not found, and the next claim of its key replaces it (the clock is the database's).
+  const live = expiresAfterSeconds === undefined ? '' : ' AND c.created_at >= NOW(3) - INTERVAL ? SECOND';
+  const liveValues = expiresAfterSeconds === undefined ? [] : [expiresAfterSeconds];
   const holder = async (db: Pool | PoolConnection, key: readonly string[]): Promise<HeldRequest | undefined> => {
     const [rows] = await db.execute<RowDataPacket[]>(
       `SELECT c.request_id, r.status, r.image_uid${withDigest ? ', c.metadata_sha256, c.content_sha256' : ''} FROM ${table} c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
-       WHERE ${keyColumns.map((column) => `c.${column} = ?`).join(' AND ')}`, [...key]);
+       WHERE ${keyColumns.map((column) => `c.${column} = ?`).join(' AND ')}${live}`, [...key, ...liveValues]);
     const row = rows[0];
     if (!row) return undefined;
     const held = { requestId: String(row['request_id']), status: row['status'] === null ? null : String(row['status']), imageUID: row['image_uid'] === null ? null : String(row['image_uid']) };
@@ -111,6 +116,9 @@ function requestClaims(
     find: (key: readonly string[]) => holder(pool, key),
     async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
+        if (expiresAfterSeconds !== undefined) {
+          await connection.execute(`DELETE FROM ${table} WHERE ${keyMatches} AND created_at < NOW(3) - INTERVAL ? SECOND`, [...key, expiresAfterSeconds]);
+        }
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
         const failedHolder = `(SELECT r.status FROM viewport_requests r WHERE r.request_id = ${table}.request_id) = 'failed'`;
@@ -131,6 +139,12 @@ function requestClaims(
       if (recorded) await outbox.release(recorded);
       return held;
     },
+    /** Removes claims past their expiry, a batch at a time; answers how many went. */
+    async purgeExpired(): Promise<number> {
+      if (expiresAfterSeconds === undefined) return 0;
+      const [result] = await pool.execute<ResultSetHeader>(`DELETE FROM ${table} WHERE created_at < NOW(3) - INTERVAL ? SECOND LIMIT 10000`, [expiresAfterSeconds]);
+      return result.affectedRows;
+    },
   };
 }
 
@@ -143,11 +157,17 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
   };
 }
 
-/** One row per (owner, key) in `table`: upload_completions (presigned upload ids) or upload_idempotency_keys; see requestClaims. */
-export function mysqlUploadClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys'): UploadClaims {
-  const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key']);
+/**
+ * One row per (owner, key) in `table`: upload_completions (presigned upload
+ * ids) or upload_idempotency_keys; see requestClaims. `expiresAfterSeconds`:
+ * how long a key names its request (Idempotency-Keys, as the IETF draft lets
+ * a server say); after that the key is free again and its row is purged.
+ */
+export function mysqlUploadClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number): UploadClaims {
+  const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
     claim: (key, request, command, trace) => claims.claim([request.owner, key], request, command, trace),
     find: (owner, key) => claims.find([owner, key]),
+    purgeExpired: () => claims.purgeExpired(),
   };
 }

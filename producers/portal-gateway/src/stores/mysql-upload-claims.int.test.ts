@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { childSpan, createMysqlPool, newImageUID, TOPICS, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents, type UploadBodyDigest, type UploadRequested } from '@orbit/schemas';
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import type { AcceptedRequest } from '../ports.js';
@@ -59,5 +60,36 @@ describe.each([
     expect(await completions.claim(uploadId, again.request, again.command, childSpan(undefined))).toEqual({ requestId: again.request.requestId, status: null, imageUID, bodyDigest: digest('a') });
     expect((await completions.find(owner, uploadId))?.bodyDigest).toEqual(digest('a'));
     expect(sent.map((event) => event.eventId)).toEqual([asks.find((ask) => ask.request.requestId === first?.requestId)?.command.eventId, other.command.eventId, again.command.eventId]);
+  });
+});
+
+describe('Idempotency-Keys expire', () => {
+  it('frees a key once it is older than its lifetime: not found, the next upload under it is a new request, and the purge removes expired rows only', async () => {
+    const sent: EventEnvelope[] = [];
+    const keys = mysqlUploadClaims(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested, 'upload_idempotency_keys', 3600);
+    const imageUID = newImageUID();
+    const [old, fresh] = [randomUUID(), randomUUID()];
+    const first = completion(imageUID, digest('1'));
+    await keys.claim(old, first.request, first.command, childSpan(undefined));
+    const kept = completion(imageUID, digest('2'));
+    await keys.claim(fresh, kept.request, kept.command, childSpan(undefined));
+    expect((await keys.find(owner, old))?.requestId).toBe(first.request.requestId);
+
+    // Two hours on, for the first key only.
+    await pool.query('UPDATE upload_idempotency_keys SET created_at = NOW(3) - INTERVAL 2 HOUR WHERE user_login = ? AND idempotency_key = ?', [owner, old]);
+    expect(await keys.find(owner, old)).toBeUndefined();
+    // Sent again with another body: not 422, a new request under the freed key.
+    const later = completion(imageUID, digest('3'));
+    expect(await keys.claim(old, later.request, later.command, childSpan(undefined))).toEqual({ requestId: later.request.requestId, status: null, imageUID, bodyDigest: digest('3') });
+    expect(sent.map((event) => event.eventId)).toEqual([first.command.eventId, kept.command.eventId, later.command.eventId]);
+
+    await pool.query('UPDATE upload_idempotency_keys SET created_at = NOW(3) - INTERVAL 2 HOUR WHERE user_login = ? AND idempotency_key = ?', [owner, old]);
+    expect(await keys.purgeExpired?.()).toBeGreaterThanOrEqual(1);
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT idempotency_key FROM upload_idempotency_keys WHERE user_login = ?', [owner]);
+    expect(rows.map((row) => row['idempotency_key'])).toContain(fresh);
+    expect(rows.map((row) => row['idempotency_key'])).not.toContain(old);
+    // Presigned completions never expire: an upload id names one staged image for good.
+    const completions = mysqlUploadClaims(pool, mysqlCommandOutbox(pool, { publish: async () => undefined }, quietLogger), TOPICS.uploadRequested, 'upload_completions');
+    expect(await completions.purgeExpired?.()).toBe(0);
   });
 });
