@@ -58,6 +58,8 @@ export interface PushResult {
   readonly alreadyThere: boolean;
   /** Referrers of the image in the repository and listed as such (put now or before). */
   readonly referrers: number;
+  /** Referrers the registry refused (or whose listing it refused): the image is pushed without them. */
+  readonly referrersRefused: number;
 }
 
 /** Entries up to this size whose name carries no digest are hashed in memory before anything is sent: configs, small files. */
@@ -159,8 +161,8 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   const push = new RegistryPush(target.client, target.registry);
   const pinned = pinnedDigestOf(image);
   const reference = `${target.name}@${pinned}`;
-  const result = (tag: string | null, alreadyThere: boolean, referrers: number): PushResult =>
-    ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere, referrers });
+  const result = (tag: string | null, alreadyThere: boolean, placed: PlacedReferrers): PushResult =>
+    ({ reference, ...push.counts, tagged: tag !== null, tagReference: tag === null ? null : `${target.name}:${tag}`, alreadyThere, referrers: placed.listed, referrersRefused: placed.refused });
   const referrers = image.referrers ?? [];
 
   if (await push.manifestAt(pinned) !== undefined && await everyManifestHeld(push, referrers)) {
@@ -208,9 +210,9 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
       for (const { digest, bytes } of manifests) if (await push.manifestAt(digest) === undefined) await push.putManifest(digest, bytes, digest);
       const tag = await tagManifest(push, target, pinned, async () => top.bytes, log);
       if (tag === null) await push.putManifest(pinned, top.bytes, pinned);
-      const listed = await placeReferrers(push, target, referrers, async (digest) => referrerBytes.get(digest) ?? manifestHeld(push, target, digest), log);
-      log.info({ reference, tag, ...push.counts, ...(image.index ? { platforms: image.index.manifests.length } : {}), ...(referrers.length > 0 ? { referrers: listed } : {}) }, 'image pushed to the registry');
-      return result(tag, false, listed);
+      const placed = await placeReferrers(push, target, referrers, async (digest) => referrerBytes.get(digest) ?? manifestHeld(push, target, digest), log);
+      log.info({ reference, tag, ...push.counts, ...(image.index ? { platforms: image.index.manifests.length } : {}), ...(referrers.length > 0 ? { referrers: placed.listed } : {}) }, 'image pushed to the registry');
+      return result(tag, false, placed);
     },
   };
 }
@@ -228,10 +230,16 @@ async function everyManifestHeld(push: RegistryPush, referrers: readonly Pushabl
  * manifest, which would drop someone's signatures), the others as referrers
  * of their subject (the referrers API, else the tag-scheme index). A referrer
  * the registry refuses does not fail the image, which is pushed already: it
- * is logged, and the count says how many made it. Returns that count.
+ * is logged and counted. Returns how many are listed, and how many were refused.
  */
-async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<number> {
+interface PlacedReferrers {
+  readonly listed: number;
+  readonly refused: number;
+}
+
+async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<PlacedReferrers> {
   const placed: PushableReferrer[] = [];
+  let refused = 0;
   for (const referrer of referrers) {
     try {
       if (await push.manifestAt(referrer.digest) === undefined) await push.putManifest(referrer.digest, await manifestOf(referrer.digest), referrer.digest);
@@ -239,6 +247,7 @@ async function placeReferrers(push: RegistryPush, target: PushTargetClient, refe
       placed.push(referrer);
     } catch (error) {
       if (!(error instanceof PushRefusedError)) throw error;
+      refused += 1;
       log.warn({ reference: `${target.name}@${referrer.digest}`, subject: referrer.subject, err: error }, 'the registry refused a referrer of the image; the image is pushed without it');
     }
   }
@@ -252,10 +261,11 @@ async function placeReferrers(push: RegistryPush, target: PushTargetClient, refe
       listed += about.length;
     } catch (error) {
       if (!(error instanceof PushRefusedError)) throw error;
+      refused += about.length;
       log.warn({ reference: `${target.name}@${subject}`, err: error }, 'the registry refused the referrers index; the referrers are in the repository but not listed');
     }
   }
-  return listed;
+  return { listed, refused };
 }
 
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { pushMetrics } from './push-metrics.js';
 
 describe('pushMetrics', () => {
-  it('counts pushes by outcome, the bytes sent and the blobs mounted instead, and times only the pushes that sent something', async () => {
+  it('counts pushes by outcome, the bytes sent, the blobs mounted instead and the referrers pushed or refused, and times only the pushes that sent something', async () => {
     const registry = new Registry();
     const observe = pushMetrics(registry);
-    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 3, bytesSent: 1000, blobsMounted: 2, tagged: true, tagReference: 'r/a:1', alreadyThere: false, referrers: 0 }, 2);
-    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 0, bytesSent: 0, blobsMounted: 0, tagged: true, tagReference: 'r/a:1', alreadyThere: true, referrers: 0 }, 0.01);
+    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 3, bytesSent: 1000, blobsMounted: 2, tagged: true, tagReference: 'r/a:1', alreadyThere: false, referrers: 2, referrersRefused: 1 }, 2);
+    observe.pushed({ reference: 'r/a@sha256:1', blobsSent: 0, bytesSent: 0, blobsMounted: 0, tagged: true, tagReference: 'r/a:1', alreadyThere: true, referrers: 2, referrersRefused: 0 }, 0.01);
     observe.refused();
     const text = await registry.metrics();
     expect(text).toContain('orbit_registry_pushes_total{outcome="pushed"} 1');
@@ -16,5 +16,8 @@ describe('pushMetrics', () => {
     expect(text).toContain('orbit_registry_push_bytes_total 1000');
     expect(text).toContain('orbit_registry_push_blobs_mounted_total 2');
     expect(text).toContain('orbit_registry_push_seconds_count 1');
+    // A redelivery finding them in place counts none again.
+    expect(text).toContain('orbit_registry_referrers_total{outcome="pushed"} 2');
+    expect(text).toContain('orbit_registry_referrers_total{outcome="refused"} 1');
   });
 });

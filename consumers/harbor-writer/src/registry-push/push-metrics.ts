@@ -10,8 +10,9 @@ export interface PushObserver {
 /**
  * What ops watch of the registry pushes: how many went through, were
  * already there (redeliveries, replays) or were refused, the bytes sent, the
- * blobs mounted from another repository instead (shared base layers), and
- * how long a push took (its share of an upload's time).
+ * blobs mounted from another repository instead (shared base layers), the
+ * referrers pushed beside the images or refused, and how long a push took
+ * (its share of an upload's time).
  */
 export function pushMetrics(registry: Registry): PushObserver {
   const pushes = new Counter({
@@ -22,6 +23,10 @@ export function pushMetrics(registry: Registry): PushObserver {
   const mounted = new Counter({
     name: 'orbit_registry_push_blobs_mounted_total', help: 'Blobs the registry mounted from another of its repositories instead of their being sent', registers: [registry],
   });
+  const referrers = new Counter({
+    name: 'orbit_registry_referrers_total', help: 'Referrers (SBOMs, signatures) pushed beside images, by outcome (pushed, refused: the image went without them)',
+    labelNames: ['outcome'], registers: [registry],
+  });
   const duration = new Histogram({
     name: 'orbit_registry_push_seconds', help: 'From the first look into the registry to the manifest put, per pushed image',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900], registers: [registry],
@@ -31,6 +36,8 @@ export function pushMetrics(registry: Registry): PushObserver {
       pushes.inc({ outcome: result.alreadyThere ? 'already-there' : 'pushed' });
       bytes.inc(result.bytesSent);
       mounted.inc(result.blobsMounted);
+      if (!result.alreadyThere) referrers.inc({ outcome: 'pushed' }, result.referrers);
+      referrers.inc({ outcome: 'refused' }, result.referrersRefused);
       if (!result.alreadyThere) duration.observe(seconds);
     },
     refused: () => pushes.inc({ outcome: 'refused' }),

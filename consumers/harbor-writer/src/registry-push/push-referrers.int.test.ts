@@ -109,3 +109,21 @@ describe.each<[RegistryServer, string]>([
   }, 120_000);
 });
 
+it('pushes the image and its other referrers when the registry refuses one (docker-registry 2.8 takes no OCI 1.1-rc artifact manifest), and says so', async () => {
+  const registry = await startRegistry();
+  try {
+    const sbom = referrerOf('application/spdx+json', 'kept', imageManifest);
+    const rc = referrerOf('application/vnd.example.rc+json', 'refused', imageManifest);
+    // Written with the draft artifact manifest's media type, which the final spec dropped and the registry does not take.
+    const refusedManifest = Buffer.from(rc.manifest.toString('utf8').replace(OCI_MANIFEST, 'application/vnd.oci.artifact.manifest.v1+json'));
+    const refused: Artifact = { ...rc, manifest: refusedManifest, referrer: { ...rc.referrer, digest: sha256(refusedManifest), sizeBytes: refusedManifest.length } };
+    const file = await archiveWith('one-refused.tar', [refused, sbom]);
+    const pushed = await pushImage(async () => createReadStream(file), { ...summary, referrers: [refused.referrer, sbom.referrer] }, target(registry, 'orbit/partly'), quietLogger);
+    expect(pushed).toMatchObject({ alreadyThere: false, tagged: true, referrers: 1, referrersRefused: 1 });
+    expect((await get(registry, `orbit/partly/manifests/${summary.manifestDigest}`, OCI_MANIFEST)).status).toBe(200);
+    expect(listed((await get(registry, `orbit/partly/manifests/${summary.manifestDigest.replace(':', '-')}`)).body).map((entry) => entry.digest)).toEqual([sbom.referrer.digest]);
+  } finally {
+    await registry.stop();
+  }
+}, 120_000);
+

@@ -104,12 +104,14 @@ export async function checkVersion(placement: Placement, deps: RepushDeps): Prom
   return { kind: 'pushed', placement, reference };
 }
 
-/** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it. */
+/** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it, or any of its referrers. */
 export async function repushVersion(placement: Placement, deps: RepushDeps): Promise<string | undefined> {
   const target = clientFor(placement, deps);
   if (typeof target === 'string') return target;
   try {
-    await pushImage(openStored(deps.s3, placement.source), placement.version.image, target, deps.log);
+    const { referrersRefused } = await pushImage(openStored(deps.s3, placement.source), placement.version.image, target, deps.log);
+    // Else it would be "missing" again at the next check, and pushed again, without a person hearing why.
+    if (referrersRefused > 0) return `the image is pushed, but the registry refused ${referrersRefused} of its referrers (the warnings above say why)`;
     return undefined;
   } catch (error) {
     if (isPushRefusal(error)) return error.message;
