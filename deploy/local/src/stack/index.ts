@@ -8,4 +8,4 @@ export { stackDir, cacheDir, logFile, pidFile, REPO_ROOT } from './paths.js';
 export { formatStatus } from './status-table.js';
 export { readTail, formatTail } from './log-tail.js';
 export { problemsReport } from './problems.js';
-export { ensureGoProgram, ensureGoTool } from './install.js';
+export { ensureAptPackage, ensureGoProgram, ensureGoTool } from './install.js';

@@ -1,0 +1,123 @@
+/**
+ * Images built without a Docker daemon, as CI runners and rootless build
+ * hosts do: buildah (Podman's builder, from Debian) and crane
+ * (go-containerregistry's CLI, built with `go install`). Each archive or
+ * reference goes in through the gateway as a user sends it and must come out
+ * stored, with the digest the tool gave it.
+ */
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureAptPackage, ensureGoTool, startPipeline, stopPipeline } from '@orbit/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { uniqueSuffix } from '../helpers/index.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const USER = `e2e-builders-${uniqueSuffix()}`;
+const CRANE_MODULE = 'github.com/google/go-containerregistry/cmd/crane@v0.22.1';
+
+interface VersionView {
+  readonly digest: string;
+  readonly configDigest: string;
+  readonly platforms?: readonly string[];
+  readonly layers: readonly { digest: string; mediaType: string }[];
+}
+
+const metadata = (imageName: string): Record<string, unknown> => ({ imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 });
+
+/** Sends an upload and answers the finished request, with the version when it succeeded. */
+async function outcomeOf(send: () => ReturnType<typeof uploadArchive>): Promise<{ status: string; error?: { code: string; message: string }; version?: VersionView }> {
+  const accepted = await send();
+  expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+  const request = await finished(USER, accepted.body.requestId);
+  if (request.status !== 'succeeded') return { status: request.status, ...(request.error ? { error: request.error } : {}) };
+  const view = await api<{ versions: VersionView[] }>(USER, `/v1/images/${accepted.body.imageUID}`);
+  return { status: request.status, version: view.body.versions[0]! };
+}
+
+async function stored(send: () => ReturnType<typeof uploadArchive>): Promise<VersionView> {
+  const outcome = await outcomeOf(send);
+  expect(outcome.status, JSON.stringify(outcome.error)).toBe('succeeded');
+  return outcome.version!;
+}
+
+describe('images built without a Docker daemon', () => {
+  let registry: TestRegistry;
+  let work: string;
+  let rootfs: string;
+
+  beforeAll(async () => {
+    await startPipeline(() => undefined);
+    registry = await startRegistry();
+    work = mkdtempSync(join(tmpdir(), 'orbit-builders-'));
+    rootfs = join(work, 'rootfs');
+    mkdirSync(join(rootfs, 'app'), { recursive: true });
+    writeFileSync(join(rootfs, 'app', 'run'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await stopPipeline();
+    await registry?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('takes what buildah writes: an oci-archive with zstd:chunked layers, a docker-archive, and a two-platform manifest list (Docker v2s2) kept whole', async () => {
+    const [buildah = 'buildah'] = ensureAptPackage('buildah', 'buildah', ['buildah']);
+    // Its own storage in the test's folder, with the vfs driver: no daemon, no overlay mounts, nothing left on the machine.
+    const storage = ['--root', join(work, 'storage'), '--runroot', join(work, 'run'), '--storage-driver', 'vfs'];
+    const run: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'], cwd: work };
+    const bh = (...args: string[]): string => execFileSync(buildah, [...storage, ...args], { ...run, encoding: 'utf8' }).trim();
+    const build = (architecture: string, variant: string | null, tag: string): void => {
+      const container = bh('from', 'scratch');
+      bh('copy', container, join(rootfs, 'app'), '/app');
+      bh('config', '--arch', architecture, ...(variant ? ['--variant', variant] : []), '--os', 'linux', '--entrypoint', '["/app/run"]', '--port', '8080', '--user', '1000', container);
+      bh('commit', container, tag);
+    };
+    build('amd64', null, 'localhost/app:amd64');
+    build('arm64', 'v8', 'localhost/app:arm64');
+
+    const chunked = join(work, 'zstd-chunked.tar');
+    bh('push', '--compression-format', 'zstd:chunked', 'localhost/app:amd64', `oci-archive:${chunked}:app:1`);
+    const zstd = await stored(() => uploadArchive(USER, chunked, metadata(`buildah-zstd-${uniqueSuffix()}`)));
+    expect(zstd.layers.map((layer) => layer.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd']);
+
+    const docker = join(work, 'docker.tar');
+    bh('push', '--format', 'docker', 'localhost/app:amd64', `docker-archive:${docker}:app:1`);
+    expect((await stored(() => uploadArchive(USER, docker, metadata(`buildah-docker-${uniqueSuffix()}`)))).configDigest).toBe(zstd.configDigest);
+
+    bh('manifest', 'create', 'localhost/app-list:1');
+    bh('manifest', 'add', 'localhost/app-list:1', 'localhost/app:amd64');
+    bh('manifest', 'add', 'localhost/app-list:1', 'localhost/app:arm64');
+    const list = join(work, 'list.tar');
+    bh('manifest', 'push', '--all', '--format', 'v2s2', 'localhost/app-list:1', `oci-archive:${list}:app:1`);
+    const multi = await stored(() => uploadArchive(USER, list, metadata(`buildah-list-${uniqueSuffix()}`)));
+    expect(multi.platforms).toEqual(['linux/amd64', 'linux/arm64/v8']);
+  }, 300_000);
+
+  it('takes what crane assembles from a plain tar on the empty base, in every format crane pull writes and by reference: one image, one config; without a platform it is refused saying how to set one', async () => {
+    const crane = ensureGoTool('crane', 'crane', CRANE_MODULE);
+    const run: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'], cwd: work };
+    const layer = join(work, 'layer.tar');
+    execFileSync('tar', ['-C', rootfs, '-cf', layer, 'app'], run);
+    const repository = `${registry.address}/team/crane-app`;
+    execFileSync(crane, ['append', '--insecure', '--oci-empty-base', '-f', layer, '-t', `${repository}:bare`], run);
+    const bare = await outcomeOf(() => uploadReference(USER, `${repository}:bare`, metadata(`crane-bare-${uniqueSuffix()}`)));
+    expect(bare).toMatchObject({ status: 'failed', error: { code: 'BAD_CONFIG' } });
+    expect(bare.error?.message).toMatch(/names no platform.*crane mutate --set-platform linux\/amd64/);
+
+    execFileSync(crane, ['mutate', '--insecure', `${repository}:bare`, '--set-platform', 'linux/amd64', '--entrypoint', '/app/run', '--exposed-ports', '8080', '-t', `${repository}:1`], run);
+    const byReference = await stored(() => uploadReference(USER, `${repository}:1`, metadata(`crane-ref-${uniqueSuffix()}`)));
+    expect(byReference.digest).toBe(execFileSync(crane, ['digest', '--insecure', `${repository}:1`], { ...run, encoding: 'utf8' }).trim());
+    for (const format of ['tarball', 'legacy', 'oci']) {
+      const pulled = join(work, `crane-${format}`);
+      execFileSync(crane, ['pull', '--insecure', '--format', format, `${repository}:1`, format === 'oci' ? pulled : `${pulled}.tar`], run);
+      if (format === 'oci') execFileSync('tar', ['-C', pulled, '-cf', `${pulled}.tar`, '.'], run);
+      const version = await stored(() => uploadArchive(USER, `${pulled}.tar`, metadata(`crane-${format}-${uniqueSuffix()}`)));
+      expect(version.configDigest, format).toBe(byReference.configDigest);
+      // An OCI layout keeps crane's manifest; the docker formats store none, and the digest is of the canonical one they imply.
+      if (format === 'oci') expect(version.digest).toBe(byReference.digest);
+    }
+  }, 300_000);
+});
