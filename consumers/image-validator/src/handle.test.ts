@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { sampleEvents, type ObjectRef, type UploadRequested } from '@orbit/schemas';
-import { retryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { newImageUID, retryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import { describe, expect, it, vi } from 'vitest';
 import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
-import { StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { imageFactsProblem, StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import type { VersionHolder } from './name-registry.js';
 import { RegistryOutages } from './registry-outages.js';
 
@@ -55,6 +55,15 @@ describe('validateUpload', () => {
     const verdict = await validateUpload({ ...event, metadata: { ...event.metadata, envVars } }, d);
     expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'TOO_LARGE', message: expect.stringMatching(/^the metadata is 4\d{5} bytes as JSON; at most 131072/) });
     expect(openStaged).not.toHaveBeenCalled();
+  });
+
+  it('names the referrers when they take the room (64 of them, each listing hundreds of blobs)', () => {
+    const stored = sampleEvents(newImageUID(), 'req-facts')['orbit.image.stored'];
+    const [sbom] = stored.image.referrers ?? [];
+    const blobs = Array.from({ length: 300 }, (_, at) => ({ digest: `sha256:${at.toString(16).padStart(64, '0')}`, sizeBytes: at }));
+    const referrers = Array.from({ length: 64 }, (_, at) => ({ ...sbom!, digest: `sha256:${(at + 1000).toString(16).padStart(64, '0')}`, blobs }));
+    expect(imageFactsProblem({ ...stored.image, referrers })).toMatch(/, 64 referrers \d{7}\); at most 196608/);
+    expect(imageFactsProblem(stored.image)).toBeNull();
   });
 
   it('refuses a valid image whose facts are too big to travel with a version (TOO_LARGE), saying what takes the room', async () => {

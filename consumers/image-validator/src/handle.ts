@@ -123,6 +123,7 @@ export function imageFactsProblem(image: ImageSummary): string | null {
     `config labels ${jsonBytes(image.config.labels)}`, `config env ${jsonBytes(image.config.env)}`,
     `entrypoint and cmd ${jsonBytes([image.config.entrypoint, image.config.cmd])}`, `${image.layers.length} layers ${jsonBytes(image.layers)}`,
     ...(image.index ? [`an index of ${image.index.manifests.length} manifests ${jsonBytes(image.index)}`] : []),
+    ...(image.referrers?.length ? [`${image.referrers.length} referrers ${jsonBytes(image.referrers)}`] : []),
   ];
   return `the image's facts take ${bytes} bytes as JSON (${parts.join(', ')}); at most ${MAX_IMAGE_FACTS_BYTES} (192 KiB) travel with an image version`;
 }

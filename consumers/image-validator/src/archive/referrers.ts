@@ -146,15 +146,25 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
     if (runnable) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);
     for (const blob of config === undefined ? layers : [config, ...layers]) blobs.blob(blob, `${role}'s blob`);
   }
-  const pushed = pushable(ordered, pushedDigests);
+  const reachable = pushable(ordered, pushedDigests);
+  const pushed = reachable.slice(0, MAX_PUSHED_REFERRERS);
   const types = [...new Set(referrers.map((referrer) => referrer.kind))].sort();
   const count = referrers.length === 1 ? 'a referrer' : `${referrers.length} referrers`;
-  const kept = referrers.filter((referrer) => !pushed.some((one) => one.digest === referrer.entry.digest)).map((referrer) => referrer.entry.digest);
-  const where = kept.length === 0 ? 'pushed to the registry after the image'
-    : kept.length === referrers.length ? 'not pushed to the registry: they are about manifests it does not get'
-      : `pushed to the registry after the image except ${kept.join(', ')}, about manifests it does not get`;
-  return { notes: [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest, kept in the stored archive and ${where}`], pushed };
+  const unreached = referrers.filter((referrer) => !reachable.some((one) => one.digest === referrer.entry.digest)).map((referrer) => referrer.entry.digest);
+  const where = unreached.length === 0 ? 'pushed to the registry after the image'
+    : unreached.length === referrers.length ? 'not pushed to the registry: they are about manifests it does not get'
+      : `pushed to the registry after the image except ${unreached.join(', ')}, about manifests it does not get`;
+  const past = reachable.length > pushed.length ? `; only the first ${MAX_PUSHED_REFERRERS} are pushed, ${reachable.length - pushed.length} more stay in the archive only` : '';
+  return { notes: [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest, kept in the stored archive and ${where}${past}`], pushed };
 }
+
+/**
+ * Referrers pushed with one image at most. Each travels in the image's events
+ * and ViewPort entry, which must stay far below Kafka's message size; an
+ * image has a handful (an SBOM, a provenance, their signatures), and a
+ * layout listing thousands is kept whole in the archive, not pushed whole.
+ */
+export const MAX_PUSHED_REFERRERS = 64;
 
 /** The referrers, in order, whose subject the registry gets: the image, or a referrer pushed before them. */
 function pushable(ordered: readonly ListedReferrer[], pushedDigests: ReadonlySet<string>): ImageReferrer[] {

@@ -299,6 +299,13 @@ describe('validateArchive accepts real image layouts', async () => {
       }
     });
 
+    it('pushes at most 64 referrers (they travel in the image\'s events), keeping the rest in the archive and saying so', async () => {
+      const many = Array.from({ length: 70 }, (_, at) => artifactOf('application/spdx+json', `sbom ${at}`, imageManifest));
+      const outcome = accepted(await validate(layoutWith([imageEntry, ...many.map((one) => one.entry)], many.flatMap((one) => one.blobs))));
+      expect(outcome.summary.referrers).toHaveLength(64);
+      expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists 70 referrers of the image .*; only the first 64 are pushed, 6 more stay in the archive only$/)]);
+    });
+
     it('reads the referrers tag scheme regctl image copy --referrers writes into an OCI layout: an index tagged sha256-<image hex> listing them', async () => {
       const tagIndex = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [sbom.entry, signature.entry] }));
       const tagEntry = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(tagIndex), size: tagIndex.length, annotations: { 'org.opencontainers.image.ref.name': `sha256-${sha256(imageManifest).slice(7)}` } };
