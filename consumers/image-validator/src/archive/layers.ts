@@ -1,6 +1,6 @@
 import type { Layer } from '@orbit/schemas';
 import type { FileFacts } from './entry-facts.js';
-import { MEDIA_TYPES } from './json-shapes.js';
+import { IMAGE_CONFIG_TYPES, MEDIA_TYPES } from './json-shapes.js';
 import { reject } from './rejections.js';
 
 /** A layer as a manifest names it, with the entry found for it. */
@@ -35,6 +35,16 @@ const NAMES: Readonly<Record<Compression, string>> = { none: 'uncompressed', gzi
 /** A media type a runtime unpacks as a filesystem layer (any compression, OCI or Docker). */
 export const isFilesystemLayer = (mediaType: string): boolean =>
   DECLARED.has(mediaType) || mediaType.startsWith('application/vnd.oci.image.layer.') || mediaType.startsWith('application/vnd.docker.image.rootfs.');
+
+/**
+ * Whether a manifest with this config and these layers could run: an image
+ * config (or none said) and a filesystem layer. A referrer (an SBOM, a
+ * signature) never is one; one that is would ride along unvalidated.
+ */
+export function isRunnableImage(config: { readonly mediaType?: string | undefined } | undefined, layers: readonly { readonly mediaType?: string | undefined }[]): boolean {
+  const imageConfig = config?.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType);
+  return imageConfig && layers.some((layer) => isFilesystemLayer(layer.mediaType ?? MEDIA_TYPES.dockerLayer));
+}
 
 /** A layer the image's registry does not serve (Windows base layers): fetched from its `urls` at run time. */
 export const isForeignLayer = (mediaType: string): boolean => mediaType.includes('foreign') || mediaType.includes('nondistributable');

@@ -1,7 +1,7 @@
 import type { ImageReferrer } from '@orbit/schemas';
 import type { ArchiveBlobs } from './blob-store.js';
-import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
-import { isFilesystemLayer } from './layers.js';
+import { MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
+import { isRunnableImage } from './layers.js';
 import { reject } from './rejections.js';
 
 /** A referrer index.json lists beside the image, with its own manifest read. */
@@ -142,8 +142,7 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
     blobs.blob(referrer.entry, role);
     const { config, layers = [] } = referrer.document;
     // Referrers are never validated as images; one that could run (an image config and filesystem layers) would ride along in the archive unchecked.
-    const runnable = (config?.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType)) && layers.some((layer) => isFilesystemLayer(layer.mediaType ?? MEDIA_TYPES.dockerLayer));
-    if (runnable) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);
+    if (isRunnableImage(config, layers)) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);
     for (const blob of config === undefined ? layers : [config, ...layers]) blobs.blob(blob, `${role}'s blob`);
   }
   const reachable = pushable(ordered, pushedDigests);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, readCapped, RegistryUnavailableError, type RegistryClient } from '@orbit/lib';
-import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
-import { isFilesystemLayer } from '../archive/layers.js';
+import { MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
+import { isRunnableImage } from '../archive/layers.js';
 
 const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
 const listingShape = z.object({ manifests: z.array(descriptor.extend({ artifactType: z.string().optional() })) });
@@ -166,7 +166,6 @@ function referrerOf(document: Buffer, subject?: string): Omit<PulledReferrer, 't
   if (!parsed.success) return undefined;
   const { mediaType, artifactType, config, layers } = parsed.data;
   if (subject !== undefined && parsed.data.subject?.digest !== subject) return undefined;
-  const runnable = (config.mediaType === undefined || IMAGE_CONFIG_TYPES.has(config.mediaType)) && layers.some((layer) => isFilesystemLayer(layer.mediaType ?? MEDIA_TYPES.dockerLayer));
-  if (runnable) return undefined;
+  if (isRunnableImage(config, layers)) return undefined;
   return { digest: sha256(document), bytes: document, mediaType: mediaType ?? MEDIA_TYPES.ociManifest, ...(artifactType === undefined ? {} : { artifactType }), blobs: [config, ...layers] };
 }
