@@ -1,7 +1,7 @@
 import type { RegistryClient } from './client.js';
 import { MAX_MANIFEST_BYTES, readCapped } from './client.js';
 import { OCI_INDEX_TYPE, manifestMediaType, sha256Of } from './image-manifest.js';
-import { PushRefusedError, type RegistryPush } from './push.js';
+import { MANIFEST_ACCEPT, PushRefusedError, type RegistryPush } from './push.js';
 
 /** The tag the distribution spec's referrers tag scheme gives the index of `subject`'s referrers: `sha256-<hex>`. */
 export const referrersTagOf = (subject: string): string => subject.replace(':', '-');
@@ -40,13 +40,20 @@ function isTextRecord(value: unknown): value is Record<string, string> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }
 
-/** The descriptors an index lists; none when `bytes` is not one. */
-function listedIn(bytes: Buffer): ReferrerDescriptor[] {
+/**
+ * The descriptors a referrers index lists; undefined when `bytes` is none:
+ * no OCI index, or one of an image's platforms (a multi-platform image
+ * someone tagged so).
+ */
+function listedIn(bytes: Buffer): ReferrerDescriptor[] | undefined {
   try {
-    const { manifests } = JSON.parse(bytes.toString('utf8')) as { manifests?: unknown };
-    return Array.isArray(manifests) ? manifests.filter((entry): entry is ReferrerDescriptor => typeof (entry as { digest?: unknown } | null)?.digest === 'string') : [];
+    const { mediaType, manifests } = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+    if ((mediaType !== undefined && mediaType !== OCI_INDEX_TYPE) || !Array.isArray(manifests)) return undefined;
+    const entries = manifests as { digest?: unknown; platform?: unknown }[];
+    if (entries.some((entry) => typeof entry?.digest !== 'string' || entry.platform !== undefined)) return undefined;
+    return entries as ReferrerDescriptor[];
   } catch {
-    return [];
+    return undefined;
   }
 }
 
@@ -71,11 +78,14 @@ export async function listReferrers(push: RegistryPush, client: RegistryClient, 
   if (served) return 'referrers-api';
 
   const tag = referrersTagOf(subject);
-  const held = await push.expect(await client.request(`/manifests/${tag}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } }), [200, 404], `the referrers index ${tag}`);
+  // Asked for as any manifest: a registry answers 404 to an Accept the manifest there does not match, and what is there must be seen.
+  const held = await push.expect(await client.request(`/manifests/${tag}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200, 404], `the referrers index ${tag}`);
   const before = held.status === 200 ? await readCapped(held, MAX_MANIFEST_BYTES) : null;
   if (held.status !== 200) await held.body?.cancel();
   if (held.status === 200 && before === null) throw new PushRefusedError(`the referrers index ${tag} is larger than ${MAX_MANIFEST_BYTES} bytes`);
   const listed = before === null ? [] : listedIn(before);
+  // Someone's image under that tag: tags are never moved off what they name.
+  if (listed === undefined) throw new PushRefusedError(`the tag ${tag} names a manifest that is no referrers index; it is left as it is`);
   const known = new Set(listed.map((entry) => entry.digest));
   const added: ReferrerDescriptor[] = [];
   for (const referrer of referrers) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +109,22 @@ describe.each<[RegistryServer, string]>([
     expect((await get(registry, `orbit/twice/manifests/${first.referrer.digest}`, OCI_MANIFEST)).status).toBe(200);
   }, 120_000);
 });
+
+it('never moves the sha256-<hex> tag off a manifest that is no referrers index (someone\'s image under that name): the referrer is put but not listed, and counted refused', async () => {
+  const registry = await startRegistry();
+  try {
+    const tag = summary.manifestDigest.replace(':', '-');
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', image.layoutRef, `docker://${registry.address}/orbit/squatted:${tag}`]);
+    const sbom = referrerOf('application/spdx+json', 'squatted', imageManifest);
+    const file = await archiveWith('squatted.tar', [sbom]);
+    const pushed = await pushImage(async () => createReadStream(file), { ...summary, referrers: [sbom.referrer] }, target(registry, 'orbit/squatted'), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, referrers: 0, referrersRefused: 1 });
+    expect(sha256((await get(registry, `orbit/squatted/manifests/${tag}`, OCI_MANIFEST)).body)).toBe(summary.manifestDigest);
+    expect((await get(registry, `orbit/squatted/manifests/${sbom.referrer.digest}`, OCI_MANIFEST)).status).toBe(200);
+  } finally {
+    await registry.stop();
+  }
+}, 120_000);
 
 it('pushes the image and its other referrers when the registry refuses one (docker-registry 2.8 takes no OCI 1.1-rc artifact manifest), and says so', async () => {
   const registry = await startRegistry();
