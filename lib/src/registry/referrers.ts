@@ -60,31 +60,49 @@ function listedIn(bytes: Buffer): ReferrerDescriptor[] | undefined {
 /** How the referrers of a subject came to be listed. */
 export type ReferrersListing = 'referrers-api' | 'tag-scheme' | 'tag-scheme-unchanged';
 
-/**
- * Makes the `referrers` just put discoverable as referrers of `subject`. A
- * registry that serves the referrers API (OCI 1.1: Harbor 2.8+, distribution
- * 3, Zot, ECR, ...) lists them itself from their `subject` field. One that
- * answers 404 there (docker-registry 2.x, older Artifactory) is what the
- * spec's fallback is for: the index tagged `sha256-<subject hex>` lists them,
- * beside whatever other clients listed there before (it is read, added to,
- * and put back; nothing already listed is dropped).
- */
-export async function listReferrers(push: RegistryPush, client: RegistryClient, subject: string, referrers: readonly PutReferrer[]): Promise<ReferrersListing> {
+/** What the registry lists as referrers of a subject: its API's answer, or the tag-scheme index (undefined: the tag names something else). */
+type Listing = { readonly kind: 'api'; readonly listed: readonly ReferrerDescriptor[] } | { readonly kind: 'tag'; readonly tag: string; readonly listed: readonly ReferrerDescriptor[] | undefined };
+
+async function listingOf(push: RegistryPush, client: RegistryClient, subject: string): Promise<Listing> {
   const api = await client.request(`/referrers/${subject}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
   // Busy or failing: retried later. Any other refusal (404 as the spec says, or 400/405 from registries that route it nowhere) means no API.
   if (api.status === 429 || api.status >= 500) await push.expect(api, [200], `the referrers of ${subject}`);
-  const served = api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE);
+  if (api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE)) {
+    const answer = await readCapped(api, MAX_MANIFEST_BYTES);
+    return { kind: 'api', listed: (answer === null ? undefined : listedIn(answer)) ?? [] };
+  }
   await api.body?.cancel();
-  if (served) return 'referrers-api';
-
   const tag = referrersTagOf(subject);
   // Asked for as any manifest: a registry answers 404 to an Accept the manifest there does not match, and what is there must be seen.
   const held = await push.expect(await client.request(`/manifests/${tag}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200, 404], `the referrers index ${tag}`);
-  const before = held.status === 200 ? await readCapped(held, MAX_MANIFEST_BYTES) : null;
-  if (held.status !== 200) await held.body?.cancel();
-  if (held.status === 200 && before === null) throw new PushRefusedError(`the referrers index ${tag} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  const listed = before === null ? [] : listedIn(before);
-  // Someone's image under that tag: tags are never moved off what they name.
+  if (held.status !== 200) {
+    await held.body?.cancel();
+    return { kind: 'tag', tag, listed: [] };
+  }
+  const bytes = await readCapped(held, MAX_MANIFEST_BYTES);
+  if (bytes === null) throw new PushRefusedError(`the referrers index ${tag} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  return { kind: 'tag', tag, listed: listedIn(bytes) };
+}
+
+/** The digests the registry lists as referrers of `subject` (its referrers API, else the tag-scheme index). */
+export async function referrersListedAt(push: RegistryPush, client: RegistryClient, subject: string): Promise<Set<string>> {
+  return new Set((await listingOf(push, client, subject)).listed?.map((entry) => entry.digest) ?? []);
+}
+
+/**
+ * Makes the `referrers` just put discoverable as referrers of `subject`. A
+ * registry that serves the referrers API (OCI 1.1: Harbor 2.8+, Zot, ECR,
+ * go-containerregistry) lists them itself from their `subject` field. One that
+ * answers 404 there (docker-registry 2.x, distribution 3.0 and 3.1, older
+ * Artifactory) is what the spec's fallback is for: the index tagged
+ * `sha256-<subject hex>` lists them, beside whatever other clients listed
+ * there before (it is read, added to, and put back; nothing already listed is
+ * dropped), and a tag naming anything else is never moved.
+ */
+export async function listReferrers(push: RegistryPush, client: RegistryClient, subject: string, referrers: readonly PutReferrer[]): Promise<ReferrersListing> {
+  const listing = await listingOf(push, client, subject);
+  if (listing.kind === 'api') return 'referrers-api';
+  const { tag, listed } = listing;
   if (listed === undefined) throw new PushRefusedError(`the tag ${tag} names a manifest that is no referrers index; it is left as it is`);
   const known = new Set(listed.map((entry) => entry.digest));
   const added: ReferrerDescriptor[] = [];

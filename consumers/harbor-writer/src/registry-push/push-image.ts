@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, feedWritable, listReferrers, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
+  canonicalDockerManifest, digestInEntryName, feedWritable, listReferrers, referrersListedAt, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
 import { pinnedDigestOf, type ImageIndexFacts, type ImageReferrer } from '@orbit/schemas';
@@ -313,6 +313,24 @@ function rememberBlobs(target: PushTargetClient, image: PushableImage): void {
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */
 export async function holdsManifest(target: PushTargetClient, digest: string): Promise<boolean> {
   return await new RegistryPush(target.client, target.registry).manifestAt(digest) !== undefined;
+}
+
+/**
+ * Whether every referrer pushed with the image is in the repository and,
+ * unless cosign's tag finds it, listed as a referrer of its subject (a
+ * tag-scheme index can lose a listing to a concurrent writer).
+ */
+export async function referrersInPlace(target: PushTargetClient, referrers: readonly PushableReferrer[]): Promise<boolean> {
+  const push = new RegistryPush(target.client, target.registry);
+  if (!await everyManifestHeld(push, referrers)) return false;
+  const listed = new Map<string, Set<string>>();
+  for (const { digest, subject, tag } of referrers) {
+    if (tag !== null) continue;
+    const about = listed.get(subject) ?? await referrersListedAt(push, target.client, subject);
+    listed.set(subject, about);
+    if (!about.has(digest)) return false;
+  }
+  return true;
 }
 
 /** The bytes the registry holds for manifest `digest`, to put under a tag as they are. */

@@ -217,7 +217,7 @@ describe('npm run images:push', () => {
     expect(again.out).toContain('0 missing');
   }, 90_000);
 
-  it('finds a version whose image is in place but a referrer pushed with it is gone, and puts the referrer back', async () => {
+  it('finds a version whose image is in place but a referrer pushed with it is gone or no longer listed, and puts it back', async () => {
     const { event, artifacts } = await stagedWithReferrers(`signed-lost-${uniqueSuffix()}`);
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
     const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
@@ -232,6 +232,16 @@ describe('npm run images:push', () => {
     expect(await repushVersion(placements[0]!, repushDeps)).toBeUndefined();
     expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'pushed' }]);
     expect((await referrersListed(registry.address, repository, artifacts[1]!.referrer.subject)).map((entry) => entry.digest)).toEqual([signature]);
+
+    // Another writer put the image's tag-scheme index back without the SBOM (a lost read-add-put race): found, and listed again.
+    const sbom = artifacts[0]!.referrer;
+    const emptied = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+    const put = await fetch(`http://${registry.address}/v2/${repository}/manifests/${sbom.subject.replace(':', '-')}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: emptied });
+    expect(put.status).toBe(201);
+    expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'missing' }]);
+    expect(await repushVersion(placements[0]!, repushDeps)).toBeUndefined();
+    expect((await referrersListed(registry.address, repository, sbom.subject)).map((entry) => entry.digest)).toEqual([sbom.digest]);
+    expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'pushed' }]);
   }, 90_000);
 });
 

@@ -4,7 +4,7 @@ import { ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } f
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
-import { holdsManifest, pushImage } from './push-image.js';
+import { holdsManifest, pushImage, referrersInPlace } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
 /** A stored version as the harbor-writer recorded it in the image metadata table. */
@@ -92,16 +92,14 @@ export interface RepushDeps {
 const clientFor = (placement: Placement, deps: RepushDeps) =>
   pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version.imageName, placement.version.imageUID, placement.version.imageVersion);
 
-/** Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with it. */
+/** Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with it, listed. */
 export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
   const target = clientFor(placement, deps);
   if (typeof target === 'string') return { kind: 'unpushable', placement, why: target };
   const pinned = pinnedDigestOf(placement.version.image);
   const reference = `${target.name}@${pinned}`;
-  for (const digest of [pinned, ...(placement.version.image.referrers ?? []).map((referrer) => referrer.digest)]) {
-    if (!await holdsManifest(target, digest)) return { kind: 'missing', placement, reference };
-  }
-  return { kind: 'pushed', placement, reference };
+  const inPlace = await holdsManifest(target, pinned) && await referrersInPlace(target, placement.version.image.referrers ?? []);
+  return { kind: inPlace ? 'pushed' : 'missing', placement, reference };
 }
 
 /** Pushes a version from its copy in the placement's environment; the reason when the registry refuses it, or any of its referrers. */
