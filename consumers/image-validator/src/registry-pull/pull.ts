@@ -17,6 +17,9 @@ const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
  */
 const MAX_INDEX_ENTRIES = 64;
 
+/** Up to this many platforms (and attestations) of an index, each one's referrers are looked for too: five requests each. */
+const MAX_PLATFORM_REFERRER_LOOKUPS = 16;
+
 const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
 const platformed = descriptor.extend({
   platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
@@ -302,7 +305,9 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const blobs = distinctBlobs(resolved.manifests);
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
-  const { referrers, note } = await pullReferrers(client, resolved.top.digest);
+  // A whole index's platforms have referrers of their own (cosign sign --recursive signs each; an SBOM per platform): looked for while they are few.
+  const platforms = resolved.manifests.map((manifest) => manifest.digest).filter((digest) => digest !== resolved.top.digest);
+  const { referrers, note } = await pullReferrers(client, [resolved.top.digest, ...(platforms.length <= MAX_PLATFORM_REFERRER_LOOKUPS ? platforms : [])]);
   const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
   await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, target.tag, referrers);
   return { manifestDigest: resolved.top.digest, bytes: total };

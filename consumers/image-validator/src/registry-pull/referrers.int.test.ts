@@ -80,3 +80,31 @@ describe.each<[RegistryServer, string]>([
     if (gone !== undefined) expect(outcome.notes).toContainEqual(expect.stringMatching(/1 more referrer listed at the registry was left there/));
   }, 120_000);
 });
+
+it('brings the referrers of each platform of a multi-platform image (an SBOM per platform, cosign sign --recursive) along with the index\'s own', async () => {
+  const registry = await startRegistry();
+  const arm = buildImage({ name: 'team/app', tag: 'v1', architecture: 'arm64', layers: [{ files: { 'app/run': '#!/bin/sh\necho arm\n' } }] });
+  try {
+    const repository = `${registry.address}/team/multi`;
+    const host = ['--host', `reg=${registry.address},tls=disabled`];
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', image.layoutRef, `docker://${repository}:amd64`], RUN);
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', arm.layoutRef, `docker://${repository}:arm64`], RUN);
+    execFileSync(regctl, [...host, 'index', 'create', `${repository}:1`, '--ref', `${repository}:amd64`, '--ref', `${repository}:arm64`], RUN);
+    const digestOf = (tag: string): string => execFileSync(regctl, [...host, 'image', 'digest', `${repository}:${tag}`], { encoding: 'utf8' }).trim();
+    const armSbom = attach(`${repository}@${digestOf('arm64')}`, 'application/spdx+json', 'arm.spdx.json', '{"name":"arm"}');
+    const indexSignature = attach(`${repository}:1`, 'application/vnd.cncf.notary.signature', 'index.sig', 'signed index');
+
+    const client = new RegistryClient({ registry: registry.address, repository: 'team/multi', insecure: true });
+    const file = join(image.dir, 'pulled-multi.tar');
+    const sink = createWriteStream(file);
+    expect((await pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1024 ** 3 }, sink)).manifestDigest).toBe(digestOf('1'));
+    await finished(sink);
+    const outcome = await validateArchive(createReadStream(file), DEFAULT_VALIDATION_LIMITS);
+    if (!outcome.ok) throw new Error(`${outcome.reasonCode}: ${outcome.message}`);
+    expect(outcome.summary.index?.digest).toBe(digestOf('1'));
+    expect(outcome.summary.referrers?.map((referrer) => [referrer.digest, referrer.subject]).sort()).toEqual([[armSbom, digestOf('arm64')], [indexSignature, digestOf('1')]].sort());
+  } finally {
+    arm.cleanup();
+    await registry.stop();
+  }
+}, 120_000);

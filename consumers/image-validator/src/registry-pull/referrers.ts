@@ -94,7 +94,7 @@ function parseOrNull(bytes: Buffer): unknown {
 }
 
 /**
- * The image's referrers at its registry (SBOMs, signatures, attestations:
+ * The referrers of `images` at their registry (SBOMs, signatures, attestations:
  * what `oras attach`, notation and cosign put there), fetched so that an
  * image named by reference arrives as an archive with them would: its
  * layout's index.json lists them beside the image, and the validator and
@@ -105,7 +105,7 @@ function parseOrNull(bytes: Buffer): unknown {
  * tag-scheme index), is an index, or could run as an image is left at the
  * registry, and the returned note says how many were.
  */
-export async function pullReferrers(client: RegistryClient, image: string, limits: ReferrerLimits = DEFAULT_REFERRER_LIMITS): Promise<{ referrers: PulledReferrer[]; note?: string }> {
+export async function pullReferrers(client: RegistryClient, images: readonly string[], limits: ReferrerLimits = DEFAULT_REFERRER_LIMITS): Promise<{ referrers: PulledReferrer[]; note?: string }> {
   const found = new Map<string, PulledReferrer>();
   let left = 0;
   let bytes = 0;
@@ -121,13 +121,15 @@ export async function pullReferrers(client: RegistryClient, image: string, limit
     found.set(referrer.digest, referrer);
   };
 
-  for (const suffix of COSIGN_SUFFIXES) {
-    const tag = `${image.replace(':', '-')}.${suffix}`;
-    const document = await answered(client, `/manifests/${tag}`, MANIFEST_ACCEPT);
-    const referrer = document === undefined ? undefined : referrerOf(document);
-    if (referrer) await keep({ ...referrer, tag });
+  for (const image of images) {
+    for (const suffix of COSIGN_SUFFIXES) {
+      const tag = `${image.replace(':', '-')}.${suffix}`;
+      const document = await answered(client, `/manifests/${tag}`, MANIFEST_ACCEPT);
+      const referrer = document === undefined ? undefined : referrerOf(document);
+      if (referrer) await keep({ ...referrer, tag });
+    }
   }
-  let subjects = [image];
+  let subjects = [...images];
   for (let depth = 0; depth < limits.depth && subjects.length > 0; depth += 1) {
     const next: string[] = [];
     for (const subject of subjects) {
