@@ -1,12 +1,15 @@
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import {
-  canonicalDockerManifest, digestInEntryName, feedWritable, listReferrers, referrersListedAt, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
+  canonicalDockerManifest, digestInEntryName, feedWritable, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, normalizeEntryPath, PushRefusedError, readCapped, RegistryPush, sha256Of, tagManifest,
   type Logger, type RegistryClient,
 } from '@orbit/lib';
-import { pinnedDigestOf, type ImageIndexFacts, type ImageReferrer } from '@orbit/schemas';
+import { pinnedDigestOf, type ImageIndexFacts } from '@orbit/schemas';
 import { archiveTar, type ArchiveCompression } from './archive-tar.js';
 import type { BlobSources } from './blob-sources.js';
+import { everyManifestHeld, placeReferrers, type PlacedReferrers, type PushableReferrer } from './place-referrers.js';
+
+export type { PushableReferrer } from './place-referrers.js';
 
 /** What a push needs of the validated image: the ImageSummary's digests and sizes. */
 export interface PushableImage {
@@ -19,8 +22,6 @@ export interface PushableImage {
   /** SBOMs, signatures and the like the archive held about the image: put after it, each after its subject. */
   readonly referrers?: readonly PushableReferrer[] | null | undefined;
 }
-
-export type PushableReferrer = Pick<ImageReferrer, 'digest' | 'subject' | 'tag' | 'blobs'>;
 
 /** The manifests a push puts, those an index lists first and the index last (a registry refuses an index naming manifests it lacks). */
 const manifestsOf = (image: PushableImage): string[] => (image.index ? [...image.index.manifests.map((entry) => entry.digest), image.index.digest] : [image.manifestDigest]);
@@ -217,57 +218,6 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   };
 }
 
-/** Whether the repository holds every one of these manifests. */
-async function everyManifestHeld(push: RegistryPush, referrers: readonly PushableReferrer[]): Promise<boolean> {
-  for (const referrer of referrers) if (await push.manifestAt(referrer.digest) === undefined) return false;
-  return true;
-}
-
-/**
- * Puts the image's referrers after it, each after its subject (the order the
- * validator gave), and makes them discoverable the way the registry can:
- * cosign's by their tag (`sha256-<hex>.sig`; never moved off another
- * manifest, which would drop someone's signatures), the others as referrers
- * of their subject (the referrers API, else the tag-scheme index). A referrer
- * the registry refuses does not fail the image, which is pushed already: it
- * is logged and counted. Returns how many are listed, and how many were refused.
- */
-interface PlacedReferrers {
-  readonly listed: number;
-  readonly refused: number;
-}
-
-async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<PlacedReferrers> {
-  const placed: PushableReferrer[] = [];
-  let refused = 0;
-  for (const referrer of referrers) {
-    try {
-      if (await push.manifestAt(referrer.digest) === undefined) await push.putManifest(referrer.digest, await manifestOf(referrer.digest), referrer.digest);
-      if (referrer.tag !== null && await tagManifest(push, { name: target.name, tags: [referrer.tag] }, referrer.digest, () => manifestOf(referrer.digest), log) === null) continue;
-      placed.push(referrer);
-    } catch (error) {
-      if (!(error instanceof PushRefusedError)) throw error;
-      refused += 1;
-      log.warn({ reference: `${target.name}@${referrer.digest}`, subject: referrer.subject, err: error }, 'the registry refused a referrer of the image; the image is pushed without it');
-    }
-  }
-  const bySubject = new Map<string, PushableReferrer[]>();
-  for (const referrer of placed) if (referrer.tag === null) bySubject.set(referrer.subject, [...bySubject.get(referrer.subject) ?? [], referrer]);
-  let listed = placed.length - [...bySubject.values()].flat().length;
-  for (const [subject, about] of bySubject) {
-    try {
-      const how = await listReferrers(push, target.client, subject, about.map((referrer) => ({ digest: referrer.digest, manifest: () => manifestOf(referrer.digest) })));
-      log.debug({ reference: `${target.name}@${subject}`, referrers: about.length, how }, 'referrers listed');
-      listed += about.length;
-    } catch (error) {
-      if (!(error instanceof PushRefusedError)) throw error;
-      refused += about.length;
-      log.warn({ reference: `${target.name}@${subject}`, err: error }, 'the registry refused the referrers index; the referrers are in the repository but not listed');
-    }
-  }
-  return { listed, refused };
-}
-
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
 async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, missing: Map<string, number | undefined>): Promise<void> {
   const sources = target.blobSources;
@@ -313,24 +263,6 @@ function rememberBlobs(target: PushTargetClient, image: PushableImage): void {
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */
 export async function holdsManifest(target: PushTargetClient, digest: string): Promise<boolean> {
   return await new RegistryPush(target.client, target.registry).manifestAt(digest) !== undefined;
-}
-
-/**
- * Whether every referrer pushed with the image is in the repository and,
- * unless cosign's tag finds it, listed as a referrer of its subject (a
- * tag-scheme index can lose a listing to a concurrent writer).
- */
-export async function referrersInPlace(target: PushTargetClient, referrers: readonly PushableReferrer[]): Promise<boolean> {
-  const push = new RegistryPush(target.client, target.registry);
-  if (!await everyManifestHeld(push, referrers)) return false;
-  const listed = new Map<string, Set<string>>();
-  for (const { digest, subject, tag } of referrers) {
-    if (tag !== null) continue;
-    const about = listed.get(subject) ?? await referrersListedAt(push, target.client, subject);
-    listed.set(subject, about);
-    if (!about.has(digest)) return false;
-  }
-  return true;
 }
 
 /** The bytes the registry holds for manifest `digest`, to put under a tag as they are. */

@@ -4,7 +4,8 @@ import { ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } f
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
-import { holdsManifest, pushImage, referrersInPlace } from './push-image.js';
+import { referrersInPlace } from './place-referrers.js';
+import { holdsManifest, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 
 /** A stored version as the harbor-writer recorded it in the image metadata table. */
