@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, readCapped, RegistryUnavailableError, type RegistryClient } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryUnavailableError, type RegistryClient } from '@orbit/lib';
 import { MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
 
@@ -33,9 +33,11 @@ export interface ReferrerLimits {
   readonly bytes: number;
   /** Referrers of referrers (a signature of the SBOM) down to this depth. */
   readonly depth: number;
+  /** Seconds the lookup may take before it stops with what it found (each request may take the client's answer timeout). */
+  readonly seconds: number;
 }
 
-export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 1024 * 1024, depth: 3 };
+export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 1024 * 1024, depth: 3, seconds: 60 };
 
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 
@@ -103,12 +105,17 @@ function parseOrNull(bytes: Buffer): unknown {
  * then their own referrers (a signature of the SBOM). Best effort within
  * `limits`: one that cannot be fetched, names another subject (a stale
  * tag-scheme index), is an index, or could run as an image is left at the
- * registry, and the returned note says how many were.
+ * registry, and the returned note says how many were; a registry failing
+ * or stalling on them ends the lookup with what was found, and says so.
  */
 export async function pullReferrers(client: RegistryClient, images: readonly string[], limits: ReferrerLimits = DEFAULT_REFERRER_LIMITS): Promise<{ referrers: PulledReferrer[]; note?: string }> {
   const found = new Map<string, PulledReferrer>();
   let left = 0;
   let bytes = 0;
+  const deadline = Date.now() + limits.seconds * 1000;
+  const inTime = (): void => {
+    if (Date.now() > deadline) throw new LookupStopped(`it took over ${limits.seconds} s`);
+  };
   const keep = async (referrer: PulledReferrer): Promise<void> => {
     const size = referrer.blobs.reduce((sum, blob) => sum + blob.size, 0);
     if (found.has(referrer.digest)) return;
@@ -121,36 +128,52 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
     found.set(referrer.digest, referrer);
   };
 
-  for (const image of images) {
-    for (const suffix of COSIGN_SUFFIXES) {
-      const tag = `${image.replace(':', '-')}.${suffix}`;
-      const document = await answered(client, `/manifests/${tag}`, MANIFEST_ACCEPT);
-      const referrer = document === undefined ? undefined : referrerOf(document);
-      if (referrer) await keep({ ...referrer, tag });
-    }
-  }
-  let subjects = [...images];
-  for (let depth = 0; depth < limits.depth && subjects.length > 0; depth += 1) {
-    const next: string[] = [];
-    for (const subject of subjects) {
-      for (const entry of await listedReferrers(client, subject)) {
-        if (found.has(entry.digest)) continue;
-        const document = await answered(client, `/manifests/${entry.digest}`, MANIFEST_ACCEPT);
-        const referrer = document !== undefined && sha256(document) === entry.digest ? referrerOf(document, subject) : undefined;
-        if (!referrer) {
-          left += 1;
-          continue;
-        }
-        await keep(referrer);
-        if (found.has(referrer.digest)) next.push(referrer.digest);
+  let stopped: string | undefined;
+  try {
+    for (const image of images) {
+      for (const suffix of COSIGN_SUFFIXES) {
+        inTime();
+        const tag = `${image.replace(':', '-')}.${suffix}`;
+        const document = await answered(client, `/manifests/${tag}`, MANIFEST_ACCEPT);
+        const referrer = document === undefined ? undefined : referrerOf(document);
+        if (referrer) await keep({ ...referrer, tag });
       }
     }
-    subjects = next;
+    let subjects = [...images];
+    for (let depth = 0; depth < limits.depth && subjects.length > 0; depth += 1) {
+      const next: string[] = [];
+      for (const subject of subjects) {
+        inTime();
+        for (const entry of await listedReferrers(client, subject)) {
+          if (found.has(entry.digest)) continue;
+          inTime();
+          const document = await answered(client, `/manifests/${entry.digest}`, MANIFEST_ACCEPT);
+          const referrer = document !== undefined && sha256(document) === entry.digest ? referrerOf(document, subject) : undefined;
+          if (!referrer) {
+            left += 1;
+            continue;
+          }
+          await keep(referrer);
+          if (found.has(referrer.digest)) next.push(referrer.digest);
+        }
+      }
+      subjects = next;
+    }
+  } catch (error) {
+    // The image is what was asked for; its referrers are extra. A registry that fails, refuses or stalls on them
+    // (some answer 500 to a path they do not route) must not hold the image up, nor fail it.
+    if (!(error instanceof LookupStopped || error instanceof RegistryUnavailableError || error instanceof PullRefusedError)) throw error;
+    stopped = error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
   }
-  const referrers = [...found.values()];
-  if (left === 0) return { referrers };
-  return { referrers, note: `${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers or ${limits.bytes / 1024 / 1024} MiB, not fetchable, about another manifest, an index, or runnable as an image)` };
+  const notes = [
+    ...(left === 0 ? [] : [`${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers or ${limits.bytes / 1024 / 1024} MiB, not fetchable, about another manifest, an index, or runnable as an image)`]),
+    ...(stopped === undefined ? [] : [`looking for referrers at the registry stopped (${stopped}); the image comes with the ${found.size} found before`]),
+  ];
+  return { referrers: [...found.values()], ...(notes.length === 0 ? {} : { note: notes.join('; ') }) };
 }
+
+/** The lookup ran out of its time. */
+class LookupStopped extends Error {}
 
 async function holdsBlobs(client: RegistryClient, blobs: readonly Descriptor[]): Promise<boolean> {
   for (const blob of blobs) {
