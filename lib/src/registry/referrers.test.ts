@@ -13,13 +13,13 @@ const sbom = Buffer.from(JSON.stringify({
 }));
 
 /** A registry without the referrers API holding `atTag` (if anything) under the tag-scheme tag, and noting what is put there. */
-function registry(atTag?: { body: string; type: string }): { push: RegistryPush; client: RegistryClient; puts: Buffer[] } {
+function registry(atTag?: { body: string; type: string }, referrersStatus = 404): { push: RegistryPush; client: RegistryClient; puts: Buffer[] } {
   const puts: Buffer[] = [];
   const client = new RegistryClient({
     registry: 'registry.test', repository: 'team/app', insecure: false,
     fetch: async (input, init) => {
       const url = String(input);
-      if (url.includes('/referrers/')) return new Response('404 page not found', { status: 404 });
+      if (url.includes('/referrers/')) return new Response('not here', { status: referrersStatus });
       if (url.endsWith(`/manifests/${TAG}`) && init?.method === 'PUT') {
         puts.push(Buffer.from(init.body as Uint8Array));
         return new Response(null, { status: 201 });
@@ -39,6 +39,14 @@ describe('listReferrers on a registry without the referrers API', () => {
     expect(await listReferrers(push, client, SUBJECT, put)).toBe('tag-scheme');
     expect(JSON.parse(puts[0]!.toString('utf8'))).toEqual({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [referrerDescriptorOf(sbom)] });
     expect(referrerDescriptorOf(sbom)).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Of(sbom), size: sbom.length, artifactType: 'application/spdx+json', annotations: { created: 'today' } });
+  });
+
+  it('falls back to the tag scheme whatever the referrers path answers but an index (404, 405, or 500 from a registry that routes it nowhere)', async () => {
+    for (const status of [404, 405, 500]) {
+      const { push, client, puts } = registry(undefined, status);
+      expect(await listReferrers(push, client, SUBJECT, put)).toBe('tag-scheme');
+      expect(puts).toHaveLength(1);
+    }
   });
 
   it('adds to what another client listed, and puts nothing when the referrer is listed already', async () => {

@@ -65,8 +65,8 @@ type Listing = { readonly kind: 'api'; readonly listed: readonly ReferrerDescrip
 
 async function listingOf(push: RegistryPush, client: RegistryClient, subject: string): Promise<Listing> {
   const api = await client.request(`/referrers/${subject}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
-  // Busy or failing: retried later. Any other refusal (404 as the spec says, or 400/405 from registries that route it nowhere) means no API.
-  if (api.status === 429 || api.status >= 500) await push.expect(api, [200], `the referrers of ${subject}`);
+  // Anything but an index means no API: 404 as the spec says, 400/405 or even 500 from registries that route the path nowhere.
+  // A registry with the API that only failed this once gets a tag-scheme index besides, which its clients do not need but no client minds.
   if (api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE)) {
     const answer = await readCapped(api, MAX_MANIFEST_BYTES);
     return { kind: 'api', listed: (answer === null ? undefined : listedIn(answer)) ?? [] };

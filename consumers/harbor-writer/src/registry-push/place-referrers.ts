@@ -1,4 +1,4 @@
-import { listReferrers, PushRefusedError, referrersListedAt, RegistryPush, tagManifest, type Logger } from '@orbit/lib';
+import { listReferrers, PushRefusedError, referrersListedAt, RegistryPush, RegistryUnavailableError, tagManifest, type Logger } from '@orbit/lib';
 import type { ImageReferrer } from '@orbit/schemas';
 import type { PushTargetClient } from './push-image.js';
 
@@ -11,20 +11,30 @@ export async function everyManifestHeld(push: RegistryPush, referrers: readonly 
   return true;
 }
 
+export interface PlacedReferrers {
+  readonly listed: number;
+  readonly refused: number;
+}
+
+/**
+ * A registry's refusal of a referrer, or its failing on one (5xx, 429): the
+ * image is pushed already and its chart pins it, so the request goes on
+ * without the referrer rather than retrying for ever against a registry that
+ * answers 500 to a manifest type it does not take. `images:push` puts it
+ * back once the registry takes it.
+ */
+const isLeftOut = (error: unknown): boolean => error instanceof PushRefusedError || error instanceof RegistryUnavailableError;
+
 /**
  * Puts the image's referrers after it, each after its subject (the order the
  * validator gave), and makes them discoverable the way the registry can:
  * cosign's by their tag (`sha256-<hex>.sig`; never moved off another
  * manifest, which would drop someone's signatures), the others as referrers
  * of their subject (the referrers API, else the tag-scheme index). A referrer
- * the registry refuses does not fail the image, which is pushed already: it
- * is logged and counted. Returns how many are listed, and how many were refused.
+ * the registry refuses or fails on does not fail the image, which is pushed
+ * already: it is logged and counted. Returns how many are listed, and how
+ * many were left out.
  */
-export interface PlacedReferrers {
-  readonly listed: number;
-  readonly refused: number;
-}
-
 export async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<PlacedReferrers> {
   const placed: PushableReferrer[] = [];
   let refused = 0;
@@ -34,9 +44,9 @@ export async function placeReferrers(push: RegistryPush, target: PushTargetClien
       if (referrer.tag !== null && await tagManifest(push, { name: target.name, tags: [referrer.tag] }, referrer.digest, () => manifestOf(referrer.digest), log) === null) continue;
       placed.push(referrer);
     } catch (error) {
-      if (!(error instanceof PushRefusedError)) throw error;
+      if (!isLeftOut(error)) throw error;
       refused += 1;
-      log.warn({ reference: `${target.name}@${referrer.digest}`, subject: referrer.subject, err: error }, 'the registry refused a referrer of the image; the image is pushed without it');
+      log.warn({ reference: `${target.name}@${referrer.digest}`, subject: referrer.subject, err: error }, 'the registry refused (or failed on) a referrer of the image; the image is pushed without it');
     }
   }
   const bySubject = new Map<string, PushableReferrer[]>();
@@ -48,7 +58,7 @@ export async function placeReferrers(push: RegistryPush, target: PushTargetClien
       log.debug({ reference: `${target.name}@${subject}`, referrers: about.length, how }, 'referrers listed');
       listed += about.length;
     } catch (error) {
-      if (!(error instanceof PushRefusedError)) throw error;
+      if (!isLeftOut(error)) throw error;
       refused += about.length;
       log.warn({ reference: `${target.name}@${subject}`, err: error }, 'the registry refused the referrers index; the referrers are in the repository but not listed');
     }
