@@ -9,14 +9,14 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureAptPackage, ensureGoTool, startPipeline, stopPipeline } from '@orbit/local-stack';
+import { ensureAptPackage, startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { craneBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-builders-${uniqueSuffix()}`;
-const CRANE_MODULE = 'github.com/google/go-containerregistry/cmd/crane@v0.22.1';
 
 interface VersionView {
   readonly digest: string;
@@ -97,7 +97,7 @@ describe('images built without a Docker daemon', () => {
   }, 300_000);
 
   it('takes what crane assembles from a plain tar on the empty base, in every format crane pull writes and by reference: one image, one config; without a platform it is refused saying how to set one', async () => {
-    const crane = ensureGoTool('crane', 'crane', CRANE_MODULE);
+    const crane = craneBinary();
     const run: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'], cwd: work };
     const layer = join(work, 'layer.tar');
     execFileSync('tar', ['-C', rootfs, '-cf', layer, 'app'], run);

@@ -10,17 +10,16 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureGoTool, startPipeline, stopPipeline } from '@orbit/local-stack';
+import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { orasBinary, regctlBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-tools-${uniqueSuffix()}`;
 const RUN: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
 const JIB_PROJECT = resolve('test/fixtures/jib/pom.xml');
-const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
-const REGCTL_MODULE = 'github.com/regclient/regclient/cmd/regctl@v0.11.7';
 
 function metadata(imageName: string): Record<string, unknown> {
   return { imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 };
@@ -94,7 +93,7 @@ describe('images made by Jib and ORAS', () => {
   }, 120_000);
 
   it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, and oras discover finds the SBOM at the stack\'s registry', async () => {
-    const oras = ensureGoTool('oras', 'oras', ORAS_MODULE);
+    const oras = orasBinary();
     const sbom = join(work, 'sbom.spdx.json');
     writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
     execFileSync(oras, ['attach', '--plain-http', '--artifact-type', 'application/spdx+json', pushed, 'sbom.spdx.json:application/spdx+json'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -120,7 +119,7 @@ describe('images made by Jib and ORAS', () => {
   }, 240_000);
 
   it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), both found by regctl at the stack\'s registry (and brought along when the image is named by reference), and an index listing an artifact beside it (index create, image export)', async () => {
-    const regctl = ensureGoTool('regctl', 'regctl', REGCTL_MODULE);
+    const regctl = regctlBinary();
     const host = ['--host', `reg=${registry.address},tls=disabled`];
     const repository = `${registry.address}/team/jib-regctl`;
     execFileSync(regctl, [...host, 'image', 'copy', pushed, `${repository}:1.0`], RUN);

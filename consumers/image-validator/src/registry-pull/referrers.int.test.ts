@@ -2,16 +2,14 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { ensureGoTool } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '@orbit/lib';
+import { orasBinary, regctlBinary } from '../../../../test/helpers/image-tools.js';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type RegistryServer, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { DEFAULT_VALIDATION_LIMITS, validateArchive } from '../archive/index.js';
 import { pullAsOciArchive } from './pull.js';
 
-const ORAS_MODULE = 'oras.land/oras/cmd/oras@v1.3.6';
-const REGCTL_MODULE = 'github.com/regclient/regclient/cmd/regctl@v0.11.7';
 const RUN: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
 
 let image: BuiltImage;
@@ -20,8 +18,8 @@ let regctl: string;
 
 beforeAll(() => {
   image = buildImage({ name: 'team/app', tag: 'v1', layers: [{ files: { 'app/run': '#!/bin/sh\necho hi\n' } }] });
-  oras = ensureGoTool('oras', 'oras', ORAS_MODULE);
-  regctl = ensureGoTool('regctl', 'regctl', REGCTL_MODULE);
+  oras = orasBinary();
+  regctl = regctlBinary();
 }, 600_000);
 
 afterAll(() => image.cleanup());
