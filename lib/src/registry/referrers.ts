@@ -1,5 +1,4 @@
-import type { RegistryClient } from './client.js';
-import { MAX_MANIFEST_BYTES, readCapped } from './client.js';
+import { MAX_MANIFEST_BYTES, readCapped, type RegistryClient } from './client.js';
 import { OCI_INDEX_TYPE, manifestMediaType, sha256Of } from './image-manifest.js';
 import { MANIFEST_ACCEPT, PushRefusedError, type RegistryPush } from './push.js';
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryUnavailableError, type RegistryClient } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, type RegistryClient } from '@orbit/lib';
 import { MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
 
@@ -41,9 +40,7 @@ export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 
 
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** The registry's answer to a HEAD of `path` when it is a 200; busy or failing registries are tried again later. */
+/** The registry's answer to a HEAD of `path` when it is a 200; a busy or failing registry ends the lookup (RegistryUnavailableError). */
 async function says200(client: RegistryClient, path: string, accept: string): Promise<Response | undefined> {
   const response = await client.request(path, { method: 'HEAD', headers: { accept } });
   await response.body?.cancel();
@@ -53,7 +50,7 @@ async function says200(client: RegistryClient, path: string, accept: string): Pr
 
 /**
  * A registry's answer, or undefined when it has none to give (404 and other
- * refusals); busy or failing registries are tried again later. A manifest is
+ * refusals); a busy or failing registry ends the lookup. A manifest is
  * looked for with HEAD first: Docker Hub counts every manifest GET against
  * the pull rate limit, and most images have no cosign tags to find.
  */
@@ -71,7 +68,7 @@ async function answered(client: RegistryClient, path: string, accept: string): P
   try {
     return await readCapped(response, MAX_MANIFEST_BYTES, AbortSignal.timeout(client.answerTimeoutMs)) ?? undefined;
   } catch (error) {
-    // Cut short or stalled: worth another try, like any other answer of the registry.
+    // Cut short or stalled: the registry is failing, which ends the lookup like any other failure.
     throw new RegistryUnavailableError(client.base, error, true);
   }
 }
@@ -148,7 +145,7 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
           if (found.has(entry.digest)) continue;
           inTime();
           const document = await answered(client, `/manifests/${entry.digest}`, MANIFEST_ACCEPT);
-          const referrer = document !== undefined && sha256(document) === entry.digest ? referrerOf(document, subject) : undefined;
+          const referrer = document !== undefined && sha256Of(document) === entry.digest ? referrerOf(document, subject) : undefined;
           if (!referrer) {
             left += 1;
             continue;
@@ -192,5 +189,5 @@ function referrerOf(document: Buffer, subject?: string): Omit<PulledReferrer, 't
   const { mediaType, artifactType, config, layers } = parsed.data;
   if (subject !== undefined && parsed.data.subject?.digest !== subject) return undefined;
   if (isRunnableImage(config, layers)) return undefined;
-  return { digest: sha256(document), bytes: document, mediaType: mediaType ?? MEDIA_TYPES.ociManifest, ...(artifactType === undefined ? {} : { artifactType }), blobs: [config, ...layers] };
+  return { digest: sha256Of(document), bytes: document, mediaType: mediaType ?? MEDIA_TYPES.ociManifest, ...(artifactType === undefined ? {} : { artifactType }), blobs: [config, ...layers] };
 }
