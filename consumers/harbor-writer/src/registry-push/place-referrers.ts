@@ -32,15 +32,18 @@ const isLeftOut = (error: unknown): boolean => error instanceof PushRefusedError
  * manifest, which would drop someone's signatures), the others as referrers
  * of their subject (the referrers API, else the tag-scheme index). A referrer
  * the registry refuses or fails on does not fail the image, which is pushed
- * already: it is logged and counted. Returns how many are listed, and how
+ * already: it is logged and counted. `held`: digests just seen in the
+ * repository, not looked for again. Returns how many are listed, and how
  * many were left out.
  */
-export async function placeReferrers(push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger): Promise<PlacedReferrers> {
+export async function placeReferrers(
+  push: RegistryPush, target: PushTargetClient, referrers: readonly PushableReferrer[], manifestOf: (digest: string) => Promise<Buffer>, log: Logger, held: ReadonlySet<string> = new Set(),
+): Promise<PlacedReferrers> {
   const placed: PushableReferrer[] = [];
   let refused = 0;
   for (const referrer of referrers) {
     try {
-      if (await push.manifestAt(referrer.digest) === undefined) await push.putManifest(referrer.digest, await manifestOf(referrer.digest), referrer.digest);
+      if (!held.has(referrer.digest) && await push.manifestAt(referrer.digest) === undefined) await push.putManifest(referrer.digest, await manifestOf(referrer.digest), referrer.digest);
       if (referrer.tag !== null && await tagManifest(push, { name: target.name, tags: [referrer.tag] }, referrer.digest, () => manifestOf(referrer.digest), log) === null) continue;
       placed.push(referrer);
     } catch (error) {

@@ -175,7 +175,9 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
           log.warn({ reference, err: error }, 'the image is in the registry; its tag could not be added');
           return null;
         });
-        return result(tag, true, await placeReferrers(push, target, referrers, (digest) => manifestHeld(push, target, digest), log));
+        // everyManifestHeld just saw each one there: only their tags and listings are left to check.
+        const held = new Set(referrers.map((referrer) => referrer.digest));
+        return result(tag, true, await placeReferrers(push, target, referrers, (digest) => manifestHeld(push, target, digest), log, held));
       },
     };
   }
