@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureAptPackage, startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { uploadArchive, uploadOutcome, uploadReference } from '../helpers/gateway.js';
 import { craneBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -27,20 +27,10 @@ interface VersionView {
 
 const metadata = (imageName: string): Record<string, unknown> => ({ imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 });
 
-/** Sends an upload and answers the finished request, with the version when it succeeded. */
-async function outcomeOf(send: () => ReturnType<typeof uploadArchive>): Promise<{ status: string; error?: { code: string; message: string }; version?: VersionView }> {
-  const accepted = await send();
-  expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
-  const request = await finished(USER, accepted.body.requestId);
-  if (request.status !== 'succeeded') return { status: request.status, ...(request.error ? { error: request.error } : {}) };
-  const view = await api<{ versions: VersionView[] }>(USER, `/v1/images/${accepted.body.imageUID}`);
-  return { status: request.status, version: view.body.versions[0]! };
-}
-
 async function stored(send: () => ReturnType<typeof uploadArchive>): Promise<VersionView> {
-  const outcome = await outcomeOf(send);
-  expect(outcome.status, JSON.stringify(outcome.error)).toBe('succeeded');
-  return outcome.version!;
+  const { request, version } = await uploadOutcome<VersionView>(USER, send);
+  expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
+  return version!;
 }
 
 describe('images built without a Docker daemon', () => {
@@ -103,9 +93,9 @@ describe('images built without a Docker daemon', () => {
     execFileSync('tar', ['-C', rootfs, '-cf', layer, 'app'], run);
     const repository = `${registry.address}/team/crane-app`;
     execFileSync(crane, ['append', '--insecure', '--oci-empty-base', '-f', layer, '-t', `${repository}:bare`], run);
-    const bare = await outcomeOf(() => uploadReference(USER, `${repository}:bare`, metadata(`crane-bare-${uniqueSuffix()}`)));
-    expect(bare).toMatchObject({ status: 'failed', error: { code: 'BAD_CONFIG' } });
-    expect(bare.error?.message).toMatch(/names no platform.*crane mutate --set-platform linux\/amd64/);
+    const bare = await uploadOutcome<VersionView>(USER, () => uploadReference(USER, `${repository}:bare`, metadata(`crane-bare-${uniqueSuffix()}`)));
+    expect(bare.request).toMatchObject({ status: 'failed', error: { code: 'BAD_CONFIG' } });
+    expect(bare.request.error?.message).toMatch(/names no platform.*crane mutate --set-platform linux\/amd64/);
 
     execFileSync(crane, ['mutate', '--insecure', `${repository}:bare`, '--set-platform', 'linux/amd64', '--entrypoint', '/app/run', '--exposed-ports', '8080', '-t', `${repository}:1`], run);
     const byReference = await stored(() => uploadReference(USER, `${repository}:1`, metadata(`crane-ref-${uniqueSuffix()}`)));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, finished, uploadArchive, uploadReference } from '../helpers/gateway.js';
+import { api, uploadArchive, uploadOutcome, uploadReference } from '../helpers/gateway.js';
 import { orasBinary, regctlBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -37,14 +37,10 @@ interface VersionView {
 
 /** Uploads (or names) an image and answers its version once the request succeeded. */
 async function succeeded(send: () => ReturnType<typeof uploadArchive>): Promise<{ imageUID: string; version: VersionView }> {
-  const accepted = await send();
-  expect(accepted.status).toBe(202);
-  const request = await finished(USER, accepted.body.requestId);
+  const { imageUID, request, version } = await uploadOutcome<VersionView>(USER, send);
   expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
-  const view = await api<{ versions: VersionView[] }>(USER, `/v1/images/${accepted.body.imageUID}`);
-  const version = view.body.versions[0];
   expect(version?.status).toBe('ready');
-  return { imageUID: accepted.body.imageUID, version: version! };
+  return { imageUID, version: version! };
 }
 
 describe('images made by Jib and ORAS', () => {

@@ -96,3 +96,20 @@ export async function finished(user: string, requestId: string, timeoutMs = 90_0
     throw new Error(`${error instanceof Error ? error.message : String(error)}; last answer: ${last}`, { cause: error });
   }
 }
+
+/** How an upload ended: its request, and the image's first version when it succeeded (shaped as the test reads it). */
+export interface UploadOutcome<V> {
+  readonly imageUID: string;
+  readonly request: RequestView;
+  readonly version?: V;
+}
+
+/** Sends an upload (archive or reference), waits for its request to end, and reads back the version it made. */
+export async function uploadOutcome<V>(user: string, send: () => Promise<ApiAnswer<Accepted>>): Promise<UploadOutcome<V>> {
+  const accepted = await send();
+  if (accepted.status !== 202) throw new Error(`the upload was answered ${accepted.status}: ${JSON.stringify(accepted.body)}`);
+  const request = await finished(user, accepted.body.requestId);
+  if (request.status !== 'succeeded') return { imageUID: accepted.body.imageUID, request };
+  const view = await api<{ versions: V[] }>(user, `/v1/images/${accepted.body.imageUID}`);
+  return { imageUID: accepted.body.imageUID, request, version: view.body.versions[0] };
+}
