@@ -116,9 +116,6 @@ function requestClaims(
     find: (key: readonly string[]) => holder(pool, key),
     async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
-        if (expiresAfterSeconds !== undefined) {
-          await connection.execute(`DELETE FROM ${table} WHERE ${keyMatches} AND created_at < NOW(3) - INTERVAL ? SECOND`, [...key, expiresAfterSeconds]);
-        }
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
         const failedHolder = `(SELECT r.status FROM viewport_requests r WHERE r.request_id = ${table}.request_id) = 'failed'`;
@@ -131,6 +128,14 @@ function requestClaims(
                                    created_at = IF(${failedHolder}, CURRENT_TIMESTAMP(3), created_at),
                                    request_id = IF(${failedHolder}, VALUES(request_id), request_id)`,
           [...key, request.requestId, ...(withDigest ? [digest?.metadataSha256 ?? null, digest?.contentSha256 ?? null] : [])]);
+        if (expiresAfterSeconds !== undefined) {
+          // The upsert holds the row's lock now: an expired holder is replaced under it. (A DELETE before the upsert took
+          // gap locks where no row was, and two concurrent first uploads under one key deadlocked on them.)
+          await connection.execute(
+            `UPDATE ${table} SET ${withDigest ? 'metadata_sha256 = ?, content_sha256 = ?, ' : ''}request_id = ?, created_at = CURRENT_TIMESTAMP(3)
+             WHERE ${keyMatches} AND created_at < NOW(3) - INTERVAL ? SECOND`,
+            [...(withDigest ? [digest?.metadataSha256 ?? null, digest?.contentSha256 ?? null] : []), request.requestId, ...key, expiresAfterSeconds]);
+        }
         const now = await holder(connection, key);
         if (now && now.requestId !== request.requestId) return { held: now, recorded: undefined };
         const ours = { requestId: request.requestId, status: null, imageUID: request.imageUID };
@@ -142,8 +147,15 @@ function requestClaims(
     /** Removes claims past their expiry, a batch at a time; answers how many went. */
     async purgeExpired(): Promise<number> {
       if (expiresAfterSeconds === undefined) return 0;
-      const [result] = await pool.execute<ResultSetHeader>(`DELETE FROM ${table} WHERE created_at < NOW(3) - INTERVAL ? SECOND LIMIT 10000`, [expiresAfterSeconds]);
-      return result.affectedRows;
+      // Found by a plain read, then deleted one by its key (re-checked): a ranged DELETE would lock every row it scans, and
+      // the gaps between, against the uploads claiming keys meanwhile.
+      const [expired] = await pool.query<RowDataPacket[]>(`SELECT ${keyColumns.join(', ')} FROM ${table} WHERE created_at < NOW(3) - INTERVAL ? SECOND LIMIT 1000`, [expiresAfterSeconds]);
+      let purged = 0;
+      for (const row of expired) {
+        const [result] = await pool.execute<ResultSetHeader>(`DELETE FROM ${table} WHERE ${keyMatches} AND created_at < NOW(3) - INTERVAL ? SECOND`, [...keyColumns.map((column) => String(row[column])), expiresAfterSeconds]);
+        purged += result.affectedRows;
+      }
+      return purged;
     },
   };
 }
