@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
-import { firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, sha256Digest } from '../archive/index.js';
+import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, type RegistryClientOptions } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
 const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
 
@@ -20,15 +19,10 @@ const MAX_INDEX_ENTRIES = 64;
 /** Up to this many platforms (and attestations) of an index, each one's referrers are looked for too: five requests each. */
 const MAX_PLATFORM_REFERRER_LOOKUPS = 16;
 
-const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
-const platformed = descriptor.extend({
-  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-});
-const indexShape = z.object({ mediaType: z.string().optional(), manifests: z.array(platformed).min(1) });
-const manifestShape = z.object({ mediaType: z.string().optional(), config: descriptor, layers: z.array(descriptor).min(1) });
-type Descriptor = z.infer<typeof descriptor>;
-type IndexEntry = z.infer<typeof platformed>;
+// The archive's descriptor shape, so a pulled image is read as strictly as an uploaded one.
+const indexShape = z.looseObject({ mediaType: z.string().optional(), manifests: z.array(descriptorShape).min(1) });
+const manifestShape = z.looseObject({ mediaType: z.string().optional(), config: descriptorShape, layers: z.array(descriptorShape).min(1) });
+type IndexEntry = Descriptor;
 type ImageIndex = z.infer<typeof indexShape>;
 type ImageManifest = z.infer<typeof manifestShape>;
 
@@ -61,10 +55,6 @@ interface Resolved {
   readonly manifests: readonly PulledManifest[];
   /** Why an index was not pulled whole, for the validator to pass on (PULL_NOTE). */
   readonly note?: string;
-}
-
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** A manifest's bytes, refused past the size registries themselves keep to. */
@@ -143,7 +133,7 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
   const what = `the entry ${entry.digest} (${platformName(entry)}) of ${asked}`;
   if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry) };
   const bytes = await manifestAt(client, entry.digest);
-  if (sha256(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
+  if (sha256Of(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
   const parsed = parseJson(bytes, `manifest ${entry.digest}`);
   if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry) };
   const manifest = manifestShape.safeParse(parsed);
@@ -167,7 +157,7 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
  */
 async function resolve(client: RegistryClient, target: PullTarget, reference: string, asked: string): Promise<Resolved> {
   const bytes = await manifestAt(client, reference);
-  const digest = sha256(bytes);
+  const digest = sha256Of(bytes);
   if (target.digest && digest !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
   const parsed = parseJson(bytes, 'manifest');
   const index = indexOf(parsed);

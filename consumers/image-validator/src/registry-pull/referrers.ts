@@ -1,18 +1,11 @@
 import { z } from 'zod';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, type RegistryClient } from '@orbit/lib';
-import { MEDIA_TYPES, sha256Digest } from '../archive/json-shapes.js';
+import { artifactShape, descriptorShape, MEDIA_TYPES, type Descriptor } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
 
-const descriptor = z.object({ mediaType: z.string().optional(), digest: sha256Digest, size: z.number().int().nonnegative() }).passthrough();
-const listingShape = z.object({ manifests: z.array(descriptor.extend({ artifactType: z.string().optional() })) });
-const referrerShape = z.object({
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
-  config: descriptor,
-  layers: z.array(descriptor),
-  subject: z.object({ digest: sha256Digest }).optional(),
-});
-type Descriptor = z.infer<typeof descriptor>;
+const listingShape = z.looseObject({ manifests: z.array(descriptorShape) });
+/** What a fetched referrer must hold for its blobs to be pulled: the archive's referrer shape, config and layers required, subject not (cosign's tags name none). */
+const referrerShape = artifactShape.required({ config: true, layers: true }).extend({ subject: descriptorShape.optional() });
 
 /** A referrer fetched from the registry, to be written into the pulled layout's index.json beside the image. */
 export interface PulledReferrer {
