@@ -32,7 +32,7 @@ interface VersionView {
   readonly layers: readonly { digest: string }[];
   readonly imageReference: string;
   readonly validationNotes: readonly string[];
-  readonly referrers?: readonly { digest: string; artifactType: string | null; subject: string; tag?: string }[];
+  readonly referrers?: readonly { digest: string; mediaType?: string; artifactType: string | null; subject: string; sizeBytes?: number; tag?: string }[];
 }
 
 /** Uploads (or names) an image and answers its version once the request succeeded. */
@@ -108,7 +108,10 @@ describe('images made by Jib and ORAS', () => {
     const found = execFileSync(oras, ['discover', '--plain-http', '--format', 'json', version.imageReference], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const sbomDigest = listed.manifests[1]!.digest;
     expect(found).toContain(sbomDigest);
-    expect(version.referrers).toEqual([{ digest: sbomDigest, artifactType: 'application/spdx+json', subject: pushedDigest }]);
+    const sbomManifest = readFileSync(join(layout, 'blobs', 'sha256', sbomDigest.slice(7)));
+    const { config, layers } = JSON.parse(sbomManifest.toString('utf8')) as { config: { size: number }; layers: { size: number }[] };
+    const sbomBytes = [config, ...layers].reduce((total, blob) => total + blob.size, sbomManifest.length);
+    expect(version.referrers).toEqual([{ digest: sbomDigest, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/spdx+json', subject: pushedDigest, sizeBytes: sbomBytes }]);
     const pulledTo = join(work, 'sbom-pulled');
     execFileSync(oras, ['pull', '--plain-http', '-o', pulledTo, `${version.imageReference.split('@')[0]!}@${sbomDigest}`], RUN);
     expect(JSON.parse(readFileSync(join(pulledTo, 'sbom.spdx.json'), 'utf8'))).toEqual({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' });

@@ -52,15 +52,18 @@ describe('planProjection', () => {
   });
 
 
-  it('lists the referrers pushed beside a version (its SBOM, signatures), each with its artifact type and what it is about', () => {
+  it('lists the referrers pushed beside a version (its SBOM, signatures), each with its artifact type, what it is about and what it weighs', () => {
     const uid = newImageUID();
     const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
     const [sbom] = stored.image.referrers ?? [];
     const cosign = { ...sbom!, digest: `sha256:${'7'.repeat(64)}`, artifactType: 'application/vnd.oci.image.config.v1+json', tag: `sha256-${'a'.repeat(64)}.sig` };
     const { plan } = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, referrers: [sbom!, cosign] } })], new Map());
+    // What it weighs at the registry: its manifest and its blobs.
+    const sbomBytes = sbom!.sizeBytes + sbom!.blobs.reduce((total, blob) => total + blob.sizeBytes, 0);
+    expect(sbomBytes).toBeGreaterThan(sbom!.sizeBytes);
     expect(JSON.parse(plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('referrers') ?? 'null')).toEqual([
-      { digest: sbom!.digest, artifactType: 'application/spdx+json', subject: stored.image.manifestDigest },
-      { digest: cosign.digest, artifactType: 'application/vnd.oci.image.config.v1+json', subject: stored.image.manifestDigest, tag: cosign.tag },
+      { digest: sbom!.digest, mediaType: sbom!.mediaType, artifactType: 'application/spdx+json', subject: stored.image.manifestDigest, sizeBytes: sbomBytes },
+      { digest: cosign.digest, mediaType: sbom!.mediaType, artifactType: 'application/vnd.oci.image.config.v1+json', subject: stored.image.manifestDigest, sizeBytes: sbomBytes, tag: cosign.tag },
     ]);
     // None (or an event from before referrers were pushed): the version projects as it always did.
     const none = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, referrers: null } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));

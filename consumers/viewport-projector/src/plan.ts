@@ -127,9 +127,17 @@ export type KnownVersions = ReadonlyMap<string, { readonly status: string; reado
 export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
 
 /** The request ids of the messages, for FinishedRequests. */
-/** What a version's page says of a referrer pushed beside it: enough to find it (`oras discover`, cosign) and tell an SBOM from a signature. */
-export function referrerView(referrer: ImageReferrer): { digest: string; artifactType: string | null; subject: string; tag?: string } {
-  return { digest: referrer.digest, artifactType: referrer.artifactType, subject: referrer.subject, ...(referrer.tag === null ? {} : { tag: referrer.tag }) };
+/**
+ * What a version's page says of a referrer pushed beside it: enough to find
+ * it (`oras discover`, cosign), tell an SBOM from a signature, and see what
+ * it weighs at the registry (its manifest and blobs, as Harbor sizes an accessory).
+ */
+export function referrerView(referrer: ImageReferrer): { digest: string; mediaType: string; artifactType: string | null; subject: string; sizeBytes: number; tag?: string } {
+  const sizeBytes = referrer.blobs.reduce((total, blob) => total + blob.sizeBytes, referrer.sizeBytes);
+  return {
+    digest: referrer.digest, mediaType: referrer.mediaType, artifactType: referrer.artifactType, subject: referrer.subject, sizeBytes,
+    ...(referrer.tag === null ? {} : { tag: referrer.tag }),
+  };
 }
 
 /** The platforms a multi-platform image runs on, as `docker buildx --platform` names them; attestations are no platform. */

@@ -133,6 +133,8 @@ export const VERSION = {
       type: 'array', description: 'OCI 1.1 referrers the uploaded OCI layout held beside the image (SBOMs, signatures, attestations), pushed beside it to its registry: oras discover <imageReference> finds them, cosign finds those with a tag; absent when there were none',
       items: object({
         digest: text('The referrer\'s manifest digest'),
+        mediaType: text('Its manifest\'s media type (application/vnd.oci.image.manifest.v1+json, …)'),
+        sizeBytes: { type: 'integer', format: 'int64', description: 'What it takes at the registry: its manifest and its blobs' },
         artifactType: nullableText('What it is (application/spdx+json, application/vnd.cncf.notary.signature, …): its artifact type, else its config\'s media type'),
         subject: text('The manifest it is about: the image\'s, one of its platforms\', or another referrer\'s (a signature of the SBOM)'),
         tag: text('cosign\'s tag for it (sha256-<hex>.sig, .att, .sbom), when that is how it is found'),
