@@ -6,19 +6,19 @@
  * stored, with the digest the tool gave it.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureAptPackage, startPipeline, stopPipeline } from '@orbit/local-stack';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadArchive, uploadOutcome, uploadReference } from '../helpers/gateway.js';
+import { ensureAptPackage } from '@orbit/local-stack';
+import { describe, expect, it } from 'vitest';
+import { readyUpload, uploadArchive, uploadOutcome, uploadReference } from '../helpers/gateway.js';
 import { craneBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { useWorkbench } from '../helpers/e2e-workbench.js';
 
 const USER = `e2e-builders-${uniqueSuffix()}`;
 
 interface VersionView {
+  readonly status: string;
   readonly digest: string;
   readonly configDigest: string;
   readonly platforms?: readonly string[];
@@ -27,33 +27,17 @@ interface VersionView {
 
 const metadata = (imageName: string): Record<string, unknown> => ({ imageName, imageVersion: 'v1-0-00', imageCategory: 'e2e', port: 8080 });
 
-async function stored(send: () => ReturnType<typeof uploadArchive>): Promise<VersionView> {
-  const { request, version } = await uploadOutcome<VersionView>(USER, send);
-  expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
-  return version!;
-}
+const stored = async (send: () => ReturnType<typeof uploadArchive>): Promise<VersionView> => (await readyUpload<VersionView>(USER, send)).version;
 
 describe('images built without a Docker daemon', () => {
-  let registry: TestRegistry;
-  let work: string;
-  let rootfs: string;
-
-  beforeAll(async () => {
-    await startPipeline(() => undefined);
-    registry = await startRegistry();
-    work = mkdtempSync(join(tmpdir(), 'orbit-builders-'));
-    rootfs = join(work, 'rootfs');
-    mkdirSync(join(rootfs, 'app'), { recursive: true });
-    writeFileSync(join(rootfs, 'app', 'run'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
-  }, 300_000);
-
-  afterAll(async () => {
-    await stopPipeline();
-    await registry?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+  const bench = useWorkbench('builders', ({ work }) => {
+    mkdirSync(join(work, 'rootfs', 'app'), { recursive: true });
+    writeFileSync(join(work, 'rootfs', 'app', 'run'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   });
 
   it('takes what buildah writes: an oci-archive with zstd:chunked layers, a docker-archive, and a two-platform manifest list (Docker v2s2) kept whole', async () => {
+    const { work } = bench;
+    const rootfs = join(work, 'rootfs');
     const [buildah = 'buildah'] = ensureAptPackage('buildah', 'buildah', ['buildah']);
     // Its own storage in the test's folder, with the vfs driver: no daemon, no overlay mounts, nothing left on the machine.
     const storage = ['--root', join(work, 'storage'), '--runroot', join(work, 'run'), '--storage-driver', 'vfs'];
@@ -87,6 +71,8 @@ describe('images built without a Docker daemon', () => {
   }, 300_000);
 
   it('takes what crane assembles from a plain tar on the empty base, in every format crane pull writes and by reference: one image, one config; without a platform it is refused saying how to set one', async () => {
+    const { registry, work } = bench;
+    const rootfs = join(work, 'rootfs');
     const crane = craneBinary();
     const run: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'], cwd: work };
     const layer = join(work, 'layer.tar');

@@ -7,15 +7,14 @@
  * beside it there.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startPipeline, stopPipeline } from '@orbit/local-stack';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, uploadArchive, uploadOutcome, uploadReference } from '../helpers/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { useWorkbench } from '../helpers/e2e-workbench.js';
+import { api, readyUpload, uploadArchive, uploadReference } from '../helpers/gateway.js';
 import { orasBinary, regctlBinary } from '../helpers/image-tools.js';
 import { uniqueSuffix } from '../helpers/index.js';
-import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pullWithSkopeo } from '../helpers/registry.js';
 
 const USER = `e2e-tools-${uniqueSuffix()}`;
 const RUN: ExecFileSyncOptions = { stdio: ['ignore', 'pipe', 'pipe'] };
@@ -35,25 +34,13 @@ interface VersionView {
   readonly referrers?: readonly { digest: string; mediaType?: string; artifactType: string | null; subject: string; sizeBytes?: number; tag?: string }[];
 }
 
-/** Uploads (or names) an image and answers its version once the request succeeded. */
-async function succeeded(send: () => ReturnType<typeof uploadArchive>): Promise<{ imageUID: string; version: VersionView }> {
-  const { imageUID, request, version } = await uploadOutcome<VersionView>(USER, send);
-  expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
-  expect(version?.status).toBe('ready');
-  return { imageUID, version: version! };
-}
+const succeeded = (send: () => ReturnType<typeof uploadArchive>): Promise<{ imageUID: string; version: VersionView }> => readyUpload<VersionView>(USER, send);
 
 describe('images made by Jib and ORAS', () => {
-  let registry: TestRegistry;
-  let work: string;
   let pushed: string;
   let pushedDigest: string;
   let pushedManifest: { config: { digest: string }; layers: { digest: string }[] };
-
-  beforeAll(async () => {
-    await startPipeline(() => undefined);
-    registry = await startRegistry();
-    work = mkdtempSync(join(tmpdir(), 'orbit-jib-'));
+  const bench = useWorkbench('jib', ({ registry, work }) => {
     pushed = `${registry.address}/team/jib-demo:1.0`;
     // One Maven run: the docker-format tar, then the same image pushed (Jib's default: Docker media types).
     execFileSync('mvn', [
@@ -62,15 +49,10 @@ describe('images made by Jib and ORAS', () => {
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     pushedDigest = pullWithSkopeo(pushed);
     pushedManifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${pushed}`], { encoding: 'utf8' })) as typeof pushedManifest;
-  }, 300_000);
-
-  afterAll(async () => {
-    await stopPipeline();
-    await registry?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('takes jib:buildTar\'s archive (config.json, gzip layers named by digest, epoch timestamps): the chart runs it as its user, on its port, from the stack\'s registry', async () => {
+    const { work } = bench;
     const archive = readFileSync(join(work, 'target', 'jib-image.tar'));
     const { imageUID, version } = await succeeded(() => uploadArchive(USER, archive, metadata(`jib-${uniqueSuffix()}`)));
     // The image Jib pushed, config and layers; the manifest is the canonical one for the archive (a docker-format tar holds none).
@@ -89,6 +71,7 @@ describe('images made by Jib and ORAS', () => {
   }, 120_000);
 
   it('takes the image with the SBOM oras attached to it, copied by oras cp -r into an OCI layout: the image is validated and stored, and oras discover finds the SBOM at the stack\'s registry', async () => {
+    const { work } = bench;
     const oras = orasBinary();
     const sbom = join(work, 'sbom.spdx.json');
     writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'jib-demo' }));
@@ -118,6 +101,7 @@ describe('images made by Jib and ORAS', () => {
   }, 240_000);
 
   it('takes what regctl writes: the image with an SBOM and a cosign-style signature (copy --referrers --digest-tags into an OCI layout), both found by regctl at the stack\'s registry (and brought along when the image is named by reference), and an index listing an artifact beside it (index create, image export)', async () => {
+    const { registry, work } = bench;
     const regctl = regctlBinary();
     const host = ['--host', `reg=${registry.address},tls=disabled`];
     const repository = `${registry.address}/team/jib-regctl`;

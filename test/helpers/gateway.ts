@@ -113,3 +113,11 @@ export async function uploadOutcome<V>(user: string, send: () => Promise<ApiAnsw
   const view = await api<{ versions: V[] }>(user, `/v1/images/${accepted.body.imageUID}`);
   return { imageUID: accepted.body.imageUID, request, version: view.body.versions[0] };
 }
+
+/** An upload that must work: its image and its version once ready; throws saying why the request failed, or what its version is. */
+export async function readyUpload<V extends { readonly status?: string }>(user: string, send: () => Promise<ApiAnswer<Accepted>>): Promise<{ imageUID: string; version: V }> {
+  const { imageUID, request, version } = await uploadOutcome<V>(user, send);
+  if (request.status !== 'succeeded') throw new Error(`the request ${request.status}: ${JSON.stringify(request.error)}`);
+  if (version?.status !== 'ready') throw new Error(`the request succeeded but its version is ${JSON.stringify(version)}`);
+  return { imageUID, version };
+}
