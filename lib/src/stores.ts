@@ -69,6 +69,8 @@ export const TABLES = {
   // The design names tables for Development and Testing only; the chain goes on, so do the tables.
   kustomizeStaging: { base: 'k8or-kustomize-1633', environment: 'staging', partitionKey: 'helmChartName' },
   kustomizeProduction: { base: 'k8or-kustomize-1636', environment: 'production', partitionKey: 'helmChartName' },
+  // Not in the design: which registry repository holds each blob, for the harbor-writer's cross-repository mounts to outlive a restart.
+  registryBlobLocations: { base: 'registry-blob-locations', environment: 'development', partitionKey: 'location' },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableKey = keyof typeof TABLES;

@@ -3,6 +3,7 @@ import { bucketNames, createDynamo, createS3, imageBucketOf, registryAccessOf, r
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { harborEnv, pullRegistryOf } from './harbor-env.js';
 import { BlobSources } from './registry-push/blob-sources.js';
+import { DynamoBlobLocations } from './registry-push/dynamo-blob-locations.js';
 import { pushMetrics } from './registry-push/push-metrics.js';
 import { pushIntoTargetRegistry } from './registry-push/push-transferred.js';
 import { storeValidatedImage } from './store-image.js';
@@ -15,15 +16,16 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: harborEnv,
-    createHandler: ({ config, publisher, metrics }) => {
+    createHandler: ({ config, publisher, metrics, logger }) => {
+      const dynamo = createDynamo(config);
       const deps = {
-        s3: createS3(config), dynamo: createDynamo(config), developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT,
+        s3: createS3(config), dynamo, developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT,
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
         ...(config.ORBIT_IMAGE_REGISTRY_PUSH
           ? {
             pushing: {
               prefix: config.ORBIT_IMAGE_REGISTRY, observe: pushMetrics(metrics),
-              access: registryAccessOf(config), blobSources: new BlobSources(),
+              access: registryAccessOf(config), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), logger),
             },
           }
           : {}),

@@ -13,6 +13,7 @@ import {
   runtimeEnv, stderrDestination, tableName,
 } from '@orbit/lib';
 import { BlobSources } from './registry-push/blob-sources.js';
+import { DynamoBlobLocations } from './registry-push/dynamo-blob-locations.js';
 import { checkVersions, placementsOf, repushVersion, storedVersions } from './registry-push/repush.js';
 
 failPlainly('images:push');
@@ -20,11 +21,12 @@ failPlainly('images:push');
 const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]');
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
+const dynamo = createDynamo(config);
 const deps = {
   s3: createS3(config), log,
-  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config), blobSources: new BlobSources() },
+  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), log) },
 };
-const versions = await storedVersions(createDynamo(config), tableName('appImageMetadata', config), values.image);
+const versions = await storedVersions(dynamo, tableName('appImageMetadata', config), values.image);
 const placements = placementsOf(versions, (environment) => imageRegistryOf(environment, config));
 const checks = await checkVersions(placements, deps);
 const missing = checks.filter((check) => check.kind === 'missing');

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PullRefusedError, PushRefusedError, RegistryClient } from '@orbit/lib';
-import { quietLogger } from '../../../../test/helpers/index.js';
+import { createDynamo, PullRefusedError, PushRefusedError, RegistryClient, tableName } from '@orbit/lib';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
 import { BlobSources } from './blob-sources.js';
+import { DynamoBlobLocations } from './dynamo-blob-locations.js';
 import { pushImage, type PushableImage, type PushTargetClient } from './push-image.js';
 
 const ROBOT = { username: 'orbit-pusher', password: 'pushing-secret' };
@@ -235,11 +236,29 @@ describe('pushImage', () => {
     await pullByDigest(second.reference);
     // A hint naming a repository that lacks the blob (removed since): the registry opens an upload instead, and the blob is sent.
     const stale = new BlobSources();
-    for (const layer of summary.layers) stale.remember(registry.address, layer.digest, 'mount/empty');
+    await stale.remember(registry.address, summary.layers.map((layer) => layer.digest), 'mount/empty');
     const third = await pushImage(open(image.ociArchive), summary, target(registry, 'mount/third', '1.0.0', undefined, stale), quietLogger);
     expect(third).toMatchObject({ tagged: true, blobsSent: 3, blobsMounted: 0 });
     await pullByDigest(third.reference);
-    expect(stale.sourceOf(registry.address, summary.layers[0]!.digest, 'elsewhere')).toBe('mount/third');
+    expect((await stale.sourcesOf(registry.address, [summary.layers[0]!.digest], 'elsewhere')).get(summary.layers[0]!.digest)).toBe('mount/third');
+  }, 60_000);
+
+  it('mounts the shared layer after a restart emptied the memory, from where the blob-locations table says it is (a stale record is dropped there too)', async () => {
+    const locations = new DynamoBlobLocations(createDynamo(testConfig), tableName('registryBlobLocations', testConfig));
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const base = `restart/base-${uniqueSuffix()}`;
+    await pushImage(open(image.ociArchive), summary, target(registry, base, '1.0.0', undefined, new BlobSources(locations)), quietLogger);
+    // Another process, or this one restarted: nothing in memory, the table shared.
+    const restarted = new BlobSources(locations);
+    const second = await pushImage(open(sibling.ociArchive), summaryOf('oci-archive', sibling.ociArchive), target(registry, `restart/other-${uniqueSuffix()}`, '1.0.0', undefined, restarted), quietLogger);
+    expect(second).toMatchObject({ tagged: true, blobsSent: 2, blobsMounted: 1 });
+    await pullByDigest(second.reference);
+    // A record naming a repository that lacks the blob: sent as usual (the config and the other layer mount from the first), and the record moves to where it now is.
+    const shared = summary.layers[0]!.digest;
+    await locations.record(registry.address, [shared], 'restart/gone');
+    const third = `restart/third-${uniqueSuffix()}`;
+    expect(await pushImage(open(image.ociArchive), summary, target(registry, third, '1.0.0', undefined, new BlobSources(locations)), quietLogger)).toMatchObject({ blobsSent: 1, blobsMounted: 2 });
+    expect((await locations.find(registry.address, [shared])).get(shared)).toBe(third);
   }, 60_000);
 
   it('sends a mounted blob again when the registry cannot yet say its size (storage behind), and the docker-archive\'s manifest still matches', async () => {

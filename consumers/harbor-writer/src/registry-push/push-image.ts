@@ -167,7 +167,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   const referrers = image.referrers ?? [];
 
   if (await push.manifestAt(pinned) !== undefined && await everyManifestHeld(push, referrers)) {
-    rememberBlobs(target, image);
+    await rememberBlobs(target, image);
     return {
       // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
       commit: async () => {
@@ -188,7 +188,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   const held = missing.size === 0 ? await manifestsFromMountSource(target, image) : undefined;
   const stored = held ?? await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
-  rememberBlobs(target, image);
+  await rememberBlobs(target, image);
   if (!image.index && !stored.has(image.manifestDigest)) {
     stored.set(image.manifestDigest, canonicalDockerManifest(
       { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
@@ -223,12 +223,10 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
 async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, missing: Map<string, number | undefined>): Promise<void> {
   const sources = target.blobSources;
-  if (!sources) return;
-  for (const digest of [...missing.keys()]) {
-    const from = sources.sourceOf(target.registry, digest, target.repository);
-    if (from === undefined) continue;
+  if (!sources || missing.size === 0) return;
+  for (const [digest, from] of await sources.sourcesOf(target.registry, missing.keys(), target.repository)) {
     if (await push.mountBlob(digest, from)) missing.delete(digest);
-    else sources.forget(target.registry, digest, from);
+    else await sources.forget(target.registry, digest, from);
   }
 }
 
@@ -241,7 +239,7 @@ async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, mis
  * then says.
  */
 async function manifestsFromMountSource(target: PushTargetClient, image: PushableImage): Promise<Map<string, Buffer> | undefined> {
-  const from = target.blobSources?.sourceOf(target.registry, image.configDigest, target.repository);
+  const from = (await target.blobSources?.sourcesOf(target.registry, [image.configDigest], target.repository))?.get(image.configDigest);
   if (from === undefined) return undefined;
   const manifests = new Map<string, Buffer>();
   for (const digest of everyManifestOf(image)) {
@@ -258,8 +256,8 @@ async function manifestsFromMountSource(target: PushTargetClient, image: Pushabl
 }
 
 /** Every blob of the image is in the repository now: later pushes of other repositories may mount them from it. */
-function rememberBlobs(target: PushTargetClient, image: PushableImage): void {
-  for (const digest of blobsOf(image).keys()) target.blobSources?.remember(target.registry, digest, target.repository);
+async function rememberBlobs(target: PushTargetClient, image: PushableImage): Promise<void> {
+  await target.blobSources?.remember(target.registry, blobsOf(image).keys(), target.repository);
 }
 
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */

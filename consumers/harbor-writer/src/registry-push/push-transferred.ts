@@ -45,7 +45,7 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   // there and its manifest copied, even after a restart emptied the blob memory.
   const uploaded = pushTargetOf(deps.registryOf('Development'), version.imageName, copied.imageUID, copied.imageVersion);
   if (uploaded && uploaded.registry === client.registry) {
-    for (const digest of blobDigestsOf(version.image)) pushing.blobSources?.remember(uploaded.registry, digest, uploaded.repository);
+    pushing.blobSources?.suggest(uploaded.registry, blobDigestsOf(version.image), uploaded.repository);
   }
   const started = performance.now();
   try {
