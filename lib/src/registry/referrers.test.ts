@@ -12,23 +12,30 @@ const sbom = Buffer.from(JSON.stringify({
   subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: SUBJECT, size: 10 }, annotations: { created: 'today' },
 }));
 
-/** A registry without the referrers API holding `atTag` (if anything) under the tag-scheme tag, and noting what is put there. */
-function registry(atTag?: { body: string; type: string }, referrersStatus = 404): { push: RegistryPush; client: RegistryClient; puts: Buffer[] } {
+/**
+ * A registry without the referrers API holding `atTag` (if anything) under
+ * the tag-scheme tag, noting what is put there; `afterPut` may change what the
+ * tag holds right after a put, as a concurrent writer would.
+ */
+function registry(atTag?: { body: string; type: string }, referrersStatus = 404, afterPut?: (put: number) => string | undefined): { push: RegistryPush; client: RegistryClient; puts: Buffer[]; held: () => unknown } {
   const puts: Buffer[] = [];
+  let held = atTag;
   const client = new RegistryClient({
     registry: 'registry.test', repository: 'team/app', insecure: false,
     fetch: async (input, init) => {
       const url = String(input);
       if (url.includes('/referrers/')) return new Response('not here', { status: referrersStatus });
       if (url.endsWith(`/manifests/${TAG}`) && init?.method === 'PUT') {
-        puts.push(Buffer.from(init.body as Uint8Array));
+        const body = Buffer.from(init.body as Uint8Array);
+        puts.push(body);
+        held = { body: afterPut?.(puts.length) ?? body.toString('utf8'), type: OCI_INDEX_TYPE };
         return new Response(null, { status: 201 });
       }
-      if (url.endsWith(`/manifests/${TAG}`)) return atTag ? new Response(atTag.body, { headers: { 'content-type': atTag.type } }) : new Response(null, { status: 404 });
+      if (url.endsWith(`/manifests/${TAG}`)) return held ? new Response(held.body, { headers: { 'content-type': held.type } }) : new Response(null, { status: 404 });
       return new Response(null, { status: 404 });
     },
   });
-  return { push: new RegistryPush(client, 'registry.test'), client, puts };
+  return { push: new RegistryPush(client, 'registry.test'), client, puts, held: () => (held ? JSON.parse(held.body) as unknown : undefined) };
 }
 
 const put = [{ digest: sha256Of(sbom), manifest: async () => sbom }];
@@ -70,5 +77,18 @@ describe('listReferrers on a registry without the referrers API', () => {
       await expect(listReferrers(push, client, SUBJECT, put)).rejects.toThrow(/names a manifest that is no referrers index/);
       expect(puts).toEqual([]);
     }
+  });
+
+  it('adds its referrer again when a concurrent writer\'s put, made from what it read before, dropped it; and gives up saying so if that never ends', async () => {
+    const other = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'c'.repeat(64)}`, size: 3, artifactType: 'application/vnd.cncf.notary.signature' };
+    const theirs = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [other] });
+    // Right after our first put, the other writer puts the index it built from the empty tag it read: ours is gone.
+    const raced = registry(undefined, 404, (count) => (count === 1 ? theirs : undefined));
+    expect(await listReferrers(raced.push, raced.client, SUBJECT, put)).toBe('tag-scheme');
+    expect(raced.puts).toHaveLength(2);
+    expect(raced.held()).toEqual({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [other, referrerDescriptorOf(sbom)] });
+    const losing = registry(undefined, 404, () => theirs);
+    await expect(listReferrers(losing.push, losing.client, SUBJECT, put)).rejects.toThrow(/rewritten by other writers 4 times in a row/);
+    expect(losing.puts).toHaveLength(4);
   });
 });

@@ -89,6 +89,13 @@ export async function referrersListedAt(push: RegistryPush, client: RegistryClie
 }
 
 /**
+ * Read-add-put rounds of a tag-scheme index before giving up: each put is
+ * read back, and a round is needed again only when another writer's put,
+ * made from what it read before ours, dropped one of ours.
+ */
+const MAX_LISTING_ROUNDS = 4;
+
+/**
  * Makes the `referrers` just put discoverable as referrers of `subject`. A
  * registry that serves the referrers API (OCI 1.1: Harbor 2.8+, Zot, ECR,
  * go-containerregistry) lists them itself from their `subject` field. One that
@@ -96,22 +103,32 @@ export async function referrersListedAt(push: RegistryPush, client: RegistryClie
  * Artifactory) is what the spec's fallback is for: the index tagged
  * `sha256-<subject hex>` lists them, beside whatever other clients listed
  * there before (it is read, added to, and put back; nothing already listed is
- * dropped), and a tag naming anything else is never moved.
+ * dropped), and a tag naming anything else is never moved. The registry has
+ * no conditional put, so the index is read again after each put and the
+ * referrers a concurrent writer's put dropped are added again; that writer,
+ * doing the same, adds back its own.
  */
 export async function listReferrers(push: RegistryPush, client: RegistryClient, subject: string, referrers: readonly PutReferrer[]): Promise<ReferrersListing> {
-  const listing = await listingOf(push, client, subject);
-  if (listing.kind === 'api') return 'referrers-api';
-  const { tag, listed } = listing;
-  if (listed === undefined) throw new PushRefusedError(`the tag ${tag} names a manifest that is no referrers index; it is left as it is`);
-  const known = new Set(listed.map((entry) => entry.digest));
-  const added: ReferrerDescriptor[] = [];
-  for (const referrer of referrers) {
-    if (known.has(referrer.digest)) continue;
-    known.add(referrer.digest);
-    added.push(referrerDescriptorOf(await referrer.manifest()));
+  const descriptors = new Map<string, ReferrerDescriptor>();
+  let changed = false;
+  for (let round = 0; round < MAX_LISTING_ROUNDS; round += 1) {
+    const listing = await listingOf(push, client, subject);
+    if (listing.kind === 'api') return 'referrers-api';
+    const { tag, listed } = listing;
+    if (listed === undefined) throw new PushRefusedError(`the tag ${tag} names a manifest that is no referrers index; it is left as it is`);
+    const known = new Set(listed.map((entry) => entry.digest));
+    const added: ReferrerDescriptor[] = [];
+    for (const referrer of referrers) {
+      if (known.has(referrer.digest)) continue;
+      known.add(referrer.digest);
+      const descriptor = descriptors.get(referrer.digest) ?? referrerDescriptorOf(await referrer.manifest());
+      descriptors.set(referrer.digest, descriptor);
+      added.push(descriptor);
+    }
+    if (added.length === 0) return changed ? 'tag-scheme' : 'tag-scheme-unchanged';
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [...listed, ...added] }));
+    await push.putManifest(tag, index, sha256Of(index));
+    changed = true;
   }
-  if (added.length === 0) return 'tag-scheme-unchanged';
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [...listed, ...added] }));
-  await push.putManifest(tag, index, sha256Of(index));
-  return 'tag-scheme';
+  throw new PushRefusedError(`the referrers index ${referrersTagOf(subject)} was rewritten by other writers ${MAX_LISTING_ROUNDS} times in a row, each time without the referrers put here; images:push lists them again later`);
 }

@@ -126,6 +126,35 @@ it('never moves the sha256-<hex> tag off a manifest that is no referrers index (
   }
 }, 120_000);
 
+it('lists its referrer again when another client\'s put of the tag-scheme index, built from what it read before, dropped it (docker-registry 2.8 has no conditional put)', async () => {
+  const registry = await startRegistry();
+  try {
+    const tag = summary.manifestDigest.replace(':', '-');
+    const ours = referrerOf('application/spdx+json', 'ours', imageManifest);
+    const theirs = referrerOf('application/vnd.cncf.notary.signature', 'theirs', imageManifest);
+    const file = await archiveWith('raced.tar', [ours, theirs]);
+    // Their signature is in the repository; their index, which they built from the empty tag they read, lands right after ours.
+    const theirIndex = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: theirs.referrer.digest, size: theirs.manifest.length }] });
+    let raced = false;
+    const racing: typeof fetch = async (input, init) => {
+      const answer = await fetch(input, init);
+      if (!raced && init?.method === 'PUT' && String(input).endsWith(`/manifests/${tag}`)) {
+        raced = true;
+        expect((await fetch(String(input), { method: 'PUT', headers: { 'content-type': OCI_INDEX }, body: theirIndex })).status).toBe(201);
+      }
+      return answer;
+    };
+    await pushImage(async () => createReadStream(file), { ...summary, referrers: [theirs.referrer] }, target(registry, 'orbit/raced'), quietLogger);
+    const client = new RegistryClient({ registry: registry.address, repository: 'orbit/raced', insecure: true, actions: ['pull', 'push'], fetch: racing });
+    const pushed = await pushImage(async () => createReadStream(file), { ...summary, referrers: [ours.referrer] }, { ...target(registry, 'orbit/raced'), client }, quietLogger);
+    expect(raced).toBe(true);
+    expect(pushed).toMatchObject({ referrers: 1, referrersRefused: 0 });
+    expect(listed((await get(registry, `orbit/raced/manifests/${tag}`)).body).map((entry) => entry.digest).sort()).toEqual([ours.referrer.digest, theirs.referrer.digest].sort());
+  } finally {
+    await registry.stop();
+  }
+}, 120_000);
+
 it('pushes the image and its other referrers when the registry refuses one (docker-registry 2.8 takes no OCI 1.1-rc artifact manifest), and says so', async () => {
   const registry = await startRegistry();
   try {

@@ -15,7 +15,7 @@ describe('provisioning against the real stack', () => {
     expect(changedSomething(second), JSON.stringify(second.filter((step) => step.action !== 'found'))).toBe(false);
     expect(second.filter((step) => step.kind === 'topic')).toHaveLength(20);
     expect(second.filter((step) => step.kind === 'schema')).toHaveLength(10);
-    expect(second.filter((step) => step.kind === 'table')).toHaveLength(9);
+    expect(second.filter((step) => step.kind === 'table')).toHaveLength(10);
     expect(second.filter((step) => step.kind === 'bucket')).toHaveLength(6);
   });
 
