@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL } from '../helpers/gateway.js';
-import { deployedImage, withHelm } from '../helpers/helm.js';
+import { deployedImage, kustomizeBuilt, withHelm } from '../helpers/helm.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { uniqueSuffix, waitFor } from '../helpers/index.js';
 import { pullWithSkopeo } from '../helpers/registry.js';
@@ -60,6 +60,13 @@ async function uploadAndTransfer(name: string): Promise<{ imageUID: string; uplo
   return { imageUID, uploaded: await pinnedIn(imageUID, 'Development') };
 }
 
+/** The image Testing's (or another environment's) Kustomize overlay deploys, as kustomize builds the tree the gateway serves. */
+const kustomizeDeploys = async (imageUID: string, environment: string): Promise<string> => {
+  type Built = { kind?: string; spec?: { template?: { spec?: { containers?: { image?: string }[] } } } };
+  const objects = await kustomizeBuilt(GATEWAY_URL, tokenFor(USER, []), `/v1/images/${imageUID}/versions/${VERSION}`, environment) as Built[];
+  return objects.find((object) => object.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.image ?? '';
+};
+
 /** The image a chart from an owner's Helm repository of an environment deploys, as helm pulls and renders it. */
 const helmDeploys = (environment: string, chartName: string): Promise<string> => withHelm((helm, home) => {
   helm('repo', 'add', 'orbit', `${GATEWAY_URL}/helm/${environment}/${encodeURIComponent(USER)}`, '--username', 'helm', '--password', tokenFor(USER, []));
@@ -104,6 +111,8 @@ describe('an environment with a registry of its own', () => {
     const digest = earlier.uploaded.slice(earlier.uploaded.indexOf('@') + 1);
     expect(moved).toBe(`${TESTING_REGISTRY}/${earlier.uploaded.slice(UPLOAD_REGISTRY.length + 1)}`);
     expect(pullWithSkopeo(moved)).toBe(digest);
+    // Its Kustomize overlay was written before Testing had a registry: served, it pulls from there too.
+    expect(await kustomizeDeploys(earlier.imageUID, 'Testing')).toBe(moved);
     await waitFor(async () => /0 need repair/.test(reconcile(earlier.imageUID)), { timeoutMs: 60_000, what: 'the promotion to carry the chart packaged for Testing' });
   }, 300_000);
 
@@ -126,6 +135,9 @@ describe('an environment with a registry of its own', () => {
     // helm, from each environment's repository: Testing's chart deploys Testing's copy, Development's the upload.
     expect(await helmDeploys('Testing', version?.chartName ?? '')).toBe(promoted);
     expect(await helmDeploys('Development', version?.chartName ?? '')).toBe(uploaded);
+    // kustomize, from the tree each environment serves: the same images.
+    expect(await kustomizeDeploys(imageUID, 'Testing')).toBe(promoted);
+    expect(await kustomizeDeploys(imageUID, 'Development')).toBe(uploaded);
     // The same from the OCI artifacts: the upload's chart beside the upload, Testing's in Testing's registry.
     expect(version?.promotions['Testing']?.chartTag).toBe(`${TESTING_REGISTRY}/charts/${version?.chartName ?? ''}:1.0.0`);
     expect(await ociChartDeploys(version?.promotions['Testing']?.chartTag ?? '')).toBe(promoted);

@@ -17,11 +17,11 @@ import {
   archiveOf, blobEntry, buildImage as buildSyntheticImage, configJson, json, ociEntries, sha256, type TarEntry,
 } from '../../consumers/image-validator/test-fixtures/images.js';
 import { gzipBombBlob } from '../../consumers/image-validator/test-fixtures/big-stream.js';
-import { api, finished, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
+import { api, finished, GATEWAY_URL, tokenFor, uploadArchive, uploadReference, type RequestView } from '../helpers/gateway.js';
 import { buildImage, buildMultiPlatformImage, tarEntries, type BuiltImage } from '../helpers/images.js';
 import { testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { messagesWithKeys } from '../helpers/kafka-scan.js';
-import { deployedImage, withHelm } from '../helpers/helm.js';
+import { deployedImage, kustomizeBuilt, withHelm } from '../helpers/helm.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const USER = `e2e-${uniqueSuffix()}`;
@@ -118,6 +118,10 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   const pinned = rendered.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
   expect(pinned).toBe(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${String(entry?.['chartName'])}@${String(entry?.['digest'])}`);
   expect(pullWithSkopeo(pinned)).toBe(entry?.['digest']);
+  // The Kustomize tree the gateway serves builds, with kustomize itself, into those very manifests.
+  const byName = (objects: readonly Record<string, unknown>[]) => new Map(objects.map((object) => [`${String(object['kind'])}/${String((object['metadata'] as { name?: string } | undefined)?.name)}`, object]));
+  const built = await kustomizeBuilt(GATEWAY_URL, tokenFor(USER), `/v1/images/${upload.imageUID}/versions/${version}`, 'Development');
+  expect(byName(built)).toEqual(byName(rendered.body.items as unknown as Record<string, unknown>[]));
   // ViewPort says where to pull it, as the chart does.
   expect(entry).toMatchObject({ imageReference: pinned, imageTag: `${pinned.slice(0, pinned.indexOf('@'))}:${version}` });
   expect(pullWithSkopeo(`${pinned.slice(0, pinned.indexOf('@'))}:${version}`)).toBe(entry?.['digest']);

@@ -65,7 +65,7 @@ runMain(async () => {
     versionStored: mysqlVersionStored(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
-    deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config)),
+    deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),
     publish: {
       uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),

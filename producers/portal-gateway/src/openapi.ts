@@ -161,6 +161,11 @@ export const IMAGE_VIEW = object({
   versions: { type: 'array', items: VERSION },
 }, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
 
+export const KUSTOMIZE_ARCHIVE = {
+  description: 'application/gzip: a tar of <chart name>/base/ (kustomization.yaml and one file per object) and <chart name>/overlays/<environment>/kustomization.yaml (namespace, environment label, replica bounds, resources; the image renamed to the environment\'s own registry when it has one)',
+  type: 'string', format: 'binary',
+};
+
 export const MANIFEST_LIST = {
   ...object({
     apiVersion: { type: 'string', enum: ['v1'] },

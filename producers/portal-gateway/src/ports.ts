@@ -236,4 +236,16 @@ export interface DeployableStore {
   manifests(environment: EnvironmentName, helmChartName: string): Promise<readonly unknown[] | undefined>;
   /** A presigned GET of the object at its version, served as an attachment named `fileName`. */
   downloadUrl(object: StoredObjectRef, fileName: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
+  /**
+   * The Kustomize base and the environment's overlay the chart-generator wrote
+   * for a chart (path -> text), and where the environment's manifests pin the
+   * image when it has a registry of its own; undefined when either row is missing.
+   */
+  kustomization(environment: EnvironmentName, helmChartName: string): Promise<KustomizeFiles | undefined>;
+}
+
+export interface KustomizeFiles {
+  readonly files: ReadonlyMap<string, string>;
+  /** The environment row's `imageReference`: set when it pulls from a registry of its own. */
+  readonly imageReference: string | null;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { parseAllDocuments } from 'yaml';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
@@ -14,6 +16,11 @@ const chart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/bill
 /** Testing pulls from a registry of its own here: its promotion packaged a chart pulling from there. */
 const testingChart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-00/testing/billing-api-1.0.0.tgz`, versionId: 'ct-v' };
 
+const UPLOAD_REPOSITORY = 'registry.dev:5000/orbit/billing-api';
+/** Testing's own registry, which its overlay (written before Testing had it) does not name yet. */
+const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
+const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
+
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
 function harness() {
   const image: ImageView = {
@@ -21,6 +28,7 @@ function harness() {
     versions: [
       {
         imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', chartSha256: 'ab'.repeat(32),
+        imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`,
         promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, chartSha256: 'cd'.repeat(32) }, Staging: { s3Location: stagingCopy } },
       },
       { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` } },
@@ -30,6 +38,12 @@ function harness() {
   const deployables: DeployableStore = {
     manifests: async (environment, helmChartName) => (helmChartName === `${UID}-v1-0-00`
       ? [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'billing-api', namespace: `orbit-${environment.toLowerCase()}`, labels: { environment, 'on': 'yes' } } }]
+      : undefined),
+    kustomization: async (environment, helmChartName) => (helmChartName === `${UID}-v1-0-00`
+      ? {
+        files: new Map([['base/kustomization.yaml', 'resources:\n  - service.yaml\n'], ['base/service.yaml', 'kind: Service\n'], [`overlays/${environment.toLowerCase()}/kustomization.yaml`, overlayOf(environment)]]),
+        imageReference: environment === 'Testing' ? `${TESTING_REPOSITORY}@sha256:${'e'.repeat(64)}` : null,
+      }
       : undefined),
     downloadUrl: async (object, fileName) => {
       links.push({ object, fileName });
@@ -103,6 +117,45 @@ describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
     expect(unknown.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'querystring.environment' }] });
     expect((await get('v1-0-00/manifests?environment=Production')).statusCode).toBe(404);
     expect((await get('v9-0-00/manifests')).statusCode).toBe(404);
+  });
+});
+
+describe('GET /v1/images/{uid}/versions/{version}/kustomize', () => {
+  async function filesOf(body: Buffer): Promise<Map<string, string>> {
+    const files = new Map<string, string>();
+    const extract = tar.extract();
+    const read = (async () => {
+      for await (const entry of extract) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        files.set(entry.header.name, Buffer.concat(chunks).toString('utf8'));
+      }
+    })();
+    extract.end(gunzipSync(body));
+    await read;
+    return files;
+  }
+
+  it('answers the base and the environment\'s overlay as a .tar.gz under the chart\'s name, the overlay pulling from where that environment\'s manifests pin the image', async () => {
+    const { get } = harness();
+    const testing = await get('v1-0-00/kustomize?environment=Testing');
+    expect(testing.statusCode).toBe(200);
+    expect(testing.headers['content-type']).toBe('application/gzip');
+    expect(testing.headers['content-disposition']).toBe('attachment; filename="billing-api-v1-0-00-testing-kustomize.tar.gz"');
+    const files = await filesOf(testing.rawPayload);
+    expect([...files.keys()]).toEqual(['billing-api/base/kustomization.yaml', 'billing-api/base/service.yaml', 'billing-api/overlays/testing/kustomization.yaml']);
+    expect(parse(files.get('billing-api/overlays/testing/kustomization.yaml')!)).toEqual({ ...parse(overlayOf('Testing')) as object, images: [{ name: UPLOAD_REPOSITORY, newName: TESTING_REPOSITORY }] });
+    // Development pulls from where the upload was pushed: its overlay as written.
+    const development = await filesOf((await get('v1-0-00/kustomize')).rawPayload);
+    expect(development.get('billing-api/overlays/development/kustomization.yaml')).toBe(overlayOf('Development'));
+  });
+
+  it('404s an environment the version is not in or the caller may not read, and a version without a chart', async () => {
+    const { get } = harness();
+    expect((await get('v1-0-00/kustomize?environment=Production')).statusCode).toBe(404);
+    expect((await get('v1-0-00/kustomize?environment=Testing', { user: 'intruder' })).statusCode).toBe(404);
+    expect((await get('v2-0-00/kustomize')).statusCode).toBe(404);
+    expect((await get('v1-0-00/kustomize?environment=Prod')).statusCode).toBe(400);
   });
 });
 

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { errors, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
+import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
+import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
 import { chartIn, copyIn } from '../version-objects.js';
@@ -40,8 +41,8 @@ export function manifestsAs(manifests: readonly unknown[], accept: string | unde
 }
 
 /**
- * GET /v1/images/{uid}/versions/{version}, and its /manifests, /archive and
- * /chart: a version, and what an environment deploys of it. Manifests are that environment's
+ * GET /v1/images/{uid}/versions/{version}, and its /manifests, /kustomize,
+ * /archive and /chart: a version, and what an environment deploys of it. Manifests are that environment's
  * (its kustomize table: its namespace, labels, replica bounds); the archive
  * is the environment's own copy, at the S3 version its promotion made; the
  * chart is the one packaged for the version, or for the environment when it
@@ -96,6 +97,28 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       if (!manifests) throw notFound(`manifests of version ${imageVersion} of image ${image.imageUID} in ${environment} (run transfers:reconcile)`);
       const answer = manifestsAs(manifests, request.headers.accept);
       return reply.type(answer.type).header('vary', 'accept').send(answer.body);
+    });
+
+    app.get('/v1/images/:uid/versions/:version/kustomize', {
+      schema: {
+        operationId: 'downloadKustomization', tags: ['images'], params: VERSION_PARAMS, querystring: ENVIRONMENT_QUERY,
+        summary: 'The Kustomize base and an environment\'s overlay of a version, as a .tar.gz: curl … | tar xz, then kubectl apply -k <chart name>/overlays/<environment> (what /manifests answers, built by kustomize)',
+        response: { 200: KUSTOMIZE_ARCHIVE, ...errors(400, 401, 404) },
+      },
+    }, async (request: VersionRequest, reply) => {
+      const { image, version, imageVersion, environment } = await environmentOf(request);
+      const helmChartName = helmChartNameOf(image.imageUID, imageVersion);
+      const tree = await deps.deployables.kustomization(environment, helmChartName);
+      if (!tree) throw notFound(`the Kustomize tree of version ${imageVersion} of image ${image.imageUID} in ${environment} (run transfers:reconcile)`);
+      const overlay = overlayPathOf(environment);
+      const written = tree.files.get(overlay);
+      if (written === undefined) throw new StoredJsonError(`the Kustomize tree of ${helmChartName} holds no ${overlay}`);
+      const uploadPin = typeof version['imageReference'] === 'string' ? version['imageReference'] : null;
+      const files = new Map([...tree.files, [overlay, overlayPulling(written, uploadPin, tree.imageReference)]]);
+      const folder = typeof version['chartName'] === 'string' ? version['chartName'] : helmChartName;
+      return reply.type('application/gzip').header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="${folder}-${imageVersion}-${environment.toLowerCase()}-kustomize.tar.gz"`)
+        .send(await tarGzOf(folder, files));
     });
 
     app.get('/v1/images/:uid/versions/:version/archive', {

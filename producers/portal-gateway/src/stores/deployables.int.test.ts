@@ -8,7 +8,7 @@ import { awsDeployables } from './deployables.js';
 
 const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
-const deployables = awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), testConfig), 60);
+const deployables = awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), testConfig), tableName('baseKustomize', testConfig), 60);
 const manifests = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-env', namespace: 'orbit-testing', labels: { environment: 'Testing' } }, data: {} }];
 
 async function chartRow(helmChartName: string, field: Record<string, unknown>): Promise<void> {
@@ -36,6 +36,27 @@ describe('what an environment holds, read from DynamoDB Local and MinIO', () => 
     await chartRow(tampered, { location, sha256: 'f'.repeat(64) });
     await expect(deployables.manifests('Testing', tampered)).rejects.toBeInstanceOf(StoredJsonError);
     expect(await deployables.manifests('Testing', `${newImageUID()}-v1-0-00`)).toBeUndefined();
+  });
+
+  it('reads an environment\'s Kustomize tree from the base row (inline, or in the chart bucket) with where that environment pins the image', async () => {
+    const tree = { 'base/kustomization.yaml': 'resources: []\n', 'overlays/testing/kustomization.yaml': 'resources:\n  - ../../base\n' };
+    const files = JSON.stringify({ Development: { 'base/kustomization.yaml': 'resources: []\n' }, Testing: tree });
+    const pinned = `harbor.test/orbit-testing/web@sha256:${'e'.repeat(64)}`;
+    const inline = `${newImageUID()}-v1-0-00`;
+    await dynamo.send(new PutCommand({ TableName: tableName('baseKustomize', testConfig), Item: { helmChartName: inline, files: { inline: files } } }));
+    expect(await deployables.kustomization('Testing', inline)).toBeUndefined();
+    await dynamo.send(new PutCommand({ TableName: tableName('kustomizeTesting', testConfig), Item: { helmChartName: inline, environment: 'Testing', imageReference: pinned, manifests: { inline: '[]' } } }));
+    expect(await deployables.kustomization('Testing', inline)).toEqual({ files: new Map(Object.entries(tree)), imageReference: pinned });
+
+    const kept = `${newImageUID()}-v1-0-00`;
+    const text = Buffer.from(files);
+    const location = await putChartObject(`${kept}/kustomize.json`, text);
+    await dynamo.send(new PutCommand({ TableName: tableName('baseKustomize', testConfig), Item: { helmChartName: kept, files: { location, sha256: createHash('sha256').update(text).digest('hex') } } }));
+    await dynamo.send(new PutCommand({ TableName: tableName('kustomizeDevelopment', testConfig), Item: { helmChartName: kept, environment: 'Development', manifests: { inline: '[]' } } }));
+    expect(await deployables.kustomization('Development', kept)).toEqual({ files: new Map([['base/kustomization.yaml', 'resources: []\n']]), imageReference: null });
+    await dynamo.send(new PutCommand({ TableName: tableName('kustomizeTesting', testConfig), Item: { helmChartName: kept, environment: 'Testing', manifests: { inline: '[]' } } }));
+    await dynamo.send(new PutCommand({ TableName: tableName('baseKustomize', testConfig), Item: { helmChartName: kept, files: { inline: JSON.stringify({ Development: {} }) } } }));
+    await expect(deployables.kustomization('Testing', kept)).rejects.toBeInstanceOf(StoredJsonError);
   });
 
   it('signs a GET of the object at its version, downloaded as the file name given', async () => {

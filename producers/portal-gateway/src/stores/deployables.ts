@@ -2,18 +2,26 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectBytes, readStoredJson, StoredJsonError, type EnvironmentName } from '@orbit/lib';
+import { z } from 'zod';
 import type { DeployableStore } from '../ports.js';
+
+/** The base row's `files`: per environment, its tree (the base and its overlay), path -> text. */
+const kustomizeFilesShape = z.record(z.string(), z.record(z.string(), z.string()));
 
 /**
  * Manifests from the environments' kustomize tables (inline, or in the chart
- * bucket when too big for a row) and presigned GETs of stored objects. A
+ * bucket when too big for a row), Kustomize trees from the base table, and
+ * presigned GETs of stored objects. A
  * link lives `presignSeconds`: long enough to start a multi-GiB download,
  * short enough that a leaked one soon stops working.
  */
-export function awsDeployables(s3: S3Client, dynamo: DynamoDBDocumentClient, tableOf: (environment: EnvironmentName) => string, presignSeconds = 900): DeployableStore {
+export function awsDeployables(
+  s3: S3Client, dynamo: DynamoDBDocumentClient, tableOf: (environment: EnvironmentName) => string, baseTable: string, presignSeconds = 900,
+): DeployableStore {
+  const rowOf = async (table: string, helmChartName: string) => (await dynamo.send(new GetCommand({ TableName: table, Key: { helmChartName }, ConsistentRead: true }))).Item;
   return {
     async manifests(environment, helmChartName) {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: tableOf(environment), Key: { helmChartName }, ConsistentRead: true }));
+      const Item = await rowOf(tableOf(environment), helmChartName);
       if (!Item) return undefined;
       const manifests = await readStoredJson(Item['manifests'], objectBytes(s3));
       if (!Array.isArray(manifests)) throw new StoredJsonError(`the manifests of ${helmChartName} in ${tableOf(environment)} are not a JSON array`);
@@ -25,6 +33,15 @@ export function awsDeployables(s3: S3Client, dynamo: DynamoDBDocumentClient, tab
         ResponseContentDisposition: `attachment; filename="${fileName}"`,
       });
       return { url: await getSignedUrl(s3, command, { expiresIn: presignSeconds }), expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString() };
+    },
+    async kustomization(environment, helmChartName) {
+      const [base, row] = await Promise.all([rowOf(baseTable, helmChartName), rowOf(tableOf(environment), helmChartName)]);
+      if (!base || !row) return undefined;
+      const parsed = kustomizeFilesShape.safeParse(await readStoredJson(base['files'], objectBytes(s3)));
+      const files = parsed.success ? parsed.data[environment] : undefined;
+      if (!files) throw new StoredJsonError(`the Kustomize files of ${helmChartName} in ${baseTable} hold no ${environment} tree`);
+      const imageReference = row['imageReference'];
+      return { files: new Map(Object.entries(files)), imageReference: typeof imageReference === 'string' ? imageReference : null };
     },
   };
 }
