@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { parseImageReference } from '../image-reference.js';
 import type { Credentials } from './auth.js';
+import { AuthFileCredentials, combinedCredentials, problemOf, type CredentialLookup } from './auth-file.js';
 
 /** How Orbit reaches registries: which speak plain HTTP, and the credentials for each. */
 export interface RegistryAccess {
   /** Registries (host[:port]) spoken to over plain HTTP. */
   readonly insecure: ReadonlySet<string>;
-  readonly credentials: ReadonlyMap<string, Credentials>;
+  readonly credentials: CredentialLookup;
 }
 
 /**
@@ -36,6 +37,16 @@ export const registryAccessEnv = {
   ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
   /** Credentials per registry as JSON; secret, never logged. */
   ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
+  /** A Docker config.json (a mounted dockerconfigjson Secret), read again when it changes; its credentials win over ORBIT_REGISTRY_CREDENTIALS'. */
+  ORBIT_REGISTRY_AUTH_FILE: z.string().optional().transform((path, context) => {
+    if (path === undefined || path.trim() === '') return undefined;
+    try {
+      return new AuthFileCredentials(path);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: `must name a readable Docker config.json ({"auths":{"registry.example.com":{"auth":"<base64 user:password>"}}}): ${problemOf(error)}` });
+      return z.NEVER;
+    }
+  }),
 };
 
 /** True when `prefix/<name>` is a repository in a named registry (`registry.example.com/orbit`, `localhost:5000`). */
@@ -52,6 +63,8 @@ export const imageRegistryEnv = {
 };
 
 /** The RegistryAccess the variables of registryAccessEnv describe. */
-export function registryAccessOf(config: { readonly ORBIT_INSECURE_REGISTRIES: ReadonlySet<string>; readonly ORBIT_REGISTRY_CREDENTIALS: ReadonlyMap<string, Credentials> }): RegistryAccess {
-  return { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: config.ORBIT_REGISTRY_CREDENTIALS };
+export function registryAccessOf(config: {
+  readonly ORBIT_INSECURE_REGISTRIES: ReadonlySet<string>; readonly ORBIT_REGISTRY_CREDENTIALS: ReadonlyMap<string, Credentials>; readonly ORBIT_REGISTRY_AUTH_FILE?: CredentialLookup | undefined;
+}): RegistryAccess {
+  return { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: combinedCredentials(config.ORBIT_REGISTRY_CREDENTIALS, config.ORBIT_REGISTRY_AUTH_FILE) };
 }

@@ -26,7 +26,7 @@ export function distributionAddress(registry: string, repository: string): Distr
 }
 
 /** Credentials configured under the name the user wrote, else under any other name of the same registry. */
-export function credentialsFor<C>(registry: string, credentials: ReadonlyMap<string, C>): C | undefined {
+export function credentialsFor<C>(registry: string, credentials: { get(registry: string): C | undefined }): C | undefined {
   const written = credentials.get(registry);
   if (written !== undefined || !isDockerHub(registry)) return written;
   for (const name of DOCKER_HUB_NAMES) {

@@ -1,11 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamo, PullRefusedError, PushRefusedError, RegistryClient, tableName } from '@orbit/lib';
+import { AuthFileCredentials, createDynamo, PullRefusedError, pushClientOf, PushRefusedError, RegistryClient, registryAccessOf, tableName } from '@orbit/lib';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
@@ -210,6 +210,21 @@ describe('pushImage', () => {
     const pushed = await pushImage(open(image.dockerArchive), summary, target(guarded, 'orbit/app', '1.0.0', ROBOT), quietLogger);
     expect(pushed.tagged).toBe(true);
     execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${pushed.reference}`]);
+  }, 60_000);
+
+  it('takes its credentials from a Docker config.json (a mounted dockerconfigjson Secret), and a password rotated in that file works without a restart', async () => {
+    const summary = summaryOf('docker-archive', image.dockerArchive);
+    const authFile = join(image.dir, `auth-${uniqueSuffix()}.json`);
+    const dockerConfig = (password: string): string => JSON.stringify({ auths: { [`http://${guarded.address}`]: { auth: Buffer.from(`${ROBOT.username}:${password}`).toString('base64') } } });
+    writeFileSync(authFile, dockerConfig('expired-password'));
+    const access = registryAccessOf({ ORBIT_INSECURE_REGISTRIES: new Set(), ORBIT_REGISTRY_CREDENTIALS: new Map(), ORBIT_REGISTRY_AUTH_FILE: new AuthFileCredentials(authFile) });
+    const repository = { registry: guarded.address, repository: 'orbit/rotated', name: `${guarded.address}/orbit/rotated`, host: guarded.address, tags: ['1.0.0'] };
+    const pushTo = () => ({ ...repository, client: pushClientOf(repository, access) });
+    await expect(pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).rejects.toBeInstanceOf(PushRefusedError);
+    // What the CronJob refreshing the Secret does: the file is replaced.
+    writeFileSync(`${authFile}.new`, dockerConfig(ROBOT.password));
+    renameSync(`${authFile}.new`, authFile);
+    expect(await pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).toMatchObject({ tagged: true, alreadyThere: false });
   }, 60_000);
 
   it('pushes through a token service (Bearer, as Docker Hub, GHCR and Harbor): a pull,push token with its credentials; anonymous, only a pull token, and refused', async () => {

@@ -1,0 +1,74 @@
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readConfig } from '../config.js';
+import { registryAccessEnv, registryAccessOf } from './access.js';
+import { AuthFileCredentials, parseDockerConfig } from './auth-file.js';
+import { credentialsFor } from './docker-hub.js';
+
+const basic = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
+const folders: string[] = [];
+function fileWith(text: string): string {
+  const folder = mkdtempSync(join(tmpdir(), 'orbit-auth-'));
+  folders.push(folder);
+  const path = join(folder, 'config.json');
+  writeFileSync(path, text);
+  return path;
+}
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+describe('parseDockerConfig', () => {
+  it('reads what docker login, podman login and a dockerconfigjson Secret hold: auth, or username and password, under a host or a URL', () => {
+    const config = JSON.stringify({
+      auths: {
+        'https://index.docker.io/v1/': { auth: basic('hubuser', 'hub:pass') },
+        '123456789012.dkr.ecr.eu-west-1.amazonaws.com': { auth: basic('AWS', 'ecr-token') },
+        'Harbor.Example.com:8443/project': { username: 'robot$ci', password: 'secret' },
+        'ghcr.io': { identitytoken: 'oauth-refresh-token' },
+      },
+      credsStore: 'desktop',
+    });
+    expect(parseDockerConfig(config)).toEqual(new Map([
+      ['index.docker.io', { username: 'hubuser', password: 'hub:pass' }],
+      ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', { username: 'AWS', password: 'ecr-token' }],
+      ['harbor.example.com:8443', { username: 'robot$ci', password: 'secret' }],
+    ]));
+    // Docker Hub by any of its names, as the pull and push look it up.
+    expect(credentialsFor('docker.io', parseDockerConfig(config))).toEqual({ username: 'hubuser', password: 'hub:pass' });
+  });
+
+  it('refuses an auth that is no user:password, and a file that is no JSON object', () => {
+    expect(() => parseDockerConfig(JSON.stringify({ auths: { 'r.example': { auth: basic('', 'x').slice(1) } } }))).toThrow(/not base64 of user:password/);
+    expect(() => parseDockerConfig('{"auths": [')).toThrow();
+  });
+});
+
+describe('AuthFileCredentials', () => {
+  it('reads the file again once it changes (a Secret refreshed in place), and keeps the last good credentials when the new file is broken', () => {
+    const path = fileWith(JSON.stringify({ auths: { 'r.example': { auth: basic('u', 'first') } } }));
+    const credentials = new AuthFileCredentials(path);
+    expect(credentials.get('r.example')).toEqual({ username: 'u', password: 'first' });
+    writeFileSync(`${path}.new`, JSON.stringify({ auths: { 'r.example': { auth: basic('u', 'second') } } }));
+    renameSync(`${path}.new`, path);
+    expect(credentials.get('R.example')).toEqual({ username: 'u', password: 'second' });
+    writeFileSync(path, '{"auths": {');
+    expect(credentials.get('r.example')).toEqual({ username: 'u', password: 'second' });
+    expect(credentials.problem).toMatch(/config\.json/);
+    expect(JSON.stringify({ credentials })).not.toContain('second');
+  });
+
+  it('is a startup error naming the variable when the file is missing or unreadable, and wins over ORBIT_REGISTRY_CREDENTIALS for a registry in both', () => {
+    expect(() => readConfig(registryAccessEnv, { ORBIT_REGISTRY_AUTH_FILE: '/nonexistent/config.json' })).toThrow(/ORBIT_REGISTRY_AUTH_FILE.*readable Docker config\.json/s);
+    const path = fileWith(JSON.stringify({ auths: { 'r.example': { auth: basic('file', 'pw') } } }));
+    const config = readConfig(registryAccessEnv, {
+      ORBIT_REGISTRY_AUTH_FILE: path,
+      ORBIT_REGISTRY_CREDENTIALS: JSON.stringify({ 'r.example': { username: 'env', password: 'pw' }, 'other.example': { username: 'env', password: 'pw' } }),
+    });
+    const { credentials } = registryAccessOf(config);
+    expect(credentials.get('r.example')?.username).toBe('file');
+    expect(credentials.get('other.example')?.username).toBe('env');
+  });
+});
