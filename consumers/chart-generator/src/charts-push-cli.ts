@@ -26,7 +26,7 @@ if (values.image !== undefined && !new RegExp(IMAGE_UID_PATTERN).test(values.ima
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'charts-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const dynamo = createDynamo(config);
-const deps = { store: awsChartStore(createS3(config), dynamo, config.ORBIT_BUCKET_CHARTS), pushing: { access: registryAccessOf(config) }, log };
+const deps = { store: awsChartStore(createS3(config), dynamo, config.ORBIT_BUCKET_CHARTS), pushing: { access: registryAccessOf(config, log) }, log };
 
 const placements: ChartPlacement[] = [];
 for (const environment of ENVIRONMENTS) {

@@ -31,10 +31,10 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: chartEnv,
-    createHandler: ({ config, publisher }) => {
+    createHandler: ({ config, publisher, logger }) => {
       const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);
       const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };
-      const access = registryAccessOf(config);
+      const access = registryAccessOf(config, logger);
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const charts = config.ORBIT_CHART_PUSH
           ? { pushChart: (chart: ChartToPush, registryPrefix: string) => pushChart(chart, registryPrefix, { access }, message.log) }

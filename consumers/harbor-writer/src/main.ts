@@ -25,7 +25,7 @@ runMain(() =>
           ? {
             pushing: {
               prefix: config.ORBIT_IMAGE_REGISTRY, observe: pushMetrics(metrics),
-              access: registryAccessOf(config), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), logger),
+              access: registryAccessOf(config, logger), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), logger),
             },
           }
           : {}),

@@ -24,7 +24,7 @@ const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === '
 const dynamo = createDynamo(config);
 const deps = {
   s3: createS3(config), log,
-  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), log) },
+  pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config, log), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), log) },
 };
 const versions = await storedVersions(dynamo, tableName('appImageMetadata', config), values.image);
 const placements = placementsOf(versions, (environment) => imageRegistryOf(environment, config));

@@ -33,10 +33,10 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: validatorEnv,
-    createHandler: ({ config, publisher }) => {
+    createHandler: ({ config, publisher, logger }) => {
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
-      const access = registryAccessOf(config);
+      const access = registryAccessOf(config, logger);
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
         stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES }),

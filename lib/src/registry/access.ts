@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseImageReference } from '../image-reference.js';
+import type { Logger } from '../logger.js';
 import type { Credentials } from './auth.js';
 import { AuthFileCredentials, combinedCredentials, problemOf, type CredentialLookup } from './auth-file.js';
 
@@ -65,6 +66,10 @@ export const imageRegistryEnv = {
 /** The RegistryAccess the variables of registryAccessEnv describe. */
 export function registryAccessOf(config: {
   readonly ORBIT_INSECURE_REGISTRIES: ReadonlySet<string>; readonly ORBIT_REGISTRY_CREDENTIALS: ReadonlyMap<string, Credentials>; readonly ORBIT_REGISTRY_AUTH_FILE?: CredentialLookup | undefined;
-}): RegistryAccess {
-  return { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: combinedCredentials(config.ORBIT_REGISTRY_CREDENTIALS, config.ORBIT_REGISTRY_AUTH_FILE) };
+}, log?: Pick<Logger, 'warn'>): RegistryAccess {
+  const file = config.ORBIT_REGISTRY_AUTH_FILE;
+  if (file instanceof AuthFileCredentials && log !== undefined) {
+    file.onProblem = (problem) => log.warn({ problem }, 'the registry auth file could not be read again; the credentials read before stay in use');
+  }
+  return { insecure: config.ORBIT_INSECURE_REGISTRIES, credentials: combinedCredentials(config.ORBIT_REGISTRY_CREDENTIALS, file) };
 }

@@ -54,9 +54,14 @@ describe('AuthFileCredentials', () => {
     writeFileSync(`${path}.new`, JSON.stringify({ auths: { 'r.example': { auth: basic('u', 'second') } } }));
     renameSync(`${path}.new`, path);
     expect(credentials.get('R.example')).toEqual({ username: 'u', password: 'second' });
+    const told: string[] = [];
+    credentials.onProblem = (problem) => told.push(problem);
     writeFileSync(path, '{"auths": {');
     expect(credentials.get('r.example')).toEqual({ username: 'u', password: 'second' });
-    expect(credentials.problem).toMatch(/config\.json/);
+    expect(credentials.get('r.example')).toEqual({ username: 'u', password: 'second' });
+    expect(credentials.problem).toMatch(/config\.json: is no JSON/);
+    // Told once, not at every push.
+    expect(told).toEqual([credentials.problem]);
     expect(JSON.stringify({ credentials })).not.toContain('second');
   });
 

@@ -73,6 +73,8 @@ export class AuthFileCredentials implements CredentialLookup {
   private seen: string;
   /** Why the last re-read failed; undefined once one succeeds. */
   problem: string | undefined;
+  /** Told each new problem once: a service logs it, or it would push with stale credentials unheard of until they expire. */
+  onProblem: ((problem: string) => void) | undefined;
 
   constructor(readonly path: string) {
     this.seen = this.stamp();
@@ -102,7 +104,9 @@ export class AuthFileCredentials implements CredentialLookup {
       this.seen = stamp;
       this.problem = undefined;
     } catch (error) {
-      this.problem = `${this.path}: ${problemOf(error)}`;
+      const problem = `${this.path}: ${problemOf(error)}`;
+      if (problem !== this.problem) this.onProblem?.(problem);
+      this.problem = problem;
     }
   }
 }
