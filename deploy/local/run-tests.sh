@@ -7,10 +7,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 started=$(date +%s)
-# Image tools the end-to-end tests build real fixtures with, and the zstd the
-# validator decodes zstd layers with (Debian packages).
+# Image tools the end-to-end tests build real fixtures with, the zstd the
+# validator decodes zstd layers with, and pass, the password store behind the
+# credential helper the registry tests run (Debian packages).
 missing=()
-for tool in umoci skopeo docker-registry zstd; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in umoci skopeo docker-registry zstd pass; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "orbit: installing ${missing[*]} (apt-get)" >&2
   apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2

@@ -18,3 +18,8 @@ export const regctlBinary = (): string => ensureGoTool('regctl', 'regctl', REGCT
 
 /** crane (go-containerregistry): assembles images from tars, pulls them in every format. */
 export const craneBinary = (): string => ensureGoTool('crane', 'crane', CRANE_MODULE);
+
+const CREDENTIAL_PASS_MODULE = 'github.com/docker/docker-credential-helpers/pass/cmd@v0.9.13';
+
+/** docker-credential-pass (docker-credential-helpers): a Docker credential helper keeping credentials in pass, the Unix password store. */
+export const credentialPassBinary = (): string => ensureGoTool('docker-credential-pass', 'docker-credential-pass', CREDENTIAL_PASS_MODULE);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { registryAccessEnv, registryAccessOf } from './access.js';
-import { AuthFileCredentials, parseDockerConfig } from './auth-file.js';
+import { AuthFileCredentials, credentialSourceIn, parseDockerConfig } from './auth-file.js';
 import { credentialsFor } from './docker-hub.js';
 
 const basic = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
@@ -31,13 +31,39 @@ describe('parseDockerConfig', () => {
       },
       credsStore: 'desktop',
     });
-    expect(parseDockerConfig(config)).toEqual(new Map([
-      ['index.docker.io', { username: 'hubuser', password: 'hub:pass' }],
-      ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', { username: 'AWS', password: 'ecr-token' }],
-      ['harbor.example.com:8443', { username: 'robot$ci', password: 'secret' }],
-    ]));
+    expect(parseDockerConfig(config)).toEqual({
+      auths: new Map([
+        ['index.docker.io', { username: 'hubuser', password: 'hub:pass' }],
+        ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', { username: 'AWS', password: 'ecr-token' }],
+        ['harbor.example.com:8443', { username: 'robot$ci', password: 'secret' }],
+      ]),
+      helpers: new Map(),
+      store: 'desktop',
+    });
     // Docker Hub by any of its names, as the pull and push look it up.
-    expect(credentialsFor('docker.io', parseDockerConfig(config))).toEqual({ username: 'hubuser', password: 'hub:pass' });
+    const { auths } = parseDockerConfig(config);
+    expect(credentialsFor('docker.io', auths)).toEqual({ username: 'hubuser', password: 'hub:pass' });
+  });
+
+  it('asks a registry\'s credHelpers entry first, then credsStore, then its auths entry, as Docker does', () => {
+    const lookIn = (config: object) => (registry: string) => credentialSourceIn(parseDockerConfig(JSON.stringify(config)), registry);
+    const withHelpers = lookIn({
+      auths: { 'ecr.example': { auth: basic('AWS', 'stale') }, 'plain.example': { auth: basic('u', 'p') } },
+      credHelpers: { '123456789012.dkr.ecr.eu-west-1.amazonaws.com': 'ecr-login', 'ECR.example': 'ecr-login' },
+    });
+    expect(typeof withHelpers('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toBe('function');
+    expect(typeof withHelpers('ecr.example')).toBe('function');
+    expect(withHelpers('plain.example')).toEqual({ username: 'u', password: 'p' });
+    expect(withHelpers('other.example')).toBeUndefined();
+    // credsStore takes every registry credHelpers does not name, its auths entry included (what Docker Desktop writes).
+    const withStore = lookIn({ auths: { 'plain.example': {} }, credsStore: 'pass' });
+    expect(typeof withStore('plain.example')).toBe('function');
+    expect(typeof withStore('other.example')).toBe('function');
+  });
+
+  it('refuses a helper name that could name a program outside PATH', () => {
+    expect(() => parseDockerConfig(JSON.stringify({ credHelpers: { 'r.example': '../../bin/sh' } }))).toThrow(/credHelpers of r\.example: "\.\.\/\.\.\/bin\/sh" is no helper name/);
+    expect(() => parseDockerConfig(JSON.stringify({ credsStore: 'a b' }))).toThrow(/credsStore: "a b" is no helper name/);
   });
 
   it('refuses an auth that is no user:password, and a file that is no JSON object', () => {
@@ -73,7 +99,12 @@ describe('AuthFileCredentials', () => {
       ORBIT_REGISTRY_CREDENTIALS: JSON.stringify({ 'r.example': { username: 'env', password: 'pw' }, 'other.example': { username: 'env', password: 'pw' } }),
     });
     const { credentials } = registryAccessOf(config);
-    expect(credentials.get('r.example')?.username).toBe('file');
-    expect(credentials.get('other.example')?.username).toBe('env');
+    expect(credentials.get('r.example')).toMatchObject({ username: 'file' });
+    expect(credentials.get('other.example')).toMatchObject({ username: 'env' });
+  });
+
+  it('is a startup error naming a credential helper the file names that is not on PATH (a config copied from Docker Desktop: credsStore "desktop")', () => {
+    const path = fileWith(JSON.stringify({ auths: { 'r.example': {} }, credsStore: 'desktop', credHelpers: { 'gcr.io': 'orbit-no-such-helper' } }));
+    expect(() => readConfig(registryAccessEnv, { ORBIT_REGISTRY_AUTH_FILE: path })).toThrow(/docker-credential-orbit-no-such-helper is not on PATH; credential helper docker-credential-desktop is not on PATH/);
   });
 });

@@ -1,11 +1,21 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import type { Credentials } from './auth.js';
+import type { Credentials, CredentialSource } from './auth.js';
+import { askCredentialHelper, HELPER_PROGRAM_PREFIX, helperProgramOf, isHelperName } from './credential-helper.js';
 
 /** Where a registry's credentials are looked up: a Map is one, and so is an auth file read again when it changes. */
 export interface CredentialLookup {
-  get(registry: string): Credentials | undefined;
+  get(registry: string): CredentialSource | undefined;
+}
+
+/** What a Docker config.json says about credentials, keyed by registry (host[:port], lower case). */
+export interface DockerConfigCredentials {
+  readonly auths: ReadonlyMap<string, Credentials>;
+  /** credHelpers: the helper (the suffix of docker-credential-<name>) a registry's credentials come from. */
+  readonly helpers: ReadonlyMap<string, string>;
+  /** credsStore: the helper of every registry credHelpers does not name. */
+  readonly store: string | undefined;
 }
 
 const entryShape = z.looseObject({
@@ -13,7 +23,11 @@ const entryShape = z.looseObject({
   username: z.string().optional(),
   password: z.string().optional(),
 });
-const configShape = z.looseObject({ auths: z.record(z.string(), entryShape).optional() });
+const configShape = z.looseObject({
+  auths: z.record(z.string(), entryShape).optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
+  credsStore: z.string().optional(),
+});
 
 /**
  * The registry a key of `auths` names: Docker writes Docker Hub as
@@ -29,10 +43,11 @@ function registryOfKey(key: string): string {
  * login --authfile` and `aws ecr get-login-password | docker login` write,
  * and a Kubernetes `kubernetes.io/dockerconfigjson` Secret carries): each
  * entry's `auth` (base64 `user:password`) or its `username` and `password`.
- * Entries with neither (an `identitytoken`, a credential helper's name) are
- * skipped: Orbit runs no credential helpers.
+ * Entries with neither (an `identitytoken`) are skipped. Its `credHelpers`
+ * and `credsStore` name the credential helpers Docker would ask instead
+ * (`docker-credential-ecr-login`, `-gcr`, `-pass`, …); Orbit asks them too.
  */
-export function parseDockerConfig(text: string): Map<string, Credentials> {
+export function parseDockerConfig(text: string): DockerConfigCredentials {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -55,7 +70,41 @@ export function parseDockerConfig(text: string): Map<string, Credentials> {
     }
     if (credentials !== undefined) found.set(registryOfKey(key), credentials);
   }
-  return found;
+  const helpers = new Map<string, string>();
+  const badHelpers: string[] = [];
+  for (const [key, helper] of Object.entries(config.credHelpers ?? {})) {
+    if (isHelperName(helper)) helpers.set(registryOfKey(key), helper);
+    else badHelpers.push(`credHelpers of ${key}: "${helper.slice(0, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
+  }
+  const store = config.credsStore === undefined || config.credsStore === '' ? undefined : config.credsStore;
+  if (store !== undefined && !isHelperName(store)) badHelpers.push(`credsStore: "${store.slice(0, 100)}" is no helper name (the part after ${HELPER_PROGRAM_PREFIX})`);
+  if (badHelpers.length > 0) throw new ConfigError(badHelpers);
+  return { auths: found, helpers, store };
+}
+
+/**
+ * Where Docker looks, in its order: the registry's credHelpers entry, else
+ * credsStore, else the registry's auths entry. A helper is asked when the
+ * registry wants credentials, so a token it refreshes is always its latest.
+ */
+export function credentialSourceIn(config: DockerConfigCredentials, registry: string): CredentialSource | undefined {
+  const key = registry.toLowerCase();
+  const helper = config.helpers.get(key) ?? config.store;
+  if (helper !== undefined) return () => askCredentialHelper(helper, registry);
+  return config.auths.get(key);
+}
+
+/** Every helper the config names that is not on PATH, each said once: found at the start, not at the first push. */
+function missingHelpers(config: DockerConfigCredentials): string[] {
+  const named = new Set([...config.helpers.values(), ...(config.store === undefined ? [] : [config.store])]);
+  return [...named].filter((helper) => helperProgramOf(helper) === undefined).map((helper) => `credential helper ${HELPER_PROGRAM_PREFIX}${helper} is not on PATH`);
+}
+
+function readDockerConfig(path: string): DockerConfigCredentials {
+  const config = parseDockerConfig(readFileSync(path, 'utf8'));
+  const missing = missingHelpers(config);
+  if (missing.length > 0) throw new ConfigError(missing);
+  return config;
 }
 
 /** One line saying why a file was not taken. */
@@ -69,7 +118,7 @@ export const problemOf = (error: unknown): string => (error instanceof ConfigErr
  * `problem` says why; one that cannot be read at the start is a startup error.
  */
 export class AuthFileCredentials implements CredentialLookup {
-  private credentials: Map<string, Credentials>;
+  private config: DockerConfigCredentials;
   private seen: string;
   /** Why the last re-read failed; undefined once one succeeds. */
   problem: string | undefined;
@@ -78,7 +127,7 @@ export class AuthFileCredentials implements CredentialLookup {
 
   constructor(readonly path: string) {
     this.seen = this.stamp();
-    this.credentials = parseDockerConfig(readFileSync(path, 'utf8'));
+    this.config = readDockerConfig(path);
   }
 
   /** Never the credentials, should the configuration be logged. */
@@ -86,9 +135,9 @@ export class AuthFileCredentials implements CredentialLookup {
     return { path: this.path };
   }
 
-  get(registry: string): Credentials | undefined {
+  get(registry: string): CredentialSource | undefined {
     this.refresh();
-    return this.credentials.get(registry.toLowerCase());
+    return credentialSourceIn(this.config, registry);
   }
 
   private stamp(): string {
@@ -100,7 +149,7 @@ export class AuthFileCredentials implements CredentialLookup {
     try {
       const stamp = this.stamp();
       if (stamp === this.seen) return;
-      this.credentials = parseDockerConfig(readFileSync(this.path, 'utf8'));
+      this.config = readDockerConfig(this.path);
       this.seen = stamp;
       this.problem = undefined;
     } catch (error) {

@@ -24,6 +24,9 @@ export interface Credentials {
   readonly password: string;
 }
 
+/** Credentials as configured, or how to ask for them when a registry wants them (a credential helper, run each time). */
+export type CredentialSource = Credentials | (() => Promise<Credentials | undefined>);
+
 export function basicAuthorization(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }

@@ -70,6 +70,22 @@ describe('RegistryClient authentication', () => {
     expect(seen.at(-1)?.authorization).toBe('Bearer token-1');
   });
 
+  it('asks a credential helper once per client, only when the registry wants credentials, even when tokens expire mid-pull', async () => {
+    const { fake } = tokenRegistry({ users: { robot: 'from-helper' }, expireAfter: 1 });
+    let asked = 0;
+    const helper = async () => {
+      asked += 1;
+      return { username: 'robot', password: 'from-helper' };
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, credentials: helper });
+    expect(asked).toBe(0);
+    await client.get('/manifests/1');
+    await client.get('/blobs/sha256:01');
+    expect(asked).toBe(1);
+    const refusing = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, credentials: async () => { throw new PullRefusedError('REGISTRY_UNAUTHORIZED', 'credential helper docker-credential-x failed'); } });
+    await expect(refusing.get('/manifests/1')).rejects.toThrow(/docker-credential-x failed/);
+  });
+
   it('sends its token to the registry only, never to an upload Location on another host', async () => {
     const { fake, seen } = tokenRegistry();
     const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, actions: ['pull', 'push'] });

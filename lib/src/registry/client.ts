@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OrbitError } from '../errors.js';
-import { basicAuthorization, parseChallenge, type Credentials } from './auth.js';
+import { basicAuthorization, parseChallenge, type Credentials, type CredentialSource } from './auth.js';
 
 /**
  * The registry refused or could not serve the image; `reasonCode` ends the
@@ -98,7 +98,8 @@ export interface RegistryClientOptions {
   readonly repository: string;
   /** Plain HTTP for registries listed as insecure (a local registry); HTTPS otherwise. */
   readonly insecure: boolean;
-  readonly credentials?: Credentials | undefined;
+  /** Asked for when the registry first wants them (a credential helper runs then), once per client. */
+  readonly credentials?: CredentialSource | undefined;
   /** Every request (token requests too) goes through it but a blob upload's streamed PATCH, which is piped through node:http(s). @default fetch */
   readonly fetch?: typeof fetch;
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
@@ -122,6 +123,8 @@ export interface RegistryRequest {
  */
 export class RegistryClient {
   private authorization: string | undefined;
+  /** The credential helper's answer: one run per client, as one docker pull or push asks once. */
+  private asked: Promise<Credentials | undefined> | undefined;
   private readonly fetchImpl: typeof fetch;
   readonly base: string;
   /** The registry's own origin: the only one its token and its challenges are for. */
@@ -258,12 +261,20 @@ export class RegistryClient {
     });
   }
 
+  private credentials(): Promise<Credentials | undefined> {
+    const configured = this.options.credentials;
+    if (typeof configured !== 'function') return Promise.resolve(configured);
+    this.asked ??= configured();
+    return this.asked;
+  }
+
   private async authenticate(header: string | null): Promise<void> {
     const challenge = parseChallenge(header);
     if (!challenge) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} wants authentication it does not describe`);
+    const credentials = await this.credentials();
     if (challenge.scheme === 'basic') {
-      if (!this.options.credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
-      this.authorization = basicAuthorization(this.options.credentials);
+      if (!credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
+      this.authorization = basicAuthorization(credentials);
       return;
     }
     const realm = challenge.params['realm'];
@@ -286,7 +297,7 @@ export class RegistryClient {
     const unanswered = AbortSignal.timeout(timeoutMs);
     let body: Buffer | null;
     try {
-      const response = await this.fetchImpl(url, { headers: this.options.credentials ? { authorization: basicAuthorization(this.options.credentials) } : {}, signal: unanswered });
+      const response = await this.fetchImpl(url, { headers: credentials ? { authorization: basicAuthorization(credentials) } : {}, signal: unanswered });
       if (!response.ok) {
         await response.body?.cancel();
         throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})`);

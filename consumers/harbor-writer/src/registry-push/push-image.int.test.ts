@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthFileCredentials, createDynamo, PullRefusedError, pushClientOf, PushRefusedError, RegistryClient, registryAccessOf, tableName } from '@orbit/lib';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
+import { openPassStore } from '../../../../test/helpers/credential-pass.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import type { ArchiveCompression } from './archive-tar.js';
 import { BlobSources } from './blob-sources.js';
@@ -225,6 +226,28 @@ describe('pushImage', () => {
     writeFileSync(`${authFile}.new`, dockerConfig(ROBOT.password));
     renameSync(`${authFile}.new`, authFile);
     expect(await pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).toMatchObject({ tagged: true, alreadyThere: false });
+  }, 60_000);
+
+  it('takes its credentials from the credential helper the Docker config.json names (docker-credential-pass, as ecr-login or gcr would be), asked at each push, so a password changed in its store works without a restart', async () => {
+    const passwords = openPassStore();
+    try {
+      const summary = summaryOf('docker-archive', image.dockerArchive);
+      const authFile = join(image.dir, `helpers-${uniqueSuffix()}.json`);
+      // What `docker login` leaves behind with a credsStore: an empty auths entry, the secret in the helper's store.
+      writeFileSync(authFile, JSON.stringify({ auths: { [guarded.address]: {} }, credHelpers: { [guarded.address]: 'pass' } }));
+      const access = registryAccessOf({ ORBIT_INSECURE_REGISTRIES: new Set(), ORBIT_REGISTRY_CREDENTIALS: new Map(), ORBIT_REGISTRY_AUTH_FILE: new AuthFileCredentials(authFile) });
+      const repository = { registry: guarded.address, repository: 'orbit/helped', name: `${guarded.address}/orbit/helped`, host: guarded.address, tags: ['1.0.0'] };
+      const pushTo = () => ({ ...repository, client: pushClientOf(repository, access) });
+      // Nothing stored for the registry yet: the push goes anonymously and is refused as such.
+      await expect(pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).rejects.toThrow(/needs credentials/);
+      passwords.store(guarded.address, ROBOT.username, 'expired-password');
+      await expect(pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).rejects.toBeInstanceOf(PushRefusedError);
+      passwords.store(guarded.address, ROBOT.username, ROBOT.password);
+      expect(await pushImage(open(image.dockerArchive), summary, pushTo(), quietLogger)).toMatchObject({ tagged: true, alreadyThere: false });
+      execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', '--creds', `${ROBOT.username}:${ROBOT.password}`, `docker://${guarded.address}/orbit/helped:1.0.0`]);
+    } finally {
+      passwords.close();
+    }
   }, 60_000);
 
   it('pushes through a token service (Bearer, as Docker Hub, GHCR and Harbor): a pull,push token with its credentials; anonymous, only a pull token, and refused', async () => {

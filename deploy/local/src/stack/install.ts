@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StackError } from './errors.js';
 import { readTail } from './log-tail.js';
@@ -65,6 +65,9 @@ export function ensureGoTool(service: string, binaryName: string, module: string
   if (existsSync(binary) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === module) return binary;
   if (notice !== undefined) process.stderr.write(`orbit: ${notice}\n`);
   runInstaller(service, goBinary(), ['install', module], { GOBIN: join(cacheDir(), 'bin'), CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
+  // go install names the program after its package's folder, `cmd` for some (docker-credential-helpers' pass/cmd).
+  const installed = join(cacheDir(), 'bin', module.replace(/@.*$/, '').split('/').at(-1) ?? binaryName);
+  if (installed !== binary) renameSync(installed, binary);
   writeFileSync(marker, module);
   return binary;
 }
