@@ -38,6 +38,8 @@ export interface TokenAuthOptions {
   readonly mayUse?: (user: string, repository: string) => boolean;
   /** Seconds a token lasts. @default 300 (Docker Hub's) */
   readonly expiresInSeconds?: number;
+  /** refresh token -> user: identity tokens the OAuth2 POST flow takes (grant_type=refresh_token), as ACR's and Docker Hub's services do. */
+  readonly refreshTokens?: Readonly<Record<string, string>>;
 }
 
 const TOKEN_SERVICE = 'orbit-test-registry';
@@ -45,7 +47,7 @@ const TOKEN_ISSUER = 'orbit-test-token-service';
 
 /**
  * The token half of the distribution token protocol: Basic credentials (or
- * none) in, a JWT granting the asked actions that the caller may have out,
+ * none) in a GET, or a refresh token in an OAuth2 POST, a JWT granting the asked actions that the caller may have out,
  * signed by a key whose certificate the registry trusts. The registry does
  * all the checking (signature, issuer, audience, expiry, actions).
  */
@@ -60,7 +62,22 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
       const url = new URL(request.url ?? '/', 'http://token');
       const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
       let user: string | null = null;
-      if (basic !== undefined) {
+      let scopes = url.searchParams.getAll('scope');
+      let service = url.searchParams.get('service') ?? '';
+      if (request.method === 'POST') {
+        // The OAuth2 flow: a form with the refresh token (an identity token), the service and the scopes space-separated.
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const owner = form.get('grant_type') === 'refresh_token' ? options.refreshTokens?.[form.get('refresh_token') ?? ''] : undefined;
+        if (owner === undefined) {
+          response.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}');
+          return;
+        }
+        user = owner;
+        scopes = (form.get('scope') ?? '').split(' ').filter((scope) => scope !== '');
+        service = form.get('service') ?? '';
+      } else if (basic !== undefined) {
         const [name = '', ...rest] = Buffer.from(basic, 'base64').toString('utf8').split(':');
         if (options.users[name] !== rest.join(':')) {
           response.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
@@ -68,7 +85,7 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
         }
         user = name;
       }
-      const access = url.searchParams.getAll('scope').map((scope) => {
+      const access = scopes.map((scope) => {
         const [type = '', name = '', actions = ''] = scope.split(':');
         const allowed = user !== null ? (options.mayUse?.(user, name) ?? true ? ['pull', 'push'] : []) : (options.anonymousPull ?? true) ? ['pull'] : [];
         const granted = actions.split(',').filter((action) => allowed.includes(action)).sort();
@@ -80,7 +97,7 @@ async function startTokenService(dir: string, options: TokenAuthOptions, request
       const expiresIn = options.expiresInSeconds ?? 300;
       const token = await new SignJWT({ access })
         .setProtectedHeader({ alg: 'RS256', typ: 'JWT', x5c: chain })
-        .setIssuer(TOKEN_ISSUER).setAudience(url.searchParams.get('service') ?? '').setSubject(user ?? '')
+        .setIssuer(TOKEN_ISSUER).setAudience(service).setSubject(user ?? '')
         .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + expiresIn).setJti(Math.random().toString(36).slice(2))
         .sign(key);
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: expiresIn, issued_at: new Date(now * 1000).toISOString() }));

@@ -21,13 +21,15 @@ afterEach(() => {
 });
 
 describe('parseDockerConfig', () => {
-  it('reads what docker login, podman login and a dockerconfigjson Secret hold: auth, or username and password, under a host or a URL', () => {
+  it('reads what docker login, podman login, az acr login and a dockerconfigjson Secret hold: auth, or username and password, or an identity token, under a host or a URL', () => {
     const config = JSON.stringify({
       auths: {
         'https://index.docker.io/v1/': { auth: basic('hubuser', 'hub:pass') },
         '123456789012.dkr.ecr.eu-west-1.amazonaws.com': { auth: basic('AWS', 'ecr-token') },
         'Harbor.Example.com:8443/project': { username: 'robot$ci', password: 'secret' },
         'ghcr.io': { identitytoken: 'oauth-refresh-token' },
+        // What `az acr login` writes: a fixed user with no password, and the refresh token.
+        'team.azurecr.io': { auth: basic('00000000-0000-0000-0000-000000000000', ''), identitytoken: 'acr-refresh-token' },
       },
       credsStore: 'desktop',
     });
@@ -36,6 +38,8 @@ describe('parseDockerConfig', () => {
         ['index.docker.io', { username: 'hubuser', password: 'hub:pass' }],
         ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', { username: 'AWS', password: 'ecr-token' }],
         ['harbor.example.com:8443', { username: 'robot$ci', password: 'secret' }],
+        ['ghcr.io', { username: '', password: '', identityToken: 'oauth-refresh-token' }],
+        ['team.azurecr.io', { username: '00000000-0000-0000-0000-000000000000', password: '', identityToken: 'acr-refresh-token' }],
       ]),
       helpers: new Map(),
       store: 'desktop',

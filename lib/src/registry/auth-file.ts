@@ -22,6 +22,7 @@ const entryShape = z.looseObject({
   auth: z.string().optional(),
   username: z.string().optional(),
   password: z.string().optional(),
+  identitytoken: z.string().optional(),
 });
 const configShape = z.looseObject({
   auths: z.record(z.string(), entryShape).optional(),
@@ -42,8 +43,8 @@ function registryOfKey(key: string): string {
  * The credentials a Docker config.json holds (what `docker login`, `podman
  * login --authfile` and `aws ecr get-login-password | docker login` write,
  * and a Kubernetes `kubernetes.io/dockerconfigjson` Secret carries): each
- * entry's `auth` (base64 `user:password`) or its `username` and `password`.
- * Entries with neither (an `identitytoken`) are skipped. Its `credHelpers`
+ * entry's `auth` (base64 `user:password`) or its `username` and `password`,
+ * or its `identitytoken` (an OAuth2 refresh token). Its `credHelpers`
  * and `credsStore` name the credential helpers Docker would ask instead
  * (`docker-credential-ecr-login`, `-gcr`, `-pass`, …); Orbit asks them too.
  */
@@ -67,6 +68,10 @@ export function parseDockerConfig(text: string): DockerConfigCredentials {
       credentials = { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
     } else if (entry.username !== undefined && entry.password !== undefined) {
       credentials = { username: entry.username, password: entry.password };
+    }
+    // As Docker: an identity token (what `az acr login` writes) is used in place of the password, at the token service.
+    if (entry.identitytoken !== undefined && entry.identitytoken !== '') {
+      credentials = { username: credentials?.username ?? '', password: '', identityToken: entry.identitytoken };
     }
     if (credentials !== undefined) found.set(registryOfKey(key), credentials);
   }

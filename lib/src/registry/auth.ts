@@ -22,6 +22,8 @@ export function parseChallenge(header: string | null): Challenge | undefined {
 export interface Credentials {
   readonly username: string;
   readonly password: string;
+  /** Docker's `identitytoken`: an OAuth2 refresh token, traded at the token service for an access token (ACR's `az acr login`, a helper answering `<token>`). */
+  readonly identityToken?: string | undefined;
 }
 
 /** Credentials as configured, or how to ask for them when a registry wants them (a credential helper, run each time). */

@@ -86,6 +86,27 @@ describe('RegistryClient authentication', () => {
     await expect(refusing.get('/manifests/1')).rejects.toThrow(/docker-credential-x failed/);
   });
 
+  it('trades an identity token for an access token in an OAuth2 form POST, never sending it as a password, and says so when the service takes none', async () => {
+    const posted: URLSearchParams[] = [];
+    const oauth = (refreshTokens: boolean): typeof fetch => async (input, init) => {
+      const url = new URL(String(input));
+      if (url.host === 'auth.test') {
+        if (init?.method !== 'POST') return new Response('{}', { status: 401 });
+        if (!refreshTokens) return new Response('404 page not found', { status: 404 });
+        const form = new URLSearchParams(String(init.body));
+        posted.push(form);
+        return form.get('refresh_token') === 'refresh-1' ? Response.json({ access_token: 'from-refresh', expires_in: 300 }) : new Response('{"error":"invalid_grant"}', { status: 400 });
+      }
+      if (new Headers(init?.headers).get('authorization') === 'Bearer from-refresh') return new Response('manifest');
+      return new Response('{}', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/oauth2/token",service="registry.test",scope="repository:team/app:pull,push"' } });
+    };
+    const client = (fetchImpl: typeof fetch, refreshToken: string) => new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fetchImpl, credentials: { username: '', password: '', identityToken: refreshToken } });
+    expect(await (await client(oauth(true), 'refresh-1').get('/manifests/1')).text()).toBe('manifest');
+    expect(Object.fromEntries(posted[0] ?? [])).toEqual({ grant_type: 'refresh_token', refresh_token: 'refresh-1', client_id: 'orbit', service: 'registry.test', scope: 'repository:team/app:pull,push' });
+    await expect(client(oauth(true), 'revoked').get('/manifests/1')).rejects.toThrow(/token request to auth\.test failed \(400\) for the identity token/);
+    await expect(client(oauth(false), 'refresh-1').get('/manifests/1')).rejects.toThrow(/takes no identity tokens/);
+  });
+
   it('sends its token to the registry only, never to an upload Location on another host', async () => {
     const { fake, seen } = tokenRegistry();
     const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, actions: ['pull', 'push'] });

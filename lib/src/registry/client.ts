@@ -274,6 +274,9 @@ export class RegistryClient {
     const credentials = await this.credentials();
     if (challenge.scheme === 'basic') {
       if (!credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
+      if (credentials.identityToken !== undefined && credentials.password === '') {
+        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} asks for a password (Basic), and its credentials hold only an identity token, which only a token service takes`);
+      }
       this.authorization = basicAuthorization(credentials);
       return;
     }
@@ -287,20 +290,31 @@ export class RegistryClient {
     if (!this.options.insecure && url.protocol === 'http:') {
       throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
     }
-    if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    // A challenge may name several scopes at once, space-separated (a mount reads one repository and writes
-    // another); token services take each as a `scope` parameter of its own, as docker sends them.
+    const service = challenge.params['service'];
     const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`).split(' ').filter((scope) => scope !== '');
-    for (const scope of scopes) url.searchParams.append('scope', scope);
+    const identityToken = credentials?.identityToken;
+    const asked: RequestInit = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
+      // An identity token is an OAuth2 refresh token: traded in a form POST (the distribution spec's oauth flow), never sent as a password.
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: identityToken, client_id: 'orbit', ...(service ? { service } : {}), scope: scopes.join(' ') }).toString(),
+    };
+    if (identityToken === undefined) {
+      if (service) url.searchParams.set('service', service);
+      // A challenge may name several scopes at once, space-separated (a mount reads one repository and writes
+      // another); token services take each as a `scope` parameter of its own, as docker sends them.
+      for (const scope of scopes) url.searchParams.append('scope', scope);
+    }
     const timeoutMs = this.answerTimeoutMs;
     // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
     const unanswered = AbortSignal.timeout(timeoutMs);
     let body: Buffer | null;
     try {
-      const response = await this.fetchImpl(url, { headers: credentials ? { authorization: basicAuthorization(credentials) } : {}, signal: unanswered });
+      const response = await this.fetchImpl(url, { ...asked, signal: unanswered });
       if (!response.ok) {
         await response.body?.cancel();
-        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})`);
+        const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
+        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})${how}`);
       }
       body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
     } catch (error) {

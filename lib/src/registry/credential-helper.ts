@@ -100,8 +100,8 @@ export async function askCredentialHelper(helper: string, registry: string, opti
   } catch {
     throw refused('answered with no {"Username","Secret"} JSON');
   }
-  // `<token>` marks an identity token, which is traded at the token service for an access token (OAuth refresh); Orbit does not.
-  if (answer.Username === '<token>') throw refused('answered with an identity token, which Orbit cannot use; give it a username and password');
+  // `<token>` marks an identity token: an OAuth2 refresh token, traded at the token service for an access token.
+  if (answer.Username === '<token>') return { username: '', password: '', identityToken: answer.Secret };
   if (answer.Username === '' && answer.Secret === '') return undefined;
   return { username: answer.Username, password: answer.Secret };
 }

@@ -96,7 +96,7 @@ async function respelt(file: string, to: string): Promise<void> {
 beforeAll(async () => {
   registry = await startRegistry();
   guarded = await startRegistry({ users: { [ROBOT.username]: ROBOT.password } });
-  tokenGuarded = await startRegistry({ token: { users: { [ROBOT.username]: ROBOT.password } } });
+  tokenGuarded = await startRegistry({ token: { users: { [ROBOT.username]: ROBOT.password }, refreshTokens: { 'acr-refresh-token': ROBOT.username } } });
   const base = { files: { 'app/run': '#!/bin/sh\necho hi\n' } };
   image = buildImage({ name: 'team/app', tag: 'v1', layers: [base, { files: { 'app/data.txt': 'x'.repeat(10_000) } }], exposedPort: '8080/tcp' });
   sibling = buildImage({ name: 'team/other', tag: 'v1', layers: [base, { files: { 'app/other.txt': 'y'.repeat(5_000) } }] });
@@ -248,6 +248,22 @@ describe('pushImage', () => {
     } finally {
       passwords.close();
     }
+  }, 60_000);
+
+  it('pushes with an identity token from the Docker config.json (what az acr login writes), traded at the token service in an OAuth2 POST; a revoked one is refused', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const authFile = join(image.dir, `identity-${uniqueSuffix()}.json`);
+    const dockerConfig = (refreshToken: string): string => JSON.stringify({ auths: { [tokenGuarded.address]: { auth: Buffer.from('00000000-0000-0000-0000-000000000000:').toString('base64'), identitytoken: refreshToken } } });
+    writeFileSync(authFile, dockerConfig('revoked-refresh-token'));
+    const access = registryAccessOf({ ORBIT_INSECURE_REGISTRIES: new Set(), ORBIT_REGISTRY_CREDENTIALS: new Map(), ORBIT_REGISTRY_AUTH_FILE: new AuthFileCredentials(authFile) });
+    const repository = { registry: tokenGuarded.address, repository: 'team-a/identity', name: `${tokenGuarded.address}/team-a/identity`, host: tokenGuarded.address, tags: ['1.0.0'] };
+    const pushTo = () => ({ ...repository, client: pushClientOf(repository, access) });
+    await expect(pushImage(open(image.ociArchive), summary, pushTo(), quietLogger)).rejects.toThrow(/failed \(400\) for the identity token/);
+    writeFileSync(`${authFile}.new`, dockerConfig('acr-refresh-token'));
+    renameSync(`${authFile}.new`, authFile);
+    expect(await pushImage(open(image.ociArchive), summary, pushTo(), quietLogger)).toMatchObject({ tagged: true, alreadyThere: false });
+    expect(tokenGuarded.tokenRequests.filter((asked) => asked.user === ROBOT.username && asked.granted === 'pull,push').map((asked) => asked.scope)).toContain('repository:team-a/identity:pull,push');
+    expect(await digestOfTag(tokenGuarded, 'team-a/identity', '1.0.0')).toBe(summary.manifestDigest);
   }, 60_000);
 
   it('pushes through a token service (Bearer, as Docker Hub, GHCR and Harbor): a pull,push token with its credentials; anonymous, only a pull token, and refused', async () => {
