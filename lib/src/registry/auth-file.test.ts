@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readConfig } from '../config.js';
 import { registryAccessEnv, registryAccessOf } from './access.js';
-import { AuthFileCredentials, credentialSourceIn, parseDockerConfig } from './auth-file.js';
+import { AuthFileCredentials, combinedCredentials, credentialSourceIn, parseDockerConfig } from './auth-file.js';
 import { credentialsFor } from './docker-hub.js';
 
 const basic = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
@@ -105,6 +105,15 @@ describe('AuthFileCredentials', () => {
     const { credentials } = registryAccessOf(config);
     expect(credentials.get('r.example')).toMatchObject({ username: 'file' });
     expect(credentials.get('other.example')).toMatchObject({ username: 'env' });
+  });
+
+  it('falls back to ORBIT_REGISTRY_CREDENTIALS when the file\'s credential helper has nothing for the registry', async () => {
+    const fixed = new Map([['r.example', { username: 'env', password: 'pw' }]]);
+    const helperWith = (answer: { username: string; password: string } | undefined) => ({ get: () => async () => answer });
+    const resolve = async (source: ReturnType<ReturnType<typeof combinedCredentials>['get']>) => (typeof source === 'function' ? source() : source);
+    expect(await resolve(combinedCredentials(fixed, helperWith(undefined)).get('r.example'))).toEqual({ username: 'env', password: 'pw' });
+    expect(await resolve(combinedCredentials(fixed, helperWith({ username: 'helper', password: 'x' })).get('r.example'))).toEqual({ username: 'helper', password: 'x' });
+    expect(await resolve(combinedCredentials(fixed, helperWith(undefined)).get('other.example'))).toBeUndefined();
   });
 
   it('is a startup error naming a credential helper the file names that is not on PATH (a config copied from Docker Desktop: credsStore "desktop")', () => {

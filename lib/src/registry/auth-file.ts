@@ -165,8 +165,19 @@ export class AuthFileCredentials implements CredentialLookup {
   }
 }
 
-/** Credentials from the auth file first (it is the one that refreshes), else from the fixed map. */
+/**
+ * Credentials from the auth file first (it is the one that refreshes), else
+ * from the fixed map; also when the file's credential helper turns out to
+ * have none for the registry (a credsStore covers every registry).
+ */
 export function combinedCredentials(fixed: ReadonlyMap<string, Credentials>, file: CredentialLookup | undefined): CredentialLookup {
   if (file === undefined) return fixed;
-  return { get: (registry) => file.get(registry) ?? fixed.get(registry) };
+  return {
+    get: (registry) => {
+      const fromFile = file.get(registry);
+      const fallback = fixed.get(registry);
+      if (typeof fromFile !== 'function' || fallback === undefined) return fromFile ?? fallback;
+      return async () => (await fromFile()) ?? fallback;
+    },
+  };
 }
