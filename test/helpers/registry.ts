@@ -47,9 +47,10 @@ const TOKEN_ISSUER = 'orbit-test-token-service';
 
 /**
  * The token half of the distribution token protocol: Basic credentials (or
- * none) in a GET, or a refresh token in an OAuth2 POST, a JWT granting the asked actions that the caller may have out,
- * signed by a key whose certificate the registry trusts. The registry does
- * all the checking (signature, issuer, audience, expiry, actions).
+ * none) in a GET, or a refresh token in an OAuth2 POST; out, a JWT granting
+ * the asked actions that the caller may have, signed by a key whose
+ * certificate the registry trusts. The registry does all the checking
+ * (signature, issuer, audience, expiry, actions).
  */
 async function startTokenService(dir: string, options: TokenAuthOptions, requests: TokenRequest[]): Promise<{ realm: string; certificate: string; server: Server }> {
   const keyFile = join(dir, 'token.key');

@@ -293,7 +293,7 @@ export class RegistryClient {
     const service = challenge.params['service'];
     const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`).split(' ').filter((scope) => scope !== '');
     const identityToken = credentials?.identityToken;
-    const asked: RequestInit = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
+    const tokenRequest: RequestInit = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
       // An identity token is an OAuth2 refresh token: traded in a form POST (the distribution spec's oauth flow), never sent as a password.
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -310,7 +310,7 @@ export class RegistryClient {
     const unanswered = AbortSignal.timeout(timeoutMs);
     let body: Buffer | null;
     try {
-      const response = await this.fetchImpl(url, { ...asked, signal: unanswered });
+      const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered });
       if (!response.ok) {
         await response.body?.cancel();
         const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';

@@ -1,6 +1,6 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { askCredentialHelper } from './credential-helper.js';
 
@@ -18,7 +18,7 @@ helper('broken', 'echo "no AWS credentials in the environment" >&2; exit 3');
 helper('hangs', 'exec sleep 20');
 helper('babbles', 'echo hello');
 helper('identity', 'echo \'{"ServerURL":"r","Username":"<token>","Secret":"refresh"}\'');
-const ask = (name: string, registry = 'r.example:5000', timeoutMs?: number) => askCredentialHelper(name, registry, { path: bin, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+const ask = (name: string, registry = 'r.example:5000', timeoutMs?: number) => askCredentialHelper(name, registry, { path: `${bin}${delimiter}${process.env['PATH'] ?? ''}`, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
 
 describe('askCredentialHelper', () => {
   it('runs docker-credential-<name> get with the registry on stdin (Docker Hub under the name docker login stores it)', async () => {

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { Credentials } from './auth.js';
 import { PullRefusedError } from './client.js';
@@ -14,6 +15,7 @@ import { isDockerHub } from './docker-hub.js';
  * secretservice all speak it.
  */
 export const HELPER_PROGRAM_PREFIX = 'docker-credential-';
+const execFileAsync = promisify(execFile);
 const NOT_FOUND = 'credentials not found in native keychain';
 /** ecr-login may call STS and ECR first; a helper silent for this long is stuck. */
 const HELPER_TIMEOUT_MS = 30_000;
@@ -25,7 +27,7 @@ const answerShape = z.object({ Username: z.string(), Secret: z.string() });
 /** A helper's name as a config.json names it: the program's suffix, nothing that could leave PATH. */
 export const isHelperName = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name);
 
-/** Where the helper's program is on PATH, or undefined. */
+/** Where the helper's program is on PATH, or undefined: looked for once, when the auth file is read. */
 export function helperProgramOf(helper: string, path: string | undefined = process.env['PATH']): string | undefined {
   for (const dir of (path ?? '').split(delimiter)) {
     if (dir === '') continue;
@@ -52,51 +54,29 @@ export const helperServerUrlOf = (registry: string): string => (isDockerHub(regi
 export async function askCredentialHelper(helper: string, registry: string, options: { readonly timeoutMs?: number; readonly path?: string | undefined } = {}): Promise<Credentials | undefined> {
   const name = `${HELPER_PROGRAM_PREFIX}${helper}`;
   const refused = (why: string): PullRefusedError => new PullRefusedError('REGISTRY_UNAUTHORIZED', `credential helper ${name} ${why} (asked for ${registry})`);
-  const program = helperProgramOf(helper, options.path ?? process.env['PATH']);
-  if (program === undefined) throw refused('is not on PATH');
   const timeoutMs = options.timeoutMs ?? HELPER_TIMEOUT_MS;
-  const outcome = await new Promise<{ code: number | null; out: string; err: string; failure?: string }>((resolve) => {
-    const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (code: number | null, failure?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8').trim();
-      resolve({ code, out: text(out), err: text(err), ...(failure === undefined ? {} : { failure }) });
-    };
-    // Killed and left: a child it started may hold the pipes open long after.
-    const abandon = (why: string): void => {
-      child.kill('SIGKILL');
-      child.stdout.destroy();
-      child.stderr.destroy();
-      settle(null, why);
-    };
-    const timer = setTimeout(() => abandon(`gave no answer within ${timeoutMs / 1000} s`), timeoutMs);
-    const collect = (into: Buffer[]) => (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > MAX_HELPER_OUTPUT_BYTES) abandon(`printed over ${MAX_HELPER_OUTPUT_BYTES} bytes`);
-      else into.push(chunk);
-    };
-    child.stdout.on('data', collect(out));
-    child.stderr.on('data', collect(err));
-    child.on('error', (error) => settle(null, error.message));
+  let out: string;
+  try {
+    const running = execFileAsync(name, ['get'], {
+      timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_HELPER_OUTPUT_BYTES, encoding: 'utf8',
+      ...(options.path === undefined ? {} : { env: { ...process.env, PATH: options.path } }),
+    });
     // A helper that exits before reading its stdin is answered by its exit code, not by EPIPE.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(helperServerUrlOf(registry));
-    child.on('close', (code) => settle(code));
-  });
-  if (outcome.failure !== undefined) throw refused(outcome.failure);
-  if (outcome.code !== 0) {
-    if (outcome.out === NOT_FOUND || outcome.err === NOT_FOUND) return undefined;
-    throw refused(`failed (exit ${outcome.code}): ${(outcome.err || outcome.out).split('\n')[0]?.slice(0, 300) ?? ''}`);
+    running.child.stdin?.on('error', () => undefined);
+    running.child.stdin?.end(helperServerUrlOf(registry));
+    out = (await running).stdout.trim();
+  } catch (error) {
+    const failed = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string; killed?: boolean };
+    const said = { out: (failed.stdout ?? '').trim(), err: (failed.stderr ?? '').trim() };
+    if (failed.code === 'ENOENT') throw refused('is not on PATH');
+    if (failed.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') throw refused(`printed over ${MAX_HELPER_OUTPUT_BYTES} bytes`);
+    if (failed.killed === true) throw refused(`gave no answer within ${timeoutMs / 1000} s`);
+    if (said.out === NOT_FOUND || said.err === NOT_FOUND) return undefined;
+    throw refused(`failed (exit ${String(failed.code)}): ${(said.err || said.out).split('\n')[0]?.slice(0, 300) ?? ''}`);
   }
   let answer: z.infer<typeof answerShape>;
   try {
-    answer = answerShape.parse(JSON.parse(outcome.out));
+    answer = answerShape.parse(JSON.parse(out));
   } catch {
     throw refused('answered with no {"Username","Secret"} JSON');
   }
