@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageRegistryEnv, isInsecureRegistry, namesRegistryRepository } from './access.js';
+import { imageRegistryEnv, isInsecureRegistry, namesRegistryRepository, registryAccessEnv } from './access.js';
 
 describe('isInsecureRegistry', () => {
   const access = { insecure: new Set(['registry.lab:5000']), credentials: new Map() };
@@ -21,5 +21,36 @@ describe('ORBIT_IMAGE_REGISTRY', () => {
     }
     expect(imageRegistryEnv.ORBIT_IMAGE_REGISTRY.safeParse(undefined)).toMatchObject({ success: true, data: 'registry.orbit.local/orbit' });
     expect(imageRegistryEnv.ORBIT_IMAGE_REGISTRY.safeParse('orbit').success).toBe(false);
+  });
+});
+
+describe('ORBIT_REGISTRY_CREDENTIALS', () => {
+  const parse = (value: string | undefined) => registryAccessEnv.ORBIT_REGISTRY_CREDENTIALS.safeParse(value);
+
+  it('takes a username and password, or an identity token that is never sent as a password', () => {
+    const parsed = parse(JSON.stringify({
+      'registry.example.com': { username: 'u', password: 'p' },
+      'team.azurecr.io': { username: '00000000-0000-0000-0000-000000000000', identityToken: 'acr-refresh' },
+      'ghcr.io': { identityToken: 'oauth-refresh' },
+    }));
+    expect(parsed.success).toBe(true);
+    expect([...parsed.data!]).toEqual([
+      ['registry.example.com', { username: 'u', password: 'p' }],
+      ['team.azurecr.io', { username: '00000000-0000-0000-0000-000000000000', password: '', identityToken: 'acr-refresh' }],
+      ['ghcr.io', { username: '', password: '', identityToken: 'oauth-refresh' }],
+    ]);
+    expect(parse(undefined).data?.size).toBe(0);
+    expect(parse(' ').data?.size).toBe(0);
+  });
+
+  it('refuses, naming the registry and never a secret, an entry that is neither: a misspelt field, a password beside a token, an empty token', () => {
+    for (const entry of [{ username: 'u', pasword: 's3cret' }, { username: 'u', password: 's3cret', identityToken: 'tok3n' }, { identityToken: '' }, { identitytoken: 'tok3n' }, 'u:s3cret']) {
+      const parsed = parse(JSON.stringify({ 'registry.example.com': entry }));
+      expect(parsed.success, JSON.stringify(entry)).toBe(false);
+      const message = parsed.error!.issues[0]!.message;
+      expect(message).toContain('the entry for "registry.example.com" is neither');
+      expect(message).not.toMatch(/s3cret|tok3n/);
+    }
+    expect(parse('{not json').error!.issues[0]!.message).toMatch(/^must be JSON like/);
   });
 });

@@ -21,15 +21,38 @@ export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/**
+ * One registry's entry: a username and password, or an identity token (an
+ * OAuth2 refresh token, what `az acr login --expose-token` and Docker's
+ * `identitytoken` hold), traded at the registry's token service, never sent
+ * as a password.
+ */
+const credentialsEntry = z.union([
+  z.object({ username: z.string(), password: z.string() }).strict(),
+  z.object({ username: z.string().optional(), identityToken: z.string().min(1) }).strict(),
+]).transform((entry): Credentials => ('identityToken' in entry
+  ? { username: entry.username ?? '', password: '', identityToken: entry.identityToken }
+  : entry));
+
 const credentialsJson = z.string().optional().transform((text, context) => {
   if (text === undefined || text.trim() === '') return new Map<string, Credentials>();
+  let json: unknown;
   try {
-    const parsed = z.record(z.string(), z.object({ username: z.string(), password: z.string() })).parse(JSON.parse(text));
-    return new Map<string, Credentials>(Object.entries(parsed));
+    json = JSON.parse(text);
   } catch {
-    context.addIssue({ code: 'custom', message: 'must be JSON like {"registry.example.com":{"username":"u","password":"p"}}' });
+    json = undefined;
+  }
+  const parsed = z.record(z.string(), credentialsEntry).safeParse(json);
+  if (!parsed.success) {
+    // Which registry's entry is wrong, never its values: they are secrets.
+    const where = parsed.error.issues[0]?.path[0];
+    context.addIssue({
+      code: 'custom',
+      message: `must be JSON like {"registry.example.com":{"username":"u","password":"p"}} or {"team.azurecr.io":{"identityToken":"<refresh token>"}}${typeof where === 'string' ? `; the entry for "${where}" is neither` : ''}`,
+    });
     return z.NEVER;
   }
+  return new Map<string, Credentials>(Object.entries(parsed.data));
 });
 
 /** The variables of RegistryAccess, shared by the validator (pulls) and the harbor-writer (pushes). */
