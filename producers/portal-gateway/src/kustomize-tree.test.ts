@@ -58,4 +58,15 @@ describe('tarGzOf', () => {
     ]);
     expect((await tarGzOf('billing-api', new Map([...files].reverse()))).equals(archive)).toBe(true);
   });
+
+  it('is whole for any size of file, a multiple of the stream buffer (16 KiB) too, and for many files', async () => {
+    for (const size of [0, 511, 512, 16383, 16384, 16385, 32768, 65536, 1 << 20]) {
+      const text = 'x'.repeat(size);
+      expect(await entriesOf(await tarGzOf('tree', new Map([['a.yaml', text]]))), `${size} bytes`).toEqual([
+        { name: 'tree/a.yaml', mode: 0o644, mtime: 0, text },
+      ]);
+    }
+    const many = new Map(Array.from({ length: 200 }, (_, index) => [`f${String(index).padStart(3, '0')}.yaml`, `${index}\n`.repeat(100)]));
+    expect((await entriesOf(await tarGzOf('tree', many))).map((entry) => entry.text)).toEqual([...many.values()]);
+  });
 });

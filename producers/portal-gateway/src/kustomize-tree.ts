@@ -1,7 +1,10 @@
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { isMap, isSeq, parseDocument } from 'yaml';
+
+const gzipAsync = promisify(gzip);
 
 /** Where a version's Kustomize overlay for an environment lives in the tree the chart-generator wrote. */
 export const overlayPathOf = (environment: string): string => `overlays/${environment.toLowerCase()}/kustomization.yaml`;
@@ -36,14 +39,13 @@ export function overlayPulling(kustomization: string, uploadPin: string | null, 
  */
 export async function tarGzOf(folder: string, files: ReadonlyMap<string, string>): Promise<Buffer> {
   const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const gzip = createGzip();
-  gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const written = pipeline(pack, gzip);
+  // The whole tar is read before it is gzipped: piping tar-stream's pack into
+  // a gzip stream lost the tar's bytes whenever one entry filled the pack's
+  // buffer (a 16 KiB file gave an empty gzip).
+  const tarBytes = buffer(pack);
   for (const [path, text] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     pack.entry({ name: `${folder}/${path}`, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '' }, text);
   }
   pack.finalize();
-  await written;
-  return Buffer.concat(chunks);
+  return gzipAsync(await tarBytes);
 }
