@@ -33,12 +33,12 @@ export * from './kafka/group-offsets.js';
 export * from './command-line.js';
 export * from './projection-state.js';
 export {
-  chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
+  chartTextProblem, chartVersionOf, checkMetadata, CHART_UNCARRIABLE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
   type FieldRuleProblem, type MetadataVerdict, type RuntimeFields,
 } from './metadata-rules.js';
 export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 export * from './stored-json.js';
-export { toYamlText } from './yaml-text.js';
+export { toYamlText, yamlTextOf } from './yaml-text.js';
 export * from './registry/index.js';
 export * from './chart-name.js';
 export * from './stream-feed.js';

@@ -59,4 +59,21 @@ describe('what a container must be able to run', () => {
       { field: 'workingDir', problem: expect.stringMatching(/holds a NUL character/) },
     ]);
   });
+
+  it('names each field holding a character no Helm chart can carry (DEL, C1 controls, U+2028/9, U+FFFE/F), the chart\'s description and category too', () => {
+    expect(metadataRuntimeProblems({
+      envVars: [{ key: 'A', value: 'rub\u007fout' }, { key: 'B', value: 'tab\t \ufeff \u00a0 \u001b \u00ff \ud83d\ude80 ok' }, { key: 'C', value: 'next\u0085line' }, { key: 'D', value: '\u2029' }],
+      volumes: [{ key: 'data', value: '/data\u0090' }], commandOverride: 'run \u009b', entrypointOverride: '/bin/app', workingDir: '/srv\uffff',
+      description: 'Billing \ufffe', imageCategory: 'back\u0080end',
+    })).toEqual([
+      { field: 'envVars.0.value', problem: 'holds U+007F, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)' },
+      { field: 'envVars.2.value', problem: expect.stringMatching(/^holds U\+0085, /) },
+      { field: 'envVars.3.value', problem: expect.stringMatching(/^holds U\+2029, /) },
+      { field: 'volumes.0.value', problem: expect.stringMatching(/^holds U\+0090, /) },
+      { field: 'commandOverride', problem: expect.stringMatching(/^holds U\+009B, /) },
+      { field: 'workingDir', problem: expect.stringMatching(/^holds U\+FFFF, /) },
+      { field: 'description', problem: expect.stringMatching(/^holds U\+FFFE, /) },
+      { field: 'imageCategory', problem: expect.stringMatching(/^holds U\+0080, /) },
+    ]);
+  });
 });

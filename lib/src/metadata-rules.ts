@@ -90,13 +90,34 @@ export function checkMetadata(metadata: { readonly imageName: string; readonly i
 /** A ConfigMap key holds at most 253 characters, and each environment variable travels in the chart as one. */
 export const MAX_ENV_NAME = 253;
 
-/** The metadata fields that become a container's command, environment and paths. */
+/** The metadata fields that become a container's command, environment and paths, and the chart's own text. */
 export interface RuntimeFields {
   readonly envVars?: readonly { readonly key: string; readonly value: string }[] | null;
   readonly volumes?: readonly { readonly key: string; readonly value: string }[] | null;
   readonly commandOverride?: string | null;
   readonly entrypointOverride?: string | null;
   readonly workingDir?: string | null;
+  readonly description?: string | null;
+  readonly imageCategory?: string | null;
+}
+
+/**
+ * Characters no Helm chart can carry as they are, in its values or Chart.yaml.
+ * helm (3.16) refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF,
+ * escaped or not ("yaml: control characters are not allowed": it writes its
+ * values out raw and reads them back before checking the schema), and an
+ * owner's whole Helm repository index with it; NEL, U+2028 and U+2029 it
+ * writes raw into the rendered objects, where its YAML reader takes them for
+ * line breaks and the cluster gets a space instead.
+ */
+export const CHART_UNCARRIABLE = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
+
+/** Why text holding a CHART_UNCARRIABLE character cannot be in a chart, naming the character; null when it holds none. */
+export function chartTextProblem(text: string): string | null {
+  const found = CHART_UNCARRIABLE.exec(text);
+  if (found === null) return null;
+  const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return `holds U+${code}, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)`;
 }
 
 export interface FieldRuleProblem {
@@ -110,29 +131,38 @@ export const NUL_PROBLEM = 'holds a NUL character, which no container runtime ca
 
 /**
  * What in the metadata would make a chart no cluster can run: a command
- * override that is not a command line, a NUL character, an environment
- * variable name longer than the ConfigMap key it travels as. The gateway
+ * override that is not a command line, a NUL character, a character helm
+ * cannot carry, an environment variable name longer than the ConfigMap key
+ * it travels as. The gateway
  * refuses these at the door and the validator again: found by the
  * chart-generator, they failed the upload after the image was stored.
  */
 export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProblem[] {
   const problems: FieldRuleProblem[] = [];
+  const text = (field: string, value: string | null | undefined): boolean => {
+    if (value === null || value === undefined) return false;
+    const problem = value.includes('\0') ? NUL_PROBLEM : chartTextProblem(value);
+    if (problem !== null) problems.push({ field, problem });
+    return problem !== null;
+  };
   (metadata.envVars ?? []).forEach(({ key, value }, index) => {
     if (key.length > MAX_ENV_NAME) problems.push({ field: `envVars.${index}.key`, problem: `is ${key.length} characters; at most ${MAX_ENV_NAME} (a ConfigMap key)` });
-    if (value.includes('\0')) problems.push({ field: `envVars.${index}.value`, problem: NUL_PROBLEM });
+    text(`envVars.${index}.value`, value);
   });
-  (metadata.volumes ?? []).forEach(({ value }, index) => {
-    if (value.includes('\0')) problems.push({ field: `volumes.${index}.value`, problem: NUL_PROBLEM });
-  });
+  (metadata.volumes ?? []).forEach(({ value }, index) => text(`volumes.${index}.value`, value));
   for (const field of ['commandOverride', 'entrypointOverride'] as const) {
     const line = metadata[field];
-    if (line === null || line === undefined) continue;
-    if (line.includes('\0')) problems.push({ field, problem: NUL_PROBLEM });
-    else {
-      const problem = shellWordsProblem(line);
-      if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
-    }
+    if (line === null || line === undefined || text(field, line)) continue;
+    const problem = shellWordsProblem(line);
+    if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
   }
-  if (metadata.workingDir?.includes('\0')) problems.push({ field: 'workingDir', problem: NUL_PROBLEM });
+  text('workingDir', metadata.workingDir);
+  // Chart.yaml's description and an annotation: no container sees them, but helm reads them.
+  const chartOnly = (field: string, value: string | null | undefined): void => {
+    const problem = value === null || value === undefined ? null : chartTextProblem(value);
+    if (problem !== null) problems.push({ field, problem });
+  };
+  chartOnly('description', metadata.description);
+  chartOnly('imageCategory', metadata.imageCategory);
   return problems;
 }

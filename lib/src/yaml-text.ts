@@ -1,12 +1,50 @@
-import { stringify } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
+
+/**
+ * Characters YAML must not carry raw (C1 controls, DEL, U+FFFE/U+FFFF) or
+ * that YAML 1.1 readers take for line breaks (NEL, U+2028, U+2029) and fold
+ * into a space. JSON.stringify, which the yaml library escapes from, leaves
+ * them raw: helm then refuses the whole file ("control characters are not
+ * allowed") and an owner's Helm repository index with it.
+ */
+const UNSAFE_RAW = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/g;
+
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
+
+function escapeOf(character: string): string {
+  const code = character.charCodeAt(0);
+  return SHORT_ESCAPES[character] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
 
 /**
  * YAML for what helm, kustomize and kubectl read (chart files, Kustomize
  * files, manifests the gateway serves). They parse YAML 1.1, where `yes`,
  * `on`, `y` and `0o17`-like text are not strings, so strings are always
  * double-quoted and keys are quoted whenever YAML 1.1 would read them as
- * something else. lineWidth 0 keeps long values on one line.
+ * something else. lineWidth 0 keeps long values on one line. Any text, every
+ * Unicode character included, reads back as it was written.
  */
 export function toYamlText(value: unknown): string {
-  return stringify(value, { version: '1.1', defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  return yamlTextOf(new Document(value, { version: '1.1' }));
+}
+
+/**
+ * A document, built or parsed and edited, written as toYamlText writes: a
+ * parsed node keeps its own quoting, a new string is double-quoted, and the
+ * characters YAML cannot carry raw are escaped wherever they are.
+ */
+export function yamlTextOf(document: Document): string {
+  let escapes = false;
+  // A plain or single-quoted scalar cannot escape these characters; a double-quoted one can.
+  visit(document, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string' && node.value.search(UNSAFE_RAW) >= 0) {
+        node.type = 'QUOTE_DOUBLE';
+        escapes = true;
+      }
+    },
+  });
+  const text = document.toString({ defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  // Each such character is now inside a double-quoted scalar, where an escape means it.
+  return escapes ? text.replace(UNSAFE_RAW, escapeOf) : text;
 }

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { MAX_ENV_NAME } from '@orbit/lib';
+import { chartTextProblem, MAX_ENV_NAME } from '@orbit/lib';
 import { pinnedDigestOf, type ImageMetadata, type ImageSummary } from '@orbit/schemas';
 import { ChartInputError } from './errors.js';
 
@@ -47,14 +47,18 @@ export function runAsOf(user: string | null): RunAs {
 const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
 const isConfigMapKey = (key: string): boolean => CONFIG_MAP_KEY.test(key) && key.length <= MAX_ENV_NAME && key !== '.' && !key.startsWith('..');
 
-/** Image ENV first, metadata envVars over it. An image entry that cannot be a key is left to the image (it still has it). */
+/**
+ * Image ENV first, metadata envVars over it. An image entry that cannot be a
+ * key, or whose value helm cannot carry, is left to the image (it still has it).
+ */
 export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of image.config.env) {
     const eq = entry.indexOf('=');
     const key = eq === -1 ? entry : entry.slice(0, eq);
-    if (eq === -1 || !isConfigMapKey(key)) continue;
-    env[key] = entry.slice(eq + 1);
+    const value = entry.slice(eq + 1);
+    if (eq === -1 || !isConfigMapKey(key) || chartTextProblem(value) !== null) continue;
+    env[key] = value;
   }
   for (const { key, value } of metadata.envVars) {
     if (key.length > MAX_ENV_NAME) throw new ChartInputError('metadata.envVars', `variable name ${JSON.stringify(key)} is ${key.length} characters; at most ${MAX_ENV_NAME}`);

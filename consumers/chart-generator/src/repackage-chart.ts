@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { isMap, isScalar, parseDocument } from 'yaml';
+import { yamlTextOf } from '@orbit/lib';
 import { ChartRowError } from './errors.js';
 import { imageRepositoryOf } from './image-facts.js';
 import { packageChart } from './package-chart.js';
@@ -56,7 +57,7 @@ export function withImageRepository(files: ReadonlyMap<string, string>, reposito
   if (values.errors.length > 0 || !isScalar(current)) throw new ChartRowError('the stored chart\'s values.yaml has no image.repository');
   // The node keeps its quoting; only its value changes.
   current.value = imageRepositoryOf(repository);
-  return new Map([...files, ['values.yaml', values.toString({ lineWidth: 0 })]]);
+  return new Map([...files, ['values.yaml', yamlTextOf(values)]]);
 }
 
 /** A packaged chart again, pulling its image from `repository` (an environment's own registry). Deterministic, as packageChart is. */

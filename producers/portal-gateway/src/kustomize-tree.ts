@@ -2,6 +2,7 @@ import { buffer } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import tar from 'tar-stream';
+import { yamlTextOf } from '@orbit/lib';
 import { isMap, isSeq, parseDocument } from 'yaml';
 
 const gzipAsync = promisify(gzip);
@@ -29,7 +30,7 @@ export function overlayPulling(kustomization: string, uploadPin: string | null, 
   const renames = [...others, ...(name === newName ? [] : [document.createNode({ name, newName })])];
   if (renames.length === 0) document.delete('images');
   else document.set('images', document.createNode(renames));
-  return document.toString({ lineWidth: 0 });
+  return yamlTextOf(document);
 }
 
 /**

@@ -46,6 +46,8 @@ describe('parseMetadata', () => {
   it('refuses at the door what the chart could not run (an unsplittable command, a NUL, an overlong variable name), naming each field', () => {
     const result = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', commandOverride: "run 'x", envVars: [{ key: 'K', value: 'a\u0000' }], workingDir: '/a\u0000' });
     expect(result).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.value' }, { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) }, { field: 'workingDir' }] });
+    const uncarriable = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', Description: 'a\u007f', envVars: [{ key: 'K', value: 'ok\u00a0\ufeff' }, { key: 'L', value: '\u009f' }] });
+    expect(uncarriable).toMatchObject({ ok: false, problems: [{ field: 'envVars.1.value', message: expect.stringMatching(/^holds U\+009F, a character no Helm chart can carry/) }, { field: 'description', message: expect.stringMatching(/^holds U\+007F/) }] });
     const overlong = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', envVars: [{ key: 'K'.repeat(254), value: 'v' }] });
     expect(overlong).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.key', message: 'must be at most 253 characters (a ConfigMap key)' }] });
   });

@@ -14,7 +14,7 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
-const SPLIT_RULE = 'Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character.';
+const SPLIT_RULE = 'Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those).';
 
 /**
  * Field names as the design documents spell them; lower-case aliases are accepted too.
@@ -34,7 +34,7 @@ const known = {
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
   commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (quotes, backslashes), never run by a shell. ${SPLIT_RULE}`),
   entrypointOverride: z.string().max(4096).nullish().describe(`The container's command, written as a shell command line. ${SPLIT_RULE}`),
-  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character.'),
+  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF.'),
 };
 
 const metadataSchema = z.object(known).catchall(z.unknown());
@@ -84,7 +84,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
   const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
   if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
-  const unrunnable = metadataRuntimeProblems(data);
+  const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description });
   if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;

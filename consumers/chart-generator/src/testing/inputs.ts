@@ -65,6 +65,9 @@ export const HOSTILE_ENV = [
   { key: 'BACKSLASH', value: 'C:\\path\\n' },
   { key: '123', value: 'numeric key' },
   { key: 'a.b-c_d', value: 'dots and dashes' },
+  // Refused at upload: DEL, C1 controls, U+2028/9, U+FFFE/F (helm cannot carry them); these it can.
+  { key: 'BOM_NBSP', value: '\ufeffbom and\u00a0nbsp' },
+  { key: 'ESC_BELL', value: '\u001b[1m\u0007' },
 ] as const;
 
 /** Realistic and hostile images; the unit tests and the tool tests (helm, kube-linter, kustomize) share them. */
@@ -97,7 +100,7 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
     {
       imageName: '../../ÉTRANGE..Service__NAME!!',
       imageVersion: 'v0-0-01',
-      description: 'Contains {{ .Values.secret }} and "quotes": yes',
+      description: 'Contains {{ .Values.secret }} and "quotes": yes\u00a0\u001b',
       port: 8443,
       envVars: HOSTILE_ENV,
       imageLabels: [
@@ -117,7 +120,7 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
     },
     {
       exposedPorts: ['8443/tcp'], user: '1000:1000',
-      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE'],
+      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE', 'NBSP_FROM_IMAGE=nb\u00a0sp', 'LEFT_TO_THE_IMAGE=del\u007f', 'LEFT_TOO=nel\u0085'],
       healthcheck: { test: ['CMD-SHELL', 'wget -qO- "http://127.0.0.1:8443/{{health}}" || exit 1'], intervalSeconds: 7.5, timeoutSeconds: 0.5, startPeriodSeconds: 60, retries: 5 },
       volumes: ['/data', '/var/log/app/'],
     },

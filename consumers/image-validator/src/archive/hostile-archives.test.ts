@@ -131,6 +131,11 @@ describe('hostile and broken archives end in a reason code', () => {
       const forged = configJson({ layers: [], runConfig }, image.layers.map((l) => l.diffId));
       await expectRejected(await archiveOf(withConfig(forged)), 'BAD_CONFIG', new RegExp(`${where.source}.*holds a NUL character`));
     }
+    // What the chart carries as it is must be text helm can read; an Env entry it cannot carry is left to the image instead.
+    for (const [runConfig, where] of [[{ Volumes: { '/data\u007f': {} } }, /config\.Volumes: names a path that holds U\+007F/], [{ WorkingDir: '/srv\u0090' }, /config\.WorkingDir: holds U\+0090/], [{ Healthcheck: { Test: ['CMD', 'probe\uffff'] } }, /config\.Healthcheck\.Test\.1: holds U\+FFFF/]] as const) {
+      const forged = configJson({ layers: [], runConfig }, image.layers.map((l) => l.diffId));
+      await expectRejected(await archiveOf(withConfig(forged)), 'BAD_CONFIG', new RegExp(`${where.source}, a character no Helm chart can carry as it is`));
+    }
   });
 
   it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {

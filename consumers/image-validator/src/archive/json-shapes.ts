@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NUL_PROBLEM } from '@orbit/lib';
+import { chartTextProblem, NUL_PROBLEM } from '@orbit/lib';
 
 /**
  * Shapes of the JSON documents an image archive carries. Only the fields the
@@ -94,6 +94,17 @@ export type DockerManifest = z.infer<typeof dockerManifestShape>;
 const runnableText = z.string().refine((text) => !text.includes('\0'), NUL_PROBLEM);
 const stringList = z.array(runnableText).nullable().optional();
 const keySet = z.record(z.string(), z.unknown()).refine((set) => Object.keys(set).every((key) => !key.includes('\0')), `names a key that ${NUL_PROBLEM}`).nullable().optional();
+// What the chart carries as it is (a probe's command, mount paths, the working directory): text helm can read. Env is not: an entry helm cannot carry is left to the image.
+const chartText = runnableText.superRefine((text, context) => {
+  const problem = chartTextProblem(text);
+  if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+});
+const volumeSet = z.record(z.string(), z.unknown()).superRefine((set, context) => {
+  for (const key of Object.keys(set)) {
+    const problem = key.includes('\0') ? NUL_PROBLEM : chartTextProblem(key);
+    if (problem !== null) context.addIssue({ code: 'custom', message: `names a path that ${problem}` });
+  }
+}).nullable().optional();
 // Events carry these as Avro int seconds: anything larger could not be published.
 const INT_MAX = 2 ** 31 - 1;
 const nanoseconds = z.number().nonnegative().max(INT_MAX * 1e9).nullable().optional();
@@ -109,18 +120,18 @@ export const configShape = z.looseObject({
     Env: stringList,
     Entrypoint: stringList,
     Cmd: stringList,
-    WorkingDir: runnableText.nullable().optional(),
+    WorkingDir: chartText.nullable().optional(),
     User: runnableText.nullable().optional(),
     Labels: z.record(z.string(), z.string()).nullable().optional(),
     Healthcheck: z.looseObject({
-      Test: stringList,
+      Test: z.array(chartText).nullable().optional(),
       Interval: nanoseconds,
       Timeout: nanoseconds,
       StartPeriod: nanoseconds,
       Retries: z.number().int().nonnegative().max(INT_MAX).nullable().optional(),
     }).nullable().optional(),
     StopSignal: z.string().nullable().optional(),
-    Volumes: keySet,
+    Volumes: volumeSet,
   }).nullable().optional(),
   rootfs: z.looseObject({
     type: z.literal('layers'),
