@@ -52,6 +52,15 @@ describe('parseMetadata', () => {
     expect(overlong).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.key', message: 'must be at most 253 characters (a ConfigMap key)' }] });
   });
 
+  it('takes a label key as Kubernetes does: a DNS subdomain prefix of at most 253 characters, a name of at most 63', () => {
+    const keyOk = (key: string) => parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', imageLabels: [{ key, value: 'v' }] }).ok;
+    const prefix253 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    expect(prefix253).toHaveLength(253);
+    for (const good of ['team', 'example.com/owner', `${prefix253}/${'n'.repeat(63)}`, 'a/B_c.d-e', '9']) expect(keyOk(good), good).toBe(true);
+    // A prefix of 254 characters: accepted once, and the chart then failed after the image was stored.
+    for (const bad of [`${prefix253}e/name`, `example.com/${'n'.repeat(64)}`, '/name', 'Example.com/name', 'a..b/name', 'example.com/', '-a/name', 'a/b/c']) expect(keyOk(bad), bad).toBe(false);
+  });
+
   it('takes a port as a number or as digits (a form field), and nothing JavaScript would merely turn into one', () => {
     const portOf = (port: unknown) => { const result = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', port }); return result.ok ? result.metadata.port : result.problems; };
     expect([portOf(8080), portOf('8080'), portOf(null)]).toEqual([8080, 8080, null]);

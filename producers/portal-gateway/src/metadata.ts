@@ -10,7 +10,8 @@ const PORT_PROBLEM = 'must be a port number, 1 to 65535';
 const PORT_DIGITS = /^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
 const PORT = z.number().int(PORT_PROBLEM).min(1, PORT_PROBLEM).max(65535, PORT_PROBLEM);
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+// A Kubernetes qualified name: an optional DNS subdomain prefix of at most 253 characters (the lookahead), then a name of at most 63.
+const LABEL_KEY = /^((?=[-a-z0-9.]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
@@ -31,7 +32,7 @@ const known = {
   port: z.union([PORT, z.string().regex(PORT_DIGITS).transform(Number).pipe(PORT)], PORT_PROBLEM).nullish(),
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name').max(MAX_ENV_NAME, `must be at most ${MAX_ENV_NAME} characters (a ConfigMap key)`), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
-  imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(316), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
+  imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(317), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
   commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (quotes, backslashes), never run by a shell. ${SPLIT_RULE}`),
   entrypointOverride: z.string().max(4096).nullish().describe(`The container's command, written as a shell command line. ${SPLIT_RULE}`),
   workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF.'),
