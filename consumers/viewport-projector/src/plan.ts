@@ -87,7 +87,7 @@ export interface ProjectionPlan {
   /** In insertion order; a parent is always planned before its children. */
   readonly posts: Map<string, PlannedPost>;
   /** post guid -> meta key -> value (strings as they are, everything else as JSON). */
-  readonly meta: Map<string, Map<string, string>>;
+  readonly meta: Map<string, Map<string, string | null>>;
   readonly imageUids: Map<string, PlannedImageUid>;
   readonly requests: Map<string, PlannedRequest>;
 }
@@ -179,7 +179,8 @@ export function versionsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEv
 
 const isFinal = (status: RequestStatus): boolean => status === 'succeeded' || status === 'failed';
 const later = (a: Date | undefined, b: Date): Date => (a && a.getTime() >= b.getTime() ? a : b);
-const metaValue = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+// null is SQL NULL, which reads back as null: written as JSON it read back as the text "null" (a chartTag the registry had no tag for).
+const metaValue = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value));
 
 class Planner {
   readonly plan: ProjectionPlan = { posts: new Map(), meta: new Map(), imageUids: new Map(), requests: new Map() };
@@ -218,13 +219,13 @@ class Planner {
 
   promotionsOf(guid: string): Promotions {
     const planned = this.plan.meta.get(guid)?.get('promotions');
-    if (planned !== undefined) return JSON.parse(planned) as Promotions;
+    if (typeof planned === 'string') return JSON.parse(planned) as Promotions;
     return this.known.get(guid)?.promotions ?? {};
   }
 
   environmentsOf(guid: string): string[] {
     const planned = this.plan.meta.get(guid)?.get('environments');
-    if (planned !== undefined) return JSON.parse(planned) as string[];
+    if (typeof planned === 'string') return JSON.parse(planned) as string[];
     return [...(this.known.get(guid)?.environments ?? [])];
   }
 

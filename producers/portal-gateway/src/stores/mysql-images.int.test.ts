@@ -50,6 +50,20 @@ describe('image search against MariaDB', () => {
     expect([second.images.map((image) => image.imageName), second.next]).toEqual([['charlie'], undefined]);
   });
 
+  it('shows a tag the registry had none for as null, not as the text "null"', async () => {
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `pager-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    const stored = { ...events[TOPICS.imageStored], actor: { ...events[TOPICS.imageStored].actor, username: `tags-${uniqueSuffix()}` }, imageTag: null };
+    // A third version whose chart version two others have already: the chart is pushed by digest, with no tag of its own.
+    const chart = { ...events[TOPICS.chartGenerated], actor: stored.actor, chartTag: null };
+    const message = (topic: string, event: OrbitEvent, offset: number): ConsumedMessage<OrbitEvent> => ({
+      topic, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    });
+    await project([message(TOPICS.imageStored, stored, 0), message(TOPICS.chartGenerated, chart, 1)]);
+    const version = (await mysqlImageReader(viewport.pool).get(stored.imageUID))?.versions[0];
+    expect(version).toMatchObject({ imageTag: null, chartTag: null, chartReference: chart.chartReference, imageReference: stored.imageReference });
+  });
+
   it('says whether a version is stored, by image and version, without reading the image whole', async () => {
     const stored = mysqlVersionStored(viewport.pool);
     expect(await stored(storedOne.imageUID, storedOne.imageVersion)).toBe(true);
