@@ -129,8 +129,8 @@ export const VALUES_SCHEMA: Schema = {
     }),
     writablePaths: {
       type: 'array', description: 'Absolute paths that get an emptyDir (image VOLUMEs and metadata volumes).', uniqueItems: true,
-      // Any absolute path but the root: Linux names may hold a newline, which '.' would not match.
-      items: { type: 'string', pattern: '^/[\\s\\S]+$' },
+      // Any absolute path but the root: Linux names may hold a newline, which '.' would not match. Not /tmp: it has its emptyDir already, and a second mount there is refused.
+      items: { type: 'string', pattern: '^/[\\s\\S]+$', not: { pattern: '^/+tmp/*$' } },
     },
     terminationGracePeriodSeconds: int('Seconds between SIGTERM and SIGKILL.', 0),
     podAntiAffinity: object('Prefer spreading pods over nodes.', {
