@@ -78,4 +78,25 @@ describe('the gateway request store against MariaDB', () => {
     expect(await names.uidFor('dev2', imageName)).not.toBe(first);
     await pool.query('DELETE FROM image_names WHERE image_name = ?', [imageName]);
   });
+
+  it('refuses an owner a second image name with the chart name of one they have, also when the two race or the first is from before chart names were kept', async () => {
+    const names = mysqlImageNames(pool);
+    const owner = `charts-${randomUUID()}`;
+    const base = `billing${randomUUID().slice(0, 8)}`;
+    const first = await names.uidFor(owner, `${base}.api`);
+    await expect(names.uidFor(owner, `${base}_api`)).rejects.toMatchObject({
+      statusCode: 409, code: 'NAME_CONFLICT', message: expect.stringContaining(`imageName "${base}_api" becomes chart ${base}-api, which your image "${base}.api" is already`),
+      problems: [{ field: 'imageName', message: `becomes chart ${base}-api, as your image "${base}.api" does` }],
+    });
+    expect(await names.uidFor(owner, `${base}.api`)).toBe(first);
+    // Another owner's images are another Helm repository: the same chart name is theirs to have.
+    expect(await names.uidFor(`${owner}-other`, `${base}_api`)).toMatch(/^[A-Za-z0-9]{60}$/);
+    // Two first uploads racing: one name wins, the other is refused.
+    const raced = await Promise.allSettled([names.uidFor(owner, `${base}-x`), names.uidFor(owner, `${base}__x`)]);
+    expect(raced.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    // A name from before the column (or restored by a rebuild) has no chart name yet: it is filled before a new name is taken.
+    await pool.query('INSERT INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, `${base}.old`, 'O'.repeat(52) + randomUUID().slice(0, 8)]);
+    await expect(names.uidFor(owner, `${base}-old`)).rejects.toMatchObject({ code: 'NAME_CONFLICT', message: expect.stringContaining(`your image "${base}.old"`) });
+    await pool.query('DELETE FROM image_names WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
+  });
 });

@@ -1,25 +1,53 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import { chartNameOf, inTransaction, MAX_CHART_NAME, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
+import { RequestRefusedError } from '../errors.js';
 import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
-/** `beforeNewName` runs before a name gets its UID, and may refuse (a lost projection would hand an existing name a second one). */
+/** A new image name whose chart name another of the owner's images has already. */
+export class ChartNameTakenError extends RequestRefusedError {
+  constructor(imageName: string, chartName: string, holder: string) {
+    super(409, 'NAME_CONFLICT',
+      `imageName "${imageName}" becomes chart ${chartName}, which your image "${holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
+      [{ field: 'imageName', message: `becomes chart ${chartName}, as your image "${holder}" does` }]);
+  }
+}
+
+/**
+ * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
+ * projection would hand an existing name a second one). A new name whose
+ * chart name another of the owner's names has is refused (ChartNameTakenError):
+ * the owner's Helm repository could serve only one of the two.
+ */
 export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> = async () => undefined): ImageNames {
   const known = async (owner: string, imageName: string): Promise<string | undefined> => {
     const [rows] = await pool.execute<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE user_login = ? AND image_name = ?', [owner, imageName]);
     const uid = rows[0]?.['image_uid'];
     return uid === undefined ? undefined : String(uid);
   };
+  /** Chart names for the owner's names from before the column (or restored by a rebuild); IGNORE leaves a clashing one of them null. */
+  const fillChartNames = async (owner: string): Promise<void> => {
+    const [rows] = await pool.execute<RowDataPacket[]>('SELECT image_name, image_uid FROM image_names WHERE user_login = ? AND chart_name IS NULL ORDER BY created_at', [owner]);
+    for (const row of rows) {
+      await pool.execute('UPDATE IGNORE image_names SET chart_name = ? WHERE user_login = ? AND image_name = ?', [chartNameOf(String(row['image_name']), String(row['image_uid'])), owner, String(row['image_name'])]);
+    }
+  };
   return {
     async uidFor(owner, imageName) {
       const existing = await known(owner, imageName);
       if (existing !== undefined) return existing;
       await beforeNewName();
-      // INSERT IGNORE keeps the first UID when two first uploads race.
-      await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, imageName, newImageUID()]);
-      return String(await known(owner, imageName));
+      await fillChartNames(owner);
+      const imageUID = newImageUID();
+      const chartName = chartNameOf(imageName, imageUID);
+      // INSERT IGNORE keeps the first UID when two first uploads race, and refuses a chart name the owner has already.
+      await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
+      const assigned = await known(owner, imageName);
+      if (assigned !== undefined) return assigned;
+      const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
+      throw new ChartNameTakenError(imageName, chartName, String(holders[0]?.['image_name'] ?? chartName));
     },
   };
 }
