@@ -111,6 +111,15 @@ describe('validateUpload', () => {
     expect(openStaged).not.toHaveBeenCalled();
   });
 
+  it('refuses another spelling of a stored version\'s chart version without downloading, naming the stored one', async () => {
+    const { deps: d, openStaged } = deps({ names: { holderOf: async () => ({ sameChartVersion: '1.0.0' }) } });
+    expect(await validateUpload(event, d)).toMatchObject({
+      kind: 'rejected', reasonCode: 'NAME_CONFLICT',
+      message: `dev1 already has billing-api 1.0.0 as chart version 1.0.0, and ${event.metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`,
+    });
+    expect(openStaged).not.toHaveBeenCalled();
+  });
+
   it('has no second verdict for an upload delivered again after it was stored (its staged archive is gone by then)', async () => {
     const { deps: d, openStaged } = deps({
       names: { holderOf: async () => 'this request' },

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { chartVersionOf, checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -158,6 +158,10 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   if (holder === 'this request') return { kind: 'already-stored', requestId: event.requestId };
   if (holder === 'another request') {
     return rejected('NAME_CONFLICT', `${event.actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`);
+  }
+  if (typeof holder === 'object') {
+    const stored = holder.sameChartVersion;
+    return rejected('NAME_CONFLICT', `${event.actor.username} already has ${metadata.imageName} ${stored} as chart version ${String(chartVersionOf(stored))}, and ${metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`);
   }
   if (staging === null) {
     if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);

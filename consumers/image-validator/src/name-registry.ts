@@ -1,4 +1,5 @@
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { chartVersionOf } from '@orbit/lib';
 
 /** One upload's claim on an (owner, image, version): the UID is the owner's image, the request is who claims it. */
 export interface VersionClaim {
@@ -9,8 +10,12 @@ export interface VersionClaim {
   readonly requestId: string;
 }
 
-/** Who holds an image version: nobody yet, the claiming request itself (it was stored already), or another request. */
-export type VersionHolder = 'nobody' | 'this request' | 'another request';
+/**
+ * Who holds an image version: nobody yet, the claiming request itself (it was
+ * stored already), another request, or another version that gives the same
+ * chart version (`1.2.3` after `v1-2-3`), named.
+ */
+export type VersionHolder = 'nobody' | 'this request' | 'another request' | { readonly sameChartVersion: string };
 
 /**
  * Which image versions are already used. Versions are immutable, so one held
@@ -35,8 +40,17 @@ export function dynamoNameRegistry(dynamo: DynamoDBDocumentClient, metadataTable
       const { Item } = await dynamo.send(new GetCommand({
         TableName: metadataTable, Key: { imageUID: claim.imageUID, imageVersion: claim.imageVersion }, ProjectionExpression: 'requestId', ConsistentRead: true,
       }));
-      if (Item === undefined) return 'nobody';
-      return Item['requestId'] === claim.requestId ? 'this request' : 'another request';
+      if (Item !== undefined) return Item['requestId'] === claim.requestId ? 'this request' : 'another request';
+      // Another spelling of a stored version's chart version would share its chart tag and Helm repository entry.
+      const chartVersion = chartVersionOf(claim.imageVersion);
+      const pages = paginateQuery({ client: dynamo }, {
+        TableName: metadataTable, KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': claim.imageUID }, ProjectionExpression: 'imageVersion', ConsistentRead: true,
+      });
+      for await (const page of pages) {
+        const clash = (page.Items ?? []).map((item) => String(item['imageVersion'])).find((version) => chartVersionOf(version) === chartVersion);
+        if (clash !== undefined) return { sameChartVersion: clash };
+      }
+      return 'nobody';
     },
   };
 }

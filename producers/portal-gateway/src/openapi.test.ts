@@ -62,7 +62,7 @@ function gateway() {
       downloadUrl: async (object) => ({ url: `http://s3/${object.bucket}/${object.key}?X-Amz-Signature=s`, expiresAt: new Date().toISOString() }),
       kustomization: async (environment) => ({ files: new Map([['base/kustomization.yaml', 'resources: []\n'], [`overlays/${environment.toLowerCase()}/kustomization.yaml`, 'resources:\n  - ../../base\n']]), imageReference: null }),
     },
-    versionStored: async (uid, version) => uid === UID && image.versions.some((entry) => entry['imageVersion'] === version),
+    versionStored: async (uid, version) => (uid === UID && image.versions.some((entry) => entry['imageVersion'] === version) ? version : undefined),
     publish: { uploadRequested: async (_event, _trace, request) => void record(request) },
     transfers: {
       claims: { claim: async (_target, request) => { record(request); return { requestId: request.requestId, status: null }; }, find: async () => undefined },

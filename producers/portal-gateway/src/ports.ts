@@ -192,8 +192,12 @@ export interface ImagePage extends NextPage<ImagePosition> {
   readonly images: readonly ImageView[];
 }
 
-/** Whether ViewPort holds a version of an image: one indexed look, not the whole image view. */
-export type VersionStored = (imageUID: string, imageVersion: string) => Promise<boolean>;
+/**
+ * The version ViewPort holds of an image that a new one would clash with:
+ * the same version, or another that gives the same chart version (`v1-02-3`
+ * and `1.2.3` after `v1-2-3`); undefined when there is none.
+ */
+export type VersionStored = (imageUID: string, imageVersion: string) => Promise<string | undefined>;
 
 export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;

@@ -5,7 +5,7 @@ import { Writable, type Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
-import { createLogger, type Logger } from '@orbit/lib';
+import { chartVersionOf, createLogger, type Logger } from '@orbit/lib';
 import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
@@ -78,7 +78,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); },
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
-    ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.includes(version) } : {}),
+    ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
     ...(allowedRegistries ? { allowedRegistries } : {}),
   });
@@ -231,6 +231,15 @@ describe('POST /v1/uploads', () => {
     const byReference = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
     const completed = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata } });
     expect([byReference.statusCode, completed.statusCode, refusals.length]).toEqual([409, 409, 3]);
+    // Another spelling of the same chart version would share its chart tag and Helm repository entry.
+    for (const imageVersion of ['1.0.0', 'v1-00-0']) {
+      const respelled = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata: { ...metadata, imageVersion }, reference: 'r.example/a:1' } });
+      expect([respelled.statusCode, respelled.json()], imageVersion).toMatchObject([409, {
+        code: 'NAME_CONFLICT', message: `dev1 already has billing-api v1-0-00 as chart version 1.0.0, and ${imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`,
+        problems: [{ field: 'imageVersion', message: 'gives chart version 1.0.0, as the stored v1-0-00 does' }],
+      }]);
+    }
+    expect(refusals.length).toBe(5);
     const next = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata: { ...metadata, imageVersion: 'v1-0-01' }, reference: 'r.example/a:1' } });
     expect([next.statusCode, published.length]).toEqual([202, 1]);
   });

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
+import { chartVersionOf, envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -174,14 +174,18 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * settled by the validator and the harbor-writer.
    */
   async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string): Promise<void> {
-    if (!deps.versionStored || !(await deps.versionStored(imageUID, metadata.imageVersion))) return;
+    const stored = await deps.versionStored?.(imageUID, metadata.imageVersion);
+    if (stored === undefined) return;
     const requestId = randomUUID();
-    const message = `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`;
+    // Another spelling of a stored version's chart version would share its chart tag and its Helm repository entry.
+    const message = stored === metadata.imageVersion
+      ? `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`
+      : `${actor.username} already has ${metadata.imageName} ${stored} as chart version ${String(chartVersionOf(stored))}, and ${metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`;
     await deps.publish.uploadRefused?.({
       ...envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor }), requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
       imageVersion: metadata.imageVersion,
     }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
-    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: 'is stored already; versions cannot be replaced' }], deps.publish.uploadRefused ? requestId : undefined);
+    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does` }], deps.publish.uploadRefused ? requestId : undefined);
   }
 
   /** The image UID of the metadata's name, once a version the owner has already is refused. */

@@ -64,10 +64,15 @@ describe('image search against MariaDB', () => {
     expect(version).toMatchObject({ imageTag: null, chartTag: null, chartReference: chart.chartReference, imageReference: stored.imageReference });
   });
 
-  it('says whether a version is stored, by image and version, without reading the image whole', async () => {
+  it('names the stored version a new one clashes with, the same or another spelling of its chart version, without reading the image whole', async () => {
     const stored = mysqlVersionStored(viewport.pool);
-    expect(await stored(storedOne.imageUID, storedOne.imageVersion)).toBe(true);
-    expect(await stored(storedOne.imageUID, `${storedOne.imageVersion}-not`)).toBe(false);
-    expect(await stored(newImageUID(), storedOne.imageVersion)).toBe(false);
+    expect(await stored(storedOne.imageUID, storedOne.imageVersion)).toBe(storedOne.imageVersion);
+    expect(await stored(storedOne.imageUID, `${storedOne.imageVersion}-not`)).toBeUndefined();
+    expect(await stored(newImageUID(), storedOne.imageVersion)).toBeUndefined();
+    // Another spelling of its chart version (v1-0-00 is 1.0.0) clashes with it; another chart version does not.
+    expect(storedOne.imageVersion).toBe('v1-0-00');
+    expect(await stored(storedOne.imageUID, '1.0.0')).toBe('v1-0-00');
+    expect(await stored(storedOne.imageUID, 'v1-00-000')).toBe('v1-0-00');
+    expect(await stored(storedOne.imageUID, '1.0.1')).toBeUndefined();
   });
 });

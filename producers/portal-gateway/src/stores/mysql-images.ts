@@ -1,4 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { chartVersionOf } from '@orbit/lib';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionStored } from '../ports.js';
 
 /**
@@ -87,9 +88,13 @@ export function mysqlImageReader(pool: Pool): ImageReader {
 /** One indexed look (the image's UID, then its version posts by parent), for refusing a stored version before its upload. */
 export function mysqlVersionStored(pool: Pool): VersionStored {
   return async (imageUID, imageVersion) => {
+    // The version names of one image only (an index look); their chart versions are compared here, where chartVersionOf is.
     const [rows] = await pool.execute<RowDataPacket[]>(
-      `SELECT 1 FROM wp_image_uid u JOIN wp_posts v ON v.post_parent = u.post_id AND v.post_type = 'orbit_image_version'
-       WHERE u.image_uid = ? AND v.post_name = ? LIMIT 1`, [imageUID, imageVersion]);
-    return rows.length > 0;
+      `SELECT v.post_name FROM wp_image_uid u JOIN wp_posts v ON v.post_parent = u.post_id AND v.post_type = 'orbit_image_version'
+       WHERE u.image_uid = ?`, [imageUID]);
+    const stored = rows.map((row) => String(row['post_name']));
+    if (stored.includes(imageVersion)) return imageVersion;
+    const chartVersion = chartVersionOf(imageVersion);
+    return chartVersion === null ? undefined : stored.find((version) => chartVersionOf(version) === chartVersion);
   };
 }
