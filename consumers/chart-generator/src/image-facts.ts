@@ -16,17 +16,43 @@ function validPort(port: number, field: string): number {
   return port;
 }
 
-/** metadata.port wins; otherwise the image's first EXPOSE entry that parses ("8080/tcp", "53/udp", "9000"). */
-export function appPortOf(metadata: ImageMetadata, image: ImageSummary): AppPort | null {
-  if (metadata.port !== null) return { port: validPort(metadata.port, 'metadata.port'), protocol: 'TCP' };
+/** The image's EXPOSE entries that parse ("8080/tcp", "53/udp", "9000"), in order, each once; ranges and nonsense are skipped. */
+function exposedPortsOf(image: ImageSummary): AppPort[] {
+  const ports: AppPort[] = [];
   for (const exposed of image.config.exposedPorts) {
     const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(exposed.trim());
     if (match === null) continue;
     const port = Number(match[1]);
     if (port < 1 || port > 65535) continue;
-    return { port, protocol: (match[2]?.toUpperCase() ?? 'TCP') as PortProtocol };
+    const protocol = (match[2]?.toUpperCase() ?? 'TCP') as PortProtocol;
+    if (!ports.some((known) => known.port === port && known.protocol === protocol)) ports.push({ port, protocol });
   }
-  return null;
+  return ports;
+}
+
+/** metadata.port wins; otherwise the image's first EXPOSE entry that parses. */
+export function appPortOf(metadata: ImageMetadata, image: ImageSummary): AppPort | null {
+  if (metadata.port !== null) return { port: validPort(metadata.port, 'metadata.port'), protocol: 'TCP' };
+  return exposedPortsOf(image)[0] ?? null;
+}
+
+/** At most this many ports beside the app's: an image may EXPOSE thousands, which no Service should list. */
+export const MAX_EXTRA_PORTS = 32;
+
+export interface NamedPort { readonly name: string; readonly containerPort: number; readonly protocol: PortProtocol }
+
+/**
+ * The image's other EXPOSE ports (a metrics or admin port beside the app's),
+ * so the Service and the NetworkPolicy admit them too; none without an app
+ * port. Named `<protocol>-<port>`: unique, and an IANA service name (at most
+ * 15 characters, a letter in it), as a container port's name must be.
+ */
+export function extraPortsOf(image: ImageSummary, app: AppPort | null): NamedPort[] {
+  if (app === null) return [];
+  return exposedPortsOf(image)
+    .filter(({ port, protocol }) => !(port === app.port && protocol === app.protocol))
+    .slice(0, MAX_EXTRA_PORTS)
+    .map(({ port, protocol }) => ({ name: `${protocol.toLowerCase()}-${port}`, containerPort: port, protocol }));
 }
 
 export interface RunAs { readonly uid: number; readonly gid: number }

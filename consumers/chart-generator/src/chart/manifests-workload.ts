@@ -15,7 +15,7 @@ export function deploymentOf(ctx: HelmContext): K8sObject {
     ...(isEmpty(v.command) ? {} : { command: v.command }),
     ...(isEmpty(v.args) ? {} : { args: v.args }),
     ...(isEmpty(v.workingDir) ? {} : { workingDir: v.workingDir }),
-    ...(v.containerPort.enabled ? { ports: [{ name: 'app', containerPort: v.containerPort.port, protocol: v.containerPort.protocol }] } : {}),
+    ...(v.containerPort.enabled ? { ports: [{ name: 'app', containerPort: v.containerPort.port, protocol: v.containerPort.protocol }, ...v.extraPorts] } : {}),
     envFrom: [{ configMapRef: { name: `${fullname(ctx)}-env` } }],
     securityContext: v.securityContext,
     resources: v.resources,

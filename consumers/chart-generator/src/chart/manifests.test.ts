@@ -127,10 +127,19 @@ describe('renderManifests', () => {
     expect(production[0]!.metadata).toMatchObject({ name: 'prod-billing-api', labels: { environment: 'Production', 'app.kubernetes.io/instance': 'prod' } });
   });
 
-  it('uses only the first EXPOSEd port, runs USER root as 10001 and probes TCP without a HEALTHCHECK', () => {
+  it('serves the first EXPOSEd port as the app\'s and the others beside it (container, Service, NetworkPolicy), runs USER root as 10001 and probes TCP without a HEALTHCHECK', () => {
     const web = renderManifests(SCENARIOS.webRootManyPorts!);
-    expect(find(web, 'Service').spec).toMatchObject({ ports: [{ name: 'app', port: 80, targetPort: 'app', protocol: 'TCP' }] });
-    expect(container(web).ports).toEqual([{ name: 'app', containerPort: 80, protocol: 'TCP' }]);
+    expect(find(web, 'Service').spec).toMatchObject({ ports: [
+      { name: 'app', port: 80, targetPort: 'app', protocol: 'TCP' }, { name: 'tcp-443', port: 443, targetPort: 'tcp-443', protocol: 'TCP' },
+      { name: 'tcp-9113', port: 9113, targetPort: 'tcp-9113', protocol: 'TCP' }, { name: 'udp-443', port: 443, targetPort: 'udp-443', protocol: 'UDP' },
+    ] });
+    expect(container(web).ports).toEqual([
+      { name: 'app', containerPort: 80, protocol: 'TCP' }, { name: 'tcp-443', containerPort: 443, protocol: 'TCP' },
+      { name: 'tcp-9113', containerPort: 9113, protocol: 'TCP' }, { name: 'udp-443', containerPort: 443, protocol: 'UDP' },
+    ]);
+    expect((find(web, 'NetworkPolicy').spec as { ingress: { ports: unknown[] }[] }).ingress[0]!.ports).toEqual([
+      { port: 80, protocol: 'TCP' }, { port: 443, protocol: 'TCP' }, { port: 9113, protocol: 'TCP' }, { port: 443, protocol: 'UDP' },
+    ]);
     expect(podSpec(web).securityContext).toMatchObject({ runAsUser: FALLBACK_UID, runAsGroup: FALLBACK_UID });
     expect(container(web).readinessProbe).toMatchObject({ tcpSocket: { port: 'app' } });
   });

@@ -42,7 +42,7 @@ function networkPolicyOf(ctx: HelmContext): K8sObject {
       podSelector: { matchLabels: selectorLabels(ctx) },
       policyTypes: ['Ingress', 'Egress'],
       ...(v.service.enabled && v.containerPort.enabled ? {
-        ingress: [{ from: [{ podSelector: {} }], ports: [{ port: v.containerPort.port, protocol: v.containerPort.protocol }] }],
+        ingress: [{ from: [{ podSelector: {} }], ports: [{ port: v.containerPort.port, protocol: v.containerPort.protocol }, ...v.extraPorts.map(({ containerPort, protocol }) => ({ port: containerPort, protocol }))] }],
       } : {}),
       egress: [dns, ...(v.networkPolicy.allowAllEgress ? [{}] : []), ...v.networkPolicy.extraEgress],
     },
@@ -81,7 +81,10 @@ function serviceOf(ctx: HelmContext): K8sObject {
     spec: {
       type: v.service.type,
       selector: selectorLabels(ctx),
-      ports: [{ name: 'app', port: v.service.port, targetPort: 'app', protocol: v.containerPort.protocol }],
+      ports: [
+        { name: 'app', port: v.service.port, targetPort: 'app', protocol: v.containerPort.protocol },
+        ...v.extraPorts.map(({ name, containerPort, protocol }) => ({ name, port: containerPort, targetPort: name, protocol })),
+      ],
     },
   };
 }

@@ -66,7 +66,7 @@ export const VALUES_SCHEMA: Schema = {
   additionalProperties: false,
   required: [
     'nameOverride', 'fullnameOverride', 'environment', 'imageUID', 'replicaCount', 'revisionHistoryLimit', 'image', 'imagePullSecrets',
-    'commonLabels', 'commonAnnotations', 'podAnnotations', 'serviceAccount', 'command', 'args', 'workingDir', 'env', 'containerPort',
+    'commonLabels', 'commonAnnotations', 'podAnnotations', 'serviceAccount', 'command', 'args', 'workingDir', 'env', 'containerPort', 'extraPorts',
     'service', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'terminationGracePeriodSeconds',
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
   ],
@@ -105,6 +105,14 @@ export const VALUES_SCHEMA: Schema = {
       port: int('Port number.', 1, { maximum: 65535 }),
       protocol: str('Protocol.', { enum: ['TCP', 'UDP', 'SCTP'] }),
     }),
+    extraPorts: {
+      type: 'array', description: 'Other ports the app listens on (the image\'s other EXPOSE entries): on the container, the Service and the NetworkPolicy, with containerPort.', uniqueItems: true,
+      items: object('A port beside containerPort.', {
+        name: str('Port name: an IANA service name, unique in the pod.', { maxLength: 15, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
+        containerPort: int('Port number.', 1, { maximum: 65535 }),
+        protocol: str('Protocol.', { enum: ['TCP', 'UDP', 'SCTP'] }),
+      }),
+    },
     service: object('ClusterIP Service in front of containerPort.', {
       enabled: bool('Create the Service (needs containerPort.enabled).'),
       type: str('Service type; only ClusterIP, exposure is an Ingress\'s job.', { enum: ['ClusterIP'] }),

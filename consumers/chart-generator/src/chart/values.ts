@@ -1,5 +1,5 @@
 import { ChartInputError } from '../errors.js';
-import { appPortOf, envOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type PortProtocol } from '../image-facts.js';
+import { appPortOf, envOf, extraPortsOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type NamedPort, type PortProtocol } from '../image-facts.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
 import { probesOf, type ProbeValues } from '../probes.js';
 import { splitShellWords } from '../shell-words.js';
@@ -24,6 +24,7 @@ export interface ChartValues {
   workingDir: string;
   env: Record<string, string>;
   containerPort: { enabled: boolean; port: number; protocol: PortProtocol };
+  extraPorts: NamedPort[];
   service: { enabled: boolean; type: 'ClusterIP'; port: number };
   podSecurityContext: PodSecurityContext;
   securityContext: ContainerSecurityContext;
@@ -156,6 +157,7 @@ export function buildValues(input: ChartInput): ChartValues {
     workingDir: workingDirOf(metadata, image),
     env: envOf(metadata, image),
     containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
+    extraPorts: extraPortsOf(image, port),
     service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
     podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
     securityContext: restricted(),

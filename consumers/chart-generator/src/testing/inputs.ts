@@ -88,7 +88,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
   ),
   webRootManyPorts: inputOf(
     { imageName: 'Public Web', imageVersion: '2.4.1' },
-    { exposedPorts: ['80/tcp', '443/tcp', '9113/tcp'], user: 'root', volumes: ['/var/cache/nginx', '/var/run'] },
+    // HTTP/3 beside HTTPS on 443, a metrics port, one entry twice, a range (skipped).
+    { exposedPorts: ['80/tcp', '443/tcp', '9113/tcp', '443/udp', '9113', '8000-8010/tcp'], user: 'root', volumes: ['/var/cache/nginx', '/var/run'] },
     'Production',
   ),
   workerNoPorts: inputOf(

@@ -62,6 +62,11 @@ spec:
             - name: app
               containerPort: {{ .Values.containerPort.port | int }}
               protocol: {{ .Values.containerPort.protocol | quote }}
+            {{- range .Values.extraPorts }}
+            - name: {{ .name | quote }}
+              containerPort: {{ .containerPort | int }}
+              protocol: {{ .protocol | quote }}
+            {{- end }}
           {{- end }}
           envFrom:
             - configMapRef:

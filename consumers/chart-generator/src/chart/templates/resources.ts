@@ -16,6 +16,12 @@ spec:
       port: {{ .Values.service.port | int }}
       targetPort: app
       protocol: {{ .Values.containerPort.protocol | quote }}
+    {{- range .Values.extraPorts }}
+    - name: {{ .name | quote }}
+      port: {{ .containerPort | int }}
+      targetPort: {{ .name | quote }}
+      protocol: {{ .protocol | quote }}
+    {{- end }}
 {{- end }}
 `;
 
@@ -111,6 +117,10 @@ spec:
       ports:
         - port: {{ .Values.containerPort.port | int }}
           protocol: {{ .Values.containerPort.protocol | quote }}
+        {{- range .Values.extraPorts }}
+        - port: {{ .containerPort | int }}
+          protocol: {{ .protocol | quote }}
+        {{- end }}
   {{- end }}
   egress:
     - to:
