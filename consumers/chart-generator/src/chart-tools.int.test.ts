@@ -209,7 +209,7 @@ describe('values a user sets at helm install', () => {
     const refused = [
       'nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app', 'serviceAccount.name=Bad',
       'commonLabels.team=a b', 'commonLabels.a/b/c=x', 'nodeSelector.a b=c', 'podAnnotations.bad key=x', 'env.BAD KEY=x', 'env.\\.\\.data=x',
-      'tolerations[0].key=a,tolerations[0].operator=Bogus', 'writablePaths={/tmp}', 'writablePaths={/data,/tmp/}',
+      'tolerations[0].key=a,tolerations[0].operator=Bogus', 'writablePaths={/tmp}', 'writablePaths={/data,/tmp/}', 'resources.limits.cpu=-1', 'resources.limits.memory=lots',
     ];
     for (const bad of refused) {
       await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
@@ -219,7 +219,7 @@ describe('values a user sets at helm install', () => {
       'nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=', 'serviceAccount.name=ci.bot', 'commonLabels.example\\.com/team=a_b',
       'nodeSelector.node\\.kubernetes\\.io/instance-type=m5\\.large', 'podAnnotations.example\\.com/note=any text: yes', 'env.\\.hidden=visible',
       'tolerations[0].key=dedicated,tolerations[0].operator=Equal,tolerations[0].value=orbit,tolerations[0].effect=NoSchedule', 'autoscaling.minReplicas=3,autoscaling.maxReplicas=3',
-      'writablePaths={/data,/tmp/cache}',
+      'writablePaths={/data,/tmp/cache}', 'resources.limits.cpu=2,resources.requests.cpu=0.5',
     ];
     for (const good of taken) {
       const stream = await run('helm', ['template', 'rel', chartDir, '--set', good]);

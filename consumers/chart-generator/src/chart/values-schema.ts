@@ -28,7 +28,8 @@ const object = (description: string, properties: Record<string, Schema>, require
   type: 'object', description, properties, required, additionalProperties: false,
 });
 
-const quantity = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' };
+// A number too: `--set resources.limits.cpu=1` sets one, and the API server takes it as the quantity 1.
+const quantity = { type: ['string', 'number'], minimum: 0, pattern: '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$' };
 const resources = (description: string): Schema => object(description, {
   requests: object('What the scheduler reserves.', { cpu: { ...quantity, description: 'CPU, e.g. 100m.' }, memory: { ...quantity, description: 'Memory, e.g. 128Mi.' } }),
   limits: object('The most the container may use.', { cpu: { ...quantity, description: 'CPU, e.g. 500m.' }, memory: { ...quantity, description: 'Memory, e.g. 256Mi.' } }),
