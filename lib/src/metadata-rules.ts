@@ -133,9 +133,9 @@ export const NUL_PROBLEM = 'holds a NUL character, which no container runtime ca
  * What in the metadata would make a chart no cluster can run: a command
  * override that is not a command line, a NUL character, a character helm
  * cannot carry, an environment variable name longer than the ConfigMap key
- * it travels as. The gateway
- * refuses these at the door and the validator again: found by the
- * chart-generator, they failed the upload after the image was stored.
+ * it travels as. The gateway refuses these at the door and the validator
+ * again: found by the chart-generator, they failed the upload after the
+ * image was stored.
  */
 export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProblem[] {
   const problems: FieldRuleProblem[] = [];
@@ -157,12 +157,10 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
     if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
   }
   text('workingDir', metadata.workingDir);
-  // Chart.yaml's description and an annotation: no container sees them, but helm reads them.
-  const chartOnly = (field: string, value: string | null | undefined): void => {
-    const problem = value === null || value === undefined ? null : chartTextProblem(value);
+  // Chart.yaml's description and an annotation: no container sees them (a NUL there harms nothing), but helm reads them.
+  for (const field of ['description', 'imageCategory'] as const) {
+    const problem = chartTextProblem(metadata[field] ?? '');
     if (problem !== null) problems.push({ field, problem });
-  };
-  chartOnly('description', metadata.description);
-  chartOnly('imageCategory', metadata.imageCategory);
+  }
   return problems;
 }

@@ -23,9 +23,8 @@ export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess
 
 /**
  * One registry's entry: a username and password, or an identity token (an
- * OAuth2 refresh token, what `az acr login --expose-token` and Docker's
- * `identitytoken` hold), traded at the registry's token service, never sent
- * as a password.
+ * OAuth2 refresh token, what Docker keeps as `identitytoken` after `az acr
+ * login`), traded at the registry's token service, never sent as a password.
  */
 const credentialsEntry = z.union([
   z.object({ username: z.string(), password: z.string() }).strict(),
