@@ -31,7 +31,8 @@ export function toYamlText(value: unknown): string {
 /**
  * A document, built or parsed and edited, written as toYamlText writes: a
  * parsed node keeps its own quoting, a new string is double-quoted, and the
- * characters YAML cannot carry raw are escaped wherever they are.
+ * characters YAML cannot carry raw are escaped wherever they are (the scalars
+ * holding one are marked double-quoted in the document itself).
  */
 export function yamlTextOf(document: Document): string {
   let escapes = false;

@@ -86,7 +86,7 @@ export interface PlannedRequest {
 export interface ProjectionPlan {
   /** In insertion order; a parent is always planned before its children. */
   readonly posts: Map<string, PlannedPost>;
-  /** post guid -> meta key -> value (strings as they are, everything else as JSON). */
+  /** post guid -> meta key -> value (strings as they are, null as SQL NULL, everything else as JSON). */
   readonly meta: Map<string, Map<string, string | null>>;
   readonly imageUids: Map<string, PlannedImageUid>;
   readonly requests: Map<string, PlannedRequest>;
