@@ -1,4 +1,5 @@
 import { shellWordsProblem } from './shell-words.js';
+import { YAML_ESCAPED } from './yaml-text.js';
 
 /**
  * Naming rules of an image: the gateway applies them at the door (a bad name
@@ -102,15 +103,16 @@ export interface RuntimeFields {
 }
 
 /**
- * Characters no Helm chart can carry as they are, in its values or Chart.yaml.
- * helm (3.16) refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF,
- * escaped or not ("yaml: control characters are not allowed": it writes its
- * values out raw and reads them back before checking the schema), and an
- * owner's whole Helm repository index with it; NEL, U+2028 and U+2029 it
+ * Characters no Helm chart can carry as they are, in its values or Chart.yaml:
+ * the very ones our YAML escapes (YAML_ESCAPED), since helm writes them out
+ * raw again. helm (3.16) refuses a chart holding DEL, a C1 control, U+FFFE or
+ * U+FFFF, escaped or not ("yaml: control characters are not allowed": it
+ * writes its values out and reads them back before checking the schema), and
+ * an owner's whole Helm repository index with it; NEL, U+2028 and U+2029 it
  * writes raw into the rendered objects, where its YAML reader takes them for
  * line breaks and the cluster gets a space instead.
  */
-export const CHART_UNCARRIABLE = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
+export const CHART_UNCARRIABLE = new RegExp(YAML_ESCAPED.source);
 
 /** Why text holding a CHART_UNCARRIABLE character cannot be in a chart, naming the character; null when it holds none. */
 export function chartTextProblem(text: string): string | null {

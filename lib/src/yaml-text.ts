@@ -7,7 +7,7 @@ import { Document, isScalar, visit } from 'yaml';
  * them raw: helm then refuses the whole file ("control characters are not
  * allowed") and an owner's Helm repository index with it.
  */
-const UNSAFE_RAW = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/g;
+export const YAML_ESCAPED = /[\u007f-\u009f\u2028\u2029\ufffe\uffff]/g;
 
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\u0085': '\\N', '\u2028': '\\L', '\u2029': '\\P' };
 
@@ -39,7 +39,7 @@ export function yamlTextOf(document: Document): string {
   // A plain or single-quoted scalar cannot escape these characters; a double-quoted one can.
   visit(document, {
     Scalar(_key, node) {
-      if (isScalar(node) && typeof node.value === 'string' && node.value.search(UNSAFE_RAW) >= 0) {
+      if (isScalar(node) && typeof node.value === 'string' && node.value.search(YAML_ESCAPED) >= 0) {
         node.type = 'QUOTE_DOUBLE';
         escapes = true;
       }
@@ -47,5 +47,5 @@ export function yamlTextOf(document: Document): string {
   });
   const text = document.toString({ defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
   // Each such character is now inside a double-quoted scalar, where an escape means it.
-  return escapes ? text.replace(UNSAFE_RAW, escapeOf) : text;
+  return escapes ? text.replace(YAML_ESCAPED, escapeOf) : text;
 }
