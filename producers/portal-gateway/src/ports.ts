@@ -76,8 +76,19 @@ export interface RequestRecord {
 }
 
 export interface ImageNames {
-  /** The image UID of (owner, imageName), assigned on first use; the same for every later version. */
+  /**
+   * The image UID of (owner, imageName), assigned on first use; the same for
+   * every later version. Throws ChartNameTaken for a new name whose chart name
+   * another of the owner's names has.
+   */
   uidFor(owner: string, imageName: string): Promise<string>;
+}
+
+/** A new image name would become the chart name of `holder`, another of the owner's images: their Helm repository could serve only one. */
+export class ChartNameTaken extends Error {
+  constructor(readonly imageName: string, readonly chartName: string, readonly holder: string) {
+    super(`image name ${imageName} becomes chart ${chartName}, as ${holder} does`);
+  }
 }
 
 /** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */

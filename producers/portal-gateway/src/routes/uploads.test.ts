@@ -11,7 +11,7 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadIncompleteError } from '../staging.js';
-import type { PresignedUpload, RequestRecord, RequestStore, TimelineEntry, UploadClaims, UploadStore } from '../ports.js';
+import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -22,7 +22,7 @@ interface HarnessOptions {
   readonly maxUploadBytes?: number;
   /** The versions ViewPort holds of every image; without it the gateway has no ViewPort to look in. */
   readonly storedVersions?: readonly string[];
-  readonly uidFor?: () => Promise<string>;
+  readonly uidFor?: (owner: string, imageName: string) => Promise<string>;
   readonly projectionLost?: () => readonly string[];
   readonly logger?: Logger;
   readonly allowedRegistries?: readonly string[];
@@ -216,6 +216,18 @@ describe('POST /v1/uploads', () => {
       await app.close();
     }
   }, 20_000);
+
+  it('refuses a new image name that would take the chart name of another of the owner\'s images with 409 NAME_CONFLICT naming it, before the image is read', async () => {
+    const { app, published, staged } = harness({ uidFor: async (_owner, imageName) => { throw new ChartNameTaken(imageName, 'billing-api', 'billing.api'); } });
+    const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'billing_api' }) }, { name: 'image', filename: 'a.tar', body: 'x'.repeat(1000) }]);
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect([refused.statusCode, refused.json()]).toEqual([409, {
+      code: 'NAME_CONFLICT',
+      message: 'imageName "billing_api" becomes chart billing-api, which your image "billing.api" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most 53 characters',
+      problems: [{ field: 'imageName', message: 'becomes chart billing-api, as your image "billing.api" does' }],
+    }]);
+    expect([staged, published]).toEqual([[], []]);
+  });
 
   it('refuses a version the owner has already with 409 NAME_CONFLICT before the image is read, recorded as a failed request', async () => {
     const { app, published, refusals, staged, discarded } = harness({ storedVersions: ['v1-0-00'] });

@@ -1,14 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { chartVersionOf, envelopeFor, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
+import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
-import type { AcceptedRequest, CommandPublisher, HeldRequest, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
+import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
@@ -190,7 +190,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   /** The image UID of the metadata's name, once a version the owner has already is refused. */
   async function uidForNewVersion(actor: Actor, metadata: ImageMetadata): Promise<string> {
-    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName);
+    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName).catch((error: unknown) => {
+      if (!(error instanceof ChartNameTaken)) throw error;
+      throw new RequestRefusedError(409, 'NAME_CONFLICT',
+        `imageName "${error.imageName}" becomes chart ${error.chartName}, which your image "${error.holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
+        [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your image "${error.holder}" does` }]);
+    });
     await refuseStoredVersion(actor, metadata, imageUID);
     return imageUID;
   }

@@ -3,6 +3,7 @@ import { createMysqlPool } from '@orbit/lib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../../test/helpers/index.js';
+import { ChartNameTaken } from '../ports.js';
 import { mysqlImageNames, mysqlRequestStore } from './mysql-requests.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
@@ -84,10 +85,7 @@ describe('the gateway request store against MariaDB', () => {
     const owner = `charts-${randomUUID()}`;
     const base = `billing${randomUUID().slice(0, 8)}`;
     const first = await names.uidFor(owner, `${base}.api`);
-    await expect(names.uidFor(owner, `${base}_api`)).rejects.toMatchObject({
-      statusCode: 409, code: 'NAME_CONFLICT', message: expect.stringContaining(`imageName "${base}_api" becomes chart ${base}-api, which your image "${base}.api" is already`),
-      problems: [{ field: 'imageName', message: `becomes chart ${base}-api, as your image "${base}.api" does` }],
-    });
+    await expect(names.uidFor(owner, `${base}_api`)).rejects.toEqual(new ChartNameTaken(`${base}_api`, `${base}-api`, `${base}.api`));
     expect(await names.uidFor(owner, `${base}.api`)).toBe(first);
     // Another owner's images are another Helm repository: the same chart name is theirs to have.
     expect(await names.uidFor(`${owner}-other`, `${base}_api`)).toMatch(/^[A-Za-z0-9]{60}$/);
@@ -96,7 +94,7 @@ describe('the gateway request store against MariaDB', () => {
     expect(raced.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
     // A name from before the column (or restored by a rebuild) has no chart name yet: it is filled before a new name is taken.
     await pool.query('INSERT INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, `${base}.old`, 'O'.repeat(52) + randomUUID().slice(0, 8)]);
-    await expect(names.uidFor(owner, `${base}-old`)).rejects.toMatchObject({ code: 'NAME_CONFLICT', message: expect.stringContaining(`your image "${base}.old"`) });
+    await expect(names.uidFor(owner, `${base}-old`)).rejects.toMatchObject({ imageName: `${base}-old`, chartName: `${base}-old`, holder: `${base}.old` });
     await pool.query('DELETE FROM image_names WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
   });
 });

@@ -1,24 +1,14 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { chartNameOf, inTransaction, MAX_CHART_NAME, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import { chartNameOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
-import { RequestRefusedError } from '../errors.js';
-import type { AcceptedRequest, HeldRequest, ImageNames, RequestRecord, RequestStatus, RequestStore, UploadClaims } from '../ports.js';
+import { ChartNameTaken, type AcceptedRequest, type HeldRequest, type ImageNames, type RequestRecord, type RequestStatus, type RequestStore, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import type { CommandOutbox } from './mysql-outbox.js';
-
-/** A new image name whose chart name another of the owner's images has already. */
-export class ChartNameTakenError extends RequestRefusedError {
-  constructor(imageName: string, chartName: string, holder: string) {
-    super(409, 'NAME_CONFLICT',
-      `imageName "${imageName}" becomes chart ${chartName}, which your image "${holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
-      [{ field: 'imageName', message: `becomes chart ${chartName}, as your image "${holder}" does` }]);
-  }
-}
 
 /**
  * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
  * projection would hand an existing name a second one). A new name whose
- * chart name another of the owner's names has is refused (ChartNameTakenError):
+ * chart name another of the owner's names has is refused (ChartNameTaken):
  * the owner's Helm repository could serve only one of the two.
  */
 export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> = async () => undefined): ImageNames {
@@ -47,7 +37,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       const assigned = await known(owner, imageName);
       if (assigned !== undefined) return assigned;
       const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
-      throw new ChartNameTakenError(imageName, chartName, String(holders[0]?.['image_name'] ?? chartName));
+      throw new ChartNameTaken(imageName, chartName, String(holders[0]?.['image_name'] ?? chartName));
     },
   };
 }
