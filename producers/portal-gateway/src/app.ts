@@ -1,4 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,7 +23,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
 import { UploadIncompleteError, UploadTooLargeError } from './staging.js';
 import { discardUnreadBody } from './unread-body.js';
-import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
+import { jsonShapeProblem } from './well-formed-text.js';
 
 export interface GatewayDeps {
   /** True when Kafka and the registry answer; the gateway cannot accept work otherwise. */
@@ -48,6 +49,8 @@ export interface GatewayDeps {
   readonly maxUploadBytes?: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
   readonly allowedRegistries?: RegistryAllowlist;
+  /** Milliseconds a connection may send nothing (a stalled upload) before it is closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
+  readonly idleTimeoutMs?: number;
   /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
   readonly corsOrigins?: readonly string[];
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
@@ -119,6 +122,15 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (error instanceof ProjectionLostRefusal) {
       return reply.code(503).header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)).send({ code: error.code, message: error.message });
     }
+    if (request.raw.destroyed && !request.raw.complete) {
+      // The client went away mid-body (a cancelled upload, or a half-close short of Content-Length, which the socket
+      // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's.
+      logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
+    }
+    if (formCutShort(error)) {
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' });
+    }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
       logger?.warn({ err: error, url: request.url }, 'a store did not answer; asked the client to try again');
@@ -126,14 +138,21 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
       });
     }
-    if (request.raw.destroyed && !request.raw.complete) {
-      // The client went away mid-body (a cancelled upload): nothing was accepted and nobody hears the answer; not a fault of ours.
-      logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
-    }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
   };
+}
+
+/**
+ * True when the multipart parser found the body's end before the form's
+ * closing boundary: it says so itself, or destroys the image part's stream
+ * under whoever reads it (a premature close, maybe wrapped by the S3 upload).
+ */
+function formCutShort(error: unknown): boolean {
+  for (let cause: unknown = error, hops = 0; cause instanceof Error && hops < 5; cause = cause.cause, hops += 1) {
+    if ((cause as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE' || /unexpected end of multipart data/i.test(cause.message)) return true;
+  }
+  return false;
 }
 
 /** Fastify says only "Unsupported Media Type"; a client sending a bare tar needs to hear what to send instead. */
@@ -147,16 +166,34 @@ function frameworkRefusal(error: FastifyError, _request: FastifyRequest, reply: 
   void reply.code(error.statusCode ?? 400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message });
 }
 
+/**
+ * Route schemas compiled as Fastify does, except that a JSON body is taken as
+ * sent: Fastify's Ajv coerces types everywhere, so `"dryRun": "true"` was
+ * true, `["v1-0-00"]` a version and `"sizeBytes": null` 0. A query string or
+ * header is text, and is still read as the number or flag its schema says.
+ */
+function validatorsByPart(): ValidatorFactory {
+  const pool = AjvCompiler();
+  return (externalSchemas, options) => {
+    const coercing = pool(externalSchemas, options);
+    const asSent = pool(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
+    return (route) => (route.httpPart === 'body' ? asSent : coercing)(route);
+  };
+}
+
 /** The HTTP application, without listening: route tests use `app.inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     logger: false, bodyLimit: 1024 * 1024,
+    // Idle, not total: a 10 GiB upload may take an hour, but one that stops sending is given up, its staging aborted.
+    connectionTimeout: deps.idleTimeoutMs ?? 120_000,
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
     // (a user name, a chart file), each possibly two UTF-16 units, and then some.
     maxParamLength: 1024,
     frameworkErrors: frameworkRefusal,
     // Fastify's default drops fields a schema does not name: a transfer with `"dryrun": true` (a typo) would run for real.
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: validatorsByPart() } },
   });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => {
@@ -174,10 +211,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       throw new RequestRefusedError(415, 'ORBIT_ERR_BAD_REQUEST', `Content-Encoding ${coding} is not decoded here: send the body as it is (an image archive may itself be gzip)`);
     }
   });
-  // Every JSON body, before its route's schema: text no store keeps as sent is refused, naming the field.
+  // Every JSON body, before its route's schema: text no store keeps as sent, or nesting no walk should go down, is refused, naming the field.
   app.addHook('preValidation', async (request) => {
-    const field = illFormedTextAt(request.body);
-    if (field !== undefined) throw badRequest(`${field} ${ILL_FORMED_TEXT}`, field === 'body' ? 'body' : `body.${field}`);
+    const problem = jsonShapeProblem(request.body);
+    if (problem !== undefined) throw badRequest(`${problem.path} ${problem.message}`, problem.path === 'body' ? 'body' : `body.${problem.path}`);
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;

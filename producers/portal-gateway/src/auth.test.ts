@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isRetriable, StoreUnavailableError } from '@orbit/lib';
@@ -73,6 +74,29 @@ describe('bearer token verification', () => {
     for (const kept of ['ada lovelace', 'ada@example.com', 'Ada', 'ädä', 'CN=Ada,O=Example']) {
       expect((await verify(`Bearer ${await issueLocalToken(settings, kept, [])}`)).actor.username).toBe(kept);
     }
+  });
+
+  it('refuses, as an invalid_token, a token naming a user no store can keep, or one that never expires (found by a probe)', async () => {
+    // Signed by hand: jose writes the claims as UTF-8, which cannot carry half a surrogate pair; JSON's \\u escapes can.
+    const handSigned = (payload: string): string => {
+      const head = Buffer.from('{"alg":"HS256"}').toString('base64url');
+      const body = Buffer.from(payload).toString('base64url');
+      return `${head}.${body}.${createHmac('sha256', settings.secret).update(`${head}.${body}`).digest('base64url')}`;
+    };
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const claims = (user: string) => `{"iss":"orbit-local","aud":"orbit","exp":${exp},"preferred_username":${user}}`;
+    const refusalOf = async (token: string) => verify(`Bearer ${token}`).then(() => undefined, (error: unknown) => error as UnauthorizedError);
+    const surrogate = await refusalOf(handSigned(claims('"dev\\ud800"')));
+    expect(surrogate?.message).toMatch(/half of a surrogate pair/);
+    // Each token that came and was refused says so in its challenge (RFC 6750 §3.1), whatever the reason.
+    const refusals = [surrogate, await refusalOf(handSigned(claims('"ada "'))), await refusalOf(handSigned(claims(`"${'u'.repeat(256)}"`))), await refusalOf(handSigned(claims('""')))];
+    for (const refusal of refusals) expect(refusal?.challenge, refusal?.message).toMatch(/^Bearer realm="orbit", error="invalid_token"/);
+    expect((await verify(`Bearer ${handSigned(claims('"dev1"'))}`)).actor.username).toBe('dev1');
+    const forever = await refusalOf(handSigned('{"iss":"orbit-local","aud":"orbit","preferred_username":"dev1"}'));
+    expect(forever?.message).toBe('invalid token: ERR_JWT_CLAIM_VALIDATION_FAILED');
+    // An email or given name that is not well-formed text is left out, not stored changed.
+    const caller = await verify(`Bearer ${handSigned(`{"iss":"orbit-local","aud":"orbit","exp":${exp},"preferred_username":"dev1","email":"d\\udc00@x","given_name":"Ada"}`)}`);
+    expect([caller.actor.email, caller.actor.firstName]).toEqual([null, 'Ada']);
   });
 
   it('finds roles where identity providers put them: Keycloak realm and client roles, a lone string, a namespaced claim', async () => {

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { OrbitError, StoreUnavailableError, type Actor } from '@orbit/lib';
+import { isWellFormedText } from './well-formed-text.js';
 
 /** The request carries no valid bearer token (401). */
 export class UnauthorizedError extends OrbitError {
@@ -58,7 +59,8 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  * the token's claims only, never from a request body.
  */
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
-  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance: settings.clockToleranceSeconds ?? 60 };
+  // A token without `exp` would be good for ever, once leaked; every identity provider sets one.
+  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance: settings.clockToleranceSeconds ?? 60, requiredClaims: ['exp'] };
   const rolePaths = (settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS).map((path) => rolePathOf(path, settings.audience));
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
@@ -119,8 +121,9 @@ function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audien
   return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;
 }
 
+/** A claim's text, or null: none, empty, or not well-formed Unicode (no store keeps that as sent). */
 function text(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+  return typeof value === 'string' && value.length > 0 && isWellFormedText(value) ? value : null;
 }
 
 /** Longest user name kept: ViewPort's user columns hold 255 characters, as Harbor's and Artifactory's do. */
@@ -150,14 +153,19 @@ function stringsAt(claims: JWTPayload, path: RolePath): string[] {
 }
 
 export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[], usernameClaims: readonly string[] = DEFAULT_USERNAME_CLAIMS): Caller {
-  const username = usernameClaims.map((claim) => text(own(claims, claim))).find((name) => name !== null);
-  if (!username) throw new UnauthorizedError(`token names no user (${usernameClaims.join(' or ')})`);
+  // A token came and was verified, but cannot be used: RFC 6750's invalid_token, as for a bad signature.
+  const refuse = (reason: string) => new UnauthorizedError(reason, true);
+  const named = usernameClaims.map((claim) => own(claims, claim)).find((value) => typeof value === 'string' && value.length > 0);
+  if (typeof named !== 'string') throw refuse(`token names no user (${usernameClaims.join(' or ')})`);
+  const username = named;
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
-  if (characters > MAX_USERNAME_CHARACTERS) throw new UnauthorizedError(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
+  if (characters > MAX_USERNAME_CHARACTERS) throw refuse(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
   // MySQL compares names ignoring trailing spaces: "ada " would be handed ada's images and add versions to them. Identity providers trim names, so a padded one is a misconfigured or forged claim.
-  if (username.trim() !== username) throw new UnauthorizedError(`token names the user ${JSON.stringify(username)}, with white space at an end; user names are kept exactly and may not start or end with it`);
-  if (CONTROL_CHARACTER.test(username)) throw new UnauthorizedError(`token names the user ${JSON.stringify(username)}, holding a control character; user names may not`);
+  if (username.trim() !== username) throw refuse(`token names the user ${JSON.stringify(username)}, with white space at an end; user names are kept exactly and may not start or end with it`);
+  if (CONTROL_CHARACTER.test(username)) throw refuse(`token names the user ${JSON.stringify(username)}, holding a control character; user names may not`);
+  // Half a surrogate pair: no store keeps it as sent, and the owner's S3 prefix cannot be spelt (a 500 before).
+  if (!isWellFormedText(username)) throw refuse(`token names the user ${JSON.stringify(username)}, holding half of a surrogate pair; user names must be well-formed Unicode`);
   const roles = [...new Set(rolePaths.flatMap((path) => stringsAt(claims, path)))];
   return {
     actor: { username, firstName: text(claims['given_name']), lastName: text(claims['family_name']), email: text(claims['email']) },

@@ -22,6 +22,11 @@ export const gatewayEnv = {
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
   /** Hours an Idempotency-Key names the upload it was first sent with; after that it is free again (Stripe keeps them 24 h). @default 24 */
   ORBIT_IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, 1, 24 * 366),
+  /**
+   * Seconds a connection may send nothing before it is closed: a stalled upload otherwise holds its socket and an
+   * S3 multipart upload for ever. Above the longest long poll (`?wait=` 50 s). @default 120
+   */
+  ORBIT_IDLE_TIMEOUT_SECONDS: env.int(120, 60, 3600),
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */

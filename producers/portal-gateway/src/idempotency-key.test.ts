@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestRefusedError } from './errors.js';
-import { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyOf } from './idempotency-key.js';
+import { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyHeaderOf, idempotencyKeyOf } from './idempotency-key.js';
 
 describe('idempotencyKeyOf', () => {
   it('takes a key bare (as most clients send it) or as the draft\'s quoted string, and both name the same key', () => {
@@ -28,5 +28,12 @@ describe('idempotencyKeyOf', () => {
     const samples = ['x'.repeat(255), 'x'.repeat(256), `"${'x'.repeat(255)}"`, `"${'x'.repeat(256)}"`, `"${'x'.repeat(254)}`];
     for (let i = 0; i < 5000; i += 1) samples.push(Array.from({ length: next() % 7 }, () => alphabet[next() % alphabet.length]).join(''));
     for (const key of samples.filter((sample) => sample.trim() === sample)) expect(pattern.test(key), JSON.stringify(key)).toBe(takes(key));
+  });
+
+  it('sees two Idempotency-Key headers as two, where Node joins them into one "A, B" (found by a probe)', () => {
+    expect(idempotencyKeyHeaderOf(['Host', 'x', 'Idempotency-Key', 'A', 'idempotency-key', 'B'])).toEqual(['A', 'B']);
+    expect(idempotencyKeyHeaderOf(['Host', 'x', 'IDEMPOTENCY-KEY', 'a, b'])).toBe('a, b');
+    expect(idempotencyKeyHeaderOf(['Host', 'idempotency-key'])).toBeUndefined();
+    expect(() => idempotencyKeyOf(idempotencyKeyHeaderOf(['Idempotency-Key', 'A', 'Idempotency-Key', 'B']))).toThrow('send one Idempotency-Key header');
   });
 });

@@ -15,6 +15,15 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[!#-\\[\\]-~](?:[ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?"|[!-~]|[!#-~][ -~]{0,253}[!-~]|"[ -~]{0,253}[!#-~])$';
 
 /**
+ * The Idempotency-Key values a request came with, from its raw headers: Node
+ * joins two of them into one "A, B", which would read as a single key.
+ */
+export function idempotencyKeyHeaderOf(rawHeaders: readonly string[]): string | string[] | undefined {
+  const values = rawHeaders.filter((_, index) => index % 2 === 1 && rawHeaders[index - 1]?.toLowerCase() === IDEMPOTENCY_KEY_HEADER);
+  return values.length > 1 ? values : values[0];
+}
+
+/**
  * The Idempotency-Key of a request, or undefined when it has none. The draft
  * makes it a structured-field string (`"8e03978e-…"`); most clients (Stripe's
  * habit) send it bare. Both name the same key. Anything else is refused

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
-import { ILL_FORMED_TEXT, illFormedTextAt } from './well-formed-text.js';
+import { jsonShapeProblem } from './well-formed-text.js';
 
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
 
@@ -73,10 +73,15 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, problems: [{ field: 'metadata', message: 'must be a JSON object' }] };
   }
-  const illFormed = illFormedTextAt(input);
-  if (illFormed !== undefined) return { ok: false, problems: [{ field: illFormed, message: ILL_FORMED_TEXT }] };
-  const normalised: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) normalised[ALIASES[key] ?? key] = value;
+  const shape = jsonShapeProblem(input);
+  if (shape !== undefined) return { ok: false, problems: [{ field: shape.path === 'body' ? 'metadata' : shape.path, message: shape.message }] };
+  // Own properties only, into an object with no prototype: a field named `toString` or `__proto__` is a field like any other.
+  const normalised: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(input)) {
+    const name = Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key;
+    if (Object.hasOwn(normalised, name)) return { ok: false, problems: [{ field: key, message: `${name} is given twice (as ${name} and as ${key}); send one` }] };
+    normalised[name] = value;
+  }
   const result = metadataSchema.safeParse(normalised);
   if (!result.success) {
     return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.join('.') || 'metadata', message: issue.message })) };
@@ -88,7 +93,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description });
   if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   const extra: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) if (!(key in known)) extra[key] = value;
+  for (const [key, value] of Object.entries(data)) if (!Object.hasOwn(known, key)) extra[key] = value;
   if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
   const metadata: ImageMetadata = {
     imageName: data.imageName,

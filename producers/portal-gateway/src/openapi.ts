@@ -208,7 +208,7 @@ export const PRESIGNED_UPLOAD = object({
 export const PRESIGN_BODY = {
   type: 'object',
   properties: {
-    sizeBytes: { type: 'integer', minimum: 1, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive' },
+    sizeBytes: { type: 'integer', minimum: 1, nullable: true, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive, which null or leaving it out asks for' },
   },
   additionalProperties: false,
 } as const;

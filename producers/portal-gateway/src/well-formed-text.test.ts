@@ -1,16 +1,30 @@
 import { describe, expect, it } from 'vitest';
-import { illFormedTextAt } from './well-formed-text.js';
+import { jsonShapeProblem, MAX_JSON_DEPTH } from './well-formed-text.js';
 
-describe('illFormedTextAt', () => {
+const illFormedAt = (value: unknown) => jsonShapeProblem(value)?.path;
+
+describe('jsonShapeProblem', () => {
   it('passes any well-formed text: emoji (a whole surrogate pair), NUL, right-to-left marks, other scripts', () => {
-    expect(illFormedTextAt({ notes: 'rc1 🚀 \u0000 \u202e Grüße 日本', list: ['a', { deep: '𝔘' }], n: 1, none: null })).toBeUndefined();
+    expect(jsonShapeProblem({ notes: 'rc1 🚀 \u0000 \u202e Grüße 日本', list: ['a', { deep: '𝔘' }], n: 1, none: null })).toBeUndefined();
   });
 
   it('names the first value or key holding half a surrogate pair, however deep', () => {
-    expect(illFormedTextAt({ notes: 'broken \ud83d here' })).toBe('notes');
-    expect(illFormedTextAt({ metadata: { envVars: [{ key: 'A', value: 'ok' }, { key: 'B', value: '\ude80 low half first' }] } })).toBe('metadata.envVars.1.value');
-    expect(illFormedTextAt({ ['key\ud800']: 'x' })).toBe('key\ud800');
-    expect(illFormedTextAt('\udbff')).toBe('body');
-    expect(illFormedTextAt('\ud83d\ude80'.slice(0, 1))).toBe('body');
+    expect(illFormedAt({ notes: 'broken \ud83d here' })).toBe('notes');
+    expect(illFormedAt({ metadata: { envVars: [{ key: 'A', value: 'ok' }, { key: 'B', value: '\ude80 low half first' }] } })).toBe('metadata.envVars.1.value');
+    expect(illFormedAt({ ['key\ud800']: 'x' })).toBe('key\ud800');
+    expect(illFormedAt({ a: 'fine', b: '\ud800', c: { ['\udc00']: 1 } })).toBe('b');
+    expect(illFormedAt('\udbff')).toBe('body');
+    expect(illFormedAt('\ud83d\ude80'.slice(0, 1))).toBe('body');
+  });
+
+  it(`refuses nesting deeper than ${MAX_JSON_DEPTH} levels, however deep, without running out of stack`, () => {
+    const nestedTo = (levels: number): unknown => {
+      let value: unknown = 'bottom';
+      for (let level = 0; level < levels; level += 1) value = level % 2 === 0 ? { d: value } : [value];
+      return value;
+    };
+    expect(jsonShapeProblem(nestedTo(MAX_JSON_DEPTH))).toBeUndefined();
+    expect(jsonShapeProblem(nestedTo(MAX_JSON_DEPTH + 1))?.message).toBe(`nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`);
+    expect(jsonShapeProblem(nestedTo(200_000))?.path.split('.')).toHaveLength(MAX_JSON_DEPTH);
   });
 });

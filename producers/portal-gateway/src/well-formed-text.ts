@@ -1,24 +1,54 @@
 /** A UTF-16 surrogate without its other half: JSON can spell one (`"\ud83d"`), UTF-8 cannot store it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** False for text holding half of a surrogate pair. */
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 /**
- * The path of the first string (value or key) in a parsed JSON value that is
- * not well-formed Unicode, or undefined. Such a string reaches every store in
- * another form (MySQL, DynamoDB, Avro and YAML each replace it differently), so
- * the same notes would read back as one thing in the request and another in
- * ViewPort; it is refused at the door instead.
+ * How deep a JSON body or metadata may nest. Nothing Orbit reads is deeper
+ * than four levels; the cap is for extra metadata, and keeps every later
+ * walk over the value (the schema, JSON.stringify, Avro) far from the stack's
+ * end: thousands of levels ran it out before (a 500).
  */
-export function illFormedTextAt(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || 'body' : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
-  for (const [key, item] of entries) {
-    const at = path ? `${path}.${key}` : key;
-    if (LONE_SURROGATE.test(key)) return at;
-    const found = illFormedTextAt(item, at);
-    if (found !== undefined) return found;
+export const MAX_JSON_DEPTH = 64;
+
+export const ILL_FORMED_TEXT = 'must be well-formed Unicode text (it holds half of a surrogate pair, which no store can keep as it was sent)';
+export const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+
+/** What is wrong with a parsed JSON value, at which path ('body' for the value itself). */
+export interface JsonShapeProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * The first string (value or key) in a parsed JSON value that is not
+ * well-formed Unicode, or the first place it nests deeper than
+ * MAX_JSON_DEPTH; undefined when there is neither. Such a string reaches
+ * every store in another form (MySQL, DynamoDB, Avro and YAML each replace it
+ * differently), so the same notes would read back as one thing in the request
+ * and another in ViewPort; it is refused at the door instead. Walked with a
+ * stack of its own, not recursion, so no depth can crash the walk itself.
+ */
+export function jsonShapeProblem(root: unknown): JsonShapeProblem | undefined {
+  const pending: { value: unknown; path: string; depth: number; key: string }[] = [{ value: root, path: '', depth: 0, key: '' }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path, depth, key } = next;
+    if (LONE_SURROGATE.test(key)) return { path, message: ILL_FORMED_TEXT };
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return { path: path || 'body', message: ILL_FORMED_TEXT };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return { path: path || 'body', message: TOO_DEEP };
+    const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
+    // Pushed last to first, so the first field is looked at first: the problem named is the first one a reader meets.
+    for (let index = entries.length - 1; index >= 0; index -= 1) {
+      const [name, item] = entries[index] as [string, unknown];
+      pending.push({ value: item, path: path ? `${path}.${name}` : name, depth: depth + 1, key: name });
+    }
   }
   return undefined;
 }
-
-export const ILL_FORMED_TEXT = 'must be well-formed Unicode text (it holds half of a surrogate pair, which no store can keep as it was sent)';

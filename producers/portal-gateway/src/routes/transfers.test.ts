@@ -68,6 +68,19 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
     expect(refusals.map((event) => event.reasonCode)).toEqual(['SKIPS_ENVIRONMENT']);
   });
 
+  it('takes the body as sent: a version in an array, or "true" and 1 for dryRun, are refused naming the field, not coerced (found by a probe)', async () => {
+    const { transfer, commands } = harness(new Map());
+    for (const [body, field] of [
+      [{ imageVersion: ['v2-0-00'], transferEnvironment: 'Testing' }, 'body.imageVersion'],
+      [{ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: 'true' }, 'body.dryRun'],
+      [{ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: 1 }, 'body.dryRun'],
+    ] as const) {
+      const refused = await transfer(body);
+      expect([refused.status, (refused.body as { problems?: { field: string }[] }).problems?.[0]?.field], JSON.stringify(body)).toEqual([400, field]);
+    }
+    expect(commands).toEqual([]);
+  });
+
   it('refuses a misspelt field (a "dryrun" that would otherwise be dropped and the transfer run for real), starting nothing', async () => {
     const { transfer, commands, refusals } = harness(new Map());
     expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryrun: true })).toEqual({

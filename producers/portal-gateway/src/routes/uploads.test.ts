@@ -26,9 +26,10 @@ interface HarnessOptions {
   readonly projectionLost?: () => readonly string[];
   readonly logger?: Logger;
   readonly allowedRegistries?: readonly string[];
+  readonly idleTimeoutMs?: number;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -80,7 +81,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
-    ...(allowedRegistries ? { allowedRegistries } : {}),
+    ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
   });
   return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
 }
@@ -116,15 +117,15 @@ const succeededTimeline = (correlationId: string): TimelineEntry[] => [
   ...SUCCEEDED_UPLOAD.map((eventType) => step(correlationId, eventType)), step(correlationId, 'viewport-updated', 'succeeded'),
 ];
 
-function multipart(parts: { name: string; filename?: string; body: string | Buffer }[]): { payload: Buffer; headers: Record<string, string> } {
+function multipart(parts: { name: string; filename?: string; type?: string; body: string | Buffer }[], closed = true): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----orbit-test-boundary';
   const chunks: Buffer[] = [];
   for (const part of parts) {
     const disposition = `form-data; name="${part.name}"${part.filename ? `; filename="${part.filename}"` : ''}`;
-    const type = part.filename ? 'application/x-tar' : 'application/json';
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\nContent-Type: ${type}\r\n\r\n`), Buffer.from(part.body), Buffer.from('\r\n'));
+    const type = part.type ?? (part.filename ? 'application/x-tar' : 'application/json');
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type ? `Content-Type: ${type}\r\n` : ''}\r\n`), Buffer.from(part.body), Buffer.from('\r\n'));
   }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  if (closed) chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
@@ -185,6 +186,54 @@ describe('POST /v1/uploads', () => {
       expect(lines.filter((line) => line['level'] === 'error')).toEqual([]);
       expect([published, staged]).toEqual([[], []]);
     } finally {
+      await app.close();
+    }
+  });
+
+  it('takes a client that half-closes short of its Content-Length as gone, not as a store outage', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { app, published } = harness({ logger });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      const boundary = '----orbit-test-boundary';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`
+        + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+      socket.on('error', () => undefined);
+      socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 1_000_000}\r\n\r\n${head}`);
+      socket.end(Buffer.alloc(64 * 1024, 7));
+      await vi.waitFor(() => expect(lines.map((line) => line['msg'])).toContain('client went away before its request was read; nothing was accepted'));
+      expect(lines.filter((line) => line['level'] === 'warn' || line['level'] === 'error')).toEqual([]);
+      expect(published).toEqual([]);
+    } finally {
+      socket.destroy();
+      await app.close();
+    }
+  });
+
+  it('closes an upload that stops sending once it has been idle for the idle timeout, accepting nothing', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { app, published } = harness({ logger, idleTimeoutMs: 500 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      const boundary = '----orbit-test-boundary';
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`
+        + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+      socket.on('error', () => undefined);
+      const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+      const started = Date.now();
+      socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 1_000_000}\r\n\r\n${head}`);
+      socket.write(Buffer.alloc(64 * 1024, 7));
+      // Then nothing: the client stalls without closing.
+      const closedAfter = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5_000))]) - started;
+      expect(closedAfter).toBeGreaterThanOrEqual(400);
+      await vi.waitFor(() => expect(lines.map((line) => line['msg'])).toContain('client went away before its request was read; nothing was accepted'));
+      expect(published).toEqual([]);
+    } finally {
+      socket.destroy();
       await app.close();
     }
   });
@@ -504,6 +553,13 @@ describe('POST /v1/uploads', () => {
 });
 
 describe('POST /v1/uploads with an Idempotency-Key', () => {
+  it('refuses two Idempotency-Key headers with 400, where they used to count as one key "A, B"', async () => {
+    const { app, published } = harness();
+    const twice = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'idempotency-key': ['A', 'B'] }, payload: { metadata, reference: 'r.example/a:1' } });
+    expect([twice.statusCode, twice.json().message]).toEqual([400, 'send one Idempotency-Key header']);
+    expect(published).toEqual([]);
+  });
+
   it('answers a repeat with the request the first one started (200, Idempotent-Replayed), without staging or starting anything again', async () => {
     const { app, published, staged, records } = harness();
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(2048, 1) }]);
@@ -624,6 +680,18 @@ describe('a key sent again with another body', () => {
 });
 
 describe('GET /v1/requests/{id}', () => {
+  it('refuses a wait that is not a number of seconds from 0 to 50 (Infinity, 1e400, -Infinity, NaN) with 400, not an answer at once', async () => {
+    const { app } = harness();
+    const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
+    const id = created.json().requestId as string;
+    for (const wait of ['Infinity', '1e400', '-Infinity', 'NaN', '51', '-1', 'soon', '']) {
+      const refused = await app.inject({ url: `/v1/requests/${id}?wait=${wait}`, headers: { authorization: `Bearer ${await token()}` } });
+      expect([refused.statusCode, refused.json().problems?.[0]?.field], wait).toEqual([400, 'querystring.wait']);
+    }
+    const fine = await app.inject({ url: `/v1/requests/${id}?wait=0.05`, headers: { authorization: `Bearer ${await token()}` } });
+    expect(fine.statusCode).toBe(200);
+  });
+
   it('shows the owner their request with its steps, and nobody else', async () => {
     const { app } = harness();
     const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
@@ -694,5 +762,107 @@ describe('GET /v1/requests/{id}', () => {
     const spec = await app.inject({ url: '/docs/json' });
     expect(spec.statusCode).toBe(200);
     expect(Object.keys(spec.json().paths)).toEqual(expect.arrayContaining(['/v1/uploads', '/v1/requests/{id}']));
+  });
+});
+
+describe('metadata and bodies no client should send (found by a probe)', () => {
+  /** `{"deeper":[{"deeper":[… "bottom" …]}]}` as text: JSON.stringify itself runs out of stack on thousands of levels. */
+  const nested = (levels: number): string => {
+    let text = '"bottom"';
+    for (let level = 0; level < levels; level += 1) text = level % 2 === 0 ? `{"deeper":${text}}` : `[${text}]`;
+    return text;
+  };
+  const withExtra = (extra: string) => `${JSON.stringify(metadata).slice(0, -1)},"extra":${extra}}`;
+  const upload = async (app: ReturnType<typeof harness>['app'], form: { payload: Buffer; headers: Record<string, string> }) =>
+    app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+
+  it('refuses metadata nested thousands of levels deep with 400 naming where, not a 500 (stack overflow), in a JSON body and in a form part', async () => {
+    const { app, published, staged } = harness();
+    const deep = withExtra(nested(5000));
+    const byJson = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, payload: `{"reference":"r.example/a:1","metadata":${deep}}` });
+    expect([byJson.statusCode, byJson.json().code, byJson.json().message]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', expect.stringContaining('nests deeper than 64 levels')]);
+    for (const type of ['application/json', 'text/plain']) {
+      const refused = await upload(app, multipart([{ name: 'metadata', type, body: deep }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+      expect([refused.statusCode, refused.json().code], type).toEqual([400, 'ORBIT_ERR_BAD_METADATA']);
+      expect(refused.json().problems[0], type).toEqual({ field: expect.stringMatching(/^extra\.0\.deeper\.0\./) as unknown, message: 'nests deeper than 64 levels of objects and arrays' });
+    }
+    // Extra metadata a few levels deep is kept as sent.
+    const fine = await upload(app, multipart([{ name: 'metadata', body: withExtra(nested(20)) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect(fine.statusCode, fine.body).toBe(202);
+    expect(published[0]?.metadata.extraJson).toBe(`{"extra":${nested(20)}}`);
+    expect(staged).toHaveLength(1);
+  });
+
+  it('answers a form that ends without its closing boundary with 400, and stages nothing', async () => {
+    const { app, published, discarded, staged } = harness();
+    const cut = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(8192, 3) }], false));
+    expect([cut.statusCode, cut.json()], cut.body).toEqual([400, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' }]);
+    // Cut inside the metadata part: the parser never hands that part over.
+    const noImage = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify(metadata) }], false));
+    expect([noImage.statusCode, noImage.json().code]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
+    expect(published).toEqual([]);
+    expect(discarded).toEqual(staged.map(({ key }) => key));
+  });
+
+  it('keeps fields named after Object.prototype members as the extra fields they are', async () => {
+    const { app, published } = harness();
+    const extra = { toString: 'x', constructor: 'c', hasOwnProperty: 1, valueOf: [1] };
+    for (const type of ['application/json', 'text/plain']) {
+      const accepted = await upload(app, multipart([{ name: 'metadata', type, body: JSON.stringify({ ...metadata, ...extra }) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+      expect(accepted.statusCode, accepted.body).toBe(202);
+      expect(JSON.parse(published.at(-1)?.metadata.extraJson ?? '{}'), type).toEqual(extra);
+    }
+  });
+
+  it('refuses "__proto__" in a metadata text or file part as a JSON body\'s is refused, not kept as "[object Object]"', async () => {
+    const { app, published } = harness();
+    const poisoned = `{"imageName":"billing-api","imageVersion":"v1-0-00","__proto__":{"port":1}}`;
+    for (const part of [{ name: 'metadata', type: 'text/plain', body: poisoned }, { name: 'metadata', filename: 'meta.json', type: 'application/json', body: poisoned }, { name: 'metadata', type: 'application/json', body: poisoned }]) {
+      const refused = await upload(app, multipart([part, { name: 'image', filename: 'a.tar', body: 'x' }]));
+      expect(refused.statusCode, JSON.stringify(part)).toBe(400);
+      expect(refused.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
+    }
+    const text = await upload(app, multipart([{ name: 'metadata', type: 'text/plain', body: poisoned }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect(text.json().message).toContain('prototype poisoning');
+    expect(published).toEqual([]);
+  });
+
+  it('reads a metadata part declared application/json once: a JSON string is not an object, even if it spells one', async () => {
+    const { app, published } = harness();
+    const refused = await upload(app, multipart([{ name: 'metadata', type: 'application/json', body: JSON.stringify(JSON.stringify(metadata)) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect([refused.statusCode, refused.json().problems]).toEqual([400, [{ field: 'metadata', message: 'must be a JSON object' }]]);
+    expect(published).toEqual([]);
+  });
+
+  it('reads a metadata part that starts with a byte order mark, as a JSON body that does', async () => {
+    const { app, published } = harness();
+    for (const part of [{ name: 'metadata', type: 'text/plain', body: `\ufeff${JSON.stringify(metadata)}` }, { name: 'metadata', filename: 'meta.json', body: `\ufeff${JSON.stringify(metadata)}` }]) {
+      const accepted = await upload(app, multipart([part, { name: 'image', filename: 'a.tar', body: 'x' }]));
+      expect(accepted.statusCode, accepted.body).toBe(202);
+    }
+    expect(published.map((event) => event.metadata.imageName)).toEqual(['billing-api', 'billing-api']);
+  });
+
+  it('takes "sizeBytes": null at presign as not declared, as the README promises, and refuses true or "5" rather than reading them as sizes', async () => {
+    const { app, presignedSizes } = harness({ maxUploadBytes: 1024 ** 3 });
+    const presign = async (payload: string) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, payload });
+    expect((await presign('{"sizeBytes":null}')).statusCode).toBe(201);
+    expect((await presign('{"sizeBytes":6000000}')).statusCode).toBe(201);
+    for (const loose of ['{"sizeBytes":true}', '{"sizeBytes":"5"}', '{"sizeBytes":[5]}', 'false']) {
+      const refused = await presign(loose);
+      expect(refused.statusCode, loose).toBe(400);
+    }
+    expect(presignedSizes).toEqual([null, 6000000]);
+  });
+
+  it('says what is wrong with a metadata text part over 1 MiB, an image sent as text, and a field given under both its spellings', async () => {
+    const { app, published } = harness();
+    const big = await upload(app, multipart([{ name: 'metadata', type: 'text/plain', body: JSON.stringify({ ...metadata, pad: 'x'.repeat(1024 * 1024) }) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect([big.statusCode, big.json().message]).toEqual([400, 'the metadata part is over 1048576 bytes']);
+    const asText = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', type: 'text/plain', body: 'not a file' }]));
+    expect([asText.statusCode, asText.json().message]).toEqual([400, expect.stringContaining('-F image=@') as unknown]);
+    const twice = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, Description: 'one', description: 'two' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect([twice.statusCode, twice.json().problems]).toEqual([400, [{ field: 'description', message: 'Description is given twice (as Description and as description); send one' }]]);
+    expect(published).toEqual([]);
   });
 });

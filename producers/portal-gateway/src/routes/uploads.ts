@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
-import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from '../idempotency-key.js';
+import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
@@ -127,11 +128,19 @@ function onlyFields(body: object, known: readonly string[]): void {
   if (unexpected !== undefined) throw badRequest(`unexpected field "${unexpected}"`, unexpected);
 }
 
+/**
+ * The metadata part's text as JSON, read as a JSON body is: a leading BOM
+ * skipped, prototype-poisoning keys (`__proto__`, `constructor.prototype`)
+ * refused. Plain JSON.parse kept `__proto__` as a key no object can hold.
+ */
 function jsonOrThrow(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw badRequest('the metadata part is not valid JSON', 'metadata');
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+  } catch (error) {
+    const poisoned = error instanceof SyntaxError && /prototype/.test(error.message);
+    throw badRequest(poisoned
+      ? 'the metadata part holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)'
+      : `the metadata part is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, 'metadata');
   }
 }
 
@@ -222,7 +231,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   /** The call's Idempotency-Key claim, when it sent one. */
   function keyOf(request: FastifyRequest): ClaimedBy | undefined {
-    const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER]);
+    const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
     return key !== undefined && deps.idempotencyKeys ? { claims: deps.idempotencyKeys, key, field: 'idempotencyKey' } : undefined;
   }
 
@@ -251,7 +260,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * metadata=@meta.json` and browsers' Blob parts send it as a small file.
    */
   async function metadataPartValue(part: Multipart): Promise<unknown> {
-    return part.type === 'field' ? (typeof part.value === 'string' ? jsonOrThrow(part.value) : part.value) : jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
+    if (part.type !== 'field') return jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
+    // Parsed by the multipart reader already (whatever JSON it held, a string too): parsing it again took a double-encoded object.
+    if (part.mimetype === 'application/json') return part.value;
+    // The reader cuts a field at its fieldSize; what is left is not the metadata sent.
+    if (part.valueTruncated) throw badRequest(`the metadata part is over ${MAX_METADATA_BYTES} bytes`, 'metadata');
+    return jsonOrThrow(typeof part.value === 'string' ? part.value : String(part.value));
   }
 
   async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
@@ -335,7 +349,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           metadata = metadataOrThrow(await metadataPartValue(part));
           checked = { value: await onMetadata(metadata) };
         } else if (part.type === 'field') {
-          throw badRequest(`unexpected field "${part.fieldname}"`, part.fieldname);
+          throw badRequest(part.fieldname === 'image'
+            ? 'the "image" part came as a text field; send it as a file part with a filename (curl: -F image=@app.tar)'
+            : `unexpected field "${part.fieldname}"`, part.fieldname);
         } else if (part.fieldname !== 'image') {
           throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
         } else {
@@ -427,7 +443,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      // A body that is there but no object (false, say, which the schema check turns into null) is no declaration.
+      // A body that is there but no object (JSON null) is no declaration.
       if (request.body === null && request.headers['content-type'] !== undefined) throw badRequest('send a JSON object such as {"sizeBytes": 7516192768}, or no body', 'body');
       const sizeBytes = request.body?.sizeBytes ?? null;
       if (sizeBytes !== null && sizeBytes > deps.maxUploadBytes) {
