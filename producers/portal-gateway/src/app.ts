@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, OrbitError, type Logger, type RegistryAllowlist } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
+import { answerClientError } from './client-error.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -95,6 +96,9 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
     if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
+    if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the JSON body is over 1 MiB; metadata is at most 128 KiB (an image goes as a multipart upload or by reference)' });
+    }
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
       return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });
     }
@@ -191,6 +195,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // (a user name, a chart file), each possibly two UTF-16 units, and then some.
     maxParamLength: 1024,
     frameworkErrors: frameworkRefusal,
+    clientErrorHandler: answerClientError,
     // Fastify's default drops fields a schema does not name: a transfer with `"dryrun": true` (a typo) would run for real.
     ajv: { customOptions: { removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: validatorsByPart() } },

@@ -855,6 +855,12 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
     expect(presignedSizes).toEqual([null, 6000000]);
   });
 
+  it('says a JSON body over 1 MiB is that, not an image upload too large', async () => {
+    const { app } = harness();
+    const answer = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }) });
+    expect([answer.statusCode, answer.json()]).toEqual([413, { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('the JSON body is over 1 MiB') as unknown }]);
+  });
+
   it('says what is wrong with a metadata text part over 1 MiB, an image sent as text, and a field given under both its spellings', async () => {
     const { app, published } = harness();
     const big = await upload(app, multipart([{ name: 'metadata', type: 'text/plain', body: JSON.stringify({ ...metadata, pad: 'x'.repeat(1024 * 1024) }) }, { name: 'image', filename: 'a.tar', body: 'x' }]));

@@ -1,0 +1,35 @@
+import { connect, type AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from './app.js';
+
+const app = buildApp({ ready: async () => true, metrics: new Registry() });
+let port = 0;
+beforeAll(async () => {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as AddressInfo).port;
+});
+afterAll(async () => app.close());
+
+/** Sends raw bytes and reads the whole answer, until the gateway closes the connection. */
+async function raw(request: string): Promise<{ status: number; body: unknown }> {
+  const socket = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined);
+  socket.write(request);
+  await new Promise((resolve) => socket.once('close', resolve));
+  const text = Buffer.concat(chunks).toString('utf8');
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as unknown };
+}
+
+describe('requests Node\'s HTTP parser refuses (found by a probe)', () => {
+  it('answers them in Orbit\'s shape, with a code and a reason, and closes the connection', async () => {
+    const badChunk = await raw('POST /v1/uploads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n');
+    expect(badChunk).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('HPE_INVALID_CHUNK_SIZE') as unknown } });
+    const both = await raw('POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
+    expect(both).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('both Content-Length and Transfer-Encoding') as unknown } });
+    const huge = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toEqual({ status: 431, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('headers are over the size limit') as unknown } });
+  });
+});
