@@ -85,7 +85,8 @@ async function drain(bytes: AsyncIterable<Buffer>): Promise<void> {
  * missing layer, and sent only when their digest is one that is missing.
  */
 async function sendFromArchive(push: RegistryPush, archive: Readable, image: PushableImage, missing: Map<string, number | undefined>): Promise<Map<string, Buffer>> {
-  const extract = tar.extract();
+  // Read as the validator reads it, v7 headers (no magic) included; tar-stream takes the option, its typings leave it out.
+  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const feeding = feedWritable(extract, archiveTar(archive, image.compression)).catch((error: unknown) => {
     extract.destroy(error instanceof Error ? error : new Error(String(error)));
   });

@@ -138,7 +138,9 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   const upload: UploadFacts = { compression: 'NONE', sizeBytes: 0, sha256: '' };
   const uploadBudget = new ByteBudget(limits.maxArchiveBytes, 'the uploaded bytes');
   const decompressed = new ByteBudget(limits.maxDecompressedBytes, 'the decompressed bytes (tar plus gzip layers)');
-  const extract = tar.extract();
+  // Pre-POSIX (v7) headers have no magic: GNU tar, bsdtar, skopeo and crane read them, so they are read here too.
+  // tar-stream takes the option; its typings leave it out.
+  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const reader = new EntryReader(limits, decompressed);
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).

@@ -80,7 +80,7 @@ export function verifyDigest(file: FileFacts, digest: string, role: string): voi
 /** Parses a kept JSON entry against `shape`; `code` is the reason when it is not JSON or not of that shape. */
 export function parseJson<Shape extends z.ZodType>(file: FileFacts, shape: Shape, role: string, code: RejectionCode): z.infer<Shape> {
   if (file.jsonSkipped === 'too-large') return reject('TOO_LARGE', `${role} "${file.path}" is ${file.size} bytes, over the JSON limit`);
-  if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON`);
+  if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON${file.jsonError === undefined ? '' : ` (${file.jsonError})`}`);
   let value: unknown;
   try {
     value = JSON.parse(file.json.toString('utf8'));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GunzipDigest } from './gzip-digest.js';
 import type { Decoded, LayerDecoder } from './layer-decoder.js';
 import type { ByteBudget } from './limits.js';
-import { ZstdDigest } from './zstd-digest.js';
+import { startsLikeZstd, ZstdDigest } from './zstd-digest.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
@@ -21,6 +21,8 @@ export interface FileFacts {
   readonly json: Buffer | null;
   /** Why `json` is null for an entry that might be asked for as JSON. */
   readonly jsonSkipped: 'too-large' | 'not-json' | null;
+  /** What JSON.parse said of an entry that started like JSON but is not (an uncompressed layer whose first file is `[x].bin`). */
+  readonly jsonError?: string;
 }
 
 export interface LinkFacts {
@@ -47,7 +49,7 @@ const JSON_START = new Set([0x7b, 0x5b, 0x20, 0x09, 0x0a, 0x0d]); // { [ and whi
 
 function compressionOf(head: Buffer): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (startsLikeZstd(head)) return 'zstd';
   return 'none';
 }
 
@@ -76,10 +78,15 @@ class FileSink {
   async end(): Promise<FileFacts> {
     if (this.head !== null) await this.flushHead();
     const decoded = this.decoder ? await this.decoder.end() : null;
-    return {
-      kind: 'file', path: this.path, size: this.size, sha256: this.hash.digest('hex'), compression: this.compression,
-      decoded, json: this.json ? Buffer.concat(this.json) : null, jsonSkipped: this.jsonSkipped,
-    };
+    const facts = { kind: 'file', path: this.path, size: this.size, sha256: this.hash.digest('hex'), compression: this.compression, decoded } as const;
+    if (this.json === null) return { ...facts, json: null, jsonSkipped: this.jsonSkipped };
+    const json = Buffer.concat(this.json);
+    const jsonError = notJsonBecause(json);
+    if (jsonError === undefined) return { ...facts, json, jsonSkipped: null };
+    // Not kept past its end: the budget is for what a manifest may still name as JSON, not for every small entry
+    // that starts with `[` or `{` (an uncompressed layer's first file name can), which made valid images TOO_LARGE.
+    this.context.retained.release(this.declaredSize);
+    return { ...facts, json: null, jsonSkipped: 'not-json', jsonError };
   }
 
   discard(): void {
@@ -104,6 +111,16 @@ class FileSink {
   private async consume(chunk: Buffer): Promise<void> {
     this.json?.push(chunk);
     if (this.decoder) await this.decoder.write(chunk);
+  }
+}
+
+/** What JSON.parse says of the bytes, or undefined when they are JSON. */
+function notJsonBecause(bytes: Buffer): string | undefined {
+  try {
+    JSON.parse(bytes.toString('utf8'));
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 

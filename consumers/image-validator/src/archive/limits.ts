@@ -47,6 +47,11 @@ export class ByteBudget {
     if (!this.tryAdd(bytes)) this.exceeded();
   }
 
+  /** Gives back what was charged for something no longer held. */
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
+
   exceeded(): never {
     return reject('TOO_LARGE', `${this.what} exceed the limit of ${this.limit} bytes`);
   }

@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
 import type { ByteBudget } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
-import { ZSTD_COMMAND, ZSTD_MAX_WINDOW, zstdReason } from './zstd-digest.js';
+import { startsLikeZstd, ZSTD_COMMAND, ZSTD_MAX_WINDOW, zstdReason } from './zstd-digest.js';
 
 /** What the outer stream was: counted and hashed as received. */
 export interface UploadFacts {
@@ -150,7 +150,6 @@ const OTHER_FORMATS: readonly { readonly matches: (head: Buffer) => boolean; rea
   { matches: startsWith(0x50, 0x4b, 0x03, 0x04), what: 'a zip file (send the tar inside it)' },
   { matches: startsWith(0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c), what: 'a 7-Zip file (send the tar inside it)' },
 ];
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** Enough of the upload's start to tell all of them apart. */
 const MAGIC_BYTES = 10;
 
@@ -175,7 +174,7 @@ export async function* tarBytes(source: Readable, facts: UploadFacts, upload: By
     yield* gunzipped(prepend(head, input), decompressed);
     return;
   }
-  if (head.subarray(0, 4).equals(ZSTD_MAGIC)) {
+  if (startsLikeZstd(head)) {
     facts.compression = 'ZSTD';
     try {
       yield* unzstded(prepend(head, input), decompressed);

@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, sha256, streamOf, type ImageSpec, type TarEntry,
@@ -388,5 +392,31 @@ describe('validateArchive accepts real image layouts', async () => {
   it('accepts links that stay inside the archive and are not used as blobs', async () => {
     const entries = legacyDockerEntries(image);
     accepted(await validate([...entries, { name: 'extra/layer.tar', type: 'symlink', linkname: '../manifest.json' }]));
+  });
+
+  it.skipIf(spawnSync('tar', ['--version']).status !== 0)('reads a tar written in the pre-POSIX v7 format (tar --format=v7), as GNU tar, skopeo and crane do (found by a probe)', async () => {
+    const image = await buildImage(spec);
+    const folder = mkdtempSync(join(tmpdir(), 'orbit-v7-'));
+    try {
+      const names = ociEntries(image).map((entry) => {
+        mkdirSync(dirname(join(folder, entry.name)), { recursive: true });
+        writeFileSync(join(folder, entry.name), entry.data ?? Buffer.alloc(0));
+        return entry.name;
+      });
+      execFileSync('tar', ['--format=v7', '-C', folder, '-cf', join(folder, 'image.tar'), ...names]);
+      const v7 = readFileSync(join(folder, 'image.tar'));
+      expect(v7.subarray(257, 262).toString('latin1')).not.toBe('ustar');
+      const outcome = accepted(await validateArchive(streamOf(v7, 7_001), DEFAULT_VALIDATION_LIMITS));
+      expect(outcome.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('does not count uncompressed layers whose first file name starts with "[" or "{" as JSON kept in memory (a valid image was TOO_LARGE; found by a probe)', async () => {
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const layers = Array.from({ length: 7 }, (_, index) => ({ files: { [`[data-${index}].bin`]: big } }));
+    const outcome = accepted(await validateArchive(streamOf(await archiveOf(ociEntries(await buildImage({ layers }))), 64 * 1024), DEFAULT_VALIDATION_LIMITS));
+    expect(outcome.summary.layers).toHaveLength(7);
   });
 });

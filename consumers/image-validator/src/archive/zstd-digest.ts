@@ -110,3 +110,14 @@ export class ZstdDigest implements LayerDecoder {
     if (!this.exited) this.child.kill('SIGKILL');
   }
 }
+
+/**
+ * True when the bytes start as a zstd stream does: a frame's magic, or a
+ * skippable frame's (RFC 8878 §3.1.2: 0x184D2A50 to 0x184D2A5F), which pzstd
+ * and zstd:chunked writers put first and every decoder steps over.
+ */
+export function startsLikeZstd(head: Buffer): boolean {
+  if (head.length < 4) return false;
+  const magic = head.readUInt32LE(0);
+  return magic === 0xfd2fb528 || (magic & 0xfffffff0) >>> 0 === 0x184d2a50;
+}

@@ -65,6 +65,23 @@ describe.skipIf(!hasZstd)('zstd-compressed layers', async () => {
     expect(legacy.summary.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
   });
 
+  it('takes a layer that starts with a skippable frame (pzstd writes one first) for zstd (found by a probe)', async () => {
+    const tar = await packTar([{ name: 'a.txt', data: Buffer.from('after a skippable frame\n'.repeat(50)) }]);
+    // Magic 0x184D2A5E (any of 0x184D2A50 to 5F), then a little-endian length and that many bytes.
+    const lead = Buffer.concat([Buffer.from([0x5e, 0x2a, 0x4d, 0x18]), Buffer.from([4, 0, 0, 0]), Buffer.from([1, 2, 3, 4])]);
+    const bytes = Buffer.concat([lead, zstdOf(tar)]);
+    const base = await buildImage({ layers: [{ files: {} }] });
+    const layer: BuiltLayer = { bytes, digest: sha256(bytes), diffId: sha256(tar), mediaType: ZSTD };
+    const config = JSON.parse(base.config.bytes.toString()) as { rootfs: { diff_ids: string[] } };
+    config.rootfs.diff_ids = [layer.diffId];
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const rebuilt: BuiltImage = { ...base, layers: [layer], config: { ...base.config, bytes: configBytes, digest: sha256(configBytes) } };
+    expect(accepted(await validate(await archiveOf(ociEntries(rebuilt)))).summary.layers[0]?.diffId).toBe(sha256(tar));
+    // In a docker-archive no media type says zstd: the bytes must.
+    const legacy = accepted(await validate(await archiveOf(legacyDockerEntries(rebuilt))));
+    expect(legacy.summary.layers[0]?.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.zstd');
+  });
+
   it('reads several frames and skippable frames (zstd:chunked appends its table of contents in one)', async () => {
     const tar = await packTar([{ name: 'a.txt', data: Buffer.from('first frame\n') }, { name: 'b.txt', data: Buffer.from('second frame\n'.repeat(100)) }]);
     const cut = 1_024;
@@ -145,6 +162,11 @@ describe.skipIf(!hasZstd)('zstd-compressed uploads (docker save | zstd)', async 
     const outcome = accepted(await validate(zstdOf(archive, ['-q'])));
     expect(outcome.summary).toMatchObject({ compression: 'ZSTD', format: 'OCI_ARCHIVE' });
     expect(accepted(await validate(zstdOf(await archiveOf(docker25Entries(image)), ['-q', '-19']))).summary.compression).toBe('ZSTD');
+  });
+
+  it('reads an upload that starts with a skippable frame (pzstd, zstd:chunked writers) as zstd (found by a probe)', async () => {
+    const lead = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18]), Buffer.from([0, 0, 0, 0])]);
+    expect(accepted(await validate(Buffer.concat([lead, zstdOf(archive, ['-q'])]))).summary.compression).toBe('ZSTD');
   });
 
   it('refuses a cut stream (TRUNCATED), bytes that only start like zstd (NOT_AN_ARCHIVE), and a bomb at the budget (TOO_LARGE)', async () => {
