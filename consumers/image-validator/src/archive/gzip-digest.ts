@@ -14,6 +14,8 @@ export class GunzipDigest implements LayerDecoder {
   private readonly gunzip: Gunzip = createGunzip();
   private readonly hash = createHash('sha256');
   private size = 0;
+  /** Compressed bytes handed to zlib; it counts in bytesWritten those it used. */
+  private fed = 0;
   private failure: string | null = null;
   private overBudget = false;
   private readonly settled: Promise<void>;
@@ -43,6 +45,7 @@ export class GunzipDigest implements LayerDecoder {
 
   /** Resolves when zlib can take more; rejects with TOO_LARGE once the budget is spent. */
   async write(chunk: Buffer): Promise<void> {
+    if (!this.stopped) this.fed += chunk.length;
     if (!this.stopped && !this.gunzip.write(chunk)) {
       await Promise.race([new Promise((resolve) => this.gunzip.once('drain', resolve)), this.settled]);
     }
@@ -54,6 +57,10 @@ export class GunzipDigest implements LayerDecoder {
     await this.settled;
     if (this.overBudget) this.budget.exceeded();
     if (this.failure !== null) return { ok: false, why: this.failure };
+    // Node's zlib stops at the end of the last gzip member and drops what follows (zero padding, say); Go's gzip
+    // reader, which containerd pulls with, reads it as the next member's header and fails: such a layer cannot be pulled.
+    const after = this.fed - this.gunzip.bytesWritten;
+    if (after > 0) return { ok: false, why: `${after} bytes follow the end of the gzip stream, which Go's gzip reader (containerd's) refuses as an invalid header` };
     return { ok: true, sha256: this.hash.digest('hex'), size: this.size };
   }
 

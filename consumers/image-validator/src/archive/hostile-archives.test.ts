@@ -46,6 +46,13 @@ function withManifest(edit: (manifest: Record<string, unknown>) => unknown, extr
   return [layout, { name: 'index.json', data: newIndex }, blobEntry(manifest), configEntry, layer1, layer2, layer3, ...extra];
 }
 
+/** The image with layer `index` replaced, its config's diff_ids following. */
+async function rebuiltWith(index: number, layer: BuiltImage['layers'][number]): Promise<BuiltImage> {
+  const layers = image.layers.map((each, i) => (i === index ? layer : each));
+  const bytes = configJson(image.spec, layers.map((each) => each.diffId));
+  return { ...image, layers, config: { ...image.config, bytes, digest: sha256(bytes) } };
+}
+
 describe('hostile and broken archives end in a reason code', () => {
   it('NOT_AN_ARCHIVE: empty stream, garbage, gzip of garbage, a tar with no entries', async () => {
     await expectRejected(Buffer.alloc(0), 'NOT_AN_ARCHIVE', /empty/);
@@ -179,6 +186,26 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(unknown), 'UNSUPPORTED_LAYER', /unknown media type/);
     const foreign = withManifest((m) => ({ ...m, layers: (m['layers'] as { mediaType: string }[]).map((l) => ({ ...l, mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' })) }));
     await expectRejected(await archiveOf(foreign), 'UNSUPPORTED_LAYER', /foreign/);
+  });
+
+  it('refuses what registries and containerd refuse though Node reads it: urls on a layer, a 0-byte layer, gzip followed by padding, a descriptor whose data is not its blob (found by a probe)', async () => {
+    // Docker Distribution answers the manifest PUT with 500 "invalid URL on layer": the push would be retried for ever.
+    const withUrls = withManifest((m) => ({ ...m, layers: (m['layers'] as object[]).map((l, i) => (i === 1 ? { ...l, urls: ['https://cdn.example/layer'] } : l)) }));
+    await expectRejected(await archiveOf(withUrls), 'UNSUPPORTED_LAYER', /layer 2 .* names urls to fetch it from \(https:\/\/cdn\.example\/layer\)/);
+    // containerd: "content size of zero".
+    const empty = Buffer.alloc(0);
+    const emptyLayer = { ...image.layers[2]!, bytes: empty, digest: sha256(empty), diffId: sha256(empty) };
+    await expectRejected(await archiveOf(ociEntries(await rebuiltWith(2, emptyLayer))), 'CORRUPT_LAYER', /layer 3 .* is 0 bytes/);
+    // Go's compress/gzip (containerd's) reads the padding as a next member's header and fails; Node's zlib stops before it.
+    const padded = Buffer.concat([image.layers[1]!.bytes, Buffer.alloc(512)]);
+    await expectRejected(await archiveOf(ociEntries(await rebuiltWith(1, { ...image.layers[1]!, bytes: padded, digest: sha256(padded) }))), 'CORRUPT_LAYER', /layer 2 .*\(512 bytes follow the end of the gzip stream/);
+    // OCI 1.1 `data`: a runtime uses it instead of the blob, so it must be the blob.
+    const lying = withManifest((m) => ({ ...m, config: { ...(m['config'] as object), data: Buffer.from('{"not":"the config"}').toString('base64') } }));
+    await expectRejected(await archiveOf(lying), 'BAD_MANIFEST', /config\.data: is 20 bytes that are not the blob/);
+    const notBase64 = withManifest((m) => ({ ...m, config: { ...(m['config'] as object), data: '***' } }));
+    await expectRejected(await archiveOf(notBase64), 'BAD_MANIFEST', /config\.data: is not base64/);
+    const truthful = withManifest((m) => ({ ...m, config: { ...(m['config'] as object), data: image.config.bytes.toString('base64') } }));
+    expect((await outcomeOf(await archiveOf(truthful))).ok).toBe(true);
   });
 
   it('UNSAFE_PATH: .. segments, absolute paths, links out of the archive or used as blobs, devices and fifos', async () => {

@@ -34,7 +34,7 @@ function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifes
   const configType = manifest.config.mediaType;
   if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) reject('BAD_MANIFEST', `${role} is not a container image (config media type ${configType})`);
   const config = parseConfig(blobs.blob(manifest.config, `${role}'s config`), `${role}'s config`);
-  checkLayers(manifest.layers.map((layer, index) => ({ file: blobs.blob(layer, `${role}'s layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null })), config.diffIds);
+  checkLayers(manifest.layers.map((layer, index) => ({ file: blobs.blob(layer, `${role}'s layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null, urls: layer.urls })), config.diffIds);
   const claimed = entry.platform;
   if (claimed && (claimed.os !== config.os || claimed.architecture !== config.architecture)) {
     reject('BAD_MANIFEST', `${role} is listed as ${claimed.os}/${claimed.architecture} but its config says ${config.os}/${config.architecture}`);

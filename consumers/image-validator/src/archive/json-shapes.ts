@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { chartTextProblem, NUL_PROBLEM } from '@orbit/lib';
 
@@ -39,13 +40,27 @@ export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociManif
 /** Config media types of runnable images; anything else (a Helm chart, an ORAS artifact) is not one. */
 export const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', MEDIA_TYPES.dockerConfig]);
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 export const descriptorShape = z.looseObject({
   mediaType: z.string().optional(),
   artifactType: z.string().optional(),
   digest: sha256Digest,
   size: z.number().int().nonnegative(),
+  /** Where a foreign layer is fetched from at run time; Orbit keeps every layer itself. */
+  urls: z.array(z.string()).optional(),
+  /** OCI 1.1: the blob itself, base64; containerd uses it instead of fetching the blob, so it must be that blob. */
+  data: z.string().optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   platform: z.looseObject({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
+}).superRefine((descriptor, context) => {
+  if (descriptor.data === undefined) return;
+  const bytes = BASE64.test(descriptor.data) ? Buffer.from(descriptor.data, 'base64') : undefined;
+  if (bytes === undefined) {
+    context.addIssue({ code: 'custom', path: ['data'], message: 'is not base64' });
+  } else if (bytes.length !== descriptor.size || `sha256:${createHash('sha256').update(bytes).digest('hex')}` !== descriptor.digest) {
+    context.addIssue({ code: 'custom', path: ['data'], message: `is ${bytes.length} bytes that are not the blob ${descriptor.digest} of ${descriptor.size} bytes the descriptor names (a runtime would use them instead of the blob)` });
+  }
 });
 export type Descriptor = z.infer<typeof descriptorShape>;
 

@@ -10,6 +10,8 @@ export interface LayerRef {
   readonly digest: string;
   /** Declared by a manifest, or null when nothing declares one (legacy docker-archive). */
   readonly mediaType: string | null;
+  /** The descriptor's `urls`: where a runtime would fetch the layer instead of from the registry. */
+  readonly urls?: readonly string[] | undefined;
 }
 
 type Compression = FileFacts['compression'];
@@ -66,6 +68,12 @@ function mediaTypeOf(ref: LayerRef): string {
 /** The layer's diff_id: the sha256 of its uncompressed tar. */
 function diffIdOf(ref: LayerRef, role: string): string {
   const { file } = ref;
+  // Registries refuse a manifest whose ordinary layers name urls (Docker Distribution answers its PUT with a 500), and a runtime may fetch from them.
+  if (ref.urls !== undefined && ref.urls.length > 0) {
+    reject('UNSUPPORTED_LAYER', `${role} "${file.path}" names urls to fetch it from (${ref.urls[0] ?? ''}); Orbit serves every layer from its own stores: push the image without them`);
+  }
+  // A valid layer is never empty (an empty tar is 1 024 bytes); containerd refuses to pull a blob of size zero.
+  if (file.size === 0) reject('CORRUPT_LAYER', `${role} "${file.path}" is 0 bytes: no layer is empty (an empty tar is 1024 bytes), and containerd refuses to pull it`);
   if (ref.mediaType !== null) {
     const expected = expectedCompression(ref.mediaType, role);
     if (!expected.includes(file.compression)) {

@@ -49,7 +49,7 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
     manifestDigest: oci.manifestDigest,
     configDigest: config.digest,
     configFile: blobs.blob(config, 'config'),
-    layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null })),
+    layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null, urls: layer.urls })),
     repoTags: oci.repoTags,
     notes: oci.notes,
     index: oci.index === null ? null : indexFacts(blobs, oci.index),
