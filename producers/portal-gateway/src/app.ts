@@ -221,6 +221,15 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const problem = jsonShapeProblem(request.body);
     if (problem !== undefined) throw badRequest(`${problem.path} ${problem.message}`, problem.path === 'body' ? 'body' : `body.${problem.path}`);
   });
+  // Ajv reads "Infinity" and "1e400" in a query string as numbers and lets them past `maximum`: a page of Infinity rows
+  // reached MySQL as `LIMIT Infinity` (a 500), a wait of Infinity ran out at once.
+  app.addHook('preHandler', async (request) => {
+    const query = request.query;
+    if (typeof query !== 'object' || query === null) return;
+    for (const [name, value] of Object.entries(query)) {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(`querystring.${name} must be a finite number`, `querystring.${name}`);
+    }
+  });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
   app.addHook('onResponse', async (request) => discardUnreadBody(request.raw, maxUploadBytes + 1024 * 1024));

@@ -690,6 +690,9 @@ describe('GET /v1/requests/{id}', () => {
     }
     const fine = await app.inject({ url: `/v1/requests/${id}?wait=0.05`, headers: { authorization: `Bearer ${await token()}` } });
     expect(fine.statusCode).toBe(200);
+    // Every number in a query string: a page of Infinity reached MySQL as LIMIT Infinity (a 500).
+    const page = await app.inject({ url: '/v1/requests?limit=Infinity', headers: { authorization: `Bearer ${await token()}` } });
+    expect([page.statusCode, page.json().problems]).toEqual([400, [{ field: 'querystring.limit', message: 'querystring.limit must be a finite number' }]]);
   });
 
   it('shows the owner their request with its steps, and nobody else', async () => {
