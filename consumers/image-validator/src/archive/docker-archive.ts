@@ -108,7 +108,7 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     config,
     layers: stored?.layers ?? layers,
     repoTags: image.RepoTags ?? [],
-    notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the canonical one skopeo computes for this archive'],
+    notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (crane push of this archive gives the same; skopeo may differ where it decompresses layers)'],
     index: stored?.index ?? null,
     referrers: stored?.referrers ?? [],
   };
