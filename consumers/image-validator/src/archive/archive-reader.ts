@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
+import { EndOfArchiveWatch } from './end-of-archive.js';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
@@ -142,16 +143,21 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   // tar-stream takes the option; its typings leave it out.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   const reader = new EntryReader(limits, decompressed);
+  const endOfArchive = new EndOfArchiveWatch();
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
   let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
-  const feeding = feedWritable(extract, tarBytes(source, upload, uploadBudget, decompressed)).catch((error: unknown) => {
+  const feeding = feedWritable(extract, endOfArchive.watch(tarBytes(source, upload, uploadBudget, decompressed))).catch((error: unknown) => {
     cause ??= { error, from: 'feeder' };
     extract.destroy(error instanceof Error ? error : null);
   });
   const reading = (async () => {
     // streamx entries are async-iterable at run time; its typings just do not say so.
-    for await (const entry of extract) await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
+    for await (const entry of extract) {
+      // tar-stream notes where each entry's data starts; its typings leave that out.
+      endOfArchive.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
+      await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
+    }
   })().catch((error: unknown) => {
     cause ??= { error, from: 'reader' };
     extract.destroy(null);

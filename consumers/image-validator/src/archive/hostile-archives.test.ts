@@ -208,6 +208,18 @@ describe('hostile and broken archives end in a reason code', () => {
     expect((await outcomeOf(await archiveOf(truthful))).ok).toBe(true);
   });
 
+  it('UNSUPPORTED_ENTRY for entries after the end-of-archive marker (cat a.tar b.tar), which tar, docker load and skopeo never see (found by a probe)', async () => {
+    const first = await archiveOf(oci.slice(2));
+    const second = await archiveOf(oci.slice(0, 2));
+    await expectRejected(Buffer.concat([first, second]), 'UNSUPPORTED_ENTRY', new RegExp(`entry "oci-layout" comes after the tar's end-of-archive marker \\(zero blocks at byte ${first.length - 1024}\\)`));
+    await expectRejected(Buffer.concat([Buffer.alloc(1024), await archiveOf(oci)]), 'UNSUPPORTED_ENTRY', /zero blocks at byte 0/);
+    // Zero blocks after the last entry (GNU tar pads to a 10 KiB record) and a file of zeros are no marker.
+    const zeros = await buildImage({ layers: [{ files: { 'data/zeros': '\u0000'.repeat(64 * 1024) } }] });
+    const padded = Buffer.concat([await archiveOf(ociEntries(zeros)), Buffer.alloc(9 * 1024)]);
+    expect((await outcomeOf(padded)).ok).toBe(true);
+    expect((await outcomeOf(await archiveOf([...ociEntries(zeros), { name: 'zeros.bin', data: Buffer.alloc(100 * 1024) }, { name: 'after', data: Buffer.from('x') }]))).ok).toBe(true);
+  });
+
   it('UNSAFE_PATH: .. segments, absolute paths, links out of the archive or used as blobs, devices and fifos', async () => {
     const cases: TarEntry[][] = [
       [...oci, { name: '../etc/passwd', data: Buffer.from('root::0:0') }],
