@@ -159,6 +159,16 @@ describe('pushImage', () => {
     expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
   }, 60_000);
 
+  it('pushes an OCI archive written in the pre-POSIX v7 tar format (tar --format=v7), which the validator reads too (found by a probe)', async () => {
+    const summary = summaryOf('oci-archive', image.ociArchive);
+    const file = join(image.dir, 'v7.tar');
+    execFileSync('tar', ['--format=v7', '-C', join(image.dir, 'layout'), '-cf', file, '.']);
+    expect(readFileSync(file).subarray(257, 262).toString('latin1')).not.toBe('ustar');
+    const pushed = await pushImage(open(file), summary, target(registry, 'orbit/v7', '1.0.0'), quietLogger);
+    expect(pushed).toMatchObject({ tagged: true, blobsSent: 3 });
+    expect(await pullByDigest(pushed.reference)).toBe(readFileSync(join(image.dir, 'layout', 'blobs', 'sha256', summary.manifestDigest.slice(7)), 'utf8'));
+  }, 60_000);
+
   it('repeats as a look only, and never moves a tag that names another image: the next tag is used, else the digest alone', async () => {
     const summary = summaryOf('oci-archive', image.ociArchive);
     await pushImage(open(image.ociArchive), summary, target(registry, 'orbit/held', ['1.0.0', '1.0.0-firstowner']), quietLogger);
