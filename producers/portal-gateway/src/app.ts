@@ -132,15 +132,16 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
     }
-    if (formCutShort(error)) {
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' });
-    }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
       logger?.warn({ err: error, url: request.url }, 'a store did not answer; asked the client to try again');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
       });
+    }
+    // After a store's outage: an S3 upload that failed may have left the form's part stream closed under it too.
+    if (formCutShort(error)) {
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' });
     }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
