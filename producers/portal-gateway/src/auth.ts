@@ -155,9 +155,8 @@ function stringsAt(claims: JWTPayload, path: RolePath): string[] {
 export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[], usernameClaims: readonly string[] = DEFAULT_USERNAME_CLAIMS): Caller {
   // A token came and was verified, but cannot be used: RFC 6750's invalid_token, as for a bad signature.
   const refuse = (reason: string) => new UnauthorizedError(reason, true);
-  const named = usernameClaims.map((claim) => own(claims, claim)).find((value) => typeof value === 'string' && value.length > 0);
-  if (typeof named !== 'string') throw refuse(`token names no user (${usernameClaims.join(' or ')})`);
-  const username = named;
+  const username = usernameClaims.map((claim) => own(claims, claim)).find((value) => typeof value === 'string' && value.length > 0);
+  if (typeof username !== 'string') throw refuse(`token names no user (${usernameClaims.join(' or ')})`);
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
   if (characters > MAX_USERNAME_CHARACTERS) throw refuse(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);

@@ -134,14 +134,18 @@ function onlyFields(body: object, known: readonly string[]): void {
  * refused. Plain JSON.parse kept `__proto__` as a key no object can hold.
  */
 function jsonOrThrow(text: string): unknown {
+  let value: unknown;
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown;
+    value = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (error) {
-    const poisoned = error instanceof SyntaxError && /prototype/.test(error.message);
-    throw badRequest(poisoned
-      ? 'the metadata part holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)'
-      : `the metadata part is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, 'metadata');
+    throw badRequest(`the metadata part is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, 'metadata');
   }
+  try {
+    if (typeof value === 'object' && value !== null) secureJson.scan(value, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw badRequest('the metadata part holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)', 'metadata');
+  }
+  return value;
 }
 
 /**
