@@ -1,22 +1,28 @@
 import { badRequest } from './errors.js';
 
 /**
- * The opaque `cursor` of a listing page: where the next page starts (an image
- * search's name and UID, an event log's sort and table keys) as base64url
- * JSON. Opaque to clients so a listing's order can change without breaking
- * them; it carries nothing secret, and a caller's filters and rights still
- * apply to whatever it points after.
+ * The opaque `cursor` of a listing page: which listing it was given out by
+ * (`images`, `requests`, `events:<imageUID>`) and where the next page starts
+ * there (an image search's name and UID, an event log's sort and table keys),
+ * as base64url JSON. Opaque to clients so a listing's order can change without
+ * breaking them; it carries nothing secret, and a caller's filters and rights
+ * still apply to whatever it points after. The listing is in it so that a
+ * cursor of one listing passed to another is refused, not read as a position
+ * past the end (an empty "last" page).
  */
-export function encodeCursor(parts: readonly string[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+export function encodeCursor(listing: string, parts: readonly [string, string]): string {
+  return Buffer.from(JSON.stringify([listing, ...parts])).toString('base64url');
 }
 
-/** The `count` parts a cursor holds, or undefined when it is not one this API gave out. */
-export function decodeCursor(cursor: string, count: number): string[] | undefined {
+/** The two positions a cursor of `listing` holds, or undefined when it is not one this listing gave out. */
+export function decodeCursor(cursor: string, listing: string): [string, string] | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== count || !value.every((part) => typeof part === 'string')) return undefined;
-    return value as string[];
+    if (!Array.isArray(value) || value.length !== 3 || value[0] !== listing) return undefined;
+    const [, first, second] = value as unknown[];
+    // Every position this API gives out is non-empty text; DynamoDB refuses an empty key (a 500 before).
+    if (typeof first !== 'string' || typeof second !== 'string' || first === '' || second === '') return undefined;
+    return [first, second];
   } catch {
     return undefined;
   }
@@ -44,10 +50,12 @@ export function pageQuery(page: PageSize, filters: Record<string, object> = {}):
 /** The 400 for a cursor this API did not give out (or gave out for another listing). */
 export const badCursor = () => badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
 
-/** The two parts of a listing cursor, or a 400 naming it. */
-export function cursorOrThrow(cursor: string | undefined): [string, string] | undefined {
+/** The two positions of a cursor `listing` gave out, or a 400 naming it. */
+export function cursorOrThrow(cursor: string | undefined, listing: string): [string, string] | undefined {
   if (cursor === undefined) return undefined;
-  const parts = decodeCursor(cursor, 2);
-  if (!parts) throw badCursor();
-  return [parts[0] ?? '', parts[1] ?? ''];
+  return decodeCursor(cursor, listing) ?? badCursorThrown();
+}
+
+function badCursorThrown(): never {
+  throw badCursor();
 }

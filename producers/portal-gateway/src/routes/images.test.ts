@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestRecord } from '../ports.js';
+import type { EventLogReader, ImageView, RequestRecord, TimelineEntry } from '../ports.js';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
 const UID = 'N'.repeat(60);
 
@@ -28,5 +28,58 @@ describe('GET /v1/images/{uid} before the first version is validated', () => {
   it('stays a plain 404 for another user (UIDs cannot be probed) and once the upload has failed', async () => {
     expect(await gateway([upload('accepted')]).get(`/v1/images/${UID}`, 'someone-else')).toMatchObject({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND' } });
     expect(await gateway([upload('failed')]).get(`/v1/images/${UID}`)).toMatchObject({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND' } });
+  });
+});
+
+describe('GET /v1/images/{uid}/events, a page at a time', () => {
+  const image: ImageView = {
+    imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Staging'],
+    versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'] }, { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] }],
+  };
+  // v2's events (which a release manager may not see) in runs between v1's, as the log of a busy image holds them.
+  const log: TimelineEntry[] = Array.from({ length: 40 }, (_, index) => ({
+    pid: `p-${index}`, eventType: `step-${index}`, at: '2026-12-04T00:00:00.000Z', correlationId: 'c', payload: { imageVersion: index % 8 < 2 ? 'v1-0-00' : 'v2-0-00' },
+  }));
+  const events: EventLogReader = {
+    byCorrelationId: async () => [],
+    byImageUID: async (_uid, page) => {
+      const from = page.after ? Number(page.after.eventKey) + 1 : 0;
+      const entries = log.slice(from, from + page.limit);
+      const last = from + entries.length - 1;
+      return { entries, ...(last < log.length - 1 ? { next: { eventKey: String(last), pid: `p-${last}` } } : {}) };
+    },
+  };
+  const app = routeTestGateway({
+    uid: UID, image, events,
+    transfers: { claims: { claim: async () => ({ requestId: 'r', status: null }), find: async () => undefined }, publish: { transferRefused: async () => undefined }, policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Staging', 'release-manager']]) } },
+  });
+  const walk = async (user: string, roles: readonly string[], limit: number) => {
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const response = await app.inject({ url: `/v1/images/${UID}/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } });
+      const body = response.json() as { events: TimelineEntry[]; nextCursor: string | null };
+      pages.push(body.events.map((event) => event.eventType));
+      cursor = body.nextCursor;
+    } while (cursor !== null);
+    return pages;
+  };
+
+  it('fills each page with what a release manager may see, never an empty page with a cursor (found by a probe)', async () => {
+    const visible = log.filter((event) => (event.payload as { imageVersion: string }).imageVersion === 'v1-0-00').map((event) => event.eventType);
+    for (const limit of [1, 3, 7]) {
+      const pages = await walk('rm1', ['release-manager'], limit);
+      expect(pages.flat(), `limit ${limit}`).toEqual(visible);
+      expect(pages.slice(0, -1).every((page) => page.length === limit), `limit ${limit}: ${JSON.stringify(pages)}`).toBe(true);
+    }
+    expect((await walk('dev1', [], 16)).flat()).toEqual(log.map((event) => event.eventType));
+  });
+
+  it('refuses a cursor another listing gave out, or another image\'s, or one holding an empty position, with 400 (a 500 before; found by a probe)', async () => {
+    const json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const cursor of [json(['images', 'billing-api', UID]), json([`events:${'M'.repeat(60)}`, '3', 'p-3']), json([`events:${UID}`, '', '']), json(['', ''])]) {
+      const response = await app.inject({ url: `/v1/images/${UID}/events?cursor=${cursor}`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
+      expect([response.statusCode, response.json().problems], cursor).toEqual([400, [{ field: 'querystring.cursor', message: 'cursor is not one this API gave out: pass a nextCursor as it came' }]]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import type { Caller } from '../auth.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
 import { RequestRefusedError } from '../errors.js';
-import type { EventLogReader, ImageReader, RequestStore } from '../ports.js';
+import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
@@ -14,6 +14,8 @@ const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
+/** Reads of the event log one page may take to fill itself with the events a caller may see. */
+const MAX_EVENT_READS = 20;
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the
@@ -49,13 +51,20 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     }, async (request) => {
       const { caller, image } = await visible(request);
       const { limit = EVENTS_PAGE.default, cursor } = request.query;
-      const after = cursorOrThrow(cursor);
-      const page = await deps.events.byImageUID(image.imageUID, { limit, after: after && { eventKey: after[0], pid: after[1] } });
-      return {
-        imageUID: image.imageUID,
-        events: visibleEvents(image, caller.actor.username, page.entries),
-        nextCursor: page.next ? encodeCursor([page.next.eventKey, page.next.pid]) : null,
-      };
+      const listing = `events:${image.imageUID}`;
+      const after = cursorOrThrow(cursor, listing);
+      // A caller who sees some versions only (a promotion role) gets full pages of those, not pages thinned after the read:
+      // an empty page with a cursor reads as the end to many clients. Bounded, so a log of others' events is not read whole.
+      const events: TimelineEntry[] = [];
+      let next: EventPosition | undefined = after && { eventKey: after[0], pid: after[1] };
+      let reads = 0;
+      do {
+        const page = await deps.events.byImageUID(image.imageUID, { limit: limit - events.length, after: next });
+        events.push(...visibleEvents(image, caller.actor.username, page.entries));
+        next = page.next;
+        reads += 1;
+      } while (next && events.length < limit && reads < MAX_EVENT_READS);
+      return { imageUID: image.imageUID, events, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
     });
     app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
       schema: {
@@ -66,13 +75,13 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     }, async (request) => {
       const caller = await options.caller(request);
       const { q, category, environment, limit = IMAGES_PAGE.default, cursor } = request.query;
-      const after = cursorOrThrow(cursor);
+      const after = cursorOrThrow(cursor, 'images');
       const readable = readableBy(caller);
       const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
       return {
         // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
         images: found.images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []),
-        nextCursor: found.next ? encodeCursor([found.next.imageName, found.next.imageUID]) : null,
+        nextCursor: found.next ? encodeCursor('images', [found.next.imageName, found.next.imageUID]) : null,
       };
     });
   };

@@ -47,13 +47,13 @@ export function requestRoutes(deps: RequestRouteDeps) {
     }, async (request) => {
       const caller = await options.caller(request);
       const { kind, status, imageUID, limit = REQUESTS_PAGE.default, cursor } = request.query;
-      const after = cursorOrThrow(cursor);
+      const after = cursorOrThrow(cursor, 'requests');
       const createdAt = after ? new Date(after[0]) : undefined;
       if (createdAt && Number.isNaN(createdAt.getTime())) throw badCursor();
       const page = await deps.requests.list({ owner: caller.actor.username, kind, status, imageUID, limit, after: after && createdAt && { createdAt, requestId: after[1] } });
       return {
         requests: page.requests.map((record) => summary(record)),
-        nextCursor: page.next ? encodeCursor([page.next.createdAt.toISOString(), page.next.requestId]) : null,
+        nextCursor: page.next ? encodeCursor('requests', [page.next.createdAt.toISOString(), page.next.requestId]) : null,
       };
     });
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {

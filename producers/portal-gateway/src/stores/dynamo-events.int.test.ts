@@ -38,4 +38,30 @@ describe('the event log reader against DynamoDB Local', () => {
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(pages.every((page) => page.length <= 2)).toBe(true);
   });
+
+  it('gives a message\'s steps in one order whatever the page size: a page never ends inside a message (found by a probe)', async () => {
+    const imageUID = newImageUID();
+    const events = sampleEvents(imageUID, `req-${uniqueSuffix()}`);
+    // A transfer: three messages of two steps each (their rows share one sort key), then ViewPort's one.
+    const topics = [TOPICS.transferRequested, TOPICS.imageCopied, TOPICS.chartPromoted, TOPICS.viewportUpdated] as const;
+    const rows = topics.flatMap((topic, index) => eventLogRows({ ...events[topic], occurredAt: Date.UTC(2026, 11, 1, 12, 0, index) }, { topic, partition: 0, offset: String(index) }));
+    for (const row of rows) await dynamo.send(new PutCommand({ TableName: table, Item: { ...row } }));
+    const log = dynamoEventLog(dynamo, table);
+    const whole = (await log.byImageUID(imageUID, { limit: 100 })).entries.map((entry) => entry.eventType);
+    expect(whole).toEqual(['transfer-requested', 'transfer-initiated', 'image-retrieved', 'image-uploaded', 'helm-chart-retrieved', 'helm-chart-uploaded', 'viewport-updated']);
+    for (const limit of [1, 2, 3, 4, 5, 6]) {
+      const pages: string[][] = [];
+      let after: EventPosition | undefined;
+      do {
+        const page = await log.byImageUID(imageUID, { limit, after });
+        pages.push(page.entries.map((entry) => entry.eventType));
+        after = page.next;
+      } while (after);
+      expect(pages.flat(), `limit ${limit}`).toEqual(whole);
+      // The last page says it is the last: no cursor to an empty page after it.
+      expect(pages.every((page) => page.length > 0), `limit ${limit}: ${JSON.stringify(pages)}`).toBe(true);
+      // Cut before a message, or (a limit below its two steps) past its end: never more than one message over the limit.
+      expect(pages.every((page) => page.length <= Math.max(limit, 2)), `limit ${limit}: ${JSON.stringify(pages)}`).toBe(true);
+    }
+  });
 });

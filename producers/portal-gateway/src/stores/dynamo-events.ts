@@ -17,6 +17,9 @@ function inOrder(entries: readonly TimelineEntry[]): TimelineEntry[] {
     .map(({ entry }) => entry);
 }
 
+/** Rows read at a time while finishing a message a page ended in: a message is a few steps. */
+const MESSAGE_ROWS_STEP = 8;
+
 /** Timelines from the user event log's GSIs; the sort key orders rows by time, then offset. */
 export function dynamoEventLog(dynamo: DynamoDBDocumentClient, table: string): EventLogReader {
   /** Up to `limit` rows of one GSI key from `start` on, and the key to go on from when there may be more. */
@@ -38,10 +41,33 @@ export function dynamoEventLog(dynamo: DynamoDBDocumentClient, table: string): E
     byCorrelationId: async (correlationId) => inOrder((await query('byCorrelationId', 'correlationId', correlationId)).items.map(entryOf)),
     async byImageUID(imageUID, page): Promise<EventPage> {
       // The start key is built here from the route's UID: a cursor cannot point into another image's rows.
-      const start = page.after ? { imageUID, eventKey: page.after.eventKey, pid: page.after.pid } : undefined;
-      const { items, last } = await query('byImageUID', 'imageUID', imageUID, page.limit, start);
-      const next: EventPosition | undefined = last ? { eventKey: String(last['eventKey']), pid: String(last['pid']) } : undefined;
-      return { entries: inOrder(items.map(entryOf)), ...(next ? { next } : {}) };
+      const startAt = (position: EventPosition): Item => ({ imageUID, eventKey: position.eventKey, pid: position.pid });
+      const positionOf = (item: Item): EventPosition => ({ eventKey: String(item['eventKey']), pid: String(item['pid']) });
+      const ending = (kept: readonly Item[], more: boolean): EventPage => {
+        const final = kept.at(-1);
+        return { entries: inOrder(kept.map(entryOf)), ...(more && final ? { next: positionOf(final) } : {}) };
+      };
+      // One row more than the page: whether there is a next page, and whether the page would end inside a message.
+      const { items } = await query('byImageUID', 'imageUID', imageUID, page.limit + 1, page.after && startAt(page.after));
+      if (items.length <= page.limit) return ending(items, false);
+      const rows = items.slice(0, page.limit);
+      const peek = items[page.limit] as Item;
+      const message = rows.at(-1)?.['eventKey'];
+      if (peek['eventKey'] !== message) return ending(rows, true);
+      // The rows of one message share its eventKey and are put in step order within a page only: a page that ended
+      // inside one gave its steps in another order for each page size. It ends before that message instead, or,
+      // when the page is nothing but that message (a limit below its steps), takes the rest of its rows too.
+      const firstOfMessage = rows.findIndex((item) => item['eventKey'] === message);
+      if (firstOfMessage > 0) return ending(rows.slice(0, firstOfMessage), true);
+      const kept = [...rows, peek];
+      for (let from: Item | undefined = startAt(positionOf(peek)); from;) {
+        const rest = await query('byImageUID', 'imageUID', imageUID, MESSAGE_ROWS_STEP, from);
+        const other = rest.items.findIndex((item) => item['eventKey'] !== message);
+        kept.push(...(other < 0 ? rest.items : rest.items.slice(0, other)));
+        if (other >= 0) return ending(kept, true);
+        from = rest.last;
+      }
+      return ending(kept, false);
     },
   };
 }
