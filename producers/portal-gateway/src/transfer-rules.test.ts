@@ -56,6 +56,10 @@ describe('decideTransfer', () => {
     // No role opens Testing: someone else's image stays unknown there, as it does to a plain developer for Production.
     expect(decideTransfer(image(['Development']), releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
     expect(decideTransfer(staged, { username: 'dev2', roles: [] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    // An image the release manager reads (it is in Staging) is no unknown image for a target no role opens: 403, saying who may (found by a probe).
+    for (const transferEnvironment of ['Staging', 'testing']) {
+      expect(decideTransfer(staged, releaseManager, { imageVersion: 'v1-0-00', transferEnvironment }, policy)).toMatchObject({ status: 403, code: 'ROLE_REQUIRED', message: expect.stringMatching(/^only the owner of .* promotes it into (Staging|Testing)/) as unknown });
+    }
     // A version still in Development is unknown to the release manager, as it is to their reads: 404, not 409.
     const twoVersions: ImageView = { ...staged, versions: [...staged.versions, { imageVersion: 'v1-0-01', status: 'ready', environments: ['Development'] }] };
     expect(decideTransfer(twoVersions, releaseManager, { imageVersion: 'v1-0-01', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });

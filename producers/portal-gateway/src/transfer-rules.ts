@@ -49,6 +49,10 @@ export function decideTransfer(
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
     const needed = asked ? policy.roles.get(asked) : undefined;
+    // The caller reads this image through a role, so "no such image" would be untrue: say who may promote it there.
+    if (asked && policy.chain.includes(asked) && !needed) {
+      return refuse(403, 'ROLE_REQUIRED', `only the owner of ${image.imageName} promotes it into ${asked}: no role (ORBIT_TRANSFER_ROLES) promotes anyone's images into ${asked}`);
+    }
     if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
-import type { ImageView, RequestRecord } from '../ports.js';
+import type { AcceptedRequest, ImageView, RequestRecord } from '../ports.js';
 import type { HeldTransfer } from './transfers.js';
 
 const UID = 'T'.repeat(60);
@@ -20,6 +20,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   };
   const commands: TransferRequested[] = [];
   const refusals: PipelineFailed[] = [];
+  const refusedRequests: AcceptedRequest[] = [];
   const app = routeTestGateway({
     uid: UID, image, uploads,
     transfers: {
@@ -30,7 +31,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
         },
         find: async (_uid, version, target) => held.get(`${version}:${target}`),
       },
-      publish: { transferRefused: async (event) => void refusals.push(event) },
+      publish: { transferRefused: async (event, _trace, request) => { refusals.push(event); refusedRequests.push(request); } },
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
   });
@@ -40,7 +41,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
-  return { transfer, commands, refusals };
+  return { transfer, commands, refusals, refusedRequests };
 }
 
 describe('POST /v1/images/{uid}/transfers with dryRun', () => {
@@ -128,6 +129,17 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     expect(await transfer({ imageVersion: 'v4-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
     expect(await transfer({ imageVersion: 'v9-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
     expect(refusals.map((event) => event.reasonCode)).toEqual(['VERSION_NOT_FOUND', 'VERSION_NOT_FOUND']);
+  });
+
+  it('hands out a request id only for a refusal it recorded, and records the target a refused request asked for (found by a probe)', async () => {
+    const { transfer, refusedRequests } = harness();
+    const unknown = await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', 'Z'.repeat(60));
+    expect(unknown).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller' } });
+    const skipped = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'staging' });
+    expect(skipped).toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT', requestId: expect.any(String) as unknown } });
+    const narnia = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Narnia' });
+    expect(narnia).toMatchObject({ status: 400, body: { code: 'UNKNOWN_ENVIRONMENT' } });
+    expect(refusedRequests.map((request) => [request.requestId, request.targetEnvironment ?? null])).toEqual([[skipped.body['requestId'], 'Staging'], [narnia.body['requestId'], null]]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { envelopeFor, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
+import { envelopeFor, parseEnvironmentName, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
@@ -102,9 +102,12 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const requestId = randomUUID();
       const trace = startTrace();
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
+      // A refused request keeps the target it asked for too, when that names an environment: a list of failed requests shows what was tried.
+      const asked = parseEnvironmentName(request.body.transferEnvironment);
+      const target = decision.kind === 'refused' ? (asked && deps.policy.chain.includes(asked) ? asked : undefined) : decision.target;
       const accepted: AcceptedRequest = {
         requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username, notes: request.body.notes ?? null,
-        ...(decision.kind === 'transfer' ? { targetEnvironment: decision.target } : {}),
+        ...(target ? { targetEnvironment: target } : {}),
       };
 
       if (request.body.dryRun === true) {
@@ -112,13 +115,12 @@ export function transferRoutes(deps: TransferRouteDeps) {
         return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims));
       }
       if (decision.kind === 'refused') {
-        // An unknown or foreign image leaves no record under its UID: nothing to log against.
-        if (decision.status !== 404 || decision.code === 'VERSION_NOT_FOUND') {
-          await deps.publish.transferRefused({
-            ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
-            imageVersion: request.body.imageVersion,
-          }, trace, accepted);
-        }
+        // An unknown or foreign image leaves no record under its UID: nothing to log against, and no request id to hand out.
+        if (decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND') return reply.code(404).send({ code: decision.code, message: decision.message });
+        await deps.publish.transferRefused({
+          ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
+          imageVersion: request.body.imageVersion,
+        }, trace, accepted);
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
       }
       const answer = (held: HeldTransfer, done: boolean) => reply.code(done ? 200 : 202).send({
