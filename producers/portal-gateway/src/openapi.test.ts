@@ -187,6 +187,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await transfer({ imageVersion: 'v1-0-00' })).status).toBe(400);
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'allowed' });
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).status).toBe(409);
+    // What the app refuses before any route: documented for every operation that reads a body (found by a probe).
+    const asXml = await conforms('POST', `/v1/images/${UID}/transfers`, { payload: '<transfer/>', headers: { 'content-type': 'text/xml' } });
+    expect(asXml.status).toBe(415);
+    const huge = await conforms('POST', `/v1/images/${UID}/transfers`, { payload: JSON.stringify({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', notes: 'x'.repeat(1_100_000) }), headers: { 'content-type': 'application/json' } });
+    expect(huge.status).toBe(413);
   });
 
   it('holds a path or query naming an image, a version or a request to its grammar: an alias ViewPort\'s MySQL would match is a 400 naming it', async () => {

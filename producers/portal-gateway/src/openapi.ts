@@ -333,5 +333,13 @@ export function completeDocument<T extends object>(document: T): T {
   if (presign) presign['requestBody'] = { required: false, content: { 'application/json': { schema: PRESIGN_BODY } } };
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
+  // Every operation that reads a body meets what the app refuses before its route: a body too large, or of a type it does not read.
+  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
+    if (operation['requestBody'] === undefined) continue;
+    const responses = (operation['responses'] ?? {}) as Record<string, unknown>;
+    responses['413'] ??= { description: 'The body is over its limit: 1 MiB for JSON, ORBIT_MAX_UPLOAD_BYTES for an image', content: { 'application/json': { schema: ERROR_BODY } } };
+    responses['415'] ??= { description: 'A content type or Content-Encoding this operation does not read', content: { 'application/json': { schema: ERROR_BODY } } };
+    operation['responses'] = responses;
+  }
   return document;
 }

@@ -110,6 +110,16 @@ describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
     expect((await get('v1-0-00/manifests')).json<{ items: { metadata: { namespace: string } }[] }>().items[0]?.metadata.namespace).toBe('orbit-development');
   });
 
+  it('ranks what Accept asks for by its q-values: YAML ranked last or refused (q=0) gets JSON (found by a probe)', async () => {
+    const { get } = harness();
+    const typeFor = async (accept: string) => String((await get('v1-0-00/manifests?environment=Testing', { accept })).headers['content-type']);
+    expect(await typeFor('application/yaml;q=0, application/json')).toMatch(/^application\/json/);
+    expect(await typeFor('application/json;q=1, application/yaml;q=0.1')).toMatch(/^application\/json/);
+    expect(await typeFor('application/json;q=0.2, text/yaml;q=0.9')).toMatch(/^application\/yaml/);
+    expect(await typeFor('*/*')).toMatch(/^application\/json/);
+    expect(await typeFor('image/png')).toMatch(/^application\/json/);
+  });
+
   it('refuses an unknown environment with 400, and 404s one the version is not in, or an unknown version', async () => {
     const { get } = harness();
     const unknown = await get('v1-0-00/manifests?environment=Prod');

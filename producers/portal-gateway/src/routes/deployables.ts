@@ -1,3 +1,4 @@
+import Negotiator from 'negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
@@ -33,8 +34,9 @@ const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text
 
 /** Kubernetes reads a JSON List as it reads a YAML stream, so either answer can be piped into `kubectl apply -f -`. */
 export function manifestsAs(manifests: readonly unknown[], accept: string | undefined): { type: string; body: string } {
-  const wanted = (accept ?? '').split(',').map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '');
-  if (wanted.some((type) => YAML_TYPES.includes(type))) {
+  // Ranked as RFC 9110 §12.5.1 says (q-values, q=0 refusing, the more specific range winning); JSON when nothing offered is acceptable.
+  const chosen = new Negotiator({ headers: accept === undefined ? {} : { accept } }).mediaType(['application/json', ...YAML_TYPES]);
+  if (chosen !== undefined && YAML_TYPES.includes(chosen)) {
     return { type: 'application/yaml; charset=utf-8', body: manifests.map((object) => `---\n${toYamlText(object)}`).join('') };
   }
   return { type: 'application/json; charset=utf-8', body: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventLogReader, ImageView, RequestRecord, TimelineEntry } from '../ports.js';
+import type { EventLogReader, ImageQuery, ImageView, RequestRecord, TimelineEntry } from '../ports.js';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
 const UID = 'N'.repeat(60);
 
@@ -81,5 +81,18 @@ describe('GET /v1/images/{uid}/events, a page at a time', () => {
       const response = await app.inject({ url: `/v1/images/${UID}/events?cursor=${cursor}`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
       expect([response.statusCode, response.json().problems], cursor).toEqual([400, [{ field: 'querystring.cursor', message: 'cursor is not one this API gave out: pass a nextCursor as it came' }]]);
     }
+  });
+});
+
+describe('GET /v1/images?environment=', () => {
+  it('takes any letter case and refuses an unknown environment with 400, as every other environment parameter does (found by a probe)', async () => {
+    const searched: ImageQuery[] = [];
+    const app = routeTestGateway({ uid: UID, searched });
+    const search = async (query: string) => app.inject({ url: `/v1/images?${query}`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
+    for (const environment of ['testing', 'TESTING', 'Testing']) expect((await search(`environment=${environment}`)).statusCode).toBe(200);
+    expect(searched.map((query) => query.environment)).toEqual(['Testing', 'Testing', 'Testing']);
+    const unknown = await search('environment=Prod');
+    expect([unknown.statusCode, unknown.json().problems?.[0]?.field]).toEqual([400, 'querystring.environment']);
+    expect(searched).toHaveLength(3);
   });
 });

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
-import { RequestRefusedError } from '../errors.js';
+import { badRequest, RequestRefusedError } from '../errors.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
@@ -14,6 +14,10 @@ const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
+function badRequestThrown(message: string, field: string): never {
+  throw badRequest(message, field);
+}
+
 /** Reads of the event log one page may take to fill itself with the events a caller may see. */
 const MAX_EVENT_READS = 20;
 
@@ -74,7 +78,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       },
     }, async (request) => {
       const caller = await options.caller(request);
-      const { q, category, environment, limit = IMAGES_PAGE.default, cursor } = request.query;
+      const { q, category, limit = IMAGES_PAGE.default, cursor } = request.query;
+      // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
+      const environment = request.query.environment === undefined ? undefined : parseEnvironmentName(request.query.environment)
+        ?? badRequestThrown(`unknown environment ${JSON.stringify(request.query.environment)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
       const after = cursorOrThrow(cursor, 'images');
       const readable = readableBy(caller);
       const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });

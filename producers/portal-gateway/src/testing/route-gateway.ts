@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { OrbitError } from '@orbit/lib';
 import { buildApp, type GatewayDeps } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
-import type { EventLogReader, ImageView, RequestRecord } from '../ports.js';
+import type { EventLogReader, ImageQuery, ImageView, RequestRecord } from '../ports.js';
 
 const notUnderTest = (): OrbitError => new OrbitError('ORBIT_ERR_NOT_UNDER_TEST', 'the upload side is not under test here');
 
@@ -15,7 +15,7 @@ export const ROUTE_TEST_AUTH = { secret: 'route-test-secret-0123456789abcdef', i
  * any) and the request store lists `uploads` as MySQL would filter them. The
  * upload side is not under test; the gateway serves no route without it.
  */
-export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers']; corsOrigins?: readonly string[]; events?: EventLogReader }): FastifyInstance {
+export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers']; corsOrigins?: readonly string[]; events?: EventLogReader; searched?: ImageQuery[] }): FastifyInstance {
   const uploads = options.uploads ?? [];
   return buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
@@ -27,7 +27,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     },
     events: options.events ?? { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
-    images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async () => ({ images: [] }) },
+    images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async (query) => { options.searched?.push(query); return { images: [] }; } },
     ...(options.transfers ? { transfers: options.transfers } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     maxUploadBytes: 1024,
