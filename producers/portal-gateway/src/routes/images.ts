@@ -58,7 +58,8 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const listing = `events:${image.imageUID}`;
       const after = cursorOrThrow(cursor, listing);
       // A caller who sees some versions only (a promotion role) gets full pages of those, not pages thinned after the read:
-      // an empty page with a cursor reads as the end to many clients. Bounded, so a log of others' events is not read whole.
+      // an empty page with a cursor reads as the end to many clients. Bounded once the page holds an event, so a log of
+      // others' events is not read whole for a page the caller could have had shorter.
       const events: TimelineEntry[] = [];
       let next: EventPosition | undefined = after && { eventKey: after[0], pid: after[1] };
       let reads = 0;
@@ -67,7 +68,8 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         events.push(...visibleEvents(image, caller.actor.username, page.entries));
         next = page.next;
         reads += 1;
-      } while (next && events.length < limit && reads < MAX_EVENT_READS);
+        // Never an empty page with a cursor: past the bound, reading goes on until one event it may see, or the end.
+      } while (next && events.length < limit && (reads < MAX_EVENT_READS || events.length === 0));
       return { imageUID: image.imageUID, events, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
     });
     app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
