@@ -115,6 +115,20 @@ describe('viewport-projector against MariaDB', () => {
     expect(await request(rejected.requestId)).toMatchObject({ status: 'failed', error_code: 'DIGEST_MISMATCH', error_pid: 'c12bms03-c20bre24-911' });
   });
 
+  it('never stamps a request as changed before it was made: the gateway commits its row after the event it publishes was made (found by a probe)', async () => {
+    const { deliver } = harness();
+    const rejected = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.rejected'];
+    // The gateway's row, committed a moment after the event's time.
+    await pool.execute(
+      "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'v1-0-00', 'dev1', 'accepted', ?, ?)",
+      [rejected.requestId, rejected.imageUID, new Date(rejected.occurredAt + 5), new Date(rejected.occurredAt + 5)],
+    );
+    await deliver(TOPICS.imageRejected, rejected);
+    const row = await request(rejected.requestId);
+    expect(row?.['status']).toBe('failed');
+    expect((row?.['updated_at'] as Date).getTime()).toBeGreaterThanOrEqual((row?.['created_at'] as Date).getTime());
+  });
+
   it('waits for the ImageStored of a chart that was read first, and re-reads a partition the database is behind on', async () => {
     const { deliver } = harness();
     const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);

@@ -152,6 +152,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
     await connection.query("UPDATE viewport_requests SET status = 'running' WHERE request_id IN (?) AND status = 'failed' AND error_code = ?", [part, DEAD_LETTERED]);
   }
   // Forward-only status, as one-by-one: a finished request keeps everything; otherwise the batch's last word wins.
+  // The gateway stamps a request's row when it commits it, after the event it then publishes was made: never earlier than that.
   for (const part of chunks(byKey(plan.requests))) {
     await connection.query(
       `INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
@@ -163,7 +164,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
          error_code = IF(status IN ('succeeded', 'failed'), error_code, VALUES(error_code)),
          error_message = IF(status IN ('succeeded', 'failed'), error_message, VALUES(error_message)),
          error_pid = IF(status IN ('succeeded', 'failed'), error_pid, VALUES(error_pid)),
-         updated_at = IF(status IN ('succeeded', 'failed'), updated_at, VALUES(updated_at)),
+         updated_at = IF(status IN ('succeeded', 'failed'), updated_at, GREATEST(created_at, VALUES(updated_at))),
          status = IF(status IN ('succeeded', 'failed'), status, VALUES(status))`,
       [part.map((request) => [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment, request.notes, request.userLogin, request.status, request.errorCode, request.errorMessage, request.errorPid, request.created, request.updated])],
     );
