@@ -50,6 +50,8 @@ export interface GatewayDeps {
   readonly maxUploadBytes?: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
   readonly allowedRegistries?: RegistryAllowlist;
+  /** Where Orbit pushes images (`registry/path` of ORBIT_IMAGE_REGISTRY and ORBIT_ENVIRONMENT_REGISTRIES): no reference may name them. */
+  readonly ownRegistries?: readonly string[];
   /** Milliseconds a connection may send nothing (a stalled upload) before it is closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
   readonly idleTimeoutMs?: number;
   /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
@@ -274,7 +276,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
       await scope.register(requestRoutes({ requests, events, watch }), { caller });
       if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
       if (deps.images && deps.deployables) {

@@ -1,4 +1,4 @@
-import { bucketEnv, env, environmentEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
+import { bucketEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
@@ -8,6 +8,9 @@ export const gatewayEnv = {
   ...runtimeEnv,
   ...bucketEnv,
   ...environmentEnv,
+  // Orbit's own registries: an upload by reference may not name them (another owner's images are there).
+  ...imageRegistryEnv,
+  ...environmentRegistryEnv,
   /** HTTP port of the API. @default 8080 */
   PORT: env.int(8080, 0, 65535),
   /** Address to listen on. @default 127.0.0.1 */

@@ -76,6 +76,7 @@ runMain(async () => {
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,
     allowedRegistries: config.ORBIT_ALLOWED_REGISTRIES,
     corsOrigins: config.ORBIT_CORS_ORIGINS,
+    ownRegistries: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()],
     idleTimeoutMs: config.ORBIT_IDLE_TIMEOUT_SECONDS * 1000,
     projectionLost: () => projection.lost(),
     transfers: {

@@ -27,9 +27,10 @@ interface HarnessOptions {
   readonly logger?: Logger;
   readonly allowedRegistries?: readonly string[];
   readonly idleTimeoutMs?: number;
+  readonly ownRegistries?: readonly string[];
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -81,7 +82,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
-    ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+    ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}),
   });
   return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
 }
@@ -856,6 +857,18 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
       expect(refused.statusCode, loose).toBe(400);
     }
     expect(presignedSizes).toEqual([null, 6000000]);
+  });
+
+  it('refuses a reference into Orbit\'s own registries (another owner\'s image is there), before anything is recorded (found by a probe)', async () => {
+    const { app, published, refusals } = harness({ ownRegistries: ['registry.orbit.example/orbit', 'prod.registry.example/team/orbit'] });
+    for (const reference of ['registry.orbit.example/orbit/billing-api@sha256:' + 'a'.repeat(64), 'REGISTRY.orbit.example/orbit/charts/billing-api:1.0.0', 'prod.registry.example/team/orbit/app:v1']) {
+      const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference } });
+      expect([refused.statusCode, refused.json().code, refused.json().problems], reference).toEqual([403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]]);
+    }
+    // The same host, another path: not Orbit's.
+    const elsewhere = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'registry.orbit.example/orbital/app:1' } });
+    expect(elsewhere.statusCode).toBe(202);
+    expect([published.length, refusals.length]).toEqual([1, 0]);
   });
 
   it('says a JSON body over 1 MiB is that, not an image upload too large', async () => {

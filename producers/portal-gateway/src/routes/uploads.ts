@@ -28,6 +28,8 @@ export interface UploadRouteDeps {
   readonly maxUploadBytes: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
   readonly allowedRegistries?: RegistryAllowlist | undefined;
+  /** `registry/path` prefixes Orbit pushes to; a reference into them is refused. */
+  readonly ownRegistries?: readonly string[] | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -389,6 +391,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** JSON {metadata, reference}: an image pulled from an OCI registry. */
   async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
     const { metadata, reference, text, sent } = referenceBody(request);
+    // Every owner's images are in Orbit's own registries, readable with the validator's credentials: a reference there
+    // would hand the caller an image that is someone else's (or a second copy of their own, which a transfer promotes).
+    const own = (deps.ownRegistries ?? []).find((prefix) => `${reference.registry}/${reference.repository}`.toLowerCase().startsWith(`${prefix.toLowerCase()}/`));
+    if (own !== undefined) {
+      throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `${reference.registry}/${reference.repository} is in ${own}, where Orbit keeps the images it has: upload an image from where it was built or pushed, and promote one Orbit has with a transfer`, [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]);
+    }
     if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
     }
