@@ -68,19 +68,21 @@ export function requestRoutes(deps: RequestRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      // Request ids are given out in lower case; a UUID is the same in either case (RFC 9562), and the path pattern takes both.
+      const id = request.params.id.toLowerCase();
       const waitMs = (request.query.wait ?? 0) * 1000;
       const deadline = Date.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
       const mine = <T extends RequestRecord>(record: T | undefined): T => {
-        if (!record || record.owner !== caller.actor.username) throw notFound(`request ${request.params.id}`);
+        if (!record || record.owner !== caller.actor.username) throw notFound(`request ${id}`);
         return record;
       };
       if (!watch) {
         // Status and steps read together; someone else's steps are simply dropped.
-        const [record, steps] = await Promise.all([deps.requests.get(request.params.id), deps.events.byCorrelationId(request.params.id)]);
+        const [record, steps] = await Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
         return view(mine(record), steps);
       }
-      let record = mine(await deps.requests.get(request.params.id));
+      let record = mine(await deps.requests.get(id));
       const gone = new AbortController();
       const abandon = (): void => gone.abort();
       reply.raw.once('close', abandon);

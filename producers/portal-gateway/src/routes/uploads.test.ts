@@ -704,6 +704,9 @@ describe('GET /v1/requests/{id}', () => {
     expect(mine.json()).toMatchObject({ status: 'accepted', imageUID: 'U'.repeat(60), steps: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested' }] });
     const theirs = await app.inject({ url: `/v1/requests/${id}`, headers: { authorization: `Bearer ${await token('eve')}` } });
     expect(theirs.statusCode).toBe(404);
+    // A UUID in upper case is the same UUID (found by a probe).
+    const upper = await app.inject({ url: `/v1/requests/${id.toUpperCase()}`, headers: { authorization: `Bearer ${await token()}` } });
+    expect([upper.statusCode, upper.json().requestId]).toEqual([200, id]);
   });
 
   it('holds the answer with ?wait= until the request finishes, answers at the deadline otherwise, and refuses a bad wait', async () => {
