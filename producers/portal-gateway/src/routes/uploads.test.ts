@@ -132,6 +132,14 @@ function multipart(parts: { name: string; filename?: string; type?: string; body
 
 const token = (user = 'dev1') => issueLocalToken(auth, user, []);
 
+/** The head of a raw multipart upload whose Content-Length promises 1 MB more than the head: the image part's bytes, to send or not. */
+async function uploadStartedShort(): Promise<string> {
+  const boundary = '----orbit-test-boundary';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`
+    + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+  return `POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 1_000_000}\r\n\r\n${head}`;
+}
+
 describe('POST /v1/uploads', () => {
   it('answers 503 with Retry-After while a store is away, and 500 for anything else', async () => {
     // mysql2's error when MariaDB is restarting: a socket-level code, nothing Orbit wrote.
@@ -198,11 +206,8 @@ describe('POST /v1/uploads', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
     try {
-      const boundary = '----orbit-test-boundary';
-      const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`
-        + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
       socket.on('error', () => undefined);
-      socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 1_000_000}\r\n\r\n${head}`);
+      socket.write(await uploadStartedShort());
       socket.end(Buffer.alloc(64 * 1024, 7));
       await vi.waitFor(() => expect(lines.map((line) => line['msg'])).toContain('client went away before its request was read; nothing was accepted'));
       expect(lines.filter((line) => line['level'] === 'warn' || line['level'] === 'error')).toEqual([]);
@@ -220,13 +225,10 @@ describe('POST /v1/uploads', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
     try {
-      const boundary = '----orbit-test-boundary';
-      const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(metadata)}\r\n`
-        + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="app.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
       socket.on('error', () => undefined);
       const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
       const started = Date.now();
-      socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 1_000_000}\r\n\r\n${head}`);
+      socket.write(await uploadStartedShort());
       socket.write(Buffer.alloc(64 * 1024, 7));
       // Then nothing: the client stalls without closing.
       const closedAfter = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5_000))]) - started;
