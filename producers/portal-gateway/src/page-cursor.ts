@@ -53,9 +53,7 @@ export const badCursor = () => badRequest('cursor is not one this API gave out: 
 /** The two positions of a cursor `listing` gave out, or a 400 naming it. */
 export function cursorOrThrow(cursor: string | undefined, listing: string): [string, string] | undefined {
   if (cursor === undefined) return undefined;
-  return decodeCursor(cursor, listing) ?? badCursorThrown();
-}
-
-function badCursorThrown(): never {
-  throw badCursor();
+  const positions = decodeCursor(cursor, listing);
+  if (!positions) throw badCursor();
+  return positions;
 }

@@ -14,10 +14,6 @@ const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
-function badRequestThrown(message: string, field: string): never {
-  throw badRequest(message, field);
-}
-
 /** Reads of the event log one page may take to fill itself with the events a caller may see. */
 const MAX_EVENT_READS = 20;
 
@@ -82,8 +78,11 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const caller = await options.caller(request);
       const { q, category, limit = IMAGES_PAGE.default, cursor } = request.query;
       // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
-      const environment = request.query.environment === undefined ? undefined : parseEnvironmentName(request.query.environment)
-        ?? badRequestThrown(`unknown environment ${JSON.stringify(request.query.environment)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
+      const asked = request.query.environment;
+      const environment = asked === undefined ? undefined : parseEnvironmentName(asked);
+      if (asked !== undefined && environment === undefined) {
+        throw badRequest(`unknown environment ${JSON.stringify(asked)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
+      }
       const after = cursorOrThrow(cursor, 'images');
       const readable = readableBy(caller);
       const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
