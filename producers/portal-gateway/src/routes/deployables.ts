@@ -1,8 +1,9 @@
 import Negotiator from 'negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, helmChartNameOf, parseEnvironmentName, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, helmChartNameOf, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
+import { environmentOrThrow } from '../environment-param.js';
 import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
 import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
@@ -65,9 +66,7 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
     };
     const environmentOf = async (request: VersionRequest) => {
       const found = await versionOf(request);
-      const asked = request.query.environment ?? 'Development';
-      const environment = parseEnvironmentName(asked);
-      if (!environment) throw badRequest(`unknown environment ${JSON.stringify(asked)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
+      const environment = environmentOrThrow(request.query.environment ?? 'Development', 'querystring.environment');
       if (!environmentsOfVersion(found.version).includes(environment) || !found.mayRead(environment)) {
         throw notFound(`version ${found.imageVersion} of image ${request.params.uid} in ${environment}`);
       }

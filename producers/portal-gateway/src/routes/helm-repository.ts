@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, parseEnvironmentName, toYamlText, type EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
+import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import { errors } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView } from '../ports.js';
@@ -58,8 +59,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     /** The repository's environment, and the environments of others' images the caller reads; null when the caller may see nothing of the owner's there. */
     const accessOf = async (request: FastifyRequest<{ Params: RepositoryParams }>) => {
       const caller = await options.caller(request);
-      const environment = parseEnvironmentName(request.params.environment);
-      if (!environment) throw badRequest(`unknown environment ${JSON.stringify(request.params.environment)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'params.environment');
+      const environment = environmentOrThrow(request.params.environment, 'params.environment');
       const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
       const allowed = request.params.owner === caller.actor.username || readable.includes(environment);
       return { caller, environment, readable, allowed };

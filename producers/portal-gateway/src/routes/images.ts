@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
+import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
-import { badRequest, RequestRefusedError } from '../errors.js';
+import { RequestRefusedError } from '../errors.js';
+import { environmentOrThrow } from '../environment-param.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
@@ -78,11 +79,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const caller = await options.caller(request);
       const { q, category, limit = IMAGES_PAGE.default, cursor } = request.query;
       // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
-      const asked = request.query.environment;
-      const environment = asked === undefined ? undefined : parseEnvironmentName(asked);
-      if (asked !== undefined && environment === undefined) {
-        throw badRequest(`unknown environment ${JSON.stringify(asked)}: use ${ENVIRONMENT_NAMES.join(', ')}`, 'querystring.environment');
-      }
+      const environment = request.query.environment === undefined ? undefined : environmentOrThrow(request.query.environment, 'querystring.environment');
       const after = cursorOrThrow(cursor, 'images');
       const readable = readableBy(caller);
       const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
