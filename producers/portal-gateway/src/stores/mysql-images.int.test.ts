@@ -48,6 +48,8 @@ describe('image search against MariaDB', () => {
     expect([first.images.map((image) => image.imageName), first.next?.imageName]).toEqual([['alpha'], 'alpha']);
     const second = await reader.search({ owner: OWNER, limit: 1, q: 'ha', after: first.next });
     expect([second.images.map((image) => image.imageName), second.next]).toEqual([['charlie'], undefined]);
+    // A search ignores letter case.
+    expect((await reader.search({ owner: OWNER, limit: 5, q: 'HA' })).images.map((image) => image.imageName)).toEqual(['alpha', 'charlie']);
   });
 
   it('shows a tag the registry had none for as null, not as the text "null"', async () => {

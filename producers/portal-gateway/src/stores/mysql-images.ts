@@ -58,7 +58,8 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         args.push(query.owner);
       }
       if (query.q) {
-        conditions.push('(u.image_name LIKE ? OR p.post_content LIKE ?)');
+        // The database collates binary (names order and compare exactly); a search, as in Harbor and ECR, ignores letter case.
+        conditions.push('(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)');
         const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
         args.push(like, like);
       }
