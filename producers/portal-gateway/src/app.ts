@@ -26,6 +26,9 @@ import { UploadIncompleteError, UploadTooLargeError } from './staging.js';
 import { discardUnreadBody } from './unread-body.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
+/** A finite number as a query string writes one: digits, an optional fraction, no sign but minus, no exponent. */
+const DECIMAL_NUMBER = /^-?\d+(\.\d+)?$/;
+
 export interface GatewayDeps {
   /** True when Kafka and the registry answer; the gateway cannot accept work otherwise. */
   readonly ready: () => Promise<boolean>;
@@ -224,13 +227,22 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const problem = jsonShapeProblem(request.body);
     if (problem !== undefined) throw badRequest(`${problem.path} ${problem.message}`, problem.path === 'body' ? 'body' : `body.${problem.path}`);
   });
-  // Ajv reads "Infinity" and "1e400" in a query string as numbers and lets them past `maximum`: a page of Infinity rows
-  // reached MySQL as `LIMIT Infinity` (a 500), a wait of Infinity ran out at once.
+  // Ajv's coercion takes any text JavaScript reads as a number: "Infinity" and "1e400" got past `maximum` (a page of
+  // Infinity rows reached MySQL as `LIMIT Infinity`, a 500), and "0x10", "1e2" or " 5" passed as 16, 100 and 5.
+  // A number in a query string is written in decimal digits, as every client writes one; the text as sent is kept here.
+  const queryAsSent = new WeakMap<object, Record<string, unknown>>();
+  app.addHook('preValidation', async (request) => {
+    if (typeof request.query === 'object' && request.query !== null) queryAsSent.set(request, { ...request.query });
+  });
   app.addHook('preHandler', async (request) => {
     const query = request.query;
-    if (typeof query !== 'object' || query === null) return;
+    const sent = queryAsSent.get(request);
+    if (typeof query !== 'object' || query === null || sent === undefined) return;
     for (const [name, value] of Object.entries(query)) {
-      if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(`querystring.${name} must be a finite number`, `querystring.${name}`);
+      const text = sent[name];
+      if (typeof value === 'number' && typeof text === 'string' && !DECIMAL_NUMBER.test(text)) {
+        throw badRequest(`querystring.${name} must be a number in decimal digits, such as 5 or 0.5`, `querystring.${name}`);
+      }
     }
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);

@@ -695,7 +695,14 @@ describe('GET /v1/requests/{id}', () => {
     expect(fine.statusCode).toBe(200);
     // Every number in a query string: a page of Infinity reached MySQL as LIMIT Infinity (a 500).
     const page = await app.inject({ url: '/v1/requests?limit=Infinity', headers: { authorization: `Bearer ${await token()}` } });
-    expect([page.statusCode, page.json().problems]).toEqual([400, [{ field: 'querystring.limit', message: 'querystring.limit must be a finite number' }]]);
+    expect([page.statusCode, page.json().problems]).toEqual([400, [{ field: 'querystring.limit', message: 'querystring.limit must be a number in decimal digits, such as 5 or 0.5' }]]);
+    // Other spellings JavaScript reads as numbers are not a page size a client meant.
+    for (const limit of ['0x10', '1e2', '%205', '0b11']) {
+      const odd = await app.inject({ url: `/v1/requests?limit=${limit}`, headers: { authorization: `Bearer ${await token()}` } });
+      expect([odd.statusCode, odd.json().problems?.[0]?.field], limit).toEqual([400, 'querystring.limit']);
+    }
+    const decimal = await app.inject({ url: '/v1/requests?limit=20', headers: { authorization: `Bearer ${await token()}` } });
+    expect(decimal.statusCode).toBe(200);
   });
 
   it('shows the owner their request with its steps, and nobody else', async () => {
