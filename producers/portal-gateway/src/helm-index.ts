@@ -57,6 +57,19 @@ export function helmIndex(images: readonly ImageView[], environment: Environment
       });
     }
   }
-  for (const charts of Object.values(entries)) charts.sort((a, b) => b.created.localeCompare(a.created));
+  // Newest version first, as `helm repo index` writes it: clients that read the first entry as the latest (Flux, Argo CD's
+  // UI, a script with yq) then get the highest version, not the one charted last (a 1.0.1 hotfix after 2.0.0).
+  for (const charts of Object.values(entries)) charts.sort((a, b) => compareVersions(b.version, a.version) || b.created.localeCompare(a.created));
   return { apiVersion: 'v1', entries, generated: generated.toISOString() };
+}
+
+/** Orders two Orbit chart versions (always major.minor.patch, plain numbers) as SemVer does. */
+function compareVersions(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let index = 0; index < 3; index++) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
 }
