@@ -17,6 +17,16 @@ describe('toYamlText', () => {
 
   it('quotes every string and leaves plain keys plain', () => {
     expect(toYamlText({ name: 'yes', count: 3, on: 'off' })).toBe('name: "yes"\ncount: 3\n"on": "off"\n');
+    expect(toYamlText({ 'app.kubernetes.io/name': 'a', PATH: 'b', a_b: 'c' })).toBe('app.kubernetes.io/name: "a"\nPATH: "b"\na_b: "c"\n');
+  });
+
+  it('quotes a key Go\'s YAML reader (helm, kubectl, kustomize) takes for a number, though YAML 1.1 has no such number', () => {
+    // go-yaml reads a plain scalar starting with a digit or a sign through strconv: 0o17 is 15, 0X1F 31, 0B101 5, 0o1_7 15.
+    const keys = ['0o17', '0O17', '0X1F', '0B101', '0o1_7', '0X_1F', '-0o7', '+0x1', '123', '1_000', 'YES', 'Off', '.inf', '<<'];
+    const yaml = toYamlText(Object.fromEntries(keys.map((key) => [key, 'v'])));
+    for (const key of keys.filter((key) => key !== '<<')) expect(yaml, key).toContain(`${JSON.stringify(key)}: "v"`);
+    expect(yaml).toContain('!!str "<<": "v"');
+    expect(parse(yaml, { version: '1.1' })).toEqual(Object.fromEntries(keys.map((key) => [key, 'v'])));
   });
 });
 
@@ -28,5 +38,10 @@ describe('yamlTextOf', () => {
     const yaml = yamlTextOf(document);
     expect(yaml).toBe("kept: 'single'\nvalue: \"del\\x7f nel\\N\"\nadded: \"new\"\n");
     expect(parse(yaml, { version: '1.1' })).toEqual({ kept: 'single', value: 'del\u007f nel\u0085', added: 'new' });
+  });
+
+  it('quotes a parsed plain key Go would read as a number, as a chart stored before that rule has it', () => {
+    const document = parseDocument('labels:\n  0o17: "a"\n  team: "b"\n', { version: '1.1' });
+    expect(yamlTextOf(document)).toBe('labels:\n  "0o17": "a"\n  team: "b"\n');
   });
 });

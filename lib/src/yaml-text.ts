@@ -1,4 +1,4 @@
-import { Document, isScalar, visit } from 'yaml';
+import { Document, isPair, isScalar, visit } from 'yaml';
 
 /**
  * Characters YAML must not carry raw (C1 controls, DEL, U+FFFE/U+FFFF) or
@@ -17,12 +17,26 @@ function escapeOf(character: string): string {
 }
 
 /**
+ * A key no YAML reader takes for anything but a string, so it may stay plain:
+ * it starts with a letter and is not a YAML 1.1 boolean or null. Go's reader
+ * (go-yaml, inside helm, kubectl and kustomize) reads a plain key that starts
+ * with a digit or a sign through strconv, so `0o17`, `0X1F`, `0B101` and
+ * `0o1_7` become 15, 31, 5 and 15 there, though YAML 1.1 itself has no such
+ * numbers; every other key is quoted, whatever a reader would make of it.
+ */
+const PLAIN_KEY = /^[A-Za-z][A-Za-z0-9_./-]*$/;
+const WORD_KEY = /^(y|yes|n|no|true|false|on|off|null)$/i;
+
+const plainKeyAllowed = (key: string): boolean => PLAIN_KEY.test(key) && !WORD_KEY.test(key);
+
+/**
  * YAML for what helm, kustomize and kubectl read (chart files, Kustomize
  * files, manifests the gateway serves). They parse YAML 1.1, where `yes`,
  * `on`, `y` and `0o17`-like text are not strings, so strings are always
- * double-quoted and keys are quoted whenever YAML 1.1 would read them as
- * something else. lineWidth 0 keeps long values on one line. Any text, every
- * Unicode character included, reads back as it was written.
+ * double-quoted and keys are quoted unless no reader could take them for
+ * anything else (plainKeyAllowed). lineWidth 0 keeps long values on one
+ * line. Any text, every Unicode character included, reads back as it was
+ * written.
  */
 export function toYamlText(value: unknown): string {
   return yamlTextOf(new Document(value, { version: '1.1' }));
@@ -30,7 +44,8 @@ export function toYamlText(value: unknown): string {
 
 /**
  * A document, built or parsed and edited, written as toYamlText writes: a
- * parsed node keeps its own quoting, a new string is double-quoted, and the
+ * parsed node keeps its own quoting (but a plain key Go would misread is
+ * quoted, as in a chart stored before that rule), a new string is double-quoted, and the
  * characters YAML cannot carry raw are escaped wherever they are (the scalars
  * holding one are marked double-quoted in the document itself).
  */
@@ -38,6 +53,13 @@ export function yamlTextOf(document: Document): string {
   let escapes = false;
   // A plain or single-quoted scalar cannot escape these characters; a double-quoted one can.
   visit(document, {
+    Pair(_key, pair) {
+      if (isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'string' && !plainKeyAllowed(pair.key.value) && (pair.key.type === undefined || pair.key.type === 'PLAIN')) {
+        pair.key.type = 'QUOTE_DOUBLE';
+        // The 1.1 schema writes the text "<<" as the merge key, plain, whatever its quoting; a tag makes it the string it is.
+        if (pair.key.value === '<<') pair.key.tag = 'tag:yaml.org,2002:str';
+      }
+    },
     Scalar(_key, node) {
       if (isScalar(node) && typeof node.value === 'string' && node.value.search(YAML_ESCAPED) >= 0) {
         node.type = 'QUOTE_DOUBLE';

@@ -55,18 +55,22 @@ export function isEmpty(value: unknown): boolean {
 }
 
 /**
- * sprig's toJson: Go's json.Marshal sorts map keys and escapes <, >, & and
- * the two JavaScript line separators, which JSON.stringify leaves alone.
+ * sprig's toJson: Go's json.Marshal sorts map keys by their bytes and escapes
+ * <, >, & and the two JavaScript line separators, which JSON.stringify leaves
+ * alone. The text is written here, key by key: a JavaScript object puts keys
+ * such as "123" before every other whatever order they were added in.
  */
 export function goJson(value: unknown): string {
-  const sorted = (item: unknown): unknown => {
-    if (Array.isArray(item)) return item.map(sorted);
+  const text = (item: unknown): string => {
+    if (Array.isArray(item)) return `[${item.map(text).join(',')}]`;
     if (item !== null && typeof item === 'object') {
-      return Object.fromEntries(Object.keys(item).sort().map((key) => [key, sorted((item as Record<string, unknown>)[key])]));
+      const record = item as Record<string, unknown>;
+      const keys = Object.keys(record).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${text(record[key])}`).join(',')}}`;
     }
-    return item;
+    return JSON.stringify(item);
   };
-  return JSON.stringify(sorted(value)).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text(value).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function sha256Hex(text: string): string {

@@ -190,4 +190,9 @@ describe('goJson', () => {
   it("matches Go's json.Marshal: sorted keys and HTML-safe escapes", () => {
     expect(goJson({ b: '<&>', a: '\u2028', c: 'é"\n' })).toBe('{"a":"\\u2028","b":"\\u003c\\u0026\\u003e","c":"é\\"\\n"}');
   });
+
+  it('sorts keys JavaScript lists first (integer-like ones) and keys beyond U+FFFF among the rest by their bytes, as Go does', () => {
+    expect(goJson({ '123': 'a', '0X_1F': 'b', B: { '7': 1, '10': 2, '08': 3 }, '\uff01': 'c', '\u{1f680}': 'd' }))
+      .toBe('{"0X_1F":"b","123":"a","B":{"08":3,"10":2,"7":1},"\uff01":"c","\u{1f680}":"d"}');
+  });
 });

@@ -112,6 +112,10 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
         { key: 'app.kubernetes.io/name', value: 'spoofed' },
         { key: 'orbit/image-tag', value: 'spoofed' },
         { key: 'environment', value: 'Production' },
+        // Numbers to Go's YAML reader (helm, kubectl, kustomize), though not to YAML 1.1: unquoted they became labels 15, 31 and 5.
+        { key: '0o17', value: 'octal' },
+        { key: '0X1F', value: 'hex' },
+        { key: '0B101', value: 'binary' },
       ],
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
       commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}'`,
@@ -121,7 +125,7 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
     },
     {
       exposedPorts: ['8443/tcp'], user: '1000:1000',
-      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE', 'NBSP_FROM_IMAGE=nb\u00a0sp', 'LEFT_TO_THE_IMAGE=del\u007f', 'LEFT_TOO=nel\u0085'],
+      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE', 'NBSP_FROM_IMAGE=nb\u00a0sp', 'LEFT_TO_THE_IMAGE=del\u007f', 'LEFT_TOO=nel\u0085', '0o1_7=octal', '0X_1F=hex'],
       healthcheck: { test: ['CMD-SHELL', 'wget -qO- "http://127.0.0.1:8443/{{health}}" || exit 1'], intervalSeconds: 7.5, timeoutSeconds: 0.5, startPeriodSeconds: 60, retries: 5 },
       volumes: ['/data', '/var/log/app/'],
     },
