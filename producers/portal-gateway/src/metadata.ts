@@ -15,7 +15,7 @@ const LABEL_KEY = /^((?=[-a-z0-9.]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
-const SPLIT_RULE = 'Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those).';
+const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those).';
 
 /**
  * Field names as the design documents spell them; lower-case aliases are accepted too.

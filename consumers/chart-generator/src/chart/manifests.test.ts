@@ -160,7 +160,8 @@ describe('renderManifests', () => {
     const hostile = renderManifests(SCENARIOS.hostile!);
     const deployment = find(hostile, 'Deployment');
     expect(container(hostile).command).toEqual(['/bin/sh', '-c', `exec /app/run --title='a b' "quoted"`]);
-    expect(container(hostile).args).toEqual(['--config', '/etc/app/config.yaml', '--greeting', 'hello: {{ world }}']);
+    // Every $ doubled: the kubelet reads $$ as $ and expands $(NAME) from the environment, and the container must get '$(date) $$ $HOME'.
+    expect(container(hostile).args).toEqual(['--config', '/etc/app/config.yaml', '--greeting', 'hello: {{ world }}', '--at', '$$(date) $$$$ $$HOME']);
     expect(container(hostile).workingDir).toBe('/srv/my app');
     expect(find(hostile, 'ConfigMap').data).toMatchObject({ TEMPLATE: '{{ .Values }} {{ include "orbit.fullname" . }} {{- fail "boom" }}', YES: 'yes', on: 'on', QUOTES: `He said "hi" and 'bye'` });
     expect(podSpec(hostile).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });

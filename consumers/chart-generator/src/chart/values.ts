@@ -82,8 +82,15 @@ export function userLabelsOf(input: ChartInput): { labels: Record<string, string
   return { labels, annotations };
 }
 
+/**
+ * The words of an override as the container's command or args. The kubelet
+ * expands `$(NAME)` there from the container's environment and reads `$$` as
+ * `$`, which `docker run` never does: each `$` is written `$$`, so the
+ * container gets the words as they were sent (`sh -c 'echo $$ $(date)'` runs
+ * the shell's own `$$` and `$(date)`).
+ */
 function overrideWords(text: string | null, field: string): string[] {
-  return text === null || text.trim() === '' ? [] : splitShellWords(text, field);
+  return text === null || text.trim() === '' ? [] : splitShellWords(text, field).map((word) => word.replaceAll('$', '$$$$'));
 }
 
 /** The image tag shown as a label: the first repo tag if Kubernetes accepts it as a label value, else the version. */

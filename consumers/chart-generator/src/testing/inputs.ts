@@ -118,7 +118,7 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
         { key: '0B101', value: 'binary' },
       ],
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
-      commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}'`,
+      commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}' --at '$(date) $$ $HOME'`,
       workingDir: '/srv/my app',
       // Linux paths may hold any byte but NUL: a newline too.
       volumes: [{ key: 'up', value: '../data/../data' }, { key: 'tmp', value: '/tmp' }, { key: 'lines', value: '/\nstarts with a newline' }],
