@@ -97,7 +97,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (error instanceof RequestRefusedError) {
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems, ...(error.requestId ? { requestId: error.requestId } : {}) });
     }
-    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.challenge).send({ code: error.code, message: error.message });
+    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
     if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
@@ -271,6 +271,14 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const { verify, uploads, names, requests, events, publish } = deps;
   if (verify && uploads && names && requests && events && publish) {
     const caller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
+    // Chart repository clients send a user name and password (the token), and some only once challenged for them.
+    const helmCaller = async (request: FastifyRequest): Promise<Caller> => {
+      try {
+        return await verify(bearerOfBasic(request.headers.authorization));
+      } catch (error) {
+        throw error instanceof UnauthorizedError ? error.offeringBasic() : error;
+      }
+    };
     const base = deps.publicBaseUrl ?? '';
     const watch = new RequestWatch({
       finishedAmong: (ids) => requests.finishedAmong(ids), intervalMs: deps.requestWatchIntervalMs ?? 10,
@@ -294,8 +302,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       if (deps.images && deps.deployables) {
         const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
         await scope.register(deployableRoutes(reach), { caller });
-        // Chart repository clients send a user name and password, not a bearer token.
-        await scope.register(helmRepositoryRoutes(reach), { caller: (request: FastifyRequest) => verify(bearerOfBasic(request.headers.authorization)) });
+        await scope.register(helmRepositoryRoutes(reach), { caller: helmCaller });
       }
       if (deps.images && deps.transfers && deps.requests) {
         await scope.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });

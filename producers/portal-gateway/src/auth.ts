@@ -5,14 +5,28 @@ import { isWellFormedText } from './well-formed-text.js';
 /** The request carries no valid bearer token (401). */
 export class UnauthorizedError extends OrbitError {
   /** `tokenSent`: a token came and was refused (RFC 6750's invalid_token), rather than none at all. */
-  constructor(reason: string, readonly tokenSent = false) {
+  constructor(reason: string, readonly tokenSent = false, readonly basicOffered = false) {
     super('ORBIT_ERR_UNAUTHORIZED', reason);
+  }
+
+  /** The same refusal where the token is taken as a Basic password too (the Helm repositories). */
+  offeringBasic(): UnauthorizedError {
+    return new UnauthorizedError(this.message, this.tokenSent, true);
   }
 
   /** The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1), saying what was wrong with a token that came. */
   get challenge(): string {
     if (!this.tokenSent) return 'Bearer realm="orbit"';
     return `Bearer realm="orbit", error="invalid_token", error_description="${this.message.replace(/["\\]/g, "'")}"`;
+  }
+
+  /**
+   * The WWW-Authenticate header: every challenge, one header line each. Where Basic is taken it comes first: clients that send a user name and
+   * password only once challenged for them (curl --anyauth, Java's HTTP clients in Nexus and Artifactory
+   * proxies) never send them to a Bearer challenge alone.
+   */
+  get wwwAuthenticate(): string | string[] {
+    return this.basicOffered ? ['Basic realm="orbit", charset="UTF-8"', this.challenge] : this.challenge;
   }
 }
 

@@ -82,7 +82,7 @@ function harness() {
     const password = options.password ?? await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? []);
     return app.inject({ method: 'GET', url: `/helm/${path}`, headers: { authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}` } });
   };
-  return { get, links, helm };
+  return { app, get, links, helm };
 }
 
 describe('GET /v1/images/{uid}/versions/{version}', () => {
@@ -245,7 +245,14 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect((await helm(`Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz`, { user: 'intruder' })).statusCode).toBe(404);
     expect(Object.keys(entriesOf((await helm('Staging/dev1/index.yaml', { user: 'rm', roles: ['release-manager'] })).body))).toEqual(['billing-api']);
     expect(entriesOf((await helm('Staging/someone-else/index.yaml', { user: 'rm', roles: ['release-manager'] })).body)).toEqual({});
-    expect((await helm('Testing/dev1/index.yaml', { password: 'not-a-token' })).statusCode).toBe(401);
+    const refused = await helm('Testing/dev1/index.yaml', { password: 'not-a-token' });
+    // A Basic challenge first: curl --anyauth and repository-manager proxies send a password only once asked for one.
+    expect([refused.statusCode, refused.headers['www-authenticate']]).toEqual([401, ['Basic realm="orbit", charset="UTF-8"', expect.stringMatching(/^Bearer realm="orbit", error="invalid_token"/)]]);
+    const { app } = harness();
+    const anonymous = await app.inject({ method: 'GET', url: `/helm/Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz` });
+    expect([anonymous.statusCode, anonymous.headers['www-authenticate']]).toEqual([401, ['Basic realm="orbit", charset="UTF-8"', 'Bearer realm="orbit"']]);
+    // The API itself takes bearer tokens only, and says so.
+    expect((await app.inject({ method: 'GET', url: `/v1/images/${UID}` })).headers['www-authenticate']).toBe('Bearer realm="orbit"');
     expect((await helm('Nowhere/dev1/index.yaml')).statusCode).toBe(400);
     // An owner name as long as a token may carry (255 characters, each two UTF-16 units here) reaches the route, not a 414.
     const longest = '\u{1F600}'.repeat(255);
