@@ -153,7 +153,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: -1 } })).status).toBe(400);
     expect((await conforms('GET', `/v1/uploads/${RESUMABLE}/parts`)).status).toBe(200);
     expect((await conforms('GET', '/v1/uploads/00000000-0000-4000-8000-000000000009/parts')).status).toBe(404);
-    expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000009/complete', { payload: { metadata } })).status).toBe(404);
+    expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000009/complete', { payload: { metadata } })).status).toBe(409);
     expect((await conforms('POST', '/v1/uploads/not-a-uuid/complete', { payload: { metadata } })).status).toBe(400);
 
     const id = String(accepted.body['requestId']);

@@ -507,7 +507,7 @@ describe('POST /v1/uploads', () => {
     expect(listed.statusCode, listed.body).toBe(202);
   });
 
-  it('presigns a direct upload and completes it, or 404s an unknown one', async () => {
+  it('presigns a direct upload and completes it, or answers 409 while nothing has arrived under its id', async () => {
     const { app, published } = harness();
     const headers = { authorization: `Bearer ${await token()}` };
     const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
@@ -517,7 +517,9 @@ describe('POST /v1/uploads', () => {
     expect(done.statusCode, done.body).toBe(202);
     expect(published[0]?.source).toBe('PRESIGNED');
     const missing = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000002/complete', headers, payload: { metadata } });
-    expect(missing.statusCode).toBe(404);
+    // Not 404: a client told its upload id is unknown would start over, when it only has to PUT the archive.
+    expect([missing.statusCode, missing.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_INCOMPLETE']);
+    expect(missing.json().message).toMatch(/^no archive has arrived for upload 00000000-0000-4000-8000-000000000002: PUT it/);
   });
 
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {

@@ -485,7 +485,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
-          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 404, 409, 413, 422),
+          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 422),
         },
       },
     }, async (request, reply) => {
@@ -500,7 +500,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier && completion) return send(reply, replayOf(earlier, sent, completion));
       const staged = await deps.uploads.find(caller.actor.username, request.params.id);
-      if (!staged) throw notFound(`upload ${request.params.id}`);
+      // Unknown and not yet PUT look alike here (the presign leaves no trace); either way the archive is what to send.
+      if (!staged) {
+        throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_INCOMPLETE',
+          `no archive has arrived for upload ${request.params.id}: PUT it to the url its presign answer gave, then complete it again (an upload id not presigned for you is answered the same)`);
+      }
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
