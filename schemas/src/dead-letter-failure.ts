@@ -1,5 +1,5 @@
 import { describeError, entryOfPid, envelopeFor, errorCodeOf, isKnownPid, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
-import { imageVersionOf, type OrbitEvent, type PipelineFailed } from './events.js';
+import { imageVersionOf, targetEnvironmentOf, type OrbitEvent, type PipelineFailed } from './events.js';
 
 /** The reason code of a request whose message a stage set aside in its DLQ. */
 export const DEAD_LETTERED = 'DEAD_LETTERED';
@@ -28,7 +28,7 @@ export function deadLetterFailure(
   const cause = causeOf(letter.error);
   return {
     ...envelopeFor(entry.flow === 'upload' ? 'uploadFailed' : 'transferFailed', event),
-    requestId, flow: entry.flow, stage, reasonCode: DEAD_LETTERED, failedEventId: event.eventId, imageVersion: imageVersionOf(event),
+    requestId, flow: entry.flow, stage, reasonCode: DEAD_LETTERED, failedEventId: event.eventId, imageVersion: imageVersionOf(event), targetEnvironment: targetEnvironmentOf(event),
     message: `${stage} could not process ${entry.eventType} and set it aside for an operator (${cause}); the request carries on if it is re-driven from ${letter.topic}.dlq`,
   };
 }

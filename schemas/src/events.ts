@@ -260,6 +260,8 @@ export interface PipelineFailed extends EventEnvelope {
   readonly failedEventId: string | null;
   /** The version the request named; null in events written before the field was added, or where none was named. */
   readonly imageVersion: string | null;
+  /** The environment a transfer asked for; null for uploads, and in events written before the field was added. */
+  readonly targetEnvironment: string | null;
 }
 
 /** Which event each topic carries. */
@@ -277,6 +279,11 @@ export interface EventsByTopic {
 }
 
 export type OrbitEvent = EventsByTopic[keyof EventsByTopic];
+
+/** The environment a transfer's event names as its target; null in an upload's events. */
+export function targetEnvironmentOf(event: OrbitEvent): string | null {
+  return 'targetEnvironment' in event && typeof event.targetEnvironment === 'string' ? event.targetEnvironment : null;
+}
 
 /** The image version an event names, in its own field or in its metadata; null where it names none. */
 export function imageVersionOf(event: OrbitEvent): string | null {

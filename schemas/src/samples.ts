@@ -61,6 +61,6 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
       chartReference: `registry-testing.example.com/orbit/charts/billing-api@sha256:${'d'.repeat(64)}`, chartTag: 'registry-testing.example.com/orbit/charts/billing-api:1.0.0',
     },
     'orbit.viewport.updated': { ...envelope('viewportUpdated'), requestId: correlationId, imageVersion: 'v1-0-00', environment: 'Development', status: 'succeeded', causeEventType: 'helm-chart-generated' },
-    'orbit.pipeline.failed': { ...envelope('uploadFailed'), requestId: correlationId, flow: 'upload', stage: 'store', reasonCode: 'CHECKSUM_MISMATCH', message: 'copy differs', failedEventId: null, imageVersion: 'v1-0-00' },
+    'orbit.pipeline.failed': { ...envelope('uploadFailed'), requestId: correlationId, flow: 'upload', stage: 'store', reasonCode: 'CHECKSUM_MISMATCH', message: 'copy differs', failedEventId: null, imageVersion: 'v1-0-00', targetEnvironment: null },
   };
 }

@@ -49,7 +49,7 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
   const { metadata } = event;
   const failed = (reasonCode: string, message: string): GenerateOutcome => ({
     kind: 'failed',
-    event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: metadata.imageVersion },
+    event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: metadata.imageVersion, targetEnvironment: null },
   });
   try {
     const chartName = chartNameOf(metadata.imageName, event.imageUID);

@@ -66,7 +66,7 @@ export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promi
   const helmChartName = helmChartNameOf(event.imageUID, event.imageVersion);
   const failed = (reasonCode: string, message: string): PromoteOutcome => ({
     kind: 'failed',
-    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion },
+    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion, targetEnvironment: event.targetEnvironment },
   });
   let source: Environment;
   let target: Environment;

@@ -47,7 +47,7 @@ function keepingOtherAttributes(table: string, key: Record<string, string>, attr
 function failed(event: ImageValidated, reasonCode: string, message: string): StoreOutcome {
   const failure: PipelineFailed = {
     ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'store', reasonCode, message, failedEventId: event.eventId,
-    imageVersion: event.metadata.imageVersion,
+    imageVersion: event.metadata.imageVersion, targetEnvironment: null,
   };
   return { kind: 'failed', event: failure };
 }

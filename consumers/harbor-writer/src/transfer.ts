@@ -35,7 +35,7 @@ export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: '
 export function transferFailed(event: TransferRequested, reasonCode: string, message: string): TransferOutcome {
   return {
     kind: 'failed',
-    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion },
+    event: { ...envelopeFor('transferFailed', event), requestId: event.requestId, flow: 'transfer', stage: 'copy', reasonCode, message, failedEventId: event.eventId, imageVersion: event.imageVersion, targetEnvironment: event.targetEnvironment },
   };
 }
 

@@ -75,17 +75,20 @@ describe('planProjection', () => {
       message(TOPICS.imageStored, events['orbit.image.stored']),
       message(TOPICS.chartPromoted, { ...events['orbit.chart.promoted'], requestId: 'req-tr', targetEnvironment: 'Testing' }),
       message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-rej', imageVersion: 'v2-0-00' }),
-      message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], requestId: 'req-ref', flow: 'transfer', stage: 'request', imageVersion: 'v1-0-00' }),
+      message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], requestId: 'req-ref', flow: 'transfer', stage: 'request', imageVersion: 'v1-0-00', targetEnvironment: 'Staging' }),
       // Written before the events carried a version: the request has none to give back.
       message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], requestId: 'req-old', imageVersion: null }),
+      message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], requestId: 'req-old-tr', flow: 'transfer', stage: 'copy', imageVersion: null, targetEnvironment: null }),
     ], new Map());
     expect(plan.requests.get('req-up')).toMatchObject({ kind: 'upload', imageVersion: 'v1-0-00', targetEnvironment: null, notes: null });
     expect(plan.requests.get('req-tr')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Testing', notes: 'rc1' });
     expect(plan.requests.get('req-rej')).toMatchObject({ kind: 'upload', imageVersion: 'v2-0-00', targetEnvironment: null });
-    expect(plan.requests.get('req-ref')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: null });
+    // A transfer refused or failed before its promotion keeps the target it asked for, as the gateway's row does.
+    expect(plan.requests.get('req-ref')).toMatchObject({ kind: 'transfer', imageVersion: 'v1-0-00', targetEnvironment: 'Staging' });
     expect(plan.requests.get('req-old')).toMatchObject({ imageVersion: null });
+    expect(plan.requests.get('req-old-tr')).toMatchObject({ kind: 'transfer', imageVersion: null, targetEnvironment: null });
     // A failure's announcement names no version: "v2-0-00 failed" would read as that version failing.
-    expect(applied.slice(2).map(({ result }) => result?.imageVersion)).toEqual([null, null, null]);
+    expect(applied.slice(2).map(({ result }) => result?.imageVersion)).toEqual([null, null, null, null]);
   });
 
   it('never moves a finished request back, and keeps the error of the event that finished it', () => {

@@ -361,9 +361,12 @@ class Planner {
    * read as that version failing (a NAME_CONFLICT names one that is fine).
    * Null in failures written before the events carried it.
    */
-  private keepVersionOf(requestId: string, imageVersion: string | null): void {
+  private keepVersionOf(requestId: string, imageVersion: string | null, targetEnvironment: string | null = null): void {
     const request = this.plan.requests.get(requestId);
-    if (request) request.imageVersion ??= imageVersion;
+    if (!request) return;
+    request.imageVersion ??= imageVersion;
+    // A transfer refused or failed before its promotion: the target it asked for, as the gateway's row has it.
+    request.targetEnvironment ??= targetEnvironment;
   }
 
   private project(topic: string, event: OrbitEvent): ProjectionResult | undefined {
@@ -388,7 +391,7 @@ class Planner {
       case TOPICS.pipelineFailed: {
         const failure = event as PipelineFailed;
         const status = this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
-        this.keepVersionOf(failure.requestId, failure.imageVersion);
+        this.keepVersionOf(failure.requestId, failure.imageVersion, failure.targetEnvironment ?? null);
         return { requestId: failure.requestId, status, imageVersion: null, environment: null };
       }
       default:

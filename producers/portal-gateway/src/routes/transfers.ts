@@ -119,7 +119,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         if (decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND') return reply.code(404).send({ code: decision.code, message: decision.message });
         await deps.publish.transferRefused({
           ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
-          imageVersion: request.body.imageVersion,
+          imageVersion: request.body.imageVersion, targetEnvironment: target ?? null,
         }, trace, accepted);
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
       }

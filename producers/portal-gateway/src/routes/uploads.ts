@@ -198,7 +198,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       : `${actor.username} already has ${metadata.imageName} ${stored} as chart version ${String(chartVersionOf(stored))}, and ${metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`;
     await deps.publish.uploadRefused?.({
       ...envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor }), requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
-      imageVersion: metadata.imageVersion,
+      imageVersion: metadata.imageVersion, targetEnvironment: null,
     }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
     throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does` }], deps.publish.uploadRefused ? requestId : undefined);
   }
