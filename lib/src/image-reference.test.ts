@@ -10,6 +10,14 @@ describe('parseImageReference', () => {
     expect(parseImageReference('localhost:5000/app:1')?.registry).toBe('localhost:5000');
   });
 
+  it('names a registry as clients reach it: lower case, the port without leading zeros (an own-registry rule was passed by 127.0.0.1:05050)', () => {
+    expect(parseImageReference('127.0.0.1:05050/orbit/app:1')?.registry).toBe('127.0.0.1:5050');
+    expect(parseImageReference('Registry.Example.COM:00443/team/app:1')?.registry).toBe('registry.example.com:443');
+    expect(parseImageReference('[::FFFF:7f00:1]:0080/a:1')?.registry).toBe('[::ffff:7f00:1]:80');
+    expect(parseImageReference('host:0/a:1')?.registry).toBe('host:0');
+    expect(parseImageReference('host.example:5000/a:1')?.registry).toBe('host.example:5000');
+  });
+
   it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it)', () => {
     const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
     const samples = [

@@ -30,5 +30,15 @@ export function parseImageReference(text: string): ImageReference | undefined {
   if (!match) return undefined;
   const [, registry, repository, tag, digestAfterTag, digest] = match;
   if (!registry || !repository) return undefined;
-  return { registry, repository, tag: tag ?? null, digest: digestAfterTag ?? digest ?? null };
+  return { registry: canonicalRegistry(registry), repository, tag: tag ?? null, digest: digestAfterTag ?? digest ?? null };
+}
+
+/**
+ * A registry as every client reaches it: host names and IPv6 literals in
+ * lower case, the port without leading zeros. `127.0.0.1:05050` and
+ * `Registry.Example.com` are pulled from `127.0.0.1:5050` and
+ * `registry.example.com`, so a rule about registries must see those names.
+ */
+function canonicalRegistry(registry: string): string {
+  return registry.toLowerCase().replace(/:0+(?=\d+$)/, ':');
 }

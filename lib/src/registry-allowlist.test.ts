@@ -12,6 +12,10 @@ describe('registryAllowed', () => {
     expect(registryAllowed('HARBOR.corp.example:8443', list)).toBe(true);
     expect(registryAllowed('127.0.0.1:5000', list)).toBe(true);
     expect(registryAllowed('127.0.0.1:5001', list)).toBe(false);
+    // A port is a number: 05000 is 5000 to every client, 050001 no port of the list.
+    expect(registryAllowed('127.0.0.1:05000', list)).toBe(true);
+    expect(registryAllowed('127.0.0.1:050001', list)).toBe(false);
+    expect(registryAllowed('127.0.0.1:05000', registryAllowlistEnv.parse('127.0.0.1:5001'))).toBe(false);
     expect(registryAllowed('127.0.0.1', list)).toBe(false);
     // Not a prefix or suffix match: a look-alike host is another host.
     expect(registryAllowed('harbor.corp.example.evil.test', list)).toBe(false);

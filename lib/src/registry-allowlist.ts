@@ -25,7 +25,8 @@ function split(registry: string): { host: string; port: string } {
   const lower = registry.toLowerCase();
   const close = lower.startsWith('[') ? lower.indexOf(']') : -1;
   const colon = lower.indexOf(':', close + 1);
-  return colon === -1 ? { host: lower, port: '' } : { host: lower.slice(0, colon), port: lower.slice(colon + 1) };
+  // A port as a number: 05050 is 5050 to every client.
+  return colon === -1 ? { host: lower, port: '' } : { host: lower.slice(0, colon), port: String(Number(lower.slice(colon + 1))) };
 }
 
 export function registryAllowed(registry: string, allowlist: RegistryAllowlist): boolean {

@@ -874,8 +874,9 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
   });
 
   it('refuses a reference into Orbit\'s own registries (another owner\'s image is there), before anything is recorded (found by a probe)', async () => {
-    const { app, published, refusals } = harness({ ownRegistries: ['registry.orbit.example/orbit', 'prod.registry.example/team/orbit'] });
-    for (const reference of ['registry.orbit.example/orbit/billing-api@sha256:' + 'a'.repeat(64), 'REGISTRY.orbit.example/orbit/charts/billing-api:1.0.0', 'prod.registry.example/team/orbit/app:v1']) {
+    const { app, published, refusals } = harness({ ownRegistries: ['registry.orbit.example/orbit', 'prod.registry.example/team/orbit', '127.0.0.1:5050/orbit'] });
+    // 127.0.0.1:05050 is the same registry: every client reads the port as 5050.
+    for (const reference of ['registry.orbit.example/orbit/billing-api@sha256:' + 'a'.repeat(64), 'REGISTRY.orbit.example/orbit/charts/billing-api:1.0.0', 'prod.registry.example/team/orbit/app:v1', '127.0.0.1:05050/orbit/app:v1', '127.0.0.1:5050/orbit/app:v1']) {
       const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference } });
       expect([refused.statusCode, refused.json().code, refused.json().problems], reference).toEqual([403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]]);
     }
