@@ -354,3 +354,13 @@ describe('a streamed blob upload', () => {
       .rejects.toBeInstanceOf(RegistryUnavailableError);
   });
 });
+
+describe('a 404 from the registry', () => {
+  it('names what was missing as a person writes it: a tag, a digest, or a blob of the repository (not repo:sha256:…)', async () => {
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: async () => new Response('{"errors":[{"code":"BLOB_UNKNOWN"}]}', { status: 404 }) });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await expect(client.get('/manifests/1.0')).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND', message: 'registry.test/team/app:1.0 was not found' });
+    await expect(client.get(`/manifests/${digest}`)).rejects.toMatchObject({ message: `registry.test/team/app@${digest} was not found` });
+    await expect(client.get(`/blobs/${digest}`)).rejects.toMatchObject({ message: `blob ${digest} of registry.test/team/app was not found` });
+  });
+});

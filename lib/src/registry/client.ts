@@ -150,10 +150,18 @@ export class RegistryClient {
     const response = await this.request(path, { method: 'GET', headers: accept ? { accept } : {} });
     if (response.ok) return response;
     await response.body?.cancel();
-    if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.options.registry}/${this.options.repository}${path.replace(/^\/(manifests|blobs)\//, ':')} was not found`);
+    if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.notFound(path)} was not found`);
     if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
     if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`), true);
     throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
+  }
+
+  /** What a 404 was for, as a person writes it: `registry/repo:tag`, `registry/repo@sha256:…`, or a blob of the repository. */
+  private notFound(path: string): string {
+    const [, kind, reference = ''] = /^\/(manifests|blobs)\/(.*)$/.exec(path) ?? [];
+    if (kind === 'blobs') return `blob ${reference} of ${this.repositoryName}`;
+    if (kind === 'manifests') return `${this.repositoryName}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
+    return `${this.repositoryName}${path}`;
   }
 
   /**

@@ -68,19 +68,20 @@ function multiPlatform(options: { attested?: boolean; listType?: string } = {}):
   return { index, amd, arm, attestation, blobs: [amdConfig, layer, amdLayer, armConfig, armLayer, ...(attested ? [statementConfig, statement] : [])] };
 }
 
-/** A registry serving manifests by tag or digest and blobs by digest, noting every path it is asked for. */
-function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Buffer[]): { client: RegistryClient; served: string[] } {
+/** A registry serving manifests by tag or digest and blobs by digest, noting every path it is asked for with GET (HEADs in `checked`). */
+function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Buffer[]): { client: RegistryClient; served: string[]; checked: string[] } {
   const served: string[] = [];
-  const fake: typeof fetch = async (input) => {
+  const checked: string[] = [];
+  const fake: typeof fetch = async (input, init) => {
     const path = new URL(String(input)).pathname;
-    served.push(path);
+    (init?.method === 'HEAD' ? checked : served).push(path);
     const [, kind = '', reference = ''] = /\/(manifests|blobs)\/([^/]+)$/.exec(path) ?? [];
     const manifest = kind === 'manifests' ? manifests.get(reference) : undefined;
     if (manifest) return new Response(manifest);
     const blob = kind === 'blobs' ? blobs.find((bytes) => digest(bytes) === reference) : undefined;
     return blob ? new Response(blob) : new Response('not found', { status: 404 });
   };
-  return { client: new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake }), served };
+  return { client: new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake }), served, checked };
 }
 
 /** Pulls into memory, then reads the archive back: its entry names in order (a name twice shows) and their bytes. */
@@ -284,6 +285,17 @@ describe('pullAsOciArchive from an image index', () => {
     const onePlatform = amdConfig.length + layer.length + amdLayer.length;
     expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: onePlatform + 1 }), served, amd, [armConfig, armLayer], /blobs add up to \d+ bytes, over the limit of \d+$/);
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: onePlatform - 1 }, sink())).rejects.toMatchObject({ reasonCode: 'TOO_LARGE' });
+  });
+
+  it('takes linux/amd64 alone when its registry does not have another platform\'s blobs (a pull-through cache, a half-replicated repository), as docker pull does', async () => {
+    const { index, amd, arm, attestation } = multiPlatform({ attested: false });
+    // Every manifest, but arm64's own layer is missing.
+    const { client, served, checked } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), [amdConfig, layer, amdLayer, armConfig]);
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armConfig, armLayer], new RegExp(`its registry does not have blob ${digest(armLayer)} of linux/arm64$`));
+    // Every blob was asked about once, before any was fetched.
+    const blobChecks = checked.filter((path) => path.includes('/blobs/'));
+    expect(new Set(blobChecks).size).toBe(blobChecks.length);
+    expect(blobChecks).toHaveLength(5);
   });
 
   it('takes linux/amd64 alone from an index that also lists an artifact (a Helm chart) or a Windows image whose base layers its registry does not serve', async () => {

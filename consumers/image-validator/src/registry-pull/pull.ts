@@ -165,16 +165,22 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     const manifest = singleImage(parsed, asked);
     return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }] };
   }
-  const entries: PulledEntry[] = [];
+  let entries: PulledEntry[] = [];
   // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
   for (const entry of entriesOf(index, asked)) entries.push(await entryManifest(client, entry, asked));
   const manifests = entries.flatMap(({ pulled }) => (pulled ? [pulled] : []));
-  const unkept = entries.flatMap(({ unkept: why }) => (why ? [why] : []));
   const total = totalOf(manifests);
-  if (unkept.length === 0 && total <= target.maxBytes) {
+  if (entries.every(({ unkept }) => unkept === null) && total <= target.maxBytes) {
+    // A pull-through cache or a half-replicated repository lists platforms whose blobs it does not have: docker pull takes its own.
+    const unserved = await unservedBlobs(client, manifests);
     // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
-    return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
+    if (unserved.size === 0) return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
+    entries = entries.map((pulledEntry) => {
+      const blob = pulledEntry.pulled && blobsOf(pulledEntry.pulled.manifest).find((candidate) => unserved.has(candidate.digest));
+      return blob ? { ...pulledEntry, unkept: `its registry does not have blob ${blob.digest} of ${platformName(pulledEntry.entry)}` } : pulledEntry;
+    });
   }
+  const unkept = entries.flatMap(({ unkept: why }) => (why ? [why] : []));
   const images = entries.filter(({ entry, pulled, unkept }) => pulled !== null && unkept === null && !isAttestation(entry));
   const choice = choosePlatform(images.map(({ entry }) => entry), PREFERRED_PLATFORM);
   const chosen = images.find(({ entry }) => entry === choice)?.pulled;
@@ -184,13 +190,35 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen], note };
 }
 
+const blobsOf = (manifest: ImageManifest): Descriptor[] => [manifest.config, ...manifest.layers];
+
 /** Every blob of every manifest, each digest once: the platforms of one image often share their base layers. */
 function distinctBlobs(manifests: readonly PulledManifest[]): Descriptor[] {
   const blobs = new Map<string, Descriptor>();
   for (const { manifest } of manifests) {
-    for (const blob of [manifest.config, ...manifest.layers]) if (!blobs.has(blob.digest)) blobs.set(blob.digest, blob);
+    for (const blob of blobsOf(manifest)) if (!blobs.has(blob.digest)) blobs.set(blob.digest, blob);
   }
   return [...blobs.values()];
+}
+
+/** HEADs at once: the manifests before them were fetched, so the registry's token is already there. */
+const BLOB_CHECKS_AT_ONCE = 8;
+
+/**
+ * The blobs of these manifests the registry answers 404 for. Any other answer
+ * counts as served: the pull itself then says what is wrong, as for one image.
+ */
+async function unservedBlobs(client: RegistryClient, manifests: readonly PulledManifest[]): Promise<Set<string>> {
+  const unserved = new Set<string>();
+  const blobs = distinctBlobs(manifests);
+  for (let start = 0; start < blobs.length; start += BLOB_CHECKS_AT_ONCE) {
+    await Promise.all(blobs.slice(start, start + BLOB_CHECKS_AT_ONCE).map(async (blob) => {
+      const response = await client.request(`/blobs/${blob.digest}`, { method: 'HEAD' });
+      await response.body?.cancel();
+      if (response.status === 404) unserved.add(blob.digest);
+    }));
+  }
+  return unserved;
 }
 
 const totalOf = (manifests: readonly PulledManifest[]): number => distinctBlobs(manifests).reduce((sum, blob) => sum + blob.size, 0);
