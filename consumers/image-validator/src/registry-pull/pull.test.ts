@@ -113,9 +113,14 @@ function sink(): PassThrough {
 }
 
 describe('pullAsOciArchive against a misbehaving registry', () => {
-  it('refuses a blob longer than its descriptor (the registry is wrong, a retry would not help)', async () => {
+  it('refuses a blob longer or shorter than its descriptor, sent whole (the registry is wrong, a retry would not help)', async () => {
     const client = registry(() => new Response(Buffer.concat([layer, Buffer.from('extra')])).body as ReadableStream<Uint8Array>);
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toBeInstanceOf(PullRefusedError);
+    // Short and ended cleanly: not a dropped connection to try again for 30 s, with the registry then held to be away.
+    const short = registry(() => new Response(layer.subarray(0, layer.length - 3)).body as ReadableStream<Uint8Array>);
+    await expect(pullAsOciArchive(short, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'REGISTRY_ERROR', message: expect.stringMatching(/ is \d+ bytes, shorter than the \d+ bytes its descriptor says$/) as unknown,
+    });
   });
 
   it('pulls the image without its referrers, saying why, when the registry fails while asked for them, and quietly when it has no referrers API', async () => {

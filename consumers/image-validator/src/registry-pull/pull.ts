@@ -245,6 +245,10 @@ async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descripto
       if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
       done(null, chunk);
     },
+    // The body ended as the registry meant it to (a drop or a stall errors instead): short is what it serves, every time.
+    flush(done) {
+      done(received < blob.size ? new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is ${received} bytes, shorter than the ${blob.size} bytes its descriptor says`) : null);
+    },
   });
   try {
     await pipeline(source, meter, entry);
