@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine } from './command-line.js';
+import { imageUIDsOf, parseCommandLine } from './command-line.js';
 
 const refuse = (text: string): never => {
   throw new Error(text);
@@ -26,6 +26,16 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--help'], refuse, help)).toThrow(/^help: usage: cmd \[--dry-run\]\n$/);
     expect(() => parseCommandLine(config, 'cmd [--dry-run]', ['--dry-run', '-h'], refuse, help)).toThrow(/^help: /);
     expect(parseCommandLine(config, 'cmd [--dry-run]', ['--', '--help'], refuse, help).positionals).toEqual(['--help']);
+  });
+});
+
+describe('imageUIDsOf', () => {
+  it('takes every --image given, each once, and refuses any that is no image UID, naming it', () => {
+    const [a, b] = ['A'.repeat(60), 'b1'.repeat(30)];
+    const parsed = parseCommandLine({ options: { image: { type: 'string', multiple: true, default: [] } } }, 'cmd [--image UID]...', ['--image', a, '--image', b, '--image', a], refuse);
+    expect(imageUIDsOf(parsed.values.image, refuse)).toEqual([a, b]);
+    expect(imageUIDsOf([], refuse)).toEqual([]);
+    expect(() => imageUIDsOf([a, 'notauid', ''], refuse)).toThrow('--image must be an image UID (60 letters and digits), got "notauid", ""\n');
   });
 });
 

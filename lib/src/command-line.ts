@@ -1,5 +1,11 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeError } from './error-description.js';
+import { IMAGE_UID_PATTERN } from './image-uid.js';
+
+const refuseWithUsageCode = (text: string): never => {
+  process.stderr.write(text);
+  process.exit(2);
+};
 
 /**
  * parseArgs for the ops commands (dlq, reconcile, rebuild, token): an option
@@ -11,10 +17,7 @@ export function parseCommandLine<T extends Omit<ParseArgsConfig, 'args'>>(
   config: T,
   usage: string,
   args: readonly string[] = process.argv.slice(2),
-  refuse: (text: string) => never = (text) => {
-    process.stderr.write(text);
-    process.exit(2);
-  },
+  refuse: (text: string) => never = refuseWithUsageCode,
   help: (text: string) => never = (text) => {
     process.stdout.write(text);
     process.exit(0);
@@ -27,6 +30,18 @@ export function parseCommandLine<T extends Omit<ParseArgsConfig, 'args'>>(
   } catch (error) {
     return refuse(`${error instanceof Error ? error.message : String(error)}\nusage: ${usage}\n`);
   }
+}
+
+/**
+ * The `--image` values of an ops command (repeatable: `multiple: true`), each
+ * an image UID; anything else (a name, an empty value) is refused with exit 2,
+ * naming it, before any store is asked.
+ */
+export function imageUIDsOf(values: readonly string[], refuse: (text: string) => never = refuseWithUsageCode): string[] {
+  const pattern = new RegExp(IMAGE_UID_PATTERN);
+  const wrong = values.filter((value) => !pattern.test(value));
+  if (wrong.length > 0) return refuse(`--image must be an image UID (60 letters and digits), got ${wrong.map((value) => JSON.stringify(value)).join(', ')}\n`);
+  return [...new Set(values)];
 }
 
 /**

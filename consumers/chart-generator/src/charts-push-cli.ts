@@ -1,6 +1,6 @@
 /**
- * `npm run charts:push [-- --dry-run] [--image <imageUID>]`: checks that
- * every version's chart (or one image's) is in the registry beside its image,
+ * `npm run charts:push [-- --dry-run] [--image <imageUID>]...`: checks that
+ * every version's chart (or those of the images named) is in the registry beside its image,
  * `<ORBIT_IMAGE_REGISTRY>/charts/<chart name>`, and each environment's own
  * chart in that environment's registry, and pushes the missing ones from the
  * chart bucket: versions charted before Orbit pushed charts, or a registry
@@ -9,7 +9,7 @@
  * a registry refused or that cannot be read.
  */
 import {
-  failPlainly, bucketEnv, createDynamo, createLogger, createS3, IMAGE_UID_PATTERN, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  failPlainly, bucketEnv, createDynamo, createLogger, createS3, imageRegistryEnv, imageUIDsOf, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
   runtimeEnv, stderrDestination, tableName,
 } from '@orbit/lib';
 import { awsChartStore } from './chart-store.js';
@@ -18,11 +18,8 @@ import { chartPlacementOf, chartRows, checkChart, repushChart, type ChartPlaceme
 
 failPlainly('charts:push');
 
-const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]');
-if (values.image !== undefined && !new RegExp(IMAGE_UID_PATTERN).test(values.image)) {
-  process.stderr.write(`--image must be an image UID, got ${JSON.stringify(values.image)}\n`);
-  process.exit(2);
-}
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]...');
+const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'charts-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const dynamo = createDynamo(config);
@@ -30,16 +27,21 @@ const deps = { store: awsChartStore(createS3(config), dynamo, config.ORBIT_BUCKE
 
 const placements: ChartPlacement[] = [];
 for (const environment of ENVIRONMENTS) {
-  for (const row of await chartRows(dynamo, tableName(kustomizeTableKeyOf(environment), config), values.image)) {
+  const table = tableName(kustomizeTableKeyOf(environment), config);
+  const rows = images.length === 0 ? await chartRows(dynamo, table) : (await Promise.all(images.map((uid) => chartRows(dynamo, table, uid)))).flat();
+  for (const row of rows) {
     const placement = chartPlacementOf(row, environment, config.ORBIT_IMAGE_REGISTRY);
     if (placement) placements.push(placement);
   }
 }
+// A UID with no chart anywhere is most likely a typo: it must not read as "all there".
+const unknown = images.filter((uid) => !placements.some((placement) => placement.imageUID === uid));
 const checks = [];
 for (const placement of placements) checks.push(await checkChart(placement, deps));
 const missing = checks.filter((check) => check.kind === 'missing');
 const unpushable = checks.flatMap((check) => (check.kind === 'unpushable' ? [check] : []));
 process.stdout.write(`checked ${placements.length} charts; ${missing.length} missing, ${unpushable.length} cannot be checked\n`);
+for (const uid of unknown) process.stdout.write(`  no chart of image ${uid}\n`);
 for (const { placement, why } of unpushable) process.stdout.write(`  ${placement.imageUID} ${placement.imageVersion} (${placement.environment}): ${why}\n`);
 let refused = 0;
 for (const check of missing) {
@@ -56,4 +58,4 @@ for (const check of missing) {
     process.stdout.write(`  refused ${reference}: ${why}\n`);
   }
 }
-if ((values['dry-run'] ? missing.length : refused) + unpushable.length > 0) process.exitCode = 1;
+if ((values['dry-run'] ? missing.length : refused) + unpushable.length + unknown.length > 0) process.exitCode = 1;

@@ -1,6 +1,6 @@
 /**
- * `npm run images:push [-- --dry-run] [--image <imageUID>]`: checks that every
- * version stored in Development (or one image's) is in the registry its
+ * `npm run images:push [-- --dry-run] [--image <imageUID>]...`: checks that every
+ * version stored in Development (or those of the images named) is in the registry its
  * charts pull from, by the digest they pin, and so is each copy a transfer
  * made into an environment with a registry of its own; it pushes the missing
  * ones from that environment's copy: versions stored before Orbit pushed, or
@@ -9,7 +9,7 @@
  * work, or an image a registry refused or could not be asked about.
  */
 import {
-  failPlainly, bucketEnv, createDynamo, createLogger, createS3, environmentRegistryEnv, imageRegistryEnv, imageRegistryOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
+  failPlainly, bucketEnv, createDynamo, createLogger, createS3, environmentRegistryEnv, imageRegistryEnv, imageRegistryOf, imageUIDsOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
   runtimeEnv, stderrDestination, tableName,
 } from '@orbit/lib';
 import { BlobSources } from './registry-push/blob-sources.js';
@@ -18,7 +18,8 @@ import { checkVersions, placementsOf, repushVersion, storedVersions } from './re
 
 failPlainly('images:push');
 
-const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string' } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]');
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]...');
+const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const dynamo = createDynamo(config);
@@ -26,7 +27,10 @@ const deps = {
   s3: createS3(config), log,
   pushing: { prefix: config.ORBIT_IMAGE_REGISTRY, access: registryAccessOf(config, log), blobSources: new BlobSources(new DynamoBlobLocations(dynamo, tableName('registryBlobLocations', config)), log) },
 };
-const versions = await storedVersions(dynamo, tableName('appImageMetadata', config), values.image);
+const table = tableName('appImageMetadata', config);
+const versions = images.length === 0 ? await storedVersions(dynamo, table) : (await Promise.all(images.map((uid) => storedVersions(dynamo, table, uid)))).flat();
+// A UID with nothing stored is most likely a typo: it must not read as "all there".
+const unknown = images.filter((uid) => !versions.some((version) => version.imageUID === uid));
 const placements = placementsOf(versions, (environment) => imageRegistryOf(environment, config));
 const checks = await checkVersions(placements, deps);
 const missing = checks.filter((check) => check.kind === 'missing');
@@ -34,6 +38,7 @@ const unpushable = checks.filter((check) => check.kind === 'unpushable');
 const promoted = placements.length - versions.length;
 process.stdout.write(`checked ${versions.length} stored versions against ${config.ORBIT_IMAGE_REGISTRY}`
   + `${promoted > 0 ? ` and ${promoted} transferred copies against their environments' registries` : ''}; ${missing.length} missing, ${unpushable.length} cannot be checked\n`);
+for (const uid of unknown) process.stdout.write(`  no stored version of image ${uid}\n`);
 for (const { placement, why } of unpushable) process.stdout.write(`  ${placement.version.imageUID} ${placement.version.imageVersion} (${placement.environment}): ${why}\n`);
 let refused = 0;
 for (const check of missing) {
@@ -49,4 +54,4 @@ for (const check of missing) {
     process.stdout.write(`  refused ${check.reference}: ${why}\n`);
   }
 }
-if ((values['dry-run'] ? missing.length : refused) + unpushable.length > 0) process.exitCode = 1;
+if ((values['dry-run'] ? missing.length : refused) + unpushable.length + unknown.length > 0) process.exitCode = 1;

@@ -12,7 +12,7 @@
  */
 import {
   failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
-  IMAGE_UID_PATTERN, imageBucketOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
+  imageBucketOf, imageUIDsOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
@@ -28,17 +28,13 @@ if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
   process.stderr.write(`--stuck-after must be a number of minutes, got "${values['stuck-after']}"\n`);
   process.exit(2);
 }
-const notImageUIDs = values.image.filter((uid) => !new RegExp(IMAGE_UID_PATTERN).test(uid));
-if (notImageUIDs.length > 0) {
-  process.stderr.write(`--image must be an image UID, got ${notImageUIDs.map((uid) => JSON.stringify(uid)).join(', ')}\n`);
-  process.exit(2);
-}
+const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const pool = createMysqlPool(config.MYSQL_URL);
 const buckets = bucketNames(config);
 try {
-  const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, values.image);
+  const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, images);
   const findings = await findBrokenTransfers(transfers, {
     s3: createS3(config), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
