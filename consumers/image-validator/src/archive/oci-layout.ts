@@ -149,9 +149,11 @@ interface Resolution {
 
 /**
  * Down the indexes to an image manifest. The index right above it is kept
- * whole when it lists several images and the archive holds all of them,
- * unless an index above it already had to choose between several (then the
- * image is ambiguous as a whole, and only the chosen platform is).
+ * whole when the archive holds all it lists, unless an index above it
+ * already had to choose between several (then the image is ambiguous as a
+ * whole, and only the chosen platform is). An index of one platform is kept
+ * too: it is what `buildx --platform linux/amd64 --push` and ko push, its
+ * digest is what the tag names and what signatures are about.
  */
 function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[], chosenAbove: boolean, wantedConfig: string | undefined): Resolution {
   const kind = kindOf(descriptor, blobs);
@@ -165,7 +167,7 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   const index = parseJson(file, indexShape, 'image index', 'BAD_MANIFEST');
   checkDocumentType(index.mediaType, INDEX_TYPES, `image index ${descriptor.digest}`);
   const several = new Set(index.manifests.map((entry) => entry.digest)).size > 1;
-  const whole = several && !chosenAbove && holdsEveryEntry(index, blobs);
+  const whole = !chosenAbove && holdsEveryEntry(index, blobs);
   const found = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
   const below = { ...found, passed: [descriptor.digest, ...index.manifests.map((entry) => entry.digest), ...found.passed] };
   if (!whole || below.index !== null) return below;

@@ -154,6 +154,14 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
     });
 
+    it('keeps an index of one platform as the index (buildx --platform linux/amd64 --push, ko): its digest is what the tag names and signatures are about', async () => {
+      const { entries, indexDigest } = layoutOf([both[1]!], amdEntries.slice(2));
+      const outcome = accepted(await validate(entries));
+      expect(outcome.summary).toMatchObject({ architecture: 'amd64', manifestDigest: sha256(amdManifest), repoTags: ['multi'] });
+      expect(outcome.summary.index?.digest).toBe(indexDigest);
+      expect(outcome.summary.index?.manifests.map((entry) => `${entry.os}/${entry.architecture}`)).toEqual(['linux/amd64']);
+    });
+
     it('is the whole index in a docker save of the containerd image store holding every platform, described by the platform manifest.json names (arm64 on a Mac)', async () => {
       const { entries, indexDigest } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2)]);
       const manifestJson = Buffer.from(JSON.stringify([{
