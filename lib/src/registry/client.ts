@@ -129,6 +129,8 @@ export class RegistryClient {
   readonly base: string;
   /** The registry's own origin: the only one its token and its challenges are for. */
   private readonly origin: string;
+  /** Some request of this client got an HTTP answer: a connection that breaks later is a registry struggling, not one that is not there. */
+  private answeredOnce = false;
 
   constructor(private readonly options: RegistryClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
@@ -218,14 +220,16 @@ export class RegistryClient {
     const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
-      return await this.fetchImpl(url, {
+      const response = await this.fetchImpl(url, {
         method: request.method, headers, body: request.body, signal: unanswered.signal,
         // Blob GETs may redirect to storage (S3, a CDN); an upload's answers are read, never followed.
         redirect: reads ? 'follow' : 'manual',
       });
+      this.answeredOnce = true;
+      return response;
     } catch (error) {
-      if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason);
-      throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error);
+      if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason, this.answeredOnce);
+      throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
     } finally {
       clearTimeout(timer);
     }
