@@ -303,6 +303,14 @@ describe('pullAsOciArchive from an image index', () => {
     expect(blobChecks).toHaveLength(5);
   });
 
+  it('takes linux/amd64 alone when its registry does not have another platform\'s manifest, and fails as docker pull does when linux/amd64\'s is the one missing', async () => {
+    const { index, amd, arm, attestation, blobs } = multiPlatform({ attested: false });
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(attestation), attestation]]), blobs);
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armConfig, armLayer], /its registry does not have the manifest of linux\/arm64$/);
+    const noAmd = fakeRegistry(new Map([['1', index], [digest(arm), arm]]), blobs);
+    await expect(pullAsOciArchive(noAmd.client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND', message: `registry.test/team/app@${digest(amd)} was not found` });
+  });
+
   it('takes linux/amd64 alone from an index that also lists an artifact (a Helm chart) or a Windows image whose base layers its registry does not serve', async () => {
     const chartConfig = Buffer.from('{"name":"app","version":"1.0.0"}');
     const chartLayer = Buffer.alloc(1024, 5);

@@ -117,6 +117,8 @@ interface PulledEntry {
   readonly entry: IndexEntry;
   readonly pulled: PulledManifest | null;
   readonly unkept: string | null;
+  /** The registry answered 404 for its manifest: the index cannot be copied whole, and this platform cannot be pulled. */
+  readonly absent?: PullRefusedError;
 }
 
 /** Layers a registry does not serve (Windows base layers, fetched from their `urls`): an index listing them cannot be copied whole. */
@@ -132,7 +134,14 @@ const isForeign = (layer: Descriptor): boolean => isForeignLayer(layer.mediaType
 async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledEntry> {
   const what = `the entry ${entry.digest} (${platformName(entry)}) of ${asked}`;
   if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry) };
-  const bytes = await manifestAt(client, entry.digest);
+  let bytes: Buffer;
+  try {
+    bytes = await manifestAt(client, entry.digest);
+  } catch (error) {
+    // A pull-through cache or a half-replicated repository lists platforms it does not have: another one may still be pulled.
+    if (!(error instanceof PullRefusedError && error.reasonCode === 'REFERENCE_NOT_FOUND')) throw error;
+    return { entry, pulled: null, unkept: `its registry does not have the manifest of ${platformName(entry)}`, absent: error };
+  }
   if (sha256Of(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
   const parsed = parseJson(bytes, `manifest ${entry.digest}`);
   if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry) };
@@ -181,9 +190,12 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     });
   }
   const unkept = entries.flatMap(({ unkept: why }) => (why ? [why] : []));
-  const images = entries.filter(({ entry, pulled, unkept }) => pulled !== null && unkept === null && !isAttestation(entry));
+  // A platform whose manifest is absent stays a candidate, as docker pull chooses from the index: linux/amd64 absent fails, never turns arm64.
+  const images = entries.filter(({ entry, pulled, unkept, absent }) => ((pulled !== null && unkept === null) || absent !== undefined) && !isAttestation(entry));
   const choice = choosePlatform(images.map(({ entry }) => entry), PREFERRED_PLATFORM);
-  const chosen = images.find(({ entry }) => entry === choice)?.pulled;
+  const chosenEntry = images.find(({ entry }) => entry === choice);
+  if (chosenEntry?.absent) throw chosenEntry.absent;
+  const chosen = chosenEntry?.pulled;
   if (!chosen || !choice) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image Orbit can pull: ${unkept.join('; ')}`);
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
   const note = `${asked} is an image index of ${entries.map(({ entry }) => platformName(entry)).join(', ')}; only ${platformName(choice)} was pulled, because ${why}`;
