@@ -14,7 +14,6 @@ describe('parseImageReference', () => {
     expect(parseImageReference('127.0.0.1:05050/orbit/app:1')?.registry).toBe('127.0.0.1:5050');
     expect(parseImageReference('Registry.Example.COM:00443/team/app:1')?.registry).toBe('registry.example.com:443');
     expect(parseImageReference('[::FFFF:7f00:1]:0080/a:1')?.registry).toBe('[::ffff:7f00:1]:80');
-    expect(parseImageReference('host:0/a:1')?.registry).toBe('host:0');
     expect(parseImageReference('host.example:5000/a:1')?.registry).toBe('host.example:5000');
   });
 
@@ -23,12 +22,13 @@ describe('parseImageReference', () => {
     const samples = [
       '127.0.0.1:5000/team/app:1.0', 'localhost/app:v1', 'registry:5000/app:1', 'ghcr.io/o/r@sha256:' + 'c'.repeat(64), '[::1]/x:1',
       'app:1.0', 'library/app:1.0', 'registry/app:1', 'host.example/app', 'host.example/App:1', 'a.b/c:-x', 'a.b/c:1@sha256:12', '',
+      'h.example:65535/a:1', 'h.example:65536/a:1', 'h.example:99999/a:1', 'h.example:0/a:1', '127.0.0.1:05050/a:1', '[::1]:70000/a:1', 'localhost:1/a:1',
     ];
     for (const sample of samples) expect(pattern.test(sample), sample).toBe(parseImageReference(sample) !== undefined);
   });
 
   it('refuses references without a registry, tag or digest, or with bad parts', () => {
-    for (const bad of ['app:1.0', 'library/app:1.0', 'host.example/app', 'host.example/App:1', 'host.example/app:', 'host.example/../x:1', `host.example/app@sha256:${'z'.repeat(64)}`, '']) {
+    for (const bad of ['h.example:65536/a:1', '127.0.0.1:99999/a:1', 'h.example:0/a:1', '[::1]:0/a:1', 'app:1.0', 'library/app:1.0', 'host.example/app', 'host.example/App:1', 'host.example/app:', 'host.example/../x:1', `host.example/app@sha256:${'z'.repeat(64)}`, '']) {
       expect(parseImageReference(bad), bad).toBeUndefined();
     }
   });

@@ -13,7 +13,8 @@ export interface ImageReference {
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const LABEL = '[A-Za-z0-9-]+';
-const PORT = ':[0-9]{1,5}';
+// 1 to 65535, as a URL takes it (leading zeros are read away): :99999 was taken, and every pull of it failed on its URL.
+const PORT = ':0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
 // The first part names a registry only with a dot, a port, "localhost" or an IPv6 literal; a bare word would be a Docker Hub namespace.
 const REGISTRY = `${LABEL}(?:\\.${LABEL})+(?:${PORT})?|${LABEL}${PORT}|localhost|\\[[0-9a-fA-F:]+\\](?:${PORT})?`;
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
