@@ -217,6 +217,19 @@ describe('npm run images:push', () => {
     expect(again.out).toContain('0 missing');
   }, 90_000);
 
+  it('names a version whose stored copy cannot be read, and goes on: one bad archive does not stop the repair of the rest', async () => {
+    const event = await staged(`unreadable-${uniqueSuffix()}`);
+    const { pushing: _pushing, ...withoutPushing } = deps(registry);
+    expect((await storeValidatedImage(event, withoutPushing, quietLogger)).kind).toBe('stored');
+    const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
+    const [placement] = placementsOf(versions, () => `${registry.address}/orbit`);
+    // Bit rot, or a copy replaced by hand: gzip's magic, then nothing gzip can read.
+    const key = `rotten/${uniqueSuffix()}.tar`;
+    await s3.send(new PutObjectCommand({ Bucket: placement!.source.bucket, Key: key, Body: Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(4096, 7)]) }));
+    const why = await repushVersion({ ...placement!, source: { bucket: placement!.source.bucket, key, versionId: null } }, { s3, log: quietLogger, pushing: deps(registry).pushing });
+    expect(why).toMatch(new RegExp(`^could not be pushed from s3://${placement!.source.bucket}/${key}: `));
+  }, 90_000);
+
   it('finds a version whose image is in place but a referrer pushed with it is gone or no longer listed, and puts it back', async () => {
     const { event, artifacts } = await stagedWithReferrers(`signed-lost-${uniqueSuffix()}`);
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');

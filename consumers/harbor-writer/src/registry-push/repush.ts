@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } from '@orbit/lib';
+import { describeError, ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } from '@orbit/lib';
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
@@ -114,7 +114,10 @@ export async function repushVersion(placement: Placement, deps: RepushDeps): Pro
     return undefined;
   } catch (error) {
     if (isPushRefusal(error)) return error.message;
-    throw error;
+    // Anything else (a stored copy that cannot be read, say) stops this version alone: the rest are still pushed, and this one is named.
+    const { bucket, key } = placement.source;
+    deps.log.error({ err: error, imageUID: placement.version.imageUID, imageVersion: placement.version.imageVersion, bucket, key }, 'a stored version could not be pushed');
+    return `could not be pushed from s3://${bucket}/${key}: ${describeError(error)}`;
   }
 }
 
