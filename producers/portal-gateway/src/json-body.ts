@@ -16,12 +16,23 @@ export function jsonRefusal(text: string): string {
   return 'the body holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)';
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The body is optional: an empty `application/json` body is no body, as generated clients send one when none is given. */
+    optionalJsonBody?: boolean;
+  }
+}
+
+/** Route config of an operation whose body is optional. */
+export const OPTIONAL_JSON_BODY = { optionalJsonBody: true };
+
 /** Fastify's JSON parser (prototype-poisoning keys refused), with a refusal that says which of its reasons it was. */
 export function parseJsonWithReasons(app: FastifyInstance): void {
   const secureJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '' && request.routeOptions.config.optionalJsonBody === true) return done(null, undefined);
     secureJson(request, text, (error, value) => (error ? done(badRequest(jsonRefusal(text), 'body'), undefined) : done(null, value)));
   });
 }

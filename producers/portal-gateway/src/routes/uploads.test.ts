@@ -530,7 +530,13 @@ describe('POST /v1/uploads', () => {
     expect(parted.statusCode, parted.body).toBe(201);
     expect(parted.json()).toMatchObject({ parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes: 1000 }], completeUrl: expect.stringMatching(/^\/v1\/uploads\/[0-9a-f-]{36}\/complete$/) });
     expect((await presign({})).json().url).toBe('http://s3/put');
-    expect(presignedSizes).toEqual([1000, null]);
+    // No body, but the Content-Type generated clients send anyway: the body is optional, so this is no body.
+    const bare = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'application/json' }, payload: '' });
+    expect([bare.statusCode, bare.json().url]).toEqual([201, 'http://s3/put']);
+    // Where a body is required, empty is still refused, saying so.
+    const required = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...headers, 'content-type': 'application/json' }, payload: '' });
+    expect([required.statusCode, required.json().message]).toEqual([400, 'the body is empty; send a JSON object']);
+    expect(presignedSizes).toEqual([1000, null, null]);
     const over = await presign({ sizeBytes: 1001 });
     expect(over.statusCode).toBe(413);
     expect(over.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload would be 1001 bytes; the limit is 1000' });
@@ -543,7 +549,7 @@ describe('POST /v1/uploads', () => {
       expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
       expect(refused.json().code).toBe('ORBIT_ERR_BAD_REQUEST');
     }
-    expect(presignedSizes).toEqual([1000, null]);
+    expect(presignedSizes).toEqual([1000, null, null]);
     const incomplete = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000003/complete', headers, payload: { metadata } });
     expect(incomplete.statusCode).toBe(409);
     expect(incomplete.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_INCOMPLETE', problems: [{ field: 'parts', message: 'parts 2-3 of 3 have not arrived' }] });

@@ -6,6 +6,7 @@ import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, registryAllowed, st
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
+import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
@@ -448,6 +449,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     });
 
     app.post<{ Body: { sizeBytes?: number } | null | undefined }>('/v1/uploads/presign', {
+      // Generated clients send Content-Type: application/json with no body when none is given (the body is optional).
+      config: OPTIONAL_JSON_BODY,
       schema: {
         // Nullable here so that no body at all passes; the document says the body is optional instead.
         operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: { ...PRESIGN_BODY, nullable: true },
