@@ -97,6 +97,23 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody).toBeDefined();
   });
 
+  it('says what generated clients need to read every answer: media types, headers, nulls, 64-bit sizes (found by a probe with four generators)', () => {
+    const raw = JSON.parse(JSON.stringify(document)) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>; requestBody?: unknown }>> };
+    const version = '/v1/images/{uid}/versions/{version}';
+    // A generator reads application/json as text and crashed on the gzip bytes.
+    expect(Object.keys(raw.paths[`${version}/kustomize`]!['get']!.responses['200']!.content!)).toEqual(['application/gzip']);
+    expect(Object.keys(raw.paths[`${version}/manifests`]!['get']!.responses['200']!.content!)).toEqual(['application/json', 'application/yaml']);
+    expect(Object.keys(raw.paths[`${version}/chart`]!['get']!.responses['302']!.headers!)).toEqual(['Location']);
+    expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['200']!.headers!)).toContain('Idempotent-Replayed');
+    expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['401']!.headers!)).toEqual(['WWW-Authenticate']);
+    const text = JSON.stringify(raw);
+    // OpenAPI 3.0 reads nullable only beside a type: port may be sent as null.
+    expect(text).not.toMatch(/"nullable":true,"anyOf"/);
+    expect(text).toMatch(/"port":\{"anyOf":\[\{"type":"integer"[^}]*"nullable":true/);
+    // A 7 GiB upload's size is no 32-bit integer.
+    expect(JSON.stringify(raw.paths['/v1/uploads/presign']!['post']!.requestBody)).toContain('"format":"int64"');
+  });
+
   it('publishes the patterns the routes check in code: Idempotency-Key, cursors, references', () => {
     const parameter = (path: string, method: string, name: string) => document.paths[path]?.[method]?.parameters?.find((entry) => entry.name === name)?.schema;
     const keyPattern = new RegExp(String(parameter('/v1/uploads', 'post', 'idempotency-key')?.['pattern']));

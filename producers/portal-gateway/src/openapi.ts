@@ -189,13 +189,13 @@ export const IMAGE_LIST = object({
 export const PRESIGNED_UPLOAD = object({
   uploadId: { type: 'string', format: 'uuid' },
   url: text('Presigned PUT URL of the whole archive into the staging bucket (when no size was declared; AWS S3 takes at most 5 GiB in one PUT)'),
-  partSizeBytes: { type: 'integer', description: 'With a declared size: every part but the last has this many bytes' },
+  partSizeBytes: { type: 'integer', format: 'int64', description: 'With a declared size: every part but the last has this many bytes' },
   parts: {
     type: 'array', description: 'With a declared size: PUT each part of the archive to its url (in any order, several at once), then POST completeUrl',
     items: object({
       partNumber: { type: 'integer', minimum: 1 },
       url: text('Presigned PUT URL of this part'),
-      sizeBytes: { type: 'integer', description: 'Exactly this many bytes, from offset (partNumber - 1) * partSizeBytes' },
+      sizeBytes: { type: 'integer', format: 'int64', description: 'Exactly this many bytes, from offset (partNumber - 1) * partSizeBytes' },
     }),
   },
   method: { type: 'string', enum: ['PUT'] },
@@ -208,7 +208,7 @@ export const PRESIGNED_UPLOAD = object({
 export const PRESIGN_BODY = {
   type: 'object',
   properties: {
-    sizeBytes: { type: 'integer', minimum: 1, nullable: true, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive, which null or leaving it out asks for' },
+    sizeBytes: { type: 'integer', format: 'int64', minimum: 1, nullable: true, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive, which null or leaving it out asks for' },
   },
   additionalProperties: false,
 } as const;
@@ -316,6 +316,59 @@ function addLinks(operation: Record<string, unknown>): void {
   for (const status of linked.statuses) if (responses[status]) responses[status]['links'] = linked.links;
 }
 
+/** Answers that are not JSON, as the routes send them: a generated client reads each by its media type. */
+function documentMediaTypes(paths: Record<string, Record<string, Record<string, unknown>> | undefined> | undefined): void {
+  const answerOf = (path: string): Record<string, { content?: Record<string, unknown> } | undefined> | undefined =>
+    paths?.[path]?.['get']?.['responses'] as Record<string, { content?: Record<string, unknown> } | undefined> | undefined;
+  const kustomize = answerOf('/v1/images/{uid}/versions/{version}/kustomize')?.['200'];
+  if (kustomize) kustomize.content = { 'application/gzip': { schema: { type: 'string', format: 'binary' } } };
+  const manifests = answerOf('/v1/images/{uid}/versions/{version}/manifests')?.['200'];
+  if (manifests?.content?.['application/json']) {
+    manifests.content['application/yaml'] = { schema: { type: 'string', description: 'The same objects as a YAML stream (Accept: application/yaml or text/yaml)' } };
+  }
+}
+
+const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: string; schema: object }>>> = {
+  '302': { Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } } },
+  '401': { 'WWW-Authenticate': { description: 'The challenge: Bearer (and Basic first on the Helm repository routes), with error="invalid_token" when a token came', schema: { type: 'string' } } },
+  '503': { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer' } } },
+};
+
+/** The headers an answer carries besides its body, on every operation that answers that status. */
+function documentHeaders(operation: Record<string, unknown>): void {
+  const responses = operation['responses'] as Record<string, { headers?: Record<string, unknown> } | undefined> | undefined;
+  for (const [status, headers] of Object.entries(HEADER_OF_STATUS)) {
+    const response = responses?.[status];
+    if (response) response.headers = { ...headers, ...response.headers };
+  }
+  // A retry that an Idempotency-Key (or a completed upload id) recognised answers 200 with this header.
+  const replayed = responses?.['200'];
+  if (replayed && ['uploadImage', 'uploadFromRegistry', 'completeUpload'].includes(String(operation['operationId']))) {
+    replayed.headers = { 'Idempotent-Replayed': { description: '"true" when this answers a retry with the request the first call started', schema: { type: 'string', enum: ['true'] } }, ...replayed.headers };
+  }
+}
+
+/**
+ * OpenAPI 3.0 honours `nullable` only beside a `type`: on an `anyOf` of
+ * typed members (a port as a number or as digits) it says nothing, and
+ * validators built from the document refuse the null the API takes. The
+ * flag moves into each member, where it is read.
+ */
+function nullableOnTypedMembers(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) nullableOnTypedMembers(item);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const schema = node as Record<string, unknown>;
+  const members = schema['anyOf'] ?? schema['oneOf'];
+  if (schema['nullable'] === true && schema['type'] === undefined && Array.isArray(members)) {
+    delete schema['nullable'];
+    for (const member of members) if (member !== null && typeof member === 'object' && 'type' in member) (member as Record<string, unknown>)['nullable'] = true;
+  }
+  for (const value of Object.values(schema)) nullableOnTypedMembers(value);
+}
+
 /** Adds what route schemas cannot say to the generated document. */
 export function completeDocument<T extends object>(document: T): T {
   const paths = (document as { paths?: Record<string, Record<string, Record<string, unknown>> | undefined> }).paths;
@@ -333,6 +386,9 @@ export function completeDocument<T extends object>(document: T): T {
   if (presign) presign['requestBody'] = { required: false, content: { 'application/json': { schema: PRESIGN_BODY } } };
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
+  documentMediaTypes(paths);
+  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) documentHeaders(operation);
+  nullableOnTypedMembers(document);
   // Every operation that reads a body meets what the app refuses before its route: a body too large, or of a type it does not read.
   for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
     if (operation['requestBody'] === undefined) continue;
