@@ -215,6 +215,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
   allowBrowserOrigins(app, deps.corsOrigins ?? []);
   parseJsonWithReasons(app);
+  // No route reads text: a text/plain body is a content type the API does not read (415), as any other is, not a malformed object.
+  app.removeContentTypeParser('text/plain');
   // RFC 9110 §8.4.1: a content coding the server does not decode is a 415, not a body that seems broken.
   app.addHook('onRequest', async (request) => {
     const coding = request.headers['content-encoding']?.trim().toLowerCase();

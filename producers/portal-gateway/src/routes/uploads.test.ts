@@ -438,6 +438,9 @@ describe('POST /v1/uploads', () => {
     const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
     expect(text.statusCode).toBe(415);
     expect(text.json()).toEqual({ code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringMatching(/^content-type "application\/xml" is not read here: .*multipart\/form-data with the parts metadata and image/) as unknown });
+    // text/plain too: it was read as text, then refused 400 "body must be object".
+    const plainPresign = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'text/plain' }, payload: '{"sizeBytes": 5}' });
+    expect([plainPresign.statusCode, plainPresign.json().message]).toEqual([415, expect.stringMatching(/^content-type "text\/plain" is not read here/)]);
     const json = { ...headers, 'content-type': 'application/json' };
     const poisoned = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: json, payload: '{"metadata": {"__proto__": {"admin": true}}, "reference": "r.example/a:1"}' });
     expect([poisoned.statusCode, poisoned.json().message]).toEqual([400, expect.stringMatching(/holds a "__proto__" key.*prototype poisoning/)]);
@@ -450,7 +453,7 @@ describe('POST /v1/uploads', () => {
     const gzipped = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...json, 'content-encoding': 'gzip' }, payload: gzipSync(JSON.stringify({ metadata, reference: 'r.example/a:1' })) });
     expect([gzipped.statusCode, gzipped.json().message]).toEqual([415, expect.stringMatching(/^Content-Encoding gzip is not decoded here/)]);
     const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
-    expect([plain.statusCode, plain.json().message]).toEqual([400, 'send multipart/form-data with metadata and image, or JSON {metadata, reference}']);
+    expect([plain.statusCode, plain.json().message]).toEqual([415, expect.stringMatching(/^content-type "text\/plain" is not read here: .*multipart\/form-data with the parts metadata and image/)]);
     // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
     for (const id of ['', 'r'.repeat(300)]) {
       const refused = await app.inject({ method: 'GET', url: `/v1/requests/${id}`, headers });
