@@ -356,16 +356,16 @@ class Planner {
   }
 
   /**
-   * A failure's version goes on its request row only, not into its
-   * announcement: a ViewportUpdated naming a version with status failed would
-   * read as that version failing (a NAME_CONFLICT names one that is fine).
-   * Null in failures written before the events carried it.
+   * What a failed request asked for (its version; a transfer's target too)
+   * goes on its request row only, not into its announcement: a
+   * ViewportUpdated naming a version with status failed would read as that
+   * version failing (a NAME_CONFLICT names one that is fine). Null in
+   * failures written before the events carried them.
    */
-  private keepVersionOf(requestId: string, imageVersion: string | null, targetEnvironment: string | null = null): void {
+  private keepAskedFor(requestId: string, imageVersion: string | null, targetEnvironment: string | null = null): void {
     const request = this.plan.requests.get(requestId);
     if (!request) return;
     request.imageVersion ??= imageVersion;
-    // A transfer refused or failed before its promotion: the target it asked for, as the gateway's row has it.
     request.targetEnvironment ??= targetEnvironment;
   }
 
@@ -383,7 +383,7 @@ class Planner {
       case TOPICS.imageRejected: {
         const rejected = event as ImageRejected;
         const status = this.setRequestStatus(rejected, 'failed', { code: rejected.reasonCode, message: rejected.message });
-        this.keepVersionOf(rejected.requestId, rejected.imageVersion);
+        this.keepAskedFor(rejected.requestId, rejected.imageVersion);
         return { requestId: rejected.requestId, status, imageVersion: null, environment: null };
       }
       case TOPICS.chartPromoted:
@@ -391,7 +391,7 @@ class Planner {
       case TOPICS.pipelineFailed: {
         const failure = event as PipelineFailed;
         const status = this.setRequestStatus(failure, 'failed', { code: failure.reasonCode, message: failure.message }, failure.flow === 'transfer' ? 'transfer' : 'upload');
-        this.keepVersionOf(failure.requestId, failure.imageVersion, failure.targetEnvironment ?? null);
+        this.keepAskedFor(failure.requestId, failure.imageVersion, failure.targetEnvironment ?? null);
         return { requestId: failure.requestId, status, imageVersion: null, environment: null };
       }
       default:
