@@ -272,7 +272,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
 
   const { verify, uploads, names, requests, events, publish } = deps;
   if (verify && uploads && names && requests && events && publish) {
-    const caller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
+    const apiCaller = (request: FastifyRequest): Promise<Caller> => verify(request.headers.authorization);
     // Chart repository clients send a user name and password (the token), and some only once challenged for them.
     const helmCaller = async (request: FastifyRequest): Promise<Caller> => {
       try {
@@ -298,18 +298,48 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
-      await scope.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
-      await scope.register(requestRoutes({ requests, events, watch }), { caller });
-      if (deps.images) await scope.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+      await scope.register(async (api) => {
+        const caller = authenticatedFirst(api, apiCaller);
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+        await api.register(requestRoutes({ requests, events, watch }), { caller });
+        if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
+        if (deps.images && deps.deployables) {
+          const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
+          await api.register(deployableRoutes(reach), { caller });
+        }
+        if (deps.images && deps.transfers && deps.requests) {
+          await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+        }
+      });
       if (deps.images && deps.deployables) {
         const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
-        await scope.register(deployableRoutes(reach), { caller });
-        await scope.register(helmRepositoryRoutes(reach), { caller: helmCaller });
-      }
-      if (deps.images && deps.transfers && deps.requests) {
-        await scope.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+        await scope.register(async (helm) => {
+          await helm.register(helmRepositoryRoutes(reach), { caller: authenticatedFirst(helm, helmCaller) });
+        });
       }
     });
   }
   return app;
+}
+
+/**
+ * Authenticates every request of `scope` when it arrives, before its body is read or its
+ * parameters checked: a caller without a valid token gets 401 and learns nothing of the route
+ * (no 400 naming a field, no 415), and an unauthenticated upload streams nowhere. Handlers read
+ * the same caller back without verifying the token twice.
+ */
+function authenticatedFirst(scope: FastifyInstance, identify: (request: FastifyRequest) => Promise<Caller>): (request: FastifyRequest) => Promise<Caller> {
+  const known = new WeakMap<FastifyRequest, Promise<Caller>>();
+  const callerOf = (request: FastifyRequest): Promise<Caller> => {
+    let found = known.get(request);
+    if (found === undefined) {
+      found = identify(request);
+      known.set(request, found);
+    }
+    return found;
+  };
+  scope.addHook('onRequest', async (request) => {
+    await callerOf(request);
+  });
+  return callerOf;
 }

@@ -253,6 +253,8 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect([anonymous.statusCode, anonymous.headers['www-authenticate']]).toEqual([401, ['Basic realm="orbit", charset="UTF-8"', 'Bearer realm="orbit"']]);
     // The API itself takes bearer tokens only, and says so.
     expect((await app.inject({ method: 'GET', url: `/v1/images/${UID}` })).headers['www-authenticate']).toBe('Bearer realm="orbit"');
+    // A malformed chart path is refused as any other without a token, not 400 before authentication.
+    expect((await app.inject({ method: 'GET', url: '/helm/Nowhere/dev1/index.yaml' })).statusCode).toBe(401);
     expect((await helm('Nowhere/dev1/index.yaml')).statusCode).toBe(400);
     // An owner name as long as a token may carry (255 characters, each two UTF-16 units here) reaches the route, not a 414.
     const longest = '\u{1F600}'.repeat(255);

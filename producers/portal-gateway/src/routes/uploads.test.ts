@@ -319,6 +319,18 @@ describe('POST /v1/uploads', () => {
     expect([expired.statusCode, expired.headers['www-authenticate']]).toEqual([401, 'Bearer realm="orbit", error="invalid_token", error_description="invalid token: ERR_JWT_EXPIRED"']);
   });
 
+  it('answers 401 to a caller without a valid token before it looks at the body or the path', async () => {
+    const { app } = harness();
+    // Before, these were 400, 415 and 400: a caller without a token learnt the route's rules, and its body was read.
+    const refusals = await Promise.all([
+      app.inject({ method: 'POST', url: '/v1/uploads/references', payload: '{"metadata":', headers: { 'content-type': 'application/json' } }),
+      app.inject({ method: 'POST', url: '/v1/uploads/presign', payload: 'x', headers: { 'content-type': 'text/csv', authorization: 'Bearer nope' } }),
+      app.inject({ method: 'GET', url: '/v1/requests/not-a-uuid' }),
+      app.inject({ method: 'GET', url: '/v1/requests?limit=0x10' }),
+    ]);
+    expect(refusals.map((refused) => [refused.statusCode, refused.json().code])).toEqual(Array(4).fill([401, 'ORBIT_ERR_UNAUTHORIZED']));
+  });
+
   it('streams the archive to staging, publishes UploadRequested with the actor from the token, and answers 202', async () => {
     const { app, published, staged } = harness();
     const archive = Buffer.alloc(4096, 7);
