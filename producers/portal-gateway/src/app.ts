@@ -249,6 +249,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
+  // PUBLIC_BASE_URL=https://orbit.example.com/ must not give statusUrls with `//v1`.
+  const publicBase = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');
   app.addHook('onResponse', async (request) => discardUnreadBody(request.raw, maxUploadBytes + 1024 * 1024));
   app.setNotFoundHandler(unrouted);
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
@@ -257,6 +259,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     transformObject: (document) => ('openapiObject' in document ? completeDocument(document.openapiObject) : document.swaggerObject),
     openapi: {
       info: { title: 'Orbit portal gateway', version: '1.0.0', description: 'Upload, trace and transfer container images.' },
+      // Generators take a document without servers to mean http://localhost; the address statusUrl names is where clients call.
+      ...(publicBase ? { servers: [{ url: publicBase }] } : {}),
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
@@ -281,7 +285,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         throw error instanceof UnauthorizedError ? error.offeringBasic() : error;
       }
     };
-    const base = deps.publicBaseUrl ?? '';
+    const base = publicBase;
     const watch = new RequestWatch({
       finishedAmong: (ids) => requests.finishedAmong(ids), intervalMs: deps.requestWatchIntervalMs ?? 10,
       onError: (error) => deps.logger?.warn({ err: error }, 'long poll could not read request statuses; trying again'),

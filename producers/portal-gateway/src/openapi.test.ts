@@ -13,7 +13,7 @@ const RESUMABLE = '00000000-0000-4000-8000-00000000000a';
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-1-00', port: 8080 };
 
 /** A gateway on in-memory stores: what matters here is what goes over HTTP. */
-function gateway() {
+function gateway(publicBaseUrl?: string) {
   const requests = new Map<string, RequestRecord>();
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'],
@@ -70,6 +70,7 @@ function gateway() {
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
     maxUploadBytes: 1024,
+    ...(publicBaseUrl ? { publicBaseUrl } : {}),
   });
   return app;
 }
@@ -88,6 +89,17 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(contract.check(method, url, response.statusCode, body)).toBeUndefined();
     return { status: response.statusCode, body };
   }
+
+  it('names the gateway\'s public address as its server, so a generated client calls it and not http://localhost', async () => {
+    const behindSlash = gateway('https://orbit.example.com/');
+    const published = (await behindSlash.inject('/docs/json')).json() as OpenApiDocument & { servers?: unknown };
+    expect(published.servers).toEqual([{ url: 'https://orbit.example.com' }]);
+    // The trailing slash of PUBLIC_BASE_URL is no empty path segment in the statusUrl.
+    const accepted = await behindSlash.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata, reference: 'r.example/a:1' } });
+    expect(accepted.json()).toMatchObject({ statusUrl: expect.stringMatching(/^https:\/\/orbit\.example\.com\/v1\/requests\/[0-9a-f-]{36}$/) as unknown });
+    // Without one the document says nothing, and OpenAPI's default, the host that served it, holds.
+    expect((document as OpenApiDocument & { servers?: unknown }).servers).toBeUndefined();
+  });
 
   it('is OpenAPI 3 and documents the request bodies of the upload routes', () => {
     expect(document.openapi).toMatch(/^3\./);
