@@ -17,7 +17,9 @@ export class UnauthorizedError extends OrbitError {
   /** The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1), saying what was wrong with a token that came. */
   get challenge(): string {
     if (!this.tokenSent) return 'Bearer realm="orbit"';
-    return `Bearer realm="orbit", error="invalid_token", error_description="${this.message.replace(/["\\]/g, "'")}"`;
+    // RFC 6750 §3: the description is printable ASCII without `"` or `\`. Node refuses a header holding anything past
+    // Latin-1, and the 401 then went out as a bare `{}`; the body keeps the message whole.
+    return `Bearer realm="orbit", error="invalid_token", error_description="${this.message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/gu, '?')}"`;
   }
 
   /**

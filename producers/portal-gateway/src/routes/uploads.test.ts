@@ -317,6 +317,12 @@ describe('POST /v1/uploads', () => {
     expect(response.headers['www-authenticate']).toBe('Bearer realm="orbit"');
     const expired = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await issueLocalToken(auth, 'dev1', [], -600)}` }, payload: { metadata, reference: 'r.example/a:1' } });
     expect([expired.statusCode, expired.headers['www-authenticate']]).toEqual([401, 'Bearer realm="orbit", error="invalid_token", error_description="invalid token: ERR_JWT_EXPIRED"']);
+    // A refusal naming a user beyond Latin-1 or with DEL: Node refuses such a header, and the 401 went out as a bare `{}` (found by a probe).
+    for (const username of ['\u{1F600} ', '\u65e5\u672c\u0007', 'a\u007f']) {
+      const refused = await app.inject({ method: 'GET', url: '/v1/requests', headers: { authorization: `Bearer ${await issueLocalToken(auth, username, [])}` } });
+      expect([refused.statusCode, refused.json().code, refused.json().message], username).toEqual([401, 'ORBIT_ERR_UNAUTHORIZED', expect.stringContaining(JSON.stringify(username)) as unknown]);
+      expect(refused.headers['www-authenticate'], username).toMatch(/^Bearer realm="orbit", error="invalid_token", error_description="[\x20-\x7e]+"$/);
+    }
   });
 
   it('answers 401 to a caller without a valid token before it looks at the body or the path', async () => {
