@@ -12,6 +12,7 @@ import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
+import type { ResolveHost } from './own-registry.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';
@@ -55,6 +56,8 @@ export interface GatewayDeps {
   readonly allowedRegistries?: RegistryAllowlist;
   /** Where Orbit pushes images (`registry/path` of ORBIT_IMAGE_REGISTRY and ORBIT_ENVIRONMENT_REGISTRIES): no reference may name them. */
   readonly ownRegistries?: readonly string[];
+  readonly resolveHost?: ResolveHost;
+  readonly interfaceAddresses?: ReadonlySet<string>;
   /** Milliseconds a connection may send nothing (a stalled upload) before it is closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
   readonly idleTimeoutMs?: number;
   /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
@@ -304,7 +307,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         if (deps.images && deps.deployables) {

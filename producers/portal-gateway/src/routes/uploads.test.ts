@@ -13,6 +13,7 @@ import { ProjectionLostRefusal } from '../errors.js';
 import { UploadIncompleteError } from '../staging.js';
 import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
+import type { ResolveHost } from '../own-registry.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
@@ -28,9 +29,10 @@ interface HarnessOptions {
   readonly allowedRegistries?: readonly string[];
   readonly idleTimeoutMs?: number;
   readonly ownRegistries?: readonly string[];
+  readonly resolveHost?: ResolveHost;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -82,7 +84,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
-    ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}),
+    ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}), ...(resolveHost ? { resolveHost } : {}),
   });
   return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
 }
@@ -901,9 +903,14 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
   });
 
   it('refuses a reference into Orbit\'s own registries (another owner\'s image is there), before anything is recorded (found by a probe)', async () => {
-    const { app, published, refusals } = harness({ ownRegistries: ['registry.orbit.example/orbit', 'prod.registry.example/team/orbit', '127.0.0.1:5050/orbit'] });
-    // 127.0.0.1:05050 is the same registry: every client reads the port as 5050.
-    for (const reference of ['registry.orbit.example/orbit/billing-api@sha256:' + 'a'.repeat(64), 'REGISTRY.orbit.example/orbit/charts/billing-api:1.0.0', 'prod.registry.example/team/orbit/app:v1', '127.0.0.1:05050/orbit/app:v1', '127.0.0.1:5050/orbit/app:v1']) {
+    const resolveHost: ResolveHost = async (host) => (host === 'localhost' ? ['127.0.0.1'] : host === 'mirror.example' ? ['10.0.0.5'] : host === 'registry.orbit.example' ? ['10.0.0.5'] : []);
+    const { app, published, refusals } = harness({ ownRegistries: ['registry.orbit.example/orbit', 'prod.registry.example/team/orbit', '127.0.0.1:5050/orbit'], resolveHost });
+    // 127.0.0.1:05050 is the same registry: every client reads the port as 5050. So are localhost:5050, 127.0.0.2:5050 and
+    // another name for the registry's address: by those the validator pulled another owner's image (found by a probe).
+    for (const reference of [
+      'registry.orbit.example/orbit/billing-api@sha256:' + 'a'.repeat(64), 'REGISTRY.orbit.example/orbit/charts/billing-api:1.0.0', 'prod.registry.example/team/orbit/app:v1', '127.0.0.1:05050/orbit/app:v1', '127.0.0.1:5050/orbit/app:v1',
+      'localhost:5050/orbit/app:v1', '127.0.0.2:5050/orbit/app:v1', '[::1]:5050/orbit/app:v1', 'mirror.example/orbit/app:v1', '10.0.0.5:443/orbit/app:v1',
+    ]) {
       const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference } });
       expect([refused.statusCode, refused.json().code, refused.json().problems], reference).toEqual([403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]]);
     }

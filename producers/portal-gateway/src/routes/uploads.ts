@@ -14,6 +14,7 @@ import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldR
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
+import { ownRegistryReached, type ResolveHost } from '../own-registry.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
@@ -31,6 +32,10 @@ export interface UploadRouteDeps {
   readonly allowedRegistries?: RegistryAllowlist | undefined;
   /** `registry/path` prefixes Orbit pushes to; a reference into them is refused. */
   readonly ownRegistries?: readonly string[] | undefined;
+  /** Where a registry's host name leads, to know Orbit's own registry under another name; without it, names only. */
+  readonly resolveHost?: ResolveHost | undefined;
+  /** This host's own addresses: a reference to one of them reaches a registry listening on every interface here. */
+  readonly interfaceAddresses?: ReadonlySet<string> | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -394,7 +399,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const { metadata, reference, text, sent } = referenceBody(request);
     // Every owner's images are in Orbit's own registries, readable with the validator's credentials: a reference there
     // would hand the caller an image that is someone else's (or a second copy of their own, which a transfer promotes).
-    const own = (deps.ownRegistries ?? []).find((prefix) => `${reference.registry}/${reference.repository}`.toLowerCase().startsWith(`${prefix.toLowerCase()}/`));
+    const own = await ownRegistryReached(reference, deps.ownRegistries ?? [], deps.resolveHost, deps.interfaceAddresses);
     if (own !== undefined) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `${reference.registry}/${reference.repository} is in ${own}, where Orbit keeps the images it has: upload an image from where it was built or pushed, and promote one Orbit has with a transfer`, [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]);
     }

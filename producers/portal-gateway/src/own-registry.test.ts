@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ownRegistryReached, type ResolveHost } from './own-registry.js';
+
+/** A resolver over a fixed table, as DNS and /etc/hosts would answer. */
+const resolver = (table: Record<string, readonly string[]>): ResolveHost => async (host) => table[host] ?? [];
+const dns = resolver({
+  localhost: ['127.0.0.1', '::1'],
+  'registry.orbit.example': ['10.0.0.5'],
+  'registry-alias.example': ['10.0.0.5'],
+  'elsewhere.example': ['10.0.0.9'],
+  'ci-box.example': ['192.168.1.20'],
+});
+const own = ['127.0.0.1:5050/orbit', 'registry.orbit.example/orbit'];
+const reached = (text: string, interfaces: ReadonlySet<string> = new Set(['192.168.1.20'])) => {
+  const slash = text.indexOf('/');
+  return ownRegistryReached({ registry: text.slice(0, slash), repository: text.slice(slash + 1) }, own, dns, interfaces);
+};
+
+describe('ownRegistryReached', () => {
+  it('knows Orbit\'s own registry under every name that reaches it (found by a probe: localhost:5050 imported another owner\'s image)', async () => {
+    for (const alias of ['localhost:5050/orbit/app', '127.0.0.2:5050/orbit/app', '[::1]:5050/orbit/app', '0.0.0.0:5050/orbit/app', '[::ffff:127.0.0.1]:5050/orbit/app', 'ci-box.example:5050/orbit/app']) {
+      expect(await reached(alias), alias).toBe('127.0.0.1:5050/orbit');
+    }
+    // Another name, an IP literal or the port an entry without one means: the same registry.
+    for (const alias of ['registry-alias.example/orbit/app', '10.0.0.5/orbit/app', 'registry.orbit.example:443/orbit/app', 'REGISTRY.orbit.example/orbit/app']) {
+      expect(await reached(alias), alias).toBe('registry.orbit.example/orbit');
+    }
+  });
+
+  it('lets through another port, another path, another host, and a host that does not resolve', async () => {
+    for (const other of ['localhost:5051/orbit/app', 'localhost:5050/other/app', 'localhost:5050/orbital/app', 'elsewhere.example/orbit/app', 'nowhere.example:5050/orbit/app', 'registry-alias.example:8443/orbit/app']) {
+      expect(await reached(other), other).toBeUndefined();
+    }
+    // An interface address of this host reaches a registry listening here only when it is this host's.
+    expect(await reached('ci-box.example:5050/orbit/app', new Set())).toBeUndefined();
+  });
+
+  it('compares names alone without a resolver', async () => {
+    expect(await ownRegistryReached({ registry: '127.0.0.1:05050', repository: 'orbit/app' }, own)).toBe('127.0.0.1:5050/orbit');
+    expect(await ownRegistryReached({ registry: 'localhost:5050', repository: 'orbit/app' }, own)).toBeUndefined();
+  });
+});

@@ -1,0 +1,76 @@
+import { isIP } from 'node:net';
+import type { ImageReference } from '@orbit/lib';
+
+/** The addresses a host name (or IP literal) resolves to; none when it does not resolve. */
+export type ResolveHost = (host: string) => Promise<readonly string[]>;
+
+interface RegistryPlace {
+  readonly host: string;
+  /** '' when the entry or reference names none: 443 (HTTPS) or 80 (a plain-HTTP registry). */
+  readonly port: string;
+  /** Repository path prefix, '' for the whole registry. */
+  readonly path: string;
+}
+
+/** `host[:port][/path]` as ORBIT_IMAGE_REGISTRY and references write it, lower case, brackets off an IPv6 host. */
+function placeOf(registry: string, path = ''): RegistryPlace {
+  const lower = registry.toLowerCase();
+  const close = lower.startsWith('[') ? lower.indexOf(']') : -1;
+  const colon = lower.indexOf(':', close + 1);
+  const host = colon === -1 ? lower : lower.slice(0, colon);
+  return { host: host.replace(/^\[|\]$/g, ''), port: colon === -1 ? '' : String(Number(lower.slice(colon + 1))), path: path.toLowerCase() };
+}
+
+function entryPlace(entry: string): RegistryPlace {
+  const slash = entry.indexOf('/');
+  return slash === -1 ? placeOf(entry) : placeOf(entry.slice(0, slash), entry.slice(slash + 1).replace(/\/+$/, ''));
+}
+
+const portsOf = (port: string): readonly string[] => (port === '' ? ['443', '80'] : [port]);
+const samePort = (a: string, b: string): boolean => portsOf(a).some((port) => portsOf(b).includes(port));
+const withinPath = (repository: string, prefix: string): boolean => prefix === '' || repository.toLowerCase().startsWith(`${prefix}/`);
+
+/** An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is the IPv4 one to every socket. */
+function plainAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return (mapped?.[1] ?? address).toLowerCase();
+}
+
+/**
+ * Whether a connection to the address reaches this very host: loopback (all of 127/8, ::1), the unspecified
+ * address (0.0.0.0 and :: connect to the local host), or one of its interfaces' addresses.
+ */
+function thisHost(address: string, interfaceAddresses: ReadonlySet<string>): boolean {
+  const plain = plainAddress(address);
+  return plain.startsWith('127.') || plain === '::1' || plain === '0.0.0.0' || plain === '::' || interfaceAddresses.has(plain);
+}
+
+/**
+ * The entry of Orbit's own registries (`own`, `host[:port][/path]`) a reference reaches, if any. By the name
+ * first; then by where the names resolve to, since a registry answers under every name that reaches it:
+ * `localhost:5050` and `127.0.0.2:5050` are `127.0.0.1:5050`, an IP literal is the host name that resolves to it,
+ * and `:443` is the port an entry without one means. A host that does not resolve here reaches nothing
+ * that this check could tell apart, so it is let through to the validator, which says why it cannot pull.
+ */
+export async function ownRegistryReached(
+  reference: Pick<ImageReference, 'registry' | 'repository'>, own: readonly string[],
+  resolve?: ResolveHost, interfaceAddresses: ReadonlySet<string> = new Set(),
+): Promise<string | undefined> {
+  const named = placeOf(reference.registry);
+  const entries = own.map((entry) => ({ entry, place: entryPlace(entry) })).filter(({ place }) => withinPath(reference.repository, place.path));
+  const byName = entries.find(({ place }) => place.host === named.host && samePort(place.port, named.port));
+  if (byName) return byName.entry;
+  if (!resolve) return undefined;
+  const candidates = entries.filter(({ place }) => samePort(place.port, named.port));
+  if (candidates.length === 0) return undefined;
+  const addressesOf = async (host: string): Promise<readonly string[]> => (isIP(host) ? [host] : await resolve(host)).map(plainAddress);
+  const reached = await addressesOf(named.host);
+  if (reached.length === 0) return undefined;
+  for (const { entry, place } of candidates) {
+    const ownAddresses = await addressesOf(place.host);
+    if (ownAddresses.some((address) => reached.includes(address))) return entry;
+    const local = (addresses: readonly string[]) => addresses.some((address) => thisHost(address, interfaceAddresses));
+    if (local(ownAddresses) && local(reached)) return entry;
+  }
+  return undefined;
+}
