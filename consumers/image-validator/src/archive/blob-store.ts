@@ -3,6 +3,7 @@ import type { ArchiveContents } from './archive-reader.js';
 import type { FileFacts } from './entry-facts.js';
 import { firstIssue, type Descriptor } from './json-shapes.js';
 import { reject, type RejectionCode } from './rejections.js';
+import { goIntegerProblem } from './go-integers.js';
 
 export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
@@ -89,5 +90,7 @@ export function parseJson<Shape extends z.ZodType>(file: FileFacts, shape: Shape
   }
   const parsed = shape.safeParse(value);
   if (!parsed.success) return reject(code, `${role} "${file.path}" has the wrong shape: ${firstIssue(parsed.error)}`);
+  const written = goIntegerProblem(file.json.toString('utf8'));
+  if (written !== undefined) return reject(code, `${role} "${file.path}" has the wrong shape: ${written}`);
   return parsed.data;
 }

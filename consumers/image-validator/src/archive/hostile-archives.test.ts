@@ -125,6 +125,51 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(helm), 'BAD_MANIFEST', /not a container image/);
   });
 
+  it('BAD_MANIFEST: a number Go reads as an integer written with a fraction or exponent, an annotation no string (found by a probe: the registry refused them after the blobs were pushed)', async () => {
+    const respelled = (text: string) => {
+      const manifest = Buffer.from(text);
+      const newIndex = json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }] });
+      return archiveOf([layout, { name: 'index.json', data: newIndex }, blobEntry(manifest), configEntry, layer1, layer2, layer3]);
+    };
+    const text = manifestEntry.data!.toString();
+    const firstLayerSize = (JSON.parse(text) as { layers: { size: number }[] }).layers[0]!.size;
+    expect(text).toContain(`"size":${firstLayerSize}`);
+    for (const [written, problem] of [
+      [text.replace(`"size":${firstLayerSize}`, `"size":${firstLayerSize}.0`), new RegExp(`size is written ${firstLayerSize}\\.0, which Go's JSON reader`)],
+      [text.replace(`"size":${firstLayerSize}`, `"size":${firstLayerSize}e0`), new RegExp(`size is written ${firstLayerSize}e0`)],
+      [text.replace('"schemaVersion":2', '"schemaVersion":2.0'), /schemaVersion is written 2\.0/],
+    ] as const) {
+      expect(written).not.toBe(text);
+      await expectRejected(await respelled(written), 'BAD_MANIFEST', problem);
+    }
+    await expectRejected(await archiveOf(withManifest((m) => ({ ...m, annotations: { 'org.opencontainers.image.version': 1 } }))), 'BAD_MANIFEST', /annotations\.org\.opencontainers\.image\.version/);
+    // index.json itself is read by Go as well.
+    const indexText = index.data!.toString().replace('"schemaVersion":2', '"schemaVersion":2.0');
+    await expectRejected(await archiveOf([layout, { name: 'index.json', data: Buffer.from(indexText) }, manifestEntry, configEntry, layer1, layer2, layer3]), 'BAD_MANIFEST', /OCI index.*schemaVersion is written 2\.0/);
+    // Written as integers, the same numbers pass.
+    expect((await outcomeOf(await respelled(text))).ok).toBe(true);
+  });
+
+  it('BAD_CONFIG: a created time, history entry or health check Go cannot read (found by a probe: created "yesterday" was stored and pushed)', async () => {
+    const withConfig = (config: Buffer) => withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+    const diffIds = image.layers.map((l) => l.diffId);
+    const configWith = (fields: Record<string, unknown>) => {
+      const base = JSON.parse(configJson({ layers: [] }, diffIds).toString()) as Record<string, unknown>;
+      return json({ ...base, ...fields });
+    };
+    for (const created of ['yesterday', '2026-12-04 10:00:00Z', '2026-12-04t10:00:00z', '2026-02-30T10:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T10:00:60Z', '2026-12-04T10:00:00']) {
+      await expectRejected(await archiveOf(withConfig(configWith({ created }))), 'BAD_CONFIG', /created: is no RFC 3339 time/);
+    }
+    await expectRejected(await archiveOf(withConfig(configWith({ history: [{ created: '1 Dec' }] }))), 'BAD_CONFIG', /history\.0\.created: is no RFC 3339 time/);
+    await expectRejected(await archiveOf(withConfig(configWith({ history: [{ empty_layer: 'true' }] }))), 'BAD_CONFIG', /history\.0\.empty_layer/);
+    const interval = configJson({ layers: [], runConfig: { Healthcheck: { Test: ['CMD', 'true'] } } }, diffIds).toString().replace('"Test":["CMD","true"]', '"Test":["CMD","true"],"Interval":3e10');
+    await expectRejected(await archiveOf(withConfig(Buffer.from(interval))), 'BAD_CONFIG', /Interval is written 3e10/);
+    for (const created of ['2026-12-04T10:00:00Z', '2026-12-04T10:00:00.123456789+05:30', '2024-02-29T23:59:59-00:00', null]) {
+      const outcome = await outcomeOf(await archiveOf(withConfig(configWith({ created, history: [{ created, created_by: 'RUN x', empty_layer: true }] }))));
+      expect(outcome.ok ? 'accepted' : outcome.message, String(created)).toBe('accepted');
+    }
+  });
+
   it('BAD_CONFIG: a config without rootfs, a healthcheck interval no event could carry, an empty platform', async () => {
     const withConfig = (config: Buffer) => withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
     await expectRejected(await archiveOf(withConfig(json({ architecture: 'amd64', os: 'linux' }))), 'BAD_CONFIG', /rootfs/);

@@ -66,10 +66,14 @@ export type Descriptor = z.infer<typeof descriptorShape>;
 
 export const ociLayoutShape = z.looseObject({ imageLayoutVersion: z.string() });
 
+// Go reads annotations into map[string]string: a number or null among the values makes the whole document unreadable.
+const annotationsShape = z.record(z.string(), z.string()).optional();
+
 export const indexShape = z.looseObject({
   schemaVersion: z.literal(2),
   mediaType: z.string().optional(),
   manifests: z.array(descriptorShape),
+  annotations: annotationsShape,
 });
 export type ImageIndex = z.infer<typeof indexShape>;
 
@@ -78,6 +82,7 @@ export const manifestShape = z.looseObject({
   mediaType: z.string().optional(),
   config: descriptorShape,
   layers: z.array(descriptorShape).min(1, 'lists no layers'),
+  annotations: annotationsShape,
 });
 export type ImageManifest = z.infer<typeof manifestShape>;
 
@@ -92,6 +97,7 @@ export const referrerShape = z.looseObject({
   config: descriptorShape.optional(),
   layers: z.array(descriptorShape).optional(),
   subject: descriptorShape,
+  annotations: annotationsShape,
 });
 export type Referrer = z.infer<typeof referrerShape>;
 
@@ -127,9 +133,30 @@ const nanoseconds = z.number().nonnegative().max(INT_MAX * 1e9).nullable().optio
 // crane append onto scratch leaves both empty; containerd then finds no platform to match and will not pull it.
 const NO_PLATFORM = 'is empty: the image names no platform, which a Kubernetes node cannot pull (set one, e.g. crane mutate --set-platform linux/amd64)';
 
+// Go's time.Time reads RFC 3339 alone (Go 1.20 on: upper-case T and Z, two-digit fields in range, no leap second), and
+// containerd, docker and skopeo then refuse the whole config: `created: "yesterday"` was stored, then no node pulled it.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const goTime = z.string().refine((text) => {
+  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = (RFC3339.exec(text) ?? []).map(Number);
+  if (year === undefined || month === undefined || day === undefined) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && Number(hour) <= 23 && Number(minute) <= 59 && Number(second) <= 59
+    && (Number.isNaN(offsetHours) || (Number(offsetHours) <= 23 && Number(offsetMinutes) <= 59));
+}, 'is no RFC 3339 time (such as 2026-12-04T10:00:00Z), which Go readers (containerd, docker, skopeo) refuse the config for').nullable().optional();
+
 export const configShape = z.looseObject({
   architecture: z.string().min(1, NO_PLATFORM),
   os: z.string().min(1, NO_PLATFORM),
+  created: goTime,
+  author: z.string().nullable().optional(),
+  history: z.array(z.looseObject({
+    created: goTime,
+    created_by: z.string().nullable().optional(),
+    author: z.string().nullable().optional(),
+    comment: z.string().nullable().optional(),
+    empty_layer: z.boolean().nullable().optional(),
+  })).nullable().optional(),
   config: z.looseObject({
     ExposedPorts: keySet,
     Env: stringList,
@@ -146,6 +173,7 @@ export const configShape = z.looseObject({
       Retries: z.number().int().nonnegative().max(INT_MAX).nullable().optional(),
     }).nullable().optional(),
     StopSignal: z.string().nullable().optional(),
+    ArgsEscaped: z.boolean().nullable().optional(),
     Volumes: volumeSet,
   }).nullable().optional(),
   rootfs: z.looseObject({
