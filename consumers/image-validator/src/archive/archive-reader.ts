@@ -124,9 +124,14 @@ function isProgrammingError(error: unknown): boolean {
 }
 
 /** tar-stream's own errors (bad checksum, short data) by how far the archive got. */
-function tarRejection(error: unknown, entriesSeen: number): ImageRejection {
+function tarRejection(error: unknown, entriesSeen: number, marker: number | undefined): ImageRejection {
   const why = error instanceof Error ? error.message : String(error);
   if (entriesSeen === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload is not a tar archive (${why})`);
+  if (marker !== undefined) {
+    // Not cut short: whole, then followed by something else. tar, docker load and skopeo stop at the marker.
+    return new ImageRejection('UNSUPPORTED_ENTRY', `the archive goes on after its end-of-archive marker (zero blocks at byte ${marker}) with bytes that are no tar entry (${why}): `
+      + 'tar, docker load and skopeo stop at the marker, but Orbit stores the archive as it came; send the archive without what follows the marker');
+  }
   return new ImageRejection('TRUNCATED', `the archive is cut short or corrupt after ${entriesSeen} entries (${why})`);
 }
 
@@ -168,7 +173,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   if (cause !== undefined) {
     const { error, from } = cause;
     if (error instanceof ImageRejection || from === 'feeder' || isProgrammingError(error)) throw error;
-    throw tarRejection(error, reader.seen);
+    throw tarRejection(error, reader.seen, endOfArchive.markerAfterLastEntry());
   }
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
   rejectPathsThroughLinks(reader.entries);

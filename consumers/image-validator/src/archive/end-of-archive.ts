@@ -50,6 +50,11 @@ export class EndOfArchiveWatch {
     this.zeros = this.zeros.filter((offset) => offset >= end);
   }
 
+  /** Where the end-of-archive marker starts when zero blocks follow the last reported entry at once; else undefined. */
+  markerAfterLastEntry(): number | undefined {
+    return this.knownUntil > 0 && this.zeros[0] === this.knownUntil ? this.knownUntil : undefined;
+  }
+
   private observe(chunk: Buffer): void {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const start = this.seen - this.carry.length;

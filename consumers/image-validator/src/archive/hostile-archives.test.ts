@@ -258,6 +258,12 @@ describe('hostile and broken archives end in a reason code', () => {
     const second = await archiveOf(oci.slice(0, 2));
     await expectRejected(Buffer.concat([first, second]), 'UNSUPPORTED_ENTRY', new RegExp(`entry "oci-layout" comes after the tar's end-of-archive marker \\(zero blocks at byte ${first.length - 1024}\\)`));
     await expectRejected(Buffer.concat([Buffer.alloc(1024), await archiveOf(oci)]), 'UNSUPPORTED_ENTRY', /zero blocks at byte 0/);
+    // Bytes that are no tar after a whole archive: said so, not "cut short or corrupt" (found by a probe).
+    const whole = await archiveOf(oci);
+    await expectRejected(Buffer.concat([whole, Buffer.from('GARBAGE'.repeat(100))]), 'UNSUPPORTED_ENTRY',
+      new RegExp(`the archive goes on after its end-of-archive marker \\(zero blocks at byte ${whole.length - 1024}\\) with bytes that are no tar entry`));
+    // A stream cut inside an entry stays TRUNCATED.
+    await expectRejected(whole.subarray(0, 2048 + 100), 'TRUNCATED');
     // Zero blocks after the last entry (GNU tar pads to a 10 KiB record) and a file of zeros are no marker.
     const zeros = await buildImage({ layers: [{ files: { 'data/zeros': '\u0000'.repeat(64 * 1024) } }] });
     const padded = Buffer.concat([await archiveOf(ociEntries(zeros)), Buffer.alloc(9 * 1024)]);
