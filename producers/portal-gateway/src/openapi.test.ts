@@ -43,7 +43,7 @@ function gateway(publicBaseUrl?: string) {
       resume: async (_owner, uploadId) => (uploadId === RESUMABLE ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 7 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() } : undefined),
       discard: async () => undefined,
     },
-    names: { uidFor: async () => UID },
+    names: { uidFor: async () => UID, peek: async () => UID },
     requests: {
       get: async (id) => requests.get(id), finishedAmong: async () => new Set(),
       list: async ({ owner, limit }) => {

@@ -82,6 +82,12 @@ export interface ImageNames {
    * another of the owner's names has.
    */
   uidFor(owner: string, imageName: string): Promise<string>;
+  /**
+   * The image UID of (owner, imageName) if it has one, assigning none: undefined for a new name. Throws
+   * ChartNameTaken as uidFor would. For an upload whose image is still to come: a name is kept only by an
+   * upload that is recorded, so a cancelled or refused one leaves no name behind.
+   */
+  peek(owner: string, imageName: string): Promise<string | undefined>;
 }
 
 /** A new image name would become the chart name of `holder`, another of the owner's images: their Helm repository could serve only one. */

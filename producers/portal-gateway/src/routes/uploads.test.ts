@@ -24,6 +24,8 @@ interface HarnessOptions {
   /** The versions ViewPort holds of every image; without it the gateway has no ViewPort to look in. */
   readonly storedVersions?: readonly string[];
   readonly uidFor?: (owner: string, imageName: string) => Promise<string>;
+  /** Defaults to uidFor: the name has its UID already. */
+  readonly peek?: (owner: string, imageName: string) => Promise<string | undefined>;
   readonly projectionLost?: () => readonly string[];
   readonly logger?: Logger;
   readonly allowedRegistries?: readonly string[];
@@ -32,7 +34,7 @@ interface HarnessOptions {
   readonly resolveHost?: ResolveHost;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -76,7 +78,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
-    names: { uidFor },
+    names: { uidFor, peek },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
     publish: {
       uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); },
@@ -281,6 +283,20 @@ describe('POST /v1/uploads', () => {
       problems: [{ field: 'imageName', message: 'becomes chart billing-api, as your image "billing.api" does' }],
     }]);
     expect([staged, published]).toEqual([[], []]);
+  });
+
+  it('gives a new name its UID only once the image is in: a refused or cancelled upload keeps no name (found by a probe: it kept the name and its chart name for ever)', async () => {
+    const assigned: string[] = [];
+    const { app, published, staged } = harness({ peek: async () => undefined, uidFor: async (_owner, imageName) => { assigned.push(imageName); return 'N'.repeat(60); } });
+    const post = (parts: Parameters<typeof multipart>[0]) => {
+      const form = multipart(parts);
+      return token().then((jwt) => app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${jwt}` } }));
+    };
+    const noImage = await post([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'ghost_app' }) }]);
+    const imageAsText = await post([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'ghost_app' }) }, { name: 'image', body: 'not a file part' }]);
+    expect([noImage.statusCode, imageAsText.statusCode, assigned, published]).toEqual([400, 400, [], []]);
+    const accepted = await post([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'ghost_app' }) }, { name: 'image', filename: 'a.tar', body: 'x'.repeat(1000) }]);
+    expect([accepted.statusCode, accepted.json().imageUID, assigned, staged.length]).toEqual([202, 'N'.repeat(60), ['ghost_app'], 1]);
   });
 
   it('refuses a version the owner has already with 409 NAME_CONFLICT before the image is read, recorded as a failed request', async () => {

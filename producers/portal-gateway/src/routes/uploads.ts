@@ -209,15 +209,28 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does` }], deps.publish.uploadRefused ? requestId : undefined);
   }
 
+  /** A chart name another of the owner's names has, as the 409 the caller gets. */
+  function chartNameRefusal(error: unknown): never {
+    if (!(error instanceof ChartNameTaken)) throw error;
+    throw new RequestRefusedError(409, 'NAME_CONFLICT',
+      `imageName "${error.imageName}" becomes chart ${error.chartName}, which your image "${error.holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
+      [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your image "${error.holder}" does` }]);
+  }
+
   /** The image UID of the metadata's name, once a version the owner has already is refused. */
   async function uidForNewVersion(actor: Actor, metadata: ImageMetadata): Promise<string> {
-    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName).catch((error: unknown) => {
-      if (!(error instanceof ChartNameTaken)) throw error;
-      throw new RequestRefusedError(409, 'NAME_CONFLICT',
-        `imageName "${error.imageName}" becomes chart ${error.chartName}, which your image "${error.holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
-        [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your image "${error.holder}" does` }]);
-    });
+    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName).catch(chartNameRefusal);
     await refuseStoredVersion(actor, metadata, imageUID);
+    return imageUID;
+  }
+
+  /**
+   * The same checks before the image has come, assigning no UID to a new name: an upload cancelled or refused
+   * while its image streams would otherwise keep the name, unseen, and refuse every name of its chart name for ever.
+   */
+  async function checkedBeforeImage(actor: Actor, metadata: ImageMetadata): Promise<string | undefined> {
+    const imageUID = await deps.names.peek(actor.username, metadata.imageName).catch(chartNameRefusal);
+    if (imageUID !== undefined) await refuseStoredVersion(actor, metadata, imageUID);
     return imageUID;
   }
 
@@ -299,12 +312,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * and a refusal then deletes what was staged.
    */
   async function fromMultipart(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
-    // As soon as the metadata is in (before the image, when it comes first): the name's UID, and a version stored already.
-    // Nothing is recorded before the name has its UID, so an upload refused there (ViewPort lost, MySQL away) is
+    // As soon as the metadata is in (before the image, when it comes first): the name's UID if it has one, a chart name
+    // taken, and a version stored already. A new name gets its UID only once the image is staged, just before the
+    // request is recorded. Nothing is recorded before then, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const { metadata, image: staged, checked: imageUID } = await readParts(request, caller, (parsed) => uidForNewVersion(caller.actor, parsed));
+    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(caller.actor, parsed));
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
+    let imageUID: string;
+    try {
+      imageUID = knownUID ?? await uidForNewVersion(caller.actor, metadata);
+    } catch (error) {
+      await discard(staged);
+      throw error;
+    }
     try {
       const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed, sent);
       // A concurrent call with the same key won: its request has its own staged image.

@@ -97,4 +97,17 @@ describe('the gateway request store against MariaDB', () => {
     await expect(names.uidFor(owner, `${base}-old`)).rejects.toMatchObject({ imageName: `${base}-old`, chartName: `${base}-old`, holder: `${base}.old` });
     await pool.query('DELETE FROM image_names WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
   });
+
+  it('peeks at a name without assigning it: the UID it has, nothing for a new one, ChartNameTaken as uidFor would', async () => {
+    const names = mysqlImageNames(pool);
+    const owner = `peek-${randomUUID()}`;
+    const base = `web${randomUUID().slice(0, 8)}`;
+    expect(await names.peek(owner, `${base}_app`)).toBeUndefined();
+    const [none] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM image_names WHERE user_login = ?', [owner]);
+    expect(Number(none[0]?.['n'])).toBe(0);
+    const uid = await names.uidFor(owner, `${base}_app`);
+    expect(await names.peek(owner, `${base}_app`)).toBe(uid);
+    await expect(names.peek(owner, `${base}-app`)).rejects.toEqual(new ChartNameTaken(`${base}-app`, `${base}-app`, `${base}_app`));
+    await pool.query('DELETE FROM image_names WHERE user_login = ?', [owner]);
+  });
 });

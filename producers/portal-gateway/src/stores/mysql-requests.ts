@@ -25,6 +25,18 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
     }
   };
   return {
+    async peek(owner, imageName) {
+      const existing = await known(owner, imageName);
+      if (existing !== undefined) return existing;
+      await beforeNewName();
+      await fillChartNames(owner);
+      // A chart name made from a UID (a name with no letter or digit) is that UID's alone: any will do to ask.
+      const chartName = chartNameOf(imageName, newImageUID());
+      const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
+      const holder = holders[0]?.['image_name'];
+      if (holder !== undefined) throw new ChartNameTaken(imageName, chartName, String(holder));
+      return undefined;
+    },
     async uidFor(owner, imageName) {
       const existing = await known(owner, imageName);
       if (existing !== undefined) return existing;
