@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from './page-cursor.js';
+import { decodeCursor, encodeCursor, filteredListing } from './page-cursor.js';
 
 describe('listing cursors', () => {
   it('round-trip any text, URL-safe', () => {
@@ -15,5 +15,15 @@ describe('listing cursors', () => {
       encodeCursor('requests', ['a', 'b']), encodeCursor('events:other', ['a', 'b']), json(['images', '', '']), json(['images', 'a', '']), json(['images', '', 'b'])]) {
       expect(decodeCursor(cursor, 'images'), cursor).toBeUndefined();
     }
+  });
+
+  it('name the filters they were given out with, whatever their order, so another query refuses them', () => {
+    expect(filteredListing('images', { q: undefined, category: undefined })).toBe('images');
+    const searched = filteredListing('images', { q: 'billing', category: 'api' });
+    expect(filteredListing('images', { category: 'api', q: 'billing' })).toBe(searched);
+    for (const other of [{ q: 'billing' }, { q: 'billing', category: 'web' }, { q: 'api', category: 'billing' }, {}]) {
+      expect(decodeCursor(encodeCursor(searched, ['a', 'b']), filteredListing('images', other)), JSON.stringify(other)).toBeUndefined();
+    }
+    expect(decodeCursor(encodeCursor(searched, ['a', 'b']), filteredListing('images', { q: 'billing', category: 'api' }))).toEqual(['a', 'b']);
   });
 });

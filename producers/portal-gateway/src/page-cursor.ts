@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { badRequest } from './errors.js';
 
 /**
@@ -12,6 +13,17 @@ import { badRequest } from './errors.js';
  */
 export function encodeCursor(listing: string, parts: readonly [string, string]): string {
   return Buffer.from(JSON.stringify([listing, ...parts])).toString('base64url');
+}
+
+/**
+ * A listing's name with its filters in it (the ones given): a cursor of `?q=a` passed with `?q=b`, or with none,
+ * pointed into another order of rows and gave a page short or empty, read as the end. AIP-158's rule: a page
+ * token is good only with the query it came with. Without filters, the bare name, as cursors always had.
+ */
+export function filteredListing(name: string, filters: Record<string, string | undefined>): string {
+  const given = Object.entries(filters).filter((entry): entry is [string, string] => entry[1] !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (given.length === 0) return name;
+  return `${name}?${createHash('sha256').update(JSON.stringify(given)).digest('base64url').slice(0, 16)}`;
 }
 
 /** The two positions a cursor of `listing` holds, or undefined when it is not one this listing gave out. */
@@ -48,7 +60,7 @@ export function pageQuery(page: PageSize, filters: Record<string, object> = {}):
 }
 
 /** The 400 for a cursor this API did not give out (or gave out for another listing). */
-export const badCursor = () => badRequest('cursor is not one this API gave out: pass a nextCursor as it came', 'querystring.cursor');
+export const badCursor = () => badRequest('cursor is not one this listing gave out with these filters: pass a nextCursor as it came, with the query of the page it came with', 'querystring.cursor');
 
 /** The two positions of a cursor `listing` gave out, or a 400 naming it. */
 export function cursorOrThrow(cursor: string | undefined, listing: string): [string, string] | undefined {

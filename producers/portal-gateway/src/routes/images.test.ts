@@ -83,7 +83,7 @@ describe('GET /v1/images/{uid}/events, a page at a time', () => {
     const json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     for (const cursor of [json(['images', 'billing-api', UID]), json([`events:${'M'.repeat(60)}`, '3', 'p-3']), json([`events:${UID}`, '', '']), json(['', ''])]) {
       const response = await app.inject({ url: `/v1/images/${UID}/events?cursor=${cursor}`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
-      expect([response.statusCode, response.json().problems], cursor).toEqual([400, [{ field: 'querystring.cursor', message: 'cursor is not one this API gave out: pass a nextCursor as it came' }]]);
+      expect([response.statusCode, response.json().problems], cursor).toEqual([400, [{ field: 'querystring.cursor', message: 'cursor is not one this listing gave out with these filters: pass a nextCursor as it came, with the query of the page it came with' }]]);
     }
   });
 });

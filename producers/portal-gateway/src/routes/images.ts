@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
+import { cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
 import { RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
@@ -80,13 +80,14 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const { q, category, limit = IMAGES_PAGE.default, cursor } = request.query;
       // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
       const environment = request.query.environment === undefined ? undefined : environmentOrThrow(request.query.environment, 'querystring.environment');
-      const after = cursorOrThrow(cursor, 'images');
+      const listing = filteredListing('images', { q, category, environment });
+      const after = cursorOrThrow(cursor, listing);
       const readable = readableBy(caller);
       const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
       return {
         // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
         images: found.images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []),
-        nextCursor: found.next ? encodeCursor('images', [found.next.imageName, found.next.imageUID]) : null,
+        nextCursor: found.next ? encodeCursor(listing, [found.next.imageName, found.next.imageUID]) : null,
       };
     });
   };

@@ -3,7 +3,7 @@ import { abortableSleep, IMAGE_UID_PATTERN } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
-import { badCursor, cursorOrThrow, encodeCursor, pageQuery } from '../page-cursor.js';
+import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
@@ -47,13 +47,14 @@ export function requestRoutes(deps: RequestRouteDeps) {
     }, async (request) => {
       const caller = await options.caller(request);
       const { kind, status, imageUID, limit = REQUESTS_PAGE.default, cursor } = request.query;
-      const after = cursorOrThrow(cursor, 'requests');
+      const listing = filteredListing('requests', { kind, status, imageUID });
+      const after = cursorOrThrow(cursor, listing);
       const createdAt = after ? new Date(after[0]) : undefined;
       if (createdAt && Number.isNaN(createdAt.getTime())) throw badCursor();
       const page = await deps.requests.list({ owner: caller.actor.username, kind, status, imageUID, limit, after: after && createdAt && { createdAt, requestId: after[1] } });
       return {
         requests: page.requests.map((record) => summary(record)),
-        nextCursor: page.next ? encodeCursor('requests', [page.next.createdAt.toISOString(), page.next.requestId]) : null,
+        nextCursor: page.next ? encodeCursor(listing, [page.next.createdAt.toISOString(), page.next.requestId]) : null,
       };
     });
     app.get<{ Params: { id: string }; Querystring: { wait?: number } }>('/v1/requests/:id', {
