@@ -255,7 +255,10 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect((await app.inject({ method: 'GET', url: `/v1/images/${UID}` })).headers['www-authenticate']).toBe('Bearer realm="orbit"');
     // A malformed chart path is refused as any other without a token, not 400 before authentication.
     expect((await app.inject({ method: 'GET', url: '/helm/Nowhere/dev1/index.yaml' })).statusCode).toBe(401);
-    expect((await helm('Nowhere/dev1/index.yaml')).statusCode).toBe(400);
+    const unknown = await helm('Nowhere/dev1/index.yaml');
+    expect([unknown.statusCode, unknown.json().message]).toEqual([400, 'unknown environment "Nowhere": use Development, Testing, Staging, Production']);
+    // Any letter case, as every other environment parameter (found by a probe: `development` was a 400 here alone).
+    expect(entriesOf((await helm('development/dev1/index.yaml')).body)['billing-api']?.map((entry) => entry.version)).toEqual(['1.0.0']);
     // An owner name as long as a token may carry (255 characters, each two UTF-16 units here) reaches the route, not a 414.
     const longest = '\u{1F600}'.repeat(255);
     const own = await helm(`Testing/${encodeURIComponent(longest)}/index.yaml`, { user: longest });

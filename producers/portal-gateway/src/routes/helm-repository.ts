@@ -13,7 +13,8 @@ import type { TransferPolicy } from '../transfer-rules.js';
 type RepositoryParams = { environment: string; owner: string };
 
 const REPOSITORY_PARAMS = {
-  environment: { type: 'string', enum: [...ENVIRONMENT_NAMES], description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}` },
+  // Any letter case, as every other environment parameter (environmentOrThrow): `development` was a 400 here alone.
+  environment: { type: 'string', minLength: 1, maxLength: 32, description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}, in any letter case` },
   owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Whose images: your user name, or, with a promotion role, another owner\'s' },
 };
 
