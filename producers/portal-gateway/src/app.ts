@@ -122,7 +122,8 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
     }
     if (fastifyError.code === 'FST_INVALID_JSON_FIELD_ERROR') {
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'a multipart part declared application/json is not valid JSON' });
+      // The multipart reader says no more than that: broken JSON, a prototype-poisoning key it refuses on purpose, or a part cut at 1 MiB.
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: MULTIPART_JSON_REFUSAL });
     }
     if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']) });
@@ -328,6 +329,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   }
   return app;
 }
+
+const MULTIPART_JSON_REFUSAL = 'a multipart part declared application/json is not valid JSON, holds a "__proto__" key or "constructor" with "prototype" '
+  + '(refused: prototype poisoning), or is over 1 MiB';
 
 /**
  * Authenticates every request of `scope` when it arrives, before its body is read or its

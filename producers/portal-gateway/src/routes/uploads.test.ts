@@ -425,7 +425,12 @@ describe('POST /v1/uploads', () => {
     // A part declared JSON that is not: 400 (the multipart plugin's own answer is a 406, which is about Accept).
     const notJson = multipart([{ name: 'metadata', body: '{"imageName": ' }, { name: 'image', filename: 'a.tar', body: 'x' }]);
     const broken = await app.inject({ method: 'POST', url: '/v1/uploads', ...notJson, headers: { ...notJson.headers, authorization: `Bearer ${await token()}` } });
-    expect([broken.statusCode, broken.json().message]).toEqual([400, 'a multipart part declared application/json is not valid JSON']);
+    const refusal = 'a multipart part declared application/json is not valid JSON, holds a "__proto__" key or "constructor" with "prototype" (refused: prototype poisoning), or is over 1 MiB';
+    expect([broken.statusCode, broken.json().message]).toEqual([400, refusal]);
+    // Valid JSON the reader refuses on purpose: not called invalid JSON alone (found by a probe).
+    const poisoned = multipart([{ name: 'metadata', body: '{"__proto__":{"a":1},"imageName":"x","imageVersion":"v1-0-00"}' }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    const refusedPoison = await app.inject({ method: 'POST', url: '/v1/uploads', ...poisoned, headers: { ...poisoned.headers, authorization: `Bearer ${await token()}` } });
+    expect([refusedPoison.statusCode, refusedPoison.json().message]).toEqual([400, refusal]);
     expect(discarded).toEqual(staged.map((object) => object.key));
     expect(discarded.length).toBeGreaterThanOrEqual(3);
     expect(published).toHaveLength(0);
