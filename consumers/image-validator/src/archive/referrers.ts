@@ -3,6 +3,7 @@ import type { ArchiveBlobs } from './blob-store.js';
 import { MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor, type ImageIndex, type Referrer } from './json-shapes.js';
 import { isRunnableImage } from './layers.js';
 import { reject } from './rejections.js';
+import { goIntegerProblem } from './go-integers.js';
 
 /** A referrer index.json lists beside the image, with its own manifest read. */
 export interface ListedReferrer {
@@ -139,7 +140,10 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
   }
   for (const referrer of referrers) {
     const role = `referrer ${referrer.entry.digest} (${referrer.kind})`;
-    blobs.blob(referrer.entry, role);
+    const document = blobs.blob(referrer.entry, role);
+    // Pushed as it is: a registry would refuse it after the image, and the upload would fail late.
+    const written = document.json === null ? undefined : goIntegerProblem(document.json.toString('utf8'));
+    if (written !== undefined) return reject('BAD_MANIFEST', `${role}: ${written}`);
     const { config, layers = [] } = referrer.document;
     // Referrers are never validated as images; one that could run (an image config and filesystem layers) would ride along in the archive unchecked.
     if (isRunnableImage(config, layers)) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);

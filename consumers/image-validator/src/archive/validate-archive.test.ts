@@ -376,6 +376,14 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(imagePosing).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(imagePosing.ok ? '' : imagePosing.message).toMatch(/is a runnable image \(an image config and filesystem layers\), not a signature/);
 
+      // A referrer a registry would refuse (a size written 2.0): refused here, not after the image was pushed.
+      const sbomText = sbom.blobs[0]!.data!.toString();
+      const respelled = Buffer.from(sbomText.replace(/"size":(\d+)\}/, '"size":$1.0}'));
+      expect(respelled.toString()).not.toBe(sbomText);
+      const goUnreadable = await validate(layoutWith([imageEntry, { ...sbom.entry, digest: sha256(respelled), size: respelled.length }], [blobOf(respelled), ...sbom.blobs.slice(1)]));
+      expect(goUnreadable).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(goUnreadable.ok ? '' : goUnreadable.message).toMatch(/referrer sha256:[0-9a-f]{64} \(application\/spdx\+json\): size is written \d+\.0/);
+
       const alone = await validate(layoutWith([sbom.entry], sbom.blobs));
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(alone.ok ? '' : alone.message).toMatch(/lists only referrers/);
