@@ -350,6 +350,9 @@ function authenticatedFirst(scope: FastifyInstance, identify: (request: FastifyR
     return found;
   };
   scope.addHook('onRequest', async (request) => {
+    // Node keeps the first of two Authorization headers and drops the other: which one a proxy added is anyone's guess.
+    const sent = request.raw.rawHeaders.filter((name, index) => index % 2 === 0 && name.toLowerCase() === 'authorization').length;
+    if (sent > 1) throw badRequest(`send one Authorization header, not ${sent}: which of them names the caller is not to be guessed`, 'header.authorization');
     await callerOf(request);
   });
   return callerOf;

@@ -355,6 +355,29 @@ describe('POST /v1/uploads', () => {
     expect(refusals.map((refused) => [refused.statusCode, refused.json().code])).toEqual(Array(4).fill([401, 'ORBIT_ERR_UNAUTHORIZED']));
   });
 
+  it('refuses two Authorization headers, of which Node would keep the first unsaid (found by a probe)', async () => {
+    const { app } = harness();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const client = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: '/v1/requests' }, (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        client.on('error', reject);
+        void token().then((jwt) => {
+          client.setHeader('authorization', [`Bearer ${jwt}`, 'Bearer other']);
+          client.end();
+        });
+      });
+      expect([answer.status, (JSON.parse(answer.body) as { problems: unknown }).problems]).toEqual([400, [{ field: 'header.authorization', message: expect.stringMatching(/^send one Authorization header, not 2/) as unknown }]]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('streams the archive to staging, publishes UploadRequested with the actor from the token, and answers 202', async () => {
     const { app, published, staged } = harness();
     const archive = Buffer.alloc(4096, 7);
