@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
-import { markApplied, nextExpectedOffset, ProjectionLostError } from './offsets.js';
+import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
 import { readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
@@ -67,6 +67,8 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
     const position = { groupId: deps.groupId, topic: first.topic, partition: first.partition, offset: first.offset };
     // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
     const outcome = await inTransaction(deps.pool, async (connection) => {
+      // A shadow has no gate: the rebuild that writes it is the one holding the live tables' gate.
+      if (!deps.shadow) await passSwapGate(connection);
       const expected = await nextExpectedOffset(connection, position);
       const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
       fresh.forEach((message, index) => {
@@ -121,12 +123,13 @@ export function projectorHandler(deps: ProjectorDeps) {
  * recorded in viewport_set_aside, so the chart events of a version whose
  * ImageStored it was are set aside too instead of waiting for it.
  */
-export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId'> & { readonly lifecycleTopicOf?: (topic: string) => string }) {
+export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId' | 'shadow'> & { readonly lifecycleTopicOf?: (topic: string) => string }) {
   return async (letter: DeadLetteredMessage<OrbitEvent>): Promise<void> => {
     const position = { groupId: deps.groupId, topic: deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic, partition: letter.partition, offset: letter.offset };
     const event = letter.message?.event;
     const version = position.topic === TOPICS.imageStored && event ? versionGuid(event.imageUID, (event as ImageStored).metadata.imageVersion) : null;
     await inTransaction(deps.pool, async (connection) => {
+      if (!deps.shadow) await passSwapGate(connection);
       // A projection that was lost has nothing to pass the letter over in: the rebuild that brings it back passes it over.
       const expected = await nextExpectedOffset(connection, position).catch((error: unknown) => {
         if (error instanceof ProjectionLostError) return undefined;

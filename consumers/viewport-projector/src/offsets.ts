@@ -57,3 +57,12 @@ export async function markApplied(connection: PoolConnection, position: Position
     [(BigInt(position.offset) + 1n).toString(), position.groupId, position.topic, position.partition],
   );
 }
+
+/**
+ * Waits at the swap gate (migration 0015) until no rebuild is swapping, then holds it open (a shared lock)
+ * for the rest of the transaction, so a swap never happens between this transaction's reads and writes and
+ * never puts in tables without what it commits. The first statement of every live projector transaction.
+ */
+export async function passSwapGate(connection: PoolConnection): Promise<void> {
+  await connection.query('SELECT id FROM viewport_swap_gate WHERE id = 1 LOCK IN SHARE MODE');
+}

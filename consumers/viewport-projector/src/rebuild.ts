@@ -15,7 +15,9 @@ export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as co
 /** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows, restoreUploadClaims). */
 const RESTORED_TABLES = ['image_names', 'transfer_claims', 'upload_completions', 'upload_idempotency_keys'] as const;
 /** Every table a rebuild reads or writes in the live database. */
-export const REBUILT_DATABASE_TABLES = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES] as const;
+/** The row live projector transactions pass and a swap holds (migration 0015): never swapped itself. */
+const SWAP_GATE_TABLE = 'viewport_swap_gate';
+export const REBUILT_DATABASE_TABLES = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES, SWAP_GATE_TABLE] as const;
 
 export interface RebuildDeps {
   readonly kafka: Kafka;
@@ -175,6 +177,31 @@ class ReplayEndReached extends OrbitError {
 async function runUntil(
   deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
 ): Promise<number> {
+  const replay = await startReplay(deps, group, pool, database, ends, mode, skipped);
+  try {
+    await replay.until();
+  } finally {
+    await replay.stop();
+  }
+  return replay.handled();
+}
+
+/** A replay running under its consumer group: `until` waits for the database to reach the ends as they are then. */
+interface Replay {
+  until(): Promise<void>;
+  /** Messages this replay applied so far. */
+  handled(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts projecting the topics under a consumer group. `ends` may be raised
+ * while it runs (a shadow levelled with the live tables): a partition held
+ * at its end goes on at its next retry, a fraction of a second later.
+ */
+async function startReplay(
+  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
+): Promise<Replay> {
   const { shadow, requests } = mode;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
@@ -224,7 +251,8 @@ async function runUntil(
       await setAside(letter);
       skipped.push({ at: `${letter.topic}/${letter.partition}@${letter.offset}`, code: errorCodeOf(letter.error) });
     },
-    retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 2_000 }),
+    // Short: a partition held at its end waits no longer than this once the end is raised, while the live projector may be held at the gate.
+    retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 250 }),
     partitionsConsumedConcurrently: 8,
     // A replay reads a backlog: a short fetch wait lets stop() return at once when it is caught up.
     maxWaitTimeMs: 200,
@@ -232,12 +260,47 @@ async function runUntil(
     logger: deps.logger,
   });
   await loop.start();
-  try {
-    while (!(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
-  } finally {
-    await loop.stop();
+  return {
+    until: async () => {
+      while (!(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
+    },
+    handled: () => handled,
+    stop: () => loop.stop(),
+  };
+}
+
+/** Raises each end the live projection has applied past; whether any was. */
+function raiseEnds(ends: Map<string, bigint>, live: ReadonlyMap<string, bigint>): boolean {
+  let raised = false;
+  for (const [key, applied] of live) {
+    if (applied > (ends.get(key) ?? 0n)) {
+      ends.set(key, applied);
+      raised = true;
+    }
   }
-  return handled;
+  return raised;
+}
+
+/** Levelling rounds before the gate is closed, and the round small enough to stop at: the live projector waits for the last one. */
+const LEVEL_ROUNDS = 5;
+const LEVEL_ENOUGH = 200;
+
+/**
+ * Closes the swap gate: waits for live projector transactions under way to commit, and holds every next one
+ * at its first statement until the returned connection commits. Their transactions hold no lock on the
+ * projection tables meanwhile, so the swap's RENAME goes through.
+ */
+async function closeSwapGate(pool: Pool, database: string): Promise<PoolConnection> {
+  const connection = await pool.getConnection();
+  try {
+    await connection.query(`INSERT IGNORE INTO ${quote(database)}.${SWAP_GATE_TABLE} (id) VALUES (1)`);
+    await connection.beginTransaction();
+    await connection.query(`SELECT id FROM ${quote(database)}.${SWAP_GATE_TABLE} WHERE id = 1 FOR UPDATE`);
+    return connection;
+  } catch (error) {
+    connection.release();
+    throw error;
+  }
 }
 
 /** A second rebuild of the same database would drop the first one's shadow under it. */
@@ -425,22 +488,42 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   const shadowUrl = new URL(deps.mysqlUrl);
   shadowUrl.pathname = `/${shadow}`;
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
-  let replayed: number;
   const skipped: SkippedMessage[] = [];
+  const ends = replayEnds(history.ends, committed);
+  const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
   try {
-    const ends = replayEnds(history.ends, committed);
-    replayed = await runUntil(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
+    await replay.until();
+    // The live projector went on meanwhile. Swapped in as it is, the shadow would show an older ViewPort until the tail
+    // was applied again (succeeded images answered 404, promotions vanished): it is levelled with the live tables first,
+    // up to what they have applied (never past it: the shadow announces nothing), while they move on.
+    for (let round = 0; round < LEVEL_ROUNDS; round += 1) {
+      const before = replay.handled();
+      if (!raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup))) break;
+      await replay.until();
+      if (replay.handled() - before <= LEVEL_ENOUGH) break;
+    }
+    deps.logger.info({ replayed: replay.handled(), seconds: (performance.now() - started) / 1000 }, 'shadow projection level with the live one; swapping it in');
+    await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
+    await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
+    // The last stretch with the live projector held at the gate, so the tables swapped in hold all it has committed.
+    const gate = await closeSwapGate(deps.pool, database);
+    try {
+      raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup));
+      await replay.until();
+      const renames = PROJECTION_TABLES.flatMap((table) => [
+        `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
+        `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
+      ]);
+      await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
+    } finally {
+      await gate.commit().catch(() => undefined);
+      gate.release();
+    }
   } finally {
+    await replay.stop();
     await rebuildPool.end();
   }
-  deps.logger.info({ replayed, seconds: (performance.now() - started) / 1000 }, 'shadow projection caught up; swapping it in');
-  await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
-  await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
-  const renames = PROJECTION_TABLES.flatMap((table) => [
-    `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
-    `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
-  ]);
-  await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
+  const replayed = replay.handled();
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
   const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, { shadow: false, requests: true }, skipped);
