@@ -1,10 +1,12 @@
 import { isLosslessNumber, parse } from 'lossless-json';
 
 /**
- * Fields of the image JSON documents that Go's encoding/json (every registry, containerd, skopeo, crane) reads
- * into an integer: descriptor sizes, schemaVersion, and the health check's durations (nanoseconds) and retries.
+ * Fields that Go's encoding/json (every registry, containerd, skopeo, crane) reads into an integer: in manifests
+ * and indexes, descriptor sizes and schemaVersion; in image configs, the health check's durations (nanoseconds)
+ * and retries. Elsewhere a document may hold any number: Go passes over fields it does not know.
  */
-const GO_INTEGER_FIELDS: ReadonlySet<string> = new Set(['size', 'schemaVersion', 'Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries']);
+export const MANIFEST_INTEGER_FIELDS: ReadonlySet<string> = new Set(['size', 'schemaVersion']);
+export const CONFIG_INTEGER_FIELDS: ReadonlySet<string> = new Set(['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries']);
 const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
 
 /**
@@ -13,11 +15,11 @@ const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
  * the whole document, so an image holding one passed validation, then its manifest was refused by the registry
  * after its blobs were pushed. The text is read a second time, keeping each number as written.
  */
-export function goIntegerProblem(text: string): string | undefined {
+export function goIntegerProblem(text: string, fields: ReadonlySet<string> = MANIFEST_INTEGER_FIELDS): string | undefined {
   let problem: string | undefined;
   try {
     parse(text, (key, value) => {
-      if (problem === undefined && isLosslessNumber(value) && GO_INTEGER_FIELDS.has(key) && !INTEGER_TEXT.test(value.value)) {
+      if (problem === undefined && isLosslessNumber(value) && fields.has(key) && !INTEGER_TEXT.test(value.value)) {
         problem = `${key} is written ${value.value}, which Go's JSON reader (registries, containerd, skopeo) refuses for an integer field: write it without a fraction or exponent`;
       }
       return value;
