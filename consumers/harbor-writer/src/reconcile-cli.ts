@@ -16,7 +16,7 @@ import {
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
-import { findBrokenTransfers, redriveEvent, transfersToCheck } from './reconcile.js';
+import { findBrokenTransfers, redriveEvent, transfersToCheck, unknownImages } from './reconcile.js';
 
 failPlainly('transfers:reconcile');
 
@@ -42,7 +42,9 @@ try {
   });
   const repairable = findings.filter((finding) => finding.repairable);
   const stuck = transfers.filter((transfer) => transfer.stuck).length;
+  const unknown = await unknownImages(pool, images);
   process.stdout.write(`checked ${transfers.length - stuck} succeeded and ${stuck} stuck transfers; ${findings.length} need repair\n`);
+  for (const uid of unknown) process.stdout.write(`  no image ${uid} in ViewPort: nothing of it was checked\n`);
   for (const { transfer, problems, repairable: canRepair } of findings) {
     process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }
@@ -54,9 +56,10 @@ try {
     process.stdout.write(`re-drove ${repairable.length} transfer(s); run again to see them healed\n`);
   }
   // Scripts and cron jobs see at a glance what is left for a person: a dry run that found work, or damage no re-drive heals.
-  const leftForAnOperator = values['dry-run'] ? findings.length : findings.length - repairable.length;
+  const leftForAnOperator = (values['dry-run'] ? findings.length : findings.length - repairable.length) + unknown.length;
   if (leftForAnOperator > 0) {
-    if (!values['dry-run']) process.stdout.write(`${leftForAnOperator} transfer(s) cannot be re-driven: their source copy or chart row is gone\n`);
+    const unrepairable = findings.length - repairable.length;
+    if (!values['dry-run'] && unrepairable > 0) process.stdout.write(`${unrepairable} transfer(s) cannot be re-driven: their source copy or chart row is gone\n`);
     process.exitCode = 1;
   }
 } finally {

@@ -5,7 +5,7 @@ import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
-import { checkTransfer, findBrokenTransfers, transfersToCheck, type ReconcileDeps, type TransferRecord } from './reconcile.js';
+import { checkTransfer, findBrokenTransfers, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord } from './reconcile.js';
 import { storedKeyOf } from './store-image.js';
 
 const s3 = createS3(testConfig);
@@ -138,6 +138,12 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
       // --image: only the transfers of the images named.
       expect((await transfersToCheck(viewport.pool, chain, 30, [uids.get(lost)!, uids.get(done)!])).map((transfer) => transfer.requestId)).toEqual([done, lost]);
       expect(await transfersToCheck(viewport.pool, chain, 30, [newImageUID()])).toEqual([]);
+      // A UID ViewPort does not know is named, so a typo does not read as "0 need repair" (found by a probe).
+      const known = uids.get(done)!;
+      await viewport.pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, 'dev1', 'known', NOW(3), NOW(3))", [known]);
+      const typo = newImageUID();
+      expect(await unknownImages(viewport.pool, [known, typo])).toEqual([typo]);
+      expect(await unknownImages(viewport.pool, [])).toEqual([]);
       // A stuck transfer is re-driven whatever its copy looks like: the same request again ends it, done or failed with a reason.
       expect(await checkTransfer(checked[1] as TransferRecord, deps)).toEqual({ problems: ['still accepted, nothing moved for 60 min'], repairable: true });
     } finally {

@@ -68,6 +68,14 @@ export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentNa
   });
 }
 
+/** The images of `imageUIDs` ViewPort has no entry for: a UID mistyped or copied short must not read as "0 need repair". */
+export async function unknownImages(pool: Pool, imageUIDs: readonly string[]): Promise<string[]> {
+  if (imageUIDs.length === 0) return [];
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT image_uid FROM wp_image_uid WHERE image_uid IN (?)', [imageUIDs]);
+  const known = new Set(rows.map((row) => String(row['image_uid'])));
+  return imageUIDs.filter((uid) => !known.has(uid));
+}
+
 const shaOf = (object: StoredObject | undefined): string | null => (object ? knownSha256(object) : null);
 
 /**
