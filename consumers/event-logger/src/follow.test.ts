@@ -5,14 +5,18 @@ import { followLine, followOptionsOf, wanted } from './follow.js';
 describe('followOptionsOf', () => {
   it('follows every lifecycle topic from now on unless told otherwise', () => {
     expect(followOptionsOf([], {})).toEqual({ topics: ALL_TOPICS, fromBeginning: false, imageUID: undefined, requestId: undefined, count: undefined });
-    expect(followOptionsOf(['orbit.chart.promoted', 'orbit.chart.promoted'], { 'from-beginning': true, image: 'U', count: '2' }))
-      .toEqual({ topics: ['orbit.chart.promoted'], fromBeginning: true, imageUID: 'U', requestId: undefined, count: 2 });
+    expect(followOptionsOf(['orbit.chart.promoted', 'orbit.chart.promoted'], { 'from-beginning': true, image: 'U'.repeat(60), count: '2' }))
+      .toEqual({ topics: ['orbit.chart.promoted'], fromBeginning: true, imageUID: 'U'.repeat(60), requestId: undefined, count: 2 });
   });
 
   it('refuses what is not an Orbit topic, a DLQ, and a count that is not a positive whole number', () => {
     expect(followOptionsOf(['orbit.chart.promotd'], {})).toMatchObject({ refused: expect.stringContaining('not an Orbit topic: orbit.chart.promotd') });
     expect(followOptionsOf(['orbit.image.stored.dlq'], {})).toMatchObject({ refused: expect.stringContaining('dlq:list') });
     for (const count of ['0', '-1', '2.5', 'x', '']) expect(followOptionsOf([], { count }), count).toHaveProperty('refused');
+    // A filter no event can match followed an empty stream for ever (found by a probe).
+    expect(followOptionsOf([], { image: 'bogus' })).toEqual({ refused: '--image must be an image UID (60 letters and digits), got "bogus"' });
+    expect(followOptionsOf([], { request: 'not-a-uuid' })).toEqual({ refused: '--request must be a request id (a UUID), got "not-a-uuid"' });
+    expect(followOptionsOf([], { image: 'A'.repeat(60), request: '6E4C5B48-0000-4000-8000-000000000001' })).not.toHaveProperty('refused');
   });
 });
 

@@ -1,4 +1,7 @@
-import { ALL_TOPICS, isDlqTopic } from '@orbit/lib';
+import { ALL_TOPICS, IMAGE_UID_PATTERN, isDlqTopic } from '@orbit/lib';
+
+/** A request id as the gateway gives one out. */
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const FOLLOW_USAGE = 'npm run events:follow -- [--from-beginning] [--image <imageUID>] [--request <requestId>] [--count <n>] [<topic>...]';
 
@@ -20,6 +23,11 @@ export function followOptionsOf(
   const unknown = positionals.filter((topic) => !(ALL_TOPICS as readonly string[]).includes(topic) && !isDlqTopic(topic));
   if (unknown.length > 0) return { refused: `not an Orbit topic: ${unknown.join(', ')} (one of ${ALL_TOPICS.join(', ')})` };
   if (positionals.some(isDlqTopic)) return { refused: 'dead letters keep their original bytes, not events: `npm run dlq:list` shows them' };
+  // A filter no event can match would follow an empty stream for ever, which reads as "nothing yet".
+  if (values.image !== undefined && !new RegExp(IMAGE_UID_PATTERN).test(values.image)) {
+    return { refused: `--image must be an image UID (60 letters and digits), got ${JSON.stringify(values.image)}` };
+  }
+  if (values.request !== undefined && !REQUEST_ID.test(values.request)) return { refused: `--request must be a request id (a UUID), got ${JSON.stringify(values.request)}` };
   let count: number | undefined;
   if (values.count !== undefined) {
     count = /^[1-9]\d{0,8}$/.test(values.count) ? Number(values.count) : Number.NaN;
