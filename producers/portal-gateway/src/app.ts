@@ -316,7 +316,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
           await api.register(deployableRoutes(reach), { caller });
         }
         if (deps.images && deps.transfers && deps.requests) {
-          await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}` }), { caller });
+          await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
         }
       });
       if (deps.images && deps.deployables) {

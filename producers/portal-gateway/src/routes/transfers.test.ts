@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
@@ -11,6 +13,8 @@ const UID = 'T'.repeat(60);
  * `uploads`: the requests the request store lists (newest first).
  */
 function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly RequestRecord[] = []) {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing'],
     versions: [
@@ -22,7 +26,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   const refusals: PipelineFailed[] = [];
   const refusedRequests: AcceptedRequest[] = [];
   const app = routeTestGateway({
-    uid: UID, image, uploads,
+    uid: UID, image, uploads, logger,
     transfers: {
       claims: {
         claim: async (_target, request, command) => {
@@ -41,7 +45,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
-  return { transfer, commands, refusals, refusedRequests };
+  return { transfer, commands, refusals, refusedRequests, lines };
 }
 
 describe('POST /v1/images/{uid}/transfers with dryRun', () => {
@@ -133,7 +137,7 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
   });
 
   it('hands out a request id only for a refusal it recorded, and records the target a refused request asked for (found by a probe)', async () => {
-    const { transfer, refusedRequests } = harness();
+    const { transfer, refusedRequests, lines } = harness();
     const unknown = await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', 'Z'.repeat(60));
     expect(unknown).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller' } });
     const skipped = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'staging' });
@@ -141,6 +145,10 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     const narnia = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Narnia' });
     expect(narnia).toMatchObject({ status: 400, body: { code: 'UNKNOWN_ENVIRONMENT' } });
     expect(refusedRequests.map((request) => [request.requestId, request.targetEnvironment ?? null])).toEqual([[skipped.body['requestId'], 'Staging'], [narnia.body['requestId'], null]]);
+    // Each refusal is in the gateway's log, the unknown image's too, which leaves no error-log row (found by a probe: none was logged).
+    expect(lines.filter((line) => line['msg'] === 'request refused').map((line) => [line['status'], line['code'], line['imageUID'], line['correlationId'] ?? null])).toEqual([
+      [404, 'IMAGE_NOT_FOUND', 'Z'.repeat(60), null], [409, 'SKIPS_ENVIRONMENT', UID, skipped.body['requestId']], [400, 'UNKNOWN_ENVIRONMENT', UID, narnia.body['requestId']],
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { envelopeFor, parseEnvironmentName, pidOf, startTrace, type Actor, type TraceContext } from '@orbit/lib';
+import { envelopeFor, parseEnvironmentName, pidOf, startTrace, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
@@ -37,6 +37,8 @@ export interface TransferRouteDeps {
   readonly publish: TransferPublisher;
   readonly policy: TransferPolicy;
   statusUrl(requestId: string): string;
+  /** Where refusals are logged, as every other route's are ('request refused'). */
+  readonly logger?: Logger | undefined;
 }
 
 interface TransferBody {
@@ -115,6 +117,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
         return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims));
       }
       if (decision.kind === 'refused') {
+        // Logged as every route's refusals are: an operator sees a 404 here too, though it leaves no error-log row.
+        deps.logger?.info({
+          status: decision.status, code: decision.code, method: request.method, url: request.url, reason: decision.message,
+          imageUID: request.params.uid, user: actor.username, ...(decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND' ? {} : { correlationId: requestId }),
+        }, 'request refused');
         // An unknown or foreign image leaves no record under its UID: nothing to log against, and no request id to hand out.
         if (decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND') return reply.code(404).send({ code: decision.code, message: decision.message });
         await deps.publish.transferRefused({

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { OrbitError } from '@orbit/lib';
+import { OrbitError, type Logger } from '@orbit/lib';
 import { buildApp, type GatewayDeps } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { EventLogReader, ImageQuery, ImageView, RequestRecord } from '../ports.js';
@@ -15,7 +15,7 @@ export const ROUTE_TEST_AUTH = { secret: 'route-test-secret-0123456789abcdef', i
  * any) and the request store lists `uploads` as MySQL would filter them. The
  * upload side is not under test; the gateway serves no route without it.
  */
-export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers']; corsOrigins?: readonly string[]; events?: EventLogReader; searched?: ImageQuery[] }): FastifyInstance {
+export function routeTestGateway(options: { uid: string; image?: ImageView; uploads?: readonly RequestRecord[]; transfers?: GatewayDeps['transfers']; corsOrigins?: readonly string[]; events?: EventLogReader; searched?: ImageQuery[]; logger?: Logger }): FastifyInstance {
   const uploads = options.uploads ?? [];
   return buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
@@ -30,6 +30,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async (query) => { options.searched?.push(query); return { images: [] }; } },
     ...(options.transfers ? { transfers: options.transfers } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
     maxUploadBytes: 1024,
   });
 }
