@@ -34,14 +34,22 @@ function line(letter: DeadLetterEntry): string {
   ].join('  ');
 }
 
+/** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
+function listedLine(letter: DeadLetterEntry): string {
+  const state = letter.redriven ? 're-driven' : 'pending';
+  return `${state}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
+}
+
 if (command.kind === 'list') {
   let total = 0;
+  let pending = 0;
   for (const topic of command.dlqTopics) {
     const letters = await listDeadLetters(kafka, topic);
     total += letters.length;
-    for (const letter of letters) process.stdout.write(`${line(letter)}\n`);
+    pending += letters.filter((letter) => !letter.redriven).length;
+    for (const letter of letters) process.stdout.write(`${listedLine(letter)}\n`);
   }
-  process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s)\n`);
+  process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`);
 } else {
   const { dlqTopic, offsets } = command;
   const redriven = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {}).catch((error: unknown) => {

@@ -30,13 +30,26 @@ describe('dead letters: list and re-drive against a real broker', () => {
     // Listing commits nothing: a second look sees the same letters.
     expect(await listDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(2);
 
+    expect(listed.map((letter) => [letter.redriven, letter.redrivenFrom])).toEqual([[false, null], [false, null]]);
     expect(await redriveDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(2);
     expect(await redriveDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(0);
+    // A list tells re-driven letters from pending ones (found by a probe: they looked the same).
+    expect((await listDeadLetters(kafka, dlqTopicOf(topic))).map((letter) => letter.redriven)).toEqual([true, true]);
     const back = await readAll(kafka, topic, 2);
     expect(back.map((message) => message.key?.toString())).toEqual(['uid-0', 'uid-1']);
     expect(back[0]?.value).toEqual(Buffer.from([0, 0, 0, 0, 1, 0]));
     expect(back[0]?.headers['traceparent']).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
     expect(Object.keys(back[0]?.headers ?? {}).some((name) => name.startsWith('orbit-dlq-'))).toBe(false);
+    // Failing again, the letter says which it was re-driven from.
+    const again = deadLetterRecord({
+      topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'still'),
+      message: { key: back[0]?.key ?? null, value: back[0]?.value ?? null, headers: back[0]?.headers ?? {}, offset: '2', timestamp: '0', attributes: 0 },
+    });
+    const resend = kafka.producer();
+    await resend.connect();
+    await resend.send({ topic: dlqTopicOf(topic), messages: [again] });
+    await resend.disconnect();
+    expect((await listDeadLetters(kafka, dlqTopicOf(topic))).at(-1)).toMatchObject({ redriven: false, redrivenFrom: `${dlqTopicOf(topic)}/0/0` });
     // One chosen letter can be sent again on purpose.
     expect(await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).toHaveLength(1);
   }, 60_000);

@@ -21,7 +21,14 @@ export interface DeadLetterEntry {
   readonly value: Buffer | null;
   /** The message's own headers, without the orbit-dlq-* ones. */
   readonly originalHeaders: Record<string, string>;
+  /** Put back on its topic already by a `dlq:redrive` without offsets: what the next one leaves alone. */
+  readonly redriven: boolean;
+  /** The letter this one was re-driven from (`<dlq>/<partition>/<offset>`) when it failed again after a re-drive. */
+  readonly redrivenFrom: string | null;
 }
+
+/** The header a re-driven message carries: where it was a dead letter before. */
+const REDRIVEN_FROM = 'orbit-redriven-from';
 
 /** The consumer group whose committed offsets on a DLQ marked what was re-driven already, for every DLQ at once (before per-topic groups). */
 export const REDRIVE_GROUP = 'orbit-dlq-redrive';
@@ -40,9 +47,11 @@ const DLQ_HEADERS: ReadonlySet<string> = new Set([HEADER.dlqError, HEADER.dlqMes
  */
 export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<DeadLetterEntry[]> {
   const letters: DeadLetterEntry[] = [];
+  const already = await redrivenUpTo(kafka, dlqTopic);
   await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
     const headers = headersToStrings(message.headers);
     letters.push({
+      redriven: BigInt(message.offset) < (already.get(partition) ?? 0n), redrivenFrom: headers[REDRIVEN_FROM] ?? null,
       dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
       originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
       errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
@@ -84,10 +93,7 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
     const letters = await listDeadLetters(kafka, dlqTopic);
-    const already = await redrivenUpTo(kafka, dlqTopic);
-    const chosen = options.offsets
-      ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset))
-      : letters.filter((letter) => BigInt(letter.dlqOffset) >= (already.get(letter.dlqPartition) ?? 0n));
+    const chosen = options.offsets ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset)) : letters.filter((letter) => !letter.redriven);
     if (chosen.length === 0) return chosen;
     const producer = orbitProducer(kafka);
     await producer.connect();
@@ -95,7 +101,7 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
       for (const letter of chosen) {
         await producer.send({
           topic: letter.originalTopic, acks: -1,
-          messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, 'orbit-redriven-from': `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
+          messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, [REDRIVEN_FROM]: `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
         });
       }
     } finally {
