@@ -200,7 +200,7 @@ describe('uploading real images', () => {
     for (const type of ['upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated', 'viewport-updated']) expect(types).toContain(type);
     const timeline = await api<{ events: { eventType: string }[] }>(USER, `/v1/images/${accepted.body.imageUID}/events`);
     const order = timeline.body.events.map((event) => event.eventType).filter((type) => type !== 'viewport-updated');
-    expect(order).toEqual(['upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated']);
+    expect(order).toEqual(['upload-submitted', 'upload-requested', 'image-validated', 'image-stored', 'helm-chart-generated']);
     // The staged upload is gone once the Development copy is verified.
     const staged = await s3.send(new ListObjectsV2Command({ Bucket: testConfig.ORBIT_BUCKET_STAGING, Prefix: `uploads/${USER}/` }));
     expect((staged.Contents ?? []).filter((object) => object.Key?.includes(accepted.body.requestId))).toEqual([]);

@@ -89,10 +89,13 @@ export function eventLogRow(
  * The transfer document names seven steps; the pipeline carries them in four
  * messages. Each such message also stands for the step(s) it implies, logged
  * as extra `step` rows under their own PIDs, keyed by the message's position
- * so a replay overwrites them too.
+ * so a replay overwrites them too. The upload flow starts with the user's
+ * submission to the portal (`c2usr03-c8fms03-e05`), which UploadRequested
+ * stands for: the gateway publishes it once the submission is in.
  */
 export function impliedSteps(event: EventEnvelope & { causeEventType?: string; status?: string }): Step[] {
   switch (event.pid) {
+    case pidOf('uploadRequested'): return ['uploadSubmitted'];
     case pidOf('transferRequested'): return ['transferInitiated'];
     case pidOf('imageUploaded'): return ['imageRetrieved'];
     case pidOf('helmChartUploaded'): return ['helmChartRetrieved'];

@@ -24,7 +24,10 @@ describe('transfer document steps in the event log', () => {
     expect(upload.map((row) => row.eventType)).toEqual(['viewport-updated']);
   });
 
-  it('adds nothing to upload messages', () => {
-    expect(eventLogRows(sampleEvents()['orbit.upload.requested'], position)).toHaveLength(1);
+  it('opens an upload with the user\'s submission, the design\'s first upload PID, before the gateway\'s request (found by a probe: it was never written)', () => {
+    expect(eventLogRows(sampleEvents()['orbit.upload.requested'], position).map((row) => [row.pid, row.eventType, row.rowKind])).toEqual([
+      ['c8fms03-c8bms06-e10', 'upload-requested', expect.any(String)], ['c2usr03-c8fms03-e05', 'upload-submitted', 'step'],
+    ]);
+    expect(eventLogRows(sampleEvents()['orbit.image.validated'], position)).toHaveLength(1);
   });
 });
