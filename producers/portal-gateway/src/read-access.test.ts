@@ -37,4 +37,14 @@ describe('reading other people\'s images', () => {
     expect(visibleEvents(seen, 'rm', events)).toEqual([events[0], events[2]]);
     expect(visibleEvents(image, 'ada', events)).toEqual(events);
   });
+
+  it('shows a role holder a request whole: a refused transfer of a visible version with its ViewPort update, which names no version (found by a probe)', () => {
+    const seen = visibleImage(image, 'rm', ['Staging', 'Production']);
+    if (!seen) throw new Error('visible');
+    const of = (correlationId: string, payload: unknown): TimelineEntry => ({ ...event(payload), correlationId });
+    const refused = [of('r1', { imageVersion: 'v1-0-00', reasonCode: 'NOT_A_PROMOTION' }), of('r1', { status: 'failed', imageVersion: null })];
+    const hidden = [of('r2', { imageVersion: 'v1-0-01', reasonCode: 'ROLE_REQUIRED' }), of('r2', { status: 'failed', imageVersion: null })];
+    const nothing = [of('r3', { status: 'failed' })];
+    expect(visibleEvents(seen, 'rm', [...refused, ...hidden, ...nothing])).toEqual(refused);
+  });
 });

@@ -41,12 +41,24 @@ function versionOf(payload: unknown): string | undefined {
   return typeof metadata?.imageVersion === 'string' ? metadata.imageVersion : undefined;
 }
 
-/** The events of the versions the caller sees: all for the owner; for anyone else, those of visible versions only. */
+/**
+ * The events of the versions the caller sees: all for the owner; for anyone else, the requests about visible
+ * versions only, each whole. A request is judged by the events that name a version, so its ViewPort update
+ * (which names none when it fails) goes with its failure instead of half a request showing.
+ */
 export function visibleEvents(image: ImageView, username: string, events: readonly TimelineEntry[]): TimelineEntry[] {
   if (image.owner === username) return [...events];
   const versions = new Set(image.versions.map((version) => String(version['imageVersion'])));
+  const seenRequests = new Set<string>();
+  const hiddenRequests = new Set<string>();
+  for (const event of events) {
+    const version = versionOf(event.payload);
+    if (version === undefined) continue;
+    (versions.has(version) ? seenRequests : hiddenRequests).add(event.correlationId);
+  }
   return events.filter((event) => {
     const version = versionOf(event.payload);
-    return version !== undefined && versions.has(version);
+    if (version !== undefined) return versions.has(version);
+    return seenRequests.has(event.correlationId) && !hiddenRequests.has(event.correlationId);
   });
 }
