@@ -14,9 +14,9 @@ export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'vi
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
 /** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows, restoreUploadClaims). */
 const RESTORED_TABLES = ['image_names', 'transfer_claims', 'upload_completions', 'upload_idempotency_keys'] as const;
-/** Every table a rebuild reads or writes in the live database. */
 /** The row live projector transactions pass and a swap holds (migration 0015): never swapped itself. */
 const SWAP_GATE_TABLE = 'viewport_swap_gate';
+/** Every table a rebuild reads or writes in the live database. */
 export const REBUILT_DATABASE_TABLES = [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES, ...RESTORED_TABLES, SWAP_GATE_TABLE] as const;
 
 export interface RebuildDeps {
@@ -32,6 +32,8 @@ export interface RebuildDeps {
   readonly publisher: Pick<EventPublisher, 'publish'>;
   readonly logger: Logger;
   readonly pollMs?: number;
+  /** Longest the live projector is held while the shadow takes its last stretch. @default 30 s */
+  readonly gateTimeoutMs?: number;
   /**
    * The lifecycle topic a consumed topic mirrors, for replays from renamed
    * copies (MirrorMaker's `<cluster>.<topic>`, a benchmark's private topics).
@@ -260,12 +262,17 @@ async function startReplay(
     logger: deps.logger,
   });
   await loop.start();
+  let stopped = false;
   return {
+    // Ends when stopped too: a wait given up on (the gate's time) must not poll on after the rebuild.
     until: async () => {
-      while (!(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
+      while (!stopped && !(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
     },
     handled: () => handled,
-    stop: () => loop.stop(),
+    stop: async () => {
+      stopped = true;
+      await loop.stop();
+    },
   };
 }
 
@@ -279,6 +286,29 @@ function raiseEnds(ends: Map<string, bigint>, live: ReadonlyMap<string, bigint>)
     }
   }
   return raised;
+}
+
+/** Longest the live projector is held at the gate: past it the rebuild gives up and leaves the live projection as it is. */
+const GATE_TIMEOUT_MS = 30_000;
+
+/** The shadow's last stretch could not be applied while the live projector waited. */
+export class SwapGateTimeoutError extends OrbitError {
+  constructor(ms: number) {
+    super('ORBIT_ERR_SWAP_TIMEOUT', `the shadow did not catch up with the live projection within ${ms / 1000} s of holding the live projector; nothing was swapped, the live projection is as it was: run the rebuild again`);
+  }
+}
+
+async function withinGateTime(work: Promise<void>, ms: number): Promise<void> {
+  // Given up on, its later failure (the pool ended under it) is no one's to hear.
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new SwapGateTimeoutError(ms)), ms);
+    })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Levelling rounds before the gate is closed, and the round small enough to stop at: the live projector waits for the last one. */
@@ -509,7 +539,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
     const gate = await closeSwapGate(deps.pool, database);
     try {
       raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup));
-      await replay.until();
+      await withinGateTime(replay.until(), deps.gateTimeoutMs ?? GATE_TIMEOUT_MS);
       const renames = PROJECTION_TABLES.flatMap((table) => [
         `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
         `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
