@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createKafka, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, setGroupOffsets, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, setGroupOffsets, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,7 +174,10 @@ describe('a rebuild while the live projector goes on', () => {
     };
     try {
       await upload('before', 0);
-      const rebuilding = rebuildProjection({ kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup, publisher: announce, logger: quietLogger, lifecycleTopicOf, pollMs: 2_000 });
+      // Two connections, as the e2e helper's pool has: the rebuild lock holds one, and the gate must not take the other.
+      const small = createMysqlPool(url.toString(), 2);
+      const rebuilding = rebuildProjection({ kafka, codec, pool: small, mysqlUrl: url.toString(), topics, liveGroup, publisher: announce, logger: quietLogger, lifecycleTopicOf, pollMs: 2_000 })
+        .finally(() => small.end());
       await waitFor(async () => {
         const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${live.database}_rebuild\`.viewport_applied_offsets`).catch(() => [[{ n: 0 }] as RowDataPacket[]]);
         return Number(rows[0]?.['n']) >= 3 ? true : undefined;

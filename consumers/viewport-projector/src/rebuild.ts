@@ -536,7 +536,12 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
     await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
     await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
     // The last stretch with the live projector held at the gate, so the tables swapped in hold all it has committed.
-    const gate = await closeSwapGate(deps.pool, database);
+    // A connection of its own: the caller's pool may be small (the rebuild lock holds one of it), and the waits below need one.
+    const gatePool = createMysqlPool(deps.mysqlUrl, 1);
+    const gate = await closeSwapGate(gatePool, database).catch(async (error: unknown) => {
+      await gatePool.end();
+      throw error;
+    });
     try {
       raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup));
       await withinGateTime(replay.until(), deps.gateTimeoutMs ?? GATE_TIMEOUT_MS);
@@ -548,6 +553,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
     } finally {
       await gate.commit().catch(() => undefined);
       gate.release();
+      await gatePool.end();
     }
   } finally {
     await replay.stop();
