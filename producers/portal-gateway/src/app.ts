@@ -289,7 +289,6 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         throw error instanceof UnauthorizedError ? error.offeringBasic() : error;
       }
     };
-    const base = publicBase;
     const watch = new RequestWatch({
       finishedAmong: (ids) => requests.finishedAmong(ids), intervalMs: deps.requestWatchIntervalMs ?? 10,
       onError: (error) => deps.logger?.warn({ err: error }, 'long poll could not read request statuses; trying again'),
@@ -306,21 +305,18 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
+      const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
-        if (deps.images && deps.deployables) {
-          const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
-          await api.register(deployableRoutes(reach), { caller });
-        }
+        if (reach) await api.register(deployableRoutes(reach), { caller });
         if (deps.images && deps.transfers && deps.requests) {
-          await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${base}/v1/requests/${id}`, logger: deps.logger }), { caller });
+          await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
         }
       });
-      if (deps.images && deps.deployables) {
-        const reach = { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) };
+      if (reach) {
         await scope.register(async (helm) => {
           await helm.register(helmRepositoryRoutes(reach), { caller: authenticatedFirst(helm, helmCaller) });
         });

@@ -3,7 +3,7 @@ import type { ArchiveContents } from './archive-reader.js';
 import type { FileFacts } from './entry-facts.js';
 import { firstIssue, type Descriptor } from './json-shapes.js';
 import { reject, type RejectionCode } from './rejections.js';
-import { CONFIG_INTEGER_FIELDS, goIntegerProblem, MANIFEST_INTEGER_FIELDS } from './go-integers.js';
+import { goIntegerProblem, MANIFEST_INTEGER_FIELDS } from './go-integers.js';
 
 export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
@@ -78,9 +78,9 @@ export function verifyDigest(file: FileFacts, digest: string, role: string): voi
   if (actual !== digest) reject('DIGEST_MISMATCH', `${role} "${file.path}" should have digest ${digest} but its bytes hash to ${actual}`);
 }
 
-/** Parses a kept JSON entry against `shape`, with `goIntegers` written as Go reads them; `code` is the reason when it is not JSON or not of that shape. */
+/** Parses a kept JSON entry against `shape`, with `goIntegers` (a manifest's, unless told) written as Go reads them; `code` is the reason when it is not JSON or not of that shape. */
 export function parseJson<Shape extends z.ZodType>(
-  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers = code === 'BAD_CONFIG' ? CONFIG_INTEGER_FIELDS : MANIFEST_INTEGER_FIELDS,
+  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: ReadonlySet<string> = MANIFEST_INTEGER_FIELDS,
 ): z.infer<Shape> {
   if (file.jsonSkipped === 'too-large') return reject('TOO_LARGE', `${role} "${file.path}" is ${file.size} bytes, over the JSON limit`);
   if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON${file.jsonError === undefined ? '' : ` (${file.jsonError})`}`);

@@ -24,6 +24,12 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await pool.execute('UPDATE IGNORE image_names SET chart_name = ? WHERE user_login = ? AND image_name = ?', [chartNameOf(String(row['image_name']), String(row['image_uid'])), owner, String(row['image_name'])]);
     }
   };
+  /** The owner's image name that has `chartName` already, if any. */
+  const chartNameHolder = async (owner: string, chartName: string): Promise<string | undefined> => {
+    const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
+    const holder = holders[0]?.['image_name'];
+    return holder === undefined ? undefined : String(holder);
+  };
   return {
     async peek(owner, imageName) {
       const existing = await known(owner, imageName);
@@ -32,9 +38,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await fillChartNames(owner);
       // A chart name made from a UID (a name with no letter or digit) is that UID's alone: any will do to ask.
       const chartName = chartNameOf(imageName, newImageUID());
-      const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
-      const holder = holders[0]?.['image_name'];
-      if (holder !== undefined) throw new ChartNameTaken(imageName, chartName, String(holder));
+      const holder = await chartNameHolder(owner, chartName);
+      if (holder !== undefined) throw new ChartNameTaken(imageName, chartName, holder);
       return undefined;
     },
     async uidFor(owner, imageName) {
@@ -48,8 +53,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
       const assigned = await known(owner, imageName);
       if (assigned !== undefined) return assigned;
-      const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
-      throw new ChartNameTaken(imageName, chartName, String(holders[0]?.['image_name'] ?? chartName));
+      throw new ChartNameTaken(imageName, chartName, (await chartNameHolder(owner, chartName)) ?? chartName);
     },
   };
 }
