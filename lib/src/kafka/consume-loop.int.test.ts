@@ -126,7 +126,7 @@ describe('consume loop against the real broker and registry', () => {
       await new Promise((resolve) => setTimeout(resolve, 2_000)); // time for a second delivery, were the slow one re-handled
       expect(handled).toEqual([slow.eventId, next.eventId]);
       // 10 s of handling at one warning per 4 s: two, each naming the message; none for the quick one after it.
-      const warnings = lines.filter((line) => line['msg'] === 'handler still running; its consumer fetches nothing else meanwhile');
+      const warnings = lines.filter((line) => line['msg'] === 'handler still running; its partition waits for it');
       expect(warnings.map((line) => [line['level'], line['topic'], line['offset'], line['pid']])).toEqual([['warn', topic, '0', slow.pid], ['warn', topic, '0', slow.pid]]);
       expect(Number(warnings[1]?.['runningForMs'])).toBeGreaterThanOrEqual(8_000);
     } finally {
@@ -137,6 +137,60 @@ describe('consume loop against the real broker and registry', () => {
     try {
       const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
       expect(committed[0]?.partitions.map((entry) => entry.offset)).toEqual(['2']);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('goes on with its other partitions while one handler runs long, and keeps that partition in order, retries included', async () => {
+    const topic = `test.loop.${uniqueSuffix()}.hol`;
+    await createTestTopics(kafka, [topic, `${topic}.dlq`], 2);
+    const holCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+    const producer = kafka.producer();
+    await producer.connect();
+    onTestFinished(() => producer.disconnect());
+    const sendTo = async (partition: number, event: UploadRequested): Promise<void> => {
+      await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await holCodec.encode(topic, event) }] });
+    };
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const [big, afterBig, small] = [sample('B'.repeat(60)), sample('C'.repeat(60)), sample('D'.repeat(60))];
+    const handled: string[] = [];
+    const groupId = `group-${uniqueSuffix()}`;
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      decode: (name, value) => holCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        // The big one's first attempt runs until released, then fails transiently; its second succeeds at once.
+        if (message.event.eventId === big.eventId && handled.filter((id) => id === big.eventId).length === 1) {
+          await released;
+          throw new StoreUnavailableError('S3', new Error('the store went away'));
+        }
+      },
+    });
+    await loop.start();
+    try {
+      await sendTo(0, big);
+      await waitFor(() => handled.includes(big.eventId), { what: 'the big message started' });
+      await sendTo(0, afterBig);
+      await sendTo(1, small);
+      // Before, the small message on the other partition waited for the big one's handler.
+      await waitFor(() => handled.includes(small.eventId), { what: 'the other partition\'s message, while the big one runs', timeoutMs: 10_000 });
+      expect(handled).toEqual([big.eventId, small.eventId]);
+      release();
+      await waitFor(() => handled.includes(afterBig.eventId), { what: 'the message after the big one' });
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // time for a repeat, were any message handled again
+      expect(handled).toEqual([big.eventId, small.eventId, big.eventId, afterBig.eventId]);
+    } finally {
+      release();
+      await loop.stop();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(committed?.partitions.map((entry) => [entry.partition, entry.offset]).sort()).toEqual([[0, '2'], [1, '1']]);
     } finally {
       await admin.disconnect();
     }

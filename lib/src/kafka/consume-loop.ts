@@ -56,11 +56,20 @@ export interface ConsumeLoopOptions<E> {
   readonly sessionTimeoutMs?: number;
   /**
    * A handler still running after this long is logged as a warning, and again
-   * each time as long again passes. One stuck handler holds its whole consumer
-   * (kafkajs fetches again only once every batch of a fetch is done), so this
-   * line is what names the message behind a stalled pipeline. @default 60000
+   * each time as long again passes: the line names the message behind a
+   * partition that does not move. @default 60000
    */
   readonly slowHandlerWarnMs?: number;
+  /**
+   * A handler (not a batch handler) still running after this long goes on
+   * detached: its partition is paused and the batch returns, so kafkajs, which
+   * fetches again only once every batch of a fetch is done, goes on with the
+   * other partitions. When it ends, the partition resumes, the message is
+   * fetched again, and its outcome (done, retry) is applied to it in its turn:
+   * offsets are still resolved and committed only inside a batch. Without
+   * this, one 2 GiB image held every other user's upload. @default 1000
+   */
+  readonly detachAfterMs?: number;
   /**
    * A consumer that fetches nothing for this long with no handler running is
    * replaced by a new one (a rebalance gets the rebalance timeout on top); so
@@ -115,6 +124,22 @@ export interface ConsumeLoopOptions<E> {
 
 type Outcome = 'done' | 'retry' | 'seek';
 
+/** Where one step of a batch leaves its partition: the offset handled, the one to retry after a backoff, or a seek made. */
+interface StepOutcome {
+  readonly done?: string;
+  readonly retryAt?: string;
+  readonly seek?: true;
+}
+
+/** A handler that outran detachAfterMs and goes on while its partition is paused. */
+interface DetachedHandler {
+  readonly offset: string;
+  /** Set when the handler has ended; applied when the message is fetched again. */
+  outcome?: StepOutcome;
+  /** Resumes the partition; replaced when a later batch (a new consumer, a rebalance) pauses it again. */
+  resume: () => void;
+}
+
 /** How long a rebalance may wait for the group's members to join (kafkajs's default, named for the stall allowance). */
 const REBALANCE_TIMEOUT_MS = 60_000;
 
@@ -146,6 +171,9 @@ export class ConsumeLoop<E> extends EventEmitter {
   private readonly isRetriable: (error: unknown) => boolean;
   private readonly attempts = new Map<string, number>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** By `topic:partition`: at most one per partition, which stays paused until it ends. */
+  private readonly detached = new Map<string, DetachedHandler>();
+  private readonly detachedRuns = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private dlqProducer: Producer | undefined;
   private joined = false;
@@ -311,6 +339,8 @@ export class ConsumeLoop<E> extends EventEmitter {
     const disconnected = await Promise.race([
       (async () => {
         await this.replacing;
+        // Aborted by the signal, they end as retries: their messages stay uncommitted for the next owner.
+        await Promise.all(this.detachedRuns);
         await Promise.all([this.consumer.disconnect(), ...this.retiring]);
         return true;
       })(),
@@ -338,14 +368,18 @@ export class ConsumeLoop<E> extends EventEmitter {
         if (!isRunning() || isStale() || !this.running) break;
         const chunk = batch.messages.slice(start, start + size);
         const [single] = chunk;
-        activity.handlerStarted();
-        let outcome: { done?: string; retryAt?: string; seek?: true };
-        try {
-          outcome = chunk.length === 1 && single ? await this.processOne(topic, partition, single) : await this.processChunk(topic, partition, chunk);
-        } finally {
-          activity.handlerEnded(Date.now());
+        let outcome: StepOutcome | 'detached';
+        if (chunk.length === 1 && single) {
+          outcome = await this.processOneDetachable(topic, partition, single, pause, activity);
+        } else {
+          activity.handlerStarted();
+          try {
+            outcome = await this.processChunk(topic, partition, chunk);
+          } finally {
+            activity.handlerEnded(Date.now());
+          }
         }
-        if (outcome.seek) break;
+        if (outcome === 'detached' || outcome.seek) break;
         const { done, retryAt } = outcome;
         if (done !== undefined) {
           this.attempts.delete(`${topic}:${partition}`);
@@ -370,10 +404,52 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
   }
 
-  private async processOne(topic: string, partition: number, message: KafkaMessage): Promise<{ done?: string; retryAt?: string; seek?: true }> {
+  private async processOne(topic: string, partition: number, message: KafkaMessage): Promise<StepOutcome> {
     const outcome = await this.processMessage(topic, partition, message);
     if (outcome === 'seek') return { seek: true };
     return outcome === 'retry' ? { retryAt: message.offset } : { done: message.offset };
+  }
+
+  /**
+   * One message, in a batch: the outcome of a detached handler that ran it
+   * already, or a handler run here that goes on detached (its partition
+   * paused) once it outruns detachAfterMs. 'detached' ends the batch.
+   */
+  private async processOneDetachable(topic: string, partition: number, message: KafkaMessage, pause: () => () => void, activity: ConsumerActivity): Promise<StepOutcome | 'detached'> {
+    const key = `${topic}:${partition}`;
+    const earlier = this.detached.get(key);
+    if (earlier) {
+      if (!earlier.outcome) {
+        // Its handler still runs (a rebalance or a new consumer fetched the partition again): wait for it.
+        earlier.resume = pause();
+        return 'detached';
+      }
+      this.detached.delete(key);
+      if (earlier.offset === message.offset && !earlier.outcome.seek) return earlier.outcome;
+    }
+    activity.handlerStarted();
+    const running = this.processOne(topic, partition, message).finally(() => activity.handlerEnded(Date.now()));
+    const detachAfterMs = this.options.detachAfterMs ?? 1_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outrun = new Promise<'outrun'>((resolve) => {
+      timer = setTimeout(() => resolve('outrun'), detachAfterMs);
+    });
+    const first = await Promise.race([running, outrun]).finally(() => clearTimeout(timer));
+    if (first !== 'outrun') return first;
+    const entry: DetachedHandler = { offset: message.offset, resume: pause() };
+    this.detached.set(key, entry);
+    const run: Promise<void> = running.then((outcome) => {
+      entry.outcome = outcome;
+    }, (error: unknown) => {
+      // processOne turns every failure into an outcome; this is a defect, so the message is handled again.
+      this.log.error({ err: error, topic, partition, offset: message.offset }, 'detached handler failed unexpectedly; the message is handled again');
+      entry.outcome = { retryAt: message.offset };
+    }).finally(() => {
+      this.detachedRuns.delete(run);
+      entry.resume();
+    });
+    this.detachedRuns.add(run);
+    return 'detached';
   }
 
   /**
@@ -512,7 +588,7 @@ export class ConsumeLoop<E> extends EventEmitter {
   /** Runs a handler, warning each slowHandlerWarnMs it is still running. */
   private async watchingSlow(log: Logger, started: number, work: () => Promise<void>): Promise<void> {
     const timer = setInterval(() => {
-      log.warn({ runningForMs: Math.round(performance.now() - started) }, 'handler still running; its consumer fetches nothing else meanwhile');
+      log.warn({ runningForMs: Math.round(performance.now() - started) }, 'handler still running; its partition waits for it');
     }, this.slowHandlerWarnMs);
     timer.unref();
     try {
