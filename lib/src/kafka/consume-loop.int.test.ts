@@ -196,6 +196,47 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
+  it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the fetch loop as before', async () => {
+    const topic = `test.loop.${uniqueSuffix()}.cap`;
+    await createTestTopics(kafka, [topic, `${topic}.dlq`], 3);
+    const capCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+    const producer = kafka.producer();
+    await producer.connect();
+    onTestFinished(() => producer.disconnect());
+    const sendTo = async (partition: number, event: UploadRequested): Promise<void> => {
+      await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await capCodec.encode(topic, event) }] });
+    };
+    const releases = new Map<string, () => void>();
+    const [first, second, quick] = [sample('E'.repeat(60)), sample('F'.repeat(60)), sample('G'.repeat(60))];
+    const handled: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
+      detachAfterMs: 300, maxDetachedHandlers: 1,
+      decode: (name, value) => capCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        if (message.event.eventId !== quick.eventId) await new Promise<void>((resolve) => releases.set(message.event.eventId, resolve));
+      },
+    });
+    await loop.start();
+    try {
+      await sendTo(0, first);
+      await waitFor(() => handled.includes(first.eventId), { what: 'the first slow message started' });
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs: the first is detached
+      await sendTo(1, second);
+      await waitFor(() => handled.includes(second.eventId), { what: 'the second slow message started' });
+      await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs, but the one detached place is taken
+      await sendTo(2, quick);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(handled).toEqual([first.eventId, second.eventId]);
+      releases.get(second.eventId)?.();
+      await waitFor(() => handled.includes(quick.eventId), { what: 'the quick message, once the second is done' });
+    } finally {
+      for (const release of releases.values()) release();
+      await loop.stop();
+    }
+  }, 60_000);
+
   it('replaces a consumer whose kafkajs fetch loop stalls with no handler running, and the new one handles the message the old one held', async () => {
     const { topic, batchCodec, batchPublisher } = await privateTopic('stall');
     const lines: Record<string, unknown>[] = [];

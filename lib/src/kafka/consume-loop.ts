@@ -71,6 +71,12 @@ export interface ConsumeLoopOptions<E> {
    */
   readonly detachAfterMs?: number;
   /**
+   * Detached handlers at most at once; past that a slow handler holds the
+   * fetch loop as before, so a flood of big images queues rather than
+   * running all at once. @default 4
+   */
+  readonly maxDetachedHandlers?: number;
+  /**
    * A consumer that fetches nothing for this long with no handler running is
    * replaced by a new one (a rebalance gets the rebalance timeout on top); so
    * is one kafkajs gave up on after a crash. @default 60000
@@ -436,6 +442,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     });
     const first = await Promise.race([running, outrun]).finally(() => clearTimeout(timer));
     if (first !== 'outrun') return first;
+    if (this.detachedRuns.size >= (this.options.maxDetachedHandlers ?? 4)) return running;
     const entry: DetachedHandler = { offset: message.offset, resume: pause() };
     this.detached.set(key, entry);
     const run: Promise<void> = running.then((outcome) => {
