@@ -2,10 +2,13 @@
  * `npm run bench:fairness`: how much one big upload delays other users' small
  * ones, against the same small uploads on the same pipeline with nothing
  * beside them, measured in the same run:
- *   - median end-to-end time of a 1 MiB upload while a 1 GiB one is validated
- *     and stored / the same median with nothing beside it                       (goal <= 1.5)
- *   - the slowest of them / the slowest alone (one in three shares the big
- *     one's partition of `orbit.upload.requested` and waits its turn)           (reported)
+ *   - the share of 1 MiB uploads, sent one after another while a 1 GiB one is
+ *     validated and stored, that waited for it (took half its time or more):
+ *     only those whose image UID hashes to the big one's partition of the
+ *     12 should (goal <= 1/6; before the consume loop detached slow handlers,
+ *     every one did)
+ *   - their median end-to-end time / the median alone: what sharing the
+ *     machine's cores with the big one's validation and push costs            (reported)
  * Each small upload is a new image, so its key, and with it its partition, is
  * its own. ORBIT_BENCH_BYTES overrides the big one's size (default 1 GiB).
  */
@@ -74,8 +77,9 @@ const format = (values: readonly number[]): string => values.map((value) => valu
 console.log(`\nbig upload: 202 after ${accepted.toFixed(2)} s, ${bigStatus} after ${bigSeconds.toFixed(2)} s`);
 console.log(`small uploads alone (s): ${format(alone)}`);
 console.log(`small uploads beside the big one (s): ${format(beside)}\n`);
-console.log(ratioLine('median small upload beside a big one / alone', median(beside) / median(alone), '<= 1.5'));
-console.log(ratioLine('slowest small upload beside a big one / slowest alone', Math.max(...beside) / Math.max(...alone), 'reported'));
+const waited = beside.filter((seconds) => seconds >= bigSeconds / 2).length;
+console.log(ratioLine(`small uploads that waited for the big one (${waited} of ${beside.length})`, waited / beside.length, '<= 0.167'));
+console.log(ratioLine('median small upload beside a big one / alone', median(beside) / median(alone), 'reported'));
 rmSync(smallFile, { force: true });
 rmSync(bigFile, { force: true });
 process.exit(0);
