@@ -42,16 +42,29 @@ function versionOf(payload: unknown): string | undefined {
 }
 
 /**
+ * The requests whose events in `events` name no version and have none beside
+ * them that does: only the request's other events, read for it, settle whether
+ * the caller may see them (a page can hold a refused transfer's ViewPort
+ * update without its failure).
+ */
+export function requestsToSettle(image: ImageView, username: string, events: readonly TimelineEntry[]): string[] {
+  if (image.owner === username) return [];
+  const named = new Set(events.filter((event) => versionOf(event.payload) !== undefined).map((event) => event.correlationId));
+  return [...new Set(events.filter((event) => versionOf(event.payload) === undefined && !named.has(event.correlationId)).map((event) => event.correlationId))];
+}
+
+/**
  * The events of the versions the caller sees: all for the owner; for anyone else, the requests about visible
  * versions only, each whole. A request is judged by the events that name a version, so its ViewPort update
- * (which names none when it fails) goes with its failure instead of half a request showing.
+ * (which names none when it fails) goes with its failure instead of half a request showing. `requestEvents`, the
+ * other events of the requests `requestsToSettle` named, only judge: they are not returned.
  */
-export function visibleEvents(image: ImageView, username: string, events: readonly TimelineEntry[]): TimelineEntry[] {
+export function visibleEvents(image: ImageView, username: string, events: readonly TimelineEntry[], requestEvents: readonly TimelineEntry[] = []): TimelineEntry[] {
   if (image.owner === username) return [...events];
   const versions = new Set(image.versions.map((version) => String(version['imageVersion'])));
   const seenRequests = new Set<string>();
   const hiddenRequests = new Set<string>();
-  for (const event of events) {
+  for (const event of [...events, ...requestEvents]) {
     const version = versionOf(event.payload);
     if (version === undefined) continue;
     (versions.has(version) ? seenRequests : hiddenRequests).add(event.correlationId);

@@ -79,6 +79,41 @@ describe('GET /v1/images/{uid}/events, a page at a time', () => {
     expect((await walk('dev1', [], 16)).flat()).toEqual(log.map((event) => event.eventType));
   });
 
+  it('shows a release manager a request whole even when a page\'s read cuts it: a refused transfer\'s ViewPort update read apart from its failure', async () => {
+    const entry = (index: number, correlationId: string, payload: unknown): TimelineEntry => ({ pid: `q-${index}`, eventType: `step-${index}`, at: '2026-12-04T00:00:00.000Z', correlationId, payload });
+    const requests: TimelineEntry[] = [
+      entry(0, 'up', { metadata: { imageVersion: 'v1-0-00' } }),
+      entry(1, 'seen', { imageVersion: 'v1-0-00', reasonCode: 'NOT_A_PROMOTION' }), entry(2, 'seen', { status: 'failed', imageVersion: null }),
+      entry(3, 'hidden', { imageVersion: 'v2-0-00', reasonCode: 'ROLE_REQUIRED' }), entry(4, 'hidden', { status: 'failed', imageVersion: null }),
+      // Read first, before the failure it goes with: the update can land in the log ahead of it.
+      entry(5, 'late', { status: 'failed', imageVersion: null }), entry(6, 'late', { imageVersion: 'v1-0-00', reasonCode: 'NOT_A_PROMOTION' }),
+    ];
+    const split = routeTestGateway({
+      uid: UID, image, transfers: { claims: { claim: async () => ({ requestId: 'r', status: null }), find: async () => undefined }, publish: { transferRefused: async () => undefined }, policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Staging', 'release-manager']]) } },
+      events: {
+        byCorrelationId: async (correlationId) => requests.filter((request) => request.correlationId === correlationId),
+        byImageUID: async (_uid, page) => {
+          const from = page.after ? Number(page.after.eventKey) + 1 : 0;
+          const entries = requests.slice(from, from + page.limit);
+          const last = from + entries.length - 1;
+          return { entries, ...(last < requests.length - 1 ? { next: { eventKey: String(last), pid: `q-${last}` } } : {}) };
+        },
+      },
+    });
+    const seenBy = async (limit: number): Promise<string[]> => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const response = await split.inject({ url: `/v1/images/${UID}/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${await routeTestToken('rm1', ['release-manager'])}` } });
+        const body = response.json() as { events: TimelineEntry[]; nextCursor: string | null };
+        seen.push(...body.events.map((event) => event.eventType));
+        cursor = body.nextCursor;
+      } while (cursor !== null);
+      return seen;
+    };
+    for (const limit of [1, 2, 3, 20]) expect(await seenBy(limit), `limit ${limit}`).toEqual(['step-0', 'step-1', 'step-2', 'step-5', 'step-6']);
+  });
+
   it('refuses a cursor another listing gave out, or another image\'s, or one holding an empty position, with 400 (a 500 before; found by a probe)', async () => {
     const json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     for (const cursor of [json(['images', 'billing-api', UID]), json([`events:${'M'.repeat(60)}`, '3', 'p-3']), json([`events:${UID}`, '', '']), json(['', ''])]) {

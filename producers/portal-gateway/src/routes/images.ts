@@ -7,7 +7,7 @@ import { RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
-import { readableEnvironments, visibleEvents, visibleImage } from '../read-access.js';
+import { readableEnvironments, requestsToSettle, visibleEvents, visibleImage } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -62,7 +62,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       let reads = 0;
       do {
         const page = await deps.events.byImageUID(image.imageUID, { limit: limit - events.length, after: next });
-        events.push(...visibleEvents(image, caller.actor.username, page.entries));
+        // A request cut by the chunk's edge is judged by all its events, so a release manager sees it whole or not at all.
+        const unsettled = requestsToSettle(image, caller.actor.username, page.entries);
+        const requestEvents = (await Promise.all(unsettled.map((correlationId) => deps.events.byCorrelationId(correlationId)))).flat();
+        events.push(...visibleEvents(image, caller.actor.username, page.entries, requestEvents));
         next = page.next;
         reads += 1;
         // Never an empty page with a cursor: past the bound, reading goes on until one event it may see, or the end.
