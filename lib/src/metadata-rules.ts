@@ -88,6 +88,16 @@ export function checkMetadata(metadata: { readonly imageName: string; readonly i
   return { ok: true, chartVersion };
 }
 
+/**
+ * Label keys a generated chart sets on its objects itself: an image label
+ * with one of them would be a second value for the same key (and a selector
+ * label a Deployment the API server refuses).
+ */
+export const CHART_OWN_LABELS: ReadonlySet<string> = new Set([
+  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version',
+  'app.kubernetes.io/managed-by', 'helm.sh/chart', 'environment', 'app.kubernetes.io/component', 'orbit/image-tag',
+]);
+
 /** A ConfigMap key holds at most 253 characters, and each environment variable travels in the chart as one. */
 export const MAX_ENV_NAME = 253;
 

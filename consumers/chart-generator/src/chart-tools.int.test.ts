@@ -210,6 +210,8 @@ describe('values a user sets at helm install', () => {
       'nameOverride=Other', 'nameOverride=-x', 'fullnameOverride=9lives', 'fullnameOverride=my_app', 'serviceAccount.name=Bad',
       'commonLabels.team=a b', 'commonLabels.a/b/c=x', 'nodeSelector.a b=c', 'podAnnotations.bad key=x', 'env.BAD KEY=x', 'env.\\.\\.data=x',
       'tolerations[0].key=a,tolerations[0].operator=Bogus', 'writablePaths={/tmp}', 'writablePaths={/data,/tmp/}', 'resources.limits.cpu=-1', 'resources.limits.memory=lots',
+      // Keys the chart sets itself: a selector label gave a Deployment the API server refuses, the rest a key twice (found by a probe).
+      'commonLabels.app\\.kubernetes\\.io/name=x', 'commonLabels.app\\.kubernetes\\.io/instance=zz', 'commonLabels.environment=prod',
     ];
     for (const bad of refused) {
       await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
@@ -220,10 +222,39 @@ describe('values a user sets at helm install', () => {
       'nodeSelector.node\\.kubernetes\\.io/instance-type=m5\\.large', 'podAnnotations.example\\.com/note=any text: yes', 'env.\\.hidden=visible',
       'tolerations[0].key=dedicated,tolerations[0].operator=Equal,tolerations[0].value=orbit,tolerations[0].effect=NoSchedule', 'autoscaling.minReplicas=3,autoscaling.maxReplicas=3',
       'writablePaths={/data,/tmp/cache}', 'resources.limits.cpu=2,resources.requests.cpu=0.5',
+      'autoscaling.minReplicas=1', 'autoscaling.enabled=false,replicaCount=1', 'podDisruptionBudget.maxUnavailable=2', 'global.region=eu',
     ];
     for (const good of taken) {
       const stream = await run('helm', ['template', 'rel', chartDir, '--set', good]);
       expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream), good).toEqual({ checked: parseStream(stream).length, problems: [] });
     }
+  });
+
+  it('works as a dependency of an umbrella chart, which passes it Helm\'s global values (found by a probe: the schema refused `global`)', async () => {
+    const input = SCENARIOS['realistic'] as ChartInput;
+    const name = chartNameOf(input.metadata.imageName, input.imageUID);
+    const parent = join(workDir, 'umbrella');
+    await writeTree(join(parent, 'charts', name), renderChart(input));
+    await writeFile(join(parent, 'Chart.yaml'), `apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n  - name: ${name}\n    version: "${chartVersionOf(input.metadata.imageVersion)}"\n`);
+    await writeFile(join(parent, 'values.yaml'), 'global:\n  region: eu\n');
+    expect(await run('helm', ['lint', '--strict', parent])).toContain('0 chart(s) failed');
+    const rendered = parseStream(await run('helm', ['template', 'rel', parent, '--skip-tests']));
+    expect(rendered.map((object) => object.kind)).toContain('Deployment');
+  });
+
+  it('gives a PodDisruptionBudget a node drain can get past when one pod may be all there is, as the Testing overlay does', async () => {
+    const input = SCENARIOS['realistic'] as ChartInput;
+    const chartDir = join(workDir, 'pdb', chartNameOf(input.metadata.imageName, input.imageUID));
+    await writeTree(chartDir, renderChart(input));
+    const budgetOf = async (...set: string[]): Promise<unknown> => {
+      const objects = parseStream(await run('helm', ['template', 'rel', chartDir, '--skip-tests', ...set.flatMap((value) => ['--set', value])]));
+      const { selector: _selector, unhealthyPodEvictionPolicy: _policy, ...bound } = objects.find((object) => object.kind === 'PodDisruptionBudget')?.spec as Record<string, unknown>;
+      return bound;
+    };
+    expect(await budgetOf()).toEqual({ minAvailable: 1 });
+    expect(await budgetOf('environment=Testing,autoscaling.minReplicas=1')).toEqual({ maxUnavailable: 1 });
+    expect(await budgetOf('autoscaling.enabled=false,replicaCount=1')).toEqual({ maxUnavailable: 1 });
+    expect(await budgetOf('podDisruptionBudget.maxUnavailable=2')).toEqual({ maxUnavailable: 2 });
+    expect(await budgetOf('autoscaling.minReplicas=4,podDisruptionBudget.minAvailable=3')).toEqual({ minAvailable: 3 });
   });
 });

@@ -49,12 +49,17 @@ function networkPolicyOf(ctx: HelmContext): K8sObject {
   };
 }
 
+/** As the chart's template: maxUnavailable when set, or when there are no more pods than minAvailable (a drain would block). */
 function podDisruptionBudgetOf(ctx: HelmContext): K8sObject {
+  const { podDisruptionBudget: budget, autoscaling, replicaCount } = ctx.values;
+  const pods = autoscaling.enabled ? autoscaling.minReplicas : replicaCount;
+  const bound = budget.maxUnavailable !== undefined ? { maxUnavailable: budget.maxUnavailable }
+    : pods <= budget.minAvailable ? { maxUnavailable: 1 } : { minAvailable: budget.minAvailable };
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: meta(ctx),
-    spec: { minAvailable: ctx.values.podDisruptionBudget.minAvailable, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selectorLabels(ctx) } },
+    spec: { ...bound, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: selectorLabels(ctx) } },
   };
 }
 

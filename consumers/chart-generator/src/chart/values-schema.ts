@@ -3,6 +3,8 @@
  * against it, so a typo in an override (`replicas:` for `replicaCount:`) or
  * a wrong type fails before anything reaches the cluster.
  */
+import { CHART_OWN_LABELS } from '@orbit/lib';
+
 type Schema = Record<string, unknown>;
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
@@ -20,6 +22,10 @@ const QUALIFIED_NAME = { type: 'string', maxLength: 317, pattern: `^(${DNS_SUBDO
 const LABEL_VALUE = { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$' };
 /** Labels (and a node selector): qualified-name keys, label values. */
 const labelMap = (description: string): Schema => ({ type: 'object', description, propertyNames: QUALIFIED_NAME, additionalProperties: LABEL_VALUE });
+/** Labels on every object: not one of the keys the chart sets itself (the selector's among them). */
+const commonLabelMap = (description: string): Schema => ({
+  ...labelMap(description), propertyNames: { allOf: [QUALIFIED_NAME, { not: { enum: [...CHART_OWN_LABELS] } }] },
+});
 /** Annotations: qualified-name keys, any text. */
 const annotationMap = (description: string): Schema => ({ type: 'object', description, propertyNames: QUALIFIED_NAME, additionalProperties: { type: 'string' } });
 /** ConfigMap keys: letters, digits, '-', '_' and '.', not '.' nor starting with '..'. */
@@ -72,6 +78,8 @@ export const VALUES_SCHEMA: Schema = {
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
   ],
   properties: {
+    // Helm passes every chart a `global` map, a dependency of an umbrella chart its parent's: refusing it refused every umbrella chart.
+    global: { type: 'object', description: 'Helm\'s global values, passed to every chart and sub-chart; this chart reads none.' },
     // Names of every object: a value the API server would refuse is refused by helm install instead, saying which.
     nameOverride: str('Replaces the chart name in resource names: lower-case letters, digits and dashes.', { maxLength: 63, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$' }),
     fullnameOverride: str('Replaces the whole resource name (also the Service name, so it starts with a letter).', { maxLength: 63, pattern: '^([a-z]([-a-z0-9]*[a-z0-9])?)?$' }),
@@ -89,7 +97,7 @@ export const VALUES_SCHEMA: Schema = {
       type: 'array', description: 'Secrets for a private registry.',
       items: object('A Secret name.', { name: str('Secret name.', { minLength: 1 }) }),
     },
-    commonLabels: labelMap('Labels from the image metadata, on every object.'),
+    commonLabels: commonLabelMap('Labels from the image metadata, on every object; not a key the chart sets itself.'),
     commonAnnotations: annotationMap('Image metadata labels whose values are free text, as annotations on the Deployment and its pods.'),
     podAnnotations: annotationMap('Extra pod annotations.'),
     serviceAccount: object('The pods\' service account.', {
@@ -171,8 +179,9 @@ export const VALUES_SCHEMA: Schema = {
     }),
     podDisruptionBudget: object('PodDisruptionBudget.', {
       enabled: bool('Create it.'),
-      minAvailable: int('Pods that must stay up during voluntary disruptions.', 0),
-    }),
+      minAvailable: int('Pods that must stay up during voluntary disruptions; with no more pods than that (one replica), maxUnavailable 1 is used instead, so node drains are not blocked.', 0),
+      maxUnavailable: int('Pods that may be down during voluntary disruptions; when set, used instead of minAvailable.', 0),
+    }, ['enabled', 'minAvailable']),
     networkPolicy: object('NetworkPolicy: ingress only to containerPort from this namespace.', {
       enabled: bool('Create it.'),
       allowAllEgress: bool('Allow all egress; when false only DNS and extraEgress.'),

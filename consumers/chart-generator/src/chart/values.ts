@@ -1,3 +1,4 @@
+import { CHART_OWN_LABELS } from '@orbit/lib';
 import { ChartInputError } from '../errors.js';
 import { appPortOf, envOf, extraPortsOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type NamedPort, type PortProtocol } from '../image-facts.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
@@ -37,7 +38,8 @@ export interface ChartValues {
   nodeSelector: Record<string, string>;
   tolerations: Record<string, unknown>[];
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
-  podDisruptionBudget: { enabled: boolean; minAvailable: number };
+  /** maxUnavailable, when set, is used instead of minAvailable. */
+  podDisruptionBudget: { enabled: boolean; minAvailable: number; maxUnavailable?: number };
   networkPolicy: { enabled: boolean; allowAllEgress: boolean; extraEgress: Record<string, unknown>[] };
   tests: { enabled: boolean; image: { repository: string; digest: string }; securityContext: ContainerSecurityContext; resources: Resources };
 }
@@ -57,12 +59,6 @@ export const TEST_IMAGE = {
   digest: 'sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662',
 } as const;
 
-/** Keys the chart's own labels use; a user label with one of them would duplicate a YAML key. */
-const RESERVED_LABELS = new Set([
-  'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version',
-  'app.kubernetes.io/managed-by', 'helm.sh/chart', 'environment', 'app.kubernetes.io/component', 'orbit/image-tag',
-]);
-
 /**
  * metadata.imageLabels split by what Kubernetes accepts: a valid key with a
  * label-shaped value is a label; a valid key with free text ("Billing API v2")
@@ -75,7 +71,8 @@ export function userLabelsOf(input: ChartInput): { labels: Record<string, string
     if (!isQualifiedName(key)) {
       throw new ChartInputError('metadata.imageLabels', `label name ${JSON.stringify(key)} is not a Kubernetes label key ([prefix/]name, 63 characters at most)`);
     }
-    if (RESERVED_LABELS.has(key)) continue;
+    // The gateway refuses them now; a version stored before that still gets its chart, without them.
+    if (CHART_OWN_LABELS.has(key)) continue;
     if (isLabelValue(value)) labels[key] = value;
     else annotations[key] = value;
   }

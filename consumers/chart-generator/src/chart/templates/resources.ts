@@ -86,7 +86,15 @@ metadata:
   labels:
     {{- include "orbit.labels" . | nindent 4 }}
 spec:
+  {{- $pods := ternary .Values.autoscaling.minReplicas .Values.replicaCount .Values.autoscaling.enabled | int }}
+  {{- if hasKey .Values.podDisruptionBudget "maxUnavailable" }}
+  maxUnavailable: {{ .Values.podDisruptionBudget.maxUnavailable | int }}
+  {{- else if le $pods (.Values.podDisruptionBudget.minAvailable | int) }}
+  {{- /* No more pods than must stay up: minAvailable would forbid every voluntary eviction and block node drains. */}}
+  maxUnavailable: 1
+  {{- else }}
   minAvailable: {{ .Values.podDisruptionBudget.minAvailable | int }}
+  {{- end }}
   {{- /* A crash-looping pod must not block node drains: it is not serving anyway. */}}
   unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
