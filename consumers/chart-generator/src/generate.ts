@@ -57,7 +57,10 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     const helmChartName = helmChartNameOf(event.imageUID, metadata.imageVersion);
     // Where the harbor-writer pushed it, when it did: the chart then pins exactly that, whatever this service's ORBIT_IMAGE_REGISTRY says.
     const pushedTo = event.imageReference?.slice(0, event.imageReference.lastIndexOf('@'));
-    const input = { imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(pushedTo || `${deps.registry}/${chartName}`), environment: 'Development' as const };
+    const input = {
+      imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(pushedTo || `${deps.registry}/${chartName}`), environment: 'Development' as const,
+      registryTag: event.imageTag ?? null,
+    };
     const packaged = await packageChart(renderChart(input), chartName, chartVersion);
     const manifests = renderManifests(input);
     const base = kustomizeBase(manifests);

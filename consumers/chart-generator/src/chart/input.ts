@@ -9,4 +9,6 @@ export interface ChartInput {
   /** Registry path without tag or digest, e.g. registry.example/orbit/billing-api. */
   readonly imageRepository: string;
   readonly environment: Environment;
+  /** Where the harbor-writer tagged the image (ImageStored's imageTag, `registry/orbit/name:v1-0-00`), when it pushed it. */
+  readonly registryTag?: string | null;
 }

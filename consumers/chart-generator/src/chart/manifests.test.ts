@@ -24,7 +24,17 @@ describe('renderManifests', () => {
 
   it('pins the image by digest and shows the tag only as a label', () => {
     expect(container(realistic).image).toBe(`registry.example/orbit/billing-api@${DIGEST}`);
-    expect(at(find(realistic, 'Deployment'), 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': '1.0.0' });
+    expect(at(find(realistic, 'Deployment'), 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': 'v1-0-00' });
+  });
+
+  it('labels the pods with the tag the image has in the registry they pull from, never the archive\'s own (found by a probe)', () => {
+    const tagOf = (over: Partial<typeof SCENARIOS.realistic>): unknown => {
+      const input = { ...SCENARIOS.realistic!, image: { ...SCENARIOS.realistic!.image, repoTags: ['myapp:latest'] }, ...over };
+      return (at(find(renderManifests(input), 'Deployment'), 'spec.template.metadata.labels') as Json)['orbit/image-tag'];
+    };
+    expect(tagOf({ registryTag: '127.0.0.1:5050/orbit/billing-api:v1-0-00-sZKFkIPENKme' })).toBe('v1-0-00-sZKFkIPENKme');
+    expect(tagOf({})).toBe('v1-0-00');
+    expect(tagOf({ registryTag: null })).toBe('v1-0-00');
   });
 
   it('runs restricted: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root', () => {

@@ -90,12 +90,15 @@ function overrideWords(text: string | null, field: string): string[] {
   return text === null || text.trim() === '' ? [] : splitShellWords(text, field).map((word) => word.replaceAll('$', '$$$$'));
 }
 
-/** The image tag shown as a label: the first repo tag if Kubernetes accepts it as a label value, else the version. */
+/**
+ * The image tag shown as a label: the one the image has in the registry the
+ * pods pull from, else the version it will be tagged with there. Not the tag
+ * the archive carried (often `latest`): no such tag exists in that registry.
+ */
 function imageTagOf(input: ChartInput): string {
-  for (const ref of input.image.repoTags) {
-    const tag = ref.slice(ref.lastIndexOf(':') + 1);
-    if (ref.includes(':') && !tag.includes('/') && isLabelValue(tag) && tag !== '') return tag;
-  }
+  const reference = input.registryTag ?? '';
+  const tag = reference.slice(reference.lastIndexOf(':') + 1);
+  if (reference.includes(':') && !tag.includes('/') && tag !== '' && isLabelValue(tag)) return tag;
   return isLabelValue(input.metadata.imageVersion) ? input.metadata.imageVersion : '';
 }
 
