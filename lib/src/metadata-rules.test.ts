@@ -60,6 +60,18 @@ describe('what a container must be able to run', () => {
     ]);
   });
 
+  it('refuses a variable or label given twice, and a label the chart sets itself: the chart kept one value, or none, without a word (found by a probe)', () => {
+    expect(metadataRuntimeProblems({
+      envVars: [{ key: 'A', value: 'first' }, { key: 'B', value: 'b' }, { key: 'A', value: 'second' }],
+      imageLabels: [{ key: 'team', value: 'a' }, { key: 'team', value: 'b' }, { key: 'app.kubernetes.io/name', value: 'other' }, { key: 'environment', value: 'prod' }, { key: 'example.com/tier', value: 'web' }],
+    })).toEqual([
+      { field: 'envVars.2.key', problem: 'repeats envVars.0.key ("A"): a container gets one value per name; give it once' },
+      { field: 'imageLabels.1.key', problem: 'repeats imageLabels.0.key ("team"): an object has one value per label; give it once' },
+      { field: 'imageLabels.2.key', problem: expect.stringMatching(/^is "app.kubernetes.io\/name", a label the chart sets itself \(app.kubernetes.io\/name, .*\); name yours otherwise$/) },
+      { field: 'imageLabels.3.key', problem: expect.stringMatching(/^is "environment", a label the chart sets itself/) },
+    ]);
+  });
+
   it('names each field holding a character no Helm chart can carry (DEL, C1 controls, U+2028/9, U+FFFE/F), the chart\'s description and category too', () => {
     expect(metadataRuntimeProblems({
       envVars: [{ key: 'A', value: 'rub\u007fout' }, { key: 'B', value: 'tab\t \ufeff \u00a0 \u001b \u00ff \ud83d\ude80 ok' }, { key: 'C', value: 'next\u0085line' }, { key: 'D', value: '\u2029' }],

@@ -104,6 +104,7 @@ export const MAX_ENV_NAME = 253;
 /** The metadata fields that become a container's command, environment and paths, and the chart's own text. */
 export interface RuntimeFields {
   readonly envVars?: readonly { readonly key: string; readonly value: string }[] | null;
+  readonly imageLabels?: readonly { readonly key: string; readonly value: string }[] | null;
   readonly volumes?: readonly { readonly key: string; readonly value: string }[] | null;
   readonly commandOverride?: string | null;
   readonly entrypointOverride?: string | null;
@@ -130,6 +131,18 @@ export function chartTextProblem(text: string): string | null {
   if (found === null) return null;
   const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
   return `holds U+${code}, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)`;
+}
+
+/** Each entry whose key an earlier entry of the list has already. */
+function repeatedKeys(list: string, entries: readonly { readonly key: string }[] | null | undefined, why: string): FieldRuleProblem[] {
+  const first = new Map<string, number>();
+  const problems: FieldRuleProblem[] = [];
+  (entries ?? []).forEach(({ key }, index) => {
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, index);
+    else problems.push({ field: `${list}.${index}.key`, problem: `repeats ${list}.${earlier}.key (${JSON.stringify(key)}): ${why}; give it once` });
+  });
+  return problems;
 }
 
 export interface FieldRuleProblem {
@@ -160,6 +173,12 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
   (metadata.envVars ?? []).forEach(({ key, value }, index) => {
     if (key.length > MAX_ENV_NAME) problems.push({ field: `envVars.${index}.key`, problem: `is ${key.length} characters; at most ${MAX_ENV_NAME} (a ConfigMap key)` });
     text(`envVars.${index}.value`, value);
+  });
+  // Silently, the chart kept the last value of a name given twice, and a label the chart sets itself was left out.
+  problems.push(...repeatedKeys('envVars', metadata.envVars, 'a container gets one value per name'));
+  problems.push(...repeatedKeys('imageLabels', metadata.imageLabels, 'an object has one value per label'));
+  (metadata.imageLabels ?? []).forEach(({ key }, index) => {
+    if (CHART_OWN_LABELS.has(key)) problems.push({ field: `imageLabels.${index}.key`, problem: `is ${JSON.stringify(key)}, a label the chart sets itself (${[...CHART_OWN_LABELS].join(', ')}); name yours otherwise` });
   });
   (metadata.volumes ?? []).forEach(({ value }, index) => text(`volumes.${index}.value`, value));
   for (const field of ['commandOverride', 'entrypointOverride'] as const) {
