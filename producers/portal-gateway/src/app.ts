@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
+import fastifyEtag from '@fastify/etag';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -318,6 +319,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       });
       if (reach) {
         await scope.register(async (helm) => {
+          // A Helm repository's pollers (Flux, Argo CD, helm repo update in CI) ask again and again: If-None-Match answers 304.
+          await helm.register(fastifyEtag, { algorithm: 'sha256' });
           await helm.register(helmRepositoryRoutes(reach), { caller: authenticatedFirst(helm, helmCaller) });
         });
       }

@@ -78,9 +78,12 @@ function harness() {
     return response;
   };
   /** A chart repository client: user name and token as Basic credentials. */
-  const helm = async (path: string, options: { user?: string; roles?: string[]; password?: string } = {}) => {
+  const helm = async (path: string, options: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string } = {}) => {
     const password = options.password ?? await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? []);
-    return app.inject({ method: 'GET', url: `/helm/${path}`, headers: { authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}` } });
+    return app.inject({
+      method: 'GET', url: `/helm/${path}`,
+      headers: { authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(options.ifNoneMatch ? { 'if-none-match': options.ifNoneMatch } : {}) },
+    });
   };
   return { app, get, links, helm };
 }
@@ -216,6 +219,21 @@ describe('GET …/archive and …/chart', () => {
 
 describe('the Helm chart repository of an owner in an environment (/helm/{environment}/{owner})', () => {
   const entriesOf = (body: string): Record<string, { version: string; urls: string[] }[]> => (parseAllDocuments(body)[0]?.toJS() as { entries: Record<string, { version: string; urls: string[] }[]> }).entries;
+
+  it('answers the same bytes while nothing changes, with an ETag a poller sends back for a 304 (found by a probe: generated was the time of asking)', async () => {
+    const { helm } = harness();
+    const first = await helm('Testing/dev1/index.yaml');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await helm('Testing/dev1/index.yaml');
+    expect(second.body).toBe(first.body);
+    const etag = String(first.headers['etag']);
+    expect(etag).toMatch(/^"[A-Za-z0-9+/=]+"$/);
+    expect(first.headers['cache-control']).toBe('private, no-cache');
+    const revalidated = await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag });
+    expect([revalidated.statusCode, revalidated.body]).toEqual([304, '']);
+    // Another repository's index is another entity.
+    expect((await helm('Staging/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(200);
+  });
 
   it('lists the owner\'s versions present there whose chart is stored, each URL redirecting to the chart, for a user name and token', async () => {
     const { helm, links } = harness();

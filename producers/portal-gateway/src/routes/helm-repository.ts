@@ -90,7 +90,8 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       },
     }, async (request, reply) => {
       const { environment, images } = await imagesOf(request);
-      return reply.type('application/yaml; charset=utf-8').header('cache-control', 'no-store').send(toYamlText(helmIndex(images, environment, new Date())));
+      // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
+      return reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache').send(toYamlText(helmIndex(images, environment)));
     });
 
     app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {
