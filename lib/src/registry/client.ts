@@ -104,6 +104,12 @@ export interface RegistryClientOptions {
   readonly fetch?: typeof fetch;
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
   readonly answerTimeoutMs?: number;
+  /**
+   * The slowest a blob may arrive, averaged over each answerTimeoutMs: a
+   * registry that drips a byte now and then is never silent for long, yet
+   * would hold the upload for days. @default 8192 (8 KiB/s)
+   */
+  readonly minBlobBytesPerSecond?: number;
   /** What the token is asked for when a challenge names no scope. @default ['pull'] */
   readonly actions?: readonly ('pull' | 'push')[];
 }
@@ -141,6 +147,11 @@ export class RegistryClient {
   /** How long an answer may keep the client waiting: for its headers, for a small answer whole, or between two chunks of a blob. */
   get answerTimeoutMs(): number {
     return this.options.answerTimeoutMs ?? 30_000;
+  }
+
+  /** Bytes a blob download must bring in each answerTimeoutMs. */
+  get minBlobBytesPerWindow(): number {
+    return Math.ceil(((this.options.minBlobBytesPerSecond ?? 8192) * this.answerTimeoutMs) / 1000);
   }
 
   /** `registry/repository`, as a person would write it. */

@@ -156,7 +156,7 @@ describe('pullAsOciArchive against a registry whose layer download stalls', () =
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
     }));
     const serving = (layerBody: () => ReadableStream<Uint8Array>): RegistryClient => new RegistryClient({
-      registry: 'registry.test', repository: 'team/app', insecure: false, answerTimeoutMs: 300,
+      registry: 'registry.test', repository: 'team/app', insecure: false, answerTimeoutMs: 300, minBlobBytesPerSecond: 1024,
       fetch: async (input) => {
         const url = String(input);
         if (url.includes('/referrers/') || url.includes('/manifests/sha256-')) return new Response(null, { status: 404 });
@@ -169,7 +169,7 @@ describe('pullAsOciArchive against a registry whose layer download stalls', () =
     const failure = await pullAsOciArchive(stalls, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RegistryUnavailableError);
     expect(failure).toMatchObject({ retriable: true, answered: true });
-    expect(((failure as Error).cause as Error).message).toBe(`blob ${digest(layer)} sent nothing for 0.3 s`);
+    expect(((failure as Error).cause as Error).message).toBe(`blob ${digest(layer)} sent 100 bytes in 0.3 s, fewer than the 308 it must send in that time`);
     expect(Date.now() - started).toBeLessThan(3_000);
     // Eight chunks 100 ms apart take 0.8 s in all, more than the timeout, and never stall that long.
     const slow = serving(() => {
@@ -184,6 +184,24 @@ describe('pullAsOciArchive against a registry whose layer download stalls', () =
       });
     });
     expect(await pullAsOciArchive(slow, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).toMatchObject({ bytes: config.length + layer.length });
+    // A byte every 50 ms is never silent for 0.3 s, and would take minutes: it is given up on like a stall (found by a probe: a byte per 20 s held an upload for hours).
+    const drips = serving(() => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          controller.enqueue(layer.subarray(sent, sent + 1));
+          sent += 1;
+          if (sent >= layer.length) controller.close();
+        },
+      });
+    });
+    const dripStarted = Date.now();
+    const dripped = await pullAsOciArchive(drips, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink()).catch((error: unknown) => error);
+    expect(dripped).toBeInstanceOf(RegistryUnavailableError);
+    expect(dripped).toMatchObject({ retriable: true, answered: true });
+    expect(((dripped as Error).cause as Error).message).toMatch(new RegExp(`^blob ${digest(layer)} sent [1-9] bytes in 0.3 s, fewer than the 308 it must send in that time$`));
+    expect(Date.now() - dripStarted).toBeLessThan(3_000);
   });
 });
 

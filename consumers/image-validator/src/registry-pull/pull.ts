@@ -237,22 +237,33 @@ const totalOf = (manifests: readonly PulledManifest[]): number => distinctBlobs(
 
 /**
  * Streams one blob into the archive. A body may take as long as it needs,
- * but not stall: undici would wait 300 s between two chunks, holding every
- * upload behind this one. Staging that takes no bytes for as long (S3
- * stalled) ends the attempt the same way, and the pull is tried again.
+ * but not stall nor drip: undici would wait 300 s between two chunks, and a
+ * registry sending a byte every 20 s held its upload for hours (found by a
+ * probe). Each answer timeout must bring minBlobBytesPerWindow. Staging that
+ * takes no bytes for as long (S3 stalled) ends the attempt the same way, and
+ * the pull is tried again.
  */
 async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descriptor): Promise<void> {
   const response = await client.get(`/blobs/${blob.digest}`);
   if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
   const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
   const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
-  const idleMs = client.answerTimeoutMs;
-  const stalled = (): void => { source.destroy(new Error(`blob ${blob.digest} sent nothing for ${idleMs / 1000} s`)); };
-  const idle = setTimeout(stalled, idleMs);
+  const windowMs = client.answerTimeoutMs;
+  const needed = client.minBlobBytesPerWindow;
+  let inWindow = 0;
+  const idle = setInterval(() => {
+    if (inWindow >= needed) {
+      inWindow = 0;
+      return;
+    }
+    source.destroy(new Error(inWindow === 0
+      ? `blob ${blob.digest} sent nothing for ${windowMs / 1000} s`
+      : `blob ${blob.digest} sent ${inWindow} bytes in ${windowMs / 1000} s, fewer than the ${needed} it must send in that time`));
+  }, windowMs);
   let received = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      idle.refresh();
+      inWindow += chunk.length;
       received += chunk.length;
       if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
       done(null, chunk);
@@ -270,7 +281,7 @@ async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descripto
     if (received < blob.size) throw new RegistryUnavailableError(client.base, error, true);
     throw error;
   } finally {
-    clearTimeout(idle);
+    clearInterval(idle);
   }
 }
 
