@@ -7,3 +7,4 @@ export * from './docker-hub.js';
 export * from './image-manifest.js';
 export * from './push.js';
 export * from './referrers.js';
+export * from './own-registry.js';

@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { isRetriable, OrbitError, type Logger, type RegistryAllowlist } from '@orbit/lib';
+import { isRetriable, OrbitError, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { allowBrowserOrigins } from './cors.js';
@@ -13,7 +13,6 @@ import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
-import type { ResolveHost } from './own-registry.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';

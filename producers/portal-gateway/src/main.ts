@@ -1,13 +1,10 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
-  findLostProjection, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runMain, tableName, TOPICS, untilConnected,
+  findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableName, TOPICS, untilConnected,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
-import { lookup } from 'node:dns/promises';
-import { networkInterfaces } from 'node:os';
 import { buildApp } from './app.js';
-import type { ResolveHost } from './own-registry.js';
 import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
@@ -81,7 +78,7 @@ runMain(async () => {
     corsOrigins: config.ORBIT_CORS_ORIGINS,
     ownRegistries: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()],
     resolveHost: resolveWithin(2000),
-    interfaceAddresses: new Set(Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address.toLowerCase()))),
+    interfaceAddresses: interfaceAddressesOfThisHost(),
     idleTimeoutMs: config.ORBIT_IDLE_TIMEOUT_SECONDS * 1000,
     projectionLost: () => projection.lost(),
     transfers: {
@@ -108,19 +105,3 @@ runMain(async () => {
     },
   };
 });
-
-/** The system resolver (what the validator's connections use), given up on after `timeoutMs`: nothing found. */
-function resolveWithin(timeoutMs: number): ResolveHost {
-  return async (host) => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<readonly string[]>((resolve) => {
-      timer = setTimeout(() => resolve([]), timeoutMs);
-    });
-    try {
-      const found = lookup(host, { all: true, verbatim: true }).then((entries) => entries.map((entry) => entry.address), () => []);
-      return await Promise.race([found, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-}

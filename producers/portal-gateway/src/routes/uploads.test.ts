@@ -5,7 +5,7 @@ import { Writable, type Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
-import { chartVersionOf, createLogger, type Logger } from '@orbit/lib';
+import { chartVersionOf, createLogger, type Logger, type ResolveHost } from '@orbit/lib';
 import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
@@ -13,7 +13,6 @@ import { ProjectionLostRefusal } from '../errors.js';
 import { UploadIncompleteError } from '../staging.js';
 import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
-import type { ResolveHost } from '../own-registry.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist } from '@orbit/lib';
+import { chartVersionOf, envelopeFor, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -14,7 +14,6 @@ import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldR
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
-import { ownRegistryReached, type ResolveHost } from '../own-registry.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;

@@ -1,5 +1,7 @@
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { ImageReference } from '@orbit/lib';
+import { networkInterfaces } from 'node:os';
+import type { ImageReference } from '../image-reference.js';
 
 /** The addresses a host name (or IP literal) resolves to; none when it does not resolve. */
 export type ResolveHost = (host: string) => Promise<readonly string[]>;
@@ -30,10 +32,19 @@ const portsOf = (port: string): readonly string[] => (port === '' ? ['443', '80'
 const samePort = (a: string, b: string): boolean => portsOf(a).some((port) => portsOf(b).includes(port));
 const withinPath = (repository: string, prefix: string): boolean => prefix === '' || repository.toLowerCase().startsWith(`${prefix}/`);
 
-/** An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is the IPv4 one to every socket. */
-function plainAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return (mapped?.[1] ?? address).toLowerCase();
+/**
+ * One spelling per address: IPv6 as the URL standard writes it
+ * (`0:0:0:0:0:0:0:1` is `::1`), and an IPv4-mapped one (`::ffff:127.0.0.1`,
+ * `::ffff:7f00:1`) as the IPv4 address it is to every socket.
+ */
+export function plainAddress(address: string): string {
+  const lower = address.toLowerCase();
+  if (isIP(lower) !== 6) return lower;
+  const canonical = new URL(`http://[${lower}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return canonical;
+  const [high, low] = [Number.parseInt(mapped[1] ?? '0', 16), Number.parseInt(mapped[2] ?? '0', 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
 }
 
 /**
@@ -73,4 +84,25 @@ export async function ownRegistryReached(
     if (local(ownAddresses) && local(reached)) return entry;
   }
   return undefined;
+}
+
+/** The system resolver (what the validator's connections use), given up on after `timeoutMs`: nothing found. */
+export function resolveWithin(timeoutMs: number): ResolveHost {
+  return async (host) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<readonly string[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), timeoutMs);
+    });
+    try {
+      const found = lookup(host, { all: true, verbatim: true }).then((entries) => entries.map((entry) => entry.address), () => []);
+      return await Promise.race([found, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** This host's interface addresses, lower case: a registry reached at one of them is on this host. */
+export function interfaceAddressesOfThisHost(): ReadonlySet<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address.toLowerCase())));
 }

@@ -18,7 +18,9 @@ const reached = (text: string, interfaces: ReadonlySet<string> = new Set(['192.1
 
 describe('ownRegistryReached', () => {
   it('knows Orbit\'s own registry under every name that reaches it (found by a probe: localhost:5050 imported another owner\'s image)', async () => {
-    for (const alias of ['localhost:5050/orbit/app', '127.0.0.2:5050/orbit/app', '[::1]:5050/orbit/app', '0.0.0.0:5050/orbit/app', '[::ffff:127.0.0.1]:5050/orbit/app', 'ci-box.example:5050/orbit/app']) {
+    for (const alias of ['localhost:5050/orbit/app', '127.0.0.2:5050/orbit/app', '[::1]:5050/orbit/app', '0.0.0.0:5050/orbit/app', '[::ffff:127.0.0.1]:5050/orbit/app', 'ci-box.example:5050/orbit/app',
+      // Other spellings of loopback (found by a probe).
+      '[0:0:0:0:0:0:0:1]:5050/orbit/app', '[::ffff:7f00:1]:5050/orbit/app', '[0000::0001]:5050/orbit/app']) {
       expect(await reached(alias), alias).toBe('127.0.0.1:5050/orbit');
     }
     // Another name, an IP literal or the port an entry without one means: the same registry.
