@@ -7,6 +7,8 @@ describe('isInsecureRegistry', () => {
     expect(isInsecureRegistry('127.0.0.1:5000', access)).toBe(true);
     expect(isInsecureRegistry('localhost:5000', access)).toBe(true);
     expect(isInsecureRegistry('[::1]:5000', access)).toBe(true);
+    // Every spelling of loopback (found by a probe).
+    for (const registry of ['[0:0:0:0:0:0:0:1]:5000', '[::ffff:7f00:1]:5000', '[::ffff:127.0.0.1]:5000']) expect(isInsecureRegistry(registry, access), registry).toBe(true);
     expect(isInsecureRegistry('registry.lab:5000', access)).toBe(true);
     expect(isInsecureRegistry('registry.lab', access)).toBe(false);
     expect(isInsecureRegistry('ghcr.io', access)).toBe(false);

@@ -1,3 +1,4 @@
+import { plainAddress } from './own-registry.js';
 import { z } from 'zod';
 import { parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
@@ -17,7 +18,7 @@ export interface RegistryAccess {
  */
 export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess, 'insecure'>): boolean {
   if (access.insecure.has(registry)) return true;
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const host = plainAddress(registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
