@@ -270,6 +270,26 @@ describe('validateUpload', () => {
     expect(calls).toBe(1);
   });
 
+  it('remembers a repository that answered only 5xx, not its whole registry: the registry\'s other repositories are still pulled (found by a probe)', async () => {
+    const registryOutages = new RegistryOutages(60_000);
+    const asked: string[] = [];
+    const stageReference = async (upload: { reference: string | null }): Promise<ObjectRef> => {
+      asked.push(upload.reference ?? '');
+      if (upload.reference?.includes('/broken:')) throw new RegistryUnavailableError('proxy.example', new Error('HTTP 500'), true);
+      return { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    };
+    const patience = { patienceMs: 50, policy: retryPolicy({ initialDelayMs: 5, maxDelayMs: 5 }) };
+    const { deps: d } = deps({ stageReference, registryOutages, registryPatience: patience });
+    const upload = (reference: string) => validateUpload({ ...event, staging: null, source: 'REFERENCE', reference }, d);
+    expect(await upload('proxy.example/team/broken:1')).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
+    asked.length = 0;
+    expect(await upload('proxy.example/team/healthy:1')).toMatchObject({ kind: 'validated' });
+    expect(asked).toEqual(['proxy.example/team/healthy:1']);
+    // The failing repository itself is refused at once for a while, saying which.
+    expect(await upload('proxy.example/team/broken:1')).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringContaining('proxy.example/team/broken kept failing (5xx or 429)') });
+    expect(asked).toEqual(['proxy.example/team/healthy:1']);
+  });
+
   it('waits for a registry it has never pulled from while it answers 5xx/429, and counts a refusal as an answer', async () => {
     const registryOutages = new RegistryOutages(60_000);
     let calls = 0;

@@ -167,7 +167,10 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);
     const pull = deps.stageReference.bind(deps);
     const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
-    const registry = parseImageReference(event.reference)?.registry ?? event.reference;
+    const parsed = parseImageReference(event.reference);
+    const registry = parsed?.registry ?? event.reference;
+    // A registry that answers 5xx for one repository (a Harbor proxy-cache project, an Artifactory remote) may serve the others.
+    const repository = `${registry}/${parsed?.repository ?? ''}`;
     // Checked here too, not only at the gateway: the validator is what makes the connection.
     if (!registryAllowed(registry, deps.allowedRegistries ?? [])) {
       return rejected('REGISTRY_NOT_ALLOWED', `registry ${registry} is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: ${deps.allowedRegistries?.join(', ')}); nothing was fetched`);
@@ -175,6 +178,10 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     const outage = deps.registryOutages?.recentOutage(registry);
     if (outage) {
       return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it answers`);
+    }
+    const failing = deps.registryOutages?.recentOutage(repository);
+    if (failing) {
+      return rejected('REGISTRY_UNAVAILABLE', `${repository} kept failing (5xx or 429) until ${failing.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it serves`);
     }
     const started = Date.now();
     // Without a memory of registries (tests, other wiring) every one is waited for, as before there was one.
@@ -195,7 +202,8 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; Orbit has not pulled from ${registry} lately, so it does not wait for it: check the host and port, and upload again once it answers`);
       }
       if (error instanceof RetryExhaustedError) {
-        deps.registryOutages?.record(registry);
+        // Answered, only with errors: that repository is remembered, not the whole registry.
+        deps.registryOutages?.record(error.cause instanceof RegistryUnavailableError && error.cause.answered ? repository : registry);
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
       }
       throw error;

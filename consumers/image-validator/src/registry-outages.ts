@@ -22,7 +22,7 @@ export class RegistryOutages {
    */
   constructor(private readonly windowMs: number, private readonly now: () => number = Date.now, private readonly answeredWindowMs = 3_600_000) {}
 
-  /** The registry stayed away (a whole patience, or at first contact), just now. */
+  /** The registry stayed away (a whole patience, or at first contact), just now; or `registry/repository` kept failing. */
   record(registry: string): void {
     this.away.set(registry, this.now());
     forgetOlder(this.away, this.now() - this.windowMs);
