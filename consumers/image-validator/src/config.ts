@@ -1,4 +1,4 @@
-import { bucketEnv, env, registryAccessEnv, registryAllowlistEnv } from '@orbit/lib';
+import { bucketEnv, env, environmentRegistryEnv, imageRegistryEnv, registryAccessEnv, registryAllowlistEnv } from '@orbit/lib';
 
 /** The validator's variables on top of the runtime ones. */
 export const validatorEnv = {
@@ -12,6 +12,9 @@ export const validatorEnv = {
   /** Registries references may name (host, host:port, *.domain; comma-separated); empty: any. Refused ones end REGISTRY_NOT_ALLOWED. */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
   ...registryAccessEnv,
+  // Orbit's own registries, which a registry's redirect must not lead the validator into.
+  ...imageRegistryEnv,
+  ...environmentRegistryEnv,
   /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */
   ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(30, 1),
 };

@@ -1,12 +1,13 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, envelopeFor, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { createDynamo, createS3, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { RegistryOutages } from './registry-outages.js';
 import { dynamoNameRegistry } from './name-registry.js';
+import { redirectPolicy } from './redirect-policy.js';
 import { stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
 
@@ -37,9 +38,12 @@ runMain(() =>
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
       const access = registryAccessOf(config, logger);
+      const checkTarget = redirectPolicy({
+        own: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()], resolveHost: resolveWithin(2000), interfaceAddresses: interfaceAddressesOfThisHost(),
+      });
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
-        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES }),
+        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, checkTarget }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },

@@ -17,13 +17,14 @@ export function pulledKeyOf(owner: string, requestId: string): string {
  */
 export async function stageReference(
   event: UploadRequested,
-  deps: { readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number },
+  deps: { readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number; readonly checkTarget?: (url: URL) => Promise<void> },
 ): Promise<ObjectRef> {
   const reference = event.reference === null ? undefined : parseImageReference(event.reference);
   if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
   const address = distributionAddress(reference.registry, reference.repository);
   const client = new RegistryClient({
     ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials),
+    ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}),
   });
   const key = pulledKeyOf(event.actor.username, event.requestId);
   const body = new PassThrough();

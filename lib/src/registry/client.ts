@@ -11,7 +11,7 @@ import { basicAuthorization, parseChallenge, type Credentials, type CredentialSo
  * host, a TLS failure), so nothing says a registry is there.
  */
 export class PullRefusedError extends OrbitError {
-  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR', message: string, readonly answered = true) {
+  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR' | 'REGISTRY_NOT_ALLOWED', message: string, readonly answered = true) {
     super('ORBIT_ERR_PULL_REFUSED', message);
   }
 }
@@ -26,6 +26,10 @@ export class RegistryUnavailableError extends OrbitError {
     super('ORBIT_ERR_STORE_UNAVAILABLE', `registry ${registry} is unavailable`, { cause, retriable: true });
   }
 }
+
+/** Redirects a read follows (as docker and containerd do), at most MAX_REDIRECTS in a row. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
 
 /** TLS failures that waiting will not mend: the certificate is not one this host trusts. */
 const UNTRUSTED_CERTIFICATE = new Set([
@@ -110,6 +114,13 @@ export interface RegistryClientOptions {
    * would hold the upload for days. @default 8192 (8 KiB/s)
    */
   readonly minBlobBytesPerSecond?: number;
+  /**
+   * Asked before the client goes where the registry sends it (a redirect, a
+   * token service); throws a PullRefusedError to refuse the place. The
+   * registry itself was checked by whoever named it; where it points was not
+   * (a redirect to a cloud metadata address, or to Orbit's own registry).
+   */
+  readonly checkTarget?: (url: URL) => Promise<void>;
   /** What the token is asked for when a challenge names no scope. @default ['pull'] */
   readonly actions?: readonly ('pull' | 'push')[];
 }
@@ -231,19 +242,51 @@ export class RegistryClient {
     const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
-      const response = await this.fetchImpl(url, {
-        method: request.method, headers, body: request.body, signal: unanswered.signal,
-        // Blob GETs may redirect to storage (S3, a CDN); an upload's answers are read, never followed.
-        redirect: reads ? 'follow' : 'manual',
-      });
+      // Blob GETs may redirect to storage (S3, a CDN), followed here hop by hop; an upload's answers are read, never followed.
+      const response = reads
+        ? await this.following(url, { method: request.method, headers, signal: unanswered.signal })
+        : await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal: unanswered.signal, redirect: 'manual' });
       this.answeredOnce = true;
       return response;
     } catch (error) {
+      if (error instanceof PullRefusedError) throw error;
       if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason, this.answeredOnce);
       throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A read, following redirects one at a time: each place is checked before
+   * it is asked (checkTarget, no downgrade to plain HTTP), the registry's
+   * credentials go to the registry only, and a loop ends as the registry's
+   * error, not as an outage to wait out.
+   */
+  private async following(url: URL, init: { method: string; headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+    let target = url;
+    for (let hops = 0; ; hops += 1) {
+      const headers = { ...init.headers };
+      if (target.origin !== this.origin) delete headers['authorization'];
+      const response = await this.fetchImpl(target, { method: init.method, headers, signal: init.signal, redirect: 'manual' });
+      const location = response.headers.get('location');
+      if (!REDIRECT_STATUSES.has(response.status) || location === null) return response;
+      await response.body?.cancel();
+      if (hops === MAX_REDIRECTS) throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times (a loop?)`);
+      target = await this.redirectTarget(target, location);
+    }
+  }
+
+  private async redirectTarget(from: URL, location: string): Promise<URL> {
+    const to = URL.canParse(location, from.href) ? new URL(location, from) : null;
+    if (to === null || (to.protocol !== 'http:' && to.protocol !== 'https:')) {
+      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected to "${location.slice(0, 200)}", which is not an http(s) URL`);
+    }
+    if (from.protocol === 'https:' && to.protocol === 'http:') {
+      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected from HTTPS to plain HTTP (${to.host}); Orbit does not follow a downgrade`);
+    }
+    await this.options.checkTarget?.(to);
+    return to;
   }
 
   /**
@@ -328,12 +371,14 @@ export class RegistryClient {
       // another); token services take each as a `scope` parameter of its own, as docker sends them.
       for (const scope of scopes) url.searchParams.append('scope', scope);
     }
+    await this.options.checkTarget?.(url);
     const timeoutMs = this.answerTimeoutMs;
     // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
     const unanswered = AbortSignal.timeout(timeoutMs);
     let body: Buffer | null;
     try {
-      const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered });
+      // Not followed: a token service that redirects would lead the credentials, and Orbit, anywhere.
+      const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered, redirect: 'manual' });
       if (!response.ok) {
         await response.body?.cancel();
         const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
