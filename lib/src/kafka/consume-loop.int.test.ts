@@ -46,6 +46,22 @@ async function privateTopic(label: string): Promise<{ topic: string; batchCodec:
   return { topic, batchCodec, batchPublisher: await EventPublisher.connect(kafka, batchCodec, quietLogger) };
 }
 
+/** A topic of the test's own with `partitions` partitions, and a way to put an event on one of them (closed when the test ends). */
+async function partitionedTopic(label: string, partitions: number): Promise<{ topic: string; codec: EventCodec; sendTo: (partition: number, event: UploadRequested) => Promise<void> }> {
+  const topic = `test.loop.${uniqueSuffix()}.${label}`;
+  await createTestTopics(kafka, [topic, `${topic}.dlq`], partitions);
+  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+  const producer = kafka.producer();
+  await producer.connect();
+  onTestFinished(() => producer.disconnect());
+  return {
+    topic, codec,
+    sendTo: async (partition, event) => {
+      await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await codec.encode(topic, event) }] });
+    },
+  };
+}
+
 type EachBatch = NonNullable<NonNullable<Parameters<ReturnType<Kafka['consumer']>['run']>[0]>['eachBatch']>;
 
 /**
@@ -143,15 +159,7 @@ describe('consume loop against the real broker and registry', () => {
   }, 60_000);
 
   it('goes on with its other partitions while one handler runs long, and keeps that partition in order, retries included', async () => {
-    const topic = `test.loop.${uniqueSuffix()}.hol`;
-    await createTestTopics(kafka, [topic, `${topic}.dlq`], 2);
-    const holCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
-    const producer = kafka.producer();
-    await producer.connect();
-    onTestFinished(() => producer.disconnect());
-    const sendTo = async (partition: number, event: UploadRequested): Promise<void> => {
-      await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await holCodec.encode(topic, event) }] });
-    };
+    const { topic, codec: holCodec, sendTo } = await partitionedTopic('hol', 2);
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => { release = resolve; });
     const [big, afterBig, small] = [sample('B'.repeat(60)), sample('C'.repeat(60)), sample('D'.repeat(60))];
@@ -197,15 +205,7 @@ describe('consume loop against the real broker and registry', () => {
   }, 60_000);
 
   it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the fetch loop as before', async () => {
-    const topic = `test.loop.${uniqueSuffix()}.cap`;
-    await createTestTopics(kafka, [topic, `${topic}.dlq`], 3);
-    const capCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
-    const producer = kafka.producer();
-    await producer.connect();
-    onTestFinished(() => producer.disconnect());
-    const sendTo = async (partition: number, event: UploadRequested): Promise<void> => {
-      await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await capCodec.encode(topic, event) }] });
-    };
+    const { topic, codec: capCodec, sendTo } = await partitionedTopic('cap', 3);
     const releases = new Map<string, () => void>();
     const [first, second, quick] = [sample('E'.repeat(60)), sample('F'.repeat(60)), sample('G'.repeat(60))];
     const handled: string[] = [];

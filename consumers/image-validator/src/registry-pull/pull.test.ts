@@ -171,31 +171,23 @@ describe('pullAsOciArchive against a registry whose layer download stalls', () =
     expect(failure).toMatchObject({ retriable: true, answered: true });
     expect(((failure as Error).cause as Error).message).toBe(`blob ${digest(layer)} sent 100 bytes in 0.3 s, fewer than the 308 it must send in that time`);
     expect(Date.now() - started).toBeLessThan(3_000);
-    // Eight chunks 100 ms apart take 0.8 s in all, more than the timeout, and never stall that long.
-    const slow = serving(() => {
+    /** The layer, `bytes` at a time, `everyMs` apart. */
+    const trickle = (bytes: number, everyMs: number) => (): ReadableStream<Uint8Array> => {
       let sent = 0;
       return new ReadableStream<Uint8Array>({
         async pull(controller) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          controller.enqueue(layer.subarray(sent, sent + 512));
-          sent += 512;
+          await new Promise((resolve) => setTimeout(resolve, everyMs));
+          controller.enqueue(layer.subarray(sent, sent + bytes));
+          sent += bytes;
           if (sent >= layer.length) controller.close();
         },
       });
-    });
+    };
+    // Eight chunks 100 ms apart take 0.8 s in all, more than the timeout, and never stall that long.
+    const slow = serving(trickle(512, 100));
     expect(await pullAsOciArchive(slow, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).toMatchObject({ bytes: config.length + layer.length });
     // A byte every 50 ms is never silent for 0.3 s, and would take minutes: it is given up on like a stall (found by a probe: a byte per 20 s held an upload for hours).
-    const drips = serving(() => {
-      let sent = 0;
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          controller.enqueue(layer.subarray(sent, sent + 1));
-          sent += 1;
-          if (sent >= layer.length) controller.close();
-        },
-      });
-    });
+    const drips = serving(trickle(1, 50));
     const dripStarted = Date.now();
     const dripped = await pullAsOciArchive(drips, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink()).catch((error: unknown) => error);
     expect(dripped).toBeInstanceOf(RegistryUnavailableError);
