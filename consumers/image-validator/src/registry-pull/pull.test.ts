@@ -13,6 +13,11 @@ const layer = Buffer.alloc(4096, 1);
 
 /** A registry that serves one manifest and lets the test decide what the layer download sends. */
 function registry(layerBody: () => ReadableStream<Uint8Array>, referrers: () => Response = () => new Response(null, { status: 404 })): RegistryClient {
+  return new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: registryFetch(layerBody, referrers) });
+}
+
+/** What `registry` answers with, for a test that answers some requests itself. */
+function registryFetch(layerBody: () => ReadableStream<Uint8Array>, referrers: () => Response = () => new Response(null, { status: 404 })): typeof fetch {
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
@@ -27,7 +32,7 @@ function registry(layerBody: () => ReadableStream<Uint8Array>, referrers: () => 
     if (url.endsWith(digest(config))) return new Response(config);
     return new Response(layerBody());
   };
-  return new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+  return fake;
 }
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -145,6 +150,35 @@ describe('pullAsOciArchive against a misbehaving registry', () => {
     const pulled = pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink());
     await expect(pulled).rejects.toBeInstanceOf(RegistryUnavailableError);
     await expect(pulled).rejects.toMatchObject({ retriable: true });
+  });
+
+  it('takes a download cut short up where it stopped when the registry serves ranges, as docker does, and the archive holds the blob whole (found by a probe: every retry began at byte 0)', async () => {
+    const ranges: (string | null)[] = [];
+    const base = registryFetch(() => new ReadableStream<Uint8Array>());
+    const cutEvery1000: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (!url.endsWith(digest(layer))) return base(input, init);
+      const range = new Headers(init?.headers).get('range');
+      ranges.push(range);
+      const from = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0);
+      // Each answer sends 1000 bytes and drops, as a flaky link does.
+      let pulls = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          pulls += 1;
+          if (pulls === 1) return controller.enqueue(layer.subarray(from, from + 1000));
+          // The bytes sent are read before the connection drops, as off a socket.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          if (from + 1000 >= layer.length) controller.close();
+          else controller.error(new Error('socket hang up'));
+        },
+      });
+      return range === null ? new Response(body) : new Response(body, { status: 206, headers: { 'content-range': `bytes ${from}-${layer.length - 1}/${layer.length}` } });
+    };
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: cutEvery1000 });
+    const { files } = await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 });
+    expect(files.get(blobName(layer))?.equals(layer)).toBe(true);
+    expect(ranges).toEqual([null, 'bytes=1000-', 'bytes=2000-', 'bytes=3000-', 'bytes=4000-']);
   });
 });
 

@@ -1,4 +1,5 @@
-import { Readable, Transform, type Writable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
@@ -235,53 +236,100 @@ async function unservedBlobs(client: RegistryClient, manifests: readonly PulledM
 
 const totalOf = (manifests: readonly PulledManifest[]): number => distinctBlobs(manifests).reduce((sum, blob) => sum + blob.size, 0);
 
+/** Times a blob download cut short is taken up where it stopped (a Range request) before the pull is tried again whole. */
+const BLOB_RESUMES = 5;
+
 /**
  * Streams one blob into the archive. A body may take as long as it needs,
  * but not stall nor drip: undici would wait 300 s between two chunks, and a
  * registry sending a byte every 20 s held its upload for hours (found by a
  * probe). Each answer timeout must bring minBlobBytesPerWindow. Staging that
- * takes no bytes for as long (S3 stalled) ends the attempt the same way, and
- * the pull is tried again.
+ * takes no bytes for as long (S3 stalled) ends the attempt the same way. A
+ * download cut short or stalled is taken up where it stopped, as docker and
+ * containerd do, when the registry answers a Range request (206); else the
+ * pull is tried again whole.
  */
 async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descriptor): Promise<void> {
-  const response = await client.get(`/blobs/${blob.digest}`);
+  const path = `/blobs/${blob.digest}`;
+  const response = await client.get(path);
   if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
-  const entry = pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size });
-  const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+  const feed = new PassThrough();
+  const written = pipeline(feed, pack.entry({ name: `blobs/sha256/${blob.digest.slice(7)}`, size: blob.size }));
+  // The entry's own failure (the archive's sink gone) shows through feed's writes; the rejection is read there.
+  written.catch(() => undefined);
+  const progress = { received: 0 };
+  let body: ReadableStream<Uint8Array> = response.body;
+  try {
+    for (let resumes = 0; ; resumes += 1) {
+      try {
+        await copyBody(client, blob, body, feed, progress);
+        break;
+      } catch (error) {
+        if (error instanceof PullRefusedError || progress.received >= blob.size) throw error;
+        // Cut short: a dropped connection or a stall, worth another try (the digests are checked by the validator anyway).
+        const resumed = resumes < BLOB_RESUMES ? await resumedBody(client, path, progress.received) : undefined;
+        if (resumed === undefined) throw new RegistryUnavailableError(client.base, error, true);
+        body = resumed;
+      }
+    }
+    // The body ended as the registry meant it to (a drop or a stall errors instead): short is what it serves, every time.
+    if (progress.received < blob.size) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is ${progress.received} bytes, shorter than the ${blob.size} bytes its descriptor says`);
+    feed.end();
+    await written;
+  } catch (error) {
+    feed.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+/** The rest of a blob from `from` on, when the registry serves ranges (206 starting there); undefined when it does not. */
+async function resumedBody(client: RegistryClient, path: string, from: number): Promise<ReadableStream<Uint8Array> | undefined> {
+  try {
+    const answer = await client.request(path, { method: 'GET', headers: { range: `bytes=${from}-` } });
+    const start = /^bytes (\d+)-/.exec(answer.headers.get('content-range') ?? '')?.[1];
+    if (answer.status === 206 && answer.body && Number(start) === from) return answer.body;
+    await answer.body?.cancel();
+  } catch {
+    // Not answering now either: the whole pull is tried again later.
+  }
+  return undefined;
+}
+
+/**
+ * One body's bytes into the blob's entry, counted in `progress`: it fails
+ * when the blob grows past its size, and when a window of answerTimeoutMs
+ * brings fewer than minBlobBytesPerWindow (the entry not taking them counts:
+ * staging stalled).
+ */
+async function copyBody(client: RegistryClient, blob: Descriptor, body: ReadableStream<Uint8Array>, feed: PassThrough, progress: { received: number }): Promise<void> {
+  const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
   const windowMs = client.answerTimeoutMs;
   const needed = client.minBlobBytesPerWindow;
+  const slow = new AbortController();
   let inWindow = 0;
   const idle = setInterval(() => {
     if (inWindow >= needed) {
       inWindow = 0;
       return;
     }
-    source.destroy(new Error(inWindow === 0
+    const stalled = new Error(inWindow === 0
       ? `blob ${blob.digest} sent nothing for ${windowMs / 1000} s`
-      : `blob ${blob.digest} sent ${inWindow} bytes in ${windowMs / 1000} s, fewer than the ${needed} it must send in that time`));
+      : `blob ${blob.digest} sent ${inWindow} bytes in ${windowMs / 1000} s, fewer than the ${needed} it must send in that time`);
+    slow.abort(stalled);
+    source.destroy(stalled);
   }, windowMs);
-  let received = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      inWindow += chunk.length;
-      received += chunk.length;
-      if (received > blob.size) return done(new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`));
-      done(null, chunk);
-    },
-    // The body ended as the registry meant it to (a drop or a stall errors instead): short is what it serves, every time.
-    flush(done) {
-      done(received < blob.size ? new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is ${received} bytes, shorter than the ${blob.size} bytes its descriptor says`) : null);
-    },
-  });
   try {
-    await pipeline(source, meter, entry);
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      inWindow += chunk.length;
+      progress.received += chunk.length;
+      if (progress.received > blob.size) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`);
+      if (!feed.write(chunk)) await once(feed, 'drain', { signal: slow.signal });
+    }
   } catch (error) {
-    if (error instanceof PullRefusedError) throw error;
-    // Cut short: a dropped connection or a stall, worth another try (the digests are checked by the validator anyway).
-    if (received < blob.size) throw new RegistryUnavailableError(client.base, error, true);
-    throw error;
+    throw slow.signal.aborted ? slow.signal.reason as Error : error;
   } finally {
     clearInterval(idle);
+    source.destroy();
   }
 }
 
