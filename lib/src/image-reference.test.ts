@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IMAGE_REFERENCE_PATTERN, parseImageReference } from './image-reference.js';
+import { IMAGE_REFERENCE_PATTERN, imageReferenceProblem, parseImageReference } from './image-reference.js';
 
 describe('parseImageReference', () => {
   it('reads host:port/repo:tag and digests', () => {
@@ -17,7 +17,7 @@ describe('parseImageReference', () => {
     expect(parseImageReference('host.example:5000/a:1')?.registry).toBe('host.example:5000');
   });
 
-  it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it)', () => {
+  it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it), but for names over 255 characters', () => {
     const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
     const samples = [
       '127.0.0.1:5000/team/app:1.0', 'localhost/app:v1', 'registry:5000/app:1', 'ghcr.io/o/r@sha256:' + 'c'.repeat(64), '[::1]/x:1',
@@ -31,5 +31,29 @@ describe('parseImageReference', () => {
     for (const bad of ['h.example:65536/a:1', '127.0.0.1:99999/a:1', 'h.example:0/a:1', '[::1]:0/a:1', 'app:1.0', 'library/app:1.0', 'host.example/app', 'host.example/App:1', 'host.example/app:', 'host.example/../x:1', `host.example/app@sha256:${'z'.repeat(64)}`, '']) {
       expect(parseImageReference(bad), bad).toBeUndefined();
     }
+  });
+});
+
+describe('imageReferenceProblem', () => {
+  it('says what is wrong with a reference, one reason per mistake (found by a probe: one message for all of them)', () => {
+    const cases: Record<string, RegExp> = {
+      'http://registry.example.com/team/app:1': /^starts with a URL scheme/,
+      'app:1.0': /^names no registry host and repository/,
+      'library/app:1.0': /^begins with "library", which is no registry host/,
+      'h.example:70000/a:1': /^has port 70000, not one from 1 to 65535$/,
+      'h.example/Team/App:1': /^has repository "Team\/App": repositories are lower case$/,
+      'h.example/a..b:1': /^has repository "a..b": lower-case letters and digits/,
+      'h.example/app': /^names no tag or digest: add :<tag> or @sha256:<digest> \(Orbit does not assume latest\)$/,
+      [`h.example/app:${'t'.repeat(129)}`]: /^has tag "t+": 1 to 128 letters/,
+      'h.example/app:-x': /^has tag "-x"/,
+      'h.example/app@sha256:1234': /^has digest "sha256:1234", not sha256:<64 lower-case hex digits>$/,
+      [`h.example/${'a'.repeat(250)}:1`]: /^names h\.example\/a+…, 260 characters; registries take at most 255$/,
+      [`h.example/a:${'1'.repeat(600)}`]: /^is \d+ characters; at most 512$/,
+    };
+    for (const [text, expected] of Object.entries(cases)) {
+      expect(parseImageReference(text), text).toBeUndefined();
+      expect(imageReferenceProblem(text), text).toMatch(expected);
+    }
+    expect(imageReferenceProblem('h.example/team/app:1')).toBeUndefined();
   });
 });

@@ -25,13 +25,52 @@ export const IMAGE_REFERENCE_PATTERN = `^(${REGISTRY})/(${COMPONENT}(?:/${COMPON
 export const IMAGE_REFERENCE_MAX_LENGTH = 512;
 const REFERENCE = new RegExp(IMAGE_REFERENCE_PATTERN);
 
+/** Registry host and repository together, as docker's reference grammar bounds a name. */
+export const IMAGE_NAME_MAX_LENGTH = 255;
+
 export function parseImageReference(text: string): ImageReference | undefined {
   if (text.length > IMAGE_REFERENCE_MAX_LENGTH) return undefined;
   const match = REFERENCE.exec(text.trim());
   if (!match) return undefined;
   const [, registry, repository, tag, digestAfterTag, digest] = match;
-  if (!registry || !repository) return undefined;
+  if (!registry || !repository || registry.length + 1 + repository.length > IMAGE_NAME_MAX_LENGTH) return undefined;
   return { registry: canonicalRegistry(registry), repository, tag: tag ?? null, digest: digestAfterTag ?? digest ?? null };
+}
+
+/**
+ * Why `text` is no reference Orbit can pull, in words a user can act on
+ * (one message for every mistake sent users guessing); undefined when it is one.
+ */
+export function imageReferenceProblem(text: string): string | undefined {
+  if (parseImageReference(text) !== undefined) return undefined;
+  const trimmed = text.trim();
+  if (trimmed.length > IMAGE_REFERENCE_MAX_LENGTH) return `is ${trimmed.length} characters; at most ${IMAGE_REFERENCE_MAX_LENGTH}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return 'starts with a URL scheme: name the registry host alone, as registry.example.com/team/app:1.0';
+  const slash = trimmed.indexOf('/');
+  if (slash === -1) return 'names no registry host and repository: write host[:port]/repository:tag (Docker Hub is docker.io/library/name:tag)';
+  const host = trimmed.slice(0, slash);
+  if (!new RegExp(`^(?:${REGISTRY})$`).test(host)) {
+    return /:\d+$/.test(host)
+      ? `has port ${host.slice(host.lastIndexOf(':') + 1)}, not one from 1 to 65535`
+      : `begins with "${host.slice(0, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
+  }
+  const rest = trimmed.slice(slash + 1);
+  const at = rest.indexOf('@');
+  const digest = at === -1 ? null : rest.slice(at + 1);
+  const named = at === -1 ? rest : rest.slice(0, at);
+  const colon = named.lastIndexOf(':');
+  const tag = colon > named.lastIndexOf('/') && colon !== -1 ? named.slice(colon + 1) : null;
+  const repository = tag === null ? named : named.slice(0, colon);
+  if (digest !== null && !new RegExp(`^${DIGEST}$`).test(digest)) return `has digest "${digest.slice(0, 80)}", not sha256:<64 lower-case hex digits>`;
+  if (!new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`).test(repository)) {
+    return repository !== repository.toLowerCase()
+      ? `has repository "${repository.slice(0, 100)}": repositories are lower case`
+      : `has repository "${repository.slice(0, 100)}": lower-case letters and digits, joined by ".", "_", "__" or dashes, in parts between "/"`;
+  }
+  if (host.length + 1 + repository.length > IMAGE_NAME_MAX_LENGTH) return `names ${host}/${repository.slice(0, 40)}…, ${host.length + 1 + repository.length} characters; registries take at most ${IMAGE_NAME_MAX_LENGTH}`;
+  if (tag === null && digest === null) return 'names no tag or digest: add :<tag> or @sha256:<digest> (Orbit does not assume latest)';
+  if (tag !== null && !new RegExp(`^${TAG}$`).test(tag)) return `has tag "${tag.slice(0, 140)}": 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`;
+  return 'does not look like host[:port]/repository:tag or host[:port]/repository@sha256:<digest>';
 }
 
 /**

@@ -24,7 +24,7 @@ export * from './kafka/instrumentation.js';
 export * from './kafka/publisher.js';
 export * from './kafka/consume-loop.js';
 export * from './kafka/dead-letter.js';
-export { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, parseImageReference, type ImageReference } from './image-reference.js';
+export { IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, imageReferenceProblem, parseImageReference, type ImageReference } from './image-reference.js';
 export * from './environments.js';
 export * from './registry-allowlist.js';
 export * from './kafka/dlq-ops.js';

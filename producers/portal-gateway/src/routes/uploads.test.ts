@@ -555,6 +555,9 @@ describe('POST /v1/uploads', () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: 'app:latest' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().problems[0].field).toBe('reference');
+    // Each mistake named (found by a probe: one message for all of them).
+    const untagged = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: '127.0.0.1:5000/team/app' } });
+    expect([untagged.statusCode, untagged.json().message]).toEqual([400, expect.stringContaining('reference names no tag or digest: add :<tag> or @sha256:<digest> (Orbit does not assume latest)')]);
   });
 
   it('answers 403 for a registry ORBIT_ALLOWED_REGISTRIES does not list, before any request is started', async () => {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { chartVersionOf, envelopeFor, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { chartVersionOf, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -409,7 +409,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     onlyFields(body, ['metadata', 'reference']);
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
-    if (!reference || typeof body.reference !== 'string') throw badRequest('reference must look like host[:port]/repository:tag or host/repository@sha256:<digest>', 'reference');
+    if (!reference || typeof body.reference !== 'string') {
+      const problem = typeof body.reference === 'string' ? imageReferenceProblem(body.reference) : 'is missing: a string host[:port]/repository:tag or host/repository@sha256:<digest>';
+      throw badRequest(`reference ${problem ?? 'is not one Orbit can pull'}`, 'reference');
+    }
     const text = body.reference;
     return { metadata, reference, text, sent: { digest: { metadataSha256: metadataSha256(metadata), contentSha256: referenceSha256(text) }, contentIs: 'reference' } };
   }
