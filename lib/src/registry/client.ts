@@ -11,7 +11,7 @@ import { basicAuthorization, parseChallenge, type Credentials, type CredentialSo
  * host, a TLS failure), so nothing says a registry is there.
  */
 export class PullRefusedError extends OrbitError {
-  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR' | 'REGISTRY_NOT_ALLOWED', message: string, readonly answered = true) {
+  constructor(readonly reasonCode: 'REFERENCE_NOT_FOUND' | 'REGISTRY_UNAUTHORIZED' | 'BAD_MANIFEST' | 'TOO_LARGE' | 'REGISTRY_ERROR' | 'REGISTRY_NOT_ALLOWED' | 'UNSUPPORTED_LAYER', message: string, readonly answered = true) {
     super('ORBIT_ERR_PULL_REFUSED', message);
   }
 }

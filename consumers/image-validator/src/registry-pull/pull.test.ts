@@ -371,6 +371,17 @@ describe('pullAsOciArchive from an image index', () => {
     }
   });
 
+  it('refuses an image with a foreign layer UNSUPPORTED_LAYER, as its archive would be, before asking for a blob its registry may not serve (found by a probe: the 404 read REFERENCE_NOT_FOUND)', async () => {
+    const windowsConfig = Buffer.from('{"architecture":"amd64","os":"windows","rootfs":{"type":"layers","diff_ids":[]}}');
+    const windowsBase = Buffer.alloc(512, 6);
+    const windows = manifestOf(windowsConfig, [windowsBase], { layerType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' });
+    const { client, served } = fakeRegistry(new Map([['1', windows]]), [windowsConfig]);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'UNSUPPORTED_LAYER', message: expect.stringContaining(`layer ${digest(windowsBase)} of registry.test/team/app:1 is a foreign layer`) as unknown,
+    });
+    expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
+  });
+
   it('refuses an index whose only image is another index, declared or not, and one of attestations only', async () => {
     const amd = manifestOf(amdConfig, [layer, amdLayer]);
     const inner = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);

@@ -395,6 +395,11 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
   const asked = `${client.repositoryName}${target.digest ? '@' : ':'}${reference}`;
   const resolved = await resolve(client, target, reference, asked);
+  // Refused as the archive's validation would refuse it, before asking for a blob its registry may not serve at all (a 404 read as a missing image).
+  const foreign = resolved.manifests.flatMap((pulled) => pulled.manifest.layers).find(isForeign);
+  if (foreign) {
+    throw new PullRefusedError('UNSUPPORTED_LAYER', `layer ${foreign.digest} of ${asked} is a foreign layer (${foreign.mediaType ?? 'with urls'}), fetched from elsewhere at run time; Orbit serves every layer from its own stores: push the image without them`);
+  }
   const blobs = distinctBlobs(resolved.manifests);
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
