@@ -17,12 +17,15 @@ describe('parseImageReference', () => {
     expect(parseImageReference('host.example:5000/a:1')?.registry).toBe('host.example:5000');
   });
 
-  it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it), but for names over 255 characters', () => {
+  it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it)', () => {
     const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
     const samples = [
       '127.0.0.1:5000/team/app:1.0', 'localhost/app:v1', 'registry:5000/app:1', 'ghcr.io/o/r@sha256:' + 'c'.repeat(64), '[::1]/x:1',
       'app:1.0', 'library/app:1.0', 'registry/app:1', 'host.example/app', 'host.example/App:1', 'a.b/c:-x', 'a.b/c:1@sha256:12', '',
       'h.example:65535/a:1', 'h.example:65536/a:1', 'h.example:99999/a:1', 'h.example:0/a:1', '127.0.0.1:05050/a:1', '[::1]:70000/a:1', 'localhost:1/a:1',
+      // Names of 255 and 256 characters, with a tag, a digest or both.
+      `h.example:5000/${'a'.repeat(240)}:1`, `h.example:5000/${'a'.repeat(241)}:1`, `h.example/${'a'.repeat(245)}@sha256:${'d'.repeat(64)}`,
+      `h.example/${'a'.repeat(246)}@sha256:${'d'.repeat(64)}`, `h.example/${'a'.repeat(245)}:${'t'.repeat(128)}@sha256:${'d'.repeat(64)}`,
     ];
     for (const sample of samples) expect(pattern.test(sample), sample).toBe(parseImageReference(sample) !== undefined);
   });

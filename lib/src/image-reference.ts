@@ -21,7 +21,8 @@ const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 const DIGEST = 'sha256:[a-f0-9]{64}';
 
 /** The whole grammar as one ECMAScript pattern, also published in the OpenAPI document; a tag, a digest or both. */
-export const IMAGE_REFERENCE_PATTERN = `^(${REGISTRY})/(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG})(?:@(${DIGEST}))?|@(${DIGEST}))$`;
+// The lookahead bounds the name (registry and repository) to IMAGE_NAME_MAX_LENGTH, as docker's grammar does.
+export const IMAGE_REFERENCE_PATTERN = `^(?=.{1,255}(?::${TAG})?(?:@${DIGEST})?$)(${REGISTRY})/(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG})(?:@(${DIGEST}))?|@(${DIGEST}))$`;
 export const IMAGE_REFERENCE_MAX_LENGTH = 512;
 const REFERENCE = new RegExp(IMAGE_REFERENCE_PATTERN);
 
