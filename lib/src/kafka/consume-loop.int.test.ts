@@ -204,6 +204,37 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
+  it('commits a detached handler\'s message as soon as it ends, so a SIGTERM right then does not have it handled again (found by a probe)', async () => {
+    const { topic, codec: stopCodec, sendTo } = await partitionedTopic('stop', 1);
+    const groupId = `group-${uniqueSuffix()}`;
+    const event = sample('H'.repeat(60));
+    let stopping: Promise<void> | undefined;
+    const loop: ConsumeLoop<UploadRequested> = new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 200,
+      decode: (name, value) => stopCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 800)); // detached by then
+        stopping = loop.stop(); // a SIGTERM as the handler ends, before its partition is fetched again
+      },
+    });
+    await loop.start();
+    try {
+      await sendTo(0, event);
+      await waitFor(() => stopping !== undefined, { what: 'the handler ended and the loop stopping' });
+      await stopping;
+    } finally {
+      await loop.stop();
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(committed?.partitions.map((entry) => entry.offset)).toEqual(['1']);
+    } finally {
+      await admin.disconnect();
+    }
+  }, 60_000);
+
   it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the fetch loop as before', async () => {
     const { topic, codec: capCodec, sendTo } = await partitionedTopic('cap', 3);
     const releases = new Map<string, () => void>();

@@ -445,8 +445,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     if (this.detachedRuns.size >= (this.options.maxDetachedHandlers ?? 4)) return running;
     const entry: DetachedHandler = { offset: message.offset, resume: pause() };
     this.detached.set(key, entry);
-    const run: Promise<void> = running.then((outcome) => {
+    const run: Promise<void> = running.then(async (outcome) => {
       entry.outcome = outcome;
+      // Committed now, not only when the message is fetched again: a SIGTERM in between would have it handled twice.
+      if (outcome.done !== undefined) await this.commitDetached(topic, partition, outcome.done);
     }, (error: unknown) => {
       // processOne turns every failure into an outcome; this is a defect, so the message is handled again.
       this.log.error({ err: error, topic, partition, offset: message.offset }, 'detached handler failed unexpectedly; the message is handled again');
@@ -516,6 +518,21 @@ export class ConsumeLoop<E> extends EventEmitter {
     const durationMs = (performance.now() - started) / ready.length;
     for (const { message } of ready) this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs });
     return outcome(at.done, at.retryAt);
+  }
+
+  /**
+   * The offset after a detached handler's message, committed by the current
+   * consumer: every earlier offset of the paused partition is committed
+   * already, so the order holds. A refused commit (a rebalance took the
+   * partition) is left to the message's next fetch, or its next owner.
+   */
+  private async commitDetached(topic: string, partition: number, done: string): Promise<void> {
+    const offset = (BigInt(done) + 1n).toString();
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset }]);
+    } catch (error) {
+      this.log.warn({ err: error, topic, partition, offset }, 'could not commit a detached handler\'s message; it is committed when fetched again');
+    }
   }
 
   private scheduleRetry(topic: string, partition: number, offset: string, pause: () => () => void): void {
