@@ -39,21 +39,22 @@ function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequeste
 }
 
 /** A topic of the test's own (and its DLQ), with a codec and a publisher for it. */
-async function privateTopic(label: string): Promise<{ topic: string; batchCodec: EventCodec; batchPublisher: EventPublisher }> {
+async function privateTopic(label: string, partitions = 1): Promise<{ topic: string; batchCodec: EventCodec; batchPublisher: EventPublisher }> {
   const topic = `test.loop.${uniqueSuffix()}.${label}`;
-  await createTestTopics(kafka, [topic, `${topic}.dlq`]);
+  await createTestTopics(kafka, [topic, `${topic}.dlq`], partitions);
   const batchCodec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
   return { topic, batchCodec, batchPublisher: await EventPublisher.connect(kafka, batchCodec, quietLogger) };
 }
 
-/** A topic of the test's own with `partitions` partitions, and a way to put an event on one of them (closed when the test ends). */
+/** privateTopic with `partitions` partitions, and a way to put an event on one of them (closed when the test ends). */
 async function partitionedTopic(label: string, partitions: number): Promise<{ topic: string; codec: EventCodec; sendTo: (partition: number, event: UploadRequested) => Promise<void> }> {
-  const topic = `test.loop.${uniqueSuffix()}.${label}`;
-  await createTestTopics(kafka, [topic, `${topic}.dlq`], partitions);
-  const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map([[topic, schema]]));
+  const { topic, batchCodec: codec, batchPublisher } = await privateTopic(label, partitions);
   const producer = kafka.producer();
   await producer.connect();
-  onTestFinished(() => producer.disconnect());
+  onTestFinished(async () => {
+    await producer.disconnect();
+    await batchPublisher.disconnect();
+  });
   return {
     topic, codec,
     sendTo: async (partition, event) => {
