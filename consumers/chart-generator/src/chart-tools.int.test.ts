@@ -258,3 +258,9 @@ describe('values a user sets at helm install', () => {
     expect(await budgetOf('autoscaling.minReplicas=4,podDisruptionBudget.minAvailable=3')).toEqual({ minAvailable: 3 });
   });
 });
+
+describe('reading what the tools print', () => {
+  it('reads it as Kubernetes does (go-yaml\'s YAML 1.1): `-.` and `.` are strings, `yes` is true, `1.5` and `.5` are floats (found by the random charts: a ConfigMap key `-.` read as NaN)', () => {
+    expect(parseStream('-.: a\n.: b\n1.5: c\nd: .5\ne: yes\nf: 1_0.5\n')).toEqual([{ '-.': 'a', '.': 'b', '1.5': 'c', d: 0.5, e: true, f: 10.5 }]);
+  });
+});

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type CollectionTag, type ScalarTag, type Tags } from 'yaml';
 import { OrbitError } from '@orbit/lib';
 
 /** Locates and installs the chart tools for tests; install-chart-tools.sh beside this file does the building. */
@@ -90,7 +90,23 @@ export async function writeTree(root: string, files: Iterable<readonly [string, 
   }
 }
 
-/** The objects of a YAML stream the tools printed, read as Kubernetes reads it (YAML 1.1: an unquoted `yes` would be true). */
+/**
+ * The objects of a YAML stream the tools printed, read as Kubernetes reads it
+ * (YAML 1.1: an unquoted `yes` would be true). As go-yaml, a float needs a
+ * digit: the `yaml` package's YAML 1.1 reads `-.` and `.` as NaN, so a
+ * ConfigMap key `-.`, which helm rightly leaves unquoted, read as `NaN`.
+ */
 export function parseObjectStream<T = unknown>(text: string): T[] {
-  return parseAllDocuments(text, { version: '1.1' }).map((document) => document.toJS() as T | null).filter((object): object is T => object !== null);
+  return parseAllDocuments(text, { version: '1.1', customTags: goYamlFloats }).map((document) => document.toJS() as T | null).filter((object): object is T => object !== null);
 }
+
+/** YAML 1.1's plain float (`1.5`, `.5`, `1_0.5`), with at least one digit as go-yaml asks. */
+const PLAIN_FLOAT = /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/;
+
+function goYamlFloats(tags: Tags): Tags {
+  return tags.map((tag) => (typeof tag === 'object' && isScalarTag(tag) && tag.test?.source === PLAIN_FLOAT.source
+    ? { ...tag, test: /^(?=[^0-9]*[0-9])[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/ }
+    : tag));
+}
+
+const isScalarTag = (tag: ScalarTag | CollectionTag): tag is ScalarTag => !('collection' in tag) || tag.collection === undefined;
