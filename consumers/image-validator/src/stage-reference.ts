@@ -26,6 +26,8 @@ export async function stageReference(
     ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials),
     ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}),
   });
+  // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
+  await deps.checkTarget?.(new URL(client.base));
   const key = pulledKeyOf(event.actor.username, event.requestId);
   const body = new PassThrough();
   const upload = new Upload({

@@ -1,0 +1,17 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { PullRefusedError } from '@orbit/lib';
+import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import { redirectPolicy } from './redirect-policy.js';
+import { stageReference } from './stage-reference.js';
+
+describe('stageReference', () => {
+  it('refuses a reference naming a link-local registry before connecting or staging anything, as it refuses a redirect there (review: the named registry went unchecked)', async () => {
+    const event: UploadRequested = { ...sampleEvents('M'.repeat(60), 'req-link-local')['orbit.upload.requested'], staging: null, source: 'REFERENCE', reference: '169.254.169.254/latest/app:1' };
+    const untouched = new Proxy({}, { get: () => { throw new Error('S3 was used'); } }) as S3Client;
+    const checkTarget = redirectPolicy({ own: ['127.0.0.1:5050/orbit'], resolveHost: async () => [], interfaceAddresses: new Set() });
+    const staged = stageReference(event, { s3: untouched, stagingBucket: 'staging', access: { insecure: new Set(), credentials: new Map() }, maxBytes: 1 << 20, checkTarget });
+    await expect(staged).rejects.toBeInstanceOf(PullRefusedError);
+    await expect(staged).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED' });
+  });
+});
