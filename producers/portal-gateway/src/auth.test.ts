@@ -30,7 +30,7 @@ describe('bearer token verification', () => {
   });
 
   it('allows a minute of clock skew with the identity provider, and no more', async () => {
-    const skewed = (claims: { exp: number; nbf?: number }): Promise<string> => new SignJWT({ preferred_username: 'dev1', ...claims }).setProtectedHeader({ alg: 'HS256' })
+    const skewed = (claims: { exp: number; nbf?: number; iat?: number }): Promise<string> => new SignJWT({ preferred_username: 'dev1', ...claims }).setProtectedHeader({ alg: 'HS256' })
       .setIssuer('orbit-local').setAudience('orbit').sign(new TextEncoder().encode(settings.secret));
     const now = Math.floor(Date.now() / 1000);
     // Issued by a provider whose clock runs 30 s ahead (not valid before then here), or just expired by ours.
@@ -38,6 +38,9 @@ describe('bearer token verification', () => {
     expect((await verify(`Bearer ${await skewed({ exp: now - 30 })}`)).actor.username).toBe('dev1');
     await expect(verify(`Bearer ${await skewed({ nbf: now + 300, exp: now + 3600 })}`)).rejects.toThrow(/ERR_JWT_CLAIM_VALIDATION_FAILED/);
     await expect(tokenVerifier({ ...settings, clockToleranceSeconds: 0 })(`Bearer ${await skewed({ exp: now - 30 })}`)).rejects.toThrow(/ERR_JWT_EXPIRED/);
+    // Issued in the future: a provider's clock 30 s ahead passes, a day ahead (a forged or mis-set token, good for longer than its exp says) does not.
+    expect((await verify(`Bearer ${await skewed({ iat: now + 30, exp: now + 3600 })}`)).actor.username).toBe('dev1');
+    await expect(verify(`Bearer ${await skewed({ iat: now + 86_400, exp: now + 90_000 })}`)).rejects.toThrow(/invalid token: .*iat.*future/);
   });
 
   it('refuses the "none" algorithm and tokens without a user', async () => {

@@ -59,7 +59,7 @@ interface CommonSettings {
   readonly rolesClaims?: readonly string[];
   /** Claim names tried in order for the user name. @default DEFAULT_USERNAME_CLAIMS */
   readonly usernameClaims?: readonly string[];
-  /** Seconds of clock skew allowed on `exp` and `nbf` (an identity provider's clock is not the gateway's). @default 60 */
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat` (an identity provider's clock is not the gateway's). @default 60 */
   readonly clockToleranceSeconds?: number;
 }
 
@@ -76,7 +76,8 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  */
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   // A token without `exp` would be good for ever, once leaked; every identity provider sets one.
-  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance: settings.clockToleranceSeconds ?? 60, requiredClaims: ['exp'] };
+  const clockTolerance = settings.clockToleranceSeconds ?? 60;
+  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance, requiredClaims: ['exp'] };
   const rolePaths = (settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS).map((path) => rolePathOf(path, settings.audience));
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
@@ -91,6 +92,11 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
       throw new UnauthorizedError(`invalid token: ${(error as { code?: string }).code ?? 'verification failed'}`, true);
+    }
+    // jose checks `iat` only with maxTokenAge, which would also demand one of every provider. A token issued ahead of
+    // our clock by more than the skew is forged or mis-set, and would stay good for longer than its issuer meant.
+    if (typeof claims.iat === 'number' && claims.iat > Date.now() / 1000 + clockTolerance) {
+      throw new UnauthorizedError(`invalid token: its iat (${new Date(claims.iat * 1000).toISOString()}) is in the future`, true);
     }
     return callerOf(claims, rolePaths, settings.usernameClaims);
   };
