@@ -7,7 +7,8 @@ import { validatorEnv } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { RegistryOutages } from './registry-outages.js';
 import { dynamoNameRegistry } from './name-registry.js';
-import { redirectPolicy } from './redirect-policy.js';
+import { guardedFetch } from './guarded-fetch.js';
+import { connectionPolicy, redirectPolicy } from './redirect-policy.js';
 import { stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
 
@@ -38,12 +39,15 @@ runMain(() =>
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
       const access = registryAccessOf(config, logger);
-      const checkTarget = redirectPolicy({
+      const places = {
         own: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()], resolveHost: resolveWithin(2000), interfaceAddresses: interfaceAddressesOfThisHost(),
-      });
+      };
+      const checkTarget = redirectPolicy(places);
+      // One connection pool for every pull, each new connection checked by where it went.
+      const fetch = guardedFetch(connectionPolicy(places));
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
-        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, checkTarget }),
+        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, checkTarget, fetch }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },

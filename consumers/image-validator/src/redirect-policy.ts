@@ -25,18 +25,39 @@ export interface RedirectPolicyDeps {
  * (found by a probe: a 307 to 127.0.0.1:5050 imported another owner's layer).
  */
 export function redirectPolicy(deps: RedirectPolicyDeps): (url: URL) => Promise<void> {
-  // Every path of the host is the registry: a redirect need not go through /v2/<repository>.
-  const places = deps.own.map((entry) => entry.split('/')[0] ?? entry);
+  const refusal = placeRefusal(deps);
   return async (url) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const addresses = (isIP(host) ? [host] : await deps.resolveHost(host)).map(plainAddress);
+    const problem = await refusal(url.host, addresses, url.host);
+    if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry sent Orbit to ${problem}; Orbit does not go there`);
+  };
+}
+
+/**
+ * The same rule on each connection the validator opens, by the address the
+ * socket reached: a name checked by redirectPolicy may resolve elsewhere a
+ * moment later, when the connection asks DNS again (DNS rebinding, or a
+ * short TTL), and only the address connected to says where Orbit went.
+ */
+export function connectionPolicy(deps: RedirectPolicyDeps): (connected: { host: string; address: string; port: number }) => Promise<void> {
+  const refusal = placeRefusal(deps);
+  return async ({ host, address, port }) => {
+    const plain = plainAddress(address);
+    const problem = await refusal(isIP(plain) === 6 ? `[${plain}]:${port}` : `${plain}:${port}`, [plain], `${host} (connected to ${plain}:${port})`);
+    if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `a connection for the pull reached ${problem}; Orbit does not go there`);
+  };
+}
+
+/** Why a place (`host:port`, reaching `addresses`) is refused, named `shown` in the answer; undefined when it may be gone to. */
+function placeRefusal(deps: RedirectPolicyDeps): (place: string, addresses: readonly string[], shown: string) => Promise<string | undefined> {
+  // Every path of the host is the registry: a redirect need not go through /v2/<repository>.
+  const places = deps.own.map((entry) => entry.split('/')[0] ?? entry);
+  return async (place, addresses, shown) => {
     const metadata = addresses.find(linkLocal);
-    if (metadata !== undefined) {
-      throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry sent Orbit to ${url.host} (${metadata}), a link-local address where cloud metadata services answer; Orbit does not go there`);
-    }
-    const own = await ownRegistryReached({ registry: url.host, repository: '' }, places, deps.resolveHost, deps.interfaceAddresses);
-    if (own !== undefined) {
-      throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry sent Orbit to ${url.host}, which is Orbit's own registry (${own}); images are not imported from it`);
-    }
+    if (metadata !== undefined) return `${shown}, at ${metadata}, a link-local address where cloud metadata services answer`;
+    const own = await ownRegistryReached({ registry: place, repository: '' }, places, deps.resolveHost, deps.interfaceAddresses);
+    if (own !== undefined) return `${shown}, which is Orbit's own registry (${own}); images are not imported from it`;
+    return undefined;
   };
 }

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { credentialsFor, distributionAddress, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess } from '@orbit/lib';
+import { credentialsFor, distributionAddress, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess, type RegistryFetch } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
 import { pullAsOciArchive } from './registry-pull/pull.js';
 
@@ -17,14 +17,19 @@ export function pulledKeyOf(owner: string, requestId: string): string {
  */
 export async function stageReference(
   event: UploadRequested,
-  deps: { readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number; readonly checkTarget?: (url: URL) => Promise<void> },
+  deps: {
+    readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number;
+    readonly checkTarget?: (url: URL) => Promise<void>;
+    /** Checks each connection by the address it reached (guardedFetch), so DNS cannot send the pull elsewhere after checkTarget. */
+    readonly fetch?: RegistryFetch;
+  },
 ): Promise<ObjectRef> {
   const reference = event.reference === null ? undefined : parseImageReference(event.reference);
   if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
   const address = distributionAddress(reference.registry, reference.repository);
   const client = new RegistryClient({
     ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials),
-    ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}),
+    ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
   await deps.checkTarget?.(new URL(client.base));

@@ -105,7 +105,7 @@ export interface RegistryClientOptions {
   /** Asked for when the registry first wants them (a credential helper runs then), once per client. */
   readonly credentials?: CredentialSource | undefined;
   /** Every request (token requests too) goes through it but a blob upload's streamed PATCH, which is piped through node:http(s). @default fetch */
-  readonly fetch?: typeof fetch;
+  readonly fetch?: RegistryFetch;
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
   readonly answerTimeoutMs?: number;
   /**
@@ -125,6 +125,17 @@ export interface RegistryClientOptions {
   readonly actions?: readonly ('pull' | 'push')[];
 }
 
+/** What the client hands its fetch: a URL and these, never a Request (a fetch of another undici than Node's fits). */
+export interface RegistryFetchInit {
+  readonly method?: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer | string | undefined;
+  readonly signal: AbortSignal;
+  readonly redirect: 'manual';
+}
+
+export type RegistryFetch = (url: URL, init: RegistryFetchInit) => Promise<Response>;
+
 /** A request body: bytes, which can be sent again after a challenge, or a stream of them (piped through node:http(s), see sendStreamed), which cannot. */
 export type RegistryRequestBody = Buffer | AsyncIterable<Uint8Array>;
 
@@ -142,7 +153,7 @@ export class RegistryClient {
   private authorization: string | undefined;
   /** The credential helper's answer: one run per client, as one docker pull or push asks once. */
   private asked: Promise<Credentials | undefined> | undefined;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: RegistryFetch;
   readonly base: string;
   /** The registry's own origin: the only one its token and its challenges are for. */
   private readonly origin: string;
@@ -249,7 +260,8 @@ export class RegistryClient {
       this.answeredOnce = true;
       return response;
     } catch (error) {
-      if (error instanceof PullRefusedError) throw error;
+      const refused = refusalIn(error);
+      if (refused) throw refused;
       if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason, this.answeredOnce);
       throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
     } finally {
@@ -359,7 +371,7 @@ export class RegistryClient {
     const service = challenge.params['service'];
     const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`).split(' ').filter((scope) => scope !== '');
     const identityToken = credentials?.identityToken;
-    const tokenRequest: RequestInit = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
+    const tokenRequest: Pick<RegistryFetchInit, 'method' | 'headers' | 'body'> = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
       // An identity token is an OAuth2 refresh token: traded in a form POST (the distribution spec's oauth flow), never sent as a password.
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -386,13 +398,21 @@ export class RegistryClient {
       }
       body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
     } catch (error) {
-      if (error instanceof PullRefusedError) throw error;
+      const refused = refusalIn(error);
+      if (refused) throw refused;
       throw new RegistryUnavailableError(this.options.registry, unanswered.aborted ? new Error(`token service ${url.host} gave no answer within ${timeoutMs / 1000} s`) : error);
     }
     const token = body === null ? undefined : tokenOf(body);
     if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
     this.authorization = `Bearer ${token}`;
   }
+}
+
+/** The refusal an error is, or carries as its cause: fetch wraps what a connection check (the fetch's own) threw. */
+function refusalIn(error: unknown): PullRefusedError | undefined {
+  if (error instanceof PullRefusedError) return error;
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof PullRefusedError ? cause : undefined;
 }
 
 /** `token`, or OAuth2's `access_token`, from a token service's JSON answer; undefined when there is none. */
