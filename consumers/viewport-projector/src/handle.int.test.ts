@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { childSpan, isRetriable, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createMysqlPool, isRetriable, newImageUID, SeekRequest, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { deadLetterFailure, sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -69,6 +69,55 @@ describe('viewport-projector against MariaDB', () => {
     }
     await deliver(TOPICS.imageStored, events['orbit.image.stored'], 0);
     expect((await request(events['orbit.image.stored'].requestId))?.['status']).toBe('running');
+  });
+
+  it('waits at the swap gate while a rebuild swaps a projection in, writes nothing meanwhile, and projects once the gate opens', async () => {
+    const { deliver } = harness();
+    const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);
+    const stored = events['orbit.image.stored'];
+    const swapping = await pool.getConnection();
+    try {
+      // What rebuild.ts's swap holds while it renames tables: the gate, exclusively.
+      await swapping.query('INSERT IGNORE INTO viewport_swap_gate (id) VALUES (1)');
+      await swapping.beginTransaction();
+      await swapping.query('SELECT id FROM viewport_swap_gate WHERE id = 1 FOR UPDATE');
+      let settled = false;
+      const held = deliver(TOPICS.imageStored, stored, 0).finally(() => { settled = true; });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(settled).toBe(false);
+      expect(await request(stored.requestId)).toBeUndefined();
+      await swapping.commit();
+      await held;
+      expect((await request(stored.requestId))?.['status']).toBe('running');
+    } finally {
+      swapping.release();
+    }
+  });
+
+  it('gives up a wait at the swap gate longer than the lock timeout as retriable, with nothing written', async () => {
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${viewport.database}`;
+    const impatient = createMysqlPool(url.toString(), 2);
+    impatient.pool.on('connection', (connection) => { connection.query('SET SESSION innodb_lock_wait_timeout = 1'); });
+    const swapping = await pool.getConnection();
+    try {
+      await swapping.query('INSERT IGNORE INTO viewport_swap_gate (id) VALUES (1)');
+      await swapping.beginTransaction();
+      await swapping.query('SELECT id FROM viewport_swap_gate WHERE id = 1 FOR UPDATE');
+      const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
+      const handler = projectorHandler({ pool: impatient, groupId: `test-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+      const waited = await handler({
+        topic: TOPICS.imageStored, partition: 0, offset: '0', key: stored.imageUID, event: stored, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+      }).then(() => undefined, (error: unknown) => error);
+      expect(waited).toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+      // The consume loop backs off and delivers it again; it never goes to the DLQ for a rebuild's swap.
+      expect(isRetriable(waited)).toBe(true);
+      await swapping.commit();
+      expect(await request(stored.requestId)).toBeUndefined();
+    } finally {
+      swapping.release();
+      await impatient.end();
+    }
   });
 
   it('in a rebuild shadow, projects the image but announces nothing, and writes request rows only when asked to', async () => {
