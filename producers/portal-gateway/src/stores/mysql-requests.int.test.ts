@@ -110,4 +110,17 @@ describe('the gateway request store against MariaDB', () => {
     await expect(names.peek(owner, `${base}-app`)).rejects.toEqual(new ChartNameTaken(`${base}-app`, `${base}-app`, `${base}_app`));
     await pool.query('DELETE FROM image_names WHERE user_login = ?', [owner]);
   });
+
+  it('peeks at a new name that a racing first upload takes meanwhile as that name\'s, not as a chart name taken by itself (found by a probe: 8 of 48 parallel first uploads got 409)', async () => {
+    const owner = `peek-race-${randomUUID()}`;
+    const imageName = `api${randomUUID().slice(0, 8)}`;
+    const racing = mysqlImageNames(pool);
+    let raced: string | undefined;
+    // The other upload's uidFor lands between this peek's look at the name and its look at the chart name.
+    const names = mysqlImageNames(pool, async () => { raced ??= await racing.uidFor(owner, imageName); });
+    const peeked = await names.peek(owner, imageName);
+    expect(raced).toMatch(/^[A-Za-z0-9]{60}$/);
+    expect(peeked).toBe(raced);
+    await pool.query('DELETE FROM image_names WHERE user_login = ?', [owner]);
+  });
 });

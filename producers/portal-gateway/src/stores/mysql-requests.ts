@@ -39,8 +39,11 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       // A chart name made from a UID (a name with no letter or digit) is that UID's alone: any will do to ask.
       const chartName = chartNameOf(imageName, newImageUID());
       const holder = await chartNameHolder(owner, chartName);
-      if (holder !== undefined) throw new ChartNameTaken(imageName, chartName, holder);
-      return undefined;
+      if (holder === undefined) return undefined;
+      // A first upload of this very name, racing this one, may have taken it since the look above: then it is known, not taken.
+      const raced = await known(owner, imageName);
+      if (raced !== undefined) return raced;
+      throw new ChartNameTaken(imageName, chartName, holder);
     },
     async uidFor(owner, imageName) {
       const existing = await known(owner, imageName);
