@@ -15,6 +15,7 @@ import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
+import { HelmIndexCache, type ProjectionVersion } from './helm-index-cache.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';
 import { imageRoutes } from './routes/images.js';
 import { RequestWatch } from './request-watch.js';
@@ -43,6 +44,8 @@ export interface GatewayDeps {
   readonly images?: ImageReader;
   /** Manifests and download links of what an environment holds; without it those routes are not served. */
   readonly deployables?: DeployableStore;
+  /** ViewPort's version (changes with each projector commit): Helm repository indexes are kept while it holds; without it each is rendered per request. */
+  readonly projectionVersion?: ProjectionVersion;
   /** Without it an upload of a stored version is refused only by the validator, after the whole upload. */
   readonly versionStored?: VersionStored;
   readonly publish?: CommandPublisher;
@@ -306,6 +309,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
+      const indexCache = deps.projectionVersion ? new HelmIndexCache(deps.projectionVersion) : undefined;
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
@@ -320,7 +324,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await scope.register(async (helm) => {
           // A Helm repository's pollers (Flux, Argo CD, helm repo update in CI) ask again and again: If-None-Match answers 304.
           await helm.register(fastifyEtag, { algorithm: 'sha256' });
-          await helm.register(helmRepositoryRoutes(reach), { caller: authenticatedFirst(helm, helmCaller) });
+          await helm.register(helmRepositoryRoutes({ ...reach, ...(indexCache ? { indexCache } : {}) }), { caller: authenticatedFirst(helm, helmCaller) });
         });
       }
     });

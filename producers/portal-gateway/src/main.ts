@@ -9,7 +9,7 @@ import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims } from './stores/mysql-requests.js';
-import { mysqlImageReader, mysqlVersionStored } from './stores/mysql-images.js';
+import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
@@ -63,6 +63,7 @@ runMain(async () => {
     names: mysqlImageNames(pool, confirmed),
     images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
     versionStored: mysqlVersionStored(pool),
+    projectionVersion: mysqlProjectionVersion(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
     deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),

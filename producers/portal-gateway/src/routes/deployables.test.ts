@@ -22,7 +22,8 @@ const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
 const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness() {
+function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
+  let searches = 0;
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
     versions: [
@@ -60,9 +61,13 @@ function harness() {
     images: {
       get: async (uid) => (uid === UID ? image : undefined),
       // As MySQL filters: the caller's own images, and others' with a version in an environment their role reaches.
-      search: async (query) => ({ images: query.owner === image.owner || (query.alsoIn ?? []).some((environment) => image.environments.includes(environment)) ? [image] : [] }),
+      search: async (query) => {
+        searches += 1;
+        return { images: query.owner === image.owner || (query.alsoIn ?? []).some((environment) => image.environments.includes(environment)) ? [image] : [] };
+      },
     },
     deployables,
+    ...(options.projectionVersion ? { projectionVersion: options.projectionVersion } : {}),
     transfers: {
       claims: { claim: async () => { throw new Error('not used'); }, find: async () => undefined },
       publish: { transferRefused: async () => undefined },
@@ -78,14 +83,17 @@ function harness() {
     return response;
   };
   /** A chart repository client: user name and token as Basic credentials. */
-  const helm = async (path: string, options: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string } = {}) => {
-    const password = options.password ?? await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? []);
+  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string } = {}) => {
+    const password = asker.password ?? await issueLocalToken(auth, asker.user ?? 'dev1', asker.roles ?? []);
     return app.inject({
       method: 'GET', url: `/helm/${path}`,
-      headers: { authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(options.ifNoneMatch ? { 'if-none-match': options.ifNoneMatch } : {}) },
+      headers: {
+        authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(asker.ifNoneMatch ? { 'if-none-match': asker.ifNoneMatch } : {}),
+        ...(asker.acceptEncoding ? { 'accept-encoding': asker.acceptEncoding } : {}),
+      },
     });
   };
-  return { app, get, links, helm };
+  return { app, get, links, helm, searches: () => searches };
 }
 
 describe('GET /v1/images/{uid}/versions/{version}', () => {
@@ -233,6 +241,27 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect([revalidated.statusCode, revalidated.body]).toEqual([304, '']);
     // Another repository's index is another entity.
     expect((await helm('Staging/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(200);
+  });
+
+  it('renders an index once while ViewPort stays as it was, for each view of it, and sends it gzip\'d to a client that takes gzip (found by a probe: 1 800 versions cost 0.3–0.6 s an ask, a 304 as much)', async () => {
+    let projection = 'p1';
+    const { helm, searches } = harness({ projectionVersion: async () => projection });
+    const first = await helm('Testing/dev1/index.yaml');
+    const etag = String(first.headers['etag']);
+    expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(304);
+    expect((await helm('Testing/dev1/index.yaml')).body).toBe(first.body);
+    expect(searches()).toBe(1);
+    // What another caller may see of it is another view: a release manager's, an intruder's (nothing).
+    expect(Object.keys(entriesOf((await helm('Staging/dev1/index.yaml', { user: 'rm', roles: ['release-manager'] })).body))).toEqual(['billing-api']);
+    expect(entriesOf((await helm('Testing/dev1/index.yaml', { user: 'intruder' })).body)).toEqual({});
+    const zipped = await helm('Testing/dev1/index.yaml', { acceptEncoding: 'gzip' });
+    expect([zipped.headers['content-encoding'], zipped.headers['vary']]).toEqual(['gzip', 'accept-encoding']);
+    expect(gunzipSync(zipped.rawPayload).toString('utf8')).toBe(first.body);
+    expect(zipped.headers['etag']).not.toBe(etag);
+    const rendered = searches();
+    projection = 'p2';
+    expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(304);
+    expect(searches()).toBe(rendered + 1);
   });
 
   it('lists the owner\'s versions present there whose chart is stored, each URL redirecting to the chart, for a user name and token', async () => {

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText, type EnvironmentName } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
+import { acceptsGzip, type HelmIndexCache } from '../helm-index-cache.js';
 import { errors } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView } from '../ports.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
@@ -55,7 +56,7 @@ const SEARCH_PAGE = 200;
  * environments a promotion role covers, as GET /v1/images/{uid} shows them;
  * anything else looks like a repository with nothing in it.
  */
-export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy }) {
+export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy; indexCache?: HelmIndexCache }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     /** The repository's environment, and the environments of others' images the caller reads; null when the caller may see nothing of the owner's there. */
     const accessOf = async (request: FastifyRequest<{ Params: RepositoryParams }>) => {
@@ -66,21 +67,23 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       return { caller, environment, readable, allowed };
     };
 
-    const imagesOf = async (request: FastifyRequest<{ Params: RepositoryParams }>): Promise<{ environment: EnvironmentName; images: ImageView[] }> => {
-      const { caller, environment, readable, allowed } = await accessOf(request);
-      if (!allowed) return { environment, images: [] };
+    const imagesOf = async (owner: string, { caller, environment, readable, allowed }: Awaited<ReturnType<typeof accessOf>>): Promise<ImageView[]> => {
+      if (!allowed) return [];
       const images: ImageView[] = [];
       let after: { imageName: string; imageUID: string } | undefined;
       do {
         const page = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, environment, limit: SEARCH_PAGE, after });
         for (const image of page.images) {
-          const seen = image.owner === request.params.owner ? visibleImage(image, caller.actor.username, readable) : undefined;
+          const seen = image.owner === owner ? visibleImage(image, caller.actor.username, readable) : undefined;
           if (seen) images.push(seen);
         }
         after = page.next ?? undefined;
       } while (after);
-      return { environment, images };
+      return images;
     };
+    /** What an index shows depends on these alone: the repository, and whether the caller is its owner or else which environments their roles read. */
+    const repositoryKey = (owner: string, { caller, environment, readable, allowed }: Awaited<ReturnType<typeof accessOf>>): string =>
+      JSON.stringify([environment, owner, !allowed ? 'nothing' : caller.actor.username === owner ? 'owner' : [...readable].sort()]);
 
     app.get<{ Params: RepositoryParams }>('/helm/:environment/:owner/index.yaml', {
       schema: {
@@ -89,9 +92,15 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
         response: { 200: { description: 'The index.yaml Helm reads', content: { 'application/yaml': { schema: HELM_INDEX } } }, ...errors(400, 401) },
       },
     }, async (request, reply) => {
-      const { environment, images } = await imagesOf(request);
+      const access = await accessOf(request);
+      const render = async (): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment));
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
-      return reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache').send(toYamlText(helmIndex(images, environment)));
+      reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
+      if (!deps.indexCache) return reply.send(await render());
+      const index = await deps.indexCache.get(repositoryKey(request.params.owner, access), render);
+      // A thousand versions are a megabyte of YAML and a tenth of that gzip'd; Helm's Go client asks for gzip and reads it.
+      if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);
+      return reply.send(index.yaml);
     });
 
     app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {

@@ -5,7 +5,7 @@ import { projectorBatchHandler } from '../../../../consumers/viewport-projector/
 import { quietLogger, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../../test/helpers/viewport-db.js';
 import type { ImageQuery } from '../ports.js';
-import { mysqlImageReader, mysqlVersionStored } from './mysql-images.js';
+import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './mysql-images.js';
 
 const OWNER = `pager-${uniqueSuffix()}`;
 let viewport: PrivateViewport;
@@ -76,5 +76,22 @@ describe('image search against MariaDB', () => {
     expect(await stored(storedOne.imageUID, '1.0.0')).toBe('v1-0-00');
     expect(await stored(storedOne.imageUID, 'v1-00-000')).toBe('v1-0-00');
     expect(await stored(storedOne.imageUID, '1.0.1')).toBeUndefined();
+  });
+
+  it('gives ViewPort a version that moves with each change the projector commits, and stays while nothing does', async () => {
+    const version = mysqlProjectionVersion(viewport.pool);
+    const before = await version();
+    expect(await version()).toBe(before);
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `version-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const message = (offset: number): ConsumedMessage<OrbitEvent> => ({
+      topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: stored.imageUID, event: stored, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    });
+    await project([message(0)]);
+    const after = await version();
+    expect(after).not.toBe(before);
+    // Delivered again: recognised by its offset, nothing written, the version unmoved.
+    await project([message(0)]);
+    expect(await version()).toBe(after);
   });
 });

@@ -99,3 +99,17 @@ export function mysqlVersionStored(pool: Pool): VersionStored {
     return chartVersion === null ? undefined : stored.find((version) => chartVersionOf(version) === chartVersion);
   };
 }
+
+/**
+ * ViewPort's version: the projector moves an offset of `viewport_applied_offsets` in the transaction of every
+ * change it commits (and a rebuild swaps in offsets of its own), so the offsets' sum and latest update change
+ * whenever what the reads see does. One small table, read whole.
+ */
+export function mysqlProjectionVersion(pool: Pool): () => Promise<string> {
+  return async () => {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n, COALESCE(SUM(next_offset), 0) AS total, MAX(updated_at) AS latest FROM viewport_applied_offsets');
+    const row = rows[0];
+    const latest = row?.['latest'] instanceof Date ? row['latest'].toISOString() : String(row?.['latest'] ?? '');
+    return `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`;
+  };
+}

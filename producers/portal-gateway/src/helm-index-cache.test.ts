@@ -1,0 +1,67 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { acceptsGzip, HelmIndexCache } from './helm-index-cache.js';
+
+function counted(text = 'apiVersion: v1\nentries: {}\n') {
+  let renders = 0;
+  return { render: async () => { renders += 1; return text; }, renders: () => renders };
+}
+
+describe('HelmIndexCache', () => {
+  it('renders a repository\'s index once while the projection stays, again once it moves, and gives it gzip\'d too', async () => {
+    let projection = 'p1';
+    const cache = new HelmIndexCache(async () => projection);
+    const { render, renders } = counted();
+    const first = await cache.get('dev1/Testing', render);
+    expect((await cache.get('dev1/Testing', render)).yaml).toBe(first.yaml);
+    expect(renders()).toBe(1);
+    expect(gunzipSync(first.gzip).toString('utf8')).toBe('apiVersion: v1\nentries: {}\n');
+    projection = 'p2';
+    await cache.get('dev1/Testing', render);
+    expect(renders()).toBe(2);
+    // Another repository (or another caller's view of it) is rendered on its own.
+    await cache.get('dev1/Staging', render);
+    expect(renders()).toBe(3);
+  });
+
+  it('shares one rendering among askers at once, and keeps no failed one', async () => {
+    const cache = new HelmIndexCache(async () => 'p1');
+    let renders = 0;
+    let finish: (text: string) => void = () => undefined;
+    const slow = () => { renders += 1; return new Promise<string>((resolve) => { finish = resolve; }); };
+    const asked = Promise.all([cache.get('r', slow), cache.get('r', slow), cache.get('r', slow)]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    finish('x: 1\n');
+    expect(new Set((await asked).map((index) => index.yaml.toString()))).toEqual(new Set(['x: 1\n']));
+    expect(renders).toBe(1);
+    const failing = new HelmIndexCache(async () => 'p1');
+    await expect(failing.get('r', async () => { throw new Error('MySQL away'); })).rejects.toThrow('MySQL away');
+    const { render, renders: after } = counted();
+    await failing.get('r', render);
+    expect(after()).toBe(1);
+  });
+
+  it('lets the least recently asked go first past its byte budget, and keeps nothing larger than the budget', async () => {
+    const cache = new HelmIndexCache(async () => 'p1', 3000);
+    const renders: string[] = [];
+    const render = (name: string, size: number) => async () => { renders.push(name); return `${name}: ${'y'.repeat(size)}\n`; };
+    await cache.get('a', render('a', 1000));
+    await cache.get('b', render('b', 1000));
+    await cache.get('a', render('a', 1000));
+    await cache.get('c', render('c', 1000));
+    await cache.get('a', render('a', 1000));
+    expect(renders).toEqual(['a', 'b', 'c']);
+    await cache.get('b', render('b', 1000));
+    expect(renders).toEqual(['a', 'b', 'c', 'b']);
+    await cache.get('huge', render('huge', 10_000));
+    await cache.get('huge', render('huge', 10_000));
+    expect(renders.filter((name) => name === 'huge')).toHaveLength(2);
+  });
+});
+
+describe('acceptsGzip', () => {
+  it('reads Accept-Encoding as RFC 9110 does', () => {
+    for (const header of ['gzip', 'gzip, deflate, br', 'br;q=1.0, gzip;q=0.8', 'x-gzip', '*', 'identity, *;q=0.5', 'GZIP']) expect(acceptsGzip(header), header).toBe(true);
+    for (const header of [undefined, '', 'identity', 'br', 'gzip;q=0', 'gzip;q=0.0, br', '*;q=0', 'gzip;q=0, *;q=1']) expect(acceptsGzip(header), String(header)).toBe(false);
+  });
+});

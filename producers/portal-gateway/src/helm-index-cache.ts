@@ -1,0 +1,93 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipped = promisify(gzip);
+
+/** An index.yaml as sent: its text, and the same gzip'd for a client that takes it. */
+export interface RenderedIndex {
+  readonly yaml: Buffer;
+  readonly gzip: Buffer;
+}
+
+/** What ViewPort holds now, as a string that changes with every commit the projector makes. */
+export type ProjectionVersion = () => Promise<string>;
+
+interface Kept {
+  readonly projection: string;
+  readonly index: RenderedIndex;
+}
+
+/**
+ * index.yaml renderings, kept while ViewPort has not changed. A repository's
+ * pollers (Flux, Argo CD, `helm repo update` in every CI job) ask again and
+ * again; a thousand versions took every image's rows, 0.3–0.6 s and a
+ * megabyte of YAML per ask, and an ETag's 304 cost as much as the 200 (found
+ * by a probe: other users' reads slowed to a second meanwhile). One
+ * rendering at a time per repository and projection: askers at once share it.
+ * Least recently asked first out past `maxBytes`.
+ */
+export class HelmIndexCache {
+  private readonly kept = new Map<string, Kept>();
+  private readonly rendering = new Map<string, Promise<RenderedIndex>>();
+  private keptBytes = 0;
+
+  constructor(private readonly projectionVersion: ProjectionVersion, private readonly maxBytes = 32 * 1024 * 1024) {}
+
+  /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
+  async get(repository: string, render: () => Promise<string>): Promise<RenderedIndex> {
+    // Read before rendering: a rendering is never filed under a projection older than what it read.
+    const projection = await this.projectionVersion();
+    const kept = this.kept.get(repository);
+    if (kept?.projection === projection) {
+      this.kept.delete(repository);
+      this.kept.set(repository, kept);
+      return kept.index;
+    }
+    const flight = `${projection}\u0000${repository}`;
+    const under = this.rendering.get(flight);
+    if (under) return under;
+    const rendered = render().then(async (text) => {
+      const yaml = Buffer.from(text, 'utf8');
+      return { yaml, gzip: await gzipped(yaml) };
+    });
+    this.rendering.set(flight, rendered);
+    try {
+      const index = await rendered;
+      this.keep(repository, { projection, index });
+      return index;
+    } finally {
+      this.rendering.delete(flight);
+    }
+  }
+
+  private keep(repository: string, entry: Kept): void {
+    const size = (kept: Kept): number => kept.index.yaml.length + kept.index.gzip.length;
+    const before = this.kept.get(repository);
+    if (before) {
+      this.kept.delete(repository);
+      this.keptBytes -= size(before);
+    }
+    if (size(entry) > this.maxBytes) return;
+    this.kept.set(repository, entry);
+    this.keptBytes += size(entry);
+    for (const [oldest, kept] of this.kept) {
+      if (this.keptBytes <= this.maxBytes) break;
+      this.kept.delete(oldest);
+      this.keptBytes -= size(kept);
+    }
+  }
+}
+
+/** Whether an Accept-Encoding header takes gzip (RFC 9110 §12.5.3: by name, x-gzip or `*`, with a q above 0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  const weights = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [name = '', ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    if (name !== '') weights.set(name, Number.isFinite(weight) ? weight : 0);
+  }
+  const named = weights.get('gzip') ?? weights.get('x-gzip');
+  return (named ?? weights.get('*') ?? 0) > 0;
+}
