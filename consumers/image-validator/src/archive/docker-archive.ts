@@ -2,7 +2,7 @@ import type { ImageReferrer } from '@orbit/schemas';
 import { canonicalDockerManifest, digestInEntryName, normalizeEntryPath, sha256Of } from '@orbit/lib';
 import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
-import { dockerManifestShape } from './json-shapes.js';
+import { dockerManifestShape, type DockerManifest } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
 import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
 import { reject } from './rejections.js';
@@ -91,12 +91,26 @@ function parseJsonOrName(file: FileFacts): ReturnType<typeof dockerManifestShape
   }
 }
 
+/**
+ * Entries naming the same config and layers are one image under several
+ * tags: crane (pull --format=tarball or legacy of two tags of one image)
+ * writes an entry per tag, docker save one entry with every tag.
+ */
+function oneImageOf(images: DockerManifest): { image: DockerManifest[number]; note?: string } | undefined {
+  const [first] = images;
+  if (first === undefined || images.length === 1) return first && { image: first };
+  const same = images.every((entry) => entry.Config === first.Config && entry.Layers.length === first.Layers.length && entry.Layers.every((layer, at) => layer === first.Layers[at]));
+  if (!same) return undefined;
+  const repoTags = [...new Set(images.flatMap((entry) => entry.RepoTags ?? []))];
+  return { image: { ...first, RepoTags: repoTags }, note: `manifest.json lists one image ${images.length} times, an entry per tag (as crane writes it): taken as one image with the tags ${repoTags.join(', ') || '(none)'}` };
+}
+
 export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
   const manifestFile = blobs.file('manifest.json', 'docker manifest');
   const images = parseJsonOrName(manifestFile);
-  if (images.length > 1) reject('BAD_MANIFEST', `manifest.json lists ${images.length} images; upload one image per archive`);
-  const [image] = images;
-  if (image === undefined) return reject('BAD_MANIFEST', 'manifest.json lists no images');
+  const one = oneImageOf(images);
+  if (one === undefined) return reject('BAD_MANIFEST', `manifest.json lists ${images.length} different images; upload one image per archive`);
+  const { image } = one;
   const config = entryAt(blobs, image.Config, 'config');
   const layers: LayerRef[] = image.Layers.map((path, index) => {
     const file = entryAt(blobs, path, `layer ${index + 1}`);
@@ -108,7 +122,7 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     config,
     layers: stored?.layers ?? layers,
     repoTags: image.RepoTags ?? [],
-    notes: stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (crane push of this archive gives the same; skopeo may differ where it decompresses layers)'],
+    notes: [...(one.note === undefined ? [] : [one.note]), ...(stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (crane push of this archive gives the same; skopeo may differ where it decompresses layers)'])],
     index: stored?.index ?? null,
     referrers: stored?.referrers ?? [],
   };

@@ -2,7 +2,7 @@ import type { ImageReferrer } from '@orbit/schemas';
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
-import { checkReferrers, splitReferrers } from './referrers.js';
+import { checkReferrers, isReferrersTagged, splitReferrers } from './referrers.js';
 import { reject } from './rejections.js';
 
 /**
@@ -73,8 +73,10 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   }
   const digests = new Set(images.map((entry) => entry.digest));
   if (digests.size === 1) return first;
-  if (!images.every((entry) => entry.platform !== undefined)) {
-    return reject('BAD_MANIFEST', `${where} names ${digests.size} different images without platforms; upload one image per archive`);
+  const unplaced = images.filter((entry) => entry.platform === undefined).length;
+  if (unplaced > 0) {
+    const which = unplaced === images.length ? 'none of them with a platform' : `${unplaced} of them without a platform`;
+    return reject('BAD_MANIFEST', `${where} names ${digests.size} different images, ${which}, so no one image is the archive's; upload one image per archive`);
   }
   const present = images.filter((entry) => blobs.has(blobPath(entry.digest)));
   const candidates = present.length > 0 ? present : images;
@@ -148,6 +150,30 @@ interface Resolution {
 }
 
 /**
+ * The digests that an image index listed in index.json lists itself, at any
+ * depth: oras copy --to-oci-layout writes a multi-platform image's index and
+ * each of its platform manifests as entries of their own, and an image
+ * tagged twice (the index, and one platform) is one image too.
+ */
+function listedWithinIndexes(entries: readonly Descriptor[], blobs: ArchiveBlobs): ReadonlySet<string> {
+  const within = new Set<string>();
+  const visit = (digest: string, depth: number): void => {
+    if (depth > MAX_INDEX_DEPTH) return;
+    const index = indexShape.safeParse(blobs.jsonOf(digest));
+    if (!index.success) return;
+    for (const child of index.data.manifests) {
+      if (within.has(child.digest)) continue;
+      within.add(child.digest);
+      visit(child.digest, depth + 1);
+    }
+  };
+  // No index lists itself, directly or not: its digest would have to be within its own bytes. An index tagged
+  // as the referrers of an image (sha256-<hex>) is about that image, not the image: what it lists stays an entry.
+  for (const entry of entries) if ((entry.mediaType === undefined || INDEX_TYPES.has(entry.mediaType)) && !isReferrersTagged(entry)) visit(entry.digest, 1);
+  return within;
+}
+
+/**
  * Down the indexes to an image manifest. The index right above it is kept
  * whole when the archive holds all it lists, unless an index above it
  * already had to choose between several (then the image is ambiguous as a
@@ -184,10 +210,15 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
   const listed = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(listed.mediaType, INDEX_TYPES, 'index.json');
-  const { images, ...referrers } = splitReferrers(listed, blobs);
-  if (images.length === 0 && referrers.referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
-  const index = { ...listed, manifests: images };
+  const { images: entries, ...referrers } = splitReferrers(listed, blobs);
+  if (entries.length === 0 && referrers.referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
   const notes: string[] = [];
+  const inIndexes = listedWithinIndexes(entries, blobs);
+  const images = entries.filter((entry) => !inIndexes.has(entry.digest));
+  if (images.length < entries.length) {
+    notes.push(`index.json also lists ${entries.length - images.length} manifest(s) that an image index it lists holds (as oras copy --to-oci-layout writes a multi-platform image): taken as part of that index`);
+  }
+  const index = { ...listed, manifests: images };
   const top = choose(index, 'index.json', notes, blobs, false, wantedConfig);
   const pulled = top.annotations?.[PULL_NOTE];
   if (pulled !== undefined) notes.push(pulled);

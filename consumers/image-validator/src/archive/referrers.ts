@@ -26,6 +26,9 @@ export interface ListedReferrers {
 
 /** The tag the OCI distribution spec's referrers tag scheme gives the index of an image's referrers. */
 const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+
+/** Whether an index.json entry is tagged by the referrers tag scheme (`sha256-<hex>`): an index of what is about an image, never the image's own. */
+export const isReferrersTagged = (entry: Descriptor): boolean => REFERRERS_TAG.test(entry.annotations?.[REF_NAME] ?? '');
 const REF_NAME = 'org.opencontainers.image.ref.name';
 /** cosign's own tag scheme (before OCI 1.1 referrers): `sha256-<image hex>.sig`, `.att`, `.sbom`. */
 const COSIGN_TAG = /^sha256-([0-9a-f]{64})\.(sig|att|sbom)$/;
@@ -57,7 +60,7 @@ export function splitReferrers(index: ImageIndex, blobs: ArchiveBlobs): { images
       referrers.set(entry.digest, referrer);
       continue;
     }
-    const listed = REFERRERS_TAG.test(entry.annotations?.[REF_NAME] ?? '') ? referrersTagIndex(entry, blobs) : undefined;
+    const listed = isReferrersTagged(entry) ? referrersTagIndex(entry, blobs) : undefined;
     if (listed === undefined) {
       images.push(entry);
       continue;

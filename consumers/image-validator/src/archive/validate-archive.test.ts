@@ -109,6 +109,19 @@ describe('validateArchive accepts real image layouts', async () => {
     expect(outcomes[0]!.summary.manifestDigest).toBe(outcomes[1]!.summary.manifestDigest);
   });
 
+  it('reads one image listed once per tag in manifest.json (crane pull --format=tarball of two tags) as one image with both tags, and still refuses two different images (found by a probe)', async () => {
+    const entries = legacyDockerEntries(image);
+    const manifestAt = entries.findIndex((entry) => entry.name === 'manifest.json');
+    const [listed] = JSON.parse(entries[manifestAt]!.data!.toString('utf8')) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+    const withManifest = (list: object[]) => entries.map((entry, at) => (at === manifestAt ? { name: 'manifest.json', data: Buffer.from(JSON.stringify(list)) } : entry));
+    const perTag = accepted(await validate(withManifest([{ ...listed!, RepoTags: ['ar/amd:1'] }, { ...listed!, RepoTags: ['ar/amd:2'] }])));
+    expect(perTag.summary.repoTags).toEqual(['ar/amd:1', 'ar/amd:2']);
+    expect(perTag.summary.configDigest).toBe(image.config.digest);
+    expect(perTag.notes.join(' ')).toMatch(/lists one image 2 times, an entry per tag/);
+    const two = await validate(withManifest([listed!, { ...listed!, Layers: listed!.Layers.slice(1) }]));
+    expect(two).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST', message: expect.stringContaining('manifest.json lists 2 different images') });
+  });
+
   it('reads a docker 25+ archive (OCI layout plus manifest.json) with the stored manifest digest', async () => {
     const outcome = accepted(await validate(docker25Entries(image)));
     expect(outcome.summary.format).toBe('DOCKER_ARCHIVE');
@@ -152,6 +165,23 @@ describe('validateArchive accepts real image layouts', async () => {
         ],
       });
       expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
+    });
+
+    it('is kept whole when index.json also lists the index\'s own platform manifests, as oras copy --to-oci-layout writes it, or tags one of them too (found by a probe: BAD_MANIFEST)', async () => {
+      const { entries, indexDigest } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2)]);
+      const listed = JSON.parse(entries[1]!.data!.toString('utf8')) as { manifests: object[] };
+      const asOras = { ...listed, manifests: [...listed.manifests, ...both.map((entry) => ({ ...entry, artifactType: 'application/vnd.oci.image.config.v1+json' }))] };
+      const tagged = { ...listed, manifests: [...listed.manifests, { ...both[1]!, annotations: { 'org.opencontainers.image.ref.name': 'amd' } }] };
+      for (const layout of [asOras, tagged]) {
+        const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify(layout)) }, ...entries.slice(2)]));
+        expect(outcome.summary).toMatchObject({ architecture: 'amd64', manifestDigest: sha256(amdManifest), repoTags: ['multi'] });
+        expect(outcome.summary.index?.digest).toBe(indexDigest);
+        expect(outcome.notes.join(' ')).toMatch(/index\.json also lists \d manifest\(s\) that an image index it lists holds/);
+      }
+      // Manifests of no index listed there are still other images.
+      const stranger = { ...listed, manifests: [both[0]!, both[1]!, { ...both[1]!, digest: sha256(Buffer.from('other')) }] };
+      expect(await validate([entries[0]!, { name: 'index.json', data: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [listed.manifests[0]!, stranger.manifests[2]!] })) }, ...entries.slice(2)]))
+        .toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
     });
 
     it('keeps an index of one platform as the index (buildx --platform linux/amd64 --push, ko): its digest is what the tag names and signatures are about', async () => {
