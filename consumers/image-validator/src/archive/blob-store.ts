@@ -9,9 +9,26 @@ export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
 }
 
+const SHA256_BLOB = /^blobs\/sha256\/([0-9a-f]{64})$/;
+
 /** Lookups into what the pass over the archive found, each failure a reason code naming the entry. */
 export class ArchiveBlobs {
   constructor(private readonly contents: ArchiveContents) {}
+
+  /**
+   * Every `blobs/sha256/<hex>` file holds what its name says, also the ones
+   * the image does not use: the archive is stored and served whole, so a
+   * blob misnamed there would reach whoever loads it (found by a probe).
+   * Every entry was hashed on the way in; this only compares.
+   */
+  checkEveryBlobName(): void {
+    for (const [path, entry] of this.contents.entries) {
+      const named = SHA256_BLOB.exec(path)?.[1];
+      if (named !== undefined && entry.kind === 'file' && entry.sha256 !== named) {
+        reject('DIGEST_MISMATCH', `blob "${path}" hashes to sha256:${entry.sha256}, not to the digest its name says (every blob in the archive is checked, also those the image does not use)`);
+      }
+    }
+  }
 
   has(path: string): boolean {
     return this.contents.entries.has(path);

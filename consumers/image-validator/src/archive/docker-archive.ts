@@ -105,6 +105,20 @@ function oneImageOf(images: DockerManifest): { image: DockerManifest[number]; no
   return { image: { ...first, RepoTags: repoTags }, note: `manifest.json lists one image ${images.length} times, an entry per tag (as crane writes it): taken as one image with the tags ${repoTags.join(', ') || '(none)'}` };
 }
 
+/**
+ * What the digest of an archive without a stored manifest is. crane push
+ * sends gzip'd layers as they are but compresses plain ones, so it gives
+ * the same digest only when every layer is stored compressed (found by a
+ * probe: the note claimed it always did).
+ */
+function computedDigestNote(layers: readonly LayerRef[]): string {
+  const plain = layers.filter((layer) => layer.file.compression === 'none').length;
+  const others = plain === 0
+    ? 'crane push of this archive gives the same; skopeo may differ where it decompresses layers'
+    : `skopeo copy --preserve-digests gives the same; crane push compresses its ${plain} uncompressed layer(s) of ${layers.length} and gives another digest`;
+  return `manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (${others})`;
+}
+
 export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
   const manifestFile = blobs.file('manifest.json', 'docker manifest');
   const images = parseJsonOrName(manifestFile);
@@ -122,7 +136,7 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     config,
     layers: stored?.layers ?? layers,
     repoTags: image.RepoTags ?? [],
-    notes: [...(one.note === undefined ? [] : [one.note]), ...(stored?.notes ?? ['manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (crane push of this archive gives the same; skopeo may differ where it decompresses layers)'])],
+    notes: [...(one.note === undefined ? [] : [one.note]), ...(stored?.notes ?? [computedDigestNote(layers)])],
     index: stored?.index ?? null,
     referrers: stored?.referrers ?? [],
   };

@@ -105,6 +105,8 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.summary.layers[1]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
       expect(outcome.summary.layers[0]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar');
       expect(outcome.notes.join(' ')).toMatch(/stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes/);
+      // Its first and last layers are stored plain: crane push would gzip them (found by a probe: the note said crane gave the same digest).
+      expect(outcome.notes.join(' ')).toMatch(/skopeo copy --preserve-digests gives the same; crane push compresses its \d uncompressed layer\(s\) of 3/);
     }
     expect(outcomes[0]!.summary.manifestDigest).toBe(outcomes[1]!.summary.manifestDigest);
   });
@@ -418,6 +420,14 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(alone.ok ? '' : alone.message).toMatch(/lists only referrers/);
     });
+  });
+
+  it('refuses a blob the image does not use whose bytes are not what its name says, and keeps one that is (found by a probe: stored and served unchecked)', async () => {
+    const entries = ociEntries(image);
+    const spare = Buffer.from('spare blob');
+    accepted(await validate([...entries, blobOf(spare)]));
+    const misnamed = await validate([...entries, { name: `blobs/sha256/${sha256(Buffer.from('something else')).slice(7)}`, data: spare }]);
+    expect(misnamed).toMatchObject({ ok: false, reasonCode: 'DIGEST_MISMATCH', message: expect.stringContaining('every blob in the archive is checked') });
   });
 
   it('accepts the same blob twice when both copies are identical', async () => {

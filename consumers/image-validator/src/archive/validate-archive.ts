@@ -112,6 +112,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
     const contents = await readArchive(source, limits);
     const blobs = new ArchiveBlobs(contents);
     const image = resolve(blobs);
+    blobs.checkEveryBlobName();
     const config = parseConfig(image.configFile, 'config');
     const layers = checkLayers(image.layers, config.diffIds);
     const summary: ImageSummary = {
