@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { entryOfStep, type Pid, type Step } from './pids.js';
 
 /** Who caused an event; always taken from the verified token, never from a request body. */
@@ -20,10 +20,28 @@ export interface EventEnvelope {
   readonly actor: Actor;
 }
 
-/** The envelope of a new event of `step`, continuing the request `correlationId`. */
-export function envelopeFor(step: Step, context: { correlationId: string; imageUID: string; actor: Actor }, now: Date = new Date()): EventEnvelope {
+/**
+ * A UUID (version 5 layout) made from `seed`: the same seed gives the same id
+ * on every run, so an event made again in answer to the same event is
+ * recognisable as the same.
+ */
+export function deterministicUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The envelope of a new event of `step`, continuing the request `correlationId`.
+ * Made in answer to an event (`context` is that event, with its `eventId`), its id
+ * is derived from that event's and the step: a stage that runs again on the same
+ * message (it died, or the broker stalled, before its commit) publishes its event
+ * again under the same id, so subscribers and the request's steps see one step
+ * (found by a probe: a 30 s broker pause showed a request's steps twice). A
+ * command the gateway starts (no cause) gets a random id.
+ */
+export function envelopeFor(step: Step, context: { correlationId: string; imageUID: string; actor: Actor; eventId?: string }, now: Date = new Date()): EventEnvelope {
   return {
-    eventId: randomUUID(),
+    eventId: context.eventId === undefined ? randomUUID() : deterministicUuid(`${step}:${context.eventId}`),
     pid: entryOfStep(step).pid,
     correlationId: context.correlationId,
     imageUID: context.imageUID,

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
-import { entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
+import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
@@ -33,13 +32,9 @@ export interface ProjectorDeps {
  * re-publish after a crash is recognisable, and a message applied again (a
  * rebuild's tail after the live projector) is announced once (see outbox.ts).
  * The source event's id, not its Kafka position, because positions start again
- * at 0 on a recreated topic while event ids are random UUIDs.
+ * at 0 on a recreated topic. Its own seed, older than envelopeFor's derived ids:
+ * kept, so ids announced before stay the ones announced again.
  */
-function deterministicUuid(seed: string): string {
-  const hex = createHash('sha256').update(seed).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
-}
-
 function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: ProjectionResult): ViewportUpdated {
   return {
     ...envelopeFor('viewportUpdated', message.event),

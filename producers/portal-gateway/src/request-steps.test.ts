@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { entryOfStep, pidOf, type Step } from '@orbit/lib';
 import type { TimelineEntry } from './ports.js';
-import { stepsSettled } from './request-steps.js';
+import { onceEach, stepsSettled } from './request-steps.js';
 
 const step = (name: Step, payload: Record<string, unknown> = {}): TimelineEntry => ({
   pid: pidOf(name), eventType: entryOfStep(name).eventType, at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { eventId: `id-${name}`, ...payload },
@@ -52,5 +52,17 @@ describe('whether a finished request\'s steps are all in the event log', () => {
 
   it('has nothing to wait for while the request is still under way', () => {
     expect(stepsSettled({ kind: 'upload', status: 'running' }, [])).toBe(true);
+  });
+});
+
+describe('a request\'s steps as shown', () => {
+  it('shows a step a stage published again under the same eventId once (a broker stall before its commit), and keeps distinct events of one step', () => {
+    const again = { ...step('imageValidated'), at: '2026-11-30T10:00:31.000Z' };
+    const shown = onceEach([...uploadSteps, again, { ...viewportUpdated('running'), payload: { eventId: 'another', status: 'running' } }]);
+    expect(shown.filter((entry) => entry.pid === pidOf('imageValidated'))).toEqual([step('imageValidated')]);
+    // Two ViewPort updates with ids of their own are two steps.
+    expect(shown.filter((entry) => entry.pid === pidOf('viewportUpdated'))).toHaveLength(2);
+    // A message's row and the step row it implies share its eventId but not its PID: both shown.
+    expect(onceEach([step('transferRequested', { eventId: 'x' }), step('transferInitiated', { eventId: 'x' })])).toHaveLength(2);
   });
 });

@@ -42,3 +42,22 @@ export function stepsSettled(record: Pick<RequestRecord, 'kind' | 'status'>, ste
 function field(payload: unknown, name: string): unknown {
   return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[name] : undefined;
 }
+
+/**
+ * Each step once: a stage that ran again on the same message (it died, or the
+ * broker stalled, before its commit) published its event again under the same
+ * eventId (envelopeFor derives it from the event it answered), and the event
+ * log has a row per Kafka message, so both. The first is kept. Rows without an
+ * eventId (none are written so) are all kept.
+ */
+export function onceEach(steps: readonly TimelineEntry[]): TimelineEntry[] {
+  const seen = new Set<string>();
+  return steps.filter((step) => {
+    const eventId = field(step.payload, 'eventId');
+    if (typeof eventId !== 'string') return true;
+    const key = `${step.pid}\u0000${eventId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -5,7 +5,7 @@ import { notFound } from '../errors.js';
 import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
 import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
-import { isFinished, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
+import { isFinished, onceEach, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 
 export interface RequestRouteDeps {
@@ -108,7 +108,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
 
 function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
   const { error, ...rest } = summary(record);
-  return { ...rest, steps: steps.map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })), ...(error ? { error } : {}) };
+  return { ...rest, steps: onceEach(steps).map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })), ...(error ? { error } : {}) };
 }
 
 /** A request as a listing shows it: everything but its steps. */
