@@ -196,6 +196,9 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   const whole = !chosenAbove && holdsEveryEntry(index, blobs);
   const found = resolveFrom(blobs, choose(index, `image index ${descriptor.digest}`, notes, blobs, whole, wantedConfig), depth + 1, notes, chosenAbove || several, wantedConfig);
   const below = { ...found, passed: [descriptor.digest, ...index.manifests.map((entry) => entry.digest), ...found.passed] };
+  if (below.index !== null) {
+    notes.push(`image index ${descriptor.digest} lists another image index, ${below.index.digest}; that inner one is the image kept and pushed (a registry pull of the outer one is refused, as runtimes read one level of index)`);
+  }
   if (!whole || below.index !== null) return below;
   const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
   return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
@@ -211,7 +214,14 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   const listed = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(listed.mediaType, INDEX_TYPES, 'index.json');
   const { images: entries, ...referrers } = splitReferrers(listed, blobs);
-  if (entries.length === 0 && referrers.referrers.length > 0) return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
+  if (entries.length === 0 && referrers.referrers.length > 0) {
+    // A runnable image whose manifest names a subject (ggcr's mutate.Subject, oras push --subject of an image) reads as a referrer: say that, not what index.json (of a pull, Orbit's own) lists.
+    const runnable = referrers.referrers.find((referrer) => referrer.tag === undefined && IMAGE_CONFIG_TYPES.has(referrer.document.config?.mediaType ?? ''));
+    if (runnable !== undefined) {
+      return reject('BAD_MANIFEST', `the image ${runnable.entry.digest} names a subject (${runnable.subject}): a manifest with a subject is a referrer of that image (what signatures and SBOMs are), which Orbit keeps beside the image it is about, not an image to deploy; push the image without a subject`);
+    }
+    return reject('BAD_MANIFEST', 'index.json lists only referrers (an SBOM, a signature: manifests about another image), not the image they are about');
+  }
   const notes: string[] = [];
   const inIndexes = listedWithinIndexes(entries, blobs);
   const images = entries.filter((entry) => !inIndexes.has(entry.digest));

@@ -186,6 +186,17 @@ describe('validateArchive accepts real image layouts', async () => {
         .toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
     });
 
+    it('keeps the inner index of an index that lists only another, and says so (found by a probe: the outer one was passed over silently)', async () => {
+      const { entries, indexDigest } = layoutOf(both, [...amdEntries.slice(2), ...armEntries.slice(2)]);
+      const inner = entries[2]!.data!;
+      const indexType = 'application/vnd.oci.image.index.v1+json';
+      const outer = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: indexType, manifests: [{ mediaType: indexType, digest: indexDigest, size: inner.length }] }));
+      const listed = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: indexType, digest: sha256(outer), size: outer.length }] }));
+      const outcome = accepted(await validate([entries[0]!, { name: 'index.json', data: listed }, blob(outer), ...entries.slice(2)]));
+      expect(outcome.summary.index?.digest).toBe(indexDigest);
+      expect(outcome.notes.join(' ')).toContain(`image index ${sha256(outer)} lists another image index, ${indexDigest}; that inner one is the image kept`);
+    });
+
     it('keeps an index of one platform as the index (buildx --platform linux/amd64 --push, ko): its digest is what the tag names and signatures are about', async () => {
       const { entries, indexDigest } = layoutOf([both[1]!], amdEntries.slice(2));
       const outcome = accepted(await validate(entries));
@@ -419,6 +430,10 @@ describe('validateArchive accepts real image layouts', async () => {
       const alone = await validate(layoutWith([sbom.entry], sbom.blobs));
       expect(alone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
       expect(alone.ok ? '' : alone.message).toMatch(/lists only referrers/);
+      // A runnable image naming a subject, alone (mutate.Subject, a registry pull of one): said as that, not as what index.json lists (found by a probe).
+      const subjectAlone = await validate(layoutWith([{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(posing), size: posing.length }], [blobOf(posing)]));
+      expect(subjectAlone).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST' });
+      expect(subjectAlone.ok ? '' : subjectAlone.message).toMatch(/names a subject \(sha256:[0-9a-f]{64}\): a manifest with a subject is a referrer of that image/);
     });
   });
 
