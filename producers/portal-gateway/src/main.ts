@@ -61,7 +61,10 @@ runMain(async () => {
     metrics: createMetrics('portal-gateway'),
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner: createPresigningS3(config), partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
     names: mysqlImageNames(pool, confirmed),
-    images: { get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0) },
+    images: {
+      get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0),
+      versionsPage: confirmMisses(images.versionsPage, confirmed),
+    },
     versionStored: mysqlVersionStored(pool),
     projectionVersion: mysqlProjectionVersion(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },

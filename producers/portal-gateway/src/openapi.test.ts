@@ -4,6 +4,7 @@ import { openApiContract, type OpenApiDocument } from '../../../test/helpers/ope
 import { buildApp } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
+import { versionsPageOf } from './testing/versions-page.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'A'.repeat(60);
@@ -56,7 +57,10 @@ function gateway(publicBaseUrl?: string) {
       byCorrelationId: async (id) => [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: id }],
       byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
     },
-    images: { get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }) },
+    images: {
+      get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }),
+      versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, { ...page, limit: 1 }),
+    },
     deployables: {
       manifests: async (environment) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'billing-api-env', namespace: `orbit-${environment.toLowerCase()}` }, data: {} }],
       downloadUrl: async (object) => ({ url: `http://s3/${object.bucket}/${object.key}?X-Amz-Signature=s`, expiresAt: new Date().toISOString() }),

@@ -181,6 +181,12 @@ export const IMAGE_EVENTS = object({
   nextCursor: NEXT_CURSOR,
 });
 
+export const IMAGE_VERSIONS = object({
+  imageUID: text(),
+  versions: { type: 'array', items: VERSION, description: 'Newest first (in upload order); for another owner\'s image, only the versions in an environment your role reads' },
+  nextCursor: NEXT_CURSOR,
+});
+
 export const IMAGE_LIST = object({
   images: { type: 'array', items: IMAGE_VIEW },
   nextCursor: NEXT_CURSOR,

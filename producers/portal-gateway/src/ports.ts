@@ -219,6 +219,26 @@ export type VersionStored = (imageUID: string, imageVersion: string) => Promise<
 export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;
   search(query: ImageQuery): Promise<ImagePage>;
+  /**
+   * An image's versions newest first, a page at a time, without reading the others: undefined when there is no
+   * such image or `viewer` sees nothing of it (another owner's, with no version in `readable`).
+   */
+  versionsPage(imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined>;
+}
+
+export interface VersionsQuery {
+  readonly limit: number;
+  /** Versions uploaded before this one (its position, from a previous page's `next`). */
+  readonly before?: number | undefined;
+  readonly viewer: string;
+  /** The environments whose versions of others' images the viewer reads (readableEnvironments). */
+  readonly readable: readonly string[];
+}
+
+export interface VersionsPage {
+  readonly versions: readonly Record<string, unknown>[];
+  /** Where the next page starts; absent on the last page. */
+  readonly next?: number;
 }
 
 /**

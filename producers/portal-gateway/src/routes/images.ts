@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
-import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VIEW, pathParams } from '../openapi.js';
-import { RequestRefusedError } from '../errors.js';
+import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
+import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VERSIONS, IMAGE_VIEW, pathParams } from '../openapi.js';
+import { notFound, RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
@@ -15,6 +15,7 @@ const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
 const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
+const VERSIONS_PAGE = { default: 50, max: 200, what: 'Versions' };
 /** Reads of the event log one page may take to fill itself with the events a caller may see. */
 const MAX_EVENT_READS = 20;
 
@@ -75,6 +76,29 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         // Never an empty page with a cursor: past the bound, reading goes on until one event it may see, or the end.
       } while (next && events.length < limit && (reads < MAX_EVENT_READS || events.length === 0));
       return { imageUID: image.imageUID, events, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
+    });
+    app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/versions', {
+      schema: {
+        operationId: 'listImageVersions', tags: ['images'], params: IMAGE_UID_PARAM, querystring: pageQuery(VERSIONS_PAGE),
+        summary: 'An image\'s versions newest first, a page at a time (GET /v1/images/{uid} lists them all at once)',
+        response: { 200: IMAGE_VERSIONS, ...errors(400, 401, 404) },
+      },
+    }, async (request) => {
+      const caller = await options.caller(request);
+      const { uid } = request.params;
+      const { limit = VERSIONS_PAGE.default, cursor } = request.query;
+      const listing = `versions:${uid}`;
+      const after = cursorOrThrow(cursor, listing);
+      const before = after === undefined ? undefined : Number(after[0]);
+      if (before !== undefined && !Number.isSafeInteger(before)) throw badCursor();
+      // Read a page at a time in the store: an image of a thousand versions was megabytes per read (found by a probe).
+      const page = await deps.images.versionsPage(uid, { limit, before, viewer: caller.actor.username, readable: readableBy(caller) });
+      if (!page) throw notFound(`image ${uid}`);
+      const last = page.versions.at(-1);
+      return {
+        imageUID: uid, versions: page.versions,
+        nextCursor: page.next !== undefined && last ? encodeCursor(listing, [String(page.next), String(last['imageVersion'])]) : null,
+      };
     });
     app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
       schema: {

@@ -94,4 +94,32 @@ describe('image search against MariaDB', () => {
     await project([message(0)]);
     expect(await version()).toBe(after);
   });
+
+  it('pages through one image\'s versions newest first without reading the others, and shows another owner\'s only in the environments given', async () => {
+    const imageUID = newImageUID();
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `versions-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const messages = [1, 2, 3, 4, 5].map((major, offset): ConsumedMessage<OrbitEvent> => {
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, metadata: { ...stored.metadata, imageVersion: `v${major}-0-00` } };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    });
+    await project(messages);
+    const reader = mysqlImageReader(viewport.pool);
+    const owner = stored.actor.username;
+    const seen: string[][] = [];
+    let before: number | undefined;
+    do {
+      const page = await reader.versionsPage(imageUID, { limit: 2, before, viewer: owner, readable: [] });
+      seen.push((page?.versions ?? []).map((version) => String(version['imageVersion'])));
+      before = page?.next;
+    } while (before !== undefined);
+    expect(seen).toEqual([['v5-0-00', 'v4-0-00'], ['v3-0-00', 'v2-0-00'], ['v1-0-00']]);
+    const whole = await reader.get(imageUID);
+    expect((await reader.versionsPage(imageUID, { limit: 10, viewer: owner, readable: [] }))?.versions).toEqual([...(whole?.versions ?? [])].reverse());
+    // Someone else: the versions in an environment they read, else nothing at all (404 at the route).
+    expect((await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: ['Development'] }))?.versions).toHaveLength(5);
+    expect(await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: ['Testing'] })).toBeUndefined();
+    expect(await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: [] })).toBeUndefined();
+    expect(await reader.versionsPage(newImageUID(), { limit: 10, viewer: owner, readable: [] })).toBeUndefined();
+  });
 });

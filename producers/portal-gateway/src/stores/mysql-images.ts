@@ -1,6 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { chartVersionOf } from '@orbit/lib';
-import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionStored } from '../ports.js';
+import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionsPage, type VersionsQuery, type VersionStored } from '../ports.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -18,6 +18,18 @@ function parsed(key: string, value: unknown): unknown {
   }
 }
 
+/** Version records from rows of version posts joined with their meta, in the rows' order. */
+function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
+  const byVersion = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const name = String(row['post_name']);
+    const entry: Record<string, unknown> = byVersion.get(name) ?? { imageVersion: name, status: row['post_status'], createdAt: new Date(row['post_date_gmt'] as string | Date).toISOString() };
+    if (row['meta_key']) entry[String(row['meta_key'])] = parsed(String(row['meta_key']), row['meta_value']);
+    byVersion.set(name, entry);
+  }
+  return [...byVersion.values()];
+}
+
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
 export function mysqlImageReader(pool: Pool): ImageReader {
   async function view(imageUID: string): Promise<ImageView | undefined> {
@@ -29,19 +41,37 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
        FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID
        WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [image['ID']]);
-    const byVersion = new Map<string, Record<string, unknown>>();
-    for (const row of versions) {
-      const name = String(row['post_name']);
-      const entry: Record<string, unknown> = byVersion.get(name) ?? { imageVersion: name, status: row['post_status'], createdAt: new Date(row['post_date_gmt'] as string | Date).toISOString() };
-      if (row['meta_key']) entry[String(row['meta_key'])] = parsed(String(row['meta_key']), row['meta_value']);
-      byVersion.set(name, entry);
-    }
-    const list = [...byVersion.values()];
+    const list = versionsOf(versions);
     const environments = [...new Set(list.flatMap(environmentsOfVersion))];
     return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
   }
   return {
     get: view,
+    async versionsPage(imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> {
+      const [images] = await pool.execute<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
+      const image = images[0];
+      if (!image) return undefined;
+      const own = String(image['user_login']) === page.viewer;
+      if (!own && page.readable.length === 0) return undefined;
+      // Another owner's image: only versions present in an environment the caller reads, as visibleImage shows them.
+      const reach = own ? '' : "JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' AND JSON_OVERLAPS(e.meta_value, ?)";
+      const reachArgs = own ? [] : [JSON.stringify(page.readable)];
+      if (!own) {
+        const [seen] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
+        if (seen.length === 0) return undefined;
+      }
+      // Newest first (upload order), one more than asked for to tell whether there is a next page.
+      const [ids] = await pool.query<RowDataPacket[]>(
+        `SELECT v.ID FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${page.before === undefined ? '' : ' AND v.ID < ?'} ORDER BY v.ID DESC LIMIT ?`,
+        [...reachArgs, image['post_id'], ...(page.before === undefined ? [] : [page.before]), page.limit + 1]);
+      const chosen = ids.slice(0, page.limit).map((row) => Number(row['ID']));
+      if (chosen.length === 0) return { versions: [] };
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
+         FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID DESC`, [chosen]);
+      const last = chosen.at(-1);
+      return { versions: versionsOf(rows), ...(ids.length > page.limit && last !== undefined ? { next: last } : {}) };
+    },
     async search(query: ImageQuery): Promise<ImagePage> {
       const conditions: string[] = [];
       const args: string[] = [];

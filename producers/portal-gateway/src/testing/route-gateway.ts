@@ -4,6 +4,7 @@ import { OrbitError, type Logger } from '@orbit/lib';
 import { buildApp, type GatewayDeps } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { EventLogReader, ImageQuery, ImageView, RequestRecord } from '../ports.js';
+import { versionsPageOf } from './versions-page.js';
 
 const notUnderTest = (): OrbitError => new OrbitError('ORBIT_ERR_NOT_UNDER_TEST', 'the upload side is not under test here');
 
@@ -27,7 +28,10 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     },
     events: options.events ?? { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
-    images: { get: async (uid) => (uid === options.uid ? options.image : undefined), search: async (query) => { options.searched?.push(query); return { images: [] }; } },
+    images: {
+      get: async (uid) => (uid === options.uid ? options.image : undefined), search: async (query) => { options.searched?.push(query); return { images: [] }; },
+      versionsPage: async (uid, page) => versionsPageOf(uid === options.uid ? options.image : undefined, page),
+    },
     ...(options.transfers ? { transfers: options.transfers } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
