@@ -208,6 +208,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // (a user name, a chart file), each possibly two UTF-16 units, and then some.
     maxParamLength: 1024,
     frameworkErrors: frameworkRefusal,
+    // Answered by the hook below instead, with a code and Retry-After: Fastify's own 503 is a bare body no client can tell apart.
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
     // Fastify's default drops fields a schema does not name: a transfer with `"dryrun": true` (a typo) would run for real.
     ajv: { customOptions: { removeAdditional: false } },
@@ -220,6 +222,15 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   const unrouted = unroutedAnswer(routeMethods);
   app.setErrorHandler(errorHandler(deps.logger, unrouted));
+  // A request that reaches a gateway being stopped (the next one on a connection busy when SIGTERM came) is refused with
+  // a code a client retries on, and the connection closed, so the retry goes to a new connection (another instance).
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close').header('retry-after', '1');
+    throw new RequestRefusedError(503, 'ORBIT_ERR_SHUTTING_DOWN', 'this gateway is shutting down and takes no new requests; nothing was accepted: send it again');
+  });
   allowBrowserOrigins(app, deps.corsOrigins ?? []);
   parseJsonWithReasons(app);
   // No route reads text: a text/plain body is a content type the API does not read (415), as any other is, not a malformed object.
