@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import Negotiator from 'negotiator';
 
 const gzipped = promisify(gzip);
 
@@ -78,16 +79,7 @@ export class HelmIndexCache {
   }
 }
 
-/** Whether an Accept-Encoding header takes gzip (RFC 9110 §12.5.3: by name, x-gzip or `*`, with a q above 0). */
+/** Whether gzip is the coding an Accept-Encoding header prefers over none (negotiator reads its weights, as for Accept). */
 export function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  const weights = new Map<string, number>();
-  for (const part of header.split(',')) {
-    const [name = '', ...parameters] = part.split(';').map((piece) => piece.trim().toLowerCase());
-    const q = parameters.find((parameter) => parameter.startsWith('q='));
-    const weight = q === undefined ? 1 : Number(q.slice(2));
-    if (name !== '') weights.set(name, Number.isFinite(weight) ? weight : 0);
-  }
-  const named = weights.get('gzip') ?? weights.get('x-gzip');
-  return (named ?? weights.get('*') ?? 0) > 0;
+  return new Negotiator({ headers: header === undefined ? {} : { 'accept-encoding': header } }).encoding(['gzip', 'identity']) === 'gzip';
 }
