@@ -320,7 +320,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       }
       await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
-      const indexCache = deps.projectionVersion ? new HelmIndexCache(deps.projectionVersion) : undefined;
+      const indexCache = new HelmIndexCache(deps.projectionVersion);
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
@@ -335,7 +335,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await scope.register(async (helm) => {
           // A Helm repository's pollers (Flux, Argo CD, helm repo update in CI) ask again and again: If-None-Match answers 304.
           await helm.register(fastifyEtag, { algorithm: 'sha256' });
-          await helm.register(helmRepositoryRoutes({ ...reach, ...(indexCache ? { indexCache } : {}) }), { caller: authenticatedFirst(helm, helmCaller) });
+          await helm.register(helmRepositoryRoutes({ ...reach, indexCache }), { caller: authenticatedFirst(helm, helmCaller) });
         });
       }
     });

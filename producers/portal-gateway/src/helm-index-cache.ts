@@ -32,10 +32,12 @@ export class HelmIndexCache {
   private readonly rendering = new Map<string, Promise<RenderedIndex>>();
   private keptBytes = 0;
 
-  constructor(private readonly projectionVersion: ProjectionVersion, private readonly maxBytes = 32 * 1024 * 1024) {}
+  /** Without a `projectionVersion` (a gateway built for route tests) nothing is kept: every ask renders. */
+  constructor(private readonly projectionVersion: ProjectionVersion | undefined, private readonly maxBytes = 32 * 1024 * 1024) {}
 
   /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
   async get(repository: string, render: () => Promise<string>): Promise<RenderedIndex> {
+    if (!this.projectionVersion) return renderedOf(await render());
     // Read before rendering: a rendering is never filed under a projection older than what it read.
     const projection = await this.projectionVersion();
     const kept = this.kept.get(repository);
@@ -47,10 +49,7 @@ export class HelmIndexCache {
     const flight = `${projection}\u0000${repository}`;
     const under = this.rendering.get(flight);
     if (under) return under;
-    const rendered = render().then(async (text) => {
-      const yaml = Buffer.from(text, 'utf8');
-      return { yaml, gzip: await gzipped(yaml) };
-    });
+    const rendered = render().then(renderedOf);
     this.rendering.set(flight, rendered);
     try {
       const index = await rendered;
@@ -77,6 +76,11 @@ export class HelmIndexCache {
       this.keptBytes -= size(kept);
     }
   }
+}
+
+async function renderedOf(text: string): Promise<RenderedIndex> {
+  const yaml = Buffer.from(text, 'utf8');
+  return { yaml, gzip: await gzipped(yaml) };
 }
 
 /** Whether gzip is the coding an Accept-Encoding header prefers over none (negotiator reads its weights, as for Accept). */

@@ -56,7 +56,7 @@ const SEARCH_PAGE = 200;
  * environments a promotion role covers, as GET /v1/images/{uid} shows them;
  * anything else looks like a repository with nothing in it.
  */
-export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy; indexCache?: HelmIndexCache }) {
+export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy; indexCache: HelmIndexCache }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     /** The repository's environment, and the environments of others' images the caller reads; null when the caller may see nothing of the owner's there. */
     const accessOf = async (request: FastifyRequest<{ Params: RepositoryParams }>) => {
@@ -96,7 +96,6 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const render = async (): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment));
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
       reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
-      if (!deps.indexCache) return reply.send(await render());
       const index = await deps.indexCache.get(repositoryKey(request.params.owner, access), render);
       // A thousand versions are a megabyte of YAML and a tenth of that gzip'd; Helm's Go client asks for gzip and reads it.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);
