@@ -236,33 +236,39 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
-  it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the fetch loop as before', async () => {
-    const { topic, codec: capCodec, sendTo } = await partitionedTopic('cap', 3);
+  it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the other partitions of its topic, and the other topics go on', async () => {
+    const uploads = await partitionedTopic('cap', 3);
+    const transfers = await partitionedTopic('capother', 1);
     const releases = new Map<string, () => void>();
-    const [first, second, quick] = [sample('E'.repeat(60)), sample('F'.repeat(60)), sample('G'.repeat(60))];
+    const [first, second, quick, otherTopic] = [sample('E'.repeat(60)), sample('F'.repeat(60)), sample('G'.repeat(60)), sample('K'.repeat(60))];
+    const slow = new Set([first.eventId, second.eventId]);
     const handled: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [uploads.topic, transfers.topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
       detachAfterMs: 300, maxDetachedHandlers: 1,
-      decode: (name, value) => capCodec.decode(name, value) as Promise<UploadRequested>,
+      decode: (name, value) => (name === uploads.topic ? uploads.codec : transfers.codec).decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
-        if (message.event.eventId !== quick.eventId) await new Promise<void>((resolve) => releases.set(message.event.eventId, resolve));
+        if (slow.has(message.event.eventId)) await new Promise<void>((resolve) => releases.set(message.event.eventId, resolve));
       },
     });
     await loop.start();
     try {
-      await sendTo(0, first);
+      await uploads.sendTo(0, first);
       await waitFor(() => handled.includes(first.eventId), { what: 'the first slow message started' });
       await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs: the first is detached
-      await sendTo(1, second);
+      await uploads.sendTo(1, second);
       await waitFor(() => handled.includes(second.eventId), { what: 'the second slow message started' });
       await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs, but the one detached place is taken
-      await sendTo(2, quick);
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      expect(handled).toEqual([first.eventId, second.eventId]);
+      await uploads.sendTo(2, quick);
+      await transfers.sendTo(0, otherTopic);
+      // Before, the second held the whole fetch loop: the other topic's message waited for it too.
+      await waitFor(() => handled.includes(otherTopic.eventId), { what: 'the other topic\'s message, while its topic is not held', timeoutMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(handled).toEqual([first.eventId, second.eventId, otherTopic.eventId]);
       releases.get(second.eventId)?.();
       await waitFor(() => handled.includes(quick.eventId), { what: 'the quick message, once the second is done' });
+      expect(handled).toEqual([first.eventId, second.eventId, otherTopic.eventId, quick.eventId]);
     } finally {
       for (const release of releases.values()) release();
       await loop.stop();

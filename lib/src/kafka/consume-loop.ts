@@ -71,9 +71,12 @@ export interface ConsumeLoopOptions<E> {
    */
   readonly detachAfterMs?: number;
   /**
-   * Detached handlers at most at once; past that a slow handler holds the
-   * fetch loop as before, so a flood of big images queues rather than
-   * running all at once. @default 4
+   * Detached handlers at most at once. A slow handler past that still goes on
+   * detached, but holds the other partitions of its topic until it ends (as
+   * the whole fetch loop was held before), so a flood of big images queues
+   * rather than running all at once, while the service's other topics (the
+   * harbor-writer's transfers behind uploads held by a hung registry) go on.
+   * @default 4
    */
   readonly maxDetachedHandlers?: number;
   /**
@@ -180,6 +183,11 @@ export class ConsumeLoop<E> extends EventEmitter {
   /** By `topic:partition`: at most one per partition, which stays paused until it ends. */
   private readonly detached = new Map<string, DetachedHandler>();
   private readonly detachedRuns = new Set<Promise<void>>();
+  /**
+   * By topic: handlers detached beyond maxDetachedHandlers still running, and
+   * the resumes of that topic's partitions paused until they end.
+   */
+  private readonly heldTopics = new Map<string, { handlers: number; waiting: (() => void)[] }>();
   private readonly shutdown = new AbortController();
   private dlqProducer: Producer | undefined;
   private joined = false;
@@ -372,6 +380,12 @@ export class ConsumeLoop<E> extends EventEmitter {
     try {
       for (let start = 0; start < batch.messages.length; start += size) {
         if (!isRunning() || isStale() || !this.running) break;
+        const hold = this.heldTopics.get(topic);
+        // A partition with a detached handler of its own is settled by processOneDetachable, held or not.
+        if (hold && !this.detached.has(`${topic}:${partition}`)) {
+          hold.waiting.push(pause());
+          break;
+        }
         const chunk = batch.messages.slice(start, start + size);
         const [single] = chunk;
         let outcome: StepOutcome | 'detached';
@@ -442,9 +456,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     });
     const first = await Promise.race([running, outrun]).finally(() => clearTimeout(timer));
     if (first !== 'outrun') return first;
-    if (this.detachedRuns.size >= (this.options.maxDetachedHandlers ?? 4)) return running;
+    const overCap = this.detachedRuns.size >= (this.options.maxDetachedHandlers ?? 4);
     const entry: DetachedHandler = { offset: message.offset, resume: pause() };
     this.detached.set(key, entry);
+    if (overCap) this.holdTopic(topic);
     const run: Promise<void> = running.then(async (outcome) => {
       entry.outcome = outcome;
       // Committed now, not only when the message is fetched again: a SIGTERM in between would have it handled twice.
@@ -455,10 +470,28 @@ export class ConsumeLoop<E> extends EventEmitter {
       entry.outcome = { retryAt: message.offset };
     }).finally(() => {
       this.detachedRuns.delete(run);
+      if (overCap) this.releaseTopic(topic);
       entry.resume();
     });
     this.detachedRuns.add(run);
     return 'detached';
+  }
+
+  /** A handler of `topic` runs beyond the cap: the topic's other partitions pause at their next batch. */
+  private holdTopic(topic: string): void {
+    const hold = this.heldTopics.get(topic);
+    if (hold) hold.handlers += 1;
+    else this.heldTopics.set(topic, { handlers: 1, waiting: [] });
+    this.log.info({ topic, detached: this.detachedRuns.size }, 'detached handlers at their cap: the topic\'s other partitions wait for this one');
+  }
+
+  private releaseTopic(topic: string): void {
+    const hold = this.heldTopics.get(topic);
+    if (!hold) return;
+    hold.handlers -= 1;
+    if (hold.handlers > 0) return;
+    this.heldTopics.delete(topic);
+    for (const resume of hold.waiting) resume();
   }
 
   /**
