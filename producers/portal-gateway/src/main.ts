@@ -63,6 +63,7 @@ runMain(async () => {
     names: mysqlImageNames(pool, confirmed),
     images: {
       get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0),
+      getVersion: confirmMisses(images.getVersion, confirmed, (image) => image === undefined || image.versions.length === 0),
       versionsPage: confirmMisses(images.versionsPage, confirmed),
     },
     versionStored: mysqlVersionStored(pool),

@@ -4,7 +4,7 @@ import { openApiContract, type OpenApiDocument } from '../../../test/helpers/ope
 import { buildApp } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
-import { versionsPageOf } from './testing/versions-page.js';
+import { oneVersionOf, versionsPageOf } from './testing/versions-page.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'A'.repeat(60);
@@ -59,6 +59,7 @@ function gateway(publicBaseUrl?: string) {
     },
     images: {
       get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }),
+      getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, { ...page, limit: 1 }),
     },
     deployables: {

@@ -218,6 +218,11 @@ export type VersionStored = (imageUID: string, imageVersion: string) => Promise<
 
 export interface ImageReader {
   get(imageUID: string): Promise<ImageView | undefined>;
+  /**
+   * The image with `imageVersion` alone among its versions (none when it has no such version; `environments` are
+   * that version's): what a route about one version needs, without reading the others.
+   */
+  getVersion(imageUID: string, imageVersion: string): Promise<ImageView | undefined>;
   search(query: ImageQuery): Promise<ImagePage>;
   /**
    * An image's versions newest first, a page at a time, without reading the others: undefined when there is no

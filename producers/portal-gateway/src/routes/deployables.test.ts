@@ -6,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
-import { versionsPageOf } from '../testing/versions-page.js';
+import { oneVersionOf, versionsPageOf } from '../testing/versions-page.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'D'.repeat(60);
@@ -66,6 +66,7 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
         searches += 1;
         return { images: query.owner === image.owner || (query.alsoIn ?? []).some((environment) => image.environments.includes(environment)) ? [image] : [] };
       },
+      getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, page),
     },
     deployables,

@@ -58,7 +58,7 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
     const versionOf = async (request: VersionRequest) => {
       const caller = await options.caller(request);
       const { uid, version: imageVersion } = request.params;
-      const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy);
+      const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy, imageVersion);
       const version = image.versions.find((candidate) => candidate['imageVersion'] === imageVersion);
       if (!version) throw notFound(`version ${imageVersion} of image ${uid}`);
       const mayRead = (environment: EnvironmentName): boolean => image.owner === caller.actor.username || readable.includes(environment);

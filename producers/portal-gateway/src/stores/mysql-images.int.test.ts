@@ -122,4 +122,23 @@ describe('image search against MariaDB', () => {
     expect(await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: [] })).toBeUndefined();
     expect(await reader.versionsPage(newImageUID(), { limit: 10, viewer: owner, readable: [] })).toBeUndefined();
   });
+
+  it('reads one version of an image without its siblings: the version as the whole image shows it, none for a name it lacks', async () => {
+    const imageUID = newImageUID();
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `one-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const messages = ['v1-0-00', 'v2-0-00', 'v3-0-00'].map((imageVersion, offset): ConsumedMessage<OrbitEvent> => {
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, metadata: { ...stored.metadata, imageVersion } };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    });
+    await project(messages);
+    const reader = mysqlImageReader(viewport.pool);
+    const whole = await reader.get(imageUID);
+    const one = await reader.getVersion(imageUID, 'v2-0-00');
+    expect(one?.versions).toEqual(whole?.versions.filter((version) => version['imageVersion'] === 'v2-0-00'));
+    expect(one).toMatchObject({ imageUID, owner: whole?.owner, imageName: whole?.imageName, environments: ['Development'] });
+    expect((await reader.getVersion(imageUID, 'v9-0-00'))?.versions).toEqual([]);
+    expect((await reader.getVersion(imageUID, 'v2-0-00 '))?.versions).toEqual([]); // MariaDB's collation alone would match it
+    expect(await reader.getVersion(newImageUID(), 'v2-0-00')).toBeUndefined();
+  });
 });

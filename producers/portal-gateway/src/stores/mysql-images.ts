@@ -32,7 +32,8 @@ function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
 
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
 export function mysqlImageReader(pool: Pool): ImageReader {
-  async function view(imageUID: string): Promise<ImageView | undefined> {
+  /** The image, with every version or only `onlyVersion` (by its parent index, then its name: its siblings' meta is not read). */
+  async function view(imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> {
     const [images] = await pool.execute<RowDataPacket[]>(
       `SELECT u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE u.image_uid = ?`, [imageUID]);
     const image = images[0];
@@ -40,13 +41,16 @@ export function mysqlImageReader(pool: Pool): ImageReader {
     const [versions] = await pool.execute<RowDataPacket[]>(
       `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
        FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID
-       WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [image['ID']]);
-    const list = versionsOf(versions);
+       WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${onlyVersion === undefined ? '' : ' AND v.post_name = ?'} ORDER BY v.ID`,
+      onlyVersion === undefined ? [image['ID']] : [image['ID'], onlyVersion]);
+    // The collation pads with spaces ('v1 ' = 'v1'): the name is compared exactly here.
+    const list = versionsOf(versions).filter((version) => onlyVersion === undefined || version['imageVersion'] === onlyVersion);
     const environments = [...new Set(list.flatMap(environmentsOfVersion))];
     return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
   }
   return {
-    get: view,
+    get: (imageUID) => view(imageUID),
+    getVersion: (imageUID, imageVersion) => view(imageUID, imageVersion),
     async versionsPage(imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> {
       const [images] = await pool.execute<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
       const image = images[0];

@@ -1,4 +1,4 @@
-import type { ImageView, VersionsPage, VersionsQuery } from '../ports.js';
+import { environmentsOfVersion, type ImageView, type VersionsPage, type VersionsQuery } from '../ports.js';
 import { visibleImage } from '../read-access.js';
 
 /** ImageReader.versionsPage over one image held in memory, as MySQL answers it: for route tests' fake readers. */
@@ -11,4 +11,11 @@ export function versionsPageOf(image: ImageView | undefined, page: VersionsQuery
   const chosen = after.slice(0, page.limit);
   const last = chosen.at(-1);
   return { versions: chosen.map(({ version }) => version), ...(after.length > page.limit && last ? { next: last.at } : {}) };
+}
+
+/** ImageReader.getVersion over one image held in memory: the image with that version alone (or none). */
+export function oneVersionOf(image: ImageView | undefined, imageVersion: string): ImageView | undefined {
+  if (!image) return undefined;
+  const versions = image.versions.filter((version) => version['imageVersion'] === imageVersion);
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))] };
 }
