@@ -37,6 +37,21 @@ describe('ownRegistryReached', () => {
     expect(await reached('ci-box.example:5050/orbit/app', new Set())).toBeUndefined();
   });
 
+  it('does not take a registry sharing a public address with Orbit\'s for it: cloud registries serve many accounts from the same addresses', async () => {
+    const cloud = resolver({
+      '111111111111.dkr.ecr.eu-west-1.amazonaws.com': ['52.95.1.1', '2a05:d018::1'],
+      '222222222222.dkr.ecr.eu-west-1.amazonaws.com': ['52.95.1.1', '2a05:d018::1'],
+      'mirror.internal.example': ['100.64.3.4'],
+      'mirror-alias.example': ['100.64.3.4'],
+    });
+    const ownInCloud = ['111111111111.dkr.ecr.eu-west-1.amazonaws.com/orbit', 'mirror.internal.example/orbit'];
+    const inCloud = (registry: string) => ownRegistryReached({ registry, repository: 'orbit/app' }, ownInCloud, cloud);
+    expect(await inCloud('222222222222.dkr.ecr.eu-west-1.amazonaws.com')).toBeUndefined();
+    expect(await inCloud('111111111111.dkr.ecr.eu-west-1.amazonaws.com')).toBe('111111111111.dkr.ecr.eu-west-1.amazonaws.com/orbit');
+    // A private (here carrier-grade NAT) address is one registry's alone: another name for it is still Orbit's.
+    expect(await inCloud('mirror-alias.example')).toBe('mirror.internal.example/orbit');
+  });
+
   it('compares names alone without a resolver', async () => {
     expect(await ownRegistryReached({ registry: '127.0.0.1:05050', repository: 'orbit/app' }, own)).toBe('127.0.0.1:5050/orbit');
     expect(await ownRegistryReached({ registry: 'localhost:5050', repository: 'orbit/app' }, own)).toBeUndefined();

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ImageReference } from '../image-reference.js';
 
@@ -48,6 +48,22 @@ export function plainAddress(address: string): string {
 }
 
 /**
+ * Addresses one network's hosts use among themselves (RFC 1918, carrier-grade NAT, loopback, link-local,
+ * unique-local IPv6): a registry there has them to itself. A public address is often shared: a cloud's
+ * registry endpoint serves every account of a region from the same few addresses, a CDN many origins.
+ */
+const NON_PUBLIC = new BlockList();
+for (const [network, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8]] as const) {
+  NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [['fc00::', 7], ['fe80::', 10], ['::1', 128], ['::', 128]] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
+
+const nonPublic = (address: string): boolean => {
+  const family = isIP(address);
+  return family !== 0 && NON_PUBLIC.check(address, family === 6 ? 'ipv6' : 'ipv4');
+};
+
+/**
  * Whether a connection to the address reaches this very host: loopback (all of 127/8, ::1), the unspecified
  * address (0.0.0.0 and :: connect to the local host), or one of its interfaces' addresses.
  */
@@ -60,8 +76,11 @@ function thisHost(address: string, interfaceAddresses: ReadonlySet<string>): boo
  * The entry of Orbit's own registries (`own`, `host[:port][/path]`) a reference reaches, if any. By the name
  * first; then by where the names resolve to, since a registry answers under every name that reaches it:
  * `localhost:5050` and `127.0.0.2:5050` are `127.0.0.1:5050`, an IP literal is the host name that resolves to it,
- * and `:443` is the port an entry without one means. A host that does not resolve here reaches nothing
- * that this check could tell apart, so it is let through to the validator, which says why it cannot pull.
+ * and `:443` is the port an entry without one means. Only a non-public address shared with an entry counts
+ * (or two of this host's): another name for a public one (another account's registry at a cloud's regional
+ * endpoint) is a registry of its own, which the name, its TLS certificate and its credentials tell apart.
+ * A host that does not resolve here reaches nothing that this check could tell apart, so it is let through
+ * to the validator, which says why it cannot pull.
  */
 export async function ownRegistryReached(
   reference: Pick<ImageReference, 'registry' | 'repository'>, own: readonly string[],
@@ -79,7 +98,7 @@ export async function ownRegistryReached(
   if (reached.length === 0) return undefined;
   for (const { entry, place } of candidates) {
     const ownAddresses = await addressesOf(place.host);
-    if (ownAddresses.some((address) => reached.includes(address))) return entry;
+    if (ownAddresses.some((address) => nonPublic(address) && reached.includes(address))) return entry;
     const local = (addresses: readonly string[]) => addresses.some((address) => thisHost(address, interfaceAddresses));
     if (local(ownAddresses) && local(reached)) return entry;
   }
