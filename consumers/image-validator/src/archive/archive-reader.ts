@@ -13,7 +13,25 @@ export interface ArchiveContents {
   readonly entries: ReadonlyMap<string, EntryFacts>;
 }
 
-const IGNORED_TYPES = new Set(['directory', 'pax-global-header']);
+/** PAX records that change which entry follows, and where (path, link target, data length). */
+const LAYOUT_RECORDS = ['path', 'linkpath', 'size'];
+
+/**
+ * A global PAX header (typeflag g) carrying a path, link target or size: GNU
+ * tar and Python apply it to the entries after it, Go's archive/tar and
+ * tar-stream only hand it over, so the archive Orbit validated and the one
+ * `tar x` unpacks would hold different files. No image tool writes one (git
+ * archive's carries only a comment). tar-stream keeps the header it read last
+ * as `_paxGlobal` and applies it to nothing but entries with PAX records of
+ * their own; a test of a crafted archive holds it to that.
+ */
+function rejectGlobalLayout(extract: object): void {
+  const global = (extract as { _paxGlobal?: Record<string, string> | null })._paxGlobal ?? {};
+  const record = Object.keys(global).find((key) => LAYOUT_RECORDS.includes(key) || key.startsWith('GNU.sparse.'));
+  if (record !== undefined) {
+    reject('UNSUPPORTED_ENTRY', `the archive has a global PAX header setting "${record}" for the entries after it, which GNU tar and Python apply and Go's archive/tar does not, so tools would unpack different files; docker save, skopeo, crane and podman never write one: repack the archive`);
+  }
+}
 /** 100 000 entries of an ordinary archive keep a few MB of paths; this stops a flood of long ones. */
 const MAX_KEPT_PATH_BYTES = 64 * 1024 * 1024;
 
@@ -53,6 +71,8 @@ async function drain(entry: AsyncIterable<Buffer>): Promise<void> {
 
 class EntryReader {
   readonly entries = new Map<string, EntryFacts>();
+  /** Folder entries by normalized path: none may also be a file or link. */
+  readonly folders = new Set<string>();
   private count = 0;
   private readonly retained: ByteBudget;
 
@@ -74,7 +94,11 @@ class EntryReader {
     const type: string = header.type;
     const name = normalizeEntryPath(header.name);
     if (!name.ok) reject('UNSAFE_PATH', `entry "${header.name}" ${name.why}`);
-    if (IGNORED_TYPES.has(type)) return drain(entry);
+    if (type === 'directory') {
+      this.paths.add(name.path.length);
+      this.folders.add(name.path);
+      return drain(entry);
+    }
     let facts: EntryFacts;
     if (type === 'symlink' || type === 'link') {
       const kind = type === 'symlink' ? 'symlink' : 'hardlink';
@@ -116,6 +140,14 @@ function rejectPathsThroughLinks(entries: ReadonlyMap<string, EntryFacts>): void
     const parts = path.split('/');
     for (let depth = 1; depth < parts.length; depth += 1) check(path, parts.slice(0, depth).join('/'), 'entry');
     if (facts.kind !== 'file') for (const step of facts.via) check(path, step, 'the target of link');
+  }
+}
+
+/** A path that is a folder and a file (or link): extractors disagree on which of the two is left. */
+function rejectFoldersAlsoFiles(entries: ReadonlyMap<string, EntryFacts>, folders: ReadonlySet<string>): void {
+  for (const folder of folders) {
+    const other = entries.get(folder);
+    if (other !== undefined) reject('DUPLICATE_ENTRY', `"${folder}" is both a folder and a ${other.kind} in the archive; tar tools disagree on which of them is left`);
   }
 }
 
@@ -161,6 +193,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
     for await (const entry of extract) {
       // tar-stream notes where each entry's data starts; its typings leave that out.
       endOfArchive.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
+      rejectGlobalLayout(extract);
       await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
     }
   })().catch((error: unknown) => {
@@ -176,6 +209,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
     throw tarRejection(error, reader.seen, endOfArchive.markerAfterLastEntry());
   }
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
+  rejectFoldersAlsoFiles(reader.entries, reader.folders);
   rejectPathsThroughLinks(reader.entries);
   return { upload, entries: reader.entries };
 }

@@ -95,6 +95,22 @@ export function verifyDigest(file: FileFacts, digest: string, role: string): voi
   if (actual !== digest) reject('DIGEST_MISMATCH', `${role} "${file.path}" should have digest ${digest} but its bytes hash to ${actual}`);
 }
 
+/** Go's encoding/json (registries, containerd, crane) refuses a document with objects and arrays nested deeper. */
+const GO_MAX_JSON_DEPTH = 10_000;
+
+/** How deep objects and arrays nest in a parsed document (a top-level object is 1); walked without recursion. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** Parses a kept JSON entry against `shape`, with `goIntegers` (a manifest's, unless told) written as Go reads them; `code` is the reason when it is not JSON or not of that shape. */
 export function parseJson<Shape extends z.ZodType>(
   file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: ReadonlySet<string> = MANIFEST_INTEGER_FIELDS,
@@ -106,6 +122,10 @@ export function parseJson<Shape extends z.ZodType>(
     value = JSON.parse(file.json.toString('utf8'));
   } catch (error) {
     return reject(code, `${role} "${file.path}" is not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const depth = nestingDepth(value);
+  if (depth > GO_MAX_JSON_DEPTH) {
+    return reject(code, `${role} "${file.path}" has objects or arrays nested ${depth} deep; Go's JSON reader (registries, containerd, skopeo) refuses more than ${GO_MAX_JSON_DEPTH}`);
   }
   const parsed = shape.safeParse(value);
   if (!parsed.success) return reject(code, `${role} "${file.path}" has the wrong shape: ${firstIssue(parsed.error)}`);

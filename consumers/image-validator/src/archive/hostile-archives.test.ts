@@ -168,6 +168,10 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(withConfig(Buffer.from(interval))), 'BAD_CONFIG', /Interval is written 3e10/);
     // A number Go passes over (a field it does not know) may be written any way, in a config as in a manifest.
     expect((await outcomeOf(await archiveOf(withConfig(configWith({ 'x-size': { size: 1.5 }, schemaVersion: 2.5 }))))).ok).toBe(true);
+    // Nested deeper than Go's JSON reader goes (10 000), in a field no one reads (found by a probe: crane refused the pushed image).
+    const nested = (depth: number): Buffer => Buffer.from(configWith({}).toString().replace(/}$/, `,"x-deep":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`));
+    await expectRejected(await archiveOf(withConfig(nested(10_001))), 'BAD_CONFIG', /nested 10001 deep.*10000/);
+    expect((await outcomeOf(await archiveOf(withConfig(nested(10_000))))).ok).toBe(true);
     for (const created of ['2026-12-04T10:00:00Z', '2026-12-04T10:00:00.123456789+05:30', '2024-02-29T23:59:59-00:00', null]) {
       const outcome = await outcomeOf(await archiveOf(withConfig(configWith({ created, history: [{ created, created_by: 'RUN x', empty_layer: true }] }))));
       expect(outcome.ok ? 'accepted' : outcome.message, String(created)).toBe('accepted');
@@ -345,6 +349,39 @@ describe('hostile and broken archives end in a reason code', () => {
   it('DUPLICATE_ENTRY: one path twice with different content', async () => {
     await expectRejected(await archiveOf([...oci, { name: index.name, data: json({ schemaVersion: 2, manifests: [] }) }]), 'DUPLICATE_ENTRY', /index\.json/);
     await expectRejected(await archiveOf([...oci, { name: `./${layer1.name}`, type: 'symlink', linkname: 'x' }]), 'DUPLICATE_ENTRY');
+  });
+
+  it('DUPLICATE_ENTRY: one path as a folder and as a file, in either order (found by a probe: extractors disagree on which is left)', async () => {
+    await expectRejected(await archiveOf([...oci, { name: 'index.json/', type: 'directory' }]), 'DUPLICATE_ENTRY', /"index\.json" is both a folder and a file/);
+    await expectRejected(await archiveOf([{ name: 'index.json/', type: 'directory' }, ...oci]), 'DUPLICATE_ENTRY', /"index\.json" is both a folder and a file/);
+    // Folders of the paths the archive holds are what tar writes anyway.
+    expect((await outcomeOf(await archiveOf([{ name: './', type: 'directory' }, { name: 'blobs/', type: 'directory' }, { name: 'blobs/sha256/', type: 'directory' }, ...oci]))).ok).toBe(true);
+  });
+
+  it('UNSUPPORTED_ENTRY: a global PAX header that renames or resizes the entries after it (found by a probe: GNU tar unpacked another index.json than the one validated)', async () => {
+    const globalHeader = (records: Record<string, string>): TarEntry => ({
+      name: 'pax_global_header',
+      data: Buffer.from(Object.entries(records).map(([key, value]) => {
+        const body = ` ${key}=${value}\n`;
+        let length = body.length + 1;
+        while (`${length}${body}`.length !== length) length += 1;
+        return `${length}${body}`;
+      }).join('')),
+    });
+    // tar-stream's packer writes a file header; its typeflag becomes 'g' (and the checksum follows).
+    const withGlobal = async (records: Record<string, string>): Promise<Buffer> => {
+      const bytes = Buffer.from(await archiveOf([globalHeader(records), ...oci]));
+      bytes[156] = 'g'.charCodeAt(0);
+      bytes.fill(' ', 148, 156);
+      let sum = 0;
+      for (let i = 0; i < 512; i += 1) sum += bytes[i] ?? 0;
+      bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      return bytes;
+    };
+    await expectRejected(await withGlobal({ path: 'index.json' }), 'UNSUPPORTED_ENTRY', /global PAX header.*"path"/);
+    await expectRejected(await withGlobal({ size: '0' }), 'UNSUPPORTED_ENTRY', /global PAX header.*"size"/);
+    // What git archive writes (its commit id): nothing the entries' paths or sizes depend on.
+    expect((await outcomeOf(await withGlobal({ comment: 'a3f0c7d' }))).ok).toBe(true);
   });
 
   it('TOO_LARGE: upload bytes, entry count, a JSON entry, kept JSON in total', async () => {
