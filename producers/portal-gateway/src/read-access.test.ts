@@ -30,6 +30,20 @@ describe('reading other people\'s images', () => {
     expect(visibleImage(undefined, 'ada', [])).toBeUndefined();
   });
 
+  it('shows a role holder the description of the newest version they see, not the one of a version hidden from them (found by a probe)', () => {
+    const described: ImageView = {
+      ...image, description: 'dev notes of v1-0-01: db password rotation',
+      versions: [
+        { imageVersion: 'v1-0-00', environments: ['Development', 'Testing', 'Staging'], metadata: { imageVersion: 'v1-0-00', description: 'billing, first release' } },
+        { imageVersion: 'v1-0-01', environments: ['Development'], metadata: { imageVersion: 'v1-0-01', description: 'dev notes of v1-0-01: db password rotation' } },
+      ],
+    };
+    expect(visibleImage(described, 'rm', ['Staging', 'Production'])?.description).toBe('billing, first release');
+    expect(visibleImage(described, 'ada', [])?.description).toBe('dev notes of v1-0-01: db password rotation');
+    // A version uploaded without one has none to show.
+    expect(visibleImage({ ...described, versions: [{ imageVersion: 'v1-0-00', environments: ['Staging'], metadata: { imageVersion: 'v1-0-00' } }, ...described.versions.slice(1)] }, 'rm', ['Staging'])?.description).toBe('');
+  });
+
   it('gives a role holder the events of the versions they see, and nothing that names no version', () => {
     const events = [event({ metadata: { imageVersion: 'v1-0-00' } }), event({ imageVersion: 'v1-0-01' }), event({ imageVersion: 'v1-0-00' }), event(null)];
     const seen = visibleImage(image, 'rm', ['Staging', 'Production']);

@@ -30,7 +30,15 @@ export function visibleImage(image: ImageView | undefined, username: string, rea
   if (!image || image.owner === username) return image;
   const versions = image.versions.filter((version) => environmentsOfVersion(version).some((environment) => readable.includes(environment)));
   if (versions.length === 0) return undefined;
-  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))] };
+  // The image's description is its latest upload's, which may be a version hidden here: the newest visible one's instead.
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))], description: descriptionOf(versions.at(-1)) };
+}
+
+/** The description a version was uploaded with ('' for none), from the metadata ViewPort keeps with it. */
+function descriptionOf(version: Record<string, unknown> | undefined): string {
+  const metadata = version?.['metadata'];
+  const description = typeof metadata === 'object' && metadata !== null ? (metadata as { description?: unknown }).description : undefined;
+  return typeof description === 'string' ? description : '';
 }
 
 /** The image version an event is about: transfer events name it, upload events carry it in their metadata. */

@@ -52,6 +52,29 @@ describe('image search against MariaDB', () => {
     expect((await reader.search({ owner: OWNER, limit: 5, q: 'HA' })).images.map((image) => image.imageName)).toEqual(['alpha', 'charlie']);
   });
 
+  it('matches q against what the caller sees: another owner\'s description only in versions they may read (found by a probe)', async () => {
+    const imageUID = newImageUID();
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `described-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const owner = `describer-${uniqueSuffix()}`;
+    const imageName = `described-${uniqueSuffix()}`.slice(0, 30);
+    const messages = ([['v1-0-00', 'shared release notes'], ['v2-0-00', 'secret rotation plan']] as const).map(([imageVersion, description], offset): ConsumedMessage<OrbitEvent> => {
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion, description } };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    });
+    await project(messages);
+    // v1 reached Testing (what a promotion's projection writes), v2 did not.
+    await viewport.pool.query(
+      `UPDATE wp_postmeta m JOIN wp_posts v ON v.ID = m.post_id JOIN wp_image_uid u ON u.post_id = v.post_parent
+       SET m.meta_value = '["Development","Testing"]' WHERE u.image_uid = ? AND v.post_name = 'v1-0-00' AND m.meta_key = 'environments'`, [imageUID]);
+    const reader = mysqlImageReader(viewport.pool);
+    const found = async (viewer: string, q: string) => (await reader.search({ owner: viewer, alsoIn: viewer === owner ? [] : ['Testing'], q, limit: 50 })).images.map((image) => image.imageUID);
+    expect(await found(owner, 'SECRET')).toEqual([imageUID]);
+    expect(await found('a-release-manager', 'secret')).toEqual([]);
+    expect(await found('a-release-manager', 'Shared Release')).toEqual([imageUID]);
+    expect(await found('a-release-manager', imageName.slice(0, 12))).toEqual([imageUID]);
+  });
+
   it('shows a tag the registry had none for as null, not as the text "null"', async () => {
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `pager-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
     const events = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`);

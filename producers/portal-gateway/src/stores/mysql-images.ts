@@ -93,9 +93,18 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       }
       if (query.q) {
         // The database collates binary (names order and compare exactly); a search, as in Harbor and ECR, ignores letter case.
-        conditions.push('(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)');
         const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-        args.push(like, like);
+        if (query.alsoIn && query.alsoIn.length > 0) {
+          // The image's description is its latest upload's: of another owner's image, only the descriptions of versions the caller reads.
+          conditions.push(`(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR (u.user_login = ? AND p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)
+            OR (u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
+              JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
+              WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.description') USING utf8mb4) LIKE ? COLLATE utf8mb4_unicode_ci)))`);
+          args.push(like, query.owner, like, query.owner, JSON.stringify(query.alsoIn), like);
+        } else {
+          conditions.push('(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)');
+          args.push(like, like);
+        }
       }
       if (query.category) {
         conditions.push("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)");
