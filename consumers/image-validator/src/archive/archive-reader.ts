@@ -158,6 +158,8 @@ function isProgrammingError(error: unknown): boolean {
 /** tar-stream's own errors (bad checksum, short data) by how far the archive got. */
 function tarRejection(error: unknown, entriesSeen: number, marker: number | undefined): ImageRejection {
   const why = error instanceof Error ? error.message : String(error);
+  // tar-stream refuses a PAX or GNU long-name header over 4 MiB before reading it (no tool writes one that long).
+  if (why === 'Header exceeds max size') return new ImageRejection('TOO_LARGE', `the archive has a PAX or long-name header over 4 MiB after ${entriesSeen} entries; tar tools write them a few hundred bytes long`);
   if (entriesSeen === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload is not a tar archive (${why})`);
   if (marker !== undefined) {
     // Not cut short: whole, then followed by something else. tar, docker load and skopeo stop at the marker.

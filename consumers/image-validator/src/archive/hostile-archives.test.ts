@@ -384,6 +384,18 @@ describe('hostile and broken archives end in a reason code', () => {
     expect((await outcomeOf(await withGlobal({ comment: 'a3f0c7d' }))).ok).toBe(true);
   });
 
+  it('TOO_LARGE: a PAX header over tar-stream\'s 4 MiB, not a cut archive (found by a probe)', async () => {
+    const huge = Buffer.from(await archiveOf([{ name: 'x', data: Buffer.from('x') }, ...oci], {}));
+    // The first entry's header becomes a PAX header (typeflag x) saying it is 5 MiB long: refused before it is read.
+    huge[156] = 'x'.charCodeAt(0);
+    huge.write((5 * 1024 * 1024).toString(8).padStart(11, '0') + '\0', 124, 'latin1');
+    huge.fill(' ', 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i += 1) sum += huge[i] ?? 0;
+    huge.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    await expectRejected(Buffer.concat([huge, Buffer.alloc(5 * 1024 * 1024)]), 'TOO_LARGE', /header of 5242880 bytes|over 4 MiB/);
+  });
+
   it('TOO_LARGE: upload bytes, entry count, a JSON entry, kept JSON in total', async () => {
     const plain = await archiveOf(oci);
     await expectRejected(plain, 'TOO_LARGE', /uploaded bytes/, { maxArchiveBytes: plain.length - 1 });
