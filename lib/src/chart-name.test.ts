@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartNameOf, MAX_CHART_NAME } from './chart-name.js';
+import { chartNameOf, MAX_CHART_NAME, ownerPathOf, repositoryPathOf } from './chart-name.js';
 
 const UID = 'AbCdEfGh1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -34,5 +34,30 @@ describe('chartNameOf', () => {
     for (const name of ['Ω', 'x'.repeat(100), '9lives', 'ÀÉÎÕÜ', 'a/b\\c', 'tab\tname', 'UPPER_CASE.NAME']) {
       expect(chartNameOf(name, UID)).toMatch(DNS_LABEL);
     }
+  });
+});
+
+/** The OCI distribution spec's path component. */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+
+describe('ownerPathOf', () => {
+  it('keeps a username that is a path component already, and gives every other spelling a hash of its own', () => {
+    expect(ownerPathOf('ada')).toBe('ada');
+    expect(ownerPathOf('dev-team-2')).toBe('dev-team-2');
+    const spellings = ['Ada', 'ADA', 'ada@example.com', 'Ada Lovelace', 'ａｄａ', 'ada\u200b', '日本語', '', 'ada-0123abcd', 'x'.repeat(100)];
+    const paths = spellings.map(ownerPathOf);
+    for (const [index, path] of paths.entries()) {
+      expect(path, spellings[index]).toMatch(PATH_COMPONENT);
+      expect(path.length, spellings[index]).toBeLessThanOrEqual(48);
+      expect(path, spellings[index]).not.toBe('ada');
+    }
+    expect(new Set(paths).size).toBe(spellings.length);
+    expect(ownerPathOf('ada@example.com')).toMatch(/^ada-example-com-[0-9a-f]{8}$/);
+    // A name that looks like a hashed one cannot pose as it.
+    expect(ownerPathOf(ownerPathOf('Ada'))).not.toBe(ownerPathOf('Ada'));
+  });
+
+  it('puts an image under its owner, named by its chart', () => {
+    expect(repositoryPathOf('ada', 'Billing API', UID)).toBe('ada/billing-api');
   });
 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Helm appends "-<chart>" style suffixes to release names; 53 leaves room for them inside the 63 of a DNS label. */
 export const MAX_CHART_NAME = 53;
 
@@ -22,4 +24,28 @@ export function chartNameOf(imageName: string, imageUID: string): string {
   if (slug !== '') return slug;
   const uidPart = imageUID.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
   return `image-${uidPart === '' ? 'unnamed' : uidPart}`;
+}
+
+/** A username that spells exactly its own path component: lower-case letters and digits, single dashes between. */
+const PLAIN_OWNER = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** What `ownerPathOf` appends to a spelling it changed: a name ending like it is hashed too, so none can pose as another's. */
+const HASHED_TAIL = /-[0-9a-f]{8}$/;
+const MAX_OWNER_PATH = 48;
+
+/**
+ * The owner's path component in Orbit's registries (`<registry>/<owner>/<chart>`): the username when it is one
+ * already, else its letters and digits lower-cased, dashes between, and the first 8 hex of its SHA-256, so
+ * `Ada`, `ada` and `ada@example.com` stay three owners. One owner's repositories are theirs alone: a tag in
+ * them is never another owner's image.
+ */
+export function ownerPathOf(username: string): string {
+  if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !HASHED_TAIL.test(username)) return username;
+  const slug = username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, MAX_OWNER_PATH - 9).replace(/-+$/, '');
+  const hash = createHash('sha256').update(username, 'utf8').digest('hex').slice(0, 8);
+  return `${slug === '' ? 'user' : slug}-${hash}`;
+}
+
+/** `<owner>/<chart name>`: where an image lives under a registry prefix (ORBIT_IMAGE_REGISTRY, an environment's). */
+export function repositoryPathOf(owner: string, imageName: string, imageUID: string): string {
+  return `${ownerPathOf(owner)}/${chartNameOf(imageName, imageUID)}`;
 }

@@ -41,7 +41,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
     'orbit.image.stored': {
       ...envelope('imageStored'), requestId: correlationId, metadata, image: { ...image, referrers: [sbom] }, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development',
-      imageReference: `registry.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry.example.com/orbit/billing-api:v1-0-00',
+      imageReference: `registry.example.com/orbit/dev1/billing-api@${image.manifestDigest}`, imageTag: 'registry.example.com/orbit/dev1/billing-api:v1-0-00',
     },
     'orbit.chart.generated': {
       ...envelope('helmChartGenerated'), requestId: correlationId, imageVersion: 'v1-0-00', chartName: 'billing-api', chartVersion: '1.0.0', appVersion: 'v1-0-00',
@@ -52,11 +52,11 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     'orbit.transfer.requested': { ...envelope('transferRequested'), requestId: 'req-t-1', imageVersion: 'v1-0-00', sourceEnvironment: 'Development', targetEnvironment: 'Testing', notes: 'ready for QA' },
     'orbit.image.copied': {
       ...envelope('imageUploaded'), requestId: 'req-t-1', imageVersion: 'v1-0-00', sourceEnvironment: 'Development', targetEnvironment: 'Testing', source: stored, target: { ...stored, bucket: 'app-image-1209-bkt-k8t-aws' }, sha256: 'e'.repeat(64), sizeBytes: 4096, notes: 'rc1',
-      imageReference: `registry-testing.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+      imageReference: `registry-testing.example.com/orbit/dev1/billing-api@${image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/dev1/billing-api:v1-0-00',
     },
     'orbit.chart.promoted': {
       ...envelope('helmChartUploaded'), requestId: 'req-t-1', imageVersion: 'v1-0-00', helmChartName: `${imageUID}-v1-0-00`, sourceEnvironment: 'Development', targetEnvironment: 'Testing', sourceTable: 'k8or-kustomize-1609-tbl-k8d-aws', targetTable: 'k8or-kustomize-1630-tbl-k8t-aws', image: { ...stored, bucket: 'app-image-1209-bkt-k8t-aws' }, sha256: 'e'.repeat(64), notes: 'rc1',
-      imageReference: `registry-testing.example.com/orbit/billing-api@${image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+      imageReference: `registry-testing.example.com/orbit/dev1/billing-api@${image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/dev1/billing-api:v1-0-00',
       chart: { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${imageUID}-v1-0-00/testing/billing-api-1.0.0.tgz`, versionId: 'v-chart-t' }, chartSha256: 'f'.repeat(64),
       chartReference: `registry-testing.example.com/orbit/charts/billing-api@sha256:${'d'.repeat(64)}`, chartTag: 'registry-testing.example.com/orbit/charts/billing-api:1.0.0',
     },

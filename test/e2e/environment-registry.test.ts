@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownerPathOf } from '@orbit/lib';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL } from '../helpers/gateway.js';
@@ -118,7 +119,7 @@ describe('an environment with a registry of its own', () => {
 
   it('receives the image on transfer: Testing\'s manifests and Helm chart pull from its own registry by the upload\'s digest, and the image pulls from there', async () => {
     const { imageUID, uploaded } = await uploadAndTransfer('own-registry');
-    expect(uploaded.startsWith(`${UPLOAD_REGISTRY}/own-registry-`)).toBe(true);
+    expect(uploaded.startsWith(`${UPLOAD_REGISTRY}/${ownerPathOf(USER)}/own-registry-`)).toBe(true);
     const digest = uploaded.slice(uploaded.indexOf('@') + 1);
     const promoted = await pinnedIn(imageUID, 'Testing');
     expect(promoted).toBe(`${TESTING_REGISTRY}/${uploaded.slice(UPLOAD_REGISTRY.length + 1, uploaded.indexOf('@'))}@${digest}`);
@@ -139,7 +140,7 @@ describe('an environment with a registry of its own', () => {
     expect(await kustomizeDeploys(imageUID, 'Testing')).toBe(promoted);
     expect(await kustomizeDeploys(imageUID, 'Development')).toBe(uploaded);
     // The same from the OCI artifacts: the upload's chart beside the upload, Testing's in Testing's registry.
-    expect(version?.promotions['Testing']?.chartTag).toBe(`${TESTING_REGISTRY}/charts/${version?.chartName ?? ''}:1.0.0`);
+    expect(version?.promotions['Testing']?.chartTag).toBe(`${TESTING_REGISTRY}/${ownerPathOf(USER)}/charts/${version?.chartName ?? ''}:1.0.0`);
     expect(await ociChartDeploys(version?.promotions['Testing']?.chartTag ?? '')).toBe(promoted);
     expect(await ociChartDeploys(version?.chartTag ?? '')).toBe(uploaded);
     expect(reconcile(imageUID, earlier.imageUID)).toMatch(/0 need repair/);

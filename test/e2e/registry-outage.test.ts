@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamo, tableName } from '@orbit/lib';
+import { createDynamo, ownerPathOf, tableName } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, uploadArchive, type RequestView } from '../helpers/gateway.js';
@@ -56,7 +56,7 @@ describe('the image registry away under uploads', () => {
     expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
     const view = await api<{ versions: { digest: string; chartName: string }[] }>(USER, `/v1/images/${imageUID}`);
     const [version] = view.body.versions;
-    expect(pullWithSkopeo(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${version?.chartName ?? ''}@${version?.digest ?? ''}`)).toBe(version?.digest);
+    expect(pullWithSkopeo(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${ownerPathOf(USER)}/${version?.chartName ?? ''}@${version?.digest ?? ''}`)).toBe(version?.digest);
     expect(await deadLetterCount(testKafka()), 'no message was dead-lettered while the registry was away').toBe(lettersBefore);
   }, 300_000);
 });

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamo, createMysqlPool, createS3, tableName } from '@orbit/lib';
+import { createDynamo, createMysqlPool, createS3, ownerPathOf, tableName } from '@orbit/lib';
 import { stackStatus, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
@@ -261,7 +261,7 @@ describe('transferring an image from Development to Testing', () => {
       const versionUrl = `/v1/images/${imageUID}/versions/${VERSION}`;
       const manifests = await api<{ items: { kind: string; spec?: { template?: { spec: { containers: { image: string }[] } } } }[] }>(USER, `${versionUrl}/manifests?environment=Testing`);
       const pinned = manifests.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
-      expect(pinned, format).toMatch(new RegExp(`^${(process.env['ORBIT_IMAGE_REGISTRY'] ?? '').replaceAll('.', '\\.')}/deploy-.*@sha256:[0-9a-f]{64}$`));
+      expect(pinned, format).toMatch(new RegExp(`^${(process.env['ORBIT_IMAGE_REGISTRY'] ?? '').replaceAll('.', '\\.')}/${ownerPathOf(USER)}/deploy-.*@sha256:[0-9a-f]{64}$`));
       // skopeo, a client Orbit did not write, pulls every blob of it by that digest.
       expect(pullWithSkopeo(pinned), format).toBe(pinned.slice(pinned.indexOf('@') + 1));
     }

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, tableName, type Kafka } from '@orbit/lib';
+import { ALL_TOPICS, createDynamo, createMysqlPool, createS3, ownerPathOf, tableName, type Kafka } from '@orbit/lib';
 import { startPipeline, stopPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -116,7 +116,7 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   // What the manifests pin is in the stack's registry, whole: skopeo pulls it by digest, and by the version's tag.
   const rendered = await api<{ items: { kind: string; spec?: { template?: { spec: { containers: { image: string }[] } } } }[] }>(USER, `/v1/images/${upload.imageUID}/versions/${version}/manifests?environment=Development`);
   const pinned = rendered.body.items.find((item) => item.kind === 'Deployment')?.spec?.template?.spec.containers[0]?.image ?? '';
-  expect(pinned).toBe(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${String(entry?.['chartName'])}@${String(entry?.['digest'])}`);
+  expect(pinned).toBe(`${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${ownerPathOf(USER)}/${String(entry?.['chartName'])}@${String(entry?.['digest'])}`);
   expect(pullWithSkopeo(pinned)).toBe(entry?.['digest']);
   // The Kustomize tree the gateway serves builds, with kustomize itself, into those very manifests.
   const byName = (objects: readonly Record<string, unknown>[]) => new Map(objects.map((object) => [`${String(object['kind'])}/${String((object['metadata'] as { name?: string } | undefined)?.name)}`, object]));
@@ -126,7 +126,7 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   expect(entry).toMatchObject({ imageReference: pinned, imageTag: `${pinned.slice(0, pinned.indexOf('@'))}:${version}` });
   expect(pullWithSkopeo(`${pinned.slice(0, pinned.indexOf('@'))}:${version}`)).toBe(entry?.['digest']);
   // The chart is in the registry too, as an OCI artifact beside the image.
-  expect(String(entry?.['chartReference'])).toMatch(new RegExp(`^${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/charts/${String(entry?.['chartName'])}@sha256:[0-9a-f]{64}$`));
+  expect(String(entry?.['chartReference'])).toMatch(new RegExp(`^${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/${ownerPathOf(USER)}/charts/${String(entry?.['chartName'])}@sha256:[0-9a-f]{64}$`));
 }
 
 async function expectRejected(archive: Buffer, code: string): Promise<RequestView> {
@@ -304,35 +304,36 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, readFileSync(image.ociArchive));
   }, 150_000);
 
-  it('keeps two owners\' images of one name and version apart in their shared repository: the version tag stays with the first, the second gets its own', async () => {
+  it('keeps two owners\' images of one name and version apart, each in a repository of its own under its version tag: one owner cannot take another\'s tag first (found by a probe)', async () => {
     const name = `shared-${uniqueSuffix()}`;
     const otherOwner = `other-${uniqueSuffix()}`;
-    const first = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));
-    expect((await finished(USER, first.body.requestId)).status).toBe('succeeded');
-    const second = await uploadArchive(otherOwner, readFileSync(whiteoutImage.ociArchive), metadata(name));
-    expect((await finished(otherOwner, second.body.requestId)).status).toBe('succeeded');
+    // The other owner uploads the version first, as a squatter on the name would.
+    const squatter = await uploadArchive(otherOwner, readFileSync(whiteoutImage.ociArchive), metadata(name));
+    expect((await finished(otherOwner, squatter.body.requestId)).status).toBe('succeeded');
+    const mineAccepted = await uploadArchive(USER, readFileSync(image.ociArchive), metadata(name));
+    expect((await finished(USER, mineAccepted.body.requestId)).status).toBe('succeeded');
     const versionOf = async (user: string, imageUID: string) =>
       ((await api<{ versions: Record<string, unknown>[] }>(user, `/v1/images/${imageUID}`)).body.versions).find((entry) => entry['imageVersion'] === 'v1-0-00') ?? {};
-    const [mine, theirs] = [await versionOf(USER, first.body.imageUID), await versionOf(otherOwner, second.body.imageUID)];
-    const repository = String(mine['imageReference']).split('@')[0] ?? '';
-    expect(String(theirs['imageReference']).split('@')[0]).toBe(repository);
-    expect(mine['imageTag']).toBe(`${repository}:v1-0-00`);
-    expect(theirs['imageTag']).toBe(`${repository}:v1-0-00-${second.body.imageUID.slice(0, 12)}`);
+    const [mine, theirs] = [await versionOf(USER, mineAccepted.body.imageUID), await versionOf(otherOwner, squatter.body.imageUID)];
+    const registry = process.env['ORBIT_IMAGE_REGISTRY'] ?? '';
+    const [myRepository, theirRepository] = [`${registry}/${ownerPathOf(USER)}/${String(mine['chartName'])}`, `${registry}/${ownerPathOf(otherOwner)}/${String(theirs['chartName'])}`];
+    expect(myRepository).not.toBe(theirRepository);
+    expect([String(mine['imageReference']).split('@')[0], mine['imageTag']]).toEqual([myRepository, `${myRepository}:v1-0-00`]);
+    expect([String(theirs['imageReference']).split('@')[0], theirs['imageTag']]).toEqual([theirRepository, `${theirRepository}:v1-0-00`]);
     // Each tag and each pinned digest pulls its own image.
     expect(pullWithSkopeo(String(mine['imageTag']))).toBe(mine['digest']);
     expect(pullWithSkopeo(String(theirs['imageTag']))).toBe(theirs['digest']);
-    expect(pullWithSkopeo(String(theirs['imageReference']))).toBe(theirs['digest']);
     expect(theirs['digest']).not.toBe(mine['digest']);
-    // Their charts share an OCI repository the same way, and helm deploys each owner's own image from its chart.
-    const chartRepository = `${process.env['ORBIT_IMAGE_REGISTRY'] ?? ''}/charts/${String(mine['chartName'])}`;
-    expect([mine['chartTag'], theirs['chartTag']]).toEqual([`${chartRepository}:${String(mine['chartVersion'])}`, `${chartRepository}:${String(mine['chartVersion'])}-${second.body.imageUID.slice(0, 12)}`]);
+    // Their charts are apart the same way, each under its chart version, and helm deploys each owner's own image from its chart.
+    const chartRepositoryOf = (owner: string, entry: Record<string, unknown>) => `${registry}/${ownerPathOf(owner)}/charts/${String(entry['chartName'])}`;
+    expect([mine['chartTag'], theirs['chartTag']]).toEqual([`${chartRepositoryOf(USER, mine)}:${String(mine['chartVersion'])}`, `${chartRepositoryOf(otherOwner, theirs)}:${String(theirs['chartVersion'])}`]);
     await withHelm((helm) => {
-      for (const [entry, tag] of [[mine, String(mine['chartVersion'])], [theirs, `${String(mine['chartVersion'])}-${second.body.imageUID.slice(0, 12)}`]] as const) {
-        expect(deployedImage(helm('template', 'release', `oci://${chartRepository}`, '--version', tag, '--plain-http', '--skip-tests'))).toBe(entry['imageReference']);
+      for (const [entry, owner] of [[mine, USER], [theirs, otherOwner]] as const) {
+        expect(deployedImage(helm('template', 'release', `oci://${chartRepositoryOf(owner, entry)}`, '--version', String(entry['chartVersion']), '--plain-http', '--skip-tests'))).toBe(entry['imageReference']);
       }
     });
     // charts:push finds both where ViewPort says, with nothing to push.
-    const check = execFileSync(process.execPath, ['consumers/chart-generator/dist/charts-push-cli.js', '--dry-run', '--image', second.body.imageUID], { encoding: 'utf8' });
+    const check = execFileSync(process.execPath, ['consumers/chart-generator/dist/charts-push-cli.js', '--dry-run', '--image', mineAccepted.body.imageUID], { encoding: 'utf8' });
     expect(check).toContain('checked 1 charts; 0 missing, 0 cannot be checked');
   }, 150_000);
 

@@ -38,7 +38,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     const event = stored();
     expect(await imageOf({ ...event, imageReference: `pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}` })).toBe(`pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}`);
     const earlier = stored();
-    expect(await imageOf({ ...earlier, imageReference: null, imageTag: null })).toBe(`registry.example.com/orbit/billing-api@${earlier.image.manifestDigest}`);
+    expect(await imageOf({ ...earlier, imageReference: null, imageTag: null })).toBe(`registry.example.com/orbit/dev1/billing-api@${earlier.image.manifestDigest}`);
   });
 
   it('stores the packaged chart, the rendered manifests and the Kustomize files, the same bytes on a redelivery', async () => {
@@ -53,7 +53,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     const manifests = JSON.parse(String((row?.['manifests'] as { inline: string }).inline)) as { kind: string; spec?: { template?: { spec?: { containers?: { image: string }[] } } } }[];
     expect(manifests.map((object) => object.kind)).toEqual(expect.arrayContaining(['Deployment', 'Service', 'ConfigMap', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy']));
     const deployment = manifests.find((object) => object.kind === 'Deployment');
-    expect(deployment?.spec?.template?.spec?.containers?.[0]?.image).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
+    expect(deployment?.spec?.template?.spec?.containers?.[0]?.image).toBe(`registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}`);
     const base = await store.getRow(tables.base, first.event.helmChartName);
     const overlays = JSON.parse(String((base?.['files'] as { inline: string }).inline)) as Record<string, Record<string, string>>;
     expect(Object.keys(overlays)).toEqual(['Development', 'Testing', 'Staging', 'Production']);
@@ -111,12 +111,12 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
 
   it('points an environment with a registry of its own at the copy pushed there: its overlay renames the image, its promoted row pins it', async () => {
     const event = stored();
-    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/billing-api@${event.image.manifestDigest}` }, { ...deps, environmentRegistries: new Map([['Testing', 'registry-testing.example.com/orbit']]) });
+    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}` }, { ...deps, environmentRegistries: new Map([['Testing', 'registry-testing.example.com/orbit']]) });
     if (generated.kind !== 'generated') throw new Error('not generated');
     const { helmChartName } = generated.event;
     const overlays = JSON.parse(String(((await store.getRow(tables.base, helmChartName))?.['files'] as { inline: string }).inline)) as Record<string, Record<string, string>>;
     const kustomization = (environment: string): { images?: unknown } => parse(overlays[environment]?.[`overlays/${environment.toLowerCase()}/kustomization.yaml`] ?? '') as { images?: unknown };
-    expect(kustomization('Testing').images).toEqual([{ name: 'registry.example.com/orbit/billing-api', newName: 'registry-testing.example.com/orbit/billing-api' }]);
+    expect(kustomization('Testing').images).toEqual([{ name: 'registry.example.com/orbit/dev1/billing-api', newName: 'registry-testing.example.com/orbit/dev1/billing-api' }]);
     expect(kustomization('Production')).not.toHaveProperty('images');
 
     const imageIn = async (environment: string): Promise<string | undefined> => {
@@ -125,21 +125,21 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     };
     const copied: ImageCopied = {
       ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
-      imageReference: `registry-testing.example.com/orbit/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+      imageReference: `registry-testing.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/dev1/billing-api:v1-0-00',
     };
     expect((await promoteChart(copied, promoteDeps)).kind).toBe('promoted');
     expect(await imageIn('Testing')).toBe(copied.imageReference);
     expect(await store.getRow(tableOf('Testing'), helmChartName)).toMatchObject({ imageReference: copied.imageReference, imageTag: copied.imageTag });
-    expect(await imageIn('Development')).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
+    expect(await imageIn('Development')).toBe(`registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}`);
     // Promoted again where the target shares the upload registry (no reference in ImageCopied): pinned as at upload, no reference left over.
     expect((await promoteChart({ ...copied, imageReference: null, imageTag: null }, promoteDeps)).kind).toBe('promoted');
-    expect(await imageIn('Testing')).toBe(`registry.example.com/orbit/billing-api@${event.image.manifestDigest}`);
+    expect(await imageIn('Testing')).toBe(`registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}`);
     expect(await store.getRow(tableOf('Testing'), helmChartName)).not.toHaveProperty('imageReference');
   });
 
   it('gives an environment with a registry of its own a packaged chart pulling from there, and every other environment the upload\'s chart', async () => {
     const event = stored();
-    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/billing-api@${event.image.manifestDigest}` }, deps);
+    const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}` }, deps);
     if (generated.kind !== 'generated') throw new Error('not generated');
     const { helmChartName, chart: uploadChart, chartSha256: uploadSha256 } = generated.event;
     const chartIn = async (environment: string) => {
@@ -152,17 +152,17 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     };
     const copied: ImageCopied = {
       ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
-      imageReference: `registry-testing.example.com/orbit/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/billing-api:v1-0-00',
+      imageReference: `registry-testing.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}`, imageTag: 'registry-testing.example.com/orbit/dev1/billing-api:v1-0-00',
     };
     const promoted = await promoteChart(copied, promoteDeps);
     if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
     const testing = await chartIn('Testing');
-    expect(testing.image).toMatchObject({ repository: 'registry-testing.example.com/orbit/billing-api', digest: event.image.manifestDigest });
+    expect(testing.image).toMatchObject({ repository: 'registry-testing.example.com/orbit/dev1/billing-api', digest: event.image.manifestDigest });
     expect(testing.ref.key).toBe(`${helmChartName}/testing/billing-api-1.0.0.tgz`);
     expect(promoted.event).toMatchObject({ chart: testing.ref, chartSha256: testing.sha256 });
     expect(testing.sha256).not.toBe(uploadSha256);
     // The upload's chart is untouched; a redelivery writes no second version of Testing's.
-    expect(await chartIn('Development')).toMatchObject({ ref: uploadChart, sha256: uploadSha256, image: { repository: 'registry.example.com/orbit/billing-api' } });
+    expect(await chartIn('Development')).toMatchObject({ ref: uploadChart, sha256: uploadSha256, image: { repository: 'registry.example.com/orbit/dev1/billing-api' } });
     const again = await promoteChart(copied, promoteDeps);
     expect(again.kind === 'promoted' && again.event.chart).toEqual(testing.ref);
 
@@ -186,28 +186,28 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
       const access = { insecure: new Set<string>(), credentials: new Map() };
       const charts = { pushChart: (chart: ChartToPush, prefix: string) => pushChart(chart, prefix, { access }, quietLogger) };
       const event = stored();
-      const generated = await generateChart({ ...event, imageReference: `${registry.address}/orbit/billing-api@${event.image.manifestDigest}` }, { ...deps, ...charts });
+      const generated = await generateChart({ ...event, imageReference: `${registry.address}/orbit/dev1/billing-api@${event.image.manifestDigest}` }, { ...deps, ...charts });
       if (generated.kind !== 'generated') throw new Error(generated.event.message);
-      expect(generated.event.chartReference).toMatch(new RegExp(`^${registry.address}/orbit/charts/billing-api@sha256:[0-9a-f]{64}$`));
-      expect(generated.event.chartTag).toBe(`${registry.address}/orbit/charts/billing-api:1.0.0`);
+      expect(generated.event.chartReference).toMatch(new RegExp(`^${registry.address}/orbit/dev1/charts/billing-api@sha256:[0-9a-f]{64}$`));
+      expect(generated.event.chartTag).toBe(`${registry.address}/orbit/dev1/charts/billing-api:1.0.0`);
 
       const copied: ImageCopied = {
         ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
-        imageReference: `${registry.address}/orbit-testing/billing-api@${event.image.manifestDigest}`, imageTag: `${registry.address}/orbit-testing/billing-api:v1-0-00`,
+        imageReference: `${registry.address}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}`, imageTag: `${registry.address}/orbit-testing/dev1/billing-api:v1-0-00`,
       };
       const promoted = await promoteChart(copied, { ...promoteDeps, ...charts });
       if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
-      expect(promoted.event.chartTag).toBe(`${registry.address}/orbit-testing/charts/billing-api:1.0.0`);
+      expect(promoted.event.chartTag).toBe(`${registry.address}/orbit-testing/dev1/charts/billing-api:1.0.0`);
       expect(promoted.event.chartReference).not.toBe(generated.event.chartReference);
       // A target registry refusing the environment's chart fails the transfer with a reason; asked again once it takes it, the transfer finishes.
-      const refusedPromotion = await promoteChart({ ...copied, imageReference: `${guarded.address}/orbit-testing/billing-api@${event.image.manifestDigest}` }, { ...promoteDeps, ...charts });
-      expect(refusedPromotion).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit-testing/charts/billing-api`) } });
+      const refusedPromotion = await promoteChart({ ...copied, imageReference: `${guarded.address}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}` }, { ...promoteDeps, ...charts });
+      expect(refusedPromotion).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit-testing/dev1/charts/billing-api`) } });
 
       const refusedEvent = stored();
       // Nothing is wrong with the upload: the consume loop dead-letters the message (not retriable), and a re-drive once the registry takes it charts it.
-      const refused = generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
+      const refused = generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/dev1/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
       await expect(refused).rejects.toThrow(PushRefusedError);
-      await expect(refused).rejects.toThrow(`${guarded.address}/orbit/charts/billing-api`);
+      await expect(refused).rejects.toThrow(`${guarded.address}/orbit/dev1/charts/billing-api`);
       expect(isRetriable(await refused.catch((error: unknown) => error))).toBe(false);
       // Nothing of the refused chart is in the tables: the version never looks charted.
       expect(await store.getRow(tables.manifests, `${refusedEvent.imageUID}-v1-0-00`)).toBeUndefined();

@@ -8,7 +8,9 @@ const row = {
 
 describe('chartPlacementOf', () => {
   it('puts every version\'s chart beside the upload, and an environment\'s own chart in the registry its row pins', () => {
-    expect(chartPlacementOf(row, 'Development', 'registry.example/orbit')).toMatchObject({ environment: 'Development', registryPrefix: 'registry.example/orbit', chart: row.chart, chartSha256: row.chartSha256 });
+    expect(chartPlacementOf({ ...row, owner: 'ada' }, 'Development', 'registry.example/orbit')).toMatchObject({ environment: 'Development', registryPrefix: 'registry.example/orbit/ada', chart: row.chart, chartSha256: row.chartSha256 });
+    // A row from before owners were recorded: its chart was pushed at the registry's top.
+    expect(chartPlacementOf(row, 'Development', 'registry.example/orbit')).toMatchObject({ registryPrefix: 'registry.example/orbit' });
     const own = { ...row, imageReference: `harbor-testing.example:8443/orbit-testing/billing-api@sha256:${'1'.repeat(64)}`, chart: { ...row.chart, key: 'U-v1-0-00/testing/billing-api-1.0.0.tgz' } };
     expect(chartPlacementOf(own, 'Testing', 'registry.example/orbit')).toMatchObject({ environment: 'Testing', registryPrefix: 'harbor-testing.example:8443/orbit-testing', chart: own.chart });
   });

@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Logger } from '@orbit/lib';
+import { ownerPathOf, type Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
@@ -23,7 +23,7 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 
 /**
  * Where a kustomize table row's chart belongs: a Development row's beside the
- * upload (`uploadRegistry`); another environment's only when it pulls from a
+ * upload (`uploadRegistry/<owner>`); another environment's only when it pulls from a
  * registry of its own (its row pins a reference there and holds a chart
  * packaged for it), in that registry. Undefined for rows serving the upload's
  * chart, and for rows too old to say.
@@ -35,7 +35,11 @@ export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environ
   const stored = storedChartOf(row);
   if (!imageUID || !imageVersion || !chartName || !stored) return undefined;
   const { ref: chart, sha256: chartSha256 } = stored;
-  if (environment === 'Development') return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: uploadRegistry };
+  if (environment === 'Development') {
+    // Beside the upload, under its owner; rows written before owners were kept name none, and their charts are at the registry's top.
+    const owner = text(row['owner']);
+    return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: owner === undefined ? uploadRegistry : `${uploadRegistry.replace(/\/+$/, '')}/${ownerPathOf(owner)}` };
+  }
   const pinned = text(row['imageReference']);
   const repository = pinned?.slice(0, pinned.lastIndexOf('@'));
   if (!repository?.endsWith(`/${chartName}`)) return undefined;

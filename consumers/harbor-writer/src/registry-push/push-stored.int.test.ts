@@ -111,10 +111,10 @@ describe('storing a validated image pushes it where its charts pull it from', ()
   it('pushes from the staged upload before the copy: ORBIT_IMAGE_REGISTRY/<chart name>@<digest> and :<version> pull', async () => {
     const event = await staged('Billing API');
     const outcome = await storeValidatedImage(event, deps(registry), quietLogger);
-    const pinned = `${registry.address}/orbit/billing-api@${event.image.manifestDigest}`;
+    const pinned = `${registry.address}/orbit/dev1/billing-api@${event.image.manifestDigest}`;
     // ImageStored says where: the chart-generator pins that, ViewPort shows it.
-    expect(outcome).toMatchObject({ kind: 'stored', event: { imageReference: pinned, imageTag: `${registry.address}/orbit/billing-api:1.4.2` } });
-    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/billing-api:1.4.2`], { encoding: 'utf8' })) as { Digest: string };
+    expect(outcome).toMatchObject({ kind: 'stored', event: { imageReference: pinned, imageTag: `${registry.address}/orbit/dev1/billing-api:1.4.2` } });
+    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.address}/orbit/dev1/billing-api:1.4.2`], { encoding: 'utf8' })) as { Digest: string };
     expect(inspected.Digest).toBe(event.image.manifestDigest);
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/pulled:x`]);
     // A redelivery, after the staged upload is gone, finds the image in place.
@@ -125,7 +125,7 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     const event = await staged(`refused-${uniqueSuffix()}`);
     const outcome = await storeValidatedImage(event, deps(guarded), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'store' } });
-    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit/refused-`);
+    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit/dev1/refused-`);
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
     expect(await exists(event.staging.bucket, event.staging.key)).toBe(true);
   }, 60_000);
@@ -140,7 +140,7 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     expect(await exists(event.staging.bucket, event.staging.key)).toBe(true);
     // The redelivery, with a registry that answers: the verified copy is kept, the image pushed from it.
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/orbit/${event.metadata.imageName}@${event.image.manifestDigest}`]);
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.address}/orbit/dev1/${event.metadata.imageName}@${event.image.manifestDigest}`]);
   }, 60_000);
 
   it('never takes away a stored image: a redelivery after it was stored, meeting a registry that now refuses, keeps the Development copy', async () => {
@@ -179,7 +179,7 @@ describe('npm run images:push', () => {
     // Recorded as transferred, but never pushed into Testing's registry: a registry that lost it, or a transfer from before it had one.
     await recordTransferLocation(copied.event, deps(registry));
     const env = { ORBIT_ENVIRONMENT_REGISTRIES: `Testing=${registry.address}/orbit-testing` };
-    const reference = `${registry.address}/orbit-testing/${name}@${event.image.manifestDigest}`;
+    const reference = `${registry.address}/orbit-testing/dev1/${name}@${event.image.manifestDigest}`;
     const dry = cli(['--dry-run', '--image', event.imageUID], env);
     expect(dry.out).toContain('checked 1 stored versions against');
     expect(dry.out).toContain('and 1 transferred copies against their environments\' registries; 1 missing');
@@ -201,7 +201,7 @@ describe('npm run images:push', () => {
     expect((await storeValidatedImage(event, withoutPushing, quietLogger)).kind).toBe('stored');
     const versions = await storedVersions(createDynamo(testConfig), tableName('appImageMetadata', testConfig), event.imageUID);
     const [check] = await checkVersions(placementsOf(versions, () => `${registry.address}/orbit`), { s3, log: quietLogger, pushing: deps(registry).pushing });
-    const reference = `${registry.address}/orbit/${name}@${event.image.manifestDigest}`;
+    const reference = `${registry.address}/orbit/dev1/${name}@${event.image.manifestDigest}`;
     expect(check).toMatchObject({ kind: 'missing', reference });
 
     const dry = cli(['--dry-run', '--image', event.imageUID]);
@@ -237,7 +237,7 @@ describe('npm run images:push', () => {
     const placements = placementsOf(versions, () => `${registry.address}/orbit`);
     const repushDeps = { s3, log: quietLogger, pushing: deps(registry).pushing };
     expect(await checkVersions(placements, repushDeps)).toMatchObject([{ kind: 'pushed' }]);
-    const repository = `orbit/${event.metadata.imageName}`;
+    const repository = `orbit/dev1/${event.metadata.imageName}`;
     const signature = artifacts[1]!.referrer.digest;
     expect((await fetch(`http://${registry.address}/v2/${repository}/manifests/${signature}`, { method: 'DELETE' })).status).toBe(202);
 
@@ -285,9 +285,9 @@ describe('a transfer into an environment with a registry of its own', () => {
       const { copied, request, digest } = await copiedToTesting('Billing API', blobSources);
       const seen: PushResult[] = [];
       const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger);
-      const pinned = `${testingRegistry.address}/orbit-testing/billing-api@${digest}`;
-      expect(outcome).toMatchObject({ kind: 'copied', event: { ...copied, imageReference: pinned, imageTag: `${testingRegistry.address}/orbit-testing/billing-api:1.4.2` } });
-      const inspected = JSON.parse((await execFileAsync('skopeo', ['inspect', '--tls-verify=false', `docker://${testingRegistry.address}/orbit-testing/billing-api:1.4.2`], { encoding: 'utf8' })).stdout) as { Digest: string };
+      const pinned = `${testingRegistry.address}/orbit-testing/dev1/billing-api@${digest}`;
+      expect(outcome).toMatchObject({ kind: 'copied', event: { ...copied, imageReference: pinned, imageTag: `${testingRegistry.address}/orbit-testing/dev1/billing-api:1.4.2` } });
+      const inspected = JSON.parse((await execFileAsync('skopeo', ['inspect', '--tls-verify=false', `docker://${testingRegistry.address}/orbit-testing/dev1/billing-api:1.4.2`], { encoding: 'utf8' })).stdout) as { Digest: string };
       expect(inspected.Digest).toBe(digest);
       await execFileAsync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/testing:x`]);
       expect(seen.map((result) => [result.blobsSent > 0, result.alreadyThere])).toEqual([[true, false]]);
@@ -304,7 +304,7 @@ describe('a transfer into an environment with a registry of its own', () => {
     const { copied, request, digest } = await copiedToTesting(`shared-${uniqueSuffix()}`, blobSources);
     const seen: PushResult[] = [];
     const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, blobSources, seen), quietLogger);
-    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/shared-.*@${digest}$`)) } });
+    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/dev1/shared-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 0])).toEqual([[0, 0, true]]);
   }, 90_000);
 
@@ -314,7 +314,7 @@ describe('a transfer into an environment with a registry of its own', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
     const seen: PushResult[] = [];
     const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
-    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/restarted-.*@${digest}$`)) } });
+    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/dev1/restarted-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 1])).toEqual([[0, 0, true]]);
     if (outcome.kind === 'copied') expect(pullWithSkopeo(outcome.event.imageReference ?? '')).toBe(digest);
   }, 90_000);
@@ -401,6 +401,6 @@ describe('a transfer into an environment with a registry of its own', () => {
     const { copied, request } = await copiedToTesting(`refused-${uniqueSuffix()}`, blobSources);
     const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${guarded.address}/orbit-testing`, blobSources, []), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'copy', flow: 'transfer', requestId: request.requestId } });
-    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit-testing/refused-`);
+    if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit-testing/dev1/refused-`);
   }, 90_000);
 });

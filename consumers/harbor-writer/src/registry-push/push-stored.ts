@@ -6,10 +6,10 @@ import type { ObjectLocation } from '../copy.js';
 import type { PushObserver } from './push-metrics.js';
 import type { BlobSources } from './blob-sources.js';
 import { sendImageBlobs, type PushResult, type PushTargetClient } from './push-image.js';
-import { pushTargetOf } from './target.js';
+import { pushTargetOf, type NamedImage } from './target.js';
 
 export interface RegistryPushing {
-  /** ORBIT_IMAGE_REGISTRY: registry and path the charts pull from; the chart name is appended. */
+  /** ORBIT_IMAGE_REGISTRY: registry and path the charts pull from; `<owner>/<chart name>` is appended. */
   readonly prefix: string;
   readonly access: RegistryAccess;
   readonly observe?: PushObserver;
@@ -30,9 +30,9 @@ export type PushOutcome = { readonly kind: 'pushed'; readonly result: PushResult
 export type SentImage = { readonly kind: 'refused'; readonly refusal: PushRefusal } | { readonly kind: 'sent'; commit(): Promise<PushOutcome> };
 
 /** The repository a version is pushed to, with a client for it; why there is none when ORBIT_IMAGE_REGISTRY names no repository. */
-export function pushClientFor(pushing: RegistryPushing, imageName: string, imageUID: string, imageVersion: string): PushTargetClient | string {
-  const target = pushTargetOf(pushing.prefix, imageName, imageUID, imageVersion);
-  if (!target) return `ORBIT_IMAGE_REGISTRY "${pushing.prefix}" names no registry repository to push ${imageName} to`;
+export function pushClientFor(pushing: RegistryPushing, image: NamedImage, imageVersion: string): PushTargetClient | string {
+  const target = pushTargetOf(pushing.prefix, image, imageVersion);
+  if (!target) return `ORBIT_IMAGE_REGISTRY "${pushing.prefix}" names no registry repository to push ${image.imageName} to`;
   return { client: pushClientOf(target, pushing.access), registry: target.registry, repository: target.repository, name: target.name, tags: target.tags, blobSources: pushing.blobSources };
 }
 
@@ -47,7 +47,8 @@ export const openStored = (s3: S3Client, location: ObjectLocation) => async (): 
  * (retried until it is back); a refusal is returned, to fail the request.
  */
 export async function sendValidatedImage(event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing }, log: Logger): Promise<SentImage> {
-  const target = pushClientFor(deps.pushing, event.metadata.imageName, event.imageUID, event.metadata.imageVersion);
+  // Uploads are the owner's own: the actor is the owner.
+  const target = pushClientFor(deps.pushing, { owner: event.actor.username, imageName: event.metadata.imageName, imageUID: event.imageUID }, event.metadata.imageVersion);
   if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
   const openArchive = openStored(deps.s3, source);
   const refusal = (error: unknown): PushRefusal => {

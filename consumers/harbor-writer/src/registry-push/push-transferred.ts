@@ -21,7 +21,7 @@ export interface TransferPushDeps {
 /**
  * Transfer into an environment with a registry of its own: pushes the image
  * from the copy just made in the target's bucket (the checksum-verified bytes
- * the validator passed) under the same chart name and tags as at upload, and
+ * the validator passed) under the same owner, chart name and tags as at upload, and
  * says where in ImageCopied. On the same registry host the layers are mounted
  * from the source repository, so only the manifest travels; a redelivery (or
  * a next environment sharing the registry) finds the manifest in place and
@@ -39,11 +39,11 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   // Stored before image summaries were recorded: nothing says which manifest to push.
   if (!version) return refused(`${copied.imageUID} ${copied.imageVersion} has no recorded image manifest to push to the ${target} registry`);
   const pushing = { ...deps.pushing, prefix };
-  const client = pushClientFor(pushing, version.imageName, copied.imageUID, copied.imageVersion);
+  const client = pushClientFor(pushing, version, copied.imageVersion);
   if (typeof client === 'string') return refused(client);
   // Every blob is in the upload repository (pushed there at upload): on the same registry they are mounted from
   // there and its manifest copied, even after a restart emptied the blob memory.
-  const uploaded = pushTargetOf(deps.registryOf('Development'), version.imageName, copied.imageUID, copied.imageVersion);
+  const uploaded = pushTargetOf(deps.registryOf('Development'), version, copied.imageVersion);
   if (uploaded && uploaded.registry === client.registry) {
     pushing.blobSources?.suggest(uploaded.registry, blobDigestsOf(version.image), uploaded.repository);
   }

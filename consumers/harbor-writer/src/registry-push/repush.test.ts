@@ -7,7 +7,7 @@ const image = sampleEvents('U'.repeat(60), 'req')['orbit.image.validated'].image
 const at = (bucket: string) => ({ bucket, key: 'k.tar', versionId: null });
 
 function version(copies: [EnvironmentName, string][]): StoredVersion {
-  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
+  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', owner: 'ada', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
 }
 
 describe('placementsOf', () => {

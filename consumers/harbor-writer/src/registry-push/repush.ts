@@ -13,6 +13,8 @@ export interface StoredVersion {
   readonly imageUID: string;
   readonly imageVersion: string;
   readonly imageName: string;
+  /** Who uploaded it (the metadata row's `username`); undefined only in rows older than that. */
+  readonly owner: string | undefined;
   readonly stored: ObjectLocation;
   readonly image: ImageSummary;
   /** Its copies in the environments it was transferred into (`location<Environment>`). */
@@ -23,7 +25,7 @@ export interface StoredVersion {
 export interface Placement {
   readonly version: StoredVersion;
   readonly environment: EnvironmentName;
-  /** The registry path (the chart name is appended). */
+  /** The registry path (`<owner>/<chart name>` is appended). */
   readonly prefix: string;
   /** The copy a push reads. */
   readonly source: ObjectLocation;
@@ -50,7 +52,7 @@ function versionOf(row: Record<string, unknown>): StoredVersion | undefined {
     const copy = environment === 'Development' ? undefined : locationOf(row[`location${environment}`]);
     if (copy) copies.set(environment, copy);
   }
-  return { imageUID, imageVersion, imageName, stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
+  return { imageUID, imageVersion, imageName, owner: text('username'), stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
 }
 
 /**
@@ -91,7 +93,7 @@ export interface RepushDeps {
 }
 
 const clientFor = (placement: Placement, deps: RepushDeps) =>
-  pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version.imageName, placement.version.imageUID, placement.version.imageVersion);
+  pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version, placement.version.imageVersion);
 
 /** Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with it, listed. */
 export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {

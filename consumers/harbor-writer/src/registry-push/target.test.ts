@@ -20,9 +20,15 @@ describe('pushTagsOf', () => {
 });
 
 describe('pushTargetOf', () => {
-  it('pushes to ORBIT_IMAGE_REGISTRY/<chart name> with both tags', () => {
-    expect(pushTargetOf('registry.example.com/orbit', 'Billing API', UID, '1.0.0')).toMatchObject({
-      registry: 'registry.example.com', repository: 'orbit/billing-api', name: 'registry.example.com/orbit/billing-api', tags: ['1.0.0', '1.0.0-AbC123def456'],
+  it('pushes to ORBIT_IMAGE_REGISTRY/<owner>/<chart name> with both tags (found by a probe: another owner took a version\'s tag in a shared repository first)', () => {
+    expect(pushTargetOf('registry.example.com/orbit', { owner: 'ada', imageName: 'Billing API', imageUID: UID }, '1.0.0')).toMatchObject({
+      registry: 'registry.example.com', repository: 'orbit/ada/billing-api', name: 'registry.example.com/orbit/ada/billing-api', tags: ['1.0.0', '1.0.0-AbC123def456'],
     });
+    const other = pushTargetOf('registry.example.com/orbit', { owner: 'bob', imageName: 'billing-api', imageUID: UID }, '1.0.0');
+    expect(other?.name).toBe('registry.example.com/orbit/bob/billing-api');
+  });
+
+  it('keeps a version recorded without its owner where it was pushed, under the chart name alone', () => {
+    expect(pushTargetOf('registry.example.com/orbit', { owner: undefined, imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toBe('registry.example.com/orbit/billing-api');
   });
 });

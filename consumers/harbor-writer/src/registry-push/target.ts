@@ -1,4 +1,4 @@
-import { chartNameOf, pushRepositoryOf, type PushRepository } from '@orbit/lib';
+import { chartNameOf, pushRepositoryOf, repositoryPathOf, type PushRepository } from '@orbit/lib';
 
 /** Where a stored image is pushed: the repository its charts pull from, and the tag it gets there. */
 export interface PushTarget extends PushRepository {
@@ -22,12 +22,24 @@ export function pushTagsOf(imageVersion: string, imageUID: string): string[] {
   return TAG.test(owned) && imageUID.length >= UID_IN_TAG ? [imageVersion, owned] : [imageVersion];
 }
 
+/** An image as its repository is named: its owner (undefined only in records older than owners in them), name and UID. */
+export interface NamedImage {
+  readonly owner: string | undefined;
+  readonly imageName: string;
+  readonly imageUID: string;
+}
+
 /**
- * `ORBIT_IMAGE_REGISTRY/<chart name>`, the repository the chart-generator
- * writes into every chart; undefined when the prefix names no registry host
- * (`orbit` alone would mean Docker Hub's `library/orbit`, surely not meant).
+ * `ORBIT_IMAGE_REGISTRY/<owner>/<chart name>`, the repository the
+ * chart-generator writes into every chart: one owner's alone, so no other
+ * owner can take a version's tag there first. Undefined when the prefix
+ * names no registry host (`orbit` alone would mean Docker Hub's
+ * `library/orbit`, surely not meant). A version recorded without its owner
+ * (before owners were) keeps `<prefix>/<chart name>`, where it was pushed.
  */
-export function pushTargetOf(registryPrefix: string, imageName: string, imageUID: string, imageVersion: string): PushTarget | undefined {
-  const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${chartNameOf(imageName, imageUID)}`);
+export function pushTargetOf(registryPrefix: string, image: NamedImage, imageVersion: string): PushTarget | undefined {
+  const { owner, imageName, imageUID } = image;
+  const path = owner === undefined ? chartNameOf(imageName, imageUID) : repositoryPathOf(owner, imageName, imageUID);
+  const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${path}`);
   return repository && { ...repository, tags: pushTagsOf(imageVersion, imageUID) };
 }
