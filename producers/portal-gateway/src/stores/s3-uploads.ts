@@ -31,6 +31,9 @@ export function directKey(owner: string, uploadId: string): string {
  * upload and the plan its parts were presigned by. S3 cannot tell a part that
  * never came from one that was not planned, so completion checks against it.
  */
+/** Headers a part's URL signs (the SDK takes a mutable Set; nothing adds to it). */
+const SIGNED_LENGTH = new Set(['content-length']);
+
 export function partsPlanKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.parts.json`;
 }
@@ -128,8 +131,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
   async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
     const parts = await Promise.all(partNumbers.map(async (partNumber) => {
-      const url = await getSignedUrl(presigner, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId, PartNumber: partNumber }), { expiresIn: presignSeconds });
-      return { partNumber, url, sizeBytes: expectedPartBytes(plan, partNumber) };
+      const sizeBytes = expectedPartBytes(plan, partNumber);
+      // Its size is signed into the URL, so S3 refuses a PUT of any other length (403): a URL for 64 MiB took 5 GiB, and
+      // one presign of 10 GiB could stage 800 GB, kept until the multipart upload's expiry.
+      const url = await getSignedUrl(presigner, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId, PartNumber: partNumber, ContentLength: sizeBytes }),
+        { expiresIn: presignSeconds, signableHeaders: SIGNED_LENGTH });
+      return { partNumber, url, sizeBytes };
     }));
     // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
     return { method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString(), partSizeBytes: plan.partSizeBytes, parts };
