@@ -77,6 +77,34 @@ describe('presigned uploads into MinIO', () => {
     expect(encrypted.ServerSideEncryption).toBe('AES256');
   });
 
+  it('finds the archive a completion racing this one put together between its two looks, instead of saying none arrived (found by a probe)', async () => {
+    const owner = `race-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const archive = randomBytes(6 * MIB);
+    const presigned = await store.presign(owner, uploadId, archive.length) as PresignedParts;
+    for (const part of presigned.parts) {
+      const from = (part.partNumber - 1) * presigned.partSizeBytes;
+      expect(await put(part.url, archive.subarray(from, from + part.sizeBytes), presigned.headers)).toBe(200);
+    }
+    // This completion looks for the archive (not there yet); the other one assembles it and drops the plan before this one reads the plan.
+    let raced = false;
+    const racing = Object.create(s3, {
+      send: {
+        value: async (command: { input?: { Key?: string } }, ...rest: unknown[]) => {
+          if (!raced && command instanceof GetObjectCommand && command.input.Key === partsPlanKey(owner, uploadId)) {
+            raced = true;
+            await store.find(owner, uploadId);
+          }
+          return (s3.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+        },
+      },
+    }) as typeof s3;
+    const loser = s3UploadStore(racing, bucket, 64 * MIB, { presigner: createPresigningS3(testConfig), presignSeconds: 600, partSizeBytes: 5 * MIB });
+    const found = await loser.find(owner, uploadId);
+    expect(raced).toBe(true);
+    expect(found).toMatchObject({ bucket, sizeBytes: archive.length });
+  });
+
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {
     const owner = `single-${uniqueSuffix()}`;
     const uploadId = randomUUID();

@@ -180,7 +180,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const planKey = partsPlanKey(owner, uploadId);
       const found = await head(key);
       const plan = await readPlan(planKey);
-      if (found === undefined && plan === undefined) return undefined;
+      // Neither: a completion racing this one may have put the archive together and dropped the plan between the two looks.
+      if (found === undefined && plan === undefined) return head(key);
       if (plan !== undefined) {
         if (found === undefined) await assemble(owner, uploadId, plan);
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
