@@ -27,6 +27,12 @@ export interface UploadStore {
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
+  /**
+   * Gives up a presigned upload: aborts its multipart upload (S3 drops the
+   * parts sent), deletes its plan and whatever archive arrived. False when
+   * there was nothing under the id.
+   */
+  abandon(owner: string, uploadId: string): Promise<boolean>;
 }
 
 interface PresignedPuts {

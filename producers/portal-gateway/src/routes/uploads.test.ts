@@ -39,6 +39,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const records = new Map<string, RequestRecord>();
   const staged: { key: string; bytes: number }[] = [];
   const discarded: string[] = [];
+  const abandoned: string[] = [];
   const presignedSizes: (number | null)[] = [];
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
@@ -67,6 +68,11 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     discard: async (object) => {
       discarded.push(object.key);
     },
+    abandon: async (owner, uploadId) => {
+      const held = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003'].includes(uploadId);
+      if (held) abandoned.push(`${owner}/${uploadId}`);
+      return held;
+    },
   };
   /** The event log by correlation id, where a test sets one. */
   const timelines = new Map<string, TimelineEntry[]>();
@@ -87,7 +93,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
     ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}), ...(resolveHost ? { resolveHost } : {}),
   });
-  return { app, published, refusals, staged, discarded, records, timelines, presignedSizes };
+  return { app, published, refusals, staged, discarded, abandoned, records, timelines, presignedSizes };
 }
 
 /** Key claims (Idempotency-Keys, completions) kept in memory: a key held by a request that has not failed is not taken again. */
@@ -534,7 +540,8 @@ describe('POST /v1/uploads', () => {
     const query = await app.inject({ method: 'QUERY' as 'GET', url: '/v1/requests/r1', headers });
     expect([query.statusCode, query.headers['allow']]).toEqual([405, 'GET, HEAD']);
     const options = await app.inject({ method: 'OPTIONS', url: '/v1/uploads/references', headers });
-    expect([options.statusCode, options.headers['allow'], options.body]).toEqual([204, 'POST', '']);
+    // DELETE too: /v1/uploads/{id} takes it, and the router reads "references" as an id there (then 400: no UUID).
+    expect([options.statusCode, options.headers['allow'], options.body]).toEqual([204, 'DELETE, POST', '']);
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {
@@ -629,6 +636,26 @@ describe('POST /v1/uploads', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/parts', headers })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/v1/uploads/nope/parts', headers })).statusCode).toBe(400);
     expect(published).toEqual([]);
+  });
+
+  it('gives up a presigned upload not completed (found by a probe: there was no way to), and refuses one a request has', async () => {
+    const { app, abandoned, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const given = await app.inject({ method: 'DELETE', url: '/v1/uploads/00000000-0000-4000-8000-000000000003', headers });
+    expect([given.statusCode, given.body]).toEqual([204, '']);
+    expect(abandoned).toEqual(['dev1/00000000-0000-4000-8000-000000000003']);
+    // Nothing under the id (another user's ids look the same): 404.
+    const unknown = await app.inject({ method: 'DELETE', url: '/v1/uploads/00000000-0000-4000-8000-000000000002', headers });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    // Completed: its request has the archive, and nothing is deleted.
+    const completed = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers, payload: { metadata } });
+    expect(completed.statusCode).toBe(202);
+    const late = await app.inject({ method: 'DELETE', url: '/v1/uploads/00000000-0000-4000-8000-000000000001', headers });
+    expect([late.statusCode, late.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+    expect(late.json().message).toContain(String(completed.json().requestId));
+    expect(abandoned).toHaveLength(1);
+    expect((await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers })).statusCode).toBe(400);
+    expect(published).toHaveLength(1);
   });
 });
 

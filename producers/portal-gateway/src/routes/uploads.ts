@@ -510,6 +510,28 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: `/v1/uploads/${request.params.id}/complete` });
     });
 
+    app.delete<{ Params: { id: string } }>('/v1/uploads/:id', {
+      schema: {
+        operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
+        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+        response: { 204: { description: 'Given up: nothing of it is left in staging, its URLs take nothing more', type: 'null' }, ...errors(400, 401, 404, 409) },
+      },
+    }, async (request, reply) => {
+      const caller = await options.caller(request);
+      const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
+      // Completed and not failed: the request owns the archive now (a failed one's archive may go).
+      const earlier = await earlierOf(completion, caller.actor.username);
+      if (earlier) {
+        throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+          `upload ${request.params.id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
+      }
+      if (!(await deps.uploads.abandon(caller.actor.username, request.params.id))) {
+        throw notFound(`upload ${request.params.id} (never presigned for you, given up already, or nothing of it arrived and it was sent as one PUT)`);
+      }
+      deps.logger?.info({ uploadId: request.params.id, user: caller.actor.username }, 'presigned upload given up');
+      return reply.code(204).send();
+    });
+
     app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {
       schema: {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],

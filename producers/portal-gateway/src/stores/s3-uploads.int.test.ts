@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { createPresigningS3, createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
@@ -103,6 +103,28 @@ describe('presigned uploads into MinIO', () => {
     const found = await loser.find(owner, uploadId);
     expect(raced).toBe(true);
     expect(found).toMatchObject({ bucket, sizeBytes: archive.length });
+  });
+
+  it('gives up an upload: its parts are dropped, its URLs take nothing more, its plan and archive are gone', async () => {
+    const owner = `abandon-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const archive = randomBytes(7 * MIB);
+    const presigned = await store.presign(owner, uploadId, archive.length) as PresignedParts;
+    expect(await put(presigned.parts[0]!.url, archive.subarray(0, 5 * MIB), presigned.headers)).toBe(200);
+    expect(await store.abandon(owner, uploadId)).toBe(true);
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `uploads/${owner}/` }));
+    expect(open.Uploads ?? []).toEqual([]);
+    expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    expect(await put(presigned.parts[1]!.url, archive.subarray(5 * MIB), presigned.headers)).toBe(404);
+    expect(await store.resume(owner, uploadId)).toBeUndefined();
+    expect(await store.find(owner, uploadId)).toBeUndefined();
+    expect(await store.abandon(owner, uploadId)).toBe(false);
+    // One PUT that arrived: the archive goes.
+    const single = randomUUID();
+    const one = await store.presign(owner, single, null) as PresignedSinglePut;
+    expect(await put(one.url, archive, one.headers)).toBe(200);
+    expect(await store.abandon(owner, single)).toBe(true);
+    expect(await store.find(owner, single)).toBeUndefined();
   });
 
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {

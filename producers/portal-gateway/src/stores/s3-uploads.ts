@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand,
   ListPartsCommand, PutObjectCommand, UploadPartCommand, type Part, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -187,6 +187,23 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
       return found ?? head(key);
+    },
+    abandon: async (owner: string, uploadId: string): Promise<boolean> => {
+      const key = directKey(owner, uploadId);
+      const planKey = partsPlanKey(owner, uploadId);
+      const [plan, found] = await Promise.all([readPlan(planKey), head(key)]);
+      if (plan !== undefined) {
+        try {
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId }));
+        } catch (error) {
+          // Completed or aborted already: what is left is the plan, and the archive if it was put together.
+          if (errorName(error) !== 'NoSuchUpload') throw error;
+        }
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
+      }
+      // The version itself, as discard does: a plain delete in a versioned bucket keeps the bytes behind a marker.
+      if (found !== undefined) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(found.versionId ? { VersionId: found.versionId } : {}) }));
+      return plan !== undefined || found !== undefined;
     },
     discard: async (staged: StagedObject): Promise<void> => {
       // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.
