@@ -99,7 +99,7 @@ describe('an environment with a registry of its own', () => {
   it('promoted before Testing had one, a version moves there on transfers:reconcile once it has', async () => {
     earlier = await uploadAndTransfer('before-registry');
     expect(await pinnedIn(earlier.imageUID, 'Testing')).toBe(earlier.uploaded);
-    expect(earlier.uploaded.startsWith(`${UPLOAD_REGISTRY}/before-registry-`)).toBe(true);
+    expect(earlier.uploaded.startsWith(`${UPLOAD_REGISTRY}/${ownerPathOf(USER)}/before-registry-`)).toBe(true);
 
     await restartWith(TESTING_REGISTRY);
     const report = reconcile(earlier.imageUID);
