@@ -52,14 +52,14 @@ describe('image search against MariaDB', () => {
     expect((await reader.search({ owner: OWNER, limit: 5, q: 'HA' })).images.map((image) => image.imageName)).toEqual(['alpha', 'charlie']);
   });
 
-  it('matches q against what the caller sees: another owner\'s description only in versions they may read (found by a probe)', async () => {
+  it('matches q and category against what the caller sees: another owner\'s description and category only in versions they may read (found by a probe)', async () => {
     const imageUID = newImageUID();
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `described-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
     const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
     const owner = `describer-${uniqueSuffix()}`;
     const imageName = `described-${uniqueSuffix()}`.slice(0, 30);
-    const messages = ([['v1-0-00', 'shared release notes'], ['v2-0-00', 'secret rotation plan']] as const).map(([imageVersion, description], offset): ConsumedMessage<OrbitEvent> => {
-      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion, description } };
+    const messages = ([['v1-0-00', 'shared release notes', 'billing'], ['v2-0-00', 'secret rotation plan', 'security']] as const).map(([imageVersion, description, imageCategory], offset): ConsumedMessage<OrbitEvent> => {
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion, description, imageCategory } };
       return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
     });
     await project(messages);
@@ -73,6 +73,11 @@ describe('image search against MariaDB', () => {
     expect(await found('a-release-manager', 'secret')).toEqual([]);
     expect(await found('a-release-manager', 'Shared Release')).toEqual([imageUID]);
     expect(await found('a-release-manager', imageName.slice(0, 12))).toEqual([imageUID]);
+    // The same for the category filter: the owner's is the latest upload's, another's only a version they read.
+    const inCategory = async (viewer: string, category: string) => (await reader.search({ owner: viewer, alsoIn: viewer === owner ? [] : ['Testing'], category, limit: 50 })).images.map((image) => image.imageUID);
+    expect(await inCategory(owner, 'security')).toEqual([imageUID]);
+    expect(await inCategory('a-release-manager', 'security')).toEqual([]);
+    expect(await inCategory('a-release-manager', 'billing')).toEqual([imageUID]);
   });
 
   it('shows a tag the registry had none for as null, not as the text "null"', async () => {

@@ -107,8 +107,17 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         }
       }
       if (query.category) {
-        conditions.push("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)");
-        args.push(query.category);
+        if (query.alsoIn && query.alsoIn.length > 0) {
+          // The image's category is its latest upload's too: of another owner's image, only the categories of versions the caller reads.
+          conditions.push(`(u.user_login = ? AND EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)
+            OR u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
+              JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
+              WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.imageCategory') USING utf8mb4) COLLATE utf8mb4_bin = ?))`);
+          args.push(query.owner, query.category, query.owner, JSON.stringify(query.alsoIn), query.category);
+        } else {
+          conditions.push("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)");
+          args.push(query.category);
+        }
       }
       if (query.environment) {
         conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
