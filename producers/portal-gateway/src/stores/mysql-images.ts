@@ -91,33 +91,26 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         conditions.push('u.user_login = ?');
         args.push(query.owner);
       }
+      // The image's description and category are its latest upload's, which may be a version hidden from a role holder:
+      // of another owner's image, only what the versions the caller reads were uploaded with counts.
+      const readsOthers = query.alsoIn !== undefined && query.alsoIn.length > 0;
+      const whatCallerSees = (imageLevel: string, metadataField: string, comparison: string): string => (readsOthers
+        ? `((u.user_login = ? AND ${imageLevel}) OR (u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d
+            JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
+            JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
+            WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.${metadataField}') USING utf8mb4) ${comparison})))`
+        : imageLevel);
+      const seenArgs = (value: string): string[] => (readsOthers ? [query.owner, value, query.owner, JSON.stringify(query.alsoIn), value] : [value]);
       if (query.q) {
         // The database collates binary (names order and compare exactly); a search, as in Harbor and ECR, ignores letter case.
         const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-        if (query.alsoIn && query.alsoIn.length > 0) {
-          // The image's description is its latest upload's: of another owner's image, only the descriptions of versions the caller reads.
-          conditions.push(`(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR (u.user_login = ? AND p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)
-            OR (u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
-              JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
-              WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.description') USING utf8mb4) LIKE ? COLLATE utf8mb4_unicode_ci)))`);
-          args.push(like, query.owner, like, query.owner, JSON.stringify(query.alsoIn), like);
-        } else {
-          conditions.push('(u.image_name LIKE ? COLLATE utf8mb4_unicode_ci OR p.post_content LIKE ? COLLATE utf8mb4_unicode_ci)');
-          args.push(like, like);
-        }
+        const ci = 'LIKE ? COLLATE utf8mb4_unicode_ci';
+        conditions.push(`(u.image_name ${ci} OR ${whatCallerSees(`p.post_content ${ci}`, 'description', ci)})`);
+        args.push(like, ...seenArgs(like));
       }
       if (query.category) {
-        if (query.alsoIn && query.alsoIn.length > 0) {
-          // The image's category is its latest upload's too: of another owner's image, only the categories of versions the caller reads.
-          conditions.push(`(u.user_login = ? AND EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)
-            OR u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
-              JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
-              WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.imageCategory') USING utf8mb4) COLLATE utf8mb4_bin = ?))`);
-          args.push(query.owner, query.category, query.owner, JSON.stringify(query.alsoIn), query.category);
-        } else {
-          conditions.push("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)");
-          args.push(query.category);
-        }
+        conditions.push(whatCallerSees("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)", 'imageCategory', 'COLLATE utf8mb4_bin = ?'));
+        args.push(...seenArgs(query.category));
       }
       if (query.environment) {
         conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
