@@ -39,6 +39,21 @@ function flip(bytes: Buffer, offset: number): Buffer {
   return copy;
 }
 
+/**
+ * The archive with its first header's typeflag (and size, if given) changed, and its checksum made good again:
+ * headers tar-stream's packer does not write (a global PAX header, an oversized PAX header).
+ */
+function firstHeaderAs(archive: Buffer, typeflag: string, sizeBytes?: number): Buffer {
+  const bytes = Buffer.from(archive);
+  bytes[156] = typeflag.charCodeAt(0);
+  if (sizeBytes !== undefined) bytes.write(`${sizeBytes.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  bytes.fill(' ', 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i += 1) sum += bytes[i] ?? 0;
+  bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return bytes;
+}
+
 /** An OCI layout whose manifest says what `edit` makes of it (digests kept consistent). */
 function withManifest(edit: (manifest: Record<string, unknown>) => unknown, extra: TarEntry[] = []): TarEntry[] {
   const manifest = json(edit(JSON.parse(manifestEntry.data!.toString()) as Record<string, unknown>));
@@ -368,16 +383,8 @@ describe('hostile and broken archives end in a reason code', () => {
         return `${length}${body}`;
       }).join('')),
     });
-    // tar-stream's packer writes a file header; its typeflag becomes 'g' (and the checksum follows).
-    const withGlobal = async (records: Record<string, string>): Promise<Buffer> => {
-      const bytes = Buffer.from(await archiveOf([globalHeader(records), ...oci]));
-      bytes[156] = 'g'.charCodeAt(0);
-      bytes.fill(' ', 148, 156);
-      let sum = 0;
-      for (let i = 0; i < 512; i += 1) sum += bytes[i] ?? 0;
-      bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-      return bytes;
-    };
+    // tar-stream's packer writes a file header; its typeflag becomes 'g'.
+    const withGlobal = async (records: Record<string, string>): Promise<Buffer> => firstHeaderAs(await archiveOf([globalHeader(records), ...oci]), 'g');
     await expectRejected(await withGlobal({ path: 'index.json' }), 'UNSUPPORTED_ENTRY', /global PAX header.*"path"/);
     await expectRejected(await withGlobal({ size: '0' }), 'UNSUPPORTED_ENTRY', /global PAX header.*"size"/);
     // What git archive writes (its commit id): nothing the entries' paths or sizes depend on.
@@ -385,15 +392,9 @@ describe('hostile and broken archives end in a reason code', () => {
   });
 
   it('TOO_LARGE: a PAX header over tar-stream\'s 4 MiB, not a cut archive (found by a probe)', async () => {
-    const huge = Buffer.from(await archiveOf([{ name: 'x', data: Buffer.from('x') }, ...oci], {}));
     // The first entry's header becomes a PAX header (typeflag x) saying it is 5 MiB long: refused before it is read.
-    huge[156] = 'x'.charCodeAt(0);
-    huge.write((5 * 1024 * 1024).toString(8).padStart(11, '0') + '\0', 124, 'latin1');
-    huge.fill(' ', 148, 156);
-    let sum = 0;
-    for (let i = 0; i < 512; i += 1) sum += huge[i] ?? 0;
-    huge.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    await expectRejected(Buffer.concat([huge, Buffer.alloc(5 * 1024 * 1024)]), 'TOO_LARGE', /header of 5242880 bytes|over 4 MiB/);
+    const huge = firstHeaderAs(await archiveOf([{ name: 'x', data: Buffer.from('x') }, ...oci]), 'x', 5 * 1024 * 1024);
+    await expectRejected(Buffer.concat([huge, Buffer.alloc(5 * 1024 * 1024)]), 'TOO_LARGE', /over 4 MiB/);
   });
 
   it('TOO_LARGE: upload bytes, entry count, a JSON entry, kept JSON in total', async () => {
