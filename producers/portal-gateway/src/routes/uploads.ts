@@ -253,6 +253,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return startedBefore(earlier);
   }
 
+  /** The claim a presigned upload's completion holds on its id (one request per upload). */
+  function completionOf(uploadId: string): ClaimedBy | undefined {
+    return deps.completions ? { claims: deps.completions, key: uploadId, field: 'uploadId' } : undefined;
+  }
+
   /** The call's Idempotency-Key claim, when it sent one. */
   function keyOf(request: FastifyRequest): ClaimedBy | undefined {
     const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
@@ -518,7 +523,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
+      const completion = completionOf(request.params.id);
       // Completed and not failed: the request owns the archive now (a failed one's archive may go).
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier) {
@@ -546,7 +551,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const body = request.body as { metadata?: unknown } | undefined;
       if (body && typeof body === 'object') onlyFields(body, ['metadata']);
       const metadata = metadataOrThrow(body?.metadata);
-      const completion: ClaimedBy | undefined = deps.completions ? { claims: deps.completions, key: request.params.id, field: 'uploadId' } : undefined;
+      const completion = completionOf(request.params.id);
       // The upload id names the bytes; only the metadata can differ between two completions of it.
       const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: null }, contentIs: 'image' };
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
