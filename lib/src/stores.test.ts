@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownerKeySegment } from './stores.js';
+import { isStagedBy, ownerKeySegment } from './stores.js';
 
 describe('ownerKeySegment', () => {
   it('keeps a user name readable, encoded so any name makes a valid key', () => {
@@ -16,5 +16,39 @@ describe('ownerKeySegment', () => {
     expect(ownerKeySegment('u'.repeat(255))).toMatch(/^=[0-9a-f]{64}$/);
     expect(ownerKeySegment('u'.repeat(128))).toBe('u'.repeat(128));
     expect(ownerKeySegment(`=${'0'.repeat(64)}`)).toBe(`%3D${'0'.repeat(64)}`);
+  });
+});
+
+describe('isStagedBy', () => {
+  const staging = 'temporary-app-image-1203-bkt-k8d-aws';
+
+  it('accepts what the gateway and the validator stage for the owner', () => {
+    expect(isStagedBy({ bucket: staging, key: 'uploads/dev1/2026/11/22/u1.tar' }, 'dev1', staging)).toBe(true);
+    expect(isStagedBy({ bucket: staging, key: 'uploads/dev1/direct/u1.tar' }, 'dev1', staging)).toBe(true);
+    expect(isStagedBy({ bucket: staging, key: 'uploads/jane.doe%40example.com/pulled/r1.tar' }, 'jane.doe@example.com', staging)).toBe(true);
+    expect(isStagedBy({ bucket: staging, key: `uploads/${ownerKeySegment('名'.repeat(255))}/direct/u1.tar` }, '名'.repeat(255), staging)).toBe(true);
+  });
+
+  it('refuses a stored image or any object outside the staging bucket', () => {
+    expect(isStagedBy({ bucket: 'app-image-1206-bkt-k8d-aws', key: 'uploads/dev1/direct/u1.tar' }, 'dev1', staging)).toBe(false);
+    expect(isStagedBy({ bucket: 'app-image-1206-bkt-k8d-aws', key: 'someUID-v1-0-00.tar' }, 'dev1', staging)).toBe(false);
+  });
+
+  it("refuses another owner's upload, also one whose name starts like the owner's", () => {
+    expect(isStagedBy({ bucket: staging, key: 'uploads/dev2/direct/u1.tar' }, 'dev1', staging)).toBe(false);
+    expect(isStagedBy({ bucket: staging, key: 'uploads/dev10/direct/u1.tar' }, 'dev1', staging)).toBe(false);
+    expect(isStagedBy({ bucket: staging, key: 'uploads/dev1' }, 'dev1', staging)).toBe(false);
+    expect(isStagedBy({ bucket: staging, key: 'bench/raw-1.tar' }, 'dev1', staging)).toBe(false);
+    expect(isStagedBy({ bucket: staging, key: 'uploads/a/direct/u1.tar' }, 'a/../b', staging)).toBe(false);
+  });
+
+  it('refuses keys that only path normalisation would move out of the prefix', () => {
+    for (const key of ['uploads/dev1/../dev2/u1.tar', 'uploads/dev1/./u1.tar', 'uploads/dev1//u1.tar', 'uploads/dev1/', 'uploads/dev1/direct/..', 'uploads/dev1/u1.tar/']) {
+      expect(isStagedBy({ bucket: staging, key }, 'dev1', staging), key).toBe(false);
+    }
+  });
+
+  it('refuses everything for an empty owner', () => {
+    expect(isStagedBy({ bucket: staging, key: 'uploads//u1.tar' }, '', staging)).toBe(false);
   });
 });

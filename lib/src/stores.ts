@@ -105,6 +105,21 @@ export function ownerKeySegment(owner: string): string {
   return encoded.length <= READABLE_OWNER_SEGMENT ? encoded : `=${createHash('sha256').update(owner).digest('hex')}`;
 }
 
+/**
+ * Whether `ref` is an object `owner` staged: in the staging bucket, under
+ * their own `uploads/{username}/` prefix. Events carry object references, and
+ * a consumer that copies and then deletes what one names must not be pointed
+ * at another owner's upload or at a stored image. No empty, `.` or `..`
+ * segment is let past the prefix, so no tool that normalises paths can read
+ * the key as leaving it.
+ */
+export function isStagedBy(ref: { readonly bucket: string; readonly key: string }, owner: string, stagingBucket: string): boolean {
+  if (owner === '' || ref.bucket !== stagingBucket) return false;
+  const prefix = `uploads/${ownerKeySegment(owner)}/`;
+  if (!ref.key.startsWith(prefix)) return false;
+  return ref.key.slice(prefix.length).split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
 /** Key of a version's chart in the kustomize tables and its prefix in the chart bucket; chart-generator writes it, reconcile reads it. */
 export function helmChartNameOf(imageUID: string, imageVersion: string): string {
   return `${imageUID}-${imageVersion}`;

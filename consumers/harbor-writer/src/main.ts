@@ -19,7 +19,7 @@ runMain(() =>
     createHandler: ({ config, publisher, metrics, logger }) => {
       const dynamo = createDynamo(config);
       const deps = {
-        s3: createS3(config), dynamo, developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT,
+        s3: createS3(config), dynamo, developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT, stagingBucket: config.ORBIT_BUCKET_STAGING,
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
         ...(config.ORBIT_IMAGE_REGISTRY_PUSH
           ? {

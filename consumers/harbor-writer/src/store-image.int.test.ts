@@ -12,12 +12,13 @@ const s3 = createS3(testConfig);
 const dynamo = createDynamo(testConfig);
 const buckets = bucketNames(testConfig);
 const deps = {
-  s3, dynamo, developmentBucket: buckets.development,
+  s3, dynamo, developmentBucket: buckets.development, stagingBucket: buckets.staging,
   metadataTable: tableName('appImageMetadata', testConfig), manifestTable: tableName('userInputManifest', testConfig),
 };
 
 async function staged(body: Buffer, claimedSha?: string): Promise<ImageValidated> {
-  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  // The sample events' owner is dev1: their uploads stage under uploads/dev1/.
+  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
   const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
   const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
   return { ...base, staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: claimedSha ?? createHash('sha256').update(body).digest('hex') };
@@ -93,8 +94,48 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
   });
 
   it('fails with STAGED_OBJECT_MISSING when the staged upload is gone', async () => {
-    const event = { ...(await staged(Buffer.from('x'))), staging: { bucket: buckets.staging, key: `uploads/none/${uniqueSuffix()}.tar`, versionId: null } };
+    const event = { ...(await staged(Buffer.from('x'))), staging: { bucket: buckets.staging, key: `uploads/dev1/none/${uniqueSuffix()}.tar`, versionId: null } };
     const outcome = await storeValidatedImage(event, deps, quietLogger);
     expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('STAGED_OBJECT_MISSING');
+  });
+
+  /** Bytes at `key` in `bucket`, with the S3 version that holds them. */
+  async function put(bucket: string, key: string, body: Buffer): Promise<string | null> {
+    return (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'AES256' }))).VersionId ?? null;
+  }
+  const bytesOf = async (bucket: string, key: string, versionId: string | null): Promise<Buffer> =>
+    Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))).Body!.transformToByteArray());
+
+  /** An ImageValidated for a fresh image whose staging names `ref`, its size and SHA-256 those of `body`, as a forger who read them would send. */
+  function forged(ref: { bucket: string; key: string; versionId: string | null }, body: Buffer): ImageValidated {
+    const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
+    return { ...base, staging: ref, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+  }
+
+  it("fails with STAGING_NOT_OWNED and leaves another image's stored archive alone when the event's staging names it", async () => {
+    const victim = Buffer.from(`the victim's image ${uniqueSuffix()}`);
+    const victimKey = storedKeyOf(newImageUID(), 'v1-0-00');
+    const victimVersion = await put(buckets.development, victimKey, victim);
+    const event = forged({ bucket: buckets.development, key: victimKey, versionId: victimVersion }, victim);
+
+    const outcome = await storeValidatedImage(event, deps, quietLogger);
+
+    expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('STAGING_NOT_OWNED');
+    expect(outcome.kind === 'failed' && outcome.event.message).toContain(`${buckets.development}/${victimKey}`);
+    expect(await bytesOf(buckets.development, victimKey, victimVersion)).toEqual(victim);
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
+  });
+
+  it("fails with STAGING_NOT_OWNED and leaves another owner's staged upload alone", async () => {
+    const theirs = Buffer.from(`dev2's upload ${uniqueSuffix()}`);
+    const theirKey = `uploads/dev2/direct/${uniqueSuffix()}.tar`;
+    const theirVersion = await put(buckets.staging, theirKey, theirs);
+    const event = forged({ bucket: buckets.staging, key: theirKey, versionId: theirVersion }, theirs);
+
+    const outcome = await storeValidatedImage(event, deps, quietLogger);
+
+    expect(outcome.kind === 'failed' && outcome.event.reasonCode).toBe('STAGING_NOT_OWNED');
+    expect(await bytesOf(buckets.staging, theirKey, theirVersion)).toEqual(theirs);
+    expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, isStagedBy, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -9,6 +9,8 @@ export interface StoreDeps {
   readonly s3: S3Client;
   readonly dynamo: DynamoDBDocumentClient;
   readonly developmentBucket: string;
+  /** The upload staging bucket (ORBIT_BUCKET_STAGING): the only place a staged object may be read from and deleted. */
+  readonly stagingBucket: string;
   readonly metadataTable: string;
   readonly manifestTable: string;
   /** @default S3_COPY_LIMITS */
@@ -87,6 +89,10 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
  * and the verified object in place and only re-writes the rows and the event.
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
+  // The staged object is copied, pushed and then deleted: an event naming another owner's upload or a stored image must not reach any of that.
+  if (!isStagedBy(event.staging, event.actor.username, deps.stagingBucket)) {
+    return failed(event, 'STAGING_NOT_OWNED', `s3://${event.staging.bucket}/${event.staging.key} is not an object ${event.actor.username} staged; staged uploads live under uploads/<owner>/ in the staging bucket ${deps.stagingBucket}, so it was left untouched`);
+  }
   const target = { bucket: deps.developmentBucket, key: storedKeyOf(event.imageUID, event.metadata.imageVersion) };
   const stored = await storedSha256(deps.s3, target);
   if (stored && stored.metadata['orbit-request-id'] !== event.requestId) {

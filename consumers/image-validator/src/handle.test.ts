@@ -14,10 +14,13 @@ const archiveSha = createHash('sha256').update(archive).digest('hex');
 const base = sampleEvents()['orbit.upload.requested'];
 const event: UploadRequested = { ...base, sha256: archiveSha, sizeBytes: archive.length };
 
+/** The sample events' staging bucket; their owner, dev1, stages under uploads/dev1/ in it. */
+const STAGING_BUCKET = 'temporary-app-image-1203-bkt-k8d-aws';
+
 function deps(overrides: Partial<ValidateUploadDeps> = {}, bytes: Buffer = archive) {
   const openStaged = vi.fn(async (_ref: ObjectRef) => streamOf(bytes));
   const holderOf = vi.fn(async (): Promise<VersionHolder> => 'nobody');
-  return { openStaged, holderOf, deps: { openStaged, names: { holderOf }, limits: DEFAULT_VALIDATION_LIMITS, ...overrides } };
+  return { openStaged, holderOf, deps: { openStaged, names: { holderOf }, limits: DEFAULT_VALIDATION_LIMITS, stagingBucket: STAGING_BUCKET, ...overrides } };
 }
 
 describe('validateUpload', () => {
@@ -30,6 +33,22 @@ describe('validateUpload', () => {
     });
     expect(holderOf).toHaveBeenCalledWith(expect.objectContaining({ owner: 'dev1', imageName: 'billing-api', imageVersion: 'v1-0-00' }));
     expect(openStaged).toHaveBeenCalledWith(event.staging);
+  });
+
+  it("refuses (STAGING_NOT_OWNED) a staging that names a stored image or another owner's upload, without reading it", async () => {
+    const elsewhere: ObjectRef[] = [
+      { bucket: 'app-image-1206-bkt-k8d-aws', key: `${newImageUID()}-v1-0-00.tar`, versionId: 'v1' },
+      { bucket: STAGING_BUCKET, key: 'uploads/dev2/direct/u1.tar', versionId: null },
+      { bucket: STAGING_BUCKET, key: 'uploads/dev1/../dev2/direct/u1.tar', versionId: null },
+    ];
+    for (const staging of elsewhere) {
+      const { deps: d, holderOf, openStaged } = deps();
+      const verdict = await validateUpload({ ...event, staging }, d);
+      expect(verdict, staging.key).toMatchObject({ kind: 'rejected', reasonCode: 'STAGING_NOT_OWNED', stage: 'validate', staging: null });
+      if (verdict.kind === 'rejected') expect(verdict.message).toContain(`s3://${staging.bucket}/${staging.key}`);
+      expect(openStaged).not.toHaveBeenCalled();
+      expect(holderOf).not.toHaveBeenCalled();
+    }
   });
 
   it('refuses bad metadata before touching the registry or the archive', async () => {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { chartVersionOf, checkMetadata, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { chartVersionOf, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -14,6 +14,7 @@ export const UPLOAD_REJECTION_CODES = {
   NAME_CONFLICT: 'The owner already has this image name and version; versions are immutable.',
   CHECKSUM_MISMATCH: 'The staged archive differs in size or sha256 from what the gateway received.',
   STAGED_OBJECT_MISSING: 'The staged archive is not in the staging bucket (a presigned upload that never arrived, or an upload older than the one-day expiry).',
+  STAGING_NOT_OWNED: "The staged archive named is not one the owner staged (uploads/<owner>/ in the staging bucket): another owner's upload or a stored image is never read.",
   REFERENCE_NOT_FOUND: 'The registry has no such repository, tag or digest.',
   REGISTRY_UNAUTHORIZED: 'The registry refused the pull (401/403) or wants credentials Orbit was not given.',
   REGISTRY_ERROR: 'The registry answered the pull with an error other than not-found, unauthorized or unavailable.',
@@ -36,6 +37,8 @@ export interface ValidateUploadDeps {
   stageReference?(event: UploadRequested): Promise<ObjectRef>;
   readonly names: NameRegistry;
   readonly limits: ValidationLimits;
+  /** The upload staging bucket (ORBIT_BUCKET_STAGING): a staged archive is read from the owner's prefix there and nowhere else. */
+  readonly stagingBucket: string;
   /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */
   readonly registryPatience?: RegistryPatience;
   /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again. */
@@ -146,6 +149,13 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   const rejected = (reasonCode: UploadRejectionCode, message: string): UploadVerdict => ({
     kind: 'rejected', requestId: event.requestId, reasonCode, message: shortened(message), stage: 'validate', staging,
   });
+  // The staging reference travels on to the harbor-writer, which copies and then deletes what it names: one that is not the owner's is not even read.
+  if (staging !== null && !isStagedBy(staging, event.actor.username, deps.stagingBucket)) {
+    const named = staging;
+    // Not the request's own archive: the rejection names none, so nothing that tidies up after rejected uploads can be pointed at it.
+    staging = null;
+    return rejected('STAGING_NOT_OWNED', `s3://${named.bucket}/${named.key} is not an archive ${event.actor.username} staged; staged uploads live under uploads/<owner>/ in the staging bucket ${deps.stagingBucket}`);
+  }
   const { metadata } = event;
   const rules = checkMetadata(metadata);
   if (!rules.ok) return rejected(rules.reasonCode, rules.message);

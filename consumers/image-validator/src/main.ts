@@ -50,6 +50,7 @@ runMain(() =>
         stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, checkTarget, fetch }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
+        stagingBucket: config.ORBIT_BUCKET_STAGING,
         registryPatience: { ...REGISTRY_PATIENCE, patienceMs: config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000 },
         // One patience waited per outage and window, not one per upload naming the registry.
         registryOutages: new RegistryOutages(2 * config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000),

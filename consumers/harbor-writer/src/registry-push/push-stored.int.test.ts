@@ -32,7 +32,7 @@ const exists = (bucket: string, key: string): Promise<boolean> => s3.send(new He
 /** A validated docker-archive staged in MinIO, its summary as skopeo (not Orbit) reads it. */
 async function staged(imageName: string): Promise<ImageValidated> {
   const body = readFileSync(image.dockerArchive);
-  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
   const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
   const raw = execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${image.dockerArchive}`]);
   const manifest = JSON.parse(raw.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
@@ -50,7 +50,7 @@ async function staged(imageName: string): Promise<ImageValidated> {
 /** A validated multi-platform OCI archive (amd64 and arm64) staged in MinIO, its summary read from the archive. */
 async function stagedMultiPlatform(imageName: string, multi: MultiPlatformImage): Promise<ImageValidated> {
   const body = readFileSync(multi.ociArchive);
-  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
   const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
   const summary = await multiPlatformSummaryOf(multi.ociArchive);
   const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
@@ -71,7 +71,7 @@ async function stagedWithReferrers(imageName: string): Promise<{ event: ImageVal
   const artifacts = [sbom, referrerOf('application/vnd.cncf.notary.signature', 'signed', sbom.manifest), cosignSignatureOf(manifest)];
   const file = await withReferrers(image.ociArchive, artifacts, `${image.dir}/referrers-${uniqueSuffix()}.tar`);
   const body = readFileSync(file);
-  const key = `uploads/test/${uniqueSuffix()}.tar`;
+  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
   const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
   const parsed = JSON.parse(manifest.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number; mediaType: string }[] };
   const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
@@ -89,7 +89,7 @@ async function stagedWithReferrers(imageName: string): Promise<{ event: ImageVal
 
 function deps(at: TestRegistry) {
   return {
-    s3, dynamo: createDynamo(testConfig), developmentBucket: buckets.development,
+    s3, dynamo: createDynamo(testConfig), developmentBucket: buckets.development, stagingBucket: buckets.staging,
     metadataTable: tableName('appImageMetadata', testConfig), manifestTable: tableName('userInputManifest', testConfig),
     pushing: { prefix: `${at.address}/orbit`, access: { insecure: new Set<string>(), credentials: new Map() } },
   };
