@@ -8,7 +8,7 @@ import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
-import { listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
+import { listDeadLetters, redriveDeadLetters, whyNotRedriven, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 
@@ -31,12 +31,14 @@ function line(letter: DeadLetterEntry): string {
     `key=${letter.key?.toString('utf8') ?? '-'}`,
     `group=${letter.consumerGroup}`, `attempts=${letter.attempts}`, `at=${letter.failedAt}`,
     `${letter.errorCode}: ${letter.errorMessage}`,
+    ...(letter.omittedValueBytes !== null ? [`(message of ${letter.omittedValueBytes} bytes not kept: too large for the DLQ)`] : []),
   ].join('  ');
 }
 
 /** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
 function listedLine(letter: DeadLetterEntry): string {
-  const state = letter.redriven ? 're-driven' : 'pending';
+  // A re-drive passes over what it sets aside: past it, such a letter was not sent.
+  const state = !letter.redriven ? 'pending' : whyNotRedriven(letter, false) === undefined ? 're-driven' : 'set aside';
   return `${state}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
 }
 
@@ -52,14 +54,15 @@ if (command.kind === 'list') {
   process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`);
 } else {
   const { dlqTopic, offsets } = command;
-  const redriven = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {}).catch((error: unknown) => {
+  const { redriven, setAside } = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {}).catch((error: unknown) => {
     if (!(error instanceof GroupRunningError)) throw error;
     process.stderr.write(`another dlq:redrive is running (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
     process.exit(1);
   });
-  for (const letter of redriven) process.stdout.write(`re-driven ${line(letter)}\n`);
-  process.stdout.write(`${redriven.length} dead letter(s) re-driven${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
-  const missing = offsets?.filter((offset) => !redriven.some((letter) => letter.dlqOffset === offset)) ?? [];
+  for (const letter of redriven) process.stdout.write(`re-driven for ${letter.consumerGroup || 'every group'} ${line(letter)}\n`);
+  for (const { letter, reason } of setAside) process.stdout.write(`set aside (${reason}) ${line(letter)}\n`);
+  process.stdout.write(`${redriven.length} dead letter(s) re-driven, ${setAside.length} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  const missing = offsets?.filter((offset) => ![...redriven, ...setAside.map((entry) => entry.letter)].some((letter) => letter.dlqOffset === offset)) ?? [];
   if (missing.length > 0) {
     process.stderr.write(`no dead letter at offset ${missing.join(', ')} of ${dlqTopic}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
     process.exit(1);

@@ -4,12 +4,13 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { loadSchemas, sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { startService, stopService } from '@orbit/local-stack';
 import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, instrumentConsumeLoop } from '../metrics.js';
 import { EventCodec } from '../codec.js';
-import { StoreUnavailableError } from '../errors.js';
+import { DecodeError, StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
 import { formatTraceparent, startTrace } from '../trace-context.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage } from './consume-loop.js';
@@ -407,6 +408,63 @@ describe('consume loop against the real broker and registry', () => {
       await loop.stop();
     }
   });
+
+  it('dead-letters an undecodable message as large as its topic takes without its value, and goes on (found by a probe: the letter was refused for ever)', async () => {
+    const { topic, batchPublisher } = await privateTopic('huge');
+    const handled: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: async () => { throw new DecodeError(topic, new Error('not avro')); }, handler: async (message) => { handled.push(message.offset); },
+    });
+    await loop.start();
+    try {
+      // Just under the broker's default max.message.bytes (1 048 588) with its batch overhead; the letter's headers tip it over.
+      const huge = Buffer.alloc(1_048_350, 0x61);
+      await batchPublisher.sendRaw(topic, [{ key: 'H'.repeat(60), value: huge, headers: { 'x-test': suffix } }]);
+      const [letter] = await readAll(kafka, `${topic}.dlq`, 1);
+      expect(letter?.value).toBeNull();
+      expect(letter?.key?.toString()).toBe('H'.repeat(60));
+      expect(letter?.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
+      expect(letter?.headers[HEADER.dlqOffset]).toBe('0');
+      expect(letter?.headers[HEADER.dlqOmitted]).toBe(String(huge.length));
+      expect(letter?.headers[HEADER.dlqOmittedSha256]).toBe(createHash('sha256').update(huge).digest('hex'));
+      expect(letter?.headers['x-test']).toBeUndefined();
+      await batchPublisher.sendRaw(topic, [{ key: 'H'.repeat(60), value: Buffer.from('small poison'), headers: {} }]);
+      const both = await readAll(kafka, `${topic}.dlq`, 2);
+      expect(both[1]?.value?.toString()).toBe('small poison');
+      expect(handled).toEqual([]);
+    } finally {
+      await loop.stop();
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
+
+  it('passes over a message re-driven for another group, and handles one re-driven for its own, one by one and in batches', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('redriven');
+    const groupId = `group-${uniqueSuffix()}`;
+    const handled: string[] = [];
+    const batched: string[] = [];
+    const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
+    const single = new ConsumeLoop<UploadRequested>({ kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); } });
+    const batch = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `${groupId}-batch`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      handler: async () => { throw new Error('batches only'); }, batchHandler: async (messages) => { batched.push(...messages.map((message) => message.event.imageUID)); },
+    });
+    await Promise.all([single.start(), batch.start()]);
+    try {
+      const events = ['R1', 'R2', 'R3', 'R4'].map((name) => sample(name.repeat(30)));
+      const values = await Promise.all(events.map((event) => batchCodec.encode(topic, event)));
+      const forGroup = [groupId, 'someone-else', `${groupId}-batch`, ''];
+      await batchPublisher.sendRaw(topic, events.map((event, index) => ({ key: event.imageUID, value: values[index] ?? null, headers: { [HEADER.redriveGroup]: forGroup[index] ?? '' } })));
+      await waitFor(() => handled.length >= 2 && batched.length >= 2, { what: 'both loops to handle theirs' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(handled).toEqual(['R1'.repeat(30), 'R4'.repeat(30)]);
+      expect(batched).toEqual(['R3'.repeat(30), 'R4'.repeat(30)]);
+    } finally {
+      await Promise.all([single.stop(), batch.stop()]);
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
 
   it('passes over what it cannot process without a dead letter when told to skip (a replay), and still says so', async () => {
     const topic = topics.replay;

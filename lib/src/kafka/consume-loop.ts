@@ -510,6 +510,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     for (const message of chunk) {
       const consumed = await this.consumedOf(topic, partition, message);
       if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, { settled, done, retryAt: message.offset });
+      if (consumed === 'not ours') {
+        done = message.offset;
+        continue;
+      }
       if ('undecodable' in consumed) {
         const before = await this.runBatch(topic, partition, ready, started, { settled, done });
         if (before.retryAt !== undefined) return before;
@@ -594,8 +598,11 @@ export class ConsumeLoop<E> extends EventEmitter {
    * DLQ here. The message's logger is made on first use: most messages never
    * log, and a child logger per message was a tenth of a replay's CPU.
    */
-  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | Undecodable> {
+  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | 'not ours' | Undecodable> {
     const headers = headersToStrings(message.headers);
+    // Re-driven for another group: this one handled (or set aside) the original already.
+    const redrivenFor = headers[HEADER.redriveGroup];
+    if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== this.options.groupId) return 'not ours';
     let log: Logger | undefined;
     const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers));
     try {
@@ -620,6 +627,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
     const consumed = await this.consumedOf(topic, partition, message);
     if (consumed === 'retry') return 'retry';
+    if (consumed === 'not ours') return 'done';
     if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
       await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed));
@@ -660,14 +668,16 @@ export class ConsumeLoop<E> extends EventEmitter {
       log.error({ err: error, attempts }, 'message cannot be processed; skipped (this loop writes no dead letters)');
     } else {
       if (!this.dlqProducer) return 'retry';
+      let sent: Awaited<ReturnType<typeof sendToDeadLetterQueue>>;
       try {
-        await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
+        sent = await sendToDeadLetterQueue(this.dlqProducer, { topic, partition, message, error, attempts, groupId: this.options.groupId });
       } catch (dlqError) {
         log.error({ err: dlqError, cause: error }, 'DLQ unavailable, will retry the message');
         this.lastError = dlqError;
         return 'retry';
       }
-      log.error({ err: error, attempts }, 'message sent to the DLQ');
+      if (sent === 'whole') log.error({ err: error, attempts }, 'message sent to the DLQ');
+      else log.error({ err: error, attempts, valueBytes: message.value?.length ?? 0 }, 'message sent to the DLQ without its value and headers: too large for the DLQ topic; it stays on its own topic at this offset');
     }
     this.emitEvent(CONSUMER_EVENTS.deadLettered, { topic, partition, offset: message.offset, error, attempts });
     try {

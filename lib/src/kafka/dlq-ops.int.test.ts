@@ -5,7 +5,9 @@ import { deadLetterRecord } from './dead-letter.js';
 import { listDeadLetters, redriveDeadLetters, redriveGroupOf } from './dlq-ops.js';
 import { GroupRunningError, holdGroup } from './group-offsets.js';
 import { readTopicToEnd } from './read-to-end.js';
-import { OrbitError } from '../errors.js';
+import { DecodeError, OrbitError } from '../errors.js';
+import { HEADER } from './headers.js';
+import { oversizedDeadLetterRecord } from './dead-letter.js';
 
 describe('dead letters: list and re-drive against a real broker', () => {
   it('lists why each letter failed, re-drives the original bytes and headers, and never re-drives one twice', async () => {
@@ -31,8 +33,8 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(await listDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(2);
 
     expect(listed.map((letter) => [letter.redriven, letter.redrivenFrom])).toEqual([[false, null], [false, null]]);
-    expect(await redriveDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(2);
-    expect(await redriveDeadLetters(kafka, dlqTopicOf(topic))).toHaveLength(0);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(2);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(0);
     // A list tells re-driven letters from pending ones (found by a probe: they looked the same).
     expect((await listDeadLetters(kafka, dlqTopicOf(topic))).map((letter) => letter.redriven)).toEqual([true, true]);
     const back = await readAll(kafka, topic, 2);
@@ -40,6 +42,8 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(back[0]?.value).toEqual(Buffer.from([0, 0, 0, 0, 1, 0]));
     expect(back[0]?.headers['traceparent']).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
     expect(Object.keys(back[0]?.headers ?? {}).some((name) => name.startsWith('orbit-dlq-'))).toBe(false);
+    // For the group that failed on it alone: the topic's other groups handled the original already.
+    expect(back[0]?.headers[HEADER.redriveGroup]).toBe('harbor-writer');
     // Failing again, the letter says which it was re-driven from.
     const again = deadLetterRecord({
       topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'still'),
@@ -51,7 +55,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await resend.disconnect();
     expect((await listDeadLetters(kafka, dlqTopicOf(topic))).at(-1)).toMatchObject({ redriven: false, redrivenFrom: `${dlqTopicOf(topic)}/0/0` });
     // One chosen letter can be sent again on purpose.
-    expect(await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).toHaveLength(1);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).redriven).toHaveLength(1);
   }, 60_000);
 
   it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
@@ -78,9 +82,9 @@ describe('dead letters: list and re-drive against a real broker', () => {
     }
     const raced = await Promise.allSettled([redriveDeadLetters(kafka, dlq), redriveDeadLetters(kafka, dlq)]);
     for (const outcome of raced) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(GroupRunningError);
-    const sent = raced.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []));
+    const sent = raced.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value.redriven : []));
     // Both may refuse when they join at the same instant; a later run finishes the work, and nothing goes out twice.
-    const rest = await redriveDeadLetters(kafka, dlq);
+    const rest = (await redriveDeadLetters(kafka, dlq)).redriven;
     expect([...sent, ...rest].map((letter) => letter.dlqOffset).sort()).toEqual(['0', '1', '2']);
     const onTopic: string[] = [];
     await readTopicToEnd(kafka, topic, (message) => void onTopic.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-race', timeoutMs: 30_000 });
@@ -90,9 +94,48 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await createTestTopics(kafka, [other, dlqTopicOf(other)]);
     const held = await holdGroup(kafka, redriveGroupOf(dlq), [dlq]);
     try {
-      expect(await redriveDeadLetters(kafka, dlqTopicOf(other))).toEqual([]);
+      expect(await redriveDeadLetters(kafka, dlqTopicOf(other))).toEqual({ redriven: [], setAside: [] });
     } finally {
       await held.release();
     }
   }, 90_000);
+
+  it('sends a message again once per failing group, and sets aside what cannot help: undecodable bytes (unless named) and letters that kept no message (found by a probe: 3 → 9 → 27 copies)', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.groups.${uniqueSuffix()}`;
+    const dlq = dlqTopicOf(topic);
+    await createTestTopics(kafka, [topic, dlq]);
+    const message = (offset: number, value: Buffer): { key: Buffer; value: Buffer; headers: Record<string, string>; offset: string; timestamp: string; attributes: number } =>
+      ({ key: Buffer.from(`uid-${offset}`), value, headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
+    const poison = new OrbitError('ORBIT_ERR_POISON', 'poison');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [
+        // dlq offsets 0-2: one message three groups failed on; 3: group-a's letter for it again (a crash before its commit).
+        ...['group-a', 'group-b', 'group-c', 'group-a'].map((groupId) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId, error: poison, message: message(0, Buffer.from('zero')) })),
+        // 4: undecodable; 5: a letter that could not keep its message.
+        deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(1, Buffer.from('junk')) }),
+        oversizedDeadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(2, Buffer.alloc(2048)) }),
+      ],
+    });
+    await producer.disconnect();
+
+    const first = await redriveDeadLetters(kafka, dlq);
+    expect(first.redriven.map((letter) => [letter.dlqOffset, letter.consumerGroup])).toEqual([['0', 'group-a'], ['1', 'group-b'], ['2', 'group-c']]);
+    expect(first.setAside.map(({ letter, reason }) => [letter.dlqOffset, reason])).toEqual([
+      ['3', expect.stringContaining(`${dlq}/0@0`)],
+      ['4', expect.stringContaining('could not be decoded')],
+      ['5', expect.stringContaining(`2048 bytes) was too large to keep in the letter; it is on ${topic}/0@2`)],
+    ]);
+    const back = await readAll(kafka, topic, 3);
+    expect(back.map((entry) => [entry.value?.toString(), entry.headers[HEADER.redriveGroup]])).toEqual([['zero', 'group-a'], ['zero', 'group-b'], ['zero', 'group-c']]);
+    const listed = await listDeadLetters(kafka, dlq);
+    expect(listed[5]).toMatchObject({ omittedValueBytes: 2048, value: null, originalHeaders: {} });
+    // Named, the undecodable letter goes (its schema may have been registered since); the empty one never can.
+    const named = await redriveDeadLetters(kafka, dlq, { offsets: ['4', '5'] });
+    expect(named.redriven.map((letter) => letter.dlqOffset)).toEqual(['4']);
+    expect(named.setAside.map(({ letter }) => letter.dlqOffset)).toEqual(['5']);
+  }, 60_000);
 });

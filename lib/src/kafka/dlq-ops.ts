@@ -25,6 +25,34 @@ export interface DeadLetterEntry {
   readonly redriven: boolean;
   /** The letter this one was re-driven from (`<dlq>/<partition>/<offset>`) when it failed again after a re-drive. */
   readonly redrivenFrom: string | null;
+  /** The value's length when the letter could not keep the message (too large for the DLQ); null when it did. */
+  readonly omittedValueBytes: number | null;
+}
+
+/** A letter a re-drive leaves where it is, and why. */
+export interface SetAsideLetter {
+  readonly letter: DeadLetterEntry;
+  readonly reason: string;
+}
+
+export interface RedriveOutcome {
+  /** Put back on their topics, each for the consumer group that failed on it. */
+  readonly redriven: DeadLetterEntry[];
+  readonly setAside: SetAsideLetter[];
+}
+
+/**
+ * Why a re-drive should leave `letter` alone, if it should. Bytes that could
+ * not be decoded fail again in every group (unless named on purpose, say
+ * after the schema they need was registered); a letter that kept no message
+ * has nothing to send.
+ */
+export function whyNotRedriven(letter: DeadLetterEntry, named: boolean): string | undefined {
+  if (letter.omittedValueBytes !== null) {
+    return `the message (${letter.omittedValueBytes} bytes) was too large to keep in the letter; it is on ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
+  }
+  if (letter.errorCode === 'ORBIT_ERR_DECODE' && !named) return 'it could not be decoded, and would fail again; name its offset to re-drive it anyway';
+  return undefined;
 }
 
 /** The header a re-driven message carries: where it was a dead letter before. */
@@ -39,7 +67,10 @@ export const REDRIVE_GROUP = 'orbit-dlq-redrive';
  */
 export const redriveGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}.${dlqTopic}`;
 
-const DLQ_HEADERS: ReadonlySet<string> = new Set([HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt]);
+const DLQ_HEADERS: ReadonlySet<string> = new Set([
+  HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt,
+  HEADER.dlqOmitted, HEADER.dlqOmittedSha256,
+]);
 
 /**
  * Every dead letter on `dlqTopic`, read from the beginning up to its end now,
@@ -57,6 +88,7 @@ export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs 
       errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
       consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
       key: message.key, value: message.value,
+      omittedValueBytes: headers[HEADER.dlqOmitted] === undefined ? null : Number(headers[HEADER.dlqOmitted]),
       originalHeaders: Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name))),
     });
   }, { groupPrefix: 'orbit-dlq-list', timeoutMs });
@@ -83,36 +115,60 @@ async function redrivenUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number,
 
 /**
  * Puts dead letters back on their original topics with their original key,
- * value and headers, so the consumer that failed on them (fixed since) sees
- * them again. Without `offsets` it re-drives every letter not re-driven yet,
- * and records how far it got, so running it twice sends nothing twice. It
- * holds the re-drive group meanwhile: a second re-drive of the topic started
- * before this one ends refuses (GroupRunningError) before sending anything.
+ * value and headers, each marked for the consumer group that failed on it:
+ * the other groups of the topic handled the original already and pass it over
+ * (re-sent to all, each failing group wrote a letter of its own, 3 → 9 → 27).
+ * Letters for the same message and group go once. Without `offsets` it
+ * re-drives every letter not re-driven yet, save those `whyNotRedriven` sets
+ * aside, and records how far it got, so running it twice sends nothing twice.
+ * It holds the re-drive group meanwhile: a second re-drive of the topic
+ * started before this one ends refuses (GroupRunningError) before sending anything.
  */
-export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<DeadLetterEntry[]> {
+export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<RedriveOutcome> {
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
     const letters = await listDeadLetters(kafka, dlqTopic);
     const chosen = options.offsets ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset)) : letters.filter((letter) => !letter.redriven);
-    if (chosen.length === 0) return chosen;
-    const producer = orbitProducer(kafka);
-    await producer.connect();
-    try {
-      for (const letter of chosen) {
-        await producer.send({
-          topic: letter.originalTopic, acks: -1,
-          messages: [{ key: letter.key, value: letter.value, headers: { ...letter.originalHeaders, [REDRIVEN_FROM]: `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}` } }],
-        });
+    const redriven: DeadLetterEntry[] = [];
+    const setAside: SetAsideLetter[] = [];
+    const sentFor = new Map<string, DeadLetterEntry>();
+    for (const letter of chosen) {
+      const reason = whyNotRedriven(letter, options.offsets !== undefined);
+      const same = sentFor.get(`${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`);
+      if (reason !== undefined) setAside.push({ letter, reason });
+      else if (same) setAside.push({ letter, reason: `the same message for ${letter.consumerGroup || 'its group'} goes with ${same.dlqTopic}/${same.dlqPartition}@${same.dlqOffset}` });
+      else {
+        sentFor.set(`${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`, letter);
+        redriven.push(letter);
       }
-    } finally {
-      await producer.disconnect();
+    }
+    if (chosen.length === 0) return { redriven, setAside };
+    if (redriven.length > 0) {
+      const producer = orbitProducer(kafka);
+      await producer.connect();
+      try {
+        for (const letter of redriven) {
+          await producer.send({
+            topic: letter.originalTopic, acks: -1,
+            messages: [{
+              key: letter.key, value: letter.value,
+              headers: {
+                ...letter.originalHeaders, [REDRIVEN_FROM]: `${letter.dlqTopic}/${letter.dlqPartition}/${letter.dlqOffset}`,
+                ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
+              },
+            }],
+          });
+        }
+      } finally {
+        await producer.disconnect();
+      }
     }
     if (!options.offsets) {
       const next = new Map<number, bigint>();
       for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
       await group.commit([...next].map(([partition, offset]) => ({ topic: dlqTopic, partition, offset: offset.toString() })));
     }
-    return chosen;
+    return { redriven, setAside };
   } finally {
     await group.release();
   }

@@ -7,6 +7,8 @@ export const HEADER = {
   pid: 'orbit-pid',
   correlationId: 'orbit-correlation-id',
   eventId: 'orbit-event-id',
+  /** On a re-driven message: the one consumer group that failed on it and is to handle it again; every other group passes it over. */
+  redriveGroup: 'orbit-redrive-group',
   dlqError: 'orbit-dlq-error-code',
   dlqMessage: 'orbit-dlq-error-message',
   dlqRetriable: 'orbit-dlq-error-retriable',
@@ -16,6 +18,9 @@ export const HEADER = {
   dlqOffset: 'orbit-dlq-original-offset',
   dlqGroup: 'orbit-dlq-consumer-group',
   dlqFailedAt: 'orbit-dlq-failed-at',
+  /** On a letter too large to keep its message: the value's length in bytes (the value and its headers are not in the letter). */
+  dlqOmitted: 'orbit-dlq-omitted-value-bytes',
+  dlqOmittedSha256: 'orbit-dlq-omitted-value-sha256',
 } as const;
 
 /** kafkajs hands headers back as Buffers (or arrays of them); we want strings. */

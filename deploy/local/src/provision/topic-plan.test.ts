@@ -21,6 +21,14 @@ describe('topic plan', () => {
     expect(topicPlan(text, 3)[0]?.replicationFactor).toBe(3);
   });
 
+  it('lets every DLQ take a letter of the largest message its topic takes, with room for the letter\'s headers', () => {
+    const plan = loadTopicPlan(1);
+    for (const spec of plan.filter((topic) => !topic.name.endsWith('.dlq'))) {
+      const dlq = plan.find((topic) => topic.name === `${spec.name}.dlq`);
+      expect(Number(dlq?.config['max.message.bytes']), spec.name).toBeGreaterThanOrEqual(Number(spec.config['max.message.bytes']) + 64 * 1024);
+    }
+  });
+
   it('rejects a malformed file', () => {
     expect(() => topicPlan('topics: []', 1)).toThrow();
   });
