@@ -138,4 +138,33 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(named.redriven.map((letter) => letter.dlqOffset)).toEqual(['4']);
     expect(named.setAside.map(({ letter }) => letter.dlqOffset)).toEqual(['5']);
   }, 60_000);
+
+  it('lists and re-drives a letter larger than one fetch brings by default (1 MiB), as the DLQs take up to 2 MiB', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.large.${uniqueSuffix()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // As deploy/kafka/topics.yaml provisions them: the DLQ takes more than its topic.
+      await admin.createTopics({ waitForLeaders: true, topics: [
+        { topic, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '2097152' }] },
+        { topic: dlqTopicOf(topic), numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '2097152' }] },
+      ] });
+    } finally {
+      await admin.disconnect();
+    }
+    const value = Buffer.alloc(1_500_000, 0x62);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
+      topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+      message: { key: Buffer.from('uid-large'), value, headers: {}, offset: '0', timestamp: '0', attributes: 0 },
+    })] });
+    await producer.disconnect();
+    const [letter] = await listDeadLetters(kafka, dlqTopicOf(topic));
+    expect(letter?.value?.length).toBe(value.length);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(1);
+    const [back] = await readAll(kafka, topic, 1);
+    expect(back?.value?.equals(value)).toBe(true);
+  }, 60_000);
 });
