@@ -7,6 +7,7 @@ import { buildHealthServer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
 import { EventPublisher } from './kafka/publisher.js';
+import type { MessagePosition } from './kafka/instrumentation.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, instrumentConsumeLoop } from './metrics.js';
 import { retryPolicy, withRetry, type RetryPolicy } from './retry.js';
@@ -53,6 +54,8 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly createBatchHandler?: (context: ServiceContext<ConfigOf<S>>) => (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
   /** What to do once a message is in the DLQ (see ConsumeLoopOptions.onDeadLettered). */
   readonly createDeadLetterHook?: (context: ServiceContext<ConfigOf<S>>) => (letter: DeadLetteredMessage<E>) => Promise<void>;
+  /** What to do with a message re-driven for another group (see ConsumeLoopOptions.onPassedOver). */
+  readonly createPassedOverHook?: (context: ServiceContext<ConfigOf<S>>) => (position: MessagePosition) => Promise<void>;
   /** Extra readiness (stores reachable); consuming is always required. */
   readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<boolean>;
   readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
@@ -90,6 +93,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     handler,
     ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
     ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),
+    ...(spec.createPassedOverHook ? { onPassedOver: spec.createPassedOverHook(context) } : {}),
     sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
     stallMs: config.ORBIT_CONSUMER_STALL_MS,
     retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),

@@ -1,11 +1,11 @@
-import { ConsumeLoop, EventPublisher, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
+import { ConsumeLoop, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { passDeadLetters, projectorBatchHandler, projectorHandler } from './handle.js';
+import { passDeadLetters, passOtherGroupsRedrives, projectorBatchHandler, projectorHandler } from './handle.js';
 import { rebuildProjection } from './rebuild.js';
 
 /**
@@ -42,6 +42,7 @@ function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId
     kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
     decode: (topic, value) => copies.codec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: copies.lifecycleTopicOf,
     handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: passDeadLetters({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
+    onPassedOver: passOtherGroupsRedrives({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
   });
 }
 
@@ -123,4 +124,43 @@ describe('chart events of a version whose ImageStored was set aside', () => {
     expect(setAside.map((row) => [row['topic'], row['error_code']])).toEqual([[TOPICS.chartGenerated, 'ORBIT_ERR_VERSION_SET_ASIDE'], [TOPICS.imageStored, 'ER_DATA_TOO_LONG']]);
     expect(setAside[1]?.['version_guid']).toBe(`orbit:image:${lost['orbit.image.stored'].imageUID}:${lost['orbit.image.stored'].metadata.imageVersion}`);
   }, 60_000);
+});
+
+describe('a message re-driven from a DLQ', () => {
+  it('is passed over when re-driven for another group, and projected when for the projector, live and in a rebuild (the gap it left re-read the partition for ever)', async () => {
+    const own = await privateLifecycleTopics('projector-redriven', [TOPICS.imageStored]);
+    const topic = own.named(TOPICS.imageStored);
+    const groupId = `projector-${uniqueSuffix()}`;
+    const [first, otherGroups, ours, last] = ['first', 'other', 'ours', 'last'].map((name) => sampleEvents(newImageUID(), `req-${name}-${uniqueSuffix()}`)['orbit.image.stored']);
+    if (!first || !otherGroups || !ours || !last) throw new Error('four samples');
+    const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
+    await publisher.publish(topic, first);
+    await publisher.sendRaw(topic, [
+      { key: otherGroups.imageUID, value: await own.codec.encode(topic, otherGroups), headers: { [HEADER.redriveGroup]: 'harbor-writer' } },
+      { key: ours.imageUID, value: await own.codec.encode(topic, ours), headers: { [HEADER.redriveGroup]: groupId } },
+    ]);
+    await publisher.publish(topic, last);
+    await publisher.disconnect();
+    const imagesOf = async (): Promise<string[]> => (await projectedImages()).filter((uid) => [first, otherGroups, ours, last].some((event) => event.imageUID === uid)).sort();
+    const expected = [first.imageUID, ours.imageUID, last.imageUID].sort();
+
+    const loop = projectorLoop(own, own.topics, groupId);
+    await loop.start();
+    try {
+      await waitFor(async () => (await projectedImages()).includes(last.imageUID), { timeoutMs: 30_000, what: 'the image after the re-driven ones' });
+    } finally {
+      await loop.stop();
+    }
+    expect(await imagesOf()).toEqual(expected);
+    expect(await lettersIn(`${topic}.dlq`)).toBe(0);
+
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${viewport.database}`;
+    const report = await rebuildProjection({
+      kafka, codec: own.codec, pool: viewport.pool, mysqlUrl: url.toString(), topics: own.topics, liveGroup: groupId,
+      publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: own.lifecycleTopicOf,
+    });
+    expect(report.skipped).toEqual([]);
+    expect(await imagesOf()).toEqual(expected);
+  }, 90_000);
 });

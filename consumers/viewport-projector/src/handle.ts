@@ -1,7 +1,7 @@
-import type { Pool } from 'mysql2/promise';
-import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher } from '@orbit/lib';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
-import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError } from './offsets.js';
+import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
 import { readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
@@ -124,18 +124,42 @@ export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId' | '
     const event = letter.message?.event;
     const version = position.topic === TOPICS.imageStored && event ? versionGuid(event.imageUID, (event as ImageStored).metadata.imageVersion) : null;
     await inTransaction(deps.pool, async (connection) => {
-      if (!deps.shadow) await passSwapGate(connection);
-      // A projection that was lost has nothing to pass the letter over in: the rebuild that brings it back passes it over.
-      const expected = await nextExpectedOffset(connection, position).catch((error: unknown) => {
-        if (error instanceof ProjectionLostError) return undefined;
-        throw error;
-      });
-      if (expected !== BigInt(letter.offset)) return;
-      await markApplied(connection, position);
+      if (!(await passedIfNext(connection, position, deps.shadow))) return;
       await connection.execute(
         `INSERT IGNORE INTO viewport_set_aside (consumer_group, topic, kafka_partition, kafka_offset, version_guid, error_code, set_aside_at)
          VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))`,
         [position.groupId, position.topic, position.partition, position.offset, version, errorCodeOf(letter.error)]);
+    });
+  };
+}
+
+/**
+ * Marks `position` applied, with no effect, when it is the offset the
+ * projection expects next; false when it is not (applied already, or a lost
+ * projection, which the rebuild that brings it back passes over).
+ */
+async function passedIfNext(connection: PoolConnection, position: Position, shadow: boolean | undefined): Promise<boolean> {
+  if (!shadow) await passSwapGate(connection);
+  const expected = await nextExpectedOffset(connection, position).catch((error: unknown) => {
+    if (error instanceof ProjectionLostError) return undefined;
+    throw error;
+  });
+  if (expected !== BigInt(position.offset)) return false;
+  await markApplied(connection, position);
+  return true;
+}
+
+/**
+ * The hook for a message re-driven for another consumer group (the loop's
+ * onPassedOver): the projector handled the original, so it marks the copy
+ * applied with no effect; otherwise the gap in its applied offsets would
+ * have it re-read the partition from there for ever.
+ */
+export function passOtherGroupsRedrives(deps: Pick<ProjectorDeps, 'pool' | 'groupId' | 'shadow'> & { readonly lifecycleTopicOf?: (topic: string) => string }) {
+  return async (passed: MessagePosition): Promise<void> => {
+    const position = { groupId: deps.groupId, topic: deps.lifecycleTopicOf?.(passed.topic) ?? passed.topic, partition: passed.partition, offset: passed.offset };
+    await inTransaction(deps.pool, async (connection) => {
+      await passedIfNext(connection, position, deps.shadow);
     });
   };
 }

@@ -1,7 +1,7 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
 import { createMysqlPool, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
-import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
+import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { requestMetrics } from './request-metrics.js';
 
@@ -23,6 +23,10 @@ runMain(() => {
     createDeadLetterHook: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return projectorDeadLetterHook({ pool, groupId: GROUP, publisher });
+    },
+    createPassedOverHook: () => {
+      if (!pool) throw new TypeError('the handler creates the pool first');
+      return passOtherGroupsRedrives({ pool, groupId: GROUP });
     },
     createHandler: ({ config, publisher, logger, metrics }) => {
       const created = createMysqlPool(config.MYSQL_URL);

@@ -5,7 +5,7 @@ import {
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
+import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of, swapped by a rebuild; everything else in the database (requests, names, claims, migrations) stays. */
@@ -208,6 +208,7 @@ async function startReplay(
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
   const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
   const setAside = projectorDeadLetterHook({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
+  const passOver = passOtherGroupsRedrives({ pool, groupId: deps.liveGroup, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
   // A partition that was empty when the replay started has nothing the shadow may apply.
   const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
@@ -246,6 +247,12 @@ async function startReplay(
     // What the live projector set aside, the replay passes over the same way; the live DLQ holds those letters
     // already, so the shadow adds none. The tail writes to the live tables, so it sets aside as the live projector would.
     permanentFailures: shadow ? 'skip' : 'dead-letter',
+    // It replays what the live projector handled: the copies re-driven for it too, and no other group's.
+    redrivenFor: deps.liveGroup,
+    onPassedOver: async (position) => {
+      if (shadow && BigInt(position.offset) >= (ends.get(`${deps.lifecycleTopicOf?.(position.topic) ?? position.topic}/${position.partition}`) ?? 0n)) return;
+      await passOver(position);
+    },
     onDeadLettered: async (letter) => {
       // Past the snapshot it is the live projector's (or the tail's) to set aside, with a letter: the shadow leaves it alone.
       const lifecycleTopic = deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic;

@@ -110,6 +110,18 @@ export interface ConsumeLoopOptions<E> {
    * @default 'dead-letter'
    */
   readonly permanentFailures?: 'dead-letter' | 'skip';
+  /**
+   * The consumer group whose re-driven messages (`orbit-redrive-group`) this
+   * loop handles; one re-driven for another group is passed over (that group
+   * failed on it; this one handled the original). A replay stands for the live
+   * group it rebuilds. @default groupId
+   */
+  readonly redrivenFor?: string;
+  /**
+   * Told of each message passed over as another group's re-drive, in its turn
+   * in the partition, for a handler that tracks every offset it has seen.
+   */
+  readonly onPassedOver?: (position: MessagePosition) => Promise<void>;
   /** Backoff of transient failures; maxAttempts bounds them (then the DLQ), Infinity never gives up. */
   readonly retryPolicy: RetryPolicy;
   readonly logger: Logger;
@@ -510,14 +522,13 @@ export class ConsumeLoop<E> extends EventEmitter {
     for (const message of chunk) {
       const consumed = await this.consumedOf(topic, partition, message);
       if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, { settled, done, retryAt: message.offset });
-      if (consumed === 'not ours') {
-        done = message.offset;
-        continue;
-      }
-      if ('undecodable' in consumed) {
+      if (consumed === 'not ours' || 'undecodable' in consumed) {
         const before = await this.runBatch(topic, partition, ready, started, { settled, done });
         if (before.retryAt !== undefined) return before;
-        if ((await this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined)) !== 'done') return { ...before, retryAt: message.offset };
+        const outcome = consumed === 'not ours'
+          ? await this.passOver(topic, partition, message)
+          : await this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
+        if (outcome !== 'done') return { ...before, retryAt: message.offset };
         ready = [];
         started = performance.now();
         settled = message.offset;
@@ -602,7 +613,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const headers = headersToStrings(message.headers);
     // Re-driven for another group: this one handled (or set aside) the original already.
     const redrivenFor = headers[HEADER.redriveGroup];
-    if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== this.options.groupId) return 'not ours';
+    if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== (this.options.redrivenFor ?? this.options.groupId)) return 'not ours';
     let log: Logger | undefined;
     const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers));
     try {
@@ -627,7 +638,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
     const consumed = await this.consumedOf(topic, partition, message);
     if (consumed === 'retry') return 'retry';
-    if (consumed === 'not ours') return 'done';
+    if (consumed === 'not ours') return this.passOver(topic, partition, message);
     if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
       await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed));
@@ -660,6 +671,18 @@ export class ConsumeLoop<E> extends EventEmitter {
       await work();
     } finally {
       clearInterval(timer);
+    }
+  }
+
+  /** A message re-driven for another group: nothing to handle, but onPassedOver hears of it in its turn. */
+  private async passOver(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+    try {
+      await this.options.onPassedOver?.({ topic, partition, offset: message.offset });
+      return 'done';
+    } catch (error) {
+      this.lastError = error;
+      this.log.warn({ err: error, topic, partition, offset: message.offset }, 'could not pass over a message re-driven for another group; trying again');
+      return 'retry';
     }
   }
 
