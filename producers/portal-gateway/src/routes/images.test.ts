@@ -179,3 +179,17 @@ describe('GET /v1/images?environment=', () => {
     expect(searched).toHaveLength(3);
   });
 });
+
+describe('GET /v1/images/{uid}/events with a step published twice', () => {
+  it('shows the step once, as a request\'s steps do (its stage ran again and the log has a row per message)', async () => {
+    const image: ImageView = { imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'] }] };
+    const step = (pid: string, eventId: string, at: string): TimelineEntry => ({ pid, eventType: pid, at, correlationId: 'c', payload: { imageVersion: 'v1-0-00', eventId } });
+    const log = [step('validated', 'e-1', '2026-12-04T00:00:01.000Z'), step('stored', 'e-2', '2026-12-04T00:00:02.000Z'), step('stored', 'e-2', '2026-12-04T00:00:09.000Z'), step('charted', 'e-3', '2026-12-04T00:00:10.000Z')];
+    const events: EventLogReader = { byCorrelationId: async () => [], byImageUID: async () => ({ entries: log }) };
+    const app = routeTestGateway({ uid: UID, image, events });
+    const response = await app.inject({ url: `/v1/images/${UID}/events`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
+    expect((response.json() as { events: TimelineEntry[] }).events.map((event) => [event.pid, event.at])).toEqual([
+      ['validated', '2026-12-04T00:00:01.000Z'], ['stored', '2026-12-04T00:00:02.000Z'], ['charted', '2026-12-04T00:00:10.000Z'],
+    ]);
+  });
+});

@@ -7,6 +7,7 @@ import { notFound, RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
+import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents, visibleImage } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
@@ -70,7 +71,9 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         for (let at = 0; at < unsettled.length; at += 10) {
           requestEvents.push(...(await Promise.all(unsettled.slice(at, at + 10).map((correlationId) => deps.events.byCorrelationId(correlationId)))).flat());
         }
-        events.push(...visibleEvents(image, caller.actor.username, page.entries, requestEvents));
+        // A step published again under its eventId (its stage ran again) has a row per message: shown once, as in a request's steps.
+        const once = onceEach([...events, ...visibleEvents(image, caller.actor.username, page.entries, requestEvents)]);
+        events.splice(0, events.length, ...once);
         next = page.next;
         reads += 1;
         // Never an empty page with a cursor: past the bound, reading goes on until one event it may see, or the end.
