@@ -25,6 +25,8 @@ export interface UploadStore {
    * client restarted. Undefined when no upload in parts is open under the id.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
+  /** The size an upload in parts was declared with, while its plan is kept (until completed or given up); undefined when none is. */
+  plannedSize(owner: string, uploadId: string): Promise<number | undefined>;
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
   /**

@@ -41,6 +41,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const discarded: string[] = [];
   const abandoned: string[] = [];
   const presignedSizes: (number | null)[] = [];
+  /** Uploads in parts presigned and not completed, by owner/id: their declared size. */
+  const planned = new Map<string, number>();
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -52,19 +54,23 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       staged.push({ key: `${owner}/${uploadId}`, bytes });
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
-    presign: async (_owner, _uploadId, sizeBytes): Promise<PresignedUpload> => {
+    presign: async (owner, uploadId, sizeBytes): Promise<PresignedUpload> => {
       presignedSizes.push(sizeBytes);
+      if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
       return sizeBytes === null
         ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
         : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };
     },
     find: async (owner, uploadId) => {
+      // Its parts put together, as S3 does on completion: the plan goes.
+      if (planned.delete(`${owner}/${uploadId}`)) return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 10, sha256: null };
       if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
       return uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined;
     },
-    resume: async (_owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003'
+    resume: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003' || planned.has(`${owner}/${uploadId}`)
       ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
       : undefined),
+    plannedSize: async (owner, uploadId) => planned.get(`${owner}/${uploadId}`),
     discard: async (object) => {
       discarded.push(object.key);
     },
@@ -596,6 +602,35 @@ describe('POST /v1/uploads', () => {
     // Not 404: a client told its upload id is unknown would start over, when it only has to PUT the archive.
     expect([missing.statusCode, missing.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_INCOMPLETE']);
     expect(missing.json().message).toMatch(/^no archive has arrived for upload 00000000-0000-4000-8000-000000000002: PUT it/);
+  });
+
+  it('presigns once per Idempotency-Key: a repeat gets the same upload and its missing parts, another size 422, a completed upload 409 (found by a probe: a lost answer left an orphan upload)', async () => {
+    const { app, presignedSizes } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': 'presign-1' };
+    const presign = (sizeBytes: number | undefined, key: Record<string, string> = headers) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: key, ...(sizeBytes === undefined ? {} : { payload: { sizeBytes } }) });
+    const first = await presign(1000);
+    expect(first.statusCode, first.body).toBe(201);
+    const { uploadId } = first.json() as { uploadId: string };
+    const again = await presign(1000);
+    expect([again.statusCode, again.headers['idempotent-replayed']]).toEqual([200, 'true']);
+    expect(again.json()).toMatchObject({ uploadId, parts: [{ partNumber: 2 }, { partNumber: 3 }], completeUrl: `/v1/uploads/${uploadId}/complete` });
+    expect(presignedSizes).toEqual([1000]);
+    const otherSize = await presign(999);
+    expect([otherSize.statusCode, otherSize.json().code]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED']);
+    expect(otherSize.json().message).toContain('first sent with sizeBytes 1000');
+    // Another owner's same key is another upload; no key, a new one every time.
+    const theirs = await presign(1000, { ...headers, authorization: `Bearer ${await token('dev2')}` });
+    expect([theirs.statusCode, theirs.json().uploadId === uploadId]).toEqual([201, false]);
+    const unkeyed = { authorization: headers.authorization };
+    expect((await presign(1000, unkeyed)).json().uploadId).not.toBe((await presign(1000, unkeyed)).json().uploadId);
+    const completed = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers: unkeyed, payload: { metadata } });
+    expect(completed.statusCode, completed.body).toBe(202);
+    const afterCompletion = await presign(1000);
+    expect([afterCompletion.statusCode, afterCompletion.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+    expect(afterCompletion.json().message).toContain(`request ${(completed.json() as { requestId: string }).requestId} has it`);
+    // A single PUT keeps nothing to find: a repeat signs the same key again.
+    const single = { ...headers, 'idempotency-key': 'presign-2' };
+    expect((await presign(undefined, single)).json().uploadId).toBe((await presign(undefined, single)).json().uploadId);
   });
 
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {

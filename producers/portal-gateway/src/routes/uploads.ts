@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { chartVersionOf, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
@@ -10,7 +10,7 @@ import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
-import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
+import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedParts, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
@@ -79,6 +79,17 @@ const IDEMPOTENCY_KEY_SCHEMA = {
     [IDEMPOTENCY_KEY_HEADER]: {
       type: 'string', maxLength: 257,
       description: 'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
+    },
+  },
+} as const;
+
+/** The Idempotency-Key header of a presign, which names an upload rather than a request. */
+const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = {
+  type: 'object',
+  properties: {
+    [IDEMPOTENCY_KEY_HEADER]: {
+      type: 'string', maxLength: 257,
+      description: 'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs of the parts still missing, and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
     },
   },
 } as const;
@@ -256,6 +267,29 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** The claim a presigned upload's completion holds on its id (one request per upload). */
   function completionOf(uploadId: string): ClaimedBy | undefined {
     return deps.completions ? { claims: deps.completions, key: uploadId, field: 'uploadId' } : undefined;
+  }
+
+  /**
+   * The upload in parts a presign with Idempotency-Key `key` opened before,
+   * with fresh URLs of the parts it still lacks; undefined when none is open
+   * (never presigned, or presigned without a size: a single PUT leaves nothing
+   * to find, and signing its URL again is all a repeat needs).
+   */
+  async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<PresignedParts | undefined> {
+    const completed = await earlierOf(completionOf(uploadId), owner);
+    if (completed) {
+      throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+        `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was completed: request ${completed.requestId} has it (follow GET /v1/requests/${completed.requestId}); presign another upload with a new key`);
+    }
+    const planned = await deps.uploads.plannedSize(owner, uploadId);
+    if (planned === undefined) return undefined;
+    if (planned !== sizeBytes) {
+      throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${JSON.stringify(key)} was first sent with sizeBytes ${planned}; a key names one upload: presign this one with a new key`,
+        [{ field: 'sizeBytes', message: `differs from the ${planned} upload ${uploadId} was presigned with` }]);
+    }
+    // Undefined when its multipart upload ended meanwhile (the staging expiry): a new one is opened under the same id.
+    return deps.uploads.resume(owner, uploadId);
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -487,7 +521,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         // Nullable here so that no body at all passes; the document says the body is optional instead.
         operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: { ...PRESIGN_BODY, nullable: true },
-        response: { 201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' }, ...errors(400, 401, 413) },
+        headers: PRESIGN_IDEMPOTENCY_KEY_SCHEMA,
+        response: {
+          201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' },
+          200: { ...PRESIGNED_UPLOAD, description: 'Presigned before with this Idempotency-Key: the same upload, with fresh URLs of the parts still missing (header Idempotent-Replayed: true)' },
+          ...errors(400, 401, 409, 413, 422),
+        },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -497,8 +536,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (sizeBytes !== null && sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload would be ${sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
-      const uploadId = randomUUID();
-      const presigned = await deps.uploads.presign(caller.actor.username, uploadId, sizeBytes);
+      const owner = caller.actor.username;
+      const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
+      // A key names one upload id for good, so a repeat finds what the first call opened.
+      const uploadId = key === undefined ? randomUUID() : deterministicUuid(`presign\u0000${owner}\u0000${key}`);
+      const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
+      if (before) return reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...before, completeUrl: `/v1/uploads/${uploadId}/complete` });
+      const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes);
       return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
     });
 

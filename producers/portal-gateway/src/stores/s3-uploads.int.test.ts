@@ -45,6 +45,9 @@ describe('presigned uploads into MinIO', () => {
     expect(presigned.parts.map((part) => [part.partNumber, part.sizeBytes])).toEqual([[1, 5 * MIB], [2, 5 * MIB], [3, 2 * MIB + 12_345]]);
     const slice = (partNumber: number): Buffer => archive.subarray((partNumber - 1) * presigned.partSizeBytes, (partNumber - 1) * presigned.partSizeBytes + presigned.parts[partNumber - 1]!.sizeBytes);
 
+    // What a presign with the same Idempotency-Key finds: the size it was declared with.
+    expect(await store.plannedSize(owner, uploadId)).toBe(archive.length);
+    expect(await store.plannedSize(owner, randomUUID())).toBeUndefined();
     // Nothing yet, then the last part first: the others are named.
     await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-3 of 3 have not arrived');
     expect(await put(presigned.parts[2]!.url, slice(3), presigned.headers)).toBe(200);
@@ -72,6 +75,7 @@ describe('presigned uploads into MinIO', () => {
     // The plan is gone, and the object is found again as it is.
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
     expect(await store.resume(owner, uploadId)).toBeUndefined();
+    expect(await store.plannedSize(owner, uploadId)).toBeUndefined();
     expect(await store.find(owner, uploadId)).toMatchObject({ key: first!.key, sizeBytes: archive.length });
     const encrypted = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first!.key }));
     expect(encrypted.ServerSideEncryption).toBe('AES256');

@@ -175,6 +175,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const { missing, misSized } = partsToSend(plan, uploaded(parts));
       return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
     },
+    plannedSize: async (owner: string, uploadId: string): Promise<number | undefined> => (await readPlan(partsPlanKey(owner, uploadId)))?.sizeBytes,
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
