@@ -3,6 +3,7 @@ import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-sc
 import { ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry/dist/errors.js';
 import avro from 'avsc';
 import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
+import { envelopeProblem } from './envelope.js';
 
 /** The Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
 const WIRE_HEADER_BYTES = 5;
@@ -119,6 +120,18 @@ export class EventCodec {
     this.resolvers.set(key, entry);
     return entry;
   }
+}
+
+/**
+ * Decodes an Orbit event and refuses, as undecodable, one whose envelope is
+ * unusable (`envelopeProblem`): the consumers set it aside with its bytes
+ * instead of acting on it, and a rebuild passes over the same ones.
+ */
+export async function decodeOrbitEvent(codec: EventCodec, topic: string, value: Buffer | null): Promise<unknown> {
+  const event = await codec.decode(topic, value);
+  const problem = envelopeProblem(event);
+  if (problem !== undefined) throw new DecodeError(topic, new TypeError(`decoded, but not a usable Orbit event: ${problem}`));
+  return event;
 }
 
 /**

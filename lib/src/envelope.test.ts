@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envelopeFor } from './envelope.js';
+import { envelopeFor, envelopeProblem } from './envelope.js';
 
 const actor = { username: 'dev1', firstName: null, lastName: null, email: null };
 
@@ -15,5 +15,24 @@ describe('envelopeFor', () => {
     expect(envelopeFor('imageValidated', { ...cause, eventId: '7c0c9a4e-0000-4000-8000-000000000002' }).eventId).not.toBe(first.eventId);
     const { eventId: _ignored, ...command } = cause;
     expect(envelopeFor('uploadRequested', command).eventId).not.toBe(envelopeFor('uploadRequested', command).eventId);
+  });
+});
+
+describe('envelopeProblem', () => {
+  const event = { ...envelopeFor('uploadRequested', { correlationId: 'req-1', imageUID: 'U'.repeat(60), actor }), requestId: 'req-1' };
+
+  it('passes an event Orbit made', () => {
+    expect(envelopeProblem(event)).toBeUndefined();
+    const { requestId: _none, ...withoutRequestId } = event;
+    expect(envelopeProblem(withoutRequestId)).toBeUndefined();
+  });
+
+  it('names what makes a decoded event unusable: an empty id, a blank one, an unknown PID', () => {
+    expect(envelopeProblem({ ...event, eventId: '' })).toBe('eventId is empty');
+    expect(envelopeProblem({ ...event, correlationId: '  ' })).toBe('correlationId is empty');
+    expect(envelopeProblem({ ...event, imageUID: '' })).toBe('imageUID is empty');
+    expect(envelopeProblem({ ...event, requestId: '' })).toBe('requestId is empty');
+    expect(envelopeProblem({ ...event, pid: 'x1-y2-z3' })).toBe('pid "x1-y2-z3" is not one of Orbit\'s steps');
+    expect(envelopeProblem(null)).toBe('not a record');
   });
 });

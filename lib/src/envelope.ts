@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { entryOfStep, type Pid, type Step } from './pids.js';
+import { entryOfStep, isKnownPid, type Pid, type Step } from './pids.js';
 
 /** Who caused an event; always taken from the verified token, never from a request body. */
 export interface Actor {
@@ -48,4 +48,22 @@ export function envelopeFor(step: Step, context: { correlationId: string; imageU
     occurredAt: now.getTime(),
     actor: context.actor,
   };
+}
+
+/**
+ * What makes a decoded event unusable, if anything: an empty id, or a PID
+ * Orbit does not know. The schemas take any string, so only a producer
+ * outside Orbit writes such an event; acted on, it made request rows with an
+ * empty id and put steps into another request's timeline (found by a probe).
+ * `requestId` is checked where the event has one.
+ */
+export function envelopeProblem(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return 'not a record';
+  const fields = event as Record<string, unknown>;
+  for (const name of ['eventId', 'correlationId', 'imageUID'] as const) {
+    if (typeof fields[name] !== 'string' || fields[name].trim() === '') return `${name} is empty`;
+  }
+  if (typeof fields['pid'] !== 'string' || !isKnownPid(fields['pid'])) return `pid ${JSON.stringify(fields['pid'])} is not one of Orbit's steps`;
+  if ('requestId' in fields && (typeof fields['requestId'] !== 'string' || fields['requestId'].trim() === '')) return 'requestId is empty';
+  return undefined;
 }

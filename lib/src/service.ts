@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { EventCodec, type AvroSchemaJson } from './codec.js';
+import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readConfig, type ConfigOf, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
 import { buildHealthServer } from './health-server.js';
@@ -89,7 +89,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     kafka,
     groupId: spec.groupId ?? service,
     topics: spec.topics,
-    decode: (topic, value) => codec.decode(topic, value) as Promise<E>,
+    decode: (topic, value) => decodeOrbitEvent(codec, topic, value) as Promise<E>,
     handler,
     ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
     ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),

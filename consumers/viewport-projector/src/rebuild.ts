@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
+  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
@@ -227,7 +227,8 @@ async function startReplay(
   };
   const loop = new ConsumeLoop<OrbitEvent>({
     kafka: deps.kafka, groupId: group, topics: deps.topics, fromBeginning: true,
-    decode: (topic, value) => deps.codec.decode(topic, value) as Promise<OrbitEvent>,
+    // As the live projector decodes: what it set aside as unusable, the replay passes over too.
+    decode: (topic, value) => decodeOrbitEvent(deps.codec, topic, value) as Promise<OrbitEvent>,
     handler: async (message) => {
       if (beyondEnd(message)) throw new ReplayEndReached(keyOf(message), endOf(message));
       await handle(message);

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, instrumentConsumeLoop } from '../metrics.js';
-import { EventCodec } from '../codec.js';
+import { decodeOrbitEvent, EventCodec } from '../codec.js';
 import { DecodeError, StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
 import { formatTraceparent, startTrace } from '../trace-context.js';
@@ -462,6 +462,33 @@ describe('consume loop against the real broker and registry', () => {
       expect(batched).toEqual(['R3'.repeat(30), 'R4'.repeat(30)]);
     } finally {
       await Promise.all([single.stop(), batch.stop()]);
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
+
+  it('sets aside a valid-Avro event with an empty id when it decodes Orbit events, goes on, and logs the event\'s own ids, not the key\'s or headers\' (found by a probe)', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('envelope');
+    const handled: ConsumedMessage<UploadRequested>[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => decodeOrbitEvent(batchCodec, name, value) as Promise<UploadRequested>, handler: async (message) => { handled.push(message); },
+    });
+    await loop.start();
+    try {
+      const junk = { ...sample('J'.repeat(60)), requestId: '' };
+      const good = sample('G'.repeat(60));
+      await batchPublisher.publish(topic, junk);
+      // Without the headers, and under another key: the log still names the event's own request and image.
+      await batchPublisher.sendRaw(topic, [{ key: 'not-the-image', value: await batchCodec.encode(topic, good) }]);
+      const message = await waitFor(() => handled.find((entry) => entry.event.eventId === good.eventId), { what: 'the good event after the junk one' });
+      const [letter] = await readAll(kafka, `${topic}.dlq`, 1);
+      expect(letter?.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
+      expect(letter?.headers[HEADER.dlqMessage]).toContain('requestId is empty');
+      expect(handled).toHaveLength(1);
+      // (pino's bindings() leaves out `pid`, its own name for the process id, so the step's PID is not checked here.)
+      expect(message.log.bindings()).toMatchObject({ imageUID: good.imageUID, correlationId: good.correlationId });
+    } finally {
+      await loop.stop();
       await batchPublisher.disconnect();
     }
   }, 60_000);

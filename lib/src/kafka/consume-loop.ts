@@ -597,10 +597,17 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.emitEvent(CONSUMER_EVENTS.retry, { topic, partition, offset, attempt, delayMs, error: this.lastError });
   }
 
-  private logFor(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>): Logger {
+  /**
+   * The message's logger. Its pid, correlationId and imageUID are the decoded
+   * event's where it has them: the headers and key are only copies, which a
+   * foreign producer may leave out or get wrong (found by a probe).
+   */
+  private logFor(topic: string, partition: number, message: KafkaMessage, headers: Record<string, string>, event?: unknown): Logger {
+    const fields = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+    const own = (name: string): string | undefined => (typeof fields[name] === 'string' ? fields[name] : undefined);
     return this.log.child({
       topic, partition, offset: message.offset,
-      pid: headers[HEADER.pid], correlationId: headers[HEADER.correlationId], imageUID: message.key?.toString('utf8'),
+      pid: own('pid') ?? headers[HEADER.pid], correlationId: own('correlationId') ?? headers[HEADER.correlationId], imageUID: own('imageUID') ?? message.key?.toString('utf8'),
     });
   }
 
@@ -615,9 +622,11 @@ export class ConsumeLoop<E> extends EventEmitter {
     const redrivenFor = headers[HEADER.redriveGroup];
     if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== (this.options.redrivenFor ?? this.options.groupId)) return 'not ours';
     let log: Logger | undefined;
-    const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers));
+    let decoded: E | undefined;
+    const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers, decoded));
     try {
       const event = await this.options.decode(topic, message.value);
+      decoded = event;
       return {
         topic: this.options.logicalTopicOf?.(topic) ?? topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, event, headers,
         trace: childSpan(parseTraceparent(headers[HEADER.traceparent])), signal: this.shutdown.signal,
