@@ -3,7 +3,7 @@ import type { ArchiveContents } from './archive-reader.js';
 import type { FileFacts } from './entry-facts.js';
 import { firstIssue, type Descriptor } from './json-shapes.js';
 import { reject, type RejectionCode } from './rejections.js';
-import { goIntegerProblem, MANIFEST_INTEGER_FIELDS } from './go-integers.js';
+import { goIntegerProblem, MANIFEST_INTEGER_PATHS, type JsonPath } from './go-integers.js';
 
 export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
@@ -113,7 +113,7 @@ function nestingDepth(value: unknown): number {
 
 /** Parses a kept JSON entry against `shape`, with `goIntegers` (a manifest's, unless told) written as Go reads them; `code` is the reason when it is not JSON or not of that shape. */
 export function parseJson<Shape extends z.ZodType>(
-  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: ReadonlySet<string> = MANIFEST_INTEGER_FIELDS,
+  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: readonly JsonPath[] = MANIFEST_INTEGER_PATHS,
 ): z.infer<Shape> {
   if (file.jsonSkipped === 'too-large') return reject('TOO_LARGE', `${role} "${file.path}" is ${file.size} bytes, over the JSON limit`);
   if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON${file.jsonError === undefined ? '' : ` (${file.jsonError})`}`);

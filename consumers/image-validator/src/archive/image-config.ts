@@ -2,7 +2,7 @@ import type { Healthcheck, ImageConfigFacts } from '@orbit/schemas';
 import { parseJson } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { configShape, type ImageConfigJson } from './json-shapes.js';
-import { CONFIG_INTEGER_FIELDS } from './go-integers.js';
+import { CONFIG_INTEGER_PATHS } from './go-integers.js';
 
 export interface ParsedConfig {
   readonly architecture: string;
@@ -37,7 +37,7 @@ function orNull(value: string | null | undefined): string | null {
 }
 
 export function parseConfig(file: FileFacts, role: string): ParsedConfig {
-  const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_FIELDS);
+  const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_PATHS);
   const config = json.config ?? {};
   return {
     architecture: json.architecture,
