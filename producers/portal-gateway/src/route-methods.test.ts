@@ -17,4 +17,13 @@ describe('RouteMethods', () => {
     expect(routes.of('/v1/images/a/b')).toEqual([]);
     expect(routes.of('/v1/uploadsX')).toEqual([]);
   });
+
+  it('names a method of a parameter with a pattern only for the paths its pattern takes', () => {
+    const routes = new RouteMethods();
+    routes.add('POST', '/v1/uploads/references');
+    routes.add('DELETE', '/v1/uploads/:id(^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$)');
+    expect(routes.of('/v1/uploads/references')).toEqual(['POST']);
+    expect(routes.of('/v1/uploads/00000000-0000-4000-8000-000000000001')).toEqual(['DELETE']);
+    expect(routes.of('/v1/uploads/nope')).toEqual([]);
+  });
 });

@@ -8,10 +8,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export class RouteMethods {
   private readonly routes: { readonly pattern: RegExp; readonly methods: Set<string> }[] = [];
 
-  /** `url` in Fastify's syntax: `/v1/images/:uid`, `/docs/*`. */
+  /** `url` in Fastify's syntax: `/v1/images/:uid`, `/v1/uploads/:id(^[0-9a-f-]{36}$)`, `/docs/*`. */
   add(methods: string | readonly string[], url: string): void {
-    const source = url.split(/(:[A-Za-z0-9_]+|\*)/).map((part) => {
+    const source = url.split(/(:[A-Za-z0-9_]+(?:\((?:[^()]|\([^()]*\))*\))?|\*)/).map((part) => {
       if (part === '*') return '.*';
+      // A parameter with a pattern of its own takes only what matches it, as the router does.
+      const constrained = /^:[A-Za-z0-9_]+\((.*)\)$/.exec(part);
+      if (constrained) return `(?:${(constrained[1] ?? '').replace(/^\^/, '').replace(/\$$/, '')})`;
       if (part.startsWith(':')) return '[^/]+';
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }).join('');

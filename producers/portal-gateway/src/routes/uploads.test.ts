@@ -546,8 +546,10 @@ describe('POST /v1/uploads', () => {
     const query = await app.inject({ method: 'QUERY' as 'GET', url: '/v1/requests/r1', headers });
     expect([query.statusCode, query.headers['allow']]).toEqual([405, 'GET, HEAD']);
     const options = await app.inject({ method: 'OPTIONS', url: '/v1/uploads/references', headers });
-    // DELETE too: /v1/uploads/{id} takes it, and the router reads "references" as an id there (then 400: no UUID).
-    expect([options.statusCode, options.headers['allow'], options.body]).toEqual([204, 'DELETE, POST', '']);
+    // Not DELETE: /v1/uploads/{id} takes only a UUID (found by a probe: Allow named DELETE, which answered 400).
+    expect([options.statusCode, options.headers['allow'], options.body]).toEqual([204, 'POST', '']);
+    const deleteReferences = await app.inject({ method: 'DELETE', url: '/v1/uploads/presign', headers });
+    expect([deleteReferences.statusCode, deleteReferences.headers['allow']]).toEqual([405, 'POST']);
   });
 
   it('answers 413 with a clear message when the archive is over the limit', async () => {
@@ -689,7 +691,7 @@ describe('POST /v1/uploads', () => {
     expect([late.statusCode, late.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
     expect(late.json().message).toContain(String(completed.json().requestId));
     expect(abandoned).toHaveLength(1);
-    expect((await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers })).statusCode).toBe(404);
     expect(published).toHaveLength(1);
   });
 });

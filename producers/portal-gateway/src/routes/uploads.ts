@@ -83,6 +83,9 @@ const IDEMPOTENCY_KEY_SCHEMA = {
   },
 } as const;
 
+/** An upload id as a path parameter pattern (find-my-way's syntax). */
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
 /** The Idempotency-Key header of a presign, which names an upload rather than a request. */
 const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = {
   type: 'object',
@@ -559,7 +562,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: `/v1/uploads/${request.params.id}/complete` });
     });
 
-    app.delete<{ Params: { id: string } }>('/v1/uploads/:id', {
+    // Only a UUID, as the router sees it: /v1/uploads/references and /presign take no DELETE (their Allow says POST).
+    app.delete<{ Params: { id: string } }>(`/v1/uploads/:id(${UUID_PATTERN})`, {
       schema: {
         operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
