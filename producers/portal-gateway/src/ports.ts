@@ -25,8 +25,8 @@ export interface UploadStore {
    * client restarted. Undefined when no upload in parts is open under the id.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
-  /** The size an upload in parts was declared with, while its plan is kept (until completed or given up); undefined when none is. */
-  plannedSize(owner: string, uploadId: string): Promise<number | undefined>;
+  /** What an upload was presigned with (its size, null for one PUT); undefined when it was not presigned, or was given up. */
+  presignedWith(owner: string, uploadId: string): Promise<{ readonly sizeBytes: number | null } | undefined>;
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
   /**

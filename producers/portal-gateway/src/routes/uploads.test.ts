@@ -43,6 +43,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const presignedSizes: (number | null)[] = [];
   /** Uploads in parts presigned and not completed, by owner/id: their declared size. */
   const planned = new Map<string, number>();
+  /** Every presign, by owner/id: what it was presigned with. */
+  const presignedWith = new Map<string, number | null>();
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -57,6 +59,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     presign: async (owner, uploadId, sizeBytes): Promise<PresignedUpload> => {
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
+      presignedWith.set(`${owner}/${uploadId}`, sizeBytes);
       return sizeBytes === null
         ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
         : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };
@@ -70,7 +73,10 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     resume: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003' || planned.has(`${owner}/${uploadId}`)
       ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
       : undefined),
-    plannedSize: async (owner, uploadId) => planned.get(`${owner}/${uploadId}`),
+    presignedWith: async (owner, uploadId) => {
+      const sizeBytes = presignedWith.get(`${owner}/${uploadId}`);
+      return sizeBytes === undefined ? undefined : { sizeBytes };
+    },
     discard: async (object) => {
       discarded.push(object.key);
     },
@@ -630,9 +636,16 @@ describe('POST /v1/uploads', () => {
     const afterCompletion = await presign(1000);
     expect([afterCompletion.statusCode, afterCompletion.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
     expect(afterCompletion.json().message).toContain(`request ${(completed.json() as { requestId: string }).requestId} has it`);
-    // A single PUT keeps nothing to find: a repeat signs the same key again.
+    // One PUT: a repeat signs its URL again, as a replay; a size under that key after it is another upload (found by a probe).
     const single = { ...headers, 'idempotency-key': 'presign-2' };
-    expect((await presign(undefined, single)).json().uploadId).toBe((await presign(undefined, single)).json().uploadId);
+    const once = await presign(undefined, single);
+    const twice = await presign(undefined, single);
+    expect([once.statusCode, twice.statusCode, twice.headers['idempotent-replayed'], twice.json().uploadId]).toEqual([201, 200, 'true', once.json().uploadId]);
+    expect(twice.json().url).toBe('http://s3/put');
+    const sizedAfter = await presign(1000, single);
+    expect([sizedAfter.statusCode, sizedAfter.json().code]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED']);
+    expect(sizedAfter.json().message).toContain('first sent without sizeBytes (one PUT)');
+    expect(presignedSizes.filter((size) => size === null)).toHaveLength(2);
   });
 
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {

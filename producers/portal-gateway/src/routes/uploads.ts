@@ -10,7 +10,7 @@ import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
-import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedParts, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
+import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
@@ -92,7 +92,7 @@ const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = {
   properties: {
     [IDEMPOTENCY_KEY_HEADER]: {
       type: 'string', maxLength: 257,
-      description: 'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs of the parts still missing, and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
+      description: 'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
     },
   },
 } as const;
@@ -273,26 +273,27 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /**
-   * The upload in parts a presign with Idempotency-Key `key` opened before,
-   * with fresh URLs of the parts it still lacks; undefined when none is open
-   * (never presigned, or presigned without a size: a single PUT leaves nothing
-   * to find, and signing its URL again is all a repeat needs).
+   * The upload a presign with Idempotency-Key `key` opened before: its one
+   * URL signed again, or fresh URLs of the parts it still lacks; undefined
+   * when there is none to go on with (never presigned, or its multipart upload
+   * ended), and a new one is opened under the same id.
    */
-  async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<PresignedParts | undefined> {
+  async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<PresignedUpload | undefined> {
     const completed = await earlierOf(completionOf(uploadId), owner);
     if (completed) {
       throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
         `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was completed: request ${completed.requestId} has it (follow GET /v1/requests/${completed.requestId}); presign another upload with a new key`);
     }
-    const planned = await deps.uploads.plannedSize(owner, uploadId);
-    if (planned === undefined) return undefined;
-    if (planned !== sizeBytes) {
+    const before = await deps.uploads.presignedWith(owner, uploadId);
+    if (before === undefined) return undefined;
+    if (before.sizeBytes !== sizeBytes) {
+      const first = before.sizeBytes === null ? 'without sizeBytes (one PUT)' : `with sizeBytes ${before.sizeBytes}`;
       throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED',
-        `Idempotency-Key ${JSON.stringify(key)} was first sent with sizeBytes ${planned}; a key names one upload: presign this one with a new key`,
-        [{ field: 'sizeBytes', message: `differs from the ${planned} upload ${uploadId} was presigned with` }]);
+        `Idempotency-Key ${JSON.stringify(key)} was first sent ${first}; a key names one upload: presign this one with a new key`,
+        [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
-    // Undefined when its multipart upload ended meanwhile (the staging expiry): a new one is opened under the same id.
-    return deps.uploads.resume(owner, uploadId);
+    // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
+    return sizeBytes === null ? deps.uploads.presign(owner, uploadId, null) : deps.uploads.resume(owner, uploadId);
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */

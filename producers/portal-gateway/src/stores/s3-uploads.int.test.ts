@@ -46,8 +46,8 @@ describe('presigned uploads into MinIO', () => {
     const slice = (partNumber: number): Buffer => archive.subarray((partNumber - 1) * presigned.partSizeBytes, (partNumber - 1) * presigned.partSizeBytes + presigned.parts[partNumber - 1]!.sizeBytes);
 
     // What a presign with the same Idempotency-Key finds: the size it was declared with.
-    expect(await store.plannedSize(owner, uploadId)).toBe(archive.length);
-    expect(await store.plannedSize(owner, randomUUID())).toBeUndefined();
+    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: archive.length });
+    expect(await store.presignedWith(owner, randomUUID())).toBeUndefined();
     // Nothing yet, then the last part first: the others are named.
     await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-3 of 3 have not arrived');
     expect(await put(presigned.parts[2]!.url, slice(3), presigned.headers)).toBe(200);
@@ -75,7 +75,6 @@ describe('presigned uploads into MinIO', () => {
     // The plan is gone, and the object is found again as it is.
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
     expect(await store.resume(owner, uploadId)).toBeUndefined();
-    expect(await store.plannedSize(owner, uploadId)).toBeUndefined();
     expect(await store.find(owner, uploadId)).toMatchObject({ key: first!.key, sizeBytes: archive.length });
     const encrypted = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first!.key }));
     expect(encrypted.ServerSideEncryption).toBe('AES256');
@@ -127,8 +126,12 @@ describe('presigned uploads into MinIO', () => {
     const single = randomUUID();
     const one = await store.presign(owner, single, null) as PresignedSinglePut;
     expect(await put(one.url, archive, one.headers)).toBe(200);
+    expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null });
     expect(await store.abandon(owner, single)).toBe(true);
     expect(await store.find(owner, single)).toBeUndefined();
+    // Given up, neither is found by a presign sent again with its Idempotency-Key: that one opens a new upload.
+    expect(await store.presignedWith(owner, single)).toBeUndefined();
+    expect(await store.presignedWith(owner, uploadId)).toBeUndefined();
   });
 
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {

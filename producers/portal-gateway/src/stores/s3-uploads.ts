@@ -38,6 +38,13 @@ export function partsPlanKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.parts.json`;
 }
 
+/** Beside a presigned upload's key: what it was presigned with, so a presign sent again with its Idempotency-Key finds it. */
+export function presignRecordKey(owner: string, uploadId: string): string {
+  return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.presign.json`;
+}
+
+const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable() });
+
 const storedPlan = z.object({
   s3UploadId: z.string().min(1),
   sizeBytes: z.number().int().positive(),
@@ -81,14 +88,20 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     }
   }
 
-  async function readPlan(key: string): Promise<StoredPlan | undefined> {
+  async function readJson<T>(key: string, shape: z.ZodType<T>): Promise<T | undefined> {
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return storedPlan.parse(JSON.parse((await answer.Body?.transformToString()) ?? ''));
+      return shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? ''));
     } catch (error) {
       if (errorName(error) === 'NoSuchKey') return undefined;
       throw error;
     }
+  }
+
+  const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
+
+  async function recordPresign(owner: string, uploadId: string, sizeBytes: number | null): Promise<void> {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify({ sizeBytes }), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
   }
 
   async function uploadedParts(key: string, s3UploadId: string): Promise<Part[]> {
@@ -151,6 +164,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
+        await recordPresign(owner, uploadId, null);
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -158,6 +172,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
       const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+      await recordPresign(owner, uploadId, sizeBytes);
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
@@ -175,7 +190,13 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const { missing, misSized } = partsToSend(plan, uploaded(parts));
       return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
     },
-    plannedSize: async (owner: string, uploadId: string): Promise<number | undefined> => (await readPlan(partsPlanKey(owner, uploadId)))?.sizeBytes,
+    presignedWith: async (owner: string, uploadId: string): Promise<{ sizeBytes: number | null } | undefined> => {
+      const recorded = await readJson(presignRecordKey(owner, uploadId), presignRecord);
+      if (recorded !== undefined) return recorded;
+      // Presigned before the record was written: its plan says as much for an upload in parts.
+      const plan = await readPlan(partsPlanKey(owner, uploadId));
+      return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
+    },
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
@@ -202,6 +223,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         }
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId) }));
       // The version itself, as discard does: a plain delete in a versioned bucket keeps the bytes behind a marker.
       if (found !== undefined) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(found.versionId ? { VersionId: found.versionId } : {}) }));
       return plan !== undefined || found !== undefined;
