@@ -124,6 +124,16 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(JSON.stringify(upload?.requestBody?.content['multipart/form-data']?.schema)).toContain('"format":"binary"');
     expect(JSON.stringify(document.paths['/v1/uploads/references']?.['post']?.requestBody?.content['application/json']?.schema)).toContain('"reference"');
     expect(document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody).toBeDefined();
+    // Environments as the routes take them, in any letter case: a generated client or a fuzzer sends no other.
+    const environments = Object.values(document.paths).flatMap((methods) => Object.values(methods ?? {}))
+      .flatMap((operation) => ((operation as { parameters?: { name: string; schema?: { pattern?: string } }[] }).parameters ?? []).filter((parameter) => parameter.name === 'environment'));
+    expect(environments.length).toBeGreaterThanOrEqual(5);
+    for (const parameter of environments) {
+      const pattern = new RegExp(parameter.schema?.pattern ?? '');
+      expect(['Testing', 'testing', 'PRODUCTION', 'Development'].every((name) => pattern.test(name))).toBe(true);
+      expect(['0', 'Test', 'Testings', ''].some((name) => pattern.test(name))).toBe(false);
+    }
+    expect(JSON.stringify(document.paths['/v1/images/{uid}/transfers']?.['post']?.requestBody)).toContain('[tT][eE][sS][tT][iI][nN][gG]');
     // The router's pattern for the id stays out of the path the document names.
     expect(Object.keys(document.paths['/v1/uploads/{id}'] ?? {})).toEqual(['delete']);
     expect(Object.keys(document.paths).filter((path) => path.includes('(') || path.includes('^'))).toEqual([]);

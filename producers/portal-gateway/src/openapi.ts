@@ -1,4 +1,4 @@
-import { IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
 
@@ -280,11 +280,19 @@ interface DocumentedParameter {
 }
 
 /**
+ * An environment's name in any letter case, as the routes take it (found by
+ * a probe: a free string let generators and fuzzers send anything). No enum:
+ * one would refuse `testing`, which every route takes.
+ */
+export const ENVIRONMENT_PATTERN = `^(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})$`;
+
+/**
  * Patterns of what routes check in code (to answer in words a person reads,
  * not a regex): a client generator or a fuzzer then sends what is taken.
  */
 function documentCheckedInCode(parameter: DocumentedParameter): void {
   if (!parameter.schema) return;
+  if ((parameter.in === 'query' || parameter.in === 'path') && parameter.name === 'environment') parameter.schema = { ...parameter.schema, pattern: ENVIRONMENT_PATTERN };
   if (parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER) parameter.schema = { ...parameter.schema, pattern: IDEMPOTENCY_KEY_PATTERN };
   if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
 }
@@ -390,6 +398,14 @@ export function completeDocument<T extends object>(document: T): T {
   // The body only declares a size; without one the answer is a single PUT.
   const presign = paths?.['/v1/uploads/presign']?.['post'];
   if (presign) presign['requestBody'] = { required: false, content: { 'application/json': { schema: PRESIGN_BODY } } };
+  const transfer = paths?.['/v1/images/{uid}/transfers']?.['post'] as { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, object> } }> } } | undefined;
+  if (transfer?.requestBody) {
+    // A copy: the route's own schema, which validates in words a person reads, stays as it is.
+    const body = structuredClone(transfer.requestBody);
+    const target = body.content?.['application/json']?.schema?.properties;
+    if (target?.['transferEnvironment']) target['transferEnvironment'] = { ...target['transferEnvironment'], pattern: ENVIRONMENT_PATTERN };
+    transfer.requestBody = body;
+  }
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
   documentMediaTypes(paths);
