@@ -45,6 +45,8 @@ export interface PageSize {
   readonly default: number;
   readonly max: number;
   readonly what: string;
+  /** What a client should know of the limit, when a page may hold more. */
+  readonly limitNote?: string;
 }
 
 /** The query string of a paged listing: its filters, `limit` and `cursor`. */
@@ -53,7 +55,7 @@ export function pageQuery(page: PageSize, filters: Record<string, object> = {}):
     type: 'object',
     properties: {
       ...filters,
-      limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page` },
+      limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page${page.limitNote ? ` (${page.limitNote})` : ''}` },
       cursor: { type: 'string', maxLength: 2048, description: 'nextCursor of the page before' },
     },
   };

@@ -15,7 +15,11 @@ import type { TransferPolicy } from '../transfer-rules.js';
 const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
 const IMAGES_PAGE = { default: 100, max: 200, what: 'Images' };
-const EVENTS_PAGE = { default: 500, max: 1000, what: 'Events' };
+const EVENTS_PAGE = {
+  default: 500, max: 1000, what: 'Events',
+  // Found by a probe: a page of 2 at limit=1.
+  limitNote: 'a page holds whole messages, never part of one: below the steps one message logged (an upload\'s first logs two), the page holds them all',
+};
 const VERSIONS_PAGE = { default: 50, max: 200, what: 'Versions' };
 /** Reads of the event log one page may take to fill itself with the events a caller may see. */
 const MAX_EVENT_READS = 20;
