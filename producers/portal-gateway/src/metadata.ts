@@ -43,7 +43,7 @@ const metadataSchema = z.object(known).catchall(z.unknown());
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
 export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
-  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
+  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as JSON). At most 128 KiB as JSON in all: it travels with every event and row of the version.',
 });
 
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
