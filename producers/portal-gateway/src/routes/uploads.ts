@@ -72,30 +72,22 @@ interface SentBody {
   readonly contentIs: 'image' | 'reference';
 }
 
-/** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf). */
-const IDEMPOTENCY_KEY_SCHEMA = {
-  type: 'object',
-  properties: {
-    [IDEMPOTENCY_KEY_HEADER]: {
-      type: 'string', maxLength: 257,
-      description: 'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
-    },
-  },
-} as const;
+/** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf), saying what it names. */
+function idempotencyKeyHeader(description: string) {
+  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', maxLength: 257, description } } } as const;
+}
+
+const IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
+  'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
+);
+
+/** A presign's key names an upload rather than a request. */
+const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
+  'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
+);
 
 /** An upload id as a path parameter pattern (find-my-way's syntax). */
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-
-/** The Idempotency-Key header of a presign, which names an upload rather than a request. */
-const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = {
-  type: 'object',
-  properties: {
-    [IDEMPOTENCY_KEY_HEADER]: {
-      type: 'string', maxLength: 257,
-      description: 'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
-    },
-  },
-} as const;
 
 const STARTED_BEFORE_ANSWER = { ...STARTED_BEFORE, description: 'Sent before with this Idempotency-Key: the request it started, nothing started again (header Idempotent-Replayed: true)' };
 
