@@ -24,13 +24,14 @@ export interface RedirectPolicyDeps {
  * registry of the user's could otherwise redirect its blob requests there
  * (found by a probe: a 307 to 127.0.0.1:5050 imported another owner's layer).
  */
-export function redirectPolicy(deps: RedirectPolicyDeps): (url: URL) => Promise<void> {
+export function redirectPolicy(deps: RedirectPolicyDeps): (url: URL, named?: 'named by the reference') => Promise<void> {
   const refusal = placeRefusal(deps);
-  return async (url) => {
+  return async (url, named) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const addresses = (isIP(host) ? [host] : await deps.resolveHost(host)).map(plainAddress);
     const problem = await refusal(url.host, addresses, url.host);
-    if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry sent Orbit to ${problem}; Orbit does not go there`);
+    // The reference's own registry is no place a registry sent Orbit (found by a probe: the message said so).
+    if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `${named ? 'the reference names' : 'the registry sent Orbit to'} ${problem}; Orbit does not go there`);
   };
 }
 

@@ -14,4 +14,12 @@ describe('stageReference', () => {
     await expect(staged).rejects.toBeInstanceOf(PullRefusedError);
     await expect(staged).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED' });
   });
+
+  it('says a reference to another path of Orbit\'s own registry names it, not that a registry sent Orbit there (found by a probe)', async () => {
+    const event: UploadRequested = { ...sampleEvents('M'.repeat(60), 'req-own-host')['orbit.upload.requested'], staging: null, source: 'REFERENCE', reference: '127.0.0.1:5050/team-x/app:1' };
+    const untouched = new Proxy({}, { get: () => { throw new Error('S3 was used'); } }) as S3Client;
+    const checkTarget = redirectPolicy({ own: ['127.0.0.1:5050/orbit'], resolveHost: async () => [], interfaceAddresses: new Set() });
+    const staged = stageReference(event, { s3: untouched, stagingBucket: 'staging', access: { insecure: new Set(['127.0.0.1:5050']), credentials: new Map() }, maxBytes: 1 << 20, checkTarget });
+    await expect(staged).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED', message: expect.stringMatching(/^the reference names 127\.0\.0\.1:5050, which is Orbit's own registry/) as unknown });
+  });
 });

@@ -19,7 +19,7 @@ export async function stageReference(
   event: UploadRequested,
   deps: {
     readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number;
-    readonly checkTarget?: (url: URL) => Promise<void>;
+    readonly checkTarget?: (url: URL, named?: 'named by the reference') => Promise<void>;
     /** Checks each connection by the address it reached (guardedFetch), so DNS cannot send the pull elsewhere after checkTarget. */
     readonly fetch?: RegistryFetch;
   },
@@ -32,7 +32,7 @@ export async function stageReference(
     ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
-  await deps.checkTarget?.(new URL(client.base));
+  await deps.checkTarget?.(new URL(client.base), 'named by the reference');
   const key = pulledKeyOf(event.actor.username, event.requestId);
   const body = new PassThrough();
   const upload = new Upload({

@@ -134,6 +134,8 @@ describe('the OpenAPI document at /docs/json', async () => {
       expect(['0', 'Test', 'Testings', ''].some((name) => pattern.test(name))).toBe(false);
     }
     expect(JSON.stringify(document.paths['/v1/images/{uid}/transfers']?.['post']?.requestBody)).toContain('[tT][eE][sS][tT][iI][nN][gG]');
+    // A presign sent again with its key says so as the uploads do (found by a probe).
+    expect(JSON.stringify(document.paths['/v1/uploads/presign']?.['post']?.responses?.['200'])).toContain('Idempotent-Replayed');
     // The router's pattern for the id stays out of the path the document names.
     expect(Object.keys(document.paths['/v1/uploads/{id}'] ?? {})).toEqual(['delete']);
     expect(Object.keys(document.paths).filter((path) => path.includes('(') || path.includes('^'))).toEqual([]);

@@ -357,8 +357,8 @@ function documentHeaders(operation: Record<string, unknown>): void {
   }
   // A retry that an Idempotency-Key (or a completed upload id) recognised answers 200 with this header.
   const replayed = responses?.['200'];
-  if (replayed && ['uploadImage', 'uploadFromRegistry', 'completeUpload'].includes(String(operation['operationId']))) {
-    replayed.headers = { 'Idempotent-Replayed': { description: '"true" when this answers a retry with the request the first call started', schema: { type: 'string', enum: ['true'] } }, ...replayed.headers };
+  if (replayed && ['uploadImage', 'uploadFromRegistry', 'completeUpload', 'presignUpload'].includes(String(operation['operationId']))) {
+    replayed.headers = { 'Idempotent-Replayed': { description: '"true" when this answers a retry with what the first call started or opened', schema: { type: 'string', enum: ['true'] } }, ...replayed.headers };
   }
 }
 

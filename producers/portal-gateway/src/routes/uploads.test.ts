@@ -1037,8 +1037,11 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
       const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference } });
       expect([refused.statusCode, refused.json().code, refused.json().problems], reference).toEqual([403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]]);
     }
-    // The same host, another path: not Orbit's.
-    const elsewhere = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'registry.orbit.example/orbital/app:1' } });
+    // The same host, another path: refused at once too, as the validator would after a 202 (found by a probe): Orbit reads
+    // every repository there with its own credentials.
+    const samePlace = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'registry.orbit.example/team-x/app:1' } });
+    expect([samePlace.statusCode, samePlace.json().message]).toEqual([403, expect.stringContaining('is on registry.orbit.example, Orbit\'s own registry') as unknown]);
+    const elsewhere = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'registry.team.example/orbit/app:1' } });
     expect(elsewhere.statusCode).toBe(202);
     expect([published.length, refusals.length]).toEqual([1, 0]);
   });

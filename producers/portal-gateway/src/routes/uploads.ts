@@ -452,14 +452,19 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { metadata, reference, text, sent: { digest: { metadataSha256: metadataSha256(metadata), contentSha256: referenceSha256(text) }, contentIs: 'reference' } };
   }
 
+  /** The hosts of Orbit's own registries: every path of them is Orbit's. */
+  const ownHosts = (deps.ownRegistries ?? []).map((entry) => entry.split('/')[0] ?? entry);
+
   /** JSON {metadata, reference}: an image pulled from an OCI registry. */
   async function fromReference(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
     const { metadata, reference, text, sent } = referenceBody(request);
     // Every owner's images are in Orbit's own registries, readable with the validator's credentials: a reference there
     // would hand the caller an image that is someone else's (or a second copy of their own, which a transfer promotes).
-    const own = await ownRegistryReached(reference, deps.ownRegistries ?? [], deps.resolveHost, deps.interfaceAddresses);
+    // The whole host, as the validator refuses it: any repository there is read with Orbit's credentials (found by a
+    // probe: another path of the host was accepted here, 202, and then refused by the validator).
+    const own = await ownRegistryReached({ registry: reference.registry, repository: '' }, ownHosts, deps.resolveHost, deps.interfaceAddresses);
     if (own !== undefined) {
-      throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `${reference.registry}/${reference.repository} is in ${own}, where Orbit keeps the images it has: upload an image from where it was built or pushed, and promote one Orbit has with a transfer`, [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]);
+      throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `${reference.registry}/${reference.repository} is on ${own}, Orbit's own registry, where Orbit keeps the images it has and reads every repository with its own credentials: upload an image from where it was built or pushed (another registry), and promote one Orbit has with a transfer`, [{ field: 'reference', message: 'names a repository of Orbit\'s own registry' }]);
     }
     if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
