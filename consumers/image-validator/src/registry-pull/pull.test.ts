@@ -382,7 +382,7 @@ describe('pullAsOciArchive from an image index', () => {
     expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
   });
 
-  it('refuses an index whose only image is another index, declared or not, and one of attestations only', async () => {
+  it('refuses an index whose only image is another index, declared or not, one whose inner index may hold linux/amd64, and one of attestations only', async () => {
     const amd = manifestOf(amdConfig, [layer, amdLayer]);
     const inner = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
     const declared = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(inner), size: inner.length }] }));
@@ -394,6 +394,18 @@ describe('pullAsOciArchive from an image index', () => {
       });
       expect(served.filter((path) => path.includes('/blobs/'))).toEqual([]);
     }
+    // An inner index beside an image of another platform: linux/amd64 may be inside, so no guess is kept (found by a probe:
+    // arm/v7 was, from an index whose inner index held linux/amd64), as its archive is refused. Beside linux/amd64 it is.
+    const arm = manifestOf(armConfig, [layer, armLayer]);
+    const besideArm = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [
+      { mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(inner), size: inner.length },
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(arm), size: arm.length, platform: { os: 'linux', architecture: 'arm64' } },
+    ] }));
+    const withArm = fakeRegistry(new Map([['1', besideArm], [digest(inner), inner], [digest(amd), amd], [digest(arm), arm]]), [amdConfig, armConfig, layer, amdLayer, armLayer]);
+    await expect(pullAsOciArchive(withArm.client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'BAD_MANIFEST', message: expect.stringContaining(`has no linux/amd64 image of its own, and lists another image index (${digest(inner)})`) as unknown,
+    });
+    expect(withArm.served.filter((path) => path.includes('/blobs/'))).toEqual([]);
     const attestationOnly = indexOf([{ manifest: amd, platform: { os: 'unknown', architecture: 'unknown' } }]);
     const { client } = fakeRegistry(new Map([['1', attestationOnly], [digest(amd), amd]]), [amdConfig, layer, amdLayer]);
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/attestations only/) as unknown });

@@ -120,6 +120,8 @@ interface PulledEntry {
   readonly unkept: string | null;
   /** The registry answered 404 for its manifest: the index cannot be copied whole, and this platform cannot be pulled. */
   readonly absent?: PullRefusedError;
+  /** Another image index, not pulled: the platform this cluster runs may be inside it. */
+  readonly nested?: true;
 }
 
 /** Layers a registry does not serve (Windows base layers, fetched from their `urls`): an index listing them cannot be copied whole. */
@@ -134,7 +136,7 @@ const isForeign = (layer: Descriptor): boolean => isForeignLayer(layer.mediaType
  */
 async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledEntry> {
   const what = `the entry ${entry.digest} (${platformName(entry)}) of ${asked}`;
-  if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry) };
+  if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry), nested: true };
   let bytes: Buffer;
   try {
     bytes = await manifestAt(client, entry.digest);
@@ -145,7 +147,7 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
   }
   if (sha256Of(bytes) !== entry.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest for ${what} does not match that digest`);
   const parsed = parseJson(bytes, `manifest ${entry.digest}`);
-  if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry) };
+  if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry), nested: true };
   const manifest = manifestShape.safeParse(parsed);
   if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', `${what} is no image manifest (${firstIssue(manifest.error)})`);
   const pulled = { digest: entry.digest, bytes, manifest: manifest.data };
@@ -198,6 +200,12 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   if (chosenEntry?.absent) throw chosenEntry.absent;
   const chosen = chosenEntry?.pulled;
   if (!chosen || !choice) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image Orbit can pull: ${unkept.join('; ')}`);
+  // The first image instead of linux/amd64 while an inner index went unread would be a guess (found by a probe: arm/v7
+  // was kept from an index whose inner index held linux/amd64, which runtimes pick), and its archive is refused as well.
+  const inner = entries.find((candidate) => candidate.nested);
+  if (inner && !(choice.platform?.os === PREFERRED_PLATFORM.os && choice.platform.architecture === PREFERRED_PLATFORM.architecture)) {
+    throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and lists another image index (${inner.entry.digest}), which may hold one and is not pulled: reference the inner index, or one platform, by digest`);
+  }
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
   const note = `${asked} is an image index of ${entries.map(({ entry }) => platformName(entry)).join(', ')}; only ${platformName(choice)} was pulled, because ${why}`;
   return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen], note };
