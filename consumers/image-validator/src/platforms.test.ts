@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePlatform } from './platforms.js';
+import { choosePlatform, platformsListedTwice } from './platforms.js';
 
 const arm = { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } };
 const amd = { platform: { os: 'linux', architecture: 'amd64' } };
@@ -23,5 +23,15 @@ describe('choosePlatform', () => {
   it('leaves an index of attestations alone (the manifest check refuses it) and an empty one undecided', () => {
     expect(choosePlatform([attestation])).toBe(attestation);
     expect(choosePlatform([])).toBeUndefined();
+  });
+});
+
+describe('platformsListedTwice', () => {
+  const amd64 = { os: 'linux', architecture: 'amd64' };
+  it('names a platform listed for two different images (found by a probe: it passed without a word), and nothing else', () => {
+    expect(platformsListedTwice([{ digest: 'sha256:a', platform: amd64 }, { digest: 'sha256:b', platform: amd64 }, { digest: 'sha256:c', platform: { os: 'linux', architecture: 'arm64' } }], 'index.json'))
+      .toBe('index.json lists linux/amd64 for 2 different images (sha256:a, sha256:b): a runtime runs the first one listed');
+    expect(platformsListedTwice([{ digest: 'sha256:a', platform: amd64 }, { digest: 'sha256:a', platform: amd64 }, { digest: 'sha256:b', platform: { ...amd64, variant: 'v2' } }], 'index.json')).toBeUndefined();
+    expect(platformsListedTwice([{ digest: 'sha256:a', platform: amd64 }, { digest: 'sha256:b', platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }], 'x')).toBeUndefined();
   });
 });

@@ -38,3 +38,21 @@ export function platformName(entry: IndexEntry): string {
   const platform = entry.platform;
   return platform ? `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}` : 'unknown platform';
 }
+
+/**
+ * A note naming each platform an index lists for two different images, as
+ * runtimes resolve it (the first listed), or undefined when none is: such an
+ * index is valid, but which image a node runs is easy to get wrong.
+ */
+export function platformsListedTwice(entries: readonly (IndexEntry & { readonly digest: string })[], where: string): string | undefined {
+  const byPlatform = new Map<string, string[]>();
+  for (const entry of entries) {
+    if (isAttestation(entry) || entry.platform === undefined) continue;
+    const digests = byPlatform.get(platformName(entry)) ?? [];
+    if (!digests.includes(entry.digest)) digests.push(entry.digest);
+    byPlatform.set(platformName(entry), digests);
+  }
+  const twice = [...byPlatform].filter(([, digests]) => digests.length > 1);
+  if (twice.length === 0) return undefined;
+  return `${where} lists ${twice.map(([platform, digests]) => `${platform} for ${digests.length} different images (${digests.join(', ')})`).join('; ')}: a runtime runs the first one listed`;
+}

@@ -1,7 +1,7 @@
 import type { ImageReferrer } from '@orbit/schemas';
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
-import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
 import { checkReferrers, isReferrersTagged, splitReferrers } from './referrers.js';
 import { reject } from './rejections.js';
 
@@ -89,6 +89,9 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   const listed = images.map(platformName);
   if (whole) {
     notes.push(`${where} lists ${listed.join(', ')}; every one was validated and the image is the whole index (${platformName(chosen)} describes it here)`);
+    // Found by a probe: two linux/amd64 images passed without a word.
+    const twice = platformsListedTwice(images, where);
+    if (twice !== undefined) notes.push(twice);
     return chosen;
   }
   notes.push(`${where} lists ${listed.join(', ')}${absent > 0 && present.length > 0 ? ` (${absent} not in the archive)` : ''}; validated ${platformName(chosen)}${why}, the only platform kept`);

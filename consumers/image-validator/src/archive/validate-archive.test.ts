@@ -167,6 +167,17 @@ describe('validateArchive accepts real image layouts', async () => {
         ],
       });
       expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
+      expect(outcome.notes.join(' ')).not.toMatch(/different images/);
+    });
+
+    it('says so when it lists one platform for two different images (found by a probe: it passed without a word)', async () => {
+      const other = await buildImage({ ...spec, layers: [{ files: { 'other': 'amd64 too' } }] });
+      const otherEntries = ociEntries(other);
+      const otherManifest = otherEntries[2]!.data!;
+      const twice = [entryOf(amdManifest, { os: 'linux', architecture: 'amd64' }), entryOf(otherManifest, { os: 'linux', architecture: 'amd64' })];
+      const { entries } = layoutOf(twice, [...amdEntries.slice(2), ...otherEntries.slice(2)]);
+      const outcome = accepted(await validate(entries));
+      expect(outcome.notes.join(' ')).toContain(`linux/amd64 for 2 different images (${sha256(amdManifest)}, ${sha256(otherManifest)}): a runtime runs the first one listed`);
     });
 
     it('is kept whole when index.json also lists the index\'s own platform manifests, as oras copy --to-oci-layout writes it, or tags one of them too (found by a probe: BAD_MANIFEST)', async () => {

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
-import { choosePlatform, isAttestation, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
@@ -186,7 +186,10 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     // A pull-through cache or a half-replicated repository lists platforms whose blobs it does not have: docker pull takes its own.
     const unserved = await unservedBlobs(client, manifests);
     // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
-    if (unserved.size === 0) return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
+    if (unserved.size === 0) {
+      const twice = platformsListedTwice(entries.map(({ entry }) => entry), asked);
+      return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests, ...(twice !== undefined ? { note: twice } : {}) };
+    }
     entries = entries.map((pulledEntry) => {
       const blob = pulledEntry.pulled && blobsOf(pulledEntry.pulled.manifest).find((candidate) => unserved.has(candidate.digest));
       return blob ? { ...pulledEntry, unkept: `its registry does not have blob ${blob.digest} of ${platformName(pulledEntry.entry)}` } : pulledEntry;
