@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
-  type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger,
+  type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
@@ -213,6 +213,9 @@ async function startReplay(
   // A partition that was empty when the replay started has nothing the shadow may apply.
   const endOf = (message: ConsumedMessage<OrbitEvent>): bigint => ends.get(keyOf(message)) ?? 0n;
   const beyondEnd = (message: ConsumedMessage<OrbitEvent>): boolean => shadow && BigInt(message.offset) >= endOf(message);
+  /** A message the shadow leaves to the live projector (or the tail): at or past where the snapshot ends. */
+  const pastSnapshot = (position: MessagePosition): boolean =>
+    shadow && BigInt(position.offset) >= (ends.get(`${deps.lifecycleTopicOf?.(position.topic) ?? position.topic}/${position.partition}`) ?? 0n);
   // Counted once per offset, and only what this run applies: a batch cut at the end is read again, and
   // the tail's consumer re-reads what the shadow applied without committing; the projector skips both.
   const counted = await appliedOffsets(deps.pool, database, deps.liveGroup);
@@ -251,13 +254,11 @@ async function startReplay(
     // It replays what the live projector handled: the copies re-driven for it too, and no other group's.
     redrivenFor: deps.liveGroup,
     onPassedOver: async (position) => {
-      if (shadow && BigInt(position.offset) >= (ends.get(`${deps.lifecycleTopicOf?.(position.topic) ?? position.topic}/${position.partition}`) ?? 0n)) return;
-      await passOver(position);
+      if (!pastSnapshot(position)) await passOver(position);
     },
     onDeadLettered: async (letter) => {
       // Past the snapshot it is the live projector's (or the tail's) to set aside, with a letter: the shadow leaves it alone.
-      const lifecycleTopic = deps.lifecycleTopicOf?.(letter.topic) ?? letter.topic;
-      if (shadow && BigInt(letter.offset) >= (ends.get(`${lifecycleTopic}/${letter.partition}`) ?? 0n)) return;
+      if (pastSnapshot(letter)) return;
       await setAside(letter);
       skipped.push({ at: `${letter.topic}/${letter.partition}@${letter.offset}`, code: errorCodeOf(letter.error) });
     },

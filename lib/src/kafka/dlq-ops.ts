@@ -134,11 +134,12 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
     const sentFor = new Map<string, DeadLetterEntry>();
     for (const letter of chosen) {
       const reason = whyNotRedriven(letter, options.offsets !== undefined);
-      const same = sentFor.get(`${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`);
+      const messageForGroup = `${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
+      const same = sentFor.get(messageForGroup);
       if (reason !== undefined) setAside.push({ letter, reason });
       else if (same) setAside.push({ letter, reason: `the same message for ${letter.consumerGroup || 'its group'} goes with ${same.dlqTopic}/${same.dlqPartition}@${same.dlqOffset}` });
       else {
-        sentFor.set(`${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`, letter);
+        sentFor.set(messageForGroup, letter);
         redriven.push(letter);
       }
     }
