@@ -49,6 +49,9 @@ describe('planProjection', () => {
     const note = 'image index sha256:… lists linux/amd64, linux/arm64 (1 not in the archive); validated linux/arm64 (no linux/amd64 in the archive), the only platform kept';
     const chosen = planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, validationNotes: [note] } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'));
     expect(chosen?.get('validationNotes')).toBe(JSON.stringify([note]));
+    // How the archive was uploaded, when compressed as a whole: its download is named by it.
+    expect(planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, compression: 'ZSTD' } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'))?.get('archiveCompression')).toBe('ZSTD');
+    expect(planProjection([message(TOPICS.imageStored, { ...stored, image: { ...stored.image, compression: 'NONE' } })], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'))?.has('archiveCompression')).toBe(false);
   });
 
 

@@ -287,6 +287,8 @@ class Planner {
       // Only for a multi-platform image, so single-platform versions project as they always did.
       ...(event.image.index ? { platforms: platformsOf(event.image.index) } : {}),
       ...(event.image.validationNotes?.length ? { validationNotes: event.image.validationNotes } : {}),
+      // The stored archive is the upload's bytes: gzip or zstd as a whole when it came so, which its download is named by.
+      ...(event.image.compression !== 'NONE' ? { archiveCompression: event.image.compression } : {}),
       ...(event.image.referrers?.length ? { referrers: event.image.referrers.map(referrerView) } : {}),
     });
     const status = this.setRequestStatus(event, 'running');

@@ -149,7 +149,7 @@ export const VERSION = {
     chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://<registry path>/charts/<chart name> --version <chart version>; null when the tag names another owner\'s chart of that name (tags are never moved)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt.',
+  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole.',
 };
 
 export const IMAGE_VIEW = object({

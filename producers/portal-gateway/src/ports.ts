@@ -289,7 +289,8 @@ export interface DeployableStore {
   /** The environment's manifests of a chart, or undefined when its kustomize table has no row for it. */
   manifests(environment: EnvironmentName, helmChartName: string): Promise<readonly unknown[] | undefined>;
   /** A presigned GET of the object at its version, served as an attachment named `fileName`. */
-  downloadUrl(object: StoredObjectRef, fileName: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
+  /** A presigned GET answering with `fileName` to save as, and `contentType` when given (else the object's own). */
+  downloadUrl(object: StoredObjectRef, fileName: string, contentType?: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
   /**
    * The Kustomize base and the environment's overlay the chart-generator wrote
    * for a chart (path -> text), and where the environment's manifests pin the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartIn, copyIn } from './version-objects.js';
+import { archiveDownloadOf, chartIn, copyIn } from './version-objects.js';
 
 const devCopy = { bucket: 'app-image-1206-bkt-k8d-aws', key: 'U-v1-0-00.tar', versionId: 'dev-v' };
 const testCopy = { bucket: 'app-image-1209-bkt-k8t-aws', key: 'U-v1-0-00.tar', versionId: 'test-v' };
@@ -33,5 +33,13 @@ describe('chartIn', () => {
     expect(chartIn({ promotions: {} }, 'Testing')).toBeUndefined();
     expect(chartIn({ chartLocation: chart, chartSha256: null }, 'Development')).toEqual({ location: chart });
     expect(chartIn({ chartLocation: chart, promotions: { Testing: { chartLocation: testingChart, chartSha256: 'not a digest' } } }, 'Testing')).toEqual({ location: testingChart });
+  });
+});
+
+describe('archiveDownloadOf', () => {
+  it('names and types the download by how the archive was uploaded, a plain tar for versions from before that was kept', () => {
+    expect(archiveDownloadOf({ archiveCompression: 'GZIP' })).toEqual({ suffix: '.tar.gz', contentType: 'application/gzip' });
+    expect(archiveDownloadOf({ archiveCompression: 'ZSTD' })).toEqual({ suffix: '.tar.zst', contentType: 'application/zstd' });
+    expect(archiveDownloadOf({})).toEqual({ suffix: '.tar', contentType: 'application/x-tar' });
   });
 });

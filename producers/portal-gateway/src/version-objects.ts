@@ -37,3 +37,16 @@ const withSha256 = (value: unknown): { sha256?: string } => {
   const sha256 = sha256Of(value);
   return sha256 ? { sha256 } : {};
 };
+
+/**
+ * How a version's stored archive downloads: the upload's own bytes, so an
+ * archive uploaded gzip'd or zstd'd as a whole is named and typed so (found by
+ * a probe: it came as `.tar`, `application/x-tar`).
+ */
+export function archiveDownloadOf(version: Readonly<Record<string, unknown>>): { readonly suffix: string; readonly contentType: string } {
+  switch (version['archiveCompression']) {
+    case 'GZIP': return { suffix: '.tar.gz', contentType: 'application/gzip' };
+    case 'ZSTD': return { suffix: '.tar.zst', contentType: 'application/zstd' };
+    default: return { suffix: '.tar', contentType: 'application/x-tar' };
+  }
+}

@@ -33,10 +33,10 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
         imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`,
         promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, chartSha256: 'cd'.repeat(32) }, Staging: { s3Location: stagingCopy } },
       },
-      { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` } },
+      { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` }, archiveCompression: 'ZSTD' },
     ],
   };
-  const links: { object: StoredObjectRef; fileName: string }[] = [];
+  const links: { object: StoredObjectRef; fileName: string; contentType?: string }[] = [];
   const deployables: DeployableStore = {
     manifests: async (environment, helmChartName) => (helmChartName === `${UID}-v1-0-00`
       ? [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'billing-api', namespace: `orbit-${environment.toLowerCase()}`, labels: { environment, 'on': 'yes' } } }]
@@ -47,8 +47,8 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
         imageReference: environment === 'Testing' ? `${TESTING_REPOSITORY}@sha256:${'e'.repeat(64)}` : null,
       }
       : undefined),
-    downloadUrl: async (object, fileName) => {
-      links.push({ object, fileName });
+    downloadUrl: async (object, fileName, contentType) => {
+      links.push({ object, fileName, ...(contentType ? { contentType } : {}) });
       return { url: `http://s3.test/${object.bucket}/${object.key}?versionId=${object.versionId}&X-Amz-Signature=abc`, expiresAt: '2026-12-01T00:15:00.000Z' };
     },
   };
@@ -190,7 +190,10 @@ describe('GET …/archive and …/chart', () => {
     expect(testing.statusCode).toBe(302);
     expect(testing.headers['location']).toBe(`http://s3.test/${testCopy.bucket}/${testCopy.key}?versionId=test-v&X-Amz-Signature=abc`);
     expect(testing.headers['cache-control']).toBe('no-store');
-    expect(links.at(-1)).toEqual({ object: testCopy, fileName: 'billing-api-v1-0-00.tar' });
+    expect(links.at(-1)).toEqual({ object: testCopy, fileName: 'billing-api-v1-0-00.tar', contentType: 'application/x-tar' });
+    // Uploaded zstd'd as a whole, it downloads as that (found by a probe: named .tar).
+    expect((await get('v2-0-00/archive')).statusCode).toBe(302);
+    expect(links.at(-1)).toMatchObject({ fileName: 'billing-api-v2-0-00.tar.zst', contentType: 'application/zstd' });
     await get('v1-0-00/archive');
     expect(links.at(-1)?.object).toEqual(devCopy);
     const chartLink = await get('v1-0-00/chart');

@@ -8,7 +8,7 @@ import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
 import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
-import { chartIn, copyIn } from '../version-objects.js';
+import { archiveDownloadOf, chartIn, copyIn } from '../version-objects.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -72,8 +72,8 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       }
       return { ...found, environment };
     };
-    const redirectTo = async (reply: FastifyReply, object: StoredObjectRef, fileName: string) => {
-      const link = await deps.deployables.downloadUrl(object, fileName);
+    const redirectTo = async (reply: FastifyReply, object: StoredObjectRef, fileName: string, contentType?: string) => {
+      const link = await deps.deployables.downloadUrl(object, fileName, contentType);
       return reply.header('cache-control', 'no-store').header('x-orbit-link-expires', link.expiresAt).redirect(link.url, 302);
     };
 
@@ -132,7 +132,8 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       const { image, version, imageVersion, environment } = await environmentOf(request);
       const copy = copyIn(version, environment);
       if (!copy) throw notFound(`the location of the ${environment} copy of version ${imageVersion} (promoted before ViewPort kept the locations of copies)`);
-      return redirectTo(reply, copy, `${image.imageName}-${imageVersion}.tar`);
+      const download = archiveDownloadOf(version);
+      return redirectTo(reply, copy, `${image.imageName}-${imageVersion}${download.suffix}`, download.contentType);
     });
 
     app.get('/v1/images/:uid/versions/:version/chart', {

@@ -69,5 +69,8 @@ describe('what an environment holds, read from DynamoDB Local and MinIO', () => 
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('first bytes');
     expect(response.headers.get('content-disposition')).toBe('attachment; filename="web-v1-0-00.tar"');
+    // An archive uploaded zstd'd as a whole is served as what it is.
+    const typed = await fetch((await deployables.downloadUrl(first, 'web-v1-0-00.tar.zst', 'application/zstd')).url);
+    expect([typed.status, typed.headers.get('content-type'), typed.headers.get('content-disposition')]).toEqual([200, 'application/zstd', 'attachment; filename="web-v1-0-00.tar.zst"']);
   });
 });

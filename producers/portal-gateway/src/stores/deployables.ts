@@ -27,10 +27,10 @@ export function awsDeployables(
       if (!Array.isArray(manifests)) throw new StoredJsonError(`the manifests of ${helmChartName} in ${tableOf(environment)} are not a JSON array`);
       return manifests;
     },
-    async downloadUrl(object, fileName) {
+    async downloadUrl(object, fileName, contentType) {
       const command = new GetObjectCommand({
         Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}),
-        ResponseContentDisposition: `attachment; filename="${fileName}"`,
+        ResponseContentDisposition: `attachment; filename="${fileName}"`, ...(contentType ? { ResponseContentType: contentType } : {}),
       });
       return { url: await getSignedUrl(s3, command, { expiresIn: presignSeconds }), expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString() };
     },
