@@ -134,6 +134,9 @@ describe('the OpenAPI document at /docs/json', async () => {
       expect(['0', 'Test', 'Testings', ''].some((name) => pattern.test(name))).toBe(false);
     }
     expect(JSON.stringify(document.paths['/v1/images/{uid}/transfers']?.['post']?.requestBody)).toContain('[tT][eE][sS][tT][iI][nN][gG]');
+    // Numbers in query strings are taken in decimal digits only, and the document says so.
+    const waitParameter = (document.paths['/v1/requests/{id}']?.['get'] as { parameters?: { name: string; description?: string }[] } | undefined)?.parameters?.find((parameter) => parameter.name === 'wait');
+    expect(waitParameter?.description).toContain('in decimal digits');
     // A presign sent again with its key says so as the uploads do (found by a probe).
     expect(JSON.stringify(document.paths['/v1/uploads/presign']?.['post']?.responses?.['200'])).toContain('Idempotent-Replayed');
     // The router's pattern for the id stays out of the path the document names.

@@ -276,6 +276,7 @@ const CURSOR_PATTERN = '^[A-Za-z0-9_-]+$';
 interface DocumentedParameter {
   readonly name?: string;
   readonly in?: string;
+  description?: string;
   schema?: Record<string, unknown>;
 }
 
@@ -293,6 +294,11 @@ export const ENVIRONMENT_PATTERN = `^(?:${ENVIRONMENT_NAMES.map((name) => [...na
 function documentCheckedInCode(parameter: DocumentedParameter): void {
   if (!parameter.schema) return;
   if ((parameter.in === 'query' || parameter.in === 'path') && parameter.name === 'environment') parameter.schema = { ...parameter.schema, pattern: ENVIRONMENT_PATTERN };
+  // The app takes a number in a query string only in decimal digits (found by a probe: `wait=1e1` was refused unsaid).
+  if (parameter.in === 'query' && (parameter.schema['type'] === 'number' || parameter.schema['type'] === 'integer')) {
+    const form = 'Written in decimal digits (5, 0.5), without an exponent or a plus sign';
+    parameter.description = parameter.description ? `${parameter.description}. ${form}` : form;
+  }
   if (parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER) parameter.schema = { ...parameter.schema, pattern: IDEMPOTENCY_KEY_PATTERN };
   if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
 }
