@@ -214,7 +214,7 @@ export const PRESIGNED_UPLOAD = object({
 export const PRESIGN_BODY = {
   type: 'object',
   properties: {
-    sizeBytes: { type: 'integer', format: 'int64', minimum: 1, nullable: true, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive, which null or leaving it out asks for' },
+    sizeBytes: { type: 'integer', format: 'int64', minimum: 1, nullable: true, description: 'The archive\'s size in bytes: the answer then holds one presigned URL per part (a multipart upload; needed above 5 GiB on AWS S3), instead of one URL for the whole archive, which null or leaving it out asks for. At most ORBIT_MAX_UPLOAD_BYTES (10 GiB by default; more answers 413 naming the limit)' },
   },
   additionalProperties: false,
 } as const;
