@@ -29,7 +29,12 @@ export function isAttestation(entry: IndexEntry): boolean {
 export function choosePlatform<T extends IndexEntry>(entries: readonly T[], wanted: Platform = PREFERRED_PLATFORM): T | undefined {
   const runnable = entries.filter((entry) => !isAttestation(entry));
   const pool = runnable.length > 0 ? runnable : entries;
-  return pool.find((entry) => entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture) ?? pool[0];
+  return pool.find((entry) => isPlatform(entry, wanted)) ?? pool[0];
+}
+
+/** Whether an entry is of `wanted`'s os and architecture (any variant): linux/amd64 unless told. */
+export function isPlatform(entry: IndexEntry, wanted: Platform = PREFERRED_PLATFORM): boolean {
+  return entry.platform?.os === wanted.os && entry.platform.architecture === wanted.architecture;
 }
 
 /** How an index entry is named in messages and notes: `linux/arm64/v8`, `an attestation`, or `unknown platform`. */

@@ -1,7 +1,7 @@
 import type { ImageReferrer } from '@orbit/schemas';
 import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
-import { choosePlatform, isAttestation, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, isPlatform, platformName, platformsListedTwice } from '../platforms.js';
 import { checkReferrers, isReferrersTagged, splitReferrers } from './referrers.js';
 import { reject } from './rejections.js';
 
@@ -83,7 +83,7 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   // docker save's manifest.json names the platform docker load takes (the machine's: arm64 on a Mac), not necessarily linux/amd64.
   const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => manifestIfHeld(entry, blobs)?.config.digest === wantedConfig);
   const chosen = wanted ?? choosePlatform(candidates) ?? first;
-  const preferred = chosen.platform?.os === PREFERRED_PLATFORM.os && chosen.platform.architecture === PREFERRED_PLATFORM.architecture;
+  const preferred = isPlatform(chosen);
   const why = wanted !== undefined ? ' (the platform manifest.json names)' : preferred ? '' : ' (no linux/amd64 in the archive)';
   const absent = images.length - present.length;
   const listed = images.map(platformName);

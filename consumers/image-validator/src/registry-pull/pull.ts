@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
-import { choosePlatform, isAttestation, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, isPlatform, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
@@ -206,7 +206,7 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   // The first image instead of linux/amd64 while an inner index went unread would be a guess (found by a probe: arm/v7
   // was kept from an index whose inner index held linux/amd64, which runtimes pick), and its archive is refused as well.
   const inner = entries.find((candidate) => candidate.nested);
-  if (inner && !(choice.platform?.os === PREFERRED_PLATFORM.os && choice.platform.architecture === PREFERRED_PLATFORM.architecture)) {
+  if (inner && !isPlatform(choice)) {
     throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and lists another image index (${inner.entry.digest}), which may hold one and is not pulled: reference the inner index, or one platform, by digest`);
   }
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
