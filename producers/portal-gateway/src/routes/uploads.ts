@@ -525,7 +525,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         headers: PRESIGN_IDEMPOTENCY_KEY_SCHEMA,
         response: {
           201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' },
-          200: { ...PRESIGNED_UPLOAD, description: 'Presigned before with this Idempotency-Key: the same upload, with fresh URLs of the parts still missing (header Idempotent-Replayed: true)' },
+          200: { ...PRESIGNED_UPLOAD, description: 'Presigned before with this Idempotency-Key: the same upload, with fresh URLs of the parts still missing, or its one URL (header Idempotent-Replayed: true)' },
           ...errors(400, 401, 409, 413, 422),
         },
       },
