@@ -12,7 +12,8 @@ export interface UploadStore {
    * for the whole archive, or, when the client declares its size, one per
    * part of a multipart upload (a single PUT holds at most 5 GiB on AWS).
    */
-  presign(owner: string, uploadId: string, sizeBytes: number | null): Promise<PresignedUpload>;
+  /** `remember`: keep what it was presigned with, for presignedWith (a presign sent with an Idempotency-Key). */
+  presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly remember?: boolean }): Promise<PresignedUpload>;
   /**
    * The object a presigned upload left in staging (its parts put together
    * first), or undefined if none arrived. Throws UploadIncompleteError

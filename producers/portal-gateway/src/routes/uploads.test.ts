@@ -56,10 +56,11 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       staged.push({ key: `${owner}/${uploadId}`, bytes });
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
-    presign: async (owner, uploadId, sizeBytes): Promise<PresignedUpload> => {
+    presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
-      presignedWith.set(`${owner}/${uploadId}`, sizeBytes);
+      // As S3's store: a record when asked to remember it; an upload in parts is found by its plan anyway.
+      if (options?.remember || sizeBytes !== null) presignedWith.set(`${owner}/${uploadId}`, sizeBytes);
       return sizeBytes === null
         ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
         : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };

@@ -285,7 +285,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
     // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
-    return sizeBytes === null ? deps.uploads.presign(owner, uploadId, null) : deps.uploads.resume(owner, uploadId);
+    return sizeBytes === null ? deps.uploads.presign(owner, uploadId, null, { remember: true }) : deps.uploads.resume(owner, uploadId);
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -543,7 +543,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const uploadId = key === undefined ? randomUUID() : deterministicUuid(`presign\u0000${owner}\u0000${key}`);
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
       if (before) return reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...before, completeUrl: `/v1/uploads/${uploadId}/complete` });
-      const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes);
+      // Only a keyed presign can be sent again as the same upload: the others leave no record to find.
+      const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { remember: key !== undefined });
       return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
     });
 

@@ -124,7 +124,7 @@ describe('presigned uploads into MinIO', () => {
     expect(await store.abandon(owner, uploadId)).toBe(false);
     // One PUT that arrived: the archive goes.
     const single = randomUUID();
-    const one = await store.presign(owner, single, null) as PresignedSinglePut;
+    const one = await store.presign(owner, single, null, { remember: true }) as PresignedSinglePut;
     expect(await put(one.url, archive, one.headers)).toBe(200);
     expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null });
     expect(await store.abandon(owner, single)).toBe(true);
@@ -139,6 +139,8 @@ describe('presigned uploads into MinIO', () => {
     const uploadId = randomUUID();
     const archive = randomBytes(3 * MIB);
     const presigned = await store.presign(owner, uploadId, null) as PresignedSinglePut;
+    // Presigned without a key to remember it by: no record is written (a multipart one is found by its plan).
+    expect(await store.presignedWith(owner, uploadId)).toBeUndefined();
     expect(await store.find(owner, uploadId)).toBeUndefined();
     expect(await put(presigned.url, archive, presigned.headers)).toBe(200);
     expect(await store.find(owner, uploadId)).toMatchObject({ sizeBytes: archive.length });

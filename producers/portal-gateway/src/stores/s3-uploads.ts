@@ -158,13 +158,13 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   return {
     stage: (owner: string, uploadId: string, body: Readable): Promise<StagedObject> =>
       streamToStaging(s3, { bucket, key: stagingKey(owner, uploadId, new Date()), limitBytes }, body),
-    presign: async (owner: string, uploadId: string, sizeBytes: number | null): Promise<PresignedUpload> => {
+    presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly remember?: boolean } = {}): Promise<PresignedUpload> => {
       const key = directKey(owner, uploadId);
       const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
-        await recordPresign(owner, uploadId, null);
+        if (options.remember) await recordPresign(owner, uploadId, null);
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -172,7 +172,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
       const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
-      await recordPresign(owner, uploadId, sizeBytes);
+      if (options.remember) await recordPresign(owner, uploadId, sizeBytes);
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
