@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { MiddlewareStack } from '@smithy/types';
@@ -96,4 +96,9 @@ export function createDynamo(settings: AwsSettings, answerTimeoutMs = DYNAMO_ANS
   });
   recordFailedCalls(client.middlewareStack);
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+}
+
+/** Resolves when DynamoDB answers that `table` exists (a readiness check: one cheap control-plane call). */
+export async function tableAnswers(dynamo: DynamoDBDocumentClient, table: string): Promise<void> {
+  await dynamo.send(new DescribeTableCommand({ TableName: table }));
 }

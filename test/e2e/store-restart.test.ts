@@ -4,14 +4,16 @@
  * ORBIT_ERR_STORE_UNAVAILABLE with Retry-After (never a 500), nothing is
  * half accepted, every request accepted before it went finishes, the
  * consumers wait for it instead of dead-lettering, and a refused request
- * sent again once it is back succeeds.
+ * sent again once it is back succeeds. MySQL hanging (taking connections,
+ * answering nothing) gets the same 503 within the gateway's deadline, not a
+ * request held until it wakes.
  */
 import { readFileSync } from 'node:fs';
-import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
+import { pauseService, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type ApiAnswer, type Accepted } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
-import { testKafka, uniqueSuffix } from '../helpers/index.js';
+import { testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
 import { deadLetterCount } from '../helpers/kafka-scan.js';
 
 const USER = `restart-${uniqueSuffix()}`;
@@ -26,6 +28,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  pauseService('mysql', false);
   await startService('mysql');
   await stopPipeline();
   image?.cleanup();
@@ -73,4 +76,40 @@ describe('MySQL restarting under traffic', () => {
     expect((await finished(USER, retried.body.requestId)).status).toBe('succeeded');
     expect(await deadLetterCount(testKafka()), 'no message was dead-lettered while MySQL was away').toBe(lettersBefore);
   }, 420_000);
+
+  it('answers 503 within its deadline while MySQL hangs, names it at /readyz, and goes on once it answers', async () => {
+    const seeded = await upload('hang-seed');
+    expect((await finished(USER, seeded.body.requestId)).status).toBe('succeeded');
+    const timed = async <T>(work: Promise<T>): Promise<{ answer: T; seconds: number }> => {
+      const started = Date.now();
+      const answer = await work;
+      return { answer, seconds: (Date.now() - started) / 1000 };
+    };
+    const readiness = async (): Promise<{ status: number; body: { dependencies?: Record<string, { up: boolean }> } }> => {
+      const response = await fetch(`${GATEWAY_URL}/readyz`);
+      return { status: response.status, body: await response.json() as { dependencies?: Record<string, { up: boolean }> } };
+    };
+
+    expect(pauseService('mysql', true)).toBe(true);
+    try {
+      const [listed, refused, ready] = await Promise.all([timed(api(USER, '/v1/images')), timed(upload('while-hung')), timed(readiness())]);
+      // The gateway's deadline is 10 s (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS); a wait for a free connection adds at most as much.
+      for (const { answer, seconds } of [listed, refused]) {
+        expect([answer.status, (answer.body as unknown as { code: string }).code]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
+        expect(seconds).toBeLessThan(25);
+      }
+      expect(ready.answer.status).toBe(503);
+      expect(ready.seconds).toBeLessThan(2);
+      expect(ready.answer.body.dependencies?.['mysql']?.up).toBe(false);
+      expect(ready.answer.body.dependencies?.['s3']?.up).toBe(true);
+    } finally {
+      pauseService('mysql', false);
+    }
+
+    await waitFor(async () => (await readiness()).status === 200, { timeoutMs: 30_000, what: 'the gateway ready again' });
+    // Nothing of the refused upload was accepted: sent again, it succeeds.
+    const again = await upload('while-hung');
+    expect(again.status).toBe(202);
+    expect((await finished(USER, again.body.requestId)).status).toBe('succeeded');
+  }, 240_000);
 });

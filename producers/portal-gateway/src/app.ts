@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { isRetriable, OrbitError, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { isRetriable, MysqlSilentError, OrbitError, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { allowBrowserOrigins } from './cors.js';
@@ -18,6 +18,7 @@ import { deployableRoutes } from './routes/deployables.js';
 import { HelmIndexCache, type ProjectionVersion } from './helm-index-cache.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';
 import { imageRoutes } from './routes/images.js';
+import type { Readiness } from './readiness.js';
 import { RequestWatch } from './request-watch.js';
 import { RouteMethods, unroutedAnswer } from './route-methods.js';
 import { requestRoutes } from './routes/requests.js';
@@ -32,8 +33,8 @@ import { jsonShapeProblem } from './well-formed-text.js';
 const DECIMAL_NUMBER = /^-?\d+(\.\d+)?$/;
 
 export interface GatewayDeps {
-  /** True when Kafka and the registry answer; the gateway cannot accept work otherwise. */
-  readonly ready: () => Promise<boolean>;
+  /** Whether the stores it cannot serve without answer (with what each dependency answered, when known). */
+  readonly ready: () => Promise<boolean | Readiness>;
   readonly metrics: Registry;
   readonly logger?: Logger;
   readonly verify?: TokenVerifier;
@@ -74,6 +75,8 @@ export interface GatewayDeps {
 
 /** Seconds a client is asked to wait when a store is away (MySQL restarting, say). */
 const STORE_RETRY_AFTER_SECONDS = 5;
+const COMMIT_UNANSWERED = 'MySQL did not answer in time while the request was being recorded, so it may have been accepted: '
+  + 'look for it in GET /v1/requests before sending it again, or send it again with the same Idempotency-Key (a transfer sent again answers its earlier result)';
 /** Seconds a client is asked to wait while ViewPort is rebuilt: minutes, not moments. */
 const PROJECTION_RETRY_AFTER_SECONDS = 30;
 
@@ -143,6 +146,13 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's.
       logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
+    }
+    if (error instanceof MysqlSilentError && error.outcomeUnknown) {
+      // The COMMIT went out and no answer came back: MySQL may have applied it when it woke up.
+      logger?.warn({ err: error, url: request.url }, 'MySQL did not answer a commit in time; the request may have been accepted');
+      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED,
+      });
     }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
@@ -287,8 +297,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const ready = await deps.ready();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
+    const answer = await deps.ready();
+    const ready = typeof answer === 'boolean' ? answer : answer.ready;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', ...(typeof answer === 'boolean' ? {} : { dependencies: answer.dependencies }) });
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));
 

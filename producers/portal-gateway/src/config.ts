@@ -30,6 +30,11 @@ export const gatewayEnv = {
    * S3 multipart upload for ever. Above the longest long poll (`?wait=` 50 s). @default 120
    */
   ORBIT_IDLE_TIMEOUT_SECONDS: env.int(120, 60, 3600),
+  /**
+   * Seconds the gateway waits for MySQL to answer a query (or to free a connection) before it drops the connection
+   * and answers 503: a hung database otherwise holds every request that reaches it. @default 10
+   */
+  ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS: env.int(10, 1, 600),
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */

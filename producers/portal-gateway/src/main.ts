@@ -1,10 +1,12 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
-  findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableName, TOPICS, untilConnected,
+  findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { buildApp } from './app.js';
+import { readinessOf } from './readiness.js';
 import { tokenVerifier } from './auth.js';
 import { gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
@@ -15,13 +17,16 @@ import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 import { awsDeployables } from './stores/deployables.js';
 
+/** Below a Kubernetes readiness probe's default timeoutSeconds (1). */
+const READINESS_CHECK_TIMEOUT_MS = 800;
+
 runMain(async () => {
   const config = readConfig(gatewayEnv);
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
   const kafka = createKafka({ clientId: 'portal-gateway', brokers: config.KAFKA_BROKERS, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
-  const pool = createMysqlPool(config.MYSQL_URL);
+  const pool = withAnswerDeadline(createMysqlPool(config.MYSQL_URL), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   const sweep = (): void => {
     outbox.sweep().then(
@@ -54,11 +59,18 @@ runMain(async () => {
   const dynamo = createDynamo(config);
   const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, usernameClaims: config.JWT_USERNAME_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
-  // Ready when the registry answers for the schema the gateway writes and MySQL answers.
-  const ready = (): Promise<boolean> => Promise.all([codec.schemaIdOf(TOPICS.uploadRequested), pool.query('SELECT 1')]).then(() => true, () => false);
+  const metrics = createMetrics('portal-gateway');
+  // Every route reads MySQL, and nothing is published before the schema's id is known (then kept). The others are
+  // shown, not gating: a request that needs one while it is away gets its own 503 (or waits in the outbox for Kafka).
+  const ready = readinessOf([
+    { name: 'mysql', gates: true, check: () => pool.query('SELECT 1') },
+    { name: 'schema-registry', gates: true, check: () => codec.schemaIdOf(TOPICS.uploadRequested) },
+    { name: 'kafka', gates: false, check: () => admin.describeCluster() },
+    { name: 's3', gates: false, check: () => s3.send(new HeadBucketCommand({ Bucket: config.ORBIT_BUCKET_STAGING })) },
+    { name: 'dynamodb', gates: false, check: () => tableAnswers(dynamo, tableName('userEventLog', config)) },
+  ], READINESS_CHECK_TIMEOUT_MS, metrics);
   const app = buildApp({
-    ready, logger, verify,
-    metrics: createMetrics('portal-gateway'),
+    ready, logger, verify, metrics,
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner: createPresigningS3(config), partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),
     names: mysqlImageNames(pool, confirmed),
     images: {

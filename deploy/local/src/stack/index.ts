@@ -1,4 +1,4 @@
-export { startService, stopService, stateOf, type ServiceState, type StartOutcome } from './lifecycle.js';
+export { pauseService, startService, stopService, stateOf, type ServiceState, type StartOutcome } from './lifecycle.js';
 export { stackUp, stackDown, stackStatus, stackWipe, stackEnv, startPipeline, stopPipeline, type ServiceStatus, type StackLog, type StackUpOptions } from './stack.js';
 export { provisionStack } from './provision.js';
 export { localStackEnv, renderExports, shellQuote } from './endpoints.js';

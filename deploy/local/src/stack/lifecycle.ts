@@ -77,3 +77,15 @@ export const startService = (name: string): Promise<StartOutcome> => startDefini
 export function stopService(name: string): Promise<boolean> {
   return terminate(serviceNamed(name).name);
 }
+
+/**
+ * SIGSTOP (`paused`) or SIGCONT the service's process group: a paused server
+ * keeps its connections and takes new ones, but answers nothing, as a hung
+ * one does. Returns false when it was not running.
+ */
+export function pauseService(name: string, paused: boolean): boolean {
+  const pid = runningPid(serviceNamed(name).name);
+  if (pid === undefined) return false;
+  process.kill(-pid, paused ? 'SIGSTOP' : 'SIGCONT'); // launched detached: its pid leads its group
+  return true;
+}

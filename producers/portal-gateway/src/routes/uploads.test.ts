@@ -5,7 +5,7 @@ import { Writable, type Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
-import { chartVersionOf, createLogger, type Logger, type ResolveHost } from '@orbit/lib';
+import { chartVersionOf, createLogger, MysqlSilentError, type Logger, type ResolveHost } from '@orbit/lib';
 import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
@@ -175,6 +175,18 @@ describe('POST /v1/uploads', () => {
     const broken = harness({ uidFor: async () => { throw new TypeError('a bug'); } });
     const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
+  });
+
+  it('answers 503 saying the upload may have been accepted when MySQL fell silent at its COMMIT', async () => {
+    const { app } = harness({ uidFor: async () => { throw new MysqlSilentError('commit', 10_000, true); } });
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect([response.statusCode, response.headers['retry-after'], response.json().code]).toEqual([503, '5', 'ORBIT_ERR_STORE_UNAVAILABLE']);
+    expect(response.json().message).toMatch(/may have been accepted.*GET \/v1\/requests.*Idempotency-Key/);
+    // Silent before its COMMIT, MySQL rolls the transaction back: nothing was accepted, as for a store that is away.
+    const before = harness({ uidFor: async () => { throw new MysqlSilentError('query', 10_000, false); } });
+    const refused = await before.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
+    expect(refused.json().message).toMatch(/nothing was accepted/);
   });
 
   it('refuses every request with 503 ORBIT_ERR_PROJECTION_LOST while ViewPort is lost, before staging a byte, and accepts again once it is back', async () => {
