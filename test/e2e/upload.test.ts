@@ -215,7 +215,7 @@ describe('uploading real images', () => {
     const put = await fetch(presigned.body.url, { method: 'PUT', headers: presigned.body.headers, body: file });
     expect(put.status).toBe(200);
     const meta = metadata(`presigned-${uniqueSuffix()}`);
-    const complete = (sent = meta) => api<{ requestId: string; imageUID: string; status: string }>(USER, presigned.body.completeUrl, {
+    const complete = (sent = meta) => api<{ requestId: string; imageUID: string; status: string }>(USER, new URL(presigned.body.completeUrl).pathname, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: sent }),
     });
     const first = await complete();
@@ -251,7 +251,7 @@ describe('uploading real images', () => {
       const [firstPart, ...rest] = presigned.body.parts;
       await Promise.all(rest.map(putPart));
       const meta = metadata(`parts-${uniqueSuffix()}`);
-      const complete = () => api<{ requestId: string; imageUID: string; code: string; problems: { field: string; message: string }[] }>(USER, presigned.body.completeUrl, {
+      const complete = () => api<{ requestId: string; imageUID: string; code: string; problems: { field: string; message: string }[] }>(USER, new URL(presigned.body.completeUrl).pathname, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: meta }),
       });
       const early = await complete();

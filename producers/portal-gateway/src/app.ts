@@ -334,7 +334,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       const indexCache = new HelmIndexCache(deps.projectionVersion);
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         if (reach) await api.register(deployableRoutes(reach), { caller });

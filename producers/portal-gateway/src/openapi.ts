@@ -207,7 +207,7 @@ export const PRESIGNED_UPLOAD = object({
   method: { type: 'string', enum: ['PUT'] },
   headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers every PUT must carry' },
   expiresAt: { type: 'string', format: 'date-time' },
-  completeUrl: text('POST it with {metadata} once the PUT is done'),
+  completeUrl: text('POST it with {metadata} once the PUT is done; absolute, on PUBLIC_BASE_URL, as statusUrl'),
 }, ['uploadId', 'method', 'headers', 'expiresAt', 'completeUrl']);
 
 /** `POST /v1/uploads/presign`'s optional body: a declared size asks for a multipart upload. */

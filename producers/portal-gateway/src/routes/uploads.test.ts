@@ -31,9 +31,10 @@ interface HarnessOptions {
   readonly idleTimeoutMs?: number;
   readonly ownRegistries?: readonly string[];
   readonly resolveHost?: ResolveHost;
+  readonly publicBaseUrl?: string;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -105,6 +106,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
     maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
     ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}), ...(resolveHost ? { resolveHost } : {}),
+    ...(publicBaseUrl ? { publicBaseUrl } : {}),
   });
   return { app, published, refusals, staged, discarded, abandoned, records, timelines, presignedSizes };
 }
@@ -659,6 +661,19 @@ describe('POST /v1/uploads', () => {
     expect([sizedAfter.statusCode, sizedAfter.json().code]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED']);
     expect(sizedAfter.json().message).toContain('first sent without sizeBytes (one PUT)');
     expect(presignedSizes.filter((size) => size === null)).toHaveLength(2);
+  });
+
+  it('gives completeUrl on PUBLIC_BASE_URL, as statusUrl, so a client follows both alike', async () => {
+    const { app } = harness({ publicBaseUrl: 'https://orbit.example.com/' });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 1000 } });
+    const { uploadId, completeUrl } = presigned.json() as { uploadId: string; completeUrl: string };
+    expect(completeUrl).toBe(`https://orbit.example.com/v1/uploads/${uploadId}/complete`);
+    const resumed = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers });
+    expect(resumed.json().completeUrl).toBe(completeUrl);
+    const accepted = await app.inject({ method: 'POST', url: new URL(completeUrl).pathname, headers, payload: { metadata } });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    expect(accepted.json().statusUrl).toBe(`https://orbit.example.com/v1/requests/${accepted.json().requestId}`);
   });
 
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {

@@ -26,6 +26,8 @@ export interface UploadRouteDeps {
   /** One request per Idempotency-Key an upload is sent with; without it the header is not honoured. */
   readonly idempotencyKeys?: UploadClaims | undefined;
   readonly statusUrl: (requestId: string) => string;
+  /** Where a presigned upload is completed: absolute, as statusUrl, so a client follows both alike. */
+  readonly completeUrl: (uploadId: string) => string;
   readonly maxUploadBytes: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
   readonly allowedRegistries?: RegistryAllowlist | undefined;
@@ -542,10 +544,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       // A key names one upload id for good, so a repeat finds what the first call opened.
       const uploadId = key === undefined ? randomUUID() : deterministicUuid(`presign\u0000${owner}\u0000${key}`);
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
-      if (before) return reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...before, completeUrl: `/v1/uploads/${uploadId}/complete` });
+      if (before) return reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...before, completeUrl: deps.completeUrl(uploadId) });
       // Only a keyed presign can be sent again as the same upload: the others leave no record to find.
       const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { remember: key !== undefined });
-      return reply.code(201).send({ uploadId, ...presigned, completeUrl: `/v1/uploads/${uploadId}/complete` });
+      return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
     });
 
     app.get<{ Params: { id: string } }>('/v1/uploads/:id/parts', {
@@ -558,7 +560,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const caller = await options.caller(request);
       const resumed = await deps.uploads.resume(caller.actor.username, request.params.id);
       if (!resumed) throw notFound(`upload in parts ${request.params.id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
-      return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: `/v1/uploads/${request.params.id}/complete` });
+      return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: deps.completeUrl(request.params.id) });
     });
 
     // Only a UUID, as the router sees it: /v1/uploads/references and /presign take no DELETE (their Allow says POST).
