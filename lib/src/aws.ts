@@ -66,11 +66,15 @@ function recordFailedCalls<Input extends object, Output extends object>(stack: M
 /** Where S3 is: the same for the client that calls it and the one that presigns for it. */
 const s3Location = (settings: AwsSettings) => ({ region: settings.AWS_REGION, endpoint: settings.AWS_ENDPOINT_URL_S3, forcePathStyle: settings.S3_FORCE_PATH_STYLE });
 
-export function createS3(settings: AwsSettings): S3Client {
+/**
+ * `silenceTimeoutMs`: how long a call may hear nothing before it fails (each of its two attempts). Ten minutes by
+ * default, for server-side copies; a caller that makes none (the gateway) waits less for a hung S3.
+ */
+export function createS3(settings: AwsSettings, silenceTimeoutMs = S3_SILENCE_TIMEOUT_MS): S3Client {
   const client = new S3Client({
     ...s3Location(settings),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: S3_SILENCE_TIMEOUT_MS, throwOnRequestTimeout: true },
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: silenceTimeoutMs, throwOnRequestTimeout: true },
   });
   recordFailedCalls(client.middlewareStack);
   return client;

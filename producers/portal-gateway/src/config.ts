@@ -35,6 +35,11 @@ export const gatewayEnv = {
    * and answers 503: a hung database otherwise holds every request that reaches it. @default 10
    */
   ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS: env.int(10, 1, 600),
+  /**
+   * Seconds the gateway waits on a silent S3 call (each of two attempts) before it answers 503. It makes no
+   * server-side copies, whose answers rightly take minutes (the consumers wait ten). @default 30
+   */
+  ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(30, 5, 600),
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */

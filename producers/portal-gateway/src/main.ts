@@ -55,7 +55,7 @@ runMain(async () => {
   keyPurger.unref();
   const images = mysqlImageReader(pool);
   const requests = mysqlRequestStore(pool);
-  const s3 = createS3(config);
+  const s3 = createS3(config, config.ORBIT_S3_SILENCE_TIMEOUT_SECONDS * 1000);
   const dynamo = createDynamo(config);
   const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, usernameClaims: config.JWT_USERNAME_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
