@@ -12,8 +12,12 @@ export interface UploadStore {
    * for the whole archive, or, when the client declares its size, one per
    * part of a multipart upload (a single PUT holds at most 5 GiB on AWS).
    */
-  /** `remember`: keep what it was presigned with, for presignedWith (a presign sent with an Idempotency-Key). */
-  presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly remember?: boolean }): Promise<PresignedUpload>;
+  /**
+   * `remember`: keep what it was presigned with, for presignedWith (a presign sent with an Idempotency-Key).
+   * An upload in parts opens its id only once: a second call fails UploadPresignedMeanwhile, unless `reopen`
+   * (its multipart upload ended, and a presign sent again opens a new one under the same id).
+   */
+  presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly remember?: boolean; readonly reopen?: boolean }): Promise<PresignedUpload>;
   /**
    * The object a presigned upload left in staging (its parts put together
    * first), or undefined if none arrived. Throws UploadIncompleteError

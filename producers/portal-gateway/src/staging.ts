@@ -11,6 +11,16 @@ export class UploadTooLargeError extends OrbitError {
   }
 }
 
+/**
+ * Another presign of the same upload id (one Idempotency-Key sent twice at the same instant) opened it first; this
+ * one's own multipart upload was aborted. The caller answers as a presign sent again.
+ */
+export class UploadPresignedMeanwhile extends Error {
+  constructor(readonly uploadId: string) {
+    super(`upload ${uploadId} was presigned by another call meanwhile`);
+  }
+}
+
 /** A presigned multipart upload whose parts have not all arrived at their planned sizes (409): the client PUTs them and completes again. */
 export class UploadIncompleteError extends OrbitError {
   constructor(readonly uploadId: string, readonly problems: readonly string[]) {

@@ -10,7 +10,7 @@ import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/s
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
-import { UploadIncompleteError } from '../staging.js';
+import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
 
@@ -32,9 +32,11 @@ interface HarnessOptions {
   readonly ownRegistries?: readonly string[];
   readonly resolveHost?: ResolveHost;
   readonly publicBaseUrl?: string;
+  /** presignedWith answers as if nothing were presigned this many times: its read came before another call's write. */
+  readonly presignedWithLags?: number;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0 }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -46,6 +48,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const planned = new Map<string, number>();
   /** Every presign, by owner/id: what it was presigned with. */
   const presignedWith = new Map<string, number | null>();
+  let lags = presignedWithLags;
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -58,6 +61,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
     presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
+      // As S3's store: an upload in parts is opened once under its id (its plan is written only if none is there).
+      if (sizeBytes !== null && presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
       // As S3's store: a record when asked to remember it; an upload in parts is found by its plan anyway.
@@ -76,6 +81,10 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
       : undefined),
     presignedWith: async (owner, uploadId) => {
+      if (lags > 0) {
+        lags -= 1;
+        return undefined;
+      }
       const sizeBytes = presignedWith.get(`${owner}/${uploadId}`);
       return sizeBytes === undefined ? undefined : { sizeBytes };
     },
@@ -674,6 +683,19 @@ describe('POST /v1/uploads', () => {
     const accepted = await app.inject({ method: 'POST', url: new URL(completeUrl).pathname, headers, payload: { metadata } });
     expect(accepted.statusCode, accepted.body).toBe(202);
     expect(accepted.json().statusUrl).toBe(`https://orbit.example.com/v1/requests/${accepted.json().requestId}`);
+  });
+
+  it('answers a presign sent again with its Idempotency-Key before the first was answered as a replay of the one upload the first opened', async () => {
+    // The second call looked for the key before the first had opened it (presignedWith lags once), then lost the race to open it.
+    const { app, presignedSizes } = harness({ maxUploadBytes: 1000, presignedWithLags: 1 });
+    const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': 'presign-race' };
+    const presign = () => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 1000 } });
+    const first = await presign();
+    expect(first.statusCode, first.body).toBe(201);
+    const second = await presign();
+    expect([second.statusCode, second.headers['idempotent-replayed'], second.json().uploadId]).toEqual([200, 'true', first.json().uploadId]);
+    expect(second.json().parts).toBeDefined();
+    expect(presignedSizes, 'one multipart upload opened').toEqual([1000]);
   });
 
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {

@@ -12,7 +12,7 @@ import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
-import { UploadTooLargeError, type StagedObject } from '../staging.js';
+import { UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
 
 export interface UploadRouteDeps {
@@ -267,19 +267,19 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /**
-   * The upload a presign with Idempotency-Key `key` opened before: its one
-   * URL signed again, or fresh URLs of the parts it still lacks; undefined
-   * when there is none to go on with (never presigned, or its multipart upload
-   * ended), and a new one is opened under the same id.
+   * The upload a presign with Idempotency-Key `key` opened before: `replay`,
+   * its one URL signed again, or fresh URLs of the parts it still lacks; none
+   * when there is none to go on with, and a new one is opened under the same
+   * id (`seen`: its multipart upload ended, and the new one replaces it).
    */
-  async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<PresignedUpload | undefined> {
+  async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<{ replay?: PresignedUpload | undefined; seen: boolean }> {
     const completed = await earlierOf(completionOf(uploadId), owner);
     if (completed) {
       throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
         `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was completed: request ${completed.requestId} has it (follow GET /v1/requests/${completed.requestId}); presign another upload with a new key`);
     }
     const before = await deps.uploads.presignedWith(owner, uploadId);
-    if (before === undefined) return undefined;
+    if (before === undefined) return { seen: false };
     if (before.sizeBytes !== sizeBytes) {
       const first = before.sizeBytes === null ? 'without sizeBytes (one PUT)' : `with sizeBytes ${before.sizeBytes}`;
       throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED',
@@ -287,7 +287,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
     // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
-    return sizeBytes === null ? deps.uploads.presign(owner, uploadId, null, { remember: true }) : deps.uploads.resume(owner, uploadId);
+    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null, { remember: true }) : await deps.uploads.resume(owner, uploadId), seen: true };
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -543,11 +543,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
       // A key names one upload id for good, so a repeat finds what the first call opened.
       const uploadId = key === undefined ? randomUUID() : deterministicUuid(`presign\u0000${owner}\u0000${key}`);
+      const replayed = (presigned: PresignedUpload) => reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
-      if (before) return reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...before, completeUrl: deps.completeUrl(uploadId) });
-      // Only a keyed presign can be sent again as the same upload: the others leave no record to find.
-      const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { remember: key !== undefined });
-      return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
+      if (before?.replay) return replayed(before.replay);
+      try {
+        // Only a keyed presign can be sent again as the same upload: the others leave no record to find.
+        const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { remember: key !== undefined, reopen: before?.seen === true });
+        return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
+      } catch (error) {
+        // The same key sent twice at once (a client retrying before its first answer came): the other opened it.
+        if (!(error instanceof UploadPresignedMeanwhile) || key === undefined) throw error;
+        const meanwhile = await presignedBefore(owner, uploadId, key, sizeBytes);
+        if (meanwhile.replay) return replayed(meanwhile.replay);
+        throw error;
+      }
     });
 
     app.get<{ Params: { id: string } }>('/v1/uploads/:id/parts', {

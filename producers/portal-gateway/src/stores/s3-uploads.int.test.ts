@@ -1,10 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { createPresigningS3, createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
-import type { PresignedParts, PresignedSinglePut, UploadStore } from '../ports.js';
-import { UploadIncompleteError } from '../staging.js';
+import type { PresignedParts, PresignedSinglePut, PresignedUpload, UploadStore } from '../ports.js';
+import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { partsPlanKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
@@ -108,15 +108,43 @@ describe('presigned uploads into MinIO', () => {
     expect(found).toMatchObject({ bucket, sizeBytes: archive.length });
   });
 
+  it('opens an upload in parts once when two presigns of its id come at the same instant, and again only when told to reopen it', async () => {
+    const owner = `race-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const sizeBytes = 12 * MIB;
+    const answers = await Promise.allSettled([1, 2, 3].map(() => store.presign(owner, uploadId, sizeBytes, { remember: true })));
+    const opened = answers.filter((answer): answer is PromiseFulfilledResult<PresignedUpload> => answer.status === 'fulfilled');
+    const lost = answers.filter((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
+    expect(opened).toHaveLength(1);
+    expect(lost.map((answer) => answer.reason)).toEqual([expect.any(UploadPresignedMeanwhile), expect.any(UploadPresignedMeanwhile)]);
+    // The losers aborted the multipart uploads they had created: one is left, the one the plan names.
+    const s3UploadIdOf = (presigned: PresignedUpload): string | null => new URL((presigned as PresignedParts).parts[0]!.url).searchParams.get('uploadId');
+    // Path-style URL: /<bucket>/<key>. MinIO lists multipart uploads of one whole key only.
+    const key = decodeURIComponent(new URL((opened[0]!.value as PresignedParts).parts[0]!.url).pathname.split('/').slice(2).join('/'));
+    const open = async (): Promise<string[]> => ((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? []).map((upload) => upload.UploadId ?? '');
+    expect(await open()).toEqual([s3UploadIdOf(opened[0]!.value)]);
+    const resumed = await store.resume(owner, uploadId);
+    expect(resumed && s3UploadIdOf(resumed)).toBe(s3UploadIdOf(opened[0]!.value));
+    // Its multipart upload ended (the staging expiry): a presign sent again opens a new one in its place.
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: s3UploadIdOf(opened[0]!.value)! }));
+    expect(await store.resume(owner, uploadId)).toBeUndefined();
+    const reopened = await store.presign(owner, uploadId, sizeBytes, { remember: true, reopen: true });
+    expect(await open()).toEqual([s3UploadIdOf(reopened)]);
+    expect(await store.abandon(owner, uploadId)).toBe(true);
+  });
+
   it('gives up an upload: its parts are dropped, its URLs take nothing more, its plan and archive are gone', async () => {
     const owner = `abandon-${uniqueSuffix()}`;
     const uploadId = randomUUID();
     const archive = randomBytes(7 * MIB);
     const presigned = await store.presign(owner, uploadId, archive.length) as PresignedParts;
     expect(await put(presigned.parts[0]!.url, archive.subarray(0, 5 * MIB), presigned.headers)).toBe(200);
+    // MinIO lists the multipart uploads of one whole key only (a prefix of keys lists none, whatever is open).
+    const key = decodeURIComponent(new URL(presigned.parts[0]!.url).pathname.split('/').slice(2).join('/'));
+    const open = async (): Promise<unknown[]> => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
+    expect(await open()).toHaveLength(1);
     expect(await store.abandon(owner, uploadId)).toBe(true);
-    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `uploads/${owner}/` }));
-    expect(open.Uploads ?? []).toEqual([]);
+    expect(await open()).toEqual([]);
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
     expect(await put(presigned.parts[1]!.url, archive.subarray(5 * MIB), presigned.headers)).toBe(404);
     expect(await store.resume(owner, uploadId)).toBeUndefined();

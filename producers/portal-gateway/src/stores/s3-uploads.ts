@@ -8,7 +8,7 @@ import { ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
 import { z } from 'zod';
 import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
 import type { PresignedParts, PresignedUpload, UploadStore } from '../ports.js';
-import { streamToStaging, UploadIncompleteError, type StagedObject } from '../staging.js';
+import { streamToStaging, UploadIncompleteError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
 export function stagingKey(owner: string, uploadId: string, day: Date): string {
@@ -158,7 +158,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   return {
     stage: (owner: string, uploadId: string, body: Readable): Promise<StagedObject> =>
       streamToStaging(s3, { bucket, key: stagingKey(owner, uploadId, new Date()), limitBytes }, body),
-    presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly remember?: boolean } = {}): Promise<PresignedUpload> => {
+    presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly remember?: boolean; readonly reopen?: boolean } = {}): Promise<PresignedUpload> => {
       const key = directKey(owner, uploadId);
       const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
@@ -171,7 +171,17 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar' }));
       if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
       const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+      try {
+        // The plan is the id's claim: of two presigns sent at once with one key, one plan is written, not the later over the earlier.
+        await s3.send(new PutObjectCommand({
+          Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256',
+          ...(options.reopen ? {} : { IfNoneMatch: '*' }),
+        }));
+      } catch (error) {
+        if (errorName(error) !== 'PreconditionFailed') throw error;
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
+        throw new UploadPresignedMeanwhile(uploadId);
+      }
       if (options.remember) await recordPresign(owner, uploadId, sizeBytes);
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
