@@ -24,7 +24,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     names: { uidFor: async () => options.uid, peek: async () => options.uid },
     requests: {
       get: async () => undefined, finishedAmong: async () => new Set(),
-      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID) }),
+      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID && (query.status === undefined || entry.status === query.status)) }),
     },
     events: options.events ?? { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
