@@ -20,6 +20,12 @@ export interface UploadUnderWay {
   readonly imageVersion?: string | null;
 }
 
+/** A promotion of the asked version into the environment before the target, claimed and not yet finished. */
+export interface PromotionUnderWay {
+  readonly requestId: string;
+  readonly environment: EnvironmentName;
+}
+
 export type TransferDecision =
   | { readonly kind: 'transfer'; readonly source: EnvironmentName; readonly target: EnvironmentName }
   | { readonly kind: 'done'; readonly target: EnvironmentName }
@@ -37,6 +43,7 @@ const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): T
  */
 export function decideTransfer(
   found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy, uploading?: UploadUnderWay,
+  promoting?: PromotionUnderWay,
 ): TransferDecision {
   // Another user's image is decided on what the caller may read of it (read-access.ts), so a
   // promotion answer never tells of a version the read routes hide.
@@ -56,12 +63,20 @@ export function decideTransfer(
     if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
-  return decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy);
+  return decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy, undefined, promoting);
+}
+
+/** The environment a promotion into `transferEnvironment` starts from, when it names one of the chain past its first. */
+export function sourceOf(transferEnvironment: string, policy: TransferPolicy): EnvironmentName | undefined {
+  const target = parseEnvironmentName(transferEnvironment);
+  const position = target === undefined ? -1 : policy.chain.indexOf(target);
+  return position > 0 ? policy.chain[position - 1] : undefined;
 }
 
 /** One step along the chain for a version present in `present` (`ready`: its upload has finished). */
 function decideStep(
   present: readonly string[], ready: boolean, ask: TransferAsk, caller: { roles: readonly string[] }, policy: TransferPolicy, uploading?: UploadUnderWay,
+  promoting?: PromotionUnderWay,
 ): TransferDecision {
   const target = parseEnvironmentName(ask.transferEnvironment);
   if (!target || !policy.chain.includes(target)) {
@@ -75,6 +90,10 @@ function decideStep(
   const source = policy.chain[position - 1] as EnvironmentName;
   if (uploading) {
     return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is still being uploaded (request ${uploading.requestId}); it can be promoted once it is ready in ${policy.chain[0]}`);
+  }
+  if (!present.includes(source) && promoting?.environment === source) {
+    // Promoted one step after another without waiting (a pipeline's chain): not yet, rather than "skips an environment".
+    return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is still being promoted into ${source} (request ${promoting.requestId}); it can be promoted into ${target} once that request succeeds`);
   }
   if (!present.includes(source) || (source === policy.chain[0] && !ready)) {
     const furthest = Math.max(-1, ...present.map((name) => policy.chain.indexOf(name as EnvironmentName)));

@@ -39,9 +39,9 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
   });
-  const transfer = async (body: object, user = 'dev1', uid = UID) => {
+  const transfer = async (body: object, user = 'dev1', uid = UID, roles: readonly string[] = []) => {
     const response = await app.inject({
-      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await routeTestToken(user)}` }, payload: body,
+      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` }, payload: body,
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
@@ -72,6 +72,22 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
     expect(commands).toHaveLength(1);
     // The refusal's event names the target asked for, so a rebuild from the topics gives the request row its target back.
     expect(refusals.map((event) => [event.reasonCode, event.targetEnvironment])).toEqual([['SKIPS_ENVIRONMENT', 'Staging']]);
+  });
+
+  it('answers a promotion asked while the one before it is under way "not yet, follow it", not SKIPS_ENVIRONMENT (found by a probe: a chain promoted step after step failed)', async () => {
+    const testing = 'a0000000-0000-4000-8000-000000000003';
+    const { transfer, refusals } = harness(new Map([['v2-0-00:Testing', { requestId: testing, status: 'running' }]]));
+    const notYet = { status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `v2-0-00 is still being promoted into Testing (request ${testing}); it can be promoted into Staging once that request succeeds` } };
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual(notYet);
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging' })).toMatchObject(notYet);
+    expect(refusals.map((event) => event.reasonCode)).toEqual(['NOT_IN_SOURCE_ENVIRONMENT']);
+    // Claimed, not projected yet (status null): under way too. Failed: the version is where it was, and skipping is refused as before.
+    expect(await harness(new Map([['v2-0-00:Testing', { requestId: testing, status: null }]])).transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual(notYet);
+    expect(await harness(new Map([['v2-0-00:Testing', { requestId: testing, status: 'failed' }]])).transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true }))
+      .toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT' } });
+    // Two steps ahead of a promotion under way still skips one.
+    expect(await harness(new Map([['v2-0-00:Testing', { requestId: testing, status: 'running' }]])).transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Production', dryRun: true }, 'dev1', UID, ['release-manager']))
+      .toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT' } });
   });
 
   it('takes the body as sent: a version in an array, or "true" and 1 for dryRun, are refused naming the field, not coerced (found by a probe)', async () => {

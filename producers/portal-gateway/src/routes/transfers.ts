@@ -5,7 +5,7 @@ import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import type { AcceptedRequest, HeldRequest, ImageReader, RequestStore } from '../ports.js';
-import { decideTransfer, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import { decideTransfer, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
@@ -100,6 +100,14 @@ export function transferRoutes(deps: TransferRouteDeps) {
         // Only on the way to a 404: the one answer an upload still under way would change.
         const uploading = await uploadUnderWay(deps.requests, actor.username, request.params.uid, request.body.imageVersion);
         if (uploading) decision = decideTransfer(image, who, request.body, deps.policy, uploading);
+      }
+      if (decision.kind === 'refused' && (decision.code === 'SKIPS_ENVIRONMENT' || decision.code === 'NOT_IN_SOURCE_ENVIRONMENT')) {
+        // Only on the way to those 409s: a promotion into the source still under way turns them into "not yet, follow it".
+        const source = sourceOf(request.body.transferEnvironment, deps.policy);
+        const held = source === undefined ? undefined : await deps.claims.find(request.params.uid, request.body.imageVersion, source);
+        if (source !== undefined && held !== undefined && held.status !== 'succeeded' && held.status !== 'failed') {
+          decision = decideTransfer(image, who, request.body, deps.policy, undefined, { requestId: held.requestId, environment: source });
+        }
       }
       const requestId = randomUUID();
       const trace = startTrace();
