@@ -24,6 +24,8 @@ describe('isRetriable', () => {
   it('waits for a MySQL database or table that is not there (a restore under way), but not for a refused statement', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_BAD_DB_ERROR', errno: 1049 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_NO_SUCH_TABLE', errno: 1146 }))).toBe(true);
+    // Its tables swapped by a rebuild while it was prepared again: prepared anew, it works.
+    expect(isRetriable(withFields('Error', { code: 'ER_NEED_REPREPARE', errno: 1615 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_DATA_TOO_LONG', errno: 1406 }))).toBe(false);
     expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062 }))).toBe(false);
   });

@@ -9,6 +9,8 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_QUERY_INTERRUPTED',
   'ER_CONNECTION_KILLED',
+  // A prepared statement whose tables were swapped (a rebuild's RENAME) while it was prepared again: prepared anew next time.
+  'ER_NEED_REPREPARE',
   // The database or a table is not there (being restored, or created again empty and not yet migrated):
   // the partition waits for it instead of sending every message to the DLQ meanwhile.
   'ER_BAD_DB_ERROR', 'ER_NO_SUCH_TABLE',

@@ -1,8 +1,9 @@
-import { childSpan, newImageUID, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { childSpan, createMysqlPool, newImageUID, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectorBatchHandler } from '../../../../consumers/viewport-projector/src/handle.js';
-import { quietLogger, uniqueSuffix } from '../../../../test/helpers/index.js';
+import { REBUILT_DATABASE_TABLES } from '../../../../consumers/viewport-projector/src/rebuild.js';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../../test/helpers/viewport-db.js';
 import type { ImageQuery } from '../ports.js';
 import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './mysql-images.js';
@@ -169,4 +170,65 @@ describe('image search against MariaDB', () => {
     expect((await reader.getVersion(imageUID, 'v2-0-00 '))?.versions).toEqual([]); // MariaDB's collation alone would match it
     expect(await reader.getVersion(newImageUID(), 'v2-0-00')).toBeUndefined();
   });
+});
+
+describe('reads beside a rebuild swapping its tables in', () => {
+  it('answers an image with its own versions, never those its row id names in the swapped-in tables (found by a probe: another owner\'s)', async () => {
+    const swapping = await privateViewport('swap');
+    const rebuilt = `${swapping.database}_rebuild`;
+    const aside = `${swapping.database}_previous`;
+    const tables = ['wp_image_uid', 'wp_posts', 'wp_postmeta'];
+    const rebuiltUrl = new URL(testConfig.MYSQL_URL);
+    rebuiltUrl.pathname = `/${rebuilt}`;
+    const rebuiltPool = createMysqlPool(rebuiltUrl.toString(), 2);
+    try {
+      await swapping.pool.query(`CREATE DATABASE \`${rebuilt}\``);
+      await swapping.pool.query(`CREATE DATABASE \`${aside}\``);
+      for (const table of REBUILT_DATABASE_TABLES) await swapping.pool.query(`CREATE TABLE \`${rebuilt}\`.\`${table}\` LIKE \`${swapping.database}\`.\`${table}\``);
+      // Two owners' images, and in the rebuilt tables one more projected first: each image's row ids name another's there.
+      const stored = (owner: string, imageName: string, imageVersion: string): OrbitEvent => {
+        const event = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+        return { ...event, actor: { ...event.actor, username: owner }, metadata: { ...event.metadata, imageName, imageVersion } } as OrbitEvent;
+      };
+      const mine = [stored('swap-mine', 'mine', 'v1-0-00'), stored('swap-mine', 'mine-too', 'v1-0-00')];
+      const theirs = [stored('swap-theirs', 'theirs', 'v7-0-00'), stored('swap-theirs', 'theirs-too', 'v8-0-00')];
+      const project = async (pool: typeof rebuiltPool, events: readonly OrbitEvent[]): Promise<void> => {
+        const handle = projectorBatchHandler({ pool, groupId: `swap-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+        await handle(events.map((event, offset) => ({ topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal })));
+      };
+      await project(swapping.pool, [...mine, ...theirs]);
+      await project(rebuiltPool, [stored('swap-theirs', 'first', 'v9-0-00')]);
+      await project(rebuiltPool, [...mine, ...theirs]);
+      const postIds = async (pool: typeof rebuiltPool): Promise<unknown[]> => (await pool.query('SELECT post_id FROM wp_image_uid WHERE image_uid IN (?) ORDER BY image_uid', [mine.map((event) => event.imageUID)]))[0] as unknown[];
+      expect(await postIds(rebuiltPool)).not.toEqual(await postIds(swapping.pool));
+      const reader = mysqlImageReader(swapping.pool);
+      const expected = new Map(await Promise.all(mine.map(async (event) => [event.imageUID, await reader.get(event.imageUID)] as const)));
+      expect([...expected.values()].map((image) => image?.versions.map((version) => version['imageVersion']))).toEqual([['v1-0-00'], ['v1-0-00']]);
+
+      // The rebuild's swap, over and over, beside reads of my images.
+      const swap = `RENAME TABLE ${tables.flatMap((table) => [
+        `\`${swapping.database}\`.\`${table}\` TO \`${aside}\`.\`${table}\``, `\`${rebuilt}\`.\`${table}\` TO \`${swapping.database}\`.\`${table}\``, `\`${aside}\`.\`${table}\` TO \`${rebuilt}\`.\`${table}\``,
+      ]).join(', ')}`;
+      const until = Date.now() + 3_000;
+      let swaps = 0;
+      const wrong: unknown[] = [];
+      const swapper = (async () => { while (Date.now() < until) { await rebuiltPool.query(swap); swaps += 1; } })();
+      const readers = [0, 1, 2].map(async () => {
+        while (Date.now() < until) {
+          for (const event of mine) {
+            const [image, page] = await Promise.all([reader.get(event.imageUID), reader.versionsPage(event.imageUID, { viewer: 'swap-mine', readable: [], limit: 10 })]);
+            const own = expected.get(event.imageUID);
+            if (JSON.stringify(image) !== JSON.stringify(own)) wrong.push(image);
+            if (JSON.stringify(page?.versions) !== JSON.stringify(own?.versions)) wrong.push(page);
+          }
+        }
+      });
+      await Promise.all([swapper, ...readers]);
+      expect(swaps).toBeGreaterThan(10);
+      expect(wrong.slice(0, 3)).toEqual([]);
+    } finally {
+      await rebuiltPool.end();
+      await swapping.drop();
+    }
+  }, 30_000);
 });

@@ -1,5 +1,5 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { chartVersionOf } from '@orbit/lib';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { chartVersionOf, inTransaction } from '@orbit/lib';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionsPage, type VersionsQuery, type VersionStored } from '../ports.js';
 
 /**
@@ -30,15 +30,28 @@ function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
   return [...byVersion.values()];
 }
 
+/**
+ * Runs reads that join by row id (a version's `post_parent` is its image
+ * post's ID) in one transaction: MySQL holds a table's metadata lock from a
+ * transaction's first read of it to its end, so a rebuild's RENAME TABLE,
+ * which swaps in tables numbered otherwise, waits for them instead of
+ * landing between two of them. Between two autocommitted reads, an image's
+ * ID could name another owner's image in the swapped-in tables (found by a
+ * probe: its versions and a download link were answered). Plain queries,
+ * not prepared statements: one prepared before a swap is prepared again, and
+ * a swap during that fails it (ER_NEED_REPREPARE).
+ */
+const readTogether = <T>(pool: Pool, reads: (connection: PoolConnection) => Promise<T>): Promise<T> => inTransaction(pool, reads);
+
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
 export function mysqlImageReader(pool: Pool): ImageReader {
   /** The image, with every version or only `onlyVersion` (by its parent index, then its name: its siblings' meta is not read). */
-  async function view(imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> {
-    const [images] = await pool.execute<RowDataPacket[]>(
+  const view = (imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> => readTogether(pool, async (connection) => {
+    const [images] = await connection.query<RowDataPacket[]>(
       `SELECT u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE u.image_uid = ?`, [imageUID]);
     const image = images[0];
     if (!image) return undefined;
-    const [versions] = await pool.execute<RowDataPacket[]>(
+    const [versions] = await connection.query<RowDataPacket[]>(
       `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
        FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID
        WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${onlyVersion === undefined ? '' : ' AND v.post_name = ?'} ORDER BY v.ID`,
@@ -47,12 +60,12 @@ export function mysqlImageReader(pool: Pool): ImageReader {
     const list = versionsOf(versions).filter((version) => onlyVersion === undefined || version['imageVersion'] === onlyVersion);
     const environments = [...new Set(list.flatMap(environmentsOfVersion))];
     return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
-  }
+  });
   return {
     get: (imageUID) => view(imageUID),
     getVersion: (imageUID, imageVersion) => view(imageUID, imageVersion),
-    async versionsPage(imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> {
-      const [images] = await pool.execute<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
+    versionsPage: (imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> => readTogether(pool, async (connection) => {
+      const [images] = await connection.query<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
       const image = images[0];
       if (!image) return undefined;
       const own = String(image['user_login']) === page.viewer;
@@ -61,21 +74,21 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       const reach = own ? '' : "JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' AND JSON_OVERLAPS(e.meta_value, ?)";
       const reachArgs = own ? [] : [JSON.stringify(page.readable)];
       if (!own) {
-        const [seen] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
+        const [seen] = await connection.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
         if (seen.length === 0) return undefined;
       }
       // Newest first (upload order), one more than asked for to tell whether there is a next page.
-      const [ids] = await pool.query<RowDataPacket[]>(
+      const [ids] = await connection.query<RowDataPacket[]>(
         `SELECT v.ID FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${page.before === undefined ? '' : ' AND v.ID < ?'} ORDER BY v.ID DESC LIMIT ?`,
         [...reachArgs, image['post_id'], ...(page.before === undefined ? [] : [page.before]), page.limit + 1]);
       const chosen = ids.slice(0, page.limit).map((row) => Number(row['ID']));
       if (chosen.length === 0) return { versions: [] };
-      const [rows] = await pool.query<RowDataPacket[]>(
+      const [rows] = await connection.query<RowDataPacket[]>(
         `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
          FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID DESC`, [chosen]);
       const last = chosen.at(-1);
       return { versions: versionsOf(rows), ...(ids.length > page.limit && last !== undefined ? { next: last } : {}) };
-    },
+    }),
     async search(query: ImageQuery): Promise<ImagePage> {
       const conditions: string[] = [];
       const args: string[] = [];
