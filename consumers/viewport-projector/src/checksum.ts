@@ -33,11 +33,18 @@ export async function projectionChecksum(pool: Pool, database?: string): Promise
   const connection = await pool.getConnection();
   try {
     if (database) await connection.query(`USE \`${database.replace(/`/g, '``')}\``);
-    for (const [label, sql] of QUERIES) {
-      const [result] = await connection.query<RowDataPacket[]>(sql);
-      rows[label] = result.length;
-      hash.update(`${label}\n`);
-      for (const row of result) hash.update(`${JSON.stringify(Object.values(row).map(canonical))}\n`);
+    // One moment of the projection: the projector's commits and a rebuild's swap of the tables land before or after it,
+    // not between two of its tables.
+    await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    try {
+      for (const [label, sql] of QUERIES) {
+        const [result] = await connection.query<RowDataPacket[]>(sql);
+        rows[label] = result.length;
+        hash.update(`${label}\n`);
+        for (const row of result) hash.update(`${JSON.stringify(Object.values(row).map(canonical))}\n`);
+      }
+    } finally {
+      await connection.query('COMMIT');
     }
   } finally {
     connection.release();
