@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { abortableSleep, IMAGE_UID_PATTERN } from '@orbit/lib';
+import { abortableSleep, IMAGE_UID_PATTERN, parseEnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
 import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
-import type { EventLogReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
+import type { EventLogReader, ImageReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
+import type { TransferPolicy } from '../transfer-rules.js';
 import { isFinished, onceEach, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 
 export interface RequestRouteDeps {
   readonly requests: RequestStore;
   readonly events: EventLogReader;
+  /**
+   * Who else reads a transfer request: the image's owner, and whoever holds the role its target needs (both are
+   * handed its id when they ask for the same promotion). Without it, only the requester.
+   */
+  readonly transferReaders?: { readonly images: Pick<ImageReader, 'get'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
   readonly watch?: RequestWatch;
 }
@@ -25,8 +31,9 @@ const STEP_LOOK_MS = 10;
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
- * correlation id, in order). A caller sees only their own requests; anyone
- * else's answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
+ * correlation id, in order). A caller sees their own requests (and the
+ * transfers of their images others made, or into an environment whose role
+ * they hold); anyone else's answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
  * the answer until the request has finished or the time is up, whichever
  * comes first; the answer has the same shape either way. A long poll that
  * sees the request finished also gives the event log a moment (up to
@@ -74,16 +81,16 @@ export function requestRoutes(deps: RequestRouteDeps) {
       const waitMs = (request.query.wait ?? 0) * 1000;
       const deadline = Date.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
-      const mine = <T extends RequestRecord>(record: T | undefined): T => {
-        if (!record || record.owner !== caller.actor.username) throw notFound(`request ${id}`);
+      const mine = async <T extends RequestRecord>(record: T | undefined): Promise<T> => {
+        if (!record || !(record.owner === caller.actor.username || await readsTransfer(record, caller, deps.transferReaders))) throw notFound(`request ${id}`);
         return record;
       };
       if (!watch) {
         // Status and steps read together; someone else's steps are simply dropped.
         const [record, steps] = await Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
-        return view(mine(record), steps);
+        return view(await mine(record), steps);
       }
-      let record = mine(await deps.requests.get(id));
+      let record = await mine(await deps.requests.get(id));
       const gone = new AbortController();
       const abandon = (): void => gone.abort();
       reply.raw.once('close', abandon);
@@ -104,6 +111,15 @@ export function requestRoutes(deps: RequestRouteDeps) {
       }
     });
   };
+}
+
+/** Whether `caller` reads someone else's transfer request: of their own image, or into an environment whose role they hold. */
+async function readsTransfer(record: RequestRecord, caller: Caller, readers: RequestRouteDeps['transferReaders']): Promise<boolean> {
+  if (record.kind !== 'transfer' || readers === undefined) return false;
+  const target = record.targetEnvironment ? parseEnvironmentName(record.targetEnvironment) : undefined;
+  const role = target === undefined ? undefined : readers.policy.roles.get(target);
+  if (role !== undefined && caller.roles.includes(role)) return true;
+  return (await readers.images.get(record.imageUID))?.owner === caller.actor.username;
 }
 
 function view(record: RequestRecord, steps: readonly TimelineEntry[]) {

@@ -45,7 +45,8 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };
   };
-  return { transfer, commands, refusals, refusedRequests, lines };
+  const read = async (url: string, user: string, roles: readonly string[] = []) => (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } })).statusCode;
+  return { transfer, read, commands, refusals, refusedRequests, lines };
 }
 
 describe('POST /v1/images/{uid}/transfers with dryRun', () => {
@@ -178,5 +179,24 @@ describe('POST /v1/images/{uid}/transfers with text no store keeps', () => {
     expect(refusals).toEqual([]);
     expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'rc1 🚀' })).status).toBe(202);
     expect(commands[0]?.notes).toBe('rc1 🚀');
+  });
+});
+
+describe('GET /v1/requests/{id} of a transfer someone else asked for', () => {
+  it('answers the image\'s owner and the holders of the target\'s role, who are handed its id, and no one else (found by a probe: they got 404)', async () => {
+    const requestId = 'a0000000-0000-4000-8000-000000000009';
+    const promotion: RequestRecord = { requestId, kind: 'transfer', imageUID: UID, imageVersion: 'v1-0-00', owner: 'rm1', status: 'succeeded', error: null, targetEnvironment: 'Production' };
+    const { read } = harness(new Map(), [promotion]);
+    const url = `/v1/requests/${requestId}`;
+    expect(await read(url, 'rm1', ['release-manager'])).toBe(200); // who asked
+    expect(await read(url, 'dev1')).toBe(200); // the image's owner
+    expect(await read(url, 'rm2', ['release-manager'])).toBe(200); // another release manager, handed the same id when asking again
+    expect(await read(`${url}?wait=1`, 'dev1')).toBe(200);
+    expect(await read(url, 'dev2')).toBe(404);
+    expect(await read(url, 'dev2', ['auditor'])).toBe(404);
+    // Into an environment no role guards, only the requester and the owner.
+    const testing = { ...promotion, requestId: 'a0000000-0000-4000-8000-00000000000a', targetEnvironment: 'Testing', owner: 'dev1' };
+    const other = harness(new Map(), [testing]);
+    expect(await other.read(`/v1/requests/${testing.requestId}`, 'dev2', ['release-manager'])).toBe(404);
   });
 });

@@ -23,7 +23,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
     uploads: { stage: async () => { throw notUnderTest(); }, presign: async () => { throw notUnderTest(); }, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => false },
     names: { uidFor: async () => options.uid, peek: async () => options.uid },
     requests: {
-      get: async () => undefined, finishedAmong: async () => new Set(),
+      get: async (id) => uploads.find((entry) => entry.requestId === id), finishedAmong: async () => new Set(),
       list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID && (query.status === undefined || entry.status === query.status)) }),
     },
     events: options.events ?? { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
