@@ -130,7 +130,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(environments.length).toBeGreaterThanOrEqual(5);
     for (const parameter of environments) {
       const pattern = new RegExp(parameter.schema?.pattern ?? '');
-      expect(['Testing', 'testing', 'PRODUCTION', 'Development'].every((name) => pattern.test(name))).toBe(true);
+      expect(['Testing', 'testing', 'PRODUCTION', 'Development', ' Testing ', 'Testing\u00a0'].every((name) => pattern.test(name))).toBe(true);
       expect(['0', 'Test', 'Testings', ''].some((name) => pattern.test(name))).toBe(false);
     }
     expect(JSON.stringify(document.paths['/v1/images/{uid}/transfers']?.['post']?.requestBody)).toContain('[tT][eE][sS][tT][iI][nN][gG]');

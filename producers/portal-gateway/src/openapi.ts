@@ -286,7 +286,8 @@ interface DocumentedParameter {
  * a probe: a free string let generators and fuzzers send anything). No enum:
  * one would refuse `testing`, which every route takes.
  */
-export const ENVIRONMENT_PATTERN = `^(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})$`;
+// White space around the name is taken (trimmed), as parseEnvironmentName does; `\s` is the set trim() removes.
+export const ENVIRONMENT_PATTERN = `^\\s*(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})\\s*$`;
 
 /**
  * Patterns of what routes check in code (to answer in words a person reads,
