@@ -25,7 +25,7 @@ import { requestRoutes } from './routes/requests.js';
 import { transferRoutes, type TransferClaims, type TransferPublisher } from './routes/transfers.js';
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
-import { UploadIncompleteError, UploadTooLargeError } from './staging.js';
+import { UploadGivenUpError, UploadIncompleteError, UploadTooLargeError } from './staging.js';
 import { discardUnreadBody } from './unread-body.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
@@ -108,6 +108,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     }
     if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message });
     if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
+    if (error instanceof UploadGivenUpError) return reply.code(409).send({ code: error.code, message: error.message });
     if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

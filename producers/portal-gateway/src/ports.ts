@@ -13,15 +13,17 @@ export interface UploadStore {
    * part of a multipart upload (a single PUT holds at most 5 GiB on AWS).
    */
   /**
-   * `remember`: keep what it was presigned with, for presignedWith (a presign sent with an Idempotency-Key).
-   * An upload in parts opens its id only once: a second call fails UploadPresignedMeanwhile, unless `reopen`
-   * (its multipart upload ended, and a presign sent again opens a new one under the same id).
+   * Keeps what it was presigned with, for presignedWith (a presign sent again with its Idempotency-Key) and abandon
+   * (a single PUT leaves nothing else before it arrives). An upload in parts opens its id only once: a second call
+   * fails UploadPresignedMeanwhile, unless `reopen` (its multipart upload ended, and a presign sent again opens a new
+   * one under the same id).
    */
-  presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly remember?: boolean; readonly reopen?: boolean }): Promise<PresignedUpload>;
+  presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly reopen?: boolean }): Promise<PresignedUpload>;
   /**
    * The object a presigned upload left in staging (its parts put together
    * first), or undefined if none arrived. Throws UploadIncompleteError
-   * while parts are missing or of the wrong size.
+   * while parts are missing or of the wrong size, and UploadGivenUpError
+   * for an upload given up (deleting what a URL still took since).
    */
   find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
   /**
@@ -36,8 +38,9 @@ export interface UploadStore {
   discard(staged: StagedObject): Promise<void>;
   /**
    * Gives up a presigned upload: aborts its multipart upload (S3 drops the
-   * parts sent), deletes its plan and whatever archive arrived. False when
-   * there was nothing under the id.
+   * parts sent), deletes its plan and whatever archive arrived, and marks it
+   * given up, so a completion is refused though a single PUT's URL still
+   * takes a body until it expires. False when there was nothing under the id.
    */
   abandon(owner: string, uploadId: string): Promise<boolean>;
 }

@@ -21,6 +21,13 @@ export class UploadPresignedMeanwhile extends Error {
   }
 }
 
+/** A presigned upload given up (DELETE) and then completed: its URL may have taken a body since, which is deleted (409). */
+export class UploadGivenUpError extends OrbitError {
+  constructor(readonly uploadId: string) {
+    super('ORBIT_ERR_UPLOAD_GIVEN_UP', `upload ${uploadId} was given up (DELETE /v1/uploads/${uploadId}); nothing of it is kept: presign a new upload`);
+  }
+}
+
 /** A presigned multipart upload whose parts have not all arrived at their planned sizes (409): the client PUTs them and completes again. */
 export class UploadIncompleteError extends OrbitError {
   constructor(readonly uploadId: string, readonly problems: readonly string[]) {

@@ -10,7 +10,7 @@ import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/s
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
-import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
+import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
 
@@ -48,6 +48,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const planned = new Map<string, number>();
   /** Every presign, by owner/id: what it was presigned with. */
   const presignedWith = new Map<string, number | null>();
+  /** Given up, by owner/id: a completion is refused, as S3's store refuses it. */
+  const givenUp = new Set<string>();
   let lags = presignedWithLags;
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
@@ -65,13 +67,14 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       if (sizeBytes !== null && presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
-      // As S3's store: a record when asked to remember it; an upload in parts is found by its plan anyway.
-      if (options?.remember || sizeBytes !== null) presignedWith.set(`${owner}/${uploadId}`, sizeBytes);
+      // As S3's store: a record of what it was presigned with.
+      presignedWith.set(`${owner}/${uploadId}`, sizeBytes);
       return sizeBytes === null
         ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
         : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };
     },
     find: async (owner, uploadId) => {
+      if (givenUp.has(`${owner}/${uploadId}`)) throw new UploadGivenUpError(uploadId);
       // Its parts put together, as S3 does on completion: the plan goes.
       if (planned.delete(`${owner}/${uploadId}`)) return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 10, sha256: null };
       if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
@@ -92,8 +95,11 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       discarded.push(object.key);
     },
     abandon: async (owner, uploadId) => {
-      const held = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003'].includes(uploadId);
-      if (held) abandoned.push(`${owner}/${uploadId}`);
+      const held = !givenUp.has(`${owner}/${uploadId}`) && (['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003'].includes(uploadId) || presignedWith.has(`${owner}/${uploadId}`));
+      if (held) {
+        abandoned.push(`${owner}/${uploadId}`);
+        givenUp.add(`${owner}/${uploadId}`);
+      }
       return held;
     },
   };
@@ -755,6 +761,14 @@ describe('POST /v1/uploads', () => {
     expect(late.json().message).toContain(String(completed.json().requestId));
     expect(abandoned).toHaveLength(1);
     expect((await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers })).statusCode).toBe(404);
+    expect(published).toHaveLength(1);
+    // One PUT presigned and given up, before or after its archive came: its URL cannot be revoked, so the completion is refused.
+    const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+    const { uploadId } = presigned.json() as { uploadId: string };
+    expect((await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers })).statusCode).toBe(204);
+    const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    expect(refused.json().message).toContain('presign a new upload');
     expect(published).toHaveLength(1);
   });
 });

@@ -287,7 +287,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
     // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
-    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null, { remember: true }) : await deps.uploads.resume(owner, uploadId), seen: true };
+    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null) : await deps.uploads.resume(owner, uploadId), seen: true };
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -547,8 +547,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
       if (before?.replay) return replayed(before.replay);
       try {
-        // Only a keyed presign can be sent again as the same upload: the others leave no record to find.
-        const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { remember: key !== undefined, reopen: before?.seen === true });
+        const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { reopen: before?.seen === true });
         return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
       } catch (error) {
         // The same key sent twice at once (a client retrying before its first answer came): the other opened it.
@@ -577,7 +576,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
-        response: { 204: { description: 'Given up: nothing of it is left in staging, its URLs take nothing more', type: 'null' }, ...errors(400, 401, 404, 409) },
+        response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then)', type: 'null' }, ...errors(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -589,7 +588,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           `upload ${request.params.id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
       }
       if (!(await deps.uploads.abandon(caller.actor.username, request.params.id))) {
-        throw notFound(`upload ${request.params.id} (never presigned for you, given up already, or nothing of it arrived and it was sent as one PUT)`);
+        throw notFound(`upload ${request.params.id} (never presigned for you, or given up already)`);
       }
       deps.logger?.info({ uploadId: request.params.id, user: caller.actor.username }, 'presigned upload given up');
       return reply.code(204).send();

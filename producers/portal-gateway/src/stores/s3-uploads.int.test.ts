@@ -4,7 +4,7 @@ import { createPresigningS3, createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import type { PresignedParts, PresignedSinglePut, PresignedUpload, UploadStore } from '../ports.js';
-import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
+import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { partsPlanKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
@@ -112,7 +112,7 @@ describe('presigned uploads into MinIO', () => {
     const owner = `race-${uniqueSuffix()}`;
     const uploadId = randomUUID();
     const sizeBytes = 12 * MIB;
-    const answers = await Promise.allSettled([1, 2, 3].map(() => store.presign(owner, uploadId, sizeBytes, { remember: true })));
+    const answers = await Promise.allSettled([1, 2, 3].map(() => store.presign(owner, uploadId, sizeBytes)));
     const opened = answers.filter((answer): answer is PromiseFulfilledResult<PresignedUpload> => answer.status === 'fulfilled');
     const lost = answers.filter((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
     expect(opened).toHaveLength(1);
@@ -128,7 +128,7 @@ describe('presigned uploads into MinIO', () => {
     // Its multipart upload ended (the staging expiry): a presign sent again opens a new one in its place.
     await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: s3UploadIdOf(opened[0]!.value)! }));
     expect(await store.resume(owner, uploadId)).toBeUndefined();
-    const reopened = await store.presign(owner, uploadId, sizeBytes, { remember: true, reopen: true });
+    const reopened = await store.presign(owner, uploadId, sizeBytes, { reopen: true });
     expect(await open()).toEqual([s3UploadIdOf(reopened)]);
     expect(await store.abandon(owner, uploadId)).toBe(true);
   });
@@ -148,18 +148,33 @@ describe('presigned uploads into MinIO', () => {
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
     expect(await put(presigned.parts[1]!.url, archive.subarray(5 * MIB), presigned.headers)).toBe(404);
     expect(await store.resume(owner, uploadId)).toBeUndefined();
-    expect(await store.find(owner, uploadId)).toBeUndefined();
+    await expect(store.find(owner, uploadId)).rejects.toBeInstanceOf(UploadGivenUpError);
     expect(await store.abandon(owner, uploadId)).toBe(false);
     // One PUT that arrived: the archive goes.
     const single = randomUUID();
-    const one = await store.presign(owner, single, null, { remember: true }) as PresignedSinglePut;
+    const one = await store.presign(owner, single, null) as PresignedSinglePut;
     expect(await put(one.url, archive, one.headers)).toBe(200);
     expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null });
     expect(await store.abandon(owner, single)).toBe(true);
-    expect(await store.find(owner, single)).toBeUndefined();
+    expect(await exists(key.replace(uploadId, single))).toBe(false);
+    // S3 cannot revoke its URL, which takes the archive again (found by a probe: that upload was then completed and
+    // stored): the completion is refused, and what arrived is deleted.
+    expect(await put(one.url, archive, one.headers)).toBe(200);
+    await expect(store.find(owner, single)).rejects.toBeInstanceOf(UploadGivenUpError);
+    expect(await exists(key.replace(uploadId, single))).toBe(false);
     // Given up, neither is found by a presign sent again with its Idempotency-Key: that one opens a new upload.
     expect(await store.presignedWith(owner, single)).toBeUndefined();
     expect(await store.presignedWith(owner, uploadId)).toBeUndefined();
+    const again = await store.presign(owner, single, null) as PresignedSinglePut;
+    expect(await put(again.url, archive, again.headers)).toBe(200);
+    expect(await store.find(owner, single)).toMatchObject({ sizeBytes: archive.length });
+    // One PUT given up before anything of it arrived (found by a probe: there was nothing to give up, 404).
+    const early = randomUUID();
+    const cancelled = await store.presign(owner, early, null) as PresignedSinglePut;
+    expect(await store.abandon(owner, early)).toBe(true);
+    expect(await put(cancelled.url, archive, cancelled.headers)).toBe(200);
+    await expect(store.find(owner, early)).rejects.toBeInstanceOf(UploadGivenUpError);
+    expect(await store.abandon(owner, randomUUID())).toBe(false);
   });
 
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {
@@ -167,8 +182,8 @@ describe('presigned uploads into MinIO', () => {
     const uploadId = randomUUID();
     const archive = randomBytes(3 * MIB);
     const presigned = await store.presign(owner, uploadId, null) as PresignedSinglePut;
-    // Presigned without a key to remember it by: no record is written (a multipart one is found by its plan).
-    expect(await store.presignedWith(owner, uploadId)).toBeUndefined();
+    // Its record is its only trace until the archive arrives: what a presign sent again, or a give-up, finds.
+    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: null });
     expect(await store.find(owner, uploadId)).toBeUndefined();
     expect(await put(presigned.url, archive, presigned.headers)).toBe(200);
     expect(await store.find(owner, uploadId)).toMatchObject({ sizeBytes: archive.length });

@@ -8,7 +8,7 @@ import { ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
 import { z } from 'zod';
 import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
 import type { PresignedParts, PresignedUpload, UploadStore } from '../ports.js';
-import { streamToStaging, UploadIncompleteError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
+import { streamToStaging, UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
 export function stagingKey(owner: string, uploadId: string, day: Date): string {
@@ -38,12 +38,15 @@ export function partsPlanKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.parts.json`;
 }
 
-/** Beside a presigned upload's key: what it was presigned with, so a presign sent again with its Idempotency-Key finds it. */
+/**
+ * Beside a presigned upload's key: what it was presigned with, so a presign sent again with its Idempotency-Key finds
+ * it, and whether it was given up (a single PUT's URL cannot be revoked, so its completion must be refused).
+ */
 export function presignRecordKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.presign.json`;
 }
 
-const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable() });
+const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable(), givenUp: z.boolean().optional() });
 
 const storedPlan = z.object({
   s3UploadId: z.string().min(1),
@@ -100,8 +103,15 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
 
   const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
 
-  async function recordPresign(owner: string, uploadId: string, sizeBytes: number | null): Promise<void> {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify({ sizeBytes }), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+  async function recordPresign(owner: string, uploadId: string, record: z.infer<typeof presignRecord>): Promise<void> {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify(record), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+  }
+
+  const readRecord = (owner: string, uploadId: string) => readJson(presignRecordKey(owner, uploadId), presignRecord);
+
+  /** Deletes that version of the archive: a plain delete in a versioned bucket keeps the bytes behind a marker. */
+  async function deleteArchive(key: string, found: StagedObject): Promise<void> {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(found.versionId ? { VersionId: found.versionId } : {}) }));
   }
 
   async function uploadedParts(key: string, s3UploadId: string): Promise<Part[]> {
@@ -158,13 +168,14 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   return {
     stage: (owner: string, uploadId: string, body: Readable): Promise<StagedObject> =>
       streamToStaging(s3, { bucket, key: stagingKey(owner, uploadId, new Date()), limitBytes }, body),
-    presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly remember?: boolean; readonly reopen?: boolean } = {}): Promise<PresignedUpload> => {
+    presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly reopen?: boolean } = {}): Promise<PresignedUpload> => {
       const key = directKey(owner, uploadId);
       const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
-        if (options.remember) await recordPresign(owner, uploadId, null);
+        // Its only trace until its archive arrives (and what a new presign under a given-up id writes over).
+        await recordPresign(owner, uploadId, { sizeBytes: null });
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -182,7 +193,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
         throw new UploadPresignedMeanwhile(uploadId);
       }
-      if (options.remember) await recordPresign(owner, uploadId, sizeBytes);
+      await recordPresign(owner, uploadId, { sizeBytes });
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
@@ -201,8 +212,9 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
     },
     presignedWith: async (owner: string, uploadId: string): Promise<{ sizeBytes: number | null } | undefined> => {
-      const recorded = await readJson(presignRecordKey(owner, uploadId), presignRecord);
-      if (recorded !== undefined) return recorded;
+      const recorded = await readRecord(owner, uploadId);
+      if (recorded?.givenUp) return undefined;
+      if (recorded !== undefined) return { sizeBytes: recorded.sizeBytes };
       // Presigned before the record was written: its plan says as much for an upload in parts.
       const plan = await readPlan(partsPlanKey(owner, uploadId));
       return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
@@ -210,7 +222,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
-      const found = await head(key);
+      const [found, recorded] = await Promise.all([head(key), readRecord(owner, uploadId)]);
+      if (recorded?.givenUp) {
+        // Its one URL took the archive again after it was given up: that is not kept either.
+        if (found !== undefined) await deleteArchive(key, found);
+        throw new UploadGivenUpError(uploadId);
+      }
       const plan = await readPlan(planKey);
       // Neither: a completion racing this one may have put the archive together and dropped the plan between the two looks.
       if (found === undefined && plan === undefined) return head(key);
@@ -223,7 +240,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     abandon: async (owner: string, uploadId: string): Promise<boolean> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
-      const [plan, found] = await Promise.all([readPlan(planKey), head(key)]);
+      const [plan, found, recorded] = await Promise.all([readPlan(planKey), head(key), readRecord(owner, uploadId)]);
+      if (recorded?.givenUp) return false;
+      if (plan === undefined && found === undefined && recorded === undefined) return false;
+      // Given up first, then cleared: a completion between the two is refused rather than handed what is being deleted.
+      await recordPresign(owner, uploadId, { sizeBytes: recorded?.sizeBytes ?? plan?.sizeBytes ?? null, givenUp: true });
       if (plan !== undefined) {
         try {
           await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId }));
@@ -233,10 +254,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         }
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId) }));
-      // The version itself, as discard does: a plain delete in a versioned bucket keeps the bytes behind a marker.
-      if (found !== undefined) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(found.versionId ? { VersionId: found.versionId } : {}) }));
-      return plan !== undefined || found !== undefined;
+      if (found !== undefined) await deleteArchive(key, found);
+      return true;
     },
     discard: async (staged: StagedObject): Promise<void> => {
       // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.
