@@ -9,7 +9,7 @@ import { isRetriable, MysqlSilentError, OrbitError, type Logger, type RegistryAl
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { allowBrowserOrigins } from './cors.js';
-import { badRequest, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
+import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
@@ -164,7 +164,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     }
     // After a store's outage: an S3 upload that failed may have left the form's part stream closed under it too.
     if (formCutShort(error)) {
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' });
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: FORM_CUT_SHORT });
     }
     logger?.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });

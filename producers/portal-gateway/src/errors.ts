@@ -28,3 +28,6 @@ export const badRequest = (message: string, field = 'request'): RequestRefusedEr
   new RequestRefusedError(400, 'ORBIT_ERR_BAD_REQUEST', message, [{ field, message }]);
 
 export const notFound = (what: string): RequestRefusedError => new RequestRefusedError(404, 'ORBIT_ERR_NOT_FOUND', `${what} not found`);
+
+/** A multipart body that ended before its closing boundary. */
+export const FORM_CUT_SHORT = 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted';

@@ -5,7 +5,7 @@ import secureJson from 'secure-json-parse';
 import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { badMetadata, badRequest, notFound, RequestRefusedError } from '../errors.js';
+import { badMetadata, badRequest, FORM_CUT_SHORT, notFound, RequestRefusedError } from '../errors.js';
 import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
@@ -425,6 +425,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           throw badRequest(`unexpected file field "${part.fieldname}"`, part.fieldname);
         } else {
           if (read) throw badRequest('send one "image" part', 'image');
+          // A body that came whole without its closing boundary: the reader destroyed the part before handing it over,
+          // and a pipeline from a stream destroyed already never calls back (found by a probe: the upload got no answer).
+          if (part.file.destroyed && !part.file.readableEnded) throw Object.assign(new Error(FORM_CUT_SHORT), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
           read = { value: await image.read(part.file) };
           // The multipart parser stops at its fileSize limit and marks the stream truncated.
           if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
