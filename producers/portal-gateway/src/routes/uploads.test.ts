@@ -564,6 +564,13 @@ describe('POST /v1/uploads', () => {
     expect([completedWithMore.statusCode, completedWithMore.json().problems]).toEqual([400, [{ field: 'image', message: 'unexpected field "image"' }]]);
     const gzipped = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...json, 'content-encoding': 'gzip' }, payload: gzipSync(JSON.stringify({ metadata, reference: 'r.example/a:1' })) });
     expect([gzipped.statusCode, gzipped.json().message]).toEqual([415, expect.stringMatching(/^Content-Encoding gzip is not decoded here/)]);
+    // JSON by its structured-syntax suffix (RFC 6839) is read as JSON; a charset other than UTF-8 is refused as such (found by a probe).
+    for (const contentType of ['application/vnd.api+json', 'application/json; charset=UTF-8', 'application/json;charset="utf8"']) {
+      const read = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...headers, 'content-type': contentType }, payload: JSON.stringify({ metadata: { ...metadata, imageName: `suffixed-${contentType.length}` }, reference: 'r.example/a:1' }) });
+      expect(read.statusCode, `${contentType}: ${read.body}`).toBe(202);
+    }
+    const utf16 = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...headers, 'content-type': 'application/json; charset=utf-16' }, payload: Buffer.from(`\ufeff${JSON.stringify({ metadata, reference: 'r.example/a:1' })}`, 'utf16le') });
+    expect([utf16.statusCode, utf16.json().message]).toEqual([415, expect.stringMatching(/^a JSON body in charset utf-16 is not read here: send it in UTF-8/)]);
     const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
     expect([plain.statusCode, plain.json().message]).toEqual([415, expect.stringMatching(/^content-type "text\/plain" is not read here: .*multipart\/form-data with the parts metadata and image/)]);
     // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
