@@ -237,9 +237,15 @@ describe('uploading real images', () => {
     const big = buildImage({ name: 'orbit-e2e/parts', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'data/blob': randomBytes(11 * 1024 * 1024) } }] });
     try {
       const file = readFileSync(big.ociArchive);
-      const presigned = await api<{ uploadId: string; completeUrl: string; headers: Record<string, string>; partSizeBytes: number; parts: { partNumber: number; url: string; sizeBytes: number }[] }>(
-        USER, '/v1/uploads/presign', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sizeBytes: file.length }) });
-      expect(presigned.status).toBe(201);
+      // Sent three times at once with one Idempotency-Key (a client retrying before its first answer came): one upload is opened.
+      const key = `parts-${uniqueSuffix()}`;
+      const answers = await Promise.all([1, 2, 3].map(() => api<{ uploadId: string; completeUrl: string; headers: Record<string, string>; partSizeBytes: number; parts: { partNumber: number; url: string; sizeBytes: number }[] }>(
+        USER, '/v1/uploads/presign', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ sizeBytes: file.length }) })));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 201]);
+      const s3UploadIds = answers.map((answer) => new URL(answer.body.parts[0]!.url).searchParams.get('uploadId'));
+      expect(new Set(answers.map((answer) => answer.body.uploadId)).size).toBe(1);
+      expect(new Set(s3UploadIds).size, 'every answer names the one multipart upload').toBe(1);
+      const presigned = answers.find((answer) => answer.status === 201)!;
       expect(presigned.body.parts).toHaveLength(Math.ceil(file.length / PRESIGN_PART_BYTES));
       expect(presigned.body.parts.length).toBeGreaterThan(1);
       expect(presigned.body.parts.flatMap((part) => checksumParameters(part.url))).toEqual([]);
