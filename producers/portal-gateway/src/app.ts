@@ -246,6 +246,15 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   parseJsonWithReasons(app);
   // No route reads text: a text/plain body is a content type the API does not read (415), as any other is, not a malformed object.
   app.removeContentTypeParser('text/plain');
+  // RFC 9112 §6.1: a transfer coding the server does not know is a 501; Node decodes `chunked` alone and read
+  // `gzip, chunked` as if it were that (found by a probe), handing the route a gzip'd body as the one sent.
+  app.addHook('onRequest', async (request) => {
+    const codings = request.headers['transfer-encoding']?.split(',').map((coding) => coding.trim().toLowerCase()).filter(Boolean) ?? [];
+    const unknown = codings.find((coding) => coding !== 'chunked');
+    if (unknown !== undefined) {
+      throw new RequestRefusedError(501, 'ORBIT_ERR_BAD_REQUEST', `Transfer-Encoding ${unknown} is not decoded here: send the body with chunked alone, or with a Content-Length`);
+    }
+  });
   // RFC 9110 §8.4.1: a content coding the server does not decode is a 415, not a body that seems broken.
   app.addHook('onRequest', async (request) => {
     const coding = request.headers['content-encoding']?.trim().toLowerCase();

@@ -1018,6 +1018,33 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
   const upload = async (app: ReturnType<typeof harness>['app'], form: { payload: Buffer; headers: Record<string, string> }) =>
     app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
 
+  it('takes a form\'s _charset_ field of UTF-8 (RFC 7578 §4.6) and refuses another charset, naming it (found by a probe: refused as unexpected)', async () => {
+    const { app, published } = harness();
+    const form = (charset: string) => multipart([{ name: '_charset_', type: 'text/plain', body: charset }, { name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    expect((await upload(app, form('UTF-8'))).statusCode).toBe(202);
+    const latin = await upload(app, form('iso-8859-1'));
+    expect([latin.statusCode, latin.json().problems]).toEqual([400, [{ field: '_charset_', message: 'the form\'s _charset_ is "iso-8859-1": send its text parts in UTF-8' }]]);
+    expect(published).toHaveLength(1);
+  });
+
+  it('answers a transfer coding it does not decode with 501, not a body read as if chunked alone (found by a probe)', async () => {
+    const { app, published } = harness();
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      const body = JSON.stringify({ metadata, reference: 'r.example/a:1' });
+      const answer = new Promise<string>((resolve) => { let text = ''; socket.on('data', (chunk: Buffer) => { text += chunk.toString(); if (text.includes('\r\n\r\n{')) resolve(text); }); });
+      socket.write(`POST /v1/uploads/references HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${await token()}\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+      const text = await answer;
+      expect(text.split('\r\n')[0]).toBe('HTTP/1.1 501 Not Implemented');
+      expect(text).toContain('Transfer-Encoding gzip is not decoded here');
+      expect(published).toEqual([]);
+    } finally {
+      socket.destroy();
+      await app.close();
+    }
+  });
+
   it('refuses metadata nested thousands of levels deep with 400 naming where, not a 500 (stack overflow), in a JSON body and in a form part', async () => {
     const { app, published, staged } = harness();
     const deep = withExtra(nested(5000));

@@ -417,6 +417,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           if (metadata) throw badRequest('send one "metadata" part', 'metadata');
           metadata = metadataOrThrow(await metadataPartValue(part));
           checked = { value: await onMetadata(metadata) };
+        } else if (part.type === 'field' && part.fieldname === '_charset_') {
+          // RFC 7578 §4.6: the form's default charset, which browsers may send; the metadata is read as UTF-8.
+          if (!/^utf-?8$/i.test(String(part.value).trim())) throw badRequest(`the form's _charset_ is ${JSON.stringify(part.value)}: send its text parts in UTF-8`, '_charset_');
         } else if (part.type === 'field') {
           throw badRequest(part.fieldname === 'image'
             ? 'the "image" part came as a text field; send it as a file part with a filename (curl: -F image=@app.tar)'
