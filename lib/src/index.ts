@@ -15,6 +15,7 @@ export * from './stores.js';
 export * from './aws.js';
 export * from './error-description.js';
 export * from './mysql.js';
+export * from './deadline.js';
 export * from './metrics.js';
 export * from './health-server.js';
 export * from './service.js';

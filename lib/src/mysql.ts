@@ -1,4 +1,5 @@
 import mysql from 'mysql2/promise';
+import { answerWithin } from './deadline.js';
 import { StoreUnavailableError } from './errors.js';
 
 /** The database a mysql:// URL names (its path, decoded). */
@@ -58,16 +59,8 @@ const ANSWERED_CALLS: ReadonlySet<PropertyKey> = new Set(['query', 'execute', 'b
  * pool with its command still queued, so the next caller would hang behind it.
  */
 export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number): mysql.Pool {
-  const withinDeadline = <T>(what: string, answer: Promise<T>, onSilence: () => void, outcomeUnknown = false): Promise<T> => new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onSilence();
-      reject(new MysqlSilentError(what, answerTimeoutMs, outcomeUnknown));
-    }, answerTimeoutMs);
-    answer.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error: unknown) => { clearTimeout(timer); reject(error); },
-    );
-  });
+  const withinDeadline = <T>(what: string, answer: Promise<T>, onSilence: () => void, outcomeUnknown = false): Promise<T> =>
+    answerWithin(answer, answerTimeoutMs, () => new MysqlSilentError(what, answerTimeoutMs, outcomeUnknown), onSilence);
 
   const bounded = (connection: mysql.PoolConnection): mysql.PoolConnection => new Proxy(connection, {
     get(target, property, receiver) {

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ImageReference } from '../image-reference.js';
+import { answerWithin } from '../deadline.js';
 
 /** The addresses a host name (or IP literal) resolves to; none when it does not resolve. */
 export type ResolveHost = (host: string) => Promise<readonly string[]>;
@@ -108,16 +109,8 @@ export async function ownRegistryReached(
 /** The system resolver (what the validator's connections use), given up on after `timeoutMs`: nothing found. */
 export function resolveWithin(timeoutMs: number): ResolveHost {
   return async (host) => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<readonly string[]>((resolve) => {
-      timer = setTimeout(() => resolve([]), timeoutMs);
-    });
-    try {
-      const found = lookup(host, { all: true, verbatim: true }).then((entries) => entries.map((entry) => entry.address), () => []);
-      return await Promise.race([found, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const found = lookup(host, { all: true, verbatim: true }).then((entries) => entries.map((entry) => entry.address), () => []);
+    return answerWithin(found, timeoutMs, () => new Error(`no address for ${host} within ${timeoutMs} ms`)).catch(() => []);
   };
 }
 

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { answerWithin } from '@orbit/lib';
 
 /** One thing the gateway depends on, asked whether it answers. */
 export interface DependencyCheck {
@@ -33,18 +34,6 @@ function reasonOf(error: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
-async function answerWithin(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const silence = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([check(), silence]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Asks every dependency at once, each for at most `timeoutMs` (below a
  * Kubernetes probe's default 1 s), and shows the answers as the
@@ -57,7 +46,7 @@ export function readinessOf(checks: readonly DependencyCheck[], timeoutMs: numbe
   return async () => {
     const states = await Promise.all(checks.map(async ({ name, check, gates }): Promise<[string, DependencyState]> => {
       const started = performance.now();
-      const answer = await answerWithin(check, timeoutMs).then(() => undefined, (error: unknown) => reasonOf(error));
+      const answer = await answerWithin(check(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`)).then(() => undefined, (error: unknown) => reasonOf(error));
       const ms = Math.round(performance.now() - started);
       gauge?.set({ dependency: name }, answer === undefined ? 1 : 0);
       return [name, answer === undefined ? { up: true, gates, ms } : { up: false, gates, ms, error: answer }];
