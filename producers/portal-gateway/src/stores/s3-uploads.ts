@@ -222,14 +222,14 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
-      const [found, recorded] = await Promise.all([head(key), readRecord(owner, uploadId)]);
+      // One round trip: the record's give-up mark, the archive and the plan, looked at side by side.
+      const [found, recorded, plan] = await Promise.all([head(key), readRecord(owner, uploadId), readPlan(planKey)]);
       if (recorded?.givenUp) {
         // Its one URL took the archive again after it was given up: that is not kept either.
         if (found !== undefined) await deleteArchive(key, found);
         throw new UploadGivenUpError(uploadId);
       }
-      const plan = await readPlan(planKey);
-      // Neither: a completion racing this one may have put the archive together and dropped the plan between the two looks.
+      // Neither: a completion racing this one may have put the archive together and dropped the plan between the looks.
       if (found === undefined && plan === undefined) return head(key);
       if (plan !== undefined) {
         if (found === undefined) await assemble(owner, uploadId, plan);
