@@ -77,6 +77,7 @@ runMain(async () => {
       get: confirmMisses(images.get, confirmed), search: confirmMisses(images.search, confirmed, (page) => page.images.length === 0),
       getVersion: confirmMisses(images.getVersion, confirmed, (image) => image === undefined || image.versions.length === 0),
       versionsPage: confirmMisses(images.versionsPage, confirmed),
+      overview: confirmMisses(images.overview, confirmed),
     },
     versionStored: mysqlVersionStored(pool),
     projectionVersion: mysqlProjectionVersion(pool),

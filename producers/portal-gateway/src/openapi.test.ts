@@ -4,7 +4,7 @@ import { openApiContract, type OpenApiDocument } from '../../../test/helpers/ope
 import { buildApp } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
-import { oneVersionOf, versionsPageOf } from './testing/versions-page.js';
+import { oneVersionOf, overviewOf, versionsPageOf } from './testing/versions-page.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'A'.repeat(60);
@@ -60,9 +60,11 @@ function gateway(publicBaseUrl?: string) {
       byImageUID: async () => ({ entries: [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-30T10:00:00.000Z', correlationId: 'r', payload: { any: 'thing' } }], next: { eventKey: 'k', pid: 'p' } }),
     },
     images: {
-      get: async (uid) => (uid === UID ? image : undefined), search: async () => ({ images: [image], next: { imageName: 'billing-api', imageUID: UID } }),
+      get: async (uid) => (uid === UID ? image : undefined),
+      search: async (query) => ({ images: [query.newest === undefined ? image : overviewOf(image, { viewer: query.owner, readable: [], newest: query.newest }) ?? image], next: { imageName: 'billing-api', imageUID: UID } }),
       getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, { ...page, limit: 1 }),
+      overview: async (uid, query) => overviewOf(uid === UID ? image : undefined, query),
     },
     deployables: {
       manifests: async (environment) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'billing-api-env', namespace: `orbit-${environment.toLowerCase()}` }, data: {} }],

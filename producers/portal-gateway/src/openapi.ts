@@ -1,4 +1,5 @@
 import { ENVIRONMENT_NAMES, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
+import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
 
@@ -157,9 +158,13 @@ export const IMAGE_VIEW = object({
   owner: text(),
   imageName: text(),
   description: text(),
-  environments: { type: 'array', items: text(), description: 'Every environment any version is present in' },
-  versions: { type: 'array', items: VERSION },
-}, ['imageUID', 'owner', 'imageName', 'environments', 'versions'], true);
+  environments: { type: 'array', items: text(), description: 'Every environment any version you see is present in' },
+  versionCount: { type: 'integer', minimum: 0, description: 'Every version you see, of which `versions` shows the newest' },
+  versions: {
+    type: 'array', items: VERSION,
+    description: `The newest versions you see, oldest first: up to ${VERSIONS_SHOWN.image} for one image, ${VERSIONS_SHOWN.listing} per image in a listing. Every one, newest first, a page at a time: GET /v1/images/{uid}/versions`,
+  },
+}, ['imageUID', 'owner', 'imageName', 'environments', 'versionCount', 'versions'], true);
 
 export const KUSTOMIZE_ARCHIVE = {
   description: 'application/gzip: a tar of <chart name>/base/ (kustomization.yaml and one file per object) and <chart name>/overlays/<environment>/kustomization.yaml (namespace, environment label, replica bounds, resources; the image renamed to the environment\'s own registry when it has one)',

@@ -198,6 +198,8 @@ export interface ImageView {
   readonly environments: readonly string[];
   /** Each version with its ViewPort meta: digest, sizeBytes, layers, s3Location, chartName, environments, status. */
   readonly versions: readonly Record<string, unknown>[];
+  /** In an overview (which shows the newest versions only): every version the caller sees. */
+  readonly versionCount?: number;
 }
 
 /** The environments a version of an ImageView is present in (its `environments` meta). */
@@ -213,6 +215,20 @@ export interface ImageQuery extends PageWindow<ImagePosition> {
   readonly q?: string | undefined;
   readonly category?: string | undefined;
   readonly environment?: string | undefined;
+  /**
+   * Each image found as its overview (ImageReader.overview) with this many of its newest versions, seen as `owner`
+   * with `alsoIn`, instead of whole: a listing page of images of a thousand versions each is not read whole.
+   */
+  readonly newest?: number;
+}
+
+/** Who looks at an image's overview, and how many versions it shows. */
+export interface OverviewQuery {
+  readonly viewer: string;
+  /** The environments whose versions of others' images the viewer reads (readableEnvironments). */
+  readonly readable: readonly string[];
+  /** Versions shown: the newest this many the viewer sees, oldest first. */
+  readonly newest: number;
 }
 
 /** Where an image stands in a search listing. */
@@ -240,6 +256,12 @@ export interface ImageReader {
    */
   getVersion(imageUID: string, imageVersion: string): Promise<ImageView | undefined>;
   search(query: ImageQuery): Promise<ImagePage>;
+  /**
+   * The image as `viewer` may see it (visibleImage's rule), with its newest `newest` versions only, `versionCount`
+   * and `environments` over every version seen: undefined when there is no such image or the viewer sees nothing.
+   * Only the shown versions' meta is read.
+   */
+  overview(imageUID: string, query: OverviewQuery): Promise<ImageView | undefined>;
   /**
    * An image's versions newest first, a page at a time, without reading the others: undefined when there is no
    * such image or `viewer` sees nothing of it (another owner's, with no version in `readable`).

@@ -35,7 +35,7 @@ export function visibleImage(image: ImageView | undefined, username: string, rea
 }
 
 /** The description a version was uploaded with ('' for none), from the metadata ViewPort keeps with it. */
-function descriptionOf(version: Record<string, unknown> | undefined): string {
+export function descriptionOf(version: Record<string, unknown> | undefined): string {
   const metadata = version?.['metadata'];
   const description = typeof metadata === 'object' && metadata !== null ? (metadata as { description?: unknown }).description : undefined;
   return typeof description === 'string' ? description : '';

@@ -6,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
-import { oneVersionOf, versionsPageOf } from '../testing/versions-page.js';
+import { oneVersionOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'D'.repeat(60);
@@ -68,6 +68,7 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
       },
       getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, page),
+      overview: async (uid, query) => overviewOf(uid === UID ? image : undefined, query),
     },
     deployables,
     ...(options.projectionVersion ? { projectionVersion: options.projectionVersion } : {}),

@@ -193,3 +193,28 @@ describe('GET /v1/images/{uid}/events with a step published twice', () => {
     ]);
   });
 });
+
+describe('GET /v1/images/{uid} and /v1/images of an image of many versions', () => {
+  const versions = Array.from({ length: 150 }, (_, index) => ({ imageVersion: `v1-0-${String(index).padStart(3, '0')}`, status: 'ready', environments: index < 3 ? ['Development', 'Testing', 'Staging'] : ['Development'] }));
+  const image: ImageView = { imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: 'latest', environments: ['Development', 'Testing', 'Staging'], versions };
+
+  it('shows the newest 100 versions, oldest first, with the count of all and where every one is present; a role holder, of those they read', async () => {
+    const app = routeTestGateway({
+      uid: UID, image,
+      transfers: { claims: { claim: async () => ({ requestId: 'r', status: null }), find: async () => undefined }, publish: { transferRefused: async () => undefined }, policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Staging', 'release-manager']]) } },
+    });
+    const read = async (user: string, roles: string[] = []) => (await app.inject({ url: `/v1/images/${UID}`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } })).json() as ImageView;
+    const own = await read('dev1');
+    expect([own.versionCount, own.versions.length, own.versions[0]?.['imageVersion'], own.versions.at(-1)?.['imageVersion'], own.environments])
+      .toEqual([150, 100, 'v1-0-050', 'v1-0-149', ['Development', 'Testing', 'Staging']]);
+    const manager = await read('rm', ['release-manager']);
+    expect([manager.versionCount, manager.versions.map((version) => version['imageVersion'])]).toEqual([3, ['v1-0-000', 'v1-0-001', 'v1-0-002']]);
+  });
+
+  it('asks the store for each image of a listing page with its newest 10 versions, not whole', async () => {
+    const searched: ImageQuery[] = [];
+    const app = routeTestGateway({ uid: UID, image, searched });
+    expect((await app.inject({ url: '/v1/images', headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } })).statusCode).toBe(200);
+    expect(searched.map((query) => query.newest)).toEqual([10]);
+  });
+});

@@ -8,8 +8,9 @@ import { environmentOrThrow } from '../environment-param.js';
 import type { EventLogReader, EventPosition, ImageReader, RequestStore, TimelineEntry } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { onceEach } from '../request-steps.js';
-import { readableEnvironments, requestsToSettle, visibleEvents, visibleImage } from '../read-access.js';
+import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
 import { imageSeenBy } from './visible-image.js';
+import { VERSIONS_SHOWN } from '../image-overview.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 const IMAGE_UID_PARAM = pathParams('uid');
@@ -34,10 +35,14 @@ const MAX_EVENT_READS = 20;
 export function imageRoutes(deps: { images: ImageReader; events: EventLogReader; requests?: Pick<RequestStore, 'list'>; policy?: TransferPolicy }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     const readableBy = (caller: Caller): EnvironmentName[] => (deps.policy ? readableEnvironments(caller.roles, deps.policy) : []);
-    const visible = async (request: FastifyRequest<{ Params: { uid: string } }>) => {
+    /** The image as the caller sees it, whole (`newest` undefined) or its overview; 404 IMAGE_NOT_READY while its first upload is under way. */
+    const visible = async (request: FastifyRequest<{ Params: { uid: string } }>, newest?: number) => {
       const caller = await options.caller(request);
       try {
-        return { caller, image: (await imageSeenBy(deps.images, caller, request.params.uid, deps.policy)).image };
+        if (newest === undefined) return { caller, image: (await imageSeenBy(deps.images, caller, request.params.uid, deps.policy)).image };
+        const image = await deps.images.overview(request.params.uid, { viewer: caller.actor.username, readable: readableBy(caller), newest });
+        if (!image) throw notFound(`image ${request.params.uid}`);
+        return { caller, image };
       } catch (error) {
         // ViewPort holds an image from its first validated version on: until then the UID an upload answered with would be a bare 404.
         const uploading = error instanceof RequestRefusedError && error.statusCode === 404 && deps.requests
@@ -48,8 +53,11 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       }
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
-      schema: { operationId: 'getImage', summary: 'An image in ViewPort with its versions and environments', tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) } },
-    }, async (request) => (await visible(request)).image);
+      schema: {
+        operationId: 'getImage', summary: `An image in ViewPort with its environments and newest ${VERSIONS_SHOWN.image} versions (every one: GET /v1/images/{uid}/versions)`,
+        tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) },
+      },
+    }, async (request) => (await visible(request, VERSIONS_SHOWN.image)).image);
     app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/events', {
       schema: {
         operationId: 'listImageEvents', summary: 'Every logged event of an image, in order, a page at a time', tags: ['images'], params: IMAGE_UID_PARAM,
@@ -87,7 +95,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/versions', {
       schema: {
         operationId: 'listImageVersions', tags: ['images'], params: IMAGE_UID_PARAM, querystring: pageQuery(VERSIONS_PAGE),
-        summary: 'An image\'s versions newest first, a page at a time (GET /v1/images/{uid} lists them all at once)',
+        summary: `An image's versions newest first, a page at a time (GET /v1/images/{uid} shows the newest ${VERSIONS_SHOWN.image})`,
         response: { 200: IMAGE_VERSIONS, ...errors(400, 401, 404) },
       },
     }, async (request) => {
@@ -121,10 +129,13 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const listing = filteredListing('images', { q, category, environment });
       const after = cursorOrThrow(cursor, listing);
       const readable = readableBy(caller);
-      const found = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] } });
+      // Overviews, seen as the caller may (visibleImage's rule, applied where the versions are read).
+      const found = await deps.images.search({
+        owner: caller.actor.username, alsoIn: readable, q, category, environment, limit, after: after && { imageName: after[0], imageUID: after[1] }, newest: VERSIONS_SHOWN.listing,
+      });
       return {
         // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
-        images: found.images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []),
+        images: found.images,
         nextCursor: found.next ? encodeCursor(listing, [found.next.imageName, found.next.imageUID]) : null,
       };
     });

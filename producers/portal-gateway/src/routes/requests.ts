@@ -16,7 +16,7 @@ export interface RequestRouteDeps {
    * Who else reads a transfer request: the image's owner, and whoever holds the role its target needs (both are
    * handed its id when they ask for the same promotion). Without it, only the requester.
    */
-  readonly transferReaders?: { readonly images: Pick<ImageReader, 'get'>; readonly policy: TransferPolicy };
+  readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
   readonly watch?: RequestWatch;
 }
@@ -119,7 +119,8 @@ async function readsTransfer(record: RequestRecord, caller: Caller, readers: Req
   const target = record.targetEnvironment ? parseEnvironmentName(record.targetEnvironment) : undefined;
   const role = target === undefined ? undefined : readers.policy.roles.get(target);
   if (role !== undefined && caller.roles.includes(role)) return true;
-  return (await readers.images.get(record.imageUID))?.owner === caller.actor.username;
+  // Seen as the caller with no role's reach, an image is there only when it is theirs; its versions' meta is not read.
+  return (await readers.images.overview(record.imageUID, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
 }
 
 function view(record: RequestRecord, steps: readonly TimelineEntry[]) {

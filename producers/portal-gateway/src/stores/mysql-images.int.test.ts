@@ -152,6 +152,41 @@ describe('image search against MariaDB', () => {
     expect(await reader.versionsPage(newImageUID(), { limit: 10, viewer: owner, readable: [] })).toBeUndefined();
   });
 
+  it('shows an image\'s overview: its newest versions as the whole image has them, counted and placed over every one, alone and in a listing page', async () => {
+    const imageUID = newImageUID();
+    const owner = `overviewer-${uniqueSuffix()}`;
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `overview-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const messages = Array.from({ length: 12 }, (_, index): ConsumedMessage<OrbitEvent> => {
+      const event = {
+        ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner },
+        metadata: { ...stored.metadata, imageName: 'many', imageVersion: `v1-0-${String(index + 1).padStart(2, '0')}`, description: `release ${index + 1}` },
+      };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(index), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    });
+    // And a second image of one version, for the listing page.
+    const few = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const single = { ...few, actor: { ...few.actor, username: owner }, metadata: { ...few.metadata, imageName: 'one' } };
+    messages.push({ topic: TOPICS.imageStored, partition: 0, offset: '12', key: single.imageUID, event: single, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal });
+    await project(messages);
+    const reader = mysqlImageReader(viewport.pool);
+    const whole = await reader.get(imageUID);
+    expect(whole?.versions).toHaveLength(12);
+    const overview = await reader.overview(imageUID, { viewer: owner, readable: [], newest: 5 });
+    expect(overview).toEqual({ ...whole, versions: whole?.versions.slice(7), versionCount: 12 });
+    expect((await reader.overview(imageUID, { viewer: owner, readable: [], newest: 50 }))?.versions).toEqual(whole?.versions);
+    // Someone else reading Development sees the same versions, and the newest one's description; reading only Testing, nothing.
+    expect(await reader.overview(imageUID, { viewer: 'someone-else', readable: ['Development'], newest: 3 }))
+      .toEqual({ ...whole, versions: whole?.versions.slice(9), versionCount: 12, description: 'release 12' });
+    expect(await reader.overview(imageUID, { viewer: 'someone-else', readable: ['Testing'], newest: 3 })).toBeUndefined();
+    expect(await reader.overview(newImageUID(), { viewer: owner, readable: [], newest: 3 })).toBeUndefined();
+    // A listing page of overviews: each image with its newest versions and its count.
+    const page = await reader.search({ owner, limit: 10, newest: 2 });
+    expect(page.images.map((image) => [image.imageName, image.versionCount, image.versions.map((version) => version['imageVersion'])]))
+      .toEqual([['many', 12, ['v1-0-11', 'v1-0-12']], ['one', 1, [single.metadata.imageVersion]]]);
+    expect(page.images[0]).toEqual({ ...whole, versions: whole?.versions.slice(10), versionCount: 12 });
+  });
+
   it('reads one version of an image without its siblings: the version as the whole image shows it, none for a name it lacks', async () => {
     const imageUID = newImageUID();
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `one-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });

@@ -1,6 +1,8 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { chartVersionOf, inTransaction } from '@orbit/lib';
-import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type VersionsPage, type VersionsQuery, type VersionStored } from '../ports.js';
+import { planOverview, type VersionReach } from '../image-overview.js';
+import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored } from '../ports.js';
+import { descriptionOf } from '../read-access.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -43,12 +45,54 @@ function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
  */
 const readTogether = <T>(pool: Pool, reads: (connection: PoolConnection) => Promise<T>): Promise<T> => inTransaction(pool, reads);
 
+/** The columns of an image a view or an overview starts from. */
+const IMAGE_COLUMNS = 'u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id';
+
+/**
+ * The overviews of `images` (rows of IMAGE_COLUMNS) as `query.viewer` sees
+ * them, in their order, without those the viewer sees nothing of. Three
+ * reads, whatever the number of images and versions: every version's position
+ * and environments (one small meta row each), then the whole meta of the
+ * versions shown only. An image of a thousand versions was read whole, meta
+ * of every version, for each look at it and for each image of a listing page.
+ */
+async function overviewsOf(connection: PoolConnection, images: readonly RowDataPacket[], query: OverviewQuery): Promise<ImageView[]> {
+  if (images.length === 0) return [];
+  const [reachRows] = await connection.query<RowDataPacket[]>(
+    `SELECT v.post_parent, v.ID, e.meta_value FROM wp_posts v LEFT JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments'
+     WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [images.map((image) => image['ID'])]);
+  const reaches = new Map<number, VersionReach[]>();
+  for (const row of reachRows) {
+    const parent = Number(row['post_parent']);
+    const environments = environmentsOfVersion({ environments: parsed('environments', row['meta_value']) });
+    reaches.set(parent, [...(reaches.get(parent) ?? []), { at: Number(row['ID']), environments }]);
+  }
+  const plans = images.map((image) => ({
+    image,
+    plan: planOverview(String(image['user_login']) === query.viewer, reaches.get(Number(image['ID'])) ?? [], query.readable, query.newest),
+  }));
+  const shown = plans.flatMap(({ plan }) => plan?.shown ?? []);
+  const [rows] = shown.length === 0 ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
+    `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
+     FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
+  return plans.flatMap(({ image, plan }) => {
+    if (!plan) return [];
+    const versions = versionsOf(rows.filter((row) => Number(row['post_parent']) === Number(image['ID'])));
+    const owned = String(image['user_login']) === query.viewer;
+    return [{
+      imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
+      // Another owner's description is the newest version's the viewer sees, as visibleImage has it.
+      description: owned ? String(image['post_content'] ?? '') : descriptionOf(versions.at(-1)),
+      environments: plan.environments, versions, versionCount: plan.versionCount,
+    }];
+  });
+}
+
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
 export function mysqlImageReader(pool: Pool): ImageReader {
   /** The image, with every version or only `onlyVersion` (by its parent index, then its name: its siblings' meta is not read). */
   const view = (imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> => readTogether(pool, async (connection) => {
-    const [images] = await connection.query<RowDataPacket[]>(
-      `SELECT u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE u.image_uid = ?`, [imageUID]);
+    const [images] = await connection.query<RowDataPacket[]>(`SELECT ${IMAGE_COLUMNS} WHERE u.image_uid = ?`, [imageUID]);
     const image = images[0];
     if (!image) return undefined;
     const [versions] = await connection.query<RowDataPacket[]>(
@@ -64,6 +108,10 @@ export function mysqlImageReader(pool: Pool): ImageReader {
   return {
     get: (imageUID) => view(imageUID),
     getVersion: (imageUID, imageVersion) => view(imageUID, imageVersion),
+    overview: (imageUID, query) => readTogether(pool, async (connection) => {
+      const [images] = await connection.query<RowDataPacket[]>(`SELECT ${IMAGE_COLUMNS} WHERE u.image_uid = ?`, [imageUID]);
+      return (await overviewsOf(connection, images, query))[0];
+    }),
     versionsPage: (imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> => readTogether(pool, async (connection) => {
       const [images] = await connection.query<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
       const image = images[0];
@@ -130,12 +178,20 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         args.push(query.environment);
       }
       // One row more than asked for says whether there is a next page.
-      const [rows] = await pool.query<RowDataPacket[]>(
-        `SELECT u.image_uid, u.image_name FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id WHERE ${conditions.join(' AND ')} ORDER BY u.image_name, u.image_uid LIMIT ?`,
-        [...args, query.limit + 1]);
-      const page = rows.slice(0, query.limit);
-      const views = await Promise.all(page.map((row) => view(String(row['image_uid']))));
-      const last = page.at(-1);
+      const found = async (connection: Pool | PoolConnection) => (await connection.query<RowDataPacket[]>(
+        `SELECT ${IMAGE_COLUMNS} WHERE ${conditions.join(' AND ')} ORDER BY u.image_name, u.image_uid LIMIT ?`, [...args, query.limit + 1]))[0];
+      const { newest } = query;
+      const { rows, views } = newest === undefined
+        ? await (async () => {
+          const rows = await found(pool);
+          return { rows, views: await Promise.all(rows.slice(0, query.limit).map((row) => view(String(row['image_uid'])))) };
+        })()
+        // Overviews, read with the page in one transaction: its images' row ids join their versions (readTogether).
+        : await readTogether(pool, async (connection) => {
+          const rows = await found(connection);
+          return { rows, views: await overviewsOf(connection, rows.slice(0, query.limit), { viewer: query.owner, readable: query.alsoIn ?? [], newest }) };
+        });
+      const last = rows.slice(0, query.limit).at(-1);
       return {
         images: views.filter((entry): entry is ImageView => entry !== undefined),
         ...(rows.length > query.limit && last ? { next: { imageName: String(last['image_name']), imageUID: String(last['image_uid']) } } : {}),

@@ -4,7 +4,7 @@ import { OrbitError, type Logger } from '@orbit/lib';
 import { buildApp, type GatewayDeps } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { EventLogReader, ImageQuery, ImageView, RequestRecord } from '../ports.js';
-import { oneVersionOf, versionsPageOf } from './versions-page.js';
+import { oneVersionOf, overviewOf, versionsPageOf } from './versions-page.js';
 
 const notUnderTest = (): OrbitError => new OrbitError('ORBIT_ERR_NOT_UNDER_TEST', 'the upload side is not under test here');
 
@@ -32,6 +32,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
       get: async (uid) => (uid === options.uid ? options.image : undefined), search: async (query) => { options.searched?.push(query); return { images: [] }; },
       getVersion: async (uid, version) => oneVersionOf(uid === options.uid ? options.image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === options.uid ? options.image : undefined, page),
+      overview: async (uid, query) => overviewOf(uid === options.uid ? options.image : undefined, query),
     },
     ...(options.transfers ? { transfers: options.transfers } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),

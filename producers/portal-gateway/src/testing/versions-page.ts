@@ -1,5 +1,6 @@
-import { environmentsOfVersion, type ImageView, type VersionsPage, type VersionsQuery } from '../ports.js';
-import { visibleImage } from '../read-access.js';
+import { planOverview } from '../image-overview.js';
+import { environmentsOfVersion, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery } from '../ports.js';
+import { descriptionOf, visibleImage } from '../read-access.js';
 
 /** ImageReader.versionsPage over one image held in memory, as MySQL answers it: for route tests' fake readers. */
 export function versionsPageOf(image: ImageView | undefined, page: VersionsQuery): VersionsPage | undefined {
@@ -18,4 +19,14 @@ export function oneVersionOf(image: ImageView | undefined, imageVersion: string)
   if (!image) return undefined;
   const versions = image.versions.filter((version) => version['imageVersion'] === imageVersion);
   return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))] };
+}
+
+/** ImageReader.overview over one image held in memory, as MySQL answers it (positions count from 1 in upload order). */
+export function overviewOf(image: ImageView | undefined, query: OverviewQuery): ImageView | undefined {
+  if (!image) return undefined;
+  const owned = image.owner === query.viewer;
+  const plan = planOverview(owned, image.versions.map((version, index) => ({ at: index + 1, environments: environmentsOfVersion(version) })), query.readable, query.newest);
+  if (!plan) return undefined;
+  const versions = plan.shown.map((at) => image.versions[at - 1] as Record<string, unknown>);
+  return { ...image, versions, versionCount: plan.versionCount, environments: plan.environments, description: owned ? image.description : descriptionOf(versions.at(-1)) };
 }
