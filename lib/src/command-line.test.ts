@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { imageUIDsOf, parseCommandLine } from './command-line.js';
+import { imageUIDsOf, minutesOf, parseCommandLine } from './command-line.js';
 
 const refuse = (text: string): never => {
   throw new Error(text);
@@ -36,6 +36,15 @@ describe('imageUIDsOf', () => {
     expect(imageUIDsOf(parsed.values.image, refuse)).toEqual([a, b]);
     expect(imageUIDsOf([], refuse)).toEqual([]);
     expect(() => imageUIDsOf([a, 'notauid', ''], refuse)).toThrow('--image must be an image UID (60 letters and digits), got "notauid", ""\n');
+  });
+});
+
+describe('minutesOf', () => {
+  it('takes a number of minutes, and refuses an empty, negative or other value naming the option, as JavaScript would read "" as 0', () => {
+    expect([minutesOf('stuck-after', '30', refuse), minutesOf('stuck-after', '0', refuse), minutesOf('stuck-after', '0.5', refuse)]).toEqual([30, 0, 0.5]);
+    for (const wrong of ['', ' ', '-1', 'ten', '1e3', '0x10', 'Infinity']) {
+      expect(() => minutesOf('stuck-after', wrong, refuse)).toThrow(`--stuck-after must be a number of minutes (0 or more), got ${JSON.stringify(wrong)}\n`);
+    }
   });
 });
 

@@ -33,6 +33,18 @@ export function parseCommandLine<T extends Omit<ParseArgsConfig, 'args'>>(
 }
 
 /**
+ * A number of minutes an ops command was given (`--stuck-after 30`, `0.5`),
+ * refused with exit 2 naming the option when it is anything else. An empty or
+ * blank value is refused too: JavaScript reads it as 0, which would take
+ * every transfer as stuck.
+ */
+export function minutesOf(option: string, value: string, refuse: (text: string) => never = refuseWithUsageCode): number {
+  const minutes = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(minutes)) return refuse(`--${option} must be a number of minutes (0 or more), got ${JSON.stringify(value)}\n`);
+  return minutes;
+}
+
+/**
  * The `--image` values of an ops command (repeatable: `multiple: true`), each
  * an image UID; anything else (a name, an empty value) is refused with exit 2,
  * naming it, before any store is asked.

@@ -12,7 +12,7 @@
  */
 import {
   failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
-  imageBucketOf, imageUIDsOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
+  imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
@@ -23,11 +23,7 @@ failPlainly('transfers:reconcile');
 const { values } = parseCommandLine({
   options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' }, image: { type: 'string', multiple: true, default: [] } },
 }, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES] [--image IMAGE_UID]...');
-const stuckAfterMinutes = Number(values['stuck-after']);
-if (!Number.isFinite(stuckAfterMinutes) || stuckAfterMinutes < 0) {
-  process.stderr.write(`--stuck-after must be a number of minutes, got "${values['stuck-after']}"\n`);
-  process.exit(2);
-}
+const stuckAfterMinutes = minutesOf('stuck-after', values['stuck-after']);
 const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });

@@ -38,8 +38,8 @@ try {
     const kafka = createKafka({ clientId: 'viewport-rebuild', brokers: config.KAFKA_BROKERS, logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
     const publisher = await EventPublisher.connect(kafka, codec, logger);
+    // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.
     const before = await projectionChecksum(pool);
-    process.stdout.write(`before  ${before.sha256}\n`);
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
       ...(values['restore-requests'] ? { restoreRequests: true } : {}),
@@ -49,6 +49,7 @@ try {
     });
     await publisher.disconnect();
     const after = await projectionChecksum(pool);
+    process.stdout.write(`before  ${before.sha256}\n`);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
     if (report.skipped.length > 0) process.stdout.write(skippedSummary(report.skipped));
     const { requests, imageNames, transferClaims, uploadClaims } = report.restored;
