@@ -233,6 +233,25 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, file);
   }, 150_000);
 
+  it('lets exactly one of a completion and a DELETE of one upload sent at the same instant go through (found by a probe: both were answered, and the request failed STAGED_OBJECT_MISSING)', async () => {
+    const file = readFileSync(image.ociArchive);
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round += 1) {
+      const presigned = await api<{ uploadId: string; url: string; headers: Record<string, string>; completeUrl: string }>(USER, '/v1/uploads/presign', { method: 'POST' });
+      expect((await fetch(presigned.body.url, { method: 'PUT', headers: presigned.body.headers, body: file })).status).toBe(200);
+      const [completed, deleted] = await Promise.all([
+        api<{ requestId: string; imageUID: string; code?: string }>(USER, new URL(presigned.body.completeUrl).pathname, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: metadata(`raced-${uniqueSuffix()}`) }),
+        }),
+        api<{ code?: string }>(USER, `/v1/uploads/${presigned.body.uploadId}`, { method: 'DELETE' }),
+      ]);
+      const outcome = `${completed.status} ${completed.body.code ?? ''} / ${deleted.status} ${deleted.body.code ?? ''}`.replace(/ +/g, ' ');
+      outcomes.push(outcome);
+      expect(['202 / 409 ORBIT_ERR_UPLOAD_COMPLETED', '409 ORBIT_ERR_UPLOAD_GIVEN_UP / 204']).toContain(outcome);
+      if (completed.status === 202) expect((await finished(USER, completed.body.requestId)).status).toBe('succeeded');
+    }
+  }, 240_000);
+
   it('takes an image in presigned parts when the client declares its size (AWS S3 takes 5 GiB at most in one PUT), naming a part that has not arrived and giving a fresh URL for it', async () => {
     const big = buildImage({ name: 'orbit-e2e/parts', tag: '1', exposedPort: '8080/tcp', layers: [{ files: { 'data/blob': randomBytes(11 * 1024 * 1024) } }] });
     try {

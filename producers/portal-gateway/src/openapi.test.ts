@@ -43,7 +43,7 @@ function gateway(publicBaseUrl?: string) {
       find: async () => undefined,
       resume: async (_owner, uploadId) => (uploadId === RESUMABLE ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 7 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() } : undefined),
       discard: async () => undefined,
-      abandon: async () => false,
+      abandon: async () => 'unknown' as const, givenUp: async () => false,
       presignedWith: async () => undefined,
     },
     names: { uidFor: async () => UID, peek: async () => UID },

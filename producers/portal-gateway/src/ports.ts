@@ -37,12 +37,19 @@ export interface UploadStore {
   /** Deletes a staged archive (that version) whose request was refused after it arrived. */
   discard(staged: StagedObject): Promise<void>;
   /**
-   * Gives up a presigned upload: aborts its multipart upload (S3 drops the
-   * parts sent), deletes its plan and whatever archive arrived, and marks it
-   * given up, so a completion is refused though a single PUT's URL still
-   * takes a body until it expires. False when there was nothing under the id.
+   * Gives up a presigned upload: marks it given up, so a completion is
+   * refused though a single PUT's URL still takes a body until it expires,
+   * then aborts its multipart upload (S3 drops the parts sent) and deletes
+   * its plan and whatever archive arrived. 'unknown' when there was nothing
+   * under the id (or it was given up already). Between the mark and the
+   * deletes, `completed` is asked whether a completion holds the upload; if
+   * one does, the mark is taken back, nothing is deleted, and 'completed' is
+   * answered: a completion checks the mark after its claim (givenUp), so of
+   * the two at once exactly one goes through.
    */
-  abandon(owner: string, uploadId: string): Promise<boolean>;
+  abandon(owner: string, uploadId: string, completed?: () => Promise<boolean>): Promise<'given-up' | 'unknown' | 'completed'>;
+  /** Whether the upload is marked given up (abandon's mark, while it stands). */
+  givenUp(owner: string, uploadId: string): Promise<boolean>;
 }
 
 interface PresignedPuts {
@@ -290,10 +297,15 @@ export interface VersionsPage {
  * first one started; a failed one is replaced.
  */
 export interface UploadClaims {
-  /** Records `request` and publishes `command` when the key is ours; answers the request that holds it. */
-  claim(key: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext): Promise<HeldRequest>;
+  /**
+   * Records `request` and publishes `command` when the key is ours; answers the request that holds it. `beforeCommit`
+   * runs once the claim is written, before it is committed: what it throws undoes the claim and is thrown.
+   */
+  claim(key: string, request: AcceptedRequest, command: UploadRequested, trace: TraceContext, beforeCommit?: () => Promise<void>): Promise<HeldRequest>;
   /** The request the owner's key started, if any: it stays the answer after the staged image is gone. */
   find(owner: string, key: string): Promise<HeldRequest | undefined>;
+  /** As find, once a claim of the key being written meanwhile is committed or undone (it waits for its lock). */
+  findSettled?(owner: string, key: string): Promise<HeldRequest | undefined>;
   /** Removes claims past their expiry (those that expire); answers how many went. */
   purgeExpired?(): Promise<number>;
 }

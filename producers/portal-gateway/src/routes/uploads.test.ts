@@ -95,14 +95,18 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     discard: async (object) => {
       discarded.push(object.key);
     },
-    abandon: async (owner, uploadId) => {
+    abandon: async (owner, uploadId, completed) => {
       const held = !givenUp.has(`${owner}/${uploadId}`) && (['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000003'].includes(uploadId) || presignedWith.has(`${owner}/${uploadId}`));
-      if (held) {
-        abandoned.push(`${owner}/${uploadId}`);
-        givenUp.add(`${owner}/${uploadId}`);
+      if (!held) return 'unknown';
+      givenUp.add(`${owner}/${uploadId}`);
+      if (await completed?.()) {
+        givenUp.delete(`${owner}/${uploadId}`);
+        return 'completed';
       }
-      return held;
+      abandoned.push(`${owner}/${uploadId}`);
+      return 'given-up';
     },
+    givenUp: async (owner, uploadId) => givenUp.has(`${owner}/${uploadId}`),
   };
   /** The event log by correlation id, where a test sets one. */
   const timelines = new Map<string, TimelineEntry[]>();

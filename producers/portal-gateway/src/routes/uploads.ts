@@ -12,7 +12,7 @@ import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
-import { UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
+import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
 
 export interface UploadRouteDeps {
@@ -255,6 +255,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return earlier && earlier.status !== 'failed' ? earlier : undefined;
   }
 
+  /** earlierOf, once a claim being written at this instant is committed or undone. */
+  async function settledEarlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<HeldRequest | undefined> {
+    if (!claimed) return undefined;
+    const earlier = await (claimed.claims.findSettled ? claimed.claims.findSettled(owner, claimed.key) : claimed.claims.find(owner, claimed.key));
+    return earlier && earlier.status !== 'failed' ? earlier : undefined;
+  }
+
   /** The earlier request's answer, once this call's body is the one it was sent with. */
   function replayOf(earlier: HeldRequest, sent: SentBody, claimed: ClaimedBy): UploadAnswer {
     refuseOtherBody(earlier, sent, claimed);
@@ -302,13 +309,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    */
   async function accept(
     actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
+    beforeCommit?: () => Promise<void>,
   ): Promise<UploadAnswer> {
     const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed, sent);
     if (!claimed) {
       await deps.publish.uploadRequested(event, startTrace(), record);
       return { replayed: false, body: answer };
     }
-    const held = await claimed.claims.claim(claimed.key, record, event, startTrace());
+    const held = await claimed.claims.claim(claimed.key, record, event, startTrace(), beforeCommit);
     if (held.requestId === answer.requestId) return { replayed: false, body: answer };
     // A concurrent call with the same key won: the same body is its repeat, another is refused as a later one would be.
     if (sent) refuseOtherBody(held, sent, claimed);
@@ -593,8 +601,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
           `upload ${request.params.id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
       }
-      if (!(await deps.uploads.abandon(caller.actor.username, request.params.id))) {
-        throw notFound(`upload ${request.params.id} (never presigned for you, or given up already)`);
+      // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
+      const completedMeanwhile = async () => (await settledEarlierOf(completion, caller.actor.username)) !== undefined;
+      const outcome = await deps.uploads.abandon(caller.actor.username, request.params.id, completedMeanwhile);
+      if (outcome === 'unknown') throw notFound(`upload ${request.params.id} (never presigned for you, or given up already)`);
+      if (outcome === 'completed') {
+        const held = await earlierOf(completion, caller.actor.username);
+        throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+          `upload ${request.params.id} was completed meanwhile${held ? `: request ${held.requestId} has it (follow GET /v1/requests/${held.requestId})` : ''}; nothing was deleted`);
       }
       deps.logger?.info({ uploadId: request.params.id, user: caller.actor.username }, 'presigned upload given up');
       return reply.code(204).send();
@@ -629,8 +643,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
       }
+      // Given up at this instant: the claim is undone unless it was written before the give-up's mark, which DELETE then takes
+      // back on seeing the claim (abandon). Of a completion and a DELETE at once, exactly one goes through.
+      const notGivenUp = async (): Promise<void> => {
+        if (await deps.uploads.givenUp(caller.actor.username, request.params.id)) throw new UploadGivenUpError(request.params.id);
+      };
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion, sent));
+      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion, sent, notGivenUp));
     });
   };
 }

@@ -151,7 +151,15 @@ function requestClaims(
   };
   return {
     find: (key: readonly string[]) => holder(pool, key),
-    async claim(key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext): Promise<HeldRequest> {
+    /** find, after waiting for the key's row lock: a claim being written meanwhile is then committed or undone. */
+    findSettled: (key: readonly string[]) => inTransaction(pool, async (connection) => {
+      await connection.execute(`SELECT request_id FROM ${table} WHERE ${keyMatches} LOCK IN SHARE MODE`, [...key]);
+      return holder(connection, key);
+    }),
+    async claim(
+      key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext,
+      beforeCommit?: () => Promise<void>,
+    ): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
@@ -176,7 +184,9 @@ function requestClaims(
         const now = await holder(connection, key);
         if (now && now.requestId !== request.requestId) return { held: now, recorded: undefined };
         const ours = { requestId: request.requestId, status: null, imageUID: request.imageUID };
-        return { held: withDigest ? { ...ours, bodyDigest: digest } : ours, recorded: await outbox.record(connection, topic, command, trace, request) };
+        const recorded = await outbox.record(connection, topic, command, trace, request);
+        await beforeCommit?.();
+        return { held: withDigest ? { ...ours, bodyDigest: digest } : ours, recorded };
       });
       if (recorded) await outbox.release(recorded);
       return held;
@@ -215,8 +225,9 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
 export function mysqlUploadClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number): UploadClaims {
   const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
-    claim: (key, request, command, trace) => claims.claim([request.owner, key], request, command, trace),
+    claim: (key, request, command, trace, beforeCommit) => claims.claim([request.owner, key], request, command, trace, beforeCommit),
     find: (owner, key) => claims.find([owner, key]),
+    findSettled: (owner, key) => claims.findSettled([owner, key]),
     purgeExpired: () => claims.purgeExpired(),
   };
 }

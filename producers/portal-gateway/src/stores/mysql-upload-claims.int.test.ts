@@ -94,3 +94,33 @@ describe('Idempotency-Keys expire', () => {
     expect(await completions.purgeExpired?.()).toBe(0);
   });
 });
+
+describe('a completion beside a give-up of the same upload', () => {
+  it('undoes a claim whose check before commit throws, sending nothing, and lets findSettled wait for a claim being written', async () => {
+    const sent: EventEnvelope[] = [];
+    const completions = mysqlUploadClaims(pool, mysqlCommandOutbox(pool, { publish: async (_topic, event) => { sent.push(event); } }, quietLogger), TOPICS.uploadRequested, 'upload_completions');
+    const imageUID = newImageUID();
+    const uploadId = randomUUID();
+    const refused = completion(imageUID);
+    await expect(completions.claim(uploadId, refused.request, refused.command, childSpan(undefined), async () => { throw new Error('given up'); })).rejects.toThrow('given up');
+    expect([await completions.find(owner, uploadId), sent]).toEqual([undefined, []]);
+    const [request] = await pool.query<RowDataPacket[]>('SELECT 1 FROM viewport_requests WHERE request_id = ?', [refused.request.requestId]);
+    expect(request).toEqual([]);
+
+    // A claim held open before its commit: a plain find does not see it yet, findSettled waits and sees it committed.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let checking = (): void => undefined;
+    const inCheck = new Promise<void>((resolve) => { checking = resolve; });
+    const ask = completion(imageUID);
+    const claiming = completions.claim(uploadId, ask.request, ask.command, childSpan(undefined), async () => { checking(); await held; });
+    await inCheck;
+    expect(await completions.find(owner, uploadId)).toBeUndefined();
+    const settled = completions.findSettled?.(owner, uploadId);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    expect((await settled)?.requestId).toBe(ask.request.requestId);
+    expect((await claiming).requestId).toBe(ask.request.requestId);
+    expect(sent.map((event) => event.eventId)).toEqual([ask.command.eventId]);
+  });
+});

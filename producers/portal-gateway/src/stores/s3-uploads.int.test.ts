@@ -130,7 +130,7 @@ describe('presigned uploads into MinIO', () => {
     expect(await store.resume(owner, uploadId)).toBeUndefined();
     const reopened = await store.presign(owner, uploadId, sizeBytes, { reopen: true });
     expect(await open()).toEqual([s3UploadIdOf(reopened)]);
-    expect(await store.abandon(owner, uploadId)).toBe(true);
+    expect(await store.abandon(owner, uploadId)).toBe('given-up');
   });
 
   it('gives up an upload: its parts are dropped, its URLs take nothing more, its plan and archive are gone', async () => {
@@ -143,19 +143,19 @@ describe('presigned uploads into MinIO', () => {
     const key = decodeURIComponent(new URL(presigned.parts[0]!.url).pathname.split('/').slice(2).join('/'));
     const open = async (): Promise<unknown[]> => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
     expect(await open()).toHaveLength(1);
-    expect(await store.abandon(owner, uploadId)).toBe(true);
+    expect(await store.abandon(owner, uploadId)).toBe('given-up');
     expect(await open()).toEqual([]);
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
     expect(await put(presigned.parts[1]!.url, archive.subarray(5 * MIB), presigned.headers)).toBe(404);
     expect(await store.resume(owner, uploadId)).toBeUndefined();
     await expect(store.find(owner, uploadId)).rejects.toBeInstanceOf(UploadGivenUpError);
-    expect(await store.abandon(owner, uploadId)).toBe(false);
+    expect(await store.abandon(owner, uploadId)).toBe('unknown');
     // One PUT that arrived: the archive goes.
     const single = randomUUID();
     const one = await store.presign(owner, single, null) as PresignedSinglePut;
     expect(await put(one.url, archive, one.headers)).toBe(200);
     expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null });
-    expect(await store.abandon(owner, single)).toBe(true);
+    expect(await store.abandon(owner, single)).toBe('given-up');
     expect(await exists(key.replace(uploadId, single))).toBe(false);
     // S3 cannot revoke its URL, which takes the archive again (found by a probe: that upload was then completed and
     // stored): the completion is refused, and what arrived is deleted.
@@ -171,10 +171,35 @@ describe('presigned uploads into MinIO', () => {
     // One PUT given up before anything of it arrived (found by a probe: there was nothing to give up, 404).
     const early = randomUUID();
     const cancelled = await store.presign(owner, early, null) as PresignedSinglePut;
-    expect(await store.abandon(owner, early)).toBe(true);
+    expect(await store.abandon(owner, early)).toBe('given-up');
     expect(await put(cancelled.url, archive, cancelled.headers)).toBe(200);
     await expect(store.find(owner, early)).rejects.toBeInstanceOf(UploadGivenUpError);
-    expect(await store.abandon(owner, randomUUID())).toBe(false);
+    expect(await store.abandon(owner, randomUUID())).toBe('unknown');
+  });
+
+  it('takes back a give-up that finds the upload completed meanwhile: its mark is gone and nothing of it is deleted', async () => {
+    const owner = `abandon-late-${uniqueSuffix()}`;
+    const archive = randomBytes(MIB);
+    const single = randomUUID();
+    const one = await store.presign(owner, single, null) as PresignedSinglePut;
+    expect(await put(one.url, archive, one.headers)).toBe(200);
+    let markSeen: boolean | undefined;
+    // The completion's claim is found once the mark is written (a completion checks the mark after claiming).
+    const outcome = await store.abandon(owner, single, async () => {
+      markSeen = await store.givenUp(owner, single);
+      return true;
+    });
+    expect([outcome, markSeen, await store.givenUp(owner, single)]).toEqual(['completed', true, false]);
+    expect(await store.find(owner, single)).toMatchObject({ sizeBytes: archive.length });
+    // In parts: the parts and the plan stay as they were.
+    const inParts = randomUUID();
+    const presigned = await store.presign(owner, inParts, archive.length) as PresignedParts;
+    expect(await store.abandon(owner, inParts, async () => true)).toBe('completed');
+    expect(await put(presigned.parts[0]!.url, archive, presigned.headers)).toBe(200);
+    expect(await store.find(owner, inParts)).toMatchObject({ sizeBytes: archive.length });
+    // No completion: given up.
+    expect(await store.abandon(owner, single, async () => false)).toBe('given-up');
+    expect(await store.givenUp(owner, single)).toBe(true);
   });
 
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {

@@ -237,14 +237,20 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       }
       return found ?? head(key);
     },
-    abandon: async (owner: string, uploadId: string): Promise<boolean> => {
+    abandon: async (owner: string, uploadId: string, completed?: () => Promise<boolean>): Promise<'given-up' | 'unknown' | 'completed'> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
       const [plan, found, recorded] = await Promise.all([readPlan(planKey), head(key), readRecord(owner, uploadId)]);
-      if (recorded?.givenUp) return false;
-      if (plan === undefined && found === undefined && recorded === undefined) return false;
+      if (recorded?.givenUp) return 'unknown';
+      if (plan === undefined && found === undefined && recorded === undefined) return 'unknown';
       // Given up first, then cleared: a completion between the two is refused rather than handed what is being deleted.
-      await recordPresign(owner, uploadId, { sizeBytes: recorded?.sizeBytes ?? plan?.sizeBytes ?? null, givenUp: true });
+      const sizeBytes = recorded?.sizeBytes ?? plan?.sizeBytes ?? null;
+      await recordPresign(owner, uploadId, { sizeBytes, givenUp: true });
+      // A completion that claimed the upload before it could see the mark holds it: the mark is taken back, nothing deleted.
+      if (await completed?.()) {
+        await recordPresign(owner, uploadId, { sizeBytes });
+        return 'completed';
+      }
       if (plan !== undefined) {
         try {
           await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId }));
@@ -255,8 +261,9 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
       if (found !== undefined) await deleteArchive(key, found);
-      return true;
+      return 'given-up';
     },
+    givenUp: async (owner: string, uploadId: string): Promise<boolean> => (await readRecord(owner, uploadId))?.givenUp === true,
     discard: async (staged: StagedObject): Promise<void> => {
       // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.
       await s3.send(new DeleteObjectCommand({ Bucket: staged.bucket, Key: staged.key, ...(staged.versionId ? { VersionId: staged.versionId } : {}) }));

@@ -20,7 +20,7 @@ export function routeTestGateway(options: { uid: string; image?: ImageView; uplo
   const uploads = options.uploads ?? [];
   return buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
-    uploads: { stage: async () => { throw notUnderTest(); }, presign: async () => { throw notUnderTest(); }, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => false },
+    uploads: { stage: async () => { throw notUnderTest(); }, presign: async () => { throw notUnderTest(); }, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false },
     names: { uidFor: async () => options.uid, peek: async () => options.uid },
     requests: {
       get: async (id) => uploads.find((entry) => entry.requestId === id), finishedAmong: async () => new Set(),
