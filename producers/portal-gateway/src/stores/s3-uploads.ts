@@ -260,7 +260,9 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         }
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
-      if (found !== undefined) await deleteArchive(key, found);
+      // Looked at again: a completion refused by the mark may have put the parts together after the first look.
+      const archive = plan === undefined ? found : await head(key);
+      if (archive !== undefined) await deleteArchive(key, archive);
       return 'given-up';
     },
     givenUp: async (owner: string, uploadId: string): Promise<boolean> => (await readRecord(owner, uploadId))?.givenUp === true,
