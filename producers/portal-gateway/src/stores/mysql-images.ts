@@ -45,6 +45,18 @@ function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
  */
 const readTogether = <T>(pool: Pool, reads: (connection: PoolConnection) => Promise<T>): Promise<T> => inTransaction(pool, reads);
 
+/** Rows grouped by their `post_parent` (an image post's ID), each group in the rows' order. */
+function byParent<T>(rows: readonly RowDataPacket[], entry: (row: RowDataPacket) => T): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    const parent = Number(row['post_parent']);
+    const group = groups.get(parent);
+    if (group) group.push(entry(row));
+    else groups.set(parent, [entry(row)]);
+  }
+  return groups;
+}
+
 /** The columns of an image a view or an overview starts from. */
 const IMAGE_COLUMNS = 'u.image_uid, u.user_login, u.image_name, p.ID, p.post_content FROM wp_image_uid u JOIN wp_posts p ON p.ID = u.post_id';
 
@@ -61,12 +73,7 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
   const [reachRows] = await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.ID, e.meta_value FROM wp_posts v LEFT JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments'
      WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [images.map((image) => image['ID'])]);
-  const reaches = new Map<number, VersionReach[]>();
-  for (const row of reachRows) {
-    const parent = Number(row['post_parent']);
-    const environments = environmentsOfVersion({ environments: parsed('environments', row['meta_value']) });
-    reaches.set(parent, [...(reaches.get(parent) ?? []), { at: Number(row['ID']), environments }]);
-  }
+  const reaches = byParent(reachRows, (row): VersionReach => ({ at: Number(row['ID']), environments: environmentsOfVersion({ environments: parsed('environments', row['meta_value']) }) }));
   const plans = images.map((image) => ({
     image,
     plan: planOverview(String(image['user_login']) === query.viewer, reaches.get(Number(image['ID'])) ?? [], query.readable, query.newest),
@@ -75,9 +82,10 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
   const [rows] = shown.length === 0 ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
      FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
+  const metaRows = byParent(rows, (row) => row);
   return plans.flatMap(({ image, plan }) => {
     if (!plan) return [];
-    const versions = versionsOf(rows.filter((row) => Number(row['post_parent']) === Number(image['ID'])));
+    const versions = versionsOf(metaRows.get(Number(image['ID'])) ?? []);
     const owned = String(image['user_login']) === query.viewer;
     return [{
       imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
@@ -181,16 +189,18 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       const found = async (connection: Pool | PoolConnection) => (await connection.query<RowDataPacket[]>(
         `SELECT ${IMAGE_COLUMNS} WHERE ${conditions.join(' AND ')} ORDER BY u.image_name, u.image_uid LIMIT ?`, [...args, query.limit + 1]))[0];
       const { newest } = query;
-      const { rows, views } = newest === undefined
-        ? await (async () => {
-          const rows = await found(pool);
-          return { rows, views: await Promise.all(rows.slice(0, query.limit).map((row) => view(String(row['image_uid'])))) };
-        })()
+      let rows: RowDataPacket[];
+      let views: (ImageView | undefined)[];
+      if (newest === undefined) {
+        rows = await found(pool);
+        views = await Promise.all(rows.slice(0, query.limit).map((row) => view(String(row['image_uid']))));
+      } else {
         // Overviews, read with the page in one transaction: its images' row ids join their versions (readTogether).
-        : await readTogether(pool, async (connection) => {
-          const rows = await found(connection);
-          return { rows, views: await overviewsOf(connection, rows.slice(0, query.limit), { viewer: query.owner, readable: query.alsoIn ?? [], newest }) };
-        });
+        ({ rows, views } = await readTogether(pool, async (connection) => {
+          const page = await found(connection);
+          return { rows: page, views: await overviewsOf(connection, page.slice(0, query.limit), { viewer: query.owner, readable: query.alsoIn ?? [], newest }) };
+        }));
+      }
       const last = rows.slice(0, query.limit).at(-1);
       return {
         images: views.filter((entry): entry is ImageView => entry !== undefined),
