@@ -243,9 +243,11 @@ describe('uploading real images', () => {
         api<{ requestId: string; imageUID: string; code?: string }>(USER, new URL(presigned.body.completeUrl).pathname, {
           method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: metadata(`raced-${uniqueSuffix()}`) }),
         }),
-        api<{ code?: string }>(USER, `/v1/uploads/${presigned.body.uploadId}`, { method: 'DELETE' }),
+        // Not through api(): a 204 has no body to check against the contract.
+        fetch(`${GATEWAY_URL}/v1/uploads/${presigned.body.uploadId}`, { method: 'DELETE', headers: { authorization: `Bearer ${tokenFor(USER)}` } })
+          .then(async (response) => ({ status: response.status, body: (response.status === 204 ? {} : await response.json()) as { code?: string } })),
       ]);
-      const outcome = `${completed.status} ${completed.body.code ?? ''} / ${deleted.status} ${deleted.body.code ?? ''}`.replace(/ +/g, ' ');
+      const outcome = `${completed.status} ${completed.body.code ?? ''} / ${deleted.status} ${deleted.body.code ?? ''}`.replace(/ +/g, ' ').trim();
       outcomes.push(outcome);
       expect(['202 / 409 ORBIT_ERR_UPLOAD_COMPLETED', '409 ORBIT_ERR_UPLOAD_GIVEN_UP / 204']).toContain(outcome);
       if (completed.status === 202) expect((await finished(USER, completed.body.requestId)).status).toBe('succeeded');
