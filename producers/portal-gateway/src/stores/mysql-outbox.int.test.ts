@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createMysqlPool, StoreUnavailableError, type EventEnvelope } from '@orbit/lib';
+import { Writable } from 'node:stream';
+import { childSpan, createLogger, createMysqlPool, StoreUnavailableError, type EventEnvelope, type Logger } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,33 @@ async function statusOf(requestId: string): Promise<string | undefined> {
   return rows[0] ? String(rows[0]['status']) : undefined;
 }
 
+/** A logger whose lines are kept, parsed. */
+function keptLines(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); done(); } });
+  return { logger: createLogger({ service: 'test', level: 'info', destination }), lines };
+}
+
 describe('the gateway command outbox against MariaDB', () => {
+  it('logs each command it publishes, at once or by the sweep, with its pid, correlationId and imageUID, as every service logs a message', async () => {
+    const at = (lines: Record<string, unknown>[], eventId: string) => lines.filter((line) => line['eventId'] === eventId)
+      .map((line) => [line['level'], line['msg'], line['pid'], line['correlationId'], line['imageUID']]);
+    const event = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    const trail = [event.pid, event.correlationId, event.imageUID];
+    const up = keptLines();
+    await mysqlCommandOutbox(pool, { publish: async () => undefined }, up.logger).send('orbit.upload.requested', event, childSpan(undefined));
+    expect(at(up.lines, event.eventId)).toEqual([['info', 'command published', ...trail]]);
+
+    const later = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    const down = keptLines();
+    await mysqlCommandOutbox(pool, { publish: async () => { throw new Error('broker restarting'); } }, down.logger, 0).send('orbit.upload.requested', later, childSpan(undefined));
+    expect(at(down.lines, later.eventId)).toEqual([['warn', 'command kept in the outbox; the sweep will publish it', later.pid, later.correlationId, later.imageUID]]);
+    const sweeper = keptLines();
+    const outbox = mysqlCommandOutbox(pool, { publish: async () => undefined }, sweeper.logger, 0);
+    for (let i = 0; i < 10 && at(sweeper.lines, later.eventId).length === 0; i++) await outbox.sweep();
+    expect(at(sweeper.lines, later.eventId)).toEqual([['info', 'command published by the outbox sweep', later.pid, later.correlationId, later.imageUID]]);
+  });
+
   it('keeps a command the broker refused and publishes it once on a later sweep', async () => {
     const event = sampleEvents()['orbit.upload.requested'];
     const down = mysqlCommandOutbox(pool, { publish: async () => { throw new Error('broker restarting'); } }, quietLogger, 0);

@@ -2,11 +2,22 @@ import { childSpan, formatTraceparent, inTransaction, isRetriable, parseTracepar
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
 
+/** The pid, correlationId and imageUID of a command, by which its request is followed through every service's logs. */
+export interface CommandTrail {
+  readonly pid: string;
+  readonly correlationId: string;
+  readonly imageUID: string;
+}
+
+const trailOf = (event: Pick<EventEnvelope, 'pid' | 'correlationId' | 'imageUID'>): CommandTrail => ({ pid: event.pid, correlationId: event.correlationId, imageUID: event.imageUID });
+
 /** A command written to the outbox by a transaction that has not necessarily committed yet. */
 export interface RecordedCommand {
   readonly id: number;
   readonly topic: string;
   readonly eventId: string;
+  /** What a log line about it carries, as every service's lines about a message do. */
+  readonly trail: CommandTrail;
   readonly payload: string;
   readonly traceparent: string;
 }
@@ -31,8 +42,10 @@ export interface CommandOutbox {
 }
 
 export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, logger: Logger, settleSeconds = 60): CommandOutbox {
-  const publishRow = async (topic: string, payload: string, traceparent: string | null): Promise<void> => {
-    await publisher.publish(topic, JSON.parse(payload) as EventEnvelope, { trace: childSpan(parseTraceparent(traceparent ?? undefined)) });
+  const publishRow = async (topic: string, payload: string, traceparent: string | null): Promise<EventEnvelope> => {
+    const event = JSON.parse(payload) as EventEnvelope;
+    await publisher.publish(topic, event, { trace: childSpan(parseTraceparent(traceparent ?? undefined)) });
+    return event;
   };
   const record: CommandOutbox['record'] = async (connection, topic, event, trace, request) => {
     const payload = JSON.stringify(event);
@@ -46,19 +59,21 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       );
     }
     const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
-    return { id: row.insertId, topic, eventId: event.eventId, payload, traceparent };
+    return { id: row.insertId, topic, eventId: event.eventId, trail: trailOf(event), payload, traceparent };
   };
   const release: CommandOutbox['release'] = async (command) => {
     try {
       await publishRow(command.topic, command.payload, command.traceparent);
     } catch (error) {
-      logger.warn({ err: error, topic: command.topic, eventId: command.eventId }, 'command kept in the outbox; the sweep will publish it');
+      logger.warn({ err: error, ...command.trail, topic: command.topic, eventId: command.eventId }, 'command kept in the outbox; the sweep will publish it');
       return;
     }
+    // The request's first line in the logs: the gateway's hop, as each consumer logs the message it handled.
+    logger.info({ ...command.trail, topic: command.topic, eventId: command.eventId }, 'command published');
     // Published and committed: the request is accepted whatever happens now. A row left behind here
     // (MySQL gone a moment after the commit) is sent once more by the sweep; consumers take a repeat.
     await pool.execute('DELETE FROM gateway_outbox WHERE id = ?', [command.id]).catch((error: unknown) => {
-      logger.warn({ err: error, topic: command.topic, eventId: command.eventId }, 'published command left in the outbox; the sweep will send it again');
+      logger.warn({ err: error, ...command.trail, topic: command.topic, eventId: command.eventId }, 'published command left in the outbox; the sweep will send it again');
     });
   };
   return {
@@ -76,7 +91,8 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
         const sent: unknown[] = [];
         for (const row of rows) {
           try {
-            await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
+            const event = await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
+            logger.info({ ...trailOf(event), topic: row['topic'], eventId: event.eventId }, 'command published by the outbox sweep');
           } catch (error) {
             if (isRetriable(error)) break; // still away: keep the rest in order for the next sweep
             // A row that can never go out as it is (edited by hand, or written before a schema changed) stays for an
