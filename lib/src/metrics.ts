@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './kafka/instrumentation.js';
 
@@ -10,8 +10,8 @@ export function createMetrics(service: string): Registry {
   return registry;
 }
 
-/** Counts processed, retried and dead-lettered messages of a loop, per topic, and its replaced consumers. */
-export function instrumentConsumeLoop(registry: Registry, loop: ConsumeLoop<unknown>): void {
+/** Counts processed, retried and dead-lettered messages of a loop, per topic, its replaced consumers, and its lag per partition. */
+export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T>): void {
   const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
   const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
@@ -21,6 +21,11 @@ export function instrumentConsumeLoop(registry: Registry, loop: ConsumeLoop<unkn
     processed.inc({ topic: event.topic });
     duration.observe({ topic: event.topic }, event.durationMs / 1000);
   });
+  const lag = new Gauge({
+    name: 'orbit_consumer_lag_messages', labelNames: ['topic', 'partition'], registers: [registry],
+    help: 'Messages of a partition after the last one this service handled, as its fetch saw the partition; kept while nothing is fetched (a stalled consumer: see orbit_consumers_replaced_total, or the group\'s lag on the broker)',
+  });
+  loop.on(CONSUMER_EVENTS.lag, (event: ConsumerEventPayloads['consumer.lag']) => lag.set({ topic: event.topic, partition: String(event.partition) }, event.lag));
   loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());

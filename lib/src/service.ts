@@ -99,7 +99,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
     logger,
   });
-  instrumentConsumeLoop(metrics, loop as ConsumeLoop<unknown>);
+  instrumentConsumeLoop(metrics, loop);
   const health = buildHealthServer({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics);
   await health.listen({ host: '127.0.0.1', port: config.HEALTH_PORT });
   await untilConnected('Kafka (consumer group)', () => loop.start(), logger);

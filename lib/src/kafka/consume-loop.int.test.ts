@@ -296,7 +296,7 @@ describe('consume loop against the real broker and registry', () => {
     });
     loop.on(CONSUMER_EVENTS.replaced, (event: ConsumerEventPayloads['consumer.replaced']) => replaced.push(event));
     const metrics = createMetrics('stall-test');
-    instrumentConsumeLoop(metrics, loop as ConsumeLoop<unknown>);
+    instrumentConsumeLoop(metrics, loop);
     const event = sample('T'.repeat(60));
     await loop.start();
     try {
@@ -354,6 +354,31 @@ describe('consume loop against the real broker and registry', () => {
       await batchPublisher.disconnect();
     }
   }, 60_000);
+
+  it('says how far behind each partition it is: the messages after each one handled, none once it has caught up, in orbit_consumer_lag_messages', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('lag');
+    onTestFinished(async () => { await batchPublisher.disconnect(); });
+    for (let index = 0; index < 5; index += 1) await batchPublisher.publish(topic, sample(`L${String(index).repeat(59)}`));
+    const handled: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => { handled.push(message.event.eventId); },
+    });
+    const registry = createMetrics('test');
+    instrumentConsumeLoop(registry, loop);
+    const lags: number[] = [];
+    loop.on(CONSUMER_EVENTS.lag, (event: ConsumerEventPayloads['consumer.lag']) => lags.push(event.lag));
+    await loop.start();
+    try {
+      await waitFor(() => handled.length === 5, { what: 'the five messages' });
+      expect(lags).toEqual([4, 3, 2, 1, 0]);
+      const gauge = (await registry.getSingleMetric('orbit_consumer_lag_messages')?.get())?.values;
+      expect(gauge).toEqual([{ labels: { topic, partition: '0' }, value: 0 }]);
+    } finally {
+      await loop.stop();
+    }
+  });
 
   it('tells handlers the logical topic of a renamed copy and commits on the real one', async () => {
     const topic = topics.roundTrip;

@@ -417,6 +417,7 @@ export class ConsumeLoop<E> extends EventEmitter {
           this.attempts.delete(`${topic}:${partition}`);
           resolveOffset(done);
           lastDone = done;
+          this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(done) - 1n)) });
           // Asked, and answered by a `heartbeat` entry: a stall between the two names its step in the replacement's report.
           activity.note('info', 'heartbeat asked', Date.now(), { topic, partition });
           await heartbeat();

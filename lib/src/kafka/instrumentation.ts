@@ -2,6 +2,7 @@
 export const CONSUMER_EVENTS = {
   ready: 'consumer.ready',
   processed: 'consumer.processed',
+  lag: 'consumer.lag',
   retry: 'consumer.retry',
   deadLettered: 'consumer.dlq',
   crash: 'consumer.crash',
@@ -18,6 +19,8 @@ export interface MessagePosition {
 export interface ConsumerEventPayloads {
   [CONSUMER_EVENTS.ready]: { groupId: string };
   [CONSUMER_EVENTS.processed]: MessagePosition & { durationMs: number };
+  /** Messages of the partition after the one just handled, as its batch's fetch saw the partition (its high watermark). */
+  [CONSUMER_EVENTS.lag]: { topic: string; partition: number; lag: number };
   [CONSUMER_EVENTS.retry]: MessagePosition & { attempt: number; delayMs: number; error: unknown };
   [CONSUMER_EVENTS.deadLettered]: MessagePosition & { error: unknown; attempts: number };
   [CONSUMER_EVENTS.crash]: { error: unknown; restart: boolean };
