@@ -280,6 +280,11 @@ export interface VersionsQuery {
   readonly limit: number;
   /** Versions uploaded before this one (its position, from a previous page's `next`). */
   readonly before?: number | undefined;
+  /**
+   * The version at `before`, by name: where it stands now is used when the image still has it, so a page asked across a
+   * rebuild (which numbers rows anew) goes on after it instead of at a row position that names something else now.
+   */
+  readonly beforeVersion?: string | undefined;
   readonly viewer: string;
   /** The environments whose versions of others' images the viewer reads (readableEnvironments). */
   readonly readable: readonly string[];

@@ -107,7 +107,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const before = after === undefined ? undefined : Number(after[0]);
       if (before !== undefined && !Number.isSafeInteger(before)) throw badCursor();
       // Read a page at a time in the store: an image of a thousand versions was megabytes per read (found by a probe).
-      const page = await deps.images.versionsPage(uid, { limit, before, viewer: caller.actor.username, readable: readableBy(caller) });
+      const page = await deps.images.versionsPage(uid, { limit, before, beforeVersion: after?.[1], viewer: caller.actor.username, readable: readableBy(caller) });
       if (!page) throw notFound(`image ${uid}`);
       const last = page.versions.at(-1);
       return {

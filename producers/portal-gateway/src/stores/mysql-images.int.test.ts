@@ -143,6 +143,11 @@ describe('image search against MariaDB', () => {
       before = page?.next;
     } while (before !== undefined);
     expect(seen).toEqual([['v5-0-00', 'v4-0-00'], ['v3-0-00', 'v2-0-00'], ['v1-0-00']]);
+    // A cursor from before a rebuild: its row position names nothing now (or another version), its version's name still holds.
+    const renumbered = await reader.versionsPage(imageUID, { limit: 2, before: 2_000_000_000, beforeVersion: 'v4-0-00', viewer: owner, readable: [] });
+    expect(renumbered?.versions.map((version) => version['imageVersion'])).toEqual(['v3-0-00', 'v2-0-00']);
+    // A version gone from the image (or a name padded with a space, which MariaDB's collation would match): the position is used.
+    expect((await reader.versionsPage(imageUID, { limit: 1, before: 2_000_000_000, beforeVersion: 'v4-0-00 ', viewer: owner, readable: [] }))?.versions.map((version) => version['imageVersion'])).toEqual(['v5-0-00']);
     const whole = await reader.get(imageUID);
     expect((await reader.versionsPage(imageUID, { limit: 10, viewer: owner, readable: [] }))?.versions).toEqual([...(whole?.versions ?? [])].reverse());
     // Someone else: the versions in an environment they read, else nothing at all (404 at the route).

@@ -133,10 +133,15 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         const [seen] = await connection.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
         if (seen.length === 0) return undefined;
       }
+      // The cursor's version where it stands now (the collation pads spaces: its name is compared exactly here).
+      const [anchor] = page.beforeVersion === undefined ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
+        "SELECT v.ID, v.post_name FROM wp_posts v WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' AND v.post_name = ?", [image['post_id'], page.beforeVersion]);
+      const anchored = anchor.find((row) => String(row['post_name']) === page.beforeVersion);
+      const before = anchored ? Number(anchored['ID']) : page.before;
       // Newest first (upload order), one more than asked for to tell whether there is a next page.
       const [ids] = await connection.query<RowDataPacket[]>(
-        `SELECT v.ID FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${page.before === undefined ? '' : ' AND v.ID < ?'} ORDER BY v.ID DESC LIMIT ?`,
-        [...reachArgs, image['post_id'], ...(page.before === undefined ? [] : [page.before]), page.limit + 1]);
+        `SELECT v.ID FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${before === undefined ? '' : ' AND v.ID < ?'} ORDER BY v.ID DESC LIMIT ?`,
+        [...reachArgs, image['post_id'], ...(before === undefined ? [] : [before]), page.limit + 1]);
       const chosen = ids.slice(0, page.limit).map((row) => Number(row['ID']));
       if (chosen.length === 0) return { versions: [] };
       const [rows] = await connection.query<RowDataPacket[]>(

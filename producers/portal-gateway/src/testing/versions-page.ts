@@ -8,7 +8,9 @@ export function versionsPageOf(image: ImageView | undefined, page: VersionsQuery
   if (!image || !seen) return undefined;
   // Positions count from 1 in upload order, as post IDs grow; newest first.
   const positioned = seen.versions.map((version) => ({ version, at: image.versions.indexOf(version) + 1 })).reverse();
-  const after = positioned.filter(({ at }) => page.before === undefined || at < page.before);
+  const anchored = positioned.find(({ version }) => page.beforeVersion !== undefined && version['imageVersion'] === page.beforeVersion);
+  const before = anchored?.at ?? page.before;
+  const after = positioned.filter(({ at }) => before === undefined || at < before);
   const chosen = after.slice(0, page.limit);
   const last = chosen.at(-1);
   return { versions: chosen.map(({ version }) => version), ...(after.length > page.limit && last ? { next: last.at } : {}) };
