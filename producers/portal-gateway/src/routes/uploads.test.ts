@@ -564,6 +564,14 @@ describe('POST /v1/uploads', () => {
     expect([broken.statusCode, broken.json().problems]).toEqual([400, [{ field: 'body', message: expect.stringMatching(/^the body is not valid JSON: ./) }]]);
     const misspelt = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata, reference: 'r.example/a:1', referenceAuth: 'x' } });
     expect([misspelt.statusCode, misspelt.json().problems]).toEqual([400, [{ field: 'referenceAuth', message: 'unexpected field "referenceAuth"' }]]);
+    const form = new FormData();
+    form.append('metadata', JSON.stringify(metadata));
+    const asForm = new Request('http://gateway/', { method: 'POST', body: form });
+    const completedAsForm = await app.inject({
+      method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete',
+      headers: { ...headers, 'content-type': asForm.headers.get('content-type') ?? '' }, payload: Buffer.from(await asForm.arrayBuffer()),
+    });
+    expect([completedAsForm.statusCode, completedAsForm.json().message]).toEqual([415, expect.stringMatching(/^a completion is JSON, not a form: send \{"metadata"/)]);
     const completedWithMore = await app.inject({ method: 'POST', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', headers, payload: { metadata, image: 'a.tar' } });
     expect([completedWithMore.statusCode, completedWithMore.json().problems]).toEqual([400, [{ field: 'image', message: 'unexpected field "image"' }]]);
     const gzipped = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { ...json, 'content-encoding': 'gzip' }, payload: gzipSync(JSON.stringify({ metadata, reference: 'r.example/a:1' })) });

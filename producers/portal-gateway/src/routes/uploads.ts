@@ -620,11 +620,15 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
-          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 422),
+          202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 415, 422),
         },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      // A form (curl -F metadata=…, as POST /v1/uploads takes it) was answered "metadata must be an object" (found by a probe).
+      if (request.isMultipart()) {
+        throw new RequestRefusedError(415, 'ORBIT_ERR_BAD_REQUEST', 'a completion is JSON, not a form: send {"metadata": {…}} with content-type application/json (the archive is in staging already)');
+      }
       const body = request.body as { metadata?: unknown } | undefined;
       if (body && typeof body === 'object') onlyFields(body, ['metadata']);
       const metadata = metadataOrThrow(body?.metadata);
