@@ -250,15 +250,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** The request an earlier call with the same key started, unless that one failed (then this call starts another). */
-  async function earlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<HeldRequest | undefined> {
-    const earlier = await claimed?.claims.find(owner, claimed.key);
-    return earlier && earlier.status !== 'failed' ? earlier : undefined;
-  }
-
-  /** earlierOf, once a claim being written at this instant is committed or undone. */
-  async function settledEarlierOf(claimed: ClaimedBy | undefined, owner: string): Promise<HeldRequest | undefined> {
+  /** The request a claim names, unless it failed (its archive may then go); `settled`: once a claim being written now is committed or undone. */
+  async function earlierOf(claimed: ClaimedBy | undefined, owner: string, settled = false): Promise<HeldRequest | undefined> {
     if (!claimed) return undefined;
-    const earlier = await (claimed.claims.findSettled ? claimed.claims.findSettled(owner, claimed.key) : claimed.claims.find(owner, claimed.key));
+    const { claims, key } = claimed;
+    const earlier = await (settled && claims.findSettled ? claims.findSettled(owner, key) : claims.find(owner, key));
     return earlier && earlier.status !== 'failed' ? earlier : undefined;
   }
 
@@ -602,7 +598,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           `upload ${request.params.id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
       }
       // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
-      const completedMeanwhile = async () => (await settledEarlierOf(completion, caller.actor.username)) !== undefined;
+      const completedMeanwhile = async () => (await earlierOf(completion, caller.actor.username, true)) !== undefined;
       const outcome = await deps.uploads.abandon(caller.actor.username, request.params.id, completedMeanwhile);
       if (outcome === 'unknown') throw notFound(`upload ${request.params.id} (never presigned for you, or given up already)`);
       if (outcome === 'completed') {
