@@ -511,6 +511,25 @@ describe('POST /v1/uploads', () => {
     expect(published).toHaveLength(0);
   });
 
+  it('says a body in which no part was found is framed wrongly (LF-only lines, another boundary, spaces after it) or empty, not that the image part is missing (found by a probe)', async () => {
+    const { app, published, staged } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
+    const send = async (payload: Buffer | string, contentType = form.headers['content-type']!) => {
+      const answer = await app.inject({ method: 'POST', url: '/v1/uploads', payload, headers: { 'content-type': contentType, authorization: `Bearer ${await token()}` } });
+      return [answer.statusCode, answer.json().code, answer.json().problems?.[0]?.field, answer.json().message];
+    };
+    const framing = /^no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names \("----orbit-test-boundary"\), and the body's lines end in CRLF/;
+    const lfOnly = form.payload.toString('latin1').replaceAll('\r\n', '\n');
+    expect(await send(lfOnly)).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'body', expect.stringMatching(framing)]);
+    expect(await send(form.payload, 'multipart/form-data; boundary="----orbit-test-boundary"')).toEqual([202, undefined, undefined, undefined]);
+    const otherBoundary = form.payload.toString('latin1').replaceAll('----orbit-test-boundary', 'another');
+    expect(await send(otherBoundary)).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'body', expect.stringMatching(framing)]);
+    const padded = form.payload.toString('latin1').replaceAll('----orbit-test-boundary\r\n', '----orbit-test-boundary  \r\n');
+    expect(await send(padded)).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'body', expect.stringMatching(framing)]);
+    expect(await send('')).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'body', 'the body is empty: send the parts "metadata" (JSON) and "image" (the archive, as a file part)']);
+    expect([published.length, staged.length]).toEqual([1, 1]);
+  });
+
   it('deletes a staged image refused before anything was recorded (ViewPort found lost at the name), but never a presigned one', async () => {
     const { app, published, staged, discarded } = harness({ uidFor: async () => { throw new ProjectionLostRefusal(['orbit.image.stored/0']); } });
     // Metadata first: refused at the name, before the image is read.

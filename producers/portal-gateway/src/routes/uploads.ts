@@ -415,8 +415,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
     let read: { value: I } | undefined;
+    let parts = 0;
     try {
       for await (const part of request.parts()) {
+        parts += 1;
         if (part.fieldname === 'metadata') {
           if (metadata) throw badRequest('send one "metadata" part', 'metadata');
           metadata = metadataOrThrow(await metadataPartValue(part));
@@ -442,11 +444,25 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
       if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value };
+      if (parts === 0) throw badRequest(noPartFound(request.headers), 'body');
       throw badRequest(read ? 'the "metadata" part is missing' : 'the "image" file part is missing', read ? 'metadata' : 'image');
     } catch (error) {
       if (read) await image.drop(read.value);
       throw error;
     }
+  }
+
+  /**
+   * The multipart reader finds no part, and says nothing, when the body's framing is not the one RFC 2046 writes:
+   * LF-only lines, a boundary other than the header's, or padding after it (which receivers should take; ours does not).
+   */
+  function noPartFound(headers: FastifyRequest['headers']): string {
+    // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body.
+    const empty = headers['content-length'] === '0' || (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined);
+    if (empty) return 'the body is empty: send the parts "metadata" (JSON) and "image" (the archive, as a file part)';
+    const boundary = /;\s*boundary=(?:"([^"]*)"|([^;\s]+))/i.exec(headers['content-type'] ?? '');
+    return `no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names (${JSON.stringify(boundary?.[1] ?? boundary?.[2] ?? '')}), `
+      + 'and the body\'s lines end in CRLF, not LF alone; nothing may follow the boundary on its line (curl -F writes such a body)';
   }
 
   /** A JSON {metadata, reference} body, checked: what it asks for, and what it is compared by under a key. */
