@@ -209,6 +209,9 @@ function validatorsByPart(): ValidatorFactory {
   };
 }
 
+/** Part types that are never an image archive (busboy gives them lower-cased, without parameters). */
+const TEXT_PART_TYPE = /^text\/|^application\/([\w.-]+\+)?json$/;
+
 /** The HTTP application, without listening: route tests use `app.inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
@@ -339,7 +342,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
           if (lost.length > 0) throw new ProjectionLostRefusal(lost);
         });
       }
-      await scope.register(multipart, { throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
+      await scope.register(multipart, {
+        // RFC 7578 §4.2 makes a file part's filename optional: an `image` part of a type neither text nor JSON (requests'
+        // `(None, data, 'application/x-tar')`) is the archive, where the reader took it for a text field (read into memory,
+        // then refused). Text stays a field, refused with a hint: `-F image=app.tar` (no @) sends the name, not the file.
+        isPartAFile: (fieldName, contentType, fileName) => fileName !== undefined || contentType === 'application/octet-stream'
+          || (fieldName === 'image' && !TEXT_PART_TYPE.test(contentType ?? 'text/plain')),
+        throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
       const indexCache = new HelmIndexCache(deps.projectionVersion);
       await scope.register(async (api) => {

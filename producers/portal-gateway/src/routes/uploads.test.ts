@@ -465,6 +465,18 @@ describe('POST /v1/uploads', () => {
     expect(published[0]?.metadata.imageName).toBe(metadata.imageName);
   });
 
+  it('takes an image part without a filename but of a type not text as the archive, streamed (RFC 7578 §4.2 makes the filename optional: requests\' (None, data, type)), not as a text field it refused', async () => {
+    const { app, published, staged } = harness();
+    const archive = Buffer.alloc(200 * 1024, 7);
+    for (const [version, type] of [['v1-0-00', 'application/x-tar'], ['v1-0-01', 'application/zstd']] as const) {
+      const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: version }) }, { name: 'image', type, body: archive }]);
+      const response = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+      expect(response.statusCode, response.body).toBe(202);
+    }
+    expect(staged.map((object) => object.bytes)).toEqual([archive.length, archive.length]);
+    expect(published.map((command) => command.metadata.imageVersion)).toEqual(['v1-0-00', 'v1-0-01']);
+  });
+
   it('names the bad metadata field with a 400 before reading the image', async () => {
     const { app, staged } = harness();
     const form = multipart([{ name: 'metadata', body: JSON.stringify({ imageName: 'x', imageVersion: 'v1', port: 'eighty' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]);
