@@ -15,7 +15,7 @@
  * next to a database that kept its requests).
  */
 import { randomBytes } from 'node:crypto';
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, kafkaConnection, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import { PROJECTION_TABLES, rebuildProjection, REBUILT_DATABASE_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
@@ -30,7 +30,7 @@ const run = randomBytes(4).toString('hex');
 const prefix = `bench-${run}.`;
 const topics = PROJECTED_TOPICS.map((topic) => `${prefix}${topic}`);
 const logger = createLogger({ service: 'bench-replay', level: 'error' });
-const kafka = createKafka({ clientId: 'bench-replay', brokers: config.KAFKA_BROKERS, logger });
+const kafka = createKafka({ clientId: 'bench-replay', ...kafkaConnection(config), logger });
 const schemas = loadSchemas();
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
 const pool = createMysqlPool(config.MYSQL_URL);

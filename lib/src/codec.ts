@@ -4,6 +4,7 @@ import { ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry
 import avro from 'avsc';
 import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
 import { envelopeProblem } from './envelope.js';
+import { registryEndpoint } from './schema-registry-endpoint.js';
 
 /** The Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro body. */
 const WIRE_HEADER_BYTES = 5;
@@ -29,7 +30,8 @@ export class EventCodec {
 
   constructor(registryUrl: string, schemasByTopic: ReadonlyMap<string, AvroSchemaJson>) {
     // Retries of the registry client are kept short: the consume loop owns backoff.
-    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 1, initialRetryTimeInSecs: 0.05 } });
+    const endpoint = registryEndpoint(registryUrl);
+    this.registry = new SchemaRegistry({ host: endpoint.host, ...(endpoint.auth ? { auth: { ...endpoint.auth } } : {}), retry: { retries: 1, initialRetryTimeInSecs: 0.05 } });
     this.readerSchemas = schemasByTopic;
   }
 

@@ -7,6 +7,7 @@ import { failPlainly, parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
+import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { listDeadLetters, redriveDeadLetters, whyNotRedriven, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger, stderrDestination } from './logger.js';
@@ -22,7 +23,7 @@ if ('refused' in command) {
 }
 const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'dlq', level: 'warn', destination: stderrDestination() });
-const kafka = createKafka({ clientId: 'orbit-dlq', brokers: config.KAFKA_BROKERS, logger });
+const kafka = createKafka({ clientId: 'orbit-dlq', ...kafkaConnection(config), logger });
 
 function line(letter: DeadLetterEntry): string {
   return [

@@ -1,4 +1,5 @@
 import { env } from './config.js';
+import { kafkaConnectionEnv } from './kafka/connection.js';
 
 /**
  * Variables every Orbit process reads. AWS names follow the SDK conventions so
@@ -12,6 +13,7 @@ export const runtimeEnv = {
   LOG_LEVEL: env.enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   /** Comma-separated bootstrap brokers. @default 127.0.0.1:9092 */
   KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+  ...kafkaConnectionEnv,
   /** Confluent-compatible registry base URL. @default Apicurio's ccompat API on the local stack */
   SCHEMA_REGISTRY_URL: env.url('http://127.0.0.1:8081/apis/ccompat/v7'),
   /** Replication factor for topics created by provisioning. @default 1 */

@@ -5,6 +5,7 @@ import { readConfig, type ConfigOf, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
 import { buildHealthServer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
+import { kafkaConnection } from './kafka/connection.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
 import { EventPublisher } from './kafka/publisher.js';
 import type { MessagePosition } from './kafka/instrumentation.js';
@@ -79,7 +80,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
   const config = readConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, processEnv) as RuntimeConfig & ConfigOf<S>;
   const service = config.ORBIT_SERVICE ?? spec.service;
   const logger = createLogger({ service, level: config.LOG_LEVEL });
-  const kafka = createKafka({ clientId: service, brokers: config.KAFKA_BROKERS, logger });
+  const kafka = createKafka({ clientId: service, ...kafkaConnection(config), logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
   const metrics = createMetrics(service);

@@ -1,5 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { OrbitError, StoreUnavailableError, type AvroSchemaJson } from '@orbit/lib';
+import { OrbitError, registryEndpoint, StoreUnavailableError, type AvroSchemaJson, type RegistryEndpoint } from '@orbit/lib';
 
 export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -19,16 +19,18 @@ export class SchemaRejectedError extends OrbitError {
  */
 export class RegistryAdmin {
   readonly client: SchemaRegistry;
-  constructor(private readonly baseUrl: string) {
-    this.client = new SchemaRegistry({ host: baseUrl, retry: { retries: 2 } });
+  private readonly endpoint: RegistryEndpoint;
+  constructor(baseUrl: string) {
+    this.endpoint = registryEndpoint(baseUrl);
+    this.client = new SchemaRegistry({ host: this.endpoint.host, ...(this.endpoint.auth ? { auth: { ...this.endpoint.auth } } : {}), retry: { retries: 2 } });
   }
 
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
+      response = await fetch(`${this.endpoint.host}${path}`, {
         method,
-        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...this.endpoint.headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {

@@ -6,7 +6,7 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { failPlainly, createKafka, createLogger, describeError, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, describeError, kafkaConnection, registryEndpoint, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
 
@@ -24,7 +24,7 @@ if ('refused' in options) {
 const config = readConfig(runtimeEnv);
 // Its output is for a person: kafkajs's retries stay quiet unless asked for (LOG_LEVEL=debug); what failed is said in one line.
 const logger = createLogger({ service: 'events-follow', level: config.LOG_LEVEL === 'debug' ? 'debug' : 'fatal', destination: stderrDestination() });
-const kafka = createKafka({ clientId: 'orbit-events-follow', brokers: config.KAFKA_BROKERS, logger });
+const kafka = createKafka({ clientId: 'orbit-events-follow', ...kafkaConnection(config), logger });
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
 const consumer = kafka.consumer({ groupId: `orbit-events-follow-${randomUUID()}`, maxWaitTimeInMs: 500 });
 
@@ -57,7 +57,7 @@ await consumer.run({
     } catch (error) {
       if (isRetriable(error)) {
         // The registry is away: every event would be skipped, so say so once and stop (not awaited: see below).
-        process.stderr.write(`cannot follow: the schema registry at ${config.SCHEMA_REGISTRY_URL} did not answer: ${describeError(error, 300)}\n`);
+        process.stderr.write(`cannot follow: the schema registry at ${registryEndpoint(config.SCHEMA_REGISTRY_URL).host} did not answer: ${describeError(error, 300)}\n`);
         void stop(1);
         return;
       }

@@ -11,7 +11,7 @@
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
 import {
-  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -45,7 +45,7 @@ try {
     process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }
   if (repairable.length > 0 && !values['dry-run']) {
-    const kafka = createKafka({ clientId: 'transfers-reconcile', brokers: config.KAFKA_BROKERS, logger });
+    const kafka = createKafka({ clientId: 'transfers-reconcile', ...kafkaConnection(config), logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
     for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
     await publisher.disconnect();

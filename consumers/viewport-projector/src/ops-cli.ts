@@ -5,7 +5,7 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { failPlainly, createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
@@ -35,7 +35,7 @@ try {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   } else {
-    const kafka = createKafka({ clientId: 'viewport-rebuild', brokers: config.KAFKA_BROKERS, logger });
+    const kafka = createKafka({ clientId: 'viewport-rebuild', ...kafkaConnection(config), logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.

@@ -6,6 +6,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Logger } from '../logger.js';
+import type { KafkaConnection } from './connection.js';
 
 export type {
   Admin, Consumer, Producer, EachBatchPayload, IHeaders, KafkaMessage, ITopicConfig, Kafka,
@@ -24,9 +25,8 @@ const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(['Limiting retries for th
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
 
-export interface KafkaClientOptions {
+export interface KafkaClientOptions extends KafkaConnection {
   readonly clientId: string;
-  readonly brokers: readonly string[];
   readonly logger: Logger;
   /** Client-level retries; health probes want none. @default 8 retries up to 10 s apart */
   readonly retries?: number;
@@ -40,6 +40,8 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
   return new KafkaClient({
     clientId: options.clientId,
     brokers: [...options.brokers],
+    ...(options.ssl ? { ssl: options.ssl } : {}),
+    ...(options.sasl ? { sasl: { ...options.sasl } } : {}),
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: options.retries ?? 8, maxRetryTime: 10_000 },

@@ -1,6 +1,6 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
-  createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
+  createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
   findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -23,7 +23,7 @@ const READINESS_CHECK_TIMEOUT_MS = 800;
 runMain(async () => {
   const config = readConfig(gatewayEnv);
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
-  const kafka = createKafka({ clientId: 'portal-gateway', brokers: config.KAFKA_BROKERS, logger });
+  const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaConnection(config), logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
   const pool = withAnswerDeadline(createMysqlPool(config.MYSQL_URL), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bucketEnv, bucketNames, createKafka, createS3, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
+import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
 import { provisionBuckets } from './buckets.js';
 import { migrate } from './migrations.js';
@@ -46,7 +46,7 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
       onStep(step);
     }
   };
-  const admin = createKafka({ clientId: 'orbit-provision', brokers: config.KAFKA_BROKERS, logger: log }).admin();
+  const admin = createKafka({ clientId: 'orbit-provision', ...kafkaConnection(config), logger: log }).admin();
   await admin.connect();
   try {
     record(await provisionTopics(admin, loadTopicPlan(config.KAFKA_REPLICATION_FACTOR)));

@@ -26,8 +26,12 @@ describe('localStackEnv', () => {
     const env = localStackEnv();
     expect(Object.keys(env).sort()).toEqual([
       'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY',
-      'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_IMAGE_REGISTRY', 'ORBIT_STACK_DIR', 'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
+      'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_IMAGE_REGISTRY', 'ORBIT_STACK_DIR',
+      'ORBIT_STACK_KAFKA_CA_FILE', 'ORBIT_STACK_KAFKA_SASL_PASSWORD', 'ORBIT_STACK_KAFKA_SASL_USERNAME', 'ORBIT_STACK_KAFKA_SECURE_BROKERS',
+      'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
     ]);
+    expect(env['ORBIT_STACK_KAFKA_SECURE_BROKERS']).toBe('127.0.0.1:9094');
+    expect(env['ORBIT_STACK_KAFKA_CA_FILE']).toBe('/srv/orbit stack/data/kafka/broker-ca.pem');
     expect(env['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
     expect(env['SCHEMA_REGISTRY_URL']).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
     expect(env['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');

@@ -1,4 +1,5 @@
-import { mysqlSocket, stackDir } from './paths.js';
+import { join } from 'node:path';
+import { dataDir, mysqlSocket, stackDir } from './paths.js';
 import { readPorts } from './ports.js';
 
 export const S3_ROOT_USER = 'orbitlocal';
@@ -6,6 +7,9 @@ export const S3_ROOT_PASSWORD = 'orbitlocalsecret';
 export const MYSQL_USER = 'orbit';
 export const MYSQL_PASSWORD = 'orbit';
 export const MYSQL_DATABASE = 'viewport';
+export const KAFKA_SASL_USER = 'orbit';
+export const KAFKA_SASL_PASSWORD = 'orbit-local-secret';
+export const KAFKA_KEYSTORE_PASSWORD = 'orbitlocal';
 
 /**
  * Every endpoint and credential of the local stack: what `stack env` prints
@@ -13,6 +17,7 @@ export const MYSQL_DATABASE = 'viewport';
  */
 export function localStackEnv(): Record<string, string> {
   const ports = readPorts();
+  const secure = secureKafkaEnv();
   return {
     KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
     SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7`,
@@ -27,7 +32,26 @@ export function localStackEnv(): Record<string, string> {
     // The loopback is plain HTTP without being listed in ORBIT_INSECURE_REGISTRIES (Docker's rule).
     ORBIT_IMAGE_REGISTRY: `127.0.0.1:${ports.registry}/orbit`,
     ORBIT_STACK_DIR: stackDir(),
+    // The broker's SASL_SSL listener, which the pipeline's services use (secureKafkaEnv); tests and tools keep the plain one.
+    ORBIT_STACK_KAFKA_SECURE_BROKERS: secure.KAFKA_BROKERS,
+    ORBIT_STACK_KAFKA_CA_FILE: secure.KAFKA_TLS_CA_FILE,
+    ORBIT_STACK_KAFKA_SASL_USERNAME: secure.KAFKA_SASL_USERNAME,
+    ORBIT_STACK_KAFKA_SASL_PASSWORD: secure.KAFKA_SASL_PASSWORD,
   };
+}
+
+/**
+ * How the pipeline's services reach the broker: its SASL_SSL listener, trusting its self-signed certificate, as a
+ * PLAIN user, as they would reach a managed cluster (so every end-to-end test runs them over authenticated TLS).
+ */
+export function secureKafkaEnv() {
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${readPorts().kafkaSecure}`,
+    KAFKA_TLS_CA_FILE: join(dataDir('kafka'), 'broker-ca.pem'),
+    KAFKA_SASL_MECHANISM: 'plain',
+    KAFKA_SASL_USERNAME: KAFKA_SASL_USER,
+    KAFKA_SASL_PASSWORD: KAFKA_SASL_PASSWORD,
+  } as const satisfies Record<string, string>;
 }
 
 /** Single quotes keep `$`, backticks and spaces literal under `eval`; a quote inside is closed, escaped, reopened. */

@@ -4,6 +4,8 @@ import { StackError } from './errors.js';
 export interface StackPorts {
   readonly kafka: number;
   readonly kafkaController: number;
+  /** The broker's SASL_SSL listener. */
+  readonly kafkaSecure: number;
   readonly schemaRegistry: number;
   readonly schemaRegistryManagement: number;
   readonly dynamodb: number;
@@ -16,6 +18,7 @@ export interface StackPorts {
 const DEFAULTS: Record<keyof StackPorts, [variable: string, port: number]> = {
   kafka: ['ORBIT_KAFKA_PORT', 9092],
   kafkaController: ['ORBIT_KAFKA_CONTROLLER_PORT', 9093],
+  kafkaSecure: ['ORBIT_KAFKA_SECURE_PORT', 9094],
   schemaRegistry: ['ORBIT_SCHEMA_REGISTRY_PORT', 8081],
   // Apicurio's management interface defaults to 0.0.0.0:9000, which is MinIO's.
   schemaRegistryManagement: ['ORBIT_SCHEMA_REGISTRY_MANAGEMENT_PORT', 8091],

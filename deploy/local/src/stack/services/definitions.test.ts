@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaProperties } from './kafka.js';
 import { accountStatements } from './mysql.js';
-import { PIPELINE } from './pipeline.js';
+import { localStackEnv } from '../endpoints.js';
+import { PIPELINE, pipelineServices } from './pipeline.js';
 
 describe('kafka server.properties', () => {
   it('runs combined KRaft on loopback with the given ports and no topic auto-creation', () => {
@@ -10,6 +11,16 @@ describe('kafka server.properties', () => {
     expect(text).toContain('controller.quorum.voters=1@127.0.0.1:9093');
     expect(text).toContain('log.dirs=/data/kafka/logs');
     expect(text).toContain('auto.create.topics.enable=false');
+    expect(text).not.toContain('SASL_SSL');
+  });
+
+  it('adds a SASL_SSL listener with PLAIN users and the broker\'s keystore when asked, the brokers talking among themselves in plain', () => {
+    const text = kafkaProperties('/data/kafka/logs', 9092, 9093, { port: 9094, keystore: '/data/kafka/broker.p12', keystorePassword: 'pw', users: { orbit: 'secret' } });
+    expect(text).toContain('listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_SSL://127.0.0.1:9094');
+    expect(text).toContain('advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9094');
+    expect(text).toContain('inter.broker.listener.name=PLAINTEXT');
+    expect(text).toContain('listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_orbit="secret";');
+    expect(text).toContain('ssl.keystore.location=/data/kafka/broker.p12');
   });
 });
 
@@ -27,5 +38,15 @@ describe('pipeline services', () => {
   it('are the six services on distinct ports', () => {
     expect(PIPELINE.map(([name]) => name)).toEqual(['portal-gateway', 'image-validator', 'chart-generator', 'harbor-writer', 'viewport-projector', 'event-logger']);
     expect(new Set(PIPELINE.map(([, , port]) => port)).size).toBe(6);
+  });
+
+  it('reach the broker on its SASL_SSL listener, trusting its certificate, as a PLAIN user (the stack env\'s KAFKA_BROKERS stays the plain one)', () => {
+    for (const service of pipelineServices()) {
+      expect(service.prepare().env, service.name).toMatchObject({
+        KAFKA_BROKERS: '127.0.0.1:9094', KAFKA_TLS_CA_FILE: expect.stringMatching(/\/data\/kafka\/broker-ca\.pem$/) as unknown,
+        KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'orbit', KAFKA_SASL_PASSWORD: expect.any(String) as unknown,
+      });
+    }
+    expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
   });
 });

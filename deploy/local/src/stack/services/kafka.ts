@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KAFKA_KEYSTORE_PASSWORD, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
 import { ensureMavenInstall } from '../install.js';
 import { dataDir, logFile } from '../paths.js';
@@ -10,15 +11,28 @@ import type { ServiceDefinition } from './types.js';
 
 const NAME = 'kafka';
 
-export function kafkaProperties(logDirs: string, port: number, controllerPort: number): string {
+/** The SASL_SSL listener beside the plain one: what a test (or a developer) uses to exercise TLS and SASL end to end. */
+export interface SecureListener {
+  readonly port: number;
+  /** PKCS12 keystore of the broker's self-signed certificate. */
+  readonly keystore: string;
+  readonly keystorePassword: string;
+  /** SASL/PLAIN users and their passwords. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
+export function kafkaProperties(logDirs: string, port: number, controllerPort: number, secure?: SecureListener): string {
+  const secureListener = secure ? `,SASL_SSL://127.0.0.1:${secure.port}` : '';
+  const plainUsers = secure ? Object.entries(secure.users).map(([user, password]) => ` user_${user}="${password}"`).join('') : '';
   return `# Written by deploy/local on every start; edit deploy/local/src/stack/services/kafka.ts instead.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secureListener}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secureListener}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}
 log.dirs=${logDirs}
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -26,7 +40,32 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
-`;
+${secure ? `sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};
+ssl.keystore.type=PKCS12
+ssl.keystore.location=${secure.keystore}
+ssl.keystore.password=${secure.keystorePassword}
+ssl.key.password=${secure.keystorePassword}
+` : ''}`;
+}
+
+/**
+ * The broker's self-signed certificate for 127.0.0.1 and localhost, made once with the JDK's keytool, and its PEM,
+ * which clients give as KAFKA_TLS_CA_FILE.
+ */
+function certificateOnce(dir: string, password: string): { keystore: string; certificate: string } {
+  const keystore = join(dir, 'broker.p12');
+  const certificate = join(dir, 'broker-ca.pem');
+  const keytool = (args: readonly string[]): void => {
+    const result = spawnSync('keytool', [...args], { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new StackError('ORBIT_ERR_STACK_START', NAME, `keytool ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim() });
+  };
+  if (!existsSync(keystore)) {
+    keytool(['-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650', '-dname', 'CN=orbit-local-kafka',
+      '-ext', 'SAN=ip:127.0.0.1,dns:localhost', '-ext', 'BC=ca:true', '-keystore', keystore, '-storetype', 'PKCS12', '-storepass', password, '-keypass', password]);
+  }
+  if (!existsSync(certificate)) keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password, '-file', certificate]);
+  return { keystore, certificate };
 }
 
 const LOG4J = `log4j.rootLogger=INFO, stdout
@@ -57,7 +96,7 @@ function formatOnce(classpath: string, log4j: string, properties: string, logDir
 export function kafkaService(): ServiceDefinition {
   const ports = readPorts();
   return {
-    name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController], startTimeoutMs: 90_000,
+    name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController, ports.kafkaSecure], startTimeoutMs: 90_000,
     install: () => void ensureMavenInstall(NAME, 'kafka'),
     prepare: () => {
       const home = ensureMavenInstall(NAME, 'kafka');
@@ -66,7 +105,9 @@ export function kafkaService(): ServiceDefinition {
       mkdirSync(dir, { recursive: true });
       const properties = join(dir, 'server.properties');
       const log4j = join(dir, 'log4j.properties');
-      writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController));
+      const { keystore } = certificateOnce(dir, KAFKA_KEYSTORE_PASSWORD);
+      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD } };
+      writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController, secure));
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;
       formatOnce(classpath, log4j, properties, logDirs);

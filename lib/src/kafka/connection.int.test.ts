@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createTestTopics, quietLogger, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { readConfig } from '../config.js';
+import { runtimeEnv } from '../runtime-config.js';
+import { createKafka, orbitProducer } from './client.js';
+import { kafkaConnection } from './connection.js';
+
+/** The local broker's SASL_SSL listener, as `stack env` names it: a self-signed certificate and a PLAIN user. */
+function secureEnv(overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const stack = (name: string): string => {
+    const value = process.env[name];
+    if (!value) throw new Error(`${name} is not set: run the test with the local stack's env (npm run stack:env)`);
+    return value;
+  };
+  const env: Record<string, string | undefined> = {
+    KAFKA_BROKERS: stack('ORBIT_STACK_KAFKA_SECURE_BROKERS'),
+    KAFKA_TLS_CA_FILE: stack('ORBIT_STACK_KAFKA_CA_FILE'),
+    KAFKA_SASL_MECHANISM: 'plain',
+    KAFKA_SASL_USERNAME: stack('ORBIT_STACK_KAFKA_SASL_USERNAME'),
+    KAFKA_SASL_PASSWORD: stack('ORBIT_STACK_KAFKA_SASL_PASSWORD'),
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/** `retries: 0` for the refusals, so each answers at once; the idempotent producer wants its retries. */
+const clientOf = (env: Record<string, string>, retries?: number) => createKafka({
+  clientId: `secure-${uniqueSuffix()}`, ...kafkaConnection(readConfig(runtimeEnv, env)), logger: quietLogger, connectionTimeoutMs: 3_000, ...(retries === undefined ? {} : { retries }),
+});
+
+describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () => {
+  it('is written to and read from by Orbit\'s client when its CA and user are configured', async () => {
+    const topic = `test.secure.${uniqueSuffix()}`;
+    await createTestTopics(testKafka(), [topic]);
+    const secure = clientOf(secureEnv());
+    const producer = orbitProducer(secure);
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ key: 'k', value: 'over TLS, as orbit' }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const read = await readAll(secure, topic, 1);
+    expect(read.map((message) => message.value?.toString())).toEqual(['over TLS, as orbit']);
+  });
+
+  it('refuses a wrong password, a certificate the client does not trust, and a client that speaks no TLS', async () => {
+    const connect = async (env: Record<string, string>): Promise<string> => {
+      const admin = clientOf(env, 0).admin();
+      try {
+        await admin.connect();
+        await admin.listTopics();
+        return 'connected';
+      } catch (error) {
+        return `${(error as Error).name}: ${(error as Error).message}`;
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    expect(await connect(secureEnv({ KAFKA_SASL_PASSWORD: 'wrong' }))).toMatch(/SASL PLAIN authentication failed|Authentication failed/i);
+    // Without the CA file, TLS is still asked for (KAFKA_TLS) and the system CAs do not know the broker's certificate.
+    expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_TLS: 'true' }))).toMatch(/self[- ]signed certificate/i);
+    expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_SASL_MECHANISM: undefined, KAFKA_SASL_USERNAME: undefined, KAFKA_SASL_PASSWORD: undefined }))).not.toBe('connected');
+  });
+});

@@ -1,0 +1,22 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { RegistryAdmin } from './registry-admin.js';
+
+describe('RegistryAdmin against a registry that wants credentials', () => {
+  it('sends the URL\'s credentials as basic auth (fetch refuses a URL holding them, so provisioning a Confluent Cloud registry failed)', async () => {
+    const seen: { url: string | undefined; authorization: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      seen.push({ url: request.url, authorization: request.headers.authorization });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('["orbit.upload.requested-value"]');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      expect(await new RegistryAdmin(`http://KEY:SE%2FCRET@127.0.0.1:${port}/base/`).subjects()).toEqual(['orbit.upload.requested-value']);
+      expect(seen).toEqual([{ url: '/base/subjects', authorization: `Basic ${Buffer.from('KEY:SE/CRET').toString('base64')}` }]);
+    } finally {
+      server.close();
+    }
+  });
+});
