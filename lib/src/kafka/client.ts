@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { KafkaConnection } from './connection.js';
 
 export type {
-  Admin, Consumer, Producer, EachBatchPayload, IHeaders, KafkaMessage, ITopicConfig, Kafka,
+  Admin, Consumer, Producer, EachBatchPayload, IHeaders, KafkaMessage, ITopicConfig, Kafka, AclEntry,
 } from 'kafkajs';
 
 const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
@@ -24,6 +24,8 @@ const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(['Limiting retries for th
 
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
+/** What an ACL names: resource, pattern, operation and permission. */
+export const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
 export interface KafkaClientOptions extends KafkaConnection {
   readonly clientId: string;

@@ -30,7 +30,8 @@ const clientOf = (env: Record<string, string>, retries?: number) => createKafka(
 
 describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () => {
   it('is written to and read from by Orbit\'s client when its CA and user are configured', async () => {
-    const topic = `test.secure.${uniqueSuffix()}`;
+    // An orbit. topic: the services' user is granted those alone.
+    const topic = `orbit.test.secure.${uniqueSuffix()}`;
     await createTestTopics(testKafka(), [topic]);
     const secure = clientOf(secureEnv());
     const producer = orbitProducer(secure);
@@ -61,5 +62,34 @@ describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () =>
     // Without the CA file, TLS is still asked for (KAFKA_TLS) and the system CAs do not know the broker's certificate.
     expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_TLS: 'true' }))).toMatch(/self[- ]signed certificate/i);
     expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_SASL_MECHANISM: undefined, KAFKA_SASL_USERNAME: undefined, KAFKA_SASL_PASSWORD: undefined }))).not.toBe('connected');
+  });
+
+  it('refuses a user the broker knows but Orbit\'s ACLs do not name: it can neither write an Orbit topic nor read one, and Orbit\'s user can go nowhere else', async () => {
+    const [outsider, outsiderPassword] = (process.env['ORBIT_STACK_KAFKA_OUTSIDER'] ?? '').split(':') as [string, string];
+    const intruder = clientOf(secureEnv({ KAFKA_SASL_USERNAME: outsider, KAFKA_SASL_PASSWORD: outsiderPassword }));
+    const producer = intruder.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      // A TransferRequested written straight to Kafka would skip the gateway's role and chain checks.
+      await expect(producer.send({ topic: 'orbit.transfer.requested', acks: -1, messages: [{ key: 'x', value: 'forged' }] })).rejects.toThrow(/not authorized/i);
+    } finally {
+      await producer.disconnect();
+    }
+    const consumer = intruder.consumer({ groupId: `outsider-${uniqueSuffix()}` });
+    await consumer.connect();
+    try {
+      await expect(consumer.subscribe({ topics: ['orbit.upload.requested'], fromBeginning: true })).rejects.toThrow(/not authorized/i);
+    } finally {
+      await consumer.disconnect();
+    }
+    const elsewhere = `test.secure.${uniqueSuffix()}`;
+    await createTestTopics(testKafka(), [elsewhere]);
+    const orbitProducerElsewhere = clientOf(secureEnv()).producer({ allowAutoTopicCreation: false });
+    await orbitProducerElsewhere.connect();
+    try {
+      await expect(orbitProducerElsewhere.send({ topic: elsewhere, acks: -1, messages: [{ value: 'not ours' }] })).rejects.toThrow(/not authorized/i);
+    } finally {
+      await orbitProducerElsewhere.disconnect();
+    }
   });
 });

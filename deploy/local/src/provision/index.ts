@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { z } from 'zod';
 import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
+import { provisionAcls } from './acls.js';
 import { provisionBuckets } from './buckets.js';
 import { migrate } from './migrations.js';
 import type { ProvisionStep } from './report.js';
@@ -8,7 +10,16 @@ import { provisionTables } from './tables.js';
 import { loadTopicPlan } from './topic-plan.js';
 import { provisionTopics } from './topics.js';
 
-export const provisionEnv = { ...runtimeEnv, ...bucketEnv };
+export const provisionEnv = {
+  ...runtimeEnv,
+  ...bucketEnv,
+  /**
+   * Kafka principals of Orbit's services (`User:orbit`, comma-separated): given, provisioning grants them the `orbit.`
+   * topics, consumer groups and idempotent writes, for a broker whose authorizer refuses whoever has no ACL. @default none
+   */
+  ORBIT_KAFKA_SERVICE_PRINCIPALS: z.string().optional().transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
+    .refine((principals) => principals.every((principal) => /^[A-Za-z]+:.+$/.test(principal)), { message: 'must list principals as Type:name, such as User:orbit' }),
+};
 export type ProvisionConfig = ConfigOf<typeof provisionEnv>;
 
 export function readProvisionConfig(processEnv: NodeJS.ProcessEnv = process.env): ProvisionConfig {
@@ -50,6 +61,7 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
   await admin.connect();
   try {
     record(await provisionTopics(admin, loadTopicPlan(config.KAFKA_REPLICATION_FACTOR)));
+    if (config.ORBIT_KAFKA_SERVICE_PRINCIPALS.length > 0) record(await provisionAcls(admin, config.ORBIT_KAFKA_SERVICE_PRINCIPALS));
   } finally {
     await admin.disconnect();
   }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
-import { bucketNames, ConfigResourceTypes, createKafka, createLogger, createMysqlPool, createS3, tableName } from '@orbit/lib';
+import { randomBytes } from 'node:crypto';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, bucketNames, ConfigResourceTypes, createKafka, ResourcePatternTypes, createLogger, createMysqlPool, createS3, tableName } from '@orbit/lib';
+import { provisionAcls } from './acls.js';
 import { changedSomething, provisionAll, readProvisionConfig } from './index.js';
 import { loadMigrations, migrate } from './migrations.js';
 
@@ -17,6 +19,27 @@ describe('provisioning against the real stack', () => {
     expect(second.filter((step) => step.kind === 'schema')).toHaveLength(10);
     expect(second.filter((step) => step.kind === 'table')).toHaveLength(10);
     expect(second.filter((step) => step.kind === 'bucket')).toHaveLength(6);
+    // The stack's env names the services' principal (User:orbit), so the broker's ACLs are provisioned too.
+    expect(second.filter((step) => step.kind === 'acl').map((step) => step.name)).toContain('User:orbit write topics orbit.*');
+  });
+
+  it('grants a new services\' principal its ACLs once: created, then found', async () => {
+    const principal = `User:orbit-test-${randomBytes(4).toString('hex')}`;
+    const admin = createKafka({ clientId: 'test', brokers: config.KAFKA_BROKERS, logger: log }).admin();
+    await admin.connect();
+    try {
+      const first = await provisionAcls(admin, [principal]);
+      const second = await provisionAcls(admin, [principal]);
+      expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(6).fill('created'), Array(6).fill('found')]);
+      const granted = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
+      expect(granted.resources.flatMap((resource) => resource.acls.map(() => `${resource.resourceType}:${resource.resourceName}`)).sort()).toEqual([
+        `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`, `${AclResourceTypes.TOPIC}:orbit.`,
+        `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.GROUP}:*`, `${AclResourceTypes.CLUSTER}:kafka-cluster`,
+      ].sort());
+      await admin.deleteAcls({ filters: [{ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }] });
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('leaves lifecycle topics with infinite retention', async () => {

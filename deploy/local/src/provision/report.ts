@@ -1,6 +1,6 @@
 /** One line of provisioning output: what was looked at and what was done to it. */
 export interface ProvisionStep {
-  readonly kind: 'topic' | 'schema' | 'table' | 'bucket' | 'migration' | 'database';
+  readonly kind: 'topic' | 'acl' | 'schema' | 'table' | 'bucket' | 'migration' | 'database';
   readonly name: string;
   readonly action: 'created' | 'found' | 'updated' | 'applied';
   readonly detail?: string;

@@ -10,6 +10,9 @@ export const MYSQL_DATABASE = 'viewport';
 export const KAFKA_SASL_USER = 'orbit';
 export const KAFKA_SASL_PASSWORD = 'orbit-local-secret';
 export const KAFKA_KEYSTORE_PASSWORD = 'orbitlocal';
+/** A user the broker knows but Orbit's ACLs do not name: what a test shows the topics refused to. */
+export const KAFKA_OUTSIDER_USER = 'outsider';
+export const KAFKA_OUTSIDER_PASSWORD = 'outsider-local-secret';
 
 /**
  * Every endpoint and credential of the local stack: what `stack env` prints
@@ -37,6 +40,9 @@ export function localStackEnv(): Record<string, string> {
     ORBIT_STACK_KAFKA_CA_FILE: secure.KAFKA_TLS_CA_FILE,
     ORBIT_STACK_KAFKA_SASL_USERNAME: secure.KAFKA_SASL_USERNAME,
     ORBIT_STACK_KAFKA_SASL_PASSWORD: secure.KAFKA_SASL_PASSWORD,
+    ORBIT_STACK_KAFKA_OUTSIDER: `${KAFKA_OUTSIDER_USER}:${KAFKA_OUTSIDER_PASSWORD}`,
+    // Provisioning grants the services' user the orbit. topics; the broker refuses anyone else on its SASL_SSL listener.
+    ORBIT_KAFKA_SERVICE_PRINCIPALS: `User:${KAFKA_SASL_USER}`,
   };
 }
 

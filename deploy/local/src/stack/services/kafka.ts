@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KAFKA_KEYSTORE_PASSWORD, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
+import { KAFKA_KEYSTORE_PASSWORD, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
 import { ensureMavenInstall } from '../install.js';
 import { dataDir, logFile } from '../paths.js';
@@ -40,7 +40,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
-${secure ? `sasl.enabled.mechanisms=PLAIN
+${secure ? `# Whoever has no ACL is refused; the plain listener (loopback, for tests and ops tools) and the controller are trusted.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS
+sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};
 ssl.keystore.type=PKCS12
 ssl.keystore.location=${secure.keystore}
@@ -106,7 +109,7 @@ export function kafkaService(): ServiceDefinition {
       const properties = join(dir, 'server.properties');
       const log4j = join(dir, 'log4j.properties');
       const { keystore } = certificateOnce(dir, KAFKA_KEYSTORE_PASSWORD);
-      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD } };
+      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD, [KAFKA_OUTSIDER_USER]: KAFKA_OUTSIDER_PASSWORD } };
       writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController, secure));
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;
