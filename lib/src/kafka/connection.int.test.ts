@@ -29,11 +29,11 @@ const clientOf = (env: Record<string, string>, retries?: number) => createKafka(
 });
 
 describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () => {
-  it('is written to and read from by Orbit\'s client when its CA and user are configured', async () => {
+  it.each(['plain', 'scram-sha-512'])('is written to and read from by Orbit\'s client when its CA and user are configured (SASL %s)', async (mechanism) => {
     // An orbit. topic: the services' user is granted those alone.
     const topic = `orbit.test.secure.${uniqueSuffix()}`;
     await createTestTopics(testKafka(), [topic]);
-    const secure = clientOf(secureEnv());
+    const secure = clientOf(secureEnv({ KAFKA_SASL_MECHANISM: mechanism }));
     const producer = orbitProducer(secure);
     await producer.connect();
     try {
@@ -45,7 +45,7 @@ describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () =>
     expect(read.map((message) => message.value?.toString())).toEqual(['over TLS, as orbit']);
   });
 
-  it('refuses a wrong password, a certificate the client does not trust, and a client that speaks no TLS', async () => {
+  it('refuses a wrong password, a certificate the client does not trust, a client that speaks no TLS, with PLAIN and SCRAM alike', async () => {
     const connect = async (env: Record<string, string>): Promise<string> => {
       const admin = clientOf(env, 0).admin();
       try {
@@ -59,6 +59,7 @@ describe('a broker that wants TLS and SASL (the local SASL_SSL listener)', () =>
       }
     };
     expect(await connect(secureEnv({ KAFKA_SASL_PASSWORD: 'wrong' }))).toMatch(/SASL PLAIN authentication failed|Authentication failed/i);
+    expect(await connect(secureEnv({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'wrong' }))).toMatch(/SASL SCRAM SHA512 authentication failed|Authentication failed/i);
     // Without the CA file, TLS is still asked for (KAFKA_TLS) and the system CAs do not know the broker's certificate.
     expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_TLS: 'true' }))).toMatch(/self[- ]signed certificate/i);
     expect(await connect(secureEnv({ KAFKA_TLS_CA_FILE: undefined, KAFKA_SASL_MECHANISM: undefined, KAFKA_SASL_USERNAME: undefined, KAFKA_SASL_PASSWORD: undefined }))).not.toBe('connected');

@@ -21,6 +21,8 @@ describe('kafka server.properties', () => {
     expect(text).toContain('inter.broker.listener.name=PLAINTEXT');
     expect(text).toContain('listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_orbit="secret";');
     expect(text).toContain('ssl.keystore.location=/data/kafka/broker.p12');
+    expect(text).toContain('sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512');
+    expect(text).toContain('authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer');
   });
 });
 

@@ -10,6 +10,8 @@ import { kafkaAnswers } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
 
 const NAME = 'kafka';
+/** The listener's users, for PLAIN and SCRAM-SHA-512 alike: Orbit's services, and one no ACL names. */
+const SASL_USERS: Readonly<Record<string, string>> = { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD, [KAFKA_OUTSIDER_USER]: KAFKA_OUTSIDER_PASSWORD };
 
 /** The SASL_SSL listener beside the plain one: what a test (or a developer) uses to exercise TLS and SASL end to end. */
 export interface SecureListener {
@@ -43,8 +45,9 @@ auto.create.topics.enable=false
 ${secure ? `# Whoever has no ACL is refused; the plain listener (loopback, for tests and ops tools) and the controller are trusted.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS
-sasl.enabled.mechanisms=PLAIN
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PKCS12
 ssl.keystore.location=${secure.keystore}
 ssl.keystore.password=${secure.keystorePassword}
@@ -88,6 +91,23 @@ function tool(classpath: string, log4j: string, args: readonly string[]): string
   return result.stdout ?? '';
 }
 
+/**
+ * SCRAM users live in the cluster's metadata, not in a file: written once per data directory through the plain
+ * listener (the JDK's ConfigCommand; kafkajs cannot), each user with the same password as for PLAIN.
+ */
+function scramUsersOnce(classpath: string, log4j: string, dir: string, port: number, users: Readonly<Record<string, string>>): void {
+  const marker = join(dir, 'scram-users.done');
+  if (existsSync(marker)) return;
+  for (const [user, password] of Object.entries(users)) {
+    const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${port}`,
+      '--alter', '--add-config', `SCRAM-SHA-512=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { encoding: 'utf8', timeout: 120_000 });
+    if (result.status !== 0) {
+      throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.admin.ConfigCommand could not add the SCRAM user ${user}`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() });
+    }
+  }
+  writeFileSync(marker, `${Object.keys(users).join('\n')}\n`);
+}
+
 /** KRaft storage must be formatted once with a cluster id before the first start. */
 function formatOnce(classpath: string, log4j: string, properties: string, logDirs: string): void {
   if (existsSync(join(logDirs, 'meta.properties'))) return;
@@ -109,7 +129,7 @@ export function kafkaService(): ServiceDefinition {
       const properties = join(dir, 'server.properties');
       const log4j = join(dir, 'log4j.properties');
       const { keystore } = certificateOnce(dir, KAFKA_KEYSTORE_PASSWORD);
-      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD, [KAFKA_OUTSIDER_USER]: KAFKA_OUTSIDER_PASSWORD } };
+      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: SASL_USERS };
       writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController, secure));
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;
@@ -117,5 +137,9 @@ export function kafkaService(): ServiceDefinition {
       return { command: 'java', args: ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', properties], cwd: dir };
     },
     healthy: () => kafkaAnswers(ports.kafka),
+    afterHealthy: async () => {
+      const dir = dataDir(NAME);
+      scramUsersOnce(`${join(ensureMavenInstall(NAME, 'kafka'), 'libs')}/*`, join(dir, 'log4j.properties'), dir, ports.kafka, SASL_USERS);
+    },
   };
 }
