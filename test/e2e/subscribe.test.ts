@@ -1,8 +1,9 @@
 /**
  * Services subscribing to the lifecycle topics: one written with Confluent's
  * Python client (nobody on the team wrote it; it knows the broker, the schema
- * registry and the topic names, nothing of Orbit's code) follows a transfer
- * and decodes every event through the registry; and `npm run events:follow`
+ * registry and the topic names, nothing of Orbit's code) is refused by the
+ * broker's ACLs until granted read on its topics, then follows a transfer
+ * over SASL_SSL and decodes every event through the registry; and `npm run events:follow`
  * shows a person the same events as they happen.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -14,7 +15,8 @@ import { stopPipeline, startPipeline } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, tokenFor, uploadArchive, GATEWAY_URL } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
-import { testConfig, uniqueSuffix } from '../helpers/index.js';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry } from '@orbit/lib';
+import { testConfig, testKafka, uniqueSuffix } from '../helpers/index.js';
 
 const execFileAsync = promisify(execFile);
 const USER = `sub-${uniqueSuffix()}`;
@@ -50,6 +52,14 @@ async function promoted(imageUID: string): Promise<string> {
   return requestId;
 }
 
+function subscriberAcls(principal: string, topics: readonly string[], group: string): AclEntry[] {
+  const allow = { principal, host: '*', permissionType: AclPermissionTypes.ALLOW, resourcePatternType: ResourcePatternTypes.LITERAL };
+  return [
+    ...topics.flatMap((topic) => [AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => ({ ...allow, resourceType: AclResourceTypes.TOPIC, resourceName: topic, operation }))),
+    { ...allow, resourceType: AclResourceTypes.GROUP, resourceName: group, operation: AclOperationTypes.READ },
+  ];
+}
+
 const lines = (text: string): { topic: string; key: string; event: Record<string, unknown> }[] =>
   text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { topic: string; key: string; event: Record<string, unknown> });
 
@@ -64,14 +74,33 @@ afterAll(async () => {
 });
 
 describe('services subscribing to the lifecycle topics', () => {
-  it('a service on Confluent\'s Python client follows a transfer, each event decoded through the registry', async () => {
+  it('a service on Confluent\'s Python client follows a transfer over SASL_SSL once granted read on its topics, each event decoded through the registry', async () => {
     const { imageUID, transferId } = await uploadedAndPromoted(`py-${uniqueSuffix()}`);
-    const { stdout } = await execFileAsync(PYTHON, [
-      join(import.meta.dirname, 'subscribers', 'lifecycle_subscriber.py'), '--bootstrap', testConfig.KAFKA_BROKERS.join(','), '--registry', testConfig.SCHEMA_REGISTRY_URL,
-      '--group', `py-subscriber-${uniqueSuffix()}`, '--request', transferId, '--count', '3', 'orbit.image.copied', 'orbit.chart.promoted', 'orbit.viewport.updated',
-    ], { timeout: 90_000 }).catch((error: { stdout?: string; stderr?: string; killed?: boolean }) => {
-      throw new Error(`the subscriber failed${error.killed ? ' (killed after 90 s)' : ''}: ${error.stderr ?? ''}\nit printed: ${error.stdout ?? ''}`, { cause: error });
-    });
+    const topics = ['orbit.image.copied', 'orbit.chart.promoted', 'orbit.viewport.updated'];
+    const group = `py-subscriber-${uniqueSuffix()}`;
+    // The broker's SASL_SSL listener, as a user it knows but no ACL names yet: a subscriber of a team of its own.
+    const [user, password] = (process.env['ORBIT_STACK_KAFKA_OUTSIDER'] ?? '').split(':') as [string, string];
+    const subscribe = (timeoutSeconds: number) => execFileAsync(PYTHON, [
+      join(import.meta.dirname, 'subscribers', 'lifecycle_subscriber.py'), '--bootstrap', process.env['ORBIT_STACK_KAFKA_SECURE_BROKERS'] ?? '', '--registry', testConfig.SCHEMA_REGISTRY_URL,
+      '--sasl-ssl', process.env['ORBIT_STACK_KAFKA_CA_FILE'] ?? '', user, password,
+      '--group', group, '--request', transferId, '--count', '3', '--timeout', String(timeoutSeconds), ...topics,
+    ], { timeout: 90_000 });
+    const refused = await subscribe(8).then(() => 'read the topics', (error: { stderr?: string }) => error.stderr ?? '');
+    expect(refused).toMatch(/authorization failed/i);
+    // What docs/events.md tells an operator to grant a subscriber: read and describe on its topics, read on its group.
+    const grants = subscriberAcls(`User:${user}`, topics, group);
+    const admin = testKafka().admin();
+    await admin.connect();
+    await admin.createAcls({ acl: grants });
+    let stdout: string;
+    try {
+      ({ stdout } = await subscribe(60).catch((error: { stdout?: string; stderr?: string; killed?: boolean }) => {
+        throw new Error(`the subscriber failed${error.killed ? ' (killed after 90 s)' : ''}: ${error.stderr ?? ''}\nit printed: ${error.stdout ?? ''}`, { cause: error });
+      }));
+    } finally {
+      await admin.deleteAcls({ filters: grants });
+      await admin.disconnect();
+    }
     const events = lines(stdout);
     // Keyed by the image, each in its topic's order; across topics a subscriber gets them as its fetches return.
     expect(events.map((entry) => [entry.topic, entry.key, entry.event['pid']]).sort()).toEqual([

@@ -22,8 +22,17 @@ parser.add_argument("--group", required=True)
 parser.add_argument("--request", required=True, help="the request whose events to print (their correlationId)")
 parser.add_argument("--count", type=int, required=True)
 parser.add_argument("--timeout", type=float, default=60)
+parser.add_argument("--sasl-ssl", nargs=3, metavar=("CA_FILE", "USER", "PASSWORD"),
+                    help="reach the broker's SASL_SSL listener as this PLAIN user, trusting this CA")
 parser.add_argument("topics", nargs="+")
 args = parser.parse_args()
+security = {} if args.sasl_ssl is None else {
+    "security.protocol": "SASL_SSL",
+    "ssl.ca.location": args.sasl_ssl[0],
+    "sasl.mechanisms": "PLAIN",
+    "sasl.username": args.sasl_ssl[1],
+    "sasl.password": args.sasl_ssl[2],
+}
 
 # Bounded, so a registry that hangs fails the run with a reason instead of stalling it.
 deserialize = AvroDeserializer(SchemaRegistryClient({"url": args.registry, "timeout": 10}))
@@ -32,6 +41,7 @@ consumer = Consumer({
     "group.id": args.group,
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,
+    **security,
 })
 consumer.subscribe(args.topics)
 seen = 0
