@@ -7,7 +7,7 @@ const TOPIC_PREFIX = 'orbit.';
 /**
  * What Orbit's services may do, and nothing else: read, write and describe the
  * `orbit.` topics, read and describe any consumer group (each service has its
- * own, the rebuild a fresh one per run), and write idempotently. Anyone else,
+ * own, the rebuild a fresh one per run) and delete the rebuild's, and write idempotently. Anyone else,
  * given no ACL of their own, is refused by a broker whose authorizer allows
  * nothing by default; topics are made and changed by provisioning, as an operator.
  */
@@ -18,11 +18,13 @@ export function serviceAcls(principals: readonly string[]): AclEntry[] {
   return principals.flatMap((principal) => [
     ...[AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.TOPIC, TOPIC_PREFIX, ResourcePatternTypes.PREFIXED, operation)),
     ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.GROUP, '*', ResourcePatternTypes.LITERAL, operation)),
+    // A rebuild deletes the group it replayed with (refused, it was left behind for the broker's offset expiry).
+    allow(principal, AclResourceTypes.GROUP, 'viewport-rebuild-', ResourcePatternTypes.PREFIXED, AclOperationTypes.DELETE),
     allow(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', ResourcePatternTypes.LITERAL, AclOperationTypes.IDEMPOTENT_WRITE),
   ]);
 }
 
-const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
+const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.DELETE, 'delete'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
 const RESOURCE_NAMES = new Map<number, string>([[AclResourceTypes.TOPIC, 'topics'], [AclResourceTypes.GROUP, 'groups'], [AclResourceTypes.CLUSTER, 'cluster']]);
 
 export function aclName(entry: AclEntry): string {
