@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KAFKA_KEYSTORE_PASSWORD, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
@@ -19,7 +19,7 @@ export interface SecureListener {
   /** PKCS12 keystore of the broker's self-signed certificate. */
   readonly keystore: string;
   readonly keystorePassword: string;
-  /** SASL/PLAIN users and their passwords. */
+  /** Its users and their passwords (PLAIN; SCRAM-SHA-512 takes the same, written by scramUsersOnce). */
   readonly users: Readonly<Record<string, string>>;
 }
 
@@ -92,12 +92,13 @@ function tool(classpath: string, log4j: string, args: readonly string[]): string
 }
 
 /**
- * SCRAM users live in the cluster's metadata, not in a file: written once per data directory through the plain
- * listener (the JDK's ConfigCommand; kafkajs cannot), each user with the same password as for PLAIN.
+ * SCRAM users live in the cluster's metadata, not in a file: written through the plain listener (the JDK's
+ * ConfigCommand; kafkajs cannot) once per data directory and list of users, each with the same password as for PLAIN.
  */
 function scramUsersOnce(classpath: string, log4j: string, dir: string, port: number, users: Readonly<Record<string, string>>): void {
   const marker = join(dir, 'scram-users.done');
-  if (existsSync(marker)) return;
+  const written = `${Object.keys(users).join('\n')}\n`;
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === written) return;
   for (const [user, password] of Object.entries(users)) {
     const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${port}`,
       '--alter', '--add-config', `SCRAM-SHA-512=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { encoding: 'utf8', timeout: 120_000 });
@@ -105,7 +106,7 @@ function scramUsersOnce(classpath: string, log4j: string, dir: string, port: num
       throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.admin.ConfigCommand could not add the SCRAM user ${user}`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() });
     }
   }
-  writeFileSync(marker, `${Object.keys(users).join('\n')}\n`);
+  writeFileSync(marker, written);
 }
 
 /** KRaft storage must be formatted once with a cluster id before the first start. */
