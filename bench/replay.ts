@@ -15,7 +15,7 @@
  * next to a database that kept its requests).
  */
 import { randomBytes } from 'node:crypto';
-import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, kafkaConnection, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
+import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, kafkaConnection, mysqlTarget, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
 import { PROJECTION_TABLES, rebuildProjection, REBUILT_DATABASE_TABLES } from '../consumers/viewport-projector/src/rebuild.js';
@@ -33,7 +33,8 @@ const logger = createLogger({ service: 'bench-replay', level: 'error' });
 const kafka = createKafka({ clientId: 'bench-replay', ...kafkaConnection(config), logger });
 const schemas = loadSchemas();
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, new Map([...schemas, ...[...schemas].map(([topic, schema]) => [`${prefix}${topic}`, schema] as const)]));
-const pool = createMysqlPool(config.MYSQL_URL);
+const mysql = mysqlTarget(config);
+const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 const live = databaseOf(config.MYSQL_URL);
 const benchDb = `${live}_bench_${run}`;
 const benchUrl = new URL(config.MYSQL_URL);
@@ -83,7 +84,7 @@ const raw = await timed(async () => {
 // Where the rebuild's time goes: this process (decode, fold, SQL) against the database server and the broker.
 const servers = { mariadb: pidListeningOn(Number(new URL(config.MYSQL_URL).port || 3306)), kafka: pidListeningOn(Number(config.KAFKA_BROKERS[0]?.split(':').at(-1) ?? 9092)) };
 const { value: rebuilt, cpuSeconds } = await cpuDuring(servers, () => rebuildProjection({
-  kafka, codec, pool, mysqlUrl: benchUrl.toString(), topics, liveGroup: PROJECTOR_GROUP, logger,
+  kafka, codec, pool, mysqlUrl: benchUrl.toString(), mysqlSsl: mysql.ssl, topics, liveGroup: PROJECTOR_GROUP, logger,
   publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length), restoreRequests: fromNothing,
 }));
 

@@ -16,6 +16,7 @@ export * from './stores.js';
 export * from './aws.js';
 export * from './error-description.js';
 export * from './mysql.js';
+export * from './mysql-connection.js';
 export * from './deadline.js';
 export * from './metrics.js';
 export * from './health-server.js';

@@ -5,9 +5,9 @@ import { StoreUnavailableError } from './errors.js';
 /** The database a mysql:// URL names (its path, decoded). */
 export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
 
-/** A pool from MYSQL_URL; MariaDB and Aurora MySQL both speak this protocol. */
-export function createMysqlPool(url: string, connectionLimit = 8): mysql.Pool {
-  return mysql.createPool({ uri: url, connectionLimit, waitForConnections: true, multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000 });
+/** A pool from MYSQL_URL (and its TLS, see mysqlTarget); MariaDB and Aurora MySQL both speak this protocol. */
+export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.SslOptions): mysql.Pool {
+  return mysql.createPool({ uri: url, ...(ssl ? { ssl } : {}), connectionLimit, waitForConnections: true, multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000 });
 }
 
 export interface TransactionOptions {

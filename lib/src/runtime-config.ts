@@ -1,5 +1,6 @@
 import { env } from './config.js';
 import { kafkaConnectionEnv } from './kafka/connection.js';
+import { mysqlConnectionEnv } from './mysql-connection.js';
 
 /**
  * Variables every Orbit process reads. AWS names follow the SDK conventions so
@@ -28,6 +29,7 @@ export const runtimeEnv = {
   S3_FORCE_PATH_STYLE: env.bool(true),
   /** mysql://user:password@host:port/database of ViewPort. @default the local MariaDB */
   MYSQL_URL: env.url('mysql://orbit:orbit@127.0.0.1:3306/viewport'),
+  ...mysqlConnectionEnv,
   /** Suffix of Development tables. @default -tbl-k8d-aws */
   ORBIT_DEV_TABLE_SUFFIX: env.string('-tbl-k8d-aws'),
   /** Suffix of Testing tables. @default -tbl-k8t-aws */

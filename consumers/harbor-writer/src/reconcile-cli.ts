@@ -11,7 +11,7 @@
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
  */
 import {
-  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -27,7 +27,8 @@ const stuckAfterMinutes = minutesOf('stuck-after', values['stuck-after']);
 const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
-const pool = createMysqlPool(config.MYSQL_URL);
+const mysql = mysqlTarget(config);
+const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 const buckets = bucketNames(config);
 try {
   const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, images);

@@ -1,5 +1,5 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, startConsumerService } from '@orbit/lib';
+import { createMysqlPool, mysqlTarget, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -29,7 +29,8 @@ runMain(() => {
       return passOtherGroupsRedrives({ pool, groupId: GROUP });
     },
     createHandler: ({ config, publisher, logger, metrics }) => {
-      const created = createMysqlPool(config.MYSQL_URL);
+      const { url, ssl } = mysqlTarget(config);
+      const created = createMysqlPool(url, 8, ssl);
       pool = created;
       onRequestsEnded = requestMetrics(metrics);
       const sweep = (): void => {

@@ -5,7 +5,7 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
@@ -22,7 +22,8 @@ if ((command !== 'rebuild' && command !== 'checksum') || positionals.length > 1)
 }
 const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
-const pool = createMysqlPool(config.MYSQL_URL);
+const mysql = mysqlTarget(config);
+const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 try {
   const refuse = (error: unknown): never => {
     if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError || error instanceof ProjectionMissingError)) throw error;
@@ -40,7 +41,7 @@ try {
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.
     const before = await projectionChecksum(pool);
-    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: config.MYSQL_URL, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
+    const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: mysql.url, mysqlSsl: mysql.ssl, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
       ...(values['restore-requests'] ? { restoreRequests: true } : {}),
     }).catch(async (error: unknown) => {

@@ -4,7 +4,7 @@ import {
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
-import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
@@ -26,6 +26,8 @@ export interface RebuildDeps {
   readonly pool: Pool;
   /** mysql:// URL of the live database. */
   readonly mysqlUrl: string;
+  /** TLS of the pools the rebuild opens beside `pool` (mysqlTarget). */
+  readonly mysqlSsl?: SslOptions | undefined;
   readonly topics: readonly string[];
   /** The live projector's group: the rebuilt offsets are written under it, so the live projector carries on from them. */
   readonly liveGroup: string;
@@ -526,7 +528,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   }
   const shadowUrl = new URL(deps.mysqlUrl);
   shadowUrl.pathname = `/${shadow}`;
-  const rebuildPool = createMysqlPool(shadowUrl.toString(), 8);
+  const rebuildPool = createMysqlPool(shadowUrl.toString(), 8, deps.mysqlSsl);
   const skipped: SkippedMessage[] = [];
   const ends = replayEnds(history.ends, committed);
   const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
@@ -546,7 +548,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
     await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
     // The last stretch with the live projector held at the gate, so the tables swapped in hold all it has committed.
     // A connection of its own: the caller's pool may be small (the rebuild lock holds one of it), and the waits below need one.
-    const gatePool = createMysqlPool(deps.mysqlUrl, 1);
+    const gatePool = createMysqlPool(deps.mysqlUrl, 1, deps.mysqlSsl);
     const gate = await closeSwapGate(gatePool, database).catch(async (error: unknown) => {
       await gatePool.end();
       throw error;

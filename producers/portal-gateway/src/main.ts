@@ -1,6 +1,6 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
-  createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
+  createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, mysqlTarget, createPresigningS3, createS3, EventCodec, EventPublisher,
   findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -26,7 +26,8 @@ runMain(async () => {
   const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaConnection(config), logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
-  const pool = withAnswerDeadline(createMysqlPool(config.MYSQL_URL), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
+  const mysql = mysqlTarget(config);
+  const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   const sweep = (): void => {
     outbox.sweep().then(

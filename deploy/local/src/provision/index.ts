@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
+import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
 import { provisionAcls } from './acls.js';
 import { provisionBuckets } from './buckets.js';
@@ -78,7 +78,7 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
   } finally {
     s3.destroy();
   }
-  record(await migrate(config.MYSQL_URL));
+  record(await migrate(mysqlTarget(config)));
   return steps;
 }
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import { databaseOf, OrbitError } from '@orbit/lib';
+import { databaseOf, OrbitError, type MysqlTarget } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /** deploy/mysql/migrations, from src/provision or dist/provision alike. */
@@ -40,9 +40,9 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
  * then, so an account without the right to create databases can still
  * migrate one a DBA made.
  */
-async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
+async function ensureDatabase({ url: mysqlUrl, ssl }: MysqlTarget): Promise<ProvisionStep[]> {
   const database = databaseOf(mysqlUrl);
-  const probe = await mysql.createConnection({ uri: mysqlUrl }).catch((error: unknown) => {
+  const probe = await mysql.createConnection({ uri: mysqlUrl, ...(ssl ? { ssl } : {}) }).catch((error: unknown) => {
     if ((error as { code?: unknown }).code === 'ER_BAD_DB_ERROR') return undefined;
     throw error;
   });
@@ -52,7 +52,7 @@ async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
   }
   const url = new URL(mysqlUrl);
   url.pathname = '/';
-  const server = await mysql.createConnection({ uri: url.toString() });
+  const server = await mysql.createConnection({ uri: url.toString(), ...(ssl ? { ssl } : {}) });
   try {
     await server.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   } finally {
@@ -67,9 +67,9 @@ async function ensureDatabase(mysqlUrl: string): Promise<ProvisionStep[]> {
  * implicitly, so each file must be safe to re-run (IF NOT EXISTS) should a
  * crash land between the DDL and the record.
  */
-export async function migrate(mysqlUrl: string, migrations: readonly Migration[] = loadMigrations()): Promise<ProvisionStep[]> {
-  const created = await ensureDatabase(mysqlUrl);
-  const connection = await mysql.createConnection({ uri: mysqlUrl, multipleStatements: true });
+export async function migrate(target: MysqlTarget, migrations: readonly Migration[] = loadMigrations()): Promise<ProvisionStep[]> {
+  const created = await ensureDatabase(target);
+  const connection = await mysql.createConnection({ uri: target.url, ...(target.ssl ? { ssl: target.ssl } : {}), multipleStatements: true });
   try {
     await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version VARCHAR(16) NOT NULL PRIMARY KEY,

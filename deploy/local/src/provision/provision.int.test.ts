@@ -78,10 +78,10 @@ describe('provisioning against the real stack', () => {
     url.pathname = `/${database}`;
     const pool = createMysqlPool(config.MYSQL_URL, 1);
     try {
-      const first = await migrate(url.toString());
+      const first = await migrate({ url: url.toString() });
       expect(first[0]).toEqual({ kind: 'database', name: database, action: 'created' });
       expect(first.filter((step) => step.action === 'applied')).toHaveLength(loadMigrations().length);
-      const second = await migrate(url.toString());
+      const second = await migrate({ url: url.toString() });
       expect(changedSomething(second)).toBe(false);
       const [tables] = await pool.query('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [database, 'wp_image_uid']);
       expect(Number((tables as { n: number | string }[])[0]?.n)).toBe(1);

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import type { SslOptions } from 'mysql2';
+import { env } from './config.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * How every Orbit process reaches ViewPort's database: plain TCP on the local
+ * stack's loopback; TLS for a server elsewhere (RDS, Aurora, a managed or
+ * in-cluster MySQL), checked against the system's CAs or the ones given.
+ */
+export const mysqlConnectionEnv = {
+  /** TLS to MySQL, trusting the system's CAs unless MYSQL_TLS_CA_FILE names others; on by itself when a MYSQL_TLS_*_FILE is set. @default false */
+  MYSQL_TLS: env.bool(false),
+  /** PEM file of the CAs the server's certificate is checked against (a private CA; RDS's global-bundle.pem). */
+  MYSQL_TLS_CA_FILE: env.optionalString(),
+  /** PEM client certificate for a user that must present one (REQUIRE X509), with MYSQL_TLS_KEY_FILE. */
+  MYSQL_TLS_CERT_FILE: env.optionalString(),
+  /** PEM private key of MYSQL_TLS_CERT_FILE. */
+  MYSQL_TLS_KEY_FILE: env.optionalString(),
+};
+
+export interface MysqlConnectionConfig {
+  readonly MYSQL_URL: string;
+  readonly MYSQL_TLS?: boolean | undefined;
+  readonly MYSQL_TLS_CA_FILE?: string | undefined;
+  readonly MYSQL_TLS_CERT_FILE?: string | undefined;
+  readonly MYSQL_TLS_KEY_FILE?: string | undefined;
+}
+
+/** The database and how to reach it: what every pool and connection Orbit opens is made from. */
+export interface MysqlTarget {
+  readonly url: string;
+  readonly ssl?: SslOptions;
+}
+
+/** Spellings of "use TLS" from other drivers' URLs, which mysql2 would ignore (and connect in the clear). */
+const TLS_LOOKALIKE = /ssl|tls/i;
+
+/**
+ * MYSQL_URL and the MYSQL_TLS_* variables, checked together at start, one line
+ * per problem. The URL carries no options: mysql2 reads any `?name=value` as
+ * one of its own and ignores (with a console line) those it does not know, so
+ * `?sslmode=require` would connect without TLS, and its own `?ssl=` does not
+ * check the server's name. TLS is asked for with the variables instead, and
+ * always checks the certificate's chain and name.
+ */
+export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: string) => Buffer = readFileSync): MysqlTarget {
+  const problems: string[] = [];
+  const url = new URL(config.MYSQL_URL);
+  if (url.protocol !== 'mysql:') problems.push(`MYSQL_URL: must be mysql://user:password@host:port/database (got a ${url.protocol}// URL)`);
+  if (url.pathname.replace(/^\//, '') === '') problems.push('MYSQL_URL: names no database; add it as the path, as in mysql://user:password@host:3306/viewport');
+  for (const name of new Set(url.searchParams.keys())) {
+    problems.push(TLS_LOOKALIKE.test(name)
+      ? `MYSQL_URL: ?${name} is not read (the driver would connect without TLS or without checking the server's name); set MYSQL_TLS=true, or MYSQL_TLS_CA_FILE for a private CA`
+      : `MYSQL_URL: ?${name} is not read; Orbit sets the connection's options itself, so leave the URL without a query`);
+  }
+  if ((config.MYSQL_TLS_CERT_FILE === undefined) !== (config.MYSQL_TLS_KEY_FILE === undefined)) {
+    problems.push(config.MYSQL_TLS_CERT_FILE === undefined
+      ? 'MYSQL_TLS_CERT_FILE: is missing: MYSQL_TLS_KEY_FILE is set, and a client certificate needs both'
+      : 'MYSQL_TLS_KEY_FILE: is missing: MYSQL_TLS_CERT_FILE is set, and a client certificate needs both');
+  }
+  const pem = (variable: 'MYSQL_TLS_CA_FILE' | 'MYSQL_TLS_CERT_FILE' | 'MYSQL_TLS_KEY_FILE'): Buffer | undefined => {
+    const path = config[variable];
+    if (path === undefined) return undefined;
+    try {
+      return readFile(path);
+    } catch (error) {
+      problems.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      return undefined;
+    }
+  };
+  const ca = pem('MYSQL_TLS_CA_FILE');
+  const cert = pem('MYSQL_TLS_CERT_FILE');
+  const key = pem('MYSQL_TLS_KEY_FILE');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const tls = config.MYSQL_TLS === true || ca !== undefined || cert !== undefined;
+  if (!tls) return { url: config.MYSQL_URL };
+  // mysql2 checks the certificate's name only when asked (verifyIdentity) and only for a host name, never an address.
+  return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } };
+}
+
