@@ -7,6 +7,9 @@ export const S3_ROOT_PASSWORD = 'orbitlocalsecret';
 export const MYSQL_USER = 'orbit';
 export const MYSQL_PASSWORD = 'orbit';
 export const MYSQL_DATABASE = 'viewport';
+/** A user the server admits over TLS only, and one that must also show a certificate the stack's CA signed (the services'). */
+export const MYSQL_TLS_USER = 'orbit_tls';
+export const MYSQL_X509_USER = 'orbit_x509';
 export const KAFKA_SASL_USER = 'orbit';
 export const KAFKA_SASL_PASSWORD = 'orbit-local-secret';
 export const KAFKA_KEYSTORE_PASSWORD = 'orbitlocal';
@@ -21,6 +24,7 @@ export const KAFKA_OUTSIDER_PASSWORD = 'outsider-local-secret';
 export function localStackEnv(): Record<string, string> {
   const ports = readPorts();
   const secure = secureKafkaEnv();
+  const secureMysql = secureMysqlEnv();
   return {
     KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
     SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7`,
@@ -43,6 +47,12 @@ export function localStackEnv(): Record<string, string> {
     ORBIT_STACK_KAFKA_OUTSIDER: `${KAFKA_OUTSIDER_USER}:${KAFKA_OUTSIDER_PASSWORD}`,
     // Provisioning grants the services' user the orbit. topics; the broker refuses anyone else on its SASL_SSL listener.
     ORBIT_KAFKA_SERVICE_PRINCIPALS: `User:${KAFKA_SASL_USER}`,
+    // MariaDB's TLS, which the pipeline's services use (secureMysqlEnv) as the X509 user; tests and tools keep MYSQL_URL.
+    ORBIT_STACK_MYSQL_TLS_URL: `mysql://${MYSQL_TLS_USER}:${MYSQL_PASSWORD}@localhost:${ports.mysql}/${MYSQL_DATABASE}`,
+    ORBIT_STACK_MYSQL_X509_URL: secureMysql.MYSQL_URL,
+    ORBIT_STACK_MYSQL_CA_FILE: secureMysql.MYSQL_TLS_CA_FILE,
+    ORBIT_STACK_MYSQL_CLIENT_CERT_FILE: secureMysql.MYSQL_TLS_CERT_FILE,
+    ORBIT_STACK_MYSQL_CLIENT_KEY_FILE: secureMysql.MYSQL_TLS_KEY_FILE,
   };
 }
 
@@ -57,6 +67,38 @@ export function secureKafkaEnv() {
     KAFKA_SASL_MECHANISM: 'plain',
     KAFKA_SASL_USERNAME: KAFKA_SASL_USER,
     KAFKA_SASL_PASSWORD: KAFKA_SASL_PASSWORD,
+  } as const satisfies Record<string, string>;
+}
+
+/** The local MariaDB's TLS: its CA, its server certificate, and the client certificate the services present. */
+export interface MysqlTlsFiles {
+  readonly dir: string;
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+export function mysqlTlsFiles(): MysqlTlsFiles {
+  const dir = dataDir('mysql-tls');
+  return {
+    dir, ca: join(dir, 'ca.pem'), serverCert: join(dir, 'server-cert.pem'), serverKey: join(dir, 'server-key.pem'),
+    clientCert: join(dir, 'client-cert.pem'), clientKey: join(dir, 'client-key.pem'),
+  };
+}
+
+/**
+ * How the pipeline's services reach MariaDB: over TLS to `localhost` (so the certificate's name is checked), as a user
+ * the server admits only with a client certificate its CA signed, as they would reach a database that wants it.
+ */
+export function secureMysqlEnv() {
+  const files = mysqlTlsFiles();
+  return {
+    MYSQL_URL: `mysql://${MYSQL_X509_USER}:${MYSQL_PASSWORD}@localhost:${readPorts().mysql}/${MYSQL_DATABASE}`,
+    MYSQL_TLS_CA_FILE: files.ca,
+    MYSQL_TLS_CERT_FILE: files.clientCert,
+    MYSQL_TLS_KEY_FILE: files.clientKey,
   } as const satisfies Record<string, string>;
 }
 

@@ -33,6 +33,12 @@ describe('mysql account statements', () => {
     expect(statements.filter((s) => s.startsWith('CREATE USER IF NOT EXISTS'))).toHaveLength(2);
     expect(statements).toContain("GRANT ALL PRIVILEGES ON `viewport\\_%`.* TO 'orbit'@'127.0.0.1'");
     expect(statements).toContain("GRANT ALL PRIVILEGES ON `viewport`.* TO 'orbit'@'localhost'");
+    expect(statements).toContain("ALTER USER 'orbit'@'127.0.0.1' REQUIRE NONE");
+  });
+
+  it('set what a TLS user must connect with on every start, so a user made before the requirement keeps up', () => {
+    expect(accountStatements('viewport', 'orbit_x509', 'orbit', 'X509').filter((s) => s.startsWith('ALTER USER')))
+      .toEqual(["ALTER USER 'orbit_x509'@'127.0.0.1' REQUIRE X509", "ALTER USER 'orbit_x509'@'localhost' REQUIRE X509"]);
   });
 });
 
@@ -50,5 +56,15 @@ describe('pipeline services', () => {
       });
     }
     expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
+  });
+
+  it('reach MariaDB over TLS by name with a client certificate, as the X509 user (the stack env\'s MYSQL_URL stays the plain one)', () => {
+    for (const service of pipelineServices()) {
+      expect(service.prepare().env, service.name).toMatchObject({
+        MYSQL_URL: 'mysql://orbit_x509:orbit@localhost:3306/viewport', MYSQL_TLS_CA_FILE: expect.stringMatching(/\/data\/mysql-tls\/ca\.pem$/) as unknown,
+        MYSQL_TLS_CERT_FILE: expect.stringMatching(/client-cert\.pem$/) as unknown, MYSQL_TLS_KEY_FILE: expect.stringMatching(/client-key\.pem$/) as unknown,
+      });
+    }
+    expect(localStackEnv()['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');
   });
 });

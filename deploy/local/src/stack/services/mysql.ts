@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_USER } from '../endpoints.js';
+import { MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_TLS_USER, MYSQL_USER, MYSQL_X509_USER, mysqlTlsFiles, type MysqlTlsFiles } from '../endpoints.js';
 import { StackError } from '../errors.js';
-import { ensureMariadb } from '../install.js';
+import { ensureAptPackage, ensureMariadb } from '../install.js';
 import { dataDir, logFile, mysqlSocket, runDir } from '../paths.js';
 import { readPorts } from '../ports.js';
 import { mysqlAnswers } from '../probes.js';
@@ -12,13 +12,22 @@ import type { ServiceDefinition } from './types.js';
 
 const NAME = 'mysql';
 
-/** Rebuilds project into side databases (viewport_*) before swapping them in, so the grant covers those too. */
-export function accountStatements(database: string, user: string, password: string): string[] {
+/** What a user must connect with: anything, TLS, or TLS with a client certificate the server's CA signed. */
+export type TransportRequirement = 'NONE' | 'SSL' | 'X509';
+
+/**
+ * Rebuilds project into side databases (viewport_*) before swapping them in, so the grant covers those too.
+ * The requirement is set again on every start, so a user made before it keeps up.
+ */
+export function accountStatements(database: string, user: string, password: string, requirement: TransportRequirement = 'NONE'): string[] {
   const hosts = ['127.0.0.1', 'localhost'];
   const escaped = database.replaceAll('_', '\\_');
   return [
     `CREATE DATABASE IF NOT EXISTS \`${database}\``,
-    ...hosts.map((host) => `CREATE USER IF NOT EXISTS '${user}'@'${host}' IDENTIFIED BY '${password}'`),
+    ...hosts.flatMap((host) => [
+      `CREATE USER IF NOT EXISTS '${user}'@'${host}' IDENTIFIED BY '${password}'`,
+      `ALTER USER '${user}'@'${host}' REQUIRE ${requirement}`,
+    ]),
     ...hosts.flatMap((host) => [
       `GRANT ALL PRIVILEGES ON \`${escaped}\`.* TO '${user}'@'${host}'`,
       `GRANT ALL PRIVILEGES ON \`${escaped}\\_%\`.* TO '${user}'@'${host}'`,
@@ -30,10 +39,39 @@ async function ensureAccount(): Promise<void> {
   // Root has no password with --auth-root-authentication-method=normal, and the socket is only ours.
   const connection = await mysql.createConnection({ socketPath: mysqlSocket(), user: 'root' });
   try {
-    for (const statement of accountStatements(MYSQL_DATABASE, MYSQL_USER, MYSQL_PASSWORD)) await connection.query(statement);
+    // The plain user for tests and tools; the TLS ones show a client that asks for TLS gets it, and the services use the last.
+    const accounts = [[MYSQL_USER, 'NONE'], [MYSQL_TLS_USER, 'SSL'], [MYSQL_X509_USER, 'X509']] as const;
+    for (const [user, requirement] of accounts) {
+      for (const statement of accountStatements(MYSQL_DATABASE, user, MYSQL_PASSWORD, requirement)) await connection.query(statement);
+    }
   } finally {
     await connection.end();
   }
+}
+
+/**
+ * A CA of the local stack's own, made once with openssl, and the server's and one client's certificates it signs:
+ * the server's names 127.0.0.1 and localhost, so a client that checks names (MYSQL_TLS) accepts it.
+ */
+function certificatesOnce(files: MysqlTlsFiles): void {
+  if ([files.ca, files.serverCert, files.serverKey, files.clientCert, files.clientKey].every((file) => existsSync(file))) return;
+  const [openssl = 'openssl'] = ensureAptPackage(NAME, 'openssl', ['openssl']);
+  mkdirSync(files.dir, { recursive: true });
+  const run = (args: readonly string[]): void => {
+    const result = spawnSync(openssl, [...args], { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new StackError('ORBIT_ERR_STACK_START', NAME, `openssl ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim() });
+  };
+  const caKey = join(files.dir, 'ca-key.pem');
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=orbit-local-mysql-ca', '-keyout', caKey, '-out', files.ca]);
+  const issue = (name: string, subject: string, extensions: string, cert: string, key: string): void => {
+    const request = join(files.dir, `${name}.csr`);
+    const extensionFile = join(files.dir, `${name}.ext`);
+    writeFileSync(extensionFile, `${extensions}\n`);
+    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', key, '-out', request]);
+    run(['x509', '-req', '-days', '3650', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-extfile', extensionFile, '-out', cert]);
+  };
+  issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth', files.serverCert, files.serverKey);
+  issue('client', `/CN=${MYSQL_X509_USER}`, 'extendedKeyUsage=clientAuth', files.clientCert, files.clientKey);
 }
 
 function initialiseOnce(installDb: string, dir: string): void {
@@ -55,6 +93,8 @@ export function mysqlService(): ServiceDefinition {
       const dir = dataDir(NAME);
       mkdirSync(runDir(), { recursive: true });
       initialiseOnce(installDb, dir);
+      const tls = mysqlTlsFiles();
+      certificatesOnce(tls);
       return {
         command: server,
         args: [
@@ -63,6 +103,8 @@ export function mysqlService(): ServiceDefinition {
           '--skip-name-resolve', '--innodb-buffer-pool-size=128M',
           // Image names and tags compare byte for byte, as they do everywhere else in the pipeline.
           '--character-set-server=utf8mb4', '--collation-server=utf8mb4_bin',
+          // TLS for whoever asks (the services, with a client certificate); the plain user stays for tests and tools.
+          `--ssl-ca=${tls.ca}`, `--ssl-cert=${tls.serverCert}`, `--ssl-key=${tls.serverKey}`,
         ],
         cwd: dir,
       };

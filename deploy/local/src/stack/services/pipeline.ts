@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { localStackEnv, secureKafkaEnv } from '../endpoints.js';
+import { localStackEnv, secureKafkaEnv, secureMysqlEnv } from '../endpoints.js';
 import { ensureAptPackage } from '../install.js';
 import { REPO_ROOT } from '../paths.js';
 import { httpOk } from '../probes.js';
@@ -40,6 +40,7 @@ function pipelineService(name: string, dir: string, port: number): ServiceDefini
       env: {
         ...localStackEnv(),
         ...secureKafkaEnv(),
+        ...secureMysqlEnv(),
         HEALTH_PORT: String(port),
         // One quiet local broker answers a fetch in well under a second, so a stalled consumer is
         // replaced sooner than the 60 s a production cluster gets (a test waits 90 s for a request).
