@@ -27,7 +27,7 @@ describe('localStackEnv', () => {
     expect(Object.keys(env).sort()).toEqual([
       'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY',
       'KAFKA_BROKERS', 'MYSQL_ADMIN_SOCKET', 'MYSQL_URL', 'ORBIT_IMAGE_REGISTRY', 'ORBIT_KAFKA_SERVICE_PRINCIPALS', 'ORBIT_STACK_DIR',
-      'ORBIT_STACK_KAFKA_CA_FILE', 'ORBIT_STACK_KAFKA_OUTSIDER', 'ORBIT_STACK_KAFKA_SASL_PASSWORD', 'ORBIT_STACK_KAFKA_SASL_USERNAME', 'ORBIT_STACK_KAFKA_SECURE_BROKERS',
+      'ORBIT_STACK_KAFKA_CA_FILE', 'ORBIT_STACK_KAFKA_CLIENT_CERT_FILE', 'ORBIT_STACK_KAFKA_CLIENT_KEY_FILE', 'ORBIT_STACK_KAFKA_MTLS_BROKERS', 'ORBIT_STACK_KAFKA_OUTSIDER', 'ORBIT_STACK_KAFKA_SASL_PASSWORD', 'ORBIT_STACK_KAFKA_SASL_USERNAME', 'ORBIT_STACK_KAFKA_SECURE_BROKERS',
       'ORBIT_STACK_MYSQL_CA_FILE', 'ORBIT_STACK_MYSQL_CLIENT_CERT_FILE', 'ORBIT_STACK_MYSQL_CLIENT_KEY_FILE', 'ORBIT_STACK_MYSQL_TLS_URL', 'ORBIT_STACK_MYSQL_X509_URL',
       'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
     ]);
@@ -36,7 +36,7 @@ describe('localStackEnv', () => {
     expect(env['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
     // By name, so a client that checks the certificate's name (mysql2 checks names, never addresses) checks it.
     expect(env['ORBIT_STACK_MYSQL_TLS_URL']).toBe('mysql://orbit_tls:orbit@localhost:3306/viewport');
-    expect(env['ORBIT_STACK_MYSQL_CA_FILE']).toBe('/srv/orbit stack/data/mysql-tls/ca.pem');
+    expect(env['ORBIT_STACK_MYSQL_CA_FILE']).toBe('/srv/orbit stack/data/tls/ca.pem');
     expect(env['SCHEMA_REGISTRY_URL']).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
     expect(env['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');
     expect(env['MYSQL_ADMIN_SOCKET']).toBe('/srv/orbit stack/run/mysqld.sock');

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { issuedFiles, localCaFile } from './certificates.js';
 import { dataDir, mysqlSocket, stackDir } from './paths.js';
 import { readPorts } from './ports.js';
 
@@ -16,6 +17,8 @@ export const KAFKA_KEYSTORE_PASSWORD = 'orbitlocal';
 /** A user the broker knows but Orbit's ACLs do not name: what a test shows the topics refused to. */
 export const KAFKA_OUTSIDER_USER = 'outsider';
 export const KAFKA_OUTSIDER_PASSWORD = 'outsider-local-secret';
+/** The local CA's certificate for the services' user, which the broker's mutual TLS listener admits as User:orbit. */
+export const KAFKA_CLIENT_CERTIFICATE = 'kafka-client';
 
 /**
  * Every endpoint and credential of the local stack: what `stack env` prints
@@ -45,6 +48,10 @@ export function localStackEnv(): Record<string, string> {
     ORBIT_STACK_KAFKA_SASL_USERNAME: secure.KAFKA_SASL_USERNAME,
     ORBIT_STACK_KAFKA_SASL_PASSWORD: secure.KAFKA_SASL_PASSWORD,
     ORBIT_STACK_KAFKA_OUTSIDER: `${KAFKA_OUTSIDER_USER}:${KAFKA_OUTSIDER_PASSWORD}`,
+    // The SSL listener that wants a client certificate: the local CA's for the services' user.
+    ORBIT_STACK_KAFKA_MTLS_BROKERS: `127.0.0.1:${ports.kafkaMtls}`,
+    ORBIT_STACK_KAFKA_CLIENT_CERT_FILE: issuedFiles(KAFKA_CLIENT_CERTIFICATE).cert,
+    ORBIT_STACK_KAFKA_CLIENT_KEY_FILE: issuedFiles(KAFKA_CLIENT_CERTIFICATE).key,
     // Provisioning grants the services' user the orbit. topics; the broker refuses anyone else on its SASL_SSL listener.
     ORBIT_KAFKA_SERVICE_PRINCIPALS: `User:${KAFKA_SASL_USER}`,
     // MariaDB's TLS, which the pipeline's services use (secureMysqlEnv) as the X509 user; tests and tools keep MYSQL_URL.
@@ -70,35 +77,17 @@ export function secureKafkaEnv() {
   } as const satisfies Record<string, string>;
 }
 
-/** The local MariaDB's TLS: its CA, its server certificate, and the client certificate the services present. */
-export interface MysqlTlsFiles {
-  readonly dir: string;
-  readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-}
-
-export function mysqlTlsFiles(): MysqlTlsFiles {
-  const dir = dataDir('mysql-tls');
-  return {
-    dir, ca: join(dir, 'ca.pem'), serverCert: join(dir, 'server-cert.pem'), serverKey: join(dir, 'server-key.pem'),
-    clientCert: join(dir, 'client-cert.pem'), clientKey: join(dir, 'client-key.pem'),
-  };
-}
-
 /**
  * How the pipeline's services reach MariaDB: over TLS to `localhost` (so the certificate's name is checked), as a user
  * the server admits only with a client certificate its CA signed, as they would reach a database that wants it.
  */
 export function secureMysqlEnv() {
-  const files = mysqlTlsFiles();
+  const client = issuedFiles('mysql-client');
   return {
     MYSQL_URL: `mysql://${MYSQL_X509_USER}:${MYSQL_PASSWORD}@localhost:${readPorts().mysql}/${MYSQL_DATABASE}`,
-    MYSQL_TLS_CA_FILE: files.ca,
-    MYSQL_TLS_CERT_FILE: files.clientCert,
-    MYSQL_TLS_KEY_FILE: files.clientKey,
+    MYSQL_TLS_CA_FILE: localCaFile(),
+    MYSQL_TLS_CERT_FILE: client.cert,
+    MYSQL_TLS_KEY_FILE: client.key,
   } as const satisfies Record<string, string>;
 }
 

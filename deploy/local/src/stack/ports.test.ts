@@ -4,7 +4,7 @@ import { readPorts } from './ports.js';
 describe('readPorts', () => {
   it('defaults to the documented ports', () => {
     expect(readPorts({})).toEqual({
-      kafka: 9092, kafkaController: 9093, kafkaSecure: 9094, schemaRegistry: 8081, schemaRegistryManagement: 8091,
+      kafka: 9092, kafkaController: 9093, kafkaSecure: 9094, kafkaMtls: 9095, schemaRegistry: 8081, schemaRegistryManagement: 8091,
       dynamodb: 8000, s3: 9000, s3Console: 9001, mysql: 3306, registry: 5050,
     });
   });

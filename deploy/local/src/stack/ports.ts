@@ -6,6 +6,8 @@ export interface StackPorts {
   readonly kafkaController: number;
   /** The broker's SASL_SSL listener. */
   readonly kafkaSecure: number;
+  /** The broker's SSL listener that wants a client certificate (mutual TLS). */
+  readonly kafkaMtls: number;
   readonly schemaRegistry: number;
   readonly schemaRegistryManagement: number;
   readonly dynamodb: number;
@@ -19,6 +21,7 @@ const DEFAULTS: Record<keyof StackPorts, [variable: string, port: number]> = {
   kafka: ['ORBIT_KAFKA_PORT', 9092],
   kafkaController: ['ORBIT_KAFKA_CONTROLLER_PORT', 9093],
   kafkaSecure: ['ORBIT_KAFKA_SECURE_PORT', 9094],
+  kafkaMtls: ['ORBIT_KAFKA_MTLS_PORT', 9095],
   schemaRegistry: ['ORBIT_SCHEMA_REGISTRY_PORT', 8081],
   // Apicurio's management interface defaults to 0.0.0.0:9000, which is MinIO's.
   schemaRegistryManagement: ['ORBIT_SCHEMA_REGISTRY_MANAGEMENT_PORT', 8091],

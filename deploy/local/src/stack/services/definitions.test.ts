@@ -14,14 +14,17 @@ describe('kafka server.properties', () => {
     expect(text).not.toContain('SASL_SSL');
   });
 
-  it('adds a SASL_SSL listener with PLAIN users and the broker\'s keystore when asked, the brokers talking among themselves in plain', () => {
-    const text = kafkaProperties('/data/kafka/logs', 9092, 9093, { port: 9094, keystore: '/data/kafka/broker.p12', keystorePassword: 'pw', users: { orbit: 'secret' } });
-    expect(text).toContain('listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_SSL://127.0.0.1:9094');
-    expect(text).toContain('advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9094');
+  it('adds a SASL_SSL listener with PLAIN users and the broker\'s keystore, and an SSL one that wants a client certificate, when asked, the brokers talking among themselves in plain', () => {
+    const text = kafkaProperties('/data/kafka/logs', 9092, 9093, { port: 9094, keystore: '/data/kafka/broker.p12', keystorePassword: 'pw', users: { orbit: 'secret' }, mtlsPort: 9095, clientCa: '/data/tls/ca.pem' });
+    expect(text).toContain('listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093,SASL_SSL://127.0.0.1:9094,SSL://127.0.0.1:9095');
+    expect(text).toContain('advertised.listeners=PLAINTEXT://127.0.0.1:9092,SASL_SSL://127.0.0.1:9094,SSL://127.0.0.1:9095');
+    expect(text).toContain('listener.name.ssl.ssl.client.auth=required');
+    expect(text).toContain('listener.name.ssl.ssl.truststore.location=/data/tls/ca.pem');
     expect(text).toContain('inter.broker.listener.name=PLAINTEXT');
     expect(text).toContain('listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_orbit="secret";');
     expect(text).toContain('ssl.keystore.location=/data/kafka/broker.p12');
-    expect(text).toContain('sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512');
+    expect(text).toContain('sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512');
+    expect(text).toContain('listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;');
     expect(text).toContain('authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer');
   });
 });
@@ -61,8 +64,8 @@ describe('pipeline services', () => {
   it('reach MariaDB over TLS by name with a client certificate, as the X509 user (the stack env\'s MYSQL_URL stays the plain one)', () => {
     for (const service of pipelineServices()) {
       expect(service.prepare().env, service.name).toMatchObject({
-        MYSQL_URL: 'mysql://orbit_x509:orbit@localhost:3306/viewport', MYSQL_TLS_CA_FILE: expect.stringMatching(/\/data\/mysql-tls\/ca\.pem$/) as unknown,
-        MYSQL_TLS_CERT_FILE: expect.stringMatching(/client-cert\.pem$/) as unknown, MYSQL_TLS_KEY_FILE: expect.stringMatching(/client-key\.pem$/) as unknown,
+        MYSQL_URL: 'mysql://orbit_x509:orbit@localhost:3306/viewport', MYSQL_TLS_CA_FILE: expect.stringMatching(/\/data\/tls\/ca\.pem$/) as unknown,
+        MYSQL_TLS_CERT_FILE: expect.stringMatching(/mysql-client-cert\.pem$/) as unknown, MYSQL_TLS_KEY_FILE: expect.stringMatching(/mysql-client-key\.pem$/) as unknown,
       });
     }
     expect(localStackEnv()['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KAFKA_KEYSTORE_PASSWORD, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
+import { issuedOnce, localCaFile } from '../certificates.js';
+import { KAFKA_CLIENT_CERTIFICATE, KAFKA_KEYSTORE_PASSWORD, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
 import { ensureMavenInstall } from '../install.js';
 import { dataDir, logFile } from '../paths.js';
@@ -10,7 +11,9 @@ import { kafkaAnswers } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
 
 const NAME = 'kafka';
-/** The listener's users, for PLAIN and SCRAM-SHA-512 alike: Orbit's services, and one no ACL names. */
+/** The listener's users, for PLAIN and both SCRAMs alike: Orbit's services, and one no ACL names. */
+/** What MSK, Confluent Platform and Aiven offer; each user gets credentials for both. */
+const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 const SASL_USERS: Readonly<Record<string, string>> = { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD, [KAFKA_OUTSIDER_USER]: KAFKA_OUTSIDER_PASSWORD };
 
 /** The SASL_SSL listener beside the plain one: what a test (or a developer) uses to exercise TLS and SASL end to end. */
@@ -19,12 +22,15 @@ export interface SecureListener {
   /** PKCS12 keystore of the broker's self-signed certificate. */
   readonly keystore: string;
   readonly keystorePassword: string;
-  /** Its users and their passwords (PLAIN; SCRAM-SHA-512 takes the same, written by scramUsersOnce). */
+  /** Its users and their passwords (PLAIN; the SCRAM mechanisms take the same, written by scramUsersOnce). */
   readonly users: Readonly<Record<string, string>>;
+  /** The SSL listener that admits a client by its certificate alone, signed by `clientCa` (PEM); its CN is the principal. */
+  readonly mtlsPort: number;
+  readonly clientCa: string;
 }
 
 export function kafkaProperties(logDirs: string, port: number, controllerPort: number, secure?: SecureListener): string {
-  const secureListener = secure ? `,SASL_SSL://127.0.0.1:${secure.port}` : '';
+  const secureListener = secure ? `,SASL_SSL://127.0.0.1:${secure.port},SSL://127.0.0.1:${secure.mtlsPort}` : '';
   const plainUsers = secure ? Object.entries(secure.users).map(([user, password]) => ` user_${user}="${password}"`).join('') : '';
   return `# Written by deploy/local on every start; edit deploy/local/src/stack/services/kafka.ts instead.
 process.roles=broker,controller
@@ -34,7 +40,7 @@ listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
 advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secureListener}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL,SSL:SSL' : ''}
 log.dirs=${logDirs}
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -45,13 +51,18 @@ auto.create.topics.enable=false
 ${secure ? `# Whoever has no ACL is refused; the plain listener (loopback, for tests and ops tools) and the controller are trusted.
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:ANONYMOUS
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(',')}
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};
-listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+${SCRAM_MECHANISMS.map((mechanism) => `listener.name.sasl_ssl.${mechanism.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`).join('\n')}
 ssl.keystore.type=PKCS12
 ssl.keystore.location=${secure.keystore}
 ssl.keystore.password=${secure.keystorePassword}
 ssl.key.password=${secure.keystorePassword}
+# Mutual TLS: a certificate the local CA signed, or nothing; its CN is the principal the ACLs name (User:orbit).
+listener.name.ssl.ssl.client.auth=required
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=${secure.clientCa}
+ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1/,DEFAULT
 ` : ''}`;
 }
 
@@ -93,15 +104,16 @@ function tool(classpath: string, log4j: string, args: readonly string[]): string
 
 /**
  * SCRAM users live in the cluster's metadata, not in a file: written through the plain listener (the JDK's
- * ConfigCommand; kafkajs cannot) once per data directory and list of users, each with the same password as for PLAIN.
+ * ConfigCommand; kafkajs cannot) once per data directory, list of users and of mechanisms, each with the same password as for PLAIN.
  */
 function scramUsersOnce(classpath: string, log4j: string, dir: string, port: number, users: Readonly<Record<string, string>>): void {
   const marker = join(dir, 'scram-users.done');
-  const written = `${Object.keys(users).join('\n')}\n`;
+  const written = `${SCRAM_MECHANISMS.join(' ')}\n${Object.keys(users).join('\n')}\n`;
   if (existsSync(marker) && readFileSync(marker, 'utf8') === written) return;
-  for (const [user, password] of Object.entries(users)) {
+  // One mechanism per call: Kafka 3.9's ConfigCommand sends both in one request, which the KRaft controller refuses.
+  for (const [user, password] of Object.entries(users)) for (const mechanism of SCRAM_MECHANISMS) {
     const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${port}`,
-      '--alter', '--add-config', `SCRAM-SHA-512=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { encoding: 'utf8', timeout: 120_000 });
+      '--alter', '--add-config', `${mechanism}=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { encoding: 'utf8', timeout: 120_000 });
     if (result.status !== 0) {
       throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.admin.ConfigCommand could not add the SCRAM user ${user}`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() });
     }
@@ -120,7 +132,7 @@ function formatOnce(classpath: string, log4j: string, properties: string, logDir
 export function kafkaService(): ServiceDefinition {
   const ports = readPorts();
   return {
-    name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController, ports.kafkaSecure], startTimeoutMs: 90_000,
+    name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController, ports.kafkaSecure, ports.kafkaMtls], startTimeoutMs: 90_000,
     install: () => void ensureMavenInstall(NAME, 'kafka'),
     prepare: () => {
       const home = ensureMavenInstall(NAME, 'kafka');
@@ -130,7 +142,8 @@ export function kafkaService(): ServiceDefinition {
       const properties = join(dir, 'server.properties');
       const log4j = join(dir, 'log4j.properties');
       const { keystore } = certificateOnce(dir, KAFKA_KEYSTORE_PASSWORD);
-      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: SASL_USERS };
+      issuedOnce(NAME, KAFKA_CLIENT_CERTIFICATE, `/CN=${KAFKA_SASL_USER}`, ['extendedKeyUsage=clientAuth']);
+      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: SASL_USERS, mtlsPort: ports.kafkaMtls, clientCa: localCaFile() };
       writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController, secure));
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;

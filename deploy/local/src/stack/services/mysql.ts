@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_TLS_USER, MYSQL_USER, MYSQL_X509_USER, mysqlTlsFiles, type MysqlTlsFiles } from '../endpoints.js';
+import { issuedOnce, localCaFile, type IssuedCertificate } from '../certificates.js';
+import { MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_TLS_USER, MYSQL_USER, MYSQL_X509_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
-import { ensureAptPackage, ensureMariadb } from '../install.js';
+import { ensureMariadb } from '../install.js';
 import { dataDir, logFile, mysqlSocket, runDir } from '../paths.js';
 import { readPorts } from '../ports.js';
 import { mysqlAnswers } from '../probes.js';
@@ -49,29 +50,10 @@ async function ensureAccount(): Promise<void> {
   }
 }
 
-/**
- * A CA of the local stack's own, made once with openssl, and the server's and one client's certificates it signs:
- * the server's names 127.0.0.1 and localhost, so a client that checks names (MYSQL_TLS) accepts it.
- */
-function certificatesOnce(files: MysqlTlsFiles): void {
-  if ([files.ca, files.serverCert, files.serverKey, files.clientCert, files.clientKey].every((file) => existsSync(file))) return;
-  const [openssl = 'openssl'] = ensureAptPackage(NAME, 'openssl', ['openssl']);
-  mkdirSync(files.dir, { recursive: true });
-  const run = (args: readonly string[]): void => {
-    const result = spawnSync(openssl, [...args], { encoding: 'utf8', timeout: 60_000 });
-    if (result.status !== 0) throw new StackError('ORBIT_ERR_STACK_START', NAME, `openssl ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim() });
-  };
-  const caKey = join(files.dir, 'ca-key.pem');
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=orbit-local-mysql-ca', '-keyout', caKey, '-out', files.ca]);
-  const issue = (name: string, subject: string, extensions: string, cert: string, key: string): void => {
-    const request = join(files.dir, `${name}.csr`);
-    const extensionFile = join(files.dir, `${name}.ext`);
-    writeFileSync(extensionFile, `${extensions}\n`);
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', key, '-out', request]);
-    run(['x509', '-req', '-days', '3650', '-in', request, '-CA', files.ca, '-CAkey', caKey, '-CAcreateserial', '-extfile', extensionFile, '-out', cert]);
-  };
-  issue('server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth', files.serverCert, files.serverKey);
-  issue('client', `/CN=${MYSQL_X509_USER}`, 'extendedKeyUsage=clientAuth', files.clientCert, files.clientKey);
+/** The server's certificate names 127.0.0.1 and localhost, so a client that checks names (MYSQL_TLS) accepts it. */
+function certificatesOnce(): IssuedCertificate {
+  issuedOnce(NAME, 'mysql-client', `/CN=${MYSQL_X509_USER}`, ['extendedKeyUsage=clientAuth']);
+  return issuedOnce(NAME, 'mysql-server', '/CN=localhost', ['subjectAltName=DNS:localhost,IP:127.0.0.1', 'extendedKeyUsage=serverAuth']);
 }
 
 function initialiseOnce(installDb: string, dir: string): void {
@@ -93,8 +75,7 @@ export function mysqlService(): ServiceDefinition {
       const dir = dataDir(NAME);
       mkdirSync(runDir(), { recursive: true });
       initialiseOnce(installDb, dir);
-      const tls = mysqlTlsFiles();
-      certificatesOnce(tls);
+      const tls = certificatesOnce();
       return {
         command: server,
         args: [
@@ -104,7 +85,7 @@ export function mysqlService(): ServiceDefinition {
           // Image names and tags compare byte for byte, as they do everywhere else in the pipeline.
           '--character-set-server=utf8mb4', '--collation-server=utf8mb4_bin',
           // TLS for whoever asks (the services, with a client certificate); the plain user stays for tests and tools.
-          `--ssl-ca=${tls.ca}`, `--ssl-cert=${tls.serverCert}`, `--ssl-key=${tls.serverKey}`,
+          `--ssl-ca=${localCaFile()}`, `--ssl-cert=${tls.cert}`, `--ssl-key=${tls.key}`,
         ],
         cwd: dir,
       };
