@@ -30,3 +30,30 @@ export function dlqTopicOf(topic: string): string {
 export function isDlqTopic(topic: string): boolean {
   return topic.endsWith('.dlq');
 }
+
+/** Orbit's six services, by the names their consumer groups and logs carry. */
+export type ServiceName = 'portal-gateway' | 'image-validator' | 'chart-generator' | 'harbor-writer' | 'viewport-projector' | 'event-logger';
+
+/** What a service does on Kafka: the least a broker's ACLs must let it do (provisioning grants exactly this). */
+export interface KafkaUse {
+  /** Topics it consumes, in its consumer group (named after the service); it dead-letters into their `.dlq` twins. */
+  readonly reads: readonly TopicName[];
+  readonly writes: readonly TopicName[];
+  /** Topics and a group whose positions it reads without consuming (the gateway watches the projector's). */
+  readonly watches?: { readonly topics: readonly TopicName[]; readonly group: string };
+}
+
+/**
+ * Each service's reads and writes, the one place they are listed: the
+ * consumers subscribe to `reads`, and per-service principals are granted
+ * these and nothing more, so a service taken over (the validator parses
+ * whatever archive a user sends) cannot write the events others act on.
+ */
+export const SERVICE_KAFKA_USE: Readonly<Record<ServiceName, KafkaUse>> = {
+  'portal-gateway': { reads: [], writes: [TOPICS.uploadRequested, TOPICS.transferRequested, TOPICS.pipelineFailed], watches: { topics: PROJECTED_TOPICS, group: PROJECTOR_GROUP } },
+  'image-validator': { reads: [TOPICS.uploadRequested], writes: [TOPICS.imageValidated, TOPICS.imageRejected] },
+  'chart-generator': { reads: [TOPICS.imageStored, TOPICS.imageCopied], writes: [TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed] },
+  'harbor-writer': { reads: [TOPICS.imageValidated, TOPICS.transferRequested], writes: [TOPICS.imageStored, TOPICS.imageCopied, TOPICS.pipelineFailed] },
+  'viewport-projector': { reads: PROJECTED_TOPICS, writes: [TOPICS.viewportUpdated] },
+  'event-logger': { reads: ALL_TOPICS, writes: [] },
+};

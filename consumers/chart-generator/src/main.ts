@@ -1,7 +1,7 @@
 /** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
 import {
   bucketEnv, createDynamo, createS3, env, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, registryAccessEnv, registryAccessOf, runMain, startConsumerService,
-  tableName, TOPICS, type ConsumedMessage,
+  SERVICE_KAFKA_USE, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
@@ -10,7 +10,7 @@ import { promoteChart } from './promote.js';
 import { pushChart, type ChartToPush } from './push-chart.js';
 
 export const SERVICE = 'chart-generator';
-export const TOPICS_CONSUMED = [TOPICS.imageStored, TOPICS.imageCopied] as const;
+export const TOPICS_CONSUMED = SERVICE_KAFKA_USE['chart-generator'].reads;
 
 const chartEnv = {
   ...bucketEnv,

@@ -1,5 +1,5 @@
 /** Writes every orbit.* message into the user event log, keyed by PID, in batches. */
-import { ALL_TOPICS, createDynamo, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
+import { createDynamo, SERVICE_KAFKA_USE, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { eventLoggerBatchHandler, eventLoggerHandler, type EventLoggerDeps } from './handle.js';
 
@@ -11,7 +11,7 @@ const depsOf = (config: Parameters<typeof createDynamo>[0] & Parameters<typeof t
 runMain(() =>
   startConsumerService<EventEnvelope, Record<string, never>>({
     service: 'event-logger',
-    topics: ALL_TOPICS,
+    topics: SERVICE_KAFKA_USE['event-logger'].reads,
     schemas: loadSchemas(),
     createHandler: ({ config }) => eventLoggerHandler(depsOf(config)),
     createBatchHandler: ({ config }) => eventLoggerBatchHandler(depsOf(config)),

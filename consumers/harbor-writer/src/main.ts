@@ -1,5 +1,5 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
-import { bucketNames, createDynamo, createS3, imageBucketOf, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { bucketNames, createDynamo, SERVICE_KAFKA_USE, createS3, imageBucketOf, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { harborEnv, pullRegistryOf } from './harbor-env.js';
 import { BlobSources } from './registry-push/blob-sources.js';
@@ -12,7 +12,7 @@ import { recordTransferLocation, transferImage } from './transfer.js';
 runMain(() =>
   startConsumerService<OrbitEvent, typeof harborEnv>({
     service: 'harbor-writer',
-    topics: [TOPICS.imageValidated, TOPICS.transferRequested],
+    topics: SERVICE_KAFKA_USE['harbor-writer'].reads,
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: harborEnv,

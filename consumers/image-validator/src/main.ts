@@ -1,6 +1,6 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { createDynamo, createS3, SERVICE_KAFKA_USE, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
@@ -13,7 +13,7 @@ import { stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
 
 export const SERVICE = 'image-validator';
-export const TOPICS_CONSUMED = [TOPICS.uploadRequested] as const;
+export const TOPICS_CONSUMED = SERVICE_KAFKA_USE['image-validator'].reads;
 
 function stagedReader(s3: S3Client): (ref: ObjectRef) => Promise<Readable> {
   return async (ref) => {

@@ -1,5 +1,5 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, mysqlTarget, PROJECTED_TOPICS, PROJECTOR_GROUP as GROUP, runMain, startConsumerService } from '@orbit/lib';
+import { createMysqlPool, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -18,7 +18,7 @@ runMain(() => {
   return startConsumerService<OrbitEvent, Record<string, never>>({
     service: 'viewport-projector',
     groupId: GROUP,
-    topics: PROJECTED_TOPICS,
+    topics: SERVICE_KAFKA_USE['viewport-projector'].reads,
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');

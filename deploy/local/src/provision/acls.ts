@@ -1,4 +1,4 @@
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, type AclEntry, type Admin } from '@orbit/lib';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, dlqTopicOf, ResourcePatternTypes, SERVICE_KAFKA_USE, type AclEntry, type Admin, type ServiceName } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /** Every Orbit topic, its DLQ included, begins with this. */
@@ -11,10 +11,11 @@ const TOPIC_PREFIX = 'orbit.';
  * given no ACL of their own, is refused by a broker whose authorizer allows
  * nothing by default; topics are made and changed by provisioning, as an operator.
  */
+const allow = (principal: string, resourceType: AclEntry['resourceType'], resourceName: string, resourcePatternType: AclEntry['resourcePatternType'], operation: AclEntry['operation']): AclEntry => ({
+  principal, host: '*', permissionType: AclPermissionTypes.ALLOW, resourceType, resourceName, resourcePatternType, operation,
+});
+
 export function serviceAcls(principals: readonly string[]): AclEntry[] {
-  const allow = (principal: string, resourceType: AclEntry['resourceType'], resourceName: string, resourcePatternType: AclEntry['resourcePatternType'], operation: AclEntry['operation']): AclEntry => ({
-    principal, host: '*', permissionType: AclPermissionTypes.ALLOW, resourceType, resourceName, resourcePatternType, operation,
-  });
   return principals.flatMap((principal) => [
     ...[AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.TOPIC, TOPIC_PREFIX, ResourcePatternTypes.PREFIXED, operation)),
     ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.GROUP, '*', ResourcePatternTypes.LITERAL, operation)),
@@ -23,6 +24,29 @@ export function serviceAcls(principals: readonly string[]): AclEntry[] {
     allow(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', ResourcePatternTypes.LITERAL, AclOperationTypes.IDEMPOTENT_WRITE),
   ]);
 }
+
+/**
+ * One service's principal, granted what SERVICE_KAFKA_USE lists and no more: read its topics in its group (prefixed by
+ * its name, so a second deployment's ORBIT_SERVICE=image-validator-eu is covered), dead-letter into their `.dlq`
+ * twins, write its own events, describe what it watches, and write idempotently.
+ */
+export function servicePrincipalAcls(service: ServiceName, principal: string): AclEntry[] {
+  const use = SERVICE_KAFKA_USE[service];
+  const topic = (name: string, operation: AclEntry['operation']): AclEntry => allow(principal, AclResourceTypes.TOPIC, name, ResourcePatternTypes.LITERAL, operation);
+  return [
+    ...use.reads.map((name) => topic(name, AclOperationTypes.READ)),
+    ...[...use.writes, ...use.reads.map(dlqTopicOf)].map((name) => topic(name, AclOperationTypes.WRITE)),
+    ...(use.reads.length > 0 ? [allow(principal, AclResourceTypes.GROUP, service, ResourcePatternTypes.PREFIXED, AclOperationTypes.READ)] : []),
+    ...(use.watches ? [
+      ...use.watches.topics.map((name) => topic(name, AclOperationTypes.DESCRIBE)),
+      allow(principal, AclResourceTypes.GROUP, use.watches.group, ResourcePatternTypes.LITERAL, AclOperationTypes.DESCRIBE),
+    ] : []),
+    allow(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', ResourcePatternTypes.LITERAL, AclOperationTypes.IDEMPOTENT_WRITE),
+  ];
+}
+
+/** `ORBIT_KAFKA_PRINCIPAL_IMAGE_VALIDATOR` and the like: the variable naming one service's own principal. */
+export const principalVariableOf = (service: ServiceName): `ORBIT_KAFKA_PRINCIPAL_${string}` => `ORBIT_KAFKA_PRINCIPAL_${service.toUpperCase().replaceAll('-', '_')}`;
 
 const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.DELETE, 'delete'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
 const RESOURCE_NAMES = new Map<number, string>([[AclResourceTypes.TOPIC, 'topics'], [AclResourceTypes.GROUP, 'groups'], [AclResourceTypes.CLUSTER, 'cluster']]);
@@ -33,10 +57,10 @@ export function aclName(entry: AclEntry): string {
 }
 
 /** Creates the ACLs the broker lacks; each one found is reported as found, so a second run changes nothing. */
-export async function provisionAcls(admin: Admin, principals: readonly string[]): Promise<ProvisionStep[]> {
+export async function provisionAcls(admin: Admin, entries: readonly AclEntry[]): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   const missing: AclEntry[] = [];
-  for (const entry of serviceAcls(principals)) {
+  for (const entry of entries) {
     const found = await admin.describeAcls({ ...entry });
     const present = found.resources.some((resource) => resource.acls.length > 0);
     if (!present) missing.push(entry);

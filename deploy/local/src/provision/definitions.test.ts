@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TABLES, tableName } from '@orbit/lib';
+import { aclName, servicePrincipalAcls } from './acls.js';
 import { bucketPolicy } from './buckets.js';
+import { aclsOf, readProvisionConfig } from './index.js';
 import { createTableInput } from './tables.js';
 import { loadMigrations } from './migrations.js';
 
@@ -36,5 +38,32 @@ describe('migrations', () => {
     const migrations = loadMigrations();
     expect(migrations.map((migration) => migration.version)).toEqual([...migrations.map((migration) => migration.version)].sort());
     expect(migrations[0]?.sql).toContain('CREATE TABLE IF NOT EXISTS wp_image_uid');
+  });
+});
+
+describe('a service\'s own Kafka principal', () => {
+  it('is granted what that service does and nothing more: the validator reads uploads and writes its verdicts, never a transfer', () => {
+    expect(servicePrincipalAcls('image-validator', 'User:v').map(aclName)).toEqual([
+      'User:v read topics orbit.upload.requested',
+      'User:v write topics orbit.image.validated',
+      'User:v write topics orbit.image.rejected',
+      'User:v write topics orbit.upload.requested.dlq',
+      'User:v read groups image-validator*',
+      'User:v idempotent write cluster kafka-cluster',
+    ]);
+  });
+
+  it('lets the gateway write the commands and see the projector\'s positions, reading no topic', () => {
+    const names = servicePrincipalAcls('portal-gateway', 'User:g').map(aclName);
+    expect(names).toContain('User:g write topics orbit.transfer.requested');
+    expect(names).toContain('User:g describe groups viewport-projector');
+    expect(names.filter((name) => name.includes(' read '))).toEqual([]);
+  });
+
+  it('is provisioned for each service whose variable names one, beside the all-topics principals', () => {
+    const config = readProvisionConfig({ ORBIT_KAFKA_SERVICE_PRINCIPALS: 'User:ops', ORBIT_KAFKA_PRINCIPAL_EVENT_LOGGER: 'User:logger' });
+    const principals = new Set(aclsOf(config).map((entry) => entry.principal));
+    expect([...principals]).toEqual(['User:ops', 'User:logger']);
+    expect(() => readProvisionConfig({ ORBIT_KAFKA_PRINCIPAL_HARBOR_WRITER: 'harbor-writer' })).toThrow(/ORBIT_KAFKA_PRINCIPAL_HARBOR_WRITER: must be a principal as Type:name/);
   });
 });

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readConfig, runtimeEnv, type ConfigOf, type Logger } from '@orbit/lib';
+import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readConfig, runtimeEnv, SERVICE_KAFKA_USE, type AclEntry, type ConfigOf, type Logger, type ServiceName } from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
-import { provisionAcls } from './acls.js';
+import { principalVariableOf, provisionAcls, serviceAcls, servicePrincipalAcls } from './acls.js';
 import { provisionBuckets } from './buckets.js';
 import { migrate } from './migrations.js';
 import type { ProvisionStep } from './report.js';
@@ -19,7 +19,27 @@ export const provisionEnv = {
    */
   ORBIT_KAFKA_SERVICE_PRINCIPALS: z.string().optional().transform((value) => (value ?? '').split(',').map((part) => part.trim()).filter(Boolean))
     .refine((principals) => principals.every((principal) => /^[A-Za-z]+:.+$/.test(principal)), { message: 'must list principals as Type:name, such as User:orbit' }),
+  ...servicePrincipalEnv(),
 };
+
+/**
+ * One principal per service (`User:orbit-image-validator`), each granted only what that service does
+ * (servicePrincipalAcls). @default none
+ */
+function servicePrincipalEnv(): Record<`ORBIT_KAFKA_PRINCIPAL_${string}`, z.ZodOptional<z.ZodString>> {
+  return Object.fromEntries((Object.keys(SERVICE_KAFKA_USE) as ServiceName[]).map((service) => [
+    principalVariableOf(service), z.string().regex(/^[A-Za-z]+:.+$/, { message: 'must be a principal as Type:name, such as User:orbit-image-validator' }).optional(),
+  ]));
+}
+
+/** Every ACL provisioning grants: the all-topics principals, and each service's own. */
+export function aclsOf(config: ProvisionConfig): AclEntry[] {
+  const own = (Object.keys(SERVICE_KAFKA_USE) as ServiceName[]).flatMap((service) => {
+    const principal = (config as Readonly<Record<string, unknown>>)[principalVariableOf(service)];
+    return typeof principal === 'string' ? servicePrincipalAcls(service, principal) : [];
+  });
+  return [...serviceAcls(config.ORBIT_KAFKA_SERVICE_PRINCIPALS), ...own];
+}
 export type ProvisionConfig = ConfigOf<typeof provisionEnv>;
 
 export function readProvisionConfig(processEnv: NodeJS.ProcessEnv = process.env): ProvisionConfig {
@@ -61,7 +81,8 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
   await admin.connect();
   try {
     record(await provisionTopics(admin, loadTopicPlan(config.KAFKA_REPLICATION_FACTOR)));
-    if (config.ORBIT_KAFKA_SERVICE_PRINCIPALS.length > 0) record(await provisionAcls(admin, config.ORBIT_KAFKA_SERVICE_PRINCIPALS));
+    const acls = aclsOf(config);
+    if (acls.length > 0) record(await provisionAcls(admin, acls));
   } finally {
     await admin.disconnect();
   }

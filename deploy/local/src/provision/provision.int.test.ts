@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, bucketNames, ConfigResourceTypes, createKafka, ResourcePatternTypes, createLogger, createMysqlPool, createS3, tableName } from '@orbit/lib';
-import { provisionAcls } from './acls.js';
+import {
+  AclOperationTypes, AclPermissionTypes, AclResourceTypes, bucketNames, ConfigResourceTypes, createKafka, kafkaConnection, ResourcePatternTypes, createLogger, createMysqlPool, createS3, readConfig, runtimeEnv,
+  tableName, TOPICS, type ServiceName,
+} from '@orbit/lib';
+import { kafkaServiceUser } from '../stack/endpoints.js';
+import { provisionAcls, serviceAcls } from './acls.js';
 import { changedSomething, provisionAll, readProvisionConfig } from './index.js';
 import { loadMigrations, migrate } from './migrations.js';
 
@@ -28,8 +32,8 @@ describe('provisioning against the real stack', () => {
     const admin = createKafka({ clientId: 'test', brokers: config.KAFKA_BROKERS, logger: log }).admin();
     await admin.connect();
     try {
-      const first = await provisionAcls(admin, [principal]);
-      const second = await provisionAcls(admin, [principal]);
+      const first = await provisionAcls(admin, serviceAcls([principal]));
+      const second = await provisionAcls(admin, serviceAcls([principal]));
       expect([first.map((step) => step.action), second.map((step) => step.action)]).toEqual([Array(7).fill('created'), Array(7).fill('found')]);
       const granted = await admin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, principal, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY });
       expect(granted.resources.flatMap((resource) => resource.acls.map(() => `${resource.resourceType}:${resource.resourceName}`)).sort()).toEqual([
@@ -99,6 +103,53 @@ describe('provisioning against the real stack', () => {
       await pool.query('SELECT image_uid FROM wp_image_uid LIMIT 1');
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe('each service\'s own principal on the local broker (SASL_SSL, ACLs enforced)', () => {
+  const asService = (service: ServiceName) => {
+    const { user, password } = kafkaServiceUser(service);
+    const env = (name: string): string => {
+      const value = process.env[name];
+      if (!value) throw new Error(`${name} is not set: run the test with the local stack's env (npm run stack:env)`);
+      return value;
+    };
+    return createKafka({
+      clientId: `as-${service}`, logger: log, retries: 0, connectionTimeoutMs: 3_000,
+      ...kafkaConnection(readConfig(runtimeEnv, { KAFKA_BROKERS: env('ORBIT_STACK_KAFKA_SECURE_BROKERS'), KAFKA_TLS_CA_FILE: env('ORBIT_STACK_KAFKA_CA_FILE'), KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: user, KAFKA_SASL_PASSWORD: password })),
+    });
+  };
+
+  it('lets the image-validator write its verdicts but not a transfer, which would skip the gateway\'s role and chain checks', async () => {
+    const producer = asService('image-validator').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      // Not a decodable event: the topic's consumers dead-letter it; what is asserted is the broker's answer.
+      await expect(producer.send({ topic: TOPICS.transferRequested, acks: -1, messages: [{ key: 'forged', value: 'promote me' }] })).rejects.toThrow(/not authorized/i);
+      await expect(producer.send({ topic: TOPICS.chartPromoted, acks: -1, messages: [{ key: 'forged', value: 'promoted' }] })).rejects.toThrow(/not authorized/i);
+    } finally {
+      await producer.disconnect();
+    }
+    const admin = asService('image-validator').admin();
+    await admin.connect();
+    try {
+      // Describing is what writing needs first; reading and writing are each granted per topic.
+      await expect(admin.fetchTopicMetadata({ topics: [TOPICS.imageValidated, TOPICS.uploadRequested] })).resolves.toBeDefined();
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('keeps the event-logger, which reads everything, from writing any event', async () => {
+    const producer = asService('event-logger').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      for (const topic of [TOPICS.imageStored, TOPICS.viewportUpdated]) {
+        await expect(producer.send({ topic, acks: -1, messages: [{ key: 'forged', value: 'x' }] })).rejects.toThrow(/not authorized/i);
+      }
+    } finally {
+      await producer.disconnect();
     }
   });
 });
