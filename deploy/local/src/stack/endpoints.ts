@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { SERVICE_KAFKA_USE, type ServiceName } from '@orbit/lib';
+import { principalVariableOf } from '../provision/acls.js';
 import { issuedFiles, localCaFile } from './certificates.js';
 import { dataDir, mysqlSocket, stackDir } from './paths.js';
 import { readPorts } from './ports.js';
@@ -17,6 +19,13 @@ export const KAFKA_KEYSTORE_PASSWORD = 'orbitlocal';
 /** A user the broker knows but Orbit's ACLs do not name: what a test shows the topics refused to. */
 export const KAFKA_OUTSIDER_USER = 'outsider';
 export const KAFKA_OUTSIDER_PASSWORD = 'outsider-local-secret';
+/** Each service's own user on the SASL_SSL listener (PLAIN), granted only what that service does. */
+export const kafkaServiceUser = (service: ServiceName): { readonly user: string; readonly password: string } => ({ user: `orbit-${service}`, password: `${service}-local-secret` });
+export const KAFKA_SERVICE_USERS: Readonly<Record<string, string>> = Object.fromEntries((Object.keys(SERVICE_KAFKA_USE) as ServiceName[]).map((service) => {
+  const { user, password } = kafkaServiceUser(service);
+  return [user, password];
+}));
+
 /** The local CA's certificate for the services' user, which the broker's mutual TLS listener admits as User:orbit. */
 export const KAFKA_CLIENT_CERTIFICATE = 'kafka-client';
 
@@ -54,6 +63,8 @@ export function localStackEnv(): Record<string, string> {
     ORBIT_STACK_KAFKA_CLIENT_KEY_FILE: issuedFiles(KAFKA_CLIENT_CERTIFICATE).key,
     // Provisioning grants the services' user the orbit. topics; the broker refuses anyone else on its SASL_SSL listener.
     ORBIT_KAFKA_SERVICE_PRINCIPALS: `User:${KAFKA_SASL_USER}`,
+    // And each pipeline service's own user, granted only what that service does (the pipeline runs as these).
+    ...Object.fromEntries((Object.keys(SERVICE_KAFKA_USE) as ServiceName[]).map((service) => [principalVariableOf(service), `User:${kafkaServiceUser(service).user}`])),
     // MariaDB's TLS, which the pipeline's services use (secureMysqlEnv) as the X509 user; tests and tools keep MYSQL_URL.
     ORBIT_STACK_MYSQL_TLS_URL: `mysql://${MYSQL_TLS_USER}:${MYSQL_PASSWORD}@localhost:${ports.mysql}/${MYSQL_DATABASE}`,
     ORBIT_STACK_MYSQL_X509_URL: secureMysql.MYSQL_URL,
@@ -67,13 +78,14 @@ export function localStackEnv(): Record<string, string> {
  * How the pipeline's services reach the broker: its SASL_SSL listener, trusting its self-signed certificate, as a
  * PLAIN user, as they would reach a managed cluster (so every end-to-end test runs them over authenticated TLS).
  */
-export function secureKafkaEnv() {
+export function secureKafkaEnv(service?: ServiceName) {
+  const own = service === undefined ? undefined : kafkaServiceUser(service);
   return {
     KAFKA_BROKERS: `127.0.0.1:${readPorts().kafkaSecure}`,
     KAFKA_TLS_CA_FILE: join(dataDir('kafka'), 'broker-ca.pem'),
     KAFKA_SASL_MECHANISM: 'plain',
-    KAFKA_SASL_USERNAME: KAFKA_SASL_USER,
-    KAFKA_SASL_PASSWORD: KAFKA_SASL_PASSWORD,
+    KAFKA_SASL_USERNAME: own?.user ?? KAFKA_SASL_USER,
+    KAFKA_SASL_PASSWORD: own?.password ?? KAFKA_SASL_PASSWORD,
   } as const satisfies Record<string, string>;
 }
 

@@ -51,11 +51,11 @@ describe('pipeline services', () => {
     expect(new Set(PIPELINE.map(([, , port]) => port)).size).toBe(6);
   });
 
-  it('reach the broker on its SASL_SSL listener, trusting its certificate, as a PLAIN user (the stack env\'s KAFKA_BROKERS stays the plain one)', () => {
+  it('reach the broker on its SASL_SSL listener, trusting its certificate, each as a PLAIN user of its own (the stack env\'s KAFKA_BROKERS stays the plain one)', () => {
     for (const service of pipelineServices()) {
       expect(service.prepare().env, service.name).toMatchObject({
         KAFKA_BROKERS: '127.0.0.1:9094', KAFKA_TLS_CA_FILE: expect.stringMatching(/\/data\/kafka\/broker-ca\.pem$/) as unknown,
-        KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'orbit', KAFKA_SASL_PASSWORD: expect.any(String) as unknown,
+        KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: `orbit-${service.name}`, KAFKA_SASL_PASSWORD: expect.any(String) as unknown,
       });
     }
     expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:9092');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issuedOnce, localCaFile } from '../certificates.js';
-import { KAFKA_CLIENT_CERTIFICATE, KAFKA_KEYSTORE_PASSWORD, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
+import { KAFKA_CLIENT_CERTIFICATE, KAFKA_KEYSTORE_PASSWORD, KAFKA_SERVICE_USERS, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
 import { ensureMavenInstall } from '../install.js';
 import { dataDir, logFile } from '../paths.js';
@@ -143,7 +143,7 @@ export function kafkaService(): ServiceDefinition {
       const log4j = join(dir, 'log4j.properties');
       const { keystore } = certificateOnce(dir, KAFKA_KEYSTORE_PASSWORD);
       issuedOnce(NAME, KAFKA_CLIENT_CERTIFICATE, `/CN=${KAFKA_SASL_USER}`, ['extendedKeyUsage=clientAuth']);
-      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: SASL_USERS, mtlsPort: ports.kafkaMtls, clientCa: localCaFile() };
+      const secure = { port: ports.kafkaSecure, keystore, keystorePassword: KAFKA_KEYSTORE_PASSWORD, users: { ...SASL_USERS, ...KAFKA_SERVICE_USERS }, mtlsPort: ports.kafkaMtls, clientCa: localCaFile() };
       writeFileSync(properties, kafkaProperties(logDirs, ports.kafka, ports.kafkaController, secure));
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;

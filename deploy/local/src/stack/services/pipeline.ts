@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ServiceName } from '@orbit/lib';
 import { localStackEnv, secureKafkaEnv, secureMysqlEnv } from '../endpoints.js';
 import { ensureAptPackage } from '../install.js';
 import { REPO_ROOT } from '../paths.js';
@@ -7,7 +8,7 @@ import { httpOk } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
 
 /** The six Orbit services: name, workspace folder, health port. */
-export const PIPELINE: readonly (readonly [name: string, dir: string, port: number])[] = [
+export const PIPELINE: readonly (readonly [name: ServiceName, dir: string, port: number])[] = [
   ['portal-gateway', 'producers/portal-gateway', 8080],
   ['image-validator', 'consumers/image-validator', 9101],
   ['chart-generator', 'consumers/chart-generator', 9102],
@@ -25,7 +26,7 @@ const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, 
 
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
 
-function pipelineService(name: string, dir: string, port: number): ServiceDefinition {
+function pipelineService(name: ServiceName, dir: string, port: number): ServiceDefinition {
   const main = mainOf(dir);
   return {
     name, kind: 'pipeline', port, ports: [port], startTimeoutMs: 60_000,
@@ -39,7 +40,7 @@ function pipelineService(name: string, dir: string, port: number): ServiceDefini
       cwd: REPO_ROOT,
       env: {
         ...localStackEnv(),
-        ...secureKafkaEnv(),
+        ...secureKafkaEnv(name),
         ...secureMysqlEnv(),
         HEALTH_PORT: String(port),
         // One quiet local broker answers a fetch in well under a second, so a stalled consumer is
