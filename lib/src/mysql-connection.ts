@@ -75,7 +75,7 @@ export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: stri
   if (problems.length > 0) throw new ConfigError(problems);
   const tls = config.MYSQL_TLS === true || ca !== undefined || cert !== undefined;
   if (!tls) return { url: config.MYSQL_URL };
-  // mysql2 checks the certificate's name only when asked (verifyIdentity) and only for a host name, never an address.
+  // mysql2 checks the certificate's name against the host only when asked (verifyIdentity).
   return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } };
 }
 

@@ -51,9 +51,10 @@ export interface KafkaUse {
  */
 export const SERVICE_KAFKA_USE: Readonly<Record<ServiceName, KafkaUse>> = {
   'portal-gateway': { reads: [], writes: [TOPICS.uploadRequested, TOPICS.transferRequested, TOPICS.pipelineFailed], watches: { topics: PROJECTED_TOPICS, group: PROJECTOR_GROUP } },
-  'image-validator': { reads: [TOPICS.uploadRequested], writes: [TOPICS.imageValidated, TOPICS.imageRejected] },
+  // Every consumer but the event-logger fails the request of a message it dead-letters (failRequestOnDeadLetter).
+  'image-validator': { reads: [TOPICS.uploadRequested], writes: [TOPICS.imageValidated, TOPICS.imageRejected, TOPICS.pipelineFailed] },
   'chart-generator': { reads: [TOPICS.imageStored, TOPICS.imageCopied], writes: [TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed] },
   'harbor-writer': { reads: [TOPICS.imageValidated, TOPICS.transferRequested], writes: [TOPICS.imageStored, TOPICS.imageCopied, TOPICS.pipelineFailed] },
-  'viewport-projector': { reads: PROJECTED_TOPICS, writes: [TOPICS.viewportUpdated] },
+  'viewport-projector': { reads: PROJECTED_TOPICS, writes: [TOPICS.viewportUpdated, TOPICS.pipelineFailed] },
   'event-logger': { reads: ALL_TOPICS, writes: [] },
 };

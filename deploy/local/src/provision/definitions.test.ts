@@ -47,10 +47,18 @@ describe('a service\'s own Kafka principal', () => {
       'User:v read topics orbit.upload.requested',
       'User:v write topics orbit.image.validated',
       'User:v write topics orbit.image.rejected',
+      // Its dead-letter hook fails the upload's request there: refused, the request would wait for ever.
+      'User:v write topics orbit.pipeline.failed',
       'User:v write topics orbit.upload.requested.dlq',
       'User:v read groups image-validator*',
       'User:v idempotent write cluster kafka-cluster',
     ]);
+  });
+
+  it('lets every consumer that fails a request on a dead letter write orbit.pipeline.failed', () => {
+    for (const service of ['image-validator', 'chart-generator', 'harbor-writer', 'viewport-projector'] as const) {
+      expect(servicePrincipalAcls(service, 'User:s').map(aclName), service).toContain('User:s write topics orbit.pipeline.failed');
+    }
   });
 
   it('lets the gateway write the commands and see the projector\'s positions, reading no topic', () => {
