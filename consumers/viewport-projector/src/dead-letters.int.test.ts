@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { passDeadLetters, passOtherGroupsRedrives, projectorBatchHandler, projectorHandler } from './handle.js';
+import { passDeadLetters, passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { rebuildProjection } from './rebuild.js';
 
 /**
@@ -35,13 +35,17 @@ async function lettersIn(topic: string): Promise<number> {
   }
 }
 
-/** A consume loop that projects `topics` into the test's database as the live projector does, dead-letter hook included. */
-function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId: string): ConsumeLoop<OrbitEvent> {
-  const deps = { pool: viewport.pool, groupId, publisher: { publish: async () => undefined } };
+/**
+ * A consume loop that projects `topics` into the test's database as the live projector does, dead-letter hook included
+ * (the live hook, announcing through `publish`, when it is given).
+ */
+function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId: string, publish?: (topic: string) => Promise<void>): ConsumeLoop<OrbitEvent> {
+  const deps = { pool: viewport.pool, groupId, publisher: { publish: publish ?? (async () => undefined) } };
+  const hookDeps = { ...deps, lifecycleTopicOf: copies.lifecycleTopicOf };
   return new ConsumeLoop<OrbitEvent>({
     kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
     decode: (topic, value) => copies.codec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: copies.lifecycleTopicOf,
-    handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: passDeadLetters({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
+    handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: publish ? projectorDeadLetterHook(hookDeps) : passDeadLetters(hookDeps),
     onPassedOver: passOtherGroupsRedrives({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
   });
 }
@@ -123,6 +127,37 @@ describe('chart events of a version whose ImageStored was set aside', () => {
     const [setAside] = await viewport.pool.query<RowDataPacket[]>('SELECT topic, version_guid, error_code FROM viewport_set_aside WHERE consumer_group = ? ORDER BY topic', [groupId]);
     expect(setAside.map((row) => [row['topic'], row['error_code']])).toEqual([[TOPICS.chartGenerated, 'ORBIT_ERR_VERSION_SET_ASIDE'], [TOPICS.imageStored, 'ER_DATA_TOO_LONG']]);
     expect(setAside[1]?.['version_guid']).toBe(`orbit:image:${lost['orbit.image.stored'].imageUID}:${lost['orbit.image.stored'].metadata.imageVersion}`);
+  }, 60_000);
+});
+
+describe('a request failure the broker will not take', () => {
+  it('does not stop the letter being passed: the partition goes on (it was re-read and the message set aside for ever)', async () => {
+    const own = await privateLifecycleTopics('projector-refused', [TOPICS.imageStored]);
+    const topic = own.named(TOPICS.imageStored);
+    const lost = sampleEvents(newImageUID(), `req-refused-${uniqueSuffix()}`)['orbit.image.stored'];
+    const fine = sampleEvents(newImageUID(), `req-after-refused-${uniqueSuffix()}`)['orbit.image.stored'];
+    const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
+    // Decodable, with a request to fail, and a name ViewPort's columns cannot hold: set aside for good.
+    await publisher.publish(topic, { ...lost, actor: { ...lost.actor, username: 'u'.repeat(300) } });
+    await publisher.publish(topic, fine);
+    await publisher.disconnect();
+    let refusals = 0;
+    // What kafkajs throws when an ACL leaves the topic out: not retriable. ViewportUpdated still goes out.
+    const refuse = async (to: string): Promise<void> => {
+      if (to !== TOPICS.pipelineFailed) return;
+      refusals += 1;
+      throw Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), { name: 'KafkaJSProtocolError', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
+    };
+
+    const loop = projectorLoop(own, own.topics, `projector-${uniqueSuffix()}`, refuse);
+    await loop.start();
+    try {
+      await waitFor(async () => (await projectedImages()).includes(fine.imageUID), { timeoutMs: 30_000, what: 'the image after the message whose failure was refused' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await loop.stop();
+    }
+    expect({ refusals, letters: await lettersIn(`${topic}.dlq`) }).toEqual({ refusals: 1, letters: 1 });
   }, 60_000);
 });
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
+import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
@@ -169,12 +169,26 @@ export function passOtherGroupsRedrives(deps: Pick<ProjectorDeps, 'pool' | 'grou
  * (`DEAD_LETTERED`), except in a rebuild's shadow, which announces nothing,
  * and the letter is passed (passDeadLetters). The failure goes first: if
  * passing then fails, the message is handled again and the notice is not lost.
+ * A failure that will not go out however often it is tried (the broker refuses
+ * the projector's user the topic) is rethrown only after the letter is passed:
+ * the loop logs it and goes on, and a letter left unpassed would have the
+ * partition re-read and the message set aside for ever, and the gateway take
+ * a fresh ViewPort for lost.
  */
 export function projectorDeadLetterHook(deps: ProjectorDeps & { readonly lifecycleTopicOf?: (topic: string) => string }) {
   const pass = passDeadLetters(deps);
   const failRequest = failRequestOnDeadLetter('viewport-projector', deps.publisher);
   return async (letter: DeadLetteredMessage<OrbitEvent>): Promise<void> => {
-    if (!deps.shadow) await failRequest(letter);
+    let refused: unknown;
+    if (!deps.shadow) {
+      try {
+        await failRequest(letter);
+      } catch (error) {
+        if (isRetriable(error)) throw error;
+        refused = error;
+      }
+    }
     await pass(letter);
+    if (refused !== undefined) throw refused;
   };
 }
