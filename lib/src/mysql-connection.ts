@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { SslOptions } from 'mysql2';
 import { env } from './config.js';
 import { ConfigError } from './errors.js';
+import { readTlsFiles } from './tls-files.js';
 
 /**
  * How every Orbit process reaches ViewPort's database: plain TCP on the local
@@ -54,28 +55,11 @@ export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: stri
       ? `MYSQL_URL: ?${name} is not read (the driver would connect without TLS or without checking the server's name); set MYSQL_TLS=true, or MYSQL_TLS_CA_FILE for a private CA`
       : `MYSQL_URL: ?${name} is not read; Orbit sets the connection's options itself, so leave the URL without a query`);
   }
-  if ((config.MYSQL_TLS_CERT_FILE === undefined) !== (config.MYSQL_TLS_KEY_FILE === undefined)) {
-    problems.push(config.MYSQL_TLS_CERT_FILE === undefined
-      ? 'MYSQL_TLS_CERT_FILE: is missing: MYSQL_TLS_KEY_FILE is set, and a client certificate needs both'
-      : 'MYSQL_TLS_KEY_FILE: is missing: MYSQL_TLS_CERT_FILE is set, and a client certificate needs both');
-  }
-  const pem = (variable: 'MYSQL_TLS_CA_FILE' | 'MYSQL_TLS_CERT_FILE' | 'MYSQL_TLS_KEY_FILE'): Buffer | undefined => {
-    const path = config[variable];
-    if (path === undefined) return undefined;
-    try {
-      return readFile(path);
-    } catch (error) {
-      problems.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-      return undefined;
-    }
-  };
-  const ca = pem('MYSQL_TLS_CA_FILE');
-  const cert = pem('MYSQL_TLS_CERT_FILE');
-  const key = pem('MYSQL_TLS_KEY_FILE');
+  const { ca, clientCertificate } = readTlsFiles('MYSQL_TLS', config, problems, { certificateNeeds: 'a client certificate', readFile });
   if (problems.length > 0) throw new ConfigError(problems);
-  const tls = config.MYSQL_TLS === true || ca !== undefined || cert !== undefined;
+  const tls = config.MYSQL_TLS === true || ca !== undefined || clientCertificate !== undefined;
   if (!tls) return { url: config.MYSQL_URL };
   // mysql2 checks the certificate's name against the host only when asked (verifyIdentity).
-  return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } };
+  return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...clientCertificate } };
 }
 

@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 import { env } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { readTlsFiles } from '../tls-files.js';
 
 /**
  * How every Orbit process reaches the brokers: plain TCP on the local stack;
@@ -65,29 +66,12 @@ export function kafkaConnection(config: KafkaConnectionConfig, readFile: (path: 
   } else if (username !== undefined || password !== undefined) {
     problems.push('KAFKA_SASL_MECHANISM: is missing: KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, so name the mechanism (plain, scram-sha-256 or scram-sha-512)');
   }
-  if ((config.KAFKA_TLS_CERT_FILE === undefined) !== (config.KAFKA_TLS_KEY_FILE === undefined)) {
-    problems.push(config.KAFKA_TLS_CERT_FILE === undefined
-      ? 'KAFKA_TLS_CERT_FILE: is missing: KAFKA_TLS_KEY_FILE is set, and mutual TLS needs both'
-      : 'KAFKA_TLS_KEY_FILE: is missing: KAFKA_TLS_CERT_FILE is set, and mutual TLS needs both');
-  }
-  const pem = (variable: 'KAFKA_TLS_CA_FILE' | 'KAFKA_TLS_CERT_FILE' | 'KAFKA_TLS_KEY_FILE'): Buffer | undefined => {
-    const path = config[variable];
-    if (path === undefined) return undefined;
-    try {
-      return readFile(path);
-    } catch (error) {
-      problems.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-      return undefined;
-    }
-  };
-  const ca = pem('KAFKA_TLS_CA_FILE');
-  const cert = pem('KAFKA_TLS_CERT_FILE');
-  const key = pem('KAFKA_TLS_KEY_FILE');
+  const { ca, clientCertificate } = readTlsFiles('KAFKA_TLS', config, problems, { certificateNeeds: 'mutual TLS', readFile });
   if (problems.length > 0) throw new ConfigError(problems);
   const tls = config.KAFKA_TLS === true || config.KAFKA_TLS_CA_FILE !== undefined || config.KAFKA_TLS_CERT_FILE !== undefined;
   return {
     brokers: config.KAFKA_BROKERS,
-    ...(tls ? { ssl: { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } } : {}),
+    ...(tls ? { ssl: { ...(ca ? { ca } : {}), ...clientCertificate } } : {}),
     ...(mechanism !== undefined && username !== undefined && password !== undefined ? { sasl: { mechanism, username, password } } : {}),
   };
 }
