@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 import { retryPolicy } from './retry.js';
-import { untilConnected } from './service.js';
+import { mysqlTarget } from './mysql-connection.js';
+import { startConsumerService, untilConnected } from './service.js';
 
 const quiet = createLogger({ service: 'test', level: 'silent' });
 const fast = retryPolicy({ initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 });
@@ -25,4 +26,16 @@ describe('untilConnected', () => {
     expect(attempts).toBe(1);
     await expect(untilConnected('Kafka', async () => { throw refused(); }, quiet, fast)).rejects.toMatchObject({ attempts: 5 });
   });
+});
+
+describe('startConsumerService', () => {
+  it('reports what its configuration check finds before it connects to anything (a broker that never answers is not waited for)', async () => {
+    const started = startConsumerService({
+      service: 'checked', topics: [], schemas: new Map(),
+      processEnv: { KAFKA_BROKERS: '127.0.0.1:9', MYSQL_TLS_CA_FILE: '/nowhere/ca.pem', LOG_LEVEL: 'silent' },
+      checkConfig: (config) => { mysqlTarget(config); },
+      createHandler: () => async () => undefined,
+    });
+    await expect(started).rejects.toMatchObject({ code: 'ORBIT_ERR_CONFIG', problems: ['MYSQL_TLS_CA_FILE: cannot read /nowhere/ca.pem (ENOENT)'] });
+  }, 5_000);
 });

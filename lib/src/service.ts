@@ -50,6 +50,12 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly schemas: ReadonlyMap<string, AvroSchemaJson>;
   /** The service's own variables, validated together with the runtime ones. */
   readonly env?: S;
+  /**
+   * Checks of variables that only make sense together (MYSQL_URL with the
+   * MYSQL_TLS_* files), run before anything connects: a ConfigError it throws
+   * is reported with the start's other problems, not after Kafka answers.
+   */
+  readonly checkConfig?: (config: RuntimeConfig & ConfigOf<S>) => void;
   readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
   /** Optional batched form of the handler (see ConsumeLoopOptions.batchHandler). */
   readonly createBatchHandler?: (context: ServiceContext<ConfigOf<S>>) => (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
@@ -78,6 +84,7 @@ export interface RunningService {
 export async function startConsumerService<E, S extends EnvShape>(spec: ConsumerServiceSpec<E, S>): Promise<RunningService> {
   const processEnv = spec.processEnv ?? process.env;
   const config = readConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, processEnv) as RuntimeConfig & ConfigOf<S>;
+  spec.checkConfig?.(config);
   const service = config.ORBIT_SERVICE ?? spec.service;
   const logger = createLogger({ service, level: config.LOG_LEVEL });
   const kafka = createKafka({ clientId: service, ...kafkaConnection(config), logger });

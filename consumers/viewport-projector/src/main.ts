@@ -20,6 +20,7 @@ runMain(() => {
     groupId: GROUP,
     topics: SERVICE_KAFKA_USE['viewport-projector'].reads,
     schemas: loadSchemas(),
+    checkConfig: (config) => { mysqlTarget(config); },
     createDeadLetterHook: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return projectorDeadLetterHook({ pool, groupId: GROUP, publisher });

@@ -22,11 +22,12 @@ const READINESS_CHECK_TIMEOUT_MS = 800;
 
 runMain(async () => {
   const config = readConfig(gatewayEnv);
+  // Before anything connects, so a bad MYSQL_* value is reported at once, not once Kafka answers.
+  const mysql = mysqlTarget(config);
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
   const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaConnection(config), logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
-  const mysql = mysqlTarget(config);
   const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   const sweep = (): void => {

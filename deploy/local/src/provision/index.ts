@@ -70,6 +70,8 @@ export async function provisionSchemas(registryUrl: string): Promise<ProvisionSt
  * stack or real services alike, since every endpoint comes from the environment.
  */
 export async function provisionAll(config: ProvisionConfig, log: Logger, onStep: (step: ProvisionStep) => void = () => {}): Promise<ProvisionStep[]> {
+  // Checked first: a bad MYSQL_* value is reported before topics, ACLs, buckets and tables are made, not after.
+  const mysql = mysqlTarget(config);
   const steps: ProvisionStep[] = [];
   const record = (batch: ProvisionStep[]): void => {
     for (const step of batch) {
@@ -99,7 +101,7 @@ export async function provisionAll(config: ProvisionConfig, log: Logger, onStep:
   } finally {
     s3.destroy();
   }
-  record(await migrate(mysqlTarget(config)));
+  record(await migrate(mysql));
   return steps;
 }
 
