@@ -61,7 +61,7 @@ export function localStackEnv(): Record<string, string> {
     ORBIT_STACK_KAFKA_MTLS_BROKERS: `127.0.0.1:${ports.kafkaMtls}`,
     ORBIT_STACK_KAFKA_CLIENT_CERT_FILE: issuedFiles(KAFKA_CLIENT_CERTIFICATE).cert,
     ORBIT_STACK_KAFKA_CLIENT_KEY_FILE: issuedFiles(KAFKA_CLIENT_CERTIFICATE).key,
-    // Provisioning grants the services' user the orbit. topics; the broker refuses anyone else on its SASL_SSL listener.
+    // Provisioning grants this user every orbit. topic (ops commands and tests); the broker refuses anyone without a grant on its SASL_SSL listener.
     ORBIT_KAFKA_SERVICE_PRINCIPALS: `User:${KAFKA_SASL_USER}`,
     // And each pipeline service's own user, granted only what that service does (the pipeline runs as these).
     ...Object.fromEntries((Object.keys(SERVICE_KAFKA_USE) as ServiceName[]).map((service) => [principalVariableOf(service), `User:${kafkaServiceUser(service).user}`])),

@@ -11,9 +11,12 @@ import { kafkaAnswers } from '../probes.js';
 import type { ServiceDefinition } from './types.js';
 
 const NAME = 'kafka';
-/** The listener's users, for PLAIN and both SCRAMs alike: Orbit's services, and one no ACL names. */
-/** What MSK, Confluent Platform and Aiven offer; each user gets credentials for both. */
+/** What MSK, Confluent Platform and Aiven offer; each of SASL_USERS gets credentials for both. */
 const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+/**
+ * Users of PLAIN and both SCRAMs alike: the all-topics user (ops commands, tests) and one no ACL names.
+ * The pipeline's per-service users (KAFKA_SERVICE_USERS) are PLAIN only.
+ */
 const SASL_USERS: Readonly<Record<string, string>> = { [KAFKA_SASL_USER]: KAFKA_SASL_PASSWORD, [KAFKA_OUTSIDER_USER]: KAFKA_OUTSIDER_PASSWORD };
 
 /** The SASL_SSL listener beside the plain one: what a test (or a developer) uses to exercise TLS and SASL end to end. */
