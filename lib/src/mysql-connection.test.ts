@@ -48,6 +48,16 @@ describe('mysqlTarget', () => {
       'MYSQL_URL: names no database; add it as the path, as in mysql://user:password@host:3306/viewport',
       'MYSQL_TLS_KEY_FILE: is missing: MYSQL_TLS_CERT_FILE is set, and a client certificate needs both',
     ]);
-    expect(problemsOf({ MYSQL_TLS_CA_FILE: '/missing.pem' })).toEqual(['MYSQL_TLS_CA_FILE: cannot read /missing.pem (ENOENT)']);
+    expect(problemsOf({ MYSQL_URL: 'mysql://orbit:orbit@db.internal:3306/viewport', MYSQL_TLS_CA_FILE: '/missing.pem' })).toEqual(['MYSQL_TLS_CA_FILE: cannot read /missing.pem (ENOENT)']);
+  });
+
+  it('refuses TLS to a host given as an address, which the driver would check as if it were localhost', () => {
+    for (const host of ['10.0.0.5', '[fd00::5]']) {
+      expect(problemsOf({ MYSQL_URL: `mysql://orbit:orbit@${host}:3306/viewport`, MYSQL_TLS: 'true' })).toEqual([
+        `MYSQL_URL: with TLS, give the host by a name its certificate carries, not the address ${host}: the driver cannot check an address against the certificate`,
+      ]);
+    }
+    // Without TLS an address is fine (the local stack's plain user).
+    expect(problemsOf({ MYSQL_URL: 'mysql://orbit:orbit@127.0.0.1:3306/viewport' })).toEqual([]);
   });
 });

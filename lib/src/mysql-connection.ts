@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { SslOptions } from 'mysql2';
 import { env } from './config.js';
 import { ConfigError } from './errors.js';
@@ -56,8 +57,13 @@ export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: stri
       : `MYSQL_URL: ?${name} is not read; Orbit sets the connection's options itself, so leave the URL without a query`);
   }
   const { ca, clientCertificate } = readTlsFiles('MYSQL_TLS', config, problems, { certificateNeeds: 'a client certificate', readFile });
+  const tls = config.MYSQL_TLS === true || config.MYSQL_TLS_CA_FILE !== undefined || config.MYSQL_TLS_CERT_FILE !== undefined;
+  // mysql2 sends no name for an address, and Node then checks the certificate as if the host were "localhost":
+  // one that names the address is refused, and one that names localhost passes wherever it is served from.
+  if (tls && isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0) {
+    problems.push(`MYSQL_URL: with TLS, give the host by a name its certificate carries, not the address ${url.hostname}: the driver cannot check an address against the certificate`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  const tls = config.MYSQL_TLS === true || ca !== undefined || clientCertificate !== undefined;
   if (!tls) return { url: config.MYSQL_URL };
   // mysql2 checks the certificate's name against the host only when asked (verifyIdentity).
   return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...clientCertificate } };
