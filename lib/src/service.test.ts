@@ -32,7 +32,7 @@ describe('startConsumerService', () => {
   it('reports what its configuration check finds before it connects to anything (a broker that never answers is not waited for)', async () => {
     const started = startConsumerService({
       service: 'checked', topics: [], schemas: new Map(),
-      processEnv: { KAFKA_BROKERS: '127.0.0.1:9', MYSQL_TLS_CA_FILE: '/nowhere/ca.pem', LOG_LEVEL: 'silent' },
+      processEnv: { KAFKA_BROKERS: '127.0.0.1:9', MYSQL_URL: 'mysql://orbit:orbit@localhost:3306/viewport', MYSQL_TLS_CA_FILE: '/nowhere/ca.pem', LOG_LEVEL: 'silent' },
       checkConfig: (config) => { mysqlTarget(config); },
       createHandler: () => async () => undefined,
     });
