@@ -21,12 +21,17 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }))).toBe(true);
   });
 
-  it('waits for a MySQL database or table that is not there (a restore under way), but not for a refused statement', () => {
+  it('waits for a MySQL database or table that is not there (a restore under way) and for a server that refuses the user, but not for a refused statement', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_BAD_DB_ERROR', errno: 1049 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_NO_SUCH_TABLE', errno: 1146 }))).toBe(true);
     // Its tables swapped by a rebuild while it was prepared again: prepared anew, it works.
     expect(isRetriable(withFields('Error', { code: 'ER_NEED_REPREPARE', errno: 1615 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_DATA_TOO_LONG', errno: 1406 }))).toBe(false);
+    // Refused as a user, not for a message: a rotated password, a client certificate gone, a failover's read-only replica.
+    expect(isRetriable(withFields('Error', { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, fatal: true }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_TABLEACCESS_DENIED_ERROR', errno: 1142 }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290 }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'HANDSHAKE_SSL_ERROR', fatal: true }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062 }))).toBe(false);
   });
 

@@ -14,6 +14,12 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   // The database or a table is not there (being restored, or created again empty and not yet migrated):
   // the partition waits for it instead of sending every message to the DLQ meanwhile.
   'ER_BAD_DB_ERROR', 'ER_NO_SUCH_TABLE',
+  // The server refuses Orbit's user (a rotated password, a missing client certificate, a grant taken away) or, after a
+  // failover, is read-only: no message is at fault, so each waits for the operator's fix instead of going to the DLQ
+  // (where the projector, without its database, could not even record the letter).
+  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_HOST_IS_BLOCKED', 'ER_HOST_NOT_PRIVILEGED', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_USER_LIMIT_REACHED',
+  'ER_OPTION_PREVENTS_STATEMENT', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT',
 ]);
 
 /** AWS error names that mean "later", whatever the HTTP status says. */
@@ -46,7 +52,8 @@ export function isRetriable(error: unknown): boolean {
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
-  if (field(error, 'fatal') === true && typeof code === 'string' && code.startsWith('PROTOCOL_')) return true;
+  // mysql2 marks fatal an error that ended the connection (the handshake, the login, the socket): never one statement's data.
+  if (field(error, 'fatal') === true && typeof code === 'string') return true;
   const name = field(error, 'name');
   if (typeof name === 'string' && TRANSIENT_AWS_NAMES.has(name)) return true;
   if (field(error, '$retryable') !== undefined) return true;

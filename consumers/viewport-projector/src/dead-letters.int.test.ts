@@ -1,4 +1,4 @@
-import { ConsumeLoop, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
+import { CONSUMER_EVENTS, ConsumeLoop, createMysqlPool, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +159,53 @@ describe('a request failure the broker will not take', () => {
     }
     expect({ refusals, letters: await lettersIn(`${topic}.dlq`) }).toEqual({ refusals: 1, letters: 1 });
   }, 60_000);
+});
+
+describe('a database that refuses the projector\'s user (a rotated password)', () => {
+  it('holds the message instead of setting it aside and failing its request, and it is projected once the user is let in', async () => {
+    const own = await privateLifecycleTopics('projector-denied', [TOPICS.imageStored]);
+    const topic = own.named(TOPICS.imageStored);
+    const event = sampleEvents(newImageUID(), `req-denied-${uniqueSuffix()}`)['orbit.image.stored'];
+    const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
+    await publisher.publish(topic, event);
+    await publisher.disconnect();
+    const groupId = `projector-${uniqueSuffix()}`;
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${viewport.database}`;
+    url.password = 'not-the-password';
+    const refusedPool = createMysqlPool(url.toString(), 2);
+    const published: string[] = [];
+    const deps = { pool: refusedPool, groupId, publisher: { publish: async (to: string) => { published.push(to); } } };
+    const hookDeps = { ...deps, lifecycleTopicOf: own.lifecycleTopicOf };
+    const refused = new ConsumeLoop<OrbitEvent>({
+      kafka: own.kafka, groupId, topics: own.topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
+      decode: (from, value) => own.codec.decode(from, value) as Promise<OrbitEvent>, logicalTopicOf: own.lifecycleTopicOf,
+      handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: projectorDeadLetterHook(hookDeps),
+    });
+    const retriedFor: unknown[] = [];
+    refused.on(CONSUMER_EVENTS.retry, ({ error }: { error: unknown }) => retriedFor.push(error));
+    await refused.start();
+    try {
+      await waitFor(async () => retriedFor.length > 0, { timeoutMs: 20_000, what: 'the refused login retried' });
+      // A few rounds of retries: still no letter, no failure announced.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    } finally {
+      await refused.stop();
+      await refusedPool.end();
+    }
+    expect(retriedFor[0]).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+    expect(published).toEqual([]);
+    expect(await lettersIn(`${topic}.dlq`)).toBe(0);
+
+    // The secret put right (a restart with it): the same group projects the message it held.
+    const loop = projectorLoop(own, own.topics, groupId);
+    await loop.start();
+    try {
+      await waitFor(async () => (await projectedImages()).includes(event.imageUID), { timeoutMs: 30_000, what: 'the held message projected' });
+    } finally {
+      await loop.stop();
+    }
+  }, 90_000);
 });
 
 describe('a message re-driven from a DLQ', () => {
