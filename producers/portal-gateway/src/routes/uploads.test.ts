@@ -194,6 +194,10 @@ describe('POST /v1/uploads', () => {
     expect(response.headers['retry-after']).toBe('5');
     expect(response.json()).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE' });
     expect(published).toHaveLength(0);
+    // mysql2's error when the server refuses the gateway's user (a rotated password): also a store away, not a bug.
+    const refused = Object.assign(new Error("Access denied for user 'orbit'@'localhost' (using password: YES)"), { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, fatal: true });
+    const denied = await harness({ uidFor: async () => { throw refused; } }).app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect([denied.statusCode, denied.json().code]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
     const broken = harness({ uidFor: async () => { throw new TypeError('a bug'); } });
     const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
