@@ -32,6 +32,8 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_TABLEACCESS_DENIED_ERROR', errno: 1142 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290 }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'HANDSHAKE_SSL_ERROR', fatal: true }))).toBe(true);
+    // The server hangs up on a statement too large for it: that statement is at fault, however the connection ended.
+    expect(isRetriable(withFields('Error', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, fatal: true }))).toBe(false);
     expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062 }))).toBe(false);
   });
 

@@ -52,8 +52,9 @@ export function isRetriable(error: unknown): boolean {
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
-  // mysql2 marks fatal an error that ended the connection (the handshake, the login, the socket): never one statement's data.
-  if (field(error, 'fatal') === true && typeof code === 'string') return true;
+  // mysql2 marks fatal an error that ended the connection (the handshake, the login, the socket), which is not the
+  // statement's fault; but for one too large for the server, which is (a batch fails over to one message at a time).
+  if (field(error, 'fatal') === true && typeof code === 'string' && code !== 'ER_NET_PACKET_TOO_LARGE') return true;
   const name = field(error, 'name');
   if (typeof name === 'string' && TRANSIENT_AWS_NAMES.has(name)) return true;
   if (field(error, '$retryable') !== undefined) return true;
