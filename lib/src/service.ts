@@ -52,8 +52,9 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly env?: S;
   /**
    * Checks of variables that only make sense together (MYSQL_URL with the
-   * MYSQL_TLS_* files), run before anything connects: a ConfigError it throws
-   * is reported with the start's other problems, not after Kafka answers.
+   * MYSQL_TLS_* files), run right after the variables are read and before
+   * anything connects: a ConfigError it throws stops the start at once, not
+   * once Kafka answers.
    */
   readonly checkConfig?: (config: RuntimeConfig & ConfigOf<S>) => void;
   readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
