@@ -1,6 +1,6 @@
 import { CONSUMER_EVENTS, ConsumeLoop, createMysqlPool, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics, type PrivateTopics } from '../../../test/helpers/lifecycle-topics.js';
@@ -39,8 +39,8 @@ async function lettersIn(topic: string): Promise<number> {
  * A consume loop that projects `topics` into the test's database as the live projector does, dead-letter hook included
  * (the live hook, announcing through `publish`, when it is given).
  */
-function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId: string, publish?: (topic: string) => Promise<void>): ConsumeLoop<OrbitEvent> {
-  const deps = { pool: viewport.pool, groupId, publisher: { publish: publish ?? (async () => undefined) } };
+function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId: string, publish?: (topic: string) => Promise<void>, pool: Pool = viewport.pool): ConsumeLoop<OrbitEvent> {
+  const deps = { pool, groupId, publisher: { publish: publish ?? (async () => undefined) } };
   const hookDeps = { ...deps, lifecycleTopicOf: copies.lifecycleTopicOf };
   return new ConsumeLoop<OrbitEvent>({
     kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
@@ -175,13 +175,7 @@ describe('a database that refuses the projector\'s user (a rotated password)', (
     url.password = 'not-the-password';
     const refusedPool = createMysqlPool(url.toString(), 2);
     const published: string[] = [];
-    const deps = { pool: refusedPool, groupId, publisher: { publish: async (to: string) => { published.push(to); } } };
-    const hookDeps = { ...deps, lifecycleTopicOf: own.lifecycleTopicOf };
-    const refused = new ConsumeLoop<OrbitEvent>({
-      kafka: own.kafka, groupId, topics: own.topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
-      decode: (from, value) => own.codec.decode(from, value) as Promise<OrbitEvent>, logicalTopicOf: own.lifecycleTopicOf,
-      handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: projectorDeadLetterHook(hookDeps),
-    });
+    const refused = projectorLoop(own, own.topics, groupId, async (to) => { published.push(to); }, refusedPool);
     const retriedFor: unknown[] = [];
     refused.on(CONSUMER_EVENTS.retry, ({ error }: { error: unknown }) => retriedFor.push(error));
     await refused.start();
