@@ -1,8 +1,9 @@
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentProxy, type SilentProxy } from '../../test/helpers/silent-proxy.js';
 import { testConfig, uniqueSuffix, waitFor } from '../../test/helpers/index.js';
 import { isRetriable } from './retry-classifier.js';
-import { createMysqlPool, inTransaction, MysqlSilentError, withAnswerDeadline } from './mysql.js';
+import { createMysqlPool, databaseOf, inTransaction, MysqlConnectError, MysqlSilentError, withAnswerDeadline } from './mysql.js';
 
 const DEADLINE_MS = 1_000;
 const table = `silent_${uniqueSuffix().replace(/\W/g, '_')}`;
@@ -109,4 +110,109 @@ describe('a MySQL that takes the connection and answers nothing', () => {
       await pool.end();
     }
   }, 30_000);
+});
+
+/** The stack's root, over the server's own socket: only it can lock an account or expire a password. */
+async function asRoot<T>(work: (root: mysql.Connection) => Promise<T>): Promise<T> {
+  const socketPath = process.env['MYSQL_ADMIN_SOCKET'];
+  if (!socketPath) throw new Error('MYSQL_ADMIN_SOCKET is not set: run the tests with the stack\'s environment (npm run stack:env)');
+  const root = await mysql.createConnection({ socketPath, user: 'root' });
+  try {
+    return await work(root);
+  } finally {
+    await root.end();
+  }
+}
+
+describe('a MySQL that refuses Orbit at login', () => {
+  const user = `orbit_refused_${uniqueSuffix()}`;
+  const accounts = [`'${user}'@'127.0.0.1'`, `'${user}'@'localhost'`];
+  const urlOf = (): string => {
+    const url = new URL(testConfig.MYSQL_URL);
+    url.username = user;
+    url.password = 'refused';
+    return url.toString();
+  };
+
+  beforeAll(() => asRoot(async (root) => {
+    for (const account of accounts) {
+      await root.query(`CREATE USER ${account} IDENTIFIED BY 'refused'`);
+      await root.query(`GRANT SELECT ON \`${databaseOf(testConfig.MYSQL_URL)}\`.* TO ${account}`);
+    }
+  }));
+  afterAll(() => asRoot(async (root) => {
+    for (const account of accounts) await root.query(`DROP USER IF EXISTS ${account}`);
+  }));
+
+  const alterAccounts = (change: string): Promise<void> => asRoot(async (root) => {
+    for (const account of accounts) await root.query(`ALTER USER ${account} ${change}`);
+  });
+
+  // Whatever the code the server gives (MariaDB's 4151 here, which mysql2 names after something else), no statement
+  // ran: a consumer waits for the fix rather than setting its message aside, and the pool answers once the account does.
+  it('fails a locked account as MySQL unavailable, for a query, a borrowed connection and a transaction', async () => {
+    const pool = createMysqlPool(urlOf(), 1);
+    try {
+      await alterAccounts('ACCOUNT LOCK');
+      const answers = await Promise.all([
+        failsWithin(pool.query('SELECT 1')),
+        failsWithin(pool.execute('SELECT 2')),
+        failsWithin(pool.getConnection()),
+        failsWithin(inTransaction(pool, (connection) => connection.query('SELECT 3'))),
+      ]);
+      for (const { error } of answers) {
+        expect(error).toBeInstanceOf(MysqlConnectError);
+        expect(isRetriable(error)).toBe(true);
+        expect((error as MysqlConnectError).code).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+        expect((error as Error).cause).toMatchObject({ errno: expect.any(Number) as number, sqlState: expect.any(String) as string });
+      }
+      await alterAccounts('ACCOUNT UNLOCK');
+      const [rows] = await pool.query('SELECT 41 + 1 AS answer');
+      expect(rows).toEqual([{ answer: 42 }]);
+    } finally {
+      await pool.end();
+    }
+  }, 20_000);
+
+  // MariaDB logs such a user in to a sandbox that refuses every statement for the connection's life (MySQL refuses
+  // the login): the refusal is transient, and the sandboxed connection is dropped, so with the password set again
+  // the pool's only connection is a fresh one that works.
+  it('fails an expired password as transient and drops the sandboxed connection', async () => {
+    const pool = createMysqlPool(urlOf(), 1);
+    try {
+      await pool.query('SELECT 1');
+      await alterAccounts('PASSWORD EXPIRE');
+      await pool.query('SELECT 1'); // a session opened before the expiry is not sandboxed
+      const borrowed = await pool.getConnection();
+      borrowed.destroy(); // the next connection logs in after the expiry
+      const answers = [
+        await failsWithin(pool.query('SELECT 1')),
+        await failsWithin(pool.execute('SELECT 2')),
+        await failsWithin(inTransaction(pool, (connection) => connection.query('SELECT 3'))),
+      ];
+      for (const { error } of answers) {
+        expect(error).toBeInstanceOf(Error);
+        expect(isRetriable(error)).toBe(true);
+      }
+      await alterAccounts("IDENTIFIED BY 'refused'");
+      const [rows] = await pool.query('SELECT 41 + 1 AS answer');
+      expect(rows).toEqual([{ answer: 42 }]);
+    } finally {
+      await pool.end();
+    }
+  }, 20_000);
+
+  it('leaves a statement\'s own failure as the server gave it', async () => {
+    const pool = createMysqlPool(testConfig.MYSQL_URL, 1);
+    try {
+      const { error } = await failsWithin(pool.query('SELECT * FROM no_such_table_here_ever'));
+      expect(error).not.toBeInstanceOf(MysqlConnectError);
+      expect(error).toMatchObject({ code: 'ER_NO_SUCH_TABLE' });
+      const signalled = await failsWithin(pool.query("SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the statement is at fault'"));
+      expect(signalled.error).toMatchObject({ code: 'ER_SIGNAL_EXCEPTION' });
+      expect(isRetriable(signalled.error)).toBe(false);
+    } finally {
+      await pool.end();
+    }
+  });
 });

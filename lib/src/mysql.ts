@@ -5,9 +5,79 @@ import { StoreUnavailableError } from './errors.js';
 /** The database a mysql:// URL names (its path, decoded). */
 export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
 
-/** A pool from MYSQL_URL (and its TLS, see mysqlTarget); MariaDB and Aurora MySQL both speak this protocol. */
+type Call = (...args: unknown[]) => Promise<unknown>;
+
+/** What a connection is asked to do that waits for the server's answer. */
+const ANSWERED_CALLS: ReadonlySet<PropertyKey> = new Set(['query', 'execute', 'beginTransaction', 'commit', 'rollback', 'ping']);
+
+/**
+ * MySQL would not give Orbit a connection: down, unreachable, or refusing at login (a rotated password, an
+ * expired or locked account, offline mode, a TLS mismatch, too many connections). No statement ran, so no
+ * message is at fault whatever the server's code says: the work waits for MySQL (or the operator) instead of
+ * going to the DLQ. The server's own error is the cause.
+ */
+export class MysqlConnectError extends StoreUnavailableError {
+  constructor(cause: unknown) {
+    super('MySQL', cause);
+  }
+}
+
+/**
+ * A pool from MYSQL_URL (and its TLS, see mysqlTarget); MariaDB and Aurora MySQL both speak this protocol.
+ * A connection it cannot open fails with MysqlConnectError, for `query` and `execute` too (they borrow one).
+ */
 export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.SslOptions): mysql.Pool {
-  return mysql.createPool({ uri: url, ...(ssl ? { ssl } : {}), connectionLimit, waitForConnections: true, multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000 });
+  const pool = mysql.createPool({ uri: url, ...(ssl ? { ssl } : {}), connectionLimit, waitForConnections: true, multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000 });
+  return withConnectFailuresUnavailable(pool);
+}
+
+/**
+ * Server codes after which the session stays refused though the account is mended: MariaDB lets a user whose
+ * password expired log in to a sandbox that refuses every statement, for as long as the connection lives.
+ */
+const SESSION_REFUSED: ReadonlySet<unknown> = new Set(['ER_MUST_CHANGE_PASSWORD']);
+
+/**
+ * `pool` whose connection failures are MysqlConnectError, told apart from a statement's failure, and whose
+ * connections are dropped, not pooled again, once the server refuses their session.
+ */
+function withConnectFailuresUnavailable(pool: mysql.Pool): mysql.Pool {
+  const droppedWhenRefused = (connection: mysql.PoolConnection): mysql.PoolConnection => new Proxy(connection, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (!ANSWERED_CALLS.has(property) || typeof value !== 'function') return value;
+      return (...args: unknown[]) => (value as Call).apply(target, args).catch((error: unknown) => {
+        if (typeof error === 'object' && error !== null && SESSION_REFUSED.has((error as { code?: unknown }).code)) target.destroy();
+        throw error;
+      });
+    },
+  });
+  const acquire = (): Promise<mysql.PoolConnection> => pool.getConnection().then(droppedWhenRefused, (error: unknown) => {
+    throw new MysqlConnectError(error);
+  });
+  return withBorrowedConnections(pool, acquire);
+}
+
+/**
+ * `pool` whose getConnection is `acquire`, and whose query and execute run on a connection from it (mysql2's own
+ * would take theirs from the pool unseen).
+ */
+function withBorrowedConnections(pool: mysql.Pool, acquire: () => Promise<mysql.PoolConnection>): mysql.Pool {
+  const onBorrowed = (property: 'query' | 'execute') => async (...args: unknown[]): Promise<unknown> => {
+    const connection = await acquire();
+    try {
+      return await (connection[property] as Call)(...args);
+    } finally {
+      connection.release(); // a no-op for a connection already destroyed
+    }
+  };
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property === 'getConnection') return acquire;
+      if (property === 'query' || property === 'execute') return onBorrowed(property);
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 export interface TransactionOptions {
@@ -46,11 +116,6 @@ export class MysqlSilentError extends StoreUnavailableError {
   }
 }
 
-type Call = (...args: unknown[]) => Promise<unknown>;
-
-/** What a connection is asked to do that waits for the server's answer. */
-const ANSWERED_CALLS: ReadonlySet<PropertyKey> = new Set(['query', 'execute', 'beginTransaction', 'commit', 'rollback', 'ping']);
-
 /**
  * `pool` with every answer bounded by `answerTimeoutMs`: a connection whose
  * server stays silent that long is destroyed (never handed out again) and the
@@ -78,20 +143,5 @@ export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number): m
     return withinDeadline('a connection', connection, () => { gaveUp = true; }).then(bounded);
   };
 
-  const onBorrowed = (property: 'query' | 'execute') => async (...args: unknown[]): Promise<unknown> => {
-    const connection = await acquire();
-    try {
-      return await (connection[property] as Call)(...args);
-    } finally {
-      connection.release(); // a no-op for a connection destroyed by its deadline
-    }
-  };
-
-  return new Proxy(pool, {
-    get(target, property, receiver) {
-      if (property === 'getConnection') return acquire;
-      if (property === 'query' || property === 'execute') return onBorrowed(property);
-      return Reflect.get(target, property, receiver);
-    },
-  });
+  return withBorrowedConnections(pool, acquire);
 }

@@ -26,15 +26,26 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_NO_SUCH_TABLE', errno: 1146 }))).toBe(true);
     // Its tables swapped by a rebuild while it was prepared again: prepared anew, it works.
     expect(isRetriable(withFields('Error', { code: 'ER_NEED_REPREPARE', errno: 1615 }))).toBe(true);
-    expect(isRetriable(withFields('Error', { code: 'ER_DATA_TOO_LONG', errno: 1406 }))).toBe(false);
-    // Refused as a user, not for a message: a rotated password, a client certificate gone, a failover's read-only replica.
-    expect(isRetriable(withFields('Error', { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, fatal: true }))).toBe(true);
-    expect(isRetriable(withFields('Error', { code: 'ER_TABLEACCESS_DENIED_ERROR', errno: 1142 }))).toBe(true);
-    expect(isRetriable(withFields('Error', { code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290 }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_DATA_TOO_LONG', errno: 1406, sqlState: '22001' }))).toBe(false);
+    // Refused as a user, not for a message: a rotated password, a client certificate gone, a failover's read-only
+    // replica, a full disk. Shaped as mysql2 makes a server's error packet: errno and sqlState, never fatal.
+    expect(isRetriable(withFields('Error', { code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, sqlState: '28000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_TABLEACCESS_DENIED_ERROR', errno: 1142, sqlState: '42000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_OPTION_PREVENTS_STATEMENT', errno: 1290, sqlState: 'HY000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_READ_ONLY_MODE', errno: 1836, sqlState: 'HY000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_MUST_CHANGE_PASSWORD', errno: 1820, sqlState: 'HY000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_RECORD_FILE_FULL', errno: 1114, sqlState: 'HY000' }))).toBe(true);
+    // A code mysql2 names wrongly (MariaDB's 4151, account locked) or not at all is read by its SQLSTATE class.
+    expect(isRetriable(withFields('Error', { code: 'ER_BULK_PARSER_INCOMPLETE_ESCAPE_SEQUENCE', errno: 4151, sqlState: '28000' }))).toBe(true);
+    // A Galera node not yet synced.
+    expect(isRetriable(withFields('Error', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01' }))).toBe(true);
+    // mysql2's own: a TLS handshake that failed, a command on a connection already closed (no code at all).
     expect(isRetriable(withFields('Error', { code: 'HANDSHAKE_SSL_ERROR', fatal: true }))).toBe(true);
-    // The server hangs up on a statement too large for it: that statement is at fault, however the connection ended.
-    expect(isRetriable(withFields('Error', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, fatal: true }))).toBe(false);
-    expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062 }))).toBe(false);
+    expect(isRetriable(withFields('Error', { fatal: true }))).toBe(true);
+    // The server hangs up on a statement too large for it: that statement is at fault, though reported as 08S01.
+    expect(isRetriable(withFields('Error', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, sqlState: '08S01' }))).toBe(false);
+    expect(isRetriable(withFields('Error', { code: 'ER_SIGNAL_EXCEPTION', errno: 1644, sqlState: '45000' }))).toBe(false);
+    expect(isRetriable(withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000' }))).toBe(false);
   });
 
   it('reads AWS statuses: 5xx and throttling retry, 4xx does not', () => {

@@ -17,10 +17,25 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   // The server refuses Orbit's user (a rotated password, a missing client certificate, a grant taken away) or, after a
   // failover, is read-only: no message is at fault, so each waits for the operator's fix instead of going to the DLQ
   // (where the projector, without its database, could not even record the letter).
+  // (A refusal at login never gets here: createMysqlPool makes any connection it cannot open a MysqlConnectError.)
   'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_TABLEACCESS_DENIED_ERROR', 'ER_COLUMNACCESS_DENIED_ERROR',
-  'ER_HOST_IS_BLOCKED', 'ER_HOST_NOT_PRIVILEGED', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_USER_LIMIT_REACHED',
-  'ER_OPTION_PREVENTS_STATEMENT', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR', 'ER_HOST_IS_BLOCKED', 'ER_HOST_NOT_PRIVILEGED', 'ER_TOO_MANY_USER_CONNECTIONS',
+  'ER_USER_LIMIT_REACHED', 'ER_MUST_CHANGE_PASSWORD', 'ER_MUST_CHANGE_PASSWORD_LOGIN', 'ER_ACCOUNT_HAS_BEEN_LOCKED',
+  'ER_USER_ACCESS_DENIED_FOR_USER_ACCOUNT_BLOCKED_BY_PASSWORD_LOCK', 'ER_SERVER_OFFLINE_MODE',
+  'ER_CLIENT_INTERACTION_TIMEOUT', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT',
+  'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE', 'ER_INNODB_READ_ONLY', 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
+  // The server is out of disk, memory or transaction slots: the operator's to fix, not the message's.
+  'ER_RECORD_FILE_FULL', 'ER_DISK_FULL', 'ER_OUT_OF_RESOURCES', 'ER_OUTOFMEMORY', 'ER_TOO_MANY_CONCURRENT_TRXS',
 ]);
+
+/**
+ * SQLSTATE classes a MySQL server answers with when the session, not the statement, failed: 08, the connection
+ * (a Galera node not yet synced answers 08S01), and 28, authorization. Read from the state, so a server code
+ * mysql2 has no name for (MariaDB's own) is judged too.
+ */
+const TRANSIENT_SQL_STATE_CLASSES: ReadonlySet<string> = new Set(['08', '28']);
+/** Reported as 08S01, yet the statement's own fault: it is larger than the server takes. */
+const STATEMENT_TOO_LARGE = 'ER_NET_PACKET_TOO_LARGE';
 
 /** AWS error names that mean "later", whatever the HTTP status says. */
 const TRANSIENT_AWS_NAMES: ReadonlySet<string> = new Set([
@@ -52,9 +67,11 @@ export function isRetriable(error: unknown): boolean {
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
-  // mysql2 marks fatal an error that ended the connection (the handshake, the login, the socket), which is not the
-  // statement's fault; but for one too large for the server, which is (a batch fails over to one message at a time).
-  if (field(error, 'fatal') === true && typeof code === 'string' && code !== 'ER_NET_PACKET_TOO_LARGE') return true;
+  // mysql2 marks fatal an error of its own that ended the connection (the socket, the TLS handshake, a command on a
+  // connection already closed, with or without a code); the server's error packets it never marks so.
+  if (field(error, 'fatal') === true && code !== STATEMENT_TOO_LARGE) return true;
+  const sqlState = field(error, 'sqlState');
+  if (typeof sqlState === 'string' && TRANSIENT_SQL_STATE_CLASSES.has(sqlState.slice(0, 2)) && code !== STATEMENT_TOO_LARGE) return true;
   const name = field(error, 'name');
   if (typeof name === 'string' && TRANSIENT_AWS_NAMES.has(name)) return true;
   if (field(error, '$retryable') !== undefined) return true;
