@@ -37,6 +37,24 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${options.what}${lastError ? `; last error: ${String(lastError)}` : ''}`);
 }
 
+/**
+ * Runs `start` (a service or the pipeline: they read the environment as they start) with `name` set to `value`, or
+ * unset when `value` is undefined, then gives the test its environment back as it was.
+ */
+export async function startingWith<T>(name: string, value: string | undefined, start: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  const set = (to: string | undefined): void => {
+    if (to === undefined) Reflect.deleteProperty(process.env, name);
+    else process.env[name] = to;
+  };
+  set(value);
+  try {
+    return await start();
+  } finally {
+    set(before);
+  }
+}
+
 /** Resolves with the first `event` payload that matches, or fails after the timeout. */
 export function nextEvent<T>(emitter: EventEmitter, event: string, matches: (payload: T) => boolean = () => true, timeoutMs = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
