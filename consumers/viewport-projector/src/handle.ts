@@ -188,7 +188,13 @@ export function projectorDeadLetterHook(deps: ProjectorDeps & { readonly lifecyc
         refused = error;
       }
     }
-    await pass(letter);
+    try {
+      await pass(letter);
+    } catch (passError) {
+      // Both reach the loop's log (a retriable one has the message handled again): the refusal is not dropped unseen.
+      if (refused === undefined) throw passError;
+      throw new AggregateError([passError, refused], 'could not pass the letter, and the broker refused its request\'s failure notice');
+    }
     if (refused !== undefined) throw refused;
   };
 }

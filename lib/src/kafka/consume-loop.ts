@@ -721,7 +721,7 @@ export class ConsumeLoop<E> extends EventEmitter {
         log.warn({ err: noticeError }, 'could not announce the dead letter; handling the message again');
         return 'retry';
       }
-      log.error({ err: noticeError }, 'could not announce the dead letter');
+      log.error({ err: noticeError }, 'could not announce the dead letter; whoever waits on its request is not told');
     }
     return 'done';
   }
