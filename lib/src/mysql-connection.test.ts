@@ -52,12 +52,15 @@ describe('mysqlTarget', () => {
   });
 
   it('refuses TLS to a host given as an address, which the driver would check as if it were localhost', () => {
-    for (const host of ['10.0.0.5', '[fd00::5]']) {
+    // Percent-encoded, as the driver decodes it: still an address.
+    for (const host of ['10.0.0.5', '[fd00::5]', '127%2E0%2E0%2E1', '%31%30.0.0.5']) {
       expect(problemsOf({ MYSQL_URL: `mysql://orbit:orbit@${host}:3306/viewport`, MYSQL_TLS: 'true' })).toEqual([
         `MYSQL_URL: with TLS, give the host by a name its certificate carries, not the address ${host}: the driver cannot check an address against the certificate`,
       ]);
     }
-    // Without TLS an address is fine (the local stack's plain user).
+    // Without TLS an address is fine (the local stack's plain user), and an encoded name is a name.
     expect(problemsOf({ MYSQL_URL: 'mysql://orbit:orbit@127.0.0.1:3306/viewport' })).toEqual([]);
+    expect(problemsOf({ MYSQL_URL: 'mysql://orbit:orbit@db%2Einternal:3306/viewport', MYSQL_TLS: 'true' })).toEqual([]);
+    expect(problemsOf({ MYSQL_URL: 'mysql://orbit:orbit@db%zz:3306/viewport' })).toEqual(['MYSQL_URL: the host db%zz is not valid percent-encoding']);
   });
 });

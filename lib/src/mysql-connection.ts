@@ -56,11 +56,12 @@ export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: stri
       ? `MYSQL_URL: ?${name} is not read (the driver would connect without TLS or without checking the server's name); set MYSQL_TLS=true, or MYSQL_TLS_CA_FILE for a private CA`
       : `MYSQL_URL: ?${name} is not read; Orbit sets the connection's options itself, so leave the URL without a query`);
   }
-  const { ca, clientCertificate } = readTlsFiles('MYSQL_TLS', config, problems, { certificateNeeds: 'a client certificate', readFile });
-  const tls = config.MYSQL_TLS === true || config.MYSQL_TLS_CA_FILE !== undefined || config.MYSQL_TLS_CERT_FILE !== undefined;
+  const { requested: tls, ca, clientCertificate } = readTlsFiles('MYSQL_TLS', config, problems, { asked: config.MYSQL_TLS, certificateNeeds: 'a client certificate', readFile });
   // mysql2 sends no name for an address, and Node then checks the certificate as if the host were "localhost":
   // one that names the address is refused, and one that names localhost passes wherever it is served from.
-  if (tls && isIP(url.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0) {
+  const host = hostAsDriverReadsIt(url.hostname);
+  if (host === undefined) problems.push(`MYSQL_URL: the host ${url.hostname} is not valid percent-encoding`);
+  else if (tls && isIP(host) !== 0) {
     problems.push(`MYSQL_URL: with TLS, give the host by a name its certificate carries, not the address ${url.hostname}: the driver cannot check an address against the certificate`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -69,3 +70,14 @@ export function mysqlTarget(config: MysqlConnectionConfig, readFile: (path: stri
   return { url: config.MYSQL_URL, ssl: { rejectUnauthorized: true, verifyIdentity: true, ...(ca ? { ca } : {}), ...clientCertificate } };
 }
 
+/**
+ * The host mysql2 connects to: the URL's, without an IPv6 address's brackets and percent-decoded (a mysql: URL's
+ * host is left encoded by the URL parser, so 127%2E0%2E0%2E1 is an address to the driver). Undefined when not decodable.
+ */
+function hostAsDriverReadsIt(hostname: string): string | undefined {
+  try {
+    return decodeURIComponent(hostname.replace(/^\[(.*)\]$/, '$1'));
+  } catch {
+    return undefined;
+  }
+}

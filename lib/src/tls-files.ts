@@ -1,5 +1,7 @@
-/** The PEM files a client's TLS is configured with, as read at start. */
+/** Whether a client's TLS is asked for, and the PEM files it is configured with, as read at start. */
 export interface TlsFiles {
+  /** `<prefix>=true` (options.asked), or any of its files named: a CA or a client certificate means TLS. */
+  readonly requested: boolean;
   readonly ca?: Buffer;
   /** Both or neither: a client certificate and its key. */
   readonly clientCertificate?: { readonly cert: Buffer; readonly key: Buffer };
@@ -15,7 +17,7 @@ type TlsFileVariables<P extends string> = { readonly [V in `${P}_${TlsFile}`]?: 
  * configuration instead of as a handshake that fails later.
  */
 export function readTlsFiles<P extends string>(
-  prefix: P, config: TlsFileVariables<P>, problems: string[], options: { readonly certificateNeeds: string; readonly readFile: (path: string) => Buffer },
+  prefix: P, config: TlsFileVariables<P>, problems: string[], options: { readonly asked: boolean | undefined; readonly certificateNeeds: string; readonly readFile: (path: string) => Buffer },
 ): TlsFiles {
   const variable = (file: TlsFile) => `${prefix}_${file}` as const;
   const [caVariable, certVariable, keyVariable] = [variable('CA_FILE'), variable('CERT_FILE'), variable('KEY_FILE')];
@@ -37,5 +39,6 @@ export function readTlsFiles<P extends string>(
   const ca = pem(caVariable);
   const cert = pem(certVariable);
   const key = pem(keyVariable);
-  return { ...(ca ? { ca } : {}), ...(cert && key ? { clientCertificate: { cert, key } } : {}) };
+  const requested = options.asked === true || config[caVariable] !== undefined || config[certVariable] !== undefined;
+  return { requested, ...(ca ? { ca } : {}), ...(cert && key ? { clientCertificate: { cert, key } } : {}) };
 }

@@ -1,5 +1,5 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService } from '@orbit/lib';
+import { createMysqlPool, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -11,6 +11,7 @@ const OUTBOX_SWEEP_MS = 5_000;
 const OUTBOX_PRUNE_MS = 60_000;
 
 runMain(() => {
+  let target: MysqlTarget | undefined;
   let pool: ReturnType<typeof createMysqlPool> | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let pruner: NodeJS.Timeout | undefined;
@@ -20,7 +21,7 @@ runMain(() => {
     groupId: GROUP,
     topics: SERVICE_KAFKA_USE['viewport-projector'].reads,
     schemas: loadSchemas(),
-    checkConfig: (config) => { mysqlTarget(config); },
+    checkConfig: (config) => { target = mysqlTarget(config); },
     createDeadLetterHook: ({ publisher }) => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return projectorDeadLetterHook({ pool, groupId: GROUP, publisher });
@@ -30,7 +31,7 @@ runMain(() => {
       return passOtherGroupsRedrives({ pool, groupId: GROUP });
     },
     createHandler: ({ config, publisher, logger, metrics }) => {
-      const { url, ssl } = mysqlTarget(config);
+      const { url, ssl } = target ?? mysqlTarget(config);
       const created = createMysqlPool(url, 8, ssl);
       pool = created;
       onRequestsEnded = requestMetrics(metrics);

@@ -66,9 +66,8 @@ export function kafkaConnection(config: KafkaConnectionConfig, readFile: (path: 
   } else if (username !== undefined || password !== undefined) {
     problems.push('KAFKA_SASL_MECHANISM: is missing: KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, so name the mechanism (plain, scram-sha-256 or scram-sha-512)');
   }
-  const { ca, clientCertificate } = readTlsFiles('KAFKA_TLS', config, problems, { certificateNeeds: 'mutual TLS', readFile });
+  const { requested: tls, ca, clientCertificate } = readTlsFiles('KAFKA_TLS', config, problems, { asked: config.KAFKA_TLS, certificateNeeds: 'mutual TLS', readFile });
   if (problems.length > 0) throw new ConfigError(problems);
-  const tls = config.KAFKA_TLS === true || config.KAFKA_TLS_CA_FILE !== undefined || config.KAFKA_TLS_CERT_FILE !== undefined;
   return {
     brokers: config.KAFKA_BROKERS,
     ...(tls ? { ssl: { ...(ca ? { ca } : {}), ...clientCertificate } } : {}),
