@@ -41,13 +41,13 @@ describe('a MySQL server that wants TLS (the local MariaDB)', () => {
     };
     expect((await transportOf(env)).tls).toMatch(/^TLSv1\.[23]$/);
     const { MYSQL_TLS_CERT_FILE: _cert, MYSQL_TLS_KEY_FILE: _key, ...withoutCertificate } = env;
-    await expect(transportOf(withoutCertificate)).rejects.toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+    await expect(transportOf(withoutCertificate)).rejects.toMatchObject({ mysqlCode: 'ER_ACCESS_DENIED_ERROR' });
   });
 
   it('refuses a client that does not ask for TLS, and TLS to a certificate the system\'s CAs did not sign', async () => {
-    await expect(transportOf({ MYSQL_URL: stack('ORBIT_STACK_MYSQL_TLS_URL') })).rejects.toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+    await expect(transportOf({ MYSQL_URL: stack('ORBIT_STACK_MYSQL_TLS_URL') })).rejects.toMatchObject({ mysqlCode: 'ER_ACCESS_DENIED_ERROR' });
     await expect(transportOf({ MYSQL_URL: stack('ORBIT_STACK_MYSQL_TLS_URL'), MYSQL_TLS: 'true' })).rejects
-      .toMatchObject({ code: 'HANDSHAKE_SSL_ERROR', message: expect.stringMatching(/self-signed certificate/) as unknown });
+      .toMatchObject({ cause: { code: 'HANDSHAKE_SSL_ERROR', message: expect.stringMatching(/self-signed certificate/) as unknown } });
   });
 
   it('refuses a server whose certificate, though its CA is trusted, names another host', async () => {
@@ -59,7 +59,7 @@ describe('a MySQL server that wants TLS (the local MariaDB)', () => {
       const url = new URL(stack('ORBIT_STACK_MYSQL_TLS_URL'));
       url.hostname = 'viewport.db.example';
       await expect(transportOf({ MYSQL_URL: url.toString(), MYSQL_TLS_CA_FILE: stack('ORBIT_STACK_MYSQL_CA_FILE') }))
-        .rejects.toMatchObject({ code: 'HANDSHAKE_SSL_ERROR', message: expect.stringMatching(/does not match certificate's altnames/) as unknown });
+        .rejects.toMatchObject({ cause: { code: 'HANDSHAKE_SSL_ERROR', message: expect.stringMatching(/does not match certificate's altnames/) as unknown } });
       expect(spy).toHaveBeenCalled();
     } finally {
       spy.mockRestore();

@@ -17,8 +17,12 @@ const ANSWERED_CALLS: ReadonlySet<PropertyKey> = new Set(['query', 'execute', 'b
  * going to the DLQ. The server's own error is the cause.
  */
 export class MysqlConnectError extends StoreUnavailableError {
+  /** mysql2's code for why (ER_ACCESS_DENIED_ERROR, HANDSHAKE_SSL_ERROR, ECONNREFUSED), for the log beside the message. */
+  readonly mysqlCode: string | undefined;
   constructor(cause: unknown) {
     super('MySQL', cause);
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    this.mysqlCode = typeof code === 'string' ? code : undefined;
   }
 }
 

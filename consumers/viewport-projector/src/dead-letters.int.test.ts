@@ -187,7 +187,7 @@ describe('a database that refuses the projector\'s user (a rotated password)', (
       await refused.stop();
       await refusedPool.end();
     }
-    expect(retriedFor[0]).toMatchObject({ code: 'ER_ACCESS_DENIED_ERROR' });
+    expect(retriedFor[0]).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', mysqlCode: 'ER_ACCESS_DENIED_ERROR' });
     expect(published).toEqual([]);
     expect(await lettersIn(`${topic}.dlq`)).toBe(0);
 
