@@ -163,7 +163,7 @@ describe('a MySQL that refuses Orbit at login', () => {
       for (const { error } of answers) {
         expect(error).toBeInstanceOf(MysqlConnectError);
         expect(isRetriable(error)).toBe(true);
-        expect(error).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', mysqlCode: expect.stringMatching(/^ER_/) as unknown });
+        expect(error).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', errno: 4151, sqlState: 'HY000' });
         expect((error as Error).cause).toMatchObject({ errno: expect.any(Number) as number, sqlState: expect.any(String) as string });
       }
       await alterAccounts('ACCOUNT UNLOCK');
@@ -214,5 +214,40 @@ describe('a MySQL that refuses Orbit at login', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('a session MySQL will not let write (a writer demoted by a failover keeps its sockets)', () => {
+  // A read-only session stands in for the demoted writer: each of its statements that writes is refused, whether it
+  // runs alone or in a transaction, until the connection is dropped for a fresh one.
+  it('drops the connection instead of pooling it again, so the next statement gets a fresh one', async () => {
+    const pool = createMysqlPool(testConfig.MYSQL_URL, 1);
+    const sessionId = async (): Promise<string> => String(((await pool.query('SELECT CONNECTION_ID() AS id'))[0] as { id: unknown }[])[0]?.id);
+    try {
+      for (const write of [
+        () => pool.query(`INSERT INTO \`${table}\` (name) VALUES ('read-only')`),
+        () => inTransaction(pool, (connection) => connection.query(`INSERT INTO \`${table}\` (name) VALUES ('read-only-tx')`)),
+      ]) {
+        const demoted = await sessionId();
+        await pool.query('SET SESSION TRANSACTION READ ONLY');
+        const { error } = await failsWithin(write());
+        expect(error).toMatchObject({ code: 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION' });
+        expect(isRetriable(error)).toBe(true);
+        expect(await sessionId()).not.toBe(demoted);
+      }
+      await pool.query(`INSERT INTO \`${table}\` (name) VALUES ('written')`);
+      expect(await rowsIn()).toContain('written');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('fails a pool already ended as the bug it is, not as MySQL unavailable', async () => {
+    const pool = createMysqlPool(testConfig.MYSQL_URL, 1);
+    await pool.end();
+    const { error } = await failsWithin(pool.query('SELECT 1'));
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(MysqlConnectError);
+    expect(isRetriable(error)).toBe(false);
   });
 });

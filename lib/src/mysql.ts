@@ -19,10 +19,18 @@ const ANSWERED_CALLS: ReadonlySet<PropertyKey> = new Set(['query', 'execute', 'b
 export class MysqlConnectError extends StoreUnavailableError {
   /** mysql2's code for why (ER_ACCESS_DENIED_ERROR, HANDSHAKE_SSL_ERROR, ECONNREFUSED), for the log beside the message. */
   readonly mysqlCode: string | undefined;
+  /**
+   * The server's error number and SQLSTATE when it answered: mysql2 names codes from MySQL's table, so MariaDB's
+   * own read wrong by name (its 4151, a locked account, is named after a bulk-load parser error).
+   */
+  readonly errno: number | undefined;
+  readonly sqlState: string | undefined;
   constructor(cause: unknown) {
     super('MySQL', cause);
-    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    const { code, errno, sqlState } = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown; errno?: unknown; sqlState?: unknown }) : {};
     this.mysqlCode = typeof code === 'string' ? code : undefined;
+    this.errno = typeof errno === 'number' ? errno : undefined;
+    this.sqlState = typeof sqlState === 'string' ? sqlState : undefined;
   }
 }
 
@@ -36,10 +44,17 @@ export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.Ss
 }
 
 /**
- * Server codes after which the session stays refused though the account is mended: MariaDB lets a user whose
- * password expired log in to a sandbox that refuses every statement, for as long as the connection lives.
+ * Server codes after which the session may stay refused though the server or the account is put right, so the
+ * connection is dropped rather than pooled again:
+ * - MariaDB lets a user whose password expired log in to a sandbox that refuses every statement, for as long as
+ *   the connection lives;
+ * - a writer demoted to read-only by a failover (Aurora, MaxScale) keeps its sockets, while the writer's name now
+ *   points elsewhere. mysql2's own pool.query drops these (its Aurora remedy); Orbit borrows connections itself,
+ *   and in transactions too, so it does the same.
  */
-const SESSION_REFUSED: ReadonlySet<unknown> = new Set(['ER_MUST_CHANGE_PASSWORD']);
+const SESSION_REFUSED: ReadonlySet<unknown> = new Set([
+  'ER_MUST_CHANGE_PASSWORD', 'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE', 'ER_INNODB_READ_ONLY', 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
+]);
 
 /**
  * `pool` whose connection failures are MysqlConnectError, told apart from a statement's failure, and whose
@@ -57,7 +72,10 @@ function withConnectFailuresUnavailable(pool: mysql.Pool): mysql.Pool {
     },
   });
   const acquire = (): Promise<mysql.PoolConnection> => pool.getConnection().then(droppedWhenRefused, (error: unknown) => {
-    throw new MysqlConnectError(error);
+    // A failure to connect always has a code (a socket's, the server's, mysql2's handshake); one without is Orbit's
+    // own, such as a pool already ended ("Pool is closed."), and is not an outage.
+    const { code, errno } = typeof error === 'object' && error !== null ? (error as { code?: unknown; errno?: unknown }) : {};
+    throw code === undefined && errno === undefined ? error : new MysqlConnectError(error);
   });
   return withBorrowedConnections(pool, acquire);
 }

@@ -35,13 +35,16 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_READ_ONLY_MODE', errno: 1836, sqlState: 'HY000' }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_MUST_CHANGE_PASSWORD', errno: 1820, sqlState: 'HY000' }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_RECORD_FILE_FULL', errno: 1114, sqlState: 'HY000' }))).toBe(true);
-    // A code mysql2 names wrongly (MariaDB's 4151, account locked) or not at all is read by its SQLSTATE class.
-    expect(isRetriable(withFields('Error', { code: 'ER_BULK_PARSER_INCOMPLETE_ESCAPE_SEQUENCE', errno: 4151, sqlState: '28000' }))).toBe(true);
+    // MariaDB's own numbers, which mysql2 names wrongly (4151, account locked) or not at all (1927, a DBA's KILL).
+    expect(isRetriable(withFields('Error', { code: 'ER_BULK_PARSER_INCOMPLETE_ESCAPE_SEQUENCE', errno: 4151, sqlState: 'HY000' }))).toBe(true);
+    expect(isRetriable(withFields('Error', { errno: 1927, sqlState: '70100' }))).toBe(true);
     // A Galera node not yet synced.
     expect(isRetriable(withFields('Error', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01' }))).toBe(true);
-    // mysql2's own: a TLS handshake that failed, a command on a connection already closed (no code at all).
+    // Ending the connection, marked fatal by mysql2: a TLS handshake that failed, a server's unasked error packet.
     expect(isRetriable(withFields('Error', { code: 'HANDSHAKE_SSL_ERROR', fatal: true }))).toBe(true);
-    expect(isRetriable(withFields('Error', { fatal: true }))).toBe(true);
+    expect(isRetriable(withFields('Error', { code: 'ER_CLIENT_INTERACTION_TIMEOUT', errno: 4031, sqlState: 'HY000', fatal: true }))).toBe(true);
+    // A result mysql2 could not parse is marked fatal too, with no code: it may be the message's doing.
+    expect(isRetriable(withFields('TypeError', { fatal: true }))).toBe(false);
     // The server hangs up on a statement too large for it: that statement is at fault, though reported as 08S01.
     expect(isRetriable(withFields('Error', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, sqlState: '08S01' }))).toBe(false);
     expect(isRetriable(withFields('Error', { code: 'ER_SIGNAL_EXCEPTION', errno: 1644, sqlState: '45000' }))).toBe(false);

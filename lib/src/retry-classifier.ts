@@ -30,10 +30,14 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
 
 /**
  * SQLSTATE classes a MySQL server answers with when the session, not the statement, failed: 08, the connection
- * (a Galera node not yet synced answers 08S01), and 28, authorization. Read from the state, so a server code
- * mysql2 has no name for (MariaDB's own) is judged too.
+ * (a Galera node not yet synced answers 08S01), and 28, authorization.
  */
 const TRANSIENT_SQL_STATE_CLASSES: ReadonlySet<string> = new Set(['08', '28']);
+/**
+ * MariaDB's own numbers, which mysql2 names from MySQL's table (wrongly, or not at all): 1927, the connection killed
+ * (a DBA's KILL, SQLSTATE 70100); 4151, the account locked (HY000). Read only from a server's answer (with a sqlState).
+ */
+const TRANSIENT_MARIADB_ERRNOS: ReadonlySet<number> = new Set([1927, 4151]);
 /** Reported as 08S01, yet the statement's own fault: it is larger than the server takes. */
 const STATEMENT_TOO_LARGE = 'ER_NET_PACKET_TOO_LARGE';
 
@@ -67,11 +71,14 @@ export function isRetriable(error: unknown): boolean {
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
-  // mysql2 marks fatal an error of its own that ended the connection (the socket, the TLS handshake, a command on a
-  // connection already closed, with or without a code); the server's error packets it never marks so.
-  if (field(error, 'fatal') === true && code !== STATEMENT_TOO_LARGE) return true;
+  // mysql2 marks fatal an error that ended the connection: the socket's, the TLS handshake's, a server's error
+  // packet that came unasked (a shutdown, an idle timeout). It also marks fatal a result it could not parse, which has
+  // no code and may be the message's doing, so a code is asked for.
+  if (field(error, 'fatal') === true && typeof code === 'string' && code !== STATEMENT_TOO_LARGE) return true;
   const sqlState = field(error, 'sqlState');
   if (typeof sqlState === 'string' && TRANSIENT_SQL_STATE_CLASSES.has(sqlState.slice(0, 2)) && code !== STATEMENT_TOO_LARGE) return true;
+  const errno = field(error, 'errno');
+  if (typeof sqlState === 'string' && typeof errno === 'number' && TRANSIENT_MARIADB_ERRNOS.has(errno)) return true;
   const name = field(error, 'name');
   if (typeof name === 'string' && TRANSIENT_AWS_NAMES.has(name)) return true;
   if (field(error, '$retryable') !== undefined) return true;

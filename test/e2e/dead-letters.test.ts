@@ -27,7 +27,6 @@ const VERSION = 'v1-0-00';
 const DLQ = `${TOPICS.imageValidated}.dlq`;
 let image: BuiltImage;
 
-/** Restarts `service` with `name` set to `value` (undefined: as the test process has it). */
 /** `service` restarted with `name` set to `value`, or as the pipeline runs it when `value` is undefined. */
 async function restartWith(service: string, name: string, value: string | undefined): Promise<void> {
   await stopService(service);
