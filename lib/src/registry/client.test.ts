@@ -107,7 +107,7 @@ describe('RegistryClient authentication', () => {
     await expect(client(oauth(false), 'refresh-1').get('/manifests/1')).rejects.toThrow(/takes no identity tokens/);
   });
 
-  it('sends its token to the registry only, never to an upload Location on another host', async () => {
+  it('sends its token to the registry only, never to an upload Location on another host (which gets an anonymous token of its own if it asks)', async () => {
     const { fake, seen } = tokenRegistry();
     const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake, actions: ['pull', 'push'] });
     await client.request('/blobs/uploads/', { method: 'POST' });
@@ -115,9 +115,10 @@ describe('RegistryClient authentication', () => {
     await client.request('/v2/team/app/blobs/uploads/abc?_state=y', { method: 'PUT', body: Buffer.from('blob') });
     expect(seen.map((call) => [new URL(call.url).host, call.authorization])).toEqual([
       ['registry.test', null], ['auth.test', null], ['registry.test', 'Bearer token-1'],
-      ['uploads.storage.test', null], ['registry.test', 'Bearer token-1'],
+      ['uploads.storage.test', null], ['auth.test', null], ['uploads.storage.test', 'Bearer token-2'], ['registry.test', 'Bearer token-1'],
     ]);
-    expect(new URL(seen[1]?.url ?? 'x:').searchParams.get('scope')).toBe('repository:team/app:pull');
+    // A push asks for push up front, whatever scope the challenge named.
+    expect(new URL(seen[1]?.url ?? 'x:').searchParams.get('scope')).toBe('repository:team/app:pull,push');
   });
 
   it('fetches a new token when the registry stops accepting the old one (tokens expire mid-pull), taking access_token as well as token', async () => {
@@ -206,6 +207,80 @@ describe('a token service that misbehaves', () => {
     expect(failure).toBeInstanceOf(RegistryUnavailableError);
     expect(((failure as Error).cause as Error).message).toBe('token service auth.test gave no answer within 0.2 s');
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('a token service or registry that asks again', () => {
+  it('waits out a token service answering 5xx or 429 (restarting, rate limiting): unavailable, so retried, not a refusal', async () => {
+    for (const status of [502, 503, 429]) {
+      const fake: typeof fetch = async (input) => (String(input).startsWith('https://auth.test/')
+        ? new Response('<html>Bad Gateway</html>', { status })
+        : new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/token",service="registry.test"' } }));
+      const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+      const failure = await client.get('/manifests/1').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(RegistryUnavailableError);
+      expect(failure).toMatchObject({ retriable: true, answered: true });
+      expect(((failure as Error).cause as Error).message).toBe(`token service auth.test answered ${status}`);
+    }
+  });
+
+  it('asks for push again when the registry answers an upload 403 insufficient_scope (icr.io, Keppel), once', async () => {
+    const asked: string[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const authorization = new Headers(init?.headers).get('authorization');
+      if (url.host === 'auth.test') { asked.push(url.searchParams.getAll('scope').join(' ')); return Response.json({ token: url.searchParams.get('scope')?.endsWith('push') === true ? 'push-token' : 'pull-token' }); }
+      if (authorization === null) return new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/token",service="registry.test",scope="repository:team/app:pull"' } });
+      if (init?.method === 'POST' && authorization !== 'Bearer push-token') {
+        return new Response('{"errors":[{"code":"DENIED"}]}', { status: 403, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/token",service="registry.test",scope="repository:team/app:pull,push",error="insufficient_scope"' } });
+      }
+      return new Response(null, { status: 202, headers: { location: '/v2/team/app/blobs/uploads/1' } });
+    };
+    // A client that asks for pull only (a pull through the same code) learns it needs push from the 403.
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    expect((await client.request('/blobs/uploads/', { method: 'POST' })).status).toBe(202);
+    expect(asked).toEqual(['repository:team/app:pull', 'repository:team/app:pull,push']);
+    // A token service that grants no push: the 403 is answered once, then handed to the caller.
+    const stingy: typeof fetch = async (input, init) => (new URL(String(input)).host === 'auth.test' ? Response.json({ token: 'pull-token' }) : fake(input, init));
+    const refused = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: stingy, actions: ['pull', 'push'] });
+    expect((await refused.request('/blobs/uploads/', { method: 'POST' })).status).toBe(403);
+  });
+
+  it('answers the challenge of a host the registry redirects to with a token of that host\'s own, never the registry\'s', async () => {
+    const seen: string[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      const authorization = new Headers(init?.headers).get('authorization');
+      seen.push(`${url.host} ${authorization ?? '-'}`);
+      if (url.host === 'auth.reg.test') return Response.json({ token: 'REG' });
+      if (url.host === 'auth.mirror.test') return Response.json({ token: authorization === null ? 'MIRROR' : 'LEAKED' });
+      if (url.host === 'reg.test') {
+        if (authorization !== 'Bearer REG') return new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.reg.test/token",service="reg.test"' } });
+        return new Response(null, { status: 308, headers: { location: `https://mirror.test${url.pathname}` } });
+      }
+      if (authorization !== 'Bearer MIRROR') return new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.mirror.test/token",service="mirror.test"' } });
+      return new Response('manifest');
+    };
+    const client = new RegistryClient({ registry: 'reg.test', repository: 'team/app', insecure: false, fetch: fake, credentials: { username: 'robot', password: 'secret' } });
+    expect(await (await client.get('/manifests/1')).text()).toBe('manifest');
+    expect(seen).toEqual([
+      'reg.test -', `auth.reg.test ${basicAuthorization({ username: 'robot', password: 'secret' })}`, 'reg.test Bearer REG', 'mirror.test -',
+      // The other host's token service is asked anonymously: the registry's password stays the registry's.
+      'auth.mirror.test -', 'reg.test Bearer REG', 'mirror.test Bearer MIRROR',
+    ]);
+  });
+
+  it('hands back the Basic challenge of a host the registry redirects to, sending it no password', async () => {
+    const fake: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (url.host === 'reg.test') {
+        if (new Headers(init?.headers).get('authorization') === null) return new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="reg"' } });
+        return new Response(null, { status: 302, headers: { location: 'https://elsewhere.test/blob' } });
+      }
+      return new Response('', { status: 401, headers: { 'www-authenticate': 'Basic realm="elsewhere"' } });
+    };
+    const client = new RegistryClient({ registry: 'reg.test', repository: 'team/app', insecure: false, fetch: fake, credentials: { username: 'robot', password: 'secret' } });
+    await expect(client.get('/blobs/sha256:00')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
   });
 });
 

@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OrbitError } from '../errors.js';
-import { basicAuthorization, parseChallenge, type Credentials, type CredentialSource } from './auth.js';
+import { basicAuthorization, parseChallenge, type Challenge, type Credentials, type CredentialSource } from './auth.js';
 
 /**
  * The registry refused or could not serve the image; `reasonCode` ends the
@@ -150,7 +150,8 @@ export interface RegistryRequest {
  * any request for pushes, answering Bearer and Basic challenges once per scope.
  */
 export class RegistryClient {
-  private authorization: string | undefined;
+  /** What each origin's own challenge earned (the registry's, or a host it redirects to that asked too): sent there only. */
+  private readonly authorizations = new Map<string, string>();
   /** The credential helper's answer: one run per client, as one docker pull or push asks once. */
   private asked: Promise<Credentials | undefined> | undefined;
   private readonly fetchImpl: RegistryFetch;
@@ -227,13 +228,27 @@ export class RegistryClient {
   async request(target: string, request: RegistryRequest): Promise<Response> {
     const url = this.resolve(target);
     const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
-    const response = await this.send(url, request);
-    // Only the registry's own challenges are answered; another host's 401 is the caller's to read.
-    if (response.status !== 401 || url.origin !== this.origin) return response;
-    await response.body?.cancel();
-    if (streamed) throw new RegistryUnavailableError(this.options.registry, new Error(`${this.options.registry} refused a token it had issued during the upload (expired?)`), true);
-    await this.authenticate(response.headers.get('www-authenticate'));
-    return this.send(url, request);
+    // Each origin's challenge is answered once per request: the registry's token may have expired, a push may need a
+    // wider one, and a host it redirects to (a renamed registry, a gateway) may want a token of its own.
+    const challenged = new Set<string>();
+    for (;;) {
+      const { response, answeredBy } = await this.send(url, request);
+      const challenge = challengeIn(response);
+      // A 401 and then a 403 insufficient_scope from one origin are two questions (a token, then a wider one).
+      const question = `${response.status} ${answeredBy.origin}`;
+      if (challenge === undefined || challenged.has(question)) return response;
+      const own = answeredBy.origin === this.origin;
+      // Another host's Basic challenge is the caller's to read: the registry's password goes to the registry only.
+      if (!own && challenge?.scheme !== 'bearer') return response;
+      if (challenge === null) {
+        await response.body?.cancel();
+        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} wants authentication it does not describe`);
+      }
+      challenged.add(question);
+      await response.body?.cancel();
+      if (streamed) throw new RegistryUnavailableError(this.options.registry, new Error(`${this.options.registry} refused a token it had issued during the upload (expired?)`), true);
+      await this.authenticate(challenge, answeredBy);
+    }
   }
 
   private resolve(target: string): URL {
@@ -242,11 +257,13 @@ export class RegistryClient {
     return new URL(`${this.base}${target}`);
   }
 
-  private async send(url: URL, request: RegistryRequest): Promise<Response> {
+  /** The answer, and the place that gave it (a read may have been redirected to another host). */
+  private async send(url: URL, request: RegistryRequest): Promise<{ response: Response; answeredBy: URL }> {
     const headers: Record<string, string> = { ...request.headers };
-    // Credentials are the registry's own: an upload Location on another host (storage, a CDN) never gets them.
-    if (this.authorization && url.origin === this.origin) headers['authorization'] = this.authorization;
-    if (request.body !== undefined && !Buffer.isBuffer(request.body)) return this.sendStreamed(url, request.method, headers, request.body);
+    // Credentials go only where they were earned: an upload Location on another host (storage, a CDN) never gets the registry's.
+    const authorization = this.authorizations.get(url.origin);
+    if (authorization) headers['authorization'] = authorization;
+    if (request.body !== undefined && !Buffer.isBuffer(request.body)) return { response: await this.sendStreamed(url, request.method, headers, request.body), answeredBy: url };
     // A registry that takes the connection and never answers would otherwise hold the pull for undici's 300 s.
     const unanswered = new AbortController();
     const timeoutMs = this.answerTimeoutMs;
@@ -254,11 +271,11 @@ export class RegistryClient {
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
       // Blob GETs may redirect to storage (S3, a CDN), followed here hop by hop; an upload's answers are read, never followed.
-      const response = reads
+      const answer = reads
         ? await this.following(url, { method: request.method, headers, signal: unanswered.signal })
-        : await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal: unanswered.signal, redirect: 'manual' });
+        : { response: await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal: unanswered.signal, redirect: 'manual' }), answeredBy: url };
       this.answeredOnce = true;
-      return response;
+      return answer;
     } catch (error) {
       const refused = refusalIn(error);
       if (refused) throw refused;
@@ -275,14 +292,17 @@ export class RegistryClient {
    * credentials go to the registry only, and a loop ends as the registry's
    * error, not as an outage to wait out.
    */
-  private async following(url: URL, init: { method: string; headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+  private async following(url: URL, init: { method: string; headers: Record<string, string>; signal: AbortSignal }): Promise<{ response: Response; answeredBy: URL }> {
     let target = url;
     for (let hops = 0; ; hops += 1) {
       const headers = { ...init.headers };
-      if (target.origin !== this.origin) delete headers['authorization'];
+      delete headers['authorization'];
+      // Presigned storage refuses a second auth mechanism, so a hop gets only what its own origin earned.
+      const authorization = this.authorizations.get(target.origin);
+      if (authorization) headers['authorization'] = authorization;
       const response = await this.fetchImpl(target, { method: init.method, headers, signal: init.signal, redirect: 'manual' });
       const location = response.headers.get('location');
-      if (!REDIRECT_STATUSES.has(response.status) || location === null) return response;
+      if (!REDIRECT_STATUSES.has(response.status) || location === null) return { response, answeredBy: target };
       await response.body?.cancel();
       if (hops === MAX_REDIRECTS) throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times (a loop?)`);
       target = await this.redirectTarget(target, location);
@@ -346,16 +366,20 @@ export class RegistryClient {
     return this.asked;
   }
 
-  private async authenticate(header: string | null): Promise<void> {
-    const challenge = parseChallenge(header);
-    if (!challenge) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} wants authentication it does not describe`);
-    const credentials = await this.credentials();
+  /**
+   * Earns what `answeredBy`'s origin asked for. The registry's credentials go
+   * to its own host (any port or scheme of it: a registry that moved to HTTPS)
+   * and to the token services it names; a host it redirects to under another
+   * name gets an anonymous token (a gateway in front of public images).
+   */
+  private async authenticate(challenge: Challenge, answeredBy: URL): Promise<void> {
+    const credentials = answeredBy.hostname === new URL(this.origin).hostname ? await this.credentials() : undefined;
     if (challenge.scheme === 'basic') {
       if (!credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
       if (credentials.identityToken !== undefined && credentials.password === '') {
         throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} asks for a password (Basic), and its credentials hold only an identity token, which only a token service takes`);
       }
-      this.authorization = basicAuthorization(credentials);
+      this.authorizations.set(answeredBy.origin, basicAuthorization(credentials));
       return;
     }
     const realm = challenge.params['realm'];
@@ -369,7 +393,11 @@ export class RegistryClient {
       throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
     }
     const service = challenge.params['service'];
-    const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${(this.options.actions ?? ['pull']).join(',')}`).split(' ').filter((scope) => scope !== '');
+    const actions = this.options.actions ?? ['pull'];
+    // A push asks for push up front, as docker and containerd do: a registry challenging a HEAD names only pull, and
+    // some (icr.io, Keppel) then answer the upload's POST 403 insufficient_scope instead of challenging again.
+    const scopes = (challenge.params['scope'] ?? `repository:${this.options.repository}:${actions.join(',')}`).split(' ')
+      .filter((scope) => scope !== '').map((scope) => withActions(scope, this.options.repository, actions));
     const identityToken = credentials?.identityToken;
     const tokenRequest: Pick<RegistryFetchInit, 'method' | 'headers' | 'body'> = identityToken === undefined ? { headers: credentials ? { authorization: basicAuthorization(credentials) } : {} } : {
       // An identity token is an OAuth2 refresh token: traded in a form POST (the distribution spec's oauth flow), never sent as a password.
@@ -391,6 +419,11 @@ export class RegistryClient {
     try {
       // Not followed: a token service that redirects would lead the credentials, and Orbit, anywhere.
       const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered, redirect: 'manual' });
+      if (response.status === 429 || response.status >= 500) {
+        // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
+        await response.body?.cancel();
+        throw new RegistryUnavailableError(this.options.registry, new Error(`token service ${url.host} answered ${response.status}`), true);
+      }
       if (!response.ok) {
         await response.body?.cancel();
         const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
@@ -398,14 +431,36 @@ export class RegistryClient {
       }
       body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
     } catch (error) {
+      if (error instanceof RegistryUnavailableError) throw error;
       const refused = refusalIn(error);
       if (refused) throw refused;
       throw new RegistryUnavailableError(this.options.registry, unanswered.aborted ? new Error(`token service ${url.host} gave no answer within ${timeoutMs / 1000} s`) : error);
     }
     const token = body === null ? undefined : tokenOf(body);
     if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
-    this.authorization = `Bearer ${token}`;
+    this.authorizations.set(answeredBy.origin, `Bearer ${token}`);
   }
+}
+
+/**
+ * What an answer asks to be authenticated with: a 401's challenge (null when
+ * it names none Orbit speaks), or a 403 whose Bearer challenge says the token
+ * lacks scope; undefined for any other answer.
+ */
+function challengeIn(response: Response): Challenge | null | undefined {
+  if (response.status !== 401 && response.status !== 403) return undefined;
+  const challenge = parseChallenge(response.headers.get('www-authenticate')) ?? null;
+  if (response.status === 401) return challenge;
+  return challenge?.scheme === 'bearer' && challenge.params['error'] === 'insufficient_scope' ? challenge : undefined;
+}
+
+/** A challenge's scope, with `actions` added when it is this repository's (`repository:team/app:pull` → `…:pull,push`). */
+function withActions(scope: string, repository: string, actions: readonly string[]): string {
+  const match = /^(repository(?:\([^)]*\))?):(.+):([^:]*)$/.exec(scope);
+  if (!match || match[2] !== repository) return scope;
+  const granted = (match[3] ?? '').split(',').filter((action) => action !== '');
+  if (granted.includes('*')) return scope;
+  return `${match[1]}:${repository}:${[...new Set([...granted, ...actions])].join(',')}`;
 }
 
 /** The refusal an error is, or carries as its cause: fetch wraps what a connection check (the fetch's own) threw. */
