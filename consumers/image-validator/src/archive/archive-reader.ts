@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
-import { EndOfArchiveWatch } from './end-of-archive.js';
+import { TarBlockWatch } from './tar-block-watch.js';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
@@ -65,6 +65,39 @@ function rejectUnreadable(header: Header): void {
   }
 }
 
+/** Why the readers would disagree on what follows a header, when they would. */
+const TWO_READINGS = 'tar tools disagree on whether those bytes are its content (tar-stream) or the entries after it (Go\'s archive/tar in docker load and skopeo, GNU tar, Python), so they would unpack different files; no image tool writes one: repack the archive';
+
+/**
+ * A GNU long name (or link target) and a PAX path (or linkpath) on one entry
+ * that differ: tar-stream takes the PAX one, Go's archive/tar the GNU one. No
+ * tool writes both. tar-stream forgets the GNU name once it has applied the
+ * PAX one, so its step that applies them is watched on this one extractor,
+ * and the entry's header marked; a test of a crafted archive holds
+ * tar-stream to having that step.
+ */
+interface LongHeaderState {
+  _applyLongHeaders?: () => void;
+  _gnuLongPath: string | null;
+  _gnuLongLinkPath: string | null;
+  _pax: Record<string, string> | null;
+  _header: (Header & { orbitTwoNames?: string }) | null;
+}
+
+function markTwoNames(extract: object): void {
+  const state = extract as LongHeaderState;
+  const apply = state._applyLongHeaders;
+  // A tar-stream without that step fails two-readings.test.ts, whose archive would then be accepted.
+  if (typeof apply !== 'function') return;
+  state._applyLongHeaders = function applyLongHeaders(this: LongHeaderState): void {
+    const { _gnuLongPath: gnuName, _gnuLongLinkPath: gnuLink, _pax: pax } = this;
+    apply.call(this);
+    const clash = gnuName !== null && pax?.['path'] !== undefined && pax['path'] !== gnuName ? `"${pax['path']}" (PAX) and "${gnuName}" (GNU long name)`
+      : gnuLink !== null && pax?.['linkpath'] !== undefined && pax['linkpath'] !== gnuLink ? `link target "${pax['linkpath']}" (PAX) and "${gnuLink}" (GNU long name)` : undefined;
+    if (clash !== undefined && this._header) this._header.orbitTwoNames = clash;
+  };
+}
+
 async function drain(entry: AsyncIterable<Buffer>): Promise<void> {
   for await (const _chunk of entry) { /* directories and links carry no data worth reading */ }
 }
@@ -91,9 +124,19 @@ class EntryReader {
     this.count += 1;
     if (this.count > this.limits.maxEntries) reject('TOO_LARGE', `the archive has more than ${this.limits.maxEntries} entries`);
     rejectUnreadable(header);
-    const type: string = header.type;
+    const twoNames = (header as Header & { orbitTwoNames?: string }).orbitTwoNames;
+    if (twoNames !== undefined) reject('UNSUPPORTED_ENTRY', `an entry is named both ${twoNames}: tar-stream reads the PAX name and Go's archive/tar (docker load, skopeo) the GNU one, so tools would unpack different files; no tar tool writes both: repack the archive`);
+    let type: string = header.type;
     const name = normalizeEntryPath(header.name);
     if (!name.ok) reject('UNSAFE_PATH', `entry "${header.name}" ${name.why}`);
+    // Old tars mark a folder by a slash, not a type: Go, GNU tar and Python read no data after one.
+    if (type === 'file' && header.name.endsWith('/')) {
+      if (header.size > 0) reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is a folder by its name and carries ${header.size} bytes; ${TWO_READINGS}`);
+      type = 'directory';
+    }
+    if (type !== 'file' && type !== 'contiguous-file' && header.size > 0) {
+      reject('UNSUPPORTED_ENTRY', `${type} entry "${header.name}" carries ${header.size} bytes of data; ${TWO_READINGS}`);
+    }
     if (type === 'directory') {
       this.paths.add(name.path.length);
       this.folders.add(name.path);
@@ -181,12 +224,13 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   // Pre-POSIX (v7) headers have no magic: GNU tar, bsdtar, skopeo and crane read them, so they are read here too.
   // tar-stream takes the option; its typings leave it out.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
+  markTwoNames(extract);
   const reader = new EntryReader(limits, decompressed);
-  const endOfArchive = new EndOfArchiveWatch();
+  const blocks = new TarBlockWatch();
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
   let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
-  const feeding = feedWritable(extract, endOfArchive.watch(tarBytes(source, upload, uploadBudget, decompressed))).catch((error: unknown) => {
+  const feeding = feedWritable(extract, blocks.watch(tarBytes(source, upload, uploadBudget, decompressed))).catch((error: unknown) => {
     cause ??= { error, from: 'feeder' };
     extract.destroy(error instanceof Error ? error : null);
   });
@@ -194,7 +238,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
     // streamx entries are async-iterable at run time; its typings just do not say so.
     for await (const entry of extract) {
       // tar-stream notes where each entry's data starts; its typings leave that out.
-      endOfArchive.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
+      blocks.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
       rejectGlobalLayout(extract);
       await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
     }
@@ -208,7 +252,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
   if (cause !== undefined) {
     const { error, from } = cause;
     if (error instanceof ImageRejection || from === 'feeder' || isProgrammingError(error)) throw error;
-    throw tarRejection(error, reader.seen, endOfArchive.markerAfterLastEntry());
+    throw tarRejection(error, reader.seen, blocks.markerAfterLastEntry());
   }
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
   rejectFoldersAlsoFiles(reader.entries, reader.folders);

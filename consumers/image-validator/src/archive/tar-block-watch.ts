@@ -1,0 +1,129 @@
+import { reject } from './rejections.js';
+
+const BLOCK = 512;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const GNU_MAGIC = Buffer.from('ustar  \0', 'latin1');
+
+const roundUp = (bytes: number): number => Math.ceil(bytes / BLOCK) * BLOCK;
+
+/** A run of whole zero blocks, [start, end) in tar bytes. */
+interface ZeroRun {
+  start: number;
+  end: number;
+}
+
+/** Go's reading of a GNU header's numeric field: base-256, or octal between spaces and NULs up to the first NUL. */
+function goReadsNumber(field: Buffer): boolean {
+  if (((field[0] ?? 0) & 0x80) !== 0) return true;
+  const text = field.toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
+  return /^[0-7]+$/.test(text.split('\0')[0] ?? '');
+}
+
+/**
+ * A GNU header Go's archive/tar reads with a path prefix tar-stream does not
+ * see. GNU headers keep access and change times where USTAR keeps the
+ * prefix; when those are not numbers, Go takes the header for one its old
+ * writer got wrong and prepends them as a prefix (`zz/` + `layer.tar`), so
+ * the two readers name the entry differently.
+ */
+function goReadsGnuPrefix(block: Buffer): boolean {
+  if (block.compare(GNU_MAGIC, 0, GNU_MAGIC.length, 257, 265) !== 0) return false;
+  const accessTime = block.subarray(345, 357);
+  const changeTime = block.subarray(357, 369);
+  if (accessTime[0] === 0) return false; // A prefix starting with NUL is empty: the name is read alike.
+  const misread = !goReadsNumber(accessTime) || (changeTime[0] !== 0 && !goReadsNumber(changeTime));
+  const prefix = block.subarray(345, 500);
+  const end = prefix.indexOf(0);
+  // Go takes the prefix only when it is ASCII; otherwise both read the bare name.
+  return misread && prefix.subarray(0, end < 0 ? prefix.length : end).every((byte) => byte < 0x80);
+}
+
+/**
+ * Watches the raw tar blocks on their way to tar-stream, for what tar-stream
+ * reads differently from GNU tar, docker load and skopeo (Go). Orbit stores
+ * the archive as it came, so what it validated and pushed must be what loads
+ * from the stored archive.
+ *
+ * - Entries after the end-of-archive marker (zero blocks): tar-stream steps
+ *   over zero blocks and reads on, so `cat a.tar b.tar` gave b's entries too;
+ *   the others stop at the marker.
+ * - GNU headers whose time fields Go reads as a path prefix (goReadsGnuPrefix).
+ *
+ * `watch` only notes where whole zero blocks and such headers are; each entry
+ * tar-stream reports is then given to `entry`, which refuses it when a zero
+ * block lies between the end of the entry before it and its header, or when
+ * its header is one Go names otherwise. Long headers (PAX, GNU long names) in
+ * that gap hold text, never a whole zero block.
+ */
+export class TarBlockWatch {
+  /** Tar bytes seen so far, and the part of a block the last chunk ended in. */
+  private seen = 0;
+  private carry = Buffer.alloc(0);
+  /** Bytes up to here are headers and data of entries already reported: no need to look at them. */
+  private knownUntil = 0;
+  /**
+   * Zero blocks past knownUntil, as runs: the watch runs only a buffer ahead
+   * of tar-stream, but past the last entry tar-stream reads zeros without
+   * reporting anything, and gigabytes of them (a few MB gzipped) kept one
+   * number per block.
+   */
+  private zeros: ZeroRun[] = [];
+  /** Offsets past knownUntil of blocks Go would name otherwise, should they be headers. */
+  private misnamed: number[] = [];
+
+  async *watch(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      this.observe(chunk);
+      yield chunk;
+    }
+  }
+
+  /**
+   * An entry as tar-stream reports it: `dataStart` is where its data begins
+   * (its header is the block before), `size` its data's length.
+   */
+  entry(name: string, dataStart: number, size: number): void {
+    const headerStart = dataStart - BLOCK;
+    const marker = this.zeros.find((run) => run.start < headerStart)?.start;
+    if (marker !== undefined) {
+      reject('UNSUPPORTED_ENTRY', `entry "${name}" comes after the tar's end-of-archive marker (zero blocks at byte ${marker}): tar, docker load and skopeo stop there and never see it. `
+        + 'Two archives joined with cat make this; send one archive (tar -A appends one to another properly)');
+    }
+    if (this.misnamed.includes(headerStart)) {
+      reject('UNSUPPORTED_ENTRY', `entry "${name}" has a GNU header whose time fields are not numbers, which Go's archive/tar (docker load, skopeo) reads as a folder prefix of its name, so tools would name it otherwise; no tar tool writes one: repack the archive`);
+    }
+    const end = dataStart + roundUp(size);
+    this.knownUntil = Math.max(this.knownUntil, end);
+    this.zeros = this.zeros.filter((run) => run.end > end).map((run) => ({ start: Math.max(run.start, end), end: run.end }));
+    this.misnamed = this.misnamed.filter((offset) => offset >= end);
+  }
+
+  /** Runs and header offsets kept for later entries: a handful, whatever the archive. */
+  get heldOffsets(): number {
+    return this.zeros.length + this.misnamed.length;
+  }
+
+  /** Where the end-of-archive marker starts when zero blocks follow the last reported entry at once; else undefined. */
+  markerAfterLastEntry(): number | undefined {
+    return this.knownUntil > 0 && this.zeros[0]?.start === this.knownUntil ? this.knownUntil : undefined;
+  }
+
+  private observe(chunk: Buffer): void {
+    const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const start = this.seen - this.carry.length;
+    this.seen += chunk.length;
+    const whole = data.length - (data.length % BLOCK);
+    // Blocks inside entries already reported are data or headers: skipped without a look.
+    for (let at = Math.max(0, roundUp(this.knownUntil - start)); at < whole; at += BLOCK) {
+      const offset = start + at;
+      if (data.compare(ZERO_BLOCK, 0, BLOCK, at, at + BLOCK) === 0) {
+        const last = this.zeros.at(-1);
+        if (last?.end === offset) last.end = offset + BLOCK;
+        else this.zeros.push({ start: offset, end: offset + BLOCK });
+      } else if (goReadsGnuPrefix(data.subarray(at, at + BLOCK))) {
+        this.misnamed.push(offset);
+      }
+    }
+    this.carry = Buffer.from(data.subarray(whole));
+  }
+}
