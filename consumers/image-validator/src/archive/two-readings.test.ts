@@ -42,7 +42,7 @@ function headerBlock(header: RawHeader): Buffer {
 }
 
 const padded = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
-const rawEntry = (header: RawHeader, data = Buffer.alloc(0)): Buffer => Buffer.concat([headerBlock({ ...header, size: header.size ?? data.length }), padded(data)]);
+const rawEntry = (header: RawHeader, data: Buffer = Buffer.alloc(0)): Buffer => Buffer.concat([headerBlock({ ...header, size: header.size ?? data.length }), padded(data)]);
 const paxRecords = (records: Record<string, string>): Buffer => Buffer.from(Object.entries(records).map(([key, value]) => {
   const text = ` ${key}=${value}\n`;
   let length = text.length + 1;
