@@ -37,7 +37,7 @@ export * from './kafka/group-offsets.js';
 export * from './command-line.js';
 export * from './projection-state.js';
 export {
-  CHART_OWN_LABELS, chartTextProblem, chartVersionOf, checkMetadata, CHART_UNCARRIABLE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
+  CHART_OWN_LABELS, chartCharacterProblem, chartTextProblem, chartVersionOf, checkMetadata, CHART_UNCARRIABLE, HELM_NO_VALUE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
   type FieldRuleProblem, type MetadataVerdict, type RuntimeFields,
 } from './metadata-rules.js';
 export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';

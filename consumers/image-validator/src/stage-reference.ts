@@ -28,7 +28,7 @@ export async function stageReference(
   if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
   const address = distributionAddress(reference.registry, reference.repository);
   const client = new RegistryClient({
-    ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials),
+    ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials, address.repository),
     ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.

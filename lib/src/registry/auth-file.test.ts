@@ -37,7 +37,7 @@ describe('parseDockerConfig', () => {
       auths: new Map([
         ['index.docker.io', { username: 'hubuser', password: 'hub:pass' }],
         ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', { username: 'AWS', password: 'ecr-token' }],
-        ['harbor.example.com:8443', { username: 'robot$ci', password: 'secret' }],
+        ['harbor.example.com:8443/project', { username: 'robot$ci', password: 'secret' }],
         ['ghcr.io', { username: '', password: '', identityToken: 'oauth-refresh-token' }],
         ['team.azurecr.io', { username: '00000000-0000-0000-0000-000000000000', password: '', identityToken: 'acr-refresh-token' }],
       ]),
@@ -63,6 +63,52 @@ describe('parseDockerConfig', () => {
     const withStore = lookIn({ auths: { 'plain.example': {} }, credsStore: 'pass' });
     expect(typeof withStore('plain.example')).toBe('function');
     expect(typeof withStore('other.example')).toBe('function');
+  });
+
+  it('gives each namespace of a registry its own credentials (two quay.io robots), the most specific key first, else the host\'s', () => {
+    const credentials = new AuthFileCredentials(fileWith(JSON.stringify({
+      auths: {
+        'quay.io/org-a': { auth: basic('org-a+robot', 'a') },
+        'quay.io/org-b': { auth: basic('org-b+robot', 'b') },
+        'quay.io/org-a/special': { auth: basic('special+robot', 's') },
+        'quay.io': { auth: basic('quay-user', 'q') },
+        'registry.example/team/': { auth: basic('team', 't') },
+      },
+    })));
+    const { credentials: access } = registryAccessOf({ ORBIT_INSECURE_REGISTRIES: new Set(), ORBIT_REGISTRY_CREDENTIALS: new Map(), ORBIT_REGISTRY_AUTH_FILE: credentials });
+    const userOf = (registry: string, repository: string) => (credentialsFor(registry, access, repository) as { username: string } | undefined)?.username;
+    expect(userOf('quay.io', 'org-a/app')).toBe('org-a+robot');
+    expect(userOf('quay.io', 'org-b/app')).toBe('org-b+robot');
+    expect(userOf('quay.io', 'org-a/special')).toBe('special+robot');
+    expect(userOf('Quay.IO', 'org-a/team/app')).toBe('org-a+robot');
+    expect(userOf('quay.io', 'other/app')).toBe('quay-user');
+    // A namespace is matched by whole path segments: org-ab is not org-a's.
+    expect(userOf('quay.io', 'org-ab/app')).toBe('quay-user');
+    // A registry with only namespace keys has none for the rest of its repositories.
+    expect(userOf('registry.example', 'team/app')).toBe('team');
+    expect(userOf('registry.example', 'teammate/app')).toBeUndefined();
+  });
+
+  it('reads a key with a scheme as its registry alone (Docker\'s https://index.docker.io/v1/), beside namespace keys of Docker Hub', () => {
+    const { auths } = parseDockerConfig(JSON.stringify({
+      auths: {
+        'https://index.docker.io/v1/': { auth: basic('hubuser', 'h') },
+        'docker.io/org-a': { auth: basic('org-a', 'a') },
+        'http://registry.example/v2/': { auth: basic('plain', 'p') },
+      },
+    }));
+    const lookup = { get: (registry: string, repository?: string) => credentialSourceIn({ auths, helpers: new Map(), store: undefined }, registry, repository) };
+    expect(credentialsFor('docker.io', lookup, 'library/nginx')).toEqual({ username: 'hubuser', password: 'h' });
+    expect(credentialsFor('docker.io', lookup, 'org-a/app')).toEqual({ username: 'org-a', password: 'a' });
+    expect(credentialsFor('registry.example', lookup, 'any/app')).toEqual({ username: 'plain', password: 'p' });
+  });
+
+  it('takes no registrytoken (a bearer token Docker sends as it is): an entry holding only one gives no credentials, so the host\'s key, else none, is used', () => {
+    const config = parseDockerConfig(JSON.stringify({
+      auths: { 'quay.io/org-a': { registrytoken: 'bearer-token' }, 'quay.io': { auth: basic('quay-user', 'q') }, 'r.example': { registrytoken: 'bearer-token' } },
+    }));
+    expect(credentialSourceIn(config, 'quay.io', 'org-a/app')).toEqual({ username: 'quay-user', password: 'q' });
+    expect(credentialSourceIn(config, 'r.example', 'team/app')).toBeUndefined();
   });
 
   it('refuses a helper name that could name a program outside PATH', () => {

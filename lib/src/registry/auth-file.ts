@@ -6,11 +6,13 @@ import { askCredentialHelper, HELPER_PROGRAM_PREFIX, helperProgramOf, isHelperNa
 
 /** Where a registry's credentials are looked up: a Map is one, and so is an auth file read again when it changes. */
 export interface CredentialLookup {
-  get(registry: string): CredentialSource | undefined;
+  /** `repository`: the path in the registry (`org/app`), for files keyed by namespace; without it, the host's entry only. */
+  get(registry: string, repository?: string): CredentialSource | undefined;
 }
 
 /** What a Docker config.json says about credentials, keyed by registry (host[:port], lower case). */
 export interface DockerConfigCredentials {
+  /** Keyed by `host[:port]`, or `host[:port]/namespace` for an entry meant for part of the registry only. */
   readonly auths: ReadonlyMap<string, Credentials>;
   /** credHelpers: the helper (the suffix of docker-credential-<name>) a registry's credentials come from. */
   readonly helpers: ReadonlyMap<string, string>;
@@ -30,13 +32,35 @@ const configShape = z.looseObject({
   credsStore: z.string().optional(),
 });
 
+const SCHEME = /^[a-z]+:\/\//i;
+
 /**
- * The registry a key of `auths` names: Docker writes Docker Hub as
- * `https://index.docker.io/v1/`, and other tools a bare `host[:port]` or a
- * URL; a path after the host (`quay.io/team`) narrows nothing here.
+ * The registry (host[:port]) a key names. Docker writes Docker Hub as
+ * `https://index.docker.io/v1/`, other tools a bare `host[:port]` or a URL:
+ * a URL's path is an API version, never a namespace.
  */
 function registryOfKey(key: string): string {
-  return (key.replace(/^[a-z]+:\/\//i, '').split('/')[0] ?? key).toLowerCase();
+  return (key.replace(SCHEME, '').split('/')[0] ?? key).toLowerCase();
+}
+
+/**
+ * What a key of `auths` covers: a URL its registry, as above; a bare
+ * `quay.io/org-a` only that namespace, as podman (containers-auth.json(5))
+ * and the kubelet read it, so two robots of one registry stay apart.
+ */
+function scopeOfKey(key: string): string {
+  if (SCHEME.test(key)) return registryOfKey(key);
+  return key.toLowerCase().replace(/\/+$/, '');
+}
+
+/**
+ * The keys that may hold a repository's credentials, most specific first:
+ * `quay.io/org-a/app`, `quay.io/org-a`, `quay.io`. Whole path segments only,
+ * so `quay.io/org-a` never covers `quay.io/org-ab`.
+ */
+function scopesOf(registry: string, repository: string | undefined): string[] {
+  const segments = (repository ?? '').toLowerCase().split('/').filter((segment) => segment !== '');
+  return segments.map((_, at) => `${registry}/${segments.slice(0, segments.length - at).join('/')}`).concat(registry);
 }
 
 /**
@@ -73,7 +97,9 @@ export function parseDockerConfig(text: string): DockerConfigCredentials {
     if (entry.identitytoken !== undefined && entry.identitytoken !== '') {
       credentials = { username: credentials?.username ?? '', password: '', identityToken: entry.identitytoken };
     }
-    if (credentials !== undefined) found.set(registryOfKey(key), credentials);
+    // Docker's `registrytoken` (a bearer token sent to the registry as it is) is not taken: an entry holding only that
+    // gives no credentials, and the registry is asked anonymously (or a less specific key's credentials are used).
+    if (credentials !== undefined) found.set(scopeOfKey(key), credentials);
   }
   const helpers = new Map<string, string>();
   const badHelpers: string[] = [];
@@ -89,14 +115,20 @@ export function parseDockerConfig(text: string): DockerConfigCredentials {
 
 /**
  * Where Docker looks, in its order: the registry's credHelpers entry, else
- * credsStore, else the registry's auths entry. A helper is asked when the
- * registry wants credentials, so a token it refreshes is always its latest.
+ * credsStore, else the registry's auths entry; of those, the one for the
+ * repository's namespace (most specific first) before the host's. A helper
+ * is asked when the registry wants credentials, so a token it refreshes is
+ * always its latest.
  */
-export function credentialSourceIn(config: DockerConfigCredentials, registry: string): CredentialSource | undefined {
-  const key = registry.toLowerCase();
-  const helper = config.helpers.get(key) ?? config.store;
+export function credentialSourceIn(config: DockerConfigCredentials, registry: string, repository?: string): CredentialSource | undefined {
+  const host = registry.toLowerCase();
+  const helper = config.helpers.get(host) ?? config.store;
   if (helper !== undefined) return () => askCredentialHelper(helper, registry);
-  return config.auths.get(key);
+  for (const scope of scopesOf(host, repository)) {
+    const found = config.auths.get(scope);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Every helper the config names that is not on PATH, each said once: found at the start, not at the first push. */
@@ -140,9 +172,9 @@ export class AuthFileCredentials implements CredentialLookup {
     return { path: this.path };
   }
 
-  get(registry: string): CredentialSource | undefined {
+  get(registry: string, repository?: string): CredentialSource | undefined {
     this.refresh();
-    return credentialSourceIn(this.config, registry);
+    return credentialSourceIn(this.config, registry, repository);
   }
 
   private stamp(): string {
@@ -173,8 +205,8 @@ export class AuthFileCredentials implements CredentialLookup {
 export function combinedCredentials(fixed: ReadonlyMap<string, Credentials>, file: CredentialLookup | undefined): CredentialLookup {
   if (file === undefined) return fixed;
   return {
-    get: (registry) => {
-      const fromFile = file.get(registry);
+    get: (registry, repository) => {
+      const fromFile = file.get(registry, repository);
       const fallback = fixed.get(registry);
       if (typeof fromFile !== 'function' || fallback === undefined) return fromFile ?? fallback;
       return async () => (await fromFile()) ?? fallback;

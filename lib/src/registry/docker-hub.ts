@@ -25,12 +25,16 @@ export function distributionAddress(registry: string, repository: string): Distr
   return { registry: DOCKER_HUB_API, repository: repository.includes('/') ? repository : `library/${repository}` };
 }
 
-/** Credentials configured under the name the user wrote, else under any other name of the same registry. */
-export function credentialsFor<C>(registry: string, credentials: { get(registry: string): C | undefined }): C | undefined {
-  const written = credentials.get(registry);
+/**
+ * Credentials configured under the name the user wrote, else under any other
+ * name of the same registry. `repository` (its distribution path) lets an
+ * auth file keyed by namespace (`quay.io/org-a`) tell its robots apart.
+ */
+export function credentialsFor<C>(registry: string, credentials: { get(registry: string, repository?: string): C | undefined }, repository?: string): C | undefined {
+  const written = credentials.get(registry, repository);
   if (written !== undefined || !isDockerHub(registry)) return written;
   for (const name of DOCKER_HUB_NAMES) {
-    const found = credentials.get(name);
+    const found = credentials.get(name, repository);
     if (found !== undefined) return found;
   }
   return undefined;
