@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.js';
 import { OCI_INDEX_TYPE, sha256Of } from './image-manifest.js';
 import { RegistryPush } from './push.js';
-import { listReferrers, referrerDescriptorOf } from './referrers.js';
+import { listReferrers, MAX_REFERRERS_PAGES, referrerDescriptorOf, referrersListedAt } from './referrers.js';
 
 const SUBJECT = `sha256:${'a'.repeat(64)}`;
 const TAG = `sha256-${'a'.repeat(64)}`;
@@ -90,5 +90,56 @@ describe('listReferrers on a registry without the referrers API', () => {
     const losing = registry(undefined, 404, () => theirs);
     await expect(listReferrers(losing.push, losing.client, SUBJECT, put)).rejects.toThrow(/rewritten by other writers 4 times in a row/);
     expect(losing.puts).toHaveLength(4);
+  });
+});
+
+/**
+ * A registry whose referrers API answers `pages[n]` at page n, each page
+ * after the first asked for as `?page=n`, and linking the next as `link`
+ * says; it notes every URL asked.
+ */
+function pagingRegistry(pages: readonly (readonly string[])[], link: (next: number) => string | undefined): { push: RegistryPush; client: RegistryClient; asked: string[] } {
+  const asked: string[] = [];
+  const client = new RegistryClient({
+    registry: 'registry.test', repository: 'team/app', insecure: false,
+    fetch: async (input) => {
+      const url = new URL(String(input));
+      asked.push(url.href);
+      if (!url.pathname.endsWith(`/referrers/${SUBJECT}`) || url.origin !== 'https://registry.test') return new Response(null, { status: 404 });
+      const page = Number(url.searchParams.get('page') ?? 0);
+      const manifests = (pages[page] ?? []).map((digest) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 10 }));
+      const next = link(page + 1);
+      return new Response(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests }), {
+        headers: { 'content-type': OCI_INDEX_TYPE, ...(next === undefined ? {} : { link: next }) },
+      });
+    },
+  });
+  return { push: new RegistryPush(client, 'registry.test'), client, asked };
+}
+
+const digestOf = (character: string): string => `sha256:${character.repeat(64)}`;
+
+describe('referrersListedAt on a registry whose referrers API answers in pages', () => {
+  it('sees the referrers of every page, following Link rel="next" (a path, or a URL of the registry)', async () => {
+    const pages = [[digestOf('1')], [digestOf('2')], [digestOf('3')]];
+    const links = [
+      (next: number) => (next < pages.length ? `</v2/team/app/referrers/${SUBJECT}?page=${next}>; rel="next"` : undefined),
+      (next: number) => (next < pages.length ? `<https://registry.test/v2/team/app/referrers/${SUBJECT}?page=${next}>; rel=next, <https://registry.test/v2/team/app/referrers/${SUBJECT}>; rel="first"` : undefined),
+      // Relative to the page answered, as RFC 8288 reads it.
+      (next: number) => (next < pages.length ? `<?page=${next}>; rel="next"` : undefined),
+    ];
+    for (const link of links) {
+      const { push, client } = pagingRegistry(pages, link);
+      expect(await referrersListedAt(push, client, SUBJECT)).toEqual(new Set([digestOf('1'), digestOf('2'), digestOf('3')]));
+    }
+  });
+
+  it('follows no link away from the registry, and stops after MAX_REFERRERS_PAGES pages of a registry that links for ever', async () => {
+    const away = pagingRegistry([[digestOf('1')], [digestOf('2')]], () => `<https://elsewhere.test/v2/team/app/referrers/${SUBJECT}?page=1>; rel="next"`);
+    expect(await referrersListedAt(away.push, away.client, SUBJECT)).toEqual(new Set([digestOf('1')]));
+    expect(away.asked.filter((url) => url.includes('elsewhere'))).toEqual([]);
+    const endless = pagingRegistry([[digestOf('1')]], (next) => `</v2/team/app/referrers/${SUBJECT}?page=${next}>; rel="next"`);
+    await referrersListedAt(endless.push, endless.client, SUBJECT);
+    expect(endless.asked).toHaveLength(MAX_REFERRERS_PAGES);
   });
 });

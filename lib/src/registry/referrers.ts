@@ -56,19 +56,55 @@ function listedIn(bytes: Buffer): ReferrerDescriptor[] | undefined {
   }
 }
 
+/** Pages of a referrers listing followed at most: a registry linking page after page for ever must not hold a pull or a check. */
+export const MAX_REFERRERS_PAGES = 100;
+
+/** The target of a Link header's `rel="next"` (RFC 8288: `<url>; rel="next", <url>; rel="prev"`), if any. */
+function nextLinkIn(header: string): string | undefined {
+  for (const [, target, params = ''] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params);
+    if ((rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/).includes('next')) return target;
+  }
+  return undefined;
+}
+
+/**
+ * Where the rest of a referrers listing is: a registry that cannot list them
+ * all in one answer must link the next page (`Link: <…>; rel="next"`),
+ * relative to the URL that answered (the answer's own, else `asked`, an
+ * absolute URL). Undefined on the last page, and for a page at another
+ * origin: only the registry itself was checked as a place to go, and a link
+ * is no redirect, which would be.
+ */
+export function nextReferrersPage(client: RegistryClient, asked: string, answer: Pick<Response, 'headers' | 'url'>): string | undefined {
+  const target = nextLinkIn(answer.headers.get('link') ?? '');
+  if (target === undefined) return undefined;
+  try {
+    const next = new URL(target, answer.url || asked);
+    return next.origin === new URL(client.base).origin ? next.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How the referrers of a subject came to be listed. */
 export type ReferrersListing = 'referrers-api' | 'tag-scheme' | 'tag-scheme-unchanged';
 
-/** What the registry lists as referrers of a subject: its API's answer, or the tag-scheme index (undefined: the tag names something else). */
-type Listing = { readonly kind: 'api'; readonly listed: readonly ReferrerDescriptor[] } | { readonly kind: 'tag'; readonly tag: string; readonly listed: readonly ReferrerDescriptor[] | undefined };
+/**
+ * What the registry lists as referrers of a subject: its API's first page
+ * (`next`: where the rest is), or the tag-scheme index (undefined: the tag
+ * names something else).
+ */
+type Listing = { readonly kind: 'api'; readonly listed: readonly ReferrerDescriptor[]; readonly next: string | undefined } | { readonly kind: 'tag'; readonly tag: string; readonly listed: readonly ReferrerDescriptor[] | undefined };
 
 async function listingOf(push: RegistryPush, client: RegistryClient, subject: string): Promise<Listing> {
-  const api = await client.request(`/referrers/${subject}`, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
+  const asked = `${client.base}/referrers/${subject}`;
+  const api = await client.request(asked, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
   // Anything but an index means no API: 404 as the spec says, 400/405 or even 500 from registries that route the path nowhere.
   // A registry with the API that only failed this once gets a tag-scheme index besides, which its clients do not need but no client minds.
   if (api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE)) {
     const answer = await readCapped(api, MAX_MANIFEST_BYTES);
-    return { kind: 'api', listed: (answer === null ? undefined : listedIn(answer)) ?? [] };
+    return { kind: 'api', listed: (answer === null ? undefined : listedIn(answer)) ?? [], next: nextReferrersPage(client, asked, api) };
   }
   await api.body?.cancel();
   const tag = referrersTagOf(subject);
@@ -83,9 +119,23 @@ async function listingOf(push: RegistryPush, client: RegistryClient, subject: st
   return { kind: 'tag', tag, listed: listedIn(bytes) };
 }
 
-/** The digests the registry lists as referrers of `subject` (its referrers API, else the tag-scheme index). */
+/** The referrers the API lists from its second page (`next`) on, up to MAX_REFERRERS_PAGES pages in all. */
+async function laterPages(push: RegistryPush, client: RegistryClient, subject: string, next: string | undefined): Promise<ReferrerDescriptor[]> {
+  const listed: ReferrerDescriptor[] = [];
+  for (let page = next, pages = 1; page !== undefined && pages < MAX_REFERRERS_PAGES; pages += 1) {
+    const answer = await push.expect(await client.request(page, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } }), [200], `page ${pages + 1} of the referrers of ${subject}`);
+    const bytes = await readCapped(answer, MAX_MANIFEST_BYTES);
+    listed.push(...(bytes === null ? undefined : listedIn(bytes)) ?? []);
+    page = nextReferrersPage(client, page, answer);
+  }
+  return listed;
+}
+
+/** The digests the registry lists as referrers of `subject` (its referrers API, every page of it, else the tag-scheme index). */
 export async function referrersListedAt(push: RegistryPush, client: RegistryClient, subject: string): Promise<Set<string>> {
-  return new Set((await listingOf(push, client, subject)).listed?.map((entry) => entry.digest) ?? []);
+  const listing = await listingOf(push, client, subject);
+  const rest = listing.kind === 'api' ? await laterPages(push, client, subject, listing.next) : [];
+  return new Set([...listing.listed ?? [], ...rest].map((entry) => entry.digest));
 }
 
 /**

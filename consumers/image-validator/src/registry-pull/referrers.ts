@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, type RegistryClient } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MAX_REFERRERS_PAGES, nextReferrersPage, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, type RegistryClient } from '@orbit/lib';
 import { artifactShape, descriptorShape, MEDIA_TYPES, type Descriptor } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
 
@@ -48,6 +48,11 @@ async function says200(client: RegistryClient, path: string, accept: string): Pr
  * the pull rate limit, and most images have no cosign tags to find.
  */
 async function answered(client: RegistryClient, path: string, accept: string): Promise<Buffer | undefined> {
+  return (await answeredWhole(client, path, accept))?.bytes;
+}
+
+/** As `answered`, with the answer's headers (a referrers page links the next). */
+async function answeredWhole(client: RegistryClient, path: string, accept: string): Promise<{ bytes: Buffer; response: Response } | undefined> {
   if (path.startsWith('/manifests/sha256-') && await says200(client, path, accept) === undefined) return undefined;
   const response = await client.request(path, { method: 'GET', headers: { accept } });
   if (response.status === 429 || response.status >= 500) {
@@ -59,22 +64,36 @@ async function answered(client: RegistryClient, path: string, accept: string): P
     return undefined;
   }
   try {
-    return await readCapped(response, MAX_MANIFEST_BYTES, AbortSignal.timeout(client.answerTimeoutMs)) ?? undefined;
+    const bytes = await readCapped(response, MAX_MANIFEST_BYTES, AbortSignal.timeout(client.answerTimeoutMs));
+    return bytes === null ? undefined : { bytes, response };
   } catch (error) {
     // Cut short or stalled: the registry is failing, which ends the lookup like any other failure.
     throw new RegistryUnavailableError(client.base, error, true);
   }
 }
 
-/** What the registry lists as referrers of `subject`: its referrers API, else the tag-scheme index `sha256-<hex>`. */
-async function listedReferrers(client: RegistryClient, subject: string): Promise<Descriptor[]> {
-  for (const path of [`/referrers/${subject}`, `/manifests/${subject.replace(':', '-')}`]) {
-    const bytes = await answered(client, path, MEDIA_TYPES.ociIndex);
-    if (bytes === undefined) continue;
-    const listing = listingShape.safeParse(parseOrNull(bytes));
-    if (listing.success) return listing.data.manifests;
+/**
+ * What the registry lists as referrers of `subject`: its referrers API, page
+ * after page as they are taken (`inTime` before each), else the tag-scheme
+ * index `sha256-<hex>`. A page that is no listing ends the listing there.
+ */
+async function* listedReferrers(client: RegistryClient, subject: string, inTime: () => void): AsyncGenerator<Descriptor> {
+  let page: string | undefined = `${client.base}/referrers/${subject}`;
+  let pages = 0;
+  while (page !== undefined && pages < MAX_REFERRERS_PAGES) {
+    if (pages > 0) inTime();
+    const answer = await answeredWhole(client, page, MEDIA_TYPES.ociIndex);
+    const listing = answer === undefined ? undefined : listingShape.safeParse(parseOrNull(answer.bytes));
+    if (!answer || !listing?.success) break;
+    pages += 1;
+    yield* listing.data.manifests;
+    page = nextReferrersPage(client, page, answer.response);
   }
-  return [];
+  // A registry with the API lists there what the tag-scheme index would (a stale one, at most).
+  if (pages > 0) return;
+  const index = await answered(client, `/manifests/${subject.replace(':', '-')}`, MEDIA_TYPES.ociIndex);
+  const listing = index === undefined ? undefined : listingShape.safeParse(parseOrNull(index));
+  if (listing?.success) yield* listing.data.manifests;
 }
 
 function parseOrNull(bytes: Buffer): unknown {
@@ -134,7 +153,7 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
       const next: string[] = [];
       for (const subject of subjects) {
         inTime();
-        for (const entry of await listedReferrers(client, subject)) {
+        for await (const entry of listedReferrers(client, subject, inTime)) {
           if (found.has(entry.digest)) continue;
           inTime();
           const document = await answered(client, `/manifests/${entry.digest}`, MANIFEST_ACCEPT);

@@ -1,0 +1,47 @@
+import { OCI_INDEX_TYPE, RegistryClient, sha256Of } from '@orbit/lib';
+import { describe, expect, it } from 'vitest';
+import { pullReferrers } from './referrers.js';
+
+const IMAGE = `sha256:${'a'.repeat(64)}`;
+const EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Of('{}'), size: 2 };
+
+/** An artifact about the image, `oras attach` style: an empty config, one layer of `content`. */
+function artifact(artifactType: string, content: string): Buffer {
+  return Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType, config: EMPTY,
+    layers: [{ mediaType: 'application/octet-stream', digest: sha256Of(content), size: content.length }],
+    subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: IMAGE, size: 100 },
+  }));
+}
+
+describe('pullReferrers from a registry whose referrers API answers in pages', () => {
+  it('fetches the referrers listed on every page, following Link rel="next"', async () => {
+    const sbom = artifact('application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+    const signature = artifact('application/vnd.cncf.notary.signature', 'signed');
+    const manifests = new Map([[sha256Of(sbom), sbom], [sha256Of(signature), signature]]);
+    const listingOf = (bytes: Buffer) => JSON.stringify({
+      schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Of(bytes), size: bytes.length }],
+    });
+    const client = new RegistryClient({
+      registry: 'registry.test', repository: 'team/app', insecure: false,
+      fetch: async (input) => {
+        const url = new URL(String(input));
+        const last = url.pathname.split('/').pop() ?? '';
+        if (url.pathname.endsWith(`/referrers/${IMAGE}`)) {
+          // One referrer a page, as a registry listing few per answer does.
+          if (url.searchParams.get('last') === null) {
+            return new Response(listingOf(sbom), { headers: { 'content-type': OCI_INDEX_TYPE, link: `</v2/team/app/referrers/${IMAGE}?n=1&last=${sha256Of(sbom)}>; rel="next"` } });
+          }
+          return new Response(listingOf(signature), { headers: { 'content-type': OCI_INDEX_TYPE } });
+        }
+        const held = manifests.get(last);
+        if (url.pathname.includes('/manifests/') && held) return new Response(held, { headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+        if (url.pathname.includes('/blobs/')) return new Response(null, { status: 200 });
+        return new Response(null, { status: 404 });
+      },
+    });
+    const { referrers, note } = await pullReferrers(client, [IMAGE]);
+    expect(referrers.map((referrer) => referrer.artifactType)).toEqual(['application/spdx+json', 'application/vnd.cncf.notary.signature']);
+    expect(note).toBeUndefined();
+  });
+});
