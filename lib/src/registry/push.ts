@@ -3,9 +3,9 @@ import { OrbitError } from '../errors.js';
 import { parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
 import { isInsecureRegistry, type RegistryAccess } from './access.js';
-import { PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError } from './client.js';
 import { credentialsFor, distributionAddress } from './docker-hub.js';
-import { manifestMediaType } from './image-manifest.js';
+import { manifestMediaType, sha256Of } from './image-manifest.js';
 
 /** A repository pushed into: where its distribution API answers, and how people write it. */
 export interface PushRepository {
@@ -35,7 +35,7 @@ export function pushRepositoryOf(name: string): PushRepository | undefined {
 export function pushClientOf(target: PushRepository, access: RegistryAccess): RegistryClient {
   return new RegistryClient({
     registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
-    insecure: isInsecureRegistry(target.host, access), credentials: credentialsFor(target.host, access.credentials),
+    insecure: isInsecureRegistry(target.host, access), credentials: credentialsFor(target.host, access.credentials, target.repository),
   });
 }
 
@@ -110,7 +110,27 @@ export class RegistryPush {
   async manifestAt(reference: string): Promise<string | undefined> {
     const response = await this.expect(await this.client.request(`/manifests/${reference}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } }), [200, 404], `a look for manifest ${reference}`);
     if (response.status === 404) return undefined;
-    return response.headers.get('docker-content-digest') ?? '';
+    const said = response.headers.get('docker-content-digest');
+    if (said) return said;
+    // Some registries (registry.access.redhat.com) and proxies leave the header out, as the spec warns clients:
+    // a digest names its own content, and a tag's is learnt from the bytes, or it would look like another manifest's.
+    return isDigest(reference) ? reference : this.digestOfManifest(reference);
+  }
+
+  /** The sha256 of the manifest `reference` names, from its bytes; undefined when it is gone since the HEAD. */
+  private async digestOfManifest(reference: string): Promise<string | undefined> {
+    const what = `manifest ${reference}`;
+    const response = await this.expect(await this.client.request(`/manifests/${reference}`, { method: 'GET', headers: { accept: MANIFEST_ACCEPT } }), [200, 404], what);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const deadline = AbortSignal.timeout(this.client.answerTimeoutMs);
+    const bytes = await readCapped(response, MAX_MANIFEST_BYTES, deadline).catch((error: unknown) => {
+      throw new RegistryUnavailableError(this.registry, deadline.aborted ? new Error(`${what} did not arrive whole within ${this.client.answerTimeoutMs / 1000} s`) : error, true);
+    });
+    if (bytes === null) throw new PushRefusedError(`${this.registry} holds ${what} over ${MAX_MANIFEST_BYTES} bytes`);
+    return sha256Of(bytes);
   }
 
   /**
@@ -210,6 +230,9 @@ export class RegistryPush {
 }
 
 const SEND_CHUNK_BYTES = 1024 * 1024;
+
+/** A manifest reference that is a digest (`sha256:<hex>`), not a tag: a tag has no colon. */
+const isDigest = (reference: string): boolean => reference.includes(':');
 
 /**
  * Tags manifest `digest` (an image, a chart) with the first of the target's
