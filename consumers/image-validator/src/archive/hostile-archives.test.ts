@@ -294,6 +294,17 @@ describe('hostile and broken archives end in a reason code', () => {
     expect((await outcomeOf(await archiveOf([...ociEntries(zeros), { name: 'zeros.bin', data: Buffer.alloc(100 * 1024) }, { name: 'after', data: Buffer.from('x') }]))).ok).toBe(true);
   });
 
+  it('UNSUPPORTED_ENTRY for bytes after the end of a gzip-compressed upload, which zlib dropped unread: the upload was accepted with no sha256 (found by a review)', async () => {
+    const gzipped = await archiveOf(oci, { gzip: true });
+    await expectRejected(Buffer.concat([gzipped, Buffer.alloc(1024 * 1024)]), 'UNSUPPORTED_ENTRY', new RegExp(`^1048576 bytes follow the end of the gzip stream \\(after ${gzipped.length} bytes\\)`));
+    const whole = await outcomeOf(gzipped);
+    expect(whole.ok && { sizeBytes: whole.sizeBytes, sha256: whole.sha256 }).toEqual({ sizeBytes: gzipped.length, sha256: hexOf(sha256(gzipped)) });
+    // Two gzip members one after the other (pigz, cat a.gz b.gz) are one stream, as gzip -d reads them.
+    const tar = await archiveOf(oci);
+    const members = Buffer.concat([gzipSync(tar.subarray(0, 10_240)), gzipSync(tar.subarray(10_240))]);
+    expect((await outcomeOf(members)).ok).toBe(true);
+  });
+
   it('UNSAFE_PATH: .. segments, absolute paths, links out of the archive or used as blobs, devices and fifos', async () => {
     const cases: TarEntry[][] = [
       [...oci, { name: '../etc/passwd', data: Buffer.from('root::0:0') }],

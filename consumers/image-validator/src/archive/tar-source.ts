@@ -71,18 +71,47 @@ function gzipRejection(error: ZlibError, producedBytes: number): ImageRejection 
   return new ImageRejection('TRUNCATED', `the gzip stream is corrupt after ${producedBytes} decompressed bytes (${error.message})`);
 }
 
-async function* gunzipped(compressed: AsyncIterable<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
-  const gunzip = pipeline(Readable.from(compressed), createGunzip(), () => undefined);
+/**
+ * The tar inside a gzip stream. zlib stops at the end of the gzip data and
+ * drops what follows when it is no gzip member (zeros, say), and the pipeline
+ * would then end the source unread: the upload was accepted with no sha256
+ * and a size that stopped there. The source is handed to zlib without its
+ * end, so what zlib left is read here, counted and hashed, and refused.
+ */
+async function* gunzipped(compressed: AsyncGenerator<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
+  let fed = 0;
+  const handedOver: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const step = await compressed.next();
+        if (step.done !== true) fed += step.value.length;
+        return step;
+      },
+      return: async () => ({ done: true, value: undefined }),
+    }),
+  };
+  const gunzip = createGunzip();
+  const output = pipeline(Readable.from(handedOver), gunzip, () => undefined);
   let produced = 0;
+  let drained = false;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+    for await (const chunk of output as AsyncIterable<Buffer>) {
       produced += chunk.length;
       decompressed.add(chunk.length);
       yield chunk;
     }
+    let rest = 0;
+    for (let step = await compressed.next(); step.done !== true; step = await compressed.next()) rest += step.value.length;
+    drained = true;
+    const after = fed - gunzip.bytesWritten + rest;
+    if (after > 0) {
+      reject('UNSUPPORTED_ENTRY', `${after} bytes follow the end of the gzip stream (after ${gunzip.bytesWritten} bytes): gzip -d and Go's gzip reader refuse or warn of them, and Orbit stores the upload as it came; send the gzip stream alone`);
+    }
   } catch (error) {
     if (isZlibError(error)) throw gzipRejection(error, produced);
     throw error;
+  } finally {
+    if (!drained) await compressed.return(undefined);
   }
 }
 
