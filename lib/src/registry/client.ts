@@ -251,6 +251,26 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * Where an answer's Location points, as an absolute URL: resolved against
+   * the URL `asked` as RFC 3986 says (a registry may answer `/upload/x` or a
+   * bare `x`); null without one. An upload sent from HTTPS down to plain
+   * HTTP would put the image's bytes on the wire in clear: refused.
+   */
+  locationFrom(answer: Response, asked: string): string | null {
+    const location = answer.headers.get('location');
+    if (location === null || location === '') return null;
+    const from = this.resolve(asked);
+    const to = URL.canParse(location, from.href) ? new URL(location, from) : null;
+    if (to === null || (to.protocol !== 'http:' && to.protocol !== 'https:')) {
+      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered with Location "${location.slice(0, 200)}", which is not an http(s) URL`);
+    }
+    if (from.protocol === 'https:' && to.protocol === 'http:') {
+      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} sent an upload from HTTPS to plain HTTP (${to.host}); Orbit does not send image bytes in clear`);
+    }
+    return to.href;
+  }
+
   private resolve(target: string): URL {
     if (/^https?:\/\//i.test(target)) return new URL(target);
     if (target.startsWith('/v2/')) return new URL(target, this.base);

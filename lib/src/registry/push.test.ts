@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -52,5 +54,47 @@ describe('tagManifest at a registry that answers a manifest HEAD without its dig
     expect(await tagManifest(push, { name: 'registry.test/team/app', tags: ['1.0.0', '1.0.0-2'] }, sha256Of(ours), async () => ours, log)).toBe('1.0.0-2');
     expect(puts).toEqual(['1.0.0-2']);
     expect(messages).toEqual(['the tag already names another manifest; left as it is']);
+  });
+});
+
+describe('a blob upload at a registry whose Location is relative', () => {
+  it('follows each Location from the URL that gave it (RFC 3986): an absolute path outside /v2/, then a bare name', async () => {
+    const asked: string[] = [];
+    const server = createServer((request, response) => {
+      asked.push(`${request.method ?? ''} ${request.url ?? ''}`);
+      request.resume();
+      request.on('end', () => {
+        if (request.method === 'POST') response.writeHead(202, { location: '/upload/session?state=1' });
+        else if (request.method === 'PATCH') response.writeHead(202, { location: 'next?state=2' });
+        else response.writeHead(201);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const registry = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const push = new RegistryPush(new RegistryClient({ registry, repository: 'team/app', insecure: true }), registry);
+      const blob = Buffer.from('layer bytes');
+      expect(await push.sendBlob([blob], blob.length, { digest: sha256Of(blob) })).toBe(sha256Of(blob));
+      expect(asked).toEqual(['POST /v2/team/app/blobs/uploads/', 'PATCH /upload/session?state=1', `PUT /upload/next?state=2&digest=${encodeURIComponent(sha256Of(blob))}`]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('sends no bytes to a Location from HTTPS down to plain HTTP', async () => {
+    const methods: string[] = [];
+    const client = new RegistryClient({
+      registry: 'registry.test', repository: 'team/app', insecure: false,
+      fetch: async (_input, init) => {
+        methods.push(init.method ?? 'GET');
+        return new Response(null, { status: 202, headers: { location: 'http://registry.test/v2/team/app/blobs/uploads/1' } });
+      },
+    });
+    const blob = Buffer.from('layer bytes');
+    await expect(new RegistryPush(client, 'registry.test').sendBlob([blob], blob.length, { digest: sha256Of(blob) }))
+      .rejects.toThrow(/sent an upload from HTTPS to plain HTTP \(registry\.test\)/);
+    expect(methods).toEqual(['POST']);
   });
 });

@@ -144,7 +144,8 @@ export class RegistryPush {
    */
   async sendBlob(bytes: AsyncIterable<Buffer> | Iterable<Buffer>, size: number, wanted: { readonly digest: string } | { readonly keep: (digest: string) => boolean }): Promise<string | null> {
     const started = await this.expect(await this.client.request('/blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } }), [202], 'to start a blob upload');
-    const session = started.headers.get('location');
+    await started.body?.cancel();
+    const session = this.client.locationFrom(started, '/blobs/uploads/');
     if (!session) throw new PushRefusedError(`${this.registry} started a blob upload without saying where (no Location)`);
     const hash = 'digest' in wanted ? undefined : createHash('sha256');
     let counted = 0;
@@ -170,16 +171,15 @@ export class RegistryPush {
     }), [202, 204], 'the bytes of a blob');
     await patched.body?.cancel();
     const digest = 'digest' in wanted ? wanted.digest : `sha256:${hash?.digest('hex') ?? ''}`;
-    const next = patched.headers.get('location') ?? session;
+    const next = this.client.locationFrom(patched, session) ?? session;
     if (counted !== size || ('keep' in wanted && !wanted.keep(digest))) {
       await this.client.request(next, { method: 'DELETE' }).then((answer) => answer.body?.cancel()).catch(() => undefined);
       if ('digest' in wanted) throw new PushRefusedError(`the archive entry of blob ${digest} holds ${counted} bytes, not ${size}`);
       return null;
     }
-    const url = new URL(next, 'http://placeholder');
-    url.searchParams.set('digest', digest);
-    const committed = /^https?:\/\//i.test(next) ? url.toString() : `${url.pathname}${url.search}`;
-    const done = await this.expect(await this.client.request(committed, { method: 'PUT', headers: { 'content-length': '0' } }), [201, 204], `blob ${digest}`);
+    const committed = new URL(next);
+    committed.searchParams.set('digest', digest);
+    const done = await this.expect(await this.client.request(committed.href, { method: 'PUT', headers: { 'content-length': '0' } }), [201, 204], `blob ${digest}`);
     await done.body?.cancel();
     this.blobsSent += 1;
     this.bytesSent += size;
@@ -210,7 +210,7 @@ export class RegistryPush {
       return true;
     }
     if (response.status === 429 || response.status >= 500) await this.expect(response, [201], `to mount blob ${digest}`);
-    const session = response.status === 202 ? response.headers.get('location') : null;
+    const session = response.status === 202 ? this.client.locationFrom(response, `/blobs/uploads/?${query.toString()}`) : null;
     if (session) await this.client.request(session, { method: 'DELETE' }).then((answer) => answer.body?.cancel()).catch(() => undefined);
     return false;
   }
