@@ -309,6 +309,43 @@ describe('validateUpload', () => {
     expect(asked).toEqual(['proxy.example/team/healthy:1']);
   });
 
+  it('refuses at once a registry that rate limits (429) beyond the patience, quoting it, and every repository of it until the time it named', async () => {
+    let now = 1_000_000;
+    const registryOutages = new RegistryOutages(60_000, () => now);
+    const asked: string[] = [];
+    const limited = async (upload: { reference: string | null }): Promise<ObjectRef> => {
+      asked.push(upload.reference ?? '');
+      throw new RegistryUnavailableError('docker.io', new Error('docker.io/library/nginx:1.27: HTTP 429: TOOMANYREQUESTS You have reached your pull rate limit'), true, { retryAfterMs: 600_000 });
+    };
+    const patience = { patienceMs: 30_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) };
+    const { deps: d } = deps({ stageReference: limited, registryOutages, registryPatience: patience });
+    const upload = (reference: string) => validateUpload({ ...event, staging: null, source: 'REFERENCE', reference }, d);
+    const started = Date.now();
+    expect(await upload('docker.io/library/nginx:1.27')).toMatchObject({
+      kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^docker\.io limits Orbit's pulls \(it asks to wait 600 s\): .*TOOMANYREQUESTS You have reached your pull rate limit/) as unknown,
+    });
+    expect(asked).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Another repository of that registry is refused without asking it, until the time it named.
+    expect(await upload('docker.io/library/redis:7')).toMatchObject({ kind: 'rejected', message: expect.stringContaining('docker.io limits Orbit\'s pulls') as unknown });
+    expect(asked).toHaveLength(1);
+    now += 600_001;
+    await upload('docker.io/library/redis:7');
+    expect(asked).toEqual(['docker.io/library/nginx:1.27', 'docker.io/library/redis:7']);
+  });
+
+  it('waits out a rate limit that asks for less than the patience', async () => {
+    let calls = 0;
+    const brief = async (): Promise<ObjectRef> => {
+      if (++calls < 3) throw new RegistryUnavailableError('quay.example', new Error('HTTP 429'), true, { retryAfterMs: 1_000 });
+      return { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    };
+    const patience = { patienceMs: 5_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) };
+    const verdict = await validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'quay.example/team/app:1' }, deps({ stageReference: brief, registryOutages: new RegistryOutages(60_000), registryPatience: patience }).deps);
+    expect(verdict).toMatchObject({ kind: 'validated' });
+    expect(calls).toBe(3);
+  });
+
   it('waits for a registry it has never pulled from while it answers 5xx/429, and counts a refusal as an answer', async () => {
     const registryOutages = new RegistryOutages(60_000);
     let calls = 0;

@@ -185,6 +185,10 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     if (!registryAllowed(registry, deps.allowedRegistries ?? [])) {
       return rejected('REGISTRY_NOT_ALLOWED', `registry ${registry} is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: ${deps.allowedRegistries?.join(', ')}); nothing was fetched`);
     }
+    const limit = deps.registryOutages?.rateLimit(registry);
+    if (limit) {
+      return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls (${limit.why}); uploads naming it are refused at once until ${limit.until.toISOString()}, so that the uploads behind them do not wait too: upload again after that`);
+    }
     const outage = deps.registryOutages?.recentOutage(registry);
     if (outage) {
       return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it answers`);
@@ -195,7 +199,9 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     }
     const started = Date.now();
     // Without a memory of registries (tests, other wiring) every one is waited for, as before there was one.
-    const waitedFor = (error: RegistryUnavailableError): boolean => error.answered || (deps.registryOutages?.answeredLately(registry) ?? true);
+    // A rate limit is waited for only when it asks for less than the patience: Docker Hub's lasts hours.
+    const waitedFor = (error: RegistryUnavailableError): boolean => (error.rateLimit === undefined || (error.rateLimit.retryAfterMs ?? Infinity) <= patience.patienceMs)
+      && (error.answered || (deps.registryOutages?.answeredLately(registry) ?? true));
     try {
       staging = await withRetry(() => pull(event), {
         policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError && waitedFor(error), signal: AbortSignal.timeout(patience.patienceMs),
@@ -206,6 +212,13 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
         // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
         if (error.answered) deps.registryOutages?.answered(registry);
         return rejected(error.reasonCode, error.message);
+      }
+      const limited = error instanceof RetryExhaustedError ? error.cause : error;
+      if (limited instanceof RegistryUnavailableError && limited.rateLimit !== undefined) {
+        const why = causeChain(limited);
+        deps.registryOutages?.rateLimited(registry, why, limited.rateLimit.retryAfterMs);
+        const until = limited.rateLimit.retryAfterMs === undefined ? '' : ` (it asks to wait ${Math.ceil(limited.rateLimit.retryAfterMs / 1000)} s)`;
+        return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls${until}: ${why}; uploads naming it are refused at once for a while, so that the uploads behind them do not wait too: upload again later`);
       }
       if (error instanceof RegistryUnavailableError) {
         deps.registryOutages?.record(registry);

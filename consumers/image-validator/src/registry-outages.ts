@@ -12,9 +12,13 @@
  * refused or unanswered connection, as `docker pull` refuses it, so that each
  * new dead name costs its partition one connection attempt, not the patience.
  */
+/** The longest a registry's Retry-After holds its uploads back: a registry asking for days is asked again sooner. */
+const MAX_RATE_LIMIT_MS = 3_600_000;
+
 export class RegistryOutages {
   private readonly away = new Map<string, number>();
   private readonly lastAnswer = new Map<string, number>();
+  private readonly limits = new Map<string, { readonly until: number; readonly why: string }>();
 
   /**
    * @param windowMs how long an outage refuses uploads at once
@@ -32,6 +36,22 @@ export class RegistryOutages {
   recentOutage(registry: string): Date | undefined {
     const at = this.away.get(registry);
     return at !== undefined && this.now() - at <= this.windowMs ? new Date(at) : undefined;
+  }
+
+  /**
+   * The registry answered 429: it limits this client as a whole (Docker Hub
+   * counts pulls per address), so every repository of it waits until the
+   * time it named, else for the window.
+   */
+  rateLimited(registry: string, why: string, retryAfterMs: number | undefined): void {
+    this.limits.set(registry, { until: this.now() + Math.min(retryAfterMs ?? this.windowMs, MAX_RATE_LIMIT_MS), why });
+    for (const [name, limit] of this.limits) if (limit.until < this.now()) this.limits.delete(name);
+  }
+
+  /** Until when, and why, the registry limits this client; undefined once that has passed. */
+  rateLimit(registry: string): { until: Date; why: string } | undefined {
+    const limit = this.limits.get(registry);
+    return limit !== undefined && limit.until > this.now() ? { until: new Date(limit.until), why: limit.why } : undefined;
   }
 
   /** The registry answered (a pull, or a refusal of one): any outage is over. */

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './auth.js';
-import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
+import { PullRefusedError, RegistryClient, RegistryUnavailableError, retryAfterMs } from './client.js';
 
 interface Seen {
   readonly url: string;
@@ -220,7 +220,7 @@ describe('a token service or registry that asks again', () => {
       const failure = await client.get('/manifests/1').catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(RegistryUnavailableError);
       expect(failure).toMatchObject({ retriable: true, answered: true });
-      expect(((failure as Error).cause as Error).message).toBe(`token service auth.test answered ${status}`);
+      expect(((failure as Error).cause as Error).message).toBe(`token service auth.test: HTTP ${status}: <html>Bad Gateway</html>`);
     }
   });
 
@@ -281,6 +281,26 @@ describe('a token service or registry that asks again', () => {
     };
     const client = new RegistryClient({ registry: 'reg.test', repository: 'team/app', insecure: false, fetch: fake, credentials: { username: 'robot', password: 'secret' } });
     await expect(client.get('/blobs/sha256:00')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
+  });
+});
+
+describe('a registry that limits its clients (429)', () => {
+  it('is unavailable, saying what the registry wrote and how long it asks to wait (seconds or a date)', async () => {
+    const limited = (retryAfter: string | undefined): typeof fetch => async () => new Response(
+      '{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}',
+      { status: 429, headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter } },
+    );
+    const failureOf = (fake: typeof fetch): Promise<unknown> => new RegistryClient({ registry: 'registry.test', repository: 'library/nginx', insecure: false, fetch: fake }).get('/manifests/1.27').catch((error: unknown) => error);
+    const failure = await failureOf(limited('120'));
+    expect(failure).toBeInstanceOf(RegistryUnavailableError);
+    expect(failure).toMatchObject({ answered: true, rateLimit: { retryAfterMs: 120_000 } });
+    expect(((failure as Error).cause as Error).message).toBe('registry.test/library/nginx:1.27: HTTP 429: TOOMANYREQUESTS You have reached your pull rate limit.');
+    expect(await failureOf(limited(undefined))).toMatchObject({ rateLimit: { retryAfterMs: undefined } });
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT'))).toBe(60_000);
+    expect(retryAfterMs('soon')).toBeUndefined();
+    // A 503 is an outage, not a limit.
+    const busy: typeof fetch = async () => new Response('down for maintenance', { status: 503 });
+    expect(await failureOf(busy)).toMatchObject({ rateLimit: undefined });
   });
 });
 

@@ -22,9 +22,45 @@ export class PullRefusedError extends OrbitError {
  * false when no HTTP answer came at all (refused, unreachable, silent).
  */
 export class RegistryUnavailableError extends OrbitError {
-  constructor(registry: string, cause: unknown, readonly answered = false) {
+  constructor(registry: string, cause: unknown, readonly answered = false, readonly rateLimit?: RateLimit) {
     super('ORBIT_ERR_STORE_UNAVAILABLE', `registry ${registry} is unavailable`, { cause, retriable: true });
   }
+}
+
+/** A 429: the registry limits this client (Docker Hub per address, for every repository); how long it asked to wait, if it said. */
+export interface RateLimit {
+  readonly retryAfterMs: number | undefined;
+}
+
+/** Retry-After (RFC 9110 §10.2.3): seconds, or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The first error a registry wrote into its answer (the spec's `{"errors":[{code,message}]}`), for the message; read for at most `timeoutMs`. */
+export async function registrySays(response: Response, timeoutMs = 5_000): Promise<string> {
+  const body = await readCapped(response, 16 * 1024, AbortSignal.timeout(timeoutMs)).catch(() => null);
+  if (!body || body.length === 0) return '';
+  try {
+    const { errors } = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
+    const first = errors?.[0];
+    if (first) return `: ${String(first.code ?? '')} ${String(first.message ?? '')}`.trimEnd();
+  } catch { /* not the spec's error JSON */ }
+  return `: ${body.toString('utf8').slice(0, 200).trim()}`;
+}
+
+/**
+ * A 5xx or 429 answer as the outage it is, saying what the registry wrote
+ * (Docker Hub's "TOOMANYREQUESTS: You have reached your pull rate limit")
+ * and, for a 429, how long it asked to wait.
+ */
+export async function unavailableAnswer(registry: string, response: Response, what: string): Promise<RegistryUnavailableError> {
+  const says = await registrySays(response);
+  const limited = response.status === 429 ? { retryAfterMs: retryAfterMs(response.headers.get('retry-after')) } : undefined;
+  return new RegistryUnavailableError(registry, new Error(`${what}: HTTP ${response.status}${says}`), true, limited);
 }
 
 /** Redirects a read follows (as docker and containerd do), at most MAX_REDIRECTS in a row. */
@@ -185,10 +221,10 @@ export class RegistryClient {
   async get(path: string, accept?: string): Promise<Response> {
     const response = await this.request(path, { method: 'GET', headers: accept ? { accept } : {} });
     if (response.ok) return response;
+    if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.options.registry, response, this.notFound(path));
     await response.body?.cancel();
     if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.notFound(path)} was not found`);
     if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
-    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(this.options.registry, new PullRefusedError('REGISTRY_ERROR', `HTTP ${response.status}`), true);
     throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
   }
 
@@ -439,11 +475,8 @@ export class RegistryClient {
     try {
       // Not followed: a token service that redirects would lead the credentials, and Orbit, anywhere.
       const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered, redirect: 'manual' });
-      if (response.status === 429 || response.status >= 500) {
-        // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
-        await response.body?.cancel();
-        throw new RegistryUnavailableError(this.options.registry, new Error(`token service ${url.host} answered ${response.status}`), true);
-      }
+      // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
+      if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.options.registry, response, `token service ${url.host}`);
       if (!response.ok) {
         await response.body?.cancel();
         const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';

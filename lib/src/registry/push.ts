@@ -3,7 +3,7 @@ import { OrbitError } from '../errors.js';
 import { parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
 import { isInsecureRegistry, type RegistryAccess } from './access.js';
-import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, registrySays, RegistryUnavailableError, unavailableAnswer } from './client.js';
 import { credentialsFor, distributionAddress } from './docker-hub.js';
 import { manifestMediaType, sha256Of } from './image-manifest.js';
 
@@ -61,18 +61,6 @@ export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 
-/** The first error a registry wrote into its answer (the spec's `{"errors":[{code,message}]}`), for the message. */
-async function registrySays(response: Response): Promise<string> {
-  const body = await readCapped(response, 16 * 1024).catch(() => null);
-  if (!body || body.length === 0) return '';
-  try {
-    const { errors } = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
-    const first = errors?.[0];
-    if (first) return `: ${String(first.code ?? '')} ${String(first.message ?? '')}`.trimEnd();
-  } catch { /* not the spec's error JSON */ }
-  return `: ${body.toString('utf8').slice(0, 200).trim()}`;
-}
-
 /**
  * The steps of a push into one repository: looks for blobs and manifests,
  * blob uploads and mounts, manifest puts; each answer the registry gives is
@@ -90,10 +78,8 @@ export class RegistryPush {
   /** The answer when it is one of `expected`; else retriable for 5xx/429, a refusal for the rest. */
   async expect(response: Response, expected: readonly number[], what: string): Promise<Response> {
     if (expected.includes(response.status)) return response;
+    if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.registry, response, what);
     const says = await registrySays(response);
-    if (response.status === 429 || response.status >= 500) {
-      throw new RegistryUnavailableError(this.registry, new Error(`${what}: HTTP ${response.status}${says}`), true);
-    }
     throw new PushRefusedError(`${this.registry} refused ${what} (HTTP ${response.status}${says})`);
   }
 

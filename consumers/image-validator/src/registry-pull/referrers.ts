@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MAX_REFERRERS_PAGES, nextReferrersPage, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, type RegistryClient } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MAX_REFERRERS_PAGES, nextReferrersPage, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, unavailableAnswer, type RegistryClient } from '@orbit/lib';
 import { artifactShape, descriptorShape, MEDIA_TYPES, type Descriptor } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
 
@@ -36,8 +36,8 @@ const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 /** The registry's answer to a HEAD of `path` when it is a 200; a busy or failing registry ends the lookup (RegistryUnavailableError). */
 async function says200(client: RegistryClient, path: string, accept: string): Promise<Response | undefined> {
   const response = await client.request(path, { method: 'HEAD', headers: { accept } });
+  if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(client.base, response, path);
   await response.body?.cancel();
-  if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(client.base, new Error(`${path}: HTTP ${response.status}`), true);
   return response.status === 200 ? response : undefined;
 }
 
@@ -55,10 +55,7 @@ async function answered(client: RegistryClient, path: string, accept: string): P
 async function answeredWhole(client: RegistryClient, path: string, accept: string): Promise<{ bytes: Buffer; response: Response } | undefined> {
   if (path.startsWith('/manifests/sha256-') && await says200(client, path, accept) === undefined) return undefined;
   const response = await client.request(path, { method: 'GET', headers: { accept } });
-  if (response.status === 429 || response.status >= 500) {
-    await response.body?.cancel();
-    throw new RegistryUnavailableError(client.base, new Error(`${path}: HTTP ${response.status}`), true);
-  }
+  if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(client.base, response, path);
   if (response.status !== 200) {
     await response.body?.cancel();
     return undefined;
@@ -187,8 +184,8 @@ class LookupStopped extends Error {}
 async function holdsBlobs(client: RegistryClient, blobs: readonly Descriptor[]): Promise<boolean> {
   for (const blob of blobs) {
     const response = await client.request(`/blobs/${blob.digest}`, { method: 'HEAD' });
+    if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(client.base, response, `blob ${blob.digest}`);
     await response.body?.cancel();
-    if (response.status === 429 || response.status >= 500) throw new RegistryUnavailableError(client.base, new Error(`blob ${blob.digest}: HTTP ${response.status}`), true);
     if (response.status !== 200) return false;
   }
   return true;
