@@ -88,4 +88,20 @@ describe('what a container must be able to run', () => {
       { field: 'imageCategory', problem: expect.stringMatching(/^holds U\+0080, /) },
     ]);
   });
+
+  it('names each field holding `<no value>`, which helm deletes from what its templates render, and leaves it where no template renders it', () => {
+    expect(metadataRuntimeProblems({
+      envVars: [{ key: 'A_PORT', value: '<no value>8080' }, { key: 'OK', value: '<no-value>' }], volumes: [{ key: 'data', value: '/srv/<no value>' }],
+      commandOverride: "--greeting '<no value>' --x", entrypointOverride: '/bin/run <no\\ value>', workingDir: '/srv/<no value>',
+      description: 'Prints <no value> when unset', imageCategory: '<no value>',
+    })).toEqual([
+      { field: 'envVars.0.value', problem: 'holds "<no value>", text helm deletes from everything its templates render (Go templates print it for a missing value)' },
+      { field: 'volumes.0.value', problem: expect.stringMatching(/^holds "<no value>"/) },
+      { field: 'commandOverride', problem: expect.stringMatching(/^holds "<no value>"/) },
+      { field: 'entrypointOverride', problem: expect.stringMatching(/^holds "<no value>"/) },
+      { field: 'workingDir', problem: expect.stringMatching(/^holds "<no value>"/) },
+    ]);
+    // Unquoted it is two words, `<no` and `value>`, which helm leaves alone.
+    expect(metadataRuntimeProblems({ commandOverride: 'echo <no value>' })).toEqual([]);
+  });
 });

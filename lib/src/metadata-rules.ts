@@ -1,4 +1,4 @@
-import { shellWordsProblem } from './shell-words.js';
+import { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 import { YAML_ESCAPED } from './yaml-text.js';
 
 /**
@@ -126,11 +126,46 @@ export interface RuntimeFields {
 export const CHART_UNCARRIABLE = new RegExp(YAML_ESCAPED.source);
 
 /** Why text holding a CHART_UNCARRIABLE character cannot be in a chart, naming the character; null when it holds none. */
-export function chartTextProblem(text: string): string | null {
+export function chartCharacterProblem(text: string): string | null {
   const found = CHART_UNCARRIABLE.exec(text);
   if (found === null) return null;
   const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
   return `holds U+${code}, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)`;
+}
+
+/**
+ * What Go templates print for a missing value. Helm's engine deletes this
+ * text from everything its templates render, wherever it stands and however
+ * it is quoted, so no template can keep it: `<no value>8080` reached the
+ * cluster as the number 8080.
+ */
+export const HELM_NO_VALUE = '<no value>';
+
+const NO_VALUE_PROBLEM = `holds "${HELM_NO_VALUE}", text helm deletes from everything its templates render (Go templates print it for a missing value)`;
+
+/**
+ * Why text a chart's templates render (an environment value, a command word,
+ * a path, a probe's command) cannot be in a chart: a character helm cannot
+ * carry, or text helm deletes; null when it can.
+ */
+export function chartTextProblem(text: string): string | null {
+  return chartCharacterProblem(text) ?? (text.includes(HELM_NO_VALUE) ? NO_VALUE_PROBLEM : null);
+}
+
+/**
+ * chartTextProblem for a command line, which the chart renders as words: `<no value>` unquoted is two
+ * harmless words, `'<no value>'` and `<no\ value>` one that helm would cut. A line that does not split
+ * is left to shellWordsProblem.
+ */
+function commandLineProblem(line: string): string | null {
+  const characters = chartCharacterProblem(line);
+  if (characters !== null) return characters;
+  try {
+    return splitShellWords(line).some((word) => word.includes(HELM_NO_VALUE)) ? NO_VALUE_PROBLEM : null;
+  } catch (error) {
+    if (error instanceof ShellWordsError) return null;
+    throw error;
+  }
 }
 
 /** Each entry whose key an earlier entry of the list has already. */
@@ -157,16 +192,16 @@ export const NUL_PROBLEM = 'holds a NUL character, which no container runtime ca
 /**
  * What in the metadata would make a chart no cluster can run: a command
  * override that is not a command line, a NUL character, a character helm
- * cannot carry, an environment variable name longer than the ConfigMap key
- * it travels as. The gateway refuses these at the door and the validator
- * again: found by the chart-generator, they failed the upload after the
- * image was stored.
+ * cannot carry or text it deletes (HELM_NO_VALUE), an environment variable
+ * name longer than the ConfigMap key it travels as. The gateway refuses
+ * these at the door and the validator again: found by the chart-generator,
+ * they failed the upload after the image was stored.
  */
 export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProblem[] {
   const problems: FieldRuleProblem[] = [];
-  const text = (field: string, value: string | null | undefined): boolean => {
+  const text = (field: string, value: string | null | undefined, problemOf = chartTextProblem): boolean => {
     if (value === null || value === undefined) return false;
-    const problem = value.includes('\0') ? NUL_PROBLEM : chartTextProblem(value);
+    const problem = value.includes('\0') ? NUL_PROBLEM : problemOf(value);
     if (problem !== null) problems.push({ field, problem });
     return problem !== null;
   };
@@ -183,14 +218,14 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
   (metadata.volumes ?? []).forEach(({ value }, index) => text(`volumes.${index}.value`, value));
   for (const field of ['commandOverride', 'entrypointOverride'] as const) {
     const line = metadata[field];
-    if (line === null || line === undefined || text(field, line)) continue;
+    if (line === null || line === undefined || text(field, line, commandLineProblem)) continue;
     const problem = shellWordsProblem(line);
     if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
   }
   text('workingDir', metadata.workingDir);
-  // Chart.yaml's description and an annotation: no container sees them (a NUL there harms nothing), but helm reads them.
+  // Chart.yaml's description and an annotation: no container sees them (a NUL there harms nothing), but helm reads them (no template renders them).
   for (const field of ['description', 'imageCategory'] as const) {
-    const problem = chartTextProblem(metadata[field] ?? '');
+    const problem = chartCharacterProblem(metadata[field] ?? '');
     if (problem !== null) problems.push({ field, problem });
   }
   return problems;

@@ -1,9 +1,22 @@
 /**
+ * What separates words, as in a POSIX shell: space, tab, newline. Not any
+ * Unicode space: `--title=Café<NBSP>Bar` is one word to a shell.
+ */
+const SEPARATORS = ' \t\n';
+
+/** The index of the newline that ends the comment starting at `start`, or the line's end. */
+function commentEnd(line: string, start: number): number {
+  const newline = line.indexOf('\n', start);
+  return newline === -1 ? line.length : newline;
+}
+
+/**
  * Splits a command line the way a POSIX shell splits words, without
  * expanding anything: users write overrides as they would type them
- * (`/bin/app --name "two words"`), and Kubernetes wants an array with no
- * shell in between. `$VAR` and globs stay literal; Kubernetes expands
- * `$(VAR)` itself.
+ * (`/bin/app --name "two words"  # verbose`), and Kubernetes wants an array
+ * with no shell in between. A `#` that starts a word starts a comment, up
+ * to the end of its line. `$VAR` and globs stay literal; the chart keeps
+ * Kubernetes from expanding `$(VAR)`.
  */
 export function splitShellWords(line: string): string[] {
   const words: string[] = [];
@@ -37,7 +50,10 @@ export function splitShellWords(line: string): string[] {
         word += line.charAt(i);
         inWord = true;
       }
-    } else if (/\s/.test(ch)) {
+    } else if (ch === '#' && !inWord) {
+      // The newline that ends the comment still separates the words around it.
+      i = commentEnd(line, i) - 1;
+    } else if (SEPARATORS.includes(ch)) {
       if (inWord) words.push(word);
       word = '';
       inWord = false;

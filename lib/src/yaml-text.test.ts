@@ -15,6 +15,16 @@ describe('toYamlText', () => {
     }
   });
 
+  it('reads back a long text holding a line of one space, as YAML 1.1 and 1.2', () => {
+    // Multi-line, the library wrote the blank line as an escape its own reader, go-yaml (helm, kustomize) included, took for a backslash.
+    const texts = ['server:\n  port: 8080\n \nlogging:\n  level: info\n', `${'x'.repeat(40)}\n \n\t\n  \ny`, ' \n \n'.repeat(30)];
+    for (const text of texts) {
+      const yaml = toYamlText({ config: text, list: [text] });
+      expect(parse(yaml, { version: '1.1' }), JSON.stringify(text)).toEqual({ config: text, list: [text] });
+      expect(parse(yaml), JSON.stringify(text)).toEqual({ config: text, list: [text] });
+    }
+  });
+
   it('quotes every string and leaves plain keys plain', () => {
     expect(toYamlText({ name: 'yes', count: 3, on: 'off' })).toBe('name: "yes"\ncount: 3\n"on": "off"\n');
     expect(toYamlText({ 'app.kubernetes.io/name': 'a', PATH: 'b', a_b: 'c' })).toBe('app.kubernetes.io/name: "a"\nPATH: "b"\na_b: "c"\n');

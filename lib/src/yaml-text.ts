@@ -67,7 +67,9 @@ export function yamlTextOf(document: Document): string {
       }
     },
   });
-  const text = document.toString({ defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 });
+  // Always one line per string: the library's multi-line double-quoted form wrote a line holding one space (`a\n \nb`,
+  // 40 characters or more) as an escaped line break that every reader, itself included, read back as a backslash.
+  const text = document.toString({ defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0, doubleQuotedMinMultiLineLength: Infinity });
   // Each such character is now inside a double-quoted scalar, where an escape means it.
   return escapes ? text.replace(YAML_ESCAPED, escapeOf) : text;
 }

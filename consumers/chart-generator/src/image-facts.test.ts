@@ -8,6 +8,13 @@ describe('appPortOf', () => {
     expect(appPortOf(metadataOf({ port: 9000 }), imageOf({ exposedPorts: ['8080/tcp'] }))).toEqual({ port: 9000, protocol: 'TCP' });
   });
 
+  it('gives metadata.port the protocol the image EXPOSEs it for: TCP unless only UDP or SCTP', () => {
+    expect(appPortOf(metadataOf({ port: 8125 }), imageOf({ exposedPorts: ['8125/udp'] }))).toEqual({ port: 8125, protocol: 'UDP' });
+    expect(appPortOf(metadataOf({ port: 9 }), imageOf({ exposedPorts: ['8080/tcp', '9/sctp'] }))).toEqual({ port: 9, protocol: 'SCTP' });
+    expect(appPortOf(metadataOf({ port: 53 }), imageOf({ exposedPorts: ['53/udp', '53/tcp'] }))).toEqual({ port: 53, protocol: 'TCP' });
+    expect(appPortOf(metadataOf({ port: 8125 }), imageOf({ exposedPorts: ['8126/udp'] }))).toEqual({ port: 8125, protocol: 'TCP' });
+  });
+
   it('takes the first EXPOSEd port when there is no metadata port, with its protocol', () => {
     expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['8080/tcp', '8443/tcp', '9090/udp'] }))).toEqual({ port: 8080, protocol: 'TCP' });
     expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['53/udp', '53/tcp'] }))).toEqual({ port: 53, protocol: 'UDP' });
@@ -67,6 +74,10 @@ describe('envOf', () => {
     expect(envOf(metadataOf(), imageOf({ env: ['BAD KEY=x', 'NOVALUE', 'OK=1'] }))).toEqual({ OK: '1' });
     // Valid characters, but the API server refuses these keys (they would clash with the files a ConfigMap volume writes).
     expect(envOf(metadataOf(), imageOf({ env: ['.=dot', '..=dots', '..data=x', '...=y', '.hidden=1', 'a..b=2'] }))).toEqual({ '.hidden': '1', 'a..b': '2' });
+  });
+
+  it('leaves image entries whose value helm would change to the image: a character it cannot carry, `<no value>` it deletes', () => {
+    expect(envOf(metadataOf(), imageOf({ env: ['DEL=a\u007f', 'A_PORT=<no value>8080', 'GREETING=Hello <no value>!', 'OK=<no-value>'] }))).toEqual({ OK: '<no-value>' });
   });
 
   it.each(['BAD KEY', '', 'a/b', 'ü', '{{x}}', '.', '..x', 'K'.repeat(254)])('rejects metadata variable name %j', (key) => {

@@ -30,10 +30,24 @@ function exposedPortsOf(image: ImageSummary): AppPort[] {
   return ports;
 }
 
-/** metadata.port wins; otherwise the image's first EXPOSE entry that parses. */
+/**
+ * The protocol metadata.port speaks: TCP unless the image EXPOSEs that port
+ * for UDP or SCTP only (`EXPOSE 8125/udp`, a statsd), where a TCP port would
+ * get TCP probes nothing answers and the pod would restart forever.
+ */
+function protocolOf(port: number, exposed: readonly AppPort[]): PortProtocol {
+  const protocols = exposed.filter((entry) => entry.port === port).map((entry) => entry.protocol);
+  return protocols.includes('TCP') ? 'TCP' : protocols[0] ?? 'TCP';
+}
+
+/** metadata.port wins (with the protocol the image EXPOSEs it for); otherwise the image's first EXPOSE entry that parses. */
 export function appPortOf(metadata: ImageMetadata, image: ImageSummary): AppPort | null {
-  if (metadata.port !== null) return { port: validPort(metadata.port, 'metadata.port'), protocol: 'TCP' };
-  return exposedPortsOf(image)[0] ?? null;
+  const exposed = exposedPortsOf(image);
+  if (metadata.port !== null) {
+    const port = validPort(metadata.port, 'metadata.port');
+    return { port, protocol: protocolOf(port, exposed) };
+  }
+  return exposed[0] ?? null;
 }
 
 /** At most this many ports beside the app's: an image may EXPOSE thousands, which no Service should list. */
@@ -75,7 +89,8 @@ const isConfigMapKey = (key: string): boolean => CONFIG_MAP_KEY.test(key) && key
 
 /**
  * Image ENV first, metadata envVars over it. An image entry that cannot be a
- * key, or whose value helm cannot carry, is left to the image (it still has it).
+ * key, or whose value helm cannot carry or would cut (`<no value>`), is left
+ * to the image (it still has it).
  */
 export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<string, string> {
   const env: Record<string, string> = {};

@@ -22,6 +22,11 @@ describe('probesOf', () => {
     expect(probes.liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'curl -f http://localhost/ || exit 1'] } });
   });
 
+  it('writes each `$` of the command `$$`, so the kubelet runs it as Docker does: no $(NAME) expanded, $$ still the shell\'s PID', () => {
+    expect(probesOf(check(['CMD-SHELL', 'kill -0 $$']), null).liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'kill -0 $$$$'] } });
+    expect(probesOf(check(['CMD', '/app/check', '--url=$(HOST)', '$HOME']), null).readiness).toMatchObject({ exec: { command: ['/app/check', '--url=$$(HOST)', '$$HOME'] } });
+  });
+
   it("uses Docker's defaults for unset fields and rounds fractions up to whole seconds", () => {
     expect(probesOf(check(['CMD', 'x']), null).liveness).toEqual({ exec: { command: ['x'] }, periodSeconds: 30, timeoutSeconds: 30, failureThreshold: 3 });
     expect(probesOf(check(['CMD', 'x'], { intervalSeconds: 0.2, timeoutSeconds: 2.5, retries: 0 }), null).liveness)

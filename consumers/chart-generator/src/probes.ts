@@ -1,5 +1,6 @@
 import type { Healthcheck } from '@orbit/schemas';
 import type { AppPort } from './image-facts.js';
+import { kubeletLiteral } from './kubelet-words.js';
 
 /** A Kubernetes probe as the chart writes it (exec or tcpSocket only). */
 export interface Probe {
@@ -40,10 +41,11 @@ function seconds(value: number | null, fallback: number): number {
   return value === null || !Number.isFinite(value) || value <= 0 ? fallback : int32(Math.max(1, Math.ceil(value)));
 }
 
+/** The exec command, each word as the kubelet passes it on: it expands `$(NAME)` and `$$` in a probe's command as in the container's. */
 function healthcheckCommand(test: readonly string[]): string[] | null {
   const [kind, ...rest] = test;
-  if (kind === 'CMD' && rest.length > 0) return [...rest];
-  if (kind === 'CMD-SHELL' && rest.length > 0) return ['/bin/sh', '-c', rest.join(' ')];
+  if (kind === 'CMD' && rest.length > 0) return rest.map(kubeletLiteral);
+  if (kind === 'CMD-SHELL' && rest.length > 0) return ['/bin/sh', '-c', kubeletLiteral(rest.join(' '))];
   return null; // NONE, an empty test (inherit) or something Docker would not run either
 }
 

@@ -48,6 +48,9 @@ describe('parseMetadata', () => {
     expect(result).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.value' }, { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) }, { field: 'workingDir' }] });
     const uncarriable = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', Description: 'a\u007f', envVars: [{ key: 'K', value: 'ok\u00a0\ufeff' }, { key: 'L', value: '\u009f' }] });
     expect(uncarriable).toMatchObject({ ok: false, problems: [{ field: 'envVars.1.value', message: expect.stringMatching(/^holds U\+009F, a character no Helm chart can carry/) }, { field: 'description', message: expect.stringMatching(/^holds U\+007F/) }] });
+    // Helm deletes `<no value>` from what its templates render: the variable would reach the container as "x".
+    const deleted = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', envVars: [{ key: 'K', value: 'x<no value>' }] });
+    expect(deleted).toEqual({ ok: false, problems: [{ field: 'envVars.0.value', message: expect.stringMatching(/^holds "<no value>", text helm deletes/) }] });
     const overlong = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', envVars: [{ key: 'K'.repeat(254), value: 'v' }] });
     expect(overlong).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.key', message: 'must be at most 253 characters (a ConfigMap key)' }] });
   });

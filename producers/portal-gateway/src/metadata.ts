@@ -15,7 +15,7 @@ const LABEL_KEY = /^((?=[-a-z0-9.]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
-const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those).';
+const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those), or a word holding `<no value>` (helm deletes that text from what it renders).';
 
 /**
  * Field names as the design documents spell them; lower-case aliases are accepted too.
@@ -33,9 +33,9 @@ const known = {
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name').max(MAX_ENV_NAME, `must be at most ${MAX_ENV_NAME} characters (a ConfigMap key)`), z.string().max(32_768)),
   volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().regex(/^\//, 'must be an absolute mount path').max(4096)),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(317), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
-  commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (quotes, backslashes), never run by a shell. ${SPLIT_RULE}`),
+  commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (at spaces, tabs and newlines; quotes, backslashes; a word starting with # begins a comment to the end of its line), never run by a shell. ${SPLIT_RULE}`),
   entrypointOverride: z.string().max(4096).nullish().describe(`The container's command, written as a shell command line. ${SPLIT_RULE}`),
-  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF.'),
+  workingDir: z.string().regex(/^\//, 'must be an absolute path').max(4096).nullish().describe('An absolute path, without a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE, U+FFFF or `<no value>`.'),
 };
 
 const metadataSchema = z.object(known).catchall(z.unknown());

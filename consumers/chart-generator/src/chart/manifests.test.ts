@@ -3,6 +3,7 @@ import { FALLBACK_UID } from '../image-facts.js';
 import { SCENARIOS, DIGEST, inputOf } from '../testing/inputs.js';
 import { goJson, sha256Hex } from './helm-context.js';
 import { renderManifests, type K8sObject } from './manifests.js';
+import { buildValues } from './values.js';
 
 type Json = Record<string, unknown>;
 const kinds = (objects: K8sObject[]) => objects.map((object) => object.kind);
@@ -186,6 +187,15 @@ describe('renderManifests', () => {
     expect(yes.every((object) => object.metadata.name.startsWith('yes'))).toBe(true);
     expect(find(yes, 'Service').spec).toMatchObject({ ports: [{ port: 53, protocol: 'UDP' }] });
     expect(container(yes)).not.toHaveProperty('readinessProbe');
+  });
+
+  it('serves metadata.port over UDP, unprobed, when the image EXPOSEs it for UDP only (a TCP port got TCP probes nothing answered: the pod restarted forever)', () => {
+    const input = inputOf({ imageName: 'statsd', port: 8125 }, { exposedPorts: ['8125/udp'] });
+    const statsd = renderManifests(input);
+    expect(container(statsd).ports).toEqual([{ name: 'app', containerPort: 8125, protocol: 'UDP' }]);
+    expect(find(statsd, 'Service').spec).toMatchObject({ ports: [{ name: 'app', port: 8125, targetPort: 'app', protocol: 'UDP' }] });
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container(statsd)).not.toHaveProperty(probe);
+    expect(buildValues(input)).toMatchObject({ containerPort: { protocol: 'UDP' }, probes: { enabled: false, disabledReason: expect.stringMatching(/UDP/) } });
   });
 
   it('keeps names within 63 characters (the ConfigMap adds -env: its name may be a 253-character DNS subdomain)', () => {

@@ -59,6 +59,16 @@ describe('renderChart', () => {
     for (const { value } of HOSTILE_ENV.filter(({ value }) => value.length > 3)) expect(all).not.toContain(value);
   });
 
+  it('ends every object a template renders with the chart\'s own text, never a value written by toYaml', () => {
+    // helm trims each rendered document, cutting a trailing no-break or ideographic space off a value go-yaml wrote plain.
+    const control = /^\s*\{\{-?\s*(?:end|else|if |with |range |\/\*).*\}\}\s*$/;
+    for (const [path, text] of TEMPLATE_FILES) {
+      if (!path.endsWith('.yaml')) continue;
+      const last = text.split('\n').filter((line) => line.trim() !== '' && !control.test(line)).at(-1);
+      expect(last, path).not.toContain('toYaml');
+    }
+  });
+
   it('writes a draft-07 values.schema.json the default values satisfy', () => {
     const schema = JSON.parse(renderChart(SCENARIOS.realistic!).get('values.schema.json')!) as Record<string, unknown>;
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');

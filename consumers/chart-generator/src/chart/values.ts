@@ -1,6 +1,7 @@
 import { CHART_OWN_LABELS } from '@orbit/lib';
 import { ChartInputError } from '../errors.js';
 import { appPortOf, envOf, extraPortsOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type NamedPort, type PortProtocol } from '../image-facts.js';
+import { kubeletLiteral } from '../kubelet-words.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
 import { probesOf, type ProbeValues } from '../probes.js';
 import { splitShellWords } from '../shell-words.js';
@@ -79,15 +80,9 @@ export function userLabelsOf(input: ChartInput): { labels: Record<string, string
   return { labels, annotations };
 }
 
-/**
- * The words of an override as the container's command or args. The kubelet
- * expands `$(NAME)` there from the container's environment and reads `$$` as
- * `$`, which `docker run` never does: each `$` is written `$$`, so the
- * container gets the words as they were sent (`sh -c 'echo $$ $(date)'` runs
- * the shell's own `$$` and `$(date)`).
- */
+/** The words of an override as the container's command or args, each as the kubelet passes it on (the container gets them as they were sent). */
 function overrideWords(text: string | null, field: string): string[] {
-  return text === null || text.trim() === '' ? [] : splitShellWords(text, field).map((word) => word.replaceAll('$', '$$$$'));
+  return text === null || text.trim() === '' ? [] : splitShellWords(text, field).map(kubeletLiteral);
 }
 
 /**

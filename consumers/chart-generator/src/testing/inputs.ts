@@ -68,6 +68,12 @@ export const HOSTILE_ENV = [
   // Refused at upload: DEL, C1 controls, U+2028/9, U+FFFE/F (helm cannot carry them); these it can.
   { key: 'BOM_NBSP', value: '\ufeffbom and\u00a0nbsp' },
   { key: 'ESC_BELL', value: '\u001b[1m\u0007' },
+  // Unicode spaces go-yaml writes plain and helm trimmed off a document's end: `8080` became a number, `on` true. `zz` sorts
+  // last (helm orders keys by byte), so its value ended the ConfigMap.
+  // 40 characters or more with a line of one space: the yaml library wrote that line as an escape read back as a backslash.
+  { key: 'APP_CONFIG', value: 'server:\n  port: 8080\n \nlogging:\n  level: info\n' },
+  { key: 'PORT', value: '8080\u00a0' },
+  { key: 'zz', value: 'on\u3000' },
 ] as const;
 
 /** Realistic and hostile images; the unit tests and the tool tests (helm, kube-linter, kustomize) share them. */

@@ -96,13 +96,6 @@ spec:
             - name: {{ printf "writable-%d" $index | quote }}
               mountPath: {{ $path | quote }}
             {{- end }}
-      volumes:
-        - name: tmp
-          emptyDir: {}
-        {{- range $index, $path := .Values.writablePaths }}
-        - name: {{ printf "writable-%d" $index | quote }}
-          emptyDir: {}
-        {{- end }}
       {{- if .Values.podAntiAffinity.enabled }}
       affinity:
         podAntiAffinity:
@@ -133,4 +126,12 @@ spec:
       tolerations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- /* Volumes last, fixed text: helm trims each rendered document, which would cut a trailing Unicode space off a toleration or node label go-yaml wrote plain. */}}
+      volumes:
+        - name: tmp
+          emptyDir: {}
+        {{- range $index, $path := .Values.writablePaths }}
+        - name: {{ printf "writable-%d" $index | quote }}
+          emptyDir: {}
+        {{- end }}
 `;

@@ -31,8 +31,12 @@ metadata:
   name: {{ printf "%s-env" (include "orbit.fullname" .) | quote }}
   labels:
     {{- include "orbit.labels" . | nindent 4 }}
+{{- /* Each entry quoted, not toYaml: helm trims every rendered document, and a last value go-yaml wrote plain lost a trailing no-break or ideographic space (PORT "8080<NBSP>" became the number 8080). */}}
 data:
-  {{- toYaml .Values.env | nindent 2 }}
+  {{- range $key, $value := .Values.env }}
+  {{ $key | quote }}: {{ $value | quote }}
+  {{- else }} {}
+  {{- end }}
 `;
 
 export const SERVICEACCOUNT_YAML = `{{- if .Values.serviceAccount.create }}
@@ -111,12 +115,6 @@ metadata:
   labels:
     {{- include "orbit.labels" . | nindent 4 }}
 spec:
-  podSelector:
-    matchLabels:
-      {{- include "orbit.selectorLabels" . | nindent 6 }}
-  policyTypes:
-    - Ingress
-    - Egress
   {{- /* No ingress rules at all means no ingress: an app without a Service takes no connections. */}}
   {{- if and .Values.service.enabled .Values.containerPort.enabled }}
   ingress:
@@ -144,5 +142,12 @@ spec:
     {{- with .Values.networkPolicy.extraEgress }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- /* Fixed text last: helm trims each rendered document, which would cut a trailing Unicode space off a value go-yaml wrote plain. */}}
+  podSelector:
+    matchLabels:
+      {{- include "orbit.selectorLabels" . | nindent 6 }}
+  policyTypes:
+    - Ingress
+    - Egress
 {{- end }}
 `;

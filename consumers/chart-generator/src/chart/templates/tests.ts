@@ -20,14 +20,6 @@ metadata:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 spec:
-  restartPolicy: Never
-  automountServiceAccountToken: false
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 65534
-    runAsGroup: 65534
-    seccompProfile:
-      type: RuntimeDefault
   containers:
     - name: connect
       image: {{ printf "%s@%s" .Values.tests.image.repository .Values.tests.image.digest | quote }}
@@ -42,6 +34,15 @@ spec:
         {{- toYaml .Values.tests.securityContext | nindent 8 }}
       resources:
         {{- toYaml .Values.tests.resources | nindent 8 }}
+  {{- /* Fixed text last: helm trims each rendered document, which would cut a trailing Unicode space off a value go-yaml wrote plain. */}}
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65534
+    runAsGroup: 65534
+    seccompProfile:
+      type: RuntimeDefault
 {{- end }}
 `;
 
