@@ -13,11 +13,14 @@ export interface BlobDescriptor {
 export const sha256Of = (bytes: Buffer | string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /**
- * The manifest older docker-archives never stored: the same bytes
- * `skopeo inspect --raw docker-archive:…` prints (Go's compact JSON, field
- * order as below, every layer labelled .tar.gzip whatever its compression),
- * so its digest agrees with what skopeo and podman report for the archive,
- * and a push of it keeps the digest the charts pin.
+ * The manifest older docker-archives never stored, as Orbit pushes it (so the
+ * digest the charts pin is the one pushed): Go's compact JSON, field order as
+ * below, layers as stored, each labelled .tar.gzip whatever its compression.
+ * For an archive whose layers are all uncompressed (docker save) these are
+ * the bytes `skopeo inspect --raw docker-archive:…` prints and `skopeo copy
+ * --preserve-digests` pushes; when all are gzip'd, what `crane push` sends.
+ * containers/image lists a compressed layer by its uncompressed digest and
+ * size, so skopeo's digest differs for those.
  */
 export function canonicalDockerManifest(config: BlobDescriptor, layers: readonly BlobDescriptor[]): Buffer {
   return Buffer.from(JSON.stringify({

@@ -4,6 +4,7 @@ import type { FileFacts } from './entry-facts.js';
 import { firstIssue, type Descriptor } from './json-shapes.js';
 import { reject, type RejectionCode } from './rejections.js';
 import { goIntegerProblem, MANIFEST_INTEGER_PATHS, type JsonPath } from './go-integers.js';
+import { caseFoldedKeyProblem, MANIFEST_FIELDS, type ReadFields } from './json-keys.js';
 
 export function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
@@ -111,11 +112,15 @@ function nestingDepth(value: unknown): number {
   return deepest;
 }
 
-/** Parses a kept JSON entry against `shape`, with `goIntegers` (a manifest's, unless told) written as Go reads them; `code` is the reason when it is not JSON or not of that shape. */
+/**
+ * Parses a kept JSON entry against `shape`, with `goIntegers` and the keys of `readFields` (a manifest's, unless
+ * told) written as Go reads them; `code` is the reason when it is not JSON or not of that shape.
+ */
 export function parseJson<Shape extends z.ZodType>(
-  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: readonly JsonPath[] = MANIFEST_INTEGER_PATHS,
+  file: FileFacts, shape: Shape, role: string, code: RejectionCode, goIntegers: readonly JsonPath[] = MANIFEST_INTEGER_PATHS, readFields: ReadFields = MANIFEST_FIELDS,
 ): z.infer<Shape> {
   if (file.jsonSkipped === 'too-large') return reject('TOO_LARGE', `${role} "${file.path}" is ${file.size} bytes, over the JSON limit`);
+  if (file.layerDocument !== undefined) return reject(code, `${role} "${file.path}" has the wrong shape: it is ${file.layerDocument}`);
   if (file.json === null) return reject(code, `${role} "${file.path}" is not JSON${file.jsonError === undefined ? '' : ` (${file.jsonError})`}`);
   let value: unknown;
   try {
@@ -129,6 +134,8 @@ export function parseJson<Shape extends z.ZodType>(
   }
   const parsed = shape.safeParse(value);
   if (!parsed.success) return reject(code, `${role} "${file.path}" has the wrong shape: ${firstIssue(parsed.error)}`);
+  const clash = caseFoldedKeyProblem(value, readFields);
+  if (clash !== undefined) return reject(code, `${role} "${file.path}" ${clash}`);
   const written = goIntegerProblem(file.json.toString('utf8'), goIntegers);
   if (written !== undefined) return reject(code, `${role} "${file.path}" has the wrong shape: ${written}`);
   return parsed.data;

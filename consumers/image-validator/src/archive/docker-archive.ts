@@ -2,6 +2,8 @@ import type { ImageReferrer } from '@orbit/schemas';
 import { canonicalDockerManifest, digestInEntryName, normalizeEntryPath, sha256Of } from '@orbit/lib';
 import { parseJson, verifyDigest, type ArchiveBlobs } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
+import { MANIFEST_INTEGER_PATHS } from './go-integers.js';
+import { DOCKER_SAVE_FIELDS } from './json-keys.js';
 import { dockerManifestShape, type DockerManifest } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
 import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
@@ -84,7 +86,7 @@ function rejectDirectoryLayout(file: FileFacts): void {
 /** docker save's list of images; a manifest.json that is not one is looked at again only to say what it is. */
 function parseJsonOrName(file: FileFacts): ReturnType<typeof dockerManifestShape.parse> {
   try {
-    return parseJson(file, dockerManifestShape, 'docker manifest', 'BAD_MANIFEST');
+    return parseJson(file, dockerManifestShape, 'docker manifest', 'BAD_MANIFEST', MANIFEST_INTEGER_PATHS, DOCKER_SAVE_FIELDS);
   } catch (error) {
     rejectDirectoryLayout(file);
     throw error;
@@ -106,16 +108,23 @@ function oneImageOf(images: DockerManifest): { image: DockerManifest[number]; no
 }
 
 /**
- * What the digest of an archive without a stored manifest is. crane push
- * sends gzip'd layers as they are but compresses plain ones, so it gives
- * the same digest only when every layer is stored compressed (found by a
- * probe: the note claimed it always did).
+ * What the digest of an archive without a stored manifest agrees with. It is
+ * of the manifest Orbit pushes, layers as stored. crane push sends gzip'd
+ * layers as they are but compresses plain ones; containers/image (skopeo
+ * inspect --raw, skopeo copy --preserve-digests, podman) lists every layer
+ * of a docker-archive by its uncompressed digest and size. So crane agrees
+ * only when every layer is stored compressed, skopeo only when none is (what
+ * docker save writes), neither for a mix (found by a review: the note said
+ * skopeo always agreed).
  */
 function computedDigestNote(layers: readonly LayerRef[]): string {
   const plain = layers.filter((layer) => layer.file.compression === 'none').length;
-  const others = plain === 0
-    ? 'crane push of this archive gives the same; skopeo may differ where it decompresses layers'
-    : `skopeo copy --preserve-digests gives the same; crane push compresses its ${plain} uncompressed layer(s) of ${layers.length} and gives another digest`;
+  const compressed = layers.length - plain;
+  const others = compressed === 0
+    ? 'skopeo inspect --raw docker-archive: and skopeo copy --preserve-digests give the same; crane push compresses its layers and gives another digest'
+    : plain === 0
+      ? 'crane push of this archive gives the same; skopeo and podman give another, listing its compressed layers by their uncompressed digests'
+      : `neither crane push (it compresses the ${plain} uncompressed layer(s)) nor skopeo (it lists the ${compressed} compressed one(s) by their uncompressed digests) gives the same`;
   return `manifest.json stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes (${others})`;
 }
 

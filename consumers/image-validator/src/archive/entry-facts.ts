@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { GunzipDigest } from './gzip-digest.js';
 import type { Decoded, LayerDecoder } from './layer-decoder.js';
-import type { ByteBudget } from './limits.js';
+import { goFoldedKey } from './json-keys.js';
+import { MAX_ZSTD_ENTRIES, type ByteBudget } from './limits.js';
+import { reject } from './rejections.js';
 import { startsLikeZstd, ZstdDigest } from './zstd-digest.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -20,9 +22,11 @@ export interface FileFacts {
   /** The bytes, when the entry is small and starts like JSON. */
   readonly json: Buffer | null;
   /** Why `json` is null for an entry that might be asked for as JSON. */
-  readonly jsonSkipped: 'too-large' | 'not-json' | null;
+  readonly jsonSkipped: 'too-large' | 'not-json' | 'layer-document' | null;
   /** What JSON.parse said of an entry that started like JSON but is not (an uncompressed layer whose first file is `[x].bin`). */
   readonly jsonError?: string;
+  /** What a JSON entry let go as a layer's document is (an in-toto statement, an SPDX SBOM). */
+  readonly layerDocument?: string;
 }
 
 export interface LinkFacts {
@@ -53,6 +57,22 @@ function compressionOf(head: Buffer): Compression {
   return 'none';
 }
 
+/**
+ * zstd decoders started so far, by the decompression budget of the archive they belong to: that budget is
+ * the one thing every entry of an archive shares, and the count goes with it when the archive is done.
+ */
+const zstdStarted = new WeakMap<ByteBudget, number>();
+
+/** A zstd decoder for one more entry of the archive whose budget is `decompressed`, refused past MAX_ZSTD_ENTRIES. */
+function startZstd(decompressed: ByteBudget): ZstdDigest {
+  const started = (zstdStarted.get(decompressed) ?? 0) + 1;
+  zstdStarted.set(decompressed, started);
+  if (started > MAX_ZSTD_ENTRIES) {
+    reject('TOO_LARGE', `the archive has more than ${MAX_ZSTD_ENTRIES} zstd-compressed entries, each decoded as it arrives; an image has at most about 125 layers per platform`);
+  }
+  return new ZstdDigest(decompressed);
+}
+
 /** The per-entry state: raw hash, and what the first bytes decided. */
 class FileSink {
   private readonly hash = createHash('sha256');
@@ -81,12 +101,18 @@ class FileSink {
     const facts = { kind: 'file', path: this.path, size: this.size, sha256: this.hash.digest('hex'), compression: this.compression, decoded } as const;
     if (this.json === null) return { ...facts, json: null, jsonSkipped: this.jsonSkipped };
     const json = Buffer.concat(this.json);
-    const jsonError = notJsonBecause(json);
-    if (jsonError === undefined) return { ...facts, json, jsonSkipped: null };
+    const read = readJson(json);
+    if (read.ok) {
+      const layerDocument = layerDocumentKind(read.value);
+      if (layerDocument === undefined) return { ...facts, json, jsonSkipped: null };
+      // Not kept either: BuildKit writes an SBOM of a few MB per platform, and seven of them made valid images TOO_LARGE.
+      this.context.retained.release(this.declaredSize);
+      return { ...facts, json: null, jsonSkipped: 'layer-document', layerDocument };
+    }
     // Not kept past its end: the budget is for what a manifest may still name as JSON, not for every small entry
     // that starts with `[` or `{` (an uncompressed layer's first file name can), which made valid images TOO_LARGE.
     this.context.retained.release(this.declaredSize);
-    return { ...facts, json: null, jsonSkipped: 'not-json', jsonError };
+    return { ...facts, json: null, jsonSkipped: 'not-json', jsonError: read.why };
   }
 
   discard(): void {
@@ -98,7 +124,7 @@ class FileSink {
     this.head = null;
     this.compression = compressionOf(first);
     if (this.compression === 'gzip') this.decoder = new GunzipDigest(this.context.decompressed);
-    if (this.compression === 'zstd') this.decoder = new ZstdDigest(this.context.decompressed);
+    if (this.compression === 'zstd') this.decoder = startZstd(this.context.decompressed);
     if (this.declaredSize > this.context.maxJsonBytes) this.jsonSkipped = 'too-large';
     else if (!JSON_START.has(first[0] ?? 0)) this.jsonSkipped = 'not-json';
     else {
@@ -114,21 +140,44 @@ class FileSink {
   }
 }
 
-/** What JSON.parse says of the bytes, or undefined when they are JSON. */
-function notJsonBecause(bytes: Buffer): string | undefined {
+/** The bytes as JSON, or what JSON.parse says of them. */
+function readJson(bytes: Buffer): { ok: true; value: unknown } | { ok: false; why: string } {
   try {
-    JSON.parse(bytes.toString('utf8'));
-    return undefined;
+    return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return { ok: false, why: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Top-level keys of every document read as JSON later (a manifest or index needs schemaVersion, a config
+ * architecture, os and rootfs, oci-layout imageLayoutVersion), compared as Go folds them: an entry holding
+ * one of them is kept whatever else it is, so letting the others go changes no verdict.
+ */
+const DOCUMENT_KEYS: ReadonlySet<string> = new Set(['schemaVersion', 'mediaType', 'manifests', 'layers', 'config', 'imageLayoutVersion', 'architecture', 'os', 'rootfs'].map(goFoldedKey));
+
+/**
+ * What a JSON value is when it can only be a layer: the documents image tools attach as layers of
+ * attestations and SBOMs, which nothing reads as JSON here (they are checked by digest and size).
+ * Undefined for anything else, which is kept for a manifest that may name it.
+ */
+export function layerDocumentKind(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (Object.keys(value).some((key) => DOCUMENT_KEYS.has(goFoldedKey(key)))) return undefined;
+  const has = (key: string): boolean => Object.hasOwn(value, key);
+  if (has('_type') && has('predicateType')) return 'an in-toto statement (an attestation layer, as BuildKit\'s --sbom and --provenance write)';
+  if (has('payloadType') && has('payload')) return 'a DSSE envelope (a signed attestation layer, as cosign attest writes)';
+  if (has('spdxVersion')) return 'an SPDX document (an SBOM layer)';
+  if (has('bomFormat')) return 'a CycloneDX document (an SBOM layer)';
+  return undefined;
 }
 
 /**
  * Hashes one entry as it streams. The first bytes decide the rest: gzip and
  * zstd entries are also decompressed (their diff_id is the hash of the output), small
  * entries that start like JSON are kept because the manifest naming them as
- * config or index may come later in the archive.
+ * config or index may come later in the archive (bar those that can only be a
+ * layer: attestations and SBOMs).
  */
 export async function digestFile(path: string, declaredSize: number, entry: AsyncIterable<Buffer>, context: DigestContext): Promise<FileFacts> {
   const sink = new FileSink(path, declaredSize, context);

@@ -3,6 +3,7 @@ import { parseJson } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { configShape, type ImageConfigJson } from './json-shapes.js';
 import { CONFIG_INTEGER_PATHS } from './go-integers.js';
+import { CONFIG_FIELDS } from './json-keys.js';
 
 export interface ParsedConfig {
   readonly architecture: string;
@@ -37,7 +38,7 @@ function orNull(value: string | null | undefined): string | null {
 }
 
 export function parseConfig(file: FileFacts, role: string): ParsedConfig {
-  const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_PATHS);
+  const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_PATHS, CONFIG_FIELDS);
   const config = json.config ?? {};
   return {
     architecture: json.architecture,

@@ -23,10 +23,21 @@ export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
 
 /**
  * All JSON-looking entries together may use this many times maxJsonBytes:
- * every small entry is kept until the end (its role is known only once the
- * manifest, which may come last, is read), so a flood of them must stop too.
+ * every small JSON entry is kept until the end (its role is known only once
+ * the manifest, which may come last, is read), so a flood of them must stop
+ * too. Attestation and SBOM documents are let go at their end: nothing reads
+ * them as JSON, and BuildKit writes one of a few MB per platform.
  */
 export const RETAINED_JSON_FACTOR = 4;
+
+/**
+ * zstd-compressed entries one archive may hold. Each is decoded by a zstd
+ * child process as it streams past (about 3 ms each, whether a manifest names
+ * it or not), so 100 000 tiny ones in an 841 KB upload kept a validator busy
+ * for five minutes. Docker stops an image at about 125 layers; this leaves
+ * room for seven such platforms and their referrers.
+ */
+export const MAX_ZSTD_ENTRIES = 1_000;
 
 /** A running total that rejects with TOO_LARGE the moment it passes its limit. */
 export class ByteBudget {

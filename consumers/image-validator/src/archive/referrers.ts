@@ -4,6 +4,7 @@ import { MEDIA_TYPES, artifactShape, indexShape, referrerShape, type Descriptor,
 import { isRunnableImage } from './layers.js';
 import { reject } from './rejections.js';
 import { goIntegerProblem } from './go-integers.js';
+import { caseFoldedKeyProblem } from './json-keys.js';
 
 /** A referrer index.json lists beside the image, with its own manifest read. */
 export interface ListedReferrer {
@@ -147,6 +148,9 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
     // Pushed as it is: a registry would refuse it after the image, and the upload would fail late.
     const written = document.json === null ? undefined : goIntegerProblem(document.json.toString('utf8'));
     if (written !== undefined) return reject('BAD_MANIFEST', `${role}: ${written}`);
+    // The registry indexes it by the subject Go reads; a second, case-different `Subject` would file it under another image.
+    const clash = document.json === null ? undefined : caseFoldedKeyProblem(JSON.parse(document.json.toString('utf8')));
+    if (clash !== undefined) return reject('BAD_MANIFEST', `${role} ${clash}`);
     const { config, layers = [] } = referrer.document;
     // Referrers are never validated as images; one that could run (an image config and filesystem layers) would ride along in the archive unchecked.
     if (isRunnableImage(config, layers)) return reject('BAD_MANIFEST', `${role} is a runnable image (an image config and filesystem layers), not a signature or a document about one; upload one image per archive`);

@@ -19,7 +19,7 @@ export const REJECTION_CODES = {
   UNSAFE_PATH: 'An entry has an absolute path or a `..` segment, is a device or fifo, goes through or is a link leaving the archive, or is a link used as a blob.',
   UNSUPPORTED_ENTRY: 'An entry is a sparse file (GNU tar --sparse, bsdtar) or of a tar entry type Orbit does not read.',
   DUPLICATE_ENTRY: 'The same path appears twice with different content.',
-  TOO_LARGE: 'The upload, its decompressed bytes, its entry count or a JSON entry is over the configured limit; or its metadata (128 KiB as JSON) or the image facts an image version carries (192 KiB) are larger than fits.',
+  TOO_LARGE: 'The upload, its decompressed bytes, its entry count, its count of zstd-compressed entries or a JSON entry is over the limit; or its metadata (128 KiB as JSON) or the image facts an image version carries (192 KiB) are larger than fits.',
 } as const;
 
 export type RejectionCode = keyof typeof REJECTION_CODES;

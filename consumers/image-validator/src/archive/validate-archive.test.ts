@@ -105,10 +105,32 @@ describe('validateArchive accepts real image layouts', async () => {
       expect(outcome.summary.layers[1]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
       expect(outcome.summary.layers[0]!.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar');
       expect(outcome.notes.join(' ')).toMatch(/stores no image manifest; manifestDigest is of the Docker schema 2 manifest of its blobs as stored, the one Orbit pushes/);
-      // Its first and last layers are stored plain: crane push would gzip them (found by a probe: the note said crane gave the same digest).
-      expect(outcome.notes.join(' ')).toMatch(/skopeo copy --preserve-digests gives the same; crane push compresses its \d uncompressed layer\(s\) of 3/);
+      // Its first and last layers are stored plain, the middle one gzip'd: crane push would gzip the plain ones (found by a probe: the note said
+      // crane gave the same digest), skopeo lists the gzip'd one by its diff_id (found by a review: the note said skopeo gave the same).
+      expect(outcome.notes.join(' ')).toMatch(/neither crane push \(it compresses the 2 uncompressed layer\(s\)\) nor skopeo \(it lists the 1 compressed one\(s\) by their uncompressed digests\) gives the same/);
     }
     expect(outcomes[0]!.summary.manifestDigest).toBe(outcomes[1]!.summary.manifestDigest);
+  });
+
+  it('says which tools give the computed digest of a legacy docker-archive: skopeo when every layer is plain, crane when every one is compressed (found by a review)', async () => {
+    const plain = await buildImage({ layers: [{ files: { a: '1' } }, { files: { b: '2' } }] });
+    const gzipped = await buildImage({ layers: [{ files: { a: '1' }, gzip: true }, { files: { b: '2' }, gzip: true }] });
+    const noteOf = async (built: typeof plain) => accepted(await validate(legacyDockerEntries(built))).notes.join(' ');
+    expect(await noteOf(plain)).toMatch(/skopeo inspect --raw docker-archive: and skopeo copy --preserve-digests give the same; crane push compresses its layers/);
+    expect(await noteOf(gzipped)).toMatch(/crane push of this archive gives the same; skopeo and podman give another, listing its compressed layers by their uncompressed digests/);
+    if (spawnSync('sh', ['-c', 'command -v skopeo']).status !== 0) return;
+    const dir = mkdtempSync(join(tmpdir(), 'orbit-docker-archive-'));
+    try {
+      const skopeoDigest = async (built: typeof plain): Promise<string> => {
+        const file = join(dir, 'image.tar');
+        writeFileSync(file, await archiveOf(legacyDockerEntries(built)));
+        return sha256(execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${file}`]));
+      };
+      expect(accepted(await validate(legacyDockerEntries(plain))).summary.manifestDigest).toBe(await skopeoDigest(plain));
+      expect(accepted(await validate(legacyDockerEntries(gzipped))).summary.manifestDigest).not.toBe(await skopeoDigest(gzipped));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads one image listed once per tag in manifest.json (crane pull --format=tarball of two tags) as one image with both tags, and still refuses two different images (found by a probe)', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   archiveOf, buildImage, docker25Entries, legacyDockerEntries, ociEntries, packTar, sha256, streamOf, zstdOf, type BuiltImage, type BuiltLayer, type ImageSpec,
 } from '../../test-fixtures/images.js';
-import { DEFAULT_VALIDATION_LIMITS, ByteBudget, type ValidationLimits } from './limits.js';
+import { DEFAULT_VALIDATION_LIMITS, ByteBudget, MAX_ZSTD_ENTRIES, type ValidationLimits } from './limits.js';
 import { validateArchive, type ValidationOutcome } from './validate-archive.js';
 import { ZstdDigest } from './zstd-digest.js';
 
@@ -124,6 +124,16 @@ describe.skipIf(!hasZstd)('zstd-compressed layers', async () => {
     const outcome = await validate(await archiveOf(ociEntries(withLayerBytes(image, 0, squeezed))), { maxDecompressedBytes: 8 * 1024 ** 2 });
     expect(rejection(outcome)).toMatch(/^TOO_LARGE: /);
   });
+
+  it('TOO_LARGE: more zstd entries than any image has layers, refused when the cap is reached instead of one zstd process each (found by a review)', async () => {
+    const tiny = zstdOf(Buffer.from('x'));
+    const flood = Array.from({ length: MAX_ZSTD_ENTRIES + 1 }, (_, index) => ({ name: `junk/${index}.zst`, data: tiny }));
+    const began = performance.now();
+    const outcome = await validate(await archiveOf([...flood, ...ociEntries(image)]));
+    expect(rejection(outcome)).toMatch(new RegExp(`^TOO_LARGE: the archive has more than ${MAX_ZSTD_ENTRIES} zstd-compressed entries`));
+    // A few ms a process: the cap, not the entry count (100 000 allowed), bounds the time.
+    expect(performance.now() - began).toBeLessThan(30_000);
+  }, 60_000);
 
   it('a decoder killed from outside (the OOM killer) is a retriable failure, never a verdict on the image', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orbit-zstd-'));
