@@ -9,6 +9,8 @@ export interface AwsSettings {
   readonly AWS_ENDPOINT_URL_S3: string;
   readonly AWS_ENDPOINT_URL_DYNAMODB: string;
   readonly S3_FORCE_PATH_STYLE: boolean;
+  /** `off` for an S3 that refuses flexible-checksum headers (Backblaze B2, OVH): copies are then checked by size only. @default sha256 */
+  readonly S3_CHECKSUMS?: 'sha256' | 'off';
 }
 
 /**
@@ -71,13 +73,35 @@ const s3Location = (settings: AwsSettings) => ({ region: settings.AWS_REGION, en
  * default, for server-side copies; a caller that makes none (the gateway) waits less for a hung S3.
  */
 export function createS3(settings: AwsSettings, silenceTimeoutMs = S3_SILENCE_TIMEOUT_MS): S3Client {
+  const checksums = settings.S3_CHECKSUMS !== 'off';
   const client = new S3Client({
     ...s3Location(settings),
     maxAttempts: 2,
+    // A bucket in another region answers 301 PermanentRedirect; the SDK then asks it where it is instead of failing.
+    followRegionRedirects: true,
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: silenceTimeoutMs, throwOnRequestTimeout: true },
+    ...(checksums ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }),
   });
   recordFailedCalls(client.middlewareStack);
+  if (!checksums) withoutChecksums(client.middlewareStack);
   return client;
+}
+
+/** The checksum parameters Orbit asks for itself: a copy's SHA-256, a HEAD's checksum, a PUT's declared SHA-256. */
+const CHECKSUM_INPUTS = ['ChecksumMode', 'ChecksumAlgorithm', 'ChecksumSHA256', 'ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1'];
+
+/**
+ * S3_CHECKSUMS=off: Backblaze B2 answers 400 "Unsupported header
+ * x-amz-checksum-mode" (and OVH refuses x-amz-sdk-checksum-algorithm), so
+ * every HEAD, copy and chart write failed there. The parameters Orbit's
+ * calls ask for are dropped in one place, before the SDK turns them into
+ * headers; the SDK's own default checksums are off too (WHEN_REQUIRED).
+ */
+function withoutChecksums<Input extends object, Output extends object>(stack: MiddlewareStack<Input, Output>): void {
+  stack.add((next) => async (args) => {
+    const input = Object.fromEntries(Object.entries(args.input).filter(([name]) => !CHECKSUM_INPUTS.includes(name))) as Input;
+    return next({ ...args, input });
+  }, { step: 'initialize', name: 'orbitWithoutChecksums', override: true });
 }
 
 /**

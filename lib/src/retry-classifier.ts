@@ -46,6 +46,8 @@ const TRANSIENT_AWS_NAMES: ReadonlySet<string> = new Set([
   'TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ThrottlingException',
   'Throttling', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'InternalServerError',
   'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TransactionConflictException',
+  // S3's 409 to a conditional write racing another on the same key: "On a 409 failure you should retry".
+  'ConditionalRequestConflict',
 ]);
 
 /** kafkajs errors that say "not retriable" about kafkajs's own retries, not about what failed; their cause says that. */

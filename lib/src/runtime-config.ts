@@ -27,6 +27,8 @@ export const runtimeEnv = {
   AWS_ENDPOINT_URL_DYNAMODB: env.url('http://127.0.0.1:8000'),
   /** MinIO needs path-style addressing; real S3 does not. @default true */
   S3_FORCE_PATH_STYLE: env.bool(true),
+  /** `off` for an S3 that refuses flexible-checksum headers (Backblaze B2, OVH); copies are then checked by size only. @default sha256 */
+  S3_CHECKSUMS: env.enumOf(['sha256', 'off'] as const, 'sha256'),
   /** mysql://user:password@host:port/database of ViewPort. @default the local MariaDB */
   MYSQL_URL: env.url('mysql://orbit:orbit@127.0.0.1:3306/viewport'),
   ...mysqlConnectionEnv,

@@ -2,6 +2,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand,
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import { StoreUnavailableError } from '@orbit/lib';
 
 /** Where a copy switches from one CopyObject to parts, the size of those parts, and how many are copied at once. */
 export interface CopyLimits {
@@ -91,6 +92,8 @@ export async function serverSideCopy(
     const head = await storedSha256(s3, { ...target, versionId });
     return { versionId, sha256: head?.sha256 ?? null, sizeBytes: head?.size ?? 0 };
   }
+  // Without a version id each part is read from whatever the key holds then: the ETag ties every part to one object.
+  const sourceETag = source.versionId ? undefined : (await s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }))).ETag;
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ServerSideEncryption: 'AES256', Metadata: metadata, ContentType: 'application/x-tar' }));
   const uploadId = created.UploadId;
   try {
@@ -103,6 +106,7 @@ export async function serverSideCopy(
       for (let range = ranges[next++]; range; range = ranges[next++]) {
         const part = await s3.send(new UploadPartCopyCommand({
           Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: range.PartNumber, CopySource: copySource(source), CopySourceRange: `bytes=${range.first}-${range.last}`,
+          ...(sourceETag ? { CopySourceIfMatch: sourceETag } : {}),
         }));
         parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: range.PartNumber });
       }
@@ -110,7 +114,12 @@ export async function serverSideCopy(
     // Every worker settles before a failure is raised, so the abort below finds no part still being written.
     const workers = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limits.partsInParallel, ranges.length)) }, copyParts));
     const failure = workers.find((worker): worker is PromiseRejectedResult => worker.status === 'rejected');
-    if (failure) throw failure.reason;
+    if (failure) {
+      if ((failure.reason as { name?: string }).name === 'PreconditionFailed' && sourceETag) {
+        throw new StoreUnavailableError(`s3://${source.bucket}/${source.key}`, new Error('the source changed while its parts were copied (its ETag no longer matches); copied again from the start', { cause: failure.reason }));
+      }
+      throw failure.reason;
+    }
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     const versionId = done.VersionId ?? null;
@@ -131,6 +140,28 @@ export function copyMismatch(copy: CopyResult, expected: { sha256: string; sizeB
   return copy.sizeBytes === expected.sizeBytes ? undefined : `${copy.sizeBytes} bytes, expected ${expected.sizeBytes}`;
 }
 
+/** A refusal of the store, from refusedByStore, where a value was looked for. */
+export interface StoreRefusal {
+  readonly refused: NonNullable<ReturnType<typeof refusedByStore>>;
+}
+
+/**
+ * What `work` finds, or the store's refusal of it (a missing permission, a
+ * missing bucket) to fail the request with: a look at an object is refused
+ * like a copy is, instead of dead-lettering the request.
+ */
+export async function orRefusal<T>(work: Promise<T>): Promise<T | StoreRefusal> {
+  try {
+    return await work;
+  } catch (error) {
+    const refused = refusedByStore(error);
+    if (refused) return { refused };
+    throw error;
+  }
+}
+
+export const isRefusal = (value: unknown): value is StoreRefusal => typeof value === 'object' && value !== null && 'refused' in value;
+
 /**
  * An S3 answer that no retry will change by itself: the bucket refuses us or
  * does not exist. The request fails with a reason instead of waiting forever;
@@ -140,6 +171,10 @@ export function refusedByStore(error: unknown): { reasonCode: 'STORE_ACCESS_DENI
   const name = (error as { name?: string }).name;
   const message = error instanceof Error ? error.message : String(error);
   if (name === 'AccessDenied' || name === 'AllAccessDisabled') return { reasonCode: 'STORE_ACCESS_DENIED', message: `S3 refused the copy: ${message}` };
+  // A HEAD has no body to name its error: AWS answers 403 for a key that is not there when the role lacks s3:ListBucket.
+  if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403 && !name?.endsWith('Exception')) {
+    return { reasonCode: 'STORE_ACCESS_DENIED', message: `S3 answered 403 (${name ?? 'no error name'}): the role lacks a permission; a HEAD of an object not there answers 403, not 404, without s3:ListBucket on the bucket (README: Pointing Orbit at real AWS lists what Orbit needs)` };
+  }
   if (name === 'NoSuchBucket') return { reasonCode: 'BUCKET_MISSING', message: `S3 has no such bucket: ${message}` };
   return undefined;
 }

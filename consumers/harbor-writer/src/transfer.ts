@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
+import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
 
@@ -58,7 +58,9 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   const target = { bucket: deps.bucketOf(targetEnvironment), key };
 
   // All looked at together: on small images these round trips are a good part of the transfer.
-  const [latest, existing, record] = await Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target), storedRecordOf(deps, event.imageUID, event.imageVersion)]);
+  const looked = await orRefusal(Promise.all([storedSha256(deps.s3, source), storedSha256(deps.s3, target), storedRecordOf(deps, event.imageUID, event.imageVersion)]));
+  if (isRefusal(looked)) return failed(looked.refused.reasonCode, `${source.bucket} or ${target.bucket}: ${looked.refused.message}`);
+  const [latest, existing, record] = looked;
   const found = await validatedSource(deps.s3, source, latest, record, sourceEnvironment);
   if (found.kind === 'missing') return failed('SOURCE_OBJECT_MISSING', `${found.message}: the version is not stored in ${sourceEnvironment}`);
   if (found.kind === 'unverifiable') return failed('CHECKSUM_UNKNOWN', found.message);
@@ -84,7 +86,7 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
       return failed('CHECKSUM_MISMATCH', `the copy in ${target.bucket} has ${mismatch} (the source ${source.bucket}/${key})`);
     }
     versionId = result.versionId;
-    log.info({ source: source.bucket, target: target.bucket, key, versionId }, 'image copied');
+    log.info({ source: source.bucket, target: target.bucket, key, versionId, checkedBy: result.sha256 === null ? 'size' : 'sha256' }, 'image copied');
   }
   const location = { bucket: target.bucket, key, versionId };
   return {

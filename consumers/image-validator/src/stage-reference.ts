@@ -36,7 +36,8 @@ export async function stageReference(
   const key = pulledKeyOf(event.actor.username, event.requestId);
   const body = new PassThrough();
   const upload = new Upload({
-    client: deps.s3, queueSize: 2, partSize: 16 * 1024 * 1024, leavePartsOnError: false,
+    // S3 takes 10 000 parts: 16 MiB ones end at 156 GiB, larger where the limit is (9 000 leaves room for the archive's own headers).
+    client: deps.s3, queueSize: 2, partSize: Math.max(16 * 1024 * 1024, Math.ceil(deps.maxBytes / 9_000)), leavePartsOnError: false,
     params: { Bucket: deps.stagingBucket, Key: key, Body: body, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', Metadata: { 'orbit-request-id': event.requestId } },
   });
   const uploaded = upload.done();

@@ -59,6 +59,18 @@ class HashingCounter extends Transform {
   }
 }
 
+/** S3 takes at most 10 000 parts to an upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Parts of a streamed upload: 8 MiB (memory stays at a few of them), larger
+ * where the upload limit needs it. At 8 MiB S3's 10 000 parts end at 78 GiB,
+ * and a limit above that failed only once 78 GiB had been sent.
+ */
+export function streamedPartBytes(limitBytes: number, preferredBytes = 8 * 1024 * 1024): number {
+  return Math.max(preferredBytes, Math.ceil(limitBytes / MAX_PARTS));
+}
+
 /**
  * Streams `body` into the staging bucket as a multipart upload while computing
  * its SHA-256: memory stays at a few parts whatever the image size. On any
@@ -70,7 +82,7 @@ export async function streamToStaging(s3: S3Client, target: { bucket: string; ke
   const upload = new Upload({
     client: s3,
     queueSize: 2,
-    partSize: target.partSizeBytes ?? 8 * 1024 * 1024,
+    partSize: streamedPartBytes(target.limitBytes, target.partSizeBytes),
     leavePartsOnError: false,
     params: { Bucket: target.bucket, Key: target.key, Body: source, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', ...(target.metadata ? { Metadata: target.metadata } : {}) },
   });

@@ -7,8 +7,12 @@ import type { BucketNames } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /**
- * Denies anonymous access outright and any PutObject that does not ask for
- * server-side encryption, so a misconfigured client cannot write plain bytes.
+ * Denies anonymous access outright, and any write that asks for another
+ * encryption than S3's own (AES256) or KMS. Writes that ask for none are
+ * encrypted by the bucket's default encryption, set below: denying them (a
+ * Null condition, AWS's old example) also denied every UploadPart and
+ * UploadPartCopy on AWS, which are authorized as s3:PutObject and never
+ * carry the header, so no presigned multipart upload or large copy worked.
  */
 export function bucketPolicy(bucket: string): string {
   const arn = `arn:aws:s3:::${bucket}`;
@@ -25,12 +29,15 @@ export function bucketPolicy(bucket: string): string {
         Condition: { StringEquals: { 'aws:principaltype': 'Anonymous' } },
       },
       {
-        Sid: 'DenyUnencryptedObjectUploads',
+        Sid: 'DenyOtherEncryption',
         Effect: 'Deny',
         Principal: '*',
         Action: 's3:PutObject',
         Resource: `${arn}/*`,
-        Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } },
+        Condition: {
+          StringNotEquals: { 's3:x-amz-server-side-encryption': ['AES256', 'aws:kms'] },
+          Null: { 's3:x-amz-server-side-encryption': 'false' },
+        },
       },
     ],
   });

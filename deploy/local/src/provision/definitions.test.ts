@@ -28,7 +28,7 @@ describe('Chart Store tables', () => {
 describe('bucket policy', () => {
   it('denies anonymous access and unencrypted uploads', () => {
     const policy = JSON.parse(bucketPolicy('b')) as { Statement: { Sid: string; Effect: string; Resource: string | string[] }[] };
-    expect(policy.Statement.map((statement) => `${statement.Sid}:${statement.Effect}`)).toEqual(['DenyAnonymousAccess:Deny', 'DenyUnencryptedObjectUploads:Deny']);
+    expect(policy.Statement.map((statement) => `${statement.Sid}:${statement.Effect}`)).toEqual(['DenyAnonymousAccess:Deny', 'DenyOtherEncryption:Deny']);
     expect(policy.Statement[1]?.Resource).toBe('arn:aws:s3:::b/*');
   });
 });

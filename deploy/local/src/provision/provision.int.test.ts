@@ -64,7 +64,7 @@ describe('provisioning against the real stack', () => {
       expect((await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
       const encryption = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
       expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
-      expect((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy).toContain('DenyUnencryptedObjectUploads');
+      expect((await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy).toContain('DenyOtherEncryption');
     }
     const lifecycle = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: buckets.staging }));
     expect(lifecycle.Rules?.[0]?.Expiration?.Days).toBe(1);

@@ -1,6 +1,6 @@
-import { CompleteMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { UploadIncompleteError } from '../staging.js';
+import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
@@ -29,5 +29,24 @@ describe('completing an upload in parts', () => {
     const refused = await store.find('ada', '00000000-0000-4000-8000-000000000001').catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(UploadIncompleteError);
     expect((refused as UploadIncompleteError).problems).toEqual(['a part was sent again while the upload was being completed']);
+  });
+});
+
+describe('two presigns with one Idempotency-Key at the same instant', () => {
+  it('takes AWS\'s 409 ConditionalRequestConflict for the plan as the other presign\'s (its own multipart upload aborted), as it takes a 412', async () => {
+    for (const refusal of ['ConditionalRequestConflict', 'PreconditionFailed']) {
+      const sent: string[] = [];
+      const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      s3.send = (async (command: unknown) => {
+        sent.push((command as object).constructor.name);
+        if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'mpu-2' };
+        if (command instanceof PutObjectCommand && command.input.IfNoneMatch === '*') throw Object.assign(new Error(refusal), { name: refusal });
+        if (command instanceof AbortMultipartUploadCommand) return {};
+        throw new Error(`not expected: ${String((command as object).constructor.name)}`);
+      }) as S3Client['send'];
+      const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+      await expect(store.presign('ada', '00000000-0000-4000-8000-000000000002', 6 * MIB)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
+      expect(sent).toEqual(['CreateMultipartUploadCommand', 'PutObjectCommand', 'AbortMultipartUploadCommand']);
+    }
   });
 });

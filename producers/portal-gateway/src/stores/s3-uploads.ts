@@ -189,7 +189,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
           ...(options.reopen ? {} : { IfNoneMatch: '*' }),
         }));
       } catch (error) {
-        if (errorName(error) !== 'PreconditionFailed') throw error;
+        // AWS answers 409 ConditionalRequestConflict, not 412, while the other write is still under way.
+        if (errorName(error) !== 'PreconditionFailed' && errorName(error) !== 'ConditionalRequestConflict') throw error;
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
         throw new UploadPresignedMeanwhile(uploadId);
       }
