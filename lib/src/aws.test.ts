@@ -65,7 +65,8 @@ describe('createDynamo', () => {
 
 describe('S3_CHECKSUMS', () => {
   /** The headers each call would send, caught before it leaves (nothing goes over the network). */
-  async function headersSent(checksums: 'sha256' | 'off' | undefined, command: Parameters<ReturnType<typeof createS3>['send']>[0]): Promise<string[]> {
+  type S3 = ReturnType<typeof createS3>;
+  async function headersSent(checksums: 'sha256' | 'off' | undefined, call: (s3: S3) => Promise<unknown>): Promise<string[]> {
     const s3 = createS3({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', S3_FORCE_PATH_STYLE: true, ...(checksums ? { S3_CHECKSUMS: checksums } : {}) });
     let seen: string[] = [];
     s3.middlewareStack.add((next) => async (args) => {
@@ -73,19 +74,19 @@ describe('S3_CHECKSUMS', () => {
       void next;
       throw new Error('caught');
     }, { step: 'finalizeRequest', priority: 'low', name: 'testCatchHeaders' });
-    await s3.send(command).catch(() => undefined);
+    await call(s3).catch(() => undefined);
     return seen;
   }
 
   it('sends no checksum header when off (Backblaze B2 answers 400 to each), and the ones Orbit asks for by default', async () => {
-    const head = () => new HeadObjectCommand({ Bucket: 'b', Key: 'k', ChecksumMode: 'ENABLED' });
-    const put = () => new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Buffer.from('chart'), ChecksumSHA256: Buffer.alloc(32).toString('base64') });
-    const copy = () => new CopyObjectCommand({ Bucket: 'b', Key: 'k', CopySource: 'a/k', ChecksumAlgorithm: 'SHA256' });
-    const upload = () => new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Buffer.from('staged bytes') });
-    expect(await headersSent(undefined, head())).toEqual(['x-amz-checksum-mode']);
-    expect(await headersSent('sha256', put())).toContain('x-amz-checksum-sha256');
-    expect(await headersSent('sha256', copy())).toContain('x-amz-checksum-algorithm');
-    expect(await headersSent('sha256', upload())).toContain('x-amz-checksum-crc32');
-    for (const command of [head(), put(), copy(), upload()]) expect(await headersSent('off', command)).toEqual([]);
+    const head = (s3: S3) => s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k', ChecksumMode: 'ENABLED' }));
+    const put = (s3: S3) => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Buffer.from('chart'), ChecksumSHA256: Buffer.alloc(32).toString('base64') }));
+    const copy = (s3: S3) => s3.send(new CopyObjectCommand({ Bucket: 'b', Key: 'k', CopySource: 'a/k', ChecksumAlgorithm: 'SHA256' }));
+    const upload = (s3: S3) => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Buffer.from('staged bytes') }));
+    expect(await headersSent(undefined, head)).toEqual(['x-amz-checksum-mode']);
+    expect(await headersSent('sha256', put)).toContain('x-amz-checksum-sha256');
+    expect(await headersSent('sha256', copy)).toContain('x-amz-checksum-algorithm');
+    expect(await headersSent('sha256', upload)).toContain('x-amz-checksum-crc32');
+    for (const call of [head, put, copy, upload]) expect(await headersSent('off', call)).toEqual([]);
   });
 });

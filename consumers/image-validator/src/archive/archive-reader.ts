@@ -108,6 +108,7 @@ class EntryReader {
   readonly folders = new Set<string>();
   private count = 0;
   private readonly retained: ByteBudget;
+  private readonly zstdStarts = { count: 0 };
 
   /** Names, link targets and the steps of their resolution, kept for the checks at the end: bounded like the JSON entries. */
   private readonly paths: ByteBudget;
@@ -152,7 +153,7 @@ class EntryReader {
       facts = { kind, path: name.path, target: target.path, via: target.via };
     } else if (type === 'file' || type === 'contiguous-file') {
       facts = await digestFile(name.path, header.size, entry, {
-        maxJsonBytes: this.limits.maxJsonBytes, decompressed: this.decompressed, retained: this.retained,
+        maxJsonBytes: this.limits.maxJsonBytes, decompressed: this.decompressed, retained: this.retained, zstdStarts: this.zstdStarts,
       });
     } else {
       return reject('UNSAFE_PATH', `entry "${header.name}" is a ${type}; only files, folders and links are allowed`);

@@ -46,6 +46,8 @@ export interface DigestContext {
   readonly decompressed: ByteBudget;
   /** JSON-looking entries kept in memory share this one. */
   readonly retained: ByteBudget;
+  /** zstd decoders started for the archive so far: each is a process, so their number is bounded too. */
+  readonly zstdStarts: { count: number };
 }
 
 const SNIFF_BYTES = 4;
@@ -57,20 +59,13 @@ function compressionOf(head: Buffer): Compression {
   return 'none';
 }
 
-/**
- * zstd decoders started so far, by the decompression budget of the archive they belong to: that budget is
- * the one thing every entry of an archive shares, and the count goes with it when the archive is done.
- */
-const zstdStarted = new WeakMap<ByteBudget, number>();
-
-/** A zstd decoder for one more entry of the archive whose budget is `decompressed`, refused past MAX_ZSTD_ENTRIES. */
-function startZstd(decompressed: ByteBudget): ZstdDigest {
-  const started = (zstdStarted.get(decompressed) ?? 0) + 1;
-  zstdStarted.set(decompressed, started);
-  if (started > MAX_ZSTD_ENTRIES) {
+/** A zstd decoder for one more entry of the archive, refused past MAX_ZSTD_ENTRIES. */
+function startZstd(context: DigestContext): ZstdDigest {
+  context.zstdStarts.count += 1;
+  if (context.zstdStarts.count > MAX_ZSTD_ENTRIES) {
     reject('TOO_LARGE', `the archive has more than ${MAX_ZSTD_ENTRIES} zstd-compressed entries, each decoded as it arrives; an image has at most about 125 layers per platform`);
   }
-  return new ZstdDigest(decompressed);
+  return new ZstdDigest(context.decompressed);
 }
 
 /** The per-entry state: raw hash, and what the first bytes decided. */
@@ -124,7 +119,7 @@ class FileSink {
     this.head = null;
     this.compression = compressionOf(first);
     if (this.compression === 'gzip') this.decoder = new GunzipDigest(this.context.decompressed);
-    if (this.compression === 'zstd') this.decoder = startZstd(this.context.decompressed);
+    if (this.compression === 'zstd') this.decoder = startZstd(this.context);
     if (this.declaredSize > this.context.maxJsonBytes) this.jsonSkipped = 'too-large';
     else if (!JSON_START.has(first[0] ?? 0)) this.jsonSkipped = 'not-json';
     else {
