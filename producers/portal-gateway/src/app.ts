@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client';
 import { isRetriable, MysqlSilentError, OrbitError, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError } from './client-error.js';
+import { answerNotModified } from './conditional.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -245,7 +246,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     reply.header('connection', 'close').header('retry-after', '1');
     throw new RequestRefusedError(503, 'ORBIT_ERR_SHUTTING_DOWN', 'this gateway is shutting down and takes no new requests; nothing was accepted: send it again');
   });
-  allowBrowserOrigins(app, deps.corsOrigins ?? []);
+  allowBrowserOrigins(app, deps.corsOrigins ?? [], routeMethods);
   parseJsonWithReasons(app);
   // No route reads text: a text/plain body is a content type the API does not read (415), as any other is, not a malformed object.
   app.removeContentTypeParser('text/plain');
@@ -364,7 +365,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       if (reach) {
         await scope.register(async (helm) => {
           // A Helm repository's pollers (Flux, Argo CD, helm repo update in CI) ask again and again: If-None-Match answers 304.
-          await helm.register(fastifyEtag, { algorithm: 'sha256' });
+          // Its own comparison takes If-None-Match as one tag: a list, or *, is compared after it, as RFC 9110 says.
+          await helm.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
+          answerNotModified(helm);
           await helm.register(helmRepositoryRoutes({ ...reach, indexCache }), { caller: authenticatedFirst(helm, helmCaller) });
         });
       }

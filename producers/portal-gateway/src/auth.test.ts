@@ -118,11 +118,34 @@ describe('bearer token verification', () => {
     const namespaced = await sign({ 'https://orbit.example.com/roles': ['release-manager'], roles: ['ignored'] });
     expect((await auth0(`Bearer ${namespaced}`)).roles).toEqual(['release-manager']);
   });
+
+  it('reads a scope claim (Entra\'s scp, RFC 9068\'s scope) as the space-separated names it holds, each a role', async () => {
+    const sign = (claims: Record<string, unknown>): Promise<string> => new SignJWT({ preferred_username: 'rm1', ...claims }).setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('orbit-local').setAudience('orbit').setExpirationTime('1h').sign(new TextEncoder().encode(settings.secret));
+    const entra = tokenVerifier({ ...settings, rolesClaims: ['scp'] });
+    expect((await entra(`Bearer ${await sign({ scp: 'Orbit.Read release-manager' })}`)).roles).toEqual(['Orbit.Read', 'release-manager']);
+    const keycloak = tokenVerifier({ ...settings, rolesClaims: ['scope', 'roles'] });
+    expect((await keycloak(`Bearer ${await sign({ scope: 'openid  profile', roles: 'release manager' })}`)).roles).toEqual(['openid', 'profile', 'release manager']);
+  });
+
+  it('takes any of several issuers and audiences, and Keycloak\'s client roles under each audience', async () => {
+    const guid = '6e7a1c44-1f0b-4b7e-9c43-5f1d2e3a4b5c';
+    const several = tokenVerifier({ ...settings, issuer: ['accounts.google.com', 'https://accounts.google.com'], audience: ['api://orbit', guid] });
+    const sign = (issuer: string, audience: string, claims: Record<string, unknown> = {}): Promise<string> => new SignJWT({ preferred_username: 'dev1', ...claims })
+      .setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setAudience(audience).setExpirationTime('1h').sign(new TextEncoder().encode(settings.secret));
+    for (const issuer of ['accounts.google.com', 'https://accounts.google.com']) {
+      for (const audience of ['api://orbit', guid]) expect((await several(`Bearer ${await sign(issuer, audience)}`)).actor.username).toBe('dev1');
+    }
+    await expect(several(`Bearer ${await sign('https://evil.example', 'api://orbit')}`)).rejects.toThrow(/ERR_JWT_CLAIM_VALIDATION_FAILED/);
+    await expect(several(`Bearer ${await sign('accounts.google.com', 'api://other')}`)).rejects.toThrow(/ERR_JWT_CLAIM_VALIDATION_FAILED/);
+    const roles = await several(`Bearer ${await sign('accounts.google.com', guid, { resource_access: { [guid]: { roles: ['qa'] }, 'api://orbit': { roles: ['release-manager'] } } })}`);
+    expect(roles.roles).toEqual(['release-manager', 'qa']);
+  });
 });
 
 describe('tokens of an identity provider, verified against its JWKS over HTTP', () => {
   it('takes every asymmetric algorithm providers sign with, picks the key by kid, and refuses an HMAC token or an unknown key', async () => {
-    const algorithms = ['RS256', 'PS256', 'ES384', 'EdDSA'] as const;
+    const algorithms = ['RS256', 'PS256', 'ES384', 'EdDSA', 'Ed25519'] as const;
     const pairs = await Promise.all(algorithms.map(async (alg) => ({ alg, kid: `key-${alg}`, ...(await generateKeyPair(alg, { extractable: true })) })));
     const jwks = { keys: await Promise.all(pairs.map(async ({ alg, kid, publicKey }) => ({ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }))) };
     const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks)));
@@ -140,6 +163,26 @@ describe('tokens of an identity provider, verified against its JWKS over HTTP', 
       const stranger = await generateKeyPair('RS256');
       await expect(verifyIdp(`Bearer ${await sign('RS256', 'key-other', stranger.privateKey)}`)).rejects.toBeInstanceOf(UnauthorizedError);
       await expect(verifyIdp(`Bearer ${await sign('HS256', 'key-RS256', new TextEncoder().encode(settings.secret))}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('tries each key of the token\'s type when it names no kid and the set holds two (a key rolled over), and refuses a token neither signed', async () => {
+    const [old, current, stranger] = await Promise.all([1, 2, 3].map(() => generateKeyPair('RS256', { extractable: true })));
+    const jwks = { keys: await Promise.all([old, current].map(async (pair, index) => ({ ...(await exportJWK(pair!.publicKey)), kid: `rsa-${index}`, use: 'sig' }))) };
+    const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const verifyIdp = tokenVerifier({ kind: 'jwks', jwksUrl: `http://127.0.0.1:${port}/certs`, issuer: 'https://idp.example', audience: 'orbit' });
+      const sign = (key: Parameters<SignJWT['sign']>[0]): Promise<string> => new SignJWT({ preferred_username: 'dev1' }).setProtectedHeader({ alg: 'RS256' })
+        .setIssuer('https://idp.example').setAudience('orbit').setExpirationTime('5m').sign(key);
+      expect((await verifyIdp(`Bearer ${await sign(current!.privateKey)}`)).actor.username).toBe('dev1');
+      expect((await verifyIdp(`Bearer ${await sign(old!.privateKey)}`)).actor.username).toBe('dev1');
+      const refused = verifyIdp(`Bearer ${await sign(stranger!.privateKey)}`);
+      await expect(refused).rejects.toBeInstanceOf(UnauthorizedError);
+      await expect(refused).rejects.toThrow(/ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
     } finally {
       server.close();
     }

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { OrbitError, StoreUnavailableError, type Actor } from '@orbit/lib';
 import { isWellFormedText } from './well-formed-text.js';
 
@@ -53,9 +53,11 @@ export const DEFAULT_ROLES_CLAIMS = ['roles', 'realm_access.roles', 'resource_ac
 export const DEFAULT_USERNAME_CLAIMS = ['preferred_username', 'sub'] as const;
 
 interface CommonSettings {
-  readonly issuer: string;
-  readonly audience: string;
-  /** Dotted claim paths that hold roles; `{audience}` is the audience. @default DEFAULT_ROLES_CLAIMS */
+  /** `iss` taken: one, or any of several (Google signs as accounts.google.com and as https://accounts.google.com). */
+  readonly issuer: string | readonly string[];
+  /** `aud` taken: one, or any of several (Entra v1 tokens name the App ID URI or the app's GUID, by client). */
+  readonly audience: string | readonly string[];
+  /** Dotted claim paths that hold roles; `{audience}` is each audience in turn. @default DEFAULT_ROLES_CLAIMS */
   readonly rolesClaims?: readonly string[];
   /** Claim names tried in order for the user name. @default DEFAULT_USERNAME_CLAIMS */
   readonly usernameClaims?: readonly string[];
@@ -77,8 +79,9 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
 export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   // A token without `exp` would be good for ever, once leaked; every identity provider sets one.
   const clockTolerance = settings.clockToleranceSeconds ?? 60;
-  const options = { issuer: settings.issuer, audience: settings.audience, clockTolerance, requiredClaims: ['exp'] };
-  const rolePaths = (settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS).map((path) => rolePathOf(path, settings.audience));
+  const audiences = listOf(settings.audience);
+  const options: ClaimChecks = { issuer: listOf(settings.issuer), audience: audiences, clockTolerance, requiredClaims: ['exp'] };
+  const rolePaths = rolePathsOf(settings.rolesClaims ?? DEFAULT_ROLES_CLAIMS, audiences);
   const verify: (token: string) => Promise<JWTPayload> =
     settings.kind === 'hs256'
       ? async (token) => (await jwtVerify(token, new TextEncoder().encode(settings.secret), { ...options, algorithms: ['HS256'] })).payload
@@ -102,6 +105,18 @@ export function tokenVerifier(settings: AuthSettings): TokenVerifier {
   };
 }
 
+/** What jwtVerify checks of every token besides its signature. */
+interface ClaimChecks {
+  readonly issuer: string[];
+  readonly audience: string[];
+  readonly clockTolerance: number;
+  readonly requiredClaims: string[];
+}
+
+function listOf(value: string | readonly string[]): string[] {
+  return typeof value === 'string' ? [value] : [...value];
+}
+
 /**
  * Helm, Argo CD and Flux reach a chart repository with a user name and a
  * password only: `Basic base64(<anything>:<token>)` is read as
@@ -117,10 +132,11 @@ export function bearerOfBasic(authorization: string | undefined): string | undef
 
 /**
  * Every asymmetric JWS algorithm an identity provider may sign with (Keycloak
- * and Entra ID default to RS256, some realms use PS256, ES384 or EdDSA); never
+ * and Entra ID default to RS256, some realms use PS256, ES384 or EdDSA, which
+ * RFC 9864 names Ed25519 for that curve alone); never
  * `none` or an HMAC one, which would let a public key act as a shared secret.
  */
-const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
 /**
  * The provider's key set could not be had (no answer, not 200, not a key
@@ -139,8 +155,33 @@ function availableKeys(keys: JWTVerifyGetKey, jwksUrl: string): JWTVerifyGetKey 
   };
 }
 
-function verifyWithJwks(keys: JWTVerifyGetKey, options: { issuer: string; audience: string; clockTolerance: number }) {
-  return async (token: string): Promise<JWTPayload> => (await jwtVerify(token, keys, { ...options, algorithms: [...JWKS_ALGORITHMS] })).payload;
+/**
+ * A token without `kid` while the provider publishes two keys of its type (a key being rolled over) matches
+ * both, and jose will not guess: each is tried, as jose's documentation advises, rather than refusing every
+ * such token until the old key is withdrawn.
+ */
+function verifyWithJwks(keys: JWTVerifyGetKey, checks: ClaimChecks) {
+  const options = { ...checks, algorithms: [...JWKS_ALGORITHMS] };
+  return async (token: string): Promise<JWTPayload> => {
+    try {
+      return (await jwtVerify(token, keys, options)).payload;
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
+      return payloadSignedByAny(token, error, options);
+    }
+  };
+}
+
+/** The payload of `token` if one of `candidates` signed it; a claim refused (expired, another audience) is final. */
+async function payloadSignedByAny(token: string, candidates: AsyncIterable<CryptoKey>, options: ClaimChecks & { algorithms: string[] }): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw error;
+    }
+  }
+  throw new joseErrors.JWSSignatureVerificationFailed();
 }
 
 /** A claim's text, or null: none, empty, or not well-formed Unicode (no store keeps that as sent). */
@@ -158,6 +199,12 @@ interface RolePath {
   readonly segments: readonly string[];
 }
 
+/** Each configured path; one holding `{audience}` once per audience taken, as a token names whichever its client asked for. */
+function rolePathsOf(paths: readonly string[], audiences: readonly string[]): RolePath[] {
+  const all = paths.flatMap((path) => (path.includes('{audience}') ? audiences.map((audience) => rolePathOf(path, audience)) : [rolePathOf(path, '')]));
+  return all.filter((path, index) => all.findIndex((other) => other.whole === path.whole) === index);
+}
+
 /** `{audience}` replaces a whole segment after the split: an audience may hold dots itself (api.example.com). */
 function rolePathOf(path: string, audience: string): RolePath {
   return { whole: path.replaceAll('{audience}', audience), segments: path.split('.').map((segment) => (segment === '{audience}' ? audience : segment)) };
@@ -167,10 +214,16 @@ function own(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-/** The strings at `path` in the claims: an array's strings, or a lone string (some providers send a single role that way). */
+/**
+ * Claims that hold a scope: one string of names separated by spaces (RFC 6749 §3.3), as `scope` (RFC 9068: Keycloak,
+ * Auth0) and Entra's `scp` send it. Taken whole, "Orbit.Read release-manager" would be a single role nobody has.
+ */
+const SCOPE_CLAIMS: ReadonlySet<string> = new Set(['scope', 'scp']);
+
+/** The strings at `path` in the claims: an array's strings, or a lone string (some providers send a single role that way; a scope's names). */
 function stringsAt(claims: JWTPayload, path: RolePath): string[] {
   const value = own(claims, path.whole) ?? path.segments.reduce<unknown>((at, segment) => own(at, segment), claims);
-  if (typeof value === 'string') return value.length > 0 ? [value] : [];
+  if (typeof value === 'string') return (SCOPE_CLAIMS.has(path.segments.at(-1) ?? '') ? value.split(' ') : [value]).filter((name) => name.length > 0);
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item.length > 0) : [];
 }
 
@@ -195,12 +248,14 @@ export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[], use
 }
 
 /** A token for the local stack (`npm run --silent token -- <user> [--role R]`). */
-export async function issueLocalToken(settings: { secret: string; issuer: string; audience: string }, username: string, roles: readonly string[], ttlSeconds = 8 * 3600): Promise<string> {
+export async function issueLocalToken(settings: { secret: string; issuer: string | readonly string[]; audience: string | readonly string[] }, username: string, roles: readonly string[], ttlSeconds = 8 * 3600): Promise<string> {
+  // Of several taken, the first: a local token needs only be one the gateway takes.
+  const [issuer = '', audience = ''] = [listOf(settings.issuer)[0], listOf(settings.audience)[0]];
   return new SignJWT({ preferred_username: username, roles: [...roles], email: `${username}@orbit.local` })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(username)
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
+    .setIssuer(issuer)
+    .setAudience(audience)
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(new TextEncoder().encode(settings.secret));

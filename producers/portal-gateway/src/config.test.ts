@@ -18,4 +18,21 @@ describe('the gateway configuration', () => {
     expect(readConfig(gatewayEnv, { JWT_USERNAME_CLAIMS: 'oid, sub' }).JWT_USERNAME_CLAIMS).toEqual(['oid', 'sub']);
     expect(() => readConfig(gatewayEnv, { JWT_USERNAME_CLAIMS: ' , ' })).toThrow(/JWT_USERNAME_CLAIMS: must list at least one item/);
   });
+
+  it('takes several issuers and audiences, comma-separated, and names each value no token could carry', () => {
+    const config = readConfig(gatewayEnv, { JWT_ISSUER: 'accounts.google.com, https://accounts.google.com', JWT_AUDIENCE: 'api://orbit,6e7a1c44-1f0b-4b7e-9c43-5f1d2e3a4b5c' });
+    expect([config.JWT_ISSUER, config.JWT_AUDIENCE]).toEqual([['accounts.google.com', 'https://accounts.google.com'], ['api://orbit', '6e7a1c44-1f0b-4b7e-9c43-5f1d2e3a4b5c']]);
+    expect([readConfig(gatewayEnv, {}).JWT_ISSUER, readConfig(gatewayEnv, {}).JWT_AUDIENCE]).toEqual([['orbit-local'], ['orbit']]);
+    const refusal = (() => {
+      try {
+        readConfig(gatewayEnv, { JWT_AUDIENCE: 'api://orbit, orbit ui, :orbit', JWT_ISSUER: ' , ' });
+      } catch (error) {
+        return String(error instanceof ConfigError ? error.message : error);
+      }
+      return '';
+    })();
+    expect(refusal).toMatch(/JWT_AUDIENCE: "orbit ui" holds white space/);
+    expect(refusal).toMatch(/JWT_AUDIENCE: ":orbit" holds a colon but is no URI/);
+    expect(refusal).toMatch(/JWT_ISSUER: must list at least one value/);
+  });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { bucketEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
@@ -46,15 +47,15 @@ export const gatewayEnv = {
   JWT_SECRET: env.string('orbit-local-development-secret-change-me'),
   /** JWKS URL for RS256/ES256 tokens from an identity provider. */
   JWT_JWKS_URL: env.optionalString(),
-  /** Expected `iss`. @default orbit-local */
-  JWT_ISSUER: env.string('orbit-local'),
-  /** Expected `aud`. @default orbit */
-  JWT_AUDIENCE: env.string('orbit'),
+  /** `iss` taken, comma-separated when several are (Google's accounts.google.com and https://accounts.google.com). @default orbit-local */
+  JWT_ISSUER: claimValuesEnv('orbit-local'),
+  /** `aud` taken, comma-separated when several are (Entra v1: api://orbit and the app's GUID, by client). @default orbit */
+  JWT_AUDIENCE: claimValuesEnv('orbit'),
   /** Seconds a token's `exp` and `nbf` may be off by (clock skew between the identity provider and the gateway). @default 60 */
   JWT_CLOCK_TOLERANCE_SECONDS: env.int(60, 0, 600),
   /**
    * Where tokens carry roles: dotted claim paths, comma-separated; the roles are all the strings found
-   * there. `{audience}` stands for JWT_AUDIENCE (Keycloak keeps client roles under resource_access.<client>).
+   * there. `{audience}` stands for each JWT_AUDIENCE (Keycloak keeps client roles under resource_access.<client>).
    * @default roles,realm_access.roles,resource_access.{audience}.roles
    */
   JWT_ROLES_CLAIMS: env.list(DEFAULT_ROLES_CLAIMS.join(','))
@@ -66,3 +67,20 @@ export const gatewayEnv = {
    */
   JWT_USERNAME_CLAIMS: env.list(DEFAULT_USERNAME_CLAIMS.join(',')),
 };
+
+/**
+ * Values a token's `iss` or `aud` may have, comma-separated. Each is one StringOrURI (RFC 7519 §2): one with white
+ * space in it, or a colon without being a URI, is a typo no token will ever match, refused at start rather than
+ * found as every caller's 401.
+ */
+function claimValuesEnv(fallback: string) {
+  return z.string().default(fallback).transform((text, context): readonly string[] => {
+    const values = [...new Set(text.split(',').map((part) => part.trim()).filter(Boolean))];
+    for (const value of values) {
+      if (/\s/u.test(value)) context.addIssue({ code: 'custom', message: `"${value}" holds white space; list values with commas, each one a token's value exactly` });
+      else if (value.includes(':') && !URL.canParse(value)) context.addIssue({ code: 'custom', message: `"${value}" holds a colon but is no URI (RFC 7519 StringOrURI), like https://idp.example/realms/orbit or api://orbit` });
+    }
+    if (values.length === 0) context.addIssue({ code: 'custom', message: 'must list at least one value' });
+    return values;
+  });
+}

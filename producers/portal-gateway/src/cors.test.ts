@@ -16,7 +16,7 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     const answer = await app.inject(preflight(PORTAL));
     expect(answer.statusCode).toBe(204);
     expect(answer.headers).toMatchObject({
-      'access-control-allow-origin': PORTAL, 'access-control-allow-methods': 'GET, HEAD, POST',
+      'access-control-allow-origin': PORTAL, 'access-control-allow-methods': 'DELETE, GET, HEAD, POST',
       'access-control-allow-headers': 'authorization, content-type, idempotency-key', 'access-control-max-age': '600',
     });
     expect(answer.headers['vary']).toContain('Origin');
@@ -34,6 +34,14 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
       expect(refused.statusCode).toBeGreaterThanOrEqual(400);
       expect(refused.headers['access-control-allow-origin'], refused.body).toBe(PORTAL);
     }
+  });
+
+  it('lets a portal abandon an upload: the preflight of a DELETE allows DELETE', async () => {
+    const app = routeTestGateway({ uid: UID, corsOrigins: [PORTAL] });
+    const answer = await app.inject({ ...preflight(PORTAL, 'DELETE', 'authorization'), url: '/v1/uploads/0f8e8a6c-3b1e-4b8e-9c1a-2d3e4f5a6b7c' });
+    expect(answer.statusCode).toBe(204);
+    expect(answer.headers['access-control-allow-origin']).toBe(PORTAL);
+    expect(String(answer.headers['access-control-allow-methods']).split(', ')).toContain('DELETE');
   });
 
   it('gives an unlisted origin nothing to go on, and keeps a plain OPTIONS as it was', async () => {

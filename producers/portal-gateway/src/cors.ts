@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { RouteMethods } from './route-methods.js';
 
 /**
  * Browser origins that may call the API (a portal UI on another host):
@@ -40,15 +41,17 @@ const isPreflight = (request: FastifyRequest): boolean =>
 /**
  * CORS for the listed origins, before authentication (a preflight carries no
  * token). A plain OPTIONS, which is no preflight, keeps its answer: 204 with
- * Allow on a path that exists, 404 elsewhere.
+ * Allow on a path that exists, 404 elsewhere. The methods allowed are those
+ * the routes take, read when a preflight comes (routes register later): a
+ * list kept by hand fell behind the API once already (DELETE was missing).
  */
-export function allowBrowserOrigins(app: FastifyInstance, origins: readonly string[]): void {
+export function allowBrowserOrigins(app: FastifyInstance, origins: readonly string[], routes: RouteMethods): void {
   if (origins.length === 0) return;
   const origin = origins.includes('*') ? '*' : [...origins];
   void app.register(cors, {
     delegator: (request, callback) => {
       if (request.method === 'OPTIONS' && !isPreflight(request)) return callback(null, { origin: false });
-      callback(null, { origin, methods: ['GET', 'HEAD', 'POST'], allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: PREFLIGHT_MAX_AGE, strictPreflight: false });
+      callback(null, { origin, methods: routes.all().filter((method) => method !== 'OPTIONS'), allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: PREFLIGHT_MAX_AGE, strictPreflight: false });
     },
   });
 }

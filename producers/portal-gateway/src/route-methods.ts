@@ -31,6 +31,11 @@ export class RouteMethods {
     for (const route of this.routes) if (route.pattern.test(path)) for (const method of route.methods) methods.add(method);
     return [...methods].sort();
   }
+
+  /** Every method some path takes, sorted. */
+  all(): string[] {
+    return [...new Set(this.routes.flatMap((route) => [...route.methods]))].sort();
+  }
 }
 
 /** The answer to a request no route takes: 404, or 405 with `Allow` when the path takes other methods (OPTIONS: 204 with `Allow`). */

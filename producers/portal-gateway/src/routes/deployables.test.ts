@@ -23,7 +23,7 @@ const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
 const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
+function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[] } = {}) {
   let searches = 0;
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
@@ -72,6 +72,7 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
     },
     deployables,
     ...(options.projectionVersion ? { projectionVersion: options.projectionVersion } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     transfers: {
       claims: { claim: async () => { throw new Error('not used'); }, find: async () => undefined },
       publish: { transferRefused: async () => undefined },
@@ -79,21 +80,24 @@ function harness(options: { projectionVersion?: () => Promise<string> } = {}) {
     },
     maxUploadBytes: 1024,
   });
-  const get = async (path: string, options: { user?: string; roles?: string[]; accept?: string } = {}) => {
+  const get = async (path: string, options: { user?: string; roles?: string[]; accept?: string; origin?: string } = {}) => {
     const response = await app.inject({
       method: 'GET', url: `/v1/images/${UID}/versions/${path}`,
-      headers: { authorization: `Bearer ${await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? [])}`, ...(options.accept ? { accept: options.accept } : {}) },
+      headers: {
+        authorization: `Bearer ${await issueLocalToken(auth, options.user ?? 'dev1', options.roles ?? [])}`, ...(options.accept ? { accept: options.accept } : {}),
+        ...(options.origin ? { origin: options.origin } : {}),
+      },
     });
     return response;
   };
   /** A chart repository client: user name and token as Basic credentials. */
-  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string } = {}) => {
+  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string; origin?: string } = {}) => {
     const password = asker.password ?? await issueLocalToken(auth, asker.user ?? 'dev1', asker.roles ?? []);
     return app.inject({
       method: 'GET', url: `/helm/${path}`,
       headers: {
         authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(asker.ifNoneMatch ? { 'if-none-match': asker.ifNoneMatch } : {}),
-        ...(asker.acceptEncoding ? { 'accept-encoding': asker.acceptEncoding } : {}),
+        ...(asker.acceptEncoding ? { 'accept-encoding': asker.acceptEncoding } : {}), ...(asker.origin ? { origin: asker.origin } : {}),
       },
     });
   };
@@ -133,6 +137,15 @@ describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
     expect(await typeFor('application/json;q=0.2, text/yaml;q=0.9')).toMatch(/^application\/yaml/);
     expect(await typeFor('*/*')).toMatch(/^application\/json/);
     expect(await typeFor('image/png')).toMatch(/^application\/json/);
+  });
+
+  it('keeps Vary: Origin beside Vary: Accept for a portal of several origins, so a cache serves no origin another\'s answer', async () => {
+    const { get, helm } = harness({ corsOrigins: ['https://portal.example.com', 'https://admin.example.com'] });
+    const manifests = await get('v1-0-00/manifests?environment=Testing', { origin: 'https://admin.example.com' });
+    expect(manifests.headers['access-control-allow-origin']).toBe('https://admin.example.com');
+    expect(String(manifests.headers['vary']).toLowerCase().split(', ').sort()).toEqual(['accept', 'origin']);
+    const index = await helm('Testing/dev1/index.yaml', { origin: 'https://portal.example.com', acceptEncoding: 'gzip' });
+    expect(String(index.headers['vary']).toLowerCase().split(', ').sort()).toEqual(['accept-encoding', 'origin']);
   });
 
   it('refuses an unknown environment with 400, and 404s one the version is not in, or an unknown version', async () => {
@@ -246,6 +259,10 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect(first.headers['cache-control']).toBe('private, no-cache');
     const revalidated = await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag });
     expect([revalidated.statusCode, revalidated.body]).toEqual([304, '']);
+    // A cache holding two tags sends both; one that holds any sends * (RFC 9110 §13.1.2): neither needs the body again.
+    expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: `"zzz", ${etag}` })).statusCode).toBe(304);
+    expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: '*' })).statusCode).toBe(304);
+    expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: '"zzz", W/"yyy"' })).statusCode).toBe(200);
     // Another repository's index is another entity.
     expect((await helm('Staging/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(200);
   });

@@ -2,6 +2,7 @@ import Negotiator from 'negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, helmChartNameOf, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
+import { varyOn } from '../conditional.js';
 import { notFound } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
@@ -97,7 +98,7 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       // ViewPort lists an environment only once its chart row is written; a row gone since is what transfers:reconcile repairs.
       if (!manifests) throw notFound(`manifests of version ${imageVersion} of image ${image.imageUID} in ${environment} (run transfers:reconcile)`);
       const answer = manifestsAs(manifests, request.headers.accept);
-      return reply.type(answer.type).header('vary', 'accept').send(answer.body);
+      return varyOn(reply.type(answer.type), 'accept').send(answer.body);
     });
 
     app.get('/v1/images/:uid/versions/:version/kustomize', {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
+import { varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import { acceptsGzip, type HelmIndexCache } from '../helm-index-cache.js';
@@ -95,7 +96,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const access = await accessOf(request);
       const render = async (): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment));
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
-      reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
+      varyOn(reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache'), 'accept-encoding');
       const index = await deps.indexCache.get(repositoryKey(request.params.owner, access), render);
       // A thousand versions are a megabyte of YAML and a tenth of that gzip'd; Helm's Go client asks for gzip and reads it.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);

@@ -449,6 +449,22 @@ describe('POST /v1/uploads', () => {
     expect(JSON.parse(published[0]?.metadata.extraJson ?? '{}')).toEqual({ actor: 'mallory' }); // kept as extra data, never the actor
   });
 
+  it('refuses an image in which the form\'s boundary appears, cut short there, with 400 saying so, and keeps nothing of it staged', async () => {
+    const { app, published, staged, discarded } = harness();
+    const boundary = '----orbit-test-boundary';
+    const cut = [`\r\n--${boundary}\r\n`, `\r\n--${boundary}\r\nX-Junk: 1\r\n\r\n`, `\r\n--${boundary}--\r\n`];
+    for (const [index, inside] of cut.entries()) {
+      const archive = Buffer.concat([Buffer.alloc(3000, 0x41), Buffer.from(inside), Buffer.alloc(5000, 0x42)]);
+      const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: `1.0.${index}` }) }, { name: 'image', filename: 'app.tar', body: archive }]);
+      const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+      expect([refused.statusCode, refused.json().code], inside).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
+      expect(refused.json().message).toMatch(/^the boundary "----orbit-test-boundary" appears inside a part's content: .*a boundary that does not occur in the data/);
+    }
+    expect(published).toEqual([]);
+    expect(staged).toHaveLength(cut.length);
+    expect(discarded).toEqual(staged.map((object) => object.key));
+  });
+
   it('refuses a form whose Content-Type lost its boundary (set by hand) with 400 saying so, not a 500', async () => {
     const { app, staged } = harness();
     const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(64, 1) }]);
@@ -797,6 +813,25 @@ describe('POST /v1/uploads', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000001/parts', headers })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/v1/uploads/nope/parts', headers })).statusCode).toBe(400);
     expect(published).toEqual([]);
+  });
+
+  it('reads an upload id in upper case as the same upload (a UUID is the same in either case), not as another', async () => {
+    const { app, abandoned, published } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const presign = async () => ((await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string }).uploadId;
+    const uploadId = await presign();
+    const shouted = uploadId.toUpperCase();
+    const parts = await app.inject({ method: 'GET', url: `/v1/uploads/${shouted}/parts`, headers });
+    expect([parts.statusCode, parts.json().uploadId, parts.json().completeUrl]).toEqual([200, uploadId, `/v1/uploads/${uploadId}/complete`]);
+    const done = await app.inject({ method: 'POST', url: `/v1/uploads/${shouted}/complete`, headers, payload: { metadata } });
+    expect(done.statusCode, done.body).toBe(202);
+    // One upload, one request: the lower-case retry is the replay of the completion above.
+    const again = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect([again.statusCode, again.headers['idempotent-replayed'], again.json().requestId]).toEqual([200, 'true', done.json().requestId]);
+    expect(published).toHaveLength(1);
+    const other = await presign();
+    expect((await app.inject({ method: 'DELETE', url: `/v1/uploads/${other.toUpperCase()}`, headers })).statusCode).toBe(204);
+    expect(abandoned).toEqual([`dev1/${other}`]);
   });
 
   it('gives up a presigned upload not completed (found by a probe: there was no way to), and refuses one a request has', async () => {

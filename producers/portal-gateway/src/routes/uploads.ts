@@ -6,6 +6,7 @@ import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, 
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, FORM_CUT_SHORT, notFound, RequestRefusedError } from '../errors.js';
+import { FormFraming } from '../form-framing.js';
 import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
@@ -88,8 +89,20 @@ const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
   'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
 );
 
+/** The boundary a multipart Content-Type names, quoted or not. */
+function boundaryOf(headers: FastifyRequest['headers']): string | undefined {
+  const found = /;\s*boundary=(?:"([^"]*)"|([^;\s]+))/i.exec(headers['content-type'] ?? '');
+  return found?.[1] ?? found?.[2];
+}
+
 /** An upload id as a path parameter pattern (find-my-way's syntax). */
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
+/**
+ * The upload an id names. Ids are given out in lower case and the path takes either case (a UUID is the same in
+ * both, RFC 9562), while staging keys and completion claims are compared as written: `ABC…` read as another upload.
+ */
+const uploadIdOf = (params: { readonly id: string }): string => params.id.toLowerCase();
 
 const STARTED_BEFORE_ANSWER = { ...STARTED_BEFORE, description: 'Sent before with this Idempotency-Key: the request it started, nothing started again (header Idempotent-Replayed: true)' };
 
@@ -416,6 +429,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     let checked: { value: T } | undefined;
     let read: { value: I } | undefined;
     let parts = 0;
+    // Fed the same chunks as the multipart reader, from before it starts reading: it cannot say what it skipped.
+    const boundary = boundaryOf(request.headers);
+    const framing = boundary === undefined ? undefined : new FormFraming(boundary);
+    const watch = (chunk: Buffer): void => framing?.feed(chunk);
+    request.raw.on('data', watch);
     try {
       for await (const part of request.parts()) {
         parts += 1;
@@ -442,6 +460,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
           if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
         }
       }
+      // An image cut short at a boundary inside it would otherwise be accepted as whole. (A body in which no part was
+      // found at all is framed wrongly in another way, said below.)
+      const misframed = parts > 0 ? framing?.problem(parts) : undefined;
+      if (misframed !== undefined) throw badRequest(misframed, 'body');
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
       if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value };
       if (parts === 0) throw badRequest(noPartFound(request.headers), 'body');
@@ -449,6 +471,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     } catch (error) {
       if (read) await image.drop(read.value);
       throw error;
+    } finally {
+      request.raw.off('data', watch);
     }
   }
 
@@ -460,8 +484,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body.
     const empty = headers['content-length'] === '0' || (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined);
     if (empty) return 'the body is empty: send the parts "metadata" (JSON) and "image" (the archive, as a file part)';
-    const boundary = /;\s*boundary=(?:"([^"]*)"|([^;\s]+))/i.exec(headers['content-type'] ?? '');
-    return `no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names (${JSON.stringify(boundary?.[1] ?? boundary?.[2] ?? '')}), `
+    return `no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names (${JSON.stringify(boundaryOf(headers) ?? '')}), `
       + 'and the body\'s lines end in CRLF, not LF alone; nothing may follow the boundary on its line (curl -F writes such a body)';
   }
 
@@ -592,9 +615,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      const resumed = await deps.uploads.resume(caller.actor.username, request.params.id);
-      if (!resumed) throw notFound(`upload in parts ${request.params.id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
-      return reply.send({ uploadId: request.params.id, ...resumed, completeUrl: deps.completeUrl(request.params.id) });
+      const id = uploadIdOf(request.params);
+      const resumed = await deps.uploads.resume(caller.actor.username, id);
+      if (!resumed) throw notFound(`upload in parts ${id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
+      return reply.send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
     });
 
     // Only a UUID, as the router sees it: /v1/uploads/references and /presign take no DELETE (their Allow says POST).
@@ -606,23 +630,24 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      const completion = completionOf(request.params.id);
+      const id = uploadIdOf(request.params);
+      const completion = completionOf(id);
       // Completed and not failed: the request owns the archive now (a failed one's archive may go).
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier) {
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
-          `upload ${request.params.id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
+          `upload ${id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
       }
       // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
       const completedMeanwhile = async () => (await earlierOf(completion, caller.actor.username, true)) !== undefined;
-      const outcome = await deps.uploads.abandon(caller.actor.username, request.params.id, completedMeanwhile);
-      if (outcome === 'unknown') throw notFound(`upload ${request.params.id} (never presigned for you, or given up already)`);
+      const outcome = await deps.uploads.abandon(caller.actor.username, id, completedMeanwhile);
+      if (outcome === 'unknown') throw notFound(`upload ${id} (never presigned for you, or given up already)`);
       if (outcome === 'completed') {
         const held = await earlierOf(completion, caller.actor.username);
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
-          `upload ${request.params.id} was completed meanwhile${held ? `: request ${held.requestId} has it (follow GET /v1/requests/${held.requestId})` : ''}; nothing was deleted`);
+          `upload ${id} was completed meanwhile${held ? `: request ${held.requestId} has it (follow GET /v1/requests/${held.requestId})` : ''}; nothing was deleted`);
       }
-      deps.logger?.info({ uploadId: request.params.id, user: caller.actor.username }, 'presigned upload given up');
+      deps.logger?.info({ uploadId: id, user: caller.actor.username }, 'presigned upload given up');
       return reply.code(204).send();
     });
 
@@ -637,6 +662,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      const id = uploadIdOf(request.params);
       // A form (curl -F metadata=…, as POST /v1/uploads takes it) was answered "metadata must be an object" (found by a probe).
       if (request.isMultipart()) {
         throw new RequestRefusedError(415, 'ORBIT_ERR_BAD_REQUEST', 'a completion is JSON, not a form: send {"metadata": {…}} with content-type application/json (the archive is in staging already)');
@@ -644,17 +670,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const body = request.body as { metadata?: unknown } | undefined;
       if (body && typeof body === 'object') onlyFields(body, ['metadata']);
       const metadata = metadataOrThrow(body?.metadata);
-      const completion = completionOf(request.params.id);
+      const completion = completionOf(id);
       // The upload id names the bytes; only the metadata can differ between two completions of it.
       const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: null }, contentIs: 'image' };
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier && completion) return send(reply, replayOf(earlier, sent, completion));
-      const staged = await deps.uploads.find(caller.actor.username, request.params.id);
+      const staged = await deps.uploads.find(caller.actor.username, id);
       // Unknown and not yet PUT look alike here (the presign leaves no trace); either way the archive is what to send.
       if (!staged) {
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_INCOMPLETE',
-          `no archive has arrived for upload ${request.params.id}: PUT it to the url its presign answer gave, then complete it again (an upload id not presigned for you is answered the same)`);
+          `no archive has arrived for upload ${id}: PUT it to the url its presign answer gave, then complete it again (an upload id not presigned for you is answered the same)`);
       }
       if (staged.sizeBytes > deps.maxUploadBytes) {
         throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload is ${staged.sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
@@ -662,7 +688,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       // Given up at this instant: the claim is undone unless it was written before the give-up's mark, which DELETE then takes
       // back on seeing the claim (abandon). Of a completion and a DELETE at once, exactly one goes through.
       const notGivenUp = async (): Promise<void> => {
-        if (await deps.uploads.givenUp(caller.actor.username, request.params.id)) throw new UploadGivenUpError(request.params.id);
+        if (await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
       };
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
       return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion, sent, notGivenUp));

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { FormFraming, MAX_EPILOGUE_BYTES } from './form-framing.js';
+
+const B = 'xyz-boundary';
+const part = (name: string, body: string): string => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${body}\r\n`;
+
+/** The framing's verdict on `body` fed in chunks of `size` bytes, given the parts the reader handed over. */
+function verdict(body: string, partsRead: number, size = body.length): string | undefined {
+  const framing = new FormFraming(B);
+  const bytes = Buffer.from(body, 'latin1');
+  for (let at = 0; at < bytes.length; at += size) framing.feed(bytes.subarray(at, at + size));
+  return framing.problem(partsRead);
+}
+
+describe('the framing of a multipart body, as the reader does not tell it', () => {
+  it('takes what clients send: a closing delimiter followed by nothing or a line break, in chunks of any size', () => {
+    const form = part('metadata', '{}') + part('image', 'tar bytes');
+    for (const size of [1, 2, 7, 1000]) {
+      expect(verdict(`${form}--${B}--`, 2, size)).toBeUndefined();
+      expect(verdict(`${form}--${B}--\r\n`, 2, size)).toBeUndefined();
+      expect(verdict(`preamble\r\n${form}--${B}--\r\n`, 2, size)).toBeUndefined();
+    }
+  });
+
+  it('says the boundary is inside the content when a part went unread or the form closed before the body ended', () => {
+    const inside = `${part('metadata', '{}')}${part('image', `AAAA\r\n--${B}\r\nBBBB`)}--${B}--\r\n`;
+    for (const size of [1, 3, 5000]) expect(verdict(inside, 2, size)).toMatch(/appears inside a part's content: the body holds 3 parts, 1 of them without a Content-Disposition/);
+    const closedEarly = `${part('metadata', '{}')}${part('image', `AAAA\r\n--${B}--\r\nBB`)}--${B}--\r\n`;
+    for (const size of [1, 4, 5000]) expect(verdict(closedEarly, 2, size)).toMatch(/appears inside a part's content: \d+ bytes follow the form's closing/);
+    expect(verdict(`${part('metadata', '{}')}--${B}--\r\n${'x'.repeat(MAX_EPILOGUE_BYTES + 1)}`, 1)).toMatch(/1027 bytes follow/);
+  });
+});
