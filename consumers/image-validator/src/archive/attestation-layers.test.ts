@@ -55,16 +55,45 @@ describe('attestation and SBOM layers that are JSON', () => {
     expect(outcome.summary.index?.manifests.filter((entry) => entry.attestation)).toHaveLength(PLATFORMS.length);
   }, 30_000);
 
-  it('lets go only documents that can be nothing but a layer: an entry with a manifest\'s or config\'s keys is kept whatever else it holds', () => {
+  it('lets go only documents that can be nothing but a layer: an entry with a key a manifest, index, config or oci-layout needs is kept whatever else it holds', () => {
     expect(layerDocumentKind({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'x', subject: [] })).toMatch(/in-toto/);
     expect(layerDocumentKind({ payloadType: 'application/vnd.in-toto+json', payload: 'e30=', signatures: [] })).toMatch(/DSSE/);
     expect(layerDocumentKind({ spdxVersion: 'SPDX-2.3' })).toMatch(/SPDX/);
     expect(layerDocumentKind({ bomFormat: 'CycloneDX' })).toMatch(/CycloneDX/);
-    expect(layerDocumentKind({ _type: 'x', predicateType: 'y', schemaVersion: 2 })).toBeUndefined();
-    expect(layerDocumentKind({ _type: 'x', predicateType: 'y', RootFS: {} })).toBeUndefined();
-    expect(layerDocumentKind({ pad: 'x' })).toBeUndefined();
-    expect(layerDocumentKind([{ _type: 'x', predicateType: 'y' }])).toBeUndefined();
+    expect(layerDocumentKind({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {}, dsseEnvelope: {} })).toMatch(/Sigstore/);
+    expect(layerDocumentKind({ artifacts: [], source: {}, distro: {}, descriptor: { name: 'syft' }, schema: {} })).toMatch(/Syft/);
+    // Formats no one listed go too: no manifest, index, config or oci-layout could be them.
+    expect(layerDocumentKind({ pad: 'x' })).toMatch(/none of the keys/);
+    expect(layerDocumentKind({ mediaType: 'x', layers: [], manifests: [], RootFS: {} })).toMatch(/none of the keys/);
+    expect(layerDocumentKind([{ _type: 'x', predicateType: 'y' }])).toMatch(/none of the keys/);
+    expect(layerDocumentKind('a string')).toMatch(/none of the keys/);
+    for (const kept of [{ _type: 'x', predicateType: 'y', schemaVersion: 2 }, { SchemaVersion: 2 }, { architecture: 'amd64' }, { os: 'linux' }, { imageLayoutVersion: '1.0.0' }, [{ Config: 'c.json', Layers: [] }], [{ spdxVersion: 'x' }, { layers: [] }]]) {
+      expect(layerDocumentKind(kept), JSON.stringify(kept)).toBeUndefined();
+    }
   });
+
+  it('accepts an image whose referrers are five 3.5 MB Sigstore bundles and five Syft SBOMs (was TOO_LARGE: JSON with a mediaType, or of an unlisted format, was kept)', async () => {
+    const image = await buildImage({ layers: [{ files: { 'app/hello': 'hi\n' }, gzip: true }] });
+    const manifest = ociManifestJson(image);
+    const empty = json({});
+    const documents = Array.from({ length: 5 }, (_, i) => [
+      ['application/vnd.dev.sigstore.bundle.v0.3+json', json({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: { publicKey: { hint: String(i) } }, dsseEnvelope: { payload: 'A'.repeat(3.5e6), payloadType: 'application/vnd.in-toto+json', signatures: [{ sig: 'x' }] } })],
+      ['application/vnd.syft+json', json({ artifacts: [{ name: 'pkg', pad: 'p'.repeat(3.5e6) }], source: { id: String(i) }, distro: {}, descriptor: { name: 'syft', version: '1.0.0' }, schema: { version: '16.0.0' } })],
+    ] as const).flat();
+    const referrers = documents.map(([type, document]) => json({
+      schemaVersion: 2, mediaType: MANIFEST, artifactType: type,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: empty.length },
+      layers: [{ mediaType: type, digest: sha256(document), size: document.length }],
+      subject: { mediaType: MANIFEST, digest: sha256(manifest), size: manifest.length },
+    }));
+    const outcome = await validate([
+      { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) },
+      { name: 'index.json', data: json({ schemaVersion: 2, manifests: [manifest, ...referrers].map((document) => ({ mediaType: MANIFEST, digest: sha256(document), size: document.length })) }) },
+      ...[manifest, image.config.bytes, ...image.layers.map((layer) => layer.bytes), empty, ...referrers, ...documents.map(([, document]) => document)].map(blobEntry),
+    ]);
+    if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+    expect(outcome.notes.join('\n')).toMatch(/also lists 10 /);
+  }, 30_000);
 
   it('says what an SBOM named as a config is, instead of "not JSON"', async () => {
     const image = await buildImage({ layers: [{ files: { a: 'b' } }] });

@@ -100,7 +100,8 @@ class FileSink {
     if (read.ok) {
       const layerDocument = layerDocumentKind(read.value);
       if (layerDocument === undefined) return { ...facts, json, jsonSkipped: null };
-      // Not kept either: BuildKit writes an SBOM of a few MB per platform, and seven of them made valid images TOO_LARGE.
+      // Not kept either: BuildKit writes an SBOM of a few MB per platform, and seven of them made valid images TOO_LARGE;
+      // five 3.5 MB Sigstore bundles or Syft SBOMs among a pulled image's referrers did too.
       this.context.retained.release(this.declaredSize);
       return { ...facts, json: null, jsonSkipped: 'layer-document', layerDocument };
     }
@@ -145,26 +146,41 @@ function readJson(bytes: Buffer): { ok: true; value: unknown } | { ok: false; wh
 }
 
 /**
- * Top-level keys of every document read as JSON later (a manifest or index needs schemaVersion, a config
- * architecture, os and rootfs, oci-layout imageLayoutVersion), compared as Go folds them: an entry holding
- * one of them is kept whatever else it is, so letting the others go changes no verdict.
+ * Top-level keys of which every document read as JSON later has at least one, its shape requiring it: a
+ * manifest, an index or a referrer schemaVersion, a config architecture and os, oci-layout imageLayoutVersion
+ * (compared as Go folds them, so a near miss is kept to be refused with the shape's own words).
  */
-const DOCUMENT_KEYS: ReadonlySet<string> = new Set(['schemaVersion', 'mediaType', 'manifests', 'layers', 'config', 'imageLayoutVersion', 'architecture', 'os', 'rootfs'].map(goFoldedKey));
+const DOCUMENT_KEYS: ReadonlySet<string> = new Set(['schemaVersion', 'architecture', 'os', 'imageLayoutVersion'].map(goFoldedKey));
 
-/**
- * What a JSON value is when it can only be a layer: the documents image tools attach as layers of
- * attestations and SBOMs, which nothing reads as JSON here (they are checked by digest and size).
- * Undefined for anything else, which is kept for a manifest that may name it.
- */
-export function layerDocumentKind(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  if (Object.keys(value).some((key) => DOCUMENT_KEYS.has(goFoldedKey(key)))) return undefined;
+/** docker save's manifest.json, the one document that is a list: each image names its Config and Layers. */
+const DOCKER_SAVE_KEYS: ReadonlySet<string> = new Set(['Config', 'Layers'].map(goFoldedKey));
+
+const hasKeyOf = (value: unknown, keys: ReadonlySet<string>): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).some((key) => keys.has(goFoldedKey(key)));
+
+/** Named for the message when one is named as a manifest or config; any other JSON without a document's keys is let go all the same. */
+function knownLayerDocument(value: object): string | undefined {
   const has = (key: string): boolean => Object.hasOwn(value, key);
   if (has('_type') && has('predicateType')) return 'an in-toto statement (an attestation layer, as BuildKit\'s --sbom and --provenance write)';
   if (has('payloadType') && has('payload')) return 'a DSSE envelope (a signed attestation layer, as cosign attest writes)';
   if (has('spdxVersion')) return 'an SPDX document (an SBOM layer)';
   if (has('bomFormat')) return 'a CycloneDX document (an SBOM layer)';
+  if (has('verificationMaterial')) return 'a Sigstore bundle (a signature layer, as cosign writes to referrers)';
+  if (has('artifacts') && has('descriptor')) return 'a Syft SBOM (an SBOM layer)';
   return undefined;
+}
+
+/**
+ * What a JSON value is when no document read as JSON here could be it (it lacks every key their shapes
+ * require): an SBOM, a signature bundle, any JSON layer. Nothing reads it as JSON (it is checked by digest
+ * and size), so it is not kept; whatever names it as a manifest or config is refused with the same code it
+ * would be for its shape. Undefined for what may be a manifest, index, config, oci-layout or docker save's
+ * manifest.json, which is kept for a manifest that may name it later.
+ */
+export function layerDocumentKind(value: unknown): string | undefined {
+  if (Array.isArray(value) ? value.some((image) => hasKeyOf(image, DOCKER_SAVE_KEYS)) : hasKeyOf(value, DOCUMENT_KEYS)) return undefined;
+  const known = typeof value === 'object' && value !== null && !Array.isArray(value) ? knownLayerDocument(value) : undefined;
+  return known ?? 'JSON with none of the keys an image manifest, index, config or OCI layout has (schemaVersion, architecture and os, imageLayoutVersion)';
 }
 
 /**
@@ -172,7 +188,7 @@ export function layerDocumentKind(value: unknown): string | undefined {
  * zstd entries are also decompressed (their diff_id is the hash of the output), small
  * entries that start like JSON are kept because the manifest naming them as
  * config or index may come later in the archive (bar those that can only be a
- * layer: attestations and SBOMs).
+ * layer: attestations, SBOMs, signature bundles, any JSON without a document's keys).
  */
 export async function digestFile(path: string, declaredSize: number, entry: AsyncIterable<Buffer>, context: DigestContext): Promise<FileFacts> {
   const sink = new FileSink(path, declaredSize, context);

@@ -25,10 +25,14 @@ export const DEFAULT_VALIDATION_LIMITS: ValidationLimits = {
  * All JSON-looking entries together may use this many times maxJsonBytes:
  * every small JSON entry is kept until the end (its role is known only once
  * the manifest, which may come last, is read), so a flood of them must stop
- * too. Attestation and SBOM documents are let go at their end: nothing reads
- * them as JSON, and BuildKit writes one of a few MB per platform.
+ * too. JSON that has none of the keys a manifest, index, config or oci-layout
+ * needs (attestations, SBOMs, signature bundles) is let go at its end: nothing
+ * reads it as JSON, and BuildKit writes one of a few MB per platform.
  */
 export const RETAINED_JSON_FACTOR = 4;
+
+/** What the JSON documents an archive keeps may add up to with the default limits (a pull's referrers keep within part of it). */
+export const DEFAULT_RETAINED_JSON_BYTES = DEFAULT_VALIDATION_LIMITS.maxJsonBytes * RETAINED_JSON_FACTOR;
 
 /**
  * zstd-compressed entries one archive may hold. Each is decoded by a zstd

@@ -1,11 +1,16 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError } from '@orbit/lib';
-import { PULL_NOTE } from '../archive/index.js';
-import { pullAsOciArchive, type PullResult, type PullTarget } from './pull.js';
+import { buildImage, ociManifestJson } from '../../test-fixtures/images.js';
+import { DEFAULT_VALIDATION_LIMITS, PULL_NOTE, validateArchive } from '../archive/index.js';
+import { pullAsOciArchive, refNameOf, type PullResult, type PullTarget } from './pull.js';
 
 const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
@@ -74,7 +79,7 @@ function multiPlatform(options: { attested?: boolean; listType?: string } = {}):
 }
 
 /** A registry serving manifests by tag or digest and blobs by digest, noting every path it is asked for with GET (HEADs in `checked`). */
-function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Buffer[]): { client: RegistryClient; served: string[]; checked: string[] } {
+function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Buffer[], headMissing: readonly Buffer[] = []): { client: RegistryClient; served: string[]; checked: string[] } {
   const served: string[] = [];
   const checked: string[] = [];
   const fake: typeof fetch = async (input, init) => {
@@ -83,6 +88,7 @@ function fakeRegistry(manifests: ReadonlyMap<string, Buffer>, blobs: readonly Bu
     const [, kind = '', reference = ''] = /\/(manifests|blobs)\/([^/]+)$/.exec(path) ?? [];
     const manifest = kind === 'manifests' ? manifests.get(reference) : undefined;
     if (manifest) return new Response(manifest);
+    if (init?.method === 'HEAD' && headMissing.some((bytes) => digest(bytes) === reference)) return new Response(null, { status: 404 });
     const blob = kind === 'blobs' ? blobs.find((bytes) => digest(bytes) === reference) : undefined;
     return blob ? new Response(blob) : new Response('not found', { status: 404 });
   };
@@ -293,6 +299,17 @@ describe('pullAsOciArchive from an image index', () => {
     for (const bytes of [index, amd, arm, attestation, ...blobs]) expect(files.get(blobName(bytes))).toEqual(bytes);
   });
 
+  it('leaves a platform listed for two images to the validator\'s note, instead of annotating it too (found by a review: the note came twice)', async () => {
+    const amd = manifestOf(amdConfig, [layer, amdLayer]);
+    const other = manifestOf(amdConfig, [amdLayer, layer]);
+    const index = indexOf([{ manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }, { manifest: other, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const { client } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(other), other]]), [amdConfig, layer, amdLayer]);
+    const { pulled, files } = await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 });
+    expect(pulled.manifestDigest).toBe(digest(index));
+    const [top] = (JSON.parse(files.get('index.json')!.toString()) as { manifests: { annotations?: Record<string, string> }[] }).manifests;
+    expect(top?.annotations?.[PULL_NOTE]).toBeUndefined();
+  });
+
   it('writes a layer two platforms share once, fetched once (a Docker manifest list pulled by digest keeps its media type)', async () => {
     const { index, amd, arm, blobs } = multiPlatform({ attested: false, listType: 'application/vnd.docker.distribution.manifest.list.v2+json' });
     const { client, served } = fakeRegistry(new Map([[digest(index), index], [digest(amd), amd], [digest(arm), arm]]), blobs);
@@ -301,7 +318,8 @@ describe('pullAsOciArchive from an image index', () => {
     expect(served.filter((path) => path.endsWith(`/blobs/${digest(layer)}`))).toHaveLength(1);
     expect(files.get(blobName(armLayer))).toEqual(armLayer);
     expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
-      schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length }],
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': `registry.test/team/app@${digest(index)}` } }],
     });
   });
 
@@ -336,15 +354,41 @@ describe('pullAsOciArchive from an image index', () => {
     await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: onePlatform - 1 }, sink())).rejects.toMatchObject({ reasonCode: 'TOO_LARGE' });
   });
 
+  it('takes linux/amd64 alone from an index of more than 64 manifests, fetching only its manifest (was refused BAD_MANIFEST; found by a review)', async () => {
+    const amd = manifestOf(amdConfig, [layer, amdLayer]);
+    const others = Array.from({ length: 70 }, (_, i) => manifestOf(Buffer.from(`{"architecture":"arm64","os":"linux","variant":"v${i}","rootfs":{"type":"layers","diff_ids":[]}}`), [armLayer]));
+    const index = indexOf([...others.map((manifest) => ({ manifest, platform: { os: 'linux', architecture: 'arm64' } })), { manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], ...others.map((manifest) => [digest(manifest), manifest] as const)]), [amdConfig, layer, amdLayer, armLayer]);
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armLayer], /^registry\.test\/team\/app:1 is an image index of 71 manifests; only linux\/amd64 was pulled, because Orbit pulls an index whole only up to 64 manifests$/);
+    expect(served.filter((path) => path.includes('/manifests/'))).toEqual(['/v2/team/app/manifests/1', `/v2/team/app/manifests/${digest(amd)}`]);
+  });
+
   it('takes linux/amd64 alone when its registry does not have another platform\'s blobs (a pull-through cache, a half-replicated repository), as docker pull does', async () => {
     const { index, amd, arm, attestation } = multiPlatform({ attested: false });
     // Every manifest, but arm64's own layer is missing.
     const { client, served, checked } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), [amdConfig, layer, amdLayer, armConfig]);
-    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armConfig, armLayer], new RegExp(`its registry does not have blob ${digest(armLayer)} of linux/arm64$`));
-    // Every blob was asked about once, before any was fetched.
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armConfig], new RegExp(`its registry does not have blob ${digest(armLayer)} of linux/arm64$`));
+    // Every blob was asked about once, before any was fetched; the one answering HEAD 404 was asked for once more with GET.
     const blobChecks = checked.filter((path) => path.includes('/blobs/'));
     expect(new Set(blobChecks).size).toBe(blobChecks.length);
     expect(blobChecks).toHaveLength(5);
+    expect(served.filter((path) => path.endsWith(`/blobs/${digest(armLayer)}`))).toHaveLength(1);
+  });
+
+  it('fails REFERENCE_NOT_FOUND naming the blob when linux/amd64\'s blob is the one missing, instead of storing linux/arm64 (found by a review)', async () => {
+    const { index, amd, arm } = multiPlatform({ attested: false });
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm]]), [amdConfig, layer, armConfig, armLayer]);
+    await expect(pullAsOciArchive(client, { tag: '1', digest: null, maxBytes: 1 << 20 }, sink())).rejects.toMatchObject({
+      reasonCode: 'REFERENCE_NOT_FOUND', message: `blob ${digest(amdLayer)} of linux/amd64 (${digest(amd)}) of registry.test/team/app:1 was not found at its registry`,
+    });
+    for (const bytes of [armConfig, armLayer]) expect(served).not.toContain(`/v2/team/app/blobs/${digest(bytes)}`);
+  });
+
+  it('pulls the whole index when a blob answers HEAD 404 but GET 200, as a pull-through cache that fetches on download does', async () => {
+    const { index, amd, arm, blobs } = multiPlatform({ attested: false });
+    const { client } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm]]), blobs, [amdLayer]);
+    const { pulled } = await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 });
+    expect(pulled.manifestDigest).toBe(digest(index));
   });
 
   it('takes linux/amd64 alone when its registry does not have another platform\'s manifest, and fails as docker pull does when linux/amd64\'s is the one missing', async () => {
@@ -467,5 +511,81 @@ describe('pullAsOciArchive of an image addressed by sha512', () => {
       reasonCode: 'BAD_MANIFEST', message: expect.stringMatching(/^registry\.test\/team\/app:1: the registry sent no image manifest \(config\.digest: is a sha512 digest; .*--digest-algo sha256/) as unknown,
     });
     expect(served).toHaveLength(1);
+  });
+});
+
+/** A registry holding a one-layer image tagged v1 and, listed by its referrers API, an artifact about it for each of `documents` ([artifactType, layer]). */
+async function imageWithReferrers(documents: readonly (readonly [string, Buffer])[]): Promise<{ client: RegistryClient; manifest: Buffer }> {
+  const image = await buildImage({ layers: [{ files: { 'app/hello': 'hi\n' }, gzip: true }] });
+  const manifest = ociManifestJson(image);
+  const empty = Buffer.from('{}');
+  const referrers = documents.map(([type, document]) => Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: type,
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digest(empty), size: empty.length },
+    layers: [{ mediaType: type, digest: digest(document), size: document.length }],
+    subject: { mediaType: OCI_MANIFEST, digest: digest(manifest), size: manifest.length },
+  })));
+  const listing = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: referrers.map((bytes) => ({ mediaType: OCI_MANIFEST, digest: digest(bytes), size: bytes.length })) }));
+  const manifests = new Map([['v1', manifest], [digest(manifest), manifest], [`referrers:${digest(manifest)}`, listing], ...referrers.map((bytes) => [digest(bytes), bytes] as const)]);
+  const blobs = [image.config.bytes, ...image.layers.map((built) => built.bytes), empty, ...documents.map(([, document]) => document)];
+  const fake: typeof fetch = async (input, init) => {
+    const path = new URL(String(input)).pathname;
+    const [, kind = '', reference = ''] = /\/(manifests|blobs|referrers)\/([^/]+)$/.exec(path) ?? [];
+    const bytes = kind === 'blobs' ? blobs.find((blob) => digest(blob) === reference) : manifests.get(kind === 'referrers' ? `referrers:${reference}` : reference);
+    return bytes ? new Response(init?.method === 'HEAD' ? null : bytes) : new Response(null, { status: 404 });
+  };
+  return { client: new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake }), manifest };
+}
+
+/** The archive a pull writes, whole. */
+async function archiveOfPull(client: RegistryClient, target: PullTarget): Promise<Buffer> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await pullAsOciArchive(client, target, out);
+  return Buffer.concat(chunks);
+}
+
+describe('pullAsOciArchive of an image with large JSON referrers', () => {
+  it('carries five 3.5 MB Sigstore bundles and five Syft SBOMs, and the archive validates (was TOO_LARGE: they were kept in memory as JSON)', async () => {
+    const documents = Array.from({ length: 5 }, (_, i) => [
+      ['application/vnd.dev.sigstore.bundle.v0.3+json', Buffer.from(JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: { publicKey: { hint: String(i) } }, dsseEnvelope: { payload: 'A'.repeat(3.5e6), payloadType: 'application/vnd.in-toto+json', signatures: [{ sig: 'x' }] } }))],
+      ['application/vnd.syft+json', Buffer.from(JSON.stringify({ artifacts: [{ name: 'pkg', pad: 'p'.repeat(3.5e6) }], source: { id: String(i) }, distro: {}, descriptor: { name: 'syft' }, schema: { version: '16.0.0' } }))],
+    ] as const).flat();
+    const { client } = await imageWithReferrers(documents);
+    const archive = await archiveOfPull(client, { tag: 'v1', digest: null, maxBytes: 1 << 30 });
+    const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
+    if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+    expect(outcome.notes.join('\n')).toMatch(/also lists 10 /);
+  }, 30_000);
+});
+
+const skopeoMissing = spawnSync('sh', ['-c', 'command -v skopeo']).status !== 0;
+
+describe('pullAsOciArchive by digest, with a referrer beside the image', () => {
+  const signature = [['application/vnd.dev.sigstore.bundle.v0.3+json', Buffer.from('{"verificationMaterial":{}}')]] as const;
+
+  it('names the image\'s index.json entry as it was asked for (was unnamed: the image could not be chosen by name among its referrers)', async () => {
+    const { client, manifest } = await imageWithReferrers(signature);
+    const archive = await archiveOfPull(client, { tag: null, digest: digest(manifest), maxBytes: 1 << 30 });
+    const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
+    if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+    expect(outcome.summary.repoTags).toEqual([`registry.test/team/app@${digest(manifest)}`]);
+    // A repository name outside the layout's grammar (docker allows `__`) is named by the digest alone.
+    expect(refNameOf('registry.test/team__x/app', null, digest(manifest))).toBe(digest(manifest));
+    expect(refNameOf('registry.test/team/app', 'v1', digest(manifest))).toBe('v1');
+  });
+
+  it.skipIf(skopeoMissing)('writes an archive skopeo inspects by that name', async () => {
+    const { client, manifest } = await imageWithReferrers(signature);
+    const archive = await archiveOfPull(client, { tag: null, digest: digest(manifest), maxBytes: 1 << 30 });
+    const folder = mkdtempSync(join(tmpdir(), 'orbit-pull-'));
+    try {
+      writeFileSync(join(folder, 'x.tar'), archive);
+      const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${join(folder, 'x.tar')}:registry.test/team/app@${digest(manifest)}`], { encoding: 'utf8' })) as { Digest: string };
+      expect(inspected.Digest).toBe(digest(manifest));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

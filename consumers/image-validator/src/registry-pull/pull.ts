@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
-import { choosePlatform, isAttestation, isPlatform, platformName, platformsListedTwice, PREFERRED_PLATFORM } from '../platforms.js';
+import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
@@ -13,7 +13,8 @@ const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
 /**
  * Far more than any multi-platform image lists (a dozen platforms and their
  * attestations), and few enough that an index of thousands of entries is
- * refused instead of being fetched manifest by manifest into memory.
+ * not fetched manifest by manifest into memory: past it, the platform this
+ * cluster runs is taken alone, by what the index says of each entry.
  */
 const MAX_INDEX_ENTRIES = 64;
 
@@ -108,7 +109,6 @@ function nestedIndex(entry: IndexEntry): string {
 /** The index's entries, each digest once (an index may list one manifest under two names), and at least one image among them. */
 function entriesOf(index: ImageIndex, asked: string): IndexEntry[] {
   const entries = index.manifests.filter((entry, at) => index.manifests.findIndex((other) => other.digest === entry.digest) === at);
-  if (entries.length > MAX_INDEX_ENTRIES) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${entries.length} manifests; Orbit pulls at most ${MAX_INDEX_ENTRIES}`);
   if (entries.every(isAttestation)) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of attestations only, with no image to run`);
   return entries;
 }
@@ -118,7 +118,7 @@ interface PulledEntry {
   readonly entry: IndexEntry;
   readonly pulled: PulledManifest | null;
   readonly unkept: string | null;
-  /** The registry answered 404 for its manifest: the index cannot be copied whole, and this platform cannot be pulled. */
+  /** The registry answered 404 for its manifest or one of its blobs: the index cannot be copied whole, and this platform cannot be pulled. */
   readonly absent?: PullRefusedError;
   /** Another image index, not pulled: the platform this cluster runs may be inside it. */
   readonly nested?: true;
@@ -177,26 +177,29 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     const manifest = singleImage(parsed, asked);
     return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }] };
   }
+  const listed = entriesOf(index, asked);
+  if (listed.length > MAX_INDEX_ENTRIES) return oneOfMany(client, listed, asked);
   let entries: PulledEntry[] = [];
   // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
-  for (const entry of entriesOf(index, asked)) entries.push(await entryManifest(client, entry, asked));
+  for (const entry of listed) entries.push(await entryManifest(client, entry, asked));
   const manifests = entries.flatMap(({ pulled }) => (pulled ? [pulled] : []));
   const total = totalOf(manifests);
   if (entries.every(({ unkept }) => unkept === null) && total <= target.maxBytes) {
     // A pull-through cache or a half-replicated repository lists platforms whose blobs it does not have: docker pull takes its own.
     const unserved = await unservedBlobs(client, manifests);
     // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
-    if (unserved.size === 0) {
-      const twice = platformsListedTwice(entries.map(({ entry }) => entry), asked);
-      return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests, ...(twice !== undefined ? { note: twice } : {}) };
-    }
+    // A platform listed twice is not noted here: the validator reads the same index in the archive and says so once.
+    if (unserved.size === 0) return { top: { digest, bytes, mediaType: index.mediaType ?? OCI_INDEX }, manifests };
     entries = entries.map((pulledEntry) => {
       const blob = pulledEntry.pulled && blobsOf(pulledEntry.pulled.manifest).find((candidate) => unserved.has(candidate.digest));
-      return blob ? { ...pulledEntry, unkept: `its registry does not have blob ${blob.digest} of ${platformName(pulledEntry.entry)}` } : pulledEntry;
+      if (!blob) return pulledEntry;
+      // Absent like a manifest: still a candidate, so that linux/amd64 missing a blob fails instead of turning arm64.
+      const absent = new PullRefusedError('REFERENCE_NOT_FOUND', `blob ${blob.digest} of ${platformName(pulledEntry.entry)} (${pulledEntry.entry.digest}) of ${asked} was not found at its registry`);
+      return { ...pulledEntry, unkept: `its registry does not have blob ${blob.digest} of ${platformName(pulledEntry.entry)}`, absent };
     });
   }
   const unkept = entries.flatMap(({ unkept: why }) => (why ? [why] : []));
-  // A platform whose manifest is absent stays a candidate, as docker pull chooses from the index: linux/amd64 absent fails, never turns arm64.
+  // A platform whose manifest or blob is absent stays a candidate, as docker pull chooses from the index: linux/amd64 absent fails, never turns arm64.
   const images = entries.filter(({ entry, pulled, unkept, absent }) => ((pulled !== null && unkept === null) || absent !== undefined) && !isAttestation(entry));
   const choice = choosePlatform(images.map(({ entry }) => entry), PREFERRED_PLATFORM);
   const chosenEntry = images.find(({ entry }) => entry === choice);
@@ -214,6 +217,22 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen], note };
 }
 
+/**
+ * An index of more entries than are fetched: the platform this cluster runs
+ * (linux/amd64, else the first image), chosen by the platforms the index
+ * gives, alone, as when the whole index is over the size limit.
+ */
+async function oneOfMany(client: RegistryClient, listed: readonly IndexEntry[], asked: string): Promise<Resolved> {
+  const choice = choosePlatform(listed.filter((entry) => !isAttestation(entry)), PREFERRED_PLATFORM);
+  if (!choice) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image`);
+  const { pulled, unkept, absent, nested } = await entryManifest(client, choice, asked);
+  if (absent) throw absent;
+  if (nested && !isPlatform(choice)) throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and ${nestedIndex(choice)}`);
+  if (!pulled || unkept !== null) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${listed.length} manifests, more than the ${MAX_INDEX_ENTRIES} Orbit pulls whole, and its ${platformName(choice)} cannot be pulled: ${unkept ?? 'it is no image'}`);
+  const note = `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because Orbit pulls an index whole only up to ${MAX_INDEX_ENTRIES} manifests`;
+  return { top: { digest: pulled.digest, bytes: pulled.bytes, mediaType: pulled.manifest.mediaType ?? OCI_MANIFEST }, manifests: [pulled], note };
+}
+
 const blobsOf = (manifest: ImageManifest): Descriptor[] => [manifest.config, ...manifest.layers];
 
 /** Every blob of every manifest, each digest once: the platforms of one image often share their base layers. */
@@ -229,20 +248,27 @@ function distinctBlobs(manifests: readonly PulledManifest[]): Descriptor[] {
 const BLOB_CHECKS_AT_ONCE = 8;
 
 /**
- * The blobs of these manifests the registry answers 404 for. Any other answer
- * counts as served: the pull itself then says what is wrong, as for one image.
+ * The blobs of these manifests the registry answers 404 for, to HEAD and then
+ * to GET: a pull-through cache may fetch a blob from upstream only when it is
+ * downloaded, answering HEAD 404 until then. Any other answer counts as
+ * served: the pull itself then says what is wrong, as for one image.
  */
 async function unservedBlobs(client: RegistryClient, manifests: readonly PulledManifest[]): Promise<Set<string>> {
   const unserved = new Set<string>();
   const blobs = distinctBlobs(manifests);
   for (let start = 0; start < blobs.length; start += BLOB_CHECKS_AT_ONCE) {
     await Promise.all(blobs.slice(start, start + BLOB_CHECKS_AT_ONCE).map(async (blob) => {
-      const response = await client.request(`/blobs/${blob.digest}`, { method: 'HEAD' });
-      await response.body?.cancel();
-      if (response.status === 404) unserved.add(blob.digest);
+      if (await answers404(client, blob, 'HEAD') && await answers404(client, blob, 'GET')) unserved.add(blob.digest);
     }));
   }
   return unserved;
+}
+
+/** Whether the registry answers 404 for the blob; a GET's body is not read (the status is all that is wanted). */
+async function answers404(client: RegistryClient, blob: Descriptor, method: 'HEAD' | 'GET'): Promise<boolean> {
+  const response = await client.request(`/blobs/${blob.digest}`, { method });
+  await response.body?.cancel();
+  return response.status === 404;
 }
 
 const totalOf = (manifests: readonly PulledManifest[]): number => distinctBlobs(manifests).reduce((sum, blob) => sum + blob.size, 0);
@@ -344,13 +370,30 @@ async function copyBody(client: RegistryClient, blob: Descriptor, body: Readable
   }
 }
 
-function annotationsOf(tag: string | null, note: string | undefined): { annotations?: Record<string, string> } {
-  const annotations = { ...(tag ? { 'org.opencontainers.image.ref.name': tag } : {}), ...(note ? { [PULL_NOTE]: note } : {}) };
-  return Object.keys(annotations).length > 0 ? { annotations } : {};
+/** The OCI image-layout's grammar for org.opencontainers.image.ref.name, which skopeo checks a name given after `oci-archive:x.tar:` against. */
+const REF_NAME_GRAMMAR = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
+
+/**
+ * The name of the pulled image's index.json entry. Named always: with its
+ * referrers beside it an unnamed image is one of several entries, and skopeo
+ * refuses `oci-archive:x.tar` ("more than one image in oci, choose an image")
+ * with no name to choose it by. A tag pull keeps the tag, as skopeo and oras
+ * name what they copy; a digest pull is named as it was asked for,
+ * `registry/repository@sha256:…`, or by the digest alone when the
+ * repository's name falls outside the grammar (docker allows `__`, it does not).
+ */
+export function refNameOf(repositoryName: string, tag: string | null, digest: string): string {
+  if (tag) return tag;
+  const named = `${repositoryName}@${digest}`;
+  return REF_NAME_GRAMMAR.test(named) ? named : digest;
+}
+
+function annotationsOf(refName: string, note: string | undefined): { annotations: Record<string, string> } {
+  return { annotations: { 'org.opencontainers.image.ref.name': refName, ...(note ? { [PULL_NOTE]: note } : {}) } };
 }
 
 /** oci-layout, the documents as sent, each blob once, then index.json naming the top document and the referrers beside it. */
-async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], tag: string | null, referrers: readonly PulledReferrer[]): Promise<void> {
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, referrers: readonly PulledReferrer[]): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
@@ -372,7 +415,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
       manifests: [
-        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(tag, resolved.note) },
+        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(refName, resolved.note) },
         // As oras cp -r lists them: untagged beside the image, cosign's under their tag.
         ...referrers.map((referrer) => ({
           mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.bytes.length,
@@ -418,7 +461,7 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const platforms = resolved.manifests.map((manifest) => manifest.digest).filter((digest) => digest !== resolved.top.digest);
   const { referrers, note } = await pullReferrers(client, [resolved.top.digest, ...(platforms.length <= MAX_PLATFORM_REFERRER_LOOKUPS ? platforms : [])]);
   const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
-  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, target.tag, referrers);
+  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), referrers);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
 

@@ -1,6 +1,6 @@
 import { OCI_INDEX_TYPE, RegistryClient, sha256Of } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { pullReferrers } from './referrers.js';
+import { DEFAULT_REFERRER_LIMITS, pullReferrers } from './referrers.js';
 
 const IMAGE = `sha256:${'a'.repeat(64)}`;
 const EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Of('{}'), size: 2 };
@@ -13,6 +13,31 @@ function artifact(artifactType: string, content: string): Buffer {
     subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: IMAGE, size: 100 },
   }));
 }
+
+/** A registry listing `documents` as referrers of IMAGE, serving them and every blob. */
+function listing(documents: readonly Buffer[]): RegistryClient {
+  const manifests = new Map(documents.map((bytes) => [sha256Of(bytes), bytes]));
+  const listed = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: documents.map((bytes) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Of(bytes), size: bytes.length })) });
+  return new RegistryClient({
+    registry: 'registry.test', repository: 'team/app', insecure: false,
+    fetch: async (input) => {
+      const path = new URL(String(input)).pathname;
+      if (path.endsWith(`/referrers/${IMAGE}`)) return new Response(listed, { headers: { 'content-type': OCI_INDEX_TYPE } });
+      const held = manifests.get(path.split('/').pop() ?? '');
+      if (path.includes('/manifests/') && held) return new Response(held);
+      return new Response(null, { status: path.includes('/blobs/') ? 200 : 404 });
+    },
+  });
+}
+
+describe('pullReferrers within what the validator keeps in memory', () => {
+  it('leaves at the registry the referrers whose manifests would take the archive past the JSON its validator keeps, and says so', async () => {
+    const documents = ['a', 'b', 'c'].map((name) => artifact(`application/vnd.example.${name}`, name));
+    const { referrers, note } = await pullReferrers(listing(documents), [IMAGE], { ...DEFAULT_REFERRER_LIMITS, documentBytes: (documents[0]!.length + 2) * 2 });
+    expect(referrers).toHaveLength(2);
+    expect(note).toMatch(/^1 more referrer listed at the registry was left there \(.*MiB of manifests/);
+  });
+});
 
 describe('pullReferrers from a registry whose referrers API answers in pages', () => {
   it('fetches the referrers listed on every page, following Link rel="next"', async () => {

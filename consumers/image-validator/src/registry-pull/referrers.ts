@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MAX_REFERRERS_PAGES, nextReferrersPage, PullRefusedError, readCapped, RegistryUnavailableError, sha256Of, unavailableAnswer, type RegistryClient } from '@orbit/lib';
 import { artifactShape, descriptorShape, MEDIA_TYPES, type Descriptor } from '../archive/json-shapes.js';
 import { isRunnableImage } from '../archive/layers.js';
+import { DEFAULT_RETAINED_JSON_BYTES, DEFAULT_VALIDATION_LIMITS } from '../archive/limits.js';
 
 const listingShape = z.looseObject({ manifests: z.array(descriptorShape) });
 /** What a fetched referrer must hold for its blobs to be pulled: the archive's referrer shape, config and layers required, subject not (cosign's tags name none). */
@@ -23,13 +24,23 @@ export interface ReferrerLimits {
   readonly count: number;
   /** Their blobs add up to at most this many bytes. */
   readonly bytes: number;
+  /**
+   * Their manifests and small configs, which the validator keeps in memory as JSON that may be a manifest or
+   * config, add up to at most this many bytes (their layers, SBOMs and signatures, it lets go as it reads them).
+   */
+  readonly documentBytes: number;
   /** Referrers of referrers (a signature of the SBOM) down to this depth. */
   readonly depth: number;
   /** Seconds the lookup may take before it stops with what it found (each request may take the client's answer timeout). */
   readonly seconds: number;
 }
 
-export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 1024 * 1024, depth: 3, seconds: 60 };
+/** Half the JSON the validator keeps for the referrers, the rest for the image's own index, manifests and configs. */
+export const DEFAULT_REFERRER_LIMITS: ReferrerLimits = { count: 32, bytes: 64 * 1024 * 1024, documentBytes: DEFAULT_RETAINED_JSON_BYTES / 2, depth: 3, seconds: 60 };
+
+/** The bytes of a referrer the validator keeps as JSON: its manifest, and a config small enough to be read as one. */
+const documentBytesOf = (referrer: PulledReferrer): number =>
+  referrer.bytes.length + referrer.blobs.slice(0, 1).reduce((sum, config) => sum + (config.size <= DEFAULT_VALIDATION_LIMITS.maxJsonBytes ? config.size : 0), 0);
 
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'] as const;
 
@@ -118,6 +129,7 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
   const found = new Map<string, PulledReferrer>();
   let left = 0;
   let bytes = 0;
+  let documentBytes = 0;
   const deadline = Date.now() + limits.seconds * 1000;
   const inTime = (): void => {
     if (Date.now() > deadline) throw new LookupStopped(`it took over ${limits.seconds} s`);
@@ -126,11 +138,13 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
     const size = referrer.blobs.reduce((sum, blob) => sum + blob.size, 0);
     if (found.has(referrer.digest)) return;
     // Every blob must be there before anything is written: a referrer's missing blob must not fail the image's pull.
-    if (found.size >= limits.count || bytes + size > limits.bytes || !await holdsBlobs(client, referrer.blobs)) {
+    const documents = documentBytesOf(referrer);
+    if (found.size >= limits.count || bytes + size > limits.bytes || documentBytes + documents > limits.documentBytes || !await holdsBlobs(client, referrer.blobs)) {
       left += 1;
       return;
     }
     bytes += size;
+    documentBytes += documents;
     found.set(referrer.digest, referrer);
   };
 
@@ -172,7 +186,7 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
     stopped = error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
   }
   const notes = [
-    ...(left === 0 ? [] : [`${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers or ${limits.bytes / 1024 / 1024} MiB, not fetchable, about another manifest, an index, or runnable as an image)`]),
+    ...(left === 0 ? [] : [`${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers, ${limits.bytes / 1024 / 1024} MiB, or ${limits.documentBytes / 1024 / 1024} MiB of manifests, not fetchable, about another manifest, an index, or runnable as an image)`]),
     ...(stopped === undefined ? [] : [`looking for referrers at the registry stopped (${stopped}); the image comes with the ${found.size} found before`]),
   ];
   return { referrers: [...found.values()], ...(notes.length === 0 ? {} : { note: notes.join('; ') }) };
