@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { splitShellWords } from './shell-words.js';
 
 describe('splitShellWords', () => {
-  it('splits on space, tab and newline only, as a shell does: a no-break or other Unicode space stays in its word', () => {
+  it('splits on space, tab and newline (and the CR of a CRLF line) only: a no-break or other Unicode space stays in its word', () => {
     expect(splitShellWords('--title=Café\u00a0Bar --x')).toEqual(['--title=Café\u00a0Bar', '--x']);
-    expect(splitShellWords('--sep=\u3000 run\u2003--fast a\u000bb a\rb')).toEqual(['--sep=\u3000', 'run\u2003--fast', 'a\u000bb', 'a\rb']);
+    expect(splitShellWords('--sep=\u3000 run\u2003--fast a\u000bb')).toEqual(['--sep=\u3000', 'run\u2003--fast', 'a\u000bb']);
     expect(splitShellWords(' a\tb\nc ')).toEqual(['a', 'b', 'c']);
+    // A command typed in a Windows text box: the flag must not arrive as "--flag\r".
+    expect(splitShellWords('/app --flag\r\n--x')).toEqual(['/app', '--flag', '--x']);
   });
 
   it('reads a `#` that starts a word as a comment to the end of its line, and any other `#` as text', () => {

@@ -1,8 +1,10 @@
 /**
- * What separates words, as in a POSIX shell: space, tab, newline. Not any
+ * What separates words, as in a POSIX shell: space, tab, newline; and the
+ * carriage return of a line a Windows client ended in CRLF, which a shell
+ * would keep in the word (`--flag\r`) where nobody meant it. Not any other
  * Unicode space: `--title=Café<NBSP>Bar` is one word to a shell.
  */
-const SEPARATORS = ' \t\n';
+const SEPARATORS = ' \t\r\n';
 
 /** The index of the newline that ends the comment starting at `start`, or the line's end. */
 function commentEnd(line: string, start: number): number {

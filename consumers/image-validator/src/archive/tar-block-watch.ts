@@ -12,11 +12,24 @@ interface ZeroRun {
   end: number;
 }
 
-/** Go's reading of a GNU header's numeric field: base-256, or octal between spaces and NULs up to the first NUL. */
+/**
+ * Whether Go reads a GNU header's numeric field without error: base-256
+ * (first byte's high bit set) that fits 63 bits, or octal between spaces and
+ * NULs up to the first NUL (nothing left is zero).
+ */
 function goReadsNumber(field: Buffer): boolean {
-  if (((field[0] ?? 0) & 0x80) !== 0) return true;
+  const first = field[0] ?? 0;
+  if ((first & 0x80) !== 0) {
+    const invert = (first & 0x40) !== 0 ? 0xff : 0x00;
+    let value = BigInt((first ^ invert) & 0x7f);
+    for (const byte of field.subarray(1)) {
+      if (value >> 56n > 0n) return false;
+      value = (value << 8n) | BigInt(byte ^ invert);
+    }
+    return value >> 63n === 0n;
+  }
   const text = field.toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
-  return /^[0-7]+$/.test(text.split('\0')[0] ?? '');
+  return text === '' || /^[0-7]+$/.test(text.split('\0')[0] ?? '');
 }
 
 /**

@@ -97,6 +97,12 @@ describe('an archive two tar readers would read differently is refused', () => {
     expect(await verdictOf(archive)).toMatch(/^UNSUPPORTED_ENTRY: entry "notes\.txt" has a GNU header whose time fields are not numbers/);
     const times = Buffer.from('14712237415\0 14712237415\0', 'latin1');
     expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', magic: 'gnu', prefixArea: times }, Buffer.from('hi')), END]))).toMatch(/^accepted sha256:/);
+    // A time of spaces is zero to Go (no prefix); a base-256 time past 63 bits is an error to Go, which then reads the prefix.
+    const spaces = Buffer.from('           \0', 'latin1');
+    expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', magic: 'gnu', prefixArea: spaces }, Buffer.from('hi')), END]))).toMatch(/^accepted sha256:/);
+    const overflow = Buffer.concat([Buffer.from('00000000000\0', 'latin1'), Buffer.from([0x80, ...Array<number>(11).fill(0xff)])]);
+    expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', magic: 'gnu', prefixArea: overflow }, Buffer.from('hi')), END])))
+      .toMatch(/^UNSUPPORTED_ENTRY: entry "notes\.txt" has a GNU header whose time fields are not numbers/);
   });
 
   it('accepts the ordinary archive these are built on', async () => {

@@ -1,4 +1,5 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { s3UploadStore } from './s3-uploads.js';
@@ -33,8 +34,8 @@ describe('completing an upload in parts', () => {
 });
 
 describe('two presigns with one Idempotency-Key at the same instant', () => {
-  it('takes AWS\'s 409 ConditionalRequestConflict for the plan as the other presign\'s (its own multipart upload aborted), as it takes a 412', async () => {
-    for (const refusal of ['ConditionalRequestConflict', 'PreconditionFailed']) {
+  it('aborts its own multipart upload on AWS\'s 409 ConditionalRequestConflict and asks to be sent again (the other write may yet fail), and takes a 412 as the other presign\'s', async () => {
+    for (const [refusal, outcome] of [['ConditionalRequestConflict', StoreUnavailableError], ['PreconditionFailed', UploadPresignedMeanwhile]] as const) {
       const sent: string[] = [];
       const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
       s3.send = (async (command: unknown) => {
@@ -45,7 +46,7 @@ describe('two presigns with one Idempotency-Key at the same instant', () => {
         throw new Error(`not expected: ${String((command as object).constructor.name)}`);
       }) as S3Client['send'];
       const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
-      await expect(store.presign('ada', '00000000-0000-4000-8000-000000000002', 6 * MIB)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
+      await expect(store.presign('ada', '00000000-0000-4000-8000-000000000002', 6 * MIB)).rejects.toBeInstanceOf(outcome);
       expect(sent).toEqual(['CreateMultipartUploadCommand', 'PutObjectCommand', 'AbortMultipartUploadCommand']);
     }
   });

@@ -189,9 +189,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
           ...(options.reopen ? {} : { IfNoneMatch: '*' }),
         }));
       } catch (error) {
-        // AWS answers 409 ConditionalRequestConflict, not 412, while the other write is still under way.
-        if (errorName(error) !== 'PreconditionFailed' && errorName(error) !== 'ConditionalRequestConflict') throw error;
+        const conflict = errorName(error) === 'ConditionalRequestConflict';
+        if (errorName(error) !== 'PreconditionFailed' && !conflict) throw error;
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
+        // AWS answers 409 while the other write is still under way, and it may yet fail: ask again (503 with Retry-After),
+        // and the repeat finds the other presign, or opens its own. A 412 means the other plan is written.
+        if (conflict) throw new StoreUnavailableError('S3', new Error(`another presign of upload ${uploadId} was writing its plan at the same moment`, { cause: error }));
         throw new UploadPresignedMeanwhile(uploadId);
       }
       await recordPresign(owner, uploadId, { sizeBytes });
