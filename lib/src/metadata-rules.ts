@@ -223,9 +223,11 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
     if (problem !== null) problems.push({ field, problem: `${problem}: write it as a shell command line, quoting words that hold spaces` });
   }
   text('workingDir', metadata.workingDir);
-  // Chart.yaml's description and an annotation: no container sees them (a NUL there harms nothing), but helm reads them (no template renders them).
+  // Chart.yaml's description and an annotation: no container sees them, but helm reads them (no template renders them), and
+  // the chart's OCI manifest carries the description, which Harbor keeps in a Postgres jsonb column that refuses a NUL.
   for (const field of ['description', 'imageCategory'] as const) {
-    const problem = chartCharacterProblem(metadata[field] ?? '');
+    const value = metadata[field] ?? '';
+    const problem = value.includes('\0') ? 'holds a NUL character, which the chart\'s OCI annotations carry and registries storing them in Postgres (Harbor) refuse' : chartCharacterProblem(value);
     if (problem !== null) problems.push({ field, problem });
   }
   return problems;

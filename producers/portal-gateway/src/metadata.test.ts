@@ -10,6 +10,20 @@ describe('parseMetadata', () => {
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'rocket 🚀' })).toMatchObject({ ok: true });
   });
 
+  it('refuses a known field written in another letter case, naming the one meant, instead of keeping it as extra metadata (Port left the chart without a port)', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Port: 8080 })).toEqual({
+      ok: false, problems: [{ field: 'Port', message: expect.stringContaining('is port written in another letter case') as unknown }],
+    });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', EnvVars: [] })).toMatchObject({ ok: false, problems: [{ field: 'EnvVars' }] });
+    // The aliases stay aliases, and other extra fields stay extra.
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', description: 'd', part: 'p', portal: 'x' })).toMatchObject({ ok: true });
+  });
+
+  it('refuses a NUL in the description or category, which the chart\'s OCI annotations carry and Harbor\'s Postgres refuses', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'billing\u0000api' })).toMatchObject({ ok: false, problems: [{ field: 'description', message: expect.stringContaining('NUL') as unknown }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'a\u0000b' })).toMatchObject({ ok: false, problems: [{ field: 'imageCategory' }] });
+  });
+
   it('accepts the design fields and keeps extra fields as they are', () => {
     const result = parseMetadata({
       imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'backend', Description: 'Billing', Part: 'core', port: '8080',

@@ -43,7 +43,7 @@ const metadataSchema = z.object(known).catchall(z.unknown());
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
 export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
-  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as JSON). At most 128 KiB as JSON in all: it travels with every event and row of the version.',
+  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
 });
 
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
@@ -94,6 +94,12 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!Object.hasOwn(known, key)) extra[key] = value;
+  // `Port` for `port` (the design documents capitalise Description and Part) was kept as extra metadata, and the chart had no port.
+  const misspelt = Object.keys(extra).flatMap((key) => {
+    const meant = Object.keys(known).find((name) => name.toLowerCase() === key.toLowerCase());
+    return meant === undefined ? [] : [{ field: key, message: `is ${meant} written in another letter case; fields are matched as written (only description and part have lower-case aliases): write ${meant}` }];
+  });
+  if (misspelt.length > 0) return { ok: false, problems: misspelt };
   if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
   const metadata: ImageMetadata = {
     imageName: data.imageName,
