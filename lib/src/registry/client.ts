@@ -296,15 +296,23 @@ export class RegistryClient {
   locationFrom(answer: Response, asked: string): string | null {
     const location = answer.headers.get('location');
     if (location === null || location === '') return null;
-    const from = this.resolve(asked);
+    return this.placeOf(this.resolve(asked), location, {
+      unreadable: 'answered with Location', downgrade: (host) => `sent an upload from HTTPS to plain HTTP (${host}); Orbit does not send image bytes in clear`,
+    }).href;
+  }
+
+  /**
+   * Where `location` points from `from` (RFC 3986), refused when it is no
+   * http(s) URL or goes from HTTPS down to plain HTTP: a redirect followed or
+   * an upload sent there would cross in clear.
+   */
+  private placeOf(from: URL, location: string, words: { readonly unreadable: string; readonly downgrade: (host: string) => string }): URL {
     const to = URL.canParse(location, from.href) ? new URL(location, from) : null;
     if (to === null || (to.protocol !== 'http:' && to.protocol !== 'https:')) {
-      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered with Location "${location.slice(0, 200)}", which is not an http(s) URL`);
+      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} ${words.unreadable} "${location.slice(0, 200)}", which is not an http(s) URL`);
     }
-    if (from.protocol === 'https:' && to.protocol === 'http:') {
-      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} sent an upload from HTTPS to plain HTTP (${to.host}); Orbit does not send image bytes in clear`);
-    }
-    return to.href;
+    if (from.protocol === 'https:' && to.protocol === 'http:') throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} ${words.downgrade(to.host)}`);
+    return to;
   }
 
   private resolve(target: string): URL {
@@ -366,13 +374,7 @@ export class RegistryClient {
   }
 
   private async redirectTarget(from: URL, location: string): Promise<URL> {
-    const to = URL.canParse(location, from.href) ? new URL(location, from) : null;
-    if (to === null || (to.protocol !== 'http:' && to.protocol !== 'https:')) {
-      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected to "${location.slice(0, 200)}", which is not an http(s) URL`);
-    }
-    if (from.protocol === 'https:' && to.protocol === 'http:') {
-      throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} redirected from HTTPS to plain HTTP (${to.host}); Orbit does not follow a downgrade`);
-    }
+    const to = this.placeOf(from, location, { unreadable: 'redirected to', downgrade: (host) => `redirected from HTTPS to plain HTTP (${host}); Orbit does not follow a downgrade` });
     await this.options.checkTarget?.(to);
     return to;
   }
