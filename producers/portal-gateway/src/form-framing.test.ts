@@ -29,4 +29,20 @@ describe('the framing of a multipart body, as the reader does not tell it', () =
     for (const size of [1, 4, 5000]) expect(verdict(closedEarly, 2, size)).toMatch(/appears inside a part's content: \d+ bytes follow the form's closing/);
     expect(verdict(`${part('metadata', '{}')}--${B}--\r\n${'x'.repeat(MAX_EPILOGUE_BYTES + 1)}`, 1)).toMatch(/1027 bytes follow/);
   });
+
+  it('gives the same verdict however the body is cut into chunks, delimiters falling across any chunk edge', () => {
+    const filler = 'tar bytes '.repeat(20);
+    const bodies: readonly [string, number][] = [
+      [`${part('metadata', '{}')}${part('image', filler)}--${B}--\r\n`, 2],
+      [`${part('metadata', '{}')}${part('image', `${filler}\r\n--${B}\r\n${filler}`)}--${B}--\r\n`, 2],
+      [`${part('metadata', '{}')}${part('image', `${filler}\r\n--${B}--\r\n${filler}`)}--${B}--\r\n`, 2],
+      [`${part('metadata', '{}')}--${B}--\r\n${'x'.repeat(MAX_EPILOGUE_BYTES + 1)}`, 1],
+    ];
+    for (const [body, partsRead] of bodies) {
+      const whole = verdict(body, partsRead);
+      for (let size = 1; size <= 120; size += 1) expect(verdict(body, partsRead, size)).toBe(whole);
+    }
+    expect(bodies.map(([body, partsRead]) => verdict(body, partsRead) === undefined)).toEqual([true, false, false, false]);
+  });
 });
+

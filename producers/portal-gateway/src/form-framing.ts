@@ -28,28 +28,53 @@ export class FormFraming {
 
   feed(chunk: Buffer): void {
     this.bodyBytes += chunk.length;
-    const data = Buffer.concat([this.carry, chunk]);
-    let from = 0;
-    for (let at = data.indexOf(this.delimiter); at >= 0; at = data.indexOf(this.delimiter, from)) {
+    const seamBytes = this.delimiter.length + 2;
+    let data: Buffer;
+    let from: number;
+    let dataOffset: number;
+    if (chunk.length < 2 * seamBytes) {
+      // A small chunk: joined to the carried tail, which costs next to nothing.
+      data = Buffer.concat([this.carry, chunk]);
+      dataOffset = this.carryOffset;
+      from = this.scan(data, dataOffset, 0, data.length);
+    } else {
+      // A delimiter that starts in the carried tail ends in this chunk's first bytes: only those are joined to it, so
+      // the body's bytes are not copied on their way to the multipart reader (that was most of this scan's cost).
+      const seam = Buffer.concat([this.carry, chunk.subarray(0, seamBytes)]);
+      const seamFrom = this.scan(seam, this.carryOffset, 0, this.carry.length);
+      data = chunk;
+      dataOffset = this.carryOffset + this.carry.length;
+      from = this.scan(data, dataOffset, Math.max(0, seamFrom - this.carry.length), data.length);
+    }
+    // Bytes not yet looked at whole: a delimiter may start among the last few and end in the next chunk.
+    const keep = Math.max(from, data.length - this.delimiter.length - 1);
+    this.carry = Buffer.from(data.subarray(keep));
+    this.carryOffset = dataOffset + keep;
+  }
+
+  /**
+   * Counts the delimiters of `data` (whose first byte is the body's `dataOffset`th) that start at `from` or after
+   * and before `startsBefore`; answers where to look next. One whose two following bytes have not come yet is left.
+   */
+  private scan(data: Buffer, dataOffset: number, from: number, startsBefore: number): number {
+    let next = from;
+    for (let at = data.indexOf(this.delimiter, next); at >= 0 && at < startsBefore; at = data.indexOf(this.delimiter, next)) {
       const after = at + this.delimiter.length;
       if (this.epilogueFrom !== undefined) {
         this.delimitersInEpilogue += 1;
-        from = after;
+        next = after;
         continue;
       }
       // Whether it closes the form is told by the two bytes after it: wait for them.
       if (after + 2 > data.length) break;
       if (data[after] === 0x2d && data[after + 1] === 0x2d) {
-        this.epilogueFrom = this.carryOffset + after + 2;
+        this.epilogueFrom = dataOffset + after + 2;
       } else {
         this.opened += 1;
       }
-      from = after;
+      next = after;
     }
-    // Bytes not yet looked at whole: a delimiter may start among the last few and end in the next chunk.
-    const keep = Math.max(from, data.length - this.delimiter.length - 1);
-    this.carry = Buffer.from(data.subarray(keep));
-    this.carryOffset += keep;
+    return next;
   }
 
   /**
