@@ -47,3 +47,4 @@ export * from './registry/index.js';
 export * from './chart-name.js';
 export * from './stream-feed.js';
 export * from './entry-path.js';
+export * from './store-refusal.js';

@@ -1,7 +1,7 @@
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { isRefusal, orRefusal, refusedByStore, serverSideCopy } from './copy.js';
+import { isRefusal, orRefusal, serverSideCopy } from './copy.js';
 
 /** An S3 whose unversioned source object is overwritten (a new ETag) after `partsBeforeChange` parts were copied. */
 function changingSource(partsBeforeChange: number) {
@@ -46,14 +46,6 @@ describe('a multipart copy of a source without a version id', () => {
     expect(failure).toBeInstanceOf(StoreUnavailableError);
     expect(((failure as Error).cause as Error).message).toMatch(/the source changed while its parts were copied/);
     expect(sent.at(-1)?.name).toBe('AbortMultipartUploadCommand');
-  });
-});
-
-describe('refusedByStore', () => {
-  it('names a bodiless 403 (a HEAD of a missing key without s3:ListBucket) as access denied, saying which permission', () => {
-    const head403 = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } });
-    expect(refusedByStore(head403)).toMatchObject({ reasonCode: 'STORE_ACCESS_DENIED', message: expect.stringContaining('s3:ListBucket') as unknown });
-    expect(refusedByStore(Object.assign(new Error('slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }))).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand,
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { StoreUnavailableError } from '@orbit/lib';
+import { refusedByStore, StoreUnavailableError, type StoreRefusalReason } from '@orbit/lib';
 
 /** Where a copy switches from one CopyObject to parts, the size of those parts, and how many are copied at once. */
 export interface CopyLimits {
@@ -142,7 +142,7 @@ export function copyMismatch(copy: CopyResult, expected: { sha256: string; sizeB
 
 /** A refusal of the store, from refusedByStore, where a value was looked for. */
 export interface StoreRefusal {
-  readonly refused: NonNullable<ReturnType<typeof refusedByStore>>;
+  readonly refused: StoreRefusalReason;
 }
 
 /**
@@ -161,21 +161,4 @@ export async function orRefusal<T>(work: Promise<T>): Promise<T | StoreRefusal> 
 }
 
 export const isRefusal = (value: unknown): value is StoreRefusal => typeof value === 'object' && value !== null && 'refused' in value;
-
-/**
- * An S3 answer that no retry will change by itself: the bucket refuses us or
- * does not exist. The request fails with a reason instead of waiting forever;
- * transient errors (5xx, throttling, timeouts) are not matched and stay retried.
- */
-export function refusedByStore(error: unknown): { reasonCode: 'STORE_ACCESS_DENIED' | 'BUCKET_MISSING'; message: string } | undefined {
-  const name = (error as { name?: string }).name;
-  const message = error instanceof Error ? error.message : String(error);
-  if (name === 'AccessDenied' || name === 'AllAccessDisabled') return { reasonCode: 'STORE_ACCESS_DENIED', message: `S3 refused the copy: ${message}` };
-  // A HEAD has no body to name its error: AWS answers 403 for a key that is not there when the role lacks s3:ListBucket.
-  if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403 && !name?.endsWith('Exception')) {
-    return { reasonCode: 'STORE_ACCESS_DENIED', message: `S3 answered 403 (${name ?? 'no error name'}): the role lacks a permission; a HEAD of an object not there answers 403, not 404, without s3:ListBucket on the bucket (README: Pointing Orbit at real AWS lists what Orbit needs)` };
-  }
-  if (name === 'NoSuchBucket') return { reasonCode: 'BUCKET_MISSING', message: `S3 has no such bucket: ${message}` };
-  return undefined;
-}
 

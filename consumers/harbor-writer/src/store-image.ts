@@ -1,8 +1,8 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, isStagedBy, withCreatedTimestamps, type EventEnvelope, type Logger } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, refusedByStore, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
+import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
 export interface StoreDeps {

@@ -1,8 +1,8 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { envelopeFor, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
+import { envelopeFor, type EnvironmentName, type Logger, parseEnvironmentName, refusedByStore } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, refusedByStore, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
+import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
 

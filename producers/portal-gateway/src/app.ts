@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { isRetriable, MysqlSilentError, OrbitError, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError } from './client-error.js';
 import { answerNotModified } from './conditional.js';
@@ -154,6 +154,15 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       logger?.warn({ err: error, url: request.url }, 'MySQL did not answer a commit in time; the request may have been accepted');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED,
+      });
+    }
+    const refused = refusedByStore(error);
+    if (refused) {
+      // The gateway's own role lacks a permission (or its bucket is gone): an operator's to mend, said in the log with
+      // the permission; the caller hears a store away, as for a MySQL grant taken away, since nothing was accepted.
+      logger?.error({ err: error, url: request.url, reasonCode: refused.reasonCode }, `S3 refused the gateway: ${refused.message}`);
+      return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`,
       });
     }
     if (isRetriable(error)) {

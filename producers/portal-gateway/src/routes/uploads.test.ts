@@ -198,6 +198,11 @@ describe('POST /v1/uploads', () => {
     const refused = Object.assign(new Error("SELECT command denied to user 'orbit'@'localhost' for table 'image_names'"), { code: 'ER_TABLEACCESS_DENIED_ERROR', errno: 1142, sqlState: '42000' });
     const denied = await harness({ uidFor: async () => { throw refused; } }).app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([denied.statusCode, denied.json().code]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
+    // S3 refusing the gateway's role (AWS's bodiless 403 to a HEAD of a missing key without s3:ListBucket): named, not a 500.
+    const head403 = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } });
+    const forbidden = await harness({ uidFor: async () => { throw head403; } }).app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
+    expect([forbidden.statusCode, forbidden.json().code]).toEqual([503, 'ORBIT_ERR_STORE_UNAVAILABLE']);
+    expect(forbidden.json().message).toMatch(/S3 refused the gateway \(STORE_ACCESS_DENIED/);
     const broken = harness({ uidFor: async () => { throw new TypeError('a bug'); } });
     const failed = await broken.app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: '127.0.0.1:5000/team/app:1.0' } });
     expect([failed.statusCode, failed.json().code]).toEqual([500, 'ORBIT_ERR_INTERNAL']);
