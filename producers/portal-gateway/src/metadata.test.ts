@@ -10,6 +10,13 @@ describe('parseMetadata', () => {
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'rocket 🚀' })).toMatchObject({ ok: true });
   });
 
+  it('refuses a number in extra metadata that would be kept other than written (2^53 or more), naming the field', () => {
+    expect(parseMetadata(JSON.parse('{"imageName":"billing-api","imageVersion":"v1-0-00","build":{"id":12345678901234567890}}'))).toEqual({
+      ok: false, problems: [{ field: 'build.id', message: expect.stringContaining('send it as a string') as unknown }],
+    });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', build: { id: 9007199254740991 } })).toMatchObject({ ok: true });
+  });
+
   it('refuses a known field written in another letter case, naming the one meant, instead of keeping it as extra metadata (Port left the chart without a port)', () => {
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Port: 8080 })).toEqual({
       ok: false, problems: [{ field: 'Port', message: expect.stringContaining('is port written in another letter case') as unknown }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonShapeProblem, MAX_JSON_DEPTH } from './well-formed-text.js';
+import { BEYOND_SAFE_INTEGERS, jsonShapeProblem, MAX_JSON_DEPTH } from './well-formed-text.js';
 
 const illFormedAt = (value: unknown) => jsonShapeProblem(value)?.path;
 
@@ -26,5 +26,12 @@ describe('jsonShapeProblem', () => {
     expect(jsonShapeProblem(nestedTo(MAX_JSON_DEPTH))).toBeUndefined();
     expect(jsonShapeProblem(nestedTo(MAX_JSON_DEPTH + 1))?.message).toBe(`nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`);
     expect(jsonShapeProblem(nestedTo(200_000))?.path.split('.')).toHaveLength(MAX_JSON_DEPTH);
+  });
+
+  it('names a number JSON readers would not all read as written (2^53 or more), and passes every smaller one', () => {
+    expect(jsonShapeProblem(JSON.parse('{"extra":{"build":12345678901234567890}}'))).toEqual({ path: 'extra.build', message: BEYOND_SAFE_INTEGERS });
+    expect(illFormedAt(JSON.parse('[-9007199254740992]'))).toBe('0');
+    expect(illFormedAt(JSON.parse('1e300'))).toBe('body');
+    expect(jsonShapeProblem(JSON.parse('{"a":9007199254740991,"b":-9007199254740991,"c":0.1,"d":1e-300,"e":8080}'))).toBeUndefined();
   });
 });

@@ -16,6 +16,7 @@ export const MAX_JSON_DEPTH = 64;
 
 export const ILL_FORMED_TEXT = 'must be well-formed Unicode text (it holds half of a surrogate pair, which no store can keep as it was sent)';
 export const TOO_DEEP = `nests deeper than ${MAX_JSON_DEPTH} levels of objects and arrays`;
+export const BEYOND_SAFE_INTEGERS = 'is a number of magnitude 2^53 or more, where JSON readers disagree (JavaScript, and so Orbit, reads 12345678901234567890 as 12345678901234567000; RFC 7493 §2.2): send it as a string';
 
 /** What is wrong with a parsed JSON value, at which path ('body' for the value itself). */
 export interface JsonShapeProblem {
@@ -25,9 +26,9 @@ export interface JsonShapeProblem {
 
 /**
  * The first string (value or key) in a parsed JSON value that is not
- * well-formed Unicode, or the first place it nests deeper than
- * MAX_JSON_DEPTH; undefined when there is neither. Such a string reaches
- * every store in another form (MySQL, DynamoDB, Avro and YAML each replace it
+ * well-formed Unicode, the first number too large to be held exactly, or the
+ * first place it nests deeper than MAX_JSON_DEPTH; undefined when there is
+ * none. Such a string reaches every store in another form (MySQL, DynamoDB, Avro and YAML each replace it
  * differently), so the same notes would read back as one thing in the request
  * and another in ViewPort; it is refused at the door instead. Walked with a
  * stack of its own, not recursion, so no depth can crash the walk itself.
@@ -41,6 +42,9 @@ export function jsonShapeProblem(root: unknown): JsonShapeProblem | undefined {
       if (LONE_SURROGATE.test(value)) return { path: path || 'body', message: ILL_FORMED_TEXT };
       continue;
     }
+    // Every such number is an integer to IEEE 754 doubles; past 2^53 they no longer hold each integer, so the value
+    // kept may not be the one written, and it would be stored and shown changed without a word.
+    if (typeof value === 'number' && Math.abs(value) >= 2 ** 53) return { path: path || 'body', message: BEYOND_SAFE_INTEGERS };
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MAX_JSON_DEPTH) return { path: path || 'body', message: TOO_DEEP };
     const entries: [string, unknown][] = Array.isArray(value) ? value.map((item, index) => [String(index), item]) : Object.entries(value);
