@@ -120,6 +120,34 @@ export class ChartNameTaken extends Error {
   }
 }
 
+/** What a transfer sent with an Idempotency-Key asked for: the key names this ask and no other. */
+export interface TransferAsked {
+  readonly imageUID: string;
+  readonly imageVersion: string;
+  /** As the chain spells it: `testing` and `Testing` ask for one promotion. */
+  readonly targetEnvironment: string;
+  readonly notes: string | null;
+}
+
+/** A caller's Idempotency-Key on a transfer, and what that transfer asks for. */
+export interface TransferKey extends TransferAsked {
+  readonly owner: string;
+  readonly key: string;
+}
+
+/** The request a transfer's Idempotency-Key names, its status now (null: not projected yet), and what it was sent with. */
+export interface KeyedTransfer extends TransferAsked {
+  readonly requestId: string;
+  readonly status: string | null;
+}
+
+/** The Idempotency-Key is held, live, by a transfer that asked for something else: nothing was started. */
+export class TransferKeyTaken extends Error {
+  constructor(readonly held: KeyedTransfer) {
+    super(`the Idempotency-Key names request ${held.requestId}, sent with another ask`);
+  }
+}
+
 /** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */
 export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & { readonly targetEnvironment?: string };
 
@@ -338,6 +366,8 @@ export interface DeployableStore {
   /** A presigned GET of the object at its version, served as an attachment named `fileName`. */
   /** A presigned GET answering with `fileName` to save as, and `contentType` when given (else the object's own). */
   downloadUrl(object: StoredObjectRef, fileName: string, contentType?: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
+  /** The object's bytes at its version, as a stream, and its size when the store says it. */
+  read(object: StoredObjectRef): Promise<{ readonly body: Readable; readonly sizeBytes: number | null }>;
   /**
    * The Kustomize base and the environment's overlay the chart-generator wrote
    * for a chart (path -> text), and where the environment's manifests pin the

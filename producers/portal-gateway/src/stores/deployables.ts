@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -33,6 +34,11 @@ export function awsDeployables(
         ResponseContentDisposition: `attachment; filename="${fileName}"`, ...(contentType ? { ResponseContentType: contentType } : {}),
       });
       return { url: await getSignedUrl(s3, command, { expiresIn: presignSeconds }), expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString() };
+    },
+    async read(object) {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}) }));
+      if (!(answer.Body instanceof Readable)) throw new StoredJsonError(`S3 answered ${object.bucket}/${object.key} without a readable body`);
+      return { body: answer.Body, sizeBytes: answer.ContentLength ?? null };
     },
     async kustomization(environment, helmChartName) {
       const [base, row] = await Promise.all([rowOf(baseTable, helmChartName), rowOf(tableOf(environment), helmChartName)]);
