@@ -57,6 +57,11 @@ describe('ownerPathOf', () => {
     expect(ownerPathOf(ownerPathOf('Ada'))).not.toBe(ownerPathOf('Ada'));
   });
 
+  it('never gives an owner the path of the shared chart repositories older versions live in', () => {
+    expect(ownerPathOf('charts')).toMatch(/^charts-[0-9a-f]{8}$/);
+    expect(repositoryPathOf('charts', 'billing-api', UID)).not.toBe('charts/billing-api');
+  });
+
   it('puts an image under its owner, named by its chart', () => {
     expect(repositoryPathOf('ada', 'Billing API', UID)).toBe('ada/billing-api');
   });

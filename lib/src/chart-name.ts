@@ -31,6 +31,12 @@ const PLAIN_OWNER = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 /** What `ownerPathOf` appends to a spelling it changed: a name ending like it is hashed too, so none can pose as another's. */
 const HASHED_TAIL = /-[0-9a-f]{8}$/;
 const MAX_OWNER_PATH = 48;
+/**
+ * Spellings an owner cannot have as they are: `<prefix>/charts/<chart>` holds the charts of versions stored before
+ * owners had paths of their own, and a user named `charts` would have put images into those chart repositories
+ * (helm pull without --version then broke on an image tag there; found by a review with helm 3.16).
+ */
+const RESERVED_OWNER_PATHS: ReadonlySet<string> = new Set(['charts']);
 
 /**
  * The owner's path component in Orbit's registries (`<registry>/<owner>/<chart>`): the username when it is one
@@ -39,7 +45,7 @@ const MAX_OWNER_PATH = 48;
  * them is never another owner's image.
  */
 export function ownerPathOf(username: string): string {
-  if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !HASHED_TAIL.test(username)) return username;
+  if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !HASHED_TAIL.test(username) && !RESERVED_OWNER_PATHS.has(username)) return username;
   const slug = username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, MAX_OWNER_PATH - 9).replace(/-+$/, '');
   const hash = createHash('sha256').update(username, 'utf8').digest('hex').slice(0, 8);
   return `${slug === '' ? 'user' : slug}-${hash}`;
