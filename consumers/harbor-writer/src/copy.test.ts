@@ -1,51 +1,74 @@
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
-import { StoreUnavailableError } from '@orbit/lib';
+import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { isRefusal, orRefusal, serverSideCopy } from './copy.js';
+import { isRefusal, orRefusal, serverSideCopy, SourceChangedError } from './copy.js';
 
-/** An S3 whose unversioned source object is overwritten (a new ETag) after `partsBeforeChange` parts were copied. */
-function changingSource(partsBeforeChange: number) {
+const preconditionFailed = (): Error =>
+  Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+
+/**
+ * An S3 whose unversioned source was checked by a HEAD that saw ETag "first"
+ * and is overwritten (ETag "second") once `copiesBeforeChange` copy requests
+ * were answered: 0 means between that HEAD and the copy, so any later HEAD
+ * sees the overwrite. It honours CopySourceIfMatch.
+ */
+function changingSource(copiesBeforeChange: number) {
   const sent: { name: string; input: Record<string, unknown> }[] = [];
-  let copiedParts = 0;
+  let copies = 0;
+  const current = (): string => (copies >= copiesBeforeChange ? '"second"' : '"first"');
   const s3 = {
     send: async (command: { input: Record<string, unknown> }) => {
       sent.push({ name: command.constructor.name, input: command.input });
-      if (command instanceof HeadObjectCommand) return { ETag: '"first"', ContentLength: 30 };
+      if (command instanceof HeadObjectCommand) return { ETag: current(), ContentLength: 30 };
       if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'u1' };
-      if (command instanceof UploadPartCopyCommand) {
-        copiedParts += 1;
-        const current = copiedParts > partsBeforeChange ? '"second"' : '"first"';
-        if (command.input.CopySourceIfMatch !== undefined && command.input.CopySourceIfMatch !== current) {
-          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
-        }
-        return { CopyPartResult: { ETag: `"p${String(command.input.PartNumber)}"` } };
+      if (command instanceof UploadPartCopyCommand || command instanceof CopyObjectCommand) {
+        const holds = current();
+        copies += 1;
+        if (command.input.CopySourceIfMatch !== undefined && command.input.CopySourceIfMatch !== holds) throw preconditionFailed();
+        return command instanceof CopyObjectCommand ? { VersionId: null, CopyObjectResult: {} } : { CopyPartResult: { ETag: `"p${String(command.input.PartNumber)}"` } };
       }
       if (command instanceof CompleteMultipartUploadCommand) return { VersionId: null };
-      if (command instanceof AbortMultipartUploadCommand) return {};
       return {};
     },
   } as unknown as S3Client;
   return { s3, sent };
 }
 
-const limits = { singleCopyBytes: 10, partBytes: 10, partsInParallel: 1 };
-const source = { bucket: 'dev', key: 'img-v1.tar', versionId: null };
+const inParts = { singleCopyBytes: 10, partBytes: 10, partsInParallel: 1 };
+const whole = { singleCopyBytes: 100, partBytes: 10, partsInParallel: 1 };
+/** As the HEAD that checked its checksum or size saw it. */
+const source = { bucket: 'dev', key: 'img-v1.tar', versionId: null, etag: '"first"' };
 const target = { bucket: 'test', key: 'img-v1.tar' };
+const copiesSent = (sent: readonly { name: string }[]): number => sent.filter((call) => call.name === 'UploadPartCopyCommand' || call.name === 'CopyObjectCommand').length;
 
-describe('a multipart copy of a source without a version id', () => {
-  it('ties every part to the object it started from (CopySourceIfMatch), so parts of two generations are never stitched together', async () => {
+describe('a copy of a source without a version id', () => {
+  it('ties every part to the object its HEAD checked (CopySourceIfMatch), so parts of two generations are never stitched together', async () => {
     const { s3, sent } = changingSource(Infinity);
-    await serverSideCopy(s3, source, target, 30, {}, limits);
+    await serverSideCopy(s3, source, target, 30, {}, inParts);
     const parts = sent.filter((call) => call.name === 'UploadPartCopyCommand');
     expect(parts.map((call) => call.input['CopySourceIfMatch'])).toEqual(['"first"', '"first"', '"first"']);
   });
 
-  it('is given up and retried (unavailable) when the source is overwritten part way, its upload aborted', async () => {
+  it('copies nothing when the source was overwritten after the HEAD that checked it, in parts or in one CopyObject', async () => {
+    for (const limits of [inParts, whole]) {
+      const { s3, sent } = changingSource(0);
+      await expect(serverSideCopy(s3, source, target, 30, {}, limits)).rejects.toBeInstanceOf(SourceChangedError);
+      expect(sent.some((call) => call.name === 'CompleteMultipartUploadCommand')).toBe(false);
+      expect(copiesSent(sent)).toBeGreaterThan(0);
+    }
+  });
+
+  it('fails as changed when the source is overwritten part way, its upload aborted', async () => {
     const { s3, sent } = changingSource(1);
-    const failure = await serverSideCopy(s3, source, target, 30, {}, limits).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(StoreUnavailableError);
-    expect(((failure as Error).cause as Error).message).toMatch(/the source changed while its parts were copied/);
+    const failure = await serverSideCopy(s3, source, target, 30, {}, inParts).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SourceChangedError);
+    expect((failure as Error).message).toMatch(/dev\/img-v1\.tar changed after it was checked/);
     expect(sent.at(-1)?.name).toBe('AbortMultipartUploadCommand');
+  });
+
+  it('leaves a source with a version id unpinned: that version cannot change', async () => {
+    const { s3, sent } = changingSource(0);
+    await serverSideCopy(s3, { ...source, versionId: 'v1' }, target, 30, {}, whole);
+    expect(sent.find((call) => call.name === 'CopyObjectCommand')?.input['CopySourceIfMatch']).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand,
   UploadPartCopyCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { refusedByStore, StoreUnavailableError, type StoreRefusalReason } from '@orbit/lib';
+import { refusedByStore, type StoreRefusalReason } from '@orbit/lib';
 
 /** Where a copy switches from one CopyObject to parts, the size of those parts, and how many are copied at once. */
 export interface CopyLimits {
@@ -42,8 +42,31 @@ export interface StoredObject {
   readonly sha256: string | null;
   readonly size: number;
   readonly versionId: string | null;
+  /** The ETag the same HEAD saw: what pins a copy of an unversioned object to the bytes that HEAD checked. */
+  readonly etag: string | null;
   readonly metadata: Record<string, string>;
 }
+
+/**
+ * Where a copy reads from, as the HEAD that checked it found it. An object
+ * without a version id can be overwritten between that HEAD and the copy;
+ * its ETag makes S3 refuse the copy then instead of copying other bytes
+ * under the checked SHA-256.
+ */
+export interface CopySource extends ObjectLocation {
+  readonly etag: string | null;
+}
+
+/** The source of a copy no longer is the object its HEAD checked (S3 answered 412 to the ETag it was pinned to): nothing was copied. */
+export class SourceChangedError extends Error {
+  constructor(source: ObjectLocation, cause: unknown) {
+    super(`s3://${source.bucket}/${source.key} changed after it was checked (its ETag no longer matches); nothing was copied`, { cause });
+    this.name = 'SourceChangedError';
+  }
+}
+
+const preconditionFailed = (error: unknown): boolean =>
+  (error as { name?: string }).name === 'PreconditionFailed' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
 
 /**
  * The SHA-256 the object is known to have: the server's full-object checksum,
@@ -63,7 +86,7 @@ export async function storedSha256(s3: S3Client, location: ObjectLocation): Prom
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: location.bucket, Key: location.key, ChecksumMode: 'ENABLED', ...(location.versionId ? { VersionId: location.versionId } : {}) }));
     const sha256 = head.ChecksumSHA256 && head.ChecksumType !== 'COMPOSITE' ? Buffer.from(head.ChecksumSHA256, 'base64').toString('hex') : null;
-    return { sha256, size: head.ContentLength ?? 0, versionId: head.VersionId ?? null, metadata: head.Metadata ?? {} };
+    return { sha256, size: head.ContentLength ?? 0, versionId: head.VersionId ?? null, etag: head.ETag ?? null, metadata: head.Metadata ?? {} };
   } catch (error) {
     if ((error as { name?: string }).name === 'NotFound') return undefined;
     throw error;
@@ -76,15 +99,29 @@ export async function storedSha256(s3: S3Client, location: ObjectLocation): Prom
  * SHA-256), above it a multipart UploadPartCopy, aborted on any failure.
  * S3 gives no full-object SHA-256 for a multipart copy (MinIO none at all for
  * copied parts), so the caller can only compare the size the server reports.
+ * A source without a version id is copied only while it still carries the
+ * ETag its checking HEAD saw (SourceChangedError otherwise): the size check,
+ * all there is above 5 GiB or with S3_CHECKSUMS=off, cannot tell an
+ * overwrite of the same length.
  */
 export async function serverSideCopy(
-  s3: S3Client, source: ObjectLocation, target: ObjectLocation, sizeBytes: number, metadata: Record<string, string>, limits: CopyLimits = S3_COPY_LIMITS,
+  s3: S3Client, source: CopySource, target: ObjectLocation, sizeBytes: number, metadata: Record<string, string>, limits: CopyLimits = S3_COPY_LIMITS,
 ): Promise<CopyResult> {
+  const pin = source.versionId ? null : source.etag;
+  const pinned = pin ? { CopySourceIfMatch: pin } : {};
+  const pinnedCopy = async <T>(copy: Promise<T>): Promise<T> => {
+    try {
+      return await copy;
+    } catch (error) {
+      if (pin && preconditionFailed(error)) throw new SourceChangedError(source, error);
+      throw error;
+    }
+  };
   if (sizeBytes <= limits.singleCopyBytes) {
-    const copied = await s3.send(new CopyObjectCommand({
+    const copied = await pinnedCopy(s3.send(new CopyObjectCommand({
       Bucket: target.bucket, Key: target.key, CopySource: copySource(source), ServerSideEncryption: 'AES256',
-      ChecksumAlgorithm: 'SHA256', MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: 'application/x-tar',
-    }));
+      ChecksumAlgorithm: 'SHA256', MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: 'application/x-tar', ...pinned,
+    })));
     const versionId = copied.VersionId ?? null;
     const reported = copied.CopyObjectResult?.ChecksumSHA256;
     if (reported) return { versionId, sha256: Buffer.from(reported, 'base64').toString('hex'), sizeBytes };
@@ -92,8 +129,6 @@ export async function serverSideCopy(
     const head = await storedSha256(s3, { ...target, versionId });
     return { versionId, sha256: head?.sha256 ?? null, sizeBytes: head?.size ?? 0 };
   }
-  // Without a version id each part is read from whatever the key holds then: the ETag ties every part to one object.
-  const sourceETag = source.versionId ? undefined : (await s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }))).ETag;
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ServerSideEncryption: 'AES256', Metadata: metadata, ContentType: 'application/x-tar' }));
   const uploadId = created.UploadId;
   try {
@@ -104,22 +139,18 @@ export async function serverSideCopy(
     let next = 0;
     const copyParts = async (): Promise<void> => {
       for (let range = ranges[next++]; range; range = ranges[next++]) {
-        const part = await s3.send(new UploadPartCopyCommand({
+        // Without a version id each part is read from whatever the key holds then: the pin ties every part to the checked object.
+        const part = await pinnedCopy(s3.send(new UploadPartCopyCommand({
           Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: range.PartNumber, CopySource: copySource(source), CopySourceRange: `bytes=${range.first}-${range.last}`,
-          ...(sourceETag ? { CopySourceIfMatch: sourceETag } : {}),
-        }));
+          ...pinned,
+        })));
         parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: range.PartNumber });
       }
     };
     // Every worker settles before a failure is raised, so the abort below finds no part still being written.
     const workers = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limits.partsInParallel, ranges.length)) }, copyParts));
     const failure = workers.find((worker): worker is PromiseRejectedResult => worker.status === 'rejected');
-    if (failure) {
-      if ((failure.reason as { name?: string }).name === 'PreconditionFailed' && sourceETag) {
-        throw new StoreUnavailableError(`s3://${source.bucket}/${source.key}`, new Error('the source changed while its parts were copied (its ETag no longer matches); copied again from the start', { cause: failure.reason }));
-      }
-      throw failure.reason;
-    }
+    if (failure) throw failure.reason;
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     const versionId = done.VersionId ?? null;

@@ -5,7 +5,8 @@
  * source row promotes it, pulling from where its environment pulls now), and
  * every one that has not moved for `--stuck-after` minutes (default 30: a
  * command lost on the way, or one whose dead letter names no request), and
- * re-drives the broken and the stuck ones. A version promoted before its
+ * re-drives the broken and the stuck ones; a stuck one re-driven is left
+ * alone for another `--stuck-after` (recordRedrives). A version promoted before its
  * environment got a registry of its own is re-driven into that registry. On a healthy system it reports and changes nothing. Exits 1
  * when something is left for a person: a dry run that found work, or a
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
@@ -16,7 +17,7 @@ import {
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
-import { findBrokenTransfers, redriveEvent, transfersToCheck, unknownImages } from './reconcile.js';
+import { findBrokenTransfers, isRepairable, recordRedrives, redriveEvent, transfersToCheck, unknownImages } from './reconcile.js';
 
 failPlainly('transfers:reconcile');
 
@@ -37,26 +38,28 @@ try {
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
     registryOf: pullRegistryOf(config),
   });
-  const repairable = findings.filter((finding) => finding.repairable);
+  const repairable = findings.filter(isRepairable);
   const stuck = transfers.filter((transfer) => transfer.stuck).length;
   const unknown = await unknownImages(pool, images);
   process.stdout.write(`checked ${transfers.length - stuck} succeeded and ${stuck} stuck transfers; ${findings.length} need repair\n`);
   for (const uid of unknown) process.stdout.write(`  no image ${uid} in ViewPort: nothing of it was checked\n`);
   for (const { transfer, problems, repairable: canRepair } of findings) {
-    process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
+    process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source ?? '?'} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }
   if (repairable.length > 0 && !values['dry-run']) {
     const kafka = createKafka({ clientId: 'transfers-reconcile', ...kafkaConnection(config), logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
     for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
     await publisher.disconnect();
+    // After the publish: a stamp without its re-drive would hold a lost transfer back for another --stuck-after.
+    await recordRedrives(pool, repairable.map(({ transfer }) => transfer));
     process.stdout.write(`re-drove ${repairable.length} transfer(s); run again to see them healed\n`);
   }
   // Scripts and cron jobs see at a glance what is left for a person: a dry run that found work, or damage no re-drive heals.
   const leftForAnOperator = (values['dry-run'] ? findings.length : findings.length - repairable.length) + unknown.length;
   if (leftForAnOperator > 0) {
     const unrepairable = findings.length - repairable.length;
-    if (!values['dry-run'] && unrepairable > 0) process.stdout.write(`${unrepairable} transfer(s) cannot be re-driven: their source copy or chart row is gone\n`);
+    if (!values['dry-run'] && unrepairable > 0) process.stdout.write(`${unrepairable} transfer(s) cannot be re-driven: their source copy or chart row is gone, or nothing records their source\n`);
     process.exitCode = 1;
   }
 } finally {

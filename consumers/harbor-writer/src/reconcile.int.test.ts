@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
+import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
-import { checkTransfer, findBrokenTransfers, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord } from './reconcile.js';
+import { checkTransfer, findBrokenTransfers, recordRedrives, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord } from './reconcile.js';
 import { storedKeyOf } from './store-image.js';
 
 const s3 = createS3(testConfig);
@@ -50,7 +51,7 @@ async function healthyTransfer(): Promise<{ transfer: TransferRecord; key: strin
 describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
   it('finds nothing wrong with a healthy transfer', async () => {
     const { transfer } = await healthyTransfer();
-    expect(await checkTransfer(transfer, deps)).toEqual({ problems: [], repairable: true });
+    expect(await checkTransfer(transfer, deps)).toEqual({ source: 'Development', problems: [], repairable: true });
   });
 
   it('holds a copy to the bytes that were validated, not to what was put in Development after them', async () => {
@@ -58,7 +59,7 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
     const other = Buffer.from('put there out of band');
     await s3.send(new PutObjectCommand({ Bucket: deps.bucketOf('Development'), Key: key, Body: other, ChecksumSHA256: createHash('sha256').update(other).digest('base64') }));
     // The Testing copy is the validated image: nothing to re-drive (a re-drive would copy the validated version again).
-    expect(await checkTransfer(transfer, deps)).toEqual({ problems: [], repairable: true });
+    expect(await checkTransfer(transfer, deps)).toEqual({ source: 'Development', problems: [], repairable: true });
   });
 
   it('reports a chart row that is there but differs from its source row, as one a re-drive repairs', async () => {
@@ -74,19 +75,19 @@ describe('transfers:reconcile checks against MinIO and DynamoDB Local', () => {
   it('re-drives a version promoted before its environment got a registry of its own, reading the upload\'s row for a later environment', async () => {
     const { transfer, targetRow } = await healthyTransfer();
     const testingOwn: ReconcileDeps = { ...deps, registryOf: (environment) => (environment === 'Testing' ? 'harbor-testing.example/orbit' : 'registry.example.com/orbit') };
-    expect(await checkTransfer(transfer, testingOwn)).toEqual({ problems: [expect.stringContaining('pulls from the upload registry, not Testing\'s own registry harbor-testing.example/orbit')], repairable: true });
+    expect(await checkTransfer(transfer, testingOwn)).toEqual({ source: 'Development', problems: [expect.stringContaining('pulls from the upload registry, not Testing\'s own registry harbor-testing.example/orbit')], repairable: true });
 
     // Testing with a registry of its own, then Staging without one: Staging must serve the upload's chart, which only the Development row holds.
     const testingChart = { bucket: testConfig.ORBIT_BUCKET_CHARTS, key: `${transfer.imageUID}-v1-0-00/testing/web-1.0.0.tgz`, versionId: 't1' };
     await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { ...targetRow, imageReference: `harbor-testing.example/orbit/web@sha256:${'1'.repeat(64)}`, chart: testingChart, chartSha256: 'd'.repeat(64) } }));
-    expect(await checkTransfer(transfer, testingOwn)).toEqual({ problems: [], repairable: true });
+    expect(await checkTransfer(transfer, testingOwn)).toEqual({ source: 'Development', problems: [], repairable: true });
     const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: deps.bucketOf('Staging'), Key: storedKeyOf(transfer.imageUID, 'v1-0-00'), Body: Buffer.from(`image ${transfer.imageUID}`), ServerSideEncryption: 'AES256',
       ChecksumSHA256: createHash('sha256').update(`image ${transfer.imageUID}`).digest('base64'),
     }));
     const stagingRow = { ...targetRow, environment: 'Staging', manifests: manifestsFor('Staging'), image: { bucket: deps.bucketOf('Staging'), key: storedKeyOf(transfer.imageUID, 'v1-0-00'), versionId: VersionId ?? null }, promotedFrom: 'Testing' };
     await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Staging'), Item: stagingRow }));
     const toStaging: TransferRecord = { ...transfer, requestId: `${transfer.requestId}-s`, source: 'Testing', target: 'Staging' };
-    expect(await checkTransfer(toStaging, testingOwn)).toEqual({ problems: [], repairable: true });
+    expect(await checkTransfer(toStaging, testingOwn)).toEqual({ source: 'Testing', problems: [], repairable: true });
     await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Staging'), Item: { ...stagingRow, chart: testingChart, chartSha256: 'd'.repeat(64) } }));
     expect((await checkTransfer(toStaging, testingOwn)).problems).toEqual([expect.stringContaining(`serves chart ${testingChart.bucket}/${testingChart.key}@t1, not the version's`)]);
   });
@@ -145,7 +146,22 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
       expect(await unknownImages(viewport.pool, [known, typo])).toEqual([typo]);
       expect(await unknownImages(viewport.pool, [])).toEqual([]);
       // A stuck transfer is re-driven whatever its copy looks like: the same request again ends it, done or failed with a reason.
-      expect(await checkTransfer(checked[1] as TransferRecord, deps)).toEqual({ problems: ['still accepted, nothing moved for 60 min'], repairable: true });
+      expect(await checkTransfer(checked[1] as TransferRecord, deps)).toEqual({ source: 'Development', problems: ['still accepted, nothing moved for 60 min'], repairable: true });
+
+      // Staging taken out of the chain: the transfer into it is still checked (its chart row says where it came from).
+      const shortened = await transfersToCheck(viewport.pool, ['Development', 'Testing', 'Production'], 30);
+      expect(shortened.map((transfer) => [transfer.requestId, transfer.source])).toEqual([[done, undefined], [lost, 'Development'], [stalled, 'Development']]);
+
+      // Re-driven, a stuck transfer is left alone for another --stuck-after (one waiting out an outage is not re-driven by every run); a finished row keeps its time.
+      const timeOf = async (requestId: string): Promise<string> => {
+        const [rows] = await viewport.pool.query<RowDataPacket[]>('SELECT updated_at FROM viewport_requests WHERE request_id = ?', [requestId]);
+        return String(rows[0]?.['updated_at']);
+      };
+      const doneAt = await timeOf(done);
+      await recordRedrives(viewport.pool, checked);
+      expect((await transfersToCheck(viewport.pool, chain, 30)).map((transfer) => transfer.requestId)).toEqual([done]);
+      expect((await transfersToCheck(viewport.pool, chain, 0)).map((transfer) => transfer.requestId)).toEqual(expect.arrayContaining([lost, stalled]));
+      expect(await timeOf(done)).toBe(doneAt);
     } finally {
       await viewport.drop();
     }

@@ -1,5 +1,11 @@
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EnvironmentName } from '@orbit/lib';
+import type { Pool } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { chartRowDifferences, redriveEvent, type ExpectedChart } from './reconcile.js';
+import {
+  chartRowDifferences, checkTransfer, findBrokenTransfers, isRepairable, recordRedrives, redriveEvent, transfersToCheck, type ExpectedChart, type ReconcileDeps, type TransferRecord,
+} from './reconcile.js';
 
 const sha = 'a'.repeat(64);
 const copy = { bucket: 'app-image-1209-bkt-k8t-aws', key: 'uid-v1-0-00.tar', versionId: 'v2' };
@@ -85,5 +91,92 @@ describe('redriveEvent', () => {
       sourceEnvironment: 'Staging', targetEnvironment: 'Production', notes: 'CAB-1234 approved', actor: { username: 'rm1' },
     });
     expect(redriveEvent({ ...transfer, notes: null }).notes).toBeNull();
+  });
+});
+
+/**
+ * A version promoted Development -> Testing -> Production while the chain had
+ * no Staging: its copies, its metadata row and its chart rows as the pipeline
+ * left them. `rowsWithoutSource` drops promotedFrom, as rows written before it was kept.
+ */
+function promotedWithoutStaging(options: { rowsWithoutSource?: boolean; productionCopy?: boolean } = {}) {
+  const uid = 'U'.repeat(60);
+  const key = `${uid}-v1-0-00.tar`;
+  const buckets: Record<EnvironmentName, string> = { Development: 'dev', Testing: 'test', Staging: 'stage', Production: 'prod' };
+  const copies = new Map([['dev', 'd1'], ['test', 't1'], ...(options.productionCopy === false ? [] : [['prod', 'p1'] as const])]);
+  const s3 = {
+    send: async (command: HeadObjectCommand) => {
+      const versionId = copies.get(String(command.input.Bucket));
+      if (!versionId) throw Object.assign(new Error('NotFound'), { name: 'NotFound' });
+      return { ChecksumSHA256: Buffer.from(sha, 'hex').toString('base64'), ChecksumType: 'FULL_OBJECT', ContentLength: 10, VersionId: versionId, ETag: `"${versionId}"`, Metadata: {} };
+    },
+  } as unknown as S3Client;
+  const upload = { ...sourceRow, helmChartName: `${uid}-v1-0-00`, image: { bucket: 'dev', key, versionId: 'd1' } };
+  const promotedInto = (environment: EnvironmentName, from: EnvironmentName) => ({
+    ...upload, environment, manifests: labelled(environment), image: { bucket: buckets[environment], key, versionId: copies.get(buckets[environment]) ?? null }, imageSha256: sha,
+    ...(options.rowsWithoutSource ? {} : { promotedFrom: from }),
+  });
+  const rows = new Map<string, Record<string, unknown>>([
+    ['k-Development', upload], ['k-Testing', promotedInto('Testing', 'Development')], ['k-Production', promotedInto('Production', 'Testing')],
+  ]);
+  const dynamo = {
+    send: async (command: GetCommand) => ({
+      Item: command.input.TableName === 'meta' ? { sha256: sha, versionId: 'd1', locationTesting: { versionId: 't1' }, locationProduction: { versionId: 'p1' } } : rows.get(String(command.input.TableName)),
+    }),
+  } as unknown as DynamoDBDocumentClient;
+  const deps: ReconcileDeps = {
+    s3, dynamo, metadataTable: 'meta', bucketOf: (environment) => buckets[environment], kustomizeTableOf: (environment) => `k-${environment}`, registryOf: () => 'registry.example.com/orbit',
+  };
+  // The claim row as MySQL holds it: only the target is recorded.
+  const pool = {
+    query: async () => [[{ request_id: 'req-p', image_uid: uid, image_version: 'v1-0-00', target_env: 'Production', user_login: 'rm1', notes: null, status: 'succeeded', idle_seconds: 0 }]],
+  } as unknown as Pool;
+  return { deps, pool };
+}
+
+describe('where a transfer came from', () => {
+  it('is what its target\'s chart row was promoted from: a Staging put into the chain later does not make earlier promotions broken', async () => {
+    const { deps, pool } = promotedWithoutStaging();
+    const [transfer] = await transfersToCheck(pool, ['Development', 'Testing', 'Staging', 'Production']);
+    expect(await checkTransfer(transfer!, deps)).toEqual({ source: 'Testing', problems: [], repairable: true });
+    expect(await findBrokenTransfers([transfer!], deps)).toEqual([]);
+  });
+
+  it('still checks a transfer into an environment the chain no longer holds', async () => {
+    const { deps, pool } = promotedWithoutStaging({ productionCopy: false });
+    const [transfer] = await transfersToCheck(pool, ['Development', 'Testing']);
+    expect(transfer).toMatchObject({ requestId: 'req-p', target: 'Production' });
+    const [finding] = await findBrokenTransfers([transfer!], deps);
+    expect(finding?.problems).toEqual([`prod/${'U'.repeat(60)}-v1-0-00.tar is missing`]);
+    // Re-driven as it was made: from Testing.
+    expect(finding && isRepairable(finding) && redriveEvent(finding.transfer)).toMatchObject({ sourceEnvironment: 'Testing', targetEnvironment: 'Production' });
+  });
+
+  it('falls back to the chain for a row that records none, and says so when the chain cannot tell either', async () => {
+    const { deps, pool } = promotedWithoutStaging({ rowsWithoutSource: true });
+    const [guessed] = await transfersToCheck(pool, ['Development', 'Testing', 'Production']);
+    expect(await checkTransfer(guessed!, deps)).toEqual({ source: 'Testing', problems: [], repairable: true });
+    const [unknown] = await transfersToCheck(pool, ['Development', 'Testing']);
+    expect(await checkTransfer(unknown!, deps)).toEqual({
+      source: undefined, repairable: false,
+      problems: ['nothing records where it came from (Production has no environment before it in ORBIT_ENVIRONMENT_CHAIN, and its chart row names none in promotedFrom)'],
+    });
+  });
+});
+
+describe('recordRedrives', () => {
+  it('stamps the stuck transfers just re-driven, only while they are unfinished, and no succeeded one', async () => {
+    const sent: { sql: string; values: unknown }[] = [];
+    const pool = { query: async (sql: string, values: unknown) => { sent.push({ sql, values }); return [{ affectedRows: 1 }]; } } as unknown as Pool;
+    const base = { imageUID: 'U'.repeat(60), imageVersion: 'v1-0-00', owner: 'dev1', notes: null, source: 'Development', target: 'Testing' } as const;
+    const transfers: TransferRecord[] = [
+      { ...base, requestId: 'req-broken' }, { ...base, requestId: 'req-lost', stuck: { status: 'accepted', idleMinutes: 45 } },
+    ];
+    await recordRedrives(pool, transfers);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.values).toEqual([['req-lost']]);
+    expect(sent[0]?.sql).toMatch(/status IN \('accepted', 'running'\)/);
+    await recordRedrives(pool, [transfers[0]!]);
+    expect(sent).toHaveLength(1);
   });
 });

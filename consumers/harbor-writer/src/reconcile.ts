@@ -17,18 +17,34 @@ export interface TransferRecord {
   readonly owner: string;
   /** The notes the request was made with (null: none, or a request recorded before notes were kept). */
   readonly notes: string | null;
-  readonly source: EnvironmentName;
+  /**
+   * Where it came from. transfersToCheck can only guess it, as the environment
+   * before the target in today's chain (none for a target the chain no longer
+   * holds); a finding carries the one the target's chart row recorded.
+   */
+  readonly source?: EnvironmentName;
   readonly target: EnvironmentName;
-  /** For a transfer not finished yet: its status and the minutes since it last moved. */
+  /** For a transfer not finished yet: its status and the minutes since it last moved (or was re-driven). */
   readonly stuck?: { readonly status: string; readonly idleMinutes: number };
 }
 
-export interface TransferFinding {
-  readonly transfer: TransferRecord;
+export interface TransferCheck {
+  /** Where the transfer came from (sourceOf); undefined when nothing records it. */
+  readonly source: EnvironmentName | undefined;
   readonly problems: readonly string[];
-  /** False when what a re-drive would copy from is itself missing: repeating the transfer cannot heal it. */
+  /** False when what a re-drive would copy from is itself missing, or unknown: repeating the transfer cannot heal it. */
   readonly repairable: boolean;
 }
+
+export interface TransferFinding extends Omit<TransferCheck, 'source'> {
+  /** The transfer, with the source it came from where that is known. */
+  readonly transfer: TransferRecord;
+}
+
+/** A finding the same request again can heal: it knows where the transfer came from. */
+export type RepairableFinding = TransferFinding & { readonly transfer: TransferRecord & { readonly source: EnvironmentName } };
+
+export const isRepairable = (finding: TransferFinding): finding is RepairableFinding => finding.repairable && finding.transfer.source !== undefined;
 
 export interface ReconcileDeps {
   readonly s3: S3Client;
@@ -42,10 +58,11 @@ export interface ReconcileDeps {
 }
 
 /**
- * Every succeeded transfer, and every unfinished one that has not moved for
- * `stuckAfterMinutes` (a lost or dead command, a service that gave up), with
- * the environment it came from (the one before its target in the chain);
- * only those of `imageUIDs` when any are given.
+ * Every succeeded transfer, and every unfinished one that has not moved (nor
+ * been re-driven, see recordRedrives) for `stuckAfterMinutes` (a lost or dead
+ * command, a service that gave up); only those of `imageUIDs` when any are
+ * given. Into any environment, in the chain or no longer: a transfer made
+ * before the chain changed is still checked.
  */
 export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentName[], stuckAfterMinutes = Number.POSITIVE_INFINITY, imageUIDs: readonly string[] = []): Promise<TransferRecord[]> {
   const stuckAfterSeconds = Number.isFinite(stuckAfterMinutes) ? Math.max(0, Math.round(stuckAfterMinutes * 60)) : null;
@@ -58,14 +75,35 @@ export async function transfersToCheck(pool: Pool, chain: readonly EnvironmentNa
      ORDER BY c.created_at, c.request_id`, [stuckAfterSeconds !== null, stuckAfterSeconds ?? 0, imageUIDs.length === 0, imageUIDs.length === 0 ? [''] : imageUIDs]);
   return rows.flatMap((row): TransferRecord[] => {
     const target = parseEnvironmentName(String(row['target_env']));
-    const source = target ? chain[chain.indexOf(target) - 1] : undefined;
-    if (!target || !source) return [];
+    if (!target) return [];
+    const position = chain.indexOf(target);
+    const source = position > 0 ? chain[position - 1] : undefined;
     const status = String(row['status']);
     return [{
-      requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), notes: row['notes'] === null ? null : String(row['notes']), source, target,
+      requestId: String(row['request_id']), imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), owner: String(row['user_login']), notes: row['notes'] === null ? null : String(row['notes']),
+      ...(source ? { source } : {}), target,
       ...(status === 'succeeded' ? {} : { stuck: { status, idleMinutes: Math.floor(Number(row['idle_seconds']) / 60) } }),
     }];
   });
+}
+
+/**
+ * Stamps the request rows of the stuck transfers just re-driven, so the next
+ * run leaves them alone for `--stuck-after` minutes. A transfer's row is not
+ * touched again until it ends (the projector reads no ImageCopied), so one
+ * waiting out a registry or S3 outage, as it is meant to, would otherwise be
+ * re-driven by every run, each re-drive one more command queued behind it.
+ * The row is where "stuck" is measured already, and a re-drive is a move of
+ * the request (the claim row has no place for it, and a column of its own
+ * would need a migration for what this time already says); the projector's
+ * next event for it moves the time on as before, and a finished row is never
+ * touched (its time is when it ended).
+ */
+export async function recordRedrives(pool: Pool, transfers: readonly TransferRecord[]): Promise<void> {
+  const stuck = transfers.filter((transfer) => transfer.stuck).map((transfer) => transfer.requestId);
+  if (stuck.length === 0) return;
+  await pool.query(
+    "UPDATE viewport_requests SET updated_at = GREATEST(updated_at, UTC_TIMESTAMP(3)) WHERE request_id IN (?) AND status IN ('accepted', 'running')", [stuck]);
 }
 
 /** The images of `imageUIDs` ViewPort has no entry for: a UID mistyped or copied short must not read as "0 need repair". */
@@ -173,27 +211,50 @@ function registryDifferences(targetRow: Record<string, unknown>, expected: Expec
 }
 
 /**
+ * Where a transfer came from: the environment its target's chart row was
+ * promoted from (`promotedFrom`), else, for a row that is missing or older
+ * than that field, the chain's guess. The chain may have changed since: a
+ * Production reached from Testing stays Testing's twin after a Staging is
+ * put between them.
+ */
+function sourceOf(transfer: TransferRecord, targetRow: Record<string, unknown> | undefined): EnvironmentName | undefined {
+  const recorded = targetRow?.['promotedFrom'];
+  return (typeof recorded === 'string' ? parseEnvironmentName(recorded) : undefined) ?? transfer.source;
+}
+
+/**
  * What is wrong with one transfer: unfinished for too long; or done, with the
  * target copy missing or differing from its source, or the target chart row
  * missing or differing from its source row. A done transfer whose source copy
- * or chart row is gone is reported as one a re-drive cannot repair.
+ * or chart row is gone, or that nothing says the source of, is reported as
+ * one a re-drive cannot repair.
  */
-export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDeps): Promise<Omit<TransferFinding, 'transfer'>> {
-  // Half done is what an unfinished transfer looks like; the re-drive brings it to an end either way (done, or failed with a reason).
-  if (transfer.stuck) return { problems: [`still ${transfer.stuck.status}, nothing moved for ${transfer.stuck.idleMinutes} min`], repairable: true };
+export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDeps): Promise<TransferCheck> {
   const key = storedKeyOf(transfer.imageUID, transfer.imageVersion);
   const helmChartName = helmChartNameOf(transfer.imageUID, transfer.imageVersion);
-  const bucket = { source: deps.bucketOf(transfer.source), target: deps.bucketOf(transfer.target) };
-  const table = { source: deps.kustomizeTableOf(transfer.source), target: deps.kustomizeTableOf(transfer.target) };
   const chartRow = async (tableName: string): Promise<Record<string, unknown> | undefined> =>
     (await deps.dynamo.send(new GetCommand({ TableName: tableName, Key: { helmChartName }, ConsistentRead: true }))).Item;
-  const [latestSource, target, sourceRow, targetRow, record, developmentRow] = await Promise.all([
-    storedSha256(deps.s3, { bucket: bucket.source, key }), storedSha256(deps.s3, { bucket: bucket.target, key }), chartRow(table.source), chartRow(table.target),
+  const targetTable = deps.kustomizeTableOf(transfer.target);
+  const targetRow = await chartRow(targetTable);
+  const sourceEnvironment = sourceOf(transfer, targetRow);
+  const unknownSource = `nothing records where it came from (${transfer.target} has no environment before it in ORBIT_ENVIRONMENT_CHAIN${targetRow ? ', and its chart row names none in promotedFrom' : ''})`;
+  if (transfer.stuck) {
+    // Half done is what an unfinished transfer looks like; the re-drive brings it to an end either way (done, or failed with a reason).
+    const stuck = `still ${transfer.stuck.status}, nothing moved for ${transfer.stuck.idleMinutes} min`;
+    return sourceEnvironment ? { source: sourceEnvironment, problems: [stuck], repairable: true } : { source: undefined, problems: [`${stuck}; ${unknownSource}`], repairable: false };
+  }
+  if (!sourceEnvironment) {
+    return { source: undefined, problems: [`${targetRow ? '' : `the chart ${helmChartName} is missing from ${targetTable}; `}${unknownSource}`], repairable: false };
+  }
+  const bucket = { source: deps.bucketOf(sourceEnvironment), target: deps.bucketOf(transfer.target) };
+  const sourceTable = deps.kustomizeTableOf(sourceEnvironment);
+  const [latestSource, target, sourceRow, record, developmentRow] = await Promise.all([
+    storedSha256(deps.s3, { bucket: bucket.source, key }), storedSha256(deps.s3, { bucket: bucket.target, key }), chartRow(sourceTable),
     storedRecordOf(deps, transfer.imageUID, transfer.imageVersion),
-    transfer.source === 'Development' ? undefined : chartRow(deps.kustomizeTableOf('Development')),
+    sourceEnvironment === 'Development' ? undefined : chartRow(deps.kustomizeTableOf('Development')),
   ]);
   // The twin a copy must match is the one a transfer would copy: the bytes that were validated (see validatedSource).
-  const source = await validatedSource(deps.s3, { bucket: bucket.source, key }, latestSource, record, transfer.source);
+  const source = await validatedSource(deps.s3, { bucket: bucket.source, key }, latestSource, record, sourceEnvironment);
   const sourceSha = source.kind === 'found' ? source.sha256 : null;
   const problems: string[] = [];
   let repairable = true;
@@ -202,31 +263,33 @@ export async function checkTransfer(transfer: TransferRecord, deps: ReconcileDep
     repairable = false;
   }
   if (!sourceRow) {
-    problems.push(`the chart ${helmChartName} is missing from ${table.source} as well: no source row to promote again`);
+    problems.push(`the chart ${helmChartName} is missing from ${sourceTable} as well: no source row to promote again`);
     repairable = false;
   }
   if (!target) problems.push(`${bucket.target}/${key} is missing`);
-  else if (sourceSha !== null && shaOf(target) !== sourceSha) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${transfer.source} twin ${sourceSha}`);
-  if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${table.target}`);
+  else if (sourceSha !== null && shaOf(target) !== sourceSha) problems.push(`${bucket.target}/${key} has SHA-256 ${shaOf(target) ?? 'unknown'}, its ${sourceEnvironment} twin ${sourceSha}`);
+  if (!targetRow) problems.push(`the chart ${helmChartName} is missing from ${targetTable}`);
   else if (sourceRow && target) {
     const differences = chartRowDifferences(sourceRow, targetRow, {
-      source: transfer.source, target: transfer.target, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
-      ...uploadAndRegistry(transfer, sourceRow, developmentRow, deps),
+      source: sourceEnvironment, target: transfer.target, sha256: sourceSha, copy: { bucket: bucket.target, key, versionId: target.versionId },
+      ...uploadAndRegistry(sourceEnvironment, transfer.target, sourceRow, developmentRow, deps),
     });
-    if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${table.target}: ${differences.join(', ')}`);
+    if (differences.length > 0) problems.push(`the chart ${helmChartName} in ${targetTable}: ${differences.join(', ')}`);
   }
-  return { problems, repairable };
+  return { source: sourceEnvironment, problems, repairable };
 }
 
 /** What the registry check compares a target row with: the upload's row, and the target's own registry unless it shares the upload's. */
-function uploadAndRegistry(transfer: TransferRecord, sourceRow: Record<string, unknown>, developmentRow: Record<string, unknown> | undefined, deps: ReconcileDeps): Pick<ExpectedChart, 'upload' | 'ownRegistry'> {
-  const upload = transfer.source === 'Development' ? sourceRow : developmentRow;
-  const registry = deps.registryOf(transfer.target);
+function uploadAndRegistry(
+  source: EnvironmentName, target: EnvironmentName, sourceRow: Record<string, unknown>, developmentRow: Record<string, unknown> | undefined, deps: ReconcileDeps,
+): Pick<ExpectedChart, 'upload' | 'ownRegistry'> {
+  const upload = source === 'Development' ? sourceRow : developmentRow;
+  const registry = deps.registryOf(target);
   return { ...(upload ? { upload } : {}), ...(registry === deps.registryOf('Development') ? {} : { ownRegistry: registry }) };
 }
 
 /** The command that re-drives a broken transfer: the same request again (its notes too), so every step repeats idempotently. */
-export function redriveEvent(transfer: TransferRecord): TransferRequested {
+export function redriveEvent(transfer: TransferRecord & { readonly source: EnvironmentName }): TransferRequested {
   return {
     ...envelopeFor('transferRequested', { correlationId: transfer.requestId, imageUID: transfer.imageUID, actor: { username: transfer.owner, firstName: null, lastName: null, email: null } }),
     requestId: transfer.requestId, imageVersion: transfer.imageVersion, sourceEnvironment: transfer.source, targetEnvironment: transfer.target,
@@ -234,11 +297,14 @@ export function redriveEvent(transfer: TransferRecord): TransferRequested {
   };
 }
 
-/** Transfers checked this many at a time: each check is four independent round trips, and a history holds thousands. */
+/** Transfers checked this many at a time: each check is a handful of round trips, and a history holds thousands. */
 const CHECKS_IN_FLIGHT = 16;
 
 export async function findBrokenTransfers(transfers: readonly TransferRecord[], deps: ReconcileDeps): Promise<TransferFinding[]> {
   const limit = pLimit(CHECKS_IN_FLIGHT);
-  const checked = await Promise.all(transfers.map((transfer) => limit(async () => ({ transfer, ...(await checkTransfer(transfer, deps)) }))));
+  const checked = await Promise.all(transfers.map((transfer) => limit(async (): Promise<TransferFinding> => {
+    const { source, ...found } = await checkTransfer(transfer, deps);
+    return { transfer: { ...transfer, ...(source ? { source } : {}) }, ...found };
+  })));
   return checked.filter((finding) => finding.problems.length > 0);
 }

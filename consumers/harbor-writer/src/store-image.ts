@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, storedSha256, type CopyLimits, type ObjectLocation } from './copy.js';
+import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
 export interface StoreDeps {
@@ -57,13 +57,18 @@ function failed(event: ImageValidated, reasonCode: string, message: string): Sto
 type CopyOutcome = { readonly kind: 'copied'; readonly versionId: string | null } | { readonly kind: 'kept' } | { readonly kind: 'failed'; readonly outcome: StoreOutcome };
 
 /** The server-side copy into Development, verified; a copy that differs is removed again. */
-async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, target: ObjectLocation, sizeBytes: number, log: Logger): Promise<CopyOutcome> {
+async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, target: ObjectLocation, staged: StoredObject, log: Logger): Promise<CopyOutcome> {
   let copy: Awaited<ReturnType<typeof serverSideCopy>>;
   try {
-    copy = await serverSideCopy(deps.s3, event.staging, target, sizeBytes, {
+    // A staging bucket without versioning (it has it locally, not necessarily on AWS) can take another PUT of the key meanwhile: the
+    // ETag of the HEAD that measured it keeps those bytes from being stored as the validated upload, where only the size is checked.
+    copy = await serverSideCopy(deps.s3, { ...event.staging, etag: staged.etag }, target, staged.size, {
       'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
     }, deps.copyLimits);
   } catch (error) {
+    if (error instanceof SourceChangedError) {
+      return { kind: 'failed', outcome: failed(event, 'CHECKSUM_MISMATCH', `the staged upload ${event.staging.key} was replaced while it was stored, so it is no longer the archive that was validated; nothing was stored`) };
+    }
     const refused = refusedByStore(error);
     if (refused) return { kind: 'failed', outcome: failed(event, refused.reasonCode, `${target.bucket}: ${refused.message}`) };
     throw error;
@@ -108,7 +113,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // The blobs travel while S3 copies: both read the staged upload, neither waits for the other.
   const [sending, copying] = await Promise.allSettled([
     deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing }, log) : undefined,
-    staged ? copyIntoDevelopment(event, deps, target, staged.size, log) : ({ kind: 'kept' } as const),
+    staged ? copyIntoDevelopment(event, deps, target, staged, log) : ({ kind: 'kept' } as const),
   ]);
   if (copying.status === 'rejected') throw copying.reason;
   if (copying.value.kind === 'failed') return copying.value.outcome;

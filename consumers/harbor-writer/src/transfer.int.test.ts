@@ -99,7 +99,7 @@ describe('harbor-writer transfers against MinIO', () => {
     const key = `parts-fail/${uniqueSuffix()}.tar`;
     const limits = { singleCopyBytes: 5 * 1024 * 1024, partBytes: 5 * 1024 * 1024, partsInParallel: 3 };
     // Twelve MiB of a source that is not there: every part copy fails, some while others are in flight.
-    await expect(serverSideCopy(s3, { bucket: buckets.development, key: `missing/${uniqueSuffix()}.tar` }, { bucket: buckets.testing, key }, 12 * 1024 * 1024, {}, limits)).rejects.toThrow();
+    await expect(serverSideCopy(s3, { bucket: buckets.development, key: `missing/${uniqueSuffix()}.tar`, etag: null }, { bucket: buckets.testing, key }, 12 * 1024 * 1024, {}, limits)).rejects.toThrow();
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: buckets.testing, Prefix: key }));
     expect(open.Uploads ?? []).toHaveLength(0);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.testing, Prefix: key }));

@@ -2,7 +2,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envelopeFor, type EnvironmentName, type Logger, parseEnvironmentName, refusedByStore } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
-import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, storedSha256, type CopyLimits } from './copy.js';
+import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
 
@@ -72,10 +72,12 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
   if (!holdsCopyOf(existing, { sha256: expected, sizeBytes: original.size })) {
     let result: Awaited<ReturnType<typeof serverSideCopy>>;
     try {
-      result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId }, target, original.size, {
+      // The ETag of the HEAD whose checksum (or size) was checked: an unversioned source overwritten since is not copied under that checksum.
+      result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId, etag: original.etag }, target, original.size, {
         ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
       }, deps.copyLimits);
     } catch (error) {
+      if (error instanceof SourceChangedError) return failed('SOURCE_CHANGED', error.message);
       const refused = refusedByStore(error);
       if (refused) return failed(refused.reasonCode, `${target.bucket}: ${refused.message}`);
       throw error;

@@ -5,7 +5,7 @@ import { validatedSource, type StoredRecord } from './validated-source.js';
 
 const location = { bucket: 'app-image-1206-bkt-k8d-aws', key: 'U-v1-0-00.tar' };
 const validated = 'a'.repeat(64);
-const object = (sha256: string | null, versionId: string): StoredObject => ({ sha256, size: 10, versionId, metadata: {} });
+const object = (sha256: string | null, versionId: string): StoredObject => ({ sha256, size: 10, versionId, etag: `"${versionId}"`, metadata: {} });
 const record = (sha256: string | null, versionId: string | null): StoredRecord => ({ sha256, versionIn: (environment) => (environment === 'Development' ? versionId : null) });
 /** No S3 round trip is expected where the latest version answers the question. */
 const noS3 = { send: async () => { throw new Error('no S3 call expected'); } } as unknown as S3Client;
