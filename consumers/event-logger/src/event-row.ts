@@ -7,11 +7,19 @@ export interface EventLogRow {
   readonly eventType: string;
   /** `message`: the row of one Kafka message; `step`: a transfer-document step that message also stands for. */
   readonly rowKind: 'message' | 'step';
-  readonly eventId: string;
-  readonly username: string;
-  readonly imageUID: string;
-  readonly correlationId: string;
-  readonly occurredAt: string;
+  /** Left out when over KEPT_FIELD_BYTES, as a trimmed payload leaves it out: the payload has it (or its size). */
+  readonly eventId?: string;
+  /**
+   * Keys of the GSIs (byUsername, byImageUID, byCorrelationId): each left out
+   * when DynamoDB would refuse it as an index key (empty, or over
+   * INDEX_PARTITION_KEY_BYTES), so the row is written, just not indexed
+   * there; the payload keeps the value.
+   */
+  readonly username?: string;
+  readonly imageUID?: string;
+  readonly correlationId?: string;
+  /** ISO 8601; the event's own number of ms when no Date can hold it (an Avro long reaches past year 275760). */
+  readonly occurredAt: string | number;
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
@@ -32,6 +40,19 @@ export interface EventLogRow {
 export const MAX_PAYLOAD_BYTES = 350 * 1024;
 /** Fields up to this size are kept when a payload has to be trimmed: every id, name, status and digest is far smaller. */
 const KEPT_FIELD_BYTES = 1024;
+/** DynamoDB refuses an index partition key over this many bytes (UTF-8), and the whole item with it. */
+export const INDEX_PARTITION_KEY_BYTES = 2048;
+
+/** An envelope string copied beside the payload, or nothing where DynamoDB would refuse it or the row would be mostly it. */
+function copied<Name extends string>(name: Name, value: string, maxBytes: number): { [K in Name]?: string } {
+  return value === '' || Buffer.byteLength(value, 'utf8') > maxBytes ? {} : ({ [name]: value } as { [K in Name]: string });
+}
+
+/** The event's time as ISO 8601; one no Date can hold stays the number it was instead of failing the message. */
+function occurredAtOf(occurredAt: number): string | number {
+  const at = new Date(occurredAt);
+  return Number.isNaN(at.getTime()) ? occurredAt : at.toISOString();
+}
 
 /** An object's small fields as they are, its big ones as their size; one level down for objects (metadata keeps its imageVersion). */
 function trimmed(value: Record<string, unknown>, depth: number): Record<string, unknown> {
@@ -73,11 +94,11 @@ export function eventLogRow(
     eventKey: eventKeyOf(event.occurredAt, position.topic, position.partition, position.offset),
     eventType: isKnownPid(event.pid) ? entryOfPid(event.pid).eventType : 'unknown',
     rowKind: 'message',
-    eventId: event.eventId,
-    username: event.actor.username,
-    imageUID: event.imageUID,
-    correlationId: event.correlationId,
-    occurredAt: new Date(event.occurredAt).toISOString(),
+    ...copied('eventId', event.eventId, KEPT_FIELD_BYTES),
+    ...copied('username', event.actor.username, INDEX_PARTITION_KEY_BYTES),
+    ...copied('imageUID', event.imageUID, INDEX_PARTITION_KEY_BYTES),
+    ...copied('correlationId', event.correlationId, INDEX_PARTITION_KEY_BYTES),
+    occurredAt: occurredAtOf(event.occurredAt),
     topic: position.topic,
     partition: position.partition,
     offset: position.offset,

@@ -1,6 +1,6 @@
 import { ALL_TOPICS } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { followLine, followOptionsOf, wanted } from './follow.js';
+import { followLine, followOptionsOf, wanted, type FollowOptions } from './follow.js';
 
 describe('followOptionsOf', () => {
   it('follows every lifecycle topic from now on unless told otherwise', () => {
@@ -16,7 +16,12 @@ describe('followOptionsOf', () => {
     // A filter no event can match followed an empty stream for ever (found by a probe).
     expect(followOptionsOf([], { image: 'bogus' })).toEqual({ refused: '--image must be an image UID (60 letters and digits), got "bogus"' });
     expect(followOptionsOf([], { request: 'not-a-uuid' })).toEqual({ refused: '--request must be a request id (a UUID), got "not-a-uuid"' });
-    expect(followOptionsOf([], { image: 'A'.repeat(60), request: '6E4C5B48-0000-4000-8000-000000000001' })).not.toHaveProperty('refused');
+  });
+
+  it('follows a request whose id is given in upper case: events carry it in lower case (an exact match waited for ever)', () => {
+    const options = followOptionsOf([], { image: 'A'.repeat(60), request: '6E4C5B48-0000-4000-8000-000000000001' });
+    expect(options).not.toHaveProperty('refused');
+    expect(wanted({ imageUID: 'A'.repeat(60), correlationId: '6e4c5b48-0000-4000-8000-000000000001' }, options as FollowOptions)).toBe(true);
   });
 });
 

@@ -37,7 +37,8 @@ export function followOptionsOf(
     topics: positionals.length > 0 ? [...new Set(positionals)] : ALL_TOPICS,
     fromBeginning: values['from-beginning'] ?? false,
     imageUID: values.image,
-    requestId: values.request,
+    // The gateway gives ids out in lower case and events carry them so; a UUID is the same in either case (RFC 9562).
+    requestId: values.request?.toLowerCase(),
     count,
   };
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { childSpan, createDynamo, newImageUID, tableName, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { eventKeyOf } from './event-row.js';
 import { eventLoggerBatchHandler, eventLoggerHandler } from './handle.js';
 
 const deps = { dynamo: createDynamo(testConfig), eventLogTable: tableName('userEventLog', testConfig), errorLogTable: tableName('userErrorLog', testConfig) };
@@ -46,5 +47,27 @@ describe('event-logger against DynamoDB Local', () => {
     const row = (await rowsOf(deps.eventLogTable, correlationId)).find((each) => each['eventType'] === 'upload-requested');
     expect(row).toMatchObject({ eventType: 'upload-requested', payloadTrimmedFrom: Buffer.byteLength(JSON.stringify(big)) });
     expect(JSON.parse(String(row?.['payload']))).toMatchObject({ requestId: upload.requestId, metadata: { imageVersion: upload.metadata.imageVersion } });
+  });
+
+  it('writes a row for every event the envelope check lets through, even those whose fields DynamoDB refuses as index keys', async () => {
+    const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.stored'];
+    // Each was dead-lettered without a row before (found by a probe against DynamoDB Local).
+    const odd: EventEnvelope[] = [
+      { ...base, actor: { ...base.actor, username: '' } },
+      { ...base, actor: { ...base.actor, username: 'u'.repeat(2100) } },
+      { ...base, correlationId: 'c'.repeat(2100) },
+      { ...base, eventId: 'e'.repeat(405 * 1024) },
+      { ...base, occurredAt: 9e15 },
+    ];
+    const messages: ConsumedMessage<EventEnvelope>[] = odd.map((event, offset) => ({
+      topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+    }));
+    await eventLoggerBatchHandler(deps)(messages.slice(0, 3));
+    for (const message of messages.slice(3)) await eventLoggerHandler(deps)(message);
+    for (const message of messages) {
+      const key = { pid: message.event.pid, eventKey: eventKeyOf(message.event.occurredAt, message.topic, message.partition, message.offset) };
+      const row = (await deps.dynamo.send(new GetCommand({ TableName: deps.eventLogTable, Key: key }))).Item;
+      expect(row, message.offset).toMatchObject({ ...key, rowKind: 'message' });
+    }
   });
 });

@@ -364,7 +364,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       await scope.register(async (api) => {
         const caller = authenticatedFirst(api, apiCaller);
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
-        await api.register(requestRoutes({ requests, events, watch, ...(deps.images && deps.transfers ? { transferReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
+        await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { transferReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         if (reach) await api.register(deployableRoutes(reach), { caller });
         if (deps.images && deps.transfers && deps.requests) {

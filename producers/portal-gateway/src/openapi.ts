@@ -98,6 +98,7 @@ const REQUEST_FIELDS = {
 export const REQUEST_VIEW = object({
   ...REQUEST_FIELDS,
   steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
+  stepsUnavailable: { type: 'boolean', enum: [true], description: 'Present (true) only when the event log could not be read: steps is then empty for that reason, not because the request has none; the status is still current. GET it again for the steps' },
 }, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
 
 export const REQUEST_LIST = object({

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { abortableSleep, IMAGE_UID_PATTERN, parseEnvironmentName } from '@orbit/lib';
+import { abortableSleep, IMAGE_UID_PATTERN, parseEnvironmentName, type Logger } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
@@ -19,6 +19,8 @@ export interface RequestRouteDeps {
   readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
   readonly watch?: RequestWatch;
+  /** Where an event log that could not be read is told (the caller only sees `stepsUnavailable`). */
+  readonly logger?: Logger;
 }
 
 /** Longest `?wait=` in seconds: below common proxy idle timeouts (60 s). */
@@ -26,8 +28,14 @@ export const MAX_WAIT_SECONDS = 50;
 
 const REQUESTS_PAGE = { default: 50, max: 200, what: 'Requests' };
 
-/** How often a long poll looks at the event log while a finished request's last steps are on their way. */
-const STEP_LOOK_MS = 10;
+/**
+ * Pauses between a long poll's looks at the event log while a finished
+ * request's last steps are on their way, the last one repeated. Steps mostly
+ * trail by milliseconds, so the first looks come soon; one that never comes
+ * (a lagging event-logger, a dead-lettered row) read a request's every row
+ * each 10 ms for the whole settle time: at 128 KiB of metadata, 100 MB per answer.
+ */
+export const STEP_LOOKS_MS = [10, 20, 50, 100, 250] as const;
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
@@ -85,9 +93,14 @@ export function requestRoutes(deps: RequestRouteDeps) {
         if (!record || !(record.owner === caller.actor.username || await readsTransfer(record, caller, deps.transferReaders))) throw notFound(`request ${id}`);
         return record;
       };
+      // The status is ViewPort's: an event log that cannot be read leaves the steps out, not the answer.
+      const stepsOf = (requestId: string): Promise<TimelineEntry[] | undefined> => deps.events.byCorrelationId(requestId).catch((error: unknown) => {
+        deps.logger?.warn({ err: error, requestId }, 'could not read a request\'s steps from the event log; answered its status without them');
+        return undefined;
+      });
       if (!watch) {
         // Status and steps read together; someone else's steps are simply dropped.
-        const [record, steps] = await Promise.all([deps.requests.get(id), deps.events.byCorrelationId(id)]);
+        const [record, steps] = await Promise.all([deps.requests.get(id), stepsOf(id)]);
         return view(await mine(record), steps);
       }
       let record = await mine(await deps.requests.get(id));
@@ -99,11 +112,18 @@ export function requestRoutes(deps: RequestRouteDeps) {
           await watch.until(record.requestId, waitMs, gone.signal);
           record = (await deps.requests.get(record.requestId)) ?? record;
         }
-        let steps: TimelineEntry[] = await deps.events.byCorrelationId(record.requestId);
+        let steps = await stepsOf(record.requestId);
         const settleBy = Math.min(deadline, Date.now() + STEP_SETTLE_MS);
-        while (!stepsSettled(record, steps) && !gone.signal.aborted && Date.now() + STEP_LOOK_MS <= settleBy) {
-          await abortableSleep(STEP_LOOK_MS, gone.signal);
-          steps = await deps.events.byCorrelationId(record.requestId);
+        for (let look = 0; steps && !stepsSettled(record, steps); look++) {
+          // The last look comes at the settle time, not up to a pause before it.
+          const pause = Math.min(STEP_LOOKS_MS[Math.min(look, STEP_LOOKS_MS.length - 1)] ?? STEP_LOOKS_MS[0], settleBy - Date.now());
+          if (pause < STEP_LOOKS_MS[0] || gone.signal.aborted) break;
+          await abortableSleep(pause, gone.signal);
+          if (gone.signal.aborted) break;
+          const again = await stepsOf(record.requestId);
+          // A look that fails ends the wait with the steps read before, as the settle time running out does.
+          if (!again) break;
+          steps = again;
         }
         return view(record, steps);
       } finally {
@@ -123,9 +143,13 @@ async function readsTransfer(record: RequestRecord, caller: Caller, readers: Req
   return (await readers.images.overview(record.imageUID, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
 }
 
-function view(record: RequestRecord, steps: readonly TimelineEntry[]) {
+/** `steps` undefined: the event log could not be read, which the answer says instead of passing for a request with no steps. */
+function view(record: RequestRecord, steps: readonly TimelineEntry[] | undefined) {
   const { error, ...rest } = summary(record);
-  return { ...rest, steps: onceEach(steps).map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })), ...(error ? { error } : {}) };
+  return {
+    ...rest, steps: onceEach(steps ?? []).map((step) => ({ pid: step.pid, eventType: step.eventType, at: step.at })),
+    ...(steps ? {} : { stepsUnavailable: true }), ...(error ? { error } : {}),
+  };
 }
 
 /** A request as a listing shows it: everything but its steps. */
