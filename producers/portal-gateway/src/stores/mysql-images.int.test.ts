@@ -59,7 +59,7 @@ describe('image search against MariaDB', () => {
     const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
     const owner = `describer-${uniqueSuffix()}`;
     const imageName = `described-${uniqueSuffix()}`.slice(0, 30);
-    const messages = ([['v1-0-00', 'shared release notes', 'billing'], ['v2-0-00', 'secret rotation plan', 'security']] as const).map(([imageVersion, description, imageCategory], offset): ConsumedMessage<OrbitEvent> => {
+    const messages = ([['v1-0-00', `shared release notes ${'at length '.repeat(60)}closing-word`, 'billing'], ['v2-0-00', 'secret rotation plan', 'security']] as const).map(([imageVersion, description, imageCategory], offset): ConsumedMessage<OrbitEvent> => {
       const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion, description, imageCategory } };
       return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
     });
@@ -73,6 +73,8 @@ describe('image search against MariaDB', () => {
     expect(await found(owner, 'SECRET')).toEqual([imageUID]);
     expect(await found('a-release-manager', 'secret')).toEqual([]);
     expect(await found('a-release-manager', 'Shared Release')).toEqual([imageUID]);
+    // Past 512 characters too (MySQL's JSON_VALUE is a VARCHAR(512) without RETURNING: a longer text was NULL there).
+    expect(await found('a-release-manager', 'closing-word')).toEqual([imageUID]);
     expect(await found('a-release-manager', imageName.slice(0, 12))).toEqual([imageUID]);
     // The same for the category filter: the owner's is the latest upload's, another's only a version they read.
     const inCategory = async (viewer: string, category: string) => (await reader.search({ owner: viewer, alsoIn: viewer === owner ? [] : ['Testing'], category, limit: 50 })).images.map((image) => image.imageUID);

@@ -97,6 +97,16 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
 }
 
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
+/**
+ * A metadata field's text in SQL both MariaDB and MySQL read alike: MySQL's
+ * JSON_VALUE without RETURNING is a VARCHAR(512), and a longer description
+ * became NULL there (never found by a search); JSON null or a number is no text.
+ */
+function metadataText(column: string, field: string): string {
+  const value = `JSON_EXTRACT(${column}, '$.${field}')`;
+  return `CASE WHEN JSON_TYPE(${value}) = 'STRING' THEN JSON_UNQUOTE(${value}) END`;
+}
+
 export function mysqlImageReader(pool: Pool): ImageReader {
   /** The image, with every version or only `onlyVersion` (by its parent index, then its name: its siblings' meta is not read). */
   const view = (imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> => readTogether(pool, async (connection) => {
@@ -172,7 +182,7 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         ? `((u.user_login = ? AND ${imageLevel}) OR (u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d
             JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
             JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
-            WHERE d.post_parent = p.ID AND CONVERT(JSON_VALUE(dm.meta_value, '$.${metadataField}') USING utf8mb4) ${comparison})))`
+            WHERE d.post_parent = p.ID AND CONVERT(${metadataText('dm.meta_value', metadataField)} USING utf8mb4) ${comparison})))`
         : imageLevel);
       const seenArgs = (value: string): string[] => (readsOthers ? [query.owner, value, query.owner, JSON.stringify(query.alsoIn), value] : [value]);
       if (query.q) {
