@@ -15,6 +15,14 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[!#-\\[\\]-~](?:[ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?"|[!-~]|[!#-~][ -~]{0,253}[!-~]|"[ -~]{0,253}[!#-~])$';
 
 /**
+ * The Idempotency-Key header as a route's schema shows it in the API document, saying what the key names there (its
+ * form is checked by idempotencyKeyOf, for a message a person can read; the document gets IDEMPOTENCY_KEY_PATTERN).
+ */
+export function idempotencyKeyHeaderSchema(description: string) {
+  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', maxLength: 257, description } } } as const;
+}
+
+/**
  * The Idempotency-Key values a request came with, from its raw headers: Node
  * joins two of them into one "A, B", which would read as a single key.
  */

@@ -45,9 +45,10 @@ runMain(async () => {
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
   const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
+  const transferClaims = mysqlTransferClaims(pool, outbox, TOPICS.transferRequested, config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
   const purgeKeys = (): void => {
-    idempotencyKeys.purgeExpired?.().then(
-      (purged) => { if (purged > 0) logger.info({ purged }, 'expired Idempotency-Keys removed'); },
+    Promise.all([idempotencyKeys.purgeExpired?.() ?? 0, transferClaims.purgeExpiredKeys?.() ?? 0]).then(
+      ([uploads, transfers]) => { if (uploads + transfers > 0) logger.info({ purged: uploads + transfers, uploads, transfers }, 'expired Idempotency-Keys removed'); },
       (error: unknown) => logger.warn({ err: error }, 'removing expired Idempotency-Keys failed; will try again'),
     );
   };
@@ -102,7 +103,7 @@ runMain(async () => {
     idleTimeoutMs: config.ORBIT_IDLE_TIMEOUT_SECONDS * 1000,
     projectionLost: () => projection.lost(),
     transfers: {
-      claims: mysqlTransferClaims(pool, outbox, TOPICS.transferRequested),
+      claims: transferClaims,
       policy: { chain: config.ORBIT_ENVIRONMENT_CHAIN, roles: config.ORBIT_TRANSFER_ROLES },
       publish: {
         transferRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),

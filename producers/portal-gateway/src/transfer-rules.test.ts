@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageView } from './ports.js';
-import { decideTransfer, type TransferPolicy } from './transfer-rules.js';
+import { decideTransfer, differingAsk, type TransferPolicy } from './transfer-rules.js';
 
 const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
 const dev = { username: 'dev1', roles: [] as string[] };
@@ -46,7 +46,16 @@ describe('decideTransfer', () => {
     const staged = image(['Development', 'Testing', 'Staging']);
     expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 403, code: 'ROLE_REQUIRED' });
     expect(decideTransfer(staged, { username: 'dev1', roles: ['release-manager'] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, policy)).toEqual({ kind: 'transfer', source: 'Staging', target: 'Production' });
-    expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toEqual({ kind: 'done', target: 'Testing' });
+    expect(decideTransfer(staged, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toEqual({ kind: 'done', target: 'Testing', requestId: null });
+  });
+
+  it('names, for a done promotion, the request ViewPort records as having promoted it into that target', () => {
+    const first = 'a0000000-0000-4000-8000-0000000000d1';
+    const promoted: ImageView = {
+      ...image(['Development', 'Testing']),
+      versions: [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing'], promotions: { Testing: { requestId: first, promotedBy: 'dev1' } } }],
+    };
+    expect(decideTransfer(promoted, dev, { imageVersion: 'v1-0-00', transferEnvironment: 'testing' }, policy)).toEqual({ kind: 'done', target: 'Testing', requestId: first });
   });
 
   it('lets a holder of the target\'s role promote another user\'s image into that target, and nowhere else', () => {
@@ -69,5 +78,15 @@ describe('decideTransfer', () => {
     const short: TransferPolicy = { chain: ['Development', 'Production'], roles: new Map() };
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, short)).toEqual({ kind: 'transfer', source: 'Development', target: 'Production' });
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, short)).toMatchObject({ status: 400 });
+  });
+});
+
+describe('differingAsk', () => {
+  const ask = { imageUID: 'U'.repeat(60), imageVersion: 'v1-0-00', targetEnvironment: 'Testing', notes: 'rc1' };
+
+  it('names each field a transfer sent again under one key asks for otherwise, and none for the same ask', () => {
+    expect(differingAsk(ask, { ...ask })).toEqual([]);
+    expect(differingAsk(ask, { ...ask, imageVersion: 'v2-0-00', targetEnvironment: 'Staging' })).toEqual(['imageVersion', 'transferEnvironment']);
+    expect(differingAsk(ask, { ...ask, imageUID: 'V'.repeat(60), notes: null })).toEqual(['imageUID', 'notes']);
   });
 });

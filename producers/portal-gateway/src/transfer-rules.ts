@@ -1,5 +1,5 @@
 import { parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
-import { environmentsOfVersion, type ImageView } from './ports.js';
+import { environmentsOfVersion, type ImageView, type TransferAsked } from './ports.js';
 import { readableEnvironments, visibleImage } from './read-access.js';
 
 /** What a transfer request asks for, as the user sent it. */
@@ -28,7 +28,11 @@ export interface PromotionUnderWay {
 
 export type TransferDecision =
   | { readonly kind: 'transfer'; readonly source: EnvironmentName; readonly target: EnvironmentName }
-  | { readonly kind: 'done'; readonly target: EnvironmentName }
+  /**
+   * `requestId`: the transfer ViewPort records as having promoted the version there (its `promotions` meta); null when
+   * it records none. Not the claim's holder: after a dead letter is re-driven, an earlier request may be the one that did it.
+   */
+  | { readonly kind: 'done'; readonly target: EnvironmentName; readonly requestId: string | null }
   | { readonly kind: 'refused'; readonly status: 400 | 403 | 404 | 409; readonly code: string; readonly message: string };
 
 const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): TransferDecision => ({ kind: 'refused', status, code, message });
@@ -63,7 +67,30 @@ export function decideTransfer(
     if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
-  return decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy, undefined, promoting);
+  const decision = decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy, undefined, promoting);
+  return decision.kind === 'done' ? { ...decision, requestId: promotionRequestOf(version, decision.target) } : decision;
+}
+
+/** The request a version's `promotions` meta names for `target`, if it names one. */
+function promotionRequestOf(version: Readonly<Record<string, unknown>>, target: EnvironmentName): string | null {
+  const promotions = version['promotions'];
+  if (typeof promotions !== 'object' || promotions === null) return null;
+  const promotion: unknown = (promotions as Record<string, unknown>)[target];
+  const requestId = typeof promotion === 'object' && promotion !== null ? (promotion as Record<string, unknown>)['requestId'] : undefined;
+  return typeof requestId === 'string' && requestId !== '' ? requestId : null;
+}
+
+/** The body fields a transfer asks for, as a key reused with another ask is refused naming them. */
+export type AskedField = 'imageUID' | 'imageVersion' | 'transferEnvironment' | 'notes';
+
+/** Where `sent` asks for another transfer than `held` did; none when it is the same ask. */
+export function differingAsk(held: TransferAsked, sent: TransferAsked): AskedField[] {
+  const fields: AskedField[] = [];
+  if (held.imageUID !== sent.imageUID) fields.push('imageUID');
+  if (held.imageVersion !== sent.imageVersion) fields.push('imageVersion');
+  if (held.targetEnvironment !== sent.targetEnvironment) fields.push('transferEnvironment');
+  if ((held.notes ?? null) !== (sent.notes ?? null)) fields.push('notes');
+  return fields;
 }
 
 /** The environment a promotion into `transferEnvironment` starts from, when it names one of the chain past its first. */
@@ -86,7 +113,7 @@ function decideStep(
   if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
   const role = policy.roles.get(target);
   if (role && !caller.roles.includes(role)) return refuse(403, 'ROLE_REQUIRED', `promoting into ${target} needs the ${role} role`);
-  if (present.includes(target)) return { kind: 'done', target };
+  if (present.includes(target)) return { kind: 'done', target, requestId: null };
   const source = policy.chain[position - 1] as EnvironmentName;
   if (uploading) {
     return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is still being uploaded (request ${uploading.requestId}); it can be promoted once it is ready in ${policy.chain[0]}`);

@@ -3,21 +3,24 @@ import { createLogger } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
-import type { AcceptedRequest, ImageView, RequestRecord } from '../ports.js';
+import { TransferKeyTaken, type AcceptedRequest, type ImageView, type KeyedTransfer, type RequestRecord, type TransferKey } from '../ports.js';
+import { differingAsk } from '../transfer-rules.js';
 import type { HeldTransfer } from './transfers.js';
 
 const UID = 'T'.repeat(60);
 
 /**
  * One image in Development and Testing; claims and refusals kept in memory, to see what a request leaves behind.
- * `uploads`: the requests the request store lists (newest first).
+ * `uploads`: the requests the request store lists (newest first). A claim shares a promotion `held` names (a holder
+ * that has not failed keeps it), and claims bind Idempotency-Keys as transfer_idempotency_keys does: `statuses` says how
+ * each request stands now.
  */
-function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly RequestRecord[] = []) {
+function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly RequestRecord[] = [], versions?: ImageView['versions']) {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing'],
-    versions: [
+    versions: versions ?? [
       { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing'] },
       { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] },
     ],
@@ -25,28 +28,47 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   const commands: TransferRequested[] = [];
   const refusals: PipelineFailed[] = [];
   const refusedRequests: AcceptedRequest[] = [];
+  const statuses = new Map<string, string>();
+  const keys = new Map<string, KeyedTransfer>();
+  const keyed = (bound: KeyedTransfer): KeyedTransfer => ({ ...bound, status: statuses.get(bound.requestId) ?? null });
+  const bind = (key: TransferKey, requestId: string): void => {
+    const bound = keys.get(`${key.owner}:${key.key}`);
+    if (bound && keyed(bound).status !== 'failed') {
+      if (differingAsk(bound, key).length > 0) throw new TransferKeyTaken(keyed(bound));
+      return;
+    }
+    keys.set(`${key.owner}:${key.key}`, { requestId, status: null, imageUID: key.imageUID, imageVersion: key.imageVersion, targetEnvironment: key.targetEnvironment, notes: key.notes });
+  };
   const app = routeTestGateway({
     uid: UID, image, uploads, logger,
     transfers: {
       claims: {
-        claim: async (_target, request, command) => {
+        claim: async (target, request, command, _trace, key) => {
+          const holder = held.get(`${request.imageVersion ?? ''}:${target}`);
+          const shared = holder && holder.status !== 'failed' ? holder : undefined;
+          if (key) bind(key, shared?.requestId ?? request.requestId);
+          if (shared) return shared;
           commands.push(command);
+          statuses.set(request.requestId, 'accepted');
           return { requestId: request.requestId, status: null };
         },
         find: async (_uid, version, target) => held.get(`${version}:${target}`),
+        findKey: async (owner, key) => { const bound = keys.get(`${owner}:${key}`); return bound && keyed(bound); },
+        bindKey: async (key, requestId) => bind(key, requestId),
       },
       publish: { transferRefused: async (event, _trace, request) => { refusals.push(event); refusedRequests.push(request); } },
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
     },
   });
-  const transfer = async (body: object, user = 'dev1', uid = UID, roles: readonly string[] = []) => {
+  const transfer = async (body: object, user = 'dev1', uid = UID, roles: readonly string[] = [], headers: Record<string, string | string[]> = {}) => {
     const response = await app.inject({
-      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` }, payload: body,
+      method: 'POST', url: `/v1/images/${uid}/transfers`, headers: { ...headers, authorization: `Bearer ${await routeTestToken(user, roles)}` }, payload: body,
     });
-    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+    return { status: response.statusCode, body: response.json() as Record<string, unknown>, replayed: response.headers['idempotent-replayed'] };
   };
   const read = async (url: string, user: string, roles: readonly string[] = []) => (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } })).statusCode;
-  return { transfer, read, commands, refusals, refusedRequests, lines };
+  const document = async () => (await app.inject('/docs/json')).json() as { paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema?: { pattern?: string } }[]; responses: Record<string, unknown> }>> };
+  return { transfer, read, document, commands, refusals, refusedRequests, lines, statuses };
 }
 
 describe('POST /v1/images/{uid}/transfers with dryRun', () => {
@@ -198,5 +220,118 @@ describe('GET /v1/requests/{id} of a transfer someone else asked for', () => {
     const testing = { ...promotion, requestId: 'a0000000-0000-4000-8000-00000000000a', targetEnvironment: 'Testing', owner: 'dev1' };
     const other = harness(new Map(), [testing]);
     expect(await other.read(`/v1/requests/${testing.requestId}`, 'dev2', ['release-manager'])).toBe(404);
+  });
+});
+
+describe('POST /v1/images/{uid}/transfers of a promotion already done', () => {
+  const T1 = 'a0000000-0000-4000-8000-0000000000b1';
+  const T2 = 'a0000000-0000-4000-8000-0000000000b2';
+  const transferRecord = (requestId: string, status: RequestRecord['status']): RequestRecord => ({
+    requestId, kind: 'transfer', imageUID: UID, imageVersion: 'v1-0-00', owner: 'dev1', status, error: null, targetEnvironment: 'Testing',
+  });
+
+  it('names the request ViewPort records as having promoted it, with its status, not a later claim holder that failed (T1 dead-lettered, T2 failed, T1 re-driven)', async () => {
+    // T2 took the claim over while T1 sat dead-lettered, then failed; the re-driven T1 is the one that put the version in Testing.
+    const { transfer, commands } = harness(new Map([['v1-0-00:Testing', { requestId: T2, status: 'failed' }]]), [transferRecord(T1, 'succeeded'), transferRecord(T2, 'failed')], [
+      { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing'], promotions: { Testing: { requestId: T1, promotedBy: 'dev1' } } },
+    ]);
+    expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' })).toMatchObject({
+      status: 200, body: { requestId: T1, status: 'succeeded', statusUrl: expect.stringMatching(new RegExp(`/v1/requests/${T1}$`)) as unknown },
+    });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'done', requestId: T1 });
+    expect(commands).toEqual([]);
+  });
+
+  it('points at no request rather than a failed one when ViewPort names none (promoted before promotions were kept)', async () => {
+    const { transfer } = harness(new Map([['v1-0-00:Testing', { requestId: T2, status: 'failed' }]]), [transferRecord(T2, 'failed')]);
+    expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' })).toMatchObject({ status: 200, body: { requestId: null, status: 'succeeded', statusUrl: null } });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'done', requestId: null });
+  });
+});
+
+describe('POST /v1/images/{uid}/transfers with an Idempotency-Key', () => {
+  const key = (value: string | string[]) => ({ 'idempotency-key': value });
+
+  it('is in the API document, with the form it must have and the 422 of a key reused, so a generated client can send it', async () => {
+    const operation = (await harness().document()).paths['/v1/images/{uid}/transfers']?.['post'];
+    expect(operation?.parameters?.find((parameter) => parameter.name === 'idempotency-key')).toMatchObject({ in: 'header', schema: { pattern: expect.any(String) as unknown } });
+    expect(Object.keys(operation?.responses ?? {})).toContain('422');
+  });
+
+  it('refuses a malformed or doubled key with 400 naming the header, starting and recording nothing', async () => {
+    const { transfer, commands, refusals } = harness();
+    for (const bad of ['""', 'x'.repeat(256), '"ci-build "', ['k1', 'k2']]) {
+      expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key(bad)), JSON.stringify(bad))
+        .toMatchObject({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'idempotency-key' }] } });
+    }
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true }, 'dev1', UID, [], key(['k1', 'k2']))).toMatchObject({ status: 400 });
+    expect(commands).toEqual([]);
+    expect(refusals).toEqual([]);
+  });
+
+  it('answers a repeat with the first request (200, Idempotent-Replayed) and refuses the key with another version, target or notes (422), starting one transfer', async () => {
+    const { transfer, commands, statuses } = harness();
+    const first = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'rc1' }, 'dev1', UID, [], key('ci-4711'));
+    expect(first).toMatchObject({ status: 202, body: { status: 'accepted' }, replayed: undefined });
+    const requestId = first.body['requestId'];
+    statuses.set(String(requestId), 'running');
+    // The same ask, its target in another letter case and the key quoted as the draft spells it.
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'testing', notes: 'rc1' }, 'dev1', UID, [], key('"ci-4711"'))).toEqual({
+      status: 200, replayed: 'true', body: { requestId, pid: 'c8fms06-c8bms18-e10', status: 'running', statusUrl: expect.stringMatching(/\/v1\/requests\//) as unknown },
+    });
+    for (const [body, fields] of [
+      [{ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', notes: 'rc1' }, ['imageVersion']],
+      [{ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', notes: 'rc1' }, ['transferEnvironment']],
+      [{ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' }, ['notes']],
+      [{ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', notes: 'rc1', dryRun: true }, ['transferEnvironment']],
+    ] as const) {
+      const reused = await transfer(body, 'dev1', UID, [], key('ci-4711'));
+      expect(reused, JSON.stringify(body)).toMatchObject({ status: 422, body: { code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: fields.map((field) => ({ field })) } });
+      expect(reused.body['message']).toContain(String(requestId));
+    }
+    // Another caller's key of the same name is theirs.
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging' }, 'dev2', UID, [], key('ci-4711'))).status).not.toBe(422);
+    expect(commands.map((command) => command.requestId)).toEqual([requestId]);
+    // Once its transfer failed, the key may start another, with any ask, and names that one from then on.
+    statuses.set(String(requestId), 'failed');
+    const again = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'second try' }, 'dev1', UID, [], key('ci-4711'));
+    expect(again).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    expect(again.body['requestId']).not.toBe(requestId);
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'second try' }, 'dev1', UID, [], key('ci-4711'))).toMatchObject({ status: 200, replayed: 'true', body: { requestId: again.body['requestId'] } });
+  });
+
+  it('binds the key to the transfer already under way it was answered with, and to a promotion found done', async () => {
+    const running = 'a0000000-0000-4000-8000-0000000000c1';
+    const { transfer, commands } = harness(new Map([['v2-0-00:Testing', { requestId: running, status: 'running' }]]));
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key('shared'))).toMatchObject({ status: 202, body: { requestId: running } });
+    expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, 'dev1', UID, [], key('shared'))).status).toBe(422);
+    expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key('done'))).toMatchObject({ status: 200, body: { requestId: null } });
+    const promoted = 'a0000000-0000-4000-8000-0000000000c2';
+    const withPromotion = harness(new Map(), [], [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing'], promotions: { Testing: { requestId: promoted } } }, { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] }]);
+    expect(await withPromotion.transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key('done'))).toMatchObject({ status: 200, body: { requestId: promoted } });
+    expect(await withPromotion.transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key('done'))).toMatchObject({ status: 422, body: { problems: [{ field: 'imageVersion' }] } });
+    expect([...commands, ...withPromotion.commands]).toEqual([]);
+  });
+
+  it('refuses the key when a concurrent call bound it to another ask first, starting nothing (the claim is undone with it)', async () => {
+    const other: KeyedTransfer = { requestId: 'a0000000-0000-4000-8000-0000000000e1', status: 'accepted', imageUID: UID, imageVersion: 'v1-0-00', targetEnvironment: 'Staging', notes: null };
+    const app = routeTestGateway({
+      uid: UID, image: { imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: [{ imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] }] },
+      transfers: {
+        // Not found before the claim, taken by the time the claim binds it.
+        claims: {
+          claim: async (_target, request, _command, _trace, bound) => { if (bound) throw new TransferKeyTaken(other); return { requestId: request.requestId, status: null }; },
+          find: async () => undefined, findKey: async () => undefined,
+        },
+        publish: { transferRefused: async () => undefined },
+        policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map() },
+      },
+    });
+    const response = await app.inject({
+      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, 'idempotency-key': 'race' },
+      payload: { imageVersion: 'v2-0-00', transferEnvironment: 'Testing' },
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: [{ field: 'imageVersion' }, { field: 'transferEnvironment' }] });
   });
 });

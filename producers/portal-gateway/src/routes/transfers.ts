@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { envelopeFor, parseEnvironmentName, pidOf, startTrace, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
-import type { AcceptedRequest, HeldRequest, ImageReader, RequestStore } from '../ports.js';
-import { decideTransfer, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import { RequestRefusedError } from '../errors.js';
+import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
+import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
+import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
+import { decideTransfer, differingAsk, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 
 /** The request that holds a promotion, and its status (null: not projected yet). */
@@ -17,11 +19,21 @@ export interface TransferClaims {
    * Claims the promotion into `target` for `request`. When the claim is ours,
    * the request and its command are recorded with it, all or nothing (then
    * published). Answers the request that holds it: ours, or the one already
-   * under way or done.
+   * under way or done. With `key`, binds it in the same unit (see findKey).
    */
-  claim(target: string, request: AcceptedRequest, command: TransferRequested, trace: TraceContext): Promise<HeldTransfer>;
+  claim(target: string, request: AcceptedRequest, command: TransferRequested, trace: TraceContext, key?: TransferKey): Promise<HeldTransfer>;
   /** The request that promoted (or is promoting) it, if any. */
   find(imageUID: string, imageVersion: string, target: string): Promise<HeldTransfer | undefined>;
+  /**
+   * The transfer a caller's Idempotency-Key names while it is live, and what it was sent with. Without it keys are
+   * checked for form only (and `key` is not given to claim); with it, claim binds `key` to the request that holds the
+   * claim, all or nothing, and throws TransferKeyTaken when the key names a live request sent with another ask.
+   */
+  findKey?(owner: string, key: string): Promise<KeyedTransfer | undefined>;
+  /** Binds `key` to `requestId` as claim does, without a claim: a promotion found done. */
+  bindKey?(key: TransferKey, requestId: string): Promise<void>;
+  /** Removes keys past their expiry, a batch at a time; answers how many went (expired keys are ignored already). */
+  purgeExpiredKeys?(): Promise<number>;
 }
 
 /** As CommandPublisher: the request row and its refusal are committed together. */
@@ -31,8 +43,8 @@ export interface TransferPublisher {
 
 export interface TransferRouteDeps {
   readonly images: ImageReader;
-  /** The caller's uploads, to tell a version still being uploaded from one that does not exist. */
-  readonly requests: Pick<RequestStore, 'list'>;
+  /** The caller's uploads, to tell a version still being uploaded from one that does not exist; a done promotion's request, for its status. */
+  readonly requests: Pick<RequestStore, 'list' | 'get'>;
   readonly claims: TransferClaims;
   readonly publish: TransferPublisher;
   readonly policy: TransferPolicy;
@@ -51,27 +63,72 @@ interface TransferBody {
 /**
  * A dry run's answer: what the same request would do now (Artifactory's
  * promotion `dryRun`), for a pipeline to check a promotion before it asks.
+ * `promoter`: for a promotion done, the request that did it.
  */
 async function dryRunAnswer(
-  decision: Exclude<TransferDecision, { kind: 'refused' }>, imageUID: string, imageVersion: string, claims: TransferClaims,
+  decision: Exclude<TransferDecision, { kind: 'refused' }>, imageUID: string, imageVersion: string, claims: TransferClaims, promoter: HeldTransfer | undefined,
 ): Promise<Record<string, unknown>> {
-  const held = await claims.find(imageUID, imageVersion, decision.target);
-  const underWay = decision.kind === 'transfer' && held !== undefined && held.status !== 'failed';
+  const held = decision.kind === 'transfer' ? await claims.find(imageUID, imageVersion, decision.target) : undefined;
+  const underWay = held !== undefined && held.status !== 'failed';
   return {
     dryRun: true, outcome: decision.kind === 'done' ? 'done' : underWay ? 'under-way' : 'allowed', imageUID, imageVersion,
     sourceEnvironment: decision.kind === 'transfer' ? decision.source : null, targetEnvironment: decision.target,
-    requestId: decision.kind === 'done' || underWay ? held?.requestId ?? null : null,
+    requestId: decision.kind === 'done' ? promoter?.requestId ?? null : underWay ? held.requestId : null,
   };
+}
+
+/**
+ * A key sent again with another ask is refused (422, as for uploads): answering with the transfer it named would
+ * tell the client that another version, or another target, is under way.
+ */
+function keyReused(key: string, held: KeyedTransfer, sent: TransferAsked): RequestRefusedError {
+  const fields = differingAsk(held, sent);
+  const asked = `${held.imageVersion} of ${held.imageUID} into ${held.targetEnvironment}${fields.includes('notes') ? ' with other notes' : ''}`;
+  return new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED',
+    `Idempotency-Key ${JSON.stringify(key)} was first sent asking for ${asked} (request ${held.requestId}); a key names one transfer: send this one with a new key`,
+    fields.map((field) => ({ field, message: `differs from what request ${held.requestId} was sent with` })));
 }
 
 /**
  * POST /v1/images/{uid}/transfers: promotes one version one step along the
  * environment chain. Refusals answer 4xx with a code and are also recorded as
  * a failed request (the c8bms18-c20bre24-911 row of the error log); a
- * promotion already done answers 200 with its request; concurrent requests
- * share one.
+ * promotion already done answers 200 with the request that promoted it;
+ * concurrent requests share one. An Idempotency-Key names one ask: sent again
+ * with it, the answer is replayed; with another ask, refused (422).
  */
 export function transferRoutes(deps: TransferRouteDeps) {
+  const answer = (reply: FastifyReply, held: HeldTransfer, code: 200 | 202): FastifyReply => reply.code(code).send({
+    requestId: held.requestId, pid: pidOf('transferRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId),
+  });
+  // Stripe's header for an answer replayed from an earlier request.
+  const replayed = (reply: FastifyReply, held: HeldTransfer): FastifyReply => answer(reply.header('idempotent-replayed', 'true'), held, 200);
+
+  /**
+   * The request that promoted a version found done, with its status now: the one ViewPort's promotion names, not the
+   * claim's holder, which a later request takes over when the first failed dead-lettered and was re-driven to success
+   * afterwards. Only where ViewPort names none (promoted before promotions were kept), the holder, if it succeeded.
+   */
+  async function promotionOf(decision: Extract<TransferDecision, { kind: 'done' }>, imageUID: string, imageVersion: string): Promise<HeldTransfer | undefined> {
+    if (decision.requestId !== null) {
+      // The promotion and its request's status are projected together; a request row missing (restored later) is still the one that did it.
+      const recorded = await deps.requests.get(decision.requestId);
+      return { requestId: decision.requestId, status: recorded?.status ?? 'succeeded' };
+    }
+    const held = await deps.claims.find(imageUID, imageVersion, decision.target);
+    return held?.status === 'succeeded' ? held : undefined;
+  }
+
+  /** A store call that binds an Idempotency-Key: a key found held meanwhile by another ask is the 422 a later call gets. */
+  async function bound<T>(call: () => Promise<T>, key: string, sent: TransferAsked): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof TransferKeyTaken) throw keyReused(key, error.held, sent);
+      throw error;
+    }
+  }
+
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
       schema: {
@@ -84,15 +141,32 @@ export function transferRoutes(deps: TransferRouteDeps) {
             dryRun: { type: 'boolean', nullable: true, description: 'Only answer what the request would do: the same refusals, or 200 with its outcome; nothing is recorded or started' },
           },
         },
+        headers: idempotencyKeyHeaderSchema(
+          'Names this transfer so that it can be sent again safely: a repeat with the same key and ask answers 200 with the request the first one was answered with (unless that failed), and starts nothing; the key with another image, version, target or notes is refused 422. A key names its transfer for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default)',
+        ),
         response: {
-          200: { anyOf: [TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER], description: 'Already done: the earlier request, no work repeated; or the answer to a dry run' },
+          200: { anyOf: [TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER], description: 'Already done: the request that promoted it, no work repeated; sent before with this Idempotency-Key: the request it was answered with, nothing started again (header Idempotent-Replayed: true); or the answer to a dry run' },
           202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one)' },
           ...errors(400, 401, 403, 404, 409),
+          422: { ...ERROR_BODY, description: 'The Idempotency-Key was first sent with another ask (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names imageUID, imageVersion, transferEnvironment or notes); nothing was started' },
         },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const actor: Actor = caller.actor;
+      // Checked before anything else: a client that sent a key counts on it, so a malformed or doubled one is refused, never ignored.
+      const keyText = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
+      const sent: TransferAsked = {
+        imageUID: request.params.uid, imageVersion: request.body.imageVersion, notes: request.body.notes ?? null,
+        targetEnvironment: parseEnvironmentName(request.body.transferEnvironment) ?? request.body.transferEnvironment,
+      };
+      const key: TransferKey | undefined = keyText !== undefined && deps.claims.findKey ? { ...sent, owner: actor.username, key: keyText } : undefined;
+      const earlier = key ? await deps.claims.findKey?.(key.owner, key.key) : undefined;
+      if (key && earlier && earlier.status !== 'failed') {
+        if (differingAsk(earlier, sent).length > 0) throw keyReused(key.key, earlier, sent);
+        // A dry run still says what the request would do, rather than replaying.
+        if (request.body.dryRun !== true) return replayed(reply, earlier);
+      }
       const image = await deps.images.get(request.params.uid);
       const who = { username: actor.username, roles: caller.roles };
       let decision = decideTransfer(image, who, request.body, deps.policy);
@@ -119,10 +193,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
         requestId, kind: 'transfer', imageUID: request.params.uid, imageVersion: request.body.imageVersion, owner: actor.username, notes: request.body.notes ?? null,
         ...(target ? { targetEnvironment: target } : {}),
       };
+      const promoter = decision.kind === 'done' ? await promotionOf(decision, request.params.uid, request.body.imageVersion) : undefined;
 
       if (request.body.dryRun === true) {
         if (decision.kind === 'refused') return reply.code(decision.status).send({ code: decision.code, message: decision.message });
-        return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims));
+        return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims, promoter));
       }
       if (decision.kind === 'refused') {
         // Logged as every route's refusals are: an operator sees a 404 here too, though it leaves no error-log row.
@@ -138,20 +213,20 @@ export function transferRoutes(deps: TransferRouteDeps) {
         }, trace, accepted);
         return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
       }
-      const answer = (held: HeldTransfer, done: boolean) => reply.code(done ? 200 : 202).send({
-        requestId: held.requestId, pid: pidOf('transferRequested'), status: done ? 'succeeded' : held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId),
-      });
       if (decision.kind === 'done') {
-        const earlier = await deps.claims.find(request.params.uid, request.body.imageVersion, decision.target);
-        // Present in the target without a recorded transfer (promoted before claims were kept): nothing to do, nothing to point at.
-        return earlier ? answer(earlier, true) : reply.code(200).send({ requestId: null, pid: pidOf('transferRequested'), status: 'succeeded', statusUrl: null });
+        // Present in the target without a transfer ViewPort or the claims can name (promoted before either was kept): nothing to point at.
+        if (!promoter) return reply.code(200).send({ requestId: null, pid: pidOf('transferRequested'), status: 'succeeded', statusUrl: null });
+        // The key names this answer too: sent again with another ask it is refused, as after a transfer it started.
+        if (key) await bound(async () => deps.claims.bindKey?.(key, promoter.requestId), key.key, sent);
+        return answer(reply, promoter, 200);
       }
       const command: TransferRequested = {
         ...envelopeFor('transferRequested', context), requestId, imageVersion: request.body.imageVersion,
         sourceEnvironment: decision.source, targetEnvironment: decision.target, notes: request.body.notes ?? null,
       };
-      const held = await deps.claims.claim(decision.target, accepted, command, trace);
-      if (held.requestId !== requestId) return answer(held, held.status === 'succeeded');
+      const into = decision.target;
+      const held = await bound(() => deps.claims.claim(into, accepted, command, trace, key), keyText ?? '', sent);
+      if (held.requestId !== requestId) return answer(reply, held, held.status === 'succeeded' ? 200 : 202);
       return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
     });
   };

@@ -1,8 +1,9 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { chartNameOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
-import { ChartNameTaken, type AcceptedRequest, type HeldRequest, type ImageNames, type RequestRecord, type RequestStatus, type RequestStore, type UploadClaims } from '../ports.js';
+import { ChartNameTaken, TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
+import { differingAsk } from '../transfer-rules.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
 /**
@@ -119,6 +120,16 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
 }
 
 /**
+ * Rows a claim's transaction writes besides the claim. `before` runs first and must read only with locks (a plain
+ * read would fix the transaction's snapshot before the claim's row lock is waited for, and the holder read after it
+ * would miss a claim committed meanwhile); `after` gets the holder, ours or not.
+ */
+interface ClaimAlongside {
+  before(connection: PoolConnection): Promise<void>;
+  after(connection: PoolConnection, holder: string): Promise<void>;
+}
+
+/**
  * A table of claims: one row per thing only one request may do (promote a
  * version into an environment, complete a presigned upload), naming that
  * request. The claim, the request row and its command are written in one
@@ -156,11 +167,13 @@ function requestClaims(
       await connection.execute(`SELECT request_id FROM ${table} WHERE ${keyMatches} LOCK IN SHARE MODE`, [...key]);
       return holder(connection, key);
     }),
+    /** `alongside`: more of the same unit, before the claim's row is locked and once its holder is known; what it throws undoes the claim. */
     async claim(
       key: readonly string[], request: AcceptedRequest, command: EventEnvelope & { readonly bodyDigest?: UploadBodyDigest | null }, trace: TraceContext,
-      beforeCommit?: () => Promise<void>,
+      beforeCommit?: () => Promise<void>, alongside?: ClaimAlongside,
     ): Promise<HeldRequest> {
       const { held, recorded } = await inTransaction(pool, async (connection) => {
+        await alongside?.before(connection);
         // The upsert takes the row's exclusive lock at once (no shared-then-exclusive upgrade to deadlock on)
         // and swaps in our request only where the holder failed.
         const failedHolder = `(SELECT r.status FROM viewport_requests r WHERE r.request_id = ${table}.request_id) = 'failed'`;
@@ -182,6 +195,7 @@ function requestClaims(
             [...(withDigest ? [digest?.metadataSha256 ?? null, digest?.contentSha256 ?? null] : []), request.requestId, ...key, expiresAfterSeconds]);
         }
         const now = await holder(connection, key);
+        await alongside?.after(connection, now?.requestId ?? request.requestId);
         if (now && now.requestId !== request.requestId) return { held: now, recorded: undefined };
         const ours = { requestId: request.requestId, status: null, imageUID: request.imageUID };
         const recorded = await outbox.record(connection, topic, command, trace, request);
@@ -207,12 +221,96 @@ function requestClaims(
   };
 }
 
-/** transfer_claims: one row per (image, version, target); see requestClaims. */
-export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string): TransferClaims {
+/** How long an Idempotency-Key names its transfer when the caller does not say (ORBIT_IDEMPOTENCY_KEY_TTL_HOURS' default). */
+const DEFAULT_KEY_SECONDS = 24 * 3600;
+
+const KEYED_TRANSFER_COLUMNS = 'k.request_id, k.image_uid, k.image_version, k.target_env, k.notes';
+
+function keyedTransferOf(row: RowDataPacket, status: unknown): KeyedTransfer {
+  return {
+    requestId: String(row['request_id']), status: status === null || status === undefined ? null : String(status),
+    imageUID: String(row['image_uid']), imageVersion: String(row['image_version']), targetEnvironment: String(row['target_env']),
+    notes: row['notes'] === null ? null : String(row['notes']),
+  };
+}
+
+/** The transfer a caller's Idempotency-Key names, while it is live (younger than `expiresAfterSeconds`). */
+async function keyedTransfer(pool: Pool, owner: string, key: string, expiresAfterSeconds: number): Promise<KeyedTransfer | undefined> {
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    `SELECT ${KEYED_TRANSFER_COLUMNS}, r.status FROM transfer_idempotency_keys k LEFT JOIN viewport_requests r ON r.request_id = k.request_id
+     WHERE k.user_login = ? AND k.idempotency_key = ? AND k.created_at >= NOW(3) - INTERVAL ? SECOND`, [owner, key, expiresAfterSeconds]);
+  return rows[0] ? keyedTransferOf(rows[0], rows[0]['status']) : undefined;
+}
+
+/**
+ * Binds `key` to `requestId` in the caller's transaction, before the transfer claim's row is locked: keys first, so
+ * calls under one key queue on its row and never hold a claim while they wait for a key (a call that then finds the
+ * key taken rolls back holding nothing another waits on). A key held, live, by another request that has not failed
+ * stays with it: the same ask keeps it (answers false), another is TransferKeyTaken. Every read here locks (see
+ * ClaimAlongside); the upsert takes the key row's lock first, so calls under one new key queue on it instead of
+ * deadlocking on gap locks.
+ */
+async function bindTransferKey(connection: PoolConnection, key: TransferKey, requestId: string, expiresAfterSeconds: number): Promise<boolean> {
+  const values = [key.owner, key.key, requestId, key.imageUID, key.imageVersion, key.targetEnvironment, key.notes];
+  await connection.execute(
+    `INSERT INTO transfer_idempotency_keys (user_login, idempotency_key, request_id, image_uid, image_version, target_env, notes) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE request_id = request_id`, values);
+  const [rows] = await connection.execute<RowDataPacket[]>(
+    `SELECT ${KEYED_TRANSFER_COLUMNS} FROM transfer_idempotency_keys k WHERE k.user_login = ? AND k.idempotency_key = ? AND k.created_at >= NOW(3) - INTERVAL ? SECOND FOR UPDATE`,
+    [key.owner, key.key, expiresAfterSeconds]);
+  const row = rows[0];
+  if (row && String(row['request_id']) === requestId) return true;
+  if (row) {
+    const [requests] = await connection.execute<RowDataPacket[]>('SELECT status FROM viewport_requests WHERE request_id = ? LOCK IN SHARE MODE', [String(row['request_id'])]);
+    const held = keyedTransferOf(row, requests[0]?.['status']);
+    if (held.status !== 'failed') {
+      if (differingAsk(held, key).length > 0) throw new TransferKeyTaken(held);
+      return false;
+    }
+  }
+  // Expired, or its transfer failed: the key is free for this one.
+  await connection.execute(
+    `UPDATE transfer_idempotency_keys SET request_id = ?, image_uid = ?, image_version = ?, target_env = ?, notes = ?, created_at = CURRENT_TIMESTAMP(3)
+     WHERE user_login = ? AND idempotency_key = ?`, [...values.slice(2), key.owner, key.key]);
+  return true;
+}
+
+/**
+ * transfer_claims: one row per (image, version, target); see requestClaims. A transfer sent with an Idempotency-Key
+ * binds it (transfer_idempotency_keys) in the claim's transaction, for `keyExpiresAfterSeconds`.
+ */
+export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, keyExpiresAfterSeconds = DEFAULT_KEY_SECONDS): TransferClaims {
   const claims = requestClaims(pool, outbox, topic, 'transfer_claims', ['image_uid', 'image_version', 'target_env']);
   return {
     find: (imageUID, imageVersion, target) => claims.find([imageUID, imageVersion, target]),
-    claim: (target, request, command, trace) => claims.claim([request.imageUID, request.imageVersion ?? '', target], request, command, trace),
+    claim: (target, request, command, trace, key) => {
+      let bound = false;
+      // The key is bound to this request first; a transfer already under way that the claim then answers with takes it over.
+      const alongside: ClaimAlongside | undefined = key && {
+        before: async (connection) => { bound = await bindTransferKey(connection, key, request.requestId, keyExpiresAfterSeconds); },
+        after: async (connection, holder) => {
+          if (bound && holder !== request.requestId) {
+            await connection.execute('UPDATE transfer_idempotency_keys SET request_id = ? WHERE user_login = ? AND idempotency_key = ?', [holder, key.owner, key.key]);
+          }
+        },
+      };
+      return claims.claim([request.imageUID, request.imageVersion ?? '', target], request, command, trace, undefined, alongside);
+    },
+    findKey: (owner, key) => keyedTransfer(pool, owner, key, keyExpiresAfterSeconds),
+    bindKey: async (key, requestId) => { await inTransaction(pool, (connection) => bindTransferKey(connection, key, requestId, keyExpiresAfterSeconds)); },
+    async purgeExpiredKeys(): Promise<number> {
+      // As the upload keys' purge: found by a plain read, deleted one by one by key (re-checked), no ranged locks.
+      const [expired] = await pool.query<RowDataPacket[]>(
+        'SELECT user_login, idempotency_key FROM transfer_idempotency_keys WHERE created_at < NOW(3) - INTERVAL ? SECOND LIMIT 1000', [keyExpiresAfterSeconds]);
+      let purged = 0;
+      for (const row of expired) {
+        const [result] = await pool.execute<ResultSetHeader>(
+          'DELETE FROM transfer_idempotency_keys WHERE user_login = ? AND idempotency_key = ? AND created_at < NOW(3) - INTERVAL ? SECOND',
+          [String(row['user_login']), String(row['idempotency_key']), keyExpiresAfterSeconds]);
+        purged += result.affectedRows;
+      }
+      return purged;
+    },
   };
 }
 
