@@ -65,4 +65,22 @@ describe('failPlainly', () => {
   it('keeps the stack at LOG_LEVEL=debug, for a bug report', () => {
     expect(run('debug').stderr).toMatch(/^images:push failed: .*\n.*\n\s+at /);
   });
+
+  const failWith = (error: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const { failPlainly, ConfigError } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+    failPlainly('provision');
+    await Promise.reject(${error});
+  `], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'info' } });
+
+  it('keeps a cause whose message spans several lines to one line', () => {
+    const ended = failWith(`Object.assign(new Error('Connection error:\\n  connect ECONNREFUSED 127.0.0.1:9092', { cause: new Error('refused') }), { name: 'KafkaJSNonRetriableError' })`);
+    expect(ended.status).toBe(1);
+    expect(ended.stderr).toBe('provision failed: KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED 127.0.0.1:9092 <- Error: refused\n');
+  });
+
+  it('lists a configuration problem one line per variable, as a service does', () => {
+    const ended = failWith(`new ConfigError(['KAFKA_BROKERS: must list at least one item (got ",")', 'PORT: must be a whole number in decimal digits, like 8080 (got "1e3")'])`);
+    expect(ended.status).toBe(1);
+    expect(ended.stderr).toBe('provision failed: invalid configuration:\n  - KAFKA_BROKERS: must list at least one item (got ",")\n  - PORT: must be a whole number in decimal digits, like 8080 (got "1e3")\n');
+  });
 });

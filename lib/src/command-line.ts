@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { describeError } from './error-description.js';
+import { ConfigError } from './errors.js';
 import { IMAGE_UID_PATTERN } from './image-uid.js';
 
 const refuseWithUsageCode = (text: string): never => {
@@ -64,7 +65,10 @@ export function imageUIDsOf(values: readonly string[], refuse: (text: string) =>
  */
 export function failPlainly(command: string, write: (text: string) => void = (text) => process.stderr.write(text)): void {
   process.on('uncaughtException', (error) => {
-    write(`${command} failed: ${describeError(error, 1000)}\n`);
+    // A configuration problem is listed one line per variable, as a service lists it; any other cause is
+    // one line, even where a client library's message spans several.
+    const cause = error instanceof ConfigError ? error.message : describeError(error, 1000).replace(/\s*\n\s*/g, ' ');
+    write(`${command} failed: ${cause}\n`);
     if (process.env['LOG_LEVEL'] === 'debug' && error instanceof Error && error.stack) write(`${error.stack}\n`);
     process.exit(1);
   });

@@ -33,6 +33,27 @@ describe('readConfig', () => {
     }
   });
 
+  it('refuses a number written any way but decimal digits, naming it, instead of reading 1e3 as 1000', () => {
+    for (const given of ['1e3', '0x50', '8080.5', '-1', 'Infinity']) {
+      expect(() => readConfig(runtimeEnv, { HEALTH_PORT: given })).toThrow(`HEALTH_PORT: must be a whole number in decimal digits, like 8080 (got "${given}")`);
+    }
+    expect(() => readConfig(runtimeEnv, { ORBIT_RETRY_FACTOR: '2e0' })).toThrow(/ORBIT_RETRY_FACTOR: must be a number in decimal digits/);
+    expect(readConfig(runtimeEnv, { HEALTH_PORT: ' 9101 ', ORBIT_RETRY_FACTOR: '1.5' })).toMatchObject({ HEALTH_PORT: 9101, ORBIT_RETRY_FACTOR: 1.5 });
+  });
+
+  it('takes a blank value as unset, as it does an empty one: the default, not 0', () => {
+    const blank = readConfig({ ...runtimeEnv, PORT: env.int(8080, 0, 65535) }, { PORT: '  ', ORBIT_RETRY_MAX_MS: '\t', KAFKA_BROKERS: ' ' });
+    expect(blank).toMatchObject({ PORT: 8080, ORBIT_RETRY_MAX_MS: 30_000, KAFKA_BROKERS: ['127.0.0.1:9092'] });
+    expect(readConfig({ PORT: env.int(8080) }, { PORT: '' }).PORT).toBe(8080);
+  });
+
+  it('listens for probes on every interface unless HEALTH_HOST says otherwise, and refuses what is no address', () => {
+    expect(readConfig(runtimeEnv, {}).HEALTH_HOST).toBe('0.0.0.0');
+    expect(readConfig(runtimeEnv, { HEALTH_HOST: '::' }).HEALTH_HOST).toBe('::');
+    expect(readConfig(runtimeEnv, { HEALTH_HOST: 'pod-1.orbit.svc' }).HEALTH_HOST).toBe('pod-1.orbit.svc');
+    expect(() => readConfig(runtimeEnv, { HEALTH_HOST: 'http://0.0.0.0:9101' })).toThrow('HEALTH_HOST: must be an address to listen on, like 0.0.0.0, :: or 127.0.0.1 (got "http://0.0.0.0:9101")');
+  });
+
   it('never echoes a secret value in its message', () => {
     try {
       readConfig({ API_SECRET: env.int(1) }, { API_SECRET: 'hunter2' });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -14,7 +15,8 @@ export function readConfig<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv 
   const raw: Record<string, string | undefined> = {};
   for (const name of Object.keys(shape)) {
     const value = env[name];
-    raw[name] = value === '' ? undefined : value;
+    // `PORT=` and `PORT= ` in an env file or a manifest both mean "not set": each takes the default, the same for every kind of variable.
+    raw[name] = value === undefined || value.trim() === '' ? undefined : value;
   }
   const result = z.object(shape).safeParse(raw);
   if (result.success) return result.data as ConfigOf<S>;
@@ -39,9 +41,14 @@ export const env = {
     const url = z.string().url({ message: 'must be a URL like http://host:port' });
     return fallback === undefined ? url : url.default(fallback);
   },
+  // Digits only: Number() would take `1e3`, `0x50` or `Infinity` too, a value nobody means for a port or a count.
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-    z.coerce.number().int({ message: 'must be a whole number' }).min(min).max(max).default(fallback),
-  number: (fallback: number, min = 0) => z.coerce.number().min(min).default(fallback),
+    decimal(/^\d+$/, 'must be a whole number in decimal digits, like 8080').pipe(z.number().min(min).max(max)).default(fallback),
+  number: (fallback: number, min = 0) =>
+    decimal(/^\d+(\.\d+)?$/, 'must be a number in decimal digits, like 2 or 1.5').pipe(z.number().min(min)).default(fallback),
+  /** An address to listen on: an IP address (`0.0.0.0`, `::`, `10.0.0.5`) or a host name. */
+  host: (fallback: string) =>
+    z.string().trim().refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), { message: 'must be an address to listen on, like 0.0.0.0, :: or 127.0.0.1' }).default(fallback),
   bool: (fallback: boolean) =>
     z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
       .transform((value) => value === 'true' || value === '1' || value === 'yes')
@@ -51,3 +58,9 @@ export const env = {
       .refine((items) => items.length > 0, { message: 'must list at least one item' }),
   enumOf: <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) => z.enum(values).default(fallback),
 };
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function decimal(pattern: RegExp, message: string) {
+  return z.string().trim().regex(pattern, { message }).transform(Number);
+}

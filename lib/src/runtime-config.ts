@@ -40,7 +40,13 @@ export const runtimeEnv = {
   ORBIT_STAGING_TABLE_SUFFIX: env.string('-tbl-k8s-aws'),
   /** Suffix of Production tables. @default -tbl-k8p-aws */
   ORBIT_PRODUCTION_TABLE_SUFFIX: env.string('-tbl-k8p-aws'),
-  /** Port of /healthz, /readyz and /metrics. @default 0 (any free port) */
+  /**
+   * Address of a consumer's /healthz, /readyz and /metrics. Unlike the gateway's HOST, every interface: a kubelet
+   * probe or a Prometheus scrape comes to the pod's address, and these three answer nothing a caller could misuse.
+   * @default 0.0.0.0
+   */
+  HEALTH_HOST: env.host('0.0.0.0'),
+  /** Port of a consumer's /healthz, /readyz and /metrics. @default 0 (any free port, logged as healthPort) */
   HEALTH_PORT: env.int(0, 0, 65535),
   /** First delay of the transient-failure backoff. @default 200 */
   ORBIT_RETRY_INITIAL_MS: env.int(200, 0),

@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readConfig, type ConfigOf, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
-import { buildHealthServer } from './health-server.js';
+import { serveHealth } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
@@ -109,11 +108,10 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     logger,
   });
   instrumentConsumeLoop(metrics, loop);
-  const health = buildHealthServer({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics);
-  await health.listen({ host: '127.0.0.1', port: config.HEALTH_PORT });
+  const health = await serveHealth({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics, config);
   await untilConnected('Kafka (consumer group)', () => loop.start(), logger);
-  const healthPort = (health.server.address() as AddressInfo).port;
-  logger.info({ healthPort, topics: spec.topics }, 'service started');
+  const healthPort = health.port;
+  logger.info({ healthHost: config.HEALTH_HOST, healthPort, topics: spec.topics }, 'service started');
 
   let stopping: Promise<void> | undefined;
   return {

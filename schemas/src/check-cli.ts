@@ -1,4 +1,4 @@
-import { env, readConfig, runtimeEnv } from '@orbit/lib';
+import { env, failPlainly, parseCommandLine, readConfig, runtimeEnv } from '@orbit/lib';
 import { loadSchemas } from './catalogue.js';
 import { RegistryAdmin } from './registry-admin.js';
 import { syncSubject } from './sync.js';
@@ -7,6 +7,8 @@ import { syncSubject } from './sync.js';
  * `npm run schemas:check`: exits 1 when any bundled schema would break
  * BACKWARD_TRANSITIVE compatibility with what the registry holds. Changes nothing.
  */
+failPlainly('schemas:check');
+parseCommandLine({ options: {} }, 'npm run schemas:check   (no options: checks the bundled schemas, or ORBIT_SCHEMAS_DIR\'s, against SCHEMA_REGISTRY_URL for BACKWARD_TRANSITIVE compatibility; changes nothing; exits 1 when one is incompatible)');
 const { SCHEMA_REGISTRY_URL, ORBIT_SCHEMAS_DIR } = readConfig({
   SCHEMA_REGISTRY_URL: runtimeEnv.SCHEMA_REGISTRY_URL,
   /** Check the .avsc files of this folder instead of the bundled ones. @default schemas/avro */

@@ -3,6 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { gatewayEnv } from './config.js';
 
 describe('the gateway configuration', () => {
+  it('serves its health on PORT, so a HEALTH_PORT or HEALTH_HOST meant for the consumers neither moves it nor stops it', () => {
+    const config = readConfig(gatewayEnv, { PORT: '8080', HEALTH_PORT: 'ninety', HEALTH_HOST: 'http://nowhere' });
+    expect(config.PORT).toBe(8080);
+    expect(Object.keys(config)).not.toContain('HEALTH_PORT');
+    expect(Object.keys(config)).not.toContain('HEALTH_HOST');
+  });
+
   it('reads roles from Orbit\'s, Keycloak\'s realm and Keycloak\'s client claims unless told otherwise', () => {
     expect(readConfig(gatewayEnv, {}).JWT_ROLES_CLAIMS).toEqual(['roles', 'realm_access.roles', 'resource_access.{audience}.roles']);
     expect(readConfig(gatewayEnv, { JWT_ROLES_CLAIMS: 'groups, https://orbit.example.com/roles' }).JWT_ROLES_CLAIMS).toEqual(['groups', 'https://orbit.example.com/roles']);

@@ -4,15 +4,18 @@ import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
 
+// The gateway answers /healthz, /readyz and /metrics on PORT and HOST, beside its API: it reads no HEALTH_* variable.
+const { HEALTH_HOST: _healthHost, HEALTH_PORT: _healthPort, ...gatewayRuntimeEnv } = runtimeEnv;
+
 /** The gateway's variables on top of the runtime ones. */
 export const gatewayEnv = {
-  ...runtimeEnv,
+  ...gatewayRuntimeEnv,
   ...bucketEnv,
   ...environmentEnv,
   // Orbit's own registries: an upload by reference may not name them (another owner's images are there).
   ...imageRegistryEnv,
   ...environmentRegistryEnv,
-  /** HTTP port of the API. @default 8080 */
+  /** HTTP port of the API and of its /healthz, /readyz and /metrics. @default 8080 */
   PORT: env.int(8080, 0, 65535),
   /** Address to listen on. @default 127.0.0.1 */
   HOST: env.string('127.0.0.1'),
