@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentProxy, type SilentProxy } from '../../test/helpers/silent-proxy.js';
 import { testConfig, uniqueSuffix, waitFor } from '../../test/helpers/index.js';
 import { isRetriable } from './retry-classifier.js';
-import { createMysqlPool, databaseOf, inTransaction, MysqlConnectError, MysqlSilentError, withAnswerDeadline } from './mysql.js';
+import { createMysqlConnection, createMysqlPool, databaseOf, inTransaction, MysqlConnectError, MysqlSilentError, withAnswerDeadline } from './mysql.js';
 
 const DEADLINE_MS = 1_000;
 const table = `silent_${uniqueSuffix().replace(/\W/g, '_')}`;
@@ -249,5 +249,56 @@ describe('a session MySQL will not let write (a writer demoted by a failover kee
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(MysqlConnectError);
     expect(isRetriable(error)).toBe(false);
+  });
+});
+
+// Orbit's SQL and its dates assume a session the server need not default to: mysql2 escapes with backslashes, which
+// NO_BACKSLASH_ESCAPES reads as plain characters, and dates go as UTC while NOW() is in the session's zone.
+describe('a MySQL whose defaults are not what Orbit is written for', () => {
+  const injection = "') OR 1=1 -- ";
+  let saved: { mode: string; zone: string } | undefined;
+  beforeAll(() => asRoot(async (root) => {
+    const [rows] = await root.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.sql_mode AS mode, @@GLOBAL.time_zone AS zone');
+    saved = { mode: String(rows[0]?.['mode']), zone: String(rows[0]?.['zone']) };
+    await root.query("SET GLOBAL sql_mode = 'NO_BACKSLASH_ESCAPES,ANSI_QUOTES,PIPES_AS_CONCAT', GLOBAL time_zone = '+09:00'");
+    await direct.query(`INSERT INTO \`${table}\` (name) VALUES ('other owner''s')`);
+  }));
+  afterAll(() => asRoot(async (root) => {
+    if (saved) await root.query('SET GLOBAL sql_mode = ?, GLOBAL time_zone = ?', [saved.mode, saved.zone]);
+    await direct.query(`DELETE FROM \`${table}\` WHERE name = 'other owner''s'`);
+  }));
+
+  /** What a search answers for `term`, and how far a date written now is from the server's NOW(3), in seconds. */
+  const session = async (connection: Pick<mysql.Connection, 'query'>): Promise<{ found: unknown[]; skew: number }> => {
+    const [found] = await connection.query<mysql.RowDataPacket[]>(`SELECT name FROM \`${table}\` WHERE name LIKE CONCAT('%', ?, '%') AND (name = ?)`, [injection, injection]);
+    const [[row]] = await connection.query<mysql.RowDataPacket[]>('SELECT ABS(TIMESTAMPDIFF(SECOND, ?, NOW(3))) AS skew', [new Date()]) as unknown as [mysql.RowDataPacket[]];
+    return { found: found.map((match) => match['name'] as unknown), skew: Number(row?.['skew']) };
+  };
+
+  it('keeps a quoted value a value and dates in UTC on every pooled connection, also one opened after the last was killed', async () => {
+    const pool = createMysqlPool(testConfig.MYSQL_URL, 1);
+    try {
+      expect(await session(pool)).toEqual({ found: [], skew: 0 });
+      const [[{ id }]] = await pool.query('SELECT CONNECTION_ID() AS id') as unknown as [[{ id: number }]];
+      await asRoot((root) => root.query(`KILL ${Number(id)}`));
+      await waitFor(async () => pool.query('SELECT 1').then(() => true, () => false), { timeoutMs: 5_000, what: 'a new connection' });
+      const borrowed = await pool.getConnection();
+      try {
+        expect(await session(borrowed)).toEqual({ found: [], skew: 0 });
+      } finally {
+        borrowed.release();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('does the same for a connection opened on its own', async () => {
+    const connection = await createMysqlConnection(testConfig.MYSQL_URL);
+    try {
+      expect(await session(connection)).toEqual({ found: [], skew: 0 });
+    } finally {
+      await connection.end();
+    }
   });
 });

@@ -35,12 +35,74 @@ export class MysqlConnectError extends StoreUnavailableError {
 }
 
 /**
+ * The session Orbit's SQL is written for, whatever the server's defaults. UTC, because the pool reads and writes
+ * dates as UTC (`timezone: 'Z'`) while NOW(3) and DEFAULT CURRENT_TIMESTAMP(3) are in the session's zone: on a
+ * server in +09:00 a claim written as a JS date was nine hours old at once. The SQL mode because mysql2 escapes
+ * values client-side with backslashes: under NO_BACKSLASH_ESCAPES a quote in a search term ended the string and
+ * the rest ran as SQL; ANSI_QUOTES and PIPES_AS_CONCAT would change what the statements mean too, and strictness
+ * is what refuses a too-long value instead of cutting it. These modes mean the same on MariaDB 10.x/11.x and
+ * MySQL 8.0/8.4 (MariaDB's default NO_AUTO_CREATE_USER is gone from MySQL 8, and only concerns GRANT).
+ */
+export const ORBIT_SQL_MODE = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+const SESSION_SETUP = `SET SESSION time_zone = '+00:00', SESSION sql_mode = '${ORBIT_SQL_MODE}'`;
+
+/** What every connection Orbit opens is made with: dates as UTC, big numbers as strings, one statement a call. */
+const connectionOptions = (url: string, ssl: mysql.SslOptions | undefined) => ({
+  uri: url, ...(ssl ? { ssl } : {}), multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000,
+}) as const;
+
+/** mysql2's callback connection, which its pool hands to 'connection' listeners whatever its promise types say. */
+interface CallbackConnection {
+  query(sql: string, callback: (error: unknown) => void): unknown;
+}
+
+/**
  * A pool from MYSQL_URL (and its TLS, see mysqlTarget); MariaDB and Aurora MySQL both speak this protocol.
- * A connection it cannot open fails with MysqlConnectError, for `query` and `execute` too (they borrow one).
+ * Every connection it opens gets Orbit's session (ORBIT_SQL_MODE, UTC) before anything else runs on it. A connection
+ * it cannot open, or whose session it cannot set, fails with MysqlConnectError, for `query` and `execute` too (they borrow one).
  */
 export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.SslOptions): mysql.Pool {
-  const pool = mysql.createPool({ uri: url, ...(ssl ? { ssl } : {}), connectionLimit, waitForConnections: true, multipleStatements: false, timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: true, connectTimeout: 5_000 });
-  return withConnectFailuresUnavailable(pool);
+  const pool = mysql.createPool({ ...connectionOptions(url, ssl), connectionLimit, waitForConnections: true });
+  const sessions = new WeakMap<object, Promise<void>>();
+  // Emitted as the pool opens a connection, before the borrower gets it: the SET is the first command queued on it,
+  // and mysql2 runs a connection's commands in order. A pool never reconnects a connection; it opens a new one, and
+  // comes back here. Borrowers wait for the answer (sessionOf), so a refused SET fails the borrow, not later statements.
+  pool.on('connection', (connection) => {
+    const core = connection as unknown as CallbackConnection;
+    const set = new Promise<void>((resolve, reject) => {
+      core.query(SESSION_SETUP, (error) => { if (error) reject(error); else resolve(); });
+    });
+    set.catch(() => undefined); // awaited by the borrower; a rejection before it looks is not unhandled
+    sessions.set(connection, set);
+  });
+  const sessionOf = async (connection: mysql.PoolConnection): Promise<mysql.PoolConnection> => {
+    try {
+      await sessions.get(connection.connection);
+      return connection;
+    } catch (error) {
+      connection.destroy();
+      throw new MysqlConnectError(error);
+    }
+  };
+  return withConnectFailuresUnavailable(pool, sessionOf);
+}
+
+/**
+ * One connection outside any pool (provisioning), with Orbit's session set before it is returned, as the pool's
+ * are. Failing to connect throws the driver's error as it is (a caller may look for ER_BAD_DB_ERROR).
+ */
+export async function createMysqlConnection(url: string, ssl?: mysql.SslOptions): Promise<mysql.Connection> {
+  const connection = await mysql.createConnection(connectionOptions(url, ssl));
+  // A connection the server closes while idle (wait_timeout, a restart) says so with an 'error' event, which would
+  // end the process unheard; its next command fails with the reason anyway.
+  connection.on('error', () => undefined);
+  try {
+    await connection.query(SESSION_SETUP);
+    return connection;
+  } catch (error) {
+    connection.destroy();
+    throw new MysqlConnectError(error);
+  }
 }
 
 /**
@@ -60,7 +122,7 @@ const SESSION_REFUSED: ReadonlySet<unknown> = new Set([
  * `pool` whose connection failures are MysqlConnectError, told apart from a statement's failure, and whose
  * connections are dropped, not pooled again, once the server refuses their session.
  */
-function withConnectFailuresUnavailable(pool: mysql.Pool): mysql.Pool {
+function withConnectFailuresUnavailable(pool: mysql.Pool, prepared: (connection: mysql.PoolConnection) => Promise<mysql.PoolConnection>): mysql.Pool {
   const droppedWhenRefused = (connection: mysql.PoolConnection): mysql.PoolConnection => new Proxy(connection, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
@@ -71,12 +133,12 @@ function withConnectFailuresUnavailable(pool: mysql.Pool): mysql.Pool {
       });
     },
   });
-  const acquire = (): Promise<mysql.PoolConnection> => pool.getConnection().then(droppedWhenRefused, (error: unknown) => {
+  const acquire = (): Promise<mysql.PoolConnection> => pool.getConnection().then(prepared, (error: unknown) => {
     // A failure to connect always has a code (a socket's, the server's, mysql2's handshake); one without is Orbit's
     // own, such as a pool already ended ("Pool is closed."), and is not an outage.
     const { code, errno } = typeof error === 'object' && error !== null ? (error as { code?: unknown; errno?: unknown }) : {};
     throw code === undefined && errno === undefined ? error : new MysqlConnectError(error);
-  });
+  }).then(droppedWhenRefused);
   return withBorrowedConnections(pool, acquire);
 }
 

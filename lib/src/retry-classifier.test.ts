@@ -35,6 +35,8 @@ describe('isRetriable', () => {
     expect(isRetriable(withFields('Error', { code: 'ER_READ_ONLY_MODE', errno: 1836, sqlState: 'HY000' }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_MUST_CHANGE_PASSWORD', errno: 1820, sqlState: 'HY000' }))).toBe(true);
     expect(isRetriable(withFields('Error', { code: 'ER_RECORD_FILE_FULL', errno: 1114, sqlState: 'HY000' }))).toBe(true);
+    // The binary log switched to STATEMENT format under a running projector: every write refused, none of them at fault.
+    expect(isRetriable(withFields('Error', { code: 'ER_BINLOG_STMT_MODE_AND_ROW_ENGINE', errno: 1665, sqlState: 'HY000' }))).toBe(true);
     // MariaDB's own numbers, which mysql2 names wrongly (4151, account locked) or not at all (1927, a DBA's KILL).
     expect(isRetriable(withFields('Error', { code: 'ER_BULK_PARSER_INCOMPLETE_ESCAPE_SEQUENCE', errno: 4151, sqlState: 'HY000' }))).toBe(true);
     expect(isRetriable(withFields('Error', { errno: 1927, sqlState: '70100' }))).toBe(true);

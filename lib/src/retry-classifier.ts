@@ -26,6 +26,9 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   'ER_OPTION_PREVENTS_STATEMENT', 'ER_READ_ONLY_MODE', 'ER_INNODB_READ_ONLY', 'ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION',
   // The server is out of disk, memory or transaction slots: the operator's to fix, not the message's.
   'ER_RECORD_FILE_FULL', 'ER_DISK_FULL', 'ER_OUT_OF_RESOURCES', 'ER_OUTOFMEMORY', 'ER_TOO_MANY_CONCURRENT_TRXS',
+  // The binary log was switched to STATEMENT format, which refuses READ COMMITTED writes: the server's setting, not the
+  // message (the projector refuses such a server at start; this is one switched while it runs).
+  'ER_BINLOG_STMT_MODE_AND_ROW_ENGINE',
 ]);
 
 /**

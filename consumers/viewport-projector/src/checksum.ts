@@ -34,9 +34,14 @@ export async function projectionChecksum(pool: Pool, database?: string): Promise
   try {
     if (database) await connection.query(`USE \`${database.replace(/`/g, '``')}\``);
     // One moment of the projection: the projector's commits and a rebuild's swap of the tables land before or after it,
-    // not between two of its tables.
-    await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    // not between two of its tables. The swap gate (migration 0015) is held first: a rebuild renames tables only while
+    // it holds the gate's row exclusively, so none can come between the snapshot (taken at the first table read, in
+    // REPEATABLE READ) and the tables read. A snapshot taken before the gate let a swap in that instant have the
+    // checksum read the new tables as they were before the snapshot.
+    await connection.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await connection.query('START TRANSACTION READ ONLY');
     try {
+      await connection.query('SELECT id FROM viewport_swap_gate WHERE id = 1 LOCK IN SHARE MODE');
       for (const [label, sql] of QUERIES) {
         const [result] = await connection.query<RowDataPacket[]>(sql);
         rows[label] = result.length;

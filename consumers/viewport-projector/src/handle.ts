@@ -1,5 +1,5 @@
-import type { Pool, PoolConnection } from 'mysql2/promise';
-import { deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { ConfigError, deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
@@ -42,6 +42,22 @@ function viewportUpdatedOf(message: ConsumedMessage<OrbitEvent>, result: Project
     requestId: result.requestId, imageVersion: result.imageVersion, environment: result.environment, status: result.status,
     causeEventType: entryOfPid(message.event.pid).eventType,
   };
+}
+
+/**
+ * Refuses a server whose binary log is in STATEMENT format: the projector writes under READ COMMITTED (no gap locks
+ * between batches of different partitions), which InnoDB can log only row by row, so every write would fail
+ * (ER_BINLOG_STMT_MODE_AND_ROW_ENGINE) and its message wait for ever. Not set for the session instead: that takes a
+ * privilege (SUPER, BINLOG ADMIN) Orbit's account should not hold, and mixing formats is the DBA's call.
+ */
+export async function refuseStatementBinlog(pool: Pool): Promise<void> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT @@GLOBAL.log_bin AS logBin, @@SESSION.sql_log_bin AS sqlLogBin, @@SESSION.binlog_format AS format');
+  const row = rows[0];
+  if (row && Number(row['logBin']) === 1 && Number(row['sqlLogBin']) === 1 && String(row['format']).toUpperCase() === 'STATEMENT') {
+    throw new ConfigError([
+      "MySQL: binlog_format is STATEMENT; the projector writes under READ COMMITTED, which the binary log takes only in ROW or MIXED format. Set binlog_format = 'ROW' (or 'MIXED') in the server's configuration (RDS/Aurora: its parameter group), then start again",
+    ]);
+  }
 }
 
 /**

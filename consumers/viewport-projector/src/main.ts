@@ -1,7 +1,7 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
+import { createMysqlPool, isRetriable, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
-import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
+import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
 import { requestMetrics } from './request-metrics.js';
 
@@ -30,10 +30,18 @@ runMain(() => {
       if (!pool) throw new TypeError('the handler creates the pool first');
       return passOtherGroupsRedrives({ pool, groupId: GROUP });
     },
-    createHandler: ({ config, publisher, logger, metrics }) => {
+    createHandler: async ({ config, publisher, logger, metrics }) => {
       const { url, ssl } = target ?? mysqlTarget(config);
       const created = createMysqlPool(url, 8, ssl);
       pool = created;
+      // A MySQL away at start is waited for as before, message by message; the check then has to stay unsaid.
+      await refuseStatementBinlog(created).catch(async (error: unknown) => {
+        if (!isRetriable(error)) {
+          await created.end();
+          throw error;
+        }
+        logger.warn({ err: error }, 'could not check MySQL\'s binary log format; starting anyway');
+      });
       onRequestsEnded = requestMetrics(metrics);
       const sweep = (): void => {
         drainOutbox(created, publisher, logger).then(

@@ -5,10 +5,10 @@
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
  */
-import { failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
-import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, rebuildProjection, RebuildRunningError } from './rebuild.js';
+import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, rebuildProjection, RebuildRunningError, SwapBlockedError, SwapGateTimeoutError } from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
 
 failPlainly(`viewport:${process.argv[2] ?? 'ops'}`);
@@ -26,7 +26,8 @@ const mysql = mysqlTarget(config);
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 try {
   const refuse = (error: unknown): never => {
-    if (!(error instanceof RebuildRunningError || error instanceof HistoryTruncatedError || error instanceof ProjectionMissingError)) throw error;
+    const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateTimeoutError, ConfigError];
+    if (!(error instanceof OrbitError) || !refusals.some((refusal) => error instanceof refusal)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
     process.exit(1);
   };

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
+  committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
-import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
-import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler } from './handle.js';
+import type { Connection, Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
+import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
 /** Tables the projection consists of, swapped by a rebuild; everything else in the database (requests, names, claims, migrations) stays. */
@@ -322,6 +322,46 @@ async function withinGateTime(work: Promise<void>, ms: number): Promise<void> {
   }
 }
 
+/**
+ * How long the swap's RENAME waits for the projection tables' metadata locks, how often it tries, and the pause
+ * between tries. The server's default wait is a day (MariaDB): one open transaction that read a projection table
+ * (a DBA's session, a report) held the rename that long, and every gateway read queued behind it.
+ */
+export interface SwapPatience {
+  readonly lockWaitSeconds: number;
+  readonly attempts: number;
+  readonly pauseMs: number;
+}
+const SWAP_PATIENCE: SwapPatience = { lockWaitSeconds: 5, attempts: 3, pauseMs: 1_000 };
+
+/** The swap's RENAME could not have the projection tables: another session keeps a transaction open on one. */
+export class SwapBlockedError extends OrbitError {
+  constructor(database: string, attempts: number, seconds: number) {
+    super('ORBIT_ERR_SWAP_BLOCKED', `the swap waited ${attempts} times ${seconds} s for a session holding a table of ${database} in an open transaction (a DBA's session, a report, a long query); nothing was swapped, the live projection is as it was: end that transaction (SHOW PROCESSLIST, information_schema.innodb_trx) and run the rebuild again`);
+  }
+}
+
+/**
+ * Runs the swap's RENAME on `connection` (one of its own: the wait it sets is for this session), each wait
+ * bounded so gateway reads queued behind it wait seconds, not the server's day; between tries they go through.
+ */
+export async function renameWithinLockWait(
+  connection: PoolConnection, database: string, renames: readonly string[], stillLocked: () => Promise<void>, patience: SwapPatience = SWAP_PATIENCE,
+): Promise<void> {
+  await connection.query('SET SESSION lock_wait_timeout = ?', [patience.lockWaitSeconds]);
+  for (let attempt = 1; ; attempt += 1) {
+    await stillLocked();
+    try {
+      await connection.query(`RENAME TABLE ${renames.join(', ')}`);
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ER_LOCK_WAIT_TIMEOUT') throw error;
+      if (attempt >= patience.attempts) throw new SwapBlockedError(database, attempt, patience.lockWaitSeconds);
+      await sleep(patience.pauseMs);
+    }
+  }
+}
+
 /** Levelling rounds before the gate is closed, and the round small enough to stop at: the live projector waits for the last one. */
 const LEVEL_ROUNDS = 5;
 const LEVEL_ENOUGH = 200;
@@ -475,17 +515,60 @@ const RESTORE_CHUNK = 500;
 /** MySQL lock names are at most 64 characters; database names can be as long on their own. */
 export const rebuildLockName = (database: string): string => `orbit-rebuild-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
 
-/** Held on one connection for the whole rebuild; MySQL releases it if the process dies. */
-async function lockRebuild(pool: Pool, database: string): Promise<PoolConnection> {
-  const connection = await pool.getConnection();
+/**
+ * The rebuild's named lock went with its connection (closed by the server's wait_timeout, a KILL, a network cut):
+ * another rebuild may have started, and dropping or renaming now could do so under it.
+ */
+export class RebuildLockLostError extends OrbitError {
+  constructor(database: string, before: string, cause?: unknown) {
+    super('ORBIT_ERR_REBUILD_LOCK_LOST', `the rebuild of ${database} lost its lock (its MySQL connection was closed), so another rebuild may be running; it stopped before ${before}. Run it again once no other rebuild runs`, cause === undefined ? {} : { cause });
+  }
+}
+
+/** The named lock a rebuild holds, and the check that it still does. */
+export interface RebuildLock {
+  /** Fails with RebuildLockLostError unless the lock is still this rebuild's; `before` says what it was about to do. */
+  assertHeld(before: string): Promise<void>;
+  release(): Promise<void>;
+}
+
+/** How often the lock's otherwise idle connection is pinged: a proxy or NAT in between may close an idle socket too. */
+const LOCK_PING_MS = 10_000;
+
+/**
+ * Held on a connection of its own for the whole rebuild; MySQL releases it if the process dies. That connection is
+ * idle for as long as the replay runs, and the server would close it (and free the lock) after its wait_timeout, so
+ * its session waits as long as the server allows and it is pinged meanwhile.
+ */
+export async function lockRebuild(deps: Pick<RebuildDeps, 'mysqlUrl' | 'mysqlSsl' | 'logger'>, database: string): Promise<RebuildLock> {
+  const connection: Connection = await createMysqlConnection(deps.mysqlUrl, deps.mysqlSsl);
+  const name = rebuildLockName(database);
+  let pinger: NodeJS.Timeout | undefined;
   try {
-    const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS taken', [rebuildLockName(database)]);
+    // 31536000 s (a year) is the most both MariaDB and MySQL take.
+    await connection.query('SET SESSION wait_timeout = 31536000');
+    const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS taken', [name]);
     if (Number(rows[0]?.['taken']) !== 1) throw new RebuildRunningError(database);
-    return connection;
+    pinger = setInterval(() => {
+      connection.ping().catch((error: unknown) => deps.logger.warn({ err: error }, 'the rebuild lock\'s connection did not answer a ping'));
+    }, LOCK_PING_MS);
+    pinger.unref();
   } catch (error) {
-    connection.release();
+    connection.destroy();
     throw error;
   }
+  return {
+    assertHeld: async (before) => {
+      const [rows] = await connection.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS held', [name])
+        .catch((error: unknown) => { throw new RebuildLockLostError(database, before, error); });
+      if (Number(rows[0]?.['held']) !== 1) throw new RebuildLockLostError(database, before);
+    },
+    release: async () => {
+      clearInterval(pinger);
+      await connection.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
+      await connection.end().catch(() => connection.destroy());
+    },
+  };
 }
 
 /**
@@ -499,16 +582,17 @@ async function lockRebuild(pool: Pool, database: string): Promise<PoolConnection
  */
 export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildReport> {
   const database = databaseOf(deps.mysqlUrl);
-  const lock = await lockRebuild(deps.pool, database);
+  // The shadow's writes fail under a statement-format binary log; found now, not as every replayed message passed over.
+  await refuseStatementBinlog(deps.pool);
+  const lock = await lockRebuild(deps, database);
   try {
-    return await rebuildLocked(deps, database);
+    return await rebuildLocked(deps, database, lock);
   } finally {
-    await lock.query('SELECT RELEASE_LOCK(?)', [rebuildLockName(database)]).catch(() => undefined);
-    lock.release();
+    await lock.release();
   }
 }
 
-async function rebuildLocked(deps: RebuildDeps, database: string): Promise<RebuildReport> {
+async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildLock): Promise<RebuildReport> {
   const started = performance.now();
   const shadow = `${database}_rebuild`;
   const previous = `${database}_previous`;
@@ -521,6 +605,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   // A lost projection may sit beside requests accepted since the loss; the ones before it are still to give back.
   const restoreRequests = deps.restoreRequests ?? ((await hasNoRequests(deps.pool, database))
     || lostPartitions(committed, new Set((await appliedOffsets(deps.pool, database, deps.liveGroup)).keys())).length > 0);
+  await lock.assertHeld(`dropping ${shadow}`);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
   for (const table of [...PROJECTION_TABLES, ...SHADOW_ONLY_TABLES]) {
@@ -544,11 +629,13 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
       if (replay.handled() - before <= LEVEL_ENOUGH) break;
     }
     deps.logger.info({ replayed: replay.handled(), seconds: (performance.now() - started) / 1000 }, 'shadow projection level with the live one; swapping it in');
+    await lock.assertHeld(`dropping ${previous}`);
     await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
     await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
     // The last stretch with the live projector held at the gate, so the tables swapped in hold all it has committed.
-    // A connection of its own: the caller's pool may be small (the rebuild lock holds one of it), and the waits below need one.
-    const gatePool = createMysqlPool(deps.mysqlUrl, 1, deps.mysqlSsl);
+    // Connections of their own: the caller's pool may be small, and the waits below need one; the rename's sets its
+    // session's lock wait, and the gate's transaction would be committed by a RENAME run on it.
+    const gatePool = createMysqlPool(deps.mysqlUrl, 2, deps.mysqlSsl);
     const gate = await closeSwapGate(gatePool, database).catch(async (error: unknown) => {
       await gatePool.end();
       throw error;
@@ -560,7 +647,12 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
         `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
         `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
       ]);
-      await deps.pool.query(`RENAME TABLE ${renames.join(', ')}`);
+      const swapper = await gatePool.getConnection();
+      try {
+        await renameWithinLockWait(swapper, database, renames, () => lock.assertHeld('swapping the tables'));
+      } finally {
+        swapper.release();
+      }
     } finally {
       await gate.commit().catch(() => undefined);
       gate.release();
@@ -579,6 +671,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string): Promise<Rebui
   await admin.deleteGroups([group]).catch(() => undefined);
   await admin.disconnect();
   const restored = { ...(await restoreLostRows(deps.pool, database, shadow)), uploadClaims: restoreRequests ? await restoreUploadClaims(deps, database) : 0 };
+  await lock.assertHeld(`dropping ${shadow} (the tables were swapped in; drop it by hand once no other rebuild runs)`);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped, restored };
 }
