@@ -20,15 +20,24 @@ ensure_built() {
 # this, `npm run provision` in a fresh shell met MinIO's and DynamoDB Local's
 # endpoints (the defaults) without their credentials and died with the SDK's
 # stack trace. A caller who names an endpoint configures everything itself.
+# The `unset` lines (the caller's AWS session, which would spoil the stack's
+# keys) apply when the stack's keys were taken, not when the caller set their own.
 local_stack_defaults() {
-  local variable line name
+  local variable line name took_keys=''
   for variable in KAFKA_BROKERS SCHEMA_REGISTRY_URL AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_DYNAMODB MYSQL_URL; do
     if [ -n "${!variable:-}" ]; then return 0; fi
   done
   while IFS= read -r line; do
+    if [[ "$line" == "unset "* ]]; then
+      if [ -n "$took_keys" ]; then unset "${line#unset }"; fi
+      continue
+    fi
     [[ "$line" == "export "* ]] || continue
     name="${line#export }"; name="${name%%=*}"
-    if [ -z "${!name+x}" ]; then eval "$line"; fi
+    if [ -z "${!name+x}" ]; then
+      eval "$line"
+      if [ "$name" = AWS_ACCESS_KEY_ID ]; then took_keys=1; fi
+    fi
   done < <(node deploy/local/dist/cli.js env)
 }
 

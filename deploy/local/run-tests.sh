@@ -14,10 +14,20 @@ missing=()
 for tool in umoci skopeo docker-registry zstd pass; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "orbit: npm test needs ${missing[*]} (Debian packages) and apt-get needs root: sudo apt-get install -y ${missing[*]}, then npm test again" >&2
+    exit 1
+  fi
   echo "orbit: installing ${missing[*]} (apt-get)" >&2
-  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+  # set -e ignores a failure left of && (apt-get update): the tests would fail much later, on a missing tool.
+  if ! { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}" >&2; }; then
+    echo "orbit: apt-get could not install ${missing[*]} (its output is above); install them, then npm test again" >&2
+    exit 1
+  fi
 fi
 bash deploy/local/orbit.sh built
+# The tests stop and restart the stack's services and reset its data: not under a running npm start.
+node deploy/local/dist/cli.js assert-no-pipeline
 if [ "${ORBIT_TEST_INFRA:-local}" = "containers" ]; then
   # Docker hosts only (unverified here): test/global-setup.ts starts compose.yaml via testcontainers.
   eval "$(node deploy/local/dist/cli.js env)"

@@ -1,5 +1,5 @@
 import { OrbitError } from '@orbit/lib';
-import { formatStatus, formatTail, problemsReport, renderExports, stackDown, stackEnv, stackStatus, stackUp, stackWipe, startPipeline, stopPipeline, StackError, StackErrors } from './stack/index.js';
+import { assertNoPipelineRunning, formatStatus, formatTail, problemsReport, renderExports, stackDown, stackEnv, STACK_ENV_UNSET, stackStatus, stackUp, stackWipe, startPipeline, stopPipeline, StackError, StackErrors } from './stack/index.js';
 
 /** `npm run stack:<command>`; progress goes to stderr so that `env` output can be eval'd. */
 const say = (line: string): void => void process.stderr.write(`orbit: ${line}\n`);
@@ -22,12 +22,16 @@ const commands: Record<string, () => Promise<void>> = {
     say('stack stopped; data and logs deleted (install cache kept)');
   },
   env: async () => {
-    process.stdout.write(`${renderExports(stackEnv())}\n`);
+    process.stdout.write(`${renderExports(stackEnv(), STACK_ENV_UNSET)}\n`);
   },
   'start-pipeline': async () => {
     await stackUp({ log: say });
     await startPipeline(say);
     say('pipeline running; gateway at http://127.0.0.1:8080 (stack:status, stack:down)');
+  },
+  /** What `npm test` runs first: it refuses to take over the stack while npm start's pipeline runs in it. */
+  'assert-no-pipeline': async () => {
+    assertNoPipelineRunning();
   },
   /** `problems <since epoch ms>`: what npm test prints after a failed test, for a CI that keeps no files. */
   problems: async () => {

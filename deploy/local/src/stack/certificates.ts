@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isCompletePem, partialOf, publish } from './atomic-file.js';
 import { StackError } from './errors.js';
 import { ensureAptPackage } from './install.js';
 import { dataDir, logFile } from './paths.js';
@@ -24,7 +25,9 @@ export const issuedFiles = (name: string): IssuedCertificate => ({ cert: join(lo
  */
 export function issuedOnce(service: string, name: string, subject: string, extensions: readonly string[]): IssuedCertificate {
   const issued = issuedFiles(name);
-  if (existsSync(issued.cert) && existsSync(issued.key)) return issued;
+  const caKey = join(localCaDir(), 'ca-key.pem');
+  const caComplete = isCompletePem(localCaFile()) && isCompletePem(caKey);
+  if (caComplete && isCompletePem(issued.cert) && isCompletePem(issued.key)) return issued;
   const [openssl = 'openssl'] = ensureAptPackage(service, 'openssl', ['openssl']);
   const dir = localCaDir();
   mkdirSync(dir, { recursive: true });
@@ -34,14 +37,18 @@ export function issuedOnce(service: string, name: string, subject: string, exten
       throw new StackError('ORBIT_ERR_STACK_START', service, `openssl ${args[0] ?? ''} failed`, { log: logFile(service), tail: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim() });
     }
   };
-  const caKey = join(dir, 'ca-key.pem');
-  if (!existsSync(localCaFile()) || !existsSync(caKey)) {
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=orbit-local-ca', '-keyout', caKey, '-out', localCaFile()]);
+  // openssl writes beside each file and the finished one is renamed into place, the key before its certificate.
+  if (!caComplete) {
+    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=orbit-local-ca', '-keyout', partialOf(caKey), '-out', partialOf(localCaFile())]);
+    publish(caKey);
+    publish(localCaFile());
   }
   const request = join(dir, `${name}.csr`);
   const extensionFile = join(dir, `${name}.ext`);
   writeFileSync(extensionFile, `${extensions.join('\n')}\n`);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', issued.key, '-out', request]);
-  run(['x509', '-req', '-days', '3650', '-in', request, '-CA', localCaFile(), '-CAkey', caKey, '-CAcreateserial', '-extfile', extensionFile, '-out', issued.cert]);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', partialOf(issued.key), '-out', request]);
+  run(['x509', '-req', '-days', '3650', '-in', request, '-CA', localCaFile(), '-CAkey', caKey, '-CAcreateserial', '-extfile', extensionFile, '-out', partialOf(issued.cert)]);
+  publish(issued.key);
+  publish(issued.cert);
   return issued;
 }

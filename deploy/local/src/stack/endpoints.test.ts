@@ -1,10 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localStackEnv, renderExports, shellQuote } from './endpoints.js';
+import { readPorts } from './ports.js';
+import { STACK_ENV_UNSET } from './stack.js';
 
 describe('renderExports', () => {
   it('renders one export line per variable, single-quoted', () => {
     expect(renderExports({ A: 'x', B: 'http://127.0.0.1:9000' })).toBe("export A='x'\nexport B='http://127.0.0.1:9000'");
+  });
+
+  it('unsets what it is told to after the exports', () => {
+    expect(renderExports({ A: 'x' }, ['B'])).toBe("export A='x'\nunset B");
   });
 
   it('quotes single quotes by closing, escaping and reopening', () => {
@@ -21,7 +27,8 @@ describe('renderExports', () => {
 describe('localStackEnv', () => {
   afterEach(() => vi.unstubAllEnvs());
 
-  it('has exactly the documented names with the default ports', () => {
+  it('has exactly the documented names with the configured ports', () => {
+    const ports = readPorts();
     vi.stubEnv('ORBIT_STACK_DIR', '/srv/orbit stack');
     const env = localStackEnv();
     expect(Object.keys(env).sort()).toEqual([
@@ -33,15 +40,15 @@ describe('localStackEnv', () => {
       'ORBIT_STACK_MYSQL_CA_FILE', 'ORBIT_STACK_MYSQL_CLIENT_CERT_FILE', 'ORBIT_STACK_MYSQL_CLIENT_KEY_FILE', 'ORBIT_STACK_MYSQL_TLS_URL', 'ORBIT_STACK_MYSQL_X509_URL',
       'S3_FORCE_PATH_STYLE', 'SCHEMA_REGISTRY_URL',
     ]);
-    expect(env['ORBIT_STACK_KAFKA_SECURE_BROKERS']).toBe('127.0.0.1:9094');
+    expect(env['ORBIT_STACK_KAFKA_SECURE_BROKERS']).toBe(`127.0.0.1:${ports.kafkaSecure}`);
     expect(env['ORBIT_STACK_KAFKA_CA_FILE']).toBe('/srv/orbit stack/data/kafka/broker-ca.pem');
-    expect(env['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
+    expect(env['KAFKA_BROKERS']).toBe(`127.0.0.1:${ports.kafka}`);
     expect(env['ORBIT_KAFKA_PRINCIPAL_IMAGE_VALIDATOR']).toBe('User:orbit-image-validator');
     // By name, so a client that checks the certificate's name (mysql2 checks names, never addresses) checks it.
-    expect(env['ORBIT_STACK_MYSQL_TLS_URL']).toBe('mysql://orbit_tls:orbit@localhost:3306/viewport');
+    expect(env['ORBIT_STACK_MYSQL_TLS_URL']).toBe(`mysql://orbit_tls:orbit@localhost:${ports.mysql}/viewport`);
     expect(env['ORBIT_STACK_MYSQL_CA_FILE']).toBe('/srv/orbit stack/data/tls/ca.pem');
-    expect(env['SCHEMA_REGISTRY_URL']).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
-    expect(env['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');
+    expect(env['SCHEMA_REGISTRY_URL']).toBe(`http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7`);
+    expect(env['MYSQL_URL']).toBe(`mysql://orbit:orbit@127.0.0.1:${ports.mysql}/viewport`);
     expect(env['MYSQL_ADMIN_SOCKET']).toBe('/srv/orbit stack/run/mysqld.sock');
     expect(env['ORBIT_STACK_DIR']).toBe('/srv/orbit stack');
   });
@@ -51,5 +58,13 @@ describe('localStackEnv', () => {
     vi.stubEnv('ORBIT_S3_PORT', '19000');
     expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:19092');
     expect(localStackEnv()['AWS_ENDPOINT_URL_S3']).toBe('http://127.0.0.1:19000');
+  });
+});
+
+describe('stack env in a shell with an AWS session of its own', () => {
+  it('leaves the stack\'s keys alone: the session token and profile are unset', () => {
+    const script = `${renderExports(localStackEnv(), STACK_ENV_UNSET)}\nprintf '%s|%s|%s' "$AWS_ACCESS_KEY_ID" "\${AWS_SESSION_TOKEN-unset}" "\${AWS_PROFILE-unset}"`;
+    const env = { ...process.env, AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjE', AWS_PROFILE: 'work-sso' };
+    expect(execFileSync('bash', ['-c', script], { encoding: 'utf8', env })).toBe('orbitlocal|unset|unset');
   });
 });

@@ -108,6 +108,7 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-export function renderExports(env: Readonly<Record<string, string>>): string {
-  return Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`).join('\n');
+/** `unset` names what must not stay in the shell that evals the output. */
+export function renderExports(env: Readonly<Record<string, string>>, unset: readonly string[] = []): string {
+  return [...Object.entries(env).map(([name, value]) => `export ${name}=${shellQuote(value)}`), ...unset.map((name) => `unset ${name}`)].join('\n');
 }

@@ -10,7 +10,8 @@ export type StackErrorCode =
   | 'ORBIT_ERR_STACK_UNKNOWN_SERVICE'
   | 'ORBIT_ERR_STACK_NOT_BUILT'
   | 'ORBIT_ERR_STACK_PROVISION'
-  | 'ORBIT_ERR_STACK_WIPE';
+  | 'ORBIT_ERR_STACK_WIPE'
+  | 'ORBIT_ERR_STACK_IN_USE';
 
 /**
  * A service could not be installed, started or reached. Carries the log file

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StackError } from './errors.js';
 import { readTail } from './log-tail.js';
@@ -12,6 +12,13 @@ import { cacheDir, logFile, REPO_ROOT } from './paths.js';
  * ORBIT_MINIO_VERSION=latest opts into the moving target.
  */
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+/** What to install when an installer itself is missing: spawn's ENOENT alone does not say. */
+const INSTALLER_PACKAGES: Readonly<Record<string, string>> = {
+  mvn: 'Maven (apt-get install maven)',
+  go: 'Go (https://go.dev/doc/install, or apt-get install golang-go)',
+  'apt-get': 'the packages this needs by hand (this is not a Debian machine)',
+};
 
 /** Runs an installer with its output in `logs/install-<service>.log`; failures carry the tail. */
 function runInstaller(service: string, command: string, args: readonly string[], env: Record<string, string> = {}): void {
@@ -25,6 +32,10 @@ function runInstaller(service: string, command: string, args: readonly string[],
     maxBuffer: 512 * 1024 * 1024,
   });
   appendFileSync(log, `--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n${result.stdout?.toString() ?? ''}${result.stderr?.toString() ?? ''}${result.error ? `\n${result.error.message}\n` : ''}`);
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    const name = command.split('/').at(-1) ?? command;
+    throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `${name} is not installed (not on PATH): install ${INSTALLER_PACKAGES[name] ?? name}, then run this again`, { log });
+  }
   if (result.status !== 0) {
     const why = result.error ? result.error.message : `exited ${result.status ?? result.signal}`;
     throw new StackError('ORBIT_ERR_STACK_INSTALL', service, `install failed: ${command} ${why}`, { log, tail: readTail(log) });
@@ -36,6 +47,9 @@ export const pomHash = (pom: string): string => createHash('sha256').update(read
 /**
  * Maven copies a service's runtime into the cache. The marker holds the pom's
  * hash: a changed pom (a version bump) installs again, an unchanged one costs a file read.
+ * Each install fills a fresh folder that then replaces the old one whole: copied
+ * over the old one, a bump left both versions' jars on the `libs/*` classpath, and
+ * a jar cut short by an interrupted copy was never copied again (it looked newer).
  */
 export function ensureMavenInstall(service: string, pomName: 'kafka' | 'dynamodb' | 'apicurio'): string {
   const pom = join(REPO_ROOT, 'deploy', 'local', 'maven', `${pomName}.pom.xml`);
@@ -43,9 +57,17 @@ export function ensureMavenInstall(service: string, pomName: 'kafka' | 'dynamodb
   const marker = join(home, '.installed');
   const hash = pomHash(pom);
   if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === hash) return home;
-  mkdirSync(home, { recursive: true });
-  runInstaller(service, 'mvn', ['-B', '-q', '-f', pom, `-Dinstall.dir=${home}`, 'package']);
-  writeFileSync(marker, hash);
+  const fresh = `${home}.partial`;
+  const old = `${home}.old`;
+  rmSync(fresh, { recursive: true, force: true });
+  mkdirSync(fresh, { recursive: true });
+  // -C: a download whose checksum does not match fails the install instead of landing in the runtime.
+  runInstaller(service, 'mvn', ['-B', '-q', '-C', '-f', pom, `-Dinstall.dir=${fresh}`, 'package']);
+  writeFileSync(join(fresh, '.installed'), hash);
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(home)) renameSync(home, old);
+  renameSync(fresh, home);
+  rmSync(old, { recursive: true, force: true });
   return home;
 }
 
@@ -104,11 +126,26 @@ export function which(binary: string): string | undefined {
   return undefined;
 }
 
+/** Debian packages that are missing while apt-get cannot install them (not root): what the developer installs with sudo. */
+export class AptPackagesMissing extends StackError {
+  readonly packages: readonly string[];
+
+  constructor(service: string, packages: readonly string[]) {
+    super('ORBIT_ERR_STACK_INSTALL', service,
+      `${packages.join(', ')} ${packages.length === 1 ? 'is' : 'are'} not installed and apt-get needs root: sudo apt-get install -y ${packages.join(' ')}, then run this again`);
+    this.packages = packages;
+  }
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
 /** Commands from one Debian package, installed with apt-get when any is missing; their paths, in order. */
 export function ensureAptPackage(service: string, debianPackage: string, commands: readonly string[]): string[] {
   if (commands.some((command) => !which(command))) {
+    if (!isRoot()) throw new AptPackagesMissing(service, [debianPackage]);
     runInstaller(service, 'apt-get', ['update', '-q']);
-    runInstaller(service, 'apt-get', ['install', '-y', '-q', debianPackage], { DEBIAN_FRONTEND: 'noninteractive' });
+    // Waits for another apt-get (npm test's own tools, another checkout's up) instead of failing on its lock.
+    runInstaller(service, 'apt-get', ['install', '-y', '-q', '-o', 'DPkg::Lock::Timeout=300', debianPackage], { DEBIAN_FRONTEND: 'noninteractive' });
   }
   return commands.map((command) => {
     const path = which(command);

@@ -1,11 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { StackError } from './errors.js';
 import { fromLastStart, readTail } from './log-tail.js';
 import { logFile } from './paths.js';
 import { isAlive, runningPid } from './pidfile.js';
+import { portVariableOf } from './ports.js';
 import { tcpOpen } from './probes.js';
 import { launchDetached, sleep, terminate } from './processes.js';
 import { serviceNamed, type ServiceDefinition } from './services/index.js';
-import { withStartLock } from './start-lock.js';
+import { PIPELINE } from './services/pipeline.js';
+import { withInstallLock, withStartLock } from './start-lock.js';
+
+/** Generous: the holder may be building MinIO or running apt-get. */
+export const INSTALL_LOCK_TIMEOUT_MS = 30 * 60_000;
 
 export type ServiceState = 'healthy' | 'running' | 'down' | 'foreign' | 'not built';
 
@@ -37,13 +43,37 @@ async function waitHealthy(service: ServiceDefinition, pid: number): Promise<voi
   throw failure(service, `not ready after ${service.startTimeoutMs / 1000} s (pid ${pid} still running)`);
 }
 
+/** Where Debian's own MariaDB (mariadb.service, which the package's postinst starts) records its pid. */
+export const SYSTEM_MARIADB_PID_FILE = '/run/mysqld/mysqld.pid';
+
+function systemMariadbPid(pidFilePath: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFilePath, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to do about a port held by someone else: the variable that moves it, or why none does. */
+export function portInUseReason(service: ServiceDefinition, port: number, systemMariadbPidFile = SYSTEM_MARIADB_PID_FILE): string {
+  const held = `port ${port} is in use by a process this stack did not start`;
+  if (service.kind === 'pipeline') {
+    return `${held} (see: ss -ltnp 'sport = :${port}'); the pipeline services' ports (${PIPELINE.map(([, , fixed]) => fixed).join(', ')}) cannot be changed: stop that process (npm start's pipeline of another checkout? npm run stack:down there)`;
+  }
+  const variable = portVariableOf(port);
+  const move = variable === undefined ? '' : ` or set ${variable} to a free port`;
+  const mariadb = service.name === 'mysql' ? systemMariadbPid(systemMariadbPidFile) : undefined;
+  if (mariadb !== undefined) {
+    return `${held}: Debian's own MariaDB (mariadb.service, pid ${mariadb}, started when mariadb-server was installed) holds it; systemctl stop mariadb (systemctl disable mariadb keeps it from coming back)${move}`;
+  }
+  return `${held} (another checkout's stack? see: ss -ltnp 'sport = :${port}'); stop it${move}`;
+}
+
 /** Checked before installing, so a clash is reported in seconds rather than after a long install. */
 export async function assertPortsFree(service: ServiceDefinition): Promise<void> {
   for (const port of service.ports) {
-    if (await tcpOpen(port, '127.0.0.1', 500)) {
-      throw new StackError('ORBIT_ERR_STACK_PORT_IN_USE', service.name,
-        `port ${port} is in use by a process this stack did not start (another checkout's stack? see: ss -ltnp 'sport = :${port}'); stop it or set ORBIT_*_PORT`);
-    }
+    if (await tcpOpen(port, '127.0.0.1', 500)) throw new StackError('ORBIT_ERR_STACK_PORT_IN_USE', service.name, portInUseReason(service, port));
   }
 }
 
@@ -63,7 +93,7 @@ export function startDefinition(service: ServiceDefinition): Promise<StartOutcom
       return 'running';
     }
     await assertPortsFree(service);
-    service.install();
+    await withInstallLock(INSTALL_LOCK_TIMEOUT_MS, async () => service.install());
     const started = launchDetached(service.name, service.prepare());
     await waitHealthy(service, started);
     await service.afterHealthy?.();

@@ -48,3 +48,13 @@ export function readPorts(env: NodeJS.ProcessEnv = process.env): StackPorts {
   if (problems.length > 0) throw new StackError('ORBIT_ERR_STACK_CONFIG', 'stack', problems.join('; '));
   return ports;
 }
+
+/** The variable that moves `port`, as configured now; undefined for a port no variable moves (the pipeline's). */
+export function portVariableOf(port: number, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const ports = readPorts(env);
+  const key = (Object.keys(DEFAULTS) as (keyof StackPorts)[]).find((name) => ports[name] === port);
+  return key === undefined ? undefined : DEFAULTS[key][0];
+}
+
+/** Every port variable with its default, for messages and documentation. */
+export const PORT_VARIABLES: readonly (readonly [variable: string, port: number])[] = Object.values(DEFAULTS);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { stackChildEnv } from './child-env.js';
 import { StackError } from './errors.js';
 import { logFile, pidFile, runDir } from './paths.js';
 import { START_MARKER } from './log-tail.js';
@@ -28,13 +29,14 @@ export function launchDetached(service: string, launch: Launch): number {
     writeSync(fd, `\n--- ${new Date().toISOString()}${START_MARKER}${service}: ${launch.command} ${launch.args.join(' ')}\n`);
     const child = spawn(launch.command, [...launch.args], {
       cwd: launch.cwd,
-      env: { ...process.env, ...launch.env },
+      env: stackChildEnv(launch.env),
       detached: true,
       stdio: ['ignore', fd, fd],
     });
     // A missing binary surfaces as an async 'error' event; without a listener it would crash the caller.
-    child.on('error', (error) => writeSync(fd, `orbit: could not start ${launch.command}: ${error.message}\n`));
-    if (child.pid === undefined) throw new StackError('ORBIT_ERR_STACK_START', service, `could not spawn ${launch.command}`, { log });
+    // By path: the event comes after `finally` has closed fd.
+    child.on('error', (error) => appendFileSync(log, `orbit: could not start ${launch.command}: ${error.message}\n`));
+    if (child.pid === undefined) throw new StackError('ORBIT_ERR_STACK_START', service, `could not spawn ${launch.command} (not installed, or not on PATH?)`, { log });
     child.unref();
     writePid(service, child.pid);
     return child.pid;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { stackChildEnv } from './child-env.js';
 import { localStackEnv } from './endpoints.js';
 import { StackError } from './errors.js';
 import { REPO_ROOT } from './paths.js';
@@ -17,7 +18,7 @@ export function provisionStack(timeoutMs = 300_000): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PROVISION_CLI], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...localStackEnv(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: stackChildEnv({ ...localStackEnv(), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }),
       stdio: ['ignore', 2, 2],
       timeout: timeoutMs,
     });

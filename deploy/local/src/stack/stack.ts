@@ -1,13 +1,16 @@
 import { rmSync } from 'node:fs';
+import { FOREIGN_AWS_VARIABLES } from './child-env.js';
 import { localStackEnv } from './endpoints.js';
 import { StackError, StackErrors } from './errors.js';
-import { assertPortsFree, startDefinition, stateOf, type ServiceState } from './lifecycle.js';
+import { AptPackagesMissing } from './install.js';
+import { assertPortsFree, INSTALL_LOCK_TIMEOUT_MS, startDefinition, stateOf, type ServiceState } from './lifecycle.js';
 import { logFile, stackDir } from './paths.js';
 import { runningPid } from './pidfile.js';
 import { terminate } from './processes.js';
 import { provisionStack, PROVISION_CLI } from './provision.js';
 import { allServices, infrastructureServices, pipelineServices, serviceNamed, type ServiceDefinition } from './services/index.js';
-import { assertWipeable } from './wipe-guard.js';
+import { withInstallLock } from './start-lock.js';
+import { assertWipeable, markStackDir } from './wipe-guard.js';
 
 export type StackLog = (line: string) => void;
 const toStderr: StackLog = (line) => process.stderr.write(`orbit: ${line}\n`);
@@ -42,13 +45,35 @@ export interface StackUpOptions {
   readonly log?: StackLog;
 }
 
+/**
+ * Installs one service at a time (parallel Maven runs race on the shared ~/.m2
+ * repository), under the machine-wide install lock. Debian packages a non-root
+ * user lacks are gathered into one message, so one sudo line installs them all.
+ */
+export function installServices(services: readonly ServiceDefinition[]): Promise<void> {
+  return withInstallLock(INSTALL_LOCK_TIMEOUT_MS, async () => {
+    const missing: AptPackagesMissing[] = [];
+    for (const service of services) {
+      try {
+        service.install();
+      } catch (error) {
+        if (!(error instanceof AptPackagesMissing)) throw error;
+        missing.push(error);
+      }
+    }
+    if (missing.length > 0) {
+      throw new AptPackagesMissing(missing.map((error) => error.service).join(', '), [...new Set(missing.flatMap((error) => error.packages))]);
+    }
+  });
+}
+
 export async function stackUp(options: StackUpOptions = {}): Promise<void> {
   const log = options.log ?? toStderr;
+  markStackDir();
   const services = infrastructureServices();
   const down = services.filter((service) => runningPid(service.name) === undefined);
   collect(await Promise.allSettled(down.map(assertPortsFree)), down);
-  // Installs run one at a time: parallel Maven runs race on the shared ~/.m2 repository.
-  for (const service of down) service.install();
+  await installServices(down);
   await startAll(services, log);
   if (options.provision ?? true) {
     if (!(await provisionStack())) log(`provisioning skipped: ${PROVISION_CLI} does not exist yet (run npm run build)`);
@@ -69,6 +94,23 @@ async function stopAll(services: readonly ServiceDefinition[], log: StackLog): P
   await Promise.all(services.map(async (service) => {
     if (await terminate(service.name)) log(`${service.name.padEnd(18)} stopped`);
   }));
+}
+
+/** The pipeline services whose processes (this stack folder's pid files) are alive. */
+export function runningPipeline(): string[] {
+  return pipelineServices().filter((service) => runningPid(service.name) !== undefined).map((service) => service.name);
+}
+
+/**
+ * `npm test` shares the stack folder and ports with `npm start`, and its end-to-end tests stop the pipeline,
+ * restart Kafka, MariaDB and the registry and drop ViewPort's database: it runs only while no pipeline does.
+ * The pipeline's ports cannot be moved, so another ORBIT_STACK_DIR would not keep them apart.
+ */
+export function assertNoPipelineRunning(): void {
+  const running = runningPipeline();
+  if (running.length === 0) return;
+  throw new StackError('ORBIT_ERR_STACK_IN_USE', 'npm test',
+    `the pipeline is running in ${stackDir()} (${running.join(', ')}; npm start, or a test run cut short), and the tests would stop it, restart its stores and reset its data; stop it first: npm run stack:down`);
 }
 
 export function stopPipeline(log: StackLog = () => undefined): Promise<void> {
@@ -109,3 +151,6 @@ export function stackStatus(): Promise<ServiceStatus[]> {
 export function stackEnv(): Record<string, string> {
   return localStackEnv();
 }
+
+/** What `stack env` unsets: the developer's AWS session would override or spoil the stack's keys. */
+export const STACK_ENV_UNSET: readonly string[] = FOREIGN_AWS_VARIABLES;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { kafkaProperties } from './kafka.js';
 import { accountStatements } from './mysql.js';
 import { localStackEnv } from '../endpoints.js';
+import { readPorts } from '../ports.js';
 import { PIPELINE, pipelineServices } from './pipeline.js';
 
 describe('kafka server.properties', () => {
@@ -54,20 +55,20 @@ describe('pipeline services', () => {
   it('reach the broker on its SASL_SSL listener, trusting its certificate, each as a PLAIN user of its own (the stack env\'s KAFKA_BROKERS stays the plain one)', () => {
     for (const service of pipelineServices()) {
       expect(service.prepare().env, service.name).toMatchObject({
-        KAFKA_BROKERS: '127.0.0.1:9094', KAFKA_TLS_CA_FILE: expect.stringMatching(/\/data\/kafka\/broker-ca\.pem$/) as unknown,
+        KAFKA_BROKERS: `127.0.0.1:${readPorts().kafkaSecure}`, KAFKA_TLS_CA_FILE: expect.stringMatching(/\/data\/kafka\/broker-ca\.pem$/) as unknown,
         KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: `orbit-${service.name}`, KAFKA_SASL_PASSWORD: expect.any(String) as unknown,
       });
     }
-    expect(localStackEnv()['KAFKA_BROKERS']).toBe('127.0.0.1:9092');
+    expect(localStackEnv()['KAFKA_BROKERS']).toBe(`127.0.0.1:${readPorts().kafka}`);
   });
 
   it('reach MariaDB over TLS by name with a client certificate, as the X509 user (the stack env\'s MYSQL_URL stays the plain one)', () => {
     for (const service of pipelineServices()) {
       expect(service.prepare().env, service.name).toMatchObject({
-        MYSQL_URL: 'mysql://orbit_x509:orbit@localhost:3306/viewport', MYSQL_TLS_CA_FILE: expect.stringMatching(/\/data\/tls\/ca\.pem$/) as unknown,
+        MYSQL_URL: `mysql://orbit_x509:orbit@localhost:${readPorts().mysql}/viewport`, MYSQL_TLS_CA_FILE: expect.stringMatching(/\/data\/tls\/ca\.pem$/) as unknown,
         MYSQL_TLS_CERT_FILE: expect.stringMatching(/mysql-client-cert\.pem$/) as unknown, MYSQL_TLS_KEY_FILE: expect.stringMatching(/mysql-client-key\.pem$/) as unknown,
       });
     }
-    expect(localStackEnv()['MYSQL_URL']).toBe('mysql://orbit:orbit@127.0.0.1:3306/viewport');
+    expect(localStackEnv()['MYSQL_URL']).toBe(`mysql://orbit:orbit@127.0.0.1:${readPorts().mysql}/viewport`);
   });
 });

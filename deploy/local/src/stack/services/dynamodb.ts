@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureMavenInstall } from '../install.js';
+import { findRuntimeJava } from '../java.js';
 import { dataDir } from '../paths.js';
 import { readPorts } from '../ports.js';
 import { dynamoAnswers } from '../probes.js';
@@ -13,13 +14,16 @@ export function dynamodbService(): ServiceDefinition {
   const ports = readPorts();
   return {
     name: NAME, kind: 'infrastructure', port: ports.dynamodb, ports: [ports.dynamodb], startTimeoutMs: 60_000,
-    install: () => void ensureMavenInstall(NAME, 'dynamodb'),
+    install: () => {
+      ensureMavenInstall(NAME, 'dynamodb');
+      findRuntimeJava(NAME);
+    },
     prepare: () => {
       const home = ensureMavenInstall(NAME, 'dynamodb');
       const dir = dataDir(NAME);
       mkdirSync(dir, { recursive: true });
       return {
-        command: 'java',
+        command: findRuntimeJava(NAME),
         args: [
           '-Xmx512m', `-Djava.library.path=${join(home, 'native')}`, '-cp', `${join(home, 'libs')}/*`,
           'com.amazonaws.services.dynamodbv2.local.main.ServerRunner',

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasContent, isCompletePem, partialOf, publish } from '../atomic-file.js';
 import { issuedOnce, localCaFile } from '../certificates.js';
 import { KAFKA_CLIENT_CERTIFICATE, KAFKA_KEYSTORE_PASSWORD, KAFKA_SERVICE_USERS, KAFKA_OUTSIDER_PASSWORD, KAFKA_OUTSIDER_USER, KAFKA_SASL_PASSWORD, KAFKA_SASL_USER } from '../endpoints.js';
 import { StackError } from '../errors.js';
-import { ensureMavenInstall } from '../install.js';
+import { ensureAptPackage, ensureMavenInstall } from '../install.js';
+import { findRuntimeJava, jdkTool } from '../java.js';
 import { dataDir, logFile } from '../paths.js';
 import { readPorts } from '../ports.js';
 import { kafkaAnswers } from '../probes.js';
@@ -73,18 +75,26 @@ ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1/,DEFAULT
  * The broker's self-signed certificate for 127.0.0.1 and localhost, made once with the JDK's keytool, and its PEM,
  * which clients give as KAFKA_TLS_CA_FILE.
  */
-function certificateOnce(dir: string, password: string): { keystore: string; certificate: string } {
+export function certificateOnce(dir: string, password: string): { keystore: string; certificate: string } {
   const keystore = join(dir, 'broker.p12');
   const certificate = join(dir, 'broker-ca.pem');
   const keytool = (args: readonly string[]): void => {
-    const result = spawnSync('keytool', [...args], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(jdkTool(findRuntimeJava(NAME), 'keytool'), [...args], { encoding: 'utf8', timeout: 60_000 });
     if (result.status !== 0) throw new StackError('ORBIT_ERR_STACK_START', NAME, `keytool ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim() });
   };
-  if (!existsSync(keystore)) {
+  // keytool writes beside each file and the finished one is renamed into place; a new keystore needs its certificate exported anew.
+  if (!hasContent(keystore)) {
+    rmSync(partialOf(keystore), { force: true });
     keytool(['-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650', '-dname', 'CN=orbit-local-kafka',
-      '-ext', 'SAN=ip:127.0.0.1,dns:localhost', '-ext', 'BC=ca:true', '-keystore', keystore, '-storetype', 'PKCS12', '-storepass', password, '-keypass', password]);
+      '-ext', 'SAN=ip:127.0.0.1,dns:localhost', '-ext', 'BC=ca:true', '-keystore', partialOf(keystore), '-storetype', 'PKCS12', '-storepass', password, '-keypass', password]);
+    rmSync(certificate, { force: true });
+    publish(keystore);
   }
-  if (!existsSync(certificate)) keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password, '-file', certificate]);
+  if (!isCompletePem(certificate)) {
+    rmSync(partialOf(certificate), { force: true });
+    keytool(['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password, '-file', partialOf(certificate)]);
+    publish(certificate);
+  }
   return { keystore, certificate };
 }
 
@@ -97,7 +107,7 @@ log4j.logger.org.apache.kafka=WARN
 `;
 
 function tool(classpath: string, log4j: string, args: readonly string[]): string {
-  const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(findRuntimeJava(NAME), ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.tools.StorageTool', ...args], { encoding: 'utf8', timeout: 120_000 });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   if (result.status !== 0) {
     throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.tools.StorageTool ${args[0] ?? ''} failed`, { log: logFile(NAME), tail: output.trim() });
@@ -115,7 +125,7 @@ function scramUsersOnce(classpath: string, log4j: string, dir: string, port: num
   if (existsSync(marker) && readFileSync(marker, 'utf8') === written) return;
   // One mechanism per call: Kafka 3.9's ConfigCommand sends both in one request, which the KRaft controller refuses.
   for (const [user, password] of Object.entries(users)) for (const mechanism of SCRAM_MECHANISMS) {
-    const result = spawnSync('java', ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${port}`,
+    const result = spawnSync(findRuntimeJava(NAME), ['-cp', classpath, `-Dlog4j.configuration=file:${log4j}`, 'kafka.admin.ConfigCommand', '--bootstrap-server', `127.0.0.1:${port}`,
       '--alter', '--add-config', `${mechanism}=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user], { encoding: 'utf8', timeout: 120_000 });
     if (result.status !== 0) {
       throw new StackError('ORBIT_ERR_STACK_START', NAME, `kafka.admin.ConfigCommand could not add the SCRAM user ${user}`, { log: logFile(NAME), tail: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() });
@@ -136,7 +146,12 @@ export function kafkaService(): ServiceDefinition {
   const ports = readPorts();
   return {
     name: NAME, kind: 'infrastructure', port: ports.kafka, ports: [ports.kafka, ports.kafkaController, ports.kafkaSecure, ports.kafkaMtls], startTimeoutMs: 90_000,
-    install: () => void ensureMavenInstall(NAME, 'kafka'),
+    install: () => {
+      ensureMavenInstall(NAME, 'kafka');
+      findRuntimeJava(NAME);
+      // The client certificate prepare() issues with it; here, a user who is not root learns of it with the other packages.
+      ensureAptPackage(NAME, 'openssl', ['openssl']);
+    },
     prepare: () => {
       const home = ensureMavenInstall(NAME, 'kafka');
       const dir = dataDir(NAME);
@@ -151,7 +166,7 @@ export function kafkaService(): ServiceDefinition {
       writeFileSync(log4j, LOG4J);
       const classpath = `${join(home, 'libs')}/*`;
       formatOnce(classpath, log4j, properties, logDirs);
-      return { command: 'java', args: ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', properties], cwd: dir };
+      return { command: findRuntimeJava(NAME), args: ['-Xms256m', '-Xmx1g', `-Dlog4j.configuration=file:${log4j}`, '-cp', classpath, 'kafka.Kafka', properties], cwd: dir };
     },
     healthy: () => kafkaAnswers(ports.kafka),
     afterHealthy: async () => {

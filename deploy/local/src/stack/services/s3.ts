@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hasContent, writeFileAtomic } from '../atomic-file.js';
 import { join } from 'node:path';
 import { S3_ROOT_PASSWORD, S3_ROOT_USER } from '../endpoints.js';
 import { ensureMinio } from '../install.js';
@@ -14,14 +15,17 @@ const NAME = 's3';
  * SSE-S3 (bucket default encryption) needs a KMS key. One random key per
  * stack, kept beside the data it encrypts: a new key would make the objects unreadable.
  */
-function kmsKey(): string {
+export function kmsKey(): string {
   const file = join(stackDir(), 'data', 's3-kms.key');
-  if (!existsSync(file)) {
+  // A key that is not 32 bytes never started MinIO, so no object is encrypted with it: made anew.
+  if (!isKmsKey(file)) {
     mkdirSync(join(stackDir(), 'data'), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+    writeFileAtomic(file, randomBytes(32).toString('base64'), 0o600);
   }
   return readFileSync(file, 'utf8').trim();
 }
+
+const isKmsKey = (file: string): boolean => hasContent(file) && Buffer.from(readFileSync(file, 'utf8').trim(), 'base64').length === 32;
 
 export function s3Service(): ServiceDefinition {
   const ports = readPorts();
