@@ -1,6 +1,7 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-// Not re-exported by the package index; the 404 of a lookup arrives as this class.
-import { ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry/dist/errors.js';
+// Not re-exported by the package index; the 404 of a lookup arrives as the base class, a schema the
+// library fetched but could not build as the argument error.
+import { ConfluentSchemaRegistryArgumentError, ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry/dist/errors.js';
 import avro from 'avsc';
 import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
 import { envelopeProblem } from './envelope.js';
@@ -107,11 +108,23 @@ export class EventCodec {
     const cached = this.resolvers.get(key);
     if (cached) return cached;
     const reader = this.readerTypeOf(topic);
+    let fetched: unknown;
+    try {
+      fetched = await this.registry.getSchema(writerId);
+    } catch (error) {
+      if (error instanceof ConfluentSchemaRegistryArgumentError) throw new DecodeError(topic, error);
+      throw asRegistryError(error, (cause) => new DecodeError(topic, cause));
+    }
+    // Only the fetch may be the registry's fault. A JSON Schema or Protobuf id (a Confluent serializer of another
+    // kind writing to the topic) or an Avro schema avsc refuses is the message's: retried, it wedged the partition
+    // for ever while the logs blamed the registry.
+    const schemaType = this.registry.cache.getSchema(writerId)?.type;
+    if (schemaType !== SchemaType.AVRO) throw new DecodeError(topic, new TypeError(`schema ${writerId} is ${schemaType ?? 'of an unknown type'}, not Avro`));
     let writer: avro.Type;
     try {
-      writer = avro.Type.forSchema((await this.registry.getSchema(writerId)) as avro.Schema);
-    } catch (error) {
-      throw asRegistryError(error, (cause) => new DecodeError(topic, cause));
+      writer = avro.Type.forSchema(fetched as avro.Schema);
+    } catch (cause) {
+      throw new DecodeError(topic, cause);
     }
     let entry: { reader: avro.Type; resolver: avro.Resolver | undefined };
     try {

@@ -6,13 +6,19 @@
  */
 import kafkajs from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { lz4Frames, snappy, zstd } from './compression-codecs.js';
 import type { KafkaConnection } from './connection.js';
 
 export type {
   Admin, Consumer, Producer, EachBatchPayload, IHeaders, KafkaMessage, ITopicConfig, Kafka, AclEntry,
 } from 'kafkajs';
 
-const { Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+const { Kafka: KafkaClient, logLevel, Partitioners, CompressionCodecs, CompressionTypes } = kafkajs;
+
+// Global to kafkajs, so once for every client; without them a batch in any of these stops its consumer for good.
+CompressionCodecs[CompressionTypes.Snappy] = snappy;
+CompressionCodecs[CompressionTypes.LZ4] = lz4Frames;
+CompressionCodecs[CompressionTypes.ZSTD] = zstd;
 
 /**
  * kafkajs warns at every idempotent producer's start that limited retries may

@@ -237,6 +237,46 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
+  it('does not commit a detached handler\'s message once a rebalance gave its partition to another member, which would move the group back (found by a probe)', async () => {
+    const { topic, codec: rewindCodec, sendTo } = await partitionedTopic('rewind', 1);
+    const groupId = `group-${uniqueSuffix()}`;
+    const handled: string[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const aLogger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    let releaseA = (): void => undefined;
+    const held = new Promise<void>((resolve) => { releaseA = resolve; });
+    // kafkajs's round robin orders members by id, which starts with the client id: B's sorts first and gets the partition.
+    const loopOf = (name: 'A' | 'B', clientId: string): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
+      kafka: testKafka(clientId), groupId, topics: [topic], logger: name === 'A' ? aLogger : quietLogger, retryPolicy: fastRetry,
+      sessionTimeoutMs: 10_000, maxWaitTimeMs: 500, stallMs: 30_000, detachAfterMs: 300,
+      decode: (name_, value) => rewindCodec.decode(name_, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(`${name}:${message.offset}`);
+        if (name === 'A' && message.offset === '0') await held;
+      },
+    });
+    const a = loopOf('A', `z-member-a-${uniqueSuffix()}`);
+    const b = loopOf('B', `a-member-b-${uniqueSuffix()}`);
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async (): Promise<string | undefined> => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset;
+    try {
+      await sendTo(0, sample(`uid-rewind-0-${uniqueSuffix()}`));
+      await a.start();
+      await waitFor(() => handled.includes('A:0'), { what: 'A handling offset 0' });
+      for (let n = 1; n <= 5; n += 1) await sendTo(0, sample(`uid-rewind-${n}-${uniqueSuffix()}`));
+      await b.start();
+      await waitFor(async () => (await committed()) === '6', { what: 'B handling 0 to 5 and committing 6' });
+      releaseA();
+      await waitFor(async () => lines.some((line) => String(line['msg']).includes('rebalanced while a detached handler ran')) || (await committed()) !== '6', { what: 'A\'s detached handler ending' });
+      expect(await committed()).toBe('6');
+    } finally {
+      releaseA();
+      await Promise.all([a.stop(), b.stop()]);
+      await admin.disconnect();
+    }
+  }, 90_000);
+
   it('detaches no more than maxDetachedHandlers at once: past that a slow handler holds the other partitions of its topic, and the other topics go on', async () => {
     const uploads = await partitionedTopic('cap', 3);
     const transfers = await partitionedTopic('capother', 1);

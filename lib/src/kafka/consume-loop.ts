@@ -203,6 +203,14 @@ export class ConsumeLoop<E> extends EventEmitter {
   private readonly shutdown = new AbortController();
   private dlqProducer: Producer | undefined;
   private joined = false;
+  /**
+   * Counts the current consumer's group generations as this member sees them:
+   * up at each rebalance it hears of and each join, and for a new consumer. A
+   * detached handler's commit is made only in the generation its message was
+   * fetched in, as the broker checks only the member and generation, not who
+   * owns the partition now.
+   */
+  private generation = 0;
   /** The error behind the latest retry, for the retry event. */
   private lastError: unknown;
   private running = false;
@@ -240,6 +248,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       activity.note('joined', 'group joined', Date.now(), { memberId: payload.memberId, durationMs: payload.duration });
       if (!current()) return;
       this.joined = true;
+      this.generation += 1;
       this.emitEvent(CONSUMER_EVENTS.ready, { groupId: options.groupId });
     });
     consumer.on(events.CRASH, ({ payload }) => {
@@ -250,7 +259,10 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       this.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
     });
-    consumer.on(events.REBALANCING, () => activity.note('rejoin', 'rebalancing', Date.now()));
+    consumer.on(events.REBALANCING, () => {
+      activity.note('rejoin', 'rebalancing', Date.now());
+      if (current()) this.generation += 1;
+    });
     consumer.on(events.FETCH_START, () => activity.note('progress', 'fetch started', Date.now()));
     consumer.on(events.FETCH, ({ payload }) => activity.note('progress', 'fetch returned', Date.now(), { durationMs: payload.duration }));
     consumer.on(events.START_BATCH_PROCESS, ({ payload }) => activity.note('progress', 'batch started', Date.now(), { topic: payload.topic, partition: payload.partition, firstOffset: payload.firstOffset }));
@@ -332,6 +344,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.emitEvent(CONSUMER_EVENTS.replaced, { groupId: this.options.groupId, reason });
     this.joined = false;
     this.crashedForGood = false;
+    this.generation += 1;
     [this.consumer, this.activity] = this.createConsumer();
     const retired: Promise<void> = old.disconnect().catch((error: unknown) => this.log.warn({ err: error }, 'replaced consumer failed to disconnect'))
       .finally(() => this.retiring.delete(retired));
@@ -460,6 +473,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.detached.delete(key);
       if (earlier.offset === message.offset && !earlier.outcome.seek) return earlier.outcome;
     }
+    const fetchedIn = this.generation;
     activity.handlerStarted();
     const running = this.processOne(topic, partition, message).finally(() => activity.handlerEnded(Date.now()));
     const detachAfterMs = this.options.detachAfterMs ?? 1_000;
@@ -476,7 +490,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const run: Promise<void> = running.then(async (outcome) => {
       entry.outcome = outcome;
       // Committed now, not only when the message is fetched again: a SIGTERM in between would have it handled twice.
-      if (outcome.done !== undefined) await this.commitDetached(topic, partition, outcome.done);
+      if (outcome.done !== undefined) await this.commitDetached(topic, partition, outcome.done, fetchedIn);
     }, (error: unknown) => {
       // processOne turns every failure into an outcome; this is a defect, so the message is handled again.
       this.log.error({ err: error, topic, partition, offset: message.offset }, 'detached handler failed unexpectedly; the message is handled again');
@@ -574,9 +588,17 @@ export class ConsumeLoop<E> extends EventEmitter {
    * consumer: every earlier offset of the paused partition is committed
    * already, so the order holds. A refused commit (a rebalance took the
    * partition) is left to the message's next fetch, or its next owner.
+   * After a rebalance the broker takes the commit of any member of the new
+   * generation, for any partition: the partition's new owner may have
+   * committed past this message, and this commit would move it back (found by
+   * a probe: a fresh member handled five messages again). So none is made.
    */
-  private async commitDetached(topic: string, partition: number, done: string): Promise<void> {
+  private async commitDetached(topic: string, partition: number, done: string, fetchedIn: number): Promise<void> {
     const offset = (BigInt(done) + 1n).toString();
+    if (fetchedIn !== this.generation) {
+      this.log.info({ topic, partition, offset }, 'the group rebalanced while a detached handler ran: its message is committed when this member fetches it again, or by the partition\'s new owner');
+      return;
+    }
     try {
       await this.consumer.commitOffsets([{ topic, partition, offset }]);
     } catch (error) {
@@ -618,14 +640,17 @@ export class ConsumeLoop<E> extends EventEmitter {
    * log, and a child logger per message was a tenth of a replay's CPU.
    */
   private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | 'not ours' | Undecodable> {
-    const headers = headersToStrings(message.headers);
-    // Re-driven for another group: this one handled (or set aside) the original already.
-    const redrivenFor = headers[HEADER.redriveGroup];
-    if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== (this.options.redrivenFor ?? this.options.groupId)) return 'not ours';
+    let headers: Record<string, string> = {};
     let log: Logger | undefined;
     let decoded: E | undefined;
     const logOf = (): Logger => (log ??= this.logFor(topic, partition, message, headers, decoded));
+    // Headers are a foreign producer's bytes as much as the value: one the loop cannot read is set aside like an
+    // undecodable value. Read outside this try, a null header value crashed every consumer that fetched it, for ever.
     try {
+      headers = headersToStrings(message.headers);
+      // Re-driven for another group: this one handled (or set aside) the original already.
+      const redrivenFor = headers[HEADER.redriveGroup];
+      if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== (this.options.redrivenFor ?? this.options.groupId)) return 'not ours';
       const event = await this.options.decode(topic, message.value);
       decoded = event;
       return {

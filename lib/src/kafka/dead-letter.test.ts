@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError, RetryExhaustedError, StoreUnavailableError } from '../errors.js';
 import { deadLetterRecord } from './dead-letter.js';
+import type { IHeaders } from './client.js';
 import { HEADER } from './headers.js';
 
 const message = {
@@ -15,7 +16,7 @@ describe('deadLetterRecord', () => {
     const record = deadLetterRecord({ topic: 'orbit.image.stored', partition: 2, message, error: new DecodeError('orbit.image.stored', new TypeError('bad magic')), attempts: 1, groupId: 'g' }, new Date('2026-01-01T00:00:00Z'));
     expect(record.value).toBe(message.value);
     expect(record.key).toBe(message.key);
-    expect(record.headers['traceparent']).toBe(message.headers.traceparent);
+    expect(record.headers['traceparent']).toEqual([message.headers.traceparent]);
     expect(record.headers[HEADER.dlqError]).toBe('ORBIT_ERR_DECODE');
     expect(String(record.headers[HEADER.dlqMessage])).toContain('bad magic');
     expect(record.headers[HEADER.dlqTopic]).toBe('orbit.image.stored');
@@ -39,5 +40,14 @@ describe('deadLetterRecord', () => {
     // As mysql2 throws them: a plain Error with the server's code.
     const tooLong = Object.assign(new Error("Data too long for column 'user_login' at row 1"), { code: 'ER_DATA_TOO_LONG', errno: 1406 });
     expect(deadLetterRecord({ topic: 't', partition: 0, message, error: tooLong, attempts: 1, groupId: 'g' }).headers[HEADER.dlqError]).toBe('ER_DATA_TOO_LONG');
+  });
+
+  it('keeps every value of a repeated header and non-UTF-8 bytes as written, and leaves out a header with no value', () => {
+    // A header with no value reaches kafkajs as null, which its types leave out; kafkajs cannot write one back.
+    const headers = { 'x-bin': Buffer.from([0xff, 0xfe, 0x00, 0x80]), dup: [Buffer.from('first'), Buffer.from('second')], 'x-null': null } as unknown as IHeaders;
+    const record = deadLetterRecord({ topic: 't', partition: 0, message: { ...message, headers }, error: new TypeError('x'), attempts: 1, groupId: 'g' });
+    expect(record.headers['x-bin']).toEqual([Buffer.from([0xff, 0xfe, 0x00, 0x80])]);
+    expect(record.headers['dup']).toEqual([Buffer.from('first'), Buffer.from('second')]);
+    expect(Object.keys(record.headers)).not.toContain('x-null');
   });
 });

@@ -3,7 +3,7 @@ import { OrbitError, RetryExhaustedError } from '../errors.js';
 import { describeError, errorCodeOf } from '../error-description.js';
 import type { Producer } from './client.js';
 import { dlqTopicOf } from '../topics.js';
-import { HEADER } from './headers.js';
+import { HEADER, headerBytes } from './headers.js';
 import type { KafkaMessage } from './client.js';
 
 export interface DeadLetter {
@@ -15,7 +15,7 @@ export interface DeadLetter {
   readonly groupId: string;
 }
 
-type DeadLetterRecord = { key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer> };
+type DeadLetterRecord = { key: Buffer | null; value: Buffer | null; headers: Record<string, string | Buffer | Buffer[]> };
 
 /** The longest key a letter keeps once the message itself was too large to keep. */
 const KEPT_KEY_BYTES = 1024;
@@ -36,18 +36,13 @@ function whyAndWhereFrom(letter: DeadLetter, now: Date): Record<string, string> 
 }
 
 /**
- * Writes the original bytes (key, value, headers) of a message that cannot be
+ * Writes the original bytes (key, value, every header's values) of a message that cannot be
  * processed to `<topic>.dlq`, with headers saying why, where it came from and
  * after how many attempts. Ops list and re-drive them from there.
  */
 export function deadLetterRecord(letter: DeadLetter, now: Date = new Date()): DeadLetterRecord {
-  const original: Record<string, string | Buffer> = {};
-  for (const [name, value] of Object.entries(letter.message.headers ?? {})) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) original[name] = last;
-  }
-  return { key: letter.message.key, value: letter.message.value, headers: { ...original, ...whyAndWhereFrom(letter, now) } };
+  // Every value of a repeated header, as bytes: a re-drive puts back what the producer wrote, not its last value.
+  return { key: letter.message.key, value: letter.message.value, headers: { ...headerBytes(letter.message.headers), ...whyAndWhereFrom(letter, now) } };
 }
 
 /**

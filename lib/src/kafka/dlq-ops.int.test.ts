@@ -5,6 +5,7 @@ import { deadLetterRecord } from './dead-letter.js';
 import { listDeadLetters, redriveDeadLetters, redriveGroupOf } from './dlq-ops.js';
 import { GroupRunningError, holdGroup } from './group-offsets.js';
 import { readTopicToEnd } from './read-to-end.js';
+import type { KafkaMessage } from './client.js';
 import { DecodeError, OrbitError } from '../errors.js';
 import { HEADER } from './headers.js';
 import { oversizedDeadLetterRecord } from './dead-letter.js';
@@ -166,5 +167,29 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(1);
     const [back] = await readAll(kafka, topic, 1);
     expect(back?.value?.equals(value)).toBe(true);
+  }, 60_000);
+
+  it('re-drives a letter\'s headers as the bytes they were written with, every value of a repeated one', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.headers.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [topic, dlqTopicOf(topic)]);
+    const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
+      topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new DecodeError(topic, new Error('bad magic')),
+      message: { key: Buffer.from('uid-h'), value: Buffer.from('junk'), headers: { 'x-bin': binary, dup: [Buffer.from('first'), Buffer.from('second')] }, offset: '0', timestamp: '0', attributes: 0 },
+    })] });
+    await producer.disconnect();
+    const [letter] = await listDeadLetters(kafka, dlqTopicOf(topic));
+    expect(letter?.originalHeaders).toEqual({ 'x-bin': [binary], dup: [Buffer.from('first'), Buffer.from('second')] });
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['0'] })).redriven).toHaveLength(1);
+    const back: KafkaMessage[] = [];
+    await readTopicToEnd(kafka, topic, (message) => {
+      back.push(message);
+    }, { groupPrefix: 'test-dlq-headers', timeoutMs: 30_000 });
+    expect(back).toHaveLength(1);
+    expect(back[0]?.headers?.['x-bin']).toEqual(binary);
+    expect(back[0]?.headers?.['dup']).toEqual([Buffer.from('first'), Buffer.from('second')]);
   }, 60_000);
 });

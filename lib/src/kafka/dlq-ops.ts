@@ -1,7 +1,7 @@
 import type { Kafka } from './client.js';
 import { orbitProducer } from './client.js';
 import { holdGroup } from './group-offsets.js';
-import { HEADER, headersToStrings } from './headers.js';
+import { HEADER, headerBytes, headersToStrings } from './headers.js';
 import { readTopicToEnd } from './read-to-end.js';
 
 /** One dead letter as ops see it: where it failed, why, and its original bytes. */
@@ -19,8 +19,8 @@ export interface DeadLetterEntry {
   readonly failedAt: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  /** The message's own headers, without the orbit-dlq-* ones. */
-  readonly originalHeaders: Record<string, string>;
+  /** The message's own headers, without the orbit-dlq-* ones: every value of each, as the bytes it was written with. */
+  readonly originalHeaders: Record<string, Buffer[]>;
   /** Put back on its topic already by a `dlq:redrive` without offsets: what the next one leaves alone. */
   readonly redriven: boolean;
   /** The letter this one was re-driven from (`<dlq>/<partition>/<offset>`) when it failed again after a re-drive. */
@@ -89,7 +89,7 @@ export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs 
       consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
       key: message.key, value: message.value,
       omittedValueBytes: headers[HEADER.dlqOmitted] === undefined ? null : Number(headers[HEADER.dlqOmitted]),
-      originalHeaders: Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name))),
+      originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
     });
   }, { groupPrefix: 'orbit-dlq-list', timeoutMs });
   return letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));

@@ -23,14 +23,38 @@ export const HEADER = {
   dlqOmittedSha256: 'orbit-dlq-omitted-value-sha256',
 } as const;
 
-/** kafkajs hands headers back as Buffers (or arrays of them); we want strings. */
+/**
+ * A header's value as it comes off the wire. kafkajs's type leaves out null,
+ * yet hands it back for a header with no value (length -1), which the Java
+ * client, librdkafka and kcat write.
+ */
+type WireHeaderValue = Buffer | string | null | undefined;
+
+function valuesOf(value: WireHeaderValue | readonly WireHeaderValue[]): Buffer[] {
+  const all: readonly WireHeaderValue[] = Array.isArray(value) ? value : [value as WireHeaderValue];
+  return all.flatMap((one) => (one === null || one === undefined ? [] : [typeof one === 'string' ? Buffer.from(one, 'utf8') : one]));
+}
+
+/**
+ * Every value of every header, as bytes, in their order: what a dead letter
+ * keeps and a re-drive puts back. A header with no value is left out: kafkajs
+ * cannot write one (its send fails), so keeping it would hold the letter.
+ */
+export function headerBytes(headers: IHeaders | undefined): Record<string, Buffer[]> {
+  const out: Record<string, Buffer[]> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const values = valuesOf(value);
+    if (values.length > 0) out[name] = values;
+  }
+  return out;
+}
+
+/** The last value of each header, as text: what handlers and Orbit's own headers need. A header with no value is absent. */
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last === undefined) continue;
-    out[name] = typeof last === 'string' ? last : last.toString('utf8');
+  for (const [name, values] of Object.entries(headerBytes(headers))) {
+    const last = values.at(-1);
+    if (last !== undefined) out[name] = last.toString('utf8');
   }
   return out;
 }
