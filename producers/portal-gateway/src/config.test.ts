@@ -1,6 +1,6 @@
 import { ConfigError, readConfig } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { gatewayEnv } from './config.js';
+import { gatewayConfigProblems, gatewayEnv } from './config.js';
 
 describe('the gateway configuration', () => {
   it('serves its health on PORT, so a HEALTH_PORT or HEALTH_HOST meant for the consumers neither moves it nor stops it', () => {
@@ -41,5 +41,22 @@ describe('the gateway configuration', () => {
     expect(refusal).toMatch(/JWT_AUDIENCE: "orbit ui" holds white space/);
     expect(refusal).toMatch(/JWT_AUDIENCE: ":orbit" holds a colon but is no URI/);
     expect(refusal).toMatch(/JWT_ISSUER: must list at least one value/);
+  });
+});
+
+describe('the token key where others reach the gateway', () => {
+  const reached = { HOST: '0.0.0.0', PUBLIC_BASE_URL: 'https://orbit.example.com' };
+  it('refuses the local stack\'s published key, or a short one, on a gateway others reach, naming what to set', () => {
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, reached))).toEqual([expect.stringMatching(/^JWT_SECRET: is the local stack's key, published .* \(0\.0\.0\.0, orbit\.example\.com\).*Set JWT_JWKS_URL/)]);
+    // Behind a proxy: the gateway on loopback, its public address elsewhere.
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { PUBLIC_BASE_URL: 'https://orbit.example.com' }))).toHaveLength(1);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_SECRET: 'too-short' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is shorter than 32 bytes/)]);
+  });
+
+  it('takes the local key on loopback, a long key of one\'s own, and any key beside an identity provider\'s key set', () => {
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, {}))).toEqual([]);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { HOST: '::1', PUBLIC_BASE_URL: 'http://localhost:8080' }))).toEqual([]);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_SECRET: 'x'.repeat(32) }))).toEqual([]);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_JWKS_URL: 'https://idp.example.com/jwks' }))).toEqual([]);
   });
 });

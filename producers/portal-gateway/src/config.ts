@@ -8,6 +8,11 @@ import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
 const { HEALTH_HOST: _healthHost, HEALTH_PORT: _healthPort, ...gatewayRuntimeEnv } = runtimeEnv;
 
 /** The gateway's variables on top of the runtime ones. */
+/** The HS256 key the local stack signs with: published in this repository, so good only where nobody else can reach the gateway. */
+export const LOCAL_JWT_SECRET = 'orbit-local-development-secret-change-me';
+/** Shortest HS256 key taken where others can reach the gateway: RFC 7518 §3.2 wants one at least as long as the hash (32 bytes). */
+const MIN_SECRET_BYTES = 32;
+
 export const gatewayEnv = {
   ...gatewayRuntimeEnv,
   ...bucketEnv,
@@ -47,7 +52,7 @@ export const gatewayEnv = {
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */
-  JWT_SECRET: env.string('orbit-local-development-secret-change-me'),
+  JWT_SECRET: env.string(LOCAL_JWT_SECRET),
   /** JWKS URL for RS256/ES256 tokens from an identity provider. */
   JWT_JWKS_URL: env.optionalString(),
   /** `iss` taken, comma-separated when several are (Google's accounts.google.com and https://accounts.google.com). @default orbit-local */
@@ -86,4 +91,26 @@ function claimValuesEnv(fallback: string) {
     if (values.length === 0) context.addIssue({ code: 'custom', message: 'must list at least one value' });
     return values;
   });
+}
+
+const isLoopback = (host: string): boolean => {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+};
+
+/**
+ * What the gateway's variables allow that it must not: tokens signed with the
+ * key published in this repository (or a short one) accepted by a gateway
+ * others reach (HOST, or PUBLIC_BASE_URL, not loopback): anyone could then act
+ * as any user with any role. Only where JWT_JWKS_URL is unset, as the key is
+ * ignored otherwise.
+ */
+export function gatewayConfigProblems(config: { readonly HOST: string; readonly PUBLIC_BASE_URL: string; readonly JWT_SECRET: string; readonly JWT_JWKS_URL?: string | undefined }): string[] {
+  if (config.JWT_JWKS_URL) return [];
+  const reached = [config.HOST, new URL(config.PUBLIC_BASE_URL).hostname].filter((host) => !isLoopback(host));
+  if (reached.length === 0) return [];
+  const where = `the gateway is reached beyond this machine (${reached.join(', ')})`;
+  if (config.JWT_SECRET === LOCAL_JWT_SECRET) return [`JWT_SECRET: is the local stack's key, published in Orbit's repository, and ${where}: anyone could sign a token as any user with any role. Set JWT_JWKS_URL (your identity provider) or a JWT_SECRET of your own of at least ${MIN_SECRET_BYTES} bytes`];
+  if (Buffer.byteLength(config.JWT_SECRET, 'utf8') < MIN_SECRET_BYTES) return [`JWT_SECRET: is shorter than ${MIN_SECRET_BYTES} bytes and ${where}: a short HS256 key can be guessed offline from one token. Use a longer one, or JWT_JWKS_URL`];
+  return [];
 }

@@ -1,6 +1,6 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
-  createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, mysqlTarget, createPresigningS3, createS3, EventCodec, EventPublisher,
+  ConfigError, createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, mysqlTarget, createPresigningS3, createS3, EventCodec, EventPublisher,
   findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -8,7 +8,7 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { buildApp } from './app.js';
 import { readinessOf } from './readiness.js';
 import { tokenVerifier } from './auth.js';
-import { gatewayEnv } from './config.js';
+import { gatewayConfigProblems, gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims } from './stores/mysql-requests.js';
 import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './stores/mysql-images.js';
@@ -22,6 +22,8 @@ const READINESS_CHECK_TIMEOUT_MS = 800;
 
 runMain(async () => {
   const config = readConfig(gatewayEnv);
+  const unsafe = gatewayConfigProblems(config);
+  if (unsafe.length > 0) throw new ConfigError(unsafe);
   // Before anything connects, so a bad MYSQL_* value is reported at once, not once Kafka answers.
   const mysql = mysqlTarget(config);
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
