@@ -6,6 +6,7 @@ import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
 import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, ImageReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import type { TransferPolicy } from '../transfer-rules.js';
+import { readableEnvironments, visibleImage } from '../read-access.js';
 import { isFinished, onceEach, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 
@@ -16,7 +17,7 @@ export interface RequestRouteDeps {
    * Who else reads a transfer request: the image's owner, and whoever holds the role its target needs (both are
    * handed its id when they ask for the same promotion). Without it, only the requester.
    */
-  readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview'>; readonly policy: TransferPolicy };
+  readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview' | 'getVersion'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
   readonly watch?: RequestWatch;
   /** Where an event log that could not be read is told (the caller only sees `stepsUnavailable`). */
@@ -138,7 +139,12 @@ async function readsTransfer(record: RequestRecord, caller: Caller, readers: Req
   if (record.kind !== 'transfer' || readers === undefined) return false;
   const target = record.targetEnvironment ? parseEnvironmentName(record.targetEnvironment) : undefined;
   const role = target === undefined ? undefined : readers.policy.roles.get(target);
-  if (role !== undefined && caller.roles.includes(role)) return true;
+  if (role !== undefined && caller.roles.includes(role)) {
+    // Of a version the role reads, as every read route has it: a refused transfer of one still in Development
+    // (skipping an environment) showed a release manager its version and notes, which every other route hides.
+    const version = record.imageVersion === null ? undefined : await readers.images.getVersion(record.imageUID, record.imageVersion);
+    return visibleImage(version, caller.actor.username, readableEnvironments(caller.roles, readers.policy)) !== undefined;
+  }
   // Seen as the caller with no role's reach, an image is there only when it is theirs; its versions' meta is not read.
   return (await readers.images.overview(record.imageUID, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
 }

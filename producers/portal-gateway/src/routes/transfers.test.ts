@@ -208,7 +208,7 @@ describe('GET /v1/requests/{id} of a transfer someone else asked for', () => {
   it('answers the image\'s owner and the holders of the target\'s role, who are handed its id, and no one else (found by a probe: they got 404)', async () => {
     const requestId = 'a0000000-0000-4000-8000-000000000009';
     const promotion: RequestRecord = { requestId, kind: 'transfer', imageUID: UID, imageVersion: 'v1-0-00', owner: 'rm1', status: 'succeeded', error: null, targetEnvironment: 'Production' };
-    const { read } = harness(new Map(), [promotion]);
+    const { read } = harness(new Map(), [promotion], [{ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging', 'Production'] }]);
     const url = `/v1/requests/${requestId}`;
     expect(await read(url, 'rm1', ['release-manager'])).toBe(200); // who asked
     expect(await read(url, 'dev1')).toBe(200); // the image's owner
@@ -220,6 +220,12 @@ describe('GET /v1/requests/{id} of a transfer someone else asked for', () => {
     const testing = { ...promotion, requestId: 'a0000000-0000-4000-8000-00000000000a', targetEnvironment: 'Testing', owner: 'dev1' };
     const other = harness(new Map(), [testing]);
     expect(await other.read(`/v1/requests/${testing.requestId}`, 'dev2', ['release-manager'])).toBe(404);
+    // Of a version the role does not read (a refused transfer of one still in Development, skipping environments): not
+    // the role holder's to read, as no read route shows them that version or its notes (found by a review).
+    const skipping: RequestRecord = { ...promotion, requestId: 'a0000000-0000-4000-8000-00000000000b', imageVersion: 'v2-0-00', owner: 'dev1', status: 'failed' };
+    const hidden = harness(new Map(), [skipping]);
+    expect(await hidden.read(`/v1/requests/${skipping.requestId}`, 'rm2', ['release-manager'])).toBe(404);
+    expect(await hidden.read(`/v1/requests/${skipping.requestId}`, 'dev1')).toBe(200);
   });
 });
 

@@ -157,6 +157,15 @@ describe('image search against MariaDB', () => {
     expect(await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: ['Testing'] })).toBeUndefined();
     expect(await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: [] })).toBeUndefined();
     expect(await reader.versionsPage(newImageUID(), { limit: 10, viewer: owner, readable: [] })).toBeUndefined();
+    // A cursor made by hand naming a version hidden from the caller answers as one naming no version: it neither
+    // confirms the hidden one nor places it among those seen (found by a review).
+    await viewport.pool.query(
+      `UPDATE wp_postmeta m JOIN wp_posts v ON v.ID = m.post_id JOIN wp_image_uid u ON u.post_id = v.post_parent
+       SET m.meta_value = '["Development","Testing"]' WHERE u.image_uid = ? AND v.post_name IN ('v2-0-00', 'v4-0-00') AND m.meta_key = 'environments'`, [imageUID]);
+    const probed = async (beforeVersion: string) => (await reader.versionsPage(imageUID, { limit: 10, before: 2_000_000_000, beforeVersion, viewer: 'someone-else', readable: ['Testing'] }))?.versions.map((version) => version['imageVersion']);
+    expect(await probed('v9-9-99')).toEqual(['v4-0-00', 'v2-0-00']);
+    expect(await probed('v3-0-00')).toEqual(['v4-0-00', 'v2-0-00']);
+    expect(await probed('v4-0-00')).toEqual(['v2-0-00']);
   });
 
   it('shows an image\'s overview: its newest versions as the whole image has them, counted and placed over every one, alone and in a listing page', async () => {

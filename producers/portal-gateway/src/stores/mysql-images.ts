@@ -143,9 +143,11 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         const [seen] = await connection.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
         if (seen.length === 0) return undefined;
       }
-      // The cursor's version where it stands now (the collation pads spaces: its name is compared exactly here).
+      // The cursor's version where it stands now (the collation pads spaces: its name is compared exactly here), among
+      // those the caller sees: cursors are not signed, and one naming a hidden version answered otherwise than one
+      // naming no version, which told a role holder that it existed and where (found by a review).
       const [anchor] = page.beforeVersion === undefined ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
-        "SELECT v.ID, v.post_name FROM wp_posts v WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' AND v.post_name = ?", [image['post_id'], page.beforeVersion]);
+        `SELECT v.ID, v.post_name FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' AND v.post_name = ?`, [...reachArgs, image['post_id'], page.beforeVersion]);
       const anchored = anchor.find((row) => String(row['post_name']) === page.beforeVersion);
       const before = anchored ? Number(anchored['ID']) : page.before;
       // Newest first (upload order), one more than asked for to tell whether there is a next page.
