@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { Writable } from 'node:stream';
+import { createLogger } from '@orbit/lib';
 import { buildApp } from './app.js';
 
 describe('gateway health', () => {
@@ -10,6 +12,23 @@ describe('gateway health', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(503);
     ready = true;
     expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+
+  it('names which dependency is down to anyone, and what it said only in the log (a driver\'s words name hosts and accounts)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const refused = "Access denied for user 'orbit'@'10.0.3.7' (using password: YES)";
+    const app = buildApp({
+      metrics: new Registry(), logger,
+      ready: async () => ({ ready: false, dependencies: { mysql: { up: false, gates: true, ms: 3, error: refused }, s3: { up: true, gates: false, ms: 4 } } }),
+    });
+    for (let ask = 0; ask < 3; ask++) {
+      const answer = await app.inject('/readyz');
+      expect([answer.statusCode, answer.json()]).toEqual([503, { status: 'not-ready', dependencies: { mysql: { up: false, gates: true, ms: 3 }, s3: { up: true, gates: false, ms: 4 } } }]);
+      expect(answer.body).not.toContain('10.0.3.7');
+    }
+    // Logged once while the reason stays the same, not at every probe.
+    expect(lines.filter((line) => line['reason'] === refused)).toEqual([expect.objectContaining({ dependency: 'mysql', msg: 'a dependency did not answer the readiness check' })]);
   });
 });
 
