@@ -58,5 +58,10 @@ describe('the token key where others reach the gateway', () => {
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { HOST: '::1', PUBLIC_BASE_URL: 'http://localhost:8080' }))).toEqual([]);
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_SECRET: 'x'.repeat(32) }))).toEqual([]);
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_JWKS_URL: 'https://idp.example.com/jwks' }))).toEqual([]);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { JWT_JWKS_URL: 'http://127.0.0.1:8180/realms/orbit/protocol/openid-connect/certs' }))).toEqual([]);
+  });
+
+  it('refuses an identity provider\'s key set fetched in the clear from another host', () => {
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, { JWT_JWKS_URL: 'http://idp.example.com/jwks' }))).toEqual([expect.stringMatching(/^JWT_JWKS_URL: is plain http to idp\.example\.com/)]);
   });
 });

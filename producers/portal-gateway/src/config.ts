@@ -103,10 +103,17 @@ const isLoopback = (host: string): boolean => {
  * key published in this repository (or a short one) accepted by a gateway
  * others reach (HOST, or PUBLIC_BASE_URL, not loopback): anyone could then act
  * as any user with any role. Only where JWT_JWKS_URL is unset, as the key is
- * ignored otherwise.
+ * ignored otherwise; that key set itself is taken over https only, but from
+ * this machine.
  */
 export function gatewayConfigProblems(config: { readonly HOST: string; readonly PUBLIC_BASE_URL: string; readonly JWT_SECRET: string; readonly JWT_JWKS_URL?: string | undefined }): string[] {
-  if (config.JWT_JWKS_URL) return [];
+  if (config.JWT_JWKS_URL) {
+    // The key set decides whose signature is taken: fetched in the clear from another host, anyone on the path could swap it.
+    const jwks = new URL(config.JWT_JWKS_URL);
+    return jwks.protocol === 'http:' && !isLoopback(jwks.hostname)
+      ? [`JWT_JWKS_URL: is plain http to ${jwks.hostname}: whoever is on the path could hand the gateway a key set of their own and sign any token. Use https`]
+      : [];
+  }
   const reached = [config.HOST, new URL(config.PUBLIC_BASE_URL).hostname].filter((host) => !isLoopback(host));
   if (reached.length === 0) return [];
   const where = `the gateway is reached beyond this machine (${reached.join(', ')})`;
