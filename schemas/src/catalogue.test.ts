@@ -11,6 +11,33 @@ describe('bundled Avro schemas', () => {
     expect([...schemas.keys()].sort()).toEqual([...ALL_TOPICS].sort());
   });
 
+  it('define each named type shared between them (Actor, ObjectRef, …) alike, so generating classes from all of them at once makes one class of each', () => {
+    // Code generators (avro-maven-plugin, avro-tools) given every schema at once take a shared name once and refuse,
+    // or silently keep one of, two different definitions of it.
+    const definitions = new Map<string, Set<string>>();
+    const visit = (node: unknown, namespace: string): void => {
+      if (Array.isArray(node)) return node.forEach((item) => visit(item, namespace));
+      if (typeof node !== 'object' || node === null) return;
+      const schema = node as Record<string, unknown>;
+      const named = typeof schema['name'] === 'string' && ['record', 'enum', 'fixed'].includes(String(schema['type']));
+      const inner = typeof schema['namespace'] === 'string' ? schema['namespace'] : namespace;
+      if (named) {
+        const name = String(schema['name']);
+        const fullName = name.includes('.') ? name : `${inner}.${name}`;
+        (definitions.get(fullName) ?? definitions.set(fullName, new Set()).get(fullName))?.add(JSON.stringify(schema));
+      }
+      for (const value of Object.values(schema)) visit(value, named ? fullNameSpace(schema, inner) : inner);
+    };
+    const fullNameSpace = (schema: Record<string, unknown>, namespace: string): string => {
+      const name = String(schema['name']);
+      return name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : namespace;
+    };
+    for (const schema of schemas.values()) visit(schema, '');
+    const shared = [...definitions].filter(([, seen]) => seen.size > 1).map(([name]) => name);
+    expect(shared).toEqual([]);
+    expect(definitions.get('dev.orbit.events.Actor')?.size).toBe(1);
+  });
+
   it('all carry the common envelope', () => {
     for (const schema of schemas.values()) {
       const names = (schema['fields'] as { name: string }[]).map((field) => field.name);
