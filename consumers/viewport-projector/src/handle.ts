@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { ConfigError, deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, inTransaction, isRetriable, SeekRequest, TOPICS, type ConsumedMessage, type DeadLetteredMessage, type EventPublisher, type MessagePosition } from '@orbit/lib';
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
@@ -60,6 +61,39 @@ export async function refuseStatementBinlog(pool: Pool): Promise<void> {
   }
 }
 
+/** A re-read asked for because `met` came where `expected` was due; `times` in a row for the same `expected`. */
+interface SeekAsked {
+  readonly expected: bigint;
+  readonly met: bigint;
+  readonly at: number;
+  readonly times: number;
+}
+
+/**
+ * The re-reads asked for, per projection database (pool) and `group/topic/partition`: the single and the
+ * batched handler are made apart (main.ts, the rebuild) and the loop hands a re-read partition to either.
+ */
+const seeksAsked = new WeakMap<Pool, Map<string, SeekAsked>>();
+
+/**
+ * How long after asking for a re-read its first delivery may still prove a gap. The loop seeks at once and a
+ * partition with an event after the gap is fetched again within a fetch wait; a consumer replaced after a stall
+ * (and fetching from its group's committed offset, not the seek) comes far later. The loop tells handlers nothing
+ * of rebalances, so one landing within the fetch right after the seek (kafkajs keeps a seek not yet fetched across
+ * a rebalance, not one fetched) could still have the committed offset's message come first in its place.
+ */
+const SEEK_PROOF_MS = 10_000;
+
+/** Wait before asking again for the same re-read: a partition that keeps not delivering what the database expects must not spin. */
+const reSeekDelayMs = (times: number): number => (times < 2 ? 0 : Math.min(5_000, 100 * 2 ** (times - 2)));
+
+/** Thrown inside the projection's transaction (rolling it back) when a message is not the one expected and no gap is proven. */
+class GapUnproven extends SeekRequest {
+  constructor(readonly expected: bigint, readonly met: bigint, where: string) {
+    super(expected.toString(), `ViewPort has applied ${where} up to ${expected}, not ${met}`);
+  }
+}
+
 /**
  * The batched form (one partition's messages, in offset order): one
  * transaction, one plan written with a few multi-row statements, and one
@@ -68,24 +102,60 @@ export async function refuseStatementBinlog(pool: Pool): Promise<void> {
  * a gap re-reads the partition, a message that must wait for another topic
  * keeps what came before it, any failure rolls the whole batch back for the
  * loop to retry (or to hand over message by message).
+ *
+ * Offsets need not be consecutive: a transactional writer (MirrorMaker 2 or
+ * Connect with exactly-once, Streams, Flink) puts a commit or abort marker at
+ * an offset of its own, and the consumer, reading committed records only,
+ * never delivers the markers nor aborted records. A message past the one
+ * expected is taken, and the offsets between passed over, only when they are
+ * proven to hold no event: the message before it in the same call is the
+ * last one applied (the loop hands a call a run of the partition as fetched,
+ * split at every message it handles itself), or it is what came first again
+ * when the partition was re-read from the expected offset. Anything else
+ * (the database behind what the group committed) re-reads the partition from
+ * the expected offset, so a message the database never saw is never skipped.
  */
 export function projectorBatchHandler(deps: ProjectorDeps) {
+  return projectorCalls(deps, false);
+}
+
+/** `seeks`: whether the loop seeks on a SeekRequest thrown here (one message) or hands the messages over one by one (a batch). */
+function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
   const announce = !deps.shadow;
   const requests = deps.requests ?? announce;
+  const asked = seeksAsked.get(deps.pool) ?? new Map<string, SeekAsked>();
+  seeksAsked.set(deps.pool, asked);
   return async (messages: readonly ConsumedMessage<OrbitEvent>[]): Promise<void> => {
     const first = messages[0];
     if (!first) return;
     const position = { groupId: deps.groupId, topic: first.topic, partition: first.partition, offset: first.offset };
+    const where = `${first.topic}/${first.partition}`;
+    const key = `${deps.groupId}\u0000${where}`;
+    // Only the first delivery after the re-read can prove anything: whatever comes later may have been fetched otherwise.
+    const before = asked.get(key);
+    asked.delete(key);
+    const reRead = before && Date.now() - before.at < SEEK_PROOF_MS ? before : undefined;
     // No gap locks on the guid index: batches of different partitions insert side by side without deadlocking.
     const outcome = await inTransaction(deps.pool, async (connection) => {
       // A shadow has no gate: the rebuild that writes it is the one holding the live tables' gate.
       if (!deps.shadow) await passSwapGate(connection);
-      const expected = await nextExpectedOffset(connection, position);
-      const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
-      fresh.forEach((message, index) => {
-        const wanted = expected + BigInt(index);
-        if (BigInt(message.offset) !== wanted) throw new SeekRequest(wanted.toString(), `ViewPort has applied ${message.topic}/${message.partition} up to ${wanted}, not ${message.offset}`);
-      });
+      const expected = await nextExpectedOffset(connection, position, { replayFromStart: deps.shadow === true });
+      const fresh: ConsumedMessage<OrbitEvent>[] = [];
+      let next = expected;
+      let previous: bigint | undefined;
+      for (const [index, message] of messages.entries()) {
+        const offset = BigInt(message.offset);
+        if (offset >= next) {
+          if (offset !== next) {
+            const proven = previous === next - 1n || (index === 0 && reRead?.expected === next && reRead.met === offset);
+            if (!proven) throw new GapUnproven(next, offset, where);
+            message.log.info({ passedOver: `${next}..${offset - 1n}` }, 'offsets before this message hold no event (a transaction\'s marker, aborted records, or records removed by retention): passed over');
+          }
+          fresh.push(message);
+          next = offset + 1n;
+        }
+        previous = offset;
+      }
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
       const states = announce ? await readRequestStates(connection, requestsToLookUp(fresh)) : { finished: new Map(), acceptedAt: new Map<string, Date>() };
       const { finished } = states;
@@ -100,7 +170,15 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
         await enqueueUpdates(connection, planned.applied.flatMap(({ message, result }) => (result ? [{ event: viewportUpdatedOf(message, result), trace: message.trace }] : [])));
       }
       return { ...planned, ended: announce && deps.onRequestsEnded ? requestsEnded(planned.plan, planned.applied, finished, states.acceptedAt) : [] };
-    }, { isolation: 'READ COMMITTED' });
+    }, { isolation: 'READ COMMITTED' }).catch(async (error: unknown) => {
+      // Only a message handled alone has its partition re-read (the loop takes a batch's seek as a failure and
+      // hands its messages over one by one): what a batch saw first proves nothing about a fetch from elsewhere.
+      if (!(error instanceof GapUnproven) || !seeks) throw error;
+      const times = before?.expected === error.expected ? before.times + 1 : 1;
+      await sleep(reSeekDelayMs(times), undefined, { signal: first.signal }).catch(() => undefined);
+      asked.set(key, { expected: error.expected, met: error.met, at: Date.now(), times });
+      throw error;
+    });
     if (outcome.ended.length > 0) deps.onRequestsEnded?.(outcome.ended);
     // Published after the commit from the outbox written with it: a crash in between leaves them for the next drain.
     // The projection is committed whatever happens here, so a failed publish is the sweep's to retry, never the
@@ -120,7 +198,7 @@ export function projectorBatchHandler(deps: ProjectorDeps) {
  * twice; ViewportUpdated is published only after the commit. The batch of one.
  */
 export function projectorHandler(deps: ProjectorDeps) {
-  const batch = projectorBatchHandler(deps);
+  const batch = projectorCalls(deps, true);
   return (message: ConsumedMessage<OrbitEvent>): Promise<void> => batch([message]);
 }
 
@@ -156,7 +234,7 @@ export function passDeadLetters(deps: Pick<ProjectorDeps, 'pool' | 'groupId' | '
  */
 async function passedIfNext(connection: PoolConnection, position: Position, shadow: boolean | undefined): Promise<boolean> {
   if (!shadow) await passSwapGate(connection);
-  const expected = await nextExpectedOffset(connection, position).catch((error: unknown) => {
+  const expected = await nextExpectedOffset(connection, position, { replayFromStart: shadow === true }).catch((error: unknown) => {
     if (error instanceof ProjectionLostError) return undefined;
     throw error;
   });

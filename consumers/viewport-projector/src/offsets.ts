@@ -39,16 +39,22 @@ async function lockedNextOffset(connection: PoolConnection, position: Position):
  * at hand is its first). Throws ProjectionLostError when it never saw the
  * partition but `position` is further on. Must run inside the projection's
  * transaction (the throw rolls the row's creation back with the rest).
+ *
+ * `replayFromStart`: a rebuild's shadow, read by a new group from the
+ * beginning, so a partition it never saw is at its first delivered record,
+ * whatever its offset: a topic may open with a transaction's marker or
+ * aborted records, which are never delivered.
  */
-export async function nextExpectedOffset(connection: PoolConnection, position: Position): Promise<bigint> {
+export async function nextExpectedOffset(connection: PoolConnection, position: Position, options: { readonly replayFromStart?: boolean } = {}): Promise<bigint> {
   const known = await lockedNextOffset(connection, position);
   if (known !== undefined) return known;
-  if (BigInt(position.offset) > 0n) throw new ProjectionLostError(position);
+  const start = options.replayFromStart ? BigInt(position.offset) : 0n;
+  if (BigInt(position.offset) > start) throw new ProjectionLostError(position);
   await connection.execute(
-    `INSERT IGNORE INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, 0, UTC_TIMESTAMP(3))`,
-    [position.groupId, position.topic, position.partition],
+    `INSERT IGNORE INTO viewport_applied_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))`,
+    [position.groupId, position.topic, position.partition, start.toString()],
   );
-  return (await lockedNextOffset(connection, position)) ?? 0n;
+  return (await lockedNextOffset(connection, position)) ?? start;
 }
 
 export async function markApplied(connection: PoolConnection, position: Position): Promise<void> {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
@@ -151,11 +151,104 @@ async function appliedOffsets(pool: Pool, database: string, group: string): Prom
   return new Map(rows.map((row) => [`${String(row['topic'])}/${String(row['kafka_partition'])}`, BigInt(String(row['next_offset']))]));
 }
 
-/** True when the database's applied offsets reach every end offset. */
-async function caughtUp(pool: Pool, database: string, group: string, ends: ReadonlyMap<string, bigint>): Promise<boolean> {
-  const applied = await appliedOffsets(pool, database, group);
-  for (const [key, end] of ends) if ((applied.get(key) ?? 0n) < end) return false;
-  return true;
+/** Stretches `[from, end)` of a partition (by `topic/partition`, lifecycle names) found to hold no event. */
+type Eventless = Map<string, { readonly from: bigint; readonly end: bigint }>;
+
+/** Partitions whose applied offset has not reached its end, per `topic/partition`, with the offset it is at. */
+function behind(applied: ReadonlyMap<string, bigint>, ends: ReadonlyMap<string, bigint>, eventless: Eventless): Map<string, bigint> {
+  const lagging = new Map<string, bigint>();
+  for (const [key, end] of ends) {
+    const at = applied.get(key) ?? 0n;
+    const none = eventless.get(key);
+    if (at < end && !(none && none.end === end && at >= none.from)) lagging.set(key, at);
+  }
+  return lagging;
+}
+
+/**
+ * True when the database's applied offsets reach every end offset, or stop
+ * short of it only by a stretch found to hold no event: an end is the offset
+ * after a partition's last record, which may be a transaction's marker, and
+ * the projection records the offsets of the events it applied, never of a
+ * marker (nothing delivers it).
+ */
+async function caughtUp(pool: Pool, database: string, group: string, ends: ReadonlyMap<string, bigint>, eventless: Eventless = new Map()): Promise<boolean> {
+  return behind(await appliedOffsets(pool, database, group), ends, eventless).size === 0;
+}
+
+/** How long a partition's applied offset stays put, short of its end, before what is left of it is looked at. */
+const STUCK_MS = 1_000;
+
+/** Longest a look for events between the applied offsets and the ends takes; what it has not settled by then is looked at again. */
+const EVENTLESS_LOOK_MS = 15_000;
+
+/**
+ * Which of `lagging` (`topic/partition` -> applied offset, lifecycle names) hold no event from their applied offset
+ * up to their end: read from there by a throwaway group, as the projector reads (committed records only). Kafka
+ * delivers no marker or aborted record, but kafkajs tells of each batch fetched and where it ended, including a
+ * batch of markers alone: a partition is settled by the first event met below its end, or by a batch reaching it.
+ */
+async function findEventless(
+  deps: Pick<RebuildDeps, 'kafka' | 'topics'>, rename: (topic: string) => string, lagging: ReadonlyMap<string, bigint>, ends: ReadonlyMap<string, bigint>,
+): Promise<{ eventless: Eventless; withEvents: Set<string> }> {
+  const wanted = new Map<string, { topic: string; partition: number; from: bigint; end: bigint }>();
+  for (const topic of deps.topics) {
+    for (const [key, from] of lagging) {
+      const cut = key.lastIndexOf('/');
+      const end = ends.get(key);
+      if (end !== undefined && key.slice(0, cut) === rename(topic)) wanted.set(`${topic}/${key.slice(cut + 1)}`, { topic, partition: Number(key.slice(cut + 1)), from, end });
+    }
+  }
+  const found: Eventless = new Map();
+  const withEvents = new Set<string>();
+  if (wanted.size === 0) return { eventless: found, withEvents };
+  const settled = new Set<string>();
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => { finish = resolve; });
+  const settle = (real: string, events: boolean): void => {
+    const look = wanted.get(real);
+    if (!look || settled.has(real)) return;
+    settled.add(real);
+    if (events) withEvents.add(`${rename(look.topic)}/${look.partition}`);
+    if (!events) found.set(`${rename(look.topic)}/${look.partition}`, { from: look.from, end: look.end });
+    if (settled.size >= wanted.size) finish();
+  };
+  const groupId = `viewport-rebuild-eventless-${randomBytes(6).toString('hex')}`;
+  const consumer = deps.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const look = wanted.get(`${payload.topic}/${payload.partition}`);
+    // Its events, if any, were told to eachBatch before this; a batch fetched before the seek ends elsewhere.
+    const firstOffset = payload.firstOffset === null ? undefined : BigInt(payload.firstOffset);
+    if (look && firstOffset !== undefined && firstOffset >= look.from && firstOffset < look.end && BigInt(payload.lastOffset) >= look.end - 1n) {
+      settle(`${payload.topic}/${payload.partition}`, false);
+    }
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [...new Set([...wanted.values()].map((look) => look.topic))], fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const real = `${batch.topic}/${batch.partition}`;
+        const look = wanted.get(real);
+        if (look && batch.messages.some((message) => BigInt(message.offset) >= look.from && BigInt(message.offset) < look.end)) settle(real, true);
+      },
+    });
+    for (const look of wanted.values()) consumer.seek({ topic: look.topic, partition: look.partition, offset: look.from.toString() });
+    const timer = setTimeout(finish, EVENTLESS_LOOK_MS);
+    try {
+      await finished;
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await consumer.disconnect();
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  return { eventless: found, withEvents };
 }
 
 /**
@@ -274,10 +367,29 @@ async function startReplay(
   });
   await loop.start();
   let stopped = false;
+  const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
+  const eventless: Eventless = new Map();
+  /** The applied offset each partition was looked at from, and found to hold events after. */
+  const looked = new Map<string, bigint>();
   return {
     // Ends when stopped too: a wait given up on (the gate's time) must not poll on after the rebuild.
+    // A partition that stays short of its end for a while is looked at (once per applied offset): what is left of
+    // it may be a transaction's markers, which the replay never delivers and so never applies.
     until: async () => {
-      while (!stopped && !(await caughtUp(deps.pool, database, deps.liveGroup, ends))) await sleep(deps.pollMs ?? 250);
+      const since = new Map<string, { at: bigint; since: number }>();
+      while (!stopped) {
+        const lagging = behind(await appliedOffsets(deps.pool, database, deps.liveGroup), ends, eventless);
+        if (lagging.size === 0) return;
+        const now = Date.now();
+        for (const [key, at] of lagging) if (since.get(key)?.at !== at) since.set(key, { at, since: now });
+        const still = new Map([...lagging].filter(([key, at]) => now - (since.get(key)?.since ?? now) >= STUCK_MS && looked.get(key) !== at));
+        if (still.size > 0) {
+          const found = await findEventless(deps, rename, still, ends);
+          for (const [key, none] of found.eventless) eventless.set(key, none);
+          for (const key of found.withEvents) looked.set(key, still.get(key) ?? -1n);
+        }
+        await sleep(deps.pollMs ?? 250);
+      }
     },
     handled: () => handled,
     stop: async () => {
