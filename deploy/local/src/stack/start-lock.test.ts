@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -79,4 +79,39 @@ describe('withInstallLock', () => {
     await exited;
     expect(existsSync(join(cache, 'install.lock'))).toBe(false);
   });
+});
+
+describe('withFileLock across processes', () => {
+  it('is held by one process at a time when several ask at the same instant, and a dead holder\'s lock is taken over by one (found by a review: two held it in 14 rounds of 40)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orbit-lock-race-'));
+    const log = join(dir, 'log');
+    const lock = join(dir, 'the.lock');
+    const moduleUrl = new URL('../../dist/stack/start-lock.js', import.meta.url).href;
+    // Each contender busy-waits for one instant, then holds the lock 60 ms and logs when it went in and out.
+    const contender = `const { withFileLock } = await import(${JSON.stringify(moduleUrl)});
+      const { appendFileSync } = await import('node:fs');
+      const [lock, log, at] = process.argv.slice(1);
+      while (Date.now() < Number(at)) {}
+      await withFileLock(lock, 'test', 30_000, async () => {
+        appendFileSync(log, 'in ' + performance.now() + '\\n');
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        appendFileSync(log, 'out\\n');
+      });`;
+    const round = async (contenders: number): Promise<string[]> => {
+      rmSync(log, { force: true });
+      const at = Date.now() + 1_200;
+      await Promise.all(Array.from({ length: contenders }, () => new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', contender, lock, log, String(at)], { stdio: 'inherit' });
+        child.once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`contender exited ${String(code)}`))));
+      })));
+      return readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' ')[0] ?? '');
+    };
+    for (let rounds = 0; rounds < 8; rounds++) {
+      // A dead holder's lock in place in the last rounds: the contenders take it over, one of them at a time.
+      if (rounds >= 6) writeFileSync(lock, '999999999\n');
+      const lines = await round(2);
+      expect(lines, `round ${rounds}`).toEqual(['in', 'out', 'in', 'out']);
+      expect(existsSync(lock)).toBe(false);
+    }
+  }, 60_000);
 });
