@@ -52,6 +52,10 @@ describe('pipeline services', () => {
     expect(new Set(PIPELINE.map(([, , port]) => port)).size).toBe(6);
   });
 
+  it('keep their health and metrics endpoints to this machine (a pod\'s default is every interface)', () => {
+    for (const service of pipelineServices()) expect(service.prepare().env, service.name).toMatchObject({ HEALTH_HOST: '127.0.0.1' });
+  });
+
   it('reach the broker on its SASL_SSL listener, trusting its certificate, each as a PLAIN user of its own (the stack env\'s KAFKA_BROKERS stays the plain one)', () => {
     for (const service of pipelineServices()) {
       expect(service.prepare().env, service.name).toMatchObject({

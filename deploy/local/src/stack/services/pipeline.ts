@@ -43,6 +43,8 @@ function pipelineService(name: ServiceName, dir: string, port: number): ServiceD
         ...secureKafkaEnv(name),
         ...secureMysqlEnv(),
         HEALTH_PORT: String(port),
+        // A developer's machine keeps them to itself, as it keeps the gateway (a pod takes the 0.0.0.0 default).
+        HEALTH_HOST: '127.0.0.1',
         // One quiet local broker answers a fetch in well under a second, so a stalled consumer is
         // replaced sooner than the 60 s a production cluster gets (a test waits 90 s for a request).
         ORBIT_CONSUMER_STALL_MS: process.env['ORBIT_CONSUMER_STALL_MS'] ?? '30000',
