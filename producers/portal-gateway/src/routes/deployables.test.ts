@@ -24,7 +24,7 @@ const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
 const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[] } = {}) {
+function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[]; chartsGone?: boolean } = {}) {
   let searches = 0;
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
@@ -53,6 +53,7 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
       return { url: `http://s3.test/${object.bucket}/${object.key}?versionId=${object.versionId}&X-Amz-Signature=abc`, expiresAt: '2026-12-01T00:15:00.000Z' };
     },
     read: async (object) => {
+      if (options.chartsGone === true) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
       const bytes = Buffer.from(`chart at ${object.bucket}/${object.key}@${String(object.versionId)}`);
       return { body: Readable.from([bytes]), sizeBytes: bytes.length };
     },
@@ -316,6 +317,9 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect(entriesOf((await helm('Production/dev1/index.yaml')).body)).toEqual({});
     expect((await helm(`Production/dev1/charts/${UID}/billing-api-1.0.0.tgz`)).statusCode).toBe(404);
     expect((await helm(`Testing/dev1/charts/${UID}/other-1.0.0.tgz`)).statusCode).toBe(404);
+    // Listed, but gone from the chart store: a 404 as S3's own was behind the redirect, not a 500.
+    const gone = await harness({ chartsGone: true }).helm(`Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz`);
+    expect([gone.statusCode, gone.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
   });
 
   it('shows another owner\'s charts only in the environments a promotion role reads, and refuses a bad token or environment', async () => {

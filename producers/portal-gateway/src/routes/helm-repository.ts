@@ -123,7 +123,11 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       // Sent from here, not redirected to a presigned GET: Go's HTTP client (helm, Argo CD, Flux) passes the repository's
       // Authorization on to a redirect to the same host name or a subdomain, so the store behind it was handed the
       // caller's token (MinIO beside the gateway on the local stack), and an S3 refuses a presigned GET that carries one.
-      const { body, sizeBytes } = await deps.deployables.read(chart);
+      const { body, sizeBytes } = await deps.deployables.read(chart).catch((error: unknown) => {
+        // Listed but gone from the store (removed by hand, a bucket restored without it): what the redirect's S3 said, a 404.
+        if ((error as { name?: string }).name === 'NoSuchKey' || (error as { name?: string }).name === 'NoSuchVersion') throw notFound(`chart ${file} of image ${uid} in the chart store`);
+        throw error;
+      });
       if (sizeBytes !== null) reply.header('content-length', sizeBytes);
       return reply.type('application/gzip').header('cache-control', 'private, no-cache').header('content-disposition', `attachment; filename="${file}"`).send(body);
     });
