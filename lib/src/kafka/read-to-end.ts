@@ -27,6 +27,17 @@ export async function readTopicToEnd(
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => { finish = resolve; });
   let failure: unknown;
+  // A transactional writer's commit or abort marker, or aborted records, can be a partition's last offsets: no message
+  // is handed over for them, so a partition ending so never looked done and the read waited its whole timeout. kafkajs
+  // reports each fetched batch's last offset, markers included (also of a batch holding nothing but them).
+  const reached = (partition: number, lastOffset: bigint): void => {
+    const end = ends.get(partition);
+    if (end !== undefined && lastOffset + 1n >= end) done.add(partition);
+    if (done.size >= ends.size) finish();
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic && failure === undefined) reached(payload.partition, BigInt(payload.lastOffset));
+  });
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
@@ -39,8 +50,7 @@ export async function readTopicToEnd(
         finish();
         return;
       }
-      if (BigInt(message.offset) + 1n >= end) done.add(partition);
-      if (done.size >= ends.size) finish();
+      reached(partition, BigInt(message.offset));
     },
   });
   const timer = setTimeout(finish, options.timeoutMs ?? 30_000);

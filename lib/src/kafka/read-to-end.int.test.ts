@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { createTestTopics, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { readTopicToEnd } from './read-to-end.js';
+
+describe('readTopicToEnd against a real broker', () => {
+  it('ends at once when a partition ends in a transaction\'s marker or aborted records, not after its timeout (found by a review)', async () => {
+    const kafka = testKafka();
+    const topic = `test.read-to-end.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [topic], 2);
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic, messages: [{ partition: 0, value: 'p0-plain' }, { partition: 1, value: 'p1-plain' }] });
+    await plain.disconnect();
+    // Partition 0 ends in a committed transaction's marker, partition 1 in an aborted one's records and marker.
+    const transactional = kafka.producer({ transactionalId: `test-read-to-end-${uniqueSuffix()}`, idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    try {
+      const committed = await transactional.transaction();
+      await committed.send({ topic, messages: [{ partition: 0, value: 'p0-committed' }] });
+      await committed.commit();
+      const aborted = await transactional.transaction();
+      await aborted.send({ topic, messages: [{ partition: 1, value: 'p1-aborted' }] });
+      await aborted.abort();
+    } finally {
+      await transactional.disconnect();
+    }
+    const read: string[] = [];
+    const started = Date.now();
+    await readTopicToEnd(kafka, topic, (message, partition) => { read.push(`${partition}:${String(message.value)}`); }, { groupPrefix: 'test-read-to-end', timeoutMs: 30_000 });
+    expect(read.sort()).toEqual(['0:p0-committed', '0:p0-plain', '1:p1-plain']);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 60_000);
+});
