@@ -4,6 +4,7 @@ import { silentProxy, type SilentProxy } from '../../test/helpers/silent-proxy.j
 import { testConfig, uniqueSuffix, waitFor } from '../../test/helpers/index.js';
 import { isRetriable } from './retry-classifier.js';
 import { createMysqlConnection, createMysqlPool, databaseOf, inTransaction, MysqlConnectError, MysqlSilentError, withAnswerDeadline } from './mysql.js';
+import { asRoot } from '../../test/helpers/mysql-root.js';
 
 const DEADLINE_MS = 1_000;
 const table = `silent_${uniqueSuffix().replace(/\W/g, '_')}`;
@@ -112,17 +113,6 @@ describe('a MySQL that takes the connection and answers nothing', () => {
   }, 30_000);
 });
 
-/** The stack's root, over the server's own socket: only it can lock an account or expire a password. */
-async function asRoot<T>(work: (root: mysql.Connection) => Promise<T>): Promise<T> {
-  const socketPath = process.env['MYSQL_ADMIN_SOCKET'];
-  if (!socketPath) throw new Error('MYSQL_ADMIN_SOCKET is not set: run the tests with the stack\'s environment (npm run stack:env)');
-  const root = await mysql.createConnection({ socketPath, user: 'root' });
-  try {
-    return await work(root);
-  } finally {
-    await root.end();
-  }
-}
 
 describe('a MySQL that refuses Orbit at login', () => {
   const user = `orbit_refused_${uniqueSuffix()}`;

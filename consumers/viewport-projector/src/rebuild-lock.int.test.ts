@@ -3,18 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlPool, databaseOf } from '@orbit/lib';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { lockRebuild, RebuildLockLostError, rebuildLockName, RebuildRunningError, renameWithinLockWait, SwapBlockedError } from './rebuild.js';
+import { asRoot } from '../../../test/helpers/mysql-root.js';
 
-/** The stack's root, over the server's own socket: only it can change the server's wait_timeout. */
-async function asRoot<T>(work: (root: mysql.Connection) => Promise<T>): Promise<T> {
-  const socketPath = process.env['MYSQL_ADMIN_SOCKET'];
-  if (!socketPath) throw new Error('MYSQL_ADMIN_SOCKET is not set: run the tests with the stack\'s environment (npm run stack:env)');
-  const root = await mysql.createConnection({ socketPath, user: 'root' });
-  try {
-    return await work(root);
-  } finally {
-    await root.end();
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
