@@ -15,6 +15,12 @@ export const validatorEnv = {
   // Orbit's own registries, which a registry's redirect must not lead the validator into.
   ...imageRegistryEnv,
   ...environmentRegistryEnv,
+  /**
+   * Whether a reference to a multi-platform image pulls every platform (the environments' registries then serve them
+   * all) or, as docker pull does, the cluster's alone (linux/amd64): `except-docker-hub` pulls one from Docker Hub,
+   * which counts a pull per platform (10 an hour for anonymous callers). @default except-docker-hub
+   */
+  ORBIT_PULL_WHOLE_INDEX: env.enumOf(['always', 'except-docker-hub', 'never'], 'except-docker-hub'),
   /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */
   ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(30, 1),
 };

@@ -47,7 +47,7 @@ runMain(() =>
       const fetch = guardedFetch(connectionPolicy(places));
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
-        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, checkTarget, fetch }),
+        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, wholeIndex: config.ORBIT_PULL_WHOLE_INDEX, checkTarget, fetch }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         stagingBucket: config.ORBIT_BUCKET_STAGING,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PullRefusedError } from '@orbit/lib';
 import { sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { redirectPolicy } from './redirect-policy.js';
-import { stageReference } from './stage-reference.js';
+import { onePlatformReason, stageReference } from './stage-reference.js';
 
 describe('stageReference', () => {
   it('refuses a reference naming a link-local registry before connecting or staging anything, as it refuses a redirect there (review: the named registry went unchecked)', async () => {
@@ -21,5 +21,14 @@ describe('stageReference', () => {
     const checkTarget = redirectPolicy({ own: ['127.0.0.1:5050/orbit'], resolveHost: async () => [], interfaceAddresses: new Set() });
     const staged = stageReference(event, { s3: untouched, stagingBucket: 'staging', access: { insecure: new Set(['127.0.0.1:5050']), credentials: new Map() }, maxBytes: 1 << 20, checkTarget });
     await expect(staged).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED', message: expect.stringMatching(/^the reference names 127\.0\.0\.1:5050, which is Orbit's own registry/) as unknown });
+  });
+});
+
+describe('onePlatformReason', () => {
+  it('pulls a multi-platform image whole but from Docker Hub (by any of its names), which counts a pull per platform, unless told otherwise', () => {
+    for (const hub of ['docker.io', 'registry-1.docker.io', 'index.docker.io']) expect(onePlatformReason(hub, 'except-docker-hub')).toMatch(/^Docker Hub counts a pull per platform/);
+    expect(onePlatformReason('ghcr.io', 'except-docker-hub')).toBeUndefined();
+    expect(onePlatformReason('docker.io', 'always')).toBeUndefined();
+    expect(onePlatformReason('ghcr.io', 'never')).toBe('ORBIT_PULL_WHOLE_INDEX is never');
   });
 });

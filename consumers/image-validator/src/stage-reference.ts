@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { credentialsFor, distributionAddress, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess, type RegistryFetch } from '@orbit/lib';
+import { credentialsFor, distributionAddress, isDockerHub, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess, type RegistryFetch } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
 import { pullAsOciArchive } from './registry-pull/pull.js';
 
@@ -19,6 +19,8 @@ export async function stageReference(
   event: UploadRequested,
   deps: {
     readonly s3: S3Client; readonly stagingBucket: string; readonly access: RegistryAccess; readonly maxBytes: number;
+    /** ORBIT_PULL_WHOLE_INDEX. @default 'except-docker-hub' */
+    readonly wholeIndex?: 'always' | 'except-docker-hub' | 'never';
     readonly checkTarget?: (url: URL, named?: 'named by the reference') => Promise<void>;
     /** Checks each connection by the address it reached (guardedFetch), so DNS cannot send the pull elsewhere after checkTarget. */
     readonly fetch?: RegistryFetch;
@@ -42,7 +44,8 @@ export async function stageReference(
   });
   const uploaded = upload.done();
   try {
-    await pullAsOciArchive(client, { tag: reference.tag, digest: reference.digest, maxBytes: deps.maxBytes }, body);
+    const onePlatformBecause = onePlatformReason(reference.registry, deps.wholeIndex ?? 'except-docker-hub');
+    await pullAsOciArchive(client, { tag: reference.tag, digest: reference.digest, maxBytes: deps.maxBytes, ...(onePlatformBecause ? { onePlatformBecause } : {}) }, body);
   } catch (error) {
     body.destroy();
     await upload.abort().catch(() => undefined);
@@ -51,4 +54,11 @@ export async function stageReference(
   }
   const result = await uploaded;
   return { bucket: deps.stagingBucket, key, versionId: result.VersionId ?? null };
+}
+
+/** Why a multi-platform image from `registry` is pulled for the cluster's platform alone, or undefined to pull it whole. */
+export function onePlatformReason(registry: string, wholeIndex: 'always' | 'except-docker-hub' | 'never'): string | undefined {
+  if (wholeIndex === 'never') return 'ORBIT_PULL_WHOLE_INDEX is never';
+  if (wholeIndex === 'except-docker-hub' && isDockerHub(registry)) return 'Docker Hub counts a pull per platform (ORBIT_PULL_WHOLE_INDEX=always pulls every one)';
+  return undefined;
 }

@@ -363,6 +363,14 @@ describe('pullAsOciArchive from an image index', () => {
     expect(served.filter((path) => path.includes('/manifests/'))).toEqual(['/v2/team/app/manifests/1', `/v2/team/app/manifests/${digest(amd)}`]);
   });
 
+  it('takes linux/amd64 alone, fetching no other platform\'s manifest, when told to (Docker Hub counts a pull per platform manifest fetched)', async () => {
+    const { index, amd, arm, attestation, blobs } = multiPlatform();
+    const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], [digest(arm), arm], [digest(attestation), attestation]]), blobs);
+    const because = 'Docker Hub counts a pull per platform (ORBIT_PULL_WHOLE_INDEX=always pulls every one)';
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20, onePlatformBecause: because }), served, amd, [armConfig, armLayer], /because Docker Hub counts a pull per platform/);
+    expect(served.filter((path) => path.includes('/manifests/'))).toEqual(['/v2/team/app/manifests/1', `/v2/team/app/manifests/${digest(amd)}`]);
+  });
+
   it('takes linux/amd64 alone when its registry does not have another platform\'s blobs (a pull-through cache, a half-replicated repository), as docker pull does', async () => {
     const { index, amd, arm, attestation } = multiPlatform({ attested: false });
     // Every manifest, but arm64's own layer is missing.

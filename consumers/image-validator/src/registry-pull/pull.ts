@@ -33,6 +33,12 @@ export interface PullTarget {
   readonly digest: string | null;
   /** Refuse images whose blobs add up to more than this. */
   readonly maxBytes: number;
+  /**
+   * Why an image index is pulled for the cluster's platform alone, as docker pull does, instead of whole: Docker Hub
+   * counts one pull per platform manifest fetched (its anonymous limit is 10 an hour), so a busybox of a dozen
+   * platforms spent them all at once. Undefined: whole (up to MAX_INDEX_ENTRIES and the size limit).
+   */
+  readonly onePlatformBecause?: string;
 }
 
 export interface PullResult {
@@ -178,7 +184,8 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     return { top: { digest, bytes, mediaType: manifest.mediaType ?? OCI_MANIFEST }, manifests: [{ digest, bytes, manifest }] };
   }
   const listed = entriesOf(index, asked);
-  if (listed.length > MAX_INDEX_ENTRIES) return oneOfMany(client, listed, asked);
+  if (listed.length > MAX_INDEX_ENTRIES) return oneOfMany(client, listed, asked, `Orbit pulls an index whole only up to ${MAX_INDEX_ENTRIES} manifests`);
+  if (target.onePlatformBecause !== undefined) return oneOfMany(client, listed, asked, target.onePlatformBecause);
   let entries: PulledEntry[] = [];
   // One after the other: a token registry answers the first request's challenge once, not once per parallel request.
   for (const entry of listed) entries.push(await entryManifest(client, entry, asked));
@@ -218,18 +225,18 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
 }
 
 /**
- * An index of more entries than are fetched: the platform this cluster runs
- * (linux/amd64, else the first image), chosen by the platforms the index
- * gives, alone, as when the whole index is over the size limit.
+ * An index whose entries are not all fetched (`because`): the platform this
+ * cluster runs (linux/amd64, else the first image), chosen by the platforms
+ * the index gives, alone, as when the whole index is over the size limit.
  */
-async function oneOfMany(client: RegistryClient, listed: readonly IndexEntry[], asked: string): Promise<Resolved> {
+async function oneOfMany(client: RegistryClient, listed: readonly IndexEntry[], asked: string, because: string): Promise<Resolved> {
   const choice = choosePlatform(listed.filter((entry) => !isAttestation(entry)), PREFERRED_PLATFORM);
   if (!choice) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index listing no image`);
   const { pulled, unkept, absent, nested } = await entryManifest(client, choice, asked);
   if (absent) throw absent;
   if (nested && !isPlatform(choice)) throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and ${nestedIndex(choice)}`);
-  if (!pulled || unkept !== null) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${listed.length} manifests, more than the ${MAX_INDEX_ENTRIES} Orbit pulls whole, and its ${platformName(choice)} cannot be pulled: ${unkept ?? 'it is no image'}`);
-  const note = `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because Orbit pulls an index whole only up to ${MAX_INDEX_ENTRIES} manifests`;
+  if (!pulled || unkept !== null) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${listed.length} manifests, and its ${platformName(choice)}, the one pulled because ${because}, cannot be: ${unkept ?? 'it is no image'}`);
+  const note = `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because ${because}`;
   return { top: { digest: pulled.digest, bytes: pulled.bytes, mediaType: pulled.manifest.mediaType ?? OCI_MANIFEST }, manifests: [pulled], note };
 }
 
