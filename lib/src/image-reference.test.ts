@@ -58,5 +58,9 @@ describe('imageReferenceProblem', () => {
       expect(imageReferenceProblem(text), text).toMatch(expected);
     }
     expect(imageReferenceProblem('h.example/team/app:1')).toBeUndefined();
+    // Parsed, but on a port Node's fetch will not connect to: refused at the door instead of failing in the validator.
+    expect(imageReferenceProblem('127.0.0.1:5061/team/app:1')).toMatch(/^names port 5061, one the Fetch standard blocks/);
+    expect(imageReferenceProblem('h.example:6000/team/app:1')).toMatch(/^names port 6000/);
+    expect(imageReferenceProblem('h.example:5062/team/app:1')).toBeUndefined();
   });
 });

@@ -43,7 +43,13 @@ export function parseImageReference(text: string): ImageReference | undefined {
  * (one message for every mistake sent users guessing); undefined when it is one.
  */
 export function imageReferenceProblem(text: string): string | undefined {
-  if (parseImageReference(text) !== undefined) return undefined;
+  const parsed = parseImageReference(text);
+  if (parsed !== undefined) {
+    const port = /:(\d+)$/.exec(parsed.registry)?.[1];
+    return port !== undefined && FETCH_BLOCKED_PORTS.has(Number(port))
+      ? `names port ${port}, one the Fetch standard blocks (as browsers do): no request of Orbit's can reach a registry there; serve it on another port`
+      : undefined;
+  }
   const trimmed = text.trim();
   if (trimmed.length > IMAGE_REFERENCE_MAX_LENGTH) return `is ${trimmed.length} characters; at most ${IMAGE_REFERENCE_MAX_LENGTH}`;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return 'starts with a URL scheme: name the registry host alone, as registry.example.com/team/app:1.0';
@@ -83,3 +89,13 @@ export function imageReferenceProblem(text: string): string | undefined {
 function canonicalRegistry(registry: string): string {
   return registry.toLowerCase().replace(/:0+(?=\d+$)/, ':');
 }
+
+/**
+ * The Fetch standard's "bad ports" (fetch.spec.whatwg.org, port blocking), which Node's fetch refuses to connect to:
+ * a registry on one is accepted as a reference and could never be pulled from (found by a walk through the README).
+ */
+export const FETCH_BLOCKED_PORTS: ReadonlySet<number> = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+  119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+  989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);

@@ -413,6 +413,9 @@ describe('a registry no retry will reach', () => {
     const typo = await new RegistryClient({ registry: 'registry.invalid', repository: 'team/app', insecure: false, ...(resolverSaysNo ? {} : { fetch: notFound }) })
       .get('/manifests/1').catch((error: unknown) => error);
     expect(typo).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry host registry.invalid does not exist (DNS: ENOTFOUND); check the reference' });
+    // A port the Fetch standard blocks: Node's own fetch refuses it before connecting, and no retry would change that.
+    const blocked = await new RegistryClient({ registry: '127.0.0.1:5061', repository: 'team/app', insecure: true }).get('/manifests/1').catch((error: unknown) => error);
+    expect(blocked).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringMatching(/^127\.0\.0\.1:5061 is on a port the Fetch standard blocks/) as unknown });
     const plain = createServer((_request, response) => response.end('{}'));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     try {

@@ -85,6 +85,10 @@ function connectionRefusal(registry: string, error: unknown): PullRefusedError |
   if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
     return new PullRefusedError('REGISTRY_ERROR', `${registry}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`, false);
   }
+  // Node's fetch refuses the Fetch standard's blocked ports before connecting; the gateway refuses such references at the door.
+  if ((error as { cause?: { message?: unknown } } | undefined)?.cause?.message === 'bad port') {
+    return new PullRefusedError('REGISTRY_ERROR', `${registry} is on a port the Fetch standard blocks (as browsers do): no request of Orbit's can reach it; serve the registry on another port`, false);
+  }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return new PullRefusedError('REGISTRY_ERROR', `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`, false);
   }

@@ -685,6 +685,10 @@ describe('POST /v1/uploads', () => {
     // Each mistake named (found by a probe: one message for all of them).
     const untagged = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: '127.0.0.1:5000/team/app' } });
     expect([untagged.statusCode, untagged.json().message]).toEqual([400, expect.stringContaining('reference names no tag or digest: add :<tag> or @sha256:<digest> (Orbit does not assume latest)')]);
+    // A registry on a port fetch never connects to: refused here, not accepted and then failed for ever (found by a walk through the README).
+    const blocked = await app.inject({ method: 'POST', url: '/v1/uploads', headers, payload: { metadata, reference: '127.0.0.1:5061/team/app:1.0' } });
+    expect([blocked.statusCode, blocked.json().message]).toEqual([400, expect.stringContaining('reference names port 5061, one the Fetch standard blocks')]);
+    expect(published).toHaveLength(1);
   });
 
   it('answers 403 for a registry ORBIT_ALLOWED_REGISTRIES does not list, before any request is started', async () => {
