@@ -495,8 +495,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     onlyFields(body, ['metadata', 'reference']);
     const metadata = metadataOrThrow(body.metadata);
     const reference = typeof body.reference === 'string' ? parseImageReference(body.reference) : undefined;
-    if (!reference || typeof body.reference !== 'string') {
-      const problem = typeof body.reference === 'string' ? imageReferenceProblem(body.reference) : 'is missing: a string host[:port]/repository:tag or host/repository@sha256:<digest>';
+    // A reference can parse and still name nothing Orbit reaches (a port fetch blocks): its problem is asked for either way.
+    const unreachable = typeof body.reference === 'string' ? imageReferenceProblem(body.reference) : undefined;
+    if (!reference || typeof body.reference !== 'string' || unreachable !== undefined) {
+      const problem = typeof body.reference === 'string' ? unreachable : 'is missing: a string host[:port]/repository:tag or host/repository@sha256:<digest>';
       throw badRequest(`reference ${problem ?? 'is not one Orbit can pull'}`, 'reference');
     }
     const text = body.reference;
