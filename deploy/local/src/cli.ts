@@ -27,7 +27,7 @@ const commands: Record<string, () => Promise<void>> = {
   'start-pipeline': async () => {
     await stackUp({ log: say });
     await startPipeline(say);
-    say('pipeline running; gateway at http://127.0.0.1:8080 (stack:status, stack:down)');
+    say('pipeline running; gateway at http://127.0.0.1:8080 (npm run stack:status; npm stop stops the six services, npm run stack:down everything)');
   },
   /** What `npm test` runs first: it refuses to take over the stack while npm start's pipeline runs in it. */
   'assert-no-pipeline': async () => {

@@ -110,7 +110,7 @@ export function assertNoPipelineRunning(): void {
   const running = runningPipeline();
   if (running.length === 0) return;
   throw new StackError('ORBIT_ERR_STACK_IN_USE', 'npm test',
-    `the pipeline is running in ${stackDir()} (${running.join(', ')}; npm start, or a test run cut short), and the tests would stop it, restart its stores and reset its data; stop it first: npm run stack:down`);
+    `the pipeline is running in ${stackDir()} (${running.join(', ')}; npm start, or a test run cut short), and the tests would stop it, restart its stores and reset its data; stop it first: npm stop (or npm run stack:down)`);
 }
 
 export function stopPipeline(log: StackLog = () => undefined): Promise<void> {
