@@ -1,3 +1,4 @@
+import { stringify } from 'safe-stable-stringify';
 import { subjectOf, type AvroSchemaJson } from '@orbit/lib';
 import { backwardTransitiveProblems, type CompatibilityProblem } from './compatibility.js';
 import type { RegistryAdmin } from './registry-admin.js';
@@ -45,11 +46,5 @@ export async function syncSubject(admin: RegistryAdmin, topic: string, schema: A
  * through the README).
  */
 export function sameSchema(left: unknown, right: unknown): boolean {
-  return JSON.stringify(sortedKeys(left)) === JSON.stringify(sortedKeys(right));
-}
-
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, item]) => [key, sortedKeys(item)]));
+  return stringify(left) === stringify(right);
 }
