@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from './errors.js';
 
@@ -9,6 +9,17 @@ describe('error catalogue', () => {
 
   it('documents every exported code', () => {
     for (const code of ERROR_CODES) expect(documented, `${code} missing from docs/errors.md`).toContain(code);
+  });
+
+  it('documents every code the portal gateway answers with, also those it writes as literals (ORBIT_ERR_INTERNAL was missing)', () => {
+    const sources = new URL('../../producers/portal-gateway/src/', import.meta.url);
+    // Its own code, not tests nor the stubs route tests build gateways with.
+    const files = readdirSync(sources, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.split('/').includes('testing'));
+    expect(files.length).toBeGreaterThan(20);
+    const answered = new Set(files.flatMap((file) => [...readFileSync(new URL(file, sources), 'utf8').matchAll(/['"`](ORBIT_ERR_[A-Z_]+)['"`]/g)].map((match) => match[1])));
+    expect(answered).toContain('ORBIT_ERR_INTERNAL');
+    for (const code of answered) expect(documented, `${code} missing from docs/errors.md`).toContain(code);
   });
 
   it('exports every documented lib code', () => {

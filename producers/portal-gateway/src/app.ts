@@ -30,6 +30,16 @@ import { UploadGivenUpError, UploadIncompleteError, UploadTooLargeError } from '
 import { discardUnreadBody } from './unread-body.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
+/** The longest path segment the router takes (a 414 beyond): an over-long id up to it is a 400 naming its field. */
+export const MAX_PARAM_LENGTH = 1024;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Paths of JSON body fields that refuse a number of 2^53 or more themselves, as one over their bound (jsonShapeProblem). */
+    numbersCheckedByRoute?: readonly string[];
+  }
+}
+
 /** A finite number as a query string writes one: digits, an optional fraction, no sign but minus, no exponent. */
 const DECIMAL_NUMBER = /^-?\d+(\.\d+)?$/;
 
@@ -127,7 +137,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
         const path = [fastifyError.validationContext, ...issue.instancePath.split('/').filter(Boolean), ...(named === undefined ? [] : [named])];
         return { field: path.filter(Boolean).join('.'), message: typeof unexpected === 'string' ? `unexpected field "${unexpected}"` : issue.message ?? issue.keyword };
       });
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems });
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unknownQueryParameter(fastifyError, request) ?? fastifyError.message, problems });
     }
     if (fastifyError.code === 'FST_INVALID_JSON_FIELD_ERROR') {
       // The multipart reader says no more than that: broken JSON, a prototype-poisoning key it refuses on purpose, or a part cut at 1 MiB.
@@ -182,6 +192,18 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
 }
 
 /**
+ * A query parameter the operation does not take, said with the ones it does: Ajv says only "must NOT have additional
+ * properties", and a misspelt filter (`imageUid` for `imageUID`) is read best beside the right spelling.
+ */
+function unknownQueryParameter(error: FastifyError, request: FastifyRequest): string | undefined {
+  const unexpected = error.validationContext === 'querystring' ? error.validation?.[0]?.params['additionalProperty'] : undefined;
+  if (typeof unexpected !== 'string') return undefined;
+  const schema = request.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
+  const taken = Object.keys(schema?.properties ?? {});
+  return `unknown query parameter "${unexpected}": ${taken.length > 0 ? `this operation takes ${taken.join(', ')} (names as written, in their letter case)` : 'this operation takes none'}`;
+}
+
+/**
  * True when the multipart parser found the body's end before the form's
  * closing boundary: it says so itself, or destroys the image part's stream
  * under whoever reads it (a premature close, maybe wrapped by the S3 upload).
@@ -230,7 +252,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     connectionTimeout: deps.idleTimeoutMs ?? 120_000,
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
     // (a user name, a chart file), each possibly two UTF-16 units, and then some.
-    maxParamLength: 1024,
+    maxParamLength: MAX_PARAM_LENGTH,
     frameworkErrors: frameworkRefusal,
     // Answered by the hook below instead, with a code and Retry-After: Fastify's own 503 is a bare body no client can tell apart.
     return503OnClosing: false,
@@ -277,7 +299,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   // Every JSON body, before its route's schema: text no store keeps as sent, or nesting no walk should go down, is refused, naming the field.
   app.addHook('preValidation', async (request) => {
-    const problem = jsonShapeProblem(request.body);
+    const problem = jsonShapeProblem(request.body, request.routeOptions.config.numbersCheckedByRoute);
     if (problem !== undefined) throw badRequest(`${problem.path} ${problem.message}`, problem.path === 'body' ? 'body' : `body.${problem.path}`);
   });
   // Ajv's coercion takes any text JavaScript reads as a number: "Infinity" and "1e400" got past `maximum` (a page of
@@ -312,7 +334,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       info: { title: 'Orbit portal gateway', version: '1.0.0', description: 'Upload, trace and transfer container images.' },
       // Generators take a document without servers to mean http://localhost; the address statusUrl names is where clients call.
       ...(publicBase ? { servers: [{ url: publicBase }] } : {}),
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // The Helm repository routes' (helmCaller): any user name, the token as the password.
+          basic: { type: 'http', scheme: 'basic', description: 'Helm repository routes only: any user name, the bearer token as the password' },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });

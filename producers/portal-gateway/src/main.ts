@@ -10,7 +10,7 @@ import { readinessOf } from './readiness.js';
 import { tokenVerifier } from './auth.js';
 import { gatewayConfigProblems, gatewayEnv } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
-import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims } from './stores/mysql-requests.js';
+import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims, mysqlUploadRequests } from './stores/mysql-requests.js';
 import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
@@ -46,7 +46,8 @@ runMain(async () => {
   await projection.start();
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
-  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
+  // One upload of a version under way at a time, whichever way it comes (see VersionUploadUnderWay).
+  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600, { oneUploadPerVersion: true });
   const transferClaims = mysqlTransferClaims(pool, outbox, TOPICS.transferRequested, config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
   const purgeKeys = (): void => {
     Promise.all([idempotencyKeys.purgeExpired?.() ?? 0, transferClaims.purgeExpiredKeys?.() ?? 0]).then(
@@ -90,10 +91,10 @@ runMain(async () => {
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
     deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),
     publish: {
-      uploadRequested: (event, trace, request) => outbox.send(TOPICS.uploadRequested, event, trace, request),
+      uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
     },
-    completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions'),
+    completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions', undefined, { oneUploadPerVersion: true }),
     idempotencyKeys,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     maxUploadBytes: config.ORBIT_MAX_UPLOAD_BYTES,

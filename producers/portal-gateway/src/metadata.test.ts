@@ -17,6 +17,25 @@ describe('parseMetadata', () => {
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', build: { id: 9007199254740991 } })).toMatchObject({ ok: true });
   });
 
+  it('refuses a port of 2^53 or more as any port out of range, not by telling to send it as a string (which a port refuses too)', () => {
+    const refused = parseMetadata(JSON.parse('{"imageName":"billing-api","imageVersion":"v1-0-00","port":12345678901234567890}'));
+    expect(refused.ok).toBe(false);
+    const problems = refused.ok ? [] : refused.problems;
+    expect(new Set(problems.map(({ field, message }) => `${field}: ${message}`))).toEqual(new Set(['port: must be a port number, 1 to 65535']));
+  });
+
+  it('documents label keys with a pattern every validator reads (no lookahead: RE2 has none), the prefix bound said in words and checked here', () => {
+    const key = (METADATA_JSON_SCHEMA['properties'] as { imageLabels: { items: { properties: { key: { pattern: string; description: string; example: string } } } } }).imageLabels.items.properties.key;
+    expect(key.pattern).not.toContain('(?');
+    const documented = new RegExp(key.pattern, 'u');
+    const labelled = (name: string) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', imageLabels: [{ key: name, value: 'x' }] }).ok;
+    for (const name of [key.example, 'team', 'example.com/team', 'a-b.c/D_e.f', `${'a'.repeat(253)}/n`]) expect([documented.test(name), labelled(name)], name).toEqual([true, true]);
+    for (const name of ['-team', 'Example.com/team', 'a..b/c', 'a/b/c', '/team', `${'n'.repeat(64)}`]) expect([documented.test(name), labelled(name)], name).toEqual([false, false]);
+    // What only the words say: a prefix over 253 characters.
+    expect([documented.test(`${'a'.repeat(254)}/n`), labelled(`${'a'.repeat(254)}/n`)]).toEqual([true, false]);
+    expect(key.description).toContain('at most 253 characters');
+  });
+
   it('refuses a known field written in another letter case, naming the one meant, instead of keeping it as extra metadata (Port left the chart without a port)', () => {
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Port: 8080 })).toEqual({
       ok: false, problems: [{ field: 'Port', message: expect.stringContaining('is port written in another letter case') as unknown }],

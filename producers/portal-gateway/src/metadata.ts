@@ -10,8 +10,19 @@ const PORT_PROBLEM = 'must be a port number, 1 to 65535';
 const PORT_DIGITS = /^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
 const PORT = z.number().int(PORT_PROBLEM).min(1, PORT_PROBLEM).max(65535, PORT_PROBLEM);
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LABEL_KEY_PREFIX = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\/';
+const LABEL_KEY_NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
 // A Kubernetes qualified name: an optional DNS subdomain prefix of at most 253 characters (the lookahead), then a name of at most 63.
-const LABEL_KEY = /^((?=[-a-z0-9.]{1,253}\/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_KEY = new RegExp(`^((?=[-a-z0-9.]{1,253}\\/)${LABEL_KEY_PREFIX})?${LABEL_KEY_NAME}$`);
+/**
+ * The same key for the API document, without the lookahead: Go's validators (RE2: kin-openapi, oapi-codegen) have
+ * none, and refused to load the document at all. The prefix's bound is said in words, and checked here by LABEL_KEY.
+ */
+const LABEL_KEY_DOCUMENTED = {
+  pattern: `^(${LABEL_KEY_PREFIX})?${LABEL_KEY_NAME}$`,
+  description: 'A Kubernetes label key: an optional DNS subdomain prefix of at most 253 characters and "/", then a name of at most 63 characters',
+  example: 'example.com/team',
+};
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
@@ -49,9 +60,13 @@ export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns(
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
 function withNamingPatterns(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;
+  const labels = properties['imageLabels'] as { items: { properties: Record<string, Record<string, unknown>> } };
+  const imageLabels = {
+    ...labels, items: { ...labels.items, properties: { ...labels.items.properties, key: { ...labels.items.properties['key'], ...LABEL_KEY_DOCUMENTED } } },
+  };
   return {
     ...schema,
-    properties: { ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN } },
+    properties: { ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN }, imageLabels },
   };
 }
 
@@ -73,7 +88,8 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, problems: [{ field: 'metadata', message: 'must be a JSON object' }] };
   }
-  const shape = jsonShapeProblem(input);
+  // A port that large is answered as any port out of range, not told to be sent as a string.
+  const shape = jsonShapeProblem(input, ['port']);
   if (shape !== undefined) return { ok: false, problems: [{ field: shape.path === 'body' ? 'metadata' : shape.path, message: shape.message }] };
   // Own properties only, into an object with no prototype: a field named `toString` or `__proto__` is a field like any other.
   const normalised: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

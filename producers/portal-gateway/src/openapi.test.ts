@@ -1,13 +1,51 @@
 import { Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { openApiContract, type OpenApiDocument } from '../../../test/helpers/openapi-contract.js';
-import { buildApp } from './app.js';
+import { buildApp, MAX_PARAM_LENGTH } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
 import { oneVersionOf, overviewOf, versionsPageOf } from './testing/versions-page.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
+
+/**
+ * What in a pattern RE2 (Go's regexp: kin-openapi, oapi-codegen's validators) does not read, and ECMAScript does:
+ * lookaround, backreferences, atomic groups, \u escapes. One such pattern and kin-openapi refused the whole document.
+ */
+function re2Unreadable(pattern: string): string | undefined {
+  let inClass = false;
+  for (let at = 0; at < pattern.length; at += 1) {
+    const char = pattern[at];
+    if (char === '\\') {
+      const next = pattern[at + 1] ?? '';
+      if (/[1-9]/.test(next) && !inClass) return `backreference \\${next}`;
+      if (next === 'k' && !inClass) return 'named backreference \\k';
+      if (next === 'u' || next === 'c') return `escape \\${next}`;
+      // RE2's \s is ASCII white space alone, ECMAScript's all that trim() removes: the same pattern, two rules.
+      if (next === 's' || next === 'S') return `class \\${next}, which RE2 reads as ASCII only`;
+      at += 1;
+    } else if (char === '[') {
+      inClass = true;
+    } else if (char === ']') {
+      inClass = false;
+    } else if (char === '(' && !inClass && pattern[at + 1] === '?') {
+      const group = pattern.slice(at, at + 4);
+      if (/^\(\?(?:[=!>]|<[=!])/.test(group)) return `group ${group}`;
+    }
+  }
+  return undefined;
+}
+
+/** Every `pattern` in `node`, with the `example` beside it, if any. */
+function patternsIn(node: unknown, at = ''): { at: string; pattern: string; example?: unknown }[] {
+  if (Array.isArray(node)) return node.flatMap((item, index) => patternsIn(item, `${at}/${index}`));
+  if (node === null || typeof node !== 'object') return [];
+  const schema = node as Record<string, unknown>;
+  const own = typeof schema['pattern'] === 'string' ? [{ at, pattern: schema['pattern'], ...('example' in schema ? { example: schema['example'] } : {}) }] : [];
+  return [...own, ...Object.entries(schema).flatMap(([key, value]) => (key === 'pattern' ? [] : patternsIn(value, `${at}/${key}`)))];
+}
 const UID = 'A'.repeat(60);
 /** An upload in parts that still lacks its second part. */
 const RESUMABLE = '00000000-0000-4000-8000-00000000000a';
@@ -62,7 +100,10 @@ function gateway(publicBaseUrl?: string) {
     },
     images: {
       get: async (uid) => (uid === UID ? image : undefined),
-      search: async (query) => ({ images: [query.newest === undefined ? image : overviewOf(image, { viewer: query.owner, readable: [], newest: query.newest }) ?? image], next: { imageName: 'billing-api', imageUID: UID } }),
+      // A Helm index reads every page (it asks with no `newest`): for it the one page is the last.
+      search: async (query) => (query.newest === undefined
+        ? { images: [image] }
+        : { images: [overviewOf(image, { viewer: query.owner, readable: [], newest: query.newest }) ?? image], next: { imageName: 'billing-api', imageUID: UID } }),
       getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, { ...page, limit: 1 }),
       overview: async (uid, query) => overviewOf(uid === UID ? image : undefined, query),
@@ -154,7 +195,10 @@ describe('the OpenAPI document at /docs/json', async () => {
     // A generator reads application/json as text and crashed on the gzip bytes.
     expect(Object.keys(raw.paths[`${version}/kustomize`]!['get']!.responses['200']!.content!)).toEqual(['application/gzip']);
     expect(Object.keys(raw.paths[`${version}/manifests`]!['get']!.responses['200']!.content!)).toEqual(['application/json', 'application/yaml']);
-    expect(Object.keys(raw.paths[`${version}/chart`]!['get']!.responses['302']!.headers!)).toEqual(['Location']);
+    // The link's expiry, which the redirect carries beside it (found by a review: undocumented).
+    for (const download of ['chart', 'archive']) expect(Object.keys(raw.paths[`${version}/${download}`]!['get']!.responses['302']!.headers!)).toEqual(['Location', 'X-Orbit-Link-Expires']);
+    // A transfer sent again with its Idempotency-Key says so as the uploads do.
+    expect(Object.keys(raw.paths['/v1/images/{uid}/transfers']!['post']!.responses['200']!.headers ?? {})).toContain('Idempotent-Replayed');
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['200']!.headers!)).toContain('Idempotent-Replayed');
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['401']!.headers!)).toEqual(['WWW-Authenticate']);
     const text = JSON.stringify(raw);
@@ -173,6 +217,30 @@ describe('the OpenAPI document at /docs/json', async () => {
     for (const path of ['/v1/images', '/v1/requests', '/v1/images/{uid}/events']) expect(parameter(path, 'get', 'cursor')?.['pattern'], path).toBe('^[A-Za-z0-9_-]+$');
     const reference = (document.paths['/v1/uploads/references']?.['post']?.requestBody?.content['application/json']?.schema as { properties: Record<string, { pattern: string }> }).properties['reference'];
     expect(['', 'nginx:1.27', 'docker.io/library/nginx:1.27'].map((text) => new RegExp(reference?.pattern ?? '').test(text))).toEqual([false, false, true]);
+  });
+
+  it('writes every pattern so that RE2 reads it as ECMAScript does (kin-openapi refused the document over a lookahead), and each pattern takes the example beside it', () => {
+    const patterns = patternsIn(document);
+    expect(patterns.length).toBeGreaterThan(20);
+    for (const { at, pattern, example } of patterns) {
+      expect(re2Unreadable(pattern), `${at}: ${pattern}`).toBeUndefined();
+      // JSON Schema reads a pattern as ECMAScript with the u flag.
+      const compiled = new RegExp(pattern, 'u');
+      if (example !== undefined) expect(compiled.test(String(example)), `${at}: ${String(example)}`).toBe(true);
+    }
+    expect(patterns.filter(({ example }) => example !== undefined).length).toBeGreaterThanOrEqual(3);
+    // The checker itself: what RE2 refuses, and what it takes.
+    expect(['^(?=a)b', '(?!x)', '(?<=a)', '(?<!a)', '(a)\\1', '\\u00a0', '(?>a)', '^\\s*a'].map(re2Unreadable).every((found) => found !== undefined)).toBe(true);
+    expect(['^(?:a|b)$', '[(?=]', '\\(?=', '^(a)?\\.b$', '[\\t\\xA0]'].map(re2Unreadable)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('takes environments in every case and white space trim() removes, which RE2 reads alike (its \\s is ASCII only)', () => {
+    const parameter = document.paths['/v1/images/{uid}/versions/{version}/manifests']?.['get']?.parameters?.find((entry) => entry.name === 'environment');
+    const pattern = new RegExp(String(parameter?.schema?.['pattern']), 'u');
+    const trimmed = Array.from({ length: 0x10000 }, (_, code) => String.fromCharCode(code)).filter((char) => char.trim() === '');
+    expect(trimmed.length).toBeGreaterThan(20);
+    for (const space of trimmed) expect(pattern.test(`${space}Testing${space}`), `U+${space.charCodeAt(0).toString(16)}`).toBe(true);
+    expect(['Testing\u200b', '\u200bTesting', 'Test ing'].some((name) => pattern.test(name))).toBe(false);
   });
 
   it('gives each operation one request media type, so a generated client sends the one the route reads', () => {
@@ -294,5 +362,73 @@ describe('the OpenAPI document at /docs/json', async () => {
       const found = Object.values(document.paths).flatMap((methods) => Object.values(methods)).find((entry) => entry.operationId === operation);
       expect(Object.keys(found?.responses ?? {}), operation).toContain('302');
     }
+  });
+
+  it('documents the Helm repository as helm uses it: Basic credentials beside bearer, and If-None-Match answered 304 against the index\'s ETag', async () => {
+    type Described = { security?: unknown; parameters?: { name: string; in: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> };
+    const index = document.paths['/helm/{environment}/{owner}/index.yaml']?.['get'] as Described | undefined;
+    const chart = document.paths['/helm/{environment}/{owner}/charts/{uid}/{file}']?.['get'] as Described | undefined;
+    const schemes = (document as OpenApiDocument & { components: { securitySchemes: Record<string, { type: string; scheme: string }> }; security: unknown }).components.securitySchemes;
+    expect(schemes['basic']).toMatchObject({ type: 'http', scheme: 'basic' });
+    for (const operation of [index, chart]) expect(operation?.security).toEqual([{ bearer: [] }, { basic: [] }]);
+    // The API's own operations stay bearer only.
+    expect((document as OpenApiDocument & { security: unknown }).security).toEqual([{ bearer: [] }]);
+    expect(index?.parameters?.filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase())).toEqual(['if-none-match']);
+    expect(Object.keys(index?.responses['200']?.headers ?? {})).toContain('ETag');
+    expect(Object.keys(index?.responses ?? {})).toContain('304');
+    // What the document says is what helm gets: Basic with the token as password, an ETag, then a 304 that the document lists.
+    const basic = { authorization: `Basic ${Buffer.from(`helm:${token}`).toString('base64')}` };
+    const first = await app.inject({ url: '/helm/Development/dev1/index.yaml', headers: basic });
+    expect([first.statusCode, typeof first.headers['etag']]).toEqual([200, 'string']);
+    const again = await app.inject({ url: '/helm/Development/dev1/index.yaml', headers: { ...basic, 'if-none-match': String(first.headers['etag']) } });
+    expect(Object.keys(index?.responses ?? {})).toContain(String(again.statusCode));
+    expect(again.statusCode).toBe(304);
+  });
+
+  it('takes a path id only as the UUID it was given out as: urn:uuid: and braces are a 400 naming params.id (urn:uuid: passed format uuid, then missed in the store)', async () => {
+    const { body } = await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-2-00' }, reference: 'r.example/a:1' } });
+    const id = String(body['requestId']);
+    expect((await conforms('GET', `/v1/requests/${id}`)).status).toBe(200);
+    // Either case names the same request: ids are looked up in lower case.
+    expect((await conforms('GET', `/v1/requests/${id.toUpperCase()}`)).status).toBe(200);
+    for (const alias of [`urn:uuid:${id}`, `{${id}}`, id.replaceAll('-', '')]) {
+      for (const [method, url] of [['GET', `/v1/requests/${alias}`], ['GET', `/v1/uploads/${alias}/parts`], ['POST', `/v1/uploads/${alias}/complete`]] as const) {
+        const refused = await conforms(method, url, method === 'POST' ? { payload: { metadata } } : {});
+        expect([refused.status, (refused.body['problems'] as { field: string }[])[0]?.field], `${method} ${url}`).toEqual([400, 'params.id']);
+      }
+    }
+    const pattern = new RegExp(String(document.paths['/v1/requests/{id}']?.['get']?.parameters?.find((entry) => entry.name === 'id')?.schema?.['pattern']), 'u');
+    expect([id, id.toUpperCase(), `urn:uuid:${id}`].map((text) => pattern.test(text))).toEqual([true, true, false]);
+  });
+
+  it('refuses a query parameter an operation does not list, naming it (a misspelt filter listed everything), on every operation that lists any', async () => {
+    type Listed = { parameters?: { name: string; in: string }[]; responses: Record<string, { description?: string }> };
+    const withQuery = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation: operation as Listed })))
+      .filter(({ operation }) => operation.parameters?.some((parameter) => parameter.in === 'query'));
+    expect(withQuery.length).toBeGreaterThanOrEqual(9);
+    for (const { path, method, operation } of withQuery) {
+      const url = path.replace('{uid}', UID).replace('{version}', 'v0-9-00').replace('{id}', '00000000-0000-4000-8000-000000000009');
+      const misspelt = (operation.parameters ?? []).find((parameter) => parameter.in === 'query')?.name.toUpperCase() ?? 'X';
+      const refused = await app.inject({ method: method.toUpperCase() as 'GET', url: `${url}?${misspelt}=1`, headers });
+      expect([refused.statusCode, refused.json().code, refused.json().problems?.[0]?.field], `${method} ${path}`).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `querystring.${misspelt}`]);
+      expect(refused.json().message, path).toContain(`unknown query parameter "${misspelt}"`);
+      expect(operation.responses['400']?.description, path).toContain('a query parameter this operation does not list');
+    }
+    const misspelt = await conforms('GET', `/v1/requests?imageUid=${UID}`);
+    expect([misspelt.status, misspelt.body['message']]).toEqual([400, 'unknown query parameter "imageUid": this operation takes kind, status, imageUID, limit, cursor (names as written, in their letter case)']);
+    expect((await conforms('GET', `/v1/requests?imageUID=${UID}`)).status).toBe(200);
+    // Chart repository clients are not held to it: what helm, Argo CD or Flux may add to a URL is theirs.
+    const basic = { authorization: `Basic ${Buffer.from(`helm:${token}`).toString('base64')}` };
+    expect((await app.inject({ url: '/helm/Development/dev1/index.yaml?ts=1', headers: basic })).statusCode).toBe(200);
+  });
+
+  it(`answers an id up to ${MAX_PARAM_LENGTH} characters with a 400 naming it, and a longer path segment 414, as docs/errors.md says`, async () => {
+    const long = await conforms('GET', `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH)}`);
+    expect([long.status, (long.body['problems'] as { field: string }[])[0]?.field]).toEqual([400, 'params.uid']);
+    const longer = await app.inject({ url: `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`, headers });
+    expect(longer.statusCode).toBe(414);
+    const errorsDoc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    expect(errorsDoc).toContain(`a path segment (an id, a version) over ${MAX_PARAM_LENGTH} characters (414`);
+    expect(errorsDoc).not.toContain('a path over 512 characters');
   });
 });

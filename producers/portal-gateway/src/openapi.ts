@@ -1,4 +1,4 @@
-import { ENVIRONMENT_NAMES, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
+import { ENVIRONMENT_NAMES, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATTERN, IMAGE_UID_PATTERN, IMAGE_VERSION_PATTERN } from '@orbit/lib';
 import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
@@ -28,10 +28,14 @@ const STATUS_URL = text('Where to follow the request: GET it, with ?wait=<second
  * it compares, so `<uid>%20` would otherwise find the image and go on as
  * another UID (a transfer of it failed half way, SOURCE_OBJECT_MISSING).
  */
+/** A UUID as the gateway gives them out, 8-4-4-4-12 hex digits; ids are looked up in lower case, so either case names the same one. */
+export const CANONICAL_UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
 const PATH_PARAMETERS = {
   uid: { type: 'string', pattern: IMAGE_UID_PATTERN, description: 'The image UID an upload answered with: 60 characters [A-Za-z0-9]' },
   version: { type: 'string', pattern: IMAGE_VERSION_PATTERN, description: 'The image version, e.g. v1-0-00 or 1.0.0' },
-  id: { type: 'string', format: 'uuid', description: 'The request id an upload or transfer answered with' },
+  // Spelled out: `format: uuid` also takes `urn:uuid:<uuid>`, which then missed in every store (a 404, or a completion's 409).
+  id: { type: 'string', format: 'uuid', pattern: CANONICAL_UUID_PATTERN, description: 'The request or upload id an upload, transfer or presign answered with (either letter case)' },
 } as const satisfies Record<string, Schema>;
 
 export const pathParams = (...names: readonly (keyof typeof PATH_PARAMETERS)[]): Schema =>
@@ -265,13 +269,21 @@ export const UPLOAD_REQUEST_BODY: Schema = {
  * operation with both bodies picks JSON for both (openapi-generator's Python
  * client sent its multipart fields as an empty JSON body).
  */
+/**
+ * The reference grammar without its leading lookahead, which bounds host and repository together to
+ * IMAGE_NAME_MAX_LENGTH: RE2 (Go's validators, kin-openapi and oapi-codegen's) has no lookahead and refused to load
+ * the whole document, and every request with it. The bound is said in words instead; parseImageReference checks it.
+ */
+export const REFERENCE_DOCUMENT_PATTERN = IMAGE_REFERENCE_PATTERN.replace(/^\^\(\?=[^$]*\$\)/, '^');
+
 export const REFERENCE_REQUEST_BODY: Schema = {
   required: true,
   content: {
     'application/json': {
       schema: object({ metadata: METADATA_JSON_SCHEMA, reference: {
-        type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: IMAGE_REFERENCE_PATTERN,
-        example: 'registry.example.com:5000/team/billing:1.4.2', description: 'host[:port]/repository:tag or @sha256:<digest>',
+        type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: REFERENCE_DOCUMENT_PATTERN,
+        example: 'registry.example.com:5000/team/billing:1.4.2',
+        description: `host[:port]/repository:tag or @sha256:<digest>; host[:port]/repository at most ${IMAGE_NAME_MAX_LENGTH} characters`,
       } }),
     },
   },
@@ -292,8 +304,14 @@ interface DocumentedParameter {
  * a probe: a free string let generators and fuzzers send anything). No enum:
  * one would refuse `testing`, which every route takes.
  */
-// White space around the name is taken (trimmed), as parseEnvironmentName does; `\s` is the set trim() removes.
-export const ENVIRONMENT_PATTERN = `^\\s*(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})\\s*$`;
+/**
+ * What trim() removes (ECMAScript's \s), spelled out: RE2's \s is ASCII white space alone, so a Go validator refused
+ * `Testing\u00a0`, which the routes take. RE2 has no \u escape either, so the characters above U+00FF are written as they are.
+ */
+const TRIMMED = `[\\t\\n\\v\\f\\r \\xA0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]`;
+
+// White space around the name is taken (trimmed), as parseEnvironmentName does.
+export const ENVIRONMENT_PATTERN = `^${TRIMMED}*(?:${ENVIRONMENT_NAMES.map((name) => [...name].map((letter) => `[${letter.toLowerCase()}${letter.toUpperCase()}]`).join('')).join('|')})${TRIMMED}*$`;
 
 /**
  * Patterns of what routes check in code (to answer in words a person reads,
@@ -357,7 +375,10 @@ function documentMediaTypes(paths: Record<string, Record<string, Record<string, 
 }
 
 const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: string; schema: object }>>> = {
-  '302': { Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } } },
+  '302': {
+    Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } },
+    'X-Orbit-Link-Expires': { description: 'When the Location link stops working (ISO 8601, UTC): ask again for a fresh one after that', schema: { type: 'string', format: 'date-time' } },
+  },
   '401': { 'WWW-Authenticate': { description: 'The challenge: Bearer (and Basic first on the Helm repository routes), with error="invalid_token" when a token came', schema: { type: 'string' } } },
   '503': { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer' } } },
 };
@@ -371,9 +392,20 @@ function documentHeaders(operation: Record<string, unknown>): void {
   }
   // A retry that an Idempotency-Key (or a completed upload id) recognised answers 200 with this header.
   const replayed = responses?.['200'];
-  if (replayed && ['uploadImage', 'uploadFromRegistry', 'completeUpload', 'presignUpload'].includes(String(operation['operationId']))) {
+  if (replayed && ['uploadImage', 'uploadFromRegistry', 'completeUpload', 'presignUpload', 'transferImage'].includes(String(operation['operationId']))) {
     replayed.headers = { 'Idempotent-Replayed': { description: '"true" when this answers a retry with what the first call started or opened', schema: { type: 'string', enum: ['true'] } }, ...replayed.headers };
   }
+}
+
+/**
+ * Every operation with query parameters refuses one it does not list (a misspelt filter listed everything, unfiltered):
+ * OpenAPI 3.0 has no additionalProperties for parameters, so the 400 says it in words.
+ */
+function documentUnknownQueryRefused(operation: Record<string, unknown>): void {
+  const parameters = operation['parameters'] as readonly DocumentedParameter[] | undefined;
+  const refused = (operation['responses'] as Record<string, { description?: string } | undefined> | undefined)?.['400'];
+  if (!refused || !parameters?.some((parameter) => parameter.in === 'query')) return;
+  refused.description = `${refused.description ?? 'Refused'}, or a query parameter this operation does not list (names match as written, letter case included)`;
 }
 
 /**
@@ -423,7 +455,10 @@ export function completeDocument<T extends object>(document: T): T {
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
   documentMediaTypes(paths);
-  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) documentHeaders(operation);
+  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
+    documentHeaders(operation);
+    documentUnknownQueryRefused(operation);
+  }
   nullableOnTypedMembers(document);
   // Every operation that reads a body meets what the app refuses before its route: a body too large, or of a type it does not read.
   for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {

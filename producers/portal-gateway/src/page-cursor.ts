@@ -49,10 +49,10 @@ export interface PageSize {
   readonly limitNote?: string;
 }
 
-/** The query string of a paged listing: its filters, `limit` and `cursor`. */
+/** The query string of a paged listing: its filters, `limit` and `cursor`; another parameter is refused (a misspelt filter listed everything). */
 export function pageQuery(page: PageSize, filters: Record<string, object> = {}): object {
   return {
-    type: 'object',
+    type: 'object', additionalProperties: false,
     properties: {
       ...filters,
       limit: { type: 'integer', minimum: 1, maximum: page.max, default: page.default, description: `${page.what} per page${page.limitNote ? ` (${page.limitNote})` : ''}` },

@@ -14,9 +14,10 @@ export interface UploadStore {
    */
   /**
    * Keeps what it was presigned with, for presignedWith (a presign sent again with its Idempotency-Key) and abandon
-   * (a single PUT leaves nothing else before it arrives). An upload in parts opens its id only once: a second call
-   * fails UploadPresignedMeanwhile, unless `reopen` (its multipart upload ended, and a presign sent again opens a new
-   * one under the same id).
+   * (a single PUT leaves nothing else before it arrives). An id is opened only once, by a single PUT or by an upload
+   * in parts: a second call fails UploadPresignedMeanwhile (an id given up is opened anew), unless `reopen`: for an
+   * upload in parts, its multipart upload ended and a presign sent again opens a new one under the same id; for a
+   * single PUT, a presign sent again, whose URL is signed again and nothing written.
    */
   presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly reopen?: boolean }): Promise<PresignedUpload>;
   /**
@@ -341,6 +342,18 @@ export interface UploadClaims {
   findSettled?(owner: string, key: string): Promise<HeldRequest | undefined>;
   /** Removes claims past their expiry (those that expire); answers how many went. */
   purgeExpired?(): Promise<number>;
+}
+
+/**
+ * Another upload of the version is accepted and not finished: this one was not recorded. One upload of a version is
+ * under way at a time, so the request a "still being uploaded" answer names is the one that will be stored (unless it
+ * fails, which frees the version): the order a second one would have reached the pipeline in is not the order its
+ * request row was written in, and answers named the one that then failed ALREADY_STORED (found by a probe).
+ */
+export class VersionUploadUnderWay extends Error {
+  constructor(readonly requestId: string, readonly imageVersion: string) {
+    super(`version ${imageVersion} is being uploaded by request ${requestId}`);
+  }
 }
 
 /** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */

@@ -35,6 +35,20 @@ describe('decideTransfer', () => {
     expect(decideTransfer(image(['Development'], 'ready', 'mallory'), dev, ask, policy, uploading)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
   });
 
+  it('names the upload under way for a version ViewPort holds but whose upload has not finished (found by a probe: the 409 named it, then named nothing once the version was validated)', () => {
+    const uploading = { requestId: 'a0000000-0000-4000-8000-0000000000ab' };
+    const ask = { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' };
+    for (const notReady of [image(['Development'], 'stored'), image([], 'validated')]) {
+      const decision = decideTransfer(notReady, dev, ask, policy, uploading);
+      expect(decision).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
+      expect(decision.kind === 'refused' && decision.message).toContain(`still being uploaded (request ${uploading.requestId})`);
+    }
+    // Another upload of a version ready already (it will fail ALREADY_STORED) holds nothing up.
+    expect(decideTransfer(image(['Development']), dev, ask, policy, uploading)).toEqual({ kind: 'transfer', source: 'Development', target: 'Testing' });
+    // Past the first environment the upload is not what the promotion waits for.
+    expect(decideTransfer(image(['Development'], 'stored'), dev, { ...ask, transferEnvironment: 'Staging' }, policy, uploading)).toMatchObject({ code: 'SKIPS_ENVIRONMENT' });
+  });
+
   it('refuses a version not ready in the source (409), a skipped environment (409) and an unknown one (400)', () => {
     expect(decideTransfer(image(['Development'], 'stored'), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, policy)).toMatchObject({ status: 409, code: 'SKIPS_ENVIRONMENT' });

@@ -67,7 +67,8 @@ export function decideTransfer(
     if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
-  const decision = decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy, undefined, promoting);
+  // The version's row can come before its upload has finished (validated, not yet stored): an upload under way is named then too.
+  const decision = decideStep(environmentsOfVersion(version), version['status'] === 'ready', ask, caller, policy, uploading, promoting);
   return decision.kind === 'done' ? { ...decision, requestId: promotionRequestOf(version, decision.target) } : decision;
 }
 
@@ -115,7 +116,10 @@ function decideStep(
   if (role && !caller.roles.includes(role)) return refuse(403, 'ROLE_REQUIRED', `promoting into ${target} needs the ${role} role`);
   if (present.includes(target)) return { kind: 'done', target, requestId: null };
   const source = policy.chain[position - 1] as EnvironmentName;
-  if (uploading) {
+  // With no version yet, any promotion of it waits for the upload; with one, only a promotion out of the first
+  // environment while it is not ready there (another upload of a version stored already changes nothing).
+  const waitsForUpload = present.length === 0 || (source === policy.chain[0] && !(ready && present.includes(source)));
+  if (uploading && waitsForUpload) {
     return refuse(409, 'NOT_IN_SOURCE_ENVIRONMENT', `${ask.imageVersion} is still being uploaded (request ${uploading.requestId}); it can be promoted once it is ready in ${policy.chain[0]}`);
   }
   if (!present.includes(source) && promoting?.environment === source) {

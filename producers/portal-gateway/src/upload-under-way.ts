@@ -6,12 +6,13 @@ const UPLOADS_LOOKED_AT = 20;
 
 /**
  * The caller's upload of the image (of `imageVersion`, when given) that has
- * not finished and will finish first: what turns a 404 for an image or
- * version ViewPort does not hold yet (or a transfer's 409) into "not yet,
- * follow this request". An image's uploads are handled in the order they
- * were accepted (one partition per image), so of two racing uploads of one
- * version the older is stored and the newer fails ALREADY_STORED: the older
- * is the one to follow.
+ * not finished: what turns a 404 for an image or version ViewPort does not
+ * hold yet (or a transfer's 409) into "not yet, follow this request". The
+ * gateway records one upload of a version at a time (VersionUploadUnderWay),
+ * so for a version there is one to name. The oldest is taken only among
+ * uploads accepted before that rule: the order their rows were written in is
+ * not the order their commands reached the pipeline, which decides which one
+ * is stored (found by a probe: the 409 named the one that failed ALREADY_STORED).
  */
 export async function uploadUnderWay(requests: Pick<RequestStore, 'list'>, owner: string, imageUID: string, imageVersion?: string): Promise<UploadUnderWay | undefined> {
   // Asked by status, so the newer uploads that finished do not hide one still under way behind them.

@@ -34,4 +34,10 @@ describe('jsonShapeProblem', () => {
     expect(illFormedAt(JSON.parse('1e300'))).toBe('body');
     expect(jsonShapeProblem(JSON.parse('{"a":9007199254740991,"b":-9007199254740991,"c":0.1,"d":1e-300,"e":8080}'))).toBeUndefined();
   });
+
+  it('leaves such a number to a field that refuses it itself (sizeBytes: 413 over the limit), and names it anywhere else', () => {
+    const body = JSON.parse('{"sizeBytes":9007199254740992,"extra":{"sizeBytes":9007199254740992}}') as unknown;
+    expect(jsonShapeProblem(body, ['sizeBytes'])).toEqual({ path: 'extra.sizeBytes', message: BEYOND_SAFE_INTEGERS });
+    expect(jsonShapeProblem(body, ['sizeBytes', 'extra.sizeBytes'])).toBeUndefined();
+  });
 });

@@ -44,6 +44,15 @@ const HELM_INDEX = {
   },
 };
 
+/**
+ * Chart repository clients send the token as a Basic password (helm repo add --username/--password, Argo CD, Flux),
+ * as these routes take it; a bearer token is taken too. The API's other operations take bearer only.
+ */
+const HELM_SECURITY: Record<string, readonly string[]>[] = [{ bearer: [] }, { basic: [] }];
+
+/** Helm's pollers (Flux, Argo CD, helm repo update) ask again with the ETag they hold: 304 when nothing changed. */
+const ETAG = { type: 'string', description: 'The index\'s entity tag: send it back as If-None-Match' };
+
 /** Searched a page at a time, as GET /v1/images pages. */
 const SEARCH_PAGE = 200;
 
@@ -89,8 +98,14 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     app.get<{ Params: RepositoryParams }>('/helm/:environment/:owner/index.yaml', {
       schema: {
         operationId: 'helmRepositoryIndex', tags: ['charts'], params: { type: 'object', properties: REPOSITORY_PARAMS, required: ['environment', 'owner'] },
+        security: HELM_SECURITY,
+        headers: { type: 'object', properties: { 'if-none-match': { type: 'string', description: 'ETags of indexes held (a list, or *): 304 when one is the index now' } } },
         summary: 'A Helm repository index of an owner\'s charts in an environment: helm repo add orbit <gateway>/helm/<environment>/<owner> --username <any> --password <token>',
-        response: { 200: { description: 'The index.yaml Helm reads', content: { 'application/yaml': { schema: HELM_INDEX } } }, ...errors(400, 401) },
+        response: {
+          200: { description: 'The index.yaml Helm reads', headers: { ETag: ETAG }, content: { 'application/yaml': { schema: HELM_INDEX } } },
+          304: { description: 'Not Modified: If-None-Match names the index as it is now; no body', headers: { ETag: ETAG }, type: 'null' },
+          ...errors(400, 401),
+        },
       },
     }, async (request, reply) => {
       const access = await accessOf(request);
@@ -105,7 +120,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
 
     app.get<{ Params: RepositoryParams & { uid: string; file: string } }>('/helm/:environment/:owner/charts/:uid/:file', {
       schema: {
-        operationId: 'helmRepositoryChart', tags: ['charts'],
+        operationId: 'helmRepositoryChart', tags: ['charts'], security: HELM_SECURITY,
         params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: IMAGE_UID_PATTERN }, file: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['environment', 'owner', 'uid', 'file'] },
         summary: 'A chart the repository index lists: the stored chart (.tgz)',
         response: { 200: { description: 'The chart archive', content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } }, ...errors(400, 401, 404) },

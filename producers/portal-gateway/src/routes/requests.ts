@@ -78,7 +78,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
         operationId: 'getRequest', summary: 'Status and steps of an upload or transfer request',
         tags: ['requests'], params: pathParams('id'),
         querystring: {
-          type: 'object',
+          type: 'object', additionalProperties: false,
           properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS, description: 'Seconds to wait for the request to finish before answering' } },
         },
         response: { 200: { ...REQUEST_VIEW, description: 'The request now, or when it finished within ?wait=' }, ...errors(400, 401, 404) },

@@ -163,6 +163,17 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     expect(refusals.map((event) => [event.imageUID, event.reasonCode])).toEqual([[NEW_UID, 'NOT_IN_SOURCE_ENVIRONMENT'], [UID, 'NOT_IN_SOURCE_ENVIRONMENT']]);
   });
 
+  it('names the upload once ViewPort holds the version but it is not ready yet (validated, not stored), as before it held it (found by a probe)', async () => {
+    const uploading = 'a0000000-0000-4000-8000-000000000013';
+    const { transfer, commands } = harness(new Map(), [upload(uploading, UID, 'v3-0-00', 'running')], [
+      { imageVersion: 'v3-0-00', status: 'stored', environments: ['Development'] },
+    ]);
+    const refused = await transfer({ imageVersion: 'v3-0-00', transferEnvironment: 'Testing' });
+    expect(refused).toMatchObject({ status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT' } });
+    expect(refused.body['message']).toContain(`still being uploaded (request ${uploading})`);
+    expect(commands).toEqual([]);
+  });
+
   it('still answers 404 when that upload failed, is another version, or is someone else\'s', async () => {
     const { transfer, refusals } = harness(new Map(), [
       upload('a0000000-0000-4000-8000-000000000021', NEW_UID, 'v1-0-00', 'failed'),

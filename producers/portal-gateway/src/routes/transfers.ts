@@ -131,6 +131,8 @@ export function transferRoutes(deps: TransferRouteDeps) {
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post<{ Params: { uid: string }; Body: TransferBody }>('/v1/images/:uid/transfers', {
+      // A flag: any number there is refused by the schema, which says it must be a boolean.
+      config: { numbersCheckedByRoute: ['dryRun'] },
       schema: {
         operationId: 'transferImage', summary: 'Promote an image version to the next environment', tags: ['transfers'],
         params: pathParams('uid'),
@@ -170,8 +172,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const image = await deps.images.get(request.params.uid);
       const who = { username: actor.username, roles: caller.roles };
       let decision = decideTransfer(image, who, request.body, deps.policy);
-      if (decision.kind === 'refused' && decision.status === 404) {
-        // Only on the way to a 404: the one answer an upload still under way would change.
+      // Only on the way to the answers an upload still under way changes: a 404 (no version yet), or "not ready" in the
+      // first environment (the version's row is there once validated, before it is stored): both name the upload, so a
+      // client polling through an upload is not handed a 409 that names it and then one that names nothing.
+      const outOfFirst = sourceOf(request.body.transferEnvironment, deps.policy) === deps.policy.chain[0];
+      if (decision.kind === 'refused' && (decision.status === 404 || (decision.code === 'NOT_IN_SOURCE_ENVIRONMENT' && outOfFirst))) {
         const uploading = await uploadUnderWay(deps.requests, actor.username, request.params.uid, request.body.imageVersion);
         if (uploading) decision = decideTransfer(image, who, request.body, deps.policy, uploading);
       }

@@ -11,7 +11,7 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { ChartNameTaken, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
+import { ChartNameTaken, VersionUploadUnderWay, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -34,9 +34,11 @@ interface HarnessOptions {
   readonly publicBaseUrl?: string;
   /** presignedWith answers as if nothing were presigned this many times: its read came before another call's write. */
   readonly presignedWithLags?: number;
+  /** As MySQL's publisher: an upload of a version another accepted upload has not finished is not recorded (VersionUploadUnderWay). */
+  readonly oneUploadPerVersion?: boolean;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0 }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -64,8 +66,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
     presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
-      // As S3's store: an upload in parts is opened once under its id (its plan is written only if none is there).
-      if (sizeBytes !== null && presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
+      // As S3's store: an id is opened once, by a single PUT or in parts (its record, and a plan, written only if none is there).
+      if (presignedWith.has(`${owner}/${uploadId}`) && !givenUp.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
       // As S3's store: a record of what it was presigned with.
@@ -120,7 +122,12 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     names: { uidFor, peek },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
     publish: {
-      uploadRequested: async (event, _trace, record) => { records.set(record.requestId, { ...record, status: 'accepted', error: null }); published.push(event); },
+      uploadRequested: async (event, _trace, record) => {
+        const underWay = [...records.values()].find((other) => other.kind === 'upload' && other.imageUID === record.imageUID && other.imageVersion === record.imageVersion && ['accepted', 'running'].includes(other.status));
+        if (oneUploadPerVersion && underWay) throw new VersionUploadUnderWay(underWay.requestId, record.imageVersion ?? '');
+        records.set(record.requestId, { ...record, status: 'accepted', error: null });
+        published.push(event);
+      },
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
@@ -784,6 +791,23 @@ describe('POST /v1/uploads', () => {
     expect(presignedSizes, 'one multipart upload opened').toEqual([1000]);
   });
 
+  it('answers presigns of one Idempotency-Key sent at once, with and without sizeBytes, with one upload: the other is refused 422, and a same ask replayed (found by a probe: both got 201)', async () => {
+    for (const [firstSize, secondSize] of [[undefined, 1000], [1000, undefined], [undefined, undefined]] as const) {
+      // The second call looked for the key before the first had opened it (presignedWith lags once), then lost the race to open it.
+      const { app } = harness({ maxUploadBytes: 1000, presignedWithLags: 1 });
+      const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': 'presign-mixed' };
+      const presign = (sizeBytes: number | undefined) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, ...(sizeBytes === undefined ? {} : { payload: { sizeBytes } }) });
+      const first = await presign(firstSize);
+      expect(first.statusCode, first.body).toBe(201);
+      const second = await presign(secondSize);
+      if (firstSize === secondSize) {
+        expect([second.statusCode, second.headers['idempotent-replayed'], second.json().uploadId, second.json().url]).toEqual([200, 'true', first.json().uploadId, 'http://s3/put']);
+      } else {
+        expect([second.statusCode, second.json().code]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED']);
+      }
+    }
+  });
+
   it('presigns parts for a declared size, refuses one over the limit or not a size, and answers 409 naming the parts still missing', async () => {
     const { app, published, presignedSizes } = harness({ maxUploadBytes: 1000 });
     const headers = { authorization: `Bearer ${await token()}` };
@@ -802,6 +826,11 @@ describe('POST /v1/uploads', () => {
     const over = await presign({ sizeBytes: 1001 });
     expect(over.statusCode).toBe(413);
     expect(over.json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload would be 1001 bytes; the limit is 1000' });
+    // 2^53 and more is over any limit too (it was a 400 saying to send it as a string, which this field refuses as no integer).
+    for (const text of ['9007199254740992', '12345678901234567890', '1e300']) {
+      const huge = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'application/json' }, payload: `{"sizeBytes": ${text}}` });
+      expect([huge.statusCode, huge.json().code, huge.json().message], text).toEqual([413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', 'the upload would be 2^53 or more bytes; the limit is 1000']);
+    }
     for (const text of ['false', '[1000]', '"1000"']) {
       const refused = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'application/json' }, payload: text });
       expect(refused.statusCode, text).toBe(400);
@@ -859,7 +888,18 @@ describe('POST /v1/uploads', () => {
     expect([late.statusCode, late.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
     expect(late.json().message).toContain(String(completed.json().requestId));
     expect(abandoned).toHaveLength(1);
-    expect((await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers })).statusCode).toBe(404);
+    // A malformed id is a 400 naming it, as on every route of an id (it was a 404, "no route"); the paths beside it take POST alone.
+    const malformed = await app.inject({ method: 'DELETE', url: '/v1/uploads/nope', headers });
+    expect([malformed.statusCode, malformed.json().code, malformed.json().problems[0].field]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'params.id']);
+    const urn = await app.inject({ method: 'DELETE', url: '/v1/uploads/urn:uuid:00000000-0000-4000-8000-000000000002', headers });
+    expect([urn.statusCode, urn.json().problems[0].field]).toEqual([400, 'params.id']);
+    for (const path of ['presign', 'references']) {
+      const sibling = await app.inject({ method: 'DELETE', url: `/v1/uploads/${path}`, headers });
+      expect([sibling.statusCode, sibling.headers['allow'], sibling.json().code], path).toEqual([405, 'POST', 'ORBIT_ERR_METHOD_NOT_ALLOWED']);
+      expect((await app.inject({ method: 'OPTIONS', url: `/v1/uploads/${path}`, headers })).headers['allow'], path).toBe('POST');
+    }
+    const asked = await app.inject({ method: 'OPTIONS', url: '/v1/uploads/nope', headers });
+    expect([asked.statusCode, asked.headers['allow']]).toEqual([204, 'DELETE']);
     expect(published).toHaveLength(1);
     // One PUT presigned and given up, before or after its archive came: its URL cannot be revoked, so the completion is refused.
     const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
@@ -922,6 +962,27 @@ describe('POST /v1/uploads with an Idempotency-Key', () => {
   });
 });
 
+describe('two uploads of one version, the first still under way', () => {
+  it('refuses the second at once (409 NAME_CONFLICT naming the first, recorded as a failed request, its staged image deleted), and takes it once the first failed', async () => {
+    const { app, published, refusals, records, staged, discarded } = harness({ oneUploadPerVersion: true });
+    const send = async () => {
+      const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(64, 1) }]);
+      return app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...form.headers, authorization: `Bearer ${await token()}` }, payload: form.payload });
+    };
+    const first = await send();
+    expect(first.statusCode, first.body).toBe(202);
+    const second = await send();
+    expect([second.statusCode, second.json().code], second.body).toEqual([409, 'NAME_CONFLICT']);
+    const firstId = (first.json() as { requestId: string }).requestId;
+    expect(second.json().message).toContain(`(request ${firstId}; follow GET /v1/requests/${firstId})`);
+    expect(refusals.map(({ event }) => [event.reasonCode, event.requestId])).toEqual([['NAME_CONFLICT', second.json().requestId]]);
+    expect([published.length, discarded]).toEqual([1, [staged[1]?.key]]);
+    // A failed upload frees its version.
+    records.set(firstId, { ...(records.get(firstId) as RequestRecord), status: 'failed' });
+    expect((await send()).statusCode).toBe(202);
+  });
+});
+
 describe('a key sent again with another body', () => {
   const keyed = async (key: string, parts: { name: string; filename?: string; body: string | Buffer }[]) => {
     const form = multipart(parts);
@@ -958,6 +1019,35 @@ describe('a key sent again with another body', () => {
     // A repeat is still checked as a first call would be.
     const noImage = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify(metadata) }]));
     expect([noImage.statusCode, noImage.json().problems]).toEqual([400, [{ field: 'image', message: expect.any(String) }]]);
+  });
+
+  it('answers an original whose retry (same key, sent while the original still sent its image) stored the version meanwhile with the retry\'s request: 200, not a NAME_CONFLICT recorded as a failed request (found by a probe)', async () => {
+    const UID = 'U'.repeat(60);
+    for (const imageFirst of [false, true]) {
+      const storedVersions: string[] = [];
+      const parts = [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: image }];
+      const sent = async () => keyed(imageFirst ? 'build-slow-image-first' : 'build-slow', imageFirst ? [...parts].reverse() : parts);
+      let retried: Promise<{ statusCode: number; body: string; json: () => { requestId: string } }> | undefined;
+      // The original looks its name up once its image is in (a new name after it; a known one, image first, when the
+      // metadata comes): that is when the retry has come, been accepted, and stored the version.
+      const retryFirst = async (): Promise<string> => {
+        if (retried === undefined) {
+          retried = sent().then((call) => setup.app.inject(call));
+          const retry = await retried;
+          expect(retry.statusCode, retry.body).toBe(202);
+          storedVersions.push(metadata.imageVersion);
+        }
+        return UID;
+      };
+      const setup = harness({ storedVersions, uidFor: retryFirst, peek: imageFirst ? retryFirst : async () => undefined });
+      const original = await setup.app.inject(await sent());
+      const retry = await retried;
+      expect([original.statusCode, original.headers['idempotent-replayed'], original.json().requestId], original.body).toEqual([200, 'true', retry?.json().requestId]);
+      expect(setup.refusals, 'no failed request recorded for the original').toEqual([]);
+      expect(setup.published).toHaveLength(1);
+      // The original's own staged copy is dropped; the retry's is its request's.
+      expect(setup.staged.map((entry) => entry.key).filter((key) => !setup.discarded.includes(key))).toHaveLength(1);
+    }
   });
 
   it('refuses the loser of two concurrent calls with one key and other bodies, and leaves nothing of it staged', async () => {

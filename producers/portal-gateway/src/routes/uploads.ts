@@ -11,7 +11,7 @@ import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
-import { ChartNameTaken, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
+import { ChartNameTaken, VersionUploadUnderWay, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
@@ -95,8 +95,15 @@ function boundaryOf(headers: FastifyRequest['headers']): string | undefined {
   return found?.[1] ?? found?.[2];
 }
 
-/** An upload id as a path parameter pattern (find-my-way's syntax). */
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** The paths beside /v1/uploads/{id} that name no upload: POST takes them, and no DELETE. */
+const NOT_AN_UPLOAD_ID = ['presign', 'references'] as const;
+
+/**
+ * The id DELETE routes to (find-my-way's syntax): anything but those paths, so that a malformed id reaches the
+ * schema and is a 400 naming params.id, as on every other route of an id, while DELETE /v1/uploads/presign is a
+ * 405 naming POST. (A UUID pattern here made every malformed id a 404, "no route".)
+ */
+const UPLOAD_ID_ROUTE = `^(?!${NOT_AN_UPLOAD_ID.map((path) => `${path}$`).join('|')})[^/]+$`;
 
 /**
  * The upload an id names. Ids are given out in lower case and the path takes either case (a UUID is the same in
@@ -140,6 +147,9 @@ function refuseOtherBody(held: HeldRequest, sent: SentBody, key: ClaimedBy): voi
   throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', message,
     parts.map((part) => ({ field: part, message: `differs from what request ${held.requestId} was sent with` })));
 }
+
+/** A metadata port of 2^53 or more is refused as any port out of range (parseMetadata), not told to be sent as a string. */
+const METADATA_PORT_CHECKED = { numbersCheckedByRoute: ['metadata.port'] };
 
 /** Metadata is a few fields; anything bigger is not metadata. */
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -212,21 +222,43 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * A version the owner has already is refused before the image is read
    * (versions are immutable), and recorded as a failed request like the
    * validator's NAME_CONFLICT. Two uploads racing past this look are still
-   * settled by the validator and the harbor-writer.
+   * settled by the validator and the harbor-writer. A call whose key
+   * (`claimed`) a request that has not failed holds is not refused here: the
+   * claim answers it (accept), as the repeat it is.
    */
-  async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string): Promise<void> {
+  async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string, claimed?: ClaimedBy): Promise<void> {
     const stored = await deps.versionStored?.(imageUID, metadata.imageVersion);
     if (stored === undefined) return;
-    const requestId = randomUUID();
+    // The key was looked up before the body was read; a retry sent meanwhile (the original still sending its image) may
+    // have taken it and stored the version since. That retry's request is this call's answer (200, or 422 for another
+    // body), not a NAME_CONFLICT recorded as a failed request of its own (found by a probe).
+    if (await earlierOf(claimed, actor.username)) return;
     // Another spelling of a stored version's chart version would share its chart tag and its Helm repository entry.
     const message = stored === metadata.imageVersion
       ? `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`
       : `${actor.username} already has ${metadata.imageName} ${stored} as chart version ${String(chartVersionOf(stored))}, and ${metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`;
+    return refuseNameConflict(actor, metadata, imageUID, message, stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does`);
+  }
+
+  /** A version refused at the door (409 NAME_CONFLICT), recorded as a failed request and in the error log as the validator's would be. */
+  async function refuseNameConflict(actor: Actor, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
+    const requestId = randomUUID();
     await deps.publish.uploadRefused?.({
       ...envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor }), requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
       imageVersion: metadata.imageVersion, targetEnvironment: null,
     }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
-    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does` }], deps.publish.uploadRefused ? requestId : undefined);
+    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: problem }], deps.publish.uploadRefused ? requestId : undefined);
+  }
+
+  /**
+   * Another upload of the version is under way (the store refused to record this one: one upload of a version at a
+   * time): refused as a stored version is, naming that upload, which is the one a promotion's "not yet" names too.
+   */
+  function refuseUnderWay(actor: Actor, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
+    if (!(error instanceof VersionUploadUnderWay)) throw error;
+    return refuseNameConflict(actor, metadata, imageUID,
+      `${actor.username} is uploading ${metadata.imageName} ${metadata.imageVersion} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
+      `is being uploaded by request ${error.requestId}`);
   }
 
   /** A chart name another of the owner's names has, as the 409 the caller gets. */
@@ -238,9 +270,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** The image UID of the metadata's name, once a version the owner has already is refused. */
-  async function uidForNewVersion(actor: Actor, metadata: ImageMetadata): Promise<string> {
+  async function uidForNewVersion(actor: Actor, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string> {
     const imageUID = await deps.names.uidFor(actor.username, metadata.imageName).catch(chartNameRefusal);
-    await refuseStoredVersion(actor, metadata, imageUID);
+    await refuseStoredVersion(actor, metadata, imageUID, claimed);
     return imageUID;
   }
 
@@ -248,9 +280,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * The same checks before the image has come, assigning no UID to a new name: an upload cancelled or refused
    * while its image streams would otherwise keep the name, unseen, and refuse every name of its chart name for ever.
    */
-  async function checkedBeforeImage(actor: Actor, metadata: ImageMetadata): Promise<string | undefined> {
+  async function checkedBeforeImage(actor: Actor, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string | undefined> {
     const imageUID = await deps.names.peek(actor.username, metadata.imageName).catch(chartNameRefusal);
-    if (imageUID !== undefined) await refuseStoredVersion(actor, metadata, imageUID);
+    if (imageUID !== undefined) await refuseStoredVersion(actor, metadata, imageUID, claimed);
     return imageUID;
   }
 
@@ -303,7 +335,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
     // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
-    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null) : await deps.uploads.resume(owner, uploadId), seen: true };
+    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null, { reopen: true }) : await deps.uploads.resume(owner, uploadId), seen: true };
   }
 
   /** The call's Idempotency-Key claim, when it sent one. */
@@ -322,10 +354,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   ): Promise<UploadAnswer> {
     const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed, sent);
     if (!claimed) {
-      await deps.publish.uploadRequested(event, startTrace(), record);
+      await deps.publish.uploadRequested(event, startTrace(), record).catch((error: unknown) => refuseUnderWay(actor, metadata, imageUID, error));
       return { replayed: false, body: answer };
     }
-    const held = await claimed.claims.claim(claimed.key, record, event, startTrace(), beforeCommit);
+    const held = await claimed.claims.claim(claimed.key, record, event, startTrace(), beforeCommit).catch((error: unknown) => refuseUnderWay(actor, metadata, imageUID, error));
     if (held.requestId === answer.requestId) return { replayed: false, body: answer };
     // A concurrent call with the same key won: the same body is its repeat, another is refused as a later one would be.
     if (sent) refuseOtherBody(held, sent, claimed);
@@ -370,11 +402,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // request is recorded. Nothing is recorded before then, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(caller.actor, parsed));
+    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(caller.actor, parsed, claimed));
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     let imageUID: string;
     try {
-      imageUID = knownUID ?? await uidForNewVersion(caller.actor, metadata);
+      imageUID = knownUID ?? await uidForNewVersion(caller.actor, metadata, claimed);
     } catch (error) {
       await discard(staged);
       throw error;
@@ -522,11 +554,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
     }
-    return accept(caller.actor, metadata, 'REFERENCE', null, text, await uidForNewVersion(caller.actor, metadata), claimed, sent);
+    return accept(caller.actor, metadata, 'REFERENCE', null, text, await uidForNewVersion(caller.actor, metadata, claimed), claimed, sent);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     app.post('/v1/uploads', {
+      config: METADATA_PORT_CHECKED,
       schema: {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
@@ -557,6 +590,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     });
 
     app.post('/v1/uploads/references', {
+      config: METADATA_PORT_CHECKED,
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
         headers: IDEMPOTENCY_KEY_SCHEMA,
@@ -571,7 +605,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
     app.post<{ Body: { sizeBytes?: number } | null | undefined }>('/v1/uploads/presign', {
       // Generated clients send Content-Type: application/json with no body when none is given (the body is optional).
-      config: OPTIONAL_JSON_BODY,
+      // Any size of 2^53 or more is over the limit: a 413 as any other, whatever JSON readers make of its last digits.
+      config: { ...OPTIONAL_JSON_BODY, numbersCheckedByRoute: ['sizeBytes'] },
       schema: {
         // Nullable here so that no body at all passes; the document says the body is optional instead.
         operationId: 'presignUpload', summary: 'Get presigned PUTs to the staging bucket for a large image', tags: ['uploads'], body: { ...PRESIGN_BODY, nullable: true },
@@ -588,7 +623,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (request.body === null && request.headers['content-type'] !== undefined) throw badRequest('send a JSON object such as {"sizeBytes": 7516192768}, or no body', 'body');
       const sizeBytes = request.body?.sizeBytes ?? null;
       if (sizeBytes !== null && sizeBytes > deps.maxUploadBytes) {
-        throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload would be ${sizeBytes} bytes; the limit is ${deps.maxUploadBytes}`);
+        // Past 2^53 the number read is not the one sent (…890 reads as …000): not repeated as if it were.
+        const size = Number.isSafeInteger(sizeBytes) ? String(sizeBytes) : '2^53 or more';
+        throw new RequestRefusedError(413, 'ORBIT_ERR_UPLOAD_TOO_LARGE', `the upload would be ${size} bytes; the limit is ${deps.maxUploadBytes}`);
       }
       const owner = caller.actor.username;
       const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
@@ -623,11 +660,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       return reply.send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
     });
 
-    // Only a UUID, as the router sees it: /v1/uploads/references and /presign take no DELETE (their Allow says POST).
-    app.delete<{ Params: { id: string } }>(`/v1/uploads/:id(${UUID_PATTERN})`, {
+    app.delete<{ Params: { id: string } }>(`/v1/uploads/:id(${UPLOAD_ID_ROUTE})`, {
       schema: {
         operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
-        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+        params: pathParams('id'),
         response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then)', type: 'null' }, ...errors(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
@@ -654,9 +690,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     });
 
     app.post<{ Params: { id: string } }>('/v1/uploads/:id/complete', {
+      config: METADATA_PORT_CHECKED,
       schema: {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
-        params: { type: 'object', properties: { id: { type: 'string', format: 'uuid' } }, required: ['id'] },
+        params: pathParams('id'),
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
           202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 415, 422),
@@ -693,7 +730,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         if (await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
       };
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata), completion, sent, notGivenUp));
+      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata, completion), completion, sent, notGivenUp));
     });
   };
 }

@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { chartNameOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
-import { ChartNameTaken, TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
+import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import { differingAsk } from '../transfer-rules.js';
 import type { CommandOutbox } from './mysql-outbox.js';
@@ -221,6 +221,47 @@ function requestClaims(
   };
 }
 
+/**
+ * Takes the image's image_names row lock: every transaction accepting an upload of the image queues on it. Taken as the
+ * transaction's first statement, so its plain reads after it (the snapshot is fixed by the first) see every upload of
+ * the image committed before; a locking read of viewport_requests instead would take gap locks that other images'
+ * request rows are inserted into, and deadlock with them.
+ */
+async function lockImageUploads(connection: PoolConnection, imageUID: string): Promise<void> {
+  await connection.execute('SELECT image_uid FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
+}
+
+/**
+ * Throws VersionUploadUnderWay when another upload of the request's version is accepted and not finished. With the
+ * image's lock held (lockImageUploads), two uploads of one version cannot both pass: one version is uploaded at a time,
+ * and a failed upload (its status) frees it. (A version already stored is refused before this, from ViewPort.)
+ */
+async function refuseVersionUnderWay(connection: PoolConnection, request: AcceptedRequest): Promise<void> {
+  if (request.kind !== 'upload' || request.imageVersion === null) return;
+  const [rows] = await connection.execute<RowDataPacket[]>(
+    `SELECT request_id FROM viewport_requests
+     WHERE image_uid = ? AND kind = 'upload' AND image_version = ? AND status IN ('accepted', 'running') AND request_id <> ?
+     ORDER BY created_at, request_id LIMIT 1`,
+    [request.imageUID, request.imageVersion, request.requestId]);
+  const holder = rows[0];
+  if (holder) throw new VersionUploadUnderWay(String(holder['request_id']), request.imageVersion);
+}
+
+/**
+ * Records an upload's request and command (then publishes it) unless another upload of its version is under way
+ * (VersionUploadUnderWay, nothing recorded): CommandPublisher.uploadRequested for uploads sent without a key.
+ */
+export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string) {
+  return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
+    const recorded = await inTransaction(pool, async (connection) => {
+      await lockImageUploads(connection, request.imageUID);
+      await refuseVersionUnderWay(connection, request);
+      return outbox.record(connection, topic, command, trace, request);
+    });
+    await outbox.release(recorded);
+  };
+}
+
 /** How long an Idempotency-Key names its transfer when the caller does not say (ORBIT_IDEMPOTENCY_KEY_TTL_HOURS' default). */
 const DEFAULT_KEY_SECONDS = 24 * 3600;
 
@@ -320,10 +361,23 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
  * how long a key names its request (Idempotency-Keys, as the IETF draft lets
  * a server say); after that the key is free again and its row is purged.
  */
-export function mysqlUploadClaims(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number): UploadClaims {
+export function mysqlUploadClaims(
+  pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number,
+  options: { readonly oneUploadPerVersion?: boolean } = {},
+): UploadClaims {
   const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
-    claim: (key, request, command, trace, beforeCommit) => claims.claim([request.owner, key], request, command, trace, beforeCommit),
+    claim: (key, request, command, trace, beforeCommit) => {
+      // `oneUploadPerVersion`: as mysqlUploadRequests. The image's lock first; the version is looked at only once the key
+      // is ours: a key held by the upload under way is that upload's repeat, answered with it, not refused.
+      const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion ? {
+        before: (connection) => lockImageUploads(connection, request.imageUID),
+        after: async (connection, holder) => {
+          if (holder === request.requestId) await refuseVersionUnderWay(connection, request);
+        },
+      } : undefined;
+      return claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside);
+    },
     find: (owner, key) => claims.find([owner, key]),
     findSettled: (owner, key) => claims.findSettled([owner, key]),
     purgeExpired: () => claims.purgeExpired(),

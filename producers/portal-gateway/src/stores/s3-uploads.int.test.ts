@@ -133,6 +133,22 @@ describe('presigned uploads into MinIO', () => {
     expect(await store.abandon(owner, uploadId)).toBe('given-up');
   });
 
+  it('opens an id once when a single PUT and an upload in parts are presigned under it at the same instant (one Idempotency-Key), and the same single PUT twice once (found by a probe: both answered)', async () => {
+    const owner = `race-mixed-${uniqueSuffix()}`;
+    for (const sizes of [[null, 12 * MIB], [null, null, null]] as const) {
+      const uploadId = randomUUID();
+      const answers = await Promise.allSettled(sizes.map((sizeBytes) => store.presign(owner, uploadId, sizeBytes)));
+      const opened = answers.filter((answer): answer is PromiseFulfilledResult<PresignedUpload> => answer.status === 'fulfilled');
+      expect(opened).toHaveLength(1);
+      expect(answers.filter((answer) => answer.status === 'rejected').map((answer) => answer.reason)).toEqual(sizes.slice(1).map(() => expect.any(UploadPresignedMeanwhile)));
+      // What the id was opened as is what its record says, and no plan is left of a loser in parts.
+      const won = 'parts' in opened[0]!.value ? 12 * MIB : null;
+      expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: won });
+      if (won === null) expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+      expect(await store.abandon(owner, uploadId)).toBe('given-up');
+    }
+  });
+
   it('gives up an upload: its parts are dropped, its URLs take nothing more, its plan and archive are gone', async () => {
     const owner = `abandon-${uniqueSuffix()}`;
     const uploadId = randomUUID();

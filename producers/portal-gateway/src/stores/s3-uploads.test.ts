@@ -1,8 +1,8 @@
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { s3UploadStore } from './s3-uploads.js';
+import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
 
@@ -49,5 +49,61 @@ describe('two presigns with one Idempotency-Key at the same instant', () => {
       await expect(store.presign('ada', '00000000-0000-4000-8000-000000000002', 6 * MIB)).rejects.toBeInstanceOf(outcome);
       expect(sent).toEqual(['CreateMultipartUploadCommand', 'PutObjectCommand', 'AbortMultipartUploadCommand']);
     }
+  });
+});
+
+/** S3 as far as presigning goes: objects by key, PutObject's If-None-Match honoured (412 PreconditionFailed), multipart uploads counted. */
+function conditionalS3(): { s3: S3Client; objects: Map<string, string>; aborted: string[] } {
+  const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const objects = new Map<string, string>();
+  const aborted: string[] = [];
+  let uploads = 0;
+  const named = (name: string): Error => Object.assign(new Error(name), { name });
+  s3.send = (async (command: unknown) => {
+    if (command instanceof PutObjectCommand) {
+      const key = command.input.Key ?? '';
+      if (command.input.IfNoneMatch === '*' && objects.has(key)) throw named('PreconditionFailed');
+      objects.set(key, String(command.input.Body));
+      return {};
+    }
+    if (command instanceof GetObjectCommand) {
+      const body = objects.get(command.input.Key ?? '');
+      if (body === undefined) throw named('NoSuchKey');
+      return { Body: { transformToString: async () => body } };
+    }
+    if (command instanceof DeleteObjectCommand) return void objects.delete(command.input.Key ?? '');
+    if (command instanceof CreateMultipartUploadCommand) return { UploadId: `mpu-${++uploads}` };
+    if (command instanceof AbortMultipartUploadCommand) return void aborted.push(command.input.UploadId ?? '');
+    throw new Error(`not expected: ${String((command as object).constructor.name)}`);
+  }) as S3Client['send'];
+  return { s3, objects, aborted };
+}
+
+describe('one upload id presigned as a single PUT and in parts at the same instant (one Idempotency-Key)', () => {
+  const id = '00000000-0000-4000-8000-000000000004';
+
+  it('opens it once: the single PUT\'s record is written only where none is, so the later presign of either kind fails UploadPresignedMeanwhile (found by a probe: both answered 201)', async () => {
+    for (const [first, second] of [[null, 6 * MIB], [6 * MIB, null], [null, null]] as const) {
+      const { s3, objects, aborted } = conditionalS3();
+      const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+      await store.presign('ada', id, first);
+      await expect(store.presign('ada', id, second)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
+      expect(await store.presignedWith('ada', id), 'the first presign\'s record stands').toEqual({ sizeBytes: first });
+      if (second !== null) {
+        // The loser's multipart upload is aborted and its plan deleted: the id stays the single PUT's.
+        expect([aborted, objects.has(partsPlanKey('ada', id))]).toEqual([['mpu-1'], false]);
+      }
+    }
+  });
+
+  it('signs a single PUT again without writing its record when reopened (a give-up mark written meanwhile stays), and opens a given-up id anew', async () => {
+    const { s3, objects } = conditionalS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, null);
+    objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes: null, givenUp: true }));
+    await store.presign('ada', id, null, { reopen: true });
+    expect(await store.givenUp('ada', id)).toBe(true);
+    await store.presign('ada', id, 6 * MIB);
+    expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: 6 * MIB });
   });
 });

@@ -103,11 +103,36 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
 
   const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
 
-  async function recordPresign(owner: string, uploadId: string, record: z.infer<typeof presignRecord>): Promise<void> {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify(record), ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+  async function recordPresign(owner: string, uploadId: string, record: z.infer<typeof presignRecord>, onlyIfNone = false): Promise<void> {
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify(record), ContentType: 'application/json', ServerSideEncryption: 'AES256',
+      ...(onlyIfNone ? { IfNoneMatch: '*' } : {}),
+    }));
   }
 
   const readRecord = (owner: string, uploadId: string) => readJson(presignRecordKey(owner, uploadId), presignRecord);
+
+  /**
+   * Writes a new presign's record only where none is: the record is the id's claim between a single PUT and an upload
+   * in parts (each kind's other claim, the plan, is the parts' alone). Two presigns of one Idempotency-Key at once, one
+   * with sizeBytes and one without, both answered 201 under one id before (found by a probe), the later record over the
+   * earlier. False when another presign wrote it first; a given-up upload's record is written over (a new upload under
+   * the id). AWS's 409 while the other write is still under way is a 503 to send again, as for the plan.
+   */
+  async function claimRecord(owner: string, uploadId: string, record: z.infer<typeof presignRecord>): Promise<boolean> {
+    try {
+      await recordPresign(owner, uploadId, record, true);
+      return true;
+    } catch (error) {
+      if (errorName(error) === 'ConditionalRequestConflict') {
+        throw new StoreUnavailableError('S3', new Error(`another presign of upload ${uploadId} was writing its record at the same moment`, { cause: error }));
+      }
+      if (errorName(error) !== 'PreconditionFailed') throw error;
+    }
+    if ((await readRecord(owner, uploadId))?.givenUp !== true) return false;
+    await recordPresign(owner, uploadId, record);
+    return true;
+  }
 
   /** Deletes that version of the archive: a plain delete in a versioned bucket keeps the bytes behind a marker. */
   async function deleteArchive(key: string, found: StagedObject): Promise<void> {
@@ -151,6 +176,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     }
   }
 
+  /** Undoes a plan this presign wrote and then lost the id with: its multipart upload aborted, its plan deleted (it is ours). */
+  async function giveBack(owner: string, uploadId: string, s3UploadId: string): Promise<void> {
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: directKey(owner, uploadId), UploadId: s3UploadId }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId) }));
+  }
+
   /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
   async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
     const parts = await Promise.all(partNumbers.map(async (partNumber) => {
@@ -174,8 +205,9 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
-        // Its only trace until its archive arrives (and what a new presign under a given-up id writes over).
-        await recordPresign(owner, uploadId, { sizeBytes: null });
+        // Its only trace until its archive arrives, and its claim on the id. Reopened (a presign sent again), only its URL is
+        // signed again: writing the record over could take back a give-up mark written meanwhile.
+        if (!options.reopen && !(await claimRecord(owner, uploadId, { sizeBytes: null }))) throw new UploadPresignedMeanwhile(uploadId);
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -197,7 +229,22 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         if (conflict) throw new StoreUnavailableError('S3', new Error(`another presign of upload ${uploadId} was writing its plan at the same moment`, { cause: error }));
         throw new UploadPresignedMeanwhile(uploadId);
       }
-      await recordPresign(owner, uploadId, { sizeBytes });
+      if (options.reopen) {
+        await recordPresign(owner, uploadId, { sizeBytes });
+      } else {
+        let claimed: boolean;
+        try {
+          claimed = await claimRecord(owner, uploadId, { sizeBytes });
+        } catch (error) {
+          await giveBack(owner, uploadId, created.UploadId);
+          throw error;
+        }
+        // A single PUT presigned under the id at the same moment wrote its record first: the id is that upload's.
+        if (!claimed) {
+          await giveBack(owner, uploadId, created.UploadId);
+          throw new UploadPresignedMeanwhile(uploadId);
+        }
+      }
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
