@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { env, readConfig } from './config.js';
+import { env, readConfig, urlExample, withoutUserinfo } from './config.js';
 import { ConfigError } from './errors.js';
 import { runtimeEnv } from './runtime-config.js';
 
@@ -61,5 +61,37 @@ describe('readConfig', () => {
       expect((error as ConfigError).message).not.toContain('hunter2');
     }
     expect.assertions(1);
+  });
+
+  it('never echoes the user:password of a URL, even one that does not parse, and shows an example of the variable\'s own kind', () => {
+    const problems = (given: NodeJS.ProcessEnv): readonly string[] => {
+      try {
+        readConfig(runtimeEnv, given);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    const mysql = problems({ MYSQL_URL: 'mysql://orbit:Sup3rSecretPw@127.0.0.1:notaport/viewport' });
+    expect(mysql).toEqual(['MYSQL_URL: must be a URL like mysql://user:password@host:port/database (got "mysql://[redacted]@127.0.0.1:notaport/viewport")']);
+    const registry = problems({ SCHEMA_REGISTRY_URL: 'https://reg-user:reg-pass@registry.example:port/apis' });
+    expect(registry).toEqual(['SCHEMA_REGISTRY_URL: must be a URL like http://host:port (got "https://[redacted]@registry.example:port/apis")']);
+    expect(registry.join()).not.toContain('reg-pass');
+  });
+});
+
+describe('withoutUserinfo', () => {
+  it('blanks what stands between // and the last @, and leaves any other value as it is', () => {
+    expect(withoutUserinfo('mysql://u:p@h:1/db')).toBe('mysql://[redacted]@h:1/db');
+    expect(withoutUserinfo('mysql://u:p@ss/w@rd@h:1/db')).toBe('mysql://[redacted]@h:1/db');
+    expect(withoutUserinfo('http://host:port')).toBe('http://host:port');
+    expect(withoutUserinfo('user@example.com')).toBe('user@example.com');
+    expect(withoutUserinfo('ninety')).toBe('ninety');
+  });
+
+  it('gives an example by the default\'s scheme', () => {
+    expect(urlExample('mysql://orbit:orbit@127.0.0.1:3306/viewport')).toBe('mysql://user:password@host:port/database');
+    expect(urlExample('http://127.0.0.1:9000')).toBe('http://host:port');
+    expect(urlExample(undefined)).toBe('http://host:port');
   });
 });

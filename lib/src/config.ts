@@ -30,17 +30,38 @@ export function readConfig<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv 
 }
 
 function redactIfSecret(name: string, value: string): string {
-  return /SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL/i.test(name) ? '[redacted]' : value;
+  return /SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL/i.test(name) ? '[redacted]' : withoutUserinfo(value);
+}
+
+/**
+ * A value as it may be echoed in a start-up error: whatever stands between a `//` and the last `@` after it (a URL's
+ * user:password) is blanked. Read as text, not parsed, because the values echoed are the ones that failed to parse
+ * (`mysql://orbit:pw@host:notaport/db`); the last `@`, so a password holding an unescaped `@` or `/` is blanked
+ * whole, at the cost of hiding the host too when a later `@` sits in the path.
+ */
+export function withoutUserinfo(value: string): string {
+  const start = value.indexOf('//');
+  const at = value.lastIndexOf('@');
+  return start === -1 || at <= start ? value : `${value.slice(0, start + 2)}[redacted]${value.slice(at)}`;
+}
+
+/** What a URL variable should look like, by its default's scheme: MySQL's has credentials and a database. */
+export function urlExample(fallback: string | undefined): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(fallback ?? '')?.[1]?.toLowerCase() ?? 'http';
+  return scheme === 'mysql' ? 'mysql://user:password@host:port/database' : `${scheme}://host:port`;
 }
 
 /** Field builders, so every service spells the same kind of variable the same way. */
 export const env = {
   string: (fallback?: string) => (fallback === undefined ? z.string().min(1) : z.string().min(1).default(fallback)),
   optionalString: () => z.string().min(1).optional(),
-  url: (fallback?: string) => {
-    const url = z.string().url({ message: 'must be a URL like http://host:port' });
+  /** `example` is shown when the value is no URL; by default one of the fallback's scheme (see urlExample). */
+  url: (fallback?: string, example: string = urlExample(fallback)) => {
+    const url = z.string().url({ message: `must be a URL like ${example}` });
     return fallback === undefined ? url : url.default(fallback);
   },
+  /** A URL that may be left unset. */
+  optionalUrl: (example = 'https://host/path') => z.string().url({ message: `must be a URL like ${example}` }).optional(),
   // Digits only: Number() would take `1e3`, `0x50` or `Infinity` too, a value nobody means for a port or a count.
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     decimal(/^\d+$/, 'must be a whole number in decimal digits, like 8080').pipe(z.number().min(min).max(max)).default(fallback),

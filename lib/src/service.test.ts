@@ -1,8 +1,14 @@
+import { EventEmitter } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { retryPolicy } from './retry.js';
 import { mysqlTarget } from './mysql-connection.js';
-import { startConsumerService, untilConnected } from './service.js';
+import {
+  failureStreak, forcedExitCode, runMain, serviceOfEntry, shutdownGrace, START_RETRY_POLICY, StartProgress, StartWaitError, startConsumerService, untilConnected,
+} from './service.js';
 
 const quiet = createLogger({ service: 'test', level: 'silent' });
 const fast = retryPolicy({ initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 });
@@ -38,4 +44,210 @@ describe('startConsumerService', () => {
     });
     await expect(started).rejects.toMatchObject({ code: 'ORBIT_ERR_CONFIG', problems: ['MYSQL_TLS_CA_FILE: cannot read /nowhere/ca.pem (ENOENT)'] });
   }, 5_000);
+});
+
+const capture = (): { logger: Logger; lines: Record<string, unknown>[] } => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+  return { logger, lines };
+};
+
+const freePort = async (): Promise<number> => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+};
+
+describe('the start deadline', () => {
+  it('gives up on a connect that hangs once the start has waited its time, naming what it waited for (not 30 attempts of a kafkajs connect with its own retries)', async () => {
+    const progress = new StartProgress(100);
+    const began = Date.now();
+    const waited = untilConnected('Kafka (publisher)', () => new Promise<never>(() => undefined), quiet, START_RETRY_POLICY, progress);
+    await expect(waited).rejects.toBeInstanceOf(StartWaitError);
+    await expect(waited).rejects.toMatchObject({ code: 'ORBIT_ERR_RETRY_EXHAUSTED', what: 'Kafka (publisher)', message: expect.stringMatching(/^Kafka \(publisher\) did not answer within 0 s \(1 attempts\)$/) });
+    expect(Date.now() - began).toBeLessThan(1_000);
+    expect(progress.step).toBe('connecting to Kafka (publisher)');
+  });
+
+  it('keeps the last error as the cause when the time runs out between attempts', async () => {
+    const progress = new StartProgress(80);
+    const slow = retryPolicy({ initialDelayMs: 30, maxDelayMs: 30, jitter: 0 });
+    await expect(untilConnected('Kafka', async () => { throw refused(); }, quiet, slow, progress)).rejects.toMatchObject({ what: 'Kafka', cause: { code: 'ECONNREFUSED' } });
+  });
+});
+
+describe('a consumer starting while Kafka is away', () => {
+  it('answers /healthz 200 and /readyz 503 naming the step from the start, and fails within the start deadline', async () => {
+    const port = await freePort();
+    const progress = new StartProgress(2_500);
+    const started = startConsumerService({
+      service: 'waiting', topics: [], schemas: new Map(), progress,
+      processEnv: { KAFKA_BROKERS: '127.0.0.1:9', HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(port), LOG_LEVEL: 'silent' },
+      createHandler: () => async () => undefined,
+    });
+    const failed = started.then(() => 'started', (error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toEqual({ status: 'starting', step: 'connecting to Kafka (publisher)' });
+    expect(await failed).toMatchObject({ code: 'ORBIT_ERR_RETRY_EXHAUSTED', what: 'Kafka (publisher)' });
+    // Closed again on the failure: the port is free.
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  }, 10_000);
+
+  it('fails at once, naming the address, when the health port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const progress = new StartProgress();
+    try {
+      await expect(startConsumerService({
+        service: 'clash', topics: [], schemas: new Map(), progress,
+        processEnv: { KAFKA_BROKERS: '127.0.0.1:9', HEALTH_HOST: '127.0.0.1', HEALTH_PORT: String(port), LOG_LEVEL: 'silent' },
+        createHandler: () => async () => undefined,
+      })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect(progress.step).toBe(`listening on 127.0.0.1:${port} (HEALTH_HOST, HEALTH_PORT)`);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+});
+
+describe('runMain', () => {
+  const harness = (start: () => Promise<{ stop(): Promise<void>; logger: Logger }>, progress = new StartProgress()) => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    const { logger, lines } = capture();
+    runMain(start, { signals, progress, exit: (code) => { exits.push(code); }, fallbackLogger: () => logger });
+    return { signals, exits, lines, progress, logger };
+  };
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('stops a start still waiting at the first SIGTERM, exit 0, with a line naming the step', async () => {
+    const { signals, exits, lines, progress } = harness(() => new Promise(() => undefined));
+    progress.step = 'connecting to Kafka (publisher)';
+    signals.emit('SIGTERM', 'SIGTERM');
+    expect(exits).toEqual([0]);
+    expect(lines).toEqual([expect.objectContaining({ level: 'info', signal: 'SIGTERM', step: 'connecting to Kafka (publisher)', msg: 'stopped while starting' })]);
+  });
+
+  it('stops once on SIGINT as on SIGTERM, and a second signal while stopping forces the exit with 128 + its number', async () => {
+    let stops = 0;
+    const { logger: serviceLogger } = capture();
+    const { signals, exits, lines } = harness(async () => ({ logger: serviceLogger, stop: () => { stops += 1; return new Promise<void>(() => undefined); } }));
+    await tick();
+    signals.emit('SIGINT', 'SIGINT');
+    signals.emit('SIGTERM', 'SIGTERM');
+    expect(stops).toBe(1);
+    expect(exits).toEqual([143]);
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', signal: 'SIGTERM', exitCode: 143, msg: 'forced exit: a second signal came while stopping' })]);
+    expect(forcedExitCode('SIGINT')).toBe(130);
+  });
+
+  it('exits 0 once the stop is done', async () => {
+    const { logger: serviceLogger } = capture();
+    const { signals, exits } = harness(async () => ({ logger: serviceLogger, stop: async () => undefined }));
+    await tick();
+    signals.emit('SIGTERM', 'SIGTERM');
+    await tick();
+    expect(exits).toEqual([0]);
+  });
+
+  it('logs a failed start as one JSON line naming the step and the code, the stack only in err', async () => {
+    const taken = Object.assign(new Error('listen EADDRINUSE: address already in use 0.0.0.0:9101'), { code: 'EADDRINUSE' });
+    const progress = new StartProgress();
+    const { exits, lines } = harness(async () => {
+      progress.step = 'listening on 0.0.0.0:9101 (HEALTH_HOST, HEALTH_PORT)';
+      throw taken;
+    }, progress);
+    await tick();
+    await tick();
+    expect(exits).toEqual([1]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'fatal', step: 'listening on 0.0.0.0:9101 (HEALTH_HOST, HEALTH_PORT)', code: 'EADDRINUSE',
+      msg: 'failed to start while listening on 0.0.0.0:9101 (HEALTH_HOST, HEALTH_PORT): listen EADDRINUSE: address already in use 0.0.0.0:9101',
+      err: { message: 'listen EADDRINUSE: address already in use 0.0.0.0:9101', stack: expect.stringContaining('Error: listen EADDRINUSE') },
+    });
+  });
+
+  it('names a process by its entry\'s package when it has no logger yet', () => {
+    expect(serviceOfEntry('/work/main/consumers/harbor-writer/dist/main.js')).toBe('harbor-writer');
+    expect(serviceOfEntry(undefined)).toBe('orbit');
+  });
+});
+
+describe('shutdownGrace', () => {
+  const stalledUpload = async (graceMs: number) => {
+    const { logger, lines } = capture();
+    const app = Fastify();
+    let cleanedUp = false;
+    app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    app.post('/v1/uploads', async (request) => {
+      try {
+        for await (const _chunk of request.body as AsyncIterable<Buffer>) { /* a client that stalls after its first bytes */ }
+        return { accepted: true };
+      } catch (error) {
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the staged upload aborted
+        cleanedUp = true;
+        throw error;
+      }
+    });
+    app.get('/quick', async () => ({ ok: true }));
+    const grace = shutdownGrace(app, { graceMs, logger, settleMs: 1_000 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /v1/uploads?part=1 HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\nfirst bytes');
+    expect((await fetch(`http://127.0.0.1:${port}/quick`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return { grace, lines, cleanedUp: () => cleanedUp };
+  };
+
+  it('cuts a stalled upload once the grace is over, naming it, and lets its cleanup run before returning', async () => {
+    const { grace, lines, cleanedUp } = await stalledUpload(300);
+    const began = Date.now();
+    expect(await grace.close()).toBe(1);
+    expect(Date.now() - began).toBeLessThan(1_500);
+    expect(cleanedUp()).toBe(true);
+    expect(lines).toEqual([expect.objectContaining({
+      level: 'warn', graceSeconds: 0.3, cut: [expect.objectContaining({ method: 'POST', url: '/v1/uploads', requestId: expect.any(String), runningSeconds: 0 })],
+    })]);
+  });
+
+  it('cuts nothing when every request finishes within the grace', async () => {
+    const { logger, lines } = capture();
+    const app = Fastify();
+    app.get('/quick', async () => ({ ok: true }));
+    const grace = shutdownGrace(app, { graceMs: 5_000, logger });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    expect((await fetch(`http://127.0.0.1:${port}/quick`)).status).toBe(200);
+    expect(await grace.close()).toBe(0);
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('failureStreak', () => {
+  it('logs a failure once per new reason, with the count, and once when it works again', () => {
+    const { logger, lines } = capture();
+    const streak = failureStreak(logger, { failed: 'sweep failed', recovered: 'sweep works again' });
+    streak.succeeded();
+    for (let sweep = 0; sweep < 5; sweep++) streak.failed(refused());
+    streak.failed(Object.assign(new Error('no answer within 10000 ms'), { code: 'ORBIT_ERR_STORE_UNAVAILABLE' }));
+    streak.succeeded();
+    streak.succeeded();
+    streak.failed(refused());
+    expect(lines.map((line) => [line['level'], line['msg'], line['failures'], line['reason'] ?? line['lastReason']])).toEqual([
+      ['warn', 'sweep failed', 1, 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9092'],
+      ['warn', 'sweep failed', 6, 'ORBIT_ERR_STORE_UNAVAILABLE: no answer within 10000 ms'],
+      ['info', 'sweep works again', 6, 'ORBIT_ERR_STORE_UNAVAILABLE: no answer within 10000 ms'],
+      ['warn', 'sweep failed', 1, 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9092'],
+    ]);
+  });
 });

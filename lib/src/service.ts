@@ -1,8 +1,12 @@
+import type { AddressInfo } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readConfig, type ConfigOf, type EnvShape } from './config.js';
-import { ConfigError } from './errors.js';
-import { serveHealth } from './health-server.js';
+import { errorCodeOf } from './error-description.js';
+import { ConfigError, RetryExhaustedError } from './errors.js';
+import { buildHealthServer, type HealthChecks } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
@@ -20,16 +24,121 @@ export type RuntimeConfig = ConfigOf<typeof runtimeEnv>;
 export const START_RETRY_POLICY: RetryPolicy = retryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxAttempts: 30 });
 
 /**
+ * How long a start waits for its dependencies in all. The policy alone does not bound it: each attempt of a kafkajs
+ * connect retries 8 times on its own first, so 30 attempts against a broker that is away took 18 minutes.
+ */
+export const START_WAIT_MS = 120_000;
+
+/**
+ * Where a start is: what it does now (shown by /readyz while starting, and named by the line of a start that failed
+ * or was stopped) and when it stops waiting. One per process, as one service runs in each.
+ */
+export class StartProgress {
+  /** What the start does now, as "connecting to Kafka (publisher)". */
+  step = 'reading the configuration';
+  started = false;
+  /** The service's logger once it has one: a failed start is logged through it (its service name, its level). */
+  logger: Logger | undefined;
+  /** Epoch milliseconds after which the start waits no more. */
+  readonly deadline: number;
+  constructor(waitMs: number = START_WAIT_MS, now: number = Date.now()) {
+    this.deadline = now + waitMs;
+  }
+}
+
+/** The start of this process, shared by runMain and the start function it runs. */
+export const processStart = new StartProgress();
+
+/** A start gave up waiting for a dependency: which one, after how long, and its last error as the cause. */
+export class StartWaitError extends RetryExhaustedError {
+  readonly what: string;
+  constructor(what: string, waitedMs: number, attempts: number, cause: unknown) {
+    super(attempts, cause);
+    this.what = what;
+    this.message = `${what} did not answer within ${Math.round(waitedMs / 1000)} s (${attempts} attempts)`;
+  }
+}
+
+/**
  * Connects at start, retrying while the other side is down (a broker being
  * restarted, a stack still coming up): a service started at the wrong moment
- * waits for its dependencies instead of exiting. A non-retriable error (bad
- * credentials, a missing topic) still fails at once.
+ * waits for its dependencies instead of exiting, until the start's deadline.
+ * A non-retriable error (bad credentials, a missing topic) still fails at once.
  */
-export function untilConnected<T>(what: string, connect: () => Promise<T>, logger: Logger, policy: RetryPolicy = START_RETRY_POLICY): Promise<T> {
-  return withRetry(() => connect(), {
-    policy, isRetriable,
-    onRetry: ({ attempt, delayMs, error }) => logger.warn({ err: error, attempt, delayMs }, `${what} not reachable yet; trying again`),
+export async function untilConnected<T>(
+  what: string, connect: () => Promise<T>, logger: Logger, policy: RetryPolicy = START_RETRY_POLICY,
+  // A deadline of its own unless given the start's: processStart's, fixed when the process began, has passed for a caller later on.
+  progress: StartProgress = new StartProgress(),
+): Promise<T> {
+  progress.step = `connecting to ${what}`;
+  const began = Date.now();
+  let attempts = 0;
+  let lastError: unknown;
+  const stopRetrying = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // A race, not only the retrier's signal: an attempt in progress (a kafkajs connect with its own retries) may take
+  // longer than what is left; it is left behind, as the process exits on the error.
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      stopRetrying.abort();
+      reject(new StartWaitError(what, Date.now() - began, attempts, lastError));
+    }, Math.max(0, progress.deadline - began));
   });
+  const attempt = async (): Promise<T> => {
+    attempts += 1;
+    try {
+      return await connect();
+    } catch (error) {
+      lastError = error;
+      throw error;
+    }
+  };
+  try {
+    return await Promise.race([
+      withRetry(attempt, {
+        policy, isRetriable, signal: stopRetrying.signal,
+        onRetry: (retry) => logger.warn({ err: retry.error, attempt: retry.attempt, delayMs: retry.delayMs }, `${what} not reachable yet; trying again`),
+      }).catch((error: unknown) => {
+        throw error instanceof RetryExhaustedError ? new StartWaitError(what, Date.now() - began, error.attempts, error.cause) : error;
+      }),
+      expired,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A health server listening while its service starts. */
+export interface StartingHealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * /healthz, /readyz and /metrics from the first moment of a start, before anything connects: a liveness probe sees
+ * the process alive while it waits for Kafka, and /readyz answers 503 naming the step it is at until `progress`
+ * says started, then whatever `checks` say. Any other path is answered 503 while starting (the gateway's API, served
+ * by another server once connected). A port in use fails here, at once, naming the address.
+ */
+export async function serveStartingHealth(
+  progress: StartProgress,
+  checks: HealthChecks,
+  metrics: Registry,
+  address: { readonly host: string; readonly port: number; readonly names: string },
+): Promise<StartingHealthServer> {
+  const app = buildHealthServer({ ready: async () => progress.started && await checks.ready() }, metrics);
+  app.addHook('onRequest', async (request, reply) => {
+    if (progress.started || request.url.split('?')[0] !== '/readyz') return undefined;
+    return reply.code(503).send({ status: 'starting', step: progress.step });
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    // Once started, Fastify's own answer, as before this handler.
+    if (progress.started) return reply.code(404).send({ message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 });
+    return reply.code(503).header('retry-after', '5').send({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `starting (${progress.step}); nothing was accepted: try again later` });
+  });
+  progress.step = `listening on ${address.host}:${address.port} (${address.names})`;
+  await app.listen({ host: address.host, port: address.port });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
 export interface ServiceContext<C> {
@@ -67,6 +176,8 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<boolean>;
   readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
   readonly processEnv?: NodeJS.ProcessEnv;
+  /** @default processStart, the one runMain reads */
+  readonly progress?: StartProgress;
 }
 
 export interface RunningService {
@@ -82,81 +193,239 @@ export interface RunningService {
  * health server. `main.ts` of each consumer is this call plus signal handling.
  */
 export async function startConsumerService<E, S extends EnvShape>(spec: ConsumerServiceSpec<E, S>): Promise<RunningService> {
+  const progress = spec.progress ?? processStart;
   const processEnv = spec.processEnv ?? process.env;
   const config = readConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, processEnv) as RuntimeConfig & ConfigOf<S>;
   spec.checkConfig?.(config);
   const service = config.ORBIT_SERVICE ?? spec.service;
   const logger = createLogger({ service, level: config.LOG_LEVEL });
-  const kafka = createKafka({ clientId: service, ...kafkaConnection(config), logger });
-  const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
-  const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
+  progress.logger = logger;
   const metrics = createMetrics(service);
-  const context: ServiceContext<ConfigOf<S>> = { config, logger, kafka, codec, publisher, metrics };
-  const handler = await spec.createHandler(context);
-  const loop = new ConsumeLoop<E>({
-    kafka,
-    groupId: spec.groupId ?? service,
-    topics: spec.topics,
-    decode: (topic, value) => decodeOrbitEvent(codec, topic, value) as Promise<E>,
-    handler,
-    ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
-    ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),
-    ...(spec.createPassedOverHook ? { onPassedOver: spec.createPassedOverHook(context) } : {}),
-    sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
-    stallMs: config.ORBIT_CONSUMER_STALL_MS,
-    retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
-    logger,
-  });
-  instrumentConsumeLoop(metrics, loop);
-  const health = await serveHealth({ ready: async () => loop.ready && (spec.ready ? await spec.ready(context) : true) }, metrics, config);
-  await untilConnected('Kafka (consumer group)', () => loop.start(), logger);
-  const healthPort = health.port;
-  logger.info({ healthHost: config.HEALTH_HOST, healthPort, topics: spec.topics }, 'service started');
+  // Ready once started and then as the loop and the spec say; until then /readyz names the step (serveStartingHealth).
+  let ready: () => Promise<boolean> = async () => false;
+  const health = await serveStartingHealth(progress, { ready: () => ready() }, metrics, { host: config.HEALTH_HOST, port: config.HEALTH_PORT, names: 'HEALTH_HOST, HEALTH_PORT' });
+  try {
+    const kafka = createKafka({ clientId: service, ...kafkaConnection(config), logger });
+    const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
+    const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger, START_RETRY_POLICY, progress);
+    const context: ServiceContext<ConfigOf<S>> = { config, logger, kafka, codec, publisher, metrics };
+    progress.step = 'creating the message handler';
+    const handler = await spec.createHandler(context);
+    const loop = new ConsumeLoop<E>({
+      kafka,
+      groupId: spec.groupId ?? service,
+      topics: spec.topics,
+      decode: (topic, value) => decodeOrbitEvent(codec, topic, value) as Promise<E>,
+      handler,
+      ...(spec.createBatchHandler ? { batchHandler: spec.createBatchHandler(context) } : {}),
+      ...(spec.createDeadLetterHook ? { onDeadLettered: spec.createDeadLetterHook(context) } : {}),
+      ...(spec.createPassedOverHook ? { onPassedOver: spec.createPassedOverHook(context) } : {}),
+      sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
+      stallMs: config.ORBIT_CONSUMER_STALL_MS,
+      retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
+      logger,
+    });
+    instrumentConsumeLoop(metrics, loop);
+    ready = async () => loop.ready && (spec.ready ? await spec.ready(context) : true);
+    await untilConnected('Kafka (consumer group)', () => loop.start(), logger, START_RETRY_POLICY, progress);
+    progress.started = true;
+    const healthPort = health.port;
+    logger.info({ healthHost: config.HEALTH_HOST, healthPort, topics: spec.topics }, 'service started');
 
-  let stopping: Promise<void> | undefined;
+    let stopping: Promise<void> | undefined;
+    return {
+      healthPort,
+      loop: loop as ConsumeLoop<unknown>,
+      logger,
+      stop: () => {
+        stopping ??= (async () => {
+          await loop.stop();
+          await publisher.disconnect();
+          await spec.close?.(context);
+          await health.close();
+          logger.info('service stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    // The process exits on this error; a caller that goes on (a test) is not left with the port held.
+    await health.close();
+    throw error;
+  }
+}
+
+/**
+ * Exit codes: 0 a clean stop (or a stop asked for while starting); 1 a failed start or an unclean stop; 128 + the
+ * signal's number (130 SIGINT, 143 SIGTERM) when a second signal forced the exit, as if the signal had killed the
+ * process: the convention shells and orchestrators read.
+ */
+export const EXIT_CLEAN = 0;
+export const EXIT_FAILED = 1;
+export function forcedExitCode(signal: NodeJS.Signals): number {
+  return 128 + (osConstants.signals[signal] ?? 0);
+}
+
+export interface MainOptions {
+  /** @default processStart */
+  readonly progress?: StartProgress;
+  /** Where SIGTERM and SIGINT come from. @default process */
+  readonly signals?: Pick<NodeJS.EventEmitter, 'on'>;
+  /** @default process.exit */
+  readonly exit?: (code: number) => void;
+  /** Logs a start that failed before the service had a logger. @default one to stdout named by ORBIT_SERVICE or the entry's package */
+  readonly fallbackLogger?: () => Logger;
+}
+
+/** The service a process runs, from its entry file (consumers/harbor-writer/dist/main.js), for a line logged before it has a logger. */
+export function serviceOfEntry(entry: string | undefined): string {
+  return /([^/\\]+)[/\\]dist[/\\][^/\\]+$/.exec(entry ?? '')?.[1] ?? 'orbit';
+}
+
+/** The one line of a start that failed: what it was doing, the error's message and code, its stack only under `err`. */
+export function startFailureFields(progress: StartProgress, error: unknown): { step: string; code: string | undefined; err: unknown } {
+  const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : undefined;
+  return { step: progress.step, code, err: error };
+}
+
+/**
+ * Runs a service's start function. SIGTERM and SIGINT are handled from the first moment, by one handler: while
+ * starting, the process exits 0 at once with a line naming the step (nothing is in flight yet); once started, the
+ * service stops (stop fetching, finish in-flight work, commit, disconnect) and exits 0, or 1 if the stop failed. A
+ * second signal while stopping exits at once with 128 + its number. A configuration problem prints its list of bad
+ * variables and exits 1; any other failed start is one JSON line (level fatal) naming the step and the error's code.
+ */
+export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Logger }>, options: MainOptions = {}): void {
+  const progress = options.progress ?? processStart;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const signals = options.signals ?? process;
+  const fallbackLogger = options.fallbackLogger ?? (() => createLogger({ service: process.env['ORBIT_SERVICE'] ?? serviceOfEntry(process.argv[1]) }));
+  const loggerNow = (): Logger => progress.logger ?? fallbackLogger();
+  let running: { stop(): Promise<void>; logger: Logger } | undefined;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      const code = forcedExitCode(signal);
+      loggerNow().error({ signal, exitCode: code }, 'forced exit: a second signal came while stopping');
+      exit(code);
+      return;
+    }
+    stopping = true;
+    if (running === undefined) {
+      loggerNow().info({ signal, step: progress.step }, 'stopped while starting');
+      exit(EXIT_CLEAN);
+      return;
+    }
+    const service = running;
+    service.logger.info({ signal }, 'shutting down');
+    service.stop().then(
+      () => exit(EXIT_CLEAN),
+      (error: unknown) => {
+        service.logger.error({ err: error }, 'unclean shutdown');
+        exit(EXIT_FAILED);
+      },
+    );
+  };
+  signals.on('SIGTERM', onSignal);
+  signals.on('SIGINT', onSignal);
+  start().then(
+    (service) => {
+      running = service;
+      progress.started = true;
+    },
+    (error: unknown) => {
+      if (stopping) return; // a signal ended the start; its line is written
+      if (error instanceof ConfigError) console.error(error.message);
+      else {
+        const fields = startFailureFields(progress, error);
+        loggerNow().fatal(fields, `failed to start while ${fields.step}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      exit(EXIT_FAILED);
+    },
+  );
+}
+
+/** How long cut requests get to run their own cleanup (a staged upload aborted) before the stores they use close. */
+export const CUT_REQUESTS_SETTLE_MS = 3_000;
+
+export interface ShutdownGraceOptions {
+  readonly graceMs: number;
+  readonly logger: Logger;
+  /** @default CUT_REQUESTS_SETTLE_MS */
+  readonly settleMs?: number;
+}
+
+/** Closes an HTTP app within its shutdown grace; see shutdownGrace. */
+export interface GracefulClose {
+  /** Resolves with the number of requests cut (0 when all finished within the grace). */
+  close(): Promise<number>;
+}
+
+/**
+ * Keeps an HTTP app's shutdown within a deadline. Call before listen (it adds hooks that track the requests in
+ * flight). close() stops accepting and lets requests in flight finish; whatever still runs after `graceMs` (a stalled
+ * or slow upload, held until then for as long as its client took) has its connection closed: the route sees its
+ * client go away and runs the cleanup it runs for that (a staged upload aborted; nothing is accepted), given
+ * `settleMs` to do so before the caller closes the stores. Each cut request is named in one warn line.
+ */
+export function shutdownGrace(app: FastifyInstance, options: ShutdownGraceOptions): GracefulClose {
+  const inFlight = new Map<FastifyRequest, { method: string; url: string; requestId: string; since: number }>();
+  app.addHook('onRequest', async (request, reply) => {
+    inFlight.set(request, { method: request.method, url: request.url.split('?')[0] ?? request.url, requestId: request.id, since: Date.now() });
+    reply.raw.once('finish', () => inFlight.delete(request));
+  });
+  // An answer to a connection gone (a cut one) never finishes; its route has done its cleanup once it answers.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.raw.destroyed || reply.raw.destroyed || reply.raw.socket === null || reply.raw.socket.destroyed) inFlight.delete(request);
+    return payload;
+  });
+  const described = (now: number): { method: string; url: string; requestId: string; runningSeconds: number }[] =>
+    [...inFlight.values()].map(({ since, ...request }) => ({ ...request, runningSeconds: Math.round((now - since) / 1000) }));
   return {
-    healthPort,
-    loop: loop as ConsumeLoop<unknown>,
-    logger,
-    stop: () => {
-      stopping ??= (async () => {
-        await loop.stop();
-        await publisher.disconnect();
-        await spec.close?.(context);
-        await health.close();
-        logger.info('service stopped');
-      })();
-      return stopping;
+    close: async () => {
+      const closed = app.close();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace over'>((resolve) => { timer = setTimeout(resolve, options.graceMs, 'grace over'); });
+      const first = await Promise.race([closed.then(() => 'closed' as const), graceOver]);
+      clearTimeout(timer);
+      if (first === 'closed') return 0;
+      const cut = described(Date.now());
+      options.logger.warn(
+        { graceSeconds: options.graceMs / 1000, cut },
+        `shutdown grace over: cutting ${cut.length} request(s) still in flight; nothing of them is accepted, their clients send them again`,
+      );
+      app.server.closeAllConnections();
+      await closed;
+      const settleUntil = Date.now() + (options.settleMs ?? CUT_REQUESTS_SETTLE_MS);
+      while (inFlight.size > 0 && Date.now() < settleUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (inFlight.size > 0) options.logger.warn({ unsettled: described(Date.now()) }, 'cut requests still cleaning up; stopping without waiting for them');
+      return cut.length;
     },
   };
 }
 
-/** SIGTERM/SIGINT: stop fetching, finish in-flight work, commit, disconnect, exit 0. */
-export function stopOnSignals(running: { stop(): Promise<void>; logger: Logger }): void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    running.logger.info({ signal }, 'shutting down');
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.logger.error({ err: error }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-}
-
 /**
- * Runs a service's start function; a configuration problem prints its list
- * of bad variables and exits 1 instead of a stack trace.
+ * Logs a task that fails again and again (a sweep every 2 s while MySQL is away) once per new reason, with how many
+ * failures came before, and once when it works again: not one line with a stack per attempt.
  */
-export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Logger }>): void {
-  start().then(stopOnSignals, (error: unknown) => {
-    if (error instanceof ConfigError) console.error(error.message);
-    else console.error('failed to start:', error);
-    process.exit(1);
-  });
+export function failureStreak(logger: Logger, lines: { readonly failed: string; readonly recovered: string }): { failed(error: unknown): void; succeeded(): void } {
+  let reason: string | undefined;
+  let failures = 0;
+  return {
+    failed: (error) => {
+      failures += 1;
+      const now = `${errorCodeOf(error)}: ${error instanceof Error ? error.message : String(error)}`;
+      if (now === reason) return;
+      reason = now;
+      logger.warn({ err: error, reason, failures }, lines.failed);
+    },
+    succeeded: () => {
+      if (reason === undefined) return;
+      logger.info({ failures, lastReason: reason }, lines.recovered);
+      reason = undefined;
+      failures = 0;
+    },
+  };
 }
 
 /** A handler that only logs what it receives: the skeleton of a consumer. */

@@ -82,3 +82,37 @@ describe('orRefusal', () => {
     await expect(orRefusal(Promise.reject(slow))).rejects.toBe(slow);
   });
 });
+
+describe('a copy during a shutdown', () => {
+  /** An S3 whose copy requests take as long as a copy of gigabytes does: they end only when their abortSignal aborts. */
+  function slowS3() {
+    const sent: string[] = [];
+    const s3 = {
+      send: async (command: { input: Record<string, unknown> }, options?: { abortSignal?: AbortSignal }) => {
+        sent.push(command.constructor.name);
+        if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'u1' };
+        if (command instanceof UploadPartCopyCommand || command instanceof CopyObjectCommand) {
+          return new Promise((_resolve, reject) => {
+            options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })), { once: true });
+          });
+        }
+        return {};
+      },
+    } as unknown as S3Client;
+    return { s3, sent };
+  }
+
+  it('ends the copy in flight when the consume loop\'s signal aborts, copies no further part and aborts its multipart upload', async () => {
+    for (const limits of [inParts, whole]) {
+      const { s3, sent } = slowS3();
+      const stopping = new AbortController();
+      const copying = serverSideCopy(s3, { ...source, versionId: 'v1' }, target, 30, {}, limits, stopping.signal);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      stopping.abort();
+      await expect(copying).rejects.toMatchObject({ name: 'AbortError' });
+      expect(copiesSent(sent.map((name) => ({ name })))).toBe(1);
+      expect(sent.includes('CompleteMultipartUploadCommand')).toBe(false);
+      expect(sent.includes('AbortMultipartUploadCommand')).toBe(limits === inParts);
+    }
+  }, 2_000);
+});

@@ -103,10 +103,17 @@ export async function storedSha256(s3: S3Client, location: ObjectLocation): Prom
  * ETag its checking HEAD saw (SourceChangedError otherwise): the size check,
  * all there is above 5 GiB or with S3_CHECKSUMS=off, cannot tell an
  * overwrite of the same length.
+ *
+ * `signal` (the consume loop's, aborted on shutdown) ends the copy requests in flight and starts no further part: a
+ * copy of gigabytes takes minutes, which a stopping consumer would otherwise wait out. The multipart upload is
+ * still aborted (that request without the signal), and the handler's error leaves the message uncommitted for the
+ * next owner, who finds a finished single copy in place (it carries the request id) or copies again.
  */
 export async function serverSideCopy(
   s3: S3Client, source: CopySource, target: ObjectLocation, sizeBytes: number, metadata: Record<string, string>, limits: CopyLimits = S3_COPY_LIMITS,
+  signal?: AbortSignal,
 ): Promise<CopyResult> {
+  const abortable = signal ? { abortSignal: signal } : {};
   const pin = source.versionId ? null : source.etag;
   const pinned = pin ? { CopySourceIfMatch: pin } : {};
   const pinnedCopy = async <T>(copy: Promise<T>): Promise<T> => {
@@ -121,7 +128,7 @@ export async function serverSideCopy(
     const copied = await pinnedCopy(s3.send(new CopyObjectCommand({
       Bucket: target.bucket, Key: target.key, CopySource: copySource(source), ServerSideEncryption: 'AES256',
       ChecksumAlgorithm: 'SHA256', MetadataDirective: 'REPLACE', Metadata: metadata, ContentType: 'application/x-tar', ...pinned,
-    })));
+    }), abortable));
     const versionId = copied.VersionId ?? null;
     const reported = copied.CopyObjectResult?.ChecksumSHA256;
     if (reported) return { versionId, sha256: Buffer.from(reported, 'base64').toString('hex'), sizeBytes };
@@ -139,11 +146,12 @@ export async function serverSideCopy(
     let next = 0;
     const copyParts = async (): Promise<void> => {
       for (let range = ranges[next++]; range; range = ranges[next++]) {
+        signal?.throwIfAborted();
         // Without a version id each part is read from whatever the key holds then: the pin ties every part to the checked object.
         const part = await pinnedCopy(s3.send(new UploadPartCopyCommand({
           Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: range.PartNumber, CopySource: copySource(source), CopySourceRange: `bytes=${range.first}-${range.last}`,
           ...pinned,
-        })));
+        }), abortable));
         parts.push({ ETag: part.CopyPartResult?.ETag ?? '', PartNumber: range.PartNumber });
       }
     };

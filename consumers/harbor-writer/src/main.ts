@@ -18,7 +18,7 @@ runMain(() =>
     env: harborEnv,
     createHandler: ({ config, publisher, metrics, logger }) => {
       const dynamo = createDynamo(config);
-      const deps = {
+      const shared = {
         s3: createS3(config), dynamo, developmentBucket: config.ORBIT_BUCKET_DEVELOPMENT, stagingBucket: config.ORBIT_BUCKET_STAGING,
         metadataTable: tableName('appImageMetadata', config), manifestTable: tableName('userInputManifest', config),
         ...(config.ORBIT_IMAGE_REGISTRY_PUSH
@@ -31,6 +31,9 @@ runMain(() =>
           : {}),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
+        // A shutdown aborts the copy in flight (minutes for a large image) instead of waiting it out; the loop, stopping,
+        // takes the handler's error as a retry, so the message stays uncommitted, never dead-lettered, for the next owner.
+        const deps = { ...shared, signal: message.signal };
         if (message.topic === TOPICS.transferRequested) {
           const buckets = bucketNames(config);
           const request = message.event as TransferRequested;

@@ -17,6 +17,8 @@ export interface StoreDeps {
   readonly copyLimits?: CopyLimits;
   /** Where stored images are pushed for the charts to pull; none: not pushed. */
   readonly pushing?: RegistryPushing;
+  /** Aborted on shutdown (ConsumedMessage.signal): ends the server-side copy, the step that takes minutes. */
+  readonly signal?: AbortSignal;
 }
 
 export type StoreOutcome = { kind: 'stored'; event: ImageStored } | { kind: 'failed'; event: PipelineFailed };
@@ -64,7 +66,7 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
     // ETag of the HEAD that measured it keeps those bytes from being stored as the validated upload, where only the size is checked.
     copy = await serverSideCopy(deps.s3, { ...event.staging, etag: staged.etag }, target, staged.size, {
       'orbit-request-id': event.requestId, 'orbit-image-uid': event.imageUID, 'orbit-sha256': event.sha256,
-    }, deps.copyLimits);
+    }, deps.copyLimits, deps.signal);
   } catch (error) {
     if (error instanceof SourceChangedError) {
       return { kind: 'failed', outcome: failed(event, 'CHECKSUM_MISMATCH', `the staged upload ${event.staging.key} was replaced while it was stored, so it is no longer the archive that was validated; nothing was stored`) };

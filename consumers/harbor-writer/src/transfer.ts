@@ -13,6 +13,8 @@ export interface TransferDeps {
   bucketOf(environment: EnvironmentName): string;
   /** @default S3_COPY_LIMITS */
   readonly copyLimits?: CopyLimits;
+  /** Aborted on shutdown (ConsumedMessage.signal): ends the server-side copy, the step that takes minutes. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function transferImage(event: TransferRequested, deps: TransferDeps
       // The ETag of the HEAD whose checksum (or size) was checked: an unversioned source overwritten since is not copied under that checksum.
       result = await serverSideCopy(deps.s3, { ...source, versionId: original.versionId, etag: original.etag }, target, original.size, {
         ...original.metadata, 'orbit-sha256': expected, 'orbit-transfer-request-id': event.requestId,
-      }, deps.copyLimits);
+      }, deps.copyLimits, deps.signal);
     } catch (error) {
       if (error instanceof SourceChangedError) return failed('SOURCE_CHANGED', error.message);
       const refused = refusedByStore(error);

@@ -4,6 +4,7 @@
  * KafkaJS-compatible client (Confluent's `@confluentinc/kafka-javascript`
  * KafkaJS API) replaces kafkajs by changing this file alone.
  */
+import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { lz4Frames, snappy, zstd } from './compression-codecs.js';
@@ -27,6 +28,53 @@ CompressionCodecs[CompressionTypes.ZSTD] = zstd;
  * it has seen), so the warning says nothing an operator should act on.
  */
 const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
+/**
+ * Broker errors that only say the cluster is settling (a broker starting, a coordinator loading or moving, a leader
+ * being elected), which kafkajs retries by itself yet logs at error level on each attempt though nothing has failed.
+ * Not every error kafkajs calls retriable: a corrupt message, a disk error, a missing topic or too few in-sync
+ * replicas stay errors, as an operator has something to look at.
+ */
+const SETTLING_CLUSTER_ERRORS: ReadonlySet<string> = new Set([
+  'GROUP_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION',
+  'REPLICA_NOT_AVAILABLE', 'NOT_CONTROLLER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'OFFSET_NOT_AVAILABLE', 'PREFERRED_LEADER_NOT_AVAILABLE',
+]);
+
+/**
+ * Their messages, as kafkajs logs them ("The coordinator is loading and hence…"): its log lines carry the text, not
+ * the error. Read from kafkajs's table of protocol errors, which its index does not export; an unexpected shape there
+ * (another client) leaves the list empty, and those lines at error level as before.
+ */
+const SETTLING_CLUSTER_MESSAGES: readonly string[] = settlingClusterMessages();
+
+function settlingClusterMessages(): readonly string[] {
+  try {
+    const table: unknown = (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes?: unknown }).errorCodes;
+    if (!Array.isArray(table)) return [];
+    return table.flatMap((entry: unknown) => {
+      const { type, retriable, message } = (entry ?? {}) as { type?: unknown; retriable?: unknown; message?: unknown };
+      return typeof type === 'string' && SETTLING_CLUSTER_ERRORS.has(type) && retriable === true && typeof message === 'string' && message.length > 0 ? [message] : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** A kafkajs log line at error level that only reports a cluster settling, which kafkajs retries by itself. */
+export function reportsSettlingCluster(message: string, extra: Readonly<Record<string, unknown>>): boolean {
+  const said = `${message} ${typeof extra['error'] === 'string' ? extra['error'] : ''}`;
+  return SETTLING_CLUSTER_MESSAGES.some((known) => said.includes(known));
+}
+
+/**
+ * The fields of a kafkajs log line, as Orbit logs them: kafkajs's own under `kafka`, so its numeric `correlationId`
+ * (a request's number on the broker connection) does not replace Orbit's (the request id carried by the event) in a
+ * line of a child logger, and without kafkajs's `timestamp` and `logger`, which the line's `time` and `component` say.
+ */
+export function kafkaLogFields(namespace: string, entry: Readonly<Record<string, unknown>>): { namespace: string; kafka: Record<string, unknown> } {
+  const { message: _message, timestamp: _timestamp, logger: _logger, ...kafka } = entry;
+  return { namespace, kafka };
+}
 
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
@@ -55,10 +103,10 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
     retry: { initialRetryTime: 200, retries: options.retries ?? 8, maxRetryTime: 10_000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }) => {
-      const { message, ...extra } = entry;
-      const fields = { namespace, ...extra };
-      if (level <= logLevel.ERROR) log.error(fields, message);
-      else if (level === logLevel.WARN && !EXPECTED_WARNINGS.has(String(message))) log.warn(fields, message);
+      const message = String(entry.message);
+      const fields = kafkaLogFields(namespace, entry);
+      if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
+      else if (level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(fields, message);
       else log.debug(fields, message);
     },
   });

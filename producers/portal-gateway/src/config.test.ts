@@ -44,6 +44,30 @@ describe('the gateway configuration', () => {
   });
 });
 
+describe('variables a start would otherwise fail on with a stack trace', () => {
+  const problemsOf = (given: NodeJS.ProcessEnv): string => {
+    try {
+      readConfig(gatewayEnv, given);
+    } catch (error) {
+      return error instanceof ConfigError ? error.problems.join('\n') : `not a ConfigError: ${String(error)}`;
+    }
+    return '';
+  };
+
+  it('refuses a JWT_JWKS_URL that is no URL, and a HOST that is no address, by name', () => {
+    expect(problemsOf({ JWT_JWKS_URL: 'nope' })).toBe('JWT_JWKS_URL: must be a URL like https://idp.example.com/.well-known/jwks.json (got "nope")');
+    expect(problemsOf({ HOST: 'not_a_host' })).toBe('HOST: must be an address to listen on, like 0.0.0.0, :: or 127.0.0.1 (got "not_a_host")');
+    expect(readConfig(gatewayEnv, { HOST: '0.0.0.0', JWT_JWKS_URL: 'https://idp.example.com/jwks' })).toMatchObject({ HOST: '0.0.0.0', JWT_JWKS_URL: 'https://idp.example.com/jwks' });
+  });
+
+  it('gives requests in flight 25 s when stopping unless ORBIT_SHUTDOWN_GRACE_SECONDS says otherwise, in whole seconds', () => {
+    expect(readConfig(gatewayEnv, {}).ORBIT_SHUTDOWN_GRACE_SECONDS).toBe(25);
+    expect(readConfig(gatewayEnv, { ORBIT_SHUTDOWN_GRACE_SECONDS: '0' }).ORBIT_SHUTDOWN_GRACE_SECONDS).toBe(0);
+    expect(problemsOf({ ORBIT_SHUTDOWN_GRACE_SECONDS: '2.5' })).toMatch(/^ORBIT_SHUTDOWN_GRACE_SECONDS: must be a whole number/);
+    expect(problemsOf({ ORBIT_SHUTDOWN_GRACE_SECONDS: '3601' })).toMatch(/^ORBIT_SHUTDOWN_GRACE_SECONDS: /);
+  });
+});
+
 describe('the token key where others reach the gateway', () => {
   const reached = { HOST: '0.0.0.0', PUBLIC_BASE_URL: 'https://orbit.example.com' };
   it('refuses the local stack\'s published key, or a short one, on a gateway others reach, naming what to set', () => {

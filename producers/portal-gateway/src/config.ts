@@ -22,8 +22,8 @@ export const gatewayEnv = {
   ...environmentRegistryEnv,
   /** HTTP port of the API and of its /healthz, /readyz and /metrics. @default 8080 */
   PORT: env.int(8080, 0, 65535),
-  /** Address to listen on. @default 127.0.0.1 */
-  HOST: env.string('127.0.0.1'),
+  /** Address to listen on: an IP address or a host name, checked at start rather than found unresolvable when listening. @default 127.0.0.1 */
+  HOST: env.host('127.0.0.1'),
   /** Base of the statusUrl in answers, e.g. https://orbit.example.com. @default http://127.0.0.1:8080 */
   PUBLIC_BASE_URL: env.url('http://127.0.0.1:8080'),
   /** Largest accepted image archive. @default 10 GiB */
@@ -49,12 +49,18 @@ export const gatewayEnv = {
    * server-side copies, whose answers rightly take minutes (the consumers wait ten). @default 30
    */
   ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(30, 5, 600),
+  /**
+   * Seconds a stopping gateway (SIGTERM, SIGINT) lets requests in flight finish; then their connections are closed
+   * (an upload cut so is aborted, nothing of it accepted) and the stop goes on. Below Kubernetes' default
+   * terminationGracePeriodSeconds (30), with room for the cut requests' cleanup (3 s) and the disconnects. @default 25
+   */
+  ORBIT_SHUTDOWN_GRACE_SECONDS: env.int(25, 0, 3600),
   /** Browser origins that may call the API (a portal UI on another host): https://portal.example.com,…, or *. @default '' (none) */
   ORBIT_CORS_ORIGINS: corsOriginsEnv,
   /** HS256 key of tokens (local stack). Ignored when JWT_JWKS_URL is set. @default a local-only key */
   JWT_SECRET: env.string(LOCAL_JWT_SECRET),
-  /** JWKS URL for RS256/ES256 tokens from an identity provider. */
-  JWT_JWKS_URL: env.optionalString(),
+  /** JWKS URL for RS256/ES256 tokens from an identity provider (a URL, checked at start). */
+  JWT_JWKS_URL: env.optionalUrl('https://idp.example.com/.well-known/jwks.json'),
   /** `iss` taken, comma-separated when several are (Google's accounts.google.com and https://accounts.google.com). @default orbit-local */
   JWT_ISSUER: claimValuesEnv('orbit-local'),
   /** `aud` taken, comma-separated when several are (Entra v1: api://orbit and the app's GUID, by client). @default orbit */

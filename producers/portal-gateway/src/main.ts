@@ -1,7 +1,8 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   ConfigError, createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, mysqlTarget, createPresigningS3, createS3, EventCodec, EventPublisher,
-  findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
+  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, serveStartingHealth,
+  shutdownGrace, START_RETRY_POLICY, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
@@ -27,22 +28,33 @@ runMain(async () => {
   // Before anything connects, so a bad MYSQL_* value is reported at once, not once Kafka answers.
   const mysql = mysqlTarget(config);
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
+  processStart.logger = logger;
+  const metrics = createMetrics('portal-gateway');
+  // On PORT from the first moment, so a liveness probe sees the gateway alive while it waits for Kafka (and a port in
+  // use fails the start at once); /readyz answers 503 naming the step. Handed over to the API's server below.
+  const starting = await serveStartingHealth(processStart, { ready: () => false }, metrics, { host: config.HOST, port: config.PORT, names: 'HOST, PORT' });
   const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaConnection(config), logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
-  const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger);
+  const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger, START_RETRY_POLICY, processStart);
   const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
+  // Every 2 s: through a MySQL outage, one line per new reason and one when it works again, not one stack per sweep.
+  const sweepFailures = failureStreak(logger, { failed: 'outbox sweep failed; will try again every 2 s', recovered: 'outbox sweep works again' });
   const sweep = (): void => {
     outbox.sweep().then(
-      (sent) => { if (sent > 0) logger.info({ sent }, 'published commands the broker could not take earlier'); },
-      (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
+      (sent) => {
+        sweepFailures.succeeded();
+        if (sent > 0) logger.info({ sent }, 'published commands the broker could not take earlier');
+      },
+      (error: unknown) => sweepFailures.failed(error),
     );
   };
   sweep();
   const sweeper = setInterval(sweep, 2_000);
   const admin = kafka.admin();
-  await untilConnected('Kafka (admin)', () => admin.connect(), logger);
+  await untilConnected('Kafka (admin)', () => admin.connect(), logger, START_RETRY_POLICY, processStart);
   const projection = new ProjectionWatch({ findLost: () => findLostProjection(admin, pool, PROJECTOR_GROUP, PROJECTED_TOPICS), logger });
+  processStart.step = 'looking at the ViewPort projection';
   await projection.start();
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
@@ -65,7 +77,6 @@ runMain(async () => {
   const dynamo = createDynamo(config);
   const claims = { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, rolesClaims: config.JWT_ROLES_CLAIMS, usernameClaims: config.JWT_USERNAME_CLAIMS, clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS };
   const verify = tokenVerifier(config.JWT_JWKS_URL ? { kind: 'jwks', jwksUrl: config.JWT_JWKS_URL, ...claims } : { kind: 'hs256', secret: config.JWT_SECRET, ...claims });
-  const metrics = createMetrics('portal-gateway');
   // Every route reads MySQL, and nothing is published before the schema's id is known (then kept). The others are
   // shown, not gating: a request that needs one while it is away gets its own 503 (or waits in the outbox for Kafka).
   const ready = readinessOf([
@@ -113,19 +124,32 @@ runMain(async () => {
       },
     },
   });
+  const grace = shutdownGrace(app, { graceMs: config.ORBIT_SHUTDOWN_GRACE_SECONDS * 1000, logger });
+  // Handed over: a probe in the moment between the two servers finds the port closed, once, as it did for the whole
+  // start before; one miss is below any probe's failureThreshold.
+  await starting.close();
+  processStart.step = `listening on ${config.HOST}:${config.PORT} (HOST, PORT)`;
   await app.listen({ host: config.HOST, port: config.PORT });
+  processStart.started = true;
   logger.info({ port: config.PORT }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
   return {
     logger,
-    stop: async () => {
-      await app.close(); // stops accepting, lets in-flight requests finish
-      clearInterval(sweeper);
-      clearInterval(keyPurger);
-      projection.close();
-      await admin.disconnect();
-      await publisher.disconnect();
-      await pool.end();
-      logger.info('service stopped');
+    // Once: the stores are closed once, whoever asks again (a second signal is runMain's, which exits at once).
+    stop: () => {
+      stopping ??= (async () => {
+        // Stops accepting, lets in-flight requests finish for ORBIT_SHUTDOWN_GRACE_SECONDS, then cuts the rest. The stop
+        // still ends in exit 0: the gateway stopped when asked, and each cut request is in the log and was not accepted.
+        await grace.close();
+        clearInterval(sweeper);
+        clearInterval(keyPurger);
+        projection.close();
+        await admin.disconnect();
+        await publisher.disconnect();
+        await pool.end();
+        logger.info('service stopped');
+      })();
+      return stopping;
     },
   };
 });
