@@ -37,6 +37,22 @@ describe('parseImageReference', () => {
   });
 });
 
+describe('a reference as users paste it', () => {
+  it('refuses a digest in upper-case hex, saying digests are lower-case hex (registries address blobs by lower-case digests)', () => {
+    const upper = `h.example/team/app@sha256:${'AB'.repeat(32)}`;
+    expect(parseImageReference(upper)).toBeUndefined();
+    expect(imageReferenceProblem(upper)).toBe(`has digest "sha256:${'AB'.repeat(32)}", not sha256:<64 lower-case hex digits>`);
+  });
+
+  it('reads a reference pasted with spaces or a newline around it as the reference itself', () => {
+    const expected = { registry: 'h.example:5000', repository: 'team/app', tag: '1.0', digest: null };
+    for (const pasted of [' h.example:5000/team/app:1.0', 'h.example:5000/team/app:1.0\n', '\t h.example:5000/team/app:1.0 \r\n']) {
+      expect(parseImageReference(pasted), JSON.stringify(pasted)).toEqual(expected);
+      expect(imageReferenceProblem(pasted), JSON.stringify(pasted)).toBeUndefined();
+    }
+  });
+});
+
 describe('imageReferenceProblem', () => {
   it('says what is wrong with a reference, one reason per mistake (found by a probe: one message for all of them)', () => {
     const cases: Record<string, RegExp> = {

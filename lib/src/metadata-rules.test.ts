@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, metadataRuntimeProblems } from './metadata-rules.js';
+import { CHART_OWN_LABELS, chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem } from './metadata-rules.js';
 
 describe('image name rule', () => {
   it.each(['billing-api', 'a', '0', 'my.app', 'my_app', 'my__app', 'my---app', 'x'.repeat(128), 'v2.api-gateway_1'])('accepts %s', (imageName) => {
@@ -20,7 +20,7 @@ describe('image version rule and chart version', () => {
     expect(checkMetadata({ imageName: 'api', imageVersion })).toEqual({ ok: true, chartVersion: chart });
   });
 
-  it.each(['', 'v1', 'v1-2', 'v1-2-3-4', '1.2', '01.2.3', '1.02.3', 'v1.2.3', '1.2.3-rc.1', '1.2.3+build', 'V1-2-3', 'v1-2-3 ', 'v12345-0-0', 'latest'])('refuses %j', (imageVersion) => {
+  it.each(['', 'v1', 'v1-2', 'v1-2-3-4', '1.2', '01.2.3', '1.02.3', 'v1.2.3', '1.2.3-rc.1', '1.2.3+build', 'V1-2-3', 'v1-2-3 ', 'v12345-0-0', 'latest', '1.2.03', '1.2.00'])('refuses %j', (imageVersion) => {
     expect(chartVersionOf(imageVersion)).toBeNull();
     const verdict = checkMetadata({ imageName: 'api', imageVersion });
     expect(verdict).toMatchObject({ ok: false, reasonCode: 'INVALID_METADATA', field: 'imageVersion' });
@@ -103,5 +103,34 @@ describe('what a container must be able to run', () => {
     ]);
     // Unquoted it is two words, `<no` and `value>`, which helm leaves alone.
     expect(metadataRuntimeProblems({ commandOverride: 'echo <no value>' })).toEqual([]);
+  });
+});
+
+describe('labels the chart sets itself', () => {
+  const OWN = [
+    'app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by',
+    'helm.sh/chart', 'environment', 'app.kubernetes.io/component', 'orbit/image-tag',
+  ];
+
+  it.each(OWN)('refuses %s as a user label, naming the label (the chart would carry two values for it)', (key) => {
+    expect(metadataRuntimeProblems({ imageLabels: [{ key, value: 'mine' }] })).toEqual([
+      { field: 'imageLabels.0.key', problem: expect.stringContaining(`is "${key}", a label the chart sets itself`) as unknown },
+    ]);
+  });
+
+  it('are exactly those eight', () => {
+    expect([...CHART_OWN_LABELS].sort()).toEqual([...OWN].sort());
+  });
+});
+
+describe('the metadata an image version carries (128 KiB as JSON)', () => {
+  it('takes metadata of exactly 128 KiB and refuses one byte more, saying how big it is', () => {
+    const sized = (bytes: number) => {
+      const bare = { imageName: 'billing-api', description: '' };
+      return { ...bare, description: 'd'.repeat(bytes - jsonBytes(bare)) };
+    };
+    expect(jsonBytes(sized(MAX_METADATA_BYTES))).toBe(MAX_METADATA_BYTES);
+    expect(metadataSizeProblem(sized(MAX_METADATA_BYTES))).toBeNull();
+    expect(metadataSizeProblem(sized(MAX_METADATA_BYTES + 1))).toBe('is 131073 bytes as JSON; at most 131072 (128 KiB) travel with an image version');
   });
 });

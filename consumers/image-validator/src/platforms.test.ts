@@ -15,6 +15,12 @@ describe('choosePlatform', () => {
     expect(choosePlatform([{ annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } }, arm])).toBe(arm);
   });
 
+  it('takes the image over an unknown/unknown entry listed first even without the attestation annotation (an index some tools write without it)', () => {
+    const unannotated = { platform: { os: 'unknown', architecture: 'unknown' } };
+    const armOnly = { platform: { os: 'linux', architecture: 'arm64' } };
+    expect(choosePlatform([unannotated, armOnly])).toBe(armOnly);
+  });
+
   it('honours an asked-for platform, else falls back to the first image', () => {
     expect(choosePlatform([amd, arm], { os: 'linux', architecture: 'arm64' })).toBe(arm);
     expect(choosePlatform([attestation, arm, amd], { os: 'windows', architecture: 'amd64' })).toBe(arm);

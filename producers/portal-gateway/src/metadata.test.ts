@@ -142,6 +142,72 @@ describe('parseMetadata', () => {
     expect(required.ok ? [] : required.problems.map((problem) => problem.field)).toEqual(['imageName', 'imageVersion']);
   });
 
+  it('keeps every design field a user sends, as sent (trimmed where the rule trims), in the metadata the pipeline gets', () => {
+    const result = parseMetadata({
+      imageName: 'billing-api', imageVersion: '1.2.3', imageCategory: 'backend', description: 'Billing service', part: 'core', port: 8080,
+      envVars: [{ key: 'MODE', value: 'live' }], volumes: [{ key: 'data', value: '/var/lib/data' }], imageLabels: [{ key: 'example.com/team', value: 'payments' }],
+      commandOverride: '--config /etc/app.yaml', entrypointOverride: '/bin/app serve', workingDir: '/srv/app', ticket: 42,
+    });
+    expect(result).toEqual({
+      ok: true,
+      metadata: {
+        imageName: 'billing-api', imageVersion: '1.2.3', imageCategory: 'backend', description: 'Billing service', part: 'core', port: 8080,
+        envVars: [{ key: 'MODE', value: 'live' }], volumes: [{ key: 'data', value: '/var/lib/data' }], imageLabels: [{ key: 'example.com/team', value: 'payments' }],
+        commandOverride: '--config /etc/app.yaml', entrypointOverride: '/bin/app serve', workingDir: '/srv/app', extraJson: '{"ticket":42}',
+      },
+    });
+    // The design documents' spelling (Part) is kept alike.
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: '1.2.3', Part: 'edge' })).toMatchObject({ ok: true, metadata: { part: 'edge' } });
+  });
+
+  it('refuses a field given both as its alias and as written in the design documents (description and Description), naming it given twice, instead of keeping one silently', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'first', description: 'second' })).toEqual({
+      ok: false, problems: [{ field: 'description', message: 'Description is given twice (as Description and as description); send one' }],
+    });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', part: 'a', Part: 'b' })).toEqual({
+      ok: false, problems: [{ field: 'Part', message: 'Part is given twice (as part and as Part); send one' }],
+    });
+  });
+
+  it('refuses a label value Kubernetes would refuse (a space, 64 characters), naming the label, and takes one of 63 characters', () => {
+    const labelled = (value: string) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', imageLabels: [{ key: 'team', value }] });
+    for (const bad of ['pay ments', 'v'.repeat(64), '-payments', 'payments.']) {
+      expect(labelled(bad), bad).toEqual({ ok: false, problems: [{ field: 'imageLabels.0.value', message: 'must be a Kubernetes label value (<= 63 chars)' }] });
+    }
+    for (const good of ['v'.repeat(63), 'pay-ments_1.x', '']) expect(labelled(good), good).toMatchObject({ ok: true, metadata: { imageLabels: [{ key: 'team', value: good }] } });
+  });
+
+  it('trims the version and category a form sends with spaces or a newline, instead of refusing the version or keeping the spaces in the chart', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: ' 1.2.3\n', imageCategory: ' backend ' })).toMatchObject({ ok: true, metadata: { imageVersion: '1.2.3', imageCategory: 'backend' } });
+  });
+
+  it('refuses more than 256 variables, volumes or labels, naming the list, and takes 256', () => {
+    const entries = (count: number, key: (i: number) => string, value: string) => Array.from({ length: count }, (_, i) => ({ key: key(i), value }));
+    const lists = { envVars: entries(257, (i) => `K${i}`, 'v'), volumes: entries(257, (i) => `v${i}`, '/data'), imageLabels: entries(257, (i) => `k${i}`, 'v') };
+    for (const [list, items] of Object.entries(lists)) {
+      const refused = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', [list]: items });
+      expect(refused.ok ? [] : refused.problems.map(({ field }) => field), list).toEqual([list]);
+      expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', [list]: items.slice(0, 256) }).ok, list).toBe(true);
+    }
+  });
+
+  it('refuses extra fields over 64 KiB as JSON, and takes them at exactly 64 KiB', () => {
+    // {"notes":"…"} is the text and 12 characters around it.
+    const extra = (length: number) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', notes: 'n'.repeat(length - 12) });
+    expect(extra(65_536)).toMatchObject({ ok: true, metadata: { extraJson: expect.stringMatching(/^\{"notes":"n+"\}$/) as unknown } });
+    expect(extra(65_537)).toEqual({ ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] });
+  });
+
+  it('refuses a description over 4096 characters, naming it, and takes one of 4096', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'd'.repeat(4096) })).toMatchObject({ ok: true, metadata: { description: 'd'.repeat(4096) } });
+    const refused = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'd'.repeat(4097) });
+    expect(refused.ok ? [] : refused.problems.map(({ field }) => field)).toEqual(['Description']);
+  });
+
+  it('refuses a relative working directory, naming it: a container needs an absolute one', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', workingDir: 'app' })).toEqual({ ok: false, problems: [{ field: 'workingDir', message: 'must be an absolute path' }] });
+  });
+
   it('refuses what is not an object', () => {
     for (const input of [null, 'x', [1], 3]) expect(parseMetadata(input).ok).toBe(false);
   });

@@ -95,7 +95,11 @@ export function parseMetadata(input: unknown): MetadataResult {
   const normalised: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(input)) {
     const name = Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key;
-    if (Object.hasOwn(normalised, name)) return { ok: false, problems: [{ field: key, message: `${name} is given twice (as ${name} and as ${key}); send one` }] };
+    if (Object.hasOwn(normalised, name)) {
+      // The spelling given first is the other of the two (an object holds each key once): "as Part and as Part" named neither.
+      const first = key === name ? Object.keys(ALIASES).find((alias) => ALIASES[alias] === name) ?? name : name;
+      return { ok: false, problems: [{ field: key, message: `${name} is given twice (as ${first} and as ${key}); send one` }] };
+    }
     normalised[name] = value;
   }
   const result = metadataSchema.safeParse(normalised);

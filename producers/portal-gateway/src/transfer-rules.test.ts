@@ -88,6 +88,18 @@ describe('decideTransfer', () => {
     expect(decideTransfer(twoVersions, releaseManager, { imageVersion: 'v1-0-01', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });
   });
 
+  it('tells a caller who reads another user\'s image through a role (qa, Staging) that promoting it into Production needs the release-manager role (403), not that there is no such image', () => {
+    const guarded: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Staging', 'qa'], ['Production', 'release-manager']]) };
+    const staged = image(['Development', 'Testing', 'Staging']);
+    const tester = { username: 'qa1', roles: ['qa'] };
+    expect(decideTransfer(staged, tester, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, guarded)).toEqual({
+      kind: 'refused', status: 403, code: 'ROLE_REQUIRED', message: 'promoting into Production needs the release-manager role',
+    });
+    // Into Staging, which their role opens, they promote it; someone reading nothing of it is still told it is unknown.
+    expect(decideTransfer(image(['Development', 'Testing']), tester, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, guarded)).toEqual({ kind: 'transfer', source: 'Testing', target: 'Staging' });
+    expect(decideTransfer(staged, { username: 'dev2', roles: [] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, guarded)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+  });
+
   it('follows a configured chain', () => {
     const short: TransferPolicy = { chain: ['Development', 'Production'], roles: new Map() };
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, short)).toEqual({ kind: 'transfer', source: 'Development', target: 'Production' });

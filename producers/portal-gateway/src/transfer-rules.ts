@@ -64,7 +64,8 @@ export function decideTransfer(
     if (asked && policy.chain.includes(asked) && !needed) {
       return refuse(403, 'ROLE_REQUIRED', `only the owner of ${image.imageName} promotes it into ${asked}: no role (ORBIT_TRANSFER_ROLES) promotes anyone's images into ${asked}`);
     }
-    if (!needed || !caller.roles.includes(needed)) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
+    // A target whose role the caller lacks is refused 403 below (ROLE_REQUIRED): the caller reads the image, so not 404.
+    if (!needed) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
   // The version's row can come before its upload has finished (validated, not yet stored): an upload under way is named then too.

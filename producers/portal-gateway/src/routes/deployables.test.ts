@@ -97,10 +97,10 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
     return response;
   };
   /** A chart repository client: user name and token as Basic credentials. */
-  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string; origin?: string } = {}) => {
+  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string; origin?: string; method?: 'GET' | 'HEAD' } = {}) => {
     const password = asker.password ?? await issueLocalToken(auth, asker.user ?? 'dev1', asker.roles ?? []);
     return app.inject({
-      method: 'GET', url: `/helm/${path}`,
+      method: asker.method ?? 'GET', url: `/helm/${path}`,
       headers: {
         authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(asker.ifNoneMatch ? { 'if-none-match': asker.ifNoneMatch } : {}),
         ...(asker.acceptEncoding ? { 'accept-encoding': asker.acceptEncoding } : {}), ...(asker.origin ? { origin: asker.origin } : {}),
@@ -271,6 +271,17 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: '"zzz", W/"yyy"' })).statusCode).toBe(200);
     // Another repository's index is another entity.
     expect((await helm('Staging/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(200);
+  });
+
+  it('answers a poller\'s HEAD with a matching ETag 304 as its GET, and a missing chart 404 even to If-None-Match: * (nothing there is no match)', async () => {
+    const { helm } = harness();
+    const etag = String((await helm('Testing/dev1/index.yaml')).headers['etag']);
+    const head = await helm('Testing/dev1/index.yaml', { method: 'HEAD', ifNoneMatch: etag });
+    expect([head.statusCode, head.body]).toEqual([304, '']);
+    expect((await helm('Testing/dev1/index.yaml', { method: 'HEAD', ifNoneMatch: '"zzz"' })).statusCode).toBe(200);
+    const missing = await helm(`Production/dev1/charts/${UID}/billing-api-1.0.0.tgz`, { ifNoneMatch: '*' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['etag']).toBeDefined();
   });
 
   it('renders an index once while ViewPort stays as it was, for each view of it, and sends it gzip\'d to a client that takes gzip (found by a probe: 1 800 versions cost 0.3–0.6 s an ask, a 304 as much)', async () => {
