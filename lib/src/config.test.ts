@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { env, readConfig, urlExample, withoutUserinfo } from './config.js';
+import { env, readConfig, urlExample, withoutUserinfo, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
+import { registryAccessEnv } from './registry/access.js';
 import { runtimeEnv } from './runtime-config.js';
+
+/** The problems readConfig reports for `given`, none when it takes it. */
+function problemsOf(shape: EnvShape, given: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    readConfig(shape, given);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
 
 describe('readConfig', () => {
   it('defaults every runtime variable to the local stack', () => {
@@ -61,6 +73,46 @@ describe('readConfig', () => {
       expect((error as ConfigError).message).not.toContain('hunter2');
     }
     expect.assertions(1);
+  });
+
+  it('never echoes a malformed credentials value, only [redacted], while still naming the variable and what is wrong', () => {
+    // A misspelt field in otherwise valid JSON: the value that fails is the one holding a live password.
+    const given = '{"r.example":{"username":"u","pasword":"hunter2"}}';
+    const problems = problemsOf(registryAccessEnv, { ORBIT_REGISTRY_CREDENTIALS: given });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^ORBIT_REGISTRY_CREDENTIALS: must be JSON like .*the entry for "r\.example" is neither \(got "\[redacted\]"\)$/);
+    expect(problems.join()).not.toContain('hunter2');
+  });
+
+  it('takes true, 1 and yes as true and false, 0 and no as false, and refuses anything else by name', () => {
+    const shape = { S3_FORCE_PATH_STYLE: env.bool(false) };
+    for (const given of ['true', '1', 'yes']) expect(readConfig(shape, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(true);
+    for (const given of ['false', '0', 'no']) expect(readConfig({ S3_FORCE_PATH_STYLE: env.bool(true) }, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(false);
+    expect(() => readConfig(shape, { S3_FORCE_PATH_STYLE: 'on' })).toThrow('S3_FORCE_PATH_STYLE: must be true or false (got "on")');
+  });
+
+  it('refuses a whole number above its maximum, naming the variable, and takes the maximum itself', () => {
+    expect(problemsOf(runtimeEnv, { HEALTH_PORT: '65536' })).toEqual(['HEALTH_PORT: Too big: expected number to be <=65535 (got "65536")']);
+    expect(readConfig(runtimeEnv, { HEALTH_PORT: '65535' }).HEALTH_PORT).toBe(65535);
+  });
+
+  it('refuses a number below its minimum, naming the variable, and takes the minimum itself', () => {
+    expect(problemsOf(runtimeEnv, { ORBIT_RETRY_FACTOR: '0.5' })).toEqual(['ORBIT_RETRY_FACTOR: Too small: expected number to be >=1 (got "0.5")']);
+    expect(readConfig(runtimeEnv, { ORBIT_RETRY_FACTOR: '1' }).ORBIT_RETRY_FACTOR).toBe(1);
+  });
+
+  it('refuses a number with a point but no digits on one side: digits, a point and digits, as the README says', () => {
+    for (const given of ['2.', '.5']) {
+      expect(() => readConfig(runtimeEnv, { ORBIT_RETRY_FACTOR: given })).toThrow(`ORBIT_RETRY_FACTOR: must be a number in decimal digits, like 2 or 1.5 (got "${given}")`);
+    }
+  });
+
+  it('refuses a list of nothing but commas, naming it, instead of running with no brokers', () => {
+    // No list variable (brokers, the environment chain, the JWT claims) means anything when empty.
+    for (const given of [',', ' , ,']) {
+      expect(problemsOf(runtimeEnv, { KAFKA_BROKERS: given })).toEqual([`KAFKA_BROKERS: must list at least one item (got "${given}")`]);
+    }
+    expect(readConfig(runtimeEnv, { KAFKA_BROKERS: 'a:1,' }).KAFKA_BROKERS).toEqual(['a:1']);
   });
 
   it('never echoes the user:password of a URL, even one that does not parse, and shows an example of the variable\'s own kind', () => {
