@@ -103,7 +103,9 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
     if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
       // Framework refusals are answered under one of our codes by status; their own code says more in a log.
       const code = error instanceof OrbitError ? { code: error.code } : { frameworkCode: error.code };
-      logger?.info({ status: reply.statusCode, ...code, method: request.method, url: request.url, reason: error.message }, 'request refused');
+      // A refusal recorded as a failed request answers its id: the line names it as correlationId, as the events and the error log do.
+      const recorded = error instanceof RequestRefusedError && error.requestId !== undefined ? { correlationId: error.requestId, ...error.trail } : {};
+      logger?.info({ status: reply.statusCode, ...code, method: request.method, url: request.url, reason: error.message, ...recorded }, 'request refused');
     }
     return answered;
   };
@@ -251,8 +253,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // Idle, not total: a 10 GiB upload may take an hour, but one that stops sending is given up, its staging aborted.
     connectionTimeout: deps.idleTimeoutMs ?? 120_000,
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
-    // (a user name, a chart file), each possibly two UTF-16 units, and then some.
-    maxParamLength: MAX_PARAM_LENGTH,
+    // (a user name, a chart file), each possibly two UTF-16 units, and then some. Under routerOptions: Fastify 5
+    // takes it at the top level too, but then prints a plain-text deprecation warning (FSTDEP022) at every start.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkRefusal,
     // Answered by the hook below instead, with a code and Retry-After: Fastify's own 503 is a bare body no client can tell apart.
     return503OnClosing: false,

@@ -3,8 +3,15 @@ import type { FieldProblem } from './metadata.js';
 
 /** A request the gateway refuses with a 4xx: a stable code, a status, and the fields at fault. */
 export class RequestRefusedError extends OrbitError {
-  /** `requestId`: the refusal was recorded as a failed request (and so in the error log) under this id. */
-  constructor(readonly statusCode: number, code: string, message: string, readonly problems: readonly FieldProblem[] = [], readonly requestId?: string) {
+  /**
+   * `requestId`: the refusal was recorded as a failed request (and so in the error log) under this id. `trail`: the
+   * pid and image UID of that record's event, which the 'request refused' log line names beside the id, as the lines
+   * of an accepted request's command do, so one search by any of them finds the refusal too.
+   */
+  constructor(
+    readonly statusCode: number, code: string, message: string, readonly problems: readonly FieldProblem[] = [], readonly requestId?: string,
+    readonly trail?: { readonly pid: string; readonly imageUID: string },
+  ) {
     super(code, message);
   }
 }

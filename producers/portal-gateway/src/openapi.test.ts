@@ -432,3 +432,21 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(errorsDoc).not.toContain('a path over 512 characters');
   });
 });
+
+describe('the gateway at start', () => {
+  it('prints no Fastify warning: one is a line of plain text among the JSON log (FSTDEP022 was, at every start)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }): void => void warnings.push(`${warning.code ?? warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const app = gateway();
+      await app.ready();
+      await app.inject({ url: '/v1/images/x', headers: { authorization: `Bearer ${await issueLocalToken(auth, 'dev1', [])}` } });
+      // Node emits 'warning' on a later tick than emitWarning is called.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((line) => line.startsWith('FST'))).toEqual([]);
+  });
+});

@@ -394,6 +394,19 @@ describe('POST /v1/uploads', () => {
     expect([next.statusCode, published.length]).toEqual([202, 1]);
   });
 
+  it('logs a NAME_CONFLICT refusal under the request id it answers, with its event\'s pid and the image UID, as the accepted request\'s lines are', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { app, refusals } = harness({ storedVersions: ['v1-0-00'], logger });
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
+    expect(refused.statusCode).toBe(409);
+    const event = refusals[0]?.event;
+    expect(lines.filter((line) => line['msg'] === 'request refused')).toEqual([expect.objectContaining({
+      status: 409, code: 'NAME_CONFLICT', correlationId: refused.json().requestId, pid: event?.pid, imageUID: event?.imageUID,
+    })]);
+    expect([event?.correlationId, event?.pid]).toEqual([refused.json().requestId, 'c8bms06-c20bre24-911']);
+  });
+
   it('refuses a request without a valid token', async () => {
     const { app } = harness();
     const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { metadata, reference: 'r.example/a:1' } });

@@ -243,11 +243,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** A version refused at the door (409 NAME_CONFLICT), recorded as a failed request and in the error log as the validator's would be. */
   async function refuseNameConflict(actor: Actor, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
     const requestId = randomUUID();
+    const envelope = envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor });
     await deps.publish.uploadRefused?.({
-      ...envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor }), requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
+      ...envelope, requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
       imageVersion: metadata.imageVersion, targetEnvironment: null,
     }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
-    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: problem }], deps.publish.uploadRefused ? requestId : undefined);
+    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: problem }], deps.publish.uploadRefused ? requestId : undefined, { pid: envelope.pid, imageUID });
   }
 
   /**
