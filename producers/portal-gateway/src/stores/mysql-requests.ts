@@ -231,6 +231,9 @@ async function lockImageUploads(connection: PoolConnection, imageUID: string): P
   await connection.execute('SELECT image_uid FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
 }
 
+/** How long an unfinished upload holds its version: the staging bucket's expiry (deploy/local/src/provision/buckets.ts). */
+export const UPLOAD_HOLDS_VERSION_SECONDS = 24 * 3600;
+
 /**
  * Throws VersionUploadUnderWay when another upload of the request's version is accepted and not finished. With the
  * image's lock held (lockImageUploads), two uploads of one version cannot both pass: one version is uploaded at a time,
@@ -238,9 +241,13 @@ async function lockImageUploads(connection: PoolConnection, imageUID: string): P
  */
 async function refuseVersionUnderWay(connection: PoolConnection, request: AcceptedRequest): Promise<void> {
   if (request.kind !== 'upload' || request.imageVersion === null) return;
+  // Only uploads accepted within the staging bucket's one-day expiry: past it the staged archive is gone, so an upload
+  // still unfinished (a command an operator must look at, a request no consumer ever failed) can never be stored and
+  // must not hold its version for ever.
   const [rows] = await connection.execute<RowDataPacket[]>(
     `SELECT request_id FROM viewport_requests
      WHERE image_uid = ? AND kind = 'upload' AND image_version = ? AND status IN ('accepted', 'running') AND request_id <> ?
+       AND created_at > UTC_TIMESTAMP(3) - INTERVAL ${UPLOAD_HOLDS_VERSION_SECONDS} SECOND
      ORDER BY created_at, request_id LIMIT 1`,
     [request.imageUID, request.imageVersion, request.requestId]);
   const holder = rows[0];

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import { VersionUploadUnderWay, type AcceptedRequest } from '../ports.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
-import { mysqlUploadClaims, mysqlUploadRequests } from './mysql-requests.js';
+import { mysqlUploadClaims, mysqlUploadRequests, UPLOAD_HOLDS_VERSION_SECONDS } from './mysql-requests.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 8);
 const owner = `versions-${randomUUID()}`;
@@ -63,6 +63,19 @@ describe('one upload of a version under way at a time, against MariaDB', () => {
     const again = upload(imageUID);
     await send(again.command, childSpan(undefined), again.request);
     expect(sent).toHaveLength(3);
+  });
+
+  it('lets an upload that never finished hold its version no longer than the staging expiry (a day): its archive is gone, it can never be stored', async () => {
+    const { sent, send } = publisher();
+    const imageUID = await knownImage();
+    const stuck = upload(imageUID);
+    await send(stuck.command, childSpan(undefined), stuck.request);
+    const refused = upload(imageUID);
+    await expect(send(refused.command, childSpan(undefined), refused.request)).rejects.toMatchObject({ requestId: stuck.request.requestId });
+    await pool.query('UPDATE viewport_requests SET created_at = UTC_TIMESTAMP(3) - INTERVAL ? SECOND WHERE request_id = ?', [UPLOAD_HOLDS_VERSION_SECONDS + 60, stuck.request.requestId]);
+    const later = upload(imageUID);
+    await send(later.command, childSpan(undefined), later.request);
+    expect(sent).toHaveLength(2);
   });
 
   it('answers a key held by the upload under way with that upload (its repeat), not a refusal, and refuses the version under another key', async () => {
