@@ -71,6 +71,11 @@ describe('the start deadline', () => {
     expect(progress.step).toBe('connecting to Kafka (publisher)');
   });
 
+  it('still gives a step reached after the start\'s time was spent one fair attempt: a dependency that answers is not failed against a 0 ms timer', async () => {
+    const spent = new StartProgress(-1);
+    await expect(untilConnected('Kafka (consumer group)', async () => { await new Promise((resolve) => setTimeout(resolve, 5)); return 'joined'; }, quiet, START_RETRY_POLICY, spent)).resolves.toBe('joined');
+  });
+
   it('keeps the last error as the cause when the time runs out between attempts', async () => {
     const progress = new StartProgress(80);
     const slow = retryPolicy({ initialDelayMs: 30, maxDelayMs: 30, jitter: 0 });

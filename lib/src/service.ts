@@ -29,6 +29,9 @@ export const START_RETRY_POLICY: RetryPolicy = retryPolicy({ initialDelayMs: 250
  */
 export const START_WAIT_MS = 120_000;
 
+/** The least a connect step is given, even past the start's deadline. */
+const FAIR_ATTEMPT_MS = 10_000;
+
 /**
  * Where a start is: what it does now (shown by /readyz while starting, and named by the line of a start that failed
  * or was stopped) and when it stops waiting. One per process, as one service runs in each.
@@ -82,7 +85,9 @@ export async function untilConnected<T>(
     timer = setTimeout(() => {
       stopRetrying.abort();
       reject(new StartWaitError(what, Date.now() - began, attempts, lastError));
-    }, Math.max(0, progress.deadline - began));
+    // At least one fair attempt: a step reached with the start's time spent by an earlier one (a slow handler set-up)
+    // would otherwise lose a race against 0 ms to a dependency that answers.
+    }, progress.deadline > began ? progress.deadline - began : FAIR_ATTEMPT_MS);
   });
   const attempt = async (): Promise<T> => {
     attempts += 1;
@@ -365,7 +370,8 @@ export interface GracefulClose {
  * Keeps an HTTP app's shutdown within a deadline. Call before listen (it adds hooks that track the requests in
  * flight). close() stops accepting and lets requests in flight finish; whatever still runs after `graceMs` (a stalled
  * or slow upload, held until then for as long as its client took) has its connection closed: the route sees its
- * client go away and runs the cleanup it runs for that (a staged upload aborted; nothing is accepted), given
+ * client go away and runs the cleanup it runs for that (a staged upload aborted, nothing accepted, while its body
+ * was still arriving; one whose body had arrived may still be recorded, its answer lost), given
  * `settleMs` to do so before the caller closes the stores. Each cut request is named in one warn line.
  */
 export function shutdownGrace(app: FastifyInstance, options: ShutdownGraceOptions): GracefulClose {
@@ -392,7 +398,7 @@ export function shutdownGrace(app: FastifyInstance, options: ShutdownGraceOption
       const cut = described(Date.now());
       options.logger.warn(
         { graceSeconds: options.graceMs / 1000, cut },
-        `shutdown grace over: cutting ${cut.length} request(s) still in flight; nothing of them is accepted, their clients send them again`,
+        `shutdown grace over: cutting ${cut.length} request(s) still in flight; one still reading its body is not accepted; one whose body had arrived may still be recorded in the next seconds, its answer lost: its client should look for it (GET /v1/requests) or send it again with its Idempotency-Key`,
       );
       app.server.closeAllConnections();
       await closed;
