@@ -1,11 +1,12 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from './atomic-file.js';
 import { issuedFiles, issuedOnce, localCaFile } from './certificates.js';
 import { certificateOnce } from './services/kafka.js';
 import { kmsKey } from './services/s3.js';
+import { useTemporaryStackDir } from '../../../../test/helpers/stack-dir.js';
 
 describe('writeFileAtomic', () => {
   it('leaves the file and nothing beside it', () => {
@@ -22,16 +23,11 @@ describe('writeFileAtomic', () => {
 });
 
 describe('files the stack makes once, left empty by a full disk', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'orbit-once-'));
-    vi.stubEnv('ORBIT_STACK_DIR', dir);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  const stackDir = useTemporaryStackDir('orbit-once');
 
   it('MinIO\'s KMS key is made anew rather than passed on empty', () => {
-    mkdirSync(join(dir, 'data'));
-    writeFileSync(join(dir, 'data', 's3-kms.key'), '');
+    mkdirSync(join(stackDir(), 'data'));
+    writeFileSync(join(stackDir(), 'data', 's3-kms.key'), '');
     const key = kmsKey();
     expect(Buffer.from(key, 'base64')).toHaveLength(32);
     expect(kmsKey()).toBe(key);
@@ -44,11 +40,11 @@ describe('files the stack makes once, left empty by a full disk', () => {
     expect(readFileSync(again.cert, 'utf8')).toContain('-----END CERTIFICATE-----');
     expect(readFileSync(issuedFiles('mysql-client').key, 'utf8')).toContain('-----END PRIVATE KEY-----');
     expect(readFileSync(localCaFile(), 'utf8')).toContain('-----END CERTIFICATE-----');
-    expect(readdirSync(join(dir, 'data', 'tls')).filter((file) => file.includes('.partial-'))).toEqual([]);
+    expect(readdirSync(join(stackDir(), 'data', 'tls')).filter((file) => file.includes('.partial-'))).toEqual([]);
   });
 
   it('the Kafka broker\'s keystore is made anew, and its certificate exported again', () => {
-    const kafka = join(dir, 'data', 'kafka');
+    const kafka = join(stackDir(), 'data', 'kafka');
     mkdirSync(kafka, { recursive: true });
     writeFileSync(join(kafka, 'broker.p12'), '');
     writeFileSync(join(kafka, 'broker-ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIC');

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { launchDetached, sleep, stopGraceMs } from './processes.js';
 import { isAlive } from './pidfile.js';
+import { useTemporaryStackDir } from '../../../../test/helpers/stack-dir.js';
 
 describe('stopGraceMs', () => {
   it('defaults to 20 s and ignores values that are not a duration', () => {
@@ -15,18 +15,13 @@ describe('stopGraceMs', () => {
 });
 
 describe('launchDetached', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'orbit-launch-'));
-    vi.stubEnv('ORBIT_STACK_DIR', dir);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  const stackDir = useTemporaryStackDir('orbit-launch');
 
   it('reports a command that does not exist with its stable code, and logs why once the spawn error arrives', async () => {
     expect(() => launchDetached('svc', { command: 'orbit-no-such-command', args: [] })).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_STACK_START' }));
     // The spawn error comes a tick later, after the log's descriptor was closed; it crashed the process with EBADF.
     await sleep(100);
-    expect(readFileSync(join(dir, 'logs', 'svc.log'), 'utf8')).toMatch(/could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT/);
+    expect(readFileSync(join(stackDir(), 'logs', 'svc.log'), 'utf8')).toMatch(/could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT/);
   });
 
   it('gives the service neither the developer\'s AWS session token nor profile', async () => {
@@ -34,6 +29,6 @@ describe('launchDetached', () => {
     vi.stubEnv('AWS_PROFILE', 'work-sso');
     const pid = launchDetached('svc', { command: 'sh', args: ['-c', 'echo "token=${AWS_SESSION_TOKEN-none} profile=${AWS_PROFILE-none} key=$AWS_ACCESS_KEY_ID"'], env: { AWS_ACCESS_KEY_ID: 'orbitlocal' } });
     for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 50) await sleep(50);
-    expect(readFileSync(join(dir, 'logs', 'svc.log'), 'utf8')).toContain('token=none profile=none key=orbitlocal');
+    expect(readFileSync(join(stackDir(), 'logs', 'svc.log'), 'utf8')).toContain('token=none profile=none key=orbitlocal');
   });
 });

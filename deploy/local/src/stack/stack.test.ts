@@ -6,31 +6,27 @@ import { formatPidFile, probeProcess } from './pidfile.js';
 import type { ServiceDefinition } from './services/index.js';
 import { assertNoPipelineRunning, installServices } from './stack.js';
 import { ensureAptPackage } from './install.js';
+import { useTemporaryStackDir } from '../../../../test/helpers/stack-dir.js';
 
 describe('npm test beside npm start', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'orbit-guard-'));
-    vi.stubEnv('ORBIT_STACK_DIR', dir);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  const stackDir = useTemporaryStackDir('orbit-guard');
 
   it('goes ahead on a stack where no pipeline runs (a fresh clone, CI)', () => {
     expect(() => assertNoPipelineRunning()).not.toThrow();
   });
 
   it('refuses while a pipeline service of this stack folder runs, saying to stop it first', () => {
-    mkdirSync(join(dir, 'run'));
+    mkdirSync(join(stackDir(), 'run'));
     const { startTime } = probeProcess(process.pid);
-    writeFileSync(join(dir, 'run', 'portal-gateway.pid'), formatPidFile(startTime === undefined ? { pid: process.pid } : { pid: process.pid, startTime }));
+    writeFileSync(join(stackDir(), 'run', 'portal-gateway.pid'), formatPidFile(startTime === undefined ? { pid: process.pid } : { pid: process.pid, startTime }));
     expect(() => assertNoPipelineRunning()).toThrow(expect.objectContaining({
       code: 'ORBIT_ERR_STACK_IN_USE', message: expect.stringMatching(/portal-gateway.*npm run stack:down/) as unknown,
     }));
   });
 
   it('ignores a pid file its process has left behind', () => {
-    mkdirSync(join(dir, 'run'));
-    writeFileSync(join(dir, 'run', 'portal-gateway.pid'), '999999999\n');
+    mkdirSync(join(stackDir(), 'run'));
+    writeFileSync(join(stackDir(), 'run', 'portal-gateway.pid'), '999999999\n');
     expect(() => assertNoPipelineRunning()).not.toThrow();
   });
 });

@@ -1,18 +1,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { probeProcess } from './pidfile.js';
 import { withInstallLock, withStartLock } from './start-lock.js';
+import { useTemporaryStackDir } from '../../../../test/helpers/stack-dir.js';
 
 describe('withStartLock', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'orbit-lock-'));
-    vi.stubEnv('ORBIT_STACK_DIR', dir);
-  });
-  afterEach(() => vi.unstubAllEnvs());
+  const stackDir = useTemporaryStackDir('orbit-lock');
 
   it('runs one starter at a time and releases the lock afterwards', async () => {
     const order: string[] = [];
@@ -26,31 +22,31 @@ describe('withStartLock', () => {
     });
     await Promise.all([slow, fast]);
     expect(order).toEqual(['a-in', 'a-out', 'b-in']);
-    expect(existsSync(join(dir, 'run', 'svc.starting'))).toBe(false);
+    expect(existsSync(join(stackDir(), 'run', 'svc.starting'))).toBe(false);
   });
 
   it('takes over a lock left by a dead process', async () => {
-    mkdirSync(join(dir, 'run'), { recursive: true });
-    writeFileSync(join(dir, 'run', 'svc.starting'), '999999999\n');
+    mkdirSync(join(stackDir(), 'run'), { recursive: true });
+    writeFileSync(join(stackDir(), 'run', 'svc.starting'), '999999999\n');
     await expect(withStartLock('svc', 1_000, async () => 'ran')).resolves.toBe('ran');
   });
 
   it('gives up with a stable code when a live holder keeps it', async () => {
-    mkdirSync(join(dir, 'run'), { recursive: true });
-    writeFileSync(join(dir, 'run', 'svc.starting'), `${process.ppid}\n`);
+    mkdirSync(join(stackDir(), 'run'), { recursive: true });
+    writeFileSync(join(stackDir(), 'run', 'svc.starting'), `${process.ppid}\n`);
     await expect(withStartLock('svc', 300, async () => 'ran')).rejects.toMatchObject({ code: 'ORBIT_ERR_STACK_START' });
   });
 
   it('takes over a lock whose pid now belongs to another process (a different start time)', async () => {
-    mkdirSync(join(dir, 'run'), { recursive: true });
+    mkdirSync(join(stackDir(), 'run'), { recursive: true });
     const live = probeProcess(process.ppid);
-    writeFileSync(join(dir, 'run', 'svc.starting'), `${process.ppid}\n${(live.startTime ?? 0) + 1}\n`);
+    writeFileSync(join(stackDir(), 'run', 'svc.starting'), `${process.ppid}\n${(live.startTime ?? 0) + 1}\n`);
     await expect(withStartLock('svc', 300, async () => 'ran')).resolves.toBe('ran');
   });
 
   it('records its own start time, so a reused pid does not keep the lock', async () => {
     await withStartLock('svc', 1_000, async () => {
-      const [pid, startTime] = readFileSync(join(dir, 'run', 'svc.starting'), 'utf8').trim().split('\n');
+      const [pid, startTime] = readFileSync(join(stackDir(), 'run', 'svc.starting'), 'utf8').trim().split('\n');
       expect(Number(pid)).toBe(process.pid);
       expect(Number(startTime)).toBe(probeProcess(process.pid).startTime);
     });
@@ -58,7 +54,7 @@ describe('withStartLock', () => {
 
   it('releases the lock when the work fails', async () => {
     await expect(withStartLock('svc', 1_000, () => Promise.reject(new TypeError('boom')))).rejects.toThrow('boom');
-    expect(existsSync(join(dir, 'run', 'svc.starting'))).toBe(false);
+    expect(existsSync(join(stackDir(), 'run', 'svc.starting'))).toBe(false);
   });
 });
 
