@@ -30,8 +30,10 @@ export const corsOriginsEnv = z.string().default('').transform((text, context): 
 });
 
 /** Headers a browser script may send besides the safelisted ones, and those it may read from an answer. */
-const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key'];
-const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location'];
+// A script revalidating what it holds sends If-None-Match and reads the ETag; a download's name and a link's
+// expiry are for the script too (the browser hides every answer header not listed here but the safelisted six).
+const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-none-match'];
+const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition', 'x-orbit-link-expires'];
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const PREFLIGHT_MAX_AGE = 600;
 
