@@ -86,8 +86,8 @@ describe('readConfig', () => {
 
   it('takes true, 1 and yes as true and false, 0 and no as false, and refuses anything else by name', () => {
     const shape = { S3_FORCE_PATH_STYLE: env.bool(false) };
-    for (const given of ['true', '1', 'yes']) expect(readConfig(shape, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(true);
-    for (const given of ['false', '0', 'no']) expect(readConfig({ S3_FORCE_PATH_STYLE: env.bool(true) }, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(false);
+    for (const given of ['true', '1', 'yes', 'True', 'TRUE', ' yes ']) expect(readConfig(shape, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(true);
+    for (const given of ['false', '0', 'no', 'False', 'NO ']) expect(readConfig({ S3_FORCE_PATH_STYLE: env.bool(true) }, { S3_FORCE_PATH_STYLE: given }).S3_FORCE_PATH_STYLE).toBe(false);
     expect(() => readConfig(shape, { S3_FORCE_PATH_STYLE: 'on' })).toThrow('S3_FORCE_PATH_STYLE: must be true or false (got "on")');
   });
 

@@ -70,8 +70,9 @@ export const env = {
   /** An address to listen on: an IP address (`0.0.0.0`, `::`, `10.0.0.5`) or a host name. */
   host: (fallback: string) =>
     z.string().trim().refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), { message: 'must be an address to listen on, like 0.0.0.0, :: or 127.0.0.1' }).default(fallback),
+  // Helm values and .env files write True, TRUE or "true " as readily as true: none of them means anything else.
   bool: (fallback: boolean) =>
-    z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    z.string().trim().toLowerCase().pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }))
       .transform((value) => value === 'true' || value === '1' || value === 'yes')
       .default(fallback),
   list: (fallback: string) =>
