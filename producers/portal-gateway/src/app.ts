@@ -42,6 +42,19 @@ declare module 'fastify' {
 
 /** A finite number as a query string writes one: digits, an optional fraction, no sign but minus, no exponent. */
 const DECIMAL_NUMBER = /^-?\d+(\.\d+)?$/;
+const DECIMAL_INTEGER = /^-?\d+$/;
+
+/** The query parameters a route's schema types as numbers, and whether each must be whole. */
+function numericQueryParameters(schema: unknown): ReadonlyMap<string, 'integer' | 'number'> {
+  const found = new Map<string, 'integer' | 'number'>();
+  const properties = typeof schema === 'object' && schema !== null ? (schema as { properties?: unknown }).properties : undefined;
+  if (typeof properties !== 'object' || properties === null) return found;
+  for (const [name, property] of Object.entries(properties)) {
+    const type = typeof property === 'object' && property !== null ? (property as { type?: unknown }).type : undefined;
+    if (type === 'integer' || type === 'number') found.set(name, type);
+  }
+  return found;
+}
 
 export interface GatewayDeps {
   /** Whether the stores it cannot serve without answer (with what each dependency answered, when known). */
@@ -307,20 +320,16 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   // Ajv's coercion takes any text JavaScript reads as a number: "Infinity" and "1e400" got past `maximum` (a page of
   // Infinity rows reached MySQL as `LIMIT Infinity`, a 500), and "0x10", "1e2" or " 5" passed as 16, 100 and 5.
-  // A number in a query string is written in decimal digits, as every client writes one; the text as sent is kept here.
-  const queryAsSent = new WeakMap<object, Record<string, unknown>>();
+  // A number in a query string is written in decimal digits, as every client writes one. Checked on the text as sent,
+  // before the schema: after it, `wait=1e2` was told "must be <= 50" and `wait=5e1` "decimal digits".
   app.addHook('preValidation', async (request) => {
-    if (typeof request.query === 'object' && request.query !== null) queryAsSent.set(request, { ...request.query });
-  });
-  app.addHook('preHandler', async (request) => {
     const query = request.query;
-    const sent = queryAsSent.get(request);
-    if (typeof query !== 'object' || query === null || sent === undefined) return;
-    for (const [name, value] of Object.entries(query)) {
-      const text = sent[name];
-      if (typeof value === 'number' && typeof text === 'string' && !DECIMAL_NUMBER.test(text)) {
-        throw badRequest(`querystring.${name} must be a number in decimal digits, such as 5 or 0.5`, `querystring.${name}`);
-      }
+    if (typeof query !== 'object' || query === null) return;
+    for (const [name, type] of numericQueryParameters(request.routeOptions.schema?.querystring)) {
+      const text = (query as Record<string, unknown>)[name];
+      if (typeof text !== 'string') continue;
+      if (type === 'integer' && !DECIMAL_INTEGER.test(text)) throw badRequest(`querystring.${name} must be a whole number in decimal digits, such as 20`, `querystring.${name}`);
+      if (!DECIMAL_NUMBER.test(text)) throw badRequest(`querystring.${name} must be a number in decimal digits, such as 5 or 0.5`, `querystring.${name}`);
     }
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);

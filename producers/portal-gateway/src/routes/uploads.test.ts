@@ -1115,7 +1115,12 @@ describe('GET /v1/requests/{id}', () => {
     expect(fine.statusCode).toBe(200);
     // Every number in a query string: a page of Infinity reached MySQL as LIMIT Infinity (a 500).
     const page = await app.inject({ url: '/v1/requests?limit=Infinity', headers: { authorization: `Bearer ${await token()}` } });
-    expect([page.statusCode, page.json().problems]).toEqual([400, [{ field: 'querystring.limit', message: 'querystring.limit must be a number in decimal digits, such as 5 or 0.5' }]]);
+    expect([page.statusCode, page.json().problems]).toEqual([400, [{ field: 'querystring.limit', message: 'querystring.limit must be a whole number in decimal digits, such as 20' }]]);
+    // The spelling is judged before the range, so 1e2 and 5e1 are told the same thing (1e2 was told "<= 50").
+    for (const wait of ['1e2', '5e1']) {
+      const spelled = await app.inject({ url: `/v1/requests/${id}?wait=${wait}`, headers: { authorization: `Bearer ${await token()}` } });
+      expect([spelled.statusCode, spelled.json().problems], wait).toEqual([400, [{ field: 'querystring.wait', message: 'querystring.wait must be a number in decimal digits, such as 5 or 0.5' }]]);
+    }
     // Other spellings JavaScript reads as numbers are not a page size a client meant.
     for (const limit of ['0x10', '1e2', '%205', '0b11']) {
       const odd = await app.inject({ url: `/v1/requests?limit=${limit}`, headers: { authorization: `Bearer ${await token()}` } });
