@@ -921,6 +921,9 @@ describe('POST /v1/uploads', () => {
     const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
     expect([refused.statusCode, refused.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
     expect(refused.json().message).toContain('presign a new upload');
+    // Asking which parts it still lacks says the same, not 404 "never declared" (found by a review).
+    const resumed = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers });
+    expect([resumed.statusCode, resumed.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
     expect(published).toHaveLength(1);
   });
 });

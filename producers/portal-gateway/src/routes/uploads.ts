@@ -651,12 +651,14 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'resumeUpload', summary: 'Fresh presigned PUTs of the parts an upload in parts still lacks (after its URLs expired, or a client restarted)', tags: ['uploads'],
         params: pathParams('id'),
-        response: { 200: { ...PRESIGNED_UPLOAD, description: 'PUT each part listed (none: all arrived), then POST completeUrl' }, ...errors(400, 401, 404) },
+        response: { 200: { ...PRESIGNED_UPLOAD, description: 'PUT each part listed (none: all arrived), then POST completeUrl' }, ...errors(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const id = uploadIdOf(request.params);
       const resumed = await deps.uploads.resume(caller.actor.username, id);
+      // A client resuming an upload someone gave up is told so, as its completion would be, not that it never was.
+      if (!resumed && await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
       if (!resumed) throw notFound(`upload in parts ${id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
       return reply.send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
     });
