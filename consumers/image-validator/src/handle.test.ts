@@ -368,4 +368,13 @@ describe('validateUpload', () => {
     const { deps: d } = deps({ openStaged: async (ref) => { throw new StagedObjectMissingError(ref); } });
     expect(await validateUpload(event, d)).toMatchObject({ kind: 'rejected', reasonCode: 'STAGED_OBJECT_MISSING' });
   });
+
+  it('has no second verdict for a copy of the command that finds the archive gone because the first copy\'s image was stored meanwhile (found by a crash review)', async () => {
+    // The holder check ran just before the harbor-writer recorded the version, the open just after it deleted the archive.
+    const holders: VersionHolder[] = ['nobody', 'this request'];
+    const holderOf = vi.fn(async (): Promise<VersionHolder> => holders.shift() ?? 'this request');
+    const { deps: d } = deps({ names: { holderOf }, openStaged: async (ref) => { throw new StagedObjectMissingError(ref); } });
+    expect(await validateUpload(event, d)).toEqual({ kind: 'already-stored', requestId: event.requestId });
+    expect(holderOf).toHaveBeenCalledTimes(2);
+  });
 });

@@ -236,8 +236,12 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   try {
     source = await deps.openStaged(staging);
   } catch (error) {
-    if (error instanceof StagedObjectMissingError) return rejected('STAGED_OBJECT_MISSING', `${error.message}: upload it again`);
-    throw error;
+    if (!(error instanceof StagedObjectMissingError)) throw error;
+    // A copy of the command sent again (the gateway's outbox sweep after a crash) can pass the holder check just before
+    // the first copy's image is stored and find the archive gone just after: the harbor-writer records the version
+    // before it deletes the staged archive, so asking again tells a stored upload from a lost archive.
+    if ((await deps.names.holderOf(claim)) === 'this request') return { kind: 'already-stored', requestId: event.requestId };
+    return rejected('STAGED_OBJECT_MISSING', `${error.message}: upload it again`);
   }
   const outcome = await validateArchive(source, deps.limits);
   if (!outcome.ok) return rejected(outcome.reasonCode, outcome.message);
