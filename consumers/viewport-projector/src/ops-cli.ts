@@ -8,16 +8,16 @@
 import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
+import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
 import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, rebuildProjection, RebuildRunningError, SwapBlockedError, SwapGateTimeoutError } from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
 
 failPlainly(`viewport:${process.argv[2] ?? 'ops'}`);
 
-const USAGE = 'npm run viewport:rebuild -- [--restore-requests] | npm run viewport:checksum';
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, USAGE);
-const command = positionals[0];
-if ((command !== 'rebuild' && command !== 'checksum') || positionals.length > 1) {
-  process.stderr.write(`usage: ${USAGE}\n`);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, VIEWPORT_USAGE);
+const command = viewportCommandOf(positionals, values);
+if ('refused' in command) {
+  process.stderr.write(`${command.refused}\n`);
   process.exit(2);
 }
 const config = readConfig(runtimeEnv);
@@ -33,7 +33,7 @@ try {
   };
   // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
   await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
-  if (command === 'checksum') {
+  if (command.kind === 'checksum') {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   } else {
@@ -44,7 +44,7 @@ try {
     const before = await projectionChecksum(pool);
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: mysql.url, mysqlSsl: mysql.ssl, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
-      ...(values['restore-requests'] ? { restoreRequests: true } : {}),
+      ...(command.restoreRequests ? { restoreRequests: true } : {}),
     }).catch(async (error: unknown) => {
       await publisher.disconnect();
       return refuse(error);

@@ -2,13 +2,38 @@ import { describe, expect, it } from 'vitest';
 import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { listDeadLetters, redriveDeadLetters, redriveGroupOf } from './dlq-ops.js';
+import {
+  DeadLetterNotFoundError, letterState, listDeadLetters, offsetRangesOf, parseRedriveRecord, redriveDeadLetters, redrivenByOffsetGroupOf, redrivenFromOf, redriveGroupOf, redriveRecordOf,
+} from './dlq-ops.js';
 import { GroupRunningError, holdGroup } from './group-offsets.js';
 import { readTopicToEnd } from './read-to-end.js';
 import type { KafkaMessage } from './client.js';
 import { DecodeError, OrbitError } from '../errors.js';
 import { HEADER } from './headers.js';
 import { oversizedDeadLetterRecord } from './dead-letter.js';
+
+describe('dead letters: the record of re-drives by offset', () => {
+  it('keeps offsets as ranges, within its bound, dropping the oldest below the re-drive group\'s offset first', () => {
+    const ranges = offsetRangesOf([5n, 1n, 2n, 3n, 5n, 9n]);
+    expect(ranges).toEqual([[1n, 3n], [5n, 5n], [9n, 9n]]);
+    expect(redriveRecordOf(ranges, 0n)).toBe('v1 1-3,5,9');
+    expect(parseRedriveRecord('v1 1-3,5,9')).toEqual(ranges);
+    for (const none of [null, undefined, '', 'junk', 'v1 1-x', 'v2 1']) expect(parseRedriveRecord(none)).toEqual([]);
+    const apart = offsetRangesOf(Array.from({ length: 1000 }, (_, index) => BigInt(index * 2)));
+    const kept = redriveRecordOf(apart, 2_000n, 100);
+    expect(kept?.length).toBeLessThanOrEqual(100);
+    expect(parseRedriveRecord(kept).at(-1)).toEqual([1998n, 1998n]);
+    expect(parseRedriveRecord(kept)[0]?.[0]).toBeGreaterThan(1900n);
+    // Above the offset, a record that does not fit is not cut: the re-drive refuses.
+    expect(redriveRecordOf(apart, 0n, 100)).toBeUndefined();
+  });
+
+  it('prints where a letter was re-driven from as <dlq>/<partition>@<offset>, reading the older /<offset> form too', () => {
+    expect(redrivenFromOf('orbit.image.stored.dlq/0/5')).toBe('orbit.image.stored.dlq/0@5');
+    expect(redrivenFromOf('orbit.image.stored.dlq/0@5')).toBe('orbit.image.stored.dlq/0@5');
+    expect(redrivenFromOf(undefined)).toBeNull();
+  });
+});
 
 describe('dead letters: list and re-drive against a real broker', () => {
   it('lists why each letter failed, re-drives the original bytes and headers, and never re-drives one twice', async () => {
@@ -54,10 +79,60 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await resend.connect();
     await resend.send({ topic: dlqTopicOf(topic), messages: [again] });
     await resend.disconnect();
-    expect((await listDeadLetters(kafka, dlqTopicOf(topic))).at(-1)).toMatchObject({ redriven: false, redrivenFrom: `${dlqTopicOf(topic)}/0/0` });
+    expect((await listDeadLetters(kafka, dlqTopicOf(topic))).at(-1)).toMatchObject({ redriven: false, redrivenFrom: `${dlqTopicOf(topic)}/0@0` });
     // One chosen letter can be sent again on purpose.
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).redriven).toHaveLength(1);
   }, 60_000);
+
+  it('records a re-drive by offset: the list shows the letter re-driven, one without offsets never sends it again, naming it again does (found by a review)', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.named.${uniqueSuffix()}`;
+    const dlq = dlqTopicOf(topic);
+    await createTestTopics(kafka, [topic, dlq]);
+    const message = (offset: number): { key: Buffer; value: Buffer; headers: Record<string, string>; offset: string; timestamp: string; attributes: number } =>
+      ({ key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [
+        // 0: undecodable (a re-drive without offsets sets it aside); 1, 2: poison.
+        deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(0) }),
+        ...[1, 2].map((offset) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'), message: message(offset) })),
+      ],
+    });
+    await producer.disconnect();
+    const states = async (): Promise<string[]> => (await listDeadLetters(kafka, dlq)).map(letterState);
+
+    // A pending letter named: re-driven, and left alone by the next re-drive without offsets.
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['2'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
+    expect(await states()).toEqual(['pending', 'pending', 're-driven']);
+    const plain = await redriveDeadLetters(kafka, dlq);
+    expect(plain.redriven.map((letter) => letter.dlqOffset)).toEqual(['1']);
+    expect(plain.setAside.map(({ letter }) => letter.dlqOffset)).toEqual(['0']);
+    expect(await states()).toEqual(['set aside', 're-driven', 're-driven']);
+    // A letter set aside, then named: listed as re-driven, not set aside.
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['0']);
+    expect(await states()).toEqual(['re-driven', 're-driven', 're-driven']);
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [record] = await admin.fetchOffsets({ groupId: redrivenByOffsetGroupOf(dlq), topics: [dlq] });
+      expect(record?.partitions.map(({ partition, metadata }) => [partition, metadata])).toEqual([[0, 'v1 0,2']]);
+    } finally {
+      await admin.disconnect();
+    }
+    // Named again on purpose, it goes again; an offset no letter has sends nothing at all, the others named with it included.
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['2'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['1', '99'] })).rejects.toThrow(DeadLetterNotFoundError);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['99'] })).rejects.toThrow(`no dead letter at offset 99 of ${dlq}`);
+    const onTopic: KafkaMessage[] = [];
+    await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-named', timeoutMs: 30_000 });
+    expect(onTopic.map((back) => [back.key?.toString(), back.headers?.['orbit-redriven-from']?.toString()])).toEqual([
+      ['uid-2', `${dlq}/0@2`], ['uid-1', `${dlq}/0@1`], ['uid-0', `${dlq}/0@0`], ['uid-2', `${dlq}/0@2`],
+    ]);
+  }, 90_000);
 
   it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
     const kafka = testKafka();

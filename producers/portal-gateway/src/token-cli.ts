@@ -2,15 +2,15 @@
 import { failPlainly, parseCommandLine, readConfig } from '@orbit/lib';
 import { issueLocalToken } from './auth.js';
 import { gatewayEnv } from './config.js';
+import { TOKEN_USAGE, tokenUserOf } from './token-arguments.js';
 
 failPlainly('token');
 
-const USAGE = 'npm run --silent token -- <username> [--role ROLE]...';
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, USAGE);
-const username = positionals[0];
-if (!username) {
-  process.stderr.write(`usage: ${USAGE}\n`);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, TOKEN_USAGE);
+const user = tokenUserOf(positionals);
+if ('refused' in user) {
+  process.stderr.write(`${user.refused}\n`);
   process.exit(2);
 }
 const config = readConfig({ JWT_SECRET: gatewayEnv.JWT_SECRET, JWT_ISSUER: gatewayEnv.JWT_ISSUER, JWT_AUDIENCE: gatewayEnv.JWT_AUDIENCE });
-process.stdout.write(`${await issueLocalToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }, username, values.role ?? [])}\n`);
+process.stdout.write(`${await issueLocalToken({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE }, user.username, values.role ?? [])}\n`);
