@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { imageUIDsOf, minutesOf, parseCommandLine } from './command-line.js';
+import { dashValuesJoined, imageUIDsOf, minutesOf, parseCommandLine } from './command-line.js';
 
 const refuse = (text: string): never => {
   throw new Error(text);
@@ -16,6 +16,15 @@ describe('parseCommandLine', () => {
   it('refuses an unknown option or a missing value with what is wrong and the usage line', () => {
     expect(() => parseCommandLine({ options: { 'dry-run': { type: 'boolean' } } }, 'cmd [--dry-run]', ['--dry-runn'], refuse)).toThrow(/Unknown option '--dry-runn'[\s\S]*usage: cmd \[--dry-run\]/);
     expect(() => parseCommandLine({ options: { offset: { type: 'string' } } }, 'cmd --offset N', ['--offset'], refuse)).toThrow(/--offset[\s\S]*usage: cmd --offset N/);
+  });
+
+  it('gives a string option a value that starts with a dash, so the command refuses it by its own rule, not parseArgs\'s "ambiguous" (found by a review)', () => {
+    const config = { allowPositionals: true, options: { offset: { type: 'string', multiple: true }, 'stuck-after': { type: 'string' }, 'dry-run': { type: 'boolean' } } } as const;
+    const parsed = parseCommandLine(config, 'cmd', ['redrive', '--offset', '-1', '--stuck-after', '-5', '--offset', '3'], refuse);
+    expect([parsed.values.offset, parsed.values['stuck-after'], parsed.positionals]).toEqual([['-1', '3'], '-5', ['redrive']]);
+    expect(parseCommandLine(config, 'cmd', ['--offset', '-h'], refuse).values.offset).toEqual(['-h']);
+    // A following option, a boolean's neighbour and anything past `--` stay as they are.
+    expect(dashValuesJoined(['--offset', '--help', '--dry-run', '-1', '--', '--offset', '-2'], ['offset'])).toEqual(['--offset', '--help', '--dry-run', '-1', '--', '--offset', '-2']);
   });
 
   it('answers --help and -h with the usage line alone, also among other options, but not after --', () => {

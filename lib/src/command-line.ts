@@ -24,13 +24,37 @@ export function parseCommandLine<T extends Omit<ParseArgsConfig, 'args'>>(
     process.exit(0);
   },
 ): ReturnType<typeof parseArgs<T & { args: string[] }>> {
-  const end = args.indexOf('--');
-  if ((end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) return help(`usage: ${usage}\n`);
+  // `--offset -1`, `--stuck-after -5`: the command's own check says what such a value should be, not parseArgs's advice on dashes.
+  const given = dashValuesJoined(args, Object.entries(config.options ?? {}).filter(([, option]) => option.type === 'string').map(([name]) => name));
+  const end = given.indexOf('--');
+  if ((end === -1 ? given : given.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) return help(`usage: ${usage}\n`);
   try {
-    return parseArgs({ ...config, args: [...args] });
+    return parseArgs({ ...config, args: given });
   } catch (error) {
     return refuse(`${error instanceof Error ? error.message : String(error)}\nusage: ${usage}\n`);
   }
+}
+
+/**
+ * `args` with a value that starts with a dash joined to its option
+ * (`--offset -1` becomes `--offset=-1`) for each of `options` (string options):
+ * parseArgs would take such a value for an option of its own and refuse it
+ * with its advice ("argument is ambiguous"), not the command's reason.
+ */
+export function dashValuesJoined(args: readonly string[], options: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] ?? '';
+    if (arg === '--') return [...joined, ...args.slice(index)];
+    const value = args[index + 1];
+    if (options.some((option) => arg === `--${option}`) && value !== undefined && /^-[^-]/.test(value)) {
+      joined.push(`${arg}=${value}`);
+      index++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 /**

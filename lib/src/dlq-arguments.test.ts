@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dashValuesJoined, dlqCommandOf } from './dlq-arguments.js';
+import { dlqCommandOf } from './dlq-arguments.js';
 
 describe('dlqCommandOf', () => {
   it('takes a topic by its name or its DLQ\'s, and offsets as whole numbers', () => {
@@ -20,11 +20,7 @@ describe('dlqCommandOf', () => {
     expect(dlqCommandOf(['purge'], undefined)).toEqual({ refused: expect.stringContaining('usage:') });
   });
 
-  it('joins a dashed value to --offset, so a negative one is refused as an offset, not as parseArgs\'s ambiguous option (found by a review)', () => {
-    expect(dashValuesJoined(['redrive', 'orbit.image.stored', '--offset', '-1'], ['offset'])).toEqual(['redrive', 'orbit.image.stored', '--offset=-1']);
-    expect(dashValuesJoined(['redrive', 't', '--offset', '3', '--offset', '-x'], ['offset'])).toEqual(['redrive', 't', '--offset', '3', '--offset=-x']);
-    // Another option, a following option, and anything past `--` stay as they are.
-    expect(dashValuesJoined(['--offset', '--help', '--role', '-1', '--', '--offset', '-2'], ['offset'])).toEqual(['--offset', '--help', '--role', '-1', '--', '--offset', '-2']);
+  it('refuses a negative offset as an offset (found by a review)', () => {
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], ['-1'])).toEqual({ refused: expect.stringContaining('a whole number, not "-1"') });
   });
 });

@@ -33,24 +33,3 @@ export function dlqCommandOf(positionals: readonly string[], offsets: readonly s
   return { kind: 'redrive', dlqTopic, ...(offsets ? { offsets: offsets.map((offset) => BigInt(offset).toString()) } : {}) };
 }
 
-/**
- * `args` with a value that starts with a dash joined to its option
- * (`--offset -1` becomes `--offset=-1`) for each of `options` (string options):
- * parseArgs would take such a value for an option of its own and refuse it
- * with its advice ("argument is ambiguous"), not the command's reason.
- */
-export function dashValuesJoined(args: readonly string[], options: readonly string[]): string[] {
-  const joined: string[] = [];
-  for (let index = 0; index < args.length; index++) {
-    const arg = args[index] ?? '';
-    if (arg === '--') return [...joined, ...args.slice(index)];
-    const value = args[index + 1];
-    if (options.some((option) => arg === `--${option}`) && value !== undefined && /^-[^-]/.test(value)) {
-      joined.push(`${arg}=${value}`);
-      index++;
-    } else {
-      joined.push(arg);
-    }
-  }
-  return joined;
-}

@@ -5,7 +5,7 @@
  */
 import { failPlainly, parseCommandLine } from './command-line.js';
 import { readConfig } from './config.js';
-import { dashValuesJoined, DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
+import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { StoreUnavailableError } from './errors.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
@@ -16,8 +16,7 @@ import { runtimeEnv } from './runtime-config.js';
 
 failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
 
-// `--offset -1` reaches dlqCommandOf, which says what an offset is, rather than parseArgs's advice on dashes.
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE, dashValuesJoined(process.argv.slice(2), ['offset']));
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE);
 const command = dlqCommandOf(positionals, values.offset);
 if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
