@@ -52,6 +52,16 @@ describe('pipeline services', () => {
     expect(new Set(PIPELINE.map(([, , port]) => port)).size).toBe(6);
   });
 
+  it('run the two that stream images with a small young generation and glibc returning part buffers (bench:upload: peak RSS of the gateway)', () => {
+    const launches = new Map(pipelineServices().map((service) => [service.name, service.prepare()]));
+    for (const name of ['portal-gateway', 'harbor-writer']) {
+      expect(launches.get(name)?.args.slice(0, -1), name).toEqual(['--max-semi-space-size=1']);
+      expect(launches.get(name)?.env, name).toMatchObject({ MALLOC_MMAP_THRESHOLD_: '131072' });
+    }
+    expect(launches.get('image-validator')?.args).toHaveLength(1);
+    expect(launches.get('image-validator')?.env?.['MALLOC_MMAP_THRESHOLD_']).toBeUndefined();
+  });
+
   it('keep their health and metrics endpoints to this machine (a pod\'s default is every interface)', () => {
     for (const service of pipelineServices()) expect(service.prepare().env, service.name).toMatchObject({ HEALTH_HOST: '127.0.0.1' });
   });

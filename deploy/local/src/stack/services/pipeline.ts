@@ -24,10 +24,21 @@ const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, 
   'harbor-writer': [['zstd', ['zstd']]],
 };
 
+/**
+ * Runtime settings of the services that stream images through Node (the gateway stages uploads, the
+ * harbor-writer pushes layers). V8's young generation grows to 32 MiB by default, and glibc keeps freed
+ * 8 MiB part buffers in its heap once its mmap threshold has risen: together they held the gateway at
+ * 215-225 MiB while streaming an upload, 165-170 MiB with both capped (bench:upload measures it).
+ */
+export const STREAMING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const STREAMING_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+const STREAMING_SERVICES: readonly ServiceName[] = ['portal-gateway', 'harbor-writer'];
+
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
 
 function pipelineService(name: ServiceName, dir: string, port: number): ServiceDefinition {
   const main = mainOf(dir);
+  const streams = STREAMING_SERVICES.includes(name);
   return {
     name, kind: 'pipeline', port, ports: [port], startTimeoutMs: 60_000,
     unavailable: () => (existsSync(main) ? undefined : `not built (${main} is missing; run npm run build)`),
@@ -36,7 +47,7 @@ function pipelineService(name: ServiceName, dir: string, port: number): ServiceD
     },
     prepare: () => ({
       command: process.execPath,
-      args: [main],
+      args: [...(streams ? STREAMING_NODE_FLAGS : []), main],
       cwd: REPO_ROOT,
       env: {
         ...localStackEnv(),
@@ -50,6 +61,7 @@ function pipelineService(name: ServiceName, dir: string, port: number): ServiceD
         ORBIT_CONSUMER_STALL_MS: process.env['ORBIT_CONSUMER_STALL_MS'] ?? '30000',
         ...(name === 'portal-gateway' ? { PORT: String(port) } : {}),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...(streams ? STREAMING_MALLOC_ENV : {}),
       },
     }),
     healthy: () => httpOk(`http://127.0.0.1:${port}/readyz`),
