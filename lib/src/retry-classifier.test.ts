@@ -96,6 +96,28 @@ describe('isRetriable', () => {
     expect(isRetriable('ECONNREFUSED')).toBe(false);
   });
 
+  const selfCaused = new Error('its own cause');
+  Object.assign(selfCaused, { cause: selfCaused });
+  const wrapping = new Error('wraps the next');
+  const wrapped = new Error('wraps the first');
+  Object.assign(wrapping, { cause: wrapped });
+  Object.assign(wrapped, { cause: wrapping });
+  it.each<[string, unknown, boolean]>([
+    ['a packet too large for the server, though mysql2 marks it fatal and 08S01', withFields('Error', { code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153, sqlState: '08S01', fatal: true }), false],
+    ['an AWS call that got no HTTP answer at all', withFields('X', { $metadata: {} }), true],
+    ['an AWS 500 under a name not listed', withFields('X', { $metadata: { httpStatusCode: 500 } }), true],
+    ['an AWS 429 under a name not listed', withFields('X', { $metadata: { httpStatusCode: 429 } }), true],
+    ['an AWS error the SDK marks $retryable', withFields('X', { $retryable: { throttling: false } }), true],
+    ['S3\'s 409 to a conditional write racing another', withFields('ConditionalRequestConflict', { $metadata: { httpStatusCode: 409 } }), true],
+    ['an authorization failure (SQLSTATE class 28) under a code not listed', withFields('Error', { code: 'ER_SOMETHING_NEW', errno: 9999, sqlState: '28000' }), true],
+    ['a reset connection', withFields('Error', { code: 'ECONNRESET' }), true],
+    ['an error whose cause is itself (answered, without recursing forever)', selfCaused, false],
+    ['two errors each the other\'s cause (answered, without overflowing the stack)', wrapping, false],
+    ['several failures of which one is transient', new AggregateError([withFields('Error', { code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000' }), withFields('Error', { code: 'ECONNRESET' })]), true],
+  ])('says whether to try again after %s', (_, error, retriable) => {
+    expect(isRetriable(error)).toBe(retriable);
+  });
+
   it('looks through causes', () => {
     expect(isRetriable(new Error('wrapped', { cause: withFields('Error', { code: 'ETIMEDOUT' }) }))).toBe(true);
   });

@@ -65,14 +65,20 @@ function field(error: object, key: string): unknown {
  * libraries put on their errors (flags, codes, statuses), never message text.
  */
 export function isRetriable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
+  return judged(error, new Set());
+}
+
+/** isRetriable of `error`, the errors already `seen` down its causes judged no further: a cycle of causes ends. */
+function judged(error: unknown, seen: Set<object>): boolean {
+  if (typeof error !== 'object' || error === null || seen.has(error)) return false;
+  seen.add(error);
   if (error instanceof OrbitError) return error.retriable;
-  if (error instanceof AggregateError) return error.errors.some(isRetriable);
+  if (error instanceof AggregateError) return error.errors.some((inner) => judged(inner, seen));
   const retriable = field(error, 'retriable');
   // kafkajs gives up after its own retries with retriable: false, whatever failed (a broker down for those
   // ~15 s is up again a moment later), and an outer retrier wraps that in a KafkaJSNonRetriableError
   // (a send on a producer whose broker went away). Whether to try again is the cause's to say.
-  if (KAFKAJS_GAVE_UP.has(String(field(error, 'name')))) return causeIsRetriable(error);
+  if (KAFKAJS_GAVE_UP.has(String(field(error, 'name')))) return judged(field(error, 'cause'), seen);
   if (typeof retriable === 'boolean') return retriable; // kafkajs
   const code = field(error, 'code');
   if (typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code)) return true;
@@ -93,10 +99,5 @@ export function isRetriable(error: unknown): boolean {
     if (status === undefined) return true; // no HTTP answer at all: the endpoint is down
     if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
   }
-  return causeIsRetriable(error);
-}
-
-function causeIsRetriable(error: object): boolean {
-  const cause = field(error, 'cause');
-  return cause !== undefined && cause !== error && isRetriable(cause);
+  return judged(field(error, 'cause'), seen);
 }
