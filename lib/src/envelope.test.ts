@@ -16,6 +16,11 @@ describe('envelopeFor', () => {
     const { eventId: _ignored, ...command } = cause;
     expect(envelopeFor('uploadRequested', command).eventId).not.toBe(envelopeFor('uploadRequested', command).eventId);
   });
+
+  it('dates the event by the clock it is given', () => {
+    const at = new Date('2026-11-22T10:00:00.123Z');
+    expect(envelopeFor('uploadRequested', { correlationId: 'req-1', imageUID: 'U'.repeat(60), actor }, at).occurredAt).toBe(at.getTime());
+  });
 });
 
 describe('envelopeProblem', () => {

@@ -76,3 +76,11 @@ describe('eventLogRow', () => {
     expect(eventKeyOf(999, 't', 0, '50') < eventKeyOf(1000, 't', 0, '1')).toBe(true);
   });
 });
+
+describe('eventLogRows', () => {
+  it('logs no "image-transferred" step for a transfer whose ViewportUpdated says it failed', () => {
+    const failed = { ...sampleEvents()['orbit.viewport.updated'], causeEventType: 'helm-chart-uploaded', status: 'failed' as const };
+    const rows = eventLogRows(failed, { topic: 'orbit.viewport.updated', partition: 0, offset: '3' });
+    expect(rows.map((row) => [row.eventType, row.rowKind])).toEqual([['viewport-updated', 'message']]);
+  });
+});

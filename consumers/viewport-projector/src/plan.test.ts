@@ -212,6 +212,33 @@ describe('planProjection', () => {
     expect(planProjection([message(TOPICS.chartGenerated, events['orbit.chart.generated'])], new Map([[versionGuid(events['orbit.image.stored'].imageUID, 'v1-0-00'), { status: 'stored', environments: ['Development'] }]]), refused).applied[0]?.result?.status).toBe('failed');
   });
 
+  it('records a pushed chart the registry gave no tag for as no tag (SQL NULL), not the text "null"', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-9');
+    const guid = versionGuid(uid, 'v1-0-00');
+    const chart = { ...events['orbit.chart.generated'], chartReference: 'r', chartTag: null };
+    const { plan } = planProjection([message(TOPICS.chartGenerated, chart)], new Map([[guid, { status: 'stored', environments: ['Development'] }]]));
+    expect(plan.meta.get(guid)?.get('chartReference')).toBe('r');
+    expect(plan.meta.get(guid)?.get('chartTag')).toBeNull();
+  });
+
+  it('keeps the success a re-driven flow reached in the batch over a DEAD_LETTERED failure in the database: a redelivered earlier step announces succeeded, a later failure changes nothing', () => {
+    const uid = newImageUID();
+    const events = sampleEvents(uid, 'req-10');
+    const known = new Map([[versionGuid(uid, 'v1-0-00'), { status: 'stored', environments: ['Development'] }]]);
+    const deadLettered = new Map([['req-10', { status: 'failed' as const, errorCode: 'DEAD_LETTERED' }]]);
+    const redelivered = planProjection([
+      message(TOPICS.chartGenerated, events['orbit.chart.generated']), message(TOPICS.imageStored, { ...events['orbit.image.stored'], occurredAt: at('2026-11-23T00:00:00Z') }),
+    ], known, deadLettered);
+    expect(redelivered.applied.map(({ result }) => result?.status)).toEqual(['succeeded', 'succeeded']);
+    expect(redelivered.plan.requests.get('req-10')).toMatchObject({ status: 'succeeded', errorCode: null });
+    const failedAfter = planProjection([
+      message(TOPICS.chartGenerated, events['orbit.chart.generated']), message(TOPICS.pipelineFailed, { ...events['orbit.pipeline.failed'], reasonCode: 'CHART_COMMAND', occurredAt: at('2026-11-23T00:00:00Z') }),
+    ], known, deadLettered);
+    expect(failedAfter.applied.map(({ result }) => result?.status)).toEqual(['succeeded', 'succeeded']);
+    expect(failedAfter.plan.requests.get('req-10')).toMatchObject({ status: 'succeeded', errorCode: null, errorPid: null });
+  });
+
   it('inserts an image post once for several versions: the first version dates it, the latest modifies it', () => {
     const uid = newImageUID();
     const first = sampleEvents(uid, 'req-6')['orbit.image.stored'];
@@ -247,6 +274,13 @@ describe('requestsEnded', () => {
       // Accepted before this batch, but the database has no row: timed from its first event here.
       { requestId: 'req-fail', kind: 'transfer', status: 'failed', errorCode: 'SOURCE_CHANGED', seconds: 0 },
     ]);
+  });
+
+  it('times a request whose acceptance the database dates after its last event (clock skew) as 0 seconds, never negative', () => {
+    const events = sampleEvents(newImageUID(), 'req-skew');
+    const { plan, applied } = planProjection([message(TOPICS.imageRejected, { ...events['orbit.image.rejected'], occurredAt: at('2026-11-22T10:00:00Z') })], new Map());
+    const ended = requestsEnded(plan, applied, new Map(), new Map([['req-skew', new Date('2026-11-22T10:00:05Z')]]));
+    expect(ended.map(({ requestId, seconds }) => [requestId, seconds])).toEqual([['req-skew', 0]]);
   });
 
   it('counts a request again when a re-driven letter ends what DEAD_LETTERED had failed, not when it is set aside again', () => {

@@ -106,6 +106,23 @@ describe('renderChart', () => {
     expect(validate({ ...good, commonLabels: { team: 'payments' } })).toBe(true);
   });
 
+  const good = JSON.parse(JSON.stringify(buildValues(SCENARIOS.realistic!))) as Record<string, Record<string, unknown>>;
+  const port = { name: 'metrics', containerPort: 9090, protocol: 'TCP' };
+  it.each<[string, Record<string, unknown>]>([
+    ['a privileged container', { securityContext: { ...good.securityContext, privileged: true } }],
+    ['capabilities that do not drop ALL', { securityContext: { ...good.securityContext, capabilities: { drop: ['NET_RAW'] } } }],
+    ['a label value of 64 characters', { commonLabels: { team: 'a'.repeat(64) } }],
+    ['a nameOverride of 64 characters', { nameOverride: 'a'.repeat(64) }],
+    ['an anti-affinity weight above 100', { podAntiAffinity: { ...good.podAntiAffinity, weight: 101 } }],
+    ['fsGroup 0 (root owning the volumes)', { podSecurityContext: { ...good.podSecurityContext, fsGroup: 0 } }],
+    ['maxReplicas 0', { autoscaling: { ...good.autoscaling, maxReplicas: 0 } }],
+    ['the same extra port twice', { extraPorts: [port, port] }],
+  ])('refuses %s before anything reaches the cluster', (_, override) => {
+    expect(validate({ ...good, commonLabels: {}, extraPorts: [port], ...override })).toBe(false);
+    // The same values without the override pass: it is the override that is refused.
+    expect(validate({ ...good, commonLabels: {}, extraPorts: [port] }), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it('fails with a coded error on input no chart can express', () => {
     expect(() => renderChart(inputOf({ imageVersion: 'latest' }))).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_VERSION' }));
     expect(() => renderChart(inputOf({ entrypointOverride: '"open' }))).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_CHART_COMMAND' }));

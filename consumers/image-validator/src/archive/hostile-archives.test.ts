@@ -142,6 +142,24 @@ describe('hostile and broken archives end in a reason code', () => {
     await expectRejected(await archiveOf(helm), 'BAD_MANIFEST', /not a container image/);
   });
 
+  it('BAD_MANIFEST: manifest.json entries with the same layers but different configs are two images, not one under two tags', async () => {
+    const legacy = legacyDockerEntries(image);
+    const [one] = JSON.parse(legacy.at(-1)!.data!.toString()) as { Config: string; Layers: string[] }[];
+    // The same layers run another way (another Env): another image, whose config would ride along unvalidated.
+    const otherConfig = configJson({ layers: [], runConfig: { Env: ['MODE=other'] } }, image.layers.map((l) => l.diffId));
+    const otherName = `${hexOf(sha256(otherConfig))}.json`;
+    const two = [one, { ...one!, Config: otherName, RepoTags: ['shop:other'] }];
+    await expectRejected(await archiveOf([...legacy.slice(0, -1), { name: otherName, data: otherConfig }, { name: 'manifest.json', data: json(two) }]), 'BAD_MANIFEST', /2 different images/);
+  });
+
+  it('BAD_MANIFEST: docker save 25+ whose manifest.json names another config than index.json for the same layers', async () => {
+    const docker25 = docker25Entries(image);
+    const otherConfig = configJson({ layers: [], runConfig: { Env: ['MODE=other'] } }, image.layers.map((l) => l.diffId));
+    const [saved] = JSON.parse(docker25.at(-1)!.data!.toString()) as { Config: string }[];
+    const renamed = [{ ...saved!, Config: `blobs/sha256/${hexOf(sha256(otherConfig))}` }];
+    await expectRejected(await archiveOf([...docker25.slice(0, -1), blobEntry(otherConfig), { name: 'manifest.json', data: json(renamed) }]), 'BAD_MANIFEST', /manifest\.json and index\.json describe different images/);
+  });
+
   it('BAD_MANIFEST: a number Go reads as an integer written with a fraction or exponent, an annotation no string (found by a probe: the registry refused them after the blobs were pushed)', async () => {
     const respelled = (text: string) => {
       const manifest = Buffer.from(text);
@@ -174,7 +192,7 @@ describe('hostile and broken archives end in a reason code', () => {
       const base = JSON.parse(configJson({ layers: [] }, diffIds).toString()) as Record<string, unknown>;
       return json({ ...base, ...fields });
     };
-    for (const created of ['yesterday', '2026-12-04 10:00:00Z', '2026-12-04t10:00:00z', '2026-02-30T10:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T10:00:60Z', '2026-12-04T10:00:00']) {
+    for (const created of ['yesterday', '2026-12-04 10:00:00Z', '2026-12-04t10:00:00z', '2026-02-30T10:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T10:00:60Z', '2026-12-04T10:00:00', '2001-11-31T10:00:00Z', '2026-12-04T10:00:00+24:00', '2026-12-00T10:00:00Z']) {
       await expectRejected(await archiveOf(withConfig(configWith({ created }))), 'BAD_CONFIG', /created: is no RFC 3339 time/);
     }
     await expectRejected(await archiveOf(withConfig(configWith({ history: [{ created: '1 Dec' }] }))), 'BAD_CONFIG', /history\.0\.created: is no RFC 3339 time/);
@@ -187,7 +205,7 @@ describe('hostile and broken archives end in a reason code', () => {
     const nested = (depth: number): Buffer => Buffer.from(configWith({}).toString().replace(/}$/, `,"x-deep":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`));
     await expectRejected(await archiveOf(withConfig(nested(10_001))), 'BAD_CONFIG', /nested 10001 deep.*10000/);
     expect((await outcomeOf(await archiveOf(withConfig(nested(10_000))))).ok).toBe(true);
-    for (const created of ['2026-12-04T10:00:00Z', '2026-12-04T10:00:00.123456789+05:30', '2024-02-29T23:59:59-00:00', null]) {
+    for (const created of ['2026-12-04T10:00:00Z', '2026-12-04T10:00:00.123456789+05:30', '2024-02-29T23:59:59-00:00', '2000-02-29T10:00:00Z', null]) {
       const outcome = await outcomeOf(await archiveOf(withConfig(configWith({ created, history: [{ created, created_by: 'RUN x', empty_layer: true }] }))));
       expect(outcome.ok ? 'accepted' : outcome.message, String(created)).toBe('accepted');
     }
@@ -211,6 +229,36 @@ describe('hostile and broken archives end in a reason code', () => {
       const forged = configJson({ layers: [], runConfig }, image.layers.map((l) => l.diffId));
       await expectRejected(await archiveOf(withConfig(forged)), 'BAD_CONFIG', new RegExp(`${where.source}, a character no Helm chart can carry as it is`));
     }
+  });
+
+  it('BAD_CONFIG: a health check interval or retry count beyond what an event carries (Avro int), though Go reads it as an integer', async () => {
+    const withConfig = (config: Buffer) => withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+    const healthcheck = (fields: Record<string, unknown>) => configJson({ layers: [], runConfig: { Healthcheck: { Test: ['CMD', 'true'], ...fields } } }, image.layers.map((l) => l.diffId));
+    // Written in plain digits (3e18 ns, 95 years), which Go's int64 holds: only the cap refuses it.
+    expect(healthcheck({ Interval: 3e18 }).toString()).toContain('"Interval":3000000000000000000');
+    await expectRejected(await archiveOf(withConfig(healthcheck({ Interval: 3e18 }))), 'BAD_CONFIG', /config\.Healthcheck\.Interval/);
+    await expectRejected(await archiveOf(withConfig(healthcheck({ Retries: 2 ** 31 }))), 'BAD_CONFIG', /config\.Healthcheck\.Retries/);
+    expect((await outcomeOf(await archiveOf(withConfig(healthcheck({ Interval: 3e10, Retries: 2 ** 31 - 1 }))))).ok).toBe(true);
+  });
+
+  it('BAD_CONFIG naming os: a config whose os is empty names no platform a node can pull', async () => {
+    const config = configJson({ layers: [], os: '' }, image.layers.map((l) => l.diffId));
+    const entries = withManifest((m) => ({ ...m, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length } }), [blobEntry(config)]);
+    await expectRejected(await archiveOf(entries), 'BAD_CONFIG', /wrong shape: os: is empty: the image names no platform/);
+  });
+
+  it('BAD_MANIFEST: a digest with anything after its 64 hex digits', async () => {
+    const trailing = withManifest((m) => ({ ...m, layers: (m['layers'] as Record<string, unknown>[]).map((layer, i) => (i === 0 ? { ...layer, digest: `sha256:${'a'.repeat(64)}x` } : layer)) }));
+    await expectRejected(await archiveOf(trailing), 'BAD_MANIFEST', /layers\.0\.digest: must be sha256:<64 hex digits>/);
+  });
+
+  it('accepts an OCI layout whose index.json lists a Docker manifest list, as an image index', async () => {
+    const listType = 'application/vnd.docker.distribution.manifest.list.v2+json';
+    const [entry] = (JSON.parse(index.data!.toString()) as { manifests: Record<string, unknown>[] }).manifests;
+    const list = json({ schemaVersion: 2, mediaType: listType, manifests: [{ ...entry, platform: { os: 'linux', architecture: 'amd64' } }] });
+    const listed = json({ schemaVersion: 2, manifests: [{ mediaType: listType, digest: sha256(list), size: list.length }] });
+    const outcome = await outcomeOf(await archiveOf([layout, { name: 'index.json', data: listed }, blobEntry(list), manifestEntry, configEntry, layer1, layer2, layer3]));
+    expect(outcome.ok ? outcome.summary.index : outcome.message).toMatchObject({ digest: sha256(list), mediaType: listType });
   });
 
   it('MISSING_BLOB: a layer, the config or the manifest dropped', async () => {

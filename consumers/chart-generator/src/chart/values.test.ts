@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { inputOf, SCENARIOS } from '../testing/inputs.js';
+import { buildValues } from './values.js';
+
+describe('buildValues', () => {
+  it('gives the pod volumes to the image USER\'s group: a user 1000:2000 runs as 1000, group 2000, fsGroup 2000', () => {
+    expect(buildValues(inputOf({}, { user: '1000:2000' })).podSecurityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000 });
+  });
+
+  it('runs two pods when autoscaling is turned off, so one pod\'s restart is no outage', () => {
+    expect(buildValues(SCENARIOS.realistic!).replicaCount).toBe(2);
+  });
+
+  it('keeps the helm test pod small: it reserves 10m CPU and 16Mi, and may use up to 100m and 32Mi', () => {
+    expect(buildValues(SCENARIOS.realistic!).tests.resources).toEqual({ requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } });
+  });
+});
