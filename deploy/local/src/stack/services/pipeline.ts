@@ -27,7 +27,7 @@ const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, 
 /**
  * Runtime settings of the services that stream images through Node (the gateway stages uploads, the
  * harbor-writer pushes layers). V8's young generation grows to 32 MiB by default, and glibc keeps freed
- * 8 MiB part buffers in its heap once its mmap threshold has risen: together they held the gateway at
+ * part buffers (MiBs each) in its heap once its mmap threshold has risen: together they held the gateway at
  * 215-225 MiB while streaming an upload, 165-170 MiB with both capped (bench:upload measures it).
  */
 export const STREAMING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
