@@ -10,7 +10,7 @@ import { StoreUnavailableError } from './errors.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
-import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, RedriveRecordFullError, type DeadLetterEntry } from './kafka/dlq-ops.js';
+import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 
@@ -78,8 +78,6 @@ if (command.kind === 'list') {
       process.stderr.write(`another dlq:redrive is running (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
     } else if (error instanceof DeadLetterNotFoundError) {
       process.stderr.write(`${error.message}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
-    } else if (error instanceof RedriveRecordFullError) {
-      process.stderr.write(`${error.message}\n`);
     } else {
       throw error;
     }

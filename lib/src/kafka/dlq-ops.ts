@@ -24,7 +24,7 @@ export interface DeadLetterEntry {
   readonly originalHeaders: Record<string, Buffer[]>;
   /** Dealt with already, by a `dlq:redrive` without offsets (sent or set aside) or one naming its offset: what the next one without offsets leaves alone. */
   readonly redriven: boolean;
-  /** Re-driven on purpose by a `dlq:redrive --offset` naming it (recorded, see `redrivenByOffsetGroupOf`). */
+  /** Re-driven on purpose by a `dlq:redrive --offset` naming it (recorded in the DLQ, see `REDRIVE_RECORD_HEADER`). */
   readonly redrivenByOffset: boolean;
   /** The letter this one was re-driven from (`<dlq>/<partition>@<offset>`; older messages wrote `<dlq>/<partition>/<offset>`, read so too) when it failed again after a re-drive. */
   readonly redrivenFrom: string | null;
@@ -86,54 +86,40 @@ export function redrivenFromOf(header: string | undefined): string | null {
 export const REDRIVE_GROUP = 'orbit-dlq-redrive';
 
 /**
- * The group a re-drive of `dlqTopic` holds while it runs and commits to: one
- * per DLQ, so that re-drives of two topics neither wait for nor refuse each other.
+ * The group a re-drive of `dlqTopic` holds while it runs (one per DLQ, so that
+ * re-drives of two topics neither wait for nor refuse each other); re-drives
+ * before 2026-12-06 recorded their progress in its offsets, still read.
  */
 export const redriveGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}.${dlqTopic}`;
 
 /**
- * The group whose commits record which letters of `dlqTopic` a re-drive named
- * by offset sent (or set aside), so that a list shows them as re-driven and a
- * re-drive without offsets does not send them again. The record is each DLQ
- * partition's offset commit metadata (`v1 0-2,7`: offsets and ranges); the
- * group has no other use and is only joined by a re-drive holding
- * `redriveGroupOf(dlqTopic)`. A group of its own since the re-drive group's
- * commits carry no metadata and would wipe it.
+ * The header of a re-drive's record: a message a re-drive appends to each DLQ
+ * partition it dealt with, holding the partition's whole state: how far
+ * re-drives without offsets got (`upTo`) and which letters were re-driven by
+ * offset (`byOffset`). It lives beside the letters and as long as they do.
+ * Consumer-group offsets, which held it before, are deleted by the broker once
+ * a group has had no member for `offsets.retention.minutes` (7 days by
+ * default), and a re-drive group has none between runs: a re-drive after a
+ * quiet week would have sent every letter ever written again. Lists pass
+ * records over.
  */
-export const redrivenByOffsetGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}-by-offset.${dlqTopic}`;
-
-/**
- * Longest record kept for one partition, in characters: brokers refuse a
- * commit whose metadata is longer than offset.metadata.max.bytes (4096 by
- * default). Past it, the oldest ranges below the re-drive group's offset go
- * first (they only make a list show those letters `set aside` again, as a
- * re-drive without offsets left them); when the ranges above it do not fit
- * either, a re-drive by offset refuses before sending anything.
- */
-export const MAX_REDRIVE_RECORD_CHARACTERS = 2048;
-
-const RECORD_VERSION = 'v1';
+export const REDRIVE_RECORD_HEADER = 'orbit-dlq-redrive-record';
 
 /** Inclusive ranges of offsets, sorted, apart, and not adjacent. */
 export type OffsetRanges = readonly (readonly [bigint, bigint])[];
 
-/** `offsets` (in any order, repeated or not) as ranges. */
-export function offsetRangesOf(offsets: Iterable<bigint>): OffsetRanges {
-  const sorted = [...new Set(offsets)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const ranges: [bigint, bigint][] = [];
-  for (const offset of sorted) {
-    const last = ranges.at(-1);
-    if (last && offset === last[1] + 1n) last[1] = offset;
-    else ranges.push([offset, offset]);
-  }
-  return ranges;
+/** What re-drives recorded of one DLQ partition. */
+export interface PartitionRecord {
+  /** Letters below this offset were dealt with by a re-drive without offsets (sent, or set aside). */
+  readonly upTo: bigint;
+  /** Letters re-driven by offset. */
+  readonly byOffset: OffsetRanges;
 }
 
-export const inRanges = (ranges: OffsetRanges, offset: bigint): boolean => ranges.some(([from, to]) => offset >= from && offset <= to);
-
-/** `ranges` and `more` together. */
+/** `ranges` and `more` together, as ranges. */
 export function mergedRanges(ranges: OffsetRanges, more: Iterable<bigint>): OffsetRanges {
-  const all = [...ranges.map(([from, to]) => [from, to] as [bigint, bigint]), ...offsetRangesOf(more)].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const all = [...ranges.map(([from, to]): [bigint, bigint] => [from, to]), ...[...more].map((offset): [bigint, bigint] => [offset, offset])]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const merged: [bigint, bigint][] = [];
   for (const [from, to] of all) {
     const last = merged.at(-1);
@@ -143,45 +129,38 @@ export function mergedRanges(ranges: OffsetRanges, more: Iterable<bigint>): Offs
   return merged;
 }
 
-/** A partition's record as its commit metadata carries it; anything else (none, another format) records nothing. */
-export function parseRedriveRecord(metadata: string | null | undefined): OffsetRanges {
-  const match = /^v1 ([\d,-]*)$/.exec(metadata ?? '');
-  if (!match?.[1]) return [];
-  const ranges: [bigint, bigint][] = [];
-  for (const part of match[1].split(',')) {
-    const bounds = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!bounds?.[1]) return [];
-    ranges.push([BigInt(bounds[1]), BigInt(bounds[2] ?? bounds[1])]);
-  }
-  return mergedRanges(ranges, []);
+export const inRanges = (ranges: OffsetRanges, offset: bigint): boolean => ranges.some(([from, to]) => offset >= from && offset <= to);
+
+/** A record as its message's value holds it: JSON, offsets as decimal strings (Kafka's are 64-bit). */
+export function recordValueOf(record: PartitionRecord): string {
+  return JSON.stringify({ v: 1, upTo: record.upTo.toString(), byOffset: record.byOffset.map(([from, to]) => [from.toString(), to.toString()]) });
 }
 
-/**
- * `ranges` as commit metadata, at most `maxCharacters` long: the lowest ranges
- * wholly below `upTo` (the re-drive group's offset) left out while it is
- * longer; undefined when those at or above it do not fit.
- */
-export function redriveRecordOf(ranges: OffsetRanges, upTo: bigint, maxCharacters = MAX_REDRIVE_RECORD_CHARACTERS): string | undefined {
-  const text = (kept: OffsetRanges): string => `${RECORD_VERSION} ${kept.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(',')}`;
-  let kept = ranges;
-  while (text(kept).length > maxCharacters) {
-    if (kept[0] === undefined || kept[0][1] >= upTo) return undefined;
-    kept = kept.slice(1);
+const isDecimal = (text: unknown): text is string => typeof text === 'string' && /^\d+$/.test(text);
+
+/** The record a value holds; undefined for a value no re-drive of this kind wrote, which then records nothing. */
+export function recordOf(value: Buffer | null): PartitionRecord | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value?.toString() ?? '');
+  } catch {
+    return undefined;
   }
-  return text(kept);
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { v, upTo, byOffset } = parsed as { v?: unknown; upTo?: unknown; byOffset?: unknown };
+  if (v !== 1 || !isDecimal(upTo) || !Array.isArray(byOffset)) return undefined;
+  const ranges: [bigint, bigint][] = [];
+  for (const range of byOffset as unknown[]) {
+    if (!Array.isArray(range) || range.length !== 2 || !isDecimal(range[0]) || !isDecimal(range[1])) return undefined;
+    ranges.push([BigInt(range[0]), BigInt(range[1])]);
+  }
+  return { upTo: BigInt(upTo), byOffset: mergedRanges(ranges, []) };
 }
 
 /** A re-drive named offsets no letter of the DLQ has: it sends nothing. */
 export class DeadLetterNotFoundError extends OrbitError {
   constructor(readonly dlqTopic: string, readonly offsets: readonly string[]) {
     super('ORBIT_ERR_NO_DEAD_LETTER', `no dead letter at offset ${offsets.join(', ')} of ${dlqTopic}; nothing was re-driven`);
-  }
-}
-
-/** The record of letters re-driven by offset has no room left: it sends nothing. */
-export class RedriveRecordFullError extends OrbitError {
-  constructor(dlqTopic: string, partition: number) {
-    super('ORBIT_ERR_REDRIVE_RECORD_FULL', `the record of letters re-driven by offset on ${dlqTopic}/${partition} has no room for more (${MAX_REDRIVE_RECORD_CHARACTERS} characters of offset metadata); nothing was re-driven: a re-drive without offsets first moves past the pending letters`);
   }
 }
 
@@ -198,16 +177,22 @@ export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs 
   return (await readDeadLetters(kafka, dlqTopic, timeoutMs)).letters;
 }
 
-/** The letters, and what the re-drive groups recorded of them. */
-async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<{ letters: DeadLetterEntry[]; record: RedriveRecord }> {
-  const letters: DeadLetterEntry[] = [];
-  const record = await redriveRecord(kafka, dlqTopic);
+/** The letters, and each partition's record: the last one written to it, raised to what older re-drives committed. */
+async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<{ letters: DeadLetterEntry[]; records: Map<number, PartitionRecord> }> {
+  const read: (Omit<DeadLetterEntry, 'redriven' | 'redrivenByOffset'>)[] = [];
+  const records = new Map<number, PartitionRecord>();
+  for (const [partition, upTo] of await committedUpTo(kafka, dlqTopic)) records.set(partition, { upTo, byOffset: [] });
   await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
     const headers = headersToStrings(message.headers);
-    const offset = BigInt(message.offset);
-    const byOffset = inRanges(record.byOffset.get(partition) ?? [], offset);
-    letters.push({
-      redriven: offset < (record.upTo.get(partition) ?? 0n) || byOffset, redrivenByOffset: byOffset, redrivenFrom: redrivenFromOf(headers[REDRIVEN_FROM]),
+    if (headers[REDRIVE_RECORD_HEADER] !== undefined) {
+      // Records come in order within a partition: the last is the partition's state.
+      const record = recordOf(message.value);
+      const before = records.get(partition)?.upTo ?? 0n;
+      if (record) records.set(partition, { upTo: record.upTo > before ? record.upTo : before, byOffset: record.byOffset });
+      return;
+    }
+    read.push({
+      redrivenFrom: redrivenFromOf(headers[REDRIVEN_FROM]),
       dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
       originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
       errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
@@ -217,18 +202,18 @@ async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_00
       originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
     });
   }, { groupPrefix: 'orbit-dlq-list', timeoutMs });
+  const letters = read.map((letter): DeadLetterEntry => {
+    const record = records.get(letter.dlqPartition);
+    const offset = BigInt(letter.dlqOffset);
+    const byOffset = inRanges(record?.byOffset ?? [], offset);
+    return { ...letter, redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset };
+  });
   letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
-  return { letters, record };
+  return { letters, records };
 }
 
-interface RedriveRecord {
-  /** Offsets (per DLQ partition) below which letters were dealt with by re-drives without offsets: by the topic's own group, or earlier by the shared one. */
-  readonly upTo: ReadonlyMap<number, bigint>;
-  /** Letters (per DLQ partition) re-driven by offset. */
-  readonly byOffset: ReadonlyMap<number, OffsetRanges>;
-}
-
-async function redriveRecord(kafka: Kafka, dlqTopic: string): Promise<RedriveRecord> {
+/** Offsets (per DLQ partition) below which re-drives before 2026-12-06 committed they had dealt with the letters: the topic's own group, or the shared one before it. */
+async function committedUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -239,68 +224,31 @@ async function redriveRecord(kafka: Kafka, dlqTopic: string): Promise<RedriveRec
         if (Number(offset) >= 0 && BigInt(offset) > (upTo.get(partition) ?? 0n)) upTo.set(partition, BigInt(offset));
       }
     }
-    const byOffset = new Map<number, OffsetRanges>();
-    const [named] = await admin.fetchOffsets({ groupId: redrivenByOffsetGroupOf(dlqTopic), topics: [dlqTopic] });
-    for (const { partition, metadata } of named?.partitions ?? []) byOffset.set(partition, parseRedriveRecord(metadata));
-    return { upTo, byOffset };
+    return upTo;
   } finally {
     await admin.disconnect();
   }
 }
 
 /**
- * Commits each partition's record to the by-offset group, joined alone for
- * the purpose (its caller holds the re-drive group, which keeps other
- * re-drives of the DLQ away from both).
- */
-async function commitRedriveRecord(kafka: Kafka, dlqTopic: string, entries: readonly { partition: number; offset: string; metadata: string }[]): Promise<void> {
-  if (entries.length === 0) return;
-  const consumer = kafka.consumer({ groupId: redrivenByOffsetGroupOf(dlqTopic), maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [dlqTopic], fromBeginning: true });
-    const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
-    const running = consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
-    consumer.pause([{ topic: dlqTopic }]);
-    await Promise.race([joined, running.then(() => joined)]);
-    // kafkajs drops a commit, saying nothing, until run() has resolved (the member counts as running only then).
-    await running;
-    await consumer.commitOffsets(entries.map((entry) => ({ topic: dlqTopic, ...entry })));
-  } finally {
-    await consumer.disconnect();
-  }
-  // Read back, since a dropped commit says nothing: a record missing would let a re-drive without offsets send the letters again.
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [topic] = await admin.fetchOffsets({ groupId: redrivenByOffsetGroupOf(dlqTopic), topics: [dlqTopic] });
-    const lost = entries.filter((entry) => !topic?.partitions.some(({ partition, metadata }) => partition === entry.partition && metadata === entry.metadata));
-    if (lost.length > 0) throw new OrbitError('ORBIT_ERR_REDRIVE_NOT_RECORDED', `the letters re-driven by offset on ${dlqTopic} were sent but could not be recorded (group ${redrivenByOffsetGroupOf(dlqTopic)}); a re-drive without offsets would send them again`);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
- * Puts dead letters back on their original topics with their original key,
- * value and headers, each marked for the consumer group that failed on it:
- * the other groups of the topic handled the original already and pass it over
+ * Re-sends dead letters to their original topics, with their original key,
+ * bytes and headers, each for the consumer group that failed on it alone
  * (re-sent to all, each failing group wrote a letter of its own, 3 → 9 → 27).
  * Letters for the same message and group go once. Without `offsets` it
  * re-drives every letter not re-driven yet, save those `whyNotRedriven` sets
  * aside, and records how far it got, so running it twice sends nothing twice.
  * With `offsets` it re-drives the letters at those offsets, re-driven before
- * or not, and records them (`redrivenByOffsetGroupOf`): one without offsets
- * leaves them alone. An offset no letter has refuses the whole re-drive
- * (DeadLetterNotFoundError) before sending anything. Each record is committed
- * once its letters are sent: a re-drive stopped in between sends them again
- * next time. It holds the re-drive group meanwhile: a second re-drive of the
- * topic started before this one ends refuses (GroupRunningError) before sending anything.
+ * or not, and records them: one without offsets leaves them alone. An offset
+ * no letter has refuses the whole re-drive (DeadLetterNotFoundError) before
+ * sending anything. The record (REDRIVE_RECORD_HEADER) is written once the
+ * letters are sent: a re-drive stopped in between sends them again next time.
+ * It holds the re-drive group meanwhile: a second re-drive of the topic
+ * started before this one ends refuses (GroupRunningError) before sending anything.
  */
 export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<RedriveOutcome> {
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
-    const { letters, record } = await readDeadLetters(kafka, dlqTopic);
+    const { letters, records } = await readDeadLetters(kafka, dlqTopic);
     const missing = [...new Set(options.offsets?.filter((offset) => !letters.some((letter) => letter.dlqOffset === offset)))];
     if (missing.length > 0) throw new DeadLetterNotFoundError(dlqTopic, missing);
     const chosen = options.offsets ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset)) : letters.filter((letter) => !letter.redriven);
@@ -319,44 +267,32 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
       }
     }
     if (chosen.length === 0) return { redriven, setAside };
-    // Worked out before sending: a record that cannot be kept refuses the re-drive while nothing has gone.
-    const records: { partition: number; offset: string; metadata: string }[] = [];
-    if (options.offsets) {
+    const producer = orbitProducer(kafka);
+    await producer.connect();
+    try {
+      for (const letter of redriven) {
+        await producer.send({
+          topic: letter.originalTopic, acks: -1,
+          messages: [{
+            key: letter.key, value: letter.value,
+            headers: {
+              ...letter.originalHeaders, [REDRIVEN_FROM]: positionOf(letter),
+              ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
+            },
+          }],
+        });
+      }
+      // Each partition dealt with gets its new state, whole: the last record is all a later list reads.
       const partitions = new Map<number, bigint[]>();
       for (const letter of chosen) partitions.set(letter.dlqPartition, [...(partitions.get(letter.dlqPartition) ?? []), BigInt(letter.dlqOffset)]);
       for (const [partition, offsets] of partitions) {
-        const ranges = mergedRanges(record.byOffset.get(partition) ?? [], offsets);
-        const metadata = redriveRecordOf(ranges, record.upTo.get(partition) ?? 0n);
-        if (metadata === undefined) throw new RedriveRecordFullError(dlqTopic, partition);
-        // The offset says nothing here (the metadata does): one past the last letter recorded.
-        records.push({ partition, offset: ((ranges.at(-1)?.[1] ?? 0n) + 1n).toString(), metadata });
+        const before = records.get(partition) ?? { upTo: 0n, byOffset: [] };
+        const next = offsets.reduce((highest, offset) => (offset + 1n > highest ? offset + 1n : highest), before.upTo);
+        const record: PartitionRecord = options.offsets ? { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, offsets) } : { upTo: next, byOffset: before.byOffset };
+        await producer.send({ topic: dlqTopic, acks: -1, messages: [{ partition, key: null, value: recordValueOf(record), headers: { [REDRIVE_RECORD_HEADER]: '1' } }] });
       }
-    }
-    if (redriven.length > 0) {
-      const producer = orbitProducer(kafka);
-      await producer.connect();
-      try {
-        for (const letter of redriven) {
-          await producer.send({
-            topic: letter.originalTopic, acks: -1,
-            messages: [{
-              key: letter.key, value: letter.value,
-              headers: {
-                ...letter.originalHeaders, [REDRIVEN_FROM]: positionOf(letter),
-                ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
-              },
-            }],
-          });
-        }
-      } finally {
-        await producer.disconnect();
-      }
-    }
-    if (options.offsets) await commitRedriveRecord(kafka, dlqTopic, records);
-    else {
-      const next = new Map<number, bigint>();
-      for (const letter of chosen) next.set(letter.dlqPartition, BigInt(letter.dlqOffset) + 1n);
-      await group.commit([...next].map(([partition, offset]) => ({ topic: dlqTopic, partition, offset: offset.toString() })));
+    } finally {
+      await producer.disconnect();
     }
     return { redriven, setAside };
   } finally {
