@@ -3,8 +3,8 @@ import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../tes
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
-import { GroupRunningError, holdGroup } from './group-offsets.js';
-import { readTopicToEnd } from './read-to-end.js';
+import { GroupRunningError, holdGroup, setGroupOffsets } from './group-offsets.js';
+import { readTopicToEnd, TopicReadIncompleteError } from './read-to-end.js';
 import type { KafkaMessage } from './client.js';
 import { DecodeError, OrbitError } from '../errors.js';
 import { HEADER } from './headers.js';
@@ -116,6 +116,53 @@ describe('dead letters: list and re-drive against a real broker', () => {
       ['uid-2', `${dlq}/0@2`], ['uid-1', `${dlq}/0@1`], ['uid-0', `${dlq}/0@0`], ['uid-2', `${dlq}/0@2`],
     ]);
   }, 90_000);
+
+  it('records the progress older re-drives committed to the group the first time it runs, letters to send or not, so the broker deleting the group forgets nothing (found by a review)', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.legacy.${uniqueSuffix()}`;
+    const dlq = dlqTopicOf(topic);
+    await createTestTopics(kafka, [topic, dlq]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: dlq,
+      messages: [0, 1].map((offset) => deadLetterRecord({
+        topic, partition: 0, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+        message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+      })),
+    });
+    await producer.disconnect();
+    // A re-drive before records committed both letters as dealt with.
+    await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '2' }]);
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteGroups([redriveGroupOf(dlq)]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['re-driven', 're-driven']);
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    // Nothing went back to the topic: it is as empty as it was.
+    let sent = 0;
+    await readTopicToEnd(kafka, topic, () => void sent++, { groupPrefix: 'test-legacy', timeoutMs: 30_000 });
+    expect(sent).toBe(0);
+  }, 90_000);
+
+  it('decides nothing from part of a DLQ: a read that does not reach the end in time is refused, not taken for the whole', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.slow.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [topic]);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+    await expect(readTopicToEnd(kafka, topic, () => undefined, { groupPrefix: 'test-slow', timeoutMs: 1, wholeOrNothing: true })).rejects.toThrow(TopicReadIncompleteError);
+    const seen: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => void seen.push(String(message.value)), { groupPrefix: 'test-slow', timeoutMs: 30_000, wholeOrNothing: true });
+    expect(seen).toEqual(['a', 'b']);
+  }, 60_000);
 
   it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
     const kafka = testKafka();

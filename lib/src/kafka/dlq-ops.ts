@@ -177,18 +177,26 @@ export async function listDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs 
   return (await readDeadLetters(kafka, dlqTopic, timeoutMs)).letters;
 }
 
-/** The letters, and each partition's record: the last one written to it, raised to what older re-drives committed. */
-async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<{ letters: DeadLetterEntry[]; records: Map<number, PartitionRecord> }> {
+/**
+ * The letters, each partition's record (the last one written to it, raised to what older re-drives committed), and
+ * the partitions whose committed progress no record holds yet (`unrecorded`): the broker will delete it.
+ */
+async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_000): Promise<{ letters: DeadLetterEntry[]; records: Map<number, PartitionRecord>; unrecorded: number[] }> {
   const read: (Omit<DeadLetterEntry, 'redriven' | 'redrivenByOffset'>)[] = [];
   const records = new Map<number, PartitionRecord>();
-  for (const [partition, upTo] of await committedUpTo(kafka, dlqTopic)) records.set(partition, { upTo, byOffset: [] });
+  const committed = await committedUpTo(kafka, dlqTopic);
+  for (const [partition, upTo] of committed) records.set(partition, { upTo, byOffset: [] });
+  const recordedUpTo = new Map<number, bigint>();
   await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
     const headers = headersToStrings(message.headers);
     if (headers[REDRIVE_RECORD_HEADER] !== undefined) {
       // Records come in order within a partition: the last is the partition's state.
       const record = recordOf(message.value);
       const before = records.get(partition)?.upTo ?? 0n;
-      if (record) records.set(partition, { upTo: record.upTo > before ? record.upTo : before, byOffset: record.byOffset });
+      if (record) {
+        records.set(partition, { upTo: record.upTo > before ? record.upTo : before, byOffset: record.byOffset });
+        recordedUpTo.set(partition, record.upTo);
+      }
       return;
     }
     read.push({
@@ -201,7 +209,7 @@ async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_00
       omittedValueBytes: headers[HEADER.dlqOmitted] === undefined ? null : Number(headers[HEADER.dlqOmitted]),
       originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
     });
-  }, { groupPrefix: 'orbit-dlq-list', timeoutMs });
+  }, { groupPrefix: 'orbit-dlq-list', timeoutMs, wholeOrNothing: true });
   const letters = read.map((letter): DeadLetterEntry => {
     const record = records.get(letter.dlqPartition);
     const offset = BigInt(letter.dlqOffset);
@@ -209,7 +217,8 @@ async function readDeadLetters(kafka: Kafka, dlqTopic: string, timeoutMs = 30_00
     return { ...letter, redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset };
   });
   letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
-  return { letters, records };
+  const unrecorded = [...committed].filter(([partition, upTo]) => upTo > (recordedUpTo.get(partition) ?? 0n)).map(([partition]) => partition);
+  return { letters, records, unrecorded };
 }
 
 /** Offsets (per DLQ partition) below which re-drives before 2026-12-06 committed they had dealt with the letters: the topic's own group, or the shared one before it. */
@@ -248,7 +257,7 @@ async function committedUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number
 export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<RedriveOutcome> {
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
-    const { letters, records } = await readDeadLetters(kafka, dlqTopic);
+    const { letters, records, unrecorded } = await readDeadLetters(kafka, dlqTopic);
     const missing = [...new Set(options.offsets?.filter((offset) => !letters.some((letter) => letter.dlqOffset === offset)))];
     if (missing.length > 0) throw new DeadLetterNotFoundError(dlqTopic, missing);
     const chosen = options.offsets ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset)) : letters.filter((letter) => !letter.redriven);
@@ -266,7 +275,8 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
         redriven.push(letter);
       }
     }
-    if (chosen.length === 0) return { redriven, setAside };
+    // Progress only older re-drives committed is recorded now, even with nothing to send: the broker deletes it.
+    if (chosen.length === 0 && unrecorded.length === 0) return { redriven, setAside };
     const producer = orbitProducer(kafka);
     await producer.connect();
     try {
@@ -283,7 +293,7 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
         });
       }
       // Each partition dealt with gets its new state, whole: the last record is all a later list reads.
-      const partitions = new Map<number, bigint[]>();
+      const partitions = new Map<number, bigint[]>(unrecorded.map((partition) => [partition, []]));
       for (const letter of chosen) partitions.set(letter.dlqPartition, [...(partitions.get(letter.dlqPartition) ?? []), BigInt(letter.dlqOffset)]);
       for (const [partition, offsets] of partitions) {
         const before = records.get(partition) ?? { upTo: 0n, byOffset: [] };

@@ -1,14 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import { OrbitError } from '../errors.js';
 import type { Kafka, KafkaMessage } from './client.js';
+
+/** A read that had to reach a topic's end did not within its time: what it read is only part of the topic. */
+export class TopicReadIncompleteError extends OrbitError {
+  constructor(topic: string, timeoutMs: number, partitions: readonly number[]) {
+    super('ORBIT_ERR_READ_INCOMPLETE', `${topic} was not read to its end within ${Math.round(timeoutMs / 1000)} s (partition ${partitions.join(', ')} not reached); nothing was decided from part of it: run it again`, { retriable: true });
+  }
+}
 
 /**
  * Hands every message of `topic`, from the beginning up to its end now, to
  * `onMessage` (in order within a partition), without committing anything: a
  * throwaway group that never commits. A topic that does not exist, or holds
- * nothing, reads as empty. Gives up after `timeoutMs` with what it has read.
+ * nothing, reads as empty. Gives up after `timeoutMs` with what it has read, or,
+ * given `wholeOrNothing`, throws TopicReadIncompleteError: a caller that acts on
+ * the last message of a partition must not take an earlier one for it.
  */
 export async function readTopicToEnd(
-  kafka: Kafka, topic: string, onMessage: (message: KafkaMessage, partition: number) => void | Promise<void>, options: { groupPrefix: string; timeoutMs?: number },
+  kafka: Kafka, topic: string, onMessage: (message: KafkaMessage, partition: number) => void | Promise<void>,
+  options: { groupPrefix: string; timeoutMs?: number; wholeOrNothing?: boolean },
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -61,4 +72,7 @@ export async function readTopicToEnd(
     await consumer.disconnect();
   }
   if (failure !== undefined) throw failure;
+  if (options.wholeOrNothing && done.size < ends.size) {
+    throw new TopicReadIncompleteError(topic, options.timeoutMs ?? 30_000, [...ends.keys()].filter((partition) => !done.has(partition)));
+  }
 }
