@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, awaitingAnswer } from './client-error.js';
 import { answerNotModified } from './conditional.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
@@ -277,6 +277,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: validatorsByPart() } },
   });
+  // First of all hooks: a request is noted before anything can answer it, so a parse error after it waits for its answer.
+  app.addHook('onRequest', async (request, reply) => awaitingAnswer(request.raw, reply.raw));
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => {
     // CORS's catch-all OPTIONS route only lets preflights through: it names no path, and a GET of a path no route has stays a 404.

@@ -32,4 +32,17 @@ describe('requests Node\'s HTTP parser refuses (found by a probe)', () => {
     const huge = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(huge).toEqual({ status: 431, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('headers are over the size limit') as unknown } });
   });
+
+  it('answers a request already read before the bad one that follows it on the connection, in order (found by a review: a pipelined upload got the 400 and was accepted all the same)', async () => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    // One write: the parser reads the GET, hands it over, and meets the garbage before the GET is answered.
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP AT ALL\r\n\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    const answers = Buffer.concat(chunks).toString('utf8').split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(answers.map((answer) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]))).toEqual([200, 400]);
+    expect(answers[1]).toContain('ORBIT_ERR_BAD_REQUEST');
+  });
 });

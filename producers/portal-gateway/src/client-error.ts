@@ -1,4 +1,32 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+
+/** Requests read off each connection whose answers have not gone yet. */
+const unanswered = new WeakMap<Socket, Set<IncomingMessage>>();
+/** The refusal of what followed them, held until they are answered. */
+const heldRefusals = new WeakMap<Socket, () => void>();
+/** Longest a refusal waits for the answers before it: a handler that never answers must not keep the connection open. */
+const HOLD_MS = 60_000;
+
+/**
+ * Notes a request until its answer has gone (an onRequest hook): bytes after it
+ * that are not HTTP must not be answered before it. A client pipelining an upload
+ * and something broken (or sending a Content-Length shorter than its body) got
+ * only the 400, and its upload was accepted all the same.
+ */
+export function awaitingAnswer(request: IncomingMessage, response: ServerResponse): void {
+  const socket = request.socket;
+  const waiting = unanswered.get(socket) ?? new Set<IncomingMessage>();
+  unanswered.set(socket, waiting);
+  waiting.add(request);
+  response.once('close', () => {
+    waiting.delete(request);
+    if (waiting.size > 0) return;
+    const refusal = heldRefusals.get(socket);
+    heldRefusals.delete(socket);
+    refusal?.();
+  });
+}
 
 /** Why Node's HTTP parser refused a request, in words a client's author can act on; its own code is kept in the message. */
 function refusalOf(code: string | undefined): { status: number; reason: string; message: string } {
@@ -21,6 +49,26 @@ function refusalOf(code: string | undefined): { status: number; reason: string; 
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   // A reset or closed connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const waiting = [...(unanswered.get(socket) ?? [])];
+  // Requests read whole before the bad bytes are answered first, in order (RFC 9112 §9.3.2); one whose own body is
+  // what the parser refused is not whole, and the refusal is its answer.
+  if (waiting.length > 0 && waiting.every((request) => request.complete)) {
+    const timer = setTimeout(() => {
+      heldRefusals.delete(socket);
+      refuse(error, socket);
+    }, HOLD_MS);
+    timer.unref();
+    heldRefusals.set(socket, () => {
+      clearTimeout(timer);
+      refuse(error, socket);
+    });
+    return;
+  }
+  refuse(error, socket);
+}
+
+function refuse(error: Error & { code?: string }, socket: Socket): void {
+  if (socket.destroyed) return;
   const { status, reason, message } = refusalOf(error.code);
   const body = JSON.stringify({ code: 'ORBIT_ERR_BAD_REQUEST', message });
   if (socket.writable) {
