@@ -1,3 +1,5 @@
+import { FORM_CUT_SHORT } from './errors.js';
+
 /**
  * Most a form may carry after its closing delimiter (RFC 2046's epilogue). Clients send none or a line break;
  * more is a part's content read past a `--boundary--` that stood inside it.
@@ -84,8 +86,14 @@ export class FormFraming {
   problem(partsRead: number): string | undefined {
     const inside = `the boundary ${JSON.stringify(this.boundary)} appears inside a part's content`;
     const advice = 'send the form again with a boundary that does not occur in the data (clients pick a long random one); nothing was accepted';
-    if (this.opened > partsRead) return `${inside}: the body holds ${this.opened} parts, ${this.opened - partsRead} of them without a Content-Disposition (RFC 7578 §4.2 requires one); ${advice}`;
-    const epilogueBytes = this.epilogueFrom === undefined ? 0 : this.bodyBytes - this.epilogueFrom;
+    if (this.opened > partsRead) {
+      // The reader skips such a part without a word: a boundary inside the data made it, or a header other than form-data.
+      return `the body holds ${this.opened} parts, ${this.opened - partsRead} of them not read as form fields: either ${inside}, or a part is not headed \`Content-Disposition: form-data; name="…"\` (RFC 7578 §4.2); send the form again with a boundary that does not occur in the data (clients pick a long random one) and each part headed so; nothing was accepted`;
+    }
+    // The reader takes a body that stops right after a delimiter, the final `--` missing, as whole: refused as
+    // errors.md says, since the same cut one byte earlier is (found by a review).
+    if (this.epilogueFrom === undefined) return FORM_CUT_SHORT;
+    const epilogueBytes = this.bodyBytes - this.epilogueFrom;
     if (this.delimitersInEpilogue > 0 || epilogueBytes > MAX_EPILOGUE_BYTES) {
       return `${inside}: ${epilogueBytes} bytes follow the form's closing "--${this.boundary}--"; ${advice}`;
     }

@@ -483,7 +483,7 @@ describe('POST /v1/uploads', () => {
       const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: `1.0.${index}` }) }, { name: 'image', filename: 'app.tar', body: archive }]);
       const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
       expect([refused.statusCode, refused.json().code], inside).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
-      expect(refused.json().message).toMatch(/^the boundary "----orbit-test-boundary" appears inside a part's content: .*a boundary that does not occur in the data/);
+      expect(refused.json().message).toMatch(/the boundary "----orbit-test-boundary" appears inside a part's content[,:] .*a boundary that does not occur in the data/);
     }
     expect(published).toEqual([]);
     expect(staged).toHaveLength(cut.length);

@@ -518,7 +518,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const empty = headers['content-length'] === '0' || (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined);
     if (empty) return 'the body is empty: send the parts "metadata" (JSON) and "image" (the archive, as a file part)';
     return `no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names (${JSON.stringify(boundaryOf(headers) ?? '')}), `
-      + 'and the body\'s lines end in CRLF, not LF alone; nothing may follow the boundary on its line (curl -F writes such a body)';
+      + 'and the body\'s lines end in CRLF, not LF alone; nothing may follow the boundary on its line (curl -F and HTTP libraries write a form so)';
   }
 
   /** A JSON {metadata, reference} body, checked: what it asks for, and what it is compared by under a key. */
