@@ -19,7 +19,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/li
 import { createDynamo, createMysqlPool, createS3, ownerPathOf, tableName } from '@orbit/lib';
 import { stackStatus, startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, finished, tokenFor, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
+import { api, finished, tokenFor, tokenTheCommandRefuses, uploadArchive, GATEWAY_URL, type RequestView } from '../helpers/gateway.js';
 import { withHelm } from '../helpers/helm.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { archiveOf, buildImage as buildSyntheticImage, ociEntries } from '../../consumers/image-validator/test-fixtures/images.js';
@@ -177,7 +177,11 @@ describe('transferring an image from Development to Testing', () => {
     expect(await transfer('Z'.repeat(60), { imageVersion: VERSION, transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'IMAGE_NOT_FOUND' } });
     // MySQL matches these to the image and its owner (it ignores trailing spaces): refused at the door, not carried on as another UID or user.
     expect(await transfer(`${imageUID}%20`, { imageVersion: VERSION, transferEnvironment: 'Testing' })).toMatchObject({ status: 400, body: { problems: [{ field: 'params.uid' }] } });
-    expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Testing' }, [], `${USER} `)).toMatchObject({ status: 401 });
+    const spaced = await fetch(`${GATEWAY_URL}/v1/images/${imageUID}/transfers`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenTheCommandRefuses(`${USER} `)}` },
+      body: JSON.stringify({ imageVersion: VERSION, transferEnvironment: 'Testing' }),
+    });
+    expect(spaced.status).toBe(401);
     expect(await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Staging' })).toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT' } });
     const refused = await transfer(imageUID, { imageVersion: VERSION, transferEnvironment: 'Production' });
     expect(refused).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } });

@@ -5,6 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { issueLocalToken } from '../../producers/portal-gateway/src/auth.js';
+import { LOCAL_JWT_SECRET } from '../../producers/portal-gateway/src/config.js';
 import { waitFor } from './index.js';
 import { openApiContract, type OpenApiContract, type OpenApiDocument } from './openapi-contract.js';
 
@@ -21,6 +23,14 @@ export function tokenFor(user: string, roles: readonly string[] = []): string {
     tokens.set(cacheKey, token);
   }
   return token;
+}
+
+/**
+ * A token signed as the local gateway's are, for a user name the token command refuses to print one for (one the
+ * gateway refuses): what a client with such a token is told is the gateway's to say.
+ */
+export function tokenTheCommandRefuses(user: string): Promise<string> {
+  return issueLocalToken({ secret: LOCAL_JWT_SECRET, issuer: 'orbit-local', audience: 'orbit' }, user, []);
 }
 
 export interface ApiAnswer<T = Record<string, unknown>> {
