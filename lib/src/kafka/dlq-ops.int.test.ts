@@ -10,6 +10,24 @@ import { DecodeError, OrbitError } from '../errors.js';
 import { HEADER } from './headers.js';
 import { oversizedDeadLetterRecord } from './dead-letter.js';
 
+/** A topic and its DLQ holding `count` poison letters (offsets 0…) that `groupId` wrote: keys uid-<n>, values [n]. */
+async function poisonLetters(kafka: ReturnType<typeof testKafka>, name: string, count: number, groupId: string): Promise<{ topic: string; dlq: string }> {
+  const topic = `test.dlq.${name}.${uniqueSuffix()}`;
+  const dlq = dlqTopicOf(topic);
+  await createTestTopics(kafka, [topic, dlq]);
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic: dlq,
+    messages: Array.from({ length: count }, (_, offset) => deadLetterRecord({
+      topic, partition: 0, attempts: 1, groupId, error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+      message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+    })),
+  });
+  await producer.disconnect();
+  return { topic, dlq };
+}
+
 describe('dead letters: list and re-drive against a real broker', () => {
   it('lists why each letter failed, re-drives the original bytes and headers, and never re-drives one twice', async () => {
     const kafka = testKafka();
@@ -119,19 +137,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
 
   it('records the progress older re-drives committed to the group the first time it runs, letters to send or not, so the broker deleting the group forgets nothing (found by a review)', async () => {
     const kafka = testKafka();
-    const topic = `test.dlq.legacy.${uniqueSuffix()}`;
-    const dlq = dlqTopicOf(topic);
-    await createTestTopics(kafka, [topic, dlq]);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: dlq,
-      messages: [0, 1].map((offset) => deadLetterRecord({
-        topic, partition: 0, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-        message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
-      })),
-    });
-    await producer.disconnect();
+    const { topic, dlq } = await poisonLetters(kafka, 'legacy', 2, 'group-a');
     // A re-drive before records committed both letters as dealt with.
     await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '2' }]);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
@@ -166,19 +172,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
 
   it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
     const kafka = testKafka();
-    const topic = `test.dlq.race.${uniqueSuffix()}`;
-    const dlq = dlqTopicOf(topic);
-    await createTestTopics(kafka, [topic, dlq]);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: dlq,
-      messages: [0, 1, 2].map((offset) => deadLetterRecord({
-        topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-        message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
-      })),
-    });
-    await producer.disconnect();
+    const { topic, dlq } = await poisonLetters(kafka, 'race', 3, 'harbor-writer');
 
     const running = await holdGroup(kafka, redriveGroupOf(dlq), [dlq]);
     try {
