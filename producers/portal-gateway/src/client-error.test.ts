@@ -1,7 +1,11 @@
 import { connect, type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
+import { answerClientError, awaitingAnswer } from './client-error.js';
 
 const app = buildApp({ ready: async () => true, metrics: new Registry() });
 let port = 0;
@@ -44,5 +48,15 @@ describe('requests Node\'s HTTP parser refuses (found by a probe)', () => {
     const answers = Buffer.concat(chunks).toString('utf8').split(/(?=HTTP\/1\.1 \d{3} )/);
     expect(answers.map((answer) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]))).toEqual([200, 400]);
     expect(answers[1]).toContain('ORBIT_ERR_BAD_REQUEST');
+  });
+
+  it('holds one refusal per connection and stops reading it, however many chunks the broken parser fails on again (found by a review: 1.2 GiB held)', () => {
+    const socket = Object.assign(new EventEmitter(), { destroyed: false, writable: true, pause: vi.fn(), write: vi.fn(), destroy: vi.fn() });
+    const response = new EventEmitter();
+    awaitingAnswer({ socket, complete: true } as unknown as IncomingMessage, response as unknown as ServerResponse);
+    for (let chunk = 0; chunk < 3; chunk++) answerClientError(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_METHOD' }), socket as unknown as Socket);
+    expect([socket.pause.mock.calls.length, socket.write.mock.calls.length]).toEqual([1, 0]);
+    response.emit('close');
+    expect([socket.write.mock.calls.length, socket.destroy.mock.calls.length]).toEqual([1, 1]);
   });
 });

@@ -49,6 +49,9 @@ function refusalOf(code: string | undefined): { status: number; reason: string; 
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   // A reset or closed connection has nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Held already: the broken parser fails again on every chunk that follows, and each would hold another refusal
+  // (and the chunk it failed on) for a minute; one client sending garbage held 1.2 GiB so (found by a review).
+  if (heldRefusals.has(socket)) return;
   const waiting = [...(unanswered.get(socket) ?? [])];
   // Requests read whole before the bad bytes are answered first, in order (RFC 9112 §9.3.2); one whose own body is
   // what the parser refused is not whole, and the refusal is its answer.
@@ -62,6 +65,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       clearTimeout(timer);
       refuse(error, socket);
     });
+    // Nothing after the bad bytes can be read: stop reading while the answers go out (writing goes on).
+    socket.pause();
     return;
   }
   refuse(error, socket);
