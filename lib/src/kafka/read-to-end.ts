@@ -36,12 +36,21 @@ export async function readTopicToEnd(
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => { finish = resolve; });
+  // Once finished (the end reached, a failure, or the time up), nothing more counts: kafkajs still reports the batch it
+  // was in, with the batch's last offset, when a disconnect stopped it half way through handing its messages over.
+  let settled = false;
+  const finished = new Promise<void>((resolve) => {
+    finish = () => {
+      settled = true;
+      resolve();
+    };
+  });
   let failure: unknown;
   // A transactional writer's commit or abort marker, or aborted records, can be a partition's last offsets: no message
   // is handed over for them, so a partition ending so never looked done and the read waited its whole timeout. kafkajs
   // reports each fetched batch's last offset, markers included (also of a batch holding nothing but them).
   const reached = (partition: number, lastOffset: bigint): void => {
+    if (settled) return;
     const end = ends.get(partition);
     if (end !== undefined && lastOffset + 1n >= end) done.add(partition);
     if (done.size >= ends.size) finish();
