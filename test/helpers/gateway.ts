@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { issueLocalToken } from '../../producers/portal-gateway/src/auth.js';
-import { LOCAL_JWT_SECRET } from '../../producers/portal-gateway/src/config.js';
+import { localTokenSettings } from '../../producers/portal-gateway/src/config.js';
 import { waitFor } from './index.js';
 import { openApiContract, type OpenApiContract, type OpenApiDocument } from './openapi-contract.js';
 
@@ -30,7 +30,7 @@ export function tokenFor(user: string, roles: readonly string[] = []): string {
  * gateway refuses): what a client with such a token is told is the gateway's to say.
  */
 export function tokenTheCommandRefuses(user: string): Promise<string> {
-  return issueLocalToken({ secret: LOCAL_JWT_SECRET, issuer: 'orbit-local', audience: 'orbit' }, user, []);
+  return issueLocalToken(localTokenSettings(), user, []);
 }
 
 export interface ApiAnswer<T = Record<string, unknown>> {

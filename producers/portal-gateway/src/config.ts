@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bucketEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
+import { bucketEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, readConfig, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
@@ -126,4 +126,10 @@ export function gatewayConfigProblems(config: { readonly HOST: string; readonly 
   if (config.JWT_SECRET === LOCAL_JWT_SECRET) return [`JWT_SECRET: is the local stack's key, published in Orbit's repository, and ${where}: anyone could sign a token as any user with any role. Set JWT_JWKS_URL (your identity provider) or a JWT_SECRET of your own of at least ${MIN_SECRET_BYTES} bytes`];
   if (Buffer.byteLength(config.JWT_SECRET, 'utf8') < MIN_SECRET_BYTES) return [`JWT_SECRET: is shorter than ${MIN_SECRET_BYTES} bytes and ${where}: a short HS256 key can be guessed offline from one token. Use a longer one, or JWT_JWKS_URL`];
   return [];
+}
+
+/** What a local token is signed with and names (JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE), as the gateway reads them. */
+export function localTokenSettings(from: NodeJS.ProcessEnv = process.env): { secret: string; issuer: readonly string[]; audience: readonly string[] } {
+  const config = readConfig({ JWT_SECRET: gatewayEnv.JWT_SECRET, JWT_ISSUER: gatewayEnv.JWT_ISSUER, JWT_AUDIENCE: gatewayEnv.JWT_AUDIENCE }, from);
+  return { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE };
 }
