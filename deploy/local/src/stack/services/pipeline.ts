@@ -30,8 +30,8 @@ const TOOLS: Readonly<Record<string, readonly (readonly [debianPackage: string, 
  * part buffers (MiBs each) in its heap once its mmap threshold has risen: together they held the gateway at
  * 215-225 MiB while streaming an upload, 165-170 MiB with both capped (bench:upload measures it).
  */
-export const STREAMING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
-export const STREAMING_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+const STREAMING_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+const STREAMING_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 const STREAMING_SERVICES: readonly ServiceName[] = ['portal-gateway', 'harbor-writer'];
 
 export const mainOf = (dir: string): string => join(REPO_ROOT, dir, 'dist', 'main.js');
