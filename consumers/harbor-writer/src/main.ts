@@ -31,8 +31,8 @@ runMain(() =>
           : {}),
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
-        // A shutdown aborts the S3 copy in flight (minutes for a large image) instead of waiting it out (the registry push
-        // beside it takes no signal yet: the loop's disconnect wait bounds it); the loop, stopping,
+        // A shutdown aborts the S3 copy and the registry push in flight (minutes for a large image) instead of waiting them
+        // out; the loop, stopping,
         // takes the handler's error as a retry, so the message stays uncommitted, never dead-lettered, for the next owner.
         const deps = { ...shared, signal: message.signal };
         if (message.topic === TOPICS.transferRequested) {

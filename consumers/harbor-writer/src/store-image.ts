@@ -17,7 +17,7 @@ export interface StoreDeps {
   readonly copyLimits?: CopyLimits;
   /** Where stored images are pushed for the charts to pull; none: not pushed. */
   readonly pushing?: RegistryPushing;
-  /** Aborted on shutdown (ConsumedMessage.signal): ends the server-side copy, the step that takes minutes. */
+  /** Aborted on shutdown (ConsumedMessage.signal): ends the server-side copy and the registry push, the steps that take minutes. */
   readonly signal?: AbortSignal;
 }
 
@@ -114,7 +114,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   if (!held && !staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
   // The blobs travel while S3 copies: both read the staged upload, neither waits for the other.
   const [sending, copying] = await Promise.allSettled([
-    deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing }, log) : undefined,
+    deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing, signal: deps.signal }, log) : undefined,
     staged ? copyIntoDevelopment(event, deps, target, staged, log) : ({ kind: 'kept' } as const),
   ]);
   if (copying.status === 'rejected') throw copying.reason;

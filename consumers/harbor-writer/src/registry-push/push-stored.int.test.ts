@@ -1,12 +1,13 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
+import { bucketNames, createDynamo, createS3, imageBucketOf, isPushRefusal, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
 import { pinnedDigestOf, sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type BuiltImage, type MultiPlatformImage } from '../../../../test/helpers/images.js';
@@ -149,6 +150,33 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     // Pushed to the guarded registry the image is not there, and the push is refused (no credentials).
     expect((await storeValidatedImage(event, deps(guarded), quietLogger)).kind).toBe('failed');
     expect(await exists(buckets.development, storedKeyOf(event.imageUID, event.metadata.imageVersion))).toBe(true);
+  }, 60_000);
+
+  it('ends the push in flight when the consumer stops: an error the loop retries, no failure event, nothing pullable', async () => {
+    const event = await staged(`stopped-${uniqueSuffix()}`);
+    // The staged archive as a large image reads: half of it at once, the rest not for minutes.
+    const stalling = {
+      send: async (command: Parameters<typeof s3.send>[0], options?: { abortSignal?: AbortSignal }) => {
+        const answer = await s3.send(command as never, options);
+        if (!(command instanceof GetObjectCommand)) return answer;
+        const whole = Buffer.from(await (answer as { Body: { transformToByteArray(): Promise<Uint8Array> } }).Body.transformToByteArray());
+        const body = new PassThrough();
+        body.write(whole.subarray(0, Math.floor(whole.length / 2)));
+        return { ...answer, Body: body };
+      },
+    } as unknown as typeof s3;
+    const stopping = new AbortController();
+    const storing = storeValidatedImage(event, { ...deps(registry), s3: stalling, signal: stopping.signal }, quietLogger);
+    setTimeout(() => stopping.abort(), 1_000);
+    const started = performance.now();
+    const error: unknown = await storing.then(() => undefined, (reason: unknown) => reason);
+    expect(error, 'a thrown error, not a failed request').toBeInstanceOf(Error);
+    expect(isPushRefusal(error)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const pinned = `docker://${registry.address}/orbit/dev1/${event.metadata.imageName}@${event.image.manifestDigest}`;
+    expect(spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', pinned]).status, 'nothing was made pullable').not.toBe(0);
+    // The next owner of the message stores it.
+    expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
   }, 60_000);
 
   it('takes the Development copy away again when the push is refused after the blobs went in', async () => {

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isPushRefusal, pushClientOf, type Logger, type RegistryAccess } from '@orbit/lib';
 import type { ImageValidated } from '@orbit/schemas';
@@ -36,9 +36,18 @@ export function pushClientFor(pushing: RegistryPushing, image: NamedImage, image
   return { client: pushClientOf(target, pushing.access), registry: target.registry, repository: target.repository, name: target.name, tags: target.tags, blobSources: pushing.blobSources };
 }
 
-/** A stored archive's bytes, read when the push gets to them. */
-export const openStored = (s3: S3Client, location: ObjectLocation) => async (): Promise<Readable> =>
-  (await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }))).Body as Readable;
+/**
+ * A stored archive's bytes, read when the push gets to them. `signal` (the
+ * consume loop's, on shutdown) destroys the read in flight with an AbortError:
+ * the blob being sent fails with it, and the push ends at once instead of
+ * holding the stop for the minutes a large image takes.
+ */
+export const openStored = (s3: S3Client, location: ObjectLocation, signal?: AbortSignal) => async (): Promise<Readable> => {
+  signal?.throwIfAborted();
+  const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key, ...(location.versionId ? { VersionId: location.versionId } : {}) }), { abortSignal: signal });
+  const body = object.Body as Readable;
+  return signal ? addAbortSignal(signal, body) : body;
+};
 
 /**
  * Sends the blobs of the validated image in `source` (its staged upload, or
@@ -46,11 +55,13 @@ export const openStored = (s3: S3Client, location: ObjectLocation) => async (): 
  * A registry that does not answer or answers 5xx throws RegistryUnavailableError
  * (retried until it is back); a refusal is returned, to fail the request.
  */
-export async function sendValidatedImage(event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing }, log: Logger): Promise<SentImage> {
+export async function sendValidatedImage(
+  event: ImageValidated, source: ObjectLocation, deps: { readonly s3: S3Client; readonly pushing: RegistryPushing; readonly signal?: AbortSignal | undefined }, log: Logger,
+): Promise<SentImage> {
   // Uploads are the owner's own: the actor is the owner.
   const target = pushClientFor(deps.pushing, { owner: event.actor.username, imageName: event.metadata.imageName, imageUID: event.imageUID }, event.metadata.imageVersion);
   if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
-  const openArchive = openStored(deps.s3, source);
+  const openArchive = openStored(deps.s3, source, deps.signal);
   const refusal = (error: unknown): PushRefusal => {
     if (isPushRefusal(error)) {
       deps.pushing.observe?.refused();

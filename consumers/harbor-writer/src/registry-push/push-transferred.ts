@@ -16,6 +16,8 @@ export interface TransferPushDeps {
   readonly pushing: RegistryPushing;
   /** The registry path each environment's charts pull from. */
   registryOf(environment: EnvironmentName): string;
+  /** Aborted on shutdown (ConsumedMessage.signal): ends the push's read of the copy, and with it the push. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   }
   const started = performance.now();
   try {
-    const result = await pushImage(openStored(deps.s3, copied.target), version.image, client, log);
+    const result = await pushImage(openStored(deps.s3, copied.target, deps.signal), version.image, client, log);
     pushing.observe?.pushed(result, (performance.now() - started) / 1000);
     log.info({ imageReference: result.reference, imageTag: result.tagReference, blobsSent: result.blobsSent, blobsMounted: result.blobsMounted, targetEnvironment: target }, 'image pushed to the target environment registry');
     return { kind: 'copied', event: { ...copied, imageReference: result.reference, imageTag: result.tagReference } };
