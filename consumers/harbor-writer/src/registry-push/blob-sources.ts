@@ -30,13 +30,16 @@ export class BlobSources {
 
   constructor(private readonly store?: BlobLocationStore, private readonly log?: Logger, private readonly capacity = 20_000) {}
 
-  /** Every blob of `digests` is in `repository` now (pushed there): recorded for later pushes of other repositories. */
-  async remember(registry: string, digests: Iterable<string>, repository: string): Promise<void> {
+  /**
+   * Every blob of `digests` is in `repository` now (pushed there): recorded for later pushes of other repositories.
+   * `log`, the message's own, puts the pid, correlationId and imageUID on a failure's line.
+   */
+  async remember(registry: string, digests: Iterable<string>, repository: string, log?: Logger): Promise<void> {
     const fresh = [...digests].filter((digest) => this.seen.get(`${registry} ${digest}`) !== repository);
     this.suggest(registry, fresh, repository);
     if (this.store === undefined || fresh.length === 0) return;
     await this.store.record(registry, fresh, repository).catch((error: unknown) => {
-      this.log?.warn({ err: error, registry, repository, blobs: fresh.length }, 'could not record where the blobs are; a restarted harbor-writer sends them instead of mounting');
+      (log ?? this.log)?.warn({ err: error, registry, repository, blobs: fresh.length }, 'could not record where the blobs are; a restarted harbor-writer sends them instead of mounting');
     });
   }
 
@@ -55,7 +58,7 @@ export class BlobSources {
   }
 
   /** For each of `digests` a repository other than `repository` known to hold it: memory first, then the store. */
-  async sourcesOf(registry: string, digests: Iterable<string>, repository: string): Promise<Map<string, string>> {
+  async sourcesOf(registry: string, digests: Iterable<string>, repository: string, log?: Logger): Promise<Map<string, string>> {
     const sources = new Map<string, string>();
     const unknown: string[] = [];
     for (const digest of digests) {
@@ -65,7 +68,7 @@ export class BlobSources {
     }
     if (this.store === undefined || unknown.length === 0) return sources;
     const recorded = await this.store.find(registry, unknown).catch((error: unknown) => {
-      this.log?.warn({ err: error, registry, blobs: unknown.length }, 'could not read where the blobs are; they are sent instead of mounted');
+      (log ?? this.log)?.warn({ err: error, registry, blobs: unknown.length }, 'could not read where the blobs are; they are sent instead of mounted');
       return new Map<string, string>();
     });
     for (const [digest, source] of recorded) {
@@ -76,11 +79,11 @@ export class BlobSources {
   }
 
   /** The blob could not be mounted from `repository`: do not ask there again. */
-  async forget(registry: string, digest: string, repository: string): Promise<void> {
+  async forget(registry: string, digest: string, repository: string, log?: Logger): Promise<void> {
     const key = `${registry} ${digest}`;
     if (this.seen.get(key) === repository) this.seen.delete(key);
     await this.store?.drop(registry, digest, repository).catch((error: unknown) => {
-      this.log?.warn({ err: error, registry, digest, repository }, 'could not drop a stale blob location');
+      (log ?? this.log)?.warn({ err: error, registry, digest, repository }, 'could not drop a stale blob location');
     });
   }
 

@@ -168,7 +168,7 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
   const referrers = image.referrers ?? [];
 
   if (await push.manifestAt(pinned) !== undefined && await everyManifestHeld(push, referrers)) {
-    await rememberBlobs(target, image);
+    await rememberBlobs(target, image, log);
     return {
       // Pushed before (a redelivery, a replay): at most its tag is missing, and failing to add it fails nothing.
       commit: async () => {
@@ -185,11 +185,11 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
 
   const missing = blobsOf(image);
   for (const digest of [...missing.keys()]) if (await push.blobSize(digest) !== undefined) missing.delete(digest);
-  await mountKnownBlobs(push, target, missing);
-  const held = missing.size === 0 ? await manifestsFromMountSource(target, image) : undefined;
+  await mountKnownBlobs(push, target, missing, log);
+  const held = missing.size === 0 ? await manifestsFromMountSource(target, image, log) : undefined;
   const stored = held ?? await sendFromArchive(push, await openArchive(), image, missing);
   if (missing.size > 0) throw new PushRefusedError(`the stored archive holds no bytes for ${[...missing.keys()].join(', ')}`);
-  await rememberBlobs(target, image);
+  await rememberBlobs(target, image, log);
   if (!image.index && !stored.has(image.manifestDigest)) {
     stored.set(image.manifestDigest, canonicalDockerManifest(
       { digest: image.configDigest, size: push.sizes.get(image.configDigest) ?? Number.NaN },
@@ -222,12 +222,12 @@ export async function sendImageBlobs(openArchive: () => Promise<Readable>, image
 }
 
 /** Missing blobs another repository of the registry was seen holding are mounted from there, and no longer missing. */
-async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, missing: Map<string, number | undefined>): Promise<void> {
+async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, missing: Map<string, number | undefined>, log: Logger): Promise<void> {
   const sources = target.blobSources;
   if (!sources || missing.size === 0) return;
-  for (const [digest, from] of await sources.sourcesOf(target.registry, missing.keys(), target.repository)) {
+  for (const [digest, from] of await sources.sourcesOf(target.registry, missing.keys(), target.repository, log)) {
     if (await push.mountBlob(digest, from)) missing.delete(digest);
-    else await sources.forget(target.registry, digest, from);
+    else await sources.forget(target.registry, digest, from, log);
   }
 }
 
@@ -239,8 +239,8 @@ async function mountKnownBlobs(push: RegistryPush, target: PushTargetClient, mis
  * artifact"). Undefined when it does not, or answers other bytes: the archive
  * then says.
  */
-async function manifestsFromMountSource(target: PushTargetClient, image: PushableImage): Promise<Map<string, Buffer> | undefined> {
-  const from = (await target.blobSources?.sourcesOf(target.registry, [image.configDigest], target.repository))?.get(image.configDigest);
+async function manifestsFromMountSource(target: PushTargetClient, image: PushableImage, log: Logger): Promise<Map<string, Buffer> | undefined> {
+  const from = (await target.blobSources?.sourcesOf(target.registry, [image.configDigest], target.repository, log))?.get(image.configDigest);
   if (from === undefined) return undefined;
   const manifests = new Map<string, Buffer>();
   for (const digest of everyManifestOf(image)) {
@@ -257,8 +257,8 @@ async function manifestsFromMountSource(target: PushTargetClient, image: Pushabl
 }
 
 /** Every blob of the image is in the repository now: later pushes of other repositories may mount them from it. */
-async function rememberBlobs(target: PushTargetClient, image: PushableImage): Promise<void> {
-  await target.blobSources?.remember(target.registry, blobsOf(image).keys(), target.repository);
+async function rememberBlobs(target: PushTargetClient, image: PushableImage, log: Logger): Promise<void> {
+  await target.blobSources?.remember(target.registry, blobsOf(image).keys(), target.repository, log);
 }
 
 /** Whether the repository holds the manifest `digest`: then the image it names can be pulled. */
