@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
-import { answerNotModified } from './conditional.js';
+import { conditionalReads } from './conditional.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { instrumentHttp } from './http-metrics.js';
@@ -413,6 +413,10 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
       const indexCache = new HelmIndexCache(deps.projectionVersion);
       await scope.register(async (api) => {
+        // A portal's scripts revalidate what they hold (CORS lets them send If-None-Match and read ETag): each read is
+        // tagged, asked again each time (it is a user's own, behind a token), and answered 304 when nothing changed.
+        await api.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
+        conditionalReads(api, 'private, no-cache');
         const caller = authenticatedFirst(api, apiCaller);
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { transferReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
@@ -424,10 +428,11 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       });
       if (reach) {
         await scope.register(async (helm) => {
-          // A Helm repository's pollers (Flux, Argo CD, helm repo update in CI) ask again and again: If-None-Match answers 304.
-          // Its own comparison takes If-None-Match as one tag: a list, or *, is compared after it, as RFC 9110 says.
+          // A repository's pollers ask again and again; those that send back the ETag (curl, scripts, caching proxies;
+          // the Helm CLI sends none) get a 304. Its own comparison takes If-None-Match as one tag: a list, or *, is
+          // compared after it, as RFC 9110 says.
           await helm.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
-          answerNotModified(helm);
+          conditionalReads(helm);
           await helm.register(helmRepositoryRoutes({ ...reach, indexCache }), { caller: authenticatedFirst(helm, helmCaller) });
         });
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noneMatchFails, withVary } from './conditional.js';
+import { matchFails, noneMatchFails, withVary } from './conditional.js';
 
 describe('Vary', () => {
   it('adds a field to what is there, once, whatever its case', () => {
@@ -23,5 +23,23 @@ describe('If-None-Match (RFC 9110 §13.1.2)', () => {
     expect(noneMatchFails(undefined, etag)).toBe(false);
     expect(noneMatchFails('"zzz", "abc"', etag)).toBe(false);
     expect(noneMatchFails('abc=', etag)).toBe(false);
+  });
+});
+
+describe('If-Match (RFC 9110 §13.1.1)', () => {
+  const etag = '"abc="';
+  it('holds when absent, *, or a list naming the ETag strongly', () => {
+    expect(matchFails(undefined, etag)).toBe(false);
+    expect(matchFails('*', etag)).toBe(false);
+    expect(matchFails(` *  `, undefined)).toBe(false);
+    expect(matchFails(`"zzz", ${etag}`, etag)).toBe(false);
+  });
+
+  it('fails on other tags, on a weak tag (even of the ETag), and on any tag where the representation has none or a weak one', () => {
+    expect(matchFails('"zzz"', etag)).toBe(true);
+    expect(matchFails('W/"abc="', etag)).toBe(true);
+    expect(matchFails('abc=', etag)).toBe(true);
+    expect(matchFails(etag, undefined)).toBe(true);
+    expect(matchFails('W/"abc="', 'W/"abc="')).toBe(true);
   });
 });

@@ -33,7 +33,7 @@ export const corsOriginsEnv = z.string().default('').transform((text, context): 
 // A script revalidating what it holds sends If-None-Match and reads the ETag; a download's name is for the script
 // too (the browser hides every answer header not listed here but the safelisted six). X-Orbit-Link-Expires is not
 // listed: it comes on a 302, whose headers a browser never shows a script.
-const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-none-match'];
+const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match'];
 const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition'];
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const PREFLIGHT_MAX_AGE = 600;

@@ -112,6 +112,7 @@ function gateway(publicBaseUrl?: string) {
       manifests: async (environment) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'billing-api-env', namespace: `orbit-${environment.toLowerCase()}` }, data: {} }],
       downloadUrl: async (object) => ({ url: `http://s3/${object.bucket}/${object.key}?X-Amz-Signature=s`, expiresAt: new Date().toISOString() }),
       read: async () => ({ body: Readable.from([Buffer.from('chart')]), sizeBytes: 5 }),
+      sizeOf: async () => 5,
       kustomization: async (environment) => ({ files: new Map([['base/kustomization.yaml', 'resources: []\n'], [`overlays/${environment.toLowerCase()}/kustomization.yaml`, 'resources:\n  - ../../base\n']]), imageReference: null }),
     },
     versionStored: async (uid, version) => (uid === UID && image.versions.some((entry) => entry['imageVersion'] === version) ? version : undefined),

@@ -381,6 +381,8 @@ export interface DeployableStore {
   downloadUrl(object: StoredObjectRef, fileName: string, contentType?: string): Promise<{ readonly url: string; readonly expiresAt: string }>;
   /** The object's bytes at its version, as a stream, and its size when the store says it. */
   read(object: StoredObjectRef): Promise<{ readonly body: Readable; readonly sizeBytes: number | null }>;
+  /** The object's size at its version, read without its bytes (a HEAD of a chart need not stream it), or null when the store does not say. */
+  sizeOf(object: StoredObjectRef): Promise<number | null>;
   /**
    * The Kustomize base and the environment's overlay the chart-generator wrote
    * for a chart (path -> text), and where the environment's manifests pin the

@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
-import type { DeployableStore, ImageView, StoredObjectRef } from '../ports.js';
+import type { DeployableStore, ImageView, PresignedParts, RequestRecord, StoredObjectRef } from '../ports.js';
 import { oneVersionOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -21,18 +21,27 @@ const testingChart = { bucket: 'helm-chart-1224-bkt-k8d-aws', key: `${UID}-v1-0-
 const UPLOAD_REPOSITORY = 'registry.dev:5000/orbit/billing-api';
 /** Testing's own registry, which its overlay (written before Testing had it) does not name yet. */
 const TESTING_REPOSITORY = 'harbor.test/orbit-testing/billing-api';
+const REQUEST_ID = '3f1c9a52-0000-4000-8000-000000000001';
+/** An upload in parts of dev1's that still lacks its second part. */
+const UPLOAD_ID = '3f1c9a52-0000-4000-8000-00000000000b';
+const chartBytes = (object: StoredObjectRef): Buffer => Buffer.from(`chart at ${object.bucket}/${object.key}@${String(object.versionId)}`);
+/** What a 304 must not carry: any header about a body (RFC 9110 §8.6, §15.4.5). */
+const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'content-disposition'];
 const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[]; chartsGone?: boolean } = {}) {
+function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[]; chartsGone?: boolean; chartsUnhashed?: boolean } = {}) {
   let searches = 0;
+  /** What the chart store was asked: each object read (a stream opened), and each size asked without the bytes. */
+  const store = { reads: 0, sizes: 0 };
+  const hashed = (digest: string) => (options.chartsUnhashed === true ? {} : { chartSha256: digest });
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
     versions: [
       {
-        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', chartSha256: 'ab'.repeat(32),
+        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', ...hashed('ab'.repeat(32)),
         imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`,
-        promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, chartSha256: 'cd'.repeat(32) }, Staging: { s3Location: stagingCopy } },
+        promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, ...hashed('cd'.repeat(32)) }, Staging: { s3Location: stagingCopy } },
       },
       { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` }, archiveCompression: 'ZSTD' },
     ],
@@ -53,16 +62,32 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
       return { url: `http://s3.test/${object.bucket}/${object.key}?versionId=${object.versionId}&X-Amz-Signature=abc`, expiresAt: '2026-12-01T00:15:00.000Z' };
     },
     read: async (object) => {
+      store.reads += 1;
       if (options.chartsGone === true) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
-      const bytes = Buffer.from(`chart at ${object.bucket}/${object.key}@${String(object.versionId)}`);
+      const bytes = chartBytes(object);
       return { body: Readable.from([bytes]), sizeBytes: bytes.length };
     },
+    sizeOf: async (object) => {
+      store.sizes += 1;
+      // HeadObject's 404 has no body to name the error by: the SDK calls it NotFound.
+      if (options.chartsGone === true) throw Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
+      return chartBytes(object).length;
+    },
+  };
+  const requestRecord: RequestRecord = { requestId: REQUEST_ID, kind: 'upload', imageUID: UID, imageVersion: 'v2-0-00', owner: 'dev1', status: 'accepted', error: null };
+  const parts: PresignedParts = {
+    method: 'PUT', headers: {}, expiresAt: '2026-12-01T00:15:00.000Z', partSizeBytes: 5,
+    parts: [{ partNumber: 2, url: 'http://s3.test/staging/part-2?X-Amz-Signature=abc', sizeBytes: 5 }],
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }),
-    uploads: { stage: async () => { throw new Error('not used'); }, presign: async () => { throw new Error('not used'); }, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false },
+    uploads: {
+      stage: async () => { throw new Error('not used'); }, presign: async (_owner, _uploadId, sizeBytes) => (sizeBytes === null ? { method: 'PUT', headers: {}, expiresAt: parts.expiresAt, url: 'http://s3.test/staging/one?X-Amz-Signature=abc' } : parts),
+      find: async () => undefined, resume: async (owner, uploadId) => (owner === 'dev1' && uploadId === UPLOAD_ID ? parts : undefined),
+      presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false,
+    },
     names: { uidFor: async () => UID, peek: async () => UID },
-    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
+    requests: { get: async (id) => (id === REQUEST_ID ? requestRecord : undefined), finishedAmong: async () => new Set(), list: async () => ({ requests: [requestRecord] }) },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
     images: {
@@ -97,17 +122,23 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
     return response;
   };
   /** A chart repository client: user name and token as Basic credentials. */
-  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; acceptEncoding?: string; origin?: string; method?: 'GET' | 'HEAD' } = {}) => {
+  const helm = async (path: string, asker: { user?: string; roles?: string[]; password?: string; ifNoneMatch?: string; ifMatch?: string; acceptEncoding?: string; origin?: string; method?: 'GET' | 'HEAD' } = {}) => {
     const password = asker.password ?? await issueLocalToken(auth, asker.user ?? 'dev1', asker.roles ?? []);
     return app.inject({
       method: asker.method ?? 'GET', url: `/helm/${path}`,
       headers: {
         authorization: `Basic ${Buffer.from(`helm:${password}`).toString('base64')}`, ...(asker.ifNoneMatch ? { 'if-none-match': asker.ifNoneMatch } : {}),
+        ...(asker.ifMatch ? { 'if-match': asker.ifMatch } : {}),
         ...(asker.acceptEncoding ? { 'accept-encoding': asker.acceptEncoding } : {}), ...(asker.origin ? { origin: asker.origin } : {}),
       },
     });
   };
-  return { app, get, links, helm, searches: () => searches };
+  /** Any call of the API, as dev1 (a bearer token) unless `user` says otherwise. */
+  const api = async (method: 'GET' | 'HEAD' | 'POST', url: string, asker: { user?: string; headers?: Record<string, string>; payload?: unknown } = {}) => app.inject({
+    method, url, headers: { authorization: `Bearer ${await issueLocalToken(auth, asker.user ?? 'dev1', [])}`, ...asker.headers },
+    ...(asker.payload === undefined ? {} : { payload: asker.payload as Record<string, unknown> }),
+  });
+  return { app, get, links, helm, api, store, searches: () => searches };
 }
 
 describe('GET /v1/images/{uid}/versions/{version}', () => {
@@ -281,7 +312,81 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect((await helm('Testing/dev1/index.yaml', { method: 'HEAD', ifNoneMatch: '"zzz"' })).statusCode).toBe(200);
     const missing = await helm(`Production/dev1/charts/${UID}/billing-api-1.0.0.tgz`, { ifNoneMatch: '*' });
     expect(missing.statusCode).toBe(404);
-    expect(missing.headers['etag']).toBeDefined();
+    // An error's body is no representation of the chart: no ETag (@fastify/etag tagged every body, 401s and 404s too).
+    expect(missing.headers['etag']).toBeUndefined();
+    expect((await helm('Testing/dev1/index.yaml', { password: 'not-a-token' })).headers['etag']).toBeUndefined();
+  });
+
+  it('answers a 304 with no body and no header about one, to GET and HEAD, plain or gzip\'d (found by a review: Content-Length: 0, Content-Type and Content-Encoding on it)', async () => {
+    const { helm } = harness();
+    for (const acceptEncoding of [undefined, 'gzip']) {
+      const asked = acceptEncoding ? { acceptEncoding } : {};
+      const etag = String((await helm('Testing/dev1/index.yaml', asked)).headers['etag']);
+      for (const method of ['GET', 'HEAD'] as const) {
+        const revalidated = await helm('Testing/dev1/index.yaml', { ...asked, method, ifNoneMatch: etag });
+        expect([revalidated.statusCode, revalidated.body, revalidated.headers['etag'], revalidated.headers['cache-control']], `${method} ${String(acceptEncoding)}`)
+          .toEqual([304, '', etag, 'private, no-cache']);
+        for (const name of BODY_HEADERS) expect(revalidated.headers[name], `${method} ${String(acceptEncoding)}: ${name}`).toBeUndefined();
+        expect(revalidated.headers['vary']).toBe('accept-encoding');
+      }
+    }
+  });
+
+  it('refuses a read of the index whose If-Match names no tag it has now with 412, before If-None-Match is looked at (RFC 9110 §13.1.1, §13.2.2)', async () => {
+    const { helm } = harness();
+    const etag = String((await helm('Testing/dev1/index.yaml')).headers['etag']);
+    for (const ifMatch of [etag, `"zzz", ${etag}`, '*']) expect((await helm('Testing/dev1/index.yaml', { ifMatch })).statusCode, ifMatch).toBe(200);
+    // Strong comparison: a weak tag names nothing, even the index's own.
+    for (const ifMatch of ['"zzz"', `W/${etag}`]) {
+      const refused = await helm('Testing/dev1/index.yaml', { ifMatch, ifNoneMatch: etag });
+      expect([refused.statusCode, refused.json(), refused.headers['etag']]).toEqual([412, {
+        code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('If-Match'), problems: [{ field: 'header.if-match', message: 'names no current entity tag' }],
+      }, undefined]);
+    }
+    // The gzip'd index refused: a JSON body, not one said to be gzip'd.
+    const zipped = await helm('Testing/dev1/index.yaml', { ifMatch: '"zzz"', acceptEncoding: 'gzip' });
+    expect([zipped.statusCode, zipped.headers['content-type'], zipped.headers['content-encoding']]).toEqual([412, 'application/json; charset=utf-8', undefined]);
+    expect((await helm('Testing/dev1/index.yaml', { method: 'HEAD', ifMatch: '"zzz"' })).statusCode).toBe(412);
+  });
+
+  it('tags a chart with its SHA-256 and answers If-None-Match (304) and If-Match (412) without asking the chart store; a HEAD asks its size alone', async () => {
+    const { helm, store } = harness();
+    const url = `Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz`;
+    // The digest Testing's index lists for it.
+    const etag = `"${'cd'.repeat(32)}"`;
+    const got = await helm(url);
+    expect([got.statusCode, got.headers['etag'], got.headers['cache-control']]).toEqual([200, etag, 'private, no-cache']);
+    expect(store).toEqual({ reads: 1, sizes: 0 });
+    for (const ifNoneMatch of [etag, `"zzz", W/${etag}`, '*']) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        const unchanged = await helm(url, { method, ifNoneMatch });
+        expect([unchanged.statusCode, unchanged.body, unchanged.headers['etag'], unchanged.headers['cache-control']], `${method} ${ifNoneMatch}`).toEqual([304, '', etag, 'private, no-cache']);
+        for (const name of BODY_HEADERS) expect(unchanged.headers[name], `${method} ${ifNoneMatch}: ${name}`).toBeUndefined();
+      }
+    }
+    for (const ifMatch of ['"zzz"', `W/${etag}`]) {
+      const refused = await helm(url, { ifMatch, ifNoneMatch: etag });
+      expect([refused.statusCode, refused.json().problems[0].field, refused.headers['etag']], ifMatch).toEqual([412, 'header.if-match', undefined]);
+    }
+    // A stream opened and left unread would hold an S3 connection: none was opened.
+    expect(store).toEqual({ reads: 1, sizes: 0 });
+    expect((await helm(url, { ifMatch: `"zzz", ${etag}` })).statusCode).toBe(200);
+    const head = await helm(url, { method: 'HEAD' });
+    expect([head.statusCode, head.body, head.headers['content-length'], head.headers['etag'], head.headers['content-type'], head.headers['content-disposition']])
+      .toEqual([200, '', String(chartBytes(testingChart).length), etag, 'application/gzip', 'attachment; filename="billing-api-1.0.0.tgz"']);
+    expect(store).toEqual({ reads: 2, sizes: 1 });
+    // Listed but gone from the store: HEAD answers the GET's 404.
+    const gone = await harness({ chartsGone: true }).helm(url, { method: 'HEAD' });
+    expect([gone.statusCode, gone.headers['etag']]).toEqual([404, undefined]);
+  });
+
+  it('tags a chart ViewPort holds no SHA-256 of by its stored object\'s version, and a chart there answers If-None-Match: * with 304', async () => {
+    const { helm, store } = harness({ chartsUnhashed: true });
+    const url = `Testing/dev1/charts/${UID}/billing-api-1.0.0.tgz`;
+    expect((await helm(url)).headers['etag']).toBe(`"${String(testingChart.versionId)}"`);
+    expect((await helm(url, { ifNoneMatch: `"${String(testingChart.versionId)}"` })).statusCode).toBe(304);
+    expect((await helm(url, { ifNoneMatch: '*' })).statusCode).toBe(304);
+    expect(store.reads).toBe(1);
   });
 
   it('renders an index once while ViewPort stays as it was, for each view of it, and sends it gzip\'d to a client that takes gzip (found by a probe: 1 800 versions cost 0.3–0.6 s an ask, a 304 as much)', async () => {
@@ -358,5 +463,67 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     const own = await helm(`Testing/${encodeURIComponent(longest)}/index.yaml`, { user: longest });
     expect(own.statusCode).toBe(200);
     expect((await helm(`Testing/dev1/charts/${UID}/${encodeURIComponent(longest.slice(0, 500))}.tgz`)).statusCode).toBe(404);
+  });
+});
+
+describe('revalidating what /v1 reads answer (ETag, Cache-Control, If-None-Match)', () => {
+  const manifests = `/v1/images/${UID}/versions/v1-0-00/manifests?environment=Testing`;
+  /** Images, versions, one version, events, requests and transfers (a listing of requests), manifests. */
+  const reads = [
+    '/v1/images', `/v1/images/${UID}`, `/v1/images/${UID}/versions`, `/v1/images/${UID}/versions/v1-0-00`, `/v1/images/${UID}/events`,
+    '/v1/requests', '/v1/requests?kind=transfer', `/v1/requests/${REQUEST_ID}`, manifests,
+  ];
+
+  it('tags each read strongly, asks for it to be revalidated, and answers 304 to GET and HEAD when If-None-Match names the tag (a list, weakly, or *)', async () => {
+    const { api } = harness();
+    for (const url of reads) {
+      const first = await api('GET', url);
+      const etag = String(first.headers['etag']);
+      expect([first.statusCode, etag, first.headers['cache-control']], url).toEqual([200, expect.stringMatching(/^"[A-Za-z0-9+/=]+"$/), 'private, no-cache']);
+      for (const ifNoneMatch of [etag, `"zzz", W/${etag}`, '*']) {
+        for (const method of ['GET', 'HEAD'] as const) {
+          const again = await api(method, url, { headers: { 'if-none-match': ifNoneMatch } });
+          expect([again.statusCode, again.body, again.headers['etag'], again.headers['cache-control']], `${method} ${url} ${ifNoneMatch}`).toEqual([304, '', etag, 'private, no-cache']);
+          for (const name of BODY_HEADERS) expect(again.headers[name], `${method} ${url}: ${name}`).toBeUndefined();
+        }
+      }
+      expect((await api('GET', url, { headers: { 'if-none-match': '"zzz"' } })).statusCode, url).toBe(200);
+    }
+    // The YAML of the manifests is another representation, with a tag of its own.
+    const yaml = await api('GET', manifests, { headers: { accept: 'application/yaml' } });
+    const json = await api('GET', manifests);
+    expect(yaml.headers['etag']).not.toBe(json.headers['etag']);
+    expect((await api('GET', manifests, { headers: { accept: 'application/yaml', 'if-none-match': String(json.headers['etag']) } })).statusCode).toBe(200);
+  });
+
+  it('keeps long polls: GET /v1/requests/{id}?wait= waits, then answers the request tagged, or 304 when the tag is the one held', async () => {
+    const { api } = harness();
+    const url = `/v1/requests/${REQUEST_ID}?wait=0.2`;
+    const started = Date.now();
+    const first = await api('GET', url);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect([first.statusCode, first.json().status, first.headers['cache-control']]).toEqual([200, 'accepted', 'private, no-cache']);
+    const again = await api('GET', url, { headers: { 'if-none-match': String(first.headers['etag']) } });
+    expect([again.statusCode, again.body]).toEqual([304, '']);
+  });
+
+  it('tags no error and no write, and no answer carrying presigned URLs, which says no-store', async () => {
+    const { api } = harness();
+    const missing = await api('GET', `/v1/images/${'Z'.repeat(60)}`);
+    expect([missing.statusCode, missing.headers['etag']]).toEqual([404, undefined]);
+    const refused = await api('GET', `/v1/images/${UID}`, { headers: { authorization: 'Bearer not-a-token' } });
+    expect([refused.statusCode, refused.headers['etag']]).toEqual([401, undefined]);
+    const malformed = await api('GET', '/v1/images?limit=0');
+    expect([malformed.statusCode, malformed.headers['etag']]).toEqual([400, undefined]);
+    const resumed = await api('GET', `/v1/uploads/${UPLOAD_ID}/parts`);
+    expect([resumed.statusCode, resumed.headers['cache-control'], resumed.headers['etag']]).toEqual([200, 'no-store', undefined]);
+    // Fresh URLs each time, whatever the client holds.
+    expect((await api('GET', `/v1/uploads/${UPLOAD_ID}/parts`, { headers: { 'if-none-match': '*' } })).statusCode).toBe(200);
+    const presigned = await api('POST', '/v1/uploads/presign', { payload: { sizeBytes: 10 } });
+    expect([presigned.statusCode, presigned.headers['cache-control'], presigned.headers['etag']]).toEqual([201, 'no-store', undefined]);
+    const link = await api('GET', `/v1/images/${UID}/versions/v1-0-00/archive`);
+    expect([link.statusCode, link.headers['cache-control'], link.headers['etag']]).toEqual([302, 'no-store', undefined]);
+    const kustomize = await api('GET', `/v1/images/${UID}/versions/v1-0-00/kustomize`);
+    expect([kustomize.statusCode, kustomize.headers['cache-control'], kustomize.headers['etag']]).toEqual([200, 'no-store', undefined]);
   });
 });

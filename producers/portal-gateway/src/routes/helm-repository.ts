@@ -1,13 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
-import { varyOn } from '../conditional.js';
+import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import { acceptsGzip, type HelmIndexCache } from '../helm-index-cache.js';
 import { errors } from '../openapi.js';
-import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView } from '../ports.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
 import { chartIn } from '../version-objects.js';
 import type { TransferPolicy } from '../transfer-rules.js';
@@ -50,8 +51,12 @@ const HELM_INDEX = {
  */
 const HELM_SECURITY: Record<string, readonly string[]>[] = [{ bearer: [] }, { basic: [] }];
 
-/** Helm's pollers (Flux, Argo CD, helm repo update) ask again with the ETag they hold: 304 when nothing changed. */
+/** A poller that keeps the ETag and sends it back (curl, a script, a caching proxy; the Helm CLI does not) gets a 304 while nothing changed. */
 const ETAG = { type: 'string', description: 'The index\'s entity tag: send it back as If-None-Match' };
+const CHART_ETAG = { type: 'string', description: 'The chart\'s entity tag: its SHA-256 (the index\'s digest) in quotes, or, where ViewPort holds none, its stored version\'s id' };
+
+/** If-Match (RFC 9110 §13.1.1), evaluated before If-None-Match: a GET whose tags name nothing current is refused. */
+const PRECONDITION_FAILED = { 412: { ...errors(412)[412], description: 'If-Match names no entity tag the resource has now (strong comparison; * names any): ORBIT_ERR_BAD_REQUEST, problems names header.if-match' } };
 
 /** Searched a page at a time, as GET /v1/images pages. */
 const SEARCH_PAGE = 200;
@@ -104,7 +109,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
         response: {
           200: { description: 'The index.yaml Helm reads', headers: { ETag: ETAG }, content: { 'application/yaml': { schema: HELM_INDEX } } },
           304: { description: 'Not Modified: If-None-Match names the index as it is now; no body', headers: { ETag: ETAG }, type: 'null' },
-          ...errors(400, 401),
+          ...errors(400, 401), ...PRECONDITION_FAILED,
         },
       },
     }, async (request, reply) => {
@@ -113,7 +118,8 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
       varyOn(reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache'), 'accept-encoding');
       const index = await deps.indexCache.get(repositoryKey(request.params.owner, access), render);
-      // A thousand versions are a megabyte of YAML and a tenth of that gzip'd; Helm's Go client asks for gzip and reads it.
+      // A thousand versions are a megabyte of YAML and a tenth of that gzip'd, for clients that ask (curl --compressed,
+      // Python requests, Go's default client). Not the Helm CLI: 3.16's getter turns Go's compression off and asks for none.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);
       return reply.send(index.yaml);
     });
@@ -123,7 +129,18 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
         operationId: 'helmRepositoryChart', tags: ['charts'], security: HELM_SECURITY,
         params: { type: 'object', properties: { ...REPOSITORY_PARAMS, uid: { type: 'string', pattern: IMAGE_UID_PATTERN }, file: { type: 'string', minLength: 1, maxLength: 255 } }, required: ['environment', 'owner', 'uid', 'file'] },
         summary: 'A chart the repository index lists: the stored chart (.tgz)',
-        response: { 200: { description: 'The chart archive', content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } }, ...errors(400, 401, 404) },
+        headers: {
+          type: 'object',
+          properties: {
+            'if-none-match': { type: 'string', description: 'ETags of charts held (a list, or *): 304 when one is the chart' },
+            'if-match': { type: 'string', description: 'ETags the chart must have (a list, or *): 412 when it has none of them' },
+          },
+        },
+        response: {
+          200: { description: 'The chart archive (a HEAD: its headers, Content-Length too, without reading the chart)', headers: { ETag: CHART_ETAG }, content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } } } },
+          304: { description: 'Not Modified: If-None-Match names the chart; no body', headers: { ETag: CHART_ETAG }, type: 'null' },
+          ...errors(400, 401, 404), ...PRECONDITION_FAILED,
+        },
       },
     }, async (request, reply) => {
       const { caller, environment, readable, allowed } = await accessOf(request);
@@ -133,18 +150,50 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const version = image?.owner === owner
         ? image.versions.find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment))
         : undefined;
-      const chart = version && chartIn(version, environment)?.location;
-      if (!chart) throw notFound(`chart ${file} of image ${uid} in this repository`);
+      const served = version && chartIn(version, environment);
+      if (!served) throw notFound(`chart ${file} of image ${uid} in this repository`);
+      const chart = served.location;
+      // Before the store is asked: a body opened and left unread would hold an S3 connection.
+      const etag = chartTag(served);
+      if (matchFails(request.headers['if-match'], etag)) throw preconditionFailed();
+      reply.header('cache-control', 'private, no-cache');
+      if (etag !== undefined) reply.header('etag', etag);
+      // `*` names a chart that is there, tagged or not (RFC 9110 §13.1.2).
+      if (etag === undefined ? request.headers['if-none-match']?.trim() === '*' : noneMatchFails(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      reply.type('application/gzip').header('content-disposition', `attachment; filename="${file}"`);
+      const stored = <T>(asked: Promise<T>): Promise<T> => asked.catch((error: unknown) => {
+        // Listed but gone from the store (removed by hand, a bucket restored without it): what the redirect's S3 said, a 404.
+        if (['NoSuchKey', 'NoSuchVersion', 'NotFound'].includes(String((error as { name?: string }).name))) throw notFound(`chart ${file} of image ${uid} in the chart store`);
+        throw error;
+      });
+      // Fastify answers a HEAD by running this GET: the size alone, not the chart streamed to be thrown away.
+      if (request.method === 'HEAD') return headOf(reply, await stored(deps.deployables.sizeOf(chart)));
       // Sent from here, not redirected to a presigned GET: Go's HTTP client (helm, Argo CD, Flux) passes the repository's
       // Authorization on to a redirect to the same host name or a subdomain, so the store behind it was handed the
       // caller's token (MinIO beside the gateway on the local stack), and an S3 refuses a presigned GET that carries one.
-      const { body, sizeBytes } = await deps.deployables.read(chart).catch((error: unknown) => {
-        // Listed but gone from the store (removed by hand, a bucket restored without it): what the redirect's S3 said, a 404.
-        if ((error as { name?: string }).name === 'NoSuchKey' || (error as { name?: string }).name === 'NoSuchVersion') throw notFound(`chart ${file} of image ${uid} in the chart store`);
-        throw error;
-      });
+      const { body, sizeBytes } = await stored(deps.deployables.read(chart));
       if (sizeBytes !== null) reply.header('content-length', sizeBytes);
-      return reply.type('application/gzip').header('cache-control', 'private, no-cache').header('content-disposition', `attachment; filename="${file}"`).send(body);
+      return reply.send(body);
     });
   };
+}
+
+/**
+ * A chart's entity tag: its SHA-256, the digest the index lists, known before the store is asked; where ViewPort
+ * holds none, the id of the stored object's version (the bytes at a version never change); else none.
+ */
+function chartTag(chart: { readonly location: StoredObjectRef; readonly sha256?: string }): string | undefined {
+  if (chart.sha256 !== undefined) return `"${chart.sha256}"`;
+  const { versionId } = chart.location;
+  // An entity tag holds no quote, space or control character (RFC 9110 §8.8.3).
+  return versionId !== null && /^[\x21\x23-\x7e]+$/.test(versionId) ? `"${versionId}"` : undefined;
+}
+
+/**
+ * A HEAD's answer with the GET's Content-Length. Its payload is an empty stream: Fastify's HEAD handling sizes a
+ * missing body as Content-Length: 0 over the one set, and drains a stream without sizing it.
+ */
+function headOf(reply: FastifyReply, sizeBytes: number | null): FastifyReply {
+  if (sizeBytes !== null) reply.header('content-length', sizeBytes);
+  return reply.send(Readable.from([]));
 }

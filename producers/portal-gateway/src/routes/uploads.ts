@@ -632,6 +632,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const key = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
       // A key names one upload id for good, so a repeat finds what the first call opened.
       const uploadId = key === undefined ? randomUUID() : deterministicUuid(`presign\u0000${owner}\u0000${key}`);
+      // Presigned URLs are credentials good until they expire: no cache keeps them (nor revalidates them: no ETag).
+      void reply.header('cache-control', 'no-store');
       const replayed = (presigned: PresignedUpload) => reply.code(200).header('idempotent-replayed', 'true').send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
       if (before?.replay) return replayed(before.replay);
@@ -660,7 +662,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       // A client resuming an upload someone gave up is told so, as its completion would be, not that it never was.
       if (!resumed && await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
       if (!resumed) throw notFound(`upload in parts ${id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
-      return reply.send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
+      // Fresh presigned URLs, credentials until they expire: stored by no cache, so neither tagged nor revalidated.
+      return reply.header('cache-control', 'no-store').send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
     });
 
     app.delete<{ Params: { id: string } }>(`/v1/uploads/:id(${UPLOAD_ID_ROUTE})`, {

@@ -59,6 +59,19 @@ describe('what an environment holds, read from DynamoDB Local and MinIO', () => 
     await expect(deployables.kustomization('Testing', kept)).rejects.toBeInstanceOf(StoredJsonError);
   });
 
+  it('reads an object\'s size at its version without its bytes, and says NotFound of a key or version not there, as the chart route reads them', async () => {
+    const key = `test/${uniqueSuffix()}/billing-api-1.0.0.tgz`;
+    const first = await putChartObject(key, Buffer.from('first chart'));
+    const second = await putChartObject(key, Buffer.from('the second chart'));
+    expect(await deployables.sizeOf?.(first)).toBe(11);
+    expect(await deployables.sizeOf?.(second)).toBe(16);
+    expect(await deployables.sizeOf?.({ ...first, versionId: null })).toBe(16);
+    const missing = await deployables.sizeOf?.({ ...first, key: `${key}.gone`, versionId: null }).catch((error: unknown) => error);
+    expect((missing as { name?: string }).name).toBe('NotFound');
+    const unknownVersion = await deployables.sizeOf?.({ ...first, versionId: '00000000-0000-4000-8000-000000000000' }).catch((error: unknown) => error);
+    expect((unknownVersion as { name?: string }).name).toBe('NotFound');
+  });
+
   it('signs a GET of the object at its version, downloaded as the file name given', async () => {
     const key = `test/${uniqueSuffix()}/image.tar`;
     const first = await putChartObject(key, Buffer.from('first bytes'));

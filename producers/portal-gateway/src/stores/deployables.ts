@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { objectBytes, readStoredJson, StoredJsonError, type EnvironmentName } from '@orbit/lib';
@@ -12,7 +12,7 @@ const kustomizeFilesShape = z.record(z.string(), z.record(z.string(), z.string()
 /**
  * Manifests from the environments' kustomize tables (inline, or in the chart
  * bucket when too big for a row), Kustomize trees from the base table, and
- * presigned GETs of stored objects. A
+ * presigned GETs, reads and sizes of stored objects. A
  * link lives `presignSeconds`: long enough to start a multi-GiB download,
  * short enough that a leaked one soon stops working.
  */
@@ -39,6 +39,10 @@ export function awsDeployables(
       const answer = await s3.send(new GetObjectCommand({ Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}) }));
       if (!(answer.Body instanceof Readable)) throw new StoredJsonError(`S3 answered ${object.bucket}/${object.key} without a readable body`);
       return { body: answer.Body, sizeBytes: answer.ContentLength ?? null };
+    },
+    async sizeOf(object) {
+      const answer = await s3.send(new HeadObjectCommand({ Bucket: object.bucket, Key: object.key, ...(object.versionId ? { VersionId: object.versionId } : {}) }));
+      return answer.ContentLength ?? null;
     },
     async kustomization(environment, helmChartName) {
       const [base, row] = await Promise.all([rowOf(baseTable, helmChartName), rowOf(tableOf(environment), helmChartName)]);
