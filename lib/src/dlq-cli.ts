@@ -73,9 +73,21 @@ if (command.kind === 'list') {
   process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`);
 } else {
   const { dlqTopic, offsets } = command;
-  const { redriven, setAside } = await redriveDeadLetters(kafka, dlqTopic, offsets ? { offsets } : {}).catch((error: unknown) => {
+  // Ctrl-C or a SIGTERM stops it between two lots (each sent with its record in one transaction); a second one at once.
+  const stopping = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stoppedBy !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143);
+      stoppedBy = signal;
+      process.stderr.write(`${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)\n`);
+      stopping.abort();
+    });
+  }
+  const { redriven, setAside, stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), signal: stopping.signal }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {
-      process.stderr.write(`another dlq:redrive is running (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
+      // A re-drive killed a moment ago is still a member until its session times out (10 s).
+      process.stderr.write(`another dlq:redrive is running, or one was stopped less than 10 s ago (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
     } else if (error instanceof DeadLetterNotFoundError) {
       process.stderr.write(`${error.message}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
     } else {
@@ -86,4 +98,8 @@ if (command.kind === 'list') {
   for (const letter of redriven) process.stdout.write(`re-driven for ${letter.consumerGroup || 'every group'} ${line(letter)}\n`);
   for (const { letter, reason } of setAside) process.stdout.write(`set aside (${reason}) ${line(letter)}\n`);
   process.stdout.write(`${redriven.length} dead letter(s) re-driven, ${setAside.length} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  if (stopped) {
+    process.stdout.write(`stopped by ${stoppedBy ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);
+    process.exit(stoppedBy === 'SIGTERM' ? 143 : 130);
+  }
 }

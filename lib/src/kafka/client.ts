@@ -120,6 +120,9 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
  * each start), so a Java or Go producer keyed by imageUID picks the same
  * partition.
  */
-export function orbitProducer(kafka: InstanceType<typeof KafkaClient>): kafkajs.Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+export function orbitProducer(kafka: InstanceType<typeof KafkaClient>, transactional?: { readonly transactionalId: string; readonly transactionTimeoutMs: number }): kafkajs.Producer {
+  return kafka.producer({
+    idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner,
+    ...(transactional ? { transactionalId: transactional.transactionalId, transactionTimeout: transactional.transactionTimeoutMs } : {}),
+  });
 }

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { createTestTopics, readAll, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
@@ -107,7 +110,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     // A letter set aside, then named: listed as re-driven, not set aside.
     expect((await redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['0']);
     expect(await states()).toEqual(['re-driven', 're-driven', 're-driven']);
-    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     // The record is in the DLQ itself, beside the letters: a broker that deleted the re-drive group's offsets (it does
     // after offsets.retention.minutes, 7 days, without a member) takes nothing of it (found by a review: every letter went again).
     const admin = kafka.admin();
@@ -120,7 +123,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
       await admin.disconnect();
     }
     expect(await states()).toEqual(['re-driven', 're-driven', 're-driven']);
-    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     const records: KafkaMessage[] = [];
     await readTopicToEnd(kafka, dlq, (entry) => void (entry.headers?.[REDRIVE_RECORD_HEADER] !== undefined && records.push(entry)), { groupPrefix: 'test-dlq-records', timeoutMs: 30_000 });
     expect(JSON.parse(records.at(-1)?.value?.toString() ?? '')).toEqual({ v: 1, upTo: '2', byOffset: [['0', '0'], ['2', '2']] });
@@ -140,7 +143,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const { topic, dlq } = await poisonLetters(kafka, 'legacy', 2, 'group-a');
     // A re-drive before records committed both letters as dealt with.
     await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '2' }]);
-    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -149,7 +152,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
       await admin.disconnect();
     }
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['re-driven', 're-driven']);
-    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [] });
+    expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     // Nothing went back to the topic: it is as empty as it was.
     let sent = 0;
     await readTopicToEnd(kafka, topic, () => void sent++, { groupPrefix: 'test-legacy', timeoutMs: 30_000 });
@@ -169,6 +172,68 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await readTopicToEnd(kafka, topic, (message) => void seen.push(String(message.value)), { groupPrefix: 'test-slow', timeoutMs: 30_000, wholeOrNothing: true });
     expect(seen).toEqual(['a', 'b']);
   }, 60_000);
+
+  it('sends nothing twice when a re-drive is killed half way, nor when it is stopped: each lot goes with its record in one transaction (found by a review: 137 of 600 sent twice)', async () => {
+    const kafka = testKafka();
+    const { topic, dlq } = await poisonLetters(kafka, 'killed', 600, 'harbor-writer');
+    // Stopped before its first lot: nothing sent, everything still pending.
+    const stopped = new AbortController();
+    stopped.abort();
+    expect(await redriveDeadLetters(kafka, dlq, { signal: stopped.signal })).toEqual({ redriven: [], setAside: [], stopped: true });
+    expect((await listDeadLetters(kafka, dlq)).filter((letter) => !letter.redriven)).toHaveLength(600);
+
+    // A process of its own, to be killed outright: the re-drive the CLI runs, on the test topics (the CLI takes Orbit's alone).
+    const dist = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../dist/${path}`, import.meta.url)));
+    const script = `import { redriveDeadLetters } from ${dist('kafka/dlq-ops.js')};
+      import { createKafka } from ${dist('kafka/client.js')};
+      import { GroupRunningError } from ${dist('kafka/group-offsets.js')};
+      import { createLogger } from ${dist('logger.js')};
+      const kafka = createKafka({ clientId: 'test-dlq-killed', brokers: ${JSON.stringify(testConfig.KAFKA_BROKERS)}, logger: createLogger({ service: 'test', level: 'fatal' }) });
+      try {
+        const { redriven } = await redriveDeadLetters(kafka, ${JSON.stringify(dlq)});
+        process.stdout.write(redriven.length + ' dead letter(s) re-driven');
+      } catch (error) {
+        if (!(error instanceof GroupRunningError)) throw error;
+        process.stderr.write('another dlq:redrive is running');
+        process.exit(1);
+      }`;
+    const run = () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const killed = run();
+    const exited = new Promise((resolve) => killed.on('exit', resolve));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // SIGKILL as soon as its first letters are written (committed or not: the high watermark moves either way).
+      for (let tries = 0; tries < 600; tries += 1) {
+        const [partition] = await admin.fetchTopicOffsets(topic);
+        if (partition !== undefined && BigInt(partition.high) > 0n) break;
+        await sleep(10);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    killed.kill('SIGKILL');
+    await exited;
+    // The killed one is a member of the re-drive group until its session ends; then the next run takes over.
+    let output = '';
+    for (let tries = 0; tries < 10; tries += 1) {
+      const again = run();
+      let stderr = '';
+      again.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      again.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const code = await new Promise((resolve) => again.on('exit', resolve));
+      if (code === 0) break;
+      expect(stderr).toContain('another dlq:redrive is running');
+      await sleep(3_000);
+    }
+    expect(output).toMatch(/dead letter\(s\) re-driven/);
+    const onTopic: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => void onTopic.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-killed', timeoutMs: 30_000, wholeOrNothing: true });
+    expect(onTopic).toHaveLength(600);
+    expect(new Set(onTopic).size).toBe(600);
+    expect((await listDeadLetters(kafka, dlq)).filter((letter) => !letter.redriven)).toHaveLength(0);
+    expect((await redriveDeadLetters(kafka, dlq)).redriven).toHaveLength(0);
+  }, 120_000);
 
   it('refuses a re-drive while another holds the topic, before sending anything, and two at once never send a letter twice', async () => {
     const kafka = testKafka();
@@ -194,7 +259,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await createTestTopics(kafka, [other, dlqTopicOf(other)]);
     const held = await holdGroup(kafka, redriveGroupOf(dlq), [dlq]);
     try {
-      expect(await redriveDeadLetters(kafka, dlqTopicOf(other))).toEqual({ redriven: [], setAside: [] });
+      expect(await redriveDeadLetters(kafka, dlqTopicOf(other))).toEqual({ redriven: [], setAside: [], stopped: false });
     } finally {
       await held.release();
     }

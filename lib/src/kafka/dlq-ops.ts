@@ -42,7 +42,28 @@ export interface RedriveOutcome {
   /** Put back on their topics, each for the consumer group that failed on it. */
   readonly redriven: DeadLetterEntry[];
   readonly setAside: SetAsideLetter[];
+  /** Stopped by its signal before every letter was dealt with: those left stay pending, for the next re-drive. */
+  readonly stopped: boolean;
 }
+
+/**
+ * Letters sent, with the record of their progress, in one Kafka transaction:
+ * the letters and the record become visible together or not at all (to
+ * read_committed readers: Orbit's consumers, and the DLQ reads here), so a
+ * re-drive stopped at any moment, SIGKILL included, sends nothing twice. It
+ * sent every letter first and recorded after, and one stopped in between sent
+ * them all again on the next run.
+ */
+const LETTERS_PER_TRANSACTION = 200;
+
+/**
+ * How long the broker lets a re-drive's transaction stay open. One killed in
+ * the middle of a transaction holds back read_committed consumers of the
+ * partitions it wrote to until the broker aborts it (or the next re-drive,
+ * taking the same transactional id, does): seconds, not kafkajs's minute.
+ * A transaction of `LETTERS_PER_TRANSACTION` letters takes milliseconds.
+ */
+const REDRIVE_TRANSACTION_TIMEOUT_MS = 10_000;
 
 /**
  * Why a re-drive should leave `letter` alone, if it should. Bytes that could
@@ -249,62 +270,90 @@ async function committedUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number
  * With `offsets` it re-drives the letters at those offsets, re-driven before
  * or not, and records them: one without offsets leaves them alone. An offset
  * no letter has refuses the whole re-drive (DeadLetterNotFoundError) before
- * sending anything. The record (REDRIVE_RECORD_HEADER) is written once the
- * letters are sent: a re-drive stopped in between sends them again next time.
- * It holds the re-drive group meanwhile: a second re-drive of the topic
- * started before this one ends refuses (GroupRunningError) before sending anything.
+ * sending anything. Letters go `LETTERS_PER_TRANSACTION` at a time, each lot
+ * in one transaction with the record (REDRIVE_RECORD_HEADER) of the progress
+ * it makes; `signal` stops it between two lots. It holds the re-drive group
+ * meanwhile: a second re-drive of the topic started before this one ends
+ * refuses (GroupRunningError) before sending anything.
  */
-export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[] } = {}): Promise<RedriveOutcome> {
+export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: { offsets?: readonly string[]; signal?: AbortSignal } = {}): Promise<RedriveOutcome> {
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
     const { letters, records, unrecorded } = await readDeadLetters(kafka, dlqTopic);
     const missing = [...new Set(options.offsets?.filter((offset) => !letters.some((letter) => letter.dlqOffset === offset)))];
     if (missing.length > 0) throw new DeadLetterNotFoundError(dlqTopic, missing);
     const chosen = options.offsets ? letters.filter((letter) => options.offsets?.includes(letter.dlqOffset)) : letters.filter((letter) => !letter.redriven);
-    const redriven: DeadLetterEntry[] = [];
-    const setAside: SetAsideLetter[] = [];
+    const toSend = new Set<DeadLetterEntry>();
+    const setAsideFor = new Map<DeadLetterEntry, string>();
     const sentFor = new Map<string, DeadLetterEntry>();
     for (const letter of chosen) {
       const reason = whyNotRedriven(letter, options.offsets !== undefined);
       const messageForGroup = `${letter.consumerGroup}|${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
       const same = sentFor.get(messageForGroup);
-      if (reason !== undefined) setAside.push({ letter, reason });
-      else if (same) setAside.push({ letter, reason: `the same message for ${letter.consumerGroup || 'its group'} goes with ${positionOf(same)}` });
+      if (reason !== undefined) setAsideFor.set(letter, reason);
+      else if (same) setAsideFor.set(letter, `the same message for ${letter.consumerGroup || 'its group'} goes with ${positionOf(same)}`);
       else {
         sentFor.set(messageForGroup, letter);
-        redriven.push(letter);
+        toSend.add(letter);
       }
     }
+    const redriven: DeadLetterEntry[] = [];
+    const setAside: SetAsideLetter[] = [];
     // Progress only older re-drives committed is recorded now, even with nothing to send: the broker deletes it.
-    if (chosen.length === 0 && unrecorded.length === 0) return { redriven, setAside };
-    const producer = orbitProducer(kafka);
+    if (chosen.length === 0 && unrecorded.length === 0) return { redriven, setAside, stopped: false };
+    const producer = orbitProducer(kafka, { transactionalId: redriveGroupOf(dlqTopic), transactionTimeoutMs: REDRIVE_TRANSACTION_TIMEOUT_MS });
     await producer.connect();
     try {
-      for (const letter of redriven) {
-        await producer.send({
-          topic: letter.originalTopic, acks: -1,
-          messages: [{
-            key: letter.key, value: letter.value,
-            headers: {
-              ...letter.originalHeaders, [REDRIVEN_FROM]: positionOf(letter),
-              ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
-            },
-          }],
-        });
-      }
-      // Each partition dealt with gets its new state, whole: the last record is all a later list reads.
-      const partitions = new Map<number, bigint[]>(unrecorded.map((partition) => [partition, []]));
-      for (const letter of chosen) partitions.set(letter.dlqPartition, [...(partitions.get(letter.dlqPartition) ?? []), BigInt(letter.dlqOffset)]);
-      for (const [partition, offsets] of partitions) {
-        const before = records.get(partition) ?? { upTo: 0n, byOffset: [] };
-        const next = offsets.reduce((highest, offset) => (offset + 1n > highest ? offset + 1n : highest), before.upTo);
-        const record: PartitionRecord = options.offsets ? { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, offsets) } : { upTo: next, byOffset: before.byOffset };
-        await producer.send({ topic: dlqTopic, acks: -1, messages: [{ partition, key: null, value: recordValueOf(record), headers: { [REDRIVE_RECORD_HEADER]: '1' } }] });
+      const lots = chosen.length === 0 ? [[]] : Array.from({ length: Math.ceil(chosen.length / LETTERS_PER_TRANSACTION) }, (_, index) => chosen.slice(index * LETTERS_PER_TRANSACTION, (index + 1) * LETTERS_PER_TRANSACTION));
+      for (const [index, lot] of lots.entries()) {
+        if (options.signal?.aborted) return { redriven, setAside, stopped: true };
+        const sent = lot.filter((letter) => toSend.has(letter));
+        // Each partition dealt with gets its new state, whole: the last record is all a later list reads.
+        const partitions = new Map<number, bigint[]>(index === 0 ? unrecorded.map((partition) => [partition, []]) : []);
+        for (const letter of lot) partitions.set(letter.dlqPartition, [...(partitions.get(letter.dlqPartition) ?? []), BigInt(letter.dlqOffset)]);
+        const recorded = new Map([...partitions].map(([partition, offsets]) => {
+          const before = records.get(partition) ?? { upTo: 0n, byOffset: [] };
+          const next = offsets.reduce((highest, offset) => (offset + 1n > highest ? offset + 1n : highest), before.upTo);
+          const record: PartitionRecord = options.offsets ? { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, offsets) } : { upTo: next, byOffset: before.byOffset };
+          return [partition, record] as const;
+        }));
+        const transaction = await producer.transaction();
+        try {
+          await transaction.sendBatch({
+            acks: -1,
+            topicMessages: [
+              ...sent.map((letter) => ({
+                topic: letter.originalTopic,
+                messages: [{
+                  key: letter.key, value: letter.value,
+                  headers: {
+                    ...letter.originalHeaders, [REDRIVEN_FROM]: positionOf(letter),
+                    ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
+                  },
+                }],
+              })),
+              {
+                topic: dlqTopic,
+                messages: [...recorded].map(([partition, record]) => ({ partition, key: null, value: recordValueOf(record), headers: { [REDRIVE_RECORD_HEADER]: '1' } })),
+              },
+            ],
+          });
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
+        }
+        for (const [partition, record] of recorded) records.set(partition, record);
+        redriven.push(...sent);
+        for (const letter of lot) {
+          const reason = setAsideFor.get(letter);
+          if (reason !== undefined) setAside.push({ letter, reason });
+        }
       }
     } finally {
       await producer.disconnect();
     }
-    return { redriven, setAside };
+    return { redriven, setAside, stopped: false };
   } finally {
     await group.release();
   }

@@ -33,7 +33,8 @@ export interface HeldGroup {
  * already, or that another process joined at the same moment.
  */
 export async function holdGroup(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<HeldGroup> {
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: FETCH_WAIT_MS, allowAutoTopicCreation: false });
+  // A holder killed outright holds the group until its session ends: 10 s, not kafkajs's 30 (the broker's least is 6).
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: FETCH_WAIT_MS, allowAutoTopicCreation: false, sessionTimeout: 10_000 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });

@@ -1,4 +1,4 @@
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, dlqTopicOf, ResourcePatternTypes, SERVICE_KAFKA_USE, type AclEntry, type Admin, type ServiceName } from '@orbit/lib';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, dlqTopicOf, REDRIVE_GROUP, ResourcePatternTypes, SERVICE_KAFKA_USE, type AclEntry, type Admin, type ServiceName } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /** Every Orbit topic, its DLQ included, begins with this. */
@@ -7,7 +7,7 @@ const TOPIC_PREFIX = 'orbit.';
 /**
  * What Orbit's services may do, and nothing else: read, write and describe the
  * `orbit.` topics, read and describe any consumer group (each service has its
- * own, the rebuild a fresh one per run) and delete the rebuild's, and write idempotently. Anyone else,
+ * own, the rebuild a fresh one per run) and delete the rebuild's, write idempotently, and re-drive dead letters in transactions. Anyone else,
  * given no ACL of their own, is refused by a broker whose authorizer allows
  * nothing by default; topics are made and changed by provisioning, as an operator.
  */
@@ -22,6 +22,8 @@ export function serviceAcls(principals: readonly string[]): AclEntry[] {
     // A rebuild deletes the group it replayed with (refused, it was left behind for the broker's offset expiry).
     allow(principal, AclResourceTypes.GROUP, 'viewport-rebuild-', ResourcePatternTypes.PREFIXED, AclOperationTypes.DELETE),
     allow(principal, AclResourceTypes.CLUSTER, 'kafka-cluster', ResourcePatternTypes.LITERAL, AclOperationTypes.IDEMPOTENT_WRITE),
+    // dlq:redrive sends each lot of letters with its progress record in one transaction, under the id of the DLQ's re-drive.
+    ...[AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((operation) => allow(principal, AclResourceTypes.TRANSACTIONAL_ID, `${REDRIVE_GROUP}.`, ResourcePatternTypes.PREFIXED, operation)),
   ]);
 }
 
@@ -49,7 +51,7 @@ export function servicePrincipalAcls(service: ServiceName, principal: string): A
 export const principalVariableOf = (service: ServiceName): `ORBIT_KAFKA_PRINCIPAL_${string}` => `ORBIT_KAFKA_PRINCIPAL_${service.toUpperCase().replaceAll('-', '_')}`;
 
 const OPERATION_NAMES = new Map<number, string>([[AclOperationTypes.READ, 'read'], [AclOperationTypes.WRITE, 'write'], [AclOperationTypes.DESCRIBE, 'describe'], [AclOperationTypes.DELETE, 'delete'], [AclOperationTypes.IDEMPOTENT_WRITE, 'idempotent write']]);
-const RESOURCE_NAMES = new Map<number, string>([[AclResourceTypes.TOPIC, 'topics'], [AclResourceTypes.GROUP, 'groups'], [AclResourceTypes.CLUSTER, 'cluster']]);
+const RESOURCE_NAMES = new Map<number, string>([[AclResourceTypes.TOPIC, 'topics'], [AclResourceTypes.GROUP, 'groups'], [AclResourceTypes.CLUSTER, 'cluster'], [AclResourceTypes.TRANSACTIONAL_ID, 'transactional ids']]);
 
 export function aclName(entry: AclEntry): string {
   const resource = `${RESOURCE_NAMES.get(entry.resourceType) ?? String(entry.resourceType)} ${entry.resourceName}${entry.resourcePatternType === ResourcePatternTypes.PREFIXED ? '*' : ''}`;
