@@ -20,6 +20,7 @@ import { HelmIndexCache, type ProjectionVersion } from './helm-index-cache.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';
 import { imageRoutes } from './routes/images.js';
 import type { Readiness } from './readiness.js';
+import { loggedUrl, noteCaller, REQUEST_ID_HEADER, requestIdOf, requestLogFields } from './request-correlation.js';
 import { RequestWatch } from './request-watch.js';
 import { RouteMethods, unroutedAnswer } from './route-methods.js';
 import { requestRoutes } from './routes/requests.js';
@@ -118,7 +119,7 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
       const code = error instanceof OrbitError ? { code: error.code } : { frameworkCode: error.code };
       // A refusal recorded as a failed request answers its id: the line names it as correlationId, as the events and the error log do.
       const recorded = error instanceof RequestRefusedError && error.requestId !== undefined ? { correlationId: error.requestId, ...error.trail } : {};
-      logger?.info({ status: reply.statusCode, ...code, method: request.method, url: request.url, reason: error.message, ...recorded }, 'request refused');
+      logger?.info({ status: reply.statusCode, ...code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: error.message, ...recorded }, 'request refused');
     }
     return answered;
   };
@@ -171,12 +172,12 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (request.raw.destroyed && !request.raw.complete) {
       // The client went away mid-body (a cancelled upload, or a half-close short of Content-Length, which the socket
       // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's.
-      logger?.info({ url: request.url, reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
+      logger?.info({ url: loggedUrl(request), ...requestLogFields(request), reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
     }
     if (error instanceof MysqlSilentError && error.outcomeUnknown) {
       // The COMMIT went out and no answer came back: MySQL may have applied it when it woke up.
-      logger?.warn({ err: error, url: request.url }, 'MySQL did not answer a commit in time; the request may have been accepted');
+      logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'MySQL did not answer a commit in time; the request may have been accepted');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED,
       });
@@ -185,14 +186,14 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (refused) {
       // The gateway's own role lacks a permission (or its bucket is gone): an operator's to mend, said in the log with
       // the permission; the caller hears a store away, as for a MySQL grant taken away, since nothing was accepted.
-      logger?.error({ err: error, url: request.url, reasonCode: refused.reasonCode }, `S3 refused the gateway: ${refused.message}`);
+      logger?.error({ err: error, url: loggedUrl(request), ...requestLogFields(request), reasonCode: refused.reasonCode }, `S3 refused the gateway: ${refused.message}`);
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`,
       });
     }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
-      logger?.warn({ err: error, url: request.url }, 'a store did not answer; asked the client to try again');
+      logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'a store did not answer; asked the client to try again');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
         code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
       });
@@ -201,8 +202,9 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (formCutShort(error)) {
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: FORM_CUT_SHORT });
     }
-    logger?.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: 'internal error; see the gateway log' });
+    logger?.error({ err: error, method: request.method, url: loggedUrl(request), ...requestLogFields(request) }, 'request failed');
+    // The id is the one the answer's X-Request-Id carries, and the one the log line names as reqId.
+    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: `internal error: the gateway log has it under request id ${request.id} (X-Request-Id); quote that id to whoever runs the gateway` });
   };
 }
 
@@ -237,8 +239,9 @@ function unreadableContentType(contentType: string | undefined): string {
 }
 
 /** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */
-function frameworkRefusal(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(error.statusCode ?? 400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message });
+function frameworkRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // No hook runs for it: its X-Request-Id is set here.
+  void reply.code(error.statusCode ?? 400).header(REQUEST_ID_HEADER, request.id).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message });
 }
 
 /**
@@ -263,6 +266,9 @@ const TEXT_PART_TYPE = /^text\/|^application\/([\w.-]+\+)?json$/;
 export function buildApp(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     logger: false, bodyLimit: 1024 * 1024,
+    // request.id: the caller's X-Request-Id when well formed, else a UUID (request-correlation.ts); requestIdHeader stays
+    // off, as it would take any header value, unchecked, as the id.
+    genReqId: requestIdOf,
     // Idle, not total: a 10 GiB upload may take an hour, but one that stops sending is given up, its staging aborted.
     connectionTimeout: deps.idleTimeoutMs ?? 120_000,
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
@@ -278,7 +284,11 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     schemaController: { compilersFactory: { buildValidator: validatorsByPart() } },
   });
   // First of all hooks: a request is noted before anything can answer it, so a parse error after it waits for its answer.
-  app.addHook('onRequest', async (request, reply) => awaitingAnswer(request.raw, reply.raw));
+  // Every answer, a refusal by any later hook too, names the request's id: the one its log lines carry as reqId.
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    awaitingAnswer(request.raw, reply.raw);
+  });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => {
     // CORS's catch-all OPTIONS route only lets preflights through: it names no path, and a GET of a path no route has stays a 404.
@@ -464,7 +474,7 @@ function authenticatedFirst(scope: FastifyInstance, identify: (request: FastifyR
     // Node keeps the first of two Authorization headers and drops the other: which one a proxy added is anyone's guess.
     const sent = request.raw.rawHeaders.filter((name, index) => index % 2 === 0 && name.toLowerCase() === 'authorization').length;
     if (sent > 1) throw badRequest(`send one Authorization header, not ${sent}: which of them names the caller is not to be guessed`, 'header.authorization');
-    await callerOf(request);
+    noteCaller(request, (await callerOf(request)).actor.username);
   });
   return callerOf;
 }

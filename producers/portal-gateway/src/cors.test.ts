@@ -25,7 +25,9 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     expect(listed.statusCode).toBe(200);
     expect(listed.headers['access-control-allow-origin']).toBe(PORTAL);
     expect(String(listed.headers['access-control-expose-headers']).split(',').map((name) => name.trim()))
-      .toEqual(expect.arrayContaining(['idempotent-replayed', 'etag', 'content-disposition']));
+      .toEqual(expect.arrayContaining(['idempotent-replayed', 'etag', 'content-disposition', 'x-request-id']));
+    // The id a portal shows its user to quote to support is one its scripts can read.
+    expect(listed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     // A refusal the script must be able to read: without the header the browser hides its body.
     for (const refused of [
       await app.inject({ method: 'GET', url: '/v1/images', headers: { origin: PORTAL } }),

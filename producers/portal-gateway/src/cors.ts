@@ -34,7 +34,8 @@ export const corsOriginsEnv = z.string().default('').transform((text, context): 
 // too (the browser hides every answer header not listed here but the safelisted six). X-Orbit-Link-Expires is not
 // listed: it comes on a 302, whose headers a browser never shows a script.
 const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match'];
-const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition'];
+// X-Request-Id: the id a portal shows a user to quote to support (the gateway's log lines name it as reqId).
+const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition', 'x-request-id'];
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
 const PREFLIGHT_MAX_AGE = 600;
 

@@ -9,6 +9,7 @@ import type { TransferPolicy } from '../transfer-rules.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
 import { isFinished, onceEach, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
+import { requestLogFields } from '../request-correlation.js';
 
 export interface RequestRouteDeps {
   readonly requests: RequestStore;
@@ -96,7 +97,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
       };
       // The status is ViewPort's: an event log that cannot be read leaves the steps out, not the answer.
       const stepsOf = (requestId: string): Promise<TimelineEntry[] | undefined> => deps.events.byCorrelationId(requestId).catch((error: unknown) => {
-        deps.logger?.warn({ err: error, requestId }, 'could not read a request\'s steps from the event log; answered its status without them');
+        deps.logger?.warn({ err: error, requestId, ...requestLogFields(request) }, 'could not read a request\'s steps from the event log; answered its status without them');
         return undefined;
       });
       if (!watch) {

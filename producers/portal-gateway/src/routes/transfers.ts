@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { envelopeFor, parseEnvironmentName, pidOf, startTrace, type Actor, type Logger, type TraceContext } from '@orbit/lib';
+import { envelopeFor, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { RequestRefusedError } from '../errors.js';
 import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
 import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
+import { loggedUrl, requestLogFields, traceOf } from '../request-correlation.js';
 import { decideTransfer, differingAsk, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 
@@ -189,7 +190,8 @@ export function transferRoutes(deps: TransferRouteDeps) {
         }
       }
       const requestId = randomUUID();
-      const trace = startTrace();
+      // The gateway's span of this request: a child of the caller's traceparent, when it sent a valid one.
+      const trace = traceOf(request);
       const context = { correlationId: requestId, imageUID: request.params.uid, actor };
       // A refused request keeps the target it asked for too, when that names an environment: a list of failed requests shows what was tried.
       const asked = parseEnvironmentName(request.body.transferEnvironment);
@@ -207,7 +209,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       if (decision.kind === 'refused') {
         // Logged as every route's refusals are: an operator sees a 404 here too, though it leaves no error-log row.
         deps.logger?.info({
-          status: decision.status, code: decision.code, method: request.method, url: request.url, reason: decision.message,
+          status: decision.status, code: decision.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: decision.message,
           imageUID: request.params.uid, user: actor.username, ...(decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND' ? {} : { correlationId: requestId }),
         }, 'request refused');
         // An unknown or foreign image leaves no record under its UID: nothing to log against, and no request id to hand out.
@@ -232,6 +234,8 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const into = decision.target;
       const held = await bound(() => deps.claims.claim(into, accepted, command, trace, key), keyText ?? '', sent);
       if (held.requestId !== requestId) return answer(reply, held, held.status === 'succeeded' ? 200 : 202);
+      // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
+      deps.logger?.info({ ...requestLogFields(request), correlationId: requestId, imageUID: request.params.uid, targetEnvironment: decision.target }, 'request accepted');
       return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
     });
   };

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, startTrace, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, FORM_CUT_SHORT, notFound, RequestRefusedError } from '../errors.js';
@@ -13,6 +13,7 @@ import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import { ChartNameTaken, VersionUploadUnderWay, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
+import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
 
@@ -74,6 +75,17 @@ interface SentBody {
   readonly digest: UploadBodyDigest;
   readonly contentIs: 'image' | 'reference';
 }
+
+/**
+ * Who sent an upload, and the HTTP request it came in: the commands it publishes continue that request's trace
+ * (traceOf, a child of the caller's traceparent), and the lines logged about it name its id (requestLogFields).
+ */
+interface Sender {
+  readonly actor: Actor;
+  readonly request: FastifyRequest;
+}
+
+const senderOf = (request: FastifyRequest, caller: Caller): Sender => ({ actor: caller.actor, request });
 
 /** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf), saying what it names. */
 function idempotencyKeyHeader(description: string) {
@@ -226,7 +238,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * (`claimed`) a request that has not failed holds is not refused here: the
    * claim answers it (accept), as the repeat it is.
    */
-  async function refuseStoredVersion(actor: Actor, metadata: ImageMetadata, imageUID: string, claimed?: ClaimedBy): Promise<void> {
+  async function refuseStoredVersion(sender: Sender, metadata: ImageMetadata, imageUID: string, claimed?: ClaimedBy): Promise<void> {
+    const { actor } = sender;
     const stored = await deps.versionStored?.(imageUID, metadata.imageVersion);
     if (stored === undefined) return;
     // The key was looked up before the body was read; a retry sent meanwhile (the original still sending its image) may
@@ -237,17 +250,17 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const message = stored === metadata.imageVersion
       ? `${actor.username} already has ${metadata.imageName} ${metadata.imageVersion}; versions cannot be replaced`
       : `${actor.username} already has ${metadata.imageName} ${stored} as chart version ${String(chartVersionOf(stored))}, and ${metadata.imageVersion} would be that chart version too; versions cannot be replaced, so give one that differs as SemVer`;
-    return refuseNameConflict(actor, metadata, imageUID, message, stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does`);
+    return refuseNameConflict(sender, metadata, imageUID, message, stored === metadata.imageVersion ? 'is stored already; versions cannot be replaced' : `gives chart version ${String(chartVersionOf(stored))}, as the stored ${stored} does`);
   }
 
   /** A version refused at the door (409 NAME_CONFLICT), recorded as a failed request and in the error log as the validator's would be. */
-  async function refuseNameConflict(actor: Actor, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
+  async function refuseNameConflict({ actor, request }: Sender, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
     const requestId = randomUUID();
     const envelope = envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor });
     await deps.publish.uploadRefused?.({
       ...envelope, requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
       imageVersion: metadata.imageVersion, targetEnvironment: null,
-    }, startTrace(), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
+    }, traceOf(request), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
     throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: problem }], deps.publish.uploadRefused ? requestId : undefined, { pid: envelope.pid, imageUID });
   }
 
@@ -255,9 +268,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * Another upload of the version is under way (the store refused to record this one: one upload of a version at a
    * time): refused as a stored version is, naming that upload, which is the one a promotion's "not yet" names too.
    */
-  function refuseUnderWay(actor: Actor, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
+  function refuseUnderWay(sender: Sender, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
     if (!(error instanceof VersionUploadUnderWay)) throw error;
-    return refuseNameConflict(actor, metadata, imageUID,
+    const { actor } = sender;
+    return refuseNameConflict(sender, metadata, imageUID,
       `${actor.username} is uploading ${metadata.imageName} ${metadata.imageVersion} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
       `is being uploaded by request ${error.requestId}`);
   }
@@ -271,9 +285,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** The image UID of the metadata's name, once a version the owner has already is refused. */
-  async function uidForNewVersion(actor: Actor, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string> {
-    const imageUID = await deps.names.uidFor(actor.username, metadata.imageName).catch(chartNameRefusal);
-    await refuseStoredVersion(actor, metadata, imageUID, claimed);
+  async function uidForNewVersion(sender: Sender, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string> {
+    const imageUID = await deps.names.uidFor(sender.actor.username, metadata.imageName).catch(chartNameRefusal);
+    await refuseStoredVersion(sender, metadata, imageUID, claimed);
     return imageUID;
   }
 
@@ -281,9 +295,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * The same checks before the image has come, assigning no UID to a new name: an upload cancelled or refused
    * while its image streams would otherwise keep the name, unseen, and refuse every name of its chart name for ever.
    */
-  async function checkedBeforeImage(actor: Actor, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string | undefined> {
-    const imageUID = await deps.names.peek(actor.username, metadata.imageName).catch(chartNameRefusal);
-    if (imageUID !== undefined) await refuseStoredVersion(actor, metadata, imageUID, claimed);
+  async function checkedBeforeImage(sender: Sender, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string | undefined> {
+    const imageUID = await deps.names.peek(sender.actor.username, metadata.imageName).catch(chartNameRefusal);
+    if (imageUID !== undefined) await refuseStoredVersion(sender, metadata, imageUID, claimed);
     return imageUID;
   }
 
@@ -350,16 +364,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * key is not already held (concurrent calls with one key start one request).
    */
   async function accept(
-    actor: Actor, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
+    sender: Sender, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
     beforeCommit?: () => Promise<void>,
   ): Promise<UploadAnswer> {
-    const { event, record, answer } = requestFor(actor, metadata, source, staged, reference, imageUID, claimed, sent);
-    if (!claimed) {
-      await deps.publish.uploadRequested(event, startTrace(), record).catch((error: unknown) => refuseUnderWay(actor, metadata, imageUID, error));
+    const { event, record, answer } = requestFor(sender.actor, metadata, source, staged, reference, imageUID, claimed, sent);
+    // The gateway's span of this HTTP request: a child of the caller's traceparent, when it sent a valid one.
+    const trace = traceOf(sender.request);
+    // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
+    const accepted = (): UploadAnswer => {
+      deps.logger?.info({ ...requestLogFields(sender.request), correlationId: answer.requestId, imageUID, pid: event.pid }, 'request accepted');
       return { replayed: false, body: answer };
+    };
+    if (!claimed) {
+      await deps.publish.uploadRequested(event, trace, record).catch((error: unknown) => refuseUnderWay(sender, metadata, imageUID, error));
+      return accepted();
     }
-    const held = await claimed.claims.claim(claimed.key, record, event, startTrace(), beforeCommit).catch((error: unknown) => refuseUnderWay(actor, metadata, imageUID, error));
-    if (held.requestId === answer.requestId) return { replayed: false, body: answer };
+    const held = await claimed.claims.claim(claimed.key, record, event, trace, beforeCommit).catch((error: unknown) => refuseUnderWay(sender, metadata, imageUID, error));
+    if (held.requestId === answer.requestId) return accepted();
     // A concurrent call with the same key won: the same body is its repeat, another is refused as a later one would be.
     if (sent) refuseOtherBody(held, sent, claimed);
     return startedBefore(held, imageUID);
@@ -403,22 +424,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // request is recorded. Nothing is recorded before then, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
-    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(caller.actor, parsed, claimed));
+    const sender = senderOf(request, caller);
+    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed));
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     let imageUID: string;
     try {
-      imageUID = knownUID ?? await uidForNewVersion(caller.actor, metadata, claimed);
+      imageUID = knownUID ?? await uidForNewVersion(sender, metadata, claimed);
     } catch (error) {
-      await discard(staged);
+      await discard(staged, request);
       throw error;
     }
     try {
-      const answer = await accept(caller.actor, metadata, 'ARCHIVE', staged, null, imageUID, claimed, sent);
+      const answer = await accept(sender, metadata, 'ARCHIVE', staged, null, imageUID, claimed, sent);
       // A concurrent call with the same key won: its request has its own staged image.
-      if (answer.replayed) await discard(staged);
+      if (answer.replayed) await discard(staged, request);
       return answer;
     } catch (error) {
-      if (error instanceof RequestRefusedError) await discard(staged);
+      if (error instanceof RequestRefusedError) await discard(staged, request);
       throw error;
     }
   }
@@ -435,8 +457,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
 
-  async function discard(staged: StagedObject): Promise<void> {
-    await deps.uploads.discard(staged).catch((cause: unknown) => deps.logger?.warn({ err: cause, key: staged.key }, 'could not delete a refused upload from staging; the staging expiry will'));
+  async function discard(staged: StagedObject, request: FastifyRequest): Promise<void> {
+    await deps.uploads.discard(staged).catch((cause: unknown) => deps.logger?.warn({ err: cause, key: staged.key, ...requestLogFields(request) }, 'could not delete a refused upload from staging; the staging expiry will'));
   }
 
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
@@ -445,7 +467,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T }> {
     return eachPart(request, onMetadata, {
       read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
-      drop: discard,
+      drop: (staged) => discard(staged, request),
     });
   }
 
@@ -555,7 +577,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     if (!registryAllowed(reference.registry, deps.allowedRegistries ?? [])) {
       throw new RequestRefusedError(403, 'ORBIT_ERR_REGISTRY_NOT_ALLOWED', `registry ${reference.registry} is not one Orbit pulls from; allowed: ${deps.allowedRegistries?.join(', ')}`, [{ field: 'reference', message: 'names a registry ORBIT_ALLOWED_REGISTRIES does not list' }]);
     }
-    return accept(caller.actor, metadata, 'REFERENCE', null, text, await uidForNewVersion(caller.actor, metadata, claimed), claimed, sent);
+    const sender = senderOf(request, caller);
+    return accept(sender, metadata, 'REFERENCE', null, text, await uidForNewVersion(sender, metadata, claimed), claimed, sent);
   }
 
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
@@ -691,7 +714,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
           `upload ${id} was completed meanwhile${held ? `: request ${held.requestId} has it (follow GET /v1/requests/${held.requestId})` : ''}; nothing was deleted`);
       }
-      deps.logger?.info({ uploadId: id, user: caller.actor.username }, 'presigned upload given up');
+      deps.logger?.info({ ...requestLogFields(request), uploadId: id, user: caller.actor.username }, 'presigned upload given up');
       return reply.code(204).send();
     });
 
@@ -736,7 +759,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         if (await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
       };
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
-      return send(reply, await accept(caller.actor, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(caller.actor, metadata, completion), completion, sent, notGivenUp));
+      const sender = senderOf(request, caller);
+      return send(reply, await accept(sender, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(sender, metadata, completion), completion, sent, notGivenUp));
     });
   };
 }
