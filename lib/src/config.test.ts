@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { env, readConfig, urlExample, withoutUserinfo, type EnvShape } from './config.js';
+import { env, readCheckedConfig, readConfig, urlExample, withoutUserinfo, type EnvShape } from './config.js';
 import { ConfigError } from './errors.js';
+import { kafkaConnection } from './kafka/connection.js';
+import { mysqlTarget } from './mysql-connection.js';
 import { registryAccessEnv } from './registry/access.js';
 import { runtimeEnv } from './runtime-config.js';
 
@@ -145,5 +147,55 @@ describe('withoutUserinfo', () => {
     expect(urlExample('mysql://orbit:orbit@127.0.0.1:3306/viewport')).toBe('mysql://user:password@host:port/database');
     expect(urlExample('http://127.0.0.1:9000')).toBe('http://host:port');
     expect(urlExample(undefined)).toBe('http://host:port');
+  });
+});
+
+describe('readCheckedConfig', () => {
+  const checks = { mysql: (config: Parameters<typeof mysqlTarget>[0]) => mysqlTarget(config), kafka: (config: Parameters<typeof kafkaConnection>[0]) => kafkaConnection(config) };
+  const problemsOf = (given: NodeJS.ProcessEnv): readonly string[] => {
+    try {
+      readCheckedConfig(runtimeEnv, checks, given);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  it('reports a malformed variable and what the checks find in the others at once, not one round per fix', () => {
+    expect(problemsOf({ LOG_LEVEL: 'verbose', MYSQL_URL: 'mysql://orbit:hunter2@db.example.com:3306/viewport?sslmode=require', KAFKA_SASL_USERNAME: 'orbit' })).toEqual([
+      'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (got "verbose")',
+      'MYSQL_URL: ?sslmode is not read (the driver would connect without TLS or without checking the server\'s name); set MYSQL_TLS=true, or MYSQL_TLS_CA_FILE for a private CA',
+      'KAFKA_SASL_MECHANISM: is missing: KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, so name the mechanism (plain, scram-sha-256 or scram-sha-512)',
+    ]);
+  });
+
+  it('never echoes a password, in a variable\'s line or a check\'s', () => {
+    const problems = problemsOf({ MYSQL_URL: 'mysql://orbit:hunter2@db.example.com:3306/viewport?ssl=true', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: 'hunter2', S3_FORCE_PATH_STYLE: 'maybe' });
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('does not run a check on a variable that is itself malformed: its own line says what is wrong', () => {
+    // Read by kafkaConnection, which would otherwise add "KAFKA_SASL_MECHANISM: is missing" for a user without a mechanism.
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'orbit', KAFKA_SASL_PASSWORD: 'secret', MYSQL_URL: 'mysql://orbit:orbit@db/viewport?tls=1' })).toEqual([
+      'KAFKA_SASL_MECHANISM: must be plain, scram-sha-256 or scram-sha-512 (got "gssapi")',
+      expect.stringMatching(/^MYSQL_URL: \?tls is not read/),
+    ]);
+    expect(problemsOf({ MYSQL_URL: 'not a url', KAFKA_SASL_USERNAME: 'orbit' })).toEqual([
+      'MYSQL_URL: must be a URL like mysql://user:password@host:port/database (got "not a url")',
+      expect.stringMatching(/^KAFKA_SASL_MECHANISM: is missing/),
+    ]);
+  });
+
+  it('gives the configuration and what each check made of it when all is well', () => {
+    const { config, checked } = readCheckedConfig(runtimeEnv, checks, { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'orbit', KAFKA_SASL_PASSWORD: 'secret' });
+    expect(config.LOG_LEVEL).toBe('info');
+    expect(checked.mysql).toEqual({ url: 'mysql://orbit:orbit@127.0.0.1:3306/viewport' });
+    expect(checked.kafka).toMatchObject({ brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'plain', username: 'orbit', password: 'secret' } });
+  });
+
+  it('lets an error that is no configuration problem through', () => {
+    expect(() => readCheckedConfig(runtimeEnv, { broken: () => { throw new TypeError('a bug'); } }, {})).toThrow(TypeError);
   });
 });

@@ -12,21 +12,80 @@ export type EnvShape = Record<string, z.ZodType>;
 export type ConfigOf<S extends EnvShape> = { [K in keyof S]: z.output<S[K]> };
 
 export function readConfig<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
-  const raw: Record<string, string | undefined> = {};
-  for (const name of Object.keys(shape)) {
+  const read = readVariables(shape, env);
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return read.values as ConfigOf<S>;
+}
+
+/** Checks of variables read together, by name: each returns what it makes of them or throws a ConfigError naming its problems. */
+export type ConfigChecks<C> = Record<string, (config: C) => unknown>;
+
+/**
+ * readConfig, then every check of variables that only make sense together (MYSQL_URL with the MYSQL_TLS_* files, the
+ * KAFKA_SASL_* variables), all in one pass: every problem of every variable and every check is reported at once, in
+ * one ConfigError, one line each, not one round per fix. A check that reads a variable that is itself malformed is not
+ * run (that variable's own line says what is wrong; a check on a value it never got would only add noise), and every
+ * other check is. Returns the configuration and what each check made of it, under the check's name.
+ */
+export function readCheckedConfig<S extends EnvShape, K extends ConfigChecks<ConfigOf<S>>>(
+  shape: S, checks: K, env: NodeJS.ProcessEnv = process.env,
+): { config: ConfigOf<S>; checked: { [N in keyof K]: ReturnType<K[N]> } } {
+  const read = readVariables(shape, env);
+  const problems = [...read.problems];
+  const malformed = new Set(read.malformed);
+  // A check reading a malformed variable stops there (MalformedVariableRead), and is left out.
+  const config = (malformed.size === 0 ? read.values : new Proxy(read.values, {
+    get: (target, key, receiver) => {
+      if (typeof key === 'string' && malformed.has(key)) throw new MalformedVariableRead(key);
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  })) as ConfigOf<S>;
+  const checked: Record<string, unknown> = {};
+  for (const [name, check] of Object.entries(checks)) {
+    try {
+      checked[name] = check(config);
+    } catch (error) {
+      if (error instanceof MalformedVariableRead) continue;
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) if (!problems.includes(problem)) problems.push(problem);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, checked: checked as { [N in keyof K]: ReturnType<K[N]> } };
+}
+
+/** What a check that read a malformed variable throws (see readCheckedConfig); never leaves it. */
+class MalformedVariableRead extends Error {
+  readonly variable: string;
+  constructor(variable: string) {
+    super(`${variable} is malformed`);
+    this.variable = variable;
+  }
+}
+
+/**
+ * Each variable of `shape` from `env`, one by one: the values of those that parse, the names of those that do not
+ * (present in `values`, as undefined), and one line per problem.
+ */
+function readVariables(shape: EnvShape, env: NodeJS.ProcessEnv): { values: Record<string, unknown>; malformed: string[]; problems: string[] } {
+  const values: Record<string, unknown> = {};
+  const malformed: string[] = [];
+  const problems: string[] = [];
+  for (const [name, schema] of Object.entries(shape)) {
     const value = env[name];
     // `PORT=` and `PORT= ` in an env file or a manifest both mean "not set": each takes the default, the same for every kind of variable.
-    raw[name] = value === undefined || value.trim() === '' ? undefined : value;
-  }
-  const result = z.object(shape).safeParse(raw);
-  if (result.success) return result.data as ConfigOf<S>;
-  const problems = result.error.issues.map((issue) => {
-    const name = String(issue.path[0] ?? '?');
-    const given = raw[name];
+    const given = value === undefined || value.trim() === '' ? undefined : value;
+    const result = schema.safeParse(given);
+    if (result.success) {
+      values[name] = result.data;
+      continue;
+    }
+    values[name] = undefined;
+    malformed.push(name);
     const shown = given === undefined ? 'missing' : `got "${redactIfSecret(name, given)}"`;
-    return `${name}: ${issue.message} (${shown})`;
-  });
-  throw new ConfigError(problems);
+    for (const issue of result.error.issues) problems.push(`${name}: ${issue.message} (${shown})`);
+  }
+  return { values, malformed, problems };
 }
 
 function redactIfSecret(name: string, value: string): string {

@@ -2,16 +2,19 @@ import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError, StoreUnavailableError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { retryPolicy } from './retry.js';
 import { mysqlTarget } from './mysql-connection.js';
 import {
-  failureStreak, forcedExitCode, runMain, serviceOfEntry, shutdownGrace, START_RETRY_POLICY, StartProgress, StartWaitError, startConsumerService, untilConnected,
+  failureStreak, forcedExitCode, runMain, serviceOfEntry, shutdownGrace, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
 } from './service.js';
 
 const quiet = createLogger({ service: 'test', level: 'silent' });
 const fast = retryPolicy({ initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 5 });
+/** An error as kafkajs makes it (only lib/src/kafka/client.ts imports kafkajs): its name, its fields. */
+const kafkajsError = (name: string, message: string, fields: Record<string, unknown> = {}): Error => Object.assign(new Error(message), { name, retriable: false, ...fields });
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' });
 
 describe('untilConnected', () => {
@@ -43,6 +46,28 @@ describe('startConsumerService', () => {
       createHandler: () => async () => undefined,
     });
     await expect(started).rejects.toMatchObject({ code: 'ORBIT_ERR_CONFIG', problems: ['MYSQL_TLS_CA_FILE: cannot read /nowhere/ca.pem (ENOENT)'] });
+  }, 5_000);
+
+  it('reports every bad variable at once: the variables, its own check and Kafka\'s connection, before it listens or connects', async () => {
+    const progress = new StartProgress();
+    const started = startConsumerService({
+      service: 'checked', topics: [], schemas: new Map(), progress,
+      processEnv: {
+        LOG_LEVEL: 'verbose', KAFKA_BROKERS: '127.0.0.1:9', HEALTH_PORT: '0',
+        MYSQL_URL: 'mysql://orbit:hunter2@db.example.com:3306/viewport?sslmode=require', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'orbit',
+      },
+      checkConfig: (config) => { mysqlTarget(config); },
+      createHandler: () => async () => undefined,
+    });
+    const refused = await started.then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).problems).toEqual([
+      expect.stringMatching(/^LOG_LEVEL: .*\(got "verbose"\)$/),
+      expect.stringMatching(/^MYSQL_URL: \?sslmode is not read/),
+      'KAFKA_SASL_PASSWORD: is missing: KAFKA_SASL_MECHANISM=scram-sha-512 needs a password',
+    ]);
+    expect((refused as ConfigError).message).not.toContain('hunter2');
+    expect(progress.step).toBe('reading the configuration');
   }, 5_000);
 });
 
@@ -177,6 +202,50 @@ describe('runMain', () => {
       msg: 'failed to start while listening on 0.0.0.0:9101 (HEALTH_HOST, HEALTH_PORT): listen EADDRINUSE: address already in use 0.0.0.0:9101',
       err: { message: 'listen EADDRINUSE: address already in use 0.0.0.0:9101', stack: expect.stringContaining('Error: listen EADDRINUSE') },
     });
+  });
+
+  it('lists a configuration problem one line per variable on stderr for the operator, and also as one JSON fatal line with ORBIT_ERR_CONFIG', async () => {
+    const stderr = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const problems = ['LOG_LEVEL: Invalid option (got "verbose")', 'MYSQL_URL: ?sslmode is not read'];
+      const { exits, lines } = harness(async () => { throw new ConfigError(problems); });
+      await tick();
+      await tick();
+      expect(exits).toEqual([1]);
+      expect(stderr.mock.calls).toEqual([['invalid configuration:\n  - LOG_LEVEL: Invalid option (got "verbose")\n  - MYSQL_URL: ?sslmode is not read']]);
+      expect(lines).toEqual([expect.objectContaining({
+        level: 'fatal', code: 'ORBIT_ERR_CONFIG', step: 'reading the configuration', problems,
+        msg: 'failed to start while reading the configuration: invalid configuration: LOG_LEVEL: Invalid option (got "verbose"); MYSQL_URL: ?sslmode is not read',
+      })]);
+      expect(lines[0]).not.toHaveProperty('err');
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it('gives a start Kafka refused (a wrong SASL password) the code of a store that refused the service, ORBIT_ERR_STORE_UNAVAILABLE', async () => {
+    const progress = new StartProgress();
+    const { exits, lines } = harness(async () => {
+      progress.step = 'connecting to Kafka (publisher)';
+      throw kafkajsError('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Authentication failed: Invalid username or password');
+    }, progress);
+    await tick();
+    await tick();
+    expect(exits).toEqual([1]);
+    expect(lines).toEqual([expect.objectContaining({
+      level: 'fatal', step: 'connecting to Kafka (publisher)', code: 'ORBIT_ERR_STORE_UNAVAILABLE',
+      msg: 'failed to start while connecting to Kafka (publisher): SASL PLAIN authentication failed: Authentication failed: Invalid username or password',
+      err: expect.objectContaining({ name: 'KafkaJSSASLAuthenticationError' }) as unknown,
+    })]);
+  });
+
+  it('codes every failed start: ours as they are, a Kafka protocol refusal as a store\'s, another error by its own code or name', () => {
+    const code = (error: unknown): string => startFailureFields(new StartProgress(), error).code;
+    expect(code(kafkajsError('KafkaJSProtocolError', 'Not authorized to access topics: [Topic authorization failed]', { type: 'TOPIC_AUTHORIZATION_FAILED', code: 29 }))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(code(new StartWaitError('Kafka (publisher)', 120_000, 30, new Error('connect ECONNREFUSED')))).toBe('ORBIT_ERR_RETRY_EXHAUSTED');
+    expect(code(new StoreUnavailableError('MySQL', new Error('no answer')))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(code(refused())).toBe('ECONNREFUSED');
+    expect(code(new TypeError('a bug'))).toBe('TypeError');
   });
 
   it('names a process by its entry\'s package when it has no logger yet', () => {

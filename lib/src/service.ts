@@ -3,9 +3,9 @@ import { constants as osConstants } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
-import { readConfig, type ConfigOf, type EnvShape } from './config.js';
+import { readCheckedConfig, type ConfigOf, type EnvShape } from './config.js';
 import { errorCodeOf } from './error-description.js';
-import { ConfigError, RetryExhaustedError } from './errors.js';
+import { ConfigError, OrbitError, RetryExhaustedError } from './errors.js';
 import { buildHealthServer, type HealthChecks } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
@@ -165,9 +165,10 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly env?: S;
   /**
    * Checks of variables that only make sense together (MYSQL_URL with the
-   * MYSQL_TLS_* files), run right after the variables are read and before
+   * MYSQL_TLS_* files), run with the reading of the variables and before
    * anything connects: a ConfigError it throws stops the start at once, not
-   * once Kafka answers.
+   * once Kafka answers, its problems listed with those of every other
+   * variable. Not run when it reads a variable that is itself malformed.
    */
   readonly checkConfig?: (config: RuntimeConfig & ConfigOf<S>) => void;
   readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
@@ -200,8 +201,13 @@ export interface RunningService {
 export async function startConsumerService<E, S extends EnvShape>(spec: ConsumerServiceSpec<E, S>): Promise<RunningService> {
   const progress = spec.progress ?? processStart;
   const processEnv = spec.processEnv ?? process.env;
-  const config = readConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, processEnv) as RuntimeConfig & ConfigOf<S>;
-  spec.checkConfig?.(config);
+  // The variables, the spec's check and Kafka's connection in one pass: every problem of all three at once.
+  const read = readCheckedConfig({ ...runtimeEnv, ...(spec.env ?? {}) }, {
+    spec: (config) => spec.checkConfig?.(config as RuntimeConfig & ConfigOf<S>),
+    kafka: (config) => kafkaConnection(config),
+  }, processEnv);
+  const config = read.config as RuntimeConfig & ConfigOf<S>;
+  const kafkaTarget = read.checked.kafka;
   const service = config.ORBIT_SERVICE ?? spec.service;
   const logger = createLogger({ service, level: config.LOG_LEVEL });
   progress.logger = logger;
@@ -210,7 +216,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
   let ready: () => Promise<boolean> = async () => false;
   const health = await serveStartingHealth(progress, { ready: () => ready() }, metrics, { host: config.HEALTH_HOST, port: config.HEALTH_PORT, names: 'HEALTH_HOST, HEALTH_PORT' });
   try {
-    const kafka = createKafka({ clientId: service, ...kafkaConnection(config), logger });
+    const kafka = createKafka({ clientId: service, ...kafkaTarget, logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, spec.schemas);
     const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger, START_RETRY_POLICY, progress);
     const context: ServiceContext<ConfigOf<S>> = { config, logger, kafka, codec, publisher, metrics };
@@ -287,10 +293,22 @@ export function serviceOfEntry(entry: string | undefined): string {
   return /([^/\\]+)[/\\]dist[/\\][^/\\]+$/.exec(entry ?? '')?.[1] ?? 'orbit';
 }
 
+/**
+ * The reason code of a failed start's line (docs/errors.md). Ours as it is (a start that waited its time for a
+ * dependency is ORBIT_ERR_RETRY_EXHAUSTED). A Kafka client's error is ORBIT_ERR_STORE_UNAVAILABLE, Kafka not
+ * answering or refusing the service's own credentials (a wrong SASL password, a TLS certificate it does not take, an
+ * ACL): kafkajs's errors carry no code of their own, or a numeric protocol one; `err` still names kafkajs's kind
+ * (KafkaJSSASLAuthenticationError). Any other error's own code (EADDRINUSE), else its name.
+ */
+export function startFailureCode(error: unknown): string {
+  if (error instanceof OrbitError) return error.code;
+  if (error instanceof Error && error.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
+  return errorCodeOf(error);
+}
+
 /** The one line of a start that failed: what it was doing, the error's message and code, its stack only under `err`. */
-export function startFailureFields(progress: StartProgress, error: unknown): { step: string; code: string | undefined; err: unknown } {
-  const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : undefined;
-  return { step: progress.step, code, err: error };
+export function startFailureFields(progress: StartProgress, error: unknown): { step: string; code: string; err: unknown } {
+  return { step: progress.step, code: startFailureCode(error), err: error };
 }
 
 /**
@@ -298,7 +316,8 @@ export function startFailureFields(progress: StartProgress, error: unknown): { s
  * starting, the process exits 0 at once with a line naming the step (nothing is in flight yet); once started, the
  * service stops (stop fetching, finish in-flight work, commit, disconnect) and exits 0, or 1 if the stop failed. A
  * second signal while stopping exits at once with 128 + its number. A configuration problem prints its list of bad
- * variables and exits 1; any other failed start is one JSON line (level fatal) naming the step and the error's code.
+ * variables on stderr, then one JSON line (level fatal, code ORBIT_ERR_CONFIG, the same list under `problems`), and
+ * exits 1; any other failed start is one JSON line (level fatal) naming the step and the error's code.
  */
 export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Logger }>, options: MainOptions = {}): void {
   const progress = options.progress ?? processStart;
@@ -340,8 +359,12 @@ export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Lo
     },
     (error: unknown) => {
       if (stopping) return; // a signal ended the start; its line is written
-      if (error instanceof ConfigError) console.error(error.message);
-      else {
+      if (error instanceof ConfigError) {
+        // For the operator, one line per variable on stderr; for a log pipeline, one JSON line as every other fatal
+        // start, with the same lines (values already redacted) and the code, no stack: nothing failed but the variables.
+        console.error(error.message);
+        loggerNow().fatal({ step: progress.step, code: error.code, problems: error.problems }, `failed to start while ${progress.step}: invalid configuration: ${error.problems.join('; ')}`);
+      } else {
         const fields = startFailureFields(progress, error);
         loggerNow().fatal(fields, `failed to start while ${fields.step}: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -1,6 +1,6 @@
 import { ConfigError, readConfig } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { gatewayConfigProblems, gatewayEnv } from './config.js';
+import { gatewayConfigProblems, gatewayEnv, readGatewayConfig } from './config.js';
 
 describe('the gateway configuration', () => {
   it('serves its health on PORT, so a HEALTH_PORT or HEALTH_HOST meant for the consumers neither moves it nor stops it', () => {
@@ -87,5 +87,43 @@ describe('the token key where others reach the gateway', () => {
 
   it('refuses an identity provider\'s key set fetched in the clear from another host', () => {
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { JWT_JWKS_URL: 'http://idp.example.com/jwks' }))).toEqual([expect.stringMatching(/^JWT_JWKS_URL: is plain http to idp\.example\.com/)]);
+  });
+});
+
+describe('the gateway\'s start-up check', () => {
+  const problemsOf = (given: NodeJS.ProcessEnv): readonly string[] => {
+    try {
+      readGatewayConfig(given);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  it('reports every bad variable in one go: the variables, the key where others reach the gateway, MySQL\'s and Kafka\'s', () => {
+    const problems = problemsOf({
+      LOG_LEVEL: 'verbose', MYSQL_URL: 'mysql://orbit:hunter2@db.example.com:3306/viewport?sslmode=require', HOST: '0.0.0.0',
+      KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'orbit', KAFKA_TLS_CA_FILE: '/nowhere/ca.pem',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^LOG_LEVEL: .*\(got "verbose"\)$/),
+      expect.stringMatching(/^JWT_SECRET: is the local stack's key/),
+      expect.stringMatching(/^MYSQL_URL: \?sslmode is not read/),
+      'KAFKA_SASL_PASSWORD: is missing: KAFKA_SASL_MECHANISM=plain needs a password',
+      'KAFKA_TLS_CA_FILE: cannot read /nowhere/ca.pem (ENOENT)',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('says nothing of the key when the variable it would be judged by is itself malformed', () => {
+    expect(problemsOf({ HOST: '0.0.0.0', JWT_JWKS_URL: 'nope' })).toEqual(['JWT_JWKS_URL: must be a URL like https://idp.example.com/.well-known/jwks.json (got "nope")']);
+  });
+
+  it('gives the variables with MySQL and Kafka as they are reached when all is well', () => {
+    const { config, mysql, kafka } = readGatewayConfig({ PORT: '8081', KAFKA_BROKERS: 'broker:9093', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'orbit', KAFKA_SASL_PASSWORD: 'secret' });
+    expect(config.PORT).toBe(8081);
+    expect(mysql).toEqual({ url: 'mysql://orbit:orbit@127.0.0.1:3306/viewport' });
+    expect(kafka).toEqual({ brokers: ['broker:9093'], sasl: { mechanism: 'scram-sha-512', username: 'orbit', password: 'secret' } });
   });
 });

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { bucketEnv, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, readConfig, registryAllowlistEnv, runtimeEnv } from '@orbit/lib';
+import {
+  bucketEnv, ConfigError, env, environmentEnv, environmentRegistryEnv, imageRegistryEnv, kafkaConnection, mysqlTarget, readCheckedConfig, readConfig, registryAllowlistEnv, runtimeEnv,
+  type ConfigOf, type KafkaConnection, type MysqlTarget,
+} from '@orbit/lib';
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
@@ -126,6 +129,30 @@ export function gatewayConfigProblems(config: { readonly HOST: string; readonly 
   if (config.JWT_SECRET === LOCAL_JWT_SECRET) return [`JWT_SECRET: is the local stack's key, published in Orbit's repository, and ${where}: anyone could sign a token as any user with any role. Set JWT_JWKS_URL (your identity provider) or a JWT_SECRET of your own of at least ${MIN_SECRET_BYTES} bytes`];
   if (Buffer.byteLength(config.JWT_SECRET, 'utf8') < MIN_SECRET_BYTES) return [`JWT_SECRET: is shorter than ${MIN_SECRET_BYTES} bytes and ${where}: a short HS256 key can be guessed offline from one token. Use a longer one, or JWT_JWKS_URL`];
   return [];
+}
+
+/** The gateway's configuration as its start uses it: the variables, and MySQL and Kafka as they are reached. */
+export interface GatewayStartConfig {
+  readonly config: ConfigOf<typeof gatewayEnv>;
+  readonly mysql: MysqlTarget;
+  readonly kafka: KafkaConnection;
+}
+
+/**
+ * Everything the gateway's start checks in its variables, before anything connects or listens: each variable,
+ * gatewayConfigProblems, MySQL's target (MYSQL_URL with MYSQL_TLS_*) and Kafka's connection (KAFKA_SASL_*,
+ * KAFKA_TLS_*). Every problem of all of them comes in one ConfigError, one line per variable, not one round per fix.
+ */
+export function readGatewayConfig(from: NodeJS.ProcessEnv = process.env): GatewayStartConfig {
+  const { config, checked } = readCheckedConfig(gatewayEnv, {
+    exposure: (read) => {
+      const unsafe = gatewayConfigProblems(read);
+      if (unsafe.length > 0) throw new ConfigError(unsafe);
+    },
+    mysql: (read) => mysqlTarget(read),
+    kafka: (read) => kafkaConnection(read),
+  }, from);
+  return { config, mysql: checked.mysql, kafka: checked.kafka };
 }
 
 /** What a local token is signed with and names (JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE), as the gateway reads them. */

@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
-  ConfigError, createDynamo, createKafka, kafkaConnection, createLogger, createMetrics, createMysqlPool, mysqlTarget, createPresigningS3, createS3, EventCodec, EventPublisher,
-  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, resolveWithin, runMain, serveStartingHealth,
+  createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
+  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
   shutdownGrace, START_RETRY_POLICY, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -9,7 +9,7 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { buildApp } from './app.js';
 import { readinessOf } from './readiness.js';
 import { tokenVerifier } from './auth.js';
-import { gatewayConfigProblems, gatewayEnv } from './config.js';
+import { readGatewayConfig } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims, mysqlUploadRequests } from './stores/mysql-requests.js';
 import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './stores/mysql-images.js';
@@ -22,18 +22,16 @@ import { awsDeployables } from './stores/deployables.js';
 const READINESS_CHECK_TIMEOUT_MS = 800;
 
 runMain(async () => {
-  const config = readConfig(gatewayEnv);
-  const unsafe = gatewayConfigProblems(config);
-  if (unsafe.length > 0) throw new ConfigError(unsafe);
-  // Before anything connects, so a bad MYSQL_* value is reported at once, not once Kafka answers.
-  const mysql = mysqlTarget(config);
+  // Before anything connects or listens, every bad variable at once (MYSQL_*, KAFKA_SASL_* and the TLS files with the
+  // rest), not one round per fix, nor a bad MYSQL_* value once Kafka answers.
+  const { config, mysql, kafka: kafkaTarget } = readGatewayConfig();
   const logger = createLogger({ service: config.ORBIT_SERVICE ?? 'portal-gateway', level: config.LOG_LEVEL });
   processStart.logger = logger;
   const metrics = createMetrics('portal-gateway');
   // On PORT from the first moment, so a liveness probe sees the gateway alive while it waits for Kafka (and a port in
   // use fails the start at once); /readyz answers 503 naming the step. Handed over to the API's server below.
   const starting = await serveStartingHealth(processStart, { ready: () => false }, metrics, { host: config.HOST, port: config.PORT, names: 'HOST, PORT' });
-  const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaConnection(config), logger });
+  const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaTarget, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger, START_RETRY_POLICY, processStart);
   const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
