@@ -1,22 +1,122 @@
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { answerWithin } from './deadline.js';
+
+/** How long a readiness check waits for a dependency: below a Kubernetes readiness probe's default timeoutSeconds (1). */
+export const READINESS_CHECK_TIMEOUT_MS = 800;
+
+/** What one readiness check found: whether it answered, in how long, and if not, why. */
+export interface CheckState {
+  readonly up: boolean;
+  readonly ms?: number;
+  /** Why it is not up (see readinessReasonOf): an error's code, message and causes, without secrets. */
+  readonly error?: string;
+}
+
+/** A readiness answer that names its checks, so a 503 says which one failed and why. */
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, CheckState>>;
+}
+
+/** A bare boolean (what callers gave before) or a report naming the checks. */
+export type ReadinessAnswer = boolean | ReadinessReport;
 
 export interface HealthChecks {
   /** Readiness: every dependency answers and the service can do its work. */
-  readonly ready: () => boolean | Promise<boolean>;
+  readonly ready: () => ReadinessAnswer | Promise<ReadinessAnswer>;
+}
+
+/** Credentials a driver may quote back (a connection URL's password, a `password=` pair): never in a reason. */
+const SECRETS: readonly (readonly [RegExp, string])[] = [
+  [/(\/\/[^\s:/@]+:)[^\s@]+@/g, '$1[redacted]@'],
+  [/\b(password|passwd|pwd|secret|secretAccessKey|sessionToken|token)=[^\s&;,]+/gi, '$1=[redacted]'],
+];
+
+/** How long a reason may be: one log field or one line of /readyz, not a stack. */
+const REASON_MAX_LENGTH = 400;
+
+interface ErrorFacts {
+  readonly code?: unknown;
+  readonly awsCall?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+/** One error of a chain: its AWS call, code (or name) and message; an answer without words (every HEAD's) by its HTTP status. */
+function reasonLevel(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const facts = error as ErrorFacts;
+  const status = typeof facts.$metadata?.httpStatusCode === 'number' ? facts.$metadata.httpStatusCode : undefined;
+  const call = typeof facts.awsCall === 'string' ? `${facts.awsCall}: ` : '';
+  if (status !== undefined && (error.name === 'Unknown' || error.message === 'UnknownError' || error.message === '')) {
+    // An S3 HEAD with a wrong secret: 403 and nothing else, which the SDK names UnknownError.
+    return `${call}HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' without an error body';
+  }
+  const code = typeof facts.code === 'string' && facts.code !== '' ? facts.code : error.name !== 'Error' ? error.name : undefined;
+  const message = error.message;
+  const words = code === undefined || message.includes(code) ? message : message === '' ? code : `${code}: ${message}`;
+  return `${call}${words}${status !== undefined ? ` (HTTP ${status})` : ''}`;
+}
+
+/** What an error wraps: its cause, or the first of an AggregateError's (Node's connect to every address of a name). */
+function innerOf(error: unknown): unknown {
+  if (!(error instanceof Error)) return undefined;
+  if (error.cause !== undefined) return error.cause;
+  return error instanceof AggregateError ? (error.errors as unknown[])[0] : undefined;
+}
+
+/**
+ * Why a readiness check failed, for an operator: each error of the chain (up to four) with its code or name and
+ * message, outermost first ("ORBIT_ERR_STORE_UNAVAILABLE: MySQL is unavailable <- ER_ACCESS_DENIED_ERROR: Access
+ * denied for user …"), short, and with any password or secret a message quotes replaced by [redacted].
+ */
+export function readinessReasonOf(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && depth < 4; depth++) {
+    const level = reasonLevel(current);
+    if (level !== '' && level !== parts[parts.length - 1]) parts.push(level);
+    current = innerOf(current);
+  }
+  const reason = SECRETS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), parts.join(' <- ') || 'failed without a reason');
+  return reason.length > REASON_MAX_LENGTH ? `${reason.slice(0, REASON_MAX_LENGTH - 1)}…` : reason;
+}
+
+/** Runs one check for at most `timeoutMs`: up with its time, or down with its time and why. Never rejects. */
+export async function checkWithin(check: () => Promise<unknown>, timeoutMs: number = READINESS_CHECK_TIMEOUT_MS): Promise<CheckState> {
+  const started = performance.now();
+  const error = await answerWithin(Promise.resolve().then(check), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`))
+    .then(() => undefined, (failure: unknown) => readinessReasonOf(failure));
+  const ms = Math.round(performance.now() - started);
+  return error === undefined ? { up: true, ms } : { up: false, ms, error };
+}
+
+/**
+ * One report of named checks and what else a caller answered: a report's checks are added to them; a bare `false`
+ * becomes a check of its own under `name`, as it says no more.
+ */
+export function combineReadiness(checks: Readonly<Record<string, CheckState>>, answer: ReadinessAnswer = true, name = 'service'): ReadinessReport {
+  const all: Record<string, CheckState> = typeof answer === 'boolean'
+    ? (answer ? { ...checks } : { ...checks, [name]: { up: false, error: 'not ready' } })
+    : { ...checks, ...answer.checks };
+  return { ready: Object.values(all).every((state) => state.up) && (typeof answer === 'boolean' ? answer : answer.ready), checks: all };
 }
 
 /**
  * /healthz (alive: the process answers), /readyz (ready: consuming, stores
  * reachable) and /metrics for consumers, which have no other HTTP surface.
+ * /readyz names each check and, for one that failed, why: this port is the
+ * cluster's (probes, scrapes), not the public API's.
  */
 export function buildHealthServer(checks: HealthChecks, metrics: Registry): FastifyInstance {
   const app = Fastify({ logger: false });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const ready = await checks.ready();
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready' });
+    const answer = await checks.ready();
+    const ready = typeof answer === 'boolean' ? answer : answer.ready;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', ...(typeof answer === 'boolean' ? {} : { checks: answer.checks }) });
   });
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   return app;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
@@ -26,12 +27,16 @@ export function stderrDestination(): DestinationStream {
   return pino.destination({ fd: 2, sync: true });
 }
 
-/** The one root logger of a process; modules take `logger.child({ component })`. */
+/**
+ * The one root logger of a process; modules take `logger.child({ component })`. Each line names the service, the
+ * host (the pod's name in Kubernetes) and the OS process id, so the lines of two replicas, or of a restarted
+ * process, can be told apart. The OS one is `processId`: `pid` is Orbit's pipeline id.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level ?? 'info',
-      base: { service: options.service },
+      base: { service: options.service, host: hostname(), processId: process.pid },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

@@ -3,7 +3,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_EVENTS } from './kafka/instrumentation.js';
-import { instrumentConsumeLoop } from './metrics.js';
+import { CONSUMER_ASSIGNED_EVENT } from './kafka/instrumentation.js';
+import { forgetPartitionLag, instrumentConsumeLoop } from './metrics.js';
 
 describe('the handler time histogram', () => {
   it('tells a 20-minute transfer from a 40-minute one instead of putting both above 10 s', async () => {
@@ -14,5 +15,59 @@ describe('the handler time histogram', () => {
     const text = await registry.metrics();
     const bucket = (le: string): string | undefined => new RegExp(`orbit_message_duration_seconds_bucket\\{le="${le}",topic="orbit\\.transfer\\.requested"\\} (\\d+)`).exec(text)?.[1];
     expect([bucket('10'), bucket('1800'), bucket('3600'), bucket('\\+Inf')]).toEqual(['0', '1', '2', '2']);
+  });
+});
+
+describe('the dead-letter and retry counters', () => {
+  it('show 0 for every topic consumed from the start, so increase() sees the first dead letter after a restart', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.upload.requested', 'orbit.image.stored']);
+    const before = await registry.metrics();
+    for (const topic of ['orbit.upload.requested', 'orbit.image.stored']) {
+      expect(before).toContain(`orbit_messages_dead_lettered_total{topic="${topic}"} 0`);
+      expect(before).toContain(`orbit_message_retries_total{topic="${topic}"} 0`);
+    }
+    loop.emit(CONSUMER_EVENTS.deadLettered, { topic: 'orbit.image.stored', partition: 0, offset: '7', error: new Error('poison'), attempts: 1 });
+    expect(await registry.metrics()).toContain('orbit_messages_dead_lettered_total{topic="orbit.image.stored"} 1');
+  });
+
+  it('start at 0 for the topics of an assignment too', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
+    loop.emit(CONSUMER_ASSIGNED_EVENT, { assignment: { 'orbit.transfer.requested': [0] } });
+    expect(await registry.metrics()).toContain('orbit_messages_dead_lettered_total{topic="orbit.transfer.requested"} 0');
+  });
+});
+
+describe('the lag gauge', () => {
+  const lagLines = async (registry: Registry): Promise<string[]> => (await registry.metrics()).split('\n').filter((line) => line.startsWith('orbit_consumer_lag_messages{'));
+
+  it('drops the partitions a rebalance took away, and ignores a late handler of one', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
+    const topic = 'orbit.image.stored';
+    loop.emit(CONSUMER_ASSIGNED_EVENT, { assignment: { [topic]: [0, 1] } });
+    loop.emit(CONSUMER_EVENTS.lag, { topic, partition: 0, lag: 5 });
+    loop.emit(CONSUMER_EVENTS.lag, { topic, partition: 1, lag: 40 });
+    expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`, `orbit_consumer_lag_messages{topic="${topic}",partition="1"} 40`]);
+
+    // Another replica took partition 1: its lag is that replica's to show now.
+    loop.emit(CONSUMER_ASSIGNED_EVENT, { assignment: { [topic]: [0] } });
+    expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
+    loop.emit(CONSUMER_EVENTS.lag, { topic, partition: 1, lag: 39 });
+    expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
+  });
+
+  it('removes one partition\'s series on request', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
+    loop.emit(CONSUMER_EVENTS.lag, { topic: 't', partition: 0, lag: 1 });
+    loop.emit(CONSUMER_EVENTS.lag, { topic: 't', partition: 2, lag: 3 });
+    forgetPartitionLag(registry, 't', 2);
+    expect(await lagLines(registry)).toEqual(['orbit_consumer_lag_messages{topic="t",partition="0"} 1']);
   });
 });

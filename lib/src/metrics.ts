@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
-import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './kafka/instrumentation.js';
+import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './kafka/instrumentation.js';
 
 /** One registry per process, with Node's default metrics and the consume-loop counters. */
 export function createMetrics(service: string): Registry {
@@ -17,22 +17,63 @@ export function createMetrics(service: string): Registry {
  */
 export const MESSAGE_DURATION_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-/** Counts processed, retried and dead-lettered messages of a loop, per topic, its replaced consumers, and its lag per partition. */
-export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T>): void {
+/** The lag gauge's name: one series per topic and partition this member handles. */
+const LAG_METRIC = 'orbit_consumer_lag_messages';
+
+/**
+ * Removes the lag series of a partition this member no longer handles (revoked at a rebalance). A kept series would
+ * go on showing the lag the partition had when it left, for ever, next to the new owner's own series of it.
+ */
+export function forgetPartitionLag(registry: Registry, topic: string, partition: number): void {
+  const lag = registry.getSingleMetric(LAG_METRIC);
+  if (lag instanceof Gauge) lag.remove({ topic, partition: String(partition) });
+}
+
+/**
+ * Counts processed, retried and dead-lettered messages of a loop, per topic, its replaced consumers, and its lag per
+ * partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
+ * increment has no earlier sample, so `increase()` would miss the first dead letter or retry after each restart.
+ */
+export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T>, topics: readonly string[] = []): void {
   const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
   const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
   const replaced = new Counter({ name: 'orbit_consumers_replaced_total', help: 'kafkajs consumers replaced after they stalled or crashed for good', registers: [registry] });
   const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], buckets: [...MESSAGE_DURATION_BUCKETS], registers: [registry] });
+  const counted = new Set<string>();
+  const startAtZero = (topic: string): void => {
+    if (counted.has(topic)) return;
+    counted.add(topic);
+    for (const counter of [processed, retried, deadLettered]) counter.inc({ topic }, 0);
+  };
+  for (const topic of topics) startAtZero(topic);
   loop.on(CONSUMER_EVENTS.processed, (event: ConsumerEventPayloads['consumer.processed']) => {
     processed.inc({ topic: event.topic });
     duration.observe({ topic: event.topic }, event.durationMs / 1000);
   });
   const lag = new Gauge({
-    name: 'orbit_consumer_lag_messages', labelNames: ['topic', 'partition'], registers: [registry],
-    help: 'Messages of a partition after the last one this service handled, as its fetch saw the partition; kept while nothing is fetched (a stalled consumer: see orbit_consumers_replaced_total, or the group\'s lag on the broker)',
+    name: LAG_METRIC, labelNames: ['topic', 'partition'], registers: [registry],
+    help: 'Messages of a partition after the last one this service handled, as its fetch saw the partition; kept while nothing is fetched (a stalled consumer: see orbit_consumers_replaced_total, or the group\'s lag on the broker); removed when the partition is revoked',
   });
-  loop.on(CONSUMER_EVENTS.lag, (event: ConsumerEventPayloads['consumer.lag']) => lag.set({ topic: event.topic, partition: String(event.partition) }, event.lag));
+  /** The partitions of the latest assignment, as `topic:partition`; undefined until the loop says one. */
+  let assigned: Set<string> | undefined;
+  const shown = new Map<string, { topic: string; partition: number }>();
+  loop.on(CONSUMER_EVENTS.lag, (event: ConsumerEventPayloads['consumer.lag']) => {
+    const key = `${event.topic}:${event.partition}`;
+    // A handler that ends after its partition was revoked says nothing of the partition any more.
+    if (assigned !== undefined && !assigned.has(key)) return;
+    shown.set(key, { topic: event.topic, partition: event.partition });
+    lag.set({ topic: event.topic, partition: String(event.partition) }, event.lag);
+  });
+  loop.on(CONSUMER_ASSIGNED_EVENT, (event: ConsumerAssignedPayload) => {
+    assigned = new Set(Object.entries(event.assignment).flatMap(([topic, partitions]) => partitions.map((partition) => `${topic}:${partition}`)));
+    for (const topic of Object.keys(event.assignment)) startAtZero(topic);
+    for (const [key, { topic, partition }] of shown) {
+      if (assigned.has(key)) continue;
+      shown.delete(key);
+      forgetPartitionLag(registry, topic, partition);
+    }
+  });
   loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());

@@ -6,7 +6,7 @@ import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readCheckedConfig, type ConfigOf, type EnvShape } from './config.js';
 import { errorCodeOf } from './error-description.js';
 import { ConfigError, OrbitError, RetryExhaustedError } from './errors.js';
-import { buildHealthServer, type HealthChecks } from './health-server.js';
+import { buildHealthServer, combineReadiness, type HealthChecks, type ReadinessAnswer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
@@ -178,8 +178,11 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
   readonly createDeadLetterHook?: (context: ServiceContext<ConfigOf<S>>) => (letter: DeadLetteredMessage<E>) => Promise<void>;
   /** What to do with a message re-driven for another group (see ConsumeLoopOptions.onPassedOver). */
   readonly createPassedOverHook?: (context: ServiceContext<ConfigOf<S>>) => (position: MessagePosition) => Promise<void>;
-  /** Extra readiness (stores reachable); consuming is always required. */
-  readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<boolean>;
+  /**
+   * Extra readiness (stores reachable); consuming is always required. A report (checkWithin, combineReadiness)
+   * names each check and why it failed in /readyz; a bare boolean says only "service".
+   */
+  readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<ReadinessAnswer>;
   readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
   readonly processEnv?: NodeJS.ProcessEnv;
   /** @default processStart, the one runMain reads */
@@ -213,7 +216,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
   progress.logger = logger;
   const metrics = createMetrics(service);
   // Ready once started and then as the loop and the spec say; until then /readyz names the step (serveStartingHealth).
-  let ready: () => Promise<boolean> = async () => false;
+  let ready: () => Promise<ReadinessAnswer> = async () => false;
   const health = await serveStartingHealth(progress, { ready: () => ready() }, metrics, { host: config.HEALTH_HOST, port: config.HEALTH_PORT, names: 'HEALTH_HOST, HEALTH_PORT' });
   try {
     const kafka = createKafka({ clientId: service, ...kafkaTarget, logger });
@@ -236,8 +239,13 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
       retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
       logger,
     });
-    instrumentConsumeLoop(metrics, loop);
-    ready = async () => loop.ready && (spec.ready ? await spec.ready(context) : true);
+    // Its counters start at 0 for each topic it reads, so increase() sees the first dead letter after a restart.
+    instrumentConsumeLoop(metrics, loop, spec.topics);
+    // /readyz names the check that failed and why, not a bare not-ready.
+    ready = async () => combineReadiness(
+      { consuming: loop.ready ? { up: true } : { up: false, error: 'not consuming: the consumer group is not joined (joining, rebalancing, or its consumer crashed)' } },
+      spec.ready ? await spec.ready(context) : true,
+    );
     await untilConnected('Kafka (consumer group)', () => loop.start(), logger, START_RETRY_POLICY, progress);
     progress.started = true;
     const healthPort = health.port;

@@ -1,5 +1,5 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { createMysqlPool, isRetriable, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
+import { checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -60,7 +60,11 @@ runMain(() => {
       if (!pool || !onRequestsEnded) throw new TypeError('the handler creates the pool and the metrics first');
       return projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded });
     },
-    ready: async () => (pool ? pool.query('SELECT 1').then(() => true, () => false) : false),
+    // As long as the gateway's checks (READINESS_CHECK_TIMEOUT_MS), and saying why when MySQL does not answer.
+    ready: async () => {
+      const created = pool;
+      return combineReadiness({ mysql: created ? await checkWithin(() => created.query('SELECT 1')) : { up: false, error: 'the MySQL pool is not created yet' } });
+    },
     close: async () => {
       clearInterval(sweeper);
       clearInterval(pruner);

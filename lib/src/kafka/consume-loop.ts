@@ -10,7 +10,7 @@ import { orbitProducer } from './client.js';
 import { ConsumerActivity } from './consumer-activity.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
 import { HEADER, headersToStrings } from './headers.js';
-import { CONSUMER_EVENTS, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
+import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
 
 export interface ConsumedMessage<E> extends MessagePosition {
   readonly key: string | null;
@@ -250,6 +250,8 @@ export class ConsumeLoop<E> extends EventEmitter {
       this.joined = true;
       this.generation += 1;
       this.emitEvent(CONSUMER_EVENTS.ready, { groupId: options.groupId });
+      // After every rebalance: the lag series of partitions this member no longer has are removed (instrumentConsumeLoop).
+      this.emit(CONSUMER_ASSIGNED_EVENT, { assignment: payload.memberAssignment } satisfies ConsumerAssignedPayload);
     });
     consumer.on(events.CRASH, ({ payload }) => {
       activity.note('info', 'crashed', Date.now(), { error: String(payload.error), restart: payload.restart });

@@ -27,3 +27,14 @@ export interface ConsumerEventPayloads {
   [CONSUMER_EVENTS.replaced]: { groupId: string; reason: string };
   [CONSUMER_EVENTS.stopped]: { groupId: string };
 }
+
+/**
+ * What a consume loop emits with its partitions each time it joins its group (after every rebalance): the lag of a
+ * partition no longer among them is forgotten (see instrumentConsumeLoop).
+ */
+export const CONSUMER_ASSIGNED_EVENT = 'consumer.assigned';
+
+export interface ConsumerAssignedPayload {
+  /** By topic, the partitions this member now has (kafkajs's memberAssignment of GROUP_JOIN). */
+  readonly assignment: Readonly<Record<string, readonly number[]>>;
+}

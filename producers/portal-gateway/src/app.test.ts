@@ -32,6 +32,24 @@ describe('gateway health', () => {
     // Logged once while the reason stays the same, not at every probe.
     expect(lines.filter((line) => line['reason'] === refused)).toEqual([expect.objectContaining({ dependency: 'mysql', msg: 'a dependency did not answer the readiness check' })]);
   });
+
+  it('logs one line when a dependency that did not answer answers again', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const refused = 'ORBIT_ERR_STORE_UNAVAILABLE: MySQL is unavailable <- connect ECONNREFUSED 127.0.0.1:3306';
+    let mysqlUp = false;
+    const app = buildApp({
+      metrics: new Registry(), logger,
+      ready: async () => ({ ready: mysqlUp, dependencies: { mysql: mysqlUp ? { up: true, gates: true, ms: 2 } : { up: false, gates: true, ms: 3, error: refused } } }),
+    });
+    await app.inject('/readyz');
+    mysqlUp = true;
+    for (let ask = 0; ask < 3; ask++) expect((await app.inject('/readyz')).statusCode).toBe(200);
+    expect(lines.filter((line) => line['dependency'] === 'mysql').map((line) => [line['level'], line['msg'], line['reason'] ?? line['lastReason']])).toEqual([
+      ['warn', 'a dependency did not answer the readiness check', refused],
+      ['info', 'a dependency answers the readiness check again', refused],
+    ]);
+  });
 });
 
 describe('gateway metrics', () => {

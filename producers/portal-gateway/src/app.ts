@@ -379,6 +379,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const ready = typeof answer === 'boolean' ? answer : answer.ready;
     const dependencies = typeof answer === 'boolean' ? undefined : Object.fromEntries(Object.entries(answer.dependencies).map(([name, { error, ...state }]) => {
       if (error !== undefined && lastReasons.get(name) !== error) deps.logger?.warn({ dependency: name, reason: error, gates: state.gates }, 'a dependency did not answer the readiness check');
+      if (error === undefined && lastReasons.has(name)) deps.logger?.info({ dependency: name, lastReason: lastReasons.get(name), gates: state.gates }, 'a dependency answers the readiness check again');
       if (error === undefined) lastReasons.delete(name);
       else lastReasons.set(name, error);
       return [name, state];
