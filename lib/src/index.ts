@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './retry.js';
 export * from './retry-classifier.js';
+export * from './one-at-a-time.js';
 export * from './config.js';
 export * from './runtime-config.js';
 export * from './logger.js';

@@ -1,5 +1,5 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
+import { checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, oneAtATime, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
@@ -43,9 +43,11 @@ runMain(() => {
         logger.warn({ err: error }, 'could not check MySQL\'s binary log format; starting anyway');
       });
       onRequestsEnded = requestMetrics(metrics);
+      // One at a time: a sweep waiting out a Kafka outage must not be joined every OUTBOX_SWEEP_MS by another on the pool.
+      const sweepOnce = oneAtATime(() => drainOutbox(created, publisher, logger));
       const sweep = (): void => {
-        drainOutbox(created, publisher, logger).then(
-          (published) => { if (published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
+        sweepOnce().then(
+          (published) => { if (published !== undefined && published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
           (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
         );
       };

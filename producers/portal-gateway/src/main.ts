@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
-  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
+  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, oneAtATime, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
   shutdownGrace, START_RETRY_POLICY, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -38,9 +38,13 @@ runMain(async () => {
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   // Every 2 s: through a MySQL outage, one line per new reason and one when it works again, not one stack per sweep.
   const sweepFailures = failureStreak(logger, { failed: 'outbox sweep failed; will try again every 2 s', recovered: 'outbox sweep works again' });
+  // One sweep at a time: through a Kafka outage a sweep waits out its publish inside its transaction, and one started
+  // every 2 s beside it would each hold another of the pool's 8 connections, leaving none for the API.
+  const sweepOnce = oneAtATime(() => outbox.sweep());
   const sweep = (): void => {
-    outbox.sweep().then(
+    sweepOnce().then(
       (sent) => {
+        if (sent === undefined) return; // the one before is still at it
         sweepFailures.succeeded();
         if (sent > 0) logger.info({ sent }, 'published commands the broker could not take earlier');
       },
