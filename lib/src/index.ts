@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './retry.js';
 export * from './retry-classifier.js';
 export * from './one-at-a-time.js';
+export * from './mysql-named-lock.js';
 export * from './config.js';
 export * from './runtime-config.js';
 export * from './logger.js';

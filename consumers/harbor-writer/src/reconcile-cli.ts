@@ -10,14 +10,16 @@
  * environment got a registry of its own is re-driven into that registry. On a healthy system it reports and changes nothing. Exits 1
  * when something is left for a person: a dry run that found work, or a
  * transfer whose source copy or chart row is gone, which no re-drive can heal.
+ * One run that may re-drive at a time (a MySQL lock): a second exits 75 at once,
+ * having done nothing; a --dry-run takes no lock and may run beside one.
  */
 import {
-  failPlainly, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
-import { findBrokenTransfers, isRepairable, recordRedrives, redriveEvent, transfersToCheck, unknownImages } from './reconcile.js';
+import { findBrokenTransfers, isRepairable, lockReconcile, ReconcileLockLostError, ReconcileRunningError, recordRedrives, redriveEvent, transfersToCheck, unknownImages, type ReconcileLock } from './reconcile.js';
 
 failPlainly('transfers:reconcile');
 
@@ -31,6 +33,18 @@ const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_
 const mysql = mysqlTarget(config);
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 const buckets = bucketNames(config);
+/** A run refused, nothing done: told apart from 1 (something left for a person), as EX_TEMPFAIL (try again later). */
+const REFUSED = 75;
+const refuse = (error: unknown): never => {
+  if (!(error instanceof ReconcileRunningError) && !(error instanceof ReconcileLockLostError)) throw error;
+  process.stderr.write(`${error.code}: ${error.message}\n`);
+  process.exit(REFUSED);
+};
+// Two runs at once both re-drove the same transfers (its steps ran three times); a dry run changes nothing, so it needs no lock.
+const lock: ReconcileLock | undefined = values['dry-run'] ? undefined : await lockReconcile(mysql.url, mysql.ssl, databaseOf(config.MYSQL_URL)).catch(async (error: unknown) => {
+  await pool.end();
+  return refuse(error);
+});
 try {
   const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, images);
   const findings = await findBrokenTransfers(transfers, {
@@ -46,7 +60,8 @@ try {
   for (const { transfer, problems, repairable: canRepair } of findings) {
     process.stdout.write(`  ${transfer.requestId} ${transfer.imageUID} ${transfer.imageVersion} ${transfer.source ?? '?'} -> ${transfer.target}: ${problems.join('; ')}${canRepair ? '' : ' (cannot be re-driven)'}\n`);
   }
-  if (repairable.length > 0 && !values['dry-run']) {
+  if (repairable.length > 0 && lock) {
+    await lock.assertHeld().catch(refuse);
     const kafka = createKafka({ clientId: 'transfers-reconcile', ...kafkaConnection(config), logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
     for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
@@ -63,5 +78,6 @@ try {
     process.exitCode = 1;
   }
 } finally {
+  await lock?.release();
   await pool.end();
 }

@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { bucketNames, createDynamo, createS3, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
+import { bucketNames, createDynamo, createMysqlPool, createS3, databaseOf, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
-import { checkTransfer, findBrokenTransfers, recordRedrives, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord } from './reconcile.js';
+import {
+  checkTransfer, findBrokenTransfers, lockReconcile, ReconcileLockLostError, reconcileLockName, ReconcileRunningError, recordRedrives, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord,
+} from './reconcile.js';
 import { storedKeyOf } from './store-image.js';
 
 const s3 = createS3(testConfig);
@@ -164,6 +168,71 @@ describe('which transfers transfers:reconcile looks at (MySQL)', () => {
       expect(await timeOf(done)).toBe(doneAt);
     } finally {
       await viewport.drop();
+    }
+  });
+});
+
+describe('one transfers:reconcile at a time', () => {
+  // Two runs at once both re-drove the same transfer: its steps ran three times. A database name of its own, so a real
+  // run against the stack's is neither refused by this test nor refuses it.
+  const database = `${databaseOf(testConfig.MYSQL_URL)}_reconcile_${uniqueSuffix()}`;
+
+  it('refuses a second run at once while one holds the lock, and lets the next one run once it is released', async () => {
+    const first = await lockReconcile(testConfig.MYSQL_URL, undefined, database);
+    try {
+      const started = Date.now();
+      const refused = await lockReconcile(testConfig.MYSQL_URL, undefined, database).then(() => undefined, (error: unknown) => error);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(refused).toBeInstanceOf(ReconcileRunningError);
+      expect(refused).toMatchObject({ code: 'ORBIT_ERR_RECONCILE_RUNNING' });
+      expect((refused as Error).message).toMatch(/already running; nothing was checked or re-driven by this one/);
+      await expect(first.assertHeld()).resolves.toBeUndefined();
+    } finally {
+      await first.release();
+    }
+    const next = await lockReconcile(testConfig.MYSQL_URL, undefined, database);
+    await next.release();
+  });
+
+  it('refuses a second `npm run transfers:reconcile` at once (exit 75), and lets a --dry-run run beside the first', async () => {
+    const viewport = await privateViewport('reconcilecli');
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${viewport.database}`;
+    const run = (...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--conditions=@orbit/source', '--import', 'tsx', fileURLToPath(new URL('./reconcile-cli.ts', import.meta.url)), ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MYSQL_URL: url.toString() },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    const first = await lockReconcile(url.toString(), undefined, viewport.database);
+    try {
+      const second = await run();
+      expect(second.code).toBe(75);
+      expect(second.stderr).toContain(`ORBIT_ERR_RECONCILE_RUNNING: a transfers:reconcile of ${viewport.database} is already running`);
+      expect(second.stdout).toBe('');
+      const dry = await run('--dry-run');
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain('checked 0 succeeded and 0 stuck transfers; 0 need repair');
+    } finally {
+      await first.release();
+      await viewport.drop();
+    }
+  }, 60_000);
+
+  it('says so before re-driving once its lock went with its connection', async () => {
+    const pool = createMysqlPool(testConfig.MYSQL_URL, 1);
+    const lock = await lockReconcile(testConfig.MYSQL_URL, undefined, database);
+    try {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) AS holder', [reconcileLockName(database)]);
+      await pool.query(`KILL ${Number(rows[0]?.['holder'])}`);
+      await expect(lock.assertHeld()).rejects.toBeInstanceOf(ReconcileLockLostError);
+    } finally {
+      await lock.release();
+      await pool.end();
     }
   });
 });

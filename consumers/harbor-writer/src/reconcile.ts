@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { envelopeFor, helmChartNameOf, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
+import { createMysqlConnection, envelopeFor, helmChartNameOf, OrbitError, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket, SslOptions } from 'mysql2/promise';
 import pLimit from 'p-limit';
 import { knownSha256, storedSha256, type StoredObject } from './copy.js';
 import { storedRecordOf, validatedSource } from './validated-source.js';
@@ -307,4 +308,39 @@ export async function findBrokenTransfers(transfers: readonly TransferRecord[], 
     return { transfer: { ...transfer, ...(source ? { source } : {}) }, ...found };
   })));
   return checked.filter((finding) => finding.problems.length > 0);
+}
+
+/** MySQL lock names are at most 64 characters; database names can be as long on their own. */
+export const reconcileLockName = (database: string): string => `orbit-reconcile-${createHash('sha256').update(database).digest('hex').slice(0, 40)}`;
+
+/** Another transfers:reconcile (not a dry run) of the same database holds the lock: both would re-drive the same transfers. */
+export class ReconcileRunningError extends OrbitError {
+  constructor(database: string) {
+    super('ORBIT_ERR_RECONCILE_RUNNING', `a transfers:reconcile of ${database} is already running; nothing was checked or re-driven by this one: run it again once that one has finished (a --dry-run may run beside it)`);
+  }
+}
+
+/** The run's lock went with its connection (the server closed it, a KILL, a network cut): another run may be re-driving. */
+export class ReconcileLockLostError extends OrbitError {
+  constructor(database: string, cause?: unknown) {
+    super('ORBIT_ERR_RECONCILE_LOCK_LOST', `transfers:reconcile of ${database} lost its lock (its MySQL connection was closed), so another run may be re-driving the same transfers; nothing was re-driven by this one: run it again`, cause === undefined ? {} : { cause });
+  }
+}
+
+export interface ReconcileLock {
+  /** Fails with ReconcileLockLostError unless the lock is still this run's. */
+  assertHeld(): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * The named lock a re-driving run holds for its whole length, on a connection of its own (as viewport:rebuild's):
+ * a second run refuses at once with ReconcileRunningError; MySQL frees it if the process dies.
+ */
+export async function lockReconcile(mysqlUrl: string, ssl: SslOptions | undefined, database: string): Promise<ReconcileLock> {
+  const lock = await takeNamedLock(await createMysqlConnection(mysqlUrl, ssl), reconcileLockName(database), () => new ReconcileRunningError(database));
+  return {
+    assertHeld: () => lock.assertHeld((cause) => new ReconcileLockLostError(database, cause)),
+    release: () => lock.release(),
+  };
 }

@@ -4,12 +4,17 @@
  * checksum of the projection (equal before and after a rebuild).
  * `--restore-requests` makes the rebuild give back lost request rows and
  * transfer claims even though the database holds some requests.
+ * Ctrl-C or a SIGTERM stops a rebuild before its swap (nothing swapped, its
+ * consumer group deleted; exit 130 or 143); once swapped it finishes. A second
+ * signal stops it at once.
  */
 import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
-import { assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, rebuildProjection, RebuildRunningError, SwapBlockedError, SwapGateTimeoutError } from './rebuild.js';
+import {
+  assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildInterruptedError, RebuildLockLostError, rebuildProjection, RebuildRunningError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError,
+} from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
 
 failPlainly(`viewport:${process.argv[2] ?? 'ops'}`);
@@ -24,12 +29,27 @@ const config = readConfig(runtimeEnv);
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = mysqlTarget(config);
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
+// Ctrl-C or a SIGTERM stops a rebuild at its next step before the swap, which leaves nothing behind but its shadow
+// database (dropped by the next rebuild); a second one at once, as a SIGKILL would (see README, Operations).
+const stopping = new AbortController();
+let stoppedBy: NodeJS.Signals | undefined;
+const exitCodeOf = (signal: NodeJS.Signals | undefined): number => (signal === 'SIGTERM' ? 143 : 130);
+if (command.kind === 'rebuild') {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stoppedBy !== undefined) process.exit(exitCodeOf(signal));
+      stoppedBy = signal;
+      process.stderr.write(`${signal}: stopping the rebuild before its swap (once swapped, it finishes; again to stop at once)\n`);
+      stopping.abort();
+    });
+  }
+}
 try {
   const refuse = (error: unknown): never => {
-    const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateTimeoutError, ConfigError];
+    const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError, RebuildInterruptedError, ConfigError];
     if (!(error instanceof OrbitError) || !refusals.some((refusal) => error instanceof refusal)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
-    process.exit(1);
+    process.exit(error instanceof RebuildInterruptedError ? exitCodeOf(stoppedBy) : 1);
   };
   // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
   await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
@@ -45,6 +65,7 @@ try {
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: mysql.url, mysqlSsl: mysql.ssl, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
       ...(command.restoreRequests ? { restoreRequests: true } : {}),
+      signal: stopping.signal,
     }).catch(async (error: unknown) => {
       await publisher.disconnect();
       return refuse(error);
@@ -59,6 +80,7 @@ try {
       process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s), ${uploadClaims} upload claim(s)\n`);
     }
     process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
+    if (stoppedBy !== undefined) process.stderr.write(`${stoppedBy} came after the swap: the rebuild finished\n`);
   }
 } finally {
   await pool.end();

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, setGroupOffsets, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
+import { childSpan, createKafka, createMysqlPool, databaseOf, EventCodec, EventPublisher, newImageUID, PROJECTED_TOPICS, setGroupOffsets, TOPICS, type ConsumedMessage, type EventEnvelope, type Kafka } from '@orbit/lib';
 import { loadSchemas, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTopics, quietLogger, testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
-import { HistoryTruncatedError, ProjectionMissingError, rebuildLockName, rebuildProjection, RebuildRunningError, type RebuildDeps } from './rebuild.js';
+import {
+  deleteIdleRebuildGroups, HistoryTruncatedError, ProjectionMissingError, RebuildInterruptedError, rebuildLockName, rebuildProjection, RebuildRunningError, SwapBlockedError, type RebuildDeps,
+} from './rebuild.js';
 import { passDeadLetters, projectorBatchHandler } from './handle.js';
 import { ProjectionLostError } from './offsets.js';
 
@@ -345,4 +347,127 @@ describe('a rebuild from nothing', () => {
       await viewport.pool.query(`CREATE TABLE transfer_claims LIKE \`${databaseOf(testConfig.MYSQL_URL)}\`.transfer_claims`);
     }
   });
+});
+
+/** `kafka`, telling which consumer groups are joined through it. */
+function groupsJoined(kafka: Kafka): { kafka: Kafka; groups: string[] } {
+  const groups: string[] = [];
+  const spied = Object.create(kafka) as Kafka;
+  spied.consumer = (config) => {
+    groups.push(config.groupId);
+    return kafka.consumer(config);
+  };
+  return { kafka: spied, groups };
+}
+
+/** The state of each group (a group that is gone is Dead). */
+async function groupStates(kafka: Kafka, groups: readonly string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.describeGroups([...groups])).groups.map((group) => group.state);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+describe('a rebuild that does not swap', () => {
+  it('leaves the previous copy as it was and deletes its consumer group when its swap fails, and replaces that copy only by its own swap', async () => {
+    const { kafka, codec, topics, named, lifecycleTopicOf, publisher, live, url } = await replayFixture('keepprev');
+    const previous = `${live.database}_previous`;
+    const names = async (database: string): Promise<string[]> => {
+      const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT image_name FROM \`${database}\`.wp_image_uid ORDER BY image_name`);
+      return rows.map((row) => String(row['image_name']));
+    };
+    const addImage = (database: string, name: string) => live.pool.query(
+      `INSERT INTO \`${database}\`.wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, 'dev1', ?, NOW(3), NOW(3))`, [newImageUID(), name]);
+    const reader = await live.pool.getConnection();
+    try {
+      const events = sampleEvents(newImageUID(), `req-prev-${uniqueSuffix()}`);
+      for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), events[topic]);
+      // What the last rebuild swapped out, and what the live tables hold now.
+      await live.pool.query(`CREATE DATABASE \`${previous}\``);
+      await live.pool.query(`CREATE TABLE \`${previous}\`.wp_image_uid LIKE \`${live.database}\`.wp_image_uid`);
+      await addImage(previous, 'swapped-out-before');
+      await addImage(live.database, 'live-now');
+      const liveGroup = `viewport-projector-${uniqueSuffix()}`;
+      // A session keeping a live table in an open transaction (a report): the RENAME cannot have it, and the swap gives up.
+      await reader.query('START TRANSACTION');
+      await reader.query('SELECT COUNT(*) FROM wp_posts');
+      const failing = groupsJoined(kafka);
+      const failed = rebuildProjection({
+        kafka: failing.kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup, publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
+        swapPatience: { lockWaitSeconds: 1, attempts: 1, pauseMs: 10 },
+      });
+      await expect(failed).rejects.toBeInstanceOf(SwapBlockedError);
+      await reader.query('COMMIT');
+      // Before: viewport_previous was dropped and created again empty before the gate, whatever became of the swap.
+      expect(await names(previous)).toEqual(['swapped-out-before']);
+      expect(await names(live.database)).toEqual(['live-now']);
+      const replayGroups = failing.groups.filter((group) => /^viewport-rebuild-\d+$/.test(group));
+      expect(replayGroups).toHaveLength(1);
+      expect(await groupStates(kafka, replayGroups)).toEqual(['Dead']);
+
+      // Stopped (a SIGINT to viewport:rebuild) while it replays: the same, before its swap.
+      const stopping = new AbortController();
+      const stopped = groupsJoined(kafka);
+      const interrupted = rebuildProjection({
+        kafka: stopped.kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup, publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
+        signal: stopping.signal,
+      });
+      await waitFor(() => (stopped.groups.some((group) => /^viewport-rebuild-\d+$/.test(group)) ? true : undefined), { what: 'the replay to start', timeoutMs: 30_000, intervalMs: 20 });
+      stopping.abort();
+      await expect(interrupted).rejects.toBeInstanceOf(RebuildInterruptedError);
+      expect(await names(previous)).toEqual(['swapped-out-before']);
+      expect(await names(live.database)).toEqual(['live-now']);
+      expect(await groupStates(kafka, stopped.groups.filter((group) => /^viewport-rebuild-\d+$/.test(group)))).toEqual(['Dead']);
+
+      // Its own swap replaces the previous copy with the tables it swapped out; the one before goes with the shadow.
+      const done = groupsJoined(kafka);
+      const report = await rebuildProjection({
+        kafka: done.kafka, codec, pool: live.pool, mysqlUrl: url.toString(), topics, liveGroup, publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf,
+      });
+      expect(report.eventsReplayed).toBe(3);
+      expect(await names(previous)).toEqual(['live-now']);
+      expect(await names(live.database)).toEqual(['billing-api']);
+      const [shadows] = await live.pool.query<RowDataPacket[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [`${live.database}_rebuild`]);
+      expect(shadows).toHaveLength(0);
+      expect(await groupStates(kafka, [report.group])).toEqual(['Dead']);
+    } finally {
+      reader.release();
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 120_000);
+
+  it('deletes the groups killed rebuilds left behind, and no group a member reads under', async () => {
+    const { kafka, topics, named, publisher, live } = await replayFixture('leftover');
+    const leftover = `viewport-rebuild-${Date.now() - 86_400_000}`;
+    const reading = `viewport-rebuild-${Date.now() - 86_400_000 + 1}`;
+    const consumer = kafka.consumer({ groupId: reading });
+    try {
+      const events = sampleEvents(newImageUID(), `req-left-${uniqueSuffix()}`);
+      await publisher.publish(named(TOPICS.imageStored), events[TOPICS.imageStored]);
+      // As a rebuild killed by SIGKILL leaves its group: committed offsets, no member.
+      await setGroupOffsets(kafka, leftover, [{ topic: named(TOPICS.imageStored), partition: 0, offset: '1' }]);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      const joined = new Promise<void>((resolve) => { consumer.on(consumer.events.GROUP_JOIN, () => resolve()); });
+      await consumer.run({ eachMessage: async () => undefined });
+      await joined;
+      expect(await groupStates(kafka, [leftover, reading])).toEqual(['Empty', 'Stable']);
+      const deleted = await deleteIdleRebuildGroups(kafka, quietLogger);
+      expect(deleted).toContain(leftover);
+      expect(deleted).not.toContain(reading);
+      expect(await groupStates(kafka, [leftover, reading])).toEqual(['Dead', 'Stable']);
+    } finally {
+      await consumer.disconnect();
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteGroups([reading]).catch(() => undefined);
+      await admin.disconnect();
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PoolConnection } from 'mysql2/promise';
-import { renameWithinLockWait, SwapBlockedError } from './rebuild.js';
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import { closeSwapGate, gateIdleSeconds, PROJECTION_TABLES, renameWithinLockWait, SwapBlockedError, swapRenames } from './rebuild.js';
 
 /** A connection whose RENAME waits out its lock wait every time, as behind another session's open transaction. */
 function blockedConnection(renamesBeforeGoingThrough = Infinity): { connection: PoolConnection; statements: string[] } {
@@ -44,5 +44,42 @@ describe('renameWithinLockWait', () => {
       .then(() => undefined, (caught: unknown) => caught);
     expect(error).toBe(lost);
     expect(statements.filter((sql) => sql.startsWith('RENAME'))).toHaveLength(1);
+  });
+});
+
+describe('closeSwapGate', () => {
+  // The rebuild's 30 s was a timer in its own process: stopped (SIGSTOP), it held the live projector for as long as it stood still.
+  it('bounds the gate on the server: its session\'s wait_timeout is set before the gate row is locked', async () => {
+    const statements: string[] = [];
+    const connection = {
+      query: (sql: string, values?: unknown[]) => {
+        statements.push(values ? `${sql} ${JSON.stringify(values)}` : sql);
+        return Promise.resolve([[], []]);
+      },
+      beginTransaction: () => {
+        statements.push('BEGIN');
+        return Promise.resolve();
+      },
+    };
+    const pool = { getConnection: () => Promise.resolve(connection) } as unknown as Pool;
+    await closeSwapGate(pool, 'viewport', gateIdleSeconds(30_000));
+    expect(statements).toEqual([
+      'SET SESSION wait_timeout = ? [45]',
+      'INSERT IGNORE INTO `viewport`.viewport_swap_gate (id) VALUES (1)',
+      'BEGIN',
+      'SELECT id FROM `viewport`.viewport_swap_gate WHERE id = 1 FOR UPDATE',
+    ]);
+  });
+});
+
+describe('swapRenames', () => {
+  // The previous copy used to be dropped before the gate: a rebuild that then failed left none.
+  it('replaces the previous copy in the one RENAME that swaps the tables, moving the one before into the shadow', () => {
+    const renames = swapRenames('viewport', 'viewport_rebuild', 'viewport_previous', ['wp_posts']);
+    expect(renames[0]).toBe('`viewport_previous`.`wp_posts` TO `viewport_rebuild`.`replaced_wp_posts`');
+    expect(renames.slice(1, 3)).toEqual(['`viewport`.`wp_image_uid` TO `viewport_previous`.`wp_image_uid`', '`viewport_rebuild`.`wp_image_uid` TO `viewport`.`wp_image_uid`']);
+    expect(renames).toHaveLength(1 + 2 * PROJECTION_TABLES.length);
+    // A first rebuild finds no previous copy: nothing to move aside.
+    expect(swapRenames('viewport', 'viewport_rebuild', 'viewport_previous', [])).toHaveLength(2 * PROJECTION_TABLES.length);
   });
 });

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, TOPICS,
+  committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
-import type { Connection, Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
@@ -56,6 +56,13 @@ export interface RebuildDeps {
    * @default orbit.upload.requested, named as `topics` are (see lifecycleTopicOf)
    */
   readonly uploadRequestsTopic?: string;
+  /**
+   * Stops the rebuild (RebuildInterruptedError) at its next step, up to the swap: nothing is swapped, and what it
+   * made (its consumer group) goes. Once the tables are swapped it finishes (the tail, the restored rows).
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** How the swap's RENAME waits for the tables. @default 5 s lock waits, 3 tries, 1 s apart */
+  readonly swapPatience?: SwapPatience;
 }
 
 /** A message a rebuild passed over: where it is (`topic/partition@offset`) and why (ORBIT_ERR_DECODE, say). */
@@ -85,7 +92,15 @@ export interface RestoredRows {
 }
 
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
+  const timer = setTimeout(done, ms);
+  function done(): void {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', done);
+    resolve();
+  }
+  signal?.addEventListener('abort', done, { once: true });
+});
 
 /** Where each partition of the topics begins and ends, now. */
 interface TopicSpans {
@@ -298,6 +313,7 @@ interface Replay {
  */
 async function startReplay(
   deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
+  signal?: AbortSignal,
 ): Promise<Replay> {
   const { shadow, requests } = mode;
   const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
@@ -378,6 +394,7 @@ async function startReplay(
     until: async () => {
       const since = new Map<string, { at: bigint; since: number }>();
       while (!stopped) {
+        throwIfInterrupted(signal);
         const lagging = behind(await appliedOffsets(deps.pool, database, deps.liveGroup), ends, eventless);
         if (lagging.size === 0) return;
         const now = Date.now();
@@ -388,7 +405,7 @@ async function startReplay(
           for (const [key, none] of found.eventless) eventless.set(key, none);
           for (const key of found.withEvents) looked.set(key, still.get(key) ?? -1n);
         }
-        await sleep(deps.pollMs ?? 250);
+        await sleep(deps.pollMs ?? 250, signal);
       }
     },
     handled: () => handled,
@@ -479,21 +496,72 @@ const LEVEL_ROUNDS = 5;
 const LEVEL_ENOUGH = 200;
 
 /**
- * Closes the swap gate: waits for live projector transactions under way to commit, and holds every next one
- * at its first statement until the returned connection commits. Their transactions hold no lock on the
- * projection tables meanwhile, so the swap's RENAME goes through.
+ * Seconds the gate's connection may sit without a statement before MariaDB (or MySQL) closes it, rolling its
+ * transaction back: the gate's time, and a margin for the round trips around it. The rebuild's own timer is
+ * only good while the rebuild runs: stopped (SIGSTOP, a suspended VM, a pause of its host) it held the live
+ * projector for as long as it stood still. Each swap attempt (a lock wait of seconds) pings it first.
  */
-async function closeSwapGate(pool: Pool, database: string): Promise<PoolConnection> {
+export const gateIdleSeconds = (gateTimeoutMs: number): number => Math.ceil(gateTimeoutMs / 1000) + GATE_IDLE_MARGIN_S;
+const GATE_IDLE_MARGIN_S = 15;
+
+/** The live projector held at the gate by one transaction, until `open`. */
+export interface SwapGate {
+  /** Fails with SwapGateLostError once the server has closed the gate's connection (and let the live projector go); pings it otherwise. */
+  assertHeld(before: string): Promise<void>;
+  /** Commits the gate's transaction: the live projector goes on. False when the gate had been lost already. */
+  open(): Promise<boolean>;
+}
+
+/**
+ * Closes the swap gate: waits for live projector transactions under way to commit, and holds every next one
+ * at its first statement until the gate opens. Their transactions hold no lock on the projection tables
+ * meanwhile, so the swap's RENAME goes through. The server itself ends the hold once the gate's connection
+ * has been idle `idleSeconds` (wait_timeout of its session), so a rebuild that stops answering holds the
+ * live projector that long at most.
+ */
+export async function closeSwapGate(pool: Pool, database: string, idleSeconds: number): Promise<SwapGate> {
   const connection = await pool.getConnection();
   try {
+    await connection.query('SET SESSION wait_timeout = ?', [idleSeconds]);
     await connection.query(`INSERT IGNORE INTO ${quote(database)}.${SWAP_GATE_TABLE} (id) VALUES (1)`);
     await connection.beginTransaction();
     await connection.query(`SELECT id FROM ${quote(database)}.${SWAP_GATE_TABLE} WHERE id = 1 FOR UPDATE`);
-    return connection;
   } catch (error) {
     connection.release();
     throw error;
   }
+  let lost = false;
+  return {
+    assertHeld: async (before) => {
+      if (!lost) await connection.query('SELECT 1').catch(() => { lost = true; });
+      if (lost) throw new SwapGateLostError(database, idleSeconds, before);
+    },
+    open: async () => {
+      const opened = !lost && await connection.commit().then(() => true, () => false);
+      // A connection the server closed goes; a live one goes back to its pool (which the rebuild ends).
+      if (opened) connection.release();
+      else connection.destroy();
+      return opened;
+    },
+  };
+}
+
+/** The server closed the gate's connection (the rebuild stood still longer than the gate's idle bound, a KILL): the live projector went on. */
+export class SwapGateLostError extends OrbitError {
+  constructor(database: string, idleSeconds: number, before: string) {
+    super('ORBIT_ERR_SWAP_GATE_LOST', `the rebuild of ${database} lost its hold of the live projector (the server closes the gate's connection after ${idleSeconds} s without a statement: the rebuild stood still, or the connection was killed) and stopped before ${before}; nothing was swapped, the live projection is as it was: run the rebuild again`);
+  }
+}
+
+/** The rebuild was asked to stop (SIGINT, SIGTERM) before its swap. */
+export class RebuildInterruptedError extends OrbitError {
+  constructor() {
+    super('ORBIT_ERR_REBUILD_INTERRUPTED', 'the rebuild was stopped before its swap; nothing was swapped, the live projection and viewport_previous are as they were');
+  }
+}
+
+function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new RebuildInterruptedError();
 }
 
 /** A second rebuild of the same database would drop the first one's shadow under it. */
@@ -644,42 +712,13 @@ export interface RebuildLock {
   release(): Promise<void>;
 }
 
-/** How often the lock's otherwise idle connection is pinged: a proxy or NAT in between may close an idle socket too. */
-const LOCK_PING_MS = 10_000;
-
-/**
- * Held on a connection of its own for the whole rebuild; MySQL releases it if the process dies. That connection is
- * idle for as long as the replay runs, and the server would close it (and free the lock) after its wait_timeout, so
- * its session waits as long as the server allows and it is pinged meanwhile.
- */
+/** Held on a connection of its own for the whole rebuild (takeNamedLock); MySQL releases it if the process dies. */
 export async function lockRebuild(deps: Pick<RebuildDeps, 'mysqlUrl' | 'mysqlSsl' | 'logger'>, database: string): Promise<RebuildLock> {
-  const connection: Connection = await createMysqlConnection(deps.mysqlUrl, deps.mysqlSsl);
-  const name = rebuildLockName(database);
-  let pinger: NodeJS.Timeout | undefined;
-  try {
-    // 31536000 s (a year) is the most both MariaDB and MySQL take.
-    await connection.query('SET SESSION wait_timeout = 31536000');
-    const [rows] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS taken', [name]);
-    if (Number(rows[0]?.['taken']) !== 1) throw new RebuildRunningError(database);
-    pinger = setInterval(() => {
-      connection.ping().catch((error: unknown) => deps.logger.warn({ err: error }, 'the rebuild lock\'s connection did not answer a ping'));
-    }, LOCK_PING_MS);
-    pinger.unref();
-  } catch (error) {
-    connection.destroy();
-    throw error;
-  }
+  const lock = await takeNamedLock(await createMysqlConnection(deps.mysqlUrl, deps.mysqlSsl), rebuildLockName(database), () => new RebuildRunningError(database),
+    (error) => deps.logger.warn({ err: error }, 'the rebuild lock\'s connection did not answer a ping'));
   return {
-    assertHeld: async (before) => {
-      const [rows] = await connection.query<RowDataPacket[]>('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS held', [name])
-        .catch((error: unknown) => { throw new RebuildLockLostError(database, before, error); });
-      if (Number(rows[0]?.['held']) !== 1) throw new RebuildLockLostError(database, before);
-    },
-    release: async () => {
-      clearInterval(pinger);
-      await connection.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
-      await connection.end().catch(() => connection.destroy());
-    },
+    assertHeld: (before) => lock.assertHeld((cause) => new RebuildLockLostError(database, before, cause)),
+    release: () => lock.release(),
   };
 }
 
@@ -693,23 +732,92 @@ export async function lockRebuild(deps: Pick<RebuildDeps, 'mysqlUrl' | 'mysqlSsl
  * a message twice or skip one.
  */
 export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildReport> {
+  throwIfInterrupted(deps.signal);
   const database = databaseOf(deps.mysqlUrl);
   // The shadow's writes fail under a statement-format binary log; found now, not as every replayed message passed over.
   await refuseStatementBinlog(deps.pool);
   const lock = await lockRebuild(deps, database);
+  const group = `viewport-rebuild-${Date.now()}`;
   try {
-    return await rebuildLocked(deps, database, lock);
+    // What a rebuild killed (SIGKILL, a crash) left: its group and its committed offsets. The rebuilds' state is in MySQL, so an idle one's goes too.
+    await deleteIdleRebuildGroups(deps.kafka, deps.logger);
+    return await rebuildLocked(deps, database, lock, group);
   } finally {
+    // Every way out: failed, refused at the swap, stopped by a signal, done.
+    await deleteGroups(deps.kafka, [group], deps.logger);
     await lock.release();
   }
 }
 
-async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildLock): Promise<RebuildReport> {
+/** The consumer groups a rebuild reads under: its replay's (`viewport-rebuild-<ms>`) and its throwaway looks (`viewport-rebuild-eventless-…`, `viewport-rebuild-upload-claims-…`). */
+const REBUILD_GROUP_PREFIX = 'viewport-rebuild-';
+
+async function deleteGroups(kafka: Kafka, groups: readonly string[], logger: Logger): Promise<void> {
+  if (groups.length === 0) return;
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([...groups]);
+  } catch (error) {
+    // A group never joined (a rebuild refused early) is no failure; anything else is said and left to the broker's offset expiry.
+    const missing = (error as { groups?: { errorCode?: number }[] }).groups?.every((group) => group.errorCode === 69);
+    if (!missing) logger.warn({ err: error, groups }, 'could not delete the rebuild\'s consumer group; the broker drops its offsets once they expire');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * Deletes the `viewport-rebuild-*` groups no member reads under (Empty): those of rebuilds that were killed.
+ * A running rebuild's replay is a member of its group; were it between members (stopped for a moment, or
+ * between its replay and its tail), losing its committed offsets costs it a re-read, not a message: what
+ * it applied is in the database, and the projector skips it.
+ */
+export async function deleteIdleRebuildGroups(kafka: Kafka, logger: Logger): Promise<string[]> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const named = (await admin.listGroups()).groups.map((group) => group.groupId).filter((groupId) => groupId.startsWith(REBUILD_GROUP_PREFIX));
+    if (named.length === 0) return [];
+    const idle = (await admin.describeGroups(named)).groups.filter((group) => group.state === 'Empty').map((group) => group.groupId);
+    if (idle.length > 0) await admin.deleteGroups(idle).catch(() => undefined);
+    if (idle.length > 0) logger.info({ groups: idle }, 'deleted consumer groups left by earlier rebuilds');
+    return idle;
+  } catch (error) {
+    logger.warn({ err: error }, 'could not look for consumer groups left by earlier rebuilds');
+    return [];
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The swap, one atomic RENAME (MariaDB 10.6+ and MySQL 8 recover a DDL a crash cut short as a whole): the
+ * live tables become the previous copy, the shadow's the live ones, and the previous copy (whatever tables
+ * it holds) moves into the shadow database, dropped with it once the rebuild is done. Until this statement
+ * `<db>_previous` holds the copy the last rebuild swapped out; after it, the one just swapped out.
+ */
+export function swapRenames(database: string, shadow: string, previous: string, previousTables: readonly string[]): string[] {
+  return [
+    ...previousTables.map((table) => `${quote(previous)}.${quote(table)} TO ${quote(shadow)}.${quote(`replaced_${table}`)}`),
+    ...PROJECTION_TABLES.flatMap((table) => [
+      `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
+      `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
+    ]),
+  ];
+}
+
+async function tablesOf(pool: Pool, database: string): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [database]);
+  return rows.map((row) => String(row['name']));
+}
+
+async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildLock, group: string): Promise<RebuildReport> {
   const started = performance.now();
   const shadow = `${database}_rebuild`;
   const previous = `${database}_previous`;
-  const group = `viewport-rebuild-${Date.now()}`;
   const rename = deps.lifecycleTopicOf ?? ((topic: string) => topic);
+  const interrupted = (): void => throwIfInterrupted(deps.signal);
   await assertProvisioned(deps.pool, database);
   const history = await topicSpans(deps.kafka, deps.topics, rename);
   if (history.truncated.length > 0) throw new HistoryTruncatedError(history.truncated);
@@ -717,6 +825,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   // A lost projection may sit beside requests accepted since the loss; the ones before it are still to give back.
   const restoreRequests = deps.restoreRequests ?? ((await hasNoRequests(deps.pool, database))
     || lostPartitions(committed, new Set((await appliedOffsets(deps.pool, database, deps.liveGroup)).keys())).length > 0);
+  interrupted();
   await lock.assertHeld(`dropping ${shadow}`);
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   await deps.pool.query(`CREATE DATABASE ${quote(shadow)}`);
@@ -728,7 +837,11 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8, deps.mysqlSsl);
   const skipped: SkippedMessage[] = [];
   const ends = replayEnds(history.ends, committed);
-  const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped);
+  const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped, deps.signal)
+    .catch(async (error: unknown) => {
+      await rebuildPool.end();
+      throw error;
+    });
   try {
     await replay.until();
     // The live projector went on meanwhile. Swapped in as it is, the shadow would show an older ViewPort until the tail
@@ -740,34 +853,43 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
       await replay.until();
       if (replay.handled() - before <= LEVEL_ENOUGH) break;
     }
+    interrupted();
     deps.logger.info({ replayed: replay.handled(), seconds: (performance.now() - started) / 1000 }, 'shadow projection level with the live one; swapping it in');
-    await lock.assertHeld(`dropping ${previous}`);
-    await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(previous)}`);
-    await deps.pool.query(`CREATE DATABASE ${quote(previous)}`);
+    // The previous copy stays as it is until the swap itself replaces it (swapRenames): a rebuild that fails or is
+    // stopped from here on leaves it, and a first rebuild finds an empty one.
+    await lock.assertHeld(`creating ${previous}`);
+    await deps.pool.query(`CREATE DATABASE IF NOT EXISTS ${quote(previous)}`);
+    const renames = swapRenames(database, shadow, previous, await tablesOf(deps.pool, previous));
     // The last stretch with the live projector held at the gate, so the tables swapped in hold all it has committed.
     // Connections of their own: the caller's pool may be small, and the waits below need one; the rename's sets its
     // session's lock wait, and the gate's transaction would be committed by a RENAME run on it.
+    const gateTimeoutMs = deps.gateTimeoutMs ?? GATE_TIMEOUT_MS;
     const gatePool = createMysqlPool(deps.mysqlUrl, 2, deps.mysqlSsl);
-    const gate = await closeSwapGate(gatePool, database).catch(async (error: unknown) => {
-      await gatePool.end();
-      throw error;
-    });
     try {
-      raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup));
-      await withinGateTime(replay.until(), deps.gateTimeoutMs ?? GATE_TIMEOUT_MS);
-      const renames = PROJECTION_TABLES.flatMap((table) => [
-        `${quote(database)}.${quote(table)} TO ${quote(previous)}.${quote(table)}`,
-        `${quote(shadow)}.${quote(table)} TO ${quote(database)}.${quote(table)}`,
-      ]);
-      const swapper = await gatePool.getConnection();
+      const gate = await closeSwapGate(gatePool, database, gateIdleSeconds(gateTimeoutMs));
+      let swapped = false;
       try {
-        await renameWithinLockWait(swapper, database, renames, () => lock.assertHeld('swapping the tables'));
+        raiseEnds(ends, await appliedOffsets(deps.pool, database, deps.liveGroup));
+        await withinGateTime(replay.until(), gateTimeoutMs);
+        const swapper = await gatePool.getConnection();
+        try {
+          // Before every try: this rebuild still holds its lock and the live projector, and was not asked to stop.
+          await renameWithinLockWait(swapper, database, renames, async () => {
+            interrupted();
+            await lock.assertHeld('swapping the tables');
+            await gate.assertHeld('swapping the tables');
+          }, deps.swapPatience ?? SWAP_PATIENCE);
+          swapped = true;
+        } finally {
+          swapper.release();
+        }
       } finally {
-        swapper.release();
+        const held = await gate.open();
+        // Only a stop longer than the gate's idle bound between the last check and the RENAME gets here: the live
+        // projector may have committed into the tables swapped out, and re-applies that from the swapped-in offsets.
+        if (swapped && !held) deps.logger.warn({ database }, 'the swap gate was lost around the swap: the live projector re-applies what it committed meanwhile (its announcements may repeat)');
       }
     } finally {
-      await gate.commit().catch(() => undefined);
-      gate.release();
       await gatePool.end();
     }
   } finally {
@@ -778,12 +900,9 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
   // Usually the live projector or nothing at all covers the tail; a second group join is only worth it when something is missing.
   const catchUp = (await caughtUp(deps.pool, database, deps.liveGroup, tail)) ? 0 : await runUntil(deps, group, deps.pool, database, tail, { shadow: false, requests: true }, skipped);
-  const admin = deps.kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([group]).catch(() => undefined);
-  await admin.disconnect();
   const restored = { ...(await restoreLostRows(deps.pool, database, shadow)), uploadClaims: restoreRequests ? await restoreUploadClaims(deps, database) : 0 };
   await lock.assertHeld(`dropping ${shadow} (the tables were swapped in; drop it by hand once no other rebuild runs)`);
+  // With it go the tables of the copy before the previous one, moved into it by the swap.
   await deps.pool.query(`DROP DATABASE IF EXISTS ${quote(shadow)}`);
   return { group, eventsReplayed: replayed, seconds: (performance.now() - started) / 1000, catchUpEvents: catchUp, skipped, restored };
 }
