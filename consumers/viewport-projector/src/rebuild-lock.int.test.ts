@@ -1,8 +1,8 @@
-import mysql from 'mysql2/promise';
+import mysql, { type PoolConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMysqlPool, databaseOf } from '@orbit/lib';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
-import { closeSwapGate, lockRebuild, RebuildLockLostError, rebuildLockName, RebuildRunningError, renameWithinLockWait, SwapBlockedError, SwapGateLostError } from './rebuild.js';
+import { closeSwapGate, lockRebuild, RebuildLockLostError, rebuildLockName, RebuildRunningError, renameWithinLockWait, SwapBlockedError, SwapGateLostError, type SwapGate } from './rebuild.js';
 import { asRoot } from '../../../test/helpers/mysql-root.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
 
@@ -114,17 +114,27 @@ describe('the swap', () => {
   }, 20_000);
 });
 
+/** A private ViewPort whose swap gate a rebuild closed (idle bound 2 s), and a connection the live projector would use. */
+async function withGate(name: string, test: (held: { viewport: Awaited<ReturnType<typeof privateViewport>>; gate: SwapGate; projector: PoolConnection }) => Promise<void>): Promise<void> {
+  const viewport = await privateViewport(name);
+  const url = new URL(testConfig.MYSQL_URL);
+  url.pathname = `/${viewport.database}`;
+  const gatePool = createMysqlPool(url.toString(), 2);
+  const projector = await viewport.pool.getConnection();
+  try {
+    await test({ viewport, gate: await closeSwapGate(gatePool, viewport.database, 2), projector });
+  } finally {
+    projector.release();
+    await gatePool.end();
+    await viewport.drop();
+  }
+}
+
 describe('the swap gate', () => {
   // A rebuild stopped (SIGSTOP) right after it closed the gate held the live projector for as long as it stood still:
   // its 30 s was a timer in the stopped process. The server now ends the gate's transaction by itself.
   it('is let go by the server once the rebuild holding it stops issuing statements, and the rebuild then refuses to swap', async () => {
-    const viewport = await privateViewport('gate');
-    const url = new URL(testConfig.MYSQL_URL);
-    url.pathname = `/${viewport.database}`;
-    const gatePool = createMysqlPool(url.toString(), 2);
-    const projector = await viewport.pool.getConnection();
-    try {
-      const gate = await closeSwapGate(gatePool, viewport.database, 2);
+    await withGate('gate', async ({ viewport, gate, projector }) => {
       // As the live projector's transaction passes the gate: it waits there, then goes on once the server closed the idle gate.
       await projector.query('SET SESSION innodb_lock_wait_timeout = 20');
       await projector.query('START TRANSACTION');
@@ -140,21 +150,11 @@ describe('the swap gate', () => {
       expect(lost).toMatchObject({ code: 'ORBIT_ERR_SWAP_GATE_LOST' });
       expect((lost as Error).message).toMatch(/after 2 s without a statement.*stopped before swapping the tables; nothing was swapped/);
       expect(await gate.open()).toBe(false);
-    } finally {
-      projector.release();
-      await gatePool.end();
-      await viewport.drop();
-    }
+    });
   }, 30_000);
 
   it('holds the live projector while the rebuild goes on pinging it, and lets it go when opened', async () => {
-    const viewport = await privateViewport('gateheld');
-    const url = new URL(testConfig.MYSQL_URL);
-    url.pathname = `/${viewport.database}`;
-    const gatePool = createMysqlPool(url.toString(), 2);
-    const projector = await viewport.pool.getConnection();
-    try {
-      const gate = await closeSwapGate(gatePool, viewport.database, 2);
+    await withGate('gateheld', async ({ viewport, gate, projector }) => {
       await projector.query('SET SESSION innodb_lock_wait_timeout = 1');
       for (let round = 0; round < 3; round += 1) {
         await sleep(1_000);
@@ -167,10 +167,6 @@ describe('the swap gate', () => {
       await projector.query('START TRANSACTION');
       await projector.query(`SELECT id FROM \`${viewport.database}\`.viewport_swap_gate WHERE id = 1 FOR UPDATE`);
       await projector.query('COMMIT');
-    } finally {
-      projector.release();
-      await gatePool.end();
-      await viewport.drop();
-    }
+    });
   }, 30_000);
 });

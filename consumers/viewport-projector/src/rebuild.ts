@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
+  abortableSleep, committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
@@ -92,15 +92,7 @@ export interface RestoredRows {
 }
 
 const quote = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const timer = setTimeout(done, ms);
-  function done(): void {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', done);
-    resolve();
-  }
-  signal?.addEventListener('abort', done, { once: true });
-});
+const sleep = abortableSleep;
 
 /** Where each partition of the topics begins and ends, now. */
 interface TopicSpans {
