@@ -333,6 +333,26 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(back?.value?.equals(value)).toBe(true);
   }, 60_000);
 
+  it('re-drives letters that fit their topic one by one but not together: a lot is cut by bytes too (found by a review: 3 × 400 KB for one partition failed every run)', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.lots.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [topic, dlqTopicOf(topic)]);
+    const value = (n: number): Buffer => Buffer.alloc(400_000, 0x61 + n);
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let n = 0; n < 3; n += 1) {
+      await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
+        topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+        message: { key: Buffer.from(`uid-${n}`), value: value(n), headers: {}, offset: String(n), timestamp: '0', attributes: 0 },
+      })] });
+    }
+    await producer.disconnect();
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(3);
+    const back = await readAll(kafka, topic, 3);
+    expect(back.map((message) => message.key?.toString())).toEqual(['uid-0', 'uid-1', 'uid-2']);
+    expect(back.every((message, n) => message.value?.equals(value(n)))).toBe(true);
+  }, 60_000);
+
   it('re-drives a letter\'s headers as the bytes they were written with, every value of a repeated one', async () => {
     const kafka = testKafka();
     const topic = `test.dlq.headers.${uniqueSuffix()}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergedRanges, recordOf, recordValueOf, redrivenFromOf } from './dlq-ops.js';
+import { lotsOf, mergedRanges, recordOf, recordValueOf, redrivenFromOf } from './dlq-ops.js';
 
 describe('the record a re-drive leaves in its DLQ', () => {
   it('keeps the letters re-driven by offset as ranges, whatever order they were named in', () => {
@@ -19,5 +19,15 @@ describe('the record a re-drive leaves in its DLQ', () => {
     expect(redrivenFromOf('orbit.image.stored.dlq/0/5')).toBe('orbit.image.stored.dlq/0@5');
     expect(redrivenFromOf('orbit.image.stored.dlq/0@5')).toBe('orbit.image.stored.dlq/0@5');
     expect(redrivenFromOf(undefined)).toBeNull();
+  });
+});
+
+describe('lotsOf', () => {
+  it('cuts letters into lots of at most 200 and 768 KiB, in order, a letter larger than that alone in its lot', () => {
+    expect(lotsOf(Array.from({ length: 450 }, (_, n) => n), () => 10).map((lot) => lot.length)).toEqual([200, 200, 50]);
+    const sizes = [400_000, 400_000, 400_000, 2_000_000, 10];
+    expect(lotsOf(sizes, (size) => size)).toEqual([[400_000], [400_000], [400_000], [2_000_000], [10]]);
+    expect(lotsOf([300_000, 300_000, 10, 300_000], (size) => size)).toEqual([[300_000, 300_000, 10], [300_000]]);
+    expect(lotsOf([], () => 1)).toEqual([]);
   });
 });

@@ -57,6 +57,39 @@ export interface RedriveOutcome {
 const LETTERS_PER_TRANSACTION = 200;
 
 /**
+ * The most bytes of letters (keys, values, headers) one lot holds. kafkajs writes a partition's share of a lot as
+ * one record batch, and the broker holds the whole batch to the topic's max.message.bytes (1 MiB for the lifecycle
+ * topics): three letters of 400 KB for one partition were refused together, and the re-drive failed at that lot on
+ * every run. A letter larger than this goes in a lot of its own.
+ */
+const LOT_BYTES = 768 * 1024;
+
+/** The bytes a letter adds to a record batch, near enough: its key, value and headers. */
+function letterBytes(letter: DeadLetterEntry): number {
+  const headers = Object.entries(letter.originalHeaders).reduce((sum, [name, values]) => sum + values.reduce((total, value) => total + name.length + value.length + 16, 0), 0);
+  return (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + headers + 256;
+}
+
+/** `letters` in order, cut into lots of at most LETTERS_PER_TRANSACTION letters and LOT_BYTES bytes (one letter at least each). */
+export function lotsOf<T>(letters: readonly T[], bytesOf: (letter: T) => number): T[][] {
+  const lots: T[][] = [];
+  let lot: T[] = [];
+  let bytes = 0;
+  for (const letter of letters) {
+    const size = bytesOf(letter);
+    if (lot.length > 0 && (lot.length >= LETTERS_PER_TRANSACTION || bytes + size > LOT_BYTES)) {
+      lots.push(lot);
+      lot = [];
+      bytes = 0;
+    }
+    lot.push(letter);
+    bytes += size;
+  }
+  if (lot.length > 0) lots.push(lot);
+  return lots;
+}
+
+/**
  * How long the broker lets a re-drive's transaction stay open. One killed in
  * the middle of a transaction holds back read_committed consumers of the
  * partitions it wrote to until the broker aborts it (or the next re-drive,
@@ -270,7 +303,7 @@ async function committedUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number
  * With `offsets` it re-drives the letters at those offsets, re-driven before
  * or not, and records them: one without offsets leaves them alone. An offset
  * no letter has refuses the whole re-drive (DeadLetterNotFoundError) before
- * sending anything. Letters go `LETTERS_PER_TRANSACTION` at a time, each lot
+ * sending anything. Letters go in lots (`lotsOf`: 200 letters, 768 KiB at most), each lot
  * in one transaction with the record (REDRIVE_RECORD_HEADER) of the progress
  * it makes; `signal` stops it between two lots. It holds the re-drive group
  * meanwhile: a second re-drive of the topic started before this one ends
@@ -304,7 +337,8 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
     const producer = orbitProducer(kafka, { transactionalId: redriveGroupOf(dlqTopic), transactionTimeoutMs: REDRIVE_TRANSACTION_TIMEOUT_MS });
     await producer.connect();
     try {
-      const lots = chosen.length === 0 ? [[]] : Array.from({ length: Math.ceil(chosen.length / LETTERS_PER_TRANSACTION) }, (_, index) => chosen.slice(index * LETTERS_PER_TRANSACTION, (index + 1) * LETTERS_PER_TRANSACTION));
+      // Set-aside letters are sent nowhere: only those sent count towards a lot's bytes.
+      const lots = chosen.length === 0 ? [[]] : lotsOf(chosen, (letter) => (toSend.has(letter) ? letterBytes(letter) : 0));
       for (const [index, lot] of lots.entries()) {
         if (options.signal?.aborted) return { redriven, setAside, stopped: true };
         const sent = lot.filter((letter) => toSend.has(letter));
