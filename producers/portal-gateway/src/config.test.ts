@@ -71,7 +71,7 @@ describe('variables a start would otherwise fail on with a stack trace', () => {
 describe('the token key where others reach the gateway', () => {
   const reached = { HOST: '0.0.0.0', PUBLIC_BASE_URL: 'https://orbit.example.com' };
   it('refuses the local stack\'s published key, or a short one, on a gateway others reach, naming what to set', () => {
-    expect(gatewayConfigProblems(readConfig(gatewayEnv, reached))).toEqual([expect.stringMatching(/^JWT_SECRET: is the local stack's key, published .* \(0\.0\.0\.0, orbit\.example\.com\).*Set JWT_JWKS_URL/)]);
+    expect(gatewayConfigProblems(readConfig(gatewayEnv, reached))).toEqual([expect.stringMatching(/^JWT_SECRET: is the local stack's key, published .* \(0\.0\.0\.0\).*Set JWT_JWKS_URL/)]);
     // Behind a proxy: the gateway on loopback, its public address elsewhere.
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { PUBLIC_BASE_URL: 'https://orbit.example.com' }))).toHaveLength(1);
     expect(gatewayConfigProblems(readConfig(gatewayEnv, { ...reached, JWT_SECRET: 'too-short' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is shorter than 32 bytes/)]);
@@ -118,6 +118,13 @@ describe('the gateway\'s start-up check', () => {
 
   it('says nothing of the key when the variable it would be judged by is itself malformed', () => {
     expect(problemsOf({ HOST: '0.0.0.0', JWT_JWKS_URL: 'nope' })).toEqual(['JWT_JWKS_URL: must be a URL like https://idp.example.com/.well-known/jwks.json (got "nope")']);
+  });
+
+  it('reports the published key on a reachable HOST beside a malformed PUBLIC_BASE_URL, in the same round (found by a review)', () => {
+    expect(problemsOf({ HOST: '0.0.0.0', PUBLIC_BASE_URL: 'not a url' })).toEqual([
+      expect.stringMatching(/^PUBLIC_BASE_URL: /),
+      expect.stringMatching(/^JWT_SECRET: is the local stack's key, published .* \(0\.0\.0\.0\)/),
+    ]);
   });
 
   it('gives the variables with MySQL and Kafka as they are reached when all is well', () => {

@@ -123,9 +123,11 @@ export function gatewayConfigProblems(config: { readonly HOST: string; readonly 
       ? [`JWT_JWKS_URL: is plain http to ${jwks.hostname}: whoever is on the path could hand the gateway a key set of their own and sign any token. Use https`]
       : [];
   }
-  const reached = [config.HOST, new URL(config.PUBLIC_BASE_URL).hostname].filter((host) => !isLoopback(host));
-  if (reached.length === 0) return [];
-  const where = `the gateway is reached beyond this machine (${reached.join(', ')})`;
+  // HOST first, and PUBLIC_BASE_URL only when HOST alone does not decide: a malformed PUBLIC_BASE_URL (reported on its
+  // own) then does not keep a published key on a reachable HOST from being reported in the same round.
+  const reached = isLoopback(config.HOST) ? new URL(config.PUBLIC_BASE_URL).hostname : config.HOST;
+  if (isLoopback(reached)) return [];
+  const where = `the gateway is reached beyond this machine (${reached})`;
   if (config.JWT_SECRET === LOCAL_JWT_SECRET) return [`JWT_SECRET: is the local stack's key, published in Orbit's repository, and ${where}: anyone could sign a token as any user with any role. Set JWT_JWKS_URL (your identity provider) or a JWT_SECRET of your own of at least ${MIN_SECRET_BYTES} bytes`];
   if (Buffer.byteLength(config.JWT_SECRET, 'utf8') < MIN_SECRET_BYTES) return [`JWT_SECRET: is shorter than ${MIN_SECRET_BYTES} bytes and ${where}: a short HS256 key can be guessed offline from one token. Use a longer one, or JWT_JWKS_URL`];
   return [];

@@ -17,7 +17,7 @@ describe('a portal UI on another origin (ORBIT_CORS_ORIGINS)', () => {
     expect(answer.statusCode).toBe(204);
     expect(answer.headers).toMatchObject({
       'access-control-allow-origin': PORTAL, 'access-control-allow-methods': 'DELETE, GET, HEAD, POST',
-      'access-control-allow-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match', 'access-control-max-age': '600',
+      'access-control-allow-headers': 'authorization, content-type, idempotency-key, if-match, if-none-match, traceparent, tracestate, x-request-id', 'access-control-max-age': '600',
     });
     expect(answer.headers['vary']).toContain('Origin');
 

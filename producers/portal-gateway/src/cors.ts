@@ -30,10 +30,11 @@ export const corsOriginsEnv = z.string().default('').transform((text, context): 
 });
 
 /** Headers a browser script may send besides the safelisted ones, and those it may read from an answer. */
-// A script revalidating what it holds sends If-None-Match and reads the ETag; a download's name is for the script
+// A script revalidating what it holds sends If-None-Match and reads the ETag; one tracing its calls sends traceparent
+// (and tracestate) and its own X-Request-Id, and reads the one answered; a download's name is for the script
 // too (the browser hides every answer header not listed here but the safelisted six). X-Orbit-Link-Expires is not
 // listed: it comes on a 302, whose headers a browser never shows a script.
-const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match'];
+const ALLOWED_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'if-match', 'if-none-match', 'traceparent', 'tracestate', 'x-request-id'];
 // X-Request-Id: the id a portal shows a user to quote to support (the gateway's log lines name it as reqId).
 const EXPOSED_HEADERS = ['idempotent-replayed', 'retry-after', 'www-authenticate', 'allow', 'location', 'etag', 'content-disposition', 'x-request-id'];
 /** Seconds a browser may keep a preflight's answer (Chromium keeps at most 7200). */
