@@ -17,6 +17,15 @@ describe('ownerKeySegment', () => {
     expect(ownerKeySegment('u'.repeat(128))).toBe('u'.repeat(128));
     expect(ownerKeySegment(`=${'0'.repeat(64)}`)).toBe(`%3D${'0'.repeat(64)}`);
   });
+
+  it('turns `.` and `..`, which the encoding keeps and S3 stores refuse as a key segment, into their digests (found by a review: every upload of such a user was a 500)', () => {
+    for (const name of ['.', '..']) {
+      expect(ownerKeySegment(name)).toMatch(/^=[0-9a-f]{64}$/);
+      expect(isStagedBy({ bucket: 'staging', key: `uploads/${ownerKeySegment(name)}/direct/u1.tar` }, name, 'staging')).toBe(true);
+    }
+    expect(ownerKeySegment('.')).not.toBe(ownerKeySegment('..'));
+    expect(ownerKeySegment('...')).toBe('...');
+  });
 });
 
 describe('isStagedBy', () => {

@@ -97,12 +97,15 @@ const READABLE_OWNER_SEGMENT = 128;
 /**
  * The `{username}` segment of a staging key (`uploads/{username}/…`):
  * URI-encoded, so any name is a valid key; a name whose encoding is too long
- * for one segment (255 characters of CJK encode to 2 295) becomes `=` and its
+ * for one segment (255 characters of CJK encode to 2 295), or that is `.` or `..`, becomes `=` and its
  * SHA-256 instead, which no encoded name can look like (`=` is always escaped).
  */
 export function ownerKeySegment(owner: string): string {
   const encoded = encodeURIComponent(owner);
-  return encoded.length <= READABLE_OWNER_SEGMENT ? encoded : `=${createHash('sha256').update(owner).digest('hex')}`;
+  // `.` and `..` are left as they are by the encoding, and S3 stores (MinIO) refuse a key with such a segment: a user
+  // of that name had every upload answered 500 (found by a review).
+  const readable = encoded.length <= READABLE_OWNER_SEGMENT && encoded !== '.' && encoded !== '..';
+  return readable ? encoded : `=${createHash('sha256').update(owner).digest('hex')}`;
 }
 
 /**

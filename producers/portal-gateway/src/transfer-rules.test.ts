@@ -83,6 +83,8 @@ describe('decideTransfer', () => {
     for (const transferEnvironment of ['Staging', 'testing']) {
       expect(decideTransfer(staged, releaseManager, { imageVersion: 'v1-0-00', transferEnvironment }, policy)).toMatchObject({ status: 403, code: 'ROLE_REQUIRED', message: expect.stringMatching(/^only the owner of .* promotes it into (Staging|Testing)/) as unknown });
     }
+    // A name no environment has is the ask's fault for them as for the owner: 400, not "no such image" (found by a review).
+    expect(decideTransfer(staged, releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Prod' }, policy)).toMatchObject({ status: 400, code: 'UNKNOWN_ENVIRONMENT' });
     // A version still in Development is unknown to the release manager, as it is to their reads: 404, not 409.
     const twoVersions: ImageView = { ...staged, versions: [...staged.versions, { imageVersion: 'v1-0-01', status: 'ready', environments: ['Development'] }] };
     expect(decideTransfer(twoVersions, releaseManager, { imageVersion: 'v1-0-01', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });

@@ -37,6 +37,9 @@ export type TransferDecision =
 
 const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): TransferDecision => ({ kind: 'refused', status, code, message });
 
+/** A transferEnvironment no environment of the chain has. */
+const unknownEnvironment = (policy: TransferPolicy): TransferDecision => refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}`);
+
 /**
  * Decides a promotion from the ViewPort facts: one step along the chain,
  * from the environment just before the target, by a caller with the target's
@@ -59,13 +62,14 @@ export function decideTransfer(
   if (!image) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
-    const needed = asked ? policy.roles.get(asked) : undefined;
+    // The caller reads the image: a name no environment has is the ask's fault, as it is for the owner (a 404 said the image was not there).
+    if (!asked || !policy.chain.includes(asked)) return unknownEnvironment(policy);
+    const needed = policy.roles.get(asked);
     // The caller reads this image through a role, so "no such image" would be untrue: say who may promote it there.
-    if (asked && policy.chain.includes(asked) && !needed) {
+    if (!needed) {
       return refuse(403, 'ROLE_REQUIRED', `only the owner of ${image.imageName} promotes it into ${asked}: no role (ORBIT_TRANSFER_ROLES) promotes anyone's images into ${asked}`);
     }
     // A target whose role the caller lacks is refused 403 below (ROLE_REQUIRED): the caller reads the image, so not 404.
-    if (!needed) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   }
   if (!version) return refuse(404, 'VERSION_NOT_FOUND', `${image.imageName} has no version ${ask.imageVersion}`);
   // The version's row can come before its upload has finished (validated, not yet stored): an upload under way is named then too.
@@ -108,9 +112,7 @@ function decideStep(
   promoting?: PromotionUnderWay,
 ): TransferDecision {
   const target = parseEnvironmentName(ask.transferEnvironment);
-  if (!target || !policy.chain.includes(target)) {
-    return refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}`);
-  }
+  if (!target || !policy.chain.includes(target)) return unknownEnvironment(policy);
   const position = policy.chain.indexOf(target);
   if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
   const role = policy.roles.get(target);

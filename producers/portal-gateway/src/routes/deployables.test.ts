@@ -263,6 +263,8 @@ describe('GET …/archive and …/chart', () => {
     // A release manager reads Staging's chart of dev1's image, not Testing's.
     expect((await get('v1-0-00/chart?environment=Staging', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(302);
     expect((await get('v1-0-00/chart?environment=Testing', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
+    // Without an environment the chart is the upload's, in Development: not for a release-manager either (found by a review).
+    expect((await get('v1-0-00/chart', { user: 'rm1', roles: ['release-manager'] })).statusCode).toBe(404);
   });
 
   it('404s a chart not generated yet, and an environment the version has not reached', async () => {

@@ -73,6 +73,11 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       }
       return { ...found, environment };
     };
+    const ownChartOf = async (request: VersionRequest) => {
+      const found = await versionOf(request);
+      if (!found.mayRead('Development')) throw notFound(`version ${found.imageVersion} of image ${request.params.uid} in Development`);
+      return { ...found, environment: undefined };
+    };
     const redirectTo = async (reply: FastifyReply, object: StoredObjectRef, fileName: string, contentType?: string) => {
       const link = await deps.deployables.downloadUrl(object, fileName, contentType);
       return reply.header('cache-control', 'no-store').header('x-orbit-link-expires', link.expiresAt).redirect(link.url, 302);
@@ -144,8 +149,9 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
         response: { ...REDIRECT, ...errors(400, 401, 404) },
       },
     }, async (request: VersionRequest, reply) => {
-      // Without an environment, the version's own chart, as before environments could pull from registries of their own.
-      const { version, imageVersion, environment } = request.query.environment === undefined ? { ...await versionOf(request), environment: undefined } : await environmentOf(request);
+      // Without an environment, the version's own chart, as before environments could pull from registries of their own:
+      // the upload's, in Development, so for those who may read Development (a release-manager asking so got it).
+      const { version, imageVersion, environment } = request.query.environment === undefined ? await ownChartOf(request) : await environmentOf(request);
       const chart = chartIn(version, environment ?? 'Development')?.location;
       if (!chart) throw notFound(`the chart of version ${imageVersion} (not generated yet, or the version failed)`);
       return redirectTo(reply, chart, chartFileName(version) ?? `${imageVersion}.tgz`);
