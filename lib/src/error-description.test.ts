@@ -18,6 +18,13 @@ describe('errorCodeOf', () => {
 });
 
 describe('describeError', () => {
+  it('writes no secret a driver quotes back, and follows an AggregateError into its first error (Node connecting to every address of a name)', () => {
+    const described = describeError(new Error('cannot reach mysql://orbit:hunter2@db:3306/viewport', { cause: new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:3306'), { code: 'ECONNREFUSED' })], 'connect failed') }));
+    expect(described).not.toContain('hunter2');
+    expect(described).toContain('mysql://orbit:[redacted]@db:3306/viewport');
+    expect(described).toMatch(/<- AggregateError: connect failed <- Error: connect ECONNREFUSED ::1:3306$/);
+  });
+
   it('says what call a bare S3 refusal came from, its status in words and the store\'s request id', () => {
     expect(describeError(bareS3Answer(400, { awsCall: 'HeadObject s3://Bad_Bucket/a.tar' })))
       .toBe('HeadObject s3://Bad_Bucket/a.tar: HTTP 400 Bad Request, without an error body [request 18ED1B59F7A672B7]');

@@ -13,13 +13,14 @@ interface AwsErrorFacts {
   readonly awsCall?: unknown;
 }
 
-function httpStatusOf(error: Error): number | undefined {
+/** The HTTP status of an AWS SDK error's answer, if it has one. */
+export function httpStatusOf(error: Error): number | undefined {
   const status = (error as AwsErrorFacts).$metadata?.httpStatusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
 /** The SDK names an error answer without a body (every HEAD's, a proxy's HTML page) Unknown / UnknownError. */
-function hasNoWords(error: Error): boolean {
+export function hasNoWords(error: Error): boolean {
   return error.name === 'Unknown' || error.message === 'UnknownError' || error.message === '';
 }
 
@@ -52,13 +53,32 @@ function describeOne(error: unknown): string {
   return `${typeof awsCall === 'string' ? `${awsCall}: ` : ''}${words}${requestId}`;
 }
 
-/** An error and its causes (up to four), for an operator: DLQ headers, a failed request's message. */
+/** What an error wraps: its cause, or the first of an AggregateError's (Node's connect to every address of a name). */
+function innerOf(error: unknown): unknown {
+  if (!(error instanceof Error)) return undefined;
+  if (error.cause !== undefined) return error.cause;
+  return error instanceof AggregateError ? (error.errors as unknown[])[0] : undefined;
+}
+
+/** An error and what it wraps, outermost first, up to four. */
+export function causeChainOf(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current: unknown = error; current !== undefined && chain.length < 4; current = innerOf(current)) chain.push(current);
+  return chain;
+}
+
+/** Credentials a driver may quote back (a connection URL's password, a `password=` pair): never in a description. */
+const SECRETS: readonly (readonly [RegExp, string])[] = [
+  [/(\/\/[^\s:/@]+:)[^\s@]+@/g, '$1[redacted]@'],
+  [/\b(password|passwd|pwd|secret|secretAccessKey|sessionToken|token)=[^\s&;,]+/gi, '$1=[redacted]'],
+];
+
+/** `text` with any password or secret it quotes replaced by [redacted]. */
+export function withoutSecrets(text: string): string {
+  return SECRETS.reduce((result, [pattern, replacement]) => result.replace(pattern, replacement), text);
+}
+
+/** An error and its causes (up to four), for an operator: DLQ headers, a failed request's message; no secret it quotes. */
 export function describeError(error: unknown, maxLength = 2000): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 4; depth++) {
-    parts.push(describeOne(current));
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(' <- ').slice(0, maxLength);
+  return withoutSecrets(causeChainOf(error).map(describeOne).join(' <- ')).slice(0, maxLength);
 }

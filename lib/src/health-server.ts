@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { answerWithin } from './deadline.js';
+import { AWS_CALL, causeChainOf, hasNoWords, httpStatusOf, withoutSecrets } from './error-description.js';
 
 /** How long a readiness check waits for a dependency: below a Kubernetes readiness probe's default timeoutSeconds (1). */
 export const READINESS_CHECK_TIMEOUT_MS = 800;
@@ -29,42 +30,27 @@ export interface HealthChecks {
   readonly ready: () => ReadinessAnswer | Promise<ReadinessAnswer>;
 }
 
-/** Credentials a driver may quote back (a connection URL's password, a `password=` pair): never in a reason. */
-const SECRETS: readonly (readonly [RegExp, string])[] = [
-  [/(\/\/[^\s:/@]+:)[^\s@]+@/g, '$1[redacted]@'],
-  [/\b(password|passwd|pwd|secret|secretAccessKey|sessionToken|token)=[^\s&;,]+/gi, '$1=[redacted]'],
-];
-
 /** How long a reason may be: one log field or one line of /readyz, not a stack. */
 const REASON_MAX_LENGTH = 400;
 
-interface ErrorFacts {
-  readonly code?: unknown;
-  readonly awsCall?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-}
-
-/** One error of a chain: its AWS call, code (or name) and message; an answer without words (every HEAD's) by its HTTP status. */
+/**
+ * One error of a chain, code first (describeError puts the name first, for DLQ headers): its AWS call, code (or
+ * name) and message; an answer without words (every HEAD's) by its HTTP status.
+ */
 function reasonLevel(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const facts = error as ErrorFacts;
-  const status = typeof facts.$metadata?.httpStatusCode === 'number' ? facts.$metadata.httpStatusCode : undefined;
-  const call = typeof facts.awsCall === 'string' ? `${facts.awsCall}: ` : '';
-  if (status !== undefined && (error.name === 'Unknown' || error.message === 'UnknownError' || error.message === '')) {
+  const status = httpStatusOf(error);
+  const awsCall = (error as { [AWS_CALL]?: unknown })[AWS_CALL];
+  const call = typeof awsCall === 'string' ? `${awsCall}: ` : '';
+  if (status !== undefined && hasNoWords(error)) {
     // An S3 HEAD with a wrong secret: 403 and nothing else, which the SDK names UnknownError.
     return `${call}HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' without an error body';
   }
-  const code = typeof facts.code === 'string' && facts.code !== '' ? facts.code : error.name !== 'Error' ? error.name : undefined;
+  const { code: own } = error as { code?: unknown };
+  const code = typeof own === 'string' && own !== '' ? own : error.name !== 'Error' ? error.name : undefined;
   const message = error.message;
   const words = code === undefined || message.includes(code) ? message : message === '' ? code : `${code}: ${message}`;
   return `${call}${words}${status !== undefined ? ` (HTTP ${status})` : ''}`;
-}
-
-/** What an error wraps: its cause, or the first of an AggregateError's (Node's connect to every address of a name). */
-function innerOf(error: unknown): unknown {
-  if (!(error instanceof Error)) return undefined;
-  if (error.cause !== undefined) return error.cause;
-  return error instanceof AggregateError ? (error.errors as unknown[])[0] : undefined;
 }
 
 /**
@@ -74,13 +60,8 @@ function innerOf(error: unknown): unknown {
  */
 export function readinessReasonOf(error: unknown): string {
   const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 4; depth++) {
-    const level = reasonLevel(current);
-    if (level !== '' && level !== parts[parts.length - 1]) parts.push(level);
-    current = innerOf(current);
-  }
-  const reason = SECRETS.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), parts.join(' <- ') || 'failed without a reason');
+  for (const level of causeChainOf(error).map(reasonLevel)) if (level !== '' && level !== parts[parts.length - 1]) parts.push(level);
+  const reason = withoutSecrets(parts.join(' <- ') || 'failed without a reason');
   return reason.length > REASON_MAX_LENGTH ? `${reason.slice(0, REASON_MAX_LENGTH - 1)}…` : reason;
 }
 
@@ -97,9 +78,9 @@ export async function checkWithin(check: () => Promise<unknown>, timeoutMs: numb
  * One report of named checks and what else a caller answered: a report's checks are added to them; a bare `false`
  * becomes a check of its own under `name`, as it says no more.
  */
-export function combineReadiness(checks: Readonly<Record<string, CheckState>>, answer: ReadinessAnswer = true, name = 'service'): ReadinessReport {
+export function combineReadiness(checks: Readonly<Record<string, CheckState>>, answer: ReadinessAnswer = true): ReadinessReport {
   const all: Record<string, CheckState> = typeof answer === 'boolean'
-    ? (answer ? { ...checks } : { ...checks, [name]: { up: false, error: 'not ready' } })
+    ? (answer ? { ...checks } : { ...checks, service: { up: false, error: 'not ready' } })
     : { ...checks, ...answer.checks };
   return { ready: Object.values(all).every((state) => state.up) && (typeof answer === 'boolean' ? answer : answer.ready), checks: all };
 }
