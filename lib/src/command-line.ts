@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { forcedExitCode } from './service.js';
 import { describeError } from './error-description.js';
 import { ConfigError } from './errors.js';
 import { IMAGE_UID_PATTERN } from './image-uid.js';
@@ -96,4 +97,32 @@ export function failPlainly(command: string, write: (text: string) => void = (te
     if (process.env['LOG_LEVEL'] === 'debug' && error instanceof Error && error.stack) write(`${error.stack}\n`);
     process.exit(1);
   });
+}
+
+/** An operations command's stop on Ctrl-C or SIGTERM: asked with the first signal, at once with a second one. */
+export interface SignalStop {
+  /** Aborted by the first SIGINT or SIGTERM: the command stops at its next safe point. */
+  readonly signal: AbortSignal;
+  /** The signal that asked, if one did. */
+  stoppedBy(): NodeJS.Signals | undefined;
+  /** The exit code of a command the signal stopped (130, 143; 130 when none did). */
+  exitCode(): number;
+}
+
+/**
+ * Stops a command as its person asks: the first SIGINT or SIGTERM aborts `signal` (and `announce` says what will
+ * happen, on stderr), a second one exits at once with 128 + its number, as a SIGKILL would leave things.
+ */
+export function stopOnSignals(announce: (signal: NodeJS.Signals) => string): SignalStop {
+  const stopping = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stoppedBy !== undefined) process.exit(forcedExitCode(signal));
+      stoppedBy = signal;
+      process.stderr.write(`${announce(signal)}\n`);
+      stopping.abort();
+    });
+  }
+  return { signal: stopping.signal, stoppedBy: () => stoppedBy, exitCode: () => forcedExitCode(stoppedBy ?? 'SIGINT') };
 }

@@ -3,7 +3,7 @@
  * inspect dead letters and put them back on their original topic.
  * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
  */
-import { failPlainly, parseCommandLine } from './command-line.js';
+import { failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
 import { readConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { StoreUnavailableError } from './errors.js';
@@ -74,17 +74,8 @@ if (command.kind === 'list') {
 } else {
   const { dlqTopic, offsets } = command;
   // Ctrl-C or a SIGTERM stops it between two lots (each sent with its record in one transaction); a second one at once.
-  const stopping = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stoppedBy !== undefined) process.exit(signal === 'SIGINT' ? 130 : 143);
-      stoppedBy = signal;
-      process.stderr.write(`${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)\n`);
-      stopping.abort();
-    });
-  }
-  const { redriven, setAside, stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), signal: stopping.signal }).catch((error: unknown) => {
+  const stop = stopOnSignals((signal) => `${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)`);
+  const { redriven, setAside, stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), signal: stop.signal }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {
       // A re-drive killed a moment ago is still a member until its session times out (10 s).
       process.stderr.write(`another dlq:redrive is running, or one was stopped less than 10 s ago (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
@@ -99,7 +90,7 @@ if (command.kind === 'list') {
   for (const { letter, reason } of setAside) process.stdout.write(`set aside (${reason}) ${line(letter)}\n`);
   process.stdout.write(`${redriven.length} dead letter(s) re-driven, ${setAside.length} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
   if (stopped) {
-    process.stdout.write(`stopped by ${stoppedBy ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);
-    process.exit(stoppedBy === 'SIGTERM' ? 143 : 130);
+    process.stdout.write(`stopped by ${stop.stoppedBy() ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);
+    process.exit(stop.exitCode());
   }
 }

@@ -8,7 +8,7 @@
  * consumer group deleted; exit 130 or 143); once swapped it finishes. A second
  * signal stops it at once.
  */
-import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination, stopOnSignals } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
@@ -31,25 +31,15 @@ const mysql = mysqlTarget(config);
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 // Ctrl-C or a SIGTERM stops a rebuild at its next step before the swap, which leaves nothing behind but its shadow
 // database (dropped by the next rebuild); a second one at once, as a SIGKILL would (see README, Operations).
-const stopping = new AbortController();
-let stoppedBy: NodeJS.Signals | undefined;
-const exitCodeOf = (signal: NodeJS.Signals | undefined): number => (signal === 'SIGTERM' ? 143 : 130);
-if (command.kind === 'rebuild') {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stoppedBy !== undefined) process.exit(exitCodeOf(signal));
-      stoppedBy = signal;
-      process.stderr.write(`${signal}: stopping the rebuild before its swap (once swapped, it finishes; again to stop at once)\n`);
-      stopping.abort();
-    });
-  }
-}
+const stop = command.kind === 'rebuild'
+  ? stopOnSignals((signal) => `${signal}: stopping the rebuild before its swap (once swapped, it finishes; again to stop at once)`)
+  : undefined;
 try {
   const refuse = (error: unknown): never => {
     const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError, RebuildInterruptedError, ConfigError];
     if (!(error instanceof OrbitError) || !refusals.some((refusal) => error instanceof refusal)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
-    process.exit(error instanceof RebuildInterruptedError ? exitCodeOf(stoppedBy) : 1);
+    process.exit(error instanceof RebuildInterruptedError ? stop?.exitCode() ?? 130 : 1);
   };
   // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
   await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
@@ -65,7 +55,7 @@ try {
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: mysql.url, mysqlSsl: mysql.ssl, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
       ...(command.restoreRequests ? { restoreRequests: true } : {}),
-      signal: stopping.signal,
+      ...(stop ? { signal: stop.signal } : {}),
     }).catch(async (error: unknown) => {
       await publisher.disconnect();
       return refuse(error);
@@ -80,7 +70,7 @@ try {
       process.stdout.write(`restored what the database had lost, from the history: ${requests} request(s), ${imageNames} image name(s), ${transferClaims} transfer claim(s), ${uploadClaims} upload claim(s)\n`);
     }
     process.stdout.write(`after   ${after.sha256}  ${Object.entries(after.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
-    if (stoppedBy !== undefined) process.stderr.write(`${stoppedBy} came after the swap: the rebuild finished\n`);
+    if (stop?.stoppedBy() !== undefined) process.stderr.write(`${stop.stoppedBy()} came after the swap: the rebuild finished\n`);
   }
 } finally {
   await pool.end();
