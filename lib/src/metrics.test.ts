@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_EVENTS } from './kafka/instrumentation.js';
 import { CONSUMER_ASSIGNED_EVENT } from './kafka/instrumentation.js';
-import { forgetPartitionLag, instrumentConsumeLoop } from './metrics.js';
+import { instrumentConsumeLoop } from './metrics.js';
 
 describe('the handler time histogram', () => {
   it('tells a 20-minute transfer from a 40-minute one instead of putting both above 10 s', async () => {
@@ -59,15 +59,5 @@ describe('the lag gauge', () => {
     expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
     loop.emit(CONSUMER_EVENTS.lag, { topic, partition: 1, lag: 39 });
     expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
-  });
-
-  it('removes one partition\'s series on request', async () => {
-    const registry = new Registry();
-    const loop = new EventEmitter();
-    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
-    loop.emit(CONSUMER_EVENTS.lag, { topic: 't', partition: 0, lag: 1 });
-    loop.emit(CONSUMER_EVENTS.lag, { topic: 't', partition: 2, lag: 3 });
-    forgetPartitionLag(registry, 't', 2);
-    expect(await lagLines(registry)).toEqual(['orbit_consumer_lag_messages{topic="t",partition="0"} 1']);
   });
 });

@@ -17,18 +17,6 @@ export function createMetrics(service: string): Registry {
  */
 export const MESSAGE_DURATION_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-/** The lag gauge's name: one series per topic and partition this member handles. */
-const LAG_METRIC = 'orbit_consumer_lag_messages';
-
-/**
- * Removes the lag series of a partition this member no longer handles (revoked at a rebalance). A kept series would
- * go on showing the lag the partition had when it left, for ever, next to the new owner's own series of it.
- */
-export function forgetPartitionLag(registry: Registry, topic: string, partition: number): void {
-  const lag = registry.getSingleMetric(LAG_METRIC);
-  if (lag instanceof Gauge) lag.remove({ topic, partition: String(partition) });
-}
-
 /**
  * Counts processed, retried and dead-lettered messages of a loop, per topic, its replaced consumers, and its lag per
  * partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
@@ -40,10 +28,8 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
   const replaced = new Counter({ name: 'orbit_consumers_replaced_total', help: 'kafkajs consumers replaced after they stalled or crashed for good', registers: [registry] });
   const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], buckets: [...MESSAGE_DURATION_BUCKETS], registers: [registry] });
-  const counted = new Set<string>();
+  // Adding 0 to a series that has counted already changes nothing: at every assignment again is fine.
   const startAtZero = (topic: string): void => {
-    if (counted.has(topic)) return;
-    counted.add(topic);
     for (const counter of [processed, retried, deadLettered]) counter.inc({ topic }, 0);
   };
   for (const topic of topics) startAtZero(topic);
@@ -52,7 +38,7 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
     duration.observe({ topic: event.topic }, event.durationMs / 1000);
   });
   const lag = new Gauge({
-    name: LAG_METRIC, labelNames: ['topic', 'partition'], registers: [registry],
+    name: 'orbit_consumer_lag_messages', labelNames: ['topic', 'partition'], registers: [registry],
     help: 'Messages of a partition after the last one this service handled, as its fetch saw the partition; kept while nothing is fetched (a stalled consumer: see orbit_consumers_replaced_total, or the group\'s lag on the broker); removed when the partition is revoked',
   });
   /** The partitions of the latest assignment, as `topic:partition`; undefined until the loop says one. */
@@ -70,8 +56,9 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
     for (const topic of Object.keys(event.assignment)) startAtZero(topic);
     for (const [key, { topic, partition }] of shown) {
       if (assigned.has(key)) continue;
+      // Revoked: a kept series would go on showing the lag it had when it left, beside the new owner's own series.
       shown.delete(key);
-      forgetPartitionLag(registry, topic, partition);
+      lag.remove({ topic, partition: String(partition) });
     }
   });
   loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));

@@ -309,8 +309,7 @@ export function serviceOfEntry(entry: string | undefined): string {
  * (KafkaJSSASLAuthenticationError). Any other error's own code (EADDRINUSE), else its name.
  */
 export function startFailureCode(error: unknown): string {
-  if (error instanceof OrbitError) return error.code;
-  if (error instanceof Error && error.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
+  if (error instanceof Error && !(error instanceof OrbitError) && error.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
   return errorCodeOf(error);
 }
 

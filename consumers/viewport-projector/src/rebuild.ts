@@ -196,7 +196,7 @@ const EVENTLESS_LOOK_MS = 15_000;
  * batch of markers alone: a partition is settled by the first event met below its end, or by a batch reaching it.
  */
 async function findEventless(
-  deps: Pick<RebuildDeps, 'kafka' | 'topics'>, rename: (topic: string) => string, lagging: ReadonlyMap<string, bigint>, ends: ReadonlyMap<string, bigint>,
+  deps: Pick<RebuildDeps, 'kafka' | 'topics' | 'logger'>, rename: (topic: string) => string, lagging: ReadonlyMap<string, bigint>, ends: ReadonlyMap<string, bigint>,
 ): Promise<{ eventless: Eventless; withEvents: Set<string> }> {
   const wanted = new Map<string, { topic: string; partition: number; from: bigint; end: bigint }>();
   for (const topic of deps.topics) {
@@ -250,10 +250,7 @@ async function findEventless(
     }
   } finally {
     await consumer.disconnect();
-    const admin = deps.kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await deleteGroups(deps.kafka, [groupId], deps.logger);
   }
   return { eventless: found, withEvents };
 }
@@ -744,16 +741,19 @@ export async function rebuildProjection(deps: RebuildDeps): Promise<RebuildRepor
 /** The consumer groups a rebuild reads under: its replay's (`viewport-rebuild-<ms>`) and its throwaway looks (`viewport-rebuild-eventless-…`, `viewport-rebuild-upload-claims-…`). */
 const REBUILD_GROUP_PREFIX = 'viewport-rebuild-';
 
-async function deleteGroups(kafka: Kafka, groups: readonly string[], logger: Logger): Promise<void> {
-  if (groups.length === 0) return;
+/** Deletes `groups`; false (and a warning) when the broker refused, save for groups that were never there. */
+async function deleteGroups(kafka: Kafka, groups: readonly string[], logger: Logger): Promise<boolean> {
+  if (groups.length === 0) return true;
   const admin = kafka.admin();
   try {
     await admin.connect();
     await admin.deleteGroups([...groups]);
+    return true;
   } catch (error) {
     // A group never joined (a rebuild refused early) is no failure; anything else is said and left to the broker's offset expiry.
     const missing = (error as { groups?: { errorCode?: number }[] }).groups?.every((group) => group.errorCode === 69);
     if (!missing) logger.warn({ err: error, groups }, 'could not delete the rebuild\'s consumer group; the broker drops its offsets once they expire');
+    return missing === true;
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -772,8 +772,8 @@ export async function deleteIdleRebuildGroups(kafka: Kafka, logger: Logger): Pro
     const named = (await admin.listGroups()).groups.map((group) => group.groupId).filter((groupId) => groupId.startsWith(REBUILD_GROUP_PREFIX));
     if (named.length === 0) return [];
     const idle = (await admin.describeGroups(named)).groups.filter((group) => group.state === 'Empty').map((group) => group.groupId);
-    if (idle.length > 0) await admin.deleteGroups(idle).catch(() => undefined);
-    if (idle.length > 0) logger.info({ groups: idle }, 'deleted consumer groups left by earlier rebuilds');
+    // One joined again meanwhile is refused by the broker: said by deleteGroups, and not claimed deleted here.
+    if (idle.length > 0 && await deleteGroups(kafka, idle, logger)) logger.info({ groups: idle }, 'deleted consumer groups left by earlier rebuilds');
     return idle;
   } catch (error) {
     logger.warn({ err: error }, 'could not look for consumer groups left by earlier rebuilds');

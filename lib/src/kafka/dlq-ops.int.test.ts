@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createTestTopics, readAll, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
@@ -183,11 +182,12 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect((await listDeadLetters(kafka, dlq)).filter((letter) => !letter.redriven)).toHaveLength(600);
 
     // A process of its own, to be killed outright: the re-drive the CLI runs, on the test topics (the CLI takes Orbit's alone).
-    const dist = (path: string): string => JSON.stringify(fileURLToPath(new URL(`../../dist/${path}`, import.meta.url)));
-    const script = `import { redriveDeadLetters } from ${dist('kafka/dlq-ops.js')};
-      import { createKafka } from ${dist('kafka/client.js')};
-      import { GroupRunningError } from ${dist('kafka/group-offsets.js')};
-      import { createLogger } from ${dist('logger.js')};
+    // The sources under test, as the other CLI tests run them, not whatever dist was last built.
+    const source = (path: string): string => JSON.stringify(new URL(`../${path}`, import.meta.url).href);
+    const script = `import { redriveDeadLetters } from ${source('kafka/dlq-ops.ts')};
+      import { createKafka } from ${source('kafka/client.ts')};
+      import { GroupRunningError } from ${source('kafka/group-offsets.ts')};
+      import { createLogger } from ${source('logger.ts')};
       const kafka = createKafka({ clientId: 'test-dlq-killed', brokers: ${JSON.stringify(testConfig.KAFKA_BROKERS)}, logger: createLogger({ service: 'test', level: 'fatal' }) });
       try {
         const { redriven } = await redriveDeadLetters(kafka, ${JSON.stringify(dlq)});
@@ -197,7 +197,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
         process.stderr.write('another dlq:redrive is running');
         process.exit(1);
       }`;
-    const run = () => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const run = () => spawn(process.execPath, ['--conditions=@orbit/source', '--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     const killed = run();
     const exited = new Promise((resolve) => killed.on('exit', resolve));
     const admin = kafka.admin();

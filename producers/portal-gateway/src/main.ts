@@ -1,7 +1,7 @@
 /** Portal gateway: the HTTP entry of uploads and transfers; publishes command events. */
 import {
   createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
-  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, oneAtATime, processStart, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
+  failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, oneAtATime, processStart, READINESS_CHECK_TIMEOUT_MS, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
   shutdownGrace, START_RETRY_POLICY, tableAnswers, tableName, TOPICS, untilConnected, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -18,8 +18,6 @@ import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 import { awsDeployables } from './stores/deployables.js';
 
-/** Below a Kubernetes readiness probe's default timeoutSeconds (1). */
-const READINESS_CHECK_TIMEOUT_MS = 800;
 
 runMain(async () => {
   // Before anything connects or listens, every bad variable at once (MYSQL_*, KAFKA_SASL_* and the TLS files with the

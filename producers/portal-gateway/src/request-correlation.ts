@@ -72,7 +72,7 @@ export function requestLogFields(request: FastifyRequest): { reqId: string; trac
 }
 
 /** What a redacted query value is written as. */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** A parameter name kept as sent although the operation does not define it: words only (access_token, api_key); a name with digits or escapes may be a secret sent bare. */
 const WORDY_NAME = /^[A-Za-z_-]{1,64}$/;
