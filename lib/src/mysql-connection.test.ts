@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { configProblemsOf } from '../../test/helpers/config-problems.js';
 import { readConfig } from './config.js';
-import { ConfigError } from './errors.js';
 import { mysqlTarget } from './mysql-connection.js';
 import { runtimeEnv } from './runtime-config.js';
 
@@ -11,15 +11,7 @@ const readFile = (path: string): Buffer => {
   return Buffer.from(text);
 };
 const targetOf = (env: Record<string, string>) => mysqlTarget(readConfig(runtimeEnv, env), readFile);
-const problemsOf = (env: Record<string, string>): readonly string[] => {
-  try {
-    targetOf(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-};
+const problemsOf = (env: Record<string, string>): readonly string[] => configProblemsOf(() => targetOf(env));
 
 describe('mysqlTarget', () => {
   it('is plain TCP to the local stack when nothing is set', () => {

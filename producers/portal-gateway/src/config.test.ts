@@ -1,6 +1,7 @@
 import { ConfigError, readConfig } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { gatewayConfigProblems, gatewayEnv, readGatewayConfig } from './config.js';
+import { configProblemsOf } from '../../../test/helpers/config-problems.js';
 
 describe('the gateway configuration', () => {
   it('serves its health on PORT, so a HEALTH_PORT or HEALTH_HOST meant for the consumers neither moves it nor stops it', () => {
@@ -91,15 +92,7 @@ describe('the token key where others reach the gateway', () => {
 });
 
 describe('the gateway\'s start-up check', () => {
-  const problemsOf = (given: NodeJS.ProcessEnv): readonly string[] => {
-    try {
-      readGatewayConfig(given);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problemsOf = (given: NodeJS.ProcessEnv): readonly string[] => configProblemsOf(() => readGatewayConfig(given));
 
   it('reports every bad variable in one go: the variables, the key where others reach the gateway, MySQL\'s and Kafka\'s', () => {
     const problems = problemsOf({
