@@ -4,7 +4,7 @@
  * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
  */
 import { failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
-import { readConfig } from './config.js';
+import { readCheckedConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { StoreUnavailableError } from './errors.js';
 import { createKafka, type Kafka } from './kafka/client.js';
@@ -22,10 +22,11 @@ if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
   process.exit(2);
 }
-const config = readConfig(runtimeEnv);
+// Kafka's connection variables are checked with the others: every problem in one report, not one round per fix.
+const { config, checked } = readCheckedConfig(runtimeEnv, { kafka: (read) => kafkaConnection(read) });
 // Its output is for a person: kafkajs's retries stay quiet unless LOG_LEVEL asks for them (warn, debug); what failed is said in one line.
 const logger = createLogger({ service: 'dlq', level: config.LOG_LEVEL === 'info' ? 'fatal' : config.LOG_LEVEL, destination: stderrDestination() });
-const connection = kafkaConnection(config);
+const connection = checked.kafka;
 const kafka = createKafka({ clientId: 'orbit-dlq', ...connection, logger });
 
 /**

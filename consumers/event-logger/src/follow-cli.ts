@@ -6,7 +6,7 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { failPlainly, createKafka, createLogger, describeError, kafkaConnection, registryEndpoint, EventCodec, isRetriable, parseCommandLine, readConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
+import { failPlainly, createKafka, createLogger, describeError, kafkaConnection, registryEndpoint, EventCodec, isRetriable, parseCommandLine, readCheckedConfig, runtimeEnv, stderrDestination } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
 
@@ -21,10 +21,11 @@ if ('refused' in options) {
   process.stderr.write(`${options.refused}\nusage: ${FOLLOW_USAGE}\n`);
   process.exit(2);
 }
-const config = readConfig(runtimeEnv);
+// Kafka's connection variables are checked with the others: every problem in one report, not one round per fix.
+const { config, checked } = readCheckedConfig(runtimeEnv, { kafka: (read) => kafkaConnection(read) });
 // Its output is for a person: kafkajs's retries stay quiet unless asked for (LOG_LEVEL=debug); what failed is said in one line.
 const logger = createLogger({ service: 'events-follow', level: config.LOG_LEVEL === 'debug' ? 'debug' : 'fatal', destination: stderrDestination() });
-const kafka = createKafka({ clientId: 'orbit-events-follow', ...kafkaConnection(config), logger });
+const kafka = createKafka({ clientId: 'orbit-events-follow', ...checked.kafka, logger });
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
 const consumer = kafka.consumer({ groupId: `orbit-events-follow-${randomUUID()}`, maxWaitTimeInMs: 500 });
 

@@ -15,7 +15,7 @@
  */
 import {
   failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
-  imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
+  imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readCheckedConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
@@ -28,9 +28,13 @@ const { values } = parseCommandLine({
 }, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES] [--image IMAGE_UID]...');
 const stuckAfterMinutes = minutesOf('stuck-after', values['stuck-after']);
 const images = imageUIDsOf(values.image);
-const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv });
+// MySQL's and Kafka's connection variables are checked with the others, Kafka's too though only a re-drive uses it: every
+// problem in one report before anything is read, not one round per fix.
+const { config, checked } = readCheckedConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv }, {
+  mysql: (read) => mysqlTarget(read), kafka: (read) => kafkaConnection(read),
+});
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
-const mysql = mysqlTarget(config);
+const mysql = checked.mysql;
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 const buckets = bucketNames(config);
 /** A run refused, nothing done: told apart from 1 (something left for a person), as EX_TEMPFAIL (try again later). */
@@ -62,7 +66,7 @@ try {
   }
   if (repairable.length > 0 && lock) {
     await lock.assertHeld().catch(refuse);
-    const kafka = createKafka({ clientId: 'transfers-reconcile', ...kafkaConnection(config), logger });
+    const kafka = createKafka({ clientId: 'transfers-reconcile', ...checked.kafka, logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
     for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });
     await publisher.disconnect();

@@ -8,7 +8,7 @@
  * consumer group deleted; exit 130 or 143); once swapped it finishes. A second
  * signal stops it at once.
  */
-import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, stderrDestination, stopOnSignals } from '@orbit/lib';
+import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
@@ -25,9 +25,10 @@ if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
   process.exit(2);
 }
-const config = readConfig(runtimeEnv);
+// MySQL's and Kafka's connection variables are checked with the others: every problem in one report, not one round per fix.
+const { config, checked } = readCheckedConfig(runtimeEnv, { mysql: (read) => mysqlTarget(read), kafka: (read) => kafkaConnection(read) });
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
-const mysql = mysqlTarget(config);
+const mysql = checked.mysql;
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 // Ctrl-C or a SIGTERM stops a rebuild at its next step before the swap, which leaves nothing behind but its shadow
 // database (dropped by the next rebuild); a second one at once, as a SIGKILL would (see README, Operations).
@@ -47,7 +48,7 @@ try {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   } else {
-    const kafka = createKafka({ clientId: 'viewport-rebuild', ...kafkaConnection(config), logger });
+    const kafka = createKafka({ clientId: 'viewport-rebuild', ...checked.kafka, logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.

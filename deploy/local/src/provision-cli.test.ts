@@ -32,4 +32,13 @@ describe('npm run provision', () => {
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toBe('provision failed: invalid configuration:\n  - KAFKA_REPLICATION_FACTOR: must be a whole number in decimal digits, like 8080 (got "1e0")\n');
   }, 20_000);
+
+  it('reports a wrong variable, MySQL\'s and Kafka\'s connection problems in one report, not one round per fix', () => {
+    const wrong = spawnSync(process.execPath, [PROVISION_CLI], {
+      env: { ...nowhere, KAFKA_REPLICATION_FACTOR: '1e0', MYSQL_TLS_CA_FILE: '/nonexistent/ca.pem', KAFKA_SASL_MECHANISM: 'plain' }, encoding: 'utf8', timeout: 15_000,
+    });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/^provision failed: invalid configuration:\n/);
+    for (const variable of ['KAFKA_REPLICATION_FACTOR', 'MYSQL_TLS_CA_FILE', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) expect(wrong.stderr).toContain(`  - ${variable}: `);
+  }, 20_000);
 });

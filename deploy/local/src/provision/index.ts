@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readConfig, runtimeEnv, SERVICE_KAFKA_USE, type AclEntry, type ConfigOf, type Logger, type ServiceName } from '@orbit/lib';
+import { bucketEnv, bucketNames, createKafka, createS3, kafkaConnection, mysqlTarget, readCheckedConfig, runtimeEnv, SERVICE_KAFKA_USE, type AclEntry, type ConfigOf, type Logger, type ServiceName } from '@orbit/lib';
 import { loadSchemas, RegistryAdmin, SchemaRejectedError, syncSubject } from '@orbit/schemas';
 import { principalVariableOf, provisionAcls, serviceAcls, servicePrincipalAcls } from './acls.js';
 import { provisionBuckets } from './buckets.js';
@@ -42,8 +42,9 @@ export function aclsOf(config: ProvisionConfig): AclEntry[] {
 }
 export type ProvisionConfig = ConfigOf<typeof provisionEnv>;
 
+/** The variables, MySQL's connection and Kafka's checked in one pass: every problem in one report, not one round per fix. */
 export function readProvisionConfig(processEnv: NodeJS.ProcessEnv = process.env): ProvisionConfig {
-  return readConfig(provisionEnv, processEnv);
+  return readCheckedConfig(provisionEnv, { mysql: (read) => mysqlTarget(read), kafka: (read) => kafkaConnection(read) }, processEnv).config;
 }
 
 export async function provisionSchemas(registryUrl: string): Promise<ProvisionStep[]> {
