@@ -16,39 +16,15 @@ describe('gateway health', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(200);
   });
 
-  it('names which dependency is down to anyone, and what it said only in the log (a driver\'s words name hosts and accounts)', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+  it('names which dependency is down to anyone, never what it said (a driver\'s words name hosts and accounts)', async () => {
     const refused = "Access denied for user 'orbit'@'10.0.3.7' (using password: YES)";
     const app = buildApp({
-      metrics: new Registry(), logger,
+      metrics: new Registry(),
       ready: async () => ({ ready: false, dependencies: { mysql: { up: false, gates: true, ms: 3, error: refused }, s3: { up: true, gates: false, ms: 4 } } }),
     });
-    for (let ask = 0; ask < 3; ask++) {
-      const answer = await app.inject('/readyz');
-      expect([answer.statusCode, answer.json()]).toEqual([503, { status: 'not-ready', dependencies: { mysql: { up: false, gates: true, ms: 3 }, s3: { up: true, gates: false, ms: 4 } } }]);
-      expect(answer.body).not.toContain('10.0.3.7');
-    }
-    // Logged once while the reason stays the same, not at every probe.
-    expect(lines.filter((line) => line['reason'] === refused)).toEqual([expect.objectContaining({ dependency: 'mysql', msg: 'a dependency did not answer the readiness check' })]);
-  });
-
-  it('logs one line when a dependency that did not answer answers again', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
-    const refused = 'ORBIT_ERR_STORE_UNAVAILABLE: MySQL is unavailable <- connect ECONNREFUSED 127.0.0.1:3306';
-    let mysqlUp = false;
-    const app = buildApp({
-      metrics: new Registry(), logger,
-      ready: async () => ({ ready: mysqlUp, dependencies: { mysql: mysqlUp ? { up: true, gates: true, ms: 2 } : { up: false, gates: true, ms: 3, error: refused } } }),
-    });
-    await app.inject('/readyz');
-    mysqlUp = true;
-    for (let ask = 0; ask < 3; ask++) expect((await app.inject('/readyz')).statusCode).toBe(200);
-    expect(lines.filter((line) => line['dependency'] === 'mysql').map((line) => [line['level'], line['msg'], line['reason'] ?? line['lastReason']])).toEqual([
-      ['warn', 'a dependency did not answer the readiness check', refused],
-      ['info', 'a dependency answers the readiness check again', refused],
-    ]);
+    const answer = await app.inject('/readyz');
+    expect([answer.statusCode, answer.json()]).toEqual([503, { status: 'not-ready', dependencies: { mysql: { up: false, gates: true, ms: 3 }, s3: { up: true, gates: false, ms: 4 } } }]);
+    expect(answer.body).not.toContain('10.0.3.7');
   });
 });
 

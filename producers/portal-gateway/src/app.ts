@@ -371,19 +371,13 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  // What a dependency said when it failed stays in the log: /readyz is on the API's port, open to anyone, and a driver's
-  // words carry internal host names, addresses and account names ("Access denied for user 'orbit'@'10.0.3.7'").
-  const lastReasons = new Map<string, string>();
+  // What a dependency said when it failed stays in the log (readinessOf logs it): /readyz is on the API's port, open to
+  // anyone, and a driver's words carry internal host names, addresses and account names.
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const answer = await deps.ready();
     const ready = typeof answer === 'boolean' ? answer : answer.ready;
-    const dependencies = typeof answer === 'boolean' ? undefined : Object.fromEntries(Object.entries(answer.dependencies).map(([name, { error, ...state }]) => {
-      if (error !== undefined && lastReasons.get(name) !== error) deps.logger?.warn({ dependency: name, reason: error, gates: state.gates }, 'a dependency did not answer the readiness check');
-      if (error === undefined && lastReasons.has(name)) deps.logger?.info({ dependency: name, lastReason: lastReasons.get(name), gates: state.gates }, 'a dependency answers the readiness check again');
-      if (error === undefined) lastReasons.delete(name);
-      else lastReasons.set(name, error);
-      return [name, state];
-    }));
+    const dependencies = typeof answer === 'boolean' ? undefined
+      : Object.fromEntries(Object.entries(answer.dependencies).map(([name, { error: _reason, ...state }]) => [name, state]));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', ...(dependencies ? { dependencies } : {}) });
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()));

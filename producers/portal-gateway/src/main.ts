@@ -85,7 +85,7 @@ runMain(async () => {
     { name: 'kafka', gates: false, check: () => admin.describeCluster() },
     { name: 's3', gates: false, check: () => s3.send(new HeadBucketCommand({ Bucket: config.ORBIT_BUCKET_STAGING })) },
     { name: 'dynamodb', gates: false, check: () => tableAnswers(dynamo, tableName('userEventLog', config)) },
-  ], READINESS_CHECK_TIMEOUT_MS, metrics);
+  ], READINESS_CHECK_TIMEOUT_MS, metrics, { logger });
   const app = buildApp({
     ready, logger, verify, metrics,
     uploads: s3UploadStore(s3, config.ORBIT_BUCKET_STAGING, config.ORBIT_MAX_UPLOAD_BYTES, { presigner: createPresigningS3(config), partSizeBytes: config.ORBIT_PRESIGN_PART_BYTES }),

@@ -1,4 +1,5 @@
-import { StoreUnavailableError } from '@orbit/lib';
+import { Writable } from 'node:stream';
+import { createLogger, StoreUnavailableError, type Logger } from '@orbit/lib';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { readinessOf, READINESS_REUSE_MS } from './readiness.js';
@@ -9,6 +10,13 @@ const never = (): Promise<unknown> => new Promise(() => undefined);
 function manualClock(): { now: () => number; advance: (ms: number) => void } {
   let at = 0;
   return { now: () => at, advance: (ms) => { at += ms; } };
+}
+
+/** A logger whose lines the test reads back, parsed. */
+function loggedLines(): { lines: Record<string, unknown>[]; logger: Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
+  return { lines, logger: createLogger({ service: 'test', destination }) };
 }
 
 /** A check that counts its calls and answers after a few milliseconds, or fails while `down` says so. */
@@ -108,5 +116,35 @@ describe('readinessOf', () => {
     expect(answer.dependencies['s3']?.error).toBe('HeadBucket orbit-staging: HTTP 403 Forbidden without an error body');
     expect(answer.dependencies['dynamodb']?.error).toContain('mysql://orbit:[redacted]@db:3306/orbit');
     expect(JSON.stringify(answer)).not.toContain('hunter2');
+  });
+
+  it('logs a failure once with its reason while it lasts, and one line when the dependency answers again', async () => {
+    const { lines, logger } = loggedLines();
+    const clock = manualClock();
+    const mysql = countedCheck();
+    const ready = readinessOf([{ name: 'mysql', gates: true, check: mysql.check }], 100, undefined, { now: clock.now, logger });
+    await ready();
+    mysql.down(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' }));
+    for (let round = 0; round < 3; round++) {
+      clock.advance(READINESS_REUSE_MS);
+      await ready();
+    }
+    mysql.down(undefined);
+    for (let round = 0; round < 2; round++) {
+      clock.advance(READINESS_REUSE_MS);
+      await ready();
+    }
+    expect(lines.map((line) => [line['level'], line['msg'], line['dependency'], line['reason'] ?? line['lastReason']])).toEqual([
+      ['warn', 'a dependency did not answer the readiness check', 'mysql', 'connect ECONNREFUSED 127.0.0.1:3306'],
+      ['info', 'a dependency answers the readiness check again', 'mysql', 'connect ECONNREFUSED 127.0.0.1:3306'],
+    ]);
+  });
+
+  it('logs a failure a metrics scrape saw, with no probe asking (a dependency lost between probes is in the log)', async () => {
+    const registry = new Registry();
+    const { lines, logger } = loggedLines();
+    readinessOf([{ name: 's3', gates: false, check: async () => { throw new Error('socket hang up'); } }], 100, registry, { logger });
+    expect(await registry.metrics()).toContain('orbit_dependency_up{dependency="s3"} 0');
+    expect(lines.map((line) => [line['level'], line['dependency']])).toEqual([['warn', 's3']]);
   });
 });

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { checkWithin } from '@orbit/lib';
+import { checkWithin, type Logger } from '@orbit/lib';
 
 /** One thing the gateway depends on, asked whether it answers. */
 export interface DependencyCheck {
@@ -39,6 +39,12 @@ export interface ReadinessOptions {
   readonly reuseMs?: number;
   /** Milliseconds of a monotonic clock (tests pass their own). @default performance.now */
   readonly now?: () => number;
+  /**
+   * Where a dependency's failure (with its reason) and its recovery are said, once each, by whichever round saw them:
+   * a probe's or a scrape's. The reason stays out of /readyz, which is open to anyone: a driver's words carry internal
+   * host names, addresses and account names ("Access denied for user 'orbit'@'10.0.3.7'").
+   */
+  readonly logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 /**
@@ -58,12 +64,21 @@ export function readinessOf(checks: readonly DependencyCheck[], timeoutMs: numbe
     // Before each scrape: an answer at most READINESS_REUSE_MS old, not the one of the last /readyz call, however old.
     collect: async () => { await ready(); },
   });
+  const lastReasons = new Map<string, string>();
+  const logTransition = (name: string, { error, gates }: DependencyState): void => {
+    const lastReason = lastReasons.get(name);
+    if (error !== undefined && lastReason !== error) options.logger?.warn({ dependency: name, reason: error, gates }, 'a dependency did not answer the readiness check');
+    if (error === undefined && lastReason !== undefined) options.logger?.info({ dependency: name, lastReason, gates }, 'a dependency answers the readiness check again');
+    if (error === undefined) lastReasons.delete(name);
+    else lastReasons.set(name, error);
+  };
   const round = async (): Promise<Readiness> => {
     const states = await Promise.all(checks.map(async ({ name, check, gates }): Promise<[string, DependencyState]> => {
       const { up, ms, error } = await checkWithin(check, timeoutMs);
       gauge?.set({ dependency: name }, up ? 1 : 0);
       return [name, error === undefined ? { up, gates, ms: ms ?? 0 } : { up, gates, ms: ms ?? 0, error }];
     }));
+    for (const [name, state] of states) logTransition(name, state);
     return { ready: states.every(([, state]) => state.up || !state.gates), dependencies: Object.fromEntries(states) };
   };
   const ready = (): Promise<Readiness> => {
