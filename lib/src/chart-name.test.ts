@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chartNameOf, MAX_CHART_NAME, ownerPathOf, repositoryPathOf } from './chart-name.js';
+import { createHash } from 'node:crypto';
+import { chartNameOf, legacyOwnerPathOf, MAX_CHART_NAME, ownerPathIn, ownerPathOf, repositoryPathOf } from './chart-name.js';
 
 const UID = 'AbCdEfGh1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -44,7 +45,7 @@ describe('ownerPathOf', () => {
   it('keeps a username that is a path component already, and gives every other spelling a hash of its own', () => {
     expect(ownerPathOf('ada')).toBe('ada');
     expect(ownerPathOf('dev-team-2')).toBe('dev-team-2');
-    const spellings = ['Ada', 'ADA', 'ada@example.com', 'Ada Lovelace', 'ａｄａ', 'ada\u200b', '日本語', '', 'ada-0123abcd', 'x'.repeat(100)];
+    const spellings = ['Ada', 'ADA', 'ada@example.com', 'Ada Lovelace', 'ａｄａ', 'ada\u200b', '日本語', '', 'ada-0123abcd', 'ada-0123456789abcdef', 'x'.repeat(100)];
     const paths = spellings.map(ownerPathOf);
     for (const [index, path] of paths.entries()) {
       expect(path, spellings[index]).toMatch(PATH_COMPONENT);
@@ -52,14 +53,38 @@ describe('ownerPathOf', () => {
       expect(path, spellings[index]).not.toBe('ada');
     }
     expect(new Set(paths).size).toBe(spellings.length);
-    expect(ownerPathOf('ada@example.com')).toMatch(/^ada-example-com-[0-9a-f]{8}$/);
-    // A name that looks like a hashed one cannot pose as it.
+    expect(ownerPathOf('ada@example.com')).toMatch(/^ada-example-com-[0-9a-f]{16}$/);
+    // A name that looks like a hashed one, of today's spelling or the first, cannot pose as it.
     expect(ownerPathOf(ownerPathOf('Ada'))).not.toBe(ownerPathOf('Ada'));
+    expect(ownerPathOf(legacyOwnerPathOf('Ada'))).not.toBe(legacyOwnerPathOf('Ada'));
   });
 
   it('never gives an owner the path of the shared chart repositories older versions live in', () => {
-    expect(ownerPathOf('charts')).toMatch(/^charts-[0-9a-f]{8}$/);
+    expect(ownerPathOf('charts')).toMatch(/^charts-[0-9a-f]{16}$/);
     expect(repositoryPathOf('charts', 'billing-api', UID)).not.toBe('charts/billing-api');
+  });
+
+  it('hashes a changed spelling with 64 bits, so a name chosen to share another owner\'s path is out of reach (a review: 8 hex, 2^32 tries)', () => {
+    const sha = createHash('sha256').update('Ada.Lovelace@example.com', 'utf8').digest('hex');
+    expect(ownerPathOf('Ada.Lovelace@example.com')).toBe(`ada-lovelace-example-com-${sha.slice(0, 16)}`);
+    expect(ownerPathOf('x'.repeat(100))).toHaveLength(48);
+  });
+
+  it('keeps the first spelling, 8 hex, for the versions recorded before owner paths were, which were pushed there', () => {
+    const sha = createHash('sha256').update('Ada.Lovelace@example.com', 'utf8').digest('hex');
+    expect(legacyOwnerPathOf('Ada.Lovelace@example.com')).toBe(`ada-lovelace-example-com-${sha.slice(0, 8)}`);
+    expect(legacyOwnerPathOf('ada')).toBe('ada');
+    // The two spellings never meet: an owner's new repositories are not another owner's old ones.
+    expect(legacyOwnerPathOf('Ada')).not.toBe(ownerPathOf('Ada'));
+  });
+
+  it('reads the owner path back out of a repository an image was pushed to, and nothing out of one laid out otherwise', () => {
+    expect(ownerPathIn('registry.example/orbit/ada-0123abcd/billing-api', 'registry.example/orbit', 'billing-api')).toBe('ada-0123abcd');
+    expect(ownerPathIn('registry.example/orbit/ada/billing-api', 'registry.example/orbit/', 'billing-api')).toBe('ada');
+    expect(ownerPathIn('registry.example/orbit/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
+    expect(ownerPathIn('registry.example/orbit/a/b/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
+    expect(ownerPathIn('elsewhere.example/orbit/ada/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
+    expect(ownerPathIn('registry.example/orbit/ada/other-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
   });
 
   it('puts an image under its owner, named by its chart', () => {

@@ -137,6 +137,22 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect(await store.getRow(tableOf('Testing'), helmChartName)).not.toHaveProperty('imageReference');
   });
 
+  it('keeps the owner path the harbor-writer pushed under (an earlier spelling\'s too) for every environment and the chart rows; today\'s when it did not push', async () => {
+    const environmentRegistries = new Map([['Testing', 'registry-testing.example.com/orbit']] as const);
+    const filesOf = async (helmChartName: string): Promise<string> => String(((await store.getRow(tables.base, helmChartName))?.['files'] as { inline: string }).inline);
+    const base = stored();
+    const event: ImageStored = { ...base, actor: { ...base.actor, username: 'Ada.Lovelace@example.com' }, imageReference: `registry.example.com/orbit/ada-lovelace-example-com-0123abcd/billing-api@${base.image.manifestDigest}` };
+    const generated = await generateChart(event, { ...deps, environmentRegistries });
+    if (generated.kind !== 'generated') throw new Error('not generated');
+    expect(await store.getRow(tables.manifests, generated.event.helmChartName)).toMatchObject({ owner: 'Ada.Lovelace@example.com', ownerPath: 'ada-lovelace-example-com-0123abcd' });
+    expect(await filesOf(generated.event.helmChartName)).toContain(String.raw`newName: \"registry-testing.example.com/orbit/ada-lovelace-example-com-0123abcd/billing-api\"`);
+
+    const unpushed = stored();
+    const fresh = await generateChart({ ...unpushed, actor: { ...unpushed.actor, username: 'Ada.Lovelace@example.com' }, imageReference: null }, { ...deps, environmentRegistries });
+    if (fresh.kind !== 'generated') throw new Error('not generated');
+    expect((await store.getRow(tables.manifests, fresh.event.helmChartName))?.['ownerPath']).toMatch(/^ada-lovelace-example-com-[0-9a-f]{16}$/);
+  });
+
   it('gives an environment with a registry of its own a packaged chart pulling from there, and every other environment the upload\'s chart', async () => {
     const event = stored();
     const generated = await generateChart({ ...event, imageReference: `registry.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}` }, deps);

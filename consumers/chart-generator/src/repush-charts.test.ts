@@ -9,6 +9,9 @@ const row = {
 describe('chartPlacementOf', () => {
   it('puts every version\'s chart beside the upload, and an environment\'s own chart in the registry its row pins', () => {
     expect(chartPlacementOf({ ...row, owner: 'ada' }, 'Development', 'registry.example/orbit')).toMatchObject({ environment: 'Development', registryPrefix: 'registry.example/orbit/ada', chart: row.chart, chartSha256: row.chartSha256 });
+    // Under the owner path the row records; a row from before those were recorded was pushed under the first spelling (8 hex).
+    expect(chartPlacementOf({ ...row, owner: 'Ada', ownerPath: 'ada-0123456789abcdef' }, 'Development', 'registry.example/orbit')).toMatchObject({ registryPrefix: 'registry.example/orbit/ada-0123456789abcdef' });
+    expect(chartPlacementOf({ ...row, owner: 'Ada' }, 'Development', 'registry.example/orbit')?.registryPrefix).toMatch(/^registry\.example\/orbit\/ada-[0-9a-f]{8}$/);
     // A row from before owners were recorded: its chart was pushed at the registry's top.
     expect(chartPlacementOf(row, 'Development', 'registry.example/orbit')).toMatchObject({ registryPrefix: 'registry.example/orbit' });
     const own = { ...row, imageReference: `harbor-testing.example:8443/orbit-testing/billing-api@sha256:${'1'.repeat(64)}`, chart: { ...row.chart, key: 'U-v1-0-00/testing/billing-api-1.0.0.tgz' } };

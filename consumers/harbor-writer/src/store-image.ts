@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -133,7 +133,8 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   }
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
   await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
-    imageName: event.metadata.imageName, username: event.actor.username, requestId: event.requestId,
+    // The owner's path its repositories are under: later pushes of this version (transfers, images:push) keep it.
+    imageName: event.metadata.imageName, username: event.actor.username, ownerPath: ownerPathOf(event.actor.username), requestId: event.requestId,
     bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
     image: event.image,
   })));

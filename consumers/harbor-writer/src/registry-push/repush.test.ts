@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EnvironmentName } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
-import { placementsOf, type StoredVersion } from './repush.js';
+import { placementsOf, storedVersionOf, type StoredVersion } from './repush.js';
 
 const image = sampleEvents('U'.repeat(60), 'req')['orbit.image.validated'].image;
 const at = (bucket: string) => ({ bucket, key: 'k.tar', versionId: null });
 
 function version(copies: [EnvironmentName, string][]): StoredVersion {
-  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', owner: 'ada', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
+  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', owner: 'ada', ownerPath: 'ada', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
 }
 
 describe('placementsOf', () => {
@@ -24,5 +24,15 @@ describe('placementsOf', () => {
       ['Development', 'registry.example.com/orbit', 'dev'],
       ['Production', 'prod.example.com/orbit', 'prod'],
     ]);
+  });
+});
+
+describe('storedVersionOf', () => {
+  const row = { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', username: 'Ada.Lovelace@example.com', bucket: 'dev', key: 'k.tar', image };
+
+  it('keeps the owner path the row records, and gives a row from before those were recorded the first spelling it was pushed under', () => {
+    expect(storedVersionOf({ ...row, ownerPath: 'ada-lovelace-example-com-0123456789abcdef' })?.ownerPath).toBe('ada-lovelace-example-com-0123456789abcdef');
+    expect(storedVersionOf(row)?.ownerPath).toMatch(/^ada-lovelace-example-com-[0-9a-f]{8}$/);
+    expect(storedVersionOf({ ...row, username: undefined })).toMatchObject({ owner: undefined, ownerPath: undefined });
   });
 });

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describeError, ENVIRONMENT_NAMES, isPushRefusal, type EnvironmentName, type Logger } from '@orbit/lib';
+import { describeError, ENVIRONMENT_NAMES, isPushRefusal, legacyOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
@@ -15,6 +15,8 @@ export interface StoredVersion {
   readonly imageName: string;
   /** Who uploaded it (the metadata row's `username`); undefined only in rows older than that. */
   readonly owner: string | undefined;
+  /** The owner's path its repositories are under (the row's `ownerPath`; rows older than that: legacyOwnerPathOf). */
+  readonly ownerPath: string | undefined;
   readonly stored: ObjectLocation;
   readonly image: ImageSummary;
   /** Its copies in the environments it was transferred into (`location<Environment>`). */
@@ -42,7 +44,8 @@ function locationOf(value: unknown): ObjectLocation | undefined {
   return { bucket: location.bucket, key: location.key, versionId: typeof location.versionId === 'string' ? location.versionId : null };
 }
 
-function versionOf(row: Record<string, unknown>): StoredVersion | undefined {
+/** A metadata table row as a stored version, or undefined when it is not one (a row without its copy or its image). */
+export function storedVersionOf(row: Record<string, unknown>): StoredVersion | undefined {
   const image = row['image'] as ImageSummary | undefined;
   const text = (name: string): string | undefined => (typeof row[name] === 'string' && row[name] !== '' ? row[name] : undefined);
   const [imageUID, imageVersion, imageName, bucket, key] = ['imageUID', 'imageVersion', 'imageName', 'bucket', 'key'].map(text);
@@ -52,7 +55,10 @@ function versionOf(row: Record<string, unknown>): StoredVersion | undefined {
     const copy = environment === 'Development' ? undefined : locationOf(row[`location${environment}`]);
     if (copy) copies.set(environment, copy);
   }
-  return { imageUID, imageVersion, imageName, owner: text('username'), stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
+  const owner = text('username');
+  // Rows written before owner paths were recorded were pushed under the first spelling, and their versions stay there.
+  const ownerPath = text('ownerPath') ?? (owner === undefined ? undefined : legacyOwnerPathOf(owner));
+  return { imageUID, imageVersion, imageName, owner, ownerPath, stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
 }
 
 /**
@@ -78,7 +84,7 @@ export async function storedVersions(dynamo: DynamoDBDocumentClient, table: stri
       ? await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }))
       : await dynamo.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'imageUID = :uid', ExpressionAttributeValues: { ':uid': imageUID }, ExclusiveStartKey: start, ConsistentRead: true }));
     for (const row of page.Items ?? []) {
-      const version = versionOf(row);
+      const version = storedVersionOf(row);
       if (version) versions.push(version);
     }
     start = page.LastEvaluatedKey;

@@ -28,6 +28,11 @@ describe('pushTargetOf', () => {
     expect(other?.name).toBe('registry.example.com/orbit/bob/billing-api');
   });
 
+  it('keeps a stored version under the owner path it was recorded with, and gives the owner\'s path of today to one recorded without', () => {
+    expect(pushTargetOf('registry.example.com/orbit', { owner: 'Ada', ownerPath: 'ada-0123abcd', imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toBe('registry.example.com/orbit/ada-0123abcd/billing-api');
+    expect(pushTargetOf('registry.example.com/orbit', { owner: 'Ada', imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toMatch(/^registry\.example\.com\/orbit\/ada-[0-9a-f]{16}\/billing-api$/);
+  });
+
   it('keeps a version recorded without its owner where it was pushed, under the chart name alone', () => {
     expect(pushTargetOf('registry.example.com/orbit', { owner: undefined, imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toBe('registry.example.com/orbit/billing-api');
   });

@@ -1,4 +1,4 @@
-import { chartNameOf, pushRepositoryOf, repositoryPathOf, type PushRepository } from '@orbit/lib';
+import { chartNameOf, ownerPathOf, pushRepositoryOf, type PushRepository } from '@orbit/lib';
 
 /** Where a stored image is pushed: the repository its charts pull from, and the tag it gets there. */
 export interface PushTarget extends PushRepository {
@@ -25,6 +25,8 @@ export function pushTagsOf(imageVersion: string, imageUID: string): string[] {
 /** An image as its repository is named: its owner (undefined only in records older than owners in them), name and UID. */
 export interface NamedImage {
   readonly owner: string | undefined;
+  /** The owner's path it was recorded under (a stored version's); absent: the owner's path today (ownerPathOf). */
+  readonly ownerPath?: string | undefined;
   readonly imageName: string;
   readonly imageUID: string;
 }
@@ -39,7 +41,8 @@ export interface NamedImage {
  */
 export function pushTargetOf(registryPrefix: string, image: NamedImage, imageVersion: string): PushTarget | undefined {
   const { owner, imageName, imageUID } = image;
-  const path = owner === undefined ? chartNameOf(imageName, imageUID) : repositoryPathOf(owner, imageName, imageUID);
+  const chartName = chartNameOf(imageName, imageUID);
+  const path = owner === undefined ? chartName : `${image.ownerPath ?? ownerPathOf(owner)}/${chartName}`;
   const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${path}`);
   return repository && { ...repository, tags: pushTagsOf(imageVersion, imageUID) };
 }
