@@ -37,7 +37,7 @@ runMain(() =>
       const access = registryAccessOf(config, logger);
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const charts = config.ORBIT_CHART_PUSH
-          ? { pushChart: (chart: ChartToPush, registryPrefix: string) => pushChart(chart, registryPrefix, { access }, message.log) }
+          ? { pushChart: (chart: ChartToPush, registryPrefix: string) => pushChart(chart, registryPrefix, { access, signal: message.signal }, message.log) }
           : {};
         if (message.topic === TOPICS.imageStored) {
           const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES, ...charts });

@@ -64,6 +64,8 @@ export function chartArtifactOf(tgz: Buffer, chartYaml: Readonly<Record<string, 
 /** Where charts are pushed: `<registry/path>/charts/<chart name>`, beside the images the charts pull. */
 export interface ChartPushing {
   readonly access: RegistryAccess;
+  /** Aborted on shutdown (ConsumedMessage.signal): ends the push's requests in flight instead of waiting out a stalled registry. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The chart in a registry: by digest, and by its version's tag unless that already named another chart. */
@@ -91,7 +93,7 @@ async function prepared({ tgz, chartName }: ChartToPush, registryPrefix: string,
     throw error;
   }
   if (chartYaml === null || typeof chartYaml !== 'object') return `chart ${chartName} has no Chart.yaml`;
-  return { target, client: pushClientOf(target, pushing.access), artifact: chartArtifactOf(tgz, chartYaml as Record<string, unknown>) };
+  return { target, client: pushClientOf(target, pushing.access, pushing.signal), artifact: chartArtifactOf(tgz, chartYaml as Record<string, unknown>) };
 }
 
 /**

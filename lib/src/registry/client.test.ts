@@ -324,6 +324,20 @@ describe('a registry that is slow to answer', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('ends its requests when its signal is aborted (a shutdown), not after the answer timeout, and refuses new ones', async () => {
+    const registry = await listen(() => undefined);
+    const stop = new AbortController();
+    const client = new RegistryClient({ registry, repository: 'team/app', insecure: true, answerTimeoutMs: 60_000, signal: stop.signal });
+    const started = Date.now();
+    const pending = client.request('/blobs/uploads/', { method: 'POST', body: Buffer.from('chart') }).catch((error: unknown) => error);
+    setTimeout(() => stop.abort(new Error('shutting down')), 100);
+    const failure = await pending;
+    expect(failure).toBeInstanceOf(RegistryUnavailableError);
+    expect(((failure as Error).cause as Error).message).toBe('shutting down');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await expect(client.get('/manifests/1')).rejects.toBeInstanceOf(RegistryUnavailableError);
+  });
+
   it('lets a body take longer than the answer timeout once the headers came', async () => {
     const registry = await listen((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/octet-stream' });

@@ -149,6 +149,12 @@ export interface RegistryClientOptions {
   /** How long to wait for a response's headers (the body may take as long as it needs). @default 30000 */
   readonly answerTimeoutMs?: number;
   /**
+   * Ends the client's requests in flight and refuses new ones (RegistryUnavailableError): a consumer's shutdown, so a
+   * registry that stalls does not hold the stop for answerTimeoutMs per request. A streamed blob upload ends through its
+   * body instead (the harbor-writer's is the S3 read, aborted with the same signal).
+   */
+  readonly signal?: AbortSignal | undefined;
+  /**
    * The slowest a blob may arrive, averaged over each answerTimeoutMs: a
    * registry that drips a byte now and then is never silent for long, yet
    * would hold the upload for days. @default 8192 (8 KiB/s)
@@ -336,18 +342,19 @@ export class RegistryClient {
     const unanswered = new AbortController();
     const timeoutMs = this.answerTimeoutMs;
     const timer = setTimeout(() => unanswered.abort(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    const signal = this.options.signal === undefined ? unanswered.signal : AbortSignal.any([unanswered.signal, this.options.signal]);
     const reads = request.method === 'GET' || request.method === 'HEAD';
     try {
       // Blob GETs may redirect to storage (S3, a CDN), followed here hop by hop; an upload's answers are read, never followed.
       const answer = reads
-        ? await this.following(url, { method: request.method, headers, signal: unanswered.signal })
-        : { response: await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal: unanswered.signal, redirect: 'manual' }), answeredBy: url };
+        ? await this.following(url, { method: request.method, headers, signal })
+        : { response: await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal, redirect: 'manual' }), answeredBy: url };
       this.answeredOnce = true;
       return answer;
     } catch (error) {
       const refused = refusalIn(error);
       if (refused) throw refused;
-      if (unanswered.signal.aborted) throw new RegistryUnavailableError(this.options.registry, unanswered.signal.reason, this.answeredOnce);
+      if (signal.aborted) throw new RegistryUnavailableError(this.options.registry, signal.reason, this.answeredOnce);
       throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
     } finally {
       clearTimeout(timer);
@@ -480,7 +487,8 @@ export class RegistryClient {
     let body: Buffer | null;
     try {
       // Not followed: a token service that redirects would lead the credentials, and Orbit, anywhere.
-      const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered, redirect: 'manual' });
+      const signal = this.options.signal === undefined ? unanswered : AbortSignal.any([unanswered, this.options.signal]);
+      const response = await this.fetchImpl(url, { ...tokenRequest, signal, redirect: 'manual' });
       // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
       if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.options.registry, response, `token service ${url.host}`);
       if (!response.ok) {

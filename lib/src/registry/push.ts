@@ -32,10 +32,10 @@ export function pushRepositoryOf(name: string): PushRepository | undefined {
 }
 
 /** A client that may pull from and push into the repository, with the access configured for its registry. */
-export function pushClientOf(target: PushRepository, access: RegistryAccess): RegistryClient {
+export function pushClientOf(target: PushRepository, access: RegistryAccess, signal?: AbortSignal): RegistryClient {
   return new RegistryClient({
     registry: target.registry, repository: target.repository, actions: ['pull', 'push'],
-    insecure: isInsecureRegistry(target.host, access), credentials: credentialsFor(target.host, access.credentials, target.repository),
+    insecure: isInsecureRegistry(target.host, access), credentials: credentialsFor(target.host, access.credentials, target.repository), signal,
   });
 }
 
