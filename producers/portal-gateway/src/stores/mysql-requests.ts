@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { chartNameOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import { chartNameOf, chartVersionOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
 import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
@@ -235,23 +235,31 @@ async function lockImageUploads(connection: PoolConnection, imageUID: string): P
 export const UPLOAD_HOLDS_VERSION_SECONDS = 24 * 3600;
 
 /**
- * Throws VersionUploadUnderWay when another upload of the request's version is accepted and not finished. With the
- * image's lock held (lockImageUploads), two uploads of one version cannot both pass: one version is uploaded at a time,
- * and a failed upload (its status) frees it. (A version already stored is refused before this, from ViewPort.)
+ * Throws VersionUploadUnderWay when another upload of the request's version, or of another spelling of its chart
+ * version (`5.0.0` while `v5-0-0` is under way), is accepted and not finished. With the image's lock held
+ * (lockImageUploads), two uploads of one chart version cannot both pass: one is uploaded at a time, and a failed upload
+ * (its status) frees it. (A version already stored is refused before this, from ViewPort, and another spelling of a
+ * stored one by the validator.) Two spellings in flight at once both used to pass every check, the validator's included
+ * (it sees stored versions only), and both were stored with one chart version: the second's chart lost the tag and the
+ * Helm index entry (an error-contract review).
  */
 async function refuseVersionUnderWay(connection: PoolConnection, request: AcceptedRequest): Promise<void> {
   if (request.kind !== 'upload' || request.imageVersion === null) return;
+  const chartVersion = chartVersionOf(request.imageVersion);
   // Only uploads accepted within the staging bucket's one-day expiry: past it the staged archive is gone, so an upload
   // still unfinished (a command an operator must look at, a request no consumer ever failed) can never be stored and
-  // must not hold its version for ever.
+  // must not hold its version for ever. An image has few uploads under way, so its spellings are compared here.
   const [rows] = await connection.execute<RowDataPacket[]>(
-    `SELECT request_id FROM viewport_requests
-     WHERE image_uid = ? AND kind = 'upload' AND image_version = ? AND status IN ('accepted', 'running') AND request_id <> ?
+    `SELECT request_id, image_version FROM viewport_requests
+     WHERE image_uid = ? AND kind = 'upload' AND status IN ('accepted', 'running') AND request_id <> ?
        AND created_at > UTC_TIMESTAMP(3) - INTERVAL ${UPLOAD_HOLDS_VERSION_SECONDS} SECOND
-     ORDER BY created_at, request_id LIMIT 1`,
-    [request.imageUID, request.imageVersion, request.requestId]);
-  const holder = rows[0];
-  if (holder) throw new VersionUploadUnderWay(String(holder['request_id']), request.imageVersion);
+     ORDER BY created_at, request_id`,
+    [request.imageUID, request.requestId]);
+  const holder = rows.find((row) => {
+    const version = String(row['image_version']);
+    return version === request.imageVersion || (chartVersion !== null && chartVersionOf(version) === chartVersion);
+  });
+  if (holder) throw new VersionUploadUnderWay(String(holder['request_id']), String(holder['image_version']));
 }
 
 /**

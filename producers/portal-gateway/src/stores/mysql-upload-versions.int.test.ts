@@ -65,6 +65,25 @@ describe('one upload of a version under way at a time, against MariaDB', () => {
     expect(sent).toHaveLength(3);
   });
 
+  it('refuses another spelling of a chart version under way, naming the upload and its spelling (a review: v5-0-0 and 5.0.0 sent at once were both stored as chart 5.0.0)', async () => {
+    const { sent, send, keys } = publisher();
+    const imageUID = await knownImage();
+    const first = upload(imageUID, 'v5-0-0');
+    await send(first.command, childSpan(undefined), first.request);
+    for (const spelling of ['5.0.0', 'v5-00-000']) {
+      const other = upload(imageUID, spelling);
+      await expect(send(other.command, childSpan(undefined), other.request)).rejects.toMatchObject({ requestId: first.request.requestId, imageVersion: 'v5-0-0' });
+      await expect(keys.claim(randomUUID(), other.request, other.command, childSpan(undefined))).rejects.toBeInstanceOf(VersionUploadUnderWay);
+    }
+    // Another chart version is its own upload, and the spelling is free once the first failed.
+    const next = upload(imageUID, '5.0.1');
+    await send(next.command, childSpan(undefined), next.request);
+    await pool.query("UPDATE viewport_requests SET status = 'failed' WHERE request_id = ?", [first.request.requestId]);
+    const again = upload(imageUID, '5.0.0');
+    await send(again.command, childSpan(undefined), again.request);
+    expect(sent).toHaveLength(3);
+  });
+
   it('lets an upload that never finished hold its version no longer than the staging expiry (a day): its archive is gone, it can never be stored', async () => {
     const { sent, send } = publisher();
     const imageUID = await knownImage();
