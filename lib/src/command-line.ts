@@ -99,6 +99,12 @@ export function failPlainly(command: string, write: (text: string) => void = (te
   });
 }
 
+/**
+ * The exit code of an operations command that did nothing because another run holds its lock (a rebuild, a re-drive,
+ * a reconcile): EX_TEMPFAIL, try again later, so a script or a CronJob tells it from 1 (something left to a person).
+ */
+export const EXIT_ANOTHER_RUN = 75;
+
 /** An operations command's stop on Ctrl-C or SIGTERM: asked with the first signal, at once with a second one. */
 export interface SignalStop {
   /** Aborted by the first SIGINT or SIGTERM: the command stops at its next safe point. */

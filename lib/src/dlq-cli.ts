@@ -3,7 +3,7 @@
  * inspect dead letters and put them back on their original topic.
  * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
  */
-import { failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
+import { EXIT_ANOTHER_RUN, failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
 import { readCheckedConfig } from './config.js';
 import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { StoreUnavailableError } from './errors.js';
@@ -80,6 +80,7 @@ if (command.kind === 'list') {
     if (error instanceof GroupRunningError) {
       // A re-drive killed a moment ago is still a member until its session times out (10 s).
       process.stderr.write(`another dlq:redrive is running, or one was stopped less than 10 s ago (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
+      process.exit(EXIT_ANOTHER_RUN);
     } else if (error instanceof DeadLetterNotFoundError) {
       process.stderr.write(`${error.message}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
     } else {

@@ -14,7 +14,7 @@
  * having done nothing; a --dry-run takes no lock and may run beside one.
  */
 import {
-  failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  EXIT_ANOTHER_RUN, failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readCheckedConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -37,12 +37,10 @@ const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_
 const mysql = checked.mysql;
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
 const buckets = bucketNames(config);
-/** A run refused, nothing done: told apart from 1 (something left for a person), as EX_TEMPFAIL (try again later). */
-const REFUSED = 75;
 const refuse = (error: unknown): never => {
   if (!(error instanceof ReconcileRunningError) && !(error instanceof ReconcileLockLostError)) throw error;
   process.stderr.write(`${error.code}: ${error.message}\n`);
-  process.exit(REFUSED);
+  process.exit(EXIT_ANOTHER_RUN);
 };
 // Two runs at once both re-drove the same transfers (its steps ran three times); a dry run changes nothing, so it needs no lock.
 const lock: ReconcileLock | undefined = values['dry-run'] ? undefined : await lockReconcile(mysql.url, mysql.ssl, databaseOf(config.MYSQL_URL)).catch(async (error: unknown) => {

@@ -4,6 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { testConfig, waitFor } from '../../../test/helpers/index.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
+import { rebuildLockName } from './rebuild.js';
 
 const cli = fileURLToPath(new URL('./ops-cli.ts', import.meta.url));
 
@@ -39,4 +40,28 @@ describe('viewport:rebuild stopped by a signal', () => {
       await viewport.drop();
     }
   }, 120_000);
+});
+
+describe('viewport:rebuild while another runs', () => {
+  it('does nothing and exits 75 (try again later), told apart from 1, as transfers:reconcile and dlq:redrive do', async () => {
+    const viewport = await privateViewport('cli75');
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${viewport.database}`;
+    // The other run: its lock held on a connection of the test's own.
+    const holder = await viewport.pool.getConnection();
+    try {
+      await holder.query('SELECT GET_LOCK(?, 0)', [rebuildLockName(viewport.database)]);
+      const child = spawn(process.execPath, ['--conditions=@orbit/source', '--import', 'tsx', cli, 'rebuild'], {
+        stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MYSQL_URL: url.toString() },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(75);
+      expect(stderr).toContain('ORBIT_ERR_REBUILD_RUNNING');
+    } finally {
+      await holder.query('SELECT RELEASE_LOCK(?)', [rebuildLockName(viewport.database)]);
+      holder.release();
+      await viewport.drop();
+    }
+  }, 60_000);
 });

@@ -8,7 +8,7 @@
  * consumer group deleted; exit 130 or 143); once swapped it finishes. A second
  * signal stops it at once.
  */
-import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals } from '@orbit/lib';
+import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals, EXIT_ANOTHER_RUN } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
@@ -40,7 +40,8 @@ try {
     const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError, RebuildInterruptedError, ConfigError];
     if (!(error instanceof OrbitError) || !refusals.some((refusal) => error instanceof refusal)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
-    process.exit(error instanceof RebuildInterruptedError ? stop?.exitCode() ?? 130 : 1);
+    const anotherRun = error instanceof RebuildRunningError || error instanceof RebuildLockLostError;
+    process.exit(error instanceof RebuildInterruptedError ? stop?.exitCode() ?? 130 : anotherRun ? EXIT_ANOTHER_RUN : 1);
   };
   // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
   await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
