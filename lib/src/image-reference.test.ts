@@ -68,6 +68,17 @@ describe('imageReferenceProblem', () => {
       'h.example/app@sha256:1234': /^has digest "sha256:1234", not sha256:<64 lower-case hex digits>$/,
       [`h.example/${'a'.repeat(250)}:1`]: /^names h\.example\/a+…, 260 characters; registries take at most 255$/,
       [`h.example/a:${'1'.repeat(600)}`]: /^is \d+ characters; at most 512$/,
+      // A bad host name before a good port is the host name's fault, not the port's (found by a review).
+      'my_reg.example.com:5000/team/app:1': /^has registry host "my_reg\.example\.com", which holds "_": a host name is letters, digits and dashes, in labels joined by dots$/,
+      'my_reg.example.com/team/app:1': /^has registry host "my_reg\.example\.com", which holds "_"/,
+      'localhost.:5050/a:1': /^has registry host "localhost\.", which ends with a dot: write it without \(localhost\)$/,
+      'reg.example.com.:443/a:1': /^has registry host "reg\.example\.com\.", which ends with a dot: write it without \(reg\.example\.com\)$/,
+      'reg..example.com:443/a:1': /^has registry host "reg\.\.example\.com", which has an empty label/,
+      ':5000/a:1': /^names a port but no registry host before it$/,
+      '[::1:5000/a:1': /^has registry host "\[::1", which is no IPv6 literal/,
+      'h.example:http/a:1': /^has port "http", not a number from 1 to 65535$/,
+      'my_reg.example.com:70000/a:1': /^has registry host "my_reg\.example\.com"/,
+      'localhost:0/a:1': /^has port 0, not one from 1 to 65535$/,
     };
     for (const [text, expected] of Object.entries(cases)) {
       expect(parseImageReference(text), text).toBeUndefined();

@@ -57,9 +57,16 @@ export function imageReferenceProblem(text: string): string | undefined {
   if (slash === -1) return 'names no registry host and repository: write host[:port]/repository:tag (Docker Hub is docker.io/library/name:tag)';
   const host = trimmed.slice(0, slash);
   if (!new RegExp(`^(?:${REGISTRY})$`).test(host)) {
-    return /:\d+$/.test(host)
-      ? `has port ${host.slice(host.lastIndexOf(':') + 1)}, not one from 1 to 65535`
-      : `begins with "${host.slice(0, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
+    // The host name is judged before the port: "my_reg.example.com:5000" was told its port 5000 was not one from 1 to 65535.
+    const colon = host.lastIndexOf(':');
+    const port = colon > host.lastIndexOf(']') ? host.slice(colon + 1) : null;
+    const name = port === null ? host : host.slice(0, colon);
+    if (port !== null || name.includes('.') || name.startsWith('[')) {
+      const problem = hostNameProblem(name);
+      if (problem !== undefined) return problem;
+      if (port !== null) return /^\d+$/.test(port) ? `has port ${port}, not one from 1 to 65535` : `has port "${port.slice(0, 20)}", not a number from 1 to 65535`;
+    }
+    return `begins with "${host.slice(0, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
   }
   const rest = trimmed.slice(slash + 1);
   const at = rest.indexOf('@');
@@ -78,6 +85,18 @@ export function imageReferenceProblem(text: string): string | undefined {
   if (tag === null && digest === null) return 'names no tag or digest: add :<tag> or @sha256:<digest> (Orbit does not assume latest)';
   if (tag !== null && !new RegExp(`^${TAG}$`).test(tag)) return `has tag "${tag.slice(0, 140)}": 1 to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`;
   return 'does not look like host[:port]/repository:tag or host[:port]/repository@sha256:<digest>';
+}
+
+/** What is wrong with a registry's host name (the part before its port), in the words of the grammar; undefined when nothing is. */
+function hostNameProblem(name: string): string | undefined {
+  const shown = `"${name.slice(0, 100)}"`;
+  if (name.length === 0) return 'names a port but no registry host before it';
+  if (name.startsWith('[')) return /^\[[0-9a-fA-F:]+\]$/.test(name) ? undefined : `has registry host ${shown}, which is no IPv6 literal (hex digits and colons in brackets, as [::1])`;
+  const character = /[^A-Za-z0-9.-]/.exec(name)?.[0];
+  if (character !== undefined) return `has registry host ${shown}, which holds "${character}": a host name is letters, digits and dashes, in labels joined by dots`;
+  if (name.endsWith('.')) return `has registry host ${shown}, which ends with a dot: write it without (${name.replace(/\.+$/, '')})`;
+  if (name.startsWith('.') || name.includes('..')) return `has registry host ${shown}, which has an empty label (a dot first, or two together)`;
+  return undefined;
 }
 
 /**

@@ -353,6 +353,26 @@ describe('hostile and broken archives end in a reason code', () => {
     expect((await outcomeOf(members)).ok).toBe(true);
   });
 
+  it('UNSUPPORTED_ENTRY for text after a whole gzip stream too, as for zeros: zlib reads it as a next member, which is no truncation (found by a review)', async () => {
+    const gzipped = await archiveOf(oci, { gzip: true });
+    const advice = /follow the end of the gzip stream .*send the gzip stream alone$/;
+    for (const tail of [Buffer.from('hello trailing text'), Buffer.from([0x1f, 0x8b, 0x00, 0x00]), Buffer.concat([Buffer.alloc(3), Buffer.from('text')])]) {
+      await expectRejected(Buffer.concat([gzipped, tail]), 'UNSUPPORTED_ENTRY', advice);
+    }
+    // Too short for a member header, zlib waits for the rest of it (as for a stream cut inside): the trailer before it tells them apart.
+    for (const tail of [Buffer.from('\n'), Buffer.from([0x1f, 0x8b, 0x08])]) {
+      await expectRejected(Buffer.concat([gzipped, tail]), 'UNSUPPORTED_ENTRY', new RegExp(`^${tail.length} bytes follow the end of the gzip stream \\(after ${gzipped.length} bytes\\)`));
+    }
+    // Within one read, and a tar small enough that zlib gave nothing before it failed.
+    const small = gzipSync(await archiveOf([layout]));
+    const outcome = await validateArchive(streamOf(Buffer.concat([small, Buffer.from('hello trailing text')]), 1 << 20), DEFAULT_VALIDATION_LIMITS);
+    expect(outcome.ok ? 'accepted' : `${outcome.reasonCode}: ${outcome.message}`).toMatch(/^UNSUPPORTED_ENTRY: bytes that are no gzip member follow the end of the gzip stream \(zlib: incorrect header check\)/);
+    // A stream cut short, or corrupt inside, stays TRUNCATED.
+    await expectRejected(gzipped.subarray(0, gzipped.length - 100), 'TRUNCATED', /the gzip stream ends early/);
+    const large = await archiveOf([...oci, { name: 'random', data: randomBytes(64 * 1024) }], { gzip: true });
+    await expectRejected(flip(large, large.length - 6), 'TRUNCATED', /the gzip stream is corrupt after \d+ decompressed bytes \(incorrect data check\)/);
+  });
+
   it('UNSAFE_PATH: .. segments, absolute paths, links out of the archive or used as blobs, devices and fifos', async () => {
     const cases: TarEntry[][] = [
       [...oci, { name: '../etc/passwd', data: Buffer.from('root::0:0') }],

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { crc32, createGunzip } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
 import type { ByteBudget } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
 import { startsLikeZstd, ZSTD_COMMAND, ZSTD_MAX_WINDOW, zstdReason } from './zstd-digest.js';
+import { ZstdFrameWalk } from './zstd-frames.js';
 
 /** What the outer stream was: counted and hashed as received. */
 export interface UploadFacts {
@@ -64,11 +65,57 @@ async function* prepend(first: Buffer, rest: AsyncGenerator<Buffer>): AsyncGener
   yield* rest;
 }
 
-/** Gunzip errors as reason codes: a cut stream is TRUNCATED, garbage from the start is NOT_AN_ARCHIVE. */
-function gzipRejection(error: ZlibError, producedBytes: number): ImageRejection {
+/** Why bytes after a gzip stream are refused, whatever they are: tools read them differently. */
+function afterGzip(what: string): ImageRejection {
+  return new ImageRejection('UNSUPPORTED_ENTRY', `${what}: gzip -d and Go's gzip reader refuse or warn of them, and Orbit stores the upload as it came; send the gzip stream alone`);
+}
+
+/**
+ * Whether zlib's complaint about a gzip member header is about one after the
+ * first: Node's gunzip reads what follows a member (its CRC and length
+ * checked) as the next member's header unless a zero byte comes first, so
+ * text after a whole gzip stream failed here, not as bytes left over, and was
+ * refused as a stream corrupt after what it gave. The upload's own first
+ * header is known from its first bytes: it starts with the gzip magic, so
+ * "incorrect header check" is always a later one.
+ */
+function laterHeaderRefused(message: string, head: Buffer): boolean {
+  const method = head[2];
+  const flags = head[3] ?? 0;
+  switch (message) {
+    case 'incorrect header check': return true;
+    case 'unknown compression method': return method === 8;
+    case 'unknown header flags set': return method === 8 && (flags & 0xe0) === 0;
+    case 'header crc mismatch': return method === 8 && (flags & 0x02) === 0;
+    default: return false;
+  }
+}
+
+/** Gunzip errors as reason codes: a cut stream is TRUNCATED, garbage from the start is NOT_AN_ARCHIVE, garbage after the end UNSUPPORTED_ENTRY. */
+function gzipRejection(error: ZlibError, producedBytes: number, head: Buffer): ImageRejection {
   if (error.code === 'Z_BUF_ERROR') return new ImageRejection('TRUNCATED', `the gzip stream ends early, after ${producedBytes} decompressed bytes`);
+  if (laterHeaderRefused(error.message, head)) return afterGzip(`bytes that are no gzip member follow the end of the gzip stream (zlib: ${error.message})`);
   if (producedBytes === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload starts like gzip but is not valid gzip (${error.message})`);
   return new ImageRejection('TRUNCATED', `the gzip stream is corrupt after ${producedBytes} decompressed bytes (${error.message})`);
+}
+
+/** Enough of the upload's end to hold a gzip trailer and a short header-like tail after it. */
+const KEPT_TAIL_BYTES = 72;
+
+/**
+ * How many bytes of tail follow a gzip trailer (CRC-32 and length, mod 2^32,
+ * of everything decompressed) that ends before them, or 0. A tail too short
+ * for a member header (one byte, `\x1f\x8b\x08`) leaves zlib waiting for
+ * the rest of it: "unexpected end of file", as for a stream cut inside. Only
+ * a single-member stream is told apart so; pigz and gzip write one.
+ */
+function bytesAfterTrailer(tail: Buffer, crc: number, producedBytes: number): number {
+  const length = producedBytes % 2 ** 32;
+  for (let after = 1; after <= tail.length - 8; after += 1) {
+    const end = tail.length - after;
+    if (tail.readUInt32LE(end - 8) === crc && tail.readUInt32LE(end - 4) === length) return after;
+  }
+  return 0;
 }
 
 /**
@@ -78,25 +125,38 @@ function gzipRejection(error: ZlibError, producedBytes: number): ImageRejection 
  * and a size that stopped there. The source is handed to zlib without its
  * end, so what zlib left is read here, counted and hashed, and refused.
  */
-async function* gunzipped(compressed: AsyncGenerator<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
+async function* gunzipped(head: Buffer, compressed: AsyncGenerator<Buffer>, decompressed: ByteBudget): AsyncGenerator<Buffer> {
   let fed = 0;
+  let tail = Buffer.alloc(0);
   const handedOver: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({
       next: async () => {
         const step = await compressed.next();
-        if (step.done !== true) fed += step.value.length;
+        if (step.done !== true) {
+          fed += step.value.length;
+          tail = step.value.length >= KEPT_TAIL_BYTES ? Buffer.from(step.value.subarray(-KEPT_TAIL_BYTES)) : Buffer.concat([tail, step.value]).subarray(-KEPT_TAIL_BYTES);
+        }
         return step;
       },
       return: async () => ({ done: true, value: undefined }),
     }),
   };
   const gunzip = createGunzip();
-  const output = pipeline(Readable.from(handedOver), gunzip, () => undefined);
+  // Counted as zlib gives them, not as read below: a failing stream drops what it holds unread, and the trailer check needs it all.
   let produced = 0;
+  let crc = 0;
+  const push = gunzip.push.bind(gunzip);
+  gunzip.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (Buffer.isBuffer(chunk)) {
+      produced += chunk.length;
+      crc = crc32(chunk, crc);
+    }
+    return push(chunk, encoding);
+  };
+  const output = pipeline(Readable.from(handedOver), gunzip, () => undefined);
   let drained = false;
   try {
     for await (const chunk of output as AsyncIterable<Buffer>) {
-      produced += chunk.length;
       decompressed.add(chunk.length);
       yield chunk;
     }
@@ -104,12 +164,12 @@ async function* gunzipped(compressed: AsyncGenerator<Buffer>, decompressed: Byte
     for (let step = await compressed.next(); step.done !== true; step = await compressed.next()) rest += step.value.length;
     drained = true;
     const after = fed - gunzip.bytesWritten + rest;
-    if (after > 0) {
-      reject('UNSUPPORTED_ENTRY', `${after} bytes follow the end of the gzip stream (after ${gunzip.bytesWritten} bytes): gzip -d and Go's gzip reader refuse or warn of them, and Orbit stores the upload as it came; send the gzip stream alone`);
-    }
+    if (after > 0) throw afterGzip(`${after} bytes follow the end of the gzip stream (after ${gunzip.bytesWritten} bytes)`);
   } catch (error) {
-    if (isZlibError(error)) throw gzipRejection(error, produced);
-    throw error;
+    if (!isZlibError(error)) throw error;
+    const after = error.code === 'Z_BUF_ERROR' ? bytesAfterTrailer(tail, crc, produced) : 0;
+    if (after > 0) throw afterGzip(`${after} bytes follow the end of the gzip stream (after ${fed - after} bytes)`);
+    throw gzipRejection(error, produced, head);
   } finally {
     if (!drained) await compressed.return(undefined);
   }
@@ -132,12 +192,18 @@ async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteB
   });
   // Fed while its output is read; a source that fails (the staged object) fails the upload as an I/O problem.
   // A decoder that quit on bad bytes closes its input (EPIPE): that ends the feeding, and its exit status says why.
+  // zstd gets the frames alone: what follows them is read to the end, counted, and refused below.
+  const frames = new ZstdFrameWalk();
   const fed = (async () => {
     for await (const chunk of compressed) {
+      const part = frames.take(chunk);
+      if (child.stdin.writableEnded) continue;
       if (child.stdin.destroyed) return;
-      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain').catch(() => undefined), exited]);
+      if (part.length > 0 && !child.stdin.write(part)) await Promise.race([once(child.stdin, 'drain').catch(() => undefined), exited]);
+      if (frames.trailingBytes > 0) child.stdin.end();
     }
-    child.stdin.end();
+    frames.end();
+    if (!child.stdin.writableEnded) child.stdin.end();
   })();
   // Without the rest of its input zstd would wait for ever: stop it, so its output ends and the source's failure surfaces.
   fed.catch(() => child.kill('SIGKILL'));
@@ -158,6 +224,9 @@ async function* unzstded(compressed: AsyncGenerator<Buffer>, decompressed: ByteB
       if (/premature end|truncated/i.test(why)) reject('TRUNCATED', `the zstd stream ends early, after ${produced} decompressed bytes (${why})`);
       if (produced === 0) reject('NOT_AN_ARCHIVE', `the upload starts like zstd but is not valid zstd (${why})`);
       reject('TRUNCATED', `the zstd stream is corrupt after ${produced} decompressed bytes (${why})`);
+    }
+    if (frames.trailingBytes > 0) {
+      reject('UNSUPPORTED_ENTRY', `${frames.trailingBytes} bytes follow the end of the zstd stream (after ${frames.streamBytes} bytes): zstd -d refuses them (or decodes a gzip, xz or lz4 stream there as more of the archive), and Orbit stores the upload as it came; send the zstd stream alone`);
     }
   } finally {
     // Not waiting for the feeding to end: a verdict known early must not wait on an upload that stalls.
@@ -200,7 +269,7 @@ export async function* tarBytes(source: Readable, facts: UploadFacts, upload: By
   if (other) reject('NOT_AN_ARCHIVE', `the upload is ${other.what}; Orbit reads a tar, or one compressed with gzip or zstd (docker save, docker save | gzip)`);
   if (head[0] === 0x1f && head[1] === 0x8b) {
     facts.compression = 'GZIP';
-    yield* gunzipped(prepend(head, input), decompressed);
+    yield* gunzipped(head, prepend(head, input), decompressed);
     return;
   }
   if (startsLikeZstd(head)) {

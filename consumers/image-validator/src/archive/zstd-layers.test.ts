@@ -188,6 +188,19 @@ describe.skipIf(!hasZstd)('zstd-compressed uploads (docker save | zstd)', async 
     expect(rejection(await validate(bomb, { maxDecompressedBytes: 8 * 1024 ** 2 }))).toMatch(/^TOO_LARGE: /);
   });
 
+  it('UNSUPPORTED_ENTRY for bytes after the end of the zstd stream, as for gzip, whatever they are; a cut stream stays TRUNCATED (found by a review)', async () => {
+    const squeezed = zstdOf(archive, ['-q']);
+    for (const tail of [Buffer.from('hello trailing text'), Buffer.alloc(512), Buffer.from('ab'), gzipSync(Buffer.from('more'))]) {
+      expect(rejection(await validate(Buffer.concat([squeezed, tail])))).toBe(`UNSUPPORTED_ENTRY: ${tail.length} bytes follow the end of the zstd stream (after ${squeezed.length} bytes): `
+        + 'zstd -d refuses them (or decodes a gzip, xz or lz4 stream there as more of the archive), and Orbit stores the upload as it came; send the zstd stream alone');
+    }
+    // Several frames and a skippable one (pzstd, zstd:chunked) are one stream.
+    const cut = 3 * 512;
+    const skippable = Buffer.concat([Buffer.from([0x5e, 0x2a, 0x4d, 0x18]), Buffer.from([3, 0, 0, 0]), Buffer.from('toc')]);
+    expect(accepted(await validate(Buffer.concat([zstdOf(archive.subarray(0, cut), ['-q']), zstdOf(archive.subarray(cut), ['-q', '--no-check']), skippable]))).summary.compression).toBe('ZSTD');
+    expect(rejection(await validate(squeezed.subarray(0, squeezed.length - 3)))).toMatch(/^TRUNCATED: the zstd stream ends early/);
+  });
+
   it('a source that fails mid-stream is an I/O error to retry, not a wait on the decoder for ever', async () => {
     const squeezed = zstdOf(archive, ['-q']);
     const failing = Readable.from((async function* () {
