@@ -20,6 +20,9 @@ describe('error catalogue', () => {
     const answered = new Set(files.flatMap((file) => [...readFileSync(new URL(file, sources), 'utf8').matchAll(/['"`](ORBIT_ERR_[A-Z_]+)['"`]/g)].map((match) => match[1])));
     expect(answered).toContain('ORBIT_ERR_INTERNAL');
     for (const code of answered) expect(documented, `${code} missing from docs/errors.md`).toContain(code);
+    // A row of its own, with its retriable flag and what to do, not a mention in another code's row (ORBIT_ERR_REGISTRY_NOT_ALLOWED had none).
+    const rows = new Set([...doc.matchAll(/^\| `(ORBIT_ERR_[A-Z_]+)` \|/gm)].map((match) => match[1]));
+    for (const code of answered) expect(rows, `${code} has no row of its own in docs/errors.md`).toContain(code);
   });
 
   it('exports every documented lib code', () => {

@@ -1,9 +1,18 @@
 import { ENVIRONMENT_NAMES, parseEnvironmentName, type EnvironmentName } from '@orbit/lib';
-import { badRequest } from './errors.js';
+import { RequestRefusedError } from './errors.js';
 
-/** An environment named in a path or query, in any letter case; an unknown name is a 400 naming `field` and the names there are. */
+/**
+ * An environment named in a path or query, in any letter case. A name no
+ * environment has is refused as a transfer's is (400 UNKNOWN_ENVIRONMENT,
+ * "<name> must be one of …"), not as a malformed request: the same mistake
+ * had two codes. `problems` names `field` (`querystring.environment`,
+ * `params.environment`).
+ */
 export function environmentOrThrow(asked: string, field: string): EnvironmentName {
   const environment = parseEnvironmentName(asked);
-  if (!environment) throw badRequest(`unknown environment ${JSON.stringify(asked)}: use ${ENVIRONMENT_NAMES.join(', ')}`, field);
+  if (!environment) {
+    const message = `environment must be one of ${ENVIRONMENT_NAMES.join(', ')}, not ${JSON.stringify(asked.slice(0, 64))}`;
+    throw new RequestRefusedError(400, 'UNKNOWN_ENVIRONMENT', message, [{ field, message }]);
+  }
   return environment;
 }

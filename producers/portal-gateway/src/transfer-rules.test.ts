@@ -52,7 +52,9 @@ describe('decideTransfer', () => {
   it('refuses a version not ready in the source (409), a skipped environment (409) and an unknown one (400)', () => {
     expect(decideTransfer(image(['Development'], 'stored'), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, policy)).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, policy)).toMatchObject({ status: 409, code: 'SKIPS_ENVIRONMENT' });
-    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Narnia' }, policy)).toMatchObject({ status: 400, code: 'UNKNOWN_ENVIRONMENT' });
+    expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Narnia' }, policy)).toMatchObject({
+      status: 400, code: 'UNKNOWN_ENVIRONMENT', message: 'transferEnvironment must be one of Testing, Staging, Production, not "Narnia"',
+    });
     expect(decideTransfer(image(['Development']), dev, { imageVersion: 'v1-0-00', transferEnvironment: 'Development' }, policy)).toMatchObject({ status: 409, code: 'NOT_A_PROMOTION' });
   });
 
@@ -85,6 +87,12 @@ describe('decideTransfer', () => {
     }
     // A name no environment has is the ask's fault for them as for the owner: 400, not "no such image" (found by a review).
     expect(decideTransfer(staged, releaseManager, { imageVersion: 'v1-0-00', transferEnvironment: 'Prod' }, policy)).toMatchObject({ status: 400, code: 'UNKNOWN_ENVIRONMENT' });
+    // Into the chain's first environment no one promotes, the owner neither: the owner's answer, not "only the owner promotes it" (found by a review).
+    const intoDevelopment = { imageVersion: 'v1-0-00', transferEnvironment: 'development' };
+    expect(decideTransfer(staged, releaseManager, intoDevelopment, policy)).toEqual(decideTransfer(staged, dev, intoDevelopment, policy));
+    expect(decideTransfer(staged, releaseManager, intoDevelopment, policy)).toEqual({
+      kind: 'refused', status: 409, code: 'NOT_A_PROMOTION', message: 'Development is where images start; transfer to Testing',
+    });
     // A version still in Development is unknown to the release manager, as it is to their reads: 404, not 409.
     const twoVersions: ImageView = { ...staged, versions: [...staged.versions, { imageVersion: 'v1-0-01', status: 'ready', environments: ['Development'] }] };
     expect(decideTransfer(twoVersions, releaseManager, { imageVersion: 'v1-0-01', transferEnvironment: 'Production' }, policy)).toMatchObject({ status: 404, code: 'VERSION_NOT_FOUND' });

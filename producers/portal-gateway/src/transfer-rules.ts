@@ -37,8 +37,9 @@ export type TransferDecision =
 
 const refuse = (status: 400 | 403 | 404 | 409, code: string, message: string): TransferDecision => ({ kind: 'refused', status, code, message });
 
-/** A transferEnvironment no environment of the chain has. */
-const unknownEnvironment = (policy: TransferPolicy): TransferDecision => refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}`);
+/** A transferEnvironment no environment of the chain has; worded as an unknown `environment` parameter is (environment-param.ts). */
+const unknownEnvironment = (policy: TransferPolicy, asked: string): TransferDecision =>
+  refuse(400, 'UNKNOWN_ENVIRONMENT', `transferEnvironment must be one of ${policy.chain.slice(1).join(', ')}, not ${JSON.stringify(asked.slice(0, 64))}`);
 
 /**
  * Decides a promotion from the ViewPort facts: one step along the chain,
@@ -63,10 +64,12 @@ export function decideTransfer(
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
     // The caller reads the image: a name no environment has is the ask's fault, as it is for the owner (a 404 said the image was not there).
-    if (!asked || !policy.chain.includes(asked)) return unknownEnvironment(policy);
+    if (!asked || !policy.chain.includes(asked)) return unknownEnvironment(policy, ask.transferEnvironment);
     const needed = policy.roles.get(asked);
     // The caller reads this image through a role, so "no such image" would be untrue: say who may promote it there.
-    if (!needed) {
+    // Not for the chain's first environment: no one promotes into it, its owner neither, and decideStep says so
+    // (NOT_A_PROMOTION) as it does to the owner; "only the owner promotes it into Development" was untrue.
+    if (!needed && policy.chain.indexOf(asked) > 0) {
       return refuse(403, 'ROLE_REQUIRED', `only the owner of ${image.imageName} promotes it into ${asked}: no role (ORBIT_TRANSFER_ROLES) promotes anyone's images into ${asked}`);
     }
     // A target whose role the caller lacks is refused 403 below (ROLE_REQUIRED): the caller reads the image, so not 404.
@@ -112,7 +115,7 @@ function decideStep(
   promoting?: PromotionUnderWay,
 ): TransferDecision {
   const target = parseEnvironmentName(ask.transferEnvironment);
-  if (!target || !policy.chain.includes(target)) return unknownEnvironment(policy);
+  if (!target || !policy.chain.includes(target)) return unknownEnvironment(policy, ask.transferEnvironment);
   const position = policy.chain.indexOf(target);
   if (position === 0) return refuse(409, 'NOT_A_PROMOTION', `${target} is where images start; transfer to ${policy.chain[1] ?? 'the next environment'}`);
   const role = policy.roles.get(target);

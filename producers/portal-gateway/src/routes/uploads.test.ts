@@ -926,6 +926,24 @@ describe('POST /v1/uploads', () => {
     expect([resumed.statusCode, resumed.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
     expect(published).toHaveLength(1);
   });
+
+  it('answers a DELETE sent again (its 204 lost) 204 again, as DELETE is idempotent, not 404 "never presigned" (found by a review)', async () => {
+    const { app, abandoned, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers })).json() as { uploadId: string };
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const given = await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers });
+      expect([given.statusCode, given.body], `attempt ${attempt}`).toEqual([204, '']);
+    }
+    expect(abandoned).toEqual([`dev1/${uploadId}`]);
+    // Still given up: its completion is refused as before.
+    const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    // Another user's DELETE of it finds nothing of theirs: 404, as for an id never presigned.
+    const other = await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers: { authorization: `Bearer ${await token('dev2')}` } });
+    expect([other.statusCode, other.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    expect(published).toHaveLength(0);
+  });
 });
 
 describe('POST /v1/uploads with an Idempotency-Key', () => {

@@ -693,7 +693,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
         params: pathParams('id'),
-        response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then)', type: 'null' }, ...errors(400, 401, 404, 409) },
+        response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then). Given up already (a DELETE sent again): 204 again', type: 'null' }, ...errors(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -707,8 +707,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
       const completedMeanwhile = async () => (await earlierOf(completion, caller.actor.username, true)) !== undefined;
-      const outcome = await deps.uploads.abandon(caller.actor.username, id, completedMeanwhile);
-      if (outcome === 'unknown') throw notFound(`upload ${id} (never presigned for you, or given up already)`);
+      let outcome = await deps.uploads.abandon(caller.actor.username, id, completedMeanwhile);
+      if (outcome === 'unknown' && await deps.uploads.givenUp(caller.actor.username, id)) {
+        // Given up already: the DELETE sent again after its 204 was lost. DELETE is idempotent (RFC 9110 §9.2.2) and what
+        // it asked for holds, so 204 again; it was 404, while the upload's completion and parts said it was given up
+        // (found by a review). What a single PUT's URL took since is deleted now, as a completion of it would.
+        const stillGivenUp = await deps.uploads.find(caller.actor.username, id).then(() => false, (error: unknown) => {
+          if (error instanceof UploadGivenUpError) return true;
+          throw error;
+        });
+        if (stillGivenUp) {
+          deps.logger?.info({ ...requestLogFields(request), uploadId: id, user: caller.actor.username }, 'presigned upload given up already');
+          return reply.code(204).send();
+        }
+        // The mark was taken back meanwhile: a DELETE at the same instant as a completion found the completion's claim.
+        outcome = 'completed';
+      }
+      if (outcome === 'unknown') throw notFound(`upload ${id} (never presigned for you, or presigned over a day ago: staging keeps nothing longer)`);
       if (outcome === 'completed') {
         const held = await earlierOf(completion, caller.actor.username);
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
