@@ -23,6 +23,12 @@ export interface HelmIndex {
   readonly generated: string;
 }
 
+/**
+ * The meta of a version an index entry is made of (helmIndex, chartFileName, chartIn, descriptionOf), besides its name
+ * and upload time: a store reads these alone for an index (ImageReader.charted), not every version whole.
+ */
+export const INDEXED_META = ['chartName', 'chartVersion', 'chartLocation', 'chartSha256', 'environments', 'promotions', 'metadata'] as const;
+
 /** `<chartName>-<chartVersion>.tgz`, what `helm package` names it; undefined until the version's chart is stored. */
 export function chartFileName(version: Readonly<Record<string, unknown>>): string | undefined {
   const { chartName, chartVersion, chartLocation } = version;

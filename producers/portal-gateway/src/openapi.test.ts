@@ -6,7 +6,7 @@ import { openApiContract, type OpenApiDocument } from '../../../test/helpers/ope
 import { buildApp, MAX_PARAM_LENGTH } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import type { ImageView, PresignedUpload, RequestRecord } from './ports.js';
-import { oneVersionOf, overviewOf, versionsPageOf } from './testing/versions-page.js';
+import { chartedOf, chartOf, oneVersionOf, outlineOf, overviewOf, versionsPageOf } from './testing/versions-page.js';
 
 const auth = { secret: 'openapi-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 
@@ -107,6 +107,9 @@ function gateway(publicBaseUrl?: string) {
       getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, { ...page, limit: 1 }),
       overview: async (uid, query) => overviewOf(uid === UID ? image : undefined, query),
+      outline: async (uid, query) => outlineOf(uid === UID ? image : undefined, query),
+      getChart: async (uid, fileName) => chartOf(uid === UID ? image : undefined, fileName),
+      charted: async (owner, environment) => chartedOf([image], owner, environment),
     },
     deployables: {
       manifests: async (environment) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'billing-api-env', namespace: `orbit-${environment.toLowerCase()}` }, data: {} }],

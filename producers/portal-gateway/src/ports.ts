@@ -303,6 +303,28 @@ export interface ImageReader {
    * such image or `viewer` sees nothing of it (another owner's, with no version in `readable`).
    */
   versionsPage(imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined>;
+  /**
+   * The image as `viewer` may see it (visibleImage's rule), each version seen with its name and environments alone:
+   * what a route needs that asks whose image it is and which versions the viewer sees, without any other meta of
+   * every version. Undefined when there is no such image or the viewer sees nothing of it.
+   */
+  outline(imageUID: string, query: ViewerQuery): Promise<ImageView | undefined>;
+  /**
+   * The image with only its versions whose chart file (`<chartName>-<chartVersion>.tgz`) is `fileName`, in upload
+   * order (none when no version has it): what a chart download needs, without reading the other versions.
+   */
+  getChart(imageUID: string, fileName: string): Promise<ImageView | undefined>;
+  /**
+   * `owner`'s images with a version in `environment`, in listing order (name, then UID), each with those versions
+   * alone and only the meta a Helm index lists of them (helm-index.ts): a repository's index without every version read whole.
+   */
+  charted(owner: string, environment: string): Promise<ImageView[]>;
+}
+
+/** Who looks at an image, and the environments whose versions of others' images they read (readableEnvironments). */
+export interface ViewerQuery {
+  readonly viewer: string;
+  readonly readable: readonly string[];
 }
 
 export interface VersionsQuery {

@@ -7,7 +7,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import type { DeployableStore, ImageView, PresignedParts, RequestRecord, StoredObjectRef } from '../ports.js';
-import { oneVersionOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
+import { chartedOf, chartOf, oneVersionOf, outlineOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const UID = 'D'.repeat(60);
@@ -100,6 +100,13 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
       getVersion: async (uid, version) => oneVersionOf(uid === UID ? image : undefined, version),
       versionsPage: async (uid, page) => versionsPageOf(uid === UID ? image : undefined, page),
       overview: async (uid, query) => overviewOf(uid === UID ? image : undefined, query),
+      outline: async (uid, query) => outlineOf(uid === UID ? image : undefined, query),
+      getChart: async (uid, fileName) => chartOf(uid === UID ? image : undefined, fileName),
+      // A Helm index's one read of the repository: counted, as the cache tests ask how often an index was rendered.
+      charted: async (owner, environment) => {
+        searches += 1;
+        return chartedOf([image], owner, environment);
+      },
     },
     deployables,
     ...(options.projectionVersion ? { projectionVersion: options.projectionVersion } : {}),
@@ -185,11 +192,12 @@ describe('GET /v1/images/{uid}/versions/{version}/manifests', () => {
     expect(String(index.headers['vary']).toLowerCase().split(', ').sort()).toEqual(['accept-encoding', 'origin']);
   });
 
-  it('refuses an unknown environment with 400, and 404s one the version is not in, or an unknown version', async () => {
+  it('refuses an unknown environment with 400 UNKNOWN_ENVIRONMENT, as a transfer does, and 404s one the version is not in, or an unknown version', async () => {
     const { get } = harness();
     const unknown = await get('v1-0-00/manifests?environment=Prod');
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'querystring.environment' }] });
+    expect(unknown.json()).toMatchObject({ code: 'UNKNOWN_ENVIRONMENT', problems: [{ field: 'querystring.environment' }] });
+    expect((await get('v1-0-00/archive?environment=Moon')).json()).toMatchObject({ code: 'UNKNOWN_ENVIRONMENT', message: 'environment must be one of Development, Testing, Staging, Production, not "Moon"' });
     expect((await get('v1-0-00/manifests?environment=Production')).statusCode).toBe(404);
     expect((await get('v9-0-00/manifests')).statusCode).toBe(404);
   });
@@ -457,7 +465,7 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     // A malformed chart path is refused as any other without a token, not 400 before authentication.
     expect((await app.inject({ method: 'GET', url: '/helm/Nowhere/dev1/index.yaml' })).statusCode).toBe(401);
     const unknown = await helm('Nowhere/dev1/index.yaml');
-    expect([unknown.statusCode, unknown.json().message]).toEqual([400, 'unknown environment "Nowhere": use Development, Testing, Staging, Production']);
+    expect([unknown.statusCode, unknown.json().code, unknown.json().message]).toEqual([400, 'UNKNOWN_ENVIRONMENT', 'environment must be one of Development, Testing, Staging, Production, not "Nowhere"']);
     // Any letter case, as every other environment parameter (found by a probe: `development` was a 400 here alone).
     expect(entriesOf((await helm('development/dev1/index.yaml')).body)['billing-api']?.map((entry) => entry.version)).toEqual(['1.0.0']);
     // An owner name as long as a token may carry (255 characters, each two UTF-16 units here) reaches the route, not a 414.

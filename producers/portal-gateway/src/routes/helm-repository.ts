@@ -58,9 +58,6 @@ const CHART_ETAG = { type: 'string', description: 'The chart\'s entity tag: its 
 /** If-Match (RFC 9110 §13.1.1), evaluated before If-None-Match: a GET whose tags name nothing current is refused. */
 const PRECONDITION_FAILED = { 412: { ...errors(412)[412], description: 'If-Match names no entity tag the resource has now (strong comparison; * names any): ORBIT_ERR_BAD_REQUEST, problems names header.if-match' } };
 
-/** Searched a page at a time, as GET /v1/images pages. */
-const SEARCH_PAGE = 200;
-
 /**
  * A Helm chart repository per environment and owner, for `helm repo add`,
  * Argo CD and Flux: `/helm/{environment}/{owner}/index.yaml` lists the
@@ -84,17 +81,10 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
 
     const imagesOf = async (owner: string, { caller, environment, readable, allowed }: Awaited<ReturnType<typeof accessOf>>): Promise<ImageView[]> => {
       if (!allowed) return [];
-      const images: ImageView[] = [];
-      let after: { imageName: string; imageUID: string } | undefined;
-      do {
-        const page = await deps.images.search({ owner: caller.actor.username, alsoIn: readable, environment, limit: SEARCH_PAGE, after });
-        for (const image of page.images) {
-          const seen = image.owner === owner ? visibleImage(image, caller.actor.username, readable) : undefined;
-          if (seen) images.push(seen);
-        }
-        after = page.next ?? undefined;
-      } while (after);
-      return images;
+      // The repository owner's versions in the environment, read for the index alone: a release manager's index scanned
+      // every owner's images for the one owner's, and every version of each was read whole (found by a review).
+      const images = await deps.images.charted(owner, environment);
+      return images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []);
     };
     /** What an index shows depends on these alone: the repository, and whether the caller is its owner or else which environments their roles read. */
     const repositoryKey = (owner: string, { caller, environment, readable, allowed }: Awaited<ReturnType<typeof accessOf>>): string =>
@@ -145,8 +135,9 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     }, async (request, reply) => {
       const { caller, environment, readable, allowed } = await accessOf(request);
       const { owner, uid, file } = request.params;
-      // One look-up of the image, not the owner's listing; what the index lists, no more: a version not in the environment is not in its repository.
-      const image = allowed ? visibleImage(await deps.images.get(uid), caller.actor.username, readable) : undefined;
+      // The versions of the file the URL names, not the owner's listing nor the image's every version; what the index lists,
+      // no more: a version not in the environment is not in its repository.
+      const image = allowed ? visibleImage(await deps.images.getChart(uid, file), caller.actor.username, readable) : undefined;
       const version = image?.owner === owner
         ? image.versions.find((candidate) => chartFileName(candidate) === file && environmentsOfVersion(candidate).includes(environment))
         : undefined;

@@ -1,5 +1,6 @@
+import { chartFileName } from '../helm-index.js';
 import { planOverview } from '../image-overview.js';
-import { environmentsOfVersion, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery } from '../ports.js';
+import { environmentsOfVersion, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type ViewerQuery } from '../ports.js';
 import { descriptionOf, visibleImage } from '../read-access.js';
 
 /** ImageReader.versionsPage over one image held in memory, as MySQL answers it: for route tests' fake readers. */
@@ -31,4 +32,26 @@ export function overviewOf(image: ImageView | undefined, query: OverviewQuery): 
   if (!plan) return undefined;
   const versions = plan.shown.map((at) => image.versions[at - 1] as Record<string, unknown>);
   return { ...image, versions, versionCount: plan.versionCount, environments: plan.environments, description: owned ? image.description : descriptionOf(versions.at(-1)) };
+}
+
+/** ImageReader.outline over one image held in memory: the image as the viewer sees it, each version its name and environments alone. */
+export function outlineOf(image: ImageView | undefined, query: ViewerQuery): ImageView | undefined {
+  const seen = visibleImage(image, query.viewer, query.readable);
+  return seen && { ...seen, description: '', versions: seen.versions.map((version) => ({ imageVersion: version['imageVersion'], environments: environmentsOfVersion(version) })) };
+}
+
+/** ImageReader.getChart over one image held in memory: the image with the versions whose chart file is `fileName` alone. */
+export function chartOf(image: ImageView | undefined, fileName: string): ImageView | undefined {
+  if (!image) return undefined;
+  const versions = image.versions.filter((version) => chartFileName(version) === fileName);
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))] };
+}
+
+/** ImageReader.charted over images held in memory: the owner's with a version in the environment, each with those versions alone. */
+export function chartedOf(images: readonly ImageView[], owner: string, environment: string): ImageView[] {
+  return images
+    .filter((image) => image.owner === owner)
+    .map((image) => ({ ...image, versions: image.versions.filter((version) => environmentsOfVersion(version).includes(environment)) }))
+    .filter((image) => image.versions.length > 0)
+    .sort((a, b) => (a.imageName === b.imageName ? (a.imageUID < b.imageUID ? -1 : 1) : a.imageName < b.imageName ? -1 : 1));
 }
