@@ -123,8 +123,9 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
     publish: {
       uploadRequested: async (event, _trace, record) => {
-        const underWay = [...records.values()].find((other) => other.kind === 'upload' && other.imageUID === record.imageUID && other.imageVersion === record.imageVersion && ['accepted', 'running'].includes(other.status));
-        if (oneUploadPerVersion && underWay) throw new VersionUploadUnderWay(underWay.requestId, record.imageVersion ?? '');
+        // As refuseVersionUnderWay: the same chart version, however spelled.
+        const underWay = [...records.values()].find((other) => other.kind === 'upload' && other.imageUID === record.imageUID && chartVersionOf(other.imageVersion ?? '') === chartVersionOf(record.imageVersion ?? '') && ['accepted', 'running'].includes(other.status));
+        if (oneUploadPerVersion && underWay) throw new VersionUploadUnderWay(underWay.requestId, underWay.imageVersion ?? '');
         records.set(record.requestId, { ...record, status: 'accepted', error: null });
         published.push(event);
       },
@@ -1014,6 +1015,20 @@ describe('two uploads of one version, the first still under way', () => {
     // A failed upload frees its version.
     records.set(firstId, { ...(records.get(firstId) as RequestRecord), status: 'failed' });
     expect((await send()).statusCode).toBe(202);
+  });
+
+  it('names the upload under way as it spells the chart version, when the second spells it otherwise', async () => {
+    const { app } = harness({ oneUploadPerVersion: true });
+    const send = async (imageVersion: string) => {
+      const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion }) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(64, 1) }]);
+      return app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...form.headers, authorization: `Bearer ${await token()}` }, payload: form.payload });
+    };
+    const first = await send('v5-0-0');
+    expect(first.statusCode, first.body).toBe(202);
+    const second = await send('5.0.0');
+    expect([second.statusCode, second.json().code], second.body).toEqual([409, 'NAME_CONFLICT']);
+    expect(second.json().message).toContain(`is uploading ${metadata.imageName} v5-0-0 (chart version 5.0.0, as 5.0.0) already (request ${first.json().requestId};`);
+    expect(second.json().problems).toEqual([{ field: 'imageVersion', message: `is being uploaded by request ${first.json().requestId} as v5-0-0` }]);
   });
 });
 

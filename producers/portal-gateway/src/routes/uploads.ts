@@ -271,9 +271,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   function refuseUnderWay(sender: Sender, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
+    // Another spelling of its chart version (5.0.0 while v5-0-0 is under way) is named as that upload spells it.
+    const spelling = error.imageVersion === metadata.imageVersion ? metadata.imageVersion : `${error.imageVersion} (chart version ${chartVersionOf(metadata.imageVersion) ?? '?'}, as ${metadata.imageVersion})`;
     return refuseNameConflict(sender, metadata, imageUID,
-      `${actor.username} is uploading ${metadata.imageName} ${metadata.imageVersion} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
-      `is being uploaded by request ${error.requestId}`);
+      `${actor.username} is uploading ${metadata.imageName} ${spelling} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
+      `is being uploaded by request ${error.requestId}${error.imageVersion === metadata.imageVersion ? '' : ` as ${error.imageVersion}`}`);
   }
 
   /** A chart name another of the owner's names has, as the 409 the caller gets. */
