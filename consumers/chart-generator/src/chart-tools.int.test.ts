@@ -212,6 +212,15 @@ describe('values a user sets at helm install', () => {
       'tolerations[0].key=a,tolerations[0].operator=Bogus', 'writablePaths={/tmp}', 'writablePaths={/data,/tmp/}', 'resources.limits.cpu=-1', 'resources.limits.memory=lots',
       // Keys the chart sets itself: a selector label gave a Deployment the API server refuses, the rest a key twice (found by a probe).
       'commonLabels.app\\.kubernetes\\.io/name=x', 'commonLabels.app\\.kubernetes\\.io/instance=zz', 'commonLabels.environment=prod',
+      // Found by a review with the API server's own validation: each passed the schema and was refused at apply.
+      'extraPorts[0].name=a--b,extraPorts[0].containerPort=9090,extraPorts[0].protocol=TCP', 'extraPorts[0].name=app,extraPorts[0].containerPort=9090,extraPorts[0].protocol=TCP',
+      'probes.liveness.successThreshold=2', 'probes.startup.successThreshold=3', 'securityContext.seccompProfile.type=Localhost',
+      'podAntiAffinity.topologyKey=Bad Key!', 'tolerations[0].key=a,tolerations[0].operator=Exists,tolerations[0].value=x',
+      'tolerations[0].key=a,tolerations[0].operator=Exists,tolerations[0].effect=NoSchedule,tolerations[0].tolerationSeconds=30', 'image.tag=bad tag',
+      // Root only with allowRoot, and then consistently (the kubelet refuses UID 0 where runAsNonRoot is true).
+      'podSecurityContext.runAsNonRoot=false', 'podSecurityContext.runAsUser=0', 'securityContext.capabilities.add={NET_BIND_SERVICE}',
+      'allowRoot=true,podSecurityContext.runAsUser=0,podSecurityContext.runAsNonRoot=false', 'allowRoot=true,tests.securityContext.runAsNonRoot=false',
+      'networkPolicy.ingressFrom[0].ipBlock.cidr=10.0.0.0/8,networkPolicy.ingressFrom[0].podSelector.matchLabels.a=b',
     ];
     for (const bad of refused) {
       await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
@@ -223,11 +232,68 @@ describe('values a user sets at helm install', () => {
       'tolerations[0].key=dedicated,tolerations[0].operator=Equal,tolerations[0].value=orbit,tolerations[0].effect=NoSchedule', 'autoscaling.minReplicas=3,autoscaling.maxReplicas=3',
       'writablePaths={/data,/tmp/cache}', 'resources.limits.cpu=2,resources.requests.cpu=0.5',
       'autoscaling.minReplicas=1', 'autoscaling.enabled=false,replicaCount=1', 'podDisruptionBudget.maxUnavailable=2', 'global.region=eu',
+      'securityContext.seccompProfile.type=Localhost,securityContext.seccompProfile.localhostProfile=profiles/app.json', 'podAntiAffinity.topologyKey=topology.kubernetes.io/zone',
+      'tolerations[0].operator=Exists', 'tolerations[0].key=node.kubernetes.io/unreachable,tolerations[0].operator=Exists,tolerations[0].effect=NoExecute,tolerations[0].tolerationSeconds=30',
+      'probes.readiness.successThreshold=2', 'image.tag=1.4.2_rc-1', 'extraPorts[0].name=h3,extraPorts[0].containerPort=8080,extraPorts[0].protocol=UDP',
+      'allowRoot=true,podSecurityContext.runAsUser=0,podSecurityContext.runAsGroup=0,podSecurityContext.fsGroup=0,podSecurityContext.runAsNonRoot=false,securityContext.runAsNonRoot=false,securityContext.readOnlyRootFilesystem=false,securityContext.capabilities.add={CHOWN,SETUID,SETGID,NET_BIND_SERVICE}',
+      'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=ingress-nginx,networkPolicy.ingressFrom[1].ipBlock.cidr=10.0.0.0/8,networkPolicy.ingressFrom[1].ipBlock.except={10.1.0.0/16}',
     ];
     for (const good of taken) {
       const stream = await run('helm', ['template', 'rel', chartDir, '--set', good]);
       expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream), good).toEqual({ checked: parseStream(stream).length, problems: [] });
     }
+    // A sysctl's value is a string: --set would make `0` a number, which the schema refuses.
+    const sysctl = await run('helm', ['template', 'rel', chartDir, '--set-string', 'podSecurityContext.sysctls[0].name=net.ipv4.ip_unprivileged_port_start,podSecurityContext.sysctls[0].value=0']);
+    expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', sysctl)).toEqual({ checked: parseStream(sysctl).length, problems: [] });
+  });
+
+  it('refuses two ports alike, which the schema cannot compare, naming them (found by a review: the API server refused the Deployment or the Service)', async () => {
+    const input = SCENARIOS['realistic'] as ChartInput;
+    const chartDir = join(workDir, 'ports', chartNameOf(input.metadata.imageName, input.imageUID));
+    await writeTree(chartDir, renderChart(input));
+    const extra = (index: number, name: string, port: number, protocol = 'TCP'): string =>
+      `extraPorts[${index}].name=${name},extraPorts[${index}].containerPort=${port},extraPorts[${index}].protocol=${protocol}`;
+    const refusals: [string, RegExp][] = [
+      [extra(0, 'metrics', 8080), /extraPorts\[0\]: port 8080\/TCP is containerPort's already/],
+      [`service.port=80,${extra(0, 'metrics', 80)}`, /extraPorts\[0\]: port 80\/TCP is the Service's app port \(service\.port\) already/],
+      [`${extra(0, 'metrics', 9090)},${extra(1, 'metrics', 9091)}`, /extraPorts\[1\]: name "metrics" is extraPorts\[0\]'s already/],
+      [`${extra(0, 'metrics', 9090)},${extra(1, 'admin', 9090)}`, /extraPorts\[1\]: port 9090\/TCP is extraPorts\[0\]'s already/],
+    ];
+    for (const [set, message] of refusals) await expect(run('helm', ['template', 'rel', chartDir, '--set', set]), set).rejects.toThrow(message);
+    // The same number for another protocol is another port (HTTP/3 beside HTTPS), and with no Service only the container's ports count.
+    for (const set of [`${extra(0, 'metrics', 9090)},${extra(1, 'metrics-udp', 9090, 'UDP')}`, `service.enabled=false,service.port=80,${extra(0, 'web', 80)}`]) {
+      const stream = await run('helm', ['template', 'rel', chartDir, '--set', set]);
+      expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream), set).toEqual({ checked: parseStream(stream).length, problems: [] });
+    }
+  });
+
+  it('admits an Ingress controller and a Prometheus from other namespaces where asked: networkPolicy.ingressFrom with helm, a patch of ones own with kustomize (found by a review: only the release\'s namespace got in)', async () => {
+    const input = SCENARIOS['webRootManyPorts'] as ChartInput;
+    const chartDir = join(workDir, 'ingress-from', chartNameOf(input.metadata.imageName, input.imageUID));
+    await writeTree(chartDir, renderChart(input));
+    const peers = [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+    ];
+    const valuesFile = join(workDir, 'ingress-from', 'values.yaml');
+    await writeFile(valuesFile, JSON.stringify({ networkPolicy: { ingressFrom: peers } }));
+    const stream = await run('helm', ['template', 'rel', chartDir, '-f', valuesFile]);
+    expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream)).toEqual({ checked: parseStream(stream).length, problems: [] });
+    const policyOf = (objects: readonly K8sObject[]) => objects.find((object) => object.kind === 'NetworkPolicy')?.spec as { ingress: { from: unknown[]; ports: unknown[] }[] };
+    const base = policyOf(renderManifests(input)).ingress[0]!;
+    expect(policyOf(parseStream(stream)).ingress).toEqual([{ ...base, from: [{ podSelector: {} }, ...peers] }]);
+
+    // What the README tells a kustomize user: an overlay of their own over Orbit's, with a JSON patch appending the peers.
+    const root = join(workDir, 'ingress-from', 'kustomize');
+    await writeTree(root, kustomizeBase(renderManifests(input)));
+    await writeTree(root, kustomizeOverlay('Production'));
+    await writeTree(root, new Map([['overlays/mine/kustomization.yaml', [
+      'resources:', '  - ../production', 'patches:', '  - target: {kind: NetworkPolicy}', '    patch: |-',
+      ...peers.map((peer) => `      - {op: add, path: /spec/ingress/0/from/-, value: ${JSON.stringify(peer)}}`), '',
+    ].join('\n')]]));
+    const built = await run('kustomize', ['build', join(root, 'overlays/mine')]);
+    expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', built)).toEqual({ checked: parseStream(built).length, problems: [] });
+    expect(policyOf(parseStream(built)).ingress).toEqual([{ ...base, from: [{ podSelector: {} }, ...peers] }]);
   });
 
   it('works as a dependency of an umbrella chart, which passes it Helm\'s global values (found by a probe: the schema refused `global`)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChartInputError } from './errors.js';
-import { appPortOf, envOf, FALLBACK_UID, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf } from './image-facts.js';
+import { appPortOf, envOf, extraPortsOf, FALLBACK_UID, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf } from './image-facts.js';
 import { imageOf, metadataOf } from './testing/inputs.js';
 
 describe('appPortOf', () => {
@@ -15,11 +15,30 @@ describe('appPortOf', () => {
     expect(appPortOf(metadataOf({ port: 8125 }), imageOf({ exposedPorts: ['8126/udp'] }))).toEqual({ port: 8125, protocol: 'TCP' });
   });
 
-  it('takes the first EXPOSEd port when there is no metadata port, with its protocol', () => {
-    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['8080/tcp', '8443/tcp', '9090/udp'] }))).toEqual({ port: 8080, protocol: 'TCP' });
-    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['53/udp', '53/tcp'] }))).toEqual({ port: 53, protocol: 'UDP' });
+  it('takes the lowest EXPOSEd TCP port when there is no metadata port, not the first key: Docker stores ExposedPorts sorted as strings', () => {
+    // What `EXPOSE 80 443`, `EXPOSE 8080 50000` (Jenkins) and `EXPOSE 3000 9229` are stored as: found by a review, 443, 50000 and 9229 became the app port.
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['443/tcp', '80/tcp'] }))).toEqual({ port: 80, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['50000/tcp', '8080/tcp'] }))).toEqual({ port: 8080, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['3000/tcp', '9229/tcp'] }))).toEqual({ port: 3000, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['10000/tcp', '9000/tcp'] }))).toEqual({ port: 9000, protocol: 'TCP' });
     expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['3000'] }))).toEqual({ port: 3000, protocol: 'TCP' });
+  });
+
+  it('prefers TCP, which probes and the helm test can check, and a UDP or SCTP port only when there is no TCP one', () => {
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['53/udp', '53/tcp'] }))).toEqual({ port: 53, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['5353/udp', '8125/udp', '9090/tcp'] }))).toEqual({ port: 9090, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['8125/udp', '514/udp'] }))).toEqual({ port: 514, protocol: 'UDP' });
     expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['9/SCTP'] }))).toEqual({ port: 9, protocol: 'SCTP' });
+  });
+
+  it('passes over SSH, JMX and debugger ports beside an app port, but takes one when it is all there is', () => {
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['22/tcp', '3000/tcp'] }))).toEqual({ port: 3000, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['1099/tcp', '5005/tcp', '8080/tcp'] }))).toEqual({ port: 8080, protocol: 'TCP' });
+    expect(appPortOf(metadataOf(), imageOf({ exposedPorts: ['22/tcp'] }))).toEqual({ port: 22, protocol: 'TCP' });
+  });
+
+  it('keeps a metadata port the ranking would not choose', () => {
+    expect(appPortOf(metadataOf({ port: 443 }), imageOf({ exposedPorts: ['443/tcp', '80/tcp'] }))).toEqual({ port: 443, protocol: 'TCP' });
   });
 
   it('skips EXPOSE entries that do not parse', () => {
@@ -32,6 +51,13 @@ describe('appPortOf', () => {
 
   it.each([0, -1, 65536, 80.5])('rejects metadata port %d', (port) => {
     expect(() => appPortOf(metadataOf({ port }), imageOf())).toThrow(ChartInputError);
+  });
+});
+
+describe('extraPortsOf', () => {
+  it('lists the other ports in the same order, lowest TCP first, named by protocol and number', () => {
+    const image = imageOf({ exposedPorts: ['443/tcp', '443/udp', '80/tcp', '9113/tcp'] });
+    expect(extraPortsOf(image, appPortOf(metadataOf(), image)).map(({ name }) => name)).toEqual(['tcp-443', 'tcp-9113', 'udp-443']);
   });
 });
 

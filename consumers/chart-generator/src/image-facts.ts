@@ -16,8 +16,8 @@ function validPort(port: number, field: string): number {
   return port;
 }
 
-/** The image's EXPOSE entries that parse ("8080/tcp", "53/udp", "9000"), in order, each once; ranges and nonsense are skipped. */
-function exposedPortsOf(image: ImageSummary): AppPort[] {
+/** The image's EXPOSE entries that parse ("8080/tcp", "53/udp", "9000"), each once; ranges and nonsense are skipped. */
+function parsedPortsOf(image: ImageSummary): AppPort[] {
   const ports: AppPort[] = [];
   for (const exposed of image.config.exposedPorts) {
     const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(exposed.trim());
@@ -31,6 +31,31 @@ function exposedPortsOf(image: ImageSummary): AppPort[] {
 }
 
 /**
+ * TCP ports images EXPOSE beside the one they serve on, below it often
+ * enough to matter: SSH (Gitea's `EXPOSE 22 3000`), JMX's RMI registry and
+ * the JVM's debugger (`EXPOSE 8080 1099 5005`). Node's inspector (9229) is
+ * above the usual app ports anyway.
+ */
+export const SIDE_PORTS: ReadonlySet<number> = new Set([22, 1099, 5005]);
+
+const PROTOCOL_RANK: Readonly<Record<PortProtocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+
+/**
+ * The EXPOSE ports ranked for the app port, best first: TCP (probes and the
+ * helm test can check it), then not a side port, then the lowest number.
+ * Not the EXPOSE order: Docker and BuildKit keep ExposedPorts in a Go map,
+ * written with its keys sorted as strings (`EXPOSE 80 443` is stored
+ * `{"443/tcp":{},"80/tcp":{}}`, `EXPOSE 8080 50000` `{"50000/tcp":…}` first),
+ * and the history's created_by is the same sorted map, so that order is lost.
+ * The lowest port is the app's in common images (80 before 443, 8080 before
+ * Jenkins' 50000, 3000 before 9229, 8080 before 9090 metrics).
+ */
+function exposedPortsOf(image: ImageSummary): AppPort[] {
+  return parsedPortsOf(image).sort((a, b) => PROTOCOL_RANK[a.protocol] - PROTOCOL_RANK[b.protocol]
+    || Number(SIDE_PORTS.has(a.port)) - Number(SIDE_PORTS.has(b.port)) || a.port - b.port);
+}
+
+/**
  * The protocol metadata.port speaks: TCP unless the image EXPOSEs that port
  * for UDP or SCTP only (`EXPOSE 8125/udp`, a statsd), where a TCP port would
  * get TCP probes nothing answers and the pod would restart forever.
@@ -40,7 +65,7 @@ function protocolOf(port: number, exposed: readonly AppPort[]): PortProtocol {
   return protocols.includes('TCP') ? 'TCP' : protocols[0] ?? 'TCP';
 }
 
-/** metadata.port wins (with the protocol the image EXPOSEs it for); otherwise the image's first EXPOSE entry that parses. */
+/** metadata.port wins (with the protocol the image EXPOSEs it for); otherwise the best-ranked EXPOSE port (exposedPortsOf). */
 export function appPortOf(metadata: ImageMetadata, image: ImageSummary): AppPort | null {
   const exposed = exposedPortsOf(image);
   if (metadata.port !== null) {
@@ -57,7 +82,7 @@ export interface NamedPort { readonly name: string; readonly containerPort: numb
 
 /**
  * The image's other EXPOSE ports (a metrics or admin port beside the app's),
- * so the Service and the NetworkPolicy admit them too; none without an app
+ * in exposedPortsOf's order, so the Service and the NetworkPolicy admit them too; none without an app
  * port. Named `<protocol>-<port>`: unique, and an IANA service name (at most
  * 15 characters, a letter in it), as a container port's name must be.
  */

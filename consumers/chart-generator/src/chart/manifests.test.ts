@@ -138,7 +138,7 @@ describe('renderManifests', () => {
     expect(production[0]!.metadata).toMatchObject({ name: 'prod-billing-api', labels: { environment: 'Production', 'app.kubernetes.io/instance': 'prod' } });
   });
 
-  it('serves the first EXPOSEd port as the app\'s and the others beside it (container, Service, NetworkPolicy), runs USER root as 10001 and probes TCP without a HEALTHCHECK', () => {
+  it('serves the lowest EXPOSEd TCP port as the app\'s (80, though Docker stores 443 first) and the others beside it (container, Service, NetworkPolicy), runs USER root as 10001 and probes TCP without a HEALTHCHECK', () => {
     const web = renderManifests(SCENARIOS.webRootManyPorts!);
     expect(find(web, 'Service').spec).toMatchObject({ ports: [
       { name: 'app', port: 80, targetPort: 'app', protocol: 'TCP' }, { name: 'tcp-443', port: 443, targetPort: 'tcp-443', protocol: 'TCP' },

@@ -42,7 +42,7 @@ function networkPolicyOf(ctx: HelmContext): K8sObject {
       podSelector: { matchLabels: selectorLabels(ctx) },
       policyTypes: ['Ingress', 'Egress'],
       ...(v.service.enabled && v.containerPort.enabled ? {
-        ingress: [{ from: [{ podSelector: {} }], ports: [{ port: v.containerPort.port, protocol: v.containerPort.protocol }, ...v.extraPorts.map(({ containerPort, protocol }) => ({ port: containerPort, protocol }))] }],
+        ingress: [{ from: [{ podSelector: {} }, ...v.networkPolicy.ingressFrom], ports: [{ port: v.containerPort.port, protocol: v.containerPort.protocol }, ...v.extraPorts.map(({ containerPort, protocol }) => ({ port: containerPort, protocol }))] }],
       } : {}),
       egress: [dns, ...(v.networkPolicy.allowAllEgress ? [{}] : []), ...v.networkPolicy.extraEgress],
     },

@@ -108,6 +108,13 @@ describe('renderChart', () => {
 
   const good = JSON.parse(JSON.stringify(buildValues(SCENARIOS.realistic!))) as Record<string, Record<string, unknown>>;
   const port = { name: 'metrics', containerPort: 9090, protocol: 'TCP' };
+  const probe = (kind: string): Record<string, unknown> => (good.probes as Record<string, Record<string, unknown>>)[kind]!;
+  /** What an image that needs root is installed with. */
+  const root = {
+    allowRoot: true,
+    podSecurityContext: { ...good.podSecurityContext, runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, fsGroup: 0 },
+    securityContext: { ...good.securityContext, runAsNonRoot: false, readOnlyRootFilesystem: false, capabilities: { drop: ['ALL'], add: ['CHOWN', 'SETUID', 'SETGID', 'NET_BIND_SERVICE'] } },
+  };
   it.each<[string, Record<string, unknown>]>([
     ['a privileged container', { securityContext: { ...good.securityContext, privileged: true } }],
     ['capabilities that do not drop ALL', { securityContext: { ...good.securityContext, capabilities: { drop: ['NET_RAW'] } } }],
@@ -117,10 +124,55 @@ describe('renderChart', () => {
     ['fsGroup 0 (root owning the volumes)', { podSecurityContext: { ...good.podSecurityContext, fsGroup: 0 } }],
     ['maxReplicas 0', { autoscaling: { ...good.autoscaling, maxReplicas: 0 } }],
     ['the same extra port twice', { extraPorts: [port, port] }],
+    // Found by a review against the API server's own validation: each of these passed the schema and was refused at apply.
+    ['an extra port name with two dashes in a row', { extraPorts: [{ ...port, name: 'a--b' }] }],
+    ['an extra port name without a letter', { extraPorts: [{ ...port, name: '9090' }] }],
+    ['an extra port named app, as containerPort is', { extraPorts: [{ ...port, name: 'app' }] }],
+    ['a liveness probe passing on 2 successes', { probes: { ...good.probes, liveness: { ...probe('liveness'), successThreshold: 2 } } }],
+    ['a startup probe passing on 3 successes', { probes: { ...good.probes, startup: { ...probe('startup'), successThreshold: 3 } } }],
+    ['seccomp Localhost without its profile', { securityContext: { ...good.securityContext, seccompProfile: { type: 'Localhost' } } }],
+    ['a Localhost profile with RuntimeDefault', { podSecurityContext: { ...good.podSecurityContext, seccompProfile: { type: 'RuntimeDefault', localhostProfile: 'a.json' } } }],
+    ['a Localhost profile above the seccomp directory', { podSecurityContext: { ...good.podSecurityContext, seccompProfile: { type: 'Localhost', localhostProfile: '../a.json' } } }],
+    ['an anti-affinity topologyKey that is no label key', { podAntiAffinity: { ...good.podAntiAffinity, topologyKey: 'Bad Key!' } }],
+    ['a toleration of Exists with a value', { tolerations: [{ key: 'a', operator: 'Exists', value: 'x' }] }],
+    ['tolerationSeconds for a NoSchedule taint', { tolerations: [{ key: 'a', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 30 }] }],
+    ['a toleration of Equal without a key', { tolerations: [{ operator: 'Equal', value: 'x' }] }],
+    ['an image tag with a space', { image: { ...good.image, tag: 'bad tag' } }],
+    ['root without allowRoot', { ...root, allowRoot: false }],
+    ['added capabilities without allowRoot', { securityContext: { ...good.securityContext, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } } }],
+    ['UID 0 with runAsNonRoot still true (the kubelet would refuse every start)', { ...root, podSecurityContext: { ...root.podSecurityContext, runAsNonRoot: true } }],
+    ['CAP_SYS_ADMIN, which needs privilege escalation', { ...root, securityContext: { ...root.securityContext, capabilities: { drop: ['ALL'], add: ['CAP_SYS_ADMIN'] } } }],
+    ['a root test pod, even with allowRoot', { ...root, tests: { ...good.tests, securityContext: { ...(good.tests?.securityContext as object), runAsNonRoot: false } } }],
+    ['an ingressFrom peer of nothing', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{}] } }],
+    ['an ingressFrom ipBlock beside a selector', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] } }],
+    ['an ingressFrom CIDR that is none', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/33' } }] } }],
+    ['an ingressFrom In without values', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In' }] } }] } }],
   ])('refuses %s before anything reaches the cluster', (_, override) => {
     expect(validate({ ...good, commonLabels: {}, extraPorts: [port], ...override })).toBe(false);
     // The same values without the override pass: it is the override that is refused.
     expect(validate({ ...good, commonLabels: {}, extraPorts: [port] }), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['root and added capabilities, with allowRoot', root],
+    ['a Localhost seccomp profile', { securityContext: { ...good.securityContext, seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/app.json' } } }],
+    ['a safe sysctl, which needs no root', { podSecurityContext: { ...good.podSecurityContext, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } }],
+    ['a toleration of every taint', { tolerations: [{ operator: 'Exists' }] }],
+    ['a NoExecute toleration for 30 seconds', { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }] }],
+    ['an extra port of containerPort\'s number for another protocol (HTTP/3 beside HTTPS)', { extraPorts: [{ name: 'udp-8080', containerPort: 8080, protocol: 'UDP' }] }],
+    ['ingress from an Ingress controller\'s namespace, a Prometheus\' pods and an address block', {
+      networkPolicy: {
+        ...good.networkPolicy,
+        ingressFrom: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+          { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['monitoring'] }] }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+          { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } },
+          { ipBlock: { cidr: 'fd00::/8' } },
+        ],
+      },
+    }],
+  ])('takes %s', (_, override) => {
+    expect(validate({ ...good, ...override }), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('fails with a coded error on input no chart can express', () => {

@@ -15,7 +15,10 @@ const stringMap = (description: string): Schema => ({ type: 'object', descriptio
 /*
  * What the API server takes in names and maps, as patterns both helm (Go's
  * RE2: no look-ahead) and JavaScript read: a value a user sets at install
- * that it would refuse is refused by helm first, naming the value.
+ * that it would refuse is refused by helm first, naming the value. What
+ * draft-07 cannot compare, one value against another, the templates check
+ * with `fail` where it is simple (a port twice: orbit.checkPorts); requests
+ * above limits (quantities in different units) are left to the API server.
  */
 const DNS_SUBDOMAIN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
 const QUALIFIED_NAME = { type: 'string', maxLength: 317, pattern: `^(${DNS_SUBDOMAIN}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$` };
@@ -40,7 +43,8 @@ const resources = (description: string): Schema => object(description, {
   requests: object('What the scheduler reserves.', { cpu: { ...quantity, description: 'CPU, e.g. 100m.' }, memory: { ...quantity, description: 'Memory, e.g. 128Mi.' } }),
   limits: object('The most the container may use.', { cpu: { ...quantity, description: 'CPU, e.g. 500m.' }, memory: { ...quantity, description: 'Memory, e.g. 256Mi.' } }),
 });
-const probe: Schema = {
+/** A probe; liveness and startup probes pass on one success, as the API server requires (`successThreshold: 1` only). */
+const probe = (successThreshold: Schema): Schema => ({
   type: 'object',
   description: 'A Kubernetes probe (exec or tcpSocket), or {} for none.',
   properties: {
@@ -50,21 +54,113 @@ const probe: Schema = {
     periodSeconds: int('Seconds between checks.', 1),
     timeoutSeconds: int('Seconds a check may take.', 1),
     failureThreshold: int('Failed checks in a row before acting.', 1),
-    successThreshold: int('Passed checks in a row to count as passing.', 1),
+    successThreshold,
   },
   additionalProperties: false,
+});
+/** No value passes: the key may not be there. */
+const NEVER: Schema = { not: {} };
+/*
+ * Seccomp: RuntimeDefault, or Localhost with the profile's path under the
+ * kubelet's seccomp directory, which the API server wants with Localhost and
+ * refuses without it (relative, no `..`).
+ */
+const seccompProfile: Schema = {
+  type: 'object',
+  description: 'Seccomp profile: RuntimeDefault, or Localhost with localhostProfile.',
+  properties: {
+    type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }),
+    localhostProfile: str('With type Localhost: the profile file, relative to the kubelet\'s seccomp directory (e.g. profiles/app.json).', {
+      minLength: 1, pattern: '^[^/]', not: { pattern: '(^|/)\\.\\.(/|$)' },
+    }),
+  },
+  required: ['type'],
+  additionalProperties: false,
+  if: { properties: { type: { const: 'Localhost' } } },
+  then: { properties: { localhostProfile: { type: 'string' } }, required: ['localhostProfile'] },
+  else: { properties: { localhostProfile: NEVER } },
 };
 const digest = { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' };
+const dropAll = { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' }, description: 'Dropped capabilities; must include ALL.' };
+/** The test pod's: restricted whatever allowRoot says. */
 const containerSecurityContext: Schema = object('Container security context.', {
   allowPrivilegeEscalation: { const: false, description: 'No setuid escalation.' },
   privileged: { const: false, description: 'Never privileged.' },
   readOnlyRootFilesystem: bool('Read-only root; /tmp and writablePaths are emptyDirs.'),
   runAsNonRoot: { const: true, description: 'Never root.' },
-  capabilities: object('Linux capabilities.', {
-    drop: { type: 'array', items: { type: 'string' }, contains: { const: 'ALL' }, description: 'Dropped capabilities; must include ALL.' },
-  }),
-  seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
+  capabilities: object('Linux capabilities.', { drop: dropAll }),
+  seccompProfile,
 });
+/*
+ * The app's: what the restricted Pod Security Standard allows, and, only
+ * with allowRoot, root and added capabilities (an image that binds port 80
+ * or chowns its files as root: nginx's, httpd's). Never privileged, never
+ * privilege escalation; CAP_SYS_ADMIN is refused with escalation off.
+ */
+const appContainerSecurityContext: Schema = object('Container security context; runAsNonRoot false and capabilities.add need allowRoot.', {
+  allowPrivilegeEscalation: { const: false, description: 'No setuid escalation.' },
+  privileged: { const: false, description: 'Never privileged.' },
+  readOnlyRootFilesystem: bool('Read-only root; /tmp and writablePaths are emptyDirs.'),
+  runAsNonRoot: bool('Refuse to start as root; false only with allowRoot.'),
+  capabilities: object('Linux capabilities.', {
+    drop: dropAll,
+    add: {
+      type: 'array', description: 'Capabilities added back after the drop, only with allowRoot (e.g. CHOWN, SETUID, SETGID, NET_BIND_SERVICE).',
+      items: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$', not: { const: 'CAP_SYS_ADMIN' } },
+    },
+  }, ['drop']),
+  seccompProfile,
+});
+const restrictedPod: Schema = {
+  type: 'object',
+  properties: { runAsNonRoot: { const: true }, runAsUser: { type: 'integer', minimum: 1 }, runAsGroup: { type: 'integer', minimum: 1 }, fsGroup: { type: 'integer', minimum: 1 } },
+};
+const restrictedContainer: Schema = {
+  type: 'object',
+  properties: { runAsNonRoot: { const: true }, capabilities: { type: 'object', properties: { add: NEVER } } },
+};
+
+/** Kubernetes' sysctl name: dot- or slash-separated segments of lower-case letters, digits, `-` and `_`. */
+const SYSCTL_NAME = { type: 'string', maxLength: 253, pattern: '^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$' };
+
+const labelSelector = (description: string): Schema => ({
+  type: 'object', description, additionalProperties: false,
+  properties: {
+    matchLabels: labelMap('Labels the objects must have.'),
+    matchExpressions: {
+      type: 'array', description: 'Label requirements, all of which must hold.',
+      items: {
+        type: 'object', description: 'One requirement: values for In and NotIn, none for Exists and DoesNotExist.', additionalProperties: false, required: ['key', 'operator'],
+        properties: {
+          key: { ...QUALIFIED_NAME, description: 'Label key.' },
+          operator: str('How the values are matched.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
+          values: { type: 'array', items: LABEL_VALUE, description: 'Label values.' },
+        },
+        if: { properties: { operator: { enum: ['In', 'NotIn'] } } },
+        then: { required: ['values'], properties: { values: { type: 'array', minItems: 1 } } },
+        else: { properties: { values: { type: 'array', maxItems: 0 } } },
+      },
+    },
+  },
+});
+const IPV4_CIDR = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}/(3[0-2]|[12]?[0-9])';
+// IPv6 only loosely (eight groups or fewer, a prefix to 128): what slips through, the API server refuses.
+const IPV6_CIDR = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}/(12[0-8]|1[01][0-9]|[1-9]?[0-9])';
+const CIDR = { type: 'string', pattern: `^(${IPV4_CIDR}|${IPV6_CIDR})$` };
+/** A NetworkPolicyPeer: selectors (both: pods so labelled in namespaces so labelled), or an ipBlock alone. */
+const networkPolicyPeer: Schema = {
+  type: 'object', description: 'A NetworkPolicyPeer: namespaceSelector and/or podSelector, or ipBlock alone.', additionalProperties: false, minProperties: 1,
+  properties: {
+    namespaceSelector: labelSelector('Namespaces whose pods may connect ({} for all), e.g. matchLabels kubernetes.io/metadata.name: ingress-nginx.'),
+    podSelector: labelSelector('Pods that may connect (in this namespace, or in those namespaceSelector selects).'),
+    ipBlock: object('Addresses that may connect (outside the cluster: pod IPs change).', {
+      cidr: { ...CIDR, description: 'A CIDR, e.g. 10.0.0.0/8.' },
+      except: { type: 'array', items: CIDR, description: 'CIDRs inside cidr left out.' },
+    }, ['cidr']),
+  },
+  if: { properties: { ipBlock: { type: 'object' } }, required: ['ipBlock'] },
+  then: { maxProperties: 1 },
+};
 
 export const VALUES_SCHEMA: Schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -74,8 +170,20 @@ export const VALUES_SCHEMA: Schema = {
   required: [
     'nameOverride', 'fullnameOverride', 'environment', 'imageUID', 'replicaCount', 'revisionHistoryLimit', 'image', 'imagePullSecrets',
     'commonLabels', 'commonAnnotations', 'podAnnotations', 'serviceAccount', 'command', 'args', 'workingDir', 'env', 'containerPort', 'extraPorts',
-    'service', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'terminationGracePeriodSeconds',
+    'service', 'allowRoot', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'terminationGracePeriodSeconds',
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
+  ],
+  allOf: [
+    // Root and added capabilities only when asked for by name: an override that meant something else never runs the app as root.
+    { if: { type: 'object', properties: { allowRoot: { const: true } } }, else: { properties: { podSecurityContext: restrictedPod, securityContext: restrictedContainer } } },
+    // UID 0 with runAsNonRoot true at either level is refused by the kubelet at every start (CreateContainerConfigError): refuse it at install.
+    {
+      if: { type: 'object', properties: { podSecurityContext: { type: 'object', properties: { runAsUser: { const: 0 } } } } },
+      then: {
+        type: 'object',
+        properties: { podSecurityContext: { type: 'object', properties: { runAsNonRoot: { const: false } } }, securityContext: { type: 'object', properties: { runAsNonRoot: { const: false } } } },
+      },
+    },
   ],
   properties: {
     // Helm passes every chart a `global` map, a dependency of an umbrella chart its parent's: refusing it refused every umbrella chart.
@@ -90,7 +198,7 @@ export const VALUES_SCHEMA: Schema = {
     image: object('The application image, pulled by digest.', {
       repository: str('Registry path without tag or digest.', { minLength: 1 }),
       digest: { ...digest, description: 'Manifest digest the pods pull.' },
-      tag: str('The tag, shown as the orbit/image-tag label only: tags move, digests do not.', { maxLength: 63 }),
+      tag: str('The tag, shown as the orbit/image-tag label only (tags move, digests do not): an OCI tag that is also a label value, or empty.', { maxLength: 63, pattern: LABEL_VALUE.pattern }),
       pullPolicy: str('Image pull policy.', { enum: ['IfNotPresent', 'Always', 'Never'] }),
     }),
     imagePullSecrets: {
@@ -117,7 +225,10 @@ export const VALUES_SCHEMA: Schema = {
     extraPorts: {
       type: 'array', description: 'Other ports the app listens on (the image\'s other EXPOSE entries): on the container, the Service and the NetworkPolicy, with containerPort.', uniqueItems: true,
       items: object('A port beside containerPort.', {
-        name: str('Port name: an IANA service name, unique in the pod.', { maxLength: 15, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
+        // IANA_SVC_NAME: no `--`, a letter in it; `app` is containerPort's. Two extra ports alike (a name, or a number and protocol) fail in the templates.
+        name: str('Port name: an IANA service name (lower-case letters, digits, single dashes, a letter), unique in the pod, not app.', {
+          maxLength: 15, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$', allOf: [{ pattern: '[a-z]' }, { not: { const: 'app' } }],
+        }),
         containerPort: int('Port number.', 1, { maximum: 65535 }),
         protocol: str('Protocol.', { enum: ['TCP', 'UDP', 'SCTP'] }),
       }),
@@ -127,22 +238,27 @@ export const VALUES_SCHEMA: Schema = {
       type: str('Service type; only ClusterIP, exposure is an Ingress\'s job.', { enum: ['ClusterIP'] }),
       port: int('Service port.', 1, { maximum: 65535 }),
     }),
-    podSecurityContext: object('Pod security context (restricted Pod Security Standard).', {
-      runAsNonRoot: { const: true, description: 'Never root.' },
-      runAsUser: int('UID: the image USER when numeric and not root, else 10001.', 1),
-      runAsGroup: int('GID.', 1),
-      fsGroup: int('Group owning mounted volumes.', 1),
-      seccompProfile: object('Seccomp profile.', { type: str('Profile type.', { enum: ['RuntimeDefault', 'Localhost'] }) }),
-    }),
-    securityContext: containerSecurityContext,
+    allowRoot: bool('Lets podSecurityContext and securityContext run the app as root (runAsNonRoot false, runAsUser, runAsGroup or fsGroup 0) and add capabilities: for an image that needs root. The pod then fails the restricted Pod Security Standard; a namespace enforcing it refuses the pod.'),
+    podSecurityContext: object('Pod security context (restricted Pod Security Standard unless allowRoot).', {
+      runAsNonRoot: bool('Refuse to start as root; false only with allowRoot.'),
+      runAsUser: int('UID: the image USER when numeric and not root, else 10001; 0 only with allowRoot.', 0),
+      runAsGroup: int('GID; 0 only with allowRoot.', 0),
+      fsGroup: int('Group owning mounted volumes; 0 only with allowRoot.', 0),
+      seccompProfile,
+      sysctls: {
+        type: 'array', description: 'Namespaced sysctls (e.g. net.ipv4.ip_unprivileged_port_start 0, so a non-root app binds port 80); beyond the safe set the kubelet must allow them. Values are strings: --set-string.',
+        items: object('One sysctl.', { name: { ...SYSCTL_NAME, description: 'Sysctl name.' }, value: str('Its value.') }),
+      },
+    }, ['runAsNonRoot', 'runAsUser', 'runAsGroup', 'fsGroup', 'seccompProfile']),
+    securityContext: appContainerSecurityContext,
     resources: resources('Container resources.'),
     probes: object('Health probes.', {
       enabled: bool('Render the probes below.'),
       source: str('Where they came from.', { enum: ['healthcheck', 'tcp-port', 'none'] }),
       disabledReason: str('Why there are none, when enabled is false.'),
-      liveness: probe,
-      readiness: probe,
-      startup: probe,
+      liveness: probe({ const: 1, description: 'Must be 1 for a liveness probe.' }),
+      readiness: probe(int('Passed checks in a row to count as ready.', 1)),
+      startup: probe({ const: 1, description: 'Must be 1 for a startup probe.' }),
     }),
     writablePaths: {
       type: 'array', description: 'Absolute paths that get an emptyDir (image VOLUMEs and metadata volumes).', uniqueItems: true,
@@ -152,14 +268,14 @@ export const VALUES_SCHEMA: Schema = {
     terminationGracePeriodSeconds: int('Seconds between SIGTERM and SIGKILL.', 0),
     podAntiAffinity: object('Prefer spreading pods over nodes.', {
       enabled: bool('Add the preferred anti-affinity.'),
-      topologyKey: str('Node label to spread over.', { minLength: 1 }),
+      topologyKey: { ...QUALIFIED_NAME, description: 'Node label to spread over.' },
       weight: int('Preference weight.', 1, { maximum: 100 }),
     }),
     topologySpreadConstraints: {
       type: 'array', description: 'Spread constraints; the label selector is the release\'s selector labels.',
       items: object('One constraint.', {
         maxSkew: int('Largest allowed difference.', 1),
-        topologyKey: str('Node label.', { minLength: 1 }),
+        topologyKey: { ...QUALIFIED_NAME, description: 'Node label.' },
         whenUnsatisfiable: str('What to do when it cannot hold.', { enum: ['ScheduleAnyway', 'DoNotSchedule'] }),
       }),
     },
@@ -168,7 +284,19 @@ export const VALUES_SCHEMA: Schema = {
       type: 'array', description: 'Taints the pods tolerate.',
       items: {
         type: 'object', description: 'One toleration, as Kubernetes has it.',
-        properties: { operator: str('How the key is matched.', { enum: ['Equal', 'Exists'] }), effect: str('The taint effect tolerated; empty is all.', { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] }) },
+        properties: {
+          key: { type: 'string', maxLength: 317, pattern: `^(${QUALIFIED_NAME.pattern.slice(1, -1)})?$`, description: 'Taint key; empty (operator Exists) tolerates every taint.' },
+          operator: str('How the key is matched.', { enum: ['Equal', 'Exists'] }),
+          value: { ...LABEL_VALUE, description: 'Taint value, with Equal; empty with Exists.' },
+          effect: str('The taint effect tolerated; empty is all.', { enum: ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+          tolerationSeconds: { type: 'integer', description: 'Seconds a NoExecute taint is tolerated before eviction; with effect NoExecute only.' },
+        },
+        // As the API server: Exists takes no value, tolerationSeconds is NoExecute's, and no key means Exists.
+        allOf: [
+          { if: { properties: { operator: { const: 'Exists' } }, required: ['operator'] }, then: { properties: { value: { const: '' } } } },
+          { if: { properties: { tolerationSeconds: { type: 'integer' } }, required: ['tolerationSeconds'] }, then: { properties: { effect: { const: 'NoExecute' } }, required: ['effect'] } },
+          { if: { not: { properties: { key: { type: 'string', minLength: 1 } }, required: ['key'] } }, then: { properties: { operator: { const: 'Exists' } }, required: ['operator'] } },
+        ],
       },
     },
     autoscaling: object('HorizontalPodAutoscaler on CPU.', {
@@ -182,8 +310,11 @@ export const VALUES_SCHEMA: Schema = {
       minAvailable: int('Pods that must stay up during voluntary disruptions; with no more pods than that (one replica), maxUnavailable 1 is used instead, so node drains are not blocked.', 0),
       maxUnavailable: int('Pods that may be down during voluntary disruptions; when set, used instead of minAvailable.', 0),
     }, ['enabled', 'minAvailable']),
-    networkPolicy: object('NetworkPolicy: ingress only to containerPort from this namespace.', {
+    networkPolicy: object('NetworkPolicy: ingress only to containerPort and extraPorts, from this namespace and ingressFrom.', {
       enabled: bool('Create it.'),
+      ingressFrom: {
+        type: 'array', description: 'More peers that may connect, beside this namespace\'s pods: an Ingress controller\'s or a Prometheus\' namespace.', items: networkPolicyPeer,
+      },
       allowAllEgress: bool('Allow all egress; when false only DNS and extraEgress.'),
       extraEgress: { type: 'array', description: 'More egress rules (NetworkPolicyEgressRule).', items: { type: 'object' } },
     }),

@@ -28,6 +28,8 @@ export interface ChartValues {
   containerPort: { enabled: boolean; port: number; protocol: PortProtocol };
   extraPorts: NamedPort[];
   service: { enabled: boolean; type: 'ClusterIP'; port: number };
+  /** Opt-in for images that need root: only then does the schema take runAsNonRoot false, UID 0 or added capabilities. */
+  allowRoot: boolean;
   podSecurityContext: PodSecurityContext;
   securityContext: ContainerSecurityContext;
   resources: Resources;
@@ -41,7 +43,8 @@ export interface ChartValues {
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
   /** maxUnavailable, when set, is used instead of minAvailable. */
   podDisruptionBudget: { enabled: boolean; minAvailable: number; maxUnavailable?: number };
-  networkPolicy: { enabled: boolean; allowAllEgress: boolean; extraEgress: Record<string, unknown>[] };
+  /** ingressFrom: NetworkPolicy peers admitted beside the release's namespace (an Ingress controller's, a Prometheus'). */
+  networkPolicy: { enabled: boolean; ingressFrom: Record<string, unknown>[]; allowAllEgress: boolean; extraEgress: Record<string, unknown>[] };
   tests: { enabled: boolean; image: { repository: string; digest: string }; securityContext: ContainerSecurityContext; resources: Resources };
 }
 
@@ -161,6 +164,7 @@ export function buildValues(input: ChartInput): ChartValues {
     containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
     extraPorts: extraPortsOf(image, port),
     service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
+    allowRoot: false,
     podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
     securityContext: restricted(),
     resources: DEFAULT_RESOURCES,
@@ -176,7 +180,7 @@ export function buildValues(input: ChartInput): ChartValues {
     tolerations: [],
     autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 80 },
     podDisruptionBudget: { enabled: true, minAvailable: 1 },
-    networkPolicy: { enabled: true, allowAllEgress: true, extraEgress: [] },
+    networkPolicy: { enabled: true, ingressFrom: [], allowAllEgress: true, extraEgress: [] },
     // The test pod keeps its own copy so loosening the app's security context never loosens the test's.
     tests: { enabled: true, image: { ...TEST_IMAGE }, securityContext: restricted(), resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } } },
   };

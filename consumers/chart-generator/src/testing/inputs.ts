@@ -94,8 +94,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
   ),
   webRootManyPorts: inputOf(
     { imageName: 'Public Web', imageVersion: '2.4.1' },
-    // HTTP/3 beside HTTPS on 443, a metrics port, one entry twice, a range (skipped).
-    { exposedPorts: ['80/tcp', '443/tcp', '9113/tcp', '443/udp', '9113', '8000-8010/tcp'], user: 'root', volumes: ['/var/cache/nginx', '/var/run'] },
+    // HTTP/3 beside HTTPS on 443, a metrics port, one entry twice, a range (skipped); in the order Docker stores them, keys sorted as strings.
+    { exposedPorts: ['443/tcp', '443/udp', '80/tcp', '8000-8010/tcp', '9113', '9113/tcp'], user: 'root', volumes: ['/var/cache/nginx', '/var/run'] },
     'Production',
   ),
   workerNoPorts: inputOf(

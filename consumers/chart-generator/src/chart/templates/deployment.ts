@@ -3,7 +3,8 @@
  * leaves through `quote` or `toYaml`. Numbers go through `int` because helm
  * reads values.yaml numbers as float64, which print as 1e+06 past six digits.
  */
-export const DEPLOYMENT_YAML = `apiVersion: apps/v1
+export const DEPLOYMENT_YAML = `{{- include "orbit.checkPorts" . }}
+apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ include "orbit.fullname" . | quote }}

@@ -69,4 +69,33 @@ Service account the pods run as.
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/*
+Fails on two ports alike, which the schema cannot compare: an extra port with
+another's name, or with the number and protocol of another (containerPort's
+among them) or of the Service's app port. The API server would refuse the
+Deployment or the Service, after helm had installed the rest.
+*/}}
+{{- define "orbit.checkPorts" -}}
+{{- if .Values.containerPort.enabled }}
+{{- $app := printf "%d/%s" (.Values.containerPort.port | int) .Values.containerPort.protocol }}
+{{- $servicePort := printf "%d/%s" (.Values.service.port | int) .Values.containerPort.protocol }}
+{{- $ports := dict $app "containerPort" }}
+{{- $names := dict }}
+{{- range $index, $extra := .Values.extraPorts }}
+{{- $port := printf "%d/%s" ($extra.containerPort | int) $extra.protocol }}
+{{- if hasKey $ports $port }}
+{{- fail (printf "extraPorts[%d]: port %s is %s's already" $index $port (get $ports $port)) }}
+{{- end }}
+{{- if and $.Values.service.enabled (eq $port $servicePort) }}
+{{- fail (printf "extraPorts[%d]: port %s is the Service's app port (service.port) already" $index $port) }}
+{{- end }}
+{{- if hasKey $names $extra.name }}
+{{- fail (printf "extraPorts[%d]: name %q is %s's already" $index $extra.name (get $names $extra.name)) }}
+{{- end }}
+{{- $_ := set $ports $port (printf "extraPorts[%d]" $index) }}
+{{- $_ := set $names $extra.name (printf "extraPorts[%d]" $index) }}
+{{- end }}
+{{- end }}
+{{- end }}
 `;

@@ -120,6 +120,9 @@ spec:
   ingress:
     - from:
         - podSelector: {}
+        {{- with .Values.networkPolicy.ingressFrom }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       ports:
         - port: {{ .Values.containerPort.port | int }}
           protocol: {{ .Values.containerPort.protocol | quote }}
