@@ -38,6 +38,8 @@ const OWNER_HASH_HEX = 16;
 const LEGACY_OWNER_HASH_HEX = 8;
 /** What `ownerPathOf` appends to a spelling it changed, today or before: a name ending like it is hashed too, so none can pose as another's. */
 const HASHED_TAIL = /-(?:[0-9a-f]{8}|[0-9a-f]{16})$/;
+/** What the first spelling hashed: names ending in 16 hex were plain then, and their versions were pushed under them as they are. */
+const LEGACY_HASHED_TAIL = /-[0-9a-f]{8}$/;
 const MAX_OWNER_PATH = 48;
 /**
  * Spellings an owner cannot have as they are: `<prefix>/charts/<chart>` holds the charts of versions stored before
@@ -53,7 +55,7 @@ const RESERVED_OWNER_PATHS: ReadonlySet<string> = new Set(['charts']);
  * them is never another owner's image.
  */
 export function ownerPathOf(username: string): string {
-  return spelledOwnerPath(username, OWNER_HASH_HEX);
+  return spelledOwnerPath(username, OWNER_HASH_HEX, HASHED_TAIL);
 }
 
 /**
@@ -61,11 +63,11 @@ export function ownerPathOf(username: string): string {
  * those versions' own pushes (a transfer, a re-push) go there, so a name found to share it takes nothing over.
  */
 export function legacyOwnerPathOf(username: string): string {
-  return spelledOwnerPath(username, LEGACY_OWNER_HASH_HEX);
+  return spelledOwnerPath(username, LEGACY_OWNER_HASH_HEX, LEGACY_HASHED_TAIL);
 }
 
-function spelledOwnerPath(username: string, hashHex: number): string {
-  if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !HASHED_TAIL.test(username) && !RESERVED_OWNER_PATHS.has(username)) return username;
+function spelledOwnerPath(username: string, hashHex: number, hashedTail: RegExp): string {
+  if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !hashedTail.test(username) && !RESERVED_OWNER_PATHS.has(username)) return username;
   const slug = username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, MAX_OWNER_PATH - hashHex - 1).replace(/-+$/, '');
   const hash = createHash('sha256').update(username, 'utf8').digest('hex').slice(0, hashHex);
   return `${slug === '' ? 'user' : slug}-${hash}`;

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, legacyOwnerPathOf, type Logger, ownerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -96,6 +96,13 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
  * stored. Every step can repeat: a redelivered event finds the pushed image
  * and the verified object in place and only re-writes the rows and the event.
  */
+/** The owner path a version's metadata row says it was pushed under: its own, or the first spelling's in a row from before; today's without a row. */
+function recordedOwnerPath(row: Record<string, unknown> | undefined, username: string): string {
+  if (row === undefined) return ownerPathOf(username);
+  const recorded = row['ownerPath'];
+  return typeof recorded === 'string' && recorded !== '' ? recorded : legacyOwnerPathOf(username);
+}
+
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   // The staged object is copied, pushed and then deleted: an event naming another owner's upload or a stored image must not reach any of that.
   if (!isStagedBy(event.staging, event.actor.username, deps.stagingBucket)) {
@@ -108,13 +115,17 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     return failed(event, 'ALREADY_STORED', `${target.key} already holds version ${event.metadata.imageVersion} from another request; versions are immutable`);
   }
   let versionId = stored?.versionId ?? null;
+  const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
+  // A redelivery of a version stored before owner paths were 16 hex keeps the path it was pushed under (and that its
+  // charts, overlays and transfers pin); a first delivery gets the owner's path of today.
+  const ownerPath = stored ? recordedOwnerPath((await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item, event.actor.username) : ownerPathOf(event.actor.username);
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);
   if (!held && !staged) return failed(event, 'STAGED_OBJECT_MISSING', `the staged upload ${event.staging.key} is gone (expired after a day?)`);
   // The blobs travel while S3 copies: both read the staged upload, neither waits for the other.
   const [sending, copying] = await Promise.allSettled([
-    deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing, signal: deps.signal }, log) : undefined,
+    deps.pushing ? sendValidatedImage(event, held ? { ...target, versionId } : event.staging, { s3: deps.s3, pushing: deps.pushing, signal: deps.signal, ownerPath }, log) : undefined,
     staged ? copyIntoDevelopment(event, deps, target, staged, log) : ({ kind: 'kept' } as const),
   ]);
   if (copying.status === 'rejected') throw copying.reason;
@@ -124,7 +135,6 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   if (sending.status === 'rejected') throw sending.reason;
   const sent = sending.value;
   const pushed = sent === undefined ? undefined : sent.kind === 'refused' ? sent : await sent.commit();
-  const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   if (pushed?.kind === 'refused') {
     // The copy goes again unless an earlier delivery recorded it as stored: a redelivery must never take away a stored image.
     const recorded = copying.value.kind === 'kept' && (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item?.['requestId'] === event.requestId;
@@ -134,7 +144,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
   await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
     // The owner's path its repositories are under: later pushes of this version (transfers, images:push) keep it.
-    imageName: event.metadata.imageName, username: event.actor.username, ownerPath: ownerPathOf(event.actor.username), requestId: event.requestId,
+    imageName: event.metadata.imageName, username: event.actor.username, ownerPath, requestId: event.requestId,
     bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
     image: event.image,
   })));

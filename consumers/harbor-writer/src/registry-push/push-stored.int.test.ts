@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, createDynamo, createS3, imageBucketOf, isPushRefusal, newImageUID, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
+import { bucketNames, createDynamo, createS3, imageBucketOf, isPushRefusal, legacyOwnerPathOf, newImageUID, ownerKeySegment, ownerPathOf, RegistryUnavailableError, tableName, type EnvironmentName } from '@orbit/lib';
 import { pinnedDigestOf, sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type BuiltImage, type MultiPlatformImage } from '../../../../test/helpers/images.js';
@@ -31,15 +31,15 @@ let image: BuiltImage;
 const exists = (bucket: string, key: string): Promise<boolean> => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
 
 /** A validated docker-archive staged in MinIO, its summary as skopeo (not Orbit) reads it. */
-async function staged(imageName: string): Promise<ImageValidated> {
+async function staged(imageName: string, owner = 'dev1'): Promise<ImageValidated> {
   const body = readFileSync(image.dockerArchive);
-  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
+  const key = `uploads/${ownerKeySegment(owner)}/test/${uniqueSuffix()}.tar`;
   const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
   const raw = execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${image.dockerArchive}`]);
   const manifest = JSON.parse(raw.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
   const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
   return {
-    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
+    ...base, actor: { ...base.actor, username: owner }, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
     staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
     image: {
       ...base.image, format: 'DOCKER_ARCHIVE', compression: 'NONE', manifestDigest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, configDigest: manifest.config.digest,
@@ -120,6 +120,25 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/pulled:x`]);
     // A redelivery, after the staged upload is gone, finds the image in place.
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
+  }, 60_000);
+
+  it('pushes a first delivery under the owner\'s path of today, and a redelivery of a version stored before under the 8-hex path its row implies (found by a review)', async () => {
+    const owner = 'Ada.Lovelace@example.com';
+    const table = tableName('appImageMetadata', testConfig);
+    const rowOf = async (event: ImageValidated) => (await createDynamo(testConfig).send(new GetCommand({ TableName: table, Key: { imageUID: event.imageUID, imageVersion: '1.4.2' }, ConsistentRead: true }))).Item;
+    const fresh = await staged(`fresh-${uniqueSuffix()}`, owner);
+    const outcome = await storeValidatedImage(fresh, deps(registry), quietLogger);
+    expect(outcome).toMatchObject({ kind: 'stored', event: { imageReference: expect.stringContaining(`/orbit/${ownerPathOf(owner)}/`) as unknown } });
+    expect((await rowOf(fresh))?.['ownerPath']).toBe(ownerPathOf(owner));
+
+    // A version stored before owner paths were recorded: its row has none, so it was pushed under the first spelling.
+    const old = await staged(`old-${uniqueSuffix()}`, owner);
+    const { pushing: _pushing, ...withoutPushing } = deps(registry);
+    expect((await storeValidatedImage(old, withoutPushing, quietLogger)).kind).toBe('stored');
+    await createDynamo(testConfig).send(new UpdateCommand({ TableName: table, Key: { imageUID: old.imageUID, imageVersion: '1.4.2' }, UpdateExpression: 'REMOVE ownerPath' }));
+    const redelivered = await storeValidatedImage(old, deps(registry), quietLogger);
+    expect(redelivered).toMatchObject({ kind: 'stored', event: { imageReference: expect.stringContaining(`/orbit/${legacyOwnerPathOf(owner)}/`) as unknown } });
+    expect((await rowOf(old))?.['ownerPath']).toBe(legacyOwnerPathOf(owner));
   }, 60_000);
 
   it('fails the request with REGISTRY_PUSH_REFUSED when the registry refuses, leaving nothing stored in Development', async () => {
