@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { lookup } from 'node:dns/promises';
+import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basicAuthorization } from './auth.js';
@@ -336,6 +337,13 @@ describe('a registry that is slow to answer', () => {
     expect(((failure as Error).cause as Error).message).toBe('shutting down');
     expect(Date.now() - started).toBeLessThan(2_000);
     await expect(client.get('/manifests/1')).rejects.toBeInstanceOf(RegistryUnavailableError);
+  });
+
+  it('keeps nothing on its signal once a request is done: a consumer\'s shutdown signal lives for weeks (found by a review)', async () => {
+    const stop = new AbortController();
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: async () => new Response('served'), signal: stop.signal });
+    for (let request = 0; request < 100; request += 1) await (await client.get('/manifests/1')).text();
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
 
   it('lets a body take longer than the answer timeout once the headers came', async () => {
