@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createMysqlConnection, envelopeFor, helmChartNameOf, OrbitError, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
+import { createMysqlConnection, envelopeFor, helmChartNameOf, legacyOwnerPathOf, OrbitError, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket, SslOptions } from 'mysql2/promise';
 import pLimit from 'p-limit';
@@ -127,6 +127,15 @@ const PER_ENVIRONMENT_FIELDS = new Set([
   'imageReference', 'imageTag', 'chart', 'chartSha256',
 ]);
 
+/**
+ * A row promoted before chart rows recorded their owner path has none: it is the first spelling's
+ * (legacyOwnerPathOf), which its source row, generated again since, now records.
+ */
+function ownerPathImplied(field: string, sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>): boolean {
+  const owner = sourceRow['owner'];
+  return field === 'ownerPath' && targetRow['ownerPath'] === undefined && typeof owner === 'string' && sourceRow['ownerPath'] === legacyOwnerPathOf(owner);
+}
+
 /** Where a promoted chart row must point: the target copy, with the source's checksum, and whose manifests it must hold. */
 export interface ExpectedChart {
   readonly source: EnvironmentName;
@@ -174,7 +183,7 @@ function manifestsProblem(targetRow: Record<string, unknown>, target: Environmen
  */
 export function chartRowDifferences(sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>, expected: ExpectedChart): string[] {
   const differences = Object.keys(sourceRow)
-    .filter((field) => !PER_ENVIRONMENT_FIELDS.has(field) && !isDeepStrictEqual(sourceRow[field], targetRow[field]))
+    .filter((field) => !PER_ENVIRONMENT_FIELDS.has(field) && !isDeepStrictEqual(sourceRow[field], targetRow[field]) && !ownerPathImplied(field, sourceRow, targetRow))
     .map((field) => `${field} differs from the ${expected.source} row`);
   const image = (targetRow['image'] ?? {}) as Record<string, unknown>;
   const pointsAtCopy = image['bucket'] === expected.copy.bucket && image['key'] === expected.copy.key

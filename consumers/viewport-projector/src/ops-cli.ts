@@ -25,8 +25,11 @@ if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
   process.exit(2);
 }
-// MySQL's and Kafka's connection variables are checked with the others: every problem in one report, not one round per fix.
-const { config, checked } = readCheckedConfig(runtimeEnv, { mysql: (read) => mysqlTarget(read), kafka: (read) => kafkaConnection(read) });
+// MySQL's and (for a rebuild, the one that reads Kafka) Kafka's connection variables are checked with the others: every
+// problem in one report, not one round per fix.
+const { config, checked } = readCheckedConfig(runtimeEnv, {
+  mysql: (read) => mysqlTarget(read), kafka: (read) => (command.kind === 'rebuild' ? kafkaConnection(read) : undefined),
+});
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = checked.mysql;
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
@@ -49,7 +52,7 @@ try {
     const checksum = await projectionChecksum(pool);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   } else {
-    const kafka = createKafka({ clientId: 'viewport-rebuild', ...checked.kafka, logger });
+    const kafka = createKafka({ clientId: 'viewport-rebuild', ...(checked.kafka ?? kafkaConnection(config)), logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.
