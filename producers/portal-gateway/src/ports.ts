@@ -116,7 +116,11 @@ export interface ImageNames {
 
 /** A new image name would become the chart name of `holder`, another of the owner's images: their Helm repository could serve only one. */
 export class ChartNameTaken extends Error {
-  constructor(readonly imageName: string, readonly chartName: string, readonly holder: string) {
+  /**
+   * `holderStored`: whether ViewPort has an image of the holder's name; false when none of its uploads was stored (a
+   * first upload refused by the validator keeps its name and UID, and the chart name with them).
+   */
+  constructor(readonly imageName: string, readonly chartName: string, readonly holder: string, readonly holderStored = true) {
     super(`image name ${imageName} becomes chart ${chartName}, as ${holder} does`);
   }
 }

@@ -281,8 +281,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** A chart name another of the owner's names has, as the 409 the caller gets. */
   function chartNameRefusal(error: unknown): never {
     if (!(error instanceof ChartNameTaken)) throw error;
+    // A name whose uploads all failed keeps its chart name: say so, and where to go, rather than name an image the owner cannot find.
+    const holder = error.holderStored ? `your image "${error.holder}" is already`
+      : `your image name "${error.holder}" has (none of its uploads has been stored, but a name keeps its chart name: upload under "${error.holder}", or choose a name that becomes another chart)`;
     throw new RequestRefusedError(409, 'NAME_CONFLICT',
-      `imageName "${error.imageName}" becomes chart ${error.chartName}, which your image "${error.holder}" is already: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
+      `imageName "${error.imageName}" becomes chart ${error.chartName}, which ${holder}: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
       [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your image "${error.holder}" does` }]);
   }
 

@@ -25,11 +25,13 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await pool.execute('UPDATE IGNORE image_names SET chart_name = ? WHERE user_login = ? AND image_name = ?', [chartNameOf(String(row['image_name']), String(row['image_uid'])), owner, String(row['image_name'])]);
     }
   };
-  /** The owner's image name that has `chartName` already, if any. */
-  const chartNameHolder = async (owner: string, chartName: string): Promise<string | undefined> => {
-    const [holders] = await pool.execute<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND chart_name = ?', [owner, chartName]);
-    const holder = holders[0]?.['image_name'];
-    return holder === undefined ? undefined : String(holder);
+  /** The owner's image name that has `chartName` already, if any, and whether ViewPort has its image (a version of it was stored). */
+  const chartNameHolder = async (owner: string, chartName: string): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> => {
+    const [holders] = await pool.execute<RowDataPacket[]>(
+      `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
+       WHERE n.user_login = ? AND n.chart_name = ?`, [owner, chartName]);
+    const holder = holders[0];
+    return holder === undefined ? undefined : { imageName: String(holder['image_name']), stored: Number(holder['stored']) === 1 };
   };
   return {
     async peek(owner, imageName) {
@@ -44,7 +46,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       // A first upload of this very name, racing this one, may have taken it since the look above: then it is known, not taken.
       const raced = await known(owner, imageName);
       if (raced !== undefined) return raced;
-      throw new ChartNameTaken(imageName, chartName, holder);
+      throw new ChartNameTaken(imageName, chartName, holder.imageName, holder.stored);
     },
     async uidFor(owner, imageName) {
       const existing = await known(owner, imageName);
@@ -57,7 +59,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
       const assigned = await known(owner, imageName);
       if (assigned !== undefined) return assigned;
-      throw new ChartNameTaken(imageName, chartName, (await chartNameHolder(owner, chartName)) ?? chartName);
+      const holder = await chartNameHolder(owner, chartName);
+      throw new ChartNameTaken(imageName, chartName, holder?.imageName ?? chartName, holder?.stored ?? true);
     },
   };
 }
