@@ -66,6 +66,16 @@ export function legacyOwnerPathOf(username: string): string {
   return spelledOwnerPath(username, LEGACY_OWNER_HASH_HEX, LEGACY_HASHED_TAIL);
 }
 
+/**
+ * The owner path a row (a version's metadata row, a chart row) says its version was pushed under: the one it records,
+ * else, in a row written before owner paths were recorded, the first spelling of its owner's (legacyOwnerPathOf);
+ * undefined for a row from before owners were recorded (pushed at the registry path's top).
+ */
+export function recordedOwnerPathOf(recorded: unknown, owner: string | undefined): string | undefined {
+  if (typeof recorded === 'string' && recorded !== '') return recorded;
+  return owner === undefined ? undefined : legacyOwnerPathOf(owner);
+}
+
 function spelledOwnerPath(username: string, hashHex: number, hashedTail: RegExp): string {
   if (PLAIN_OWNER.test(username) && username.length <= MAX_OWNER_PATH && !hashedTail.test(username) && !RESERVED_OWNER_PATHS.has(username)) return username;
   const slug = username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, MAX_OWNER_PATH - hashHex - 1).replace(/-+$/, '');

@@ -36,7 +36,7 @@ function parsedPortsOf(image: ImageSummary): AppPort[] {
  * the JVM's debugger (`EXPOSE 8080 1099 5005`). Node's inspector (9229) is
  * above the usual app ports anyway.
  */
-export const SIDE_PORTS: ReadonlySet<number> = new Set([22, 1099, 5005]);
+const SIDE_PORTS: ReadonlySet<number> = new Set([22, 1099, 5005]);
 
 const PROTOCOL_RANK: Readonly<Record<PortProtocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
 

@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { legacyOwnerPathOf, type Logger } from '@orbit/lib';
+import { recordedOwnerPathOf, type Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
@@ -36,10 +36,9 @@ export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environ
   if (!imageUID || !imageVersion || !chartName || !stored) return undefined;
   const { ref: chart, sha256: chartSha256 } = stored;
   if (environment === 'Development') {
-    // Beside the upload, under its owner's path; rows written before owner paths were kept were pushed under the first
-    // spelling (legacyOwnerPathOf), and rows written before owners were kept name none: their charts are at the registry's top.
-    const owner = text(row['owner']);
-    const ownerPath = text(row['ownerPath']) ?? (owner === undefined ? undefined : legacyOwnerPathOf(owner));
+    // Beside the upload, under the owner path the row records (or implies); rows written before owners were kept name
+    // none: their charts are at the registry's top.
+    const ownerPath = recordedOwnerPathOf(row['ownerPath'], text(row['owner']));
     return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: ownerPath === undefined ? uploadRegistry : `${uploadRegistry.replace(/\/+$/, '')}/${ownerPath}` };
   }
   const pinned = text(row['imageReference']);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createMysqlConnection, envelopeFor, helmChartNameOf, legacyOwnerPathOf, OrbitError, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
+import { createMysqlConnection, envelopeFor, helmChartNameOf, OrbitError, recordedOwnerPathOf, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket, SslOptions } from 'mysql2/promise';
 import pLimit from 'p-limit';
@@ -128,12 +128,12 @@ const PER_ENVIRONMENT_FIELDS = new Set([
 ]);
 
 /**
- * A row promoted before chart rows recorded their owner path has none: it is the first spelling's
- * (legacyOwnerPathOf), which its source row, generated again since, now records.
+ * A row promoted before chart rows recorded their owner path has none: it implies the first spelling's, which its source
+ * row, generated again since, now records (recordedOwnerPathOf).
  */
 function ownerPathImplied(field: string, sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>): boolean {
-  const owner = sourceRow['owner'];
-  return field === 'ownerPath' && targetRow['ownerPath'] === undefined && typeof owner === 'string' && sourceRow['ownerPath'] === legacyOwnerPathOf(owner);
+  const owner = typeof sourceRow['owner'] === 'string' ? sourceRow['owner'] : undefined;
+  return field === 'ownerPath' && recordedOwnerPathOf(targetRow['ownerPath'], owner) === sourceRow['ownerPath'];
 }
 
 /** Where a promoted chart row must point: the target copy, with the source's checksum, and whose manifests it must hold. */

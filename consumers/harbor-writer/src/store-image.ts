@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, legacyOwnerPathOf, type Logger, ownerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, recordedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -96,13 +96,6 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
  * stored. Every step can repeat: a redelivered event finds the pushed image
  * and the verified object in place and only re-writes the rows and the event.
  */
-/** The owner path a version's metadata row says it was pushed under: its own, or the first spelling's in a row from before; today's without a row. */
-function recordedOwnerPath(row: Record<string, unknown> | undefined, username: string): string {
-  if (row === undefined) return ownerPathOf(username);
-  const recorded = row['ownerPath'];
-  return typeof recorded === 'string' && recorded !== '' ? recorded : legacyOwnerPathOf(username);
-}
-
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   // The staged object is copied, pushed and then deleted: an event naming another owner's upload or a stored image must not reach any of that.
   if (!isStagedBy(event.staging, event.actor.username, deps.stagingBucket)) {
@@ -117,8 +110,9 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   let versionId = stored?.versionId ?? null;
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   // A redelivery of a version stored before owner paths were 16 hex keeps the path it was pushed under (and that its
-  // charts, overlays and transfers pin); a first delivery gets the owner's path of today.
-  const ownerPath = stored ? recordedOwnerPath((await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item, event.actor.username) : ownerPathOf(event.actor.username);
+  // charts, overlays and transfers pin); a first delivery, or one whose row was never written, gets the owner's path of today.
+  const row = stored ? (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item : undefined;
+  const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : recordedOwnerPathOf(row['ownerPath'], event.actor.username) ?? ownerPathOf(event.actor.username);
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);

@@ -30,6 +30,7 @@ if ('refused' in command) {
 const { config, checked } = readCheckedConfig(runtimeEnv, {
   mysql: (read) => mysqlTarget(read), kafka: (read) => (command.kind === 'rebuild' ? kafkaConnection(read) : undefined),
 });
+// (A rebuild always has `checked.kafka`; reading it again below only gives the type that says so.)
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = checked.mysql;
 const pool = createMysqlPool(mysql.url, 8, mysql.ssl);

@@ -289,6 +289,11 @@ export interface ImagePage extends NextPage<ImagePosition> {
 export type VersionStored = (imageUID: string, imageVersion: string) => Promise<string | undefined>;
 
 export interface ImageReader {
+  /**
+   * The image with every version whole. No route reads it any more (an image of 10 000 versions is 33 MB of rows): each
+   * reads what it answers with (overview, outline, getVersion, getChart, charted), and the store's tests check those
+   * against this.
+   */
   get(imageUID: string): Promise<ImageView | undefined>;
   /**
    * The image with `imageVersion` alone among its versions (none when it has no such version; `environments` are

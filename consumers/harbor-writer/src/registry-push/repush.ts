@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describeError, ENVIRONMENT_NAMES, isPushRefusal, legacyOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
+import { describeError, ENVIRONMENT_NAMES, isPushRefusal, recordedOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
@@ -56,9 +56,7 @@ export function storedVersionOf(row: Record<string, unknown>): StoredVersion | u
     if (copy) copies.set(environment, copy);
   }
   const owner = text('username');
-  // Rows written before owner paths were recorded were pushed under the first spelling, and their versions stay there.
-  const ownerPath = text('ownerPath') ?? (owner === undefined ? undefined : legacyOwnerPathOf(owner));
-  return { imageUID, imageVersion, imageName, owner, ownerPath, stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
+  return { imageUID, imageVersion, imageName, owner, ownerPath: recordedOwnerPathOf(row['ownerPath'], owner), stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
 }
 
 /**

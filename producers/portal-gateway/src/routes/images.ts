@@ -106,6 +106,8 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
           // one time in another order), never to fewer rows than the page still wants.
           const last = page.entries.indexOf(once[limit - 1] as TimelineEntry);
           chunk = Math.max(wanted, Math.min(Math.floor(chunk / 2), last + 1));
+          // Counted too, so MAX_EVENT_ROWS bounds every row read; `next` is unchanged, so the loop's test holds and reads again.
+          rowsRead += page.entries.length;
           continue;
         }
         events.splice(0, events.length, ...once);

@@ -360,6 +360,7 @@ describe('POST /v1/uploads', () => {
     const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
     expect([refused.statusCode, refused.json().code]).toEqual([409, 'NAME_CONFLICT']);
     expect(refused.json().message).toContain('which your image name "billing.api" has (none of its uploads has been stored, but a name keeps its chart name: upload under "billing.api", or choose a name that becomes another chart)');
+    expect(refused.json().problems).toEqual([{ field: 'imageName', message: 'becomes chart billing-api, as your image name "billing.api" does' }]);
   });
 
   it('gives a new name its UID only once the image is in: a refused or cancelled upload keeps no name (found by a probe: it kept the name and its chart name for ever)', async () => {
@@ -1035,7 +1036,7 @@ describe('two uploads of one version, the first still under way', () => {
     expect(first.statusCode, first.body).toBe(202);
     const second = await send('5.0.0');
     expect([second.statusCode, second.json().code], second.body).toEqual([409, 'NAME_CONFLICT']);
-    expect(second.json().message).toContain(`is uploading ${metadata.imageName} v5-0-0 (chart version 5.0.0, as 5.0.0) already (request ${first.json().requestId};`);
+    expect(second.json().message).toContain(`is uploading ${metadata.imageName} v5-0-0 (chart version 5.0.0, the same as your 5.0.0) already (request ${first.json().requestId};`);
     expect(second.json().problems).toEqual([{ field: 'imageVersion', message: `is being uploaded by request ${first.json().requestId} as v5-0-0` }]);
   });
 });

@@ -272,7 +272,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
     // Another spelling of its chart version (5.0.0 while v5-0-0 is under way) is named as that upload spells it.
-    const spelling = error.imageVersion === metadata.imageVersion ? metadata.imageVersion : `${error.imageVersion} (chart version ${chartVersionOf(metadata.imageVersion) ?? '?'}, as ${metadata.imageVersion})`;
+    const spelling = error.imageVersion === metadata.imageVersion ? metadata.imageVersion : `${error.imageVersion} (chart version ${String(chartVersionOf(metadata.imageVersion))}, the same as your ${metadata.imageVersion})`;
     return refuseNameConflict(sender, metadata, imageUID,
       `${actor.username} is uploading ${metadata.imageName} ${spelling} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
       `is being uploaded by request ${error.requestId}${error.imageVersion === metadata.imageVersion ? '' : ` as ${error.imageVersion}`}`);
@@ -286,7 +286,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       : `your image name "${error.holder}" has (none of its uploads has been stored, but a name keeps its chart name: upload under "${error.holder}", or choose a name that becomes another chart)`;
     throw new RequestRefusedError(409, 'NAME_CONFLICT',
       `imageName "${error.imageName}" becomes chart ${error.chartName}, which ${holder}: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
-      [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your image "${error.holder}" does` }]);
+      [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your ${error.holderStored ? 'image' : 'image name'} "${error.holder}" does` }]);
   }
 
   /** The image UID of the metadata's name, once a version the owner has already is refused. */
