@@ -107,16 +107,21 @@ const KEPT_TAIL_BYTES = 72;
  * of everything decompressed) that ends before them, or 0. A tail too short
  * for a member header (one byte, `\x1f\x8b\x08`) leaves zlib waiting for
  * the rest of it: "unexpected end of file", as for a stream cut inside. Only
- * a single-member stream is told apart so; pigz and gzip write one.
+ * a single-member stream is told apart so; pigz and gzip write one. Bytes
+ * that begin as a member does (`1f 8b 08`, or the first of them) are a next
+ * member cut short: 0, TRUNCATED, as a member cut further in is.
  */
 function bytesAfterTrailer(tail: Buffer, crc: number, producedBytes: number): number {
   const length = producedBytes % 2 ** 32;
   for (let after = 1; after <= tail.length - 8; after += 1) {
     const end = tail.length - after;
-    if (tail.readUInt32LE(end - 8) === crc && tail.readUInt32LE(end - 4) === length) return after;
+    if (tail.readUInt32LE(end - 8) === crc && tail.readUInt32LE(end - 4) === length) return MEMBER_START.subarray(0, after).equals(tail.subarray(end, end + 3)) ? 0 : after;
   }
   return 0;
 }
+
+/** How a gzip member starts: its magic and the deflate method. */
+const MEMBER_START = Buffer.from([0x1f, 0x8b, 0x08]);
 
 /**
  * The tar inside a gzip stream. zlib stops at the end of the gzip data and
