@@ -31,6 +31,20 @@ describe('GET /v1/images/{uid} before the first version is validated', () => {
   });
 });
 
+/** Every page of the image's events as `user` with `roles` sees them, `limit` a page, following nextCursor to its end: each page's event types. */
+async function walkEvents(app: ReturnType<typeof routeTestGateway>, user: string, roles: readonly string[], limit: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let cursor: string | null = null;
+  do {
+    const response = await app.inject({ url: `/v1/images/${UID}/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as { events: TimelineEntry[]; nextCursor: string | null };
+    pages.push(body.events.map((event) => event.eventType));
+    cursor = body.nextCursor;
+  } while (cursor !== null);
+  return pages;
+}
+
 describe('GET /v1/images/{uid}/events, a page at a time', () => {
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Staging'],
@@ -54,17 +68,7 @@ describe('GET /v1/images/{uid}/events, a page at a time', () => {
     uid: UID, image, events,
     transfers: { claims: { claim: async () => ({ requestId: 'r', status: null }), find: async () => undefined }, publish: { transferRefused: async () => undefined }, policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Staging', 'release-manager']]) } },
   });
-  const walk = async (user: string, roles: readonly string[], limit: number) => {
-    const pages: string[][] = [];
-    let cursor: string | null = null;
-    do {
-      const response = await app.inject({ url: `/v1/images/${UID}/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } });
-      const body = response.json() as { events: TimelineEntry[]; nextCursor: string | null };
-      pages.push(body.events.map((event) => event.eventType));
-      cursor = body.nextCursor;
-    } while (cursor !== null);
-    return pages;
-  };
+  const walk = (user: string, roles: readonly string[], limit: number) => walkEvents(app, user, roles, limit);
 
   it('fills each page with what a release manager may see, never an empty page with a cursor (found by a probe)', async () => {
     const visible = log.filter((event) => (event.payload as { imageVersion: string }).imageVersion === 'v1-0-00').map((event) => event.eventType);
@@ -246,18 +250,7 @@ describe('GET /v1/images/{uid}/events of a big image', () => {
     return { events, read };
   };
   const step = (index: number, imageVersion: string): TimelineEntry => ({ pid: `p-${index}`, eventType: `step-${index}`, at: '2026-12-06T00:00:00.000Z', correlationId: `c-${index}`, payload: { imageVersion } });
-  const walk = async (app: ReturnType<typeof routeTestGateway>, user: string, roles: readonly string[], limit: number) => {
-    const pages: string[][] = [];
-    let cursor: string | null = null;
-    do {
-      const response = await app.inject({ url: `/v1/images/${UID}/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } });
-      expect(response.statusCode).toBe(200);
-      const body = response.json() as { events: TimelineEntry[]; nextCursor: string | null };
-      pages.push(body.events.map((event) => event.eventType));
-      cursor = body.nextCursor;
-    } while (cursor !== null);
-    return pages;
-  };
+  const walk = walkEvents;
 
   it('reads whose image it is and which versions the caller sees, never the image whole (found by a review: 33 MB a page at 10 000 versions)', async () => {
     const log = Array.from({ length: 12 }, (_, index) => step(index, index % 3 === 0 ? 'v1-0-00' : 'v2-0-00'));
