@@ -71,6 +71,8 @@ export function legacyOwnerPathOf(username: string): string {
  * else, in a row written before owner paths were recorded, the first spelling of its owner's (legacyOwnerPathOf);
  * undefined for a row from before owners were recorded (pushed at the registry path's top).
  */
+export function recordedOwnerPathOf(recorded: unknown, owner: string): string;
+export function recordedOwnerPathOf(recorded: unknown, owner: string | undefined): string | undefined;
 export function recordedOwnerPathOf(recorded: unknown, owner: string | undefined): string | undefined {
   if (typeof recorded === 'string' && recorded !== '') return recorded;
   return owner === undefined ? undefined : legacyOwnerPathOf(owner);

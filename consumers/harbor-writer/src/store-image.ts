@@ -112,7 +112,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // A redelivery of a version stored before owner paths were 16 hex keeps the path it was pushed under (and that its
   // charts, overlays and transfers pin); a first delivery, or one whose row was never written, gets the owner's path of today.
   const row = stored ? (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item : undefined;
-  const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : recordedOwnerPathOf(row['ownerPath'], event.actor.username) ?? ownerPathOf(event.actor.username);
+  const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : recordedOwnerPathOf(row['ownerPath'], event.actor.username);
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);
