@@ -112,37 +112,88 @@ async function ensureSettings(client: S3Client, bucket: string, staging: boolean
   return changed;
 }
 
-/** Servers normalise policies (order, arrays of one); compare statement ids and effects only. */
-function samePolicy(actual: string, wanted: string): boolean {
-  const ids = (text: string): string => {
-    const parsed = JSON.parse(text) as { Statement?: { Sid?: string; Effect?: string }[] };
-    return (parsed.Statement ?? []).map((statement) => `${statement.Sid}:${statement.Effect}`).sort().join(',');
-  };
+type PolicyValue = string | number | boolean | readonly (string | number | boolean)[];
+
+/** A list element as the set IAM reads it: one value or several, in any order. */
+function valueSet(value: unknown, caseInsensitive = false): string[] {
+  const values = (Array.isArray(value) ? value : value === undefined ? [] : [value]) as unknown[];
+  return [...new Set(values.map((each) => (caseInsensitive ? String(each).toLowerCase() : String(each))))].sort();
+}
+
+/** `"*"` and `{"AWS": "*"}` are one principal; MinIO answers the first as `{"AWS": ["*"]}`. */
+function principalOf(principal: unknown): Record<string, string[]> | undefined {
+  if (principal === undefined) return undefined;
+  if (typeof principal === 'string') return { AWS: valueSet(principal) };
+  return Object.fromEntries(Object.entries(principal as Record<string, PolicyValue>).sort(([a], [b]) => a.localeCompare(b)).map(([kind, ids]) => [kind, valueSet(ids)]));
+}
+
+/** Condition keys are case-insensitive in IAM (MinIO reads them in lower case only), their values are not; operators are kept as written. */
+function conditionOf(condition: unknown): Record<string, Record<string, string[]>> | undefined {
+  if (condition === undefined) return undefined;
+  const sorted = <T>(entries: [string, T][]): [string, T][] => entries.sort(([a], [b]) => a.localeCompare(b));
+  return Object.fromEntries(sorted(Object.entries(condition as Record<string, Record<string, PolicyValue>>)).map(([operator, keys]) => [
+    operator, Object.fromEntries(sorted(Object.entries(keys).map(([key, values]): [string, string[]] => [key.toLowerCase(), valueSet(values)]))),
+  ]));
+}
+
+/**
+ * A policy's statements as what they allow or deny, each one line, sorted:
+ * servers rewrite a policy they store (MinIO turns one value into a list of
+ * one, `"*"` into `{"AWS": ["*"]}`, `"false"` into `false`), and statement
+ * order, list order and the case of action names and condition keys mean
+ * nothing to IAM. Sid names a statement and grants nothing, so it is left
+ * out; so is Version, which only changes how policy variables (none here)
+ * are read.
+ */
+export function normalisedStatements(policy: string): string[] {
+  const parsed = JSON.parse(policy) as { Statement?: unknown };
+  const statements = (Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement === undefined ? [] : [parsed.Statement]) as Record<string, unknown>[];
+  return statements.map((statement) => JSON.stringify({
+    Effect: statement['Effect'],
+    Principal: principalOf(statement['Principal']),
+    NotPrincipal: principalOf(statement['NotPrincipal']),
+    // IAM action names are case-insensitive (s3:getobject is s3:GetObject); resources (ARNs) are not.
+    Action: statement['Action'] === undefined ? undefined : valueSet(statement['Action'], true),
+    NotAction: statement['NotAction'] === undefined ? undefined : valueSet(statement['NotAction'], true),
+    Resource: statement['Resource'] === undefined ? undefined : valueSet(statement['Resource']),
+    NotResource: statement['NotResource'] === undefined ? undefined : valueSet(statement['NotResource']),
+    Condition: conditionOf(statement['Condition']),
+  })).sort();
+}
+
+/** Whether a bucket's policy allows and denies what `wanted` does; one that cannot be read is not. */
+export function samePolicy(actual: string, wanted: string): boolean {
   try {
-    return ids(actual) === ids(wanted);
+    return JSON.stringify(normalisedStatements(actual)) === JSON.stringify(normalisedStatements(wanted));
   } catch {
     return false;
   }
 }
 
+/** Orbit's buckets, each created or put right; the staging bucket also gets its expiry. */
 export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {
-    const found = await exists(client, bucket);
-    if (!found) {
-      await client.send(new CreateBucketCommand({ Bucket: bucket }));
-      // Real S3 supports this and it is the strongest guard; MinIO does not
-      // implement it (it answers NotImplemented or MalformedXML), so there the
-      // bucket policy below is the guard.
-      await client.send(new PutPublicAccessBlockCommand({
-        Bucket: bucket,
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-      })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
-    }
-    const changed = await ensureSettings(client, bucket, bucket === buckets.staging);
-    if (!found) steps.push({ kind: 'bucket', name: bucket, action: 'created', detail: changed.join(', ') });
-    else if (changed.length > 0) steps.push({ kind: 'bucket', name: bucket, action: 'updated', detail: changed.join(', ') });
-    else steps.push({ kind: 'bucket', name: bucket, action: 'found' });
+    steps.push(await provisionBucket(client, bucket, bucket === buckets.staging));
   }
   return steps;
+}
+
+/** One bucket: created when missing, and each of its settings (versioning, encryption, policy, expiry) put right when it differs. */
+export async function provisionBucket(client: S3Client, bucket: string, staging: boolean): Promise<ProvisionStep> {
+  const found = await exists(client, bucket);
+  if (!found) {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    // Real S3 supports this and it is the strongest guard; MinIO does not
+    // implement it (it answers NotImplemented or MalformedXML), so there the
+    // bucket policy below is the guard.
+    await client.send(new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
+  }
+  const changed = await ensureSettings(client, bucket, staging);
+  if (!found) return { kind: 'bucket', name: bucket, action: 'created', detail: changed.join(', ') };
+  if (changed.length > 0) return { kind: 'bucket', name: bucket, action: 'updated', detail: changed.join(', ') };
+  return { kind: 'bucket', name: bucket, action: 'found' };
 }

@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
+import {
+  CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand, QueryCommand, ResourceNotFoundException, ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketVersioningCommand, PutBucketPolicyCommand,
+} from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import {
   AclOperationTypes, AclPermissionTypes, AclResourceTypes, bucketNames, ConfigResourceTypes, createKafka, kafkaConnection, ResourcePatternTypes, createLogger, createMysqlPool, createS3, readConfig, runtimeEnv,
-  tableName, TOPICS, type ServiceName,
+  tableName, TABLES, TOPICS, type ServiceName, type TableKey,
 } from '@orbit/lib';
 import { kafkaServiceUser } from '../stack/endpoints.js';
 import { provisionAcls, serviceAcls } from './acls.js';
+import { bucketPolicy, provisionBucket, samePolicy } from './buckets.js';
 import { changedSomething, provisionAll, readProvisionConfig } from './index.js';
 import { loadMigrations, migrate } from './migrations.js';
+import { createTableInput, provisionTables } from './tables.js';
 
 const config = readProvisionConfig();
 const log = createLogger({ service: 'test', level: 'silent' });
@@ -75,6 +81,83 @@ describe('provisioning against the real stack', () => {
     const dynamo = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
     const table = await dynamo.send(new DescribeTableCommand({ TableName: tableName('userEventLog', config) }));
     expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['byCorrelationId', 'byImageUID', 'byUsername']);
+  });
+
+  it('adds the indexes an earlier Orbit\'s tables lack in place, one after another, keeping their rows; a second run changes nothing', async () => {
+    // Private names: the tables of a whole installation under a suffix of this test's own.
+    const suffix = `-prov-${randomBytes(4).toString('hex')}`;
+    const suffixes = { ORBIT_DEV_TABLE_SUFFIX: suffix, ORBIT_TEST_TABLE_SUFFIX: suffix, ORBIT_STAGING_TABLE_SUFFIX: suffix, ORBIT_PRODUCTION_TABLE_SUFFIX: suffix };
+    const dynamo = new DynamoDBClient({ region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL_DYNAMODB });
+    const eventLog = tableName('userEventLog', suffixes);
+    const errorLog = tableName('userErrorLog', suffixes);
+    try {
+      // 1. The event log as made before byCorrelationId, the error log before any index; a row in each.
+      const wantedEvents = createTableInput(eventLog, TABLES.userEventLog);
+      await dynamo.send(new CreateTableCommand({
+        ...wantedEvents,
+        GlobalSecondaryIndexes: wantedEvents.GlobalSecondaryIndexes?.filter((index) => index.IndexName !== 'byCorrelationId'),
+        AttributeDefinitions: wantedEvents.AttributeDefinitions?.filter((attribute) => attribute.AttributeName !== 'correlationId'),
+      }));
+      const wantedErrors = createTableInput(errorLog, TABLES.userErrorLog);
+      await dynamo.send(new CreateTableCommand({
+        TableName: errorLog, BillingMode: 'PAY_PER_REQUEST', KeySchema: wantedErrors.KeySchema,
+        AttributeDefinitions: wantedErrors.AttributeDefinitions?.filter((attribute) => attribute.AttributeName === 'pid' || attribute.AttributeName === 'eventKey'),
+      }));
+      const row = { pid: { S: 'pid-1' }, eventKey: { S: '2026-12-01T00:00:00.000Z#1' }, username: { S: 'alice' }, imageUID: { S: 'img-1' }, correlationId: { S: 'corr-1' } };
+      await dynamo.send(new PutItemCommand({ TableName: eventLog, Item: row }));
+      await dynamo.send(new PutItemCommand({ TableName: errorLog, Item: row }));
+
+      // 2. Provisioning adds what is missing and says so.
+      const first = await provisionTables(dynamo, suffixes, { maxMs: 60_000, pollMs: 100 });
+      expect(first.find((step) => step.name === eventLog)).toEqual({ kind: 'table', name: eventLog, action: 'updated', detail: 'index byCorrelationId added' });
+      expect(first.find((step) => step.name === errorLog)).toEqual({ kind: 'table', name: errorLog, action: 'updated', detail: 'indexes byImageUID, byCorrelationId added' });
+      expect(first.filter((step) => step.name !== eventLog && step.name !== errorLog).map((step) => step.action)).toEqual(Array(Object.keys(TABLES).length - 2).fill('created'));
+
+      // 3. The rows are still there, and the new indexes are ACTIVE and find them.
+      for (const table of [eventLog, errorLog]) {
+        expect((await dynamo.send(new ScanCommand({ TableName: table }))).Items).toEqual([row]);
+        const indexes = (await dynamo.send(new DescribeTableCommand({ TableName: table }))).Table?.GlobalSecondaryIndexes ?? [];
+        expect(indexes.every((index) => index.IndexStatus === 'ACTIVE')).toBe(true);
+        const found = await dynamo.send(new QueryCommand({ TableName: table, IndexName: 'byCorrelationId', KeyConditionExpression: 'correlationId = :c', ExpressionAttributeValues: { ':c': { S: 'corr-1' } } }));
+        expect(found.Items).toEqual([row]);
+      }
+      expect((await dynamo.send(new DescribeTableCommand({ TableName: eventLog }))).Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['byCorrelationId', 'byImageUID', 'byUsername']);
+
+      // 4. A second run finds everything as it is.
+      const second = await provisionTables(dynamo, suffixes, { maxMs: 60_000, pollMs: 100 });
+      expect(second.filter((step) => step.action !== 'found')).toEqual([]);
+    } finally {
+      for (const key of Object.keys(TABLES) as TableKey[]) {
+        await dynamo.send(new DeleteTableCommand({ TableName: tableName(key, suffixes) })).catch((error: unknown) => { if (!(error instanceof ResourceNotFoundException)) throw error; });
+      }
+      dynamo.destroy();
+    }
+  });
+
+  it('puts a bucket policy back whose condition drifted under the same Sid, and leaves a policy as provisioned alone', async () => {
+    const s3 = createS3(config);
+    const bucket = `orbit-prov-${randomBytes(4).toString('hex')}`;
+    const policyOf = async (): Promise<string> => (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '';
+    try {
+      expect(await provisionBucket(s3, bucket, false)).toMatchObject({ action: 'created' });
+      // 1. As provisioned, and as MinIO answers it back: found, nothing written.
+      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+      // 2. Same Sids and Effects, but an older condition: only AES256 allowed.
+      const drifted = JSON.parse(bucketPolicy(bucket)) as { Statement: { Sid: string; Condition?: unknown }[] };
+      for (const statement of drifted.Statement) {
+        if (statement.Sid === 'DenyOtherEncryption') statement.Condition = { StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } };
+      }
+      await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(drifted) }));
+      expect(samePolicy(await policyOf(), bucketPolicy(bucket))).toBe(false);
+      // 3. Provisioning sees it, writes the policy Orbit needs and says so; then leaves it alone.
+      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: 'policy' });
+      expect(samePolicy(await policyOf(), bucketPolicy(bucket))).toBe(true);
+      expect(await policyOf()).toContain('aws:kms');
+      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+    } finally {
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      s3.destroy();
+    }
   });
 
   it('creates the database when it is not there, as a rebuild from nothing needs, and then finds it', async () => {

@@ -1,5 +1,6 @@
 import {
-  CreateTableCommand, DescribeTableCommand, ResourceInUseException, ResourceNotFoundException, type DynamoDBClient, type TableDescription,
+  CreateTableCommand, DescribeTableCommand, LimitExceededException, ResourceInUseException, ResourceNotFoundException, UpdateTableCommand,
+  type DynamoDBClient, type TableDescription, type UpdateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { TABLES, tableName, type TableKey } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
@@ -19,11 +20,20 @@ function describedAs(key: TableKey, status: TableDescription['TableStatus'] = 'A
   };
 }
 
-/** DynamoDB with `tables` in it (by name); `describe` may answer otherwise for one table, `create` refuse. */
-function fakeDynamo(tables: Map<string, TableDescription>, hooks: { describe?: (name: string, count: number) => TableDescription | undefined; create?: (name: string) => void } = {}) {
+/**
+ * DynamoDB with `tables` in it (by name); `describe` may answer otherwise for one table, `create` refuse. An index
+ * UpdateTable adds is CREATING for `buildDescribes` descriptions, then ACTIVE; like DynamoDB, it refuses a second
+ * index while one is being built.
+ */
+function fakeDynamo(
+  tables: Map<string, TableDescription>,
+  hooks: { describe?: (name: string, count: number) => TableDescription | undefined; create?: (name: string) => void; update?: (add: (name: string) => void) => void; buildDescribes?: number } = {},
+) {
   const described = new Map<string, number>();
   const created: string[] = [];
-  const send = async (command: DescribeTableCommand | CreateTableCommand) => {
+  const updates: UpdateTableCommandInput[] = [];
+  const building = new Map<string, number>();
+  const send = async (command: DescribeTableCommand | CreateTableCommand | UpdateTableCommand) => {
     const name = command.input.TableName ?? '';
     if (command instanceof CreateTableCommand) {
       hooks.create?.(name);
@@ -32,13 +42,45 @@ function fakeDynamo(tables: Map<string, TableDescription>, hooks: { describe?: (
       if (key) tables.set(name, describedAs(key));
       return {};
     }
+    if (command instanceof UpdateTableCommand) return updated(command.input);
     const count = (described.get(name) ?? 0) + 1;
     described.set(name, count);
     const table = hooks.describe?.(name, count) ?? tables.get(name);
     if (!table) throw new ResourceNotFoundException({ message: `Requested resource not found: Table: ${name} not found`, $metadata: {} });
-    return { Table: table };
+    for (const index of table.GlobalSecondaryIndexes ?? []) {
+      const left = building.get(index.IndexName ?? '');
+      if (left === undefined) continue;
+      if (left <= 0) {
+        index.IndexStatus = 'ACTIVE';
+        building.delete(index.IndexName ?? '');
+      } else building.set(index.IndexName ?? '', left - 1);
+    }
+    return { Table: structuredClone(table) };
   };
-  return { client: { send } as unknown as DynamoDBClient, created, described };
+  const updated = (input: UpdateTableCommandInput) => {
+    updates.push(input);
+    const table = tables.get(input.TableName ?? '');
+    const create = input.GlobalSecondaryIndexUpdates?.[0]?.Create;
+    if (!table || !create) throw new Error('the fake takes index creations of known tables only');
+    const add = (indexName: string): void => {
+      const index = describedAs('userEventLog').GlobalSecondaryIndexes?.find((each) => each.IndexName === indexName) ?? { IndexName: indexName, KeySchema: create.KeySchema, Projection: create.Projection };
+      building.set(indexName, hooks.buildDescribes ?? 2);
+      table.GlobalSecondaryIndexes = [...(table.GlobalSecondaryIndexes ?? []), { ...index, IndexStatus: 'CREATING' }];
+    };
+    hooks.update?.(add);
+    if ((input.GlobalSecondaryIndexUpdates ?? []).length > 1 || building.size > 0) {
+      throw new LimitExceededException({ message: 'Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table', $metadata: {} });
+    }
+    add(create.IndexName ?? '');
+    return {};
+  };
+  return { client: { send } as unknown as DynamoDBClient, created, described, updates };
+}
+
+/** The event log as an earlier Orbit made it: without the indexes named. */
+function eventLogWithout(...indexNames: string[]): TableDescription {
+  const table = describedAs('userEventLog');
+  return { ...table, GlobalSecondaryIndexes: (table.GlobalSecondaryIndexes ?? []).filter((index) => !indexNames.includes(index.IndexName ?? '')) };
 }
 
 const allTables = (): Map<string, TableDescription> => new Map((Object.keys(TABLES) as TableKey[]).map((key) => [tableName(key, suffixes), describedAs(key)]));
@@ -53,7 +95,7 @@ describe('provisionTables', () => {
     expect(steps).toHaveLength(Object.keys(TABLES).length);
   });
 
-  it('refuses a table of the right name with other keys or indexes, naming each difference (it answered "found" and the gateway\'s timeline read failed)', async () => {
+  it('refuses a table of the right name with other keys or indexes, naming each difference and how to keep its rows (it answered "found" and the gateway\'s timeline read failed)', async () => {
     const tables = allTables();
     const wrong = describedAs('userEventLog');
     tables.set(EVENT_LOG, {
@@ -65,16 +107,95 @@ describe('provisionTables', () => {
         { IndexName: 'ownIndex', KeySchema: [{ AttributeName: 'topic', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' }, IndexStatus: 'ACTIVE' },
       ],
     });
-    const failure = await provisionTables(fakeDynamo(tables).client, suffixes, quick).catch((error: unknown) => error);
+    const dynamo = fakeDynamo(tables);
+    const failure = await provisionTables(dynamo.client, suffixes, quick).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(StackError);
     expect(failure).toMatchObject({ code: 'ORBIT_ERR_STACK_PROVISION' });
     const message = (failure as StackError).message;
-    expect(message).toContain(`table ${EVENT_LOG} is not the one Orbit needs`);
+    expect(message).toContain(`table ${EVENT_LOG} is not the one Orbit needs, and DynamoDB cannot change it into it in place`);
     expect(message).toContain('its key is id (HASH), not pid (HASH), eventKey (RANGE)');
-    expect(message).toContain('index byCorrelationId (correlationId (HASH), eventKey (RANGE)) is missing');
     expect(message).toContain('index byImageUID is keyed imageUID (HASH), not imageUID (HASH), eventKey (RANGE)');
     expect(message).toContain('index byUsername projects KEYS_ONLY, not ALL');
     expect(message).not.toContain('ownIndex');
+    // Advice that keeps the rows: a new table for another key, an index rebuilt from the rows for another index.
+    expect(message).not.toContain('Delete it (and its rows)');
+    expect(message).toContain('choose other names with ORBIT_*_TABLE_SUFFIX, provision (which creates the new table) and copy the rows across');
+    expect(message).toContain(`delete index byUsername (aws dynamodb update-table --table-name ${EVENT_LOG} --global-secondary-index-updates '[{"Delete":{"IndexName":"byUsername"}}]')`);
+    expect(message).toContain('the rows are in the table, not in the index');
+    // The missing byCorrelationId is not added to a table refused.
+    expect(dynamo.updates).toEqual([]);
+  });
+
+  it('refuses an index of Orbit\'s name with another projection without adding the one missing beside it', async () => {
+    const tables = allTables();
+    const table = eventLogWithout('byCorrelationId');
+    tables.set(EVENT_LOG, { ...table, GlobalSecondaryIndexes: (table.GlobalSecondaryIndexes ?? []).map((index) => (index.IndexName === 'byUsername' ? { ...index, Projection: { ProjectionType: 'KEYS_ONLY' } } : index)) });
+    const dynamo = fakeDynamo(tables);
+    await expect(provisionTables(dynamo.client, suffixes, quick)).rejects.toThrow(/index byUsername projects KEYS_ONLY, not ALL\. To keep its rows: an index cannot change in place.*delete index byUsername/);
+    expect(dynamo.updates).toEqual([]);
+  });
+
+  it('adds an index an earlier Orbit\'s table lacks in place, with its key attributes, on-demand as the table is, and reports the change', async () => {
+    const tables = allTables();
+    tables.set(EVENT_LOG, { ...eventLogWithout('byCorrelationId'), BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' } });
+    const dynamo = fakeDynamo(tables);
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect(steps.find((step) => step.name === EVENT_LOG)).toEqual({ kind: 'table', name: EVENT_LOG, action: 'updated', detail: 'index byCorrelationId added' });
+    expect(steps.filter((step) => step.name !== EVENT_LOG).every((step) => step.action === 'found')).toBe(true);
+    expect(dynamo.updates).toEqual([{
+      TableName: EVENT_LOG,
+      AttributeDefinitions: [{ AttributeName: 'eventKey', AttributeType: 'S' }, { AttributeName: 'correlationId', AttributeType: 'S' }],
+      GlobalSecondaryIndexUpdates: [{ Create: {
+        IndexName: 'byCorrelationId', KeySchema: [{ AttributeName: 'correlationId', KeyType: 'HASH' }, { AttributeName: 'eventKey', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' },
+      } }],
+    }]);
+    // Answered once the index is ACTIVE: a service started next can query it.
+    expect(tables.get(EVENT_LOG)?.GlobalSecondaryIndexes?.find((index) => index.IndexName === 'byCorrelationId')?.IndexStatus).toBe('ACTIVE');
+    const again = await provisionTables(dynamo.client, suffixes, quick);
+    expect(again.every((step) => step.action === 'found')).toBe(true);
+    expect(dynamo.updates).toHaveLength(1);
+  });
+
+  it('adds several missing indexes one after another, as DynamoDB builds one at a time, each once the one before is ACTIVE', async () => {
+    const tables = allTables();
+    tables.set(EVENT_LOG, eventLogWithout('byImageUID', 'byCorrelationId'));
+    const dynamo = fakeDynamo(tables, { buildDescribes: 3 });
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect(steps.find((step) => step.name === EVENT_LOG)).toEqual({ kind: 'table', name: EVENT_LOG, action: 'updated', detail: 'indexes byImageUID, byCorrelationId added' });
+    expect(dynamo.updates.map((update) => update.GlobalSecondaryIndexUpdates?.map((each) => each.Create?.IndexName))).toEqual([['byImageUID'], ['byCorrelationId']]);
+  });
+
+  it('waits for an index another provisioner began adding between its look and its own UpdateTable, and reports it as found', async () => {
+    const tables = allTables();
+    tables.set(EVENT_LOG, eventLogWithout('byCorrelationId'));
+    let raced = false;
+    const dynamo = fakeDynamo(tables, { update: (add) => { if (!raced) add('byCorrelationId'); raced = true; } });
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect(steps.find((step) => step.name === EVENT_LOG)).toEqual({ kind: 'table', name: EVENT_LOG, action: 'found' });
+    expect(tables.get(EVENT_LOG)?.GlobalSecondaryIndexes?.find((index) => index.IndexName === 'byCorrelationId')?.IndexStatus).toBe('ACTIVE');
+    expect(dynamo.updates).toHaveLength(1);
+  });
+
+  it('gives a new index of a provisioned table the table\'s own throughput (DynamoDB refuses one without)', async () => {
+    const tables = allTables();
+    const table = eventLogWithout('byCorrelationId');
+    // A provisioned table from before on-demand billing has no billing summary at all.
+    tables.set(EVENT_LOG, { ...table, ProvisionedThroughput: { ReadCapacityUnits: 7, WriteCapacityUnits: 3, NumberOfDecreasesToday: 0 } });
+    const dynamo = fakeDynamo(tables);
+    await provisionTables(dynamo.client, suffixes, quick);
+    expect(dynamo.updates[0]?.GlobalSecondaryIndexUpdates?.[0]?.Create?.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 7, WriteCapacityUnits: 3 });
+  });
+
+  it('gives up waiting on an index still being built, saying the rows are untouched and that provisioning again goes on waiting', async () => {
+    const tables = allTables();
+    tables.set(EVENT_LOG, eventLogWithout('byCorrelationId'));
+    const dynamo = fakeDynamo(tables, { buildDescribes: 1_000_000 });
+    await expect(provisionTables(dynamo.client, suffixes, quick)).rejects.toThrow(
+      `table ${EVENT_LOG} was not ACTIVE after 0 s (index byCorrelationId CREATING); DynamoDB goes on building index byCorrelationId from the table's rows, which are untouched (on a large table this takes a while): provision again to go on waiting`);
+    // Provisioning again waits for the index being built instead of asking for it twice.
+    dynamo.updates.length = 0;
+    await expect(provisionTables(dynamo.client, suffixes, quick)).rejects.toThrow('(index byCorrelationId CREATING): provision again');
+    expect(dynamo.updates).toEqual([]);
   });
 
   it('finds a table another provisioner created between its look and its own create, instead of failing', async () => {
