@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chartNameOf, legacyOwnerPathOf, MAX_CHART_NAME, ownerPathIn, ownerPathOf, repositoryPathOf } from './chart-name.js';
+import { chartNameOf, earlierOwnerPathsOf, legacyOwnerPathOf, MAX_CHART_NAME, otherOwnerPathsOf, ownerPathIn, ownerPathOf, pushedOwnerPathOf, repositoryPathOf } from './chart-name.js';
 
 const UID = 'AbCdEfGh1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -81,10 +81,49 @@ describe('ownerPathOf', () => {
     for (const name of names) expect(legacyOwnerPathOf(name), name).toBe(first(name));
   });
 
+  it('says where a version was pushed from its row: the path recorded, else what the code of the row\'s time pushed under (review: every pre-12-04 row was read as 8 hex)', () => {
+    const at = (createdTimestampUTC: unknown, owner: string | undefined = 'Ada.Lovelace@example.com', ownerPath?: unknown) => pushedOwnerPathOf({ ownerPath, owner, createdTimestampUTC });
+    const sha = createHash('sha256').update('Ada.Lovelace@example.com', 'utf8').digest('hex');
+    // Recorded (since 2026-12-06), the top recorded as null included, whatever the time.
+    expect(at('2026-12-03T12:00:00.000Z', 'Ada.Lovelace@example.com', 'ada-lovelace-example-com-0123456789abcdef')).toBe('ada-lovelace-example-com-0123456789abcdef');
+    expect(at('2026-12-06T12:00:00.000Z', 'Ada.Lovelace@example.com', null)).toBeNull();
+    // No owner in the row (before b2df259): the top.
+    expect(at('2026-11-20T12:00:00.000Z', undefined)).toBeNull();
+    // Stored before 0ff7fcf (2026-12-04 18:07:24 UTC): pushed at <prefix>/<chart name>, though the row names its owner.
+    expect(at('2026-12-03T12:00:00.000Z')).toBeNull();
+    expect(at('2026-12-04T18:07:23.999Z')).toBeNull();
+    // From 0ff7fcf until owner paths were recorded: the first spelling, 8 hex.
+    expect(at('2026-12-04T18:07:24.000Z')).toBe(`ada-lovelace-example-com-${sha.slice(0, 8)}`);
+    expect(at('2026-12-06T07:00:00.000Z')).toBe(`ada-lovelace-example-com-${sha.slice(0, 8)}`);
+    // A row whose time cannot be read counts as the latest unrecorded one.
+    expect(at(undefined)).toBe(`ada-lovelace-example-com-${sha.slice(0, 8)}`);
+  });
+
+  it('gives a user named charts the path their versions were really pushed under: charts/ until 564b6ff hashed it (2026-12-05 20:54:57 UTC)', () => {
+    const charts = (createdTimestampUTC: string) => pushedOwnerPathOf({ ownerPath: undefined, owner: 'charts', createdTimestampUTC });
+    expect(charts('2026-12-05T10:00:00.000Z')).toBe('charts');
+    expect(charts('2026-12-05T20:54:57.000Z')).toBe(legacyOwnerPathOf('charts'));
+    expect(legacyOwnerPathOf('charts')).toMatch(/^charts-[0-9a-f]{8}$/);
+    expect(charts('2026-12-04T12:00:00.000Z')).toBeNull();
+  });
+
+  it('lists every path a row without one may stand for, the top first', () => {
+    expect(earlierOwnerPathsOf('charts')).toEqual([null, 'charts', legacyOwnerPathOf('charts')]);
+    expect(earlierOwnerPathsOf('ada')).toEqual([null, 'ada']);
+    // The others than the time says, for a row that records none (an installation that ran older code past the commits' times).
+    expect(otherOwnerPathsOf({ ownerPath: undefined, owner: 'charts', createdTimestampUTC: '2026-12-05T10:00:00.000Z' })).toEqual([null, legacyOwnerPathOf('charts')]);
+    expect(otherOwnerPathsOf({ ownerPath: undefined, owner: 'ada', createdTimestampUTC: '2026-12-03T10:00:00.000Z' })).toEqual(['ada']);
+    expect(otherOwnerPathsOf({ ownerPath: null, owner: 'ada', createdTimestampUTC: '2026-12-03T10:00:00.000Z' })).toEqual([]);
+    expect(otherOwnerPathsOf({ ownerPath: 'ada', owner: 'ada', createdTimestampUTC: '2026-12-03T10:00:00.000Z' })).toEqual([]);
+    expect(otherOwnerPathsOf({ ownerPath: undefined, owner: undefined, createdTimestampUTC: '2026-11-03T10:00:00.000Z' })).toEqual([]);
+  });
+
   it('reads the owner path back out of a repository an image was pushed to, and nothing out of one laid out otherwise', () => {
     expect(ownerPathIn('registry.example/orbit/ada-0123abcd/billing-api', 'registry.example/orbit', 'billing-api')).toBe('ada-0123abcd');
     expect(ownerPathIn('registry.example/orbit/ada/billing-api', 'registry.example/orbit/', 'billing-api')).toBe('ada');
-    expect(ownerPathIn('registry.example/orbit/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
+    // Pushed at the prefix's top, before owners had paths: no owner path, said as null (not "laid out otherwise").
+    expect(ownerPathIn('registry.example/orbit/billing-api', 'registry.example/orbit', 'billing-api')).toBeNull();
+    expect(ownerPathIn('registry.example/orbit/billing-api', 'registry.example/orbit/', 'billing-api')).toBeNull();
     expect(ownerPathIn('registry.example/orbit/a/b/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
     expect(ownerPathIn('elsewhere.example/orbit/ada/billing-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
     expect(ownerPathIn('registry.example/orbit/ada/other-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();

@@ -12,6 +12,7 @@ import { pushChart, type ChartToPush } from './push-chart.js';
 import { unpackChart } from './repackage-chart.js';
 import { loadManifests, MAX_INLINE_BYTES } from './stored-json.js';
 import { promoteChart } from './promote.js';
+import { chartPlacementOf } from './repush-charts.js';
 
 const s3 = createS3(testConfig);
 const store = awsChartStore(s3, createDynamo(testConfig), testConfig.ORBIT_BUCKET_CHARTS);
@@ -151,6 +152,16 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     const fresh = await generateChart({ ...unpushed, actor: { ...unpushed.actor, username: 'Ada.Lovelace@example.com' }, imageReference: null }, { ...deps, environmentRegistries });
     if (fresh.kind !== 'generated') throw new Error('not generated');
     expect((await store.getRow(tables.manifests, fresh.event.helmChartName))?.['ownerPath']).toMatch(/^ada-lovelace-example-com-[0-9a-f]{16}$/);
+
+    // Pushed before owners had paths (an ImageStored of before 2026-12-04, regenerated): `<registry>/<chart name>`, recorded
+    // as null; a review found today's spelling recorded and the environment's copy renamed under it.
+    const top = stored();
+    const before = await generateChart({ ...top, actor: { ...top.actor, username: 'Ada.Lovelace@example.com' }, imageReference: `registry.example.com/orbit/billing-api@${top.image.manifestDigest}` }, { ...deps, environmentRegistries });
+    if (before.kind !== 'generated') throw new Error('not generated');
+    const row = await store.getRow(tables.manifests, before.event.helmChartName);
+    expect(row).toMatchObject({ owner: 'Ada.Lovelace@example.com', ownerPath: null });
+    expect(await filesOf(before.event.helmChartName)).toContain(String.raw`newName: \"registry-testing.example.com/orbit/billing-api\"`);
+    expect(chartPlacementOf(row!, 'Development', 'registry.example.com/orbit')).toMatchObject({ registryPrefix: 'registry.example.com/orbit' });
   });
 
   it('gives an environment with a registry of its own a packaged chart pulling from there, and every other environment the upload\'s chart', async () => {

@@ -58,9 +58,11 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     // Where the harbor-writer pushed it, when it did: the chart then pins exactly that, whatever this service's ORBIT_IMAGE_REGISTRY says.
     const pushedTo = event.imageReference?.slice(0, event.imageReference.lastIndexOf('@'));
     // `<owner path>/<chart name>`, as the harbor-writer pushed it (the upload's actor is its owner): an environment's
-    // registry holds it there too. Its owner path, when it pushed: a version pushed under an earlier spelling keeps it.
-    const ownerPath = (pushedTo ? ownerPathIn(pushedTo, deps.registry, chartName) : undefined) ?? ownerPathOf(event.actor.username);
-    const repositoryPath = `${ownerPath}/${chartName}`;
+    // registry holds it there too. Its owner path, when it pushed: a version pushed under an earlier spelling keeps it,
+    // and one pushed before owners had paths (null) keeps `<chart name>` alone. Not pushed: the owner's path of today.
+    const pushedUnder = pushedTo ? ownerPathIn(pushedTo, deps.registry, chartName) : undefined;
+    const ownerPath = pushedUnder === undefined ? ownerPathOf(event.actor.username) : pushedUnder;
+    const repositoryPath = ownerPath === null ? chartName : `${ownerPath}/${chartName}`;
     const input = {
       imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(pushedTo || `${deps.registry}/${repositoryPath}`), environment: 'Development' as const,
       registryTag: event.imageTag ?? null,
@@ -72,12 +74,13 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     // Into the chart bucket, and beside the image in the registry it was pushed to (which is waited for when it does not answer), side by side.
     const [chart, pushed] = await Promise.all([
       deps.store.putObject(`${helmChartName}/${packageFileNameOf(chartName, chartVersion)}`, packaged, 'application/gzip'),
-      deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : `${deps.registry}/${ownerPath}`),
+      deps.pushChart?.({ tgz: packaged, chartName, imageUID: event.imageUID }, pushedTo ? pushedTo.slice(0, pushedTo.lastIndexOf('/')) : `${deps.registry}/${ownerPathOf(event.actor.username)}`),
     ]);
     const chartRef = { bucket: chart.bucket, key: chart.key, versionId: chart.versionId };
     // Nothing is wrong with the upload: the message goes to the DLQ (the request fails DEAD_LETTERED, naming this), and is re-driven once the registry takes it.
     if (pushed?.kind === 'refused') throw new PushRefusedError(pushed.message);
-    // The owner path says where in the upload registry the chart is (`<registry>/<owner path>/charts/<chart name>`), for charts:push.
+    // The owner path says where in the upload registry the chart is (`<registry>/<owner path>/charts/<chart name>`; null:
+    // `<registry>/charts/<chart name>`), for charts:push and transfers.
     const common = { helmChartName, imageUID: event.imageUID, imageVersion: metadata.imageVersion, chartName, chartVersion, appVersion: metadata.imageVersion, requestId: event.requestId, owner: event.actor.username, ownerPath };
     // Each environment's table holds that environment's manifests (what its overlay builds); the base row keeps the base they come from.
     await deps.store.putRow(deps.tables.manifests, {

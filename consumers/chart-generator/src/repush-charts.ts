@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { recordedOwnerPathOf, type Logger } from '@orbit/lib';
+import { ownerPathIn, pushedOwnerPathOf, type Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
@@ -21,6 +21,42 @@ export interface ChartPlacement {
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/** Every `image` in a parsed manifest list, however deep (containers, init containers). */
+function imagesIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(imagesIn);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) => (key === 'image' && typeof inner === 'string' ? [inner] : imagesIn(inner)));
+}
+
+/**
+ * The repository a chart row's own manifests pin its image in (`<repository>@<imageDigest>`): where the image was
+ * pushed, and the chart beside it. Undefined when the row keeps its manifests in the chart bucket, or names no digest.
+ */
+function pinnedRepositoryOf(row: Readonly<Record<string, unknown>>): string | undefined {
+  const digest = text(row['imageDigest']);
+  const inline = (row['manifests'] as { inline?: unknown } | undefined)?.inline;
+  if (!digest || typeof inline !== 'string') return undefined;
+  let manifests: unknown;
+  try {
+    manifests = JSON.parse(inline);
+  } catch {
+    return undefined;
+  }
+  const pinned = imagesIn(manifests).find((image) => image.endsWith(`@${digest}`));
+  return pinned?.slice(0, -digest.length - 1);
+}
+
+/**
+ * The owner path a Development row's chart was pushed under, null: at the registry's top. What its manifests pin says
+ * it best (the chart goes beside the image); else what the row records or implies (pushedOwnerPathOf).
+ */
+function chartOwnerPathOf(row: Readonly<Record<string, unknown>>, uploadRegistry: string, chartName: string): string | null {
+  const pinned = pinnedRepositoryOf(row);
+  const pinnedOwnerPath = pinned === undefined ? undefined : ownerPathIn(pinned, uploadRegistry, chartName);
+  if (pinnedOwnerPath !== undefined) return pinnedOwnerPath;
+  return pushedOwnerPathOf({ ownerPath: row['ownerPath'], owner: text(row['owner']), createdTimestampUTC: row['createdTimestampUTC'] });
+}
+
 /**
  * Where a kustomize table row's chart belongs: a Development row's beside the
  * upload (`uploadRegistry/<owner>`); another environment's only when it pulls from a
@@ -36,10 +72,9 @@ export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environ
   if (!imageUID || !imageVersion || !chartName || !stored) return undefined;
   const { ref: chart, sha256: chartSha256 } = stored;
   if (environment === 'Development') {
-    // Beside the upload, under the owner path the row records (or implies); rows written before owners were kept name
-    // none: their charts are at the registry's top.
-    const ownerPath = recordedOwnerPathOf(row['ownerPath'], text(row['owner']));
-    return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: ownerPath === undefined ? uploadRegistry : `${uploadRegistry.replace(/\/+$/, '')}/${ownerPath}` };
+    // Beside the upload, under the owner path its image was pushed under; images pushed before owners had paths, at the registry's top.
+    const ownerPath = chartOwnerPathOf(row, uploadRegistry, chartName);
+    return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: ownerPath === null ? uploadRegistry : `${uploadRegistry.replace(/\/+$/, '')}/${ownerPath}` };
   }
   const pinned = text(row['imageReference']);
   const repository = pinned?.slice(0, pinned.lastIndexOf('@'));

@@ -36,6 +36,14 @@ describe('chartRowDifferences', () => {
     expect(chartRowDifferences({ ...regenerated, ownerPath: ownerPathOf('Ada.Lovelace@example.com') }, promotedBefore, expected)).toEqual(['ownerPath differs from the Development row']);
   });
 
+  it('takes a row promoted before chart rows recorded owner paths as pushed at the top when its regenerated source row says so (a review: pre-12-04 versions)', () => {
+    const promotedBefore = { ...promoted, owner: 'Ada.Lovelace@example.com' };
+    expect(chartRowDifferences({ ...sourceRow, owner: 'Ada.Lovelace@example.com', ownerPath: null }, promotedBefore, expected)).toEqual([]);
+    // A promoted row recording a path must match it exactly.
+    expect(chartRowDifferences({ ...sourceRow, owner: 'Ada.Lovelace@example.com', ownerPath: null }, { ...promotedBefore, ownerPath: legacyOwnerPathOf('Ada.Lovelace@example.com') }, expected))
+      .toEqual(['ownerPath differs from the Development row']);
+  });
+
   it('names a chart field that no longer matches the source row, down to nested values', () => {
     expect(chartRowDifferences(sourceRow, { ...promoted, chartName: 'other' }, expected)).toEqual(['chartName differs from the Development row']);
     const { helmChartName: _name, ...withoutName } = promoted;

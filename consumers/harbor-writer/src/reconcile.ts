@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createMysqlConnection, envelopeFor, helmChartNameOf, OrbitError, recordedOwnerPathOf, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
+import { createMysqlConnection, earlierOwnerPathsOf, envelopeFor, helmChartNameOf, OrbitError, parseEnvironmentName, takeNamedLock, type EnvironmentName } from '@orbit/lib';
 import type { TransferRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket, SslOptions } from 'mysql2/promise';
 import pLimit from 'p-limit';
@@ -128,12 +128,15 @@ const PER_ENVIRONMENT_FIELDS = new Set([
 ]);
 
 /**
- * A row promoted before chart rows recorded their owner path has none: it implies the first spelling's, which its source
- * row, generated again since, now records (recordedOwnerPathOf).
+ * A row promoted before chart rows recorded their owner path has none: it implies the path its version was pushed under,
+ * which its source row, generated again since, now records: the top (null) or an earlier spelling (earlierOwnerPathsOf).
+ * A promoted row carries no time of the version's storing that could say which.
  */
 function ownerPathImplied(field: string, sourceRow: Record<string, unknown>, targetRow: Record<string, unknown>): boolean {
   const owner = typeof sourceRow['owner'] === 'string' ? sourceRow['owner'] : undefined;
-  return field === 'ownerPath' && recordedOwnerPathOf(targetRow['ownerPath'], owner) === sourceRow['ownerPath'];
+  if (field !== 'ownerPath' || targetRow['ownerPath'] !== undefined || owner === undefined) return false;
+  const recorded = sourceRow['ownerPath'];
+  return (typeof recorded === 'string' || recorded === null) && earlierOwnerPathsOf(owner).includes(recorded);
 }
 
 /** Where a promoted chart row must point: the target copy, with the source's checksum, and whose manifests it must hold. */

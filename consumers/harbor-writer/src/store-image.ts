@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, recordedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
+import { createdTimestamps, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, pushedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -110,9 +110,9 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   let versionId = stored?.versionId ?? null;
   const rowKey = { imageUID: event.imageUID, imageVersion: event.metadata.imageVersion };
   // A redelivery of a version stored before owner paths were 16 hex keeps the path it was pushed under (and that its
-  // charts, overlays and transfers pin); a first delivery, or one whose row was never written, gets the owner's path of today.
+  // charts, overlays and transfers pin), the top included; a first delivery, or one whose row was never written, gets the owner's path of today.
   const row = stored ? (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item : undefined;
-  const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : recordedOwnerPathOf(row['ownerPath'], event.actor.username);
+  const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : pushedOwnerPathOf({ ownerPath: row['ownerPath'], owner: event.actor.username, createdTimestampUTC: row['createdTimestampUTC'] });
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);
@@ -137,7 +137,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   }
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
   await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
-    // The owner's path its repositories are under: later pushes of this version (transfers, images:push) keep it.
+    // The owner path it was pushed under (null: the top), so later pushes of this version (transfers, images:push) need not infer it.
     imageName: event.metadata.imageName, username: event.actor.username, ownerPath, requestId: event.requestId,
     bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
     image: event.image,

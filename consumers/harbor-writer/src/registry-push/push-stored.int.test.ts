@@ -122,7 +122,7 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     expect((await storeValidatedImage(event, deps(registry), quietLogger)).kind).toBe('stored');
   }, 60_000);
 
-  it('pushes a first delivery under the owner\'s path of today, and a redelivery of a version stored before under the 8-hex path its row implies (found by a review)', async () => {
+  it('pushes a first delivery under the owner\'s path of today, and a redelivery of a version stored before under the path its row implies: 8 hex, or the top before 2026-12-04 (found by reviews)', async () => {
     const owner = 'Ada.Lovelace@example.com';
     const table = tableName('appImageMetadata', testConfig);
     const rowOf = async (event: ImageValidated) => (await createDynamo(testConfig).send(new GetCommand({ TableName: table, Key: { imageUID: event.imageUID, imageVersion: '1.4.2' }, ConsistentRead: true }))).Item;
@@ -139,6 +139,21 @@ describe('storing a validated image pushes it where its charts pull it from', ()
     const redelivered = await storeValidatedImage(old, deps(registry), quietLogger);
     expect(redelivered).toMatchObject({ kind: 'stored', event: { imageReference: expect.stringContaining(`/orbit/${legacyOwnerPathOf(owner)}/`) as unknown } });
     expect((await rowOf(old))?.['ownerPath']).toBe(legacyOwnerPathOf(owner));
+
+    // Stored before 0ff7fcf (2026-12-04 18:07 UTC), whose row names its owner all the same: pushed at <registry>/<chart
+    // name>, and kept there, recorded as such (null); a review found it pushed again under the 8-hex path.
+    const older = await staged(`older-${uniqueSuffix()}`, owner);
+    expect((await storeValidatedImage(older, withoutPushing, quietLogger)).kind).toBe('stored');
+    await createDynamo(testConfig).send(new UpdateCommand({
+      TableName: table, Key: { imageUID: older.imageUID, imageVersion: '1.4.2' },
+      UpdateExpression: 'REMOVE ownerPath SET createdTimestampUTC = :utc', ExpressionAttributeValues: { ':utc': '2026-12-03T12:00:00.000Z' },
+    }));
+    const olderRedelivered = await storeValidatedImage(older, deps(registry), quietLogger);
+    expect(olderRedelivered).toMatchObject({ kind: 'stored', event: { imageReference: `${registry.address}/orbit/${older.metadata.imageName}@${older.image.manifestDigest}` } });
+    expect(await rowOf(older)).toMatchObject({ ownerPath: null, createdTimestampUTC: '2026-12-03T12:00:00.000Z' });
+    // Read back as recorded, whatever its time: a redelivery after keeps it there.
+    const [version] = await storedVersions(createDynamo(testConfig), table, older.imageUID);
+    expect(version).toMatchObject({ ownerPath: null, otherOwnerPaths: [] });
   }, 60_000);
 
   it('fails the request with REGISTRY_PUSH_REFUSED when the registry refuses, leaving nothing stored in Development', async () => {

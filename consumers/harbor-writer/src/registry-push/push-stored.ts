@@ -57,9 +57,9 @@ export const openStored = (s3: S3Client, location: ObjectLocation, signal?: Abor
  */
 export async function sendValidatedImage(
   event: ImageValidated, source: ObjectLocation,
-  deps: { readonly s3: S3Client; readonly pushing: RegistryPushing; readonly signal?: AbortSignal | undefined; readonly ownerPath?: string | undefined }, log: Logger,
+  deps: { readonly s3: S3Client; readonly pushing: RegistryPushing; readonly signal?: AbortSignal | undefined; readonly ownerPath?: string | null | undefined }, log: Logger,
 ): Promise<SentImage> {
-  // Uploads are the owner's own: the actor is the owner. Under the path recorded for the version, when it has one.
+  // Uploads are the owner's own: the actor is the owner. Under the path the version was pushed under, when it was (null: the top).
   const target = pushClientFor(deps.pushing, { owner: event.actor.username, ownerPath: deps.ownerPath, imageName: event.metadata.imageName, imageUID: event.imageUID }, event.metadata.imageVersion);
   if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
   const openArchive = openStored(deps.s3, source, deps.signal);

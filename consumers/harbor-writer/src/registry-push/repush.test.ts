@@ -7,7 +7,7 @@ const image = sampleEvents('U'.repeat(60), 'req')['orbit.image.validated'].image
 const at = (bucket: string) => ({ bucket, key: 'k.tar', versionId: null });
 
 function version(copies: [EnvironmentName, string][]): StoredVersion {
-  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', owner: 'ada', ownerPath: 'ada', stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
+  return { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', owner: 'ada', ownerPath: 'ada', otherOwnerPaths: [], stored: at('dev'), image, copies: new Map(copies.map(([environment, bucket]) => [environment, at(bucket)])) };
 }
 
 describe('placementsOf', () => {
@@ -28,11 +28,16 @@ describe('placementsOf', () => {
 });
 
 describe('storedVersionOf', () => {
-  const row = { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', username: 'Ada.Lovelace@example.com', bucket: 'dev', key: 'k.tar', image };
+  const row = { imageUID: 'U'.repeat(60), imageVersion: 'v1', imageName: 'billing-api', username: 'Ada.Lovelace@example.com', bucket: 'dev', key: 'k.tar', image, createdTimestampUTC: '2026-12-05T10:00:00.000Z' };
 
-  it('keeps the owner path the row records, and gives a row from before those were recorded the first spelling it was pushed under', () => {
-    expect(storedVersionOf({ ...row, ownerPath: 'ada-lovelace-example-com-0123456789abcdef' })?.ownerPath).toBe('ada-lovelace-example-com-0123456789abcdef');
+  it('keeps the owner path the row records, and gives a row from before those were recorded the path of its time', () => {
+    expect(storedVersionOf({ ...row, ownerPath: 'ada-lovelace-example-com-0123456789abcdef' })).toMatchObject({ ownerPath: 'ada-lovelace-example-com-0123456789abcdef', otherOwnerPaths: [] });
+    expect(storedVersionOf({ ...row, ownerPath: null })).toMatchObject({ ownerPath: null, otherOwnerPaths: [] });
+    // Stored between 0ff7fcf and 2026-12-06: the first spelling; the top is where it may be instead.
     expect(storedVersionOf(row)?.ownerPath).toMatch(/^ada-lovelace-example-com-[0-9a-f]{8}$/);
-    expect(storedVersionOf({ ...row, username: undefined })).toMatchObject({ owner: undefined, ownerPath: undefined });
+    expect(storedVersionOf(row)?.otherOwnerPaths).toEqual([null]);
+    // Stored before 0ff7fcf (a review: checked and pushed under 8 hex, where its chart does not pin it): at the top.
+    expect(storedVersionOf({ ...row, createdTimestampUTC: '2026-12-03T12:00:00.000Z' })).toMatchObject({ ownerPath: null, otherOwnerPaths: [expect.stringMatching(/^ada-lovelace-example-com-[0-9a-f]{8}$/)] });
+    expect(storedVersionOf({ ...row, username: undefined })).toMatchObject({ owner: undefined, ownerPath: null, otherOwnerPaths: [] });
   });
 });

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { describeError, ENVIRONMENT_NAMES, isPushRefusal, recordedOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
+import { describeError, ENVIRONMENT_NAMES, isPushRefusal, otherOwnerPathsOf, pushedOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
 import type { ObjectLocation } from '../copy.js';
@@ -15,8 +15,10 @@ export interface StoredVersion {
   readonly imageName: string;
   /** Who uploaded it (the metadata row's `username`); undefined only in rows older than that. */
   readonly owner: string | undefined;
-  /** The owner's path its repositories are under (the row's `ownerPath`; rows older than that: legacyOwnerPathOf). */
-  readonly ownerPath: string | undefined;
+  /** The owner path it was pushed under, null: at the registry path's top (pushedOwnerPathOf: what its row records or implies). */
+  readonly ownerPath: string | null;
+  /** Where else it may have been pushed when its row records no owner path (otherOwnerPathsOf); empty when it records one. */
+  readonly otherOwnerPaths: ReadonlyArray<string | null>;
   readonly stored: ObjectLocation;
   readonly image: ImageSummary;
   /** Its copies in the environments it was transferred into (`location<Environment>`). */
@@ -56,7 +58,8 @@ export function storedVersionOf(row: Record<string, unknown>): StoredVersion | u
     if (copy) copies.set(environment, copy);
   }
   const owner = text('username');
-  return { imageUID, imageVersion, imageName, owner, ownerPath: recordedOwnerPathOf(row['ownerPath'], owner), stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
+  const recorded = { ownerPath: row['ownerPath'], owner, createdTimestampUTC: row['createdTimestampUTC'] };
+  return { imageUID, imageVersion, imageName, owner, ownerPath: pushedOwnerPathOf(recorded), otherOwnerPaths: otherOwnerPathsOf(recorded), stored: { bucket, key, versionId: text('versionId') ?? null }, image, copies };
 }
 
 /**
@@ -99,8 +102,22 @@ export interface RepushDeps {
 const clientFor = (placement: Placement, deps: RepushDeps) =>
   pushClientFor({ ...deps.pushing, prefix: placement.prefix }, placement.version, placement.version.imageVersion);
 
-/** Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with it, listed. */
+/**
+ * Whether the manifest the version's charts in that environment pin is in its registry, and every referrer pushed with
+ * it, listed. A version whose row leaves its owner path to its time is looked for at its other possible paths before it
+ * counts as missing: found there, that is where it was pushed and its charts pin it, and no copy goes where nothing pulls.
+ */
 export async function checkVersion(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
+  const check = await checkAt(placement, deps);
+  if (check.kind !== 'missing') return check;
+  for (const ownerPath of placement.version.otherOwnerPaths) {
+    const elsewhere = await checkAt({ ...placement, version: { ...placement.version, ownerPath, otherOwnerPaths: [] } }, deps);
+    if (elsewhere.kind === 'pushed') return elsewhere;
+  }
+  return check;
+}
+
+async function checkAt(placement: Placement, deps: RepushDeps): Promise<VersionCheck> {
   const target = clientFor(placement, deps);
   if (typeof target === 'string') return { kind: 'unpushable', placement, why: target };
   const pinned = pinnedDigestOf(placement.version.image);

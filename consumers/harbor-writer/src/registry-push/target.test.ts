@@ -33,7 +33,8 @@ describe('pushTargetOf', () => {
     expect(pushTargetOf('registry.example.com/orbit', { owner: 'Ada', imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toMatch(/^registry\.example\.com\/orbit\/ada-[0-9a-f]{16}\/billing-api$/);
   });
 
-  it('keeps a version recorded without its owner where it was pushed, under the chart name alone', () => {
+  it('keeps a version recorded without its owner, or pushed before owners had paths, where it was pushed, under the chart name alone', () => {
     expect(pushTargetOf('registry.example.com/orbit', { owner: undefined, imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toBe('registry.example.com/orbit/billing-api');
+    expect(pushTargetOf('registry.example.com/orbit', { owner: 'ada', ownerPath: null, imageName: 'Billing API', imageUID: UID }, '1.0.0')?.name).toBe('registry.example.com/orbit/billing-api');
   });
 });

@@ -25,8 +25,8 @@ export function pushTagsOf(imageVersion: string, imageUID: string): string[] {
 /** An image as its repository is named: its owner (undefined only in records older than owners in them), name and UID. */
 export interface NamedImage {
   readonly owner: string | undefined;
-  /** The owner's path it was recorded under (a stored version's); absent: the owner's path today (ownerPathOf). */
-  readonly ownerPath?: string | undefined;
+  /** The owner path it was pushed under (a stored version's), null: at the prefix's top; absent: the owner's path today (ownerPathOf). */
+  readonly ownerPath?: string | null | undefined;
   readonly imageName: string;
   readonly imageUID: string;
 }
@@ -36,13 +36,14 @@ export interface NamedImage {
  * chart-generator writes into every chart: one owner's alone, so no other
  * owner can take a version's tag there first. Undefined when the prefix
  * names no registry host (`orbit` alone would mean Docker Hub's
- * `library/orbit`, surely not meant). A version recorded without its owner
- * (before owners were) keeps `<prefix>/<chart name>`, where it was pushed.
+ * `library/orbit`, surely not meant). A version pushed before owners had
+ * paths (owner path null, or no owner recorded) keeps `<prefix>/<chart name>`.
  */
 export function pushTargetOf(registryPrefix: string, image: NamedImage, imageVersion: string): PushTarget | undefined {
   const { owner, imageName, imageUID } = image;
   const chartName = chartNameOf(imageName, imageUID);
-  const path = owner === undefined ? chartName : `${image.ownerPath ?? ownerPathOf(owner)}/${chartName}`;
+  const ownerPath = image.ownerPath !== undefined ? image.ownerPath : owner === undefined ? null : ownerPathOf(owner);
+  const path = ownerPath === null ? chartName : `${ownerPath}/${chartName}`;
   const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${path}`);
   return repository && { ...repository, tags: pushTagsOf(imageVersion, imageUID) };
 }
