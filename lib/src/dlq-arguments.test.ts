@@ -3,9 +3,9 @@ import { dlqCommandOf } from './dlq-arguments.js';
 
 describe('dlqCommandOf', () => {
   it('takes a topic by its name or its DLQ\'s, and offsets as whole numbers', () => {
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], undefined)).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq' });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], ['7', '007'])).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['7', '7'] });
-    expect(dlqCommandOf(['list', 'orbit.chart.promoted'], undefined)).toEqual({ kind: 'list', dlqTopics: ['orbit.chart.promoted.dlq'] });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], undefined)).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', filter: {} });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], ['7', '007'])).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['7', '7'], filter: {} });
+    expect(dlqCommandOf(['list', 'orbit.chart.promoted'], undefined)).toEqual({ kind: 'list', dlqTopics: ['orbit.chart.promoted.dlq'], json: false, filter: {} });
     expect(dlqCommandOf(['list'], undefined)).toMatchObject({ kind: 'list', dlqTopics: expect.arrayContaining(['orbit.upload.requested.dlq', 'orbit.pipeline.failed.dlq']) });
   });
 
@@ -22,5 +22,20 @@ describe('dlqCommandOf', () => {
 
   it('refuses a negative offset as an offset (found by a review)', () => {
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], ['-1'])).toEqual({ refused: expect.stringContaining('a whole number, not "-1"') });
+  });
+
+  it('narrows both commands by group, reason code, key, time, state and count, and lists as JSON on request (found by a review: a topic was the only narrowing)', () => {
+    const options = { group: 'harbor-writer', 'error-code': 'ORBIT_ERR_POISON', key: 'uid-1', since: '2026-12-01', until: '2026-12-06T10:00:00Z', pending: true, limit: '50', timeout: '90' };
+    const filter = {
+      group: 'harbor-writer', errorCode: 'ORBIT_ERR_POISON', key: 'uid-1', since: new Date('2026-12-01'), until: new Date('2026-12-06T10:00:00Z'), pending: true, limit: 50,
+    };
+    expect(dlqCommandOf(['list', 'orbit.image.stored'], { ...options, json: true })).toEqual({ kind: 'list', dlqTopics: ['orbit.image.stored.dlq'], json: true, filter, timeoutMs: 90_000 });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { ...options, offset: ['3'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['3'], filter, timeoutMs: 90_000 });
+    expect(dlqCommandOf(['list'], { since: 'yesterday' })).toEqual({ refused: expect.stringContaining('--since takes a time such as 2026-12-06') });
+    expect(dlqCommandOf(['list'], { until: '2026-13-45' })).toEqual({ refused: expect.stringContaining('--until takes a time') });
+    expect(dlqCommandOf(['list'], { limit: '0' })).toEqual({ refused: expect.stringContaining('--limit takes a number of letters, 1 or more, not "0"') });
+    expect(dlqCommandOf(['list'], { timeout: 'soon' })).toEqual({ refused: expect.stringContaining('--timeout takes the seconds') });
+    expect(dlqCommandOf(['list'], { group: '' })).toEqual({ refused: '--group needs a value' });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { json: true })).toEqual({ refused: expect.stringContaining('--json goes with list only') });
   });
 });

@@ -1,18 +1,94 @@
+import type { LetterFilter } from './kafka/dlq-filter.js';
 import { ALL_TOPICS, dlqTopicOf, isDlqTopic } from './topics.js';
 
-export const DLQ_USAGE = 'npm run dlq:list -- [topic] | npm run dlq:redrive -- <topic> [--offset N]...';
+const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
+export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset N]... ${NARROWING}`;
+
+/** The options of the dlq commands, as parseArgs gives them. */
+export interface DlqOptionValues {
+  readonly offset?: readonly string[] | undefined;
+  readonly group?: string | undefined;
+  readonly 'error-code'?: string | undefined;
+  readonly key?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly pending?: boolean | undefined;
+  readonly limit?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly timeout?: string | undefined;
+}
+
+/** The options for parseArgs (`parseCommandLine`) that `DlqOptionValues` holds. */
+export const DLQ_OPTIONS = {
+  offset: { type: 'string', multiple: true },
+  group: { type: 'string' },
+  'error-code': { type: 'string' },
+  key: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  pending: { type: 'boolean' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+/** What both commands take besides their topic: which letters, and how long a read may stall. */
+interface Narrowing {
+  readonly filter: LetterFilter;
+  /** How long a read of a DLQ may go without progress, from `--timeout` (seconds). */
+  readonly timeoutMs?: number;
+}
 
 export type DlqCommand =
-  | { readonly kind: 'list'; readonly dlqTopics: readonly string[] }
-  | { readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly string[] };
+  | ({ readonly kind: 'list'; readonly dlqTopics: readonly string[]; readonly json: boolean } & Narrowing)
+  | ({ readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly string[] } & Narrowing);
+
+type Refusal = { readonly refused: string };
+
+/** A time as `--since`/`--until` take it: an ISO 8601 date or date and time (a letter's `at=` as the list prints it). */
+function timeOf(option: string, text: string | undefined): Date | undefined | Refusal {
+  if (text === undefined) return undefined;
+  const time = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? new Date(text) : new Date(Number.NaN);
+  return Number.isNaN(time.getTime()) ? { refused: `--${option} takes a time such as 2026-12-06 or 2026-12-06T10:15:00Z, not "${text}"` } : time;
+}
+
+const isRefusal = (value: unknown): value is Refusal => typeof value === 'object' && value !== null && 'refused' in value;
+
+/** The filter and timeout the options ask for, or why they do not make one. */
+function narrowingOf(values: DlqOptionValues): Narrowing | Refusal {
+  const since = timeOf('since', values.since);
+  const until = timeOf('until', values.until);
+  if (isRefusal(since)) return since;
+  if (isRefusal(until)) return until;
+  if (values.limit !== undefined && !/^[1-9]\d*$/.test(values.limit)) return { refused: `--limit takes a number of letters, 1 or more, not "${values.limit}"` };
+  if (values.timeout !== undefined && !(/^\d+(\.\d+)?$/.test(values.timeout) && Number(values.timeout) > 0)) {
+    return { refused: `--timeout takes the seconds a read of the DLQ may go without progress, more than 0, not "${values.timeout}"` };
+  }
+  for (const option of ['group', 'error-code', 'key'] as const) {
+    if (values[option] === '') return { refused: `--${option} needs a value` };
+  }
+  const filter: LetterFilter = {
+    ...(values.group !== undefined ? { group: values.group } : {}),
+    ...(values['error-code'] !== undefined ? { errorCode: values['error-code'] } : {}),
+    ...(values.key !== undefined ? { key: values.key } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(values.pending ? { pending: true } : {}),
+    ...(values.limit !== undefined ? { limit: Number(values.limit) } : {}),
+  };
+  return { filter, ...(values.timeout !== undefined ? { timeoutMs: Math.round(Number(values.timeout) * 1000) } : {}) };
+}
 
 /**
  * The dlq command a user's words ask for, or why they do not make one. Checked
  * before anything reaches Kafka: an unknown topic there is a 30-second wait on
  * metadata retries ending in a stack trace, and a malformed offset simply
- * matched no letter ("0 dead letter(s) re-driven").
+ * matched no letter ("0 dead letter(s) re-driven"). `values` may be the
+ * offsets alone, as before the other options.
  */
-export function dlqCommandOf(positionals: readonly string[], offsets: readonly string[] | undefined): DlqCommand | { readonly refused: string } {
+export function dlqCommandOf(positionals: readonly string[], values: DlqOptionValues | readonly string[] | undefined): DlqCommand | Refusal {
+  const options: DlqOptionValues = Array.isArray(values) ? { offset: values } : ((values as DlqOptionValues | undefined) ?? {});
+  const offsets = options.offset;
   const [command, topic, ...extra] = positionals;
   if (command !== 'list' && command !== 'redrive') return { refused: `usage: ${DLQ_USAGE}` };
   if (extra.length > 0) return { refused: `one topic at a time, not ${[topic, ...extra].join(' ')}\nusage: ${DLQ_USAGE}` };
@@ -24,12 +100,14 @@ export function dlqCommandOf(positionals: readonly string[], offsets: readonly s
   }
   const malformed = offsets?.find((offset) => !/^\d+$/.test(offset));
   if (malformed !== undefined) return { refused: `--offset takes a DLQ offset as \`npm run dlq:list\` prints it after @, a whole number, not "${malformed}"` };
+  const narrowing = narrowingOf(options);
+  if (isRefusal(narrowing)) return narrowing;
   if (command === 'list') {
     if (offsets) return { refused: `--offset goes with redrive only\nusage: ${DLQ_USAGE}` };
-    return { kind: 'list', dlqTopics: dlqTopic ? [dlqTopic] : ALL_TOPICS.map(dlqTopicOf) };
+    return { kind: 'list', dlqTopics: dlqTopic ? [dlqTopic] : ALL_TOPICS.map(dlqTopicOf), json: options.json === true, ...narrowing };
   }
+  if (options.json) return { refused: `--json goes with list only\nusage: ${DLQ_USAGE}` };
   if (!dlqTopic) return { refused: 'dlq:redrive needs the topic whose dead letters to re-drive, e.g. npm run dlq:redrive -- orbit.image.stored' };
   // Offsets are compared as Kafka writes them: "007" is offset 7.
-  return { kind: 'redrive', dlqTopic, ...(offsets ? { offsets: offsets.map((offset) => BigInt(offset).toString()) } : {}) };
+  return { kind: 'redrive', dlqTopic, ...(offsets ? { offsets: offsets.map((offset) => BigInt(offset).toString()) } : {}), ...narrowing };
 }
-

@@ -1,23 +1,26 @@
 /**
  * `npm run dlq:list [-- <topic>]` and `npm run dlq:redrive -- <topic> [--offset N]...`:
- * inspect dead letters and put them back on their original topic.
- * `<topic>` is the original topic (orbit.image.stored) or its DLQ (orbit.image.stored.dlq).
+ * inspect dead letters and put them back on their original topic, narrowed by
+ * `--group`, `--error-code`, `--key`, `--since`/`--until`, `--pending` and
+ * `--limit` (DLQ_USAGE). `<topic>` is the original topic (orbit.image.stored)
+ * or its DLQ (orbit.image.stored.dlq).
  */
 import { EXIT_ANOTHER_RUN, failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
 import { readCheckedConfig } from './config.js';
-import { DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
+import { DLQ_OPTIONS, DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 import { StoreUnavailableError } from './errors.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
-import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, type DeadLetterEntry } from './kafka/dlq-ops.js';
+import { DeadLetterNotFoundError, forEachDeadLetter, letterState, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 
 failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
 
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { offset: { type: 'string', multiple: true } } }, DLQ_USAGE);
-const command = dlqCommandOf(positionals, values.offset);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: DLQ_OPTIONS }, DLQ_USAGE);
+const command = dlqCommandOf(positionals, values);
 if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
   process.exit(2);
@@ -46,7 +49,7 @@ async function reachable(probe: Kafka): Promise<void> {
 }
 await reachable(createKafka({ clientId: 'orbit-dlq', ...connection, logger, retries: 2 }));
 
-function line(letter: DeadLetterEntry): string {
+function line(letter: LetterSummary): string {
   return [
     `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`,
     `from ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`,
@@ -58,39 +61,68 @@ function line(letter: DeadLetterEntry): string {
 }
 
 /** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
-function listedLine(letter: DeadLetterEntry): string {
+function listedLine(letter: LetterSummary): string {
   return `${letterState(letter)}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
 }
 
+/** A listed letter as one JSON object (`--json`): every field the line shows, keys as the text they are. */
+function listedJson(letter: LetterSummary): string {
+  return JSON.stringify({
+    dlq: letter.dlqTopic, partition: letter.dlqPartition, offset: letter.dlqOffset, state: letterState(letter),
+    originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, originalOffset: letter.originalOffset,
+    key: letter.key?.toString('utf8') ?? null, group: letter.consumerGroup, attempts: letter.attempts, failedAt: letter.failedAt,
+    errorCode: letter.errorCode, errorMessage: letter.errorMessage, redrivenFrom: letter.redrivenFrom, omittedValueBytes: letter.omittedValueBytes,
+  });
+}
+
+/** A read of a DLQ that stalled says what to do about it: the same run fails the same way unless it may wait longer. */
+function stalled(error: unknown, done: string): never {
+  if (!(error instanceof TopicReadIncompleteError)) throw error;
+  process.stderr.write(`${error.message}; ${done}. Is Kafka answering? \`--timeout <seconds>\` lets a read wait longer for progress\n`);
+  process.exit(1);
+}
+
+const timeout = command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {};
 if (command.kind === 'list') {
   let total = 0;
   let pending = 0;
   for (const topic of command.dlqTopics) {
-    const letters = await listDeadLetters(kafka, topic);
-    total += letters.length;
-    pending += letters.filter((letter) => !letter.redriven).length;
-    for (const letter of letters) process.stdout.write(`${listedLine(letter)}\n`);
+    const left = command.filter.limit === undefined ? {} : { limit: command.filter.limit - total };
+    // Each line goes out as its letter is read: nothing of a letter is kept, a DLQ of any size lists in constant memory.
+    total += await forEachDeadLetter(kafka, topic, (letter) => {
+      if (!letter.redriven) pending += 1;
+      process.stdout.write(`${command.json ? listedJson(letter) : listedLine(letter)}\n`);
+    }, { filter: { ...command.filter, ...left }, ...timeout }).catch((error: unknown) => stalled(error, 'the list above is not the whole DLQ'));
+    if (command.filter.limit !== undefined && total >= command.filter.limit) break;
   }
-  process.stdout.write(`${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`);
+  const summary = `${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`;
+  // One object a line on stdout, for a script: the count goes to stderr.
+  (command.json ? process.stderr : process.stdout).write(summary);
 } else {
   const { dlqTopic, offsets } = command;
   // Ctrl-C or a SIGTERM stops it between two lots (each sent with its record in one transaction); a second one at once.
   const stop = stopOnSignals((signal) => `${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)`);
-  const { redriven, setAside, stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), signal: stop.signal }).catch((error: unknown) => {
+  let redriven = 0;
+  let setAside = 0;
+  // Each letter is said as its lot is committed, and not kept: a re-drive of a million letters holds one lot.
+  const onDealt = (letter: LetterSummary, reason: string | undefined): void => {
+    if (reason === undefined) redriven += 1;
+    else setAside += 1;
+    process.stdout.write(reason === undefined ? `re-driven for ${letter.consumerGroup || 'every group'} ${line(letter)}\n` : `set aside (${reason}) ${line(letter)}\n`);
+  };
+  const { stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {
       // A re-drive killed a moment ago is still a member until its session times out (10 s).
-      process.stderr.write(`another dlq:redrive is running, or one was stopped less than 10 s ago (${error.message}); nothing was re-driven by this one: run it again once that one has finished\n`);
+      process.stderr.write(`another dlq:redrive of ${dlqTopic} is running, or one was stopped less than 10 s ago; nothing was re-driven by this one: run it again once that one has finished\n`);
       process.exit(EXIT_ANOTHER_RUN);
     } else if (error instanceof DeadLetterNotFoundError) {
       process.stderr.write(`${error.message}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
     } else {
-      throw error;
+      stalled(error, 'the lots this run sent are recorded, and the next run goes on after them');
     }
     process.exit(1);
   });
-  for (const letter of redriven) process.stdout.write(`re-driven for ${letter.consumerGroup || 'every group'} ${line(letter)}\n`);
-  for (const { letter, reason } of setAside) process.stdout.write(`set aside (${reason}) ${line(letter)}\n`);
-  process.stdout.write(`${redriven.length} dead letter(s) re-driven, ${setAside.length} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  process.stdout.write(`${redriven} dead letter(s) re-driven, ${setAside} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
   if (stopped) {
     process.stdout.write(`stopped by ${stop.stoppedBy() ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);
     process.exit(stop.exitCode());

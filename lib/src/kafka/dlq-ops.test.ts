@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lotsOf, mergedRanges, recordOf, recordValueOf, redrivenFromOf } from './dlq-ops.js';
+import { inRanges, lotsOf, mergedRanges, recordOf, recordValueOf, redrivenFromOf, sourceTopicOf, whyNotRedriven } from './dlq-ops.js';
 
 describe('the record a re-drive leaves in its DLQ', () => {
   it('keeps the letters re-driven by offset as ranges, whatever order they were named in', () => {
@@ -29,5 +29,26 @@ describe('lotsOf', () => {
     expect(lotsOf(sizes, (size) => size)).toEqual([[400_000], [400_000], [400_000], [2_000_000], [10]]);
     expect(lotsOf([300_000, 300_000, 10, 300_000], (size) => size)).toEqual([[300_000, 300_000, 10], [300_000]]);
     expect(lotsOf([], () => 1)).toEqual([]);
+  });
+});
+
+describe('inRanges', () => {
+  it('finds an offset in long range lists, at their edges and between them', () => {
+    const ranges = mergedRanges([], Array.from({ length: 1000 }, (_, n) => BigInt(2 * n)));
+    expect([0n, 998n, 1998n].map((offset) => inRanges(ranges, offset))).toEqual([true, true, true]);
+    expect([1n, 999n, 1999n, 2000n].map((offset) => inRanges(ranges, offset))).toEqual([false, false, false, false]);
+    expect(inRanges([[3n, 7n]], 5n)).toBe(true);
+    expect(inRanges([], 0n)).toBe(false);
+  });
+});
+
+describe('where a letter may go back to', () => {
+  const letter = { dlqTopic: 'orbit.image.stored.dlq', originalTopic: 'orbit.image.stored', originalPartition: '0', originalOffset: '1', errorCode: 'ORBIT_ERR_POISON', omittedValueBytes: null };
+  it('is its DLQ\'s source topic only, whatever topic the letter names', () => {
+    expect(sourceTopicOf('orbit.image.stored.dlq')).toBe('orbit.image.stored');
+    expect(sourceTopicOf('orbit.image.stored')).toBeUndefined();
+    expect(whyNotRedriven(letter, false)).toBeUndefined();
+    expect(whyNotRedriven({ ...letter, originalTopic: 'orbit.chart.promoted' }, true)).toBe('it names topic "orbit.chart.promoted" as its own; orbit.image.stored.dlq re-drives into orbit.image.stored only');
+    expect(whyNotRedriven({ ...letter, originalTopic: '' }, true)).toContain('it names no topic');
   });
 });

@@ -30,4 +30,20 @@ describe('readTopicToEnd against a real broker', () => {
     expect(read.sort()).toEqual(['0:p0-committed', '0:p0-plain', '1:p1-plain']);
     expect(Date.now() - started).toBeLessThan(15_000);
   }, 60_000);
+
+  it('starts a partition where `from` says, and ends at once when there is nothing past it', async () => {
+    const kafka = testKafka();
+    const topic = `test.read-to-end.from.${uniqueSuffix()}`;
+    await createTestTopics(kafka, [topic], 2);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [0, 1, 2, 3].flatMap((n) => [{ partition: 0, value: `p0-${n}` }, { partition: 1, value: `p1-${n}` }]) });
+    await producer.disconnect();
+    const read: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => { read.push(String(message.value)); }, { groupPrefix: 'test-read-from', wholeOrNothing: true, from: new Map([[0, 2n]]) });
+    expect(read.sort()).toEqual(['p0-2', 'p0-3', 'p1-0', 'p1-1', 'p1-2', 'p1-3']);
+    const none: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => { none.push(String(message.value)); }, { groupPrefix: 'test-read-from', wholeOrNothing: true, from: new Map([[0, 4n], [1, 4n]]) });
+    expect(none).toEqual([]);
+  }, 60_000);
 });

@@ -1,0 +1,132 @@
+/** A dead letter as the dlq commands see it, and the rules on where it may go back to. */
+import { createHash } from 'node:crypto';
+import type { KafkaMessage } from './client.js';
+import { inRanges, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
+import { HEADER, headerBytes, headersToStrings } from './headers.js';
+
+/** One dead letter as ops see it: where it failed, why, and its original bytes. */
+export interface DeadLetterEntry {
+  readonly dlqTopic: string;
+  readonly dlqPartition: number;
+  readonly dlqOffset: string;
+  readonly originalTopic: string;
+  readonly originalPartition: string;
+  readonly originalOffset: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly attempts: string;
+  readonly consumerGroup: string;
+  readonly failedAt: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** The message's own headers, without the orbit-dlq-* ones: every value of each, as the bytes it was written with. */
+  readonly originalHeaders: Record<string, Buffer[]>;
+  /** Dealt with already, by a `dlq:redrive` without offsets (sent or set aside) or one naming its offset: what the next one without offsets leaves alone. */
+  readonly redriven: boolean;
+  /** Re-driven on purpose by a `dlq:redrive --offset` naming it (recorded in the DLQ, see `REDRIVE_RECORD_HEADER`). */
+  readonly redrivenByOffset: boolean;
+  /** The letter this one was re-driven from (`<dlq>/<partition>@<offset>`; older messages wrote `<dlq>/<partition>/<offset>`, read so too) when it failed again after a re-drive. */
+  readonly redrivenFrom: string | null;
+  /** The value's length when the letter could not keep the message (too large for the DLQ); null when it did. */
+  readonly omittedValueBytes: number | null;
+}
+
+/** A letter as a re-drive reports it: without the message's bytes, which it does not keep once sent. */
+export type LetterSummary = Omit<DeadLetterEntry, 'value' | 'originalHeaders'>;
+/**
+ * The one topic a DLQ's letters go back to: `X` for `X.dlq`. A letter names
+ * its topic in a header anyone writing to the DLQ sets; taken at its word, a
+ * hand-made or foreign letter made a re-drive write to any topic.
+ */
+export function sourceTopicOf(dlqTopic: string): string | undefined {
+  return dlqTopic.endsWith('.dlq') && dlqTopic.length > '.dlq'.length ? dlqTopic.slice(0, -'.dlq'.length) : undefined;
+}
+
+/**
+ * Why a re-drive should leave `letter` alone, if it should. A letter naming
+ * another topic than its DLQ's source must not make a re-drive write there;
+ * bytes that could not be decoded fail again in every group (unless named on
+ * purpose, say after the schema they need was registered); a letter that kept
+ * no message has nothing to send.
+ */
+export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>, named: boolean): string | undefined {
+  const source = sourceTopicOf(letter.dlqTopic);
+  if (source === undefined) return `${letter.dlqTopic} is not a DLQ (<topic>.dlq): there is no topic its letters go back to`;
+  if (letter.originalTopic !== source) {
+    return `it names ${letter.originalTopic === '' ? 'no topic' : `topic "${letter.originalTopic}"`} as its own; ${letter.dlqTopic} re-drives into ${source} only`;
+  }
+  if (letter.omittedValueBytes !== null) {
+    return `the message (${letter.omittedValueBytes} bytes) was too large to keep in the letter; it is on ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
+  }
+  if (letter.errorCode === 'ORBIT_ERR_DECODE' && !named) return 'it could not be decoded, and would fail again; name its offset to re-drive it anyway';
+  return undefined;
+}
+
+/**
+ * How a list shows a letter: `pending` (the next re-drive without offsets
+ * takes it), `re-driven` (sent back already) or `set aside` (passed over by a
+ * re-drive, which said why).
+ */
+export function letterState(letter: Pick<DeadLetterEntry, 'redriven' | 'redrivenByOffset' | 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>): 'pending' | 're-driven' | 'set aside' {
+  if (!letter.redriven) return 'pending';
+  // A re-drive passes over what it sets aside: past it, such a letter was not sent. One named by --offset was, unless nothing could be.
+  return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';
+}
+
+/** The header a re-driven message carries: where it was a dead letter before. */
+export const REDRIVEN_FROM = 'orbit-redriven-from';
+
+/** A letter's position as every dlq command prints it: `<dlq>/<partition>@<offset>`. */
+export const positionOf = (letter: Pick<DeadLetterEntry, 'dlqTopic' | 'dlqPartition' | 'dlqOffset'>): string => `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`;
+
+/** An `orbit-redriven-from` value as printed: messages re-driven before it took the `@` form say `<dlq>/<partition>/<offset>`. */
+export function redrivenFromOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  // Topic names cannot hold a `/`, so a second one can only be the old form's.
+  return header.replace(/^([^/]+)\/(\d+)\/(\d+)$/, '$1/$2@$3');
+}
+
+/** The consumer group whose committed offsets on a DLQ marked what was re-driven already, for every DLQ at once (before per-topic groups). */
+export const REDRIVE_GROUP = 'orbit-dlq-redrive';
+
+/**
+ * The group a re-drive of `dlqTopic` holds while it runs (one per DLQ, so that
+ * re-drives of two topics neither wait for nor refuse each other); re-drives
+ * before 2026-12-06 recorded their progress in its offsets, still read.
+ */
+export const redriveGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}.${dlqTopic}`;
+
+const DLQ_HEADERS: ReadonlySet<string> = new Set([
+  HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt,
+  HEADER.dlqOmitted, HEADER.dlqOmittedSha256,
+]);
+
+export const isRecord = (message: KafkaMessage): boolean => message.headers?.[REDRIVE_RECORD_HEADER] !== undefined;
+
+/** The letter a DLQ message is, in the state `record` (its partition's) gives it. */
+export function letterOf(dlqTopic: string, partition: number, message: KafkaMessage, record: PartitionRecord | undefined): DeadLetterEntry {
+  const headers = headersToStrings(message.headers);
+  const offset = BigInt(message.offset);
+  const byOffset = inRanges(record?.byOffset ?? [], offset);
+  return {
+    redrivenFrom: redrivenFromOf(headers[REDRIVEN_FROM]),
+    dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
+    originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
+    errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
+    consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
+    key: message.key, value: message.value,
+    omittedValueBytes: headers[HEADER.dlqOmitted] === undefined ? null : Number(headers[HEADER.dlqOmitted]),
+    originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
+    redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset,
+  };
+}
+
+/** A letter without its bytes. Its key is copied: kafkajs hands out slices of the whole fetched batch, which one kept key keeps whole. */
+export const summaryOf = ({ value: _value, originalHeaders: _headers, key, ...summary }: DeadLetterEntry): LetterSummary => ({ ...summary, key: key === null ? null : Buffer.from(key) });
+
+/**
+ * The message a letter holds, for the group that failed on it: a re-drive goes once per such message. A digest, one
+ * short flat string: a re-drive keeps one per message sent in the DLQ's whole history.
+ */
+export const messageForGroupOf = (letter: Pick<DeadLetterEntry, 'consumerGroup' | 'originalTopic' | 'originalPartition' | 'originalOffset'>): string =>
+  createHash('sha256').update(JSON.stringify([letter.consumerGroup, letter.originalTopic, letter.originalPartition, letter.originalOffset])).digest('base64').slice(0, 24);

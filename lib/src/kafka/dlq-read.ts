@@ -1,0 +1,154 @@
+/** Reading a DLQ: what earlier re-drives left (the first read), and its letters one at a time (the second). */
+import type { Kafka } from './client.js';
+import { letterMatches, type LetterFilter } from './dlq-filter.js';
+import { isRecord, letterOf, messageForGroupOf, REDRIVE_GROUP, redriveGroupOf, type DeadLetterEntry } from './dlq-letter.js';
+import { inRanges, recordOf, type PartitionRecord } from './dlq-record.js';
+import { HEADER, headersToStrings } from './headers.js';
+import { readTopicToEnd } from './read-to-end.js';
+
+/** What earlier re-drives left of a DLQ, read from its start without keeping any letter's bytes. */
+export interface DlqHistory {
+  /** Each partition's record: the last one written to it, raised to what older re-drives committed. */
+  readonly records: Map<number, PartitionRecord>;
+  /** Partitions whose committed progress no record holds yet: the broker will delete it. */
+  readonly unrecorded: number[];
+  readonly partitions: Set<number>;
+  /** Of the offsets a re-drive named, those a letter has. */
+  readonly namedFound: Set<string>;
+  /** Messages (`messageForGroupOf`) re-driven for their group already, each with the letter that took it (`<partition>@<offset>`). */
+  readonly sentBefore: Map<string, string>;
+}
+
+/** A letter an earlier re-drive may have sent: where it is, and what decides whether it went. */
+interface SentCandidate {
+  readonly offset: bigint;
+  readonly messageForGroup: string;
+  readonly decodeFailed: boolean;
+}
+
+/** Moves the messages of the letters of `candidates` that `record` says went into `sentBefore`, each with the first letter that took it. */
+function addSent(candidates: readonly SentCandidate[], record: PartitionRecord, position: (offset: bigint) => string, sentBefore: Map<string, string>): void {
+  for (const letter of candidates) {
+    // Named, an undecodable letter went; passed by a re-drive without offsets, it was set aside.
+    const went = inRanges(record.byOffset, letter.offset) || (letter.offset < record.upTo && !letter.decodeFailed);
+    if (went && !sentBefore.has(letter.messageForGroup)) sentBefore.set(letter.messageForGroup, position(letter.offset));
+  }
+}
+
+/**
+ * The first of the two reads of a DLQ: its records, and, for a re-drive
+ * without offsets, which messages earlier re-drives sent for which group: a
+ * few dozen bytes a letter are kept for that, never a letter's bytes.
+ */
+export async function readHistory(kafka: Kafka, dlqTopic: string, options: { timeoutMs?: number; named?: ReadonlySet<string>; sentBefore?: boolean }): Promise<DlqHistory> {
+  const records = new Map<number, PartitionRecord>();
+  const committed = await committedUpTo(kafka, dlqTopic);
+  for (const [partition, upTo] of committed) records.set(partition, { upTo, byOffset: [] });
+  const recordedUpTo = new Map<number, bigint>();
+  const partitions = new Set<number>();
+  const namedFound = new Set<string>();
+  const candidates = new Map<number, SentCandidate[]>();
+  const sentBefore = new Map<string, string>();
+  await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
+    partitions.add(partition);
+    if (isRecord(message)) {
+      // Records come in order within a partition: the last is the partition's state.
+      const record = recordOf(message.value);
+      const before = records.get(partition)?.upTo ?? 0n;
+      if (record) {
+        records.set(partition, { upTo: record.upTo > before ? record.upTo : before, byOffset: record.byOffset });
+        recordedUpTo.set(partition, record.upTo);
+      }
+      return;
+    }
+    if (options.named?.has(message.offset)) namedFound.add(message.offset);
+    if (options.sentBefore) {
+      const headers = headersToStrings(message.headers);
+      // A letter that kept no message sent nothing, ever.
+      if (headers[HEADER.dlqOmitted] !== undefined) return;
+      const inPartition = candidates.get(partition) ?? [];
+      candidates.set(partition, inPartition);
+      inPartition.push({
+        offset: BigInt(message.offset),
+        messageForGroup: messageForGroupOf({ consumerGroup: headers[HEADER.dlqGroup] ?? '', originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '' }),
+        decodeFailed: headers[HEADER.dlqError] === 'ORBIT_ERR_DECODE',
+      });
+    }
+  }, { groupPrefix: 'orbit-dlq-list', ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), wholeOrNothing: true });
+  // Only the last record counts: a letter's state is known once the whole partition is read.
+  for (const [partition, letters] of candidates) {
+    const record = records.get(partition);
+    if (record) addSent(letters, record, (offset) => `${partition}@${offset}`, sentBefore);
+  }
+  const unrecorded = [...committed].filter(([partition, upTo]) => upTo > (recordedUpTo.get(partition) ?? 0n)).map(([partition]) => partition);
+  return { records, unrecorded, partitions, namedFound, sentBefore };
+}
+
+/** Offsets (per DLQ partition) below which re-drives before 2026-12-06 committed they had dealt with the letters: the topic's own group, or the shared one before it. */
+async function committedUpTo(kafka: Kafka, dlqTopic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const upTo = new Map<number, bigint>();
+    for (const groupId of [REDRIVE_GROUP, redriveGroupOf(dlqTopic)]) {
+      const [topic] = await admin.fetchOffsets({ groupId, topics: [dlqTopic] });
+      for (const { partition, offset } of topic?.partitions ?? []) {
+        if (Number(offset) >= 0 && BigInt(offset) > (upTo.get(partition) ?? 0n)) upTo.set(partition, BigInt(offset));
+      }
+    }
+    return upTo;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Thrown through a read to end it early (a limit reached, a signal): not a failure. */
+export class ReadEnough {
+  constructor(readonly stopped: boolean) {}
+}
+
+/** Where each partition's pending letters start: nothing below a record's `upTo` is pending. */
+export const pendingFrom = (history: DlqHistory): Map<number, bigint> => new Map([...history.records].map(([partition, record]) => [partition, record.upTo]));
+
+export interface ListOptions {
+  readonly filter?: LetterFilter;
+  /** How long the read may go without progress before it gives up (ORBIT_ERR_READ_INCOMPLETE). @default 30_000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Hands each dead letter on `dlqTopic` that `filter` lets through to
+ * `onLetter`, in order within each partition, as it is read: nothing is kept,
+ * so a DLQ of a million letters, or of large ones, costs what one fetch does.
+ * It reads the DLQ twice (records come after the letters they cover: the
+ * first read learns each letter's state), without committing anything. With
+ * `pending` the second read starts where the last re-drive without offsets
+ * stopped. Resolves with how many letters it handed over.
+ */
+export async function forEachDeadLetter(kafka: Kafka, dlqTopic: string, onLetter: (letter: DeadLetterEntry) => void | Promise<void>, options: ListOptions = {}): Promise<number> {
+  const filter = options.filter ?? {};
+  const timeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
+  if (filter.limit === 0) return 0;
+  const history = await readHistory(kafka, dlqTopic, timeout);
+  let handed = 0;
+  try {
+    await readTopicToEnd(kafka, dlqTopic, async (message, partition) => {
+      if (isRecord(message)) return;
+      const letter = letterOf(dlqTopic, partition, message, history.records.get(partition));
+      if (!letterMatches(letter, filter)) return;
+      await onLetter(letter);
+      handed += 1;
+      if (filter.limit !== undefined && handed >= filter.limit) throw new ReadEnough(false);
+    }, { groupPrefix: 'orbit-dlq-list', ...timeout, wholeOrNothing: true, ...(filter.pending ? { from: pendingFrom(history) } : {}) });
+  } catch (error) {
+    if (!(error instanceof ReadEnough)) throw error;
+  }
+  return handed;
+}
+
+/** The dead letters on `dlqTopic` that `filter` lets through, with their bytes, in a list: for tests and small DLQs; `forEachDeadLetter` keeps none. */
+export async function listDeadLetters(kafka: Kafka, dlqTopic: string, options: ListOptions = {}): Promise<DeadLetterEntry[]> {
+  const letters: DeadLetterEntry[] = [];
+  await forEachDeadLetter(kafka, dlqTopic, (letter) => void letters.push(letter), options);
+  return letters.sort((a, b) => a.dlqPartition - b.dlqPartition || Number(BigInt(a.dlqOffset) - BigInt(b.dlqOffset)));
+}
