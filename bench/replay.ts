@@ -14,7 +14,7 @@
  * also writes request rows, to give them back (default: an everyday rebuild
  * next to a database that kept its requests).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createKafka, createLogger, createMysqlPool, databaseOf, EventCodec, kafkaConnection, mysqlTarget, orbitProducer, PROJECTED_TOPICS, PROJECTOR_GROUP, readConfig, runtimeEnv, TOPICS } from '@orbit/lib';
 import { stackUp } from '@orbit/local-stack';
 import { loadSchemas, sampleEvents } from '@orbit/schemas';
@@ -57,7 +57,8 @@ try {
       { topic: `${prefix}${TOPICS.imageStored}`, messages: [] }, { topic: `${prefix}${TOPICS.chartGenerated}`, messages: [] },
     ];
     for (let i = 0; i < 500 && sent < events; i++, sent += 2) {
-      const sample = sampleEvents(undefined, `bench-${run}-${sent}`);
+      // A UUID, as every request id is: a rebuild sets aside an event whose requestId is not one.
+      const sample = sampleEvents(undefined, randomUUID());
       batch[0]?.messages.push({ key: sample['orbit.image.stored'].imageUID, value: await codec.encode(TOPICS.imageStored, sample['orbit.image.stored']) });
       batch[1]?.messages.push({ key: sample['orbit.chart.generated'].imageUID, value: await codec.encode(TOPICS.chartGenerated, { ...sample['orbit.chart.generated'], imageUID: sample['orbit.image.stored'].imageUID }) });
     }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { IMAGE_UID_PATTERN } from './image-uid.js';
 import { entryOfStep, isKnownPid, type Pid, type Step } from './pids.js';
 
 /** Who caused an event; always taken from the verified token, never from a request body. */
@@ -50,12 +51,43 @@ export function envelopeFor(step: Step, context: { correlationId: string; imageU
   };
 }
 
+/** A request id as the gateway makes them (randomUUID), in either letter case: what GET /v1/requests/{id} takes. */
+export const REQUEST_ID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
 /**
- * What makes a decoded event unusable, if anything: an empty id, or a PID
- * Orbit does not know. The schemas take any string, so only a producer
- * outside Orbit writes such an event; acted on, it made request rows with an
- * empty id and put steps into another request's timeline (found by a probe).
- * `requestId` is checked where the event has one.
+ * The times an event may carry (ms): what a MySQL DATETIME holds, years 1000
+ * to 9999, which a JS Date holds too. Past them the projector's row had no
+ * date (`ER_BAD_NULL_ERROR created_at`, for 8.64e15 + 5) or a refused one
+ * (`ER_TRUNCATED_WRONG_VALUE`, year 0).
+ */
+export const OCCURRED_AT_RANGE = { from: Date.UTC(1000, 0, 1), to: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
+
+const imageUIDForm = new RegExp(IMAGE_UID_PATTERN);
+const requestIdForm = new RegExp(REQUEST_ID_PATTERN);
+
+/** Why `occurredAt` cannot be the time of an event, if it cannot. */
+function occurredAtProblem(occurredAt: unknown): string | undefined {
+  if (typeof occurredAt !== 'number' || !Number.isInteger(occurredAt)) return `occurredAt ${String(occurredAt)} is not a time in ms`;
+  if (occurredAt < OCCURRED_AT_RANGE.from || occurredAt > OCCURRED_AT_RANGE.to) {
+    return `occurredAt ${occurredAt} is outside years 1000 to 9999 (${new Date(OCCURRED_AT_RANGE.from).toISOString()} to ${new Date(OCCURRED_AT_RANGE.to).toISOString()})`;
+  }
+  return undefined;
+}
+
+/** A value as a reason quotes it: bounded, so a megabyte of junk does not become a megabyte of DLQ header. */
+const quoted = (value: string): string => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+
+/**
+ * What makes a decoded event unusable, if anything: an empty id, a PID Orbit
+ * does not know, an imageUID that is not one (IMAGE_UID_PATTERN), a request
+ * id that is not a UUID (where the event has one), a time no DATETIME or Date
+ * holds. The schemas take any string and any long, so only a producer outside
+ * Orbit writes such an event; acted on, it made request rows with an empty id,
+ * put steps into another request's timeline (found by a probe), made request
+ * rows the API refuses to read (`frnmxbogzwg-evolved`), an image
+ * `frn/../../x` whose chart the chart-generator tried to put under
+ * `frn/../../x-v1-0-00/` in S3, and rows MySQL refused with a bare error as
+ * the letter's only reason (found by a review).
  */
 export function envelopeProblem(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return 'not a record';
@@ -64,6 +96,11 @@ export function envelopeProblem(event: unknown): string | undefined {
     if (typeof fields[name] !== 'string' || fields[name].trim() === '') return `${name} is empty`;
   }
   if (typeof fields['pid'] !== 'string' || !isKnownPid(fields['pid'])) return `pid ${JSON.stringify(fields['pid'])} is not one of Orbit's steps`;
-  if ('requestId' in fields && (typeof fields['requestId'] !== 'string' || fields['requestId'].trim() === '')) return 'requestId is empty';
-  return undefined;
+  const { imageUID, requestId } = fields as { imageUID: string; requestId?: unknown };
+  if (!imageUIDForm.test(imageUID)) return `imageUID ${quoted(imageUID)} is not an Orbit image UID (${IMAGE_UID_PATTERN})`;
+  if ('requestId' in fields) {
+    if (typeof requestId !== 'string' || requestId.trim() === '') return 'requestId is empty';
+    if (!requestIdForm.test(requestId)) return `requestId ${quoted(requestId)} is not a UUID, as every request id the gateway makes is`;
+  }
+  return occurredAtProblem(fields['occurredAt']);
 }

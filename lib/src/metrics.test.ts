@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_EVENTS } from './kafka/instrumentation.js';
 import { CONSUMER_ASSIGNED_EVENT } from './kafka/instrumentation.js';
+import { CONSUMER_PASSED_OVER_EVENT } from './kafka/redrive-copy.js';
 import { instrumentConsumeLoop } from './metrics.js';
 
 describe('the handler time histogram', () => {
@@ -30,6 +31,15 @@ describe('the dead-letter and retry counters', () => {
     }
     loop.emit(CONSUMER_EVENTS.deadLettered, { topic: 'orbit.image.stored', partition: 0, offset: '7', error: new Error('poison'), attempts: 1 });
     expect(await registry.metrics()).toContain('orbit_messages_dead_lettered_total{topic="orbit.image.stored"} 1');
+  });
+
+  it('count the messages passed over as another group\'s re-drive, so that one no consumer handled is seen', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.image.stored']);
+    expect(await registry.metrics()).toContain('orbit_messages_passed_over_total{topic="orbit.image.stored"} 0');
+    loop.emit(CONSUMER_PASSED_OVER_EVENT, { topic: 'orbit.image.stored', partition: 0, offset: '8', redrivenFor: 'harbor-writer', redrivenFrom: 'orbit.image.stored.dlq/0@3' });
+    expect(await registry.metrics()).toContain('orbit_messages_passed_over_total{topic="orbit.image.stored"} 1');
   });
 
   it('start at 0 for the topics of an assignment too', async () => {

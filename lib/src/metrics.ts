@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './kafka/instrumentation.js';
+import { CONSUMER_PASSED_OVER_EVENT, type ConsumerPassedOverPayload } from './kafka/redrive-copy.js';
 
 /** One registry per process, with Node's default metrics and the consume-loop counters. */
 export function createMetrics(service: string): Registry {
@@ -18,19 +19,22 @@ export function createMetrics(service: string): Registry {
 export const MESSAGE_DURATION_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 /**
- * Counts processed, retried and dead-lettered messages of a loop, per topic, its replaced consumers, and its lag per
- * partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
+ * Counts processed, retried, dead-lettered and passed-over (another group's re-drive) messages of a loop, per topic,
+ * its replaced consumers, and its lag per partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
  * increment has no earlier sample, so `increase()` would miss the first dead letter or retry after each restart.
  */
 export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T>, topics: readonly string[] = []): void {
   const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
   const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
+  const passedOver = new Counter({
+    name: 'orbit_messages_passed_over_total', help: 'dlq:redrive copies passed over, re-driven for another consumer group (which handles them)', labelNames: ['topic'], registers: [registry],
+  });
   const replaced = new Counter({ name: 'orbit_consumers_replaced_total', help: 'kafkajs consumers replaced after they stalled or crashed for good', registers: [registry] });
   const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], buckets: [...MESSAGE_DURATION_BUCKETS], registers: [registry] });
   // Adding 0 to a series that has counted already changes nothing: at every assignment again is fine.
   const startAtZero = (topic: string): void => {
-    for (const counter of [processed, retried, deadLettered]) counter.inc({ topic }, 0);
+    for (const counter of [processed, retried, deadLettered, passedOver]) counter.inc({ topic }, 0);
   };
   for (const topic of topics) startAtZero(topic);
   loop.on(CONSUMER_EVENTS.processed, (event: ConsumerEventPayloads['consumer.processed']) => {
@@ -63,5 +67,6 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
   });
   loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
+  loop.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());
 }

@@ -28,8 +28,10 @@ function stored(over: Partial<ImageStored['metadata']> = {}): ImageStored {
 
 describe('chart-generator against MinIO and DynamoDB Local', () => {
   it('pins the image where the harbor-writer pushed it, and falls back to ORBIT_IMAGE_REGISTRY for versions it did not push', async () => {
+    // The harbor-writer pushes under ORBIT_IMAGE_REGISTRY; an environment's registry is as much this service's.
+    const pushedElsewhere = { ...deps, environmentRegistries: new Map([['Testing', 'pushed.example.com:5000/team']] as const) };
     const imageOf = async (event: ImageStored): Promise<string | undefined> => {
-      const outcome = await generateChart(event, deps);
+      const outcome = await generateChart(event, pushedElsewhere);
       if (outcome.kind !== 'generated') throw new Error(outcome.kind);
       const row = await store.getRow(tables.manifests, outcome.event.helmChartName);
       const manifests = JSON.parse(String((row?.['manifests'] as { inline: string }).inline)) as K8sObject[];
@@ -40,6 +42,19 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
     expect(await imageOf({ ...event, imageReference: `pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}` })).toBe(`pushed.example.com:5000/team/billing-api@${event.image.manifestDigest}`);
     const earlier = stored();
     expect(await imageOf({ ...earlier, imageReference: null, imageTag: null })).toBe(`registry.example.com/orbit/dev1/billing-api@${earlier.image.manifestDigest}`);
+  });
+
+  it('refuses, as an event no Orbit service writes, an image in a registry it is not configured for, pushing nothing there (found by a review: a forged ImageStored made it contact any host)', async () => {
+    const event = stored();
+    const pushed: string[] = [];
+    const pushChart = async (_chart: ChartToPush, prefix: string): Promise<never> => {
+      pushed.push(prefix);
+      throw new Error('no push expected');
+    };
+    const refused = generateChart({ ...event, imageReference: `ghost.example.com/orbit/dev1/billing-api@${event.image.manifestDigest}` }, { ...deps, pushChart });
+    await expect(refused).rejects.toMatchObject({ code: 'ORBIT_ERR_DECODE', cause: expect.objectContaining({ message: expect.stringContaining('imageReference "ghost.example.com/orbit/dev1/billing-api@') }) });
+    expect(pushed).toEqual([]);
+    expect(await store.getRow(tables.manifests, `${event.imageUID}-v1-0-00`)).toBeUndefined();
   });
 
   it('stores the packaged chart, the rendered manifests and the Kustomize files, the same bytes on a redelivery', async () => {
@@ -213,7 +228,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
       const access = { insecure: new Set<string>(), credentials: new Map() };
       const charts = { pushChart: (chart: ChartToPush, prefix: string) => pushChart(chart, prefix, { access }, quietLogger) };
       const event = stored();
-      const generated = await generateChart({ ...event, imageReference: `${registry.address}/orbit/dev1/billing-api@${event.image.manifestDigest}` }, { ...deps, ...charts });
+      const generated = await generateChart({ ...event, imageReference: `${registry.address}/orbit/dev1/billing-api@${event.image.manifestDigest}` }, { ...deps, ...charts, registry: `${registry.address}/orbit` });
       if (generated.kind !== 'generated') throw new Error(generated.event.message);
       expect(generated.event.chartReference).toMatch(new RegExp(`^${registry.address}/orbit/dev1/charts/billing-api@sha256:[0-9a-f]{64}$`));
       expect(generated.event.chartTag).toBe(`${registry.address}/orbit/dev1/charts/billing-api:1.0.0`);
@@ -232,7 +247,7 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
 
       const refusedEvent = stored();
       // Nothing is wrong with the upload: the consume loop dead-letters the message (not retriable), and a re-drive once the registry takes it charts it.
-      const refused = generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/dev1/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts });
+      const refused = generateChart({ ...refusedEvent, imageReference: `${guarded.address}/orbit/dev1/billing-api@${refusedEvent.image.manifestDigest}` }, { ...deps, ...charts, registry: `${guarded.address}/orbit` });
       await expect(refused).rejects.toThrow(PushRefusedError);
       await expect(refused).rejects.toThrow(`${guarded.address}/orbit/dev1/charts/billing-api`);
       expect(isRetriable(await refused.catch((error: unknown) => error))).toBe(false);

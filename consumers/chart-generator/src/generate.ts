@@ -9,6 +9,7 @@ import { imageRepositoryOf, manifestDigestOf } from './image-facts.js';
 import { kustomizeBase, kustomizeOverlay, overlaidManifests, type ImageRename } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
+import { assertConfiguredRegistry } from './pushed-registry.js';
 import type { ChartPushOutcome, ChartToPush } from './push-chart.js';
 import { inlineBytesOf, inlineOrObject, MAX_INLINE_BYTES } from './stored-json.js';
 
@@ -43,10 +44,13 @@ export function environmentFiles(environment: Environment, base: ReadonlyMap<str
  * image just stored in Development. Deterministic, so a redelivery writes the
  * same bytes and rows again. Input no chart can carry ends the request with a
  * reason code; store failures are thrown for the consume loop to retry, and a
- * registry refusing the chart (PushRefusedError) for it to dead-letter.
+ * registry refusing the chart (PushRefusedError) for it to dead-letter, as is
+ * an image in a registry this service is not configured for (a forged event:
+ * pushed to, or pinned, it would have this service contact any host).
  */
 export async function generateChart(event: ImageStored, deps: GenerateDeps): Promise<GenerateOutcome> {
   const { metadata } = event;
+  assertConfiguredRegistry(event.imageReference, [deps.registry, ...(deps.environmentRegistries?.values() ?? [])]);
   const failed = (reasonCode: string, message: string): GenerateOutcome => ({
     kind: 'failed',
     event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: metadata.imageVersion, targetEnvironment: null },

@@ -1,4 +1,9 @@
-/** Writes every orbit.* message into the user event log, keyed by PID, in batches. */
+/**
+ * Writes every orbit.* message into the user event log, keyed by PID, in batches. A `dlq:redrive` copy re-driven for
+ * another group is passed over (by the consume loop): this service logged the original, and its rows are keyed by
+ * position, not eventId, so logging the copy would show the step twice. One re-driven for this group is logged: the
+ * original was not.
+ */
 import { createDynamo, SERVICE_KAFKA_USE, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { eventLoggerBatchHandler, eventLoggerHandler, type EventLoggerDeps } from './handle.js';

@@ -1,4 +1,5 @@
-import { CONSUMER_EVENTS, ConsumeLoop, createMysqlPool, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
+import { randomUUID } from 'node:crypto';
+import { CONSUMER_EVENTS, ConsumeLoop, createMysqlPool, EventPublisher, HEADER, newImageUID, PROJECTED_TOPICS, REDRIVEN_FROM_HEADER, retryPolicy, TOPICS, type Kafka } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +18,8 @@ let kafka: Kafka;
 let viewport: PrivateViewport;
 let projected: PrivateTopics;
 let stored: string;
-const before = sampleEvents(newImageUID(), `req-before-${uniqueSuffix()}`)['orbit.image.stored'];
-const after = sampleEvents(newImageUID(), `req-after-${uniqueSuffix()}`)['orbit.image.stored'];
+const before = sampleEvents(newImageUID(), randomUUID())['orbit.image.stored'];
+const after = sampleEvents(newImageUID(), randomUUID())['orbit.image.stored'];
 
 async function projectedImages(): Promise<string[]> {
   const [rows] = await viewport.pool.query<RowDataPacket[]>('SELECT image_uid FROM wp_image_uid ORDER BY id');
@@ -98,8 +99,8 @@ describe('a message the projector cannot project', () => {
 describe('chart events of a version whose ImageStored was set aside', () => {
   it('are set aside too, instead of holding their partition until someone re-drives the ImageStored', async () => {
     const own = await privateLifecycleTopics('projector-aside', [TOPICS.imageStored, TOPICS.chartGenerated]);
-    const lost = sampleEvents(newImageUID(), `req-lost-${uniqueSuffix()}`);
-    const fine = sampleEvents(newImageUID(), `req-fine-${uniqueSuffix()}`);
+    const lost = sampleEvents(newImageUID(), randomUUID());
+    const fine = sampleEvents(newImageUID(), randomUUID());
     // A name ViewPort's columns cannot hold (the gateway refuses it; a foreign producer might not): MariaDB refuses the row for good.
     const unstorable = { ...lost['orbit.image.stored'], actor: { ...lost['orbit.image.stored'].actor, username: 'u'.repeat(300) } };
     const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
@@ -134,8 +135,8 @@ describe('a request failure the broker will not take', () => {
   it('does not stop the letter being passed: the partition goes on (it was re-read and the message set aside for ever)', async () => {
     const own = await privateLifecycleTopics('projector-refused', [TOPICS.imageStored]);
     const topic = own.named(TOPICS.imageStored);
-    const lost = sampleEvents(newImageUID(), `req-refused-${uniqueSuffix()}`)['orbit.image.stored'];
-    const fine = sampleEvents(newImageUID(), `req-after-refused-${uniqueSuffix()}`)['orbit.image.stored'];
+    const lost = sampleEvents(newImageUID(), randomUUID())['orbit.image.stored'];
+    const fine = sampleEvents(newImageUID(), randomUUID())['orbit.image.stored'];
     const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
     // Decodable, with a request to fail, and a name ViewPort's columns cannot hold: set aside for good.
     await publisher.publish(topic, { ...lost, actor: { ...lost.actor, username: 'u'.repeat(300) } });
@@ -165,7 +166,7 @@ describe('a database that refuses the projector\'s user (a rotated password)', (
   it('holds the message instead of setting it aside and failing its request, and it is projected once the user is let in', async () => {
     const own = await privateLifecycleTopics('projector-denied', [TOPICS.imageStored]);
     const topic = own.named(TOPICS.imageStored);
-    const event = sampleEvents(newImageUID(), `req-denied-${uniqueSuffix()}`)['orbit.image.stored'];
+    const event = sampleEvents(newImageUID(), randomUUID())['orbit.image.stored'];
     const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
     await publisher.publish(topic, event);
     await publisher.disconnect();
@@ -207,13 +208,14 @@ describe('a message re-driven from a DLQ', () => {
     const own = await privateLifecycleTopics('projector-redriven', [TOPICS.imageStored]);
     const topic = own.named(TOPICS.imageStored);
     const groupId = `projector-${uniqueSuffix()}`;
-    const [first, otherGroups, ours, last] = ['first', 'other', 'ours', 'last'].map((name) => sampleEvents(newImageUID(), `req-${name}-${uniqueSuffix()}`)['orbit.image.stored']);
+    const [first, otherGroups, ours, last] = ['first', 'other', 'ours', 'last'].map(() => sampleEvents(newImageUID(), randomUUID())['orbit.image.stored']);
     if (!first || !otherGroups || !ours || !last) throw new Error('four samples');
     const publisher = await EventPublisher.connect(kafka, own.codec, quietLogger);
     await publisher.publish(topic, first);
     await publisher.sendRaw(topic, [
-      { key: otherGroups.imageUID, value: await own.codec.encode(topic, otherGroups), headers: { [HEADER.redriveGroup]: 'harbor-writer' } },
-      { key: ours.imageUID, value: await own.codec.encode(topic, ours), headers: { [HEADER.redriveGroup]: groupId } },
+      // As dlq:redrive writes them: the group, and the letter of this topic's DLQ it was re-driven from.
+      { key: otherGroups.imageUID, value: await own.codec.encode(topic, otherGroups), headers: { [HEADER.redriveGroup]: 'harbor-writer', [REDRIVEN_FROM_HEADER]: `${topic}.dlq/0@0` } },
+      { key: ours.imageUID, value: await own.codec.encode(topic, ours), headers: { [HEADER.redriveGroup]: groupId, [REDRIVEN_FROM_HEADER]: `${topic}.dlq/0@1` } },
     ]);
     await publisher.publish(topic, last);
     await publisher.disconnect();

@@ -70,8 +70,8 @@ describe('a history that is no longer whole', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      for (const label of ['first', 'second']) {
-        const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
+      for (const _round of ['first', 'second']) {
+        const events = sampleEvents(newImageUID(), randomUUID());
         await publisher.publish(named(TOPICS.imageStored), events[TOPICS.imageStored]);
       }
       // As retention would: the first ImageStored is gone, its image still in the live projection.
@@ -101,8 +101,8 @@ describe('a rebuild while traffic goes on', () => {
   it('applies what arrives during the replay with all its effects (request status, ViewportUpdated), not silently in the shadow', async () => {
     const { kafka, codec, topics, named, lifecycleTopicOf, publisher, live, url } = await replayFixture('during');
     const announced: EventEnvelope[] = [];
-    const upload = async (label: string): Promise<string> => {
-      const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
+    const upload = async (_label: string): Promise<string> => {
+      const events = sampleEvents(newImageUID(), randomUUID());
       await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
         [events['orbit.image.stored'].requestId, events['orbit.image.stored'].imageUID]);
       for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), events[topic]);
@@ -165,7 +165,7 @@ describe('a rebuild while the live projector goes on', () => {
     const stages = [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const;
     /** Published and projected into the live tables at `offset`, as the live projector does. */
     const upload = async (label: string, offset: number) => {
-      const events = sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`);
+      const events = sampleEvents(newImageUID(), randomUUID());
       await live.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, 'dev1', 'accepted', NOW(3), NOW(3))",
         [events[TOPICS.imageStored].requestId, events[TOPICS.imageStored].imageUID]);
       for (const topic of stages) {
@@ -205,10 +205,10 @@ describe('a rebuild from nothing', () => {
     const { topics, named, lifecycleTopicOf, publisher, live, url, kafka, codec } = await replayFixture('nothing');
     await createTestTopics(kafka, [named(TOPICS.uploadRequested)]);
     const imageUID = newImageUID();
-    const upload = sampleEvents(imageUID, `req-up-${uniqueSuffix()}`);
-    const transferId = `req-tr-${uniqueSuffix()}`;
-    const rejected = sampleEvents(newImageUID(), `req-rej-${uniqueSuffix()}`);
-    const kept = sampleEvents(newImageUID(), `req-dev2-${uniqueSuffix()}`);
+    const upload = sampleEvents(imageUID, randomUUID());
+    const transferId = randomUUID();
+    const rejected = sampleEvents(newImageUID(), randomUUID());
+    const kept = sampleEvents(newImageUID(), randomUUID());
     const keptStored = { ...kept[TOPICS.imageStored], actor: { ...kept[TOPICS.imageStored].actor, username: 'dev2' } };
     try {
       for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), upload[topic]);
@@ -216,7 +216,7 @@ describe('a rebuild from nothing', () => {
       await publisher.publish(named(TOPICS.chartPromoted), promoted);
       await publisher.publish(named(TOPICS.imageRejected), rejected[TOPICS.imageRejected]);
       // A promotion the gateway refused (it skipped an environment): its request comes back with the version it named.
-      const refusedId = `req-ref-${uniqueSuffix()}`;
+      const refusedId = randomUUID();
       const refused = { ...upload[TOPICS.pipelineFailed], requestId: refusedId, correlationId: refusedId, flow: 'transfer', stage: 'request', reasonCode: 'SKIPS_ENVIRONMENT', imageVersion: 'v1-0-00' };
       await publisher.publish(named(TOPICS.pipelineFailed), refused);
       await publisher.publish(named(TOPICS.imageStored), keptStored);
@@ -229,7 +229,7 @@ describe('a rebuild from nothing', () => {
       const commands: UploadRequested[] = [
         { ...upload[TOPICS.uploadRequested], idempotencyKey, bodyDigest: { metadataSha256: 'a'.repeat(64), contentSha256: 'b'.repeat(64) } },
         { ...kept[TOPICS.uploadRequested], actor: keptStored.actor, uploadId, source: 'PRESIGNED' },
-        { ...sampleEvents(newImageUID(), `req-gone-${uniqueSuffix()}`)[TOPICS.uploadRequested], idempotencyKey: `gone-${uniqueSuffix()}` },
+        { ...sampleEvents(newImageUID(), randomUUID())[TOPICS.uploadRequested], idempotencyKey: `gone-${uniqueSuffix()}` },
       ];
       for (const command of commands) await publisher.publish(named(TOPICS.uploadRequested), command);
 
@@ -281,8 +281,8 @@ describe('a rebuild from nothing', () => {
       const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
       return Number(rows[0]?.['n']);
     };
-    const first = sampleEvents(newImageUID(), `req-first-${uniqueSuffix()}`);
-    const second = sampleEvents(newImageUID(), `req-second-${uniqueSuffix()}`);
+    const first = sampleEvents(newImageUID(), randomUUID());
+    const second = sampleEvents(newImageUID(), randomUUID());
     const stages = [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const;
     const admin = kafka.admin();
     await admin.connect();
@@ -325,7 +325,7 @@ describe('a rebuild from nothing', () => {
       const [letters] = await admin.fetchTopicOffsets(`${named(TOPICS.imageStored)}.dlq`).catch(() => [{ high: '0' }]);
       expect(letters?.high ?? '0').toBe('0');
       // What comes next is projected and announced as usual.
-      const third = sampleEvents(newImageUID(), `req-third-${uniqueSuffix()}`);
+      const third = sampleEvents(newImageUID(), randomUUID());
       await publisher.publish(named(TOPICS.imageStored), third[TOPICS.imageStored]);
       await projector([delivered(TOPICS.imageStored, 3, third[TOPICS.imageStored])]);
       expect(announcedFor(third[TOPICS.imageStored].requestId)).toBe(1);
@@ -383,7 +383,7 @@ describe('a rebuild that does not swap', () => {
       `INSERT INTO \`${database}\`.wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, 'dev1', ?, NOW(3), NOW(3))`, [newImageUID(), name]);
     const reader = await live.pool.getConnection();
     try {
-      const events = sampleEvents(newImageUID(), `req-prev-${uniqueSuffix()}`);
+      const events = sampleEvents(newImageUID(), randomUUID());
       for (const topic of [TOPICS.imageValidated, TOPICS.imageStored, TOPICS.chartGenerated] as const) await publisher.publish(named(topic), events[topic]);
       // What the last rebuild swapped out, and what the live tables hold now.
       await live.pool.query(`CREATE DATABASE \`${previous}\``);
@@ -446,7 +446,7 @@ describe('a rebuild that does not swap', () => {
     const reading = `viewport-rebuild-${Date.now() - 86_400_000 + 1}`;
     const consumer = kafka.consumer({ groupId: reading });
     try {
-      const events = sampleEvents(newImageUID(), `req-left-${uniqueSuffix()}`);
+      const events = sampleEvents(newImageUID(), randomUUID());
       await publisher.publish(named(TOPICS.imageStored), events[TOPICS.imageStored]);
       // As a rebuild killed by SIGKILL leaves its group: committed offsets, no member.
       await setGroupOffsets(kafka, leftover, [{ topic: named(TOPICS.imageStored), partition: 0, offset: '1' }]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConsumeLoop, createLogger, newImageUID, PROJECTED_TOPICS, retryPolicy, setGroupOffsets, TOPICS, type Kafka, type Logger } from '@orbit/lib';
 import { sampleEvents, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -28,7 +29,7 @@ afterAll(async () => {
   await viewport.drop();
 });
 
-const storedEvent = (label: string): ImageStored => sampleEvents(newImageUID(), `req-${label}-${uniqueSuffix()}`)[TOPICS.imageStored];
+const storedEvent = (_label: string): ImageStored => sampleEvents(newImageUID(), randomUUID())[TOPICS.imageStored];
 
 async function projected(pool = viewport.pool): Promise<string[]> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT image_uid FROM wp_image_uid ORDER BY id');

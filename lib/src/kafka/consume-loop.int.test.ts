@@ -4,18 +4,20 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { loadSchemas, sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { startService, stopService } from '@orbit/local-stack';
 import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafka, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
 import { createLogger } from '../logger.js';
 import { createMetrics, instrumentConsumeLoop } from '../metrics.js';
 import { decodeOrbitEvent, EventCodec } from '../codec.js';
-import { DecodeError, StoreUnavailableError } from '../errors.js';
+import { DecodeError, OrbitError, StoreUnavailableError } from '../errors.js';
 import { retryPolicy } from '../retry.js';
 import { formatTraceparent, startTrace } from '../trace-context.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage } from './consume-loop.js';
 import { HEADER } from './headers.js';
 import { CONSUMER_EVENTS, type ConsumerEventPayloads } from './instrumentation.js';
+import { redriveDeadLetters } from './dlq-ops.js';
+import { CONSUMER_PASSED_OVER_EVENT, REDRIVEN_FROM_HEADER, type ConsumerPassedOverPayload } from './redrive-copy.js';
 import { EventPublisher } from './publisher.js';
 import type { Kafka } from './client.js';
 
@@ -29,7 +31,7 @@ const fastRetry = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 
 let publisher: EventPublisher;
 
 function sample(imageUID: string): UploadRequested {
-  return { ...sampleEvents(imageUID, `req-${uniqueSuffix()}`)['orbit.upload.requested'] };
+  return { ...sampleEvents(imageUID, randomUUID())['orbit.upload.requested'] };
 }
 
 function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequested>) => Promise<void>, onDeadLettered?: (letter: DeadLetteredMessage<UploadRequested>) => Promise<void>): ConsumeLoop<UploadRequested> {
@@ -509,24 +511,143 @@ describe('consume loop against the real broker and registry', () => {
     const groupId = `group-${uniqueSuffix()}`;
     const handled: string[] = [];
     const batched: string[] = [];
+    const passedOver: ConsumerPassedOverPayload[] = [];
     const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
     const single = new ConsumeLoop<UploadRequested>({ kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); } });
     const batch = new ConsumeLoop<UploadRequested>({
       kafka, groupId: `${groupId}-batch`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
       handler: async () => { throw new Error('batches only'); }, batchHandler: async (messages) => { batched.push(...messages.map((message) => message.event.imageUID)); },
     });
+    single.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
     await Promise.all([single.start(), batch.start()]);
     try {
       const events = ['R1', 'R2', 'R3', 'R4'].map((name) => sample(name.repeat(30)));
       const values = await Promise.all(events.map((event) => batchCodec.encode(topic, event)));
       const forGroup = [groupId, 'someone-else', `${groupId}-batch`, ''];
-      await batchPublisher.sendRaw(topic, events.map((event, index) => ({ key: event.imageUID, value: values[index] ?? null, headers: { [HEADER.redriveGroup]: forGroup[index] ?? '' } })));
+      await batchPublisher.sendRaw(topic, events.map((event, index) => ({
+        key: event.imageUID, value: values[index] ?? null, headers: { [HEADER.redriveGroup]: forGroup[index] ?? '', [REDRIVEN_FROM_HEADER]: `${topic}.dlq/0@${index}` },
+      })));
       await waitFor(() => handled.length >= 2 && batched.length >= 2, { what: 'both loops to handle theirs' });
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(handled).toEqual(['R1'.repeat(30), 'R4'.repeat(30)]);
       expect(batched).toEqual(['R3'.repeat(30), 'R4'.repeat(30)]);
+      expect(passedOver.map((event) => [event.offset, event.redrivenFor, event.redrivenFrom])).toEqual([
+        ['1', 'someone-else', `${topic}.dlq/0@1`], ['2', `${groupId}-batch`, `${topic}.dlq/0@2`],
+      ]);
     } finally {
       await Promise.all([single.stop(), batch.stop()]);
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
+
+  it('handles (or dead-letters) a message whose orbit-redrive-group header no re-drive of this topic wrote: a foreign producer\'s copied header (found by a review)', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('forged-redrive');
+    const handled: string[] = [];
+    const passedOver: ConsumerPassedOverPayload[] = [];
+    const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); },
+    });
+    const batch = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      handler: async () => { throw new Error('batches only'); }, batchHandler: async () => undefined,
+    });
+    for (const each of [loop, batch]) each.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
+    await Promise.all([loop.start(), batch.start()]);
+    try {
+      const forged = [
+        // 1. A group, but no provenance: a Streams or Connect job copied the header from something it consumed.
+        { [HEADER.redriveGroup]: 'some-other-team' },
+        // 2. Provenance naming another topic's DLQ.
+        { [HEADER.redriveGroup]: 'some-other-team', [REDRIVEN_FROM_HEADER]: 'orbit.image.stored.dlq/0@3' },
+        // 3. The group twice: no re-drive writes that.
+        { [HEADER.redriveGroup]: ['x', 'y'], [REDRIVEN_FROM_HEADER]: `${topic}.dlq/0@3` },
+        // 4. Provenance that is no DLQ position.
+        { [HEADER.redriveGroup]: 'some-other-team', [REDRIVEN_FROM_HEADER]: 'somewhere' },
+      ];
+      const events = forged.map((_, index) => sample(`F${index}`.repeat(30)));
+      const values = await Promise.all(events.map((event) => batchCodec.encode(topic, event)));
+      // A plain producer: the publisher's sendRaw writes each header once.
+      const producer = kafka.producer();
+      await producer.connect();
+      onTestFinished(() => producer.disconnect());
+      await producer.send({ topic, acks: -1, messages: events.map((event, index) => ({ key: event.imageUID, value: values[index] ?? null, headers: forged[index] ?? {} })) });
+      // An undecodable value under a doubled group goes to the DLQ as any undecodable value does.
+      await producer.send({ topic, acks: -1, messages: [{ key: 'junk', value: Buffer.from('{}'), headers: { [HEADER.redriveGroup]: ['x', 'y'] } }] });
+      await waitFor(() => handled.length >= forged.length, { what: 'every event with a forged re-drive header to be handled' });
+      expect(handled).toEqual(events.map((event) => event.imageUID));
+      const letters = await readAll(kafka, `${topic}.dlq`, 2);
+      expect(letters.map((letter) => [letter.key?.toString(), letter.headers[HEADER.dlqError]])).toEqual([['junk', 'ORBIT_ERR_DECODE'], ['junk', 'ORBIT_ERR_DECODE']]);
+      expect(passedOver).toEqual([]);
+    } finally {
+      await Promise.all([loop.stop(), batch.stop()]);
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
+
+  it('passes over a copy dlq:redrive sent back for another group, and handles the one sent back for its own', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('real-redrive');
+    const failing = `group-${uniqueSuffix()}`;
+    const other = `group-${uniqueSuffix()}`;
+    const seenBy = { failing: [] as string[], other: [] as string[] };
+    const passedOver: ConsumerPassedOverPayload[] = [];
+    let broken = true;
+    const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
+    const failingLoop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: failing, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      handler: async (message) => {
+        if (broken) throw new OrbitError('ORBIT_ERR_TEST_BROKEN', 'broken until fixed');
+        seenBy.failing.push(message.event.eventId);
+      },
+    });
+    const otherLoop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: other, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { seenBy.other.push(message.event.eventId); },
+    });
+    otherLoop.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
+    await Promise.all([failingLoop.start(), otherLoop.start()]);
+    try {
+      const event = sample('Q'.repeat(60));
+      await batchPublisher.publish(topic, event);
+      await readAll(kafka, `${topic}.dlq`, 1);
+      await waitFor(() => seenBy.other.length === 1, { what: 'the other group to handle the original' });
+      broken = false;
+      expect((await redriveDeadLetters(kafka, `${topic}.dlq`)).redriven).toHaveLength(1);
+      await waitFor(() => seenBy.failing.length === 1 && passedOver.length === 1, { what: 'the copy to be handled by its group and passed over by the other' });
+      expect(seenBy).toEqual({ failing: [event.eventId], other: [event.eventId] });
+      expect(passedOver[0]).toMatchObject({ topic, offset: '1', redrivenFor: failing, redrivenFrom: `${topic}.dlq/0@0` });
+    } finally {
+      await Promise.all([failingLoop.stop(), otherLoop.stop()]);
+      await batchPublisher.disconnect();
+    }
+  }, 60_000);
+
+  it('sets aside a valid-Avro event whose imageUID, request id or time no Orbit event has, with a reason an operator can act on, not a MySQL error (found by a review)', async () => {
+    const { topic, batchCodec, batchPublisher } = await privateTopic('bad-values');
+    const handled: string[] = [];
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      decode: (name, value) => decodeOrbitEvent(batchCodec, name, value) as Promise<UploadRequested>, handler: async (message) => { handled.push(message.event.eventId); },
+    });
+    await loop.start();
+    try {
+      const bad = [
+        { ...sample('U'.repeat(60)), imageUID: 'frn/../../x' },
+        { ...sample('U'.repeat(60)), requestId: 'frnmxbogzwg-evolved' },
+        { ...sample('U'.repeat(60)), occurredAt: 8.64e15 + 5 },
+      ];
+      const good = sample('G'.repeat(60));
+      for (const event of [...bad, good]) await batchPublisher.sendRaw(topic, [{ key: event.imageUID, value: await batchCodec.encode(topic, event) }]);
+      await waitFor(() => handled.includes(good.eventId), { what: 'the good event after the bad ones' });
+      const letters = await readAll(kafka, `${topic}.dlq`, bad.length);
+      expect(letters.map((letter) => letter.headers[HEADER.dlqError])).toEqual(['ORBIT_ERR_DECODE', 'ORBIT_ERR_DECODE', 'ORBIT_ERR_DECODE']);
+      expect(letters.map((letter) => letter.headers[HEADER.dlqMessage])).toEqual([
+        expect.stringContaining('imageUID "frn/../../x" is not an Orbit image UID'),
+        expect.stringContaining('requestId "frnmxbogzwg-evolved" is not a UUID'),
+        expect.stringContaining('occurredAt 8640000000000005 is outside years 1000 to 9999'),
+      ]);
+      expect(handled).toEqual([good.eventId]);
+    } finally {
+      await loop.stop();
       await batchPublisher.disconnect();
     }
   }, 60_000);

@@ -10,6 +10,7 @@ import { orbitProducer } from './client.js';
 import { ConsumerActivity } from './consumer-activity.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
 import { HEADER, headersToStrings } from './headers.js';
+import { CONSUMER_PASSED_OVER_EVENT, redriveForAnotherGroup, type ConsumerPassedOverPayload } from './redrive-copy.js';
 import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
 
 export interface ConsumedMessage<E> extends MessagePosition {
@@ -112,9 +113,11 @@ export interface ConsumeLoopOptions<E> {
   readonly permanentFailures?: 'dead-letter' | 'skip';
   /**
    * The consumer group whose re-driven messages (`orbit-redrive-group`) this
-   * loop handles; one re-driven for another group is passed over (that group
-   * failed on it; this one handled the original). A replay stands for the live
-   * group it rebuilds. @default groupId
+   * loop handles; a `dlq:redrive` copy for another group is passed over (that
+   * group failed on it; this one handled the original), logged at debug and
+   * emitted as CONSUMER_PASSED_OVER_EVENT. Only a genuine copy: see
+   * redriveForAnotherGroup. A replay stands for the live group it rebuilds.
+   * @default groupId
    */
   readonly redrivenFor?: string;
   /**
@@ -168,6 +171,11 @@ const REBALANCE_TIMEOUT_MS = 60_000;
 interface Undecodable {
   readonly undecodable: unknown;
   readonly log: Logger;
+}
+
+/** A `dlq:redrive` copy for another group: passed over in its turn, undecoded. */
+interface PassOver {
+  readonly passOver: { readonly redrivenFor: string; readonly redrivenFrom: string };
 }
 
 /**
@@ -539,11 +547,11 @@ export class ConsumeLoop<E> extends EventEmitter {
     for (const message of chunk) {
       const consumed = await this.consumedOf(topic, partition, message);
       if (consumed === 'retry') return this.runBatch(topic, partition, ready, started, { settled, done, retryAt: message.offset });
-      if (consumed === 'not ours' || 'undecodable' in consumed) {
+      if ('passOver' in consumed || 'undecodable' in consumed) {
         const before = await this.runBatch(topic, partition, ready, started, { settled, done });
         if (before.retryAt !== undefined) return before;
-        const outcome = consumed === 'not ours'
-          ? await this.passOver(topic, partition, message)
+        const outcome = 'passOver' in consumed
+          ? await this.passOver(topic, partition, message, consumed.passOver)
           : await this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
         if (outcome !== 'done') return { ...before, retryAt: message.offset };
         ready = [];
@@ -641,7 +649,7 @@ export class ConsumeLoop<E> extends EventEmitter {
    * DLQ here. The message's logger is made on first use: most messages never
    * log, and a child logger per message was a tenth of a replay's CPU.
    */
-  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | 'not ours' | Undecodable> {
+  private async consumedOf(topic: string, partition: number, message: KafkaMessage): Promise<ConsumedMessage<E> | 'retry' | PassOver | Undecodable> {
     let headers: Record<string, string> = {};
     let log: Logger | undefined;
     let decoded: E | undefined;
@@ -651,8 +659,9 @@ export class ConsumeLoop<E> extends EventEmitter {
     try {
       headers = headersToStrings(message.headers);
       // Re-driven for another group: this one handled (or set aside) the original already.
-      const redrivenFor = headers[HEADER.redriveGroup];
-      if (redrivenFor !== undefined && redrivenFor !== '' && redrivenFor !== (this.options.redrivenFor ?? this.options.groupId)) return 'not ours';
+      const names = [topic, this.options.logicalTopicOf?.(topic) ?? topic];
+      const redrive = redriveForAnotherGroup(message.headers, names, this.options.redrivenFor ?? this.options.groupId);
+      if (redrive) return { passOver: redrive };
       const event = await this.options.decode(topic, message.value);
       decoded = event;
       return {
@@ -675,7 +684,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     const attemptsSoFar = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
     const consumed = await this.consumedOf(topic, partition, message);
     if (consumed === 'retry') return 'retry';
-    if (consumed === 'not ours') return this.passOver(topic, partition, message);
+    if ('passOver' in consumed) return this.passOver(topic, partition, message, consumed.passOver);
     if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
       await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed));
@@ -711,10 +720,15 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
   }
 
-  /** A message re-driven for another group: nothing to handle, but onPassedOver hears of it in its turn. */
-  private async passOver(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
+  /**
+   * A message re-driven for another group: nothing to handle, but onPassedOver hears of it in its turn. Logged and
+   * counted, so that a message no Orbit consumer handled can always be found.
+   */
+  private async passOver(topic: string, partition: number, message: KafkaMessage, redrive: PassOver['passOver']): Promise<Outcome> {
     try {
       await this.options.onPassedOver?.({ topic, partition, offset: message.offset });
+      this.log.debug({ topic, partition, offset: message.offset, groupId: this.options.groupId, ...redrive }, 'passed over a message re-driven for another group');
+      this.emit(CONSUMER_PASSED_OVER_EVENT, { topic, partition, offset: message.offset, ...redrive } satisfies ConsumerPassedOverPayload);
       return 'done';
     } catch (error) {
       this.lastError = error;
