@@ -14,6 +14,10 @@ const TRANSIENT_SYSTEM_CODES: ReadonlySet<string> = new Set([
   // The database or a table is not there (being restored, or created again empty and not yet migrated):
   // the partition waits for it instead of sending every message to the DLQ meanwhile.
   'ER_BAD_DB_ERROR', 'ER_NO_SUCH_TABLE',
+  // Not ER_BAD_FIELD_ERROR (an unknown column): on a current schema it is the statement's own mistake, which a wait
+  // would repeat for ever on every message. A database lacking a migration is seen by its schema_migrations instead:
+  // services do not start on one (waitForCurrentSchema), and the projector waits on one that falls behind
+  // (waitingWhileSchemaBehind).
   // The server refuses Orbit's user (a rotated password, a missing client certificate, a grant taken away) or, after a
   // failover, is read-only: no message is at fault, so each waits for the operator's fix instead of going to the DLQ
   // (where the projector, without its database, could not even record the letter).

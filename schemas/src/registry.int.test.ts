@@ -40,6 +40,22 @@ describe('schema registry (Apicurio ccompat)', () => {
     expect(await admin.isCompatible(subjectOf(topic), breaking)).toBe(false);
   });
 
+  // A symbol added to an enum (1a8a202's ZSTD) is BACKWARD compatible, so it was registered without a word, yet consumers
+  // still built with the version before cannot read what it writes: told, not refused.
+  it('tells a change consumers of the latest registered version cannot read, and lets it through', async () => {
+    const topic = `test.schema.${uniqueSuffix()}`;
+    // An enum without a default, as Compression was before 1a8a202: a reader of it has nowhere to put a new symbol.
+    const compression = (symbols: string[], fallback?: string): AvroSchemaJson => ({
+      type: 'record', name: 'Packed', namespace: 'orbit.test',
+      fields: [{ name: 'compression', type: { type: 'enum', name: 'Compression', symbols, ...(fallback ? { default: fallback } : {}) } }],
+    });
+    expect((await syncSubject(admin, topic, compression(['NONE', 'GZIP']), false)).action).toBe('registered');
+    const added = await syncSubject(admin, topic, compression(['NONE', 'GZIP', 'ZSTD'], 'NONE'), true);
+    expect(added.action).toBe('would-register');
+    expect(added.notForward).toEqual([expect.objectContaining({ subject: subjectOf(topic), version: expect.any(Number) })]);
+    expect((await syncSubject(admin, topic, compression(['NONE', 'GZIP']), true)).notForward).toEqual([]);
+  });
+
   it('`schemas:check` fails on a breaking change to a bundled schema and passes on the bundled ones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orbit-schemas-'));
     cpSync(BUNDLED_SCHEMA_DIR, dir, { recursive: true });

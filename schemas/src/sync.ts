@@ -1,6 +1,6 @@
 import { stringify } from 'safe-stable-stringify';
 import { subjectOf, type AvroSchemaJson } from '@orbit/lib';
-import { backwardTransitiveProblems, type CompatibilityProblem } from './compatibility.js';
+import { backwardTransitiveProblems, forwardProblems, type CompatibilityProblem } from './compatibility.js';
 import type { RegistryAdmin } from './registry-admin.js';
 
 export const REQUIRED_COMPATIBILITY = 'BACKWARD_TRANSITIVE';
@@ -11,6 +11,11 @@ export interface SubjectReport {
   readonly id?: number;
   readonly compatibilitySet: boolean;
   readonly problems: readonly CompatibilityProblem[];
+  /**
+   * Why consumers built with the latest registered version cannot read what this schema writes: allowed, yet they
+   * must then be upgraded before its producers (README, Upgrading). Empty when they can, or nothing is registered.
+   */
+  readonly notForward: readonly CompatibilityProblem[];
 }
 
 /**
@@ -22,13 +27,14 @@ export async function syncSubject(admin: RegistryAdmin, topic: string, schema: A
   const subject = subjectOf(topic);
   const earlier = await admin.versions(subject);
   const problems = backwardTransitiveProblems(subject, schema, earlier);
+  const notForward = forwardProblems(subject, schema, earlier[earlier.length - 1]);
   if (earlier.length > 0 && !(await admin.isCompatible(subject, schema))) {
     problems.push({ subject, version: earlier[earlier.length - 1]?.version ?? 0, reason: 'the registry reports the schema incompatible' });
   }
-  if (problems.length > 0) return { subject, action: 'incompatible', compatibilitySet: false, problems };
+  if (problems.length > 0) return { subject, action: 'incompatible', compatibilitySet: false, problems, notForward };
   const level = await admin.compatibility(subject);
   if (dryRun) {
-    return { subject, action: earlier.some((entry) => sameSchema(entry.schema, schema)) ? 'unchanged' : 'would-register', compatibilitySet: false, problems };
+    return { subject, action: earlier.some((entry) => sameSchema(entry.schema, schema)) ? 'unchanged' : 'would-register', compatibilitySet: false, problems, notForward };
   }
   let compatibilitySet = false;
   if (level !== REQUIRED_COMPATIBILITY) {
@@ -36,7 +42,7 @@ export async function syncSubject(admin: RegistryAdmin, topic: string, schema: A
     compatibilitySet = true;
   }
   const { id, created } = await admin.register(subject, schema);
-  return { subject, action: created ? 'registered' : 'unchanged', id, compatibilitySet, problems };
+  return { subject, action: created ? 'registered' : 'unchanged', id, compatibilitySet, problems, notForward };
 }
 
 /**

@@ -59,7 +59,8 @@ export async function provisionSchemas(registryUrl: string): Promise<ProvisionSt
       kind: 'schema',
       name: report.subject,
       action: report.action === 'registered' ? 'created' : report.compatibilitySet ? 'updated' : 'found',
-      detail: `id ${report.id}${report.compatibilitySet ? ', BACKWARD_TRANSITIVE' : ''}`,
+      // Registered all the same: the README's order (consumers before producers) makes such a change safe.
+      detail: `id ${report.id}${report.compatibilitySet ? ', BACKWARD_TRANSITIVE' : ''}${report.notForward.map((problem) => `, NOT FORWARD compatible: consumers built with v${problem.version} cannot read it, upgrade them before its producers`).join('')}`,
     });
   }
   return steps;

@@ -1,8 +1,8 @@
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMysqlPool, databaseOf } from '@orbit/lib';
-import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
-import { migrate, type Migration } from './migrations.js';
+import { checkSchemaCurrent, createMysqlPool, databaseOf, waitForCurrentSchema } from '@orbit/lib';
+import { testConfig, uniqueSuffix, waitFor } from '../../../../test/helpers/index.js';
+import { loadMigrations, migrate, type Migration } from './migrations.js';
 
 /** A database of the test's own, under the `<database>_` names the stack's user may create. */
 function scratchTarget(): { url: string; database: string } {
@@ -70,5 +70,47 @@ describe('migrate', () => {
     expect(new Set(applied).size).toBe(applied.length);
     expect([...applied].sort()).toEqual([...found].sort());
     expect(await columnsOf(database, 'upload_completions')).toEqual(expect.arrayContaining(['metadata_sha256', 'content_sha256']));
+  }, 60_000);
+
+  // Installs made at ac81eb6 or 9cfa6ad recorded 0006 before a2dd93f edited it, and could never provision again.
+  it('upgrades a database that recorded 0006 as it read before its edit', async () => {
+    const { url, database } = scratchTarget();
+    created.push(database);
+    const bundled = loadMigrations();
+    await migrate({ url }, bundled.filter((migration) => migration.version <= '0006'));
+    await pool.query(`UPDATE \`${database}\`.schema_migrations SET checksum = ? WHERE version = '0006'`, ['2dd03b1bc0add464a9cbfebd0445775d78846d73c49fef2eb1a77f3e759c17b0']);
+
+    const steps = await migrate({ url }, bundled);
+    expect(steps).toContainEqual({ kind: 'migration', name: '0006_viewport_outbox_sent.sql', action: 'found' });
+    expect(steps.filter((step) => step.action === 'applied').map((step) => step.name)).toEqual(bundled.filter((migration) => migration.version > '0006').map((migration) => migration.file));
+  }, 60_000);
+
+  // A service of this build started before `npm run provision` lost messages (ER_BAD_FIELD_ERROR is not retriable);
+  // it now waits, naming what is missing, and goes on by itself once the provision ran.
+  it('keeps a service of this build waiting until the provision applied its last migration', async () => {
+    const { url, database } = scratchTarget();
+    created.push(database);
+    const bundled = loadMigrations();
+    const last = bundled[bundled.length - 1];
+    await migrate({ url }, bundled.slice(0, -1));
+    const service = createMysqlPool(url, 2);
+    try {
+      await expect(checkSchemaCurrent(service)).rejects.toMatchObject({ code: 'ORBIT_ERR_SCHEMA_BEHIND', missing: [last?.file] });
+      const said: string[] = [];
+      const logger = { warn: (_: object, message: string) => { said.push(message); }, info: (_: object, message: string) => { said.push(message); } };
+      let current = false;
+      let asked = 0;
+      const counted = { query: (sql: string) => { asked += 1; return service.query(sql); } };
+      const waiting = waitForCurrentSchema(counted, { logger, pollMs: 50 }).then(() => { current = true; });
+      // Asked, found behind and asked again: waiting, not gone on.
+      await waitFor(() => said.length === 1 && asked >= 2, { timeoutMs: 5_000, intervalMs: 20, what: 'a second look at the schema' });
+      expect(current).toBe(false);
+      await migrate({ url }, bundled);
+      await waiting;
+      expect(said).toEqual(['waiting for the MySQL schema this build needs (asked again every few seconds)', 'the MySQL schema is current; going on']);
+      await expect(checkSchemaCurrent(service)).resolves.toBeUndefined();
+    } finally {
+      await service.end();
+    }
   }, 60_000);
 });

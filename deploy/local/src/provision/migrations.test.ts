@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadMigrations, statementsOf } from './migrations.js';
+import { BUNDLED_MIGRATIONS } from '@orbit/lib';
+import { createHash } from 'node:crypto';
+import { isRecordedAs, loadMigrations, statementsOf } from './migrations.js';
 
 describe('statementsOf', () => {
   // Run one by one, so a re-run after a crash between two of them can pass over the first.
@@ -16,5 +18,35 @@ describe('statementsOf', () => {
     expect(statementsOf(claims?.sql ?? '').map((statement) => statement.split('\n')[0])).toEqual([
       'ALTER TABLE upload_idempotency_keys', 'ALTER TABLE upload_completions',
     ]);
+  });
+});
+
+describe('isRecordedAs', () => {
+  const outboxSent = loadMigrations().find((migration) => migration.version === '0006');
+  if (!outboxSent) throw new TypeError('migration 0006 is bundled');
+
+  // Installs made at ac81eb6 or 9cfa6ad recorded 0006 as it read before a2dd93f, and every provision since failed
+  // with ORBIT_ERR_MIGRATION_CHANGED.
+  it('takes 0006 as recorded by the installs made before its edit', () => {
+    const before = 'ALTER TABLE viewport_outbox\n  ADD COLUMN IF NOT EXISTS sent_at DATETIME(3) NULL,\n  ADD KEY IF NOT EXISTS ix_viewport_outbox_sent (sent_at, id);';
+    const earlierText = outboxSent.sql.replace(/-- Plain ALTER[^\n]*\n/, '').replace(/ALTER TABLE viewport_outbox[\s\S]*$/, `${before}\n`);
+    const earlierChecksum = createHash('sha256').update(earlierText).digest('hex');
+    expect(earlierChecksum).toBe('2dd03b1bc0add464a9cbfebd0445775d78846d73c49fef2eb1a77f3e759c17b0');
+    expect(isRecordedAs(outboxSent, earlierChecksum)).toBe(true);
+    expect(isRecordedAs(outboxSent, outboxSent.checksum)).toBe(true);
+  });
+
+  it('still refuses any other text of it, and that earlier text for another migration', () => {
+    expect(isRecordedAs(outboxSent, 'e'.repeat(64))).toBe(false);
+    const other = loadMigrations().find((migration) => migration.version === '0007');
+    expect(other && isRecordedAs(other, '2dd03b1bc0add464a9cbfebd0445775d78846d73c49fef2eb1a77f3e759c17b0')).toBe(false);
+  });
+});
+
+describe('BUNDLED_MIGRATIONS', () => {
+  // The services refuse to start on a database lacking one of that list; a migration left out of it would let a
+  // service built with it run before `npm run provision` applied it.
+  it('names every migration file, in order, and nothing else', () => {
+    expect(BUNDLED_MIGRATIONS).toEqual(loadMigrations().map((migration) => migration.file));
   });
 });

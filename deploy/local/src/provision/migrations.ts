@@ -23,6 +23,21 @@ export interface Migration {
   readonly checksum: string;
 }
 
+/**
+ * Checksums an applied migration may be recorded with besides its file's own: earlier texts of it, each applied by a
+ * release, that left a database exactly as today's text does. Anything else recorded is still MigrationChangedError.
+ */
+export const EQUIVALENT_CHECKSUMS: Readonly<Record<string, readonly string[]>> = {
+  // a2dd93f took `IF NOT EXISTS` (MariaDB's) out of ADD COLUMN sent_at / ADD KEY ix_viewport_outbox_sent, 43 minutes
+  // after ac81eb6 added the file: installs made at ac81eb6 or 9cfa6ad recorded that text, and hold the same column and key.
+  '0006': ['2dd03b1bc0add464a9cbfebd0445775d78846d73c49fef2eb1a77f3e759c17b0'],
+};
+
+/** Whether `recorded`, the checksum schema_migrations holds for `migration`, is of a text that left the same schema. */
+export function isRecordedAs(migration: Migration, recorded: string): boolean {
+  return recorded === migration.checksum || (EQUIVALENT_CHECKSUMS[migration.version] ?? []).includes(recorded);
+}
+
 /** `0001_name.sql` files in version order. */
 export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
@@ -158,7 +173,7 @@ async function migrateLocked(connection: mysql.Connection, migrations: readonly 
   for (const migration of migrations) {
     const checksum = applied.get(migration.version);
     if (checksum !== undefined) {
-      if (checksum !== migration.checksum) throw new MigrationChangedError(migration.version);
+      if (!isRecordedAs(migration, checksum)) throw new MigrationChangedError(migration.version);
       steps.push({ kind: 'migration', name: migration.file, action: 'found' });
       continue;
     }
