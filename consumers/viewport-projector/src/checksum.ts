@@ -4,12 +4,14 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 /**
  * What the checksum covers: every projection row by its natural key and
  * content (never an auto-increment id, which differs between a live
- * projection and a rebuild), in a fixed order.
+ * projection and a rebuild), in a fixed order. The posts' search copies
+ * too: a projection whose copies are missing (written before migration 0017
+ * and not yet backfilled) or stale searches otherwise than its rebuild.
  */
 const QUERIES: readonly (readonly [label: string, sql: string])[] = [
   ['wp_image_uid', 'SELECT image_uid, user_login, image_name, created_at, updated_at FROM wp_image_uid ORDER BY image_uid'],
   ['wp_posts', `SELECT p.guid, p.post_author, p.post_date_gmt, p.post_modified_gmt, p.post_title, p.post_name, p.post_content, p.post_excerpt,
-                       p.post_status, p.post_type, COALESCE(parent.guid, '') AS parent_guid
+                       p.post_status, p.post_type, COALESCE(parent.guid, '') AS parent_guid, p.search_description, p.search_category
                 FROM wp_posts p LEFT JOIN wp_posts parent ON parent.ID = p.post_parent ORDER BY p.guid`],
   ['wp_postmeta', 'SELECT p.guid, m.meta_key, m.meta_value FROM wp_postmeta m JOIN wp_posts p ON p.ID = m.post_id ORDER BY p.guid, m.meta_key'],
   ['wp_image_uid.post', 'SELECT u.image_uid, p.guid FROM wp_image_uid u LEFT JOIN wp_posts p ON p.ID = u.post_id ORDER BY u.image_uid'],

@@ -1,8 +1,12 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
-import { checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, oneAtATime, PROJECTOR_GROUP as GROUP, SERVICE_KAFKA_USE, runMain, startConsumerService, type MysqlTarget } from '@orbit/lib';
+import {
+  checkSchemaCurrent, checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, oneAtATime, PROJECTOR_GROUP as GROUP, processStart, SERVICE_KAFKA_USE, runMain,
+  startConsumerService, waitForCurrentSchema, waitingWhileSchemaBehind, type MysqlTarget,
+} from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { drainOutbox, pruneSentOutbox } from './outbox.js';
+import { fillSearchCopies } from './search-backfill.js';
 import { requestMetrics } from './request-metrics.js';
 
 /** How often leftovers of a crash (committed, not yet published) are looked for. */
@@ -34,7 +38,10 @@ runMain(() => {
       const { url, ssl } = target ?? mysqlTarget(config);
       const created = createMysqlPool(url, 8, ssl);
       pool = created;
-      // A MySQL away at start is waited for as before, message by message; the check then has to stay unsaid.
+      // Before the group is joined: a projector of a newer build started before `npm run provision` set its messages
+      // aside, its statements failing on columns the migrations not yet applied add (ER_BAD_FIELD_ERROR, not retriable).
+      await waitForCurrentSchema(created, { logger, onWaiting: (reason) => { processStart.step = `waiting for the MySQL schema: ${reason}`; } });
+      // A MySQL gone again since the schema's check is waited for as before, message by message; this check then stays unsaid.
       await refuseStatementBinlog(created).catch(async (error: unknown) => {
         if (!isRetriable(error)) {
           await created.end();
@@ -42,6 +49,12 @@ runMain(() => {
         }
         logger.warn({ err: error }, 'could not check MySQL\'s binary log format; starting anyway');
       });
+      // Rows projected before migration 0017 have no search copy (SQL cannot normalise): written here, before the group is
+      // joined, as a rebuild would write them. One that fails leaves them searched by their raw text; the next start tries again.
+      await fillSearchCopies(created).then(
+        (filled) => { if (filled > 0) logger.info({ filled }, 'wrote the search copy of posts projected before it'); },
+        (error: unknown) => logger.warn({ err: error }, 'could not write the search copy of older posts; they are searched by their text as sent'),
+      );
       onRequestsEnded = requestMetrics(metrics);
       // One at a time: a sweep waiting out a Kafka outage must not be joined every OUTBOX_SWEEP_MS by another on the pool.
       const sweepOnce = oneAtATime(() => drainOutbox(created, publisher, logger));
@@ -56,16 +69,19 @@ runMain(() => {
       pruner = setInterval(() => {
         pruneSentOutbox(created).catch((error: unknown) => logger.warn({ err: error }, 'outbox prune failed; will try again'));
       }, OUTBOX_PRUNE_MS);
-      return projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded });
+      return waitingWhileSchemaBehind(created, projectorHandler({ pool: created, groupId: GROUP, publisher, onRequestsEnded }));
     },
     createBatchHandler: ({ publisher }) => {
       if (!pool || !onRequestsEnded) throw new TypeError('the handler creates the pool and the metrics first');
-      return projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded });
+      return waitingWhileSchemaBehind(pool, projectorBatchHandler({ pool, groupId: GROUP, publisher, onRequestsEnded }));
     },
     // As long as the gateway's checks (READINESS_CHECK_TIMEOUT_MS), and saying why when MySQL does not answer.
     ready: async () => {
       const created = pool;
-      return combineReadiness({ mysql: created ? await checkWithin(() => created.query('SELECT 1')) : { up: false, error: 'the MySQL pool is not created yet' } });
+      if (!created) return combineReadiness({ mysql: { up: false, error: 'the MySQL pool is not created yet' } });
+      // A database put back from a backup older than this build's migrations is as unfit as one never migrated.
+      const [mysql, schema] = await Promise.all([checkWithin(() => created.query('SELECT 1')), checkWithin(() => checkSchemaCurrent(created))]);
+      return combineReadiness({ mysql, 'mysql-schema': schema });
     },
     close: async () => {
       clearInterval(sweeper);

@@ -29,6 +29,19 @@ describe('planProjection', () => {
     expect(plan.requests.get('req-1')).toMatchObject({ status: 'succeeded', created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-22T10:05:00Z') });
   });
 
+  it('gives the image and its version the upload\'s description and category folded for search, the post content kept as sent (found by a review: NFC and NFD "Béla" were two words)', () => {
+    const uid = newImageUID();
+    const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
+    const first = { ...stored, metadata: { ...stored.metadata, description: 'Be\u0301la\u200B notes', imageCategory: 'Be\u0301la' } };
+    const second = { ...stored, metadata: { ...stored.metadata, imageVersion: 'v2-0-00', description: null, imageCategory: null } };
+    const { plan } = planProjection([message(TOPICS.imageStored, first), message(TOPICS.imageStored, second)], new Map());
+    expect(plan.posts.get(versionGuid(uid, 'v1-0-00'))?.search).toEqual({ description: 'B\u00e9la notes', category: 'B\u00e9la' });
+    // The image's are its latest upload's, as its content and category meta are.
+    expect(plan.posts.get(imageGuid(uid))).toMatchObject({ content: '', search: { description: '', category: '' } });
+    const { plan: once } = planProjection([message(TOPICS.imageStored, first)], new Map());
+    expect(once.posts.get(imageGuid(uid))).toMatchObject({ content: 'Be\u0301la\u200B notes', search: { description: 'B\u00e9la notes', category: 'B\u00e9la' } });
+  });
+
   it('shows a multi-platform version by the index digest it is pulled by, with its platforms, and the validator\'s notes when it made a choice; a single-platform one as before', () => {
     const uid = newImageUID();
     const events = sampleEvents(uid, 'req-1');

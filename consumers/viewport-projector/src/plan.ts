@@ -1,5 +1,6 @@
-import { OrbitError, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { OrbitError, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
+import { errorMessageColumnOf } from './request-error-message.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -53,7 +54,20 @@ export interface PlannedPost {
   content?: string;
   /** Only ever moves forward (GREATEST), like post_modified_gmt in the table. */
   modified?: Date;
+  /** The description and category as they are searched (search-text.ts), set with the whole post: the upload's. */
+  search?: SearchCopy;
 }
+
+/** wp_posts.search_description and search_category: the searched text, normalised, beside the text as it was sent. */
+export interface SearchCopy {
+  readonly description: string;
+  readonly category: string;
+}
+
+/** The search copy of an upload's metadata, for its image post and its version post alike. */
+export const searchCopyOf = (metadata: { readonly description?: string | null | undefined; readonly imageCategory?: string | null | undefined }): SearchCopy => ({
+  description: searchDescription(metadata.description ?? ''), category: searchCategory(metadata.imageCategory ?? ''),
+});
 
 export interface PlannedImageUid {
   readonly imageUID: string;
@@ -193,11 +207,12 @@ class Planner {
   }
 
   /** INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content, modified only grows. */
-  upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; status: string; parentGuid: string | null; type: string; when: Date }): void {
+  upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; search: SearchCopy; status: string; parentGuid: string | null; type: string; when: Date }): void {
     const planned = this.postOf(post.guid);
     planned.insert ??= { author: post.author, title: post.title, name: post.name, type: post.type, parentGuid: post.parentGuid, created: post.when };
     planned.status = post.status;
     planned.content = post.content;
+    planned.search = post.search;
     planned.modified = later(planned.modified, post.when);
   }
 
@@ -251,12 +266,12 @@ class Planner {
     if (!current) {
       this.plan.requests.set(event.requestId, {
         requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when, imageVersion: null, targetEnvironment: null, notes: null,
-        status, errorCode: error?.code ?? null, errorMessage: error?.message ?? null, errorPid: error ? event.pid : null, updated: when,
+        status, errorCode: error?.code ?? null, errorMessage: error ? errorMessageColumnOf(error.message) : null, errorPid: error ? event.pid : null, updated: when,
       });
     } else if (!settled) {
       current.status = status;
       current.errorCode = error?.code ?? null;
-      current.errorMessage = error?.message ?? null;
+      current.errorMessage = error ? errorMessageColumnOf(error.message) : null;
       current.errorPid = error ? event.pid : null;
       current.updated = when;
     }
@@ -267,7 +282,9 @@ class Planner {
     const when = new Date(event.occurredAt);
     const image = imageGuid(event.imageUID);
     const version = versionGuid(event.imageUID, event.metadata.imageVersion);
-    this.upsertPost({ guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: event.metadata.description ?? '', status: 'publish', parentGuid: null, type: 'orbit_image', when });
+    // The version post carries its upload's search copy too: another owner's image is searched by the versions the caller reads.
+    const search = searchCopyOf(event.metadata);
+    this.upsertPost({ guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: event.metadata.description ?? '', search, status: 'publish', parentGuid: null, type: 'orbit_image', when });
     const uid = this.plan.imageUids.get(event.imageUID);
     if (uid) uid.updated = later(uid.updated, when);
     else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
@@ -277,7 +294,7 @@ class Planner {
     const environments = this.environmentsOf(version);
     this.upsertPost({
       guid: version, author: event.actor.username, title: `${event.metadata.imageName} ${event.metadata.imageVersion}`, name: event.metadata.imageVersion,
-      content: '', status: this.statusOf(version) === 'ready' ? 'ready' : 'stored', parentGuid: image, type: 'orbit_image_version', when,
+      content: '', search, status: this.statusOf(version) === 'ready' ? 'ready' : 'stored', parentGuid: image, type: 'orbit_image_version', when,
     });
     this.setMeta(version, {
       imageVersion: event.metadata.imageVersion, environments: environments.includes('Development') ? environments : ['Development', ...environments], digest: pinnedDigestOf(event.image), configDigest: event.image.configDigest,

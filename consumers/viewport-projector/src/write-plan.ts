@@ -88,14 +88,19 @@ async function insertPosts(connection: PoolConnection, posts: readonly PlannedPo
   for (const part of chunks(posts)) {
     // LAST write wins for status and content, post_modified_gmt only grows: what one-by-one upserts leave behind.
     await connection.query(
-      `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid)
+      `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid,
+         search_description, search_category)
        VALUES ? ON DUPLICATE KEY UPDATE post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
-         post_status = VALUES(post_status), post_content = VALUES(post_content)`,
+         post_status = VALUES(post_status), post_content = VALUES(post_content),
+         search_description = VALUES(search_description), search_category = VALUES(search_category)`,
       [part.map((post) => {
         const insert = post.insert;
         if (!insert) throw new TypeError(`post ${post.guid} has nothing to insert`);
         const parent = insert.parentGuid === null ? 0 : idOf(ids, insert.parentGuid);
-        return [insert.author, insert.created, post.modified ?? insert.created, insert.title, insert.name, post.content ?? '', '', post.status ?? '', parent, insert.type, post.guid];
+        return [
+          insert.author, insert.created, post.modified ?? insert.created, insert.title, insert.name, post.content ?? '', '', post.status ?? '', parent, insert.type, post.guid,
+          post.search?.description ?? null, post.search?.category ?? null,
+        ];
       })],
     );
   }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { EnvironmentName } from '@orbit/lib';
+import { searchCategory, searchQuery, unsearchableReason, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VERSIONS, IMAGE_VIEW, pathParams } from '../openapi.js';
@@ -28,6 +28,13 @@ const MAX_EVENT_READS = 20;
  * past them, rather than reading on through a log of others' events for as long as it is.
  */
 const MAX_EVENT_ROWS = 20_000;
+
+/** q as it is searched (NFKC), or 400 for one holding what the collation gives no weight (unsearchableReason). */
+function searchableOrThrow(q: string): string {
+  const reason = unsearchableReason(q);
+  if (reason !== undefined) throw new RequestRefusedError(400, 'ORBIT_ERR_BAD_REQUEST', reason, [{ field: 'querystring.q', message: reason }]);
+  return searchQuery(q);
+}
 
 /**
  * GET /v1/images/{uid}, GET /v1/images?q=&category=&environment= and the
@@ -154,7 +161,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       },
     }, async (request) => {
       const caller = await options.caller(request);
-      const { q, category, limit = IMAGES_PAGE.default, cursor } = request.query;
+      const { limit = IMAGES_PAGE.default, cursor } = request.query;
+      // Folded here, before the cursor binds them: a next page asked for in the other normal form is the same listing.
+      const q = request.query.q === undefined ? undefined : searchableOrThrow(request.query.q);
+      const category = request.query.category === undefined ? undefined : searchCategory(request.query.category);
       // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
       const environment = request.query.environment === undefined ? undefined : environmentOrThrow(request.query.environment, 'querystring.environment');
       const listing = filteredListing('images', { q, category, environment });

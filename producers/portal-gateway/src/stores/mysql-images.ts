@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { chartVersionOf, inTransaction } from '@orbit/lib';
+import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orbit/lib';
 import { chartFileName, INDEXED_META } from '../helm-index.js';
 import { planOverview, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
@@ -242,23 +242,30 @@ export function mysqlImageReader(pool: Pool): ImageReader {
       // The image's description and category are its latest upload's, which may be a version hidden from a role holder:
       // of another owner's image, only what the versions the caller reads were uploaded with counts.
       const readsOthers = query.alsoIn !== undefined && query.alsoIn.length > 0;
-      const whatCallerSees = (imageLevel: string, metadataField: string, comparison: string): string => (readsOthers
+      // A version's text is its search copy, or its upload's metadata as sent where the row predates the copy (NULL).
+      const versionText = (copy: 'search_description' | 'search_category', metadataField: string): string =>
+        `COALESCE(d.${copy}, CONVERT(${metadataText('dm.meta_value', metadataField)} USING utf8mb4))`;
+      const whatCallerSees = (imageLevel: string, versionLevel: string): string => (readsOthers
         ? `((u.user_login = ? AND ${imageLevel}) OR (u.user_login <> ? AND EXISTS (SELECT 1 FROM wp_posts d
             JOIN wp_postmeta de ON de.post_id = d.ID AND de.meta_key = 'environments' AND JSON_OVERLAPS(de.meta_value, ?)
             JOIN wp_postmeta dm ON dm.post_id = d.ID AND dm.meta_key = 'metadata'
-            WHERE d.post_parent = p.ID AND CONVERT(${metadataText('dm.meta_value', metadataField)} USING utf8mb4) ${comparison})))`
+            WHERE d.post_parent = p.ID AND ${versionLevel})))`
         : imageLevel);
       const seenArgs = (value: string): string[] => (readsOthers ? [query.owner, value, query.owner, JSON.stringify(query.alsoIn), value] : [value]);
       if (query.q) {
         // The database collates binary (names order and compare exactly); a search, as in Harbor and ECR, ignores letter case.
-        const like = `%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+        // Descriptions by their search copy (NFKC, search-text.ts): a decomposed and a composed "Béla" were two words.
+        const like = `%${searchQuery(query.q).replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
         const ci = 'LIKE ? COLLATE utf8mb4_unicode_ci';
-        conditions.push(`(u.image_name ${ci} OR ${whatCallerSees(`p.post_content ${ci}`, 'description', ci)})`);
+        conditions.push(`(u.image_name ${ci} OR ${whatCallerSees(
+          `COALESCE(p.search_description, p.post_content) ${ci}`, `${versionText('search_description', 'description')} ${ci}`)})`);
         args.push(like, ...seenArgs(like));
       }
       if (query.category) {
-        conditions.push(whatCallerSees("EXISTS (SELECT 1 FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory' AND c.meta_value = ?)", 'imageCategory', 'COLLATE utf8mb4_bin = ?'));
-        args.push(...seenArgs(query.category));
+        // Exactly, as bytes: the column's collation pads with spaces, and `Béla ` filtered as `Béla`.
+        const imageCategory = "COALESCE(p.search_category, (SELECT c.meta_value FROM wp_postmeta c WHERE c.post_id = p.ID AND c.meta_key = 'imageCategory'))";
+        conditions.push(whatCallerSees(`CAST(${imageCategory} AS BINARY) = CAST(? AS BINARY)`, `CAST(${versionText('search_category', 'imageCategory')} AS BINARY) = CAST(? AS BINARY)`));
+        args.push(...seenArgs(searchCategory(query.category)));
       }
       if (query.environment) {
         conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
