@@ -43,6 +43,12 @@ export const gatewayEnv = {
    */
   ORBIT_IDLE_TIMEOUT_SECONDS: env.int(120, 60, 3600),
   /**
+   * Bytes a second a request body must average over each minute after its first, else it is answered 408 and closed:
+   * a body trickling a byte every few seconds is never idle, and held its socket and an S3 multipart upload for ever.
+   * 0 turns the floor off. @default 1024
+   */
+  ORBIT_MIN_UPLOAD_BYTES_PER_SECOND: env.int(1024, 0, 1024 ** 2),
+  /**
    * Seconds the gateway waits for MySQL to answer a query (or to free a connection) before it drops the connection
    * and answers 503: a hung database otherwise holds every request that reaches it. @default 10
    */

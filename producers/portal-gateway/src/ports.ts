@@ -42,7 +42,8 @@ export interface UploadStore {
    * refused though a single PUT's URL still takes a body until it expires,
    * then aborts its multipart upload (S3 drops the parts sent) and deletes
    * its plan and whatever archive arrived. 'unknown' when there was nothing
-   * under the id (or it was given up already). Between the mark and the
+   * under the id (or it was given up already and nothing of it is left: a
+   * give-up that died after its mark is finished, 'given-up'). Between the mark and the
    * deletes, `completed` is asked whether a completion holds the upload; if
    * one does, the mark is taken back, nothing is deleted, and 'completed' is
    * answered: a completion checks the mark after its claim (givenUp), so of
@@ -103,7 +104,9 @@ export interface ImageNames {
   /**
    * The image UID of (owner, imageName), assigned on first use; the same for
    * every later version. Throws ChartNameTaken for a new name whose chart name
-   * another of the owner's names has.
+   * another of the owner's names has; a name no request names (its upload died
+   * before it was recorded) is freed instead, and its upload, if it is still
+   * under way, is refused when its request is recorded.
    */
   uidFor(owner: string, imageName: string): Promise<string>;
   /**

@@ -1,5 +1,6 @@
+import type { LifecycleRule } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { bucketPolicy, normalisedStatements, samePolicy } from './buckets.js';
+import { bucketPolicy, normalisedStatements, samePolicy, STAGING_LIFECYCLE, stagingRuleState } from './buckets.js';
 
 interface Statement {
   Sid?: string;
@@ -54,5 +55,26 @@ describe('samePolicy', () => {
     expect(normalisedStatements(withStatements([{ Effect: 'Deny', Principal: '*', Action: 'S3:GetObject', Resource: 'arn:aws:s3:::b/*', Condition: { Bool: { 'AWS:SecureTransport': false } } }]))).toEqual([
       JSON.stringify({ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:getobject'], Resource: ['arn:aws:s3:::b/*'], Condition: { Bool: { 'aws:securetransport': ['false'] } } }),
     ]);
+  });
+});
+
+describe('stagingRuleState', () => {
+  const wantedRule = STAGING_LIFECYCLE.Rules[0]!;
+  // What MinIO's GetBucketLifecycleConfiguration answered for STAGING_LIFECYCLE: the rule, without its AbortIncompleteMultipartUpload.
+  const asMinioKeepsIt: LifecycleRule = { Status: 'Enabled', Expiration: { Days: 1 }, ID: 'expire-staged-uploads', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } };
+
+  it('takes the rule as MinIO keeps it (its multipart expiry dropped) as the same, so provisioning does not put it again at every run', () => {
+    expect(stagingRuleState([asMinioKeepsIt])).toBe('same-without-abort');
+    expect(stagingRuleState([{ ...wantedRule }])).toBe('same');
+  });
+
+  it('sees a rule of that ID that does something else (it compared the ID alone, so a changed expiry was never put right)', () => {
+    expect(stagingRuleState([])).toBe('missing');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, ID: 'another' }])).toBe('missing');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, Expiration: { Days: 30 } }])).toBe('differs');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, Status: 'Disabled' }])).toBe('differs');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, Filter: { Prefix: 'uploads/' } }])).toBe('differs');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, NoncurrentVersionExpiration: undefined }])).toBe('differs');
+    expect(stagingRuleState([{ ...asMinioKeepsIt, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }])).toBe('differs');
   });
 });

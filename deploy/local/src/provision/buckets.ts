@@ -1,7 +1,7 @@
 import {
   CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand,
   GetBucketVersioningCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
-  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type S3Client,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type LifecycleRule, type S3Client,
 } from '@aws-sdk/client-s3';
 import type { BucketNames } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
@@ -55,6 +55,34 @@ export const STAGING_LIFECYCLE = {
   }],
 };
 
+/**
+ * What the staging bucket's rule is on the server: missing, or doing something else than STAGING_LIFECYCLE's (its
+ * expiry changed by hand, say: it was compared by ID alone, so such a change was never put right), or the same. MinIO
+ * takes the rule and drops its AbortIncompleteMultipartUpload unsaid (minio/minio#19115, "working as intended"; its
+ * GetBucketLifecycleConfiguration answers the rule without it): it purges incomplete multipart uploads itself, those
+ * older than MINIO_API_STALE_UPLOADS_EXPIRY (24 h by default) every MINIO_API_STALE_UPLOADS_CLEANUP_INTERVAL (6 h). A
+ * rule the same but for that action is 'same-without-abort', not put again: put again, it would be dropped again, at
+ * every provision. One that names another number of days is put right.
+ */
+export function stagingRuleState(rules: readonly LifecycleRule[]): 'missing' | 'differs' | 'same' | 'same-without-abort' {
+  const wanted = STAGING_LIFECYCLE.Rules[0];
+  const rule = rules.find((each) => each.ID === wanted?.ID);
+  if (rule === undefined || wanted === undefined) return 'missing';
+  const filter = rule.Filter ?? {};
+  const prefixOnly = filter.And === undefined && filter.Tag === undefined && filter.ObjectSizeGreaterThan === undefined && filter.ObjectSizeLessThan === undefined;
+  const same = rule.Status === wanted.Status && prefixOnly && (filter.Prefix ?? rule.Prefix ?? '') === wanted.Filter.Prefix
+    && rule.Expiration?.Days === wanted.Expiration.Days && rule.Expiration.Date === undefined
+    && rule.NoncurrentVersionExpiration?.NoncurrentDays === wanted.NoncurrentVersionExpiration.NoncurrentDays
+    && (rule.Transitions ?? []).length === 0 && (rule.NoncurrentVersionTransitions ?? []).length === 0;
+  if (!same) return 'differs';
+  if (rule.AbortIncompleteMultipartUpload === undefined) return 'same-without-abort';
+  return rule.AbortIncompleteMultipartUpload.DaysAfterInitiation === wanted.AbortIncompleteMultipartUpload.DaysAfterInitiation ? 'same' : 'differs';
+}
+
+/** Said in the step's detail where the server keeps no multipart expiry, so nobody takes the rule for what removes them. */
+export const NO_MULTIPART_EXPIRY = 'the server keeps no AbortIncompleteMultipartUpload (MinIO drops it: its own purge of stale multipart uploads, '
+  + 'MINIO_API_STALE_UPLOADS_EXPIRY, 24 h by default, removes them)';
+
 const UNSUPPORTED: ReadonlySet<string> = new Set(['NotImplemented', 'MalformedXML']);
 
 function errorName(error: unknown): string {
@@ -71,9 +99,10 @@ async function exists(client: S3Client, bucket: string): Promise<boolean> {
   }
 }
 
-/** Each setting is read first and written only when it differs, so a second run changes nothing. */
-async function ensureSettings(client: S3Client, bucket: string, staging: boolean): Promise<string[]> {
+/** Each setting is read first and written only when it differs, so a second run changes nothing; notes say what a server would not keep. */
+async function ensureSettings(client: S3Client, bucket: string, staging: boolean): Promise<{ changed: string[]; notes: string[] }> {
   const changed: string[] = [];
+  const notes: string[] = [];
   const versioning = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
   if (versioning.Status !== 'Enabled') {
     await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -100,16 +129,20 @@ async function ensureSettings(client: S3Client, bucket: string, staging: boolean
     changed.push('policy');
   }
   if (staging) {
-    const rules = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
+    const lifecycleRules = (): Promise<LifecycleRule[]> => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
       (answer) => answer.Rules ?? [],
       (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return []; throw error; },
     );
-    if (!rules.some((rule) => rule.ID === STAGING_LIFECYCLE.Rules[0]?.ID)) {
+    let state = stagingRuleState(await lifecycleRules());
+    if (state === 'missing' || state === 'differs') {
       await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: STAGING_LIFECYCLE }));
       changed.push('expiry');
+      // Read back: what the server kept of it is what the step reports.
+      state = stagingRuleState(await lifecycleRules());
     }
+    if (state === 'same-without-abort') notes.push(NO_MULTIPART_EXPIRY);
   }
-  return changed;
+  return { changed, notes };
 }
 
 type PolicyValue = string | number | boolean | readonly (string | number | boolean)[];
@@ -192,8 +225,9 @@ export async function provisionBucket(client: S3Client, bucket: string, staging:
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
     })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
   }
-  const changed = await ensureSettings(client, bucket, staging);
-  if (!found) return { kind: 'bucket', name: bucket, action: 'created', detail: changed.join(', ') };
-  if (changed.length > 0) return { kind: 'bucket', name: bucket, action: 'updated', detail: changed.join(', ') };
-  return { kind: 'bucket', name: bucket, action: 'found' };
+  const { changed, notes } = await ensureSettings(client, bucket, staging);
+  const detail = [changed.join(', '), ...notes].filter(Boolean).join('; ');
+  if (!found) return { kind: 'bucket', name: bucket, action: 'created', detail };
+  if (changed.length > 0) return { kind: 'bucket', name: bucket, action: 'updated', detail };
+  return { kind: 'bucket', name: bucket, action: 'found', ...(detail ? { detail } : {}) };
 }

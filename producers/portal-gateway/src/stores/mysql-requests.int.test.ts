@@ -1,13 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { createMysqlPool } from '@orbit/lib';
-import type { RowDataPacket } from 'mysql2/promise';
+import { childSpan, createMysqlPool, StoreUnavailableError, TOPICS } from '@orbit/lib';
+import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../../test/helpers/index.js';
+import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import { privateViewport } from '../../../../test/helpers/viewport-db.js';
-import { mysqlImageNames, mysqlRequestStore } from './mysql-requests.js';
+import { ChartNameTaken } from '../ports.js';
+import { mysqlCommandOutbox } from './mysql-outbox.js';
+import { mysqlImageNames, mysqlRequestStore, mysqlUploadRequests } from './mysql-requests.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
 afterAll(async () => { await pool.end(); });
+
+/** A request of the image, as the upload that took its name records it (status: where it got to). */
+async function requested(imageUID: string, owner: string, status = 'failed', db: Pool = pool): Promise<void> {
+  await db.query(
+    "INSERT INTO viewport_requests (request_id, kind, image_uid, user_login, status, created_at, updated_at) VALUES (?, 'upload', ?, ?, ?, NOW(3), NOW(3))",
+    [`req-${randomUUID()}`, imageUID, owner, status],
+  );
+}
+
+/** Records an upload's request as the route does once its name has its UID: mysqlUploadRequests, the image's name row locked first. */
+const recordUpload = mysqlUploadRequests(pool, mysqlCommandOutbox(pool, { publish: async () => undefined }, quietLogger), TOPICS.uploadRequested);
+
+async function acceptUpload(owner: string, imageName: string, imageUID: string): Promise<string> {
+  const requestId = `req-${randomUUID()}`;
+  const sample = sampleEvents(imageUID, requestId)[TOPICS.uploadRequested];
+  const command: UploadRequested = { ...sample, requestId, metadata: { ...sample.metadata, imageName } };
+  await recordUpload(command, childSpan(undefined), { requestId, kind: 'upload', imageUID, imageVersion: sample.metadata.imageVersion, owner });
+  return requestId;
+}
 
 async function requestWith(status: string): Promise<string> {
   const requestId = `req-${randomUUID()}`;
@@ -85,16 +107,25 @@ describe('the gateway request store against MariaDB', () => {
     const owner = `charts-${randomUUID()}`;
     const base = `billing${randomUUID().slice(0, 8)}`;
     const first = await names.uidFor(owner, `${base}.api`);
+    // Its first upload was recorded, and failed: the name keeps its chart name.
+    await requested(first, owner);
     await expect(names.uidFor(owner, `${base}_api`)).rejects.toMatchObject({ imageName: `${base}_api`, chartName: `${base}-api`, holder: `${base}.api`, holderStored: false });
     expect(await names.uidFor(owner, `${base}.api`)).toBe(first);
     // Another owner's images are another Helm repository: the same chart name is theirs to have.
     expect(await names.uidFor(`${owner}-other`, `${base}_api`)).toMatch(/^[A-Za-z0-9]{60}$/);
-    // Two first uploads racing: one name wins, the other is refused.
-    const raced = await Promise.allSettled([names.uidFor(owner, `${base}-x`), names.uidFor(owner, `${base}__x`)]);
+    // Two first uploads racing, their UIDs and then their requests: one name wins, the other is refused.
+    const firstUpload = async (imageName: string) => acceptUpload(owner, imageName, await names.uidFor(owner, imageName));
+    const raced = await Promise.allSettled([firstUpload(`${base}-x`), firstUpload(`${base}__x`)]);
     expect(raced.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    // Refused as a chart name taken, or (the other name freed this one's and had not written its own yet) as a 503 to send again; never a deadlock.
+    const refusal = raced.find((outcome) => outcome.status === 'rejected')?.reason;
+    expect(refusal instanceof ChartNameTaken || refusal instanceof StoreUnavailableError).toBe(true);
     // A name from before the column (or restored by a rebuild) has no chart name yet: it is filled before a new name is taken.
-    await pool.query('INSERT INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, `${base}.old`, 'O'.repeat(52) + randomUUID().slice(0, 8)]);
+    const old = 'O'.repeat(52) + randomUUID().slice(0, 8);
+    await pool.query('INSERT INTO image_names (user_login, image_name, image_uid) VALUES (?, ?, ?)', [owner, `${base}.old`, old]);
+    await requested(old, owner, 'succeeded');
     await expect(names.uidFor(owner, `${base}-old`)).rejects.toMatchObject({ imageName: `${base}-old`, chartName: `${base}-old`, holder: `${base}.old` });
+    await pool.query('DELETE FROM viewport_requests WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
     await pool.query('DELETE FROM image_names WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
   });
 
@@ -105,6 +136,7 @@ describe('the gateway request store against MariaDB', () => {
       const names = mysqlImageNames(viewport.pool);
       const owner = `holder-${randomUUID()}`;
       const failedFirst = await names.uidFor(owner, 'billing.api');
+      await requested(failedFirst, owner, 'failed', viewport.pool);
       await expect(names.uidFor(owner, 'billing_api')).rejects.toMatchObject({ holder: 'billing.api', holderStored: false });
       await viewport.pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, ?, 'billing.api', NOW(3), NOW(3))", [failedFirst, owner]);
       await expect(names.uidFor(owner, 'billing_api')).rejects.toMatchObject({ holder: 'billing.api', holderStored: true });
@@ -122,8 +154,37 @@ describe('the gateway request store against MariaDB', () => {
     const [none] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM image_names WHERE user_login = ?', [owner]);
     expect(Number(none[0]?.['n'])).toBe(0);
     const uid = await names.uidFor(owner, `${base}_app`);
+    await requested(uid, owner, 'running');
     expect(await names.peek(owner, `${base}_app`)).toBe(uid);
     await expect(names.peek(owner, `${base}-app`)).rejects.toMatchObject({ imageName: `${base}-app`, chartName: `${base}-app`, holder: `${base}_app`, holderStored: false });
+    await pool.query('DELETE FROM viewport_requests WHERE user_login = ?', [owner]);
+    await pool.query('DELETE FROM image_names WHERE user_login = ?', [owner]);
+  });
+
+  it('frees a name no request was recorded for (a gateway killed between its UID and its request): another name of its chart name is taken, and its own upload then refused (found by a review: 409 for ever, nothing to see)', async () => {
+    const names = mysqlImageNames(pool);
+    const owner = `crashed-${randomUUID()}`;
+    const base = `tim${randomUUID().slice(0, 8)}`;
+    // The crash state: the name's UID committed, no request.
+    const orphan = await names.uidFor(owner, `${base}.app`);
+    expect(await names.peek(owner, `${base}-app`)).toBeUndefined();
+    const uid = await names.uidFor(owner, `${base}-app`);
+    expect(uid).not.toBe(orphan);
+    await acceptUpload(owner, `${base}-app`, uid);
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? ORDER BY image_name', [owner]);
+    expect(rows.map((row) => row['image_name'])).toEqual([`${base}-app`]);
+    // Still under way when it was freed (the owner's two uploads at once): its request is refused, the chart name stays the other's.
+    await expect(acceptUpload(owner, `${base}.app`, orphan)).rejects.toMatchObject({ imageName: `${base}.app`, chartName: `${base}-app`, holder: `${base}-app` });
+    await expect(names.uidFor(owner, `${base}.app`)).rejects.toBeInstanceOf(ChartNameTaken);
+    // Freed before the other name took the chart name: refused as a 503, and sent again it is accepted under a new UID.
+    const early = await names.uidFor(owner, `${base}.web`);
+    await pool.query('DELETE FROM image_names WHERE image_uid = ?', [early]);
+    await expect(acceptUpload(owner, `${base}.web`, early)).rejects.toBeInstanceOf(StoreUnavailableError);
+    const again = await names.uidFor(owner, `${base}.web`);
+    expect(again).not.toBe(early);
+    await acceptUpload(owner, `${base}.web`, again);
+    await expect(names.uidFor(owner, `${base}-web`)).rejects.toMatchObject({ holder: `${base}.web`, holderStored: false });
+    await pool.query('DELETE FROM viewport_requests WHERE user_login = ?', [owner]);
     await pool.query('DELETE FROM image_names WHERE user_login = ?', [owner]);
   });
 

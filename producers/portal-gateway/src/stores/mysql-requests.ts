@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { chartNameOf, chartVersionOf, inTransaction, newImageUID, type EventEnvelope, type TraceContext } from '@orbit/lib';
+import { chartNameOf, chartVersionOf, inTransaction, newImageUID, StoreUnavailableError, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
 import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
@@ -25,13 +25,46 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await pool.execute('UPDATE IGNORE image_names SET chart_name = ? WHERE user_login = ? AND image_name = ?', [chartNameOf(String(row['image_name']), String(row['image_uid'])), owner, String(row['image_name'])]);
     }
   };
-  /** The owner's image name that has `chartName` already, if any, and whether ViewPort has its image (a version of it was stored). */
-  const chartNameHolder = async (owner: string, chartName: string): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> => {
+  /**
+   * The owner's image name that has `chartName` already, if any, and whether ViewPort has its image (a version of it was
+   * stored). A name no request was ever recorded for holds nothing (see freeUnrequested).
+   */
+  const chartNameHolder = async (
+    owner: string, chartName: string, options: { readonly unrequested?: boolean } = {},
+  ): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> => {
+    const requested = options.unrequested ? '' : 'AND (u.image_uid IS NOT NULL OR EXISTS (SELECT 1 FROM viewport_requests r WHERE r.image_uid = n.image_uid))';
     const [holders] = await pool.execute<RowDataPacket[]>(
       `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
-       WHERE n.user_login = ? AND n.chart_name = ?`, [owner, chartName]);
+       WHERE n.user_login = ? AND n.chart_name = ? ${requested}`, [owner, chartName]);
     const holder = holders[0];
     return holder === undefined ? undefined : { imageName: String(holder['image_name']), stored: Number(holder['stored']) === 1 };
+  };
+  /**
+   * Deletes another of the owner's names that has `chartName` but no request and no stored image: a gateway that died
+   * between a first upload's UID (uidFor, its own commit) and its request left it, and it refused every name of its chart
+   * name for ever, though the owner's images and requests showed nothing (found by a review; a registry reserves no name
+   * for a push that never landed). Under the name row's lock, read after it: an upload of it recording its request now
+   * (lockImageUploads, the same lock first) either committed before, and is seen, or finds its row gone and is refused
+   * (refuseFreedName): of the owner's two uploads of names with one chart name at once, one is refused, as before. A name
+   * whose requests all failed keeps its chart name: its requests, which the owner sees, name its UID.
+   */
+  const freeUnrequested = async (owner: string, imageName: string, chartName: string): Promise<void> => {
+    const [holders] = await pool.execute<RowDataPacket[]>(
+      'SELECT image_uid FROM image_names WHERE user_login = ? AND chart_name = ? AND image_name <> ?', [owner, chartName, imageName]);
+    const holder = holders[0];
+    if (holder === undefined) return;
+    const imageUID = String(holder['image_uid']);
+    await inTransaction(pool, async (connection) => {
+      // Locked by its UID, as lockImageUploads locks it: taken through the chart name's index instead, the two waited on
+      // each other (that index entry and the row against the UID's entry and the row), and MySQL killed one as a deadlock.
+      const [locked] = await connection.execute<RowDataPacket[]>('SELECT user_login, image_name, chart_name FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
+      const row = locked[0];
+      if (row === undefined || String(row['user_login']) !== owner || String(row['chart_name']) !== chartName) return;
+      const [uses] = await connection.execute<RowDataPacket[]>(
+        'SELECT EXISTS (SELECT 1 FROM viewport_requests WHERE image_uid = ?) OR EXISTS (SELECT 1 FROM wp_image_uid WHERE image_uid = ?) AS used', [imageUID, imageUID]);
+      if (Number(uses[0]?.['used']) === 1) return;
+      await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
+    });
   };
   return {
     async peek(owner, imageName) {
@@ -42,10 +75,10 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       // A chart name made from a UID (a name with no letter or digit) is that UID's alone: any will do to ask.
       const chartName = chartNameOf(imageName, newImageUID());
       const holder = await chartNameHolder(owner, chartName);
-      if (holder === undefined) return undefined;
       // A first upload of this very name, racing this one, may have taken it since the look above: then it is known, not taken.
       const raced = await known(owner, imageName);
       if (raced !== undefined) return raced;
+      if (holder === undefined) return undefined;
       throw new ChartNameTaken(imageName, chartName, holder.imageName, holder.stored);
     },
     async uidFor(owner, imageName) {
@@ -55,11 +88,13 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await fillChartNames(owner);
       const imageUID = newImageUID();
       const chartName = chartNameOf(imageName, imageUID);
+      await freeUnrequested(owner, imageName, chartName);
       // INSERT IGNORE keeps the first UID when two first uploads race, and refuses a chart name the owner has already.
       await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
       const assigned = await known(owner, imageName);
       if (assigned !== undefined) return assigned;
-      const holder = await chartNameHolder(owner, chartName);
+      // Taken by a first upload of another name racing this one, with no request yet: named all the same.
+      const holder = await chartNameHolder(owner, chartName, { unrequested: true });
       throw new ChartNameTaken(imageName, chartName, holder?.imageName ?? chartName, holder?.stored ?? true);
     },
   };
@@ -230,8 +265,38 @@ function requestClaims(
  * the image committed before; a locking read of viewport_requests instead would take gap locks that other images'
  * request rows are inserted into, and deadlock with them.
  */
-async function lockImageUploads(connection: PoolConnection, imageUID: string): Promise<void> {
-  await connection.execute('SELECT image_uid FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
+async function lockImageUploads(connection: PoolConnection, request: AcceptedRequest, command: EventEnvelope): Promise<void> {
+  if (await nameRowLocked(connection, request.imageUID)) return;
+  await refuseFreedName(connection, request, command);
+}
+
+async function nameRowLocked(connection: PoolConnection, imageUID: string): Promise<boolean> {
+  const [rows] = await connection.execute<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
+  return rows.length > 0;
+}
+
+function imageNameOf(command: EventEnvelope): string | undefined {
+  if (!('metadata' in command) || typeof command.metadata !== 'object' || command.metadata === null) return undefined;
+  return 'imageName' in command.metadata && typeof command.metadata.imageName === 'string' ? command.metadata.imageName : undefined;
+}
+
+/**
+ * The upload's name row is gone: another of the owner's names with its chart name freed it (freeUnrequested) between its
+ * UID and this transaction, the owner's two uploads of one chart name at once. This one is refused, nothing recorded:
+ * ChartNameTaken when the other name holds the chart name by now, else a 503 to send again (a new UID then). Writing the
+ * name again here instead deadlocked with the other name's insert (the gap lock of the lookup above against its row).
+ */
+async function refuseFreedName(connection: PoolConnection, request: AcceptedRequest, command: EventEnvelope): Promise<never> {
+  const imageName = imageNameOf(command);
+  const chartName = imageName === undefined ? undefined : chartNameOf(imageName, request.imageUID);
+  const [holders] = chartName === undefined ? [[]] : await connection.execute<RowDataPacket[]>(
+    `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
+     WHERE n.user_login = ? AND n.chart_name = ?`, [request.owner, chartName]);
+  const holder = holders[0];
+  if (holder === undefined || imageName === undefined || chartName === undefined) {
+    throw new StoreUnavailableError('MySQL', new Error(`the name of image ${request.imageUID} was freed while its upload was being recorded; send it again`));
+  }
+  throw new ChartNameTaken(imageName, chartName, String(holder['image_name']), Number(holder['stored']) === 1);
 }
 
 /** How long an unfinished upload holds its version: the staging bucket's expiry (deploy/local/src/provision/buckets.ts). */
@@ -272,7 +337,7 @@ async function refuseVersionUnderWay(connection: PoolConnection, request: Accept
 export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string) {
   return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
     const recorded = await inTransaction(pool, async (connection) => {
-      await lockImageUploads(connection, request.imageUID);
+      await lockImageUploads(connection, request, command);
       await refuseVersionUnderWay(connection, request);
       return outbox.record(connection, topic, command, trace, request);
     });
@@ -389,7 +454,7 @@ export function mysqlUploadClaims(
       // `oneUploadPerVersion`: as mysqlUploadRequests. The image's lock first; the version is looked at only once the key
       // is ours: a key held by the upload under way is that upload's repeat, answered with it, not refused.
       const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion ? {
-        before: (connection) => lockImageUploads(connection, request.imageUID),
+        before: (connection) => lockImageUploads(connection, request, command),
         after: async (connection, holder) => {
           if (holder === request.requestId) await refuseVersionUnderWay(connection, request);
         },

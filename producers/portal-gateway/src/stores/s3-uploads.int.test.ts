@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createPresigningS3, createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import type { PresignedParts, PresignedSinglePut, PresignedUpload, UploadStore } from '../ports.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { partsPlanKey, s3UploadStore } from './s3-uploads.js';
+import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
 const s3 = createS3(testConfig);
@@ -191,6 +191,44 @@ describe('presigned uploads into MinIO', () => {
     expect(await put(cancelled.url, archive, cancelled.headers)).toBe(200);
     await expect(store.find(owner, early)).rejects.toBeInstanceOf(UploadGivenUpError);
     expect(await store.abandon(owner, randomUUID())).toBe('unknown');
+  });
+
+  it('finishes a give-up that died after its mark when it is sent again: the parts, the plan and an archive go, the part URLs take nothing (found by a review: 204 and all of it left)', async () => {
+    const owner = `abandon-crashed-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const archive = randomBytes(7 * MIB);
+    const presigned = await store.presign(owner, uploadId, archive.length) as PresignedParts;
+    expect(await put(presigned.parts[0]!.url, archive.subarray(0, 5 * MIB), presigned.headers)).toBe(200);
+    // The state a gateway killed between the give-up mark and the abort leaves: the mark, as abandon writes it, and all the rest.
+    const markGivenUp = (id: string, sizeBytes: number | null) => s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: presignRecordKey(owner, id), Body: JSON.stringify({ sizeBytes, givenUp: true }), ContentType: 'application/json', ServerSideEncryption: 'AES256',
+    }));
+    await markGivenUp(uploadId, archive.length);
+    const key = decodeURIComponent(new URL(presigned.parts[0]!.url).pathname.split('/').slice(2).join('/'));
+    const open = async (): Promise<unknown[]> => (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
+    expect(await open()).toHaveLength(1);
+
+    expect(await store.abandon(owner, uploadId, async () => false)).toBe('given-up');
+    expect(await open()).toEqual([]);
+    expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    expect(await put(presigned.parts[0]!.url, archive.subarray(0, 5 * MIB), presigned.headers)).toBe(404);
+    expect(await store.givenUp(owner, uploadId)).toBe(true);
+    // Sent a third time, nothing is left: 'unknown', which the route answers 204 as a give-up sent again.
+    expect(await store.abandon(owner, uploadId)).toBe('unknown');
+    // One PUT whose archive arrived before that DELETE died: the archive goes too.
+    const single = randomUUID();
+    const one = await store.presign(owner, single, null) as PresignedSinglePut;
+    expect(await put(one.url, archive, one.headers)).toBe(200);
+    await markGivenUp(single, null);
+    expect(await store.abandon(owner, single, async () => false)).toBe('given-up');
+    expect(await exists(key.replace(uploadId, single))).toBe(false);
+    // A completion that claimed the upload before the dead DELETE's mark holds it: the mark is taken back, nothing deleted.
+    const held = randomUUID();
+    const kept = await store.presign(owner, held, null) as PresignedSinglePut;
+    expect(await put(kept.url, archive, kept.headers)).toBe(200);
+    await markGivenUp(held, null);
+    expect(await store.abandon(owner, held, async () => true)).toBe('completed');
+    expect(await store.find(owner, held)).toMatchObject({ sizeBytes: archive.length });
   });
 
   it('takes back a give-up that finds the upload completed meanwhile: its mark is gone and nothing of it is deleted', async () => {

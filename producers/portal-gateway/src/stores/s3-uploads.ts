@@ -292,16 +292,20 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
       const [plan, found, recorded] = await Promise.all([readPlan(planKey), head(key), readRecord(owner, uploadId)]);
-      if (recorded?.givenUp) return 'unknown';
       if (plan === undefined && found === undefined && recorded === undefined) return 'unknown';
       // Given up first, then cleared: a completion between the two is refused rather than handed what is being deleted.
       const sizeBytes = recorded?.sizeBytes ?? plan?.sizeBytes ?? null;
-      await recordPresign(owner, uploadId, { sizeBytes, givenUp: true });
+      const markedBefore = recorded?.givenUp === true;
+      // Marked already, by this DELETE sent before (its 204 lost) or by one that died between its mark and its deletes: the
+      // deletes are done again, as nothing else would do them; answering 'unknown' left the parts, the plan and the part URLs
+      // working for a day (found by a review). A completion may have claimed the upload before that DELETE's mark too.
+      if (!markedBefore) await recordPresign(owner, uploadId, { sizeBytes, givenUp: true });
       // A completion that claimed the upload before it could see the mark holds it: the mark is taken back, nothing deleted.
       if (await completed?.()) {
         await recordPresign(owner, uploadId, { sizeBytes });
         return 'completed';
       }
+      if (markedBefore && plan === undefined && found === undefined) return 'unknown';
       if (plan !== undefined) {
         try {
           await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId }));
