@@ -19,6 +19,8 @@ export * from './aws.js';
 export * from './error-description.js';
 export * from './mysql.js';
 export * from './mysql-connection.js';
+export * from './schema-migrations.js';
+export * from './search-text.js';
 export * from './deadline.js';
 export * from './metrics.js';
 export * from './health-server.js';
@@ -34,12 +36,13 @@ export { IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATT
 export * from './environments.js';
 export * from './registry-allowlist.js';
 export * from './kafka/dlq-ops.js';
+export * from './kafka/redrive-copy.js';
 export * from './kafka/read-to-end.js';
 export * from './kafka/group-offsets.js';
 export * from './command-line.js';
 export * from './projection-state.js';
 export {
-  CHART_OWN_LABELS, chartCharacterProblem, chartTextProblem, chartVersionOf, checkMetadata, CHART_UNCARRIABLE, HELM_NO_VALUE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
+  CHART_OWN_LABELS, chartCharacterProblem, chartTextProblem, chartVersionOf, checkMetadata, controlCharacterProblem, CHART_UNCARRIABLE, HELM_NO_VALUE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_ENV_NAME, MAX_IMAGE_FACTS_BYTES, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem, NUL_PROBLEM,
   type FieldRuleProblem, type MetadataVerdict, type RuntimeFields,
 } from './metadata-rules.js';
 export { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHART_OWN_LABELS, chartVersionOf, checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem } from './metadata-rules.js';
+import { CHART_OWN_LABELS, chartVersionOf, checkMetadata, controlCharacterProblem, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, jsonBytes, MAX_METADATA_BYTES, metadataRuntimeProblems, metadataSizeProblem } from './metadata-rules.js';
 
 describe('image name rule', () => {
   it.each(['billing-api', 'a', '0', 'my.app', 'my_app', 'my__app', 'my---app', 'x'.repeat(128), 'v2.api-gateway_1'])('accepts %s', (imageName) => {
@@ -132,5 +132,19 @@ describe('the metadata an image version carries (128 KiB as JSON)', () => {
     expect(jsonBytes(sized(MAX_METADATA_BYTES))).toBe(MAX_METADATA_BYTES);
     expect(metadataSizeProblem(sized(MAX_METADATA_BYTES))).toBeNull();
     expect(metadataSizeProblem(sized(MAX_METADATA_BYTES + 1))).toBe('is 131073 bytes as JSON; at most 131072 (128 KiB) travel with an image version');
+  });
+});
+
+describe('text shown to people (description, category, part)', () => {
+  it('refuses C0 controls but tab and line breaks, naming the field and the character, where only NUL, DEL and C1 were refused (found by a review: ESC]8;; links reached helm search readers)', () => {
+    expect(metadataRuntimeProblems({ description: 'x\u001b]8;;http://evil\u0007link', imageCategory: 'a\u001b[31mred', part: 'a\u0007b' })).toEqual([
+      { field: 'description', problem: expect.stringMatching(/^holds U\+001B, a control character/) as unknown },
+      { field: 'imageCategory', problem: expect.stringMatching(/^holds U\+001B, a control character/) as unknown },
+      { field: 'part', problem: expect.stringMatching(/^holds U\+0007, a control character/) as unknown },
+    ]);
+    expect(metadataRuntimeProblems({ part: 'a\u0000b' })).toEqual([{ field: 'part', problem: expect.stringContaining('NUL') as unknown }]);
+    expect(metadataRuntimeProblems({ description: 'one\r\n\ttwo 🚀', imageCategory: 'a\tb', part: 'core' })).toEqual([]);
+    expect(['\u0001', '\u001f', '\u007f', '\u0085', '\u009f'].map((text) => controlCharacterProblem(text)?.slice(0, 14))).toEqual(['holds U+0001, ', 'holds U+001F, ', 'holds U+007F, ', 'holds U+0085, ', 'holds U+009F, ']);
+    expect(['\t', '\n', '\r', '\u2028', 'é'].map((text) => controlCharacterProblem(text))).toEqual([null, null, null, null, null]);
   });
 });

@@ -111,6 +111,7 @@ export interface RuntimeFields {
   readonly workingDir?: string | null;
   readonly description?: string | null;
   readonly imageCategory?: string | null;
+  readonly part?: string | null;
 }
 
 /**
@@ -186,6 +187,21 @@ export interface FieldRuleProblem {
   readonly problem: string;
 }
 
+/** C0 controls, DEL and C1 controls (\\p{Cc}) but tab and the line breaks, which text for people may hold. */
+const TERMINAL_CONTROL = /[^\P{Cc}\t\n\r]/u;
+
+/**
+ * Why text shown to people (a description, a category, a part, notes) holds a control character, naming it; null when
+ * it holds none. ESC and BEL are commands to the terminal that prints them: `ESC]8;;http://evil BEL` in a description
+ * reached `helm search repo` readers as a link (found by a review), through index.yaml, Chart.yaml and OCI annotations.
+ */
+export function controlCharacterProblem(text: string): string | null {
+  const found = TERMINAL_CONTROL.exec(text);
+  if (found === null) return null;
+  const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return `holds U+${code}, a control character, which would reach the terminals that print it (helm search, helm show chart) as a command to them: text for people may hold tab and line breaks, no other control character`;
+}
+
 /** Why text holding a NUL cannot reach a container: the metadata rules and the validator's image-config check say it alike. */
 export const NUL_PROBLEM = 'holds a NUL character, which no container runtime can pass (arguments, environment and paths are C strings)';
 
@@ -225,9 +241,10 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
   text('workingDir', metadata.workingDir);
   // Chart.yaml's description and an annotation: no container sees them, but helm reads them (no template renders them), and
   // the chart's OCI manifest carries the description, which Harbor keeps in a Postgres jsonb column that refuses a NUL.
-  for (const field of ['description', 'imageCategory'] as const) {
+  // Part is the chart's too (an annotation). All three are shown to people, in terminals too: no control character but tab and line breaks.
+  for (const field of ['description', 'imageCategory', 'part'] as const) {
     const value = metadata[field] ?? '';
-    const problem = value.includes('\0') ? 'holds a NUL character, which the chart\'s OCI annotations carry and registries storing them in Postgres (Harbor) refuse' : chartCharacterProblem(value);
+    const problem = value.includes('\0') ? 'holds a NUL character, which the chart\'s OCI annotations carry and registries storing them in Postgres (Harbor) refuse' : chartCharacterProblem(value) ?? controlCharacterProblem(value);
     if (problem !== null) problems.push({ field, problem });
   }
   return problems;

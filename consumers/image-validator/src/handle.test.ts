@@ -4,7 +4,7 @@ import { newImageUID, retryPolicy, PullRefusedError, RegistryUnavailableError } 
 import { describe, expect, it, vi } from 'vitest';
 import { archiveOf, buildImage, ociEntries, streamOf } from '../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS } from './archive/limits.js';
-import { imageFactsProblem, StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
+import { imageFactsProblem, MAX_MESSAGE_CHARS, shortened, StagedObjectMissingError, UploadNotStagedError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import type { VersionHolder } from './name-registry.js';
 import { RegistryOutages } from './registry-outages.js';
 
@@ -376,5 +376,25 @@ describe('validateUpload', () => {
     const { deps: d } = deps({ names: { holderOf }, openStaged: async (ref) => { throw new StagedObjectMissingError(ref); } });
     expect(await validateUpload(event, d)).toEqual({ kind: 'already-stored', requestId: event.requestId });
     expect(holderOf).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('a rejection message shortened to MAX_MESSAGE_CHARS', () => {
+  /** True when `text` holds half of a surrogate pair, which no store keeps as it is (U+FFFD once read back). */
+  const holdsHalfAPair = (text: string) => /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+
+  it('never cuts an emoji in half, at either cut, whatever the offset (found by a review: an entry named 🚀×3000 gave …🚀🚀🚀\\uFFFD)', () => {
+    for (const prefix of ['', 'x', 'entry ', 'entry x']) {
+      for (const suffix of ['', 'y', ' is refused']) {
+        const message = `${prefix}${'\u{1F680}'.repeat(3000)}${suffix}`;
+        const cut = shortened(message);
+        expect(holdsHalfAPair(cut), JSON.stringify([prefix, suffix])).toBe(false);
+        expect(cut.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+        expect(cut.endsWith(`\u{1F680}${suffix}`)).toBe(true);
+        const left = Number(/\[(\d+) characters left out\]/.exec(cut)?.[1]);
+        // What is said to be left out is exactly what is missing.
+        expect(cut.length - ` … [${left} characters left out] … `.length + left).toBe(message.length);
+      }
+    }
   });
 });

@@ -107,9 +107,18 @@ export function shortened(message: string): string {
   if (message.length <= MAX_MESSAGE_CHARS) return message;
   // 48 characters are kept for the note saying how much was left out.
   const kept = MAX_MESSAGE_CHARS - 48;
-  const head = Math.floor(kept * 0.7);
-  const tail = kept - head;
-  return `${message.slice(0, head)} … [${message.length - kept} characters left out] … ${message.slice(message.length - tail)}`;
+  // A cut between the halves of a surrogate pair (an emoji) left half of one at each side: U+FFFD once stored or shown.
+  const head = offSurrogatePair(message, Math.floor(kept * 0.7));
+  const tailFrom = offSurrogatePair(message, message.length - (kept - Math.floor(kept * 0.7)), 'forward');
+  return `${message.slice(0, head)} … [${tailFrom - head} characters left out] … ${message.slice(tailFrom)}`;
+}
+
+/** `at`, or the index one step off it (back for a head's end, forward for a tail's start) when `at` falls inside a surrogate pair. */
+function offSurrogatePair(text: string, at: number, step: 'back' | 'forward' = 'back'): number {
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  const inside = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
+  return inside ? at + (step === 'back' ? -1 : 1) : at;
 }
 
 /**

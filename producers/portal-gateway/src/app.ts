@@ -7,10 +7,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
+import { bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
 import { conditionalReads } from './conditional.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
+import { formPartIsAFile } from './form-parts.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
@@ -87,8 +89,12 @@ export interface GatewayDeps {
   readonly ownRegistries?: readonly string[];
   readonly resolveHost?: ResolveHost;
   readonly interfaceAddresses?: ReadonlySet<string>;
-  /** Milliseconds a connection may send nothing (a stalled upload) before it is closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
+  /** Milliseconds a connection may send nothing (a stalled upload) before it is answered 408 and closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
   readonly idleTimeoutMs?: number;
+  /** Bytes a second a request body must average over each window after its first, else 408 (ORBIT_MIN_UPLOAD_BYTES_PER_SECOND). @default 1024 */
+  readonly minBodyBytesPerSecond?: number;
+  /** The window that average is taken over. @default 60 000 */
+  readonly bodyPaceWindowMs?: number;
   /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
   readonly corsOrigins?: readonly string[];
   /** How often long polls (`GET /v1/requests/{id}?wait=`) look at the request store. @default 10 */
@@ -113,6 +119,8 @@ const PROJECTION_RETRY_AFTER_SECONDS = 30;
 function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   const answer = errorAnswer(logger, unrouted);
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
+    // Answered 408 and logged when the gateway's timeout gave its body up: its handler failing after that is the same event.
+    if (bodyTimedOut(request.raw) !== undefined) return reply;
     const answered = answer(error, request, reply);
     if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
       // Framework refusals are answered under one of our codes by status; their own code says more in a log.
@@ -259,18 +267,16 @@ function validatorsByPart(): ValidatorFactory {
   };
 }
 
-/** Part types that are never an image archive (busboy gives them lower-cased, without parameters). */
-const TEXT_PART_TYPE = /^text\/|^application\/([\w.-]+\+)?json$/;
-
 /** The HTTP application, without listening: route tests use `app.inject()`. */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
+  const idleTimeoutMs = deps.idleTimeoutMs ?? 120_000;
   const app = Fastify({
     logger: false, bodyLimit: 1024 * 1024,
     // request.id: the caller's X-Request-Id when well formed, else a UUID (request-correlation.ts); requestIdHeader stays
     // off, as it would take any header value, unchecked, as the id.
     genReqId: requestIdOf,
     // Idle, not total: a 10 GiB upload may take an hour, but one that stops sending is given up, its staging aborted.
-    connectionTimeout: deps.idleTimeoutMs ?? 120_000,
+    connectionTimeout: idleTimeoutMs,
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
     // (a user name, a chart file), each possibly two UTF-16 units, and then some. Under routerOptions: Fastify 5
     // takes it at the top level too, but then prints a plain-text deprecation warning (FSTDEP022) at every start.
@@ -289,6 +295,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     void reply.header(REQUEST_ID_HEADER, request.id);
     awaitingAnswer(request.raw, reply.raw);
   });
+  guardBodyPace(app, idleTimeoutMs, { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? 60_000, ...(deps.logger ? { logger: deps.logger } : {}) });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => {
     // CORS's catch-all OPTIONS route only lets preflights through: it names no path, and a GET of a path no route has stays a 404.
@@ -409,11 +416,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, {
-        // RFC 7578 §4.2 makes a file part's filename optional: an `image` part of a type neither text nor JSON (requests'
-        // `(None, data, 'application/x-tar')`) is the archive, where the reader took it for a text field (read into memory,
-        // then refused). Text stays a field, refused with a hint: `-F image=app.tar` (no @) sends the name, not the file.
-        isPartAFile: (fieldName, contentType, fileName) => fileName !== undefined || contentType === 'application/octet-stream'
-          || (fieldName === 'image' && !TEXT_PART_TYPE.test(contentType ?? 'text/plain')),
+        // The upload routes read the metadata part as a file too (uploads.ts METADATA_AS_FILE), to decode its bytes strictly.
+        isPartAFile: formPartIsAFile,
         throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
       const indexCache = new HelmIndexCache(deps.projectionVersion);

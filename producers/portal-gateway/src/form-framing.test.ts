@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FORM_CUT_SHORT } from './errors.js';
-import { FormFraming, MAX_EPILOGUE_BYTES } from './form-framing.js';
+import { FormFraming, MAX_EPILOGUE_BYTES, partHeadOf } from './form-framing.js';
 
 const B = 'xyz-boundary';
 const part = (name: string, body: string): string => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${body}\r\n`;
@@ -55,3 +55,24 @@ describe('the framing of a multipart body, as the reader does not tell it', () =
   });
 });
 
+
+describe('the header blocks of a form\'s parts, whose Content-Type parameters the reader drops for file parts', () => {
+  it('finds each part\'s name and Content-Type as sent, charset and all, in chunks of any size', () => {
+    const head = (name: string, type: string, filename = '') => `--${B}\r\nContent-Disposition: form-data; name="${name}"${filename}\r\nContent-Type: ${type}\r\n\r\n`;
+    const image = 'x'.repeat(70_000);
+    const form = `${head('image', 'application/x-tar', '; filename="name=metadata.tar"')}${image}\r\n${head('metadata', 'application/json; charset=ISO-8859-1', '; filename="m.json"')}{"a":1}\r\n--${B}--\r\n`;
+    for (const size of [1, 3, 17, 40, 1000, 65_536, form.length]) {
+      const framing = new FormFraming(B);
+      const bytes = Buffer.from(form, 'latin1');
+      for (let at = 0; at < bytes.length; at += size) framing.feed(bytes.subarray(at, at + size));
+      expect(framing.headOf('metadata'), String(size)).toEqual({ name: 'metadata', contentType: 'application/json; charset=ISO-8859-1' });
+      expect(framing.headOf('image'), String(size)).toEqual({ name: 'image', contentType: 'application/x-tar' });
+      expect(framing.problem(2)).toBeUndefined();
+    }
+  });
+
+  it('reads the name unquoted too, and not from filename=', () => {
+    expect(partHeadOf('\r\nContent-Disposition: form-data; filename="name.json"; name=metadata\r\ncontent-type: text/plain')).toEqual({ name: 'metadata', contentType: 'text/plain' });
+    expect(partHeadOf('\r\nContent-Disposition: form-data; filename="x"')).toEqual({ name: undefined, contentType: undefined });
+  });
+});

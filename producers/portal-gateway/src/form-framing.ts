@@ -6,6 +6,37 @@ import { FORM_CUT_SHORT } from './errors.js';
  */
 export const MAX_EPILOGUE_BYTES = 1024;
 
+/** Most of a part's header block kept to read its name and Content-Type; clients send a few hundred bytes. */
+const MAX_HEADER_BYTES = 16 * 1024;
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** What a part's header block says that the multipart reader does not hand over: it drops a file part's Content-Type parameters. */
+export interface PartHead {
+  /** Content-Disposition's name, when the block names one. */
+  readonly name: string | undefined;
+  /** The Content-Type header as sent, parameters (charset) and all. */
+  readonly contentType: string | undefined;
+}
+
+/** The name and Content-Type of a part's header block (read as latin1: header bytes are not text to decode). */
+export function partHeadOf(block: string): PartHead {
+  let name: string | undefined;
+  let contentType: string | undefined;
+  for (const line of block.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const field = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (field === 'content-type') contentType = value;
+    if (field === 'content-disposition') {
+      // `(^|;)` before it: filename="…" is not the name.
+      const named = /(?:^|;)\s*name\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(value);
+      name = named?.[1] ?? named?.[2];
+    }
+  }
+  return { name, contentType };
+}
+
 /**
  * Counts the delimiters of a multipart body as they stream by, where the multipart reader says nothing: it skips a
  * part without Content-Disposition and ignores whatever follows a close delimiter. A boundary that also occurs in
@@ -23,6 +54,10 @@ export class FormFraming {
   private epilogueFrom: number | undefined;
   private delimitersInEpilogue = 0;
   private bodyBytes = 0;
+  /** Each part's header block, in the order the parts came. */
+  private readonly heads: PartHead[] = [];
+  /** A header block begun and not yet ended: its bytes so far, and the body offset its next byte has. */
+  private pendingHead: { bytes: Buffer; nextOffset: number } | undefined;
 
   constructor(readonly boundary: string) {
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
@@ -59,6 +94,7 @@ export class FormFraming {
    * and before `startsBefore`; answers where to look next. One whose two following bytes have not come yet is left.
    */
   private scan(data: Buffer, dataOffset: number, from: number, startsBefore: number): number {
+    this.continueHead(data, dataOffset);
     let next = from;
     for (let at = data.indexOf(this.delimiter, next); at >= 0 && at < startsBefore; at = data.indexOf(this.delimiter, next)) {
       const after = at + this.delimiter.length;
@@ -73,10 +109,34 @@ export class FormFraming {
         this.epilogueFrom = dataOffset + after + 2;
       } else {
         this.opened += 1;
+        this.pendingHead = { bytes: Buffer.alloc(0), nextOffset: dataOffset + after };
+        this.continueHead(data, dataOffset);
       }
       next = after;
     }
     return next;
+  }
+
+  /** Adds the bytes of `data` (the body's from `dataOffset`) that a header block begun and not ended has not had yet. */
+  private continueHead(data: Buffer, dataOffset: number): void {
+    const pending = this.pendingHead;
+    if (pending === undefined) return;
+    const start = pending.nextOffset - dataOffset;
+    if (start < 0 || start >= data.length) return;
+    const bytes = Buffer.concat([pending.bytes, data.subarray(start, start + MAX_HEADER_BYTES)]);
+    const end = bytes.indexOf(HEADER_END);
+    if (end >= 0 || bytes.length >= MAX_HEADER_BYTES) {
+      // Too long a block is the reader's to refuse; it is kept as far as it went.
+      this.heads.push(partHeadOf(bytes.toString('latin1', 0, end >= 0 ? end : bytes.length)));
+      this.pendingHead = undefined;
+      return;
+    }
+    this.pendingHead = { bytes, nextOffset: dataOffset + data.length };
+  }
+
+  /** The header block of the first part named `name` that has come so far. */
+  headOf(name: string): PartHead | undefined {
+    return this.heads.find((head) => head.name === name);
   }
 
   /**

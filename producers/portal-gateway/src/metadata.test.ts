@@ -115,6 +115,7 @@ describe('parseMetadata', () => {
 
   it('refuses a blank name or version once, saying so, and trims the rest', () => {
     expect(parseMetadata({ imageName: '   ', imageVersion: 'v1-0-00' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: 'must not be blank' }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: '\u00a0\u3000' })).toEqual({ ok: false, problems: [{ field: 'imageVersion', message: 'must not be blank' }] });
     expect(parseMetadata({ imageName: ' billing-api ', imageVersion: 'v1-0-00' })).toMatchObject({ ok: true, metadata: { imageName: 'billing-api' } });
   });
 
@@ -195,7 +196,39 @@ describe('parseMetadata', () => {
     // {"notes":"…"} is the text and 12 characters around it.
     const extra = (length: number) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', notes: 'n'.repeat(length - 12) });
     expect(extra(65_536)).toMatchObject({ ok: true, metadata: { extraJson: expect.stringMatching(/^\{"notes":"n+"\}$/) as unknown } });
-    expect(extra(65_537)).toEqual({ ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] });
+    expect(extra(65_537)).toEqual({ ok: false, problems: [{ field: 'metadata', message: 'extra fields are 65537 bytes as JSON (UTF-8); at most 65536 (64 KiB)' }] });
+  });
+
+  it('measures extra fields in bytes, as they are stored: 40 000 é (80 000 bytes) are over 64 KiB (found by a review: taken, measured in UTF-16 units)', () => {
+    const extra = (text: string) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', x: text });
+    expect(extra('\u00e9'.repeat(40_000))).toEqual({ ok: false, problems: [{ field: 'metadata', message: 'extra fields are 80008 bytes as JSON (UTF-8); at most 65536 (64 KiB)' }] });
+    // {"x":"…"} is 8 bytes around it: 32 764 é are 65 536 bytes.
+    expect(extra('\u00e9'.repeat(32_764)).ok).toBe(true);
+    expect(extra('\u00e9'.repeat(32_765)).ok).toBe(false);
+  });
+
+  it('refuses a name, version or category beginning or ending with white space other than ASCII, or an invisible character, naming it, instead of trimming it off unsaid (found by a review)', () => {
+    const sent = (fields: Record<string, unknown>) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', ...fields });
+    expect(sent({ imageName: 'billing-api\u00a0' })).toEqual({ ok: false, problems: [{ field: 'imageName', message: 'ends with U+00A0, white space or an invisible character: only ASCII spaces, tabs and line breaks are trimmed from it; send it without' }] });
+    expect(sent({ imageVersion: '\ufeff2.0.0' })).toEqual({ ok: false, problems: [{ field: 'imageVersion', message: expect.stringMatching(/^begins with U\+FEFF, /) as unknown }] });
+    expect(sent({ imageVersion: ' 2.0.0\u200b\n' })).toEqual({ ok: false, problems: [{ field: 'imageVersion', message: expect.stringMatching(/^ends with U\+200B, /) as unknown }] });
+    expect(sent({ imageCategory: '\u3000backend' })).toEqual({ ok: false, problems: [{ field: 'imageCategory', message: expect.stringMatching(/^begins with U\+3000, /) as unknown }] });
+    // Inside a category, white space is text like any other.
+    expect(sent({ imageCategory: 'back\u00a0end' })).toMatchObject({ ok: true, metadata: { imageCategory: 'back\u00a0end' } });
+  });
+
+  it('takes a blank category as none (null), not as an empty category (found by a review: stored as "")', () => {
+    for (const blank of ['', '   ', ' \n']) expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: blank }), JSON.stringify(blank)).toMatchObject({ ok: true, metadata: { imageCategory: null } });
+  });
+
+  it('refuses a control character other than tab and line breaks in text shown to people (description, category, part), naming the field and the character (found by a review: ESC reached helm search readers\' terminals)', () => {
+    const sent = (fields: Record<string, unknown>) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', ...fields });
+    const control = (code: string) => `holds U+${code}, a control character, which would reach the terminals that print it (helm search, helm show chart) as a command to them: text for people may hold tab and line breaks, no other control character`;
+    expect(sent({ Description: 'x\u001b]8;;http://evil\u0007link' })).toEqual({ ok: false, problems: [{ field: 'description', message: control('001B') }] });
+    expect(sent({ imageCategory: 'a\u001b[31mred' })).toEqual({ ok: false, problems: [{ field: 'imageCategory', message: control('001B') }] });
+    expect(sent({ Part: 'a\u0007b' })).toEqual({ ok: false, problems: [{ field: 'part', message: control('0007') }] });
+    expect(sent({ part: 'a\u0000b' })).toEqual({ ok: false, problems: [{ field: 'part', message: expect.stringContaining('NUL') as unknown }] });
+    expect(sent({ Description: 'line one\r\n\tline two', imageCategory: 'a\tb', Part: 'core' }).ok).toBe(true);
   });
 
   it('refuses a description over 4096 characters, naming it, and takes one of 4096', () => {

@@ -28,15 +28,38 @@ const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
 const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those), or a word holding `<no value>` (helm deletes that text from what it renders).';
 
+/** ASCII white space at either end: what a form or a shell sends around a value (a newline after `echo`), trimmed on purpose. */
+const ASCII_SPACE_ENDS = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g;
+const asciiTrimmed = (text: string): string => text.replace(ASCII_SPACE_ENDS, '');
+/** Any other white space (U+00A0, U+3000, …) or invisible format character (U+FEFF, U+200B, …) at either end. */
+const INVISIBLE_END = /^[\s\p{Cf}]|[\s\p{Cf}]$/u;
+
+/**
+ * Refuses an identifier that still begins or ends with white space or an invisible character once its ASCII spaces
+ * are trimmed: zod's trim() took U+00A0 and U+FEFF off too, so "uni-edge2\u00A0" was stored as another name than the
+ * one sent, without a word (found by a review).
+ */
+function noInvisibleEnds(value: string, context: z.RefinementCtx): void {
+  const found = INVISIBLE_END.exec(value);
+  if (found === null) return;
+  const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  context.addIssue({
+    code: 'custom',
+    message: `${found.index === 0 ? 'begins' : 'ends'} with U+${code}, white space or an invisible character: only ASCII spaces, tabs and line breaks are trimmed from it; send it without`,
+  });
+}
+
 /**
  * Field names as the design documents spell them; lower-case aliases are accepted too.
  * Optional fields take null as "not given": many generated API clients send every field.
  */
 const known = {
-  // Blank is refused by a pattern, not trim().min(1), so that it says so in words (the naming rules come after).
-  imageName: z.string().regex(/\S/, 'must not be blank').trim().max(128),
-  imageVersion: z.string().regex(/\S/, 'must not be blank').trim().max(64),
-  imageCategory: z.string().trim().max(64).nullish(),
+  // Blank is refused by a pattern, not trim().min(1), so that it says so in words (the naming rules come after), and
+  // alone: U+00A0 alone is blank, not also a name ending in it.
+  imageName: z.string().regex(/\S/, { message: 'must not be blank', abort: true }).overwrite(asciiTrimmed).superRefine(noInvisibleEnds).max(128),
+  imageVersion: z.string().regex(/\S/, { message: 'must not be blank', abort: true }).overwrite(asciiTrimmed).superRefine(noInvisibleEnds).max(64),
+  // Blank (or spaces alone) is no category: null, as when none is given.
+  imageCategory: z.string().overwrite(asciiTrimmed).superRefine(noInvisibleEnds).max(64).nullish(),
   Description: z.string().max(4096).nullish(),
   Part: z.string().max(128).nullish(),
   // A number, or digits as a form field sends them; not anything JavaScript would turn into one (`true` was port 1).
@@ -54,7 +77,7 @@ const metadataSchema = z.object(known).catchall(z.unknown());
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
 export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
-  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
+  description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as UTF-8 JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
 });
 
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
@@ -77,6 +100,9 @@ export interface FieldProblem {
 }
 
 export type MetadataResult = { ok: true; metadata: ImageMetadata } | { ok: false; problems: FieldProblem[] };
+
+/** The most extra metadata (fields not named here) may take, as UTF-8 JSON. */
+const MAX_EXTRA_BYTES = 64 * 1024;
 
 const ALIASES: Readonly<Record<string, string>> = { description: 'Description', part: 'Part' };
 
@@ -110,7 +136,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
   const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
   if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
-  const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description });
+  const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description, part: data.Part });
   if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) if (!Object.hasOwn(known, key)) extra[key] = value;
@@ -120,11 +146,13 @@ export function parseMetadata(input: unknown): MetadataResult {
     return meant === undefined ? [] : [{ field: key, message: `is ${meant} written in another letter case; fields are matched as written (only description and part have lower-case aliases): write ${meant}` }];
   });
   if (misspelt.length > 0) return { ok: false, problems: misspelt };
-  if (JSON.stringify(extra).length > 65_536) return { ok: false, problems: [{ field: 'metadata', message: 'extra fields exceed 64 KiB' }] };
+  // Bytes, as it travels and is stored: its length in UTF-16 units took 80 062 bytes of é (found by a review).
+  const extraBytes = Buffer.byteLength(JSON.stringify(extra), 'utf8');
+  if (extraBytes > MAX_EXTRA_BYTES) return { ok: false, problems: [{ field: 'metadata', message: `extra fields are ${extraBytes} bytes as JSON (UTF-8); at most ${MAX_EXTRA_BYTES} (64 KiB)` }] };
   const metadata: ImageMetadata = {
     imageName: data.imageName,
     imageVersion: data.imageVersion,
-    imageCategory: data.imageCategory ?? null,
+    imageCategory: data.imageCategory === '' ? null : data.imageCategory ?? null,
     description: data.Description ?? null,
     part: data.Part ?? null,
     port: data.port ?? null,

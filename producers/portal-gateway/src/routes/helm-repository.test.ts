@@ -50,4 +50,14 @@ describe('the Helm repository routes of an image of many versions', () => {
     expect((parse((await helm('Development/dev1/index.yaml')).body) as { entries: Record<string, unknown[]> }).entries['billing-api']).toHaveLength(40);
     expect(reads).toEqual(['charted', 'charted']);
   });
+
+  it('refuses an owner with white space at an end or a control character, which no user name has, before reading anything (found by a review: MySQL ignored the trailing spaces and served another owner\'s index, whose chart URLs all 404)', async () => {
+    const { helm, reads } = gateway();
+    for (const [path, user, roles] of [['Staging/dev1%20%20%20/index.yaml', 'rm1', ['release-manager']], ['Development/dev1%20/index.yaml', 'dev1', []], ['Development/%20dev1/index.yaml', 'dev1', []], ['Development/dev1%09/index.yaml', 'dev1', []], ['Development/dev%1B1/index.yaml', 'dev1', []], [`Development/dev1%20/charts/${UID}/billing-api-7.0.0.tgz`, 'dev1', []]] as const) {
+      const answer = await helm(path, user, roles);
+      expect([answer.statusCode, answer.json().code, answer.json().problems], path).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', [{ field: 'params.owner', message: expect.stringMatching(/^params\.owner ".*" (has white space at an end|holds a control character), which no user name has/) as unknown }]]);
+    }
+    expect(reads).toEqual([]);
+    expect((await helm('Development/dev1/index.yaml')).statusCode).toBe(200);
+  });
 });

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
 import type { Caller } from '../auth.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
@@ -18,7 +18,7 @@ type RepositoryParams = { environment: string; owner: string };
 const REPOSITORY_PARAMS = {
   // Any letter case, as every other environment parameter (environmentOrThrow): `development` was a 400 here alone.
   environment: { type: 'string', minLength: 1, maxLength: 32, description: `The environment whose charts the repository holds: ${ENVIRONMENT_NAMES.join(', ')}, in any letter case` },
-  owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Whose images: your user name, or, with a promotion role, another owner\'s' },
+  owner: { type: 'string', minLength: 1, maxLength: 255, description: 'Whose images: your user name, or, with a promotion role, another owner\'s, as written (white space at an end or a control character, which no user name has, is refused 400)' },
 };
 
 /** index.yaml as Helm reads it: chart name to its versions, newest first. */
@@ -55,6 +55,16 @@ const HELM_SECURITY: Record<string, readonly string[]>[] = [{ bearer: [] }, { ba
 const ETAG = { type: 'string', description: 'The index\'s entity tag: send it back as If-None-Match' };
 const CHART_ETAG = { type: 'string', description: 'The chart\'s entity tag: its SHA-256 (the index\'s digest) in quotes, or, where ViewPort holds none, its stored version\'s id' };
 
+/**
+ * Refuses an owner no user can have: tokens naming a user with white space at an end or a control character are
+ * refused (auth.ts). MySQL's PAD SPACE collations ignore trailing spaces, so `uni-plain%20%20` was served uni-plain's
+ * index, every chart URL of which then answered 404 (found by a review).
+ */
+function ownerOrThrow(owner: string): void {
+  const problem = owner.trim() !== owner ? 'has white space at an end' : /\p{Cc}/u.test(owner) ? 'holds a control character' : undefined;
+  if (problem !== undefined) throw badRequest(`params.owner ${JSON.stringify(owner)} ${problem}, which no user name has: name the repository's owner as written`, 'params.owner');
+}
+
 /** If-Match (RFC 9110 §13.1.1), evaluated before If-None-Match: a GET whose tags name nothing current is refused. */
 const PRECONDITION_FAILED = { 412: { ...errors(412)[412], description: 'If-Match names no entity tag the resource has now (strong comparison; * names any): ORBIT_ERR_BAD_REQUEST, problems names header.if-match' } };
 
@@ -74,6 +84,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
     const accessOf = async (request: FastifyRequest<{ Params: RepositoryParams }>) => {
       const caller = await options.caller(request);
       const environment = environmentOrThrow(request.params.environment, 'params.environment');
+      ownerOrThrow(request.params.owner);
       const readable = deps.policy ? readableEnvironments(caller.roles, deps.policy) : [];
       const allowed = request.params.owner === caller.actor.username || readable.includes(environment);
       return { caller, environment, readable, allowed };

@@ -69,7 +69,7 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   };
   const read = async (url: string, user: string, roles: readonly string[] = []) => (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await routeTestToken(user, roles)}` } })).statusCode;
   const document = async () => (await app.inject('/docs/json')).json() as { paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema?: { pattern?: string } }[]; responses: Record<string, unknown> }>> };
-  return { transfer, read, document, commands, refusals, refusedRequests, lines, statuses, reads };
+  return { app, transfer, read, document, commands, refusals, refusedRequests, lines, statuses, reads };
 }
 
 describe('POST /v1/images/{uid}/transfers with dryRun', () => {
@@ -233,6 +233,27 @@ describe('POST /v1/images/{uid}/transfers with text no store keeps', () => {
     expect(refusals).toEqual([]);
     expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'rc1 🚀' })).status).toBe(202);
     expect(commands[0]?.notes).toBe('rc1 🚀');
+  });
+
+  it('refuses notes whose bytes are not UTF-8 (400 naming the body), where they were stored as U+FFFD (found by a review)', async () => {
+    const { app, commands } = harness();
+    for (const bytes of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0xbd], [0xe2, 0x82]]) {
+      const payload = Buffer.concat([Buffer.from('{"imageVersion":"v2-0-00","transferEnvironment":"Testing","notes":"x'), Buffer.from(bytes), Buffer.from('y"}')]);
+      const answer = await app.inject({ method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, 'content-type': 'application/json' }, payload });
+      expect([answer.statusCode, answer.json().problems], bytes.join(' ')).toEqual([400, [{ field: 'body', message: expect.stringMatching(/^the body is not UTF-8 text: the bytes? [0-9A-F ]+ at offset 68 /) as unknown }]]);
+    }
+    expect(commands).toEqual([]);
+  });
+
+  it('refuses notes holding a control character other than tab and line breaks, naming it (found by a review: ESC and BEL reach the terminals that print them)', async () => {
+    const { transfer, commands } = harness();
+    for (const [notes, code] of [['x\u001b]8;;http://evil\u0007link', '001B'], ['bell\u0007', '0007'], ['nul\u0000', '0000'], ['c1\u0085', '0085'], ['del\u007f', '007F']] as const) {
+      expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes }), code).toMatchObject({
+        status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'body.notes', message: expect.stringMatching(new RegExp(`^body\\.notes holds U\\+${code}, a control character`)) as unknown }] },
+      });
+    }
+    expect(commands).toEqual([]);
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'line one\r\n\tline two' })).status).toBe(202);
   });
 });
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { envelopeFor, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
+import { controlCharacterProblem, envelopeFor, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
-import { RequestRefusedError } from '../errors.js';
+import { badRequest, RequestRefusedError } from '../errors.js';
 import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
 import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type ImageView, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
@@ -107,6 +107,12 @@ function keyReused(key: string, held: KeyedTransfer, sent: TransferAsked): Reque
     fields.map((field) => ({ field, message: `differs from what request ${held.requestId} was sent with` })));
 }
 
+/** Refuses notes holding a control character other than tab and line breaks: they are shown to people (the request's status, ViewPort, the transfer's events). */
+function notesOrThrow(notes: string | null | undefined): void {
+  const problem = notes === null || notes === undefined ? null : controlCharacterProblem(notes);
+  if (problem !== null) throw badRequest(`body.notes ${problem}`, 'body.notes');
+}
+
 /**
  * POST /v1/images/{uid}/transfers: promotes one version one step along the
  * environment chain. Refusals answer 4xx with a code and are also recorded as
@@ -176,6 +182,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const actor: Actor = caller.actor;
       // Checked before anything else: a client that sent a key counts on it, so a malformed or doubled one is refused, never ignored.
       const keyText = idempotencyKeyOf(idempotencyKeyHeaderOf(request.raw.rawHeaders));
+      notesOrThrow(request.body.notes);
       const sent: TransferAsked = {
         imageUID: request.params.uid, imageVersion: request.body.imageVersion, notes: request.body.notes ?? null,
         targetEnvironment: parseEnvironmentName(request.body.transferEnvironment) ?? request.body.transferEnvironment,

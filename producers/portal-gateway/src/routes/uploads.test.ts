@@ -36,9 +36,11 @@ interface HarnessOptions {
   readonly presignedWithLags?: number;
   /** As MySQL's publisher: an upload of a version another accepted upload has not finished is not recorded (VersionUploadUnderWay). */
   readonly oneUploadPerVersion?: boolean;
+  /** As MySQL's publisher when the name was freed meanwhile and another name took its chart name: nothing recorded. */
+  readonly nameFreed?: ChartNameTaken;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -126,6 +128,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
         // As refuseVersionUnderWay: the same chart version, however spelled.
         const underWay = [...records.values()].find((other) => other.kind === 'upload' && other.imageUID === record.imageUID && chartVersionOf(other.imageVersion ?? '') === chartVersionOf(record.imageVersion ?? '') && ['accepted', 'running'].includes(other.status));
         if (oneUploadPerVersion && underWay) throw new VersionUploadUnderWay(underWay.requestId, underWay.imageVersion ?? '');
+        if (nameFreed) throw nameFreed;
         records.set(record.requestId, { ...record, status: 'accepted', error: null });
         published.push(event);
       },
@@ -291,7 +294,7 @@ describe('POST /v1/uploads', () => {
     }
   });
 
-  it('closes an upload that stops sending once it has been idle for the idle timeout, accepting nothing', async () => {
+  it('answers an upload that stops sending 408 once it has been idle for the idle timeout, and closes it, accepting nothing', async () => {
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
     const { app, published } = harness({ logger, idleTimeoutMs: 500 });
@@ -299,6 +302,8 @@ describe('POST /v1/uploads', () => {
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
     try {
       socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => { answer += chunk.toString(); });
       const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
       const started = Date.now();
       socket.write(await uploadStartedShort());
@@ -306,7 +311,9 @@ describe('POST /v1/uploads', () => {
       // Then nothing: the client stalls without closing.
       const closedAfter = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 5_000))]) - started;
       expect(closedAfter).toBeGreaterThanOrEqual(400);
-      await vi.waitFor(() => expect(lines.map((line) => line['msg'])).toContain('client went away before its request was read; nothing was accepted'));
+      // Answered, as a stalled header is (it was closed with no answer, and logged as the client gone: a review).
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      await vi.waitFor(() => expect(lines).toContainEqual(expect.objectContaining({ status: 408, reasonCode: 'BODY_IDLE' })));
       expect(published).toEqual([]);
     } finally {
       socket.destroy();
@@ -361,6 +368,14 @@ describe('POST /v1/uploads', () => {
     expect([refused.statusCode, refused.json().code]).toEqual([409, 'NAME_CONFLICT']);
     expect(refused.json().message).toContain('which your image name "billing.api" has (none of its uploads has been stored, but a name keeps its chart name: upload under "billing.api", or choose a name that becomes another chart)');
     expect(refused.json().problems).toEqual([{ field: 'imageName', message: 'becomes chart billing-api, as your image name "billing.api" does' }]);
+  });
+
+  it('refuses as NAME_CONFLICT, its staged image deleted, an upload whose name another name of the same owner took while it was being recorded (a name no request held is freed)', async () => {
+    const { app, published, discarded } = harness({ peek: async () => undefined, nameFreed: new ChartNameTaken('billing_api', 'billing-api', 'billing.api', false) });
+    const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'billing_api' }) }, { name: 'image', filename: 'a.tar', body: 'x'.repeat(1000) }]);
+    const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+    expect([refused.statusCode, refused.json().code, refused.json().problems]).toEqual([409, 'NAME_CONFLICT', [{ field: 'imageName', message: 'becomes chart billing-api, as your image name "billing.api" does' }]]);
+    expect([published, discarded.length]).toEqual([[], 1]);
   });
 
   it('gives a new name its UID only once the image is in: a refused or cancelled upload keeps no name (found by a probe: it kept the name and its chart name for ever)', async () => {
@@ -567,12 +582,12 @@ describe('POST /v1/uploads', () => {
     // A part declared JSON that is not: 400 (the multipart plugin's own answer is a 406, which is about Accept).
     const notJson = multipart([{ name: 'metadata', body: '{"imageName": ' }, { name: 'image', filename: 'a.tar', body: 'x' }]);
     const broken = await app.inject({ method: 'POST', url: '/v1/uploads', ...notJson, headers: { ...notJson.headers, authorization: `Bearer ${await token()}` } });
-    const refusal = 'a multipart part declared application/json is not valid JSON, holds a "__proto__" key or "constructor" with "prototype" (refused: prototype poisoning), or is over 1 MiB';
-    expect([broken.statusCode, broken.json().message]).toEqual([400, refusal]);
+    // Read by the route from the part's bytes (the reader would decode them lossily), so it says where the JSON broke.
+    expect([broken.statusCode, broken.json().message]).toEqual([400, expect.stringMatching(/^the metadata part is not valid JSON: /) as unknown]);
     // Valid JSON the reader refuses on purpose: not called invalid JSON alone (found by a probe).
     const poisoned = multipart([{ name: 'metadata', body: '{"__proto__":{"a":1},"imageName":"x","imageVersion":"v1-0-00"}' }, { name: 'image', filename: 'a.tar', body: 'x' }]);
     const refusedPoison = await app.inject({ method: 'POST', url: '/v1/uploads', ...poisoned, headers: { ...poisoned.headers, authorization: `Bearer ${await token()}` } });
-    expect([refusedPoison.statusCode, refusedPoison.json().message]).toEqual([400, refusal]);
+    expect([refusedPoison.statusCode, refusedPoison.json().message]).toEqual([400, 'the metadata part holds a "__proto__" key or "constructor" with "prototype", which are refused (prototype poisoning)']);
     expect(discarded).toEqual(staged.map((object) => object.key));
     expect(discarded.length).toBeGreaterThanOrEqual(3);
     expect(published).toHaveLength(0);
@@ -1261,6 +1276,44 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
   const withExtra = (extra: string) => `${JSON.stringify(metadata).slice(0, -1)},"extra":${extra}}`;
   const upload = async (app: ReturnType<typeof harness>['app'], form: { payload: Buffer; headers: Record<string, string> }) =>
     app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
+
+  /** Metadata whose Description holds `bytes` as sent, not as any JSON string could spell them. */
+  const withBytes = (bytes: number[]): Buffer => Buffer.concat([Buffer.from(`${JSON.stringify(metadata).slice(0, -1)},"Description":"x`), Buffer.from(bytes), Buffer.from('y"}')]);
+  /** Not UTF-8: a lone FF, an overlong C0 AF, a surrogate's own bytes ED A0 BD, a sequence cut short E2 82. */
+  const NOT_UTF8 = [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0xbd], [0xe2, 0x82]];
+
+  it('refuses metadata bytes that are not UTF-8 with 400 naming the part, as file part, text part and JSON body, where they were stored as U+FFFD (found by a review)', async () => {
+    const { app, published } = harness();
+    for (const bytes of NOT_UTF8) {
+      const sent = withBytes(bytes);
+      for (const part of [{ filename: 'meta.json', type: 'application/json' }, { type: 'application/json' }, { type: 'text/plain' }]) {
+        const answer = await upload(app, multipart([{ name: 'metadata', ...part, body: sent }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+        expect([answer.statusCode, answer.json().problems?.[0]?.field, answer.json().message], `${bytes.join(' ')} ${JSON.stringify(part)}`).toEqual([400, 'metadata', expect.stringMatching(/^the metadata part is not UTF-8 text: the bytes? [0-9A-F ]+ at offset \d+/) as unknown]);
+      }
+      const json = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' },
+        payload: Buffer.concat([Buffer.from('{"metadata":'), sent, Buffer.from(',"reference":"127.0.0.1:5000/team/app:1.0"}')]) });
+      expect([json.statusCode, json.json().problems?.[0]?.field, json.json().message]).toEqual([400, 'body', expect.stringContaining('the body is not UTF-8 text') as unknown]);
+    }
+    // U+FFFD sent as itself is text like any other; a leading BOM is skipped, as a JSON body's is.
+    const replacement = await upload(app, multipart([{ name: 'metadata', filename: 'meta.json', body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), withBytes([0xef, 0xbf, 0xbd])]) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect(replacement.statusCode, replacement.body).toBe(202);
+    const bom = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' },
+      payload: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ metadata: { ...metadata, imageVersion: 'v1-0-01', Description: 'caf\u00e9 \u{1F680}' }, reference: '127.0.0.1:5000/team/app:1.0' }))]) });
+    expect(bom.statusCode, bom.body).toBe(202);
+    expect(published.map((command) => command.metadata.description)).toEqual(['x\ufffdy', 'caf\u00e9 \u{1F680}']);
+  });
+
+  it('refuses a metadata part that declares a charset other than UTF-8, file or text part, as a JSON body is refused (found by a review: café in latin1 stored as caf\\uFFFD)', async () => {
+    const { app, published } = harness();
+    const latin1 = Buffer.from(`${JSON.stringify(metadata).slice(0, -1)},"Description":"caf\u00e9"}`, 'latin1');
+    for (const part of [{ filename: 'meta.json', type: 'application/json;charset=iso-8859-1' }, { type: 'application/json; charset="ISO-8859-1"' }, { type: 'text/plain; charset=windows-1252' }]) {
+      const answer = await upload(app, multipart([{ name: 'metadata', ...part, body: latin1 }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+      expect([answer.statusCode, answer.json().problems?.[0]?.field, answer.json().message], JSON.stringify(part)).toEqual([400, 'metadata', expect.stringMatching(/^the metadata part declares charset (iso-8859-1|ISO-8859-1|windows-1252): send it in UTF-8/) as unknown]);
+    }
+    const utf8 = await upload(app, multipart([{ name: 'metadata', filename: 'meta.json', type: 'application/json; charset=UTF-8', body: Buffer.from(latin1.toString('latin1')) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
+    expect(utf8.statusCode, utf8.body).toBe(202);
+    expect(published.map((command) => command.metadata.description)).toEqual(['caf\u00e9']);
+  });
 
   it('takes a form\'s _charset_ field of UTF-8 (RFC 7578 §4.6) and refuses another charset, naming it (found by a probe: refused as unexpected)', async () => {
     const { app, published } = harness();

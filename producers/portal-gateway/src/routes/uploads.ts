@@ -6,8 +6,9 @@ import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, 
 import type { ImageMetadata, ObjectRef, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, FORM_CUT_SHORT, notFound, RequestRefusedError } from '../errors.js';
-import { FormFraming } from '../form-framing.js';
-import { OPTIONAL_JSON_BODY } from '../json-body.js';
+import { FormFraming, type PartHead } from '../form-framing.js';
+import { formPartIsAFile } from '../form-parts.js';
+import { notUtf8, OPTIONAL_JSON_BODY, otherCharset, strictUtf8 } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
@@ -199,6 +200,16 @@ function jsonOrThrow(text: string): unknown {
 }
 
 /**
+ * The reader's options for an upload's form: the metadata part comes as a file part, its bytes as sent (see
+ * metadataPartValue), whatever its type; any other part as the app reads it (formPartIsAFile). One file more than the
+ * app allows: a second metadata part is then refused by name ("send one"), not by the reader's count of files.
+ */
+const METADATA_AS_FILE = {
+  isPartAFile: (fieldName: string | undefined, contentType: string | undefined, fileName: string | undefined): boolean => fieldName === 'metadata' || formPartIsAFile(fieldName, contentType, fileName),
+  limits: { files: 3 },
+};
+
+/**
  * True when a multipart Content-Type has no boundary to split the body by:
  * what a client sends that sets `Content-Type: multipart/form-data` by hand
  * (fetch and axios users do) instead of letting the form set it.
@@ -269,6 +280,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * time): refused as a stored version is, naming that upload, which is the one a promotion's "not yet" names too.
    */
   function refuseUnderWay(sender: Sender, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
+    // The name was freed meanwhile and another of the owner's names took its chart name (stores/mysql-requests.ts freeUnrequested).
+    if (error instanceof ChartNameTaken) chartNameRefusal(error);
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
     // Another spelling of its chart version (5.0.0 while v5-0-0 is under way) is named as that upload spells it.
@@ -392,20 +405,25 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /**
-   * The metadata part's JSON. @fastify/multipart parses a part sent as
-   * application/json itself; plain text parts arrive as strings; `curl -F
-   * metadata=@meta.json` and browsers' Blob parts send it as a small file.
+   * The metadata part's JSON, from its bytes: it is always read as a file part (METADATA_AS_FILE), since the reader
+   * decodes a text field's bytes lossily before anyone could refuse those that are not UTF-8. `curl -F metadata=@m.json`,
+   * `-F metadata=<m.json` and browsers' Blob parts all arrive so.
    */
-  async function metadataPartValue(part: Multipart): Promise<unknown> {
-    if (part.type !== 'field') return jsonOrThrow(await smallPart(part.file, MAX_METADATA_BYTES));
-    // Parsed by the multipart reader already (whatever JSON it held, a string too): parsing it again took a double-encoded object.
-    if (part.mimetype === 'application/json') return part.value;
-    // The reader cuts a field at its fieldSize; what is left is not the metadata sent.
-    if (part.valueTruncated) throw badRequest(`the metadata part is over ${MAX_METADATA_BYTES} bytes`, 'metadata');
-    return jsonOrThrow(typeof part.value === 'string' ? part.value : String(part.value));
+  async function metadataPartValue(part: Multipart, head: PartHead | undefined): Promise<unknown> {
+    const charset = otherCharset(head?.contentType);
+    // The reader drops a file part's charset and would read its bytes as UTF-8 all the same (café in latin1 was stored as caf\uFFFD).
+    if (charset !== undefined) throw badRequest(`the metadata part declares charset ${charset}: send it in UTF-8, with charset=utf-8 or none (as a JSON body)`, 'metadata');
+    // Not reached while METADATA_AS_FILE holds; a field would be text the reader decoded already.
+    if (part.type === 'field') return jsonOrThrow(typeof part.value === 'string' ? part.value : String(part.value));
+    const bytes = await smallPart(part.file, MAX_METADATA_BYTES);
+    // The reader stops a file at the upload limit, which may be no more than the metadata's own.
+    if (part.file.truncated) throw badRequest(`the metadata part is over ${MAX_METADATA_BYTES} bytes`, 'metadata');
+    const undecodable = notUtf8(bytes);
+    if (undecodable !== undefined) throw badRequest(`the metadata part ${undecodable}`, 'metadata');
+    return jsonOrThrow(strictUtf8(bytes));
   }
 
-  async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of file) {
@@ -413,7 +431,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (size > limit) throw badRequest(`the metadata part is over ${limit} bytes`, 'metadata');
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 
   /**
@@ -495,11 +513,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const watch = (chunk: Buffer): void => framing?.feed(chunk);
     request.raw.on('data', watch);
     try {
-      for await (const part of request.parts()) {
+      for await (const part of request.parts(METADATA_AS_FILE)) {
         parts += 1;
         if (part.fieldname === 'metadata') {
           if (metadata) throw badRequest('send one "metadata" part', 'metadata');
-          metadata = metadataOrThrow(await metadataPartValue(part));
+          metadata = metadataOrThrow(await metadataPartValue(part, framing?.headOf('metadata')));
           checked = { value: await onMetadata(metadata) };
         } else if (part.type === 'field' && part.fieldname === '_charset_') {
           // RFC 7578 §4.6: the form's default charset, which browsers may send; the metadata is read as UTF-8.
