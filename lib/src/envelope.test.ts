@@ -50,6 +50,12 @@ describe('envelopeProblem', () => {
     expect(envelopeProblem({ ...event, imageUID: 'frn/../../x' })).toBe('imageUID "frn/../../x" is not an Orbit image UID (^[A-Za-z0-9]{60}$)');
     expect(envelopeProblem({ ...event, imageUID: 'U'.repeat(59) })).toMatch(/^imageUID "U{59}" is not an Orbit image UID/);
     expect(envelopeProblem({ ...event, imageUID: `${'U'.repeat(59)}-` })).toMatch(/is not an Orbit image UID/);
+    expect(envelopeProblem({ ...event, imageUID: ` ${'U'.repeat(60)}` })).toMatch(/is not an Orbit image UID/);
+  });
+
+  it('takes an image UID with trailing spaces, as transfers of `<uid>%20` before 2026-12-02 wrote them: a rebuild of older topics keeps them (found by a review)', () => {
+    expect(envelopeProblem({ ...event, imageUID: `${'U'.repeat(60)} ` })).toBeUndefined();
+    expect(envelopeProblem({ ...event, imageUID: `${'U'.repeat(60)}   ` })).toBeUndefined();
     // A megabyte of junk is named by its start only: the reason goes into a DLQ header.
     expect(envelopeProblem({ ...event, imageUID: '/'.repeat(1_000_000) })?.length).toBeLessThan(200);
   });

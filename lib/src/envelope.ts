@@ -97,7 +97,9 @@ export function envelopeProblem(event: unknown): string | undefined {
   }
   if (typeof fields['pid'] !== 'string' || !isKnownPid(fields['pid'])) return `pid ${JSON.stringify(fields['pid'])} is not one of Orbit's steps`;
   const { imageUID, requestId } = fields as { imageUID: string; requestId?: unknown };
-  if (!imageUIDForm.test(imageUID)) return `imageUID ${quoted(imageUID)} is not an Orbit image UID (${IMAGE_UID_PATTERN})`;
+  // Trailing spaces: the transfers route took `<uid>%20` until 2026-12-02 (MySQL's PAD SPACE matched it to the image),
+  // so older topics hold such transfers; a rebuild projects them as it did then, onto the image.
+  if (!imageUIDForm.test(imageUID.replace(/ +$/, ''))) return `imageUID ${quoted(imageUID)} is not an Orbit image UID (${IMAGE_UID_PATTERN})`;
   if ('requestId' in fields) {
     if (typeof requestId !== 'string' || requestId.trim() === '') return 'requestId is empty';
     if (!requestIdForm.test(requestId)) return `requestId ${quoted(requestId)} is not a UUID, as every request id the gateway makes is`;

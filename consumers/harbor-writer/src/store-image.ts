@@ -113,6 +113,8 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // charts, overlays and transfers pin), the top included; a first delivery, or one whose row was never written, gets the owner's path of today.
   const row = stored ? (await deps.dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: rowKey, ConsistentRead: true }))).Item : undefined;
   const ownerPath = row === undefined ? ownerPathOf(event.actor.username) : pushedOwnerPathOf({ ownerPath: row['ownerPath'], owner: event.actor.username, createdTimestampUTC: row['createdTimestampUTC'] });
+  // Read from the row's time, not recorded: not written down either, so images:push still looks at every earlier path.
+  const ownerPathGuessed = row !== undefined && row['ownerPath'] === undefined;
   const held = holdsCopyOf(stored, { sha256: event.sha256, sizeBytes: event.sizeBytes });
   const staged = held ? undefined : await orRefusal(storedSha256(deps.s3, event.staging));
   if (isRefusal(staged)) return failed(event, staged.refused.reasonCode, `${event.staging.bucket}: ${staged.refused.message}`);
@@ -138,7 +140,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
   // An update, not a put: a redelivery can come after a transfer recorded its location<Environment> in this row.
   await deps.dynamo.send(new UpdateCommand(keepingOtherAttributes(deps.metadataTable, rowKey, {
     // The owner path it was pushed under (null: the top), so later pushes of this version (transfers, images:push) need not infer it.
-    imageName: event.metadata.imageName, username: event.actor.username, ownerPath, requestId: event.requestId,
+    imageName: event.metadata.imageName, username: event.actor.username, ...(ownerPathGuessed ? {} : { ownerPath }), requestId: event.requestId,
     bucket: target.bucket, key: target.key, versionId, sha256: event.sha256, sizeBytes: event.sizeBytes,
     image: event.image,
   })));

@@ -36,29 +36,34 @@ export function searchCopyOfRow(row: RowDataPacket): SearchCopy {
 }
 
 /**
- * Writes the search copy (migration 0017) of posts projected before it, which SQL could not normalise: until then
- * the gateway compares those by their raw text. A post the live projection writes meanwhile gets its copy with it,
- * and is passed over here (its copy is no longer NULL; the rows are read FOR UPDATE). Returns how many it filled.
+ * Writes the search copy (migration 0017) of every post whose copy is not what the projector would write from its
+ * text: posts projected before the migration (NULL, which SQL could not fill), and posts a projector of an older
+ * build re-described beside a newer one during a rolling upgrade (it updates post_content and leaves the copy as it
+ * was). Each batch's rows are read FOR UPDATE, so a post the live projection writes meanwhile is read as written.
+ * Returns how many it wrote.
  */
 export async function fillSearchCopies(pool: Pool, batch = POSTS_PER_BATCH): Promise<number> {
   let filled = 0;
   let after = 0;
   for (;;) {
     // READ COMMITTED, as the projector writes: a row scanned past and not NULL is not kept locked (REPEATABLE READ kept them all).
-    const ids = await inTransaction(pool, async (connection) => {
+    const pass = await inTransaction(pool, async (connection) => {
       const [rows] = await connection.query<RowDataPacket[]>(
-        `SELECT p.ID, p.post_type, p.post_content, c.meta_value AS category, m.meta_value AS metadata FROM wp_posts p
+        `SELECT p.ID, p.post_type, p.post_content, p.search_description, p.search_category, c.meta_value AS category, m.meta_value AS metadata FROM wp_posts p
          LEFT JOIN wp_postmeta c ON c.post_id = p.ID AND c.meta_key = 'imageCategory'
          LEFT JOIN wp_postmeta m ON m.post_id = p.ID AND m.meta_key = 'metadata'
-         WHERE p.ID > ? AND p.search_description IS NULL ORDER BY p.ID LIMIT ? FOR UPDATE`, [after, batch]);
+         WHERE p.ID > ? ORDER BY p.ID LIMIT ? FOR UPDATE`, [after, batch]);
+      let written = 0;
       for (const row of rows) {
         const copy = searchCopyOfRow(row);
+        if (row['search_description'] === copy.description && row['search_category'] === copy.category) continue;
         await connection.query('UPDATE wp_posts SET search_description = ?, search_category = ? WHERE ID = ?', [copy.description, copy.category, row['ID']]);
+        written += 1;
       }
-      return rows.map((row) => Number(row['ID']));
+      return { scanned: rows.map((row) => Number(row['ID'])), written };
     }, { isolation: 'READ COMMITTED' });
-    filled += ids.length;
-    if (ids.length < batch) return filled;
-    after = ids.at(-1) ?? after;
+    filled += pass.written;
+    if (pass.scanned.length < batch) return filled;
+    after = pass.scanned.at(-1) ?? after;
   }
 }
