@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chartNameOf, earlierOwnerPathsOf, legacyOwnerPathOf, MAX_CHART_NAME, otherOwnerPathsOf, ownerPathIn, ownerPathOf, pushedOwnerPathOf, repositoryPathOf } from './chart-name.js';
+import { chartNameOf, earlierOwnerPathsOf, legacyOwnerPathOf, MAX_CHART_NAME, otherOwnerPathsOf, ownerPathIn, ownerPathOf, pushedOwnerPathOf, repositoryPathUnder } from './chart-name.js';
 
 const UID = 'AbCdEfGh1234567890abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP';
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -61,7 +61,7 @@ describe('ownerPathOf', () => {
 
   it('never gives an owner the path of the shared chart repositories older versions live in', () => {
     expect(ownerPathOf('charts')).toMatch(/^charts-[0-9a-f]{16}$/);
-    expect(repositoryPathOf('charts', 'billing-api', UID)).not.toBe('charts/billing-api');
+    expect(repositoryPathUnder(ownerPathOf('charts'), chartNameOf('billing-api', UID))).not.toBe('charts/billing-api');
   });
 
   it('hashes a changed spelling with 64 bits, so a name chosen to share another owner\'s path is out of reach (a review: 8 hex, 2^32 tries)', () => {
@@ -129,7 +129,9 @@ describe('ownerPathOf', () => {
     expect(ownerPathIn('registry.example/orbit/ada/other-api', 'registry.example/orbit', 'billing-api')).toBeUndefined();
   });
 
-  it('puts an image under its owner, named by its chart', () => {
-    expect(repositoryPathOf('ada', 'Billing API', UID)).toBe('ada/billing-api');
+  it('puts an image under its owner path, named by its chart; one pushed before owners had paths at the top', () => {
+    expect(repositoryPathUnder(ownerPathOf('ada'), chartNameOf('Billing API', UID))).toBe('ada/billing-api');
+    expect(repositoryPathUnder('ada-0123abcd', 'billing-api')).toBe('ada-0123abcd/billing-api');
+    expect(repositoryPathUnder(null, 'billing-api')).toBe('billing-api');
   });
 });

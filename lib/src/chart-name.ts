@@ -149,7 +149,10 @@ export function ownerPathIn(repository: string, registryPrefix: string, chartNam
   return owner !== '' && !owner.includes('/') ? owner : undefined;
 }
 
-/** `<owner>/<chart name>`: where an image lives under a registry prefix (ORBIT_IMAGE_REGISTRY, an environment's). */
-export function repositoryPathOf(owner: string, imageName: string, imageUID: string): string {
-  return `${ownerPathOf(owner)}/${chartNameOf(imageName, imageUID)}`;
+/**
+ * `<owner path>/<chart name>`: where a version lives under a registry prefix (ORBIT_IMAGE_REGISTRY, an environment's).
+ * A version pushed before owners had paths (owner path null) lives at the prefix's top, as `<chart name>` alone.
+ */
+export function repositoryPathUnder(ownerPath: string | null, chartName: string): string {
+  return ownerPath === null ? chartName : `${ownerPath}/${chartName}`;
 }

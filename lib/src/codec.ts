@@ -138,6 +138,14 @@ export class EventCodec {
 }
 
 /**
+ * The error for an event that decoded but no Orbit service would write (`problem` says why): undecodable
+ * (ORBIT_ERR_DECODE), so the consume loop sets it aside with its bytes instead of acting on it or retrying it.
+ */
+export function unusableEvent(topic: string, problem: string): DecodeError {
+  return new DecodeError(topic, new TypeError(`decoded, but not a usable Orbit event: ${problem}`));
+}
+
+/**
  * Decodes an Orbit event and refuses, as undecodable, one whose envelope is
  * unusable (`envelopeProblem`): the consumers set it aside with its bytes
  * instead of acting on it, and a rebuild passes over the same ones.
@@ -145,7 +153,7 @@ export class EventCodec {
 export async function decodeOrbitEvent(codec: EventCodec, topic: string, value: Buffer | null): Promise<unknown> {
   const event = await codec.decode(topic, value);
   const problem = envelopeProblem(event);
-  if (problem !== undefined) throw new DecodeError(topic, new TypeError(`decoded, but not a usable Orbit event: ${problem}`));
+  if (problem !== undefined) throw unusableEvent(topic, problem);
   return event;
 }
 

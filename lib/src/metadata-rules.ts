@@ -1,5 +1,6 @@
 import { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 import { YAML_ESCAPED } from './yaml-text.js';
+import { codePointLabel } from './code-point.js';
 
 /**
  * Naming rules of an image: the gateway applies them at the door (a bad name
@@ -130,8 +131,7 @@ export const CHART_UNCARRIABLE = new RegExp(YAML_ESCAPED.source);
 export function chartCharacterProblem(text: string): string | null {
   const found = CHART_UNCARRIABLE.exec(text);
   if (found === null) return null;
-  const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-  return `holds U+${code}, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)`;
+  return `holds ${codePointLabel(found[0])}, a character no Helm chart can carry as it is (helm refuses a chart holding DEL, a C1 control, U+FFFE or U+FFFF, and turns NEL, U+2028 and U+2029 into spaces)`;
 }
 
 /**
@@ -198,8 +198,7 @@ const TERMINAL_CONTROL = /[^\P{Cc}\t\n\r]/u;
 export function controlCharacterProblem(text: string): string | null {
   const found = TERMINAL_CONTROL.exec(text);
   if (found === null) return null;
-  const code = found[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-  return `holds U+${code}, a control character, which would reach the terminals that print it (helm search, helm show chart) as a command to them: text for people may hold tab and line breaks, no other control character`;
+  return `holds ${codePointLabel(found[0])}, a control character, which would reach the terminals that print it (helm search, helm show chart) as a command to them: text for people may hold tab and line breaks, no other control character`;
 }
 
 /** Why text holding a NUL cannot reach a container: the metadata rules and the validator's image-config check say it alike. */

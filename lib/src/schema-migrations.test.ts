@@ -1,7 +1,9 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
 import {
-  BUNDLED_MIGRATIONS, checkSchemaCurrent, missingMigrations, SchemaBehindError, waitForCurrentSchema, waitingWhileSchemaBehind, type MigrationsReader, type SchemaWaitLogger,
+  BUNDLED_MIGRATIONS, checkSchemaCurrent, missingMigrations, SchemaBehindError, waitForCurrentSchema, waitingWhileSchemaBehind, type MigrationsReader,
 } from './schema-migrations.js';
 
 /** A database whose schema_migrations answers what `answer` says at each ask. */
@@ -21,15 +23,14 @@ function databaseAnswering(answer: () => string[] | Error): MigrationsReader & {
 const versionsOf = (files: readonly string[]): string[] => files.map((file) => file.slice(0, 4));
 const allBut = (...left: string[]): string[] => versionsOf(BUNDLED_MIGRATIONS).filter((version) => !left.includes(version));
 
-interface LoggedLine { readonly level: string; readonly fields: Record<string, unknown>; readonly message: string }
+interface LoggedLine { readonly level: string; readonly msg: string; readonly [field: string]: unknown }
 
-function recordingLogger(): SchemaWaitLogger & { lines: LoggedLine[] } {
-  const lines: LoggedLine[] = [];
-  return {
-    lines,
-    warn: (fields, message) => { lines.push({ level: 'warn', fields: { ...fields }, message }); },
-    info: (fields, message) => { lines.push({ level: 'info', fields: { ...fields }, message }); },
-  };
+/** A service's logger, its lines kept in memory. */
+function recordingLogger(): { logger: Logger; lines: () => LoggedLine[] } {
+  const chunks: string[] = [];
+  const destination = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(chunk.toString()); done(); } });
+  const lines = (): LoggedLine[] => chunks.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as LoggedLine);
+  return { logger: createLogger({ service: 'schema-wait-test', destination }), lines };
 }
 
 describe('missingMigrations', () => {
@@ -62,26 +63,26 @@ describe('waitForCurrentSchema', () => {
   it('waits while a migration is missing, says so once per reason, and goes on by itself once it is applied', async () => {
     const answers: (string[] | Error)[] = [allBut('0016'), allBut('0016'), new StoreUnavailableError('mysql', new Error('connect ECONNREFUSED')), versionsOf(BUNDLED_MIGRATIONS)];
     const database = databaseAnswering(() => answers.shift() ?? versionsOf(BUNDLED_MIGRATIONS));
-    const logger = recordingLogger();
+    const { logger, lines } = recordingLogger();
     const reasons: string[] = [];
     await waitForCurrentSchema(database, { logger, pollMs: 1, onWaiting: (reason) => reasons.push(reason) });
     expect(database.asked).toBe(4);
-    expect(logger.lines.map((line) => line.level)).toEqual(['warn', 'warn', 'info']);
-    expect(logger.lines[0]?.fields['missing']).toEqual(['0016_transfer_idempotency_keys.sql']);
+    expect(lines().map((line) => line.level)).toEqual(['warn', 'warn', 'info']);
+    expect(lines()[0]?.['missing']).toEqual(['0016_transfer_idempotency_keys.sql']);
     expect(reasons[0]).toContain('0016_transfer_idempotency_keys.sql');
     expect(reasons[0]).toContain('npm run provision');
     expect(reasons).toHaveLength(2);
   });
 
   it('returns at once, saying nothing, when the schema is current', async () => {
-    const logger = recordingLogger();
+    const { logger, lines } = recordingLogger();
     await waitForCurrentSchema(databaseAnswering(() => versionsOf(BUNDLED_MIGRATIONS)), { logger, pollMs: 1 });
-    expect(logger.lines).toEqual([]);
+    expect(lines()).toEqual([]);
   });
 
   it('ends with an error no later attempt can mend', async () => {
     const typo = Object.assign(new Error('You have an error in your SQL syntax'), { code: 'ER_PARSE_ERROR', errno: 1064, sqlState: '42000' });
-    await expect(waitForCurrentSchema(databaseAnswering(() => typo), { logger: recordingLogger(), pollMs: 1 })).rejects.toBe(typo);
+    await expect(waitForCurrentSchema(databaseAnswering(() => typo), { logger: recordingLogger().logger, pollMs: 1 })).rejects.toBe(typo);
   });
 });
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrbitError } from './errors.js';
-import { causeChainOf } from './error-description.js';
+import { causeChainOf, errorCodeOf } from './error-description.js';
+import type { Logger } from './logger.js';
 import { readinessReasonOf } from './health-server.js';
 import { isRetriable } from './retry-classifier.js';
 
@@ -56,7 +57,7 @@ const NO_SUCH_TABLE = 'ER_NO_SUCH_TABLE';
 /** The migrations of `bundled` that `schema_migrations` does not record; all of them in a database never provisioned. */
 export async function missingMigrations(reader: MigrationsReader, bundled: readonly string[] = BUNDLED_MIGRATIONS): Promise<string[]> {
   const answer = await reader.query('SELECT version FROM schema_migrations').catch((error: unknown) => {
-    if ((error as { code?: unknown } | null)?.code === NO_SUCH_TABLE) return [[]];
+    if (errorCodeOf(error) === NO_SUCH_TABLE) return [[]];
     throw error;
   });
   const rows = (Array.isArray(answer) ? answer[0] : []) as readonly Record<string, unknown>[];
@@ -70,14 +71,9 @@ export async function checkSchemaCurrent(reader: MigrationsReader, bundled: read
   if (missing.length > 0) throw new SchemaBehindError(missing);
 }
 
-/** The two lines a wait says: a service's pino logger, or a test's recorder. */
-export interface SchemaWaitLogger {
-  warn(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-}
-
 export interface SchemaWaitOptions {
-  readonly logger: SchemaWaitLogger;
+  /** Where the wait says it began and ended (warn, info). */
+  readonly logger: Pick<Logger, 'warn' | 'info'>;
   /** How often the database is asked again. @default SCHEMA_POLL_MS */
   readonly pollMs?: number;
   /** @default BUNDLED_MIGRATIONS */
@@ -131,7 +127,7 @@ export function waitingWhileSchemaBehind<A extends unknown[]>(reader: Migrations
     try {
       await work(...args);
     } catch (error) {
-      if (!causeChainOf(error).some((link) => (link as { code?: unknown } | null)?.code === BAD_FIELD)) throw error;
+      if (!causeChainOf(error).some((link) => errorCodeOf(link) === BAD_FIELD)) throw error;
       const missing = await missingMigrations(reader, bundled).catch((checkFailed: unknown) => {
         // Not known either way: waited for while MySQL cannot say, the statement's error once it can.
         throw isRetriable(checkFailed) ? checkFailed : error;

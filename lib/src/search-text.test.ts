@@ -37,6 +37,7 @@ describe('q folded as the projector folds what it searches', () => {
     expect(unsearchableReason('Be\u0301la')).toBeUndefined();
     expect(unsearchableReason('\u200B')).toBe('q must not hold control or format characters; it holds U+200B at 0');
     expect(unsearchableReason('ab\u0000')).toBe('q must not hold control or format characters; it holds U+0000 at 2');
+    expect(unsearchableReason('a\u{E0001}')).toBe('q must not hold control or format characters; it holds U+E0001 at 1');
     expect(unsearchableReason('\u202E')).toMatch(/U\+202E/);
     expect(unsearchableReason('\u0301la')).toBe('q must not start with a combining mark');
   });

@@ -1,3 +1,5 @@
+import { codePointLabel } from './code-point.js';
+
 /**
  * The search copy of an image's description and category (wp_posts.search_description, search_category, migration
  * 0017): what the gateway's `GET /v1/images?q=&category=` compares, while post_content and the meta keep the bytes as
@@ -38,10 +40,7 @@ const LEADING_MARK = /^\p{M}/u;
  */
 export function unsearchableReason(q: string): string | undefined {
   const invisible = INVISIBLE.exec(q);
-  if (invisible) {
-    const codePoint = invisible[0].codePointAt(0) ?? 0;
-    return `q must not hold control or format characters; it holds U+${codePoint.toString(16).toUpperCase().padStart(4, '0')} at ${invisible.index}`;
-  }
+  if (invisible) return `q must not hold control or format characters; it holds ${codePointLabel(invisible[0])} at ${invisible.index}`;
   if (LEADING_MARK.test(searchQuery(q))) return 'q must not start with a combining mark';
   return undefined;
 }

@@ -1,4 +1,4 @@
-import { envelopeFor, OrbitError, ownerPathIn, ownerPathOf, PushRefusedError } from '@orbit/lib';
+import { envelopeFor, OrbitError, ownerPathIn, ownerPathOf, PushRefusedError, repositoryPathUnder } from '@orbit/lib';
 import type { ChartGenerated, ImageStored, PipelineFailed } from '@orbit/schemas';
 import { renderManifests } from './chart/manifests.js';
 import { renderChart } from './chart/render.js';
@@ -66,7 +66,7 @@ export async function generateChart(event: ImageStored, deps: GenerateDeps): Pro
     // and one pushed before owners had paths (null) keeps `<chart name>` alone. Not pushed: the owner's path of today.
     const pushedUnder = pushedTo ? ownerPathIn(pushedTo, deps.registry, chartName) : undefined;
     const ownerPath = pushedUnder === undefined ? ownerPathOf(event.actor.username) : pushedUnder;
-    const repositoryPath = ownerPath === null ? chartName : `${ownerPath}/${chartName}`;
+    const repositoryPath = repositoryPathUnder(ownerPath, chartName);
     const input = {
       imageUID: event.imageUID, metadata, image: event.image, imageRepository: imageRepositoryOf(pushedTo || `${deps.registry}/${repositoryPath}`), environment: 'Development' as const,
       registryTag: event.imageTag ?? null,

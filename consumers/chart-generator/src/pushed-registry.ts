@@ -1,4 +1,4 @@
-import { DecodeError, TOPICS } from '@orbit/lib';
+import { TOPICS, unusableEvent } from '@orbit/lib';
 
 /** `host[:port]/path` with its host lower-cased (registry hosts are DNS names) and no trailing slash. */
 function normalised(registryPath: string): string {
@@ -33,5 +33,5 @@ export function unconfiguredRegistryProblem(imageReference: string | null | unde
  */
 export function assertConfiguredRegistry(imageReference: string | null | undefined, registries: readonly string[]): void {
   const problem = unconfiguredRegistryProblem(imageReference, registries);
-  if (problem !== undefined) throw new DecodeError(TOPICS.imageStored, new TypeError(`decoded, but not a usable Orbit event: ${problem}`));
+  if (problem !== undefined) throw unusableEvent(TOPICS.imageStored, problem);
 }

@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ownerPathIn, pushedOwnerPathOf, type Logger } from '@orbit/lib';
+import { ownerPathIn, pushedOwnerPathOf, repositoryPathUnder, type Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
@@ -73,13 +73,18 @@ export function chartPlacementOf(row: Readonly<Record<string, unknown>>, environ
   const { ref: chart, sha256: chartSha256 } = stored;
   if (environment === 'Development') {
     // Beside the upload, under the owner path its image was pushed under; images pushed before owners had paths, at the registry's top.
-    const ownerPath = chartOwnerPathOf(row, uploadRegistry, chartName);
-    return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: ownerPath === null ? uploadRegistry : `${uploadRegistry.replace(/\/+$/, '')}/${ownerPath}` };
+    const repository = `${uploadRegistry.replace(/\/+$/, '')}/${repositoryPathUnder(chartOwnerPathOf(row, uploadRegistry, chartName), chartName)}`;
+    return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: prefixOf(repository, chartName) };
   }
   const pinned = text(row['imageReference']);
   const repository = pinned?.slice(0, pinned.lastIndexOf('@'));
   if (!repository?.endsWith(`/${chartName}`)) return undefined;
-  return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: repository.slice(0, -chartName.length - 1) };
+  return { environment, imageUID, imageVersion, chartName, chart, chartSha256, registryPrefix: prefixOf(repository, chartName) };
+}
+
+/** What a chart is pushed under (helm push adds its name): its repository without `/<chart name>`. */
+function prefixOf(repository: string, chartName: string): string {
+  return repository.slice(0, -chartName.length - 1);
 }
 
 /** Every row of a kustomize table, or one image's. */

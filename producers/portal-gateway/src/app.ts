@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
 import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
-import { bodyTimedOut, guardBodyPace } from './body-pace.js';
+import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
 import { conditionalReads } from './conditional.js';
 import { allowBrowserOrigins } from './cors.js';
@@ -93,7 +93,7 @@ export interface GatewayDeps {
   readonly idleTimeoutMs?: number;
   /** Bytes a second a request body must average over each window after its first, else 408 (ORBIT_MIN_UPLOAD_BYTES_PER_SECOND). @default 1024 */
   readonly minBodyBytesPerSecond?: number;
-  /** The window that average is taken over. @default 60 000 */
+  /** The window that average is taken over. @default BODY_PACE_WINDOW_MS (60 000) */
   readonly bodyPaceWindowMs?: number;
   /** Browser origins allowed to call the API (ORBIT_CORS_ORIGINS); none by default. */
   readonly corsOrigins?: readonly string[];
@@ -295,7 +295,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     void reply.header(REQUEST_ID_HEADER, request.id);
     awaitingAnswer(request.raw, reply.raw);
   });
-  guardBodyPace(app, idleTimeoutMs, { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? 60_000, ...(deps.logger ? { logger: deps.logger } : {}) });
+  guardBodyPace(app, idleTimeoutMs, { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? BODY_PACE_WINDOW_MS, ...(deps.logger ? { logger: deps.logger } : {}) });
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => {
     // CORS's catch-all OPTIONS route only lets preflights through: it names no path, and a GET of a path no route has stays a 404.

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { isRetriable, StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { bearerOfBasic, issueLocalToken, tokenVerifier, UnauthorizedError } from './auth.js';
+import { bearerOfBasic, issueLocalToken, tokenVerifier, UnauthorizedError, userNameProblem } from './auth.js';
 
 const settings = { kind: 'hs256' as const, secret: 'a-test-secret-of-enough-length-123456', issuer: 'orbit-local', audience: 'orbit' };
 const verify = tokenVerifier(settings);
@@ -219,5 +219,14 @@ describe('credentials of chart repository clients (helm repo add --username --pa
     expect(bearerOfBasic(basic('no-colon'))).toBe(basic('no-colon'));
     expect(bearerOfBasic('Bearer abc')).toBe('Bearer abc');
     expect(bearerOfBasic(undefined)).toBeUndefined();
+  });
+});
+
+describe('userNameProblem', () => {
+  it('names the one rule a token\'s user and a Helm repository\'s owner are held to: no white space at an end, no control character', () => {
+    expect(userNameProblem('Ada.Lovelace@example.com')).toBeUndefined();
+    expect(userNameProblem('ada lovelace')).toBeUndefined();
+    for (const padded of ['ada ', ' ada', 'ada\t', 'ada\u00a0', '\u3000ada']) expect(userNameProblem(padded), JSON.stringify(padded)).toBe('white space at an end');
+    for (const control of ['ad\u001ba', 'ada\u0000x', 'a\u0085da']) expect(userNameProblem(control), JSON.stringify(control)).toBe('a control character');
   });
 });

@@ -193,6 +193,19 @@ function text(value: unknown): string | null {
 export const MAX_USERNAME_CHARACTERS = 255;
 const CONTROL_CHARACTER = /\p{Cc}/u;
 
+/** What makes a name one no user can have: the token refuses it, and a Helm repository's owner path named so is refused too. */
+export type UserNameProblem = 'white space at an end' | 'a control character';
+
+/**
+ * Why no user can have `name`, or undefined. MySQL compares names ignoring trailing spaces: "ada " would be handed
+ * ada's images. Identity providers trim names, so a padded one is a misconfigured or forged claim; a control
+ * character is none a person's name holds.
+ */
+export function userNameProblem(name: string): UserNameProblem | undefined {
+  if (name.trim() !== name) return 'white space at an end';
+  return CONTROL_CHARACTER.test(name) ? 'a control character' : undefined;
+}
+
 /** A configured roles claim: the whole name (Auth0's namespaced `https://example.com/roles`), else its dotted segments. */
 interface RolePath {
   readonly whole: string;
@@ -235,9 +248,9 @@ export function callerOf(claims: JWTPayload, rolePaths: readonly RolePath[], use
   // Refused here, at the door: past it the name would be cut short in one store and refused by another half way through a request.
   const characters = [...username].length;
   if (characters > MAX_USERNAME_CHARACTERS) throw refuse(`token names a user of ${characters} characters; at most ${MAX_USERNAME_CHARACTERS} are supported`);
-  // MySQL compares names ignoring trailing spaces: "ada " would be handed ada's images and add versions to them. Identity providers trim names, so a padded one is a misconfigured or forged claim.
-  if (username.trim() !== username) throw refuse(`token names the user ${JSON.stringify(username)}, with white space at an end; user names are kept exactly and may not start or end with it`);
-  if (CONTROL_CHARACTER.test(username)) throw refuse(`token names the user ${JSON.stringify(username)}, holding a control character; user names may not`);
+  const shape = userNameProblem(username);
+  if (shape === 'white space at an end') throw refuse(`token names the user ${JSON.stringify(username)}, with white space at an end; user names are kept exactly and may not start or end with it`);
+  if (shape === 'a control character') throw refuse(`token names the user ${JSON.stringify(username)}, holding a control character; user names may not`);
   // Half a surrogate pair: no store keeps it as sent, and the owner's S3 prefix cannot be spelt (a 500 before).
   if (!isWellFormedText(username)) throw refuse(`token names the user ${JSON.stringify(username)}, holding half of a surrogate pair; user names must be well-formed Unicode`);
   const roles = [...new Set(rolePaths.flatMap((path) => stringsAt(claims, path)))];

@@ -7,11 +7,14 @@ import { loggedUrl, requestLogFields } from './request-correlation.js';
 /** Why a body was given up: it stopped (nothing for the idle timeout), or it came slower than the floor. */
 export type BodyTimeout = 'BODY_IDLE' | 'BODY_TOO_SLOW';
 
+/** The window a body's pace is averaged over, unless the gateway is given another (tests take a shorter one). */
+export const BODY_PACE_WINDOW_MS = 60_000;
+
 export interface BodyPaceOptions {
   /** Bytes a second a body must average over each window after its first (ORBIT_MIN_UPLOAD_BYTES_PER_SECOND); 0: no floor. */
   readonly minBytesPerSecond: number;
-  /** The window the average is taken over. @default 60 000 */
-  readonly windowMs?: number;
+  /** The window the average is taken over (the gateway's default: BODY_PACE_WINDOW_MS). */
+  readonly windowMs: number;
   readonly logger?: Logger;
 }
 
@@ -35,7 +38,7 @@ function sendsBody(request: IncomingMessage): boolean {
 function messageOf(reason: BodyTimeout, options: BodyPaceOptions, idleMs: number): string {
   return reason === 'BODY_IDLE'
     ? `the request body stopped: nothing came for ${Math.round(idleMs / 1000)} s, so it was given up and nothing of it was kept; send it again (BODY_IDLE)`
-    : `the request body came slower than ${options.minBytesPerSecond} bytes a second over ${Math.round((options.windowMs ?? 60_000) / 1000)} s, so it was given up `
+    : `the request body came slower than ${options.minBytesPerSecond} bytes a second over ${Math.round(options.windowMs / 1000)} s, so it was given up `
       + 'and nothing of it was kept; send it again over a faster link (BODY_TOO_SLOW)';
 }
 
@@ -48,7 +51,6 @@ function messageOf(reason: BodyTimeout, options: BodyPaceOptions, idleMs: number
  */
 export function guardBodyPace(app: FastifyInstance, idleMs: number, options: BodyPaceOptions): void {
   const reading = new WeakMap<Socket, Reading>();
-  const windowMs = options.windowMs ?? 60_000;
 
   const giveUp = ({ request, reply }: Reading, reason: BodyTimeout): void => {
     timedOut.set(request.raw, reason);
@@ -68,7 +70,7 @@ export function guardBodyPace(app: FastifyInstance, idleMs: number, options: Bod
     const socket = request.raw.socket;
     const current = { request, reply };
     reading.set(socket, current);
-    const stopPace = options.minBytesPerSecond > 0 ? watchPace(current, options.minBytesPerSecond, windowMs, () => giveUp(current, 'BODY_TOO_SLOW')) : () => undefined;
+    const stopPace = options.minBytesPerSecond > 0 ? watchPace(current, options.minBytesPerSecond, options.windowMs, () => giveUp(current, 'BODY_TOO_SLOW')) : () => undefined;
     reply.raw.once('close', () => {
       stopPace();
       if (reading.get(socket) === current) reading.delete(socket);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkMetadata, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
+import { checkMetadata, codePointLabel, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
 import { jsonShapeProblem } from './well-formed-text.js';
 
@@ -42,10 +42,9 @@ const INVISIBLE_END = /^[\s\p{Cf}]|[\s\p{Cf}]$/u;
 function noInvisibleEnds(value: string, context: z.RefinementCtx): void {
   const found = INVISIBLE_END.exec(value);
   if (found === null) return;
-  const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
   context.addIssue({
     code: 'custom',
-    message: `${found.index === 0 ? 'begins' : 'ends'} with U+${code}, white space or an invisible character: only ASCII spaces, tabs and line breaks are trimmed from it; send it without`,
+    message: `${found.index === 0 ? 'begins' : 'ends'} with ${codePointLabel(found[0])}, white space or an invisible character: only ASCII spaces, tabs and line breaks are trimmed from it; send it without`,
   });
 }
 

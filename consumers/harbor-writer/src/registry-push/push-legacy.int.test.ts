@@ -5,19 +5,17 @@
  * and its chart pins it. A review found every row read as pushed under the 8-hex spelling: the pre-2026-12-04 versions
  * reported missing there, and pushed where nothing pulls.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, chartNameOf, createDynamo, createS3, legacyOwnerPathOf, newImageUID, ownerKeySegment, ownerPathOf, tableName } from '@orbit/lib';
-import { sampleEvents, type ImageValidated } from '@orbit/schemas';
+import { bucketNames, chartNameOf, createDynamo, createS3, legacyOwnerPathOf, ownerPathOf, tableName } from '@orbit/lib';
+import type { ImageValidated } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { buildImage, type BuiltImage } from '../../../../test/helpers/images.js';
 import { storeValidatedImage } from '../store-image.js';
+import { stagedValidated } from '../testing/staged-image.js';
 import { pushImage } from './push-image.js';
 import { openStored, pushClientFor } from './push-stored.js';
 import { storedVersions } from './repush.js';
@@ -54,22 +52,7 @@ const holds = async (reference: string): Promise<boolean> => {
   return (await fetch(manifestUrl(name.slice(registryHost.length + 1), digest), { method: 'HEAD', headers: { accept: ACCEPT } })).status === 200;
 };
 
-async function staged(imageName: string, owner: string): Promise<ImageValidated> {
-  const body = readFileSync(image.dockerArchive);
-  const key = `uploads/${ownerKeySegment(owner)}/test/${uniqueSuffix()}.tar`;
-  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
-  const raw = execFileSync('skopeo', ['inspect', '--raw', `docker-archive:${image.dockerArchive}`]);
-  const manifest = JSON.parse(raw.toString('utf8')) as { config: { digest: string }; layers: { digest: string; size: number }[] };
-  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
-  return {
-    ...base, actor: { ...base.actor, username: owner }, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
-    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
-    image: {
-      ...base.image, format: 'DOCKER_ARCHIVE', compression: 'NONE', manifestDigest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, configDigest: manifest.config.digest,
-      layers: manifest.layers.map((layer) => ({ digest: layer.digest, diffId: layer.digest, sizeBytes: layer.size, mediaType: 'application/vnd.docker.image.rootfs.diff.tar' })),
-    },
-  };
-}
+const staged = (imageName: string, owner: string): Promise<ImageValidated> => stagedValidated({ s3, bucket: buckets.staging }, image.dockerArchive, imageName, owner);
 
 /**
  * A version stored at `createdTimestampUTC` by the harbor-writer of its time (frozen: the attributes its UpdateItem set

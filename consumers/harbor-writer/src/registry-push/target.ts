@@ -1,4 +1,4 @@
-import { chartNameOf, ownerPathOf, pushRepositoryOf, type PushRepository } from '@orbit/lib';
+import { chartNameOf, ownerPathOf, pushRepositoryOf, repositoryPathUnder, type PushRepository } from '@orbit/lib';
 
 /** Where a stored image is pushed: the repository its charts pull from, and the tag it gets there. */
 export interface PushTarget extends PushRepository {
@@ -43,7 +43,6 @@ export function pushTargetOf(registryPrefix: string, image: NamedImage, imageVer
   const { owner, imageName, imageUID } = image;
   const chartName = chartNameOf(imageName, imageUID);
   const ownerPath = image.ownerPath !== undefined ? image.ownerPath : owner === undefined ? null : ownerPathOf(owner);
-  const path = ownerPath === null ? chartName : `${ownerPath}/${chartName}`;
-  const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${path}`);
+  const repository = pushRepositoryOf(`${registryPrefix.replace(/\/+$/, '')}/${repositoryPathUnder(ownerPath, chartName)}`);
   return repository && { ...repository, tags: pushTagsOf(imageVersion, imageUID) };
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
-import type { Caller } from '../auth.js';
+import { userNameProblem, type Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
@@ -61,8 +61,10 @@ const CHART_ETAG = { type: 'string', description: 'The chart\'s entity tag: its 
  * index, every chart URL of which then answered 404 (found by a review).
  */
 function ownerOrThrow(owner: string): void {
-  const problem = owner.trim() !== owner ? 'has white space at an end' : /\p{Cc}/u.test(owner) ? 'holds a control character' : undefined;
-  if (problem !== undefined) throw badRequest(`params.owner ${JSON.stringify(owner)} ${problem}, which no user name has: name the repository's owner as written`, 'params.owner');
+  const problem = userNameProblem(owner);
+  if (problem === undefined) return;
+  const said = problem === 'white space at an end' ? 'has white space at an end' : 'holds a control character';
+  throw badRequest(`params.owner ${JSON.stringify(owner)} ${said}, which no user name has: name the repository's owner as written`, 'params.owner');
 }
 
 /** If-Match (RFC 9110 §13.1.1), evaluated before If-None-Match: a GET whose tags name nothing current is refused. */

@@ -12,7 +12,7 @@ import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import { ChartNameTaken, VersionUploadUnderWay, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
-import { lacksBoundary } from './uploads.js';
+import { lacksBoundary, metadataPartValue } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080 };
@@ -1457,5 +1457,20 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
     const twice = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, Description: 'one', description: 'two' }) }, { name: 'image', filename: 'a.tar', body: 'x' }]));
     expect([twice.statusCode, twice.json().problems]).toEqual([400, [{ field: 'description', message: 'Description is given twice (as Description and as description); send one' }]]);
     expect(published).toEqual([]);
+  });
+});
+
+describe('metadataPartValue', () => {
+  const filePart = (bytes: Buffer) => ({ type: 'file' as const, file: Object.assign(PassThrough.from([bytes]), { truncated: false }) });
+
+  it('reads the part\'s bytes as strict UTF-8 JSON, naming the first bytes that are not UTF-8', async () => {
+    expect(await metadataPartValue(filePart(Buffer.from('{"imageName":"caf\u00e9"}')), undefined)).toEqual({ imageName: 'caf\u00e9' });
+    await expect(metadataPartValue(filePart(Buffer.from([0x7b, 0x22, 0x61, 0xff, 0x22, 0x7d])), undefined)).rejects.toMatchObject({ message: expect.stringMatching(/the metadata part is not UTF-8 text: the byte FF at offset 3/) as unknown });
+  });
+
+  it('refuses a metadata part handed over as a text field as a programming error, not taking the text the reader decoded lossily', async () => {
+    const field = { type: 'field' as const, value: 'caf\ufffd' };
+    await expect(metadataPartValue(field, undefined)).rejects.toThrow(TypeError);
+    await expect(metadataPartValue(field, undefined)).rejects.toThrow(/METADATA_AS_FILE/);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Multipart, MultipartFile } from '@fastify/multipart';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { chartVersionOf, deterministicUuid, envelopeFor, imageReferenceProblem, MAX_CHART_NAME, ownRegistryReached, pidOf, registryAllowed, type Actor, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
@@ -8,7 +8,7 @@ import type { Caller } from '../auth.js';
 import { badMetadata, badRequest, FORM_CUT_SHORT, notFound, RequestRefusedError } from '../errors.js';
 import { FormFraming, type PartHead } from '../form-framing.js';
 import { formPartIsAFile } from '../form-parts.js';
-import { notUtf8, OPTIONAL_JSON_BODY, otherCharset, strictUtf8 } from '../json-body.js';
+import { OPTIONAL_JSON_BODY, otherCharset } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { parseMetadata } from '../metadata.js';
 import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
@@ -17,6 +17,7 @@ import { parseImageReference, type ImageReference } from '../reference.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
+import { utf8TextOf } from '../utf8-text.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
@@ -208,6 +209,42 @@ const METADATA_AS_FILE = {
   isPartAFile: (fieldName: string | undefined, contentType: string | undefined, fileName: string | undefined): boolean => fieldName === 'metadata' || formPartIsAFile(fieldName, contentType, fileName),
   limits: { files: 3 },
 };
+
+/** A metadata part as the reader hands it over: a file part, as METADATA_AS_FILE asks; a text field only were that broken. */
+export type MetadataPart =
+  | { readonly type: 'field' }
+  | { readonly type: 'file'; readonly file: AsyncIterable<Buffer> & { readonly truncated: boolean } };
+
+/**
+ * The metadata part's JSON, from its bytes: it is always read as a file part (METADATA_AS_FILE), since the reader
+ * decodes a text field's bytes lossily before anyone could refuse those that are not UTF-8. `curl -F metadata=@m.json`,
+ * `-F metadata=<m.json` and browsers' Blob parts all arrive so.
+ */
+export async function metadataPartValue(part: MetadataPart, head: PartHead | undefined): Promise<unknown> {
+  const charset = otherCharset(head?.contentType);
+  // The reader drops a file part's charset and would read its bytes as UTF-8 all the same (café in latin1 was stored as caf\uFFFD).
+  if (charset !== undefined) throw badRequest(`the metadata part declares charset ${charset}: send it in UTF-8, with charset=utf-8 or none (as a JSON body)`, 'metadata');
+  // A programming error, not the client's: read as a field, its bytes were decoded lossily already, and taking that
+  // text would undo the strict UTF-8 check in silence.
+  if (part.type === 'field') throw new TypeError('the metadata part came as a text field: METADATA_AS_FILE must have the reader hand it over as a file, so that its bytes are checked as UTF-8');
+  const bytes = await smallPart(part.file, MAX_METADATA_BYTES);
+  // The reader stops a file at the upload limit, which may be no more than the metadata's own.
+  if (part.file.truncated) throw badRequest(`the metadata part is over ${MAX_METADATA_BYTES} bytes`, 'metadata');
+  const decoded = utf8TextOf(bytes);
+  if ('problem' in decoded) throw badRequest(`the metadata part ${decoded.problem}`, 'metadata');
+  return jsonOrThrow(decoded.text);
+}
+
+async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of file) {
+    size += chunk.length;
+    if (size > limit) throw badRequest(`the metadata part is over ${limit} bytes`, 'metadata');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
 
 /**
  * True when a multipart Content-Type has no boundary to split the body by:
@@ -402,36 +439,6 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // A concurrent call with the same key won: the same body is its repeat, another is refused as a later one would be.
     if (sent) refuseOtherBody(held, sent, claimed);
     return startedBefore(held, imageUID);
-  }
-
-  /**
-   * The metadata part's JSON, from its bytes: it is always read as a file part (METADATA_AS_FILE), since the reader
-   * decodes a text field's bytes lossily before anyone could refuse those that are not UTF-8. `curl -F metadata=@m.json`,
-   * `-F metadata=<m.json` and browsers' Blob parts all arrive so.
-   */
-  async function metadataPartValue(part: Multipart, head: PartHead | undefined): Promise<unknown> {
-    const charset = otherCharset(head?.contentType);
-    // The reader drops a file part's charset and would read its bytes as UTF-8 all the same (café in latin1 was stored as caf\uFFFD).
-    if (charset !== undefined) throw badRequest(`the metadata part declares charset ${charset}: send it in UTF-8, with charset=utf-8 or none (as a JSON body)`, 'metadata');
-    // Not reached while METADATA_AS_FILE holds; a field would be text the reader decoded already.
-    if (part.type === 'field') return jsonOrThrow(typeof part.value === 'string' ? part.value : String(part.value));
-    const bytes = await smallPart(part.file, MAX_METADATA_BYTES);
-    // The reader stops a file at the upload limit, which may be no more than the metadata's own.
-    if (part.file.truncated) throw badRequest(`the metadata part is over ${MAX_METADATA_BYTES} bytes`, 'metadata');
-    const undecodable = notUtf8(bytes);
-    if (undecodable !== undefined) throw badRequest(`the metadata part ${undecodable}`, 'metadata');
-    return jsonOrThrow(strictUtf8(bytes));
-  }
-
-  async function smallPart(file: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of file) {
-      size += chunk.length;
-      if (size > limit) throw badRequest(`the metadata part is over ${limit} bytes`, 'metadata');
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
   }
 
   /**
