@@ -4,7 +4,7 @@ import { dlqCommandOf } from './dlq-arguments.js';
 describe('dlqCommandOf', () => {
   it('takes a topic by its name or its DLQ\'s, and offsets as whole numbers', () => {
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], undefined)).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', filter: {} });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], ['7', '007'])).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['7', '7'], filter: {} });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], { offset: ['7', '007'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['7', '7'], filter: {} });
     expect(dlqCommandOf(['list', 'orbit.chart.promoted'], undefined)).toEqual({ kind: 'list', dlqTopics: ['orbit.chart.promoted.dlq'], json: false, filter: {} });
     expect(dlqCommandOf(['list'], undefined)).toMatchObject({ kind: 'list', dlqTopics: expect.arrayContaining(['orbit.upload.requested.dlq', 'orbit.pipeline.failed.dlq']) });
   });
@@ -12,16 +12,29 @@ describe('dlqCommandOf', () => {
   it('refuses an unknown topic, a malformed offset and a missing topic with what is wrong', () => {
     expect(dlqCommandOf(['redrive', 'orbit.nope'], undefined)).toEqual({ refused: expect.stringContaining('unknown topic "orbit.nope"; Orbit\'s topics are orbit.upload.requested') });
     expect(dlqCommandOf(['list', 'orbit.image.stored.dlq.dlq'], undefined)).toEqual({ refused: expect.stringContaining('unknown topic') });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], ['x'])).toEqual({ refused: expect.stringContaining('a whole number, not "x"') });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], ['-1'])).toEqual({ refused: expect.stringContaining('not "-1"') });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['x'] })).toEqual({ refused: expect.stringContaining('a whole number, not "x"') });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['-1'] })).toEqual({ refused: expect.stringContaining('not "-1"') });
     expect(dlqCommandOf(['redrive'], undefined)).toEqual({ refused: expect.stringContaining('needs the topic') });
-    expect(dlqCommandOf(['list', 'orbit.image.stored'], ['3'])).toEqual({ refused: expect.stringContaining('--offset goes with redrive only') });
+    expect(dlqCommandOf(['list', 'orbit.image.stored'], { offset: ['3'] })).toEqual({ refused: expect.stringContaining('--offset goes with redrive only') });
     expect(dlqCommandOf(['redrive', 'orbit.image.stored', 'orbit.chart.generated'], undefined)).toEqual({ refused: expect.stringContaining('one topic at a time') });
     expect(dlqCommandOf(['purge'], undefined)).toEqual({ refused: expect.stringContaining('usage:') });
   });
 
   it('refuses a negative offset as an offset (found by a review)', () => {
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], ['-1'])).toEqual({ refused: expect.stringContaining('a whole number, not "-1"') });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['-1'] })).toEqual({ refused: expect.stringContaining('a whole number, not "-1"') });
+  });
+
+  it('reads a time without an offset as UTC, as the letters\' times are, in any zone the machine is in (found by a review: 10:15 meant 09:15Z in Berlin)', () => {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Europe/Berlin';
+    try {
+      expect(dlqCommandOf(['list'], { since: '2026-12-06T10:15:00' })).toMatchObject({ filter: { since: new Date('2026-12-06T10:15:00Z') } });
+      expect(dlqCommandOf(['list'], { until: '2026-12-06 10:15' })).toMatchObject({ filter: { until: new Date('2026-12-06T10:15:00Z') } });
+      expect(dlqCommandOf(['list'], { since: '2026-12-06T10:15:00+01:00' })).toMatchObject({ filter: { since: new Date('2026-12-06T09:15:00Z') } });
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
   });
 
   it('narrows both commands by group, reason code, key, time, state and count, and lists as JSON on request (found by a review: a topic was the only narrowing)', () => {

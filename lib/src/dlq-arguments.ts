@@ -1,5 +1,5 @@
 import type { LetterFilter } from './kafka/dlq-filter.js';
-import { ALL_TOPICS, dlqTopicOf, isDlqTopic } from './topics.js';
+import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
 export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset N]... ${NARROWING}`;
@@ -45,10 +45,16 @@ export type DlqCommand =
 
 type Refusal = { readonly refused: string };
 
-/** A time as `--since`/`--until` take it: an ISO 8601 date or date and time (a letter's `at=` as the list prints it). */
+/**
+ * A time as `--since`/`--until` take it: an ISO 8601 date or date and time (a letter's `at=` as the list prints it),
+ * in UTC unless it names an offset. A date and time without one is UTC too: JavaScript reads it in the machine's
+ * zone (a date alone in UTC), so `10:15` meant 09:15Z in Berlin (found by a review), and the letters' times are UTC.
+ */
 function timeOf(option: string, text: string | undefined): Date | undefined | Refusal {
   if (text === undefined) return undefined;
-  const time = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? new Date(text) : new Date(Number.NaN);
+  const form = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
+  const withZone = form && text.length > 10 && form[1] === undefined ? `${text}Z` : text;
+  const time = form ? new Date(withZone) : new Date(Number.NaN);
   return Number.isNaN(time.getTime()) ? { refused: `--${option} takes a time such as 2026-12-06 or 2026-12-06T10:15:00Z, not "${text}"` } : time;
 }
 
@@ -83,18 +89,16 @@ function narrowingOf(values: DlqOptionValues): Narrowing | Refusal {
  * The dlq command a user's words ask for, or why they do not make one. Checked
  * before anything reaches Kafka: an unknown topic there is a 30-second wait on
  * metadata retries ending in a stack trace, and a malformed offset simply
- * matched no letter ("0 dead letter(s) re-driven"). `values` may be the
- * offsets alone, as before the other options.
+ * matched no letter ("0 dead letter(s) re-driven").
  */
-export function dlqCommandOf(positionals: readonly string[], values: DlqOptionValues | readonly string[] | undefined): DlqCommand | Refusal {
-  const options: DlqOptionValues = Array.isArray(values) ? { offset: values } : ((values as DlqOptionValues | undefined) ?? {});
+export function dlqCommandOf(positionals: readonly string[], options: DlqOptionValues = {}): DlqCommand | Refusal {
   const offsets = options.offset;
   const [command, topic, ...extra] = positionals;
   if (command !== 'list' && command !== 'redrive') return { refused: `usage: ${DLQ_USAGE}` };
   if (extra.length > 0) return { refused: `one topic at a time, not ${[topic, ...extra].join(' ')}\nusage: ${DLQ_USAGE}` };
   let dlqTopic: string | undefined;
   if (topic !== undefined) {
-    const original = isDlqTopic(topic) ? topic.slice(0, -'.dlq'.length) : topic;
+    const original = sourceTopicOf(topic) ?? topic;
     if (!(ALL_TOPICS as readonly string[]).includes(original)) return { refused: `unknown topic "${topic}"; Orbit's topics are ${ALL_TOPICS.join(', ')} (or their .dlq)` };
     dlqTopic = dlqTopicOf(original);
   }

@@ -12,7 +12,7 @@ import { StoreUnavailableError } from './errors.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
-import { DeadLetterNotFoundError, forEachDeadLetter, letterState, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { DeadLetterNotFoundError, forEachDeadLetter, letterState, positionOf, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
@@ -51,7 +51,7 @@ await reachable(createKafka({ clientId: 'orbit-dlq', ...connection, logger, retr
 
 function line(letter: LetterSummary): string {
   return [
-    `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`,
+    positionOf(letter),
     `from ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`,
     `key=${letter.key?.toString('utf8') ?? '-'}`,
     `group=${letter.consumerGroup}`, `attempts=${letter.attempts}`, `at=${letter.failedAt}`,

@@ -21,6 +21,7 @@ export * from './mysql.js';
 export * from './mysql-connection.js';
 export * from './schema-migrations.js';
 export * from './search-text.js';
+export * from './code-point.js';
 export * from './deadline.js';
 export * from './metrics.js';
 export * from './health-server.js';

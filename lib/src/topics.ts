@@ -23,12 +23,23 @@ export const PROJECTOR_GROUP = 'viewport-projector';
 /** Every lifecycle topic ViewPort is projected from (and rebuilt from). */
 export const PROJECTED_TOPICS = [TOPICS.imageValidated, TOPICS.imageRejected, TOPICS.imageStored, TOPICS.chartGenerated, TOPICS.chartPromoted, TOPICS.pipelineFailed] as const;
 
+const DLQ_SUFFIX = '.dlq';
+
 export function dlqTopicOf(topic: string): string {
-  return `${topic}.dlq`;
+  return `${topic}${DLQ_SUFFIX}`;
+}
+
+/**
+ * The one topic a DLQ's letters go back to: `X` for `X.dlq`. A letter names
+ * its topic in a header anyone writing to the DLQ sets; taken at its word, a
+ * hand-made or foreign letter made a re-drive write to any topic.
+ */
+export function sourceTopicOf(dlqTopic: string): string | undefined {
+  return dlqTopic.endsWith(DLQ_SUFFIX) && dlqTopic.length > DLQ_SUFFIX.length ? dlqTopic.slice(0, -DLQ_SUFFIX.length) : undefined;
 }
 
 export function isDlqTopic(topic: string): boolean {
-  return topic.endsWith('.dlq');
+  return sourceTopicOf(topic) !== undefined;
 }
 
 /** Orbit's six services, by the names their consumer groups and logs carry. */

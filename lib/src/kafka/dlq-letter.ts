@@ -1,8 +1,11 @@
 /** A dead letter as the dlq commands see it, and the rules on where it may go back to. */
 import { createHash } from 'node:crypto';
-import type { KafkaMessage } from './client.js';
+import type { ErrorCode } from '../errors.js';
+import { sourceTopicOf } from '../topics.js';
+import type { IHeaders, KafkaMessage } from './client.js';
 import { inRanges, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
 import { HEADER, headerBytes, headersToStrings } from './headers.js';
+import { redrivenFromOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 /** One dead letter as ops see it: where it failed, why, and its original bytes. */
 export interface DeadLetterEntry {
@@ -33,14 +36,25 @@ export interface DeadLetterEntry {
 
 /** A letter as a re-drive reports it: without the message's bytes, which it does not keep once sent. */
 export type LetterSummary = Omit<DeadLetterEntry, 'value' | 'originalHeaders'>;
-/**
- * The one topic a DLQ's letters go back to: `X` for `X.dlq`. A letter names
- * its topic in a header anyone writing to the DLQ sets; taken at its word, a
- * hand-made or foreign letter made a re-drive write to any topic.
- */
-export function sourceTopicOf(dlqTopic: string): string | undefined {
-  return dlqTopic.endsWith('.dlq') && dlqTopic.length > '.dlq'.length ? dlqTopic.slice(0, -'.dlq'.length) : undefined;
+
+/** What a letter's own headers say of it, whichever DLQ and offset it is at. */
+export type LetterFacts = Pick<DeadLetterEntry,
+  'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'errorMessage' | 'attempts' | 'consumerGroup' | 'failedAt' | 'omittedValueBytes' | 'redrivenFrom'>;
+
+/** The facts a letter's headers (the `orbit-dlq-*` ones and `orbit-redriven-from`) give; a header missing is an empty field. */
+export function letterFactsOf(headers: IHeaders | undefined): LetterFacts {
+  const text = headersToStrings(headers);
+  return {
+    originalTopic: text[HEADER.dlqTopic] ?? '', originalPartition: text[HEADER.dlqPartition] ?? '', originalOffset: text[HEADER.dlqOffset] ?? '',
+    errorCode: text[HEADER.dlqError] ?? '', errorMessage: text[HEADER.dlqMessage] ?? '', attempts: text[HEADER.dlqAttempts] ?? '',
+    consumerGroup: text[HEADER.dlqGroup] ?? '', failedAt: text[HEADER.dlqFailedAt] ?? '',
+    omittedValueBytes: text[HEADER.dlqOmitted] === undefined ? null : Number(text[HEADER.dlqOmitted]),
+    redrivenFrom: redrivenFromOf(text[REDRIVEN_FROM_HEADER]),
+  };
 }
+
+/** The reason code of a letter whose bytes could not be decoded (DecodeError's). */
+const UNDECODABLE: ErrorCode = 'ORBIT_ERR_DECODE';
 
 /**
  * Why a re-drive should leave `letter` alone, if it should. A letter naming
@@ -58,7 +72,7 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
   if (letter.omittedValueBytes !== null) {
     return `the message (${letter.omittedValueBytes} bytes) was too large to keep in the letter; it is on ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
   }
-  if (letter.errorCode === 'ORBIT_ERR_DECODE' && !named) return 'it could not be decoded, and would fail again; name its offset to re-drive it anyway';
+  if (letter.errorCode === UNDECODABLE && !named) return 'it could not be decoded, and would fail again; name its offset to re-drive it anyway';
   return undefined;
 }
 
@@ -71,19 +85,6 @@ export function letterState(letter: Pick<DeadLetterEntry, 'redriven' | 'redriven
   if (!letter.redriven) return 'pending';
   // A re-drive passes over what it sets aside: past it, such a letter was not sent. One named by --offset was, unless nothing could be.
   return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';
-}
-
-/** The header a re-driven message carries: where it was a dead letter before. */
-export const REDRIVEN_FROM = 'orbit-redriven-from';
-
-/** A letter's position as every dlq command prints it: `<dlq>/<partition>@<offset>`. */
-export const positionOf = (letter: Pick<DeadLetterEntry, 'dlqTopic' | 'dlqPartition' | 'dlqOffset'>): string => `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`;
-
-/** An `orbit-redriven-from` value as printed: messages re-driven before it took the `@` form say `<dlq>/<partition>/<offset>`. */
-export function redrivenFromOf(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  // Topic names cannot hold a `/`, so a second one can only be the old form's.
-  return header.replace(/^([^/]+)\/(\d+)\/(\d+)$/, '$1/$2@$3');
 }
 
 /** The consumer group whose committed offsets on a DLQ marked what was re-driven already, for every DLQ at once (before per-topic groups). */
@@ -105,17 +106,12 @@ export const isRecord = (message: KafkaMessage): boolean => message.headers?.[RE
 
 /** The letter a DLQ message is, in the state `record` (its partition's) gives it. */
 export function letterOf(dlqTopic: string, partition: number, message: KafkaMessage, record: PartitionRecord | undefined): DeadLetterEntry {
-  const headers = headersToStrings(message.headers);
   const offset = BigInt(message.offset);
   const byOffset = inRanges(record?.byOffset ?? [], offset);
   return {
-    redrivenFrom: redrivenFromOf(headers[REDRIVEN_FROM]),
+    ...letterFactsOf(message.headers),
     dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
-    originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '',
-    errorCode: headers[HEADER.dlqError] ?? '', errorMessage: headers[HEADER.dlqMessage] ?? '', attempts: headers[HEADER.dlqAttempts] ?? '',
-    consumerGroup: headers[HEADER.dlqGroup] ?? '', failedAt: headers[HEADER.dlqFailedAt] ?? '',
     key: message.key, value: message.value,
-    omittedValueBytes: headers[HEADER.dlqOmitted] === undefined ? null : Number(headers[HEADER.dlqOmitted]),
     originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
     redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset,
   };

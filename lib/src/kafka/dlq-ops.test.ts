@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inRanges, lotsOf, mergedRanges, recordOf, recordValueOf, redrivenFromOf, sourceTopicOf, whyNotRedriven } from './dlq-ops.js';
+import { dlqTopicOf, isDlqTopic, sourceTopicOf } from '../topics.js';
+import { inRanges, lotsOf, mergedRanges, recordOf, recordValueOf, redrivenFromOf, whyNotRedriven } from './dlq-ops.js';
 
 describe('the record a re-drive leaves in its DLQ', () => {
   it('keeps the letters re-driven by offset as ranges, whatever order they were named in', () => {
@@ -47,6 +48,8 @@ describe('where a letter may go back to', () => {
   it('is its DLQ\'s source topic only, whatever topic the letter names', () => {
     expect(sourceTopicOf('orbit.image.stored.dlq')).toBe('orbit.image.stored');
     expect(sourceTopicOf('orbit.image.stored')).toBeUndefined();
+    expect(sourceTopicOf(dlqTopicOf('orbit.image.stored'))).toBe('orbit.image.stored');
+    expect(['orbit.image.stored.dlq', 'orbit.image.stored', '.dlq'].map(isDlqTopic)).toEqual([true, false, false]);
     expect(whyNotRedriven(letter, false)).toBeUndefined();
     expect(whyNotRedriven({ ...letter, originalTopic: 'orbit.chart.promoted' }, true)).toBe('it names topic "orbit.chart.promoted" as its own; orbit.image.stored.dlq re-drives into orbit.image.stored only');
     expect(whyNotRedriven({ ...letter, originalTopic: '' }, true)).toContain('it names no topic');

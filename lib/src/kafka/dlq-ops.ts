@@ -1,17 +1,20 @@
 import { OrbitError } from '../errors.js';
+import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
-import { isRecord, letterOf, messageForGroupOf, positionOf, REDRIVEN_FROM, redriveGroupOf, sourceTopicOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+import { isRecord, letterOf, messageForGroupOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
 import { pendingFrom, ReadEnough, readHistory, type DlqHistory } from './dlq-read.js';
 import { mergedRanges, recordValueOf, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
 import { holdGroup } from './group-offsets.js';
 import { HEADER } from './headers.js';
 import { readTopicToEnd } from './read-to-end.js';
+import { positionOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 export * from './dlq-filter.js';
 export * from './dlq-record.js';
-export { letterState, REDRIVE_GROUP, redriveGroupOf, redrivenFromOf, sourceTopicOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+export { letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry, type LetterFacts, type LetterSummary } from './dlq-letter.js';
+export { positionOf, redrivenFromOf } from './redrive-copy.js';
 export { forEachDeadLetter, listDeadLetters, type ListOptions } from './dlq-read.js';
 
 
@@ -305,7 +308,7 @@ class RedriveRun {
               messages: [{
                 key: letter.key, value: letter.value,
                 headers: {
-                  ...letter.originalHeaders, [REDRIVEN_FROM]: positionOf(letter),
+                  ...letter.originalHeaders, [REDRIVEN_FROM_HEADER]: positionOf(letter),
                   ...(letter.consumerGroup !== '' ? { [HEADER.redriveGroup]: letter.consumerGroup } : {}),
                 },
               }],

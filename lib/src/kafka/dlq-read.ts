@@ -1,9 +1,8 @@
 /** Reading a DLQ: what earlier re-drives left (the first read), and its letters one at a time (the second). */
-import type { Kafka } from './client.js';
+import type { Kafka, KafkaMessage } from './client.js';
 import { letterMatches, type LetterFilter } from './dlq-filter.js';
-import { isRecord, letterOf, messageForGroupOf, REDRIVE_GROUP, redriveGroupOf, type DeadLetterEntry } from './dlq-letter.js';
+import { isRecord, letterFactsOf, letterOf, messageForGroupOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry } from './dlq-letter.js';
 import { inRanges, recordOf, type PartitionRecord } from './dlq-record.js';
-import { HEADER, headersToStrings } from './headers.js';
 import { readTopicToEnd } from './read-to-end.js';
 
 /** What earlier re-drives left of a DLQ, read from its start without keeping any letter's bytes. */
@@ -19,18 +18,33 @@ export interface DlqHistory {
   readonly sentBefore: Map<string, string>;
 }
 
-/** A letter an earlier re-drive may have sent: where it is, and what decides whether it went. */
+/**
+ * A letter an earlier re-drive may have sent, one `whyNotRedriven` lets go
+ * when named: where it is, and whether a re-drive without offsets sends it
+ * too. Its record comes after it, so that answer is kept, a few bytes, not the
+ * letter's facts.
+ */
 interface SentCandidate {
   readonly offset: bigint;
   readonly messageForGroup: string;
-  readonly decodeFailed: boolean;
+  readonly goesUnnamed: boolean;
 }
 
-/** Moves the messages of the letters of `candidates` that `record` says went into `sentBefore`, each with the first letter that took it. */
+/** The candidate a letter is; undefined for one no re-drive sends, named or not. */
+function sentCandidateOf(dlqTopic: string, message: KafkaMessage): SentCandidate | undefined {
+  const letter = { dlqTopic, ...letterFactsOf(message.headers) };
+  if (whyNotRedriven(letter, true) !== undefined) return undefined;
+  return { offset: BigInt(message.offset), messageForGroup: messageForGroupOf(letter), goesUnnamed: whyNotRedriven(letter, false) === undefined };
+}
+
+/**
+ * Moves the messages of the letters of `candidates` that `record` says went into `sentBefore`, each with the first
+ * letter that took it: the letters `letterState` shows re-driven, no other.
+ */
 function addSent(candidates: readonly SentCandidate[], record: PartitionRecord, position: (offset: bigint) => string, sentBefore: Map<string, string>): void {
   for (const letter of candidates) {
     // Named, an undecodable letter went; passed by a re-drive without offsets, it was set aside.
-    const went = inRanges(record.byOffset, letter.offset) || (letter.offset < record.upTo && !letter.decodeFailed);
+    const went = inRanges(record.byOffset, letter.offset) || (letter.offset < record.upTo && letter.goesUnnamed);
     if (went && !sentBefore.has(letter.messageForGroup)) sentBefore.set(letter.messageForGroup, position(letter.offset));
   }
 }
@@ -62,17 +76,11 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
       return;
     }
     if (options.named?.has(message.offset)) namedFound.add(message.offset);
-    if (options.sentBefore) {
-      const headers = headersToStrings(message.headers);
-      // A letter that kept no message sent nothing, ever.
-      if (headers[HEADER.dlqOmitted] !== undefined) return;
+    const candidate = options.sentBefore ? sentCandidateOf(dlqTopic, message) : undefined;
+    if (candidate) {
       const inPartition = candidates.get(partition) ?? [];
       candidates.set(partition, inPartition);
-      inPartition.push({
-        offset: BigInt(message.offset),
-        messageForGroup: messageForGroupOf({ consumerGroup: headers[HEADER.dlqGroup] ?? '', originalTopic: headers[HEADER.dlqTopic] ?? '', originalPartition: headers[HEADER.dlqPartition] ?? '', originalOffset: headers[HEADER.dlqOffset] ?? '' }),
-        decodeFailed: headers[HEADER.dlqError] === 'ORBIT_ERR_DECODE',
-      });
+      inPartition.push(candidate);
     }
   }, { groupPrefix: 'orbit-dlq-list', ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), wholeOrNothing: true });
   // Only the last record counts: a letter's state is known once the whole partition is read.

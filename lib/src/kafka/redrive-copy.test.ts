@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HEADER } from './headers.js';
-import { redriveForAnotherGroup, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
+import { parsedPositionOf, positionOf, redriveForAnotherGroup, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 const topic = 'orbit.pipeline.failed';
 const copyFor = (group: string | string[], from: string | string[] = `${topic}.dlq/2@41`): Record<string, string | string[]> =>
@@ -29,5 +29,18 @@ describe('redriveForAnotherGroup', () => {
     expect(redriveForAnotherGroup(copyFor('some-other-team', `${topic}/0@3`), [topic], 'viewport-projector')).toBeUndefined();
     expect(redriveForAnotherGroup(copyFor(['x', 'y']), [topic], 'viewport-projector')).toBeUndefined();
     expect(redriveForAnotherGroup(copyFor('x', [`${topic}.dlq/0@1`, `${topic}.dlq/0@2`]), [topic], 'viewport-projector')).toBeUndefined();
+  });
+});
+
+describe('a dead letter\'s position, as printed and as `orbit-redriven-from` holds it', () => {
+  it('reads back what positionOf writes, and the older /<offset> form, as the same position', () => {
+    const position = { dlqTopic: `${topic}.dlq`, dlqPartition: 2, dlqOffset: '41' };
+    expect(positionOf(position)).toBe(`${topic}.dlq/2@41`);
+    expect(parsedPositionOf(positionOf(position))).toEqual({ ...position, dlqPartition: '2' });
+    expect(parsedPositionOf(`${topic}.dlq/2/41`)).toEqual({ ...position, dlqPartition: '2' });
+  });
+
+  it('takes no other text for a position', () => {
+    for (const text of ['somewhere', `${topic}.dlq/2`, `${topic}.dlq/x@41`, `${topic}.dlq/2@-1`, `a/b/2@41`, `/2@41`]) expect(parsedPositionOf(text), text).toBeUndefined();
   });
 });

@@ -4,10 +4,36 @@ import { HEADER, headerBytes } from './headers.js';
 import type { MessagePosition } from './instrumentation.js';
 
 /**
- * Where a `dlq:redrive` copy was a dead letter (`<dlq topic>/<partition>@<offset>`); dlq-ops.ts writes it on every
- * copy it sends, beside `orbit-redrive-group`.
+ * Where a `dlq:redrive` copy was a dead letter (`positionOf` the letter); dlq-ops.ts writes it on every copy it sends,
+ * beside `orbit-redrive-group`, and a list shows it on a letter the copy failed into again.
  */
 export const REDRIVEN_FROM_HEADER = 'orbit-redriven-from';
+
+/** Where a dead letter is in its DLQ. */
+export interface DlqPosition {
+  readonly dlqTopic: string;
+  readonly dlqPartition: number | string;
+  readonly dlqOffset: string;
+}
+
+/** A letter's position as every dlq command prints it, and `orbit-redriven-from` holds it: `<dlq>/<partition>@<offset>`. */
+export const positionOf = (letter: DlqPosition): string => `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`;
+
+/** `positionOf`'s form, or `<dlq>/<partition>/<offset>` as re-drives wrote it before the `@` one: topic names hold no `/`. */
+const POSITION_FORM = /^([^/]+)\/(\d+)[@/](\d+)$/;
+
+/** The position a `positionOf` text (either form) names; undefined for any other text. */
+export function parsedPositionOf(text: string): DlqPosition | undefined {
+  const [, dlqTopic, dlqPartition, dlqOffset] = POSITION_FORM.exec(text) ?? [];
+  return dlqTopic === undefined || dlqPartition === undefined || dlqOffset === undefined ? undefined : { dlqTopic, dlqPartition, dlqOffset };
+}
+
+/** An `orbit-redriven-from` value as printed: the older form in the `@` one, text of no known form as it is. */
+export function redrivenFromOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const position = parsedPositionOf(header);
+  return position === undefined ? header : positionOf(position);
+}
 
 /** What a consume loop emits for each message it passes over as another group's re-drive (see instrumentConsumeLoop). */
 export const CONSUMER_PASSED_OVER_EVENT = 'consumer.passed-over';
@@ -18,9 +44,6 @@ export interface ConsumerPassedOverPayload extends MessagePosition {
   /** The dead letter it was re-driven from, as the copy's `orbit-redriven-from` says. */
   readonly redrivenFrom: string;
 }
-
-/** `<dlq>/<partition>@<offset>`, or `<dlq>/<partition>/<offset>` as re-drives wrote it before the `@` form. */
-const REDRIVEN_FROM_FORM = /^([^/]+)\/\d+[@/]\d+$/;
 
 /** The header's one value as text; undefined when it is absent, or there twice (no re-drive writes a header twice). */
 function onlyValueOf(headers: Record<string, Buffer[]>, name: string): string | undefined {
@@ -48,7 +71,7 @@ export function redriveForAnotherGroup(
   const redrivenFor = onlyValueOf(all, HEADER.redriveGroup);
   if (redrivenFor === undefined || redrivenFor === '' || redrivenFor === ownGroup) return undefined;
   const redrivenFrom = onlyValueOf(all, REDRIVEN_FROM_HEADER);
-  const dlq = redrivenFrom === undefined ? undefined : REDRIVEN_FROM_FORM.exec(redrivenFrom)?.[1];
+  const dlq = redrivenFrom === undefined ? undefined : parsedPositionOf(redrivenFrom)?.dlqTopic;
   if (redrivenFrom === undefined || dlq === undefined || !topics.some((topic) => dlqTopicOf(topic) === dlq)) return undefined;
   return { redrivenFor, redrivenFrom };
 }
