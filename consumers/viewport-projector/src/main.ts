@@ -49,9 +49,11 @@ runMain(() => {
         }
         logger.warn({ err: error }, 'could not check MySQL\'s binary log format; starting anyway');
       });
-      // Rows projected before migration 0017 have no search copy (SQL cannot normalise): written here, before the group is
-      // joined, as a rebuild would write them. One that fails leaves them searched by their raw text; the next start tries again.
-      await fillSearchCopies(created).then(
+      // Rows projected before migration 0017 have no search copy (SQL cannot normalise), and an older projector beside this
+      // one left copies stale: written as a rebuild would write them, beside the live projection (each batch under its
+      // rows' locks), not before the group is joined, which a scan of every post would hold up. One that fails leaves them
+      // searched by their raw text or their old copy; the next start tries again.
+      void fillSearchCopies(created).then(
         (filled) => { if (filled > 0) logger.info({ filled }, 'wrote the search copy of posts projected before it'); },
         (error: unknown) => logger.warn({ err: error }, 'could not write the search copy of older posts; they are searched by their text as sent'),
       );
