@@ -1,24 +1,11 @@
+import type { parseArgs } from 'node:util';
 import type { LetterFilter } from './kafka/dlq-filter.js';
 import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
 export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset N]... ${NARROWING}`;
 
-/** The options of the dlq commands, as parseArgs gives them. */
-export interface DlqOptionValues {
-  readonly offset?: readonly string[] | undefined;
-  readonly group?: string | undefined;
-  readonly 'error-code'?: string | undefined;
-  readonly key?: string | undefined;
-  readonly since?: string | undefined;
-  readonly until?: string | undefined;
-  readonly pending?: boolean | undefined;
-  readonly limit?: string | undefined;
-  readonly json?: boolean | undefined;
-  readonly timeout?: string | undefined;
-}
-
-/** The options for parseArgs (`parseCommandLine`) that `DlqOptionValues` holds. */
+/** The options of the dlq commands, for parseArgs (`parseCommandLine`). */
 export const DLQ_OPTIONS = {
   offset: { type: 'string', multiple: true },
   group: { type: 'string' },
@@ -31,6 +18,9 @@ export const DLQ_OPTIONS = {
   json: { type: 'boolean' },
   timeout: { type: 'string' },
 } as const;
+
+/** The options' values as parseArgs gives them: derived, so a new option is written once. */
+export type DlqOptionValues = Readonly<ReturnType<typeof parseArgs<{ options: typeof DLQ_OPTIONS }>>['values']>;
 
 /** What both commands take besides their topic: which letters, and how long a read may stall. */
 interface Narrowing {
