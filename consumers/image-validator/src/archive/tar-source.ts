@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { Readable, pipeline } from 'node:stream';
 import { crc32, createGunzip } from 'node:zlib';
 import { StoreUnavailableError } from '@orbit/lib';
+import { GUNZIP_CHUNK_BYTES } from './gzip-digest.js';
 import type { ByteBudget } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
 import { startsLikeZstd, ZSTD_COMMAND, ZSTD_MAX_WINDOW, zstdReason } from './zstd-digest.js';
@@ -146,7 +147,7 @@ async function* gunzipped(head: Buffer, compressed: AsyncGenerator<Buffer>, deco
       return: async () => ({ done: true, value: undefined }),
     }),
   };
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   // Counted as zlib gives them, not as read below: a failing stream drops what it holds unread, and the trailer check needs it all.
   let produced = 0;
   let crc = 0;
