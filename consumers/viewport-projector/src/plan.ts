@@ -1,6 +1,6 @@
 import { OrbitError, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
-import { errorMessageColumnOf } from './request-error-message.js';
+import { requestErrorColumnsOf } from './request-error-message.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -260,18 +260,19 @@ class Planner {
    */
   setRequestStatus(event: OrbitEvent & { requestId: string }, status: RequestStatus, error?: { code: string; message: string }, kind: 'upload' | 'transfer' = 'upload'): RequestStatus {
     const when = new Date(event.occurredAt);
+    const columns = error ? requestErrorColumnsOf(error) : { errorCode: null, errorMessage: null };
     const current = this.plan.requests.get(event.requestId);
     const before = current && isFinal(current.status) ? current : (this.finished.get(event.requestId) ?? current);
     const settled = before !== undefined && isFinal(before.status) && !(before.status === 'failed' && before.errorCode === DEAD_LETTERED && isFinal(status));
     if (!current) {
       this.plan.requests.set(event.requestId, {
         requestId: event.requestId, kind, imageUID: event.imageUID, userLogin: event.actor.username, created: when, imageVersion: null, targetEnvironment: null, notes: null,
-        status, errorCode: error?.code ?? null, errorMessage: error ? errorMessageColumnOf(error.message) : null, errorPid: error ? event.pid : null, updated: when,
+        status, ...columns, errorPid: error ? event.pid : null, updated: when,
       });
     } else if (!settled) {
       current.status = status;
-      current.errorCode = error?.code ?? null;
-      current.errorMessage = error ? errorMessageColumnOf(error.message) : null;
+      current.errorCode = columns.errorCode;
+      current.errorMessage = columns.errorMessage;
       current.errorPid = error ? event.pid : null;
       current.updated = when;
     }

@@ -25,3 +25,36 @@ export function errorMessageColumnOf(message: string): string {
   }
   return `${kept}${note}`;
 }
+
+/**
+ * What a reason code looks like: every code Orbit fails a request with
+ * (docs/errors.md) is upper-case letters, digits and `_`, and
+ * viewport_requests.error_code (migration 0001) holds 64 characters.
+ */
+export const REASON_CODE_PATTERN = '^[A-Z][A-Z0-9_]{0,63}$';
+
+/** The code a request fails with when its failure event's reasonCode is not one (REASON_CODE_PATTERN). */
+export const MALFORMED_REASON_CODE = 'MALFORMED_REASON_CODE';
+
+const reasonCodeForm = new RegExp(REASON_CODE_PATTERN);
+
+/**
+ * A failure's code and message as viewport_requests holds them. The schema
+ * takes any string as reasonCode, so a producer outside Orbit can write one
+ * of 10 000 characters: its write failed with a raw ER_DATA_TOO_LONG, the
+ * event was dead-lettered, and as a failure is never answered with another
+ * failure the request stayed `running` for ever (found by a review). An empty
+ * code left the request failed with no error at all (the gateway reads an
+ * empty error_code as none), and control characters went into the column as
+ * they were. Such a code is not dropped: the request fails with
+ * MALFORMED_REASON_CODE and the message starts with the code, quoted with its
+ * control characters escaped. Not refused by envelopeProblem (lib) as a
+ * malformed imageUID is: that check is of the fields saying which request,
+ * image, step and time an event is, and a refused failure would again be
+ * dead-lettered with no failure told.
+ */
+export function requestErrorColumnsOf(failure: { readonly code: string; readonly message: string }): { errorCode: string; errorMessage: string } {
+  if (reasonCodeForm.test(failure.code)) return { errorCode: failure.code, errorMessage: errorMessageColumnOf(failure.message) };
+  const said = `reason code ${JSON.stringify(failure.code)} (${[...failure.code].length} characters) is not a reason code (${REASON_CODE_PATTERN})`;
+  return { errorCode: MALFORMED_REASON_CODE, errorMessage: errorMessageColumnOf(`${said}; the failure's message: ${failure.message}`) };
+}
