@@ -188,7 +188,8 @@ class RedriveRun {
   private readonly setAside: SetAsideLetter[] = [];
   private lot: LotEntry[] = [];
   private lotBytes = 0;
-  private taken = 0;
+  /** Letters this run sends (not those it sets aside): what `limit` counts. */
+  private sent = 0;
   private unrecorded: number[];
 
   constructor(
@@ -254,8 +255,9 @@ class RedriveRun {
     }
     this.lot.push(entry);
     this.lotBytes += size;
-    this.taken += 1;
-    if (this.filter.limit !== undefined && this.taken >= this.filter.limit) throw new ReadEnough(false);
+    // An operator's --limit 10 means ten letters sent: counting those set aside too, ten wrong-topic letters at the head sent none.
+    if (entry.reason === undefined) this.sent += 1;
+    if (this.filter.limit !== undefined && this.sent >= this.filter.limit) throw new ReadEnough(false);
   }
 
   private entryOf(letter: DeadLetterEntry): LotEntry {
