@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, isRetriable, newImageUID, PushRefusedError, tableName } from '@orbit/lib';
+import { createDynamo, createS3, isRetriable, newImageUID, PushRefusedError, tableName, TOPICS } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -18,7 +20,11 @@ const s3 = createS3(testConfig);
 const store = awsChartStore(s3, createDynamo(testConfig), testConfig.ORBIT_BUCKET_CHARTS);
 const tables = { manifests: tableName('kustomizeDevelopment', testConfig), base: tableName('baseKustomize', testConfig) };
 const deps = { store, registry: 'registry.example.com/orbit', tables };
-const promoteDeps = { store, tableOf: (environment: string) => tableName(`kustomize${environment as 'Development' | 'Testing' | 'Staging' | 'Production'}`, testConfig), baseTable: tables.base };
+const promoteDeps = {
+  store, tableOf: (environment: string) => tableName(`kustomize${environment as 'Development' | 'Testing' | 'Staging' | 'Production'}`, testConfig), baseTable: tables.base,
+  // The sample ImageCopied's registry: the harbor-writer pushes only to registries this service is configured for too.
+  registry: deps.registry, environmentRegistries: new Map([['Testing', 'registry-testing.example.com/orbit']] as const),
+};
 const { tableOf } = promoteDeps;
 
 function stored(over: Partial<ImageStored['metadata']> = {}): ImageStored {
@@ -237,12 +243,15 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
         ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
         imageReference: `${registry.address}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}`, imageTag: `${registry.address}/orbit-testing/dev1/billing-api:v1-0-00`,
       };
-      const promoted = await promoteChart(copied, { ...promoteDeps, ...charts });
+      const promoted = await promoteChart(copied, { ...promoteDeps, ...charts, environmentRegistries: new Map([['Testing', `${registry.address}/orbit-testing`]]) });
       if (promoted.kind !== 'promoted') throw new Error(promoted.event.message);
       expect(promoted.event.chartTag).toBe(`${registry.address}/orbit-testing/dev1/charts/billing-api:1.0.0`);
       expect(promoted.event.chartReference).not.toBe(generated.event.chartReference);
       // A target registry refusing the environment's chart fails the transfer with a reason; asked again once it takes it, the transfer finishes.
-      const refusedPromotion = await promoteChart({ ...copied, imageReference: `${guarded.address}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}` }, { ...promoteDeps, ...charts });
+      const refusedPromotion = await promoteChart(
+        { ...copied, imageReference: `${guarded.address}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}` },
+        { ...promoteDeps, ...charts, environmentRegistries: new Map([['Testing', `${guarded.address}/orbit-testing`]]) },
+      );
       expect(refusedPromotion).toMatchObject({ kind: 'failed', event: { stage: 'chart', reasonCode: 'REGISTRY_PUSH_REFUSED', message: expect.stringContaining(`${guarded.address}/orbit-testing/dev1/charts/billing-api`) } });
 
       const refusedEvent = stored();
@@ -255,6 +264,36 @@ describe('chart-generator against MinIO and DynamoDB Local', () => {
       expect(await store.getRow(tables.manifests, `${refusedEvent.imageUID}-v1-0-00`)).toBeUndefined();
     } finally {
       await Promise.all([registry.stop(), guarded.stop()]);
+    }
+  });
+
+  it('refuses, as an event no Orbit service writes, an ImageCopied naming a registry it is not configured for, contacting nothing there (found by a review: a forged one had the Testing chart pushed to, and pinning, any host)', async () => {
+    // The host a forged event names: it counts every request made to it.
+    const requests: string[] = [];
+    const host = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    try {
+      const named = `127.0.0.1:${(host.address() as AddressInfo).port}`;
+      const charts = { pushChart: (chart: ChartToPush, prefix: string) => pushChart(chart, prefix, { access: { insecure: new Set<string>(), credentials: new Map() } }, quietLogger) };
+      const event = stored();
+      const generated = await generateChart(event, deps);
+      if (generated.kind !== 'generated') throw new Error(generated.event.message);
+      const forged: ImageCopied = {
+        ...sampleEvents(event.imageUID, 'req-t')['orbit.image.copied'], target: { bucket: testConfig.ORBIT_BUCKET_TESTING, key: `${event.imageUID}-v1-0-00.tar`, versionId: 'v9' },
+        imageReference: `${named}/orbit-testing/dev1/billing-api@${event.image.manifestDigest}`, imageTag: `${named}/orbit-testing/dev1/billing-api:v1-0-00`,
+      };
+      const refused = promoteChart(forged, { ...promoteDeps, ...charts });
+      await expect(refused).rejects.toMatchObject({ code: 'ORBIT_ERR_DECODE', topic: TOPICS.imageCopied, cause: expect.objectContaining({ message: expect.stringContaining(`imageReference "${named}/orbit-testing/dev1/billing-api@`) }) });
+      expect(requests).toEqual([]);
+      expect(await store.getRow(tableOf('Testing'), generated.event.helmChartName)).toBeUndefined();
+      // Configured for that registry, the same event does go there: the count above would have seen it.
+      await promoteChart(forged, { ...promoteDeps, ...charts, environmentRegistries: new Map([['Testing', `${named}/orbit-testing`]]) }).catch(() => undefined);
+      expect(requests.length).toBeGreaterThan(0);
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
     }
   });
 

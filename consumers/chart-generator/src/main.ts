@@ -35,18 +35,22 @@ runMain(() =>
       const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);
       const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };
       const access = registryAccessOf(config, logger);
+      // Both paths refuse an event naming any other registry (pushed-registry.ts): pushed to, it would have this service contact any host.
+      const registries = { registry: config.ORBIT_IMAGE_REGISTRY, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const charts = config.ORBIT_CHART_PUSH
           ? { pushChart: (chart: ChartToPush, registryPrefix: string) => pushChart(chart, registryPrefix, { access, signal: message.signal }, message.log) }
           : {};
         if (message.topic === TOPICS.imageStored) {
-          const outcome = await generateChart(message.event as ImageStored, { store, registry: config.ORBIT_IMAGE_REGISTRY, tables, environmentRegistries: config.ORBIT_ENVIRONMENT_REGISTRIES, ...charts });
+          const outcome = await generateChart(message.event as ImageStored, { store, tables, ...registries, ...charts });
           if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart refused');
           else message.log.info({ helmChartName: outcome.event.helmChartName, chart: outcome.event.chart.key }, 'chart generated');
           await publisher.publish(outcome.kind === 'generated' ? TOPICS.chartGenerated : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
           return;
         }
-        const outcome = await promoteChart(message.event as ImageCopied, { store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config), baseTable: tables.base, ...charts });
+        const outcome = await promoteChart(message.event as ImageCopied, {
+          store, tableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config), baseTable: tables.base, ...registries, ...charts,
+        });
         if (outcome.kind === 'failed') message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'chart promotion failed');
         else message.log.info({ helmChartName: outcome.event.helmChartName, targetTable: outcome.event.targetTable }, 'chart promoted');
         await publisher.publish(outcome.kind === 'promoted' ? TOPICS.chartPromoted : TOPICS.pipelineFailed, outcome.event, { trace: message.trace });

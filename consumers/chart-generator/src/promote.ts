@@ -1,4 +1,4 @@
-import { envelopeFor, PushRefusedError } from '@orbit/lib';
+import { envelopeFor, PushRefusedError, TOPICS } from '@orbit/lib';
 import type { ChartPromoted, ImageCopied, PipelineFailed } from '@orbit/schemas';
 import type { K8sObject } from './chart/manifests.js';
 import type { ChartStore } from './chart-store.js';
@@ -7,6 +7,7 @@ import { ChartRowError } from './errors.js';
 import { overlaidManifests, repinnedImage } from './kustomize.js';
 import { helmChartNameOf } from './naming.js';
 import { packageFileNameOf } from './package-chart.js';
+import { assertConfiguredRegistry, configuredRegistriesOf } from './pushed-registry.js';
 import type { ChartPushOutcome, ChartToPush, PushedChart } from './push-chart.js';
 import { chartPullingFrom } from './repackage-chart.js';
 import { readStoredChart, storedChartOf, type StoredChart } from './stored-chart.js';
@@ -18,6 +19,10 @@ export interface PromoteDeps {
   tableOf(environment: Environment): string;
   /** The base-kustomize table: the base manifests every environment's are built from. */
   readonly baseTable: string;
+  /** ORBIT_IMAGE_REGISTRY: with environmentRegistries, the only registries an ImageCopied may name (pushed-registry.ts). */
+  readonly registry: string;
+  /** ORBIT_ENVIRONMENT_REGISTRIES: environments that pull from registries of their own. */
+  readonly environmentRegistries?: ReadonlyMap<Environment, string>;
   /** ORBIT_CHART_PUSH: an environment's own chart is pushed into its own registry too (push-chart.ts). */
   pushChart?(chart: ChartToPush, registryPrefix: string): Promise<ChartPushOutcome>;
 }
@@ -60,9 +65,13 @@ export type PromoteOutcome = { kind: 'promoted'; event: ChartPromoted } | { kind
  * target's overlay builds from the base (its namespace, label, replica bounds
  * and resources). A target with a registry of its own gets a packaged chart
  * of its own too, pulling from there; any other target serves the upload's.
- * A redelivered ImageCopied writes the same row and objects again.
+ * A redelivered ImageCopied writes the same row and objects again. One whose
+ * image is in a registry this service is not configured for is thrown for the
+ * consume loop to dead-letter, before anything is read, pushed or written: a
+ * forged event, acted on, had the chart pushed to and pinning any host.
  */
 export async function promoteChart(event: ImageCopied, deps: PromoteDeps): Promise<PromoteOutcome> {
+  assertConfiguredRegistry(event.imageReference, configuredRegistriesOf(deps), TOPICS.imageCopied);
   const helmChartName = helmChartNameOf(event.imageUID, event.imageVersion);
   const failed = (reasonCode: string, message: string): PromoteOutcome => ({
     kind: 'failed',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeError } from '@orbit/lib';
-import { assertConfiguredRegistry, unconfiguredRegistryProblem } from './pushed-registry.js';
+import { DecodeError, TOPICS } from '@orbit/lib';
+import { assertConfiguredRegistry, configuredRegistriesOf, unconfiguredRegistryProblem } from './pushed-registry.js';
 
 const registries = ['localhost:5000/orbit', 'registry.testing.example/orbit-testing'];
 const digest = `sha256:${'a'.repeat(64)}`;
@@ -41,5 +41,18 @@ describe('assertConfiguredRegistry', () => {
     expect(refused).toBeInstanceOf(DecodeError);
     expect(refused).toMatchObject({ code: 'ORBIT_ERR_DECODE', retriable: false });
     expect(String((refused as DecodeError).cause)).toContain('imageReference "registry.example.com/orbit/app@');
+  });
+
+  it('names the topic the event was read from, an ImageStored unless told: the letter says which event was forged', () => {
+    expect(() => assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries)).toThrow(expect.objectContaining({ topic: TOPICS.imageStored }));
+    expect(() => assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries, TOPICS.imageCopied)).toThrow(expect.objectContaining({ topic: TOPICS.imageCopied }));
+  });
+});
+
+describe('configuredRegistriesOf', () => {
+  it('is ORBIT_IMAGE_REGISTRY and every ORBIT_ENVIRONMENT_REGISTRIES registry', () => {
+    expect(configuredRegistriesOf({ registry: 'localhost:5000/orbit' })).toEqual(['localhost:5000/orbit']);
+    expect(configuredRegistriesOf({ registry: 'localhost:5000/orbit', environmentRegistries: new Map([['Testing', 'a.example/t'], ['Production', 'b.example/p']]) }))
+      .toEqual(['localhost:5000/orbit', 'a.example/t', 'b.example/p']);
   });
 });

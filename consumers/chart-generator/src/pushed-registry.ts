@@ -7,14 +7,20 @@ function normalised(registryPath: string): string {
   return slash === -1 ? path.toLowerCase() : `${path.slice(0, slash).toLowerCase()}${path.slice(slash)}`;
 }
 
+/** The registries this service's charts may be pushed to and pin: ORBIT_IMAGE_REGISTRY and every ORBIT_ENVIRONMENT_REGISTRIES one. */
+export function configuredRegistriesOf(settings: { readonly registry: string; readonly environmentRegistries?: ReadonlyMap<string, string> | undefined }): string[] {
+  return [settings.registry, ...(settings.environmentRegistries?.values() ?? [])];
+}
+
 /**
  * Why the chart-generator must not push beside, nor pin, the image an
- * ImageStored names, if it must not: its repository lies under none of
- * `registries` (ORBIT_IMAGE_REGISTRY and ORBIT_ENVIRONMENT_REGISTRIES). The
- * harbor-writer pushes only there, so any other one is a forged event, and
+ * ImageStored or ImageCopied names, if it must not: its repository lies under
+ * none of `registries` (ORBIT_IMAGE_REGISTRY and ORBIT_ENVIRONMENT_REGISTRIES).
+ * The harbor-writer pushes only there, so any other one is a forged event, and
  * acted on, it made this service contact whatever host the event named (a
  * ghost ImageStored naming registry.example.com: DNS ENOTFOUND, found by a
- * review). No reference (not pushed) is no problem.
+ * review; a forged ImageCopied had the Testing chart pushed there and pinning
+ * it, found by the next one). No reference (not pushed) is no problem.
  */
 export function unconfiguredRegistryProblem(imageReference: string | null | undefined, registries: readonly string[]): string | undefined {
   if (imageReference === null || imageReference === undefined) return undefined;
@@ -28,10 +34,10 @@ export function unconfiguredRegistryProblem(imageReference: string | null | unde
 /**
  * Refuses, as an event no Orbit service writes (ORBIT_ERR_DECODE: the consume
  * loop dead-letters it, the request fails DEAD_LETTERED, and a re-drive sets
- * it aside unless named), an ImageStored whose image is in a registry outside
- * `registries`.
+ * it aside unless named), an event read from `topic` (an ImageStored, unless
+ * told) whose image is in a registry outside `registries`.
  */
-export function assertConfiguredRegistry(imageReference: string | null | undefined, registries: readonly string[]): void {
+export function assertConfiguredRegistry(imageReference: string | null | undefined, registries: readonly string[], topic: string = TOPICS.imageStored): void {
   const problem = unconfiguredRegistryProblem(imageReference, registries);
-  if (problem !== undefined) throw unusableEvent(TOPICS.imageStored, problem);
+  if (problem !== undefined) throw unusableEvent(topic, problem);
 }
