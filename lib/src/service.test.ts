@@ -1,14 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import Fastify from 'fastify';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreUnavailableError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { retryPolicy } from './retry.js';
 import { mysqlTarget } from './mysql-connection.js';
 import {
-  failureStreak, forcedExitCode, runMain, serviceOfEntry, shutdownGrace, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
+  failureStreak, forcedExitCode, runMain, serviceOfEntry, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
 } from './service.js';
 
 const quiet = createLogger({ service: 'test', level: 'silent' });
@@ -251,59 +250,6 @@ describe('runMain', () => {
   it('names a process by its entry\'s package when it has no logger yet', () => {
     expect(serviceOfEntry('/work/main/consumers/harbor-writer/dist/main.js')).toBe('harbor-writer');
     expect(serviceOfEntry(undefined)).toBe('orbit');
-  });
-});
-
-describe('shutdownGrace', () => {
-  const stalledUpload = async (graceMs: number) => {
-    const { logger, lines } = capture();
-    const app = Fastify();
-    let cleanedUp = false;
-    app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
-    app.post('/v1/uploads', async (request) => {
-      try {
-        for await (const _chunk of request.body as AsyncIterable<Buffer>) { /* a client that stalls after its first bytes */ }
-        return { accepted: true };
-      } catch (error) {
-        await new Promise((resolve) => setTimeout(resolve, 50)); // the staged upload aborted
-        cleanedUp = true;
-        throw error;
-      }
-    });
-    app.get('/quick', async () => ({ ok: true }));
-    const grace = shutdownGrace(app, { graceMs, logger, settleMs: 1_000 });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('POST /v1/uploads?part=1 HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\nfirst bytes');
-    expect((await fetch(`http://127.0.0.1:${port}/quick`)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    return { grace, lines, cleanedUp: () => cleanedUp };
-  };
-
-  it('cuts a stalled upload once the grace is over, naming it, and lets its cleanup run before returning', async () => {
-    const { grace, lines, cleanedUp } = await stalledUpload(300);
-    const began = Date.now();
-    expect(await grace.close()).toBe(1);
-    expect(Date.now() - began).toBeLessThan(1_500);
-    expect(cleanedUp()).toBe(true);
-    expect(lines).toEqual([expect.objectContaining({
-      level: 'warn', graceSeconds: 0.3, cut: [expect.objectContaining({ method: 'POST', url: '/v1/uploads', requestId: expect.any(String), runningSeconds: 0 })],
-    })]);
-  });
-
-  it('cuts nothing when every request finishes within the grace', async () => {
-    const { logger, lines } = capture();
-    const app = Fastify();
-    app.get('/quick', async () => ({ ok: true }));
-    const grace = shutdownGrace(app, { graceMs: 5_000, logger });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    expect((await fetch(`http://127.0.0.1:${port}/quick`)).status).toBe(200);
-    expect(await grace.close()).toBe(0);
-    expect(lines).toEqual([]);
   });
 });
 

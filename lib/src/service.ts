@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readCheckedConfig, type ConfigOf, type EnvShape } from './config.js';
@@ -380,65 +379,7 @@ export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Lo
   );
 }
 
-/** How long cut requests get to run their own cleanup (a staged upload aborted) before the stores they use close. */
-export const CUT_REQUESTS_SETTLE_MS = 3_000;
-
-export interface ShutdownGraceOptions {
-  readonly graceMs: number;
-  readonly logger: Logger;
-  /** @default CUT_REQUESTS_SETTLE_MS */
-  readonly settleMs?: number;
-}
-
-/** Closes an HTTP app within its shutdown grace; see shutdownGrace. */
-export interface GracefulClose {
-  /** Resolves with the number of requests cut (0 when all finished within the grace). */
-  close(): Promise<number>;
-}
-
-/**
- * Keeps an HTTP app's shutdown within a deadline. Call before listen (it adds hooks that track the requests in
- * flight). close() stops accepting and lets requests in flight finish; whatever still runs after `graceMs` (a stalled
- * or slow upload, held until then for as long as its client took) has its connection closed: the route sees its
- * client go away and runs the cleanup it runs for that (a staged upload aborted, nothing accepted, while its body
- * was still arriving; one whose body had arrived may still be recorded, its answer lost), given
- * `settleMs` to do so before the caller closes the stores. Each cut request is named in one warn line.
- */
-export function shutdownGrace(app: FastifyInstance, options: ShutdownGraceOptions): GracefulClose {
-  const inFlight = new Map<FastifyRequest, { method: string; url: string; requestId: string; since: number }>();
-  app.addHook('onRequest', async (request, reply) => {
-    inFlight.set(request, { method: request.method, url: request.url.split('?')[0] ?? request.url, requestId: request.id, since: Date.now() });
-    reply.raw.once('finish', () => inFlight.delete(request));
-  });
-  // An answer to a connection gone (a cut one) never finishes; its route has done its cleanup once it answers.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.raw.destroyed || reply.raw.destroyed || reply.raw.socket === null || reply.raw.socket.destroyed) inFlight.delete(request);
-    return payload;
-  });
-  const described = (now: number): { method: string; url: string; requestId: string; runningSeconds: number }[] =>
-    [...inFlight.values()].map(({ since, ...request }) => ({ ...request, runningSeconds: Math.round((now - since) / 1000) }));
-  return {
-    close: async () => {
-      const closed = app.close();
-      let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<'grace over'>((resolve) => { timer = setTimeout(resolve, options.graceMs, 'grace over'); });
-      const first = await Promise.race([closed.then(() => 'closed' as const), graceOver]);
-      clearTimeout(timer);
-      if (first === 'closed') return 0;
-      const cut = described(Date.now());
-      options.logger.warn(
-        { graceSeconds: options.graceMs / 1000, cut },
-        `shutdown grace over: cutting ${cut.length} request(s) still in flight; one still reading its body is not accepted; one whose body had arrived may still be recorded in the next seconds, its answer lost: its client should look for it (GET /v1/requests) or send it again with its Idempotency-Key`,
-      );
-      app.server.closeAllConnections();
-      await closed;
-      const settleUntil = Date.now() + (options.settleMs ?? CUT_REQUESTS_SETTLE_MS);
-      while (inFlight.size > 0 && Date.now() < settleUntil) await new Promise((resolve) => setTimeout(resolve, 20));
-      if (inFlight.size > 0) options.logger.warn({ unsettled: described(Date.now()) }, 'cut requests still cleaning up; stopping without waiting for them');
-      return cut.length;
-    },
-  };
-}
+export { CUT_REQUESTS_SETTLE_MS, CUT_RETRY_AFTER_SECONDS, shutdownGrace, type CutAnswer, type CutRequest, type GracefulClose, type ShutdownGraceOptions } from './shutdown-grace.js';
 
 /**
  * Logs a task that fails again and again (a sweep every 2 s while MySQL is away) once per new reason, with how many

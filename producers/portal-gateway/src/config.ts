@@ -59,8 +59,9 @@ export const gatewayEnv = {
    */
   ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(30, 5, 600),
   /**
-   * Seconds a stopping gateway (SIGTERM, SIGINT) lets requests in flight finish; then their connections are closed
-   * (an upload cut so is aborted, nothing of it accepted) and the stop goes on. Below Kubernetes' default
+   * Seconds a stopping gateway (SIGTERM, SIGINT) lets requests in flight finish; then those not yet answered are
+   * answered 503 ORBIT_ERR_SHUTDOWN_CUT with Retry-After, their connections closed (an upload cut so is aborted,
+   * nothing of it accepted) and the stop goes on. Below Kubernetes' default
    * terminationGracePeriodSeconds (30), with room for the cut requests' cleanup (3 s) and the disconnects. @default 25
    */
   ORBIT_SHUTDOWN_GRACE_SECONDS: env.int(25, 0, 3600),

@@ -2,7 +2,7 @@
 import {
   checkSchemaCurrent, createDynamo, createKafka, createLogger, createMetrics, createMysqlPool, createPresigningS3, createS3, EventCodec, EventPublisher,
   failureStreak, findLostProjection, interfaceAddressesOfThisHost, kustomizeTableKeyOf, oneAtATime, processStart, READINESS_CHECK_TIMEOUT_MS, PROJECTED_TOPICS, PROJECTOR_GROUP, resolveWithin, runMain, serveStartingHealth,
-  shutdownGrace, START_RETRY_POLICY, tableAnswers, tableName, TOPICS, untilConnected, waitForCurrentSchema, withAnswerDeadline,
+  shutdownGrace, START_RETRY_POLICY, type CutAnswer, type CutRequest, tableAnswers, tableName, TOPICS, untilConnected, waitForCurrentSchema, withAnswerDeadline,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
@@ -18,6 +18,16 @@ import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
 import { awsDeployables } from './stores/deployables.js';
 
+
+/** The answer of a request cut when the shutdown grace is over; see docs/errors.md, ORBIT_ERR_SHUTDOWN_CUT. */
+function cutAtShutdown(graceSeconds: number): (cut: CutRequest) => CutAnswer {
+  return ({ bodyArrived }) => ({
+    code: 'ORBIT_ERR_SHUTDOWN_CUT',
+    message: bodyArrived
+      ? `this gateway stopped while answering the request (its ${graceSeconds} s shutdown grace was over); it may still be recorded: look for it (GET /v1/requests) or send it again with the same Idempotency-Key`
+      : `this gateway stopped before the request's body had arrived (its ${graceSeconds} s shutdown grace was over); nothing was accepted: send it again`,
+  });
+}
 
 runMain(async () => {
   // Before anything connects or listens, every bad variable at once (MYSQL_*, KAFKA_SASL_* and the TLS files with the
@@ -133,7 +143,9 @@ runMain(async () => {
       },
     },
   });
-  const grace = shutdownGrace(app, { graceMs: config.ORBIT_SHUTDOWN_GRACE_SECONDS * 1000, logger });
+  // A request still under way when the grace is over (a slow upload's body) is told 503 with a code a client retries
+  // on, not left with a connection closed and no answer: docker, skopeo and SDKs retry a 503, not a reset.
+  const grace = shutdownGrace(app, { graceMs: config.ORBIT_SHUTDOWN_GRACE_SECONDS * 1000, logger, answerCut: cutAtShutdown(config.ORBIT_SHUTDOWN_GRACE_SECONDS) });
   // Handed over: a probe in the moment between the two servers finds the port closed, once, as it did for the whole
   // start before; one miss is below any probe's failureThreshold.
   await starting.close();

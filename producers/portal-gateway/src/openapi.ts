@@ -238,7 +238,7 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
     422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image or reference)',
     503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
-      'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST). Only when MySQL fell silent at the commit that records a request ' +
+      'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST), or the gateway stopped with the request under way (ORBIT_ERR_SHUTTING_DOWN, ORBIT_ERR_SHUTDOWN_CUT). Only when MySQL fell silent at the commit that records a request ' +
       'may it have been accepted, and the message says so: look at GET /v1/requests, or send it again with the same Idempotency-Key',
   };
   // Any route can meet a store that is away for a moment, or a lost ViewPort.
