@@ -36,6 +36,17 @@ async function lettersIn(topic: string): Promise<number> {
   }
 }
 
+/** The projector loops' retry policy and fetch wait, short so a test does not wait long for either. */
+const projectorRetry = retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 });
+const projectorMaxWaitMs = 200;
+
+/**
+ * A message handled again (a letter written twice, a failure announced twice) would come on a retry, within the
+ * policy's longest delay, and be fetched within a fetch wait or two after: no poll can show it did not happen, so
+ * the tests that prove it did not wait this long.
+ */
+const REPEAT_WOULD_SHOW_MS = projectorRetry.maxDelayMs + 2 * projectorMaxWaitMs;
+
 /**
  * A consume loop that projects `topics` into the test's database as the live projector does, dead-letter hook included
  * (the live hook, announcing through `publish`, when it is given).
@@ -44,7 +55,7 @@ function projectorLoop(copies: PrivateTopics, topics: readonly string[], groupId
   const deps = { pool, groupId, publisher: { publish: publish ?? (async () => undefined) } };
   const hookDeps = { ...deps, lifecycleTopicOf: copies.lifecycleTopicOf };
   return new ConsumeLoop<OrbitEvent>({
-    kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: retryPolicy({ initialDelayMs: 50, maxDelayMs: 500 }), maxWaitTimeMs: 200,
+    kafka: copies.kafka, groupId, topics, logger: quietLogger, retryPolicy: projectorRetry, maxWaitTimeMs: projectorMaxWaitMs,
     decode: (topic, value) => copies.codec.decode(topic, value) as Promise<OrbitEvent>, logicalTopicOf: copies.lifecycleTopicOf,
     handler: projectorHandler(deps), batchHandler: projectorBatchHandler(deps), onDeadLettered: publish ? projectorDeadLetterHook(hookDeps) : passDeadLetters(hookDeps),
     onPassedOver: passOtherGroupsRedrives({ ...deps, lifecycleTopicOf: copies.lifecycleTopicOf }),
@@ -73,7 +84,7 @@ describe('a message the projector cannot project', () => {
     await loop.start();
     try {
       await waitFor(async () => (await projectedImages()).includes(after.imageUID), { timeoutMs: 20_000, what: 'the image stored after the undecodable message' });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await new Promise((resolve) => setTimeout(resolve, REPEAT_WOULD_SHOW_MS));
     } finally {
       await loop.stop();
     }
@@ -154,13 +165,16 @@ describe('a request failure the broker will not take', () => {
     await loop.start();
     try {
       await waitFor(async () => (await projectedImages()).includes(fine.imageUID), { timeoutMs: 30_000, what: 'the image after the message whose failure was refused' });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await new Promise((resolve) => setTimeout(resolve, REPEAT_WOULD_SHOW_MS));
     } finally {
       await loop.stop();
     }
     expect({ refusals, letters: await lettersIn(`${topic}.dlq`) }).toEqual({ refusals: 1, letters: 1 });
   }, 60_000);
 });
+
+/** Retries of the projector's policy until its delay reaches maxDelayMs, and one more at that delay. */
+const RETRIES_PAST_LONGEST_DELAY = Math.ceil(Math.log2(projectorRetry.maxDelayMs / projectorRetry.initialDelayMs)) + 2;
 
 describe('a database that refuses the projector\'s user (a rotated password)', () => {
   it('holds the message instead of setting it aside and failing its request, and it is projected once the user is let in', async () => {
@@ -181,9 +195,9 @@ describe('a database that refuses the projector\'s user (a rotated password)', (
     refused.on(CONSUMER_EVENTS.retry, ({ error }: { error: unknown }) => retriedFor.push(error));
     await refused.start();
     try {
-      await waitFor(async () => retriedFor.length > 0, { timeoutMs: 20_000, what: 'the refused login retried' });
-      // A few rounds of retries: still no letter, no failure announced.
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // Retried until the backoff reaches its longest delay (50, 100, 200, 400, then 500 ms), and once more: a message
+      // the loop gave up on would have been set aside by then, so still no letter and no failure announced.
+      await waitFor(async () => retriedFor.length >= RETRIES_PAST_LONGEST_DELAY, { timeoutMs: 20_000, what: `the refused login retried ${RETRIES_PAST_LONGEST_DELAY} times` });
     } finally {
       await refused.stop();
       await refusedPool.end();

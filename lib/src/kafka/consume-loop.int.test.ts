@@ -129,8 +129,10 @@ describe('consume loop against the real broker and registry', () => {
     const handled: string[] = [];
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    // The broker's smallest session (group.min.session.timeout.ms), so the handler need outrun no more than that.
+    const sessionTimeoutMs = 6_000;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs: 6_000, slowHandlerWarnMs: 4_000,
+      kafka, groupId, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs, slowHandlerWarnMs: 4_000,
       decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -143,7 +145,9 @@ describe('consume loop against the real broker and registry', () => {
       await publisher.publish(topic, slow);
       await publisher.publish(topic, next);
       await waitFor(() => handled.includes(next.eventId), { what: 'the message after the slow one', timeoutMs: 40_000 });
-      await new Promise((resolve) => setTimeout(resolve, 2_000)); // time for a second delivery, were the slow one re-handled
+      // A member that lost its partition for the slow handler hears so at its next heartbeat (a third of the session,
+      // as the loop sets it) and fetches the partition again at once: a second delivery would show within that.
+      await new Promise((resolve) => setTimeout(resolve, sessionTimeoutMs / 3));
       expect(handled).toEqual([slow.eventId, next.eventId]);
       // 10 s of handling at one warning per 4 s: two, each naming the message; none for the quick one after it.
       const warnings = lines.filter((line) => line['msg'] === 'handler still running; its partition waits for it');
@@ -169,8 +173,9 @@ describe('consume loop against the real broker and registry', () => {
     const [big, afterBig, small] = [sample('B'.repeat(60)), sample('C'.repeat(60)), sample('D'.repeat(60))];
     const handled: string[] = [];
     const groupId = `group-${uniqueSuffix()}`;
+    const maxWaitTimeMs = 500;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs, stallMs: 3_000, detachAfterMs: 300,
       decode: (name, value) => holCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -192,7 +197,9 @@ describe('consume loop against the real broker and registry', () => {
       expect(handled).toEqual([big.eventId, small.eventId]);
       release();
       await waitFor(() => handled.includes(afterBig.eventId), { what: 'the message after the big one' });
-      await new Promise((resolve) => setTimeout(resolve, 1_500)); // time for a repeat, were any message handled again
+      // A message handled again would be retried after at most the policy's longest delay and fetched within one
+      // fetch wait after that: no poll can show it did not happen, so the window is as long as both.
+      await new Promise((resolve) => setTimeout(resolve, fastRetry.maxDelayMs + maxWaitTimeMs));
       expect(handled).toEqual([big.eventId, small.eventId, big.eventId, afterBig.eventId]);
     } finally {
       release();
@@ -213,11 +220,13 @@ describe('consume loop against the real broker and registry', () => {
     const groupId = `group-${uniqueSuffix()}`;
     const event = sample('H'.repeat(60));
     let stopping: Promise<void> | undefined;
+    const detachAfterMs = 200;
     const loop: ConsumeLoop<UploadRequested> = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 200,
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs,
       decode: (name, value) => stopCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 800)); // detached by then
+        // The scenario: a handler that outruns detachAfterMs well (it goes on detached), then a SIGTERM as it ends.
+        await new Promise((resolve) => setTimeout(resolve, 4 * detachAfterMs));
         stopping = loop.stop(); // a SIGTERM as the handler ends, before its partition is fetched again
       },
     });
@@ -286,8 +295,11 @@ describe('consume loop against the real broker and registry', () => {
     const [first, second, quick, otherTopic] = [sample('E'.repeat(60)), sample('F'.repeat(60)), sample('G'.repeat(60)), sample('K'.repeat(60))];
     const slow = new Set([first.eventId, second.eventId]);
     const handled: string[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const maxWaitTimeMs = 500;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [uploads.topic, transfers.topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
+      kafka, groupId: `group-${uniqueSuffix()}`, topics: [uploads.topic, transfers.topic], logger, retryPolicy: fastRetry, maxWaitTimeMs, stallMs: 3_000,
       detachAfterMs: 300, maxDetachedHandlers: 1,
       decode: (name, value) => (name === uploads.topic ? uploads.codec : transfers.codec).decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
@@ -299,15 +311,18 @@ describe('consume loop against the real broker and registry', () => {
     try {
       await uploads.sendTo(0, first);
       await waitFor(() => handled.includes(first.eventId), { what: 'the first slow message started' });
-      await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs: the first is detached
+      // kafkajs fetches again only once the first one's batch returns, that is once it is detached: the second one
+      // starting is the sign of that.
       await uploads.sendTo(1, second);
       await waitFor(() => handled.includes(second.eventId), { what: 'the second slow message started' });
-      await new Promise((resolve) => setTimeout(resolve, 600)); // past detachAfterMs, but the one detached place is taken
+      await waitFor(() => lines.some((line) => line['msg'] === 'detached handlers at their cap: the topic\'s other partitions wait for this one' && line['topic'] === uploads.topic), { what: 'the second one detached past the cap, holding its topic' });
       await uploads.sendTo(2, quick);
       await transfers.sendTo(0, otherTopic);
       // Before, the second held the whole fetch loop: the other topic's message waited for it too.
       await waitFor(() => handled.includes(otherTopic.eventId), { what: 'the other topic\'s message, while its topic is not held', timeoutMs: 10_000 });
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // The quick one was sent before the other topic's, so a topic not held would have handed it over in the fetch
+      // that brought the other topic's, or the next one; no poll can show it was not, so the window is two fetch waits.
+      await new Promise((resolve) => setTimeout(resolve, 2 * maxWaitTimeMs));
       expect(handled).toEqual([first.eventId, second.eventId, otherTopic.eventId]);
       releases.get(second.eventId)?.();
       await waitFor(() => handled.includes(quick.eventId), { what: 'the quick message, once the second is done' });
@@ -330,9 +345,10 @@ describe('consume loop against the real broker and registry', () => {
     });
     const handled: string[] = [];
     const replaced: ConsumerEventPayloads['consumer.replaced'][] = [];
+    const stallMs = 3_000;
     const loop = new ConsumeLoop<UploadRequested>({
       kafka: stallingKafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger, retryPolicy: fastRetry,
-      sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs: 3_000, disconnectWaitMs: 2_000,
+      sessionTimeoutMs: 6_000, maxWaitTimeMs: 500, stallMs, disconnectWaitMs: 2_000,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => { handled.push(message.event.eventId); },
     });
@@ -342,7 +358,9 @@ describe('consume loop against the real broker and registry', () => {
     const event = sample('T'.repeat(60));
     await loop.start();
     try {
-      await new Promise((resolve) => setTimeout(resolve, 4_000)); // idle past stallMs: fetching with nothing to read is not a stall
+      // Idle past stallMs: fetching with nothing to read is not a stall. The watchdog looks every stallMs / 4, so a
+      // replacement, were idling taken for a stall, would come by stallMs and one look more; no poll can show it did not.
+      await new Promise((resolve) => setTimeout(resolve, stallMs + stallMs / 4 + 250));
       expect(replaced).toEqual([]);
       await batchPublisher.publish(topic, event);
       await waitFor(() => handled.includes(event.eventId), { what: 'the message, handled by the replacement consumer', timeoutMs: 40_000 });
@@ -528,7 +546,9 @@ describe('consume loop against the real broker and registry', () => {
         key: event.imageUID, value: values[index] ?? null, headers: { [HEADER.redriveGroup]: forGroup[index] ?? '', [REDRIVEN_FROM_HEADER]: `${topic}.dlq/0@${index}` },
       })));
       await waitFor(() => handled.length >= 2 && batched.length >= 2, { what: 'both loops to handle theirs' });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // A passed-over message handled after all would come on a retry, within the policy's longest delay: no poll
+      // can show it was not, so the window is that delay.
+      await new Promise((resolve) => setTimeout(resolve, fastRetry.maxDelayMs));
       expect(handled).toEqual(['R1'.repeat(30), 'R4'.repeat(30)]);
       expect(batched).toEqual(['R3'.repeat(30), 'R4'.repeat(30)]);
       expect(passedOver.map((event) => [event.offset, event.redrivenFor, event.redrivenFrom])).toEqual([
@@ -815,8 +835,9 @@ describe('consume loop, batch mode', () => {
       await waitFor(() => handled.includes('4'), { timeoutMs: 30_000, what: 'the messages after the letter' });
       expect(letters).toEqual(['2']);
       expect(handled).toEqual(['0', '1', '3', '4']);
-      // One letter in the DLQ, and no more arrives while the loop keeps running.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // One letter in the DLQ, and no more arrives while the loop keeps running: a re-read of the letter would follow
+      // a retry of the failing batch, within the policy's longest delay, so the window is that delay.
+      await new Promise((resolve) => setTimeout(resolve, fastRetry.maxDelayMs));
       const admin = kafka.admin();
       await admin.connect();
       const [dlq] = await admin.fetchTopicOffsets(`${topic}.dlq`);
