@@ -8,6 +8,8 @@ import addFormats from 'ajv-formats';
 
 export interface OpenApiDocument {
   openapi: string;
+  /** The schemas answers refer to by `$ref` (#/components/schemas/<name>). */
+  components?: { schemas?: Record<string, object> };
   paths: Record<string, Record<string, {
     operationId?: string;
     parameters?: { name: string; in: string; schema?: Record<string, unknown> }[];
@@ -41,7 +43,8 @@ export function openApiContract(document: OpenApiDocument): OpenApiContract {
       if (!schema) return `${method} ${route.template} ${status} has no documented body`;
       const key = `${method} ${route.template} ${status}`;
       let validate = validators.get(key);
-      if (!validate) validators.set(key, (validate = ajv.compile(schema)));
+      // Beside the document's components, where its `$ref`s point (#/components/schemas/…), from the answer's schema and within them.
+      if (!validate) validators.set(key, (validate = ajv.compile({ allOf: [schema], components: document.components ?? {} })));
       return validate(body) ? undefined : `${key} breaks the document: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 2000)}`;
     },
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkMetadata, codePointLabel, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
+import { named } from './openapi-components.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
@@ -74,10 +75,10 @@ const known = {
 const metadataSchema = z.object(known).catchall(z.unknown());
 
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
-export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
+export const METADATA_JSON_SCHEMA: Record<string, unknown> = named('ImageMetadata', withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
   description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as UTF-8 JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
-});
+}));
 
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
 function withNamingPatterns(schema: Record<string, unknown>): Record<string, unknown> {
@@ -88,7 +89,11 @@ function withNamingPatterns(schema: Record<string, unknown>): Record<string, unk
   };
   return {
     ...schema,
-    properties: { ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN }, imageLabels },
+    properties: {
+      ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN }, imageLabels,
+      // Named: an inline union gave oapi-codegen a Go type no caller could set (its body went out as "port":{}, a 400).
+      port: named('Port', { ...properties['port'], description: 'The container port: a number, or its digits as a string, 1 to 65535; null or absent for none' }),
+    },
   };
 }
 

@@ -138,8 +138,17 @@ describe('the OpenAPI document at /docs/json', async () => {
   const token = await issueLocalToken(auth, 'dev1', []);
   const headers = { authorization: `Bearer ${token}` };
 
+  const components = (document as OpenApiDocument & { components: { schemas: Record<string, Record<string, unknown>> } }).components.schemas;
+  const schemaNamed = (name: string): Record<string, unknown> | undefined => components[name];
+  /** A schema, or the component its `$ref` names. */
+  const resolved = (schema: object | undefined): Record<string, unknown> | undefined => {
+    const ref = (schema as { $ref?: string } | undefined)?.$ref;
+    return ref === undefined ? schema as Record<string, unknown> | undefined : schemaNamed(ref.replace('#/components/schemas/', ''));
+  };
+  const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+
   /** The answer, checked against what the document promises for its path, method and status. */
-  async function conforms(method: 'GET' | 'POST', url: string, init: { payload?: object | string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  async function conforms(method: 'GET' | 'POST' | 'DELETE', url: string, init: { payload?: object | string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await app.inject({ method, url, headers: { ...headers, ...init.headers }, ...(init.payload !== undefined ? { payload: init.payload } : {}) });
     const body = response.json() as Record<string, unknown>;
     expect(contract.check(method, url, response.statusCode, body)).toBeUndefined();
@@ -208,7 +217,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     const text = JSON.stringify(raw);
     // OpenAPI 3.0 reads nullable only beside a type: port may be sent as null.
     expect(text).not.toMatch(/"nullable":true,"anyOf"/);
-    expect(text).toMatch(/"port":\{"anyOf":\[\{"type":"integer"[^}]*"nullable":true/);
+    expect(JSON.stringify(schemaNamed('Port'))).toMatch(/^\{"anyOf":\[\{"type":"integer"[^}]*"nullable":true/);
     // A 7 GiB upload's size is no 32-bit integer.
     expect(JSON.stringify(raw.paths['/v1/uploads/presign']!['post']!.requestBody)).toContain('"format":"int64"');
   });
@@ -232,7 +241,8 @@ describe('the OpenAPI document at /docs/json', async () => {
       const compiled = new RegExp(pattern, 'u');
       if (example !== undefined) expect(compiled.test(String(example)), `${at}: ${String(example)}`).toBe(true);
     }
-    expect(patterns.filter(({ example }) => example !== undefined).length).toBeGreaterThanOrEqual(3);
+    // The label key's (in the metadata, a component held once) and the reference's.
+    expect(patterns.filter(({ example }) => example !== undefined).length).toBeGreaterThanOrEqual(2);
     // The checker itself: what RE2 refuses, and what it takes.
     expect(['^(?=a)b', '(?!x)', '(?<=a)', '(?<!a)', '(a)\\1', '\\u00a0', '(?>a)', '^\\s*a'].map(re2Unreadable).every((found) => found !== undefined)).toBe(true);
     expect(['^(?:a|b)$', '[(?=]', '\\(?=', '^(a)?\\.b$', '[\\t\\xA0]'].map(re2Unreadable)).toEqual([undefined, undefined, undefined, undefined, undefined]);
@@ -258,7 +268,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     const ids = new Set(operations.map((operation) => operation.operationId));
     const links = operations.flatMap((operation) => Object.entries(operation.responses).flatMap(([status, response]) => {
       const described = response as { links?: Record<string, { operationId: string; parameters: Record<string, string> }>; content?: Record<string, { schema?: { properties?: Record<string, unknown> } }> };
-      return Object.values(described.links ?? {}).map((link) => ({ from: `${operation.operationId} ${status}`, link, fields: Object.keys(described.content?.['application/json']?.schema?.properties ?? {}) }));
+      return Object.values(described.links ?? {}).map((link) => ({ from: `${operation.operationId} ${status}`, link, fields: Object.keys(resolved(described.content?.['application/json']?.schema)?.['properties'] ?? {}) }));
     }));
     expect(new Set(links.map(({ from }) => from.split(' ')[0]))).toEqual(new Set(['uploadImage', 'uploadFromRegistry', 'completeUpload', 'transferImage', 'presignUpload', 'searchImages', 'listRequests', 'getImage']));
     for (const { from, link, fields } of links) {
@@ -434,6 +444,94 @@ describe('the OpenAPI document at /docs/json', async () => {
     const errorsDoc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     expect(errorsDoc).toContain(`a path segment (an id, a version) over ${MAX_PARAM_LENGTH} characters (414`);
     expect(errorsDoc).not.toContain('a path over 512 characters');
+  });
+
+  it('names the unions a generated client must build or read, metadata.port and a transfer\'s 200, and the main models, in components (oapi-codegen gave each a Go type no caller could set or read)', async () => {
+    const bodies = [['/v1/uploads', 'multipart/form-data'], ['/v1/uploads/references', 'application/json'], ['/v1/uploads/{id}/complete', 'application/json']] as const;
+    for (const [path, media] of bodies) {
+      const body = document.paths[path]?.['post']?.requestBody?.content[media]?.schema as { properties: Record<string, unknown> } | undefined;
+      expect(body?.properties['metadata'], path).toEqual({ $ref: '#/components/schemas/ImageMetadata' });
+    }
+    expect((schemaNamed('ImageMetadata')?.['properties'] as Record<string, unknown>)['port']).toEqual({ $ref: '#/components/schemas/Port' });
+    expect((schemaNamed('Port')?.['anyOf'] as { type: string; nullable?: boolean }[]).map(({ type, nullable }) => [type, nullable])).toEqual([['integer', true], ['string', true]]);
+    const transfer = document.paths['/v1/images/{uid}/transfers']?.['post']?.responses['200']?.content?.['application/json']?.schema;
+    expect(transfer).toEqual({ $ref: '#/components/schemas/TransferOutcome' });
+    expect(schemaNamed('TransferOutcome')).toEqual({ anyOf: [{ $ref: '#/components/schemas/TransferAnswer' }, { $ref: '#/components/schemas/TransferDryRunAnswer' }] });
+    // No union is left inline in an operation: a generator names an inline one after its place, if it can use it at all.
+    const inline = operations.filter(({ operation }) => /"(anyOf|oneOf)":/.test(JSON.stringify(operation)));
+    expect(inline.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
+    const answerOf = (path: string, status: string) => document.paths[path]?.['get']?.responses[status]?.content?.['application/json']?.schema;
+    expect([answerOf('/v1/images/{uid}', '200'), answerOf('/v1/requests/{id}', '200'), answerOf('/v1/images/{uid}', '404')]).toEqual(
+      ['ImageView', 'RequestView', 'ErrorBody'].map((name) => ({ $ref: `#/components/schemas/${name}` })),
+    );
+    // Every reference names a component, and the answers read through them still keep to the document.
+    for (const ref of JSON.stringify(document).match(/"\$ref":"[^"]+"/g) ?? []) expect(schemaNamed(ref.replace(/^"\$ref":"#\/components\/schemas\/|"$/g, '')), ref).toBeDefined();
+    expect((await conforms('POST', `/v1/images/${UID}/transfers`, { payload: { imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true } })).status).toBe(200);
+    expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-3-00', port: '8080' }, reference: 'r.example/a:1' } })).status).toBe(202);
+  });
+
+  it('documents the conditional reads on every GET whose 200 carries an ETag, and only there: If-None-Match, If-Match, the ETag, 304 and 412 (found by a review: only the Helm routes said so)', async () => {
+    const { body } = await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-4-00' }, reference: 'r.example/a:1' } });
+    const ids: Record<string, string> = { uid: UID, version: 'v0-9-00', id: String(body['requestId']) };
+    const reads = operations.filter(({ method, path }) => method === 'get' && path.startsWith('/v1/'));
+    expect(reads.length).toBeGreaterThanOrEqual(12);
+    const tagged: string[] = [];
+    for (const { path, operation } of reads) {
+      const required = (operation.parameters ?? []).filter((parameter) => parameter.in === 'query' && (parameter as { required?: boolean }).required);
+      const url = `${path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name] ?? name)}${required.length > 0 ? `?${required.map((parameter) => `${parameter.name}=Testing`).join('&')}` : ''}`;
+      const first = await app.inject({ url, headers });
+      const etag = first.headers['etag'];
+      const documented = operation.responses as Record<string, { headers?: Record<string, unknown> }>;
+      const conditions = (operation.parameters ?? []).filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name);
+      if (first.statusCode !== 200 || typeof etag !== 'string') {
+        expect(Object.keys(documented), `${path} answers ${first.statusCode} without an ETag`).not.toContain('304');
+        continue;
+      }
+      tagged.push(String(operation.operationId));
+      expect(conditions, path).toEqual(expect.arrayContaining(['if-none-match', 'if-match']));
+      expect(Object.keys(documented['200']?.headers ?? {}), path).toContain('ETag');
+      const again = await app.inject({ url, headers: { ...headers, 'if-none-match': etag } });
+      expect([again.statusCode, Object.keys(documented)], path).toEqual([304, expect.arrayContaining(['304', '412'])]);
+      expect(contract.check('GET', url, 412, (await app.inject({ url, headers: { ...headers, 'if-match': '"other"' } })).json()), path).toBeUndefined();
+    }
+    expect(tagged.sort()).toEqual(['getImage', 'getImageVersion', 'getManifests', 'getRequest', 'listImageEvents', 'listImageVersions', 'listRequests', 'searchImages']);
+  });
+
+  it('declares getManifests\' YAML with no schema (validators decode it, and a --- stream is no one value) and says what it holds', async () => {
+    const ok = document.paths['/v1/images/{uid}/versions/{version}/manifests']?.['get']?.responses['200'] as { description: string; content: Record<string, unknown> };
+    expect(ok.content['application/yaml']).toEqual({});
+    expect(ok.description).toContain('one document per object, each after a --- line');
+    const yaml = await app.inject({ url: `/v1/images/${UID}/versions/v0-9-00/manifests?environment=Testing`, headers: { ...headers, accept: 'application/yaml' } });
+    expect([yaml.statusCode, yaml.headers['content-type'], yaml.body.startsWith('---')]).toEqual([200, 'application/yaml; charset=utf-8', true]);
+  });
+
+  it('documents on every operation what the app refuses before its route: a Content-Encoding or a body it does not read (415), a Transfer-Encoding it does not decode (501), a body over its limit (413) or stalled (408)', async () => {
+    expect(operations.length).toBeGreaterThanOrEqual(20);
+    for (const { path, method, operation } of operations) {
+      const statuses = Object.keys(operation.responses);
+      expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['415', '501', ...(['post', 'delete'].includes(method) ? ['408', '413'] : [])]));
+      const url = path.replace('{uid}', UID).replace('{version}', 'v0-9-00').replace('{id}', RESUMABLE).replace('{environment}', 'Development').replace('{owner}', 'dev1').replace('{file}', 'a.tgz');
+      const verb = method.toUpperCase() as 'GET';
+      const coded = await app.inject({ method: verb, url, headers: { ...headers, 'content-encoding': 'br' } });
+      expect(contract.check(verb, url, coded.statusCode, coded.json()), `${method} ${path}`).toBeUndefined();
+      expect(coded.statusCode).toBe(415);
+      const chunkedGzip = await app.inject({ method: verb, url, headers: { ...headers, 'transfer-encoding': 'gzip, chunked' } });
+      expect([chunkedGzip.statusCode, contract.check(verb, url, chunkedGzip.statusCode, chunkedGzip.json())], `${method} ${path}`).toEqual([501, undefined]);
+    }
+    // A DELETE reads a body too (found by a probe): one of a type it does not read, or over 1 MiB.
+    const abandon = `/v1/uploads/${RESUMABLE}`;
+    expect((await conforms('DELETE', abandon, { payload: 'text', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect((await conforms('DELETE', abandon, { payload: JSON.stringify({ x: 'y'.repeat(1_100_000) }), headers: { 'content-type': 'application/json' } })).status).toBe(413);
+  });
+
+  it('says in its description what holds for every operation: HEAD on every GET, and 405 with Allow for a method a path does not take', async () => {
+    const info = (document as OpenApiDocument & { info: { description: string } }).info.description;
+    expect(info).toContain('Every GET also answers HEAD');
+    expect(info).toContain('405 (ORBIT_ERR_METHOD_NOT_ALLOWED) with an Allow header');
+    const head = await app.inject({ method: 'HEAD', url: `/v1/images/${UID}`, headers });
+    expect([head.statusCode, typeof head.headers['etag'], head.body]).toEqual([200, 'string', '']);
+    const refused = await app.inject({ method: 'PUT', url: `/v1/images/${UID}`, headers });
+    expect([refused.statusCode, refused.json().code, refused.headers['allow']]).toEqual([405, 'ORBIT_ERR_METHOD_NOT_ALLOWED', 'GET, HEAD']);
   });
 });
 

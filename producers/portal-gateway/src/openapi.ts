@@ -2,6 +2,8 @@ import { ENVIRONMENT_NAMES, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, I
 import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
+import { named, publishNamedSchemas } from './openapi-components.js';
+import { ABOUT_EVERY_OPERATION, documentConditionalRead, documentRefusalsBeforeRoutes } from './openapi-app-answers.js';
 
 /**
  * What the gateway takes and answers, as OpenAPI 3.0 schemas for the
@@ -41,38 +43,38 @@ const PATH_PARAMETERS = {
 export const pathParams = (...names: readonly (keyof typeof PATH_PARAMETERS)[]): Schema =>
   object(Object.fromEntries(names.map((name) => [name, { ...PATH_PARAMETERS[name] }])));
 
-export const ERROR_BODY = object({
+export const ERROR_BODY = named('ErrorBody', object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),
   message: text('What was wrong, for a human'),
   problems: { type: 'array', items: object({ field: text('The field at fault, e.g. imageVersion or body.transferEnvironment'), message: text() }) },
   requestId: nullableText('The failed request recorded for a refused transfer (its error-log row carries it)'),
-}, ['code', 'message']);
+}, ['code', 'message']));
 
-export const UPLOAD_ACCEPTED = object({
+export const UPLOAD_ACCEPTED = named('UploadAccepted', object({
   requestId: { type: 'string', format: 'uuid' },
   imageUID: text('60 characters [A-Za-z0-9], one per (owner, image name)'),
   pid: PID,
   status: { type: 'string', enum: ['accepted'] },
   statusUrl: STATUS_URL,
-});
+}));
 
 /** The request an earlier call with the same key (presigned upload, Idempotency-Key) started. */
-export const STARTED_BEFORE = object({
+export const STARTED_BEFORE = named('StartedBefore', object({
   requestId: { type: 'string', format: 'uuid' },
   imageUID: text(),
   pid: PID,
   status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'], description: 'The earlier request\'s status now' },
   statusUrl: STATUS_URL,
-});
+}));
 
-export const TRANSFER_ANSWER = object({
+export const TRANSFER_ANSWER = named('TransferAnswer', object({
   requestId: { type: 'string', format: 'uuid', nullable: true, description: 'Null only for a version present in the target before transfers were recorded' },
   pid: PID,
   status: { type: 'string', enum: ['accepted', 'running', 'succeeded', 'failed'] },
   statusUrl: { ...STATUS_URL, nullable: true },
-});
+}));
 
-export const TRANSFER_DRY_RUN_ANSWER = object({
+export const TRANSFER_DRY_RUN_ANSWER = named('TransferDryRunAnswer', object({
   dryRun: { type: 'boolean', enum: [true] },
   outcome: { type: 'string', enum: ['allowed', 'under-way', 'done'], description: 'allowed: the request would start a transfer; under-way: it would join the one running; done: the version is there already' },
   imageUID: text(),
@@ -80,7 +82,10 @@ export const TRANSFER_DRY_RUN_ANSWER = object({
   sourceEnvironment: nullableText('Where the copy would come from; null when done'),
   targetEnvironment: text(),
   requestId: { type: 'string', format: 'uuid', nullable: true, description: 'The request that is promoting or promoted it (under-way, done)' },
-});
+}));
+
+/** A transfer's 200: what an earlier request did (TransferAnswer), or what this one would do (a dry run). */
+export const TRANSFER_OUTCOME = named('TransferOutcome', { anyOf: [TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER] });
 
 const STEP = object({ pid: PID, eventType: text('e.g. upload-requested, image-stored, image-transferred'), at: { type: 'string', format: 'date-time' } });
 
@@ -99,16 +104,16 @@ const REQUEST_FIELDS = {
   error: object({ code: text('Reason code, e.g. DIGEST_MISMATCH (docs/errors.md)'), message: text(), pid: PID }),
 };
 
-export const REQUEST_VIEW = object({
+export const REQUEST_VIEW = named('RequestView', object({
   ...REQUEST_FIELDS,
   steps: { type: 'array', items: STEP, description: 'From the event log, in order. With ?wait= a finished request\'s answer also waits (up to 5 s) until every step that led to its end is there; without it the last steps can trail the status by a moment' },
   stepsUnavailable: { type: 'boolean', enum: [true], description: 'Present (true) only when the event log could not be read: steps is then empty for that reason, not because the request has none; the status is still current. GET it again for the steps' },
-}, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']);
+}, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'steps']));
 
-export const REQUEST_LIST = object({
+export const REQUEST_LIST = named('RequestList', object({
   requests: { type: 'array', items: object(REQUEST_FIELDS, ['requestId', 'kind', 'status', 'imageUID', 'imageVersion', 'createdAt', 'updatedAt']), description: 'Newest first; the steps of one are at its GET /v1/requests/{id}' },
   nextCursor: NEXT_CURSOR,
-});
+}));
 
 const OBJECT_REF = object({ bucket: text(), key: text(), versionId: nullableText('S3 version id; null where the bucket keeps none') });
 
@@ -127,7 +132,7 @@ const PROMOTION = object({
   chartTag: nullableText('The same chart by its version\'s tag (helm pull oci://<registry/path/charts/name> --version <version>)'),
 }, ['requestId', 'promotedAt', 'promotedBy', 'notes', 's3Location', 'sha256']);
 
-export const VERSION = {
+export const VERSION = named('ImageVersion', {
   ...object({
     imageVersion: text(),
     status: text('stored, then ready once its chart is generated'),
@@ -156,9 +161,9 @@ export const VERSION = {
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole.',
-};
+});
 
-export const IMAGE_VIEW = object({
+export const IMAGE_VIEW = named('ImageView', object({
   imageUID: text(),
   owner: text(),
   imageName: text(),
@@ -169,40 +174,40 @@ export const IMAGE_VIEW = object({
     type: 'array', items: VERSION,
     description: `The newest versions you see, oldest first: up to ${VERSIONS_SHOWN.image} for one image, ${VERSIONS_SHOWN.listing} per image in a listing. Every one, newest first, a page at a time: GET /v1/images/{uid}/versions`,
   },
-}, ['imageUID', 'owner', 'imageName', 'environments', 'versionCount', 'versions'], true);
+}, ['imageUID', 'owner', 'imageName', 'environments', 'versionCount', 'versions'], true));
 
 export const KUSTOMIZE_ARCHIVE = {
   description: 'application/gzip: a tar of <chart name>/base/ (kustomization.yaml and one file per object) and <chart name>/overlays/<environment>/kustomization.yaml (namespace, environment label, replica bounds, resources; the image renamed to the environment\'s own registry when it has one)',
   type: 'string', format: 'binary',
 };
 
-export const MANIFEST_LIST = {
+export const MANIFEST_LIST = named('ManifestList', {
   ...object({
     apiVersion: { type: 'string', enum: ['v1'] },
     kind: { type: 'string', enum: ['List'] },
     items: { type: 'array', items: { type: 'object', additionalProperties: true }, description: 'Every object of the environment, as its kustomize overlay builds it: namespace, labels, replica bounds' },
   }),
   description: 'A Kubernetes List (kubectl apply -f - takes it); with Accept: application/yaml the same objects as a YAML stream',
-};
+});
 
-export const IMAGE_EVENTS = object({
+export const IMAGE_EVENTS = named('ImageEvents', object({
   imageUID: text(),
   events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },
   nextCursor: NEXT_CURSOR,
-});
+}));
 
-export const IMAGE_VERSIONS = object({
+export const IMAGE_VERSIONS = named('ImageVersionPage', object({
   imageUID: text(),
   versions: { type: 'array', items: VERSION, description: 'Newest first (in upload order); for another owner\'s image, only the versions in an environment your role reads' },
   nextCursor: NEXT_CURSOR,
-});
+}));
 
-export const IMAGE_LIST = object({
+export const IMAGE_LIST = named('ImageList', object({
   images: { type: 'array', items: IMAGE_VIEW },
   nextCursor: NEXT_CURSOR,
-});
+}));
 
-export const PRESIGNED_UPLOAD = object({
+export const PRESIGNED_UPLOAD = named('PresignedUpload', object({
   uploadId: { type: 'string', format: 'uuid' },
   url: text('Presigned PUT URL of the whole archive into the staging bucket (when no size was declared; AWS S3 takes at most 5 GiB in one PUT)'),
   partSizeBytes: { type: 'integer', format: 'int64', description: 'With a declared size: every part but the last has this many bytes' },
@@ -218,7 +223,7 @@ export const PRESIGNED_UPLOAD = object({
   headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Headers every PUT must carry' },
   expiresAt: { type: 'string', format: 'date-time' },
   completeUrl: text('POST it with {metadata} once the PUT is done; absolute, on PUBLIC_BASE_URL, as statusUrl'),
-}, ['uploadId', 'method', 'headers', 'expiresAt', 'completeUrl']);
+}, ['uploadId', 'method', 'headers', 'expiresAt', 'completeUrl']));
 
 /** `POST /v1/uploads/presign`'s optional body: a declared size asks for a multipart upload. */
 export const PRESIGN_BODY = {
@@ -364,13 +369,15 @@ function addLinks(operation: Record<string, unknown>): void {
 
 /** Answers that are not JSON, as the routes send them: a generated client reads each by its media type. */
 function documentMediaTypes(paths: Record<string, Record<string, Record<string, unknown>> | undefined> | undefined): void {
-  const answerOf = (path: string): Record<string, { content?: Record<string, unknown> } | undefined> | undefined =>
-    paths?.[path]?.['get']?.['responses'] as Record<string, { content?: Record<string, unknown> } | undefined> | undefined;
+  const answerOf = (path: string): Record<string, { content?: Record<string, unknown>; description?: string } | undefined> | undefined =>
+    paths?.[path]?.['get']?.['responses'] as Record<string, { content?: Record<string, unknown>; description?: string } | undefined> | undefined;
   const kustomize = answerOf('/v1/images/{uid}/versions/{version}/kustomize')?.['200'];
   if (kustomize) kustomize.content = { 'application/gzip': { schema: { type: 'string', format: 'binary' } } };
   const manifests = answerOf('/v1/images/{uid}/versions/{version}/manifests')?.['200'];
   if (manifests?.content?.['application/json']) {
-    manifests.content['application/yaml'] = { schema: { type: 'string', description: 'The same objects as a YAML stream (Accept: application/yaml or text/yaml)' } };
+    // No schema: validators (kin-openapi) decode YAML and check what it holds, and a stream of documents is no one value.
+    manifests.content['application/yaml'] = {};
+    manifests.description = `${manifests.description ?? ''}. application/yaml (Accept: application/yaml or text/yaml): the same objects as a YAML stream, one document per object, each after a --- line`;
   }
 }
 
@@ -459,14 +466,15 @@ export function completeDocument<T extends object>(document: T): T {
     documentHeaders(operation);
     documentUnknownQueryRefused(operation);
   }
-  nullableOnTypedMembers(document);
-  // Every operation that reads a body meets what the app refuses before its route: a body too large, or of a type it does not read.
-  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
-    if (operation['requestBody'] === undefined) continue;
-    const responses = (operation['responses'] ?? {}) as Record<string, unknown>;
-    responses['413'] ??= { description: 'The body is over its limit: 1 MiB for JSON, ORBIT_MAX_UPLOAD_BYTES for an image', content: { 'application/json': { schema: ERROR_BODY } } };
-    responses['415'] ??= { description: 'A content type or Content-Encoding this operation does not read', content: { 'application/json': { schema: ERROR_BODY } } };
-    operation['responses'] = responses;
+  // Every operation meets what the app answers around its routes: conditional reads, and refusals before any route.
+  for (const [method, operation] of Object.values(paths ?? {}).flatMap((methods) => Object.entries(methods ?? {}))) {
+    documentConditionalRead(operation, ERROR_BODY);
+    documentRefusalsBeforeRoutes(method, operation, ERROR_BODY);
   }
-  return document;
+  const info = (document as { info?: { description?: string } }).info;
+  if (info) info.description = `${info.description ?? ''}${ABOUT_EVERY_OPERATION}`;
+  const published = publishNamedSchemas(document);
+  // After naming: the components hold the unions (a port as a number or as digits) whose nullable moves.
+  nullableOnTypedMembers(published);
+  return published;
 }

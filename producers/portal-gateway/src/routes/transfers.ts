@@ -5,7 +5,7 @@ import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badRequest, RequestRefusedError } from '../errors.js';
 import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
-import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER } from '../openapi.js';
+import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_OUTCOME } from '../openapi.js';
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type ImageView, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
 import { loggedUrl, requestLogFields, traceOf } from '../request-correlation.js';
 import { decideTransfer, differingAsk, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
@@ -171,7 +171,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
           'Names this transfer so that it can be sent again safely: a repeat with the same key and ask answers 200 with the request the first one was answered with (unless that failed), and starts nothing; the key with another image, version, target or notes is refused 422. A key names its transfer for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default)',
         ),
         response: {
-          200: { anyOf: [TRANSFER_ANSWER, TRANSFER_DRY_RUN_ANSWER], description: 'Already done: the request that promoted it, no work repeated; sent before with this Idempotency-Key: the request it was answered with, nothing started again (header Idempotent-Replayed: true); or the answer to a dry run' },
+          200: { ...TRANSFER_OUTCOME, description: 'Already done: the request that promoted it, no work repeated; sent before with this Idempotency-Key: the request it was answered with, nothing started again (header Idempotent-Replayed: true); or the answer to a dry run' },
           202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one)' },
           ...errors(400, 401, 403, 404, 409),
           422: { ...ERROR_BODY, description: 'The Idempotency-Key was first sent with another ask (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names imageUID, imageVersion, transferEnvironment or notes); nothing was started' },
