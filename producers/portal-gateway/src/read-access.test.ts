@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageView, TimelineEntry } from './ports.js';
-import { readableEnvironments, visibleEvents, visibleImage } from './read-access.js';
+import { readableEnvironments, seesRequest, visibleEvents, visibleImage } from './read-access.js';
 import type { TransferPolicy } from './transfer-rules.js';
 
 const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
@@ -60,5 +60,32 @@ describe('reading other people\'s images', () => {
     const hidden = [of('r2', { imageVersion: 'v1-0-01', reasonCode: 'ROLE_REQUIRED' }), of('r2', { status: 'failed', imageVersion: null })];
     const nothing = [of('r3', { status: 'failed' })];
     expect(visibleEvents(seen, 'rm', [...refused, ...hidden, ...nothing])).toEqual(refused);
+  });
+
+  it('lets a caller read a request as the image\'s events show it: the requester and the owner always, a role holder every request about versions it sees, upload or promotion into any environment', () => {
+    const seen = visibleImage(image, 'rm', ['Staging', 'Production']);
+    const about = (...versions: string[]) => ({ requester: 'ada', versions });
+    expect(seesRequest(image, 'ada', about())).toBe(true);
+    expect(seesRequest(seen, 'rm', about('v1-0-00'))).toBe(true);
+    // v1-0-01 is in Development only: neither its upload nor its promotions, nor a request naming it beside a seen version.
+    expect(seesRequest(seen, 'rm', about('v1-0-01'))).toBe(false);
+    expect(seesRequest(seen, 'rm', about('v1-0-00', 'v1-0-01'))).toBe(false);
+    // One naming no version is its requester's and the owner's only.
+    expect(seesRequest(seen, 'rm', about())).toBe(false);
+    expect(seesRequest(seen, 'rm', { requester: 'rm', versions: ['v1-0-01'] })).toBe(true);
+    expect(seesRequest(undefined, 'rm', { requester: 'rm', versions: [] })).toBe(true);
+    expect(seesRequest(undefined, 'bob', about('v1-0-00'))).toBe(false);
+    expect(seesRequest(seen, 'bob', { requester: undefined, versions: ['v1-0-00'] })).toBe(true);
+  });
+
+  it('shows a role holder its own request in the events, even about a version hidden from it, and no one else\'s by a step that names them', () => {
+    const seen = visibleImage(image, 'rm', ['Staging', 'Production']);
+    if (!seen) throw new Error('visible');
+    const of = (correlationId: string, payload: Record<string, unknown>): TimelineEntry => ({ ...event(payload), correlationId });
+    const asked = [of('mine', { actor: { username: 'rm' }, imageVersion: 'v1-0-01', reasonCode: 'VERSION_NOT_FOUND' }), of('mine', { actor: { username: 'rm' }, status: 'failed', imageVersion: null })];
+    const theirs = [of('theirs', { actor: { username: 'ada' }, imageVersion: 'v1-0-01' })];
+    // Steps that disagree on who asked name no requester: judged by the versions alone.
+    const claimed = [of('claimed', { actor: { username: 'ada' }, imageVersion: 'v1-0-01' }), of('claimed', { actor: { username: 'rm' }, status: 'failed' })];
+    expect(visibleEvents(seen, 'rm', [...asked, ...theirs, ...claimed])).toEqual(asked);
   });
 });

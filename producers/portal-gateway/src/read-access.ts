@@ -49,37 +49,79 @@ function versionOf(payload: unknown): string | undefined {
   return typeof metadata?.imageVersion === 'string' ? metadata.imageVersion : undefined;
 }
 
-/**
- * The requests whose events in `events` name no version and have none beside
- * them that does: only the request's other events, read for it, settle whether
- * the caller may see them (a page can hold a refused transfer's ViewPort
- * update without its failure).
- */
-export function requestsToSettle(image: ImageView, username: string, events: readonly TimelineEntry[]): string[] {
-  if (image.owner === username) return [];
-  const named = new Set(events.filter((event) => versionOf(event.payload) !== undefined).map((event) => event.correlationId));
-  return [...new Set(events.filter((event) => versionOf(event.payload) === undefined && !named.has(event.correlationId)).map((event) => event.correlationId))];
+/** Who an event says asked for its request: every step carries the actor of the command that started it. */
+function actorOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { actor } = payload as { actor?: { username?: unknown } | null };
+  return typeof actor?.username === 'string' ? actor.username : undefined;
+}
+
+/** What decides who may read a request, from its record or from its events. */
+export interface RequestFacts {
+  /** Who asked for it; undefined when that is not known for sure. */
+  readonly requester: string | undefined;
+  /** The image versions it is about; none when it names none (an upload refused before its metadata was read). */
+  readonly versions: readonly string[];
 }
 
 /**
- * The events of the versions the caller sees: all for the owner; for anyone else, the requests about visible
- * versions only, each whole. A request is judged by the events that name a version, so its ViewPort update
- * (which names none when it fails) goes with its failure instead of half a request showing. `requestEvents`, the
- * other events of the requests `requestsToSettle` named, only judge: they are not returned.
+ * Whether a caller may read a request about `image`, given the image as visibleImage shows it to them (undefined: they
+ * see none of it). One rule for GET /v1/requests/{id} and an image's events (visibleEvents), so that a request whose
+ * steps the timeline shows is never a 404 there, and one the timeline hides is: who asked for it reads it; the owner
+ * reads every request about their image; anyone else, only a request about versions they see (a role holder's, in the
+ * environments their role reads), every one of them, upload or transfer into whichever environment, as a version's
+ * history is part of what they are shown of it; nothing about a version hidden from them, nor one that names no version.
+ */
+export function seesRequest(image: ImageView | undefined, username: string, request: RequestFacts): boolean {
+  if (request.requester === username) return true;
+  if (!image) return false;
+  if (image.owner === username) return true;
+  const seen = new Set(image.versions.map((version) => String(version['imageVersion'])));
+  return request.versions.length > 0 && request.versions.every((version) => seen.has(version));
+}
+
+/**
+ * Each request's facts as its events in `events` give them: the versions any of them names, and who asked for it
+ * when every step that says so names the same user (steps naming different ones name no requester).
+ */
+function requestFactsOf(events: readonly TimelineEntry[]): Map<string, RequestFacts> {
+  const facts = new Map<string, { requesters: Set<string>; versions: Set<string> }>();
+  for (const event of events) {
+    const request = facts.get(event.correlationId) ?? { requesters: new Set<string>(), versions: new Set<string>() };
+    const version = versionOf(event.payload);
+    const actor = actorOf(event.payload);
+    if (version !== undefined) request.versions.add(version);
+    if (actor !== undefined) request.requesters.add(actor);
+    facts.set(event.correlationId, request);
+  }
+  return new Map([...facts].map(([correlationId, { requesters, versions }]) => [
+    correlationId, { requester: requesters.size === 1 ? [...requesters][0] : undefined, versions: [...versions] },
+  ]));
+}
+
+/**
+ * The requests whose events in `events` name no version: only the request's other events, read for it, settle
+ * whether the caller may see them (a page can hold a refused transfer's ViewPort update without its failure).
+ */
+export function requestsToSettle(image: ImageView, username: string, events: readonly TimelineEntry[]): string[] {
+  if (image.owner === username) return [];
+  // One the caller asked for is theirs to see whatever it names: nothing to read for it.
+  return [...requestFactsOf(events)].filter(([, request]) => request.versions.length === 0 && request.requester !== username).map(([correlationId]) => correlationId);
+}
+
+/**
+ * The events a caller may see of `image` (as visibleImage shows it to them): those of the requests seesRequest lets
+ * them read, each request whole. A step naming no version is judged by all its request's events, so a refused
+ * transfer's ViewPort update (which names none) goes with its failure instead of half a request showing.
+ * `requestEvents`, the other events of the requests `requestsToSettle` named, only judge: they are not returned.
  */
 export function visibleEvents(image: ImageView, username: string, events: readonly TimelineEntry[], requestEvents: readonly TimelineEntry[] = []): TimelineEntry[] {
   if (image.owner === username) return [...events];
-  const versions = new Set(image.versions.map((version) => String(version['imageVersion'])));
-  const seenRequests = new Set<string>();
-  const hiddenRequests = new Set<string>();
-  for (const event of [...events, ...requestEvents]) {
-    const version = versionOf(event.payload);
-    if (version === undefined) continue;
-    (versions.has(version) ? seenRequests : hiddenRequests).add(event.correlationId);
-  }
+  const facts = requestFactsOf([...events, ...requestEvents]);
   return events.filter((event) => {
+    const request = facts.get(event.correlationId) ?? { requester: undefined, versions: [] };
     const version = versionOf(event.payload);
-    if (version !== undefined) return versions.has(version);
-    return seenRequests.has(event.correlationId) && !hiddenRequests.has(event.correlationId);
+    // A step that names a version tells of that version alone: it is judged by it, whatever else its request names.
+    return seesRequest(image, username, version === undefined ? request : { ...request, versions: [version] });
   });
 }

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { abortableSleep, IMAGE_UID_PATTERN, parseEnvironmentName, type Logger } from '@orbit/lib';
+import { abortableSleep, IMAGE_UID_PATTERN, type Logger } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { notFound } from '../errors.js';
 import { errors, pathParams, REQUEST_LIST, REQUEST_VIEW } from '../openapi.js';
 import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } from '../page-cursor.js';
 import type { EventLogReader, ImageReader, RequestRecord, RequestStatus, RequestStore, TimelineEntry } from '../ports.js';
 import type { TransferPolicy } from '../transfer-rules.js';
-import { readableEnvironments, visibleImage } from '../read-access.js';
+import { readableEnvironments, seesRequest, visibleImage, type RequestFacts } from '../read-access.js';
 import { isFinished, onceEach, STEP_SETTLE_MS, stepsSettled } from '../request-steps.js';
 import type { RequestWatch } from '../request-watch.js';
 import { requestLogFields } from '../request-correlation.js';
@@ -15,8 +15,9 @@ export interface RequestRouteDeps {
   readonly requests: RequestStore;
   readonly events: EventLogReader;
   /**
-   * Who else reads a transfer request: the image's owner, and whoever holds the role its target needs (both are
-   * handed its id when they ask for the same promotion). Without it, only the requester.
+   * Who else reads a request (read-access.ts seesRequest, the rule of an image's events): the image's owner, and a
+   * role holder who sees its version (handed a promotion's id when asking for the same one, and shown the version's
+   * history in its events). Without it, only the requester.
    */
   readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview' | 'getVersion'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
@@ -41,9 +42,10 @@ export const STEP_LOOKS_MS = [10, 20, 50, 100, 250] as const;
 
 /**
  * GET /v1/requests/{id}: status from ViewPort, steps from the event log (by
- * correlation id, in order). A caller sees their own requests (and the
- * transfers of their images others made, or into an environment whose role
- * they hold); anyone else's answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
+ * correlation id, in order). A caller reads the requests the image's events
+ * show them (read-access.ts seesRequest): their own, every one about their
+ * images, and with a role those about a version the role reads; anyone else's
+ * answers 404 so request ids cannot be probed. `?wait=<seconds>` holds
  * the answer until the request has finished or the time is up, whichever
  * comes first; the answer has the same shape either way. A long poll that
  * sees the request finished also gives the event log a moment (up to
@@ -92,7 +94,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
       const deadline = Date.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
       const mine = async <T extends RequestRecord>(record: T | undefined): Promise<T> => {
-        if (!record || !(record.owner === caller.actor.username || await readsTransfer(record, caller, deps.transferReaders))) throw notFound(`request ${id}`);
+        if (!record || !(await readsRequest(record, caller, deps.transferReaders))) throw notFound(`request ${id}`);
         return record;
       };
       // The status is ViewPort's: an event log that cannot be read leaves the steps out, not the answer.
@@ -135,19 +137,26 @@ export function requestRoutes(deps: RequestRouteDeps) {
   };
 }
 
-/** Whether `caller` reads someone else's transfer request: of their own image, or into an environment whose role they hold. */
-async function readsTransfer(record: RequestRecord, caller: Caller, readers: RequestRouteDeps['transferReaders']): Promise<boolean> {
-  if (record.kind !== 'transfer' || readers === undefined) return false;
-  const target = record.targetEnvironment ? parseEnvironmentName(record.targetEnvironment) : undefined;
-  const role = target === undefined ? undefined : readers.policy.roles.get(target);
-  if (role !== undefined && caller.roles.includes(role)) {
-    // Of a version the role reads, as every read route has it: a refused transfer of one still in Development
-    // (skipping an environment) showed a release manager its version and notes, which every other route hides.
-    const version = record.imageVersion === null ? undefined : await readers.images.getVersion(record.imageUID, record.imageVersion);
-    return visibleImage(version, caller.actor.username, readableEnvironments(caller.roles, readers.policy)) !== undefined;
-  }
-  // Seen as the caller with no role's reach, an image is there only when it is theirs; its versions' meta is not read.
-  return (await readers.images.overview(record.imageUID, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
+/** A request's facts as its record gives them: who asked for it and the version it names. */
+function factsOf(record: RequestRecord): RequestFacts {
+  return { requester: record.owner, versions: record.imageVersion === null ? [] : [record.imageVersion] };
+}
+
+/**
+ * Whether `caller` reads `record`: read-access's rule of requests (seesRequest), the one the image's events are shown
+ * by, given the image as the caller sees it with the request's version alone.
+ */
+async function readsRequest(record: RequestRecord, caller: Caller, readers: RequestRouteDeps['transferReaders']): Promise<boolean> {
+  const username = caller.actor.username;
+  const facts = factsOf(record);
+  // Who asked reads it whatever they see of the image: nothing of ViewPort is read for them.
+  if (seesRequest(undefined, username, facts)) return true;
+  if (readers === undefined) return false;
+  // The version alone, as every route about one version reads it; one naming none is the owner's only, so whose image it is will do.
+  const found = record.imageVersion === null
+    ? await readers.images.overview(record.imageUID, { viewer: username, readable: [], newest: 0 })
+    : await readers.images.getVersion(record.imageUID, record.imageVersion);
+  return seesRequest(visibleImage(found, username, readableEnvironments(caller.roles, readers.policy)), username, facts);
 }
 
 /** `steps` undefined: the event log could not be read, which the answer says instead of passing for a request with no steps. */
