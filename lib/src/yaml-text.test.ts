@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { parse, parseDocument } from 'yaml';
+import { isScalar, parse, parseDocument, visit } from 'yaml';
 import { toYamlText, yamlTextOf } from './yaml-text.js';
 
 // Every character YAML cannot carry raw, or that a YAML 1.1 reader (helm, kubectl) folds into a space.
 const AWKWARD = ['\u007f', '\u0080', '\u0085', '\u009b', '\u009f', '\u2028', '\u2029', '\ufffe', '\uffff', '\ufeff', '\u00a0', '\u0000', '\u001b'];
+
+/** The scalars a YAML 1.1 reader resolves by their text (plain ones) that are `<<` or `=`: PyYAML refuses a file holding one as a value. */
+function plainMergeOrValueKeys(yaml: string): string[] {
+  const found: string[] = [];
+  visit(parseDocument(yaml, { version: '1.1' }), {
+    Scalar(_key, node) {
+      if (isScalar(node) && (node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) found.push(String(node.source));
+    },
+  });
+  return found;
+}
 
 describe('toYamlText', () => {
   it('writes every awkward character escaped, in values and keys, and reads each back as it was', () => {
@@ -38,6 +49,15 @@ describe('toYamlText', () => {
     expect(yaml).toContain('!!str "<<": "v"');
     expect(parse(yaml, { version: '1.1' })).toEqual(Object.fromEntries(keys.map((key) => [key, 'v'])));
   });
+
+  it('never writes `<<` or `=` plain, as a value, in a list or as a key: YAML 1.1 reads them as the merge and value keys (found by a review: PyYAML refused the file)', () => {
+    const value = { env: { SEP: '<<', EQ: '=' }, args: ['<<', '=', '<<=', '=='], '<<': '<<', '=': '=' };
+    const yaml = toYamlText(value);
+    expect(plainMergeOrValueKeys(yaml)).toEqual([]);
+    expect(yaml).toContain('SEP: !!str "<<"');
+    expect(yaml).toContain('EQ: "="');
+    expect(parse(yaml, { version: '1.1' })).toEqual(value);
+  });
 });
 
 describe('yamlTextOf', () => {
@@ -53,5 +73,12 @@ describe('yamlTextOf', () => {
   it('quotes a parsed plain key Go would read as a number, as a chart stored before that rule has it', () => {
     const document = parseDocument('labels:\n  0o17: "a"\n  team: "b"\n', { version: '1.1' });
     expect(yamlTextOf(document)).toBe('labels:\n  "0o17": "a"\n  team: "b"\n');
+  });
+
+  it('writes a parsed `<<` or `=` quoted, plain or quoted as it was read, key or value (a chart stored before that rule, repackaged)', () => {
+    const document = parseDocument('env:\n  SEP: <<\n  EQ: =\n  QUOTED: "<<"\n"<<": x\nargs: [<<, =]\n', { version: '1.1' });
+    const yaml = yamlTextOf(document);
+    expect(plainMergeOrValueKeys(yaml)).toEqual([]);
+    expect(parse(yaml, { version: '1.1' })).toEqual({ env: { SEP: '<<', EQ: '=', QUOTED: '<<' }, '<<': 'x', args: ['<<', '='] });
   });
 });

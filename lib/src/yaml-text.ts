@@ -1,4 +1,4 @@
-import { Document, isPair, isScalar, visit } from 'yaml';
+import { Document, isPair, isScalar, visit, type Scalar } from 'yaml';
 
 /**
  * Characters YAML must not carry raw (C1 controls, DEL, U+FFFE/U+FFFF) or
@@ -29,12 +29,24 @@ const WORD_KEY = /^(y|yes|n|no|true|false|on|off|null)$/i;
 
 const plainKeyAllowed = (key: string): boolean => PLAIN_KEY.test(key) && !WORD_KEY.test(key);
 
+const MERGE_KEY = '<<';
+const STRING_TAG = 'tag:yaml.org,2002:str';
+/**
+ * Texts YAML 1.1 gives a type of their own when plain, key or value: `<<`
+ * the merge key, `=` the value key (tag:yaml.org,2002:value). PyYAML and the
+ * Python kubernetes client refuse a whole file holding either as a value
+ * ("could not determine a constructor"), and a `<<` key merges.
+ */
+const TYPED_WHEN_PLAIN: ReadonlySet<string> = new Set([MERGE_KEY, '=']);
+
+const isPlain = (node: Scalar): boolean => node.type === undefined || node.type === 'PLAIN';
+
 /**
  * YAML for what helm, kustomize and kubectl read (chart files, Kustomize
  * files, manifests the gateway serves). They parse YAML 1.1, where `yes`,
  * `on`, `y` and `0o17`-like text are not strings, so strings are always
- * double-quoted and keys are quoted unless no reader could take them for
- * anything else (plainKeyAllowed). lineWidth 0 keeps long values on one
+ * double-quoted (`<<` tagged `!!str` too, see TYPED_WHEN_PLAIN) and keys are
+ * quoted unless no reader could take them for anything else (plainKeyAllowed). lineWidth 0 keeps long values on one
  * line. Any text, every Unicode character included, reads back as it was
  * written.
  */
@@ -54,14 +66,18 @@ export function yamlTextOf(document: Document): string {
   // A plain or single-quoted scalar cannot escape these characters; a double-quoted one can.
   visit(document, {
     Pair(_key, pair) {
-      if (isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'string' && !plainKeyAllowed(pair.key.value) && (pair.key.type === undefined || pair.key.type === 'PLAIN')) {
+      if (isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'string' && !plainKeyAllowed(pair.key.value) && isPlain(pair.key)) {
         pair.key.type = 'QUOTE_DOUBLE';
-        // The 1.1 schema writes the text "<<" as the merge key, plain, whatever its quoting; a tag makes it the string it is.
-        if (pair.key.value === '<<') pair.key.tag = 'tag:yaml.org,2002:str';
       }
     },
     Scalar(_key, node) {
-      if (isScalar(node) && typeof node.value === 'string' && node.value.search(YAML_ESCAPED) >= 0) {
+      if (!isScalar(node) || typeof node.value !== 'string') return;
+      if (TYPED_WHEN_PLAIN.has(node.value)) {
+        if (isPlain(node)) node.type = 'QUOTE_DOUBLE';
+        // The 1.1 schema writes the text "<<" as the merge key, plain, whatever its quoting; a tag makes it the string it is.
+        if (node.value === MERGE_KEY) node.tag = STRING_TAG;
+      }
+      if (node.value.search(YAML_ESCAPED) >= 0) {
         node.type = 'QUOTE_DOUBLE';
         escapes = true;
       }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, visit } from 'yaml';
 import { apiServerVerdict, installChartTools, parseObjectStream, writeTree, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
@@ -57,6 +58,19 @@ async function kubectlKustomize(dir: string): Promise<string | null> {
   }
 }
 
+/** Plain scalars `<<` and `=` in a YAML stream: a YAML 1.1 reader resolves them by their text, to the merge and value keys. */
+function plainMergeOrValueKeys(text: string): string[] {
+  const found: string[] = [];
+  for (const document of parseAllDocuments(text, { version: '1.1' })) {
+    visit(document, {
+      Scalar(_key, node) {
+        if ((node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) found.push(String(node.source));
+      },
+    });
+  }
+  return found;
+}
+
 /** helm's and kustomize's output, as the API server would read it. */
 const parseStream = (text: string): K8sObject[] => parseObjectStream<K8sObject>(text);
 
@@ -95,6 +109,12 @@ describe.each(Object.entries(SCENARIOS))('chart for %s', (scenario, input: Chart
   it('renders with helm template exactly what renderManifests returns', async () => {
     const rendered = parseStream(await run('helm', ['template', chartName, chartDir, '--skip-tests']));
     expect(rendered).toEqual(renderManifests(input, input.environment));
+  });
+
+  it('writes, and helm renders, no plain `<<` or `=`, which YAML 1.1 readers (PyYAML, the Python kubernetes client) take for the merge and value keys and refuse (found by a review)', async () => {
+    const rendered = await run('helm', ['template', chartName, chartDir]);
+    const ours = [...renderChart(input), ...kustomizeBase(renderManifests(input))].filter(([path]) => path.endsWith('.yaml'));
+    for (const [path, text] of [['helm template', rendered], ...ours] as const) expect(plainMergeOrValueKeys(text), path).toEqual([]);
   });
 
   it('renders the same under another release name and namespace', async () => {

@@ -106,6 +106,14 @@ describe('envOf', () => {
     expect(envOf(metadataOf(), imageOf({ env: ['DEL=a\u007f', 'A_PORT=<no value>8080', 'GREETING=Hello <no value>!', 'OK=<no-value>'] }))).toEqual({ OK: '<no-value>' });
   });
 
+  it.each(['__proto__', 'constructor', 'toString'])('keeps a variable named %s, from the metadata and from the image ENV, as a key like any other (found by a review: __proto__ was dropped from every chart)', (key) => {
+    const fromMetadata = envOf(metadataOf({ envVars: [{ key, value: 'from metadata' }] }), imageOf({ env: [] }));
+    const fromImage = envOf(metadataOf(), imageOf({ env: [`${key}=from image`] }));
+    expect(Object.entries(fromMetadata)).toEqual([[key, 'from metadata']]);
+    expect(Object.entries(fromImage)).toEqual([[key, 'from image']]);
+    expect(Object.entries(envOf(metadataOf({ envVars: [{ key, value: 'metadata wins' }] }), imageOf({ env: [`${key}=image`] })))).toEqual([[key, 'metadata wins']]);
+  });
+
   it.each(['BAD KEY', '', 'a/b', 'ü', '{{x}}', '.', '..x', 'K'.repeat(254)])('rejects metadata variable name %j', (key) => {
     expect(() => envOf(metadataOf({ envVars: [{ key, value: 'v' }] }), imageOf())).toThrow(/ORBIT_ERR_CHART_INPUT|variable name/);
   });
@@ -118,6 +126,12 @@ describe('workingDirOf', () => {
     expect(workingDirOf(metadataOf({ workingDir: '../..' }), imageOf())).toBe('/');
     expect(workingDirOf(metadataOf({ workingDir: null }), imageOf({ workingDir: '/app' }))).toBe('');
     expect(workingDirOf(metadataOf({ workingDir: '  ' }), imageOf())).toBe('');
+  });
+
+  it('trims only the ASCII white space the gateway trims, never a Unicode space, which is part of the path (found by a review: /srv and U+3000 ran in /srv)', () => {
+    expect(workingDirOf(metadataOf({ workingDir: '/srv\u3000' }), imageOf())).toBe('/srv\u3000');
+    expect(workingDirOf(metadataOf({ workingDir: '/data\u00a0' }), imageOf())).toBe('/data\u00a0');
+    expect(workingDirOf(metadataOf({ workingDir: ' /tmp \n' }), imageOf())).toBe('/tmp');
   });
 });
 
@@ -140,6 +154,11 @@ describe('writablePathsOf', () => {
 
   it('is empty without volumes', () => {
     expect(writablePathsOf(metadataOf(), imageOf())).toEqual([]);
+  });
+
+  it('keeps an image VOLUME byte for byte, white space at its ends included, and trims a metadata volume of ASCII white space alone (found by a review: "/ " was dropped, /data and U+00A0 became /data)', () => {
+    expect(writablePathsOf(metadataOf(), imageOf({ volumes: ['/data\u00a0', '/cache ', '/ ', '/srv\u3000'] }))).toEqual(['/ ', '/cache ', '/data\u00a0', '/srv\u3000']);
+    expect(writablePathsOf(metadataOf({ volumes: [{ key: 'a', value: '/data\u00a0' }, { key: 'b', value: ' /cache \t' }] }), imageOf())).toEqual(['/cache', '/data\u00a0']);
   });
 });
 

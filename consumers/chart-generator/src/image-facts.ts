@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { chartTextProblem, MAX_ENV_NAME } from '@orbit/lib';
 import { pinnedDigestOf, type ImageMetadata, type ImageSummary } from '@orbit/schemas';
 import { ChartInputError } from './errors.js';
+import { userKeyedRecord } from './user-keyed.js';
 
 /** What the chart needs from the metadata and the image config, resolved once so values and manifests agree. */
 
@@ -118,7 +119,7 @@ const isConfigMapKey = (key: string): boolean => CONFIG_MAP_KEY.test(key) && key
  * to the image (it still has it).
  */
 export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env = userKeyedRecord<string>();
   for (const entry of image.config.env) {
     const eq = entry.indexOf('=');
     const key = eq === -1 ? entry : entry.slice(0, eq);
@@ -137,12 +138,20 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
 export const TMP_PATH = '/tmp';
 
 /**
+ * A metadata path without the ASCII white space the gateway trims too (a
+ * form's or a shell's, from a version stored before it did). Nothing else:
+ * String#trim also took U+00A0 and U+3000 off, so `/srv\u3000` ran in `/srv`;
+ * the gateway now refuses those at the ends of a path instead.
+ */
+const metadataPath = (path: string): string => path.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
+
+/**
  * metadata.workingDir as an absolute path ('' keeps the image's): runc
  * refuses a relative cwd, so a relative one resolves against the image's
  * WORKDIR the way a Dockerfile WORKDIR would.
  */
 export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): string {
-  const dir = metadata.workingDir?.trim() ?? '';
+  const dir = metadataPath(metadata.workingDir ?? '');
   if (dir === '') return '';
   const base = image.config.workingDir !== null && posix.isAbsolute(image.config.workingDir) ? image.config.workingDir : '/';
   return posix.resolve(base, dir);
@@ -151,19 +160,21 @@ export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): stri
 /**
  * Writable paths besides /tmp: the root filesystem is read-only, so every
  * image VOLUME and metadata volume gets an emptyDir. Relative paths resolve
- * against the working directory, as Docker resolves them.
+ * against the working directory, as Docker resolves them. An image's VOLUME
+ * is kept byte for byte, white space at its ends included: that is where the
+ * image writes, and no one could send it otherwise.
  */
 export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): string[] {
   const base = workingDirOf(metadata, image) || image.config.workingDir || '/';
   const paths = new Set<string>();
-  const add = (raw: string, field: string): void => {
-    if (raw.trim() === '') return;
-    if (raw.includes('\0')) throw new ChartInputError(field, 'a volume path holds a NUL character');
-    const resolved = posix.resolve(posix.isAbsolute(base) ? base : '/', raw.trim());
+  const add = (path: string, field: string): void => {
+    if (path === '') return;
+    if (path.includes('\0')) throw new ChartInputError(field, 'a volume path holds a NUL character');
+    const resolved = posix.resolve(posix.isAbsolute(base) ? base : '/', path);
     if (resolved !== '/' && resolved !== TMP_PATH) paths.add(resolved);
   };
   for (const path of image.config.volumes) add(path, 'image.config.volumes');
-  for (const { value } of metadata.volumes) add(value, 'metadata.volumes');
+  for (const { value } of metadata.volumes) add(metadataPath(value), 'metadata.volumes');
   return [...paths].sort();
 }
 

@@ -172,14 +172,14 @@ describe('renderManifests', () => {
     const deployment = find(hostile, 'Deployment');
     expect(container(hostile).command).toEqual(['/bin/sh', '-c', `exec /app/run --title='a b' "quoted"`]);
     // Every $ doubled: the kubelet reads $$ as $ and expands $(NAME) from the environment, and the container must get '$(date) $$ $HOME'.
-    expect(container(hostile).args).toEqual(['--config', '/etc/app/config.yaml', '--greeting', 'hello: {{ world }}', '--at', '$$(date) $$$$ $$HOME']);
+    expect(container(hostile).args).toEqual(['--config', '/etc/app/config.yaml', '--greeting', 'hello: {{ world }}', '--at', '$$(date) $$$$ $$HOME', '<<', '=', '<<=']);
     expect(container(hostile).workingDir).toBe('/srv/my app');
     expect(find(hostile, 'ConfigMap').data).toMatchObject({ TEMPLATE: '{{ .Values }} {{ include "orbit.fullname" . }} {{- fail "boom" }}', YES: 'yes', on: 'on', QUOTES: `He said "hi" and 'bye'` });
     expect(podSpec(hostile).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
     expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name', environment: 'Staging' });
     expect(at(deployment, 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': 'v0-0-01' });
     expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}' });
-    expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/\nstarts with a newline', '/data', '/srv/data', '/var/log/app']);
+    expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/\nstarts with a newline', '/data', '/srv/data', '/var/cache\u3000', '/var/log/app']);
   });
 
   it('names a chart called "yes" as the string "yes"; a UDP port gets a UDP Service and no probes', () => {

@@ -48,6 +48,10 @@ describe('renderChart', () => {
     expect(text).toContain('"on": "on"');
     expect(text).toContain('"YES": "yes"');
     expect(text).toContain('"y": "n"');
+    // YAML 1.1's merge and value keys, which PyYAML refused as values: quoted, and "<<" tagged as the string it is.
+    expect(text).toContain('MERGE: !!str "<<"');
+    expect(text).toContain('EQUALS: "="');
+    expect(text).toMatch(/^ {2}- !!str "<<"$/m);
   });
 
   it('never puts user data into templates: the template files are the same for every image', () => {

@@ -5,6 +5,7 @@ import { kubeletLiteral } from '../kubelet-words.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
 import { probesOf, type ProbeValues } from '../probes.js';
 import { splitShellWords } from '../shell-words.js';
+import { userKeyedRecord } from '../user-keyed.js';
 import type { ChartInput } from './input.js';
 
 /** The chart's values.yaml as data: renderManifests reads the same object helm reads. */
@@ -69,8 +70,8 @@ export const TEST_IMAGE = {
  * is an annotation, which has no value rules; an invalid key cannot be stored at all.
  */
 export function userLabelsOf(input: ChartInput): { labels: Record<string, string>; annotations: Record<string, string> } {
-  const labels: Record<string, string> = {};
-  const annotations: Record<string, string> = {};
+  const labels = userKeyedRecord<string>();
+  const annotations = userKeyedRecord<string>();
   for (const { key, value } of input.metadata.imageLabels) {
     if (!isQualifiedName(key)) {
       throw new ChartInputError('metadata.imageLabels', `label name ${JSON.stringify(key)} is not a Kubernetes label key ([prefix/]name, 63 characters at most)`);

@@ -74,6 +74,13 @@ export const HOSTILE_ENV = [
   { key: 'APP_CONFIG', value: 'server:\n  port: 8080\n \nlogging:\n  level: info\n' },
   { key: 'PORT', value: '8080\u00a0' },
   { key: 'zz', value: 'on\u3000' },
+  // YAML 1.1's merge and value keys: written plain, PyYAML and the Python kubernetes client refused the whole file.
+  { key: 'MERGE', value: '<<' },
+  { key: 'EQUALS', value: '=' },
+  // Object.prototype's names: `__proto__` was stored but in no chart, manifest or overlay.
+  { key: '__proto__', value: 'a variable like any other' },
+  { key: 'constructor', value: 'a variable too' },
+  { key: 'toString', value: 'and another' },
 ] as const;
 
 /** Realistic and hostile images; the unit tests and the tool tests (helm, kube-linter, kustomize) share them. */
@@ -124,18 +131,25 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
         { key: '0B101', value: 'binary' },
       ],
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
-      commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}' --at '$(date) $$ $HOME'`,
+      commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}' --at '$(date) $$ $HOME' '<<' = '<<='`,
       workingDir: '/srv/my app',
       // Linux paths may hold any byte but NUL: a newline too.
       volumes: [{ key: 'up', value: '../data/../data' }, { key: 'tmp', value: '/tmp' }, { key: 'lines', value: '/\nstarts with a newline' }],
     },
     {
       exposedPorts: ['8443/tcp'], user: '1000:1000',
-      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE', 'NBSP_FROM_IMAGE=nb\u00a0sp', 'LEFT_TO_THE_IMAGE=del\u007f', 'LEFT_TOO=nel\u0085', '0o1_7=octal', '0X_1F=hex'],
+      env: ['PATH=/usr/bin', 'QUOTES=from image', 'BAD KEY=x', 'NOVALUE', 'NBSP_FROM_IMAGE=nb\u00a0sp', 'LEFT_TO_THE_IMAGE=del\u007f', 'LEFT_TOO=nel\u0085', '0o1_7=octal', '0X_1F=hex', 'valueOf=from the image', 'MERGE_FROM_IMAGE=<<'],
       healthcheck: { test: ['CMD-SHELL', 'wget -qO- "http://127.0.0.1:8443/{{health}}" || exit 1'], intervalSeconds: 7.5, timeoutSeconds: 0.5, startPeriodSeconds: 60, retries: 5 },
-      volumes: ['/data', '/var/log/app/'],
+      // Kept as the image has it, U+3000 included: the chart trimmed it off, and mounted /var/cache.
+      volumes: ['/data', '/var/log/app/', '/var/cache\u3000'],
     },
     'Staging',
+  ),
+  // A HEALTHCHECK whose words YAML 1.1 reads as its value and merge keys: helm's toYaml wrote them plain, and PyYAML refused the file.
+  yamlKeyWords: inputOf(
+    { imageName: 'state-check', imageVersion: 'v1-0-0', port: 8080 },
+    { exposedPorts: ['8080/tcp'], healthcheck: { test: ['CMD', 'test', '-s', '/run/state', '-a', '<<', '=', '<<'], intervalSeconds: 10, timeoutSeconds: 2, startPeriodSeconds: null, retries: 3 } },
+    'Development',
   ),
   yamlBooleanName: inputOf(
     { imageName: 'Yes', imageVersion: 'v3-1' },

@@ -47,13 +47,18 @@ spec:
         - name: app
           image: {{ printf "%s@%s" .Values.image.repository .Values.image.digest | quote }}
           imagePullPolicy: {{ .Values.image.pullPolicy | quote }}
+          {{- /* Each word quoted, not toYaml: go-yaml writes a word "=" or "<<" plain, which YAML 1.1 readers (PyYAML, the Python kubernetes client) take for the value and merge keys and refuse the whole file. */}}
           {{- with .Values.command }}
           command:
-            {{- toYaml . | nindent 12 }}
+            {{- range . }}
+            - {{ . | quote }}
+            {{- end }}
           {{- end }}
           {{- with .Values.args }}
           args:
-            {{- toYaml . | nindent 12 }}
+            {{- range . }}
+            - {{ . | quote }}
+            {{- end }}
           {{- end }}
           {{- with .Values.workingDir }}
           workingDir: {{ . | quote }}
@@ -79,15 +84,15 @@ spec:
           {{- if .Values.probes.enabled }}
           {{- with .Values.probes.startup }}
           startupProbe:
-            {{- toYaml . | nindent 12 }}
+            {{- include "orbit.probe" . | nindent 12 }}
           {{- end }}
           {{- with .Values.probes.liveness }}
           livenessProbe:
-            {{- toYaml . | nindent 12 }}
+            {{- include "orbit.probe" . | nindent 12 }}
           {{- end }}
           {{- with .Values.probes.readiness }}
           readinessProbe:
-            {{- toYaml . | nindent 12 }}
+            {{- include "orbit.probe" . | nindent 12 }}
           {{- end }}
           {{- end }}
           volumeMounts:

@@ -60,6 +60,27 @@ environment: {{ .Values.environment | quote }}
 {{- end }}
 
 {{/*
+A probe as toYaml writes it, but each word of an exec command quoted: go-yaml
+writes a word "=" or "<<" (a HEALTHCHECK's) plain, which YAML 1.1 readers
+(PyYAML, the Python kubernetes client) take for the value and merge keys and
+refuse the whole file. Any other probe a user sets is written as it is.
+*/}}
+{{- define "orbit.probe" -}}
+{{- if and (kindIs "map" .exec) (kindIs "slice" .exec.command) -}}
+exec:
+  command:
+    {{- range .exec.command }}
+    - {{ . | quote }}
+    {{- end }}
+{{- with omit . "exec" }}
+{{ toYaml . }}
+{{- end }}
+{{- else }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
 Service account the pods run as.
 */}}
 {{- define "orbit.serviceAccountName" -}}
