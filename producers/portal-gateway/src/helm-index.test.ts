@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { isScalar, parse, parseDocument, visit } from 'yaml';
+import { toYamlText } from '@orbit/lib';
+import { chartMetadataOf } from '../../../consumers/chart-generator/src/index.js';
+import { inputOf } from '../../../consumers/chart-generator/src/testing/inputs.js';
 import { helmIndex } from './helm-index.js';
 import type { ImageView } from './ports.js';
 
@@ -60,5 +64,48 @@ describe('helmIndex', () => {
       ],
     };
     expect(helmIndex([image], 'Development').entries['billing-api']?.map((chart) => [chart.appVersion, chart.digest])).toEqual([['v1-2-3', 'a'.repeat(64)]]);
+  });
+
+  it('lists an image named like a member of Object.prototype (constructor) as any other (found by a review: the owner\'s whole index failed)', () => {
+    const image: ImageView = {
+      imageUID: 'u'.repeat(60), owner: 'alice', imageName: 'constructor', description: '', environments: ['Development'],
+      versions: [{ ...version('v1-0-0', '1.0.0', '2026-01-01T00:00:00.000Z'), chartName: 'constructor' }],
+    };
+    const index = helmIndex([image], 'Development');
+    expect(Object.keys(index.entries)).toEqual(['constructor']);
+    expect(index.entries['constructor']?.map((chart) => chart.version)).toEqual(['1.0.0']);
+  });
+
+  it('is written with a description `<<` or `=` quoted, which PyYAML read as the merge and value keys and refused the whole index for (found by a review)', () => {
+    const described = (imageVersion: string, chartVersion: string, description: string) => ({ ...version(imageVersion, chartVersion, '2026-01-01T00:00:00.000Z'), metadata: { description } });
+    const image: ImageView = {
+      imageUID: 'u'.repeat(60), owner: 'alice', imageName: 'billing-api', description: '', environments: ['Development'],
+      versions: [described('v1-0-0', '1.0.0', '<<'), described('v2-0-0', '2.0.0', '=')],
+    };
+    // As the repository route writes it.
+    const yaml = toYamlText(helmIndex([image], 'Development'));
+    const plain: unknown[] = [];
+    visit(parseDocument(yaml, { version: '1.1' }), {
+      Scalar(_key, node) {
+        if (isScalar(node) && (node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) plain.push(node.source);
+      },
+    });
+    expect(plain).toEqual([]);
+    expect((parse(yaml, { version: '1.1' }) as { entries: Record<string, { description: string }[]> }).entries['billing-api']?.map((chart) => chart.description)).toEqual(['=', '<<']);
+  });
+
+  it('gives each entry the type, kubeVersion and annotations of its Chart.yaml, as helm repo index does (found by a review: they were missing)', () => {
+    const input = inputOf({ imageName: 'billing-api', imageVersion: 'v1-0-0', imageCategory: 'backend' });
+    const chartYaml = chartMetadataOf(input);
+    const image: ImageView = {
+      imageUID: input.imageUID, owner: 'alice', imageName: 'billing-api', description: '', environments: ['Development'],
+      versions: [
+        { ...version('v1-0-0', '1.0.0', '2026-01-01T00:00:00.000Z'), digest: input.image.manifestDigest, metadata: { imageCategory: 'backend' } },
+        { ...version('v2-0-0', '2.0.0', '2026-01-02T00:00:00.000Z'), digest: input.image.manifestDigest, metadata: { imageCategory: null } },
+      ],
+    };
+    const [v2, v1] = helmIndex([image], 'Development').entries['billing-api'] ?? [];
+    expect({ type: v1?.type, kubeVersion: v1?.kubeVersion, annotations: v1?.annotations }).toEqual({ type: chartYaml['type'], kubeVersion: chartYaml['kubeVersion'], annotations: chartYaml['annotations'] });
+    expect(v2?.annotations).toEqual({ 'orbit/image-uid': input.imageUID, 'orbit/image-digest': input.image.manifestDigest });
   });
 });

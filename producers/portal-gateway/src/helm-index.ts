@@ -13,6 +13,10 @@ export interface IndexedChart {
   readonly created: string;
   /** SHA-256 of the .tgz, which strict clients (Flux on a fresh pull, flux-local) check the download against. */
   readonly digest?: string;
+  readonly type: typeof CHART_TYPE;
+  readonly kubeVersion: typeof CHART_KUBE_VERSION;
+  /** The chart's own annotations (orbit/image-uid, orbit/image-digest, orbit/image-category), as its Chart.yaml has them. */
+  readonly annotations: Readonly<Record<string, string>>;
   /** Relative to the repository URL, as Helm resolves them: the gateway answers it with a link to the stored chart. */
   readonly urls: readonly string[];
 }
@@ -27,7 +31,29 @@ export interface HelmIndex {
  * The meta of a version an index entry is made of (helmIndex, chartFileName, chartIn, descriptionOf), besides its name
  * and upload time: a store reads these alone for an index (ImageReader.charted), not every version whole.
  */
-export const INDEXED_META = ['chartName', 'chartVersion', 'chartLocation', 'chartSha256', 'environments', 'promotions', 'metadata'] as const;
+export const INDEXED_META = ['chartName', 'chartVersion', 'chartLocation', 'chartSha256', 'environments', 'promotions', 'metadata', 'digest'] as const;
+
+/**
+ * What the chart-generator's chartMetadataOf writes into every Chart.yaml, and `helm repo index` would copy into each
+ * entry: a tool that reads the index alone (a catalogue, a script with yq) then sees what the chart says without
+ * fetching it. A test holds these to the chart-generator's.
+ */
+export const CHART_TYPE = 'application';
+export const CHART_KUBE_VERSION = '>=1.27.0-0';
+
+/**
+ * A version's Chart.yaml annotations, from what its meta keeps: the image UID, the digest pods pull the image by
+ * (the `digest` meta, pinnedDigestOf the image, as the chart has it) and the category it was uploaded with.
+ */
+function chartAnnotationsOf(imageUID: string, version: Readonly<Record<string, unknown>>): Record<string, string> {
+  const { digest, metadata } = version;
+  const category = typeof metadata === 'object' && metadata !== null ? (metadata as { imageCategory?: unknown }).imageCategory : undefined;
+  return {
+    'orbit/image-uid': imageUID,
+    ...(typeof digest === 'string' && digest !== '' ? { 'orbit/image-digest': digest } : {}),
+    ...(typeof category === 'string' && category !== '' ? { 'orbit/image-category': category } : {}),
+  };
+}
 
 /** `<chartName>-<chartVersion>.tgz`, what `helm package` names it; undefined until the version's chart is stored. */
 export function chartFileName(version: Readonly<Record<string, unknown>>): string | undefined {
@@ -58,7 +84,8 @@ function arrivedAt(version: Readonly<Record<string, unknown>>, environment: Envi
  * the gateway's ETag too) sees no change where there is none.
  */
 export function helmIndex(images: readonly ImageView[], environment: EnvironmentName): HelmIndex {
-  const entries: Record<string, IndexedChart[]> = {};
+  // No prototype: a chart named `constructor` (an image named so) found Object's own there, and the whole index failed.
+  const entries = Object.create(null) as Record<string, IndexedChart[]>;
   let generated = new Date(0).toISOString();
   for (const image of images) {
     // Two versions spelt alike (v1-2-3 and 1.2.3, uploaded at one instant) share a chart file: the one the download
@@ -79,6 +106,7 @@ export function helmIndex(images: readonly ImageView[], environment: Environment
         created: typeof version['createdAt'] === 'string' ? version['createdAt'] : new Date(0).toISOString(),
         // The chart this environment serves; versions charted before ViewPort kept the chart's SHA-256 have none until a rebuild.
         ...(digest ? { digest } : {}),
+        type: CHART_TYPE, kubeVersion: CHART_KUBE_VERSION, annotations: chartAnnotationsOf(image.imageUID, version),
         urls: [chartPath(image.imageUID, fileName)],
       });
     }

@@ -64,6 +64,16 @@ describe('parseMetadata', () => {
     expect(JSON.parse(result.metadata.extraJson ?? '{}')).toEqual({ owner: { team: 'payments' }, ticket: 42 });
   });
 
+  it('keeps extra fields named __proto__, constructor and toString as any other (found by a review: __proto__ was dropped without a word)', () => {
+    const sent = JSON.parse('{"imageName":"billing-api","imageVersion":"v1-0-00","__proto__":{"team":"payments"},"constructor":"c","toString":1}') as unknown;
+    const result = parseMetadata(sent);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const extra = JSON.parse(result.metadata.extraJson ?? '{}') as Record<string, unknown>;
+    expect(Object.keys(extra)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(extra, '__proto__')?.value).toEqual({ team: 'payments' });
+  });
+
   it('refuses metadata that would not fit in the rows and events it travels in (128 KiB as JSON), though each field is within its own limit', () => {
     const variables = (count: number) => Array.from({ length: count }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) }));
     // 4 x 32 000 bytes fit; 14 (448 KB, accepted before and then dead-lettered by DynamoDB's 400 KB item limit) do not.
@@ -215,6 +225,19 @@ describe('parseMetadata', () => {
     expect(sent({ imageCategory: '\u3000backend' })).toEqual({ ok: false, problems: [{ field: 'imageCategory', message: expect.stringMatching(/^begins with U\+3000, /) as unknown }] });
     // Inside a category, white space is text like any other.
     expect(sent({ imageCategory: 'back\u00a0end' })).toMatchObject({ ok: true, metadata: { imageCategory: 'back\u00a0end' } });
+  });
+
+  it('refuses a working directory or volume path beginning or ending with white space other than ASCII, or an invisible character, naming it, and trims ASCII spaces (found by a review: the chart trimmed U+3000 off unsaid)', () => {
+    const sent = (fields: Record<string, unknown>) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', ...fields });
+    expect(sent({ workingDir: '/srv\u3000' })).toEqual({ ok: false, problems: [{ field: 'workingDir', message: expect.stringMatching(/^ends with U\+3000, /) as unknown }] });
+    expect(sent({ workingDir: '/srv\u200b' })).toEqual({ ok: false, problems: [{ field: 'workingDir', message: expect.stringMatching(/^ends with U\+200B, /) as unknown }] });
+    expect(sent({ volumes: [{ key: 'data', value: '/data' }, { key: 'cache', value: '/cache\u00a0' }] })).toEqual({
+      ok: false, problems: [{ field: 'volumes.1.value', message: expect.stringMatching(/^ends with U\+00A0, /) as unknown }],
+    });
+    expect(sent({ volumes: [{ key: 'data', value: '\ufeff/data' }] })).toMatchObject({ ok: false, problems: expect.arrayContaining([{ field: 'volumes.0.value', message: expect.stringMatching(/^begins with U\+FEFF, /) as unknown }]) as unknown });
+    expect(sent({ workingDir: ' /srv/app\n', volumes: [{ key: 'cache', value: '/cache \t' }] })).toMatchObject({ ok: true, metadata: { workingDir: '/srv/app', volumes: [{ key: 'cache', value: '/cache' }] } });
+    // Inside a path, white space is a character like any other.
+    expect(sent({ workingDir: '/srv/my\u00a0app', volumes: [{ key: 'data', value: '/var/lib/my data' }] })).toMatchObject({ ok: true, metadata: { workingDir: '/srv/my\u00a0app' } });
   });
 
   it('takes a blank category as none (null), not as an empty category (found by a review: stored as "")', () => {
