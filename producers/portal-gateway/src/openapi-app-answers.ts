@@ -62,7 +62,7 @@ export function documentRefusalsBeforeRoutes(method: string, operation: Operatio
   responses['415'] ??= jsonAnswer(readsBody
     ? 'A content type or Content-Encoding this operation does not read'
     : 'A Content-Encoding on the request (any but identity): the gateway decodes none', errorBody);
-  responses['501'] ??= jsonAnswer('A Transfer-Encoding other than chunked (gzip, deflate, …): the gateway decodes none; send the body chunked alone, or with a Content-Length', errorBody);
+  responses['501'] ??= jsonAnswer('A coding before the final chunked in Transfer-Encoding (gzip, chunked): the gateway decodes none; send the body chunked alone, or with a Content-Length. One without chunked last (gzip alone) cannot be framed and is answered 400', errorBody);
   operation['responses'] = responses;
 }
 

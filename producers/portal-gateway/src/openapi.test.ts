@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { openApiContract, type OpenApiDocument } from '../../../test/helpers/openapi-contract.js';
 import { buildApp, MAX_PARAM_LENGTH } from './app.js';
@@ -528,6 +529,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     const info = (document as OpenApiDocument & { info: { description: string } }).info.description;
     expect(info).toContain('Every GET also answers HEAD');
     expect(info).toContain('405 (ORBIT_ERR_METHOD_NOT_ALLOWED) with an Allow header');
+    // Built once per format from one shared info object: the YAML's, built after the JSON's, said it twice (bug review).
+    const fromYaml = (parse((await app.inject('/docs/yaml')).body) as { info: { description: string } }).info.description;
+    expect(fromYaml.split('Every GET also answers HEAD').length - 1).toBe(1);
+    const again = ((await app.inject('/docs/json')).json() as { info: { description: string } }).info.description;
+    expect(again.split('Every GET also answers HEAD').length - 1).toBe(1);
     const head = await app.inject({ method: 'HEAD', url: `/v1/images/${UID}`, headers });
     expect([head.statusCode, typeof head.headers['etag'], head.body]).toEqual([200, 'string', '']);
     const refused = await app.inject({ method: 'PUT', url: `/v1/images/${UID}`, headers });

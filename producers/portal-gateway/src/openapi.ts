@@ -471,8 +471,9 @@ export function completeDocument<T extends object>(document: T): T {
     documentConditionalRead(operation, ERROR_BODY);
     documentRefusalsBeforeRoutes(method, operation, ERROR_BODY);
   }
-  const info = (document as { info?: { description?: string } }).info;
-  if (info) info.description = `${info.description ?? ''}${ABOUT_EVERY_OPERATION}`;
+  // A copy: @fastify/swagger hands every build (JSON, then YAML) the same info object, which grew by the text each time.
+  const withInfo = document as { info?: { description?: string } };
+  if (withInfo.info) withInfo.info = { ...withInfo.info, description: `${withInfo.info.description ?? ''}${ABOUT_EVERY_OPERATION}` };
   const published = publishNamedSchemas(document);
   // After naming: the components hold the unions (a port as a number or as digits) whose nullable moves.
   nullableOnTypedMembers(published);
