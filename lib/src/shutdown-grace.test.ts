@@ -73,6 +73,37 @@ describe('shutdownGrace cutting a request', () => {
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', answered503: 1, cut: [expect.objectContaining({ url: '/v1/uploads', bodyArrived: false })] })]);
   });
 
+  it("keeps none of the route's own headers, and answers a HEAD without a body (a chart download's attachment header had the JSON saved as the .tgz)", async () => {
+    const { logger } = capture();
+    const app = Fastify();
+    app.route({
+      method: ['GET', 'HEAD'], url: '/chart.tgz', exposeHeadRoute: false,
+      handler: async (_request, reply) => {
+        reply.header('etag', '"abc"').header('content-disposition', 'attachment; filename="c.tgz"').header('x-request-id', 'req-1').header('access-control-allow-origin', '*');
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        return 'chart';
+      },
+    });
+    const grace = shutdownGrace(app, { graceMs: 200, logger, settleMs: 100, answerCut });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    const get = rawClient(port);
+    const head = rawClient(port);
+    get.socket.write('GET /chart.tgz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+    head.socket.write('HEAD /chart.tgz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await grace.close()).toBe(2);
+    await Promise.all([get.ended, head.ended]);
+    for (const answer of [get.received(), head.received()]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      expect(answer).toMatch(/\r\nx-request-id: req-1\r\n/i);
+      expect(answer).toMatch(/\r\naccess-control-allow-origin: \*\r\n/i);
+      expect(answer).not.toMatch(/etag|content-disposition/i);
+    }
+    expect(get.received().endsWith('}')).toBe(true);
+    expect(head.received().endsWith('\r\n\r\n')).toBe(true);
+  });
+
   it('only cuts a request whose answer has begun: nothing is written into it', async () => {
     const { logger } = capture();
     const app = Fastify();

@@ -106,7 +106,7 @@ async function answerCutRequests(inFlight: ReadonlyMap<FastifyRequest, InFlight>
     const socket = reply.raw.socket;
     // A response already begun can only be cut: bytes after its start would corrupt it.
     if (reply.raw.headersSent || socket === null || !socket.writable) continue;
-    written.push(new Promise<void>((resolve) => { socket.write(cutResponse(reply, answerCut({ bodyArrived: request.raw.complete })), () => resolve()); }));
+    written.push(new Promise<void>((resolve) => { socket.write(cutResponse(request, reply, answerCut({ bodyArrived: request.raw.complete })), () => resolve()); }));
     // No more of its body reaches the route while the answer goes out: an upload told 503 must not complete meanwhile.
     socket.pause();
   }
@@ -116,14 +116,19 @@ async function answerCutRequests(inFlight: ReadonlyMap<FastifyRequest, InFlight>
   return written.length;
 }
 
-/** HTTP/1.1 503 with the headers the reply carried so far (X-Request-Id, CORS), so a browser and a log can match it. */
-function cutResponse(reply: FastifyReply, answer: CutAnswer): string {
+/**
+ * Headers of the reply so far that the 503 keeps: its id and CORS, so a browser and a log can match it. Not the
+ * route's own (a chart download's ETag and `Content-Disposition: attachment` had the JSON saved as the .tgz).
+ */
+const CARRIED_HEADER = /^(?:x-request-id|vary|access-control-.*)$/i;
+
+/** HTTP/1.1 503 with Retry-After and the reply's carried headers; without a body for a HEAD. */
+function cutResponse(request: FastifyRequest, reply: FastifyReply, answer: CutAnswer): string {
   const body = JSON.stringify({ code: answer.code, message: answer.message });
-  const framing = new Set(['content-length', 'content-type', 'transfer-encoding', 'connection', 'retry-after']);
   const carried = Object.entries(reply.getHeaders())
-    .filter(([name, value]) => !framing.has(name.toLowerCase()) && value !== undefined)
+    .filter(([name, value]) => CARRIED_HEADER.test(name) && value !== undefined)
     .flatMap(([name, value]) => (Array.isArray(value) ? value : [String(value)]).map((one) => `${name}: ${one}\r\n`))
     .join('');
   return `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-    + `Retry-After: ${CUT_RETRY_AFTER_SECONDS}\r\nConnection: close\r\n${carried}\r\n${body}`;
+    + `Retry-After: ${CUT_RETRY_AFTER_SECONDS}\r\nConnection: close\r\n${carried}\r\n${request.method === 'HEAD' ? '' : body}`;
 }
