@@ -188,7 +188,7 @@ class RedriveRun {
   private readonly setAside: SetAsideLetter[] = [];
   private lot: LotEntry[] = [];
   private lotBytes = 0;
-  /** Letters this run sends (not those it sets aside): what `limit` counts. */
+  /** Letters this run sends (not those it sets aside, unless its topic is gone): what `limit` counts. */
   private sent = 0;
   private unrecorded: number[];
 
@@ -256,7 +256,8 @@ class RedriveRun {
     this.lot.push(entry);
     this.lotBytes += size;
     // An operator's --limit 10 means ten letters sent: counting those set aside too, ten wrong-topic letters at the head sent none.
-    if (entry.reason === undefined) this.sent += 1;
+    // With its topic gone none can be sent, and the limit bounds what is read instead (it read the whole DLQ: bug review).
+    if (entry.reason === undefined || this.options.sourceMissing !== undefined) this.sent += 1;
     if (this.filter.limit !== undefined && this.sent >= this.filter.limit) throw new ReadEnough(false);
   }
 
