@@ -20,3 +20,24 @@ describe('RegistryAdmin against a registry that wants credentials', () => {
     }
   });
 });
+
+describe('RegistryAdmin against a registry that takes a request and never answers', () => {
+  it('gives the call up after its timeout and tries it again (a silent registry held a CI run\'s schema test for 120 s)', async () => {
+    let requests = 0;
+    const server = createServer((request, response) => {
+      requests += 1;
+      if (requests === 1) return; // taken, never answered
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 7 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const admin = new RegistryAdmin(`http://127.0.0.1:${port}`, { callTimeoutMs: 300 });
+      expect(await admin.register('orbit.test-value', { type: 'record', name: 'T', fields: [] })).toEqual({ id: 7, created: false });
+      expect(requests).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

@@ -1,5 +1,4 @@
-import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { OrbitError, registryEndpoint, StoreUnavailableError, type AvroSchemaJson, type RegistryEndpoint } from '@orbit/lib';
+import { OrbitError, registryEndpoint, retryPolicy, StoreUnavailableError, withRetry, type AvroSchemaJson, type RegistryEndpoint } from '@orbit/lib';
 
 export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -13,32 +12,46 @@ export class SchemaRejectedError extends OrbitError {
 }
 
 /**
+ * How long one call to the registry may take before it is given up and tried again. A registry that took a request
+ * and never answered held a CI run's schema test for its whole 120 s (Apicurio, 2026-12-06); every call here is
+ * idempotent (registering a schema again answers its id), so a second try is safe.
+ */
+export const REGISTRY_CALL_TIMEOUT_MS = 20_000;
+const REGISTRY_CALL_RETRY = retryPolicy({ initialDelayMs: 250, maxDelayMs: 2_000, maxAttempts: 3 });
+
+/**
  * The parts of the Confluent REST API (as Apicurio's ccompat/v7 serves it)
- * that @kafkajs/confluent-schema-registry does not wrap: subject config and
- * version listing. Registration goes through the library.
+ * that provisioning and `schemas:check` use, each call bounded in time and
+ * tried again when the registry fails or falls silent.
  */
 export class RegistryAdmin {
-  readonly client: SchemaRegistry;
   private readonly endpoint: RegistryEndpoint;
-  constructor(baseUrl: string) {
+  private readonly callTimeoutMs: number;
+  constructor(baseUrl: string, options: { readonly callTimeoutMs?: number } = {}) {
     this.endpoint = registryEndpoint(baseUrl);
-    this.client = new SchemaRegistry({ host: this.endpoint.host, ...(this.endpoint.auth ? { auth: { ...this.endpoint.auth } } : {}), retry: { retries: 2 } });
+    this.callTimeoutMs = options.callTimeoutMs ?? REGISTRY_CALL_TIMEOUT_MS;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    let response: Response;
+  private call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    return withRetry(() => this.callOnce(method, path, body), { isRetriable: (error) => error instanceof StoreUnavailableError, policy: REGISTRY_CALL_RETRY });
+  }
+
+  private async callOnce(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const signal = AbortSignal.timeout(this.callTimeoutMs);
     try {
-      response = await fetch(`${this.endpoint.host}${path}`, {
-        method,
+      const response = await fetch(`${this.endpoint.host}${path}`, {
+        method, signal,
         headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json', ...this.endpoint.headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+      const text = await response.text();
+      if (response.status >= 500) throw new StoreUnavailableError('schema-registry', new OrbitError('ORBIT_ERR_HTTP', `${method} ${path} -> ${response.status}: ${text}`));
+      return { status: response.status, json: text ? (JSON.parse(text) as unknown) : null };
     } catch (error) {
-      throw new StoreUnavailableError('schema-registry', error);
+      if (error instanceof StoreUnavailableError) throw error;
+      if (error instanceof SyntaxError) throw new StoreUnavailableError('schema-registry', error);
+      throw new StoreUnavailableError('schema-registry', signal.aborted ? new Error(`${method} ${path} had no answer within ${this.callTimeoutMs / 1000} s`) : error);
     }
-    const text = await response.text();
-    if (response.status >= 500) throw new StoreUnavailableError('schema-registry', new OrbitError('ORBIT_ERR_HTTP', `${method} ${path} -> ${response.status}: ${text}`));
-    return { status: response.status, json: text ? (JSON.parse(text) as unknown) : null };
   }
 
   async subjects(): Promise<string[]> {
@@ -71,18 +84,14 @@ export class RegistryAdmin {
     if (status >= 300) throw new SchemaRejectedError(subject, `setting ${level} failed (${status}): ${JSON.stringify(json)}`);
   }
 
-  /** Registers (or finds) the schema; returns its id and whether it was new. */
+  /** Registers (or finds) the schema; returns its id and whether it was new. syncSubject pins the subject's rule first. */
   async register(subject: string, schema: AvroSchemaJson): Promise<{ id: number; created: boolean }> {
     const before = await this.call('POST', `/subjects/${encodeURIComponent(subject)}`, { schema: JSON.stringify(schema) });
     if (before.status === 200) return { id: Number((before.json as { id: number }).id), created: false };
-    try {
-      const { id } = await this.client.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE });
-      return { id, created: true };
-    } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === undefined || status >= 500) throw new StoreUnavailableError('schema-registry', error);
-      throw new SchemaRejectedError(subject, error instanceof Error ? error.message : String(error));
-    }
+    const { status, json } = await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, { schemaType: 'AVRO', schema: JSON.stringify(schema) });
+    const id = (json as { id?: unknown } | null)?.id;
+    if (status === 200 && typeof id === 'number') return { id, created: true };
+    throw new SchemaRejectedError(subject, `${status}: ${JSON.stringify(json)}`);
   }
 
   /** The registry's own verdict, against every version the subject's rule covers. */
