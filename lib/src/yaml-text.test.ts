@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isScalar, parse, parseDocument, visit } from 'yaml';
+import { parse, parseDocument } from 'yaml';
+import { plainMergeOrValueKeys } from '../../test/helpers/yaml.js';
 import { toYamlText, yamlTextOf } from './yaml-text.js';
 
 // Every character YAML cannot carry raw, or that a YAML 1.1 reader (helm, kubectl) folds into a space.
 const AWKWARD = ['\u007f', '\u0080', '\u0085', '\u009b', '\u009f', '\u2028', '\u2029', '\ufffe', '\uffff', '\ufeff', '\u00a0', '\u0000', '\u001b'];
-
-/** The scalars a YAML 1.1 reader resolves by their text (plain ones) that are `<<` or `=`: PyYAML refuses a file holding one as a value. */
-function plainMergeOrValueKeys(yaml: string): string[] {
-  const found: string[] = [];
-  visit(parseDocument(yaml, { version: '1.1' }), {
-    Scalar(_key, node) {
-      if (isScalar(node) && (node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) found.push(String(node.source));
-    },
-  });
-  return found;
-}
 
 describe('toYamlText', () => {
   it('writes every awkward character escaped, in values and keys, and reads each back as it was', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, visit } from 'yaml';
+import { plainMergeOrValueKeys } from '../../../test/helpers/yaml.js';
 import { apiServerVerdict, installChartTools, parseObjectStream, writeTree, type ChartTool } from '../../../deploy/local/tools/chart-tools.js';
 import {
   chartNameOf, chartVersionOf, ENVIRONMENTS, kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, OVERLAY_SETTINGS,
@@ -56,19 +56,6 @@ async function kubectlKustomize(dir: string): Promise<string | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-}
-
-/** Plain scalars `<<` and `=` in a YAML stream: a YAML 1.1 reader resolves them by their text, to the merge and value keys. */
-function plainMergeOrValueKeys(text: string): string[] {
-  const found: string[] = [];
-  for (const document of parseAllDocuments(text, { version: '1.1' })) {
-    visit(document, {
-      Scalar(_key, node) {
-        if ((node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) found.push(String(node.source));
-      },
-    });
-  }
-  return found;
 }
 
 /** helm's and kustomize's output, as the API server would read it. */

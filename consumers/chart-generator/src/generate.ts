@@ -1,4 +1,4 @@
-import { envelopeFor, OrbitError, ownerPathIn, ownerPathOf, PushRefusedError, repositoryPathUnder } from '@orbit/lib';
+import { envelopeFor, OrbitError, ownerPathIn, ownerPathOf, PushRefusedError, repositoryPathUnder, TOPICS } from '@orbit/lib';
 import type { ChartGenerated, ImageStored, PipelineFailed } from '@orbit/schemas';
 import { renderManifests } from './chart/manifests.js';
 import { renderChart } from './chart/render.js';
@@ -9,7 +9,7 @@ import { imageRepositoryOf, manifestDigestOf } from './image-facts.js';
 import { kustomizeBase, kustomizeOverlay, overlaidManifests, type ImageRename } from './kustomize.js';
 import { chartNameOf, chartVersionOf, helmChartNameOf } from './naming.js';
 import { packageChart, packageFileNameOf } from './package-chart.js';
-import { assertConfiguredRegistry } from './pushed-registry.js';
+import { assertConfiguredRegistry, configuredRegistriesOf } from './pushed-registry.js';
 import type { ChartPushOutcome, ChartToPush } from './push-chart.js';
 import { inlineBytesOf, inlineOrObject, MAX_INLINE_BYTES } from './stored-json.js';
 
@@ -50,7 +50,7 @@ export function environmentFiles(environment: Environment, base: ReadonlyMap<str
  */
 export async function generateChart(event: ImageStored, deps: GenerateDeps): Promise<GenerateOutcome> {
   const { metadata } = event;
-  assertConfiguredRegistry(event.imageReference, [deps.registry, ...(deps.environmentRegistries?.values() ?? [])]);
+  assertConfiguredRegistry(event.imageReference, configuredRegistriesOf(deps), TOPICS.imageStored);
   const failed = (reasonCode: string, message: string): GenerateOutcome => ({
     kind: 'failed',
     event: { ...envelopeFor('uploadFailed', event), requestId: event.requestId, flow: 'upload', stage: 'chart', reasonCode, message, failedEventId: event.eventId, imageVersion: metadata.imageVersion, targetEnvironment: null },

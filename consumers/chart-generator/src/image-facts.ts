@@ -1,8 +1,7 @@
 import { posix } from 'node:path';
-import { chartTextProblem, MAX_ENV_NAME } from '@orbit/lib';
+import { asciiTrimmed, chartTextProblem, MAX_ENV_NAME, userKeyedRecord } from '@orbit/lib';
 import { pinnedDigestOf, type ImageMetadata, type ImageSummary } from '@orbit/schemas';
 import { ChartInputError } from './errors.js';
-import { userKeyedRecord } from './user-keyed.js';
 
 /** What the chart needs from the metadata and the image config, resolved once so values and manifests agree. */
 
@@ -138,20 +137,12 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
 export const TMP_PATH = '/tmp';
 
 /**
- * A metadata path without the ASCII white space the gateway trims too (a
- * form's or a shell's, from a version stored before it did). Nothing else:
- * String#trim also took U+00A0 and U+3000 off, so `/srv\u3000` ran in `/srv`;
- * the gateway now refuses those at the ends of a path instead.
- */
-const metadataPath = (path: string): string => path.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
-
-/**
  * metadata.workingDir as an absolute path ('' keeps the image's): runc
  * refuses a relative cwd, so a relative one resolves against the image's
  * WORKDIR the way a Dockerfile WORKDIR would.
  */
 export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): string {
-  const dir = metadataPath(metadata.workingDir ?? '');
+  const dir = asciiTrimmed(metadata.workingDir ?? '');
   if (dir === '') return '';
   const base = image.config.workingDir !== null && posix.isAbsolute(image.config.workingDir) ? image.config.workingDir : '/';
   return posix.resolve(base, dir);
@@ -174,7 +165,7 @@ export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): s
     if (resolved !== '/' && resolved !== TMP_PATH) paths.add(resolved);
   };
   for (const path of image.config.volumes) add(path, 'image.config.volumes');
-  for (const { value } of metadata.volumes) add(metadataPath(value), 'metadata.volumes');
+  for (const { value } of metadata.volumes) add(asciiTrimmed(value), 'metadata.volumes');
   return [...paths].sort();
 }
 

@@ -29,10 +29,10 @@ describe('unconfiguredRegistryProblem', () => {
 
 describe('assertConfiguredRegistry', () => {
   it('refuses such an event as one no Orbit service writes, so the loop dead-letters it with the reason', () => {
-    expect(() => assertConfiguredRegistry(`localhost:5000/orbit/app@${digest}`, registries)).not.toThrow();
+    expect(() => assertConfiguredRegistry(`localhost:5000/orbit/app@${digest}`, registries, TOPICS.imageStored)).not.toThrow();
     const refused = (() => {
       try {
-        assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries);
+        assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries, TOPICS.imageStored);
         return undefined;
       } catch (error) {
         return error;
@@ -43,8 +43,8 @@ describe('assertConfiguredRegistry', () => {
     expect(String((refused as DecodeError).cause)).toContain('imageReference "registry.example.com/orbit/app@');
   });
 
-  it('names the topic the event was read from, an ImageStored unless told: the letter says which event was forged', () => {
-    expect(() => assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries)).toThrow(expect.objectContaining({ topic: TOPICS.imageStored }));
+  it('names the topic the event was read from: the letter says which event was forged', () => {
+    expect(() => assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries, TOPICS.imageStored)).toThrow(expect.objectContaining({ topic: TOPICS.imageStored }));
     expect(() => assertConfiguredRegistry(`registry.example.com/orbit/app@${digest}`, registries, TOPICS.imageCopied)).toThrow(expect.objectContaining({ topic: TOPICS.imageCopied }));
   });
 });

@@ -1,4 +1,4 @@
-import { TOPICS, unusableEvent } from '@orbit/lib';
+import { unusableEvent } from '@orbit/lib';
 
 /** `host[:port]/path` with its host lower-cased (registry hosts are DNS names) and no trailing slash. */
 function normalised(registryPath: string): string {
@@ -34,10 +34,10 @@ export function unconfiguredRegistryProblem(imageReference: string | null | unde
 /**
  * Refuses, as an event no Orbit service writes (ORBIT_ERR_DECODE: the consume
  * loop dead-letters it, the request fails DEAD_LETTERED, and a re-drive sets
- * it aside unless named), an event read from `topic` (an ImageStored, unless
- * told) whose image is in a registry outside `registries`.
+ * it aside unless named), an event read from `topic` whose image is in a
+ * registry outside `registries`: the letter says which event was forged.
  */
-export function assertConfiguredRegistry(imageReference: string | null | undefined, registries: readonly string[], topic: string = TOPICS.imageStored): void {
+export function assertConfiguredRegistry(imageReference: string | null | undefined, registries: readonly string[], topic: string): void {
   const problem = unconfiguredRegistryProblem(imageReference, registries);
   if (problem !== undefined) throw unusableEvent(topic, problem);
 }

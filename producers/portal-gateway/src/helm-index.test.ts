@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isScalar, parse, parseDocument, visit } from 'yaml';
-import { toYamlText } from '@orbit/lib';
-import { chartMetadataOf } from '../../../consumers/chart-generator/src/index.js';
-import { inputOf } from '../../../consumers/chart-generator/src/testing/inputs.js';
+import { parse } from 'yaml';
+import { CHART_KUBE_VERSION, CHART_TYPE, toYamlText } from '@orbit/lib';
+import { plainMergeOrValueKeys } from '../../../test/helpers/yaml.js';
 import { helmIndex } from './helm-index.js';
 import type { ImageView } from './ports.js';
 
@@ -84,28 +83,24 @@ describe('helmIndex', () => {
     };
     // As the repository route writes it.
     const yaml = toYamlText(helmIndex([image], 'Development'));
-    const plain: unknown[] = [];
-    visit(parseDocument(yaml, { version: '1.1' }), {
-      Scalar(_key, node) {
-        if (isScalar(node) && (node.type === 'PLAIN' || node.type === undefined) && (node.source === '<<' || node.source === '=')) plain.push(node.source);
-      },
-    });
-    expect(plain).toEqual([]);
+    expect(plainMergeOrValueKeys(yaml)).toEqual([]);
     expect((parse(yaml, { version: '1.1' }) as { entries: Record<string, { description: string }[]> }).entries['billing-api']?.map((chart) => chart.description)).toEqual(['=', '<<']);
   });
 
   it('gives each entry the type, kubeVersion and annotations of its Chart.yaml, as helm repo index does (found by a review: they were missing)', () => {
-    const input = inputOf({ imageName: 'billing-api', imageVersion: 'v1-0-0', imageCategory: 'backend' });
-    const chartYaml = chartMetadataOf(input);
+    const imageUID = 'u'.repeat(60);
+    const digest = `sha256:${'d'.repeat(64)}`;
     const image: ImageView = {
-      imageUID: input.imageUID, owner: 'alice', imageName: 'billing-api', description: '', environments: ['Development'],
+      imageUID, owner: 'alice', imageName: 'billing-api', description: '', environments: ['Development'],
       versions: [
-        { ...version('v1-0-0', '1.0.0', '2026-01-01T00:00:00.000Z'), digest: input.image.manifestDigest, metadata: { imageCategory: 'backend' } },
-        { ...version('v2-0-0', '2.0.0', '2026-01-02T00:00:00.000Z'), digest: input.image.manifestDigest, metadata: { imageCategory: null } },
+        { ...version('v1-0-0', '1.0.0', '2026-01-01T00:00:00.000Z'), digest, metadata: { imageCategory: 'backend' } },
+        { ...version('v2-0-0', '2.0.0', '2026-01-02T00:00:00.000Z'), digest, metadata: { imageCategory: null } },
       ],
     };
     const [v2, v1] = helmIndex([image], 'Development').entries['billing-api'] ?? [];
-    expect({ type: v1?.type, kubeVersion: v1?.kubeVersion, annotations: v1?.annotations }).toEqual({ type: chartYaml['type'], kubeVersion: chartYaml['kubeVersion'], annotations: chartYaml['annotations'] });
-    expect(v2?.annotations).toEqual({ 'orbit/image-uid': input.imageUID, 'orbit/image-digest': input.image.manifestDigest });
+    expect({ type: v1?.type, kubeVersion: v1?.kubeVersion, annotations: v1?.annotations }).toEqual({
+      type: CHART_TYPE, kubeVersion: CHART_KUBE_VERSION, annotations: { 'orbit/image-uid': imageUID, 'orbit/image-digest': digest, 'orbit/image-category': 'backend' },
+    });
+    expect(v2?.annotations).toEqual({ 'orbit/image-uid': imageUID, 'orbit/image-digest': digest });
   });
 });

@@ -1,4 +1,4 @@
-import type { EnvironmentName } from '@orbit/lib';
+import { CHART_KUBE_VERSION, CHART_TYPE, chartAnnotationsOf, userKeyedRecord, type EnvironmentName } from '@orbit/lib';
 import { environmentsOfVersion, type ImageView } from './ports.js';
 import { descriptionOf } from './read-access.js';
 import { chartIn } from './version-objects.js';
@@ -34,25 +34,13 @@ export interface HelmIndex {
 export const INDEXED_META = ['chartName', 'chartVersion', 'chartLocation', 'chartSha256', 'environments', 'promotions', 'metadata', 'digest'] as const;
 
 /**
- * What the chart-generator's chartMetadataOf writes into every Chart.yaml, and `helm repo index` would copy into each
- * entry: a tool that reads the index alone (a catalogue, a script with yq) then sees what the chart says without
- * fetching it. A test holds these to the chart-generator's.
- */
-export const CHART_TYPE = 'application';
-export const CHART_KUBE_VERSION = '>=1.27.0-0';
-
-/**
  * A version's Chart.yaml annotations, from what its meta keeps: the image UID, the digest pods pull the image by
  * (the `digest` meta, pinnedDigestOf the image, as the chart has it) and the category it was uploaded with.
  */
-function chartAnnotationsOf(imageUID: string, version: Readonly<Record<string, unknown>>): Record<string, string> {
+function versionAnnotationsOf(imageUID: string, version: Readonly<Record<string, unknown>>): Record<string, string> {
   const { digest, metadata } = version;
   const category = typeof metadata === 'object' && metadata !== null ? (metadata as { imageCategory?: unknown }).imageCategory : undefined;
-  return {
-    'orbit/image-uid': imageUID,
-    ...(typeof digest === 'string' && digest !== '' ? { 'orbit/image-digest': digest } : {}),
-    ...(typeof category === 'string' && category !== '' ? { 'orbit/image-category': category } : {}),
-  };
+  return chartAnnotationsOf({ imageUID, digest: typeof digest === 'string' ? digest : null, category: typeof category === 'string' ? category : null });
 }
 
 /** `<chartName>-<chartVersion>.tgz`, what `helm package` names it; undefined until the version's chart is stored. */
@@ -85,7 +73,7 @@ function arrivedAt(version: Readonly<Record<string, unknown>>, environment: Envi
  */
 export function helmIndex(images: readonly ImageView[], environment: EnvironmentName): HelmIndex {
   // No prototype: a chart named `constructor` (an image named so) found Object's own there, and the whole index failed.
-  const entries = Object.create(null) as Record<string, IndexedChart[]>;
+  const entries = userKeyedRecord<IndexedChart[]>();
   let generated = new Date(0).toISOString();
   for (const image of images) {
     // Two versions spelt alike (v1-2-3 and 1.2.3, uploaded at one instant) share a chart file: the one the download
@@ -106,7 +94,7 @@ export function helmIndex(images: readonly ImageView[], environment: Environment
         created: typeof version['createdAt'] === 'string' ? version['createdAt'] : new Date(0).toISOString(),
         // The chart this environment serves; versions charted before ViewPort kept the chart's SHA-256 have none until a rebuild.
         ...(digest ? { digest } : {}),
-        type: CHART_TYPE, kubeVersion: CHART_KUBE_VERSION, annotations: chartAnnotationsOf(image.imageUID, version),
+        type: CHART_TYPE, kubeVersion: CHART_KUBE_VERSION, annotations: versionAnnotationsOf(image.imageUID, version),
         urls: [chartPath(image.imageUID, fileName)],
       });
     }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { checkMetadata, codePointLabel, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem } from '@orbit/lib';
+import { asciiTrimmed, checkMetadata, codePointLabel, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem, userKeyedRecord } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
-import { named } from './openapi-components.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
@@ -26,14 +25,11 @@ const LABEL_KEY_DOCUMENTED = {
 };
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** What noInvisibleEnds does to a path, said in the API document. */
+/** What asciiTrimmed (the first half) and noInvisibleEnds (the second) do to a path, said in the API document. */
 const PATH_ENDS_RULE = 'ASCII spaces, tabs and line breaks at either end are trimmed; other white space (U+00A0, U+3000, …) or an invisible character (U+FEFF, U+200B, …) at either end is refused (400), naming the field.';
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
 const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those), or a word holding `<no value>` (helm deletes that text from what it renders).';
 
-/** ASCII white space at either end: what a form or a shell sends around a value (a newline after `echo`), trimmed on purpose. */
-const ASCII_SPACE_ENDS = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g;
-const asciiTrimmed = (text: string): string => text.replace(ASCII_SPACE_ENDS, '');
 /** Any other white space (U+00A0, U+3000, …) or invisible format character (U+FEFF, U+200B, …) at either end. */
 const INVISIBLE_END = /^[\s\p{Cf}]|[\s\p{Cf}]$/u;
 
@@ -78,10 +74,10 @@ const known = {
 const metadataSchema = z.object(known).catchall(z.unknown());
 
 /** The metadata as JSON Schema (OpenAPI 3.0 dialect) for the API document: derived, so it cannot drift from the check. */
-export const METADATA_JSON_SCHEMA: Record<string, unknown> = named('ImageMetadata', withNamingPatterns({
+export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns({
   ...z.toJSONSchema(metadataSchema, { io: 'input', target: 'openapi-3.0' }),
   description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as UTF-8 JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
-}));
+});
 
 /** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
 function withNamingPatterns(schema: Record<string, unknown>): Record<string, unknown> {
@@ -94,8 +90,7 @@ function withNamingPatterns(schema: Record<string, unknown>): Record<string, unk
     ...schema,
     properties: {
       ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN }, imageLabels,
-      // Named: an inline union gave oapi-codegen a Go type no caller could set (its body went out as "port":{}, a 400).
-      port: named('Port', { ...properties['port'], description: 'The container port: a number, or its digits as a string, 1 to 65535; null or absent for none' }),
+      port: { ...properties['port'], description: 'The container port: a number, or its digits as a string, 1 to 65535; null or absent for none' },
     },
   };
 }
@@ -125,7 +120,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   const shape = jsonShapeProblem(input, ['port']);
   if (shape !== undefined) return { ok: false, problems: [{ field: shape.path === 'body' ? 'metadata' : shape.path, message: shape.message }] };
   // Own properties only, into an object with no prototype: a field named `toString` or `__proto__` is a field like any other.
-  const normalised: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const normalised = userKeyedRecord<unknown>();
   for (const [key, value] of Object.entries(input)) {
     const name = Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key;
     if (Object.hasOwn(normalised, name)) {
@@ -147,7 +142,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
   // From the fields as sent, not zod's output, which leaves out a field named `__proto__`; into an object with no
   // prototype, where `extra['__proto__'] = value` stores a field instead of setting the prototype (both lost it).
-  const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const extra = userKeyedRecord<unknown>();
   for (const key of Object.keys(normalised)) if (!Object.hasOwn(known, key)) extra[key] = normalised[key];
   // `Port` for `port` (the design documents capitalise Description and Part) was kept as extra metadata, and the chart had no port.
   const misspelt = Object.keys(extra).flatMap((key) => {

@@ -234,7 +234,18 @@ export const PRESIGN_BODY = {
   additionalProperties: false,
 } as const;
 
-const METADATA_BODY = object({ metadata: METADATA_JSON_SCHEMA });
+/**
+ * The metadata schema and its port, published as components ImageMetadata and Port: named, because an inline union
+ * gave oapi-codegen a Go type no caller could set (its body went out as "port":{}, a 400).
+ */
+function imageMetadataSchema(): Schema {
+  const properties = METADATA_JSON_SCHEMA['properties'] as Record<string, Schema>;
+  return named('ImageMetadata', { ...METADATA_JSON_SCHEMA, properties: { ...properties, port: named('Port', properties['port'] ?? {}) } });
+}
+
+const IMAGE_METADATA = imageMetadataSchema();
+
+const METADATA_BODY = object({ metadata: IMAGE_METADATA });
 
 /** Error answers a route documents besides its success. */
 export function errors(...statuses: readonly number[]): Record<number, Schema> {
@@ -261,7 +272,7 @@ export const UPLOAD_REQUEST_BODY: Schema = {
   content: {
     'multipart/form-data': {
       schema: object({
-        metadata: METADATA_JSON_SCHEMA,
+        metadata: IMAGE_METADATA,
         image: { type: 'string', format: 'binary', description: 'docker save / OCI archive, plain or gzip, with plain, gzip or zstd layers' },
       }),
       encoding: { metadata: { contentType: 'application/json' } },
@@ -285,7 +296,7 @@ export const REFERENCE_REQUEST_BODY: Schema = {
   required: true,
   content: {
     'application/json': {
-      schema: object({ metadata: METADATA_JSON_SCHEMA, reference: {
+      schema: object({ metadata: IMAGE_METADATA, reference: {
         type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: REFERENCE_DOCUMENT_PATTERN,
         example: 'registry.example.com:5000/team/billing:1.4.2',
         description: `host[:port]/repository:tag or @sha256:<digest>; host[:port]/repository at most ${IMAGE_NAME_MAX_LENGTH} characters`,

@@ -178,7 +178,7 @@ describe('renderManifests', () => {
     expect(podSpec(hostile).securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000 });
     expect(at(deployment, 'metadata.labels')).toMatchObject({ 'example.com/owner': 'team-a', 'app.kubernetes.io/name': 'etrange-service-name', environment: 'Staging' });
     expect(at(deployment, 'spec.template.metadata.labels')).toMatchObject({ 'orbit/image-tag': 'v0-0-01' });
-    expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}' });
+    expect(at(deployment, 'metadata.annotations')).toEqual({ description: 'Free text: {{ not a label }}', note: '=' });
     expect((container(hostile).volumeMounts as Json[]).map((mount) => mount.mountPath)).toEqual(['/tmp', '/\nstarts with a newline', '/data', '/srv/data', '/var/cache\u3000', '/var/log/app']);
   });
 

@@ -73,6 +73,21 @@ describe('renderChart', () => {
     }
   });
 
+  it('writes annotations, where an image label of free text (`note: =`) lands, each key and value quoted, never by toYaml: go-yaml wrote `note: =` plain and PyYAML refused the manifest (found by a review)', () => {
+    expect(SCENARIOS.hostile!.metadata.imageLabels).toContainEqual({ key: 'note', value: '=' });
+    expect(renderChart(SCENARIOS.hostile!).get('values.yaml')).toMatch(/^ {2}note: "="$/m);
+    const deployment = TEMPLATE_FILES.get('templates/deployment.yaml')!;
+    expect(deployment).not.toMatch(/toYaml[^}]*[Aa]nnotations/);
+    expect(deployment.match(/^ *annotations:\n *\{\{- include "orbit\.quotedMap" \S+ \| nindent \d+ \}\}$/gm)).toHaveLength(2);
+    expect(TEMPLATE_FILES.get('templates/_helpers.tpl')).toMatch(/\{\{- define "orbit\.quotedMap" -\}\}\n(?:.*\n)*?.*\{\{ \$key \| quote \}\}: \{\{ \$value \| quote \}\}\n/);
+  });
+
+  it('writes every word of a command, its args and a probe\'s exec command quoted, by one define', () => {
+    const deployment = TEMPLATE_FILES.get('templates/deployment.yaml')!;
+    expect(deployment.match(/^ *(?:command|args):\n *\{\{- include "orbit\.quotedWords" \. \| nindent 12 \}\}$/gm)).toHaveLength(2);
+    expect(TEMPLATE_FILES.get('templates/_helpers.tpl')).toContain('{{- include "orbit.quotedWords" .exec.command | nindent 4 }}');
+  });
+
   it('writes a draft-07 values.schema.json the default values satisfy', () => {
     const schema = JSON.parse(renderChart(SCENARIOS.realistic!).get('values.schema.json')!) as Record<string, unknown>;
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');

@@ -1,6 +1,6 @@
 import { manifestDigestOf } from '../image-facts.js';
 import { chartNameOf, chartVersionOf } from '../naming.js';
-import { toYamlText } from '@orbit/lib';
+import { CHART_KUBE_VERSION, CHART_TYPE, chartAnnotationsOf, toYamlText } from '@orbit/lib';
 import type { ChartInput } from './input.js';
 import { DEPLOYMENT_YAML } from './templates/deployment.js';
 import { HELPERS_TPL } from './templates/helpers.js';
@@ -17,16 +17,11 @@ export function chartMetadataOf(input: ChartInput): Record<string, unknown> {
     apiVersion: 'v2',
     name: chartNameOf(metadata.imageName, input.imageUID),
     description,
-    type: 'application',
+    type: CHART_TYPE,
     version: chartVersionOf(metadata.imageVersion),
     appVersion: metadata.imageVersion,
-    // The PDB's unhealthyPodEvictionPolicy is on by default from 1.27; older API servers would silently drop it.
-    kubeVersion: '>=1.27.0-0',
-    annotations: {
-      'orbit/image-uid': input.imageUID,
-      'orbit/image-digest': manifestDigestOf(input.image),
-      ...(metadata.imageCategory ? { 'orbit/image-category': metadata.imageCategory } : {}),
-    },
+    kubeVersion: CHART_KUBE_VERSION,
+    annotations: chartAnnotationsOf({ imageUID: input.imageUID, digest: manifestDigestOf(input.image), category: metadata.imageCategory }),
   };
 }
 

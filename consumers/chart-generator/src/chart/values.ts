@@ -1,11 +1,10 @@
-import { CHART_OWN_LABELS } from '@orbit/lib';
+import { CHART_OWN_LABELS, userKeyedRecord } from '@orbit/lib';
 import { ChartInputError } from '../errors.js';
 import { appPortOf, envOf, extraPortsOf, imageRepositoryOf, manifestDigestOf, runAsOf, workingDirOf, writablePathsOf, type NamedPort, type PortProtocol } from '../image-facts.js';
 import { kubeletLiteral } from '../kubelet-words.js';
 import { isLabelValue, isQualifiedName } from '../naming.js';
 import { probesOf, type ProbeValues } from '../probes.js';
 import { splitShellWords } from '../shell-words.js';
-import { userKeyedRecord } from '../user-keyed.js';
 import type { ChartInput } from './input.js';
 
 /** The chart's values.yaml as data: renderManifests reads the same object helm reads. */

@@ -129,6 +129,8 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
         { key: '0o17', value: 'octal' },
         { key: '0X1F', value: 'hex' },
         { key: '0B101', value: 'binary' },
+        // Free text, so an annotation: YAML 1.1's value key, which PyYAML refused the whole manifest for when written plain.
+        { key: 'note', value: '=' },
       ],
       entrypointOverride: `/bin/sh -c "exec /app/run --title='a b' \\"quoted\\""`,
       commandOverride: `--config /etc/app/config.yaml --greeting 'hello: {{ world }}' --at '$(date) $$ $HOME' '<<' = '<<='`,

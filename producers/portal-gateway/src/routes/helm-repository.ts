@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
+import { CHART_TYPE, ENVIRONMENT_NAMES, IMAGE_UID_PATTERN, toYamlText } from '@orbit/lib';
 import { userNameProblem, type Caller } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
@@ -37,7 +37,7 @@ const HELM_INDEX = {
             apiVersion: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, appVersion: { type: 'string' },
             description: { type: 'string' }, created: { type: 'string', format: 'date-time' },
             digest: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the chart archive' },
-            type: { type: 'string', enum: ['application'] }, kubeVersion: { type: 'string', description: 'The Kubernetes versions the chart is for, as its Chart.yaml says' },
+            type: { type: 'string', enum: [CHART_TYPE] }, kubeVersion: { type: 'string', description: 'The Kubernetes versions the chart is for, as its Chart.yaml says' },
             annotations: { type: 'object', additionalProperties: { type: 'string' }, description: 'The chart\'s annotations: orbit/image-uid, orbit/image-digest, orbit/image-category' },
             urls: { type: 'array', items: { type: 'string', description: 'Relative to the repository URL: charts/{uid}/{chart}-{version}.tgz' } },
           },

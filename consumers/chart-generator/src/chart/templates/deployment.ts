@@ -1,6 +1,6 @@
 /**
  * templates/deployment.yaml. User data only ever arrives through values and
- * leaves through `quote` or `toYaml`. Numbers go through `int` because helm
+ * leaves through `quote` (orbit.quotedWords, orbit.quotedMap) or `toYaml`. Numbers go through `int` because helm
  * reads values.yaml numbers as float64, which print as 1e+06 past six digits.
  */
 export const DEPLOYMENT_YAML = `{{- include "orbit.checkPorts" . }}
@@ -12,7 +12,7 @@ metadata:
     {{- include "orbit.labels" . | nindent 4 }}
   {{- with .Values.commonAnnotations }}
   annotations:
-    {{- toYaml . | nindent 4 }}
+    {{- include "orbit.quotedMap" . | nindent 4 }}
   {{- end }}
 spec:
   {{- if not .Values.autoscaling.enabled }}
@@ -27,7 +27,7 @@ spec:
       {{- /* The env checksum rolls the pods when only the ConfigMap changed. */}}
       {{- $annotations := merge (dict "checksum/env" (.Values.env | toJson | sha256sum) "orbit/image-uid" .Values.imageUID) .Values.podAnnotations .Values.commonAnnotations }}
       annotations:
-        {{- toYaml $annotations | nindent 8 }}
+        {{- include "orbit.quotedMap" $annotations | nindent 8 }}
       labels:
         {{- include "orbit.labels" . | nindent 8 }}
         {{- with .Values.image.tag }}
@@ -47,18 +47,13 @@ spec:
         - name: app
           image: {{ printf "%s@%s" .Values.image.repository .Values.image.digest | quote }}
           imagePullPolicy: {{ .Values.image.pullPolicy | quote }}
-          {{- /* Each word quoted, not toYaml: go-yaml writes a word "=" or "<<" plain, which YAML 1.1 readers (PyYAML, the Python kubernetes client) take for the value and merge keys and refuse the whole file. */}}
           {{- with .Values.command }}
           command:
-            {{- range . }}
-            - {{ . | quote }}
-            {{- end }}
+            {{- include "orbit.quotedWords" . | nindent 12 }}
           {{- end }}
           {{- with .Values.args }}
           args:
-            {{- range . }}
-            - {{ . | quote }}
-            {{- end }}
+            {{- include "orbit.quotedWords" . | nindent 12 }}
           {{- end }}
           {{- with .Values.workingDir }}
           workingDir: {{ . | quote }}

@@ -60,18 +60,41 @@ environment: {{ .Values.environment | quote }}
 {{- end }}
 
 {{/*
-A probe as toYaml writes it, but each word of an exec command quoted: go-yaml
-writes a word "=" or "<<" (a HEALTHCHECK's) plain, which YAML 1.1 readers
-(PyYAML, the Python kubernetes client) take for the value and merge keys and
-refuse the whole file. Any other probe a user sets is written as it is.
+A list of words (a command, its args, a probe's exec command), one quoted item
+a line, not toYaml: go-yaml writes a word "=" or "<<" plain, which YAML 1.1
+readers (PyYAML, the Python kubernetes client) take for the value and merge
+keys and refuse the whole file.
+*/}}
+{{- define "orbit.quotedWords" -}}
+{{- range $index, $word := . }}
+{{- if $index }}
+{{ end }}- {{ $word | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+A map of text (annotations, which an image label with free text becomes), one
+quoted key and value a line, not toYaml: go-yaml writes a value "=" or "<<"
+plain, and YAML 1.1 readers refuse the whole file (as orbit.quotedWords says).
+*/}}
+{{- define "orbit.quotedMap" -}}
+{{- $first := true }}
+{{- range $key, $value := . }}
+{{- if not $first }}
+{{ end }}{{ $key | quote }}: {{ $value | quote }}
+{{- $first = false }}
+{{- end }}
+{{- end }}
+
+{{/*
+A probe as toYaml writes it, but the words of an exec command (a HEALTHCHECK's)
+quoted by orbit.quotedWords. Any other probe a user sets is written as it is.
 */}}
 {{- define "orbit.probe" -}}
 {{- if and (kindIs "map" .exec) (kindIs "slice" .exec.command) -}}
 exec:
   command:
-    {{- range .exec.command }}
-    - {{ . | quote }}
-    {{- end }}
+    {{- include "orbit.quotedWords" .exec.command | nindent 4 }}
 {{- with omit . "exec" }}
 {{ toYaml . }}
 {{- end }}
