@@ -6,6 +6,7 @@ import { ConfigError, StoreUnavailableError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { retryPolicy } from './retry.js';
 import { mysqlTarget } from './mysql-connection.js';
+import { freePort } from '../../test/helpers/ports.js';
 import {
   failureStreak, forcedExitCode, runMain, serviceOfEntry, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
 } from './service.js';
@@ -74,14 +75,6 @@ const capture = (): { logger: Logger; lines: Record<string, unknown>[] } => {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
   return { logger, lines };
-};
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 };
 
 describe('the start deadline', () => {

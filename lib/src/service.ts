@@ -379,8 +379,6 @@ export function runMain(start: () => Promise<{ stop(): Promise<void>; logger: Lo
   );
 }
 
-export { CUT_REQUESTS_SETTLE_MS, CUT_RETRY_AFTER_SECONDS, shutdownGrace, type CutAnswer, type CutRequest, type GracefulClose, type ShutdownGraceOptions } from './shutdown-grace.js';
-
 /**
  * Logs a task that fails again and again (a sweep every 2 s while MySQL is away) once per new reason, with how many
  * failures came before, and once when it works again: not one line with a stack per attempt.

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from './logger.js';
+import { rawJsonAnswer } from './raw-answer.js';
 
 /** How long cut requests get to run their own cleanup (a staged upload aborted) before the stores they use close. */
 export const CUT_REQUESTS_SETTLE_MS = 3_000;
@@ -124,11 +125,8 @@ const CARRIED_HEADER = /^(?:x-request-id|vary|access-control-.*)$/i;
 
 /** HTTP/1.1 503 with Retry-After and the reply's carried headers; without a body for a HEAD. */
 function cutResponse(request: FastifyRequest, reply: FastifyReply, answer: CutAnswer): string {
-  const body = JSON.stringify({ code: answer.code, message: answer.message });
-  const carried = Object.entries(reply.getHeaders())
+  const carried = Object.fromEntries(Object.entries(reply.getHeaders())
     .filter(([name, value]) => CARRIED_HEADER.test(name) && value !== undefined)
-    .flatMap(([name, value]) => (Array.isArray(value) ? value : [String(value)]).map((one) => `${name}: ${one}\r\n`))
-    .join('');
-  return `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
-    + `Retry-After: ${CUT_RETRY_AFTER_SECONDS}\r\nConnection: close\r\n${carried}\r\n${request.method === 'HEAD' ? '' : body}`;
+    .map(([name, value]) => [name, Array.isArray(value) ? value.map(String) : String(value)]));
+  return rawJsonAnswer(503, { code: answer.code, message: answer.message }, { 'Retry-After': String(CUT_RETRY_AFTER_SECONDS), ...carried }, { head: request.method === 'HEAD' });
 }

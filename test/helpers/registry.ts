@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { ensureGoProgram } from '@orbit/local-stack';
 import { waitFor } from './index.js';
+import { freePort } from './ports.js';
 
 export interface TestRegistry {
   readonly address: string;
@@ -159,15 +160,6 @@ export type RegistryServer = 'docker-registry' | 'referrers-api';
 function registryCommand(server: RegistryServer, dir: string, address: string): [string, string[]] {
   if (server === 'referrers-api') return [ensureGoProgram('referrers-registry', 'referrers-registry', 'test/fixtures/referrers-registry'), ['--address', address]];
   return ['docker-registry', ['serve', join(dir, 'config.yml')]];
-}
-
-/** A loopback port nothing listens on now, as the OS hands it out. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -7,7 +7,7 @@ import { mysqlRequestStore } from '../../../producers/portal-gateway/src/stores/
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { passDeadLetters, projectorBatchHandler } from './handle.js';
-import { MALFORMED_REASON_CODE } from './request-error-message.js';
+import { MALFORMED_REASON_CODE, REASON_CODE_PATTERN } from './request-error-message.js';
 
 let viewport: PrivateViewport;
 let pool: Pool;
@@ -37,7 +37,7 @@ describe('a failure event\'s reason code in ViewPort (MariaDB)', () => {
         const code = codes[index] ?? '';
         const request = await store.get(failure.requestId);
         expect(request, code.slice(0, 20)).toMatchObject({ status: 'failed', error: { code: MALFORMED_REASON_CODE } });
-        expect(request?.error?.message).toBe(`reason code ${JSON.stringify(code)} (${[...code].length} characters) is not a reason code (^[A-Z][A-Z0-9_]{0,63}$); the failure's message: ${sample.message}`);
+        expect(request?.error?.message).toBe(`reason code ${JSON.stringify(code)} (${[...code].length} characters) is not a reason code (${REASON_CODE_PATTERN}); the failure's message: ${sample.message}`);
       }
       expect(await store.get(wellFormed.requestId)).toMatchObject({ status: 'failed', error: { code: sample.reasonCode, message: sample.message } });
       const [applied] = await pool.execute<RowDataPacket[]>('SELECT next_offset FROM viewport_applied_offsets WHERE consumer_group = ?', [groupId]);

@@ -12,7 +12,7 @@ export interface LetterFilter {
   readonly until?: Date;
   /** Only letters no re-drive has dealt with yet. */
   readonly pending?: boolean;
-  /** At most this many letters, the first ones of each partition in DLQ order: listed, or of a re-drive sent (those it sets aside on the way are not counted). */
+  /** At most this many letters, the first ones of each partition in DLQ order: listed, or of a re-drive sent (those it sets aside on the way are not counted); when the DLQ's topic is gone, the letters read. */
   readonly limit?: number;
 }
 

@@ -189,7 +189,7 @@ class RedriveRun {
   private lot: LotEntry[] = [];
   private lotBytes = 0;
   /** Letters this run sends (not those it sets aside, unless its topic is gone): what `limit` counts. */
-  private sent = 0;
+  private countedTowardLimit = 0;
   private unrecorded: number[];
 
   constructor(
@@ -257,8 +257,8 @@ class RedriveRun {
     this.lotBytes += size;
     // An operator's --limit 10 means ten letters sent: counting those set aside too, ten wrong-topic letters at the head sent none.
     // With its topic gone none can be sent, and the limit bounds what is read instead (it read the whole DLQ: bug review).
-    if (entry.reason === undefined || this.options.sourceMissing !== undefined) this.sent += 1;
-    if (this.filter.limit !== undefined && this.sent >= this.filter.limit) throw new ReadEnough(false);
+    if (entry.reason === undefined || this.options.sourceMissing !== undefined) this.countedTowardLimit += 1;
+    if (this.filter.limit !== undefined && this.countedTowardLimit >= this.filter.limit) throw new ReadEnough(false);
   }
 
   private entryOf(letter: DeadLetterEntry): LotEntry {

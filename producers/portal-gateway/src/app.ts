@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { CUT_RETRY_AFTER_SECONDS, isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
@@ -309,7 +309,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.addHook('preClose', async () => { closing = true; });
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return;
-    reply.header('connection', 'close').header('retry-after', '1');
+    reply.header('connection', 'close').header('retry-after', String(CUT_RETRY_AFTER_SECONDS));
     throw new RequestRefusedError(503, 'ORBIT_ERR_SHUTTING_DOWN', 'this gateway is shutting down and takes no new requests; nothing was accepted: send it again');
   });
   allowBrowserOrigins(app, deps.corsOrigins ?? [], routeMethods);
@@ -428,7 +428,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         conditionalReads(api, 'private, no-cache');
         const caller = authenticatedFirst(api, apiCaller);
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
-        await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { transferReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
+        await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { requestReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         if (reach) await api.register(deployableRoutes(reach), { caller });
         if (deps.images && deps.transfers && deps.requests) {

@@ -17,17 +17,27 @@ afterAll(async () => app.close());
 
 /** Sends raw bytes and reads the whole answer, until the gateway closes the connection. */
 async function raw(request: string): Promise<{ status: number; body: unknown }> {
+  const text = await rawText(request);
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as unknown };
+}
+
+async function rawText(request: string): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.on('error', () => undefined);
   socket.write(request);
   await new Promise((resolve) => socket.once('close', resolve));
-  const text = Buffer.concat(chunks).toString('utf8');
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as unknown };
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 describe('requests Node\'s HTTP parser refuses (found by a probe)', () => {
+  it('answers with the reason phrase and the Date header Node gives every other answer', async () => {
+    const text = await rawText(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(text.startsWith('HTTP/1.1 431 Request Header Fields Too Large\r\n')).toBe(true);
+    expect(text).toMatch(/\r\nDate: [^\r]+ GMT\r\n/);
+  });
+
   it('answers them in Orbit\'s shape, with a code and a reason, and closes the connection', async () => {
     const badChunk = await raw('POST /v1/uploads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n');
     expect(badChunk).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('HPE_INVALID_CHUNK_SIZE') as unknown } });

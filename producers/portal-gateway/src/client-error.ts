@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { rawJsonAnswer } from '@orbit/lib';
 
 /** Requests read off each connection whose answers have not gone yet. */
 const unanswered = new WeakMap<Socket, Set<IncomingMessage>>();
@@ -29,14 +30,14 @@ export function awaitingAnswer(request: IncomingMessage, response: ServerRespons
 }
 
 /** Why Node's HTTP parser refused a request, in words a client's author can act on; its own code is kept in the message. */
-function refusalOf(code: string | undefined): { status: number; reason: string; message: string } {
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, reason: 'Request Timeout', message: 'the request did not arrive in time' };
-  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, reason: 'Request Header Fields Too Large', message: 'the request headers are over the size limit (16 KiB in all)' };
+function refusalOf(code: string | undefined): { status: number; message: string } {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, message: 'the request did not arrive in time' };
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, message: 'the request headers are over the size limit (16 KiB in all)' };
   if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING') {
-    return { status: 400, reason: 'Bad Request', message: `the request has both Content-Length and Transfer-Encoding, or a Transfer-Encoding other than chunked last; send one length (${code})` };
+    return { status: 400, message: `the request has both Content-Length and Transfer-Encoding, or a Transfer-Encoding other than chunked last; send one length (${code})` };
   }
-  if (code === 'HPE_INVALID_CHUNK_SIZE') return { status: 400, reason: 'Bad Request', message: 'a chunk of the chunked body has no valid size (HPE_INVALID_CHUNK_SIZE)' };
-  return { status: 400, reason: 'Bad Request', message: `the request is not valid HTTP/1.1 (${code ?? 'unreadable'})` };
+  if (code === 'HPE_INVALID_CHUNK_SIZE') return { status: 400, message: 'a chunk of the chunked body has no valid size (HPE_INVALID_CHUNK_SIZE)' };
+  return { status: 400, message: `the request is not valid HTTP/1.1 (${code ?? 'unreadable'})` };
 }
 
 /**
@@ -74,10 +75,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 
 function refuse(error: Error & { code?: string }, socket: Socket): void {
   if (socket.destroyed) return;
-  const { status, reason, message } = refusalOf(error.code);
-  const body = JSON.stringify({ code: 'ORBIT_ERR_BAD_REQUEST', message });
-  if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
+  const { status, message } = refusalOf(error.code);
+  if (socket.writable) socket.write(rawJsonAnswer(status, { code: 'ORBIT_ERR_BAD_REQUEST', message }));
   socket.destroy(error);
 }

@@ -4,26 +4,19 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createMysqlPool, createS3 } from '@orbit/lib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import { issueLocalToken } from './auth.js';
 import { localTokenSettings } from './config.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GRACE_SECONDS = 1;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** This change's gateway, from its sources (lib's too: the @orbit/source condition), not the shared one's dist. */
 function startGateway(port: number): { child: ChildProcess; log: () => string } {

@@ -15,11 +15,11 @@ export interface RequestRouteDeps {
   readonly requests: RequestStore;
   readonly events: EventLogReader;
   /**
-   * Who else reads a request (read-access.ts seesRequest, the rule of an image's events): the image's owner, and a
-   * role holder who sees its version (handed a promotion's id when asking for the same one, and shown the version's
-   * history in its events). Without it, only the requester.
+   * Who besides its requester reads a request of any kind, an upload's as a promotion's (read-access.ts seesRequest,
+   * the rule of an image's events): the image's owner, and a role holder who sees its version (handed a promotion's
+   * id when asking for the same one, and shown the version's history in its events). Without it, only the requester.
    */
-  readonly transferReaders?: { readonly images: Pick<ImageReader, 'overview' | 'getVersion'>; readonly policy: TransferPolicy };
+  readonly requestReaders?: { readonly images: Pick<ImageReader, 'overview' | 'getVersion'>; readonly policy: TransferPolicy };
   /** Long polls (`?wait=`); without it the route answers at once. */
   readonly watch?: RequestWatch;
   /** Where an event log that could not be read is told (the caller only sees `stepsUnavailable`). */
@@ -94,7 +94,7 @@ export function requestRoutes(deps: RequestRouteDeps) {
       const deadline = Date.now() + waitMs;
       const watch = waitMs > 0 ? deps.watch : undefined;
       const mine = async <T extends RequestRecord>(record: T | undefined): Promise<T> => {
-        if (!record || !(await readsRequest(record, caller, deps.transferReaders))) throw notFound(`request ${id}`);
+        if (!record || !(await readsRequest(record, caller, deps.requestReaders))) throw notFound(`request ${id}`);
         return record;
       };
       // The status is ViewPort's: an event log that cannot be read leaves the steps out, not the answer.
@@ -146,7 +146,7 @@ function factsOf(record: RequestRecord): RequestFacts {
  * Whether `caller` reads `record`: read-access's rule of requests (seesRequest), the one the image's events are shown
  * by, given the image as the caller sees it with the request's version alone.
  */
-async function readsRequest(record: RequestRecord, caller: Caller, readers: RequestRouteDeps['transferReaders']): Promise<boolean> {
+async function readsRequest(record: RequestRecord, caller: Caller, readers: RequestRouteDeps['requestReaders']): Promise<boolean> {
   const username = caller.actor.username;
   const facts = factsOf(record);
   // Who asked reads it whatever they see of the image: nothing of ViewPort is read for them.
