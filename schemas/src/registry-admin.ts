@@ -1,4 +1,4 @@
-import { OrbitError, registryEndpoint, retryPolicy, StoreUnavailableError, withRetry, type AvroSchemaJson, type RegistryEndpoint } from '@orbit/lib';
+import { OrbitError, registryEndpoint, RetryExhaustedError, retryPolicy, StoreUnavailableError, withRetry, type AvroSchemaJson, type RegistryEndpoint } from '@orbit/lib';
 
 export type CompatibilityLevel = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
 
@@ -32,8 +32,13 @@ export class RegistryAdmin {
     this.callTimeoutMs = options.callTimeoutMs ?? REGISTRY_CALL_TIMEOUT_MS;
   }
 
-  private call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    return withRetry(() => this.callOnce(method, path, body), { isRetriable: (error) => error instanceof StoreUnavailableError, policy: REGISTRY_CALL_RETRY });
+  /** Fails as its last attempt did (a StoreUnavailableError naming the registry), not as a retry count. */
+  private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    try {
+      return await withRetry(() => this.callOnce(method, path, body), { isRetriable: (error) => error instanceof StoreUnavailableError, policy: REGISTRY_CALL_RETRY });
+    } catch (error) {
+      throw error instanceof RetryExhaustedError ? error.cause : error;
+    }
   }
 
   private async callOnce(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
