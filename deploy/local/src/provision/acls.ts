@@ -1,4 +1,4 @@
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, dlqTopicOf, REDRIVE_GROUP, ResourcePatternTypes, SERVICE_KAFKA_USE, type AclEntry, type Admin, type ServiceName } from '@orbit/lib';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, dlqTopicOf, OrbitError, REDRIVE_GROUP, ResourcePatternTypes, RetryExhaustedError, retryPolicy, SERVICE_KAFKA_USE, withRetry, type AclEntry, type Admin, type ServiceName } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
 
 /** Every Orbit topic, its DLQ included, begins with this. */
@@ -58,16 +58,53 @@ export function aclName(entry: AclEntry): string {
   return `${entry.principal} ${OPERATION_NAMES.get(entry.operation) ?? String(entry.operation)} ${resource}`;
 }
 
+/** Whether the broker describes the ACL (holds it in its authorizer). */
+async function describes(admin: Admin, entry: AclEntry): Promise<boolean> {
+  const found = await admin.describeAcls({ ...entry });
+  return found.resources.some((resource) => resource.acls.length > 0);
+}
+
 /** Creates the ACLs the broker lacks; each one found is reported as found, so a second run changes nothing. */
 export async function provisionAcls(admin: Admin, entries: readonly AclEntry[]): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   const missing: AclEntry[] = [];
   for (const entry of entries) {
-    const found = await admin.describeAcls({ ...entry });
-    const present = found.resources.some((resource) => resource.acls.length > 0);
+    const present = await describes(admin, entry);
     if (!present) missing.push(entry);
     steps.push({ kind: 'acl', name: aclName(entry), action: present ? 'found' : 'created' });
   }
-  if (missing.length > 0) await admin.createAcls({ acl: missing });
+  if (missing.length > 0) {
+    await admin.createAcls({ acl: missing });
+    await untilVisible(admin, missing);
+  }
   return steps;
+}
+
+/** How long created ACLs may take to reach the broker's authorizer before provisioning says so: about 15 s in all. */
+const ACL_PROPAGATION_RETRY = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 18, jitter: 0 });
+
+/**
+ * Waits until the broker describes every ACL just created: the controller takes them at once, the broker's authorizer
+ * a moment later (KRaft metadata): a service started straight after provisioning would be refused meanwhile, and a
+ * second run at once reported some ACLs `created` again (a CI run).
+ */
+async function untilVisible(admin: Admin, created: readonly AclEntry[]): Promise<void> {
+  const notYet = async (): Promise<AclEntry[]> => {
+    const absent: AclEntry[] = [];
+    for (const entry of created) if (!(await describes(admin, entry))) absent.push(entry);
+    return absent;
+  };
+  await withRetry(async () => {
+    const absent = await notYet();
+    if (absent.length > 0) throw new AclsNotVisibleError(absent);
+  }, { isRetriable: (error) => error instanceof AclsNotVisibleError, policy: ACL_PROPAGATION_RETRY })
+    .catch((error: unknown) => {
+      throw error instanceof RetryExhaustedError ? new OrbitError('ORBIT_ERR_ACLS_NOT_VISIBLE', `${(error.cause as Error).message}, ${error.attempts} looks over about 15 s after their creation`) : error;
+    });
+}
+
+class AclsNotVisibleError extends Error {
+  constructor(absent: readonly AclEntry[]) {
+    super(`the broker does not yet describe ${absent.length} ACL(s) it accepted: ${absent.map(aclName).join(', ')}`);
+  }
 }
