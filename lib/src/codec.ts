@@ -3,6 +3,9 @@ import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-sc
 // library fetched but could not build as the argument error.
 import { ConfluentSchemaRegistryArgumentError, ConfluentSchemaRegistryError } from '@kafkajs/confluent-schema-registry/dist/errors.js';
 import avro from 'avsc';
+import { createRequire } from 'node:module';
+// The registry client is CommonJS: its middleware must be mappersmith's CommonJS build (the ESM build's types differ).
+import type { TimeoutMiddleware as TimeoutMiddlewareOf } from 'mappersmith/middleware/timeout' with { 'resolution-mode': 'require' };
 import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
 import { envelopeProblem } from './envelope.js';
 import { registryEndpoint } from './schema-registry-endpoint.js';
@@ -11,6 +14,20 @@ import { registryEndpoint } from './schema-registry-endpoint.js';
 const WIRE_HEADER_BYTES = 5;
 
 export type AvroSchemaJson = Record<string, unknown>;
+
+/**
+ * How long one registry request may go unanswered. Without a bound, a registry that took a request and never
+ * answered held the consume loop until the stall detector replaced the consumer, and the gateway's upload with it.
+ * The client answers a timeout as it does a refused connection (status 400), which the callers retry.
+ */
+export const REGISTRY_REQUEST_TIMEOUT_MS = 15_000;
+
+const { TimeoutMiddleware } = createRequire(import.meta.url)('mappersmith/middleware/timeout') as { TimeoutMiddleware: typeof TimeoutMiddlewareOf };
+
+export interface EventCodecOptions {
+  /** Bound on one registry request, in milliseconds (default `REGISTRY_REQUEST_TIMEOUT_MS`). */
+  readonly requestTimeoutMs?: number;
+}
 
 export function subjectOf(topic: string): string {
   return `${topic}-value`;
@@ -29,10 +46,15 @@ export class EventCodec {
   private readonly writerIds = new Map<string, Promise<number>>();
   private readonly resolvers = new Map<string, { reader: avro.Type; resolver: avro.Resolver | undefined }>();
 
-  constructor(registryUrl: string, schemasByTopic: ReadonlyMap<string, AvroSchemaJson>) {
+  constructor(registryUrl: string, schemasByTopic: ReadonlyMap<string, AvroSchemaJson>, options: EventCodecOptions = {}) {
     // Retries of the registry client are kept short: the consume loop owns backoff.
     const endpoint = registryEndpoint(registryUrl);
-    this.registry = new SchemaRegistry({ host: endpoint.host, ...(endpoint.auth ? { auth: { ...endpoint.auth } } : {}), retry: { retries: 1, initialRetryTimeInSecs: 0.05 } });
+    this.registry = new SchemaRegistry({
+      host: endpoint.host,
+      ...(endpoint.auth ? { auth: { ...endpoint.auth } } : {}),
+      retry: { retries: 1, initialRetryTimeInSecs: 0.05 },
+      middlewares: [TimeoutMiddleware(options.requestTimeoutMs ?? REGISTRY_REQUEST_TIMEOUT_MS)],
+    });
     this.readerSchemas = schemasByTopic;
   }
 

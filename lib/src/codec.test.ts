@@ -1,0 +1,58 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventCodec } from './codec.js';
+import { StoreUnavailableError } from './errors.js';
+
+const topic = 'test.codec.silent';
+const schema = { type: 'record', name: 'Silent', fields: [{ name: 'a', type: 'string' }] };
+const servers: ReturnType<typeof createServer>[] = [];
+
+/** A registry that takes every request and never answers it: the sockets stay open until the test closes them. */
+async function silentRegistry(): Promise<{ url: string; requests: () => number }> {
+  let requests = 0;
+  const held: ServerResponse<IncomingMessage>[] = [];
+  const server = createServer((_request, response) => {
+    requests += 1;
+    held.push(response);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests };
+}
+
+afterEach(() => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+/** What a Confluent serializer writes: magic byte, schema id, body. */
+function wireValue(schemaId: number): Buffer {
+  const value = Buffer.alloc(6);
+  value.writeInt32BE(schemaId, 1);
+  return value;
+}
+
+describe('EventCodec against a registry that never answers', () => {
+  it('gives up on a schema lookup after its request timeout, as a retriable registry outage, instead of holding the consume loop', async () => {
+    const registry = await silentRegistry();
+    const codec = new EventCodec(registry.url, new Map([[topic, schema]]), { requestTimeoutMs: 200 });
+    const started = Date.now();
+    const refused = await codec.decode(topic, wireValue(7)).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreUnavailableError);
+    expect(refused).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', retriable: true });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(registry.requests()).toBeGreaterThanOrEqual(1);
+  }, 10_000);
+
+  it('gives up on the writer id of an event it encodes the same way, and asks again on the next encode', async () => {
+    const registry = await silentRegistry();
+    const codec = new EventCodec(registry.url, new Map([[topic, schema]]), { requestTimeoutMs: 200 });
+    await expect(codec.encode(topic, { a: 'x' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    const before = registry.requests();
+    await expect(codec.encode(topic, { a: 'x' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(registry.requests()).toBeGreaterThan(before);
+  }, 10_000);
+});
