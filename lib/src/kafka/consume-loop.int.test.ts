@@ -28,6 +28,8 @@ const schema = loadSchemas().get('orbit.upload.requested')!;
 const topics = { roundTrip: `test.loop.${suffix}.a`, poison: `test.loop.${suffix}.b`, transient: `test.loop.${suffix}.c`, slow: `test.loop.${suffix}.d`, replay: `test.loop.${suffix}.e` };
 const codec = new EventCodec(testConfig.SCHEMA_REGISTRY_URL, new Map(Object.values(topics).map((name) => [name, schema])));
 const fastRetry = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, jitter: 0 });
+// A loop's stop waits out the fetch in flight: kafkajs's 5 s default made most of this file's time.
+const FETCH_WAIT_MS = 500;
 let publisher: EventPublisher;
 
 function sample(imageUID: string): UploadRequested {
@@ -36,7 +38,7 @@ function sample(imageUID: string): UploadRequested {
 
 function loopOf(topic: string, handler: (message: ConsumedMessage<UploadRequested>) => Promise<void>, onDeadLettered?: (letter: DeadLetteredMessage<UploadRequested>) => Promise<void>): ConsumeLoop<UploadRequested> {
   return new ConsumeLoop<UploadRequested>({
-    kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+    kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
     decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler, ...(onDeadLettered ? { onDeadLettered } : {}),
   });
 }
@@ -132,7 +134,7 @@ describe('consume loop against the real broker and registry', () => {
     // The broker's smallest session (group.min.session.timeout.ms), so the handler need outrun no more than that.
     const sessionTimeoutMs = 6_000;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs, slowHandlerWarnMs: 4_000,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId, topics: [topic], logger, retryPolicy: fastRetry, sessionTimeoutMs, slowHandlerWarnMs: 4_000,
       decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -421,7 +423,7 @@ describe('consume loop against the real broker and registry', () => {
     for (let index = 0; index < 5; index += 1) await batchPublisher.publish(topic, sample(`L${String(index).repeat(59)}`));
     const handled: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => { handled.push(message.event.eventId); },
     });
@@ -445,7 +447,7 @@ describe('consume loop against the real broker and registry', () => {
     const groupId = `group-${uniqueSuffix()}`;
     const received: ConsumedMessage<UploadRequested>[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, logicalTopicOf: (name) => `mirror-of.${name}`,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, logicalTopicOf: (name) => `mirror-of.${name}`,
       decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>, handler: async (message) => { received.push(message); },
     });
     await loop.start();
@@ -498,7 +500,7 @@ describe('consume loop against the real broker and registry', () => {
     const { topic, batchPublisher } = await privateTopic('huge');
     const handled: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: async () => { throw new DecodeError(topic, new Error('not avro')); }, handler: async (message) => { handled.push(message.offset); },
     });
     await loop.start();
@@ -531,9 +533,9 @@ describe('consume loop against the real broker and registry', () => {
     const batched: string[] = [];
     const passedOver: ConsumerPassedOverPayload[] = [];
     const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
-    const single = new ConsumeLoop<UploadRequested>({ kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); } });
+    const single = new ConsumeLoop<UploadRequested>({ kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); } });
     const batch = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `${groupId}-batch`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `${groupId}-batch`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
       handler: async () => { throw new Error('batches only'); }, batchHandler: async (messages) => { batched.push(...messages.map((message) => message.event.imageUID)); },
     });
     single.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
@@ -566,10 +568,10 @@ describe('consume loop against the real broker and registry', () => {
     const passedOver: ConsumerPassedOverPayload[] = [];
     const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); },
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { handled.push(message.event.imageUID); },
     });
     const batch = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
       handler: async () => { throw new Error('batches only'); }, batchHandler: async () => undefined,
     });
     for (const each of [loop, batch]) each.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
@@ -614,14 +616,14 @@ describe('consume loop against the real broker and registry', () => {
     let broken = true;
     const decode = (name: string, value: Buffer | null): Promise<UploadRequested> => batchCodec.decode(name, value) as Promise<UploadRequested>;
     const failingLoop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: failing, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: failing, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode,
       handler: async (message) => {
         if (broken) throw new OrbitError('ORBIT_ERR_TEST_BROKEN', 'broken until fixed');
         seenBy.failing.push(message.event.eventId);
       },
     });
     const otherLoop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: other, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { seenBy.other.push(message.event.eventId); },
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: other, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, decode, handler: async (message) => { seenBy.other.push(message.event.eventId); },
     });
     otherLoop.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.push(event));
     await Promise.all([failingLoop.start(), otherLoop.start()]);
@@ -645,7 +647,7 @@ describe('consume loop against the real broker and registry', () => {
     const { topic, batchCodec, batchPublisher } = await privateTopic('bad-values');
     const handled: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => decodeOrbitEvent(batchCodec, name, value) as Promise<UploadRequested>, handler: async (message) => { handled.push(message.event.eventId); },
     });
     await loop.start();
@@ -676,7 +678,7 @@ describe('consume loop against the real broker and registry', () => {
     const { topic, batchCodec, batchPublisher } = await privateTopic('envelope');
     const handled: ConsumedMessage<UploadRequested>[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => decodeOrbitEvent(batchCodec, name, value) as Promise<UploadRequested>, handler: async (message) => { handled.push(message); },
     });
     await loop.start();
@@ -704,7 +706,7 @@ describe('consume loop against the real broker and registry', () => {
     const handled: string[] = [];
     const noticed: DeadLetteredMessage<UploadRequested>[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, permanentFailures: 'skip',
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, permanentFailures: 'skip',
       decode: (name, value) => codec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         if (message.event.imageUID.startsWith('F')) throw new TypeError('a bug in this version');
@@ -776,7 +778,7 @@ describe('consume loop, batch mode', () => {
     const noticed: DeadLetteredMessage<UploadRequested>[] = [];
     let noticeFailures = 1;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       onDeadLettered: async (letter) => {
         // The first notice fails as an unreachable store would: the message is handled again and the notice made then.
@@ -817,7 +819,7 @@ describe('consume loop, batch mode', () => {
     const letters: string[] = [];
     let failuresLeft = 2;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => { handled.push(message.offset); },
       batchHandler: async (messages) => {
@@ -853,7 +855,7 @@ describe('consume loop, batch mode', () => {
     const { topic, batchCodec, batchPublisher } = await privateTopic('batch-order');
     const seen: string[] = [];
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      kafka, maxWaitTimeMs: FETCH_WAIT_MS, groupId: `group-${uniqueSuffix()}`, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
       decode: (name, value) => batchCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => { seen.push(message.offset); },
       batchHandler: async (messages) => { seen.push(...messages.map((message) => message.offset)); },
