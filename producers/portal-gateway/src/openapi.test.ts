@@ -472,6 +472,14 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-3-00', port: '8080' }, reference: 'r.example/a:1' } })).status).toBe(202);
   });
 
+  it('tells a client what of an event\'s payload someone who is not the image\'s owner is shown (found by a review: every payload went out whole)', () => {
+    const events = schemaNamed('ImageEvents')?.['properties'] as { events: { items: { properties: { payload: { description?: string } } } } } | undefined;
+    const payload = events?.events.items.properties.payload;
+    // Open to any JSON: the owner's payloads are the events as logged, and a schema that listed fields would cut the owner's too.
+    expect(payload).toEqual({ description: expect.any(String) as unknown });
+    for (const said of ['username only', 'idempotencyKey', 'no S3 object', 'left out']) expect(payload?.description).toContain(said);
+  });
+
   it('documents the conditional reads on every GET whose 200 carries an ETag, and only there: If-None-Match, If-Match, the ETag, 304 and 412 (found by a review: only the Helm routes said so)', async () => {
     const { body } = await conforms('POST', '/v1/uploads/references', { payload: { metadata: { ...metadata, imageVersion: 'v1-4-00' }, reference: 'r.example/a:1' } });
     const ids: Record<string, string> = { uid: UID, version: 'v0-9-00', id: String(body['requestId']) };

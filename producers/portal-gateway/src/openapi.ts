@@ -190,9 +190,18 @@ export const MANIFEST_LIST = named('ManifestList', {
   description: 'A Kubernetes List (kubectl apply -f - takes it); with Accept: application/yaml the same objects as a YAML stream',
 });
 
+/** Left open (any JSON): the owner's payloads are the events as logged, whose schemas grow; described, not constrained. */
+const EVENT_PAYLOAD = {
+  description: 'The event as logged (its Avro record in schemas/avro, as JSON) for the image\'s owner. Anyone else (a role holder) sees '
+    + 'an allow-list of its fields: who by username only (the actor\'s own whole record in their own steps), what, when, which version and '
+    + 'environments, the metadata and image facts, registry references by digest and SHA-256s; no e-mail or names, no idempotencyKey, uploadId, '
+    + 'bodyDigest or upload reference, no S3 object (staging, stored, source, target, chart, a promotion\'s image) and no kustomize table. '
+    + 'A field not on the list, one added later included, is left out.',
+};
+
 export const IMAGE_EVENTS = named('ImageEvents', object({
   imageUID: text(),
-  events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: {} }, ['pid', 'eventType', 'at', 'correlationId']) },
+  events: { type: 'array', items: object({ pid: PID, eventType: text(), at: { type: 'string', format: 'date-time' }, correlationId: text(), payload: EVENT_PAYLOAD }, ['pid', 'eventType', 'at', 'correlationId']) },
   nextCursor: NEXT_CURSOR,
 }));
 

@@ -10,6 +10,7 @@ import { uploadUnderWay } from '../upload-under-way.js';
 import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
 import { VERSIONS_SHOWN } from '../image-overview.js';
+import { eventsShownTo } from '../event-payload-view.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 const IMAGE_UID_PARAM = pathParams('uid');
@@ -128,7 +129,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         // it may see, or the end, or MAX_EVENT_ROWS, where the page is answered with what it has and a cursor past every
         // row read (a later page goes on from there: nothing the caller may see is passed over, and paging ends).
       } while (next && events.length < limit && (reads < MAX_EVENT_READS || events.length === 0) && rowsRead < MAX_EVENT_ROWS);
-      return { imageUID: image.imageUID, events, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
+      // Shaped last: which events are seen, and each step once, are judged on the whole payloads (actor, version, eventId).
+      // A role holder sees who, what and when of someone else's image, not their e-mail, upload keys or S3 objects.
+      const shown = eventsShownTo(caller.actor.username, image.owner, events);
+      return { imageUID: image.imageUID, events: shown, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
     });
     app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/versions', {
       schema: {
