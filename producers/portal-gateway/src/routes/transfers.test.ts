@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '@orbit/lib';
+import { createLogger, IMAGE_VERSION_PATTERN } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
@@ -31,13 +31,15 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
   const statuses = new Map<string, string>();
   const keys = new Map<string, KeyedTransfer>();
   const keyed = (bound: KeyedTransfer): KeyedTransfer => ({ ...bound, status: statuses.get(bound.requestId) ?? null });
-  const bind = (key: TransferKey, requestId: string): void => {
+  /** False when the key named a live request sent with the same ask already (it stays with it). */
+  const bind = (key: TransferKey, requestId: string): boolean => {
     const bound = keys.get(`${key.owner}:${key.key}`);
     if (bound && keyed(bound).status !== 'failed') {
       if (differingAsk(bound, key).length > 0) throw new TransferKeyTaken(keyed(bound));
-      return;
+      return false;
     }
     keys.set(`${key.owner}:${key.key}`, { requestId, status: null, imageUID: key.imageUID, imageVersion: key.imageVersion, targetEnvironment: key.targetEnvironment, notes: key.notes });
+    return true;
   };
   const reads: string[] = [];
   const app = routeTestGateway({
@@ -47,15 +49,15 @@ function harness(held: Map<string, HeldTransfer> = new Map(), uploads: readonly 
         claim: async (target, request, command, _trace, key) => {
           const holder = held.get(`${request.imageVersion ?? ''}:${target}`);
           const shared = holder && holder.status !== 'failed' ? holder : undefined;
-          if (key) bind(key, shared?.requestId ?? request.requestId);
-          if (shared) return shared;
+          const keyNamedItBefore = key ? !bind(key, shared?.requestId ?? request.requestId) : false;
+          if (shared) return keyNamedItBefore ? { ...shared, keyNamedItBefore } : shared;
           commands.push(command);
           statuses.set(request.requestId, 'accepted');
           return { requestId: request.requestId, status: null };
         },
         find: async (_uid, version, target) => held.get(`${version}:${target}`),
         findKey: async (owner, key) => { const bound = keys.get(`${owner}:${key}`); return bound && keyed(bound); },
-        bindKey: async (key, requestId) => bind(key, requestId),
+        bindKey: async (key, requestId) => { bind(key, requestId); },
       },
       publish: { transferRefused: async (event, _trace, request) => { refusals.push(event); refusedRequests.push(request); } },
       policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) },
@@ -220,6 +222,31 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     expect(lines.filter((line) => line['msg'] === 'request refused').map((line) => [line['status'], line['code'], line['imageUID'], line['correlationId'] ?? null])).toEqual([
       [404, 'IMAGE_NOT_FOUND', 'Z'.repeat(60), null], [409, 'SKIPS_ENVIRONMENT', UID, skipped.body['requestId']], [400, 'UNKNOWN_ENVIRONMENT', UID, narnia.body['requestId']],
     ]);
+  });
+});
+
+describe('POST /v1/images/{uid}/transfers of a version not by the naming rule', () => {
+  it('refuses a version not by the naming rule uploads hold versions to (400 naming body.imageVersion), recording nothing (found by a review: ESC, U+202E were recorded in the owner\'s timeline)', async () => {
+    const { transfer, commands, refusals } = harness(new Map());
+    const odd = ['v2-0-00\u0000', 'v2-0-00\u001b[31mAPPROVED BY SECURITY', 'v2-0-00\u202e', '\u200bv2-0-00', 'v２-0-00', 'V2-0-00', 'v2-0-00 ', ' v2-0-00', 'v2-0-00\n', '../v2-0-00', 'x'.repeat(128), '1.0.0-rc1'];
+    for (const imageVersion of odd) {
+      for (const dryRun of [false, true]) {
+        const refused = await transfer({ imageVersion, transferEnvironment: 'Testing', dryRun });
+        expect([refused.status, refused.body['code'], refused.body['problems']], JSON.stringify(imageVersion)).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', [{ field: 'body.imageVersion', message: expect.any(String) as unknown }]]);
+        expect(refused.body['requestId'], JSON.stringify(imageVersion)).toBeUndefined();
+      }
+    }
+    expect(refusals).toEqual([]);
+    expect(commands).toEqual([]);
+    // Both forms the rule takes still name versions: an unknown one is the recorded 404 it was.
+    expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' })).status).toBe(202);
+    expect(await transfer({ imageVersion: '9.9.9', transferEnvironment: 'Testing' })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
+    expect(refusals.map((refusal) => refusal.imageVersion)).toEqual(['9.9.9']);
+  });
+
+  it('says in the API document what a version must look like', async () => {
+    const operation = (await harness().document()).paths['/v1/images/{uid}/transfers']?.['post'] as unknown as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
+    expect(operation.requestBody.content['application/json']?.schema.properties['imageVersion']).toMatchObject({ type: 'string', maxLength: 64, pattern: IMAGE_VERSION_PATTERN });
   });
 });
 
@@ -392,5 +419,36 @@ describe('POST /v1/images/{uid}/transfers with an Idempotency-Key', () => {
     });
     expect(response.statusCode).toBe(422);
     expect(response.json()).toMatchObject({ code: 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', problems: [{ field: 'imageVersion' }, { field: 'transferEnvironment' }] });
+  });
+
+  it('answers a repeat that raced the call binding its key as a later repeat is answered: 200, Idempotent-Replayed, that request (found by a review: 202, not replayed)', async () => {
+    const first = 'a0000000-0000-4000-8000-0000000000f1';
+    const app = routeTestGateway({
+      uid: UID, image: { imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: [{ imageVersion: 'v2-0-00', status: 'ready', environments: ['Development'] }] },
+      transfers: {
+        // Not found before the claim; bound to the first call, with this ask, by the time the claim binds it.
+        claims: { claim: async () => ({ requestId: first, status: 'accepted', keyNamedItBefore: true }), find: async () => undefined, findKey: async () => undefined },
+        publish: { transferRefused: async () => undefined },
+        policy: { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map() },
+      },
+    });
+    const response = await app.inject({
+      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, 'idempotency-key': 'race' },
+      payload: { imageVersion: 'v2-0-00', transferEnvironment: 'Testing' },
+    });
+    expect([response.statusCode, response.headers['idempotent-replayed'], response.json()]).toEqual([200, 'true', { requestId: first, pid: 'c8fms06-c8bms18-e10', status: 'accepted', statusUrl: expect.stringContaining(first) as unknown }]);
+  });
+
+  it('answers a keyed call that joins a transfer under way 202 (the first of its key, no replay), as the one under way was sent, and a repeat of it as a replay', async () => {
+    const running = 'a0000000-0000-4000-8000-0000000000f2';
+    const { transfer, commands } = harness(new Map([['v2-0-00:Testing', { requestId: running, status: 'running' }]]));
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'mine' }, 'dev1', UID, [], key('join'))).toMatchObject({ status: 202, replayed: undefined, body: { requestId: running } });
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'mine' }, 'dev1', UID, [], key('join'))).toMatchObject({ status: 200, replayed: 'true', body: { requestId: running } });
+    expect(commands).toEqual([]);
+  });
+
+  it('says in the API document that a request joining one under way does not apply its notes', async () => {
+    const operation = (await harness().document()).paths['/v1/images/{uid}/transfers']?.['post'];
+    expect(operation?.responses['202']).toMatchObject({ description: expect.stringContaining('notes are not applied') as unknown });
   });
 });

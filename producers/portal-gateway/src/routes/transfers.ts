@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { controlCharacterProblem, envelopeFor, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
+import { controlCharacterProblem, envelopeFor, IMAGE_VERSION_PATTERN, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badRequest, RequestRefusedError } from '../errors.js';
@@ -15,6 +15,15 @@ import { readableEnvironments } from '../read-access.js';
 /** The request that holds a promotion, and its status (null: not projected yet). */
 export type HeldTransfer = Pick<HeldRequest, 'requestId' | 'status'>;
 
+/** What a claim answers: the request that holds the promotion, and whether the key sent with it named that request already. */
+export interface ClaimedTransfer extends HeldTransfer {
+  /**
+   * True when the Idempotency-Key given to claim was bound, live and with the same ask, before this call bound it: a
+   * repeat sent concurrently with the call that started the transfer, found after findKey was read.
+   */
+  readonly keyNamedItBefore?: boolean;
+}
+
 /** Who is promoting an (image, version) into an environment: one request at a time. */
 export interface TransferClaims {
   /**
@@ -23,7 +32,7 @@ export interface TransferClaims {
    * published). Answers the request that holds it: ours, or the one already
    * under way or done. With `key`, binds it in the same unit (see findKey).
    */
-  claim(target: string, request: AcceptedRequest, command: TransferRequested, trace: TraceContext, key?: TransferKey): Promise<HeldTransfer>;
+  claim(target: string, request: AcceptedRequest, command: TransferRequested, trace: TraceContext, key?: TransferKey): Promise<ClaimedTransfer>;
   /** The request that promoted (or is promoting) it, if any. */
   find(imageUID: string, imageVersion: string, target: string): Promise<HeldTransfer | undefined>;
   /**
@@ -163,7 +172,9 @@ export function transferRoutes(deps: TransferRouteDeps) {
         body: {
           type: 'object', required: ['imageVersion', 'transferEnvironment'], additionalProperties: false,
           properties: {
-            imageVersion: { type: 'string', minLength: 1, maxLength: 128 }, transferEnvironment: { type: 'string', minLength: 1, maxLength: 32, description: 'The next environment of the chain (default Testing, Staging, Production), any letter case; another is refused 400 UNKNOWN_ENVIRONMENT and recorded as a failed request' }, notes: { type: 'string', nullable: true, maxLength: 4096 },
+            // The naming rule uploads hold versions to: anything else names no version, and was recorded as a failed request, its bytes (ESC, U+202E) shown in the owner's timeline.
+            imageVersion: { type: 'string', minLength: 1, maxLength: 64, pattern: IMAGE_VERSION_PATTERN, description: 'A version of the image, by the naming rule of uploads (v1-0-00 or 1.0.0), as stored: another is refused 400 naming body.imageVersion and recorded nowhere' },
+            transferEnvironment: { type: 'string', minLength: 1, maxLength: 32, description: 'The next environment of the chain (default Testing, Staging, Production), any letter case; another is refused 400 UNKNOWN_ENVIRONMENT and recorded as a failed request' }, notes: { type: 'string', nullable: true, maxLength: 4096 },
             dryRun: { type: 'boolean', nullable: true, description: 'Only answer what the request would do: the same refusals, or 200 with its outcome; nothing is recorded or started' },
           },
         },
@@ -172,7 +183,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         ),
         response: {
           200: { ...TRANSFER_OUTCOME, description: 'Already done: the request that promoted it, no work repeated; sent before with this Idempotency-Key: the request it was answered with, nothing started again (header Idempotent-Replayed: true); or the answer to a dry run' },
-          202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one)' },
+          202: { ...TRANSFER_ANSWER, description: 'Accepted, or already under way (concurrent requests share one: the one under way keeps the notes it was sent with, a joining request\'s notes are not applied)' },
           ...errors(400, 401, 403, 404, 409),
           422: { ...ERROR_BODY, description: 'The Idempotency-Key was first sent with another ask (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names imageUID, imageVersion, transferEnvironment or notes); nothing was started' },
         },
@@ -257,7 +268,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
       };
       const into = decision.target;
       const held = await bound(() => deps.claims.claim(into, accepted, command, trace, key), keyText ?? '', sent);
-      if (held.requestId !== requestId) return answer(reply, held, held.status === 'succeeded' ? 200 : 202);
+      if (held.requestId !== requestId) {
+        // A repeat of the key that raced the call that bound it is answered as the same repeat sent a moment later would be.
+        if (held.keyNamedItBefore === true) return replayed(reply, held);
+        return answer(reply, held, held.status === 'succeeded' ? 200 : 202);
+      }
       // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
       deps.logger?.info({ ...requestLogFields(request), correlationId: requestId, imageUID: request.params.uid, targetEnvironment: decision.target }, 'request accepted');
       return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });

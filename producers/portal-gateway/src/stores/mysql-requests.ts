@@ -407,7 +407,7 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
   const claims = requestClaims(pool, outbox, topic, 'transfer_claims', ['image_uid', 'image_version', 'target_env']);
   return {
     find: (imageUID, imageVersion, target) => claims.find([imageUID, imageVersion, target]),
-    claim: (target, request, command, trace, key) => {
+    claim: async (target, request, command, trace, key) => {
       let bound = false;
       // The key is bound to this request first; a transfer already under way that the claim then answers with takes it over.
       const alongside: ClaimAlongside | undefined = key && {
@@ -418,7 +418,9 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
           }
         },
       };
-      return claims.claim([request.imageUID, request.imageVersion ?? '', target], request, command, trace, undefined, alongside);
+      const held = await claims.claim([request.imageUID, request.imageVersion ?? '', target], request, command, trace, undefined, alongside);
+      // Not bound: the key named this ask's live transfer already, bound by a concurrent call after this one read it (findKey).
+      return key && !bound ? { ...held, keyNamedItBefore: true } : held;
     },
     findKey: (owner, key) => keyedTransfer(pool, owner, key, keyExpiresAfterSeconds),
     bindKey: async (key, requestId) => { await inTransaction(pool, (connection) => bindTransferKey(connection, key, requestId, keyExpiresAfterSeconds)); },
