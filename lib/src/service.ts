@@ -4,10 +4,11 @@ import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readCheckedConfig, type ConfigOf, type EnvShape } from './config.js';
 import { errorCodeOf } from './error-description.js';
-import { ConfigError, OrbitError, RetryExhaustedError } from './errors.js';
+import { ConfigError, RetryExhaustedError } from './errors.js';
 import { buildHealthServer, combineReadiness, type HealthChecks, type ReadinessAnswer } from './health-server.js';
 import { createKafka, type Kafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
+import { kafkaFailureCode } from './kafka/failure-code.js';
 import { ConsumeLoop, type ConsumedMessage, type DeadLetteredMessage, type MessageHandler } from './kafka/consume-loop.js';
 import { EventPublisher } from './kafka/publisher.js';
 import type { MessagePosition } from './kafka/instrumentation.js';
@@ -304,12 +305,11 @@ export function serviceOfEntry(entry: string | undefined): string {
  * The reason code of a failed start's line (docs/errors.md). Ours as it is (a start that waited its time for a
  * dependency is ORBIT_ERR_RETRY_EXHAUSTED). A Kafka client's error is ORBIT_ERR_STORE_UNAVAILABLE, Kafka not
  * answering or refusing the service's own credentials (a wrong SASL password, a TLS certificate it does not take, an
- * ACL): kafkajs's errors carry no code of their own, or a numeric protocol one; `err` still names kafkajs's kind
- * (KafkaJSSASLAuthenticationError). Any other error's own code (EADDRINUSE), else its name.
+ * ACL); `err` still names kafkajs's kind (KafkaJSSASLAuthenticationError). Any other error's own code (EADDRINUSE),
+ * else its name. The rule of a running consumer's crash line too (kafkaFailureCode).
  */
 export function startFailureCode(error: unknown): string {
-  if (error instanceof Error && !(error instanceof OrbitError) && error.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
-  return errorCodeOf(error);
+  return kafkaFailureCode(error);
 }
 
 /** The one line of a start that failed: what it was doing, the error's message and code, its stack only under `err`. */

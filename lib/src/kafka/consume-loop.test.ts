@@ -1,8 +1,11 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { retryPolicy } from '../retry.js';
-import { createKafka } from './client.js';
+import { createKafka, type Kafka } from './client.js';
 import { ConsumeLoop } from './consume-loop.js';
+import { kafkaFailureCode } from './failure-code.js';
 
 const logger = createLogger({ service: 'consume-loop-test', level: 'silent' });
 // Building a loop connects nothing, so an unreachable broker will do.
@@ -21,5 +24,49 @@ describe('ConsumeLoop settings', () => {
     expect(() => loopWith({ stallMs: 3_000, maxWaitTimeMs: 2_000 })).toThrow(RangeError);
     expect(() => loopWith({ stallMs: 10_000 })).not.toThrow();
     expect(() => loopWith({ stallMs: 3_000, maxWaitTimeMs: 500 })).not.toThrow();
+  });
+});
+
+/** kafkajs's error as the client throws it (kafkajs itself is client.ts's alone): no code, its kind in its name. */
+class KafkaJSNoBrokerAvailableError extends Error {
+  override readonly name = 'KafkaJSNoBrokerAvailableError';
+  readonly retriable = true;
+}
+
+describe('kafkaFailureCode', () => {
+  it('calls a Kafka client failure a store outage, and keeps any other error\'s own code', () => {
+    expect(kafkaFailureCode(new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(kafkaFailureCode(new StoreUnavailableError('schema registry', new Error('refused')))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(kafkaFailureCode(Object.assign(new Error('listen'), { code: 'EADDRINUSE' }))).toBe('EADDRINUSE');
+    expect(kafkaFailureCode(new TypeError('x is undefined'))).toBe('TypeError');
+  });
+});
+
+describe('ConsumeLoop crash line', () => {
+  it('gives kafkajs\'s crash a reason code, as a failed start gives the same error (found by a review)', () => {
+    // 1. a client whose consumer keeps its CRASH listener; 2. crash it as kafkajs does; 3. read the line
+    const lines: Record<string, unknown>[] = [];
+    const capturing = createLogger({ service: 'consume-loop-test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    let crash: ((event: unknown) => void) | undefined;
+    const listening = Object.create(kafka, {
+      consumer: {
+        value: (config: Parameters<Kafka['consumer']>[0]) => {
+          const consumer = kafka.consumer(config);
+          const on = consumer.on.bind(consumer);
+          consumer.on = ((event: Parameters<typeof on>[0], listener: (event: unknown) => void) => {
+            if (event === consumer.events.CRASH) crash = listener;
+            return on(event, listener);
+          }) as typeof consumer.on;
+          return consumer;
+        },
+      },
+    }) as Kafka;
+    new ConsumeLoop<unknown>({
+      kafka: listening, groupId: 'g', topics: ['t'], logger: capturing, retryPolicy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }),
+      decode: () => Promise.resolve(undefined), handler: () => Promise.resolve(),
+    });
+    crash?.({ payload: { error: new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'), restart: false } });
+    const line = lines.find((entry) => entry['msg'] === 'consumer crashed');
+    expect(line).toMatchObject({ level: 'error', code: 'ORBIT_ERR_STORE_UNAVAILABLE', restart: false, err: { type: 'KafkaJSNoBrokerAvailableError' } });
   });
 });

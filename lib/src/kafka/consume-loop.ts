@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../error-description.js';
 import { OrbitError } from '../errors.js';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +10,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import { orbitProducer } from './client.js';
 import { ConsumerActivity } from './consumer-activity.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
+import { kafkaFailureCode } from './failure-code.js';
 import { HEADER, headersToStrings } from './headers.js';
 import { CONSUMER_PASSED_OVER_EVENT, redriveForAnotherGroup, type ConsumerPassedOverPayload } from './redrive-copy.js';
 import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads, type MessagePosition } from './instrumentation.js';
@@ -167,6 +169,11 @@ interface DetachedHandler {
 /** How long a rebalance may wait for the group's members to join (kafkajs's default, named for the stall allowance). */
 const REBALANCE_TIMEOUT_MS = 60_000;
 
+/** Messages of a partition after `offset`, as a fetch that saw `highWatermark` counts them. */
+function lagAfter(highWatermark: string, offset: bigint): number {
+  return Math.max(0, Number(BigInt(highWatermark) - offset - 1n));
+}
+
 /** A message the codec refused for good: it goes to the DLQ (or is skipped) in its turn. */
 interface Undecodable {
   readonly undecodable: unknown;
@@ -266,7 +273,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       if (!current()) return;
       this.joined = false;
       this.crashedForGood = !payload.restart;
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      this.log.error({ err: payload.error, code: kafkaFailureCode(payload.error), restart: payload.restart }, 'consumer crashed');
       this.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
     });
     consumer.on(events.REBALANCING, () => {
@@ -412,6 +419,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     const keepAlive = setInterval(() => {
       heartbeat().catch((error: unknown) => this.log.warn({ err: error, topic, partition }, 'heartbeat during a long handler failed'));
     }, this.heartbeatIntervalMs);
+    // Said before any message is handled too: a partition whose first message keeps failing would otherwise show no
+    // lag at all, or the lag it had before, while messages pile up behind it (each retry fetches it again).
+    const [firstFetched] = batch.messages;
+    if (firstFetched) this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(firstFetched.offset) - 1n) });
     try {
       for (let start = 0; start < batch.messages.length; start += size) {
         if (!isRunning() || isStale() || !this.running) break;
@@ -440,7 +451,7 @@ export class ConsumeLoop<E> extends EventEmitter {
           this.attempts.delete(`${topic}:${partition}`);
           resolveOffset(done);
           lastDone = done;
-          this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(done) - 1n)) });
+          this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(done)) });
           // Asked, and answered by a `heartbeat` entry: a stall between the two names its step in the replacement's report.
           activity.note('info', 'heartbeat asked', Date.now(), { topic, partition });
           await heartbeat();
@@ -674,9 +685,23 @@ export class ConsumeLoop<E> extends EventEmitter {
     } catch (error) {
       this.lastError = error;
       if (!this.running) return 'retry';
-      if (this.isRetriable(error)) return 'retry';
+      if (this.isRetriable(error)) {
+        this.warnDecodeRetry(topic, partition, message, error);
+        return 'retry';
+      }
       return { undecodable: error, log: logOf() };
     }
+  }
+
+  /**
+   * A decode that failed for now (the schema registry down): once per attempt, as a handler's transient failure is, so
+   * the backoff paces it. Nothing is decoded, so no pid, correlationId or imageUID: the message's key and offset say
+   * which it is.
+   */
+  private warnDecodeRetry(topic: string, partition: number, message: KafkaMessage, error: unknown): void {
+    const attempt = (this.attempts.get(`${topic}:${partition}`) ?? 0) + 1;
+    this.log.warn({ err: error, code: errorCodeOf(error), topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, attempt },
+      'transient failure decoding the message, partition paused for backoff');
   }
 
   private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {

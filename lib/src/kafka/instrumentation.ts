@@ -19,7 +19,11 @@ export interface MessagePosition {
 export interface ConsumerEventPayloads {
   [CONSUMER_EVENTS.ready]: { groupId: string };
   [CONSUMER_EVENTS.processed]: MessagePosition & { durationMs: number };
-  /** Messages of the partition after the one just handled, as its batch's fetch saw the partition (its high watermark). */
+  /**
+   * Messages of the partition after the last one handled, as its batch's fetch saw the partition (its high watermark):
+   * when a batch is fetched (so a partition held on a message that keeps failing shows the messages behind it) and
+   * after each message handled.
+   */
   [CONSUMER_EVENTS.lag]: { topic: string; partition: number; lag: number };
   [CONSUMER_EVENTS.retry]: MessagePosition & { attempt: number; delayMs: number; error: unknown };
   [CONSUMER_EVENTS.deadLettered]: MessagePosition & { error: unknown; attempts: number };
