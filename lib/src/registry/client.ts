@@ -4,6 +4,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { OrbitError } from '../errors.js';
 import { basicAuthorization, parseChallenge, type Challenge, type Credentials, type CredentialSource } from './auth.js';
+import { registrySays, wordsOf } from './registry-words.js';
+
+export { registrySays } from './registry-words.js';
 
 /**
  * The registry refused or could not serve the image; `reasonCode` ends the
@@ -40,18 +43,6 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** The first error a registry wrote into its answer (the spec's `{"errors":[{code,message}]}`), for the message; read for at most `timeoutMs`. */
-export async function registrySays(response: Response, timeoutMs = 5_000): Promise<string> {
-  const body = await readCapped(response, 16 * 1024, AbortSignal.timeout(timeoutMs)).catch(() => null);
-  if (!body || body.length === 0) return '';
-  try {
-    const { errors } = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
-    const first = errors?.[0];
-    if (first) return `: ${String(first.code ?? '')} ${String(first.message ?? '')}`.trimEnd();
-  } catch { /* not the spec's error JSON */ }
-  return `: ${body.toString('utf8').slice(0, 200).trim()}`;
-}
-
 /**
  * A 5xx or 429 answer as the outage it is, saying what the registry wrote
  * (Docker Hub's "TOOMANYREQUESTS: You have reached your pull rate limit")
@@ -78,19 +69,29 @@ const UNTRUSTED_CERTIFICATE = new Set([
  * says what to do: a host that does not exist (a typo), a certificate this
  * host does not trust, HTTPS spoken to a plain-HTTP registry. Retried, each
  * held its partition of uploads for the whole patience (30 s) behind it.
+ * `sentTo`: the place asked when the registry sent Orbit to another host
+ * (a blob redirect to storage, an upload Location): that host is the one
+ * named, and what Orbit's settings mend for the registry does not apply to it.
  */
-function connectionRefusal(registry: string, error: unknown): PullRefusedError | undefined {
+function connectionRefusal(registry: string, error: unknown, sentTo?: URL): PullRefusedError | undefined {
   const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  if (code === 'ENOTFOUND') return new PullRefusedError('REGISTRY_ERROR', `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`, false);
+  const elsewhere = sentTo !== undefined;
+  const host = elsewhere ? `${sentTo.host}, where ${registry} sent Orbit,` : registry;
+  if (code === 'ENOTFOUND') {
+    return new PullRefusedError('REGISTRY_ERROR', elsewhere ? `host ${host} does not exist (DNS: ENOTFOUND); the registry points at a host that is not there` : `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`, false);
+  }
   if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
-    return new PullRefusedError('REGISTRY_ERROR', `${registry}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`, false);
+    return new PullRefusedError('REGISTRY_ERROR', `${host}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`, false);
   }
   // Node's fetch refuses the Fetch standard's blocked ports before connecting; the gateway refuses such references at the door.
   if ((error as { cause?: { message?: unknown } } | undefined)?.cause?.message === 'bad port') {
-    return new PullRefusedError('REGISTRY_ERROR', `${registry} is on a port the Fetch standard blocks (as browsers do): no request of Orbit's can reach it; serve the registry on another port`, false);
+    return new PullRefusedError('REGISTRY_ERROR', `${host} is on a port the Fetch standard blocks (as browsers do): no request of Orbit's can reach it; serve ${elsewhere ? 'it' : 'the registry'} on another port`, false);
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    return new PullRefusedError('REGISTRY_ERROR', `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`, false);
+    // ORBIT_INSECURE_REGISTRIES makes Orbit ask the registry over plain HTTP; where the registry points, it says itself (https://).
+    return new PullRefusedError('REGISTRY_ERROR', elsewhere
+      ? `${host} does not speak HTTPS (${code}), though ${registry} named it with https://: the registry's redirect or storage address is misconfigured (ORBIT_INSECURE_REGISTRIES does not change where it points)`
+      : `${registry} does not speak HTTPS (${code}); if it serves plain HTTP, list it in ORBIT_INSECURE_REGISTRIES`, false);
   }
   return undefined;
 }
@@ -220,6 +221,8 @@ export class RegistryClient {
   readonly base: string;
   /** The registry's own origin: the only one its token and its challenges are for. */
   private readonly origin: string;
+  /** The registry's `host:port` as a URL writes it: an answer from any other came by a redirect. */
+  private readonly host: string;
   /** Some request of this client got an HTTP answer: a connection that breaks later is a registry struggling, not one that is not there. */
   private answeredOnce = false;
 
@@ -227,6 +230,7 @@ export class RegistryClient {
     this.fetchImpl = options.fetch ?? fetch;
     this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}/v2/${options.repository}`;
     this.origin = new URL(this.base).origin;
+    this.host = new URL(this.base).host;
   }
 
   /** How long an answer may keep the client waiting: for its headers, for a small answer whole, or between two chunks of a blob. */
@@ -244,18 +248,75 @@ export class RegistryClient {
     return `${this.options.registry}/${this.options.repository}`;
   }
 
+  /**
+   * A GET answered 2xx, else the refusal or outage the answer is, naming the
+   * host that gave it (the registry, or the storage a blob redirect points
+   * to) and quoting what it said.
+   */
   async get(path: string, accept?: string): Promise<Response> {
-    const response = await this.request(path, { method: 'GET', headers: accept ? { accept } : {} });
+    const asked: RegistryRequest = { method: 'GET', headers: accept ? { accept } : {} };
+    let { response, answeredBy } = await this.exchange(path, asked);
+    if ((response.status === 401 || response.status === 403) && this.isElsewhere(answeredBy)) {
+      // A presigned URL may have expired before it was used (a registry or cache that keeps its redirects, a clock off): a fresh one is asked for once.
+      await response.body?.cancel();
+      ({ response, answeredBy } = await this.exchange(path, asked));
+    }
     if (response.ok) return response;
-    if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.options.registry, response, this.notFound(path));
-    await response.body?.cancel();
-    if (response.status === 404) throw new PullRefusedError('REFERENCE_NOT_FOUND', `${this.notFound(path)} was not found`);
-    if (response.status === 401 || response.status === 403) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} refused access to ${this.options.repository} (${response.status})`);
-    throw new PullRefusedError('REGISTRY_ERROR', `${this.options.registry} answered ${response.status} for ${path}`);
+    throw await this.refusalOf(path, response, answeredBy);
   }
 
-  /** What a 404 was for, as a person writes it: `registry/repo:tag`, `registry/repo@sha256:…`, or a blob of the repository. */
-  private notFound(path: string): string {
+  /** `at` when it is on another host than the registry's (where a redirect or an upload Location sent Orbit); else undefined. */
+  private sentElsewhere(at: URL): URL | undefined {
+    return this.isElsewhere(at) ? at : undefined;
+  }
+
+  /** Whether an answer came from another host than the registry: one a redirect led to. */
+  private isElsewhere(answeredBy: URL): boolean {
+    return answeredBy.host !== this.host;
+  }
+
+  /** Why a GET was not served: the host that answered, what it said, and what would mend it. */
+  private async refusalOf(path: string, response: Response, answeredBy: URL): Promise<PullRefusedError | RegistryUnavailableError> {
+    const { registry, repository } = this.options;
+    const what = this.nameOf(path);
+    const storage = this.isElsewhere(answeredBy) ? answeredBy.host : undefined;
+    if (response.status === 429 || response.status >= 500) return unavailableAnswer(registry, response, storage === undefined ? what : `${what} at ${storage}, where ${registry} redirected it`);
+    const { text, structured } = await wordsOf(response);
+    const says = text === '' ? '' : `: ${text}`;
+    // A 404's own text ("not found", a web page) adds nothing; the spec's code tells NAME_UNKNOWN from MANIFEST_UNKNOWN.
+    if (response.status === 404) return new PullRefusedError('REFERENCE_NOT_FOUND', `${what} was not found${storage === undefined ? '' : ` at ${storage}, where ${registry} redirected it`}${structured ? says : ''}`);
+    if (storage !== undefined) return this.storageRefusal(storage, what, response.status, says);
+    if (response.status === 401 || response.status === 403) {
+      return new PullRefusedError('REGISTRY_UNAUTHORIZED', `${registry} refused access to ${repository} (${response.status})${says}${await this.withoutCredentials()}`);
+    }
+    return new PullRefusedError('REGISTRY_ERROR', `${registry} answered ${response.status} for ${path}${says}`);
+  }
+
+  /**
+   * A 4xx from the storage a blob redirect led to: the registry's storage
+   * misbehaving, not the registry refusing Orbit. A 401/403 there (asked
+   * twice, see get) is no matter of Orbit's credentials, which never go there.
+   */
+  private storageRefusal(storage: string, what: string, status: number, says: string): PullRefusedError {
+    const { registry } = this.options;
+    if (status === 401 || status === 403) {
+      return new PullRefusedError('REGISTRY_ERROR', `${storage}, the storage ${registry} redirected ${what} to, refused it (${status}${says}), with a fresh redirect too: that host does not take the address the registry hands out (an expired presigned URL, storage the registry cannot read, a host wanting credentials of its own); a fault of the registry's storage, not of Orbit's credentials, which go to ${registry} only`);
+    }
+    return new PullRefusedError('REGISTRY_ERROR', `${storage}, the storage ${registry} redirected ${what} to, answered ${status}${says}`);
+  }
+
+  /** The end of a refusal when Orbit holds no credentials for the registry (none given, or its helper had none): where to give them. */
+  private async withoutCredentials(): Promise<string> {
+    const configured = this.options.credentials;
+    let held: Credentials | null | undefined = typeof configured === 'function' ? null : configured;
+    // A helper not yet run is not run for this (it may well have some); one that failed was named by its own refusal.
+    if (typeof configured === 'function' && this.asked !== undefined) held = await this.asked.catch(() => null);
+    if (held !== undefined) return '';
+    return `; Orbit has no credentials for ${this.options.registry}: give them in ORBIT_REGISTRY_CREDENTIALS or ORBIT_REGISTRY_AUTH_FILE`;
+  }
+
+  /** What a path is for, as a person writes it: `registry/repo:tag`, `registry/repo@sha256:…`, or a blob of the repository. */
+  private nameOf(path: string): string {
     const [, kind, reference = ''] = /^\/(manifests|blobs)\/(.*)$/.exec(path) ?? [];
     if (kind === 'blobs') return `blob ${reference} of ${this.repositoryName}`;
     if (kind === 'manifests') return `${this.repositoryName}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
@@ -288,6 +349,11 @@ export class RegistryClient {
    * and the push is tried again later.
    */
   async request(target: string, request: RegistryRequest): Promise<Response> {
+    return (await this.exchange(target, request)).response;
+  }
+
+  /** A request (see request), its answer and the place that gave it. */
+  private async exchange(target: string, request: RegistryRequest): Promise<{ response: Response; answeredBy: URL }> {
     const url = this.resolve(target);
     const streamed = request.body !== undefined && !Buffer.isBuffer(request.body);
     // Each origin's challenge is answered once per request: the registry's token may have expired, a push may need a
@@ -298,10 +364,10 @@ export class RegistryClient {
       const challenge = challengeIn(response);
       // A 401 and then a 403 insufficient_scope from one origin are two questions (a token, then a wider one).
       const question = `${response.status} ${answeredBy.origin}`;
-      if (challenge === undefined || challenged.has(question)) return response;
+      if (challenge === undefined || challenged.has(question)) return { response, answeredBy };
       const own = answeredBy.origin === this.origin;
       // Another host's Basic challenge is the caller's to read: the registry's password goes to the registry only.
-      if (!own && challenge?.scheme !== 'bearer') return response;
+      if (!own && challenge?.scheme !== 'bearer') return { response, answeredBy };
       if (challenge === null) {
         await response.body?.cancel();
         throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} wants authentication it does not describe`);
@@ -361,10 +427,12 @@ export class RegistryClient {
     const unlink = abortedWith(this.options.signal, unanswered);
     const { signal } = unanswered;
     const reads = request.method === 'GET' || request.method === 'HEAD';
+    // Where the request is when it fails: a redirect may have led it to another host, the one a refusal must name.
+    const hop = { at: url };
     try {
       // Blob GETs may redirect to storage (S3, a CDN), followed here hop by hop; an upload's answers are read, never followed.
       const answer = reads
-        ? await this.following(url, { method: request.method, headers, signal })
+        ? await this.following(url, { method: request.method, headers, signal }, hop)
         : { response: await this.fetchImpl(url, { method: request.method, headers, body: request.body, signal, redirect: 'manual' }), answeredBy: url };
       this.answeredOnce = true;
       return answer;
@@ -372,7 +440,7 @@ export class RegistryClient {
       const refused = refusalIn(error);
       if (refused) throw refused;
       if (signal.aborted) throw new RegistryUnavailableError(this.options.registry, signal.reason, this.answeredOnce);
-      throw connectionRefusal(this.options.registry, error) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
+      throw connectionRefusal(this.options.registry, error, this.sentElsewhere(hop.at)) ?? new RegistryUnavailableError(this.options.registry, error, this.answeredOnce);
     } finally {
       clearTimeout(timer);
       unlink();
@@ -385,15 +453,18 @@ export class RegistryClient {
    * credentials go to the registry only, and a loop ends as the registry's
    * error, not as an outage to wait out.
    */
-  private async following(url: URL, init: { method: string; headers: Record<string, string>; signal: AbortSignal }): Promise<{ response: Response; answeredBy: URL }> {
+  private async following(url: URL, init: { method: string; headers: Record<string, string>; signal: AbortSignal }, hop: { at: URL }): Promise<{ response: Response; answeredBy: URL }> {
     let target = url;
     for (let hops = 0; ; hops += 1) {
+      hop.at = target;
       const headers = { ...init.headers };
       delete headers['authorization'];
       // Presigned storage refuses a second auth mechanism, so a hop gets only what its own origin earned.
       const authorization = this.authorizations.get(target.origin);
       if (authorization) headers['authorization'] = authorization;
       const response = await this.fetchImpl(target, { method: init.method, headers, signal: init.signal, redirect: 'manual' });
+      // The registry answered (a redirect): storage that then fails to connect is no sign that no registry is there.
+      this.answeredOnce = true;
       const location = response.headers.get('location');
       if (!REDIRECT_STATUSES.has(response.status) || location === null) return { response, answeredBy: target };
       await response.body?.cancel();
@@ -419,7 +490,7 @@ export class RegistryClient {
    */
   private sendStreamed(url: URL, method: RegistryRequest['method'], headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<Response> {
     return new Promise<Response>((resolve, reject) => {
-      const failed = (error: unknown): void => reject(connectionRefusal(this.options.registry, { cause: error }) ?? new RegistryUnavailableError(this.options.registry, error));
+      const failed = (error: unknown): void => reject(connectionRefusal(this.options.registry, { cause: error }, this.sentElsewhere(url)) ?? new RegistryUnavailableError(this.options.registry, error));
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const outgoing = send(url, { method, headers }, (answer) => {
         const chunks: Buffer[] = [];
@@ -462,7 +533,7 @@ export class RegistryClient {
   private async authenticate(challenge: Challenge, answeredBy: URL): Promise<void> {
     const credentials = answeredBy.hostname === new URL(this.origin).hostname ? await this.credentials() : undefined;
     if (challenge.scheme === 'basic') {
-      if (!credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials`);
+      if (!credentials) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} needs credentials (Basic)${await this.withoutCredentials()}`);
       if (credentials.identityToken !== undefined && credentials.password === '') {
         throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${this.options.registry} asks for a password (Basic), and its credentials hold only an identity token, which only a token service takes`);
       }
@@ -510,11 +581,7 @@ export class RegistryClient {
       const response = await this.fetchImpl(url, { ...tokenRequest, signal: unanswered.signal, redirect: 'manual' });
       // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
       if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(this.options.registry, response, `token service ${url.host}`);
-      if (!response.ok) {
-        await response.body?.cancel();
-        const how = identityToken === undefined ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
-        throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})${how}`);
-      }
+      if (!response.ok) throw await this.tokenRefusal(url, response, credentials, answeredBy);
       body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
     } catch (error) {
       if (error instanceof RegistryUnavailableError) throw error;
@@ -528,6 +595,22 @@ export class RegistryClient {
     const token = body === null ? undefined : tokenOf(body);
     if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
     this.authorizations.set(answeredBy.origin, `Bearer ${token}`);
+  }
+
+  /**
+   * A token service's 4xx, quoting it: an identity token refused or not
+   * taken, credentials refused, or, when Orbit sent none for the registry
+   * (none given), where to give them: an anonymous request refused looks
+   * the same as wrong credentials otherwise.
+   */
+  private async tokenRefusal(url: URL, response: Response, credentials: Credentials | undefined, answeredBy: URL): Promise<PullRefusedError> {
+    const says = await registrySays(response);
+    const identityToken = credentials?.identityToken !== undefined;
+    const how = !identityToken ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
+    // A host the registry redirects to is asked anonymously on purpose: Orbit's credentials go to the registry's host only.
+    const forRegistry = answeredBy.hostname === new URL(this.origin).hostname;
+    const anonymous = forRegistry && credentials === undefined ? await this.withoutCredentials() : '';
+    return new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})${how}${says}${anonymous}`);
   }
 }
 

@@ -1,0 +1,111 @@
+/**
+ * What a registry (or the storage it redirects to) wrote into a refusal,
+ * made fit to quote in a message a person reads: the words end up in
+ * rejection messages, logs and terminals, so a hostile or broken registry
+ * must not be able to put escape sequences or a megabyte there.
+ */
+
+/** Past this, a quote is cut: Harbor's policy refusals run to about 350 characters and are worth keeping whole. */
+export const MAX_QUOTE_CHARS = 500;
+/** An error body is a few hundred bytes; what goes past this is not read. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+
+/** What an answer said and whether it said it in a known error format (the spec's JSON, S3's XML), not as a page of text. */
+export interface Words {
+  readonly text: string;
+  readonly structured: boolean;
+}
+
+/**
+ * `text` with its runs of white space as one space and every other control
+ * character (C0, DEL, C1), line separator and bidirectional override written
+ * as `\uXXXX`, cut to `max` characters.
+ */
+export function quotable(text: string, max = MAX_QUOTE_CHARS): string {
+  const printable = text.replace(/\s+/g, ' ').trim()
+    // eslint-disable-next-line no-control-regex -- these are the characters to escape
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable.length <= max ? printable : `${printable.slice(0, max - 1)}…`;
+}
+
+const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
+
+const joined = (...parts: unknown[]): string => parts.map(asText).filter((part) => part !== '').join(': ');
+
+/**
+ * The OCI distribution spec's `{"errors":[{code,message}]}` as `CODE: message; CODE: message`, or
+ * a token service's OAuth2 `{"error","error_description"}` as `error: description`; undefined when the body is neither.
+ */
+function jsonErrors(body: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const { errors, error, error_description: description } = (parsed ?? {}) as { errors?: unknown; error?: unknown; error_description?: unknown };
+  if (typeof error === 'string') return joined(error, description);
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  return (errors as ({ code?: unknown; message?: unknown } | null)[]).map((one) => joined(one?.code, one?.message)).filter((said) => said !== '').join('; ');
+}
+
+/** S3's (and GCS's, Azure's) XML error, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message>`, as `AccessDenied: Request has expired`. */
+function storageError(body: string): string | undefined {
+  if (!/<Error>/.test(body)) return undefined;
+  const said = joined(/<Code>([^<]*)<\/Code>/.exec(body)?.[1], /<Message>([^<]*)<\/Message>/.exec(body)?.[1]);
+  return said === '' ? undefined : said;
+}
+
+/** A page of text is quoted this far: its start says what it is (a proxy's "403 Forbidden", a login page's title). */
+const MAX_TEXT_QUOTE_CHARS = 200;
+
+/** The words of a read body: a known error format, else a web page's title (or its text without the markup), else the text itself. */
+export function wordsIn(body: string): Words {
+  const known = jsonErrors(body) ?? storageError(body);
+  if (known !== undefined) return { text: quotable(known), structured: true };
+  if (/^\s*</.test(body)) {
+    const page = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1] ?? body.replace(/<[^>]*>/g, ' ');
+    return { text: quotable(page, MAX_TEXT_QUOTE_CHARS), structured: false };
+  }
+  return { text: quotable(body, MAX_TEXT_QUOTE_CHARS), structured: false };
+}
+
+/** Reads at most MAX_ERROR_BODY_BYTES of an answer's body within `timeoutMs`; empty when there is none or it does not come. */
+async function errorBody(response: Response, timeoutMs: number): Promise<string> {
+  if (!response.body) return '';
+  const signal = AbortSignal.timeout(timeoutMs);
+  const reader = response.body.getReader();
+  const stop = (): void => { reader.cancel(signal.reason).catch(() => undefined); };
+  signal.addEventListener('abort', stop, { once: true });
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    while (length < MAX_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done || signal.aborted) break;
+      chunks.push(value);
+      length += value.length;
+    }
+    if (length >= MAX_ERROR_BODY_BYTES) await reader.cancel().catch(() => undefined);
+  } catch {
+    // What came before the body broke off is still worth quoting.
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  return Buffer.concat(chunks, length).subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8');
+}
+
+/** What an answer's body says, read for at most `timeoutMs`. */
+export async function wordsOf(response: Response, timeoutMs = 5_000): Promise<Words> {
+  return wordsIn(await errorBody(response, timeoutMs));
+}
+
+/**
+ * The errors a registry wrote into its answer (the spec's `{"errors":[{code,message}]}`,
+ * storage's XML `<Error>`, else its text), as `: CODE: message` to end a message;
+ * empty when it wrote nothing. Bounded and with control characters escaped.
+ */
+export async function registrySays(response: Response, timeoutMs = 5_000): Promise<string> {
+  const { text } = await wordsOf(response, timeoutMs);
+  return text === '' ? '' : `: ${text}`;
+}
