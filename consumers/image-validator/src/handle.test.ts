@@ -346,6 +346,101 @@ describe('validateUpload', () => {
     expect(calls).toBe(3);
   });
 
+  it('waits at least as long as a 429\'s Retry-After asks before trying again, within the patience (found by a review: three requests inside a Retry-After of 5 s)', async () => {
+    const attempts: number[] = [];
+    const limitedTwice = async (): Promise<ObjectRef> => {
+      attempts.push(Date.now());
+      if (attempts.length < 3) throw new RegistryUnavailableError('quay.example', new Error('HTTP 429'), true, { retryAfterMs: 300 });
+      return { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    };
+    const patience = { patienceMs: 5_000, policy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }) };
+    const upload = { ...event, staging: null, source: 'REFERENCE' as const, reference: 'quay.example/team/app:1' };
+    expect(await validateUpload(upload, deps({ stageReference: limitedTwice, registryOutages: new RegistryOutages(60_000), registryPatience: patience }).deps)).toMatchObject({ kind: 'validated' });
+    expect(attempts).toHaveLength(3);
+    // Timers may fire a millisecond early.
+    for (const [at, before] of [[attempts[1], attempts[0]], [attempts[2], attempts[1]]]) expect((at ?? 0) - (before ?? 0)).toBeGreaterThanOrEqual(295);
+
+    // A wait that no longer fits in the patience left is not begun: the upload is refused at once, the registry remembered as limiting.
+    const registryOutages = new RegistryOutages(60_000);
+    let calls = 0;
+    const limited = async (): Promise<ObjectRef> => {
+      calls++;
+      throw new RegistryUnavailableError('slow.example', new Error('HTTP 429'), true, { retryAfterMs: 600 });
+    };
+    const started = Date.now();
+    const verdict = await validateUpload({ ...upload, reference: 'slow.example/team/app:1' }, deps({ stageReference: limited, registryOutages, registryPatience: { ...patience, patienceMs: 1_000 } }).deps);
+    expect(verdict).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^slow\.example limits Orbit's pulls \(it asks to wait 1 s\)/) as unknown });
+    expect(calls).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(registryOutages.rateLimit('slow.example')).toBeDefined();
+  });
+
+  it('lets one upload every 5 s try a registry it remembers as away, once and without waiting, so one that is back is pulled from at once (found by a review: all were refused for the whole minute)', async () => {
+    let now = 1_000_000;
+    const registryOutages = new RegistryOutages(60_000, () => now);
+    const pulled: ObjectRef = { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    let up = true;
+    let calls = 0;
+    const stageReference = async (): Promise<ObjectRef> => {
+      calls++;
+      if (!up) throw new RegistryUnavailableError('reg.example:5000', new Error('connect ECONNREFUSED'));
+      return pulled;
+    };
+    const { deps: d } = deps({ stageReference, registryOutages, registryPatience: { patienceMs: 300, policy: retryPolicy({ initialDelayMs: 5, maxDelayMs: 5 }) } });
+    const upload = () => validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'reg.example:5000/billing:1' }, d);
+
+    // 1. It answered once, then went away: that outage is waited out (the patience), and remembered.
+    expect(await upload()).toMatchObject({ kind: 'validated' });
+    up = false;
+    calls = 0;
+    expect(await upload()).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
+    expect(calls).toBeGreaterThan(1);
+
+    // 2. Within 5 s of that, uploads are refused without asking it.
+    calls = 0;
+    now += 1_000;
+    expect(await upload()).toMatchObject({ kind: 'rejected', message: expect.stringContaining('one upload every 5 s tries it') as unknown });
+    expect(calls).toBe(0);
+
+    // 3. 5 s on, one upload tries it, once (not the patience again), and still away it is remembered afresh.
+    now += 5_000;
+    expect(await upload()).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringContaining('so this upload tried it once instead of waiting') as unknown });
+    expect(calls).toBe(1);
+    now += 1_000;
+    expect(await upload()).toMatchObject({ kind: 'rejected' });
+    expect(calls).toBe(1);
+
+    // 4. Back up: the next upload 5 s on is pulled, and the ones after it too, well within the minute.
+    up = true;
+    now += 5_000;
+    expect(await upload()).toMatchObject({ kind: 'validated' });
+    expect(await upload()).toMatchObject({ kind: 'validated' });
+    expect(registryOutages.recentOutage('reg.example:5000')).toBeUndefined();
+  });
+
+  it('lets one upload every 5 s try a repository remembered as failing with 5xx, and forgets it once it serves', async () => {
+    let now = 1_000_000;
+    const registryOutages = new RegistryOutages(60_000, () => now);
+    let failing = true;
+    let calls = 0;
+    const stageReference = async (): Promise<ObjectRef> => {
+      calls++;
+      if (failing) throw new RegistryUnavailableError('proxy.example', new Error('HTTP 503'), true);
+      return { bucket: 'staging', key: 'uploads/dev1/pulled/r.tar', versionId: 'v1' };
+    };
+    const { deps: d } = deps({ stageReference, registryOutages, registryPatience: { patienceMs: 50, policy: retryPolicy({ initialDelayMs: 5, maxDelayMs: 5 }) } });
+    const upload = () => validateUpload({ ...event, staging: null, source: 'REFERENCE', reference: 'proxy.example/team/broken:1' }, d);
+    expect(await upload()).toMatchObject({ kind: 'rejected', reasonCode: 'REGISTRY_UNAVAILABLE' });
+    calls = 0;
+    now += 6_000;
+    expect(await upload()).toMatchObject({ kind: 'rejected', message: expect.stringContaining('proxy.example/team/broken was already away at') as unknown });
+    expect(calls).toBe(1);
+    failing = false;
+    now += 6_000;
+    expect(await upload()).toMatchObject({ kind: 'validated' });
+    expect(registryOutages.recentOutage('proxy.example/team/broken')).toBeUndefined();
+  });
+
   it('waits for a registry it has never pulled from while it answers 5xx/429, and counts a refusal as an answer', async () => {
     const registryOutages = new RegistryOutages(60_000);
     let calls = 0;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { chartVersionOf, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { abortableSleep, chartVersionOf, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -41,7 +41,7 @@ export interface ValidateUploadDeps {
   readonly stagingBucket: string;
   /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */
   readonly registryPatience?: RegistryPatience;
-  /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again. */
+  /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again, but for one now and then that tries it once. */
   readonly registryOutages?: RegistryOutages;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
   readonly allowedRegistries?: RegistryAllowlist;
@@ -140,6 +140,21 @@ export function imageFactsProblem(image: ImageSummary): string | null {
   return `the image's facts take ${bytes} bytes as JSON (${parts.join(', ')}); at most ${MAX_IMAGE_FACTS_BYTES} (192 KiB) travel with an image version`;
 }
 
+/**
+ * `pull` tried until it succeeds or the patience is over, each retry waiting
+ * at least as long as a 429's Retry-After asks: the backoff alone sent three
+ * requests within a Retry-After of 5 s (found by a review), and a registry
+ * counting them may hold its limit longer.
+ */
+async function pullPatiently(pull: () => Promise<ObjectRef>, patience: RegistryPatience, isRetriable: (error: unknown) => boolean): Promise<ObjectRef> {
+  let askedToWaitMs = 0;
+  return withRetry(pull, {
+    policy: patience.policy, isRetriable, signal: AbortSignal.timeout(patience.patienceMs),
+    onRetry: ({ error }) => { askedToWaitMs = error instanceof RegistryUnavailableError ? error.rateLimit?.retryAfterMs ?? 0 : 0; },
+    sleep: (delayMs, signal) => abortableSleep(Math.max(delayMs, askedToWaitMs), signal),
+  });
+}
+
 /** An UploadRequested without a staged archive reached the archive check: registry pulls must stage first. */
 export class UploadNotStagedError extends OrbitError {
   constructor(requestId: string) {
@@ -198,44 +213,55 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     if (limit) {
       return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls (${limit.why}); uploads naming it are refused at once until ${limit.until.toISOString()}, so that the uploads behind them do not wait too: upload again after that`);
     }
-    const outage = deps.registryOutages?.recentOutage(registry);
-    if (outage) {
-      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it answers`);
+    const outages = deps.registryOutages;
+    const probeEvery = `one upload every ${Math.round((outages?.probeIntervalMs ?? 0) / 1000)} s tries it`;
+    const outage = outages?.recentOutage(registry);
+    if (outage && !outages?.mayProbe(registry)) {
+      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it answers`);
     }
-    const failing = deps.registryOutages?.recentOutage(repository);
-    if (failing) {
-      return rejected('REGISTRY_UNAVAILABLE', `${repository} kept failing (5xx or 429) until ${failing.toISOString()}; uploads naming it are refused at once for a while so that the uploads behind them do not wait too: upload again once it serves`);
+    const failing = outage ? undefined : outages?.recentOutage(repository);
+    if (failing && !outages?.mayProbe(repository)) {
+      return rejected('REGISTRY_UNAVAILABLE', `${repository} kept failing (5xx or 429) until ${failing.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it serves`);
     }
+    // A probe tries once: waiting out the patience for a registry already seen away is what the memory spares the partition.
+    const probe = outage ? { name: registry, since: outage } : failing ? { name: repository, since: failing } : undefined;
     const started = Date.now();
     // Without a memory of registries (tests, other wiring) every one is waited for, as before there was one.
-    // A rate limit is waited for only when it asks for less than the patience: Docker Hub's lasts hours.
-    const waitedFor = (error: RegistryUnavailableError): boolean => (error.rateLimit === undefined || (error.rateLimit.retryAfterMs ?? Infinity) <= patience.patienceMs)
-      && (error.answered || (deps.registryOutages?.answeredLately(registry) ?? true));
+    // A rate limit is waited for only when what it asks for fits in the patience left: Docker Hub's lasts hours.
+    const waitedFor = (error: RegistryUnavailableError): boolean => probe === undefined
+      && (error.rateLimit === undefined || (error.rateLimit.retryAfterMs ?? Infinity) <= patience.patienceMs - (Date.now() - started))
+      && (error.answered || (outages?.answeredLately(registry) ?? true));
     try {
-      staging = await withRetry(() => pull(event), {
-        policy: patience.policy, isRetriable: (error) => error instanceof RegistryUnavailableError && waitedFor(error), signal: AbortSignal.timeout(patience.patienceMs),
-      });
-      deps.registryOutages?.answered(registry);
+      staging = await pullPatiently(() => pull(event), patience, (error) => error instanceof RegistryUnavailableError && waitedFor(error));
+      outages?.answered(registry);
+      outages?.recovered(repository);
     } catch (error) {
       if (error instanceof PullRefusedError) {
         // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
-        if (error.answered) deps.registryOutages?.answered(registry);
+        if (error.answered) {
+          outages?.answered(registry);
+          outages?.recovered(repository);
+        }
         return rejected(error.reasonCode, error.message);
       }
       const limited = error instanceof RetryExhaustedError ? error.cause : error;
       if (limited instanceof RegistryUnavailableError && limited.rateLimit !== undefined) {
         const why = causeChain(limited);
-        deps.registryOutages?.rateLimited(registry, why, limited.rateLimit.retryAfterMs);
+        outages?.rateLimited(registry, why, limited.rateLimit.retryAfterMs);
         const until = limited.rateLimit.retryAfterMs === undefined ? '' : ` (it asks to wait ${Math.ceil(limited.rateLimit.retryAfterMs / 1000)} s)`;
         return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls${until}: ${why}; uploads naming it are refused at once for a while, so that the uploads behind them do not wait too: upload again later`);
       }
+      if (probe && error instanceof RegistryUnavailableError) {
+        outages?.record(probe.name);
+        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; ${probe.name} was already away at ${probe.since.toISOString()}, so this upload tried it once instead of waiting (${probeEvery}): upload again once it answers`);
+      }
       if (error instanceof RegistryUnavailableError) {
-        deps.registryOutages?.record(registry);
+        outages?.record(registry);
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; Orbit has not pulled from ${registry} lately, so it does not wait for it: check the host and port, and upload again once it answers`);
       }
       if (error instanceof RetryExhaustedError) {
         // Answered, only with errors: that repository is remembered, not the whole registry.
-        deps.registryOutages?.record(error.cause instanceof RegistryUnavailableError && error.cause.answered ? repository : registry);
+        outages?.record(error.cause instanceof RegistryUnavailableError && error.cause.answered ? repository : registry);
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
       }
       throw error;

@@ -11,6 +11,12 @@
  * (a registry restarting): one never seen answering is refused at the first
  * refused or unanswered connection, as `docker pull` refuses it, so that each
  * new dead name costs its partition one connection attempt, not the patience.
+ *
+ * While an outage is remembered, one upload every probeIntervalMs still tries
+ * the registry (once, without waiting): a registry back up is found within
+ * seconds instead of after the window (found by a review: the docs said it was
+ * forgiven at once, but nothing asked it), and a dead one costs its partitions
+ * one attempt per interval.
  */
 /** The longest a registry's Retry-After holds its uploads back: a registry asking for days is asked again sooner. */
 const MAX_RATE_LIMIT_MS = 3_600_000;
@@ -19,17 +25,38 @@ export class RegistryOutages {
   private readonly away = new Map<string, number>();
   private readonly lastAnswer = new Map<string, number>();
   private readonly limits = new Map<string, { readonly until: number; readonly why: string }>();
+  private readonly probes = new Map<string, number>();
 
   /**
    * @param windowMs how long an outage refuses uploads at once
    * @param answeredWindowMs how long an answer counts as lately @default 1 hour
+   * @param probeIntervalMs how often an upload may try a registry whose outage is remembered @default 5 s
    */
-  constructor(private readonly windowMs: number, private readonly now: () => number = Date.now, private readonly answeredWindowMs = 3_600_000) {}
+  constructor(private readonly windowMs: number, private readonly now: () => number = Date.now, private readonly answeredWindowMs = 3_600_000, readonly probeIntervalMs = 5_000) {}
 
   /** The registry stayed away (a whole patience, or at first contact), just now; or `registry/repository` kept failing. */
   record(registry: string): void {
     this.away.set(registry, this.now());
     forgetOlder(this.away, this.now() - this.windowMs);
+    forgetOlder(this.probes, this.now() - this.windowMs);
+  }
+
+  /**
+   * Whether an upload naming a remembered registry (or `registry/repository`)
+   * may try it now, taking the turn when it may: not within probeIntervalMs
+   * of the outage being seen, nor of the last upload that tried.
+   */
+  mayProbe(registry: string): boolean {
+    const last = Math.max(this.away.get(registry) ?? -Infinity, this.probes.get(registry) ?? -Infinity);
+    if (this.now() - last < this.probeIntervalMs) return false;
+    this.probes.set(registry, this.now());
+    return true;
+  }
+
+  /** `registry/repository` served again: its outage is over. */
+  recovered(repository: string): void {
+    this.away.delete(repository);
+    this.probes.delete(repository);
   }
 
   /** When the registry was last seen away, if that is within the window. */
@@ -57,6 +84,7 @@ export class RegistryOutages {
   /** The registry answered (a pull, or a refusal of one): any outage is over. */
   answered(registry: string): void {
     this.away.delete(registry);
+    this.probes.delete(registry);
     this.lastAnswer.set(registry, this.now());
     forgetOlder(this.lastAnswer, this.now() - this.answeredWindowMs);
   }

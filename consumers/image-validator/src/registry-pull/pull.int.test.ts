@@ -1,12 +1,13 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, tarEntries, type BuiltImage } from '../../../../test/helpers/images.js';
 import { startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { PullRefusedError, RegistryClient } from '@orbit/lib';
+import { DEFAULT_VALIDATION_LIMITS, validateArchive } from '../archive/index.js';
 import { pullAsOciArchive } from './pull.js';
 
 let registry: TestRegistry;
@@ -81,6 +82,31 @@ describe('pulling from a real registry (docker-registry, pushed by skopeo)', () 
       expect(sha256(Buffer.from(await copied.arrayBuffer()))).toBe(sha256(indexBytes));
     } finally {
       other.cleanup();
+    }
+  });
+
+  it('refuses an arm64 image its index lists as linux/amd64 in the same words whether the index is pulled whole or that platform alone (found by a review: alone, it was stored)', async () => {
+    const armImage = buildImage({ name: 'team/liar', tag: 'arm', layers: [{ files: { 'app/run': 'arm64\n' } }], architecture: 'arm64' });
+    try {
+      execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', armImage.layoutRef, `docker://${registry.address}/team/liar:arm`]);
+      const address = `http://${registry.address}/v2/team/liar/manifests`;
+      const arm = Buffer.from(await (await fetch(`${address}/arm`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+      const armDigest = `sha256:${createHash('sha256').update(arm).digest('hex')}`;
+      const indexBytes = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: armDigest, size: arm.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      }));
+      expect((await fetch(`${address}/v1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: indexBytes })).status).toBe(201);
+      const client = new RegistryClient({ registry: registry.address, repository: 'team/liar', insecure: true });
+      const said = `the index's manifest ${armDigest} (linux/amd64) is listed as linux/amd64 but its config says linux/arm64`;
+
+      const whole = join(armImage.dir, 'whole.tar');
+      await pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(whole));
+      expect(await validateArchive(createReadStream(whole), DEFAULT_VALIDATION_LIMITS)).toMatchObject({ ok: false, reasonCode: 'BAD_MANIFEST', message: said });
+      await expect(pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3, onePlatformBecause: 'ORBIT_PULL_WHOLE_INDEX is never' }, createWriteStream(join(armImage.dir, 'alone.tar'))))
+        .rejects.toMatchObject({ reasonCode: 'BAD_MANIFEST', message: said });
+    } finally {
+      armImage.cleanup();
     }
   });
 

@@ -5,6 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
 import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { claimedPlatformConfig } from './claimed-platform.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
@@ -63,6 +64,8 @@ interface Resolved {
   readonly manifests: readonly PulledManifest[];
   /** Why an index was not pulled whole, for the validator to pass on (PULL_NOTE). */
   readonly note?: string;
+  /** Blobs already fetched while resolving (the one platform's config), written as they are. */
+  readonly fetched?: readonly Document[];
 }
 
 /** A manifest's bytes, refused past the size registries themselves keep to. */
@@ -220,8 +223,26 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and lists another image index (${inner.entry.digest}), which may hold one and is not pulled: reference the inner index, or one platform, by digest`);
   }
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
-  const note = `${asked} is an image index of ${entries.map(({ entry }) => platformName(entry)).join(', ')}; only ${platformName(choice)} was pulled, because ${why}`;
-  return { top: { digest: chosen.digest, bytes: chosen.bytes, mediaType: chosen.manifest.mediaType ?? OCI_MANIFEST }, manifests: [chosen], note };
+  return onePlatform(client, choice, chosen, `${asked} is an image index of ${listed.map(platformName).join(', ')}; only ${platformName(choice)} was pulled, because ${why}${leftUnsaid(listed, choice)}`);
+}
+
+/**
+ * What the note would otherwise leave out (found by a review): that the index
+ * has no image of the cluster's platform, so the first one stands in for it,
+ * and that its attestations were dropped with the other platforms.
+ */
+function leftUnsaid(listed: readonly IndexEntry[], choice: IndexEntry): string {
+  const preferred = `${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture}`;
+  const missing = isPlatform(choice) ? '' : `; it lists no ${preferred} image, the platform Orbit takes for the cluster's nodes, so the first image, ${platformName(choice)}, was taken instead`;
+  const attestations = listed.filter(isAttestation).length;
+  const dropped = attestations === 0 ? '' : `; its ${attestations === 1 ? 'attestation' : `${attestations} attestations`} (BuildKit provenance or SBOM) ${attestations === 1 ? 'was' : 'were'} not pulled either`;
+  return `${missing}${dropped}`;
+}
+
+/** The index's `choice` alone, once its config is seen to be the platform the index lists it as. */
+async function onePlatform(client: RegistryClient, choice: IndexEntry, pulled: PulledManifest, note: string): Promise<Resolved> {
+  const config = await claimedPlatformConfig(client, choice, pulled.manifest.config);
+  return { top: { digest: pulled.digest, bytes: pulled.bytes, mediaType: pulled.manifest.mediaType ?? OCI_MANIFEST }, manifests: [pulled], note, fetched: config ? [config] : [] };
 }
 
 /**
@@ -236,8 +257,7 @@ async function oneOfMany(client: RegistryClient, listed: readonly IndexEntry[], 
   if (absent) throw absent;
   if (nested && !isPlatform(choice)) throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and ${nestedIndex(choice)}`);
   if (!pulled || unkept !== null) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${listed.length} manifests, and its ${platformName(choice)}, the one pulled because ${because}, cannot be: ${unkept ?? 'it is no image'}`);
-  const note = `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because ${because}`;
-  return { top: { digest: pulled.digest, bytes: pulled.bytes, mediaType: pulled.manifest.mediaType ?? OCI_MANIFEST }, manifests: [pulled], note };
+  return onePlatform(client, choice, pulled, `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because ${because}${leftUnsaid(listed, choice)}`);
 }
 
 const blobsOf = (manifest: ImageManifest): Descriptor[] => [manifest.config, ...manifest.layers];
@@ -408,7 +428,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
   const names = new Set<string>();
   try {
     await put('oci-layout', Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })));
-    for (const document of [resolved.top, ...resolved.manifests, ...referrers]) {
+    for (const document of [resolved.top, ...resolved.manifests, ...(resolved.fetched ?? []), ...referrers]) {
       if (names.has(document.digest)) continue;
       names.add(document.digest);
       await put(`blobs/sha256/${document.digest.slice(7)}`, document.bytes);
