@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from './logger.js';
 import { rawJsonAnswer } from './raw-answer.js';
@@ -29,6 +30,18 @@ export interface ShutdownGraceOptions {
    * @default none: the connection is only closed, and its client hears nothing
    */
   readonly answerCut?: (cut: CutRequest) => CutAnswer;
+}
+
+/**
+ * The 503 each cut request's client was told, by request. Its route then sees its client go away (a premature close, a
+ * body cut short) and answers into a closed connection: that answer is the one its log line and metrics would report,
+ * not the 503 its client heard.
+ */
+const answeredAtCut = new WeakMap<IncomingMessage, CutAnswer>();
+
+/** The 503 a request was answered when the shutdown grace cut it; undefined for any other request. */
+export function cutAnswerOf(request: IncomingMessage): CutAnswer | undefined {
+  return answeredAtCut.get(request);
 }
 
 /** Closes an HTTP app within its shutdown grace; see shutdownGrace. */
@@ -107,7 +120,9 @@ async function answerCutRequests(inFlight: ReadonlyMap<FastifyRequest, InFlight>
     const socket = reply.raw.socket;
     // A response already begun can only be cut: bytes after its start would corrupt it.
     if (reply.raw.headersSent || socket === null || !socket.writable) continue;
-    written.push(new Promise<void>((resolve) => { socket.write(cutResponse(request, reply, answerCut({ bodyArrived: request.raw.complete })), () => resolve()); }));
+    const answer = answerCut({ bodyArrived: request.raw.complete });
+    answeredAtCut.set(request.raw, answer);
+    written.push(new Promise<void>((resolve) => { socket.write(cutResponse(request, reply, answer), () => resolve()); }));
     // No more of its body reaches the route while the answer goes out: an upload told 503 must not complete meanwhile.
     socket.pause();
   }

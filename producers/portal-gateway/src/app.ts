@@ -5,11 +5,12 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { CUT_RETRY_AFTER_SECONDS, isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
 import { conditionalReads } from './conditional.js';
+import { reportCutRequests } from './cut-requests.js';
 import { allowBrowserOrigins } from './cors.js';
 import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
 import { formPartIsAFile } from './form-parts.js';
@@ -121,6 +122,10 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
     // Answered 408 and logged when the gateway's timeout gave its body up: its handler failing after that is the same event.
     if (bodyTimedOut(request.raw) !== undefined) return reply;
+    // Cut and answered 503 by the shutdown grace, then failed on its closed connection: reportCutRequests logs and
+    // counts it as that 503, which this answer, going nowhere, keeps as its status.
+    const cut = cutAnswerOf(request.raw);
+    if (cut !== undefined) return reply.code(503).send({ code: cut.code, message: cut.message });
     const answered = answer(error, request, reply);
     if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
       // Framework refusals are answered under one of our codes by status; their own code says more in a log.
@@ -352,6 +357,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     }
   });
   instrumentHttp(app, deps.metrics, deps.projectionLost);
+  reportCutRequests(app, deps.metrics, deps.logger);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
   // PUBLIC_BASE_URL=https://orbit.example.com/ must not give statusUrls with `//v1`.
   const publicBase = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');

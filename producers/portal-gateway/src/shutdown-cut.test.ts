@@ -1,0 +1,113 @@
+/**
+ * A request the shutdown grace cut, as the gateway counts and logs it: the app of main.ts (buildApp and shutdownGrace)
+ * in process, so its metrics can be read after the cut, when the real gateway's port is already closed to a scrape
+ * (shutdown-cut.int.test.ts runs the real one for the answer and the log line).
+ */
+import { connect, type AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { createLogger, shutdownGrace, type Logger } from '@orbit/lib';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from './app.js';
+import { tokenVerifier } from './auth.js';
+import { ROUTE_TEST_AUTH, routeTestToken } from './testing/route-gateway.js';
+
+const capture = (): { logger: Logger; lines: Record<string, unknown>[] } => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+  return { logger, lines };
+};
+
+/** Staging that reads the image to its end, and fails as S3's upload does when its stream is cut under it. */
+async function stageByReading(body: Readable): Promise<never> {
+  for await (const _chunk of body) { /* an image arriving slowly */ }
+  throw new Error('not reached in this test: the body never ends');
+}
+
+const unused = async (): Promise<never> => { throw new Error('not under test'); };
+
+/** The gateway's app with an upload route whose staging reads the body, and its metrics registry. */
+function uploadingGateway(logger: Logger): { app: ReturnType<typeof buildApp>; metrics: Registry } {
+  const metrics = new Registry();
+  const app = buildApp({
+    ready: async () => true, metrics, logger, verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
+    uploads: { stage: async (_owner, _id, body) => stageByReading(body), presign: unused, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false },
+    names: { uidFor: async () => 'uid-cut', peek: async () => 'uid-cut' },
+    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
+    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
+    publish: { uploadRequested: unused },
+    maxUploadBytes: 100_000_000,
+  });
+  return { app, metrics };
+}
+
+describe('a request cut at the end of the shutdown grace', () => {
+  it('is counted as the 503 its client heard and logged once as cut at shutdown (before: a 400 ERR_STREAM_PREMATURE_CLOSE, as a client gone away)', async () => {
+    // 1. The gateway, with its shutdown grace, and an upload whose body trickles in past it.
+    const { logger, lines } = capture();
+    const { app, metrics } = uploadingGateway(logger);
+    const grace = shutdownGrace(app, { graceMs: 300, logger, settleMs: 1_000, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'send it again' }) });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => { received += chunk.toString('utf8'); });
+    socket.on('error', () => undefined);
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const boundary = 'cut';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ imageName: 'cut', imageVersion: 'v1-0-01' })}\r\n`
+      + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
+    socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${await routeTestToken('cutter')}\r\n`
+      + `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(head) + 10_000_000}\r\n\r\n${head}`);
+    const trickle = setInterval(() => { if (socket.writable) socket.write(Buffer.alloc(512, 1)); }, 50);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      // 2. Stopped: the grace runs out with the body still arriving.
+      expect(await grace.close()).toBe(1);
+      await ended;
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
+    }
+    // 3. Its client heard 503; the gateway counts and logs that, and no 400.
+    expect(received).toMatch(/^HTTP\/1\.1 503 /);
+    const counted = await metrics.getSingleMetricAsString('orbit_http_requests_total');
+    expect(counted).toMatch(/^orbit_http_requests_total\{method="POST",route="\/v1\/uploads",status="503"\} 1$/m);
+    expect(counted).not.toMatch(/status="400"/);
+    const requestId = /\r\nx-request-id: (\S+)\r\n/i.exec(received)?.[1];
+    const ofRequest = lines.filter((line) => line['reqId'] === requestId);
+    expect(ofRequest.map((line) => line['msg'])).toEqual([expect.stringMatching(/^request cut at shutdown/)]);
+    expect(ofRequest[0]).toMatchObject({ status: 503, code: 'ORBIT_ERR_SHUTDOWN_CUT', method: 'POST', url: '/v1/uploads', bodyArrived: false });
+  });
+
+  it.each([
+    ['after its connection was closed', true],
+    ['in the moment between its 503 and the close', false],
+  ])('is counted and logged as its 503 too when its route does not fail but answers %s (before: neither)', async (_when, afterClose) => {
+    // 1. A request whose body has arrived, its route waiting on a store past the grace.
+    const { logger, lines } = capture();
+    let release: () => void = () => undefined;
+    const held = new Promise<boolean>((resolve) => { release = () => resolve(true); });
+    const metrics = new Registry();
+    const app = buildApp({ ready: () => held, metrics, logger });
+    const grace = shutdownGrace(app, { graceMs: 200, logger, settleMs: 200, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'look for it' }) });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const answered = fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/readyz`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // 2. Stopped; the route answers 200, into a closed connection or one about to be.
+    const closed = grace.close();
+    if (afterClose) await closed;
+    const status = (await answered).status;
+    release();
+    expect(await closed).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 3. Its client heard 503, and so do the metrics and the log.
+    expect(status).toBe(503);
+    const counted = await metrics.getSingleMetricAsString('orbit_http_requests_total');
+    expect(counted).toMatch(/^orbit_http_requests_total\{method="GET",route="\/readyz",status="503"\} 1$/m);
+    expect(counted).not.toMatch(/status="200"/);
+    expect(lines.filter((line) => line['msg'] !== undefined && String(line['msg']).startsWith('request cut at shutdown')))
+      .toEqual([expect.objectContaining({ status: 503, code: 'ORBIT_ERR_SHUTDOWN_CUT', method: 'GET', url: '/readyz', bodyArrived: true })]);
+  });
+});
