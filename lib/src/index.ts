@@ -16,6 +16,7 @@ export * from './codec.js';
 export * from './schema-registry-endpoint.js';
 export * from './stores.js';
 export * from './aws.js';
+export * from './s3-versions.js';
 export * from './error-description.js';
 export * from './mysql.js';
 export * from './mysql-connection.js';

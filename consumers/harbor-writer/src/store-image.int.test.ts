@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createS3, newImageUID, tableName } from '@orbit/lib';
 import { sampleEvents, type ImageValidated } from '@orbit/schemas';
@@ -42,6 +42,22 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
     const again = await storeValidatedImage(event, deps, quietLogger);
     expect(again.kind).toBe('stored');
     if (first.kind === 'stored' && again.kind === 'stored') expect(again.event.stored.versionId).toBe(first.event.stored.versionId);
+  });
+
+  it('removes every version of the staged key, not only the one validated: a presigned URL sent three times left two (found by a review)', async () => {
+    const body = Buffer.alloc(32 * 1024, 5);
+    const first = await staged(Buffer.alloc(32 * 1024, 1));
+    // The same key PUT twice more, as a client retrying its single presigned PUT does; the last one is validated.
+    await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: first.staging.key, Body: Buffer.alloc(32 * 1024, 2), ServerSideEncryption: 'AES256' }));
+    const last = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: first.staging.key, Body: body, ServerSideEncryption: 'AES256' }));
+    const event = { ...first, staging: { ...first.staging, versionId: last.VersionId ?? null }, sha256: createHash('sha256').update(body).digest('hex') };
+    const versionsLeft = async (): Promise<number> => {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: buckets.staging, Prefix: event.staging.key }));
+      return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((entry) => entry.Key === event.staging.key).length;
+    };
+    expect(await versionsLeft()).toBe(3);
+    expect((await storeValidatedImage(event, deps, quietLogger)).kind).toBe('stored');
+    expect(await versionsLeft()).toBe(0);
   });
 
   it('keeps what a transfer recorded in the metadata row when the store is redelivered after it', async () => {

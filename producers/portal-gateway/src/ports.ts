@@ -35,7 +35,7 @@ export interface UploadStore {
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
   /** What an upload was presigned with (its size, null for one PUT); undefined when it was not presigned, or was given up. */
   presignedWith(owner: string, uploadId: string): Promise<{ readonly sizeBytes: number | null } | undefined>;
-  /** Deletes a staged archive (that version) whose request was refused after it arrived. */
+  /** Deletes a staged archive whose request was refused after it arrived: every version of its key (a single PUT's URL writes one per PUT). */
   discard(staged: StagedObject): Promise<void>;
   /**
    * Gives up a presigned upload: marks it given up, so a completion is

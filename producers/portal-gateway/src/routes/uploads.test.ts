@@ -83,6 +83,13 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       // Its parts put together, as S3 does on completion: the plan goes.
       if (planned.delete(`${owner}/${uploadId}`)) return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 10, sha256: null };
       if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
+      // A single PUT's URL signs no length: it took more than the limit.
+      if (uploadId === OVERSIZE_UPLOAD) return { bucket: 'staging', key: `${owner}/oversize`, versionId: null, sizeBytes: maxUploadBytes + 1, sha256: null };
+      // In parts, given up by a DELETE between this look at the record and the one at the parts, which it then aborted.
+      if (uploadId === GIVEN_UP_WHILE_FOUND) {
+        givenUp.add(`${owner}/${uploadId}`);
+        return undefined;
+      }
       return uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined;
     },
     resume: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003' || planned.has(`${owner}/${uploadId}`)
@@ -186,6 +193,10 @@ function multipart(parts: { name: string; filename?: string; type?: string; body
 }
 
 const token = (user = 'dev1') => issueLocalToken(auth, user, []);
+
+/** Upload ids the harness's store answers as a race or a size would. */
+const OVERSIZE_UPLOAD = '00000000-0000-4000-8000-000000000004';
+const GIVEN_UP_WHILE_FOUND = '00000000-0000-4000-8000-000000000005';
 
 /** The head of a raw multipart upload whose Content-Length promises 1 MB more than the head: the image part's bytes, to send or not. */
 async function uploadStartedShort(): Promise<string> {
@@ -950,6 +961,23 @@ describe('POST /v1/uploads', () => {
     const resumed = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers });
     expect([resumed.statusCode, resumed.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
     expect(published).toHaveLength(1);
+  });
+
+  it('deletes an archive over the limit from staging when its completion is refused 413 (found by a review: 10 GiB PUT to a single URL stayed a day)', async () => {
+    const { app, published, discarded } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${OVERSIZE_UPLOAD}/complete`, headers, payload: { metadata } });
+    expect([refused.statusCode, refused.json().code]).toEqual([413, 'ORBIT_ERR_UPLOAD_TOO_LARGE']);
+    expect(refused.json().message).toContain('deleted from staging');
+    expect([discarded, published]).toEqual([['dev1/oversize'], []]);
+  });
+
+  it('answers a completion that a DELETE overtook while it looked for the archive 409 GIVEN_UP, not "PUT it to the url" (found by a review)', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${GIVEN_UP_WHILE_FOUND}/complete`, headers, payload: { metadata } });
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    expect(published).toEqual([]);
   });
 
   it('answers a DELETE sent again (its 204 lost) 204 again, as DELETE is idempotent, not 404 "never presigned" (found by a review)', async () => {

@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createPresigningS3, createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import type { PresignedParts, PresignedSinglePut, PresignedUpload, UploadStore } from '../ports.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
+import { directKey, partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
 const s3 = createS3(testConfig);
@@ -35,7 +35,62 @@ async function exists(key: string): Promise<boolean> {
   return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
 }
 
+/** What the versioned staging bucket still holds of exactly `key`: its versions and delete markers. */
+async function versionsLeft(key: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+  return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((entry) => entry.Key === key).map((entry) => entry.VersionId ?? 'null');
+}
+
+/** A single PUT presigned and its URL sent three times (a client retrying): three versions of its key. */
+async function putThrice(owner: string, uploadId: string): Promise<PresignedSinglePut> {
+  const presigned = await store.presign(owner, uploadId, null) as PresignedSinglePut;
+  for (let attempt = 0; attempt < 3; attempt += 1) expect(await put(presigned.url, randomBytes(64 * 1024), presigned.headers)).toBe(200);
+  expect(await versionsLeft(directKey(owner, uploadId))).toHaveLength(3);
+  return presigned;
+}
+
 describe('presigned uploads into MinIO', () => {
+  it('leaves no version of a single PUT sent three times when it is given up, refused at completion, or PUT again once given up (found by a review: the older versions stayed)', async () => {
+    const owner = `versions-${uniqueSuffix()}`;
+    const givenUp = randomUUID();
+    await putThrice(owner, givenUp);
+    expect(await store.abandon(owner, givenUp)).toBe('given-up');
+    expect(await versionsLeft(directKey(owner, givenUp))).toEqual([]);
+
+    // A completion refused 413 discards what was found: the older PUTs too.
+    const tooLarge = randomUUID();
+    await putThrice(owner, tooLarge);
+    const staged = await store.find(owner, tooLarge);
+    expect(staged).toMatchObject({ sizeBytes: 64 * 1024 });
+    await store.discard(staged!);
+    expect(await versionsLeft(directKey(owner, tooLarge))).toEqual([]);
+    expect(await store.find(owner, tooLarge)).toBeUndefined();
+
+    // Given up, then PUT three times through its URL: the completion that is refused deletes them all.
+    const late = randomUUID();
+    const presigned = await store.presign(owner, late, null) as PresignedSinglePut;
+    expect(await store.abandon(owner, late)).toBe('given-up');
+    for (let attempt = 0; attempt < 3; attempt += 1) expect(await put(presigned.url, randomBytes(1024), presigned.headers)).toBe(200);
+    await expect(store.find(owner, late)).rejects.toBeInstanceOf(UploadGivenUpError);
+    expect(await versionsLeft(directKey(owner, late))).toEqual([]);
+  });
+
+  it('deletes the versions and delete markers of that key alone, not of a longer key that begins with it', async () => {
+    const owner = `versions-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const key = directKey(owner, uploadId);
+    await putThrice(owner, uploadId);
+    // A plain delete, as before: a marker over the three versions, which stay.
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    expect(await versionsLeft(key)).toHaveLength(4);
+    const longer = `${key}.kept`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: longer, Body: 'another object', ServerSideEncryption: 'AES256' }));
+    await store.discard({ bucket, key, versionId: null, sizeBytes: 0, sha256: null });
+    expect(await versionsLeft(key)).toEqual([]);
+    expect(await versionsLeft(longer)).toHaveLength(1);
+    await store.discard({ bucket, key: longer, versionId: null, sizeBytes: 0, sha256: null });
+  });
+
   it('puts a declared upload\'s parts together once all arrived at their sizes, naming what is missing until then', async () => {
     const owner = `parts-${uniqueSuffix()}`;
     const uploadId = randomUUID();

@@ -4,7 +4,7 @@ import {
   ListPartsCommand, PutObjectCommand, UploadPartCommand, type Part, type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
+import { deleteEveryVersion, ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
 import { z } from 'zod';
 import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
 import type { PresignedParts, PresignedUpload, UploadStore } from '../ports.js';
@@ -134,10 +134,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     return true;
   }
 
-  /** Deletes that version of the archive: a plain delete in a versioned bucket keeps the bytes behind a marker. */
-  async function deleteArchive(key: string, found: StagedObject): Promise<void> {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(found.versionId ? { VersionId: found.versionId } : {}) }));
-  }
+  /** Every version of the archive, not only the newest: each PUT of a single PUT's URL left one (a plain delete, a marker over them all). */
+  const deleteArchive = (key: string, found?: StagedObject): Promise<void> => deleteEveryVersion(s3, bucket, key, found?.versionId ?? null);
 
   async function uploadedParts(key: string, s3UploadId: string): Promise<Part[]> {
     const parts: Part[] = [];
@@ -276,8 +274,8 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       // One round trip: the record's give-up mark, the archive and the plan, looked at side by side.
       const [found, recorded, plan] = await Promise.all([head(key), readRecord(owner, uploadId), readPlan(planKey)]);
       if (recorded?.givenUp) {
-        // Its one URL took the archive again after it was given up: that is not kept either.
-        if (found !== undefined) await deleteArchive(key, found);
+        // Its one URL took the archive again after it was given up: that is not kept either (nor a version left behind).
+        await deleteArchive(key, found);
         throw new UploadGivenUpError(uploadId);
       }
       // Neither: a completion racing this one may have put the archive together and dropped the plan between the looks.
@@ -316,14 +314,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       }
       // Looked at again: a completion refused by the mark may have put the parts together after the first look.
-      const archive = plan === undefined ? found : await head(key);
-      if (archive !== undefined) await deleteArchive(key, archive);
+      // Every version, also when none is current: older PUTs of a single PUT's URL stay behind the newest.
+      await deleteArchive(key, plan === undefined ? found : await head(key));
       return 'given-up';
     },
     givenUp: async (owner: string, uploadId: string): Promise<boolean> => (await readRecord(owner, uploadId))?.givenUp === true,
-    discard: async (staged: StagedObject): Promise<void> => {
-      // The version itself: in a versioned bucket a plain delete would only hide it behind a marker.
-      await s3.send(new DeleteObjectCommand({ Bucket: staged.bucket, Key: staged.key, ...(staged.versionId ? { VersionId: staged.versionId } : {}) }));
-    },
+    // Every version of its key: a single PUT's URL refused at completion (413) may have taken the archive several times.
+    discard: (staged: StagedObject): Promise<void> => deleteEveryVersion(s3, staged.bucket, staged.key, staged.versionId),
   };
 }

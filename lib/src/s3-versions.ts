@@ -1,0 +1,46 @@
+import { DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+
+interface KeyVersion { readonly Key: string; readonly VersionId?: string }
+
+/** Every version and delete marker of exactly `key`: a listing by prefix also names longer keys that begin with it. */
+async function versionsOf(s3: S3Client, bucket: string, key: string): Promise<KeyVersion[]> {
+  const found: KeyVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectVersionsCommand({
+      Bucket: bucket, Prefix: key, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}),
+    }));
+    for (const entry of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+      if (entry.Key === key) found.push({ Key: key, ...(entry.VersionId ? { VersionId: entry.VersionId } : {}) });
+    }
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker);
+  return found;
+}
+
+function refusedListing(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AccessDenied';
+}
+
+/**
+ * Deletes every version of `key`. A presigned single PUT's URL writes as often as it is sent before it expires, and
+ * each PUT is a version of its own in a versioned bucket: deleting the newest left the one before it current, bytes
+ * and all (found by a review: three PUTs, a DELETE answered 204, two versions left). A role without
+ * s3:ListBucketVersions (granted before 2026-12-06) still has `known` deleted, as before, rather than nothing.
+ */
+export async function deleteEveryVersion(s3: S3Client, bucket: string, key: string, known: string | null = null): Promise<void> {
+  let versions: KeyVersion[];
+  try {
+    versions = await versionsOf(s3, bucket, key);
+  } catch (error) {
+    if (!refusedListing(error)) throw error;
+    versions = [{ Key: key, ...(known ? { VersionId: known } : {}) }];
+  }
+  // One DeleteObject each, not DeleteObjects: that one must carry a checksum header, which stores run with
+  // S3_CHECKSUMS=off (B2, OVH) refuse; a key has a handful of versions, one per PUT of its URL.
+  for (const version of versions) {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, ...version }));
+  }
+}
