@@ -252,7 +252,13 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
         return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls${until}: ${why}; uploads naming it are refused at once for a while, so that the uploads behind them do not wait too: upload again later`);
       }
       if (probe && error instanceof RegistryUnavailableError) {
-        outages?.record(probe.name);
+        // Answered, only with errors (a 5xx): that repository is remembered, and the registry that answered forgiven.
+        if (error.answered) {
+          outages?.answered(registry);
+          outages?.record(repository);
+        } else {
+          outages?.record(registry);
+        }
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; ${probe.name} was already away at ${probe.since.toISOString()}, so this upload tried it once instead of waiting (${probeEvery}): upload again once it answers`);
       }
       if (error instanceof RegistryUnavailableError) {
@@ -265,6 +271,9 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
         return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
       }
       throw error;
+    } finally {
+      // A probe's turn ends however its pull ends, so the next may be given (one at a time).
+      if (probe) outages?.probeEnded(probe.name);
     }
   }
   let source: Readable;

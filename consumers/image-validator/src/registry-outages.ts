@@ -26,6 +26,8 @@ export class RegistryOutages {
   private readonly lastAnswer = new Map<string, number>();
   private readonly limits = new Map<string, { readonly until: number; readonly why: string }>();
   private readonly probes = new Map<string, number>();
+  /** Names a probe is trying right now: a silent registry holds each for its answer timeout (30 s), not the 5 s. */
+  private readonly probing = new Set<string>();
 
   /**
    * @param windowMs how long an outage refuses uploads at once
@@ -47,10 +49,19 @@ export class RegistryOutages {
    * of the outage being seen, nor of the last upload that tried.
    */
   mayProbe(registry: string): boolean {
+    // One probe at a time (found by a review): a registry that takes connections and never answers held each probe
+    // 30 s, so a turn every 5 s had six in flight, every partition the validator consumes at once.
+    if (this.probing.has(registry)) return false;
     const last = Math.max(this.away.get(registry) ?? -Infinity, this.probes.get(registry) ?? -Infinity);
     if (this.now() - last < this.probeIntervalMs) return false;
     this.probes.set(registry, this.now());
+    this.probing.add(registry);
     return true;
+  }
+
+  /** The probe mayProbe let through has ended, however it ended: the next turn may be given. */
+  probeEnded(registry: string): void {
+    this.probing.delete(registry);
   }
 
   /** `registry/repository` served again: its outage is over. */

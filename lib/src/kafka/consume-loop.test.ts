@@ -40,6 +40,14 @@ describe('kafkaFailureCode', () => {
     expect(kafkaFailureCode(Object.assign(new Error('listen'), { code: 'EADDRINUSE' }))).toBe('EADDRINUSE');
     expect(kafkaFailureCode(new TypeError('x is undefined'))).toBe('TypeError');
   });
+
+  it('looks through what kafkajs wraps around a failure of the service\'s own handler (found by a review)', () => {
+    const wrapped = (name: string, cause: Error): Error => Object.assign(new Error(cause.message, { cause }), { name });
+    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', new TypeError('x is undefined')))).toBe('TypeError');
+    expect(kafkaFailureCode(wrapped('KafkaJSNonRetriableError', new StoreUnavailableError('mysql', new Error('gone'))))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', new KafkaJSNoBrokerAvailableError('no broker')))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
+    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', Object.assign(new Error('listen'), { code: 'EADDRINUSE' })))).toBe('EADDRINUSE');
+  });
 });
 
 describe('ConsumeLoop crash line', () => {

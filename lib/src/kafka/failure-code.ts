@@ -9,6 +9,17 @@ import { OrbitError } from '../errors.js';
  * on the code sees both.
  */
 export function kafkaFailureCode(error: unknown): string {
-  if (error instanceof Error && !(error instanceof OrbitError) && error.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
-  return errorCodeOf(error);
+  const innermost = originalCause(error);
+  if (innermost instanceof Error && !(innermost instanceof OrbitError) && innermost.name.startsWith('KafkaJS')) return 'ORBIT_ERR_STORE_UNAVAILABLE';
+  return errorCodeOf(innermost);
+}
+
+/**
+ * What kafkajs wrapped: a failure of the service's own batch handler reaches its crash as KafkaJSNumberOfRetriesExceeded
+ * or KafkaJSNonRetriableError around it (found by a review: a TypeError of ours was reported as Kafka unavailable).
+ */
+function originalCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10 && current instanceof Error && current.name.startsWith('KafkaJS') && current.cause !== undefined; depth++) current = current.cause;
+  return current;
 }
