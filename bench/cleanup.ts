@@ -1,5 +1,6 @@
 /** Removing what a bench made, whether it finished or threw. */
-import { DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { deleteEveryVersion } from '@orbit/lib';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,23 +10,8 @@ export const tempFile = (name: string): string => join(tmpdir(), `orbit-bench-${
 
 export const removeFile = (file: string): void => rmSync(file, { recursive: true, force: true });
 
-/**
- * Deletes every version of `key`: the buckets are versioned, so a plain
- * DeleteObject would only add a delete marker and keep the bytes.
- */
-export async function removeObject(s3: S3Client, bucket: string, key: string): Promise<void> {
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
-    for (const version of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
-      // Prefix also matches longer keys; only this one is ours.
-      if (version.Key === key) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: version.VersionId }));
-    }
-    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-    versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-  } while (keyMarker !== undefined);
-}
+/** Every version of `key` (the buckets are versioned: a plain DeleteObject would keep the bytes behind a marker). */
+export const removeObject = (s3: S3Client, bucket: string, key: string): Promise<void> => deleteEveryVersion(s3, bucket, key);
 
 /** Runs every cleanup even when one throws, and reports failures without hiding the bench's own error. */
 export async function cleanUp(steps: readonly (() => unknown)[]): Promise<void> {

@@ -7,3 +7,14 @@ export function codePointLabel(character: string): string {
   const codePoint = character.codePointAt(0) ?? 0;
   return `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
 }
+
+/**
+ * `at`, or the index one step off it (back for a head's end, forward for a tail's start) when `at` falls inside a
+ * surrogate pair: a cut there left half of an emoji at each side, U+FFFD once stored or shown.
+ */
+export function offSurrogatePair(text: string, at: number, step: 'back' | 'forward' = 'back'): number {
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(at);
+  const inside = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
+  return inside ? at + (step === 'back' ? -1 : 1) : at;
+}

@@ -302,19 +302,12 @@ export function serviceOfEntry(entry: string | undefined): string {
 }
 
 /**
- * The reason code of a failed start's line (docs/errors.md). Ours as it is (a start that waited its time for a
- * dependency is ORBIT_ERR_RETRY_EXHAUSTED). A Kafka client's error is ORBIT_ERR_STORE_UNAVAILABLE, Kafka not
- * answering or refusing the service's own credentials (a wrong SASL password, a TLS certificate it does not take, an
- * ACL); `err` still names kafkajs's kind (KafkaJSSASLAuthenticationError). Any other error's own code (EADDRINUSE),
- * else its name. The rule of a running consumer's crash line too (kafkaFailureCode).
+ * The one line of a start that failed: what it was doing, the error's message and code (docs/errors.md; a start that
+ * waited its time for a dependency is ORBIT_ERR_RETRY_EXHAUSTED, a Kafka client's error ORBIT_ERR_STORE_UNAVAILABLE:
+ * kafkaFailureCode, as a running consumer's crash line), its stack only under `err`.
  */
-export function startFailureCode(error: unknown): string {
-  return kafkaFailureCode(error);
-}
-
-/** The one line of a start that failed: what it was doing, the error's message and code, its stack only under `err`. */
 export function startFailureFields(progress: StartProgress, error: unknown): { step: string; code: string; err: unknown } {
-  return { step: progress.step, code: startFailureCode(error), err: error };
+  return { step: progress.step, code: kafkaFailureCode(error), err: error };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { abortableSleep, chartVersionOf, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { abortableSleep, chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
 import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
@@ -113,14 +113,6 @@ export function shortened(message: string): string {
   return `${message.slice(0, head)} … [${tailFrom - head} characters left out] … ${message.slice(tailFrom)}`;
 }
 
-/** `at`, or the index one step off it (back for a head's end, forward for a tail's start) when `at` falls inside a surrogate pair. */
-function offSurrogatePair(text: string, at: number, step: 'back' | 'forward' = 'back'): number {
-  const before = text.charCodeAt(at - 1);
-  const after = text.charCodeAt(at);
-  const inside = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
-  return inside ? at + (step === 'back' ? -1 : 1) : at;
-}
-
 /**
  * Why a valid image's facts are too big to carry, or null. They travel whole
  * in ImageValidated and ImageStored and in the version's DynamoDB row; past
@@ -216,11 +208,11 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     const outages = deps.registryOutages;
     const probeEvery = `one upload every ${Math.round((outages?.probeIntervalMs ?? 0) / 1000)} s tries it`;
     const outage = outages?.recentOutage(registry);
-    if (outage && !outages?.mayProbe(registry)) {
+    if (outage && !outages?.takeProbeTurn(registry)) {
       return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it answers`);
     }
     const failing = outage ? undefined : outages?.recentOutage(repository);
-    if (failing && !outages?.mayProbe(repository)) {
+    if (failing && !outages?.takeProbeTurn(repository)) {
       return rejected('REGISTRY_UNAVAILABLE', `${repository} kept failing (5xx or 429) until ${failing.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it serves`);
     }
     // A probe tries once: waiting out the patience for a registry already seen away is what the memory spares the partition.
@@ -233,15 +225,11 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
       && (error.answered || (outages?.answeredLately(registry) ?? true));
     try {
       staging = await pullPatiently(() => pull(event), patience, (error) => error instanceof RegistryUnavailableError && waitedFor(error));
-      outages?.answered(registry);
-      outages?.recovered(repository);
+      outages?.served(registry, repository);
     } catch (error) {
       if (error instanceof PullRefusedError) {
         // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
-        if (error.answered) {
-          outages?.answered(registry);
-          outages?.recovered(repository);
-        }
+        if (error.answered) outages?.served(registry, repository);
         return rejected(error.reasonCode, error.message);
       }
       const limited = error instanceof RetryExhaustedError ? error.cause : error;

@@ -81,3 +81,13 @@ export function platformsListedTwice(entries: readonly (IndexEntry & { readonly 
   if (twice.length === 0) return undefined;
   return `${where} lists ${twice.map(([platform, digests]) => `${platform} for ${digests.length} different images (${digests.join(', ')})`).join('; ')}: a runtime runs the first one listed`;
 }
+
+/**
+ * Why an index entry's listed platform is not the one its config says, in the words of a refusal, or undefined when
+ * they agree (or nothing is listed): a node picks the entry by the listing and runs what the config says. One wording
+ * for the whole index's check and a single platform's pull.
+ */
+export function platformMismatch(role: string, listed: Platform | undefined, config: Platform): string | undefined {
+  if (!listed || (listed.os === config.os && listed.architecture === config.architecture)) return undefined;
+  return `${role} is listed as ${listed.os}/${listed.architecture} but its config says ${config.os}/${config.architecture}`;
+}

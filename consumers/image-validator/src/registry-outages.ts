@@ -45,10 +45,10 @@ export class RegistryOutages {
 
   /**
    * Whether an upload naming a remembered registry (or `registry/repository`)
-   * may try it now, taking the turn when it may: not within probeIntervalMs
+   * may try it now, taking the turn when it may (end it with probeEnded): not within probeIntervalMs
    * of the outage being seen, nor of the last upload that tried.
    */
-  mayProbe(registry: string): boolean {
+  takeProbeTurn(registry: string): boolean {
     // One probe at a time (found by a review): a registry that takes connections and never answers held each probe
     // 30 s, so a turn every 5 s had six in flight, every partition the validator consumes at once.
     if (this.probing.has(registry)) return false;
@@ -59,7 +59,7 @@ export class RegistryOutages {
     return true;
   }
 
-  /** The probe mayProbe let through has ended, however it ended: the next turn may be given. */
+  /** The probe takeProbeTurn let through has ended, however it ended: the next turn may be given. */
   probeEnded(registry: string): void {
     this.probing.delete(registry);
   }
@@ -68,6 +68,12 @@ export class RegistryOutages {
   recovered(repository: string): void {
     this.away.delete(repository);
     this.probes.delete(repository);
+  }
+
+  /** A pull from `repository` of `registry` was served (or refused: an answer all the same): both outages are over. */
+  served(registry: string, repository: string): void {
+    this.answered(registry);
+    this.recovered(repository);
   }
 
   /** When the registry was last seen away, if that is within the window. */
@@ -94,8 +100,7 @@ export class RegistryOutages {
 
   /** The registry answered (a pull, or a refusal of one): any outage is over. */
   answered(registry: string): void {
-    this.away.delete(registry);
-    this.probes.delete(registry);
+    this.recovered(registry);
     this.lastAnswer.set(registry, this.now());
     forgetOlder(this.lastAnswer, this.now() - this.answeredWindowMs);
   }

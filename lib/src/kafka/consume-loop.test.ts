@@ -1,11 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { retryPolicy } from '../retry.js';
 import { createKafka, type Kafka } from './client.js';
 import { ConsumeLoop } from './consume-loop.js';
-import { kafkaFailureCode } from './failure-code.js';
 
 const logger = createLogger({ service: 'consume-loop-test', level: 'silent' });
 // Building a loop connects nothing, so an unreachable broker will do.
@@ -32,23 +30,6 @@ class KafkaJSNoBrokerAvailableError extends Error {
   override readonly name = 'KafkaJSNoBrokerAvailableError';
   readonly retriable = true;
 }
-
-describe('kafkaFailureCode', () => {
-  it('calls a Kafka client failure a store outage, and keeps any other error\'s own code', () => {
-    expect(kafkaFailureCode(new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
-    expect(kafkaFailureCode(new StoreUnavailableError('schema registry', new Error('refused')))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
-    expect(kafkaFailureCode(Object.assign(new Error('listen'), { code: 'EADDRINUSE' }))).toBe('EADDRINUSE');
-    expect(kafkaFailureCode(new TypeError('x is undefined'))).toBe('TypeError');
-  });
-
-  it('looks through what kafkajs wraps around a failure of the service\'s own handler (found by a review)', () => {
-    const wrapped = (name: string, cause: Error): Error => Object.assign(new Error(cause.message, { cause }), { name });
-    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', new TypeError('x is undefined')))).toBe('TypeError');
-    expect(kafkaFailureCode(wrapped('KafkaJSNonRetriableError', new StoreUnavailableError('mysql', new Error('gone'))))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
-    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', new KafkaJSNoBrokerAvailableError('no broker')))).toBe('ORBIT_ERR_STORE_UNAVAILABLE');
-    expect(kafkaFailureCode(wrapped('KafkaJSNumberOfRetriesExceeded', Object.assign(new Error('listen'), { code: 'EADDRINUSE' })))).toBe('EADDRINUSE');
-  });
-});
 
 describe('ConsumeLoop crash line', () => {
   it('gives kafkajs\'s crash a reason code, as a failed start gives the same error (found by a review)', () => {

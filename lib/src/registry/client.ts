@@ -6,8 +6,6 @@ import { OrbitError } from '../errors.js';
 import { basicAuthorization, parseChallenge, type Challenge, type Credentials, type CredentialSource } from './auth.js';
 import { registrySays, wordsOf } from './registry-words.js';
 
-export { registrySays } from './registry-words.js';
-
 /**
  * The registry refused or could not serve the image; `reasonCode` ends the
  * upload (not retried). `answered`: false when no HTTP answer came (no such

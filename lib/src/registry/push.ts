@@ -3,7 +3,8 @@ import { OrbitError } from '../errors.js';
 import { parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
 import { isInsecureRegistry, type RegistryAccess } from './access.js';
-import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, registrySays, RegistryUnavailableError, unavailableAnswer } from './client.js';
+import { MAX_MANIFEST_BYTES, PullRefusedError, readCapped, RegistryClient, RegistryUnavailableError, unavailableAnswer } from './client.js';
+import { registrySays } from './registry-words.js';
 import { credentialsFor, distributionAddress } from './docker-hub.js';
 import { manifestMediaType, sha256Of } from './image-manifest.js';
 

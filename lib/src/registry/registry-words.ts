@@ -1,3 +1,5 @@
+import { offSurrogatePair } from '../code-point.js';
+
 /**
  * What a registry (or the storage it redirects to) wrote into a refusal,
  * made fit to quote in a message a person reads: the words end up in
@@ -6,7 +8,7 @@
  */
 
 /** Past this, a quote is cut: Harbor's policy refusals run to about 350 characters and are worth keeping whole. */
-export const MAX_QUOTE_CHARS = 500;
+const MAX_QUOTE_CHARS = 500;
 /** An error body is a few hundred bytes; what goes past this is not read. */
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
@@ -17,15 +19,15 @@ export interface Words {
 }
 
 /**
- * `text` with its runs of white space as one space and every other control
- * character (C0, DEL, C1), line separator and bidirectional override written
- * as `\uXXXX`, cut to `max` characters.
+ * `text` with its runs of white space (line separators among them) as one
+ * space and every other control character (C0, DEL, C1) and bidirectional
+ * override written as `\uXXXX`, cut to `max` characters (never inside an emoji).
  */
 export function quotable(text: string, max = MAX_QUOTE_CHARS): string {
   const printable = text.replace(/\s+/g, ' ').trim()
     // eslint-disable-next-line no-control-regex -- these are the characters to escape
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return printable.length <= max ? printable : `${printable.slice(0, max - 1)}…`;
+    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable.length <= max ? printable : `${printable.slice(0, offSurrogatePair(printable, max - 1))}…`;
 }
 
 const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));

@@ -4,7 +4,7 @@ import { parseConfig } from './image-config.js';
 import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, manifestShape, type Descriptor } from './json-shapes.js';
 import { checkLayers } from './layers.js';
 import type { ResolvedIndex } from './oci-layout.js';
-import { isAttestation, platformName } from '../platforms.js';
+import { isAttestation, platformMismatch, platformName } from '../platforms.js';
 import { reject } from './rejections.js';
 
 /**
@@ -36,9 +36,8 @@ function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifes
   const config = parseConfig(blobs.blob(manifest.config, `${role}'s config`), `${role}'s config`);
   checkLayers(manifest.layers.map((layer, index) => ({ file: blobs.blob(layer, `${role}'s layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null, urls: layer.urls })), config.diffIds);
   const claimed = entry.platform;
-  if (claimed && (claimed.os !== config.os || claimed.architecture !== config.architecture)) {
-    reject('BAD_MANIFEST', `${role} is listed as ${claimed.os}/${claimed.architecture} but its config says ${config.os}/${config.architecture}`);
-  }
+  const mismatch = platformMismatch(role, claimed, config);
+  if (mismatch !== undefined) reject('BAD_MANIFEST', mismatch);
   return { ...common, os: config.os, architecture: config.architecture, variant: claimed?.variant ?? null, attestation };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Descriptor } from '../archive/index.js';
-import { platformName } from '../platforms.js';
+import { platformMismatch, platformName } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, sha256Of, type RegistryClient } from '@orbit/lib';
 
 /** The config's platform fields; the rest of it is the validator's to read. */
@@ -39,8 +39,7 @@ export async function claimedPlatformConfig(client: RegistryClient, entry: Descr
   const bytes = await client.getBounded(`/blobs/${config.digest}`, '*/*', MAX_MANIFEST_BYTES);
   if (bytes === null || sha256Of(bytes) !== config.digest) return undefined;
   const said = platformOf(bytes);
-  if (said && (said.os !== claimed.os || said.architecture !== claimed.architecture)) {
-    throw new PullRefusedError('BAD_MANIFEST', `the index's manifest ${entry.digest} (${platformName(entry)}) is listed as ${claimed.os}/${claimed.architecture} but its config says ${said.os}/${said.architecture}`);
-  }
+  const mismatch = said && platformMismatch(`the index's manifest ${entry.digest} (${platformName(entry)})`, claimed, said);
+  if (mismatch) throw new PullRefusedError('BAD_MANIFEST', mismatch);
   return { digest: config.digest, bytes };
 }
