@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import { createLogger, shutdownGrace, type Logger } from '@orbit/lib';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
 import { tokenVerifier } from './auth.js';
 import { ROUTE_TEST_AUTH, routeTestToken } from './testing/route-gateway.js';
@@ -90,21 +90,26 @@ describe('a request cut at the end of the shutdown grace', () => {
     let release: () => void = () => undefined;
     const held = new Promise<boolean>((resolve) => { release = () => resolve(true); });
     const metrics = new Registry();
-    const app = buildApp({ ready: () => held, metrics, logger });
+    let entered: () => void = () => undefined;
+    const inRoute = new Promise<void>((resolve) => { entered = resolve; });
+    const app = buildApp({ ready: () => { entered(); return held; }, metrics, logger });
     const grace = shutdownGrace(app, { graceMs: 200, logger, settleMs: 200, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'look for it' }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const answered = fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/readyz`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inRoute;
     // 2. Stopped; the route answers 200, into a closed connection or one about to be.
     const closed = grace.close();
     if (afterClose) await closed;
     const status = (await answered).status;
     release();
     expect(await closed).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     // 3. Its client heard 503, and so do the metrics and the log.
     expect(status).toBe(503);
-    const counted = await metrics.getSingleMetricAsString('orbit_http_requests_total');
+    const counted = await vi.waitFor(async () => {
+      const text = await metrics.getSingleMetricAsString('orbit_http_requests_total');
+      expect(text).toContain('status="503"');
+      return text;
+    });
     expect(counted).toMatch(/^orbit_http_requests_total\{method="GET",route="\/readyz",status="503"\} 1$/m);
     expect(counted).not.toMatch(/status="200"/);
     expect(lines.filter((line) => line['msg'] !== undefined && String(line['msg']).startsWith('request cut at shutdown')))
