@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamo, createS3 } from './aws.js';
+import { createDynamo, createS3, S3_CHECK_SILENCE_TIMEOUT_MS } from './aws.js';
 import { describeError, errorCodeOf } from './error-description.js';
 import { isRetriable } from './retry-classifier.js';
 
@@ -61,6 +61,17 @@ describe('createDynamo', () => {
     // Two attempts (maxAttempts 2) of 300 ms each, and the SDK's short backoff between them.
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+});
+
+describe('an S3 client of a command that only looks (S3_CHECK_SILENCE_TIMEOUT_MS)', () => {
+  it('gives up on an S3 that takes the connection and never answers within a minute, naming the call and object (found by a review: dry runs sat silent for twenty)', async () => {
+    const s3 = createS3({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_DYNAMODB: endpoint, S3_FORCE_PATH_STYLE: true }, S3_CHECK_SILENCE_TIMEOUT_MS);
+    const started = Date.now();
+    const error = await s3.send(new HeadObjectCommand({ Bucket: 'images', Key: 'img-v1.tar' })).then(() => undefined, (caught: unknown) => caught);
+    expect(describeError(error)).toMatch(/^HeadObject s3:\/\/images\/img-v1\.tar: TimeoutError/);
+    // Two attempts of S3_CHECK_SILENCE_TIMEOUT_MS each: the command says so well within a minute.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 45_000);
 });
 
 describe('S3_CHECKSUMS', () => {

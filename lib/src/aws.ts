@@ -26,6 +26,13 @@ export interface AwsSettings {
 const CONNECTION_TIMEOUT_MS = 5_000;
 const DYNAMO_ANSWER_TIMEOUT_MS = 10_000;
 const S3_SILENCE_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The silence an S3 client of a command that only looks (HEADs, small chart
+ * reads, streamed reads that never wait on a copy) allows per attempt: with the
+ * ten minutes of a copy, a dry run against an S3 that took the connection and
+ * never answered sat silent for twenty, and said nothing.
+ */
+export const S3_CHECK_SILENCE_TIMEOUT_MS = 10_000;
 
 /** What a call was about, in the words an operator looks for: `s3://bucket/key`, or the table(s). */
 function resourceOf(input: Record<string, unknown>): string {

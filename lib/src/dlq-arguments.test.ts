@@ -46,6 +46,11 @@ describe('dlqCommandOf', () => {
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { ...options, offset: ['3'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['3'], filter, timeoutMs: 90_000 });
     expect(dlqCommandOf(['list'], { since: 'yesterday' })).toEqual({ refused: expect.stringContaining('--since takes a time such as 2026-12-06') });
     expect(dlqCommandOf(['list'], { until: '2026-13-45' })).toEqual({ refused: expect.stringContaining('--until takes a time') });
+    // A day the month does not have is refused, not rolled over into the next month (2026-03-02).
+    expect(dlqCommandOf(['list'], { since: '2026-02-30' })).toEqual({ refused: expect.stringContaining('not "2026-02-30"') });
+    expect(dlqCommandOf(['list'], { until: '2026-04-31T10:00:00Z' })).toEqual({ refused: expect.stringContaining('--until takes a time') });
+    expect(dlqCommandOf(['list'], { since: '2026-02-29' })).toEqual({ refused: expect.stringContaining('--since takes a time') });
+    expect(dlqCommandOf(['list'], { since: '2028-02-29' })).toMatchObject({ filter: { since: new Date('2028-02-29T00:00:00Z') } });
     expect(dlqCommandOf(['list'], { limit: '0' })).toEqual({ refused: expect.stringContaining('--limit takes a number of letters, 1 or more, not "0"') });
     expect(dlqCommandOf(['list'], { timeout: 'soon' })).toEqual({ refused: expect.stringContaining('--timeout takes the seconds') });
     expect(dlqCommandOf(['list'], { group: '' })).toEqual({ refused: '--group needs a value' });

@@ -4,6 +4,8 @@ import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
 export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset N]... ${NARROWING}`;
+/** What `--help` prints: the usage line and what the commands do. */
+export const DLQ_HELP = `${DLQ_USAGE}   (dlq:list prints the dead letters of a topic, or of every topic, one line each; dlq:redrive puts them back on their original topic for the group that failed them, each once; the options narrow both to the letters they name)`;
 
 /** The options of the dlq commands, for parseArgs (`parseCommandLine`). */
 export const DLQ_OPTIONS = {
@@ -44,8 +46,15 @@ function timeOf(option: string, text: string | undefined): Date | undefined | Re
   if (text === undefined) return undefined;
   const form = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
   const withZone = form && text.length > 10 && form[1] === undefined ? `${text}Z` : text;
-  const time = form ? new Date(withZone) : new Date(Number.NaN);
+  const time = form && isCalendarDate(text.slice(0, 10)) ? new Date(withZone) : new Date(Number.NaN);
   return Number.isNaN(time.getTime()) ? { refused: `--${option} takes a time such as 2026-12-06 or 2026-12-06T10:15:00Z, not "${text}"` } : time;
+}
+
+/** `YYYY-MM-DD` names a day of the calendar: JavaScript reads 2026-02-30 as 2026-03-02 rather than refusing it. */
+function isCalendarDate(date: string): boolean {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= lastDay;
 }
 
 const isRefusal = (value: unknown): value is Refusal => typeof value === 'object' && value !== null && 'refused' in value;

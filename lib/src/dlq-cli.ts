@@ -7,19 +7,19 @@
  */
 import { EXIT_ANOTHER_RUN, failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
 import { readCheckedConfig } from './config.js';
-import { DLQ_OPTIONS, DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
-import { StoreUnavailableError } from './errors.js';
-import { createKafka, type Kafka } from './kafka/client.js';
+import { DLQ_HELP, DLQ_OPTIONS, dlqCommandOf } from './dlq-arguments.js';
+import { createKafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, forEachDeadLetter, letterState, positionOf, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 
 failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
 
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: DLQ_OPTIONS }, DLQ_USAGE);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: DLQ_OPTIONS }, DLQ_HELP);
 const command = dlqCommandOf(positionals, values);
 if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);
@@ -32,22 +32,8 @@ const logger = createLogger({ service: 'dlq', level: config.LOG_LEVEL === 'info'
 const connection = checked.kafka;
 const kafka = createKafka({ clientId: 'orbit-dlq', ...connection, logger });
 
-/**
- * Brokers that do not answer are said in seconds, not after the client's
- * eight retries (36 s): a short-lived client with two tries connects first.
- * The work itself keeps the usual retries, for a cluster that is only settling.
- */
-async function reachable(probe: Kafka): Promise<void> {
-  const admin = probe.admin();
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new StoreUnavailableError(`Kafka at ${config.KAFKA_BROKERS.join(',')}`, error);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-await reachable(createKafka({ clientId: 'orbit-dlq', ...connection, logger, retries: 2 }));
+// Brokers that do not answer are said in seconds (the deadline, or --timeout when given), naming them.
+await kafkaAnswers({ clientId: 'orbit-dlq', ...connection, logger }, command.timeoutMs);
 
 function line(letter: LetterSummary): string {
   return [

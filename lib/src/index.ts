@@ -31,6 +31,7 @@ export * from './shutdown-grace.js';
 export * from './raw-answer.js';
 export * from './kafka/client.js';
 export * from './kafka/connection.js';
+export * from './kafka/reachable.js';
 export * from './kafka/headers.js';
 export * from './kafka/instrumentation.js';
 export * from './kafka/publisher.js';

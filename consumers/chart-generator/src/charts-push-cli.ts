@@ -10,7 +10,7 @@
  */
 import {
   failPlainly, bucketEnv, createDynamo, createLogger, createS3, imageRegistryEnv, imageUIDsOf, kustomizeTableKeyOf, parseCommandLine, readConfig, registryAccessEnv, registryAccessOf,
-  runtimeEnv, stderrDestination, tableName,
+  runtimeEnv, S3_CHECK_SILENCE_TIMEOUT_MS, stderrDestination, tableName,
 } from '@orbit/lib';
 import { awsChartStore } from './chart-store.js';
 import { ENVIRONMENTS } from './environment.js';
@@ -18,12 +18,13 @@ import { chartPlacementOf, chartRows, checkChart, repushChart, type ChartPlaceme
 
 failPlainly('charts:push');
 
-const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]...');
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run charts:push -- [--dry-run] [--image IMAGE_UID]...   (checks that the registries hold the chart of every version, or of the images named, and pushes the missing ones from the chart bucket; --dry-run only reports; exits 1 when something is left for a person)');
 const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'charts-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const dynamo = createDynamo(config);
-const deps = { store: awsChartStore(createS3(config), dynamo, config.ORBIT_BUCKET_CHARTS), pushing: { access: registryAccessOf(config, log) }, log };
+// Its S3 reads are small charts, never a copy: a silent S3 is said in seconds, not after twenty minutes.
+const deps = { store: awsChartStore(createS3(config, S3_CHECK_SILENCE_TIMEOUT_MS), dynamo, config.ORBIT_BUCKET_CHARTS), pushing: { access: registryAccessOf(config, log) }, log };
 
 const placements: ChartPlacement[] = [];
 for (const environment of ENVIRONMENTS) {

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { chartArtifactOf, chartRepositoryOf, chartTagsOf, HELM_CHART_LAYER_TYPE, HELM_CONFIG_TYPE } from './push-chart.js';
+import { quietLogger } from '../../../test/helpers/index.js';
+import { renderChart } from './chart/render.js';
+import { sha256Hex, type ChartStore } from './chart-store.js';
+import { packageChart } from './package-chart.js';
+import { chartArtifactOf, chartHeld, chartRepositoryOf, chartTagsOf, HELM_CHART_LAYER_TYPE, HELM_CONFIG_TYPE } from './push-chart.js';
+import { checkChart, type ChartPlacement } from './repush-charts.js';
+import { SCENARIOS } from './testing/inputs.js';
 
 const sha = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -35,4 +42,34 @@ describe('where a chart goes', () => {
     expect(chartTagsOf('1.0.0', 'AbCdEf123456xyz')).toEqual(['1.0.0', '1.0.0-AbCdEf123456']);
     expect(chartTagsOf('1'.repeat(120), 'AbCdEf123456xyz')).toEqual(['1'.repeat(120)]);
   });
+});
+
+/** A registry address where nothing listens: a port taken, then let go. */
+async function closedRegistry(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `127.0.0.1:${port}`;
+}
+
+describe('a chart looked for in a registry that does not answer', () => {
+  const access = { insecure: new Set<string>(), credentials: new Map() };
+
+  it('is reported as one that cannot be checked, so charts:push goes on with the others (found by a review: the whole run aborted with no report)', async () => {
+    const registry = await closedRegistry();
+    const tgz = await packageChart(renderChart(SCENARIOS.realistic!), 'billing-api', '1.0.0');
+    const held = await chartHeld({ tgz, chartName: 'billing-api', imageUID: 'U'.repeat(60) }, `${registry}/orbit`, { access });
+    expect(held).toEqual(expect.stringMatching(new RegExp(`^looking for ${registry}/orbit/charts/billing-api@sha256:[0-9a-f]{64}: registry ${registry} is unavailable$`)));
+
+    const chart = { bucket: 'charts', key: 'billing-api-1.0.0.tgz', versionId: null };
+    const store: ChartStore = {
+      getObject: async () => tgz,
+      putObject: () => Promise.reject(new Error('a check writes nothing')), putRow: () => Promise.reject(new Error('a check writes nothing')), getRow: async () => undefined,
+    };
+    const placement: ChartPlacement = {
+      environment: 'Development', imageUID: 'U'.repeat(60), imageVersion: 'v1', chartName: 'billing-api', chart, chartSha256: sha256Hex(tgz), registryPrefix: `${registry}/orbit`,
+    };
+    expect(await checkChart(placement, { store, pushing: { access }, log: quietLogger })).toEqual({ kind: 'unpushable', placement, why: held });
+  }, 30_000);
 });

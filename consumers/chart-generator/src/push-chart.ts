@@ -1,5 +1,5 @@
 import {
-  isPushRefusal, OCI_MANIFEST_TYPE, pushClientOf, pushRepositoryOf, RegistryPush, sha256Of, tagManifest,
+  isPushRefusal, OCI_MANIFEST_TYPE, pushClientOf, pushRepositoryOf, RegistryPush, RegistryUnavailableError, sha256Of, tagManifest,
   type Logger, type PushRepository, type RegistryAccess, type RegistryClient,
 } from '@orbit/lib';
 import { parse } from 'yaml';
@@ -115,7 +115,7 @@ export async function pushChart(chart: ChartToPush, registryPrefix: string, push
   }
 }
 
-/** Whether the registry holds the chart's artifact (its manifest, by digest): `reference` names it either way; a message when it cannot be asked. */
+/** Whether the registry holds the chart's artifact (its manifest, by digest): `reference` names it either way; a message when it refuses to say or does not answer. */
 export async function chartHeld(chart: ChartToPush, registryPrefix: string, pushing: ChartPushing): Promise<{ readonly reference: string; readonly held: boolean } | string> {
   const ready = await prepared(chart, registryPrefix, pushing);
   if (typeof ready === 'string') return ready;
@@ -124,7 +124,8 @@ export async function chartHeld(chart: ChartToPush, registryPrefix: string, push
   try {
     return { reference, held: await new RegistryPush(client, target.registry).manifestAt(artifact.digest) !== undefined };
   } catch (error) {
-    if (isPushRefusal(error)) return `looking for ${reference}: ${error.message}`;
+    // A registry that does not answer is this chart's alone to report: charts:push goes on with the others, as images:push does.
+    if (isPushRefusal(error) || error instanceof RegistryUnavailableError) return `looking for ${reference}: ${error.message}`;
     throw error;
   }
 }

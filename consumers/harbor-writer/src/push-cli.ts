@@ -18,7 +18,7 @@ import { checkVersions, placementsOf, repushVersion, storedVersions } from './re
 
 failPlainly('images:push');
 
-const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]...');
+const { values } = parseCommandLine({ options: { 'dry-run': { type: 'boolean', default: false }, image: { type: 'string', multiple: true, default: [] } } }, 'npm run images:push -- [--dry-run] [--image IMAGE_UID]...   (checks that the registries hold every stored version, or those of the images named, by the digest their charts pin, and pushes the missing ones from their stored copy; --dry-run only reports; exits 1 when something is left for a person)');
 const images = imageUIDsOf(values.image);
 const config = readConfig({ ...runtimeEnv, ...bucketEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryAccessEnv });
 const log = createLogger({ service: 'images-push', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });

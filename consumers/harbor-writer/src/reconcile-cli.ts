@@ -14,7 +14,7 @@
  * having done nothing; a --dry-run takes no lock and may run beside one.
  */
 import {
-  EXIT_ANOTHER_RUN, failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher,
+  EXIT_ANOTHER_RUN, failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaAnswers, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher, S3_CHECK_SILENCE_TIMEOUT_MS,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readCheckedConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -25,7 +25,7 @@ failPlainly('transfers:reconcile');
 
 const { values } = parseCommandLine({
   options: { 'dry-run': { type: 'boolean', default: false }, 'stuck-after': { type: 'string', default: '30' }, image: { type: 'string', multiple: true, default: [] } },
-}, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES] [--image IMAGE_UID]...');
+}, 'npm run transfers:reconcile -- [--dry-run] [--stuck-after MINUTES] [--image IMAGE_UID]...   (checks every transfer ViewPort says succeeded, and those that have not moved for --stuck-after minutes, default 30, and re-drives the broken and stuck ones; --dry-run only reports; exits 1 when something is left for a person, 75 when another run holds the lock)');
 const stuckAfterMinutes = minutesOf('stuck-after', values['stuck-after']);
 const images = imageUIDsOf(values.image);
 // MySQL's and Kafka's connection variables are checked with the others, Kafka's too though only a re-drive uses it: every
@@ -50,7 +50,8 @@ const lock: ReconcileLock | undefined = values['dry-run'] ? undefined : await lo
 try {
   const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, images);
   const findings = await findBrokenTransfers(transfers, {
-    s3: createS3(config), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
+    // It only looks (HEADs): a re-drive's copies are the harbor-writer's, so a silent S3 is said in seconds, not after twenty minutes.
+    s3: createS3(config, S3_CHECK_SILENCE_TIMEOUT_MS), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
     registryOf: pullRegistryOf(config),
   });
@@ -64,6 +65,8 @@ try {
   }
   if (repairable.length > 0 && lock) {
     await lock.assertHeld().catch(refuse);
+    // Nothing is stamped before the re-drives are sent: a Kafka that does not answer is said in seconds, and the run is simply repeated.
+    await kafkaAnswers({ clientId: 'transfers-reconcile', ...checked.kafka, logger });
     const kafka = createKafka({ clientId: 'transfers-reconcile', ...checked.kafka, logger });
     const publisher = await EventPublisher.connect(kafka, new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas()), logger);
     for (const { transfer } of repairable) await publisher.publish(TOPICS.transferRequested, redriveEvent(transfer), { trace: startTrace() });

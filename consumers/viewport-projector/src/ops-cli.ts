@@ -19,7 +19,7 @@ import { skippedSummary } from './skipped-summary.js';
 
 failPlainly(`viewport:${process.argv[2] ?? 'ops'}`);
 
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, VIEWPORT_USAGE);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { 'restore-requests': { type: 'boolean' } } }, `${VIEWPORT_USAGE}   (viewport:rebuild rebuilds ViewPort from the lifecycle topics while the pipeline runs and swaps it in, --restore-requests giving back lost request rows and transfer claims too; viewport:checksum prints a checksum of the projection, equal before and after a rebuild)`);
 const command = viewportCommandOf(positionals, values);
 if ('refused' in command) {
   process.stderr.write(`${command.refused}\n`);

@@ -6,7 +6,7 @@ import { TOKEN_USAGE, tokenUserOf } from './token-arguments.js';
 
 failPlainly('token');
 
-const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, TOKEN_USAGE);
+const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { role: { type: 'string', multiple: true } } }, `${TOKEN_USAGE}   (prints a token the local gateway accepts, for that user with the roles named)`);
 const user = tokenUserOf(positionals);
 if ('refused' in user) {
   process.stderr.write(`${user.refused}\n`);
