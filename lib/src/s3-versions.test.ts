@@ -1,15 +1,15 @@
 import { DeleteObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { deleteEveryVersion } from './s3-versions.js';
+import { deleteEveryVersion, deleteVersionAndOlder } from './s3-versions.js';
 
 /** S3 answering ListObjectVersions with `pages` (or refusing it), and recording each DeleteObject. */
-function versionedS3(pages: readonly { versions: string[]; markers?: string[]; longer?: string[] }[] | 'AccessDenied') {
+function versionedS3(pages: readonly { versions: string[]; markers?: string[]; longer?: string[] }[] | 'AccessDenied' | 'NotImplemented') {
   const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const deleted: (string | undefined)[] = [];
   const listedFrom: (string | undefined)[] = [];
   s3.send = (async (command: unknown) => {
     if (command instanceof ListObjectVersionsCommand) {
-      if (pages === 'AccessDenied') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+      if (typeof pages === 'string') throw Object.assign(new Error(pages), { name: pages });
       listedFrom.push(command.input.VersionIdMarker);
       const index = command.input.VersionIdMarker === undefined ? 0 : Number(command.input.VersionIdMarker);
       const page = pages[index]!;
@@ -38,9 +38,23 @@ describe('deleteEveryVersion', () => {
     expect(deleted).toEqual(['v3', 'v2', 'm1', 'v1']);
   });
 
-  it('still deletes the version it knows where the role may not list versions (granted before s3:ListBucketVersions was asked for)', async () => {
-    const { s3, deleted } = versionedS3('AccessDenied');
+  it.each(['AccessDenied', 'NotImplemented'] as const)('still deletes the version it knows where listing versions is refused (%s: a role without s3:ListBucketVersions, Cloudflare R2)', async (refusal) => {
+    const { s3, deleted } = versionedS3(refusal);
     await deleteEveryVersion(s3, 'staging', 'k.tar', 'v3');
     expect(deleted).toEqual(['v3']);
+  });
+});
+
+describe('deleteVersionAndOlder', () => {
+  it('deletes the version it stored and the ones before it, across pages, and leaves a newer one (a later completion of the same upload)', async () => {
+    const { s3, deleted } = versionedS3([{ versions: ['v4', 'v3'], markers: ['m1'] }, { versions: ['v2', 'v1'] }]);
+    await deleteVersionAndOlder(s3, 'staging', 'k.tar', 'v3');
+    expect(deleted).toEqual(['v3', 'v2', 'v1']);
+  });
+
+  it('deletes nothing more once the version is gone (a redelivery after the delete)', async () => {
+    const { s3, deleted } = versionedS3([{ versions: ['v4'] }]);
+    await deleteVersionAndOlder(s3, 'staging', 'k.tar', 'v3');
+    expect(deleted).toEqual([]);
   });
 });

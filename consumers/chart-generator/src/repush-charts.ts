@@ -1,5 +1,5 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ownerPathIn, pushedOwnerPathOf, repositoryPathUnder, type Logger } from '@orbit/lib';
+import { ownerPathIn, pushedOwnerPathOf, RegistryUnavailableError, repositoryPathUnder, type Logger } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { ChartStore } from './chart-store.js';
 import type { Environment } from './environment.js';
@@ -135,6 +135,12 @@ export async function checkChart(placement: ChartPlacement, deps: ChartRepushDep
 export async function repushChart(placement: ChartPlacement, deps: ChartRepushDeps): Promise<string | undefined> {
   const tgz = await storedChart(placement, deps.store);
   if (typeof tgz === 'string') return tgz;
-  const outcome = await pushChart({ tgz, chartName: placement.chartName, imageUID: placement.imageUID }, placement.registryPrefix, deps.pushing, deps.log);
-  return outcome.kind === 'refused' ? outcome.message : undefined;
+  try {
+    const outcome = await pushChart({ tgz, chartName: placement.chartName, imageUID: placement.imageUID }, placement.registryPrefix, deps.pushing, deps.log);
+    return outcome.kind === 'refused' ? outcome.message : undefined;
+  } catch (error) {
+    // A registry gone away mid-run is this chart's to report: the others (other registries too) are still pushed.
+    if (error instanceof RegistryUnavailableError) return `pushing to ${placement.registryPrefix}: ${error.message}`;
+    throw error;
+  }
 }

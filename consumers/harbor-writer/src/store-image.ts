@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { createdTimestamps, deleteEveryVersion, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, pushedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
+import { createdTimestamps, deleteVersionAndOlder, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, pushedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
@@ -145,9 +145,9 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
     image: event.image,
   })));
   await deps.dynamo.send(new PutCommand({ TableName: deps.manifestTable, Item: withCreatedTimestamps({ ...rowKey, username: event.actor.username, requestId: event.requestId, metadata: event.metadata }) }));
-  // The Development copy is verified and recorded: the staged bytes can go, every version of them (a presigned single
-  // PUT's URL sent again left versions before the one validated, current again once it alone was deleted).
-  await deleteEveryVersion(deps.s3, event.staging.bucket, event.staging.key, event.staging.versionId);
+  // The Development copy is verified and recorded: the staged bytes can go, with the versions before them (a presigned
+  // single PUT's URL sent again left older ones, current again once the validated one alone was deleted).
+  await deleteVersionAndOlder(deps.s3, event.staging.bucket, event.staging.key, event.staging.versionId);
   const envelope: EventEnvelope = envelopeFor('imageStored', event);
   return {
     kind: 'stored',
