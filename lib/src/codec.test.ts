@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import avro from 'avsc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventCodec } from './codec.js';
 import { StoreUnavailableError } from './errors.js';
@@ -35,7 +36,28 @@ function wireValue(schemaId: number): Buffer {
   return value;
 }
 
+/** A registry that takes its first request and never answers it, then answers schema 7 as the Confluent API does. */
+async function registryHangingOnce(): Promise<{ url: string; requests: () => number }> {
+  let requests = 0;
+  const server = createServer((_request, response) => {
+    requests += 1;
+    if (requests === 1) return;
+    response.writeHead(200, { 'content-type': 'application/vnd.schemaregistry.v1+json' }).end(JSON.stringify({ schema: JSON.stringify(schema) }));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests };
+}
+
 describe('EventCodec against a registry that never answers', () => {
+  it('asks again when one request goes unanswered (found by the clean-clone CI: Apicurio logged a registration as answered and never sent it)', async () => {
+    const registry = await registryHangingOnce();
+    const codec = new EventCodec(registry.url, new Map([[topic, schema]]), { requestTimeoutMs: 200 });
+    const value = Buffer.concat([wireValue(7).subarray(0, 5), avro.Type.forSchema(schema as avro.Schema).toBuffer({ a: 'x' })]);
+    expect(await codec.decode(topic, value)).toEqual({ a: 'x' });
+    expect(registry.requests()).toBe(2);
+  }, 10_000);
+
   it('gives up on a schema lookup after its request timeout, as a retriable registry outage, instead of holding the consume loop', async () => {
     const registry = await silentRegistry();
     const codec = new EventCodec(registry.url, new Map([[topic, schema]]), { requestTimeoutMs: 200 });

@@ -6,7 +6,8 @@ import avro from 'avsc';
 import { createRequire } from 'node:module';
 // The registry client is CommonJS: its middleware must be mappersmith's CommonJS build (the ESM build's types differ).
 import type { TimeoutMiddleware as TimeoutMiddlewareOf } from 'mappersmith/middleware/timeout' with { 'resolution-mode': 'require' };
-import { DecodeError, EncodeError, StoreUnavailableError } from './errors.js';
+import { DecodeError, EncodeError, RetryExhaustedError, StoreUnavailableError } from './errors.js';
+import { retryPolicy, withRetry } from './retry.js';
 import { envelopeProblem } from './envelope.js';
 import { registryEndpoint } from './schema-registry-endpoint.js';
 
@@ -16,13 +17,36 @@ const WIRE_HEADER_BYTES = 5;
 export type AvroSchemaJson = Record<string, unknown>;
 
 /**
- * How long one registry request may go unanswered. Without a bound, a registry that took a request and never
+ * How long one registry request may go without a byte (the socket's idle time). Without a bound, a registry that took a request and never
  * answered held the consume loop until the stall detector replaced the consumer, and the gateway's upload with it.
  * The client answers a timeout as it does a refused connection (status 400), which the callers retry.
  */
 export const REGISTRY_REQUEST_TIMEOUT_MS = 15_000;
 
 const { TimeoutMiddleware } = createRequire(import.meta.url)('mappersmith/middleware/timeout') as { TimeoutMiddleware: typeof TimeoutMiddlewareOf };
+
+/**
+ * Each registry call is asked up to three times when it failed for want of an answer: Apicurio now and then logs a
+ * registration as answered and never sends the answer (a clean-clone CI run met it), and every call here is
+ * idempotent (a registration of a schema already there answers its id).
+ */
+const REGISTRY_CALL_RETRY = retryPolicy({ initialDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 3 });
+
+/** A failure of a registry call that is no answer about the schema (404, 409, 422): worth asking again. */
+function wantsAnotherAsk(error: unknown): boolean {
+  if (error instanceof ConfluentSchemaRegistryError) return false;
+  const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  return status !== 404 && status !== 409 && status !== 422;
+}
+
+/** `call`, asked again as REGISTRY_CALL_RETRY says; failing as its last attempt did. */
+async function askedPatiently<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await withRetry(call, { policy: REGISTRY_CALL_RETRY, isRetriable: wantsAnotherAsk });
+  } catch (error) {
+    throw error instanceof RetryExhaustedError ? error.cause : error;
+  }
+}
 
 export interface EventCodecOptions {
   /** Bound on one registry request, in milliseconds (default `REGISTRY_REQUEST_TIMEOUT_MS`). */
@@ -78,13 +102,11 @@ export class EventCodec {
       const subject = subjectOf(topic);
       // Provisioning registers every schema; registering here only covers a
       // subject provisioning has not seen (tests' own topics).
-      id = this.registry
-        .getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) })
+      id = askedPatiently(() => this.registry.getRegistryIdBySchema(subject, { type: SchemaType.AVRO, schema: JSON.stringify(schema) }))
         .catch((error: unknown) => {
           // The library turns the registry's 404 ("not registered") into its base error class.
           if (!(error instanceof ConfluentSchemaRegistryError)) throw error;
-          return this.registry
-            .register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE })
+          return askedPatiently(() => this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD_TRANSITIVE }))
             .then((answer) => answer.id);
         })
         .catch((error: unknown) => {
@@ -132,7 +154,7 @@ export class EventCodec {
     const reader = this.readerTypeOf(topic);
     let fetched: unknown;
     try {
-      fetched = await this.registry.getSchema(writerId);
+      fetched = await askedPatiently(() => this.registry.getSchema(writerId));
     } catch (error) {
       if (error instanceof ConfluentSchemaRegistryArgumentError) throw new DecodeError(topic, error);
       throw asRegistryError(error, (cause) => new DecodeError(topic, cause));
