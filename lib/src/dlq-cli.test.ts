@@ -1,43 +1,21 @@
-import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentListener, type SilentListener } from '../../test/helpers/silent-listener.js';
+import { runSourceCli } from '../../test/helpers/source-cli.js';
 
 const cli = fileURLToPath(new URL('./dlq-cli.ts', import.meta.url));
 
-/** A "broker" that takes the connection and never says a word: a hung process, a black-holed network. */
-let silent: Server;
-const held: Socket[] = [];
+let silent: SilentListener;
 let silentBroker = '';
 
 beforeAll(async () => {
-  silent = createServer((socket) => { held.push(socket); });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  silentBroker = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  silent = await silentListener();
+  silentBroker = silent.address;
 });
-afterAll(async () => {
-  for (const socket of held) socket.destroy();
-  await new Promise((resolve) => silent.close(resolve));
-});
-
-interface Run { readonly code: number | null; readonly stdout: string; readonly stderr: string; readonly seconds: number }
+afterAll(() => silent.close());
 
 /** The command as a person runs it, stopped after `capMs` so a hang fails the test instead of holding it. */
-function dlq(args: readonly string[], env: Readonly<Record<string, string>>, capMs = 25_000): Promise<Run> {
-  const started = Date.now();
-  const child = spawn(process.execPath, ['--conditions=@orbit/source', '--import', 'tsx', cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const cap = setTimeout(() => child.kill('SIGKILL'), capMs);
-  return new Promise((resolve) => child.on('close', (code) => {
-    clearTimeout(cap);
-    resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-  }));
-}
+const dlq = (args: readonly string[], env: Readonly<Record<string, string>>, capMs = 25_000) => runSourceCli(cli, args, { LOG_LEVEL: 'info', ...env }, capMs);
 
 describe('dlq:list', () => {
   it('says within seconds that a broker which takes the connection and never answers is unavailable, naming it (found by a review: 97 s, "Broker not connected")', async () => {

@@ -1,28 +1,20 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentListener, type SilentListener } from '../../../test/helpers/silent-listener.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import { createLogger } from '../logger.js';
 import { kafkaAnswers } from './reachable.js';
 
-/** A "broker" that takes the connection and never says a word: a hung process, a black-holed network. */
-let silent: Server;
-const held: Socket[] = [];
+let silent: SilentListener;
 let silentBroker = '';
 /** A port nothing listens on: taken, then let go. */
 let closedBroker = '';
 
 beforeAll(async () => {
-  silent = createServer((socket) => { held.push(socket); });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  silentBroker = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  closedBroker = `127.0.0.1:${(closed.address() as AddressInfo).port}`;
-  await new Promise((resolve) => closed.close(resolve));
+  silent = await silentListener();
+  silentBroker = silent.address;
+  closedBroker = `127.0.0.1:${await freePort()}`;
 });
-afterAll(async () => {
-  for (const socket of held) socket.destroy();
-  await new Promise((resolve) => silent.close(resolve));
-});
+afterAll(() => silent.close());
 
 const logger = createLogger({ service: 'kafka-answers-test', level: 'fatal' });
 
