@@ -356,8 +356,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       if (!DECIMAL_NUMBER.test(text)) throw badRequest(`querystring.${name} must be a number in decimal digits, such as 5 or 0.5`, `querystring.${name}`);
     }
   });
-  instrumentHttp(app, deps.metrics, deps.projectionLost);
-  reportCutRequests(app, deps.metrics, deps.logger);
+  reportCutRequests(app, instrumentHttp(app, deps.metrics, deps.projectionLost), deps.logger);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
   // PUBLIC_BASE_URL=https://orbit.example.com/ must not give statusUrls with `//v1`.
   const publicBase = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');

@@ -1,20 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
 import { cutAnswerOf, type Logger } from '@orbit/lib';
+import type { CountAnswer } from './http-metrics.js';
 import { loggedUrl, requestLogFields } from './request-correlation.js';
-
-/** The counter instrumentHttp registers (http-metrics.ts). */
-const HTTP_REQUESTS_METRIC = 'orbit_http_requests_total';
 
 /**
  * Logs and counts, as the 503 its client heard, each request the shutdown grace cut and answered (shutdownGrace's
  * answerCut). Its connection is closed under its route, so its own answer never finishes: the onResponse hook that
  * counts every other request never ran for it, and its route failing on the closed connection was logged as a client
- * gone away, refused 400. Call after instrumentHttp, on the same registry.
+ * gone away, refused 400. `countAnswer` is what instrumentHttp returned.
  */
-export function reportCutRequests(app: FastifyInstance, registry: Registry, logger: Logger | undefined): void {
-  const requests = registry.getSingleMetric(HTTP_REQUESTS_METRIC);
-  if (!(requests instanceof Counter)) throw new TypeError(`${HTTP_REQUESTS_METRIC} is not in this registry: instrumentHttp registers it, and must run first`);
+export function reportCutRequests(app: FastifyInstance, countAnswer: CountAnswer, logger: Logger | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
     // Fastify's onResponse, which counts the others, runs on this event: a request that has it was counted.
     let finished = false;
@@ -23,7 +18,7 @@ export function reportCutRequests(app: FastifyInstance, registry: Registry, logg
       const cut = cutAnswerOf(request.raw);
       if (cut === undefined) return;
       // An answer that got out in the moment before its connection was closed was counted there, as a 503 (onSend below).
-      if (!finished) requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: '503' });
+      if (!finished) countAnswer(request, 503);
       logger?.info(
         { status: 503, code: cut.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), bodyArrived: request.raw.complete },
         'request cut at shutdown: answered 503, its client is to send it again',

@@ -1,12 +1,15 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Counts one request answered outside Fastify's onResponse (a request the shutdown grace cut), as the status its client heard. */
+export type CountAnswer = (request: FastifyRequest, status: number) => void;
 
 /**
  * Requests by route template (never the raw URL: ids would make a series
  * each), method and status, and their duration; plus whether ViewPort is
  * lost, so an operator can alert on the one state that refuses everything.
  */
-export function instrumentHttp(app: FastifyInstance, registry: Registry, projectionLost?: () => readonly string[]): void {
+export function instrumentHttp(app: FastifyInstance, registry: Registry, projectionLost?: () => readonly string[]): CountAnswer {
   const requests = new Counter({ name: 'orbit_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const duration = new Histogram({
     name: 'orbit_http_request_duration_seconds', help: 'Time from request to answer (uploads include streaming the image)', labelNames: ['method', 'route'],
@@ -18,10 +21,11 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry, project
       collect() { this.set(projectionLost().length > 0 ? 1 : 0); },
     });
   }
+  // A URL no route matched has no template; one label for all of them.
+  const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unmatched';
   app.addHook('onResponse', async (request, reply) => {
-    // A URL no route matched has no template; one label for all of them.
-    const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    requests.inc({ method: request.method, route: routeOf(request), status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route: routeOf(request) }, reply.elapsedTime / 1000);
   });
+  return (request, status) => { requests.inc({ method: request.method, route: routeOf(request), status: String(status) }); };
 }
