@@ -42,7 +42,8 @@ describe('HelmIndexCache', () => {
   });
 
   it('lets the least recently asked go first past its byte budget, and keeps nothing larger than the budget', async () => {
-    const cache = new HelmIndexCache(async () => 'p1', 3000);
+    // Each of a, b and c costs about 3.1 KB with its overhead: two fit.
+    const cache = new HelmIndexCache(async () => 'p1', { maxBytes: 7000, maxEntries: 1000 });
     const renders: string[] = [];
     const render = (name: string, size: number) => async () => { renders.push(name); return `${name}: ${'y'.repeat(size)}\n`; };
     await cache.get('a', render('a', 1000));
@@ -56,6 +57,18 @@ describe('HelmIndexCache', () => {
     await cache.get('huge', render('huge', 10_000));
     await cache.get('huge', render('huge', 10_000));
     expect(renders.filter((name) => name === 'huge')).toHaveLength(2);
+  });
+
+  it('counts what a kept index costs beside its YAML, and keeps at most maxEntries (found by a review: 35 000 empty indexes of made-up owners counted 5 MB and held over 40)', async () => {
+    const budget = new HelmIndexCache(async () => 'p1', { maxBytes: 1024 * 1024, maxEntries: 100_000 });
+    for (let owner = 0; owner < 2000; owner += 1) await budget.get(`["Staging","owner-${owner}","owner"]`, async () => 'apiVersion: v1\nentries: {}\n');
+    // An empty index's YAML and gzip are under 100 bytes: counted alone, all 2000 would have been kept in 1 MiB.
+    expect(budget.size).toBeLessThan(520);
+    const counted = new HelmIndexCache(async () => 'p1', { maxBytes: 1024 * 1024 * 1024, maxEntries: 3 });
+    const renders: string[] = [];
+    for (const name of ['a', 'b', 'c', 'd', 'a']) await counted.get(name, async () => { renders.push(name); return `${name}: 1\n`; });
+    expect(counted.size).toBe(3);
+    expect(renders).toEqual(['a', 'b', 'c', 'd', 'a']);
   });
 });
 

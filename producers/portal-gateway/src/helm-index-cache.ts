@@ -16,7 +16,21 @@ export type ProjectionVersion = () => Promise<string>;
 interface Kept {
   readonly projection: string;
   readonly index: RenderedIndex;
+  readonly bytes: number;
 }
+
+/** How many renderings are kept, and how many bytes they may take together. */
+export interface HelmIndexCacheLimits {
+  readonly maxBytes: number;
+  readonly maxEntries: number;
+}
+
+/**
+ * What a kept rendering costs beside its YAML and gzip bytes: the two Buffers, their map entry and record. Measured
+ * (found by a review) at about 1.1 KiB on and off the heap for an empty index; counting only the YAML made an
+ * empty index look like 150 bytes, and made-up owners filled 32 MiB's worth of budget with 270 MB.
+ */
+const ENTRY_OVERHEAD_BYTES = 2048;
 
 /**
  * index.yaml renderings, kept while ViewPort has not changed. A repository's
@@ -25,7 +39,8 @@ interface Kept {
  * megabyte of YAML per ask, and an ETag's 304 cost as much as the 200 (found
  * by a probe: other users' reads slowed to a second meanwhile). One
  * rendering at a time per repository and projection: askers at once share it.
- * Least recently asked first out past `maxBytes`.
+ * Least recently asked first out past `maxBytes` (each counted with its key and
+ * its overhead) or `maxEntries`.
  */
 export class HelmIndexCache {
   private readonly kept = new Map<string, Kept>();
@@ -33,7 +48,15 @@ export class HelmIndexCache {
   private keptBytes = 0;
 
   /** Without a `projectionVersion` (a gateway built for route tests) nothing is kept: every ask renders. */
-  constructor(private readonly projectionVersion: ProjectionVersion | undefined, private readonly maxBytes = 32 * 1024 * 1024) {}
+  constructor(
+    private readonly projectionVersion: ProjectionVersion | undefined,
+    private readonly limits: HelmIndexCacheLimits = { maxBytes: 32 * 1024 * 1024, maxEntries: 1000 },
+  ) {}
+
+  /** How many renderings are kept now. */
+  get size(): number {
+    return this.kept.size;
+  }
 
   /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
   async get(repository: string, render: () => Promise<string>): Promise<RenderedIndex> {
@@ -53,7 +76,7 @@ export class HelmIndexCache {
     this.rendering.set(flight, rendered);
     try {
       const index = await rendered;
-      this.keep(repository, { projection, index });
+      this.keep(repository, { projection, index, bytes: index.yaml.length + index.gzip.length + 2 * repository.length + ENTRY_OVERHEAD_BYTES });
       return index;
     } finally {
       this.rendering.delete(flight);
@@ -61,24 +84,24 @@ export class HelmIndexCache {
   }
 
   private keep(repository: string, entry: Kept): void {
-    const size = (kept: Kept): number => kept.index.yaml.length + kept.index.gzip.length;
     const before = this.kept.get(repository);
     if (before) {
       this.kept.delete(repository);
-      this.keptBytes -= size(before);
+      this.keptBytes -= before.bytes;
     }
-    if (size(entry) > this.maxBytes) return;
+    if (entry.bytes > this.limits.maxBytes) return;
     this.kept.set(repository, entry);
-    this.keptBytes += size(entry);
+    this.keptBytes += entry.bytes;
     for (const [oldest, kept] of this.kept) {
-      if (this.keptBytes <= this.maxBytes) break;
+      if (this.keptBytes <= this.limits.maxBytes && this.kept.size <= this.limits.maxEntries) break;
       this.kept.delete(oldest);
-      this.keptBytes -= size(kept);
+      this.keptBytes -= kept.bytes;
     }
   }
 }
 
-async function renderedOf(text: string): Promise<RenderedIndex> {
+/** An index rendered for sending, kept nowhere. */
+export async function renderedOf(text: string): Promise<RenderedIndex> {
   const yaml = Buffer.from(text, 'utf8');
   return { yaml, gzip: await gzipped(yaml) };
 }

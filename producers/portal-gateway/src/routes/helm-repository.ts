@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../errors.js';
 import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
-import { acceptsGzip, type HelmIndexCache } from '../helm-index-cache.js';
+import { acceptsGzip, renderedOf, type HelmIndexCache } from '../helm-index-cache.js';
 import { errors } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
@@ -101,9 +101,9 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const images = await deps.images.charted(owner, environment);
       return images.flatMap((image) => visibleImage(image, caller.actor.username, readable) ?? []);
     };
-    /** What an index shows depends on these alone: the repository, and whether the caller is its owner or else which environments their roles read. */
-    const repositoryKey = (owner: string, { caller, environment, readable, allowed }: Awaited<ReturnType<typeof accessOf>>): string =>
-      JSON.stringify([environment, owner, !allowed ? 'nothing' : caller.actor.username === owner ? 'owner' : [...readable].sort()]);
+    /** What an index the caller may see shows depends on these alone: the repository, and whether the caller is its owner or else which environments their roles read. */
+    const repositoryKey = (owner: string, { caller, environment, readable }: Awaited<ReturnType<typeof accessOf>>): string =>
+      JSON.stringify([environment, owner, caller.actor.username === owner ? 'owner' : [...readable].sort()]);
 
     app.get<{ Params: RepositoryParams }>('/helm/:environment/:owner/index.yaml', {
       schema: {
@@ -122,7 +122,8 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       const render = async (): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment));
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
       varyOn(reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache'), 'accept-encoding');
-      const index = await deps.indexCache.get(repositoryKey(request.params.owner, access), render);
+      // An index the caller may see nothing of is empty whoever the owner is: it is not kept, or made-up owners would fill the cache.
+      const index = access.allowed ? await deps.indexCache.get(repositoryKey(request.params.owner, access), render) : await renderedOf(await render());
       // A thousand versions are a megabyte of YAML and a tenth of that gzip'd, for clients that ask (curl --compressed,
       // Python requests, Go's default client). Not the Helm CLI: 3.16's getter turns Go's compression off and asks for none.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);
