@@ -8,6 +8,10 @@ describe('parseMetadata', () => {
     });
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', owner: { team: '\udc00' } })).toMatchObject({ ok: false, problems: [{ field: 'owner.team' }] });
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'rocket 🚀' })).toMatchObject({ ok: true });
+    // Named as sent (found by a review: a too long `description` was reported as `Description`, a field the client never sent).
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', description: 'x'.repeat(5000), part: 'p'.repeat(200) })).toMatchObject({
+      ok: false, problems: [{ field: 'description' }, { field: 'part' }],
+    });
   });
 
   it('refuses a number in extra metadata that would be kept other than written (2^53 or more), naming the field', () => {
@@ -46,7 +50,8 @@ describe('parseMetadata', () => {
   });
 
   it('refuses a NUL in the description or category, which the chart\'s OCI annotations carry and Harbor\'s Postgres refuses', () => {
-    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'billing\u0000api' })).toMatchObject({ ok: false, problems: [{ field: 'description', message: expect.stringContaining('NUL') as unknown }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', Description: 'billing\u0000api' })).toMatchObject({ ok: false, problems: [{ field: 'Description', message: expect.stringContaining('NUL') as unknown }] });
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', description: 'billing\u0000api' })).toMatchObject({ ok: false, problems: [{ field: 'description', message: expect.stringContaining('NUL') as unknown }] });
     expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', imageCategory: 'a\u0000b' })).toMatchObject({ ok: false, problems: [{ field: 'imageCategory' }] });
   });
 
@@ -97,7 +102,7 @@ describe('parseMetadata', () => {
     const result = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', commandOverride: "run 'x", envVars: [{ key: 'K', value: 'a\u0000' }], workingDir: '/a\u0000' });
     expect(result).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.value' }, { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) }, { field: 'workingDir' }] });
     const uncarriable = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', Description: 'a\u007f', envVars: [{ key: 'K', value: 'ok\u00a0\ufeff' }, { key: 'L', value: '\u009f' }] });
-    expect(uncarriable).toMatchObject({ ok: false, problems: [{ field: 'envVars.1.value', message: expect.stringMatching(/^holds U\+009F, a character no Helm chart can carry/) }, { field: 'description', message: expect.stringMatching(/^holds U\+007F/) }] });
+    expect(uncarriable).toMatchObject({ ok: false, problems: [{ field: 'envVars.1.value', message: expect.stringMatching(/^holds U\+009F, a character no Helm chart can carry/) }, { field: 'Description', message: expect.stringMatching(/^holds U\+007F/) }] });
     // Helm deletes `<no value>` from what its templates render: the variable would reach the container as "x".
     const deleted = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', envVars: [{ key: 'K', value: 'x<no value>' }] });
     expect(deleted).toEqual({ ok: false, problems: [{ field: 'envVars.0.value', message: expect.stringMatching(/^holds "<no value>", text helm deletes/) }] });
@@ -247,9 +252,9 @@ describe('parseMetadata', () => {
   it('refuses a control character other than tab and line breaks in text shown to people (description, category, part), naming the field and the character (found by a review: ESC reached helm search readers\' terminals)', () => {
     const sent = (fields: Record<string, unknown>) => parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', ...fields });
     const control = (code: string) => `holds U+${code}, a control character, which would reach the terminals that print it (helm search, helm show chart) as a command to them: text for people may hold tab and line breaks, no other control character`;
-    expect(sent({ Description: 'x\u001b]8;;http://evil\u0007link' })).toEqual({ ok: false, problems: [{ field: 'description', message: control('001B') }] });
+    expect(sent({ Description: 'x\u001b]8;;http://evil\u0007link' })).toEqual({ ok: false, problems: [{ field: 'Description', message: control('001B') }] });
     expect(sent({ imageCategory: 'a\u001b[31mred' })).toEqual({ ok: false, problems: [{ field: 'imageCategory', message: control('001B') }] });
-    expect(sent({ Part: 'a\u0007b' })).toEqual({ ok: false, problems: [{ field: 'part', message: control('0007') }] });
+    expect(sent({ Part: 'a\u0007b' })).toEqual({ ok: false, problems: [{ field: 'Part', message: control('0007') }] });
     expect(sent({ part: 'a\u0000b' })).toEqual({ ok: false, problems: [{ field: 'part', message: expect.stringContaining('NUL') as unknown }] });
     expect(sent({ Description: 'line one\r\n\tline two', imageCategory: 'a\tb', Part: 'core' }).ok).toBe(true);
   });

@@ -108,6 +108,12 @@ const MAX_EXTRA_BYTES = 64 * 1024;
 
 const ALIASES: Readonly<Record<string, string>> = { description: 'Description', part: 'Part' };
 
+/** A field's path named with the spelling the client sent its first segment in (`description` or `Description`). */
+function fieldAsSent([first = 'metadata', ...rest]: readonly string[], sentAs: Readonly<Record<string, string>>): string {
+  const name = Object.hasOwn(ALIASES, first) ? ALIASES[first] as string : first;
+  return [Object.hasOwn(sentAs, name) ? sentAs[name] : first, ...rest].join('.');
+}
+
 /**
  * Validates the user's metadata. Unknown fields are kept as they are
  * (extraJson); the actor never comes from here.
@@ -121,6 +127,8 @@ export function parseMetadata(input: unknown): MetadataResult {
   if (shape !== undefined) return { ok: false, problems: [{ field: shape.path === 'body' ? 'metadata' : shape.path, message: shape.message }] };
   // Own properties only, into an object with no prototype: a field named `toString` or `__proto__` is a field like any other.
   const normalised = userKeyedRecord<unknown>();
+  // A problem is named as the client spelt the field: `description` sent, `Description` reported, was read as another field.
+  const sentAs = userKeyedRecord<string>();
   for (const [key, value] of Object.entries(input)) {
     const name = Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key;
     if (Object.hasOwn(normalised, name)) {
@@ -129,17 +137,18 @@ export function parseMetadata(input: unknown): MetadataResult {
       return { ok: false, problems: [{ field: key, message: `${name} is given twice (as ${first} and as ${key}); send one` }] };
     }
     normalised[name] = value;
+    sentAs[name] = key;
   }
   const result = metadataSchema.safeParse(normalised);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.join('.') || 'metadata', message: issue.message })) };
+    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.length === 0 ? 'metadata' : fieldAsSent(issue.path.map(String), sentAs), message: issue.message })) };
   }
   const data = result.data;
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
   const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
   if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
   const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description, part: data.Part });
-  if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field, message: problem })) };
+  if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field: fieldAsSent(field.split('.'), sentAs), message: problem })) };
   // From the fields as sent, not zod's output, which leaves out a field named `__proto__`; into an object with no
   // prototype, where `extra['__proto__'] = value` stores a field instead of setting the prototype (both lost it).
   const extra = userKeyedRecord<unknown>();
