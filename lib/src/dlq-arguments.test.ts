@@ -12,7 +12,7 @@ describe('dlqCommandOf', () => {
   it('refuses an unknown topic, a malformed offset and a missing topic with what is wrong', () => {
     expect(dlqCommandOf(['redrive', 'orbit.nope'], undefined)).toEqual({ refused: expect.stringContaining('unknown topic "orbit.nope"; Orbit\'s topics are orbit.upload.requested') });
     expect(dlqCommandOf(['list', 'orbit.image.stored.dlq.dlq'], undefined)).toEqual({ refused: expect.stringContaining('unknown topic') });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['x'] })).toEqual({ refused: expect.stringContaining('a whole number, not "x"') });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['x'] })).toEqual({ refused: expect.stringContaining('whole numbers, not "x"') });
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['-1'] })).toEqual({ refused: expect.stringContaining('not "-1"') });
     expect(dlqCommandOf(['redrive'], undefined)).toEqual({ refused: expect.stringContaining('needs the topic') });
     expect(dlqCommandOf(['list', 'orbit.image.stored'], { offset: ['3'] })).toEqual({ refused: expect.stringContaining('--offset goes with redrive only') });
@@ -21,7 +21,16 @@ describe('dlqCommandOf', () => {
   });
 
   it('refuses a negative offset as an offset (found by a review)', () => {
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['-1'] })).toEqual({ refused: expect.stringContaining('a whole number, not "-1"') });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { offset: ['-1'] })).toEqual({ refused: expect.stringContaining('whole numbers, not "-1"') });
+  });
+
+  it('takes a letter by its position as dlq:list prints it, <partition>@<offset>, its DLQ before it or not (found by a review: an offset alone matched it in every partition)', () => {
+    const redrive = (...offset: string[]) => dlqCommandOf(['redrive', 'orbit.image.stored'], { offset });
+    expect(redrive('2@7', 'orbit.image.stored.dlq/0@007', '7')).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['2@7', '0@7', '7'], filter: {} });
+    expect(redrive('orbit.chart.generated.dlq/0@7')).toEqual({ refused: '--offset orbit.chart.generated.dlq/0@7 is a letter of orbit.chart.generated.dlq, not of orbit.image.stored.dlq' });
+    for (const malformed of ['0@', '@7', '0@7@1', '0/7', 'a@7']) {
+      expect(redrive(malformed)).toEqual({ refused: expect.stringContaining(`<partition>@<offset>`) });
+    }
   });
 
   it('reads a time without an offset as UTC, as the letters\' times are, in any zone the machine is in (found by a review: 10:15 meant 09:15Z in Berlin)', () => {

@@ -3,7 +3,7 @@ import type { LetterFilter } from './kafka/dlq-filter.js';
 import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
-export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset N]... ${NARROWING}`;
+export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset PARTITION@OFFSET]... ${NARROWING}`;
 /** What `--help` prints: the usage line and what the commands do. */
 export const DLQ_HELP = `${DLQ_USAGE}   (dlq:list prints the dead letters of a topic, or of every topic, one line each; dlq:redrive puts them back on their original topic for the group that failed them, each once; the options narrow both to the letters they name)`;
 
@@ -101,8 +101,9 @@ export function dlqCommandOf(positionals: readonly string[], options: DlqOptionV
     if (!(ALL_TOPICS as readonly string[]).includes(original)) return { refused: `unknown topic "${topic}"; Orbit's topics are ${ALL_TOPICS.join(', ')} (or their .dlq)` };
     dlqTopic = dlqTopicOf(original);
   }
-  const malformed = offsets?.find((offset) => !/^\d+$/.test(offset));
-  if (malformed !== undefined) return { refused: `--offset takes a DLQ offset as \`npm run dlq:list\` prints it after @, a whole number, not "${malformed}"` };
+  const named = offsets?.map((offset) => namedLetterOf(offset, dlqTopic));
+  const refusedName = named?.find(isRefusal);
+  if (refusedName) return refusedName;
   const narrowing = narrowingOf(options);
   if (isRefusal(narrowing)) return narrowing;
   if (command === 'list') {
@@ -111,6 +112,23 @@ export function dlqCommandOf(positionals: readonly string[], options: DlqOptionV
   }
   if (options.json) return { refused: `--json goes with list only\nusage: ${DLQ_USAGE}` };
   if (!dlqTopic) return { refused: 'dlq:redrive needs the topic whose dead letters to re-drive, e.g. npm run dlq:redrive -- orbit.image.stored' };
-  // Offsets are compared as Kafka writes them: "007" is offset 7.
-  return { kind: 'redrive', dlqTopic, ...(offsets ? { offsets: offsets.map((offset) => BigInt(offset).toString()) } : {}), ...narrowing };
+  return { kind: 'redrive', dlqTopic, ...(named ? { offsets: named.filter((name): name is string => !isRefusal(name)) } : {}), ...narrowing };
+}
+
+/** `<dlq>/<partition>@<offset>` as `dlq:list` prints a letter, the same without its DLQ, or an offset alone. */
+const NAMED_LETTER = /^(?:(?:([^/]+)\/)?(\d+)@)?(\d+)$/;
+
+/**
+ * A letter `--offset` names, as `<partition>@<offset>` or `<offset>` (whether an offset alone names one letter is the
+ * DLQ's to say: of one partition only), or why it names none. Numbers as Kafka writes them: "007" is offset 7.
+ */
+function namedLetterOf(text: string, dlqTopic: string | undefined): string | Refusal {
+  const form = NAMED_LETTER.exec(text);
+  if (!form?.[3]) {
+    return { refused: `--offset takes a letter's position as \`npm run dlq:list\` prints it, <partition>@<offset> (its DLQ before a / may stay), or in a DLQ of one partition an offset alone, whole numbers, not "${text}"` };
+  }
+  const [, topic, partition, offset] = form;
+  if (topic !== undefined && topic !== dlqTopic) return { refused: `--offset ${text} is a letter of ${topic}, not of ${dlqTopic ?? 'the DLQ named'}` };
+  const at = BigInt(offset).toString();
+  return partition === undefined ? at : `${Number(partition)}@${at}`;
 }

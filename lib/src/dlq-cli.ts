@@ -1,5 +1,5 @@
 /**
- * `npm run dlq:list [-- <topic>]` and `npm run dlq:redrive -- <topic> [--offset N]...`:
+ * `npm run dlq:list [-- <topic>]` and `npm run dlq:redrive -- <topic> [--offset P@N]...`:
  * inspect dead letters and put them back on their original topic, narrowed by
  * `--group`, `--error-code`, `--key`, `--since`/`--until`, `--pending` and
  * `--limit` (DLQ_USAGE). `<topic>` is the original topic (orbit.image.stored)
@@ -11,7 +11,7 @@ import { DLQ_HELP, DLQ_OPTIONS, dlqCommandOf } from './dlq-arguments.js';
 import { createKafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
-import { DeadLetterNotFoundError, forEachDeadLetter, letterState, positionOf, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { DeadLetterNotFoundError, forEachDeadLetter, OffsetWithoutPartitionError, letterState, positionOf, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
 import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
@@ -103,6 +103,10 @@ if (command.kind === 'list') {
       process.exit(EXIT_ANOTHER_RUN);
     } else if (error instanceof DeadLetterNotFoundError) {
       process.stderr.write(`${error.message}; \`npm run dlq:list -- ${dlqTopic}\` lists them\n`);
+    } else if (error instanceof OffsetWithoutPartitionError) {
+      // The words name no one letter, as a malformed --offset does: a usage mistake, told apart from a failure.
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
     } else {
       stalled(error, 'the lots this run sent are recorded, and the next run goes on after them');
     }

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { testConfig, waitFor } from '../../../test/helpers/index.js';
-import { privateViewport } from '../../../test/helpers/viewport-db.js';
+import { testConfig, uniqueSuffix, waitFor } from '../../../test/helpers/index.js';
+import { asRoot } from '../../../test/helpers/mysql-root.js';
+import { runSourceCli } from '../../../test/helpers/source-cli.js';
+import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { rebuildLockName } from './rebuild.js';
 
 const cli = fileURLToPath(new URL('./ops-cli.ts', import.meta.url));
@@ -64,4 +66,60 @@ describe('viewport:rebuild while another runs', () => {
       await viewport.drop();
     }
   }, 60_000);
+});
+
+describe('viewport:checksum and viewport:rebuild refused by MySQL (found by a review: "MySQL is unavailable", exit 1)', () => {
+  /**
+   * An account of the test's own on a private database, with only `grants`; dropped afterwards. The command runs as it,
+   * with `password` (its own unless told).
+   */
+  async function asAccountWith(label: string, grants: (database: string, account: string) => readonly string[], command: 'checksum' | 'rebuild', password?: string) {
+    const viewport: PrivateViewport = await privateViewport(label);
+    const user = `vpdeny_${uniqueSuffix()}`;
+    const account = `'${user}'@'%'`;
+    try {
+      await asRoot(async (root) => {
+        await root.query(`CREATE USER ${account} IDENTIFIED BY 'pw-${user}'`);
+        for (const grant of grants(viewport.database, account)) await root.query(grant);
+      });
+      const url = new URL(testConfig.MYSQL_URL);
+      url.username = user;
+      url.password = password ?? `pw-${user}`;
+      url.pathname = `/${viewport.database}`;
+      const run = await runSourceCli(cli, [command], { MYSQL_URL: url.toString() }, 60_000);
+      return { run, user, database: viewport.database };
+    } finally {
+      await asRoot((root) => root.query(`DROP USER IF EXISTS ${account}`));
+      await viewport.drop();
+    }
+  }
+
+  it('says a wrong password is refused, naming the user and database, with exit 77', async () => {
+    const { run, user, database } = await asAccountWith('deny1045', () => [], 'checksum', 'not-its-password');
+    expect(run.stderr).toContain(`ORBIT_ERR_MYSQL_ACCESS_DENIED: MySQL denied user ${user} access to database ${database} (ER_ACCESS_DENIED_ERROR: Access denied for user '${user}'`);
+    expect(run.stderr).toContain('check the user name and password MYSQL_URL holds');
+    expect(run.stderr).not.toContain('unavailable');
+    expect(run.code).toBe(77);
+  }, 90_000);
+
+  it('says an account without a grant on the database is denied it', async () => {
+    const { run, user, database } = await asAccountWith('deny1044', () => [], 'checksum');
+    expect(run.stderr).toContain(`ORBIT_ERR_MYSQL_ACCESS_DENIED: MySQL denied user ${user} access to database ${database} (ER_DBACCESS_DENIED_ERROR`);
+    expect(run.stderr).toContain(`grant ${user} what the command needs on ${database}`);
+    expect(run.code).toBe(77);
+  }, 90_000);
+
+  it('says a table not granted is denied, not missing (information_schema hides it: "run npm run provision first")', async () => {
+    const { run, user, database } = await asAccountWith('deny1142', (db, account) => [`GRANT SELECT ON \`${db}\`.\`viewport_requests\` TO ${account}`], 'checksum');
+    expect(run.stderr).toContain(`ORBIT_ERR_MYSQL_ACCESS_DENIED: MySQL denied user ${user} access to database ${database} (ER_TABLEACCESS_DENIED_ERROR`);
+    expect(run.stderr).not.toContain('ORBIT_ERR_NOT_PROVISIONED');
+    expect(run.code).toBe(77);
+  }, 90_000);
+
+  it('says a rebuild may not create its shadow database, naming it', async () => {
+    const { run, user, database } = await asAccountWith('deny_rebuild', (db, account) => [`GRANT SELECT ON \`${db}\`.* TO ${account}`], 'rebuild');
+    expect(run.stderr).toContain(`ORBIT_ERR_MYSQL_ACCESS_DENIED: MySQL denied user ${user} access to database ${database}_rebuild (ER_DBACCESS_DENIED_ERROR`);
+    expect(run.stderr).toContain(`(a rebuild also creates and drops ${database}_rebuild and ${database}_previous)`);
+    expect(run.code).toBe(77);
+  }, 90_000);
 });

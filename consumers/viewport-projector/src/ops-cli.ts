@@ -11,9 +11,10 @@
 import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals, EXIT_ANOTHER_RUN } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
+import { accessDeniedOf, assertReadable, EXIT_ACCESS_DENIED } from './mysql-access.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
 import {
-  assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildInterruptedError, RebuildLockLostError, rebuildProjection, RebuildRunningError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError,
+  assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildInterruptedError, RebuildLockLostError, rebuildProjection, RebuildRunningError, REBUILT_DATABASE_TABLES, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError,
 } from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
 
@@ -41,6 +42,12 @@ const stop = command.kind === 'rebuild'
   : undefined;
 try {
   const refuse = (error: unknown): never => {
+    // MySQL refusing the account (a password, a grant) is said as such: "MySQL is unavailable" sent people to a server that was up.
+    const denied = accessDeniedOf(error, mysql.url);
+    if (denied) {
+      process.stderr.write(`${denied.code}: ${denied.message}\n`);
+      process.exit(EXIT_ACCESS_DENIED);
+    }
     const refusals = [RebuildRunningError, HistoryTruncatedError, ProjectionMissingError, RebuildLockLostError, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError, RebuildInterruptedError, ConfigError];
     if (!(error instanceof OrbitError) || !refusals.some((refusal) => error instanceof refusal)) throw error;
     process.stderr.write(`${error.code}: ${error.message}\n`);
@@ -48,16 +55,20 @@ try {
     process.exit(error instanceof RebuildInterruptedError ? stop?.exitCode() ?? 130 : anotherRun ? EXIT_ANOTHER_RUN : 1);
   };
   // Both commands read the projection first (the checksum before a rebuild too), which would fail on the first missing table with less to say.
-  await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(refuse);
+  // information_schema hides the tables an account has no grant on: tables not seen may be tables not granted.
+  await assertProvisioned(pool, databaseOf(config.MYSQL_URL)).catch(async (error: unknown) => {
+    if (error instanceof ProjectionMissingError) await assertReadable(pool, mysql.url, REBUILT_DATABASE_TABLES).catch(refuse);
+    return refuse(error);
+  });
   if (command.kind === 'checksum') {
-    const checksum = await projectionChecksum(pool);
+    const checksum = await projectionChecksum(pool).catch(refuse);
     process.stdout.write(`${checksum.sha256}  ${Object.entries(checksum.rows).map(([table, n]) => `${table}=${n}`).join(' ')}\n`);
   } else {
     const kafka = createKafka({ clientId: 'viewport-rebuild', ...(checked.kafka ?? kafkaConnection(config)), logger });
     const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
     const publisher = await EventPublisher.connect(kafka, codec, logger);
     // Taken now, said once the rebuild is done: a refused rebuild prints its refusal alone, not a checksum with nothing after it.
-    const before = await projectionChecksum(pool);
+    const before = await projectionChecksum(pool).catch(refuse);
     const report = await rebuildProjection({ kafka, codec, pool, mysqlUrl: mysql.url, mysqlSsl: mysql.ssl, topics: PROJECTED_TOPICS, liveGroup: PROJECTOR_GROUP, publisher, logger,
       // Without the flag: when the live database holds no request at all.
       ...(command.restoreRequests ? { restoreRequests: true } : {}),
@@ -67,7 +78,7 @@ try {
       return refuse(error);
     });
     await publisher.disconnect();
-    const after = await projectionChecksum(pool);
+    const after = await projectionChecksum(pool).catch(refuse);
     process.stdout.write(`before  ${before.sha256}\n`);
     process.stdout.write(`rebuilt ${report.eventsReplayed} events in ${report.seconds.toFixed(1)} s (${report.catchUpEvents} applied after the swap)\n`);
     if (report.skipped.length > 0) process.stdout.write(skippedSummary(report.skipped));

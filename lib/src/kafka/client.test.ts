@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
@@ -34,11 +35,58 @@ describe('the Kafka client', () => {
     kafka.logger().error("The coordinator is loading and hence can't process requests for this group", { retryCount: 0, retryTime: 300 });
     kafka.logger().error("Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group", { groupId: 'g' });
     kafka.logger().error('Crash: KafkaJSError: anything', { error: 'There is no leader for this topic-partition as we are in the middle of a leadership election' });
-    kafka.logger().error('Connection error: connect ECONNREFUSED 127.0.0.1:1', { broker: '127.0.0.1:1' });
     kafka.logger().error('The group member needs to have a valid member id before actually entering a consumer group', {});
     // Retriable to kafkajs, but a disk error or a missing topic is the operator's to see.
     kafka.logger().error('Disk error when trying to access log file on the disk', {});
     kafka.logger().error('This server does not host this topic-partition', {});
-    expect(lines.map((line) => line['level'])).toEqual(['warn', 'warn', 'warn', 'error', 'error', 'error', 'error']);
+    expect(lines.map((line) => line['level'])).toEqual(['warn', 'warn', 'warn', 'error', 'error', 'error']);
+  });
+
+  it('logs at warn, with the code of a store not answering, each attempt kafkajs retries that found no broker, and at error one that will not go away (found by a review: errors on every start before the broker)', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
+    // What kafkajs logs for each attempt of a start before the broker (its Connection, then its seed broker pool).
+    const retried = [
+      'Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+      'Failed to connect to seed broker, trying another broker from the list: Connection error: connect ECONNREFUSED 127.0.0.1:9092',
+      'Connection error: getaddrinfo ENOTFOUND kafka-0.kafka-headless',
+      'Connection error: connect EHOSTUNREACH 10.0.3.7:9092',
+      'Connection timeout',
+      'Failed to connect to seed broker, trying another broker from the list: Connection timeout',
+      'Connection error: Client network socket disconnected before secure TLS connection was established',
+    ];
+    for (const message of retried) kafka.logger().error(message, { broker: '127.0.0.1:9092' });
+    // A certificate or a password does not fix itself: the operator has something to look at.
+    kafka.logger().error('Connection error: unable to verify the first certificate', { broker: '127.0.0.1:9093' });
+    kafka.logger().error('Failed to connect to seed broker, trying another broker from the list: Connection error: self-signed certificate in certificate chain', {});
+    kafka.logger().error('SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512', {});
+    expect(lines.map((line) => [line['level'], line['code']])).toEqual([
+      ...retried.map(() => ['warn', 'ORBIT_ERR_STORE_UNAVAILABLE']),
+      ['error', undefined], ['error', undefined], ['error', undefined],
+    ]);
+    expect(lines[0]).toMatchObject({ component: 'kafkajs', kafka: { broker: '127.0.0.1:9092' }, msg: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092' });
+  });
+
+  it('logs nothing at error while kafkajs retries a connection to a broker not up yet, as a service started before it does', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const closed = await closedPort();
+    const kafka = createKafka({ clientId: 'client-test', brokers: [`127.0.0.1:${closed}`], logger, retries: 1 });
+    const admin = kafka.admin();
+    await expect(admin.connect()).rejects.toThrow('ECONNREFUSED');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.filter((line) => line['level'] !== 'warn')).toEqual([]);
+    expect(lines.every((line) => line['code'] === 'ORBIT_ERR_STORE_UNAVAILABLE')).toBe(true);
   });
 });
+
+/** A port nothing listens on: one the system gave a listener, closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new TypeError('no port');
+  return address.port;
+}

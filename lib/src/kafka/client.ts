@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
+import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { lz4Frames, snappy, zstd } from './compression-codecs.js';
 import type { KafkaConnection } from './connection.js';
@@ -67,6 +68,27 @@ export function reportsSettlingCluster(message: string, extra: Readonly<Record<s
 }
 
 /**
+ * What a socket says when no broker is there to answer yet (not started, restarting, its DNS name not published yet)
+ * or the way to it is down: kafkajs's KafkaJSConnectionError, which it retries. A TLS or SASL failure is not among
+ * them: it does not go away by itself, and stays an error.
+ */
+const BROKER_UNREACHABLE = /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENOTFOUND|EAI_AGAIN|EPIPE)\b|^Connection timeout$|^Client network socket disconnected before secure TLS connection was established$/;
+
+/** kafkajs's lines for one attempt that found no broker: its connection's, and the seed broker pool's retry of it. */
+const CONNECTION_ATTEMPT = /^(?:Failed to connect to seed broker, trying another broker from the list: )?(?:Connection error: (.*)|(Connection timeout))$/;
+
+/**
+ * A kafkajs log line at error level that only says a broker was not reachable on one attempt, which kafkajs retries by
+ * itself: a service started before its broker logged errors on every normal start. Orbit's own line says when it
+ * gives up (`failed to start while connecting to Kafka`).
+ */
+export function reportsBrokerUnreachable(message: string): boolean {
+  const attempt = CONNECTION_ATTEMPT.exec(message);
+  const cause = attempt?.[1] ?? attempt?.[2];
+  return cause !== undefined && BROKER_UNREACHABLE.test(cause);
+}
+
+/**
  * The fields of a kafkajs log line, as Orbit logs them: kafkajs's own under `kafka`, so its numeric `correlationId`
  * (a request's number on the broker connection) does not replace Orbit's (the request id carried by the event) in a
  * line of a child logger, and without kafkajs's `timestamp` and `logger`, which the line's `time` and `component` say.
@@ -75,6 +97,9 @@ export function kafkaLogFields(namespace: string, entry: Readonly<Record<string,
   const { message: _message, timestamp: _timestamp, logger: _logger, ...kafka } = entry;
   return { namespace, kafka };
 }
+
+/** The code of a broker not reachable, as StoreUnavailableError says it: for a log search by code, not by kafkajs's words. */
+const BROKER_UNREACHABLE_CODE: ErrorCode = 'ORBIT_ERR_STORE_UNAVAILABLE';
 
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
@@ -105,7 +130,8 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
     logCreator: () => ({ namespace, level, log: entry }) => {
       const message = String(entry.message);
       const fields = kafkaLogFields(namespace, entry);
-      if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
+      if (level <= logLevel.ERROR && reportsBrokerUnreachable(message)) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
+      else if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
       else if (level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(fields, message);
       else log.debug(fields, message);
     },

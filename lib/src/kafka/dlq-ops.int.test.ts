@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestTopics, readAll, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { DeadLetterNotFoundError, letterState, listDeadLetters, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
+import { DeadLetterNotFoundError, letterState, listDeadLetters, OffsetWithoutPartitionError, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
 import { GroupRunningError, holdGroup, setGroupOffsets } from './group-offsets.js';
 import { readTopicToEnd, TopicReadIncompleteError } from './read-to-end.js';
 import type { KafkaMessage } from './client.js';
@@ -135,6 +135,44 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(onTopic.map((back) => [back.key?.toString(), back.headers?.['orbit-redriven-from']?.toString()])).toEqual([
       ['uid-2', `${dlq}/0@2`], ['uid-1', `${dlq}/0@1`], ['uid-0', `${dlq}/0@0`], ['uid-2', `${dlq}/0@2`],
     ]);
+  }, 90_000);
+
+  it('names a letter of a DLQ of several partitions by <partition>@<offset>, and refuses an offset alone there, naming the letters at it (found by a review: --offset 0 sent offset 0 of every partition)', async () => {
+    const kafka = testKafka();
+    const topic = `test.dlq.positions.${uniqueSuffix()}`;
+    const dlq = dlqTopicOf(topic);
+    await createTestTopics(kafka, [topic, dlq], 3);
+    const producer = kafka.producer();
+    await producer.connect();
+    // Offset 0 of partitions 0 and 1 (keys uid-p0, uid-p1), offset 1 of partition 1 only; partition 2 stays empty.
+    await producer.send({
+      topic: dlq,
+      messages: [[0, 0], [1, 0], [1, 1]].map(([partition = 0, offset = 0]) => ({
+        ...deadLetterRecord({
+          topic, partition, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+          message: { key: Buffer.from(`uid-p${partition}-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+        }),
+        partition,
+      })),
+    });
+    await producer.disconnect();
+    expect((await listDeadLetters(kafka, dlq)).map((letter) => `${letter.dlqPartition}@${letter.dlqOffset}`).sort()).toEqual(['0@0', '1@0', '1@1']);
+
+    // An offset alone names no one letter here, even where one partition alone has it: nothing is sent.
+    const alone = redriveDeadLetters(kafka, dlq, { offsets: ['0'] });
+    await expect(alone).rejects.toThrow(OffsetWithoutPartitionError);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).rejects.toThrow(`${dlq} has 3 partitions, each counting its offsets from 0: name a letter by <partition>@<offset> (offset 0 is ${dlq}/0@0, ${dlq}/1@0); nothing was re-driven`);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['1'] })).rejects.toThrow(`(offset 1 is ${dlq}/1@1)`);
+    expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['pending', 'pending', 'pending']);
+
+    // By position: that letter alone, recorded in its own partition; the letter at the same offset of another stays pending.
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['1@0'] })).redriven.map((letter) => letter.key?.toString())).toEqual(['uid-p1-0']);
+    const states = new Map((await listDeadLetters(kafka, dlq)).map((letter) => [`${letter.dlqPartition}@${letter.dlqOffset}`, letterState(letter)]));
+    expect(Object.fromEntries(states)).toEqual({ '0@0': 'pending', '1@0': 're-driven', '1@1': 'pending' });
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['2@0'] })).rejects.toThrow(`no dead letter at 2@0 of ${dlq}`);
+    const onTopic: KafkaMessage[] = [];
+    await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-positions', timeoutMs: 30_000 });
+    expect(onTopic.map((back) => back.headers?.['orbit-redriven-from']?.toString())).toEqual([`${dlq}/1@0`]);
   }, 90_000);
 
   it('records the progress older re-drives committed to the group the first time it runs, letters to send or not, so the broker deleting the group forgets nothing (found by a review)', async () => {

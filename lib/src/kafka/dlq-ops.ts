@@ -1,9 +1,9 @@
-import { OrbitError } from '../errors.js';
 import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
 import { isRecord, letterOf, messageForGroupOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError } from './dlq-named.js';
 import { pendingFrom, ReadEnough, readHistory, type DlqHistory } from './dlq-read.js';
 import { mergedRanges, recordValueOf, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
 import { holdGroup } from './group-offsets.js';
@@ -88,15 +88,13 @@ export function lotsOf<T>(letters: readonly T[], bytesOf: (letter: T) => number)
 const REDRIVE_TRANSACTION_TIMEOUT_MS = 10_000;
 
 
-/** A re-drive named offsets no letter of the DLQ has: it sends nothing. */
-export class DeadLetterNotFoundError extends OrbitError {
-  constructor(readonly dlqTopic: string, readonly offsets: readonly string[]) {
-    super('ORBIT_ERR_NO_DEAD_LETTER', `no dead letter at offset ${offsets.join(', ')} of ${dlqTopic}; nothing was re-driven`);
-  }
-}
+export { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './dlq-named.js';
 
 export interface RedriveOptions {
-  /** DLQ offsets of the letters to re-drive, re-driven before or not; without them, every pending letter. */
+  /**
+   * The letters to re-drive, re-driven before or not, each `<partition>@<offset>` of the DLQ, or `<offset>` alone in a
+   * DLQ of one partition; without them, every pending letter.
+   */
   readonly offsets?: readonly string[];
   /** Narrows the letters taken, the offsets named included. */
   readonly filter?: LetterFilter;
@@ -147,24 +145,57 @@ interface LotEntry {
 export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options: RedriveOptions = {}): Promise<RedriveOutcome> {
   const group = await holdGroup(kafka, redriveGroupOf(dlqTopic), [dlqTopic]);
   try {
-    const named = options.offsets ? new Set(options.offsets) : undefined;
+    const named = options.offsets ? new NamedLetters(options.offsets) : undefined;
     const timeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
     const history = await readHistory(kafka, dlqTopic, { ...timeout, ...(named ? { named } : { sentBefore: true }) });
-    const missing = [...(named ?? [])].filter((offset) => !history.namedFound.has(offset));
-    if (missing.length > 0) throw new DeadLetterNotFoundError(dlqTopic, missing);
+    if (named) await assertNamesLetters(kafka, dlqTopic, named, history);
     const source = sourceTopicOf(dlqTopic);
     const sourceMissing = source !== undefined && !(await topicExists(kafka, source)) ? source : undefined;
-    const run = new RedriveRun(kafka, dlqTopic, history, { ...options, sourceMissing });
+    const run = new RedriveRun(kafka, dlqTopic, history, { ...options, named, sourceMissing });
     return await run.go(named === undefined ? pendingFrom(history) : fromLowestNamed(history, named), timeout);
   } finally {
     await group.release();
   }
 }
 
-/** Reads for a re-drive by offset start at the lowest offset named, in every partition: no letter below it is taken. */
-function fromLowestNamed(history: DlqHistory, named: ReadonlySet<string>): Map<number, bigint> {
-  const lowest = [...named].map(BigInt).reduce((low, offset) => (offset < low ? offset : low));
-  return new Map([...history.partitions].map((partition) => [partition, lowest]));
+/**
+ * Fails unless each letter named is one letter of the DLQ: DeadLetterNotFoundError for one no letter is, and
+ * OffsetWithoutPartitionError for an offset alone in a DLQ of more than one partition (naming the letters at it),
+ * whatever partitions hold a letter at it now: a command that works only while the others are short is a trap.
+ */
+async function assertNamesLetters(kafka: Kafka, dlqTopic: string, named: NamedLetters, history: DlqHistory): Promise<void> {
+  const missing = named.all.filter(({ asked }) => !history.namedFound.has(asked)).map(({ asked }) => asked);
+  if (missing.length > 0) throw new DeadLetterNotFoundError(dlqTopic, missing);
+  const offsetsAlone = named.all.filter(({ partition }) => partition === undefined);
+  if (offsetsAlone.length === 0) return;
+  const partitions = await partitionCountOf(kafka, dlqTopic);
+  if (partitions > 1) throw new OffsetWithoutPartitionError(dlqTopic, partitions, new Map(offsetsAlone.map(({ asked }) => [asked, history.namedFound.get(asked) ?? []])));
+}
+
+/**
+ * Reads for a re-drive by position start, in each partition, at the lowest offset named there: no letter below it is
+ * taken. An offset alone (a DLQ of one partition) counts in every partition.
+ */
+function fromLowestNamed(history: DlqHistory, named: NamedLetters): Map<number, bigint> {
+  const lowestOf = (offsets: readonly bigint[]): bigint => offsets.reduce((low, offset) => (offset < low ? offset : low));
+  const everywhere = lowestOf(named.all.map(({ offset }) => offset));
+  return new Map([...history.partitions].map((partition) => {
+    const here = named.all.filter((letter) => letter.partition === undefined || letter.partition === partition).map(({ offset }) => offset);
+    // A partition no letter is named in holds none to take; read from the lowest named anywhere, as before positions.
+    return [partition, here.length > 0 ? lowestOf(here) : everywhere] as const;
+  }));
+}
+
+/** One metadata call: how many partitions `topic` has. */
+async function partitionCountOf(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** One metadata call: whether `topic` exists (asked so as not to create it, as a producer's metadata request could). */
@@ -180,7 +211,7 @@ async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
 
 /** One re-drive, from the second read of its DLQ on: it gathers the letters it takes into lots, and sends each lot with its record as it fills. */
 class RedriveRun {
-  private readonly named: ReadonlySet<string> | undefined;
+  private readonly named: NamedLetters | undefined;
   private readonly filter: LetterFilter;
   /** Earlier runs' messages and this run's, by `messageForGroupOf`: where each went (`<partition>@<offset>` of this DLQ). */
   private readonly sentFor: Map<string, string>;
@@ -196,9 +227,9 @@ class RedriveRun {
     private readonly kafka: Kafka,
     private readonly dlqTopic: string,
     private readonly history: DlqHistory,
-    private readonly options: RedriveOptions & { readonly sourceMissing: string | undefined },
+    private readonly options: RedriveOptions & { readonly named: NamedLetters | undefined; readonly sourceMissing: string | undefined },
   ) {
-    this.named = options.offsets ? new Set(options.offsets) : undefined;
+    this.named = options.named;
     this.filter = options.filter ?? {};
     // Named on purpose, a letter goes again: only a run without offsets stands by what earlier runs sent.
     this.sentFor = this.named ? new Map() : history.sentBefore;
@@ -239,7 +270,7 @@ class RedriveRun {
   }
 
   private chooses(letter: DeadLetterEntry): boolean {
-    if (this.named ? !this.named.has(letter.dlqOffset) : letter.redriven) return false;
+    if (this.named ? this.named.naming(letter.dlqPartition, letter.dlqOffset).length === 0 : letter.redriven) return false;
     return letterMatches(letter, this.filter);
   }
 

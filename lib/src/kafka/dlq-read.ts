@@ -1,6 +1,7 @@
 /** Reading a DLQ: what earlier re-drives left (the first read), and its letters one at a time (the second). */
 import type { Kafka, KafkaMessage } from './client.js';
 import { letterMatches, type LetterFilter } from './dlq-filter.js';
+import type { NamedLetters } from './dlq-named.js';
 import { isRecord, letterFactsOf, letterOf, messageForGroupOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry } from './dlq-letter.js';
 import { inRanges, recordOf, type PartitionRecord } from './dlq-record.js';
 import { readTopicToEnd } from './read-to-end.js';
@@ -12,8 +13,8 @@ export interface DlqHistory {
   /** Partitions whose committed progress no record holds yet: the broker will delete it. */
   readonly unrecorded: number[];
   readonly partitions: Set<number>;
-  /** Of the offsets a re-drive named, those a letter has. */
-  readonly namedFound: Set<string>;
+  /** Of the letters a re-drive named (by `asked`), those a letter is, each with where it is (`<partition>@<offset>`, more than one for an offset alone). */
+  readonly namedFound: Map<string, string[]>;
   /** Messages (`messageForGroupOf`) re-driven for their group already, each with the letter that took it (`<partition>@<offset>`). */
   readonly sentBefore: Map<string, string>;
 }
@@ -54,13 +55,13 @@ function addSent(candidates: readonly SentCandidate[], record: PartitionRecord, 
  * without offsets, which messages earlier re-drives sent for which group: a
  * few dozen bytes a letter are kept for that, never a letter's bytes.
  */
-export async function readHistory(kafka: Kafka, dlqTopic: string, options: { timeoutMs?: number; named?: ReadonlySet<string>; sentBefore?: boolean }): Promise<DlqHistory> {
+export async function readHistory(kafka: Kafka, dlqTopic: string, options: { timeoutMs?: number; named?: NamedLetters; sentBefore?: boolean }): Promise<DlqHistory> {
   const records = new Map<number, PartitionRecord>();
   const committed = await committedUpTo(kafka, dlqTopic);
   for (const [partition, upTo] of committed) records.set(partition, { upTo, byOffset: [] });
   const recordedUpTo = new Map<number, bigint>();
   const partitions = new Set<number>();
-  const namedFound = new Set<string>();
+  const namedFound = new Map<string, string[]>();
   const candidates = new Map<number, SentCandidate[]>();
   const sentBefore = new Map<string, string>();
   await readTopicToEnd(kafka, dlqTopic, (message, partition) => {
@@ -75,7 +76,7 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
       }
       return;
     }
-    if (options.named?.has(message.offset)) namedFound.add(message.offset);
+    for (const { asked } of options.named?.naming(partition, message.offset) ?? []) namedFound.set(asked, [...(namedFound.get(asked) ?? []), `${partition}@${message.offset}`]);
     const candidate = options.sentBefore ? sentCandidateOf(dlqTopic, message) : undefined;
     if (candidate) {
       const inPartition = candidates.get(partition) ?? [];

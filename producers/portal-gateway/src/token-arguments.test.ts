@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tokenUserOf } from './token-arguments.js';
+import { tokenRolesOf, tokenUserOf } from './token-arguments.js';
+import type { TransferPolicy } from './transfer-rules.js';
 
 describe('tokenUserOf', () => {
   it('takes one user name the gateway accepts', () => {
@@ -22,5 +23,26 @@ describe('tokenUserOf', () => {
   it('refuses no name and more than one, instead of dropping the rest', () => {
     expect(tokenUserOf([])).toEqual({ refused: expect.stringMatching(/^usage: /) });
     expect(tokenUserOf(['dev1', 'dev2'])).toEqual({ refused: expect.stringContaining('one user name at a time, not "dev1" "dev2"') });
+  });
+});
+
+describe('tokenRolesOf', () => {
+  const defaults: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
+
+  it('takes the roles some environment of the chain needs, and none', () => {
+    expect(tokenRolesOf(['release-manager'], defaults)).toEqual({ roles: ['release-manager'] });
+    expect(tokenRolesOf([], defaults)).toEqual({ roles: [] });
+    const guarded: TransferPolicy = { ...defaults, roles: new Map([['Staging', 'qa'], ['Production', 'release-manager']]) };
+    expect(tokenRolesOf(['qa', 'release-manager'], guarded)).toEqual({ roles: ['qa', 'release-manager'] });
+  });
+
+  it('refuses a role no environment needs, naming the roles that exist (found by a review: --role release-manger signed a token the gateway answered ROLE_REQUIRED)', () => {
+    expect(tokenRolesOf(['release-manger'], defaults)).toEqual({ refused: 'no environment of the chain (ORBIT_ENVIRONMENT_CHAIN, ORBIT_TRANSFER_ROLES) needs the role "release-manger": the roles that exist are release-manager' });
+    expect(tokenRolesOf(['release-manager', 'admin'], defaults)).toEqual({ refused: expect.stringContaining('needs the role "admin"') });
+  });
+
+  it('refuses the role of an environment the chain leaves out, as the gateway never reads it', () => {
+    const noStaging: TransferPolicy = { chain: ['Development', 'Testing', 'Production'], roles: new Map([['Staging', 'qa']]) };
+    expect(tokenRolesOf(['qa'], noStaging)).toEqual({ refused: expect.stringContaining('"qa": no environment of the chain needs a role') });
   });
 });

@@ -1,4 +1,5 @@
 import { callerOf, UnauthorizedError } from './auth.js';
+import type { TransferPolicy } from './transfer-rules.js';
 
 export const TOKEN_USAGE = 'npm run --silent token -- <username> [--role ROLE]...';
 
@@ -20,4 +21,26 @@ export function tokenUserOf(positionals: readonly string[]): { readonly username
     throw error;
   }
   return { username };
+}
+
+/**
+ * The roles a token may carry, those some environment of the chain needs to be promoted into (the only roles the
+ * gateway reads), or why not: a misspelt `--role release-manger` signed a token the gateway then answered with
+ * ROLE_REQUIRED, far from the typo.
+ */
+export function tokenRolesOf(asked: readonly string[], policy: TransferPolicy): { readonly roles: readonly string[] } | { readonly refused: string } {
+  const known = rolesThePolicyReads(policy);
+  const unknown = [...new Set(asked.filter((role) => !known.includes(role)))];
+  if (unknown.length === 0) return { roles: [...new Set(asked)] };
+  const named = unknown.map((role) => JSON.stringify(role)).join(', ');
+  const existing = known.length > 0
+    ? `the roles that exist are ${known.join(', ')}`
+    : 'no environment of the chain needs a role';
+  return { refused: `no environment of the chain (ORBIT_ENVIRONMENT_CHAIN, ORBIT_TRANSFER_ROLES) needs the role ${named}: ${existing}` };
+}
+
+/** Roles of the chain's targets, in chain order; the first environment's is never read, as nothing is promoted into it. */
+function rolesThePolicyReads(policy: TransferPolicy): string[] {
+  const roles = policy.chain.slice(1).map((target) => policy.roles.get(target)).filter((role): role is string => role !== undefined);
+  return [...new Set(roles)];
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatTail, fromLastStart, lastLines, readTail } from './log-tail.js';
+import { formatTail, fromLastStart, lastLines, readTail, startMarkerLine } from './log-tail.js';
 
 describe('lastLines', () => {
   it('keeps the last n lines and ignores trailing newlines', () => {
@@ -55,5 +55,26 @@ describe('fromLastStart', () => {
 
   it('keeps everything when no start marker is in view', () => {
     expect(fromLastStart('a\nb')).toBe('a\nb');
+  });
+
+  it('finds the start marker as the JSON line it is now, the plain-text one of older logs too', () => {
+    const marker = startMarkerLine('harbor-writer', 'node consumers/harbor-writer/dist/main.js', new Date('2026-12-06T10:00:00Z')).trimEnd();
+    const tail = ['--- 2026-12-06T09:00:00Z orbit starts harbor-writer: node main.js', '{"level":"info","msg":"old run"}', marker, '{"level":"fatal","msg":"boom"}'].join('\n');
+    expect(fromLastStart(tail)).toBe(`${marker}\n{"level":"fatal","msg":"boom"}`);
+    expect(fromLastStart('--- 2026-12-06T09:00:00Z orbit starts kafka: java\nboom')).toBe('--- 2026-12-06T09:00:00Z orbit starts kafka: java\nboom');
+    // A service's own line that merely mentions a start is not a marker.
+    expect(fromLastStart('{"level":"info","component":"consume-loop","msg":"orbit starts consuming"}\nx')).toBe('{"level":"info","component":"consume-loop","msg":"orbit starts consuming"}\nx');
+  });
+});
+
+describe('startMarkerLine', () => {
+  it('is one JSON line shaped as the services\' own: level, time, service, msg (found by a review: jq over a log stopped at the plain-text marker)', () => {
+    const line = startMarkerLine('portal-gateway', 'node producers/portal-gateway/dist/main.js', new Date('2026-12-06T10:00:00Z'));
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.trimEnd()).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      level: 'info', time: '2026-12-06T10:00:00.000Z', service: 'portal-gateway', component: 'orbit-stack',
+      command: 'node producers/portal-gateway/dist/main.js', msg: 'orbit starts portal-gateway',
+    });
   });
 });

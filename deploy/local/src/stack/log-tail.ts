@@ -22,12 +22,37 @@ export function lastLines(text: string, count: number, startsMidLine = false): s
   return whole.slice(-count).join('\n');
 }
 
-/** The marker `launchDetached` writes before each start; lines above it belong to an earlier run. */
-export const START_MARKER = ' orbit starts ';
+/** The `component` of the lines the stack itself writes into a service's log, among the service's own. */
+export const STACK_LOG_COMPONENT = 'orbit-stack';
+
+/**
+ * A line the stack writes into a service's log, shaped as the services' own (pino's, as Orbit's logger writes it:
+ * `level` by name, ISO `time`): a plain-text line stopped `jq` over the log there (found by a review).
+ */
+export function stackLogLine(level: 'info' | 'error', service: string, msg: string, fields: Readonly<Record<string, unknown>> = {}, at = new Date()): string {
+  return `${JSON.stringify({ level, time: at.toISOString(), service, component: STACK_LOG_COMPONENT, ...fields, msg })}\n`;
+}
+
+const START_MESSAGE = 'orbit starts ';
+
+/** The line `launchDetached` writes before each start; lines above it belong to an earlier run. */
+export const startMarkerLine = (service: string, command: string, at = new Date()): string => stackLogLine('info', service, `${START_MESSAGE}${service}`, { command }, at);
+
+/** Whether `line` is a start's marker: the JSON line, or the plain-text one written before it (`--- <time> orbit starts …`), still in older logs. */
+export function isStartMarker(line: string): boolean {
+  if (line.startsWith('--- ')) return line.includes(` ${START_MESSAGE}`);
+  if (!line.startsWith('{') || !line.includes(STACK_LOG_COMPONENT)) return false;
+  try {
+    const { component, msg } = JSON.parse(line) as { component?: unknown; msg?: unknown };
+    return component === STACK_LOG_COMPONENT && typeof msg === 'string' && msg.startsWith(START_MESSAGE);
+  } catch {
+    return false;
+  }
+}
 
 export function fromLastStart(tail: string): string {
   const lines = tail.split('\n');
-  const index = lines.findLastIndex((line) => line.startsWith('--- ') && line.includes(START_MARKER));
+  const index = lines.findLastIndex(isStartMarker);
   return index < 0 ? tail : lines.slice(index).join('\n');
 }
 

@@ -24,6 +24,24 @@ describe('launchDetached', () => {
     expect(readFileSync(join(stackDir(), 'logs', 'svc.log'), 'utf8')).toMatch(/could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT/);
   });
 
+  it('writes a log of JSON lines only, its start marker and a start that failed included, so jq reads it whole (found by a review: the marker was plain text)', async () => {
+    const log = join(stackDir(), 'logs', 'svc.log');
+    for (const words of ['first run', 'second run']) {
+      const pid = launchDetached('svc', { command: process.execPath, args: ['-e', `process.stdout.write(JSON.stringify({ level: 'info', msg: '${words}' }))`] });
+      for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 50) await sleep(50);
+    }
+    expect(() => launchDetached('svc', { command: 'orbit-no-such-command', args: [] })).toThrow();
+    await sleep(100);
+    const lines = readFileSync(log, 'utf8').split('\n').filter((line) => line !== '');
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The second start's marker on a line of its own, though the first run ended without a newline.
+    expect(entries.map((entry) => [entry['level'], entry['msg']])).toEqual([
+      ['info', 'orbit starts svc'], ['info', 'first run'], ['info', 'orbit starts svc'], ['info', 'second run'], ['info', 'orbit starts svc'],
+      ['error', 'could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT'],
+    ]);
+    expect(entries[0]).toMatchObject({ service: 'svc', component: 'orbit-stack', command: expect.stringContaining(' -e ') as unknown, time: expect.any(String) as unknown });
+  });
+
   it('gives the service neither the developer\'s AWS session token nor profile', async () => {
     vi.stubEnv('AWS_SESSION_TOKEN', 'IQoJb3JpZ2luX2VjE');
     vi.stubEnv('AWS_PROFILE', 'work-sso');

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stackChildEnv } from './child-env.js';
 import { StackError } from './errors.js';
 import { logFile, pidFile, runDir } from './paths.js';
-import { START_MARKER } from './log-tail.js';
+import { stackLogLine, startMarkerLine } from './log-tail.js';
 import { isAlive, runningPid, writePid } from './pidfile.js';
 
 export interface Launch {
@@ -24,9 +24,10 @@ export function launchDetached(service: string, launch: Launch): number {
   const log = logFile(service);
   mkdirSync(dirname(log), { recursive: true });
   mkdirSync(runDir(), { recursive: true });
-  const fd = openSync(log, 'a');
+  const fd = openSync(log, 'a+');
   try {
-    writeSync(fd, `\n--- ${new Date().toISOString()}${START_MARKER}${service}: ${launch.command} ${launch.args.join(' ')}\n`);
+    // On a line of its own: a service killed mid-line left its last line open.
+    writeSync(fd, `${endsMidLine(fd) ? '\n' : ''}${startMarkerLine(service, [launch.command, ...launch.args].join(' '))}`);
     const child = spawn(launch.command, [...launch.args], {
       cwd: launch.cwd,
       env: stackChildEnv(launch.env),
@@ -35,7 +36,7 @@ export function launchDetached(service: string, launch: Launch): number {
     });
     // A missing binary surfaces as an async 'error' event; without a listener it would crash the caller.
     // By path: the event comes after `finally` has closed fd.
-    child.on('error', (error) => appendFileSync(log, `orbit: could not start ${launch.command}: ${error.message}\n`));
+    child.on('error', (error) => appendFileSync(log, stackLogLine('error', service, `could not start ${launch.command}: ${error.message}`)));
     if (child.pid === undefined) throw new StackError('ORBIT_ERR_STACK_START', service, `could not spawn ${launch.command} (not installed, or not on PATH?)`, { log });
     child.unref();
     writePid(service, child.pid);
@@ -43,6 +44,15 @@ export function launchDetached(service: string, launch: Launch): number {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Whether the file open at `fd` (readable) ends without a newline. */
+function endsMidLine(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
