@@ -151,6 +151,8 @@ export interface ImageValidated extends EventEnvelope {
   readonly sizeBytes: number;
   readonly sha256: string;
   readonly image: ImageSummary;
+  /** The registry reference an upload by reference was pulled from, as given; null or absent for an archive or presigned upload (or before 2026-12-06). */
+  readonly pulledFrom?: string | null;
 }
 
 export interface ImageRejected extends EventEnvelope {
@@ -175,6 +177,8 @@ export interface ImageStored extends EventEnvelope {
   readonly imageReference?: string | null;
   /** The same image by its version's tag; null when untagged (the tag names another image) or not pushed. */
   readonly imageTag?: string | null;
+  /** Its ImageValidated's pulledFrom, passed on: the projector shows it to the owner with the digest pulled. */
+  readonly pulledFrom?: string | null;
 }
 
 export interface ChartGenerated extends EventEnvelope {

@@ -99,6 +99,8 @@ async function expectStoredAndCharted(upload: { requestId: string; imageUID: str
   const entry = versions.find((v) => v['imageVersion'] === version);
   expect(entry).toMatchObject({ status: 'ready', sha256: hex(file), sizeBytes: file.length, environments: ['Development'], s3Location: { bucket: testConfig.ORBIT_BUCKET_DEVELOPMENT, key } });
   expect(String(entry?.['digest'])).toMatch(/^sha256:[a-f0-9]{64}$/);
+  // Pulled from nowhere: absent, not null.
+  expect(entry).not.toHaveProperty('pulledFrom');
   expect(entry?.['chartName']).toBeTruthy();
 
   const chartLocation = entry?.['chartLocation'] as { bucket: string; key: string };
@@ -481,13 +483,17 @@ describe('uploading real images', () => {
       // zstd first: once the registry holds the gzip blobs, skopeo would reuse them instead of recompressing.
       execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', image.layoutRef, `docker://${registry.address}/team/billing-zstd:1.0.0`]);
       execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${image.ociArchive}`, `docker://${registry.address}/team/billing:1.0.0`]);
-      const accepted = await uploadReference(USER, `${registry.address}/team/billing:1.0.0`, metadata(`pulled-${uniqueSuffix()}`));
+      const reference = `${registry.address}/team/billing:1.0.0`;
+      const accepted = await uploadReference(USER, reference, metadata(`pulled-${uniqueSuffix()}`));
       expect(accepted.status).toBe(202);
       const request = await finished(USER, accepted.body.requestId);
       expect(request.status, JSON.stringify(request.error)).toBe('succeeded');
       const view = await api(USER, `/v1/images/${accepted.body.imageUID}`);
       const version = (view.body['versions'] as Record<string, unknown>[])[0];
       expect(version?.['status']).toBe('ready');
+      // Where it came from, for its owner: the reference as given and the digest the tag resolved to (a single image: its manifest's).
+      expect(version?.['pulledFrom']).toEqual({ reference, digest: version?.['digest'] });
+      expect((await api(USER, `/v1/images/${accepted.body.imageUID}/versions/${String(version?.['imageVersion'])}`)).body['pulledFrom']).toEqual({ reference, digest: version?.['digest'] });
       // The same image pushed with zstd layers: pulled, decoded, same diff_ids.
       const zstd = await uploadReference(USER, `${registry.address}/team/billing-zstd:1.0.0`, metadata(`pulled-zstd-${uniqueSuffix()}`));
       const zstdRequest = await finished(USER, zstd.body.requestId);

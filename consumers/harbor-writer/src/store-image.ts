@@ -155,6 +155,7 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
       ...envelope, requestId: event.requestId, metadata: event.metadata, image: event.image,
       stored: { bucket: target.bucket, key: target.key, versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
       imageReference: pushed?.result.reference ?? null, imageTag: pushed?.result.tagReference ?? null,
+      pulledFrom: event.pulledFrom ?? null,
     },
   };
 }

@@ -22,6 +22,8 @@ export function verdictEvent(cause: UploadRequested, verdict: Exclude<UploadVerd
     event: {
       ...envelope('imageValidated', cause), requestId: verdict.requestId, metadata: verdict.metadata, staging: verdict.staging,
       sizeBytes: verdict.sizeBytes, sha256: verdict.sha256, image: verdict.image,
+      // Where the bytes came from, for the owner's view of the version (the projected topics carry no UploadRequested).
+      pulledFrom: cause.source === 'REFERENCE' ? cause.reference : null,
     },
   };
 }

@@ -68,6 +68,22 @@ describe('planProjection', () => {
   });
 
 
+  it('records where a version uploaded by reference was pulled from, with the digest Orbit pulled; nothing at all for an archive or presigned upload', () => {
+    const uid = newImageUID();
+    const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
+    const index = { digest: `sha256:${'f'.repeat(64)}`, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
+    const pulled = planProjection([
+      message(TOPICS.imageStored, { ...stored, pulledFrom: 'registry.example:5000/team/app:1.0' }),
+      message(TOPICS.imageStored, { ...stored, metadata: { ...stored.metadata, imageVersion: 'v2-0-00' }, image: { ...stored.image, index }, pulledFrom: 'registry.example:5000/team/app:2.0' }),
+    ], new Map()).plan;
+    expect(JSON.parse(pulled.meta.get(versionGuid(uid, 'v1-0-00'))?.get('pulledFrom') ?? 'null')).toEqual({ reference: 'registry.example:5000/team/app:1.0', digest: stored.image.manifestDigest });
+    // A multi-platform image kept whole was pulled by its index: the digest the tag resolved to, and the one the version is pinned by.
+    expect(JSON.parse(pulled.meta.get(versionGuid(uid, 'v2-0-00'))?.get('pulledFrom') ?? 'null')).toEqual({ reference: 'registry.example:5000/team/app:2.0', digest: index.digest });
+    for (const archive of [stored, { ...stored, pulledFrom: null }]) {
+      expect(planProjection([message(TOPICS.imageStored, archive)], new Map()).plan.meta.get(versionGuid(uid, 'v1-0-00'))?.has('pulledFrom')).toBe(false);
+    }
+  });
+
   it('lists the referrers pushed beside a version (its SBOM, signatures), each with its artifact type, what it is about and what it weighs', () => {
     const uid = newImageUID();
     const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];

@@ -159,6 +159,17 @@ export function platformsOf(index: ImageIndexFacts): string[] {
   return index.manifests.filter((entry) => !entry.attestation).map((entry) => `${entry.os}/${entry.architecture}${entry.variant ? `/${entry.variant}` : ''}`);
 }
 
+/**
+ * Where a version uploaded by reference was pulled from: the reference as its
+ * owner gave it, and the digest Orbit pulled (the index's when it kept the
+ * whole index, else the one manifest it kept: see validationNotes). Nothing
+ * for an archive or presigned upload, nor for one stored before ImageStored
+ * carried the reference: the meta key is then absent, not null.
+ */
+export function pulledFromOf(event: ImageStored): { pulledFrom?: { reference: string; digest: string } } {
+  return event.pulledFrom ? { pulledFrom: { reference: event.pulledFrom, digest: pinnedDigestOf(event.image) } } : {};
+}
+
 export function requestsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'event'>[]): string[] {
   const ids = new Set<string>();
   for (const { event } of messages) {
@@ -308,6 +319,7 @@ class Planner {
       // The stored archive is the upload's bytes: gzip or zstd as a whole when it came so, which its download is named by.
       ...(event.image.compression !== 'NONE' ? { archiveCompression: event.image.compression } : {}),
       ...(event.image.referrers?.length ? { referrers: event.image.referrers.map(referrerView) } : {}),
+      ...pulledFromOf(event),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

@@ -195,6 +195,12 @@ export interface RegistryFetchInit {
   readonly redirect: 'manual';
 }
 
+/** A small answer read whole: its bytes (null past the limit asked) and its Docker-Content-Digest header (null when absent). */
+export interface BoundedAnswer {
+  readonly bytes: Buffer | null;
+  readonly contentDigest: string | null;
+}
+
 export type RegistryFetch = (url: URL, init: RegistryFetchInit) => Promise<Response>;
 
 /** A request body: bytes, which can be sent again after a challenge, or a stream of them (piped through node:http(s), see sendStreamed), which cannot. */
@@ -328,11 +334,17 @@ export class RegistryClient {
    * pull is tried again.
    */
   async getBounded(path: string, accept: string, maxBytes: number): Promise<Buffer | null> {
+    return (await this.getBoundedAnswer(path, accept, maxBytes)).bytes;
+  }
+
+  /** getBounded, with the digest the registry says the body has (a manifest's, to check against the bytes: see requireContentDigest). */
+  async getBoundedAnswer(path: string, accept: string, maxBytes: number): Promise<BoundedAnswer> {
     const response = await this.get(path, accept);
+    const contentDigest = response.headers.get('docker-content-digest');
     const timeoutMs = this.answerTimeoutMs;
     const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await readCapped(response, maxBytes, deadline);
+      return { bytes: await readCapped(response, maxBytes, deadline), contentDigest };
     } catch (error) {
       throw new RegistryUnavailableError(this.options.registry, deadline.aborted ? new Error(`${path} did not arrive whole within ${timeoutMs / 1000} s`) : error, true);
     }

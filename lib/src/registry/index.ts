@@ -2,6 +2,7 @@ export * from './access.js';
 export * from './auth.js';
 export * from './auth-file.js';
 export * from './client.js';
+export * from './content-digest.js';
 export * from './credential-helper.js';
 export * from './docker-hub.js';
 export * from './image-manifest.js';

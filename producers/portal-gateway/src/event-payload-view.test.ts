@@ -19,6 +19,7 @@ const WITHHELD: Readonly<Record<string, string>> = {
   'bodyDigest.metadataSha256': 'what an upload\'s key was first sent with',
   'bodyDigest.contentSha256': 'what an upload\'s key was first sent with',
   reference: 'where the uploader pulled the image from; the environment\'s own imageReference is shown',
+  pulledFrom: 'the same reference, passed on to the stored version: it may name a private registry',
   ...Object.fromEntries(['staging', 'stored', 'source', 'target', 'chart', 'image'].flatMap((record) => ['bucket', 'key', 'versionId'].map((field) => [
     `${record}.${field}`, 'an S3 object: a deployer pulls by registry reference and checks by digest',
   ]))),

@@ -159,6 +159,13 @@ export const VERSION = named('ImageVersion', {
     chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (<registry path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
     chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://<registry path>/charts/<chart name> --version <chart version>; null when the tag names another owner\'s chart of that name (tags are never moved)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
+    pulledFrom: {
+      ...object({
+        reference: text('The registry reference it was uploaded by, as given (registry/repository:tag or @sha256:…)'),
+        digest: text('The digest Orbit pulled: the image index\'s when it kept the whole index, else the one manifest it kept (validationNotes say which platform and why)'),
+      }),
+      description: 'Only for a version uploaded by reference, and only to the image\'s owner (a role holder never sees it: it may name a private registry); absent for an archive or presigned upload, and for one uploaded before 2026-12-06',
+    },
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole.',
 });

@@ -1,5 +1,5 @@
 import type { EnvironmentName } from '@orbit/lib';
-import type { StoredObjectRef } from './ports.js';
+import type { ImageView, StoredObjectRef } from './ports.js';
 
 /** A stored object's location as ViewPort keeps it (s3Location, chartLocation), or undefined when it is not one. */
 export const locationOf = (value: unknown): StoredObjectRef | undefined => {
@@ -49,4 +49,29 @@ export function archiveDownloadOf(version: Readonly<Record<string, unknown>>): {
     case 'ZSTD': return { suffix: '.tar.zst', contentType: 'application/zstd' };
     default: return { suffix: '.tar', contentType: 'application/x-tar' };
   }
+}
+
+/**
+ * A version's facts only its owner sees: the reference it was pulled from may
+ * name a private registry (and a repository or tag that says more than the
+ * version does), as the upload's `reference` is left out of the events a role
+ * holder reads (event-payload-view.ts). What a deployer pulls and checks, the
+ * digest and imageReference, stays.
+ */
+const OWNER_ONLY_FACTS: readonly string[] = ['pulledFrom'];
+
+/** Whether a version holds any fact only its owner may see: a page without one needs no look at whose image it is. */
+export const holdsOwnerOnlyFacts = (versions: readonly Readonly<Record<string, unknown>>[]): boolean =>
+  versions.some((version) => OWNER_ONLY_FACTS.some((fact) => Object.hasOwn(version, fact)));
+
+/** `version` as a caller sees it: whole when they own its image, else without OWNER_ONLY_FACTS. */
+export function versionShownTo<T extends Readonly<Record<string, unknown>>>(version: T, owned: boolean): T {
+  if (owned || !holdsOwnerOnlyFacts([version])) return version;
+  return Object.fromEntries(Object.entries(version).filter(([fact]) => !OWNER_ONLY_FACTS.includes(fact))) as T;
+}
+
+/** `image` as `viewer` sees its versions: see versionShownTo. */
+export function imageShownTo(image: ImageView, viewer: string): ImageView {
+  const owned = image.owner === viewer;
+  return owned ? image : { ...image, versions: image.versions.map((version) => versionShownTo(version, false)) };
 }

@@ -7,7 +7,7 @@ import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeign
 import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { claimedPlatformConfig } from './claimed-platform.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
-import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, sha256Of, type RegistryClientOptions } from '@orbit/lib';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, requireContentDigest, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
 const { ociIndex: OCI_INDEX, ociManifest: OCI_MANIFEST } = MEDIA_TYPES;
 
@@ -68,11 +68,16 @@ interface Resolved {
   readonly fetched?: readonly Document[];
 }
 
-/** A manifest's bytes, refused past the size registries themselves keep to. */
-async function manifestAt(client: RegistryClient, reference: string): Promise<Buffer> {
-  const bytes = await client.getBounded(`/manifests/${reference}`, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES);
+/** A manifest's bytes, refused past the size registries themselves keep to, and the digest the registry says they have. */
+async function manifestAnswerAt(client: RegistryClient, reference: string): Promise<{ bytes: Buffer; contentDigest: string | null }> {
+  const { bytes, contentDigest } = await client.getBoundedAnswer(`/manifests/${reference}`, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES);
   if (bytes === null) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest ${reference} is over ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB, the most registries keep; it is no image manifest`);
-  return bytes;
+  return { bytes, contentDigest };
+}
+
+/** A manifest asked for by digest: its bytes are held to that digest, which says more than any header. */
+async function manifestAt(client: RegistryClient, reference: string): Promise<Buffer> {
+  return (await manifestAnswerAt(client, reference)).bytes;
 }
 
 function parseJson(bytes: Buffer, what: string): unknown {
@@ -177,9 +182,11 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
  * first image), alone.
  */
 async function resolve(client: RegistryClient, target: PullTarget, reference: string, asked: string): Promise<Resolved> {
-  const bytes = await manifestAt(client, reference);
+  const { bytes, contentDigest } = await manifestAnswerAt(client, reference);
   const digest = sha256Of(bytes);
   if (target.digest && digest !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
+  // By tag nothing else vouches for the bytes: the registry's own word on them must hold.
+  if (!target.digest) requireContentDigest(contentDigest, bytes, asked);
   const parsed = parseJson(bytes, 'manifest');
   const index = indexOf(parsed);
   if (!index) {

@@ -9,7 +9,7 @@ import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
 import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
-import { archiveDownloadOf, chartIn, copyIn } from '../version-objects.js';
+import { archiveDownloadOf, chartIn, copyIn, versionShownTo } from '../version-objects.js';
 import { imageSeenBy } from './visible-image.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -62,8 +62,9 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy, imageVersion);
       const version = image.versions.find((candidate) => candidate['imageVersion'] === imageVersion);
       if (!version) throw notFound(`version ${imageVersion} of image ${uid}`);
-      const mayRead = (environment: EnvironmentName): boolean => image.owner === caller.actor.username || readable.includes(environment);
-      return { image, version, imageVersion, mayRead };
+      const owned = image.owner === caller.actor.username;
+      const mayRead = (environment: EnvironmentName): boolean => owned || readable.includes(environment);
+      return { image, version, imageVersion, mayRead, owned };
     };
     const environmentOf = async (request: VersionRequest) => {
       const found = await versionOf(request);
@@ -89,7 +90,10 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
         summary: 'One version of an image with its ViewPort facts, as GET /v1/images/{uid} lists it',
         response: { 200: VERSION, ...errors(400, 401, 404) },
       },
-    }, async (request: VersionRequest) => (await versionOf(request)).version);
+    }, async (request: VersionRequest) => {
+      const { version, owned } = await versionOf(request);
+      return versionShownTo(version, owned);
+    });
 
     app.get('/v1/images/:uid/versions/:version/manifests', {
       schema: {

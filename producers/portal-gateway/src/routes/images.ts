@@ -10,6 +10,7 @@ import { uploadUnderWay } from '../upload-under-way.js';
 import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
 import { VERSIONS_SHOWN } from '../image-overview.js';
+import { holdsOwnerOnlyFacts, imageShownTo, versionShownTo } from '../version-objects.js';
 import { eventsShownTo } from '../event-payload-view.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
@@ -47,6 +48,9 @@ function searchableOrThrow(q: string): string {
 export function imageRoutes(deps: { images: ImageReader; events: EventLogReader; requests?: Pick<RequestStore, 'list'>; policy?: TransferPolicy }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
     const readableBy = (caller: Caller): EnvironmentName[] => (deps.policy ? readableEnvironments(caller.roles, deps.policy) : []);
+    /** Whether the caller owns the image: an overview of no version and no environment is only ever its owner's. */
+    const ownedBy = async (uid: string, caller: Caller): Promise<boolean> =>
+      (await deps.images.overview(uid, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
     /**
      * The image as the caller sees it, as `read` reads it (its overview, or its outline: who owns it and which versions
      * the caller sees); 404 IMAGE_NOT_READY while its first upload is under way.
@@ -71,7 +75,10 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         operationId: 'getImage', summary: `An image in ViewPort with its environments and newest ${VERSIONS_SHOWN.image} versions (every one: GET /v1/images/{uid}/versions)`,
         tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) },
       },
-    }, async (request) => (await visible(request, (uid, query) => deps.images.overview(uid, { ...query, newest: VERSIONS_SHOWN.image }))).image);
+    }, async (request) => {
+      const { caller, image } = await visible(request, (uid, query) => deps.images.overview(uid, { ...query, newest: VERSIONS_SHOWN.image }));
+      return imageShownTo(image, caller.actor.username);
+    });
     app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/events', {
       schema: {
         operationId: 'listImageEvents', summary: 'Every logged event of an image, in order, a page at a time', tags: ['images'], params: IMAGE_UID_PARAM,
@@ -152,8 +159,9 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const page = await deps.images.versionsPage(uid, { limit, before, beforeVersion: after?.[1], viewer: caller.actor.username, readable: readableBy(caller) });
       if (!page) throw notFound(`image ${uid}`);
       const last = page.versions.at(-1);
+      const owned = holdsOwnerOnlyFacts(page.versions) && (await ownedBy(uid, caller));
       return {
-        imageUID: uid, versions: page.versions,
+        imageUID: uid, versions: page.versions.map((version) => versionShownTo(version, owned)),
         nextCursor: page.next !== undefined && last ? encodeCursor(listing, [String(page.next), String(last['imageVersion'])]) : null,
       };
     });
@@ -180,7 +188,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       });
       return {
         // Versions reach environments in chain order, so an environment a match was found by is one its visible versions passed through or reached.
-        images: found.images,
+        images: found.images.map((image) => imageShownTo(image, caller.actor.username)),
         nextCursor: found.next ? encodeCursor(listing, [found.next.imageName, found.next.imageUID]) : null,
       };
     });
