@@ -235,6 +235,30 @@ describe('uploading real images', () => {
     await expectStoredAndCharted(first.body, file);
   }, 150_000);
 
+  it('refuses CHECKSUM_MISMATCH a presigned upload whose URL took other bytes after the archive its completion pinned by sha256, and stores one whose archive matches', async () => {
+    const file = readFileSync(image.ociArchive);
+    type Presigned = { url: string; headers: Record<string, string>; completeUrl: string };
+    const presignedWith = async (...bodies: Buffer[]): Promise<Presigned> => {
+      const presigned = await api<Presigned>(USER, '/v1/uploads/presign', { method: 'POST' });
+      expect(presigned.status).toBe(201);
+      for (const body of bodies) expect((await fetch(presigned.body.url, { method: 'PUT', headers: presigned.body.headers, body })).status).toBe(200);
+      return presigned.body;
+    };
+    const complete = (presigned: Presigned, body: object) => api<{ requestId: string; imageUID: string }>(USER, new URL(presigned.completeUrl).pathname, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    // 1. The single PUT's URL used again within its hour: the archive meant, then other bytes over it.
+    const overwritten = await complete(await presignedWith(file, Buffer.concat([file, Buffer.from('tail')])), { metadata: metadata(`pinned-${uniqueSuffix()}`), sha256: `sha256:${hex(file)}` });
+    expect(overwritten.status).toBe(202);
+    const refused = await finished(USER, overwritten.body.requestId);
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'CHECKSUM_MISMATCH' } });
+    expect(refused.error?.message).toContain(`the completion gave sha256 ${hex(file)}`);
+    // 2. The archive meant, pinned (in upper case): stored.
+    const meant = await complete(await presignedWith(file), { metadata: metadata(`pinned-${uniqueSuffix()}`), sha256: hex(file).toUpperCase() });
+    expect(meant.status).toBe(202);
+    expect((await finished(USER, meant.body.requestId)).status).toBe('succeeded');
+  }, 150_000);
+
   it('lets exactly one of a completion and a DELETE of one upload sent at the same instant go through (found by a probe: both were answered, and the request failed STAGED_OBJECT_MISSING)', async () => {
     const file = readFileSync(image.ociArchive);
     const outcomes: string[] = [];

@@ -159,6 +159,26 @@ describe('validateUpload', () => {
     expect(await validateUpload({ ...event, sizeBytes: 1 }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
   });
 
+  it('refuses a presigned archive that does not hash to the sha256 its completion pinned, saying the completion gave it; takes the one that does', async () => {
+    const { deps: d } = deps();
+    const presigned: UploadRequested = { ...event, source: 'PRESIGNED', sizeBytes: archive.length, uploadId: '00000000-0000-4000-8000-000000000001' };
+    const refused = await validateUpload({ ...presigned, sha256: 'f'.repeat(64) }, d);
+    expect(refused).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
+    expect(refused.kind === 'rejected' ? refused.message : '').toContain(`hashes to sha256 ${archiveSha}, but the completion gave sha256 ${'f'.repeat(64)}`);
+    expect(refused.kind === 'rejected' ? refused.message : '').not.toContain('the upload hashed to');
+    expect(await validateUpload({ ...presigned, sha256: archiveSha }, d)).toMatchObject({ kind: 'validated', sha256: archiveSha });
+  });
+
+  it('refuses CHECKSUM_MISMATCH, not the archive\'s own fault, bytes PUT over the archive a presigned completion pinned; a streamed one keeps the archive\'s refusal', async () => {
+    const other = Buffer.from('not the archive the completion pinned');
+    const { deps: d } = deps({}, other);
+    const presigned: UploadRequested = { ...event, source: 'PRESIGNED', sha256: archiveSha, sizeBytes: other.length, uploadId: '00000000-0000-4000-8000-000000000001' };
+    const refused = await validateUpload(presigned, d);
+    expect(refused).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
+    expect(refused.kind === 'rejected' ? refused.message : '').toContain(`hashes to sha256 ${createHash('sha256').update(other).digest('hex')}, but the completion gave sha256 ${archiveSha}`);
+    expect(await validateUpload({ ...presigned, source: 'ARCHIVE', uploadId: null }, d)).not.toMatchObject({ reasonCode: 'CHECKSUM_MISMATCH' });
+  });
+
   it('treats an unstaged upload as a wiring error', async () => {
     const { deps: d } = deps();
     await expect(validateUpload({ ...event, staging: null, source: 'REFERENCE' }, d)).rejects.toBeInstanceOf(UploadNotStagedError);

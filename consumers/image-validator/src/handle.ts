@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { abortableSleep, chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
@@ -12,7 +13,7 @@ export const UPLOAD_REJECTION_CODES = {
   ...REJECTION_CODES,
   INVALID_METADATA: 'imageName or imageVersion breaks the naming rules (lib/src/metadata-rules.ts); the message names the field.',
   NAME_CONFLICT: 'The owner already has this image name and version; versions are immutable.',
-  CHECKSUM_MISMATCH: 'The staged archive differs in size or sha256 from what the gateway received.',
+  CHECKSUM_MISMATCH: 'The staged archive differs in size or sha256 from what the gateway received, or (a presigned upload) does not hash to the sha256 its completion gave.',
   STAGED_OBJECT_MISSING: 'The staged archive is not in the staging bucket (a presigned upload that never arrived, or an upload older than the one-day expiry).',
   STAGING_NOT_OWNED: "The staged archive named is not one the owner staged (uploads/<owner>/ in the staging bucket): another owner's upload or a stored image is never read.",
   REFERENCE_NOT_FOUND: 'The registry has no such repository, tag or digest.',
@@ -147,6 +148,25 @@ async function pullPatiently(pull: () => Promise<ObjectRef>, patience: RegistryP
   });
 }
 
+/**
+ * Why the staged archive is not the one the request named. A streamed archive's sha256 is the gateway's own hash of
+ * what it received; a presigned one's is what its client pinned at completion (or, without that, the checksum S3
+ * kept of a PUT that sent one): the bytes now under its key were PUT again since (its URL takes several within the
+ * hour), or are not the ones the client meant.
+ */
+export function checksumMismatch(event: Pick<UploadRequested, 'source' | 'sha256'>, staged: string): string {
+  if (event.source !== 'PRESIGNED') return `the staged archive hashes to ${staged} but the upload hashed to ${String(event.sha256)}`;
+  return `the staged archive hashes to sha256 ${staged}, but the completion gave sha256 ${String(event.sha256)} (or, given none, the PUT's own x-amz-checksum-sha256 did): `
+    + 'what is under the upload\'s key is not the archive meant (its URL may have been used again since): PUT the archive again, or complete with its sha256';
+}
+
+/** The SHA-256 of a staged archive read to its end. */
+async function stagedSha256(deps: Pick<ValidateUploadDeps, 'openStaged'>, staging: ObjectRef): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await deps.openStaged(staging)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /** An UploadRequested without a staged archive reached the archive check: registry pulls must stage first. */
 export class UploadNotStagedError extends OrbitError {
   constructor(requestId: string) {
@@ -276,12 +296,17 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     return rejected('STAGED_OBJECT_MISSING', `${error.message}: upload it again`);
   }
   const outcome = await validateArchive(source, deps.limits);
-  if (!outcome.ok) return rejected(outcome.reasonCode, outcome.message);
+  if (!outcome.ok) {
+    // Bytes PUT over the archive a presigned completion pinned are rarely an archive at all: that they are not the ones
+    // the client meant is what it can act on, not what is wrong with them. A second read, only of a refused upload; if it
+    // fails, the archive's own refusal stands.
+    const other = event.source === 'PRESIGNED' && event.sha256 !== null ? await stagedSha256(deps, staging).catch(() => undefined) : undefined;
+    if (other !== undefined && other !== event.sha256) return rejected('CHECKSUM_MISMATCH', `${checksumMismatch(event, other)} (read as it is, it is refused ${outcome.reasonCode}: ${outcome.message})`);
+    return rejected(outcome.reasonCode, outcome.message);
+  }
   const factsTooBig = imageFactsProblem(outcome.summary);
   if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
-  if (event.sha256 !== null && event.sha256 !== outcome.sha256) {
-    return rejected('CHECKSUM_MISMATCH', `the staged archive hashes to ${outcome.sha256} but the upload hashed to ${event.sha256}`);
-  }
+  if (event.sha256 !== null && event.sha256 !== outcome.sha256) return rejected('CHECKSUM_MISMATCH', checksumMismatch(event, outcome.sha256));
   if (event.sizeBytes !== null && event.sizeBytes !== outcome.sizeBytes) {
     return rejected('CHECKSUM_MISMATCH', `the staged archive is ${outcome.sizeBytes} bytes but the upload was ${event.sizeBytes}`);
   }

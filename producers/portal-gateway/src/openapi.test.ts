@@ -234,6 +234,18 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(['', 'nginx:1.27', 'docker.io/library/nginx:1.27'].map((text) => new RegExp(reference?.pattern ?? '').test(text))).toEqual([false, false, true]);
   });
 
+  it('documents how an upload pins its archive by SHA-256: sha256 at completion, X-Checksum-Sha256 on a multipart upload, each with the forms the gateway takes', async () => {
+    const completion = (document.paths['/v1/uploads/{id}/complete']?.['post']?.requestBody?.content['application/json']?.schema as { properties: Record<string, { pattern: string }>; required: string[] });
+    const header = document.paths['/v1/uploads']?.['post']?.parameters?.find((entry) => entry.name === 'x-checksum-sha256')?.schema as { pattern: string } | undefined;
+    for (const pattern of [completion.properties['sha256']?.pattern, header?.pattern]) {
+      const taken = new RegExp(pattern ?? '^$');
+      expect(['ab'.repeat(32), 'AB'.repeat(32), `sha256:${'ab'.repeat(32)}`].map((text) => taken.test(text))).toEqual([true, true, true]);
+      expect(['ab'.repeat(31), `md5:${'ab'.repeat(32)}`, ''].map((text) => taken.test(text))).toEqual([false, false, false]);
+    }
+    expect(completion.required).toEqual(['metadata']);
+    expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', { payload: { metadata: { imageName: 'app', imageVersion: 'v1-0-00' }, sha256: 'nope' } })).status).toBe(400);
+  });
+
   it('writes every pattern so that RE2 reads it as ECMAScript does (kin-openapi refused the document over a lookahead), and each pattern takes the example beside it', () => {
     const patterns = patternsIn(document);
     expect(patterns.length).toBeGreaterThan(20);

@@ -2,6 +2,7 @@ import { ENVIRONMENT_NAMES, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, I
 import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
+import { CHECKSUM_HEADER } from './upload-checksum.js';
 import { named, publishNamedSchemas } from './openapi-components.js';
 import { ABOUT_EVERY_OPERATION, documentConditionalRead, documentRefusalsBeforeRoutes } from './openapi-app-answers.js';
 
@@ -261,14 +262,47 @@ function imageMetadataSchema(): Schema {
 
 const IMAGE_METADATA = imageMetadataSchema();
 
-const METADATA_BODY = object({ metadata: IMAGE_METADATA });
+/** A SHA-256 as a client may pin one: hex in either case, or the digest form ECR and OCI clients write (stored in lower case). */
+const SHA256_PATTERN = '^([sS][hH][aA]256:)?[0-9a-fA-F]{64}$';
+
+/** A presigned upload's completion: its metadata, and the SHA-256 its archive must hash to, if the client pins it. */
+const COMPLETION_BODY = object({
+  metadata: IMAGE_METADATA,
+  sha256: {
+    type: 'string', nullable: true, pattern: SHA256_PATTERN, example: 'sha256:2f299622e3569519007b5e8fcbc3d4b1fcbb5a4c1e1a0d1e3f30a2fbc24e6d1a',
+    description: 'The SHA-256 of the archive PUT (64 hex digits, either case, or sha256:<hex>): the validator then takes only an archive that hashes to it '
+      + '(a single PUT\'s URL takes a body as often as it is used within its hour), and refuses any other CHECKSUM_MISMATCH. '
+      + 'Completing again with the same sha256, or none, is the repeat (200); with another, 422 ORBIT_ERR_IDEMPOTENCY_KEY_REUSED naming sha256',
+  },
+}, ['metadata']);
+
+/** X-Checksum-Sha256 (Artifactory's header) on a multipart upload; its form is checked by declaredSha256, whose 400 names it. */
+export const CHECKSUM_HEADER_SCHEMA = {
+  type: 'string', maxLength: 200,
+  description: 'The SHA-256 of the image part\'s bytes (64 hex digits, either case, or sha256:<hex>): an archive that hashes otherwise is refused 422 CHECKSUM_MISMATCH, '
+    + 'recorded as a failed request, and nothing of it is kept. Of the image part alone; Content-Digest is of the whole form',
+} as const;
+
+/** Content-Digest (RFC 9530) and Digest (RFC 3230) on a multipart upload; read by declaredBodyDigest, whose 400 names them. */
+export const BODY_DIGEST_HEADER_SCHEMAS = {
+  'content-digest': {
+    type: 'string', maxLength: 1000,
+    description: 'RFC 9530: sha-256=:<base64>: of the whole multipart body as sent (boundaries and metadata part included); a body that hashes otherwise is refused '
+      + '422 CHECKSUM_MISMATCH as for X-Checksum-Sha256. Other algorithms are left unread. Read on multipart uploads only',
+  },
+  digest: {
+    type: 'string', maxLength: 1000,
+    description: 'RFC 3230, obsoleted by Content-Digest: SHA-256=<base64> of the whole multipart body, checked as Content-Digest is',
+  },
+} as const;
 
 /** Error answers a route documents besides its success. */
 export function errors(...statuses: readonly number[]): Record<number, Schema> {
   const described: Record<number, string> = {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
-    422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image or reference)',
+    422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image, reference or sha256), '
+      + 'or a streamed archive does not hash to its X-Checksum-Sha256 (CHECKSUM_MISMATCH; recorded as a failed request, requestId)',
     503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
       'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST), or the gateway stopped with the request under way (ORBIT_ERR_SHUTTING_DOWN, ORBIT_ERR_SHUTDOWN_CUT). Only when MySQL fell silent at the commit that records a request ' +
       'may it have been accepted, and the message says so: look at GET /v1/requests, or send it again with the same Idempotency-Key',
@@ -359,6 +393,7 @@ function documentCheckedInCode(parameter: DocumentedParameter): void {
   }
   if (parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER) parameter.schema = { ...parameter.schema, pattern: IDEMPOTENCY_KEY_PATTERN };
   if (parameter.in === 'query' && parameter.name === 'cursor') parameter.schema = { ...parameter.schema, pattern: CURSOR_PATTERN };
+  if (parameter.in === 'header' && parameter.name === CHECKSUM_HEADER.toLowerCase()) parameter.schema = { ...parameter.schema, pattern: SHA256_PATTERN };
 }
 
 /** Where an answer leads (OpenAPI links): a generated client or a test tool follows them without being told. */
@@ -487,7 +522,7 @@ export function completeDocument<T extends object>(document: T): T {
     transfer.requestBody = body;
   }
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
-  if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: METADATA_BODY } } };
+  if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: COMPLETION_BODY } } };
   documentMediaTypes(paths);
   for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
     documentHeaders(operation);

@@ -1502,3 +1502,90 @@ describe('metadataPartValue', () => {
     await expect(metadataPartValue(field, undefined)).rejects.toThrow(/METADATA_AS_FILE/);
   });
 });
+
+describe('uploads pinned by SHA-256', () => {
+  const DIRECT = '00000000-0000-4000-8000-000000000001';
+  const pin = 'ab'.repeat(32);
+  const completeUrl = `/v1/uploads/${DIRECT}/complete`;
+
+  it('carries a completion\'s sha256 (either case, or sha256:<hex>) to the validator in lower case, and refuses a malformed one 400 naming sha256', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const malformed = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: 'abc' } });
+    expect([malformed.statusCode, malformed.json().code, malformed.json().problems[0].field]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'sha256']);
+    expect(published).toEqual([]);
+    const done = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: `sha256:${pin.toUpperCase()}` } });
+    expect(done.statusCode, done.body).toBe(202);
+    expect([published[0]?.source, published[0]?.sha256]).toEqual(['PRESIGNED', pin]);
+    expect(published[0]?.bodyDigest?.contentSha256).toBe(pin);
+  });
+
+  it('answers a repeated completion with the same sha256 (or none) as the replay, and one with another sha256 422 naming sha256', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const first = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: pin } });
+    expect(first.statusCode, first.body).toBe(202);
+    const again = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: pin.toUpperCase() } });
+    expect([again.statusCode, again.json().requestId, again.headers['idempotent-replayed']]).toEqual([200, first.json().requestId, 'true']);
+    const unpinned = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata } });
+    expect([unpinned.statusCode, unpinned.json().requestId]).toEqual([200, first.json().requestId]);
+    const other = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: 'cd'.repeat(32) } });
+    expect([other.statusCode, other.json().code, other.json().problems.map((problem: { field: string }) => problem.field)]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', ['sha256']]);
+    expect(other.json().message).toContain(`was completed with another sha256 (request ${String(first.json().requestId)})`);
+    expect(published).toHaveLength(1);
+  });
+
+  it('refuses a completion pinning a sha256 after one that pinned none: that request\'s bytes were never pinned', async () => {
+    const { app } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    expect((await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata } })).statusCode).toBe(202);
+    const pinned = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata, sha256: pin } });
+    expect([pinned.statusCode, pinned.json().code]).toEqual([422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED']);
+    expect(pinned.json().message).toContain('was completed with no sha256');
+  });
+
+  it('refuses a streamed archive that does not hash to its X-Checksum-Sha256: 422 CHECKSUM_MISMATCH, recorded as a failed request, nothing published or left staged', async () => {
+    const { app, published, refusals, staged, discarded } = harness();
+    const bytes = Buffer.alloc(4096, 7);
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: bytes }]);
+    const wrong = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...form.headers, authorization: `Bearer ${await token()}`, 'x-checksum-sha256': pin } });
+    expect([wrong.statusCode, wrong.json().code, wrong.json().problems[0].field]).toEqual([422, 'CHECKSUM_MISMATCH', 'header.x-checksum-sha256']);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    expect(wrong.json().message).toContain(`hashes to sha256 ${actual}, but X-Checksum-Sha256 gave ${pin}`);
+    expect(published).toEqual([]);
+    expect(discarded).toEqual(staged.map((object) => object.key));
+    expect(refusals.map(({ event }) => [event.reasonCode, event.stage, event.requestId])).toEqual([['CHECKSUM_MISMATCH', 'request', wrong.json().requestId]]);
+    const right = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...form.headers, authorization: `Bearer ${await token()}`, 'x-checksum-sha256': `sha256:${actual.toUpperCase()}` } });
+    expect(right.statusCode, right.body).toBe(202);
+    expect(published[0]?.sha256).toBe(actual);
+  });
+
+  it('checks a multipart upload\'s Content-Digest against the whole body as it came: another is 422 CHECKSUM_MISMATCH naming it, nothing kept; the right one is accepted', async () => {
+    const { app, published, refusals, staged, discarded } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(4096, 7) }]);
+    const headers = { ...form.headers, authorization: `Bearer ${await token()}` };
+    const base64Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('base64');
+    const wrong = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'content-digest': `sha-256=:${base64Of(Buffer.from('other'))}:` } });
+    expect([wrong.statusCode, wrong.json().code, wrong.json().problems[0].field]).toEqual([422, 'CHECKSUM_MISMATCH', 'header.content-digest']);
+    expect(wrong.json().message).toContain(`the body received hashes to sha256 ${createHash('sha256').update(form.payload).digest('hex')}, but Content-Digest gave`);
+    expect([published, discarded, refusals.length]).toEqual([[], staged.map((object) => object.key), 1]);
+    const malformed = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, digest: 'SHA-256=abc' } });
+    expect([malformed.statusCode, malformed.json().problems[0].field]).toEqual([400, 'header.digest']);
+    const right = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'content-digest': `sha-256=:${base64Of(form.payload)}:`, digest: `SHA-256=${base64Of(form.payload)}` } });
+    expect(right.statusCode, right.body).toBe(202);
+  });
+
+  it('refuses a malformed X-Checksum-Sha256 400 naming it before the body is read, and one on a reference upload, which sends no archive', async () => {
+    const { app, staged, published } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(64, 1) }]);
+    const headers = { authorization: `Bearer ${await token()}` };
+    const malformed = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...form.headers, ...headers, 'x-checksum-sha256': 'md5:abc' } });
+    expect([malformed.statusCode, malformed.json().code, malformed.json().problems[0].field]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-sha256']);
+    expect(staged).toEqual([]);
+    for (const url of ['/v1/uploads', '/v1/uploads/references']) {
+      const reference = await app.inject({ method: 'POST', url, headers: { ...headers, 'x-checksum-sha256': pin }, payload: { metadata, reference: 'r.example/app:1.0' } });
+      expect([reference.statusCode, reference.json().problems[0].field], url).toEqual([400, 'header.x-checksum-sha256']);
+    }
+    expect(published).toEqual([]);
+  });
+});

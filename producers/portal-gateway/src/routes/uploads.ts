@@ -10,13 +10,14 @@ import { FormFraming, type PartHead } from '../form-framing.js';
 import { formPartIsAFile } from '../form-parts.js';
 import { OPTIONAL_JSON_BODY, otherCharset } from '../json-body.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
-import { parseMetadata } from '../metadata.js';
-import { errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
+import { parseMetadata, type FieldProblem } from '../metadata.js';
+import { BODY_DIGEST_HEADER_SCHEMAS, CHECKSUM_HEADER_SCHEMA, errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
 import { ChartNameTaken, VersionUploadUnderWay, type AcceptedRequest, type CommandPublisher, type HeldRequest, type ImageNames, type PresignedUpload, type UploadClaims, type UploadStore, type VersionStored } from '../ports.js';
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
-import { differingParts, metadataSha256, referenceSha256 } from '../upload-body-digest.js';
+import { differingParts, metadataSha256, referenceSha256, type DifferingPart } from '../upload-body-digest.js';
+import { CHECKSUM_HEADER, CHECKSUM_HEADER_FIELD, completionSha256, declaredBodyDigest, declaredSha256, type DeclaredBodyDigest } from '../upload-checksum.js';
 import { utf8TextOf } from '../utf8-text.js';
 
 export interface UploadRouteDeps {
@@ -98,6 +99,11 @@ const IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
   'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
 );
 
+/** An archive upload's headers: its Idempotency-Key, and the SHA-256s it pins its archive (or its whole body) by. */
+const ARCHIVE_UPLOAD_HEADERS = {
+  ...IDEMPOTENCY_KEY_SCHEMA, properties: { ...IDEMPOTENCY_KEY_SCHEMA.properties, [CHECKSUM_HEADER.toLowerCase()]: CHECKSUM_HEADER_SCHEMA, ...BODY_DIGEST_HEADER_SCHEMAS },
+} as const;
+
 /** A presign's key names an upload rather than a request. */
 const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
   'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
@@ -152,15 +158,60 @@ async function hashed(body: AsyncIterable<Buffer>, limit: number): Promise<strin
  */
 function refuseOtherBody(held: HeldRequest, sent: SentBody, key: ClaimedBy): void {
   if (!held.bodyDigest) return;
-  const parts = differingParts(held.bodyDigest, sent.digest, sent.contentIs);
+  const completion = key.field === 'uploadId';
+  // A completion's content is the sha256 it pinned the archive by: one that pins nothing asks nothing of the bytes, so
+  // it is the repeat of one that pinned them (a client retrying without the field), never of one that pinned others.
+  const digest = completion && sent.digest.contentSha256 === null ? { ...sent.digest, contentSha256: held.bodyDigest.contentSha256 } : sent.digest;
+  const parts = differingParts(held.bodyDigest, digest, sent.contentIs);
   if (parts.length === 0) return;
-  const other = parts.map((part) => (part === 'metadata' ? 'other metadata' : `another ${part}`)).join(' and ');
+  // A completion's differing content is the sha256 it was given, a field of its body.
+  const fieldOf = (part: DifferingPart): string => (completion && part === 'image' ? 'sha256' : part);
+  const pinnedBefore = held.bodyDigest.contentSha256 !== null;
+  const said = (part: DifferingPart): string => {
+    if (part === 'metadata') return 'other metadata';
+    if (fieldOf(part) === 'sha256') return pinnedBefore ? 'another sha256' : 'no sha256';
+    return `another ${part}`;
+  };
+  const other = parts.map(said).join(' and ');
   const message = key.field === 'idempotencyKey'
     ? `Idempotency-Key ${JSON.stringify(key.key)} was first sent with ${other} (request ${held.requestId}); a key names one upload: send this one with a new key`
-    : `presigned upload ${key.key} was completed with ${other} (request ${held.requestId}); complete it again with the same metadata, or upload the image under a new presigned upload for these`;
+    : `presigned upload ${key.key} was completed with ${other} (request ${held.requestId}); complete it again with the same metadata and sha256, or upload the image under a new presigned upload for these`;
   throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', message,
-    parts.map((part) => ({ field: part, message: `differs from what request ${held.requestId} was sent with` })));
+    parts.map((part) => ({ field: fieldOf(part), message: `differs from what request ${held.requestId} was sent with` })));
 }
+
+/** What a streamed upload pinned its bytes by: the archive's SHA-256 (X-Checksum-Sha256), the whole body's (Content-Digest, Digest). */
+interface Pins {
+  readonly archive: string | null;
+  readonly body: DeclaredBodyDigest | null;
+}
+
+/** The pins of a call, read before its body so that a malformed one costs no upload. */
+const pinsOf = (request: FastifyRequest): Pins => ({ archive: declaredSha256(request.headers), body: declaredBodyDigest(request.headers) });
+
+/** A body digest header's name as a person reads it. */
+const headerNamed = (pin: DeclaredBodyDigest): string => (pin.header === 'content-digest' ? 'Content-Digest' : 'Digest');
+
+/** What differs from its pin, if anything: the refusal's message and the field it names; nothing when every pin holds. */
+function brokenPin(pins: Pins, archiveSha256: string | null, bodySha256: string | undefined): { message: string; problem: FieldProblem } | undefined {
+  if (pins.archive !== null && archiveSha256 !== pins.archive) {
+    return {
+      message: `the archive received hashes to sha256 ${String(archiveSha256)}, but ${CHECKSUM_HEADER} gave ${pins.archive}`,
+      problem: { field: CHECKSUM_HEADER_FIELD, message: `differs from the sha256 of the archive received (${String(archiveSha256)})` },
+    };
+  }
+  if (pins.body !== null && bodySha256 !== pins.body.sha256) {
+    return {
+      message: `the body received hashes to sha256 ${String(bodySha256)}, but ${headerNamed(pins.body)} gave ${pins.body.sha256} (as hex)`,
+      problem: { field: `header.${pins.body.header}`, message: `differs from the sha256 of the body received (${String(bodySha256)})` },
+    };
+  }
+  return undefined;
+}
+
+/** X-Checksum-Sha256 on an upload that sends no archive: refused rather than dropped, so the client does not take it to be checked. */
+const checksumWithoutArchive = (): RequestRefusedError =>
+  badRequest(`${CHECKSUM_HEADER} pins an archive's bytes, and a registry reference sends none: send it with a multipart upload of the archive, or leave it out`, CHECKSUM_HEADER_FIELD);
 
 /** A metadata port of 2^53 or more is refused as any port out of range (parseMetadata), not told to be sent as a string. */
 const METADATA_PORT_CHECKED = { numbersCheckedByRoute: ['metadata.port'] };
@@ -302,14 +353,33 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   }
 
   /** A version refused at the door (409 NAME_CONFLICT), recorded as a failed request and in the error log as the validator's would be. */
-  async function refuseNameConflict({ actor, request }: Sender, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
+  function refuseNameConflict(sender: Sender, metadata: ImageMetadata, imageUID: string, message: string, problem: string): Promise<never> {
+    return refuseRecorded(sender, metadata, imageUID, { statusCode: 409, reasonCode: 'NAME_CONFLICT', message, problem: { field: 'imageVersion', message: problem } });
+  }
+
+  /** An upload refused at the door with one of the validator's reason codes, recorded as a failed request and in the error log as its refusals are. */
+  async function refuseRecorded(
+    { actor, request }: Sender, metadata: ImageMetadata, imageUID: string,
+    refusal: { readonly statusCode: number; readonly reasonCode: string; readonly message: string; readonly problem: FieldProblem },
+  ): Promise<never> {
+    const { statusCode, reasonCode, message, problem } = refusal;
     const requestId = randomUUID();
     const envelope = envelopeFor('uploadFailed', { correlationId: requestId, imageUID, actor });
     await deps.publish.uploadRefused?.({
-      ...envelope, requestId, flow: 'upload', stage: 'request', reasonCode: 'NAME_CONFLICT', message, failedEventId: null,
+      ...envelope, requestId, flow: 'upload', stage: 'request', reasonCode, message, failedEventId: null,
       imageVersion: metadata.imageVersion, targetEnvironment: null,
     }, traceOf(request), { requestId, kind: 'upload', imageUID, imageVersion: metadata.imageVersion, owner: actor.username });
-    throw new RequestRefusedError(409, 'NAME_CONFLICT', message, [{ field: 'imageVersion', message: problem }], deps.publish.uploadRefused ? requestId : undefined, { pid: envelope.pid, imageUID });
+    throw new RequestRefusedError(statusCode, reasonCode, message, [problem], deps.publish.uploadRefused ? requestId : undefined, { pid: envelope.pid, imageUID });
+  }
+
+  /**
+   * A streamed archive that does not hash to the X-Checksum-Sha256 it was sent with (or a body to its Content-Digest): deleted from staging before anything
+   * is published, and refused (422 CHECKSUM_MISMATCH, the validator's code for the same finding) as a failed request.
+   */
+  async function refuseChecksumMismatch(sender: Sender, metadata: ImageMetadata, staged: StagedObject, broken: { message: string; problem: FieldProblem }, knownUID: string | undefined): Promise<never> {
+    await discard(staged, sender.request);
+    const imageUID = knownUID ?? await deps.names.uidFor(sender.actor.username, metadata.imageName).catch(chartNameRefusal);
+    return refuseRecorded(sender, metadata, imageUID, { statusCode: 422, reasonCode: 'CHECKSUM_MISMATCH', message: `${broken.message}; nothing was kept: send it again`, problem: broken.problem });
   }
 
   /**
@@ -448,14 +518,16 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * put files first) get the image staged and the metadata checked after it,
    * and a refusal then deletes what was staged.
    */
-  async function fromMultipart(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined): Promise<UploadAnswer> {
+  async function fromMultipart(request: FastifyRequest, caller: Caller, claimed: ClaimedBy | undefined, pins: Pins): Promise<UploadAnswer> {
     // As soon as the metadata is in (before the image, when it comes first): the name's UID if it has one, a chart name
     // taken, and a version stored already. A new name gets its UID only once the image is staged, just before the
     // request is recorded. Nothing is recorded before then, so an upload refused there (ViewPort lost, MySQL away) is
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
     const sender = senderOf(request, caller);
-    const { metadata, image: staged, checked: knownUID } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed));
+    const { metadata, image: staged, checked: knownUID, bodySha256 } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), pins.body !== null);
+    const broken = brokenPin(pins, staged.sha256, bodySha256);
+    if (broken) return refuseChecksumMismatch(sender, metadata, staged, broken, knownUID);
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     let imageUID: string;
     try {
@@ -480,10 +552,13 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * repeat of a key is compared with the request the key started. Its parts
    * are checked as a first call's would be.
    */
-  async function sentParts(request: FastifyRequest): Promise<SentBody> {
-    const { metadata, image } = await eachPart(request, async () => undefined, {
+  async function sentParts(request: FastifyRequest, pins: Pins): Promise<SentBody> {
+    const { metadata, image, bodySha256 } = await eachPart(request, async () => undefined, {
       read: (file) => hashed(file, deps.maxUploadBytes), drop: async () => undefined,
-    });
+    }, pins.body !== null);
+    // A repeat is refused as its first call would be; nothing of it was staged, so there is nothing to record or delete.
+    const broken = brokenPin(pins, image, bodySha256);
+    if (broken) throw new RequestRefusedError(422, 'CHECKSUM_MISMATCH', `${broken.message}; nothing was kept`, [broken.problem]);
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
 
@@ -493,23 +568,25 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
   async function readParts<T>(
-    request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>,
-  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T }> {
+    request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>, hashBody = false,
+  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T; bodySha256?: string }> {
     return eachPart(request, onMetadata, {
       read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
       drop: (staged) => discard(staged, request),
-    });
+    }, hashBody);
   }
 
   /**
    * A multipart body's parts, in whichever order they came: the metadata
    * checked (then `onMetadata`), the image handed to `image.read`, any other
-   * part refused. What was read of the image is dropped if the parts are.
+   * part refused. What was read of the image is dropped if the parts are. `hashBody`: the SHA-256 of the whole body as
+   * it came is given too (what Content-Digest is of), hashed only when asked for.
    */
   async function eachPart<T, I>(
     request: FastifyRequest, onMetadata: (metadata: ImageMetadata) => Promise<T>,
     image: { readonly read: (file: MultipartFile['file']) => Promise<I>; readonly drop: (image: I) => Promise<void> },
-  ): Promise<{ metadata: ImageMetadata; image: I; checked: T }> {
+    hashBody = false,
+  ): Promise<{ metadata: ImageMetadata; image: I; checked: T; bodySha256?: string }> {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
     let read: { value: I } | undefined;
@@ -517,7 +594,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // Fed the same chunks as the multipart reader, from before it starts reading: it cannot say what it skipped.
     const boundary = boundaryOf(request.headers);
     const framing = boundary === undefined ? undefined : new FormFraming(boundary);
-    const watch = (chunk: Buffer): void => framing?.feed(chunk);
+    const bodyHash = hashBody ? createHash('sha256') : undefined;
+    const watch = (chunk: Buffer): void => {
+      framing?.feed(chunk);
+      bodyHash?.update(chunk);
+    };
     request.raw.on('data', watch);
     try {
       for await (const part of request.parts(METADATA_AS_FILE)) {
@@ -550,7 +631,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const misframed = parts > 0 ? framing?.problem(parts) : undefined;
       if (misframed !== undefined) throw badRequest(misframed, 'body');
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
-      if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value };
+      if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value, ...(bodyHash ? { bodySha256: bodyHash.digest('hex') } : {}) };
       if (parts === 0) throw badRequest(noPartFound(request.headers), 'body');
       throw badRequest(read ? 'the "metadata" part is missing' : 'the "image" file part is missing', read ? 'metadata' : 'image');
     } catch (error) {
@@ -617,17 +698,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
-        headers: IDEMPOTENCY_KEY_SCHEMA,
+        headers: ARCHIVE_UPLOAD_HEADERS,
         response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      // Read before the body, so that a malformed one costs no upload.
+      const pins = pinsOf(request);
+      if (pins.archive !== null && !request.isMultipart()) throw checksumWithoutArchive();
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       if (earlier && claimed) {
         // Read to its end, hashed, not staged (Node's fetch and Python's requests fail on an answer that comes while
         // they still send), and compared with what the key's request was sent with.
-        return send(reply, replayOf(earlier, request.isMultipart() ? await sentParts(request) : referenceBody(request).sent, claimed));
+        return send(reply, replayOf(earlier, request.isMultipart() ? await sentParts(request, pins) : referenceBody(request).sent, claimed));
       }
       const length = Number(request.headers['content-length'] ?? 0);
       if (length > deps.maxUploadBytes + 1024 * 1024) {
@@ -637,7 +721,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         if (lacksBoundary(request.headers['content-type'])) {
           throw badRequest('a multipart/form-data body needs its boundary parameter: let the HTTP client set the Content-Type of a form rather than setting it by hand', 'header.content-type');
         }
-        return send(reply, await fromMultipart(request, caller, claimed));
+        return send(reply, await fromMultipart(request, caller, claimed, pins));
       }
       if (typeof request.body !== 'object' || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
       return send(reply, await fromReference(request, caller, claimed));
@@ -652,6 +736,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
+      if (declaredSha256(request.headers) !== null) throw checksumWithoutArchive();
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       return send(reply, earlier && claimed ? replayOf(earlier, referenceBody(request).sent, claimed) : await fromReference(request, caller, claimed));
@@ -780,12 +865,15 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (request.isMultipart()) {
         throw new RequestRefusedError(415, 'ORBIT_ERR_BAD_REQUEST', 'a completion is JSON, not a form: send {"metadata": {…}} with content-type application/json (the archive is in staging already)');
       }
-      const body = request.body as { metadata?: unknown } | undefined;
-      if (body && typeof body === 'object') onlyFields(body, ['metadata']);
+      const body = request.body as { metadata?: unknown; sha256?: unknown } | undefined;
+      if (body && typeof body === 'object') onlyFields(body, ['metadata', 'sha256']);
       const metadata = metadataOrThrow(body?.metadata);
+      // A presigned single PUT's URL takes a body as often as it is used within its hour: the sha256 pins which one the
+      // client means, and the validator refuses the staged archive (CHECKSUM_MISMATCH) unless it hashes to it.
+      const pinned = completionSha256(body?.sha256);
       const completion = completionOf(id);
-      // The upload id names the bytes; only the metadata can differ between two completions of it.
-      const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: null }, contentIs: 'image' };
+      // The upload id names where the bytes are; its completions differ only by their metadata and the sha256 they pin.
+      const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: pinned }, contentIs: 'image' };
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier && completion) return send(reply, replayOf(earlier, sent, completion));
@@ -811,7 +899,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       };
       // A presigned image stays staged whatever happens here: its client can ask to complete it again.
       const sender = senderOf(request, caller);
-      return send(reply, await accept(sender, metadata, 'PRESIGNED', staged, null, await uidForNewVersion(sender, metadata, completion), completion, sent, notGivenUp));
+      // Without a pin, what S3 checked of the PUT (its own SHA-256, when the client sent one), as before.
+      const checked: StagedObject = pinned === null ? staged : { ...staged, sha256: pinned };
+      return send(reply, await accept(sender, metadata, 'PRESIGNED', checked, null, await uidForNewVersion(sender, metadata, completion), completion, sent, notGivenUp));
     });
   };
 }
