@@ -467,13 +467,12 @@ function documentHeaders(operation: Record<string, unknown>): void {
 }
 
 /**
- * Every operation with query parameters refuses one it does not list (a misspelt filter listed everything, unfiltered):
- * OpenAPI 3.0 has no additionalProperties for parameters, so the 400 says it in words.
+ * Every /v1 operation refuses a query parameter it does not list (a misspelt filter listed everything, unfiltered; a
+ * transfer asked with ?dryRun=true ran): OpenAPI 3.0 has no additionalProperties for parameters, so the 400 says it in words.
  */
-function documentUnknownQueryRefused(operation: Record<string, unknown>): void {
-  const parameters = operation['parameters'] as readonly DocumentedParameter[] | undefined;
+function documentUnknownQueryRefused(path: string, operation: Record<string, unknown>): void {
   const refused = (operation['responses'] as Record<string, { description?: string } | undefined> | undefined)?.['400'];
-  if (!refused || !parameters?.some((parameter) => parameter.in === 'query')) return;
+  if (!refused || !path.startsWith('/v1/')) return;
   refused.description = `${refused.description ?? 'Refused'}, or a query parameter this operation does not list (names match as written, letter case included)`;
 }
 
@@ -524,9 +523,9 @@ export function completeDocument<T extends object>(document: T): T {
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];
   if (complete) complete['requestBody'] = { required: true, content: { 'application/json': { schema: COMPLETION_BODY } } };
   documentMediaTypes(paths);
-  for (const operation of Object.values(paths ?? {}).flatMap((methods) => Object.values(methods ?? {}))) {
+  for (const [path, operation] of Object.entries(paths ?? {}).flatMap(([path, methods]) => Object.values(methods ?? {}).map((operation) => [path, operation] as const))) {
     documentHeaders(operation);
-    documentUnknownQueryRefused(operation);
+    documentUnknownQueryRefused(path, operation);
   }
   // Every operation meets what the app answers around its routes: conditional reads, and refusals before any route.
   for (const [method, operation] of Object.values(paths ?? {}).flatMap((methods) => Object.entries(methods ?? {}))) {
