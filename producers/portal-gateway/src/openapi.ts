@@ -155,10 +155,10 @@ export const VERSION = named('ImageVersion', {
     sha256: text('SHA-256 of the stored archive'),
     sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
-    imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<chart name>@sha256:…; null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
+    imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<owner path>/<chart name>@sha256:… (each owner a repository path of its own, see README); null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
     imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
-    chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (<registry path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
-    chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://<registry path>/charts/<chart name> --version <chart version>; null when the tag names another owner\'s chart of that name (tags are never moved)'),
+    chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
+    chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name> --version <chart version>; null when both its version\'s tag and <version>-<first 12 of the image UID> name another chart already (two spellings of one chart version racing each other: tags are never moved, so it is pinned by digest only)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
     pulledFrom: {
       ...object({
