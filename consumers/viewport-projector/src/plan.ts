@@ -442,21 +442,31 @@ export interface FinishedRequest {
   readonly seconds: number;
 }
 
+/** The requests of the gateway's refusals (PipelineFailed, stage "request") among the messages. */
+function refusalsAmong(applied: readonly { readonly message: Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'> }[]): Set<string> {
+  return new Set(applied.flatMap(({ message: { topic, event } }) => (topic === TOPICS.pipelineFailed && (event as PipelineFailed).stage === 'request' ? [(event as PipelineFailed).requestId] : [])));
+}
+
 /**
  * The requests a batch ended: each once, and only when the database did not
  * hold that end already (a redelivered last step ends nothing). A request
  * that failed DEAD_LETTERED and now ends otherwise, its letter re-driven,
- * counts again: that failure was not final.
+ * counts again: that failure was not final. A refusal of the gateway counts
+ * when its PipelineFailed is projected although its row is failed already:
+ * the gateway writes it so with the refusal (a refusal the outbox sweep sends
+ * twice counts twice).
  */
 export function requestsEnded(
-  plan: ProjectionPlan, applied: readonly { readonly result: ProjectionResult | undefined }[], before: FinishedRequests, acceptedAt: ReadonlyMap<string, Date>,
+  plan: ProjectionPlan, applied: readonly { readonly message: Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>; readonly result: ProjectionResult | undefined }[],
+  before: FinishedRequests, acceptedAt: ReadonlyMap<string, Date>,
 ): FinishedRequest[] {
   const ended: FinishedRequest[] = [];
+  const refusals = refusalsAmong(applied);
   // The plan holds each request as the batch leaves it: its end, if it reached one, is there.
   for (const requestId of new Set(applied.flatMap(({ result }) => (result ? [result.requestId] : [])))) {
     const request = plan.requests.get(requestId);
     if (!request || (request.status !== 'succeeded' && request.status !== 'failed')) continue;
-    const earlier = before.get(requestId);
+    const earlier = refusals.has(requestId) ? undefined : before.get(requestId);
     if (earlier && (earlier.errorCode !== DEAD_LETTERED || (request.status === 'failed' && request.errorCode === DEAD_LETTERED))) continue;
     const from = acceptedAt.get(requestId) ?? request.created;
     ended.push({

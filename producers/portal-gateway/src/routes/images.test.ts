@@ -25,9 +25,9 @@ describe('GET /v1/images/{uid} before the first version is validated', () => {
     }
   });
 
-  it('stays a plain 404 for another user (UIDs cannot be probed) and once the upload has failed', async () => {
+  it('stays a plain 404 for another user (UIDs cannot be probed), whether the upload is under way or failed', async () => {
     expect(await gateway([upload('accepted')]).get(`/v1/images/${UID}`, 'someone-else')).toMatchObject({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND' } });
-    expect(await gateway([upload('failed')]).get(`/v1/images/${UID}`)).toMatchObject({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND' } });
+    expect(await gateway([upload('failed')]).get(`/v1/images/${UID}`, 'someone-else')).toMatchObject({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND' } });
   });
 });
 

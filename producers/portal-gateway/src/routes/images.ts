@@ -5,7 +5,7 @@ import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } fr
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VERSIONS, IMAGE_VIEW, pathParams } from '../openapi.js';
 import { notFound, RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
-import type { EventLogReader, EventPosition, ImageReader, ImageView, RequestStore, TimelineEntry, ViewerQuery } from '../ports.js';
+import type { EventLogReader, EventPosition, ImageReader, ImageView, RequestRecord, RequestStore, TimelineEntry, ViewerQuery } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
@@ -52,8 +52,15 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     const ownedBy = async (uid: string, caller: Caller): Promise<boolean> =>
       (await deps.images.overview(uid, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
     /**
+     * The caller's newest failed upload of an image ViewPort does not hold: an image whose every upload was refused
+     * (NO_MANIFEST, say) has no page, but its owner's requests, and their steps, are there to read.
+     */
+    const failedUpload = async (requests: Pick<RequestStore, 'list'>, owner: string, uid: string): Promise<RequestRecord | undefined> =>
+      (await requests.list({ owner, kind: 'upload', imageUID: uid, status: 'failed', limit: 1 })).requests[0];
+    /**
      * The image as the caller sees it, as `read` reads it (its overview, or its outline: who owns it and which versions
-     * the caller sees); 404 IMAGE_NOT_READY while its first upload is under way.
+     * the caller sees); 404 IMAGE_NOT_READY while its first upload is under way, IMAGE_UPLOAD_FAILED naming the owner's
+     * failed upload once none is (it was a bare 404, though the event log holds that upload's steps under the UID).
      */
     const visible = async (request: FastifyRequest<{ Params: { uid: string } }>, read: (uid: string, query: ViewerQuery) => Promise<ImageView | undefined>) => {
       const caller = await options.caller(request);
@@ -63,11 +70,17 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
         return { caller, image };
       } catch (error) {
         // ViewPort holds an image from its first validated version on: until then the UID an upload answered with would be a bare 404.
-        const uploading = error instanceof RequestRefusedError && error.statusCode === 404 && deps.requests
-          ? await uploadUnderWay(deps.requests, caller.actor.username, request.params.uid) : undefined;
-        if (!uploading) throw error;
-        throw new RequestRefusedError(404, 'IMAGE_NOT_READY',
-          `image ${request.params.uid} has no validated version yet: your upload ${uploading.requestId}${uploading.imageVersion ? ` of ${uploading.imageVersion}` : ''} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
+        const requests = error instanceof RequestRefusedError && error.statusCode === 404 ? deps.requests : undefined;
+        if (!requests) throw error;
+        const uploading = await uploadUnderWay(requests, caller.actor.username, request.params.uid);
+        if (uploading) {
+          throw new RequestRefusedError(404, 'IMAGE_NOT_READY',
+            `image ${request.params.uid} has no validated version yet: your upload ${uploading.requestId}${uploading.imageVersion ? ` of ${uploading.imageVersion}` : ''} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
+        }
+        const failed = await failedUpload(requests, caller.actor.username, request.params.uid);
+        if (!failed) throw error;
+        throw new RequestRefusedError(404, 'IMAGE_UPLOAD_FAILED',
+          `image ${request.params.uid} has no version: your upload ${failed.requestId}${failed.imageVersion ? ` of ${failed.imageVersion}` : ''} failed ${failed.error?.code ?? 'without a reason code'}; its steps are at GET /v1/requests/${failed.requestId}`);
       }
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {

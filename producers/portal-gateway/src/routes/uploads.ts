@@ -497,7 +497,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     const trace = traceOf(sender.request);
     // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
     const accepted = (): UploadAnswer => {
-      deps.logger?.info({ ...requestLogFields(sender.request), correlationId: answer.requestId, imageUID, pid: event.pid }, 'request accepted');
+      // A completion's line names its upload too: the presign's line ('upload presigned') has only that id to be found by.
+      deps.logger?.info({ ...requestLogFields(sender.request), correlationId: answer.requestId, imageUID, pid: event.pid, ...(event.uploadId ? { uploadId: event.uploadId } : {}) }, 'request accepted');
       return { replayed: false, body: answer };
     };
     if (!claimed) {
@@ -777,6 +778,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       if (before?.replay) return replayed(before.replay);
       try {
         const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { reopen: before?.seen === true });
+        // No event: an upload's trace starts at its completion (UploadRequested.uploadId); until then this line is its only record.
+        deps.logger?.info({ ...requestLogFields(request), uploadId, user: owner, sizeBytes }, 'upload presigned');
         return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
       } catch (error) {
         // The same key sent twice at once (a client retrying before its first answer came): the other opened it.

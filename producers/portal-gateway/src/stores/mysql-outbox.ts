@@ -1,6 +1,7 @@
 import { childSpan, formatTraceparent, inTransaction, isRetriable, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
+import { requestRowStatusOf } from './request-row.js';
 
 /** The pid, correlationId and imageUID of a command, by which its request is followed through every service's logs. */
 export interface CommandTrail {
@@ -32,7 +33,8 @@ export interface CommandOutbox {
   /**
    * Writes the command (and its request row) inside the caller's transaction,
    * so it commits or vanishes with the caller's own writes. Hand the result to
-   * `release` once that transaction has committed.
+   * `release` once that transaction has committed. The row is accepted, or,
+   * for a refusal (a PipelineFailed), failed already (requestRowStatusOf).
    */
   record(connection: PoolConnection, topic: string, event: EventEnvelope, trace: TraceContext, request?: AcceptedRequest): Promise<RecordedCommand>;
   /** Publishes a committed command; one the broker cannot take now is left to the sweep. */
@@ -51,11 +53,13 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     const payload = JSON.stringify(event);
     const traceparent = formatTraceparent(trace);
     if (request) {
+      const row = requestRowStatusOf(topic, event);
       // INSERT IGNORE: a status the projector already wrote for this id is never pushed back to accepted.
       await connection.execute(
-        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))`,
-        [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment ?? null, request.notes ?? null, request.owner],
+        `INSERT IGNORE INTO viewport_requests (request_id, kind, image_uid, image_version, target_env, notes, user_login, status, error_code, error_message, error_pid, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, UTC_TIMESTAMP(3)), COALESCE(?, UTC_TIMESTAMP(3)))`,
+        [request.requestId, request.kind, request.imageUID, request.imageVersion, request.targetEnvironment ?? null, request.notes ?? null, request.owner,
+          row.status, row.errorCode, row.errorMessage, row.errorPid, row.at, row.at],
       );
     }
     const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
