@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { PullRefusedError } from './client.js';
 
 /** The algorithms a registry names digests with (OCI image spec, "Registered algorithms"), as node:crypto calls them. */
-const HASHES: Readonly<Record<string, string>> = { sha256: 'sha256', sha512: 'sha512' };
+const HASHES: ReadonlyMap<string, string> = new Map([['sha256', 'sha256'], ['sha512', 'sha512']]);
 
 /**
  * Refuses a manifest whose bytes are not the ones the registry says it sent
@@ -16,7 +16,8 @@ export function requireContentDigest(said: string | null, bytes: Buffer, asked: 
   if (said === null || said.trim() === '') return;
   const value = said.trim();
   const [algorithm = '', encoded = ''] = value.split(':', 2);
-  const hash = HASHES[algorithm];
+  // A Map: a header naming `constructor:` found Object on a plain record, and createHash threw a TypeError (a review).
+  const hash = HASHES.get(algorithm);
   // go-digest (containerd's) refuses a header it cannot parse or check: so does Orbit, rather than take the bytes unchecked.
   if (hash === undefined || !/^[a-f0-9]+$/.test(encoded)) {
     throw new PullRefusedError('REGISTRY_ERROR', `the registry answered ${asked} with Docker-Content-Digest "${value.slice(0, 200)}", which is no sha256 or sha512 digest: Orbit cannot check the manifest it sent`);
