@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageView } from './ports.js';
-import { decideTransfer, differingAsk, type TransferPolicy } from './transfer-rules.js';
+import { decideTransfer, differingAsk, promotionAwaited, type TransferPolicy } from './transfer-rules.js';
 
 const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
 const dev = { username: 'dev1', roles: [] as string[] };
@@ -108,6 +108,25 @@ describe('decideTransfer', () => {
     // Into Staging, which their role opens, they promote it; someone reading nothing of it is still told it is unknown.
     expect(decideTransfer(image(['Development', 'Testing']), tester, { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' }, guarded)).toEqual({ kind: 'transfer', source: 'Testing', target: 'Staging' });
     expect(decideTransfer(staged, { username: 'dev2', roles: [] }, { imageVersion: 'v1-0-00', transferEnvironment: 'Production' }, guarded)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+  });
+
+  it('tells a holder of the target\'s role of the promotion under way into its source, for a version it sees only once that lands (found by a README walk: 404 "has no version")', () => {
+    const manager = { username: 'rm1', roles: ['release-manager'] };
+    const promoting = { requestId: 'a0000000-0000-4000-8000-0000000000ac', environment: 'Staging' as const };
+    const ask = { imageVersion: 'v2-0-00', transferEnvironment: 'Production' };
+    // As imageToDecide hands another owner's image over: the versions the caller sees (none here), the owner kept.
+    const hidden = { ...image(['Staging'], 'ready', 'dev1'), versions: [] };
+    const decision = decideTransfer(hidden, manager, ask, policy, undefined, promoting);
+    expect(decision).toMatchObject({ status: 409, code: 'NOT_IN_SOURCE_ENVIRONMENT' });
+    expect(decision.kind === 'refused' && decision.message).toBe(`v2-0-00 is still being promoted into Staging (request ${promoting.requestId}); it can be promoted into Production once that request succeeds`);
+    expect(promotionAwaited({ kind: 'refused', status: 404, code: 'IMAGE_NOT_FOUND', message: '' }, hidden, manager, ask, policy)).toBe('Staging');
+    // Into another environment than the source, to someone without the role, or asked into a target the role is not for: as before.
+    expect(decideTransfer(hidden, manager, ask, policy, undefined, { ...promoting, environment: 'Testing' })).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    expect(decideTransfer(hidden, { username: 'qa1', roles: [] }, ask, policy, undefined, promoting)).toMatchObject({ status: 404, code: 'IMAGE_NOT_FOUND' });
+    expect(promotionAwaited({ kind: 'refused', status: 404, code: 'IMAGE_NOT_FOUND', message: '' }, hidden, { username: 'qa1', roles: [] }, ask, policy)).toBeUndefined();
+    expect(promotionAwaited({ kind: 'refused', status: 404, code: 'VERSION_NOT_FOUND', message: '' }, hidden, manager, { ...ask, transferEnvironment: 'Staging' }, policy)).toBeUndefined();
+    // The owner sees every version: a 404 of theirs is a version that does not exist, with nothing to look up.
+    expect(promotionAwaited({ kind: 'refused', status: 404, code: 'VERSION_NOT_FOUND', message: '' }, image(['Staging']), { username: 'dev1', roles: ['release-manager'] }, ask, policy)).toBeUndefined();
   });
 
   it('follows a configured chain', () => {

@@ -60,6 +60,11 @@ export function decideTransfer(
   // The caller's own upload of this version is still being validated: ViewPort has no (ready)
   // version yet, but the UID the upload answered with is not unknown. Not yet, rather than never.
   if (!version && uploading && (!found || found.owner === caller.username)) return decideStep([], false, ask, caller, policy, uploading);
+  // A role holder's version still on its way into the environment their target promotes from: hidden from them until it
+  // lands there, so "no such version" (or image) would send a pipeline promoting right after away for good. Not yet instead.
+  if (!version && promoting && promoting.environment === sourceOf(ask.transferEnvironment, policy) && seenOnceLanded(found, caller, ask, policy)) {
+    return decideStep([], false, ask, caller, policy, undefined, promoting);
+  }
   if (!image) return refuse(404, 'IMAGE_NOT_FOUND', 'no such image for this caller');
   if (image.owner !== caller.username) {
     const asked = parseEnvironmentName(ask.transferEnvironment);
@@ -107,6 +112,32 @@ export function sourceOf(transferEnvironment: string, policy: TransferPolicy): E
   const target = parseEnvironmentName(transferEnvironment);
   const position = target === undefined ? -1 : policy.chain.indexOf(target);
   return position > 0 ? policy.chain[position - 1] : undefined;
+}
+
+/**
+ * Whether a version of another owner's image that the caller does not see is one they will see and may promote once a
+ * promotion into the source of their ask lands: they hold the role the target needs, which reads that source
+ * (read-access.ts). Only then may a refusal tell them of that promotion; to anyone else the version stays unknown.
+ */
+function seenOnceLanded(found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy): boolean {
+  if (!found || found.owner === caller.username) return false;
+  const target = parseEnvironmentName(ask.transferEnvironment);
+  const role = target === undefined ? undefined : policy.roles.get(target);
+  return role !== undefined && caller.roles.includes(role);
+}
+
+/**
+ * The environment whose promotion under way (the claim into it) could turn `decision` into "not yet, follow it": the
+ * ask's source, for a 409 SKIPS_ENVIRONMENT or NOT_IN_SOURCE_ENVIRONMENT, and for the 404 a role holder gets of a
+ * version that is not in an environment they read yet (seenOnceLanded). Undefined: nothing to look up.
+ */
+export function promotionAwaited(
+  decision: TransferDecision, found: ImageView | undefined, caller: { username: string; roles: readonly string[] }, ask: TransferAsk, policy: TransferPolicy,
+): EnvironmentName | undefined {
+  if (decision.kind !== 'refused') return undefined;
+  const notYetThere = decision.code === 'SKIPS_ENVIRONMENT' || decision.code === 'NOT_IN_SOURCE_ENVIRONMENT';
+  if (!notYetThere && !(decision.status === 404 && seenOnceLanded(found, caller, ask, policy))) return undefined;
+  return sourceOf(ask.transferEnvironment, policy);
 }
 
 /** One step along the chain for a version present in `present` (`ready`: its upload has finished). */

@@ -165,6 +165,59 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
   });
 });
 
+describe('POST /v1/images/{uid}/transfers by a role holder while the owner\'s promotion into the source is under way', () => {
+  const staging = 'a0000000-0000-4000-8000-000000000031';
+  const notYet = (version: string) => ({
+    status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `${version} is still being promoted into Staging (request ${staging}); it can be promoted into Production once that request succeeds` },
+  });
+  const manager = { user: 'rm1', roles: ['release-manager'] };
+  const production = (imageVersion: string, dryRun = false) => ({ imageVersion, transferEnvironment: 'Production', ...(dryRun ? { dryRun } : {}) });
+
+  it('answers 409 naming that request, as the owner gets, and records it as the owner\'s is, not 404 "has no version" for a version that exists (found by a README walk)', async () => {
+    // v1 is in Staging (the release manager reads the image); v2 is in Testing, on its way into Staging.
+    const { transfer, refusals, refusedRequests, commands } = harness(new Map([['v2-0-00:Staging', { requestId: staging, status: 'running' }]]), [], [
+      { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'] },
+      { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development', 'Testing'] },
+    ]);
+    expect(await transfer(production('v2-0-00', true), manager.user, UID, manager.roles)).toEqual(notYet('v2-0-00'));
+    expect(await transfer(production('v2-0-00'), manager.user, UID, manager.roles)).toMatchObject({ ...notYet('v2-0-00'), body: { ...notYet('v2-0-00').body, requestId: expect.any(String) } });
+    // The owner asking the same is answered alike, and both refusals are recorded, each the asker's own.
+    expect(await transfer(production('v2-0-00'), 'dev1', UID, manager.roles)).toMatchObject(notYet('v2-0-00'));
+    expect(refusals.map((event) => [event.reasonCode, event.targetEnvironment, event.message])).toEqual([
+      ['NOT_IN_SOURCE_ENVIRONMENT', 'Production', notYet('v2-0-00').body.message], ['NOT_IN_SOURCE_ENVIRONMENT', 'Production', notYet('v2-0-00').body.message],
+    ]);
+    expect(refusedRequests.map((request) => request.owner)).toEqual(['rm1', 'dev1']);
+    expect(commands).toEqual([]);
+  });
+
+  it('does so too when no version of the image is in an environment the role reads yet (IMAGE_NOT_FOUND before)', async () => {
+    const { transfer } = harness(new Map([['v1-0-00:Staging', { requestId: staging, status: null }]]));
+    expect(await transfer(production('v1-0-00', true), manager.user, UID, manager.roles)).toEqual(notYet('v1-0-00'));
+  });
+
+  it('keeps today\'s 404 for a version that does not exist, one with nothing under way into Staging, and anyone without the role', async () => {
+    const versions = [
+      { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'] },
+      { imageVersion: 'v2-0-00', status: 'ready', environments: ['Development', 'Testing'] },
+      { imageVersion: 'v3-0-00', status: 'ready', environments: ['Development'] },
+    ];
+    const { transfer, refusals } = harness(new Map([
+      ['v2-0-00:Staging', { requestId: staging, status: 'running' }], ['v3-0-00:Testing', { requestId: 'a0000000-0000-4000-8000-000000000032', status: 'running' }],
+    ]), [], versions);
+    const noVersion = (version: string) => ({ status: 404, body: { code: 'VERSION_NOT_FOUND', message: `billing-api has no version ${version}` } });
+    expect(await transfer(production('v9-0-00', true), manager.user, UID, manager.roles)).toEqual(noVersion('v9-0-00'));
+    // Under way into Testing, not into the environment Production promotes from: still hidden.
+    expect(await transfer(production('v3-0-00', true), manager.user, UID, manager.roles)).toEqual(noVersion('v3-0-00'));
+    // Without the role the image stays unknown, and nothing is recorded for it.
+    expect(await transfer(production('v2-0-00'), 'someone-else', UID, [])).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller' } });
+    expect(refusals).toEqual([]);
+    for (const status of ['failed', 'succeeded'] as const) {
+      const ended = harness(new Map([['v2-0-00:Staging', { requestId: staging, status }]]), [], versions);
+      expect(await ended.transfer(production('v2-0-00', true), manager.user, UID, manager.roles), status).toEqual(noVersion('v2-0-00'));
+    }
+  });
+});
+
 describe('POST /v1/images/{uid}/transfers while the version is still being uploaded', () => {
   const upload = (requestId: string, imageUID: string, imageVersion: string, status: RequestRecord['status'], owner = 'dev1'): RequestRecord => ({
     requestId, kind: 'upload', imageUID, imageVersion, owner, status, error: null,

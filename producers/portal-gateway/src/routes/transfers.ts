@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { controlCharacterProblem, envelopeFor, IMAGE_VERSION_PATTERN, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
+import { controlCharacterProblem, envelopeFor, IMAGE_VERSION_PATTERN, type EnvironmentName, parseEnvironmentName, pidOf, type Actor, type Logger, type TraceContext } from '@orbit/lib';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import { badRequest, RequestRefusedError } from '../errors.js';
@@ -8,7 +8,7 @@ import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } 
 import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_OUTCOME } from '../openapi.js';
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type ImageView, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
 import { loggedUrl, requestLogFields, traceOf } from '../request-correlation.js';
-import { decideTransfer, differingAsk, sourceOf, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import { decideTransfer, differingAsk, promotionAwaited, sourceOf, type PromotionUnderWay, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments } from '../read-access.js';
 
@@ -85,6 +85,13 @@ async function imageToDecide(
   const seen = await images.outline(imageUID, { viewer: caller.username, readable: readableEnvironments(caller.roles, policy) });
   const version = asked.versions[0];
   return { ...asked, versions: (seen?.versions ?? []).map((outlined) => (version && outlined['imageVersion'] === version['imageVersion'] ? version : outlined)) };
+}
+
+/** The promotion into `source` claimed and not finished yet (its request neither succeeded nor failed), if any. */
+async function promotionUnderWay(claims: TransferClaims, imageUID: string, imageVersion: string, source: EnvironmentName | undefined): Promise<PromotionUnderWay | undefined> {
+  const held = source === undefined ? undefined : await claims.find(imageUID, imageVersion, source);
+  if (source === undefined || held === undefined || held.status === 'succeeded' || held.status === 'failed') return undefined;
+  return { requestId: held.requestId, environment: source };
 }
 
 /**
@@ -216,14 +223,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
         const uploading = await uploadUnderWay(deps.requests, actor.username, request.params.uid, request.body.imageVersion);
         if (uploading) decision = decideTransfer(image, who, request.body, deps.policy, uploading);
       }
-      if (decision.kind === 'refused' && (decision.code === 'SKIPS_ENVIRONMENT' || decision.code === 'NOT_IN_SOURCE_ENVIRONMENT')) {
-        // Only on the way to those 409s: a promotion into the source still under way turns them into "not yet, follow it".
-        const source = sourceOf(request.body.transferEnvironment, deps.policy);
-        const held = source === undefined ? undefined : await deps.claims.find(request.params.uid, request.body.imageVersion, source);
-        if (source !== undefined && held !== undefined && held.status !== 'succeeded' && held.status !== 'failed') {
-          decision = decideTransfer(image, who, request.body, deps.policy, undefined, { requestId: held.requestId, environment: source });
-        }
-      }
+      // A promotion into the source still under way turns a refusal into "not yet, follow it", looked up only on the way to
+      // one it changes: a 409 saying the version is not there yet, or a role holder's 404 of a version they see once it
+      // lands there (found by a README walk: "has no version" sent a pipeline promoting right after away for good).
+      const promoting = await promotionUnderWay(deps.claims, request.params.uid, request.body.imageVersion, promotionAwaited(decision, image, who, request.body, deps.policy));
+      if (promoting) decision = decideTransfer(image, who, request.body, deps.policy, undefined, promoting);
       const requestId = randomUUID();
       // The gateway's span of this request: a child of the caller's traceparent, when it sent a valid one.
       const trace = traceOf(request);
