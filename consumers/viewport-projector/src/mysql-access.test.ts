@@ -17,6 +17,13 @@ describe('accessDeniedOf', () => {
     expect(denied?.message).not.toContain('secret');
   });
 
+  it('reads a locked account, an expired password and a socket-only account as refused logins (they read as MySQL unavailable; a bug reread)', () => {
+    for (const [errno, code] of [[4151, 'ER_ACCOUNT_HAS_BEEN_LOCKED'], [3118, 'ER_ACCOUNT_HAS_BEEN_LOCKED'], [1862, 'ER_MUST_CHANGE_PASSWORD_LOGIN'], [1820, 'ER_MUST_CHANGE_PASSWORD'], [1698, 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR']] as const) {
+      const denied = accessDeniedOf(new StoreUnavailableError('MySQL', serverError(errno, code, `refused ${errno}`)), URL_OF_ADA);
+      expect(denied?.message, String(errno)).toBe(`MySQL denied user ada access to database viewport (${code}: refused ${errno}): check the user name and password MYSQL_URL holds, and that the account is not locked or expired`);
+    }
+  });
+
   it('names the database the server refused, which may be one a rebuild creates beside MYSQL_URL\'s', () => {
     const shadow = accessDeniedOf(serverError(1044, 'ER_DBACCESS_DENIED_ERROR', "Access denied for user 'ada'@'%' to database 'viewport_rebuild'"), URL_OF_ADA);
     expect(shadow).toMatchObject({ user: 'ada', database: 'viewport_rebuild', errno: 1044 });

@@ -15,8 +15,13 @@ export const EXIT_ACCESS_DENIED = 77;
 const ACCESS_DENIED_ERRNOS: ReadonlyMap<number, string> = new Map([
   [1044, 'ER_DBACCESS_DENIED_ERROR'], [1045, 'ER_ACCESS_DENIED_ERROR'], [1142, 'ER_TABLEACCESS_DENIED_ERROR'],
   [1143, 'ER_COLUMNACCESS_DENIED_ERROR'], [1227, 'ER_SPECIFIC_ACCESS_DENIED_ERROR'],
+  // The account itself refused (found by a bug reread: they read as "MySQL is unavailable"): no password where the
+  // server wants the socket's user (1698), an expired password (1820, 1862), a locked account (MySQL 3118, MariaDB 4151).
+  [1698, 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR'], [1820, 'ER_MUST_CHANGE_PASSWORD'], [1862, 'ER_MUST_CHANGE_PASSWORD_LOGIN'],
+  [3118, 'ER_ACCOUNT_HAS_BEEN_LOCKED'], [4151, 'ER_ACCOUNT_HAS_BEEN_LOCKED'],
 ]);
-const LOGIN_REFUSED = 1045;
+/** Refusals of the login, not of a grant: the password or the account is what to check. */
+const LOGIN_REFUSALS: ReadonlySet<number> = new Set([1045, 1698, 1820, 1862, 3118, 4151]);
 const NO_SUCH_TABLE = 1146;
 
 /**
@@ -30,7 +35,7 @@ export class MysqlAccessDeniedError extends OrbitError {
   /** `database` is the one the server named; `urlDatabase` MYSQL_URL's, beside which a rebuild creates its own two. */
   constructor(where: { user: string; database: string; urlDatabase: string; errno: number; serverMessage: string }, cause: unknown) {
     const code = ACCESS_DENIED_ERRNOS.get(where.errno) ?? String(where.errno);
-    const whatToDo = where.errno === LOGIN_REFUSED
+    const whatToDo = LOGIN_REFUSALS.has(where.errno)
       ? 'check the user name and password MYSQL_URL holds, and that the account is not locked or expired'
       : `grant ${where.user} what the command needs on ${where.urlDatabase} (a rebuild also creates and drops ${where.urlDatabase}_rebuild and ${where.urlDatabase}_previous)`;
     super('ORBIT_ERR_MYSQL_ACCESS_DENIED', `MySQL denied user ${where.user} access to database ${where.database} (${code}: ${where.serverMessage}): ${whatToDo}`, { cause });

@@ -69,8 +69,10 @@ export function reportsSettlingCluster(message: string, extra: Readonly<Record<s
 
 /**
  * What a socket says when no broker is there to answer yet (not started, restarting, its DNS name not published yet)
- * or the way to it is down: kafkajs's KafkaJSConnectionError, which it retries. A TLS or SASL failure is not among
- * them: it does not go away by itself, and stays an error.
+ * or the way to it is down: kafkajs's KafkaJSConnectionError, which it retries. A certificate or SASL refusal is not
+ * among them: it does not go away by itself, and stays an error. A TLS handshake cut before it began is: a TLS broker
+ * restarting says that, and so does a plaintext listener given a TLS client, a misconfiguration the start's own
+ * error then names when it gives up (failed to start while connecting to Kafka).
  */
 const BROKER_UNREACHABLE = /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENOTFOUND|EAI_AGAIN|EPIPE)\b|^Connection timeout$|^Client network socket disconnected before secure TLS connection was established$/;
 

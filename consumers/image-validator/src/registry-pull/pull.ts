@@ -102,12 +102,17 @@ function requireImageConfig(manifest: ImageManifest, what: string): void {
   }
 }
 
+/** Docker's schema 1 manifest (deprecated since 2017): no config blob, and a digest of its payload without signatures. */
+function isSchema1(parsed: unknown): boolean {
+  return (parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1;
+}
+
 /** A reference that resolved to one image manifest: refused unless it is a runnable image. */
 function singleImage(parsed: unknown, asked: string): ImageManifest {
   const manifest = manifestShape.safeParse(parsed);
   if (!manifest.success) {
     // Docker's schema 1 (deprecated since 2017) has no config blob: nothing to check the layers against.
-    if ((parsed as { schemaVersion?: unknown } | null)?.schemaVersion === 1) {
+    if (isSchema1(parsed)) {
       throw new PullRefusedError('BAD_MANIFEST', `${asked} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
     }
     throw new PullRefusedError('BAD_MANIFEST', `${asked}: the registry sent no image manifest (${firstIssue(manifest.error)})`);
@@ -185,9 +190,10 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   const { bytes, contentDigest } = await manifestAnswerAt(client, reference);
   const digest = sha256Of(bytes);
   if (target.digest && digest !== target.digest) throw new PullRefusedError('BAD_MANIFEST', `the registry's manifest does not match ${target.digest}`);
-  // By tag nothing else vouches for the bytes: the registry's own word on them must hold.
-  if (!target.digest) requireContentDigest(contentDigest, bytes, asked);
   const parsed = parseJson(bytes, 'manifest');
+  // By tag nothing else vouches for the bytes: the registry's own word on them must hold. Not for Docker's schema 1,
+  // whose digest is of the payload without its signatures (it is refused as schema 1 below, by its name).
+  if (!target.digest && !isSchema1(parsed)) requireContentDigest(contentDigest, bytes, asked);
   const index = indexOf(parsed);
   if (!index) {
     const manifest = singleImage(parsed, asked);
