@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { dlqCommandOf } from './dlq-arguments.js';
 
+/** A letter as dlqCommandOf names it: at `offset` of `partition`, or of any partition. */
+const letter = (offset: number, partition?: number) => ({ asked: partition === undefined ? `${offset}` : `${partition}@${offset}`, partition, offset: BigInt(offset) });
+
 describe('dlqCommandOf', () => {
   it('takes a topic by its name or its DLQ\'s, and offsets as whole numbers', () => {
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], undefined)).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', filter: {} });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], { offset: ['7', '007'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['7', '7'], filter: {} });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored.dlq'], { offset: ['7', '007'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: [letter(7), letter(7)], filter: {} });
     expect(dlqCommandOf(['list', 'orbit.chart.promoted'], undefined)).toEqual({ kind: 'list', dlqTopics: ['orbit.chart.promoted.dlq'], json: false, filter: {} });
     expect(dlqCommandOf(['list'], undefined)).toMatchObject({ kind: 'list', dlqTopics: expect.arrayContaining(['orbit.upload.requested.dlq', 'orbit.pipeline.failed.dlq']) });
   });
@@ -26,7 +29,7 @@ describe('dlqCommandOf', () => {
 
   it('takes a letter by its position as dlq:list prints it, <partition>@<offset>, its DLQ before it or not (found by a review: an offset alone matched it in every partition)', () => {
     const redrive = (...offset: string[]) => dlqCommandOf(['redrive', 'orbit.image.stored'], { offset });
-    expect(redrive('2@7', 'orbit.image.stored.dlq/0@007', '7')).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['2@7', '0@7', '7'], filter: {} });
+    expect(redrive('2@7', 'orbit.image.stored.dlq/0@007', '7')).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: [letter(7, 2), letter(7, 0), letter(7)], filter: {} });
     expect(redrive('orbit.chart.generated.dlq/0@7')).toEqual({ refused: '--offset orbit.chart.generated.dlq/0@7 is a letter of orbit.chart.generated.dlq, not of orbit.image.stored.dlq' });
     for (const malformed of ['0@', '@7', '0@7@1', '0/7', 'a@7']) {
       expect(redrive(malformed)).toEqual({ refused: expect.stringContaining(`<partition>@<offset>`) });
@@ -52,7 +55,7 @@ describe('dlqCommandOf', () => {
       group: 'harbor-writer', errorCode: 'ORBIT_ERR_POISON', key: 'uid-1', since: new Date('2026-12-01'), until: new Date('2026-12-06T10:00:00Z'), pending: true, limit: 50,
     };
     expect(dlqCommandOf(['list', 'orbit.image.stored'], { ...options, json: true })).toEqual({ kind: 'list', dlqTopics: ['orbit.image.stored.dlq'], json: true, filter, timeoutMs: 90_000 });
-    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { ...options, offset: ['3'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: ['3'], filter, timeoutMs: 90_000 });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { ...options, offset: ['3'] })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', offsets: [letter(3)], filter, timeoutMs: 90_000 });
     expect(dlqCommandOf(['list'], { since: 'yesterday' })).toEqual({ refused: expect.stringContaining('--since takes a time such as 2026-12-06') });
     expect(dlqCommandOf(['list'], { until: '2026-13-45' })).toEqual({ refused: expect.stringContaining('--until takes a time') });
     // A day the month does not have is refused, not rolled over into the next month (2026-03-02).

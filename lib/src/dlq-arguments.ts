@@ -1,5 +1,6 @@
 import type { parseArgs } from 'node:util';
 import type { LetterFilter } from './kafka/dlq-filter.js';
+import { namedLetterAt, writtenPositionOf, type NamedLetter } from './kafka/dlq-named.js';
 import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
@@ -33,7 +34,7 @@ interface Narrowing {
 
 export type DlqCommand =
   | ({ readonly kind: 'list'; readonly dlqTopics: readonly string[]; readonly json: boolean } & Narrowing)
-  | ({ readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly string[] } & Narrowing);
+  | ({ readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly NamedLetter[] } & Narrowing);
 
 type Refusal = { readonly refused: string };
 
@@ -112,23 +113,18 @@ export function dlqCommandOf(positionals: readonly string[], options: DlqOptionV
   }
   if (options.json) return { refused: `--json goes with list only\nusage: ${DLQ_USAGE}` };
   if (!dlqTopic) return { refused: 'dlq:redrive needs the topic whose dead letters to re-drive, e.g. npm run dlq:redrive -- orbit.image.stored' };
-  return { kind: 'redrive', dlqTopic, ...(named ? { offsets: named.filter((name): name is string => !isRefusal(name)) } : {}), ...narrowing };
+  return { kind: 'redrive', dlqTopic, ...(named ? { offsets: named.filter((name): name is NamedLetter => !isRefusal(name)) } : {}), ...narrowing };
 }
 
-/** `<dlq>/<partition>@<offset>` as `dlq:list` prints a letter, the same without its DLQ, or an offset alone. */
-const NAMED_LETTER = /^(?:(?:([^/]+)\/)?(\d+)@)?(\d+)$/;
-
 /**
- * A letter `--offset` names, as `<partition>@<offset>` or `<offset>` (whether an offset alone names one letter is the
- * DLQ's to say: of one partition only), or why it names none. Numbers as Kafka writes them: "007" is offset 7.
+ * The letter `--offset` names, as `<partition>@<offset>` or `<offset>` (whether an offset alone names one letter is the
+ * DLQ's to say: of one partition only), its DLQ before a / or not, or why it names none.
  */
-function namedLetterOf(text: string, dlqTopic: string | undefined): string | Refusal {
-  const form = NAMED_LETTER.exec(text);
-  if (!form?.[3]) {
+function namedLetterOf(text: string, dlqTopic: string | undefined): NamedLetter | Refusal {
+  const position = writtenPositionOf(text);
+  if (position === undefined) {
     return { refused: `--offset takes a letter's position as \`npm run dlq:list\` prints it, <partition>@<offset> (its DLQ before a / may stay), or in a DLQ of one partition an offset alone, whole numbers, not "${text}"` };
   }
-  const [, topic, partition, offset] = form;
-  if (topic !== undefined && topic !== dlqTopic) return { refused: `--offset ${text} is a letter of ${topic}, not of ${dlqTopic ?? 'the DLQ named'}` };
-  const at = BigInt(offset).toString();
-  return partition === undefined ? at : `${Number(partition)}@${at}`;
+  if (position.dlqTopic !== undefined && position.dlqTopic !== dlqTopic) return { refused: `--offset ${text} is a letter of ${position.dlqTopic}, not of ${dlqTopic ?? 'the DLQ named'}` };
+  return namedLetterAt(position);
 }

@@ -29,6 +29,7 @@ export * from './health-server.js';
 export * from './service.js';
 export * from './shutdown-grace.js';
 export * from './raw-answer.js';
+export * from './request-error-columns.js';
 export * from './kafka/client.js';
 export * from './kafka/connection.js';
 export * from './kafka/reachable.js';
@@ -41,6 +42,7 @@ export { IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, IMAGE_REFERENCE_PATT
 export * from './environments.js';
 export * from './registry-allowlist.js';
 export * from './kafka/dlq-ops.js';
+export { DeadLetterNotFoundError, namedLetterAt, OffsetWithoutPartitionError, writtenPositionOf, type NamedLetter, type WrittenPosition } from './kafka/dlq-named.js';
 export * from './kafka/redrive-copy.js';
 export * from './kafka/read-to-end.js';
 export * from './kafka/group-offsets.js';

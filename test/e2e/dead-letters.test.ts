@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { createMysqlPool, listDeadLetters, redriveDeadLetters, TOPICS, type DeadLetterEntry } from '@orbit/lib';
 import { startPipeline, startService, stopPipeline, stopService } from '@orbit/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lettersAt } from '../helpers/dlq-letters.js';
 import { api, finished, uploadArchive, type RequestView } from '../helpers/gateway.js';
 import { buildImage, type BuiltImage } from '../helpers/images.js';
 import { startingWith, testConfig, testKafka, uniqueSuffix, waitFor } from '../helpers/index.js';
@@ -88,7 +89,7 @@ describe('a request whose message a stage sets aside', () => {
     expect(letters.length).toBeGreaterThan(0);
     expect(letters[0]).toMatchObject({ originalTopic: TOPICS.imageValidated, consumerGroup: 'harbor-writer', errorCode: 'HTTP_400' });
     expect(letters[0]?.errorMessage).toMatch(/^HeadObject s3:\/\/Misconfigured\.\.Bucket\/\S+: HTTP 400 Bad Request, without an error body/);
-    await redriveDeadLetters(kafka, DLQ, { offsets: letters.map((letter) => letter.dlqOffset) });
+    await redriveDeadLetters(kafka, DLQ, { offsets: lettersAt(...letters.map((letter) => letter.dlqOffset)) });
 
     const done = await waitForSuccess(requestId);
     expect(done.error).toBeUndefined();
@@ -139,7 +140,7 @@ describe('a stage that sets aside a message it can decode, running as its own Ka
     const letters = await lettersOf(dlq, 'image-validator', imageUID);
     expect(letters.length).toBeGreaterThanOrEqual(1);
     expect(letters[0]).toMatchObject({ originalTopic: TOPICS.uploadRequested, errorCode: 'ResourceNotFoundException' });
-    await redriveDeadLetters(testKafka(), dlq, { offsets: letters.map((letter) => letter.dlqOffset) });
+    await redriveDeadLetters(testKafka(), dlq, { offsets: lettersAt(...letters.map((letter) => letter.dlqOffset)) });
     expect((await waitForSuccess(requestId)).error).toBeUndefined();
     const view = await api<ImageView>(USER, `/v1/images/${imageUID}`);
     expect(view.body.versions).toMatchObject([{ imageVersion: VERSION, status: 'ready', environments: ['Development'] }]);
@@ -178,13 +179,13 @@ describe('a stage that sets aside a message it can decode, running as its own Ka
     expect(stored.length).toBeGreaterThanOrEqual(1);
     expect(stored[0]?.errorMessage).toContain('refused by the dead-letter e2e test');
     const kafka = testKafka();
-    await redriveDeadLetters(kafka, `${TOPICS.imageStored}.dlq`, { offsets: stored.map((letter) => letter.dlqOffset) });
+    await redriveDeadLetters(kafka, `${TOPICS.imageStored}.dlq`, { offsets: lettersAt(...stored.map((letter) => letter.dlqOffset)) });
     await waitFor(async () => {
       const { status, body } = await api<ImageView>(USER, `/v1/images/${imageUID}`);
       return status === 200 && body.versions.some((version) => version.imageVersion === VERSION);
     }, { timeoutMs: 60_000, what: 'the re-driven ImageStored to be projected' });
     const chart = await lettersOf(`${TOPICS.chartGenerated}.dlq`, 'viewport-projector', imageUID);
-    await redriveDeadLetters(kafka, `${TOPICS.chartGenerated}.dlq`, { offsets: chart.map((letter) => letter.dlqOffset) });
+    await redriveDeadLetters(kafka, `${TOPICS.chartGenerated}.dlq`, { offsets: lettersAt(...chart.map((letter) => letter.dlqOffset)) });
     expect((await waitForSuccess(requestId)).error).toBeUndefined();
     const view = await api<ImageView>(USER, `/v1/images/${imageUID}`);
     expect(view.body.versions).toMatchObject([{ imageVersion: VERSION, status: 'ready', environments: ['Development'] }]);

@@ -1,6 +1,5 @@
-import { OrbitError, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { OrbitError, requestErrorColumnsOf, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
-import { requestErrorColumnsOf } from './request-error-message.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows

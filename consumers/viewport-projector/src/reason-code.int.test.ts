@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { childSpan, newImageUID, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import { childSpan, MALFORMED_REASON_CODE, newImageUID, REASON_CODE_PATTERN, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { mysqlRequestStore } from '../../../producers/portal-gateway/src/stores/mysql-requests.js';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
 import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
 import { passDeadLetters, projectorBatchHandler } from './handle.js';
-import { MALFORMED_REASON_CODE, REASON_CODE_PATTERN } from './request-error-message.js';
 
 let viewport: PrivateViewport;
 let pool: Pool;

@@ -1,13 +1,11 @@
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../logger.js';
+import { memoryLogger } from '../../../test/helpers/memory-logger.js';
 import { createKafka, kafkaLogFields, orbitProducer } from './client.js';
 
 describe('the Kafka client', () => {
   it('starts an Orbit producer without warnings an operator cannot act on, and still passes kafkajs warnings on', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
     orbitProducer(kafka);
     expect(lines).toEqual([]);
@@ -17,8 +15,7 @@ describe('the Kafka client', () => {
   });
 
   it('nests kafkajs\'s fields under kafka, so its numeric correlationId leaves Orbit\'s request id alone, and drops its duplicate timestamp and logger', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger: logger.child({ correlationId: 'request-1' }) });
     kafka.logger().error('Response Metadata(key: 3, version: 6)', { broker: '127.0.0.1:1', correlationId: 7 });
     expect(lines).toHaveLength(1);
@@ -29,8 +26,7 @@ describe('the Kafka client', () => {
   });
 
   it('logs at warn a cluster settling, which kafkajs retries by itself (a coordinator loading), and at error what an operator should look at', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
     kafka.logger().error("The coordinator is loading and hence can't process requests for this group", { retryCount: 0, retryTime: 300 });
     kafka.logger().error("Crash: KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group", { groupId: 'g' });
@@ -43,8 +39,7 @@ describe('the Kafka client', () => {
   });
 
   it('logs at warn, with the code of a store not answering, each attempt kafkajs retries that found no broker, and at error one that will not go away (found by a review: errors on every start before the broker)', () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
     // What kafkajs logs for each attempt of a start before the broker (its Connection, then its seed broker pool).
     const retried = [
@@ -69,8 +64,7 @@ describe('the Kafka client', () => {
   });
 
   it('logs nothing at error while kafkajs retries a connection to a broker not up yet, as a service started before it does', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const closed = await closedPort();
     const kafka = createKafka({ clientId: 'client-test', brokers: [`127.0.0.1:${closed}`], logger, retries: 1 });
     const admin = kafka.admin();

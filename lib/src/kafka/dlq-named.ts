@@ -1,4 +1,4 @@
-/** The letters a re-drive names: `<partition>@<offset>`, as `dlq:list` prints a letter's position, or an offset alone. */
+/** The letters a re-drive names: `<partition>@<offset>`, as `dlq:list` prints a letter's position, or an offset alone; and the one reader of a letter's position. */
 import { OrbitError } from '../errors.js';
 
 /** A letter named by a re-drive: at `offset` of `partition`, or of whichever partition when only the offset was given. */
@@ -9,18 +9,31 @@ export interface NamedLetter {
   readonly offset: bigint;
 }
 
-/** `<partition>@<offset>` or `<offset>`, whole numbers, as `dlqCommandOf` checked them. */
-const NAMED_FORM = /^(?:(\d+)@)?(\d+)$/;
+/** A dead letter's position as written: its DLQ when given, its partition when given, and its offset. */
+export interface WrittenPosition {
+  readonly dlqTopic: string | undefined;
+  readonly partition: number | undefined;
+  readonly offset: bigint;
+}
 
-/** The letters `named` names (each `<partition>@<offset>` or `<offset>`); a malformed one is a programming error, the command line checks them. */
-export function namedLettersOf(named: readonly string[]): NamedLetter[] {
-  return named.map((text) => {
-    const form = NAMED_FORM.exec(text);
-    if (!form?.[2]) throw new RangeError(`"${text}" is not <partition>@<offset> nor <offset>`);
-    const partition = form[1] === undefined ? undefined : Number(form[1]);
-    const offset = BigInt(form[2]);
-    return { asked: partition === undefined ? `${offset}` : `${partition}@${offset}`, partition, offset };
-  });
+/** `<dlq>/<partition>@<offset>` as `dlq:list` prints a letter, the same without its DLQ, or an offset alone. */
+const POSITION_FORM = /^(?:(?:([^/]+)\/)?(\d+)@)?(\d+)$/;
+
+/**
+ * The position `text` writes, in any form POSITION_FORM takes, or undefined when it is none (topic names hold no
+ * `/`). Numbers as Kafka writes them: "007" is offset 7. The one reader of a position, for `--offset` and for the
+ * `orbit-redriven-from` a re-drive writes on its copies.
+ */
+export function writtenPositionOf(text: string): WrittenPosition | undefined {
+  const [, dlqTopic, partition, offset] = POSITION_FORM.exec(text) ?? [];
+  if (offset === undefined) return undefined;
+  return { dlqTopic, partition: partition === undefined ? undefined : Number(partition), offset: BigInt(offset) };
+}
+
+/** The letter a position names, said back as `<partition>@<offset>` or the offset alone (its DLQ is the re-drive's). */
+export function namedLetterAt(position: WrittenPosition): NamedLetter {
+  const { partition, offset } = position;
+  return { asked: partition === undefined ? `${offset}` : `${partition}@${offset}`, partition, offset };
 }
 
 /**
@@ -31,8 +44,8 @@ export class NamedLetters {
   readonly all: readonly NamedLetter[];
   private readonly byOffset = new Map<string, NamedLetter[]>();
 
-  constructor(named: readonly string[]) {
-    this.all = namedLettersOf(named);
+  constructor(named: readonly NamedLetter[]) {
+    this.all = named;
     for (const letter of this.all) {
       const key = letter.offset.toString();
       this.byOffset.set(key, [...(this.byOffset.get(key) ?? []), letter]);

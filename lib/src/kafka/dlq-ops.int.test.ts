@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createTestTopics, readAll, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { DeadLetterNotFoundError, letterState, listDeadLetters, OffsetWithoutPartitionError, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
+import { lettersAt } from '../../../test/helpers/dlq-letters.js';
+import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './dlq-named.js';
+import { letterState, listDeadLetters, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
 import { GroupRunningError, holdGroup, setGroupOffsets } from './group-offsets.js';
 import { readTopicToEnd, TopicReadIncompleteError } from './read-to-end.js';
 import type { KafkaMessage } from './client.js';
@@ -76,7 +78,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await resend.disconnect();
     expect((await listDeadLetters(kafka, dlqTopicOf(topic))).at(-1)).toMatchObject({ redriven: false, redrivenFrom: `${dlqTopicOf(topic)}/0@0` });
     // One chosen letter can be sent again on purpose.
-    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['1'] })).redriven).toHaveLength(1);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: lettersAt('1') })).redriven).toHaveLength(1);
   }, 60_000);
 
   it('records a re-drive by offset: the list shows the letter re-driven, one without offsets never sends it again, naming it again does (found by a review)', async () => {
@@ -100,14 +102,14 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const states = async (): Promise<string[]> => (await listDeadLetters(kafka, dlq)).map(letterState);
 
     // A pending letter named: re-driven, and left alone by the next re-drive without offsets.
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['2'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2') })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
     expect(await states()).toEqual(['pending', 'pending', 're-driven']);
     const plain = await redriveDeadLetters(kafka, dlq);
     expect(plain.redriven.map((letter) => letter.dlqOffset)).toEqual(['1']);
     expect(plain.setAside.map(({ letter }) => letter.dlqOffset)).toEqual(['0']);
     expect(await states()).toEqual(['set aside', 're-driven', 're-driven']);
     // A letter set aside, then named: listed as re-driven, not set aside.
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['0']);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0') })).redriven.map((letter) => letter.dlqOffset)).toEqual(['0']);
     expect(await states()).toEqual(['re-driven', 're-driven', 're-driven']);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     // The record is in the DLQ itself, beside the letters: a broker that deleted the re-drive group's offsets (it does
@@ -127,9 +129,9 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await readTopicToEnd(kafka, dlq, (entry) => void (entry.headers?.[REDRIVE_RECORD_HEADER] !== undefined && records.push(entry)), { groupPrefix: 'test-dlq-records', timeoutMs: 30_000 });
     expect(JSON.parse(records.at(-1)?.value?.toString() ?? '')).toEqual({ v: 1, upTo: '2', byOffset: [['0', '0'], ['2', '2']] });
     // Named again on purpose, it goes again; an offset no letter has sends nothing at all, the others named with it included.
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['2'] })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
-    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['1', '99'] })).rejects.toThrow(DeadLetterNotFoundError);
-    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['99'] })).rejects.toThrow(`no dead letter at offset 99 of ${dlq}`);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2') })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('1', '99') })).rejects.toThrow(DeadLetterNotFoundError);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('99') })).rejects.toThrow(`no dead letter at offset 99 of ${dlq}`);
     const onTopic: KafkaMessage[] = [];
     await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-named', timeoutMs: 30_000 });
     expect(onTopic.map((back) => [back.key?.toString(), back.headers?.['orbit-redriven-from']?.toString()])).toEqual([
@@ -159,17 +161,17 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect((await listDeadLetters(kafka, dlq)).map((letter) => `${letter.dlqPartition}@${letter.dlqOffset}`).sort()).toEqual(['0@0', '1@0', '1@1']);
 
     // An offset alone names no one letter here, even where one partition alone has it: nothing is sent.
-    const alone = redriveDeadLetters(kafka, dlq, { offsets: ['0'] });
+    const alone = redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0') });
     await expect(alone).rejects.toThrow(OffsetWithoutPartitionError);
-    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).rejects.toThrow(`${dlq} has 3 partitions, each counting its offsets from 0: name a letter by <partition>@<offset> (offset 0 is ${dlq}/0@0, ${dlq}/1@0); nothing was re-driven`);
-    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['1'] })).rejects.toThrow(`(offset 1 is ${dlq}/1@1)`);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0') })).rejects.toThrow(`${dlq} has 3 partitions, each counting its offsets from 0: name a letter by <partition>@<offset> (offset 0 is ${dlq}/0@0, ${dlq}/1@0); nothing was re-driven`);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('1') })).rejects.toThrow(`(offset 1 is ${dlq}/1@1)`);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['pending', 'pending', 'pending']);
 
     // By position: that letter alone, recorded in its own partition; the letter at the same offset of another stays pending.
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['1@0'] })).redriven.map((letter) => letter.key?.toString())).toEqual(['uid-p1-0']);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('1@0') })).redriven.map((letter) => letter.key?.toString())).toEqual(['uid-p1-0']);
     const states = new Map((await listDeadLetters(kafka, dlq)).map((letter) => [`${letter.dlqPartition}@${letter.dlqOffset}`, letterState(letter)]));
     expect(Object.fromEntries(states)).toEqual({ '0@0': 'pending', '1@0': 're-driven', '1@1': 'pending' });
-    await expect(redriveDeadLetters(kafka, dlq, { offsets: ['2@0'] })).rejects.toThrow(`no dead letter at 2@0 of ${dlq}`);
+    await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2@0') })).rejects.toThrow(`no dead letter at 2@0 of ${dlq}`);
     const onTopic: KafkaMessage[] = [];
     await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-positions', timeoutMs: 30_000 });
     expect(onTopic.map((back) => back.headers?.['orbit-redriven-from']?.toString())).toEqual([`${dlq}/1@0`]);
@@ -337,7 +339,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const listed = await listDeadLetters(kafka, dlq);
     expect(listed[5]).toMatchObject({ omittedValueBytes: 2048, value: null, originalHeaders: {} });
     // Named, the undecodable letter goes (its schema may have been registered since); the empty one never can.
-    const named = await redriveDeadLetters(kafka, dlq, { offsets: ['4', '5'] });
+    const named = await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('4', '5') });
     expect(named.redriven.map((letter) => letter.dlqOffset)).toEqual(['4']);
     expect(named.setAside.map(({ letter }) => letter.dlqOffset)).toEqual(['5']);
   }, 60_000);
@@ -405,7 +407,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await producer.disconnect();
     const [letter] = await listDeadLetters(kafka, dlqTopicOf(topic));
     expect(letter?.originalHeaders).toEqual({ 'x-bin': [binary], dup: [Buffer.from('first'), Buffer.from('second')] });
-    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: ['0'] })).redriven).toHaveLength(1);
+    expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: lettersAt('0') })).redriven).toHaveLength(1);
     const back: KafkaMessage[] = [];
     await readTopicToEnd(kafka, topic, (message) => {
       back.push(message);

@@ -3,7 +3,7 @@ import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
 import { isRecord, letterOf, messageForGroupOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
-import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError } from './dlq-named.js';
+import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError, type NamedLetter } from './dlq-named.js';
 import { pendingFrom, ReadEnough, readHistory, type DlqHistory } from './dlq-read.js';
 import { mergedRanges, recordValueOf, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
 import { holdGroup } from './group-offsets.js';
@@ -87,15 +87,12 @@ export function lotsOf<T>(letters: readonly T[], bytesOf: (letter: T) => number)
  */
 const REDRIVE_TRANSACTION_TIMEOUT_MS = 10_000;
 
-
-export { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './dlq-named.js';
-
 export interface RedriveOptions {
   /**
-   * The letters to re-drive, re-driven before or not, each `<partition>@<offset>` of the DLQ, or `<offset>` alone in a
-   * DLQ of one partition; without them, every pending letter.
+   * The letters to re-drive, re-driven before or not, each at `<partition>@<offset>` of the DLQ, or `<offset>` alone in
+   * a DLQ of one partition (as `dlqCommandOf` reads them); without them, every pending letter.
    */
-  readonly offsets?: readonly string[];
+  readonly offsets?: readonly NamedLetter[];
   /** Narrows the letters taken, the offsets named included. */
   readonly filter?: LetterFilter;
   /** Stops the re-drive between two lots. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { lettersAt } from '../../../test/helpers/dlq-letters.js';
 import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import type { Kafka } from './client.js';
@@ -62,7 +63,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     expect(await keysOn(kafka, other)).toEqual([]);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['set aside', 're-driven', 'set aside', 'set aside']);
     // Named on purpose, a letter for another topic is still not sent there.
-    const named = await redriveDeadLetters(kafka, dlq, { offsets: ['3'] });
+    const named = await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('3') });
     expect([named.redriven.length, named.setAside.length]).toEqual([0, 1]);
     expect(await keysOn(kafka, other)).toEqual([]);
   }, 60_000);
@@ -76,7 +77,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     await write(kafka, dlq, [letter(other, 1), letter(topic, 2), letter(topic, 3, { errorCode: 'ORBIT_ERR_DECODE' }), letter(other, 4)]);
     // A plain run sends 1 and passes over the rest; named, the undecodable 2 goes, and 3, for another topic, is set aside again.
     expect((await redriveDeadLetters(kafka, dlq)).redriven.map((entry) => entry.dlqOffset)).toEqual(['1']);
-    const named = await redriveDeadLetters(kafka, dlq, { offsets: ['2', '3'] });
+    const named = await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2', '3') });
     expect([named.redriven.map((entry) => entry.dlqOffset), named.setAside.map(({ letter: entry }) => entry.dlqOffset)]).toEqual([['2'], ['3']]);
 
     const listed = await listDeadLetters(kafka, dlq);
@@ -108,7 +109,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     const dlq = dlqTopicOf(topic);
     await createTestTopics(kafka, [topic, dlq]);
     await write(kafka, dlq, [letter(topic, 42, { key: 'same-image' }), letter(topic, 42, { key: 'same-image' }), letter(topic, 42, { key: 'same-image', group: 'group-b' })]);
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['0'] })).redriven.map((entry) => entry.dlqOffset)).toEqual(['0']);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0') })).redriven.map((entry) => entry.dlqOffset)).toEqual(['0']);
     const plain = await redriveDeadLetters(kafka, dlq);
     // group-b's letter is its own: it goes.
     expect(plain.redriven.map((entry) => [entry.dlqOffset, entry.consumerGroup])).toEqual([['2', 'group-b']]);
@@ -142,7 +143,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     expect(groupB.redriven.map((entry) => entry.dlqOffset)).toEqual(['1', '3']);
     expect(await offsetsOf({ filter: { pending: true } })).toEqual(['0', '2', '4']);
     // Named offsets narrowed too: of 0 and 2, only group-a's reason code ORBIT_ERR_OTHER.
-    expect((await redriveDeadLetters(kafka, dlq, { offsets: ['0', '2'], filter: { errorCode: 'ORBIT_ERR_OTHER' } })).redriven.map((entry) => entry.dlqOffset)).toEqual(['2']);
+    expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0', '2'), filter: { errorCode: 'ORBIT_ERR_OTHER' } })).redriven.map((entry) => entry.dlqOffset)).toEqual(['2']);
     expect((await redriveDeadLetters(kafka, dlq, { filter: { limit: 1 } })).redriven.map((entry) => entry.dlqOffset)).toEqual(['0']);
     expect(await offsetsOf({ filter: { pending: true } })).toEqual(['4']);
     expect((await redriveDeadLetters(kafka, dlq)).redriven.map((entry) => entry.dlqOffset)).toEqual(['4']);
@@ -178,7 +179,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     await write(kafka, dlq, Array.from({ length: 20_000 }, (_, n) => letter(topic, n, { group: n % 2 ? 'group-a' : 'group-b' })));
     const offsets = Array.from({ length: 10_000 }, (_, n) => String(2 * n + 1));
     const started = Date.now();
-    const outcome = await redriveDeadLetters(kafka, dlq, { offsets });
+    const outcome = await redriveDeadLetters(kafka, dlq, { offsets: lettersAt(...offsets) });
     expect(outcome.redriven).toHaveLength(10_000);
     expect(Date.now() - started).toBeLessThan(20_000);
   }, 120_000);

@@ -1,4 +1,5 @@
 import { dlqTopicOf } from '../topics.js';
+import { writtenPositionOf } from './dlq-named.js';
 import type { IHeaders } from './client.js';
 import { HEADER, headerBytes } from './headers.js';
 import type { MessagePosition } from './instrumentation.js';
@@ -19,13 +20,14 @@ export interface DlqPosition {
 /** A letter's position as every dlq command prints it, and `orbit-redriven-from` holds it: `<dlq>/<partition>@<offset>`. */
 export const positionOf = (letter: DlqPosition): string => `${letter.dlqTopic}/${letter.dlqPartition}@${letter.dlqOffset}`;
 
-/** `positionOf`'s form, or `<dlq>/<partition>/<offset>` as re-drives wrote it before the `@` one: topic names hold no `/`. */
-const POSITION_FORM = /^([^/]+)\/(\d+)[@/](\d+)$/;
+/** `<dlq>/<partition>/<offset>`, as re-drives wrote a position before the `@` form: read as that form. */
+const OLDER_SEPARATOR = /^([^/]+\/\d+)\/(\d+)$/;
 
-/** The position a `positionOf` text (either form) names; undefined for any other text. */
+/** The position a `positionOf` text (either form) names, DLQ and partition included; undefined for any other text. */
 export function parsedPositionOf(text: string): DlqPosition | undefined {
-  const [, dlqTopic, dlqPartition, dlqOffset] = POSITION_FORM.exec(text) ?? [];
-  return dlqTopic === undefined || dlqPartition === undefined || dlqOffset === undefined ? undefined : { dlqTopic, dlqPartition, dlqOffset };
+  const position = writtenPositionOf(text.replace(OLDER_SEPARATOR, '$1@$2'));
+  if (position?.dlqTopic === undefined || position.partition === undefined) return undefined;
+  return { dlqTopic: position.dlqTopic, dlqPartition: String(position.partition), dlqOffset: position.offset.toString() };
 }
 
 /** An `orbit-redriven-from` value as printed: the older form in the `@` one, text of no known form as it is. */

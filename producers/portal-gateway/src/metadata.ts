@@ -108,9 +108,12 @@ const MAX_EXTRA_BYTES = 64 * 1024;
 
 const ALIASES: Readonly<Record<string, string>> = { description: 'Description', part: 'Part' };
 
+/** The field a metadata key names: an alias's field (`description` is Description), else the key itself. */
+const canonicalName = (key: string): string => (Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key);
+
 /** A field's path named with the spelling the client sent its first segment in (`description` or `Description`). */
 function fieldAsSent([first = 'metadata', ...rest]: readonly string[], sentAs: Readonly<Record<string, string>>): string {
-  const name = Object.hasOwn(ALIASES, first) ? ALIASES[first] as string : first;
+  const name = canonicalName(first);
   return [Object.hasOwn(sentAs, name) ? sentAs[name] : first, ...rest].join('.');
 }
 
@@ -130,7 +133,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   // A problem is named as the client spelt the field: `description` sent, `Description` reported, was read as another field.
   const sentAs = userKeyedRecord<string>();
   for (const [key, value] of Object.entries(input)) {
-    const name = Object.hasOwn(ALIASES, key) ? ALIASES[key] as string : key;
+    const name = canonicalName(key);
     if (Object.hasOwn(normalised, name)) {
       // The spelling given first is the other of the two (an object holds each key once): "as Part and as Part" named neither.
       const first = key === name ? Object.keys(ALIASES).find((alias) => ALIASES[alias] === name) ?? name : name;

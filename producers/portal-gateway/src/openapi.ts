@@ -2,7 +2,7 @@ import { ENVIRONMENT_NAMES, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, I
 import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
-import { CHECKSUM_HEADER } from './upload-checksum.js';
+import { CHECKSUM_HEADER, SHA256_PATTERN } from './upload-checksum.js';
 import { named, publishNamedSchemas } from './openapi-components.js';
 import { ABOUT_EVERY_OPERATION, documentConditionalRead, documentRefusalsBeforeRoutes } from './openapi-app-answers.js';
 
@@ -262,9 +262,6 @@ function imageMetadataSchema(): Schema {
 
 const IMAGE_METADATA = imageMetadataSchema();
 
-/** A SHA-256 as a client may pin one: hex in either case, or the digest form ECR and OCI clients write (stored in lower case). */
-const SHA256_PATTERN = '^([sS][hH][aA]256:)?[0-9a-fA-F]{64}$';
-
 /** A presigned upload's completion: its metadata, and the SHA-256 its archive must hash to, if the client pins it. */
 const COMPLETION_BODY = object({
   metadata: IMAGE_METADATA,
@@ -280,7 +277,8 @@ const COMPLETION_BODY = object({
 export const CHECKSUM_HEADER_SCHEMA = {
   type: 'string', maxLength: 200,
   description: 'The SHA-256 of the image part\'s bytes (64 hex digits, either case, or sha256:<hex>): an archive that hashes otherwise is refused 422 CHECKSUM_MISMATCH, '
-    + 'recorded as a failed request, and nothing of it is kept. Of the image part alone; Content-Digest is of the whole form',
+    + 'recorded as a failed request (requestId), and nothing of it is kept: send it again. A repeat of an Idempotency-Key refused so is not recorded and has no requestId: '
+    + 'nothing of it was staged, and the request the key first started stands. Of the image part alone; Content-Digest is of the whole form',
 } as const;
 
 /** Content-Digest (RFC 9530) and Digest (RFC 3230) on a multipart upload; read by declaredBodyDigest, whose 400 names them. */
@@ -288,7 +286,8 @@ export const BODY_DIGEST_HEADER_SCHEMAS = {
   'content-digest': {
     type: 'string', maxLength: 1000,
     description: 'RFC 9530: sha-256=:<base64>: of the whole multipart body as sent (boundaries and metadata part included); a body that hashes otherwise is refused '
-      + '422 CHECKSUM_MISMATCH as for X-Checksum-Sha256. Other algorithms are left unread. Read on multipart uploads only',
+      + '422 CHECKSUM_MISMATCH as for X-Checksum-Sha256. A structured-field dictionary (RFC 8941): keys are lower case, so SHA-256=:…: is a 400, as is any value that does not parse. '
+      + 'Other algorithms are left unread. Read on multipart uploads only',
   },
   digest: {
     type: 'string', maxLength: 1000,
@@ -302,7 +301,8 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
     422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image, reference or sha256), '
-      + 'or a streamed archive does not hash to its X-Checksum-Sha256 (CHECKSUM_MISMATCH; recorded as a failed request, requestId)',
+      + 'or a streamed archive does not hash to its X-Checksum-Sha256, or its body to its Content-Digest or Digest (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
+      + 'except on a repeat of an Idempotency-Key, of which nothing was staged: the first request stands)',
     503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
       'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST), or the gateway stopped with the request under way (ORBIT_ERR_SHUTTING_DOWN, ORBIT_ERR_SHUTDOWN_CUT). Only when MySQL fell silent at the commit that records a request ' +
       'may it have been accepted, and the message says so: look at GET /v1/requests, or send it again with the same Idempotency-Key',

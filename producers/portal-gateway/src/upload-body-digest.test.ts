@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageMetadata } from '@orbit/schemas';
 import { parseMetadata } from './metadata.js';
-import { differingParts, metadataSha256, referenceSha256 } from './upload-body-digest.js';
+import { differingParts, metadataSha256, namedParts, referenceSha256 } from './upload-body-digest.js';
 
 const sent = { imageName: 'billing-api', imageVersion: 'v1-0-00', port: 8080, envVars: [{ key: 'A', value: '1' }, { key: 'B', value: '2' }] };
 
@@ -33,5 +33,18 @@ describe('upload body digests', () => {
     expect(differingParts(held, held, 'image')).toEqual([]);
     expect(differingParts(held, { ...held, metadataSha256: 'c'.repeat(64) }, 'image')).toEqual(['metadata']);
     expect(differingParts(held, { metadataSha256: 'c'.repeat(64), contentSha256: null }, 'reference')).toEqual(['metadata', 'reference']);
+  });
+});
+
+describe('namedParts', () => {
+  it('names a repeat\'s differing parts by the field they are sent in, and what was sent instead', () => {
+    const upload = { completion: false, pinnedBefore: false };
+    expect(namedParts(['metadata', 'image'], upload)).toEqual([{ field: 'metadata', said: 'other metadata' }, { field: 'image', said: 'another image' }]);
+    expect(namedParts(['reference'], upload)).toEqual([{ field: 'reference', said: 'another reference' }]);
+  });
+
+  it('names a completion\'s differing content as its sha256: another, or none after one that pinned it', () => {
+    expect(namedParts(['image'], { completion: true, pinnedBefore: true })).toEqual([{ field: 'sha256', said: 'another sha256' }]);
+    expect(namedParts(['metadata', 'image'], { completion: true, pinnedBefore: false })).toEqual([{ field: 'metadata', said: 'other metadata' }, { field: 'sha256', said: 'no sha256' }]);
   });
 });

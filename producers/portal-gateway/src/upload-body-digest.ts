@@ -35,3 +35,21 @@ export function differingParts(held: UploadBodyDigest, sent: UploadBodyDigest, c
   if (held.contentSha256 !== sent.contentSha256) parts.push(contentIs);
   return parts;
 }
+
+/** A part that differs, as a refusal names it: the field it is sent in, and what it was sent with this time, in words. */
+export interface NamedPart {
+  readonly field: string;
+  readonly said: string;
+}
+
+/**
+ * `parts` as the refusal of a repeat names them. A completion's differing content is the sha256 it was given, a
+ * field of its body: "another sha256", or "no sha256" when the request it repeats pinned one and it pins none.
+ */
+export function namedParts(parts: readonly DifferingPart[], repeat: { readonly completion: boolean; readonly pinnedBefore: boolean }): NamedPart[] {
+  return parts.map((part) => {
+    if (part === 'metadata') return { field: part, said: 'other metadata' };
+    if (repeat.completion && part === 'image') return { field: 'sha256', said: repeat.pinnedBefore ? 'another sha256' : 'no sha256' };
+    return { field: part, said: `another ${part}` };
+  });
+}

@@ -58,16 +58,21 @@ export function archiveDownloadOf(version: Readonly<Record<string, unknown>>): {
  * holder reads (event-payload-view.ts). What a deployer pulls and checks, the
  * digest and imageReference, stays.
  */
-const OWNER_ONLY_FACTS: readonly string[] = ['pulledFrom'];
+const OWNER_ONLY_FACTS = ['pulledFrom'] as const;
+
+/** A fact of OWNER_ONLY_FACTS. */
+type OwnerOnlyFact = (typeof OWNER_ONLY_FACTS)[number];
 
 /** Whether a version holds any fact only its owner may see: a page without one needs no look at whose image it is. */
 export const holdsOwnerOnlyFacts = (versions: readonly Readonly<Record<string, unknown>>[]): boolean =>
   versions.some((version) => OWNER_ONLY_FACTS.some((fact) => Object.hasOwn(version, fact)));
 
 /** `version` as a caller sees it: whole when they own its image, else without OWNER_ONLY_FACTS. */
-export function versionShownTo<T extends Readonly<Record<string, unknown>>>(version: T, owned: boolean): T {
+export function versionShownTo<T extends Readonly<Record<string, unknown>>>(version: T, owned: boolean): T | Omit<T, OwnerOnlyFact> {
   if (owned || !holdsOwnerOnlyFacts([version])) return version;
-  return Object.fromEntries(Object.entries(version).filter(([fact]) => !OWNER_ONLY_FACTS.includes(fact))) as T;
+  // Named one by one, so that the type says which facts are gone: OWNER_ONLY_FACTS has one.
+  const { pulledFrom: _ownerOnly, ...shown } = version;
+  return shown;
 }
 
 /** `image` as `viewer` sees its versions: see versionShownTo. */

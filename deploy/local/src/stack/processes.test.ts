@@ -14,14 +14,18 @@ describe('stopGraceMs', () => {
   });
 });
 
+/** Waits until the log holds `line`, as the spawn error is written whenever it comes; fails after 5 s without it. */
+async function logSays(log: string, line: RegExp): Promise<void> {
+  await vi.waitFor(() => expect(readFileSync(log, 'utf8')).toMatch(line), { timeout: 5_000, interval: 20 });
+}
+
 describe('launchDetached', () => {
   const stackDir = useTemporaryStackDir('orbit-launch');
 
   it('reports a command that does not exist with its stable code, and logs why once the spawn error arrives', async () => {
     expect(() => launchDetached('svc', { command: 'orbit-no-such-command', args: [] })).toThrow(expect.objectContaining({ code: 'ORBIT_ERR_STACK_START' }));
     // The spawn error comes a tick later, after the log's descriptor was closed; it crashed the process with EBADF.
-    await sleep(100);
-    expect(readFileSync(join(stackDir(), 'logs', 'svc.log'), 'utf8')).toMatch(/could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT/);
+    await logSays(join(stackDir(), 'logs', 'svc.log'), /could not start orbit-no-such-command: spawn orbit-no-such-command ENOENT/);
   });
 
   it('writes a log of JSON lines only, its start marker and a start that failed included, so jq reads it whole (found by a review: the marker was plain text)', async () => {
@@ -31,7 +35,7 @@ describe('launchDetached', () => {
       for (let waited = 0; isAlive(pid) && waited < 5_000; waited += 50) await sleep(50);
     }
     expect(() => launchDetached('svc', { command: 'orbit-no-such-command', args: [] })).toThrow();
-    await sleep(100);
+    await logSays(log, /could not start orbit-no-such-command/);
     const lines = readFileSync(log, 'utf8').split('\n').filter((line) => line !== '');
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     // The second start's marker on a line of its own, though the first run ended without a newline.

@@ -1,14 +1,13 @@
-import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@orbit/lib';
+import type { Logger } from '@orbit/lib';
+import { memoryLogger } from '../../../../test/helpers/memory-logger.js';
 import { buildApp } from '../app.js';
 import { tokenVerifier } from '../auth.js';
 import { ROUTE_TEST_AUTH, routeTestToken } from '../testing/route-gateway.js';
 
-/** A gateway whose staging presigns any upload, logging into `lines`. */
-function gateway(lines: Record<string, unknown>[]) {
-  const logger = createLogger({ service: 'test', level: 'info', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>); done(); } }) });
+/** A gateway whose staging presigns any upload, logging into `logger`. */
+function gateway(logger: Logger) {
   const nothing = async (): Promise<undefined> => undefined;
   return buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }), logger, maxUploadBytes: 1024 * 1024,
@@ -27,8 +26,8 @@ function gateway(lines: Record<string, unknown>[]) {
 
 describe('POST /v1/uploads/presign', () => {
   it('logs the upload it opened, by its id, with the reqId and traceId of the call: it publishes no event until the upload is completed', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const app = gateway(lines);
+    const { logger, lines } = memoryLogger();
+    const app = gateway(logger);
     const response = await app.inject({
       method: 'POST', url: '/v1/uploads/presign', payload: { sizeBytes: 2048 },
       headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { PassThrough, pipeline, Writable, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
-import { chartVersionOf, createLogger, MysqlSilentError, type Logger, type ResolveHost } from '@orbit/lib';
+import { chartVersionOf, MysqlSilentError, type Logger, type ResolveHost } from '@orbit/lib';
 import type { PipelineFailed, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
+import { memoryLogger } from '../../../../test/helpers/memory-logger.js';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
@@ -264,8 +265,7 @@ describe('POST /v1/uploads', () => {
   });
 
   it('takes a client that goes away mid-upload as nothing accepted, logged as the client\'s doing, not as a failure of ours', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const { app, published, staged } = harness({ logger });
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -287,8 +287,7 @@ describe('POST /v1/uploads', () => {
   });
 
   it('takes a client that half-closes short of its Content-Length as gone, not as a store outage', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const { app, published } = harness({ logger });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
@@ -306,8 +305,7 @@ describe('POST /v1/uploads', () => {
   });
 
   it('answers an upload that stops sending 408 once it has been idle for the idle timeout, and closes it, accepting nothing', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const { app, published } = harness({ logger, idleTimeoutMs: 500 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
@@ -431,8 +429,7 @@ describe('POST /v1/uploads', () => {
   });
 
   it('logs a NAME_CONFLICT refusal under the request id it answers, with its event\'s pid and the image UID, as the accepted request\'s lines are', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const { app, refusals } = harness({ storedVersions: ['v1-0-00'], logger });
     const refused = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata, reference: 'r.example/a:1' } });
     expect(refused.statusCode).toBe(409);
@@ -1092,8 +1089,7 @@ describe('a key sent again with another body', () => {
   const image = Buffer.alloc(2048, 1);
 
   it('is refused 422 naming what differs (metadata, image, both), staging and starting nothing; the same body in another key order or part order is a repeat', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const { logger, lines } = memoryLogger();
     const { app, published, staged } = harness({ logger });
     const first = await app.inject(await keyed('build-1', [{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: image }]));
     expect(first.statusCode, first.body).toBe(202);
@@ -1553,6 +1549,8 @@ describe('uploads pinned by SHA-256', () => {
     const actual = createHash('sha256').update(bytes).digest('hex');
     expect(wrong.json().message).toContain(`hashes to sha256 ${actual}, but X-Checksum-Sha256 gave ${pin}`);
     expect(published).toEqual([]);
+    // The archive was staged, and so must be what was discarded: an empty list of either would pass the next line.
+    expect(staged).toHaveLength(1);
     expect(discarded).toEqual(staged.map((object) => object.key));
     expect(refusals.map(({ event }) => [event.reasonCode, event.stage, event.requestId])).toEqual([['CHECKSUM_MISMATCH', 'request', wrong.json().requestId]]);
     const right = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...form.headers, authorization: `Bearer ${await token()}`, 'x-checksum-sha256': `sha256:${actual.toUpperCase()}` } });
@@ -1568,11 +1566,31 @@ describe('uploads pinned by SHA-256', () => {
     const wrong = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'content-digest': `sha-256=:${base64Of(Buffer.from('other'))}:` } });
     expect([wrong.statusCode, wrong.json().code, wrong.json().problems[0].field]).toEqual([422, 'CHECKSUM_MISMATCH', 'header.content-digest']);
     expect(wrong.json().message).toContain(`the body received hashes to sha256 ${createHash('sha256').update(form.payload).digest('hex')}, but Content-Digest gave`);
+    expect(staged).toHaveLength(1);
     expect([published, discarded, refusals.length]).toEqual([[], staged.map((object) => object.key), 1]);
     const malformed = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, digest: 'SHA-256=abc' } });
     expect([malformed.statusCode, malformed.json().problems[0].field]).toEqual([400, 'header.digest']);
     const right = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'content-digest': `sha-256=:${base64Of(form.payload)}:`, digest: `SHA-256=${base64Of(form.payload)}` } });
     expect(right.statusCode, right.body).toBe(202);
+  });
+
+  it('refuses a repeat of an Idempotency-Key whose archive does not hash to its X-Checksum-Sha256 422 CHECKSUM_MISMATCH, not recorded and with no requestId: nothing of it was staged and the first request stands', async () => {
+    const { app, published, refusals, staged } = harness();
+    const bytes = Buffer.alloc(4096, 7);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: bytes }]);
+    const headers = { ...form.headers, authorization: `Bearer ${await token()}`, 'idempotency-key': 'pinned-repeat' };
+    const first = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'x-checksum-sha256': actual } });
+    expect(first.statusCode, first.body).toBe(202);
+
+    const wrong = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'x-checksum-sha256': pin } });
+    expect([wrong.statusCode, wrong.json().code, wrong.json().problems[0].field]).toEqual([422, 'CHECKSUM_MISMATCH', 'header.x-checksum-sha256']);
+    expect(wrong.json().message).toBe(`the archive received hashes to sha256 ${actual}, but X-Checksum-Sha256 gave ${pin}; nothing of this repeat was kept, and the request the key first started stands: send it again`);
+    expect(wrong.json().requestId).toBeUndefined();
+    expect([refusals, published.length, staged.length]).toEqual([[], 1, 1]);
+
+    const again = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'x-checksum-sha256': actual } });
+    expect([again.statusCode, again.json().requestId]).toEqual([200, first.json().requestId]);
   });
 
   it('refuses a malformed X-Checksum-Sha256 400 naming it before the body is read, and one on a reference upload, which sends no archive', async () => {

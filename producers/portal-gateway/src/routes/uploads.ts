@@ -16,8 +16,8 @@ import { ChartNameTaken, VersionUploadUnderWay, type AcceptedRequest, type Comma
 import { parseImageReference, type ImageReference } from '../reference.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
-import { differingParts, metadataSha256, referenceSha256, type DifferingPart } from '../upload-body-digest.js';
-import { CHECKSUM_HEADER, CHECKSUM_HEADER_FIELD, completionSha256, declaredBodyDigest, declaredSha256, type DeclaredBodyDigest } from '../upload-checksum.js';
+import { differingParts, metadataSha256, namedParts, referenceSha256 } from '../upload-body-digest.js';
+import { brokenPin, CHECKSUM_HEADER, checksumWithoutArchive, completionSha256, declaredSha256, pinsOf, type BrokenPin, type Pins } from '../upload-checksum.js';
 import { utf8TextOf } from '../utf8-text.js';
 
 export interface UploadRouteDeps {
@@ -164,54 +164,20 @@ function refuseOtherBody(held: HeldRequest, sent: SentBody, key: ClaimedBy): voi
   const digest = completion && sent.digest.contentSha256 === null ? { ...sent.digest, contentSha256: held.bodyDigest.contentSha256 } : sent.digest;
   const parts = differingParts(held.bodyDigest, digest, sent.contentIs);
   if (parts.length === 0) return;
-  // A completion's differing content is the sha256 it was given, a field of its body.
-  const fieldOf = (part: DifferingPart): string => (completion && part === 'image' ? 'sha256' : part);
-  const pinnedBefore = held.bodyDigest.contentSha256 !== null;
-  const said = (part: DifferingPart): string => {
-    if (part === 'metadata') return 'other metadata';
-    if (fieldOf(part) === 'sha256') return pinnedBefore ? 'another sha256' : 'no sha256';
-    return `another ${part}`;
-  };
-  const other = parts.map(said).join(' and ');
+  const named = namedParts(parts, { completion, pinnedBefore: held.bodyDigest.contentSha256 !== null });
+  const other = named.map(({ said }) => said).join(' and ');
   const message = key.field === 'idempotencyKey'
     ? `Idempotency-Key ${JSON.stringify(key.key)} was first sent with ${other} (request ${held.requestId}); a key names one upload: send this one with a new key`
     : `presigned upload ${key.key} was completed with ${other} (request ${held.requestId}); complete it again with the same metadata and sha256, or upload the image under a new presigned upload for these`;
   throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED', message,
-    parts.map((part) => ({ field: fieldOf(part), message: `differs from what request ${held.requestId} was sent with` })));
+    named.map(({ field }) => ({ field, message: `differs from what request ${held.requestId} was sent with` })));
 }
 
-/** What a streamed upload pinned its bytes by: the archive's SHA-256 (X-Checksum-Sha256), the whole body's (Content-Digest, Digest). */
-interface Pins {
-  readonly archive: string | null;
-  readonly body: DeclaredBodyDigest | null;
+/** How a multipart body is read. */
+interface PartsOptions {
+  /** Give the SHA-256 of the whole body as it came too (what Content-Digest is of): hashed only when a pin asks for it. */
+  readonly hashBody?: boolean;
 }
-
-/** The pins of a call, read before its body so that a malformed one costs no upload. */
-const pinsOf = (request: FastifyRequest): Pins => ({ archive: declaredSha256(request.headers), body: declaredBodyDigest(request.headers) });
-
-/** A body digest header's name as a person reads it. */
-const headerNamed = (pin: DeclaredBodyDigest): string => (pin.header === 'content-digest' ? 'Content-Digest' : 'Digest');
-
-/** What differs from its pin, if anything: the refusal's message and the field it names; nothing when every pin holds. */
-function brokenPin(pins: Pins, archiveSha256: string | null, bodySha256: string | undefined): { message: string; problem: FieldProblem } | undefined {
-  if (pins.archive !== null && archiveSha256 !== pins.archive) {
-    return {
-      message: `the archive received hashes to sha256 ${String(archiveSha256)}, but ${CHECKSUM_HEADER} gave ${pins.archive}`,
-      problem: { field: CHECKSUM_HEADER_FIELD, message: `differs from the sha256 of the archive received (${String(archiveSha256)})` },
-    };
-  }
-  if (pins.body !== null && bodySha256 !== pins.body.sha256) {
-    return {
-      message: `the body received hashes to sha256 ${String(bodySha256)}, but ${headerNamed(pins.body)} gave ${pins.body.sha256} (as hex)`,
-      problem: { field: `header.${pins.body.header}`, message: `differs from the sha256 of the body received (${String(bodySha256)})` },
-    };
-  }
-  return undefined;
-}
-
-/** X-Checksum-Sha256 on an upload that sends no archive: refused rather than dropped, so the client does not take it to be checked. */
-const checksumWithoutArchive = (): RequestRefusedError =>
-  badRequest(`${CHECKSUM_HEADER} pins an archive's bytes, and a registry reference sends none: send it with a multipart upload of the archive, or leave it out`, CHECKSUM_HEADER_FIELD);
 
 /** A metadata port of 2^53 or more is refused as any port out of range (parseMetadata), not told to be sent as a string. */
 const METADATA_PORT_CHECKED = { numbersCheckedByRoute: ['metadata.port'] };
@@ -376,7 +342,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * A streamed archive that does not hash to the X-Checksum-Sha256 it was sent with (or a body to its Content-Digest): deleted from staging before anything
    * is published, and refused (422 CHECKSUM_MISMATCH, the validator's code for the same finding) as a failed request.
    */
-  async function refuseChecksumMismatch(sender: Sender, metadata: ImageMetadata, staged: StagedObject, broken: { message: string; problem: FieldProblem }, knownUID: string | undefined): Promise<never> {
+  async function refuseChecksumMismatch(sender: Sender, metadata: ImageMetadata, staged: StagedObject, broken: BrokenPin, knownUID: string | undefined): Promise<never> {
     await discard(staged, sender.request);
     const imageUID = knownUID ?? await deps.names.uidFor(sender.actor.username, metadata.imageName).catch(chartNameRefusal);
     return refuseRecorded(sender, metadata, imageUID, { statusCode: 422, reasonCode: 'CHECKSUM_MISMATCH', message: `${broken.message}; nothing was kept: send it again`, problem: broken.problem });
@@ -526,7 +492,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
     const sender = senderOf(request, caller);
-    const { metadata, image: staged, checked: knownUID, bodySha256 } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), pins.body !== null);
+    const { metadata, image: staged, checked: knownUID, bodySha256 } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), { hashBody: pins.body !== null });
     const broken = brokenPin(pins, staged.sha256, bodySha256);
     if (broken) return refuseChecksumMismatch(sender, metadata, staged, broken, knownUID);
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
@@ -556,10 +522,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   async function sentParts(request: FastifyRequest, pins: Pins): Promise<SentBody> {
     const { metadata, image, bodySha256 } = await eachPart(request, async () => undefined, {
       read: (file) => hashed(file, deps.maxUploadBytes), drop: async () => undefined,
-    }, pins.body !== null);
+    }, { hashBody: pins.body !== null });
     // A repeat is refused as its first call would be; nothing of it was staged, so there is nothing to record or delete.
     const broken = brokenPin(pins, image, bodySha256);
-    if (broken) throw new RequestRefusedError(422, 'CHECKSUM_MISMATCH', `${broken.message}; nothing was kept`, [broken.problem]);
+    if (broken) throw new RequestRefusedError(422, 'CHECKSUM_MISMATCH', `${broken.message}; nothing of this repeat was kept, and the request the key first started stands: send it again`, [broken.problem]);
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
 
@@ -569,24 +535,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
   async function readParts<T>(
-    request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>, hashBody = false,
+    request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>, options: PartsOptions = {},
   ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T; bodySha256?: string }> {
     return eachPart(request, onMetadata, {
       read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
       drop: (staged) => discard(staged, request),
-    }, hashBody);
+    }, options);
   }
 
   /**
    * A multipart body's parts, in whichever order they came: the metadata
    * checked (then `onMetadata`), the image handed to `image.read`, any other
-   * part refused. What was read of the image is dropped if the parts are. `hashBody`: the SHA-256 of the whole body as
-   * it came is given too (what Content-Digest is of), hashed only when asked for.
+   * part refused. What was read of the image is dropped if the parts are.
    */
   async function eachPart<T, I>(
     request: FastifyRequest, onMetadata: (metadata: ImageMetadata) => Promise<T>,
     image: { readonly read: (file: MultipartFile['file']) => Promise<I>; readonly drop: (image: I) => Promise<void> },
-    hashBody = false,
+    { hashBody = false }: PartsOptions = {},
   ): Promise<{ metadata: ImageMetadata; image: I; checked: T; bodySha256?: string }> {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
@@ -705,7 +670,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     }, async (request, reply) => {
       const caller = await options.caller(request);
       // Read before the body, so that a malformed one costs no upload.
-      const pins = pinsOf(request);
+      const pins = pinsOf(request.headers);
       if (pins.archive !== null && !request.isMultipart()) throw checksumWithoutArchive();
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);

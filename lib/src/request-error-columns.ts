@@ -1,3 +1,10 @@
+/**
+ * How a failure's reason code and message are written to viewport_requests:
+ * one definition for the viewport-projector, which writes them from a failure
+ * event, and the gateway, which writes a refusal's row failed from the start
+ * and must write what the projector would, column for column.
+ */
+
 /** viewport_requests.error_message is TEXT (migration 0001): 65,535 bytes, utf8mb4. */
 export const ERROR_MESSAGE_MAX_BYTES = 65_535;
 
@@ -38,6 +45,12 @@ export const MALFORMED_REASON_CODE = 'MALFORMED_REASON_CODE';
 
 const reasonCodeForm = new RegExp(REASON_CODE_PATTERN);
 
+/** viewport_requests.error_code and error_message of a failed request. */
+export interface RequestErrorColumns {
+  readonly errorCode: string;
+  readonly errorMessage: string;
+}
+
 /**
  * A failure's code and message as viewport_requests holds them. The schema
  * takes any string as reasonCode, so a producer outside Orbit can write one
@@ -48,12 +61,12 @@ const reasonCodeForm = new RegExp(REASON_CODE_PATTERN);
  * empty error_code as none), and control characters went into the column as
  * they were. Such a code is not dropped: the request fails with
  * MALFORMED_REASON_CODE and the message starts with the code, quoted with its
- * control characters escaped. Not refused by envelopeProblem (lib) as a
- * malformed imageUID is: that check is of the fields saying which request,
- * image, step and time an event is, and a refused failure would again be
- * dead-lettered with no failure told.
+ * control characters escaped. Not refused by envelopeProblem as a malformed
+ * imageUID is: that check is of the fields saying which request, image, step
+ * and time an event is, and a refused failure would again be dead-lettered
+ * with no failure told.
  */
-export function requestErrorColumnsOf(failure: { readonly code: string; readonly message: string }): { errorCode: string; errorMessage: string } {
+export function requestErrorColumnsOf(failure: { readonly code: string; readonly message: string }): RequestErrorColumns {
   if (reasonCodeForm.test(failure.code)) return { errorCode: failure.code, errorMessage: errorMessageColumnOf(failure.message) };
   const said = `reason code ${JSON.stringify(failure.code)} (${[...failure.code].length} characters) is not a reason code (${REASON_CODE_PATTERN})`;
   return { errorCode: MALFORMED_REASON_CODE, errorMessage: errorMessageColumnOf(`${said}; the failure's message: ${failure.message}`) };
