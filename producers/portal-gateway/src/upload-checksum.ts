@@ -37,6 +37,19 @@ export function completionSha256(value: unknown): string | null {
 }
 
 /**
+ * What a completion pins the staged archive by: its body's `sha256`, or X-Checksum-Sha256 (an Artifactory-style client
+ * pins by header; it was dropped unread, found by a bug reread). Both, differing: a 400 naming the header.
+ */
+export function completionPin(bodyValue: unknown, headers: IncomingHttpHeaders): string | null {
+  const fromBody = completionSha256(bodyValue);
+  const fromHeader = declaredSha256(headers);
+  if (fromBody !== null && fromHeader !== null && fromBody !== fromHeader) {
+    throw badRequest(`${CHECKSUM_HEADER} (${fromHeader}) and the body's sha256 (${fromBody}) pin different archives: send one, or both the same`, CHECKSUM_HEADER_FIELD);
+  }
+  return fromBody ?? fromHeader;
+}
+
+/**
  * The archive's SHA-256 a streamed upload pinned by X-Checksum-Sha256, if it sent one; a value that is no SHA-256
  * (two headers, which Node joins with a comma, among them) is a 400 naming the header.
  */

@@ -1516,6 +1516,14 @@ describe('uploads pinned by SHA-256', () => {
     expect(published[0]?.bodyDigest?.contentSha256).toBe(pin);
   });
 
+  it('carries a completion\'s X-Checksum-Sha256 to the validator as its body\'s sha256 is (it was dropped unread: a bug reread)', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}`, 'x-checksum-sha256': pin.toUpperCase() };
+    const done = await app.inject({ method: 'POST', url: completeUrl, headers, payload: { metadata } });
+    expect(done.statusCode, done.body).toBe(202);
+    expect([published[0]?.source, published[0]?.sha256]).toEqual(['PRESIGNED', pin]);
+  });
+
   it('answers a repeated completion with the same sha256 (or none) as the replay, and one with another sha256 422 naming sha256', async () => {
     const { app, published } = harness();
     const headers = { authorization: `Bearer ${await token()}` };

@@ -17,7 +17,7 @@ import { parseImageReference, type ImageReference } from '../reference.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, namedParts, referenceSha256 } from '../upload-body-digest.js';
-import { brokenPin, CHECKSUM_HEADER, checksumWithoutArchive, completionSha256, declaredSha256, pinsOf, type BrokenPin, type Pins } from '../upload-checksum.js';
+import { brokenPin, CHECKSUM_HEADER, checksumWithoutArchive, completionPin, declaredSha256, pinsOf, type BrokenPin, type Pins } from '../upload-checksum.js';
 import { utf8TextOf } from '../utf8-text.js';
 
 export interface UploadRouteDeps {
@@ -821,6 +821,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'completeUpload', summary: 'Start the pipeline for an image uploaded with a presigned PUT', tags: ['uploads'],
         params: pathParams('id'),
+        headers: { type: 'object', properties: { [CHECKSUM_HEADER.toLowerCase()]: { ...CHECKSUM_HEADER_SCHEMA, description: 'The SHA-256 of the archive PUT, as the body\'s sha256 takes it (either, or both the same): the validator refuses other bytes CHECKSUM_MISMATCH' } } },
         response: {
           200: { ...STARTED_BEFORE, description: 'Completed before (a retry): the request that completion started, nothing started again' },
           202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 409, 413, 415, 422),
@@ -838,7 +839,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const metadata = metadataOrThrow(body?.metadata);
       // A presigned single PUT's URL takes a body as often as it is used within its hour: the sha256 pins which one the
       // client means, and the validator refuses the staged archive (CHECKSUM_MISMATCH) unless it hashes to it.
-      const pinned = completionSha256(body?.sha256);
+      const pinned = completionPin(body?.sha256, request.headers);
       const completion = completionOf(id);
       // The upload id names where the bytes are; its completions differ only by their metadata and the sha256 they pin.
       const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: pinned }, contentIs: 'image' };
