@@ -179,6 +179,15 @@ describe('validateUpload', () => {
     expect(await validateUpload({ ...presigned, source: 'ARCHIVE', uploadId: null }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'NOT_AN_ARCHIVE' });
   });
 
+  it('refuses an archive that is not the one pinned CHECKSUM_MISMATCH before what is wrong with it, too big facts included (a probe: TOO_LARGE came first, though errors.md says the pin does)', async () => {
+    const bulky = await archiveOf(ociEntries(await buildImage({ layers: [{ files: { app: 'x' } }], runConfig: { Labels: { notes: 'n'.repeat(300_000) } } })));
+    const { deps: d } = deps({}, bulky);
+    const pinnedElse = { ...event, source: 'PRESIGNED' as const, sha256: 'f'.repeat(64), sizeBytes: null, uploadId: '00000000-0000-4000-8000-000000000001' };
+    expect(await validateUpload(pinnedElse, d)).toMatchObject({ kind: 'rejected', reasonCode: 'CHECKSUM_MISMATCH' });
+    // Pinned as it is, its facts are what is wrong with it.
+    expect(await validateUpload({ ...pinnedElse, sha256: createHash('sha256').update(bulky).digest('hex') }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'TOO_LARGE' });
+  });
+
   it('treats an unstaged upload as a wiring error', async () => {
     const { deps: d } = deps();
     await expect(validateUpload({ ...event, staging: null, source: 'REFERENCE' }, d)).rejects.toBeInstanceOf(UploadNotStagedError);

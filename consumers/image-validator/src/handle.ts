@@ -304,12 +304,13 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
     if (other !== undefined && other !== event.sha256) return rejected('CHECKSUM_MISMATCH', `${checksumMismatch(event, other)} (read as it is, it is refused ${outcome.reasonCode}: ${outcome.message})`);
     return rejected(outcome.reasonCode, outcome.message);
   }
-  const factsTooBig = imageFactsProblem(outcome.summary);
-  if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
+  // Other bytes than the ones sent (or pinned) first: that is what the client can act on, before what is wrong with them.
   if (event.sha256 !== null && event.sha256 !== outcome.sha256) return rejected('CHECKSUM_MISMATCH', checksumMismatch(event, outcome.sha256));
   if (event.sizeBytes !== null && event.sizeBytes !== outcome.sizeBytes) {
     return rejected('CHECKSUM_MISMATCH', `the staged archive is ${outcome.sizeBytes} bytes but the upload was ${event.sizeBytes}`);
   }
+  const factsTooBig = imageFactsProblem(outcome.summary);
+  if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
   return {
     kind: 'validated', requestId: event.requestId, metadata, staging, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256,
     image: outcome.summary, chartVersion: rules.chartVersion, notes: outcome.notes,

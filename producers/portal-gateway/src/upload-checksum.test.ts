@@ -102,6 +102,15 @@ describe('a pinned SHA-256', () => {
     expect(declaredBodyDigest({ 'content-digest': 'sha3-256=:AAAA:' })).toBeNull();
   });
 
+  it('refuses SHA-256 named otherwise (sha256, id-sha-256, Digest: SHA256=) 400 naming the header: the client meant to pin the body, which would go unchecked (a probe)', () => {
+    const b64 = Buffer.from(HEX, 'hex').toString('base64');
+    for (const value of [`sha256=:${b64}:`, `id-sha-256=:${b64}:`, `sha-512=:AAAA:, sha256=:${b64}:`]) {
+      expect(refusalOf(() => declaredBodyDigest({ 'content-digest': value })), value).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.content-digest']);
+    }
+    for (const value of [`SHA256=${b64}`, `sha256=${b64}`]) expect(refusalOf(() => declaredBodyDigest({ digest: value })), value).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.digest']);
+    expect(messageOf(() => declaredBodyDigest({ 'content-digest': `sha256=:${b64}:` }))).toContain('names sha256, which is not how RFC 9530 names SHA-256 (sha-256)');
+  });
+
   it('refuses a malformed sha-256 member 400 naming its header: not base64 of 32 bytes, hex, no colons, a string, a header that does not parse, or two headers that disagree', () => {
     const b64 = Buffer.from(HEX, 'hex').toString('base64');
     const other = Buffer.from('cd'.repeat(32), 'hex').toString('base64');

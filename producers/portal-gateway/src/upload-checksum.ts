@@ -95,6 +95,12 @@ export function declaredBodyDigest(headers: IncomingHttpHeaders): DeclaredBodyDi
 
 const CONTENT_DIGEST_FORM = 'sha-256=:<base64 of the 32 bytes>:';
 
+/** An algorithm name a client wrote for SHA-256 that the RFCs spell otherwise (sha256, SHA256, id-sha-256 of RFC 9530's Repr-Digest family). */
+function namesSha256Otherwise(algorithm: string): boolean {
+  const bare = algorithm.trim().toLowerCase();
+  return bare !== 'sha-256' && bare.replace(/^id-/, '').replaceAll('-', '') === 'sha256';
+}
+
 /**
  * Content-Digest's sha-256, read by an RFC 8941/9651 parser: a quoted parameter may hold a comma, and keys are
  * lower-case tokens, so `SHA-256=:…:` is no dictionary at all. It is refused 400, not ignored as an unknown
@@ -113,7 +119,12 @@ function contentDigestOf(value: string | string[] | undefined): DeclaredBodyDige
     throw refused(`is not a structured-field dictionary (${error instanceof Error ? error.message : String(error)})`);
   }
   const member = dictionary.get('sha-256');
-  if (member === undefined) return null;
+  if (member === undefined) {
+    // sha256 or id-sha-256 for sha-256: the client meant to pin the body, and unread it would go unchecked (a probe).
+    const meant = [...dictionary.keys()].find(namesSha256Otherwise);
+    if (meant !== undefined) throw refused(`names ${meant}, which is not how RFC 9530 names SHA-256 (sha-256) nor a digest of the body Orbit checks`);
+    return null;
+  }
   const [bytes] = member;
   if (!(bytes instanceof ArrayBuffer) || bytes.byteLength !== 32) throw refused('has a sha-256 that is not a byte sequence of 32 bytes');
   return { header: 'content-digest', name: BODY_DIGEST_HEADERS['content-digest'], sha256: Buffer.from(bytes).toString('hex') };
@@ -128,7 +139,11 @@ function legacyDigestOf(value: string | string[] | undefined): DeclaredBodyDiges
   const members = (Array.isArray(value) ? value.join(',') : value).split(',').map((member) => member.trim());
   const sha256Members = members.filter((member) => /^sha-256=/i.test(member));
   const [member] = sha256Members;
-  if (member === undefined) return null;
+  if (member === undefined) {
+    const meant = members.map((written) => written.split('=', 1)[0] ?? '').find(namesSha256Otherwise);
+    if (meant !== undefined) throw badRequest(`Digest names ${meant}, which is not how RFC 3230 names SHA-256 (SHA-256=<base64>): the body would go unchecked`, 'header.digest');
+    return null;
+  }
   const written = member.slice('sha-256='.length);
   if (sha256Members.length > 1 || !BASE64_SHA256.test(written)) {
     throw badRequest(`Digest's sha-256 must be written once, as SHA-256=<base64 of the 32 bytes>; got ${JSON.stringify(member.slice(0, 80))}`, 'header.digest');
