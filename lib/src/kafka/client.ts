@@ -76,8 +76,11 @@ export function reportsSettlingCluster(message: string, extra: Readonly<Record<s
  */
 const BROKER_UNREACHABLE = /\b(?:ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENOTFOUND|EAI_AGAIN|EPIPE)\b|^Connection timeout$|^Client network socket disconnected before secure TLS connection was established$/;
 
-/** kafkajs's lines for one attempt that found no broker: its connection's, and the seed broker pool's retry of it. */
-const CONNECTION_ATTEMPT = /^(?:Failed to connect to seed broker, trying another broker from the list: )?(?:Connection error: (.*)|(Connection timeout))$/;
+/**
+ * kafkajs's lines for one attempt that found no broker: its connection's, the seed broker pool's retry of it, and a
+ * producer's send retried through a broker restart (the send's caller says when it gives up).
+ */
+const CONNECTION_ATTEMPT = /^(?:Failed to connect to seed broker, trying another broker from the list: |Failed to send messages: )?(?:Connection error: (.*)|(Connection timeout))$/;
 
 /**
  * A kafkajs log line at error level that only says a broker was not reachable on one attempt, which kafkajs retries by
