@@ -221,6 +221,12 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
   };
 }
 
+/** The first query parameter given more than once (the parser makes it a list), and how many times. */
+function repeatedQueryParameter(query: object): { name: string; times: number } | undefined {
+  const found = Object.entries(query).find(([, value]) => Array.isArray(value));
+  return found ? { name: found[0], times: (found[1] as unknown[]).length } : undefined;
+}
+
 /**
  * A query parameter the operation does not take, said with the ones it does: Ajv says only "must NOT have additional
  * properties", and a misspelt filter (`imageUid` for `imageUID`) is read best beside the right spelling.
@@ -357,6 +363,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   app.addHook('preValidation', async (request) => {
     const query = request.query;
     if (typeof query !== 'object' || query === null) return;
+    // `?wait=1&wait=2` reaches the schema as an array and was told "must be integer"; no /v1 parameter is a list.
+    const repeated = request.routeOptions.url?.startsWith('/v1/') ? repeatedQueryParameter(query) : undefined;
+    if (repeated !== undefined) throw badRequest(`query parameter "${repeated.name}" is given ${repeated.times} times: give it once`, `querystring.${repeated.name}`);
     for (const [name, type] of numericQueryParameters(request.routeOptions.schema?.querystring)) {
       const text = (query as Record<string, unknown>)[name];
       if (typeof text !== 'string') continue;

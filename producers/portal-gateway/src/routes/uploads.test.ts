@@ -1205,6 +1205,11 @@ describe('GET /v1/requests/{id}', () => {
       const spelled = await app.inject({ url: `/v1/requests/${id}?wait=${wait}`, headers: { authorization: `Bearer ${await token()}` } });
       expect([spelled.statusCode, spelled.json().problems], wait).toEqual([400, [{ field: 'querystring.wait', message: 'querystring.wait must be a number in decimal digits, such as 5 or 0.5' }]]);
     }
+    // A parameter given twice is told so, not "must be integer" (the parser hands the schema a list).
+    for (const [url, name] of [[`/v1/requests/${id}?wait=1&wait=2`, 'wait'], ['/v1/requests?kind=upload&kind=upload', 'kind'], ['/v1/requests?status=failed&limit=5&status=running&status=accepted', 'status']] as const) {
+      const twice = await app.inject({ url, headers: { authorization: `Bearer ${await token()}` } });
+      expect([twice.statusCode, twice.json().problems], url).toEqual([400, [{ field: `querystring.${name}`, message: `query parameter "${name}" is given ${name === 'status' ? 3 : 2} times: give it once` }]]);
+    }
     // Other spellings JavaScript reads as numbers are not a page size a client meant.
     for (const limit of ['0x10', '1e2', '%205', '0b11']) {
       const odd = await app.inject({ url: `/v1/requests?limit=${limit}`, headers: { authorization: `Bearer ${await token()}` } });
