@@ -104,9 +104,10 @@ export interface ImageNames {
   /**
    * The image UID of (owner, imageName), assigned on first use; the same for
    * every later version. Throws ChartNameTaken for a new name whose chart name
-   * another of the owner's names has; a name no request names (its upload died
-   * before it was recorded) is freed instead, and its upload, if it is still
-   * under way, is refused when its request is recorded.
+   * another of the owner's names holds (a stored image, or an upload that may
+   * still store one); a name that holds nothing (no request, or every request
+   * failed before anything was stored) is freed instead, and its upload, if one
+   * is being sent, is refused when its request is recorded.
    */
   uidFor(owner: string, imageName: string): Promise<string>;
   /**
@@ -120,8 +121,8 @@ export interface ImageNames {
 /** A new image name would become the chart name of `holder`, another of the owner's images: their Helm repository could serve only one. */
 export class ChartNameTaken extends Error {
   /**
-   * `holderStored`: whether ViewPort has an image of the holder's name; false when none of its uploads was stored (a
-   * first upload refused by the validator keeps its name and UID, and the chart name with them).
+   * `holderStored`: whether ViewPort has an image of the holder's name; false when none of its uploads is stored yet
+   * (its first upload is under way, or may still be stored: dead-lettered, or failed at its chart step).
    */
   constructor(readonly imageName: string, readonly chartName: string, readonly holder: string, readonly holderStored = true) {
     super(`image name ${imageName} becomes chart ${chartName}, as ${holder} does`);

@@ -370,12 +370,12 @@ describe('POST /v1/uploads', () => {
     expect([staged, published]).toEqual([[], []]);
   });
 
-  it('says so when the name holding the chart name has no stored image (its uploads failed), and where to upload instead (an error-contract review)', async () => {
+  it('says so when the name holding the chart name has no stored image yet (its upload is under way), and where to upload instead (an error-contract review)', async () => {
     const { app } = harness({ uidFor: async (_owner, imageName) => { throw new ChartNameTaken(imageName, 'billing-api', 'billing.api', false); } });
     const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageName: 'billing_api' }) }, { name: 'image', filename: 'a.tar', body: 'x'.repeat(1000) }]);
     const refused = await app.inject({ method: 'POST', url: '/v1/uploads', ...form, headers: { ...form.headers, authorization: `Bearer ${await token()}` } });
     expect([refused.statusCode, refused.json().code]).toEqual([409, 'NAME_CONFLICT']);
-    expect(refused.json().message).toContain('which your image name "billing.api" has (none of its uploads has been stored, but a name keeps its chart name: upload under "billing.api", or choose a name that becomes another chart)');
+    expect(refused.json().message).toContain('which your image name "billing.api" has (none of its uploads has been stored yet, but one is under way or may still be: see GET /v1/requests; upload under "billing.api", or choose a name that becomes another chart)');
     expect(refused.json().problems).toEqual([{ field: 'imageName', message: 'becomes chart billing-api, as your image name "billing.api" does' }]);
   });
 

@@ -353,7 +353,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * time): refused as a stored version is, naming that upload, which is the one a promotion's "not yet" names too.
    */
   function refuseUnderWay(sender: Sender, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
-    // The name was freed meanwhile and another of the owner's names took its chart name (stores/mysql-requests.ts freeUnrequested).
+    // The name was freed meanwhile and another of the owner's names took its chart name (stores/mysql-requests.ts freeUnheld).
     if (error instanceof ChartNameTaken) chartNameRefusal(error);
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
@@ -367,9 +367,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** A chart name another of the owner's names has, as the 409 the caller gets. */
   function chartNameRefusal(error: unknown): never {
     if (!(error instanceof ChartNameTaken)) throw error;
-    // A name whose uploads all failed keeps its chart name: say so, and where to go, rather than name an image the owner cannot find.
+    // A name whose first upload is still under way holds its chart name: say so, and where to go, rather than name an image the owner cannot find.
     const holder = error.holderStored ? `your image "${error.holder}" is already`
-      : `your image name "${error.holder}" has (none of its uploads has been stored, but a name keeps its chart name: upload under "${error.holder}", or choose a name that becomes another chart)`;
+      : `your image name "${error.holder}" has (none of its uploads has been stored yet, but one is under way or may still be: see GET /v1/requests; upload under "${error.holder}", or choose a name that becomes another chart)`;
     throw new RequestRefusedError(409, 'NAME_CONFLICT',
       `imageName "${error.imageName}" becomes chart ${error.chartName}, which ${holder}: each of your images needs a chart name of its own, and chart names keep only letters and digits (lower case, dashes between) and at most ${MAX_CHART_NAME} characters`,
       [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your ${error.holderStored ? 'image' : 'image name'} "${error.holder}" does` }]);

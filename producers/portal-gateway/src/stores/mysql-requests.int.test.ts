@@ -107,8 +107,8 @@ describe('the gateway request store against MariaDB', () => {
     const owner = `charts-${randomUUID()}`;
     const base = `billing${randomUUID().slice(0, 8)}`;
     const first = await names.uidFor(owner, `${base}.api`);
-    // Its first upload was recorded, and failed: the name keeps its chart name.
-    await requested(first, owner);
+    // Its first upload is under way: the name holds its chart name.
+    await requested(first, owner, 'running');
     await expect(names.uidFor(owner, `${base}_api`)).rejects.toMatchObject({ imageName: `${base}_api`, chartName: `${base}-api`, holder: `${base}.api`, holderStored: false });
     expect(await names.uidFor(owner, `${base}.api`)).toBe(first);
     // Another owner's images are another Helm repository: the same chart name is theirs to have.
@@ -129,15 +129,17 @@ describe('the gateway request store against MariaDB', () => {
     await pool.query('DELETE FROM image_names WHERE user_login IN (?, ?)', [owner, `${owner}-other`]);
   });
 
-  it('says whether the holder of a chart name has an image in ViewPort: a failed first upload keeps its name and chart name, with no image to find (an error-contract review)', async () => {
+  it('says whether the holder of a chart name has an image in ViewPort: a first upload under way holds the name and chart name, with no image to find yet (an error-contract review)', async () => {
     // A private ViewPort: an image row in the stack's own would count in its projection checksum.
     const viewport = await privateViewport('chartholder');
     try {
       const names = mysqlImageNames(viewport.pool);
       const owner = `holder-${randomUUID()}`;
       const failedFirst = await names.uidFor(owner, 'billing.api');
-      await requested(failedFirst, owner, 'failed', viewport.pool);
+      await requested(failedFirst, owner, 'running', viewport.pool);
       await expect(names.uidFor(owner, 'billing_api')).rejects.toMatchObject({ holder: 'billing.api', holderStored: false });
+      // Stored, and its chart step failed after: the stored image keeps the chart name.
+      await viewport.pool.query("UPDATE viewport_requests SET status = 'failed', error_code = 'CHART_INPUT' WHERE image_uid = ?", [failedFirst]);
       await viewport.pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, ?, 'billing.api', NOW(3), NOW(3))", [failedFirst, owner]);
       await expect(names.uidFor(owner, 'billing_api')).rejects.toMatchObject({ holder: 'billing.api', holderStored: true });
       await expect(names.peek(owner, 'billing-api')).rejects.toMatchObject({ holder: 'billing.api', holderStored: true });

@@ -4,13 +4,15 @@ import type { UploadBodyDigest } from '@orbit/schemas';
 import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import { differingAsk } from '../transfer-rules.js';
+import { holdsChartName } from './chart-name-holders.js';
 import type { CommandOutbox } from './mysql-outbox.js';
 
 /**
  * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
  * projection would hand an existing name a second one). A new name whose
- * chart name another of the owner's names has is refused (ChartNameTaken):
- * the owner's Helm repository could serve only one of the two.
+ * chart name another of the owner's names holds (holdsChartName) is refused
+ * (ChartNameTaken): the owner's Helm repository could serve only one of the
+ * two. One that has it but holds nothing gives it up (freeUnheld).
  */
 export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> = async () => undefined): ImageNames {
   const known = async (owner: string, imageName: string): Promise<string | undefined> => {
@@ -26,29 +28,32 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
     }
   };
   /**
-   * The owner's image name that has `chartName` already, if any, and whether ViewPort has its image (a version of it was
-   * stored). A name no request was ever recorded for holds nothing (see freeUnrequested).
+   * The owner's image name that has `chartName` and holds it (holdsChartName), if any, and whether ViewPort has its
+   * image (a version of it was stored). `anyRow`: whichever name has it, holding or not (to name the winner of a race).
    */
   const chartNameHolder = async (
-    owner: string, chartName: string, options: { readonly unrequested?: boolean } = {},
+    owner: string, chartName: string, options: { readonly anyRow?: boolean } = {},
   ): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> => {
-    const requested = options.unrequested ? '' : 'AND (u.image_uid IS NOT NULL OR EXISTS (SELECT 1 FROM viewport_requests r WHERE r.image_uid = n.image_uid))';
+    const holding = options.anyRow ? '' : `AND ${holdsChartName('n.image_uid')}`;
     const [holders] = await pool.execute<RowDataPacket[]>(
       `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
-       WHERE n.user_login = ? AND n.chart_name = ? ${requested}`, [owner, chartName]);
+       WHERE n.user_login = ? AND n.chart_name = ? ${holding}`, [owner, chartName]);
     const holder = holders[0];
     return holder === undefined ? undefined : { imageName: String(holder['image_name']), stored: Number(holder['stored']) === 1 };
   };
   /**
-   * Deletes another of the owner's names that has `chartName` but no request and no stored image: a gateway that died
-   * between a first upload's UID (uidFor, its own commit) and its request left it, and it refused every name of its chart
-   * name for ever, though the owner's images and requests showed nothing (found by a review; a registry reserves no name
-   * for a push that never landed). Under the name row's lock, read after it: an upload of it recording its request now
-   * (lockImageUploads, the same lock first) either committed before, and is seen, or finds its row gone and is refused
-   * (refuseFreedName): of the owner's two uploads of names with one chart name at once, one is refused, as before. A name
-   * whose requests all failed keeps its chart name: its requests, which the owner sees, name its UID.
+   * Deletes another of the owner's names that has `chartName` but does not hold it (holdsChartName): no image of it
+   * was stored and none of its requests is under way or may still store one. A gateway that died between a first
+   * upload's UID (uidFor, its own commit) and its request left such a name, and so did a first upload refused
+   * (NOT_AN_ARCHIVE, CHECKSUM_MISMATCH…): each refused every name of its chart name for ever, though the owner had no
+   * image of it (found by reviews; a registry reserves no name for a push that never landed). Its failed requests stay
+   * as they are, naming its UID, so the owner still reads them (GET /v1/requests, and 404 IMAGE_UPLOAD_FAILED for the
+   * UID); the name itself is new again, a later upload of it gets a new UID. Under the name row's lock, read after it:
+   * an upload of it recording its request now (lockImageUploads, the same lock first) either committed before, and is
+   * seen under way, or finds its row gone and is refused (refuseFreedName), its staged copy deleted: of the owner's two
+   * uploads of names with one chart name at once, one is refused, as before.
    */
-  const freeUnrequested = async (owner: string, imageName: string, chartName: string): Promise<void> => {
+  const freeUnheld = async (owner: string, imageName: string, chartName: string): Promise<void> => {
     const [holders] = await pool.execute<RowDataPacket[]>(
       'SELECT image_uid FROM image_names WHERE user_login = ? AND chart_name = ? AND image_name <> ?', [owner, chartName, imageName]);
     const holder = holders[0];
@@ -60,9 +65,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       const [locked] = await connection.execute<RowDataPacket[]>('SELECT user_login, image_name, chart_name FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
       const row = locked[0];
       if (row === undefined || String(row['user_login']) !== owner || String(row['chart_name']) !== chartName) return;
-      const [uses] = await connection.execute<RowDataPacket[]>(
-        'SELECT EXISTS (SELECT 1 FROM viewport_requests WHERE image_uid = ?) OR EXISTS (SELECT 1 FROM wp_image_uid WHERE image_uid = ?) AS used', [imageUID, imageUID]);
-      if (Number(uses[0]?.['used']) === 1) return;
+      const [holds] = await connection.execute<RowDataPacket[]>(`SELECT ${holdsChartName('?')} AS holds`, [imageUID, imageUID]);
+      if (Number(holds[0]?.['holds']) === 1) return;
       await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
     });
   };
@@ -88,13 +92,13 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await fillChartNames(owner);
       const imageUID = newImageUID();
       const chartName = chartNameOf(imageName, imageUID);
-      await freeUnrequested(owner, imageName, chartName);
+      await freeUnheld(owner, imageName, chartName);
       // INSERT IGNORE keeps the first UID when two first uploads race, and refuses a chart name the owner has already.
       await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
       const assigned = await known(owner, imageName);
       if (assigned !== undefined) return assigned;
       // Taken by a first upload of another name racing this one, with no request yet: named all the same.
-      const holder = await chartNameHolder(owner, chartName, { unrequested: true });
+      const holder = await chartNameHolder(owner, chartName, { anyRow: true });
       throw new ChartNameTaken(imageName, chartName, holder?.imageName ?? chartName, holder?.stored ?? true);
     },
   };
@@ -281,8 +285,8 @@ function imageNameOf(command: EventEnvelope): string | undefined {
 }
 
 /**
- * The upload's name row is gone: another of the owner's names with its chart name freed it (freeUnrequested) between its
- * UID and this transaction, the owner's two uploads of one chart name at once. This one is refused, nothing recorded:
+ * The upload's name row is gone: another of the owner's names with its chart name freed it (freeUnheld) between its
+ * UID (or the look that found it) and this transaction, the owner's two uploads of one chart name at once. This one is refused, nothing recorded:
  * ChartNameTaken when the other name holds the chart name by now, else a 503 to send again (a new UID then). Writing the
  * name again here instead deadlocked with the other name's insert (the gap lock of the lookup above against its row).
  */
