@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { abortableSleep, chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError, parseImageReference, registryAllowed, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy, PullRefusedError, RegistryUnavailableError } from '@orbit/lib';
+import { chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
-import type { ValidationLimits } from './archive/limits.js';
 import { REJECTION_CODES } from './archive/rejections.js';
-import { validateArchive } from './archive/validate-archive.js';
-import type { NameRegistry } from './name-registry.js';
-import type { RegistryOutages } from './registry-outages.js';
+import { pullIntoStaging, type PullIntoStagingDeps } from './pull-into-staging.js';
+import { checkStagedArchive, type StagedArchiveDeps } from './staged-archive.js';
+
+export { REGISTRY_PATIENCE, type RegistryPatience } from './pull-into-staging.js';
+export { checksumMismatch, StagedObjectMissingError } from './staged-archive.js';
 
 /** Reasons an upload is refused: the archive's own, plus the ones about the request around it. */
 export const UPLOAD_REJECTION_CODES = {
@@ -24,41 +23,12 @@ export const UPLOAD_REJECTION_CODES = {
 } as const;
 export type UploadRejectionCode = keyof typeof UPLOAD_REJECTION_CODES;
 
-/** The staged object is not there; not retried, the upload is refused. */
-export class StagedObjectMissingError extends OrbitError {
-  constructor(ref: ObjectRef) {
-    super('ORBIT_ERR_STAGED_OBJECT_MISSING', `s3://${ref.bucket}/${ref.key} is not in staging`);
-  }
-}
-
-export interface ValidateUploadDeps {
-  /** Opens the staged upload for reading; StagedObjectMissingError when absent, other failures propagate (retriable store errors). */
-  openStaged(ref: ObjectRef): Promise<Readable>;
+export interface ValidateUploadDeps extends StagedArchiveDeps, PullIntoStagingDeps {
   /** Pulls a registry reference into staging; PullRefusedError refuses the upload. Absent: references are a wiring error. */
   stageReference?(event: UploadRequested): Promise<ObjectRef>;
-  readonly names: NameRegistry;
-  readonly limits: ValidationLimits;
   /** The upload staging bucket (ORBIT_BUCKET_STAGING): a staged archive is read from the owner's prefix there and nowhere else. */
   readonly stagingBucket: string;
-  /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */
-  readonly registryPatience?: RegistryPatience;
-  /** Registries that stayed away lately: uploads naming one are refused at once instead of waiting out the patience again, but for one now and then that tries it once. */
-  readonly registryOutages?: RegistryOutages;
-  /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty or absent: any. */
-  readonly allowedRegistries?: RegistryAllowlist;
 }
-
-export interface RegistryPatience {
-  readonly patienceMs: number;
-  readonly policy: RetryPolicy;
-}
-
-/**
- * A registry the user named is not Orbit's own store: while it is down, the
- * upload's partition would wait behind it, and every upload after it with it.
- * So it is retried for a while (as docker pull does), then the upload is refused.
- */
-export const REGISTRY_PATIENCE: RegistryPatience = { patienceMs: 30_000, policy: retryPolicy({ initialDelayMs: 1_000, maxDelayMs: 8_000 }) };
 
 export type UploadVerdict =
   | {
@@ -88,13 +58,6 @@ export type UploadVerdict =
    * STAGED_OBJECT_MISSING; there is nothing to announce instead.
    */
   | { readonly kind: 'already-stored'; readonly requestId: string };
-
-/** "registry x is unavailable: fetch failed: connect ECONNREFUSED …": every message down the cause chain. */
-function causeChain(error: unknown): string {
-  const messages: string[] = [];
-  for (let cause = error; cause instanceof Error && messages.length < 5; cause = cause.cause) messages.push(cause.message);
-  return messages.join(': ') || 'unavailable';
-}
 
 /** The longest rejection message: it travels in ImageRejected (Kafka takes 1 MB) and is read by a person. */
 export const MAX_MESSAGE_CHARS = 2_000;
@@ -131,40 +94,6 @@ export function imageFactsProblem(image: ImageSummary): string | null {
     ...(image.referrers?.length ? [`${image.referrers.length} referrers ${jsonBytes(image.referrers)}`] : []),
   ];
   return `the image's facts take ${bytes} bytes as JSON (${parts.join(', ')}); at most ${MAX_IMAGE_FACTS_BYTES} (192 KiB) travel with an image version`;
-}
-
-/**
- * `pull` tried until it succeeds or the patience is over, each retry waiting
- * at least as long as a 429's Retry-After asks: the backoff alone sent three
- * requests within a Retry-After of 5 s (found by a review), and a registry
- * counting them may hold its limit longer.
- */
-async function pullPatiently(pull: () => Promise<ObjectRef>, patience: RegistryPatience, isRetriable: (error: unknown) => boolean): Promise<ObjectRef> {
-  let askedToWaitMs = 0;
-  return withRetry(pull, {
-    policy: patience.policy, isRetriable, signal: AbortSignal.timeout(patience.patienceMs),
-    onRetry: ({ error }) => { askedToWaitMs = error instanceof RegistryUnavailableError ? error.rateLimit?.retryAfterMs ?? 0 : 0; },
-    sleep: (delayMs, signal) => abortableSleep(Math.max(delayMs, askedToWaitMs), signal),
-  });
-}
-
-/**
- * Why the staged archive is not the one the request named. A streamed archive's sha256 is the gateway's own hash of
- * what it received; a presigned one's is what its client pinned at completion (or, without that, the checksum S3
- * kept of a PUT that sent one): the bytes now under its key were PUT again since (its URL takes several within the
- * hour), or are not the ones the client meant.
- */
-export function checksumMismatch(event: Pick<UploadRequested, 'source' | 'sha256'>, staged: string): string {
-  if (event.source !== 'PRESIGNED') return `the staged archive hashes to ${staged} but the upload hashed to ${String(event.sha256)}`;
-  return `the staged archive hashes to sha256 ${staged}, but the completion gave sha256 ${String(event.sha256)} (or, given none, the PUT's own x-amz-checksum-sha256 did): `
-    + 'what is under the upload\'s key is not the archive meant (its URL may have been used again since): PUT the archive again, or complete with its sha256';
-}
-
-/** The SHA-256 of a staged archive read to its end. */
-async function stagedSha256(deps: Pick<ValidateUploadDeps, 'openStaged'>, staging: ObjectRef): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of await deps.openStaged(staging)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** An UploadRequested without a staged archive reached the archive check: registry pulls must stage first. */
@@ -212,103 +141,14 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   if (staging === null) {
     if (event.reference === null || !deps.stageReference) throw new UploadNotStagedError(event.requestId);
     const pull = deps.stageReference.bind(deps);
-    const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
-    const parsed = parseImageReference(event.reference);
-    const registry = parsed?.registry ?? event.reference;
-    // A registry that answers 5xx for one repository (a Harbor proxy-cache project, an Artifactory remote) may serve the others.
-    const repository = `${registry}/${parsed?.repository ?? ''}`;
-    // Checked here too, not only at the gateway: the validator is what makes the connection.
-    if (!registryAllowed(registry, deps.allowedRegistries ?? [])) {
-      return rejected('REGISTRY_NOT_ALLOWED', `registry ${registry} is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: ${deps.allowedRegistries?.join(', ')}); nothing was fetched`);
-    }
-    const limit = deps.registryOutages?.rateLimit(registry);
-    if (limit) {
-      return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls (${limit.why}); uploads naming it are refused at once until ${limit.until.toISOString()}, so that the uploads behind them do not wait too: upload again after that`);
-    }
-    const outages = deps.registryOutages;
-    const probeEvery = `one upload every ${Math.round((outages?.probeIntervalMs ?? 0) / 1000)} s tries it`;
-    const outage = outages?.recentOutage(registry);
-    if (outage && !outages?.takeProbeTurn(registry)) {
-      return rejected('REGISTRY_UNAVAILABLE', `registry ${registry} did not answer at ${outage.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it answers`);
-    }
-    const failing = outage ? undefined : outages?.recentOutage(repository);
-    if (failing && !outages?.takeProbeTurn(repository)) {
-      return rejected('REGISTRY_UNAVAILABLE', `${repository} kept failing (5xx or 429) until ${failing.toISOString()}; uploads naming it are refused at once for a while (${probeEvery}) so that the uploads behind them do not wait too: upload again once it serves`);
-    }
-    // A probe tries once: waiting out the patience for a registry already seen away is what the memory spares the partition.
-    const probe = outage ? { name: registry, since: outage } : failing ? { name: repository, since: failing } : undefined;
-    const started = Date.now();
-    // Without a memory of registries (tests, other wiring) every one is waited for, as before there was one.
-    // A rate limit is waited for only when what it asks for fits in the patience left: Docker Hub's lasts hours.
-    const waitedFor = (error: RegistryUnavailableError): boolean => probe === undefined
-      && (error.rateLimit === undefined || (error.rateLimit.retryAfterMs ?? Infinity) <= patience.patienceMs - (Date.now() - started))
-      && (error.answered || (outages?.answeredLately(registry) ?? true));
-    try {
-      staging = await pullPatiently(() => pull(event), patience, (error) => error instanceof RegistryUnavailableError && waitedFor(error));
-      outages?.served(registry, repository);
-    } catch (error) {
-      if (error instanceof PullRefusedError) {
-        // It answered, if only to refuse: a registry worth waiting for should it go quiet later.
-        if (error.answered) outages?.served(registry, repository);
-        return rejected(error.reasonCode, error.message);
-      }
-      const limited = error instanceof RetryExhaustedError ? error.cause : error;
-      if (limited instanceof RegistryUnavailableError && limited.rateLimit !== undefined) {
-        const why = causeChain(limited);
-        outages?.rateLimited(registry, why, limited.rateLimit.retryAfterMs);
-        const until = limited.rateLimit.retryAfterMs === undefined ? '' : ` (it asks to wait ${Math.ceil(limited.rateLimit.retryAfterMs / 1000)} s)`;
-        return rejected('REGISTRY_UNAVAILABLE', `${registry} limits Orbit's pulls${until}: ${why}; uploads naming it are refused at once for a while, so that the uploads behind them do not wait too: upload again later`);
-      }
-      if (probe && error instanceof RegistryUnavailableError) {
-        // Answered, only with errors (a 5xx): that repository is remembered, and the registry that answered forgiven.
-        if (error.answered) {
-          outages?.answered(registry);
-          outages?.record(repository);
-        } else {
-          outages?.record(registry);
-        }
-        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; ${probe.name} was already away at ${probe.since.toISOString()}, so this upload tried it once instead of waiting (${probeEvery}): upload again once it answers`);
-      }
-      if (error instanceof RegistryUnavailableError) {
-        outages?.record(registry);
-        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error)}; Orbit has not pulled from ${registry} lately, so it does not wait for it: check the host and port, and upload again once it answers`);
-      }
-      if (error instanceof RetryExhaustedError) {
-        // Answered, only with errors: that repository is remembered, not the whole registry.
-        outages?.record(error.cause instanceof RegistryUnavailableError && error.cause.answered ? repository : registry);
-        return rejected('REGISTRY_UNAVAILABLE', `${causeChain(error.cause)} (${error.attempts} attempts over ${Math.round((Date.now() - started) / 1000)} s); upload again once it answers`);
-      }
-      throw error;
-    } finally {
-      // A probe's turn ends however its pull ends, so the next may be given (one at a time).
-      if (probe) outages?.probeEnded(probe.name);
-    }
+    const pulled = await pullIntoStaging(event.reference, () => pull(event), deps);
+    if (pulled.kind === 'refused') return rejected(pulled.reasonCode, pulled.message);
+    staging = pulled.staging;
   }
-  let source: Readable;
-  try {
-    source = await deps.openStaged(staging);
-  } catch (error) {
-    if (!(error instanceof StagedObjectMissingError)) throw error;
-    // A copy of the command sent again (the gateway's outbox sweep after a crash) can pass the holder check just before
-    // the first copy's image is stored and find the archive gone just after: the harbor-writer records the version
-    // before it deletes the staged archive, so asking again tells a stored upload from a lost archive.
-    if ((await deps.names.holderOf(claim)) === 'this request') return { kind: 'already-stored', requestId: event.requestId };
-    return rejected('STAGED_OBJECT_MISSING', `${error.message}: upload it again`);
-  }
-  const outcome = await validateArchive(source, deps.limits);
-  if (!outcome.ok) {
-    // Bytes PUT over the archive a presigned completion pinned are rarely an archive at all: that they are not the ones
-    // the client meant is what it can act on, not what is wrong with them. A second read, only of a refused upload; if it
-    // fails, the archive's own refusal stands.
-    const other = event.source === 'PRESIGNED' && event.sha256 !== null ? await stagedSha256(deps, staging).catch(() => undefined) : undefined;
-    if (other !== undefined && other !== event.sha256) return rejected('CHECKSUM_MISMATCH', `${checksumMismatch(event, other)} (read as it is, it is refused ${outcome.reasonCode}: ${outcome.message})`);
-    return rejected(outcome.reasonCode, outcome.message);
-  }
-  // Other bytes than the ones sent (or pinned) first: that is what the client can act on, before what is wrong with them.
-  if (event.sha256 !== null && event.sha256 !== outcome.sha256) return rejected('CHECKSUM_MISMATCH', checksumMismatch(event, outcome.sha256));
-  if (event.sizeBytes !== null && event.sizeBytes !== outcome.sizeBytes) {
-    return rejected('CHECKSUM_MISMATCH', `the staged archive is ${outcome.sizeBytes} bytes but the upload was ${event.sizeBytes}`);
-  }
+  const checked = await checkStagedArchive(event, staging, claim, deps);
+  if (checked.kind === 'already-stored') return { kind: 'already-stored', requestId: event.requestId };
+  if (checked.kind === 'refused') return rejected(checked.reasonCode, checked.message);
+  const outcome = checked.image;
   const factsTooBig = imageFactsProblem(outcome.summary);
   if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
   return {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PullRefusedError } from './client.js';
+import { PullRefusedError } from './registry-errors.js';
 import { requireContentDigest } from './content-digest.js';
 
 const bytes = Buffer.from('{"schemaVersion":2}');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PullRefusedError } from './client.js';
+import { PullRefusedError } from './registry-errors.js';
 
 /** The algorithms a registry names digests with (OCI image spec, "Registered algorithms"), as node:crypto calls them. */
 const HASHES: ReadonlyMap<string, string> = new Map([['sha256', 'sha256'], ['sha512', 'sha512']]);

@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import type { Credentials } from './auth.js';
-import { PullRefusedError } from './client.js';
+import { PullRefusedError } from './registry-errors.js';
 import { isDockerHub } from './docker-hub.js';
 
 /**

@@ -1,11 +1,14 @@
 export * from './access.js';
 export * from './auth.js';
 export * from './auth-file.js';
+export { MAX_MANIFEST_BYTES, readCapped } from './bounded-body.js';
 export * from './client.js';
+export type { RegistryClientOptions, RegistryFetch, RegistryFetchInit, RegistryRequest, RegistryRequestBody } from './client-options.js';
 export * from './content-digest.js';
 export * from './credential-helper.js';
 export * from './docker-hub.js';
 export * from './image-manifest.js';
 export * from './push.js';
 export * from './referrers.js';
+export { PullRefusedError, RegistryUnavailableError, retryAfterMs, unavailableAnswer, type RateLimit } from './registry-errors.js';
 export * from './own-registry.js';

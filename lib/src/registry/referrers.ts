@@ -1,4 +1,5 @@
-import { MAX_MANIFEST_BYTES, readCapped, type RegistryClient } from './client.js';
+import { MAX_MANIFEST_BYTES, readCapped } from './bounded-body.js';
+import type { RegistryClient } from './client.js';
 import { OCI_INDEX_TYPE, manifestMediaType, sha256Of } from './image-manifest.js';
 import { MANIFEST_ACCEPT, PushRefusedError, type RegistryPush } from './push.js';
 

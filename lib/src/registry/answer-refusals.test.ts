@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PullRefusedError, RegistryClient, RegistryUnavailableError } from './client.js';
-import { quotable, wordsIn } from './registry-words.js';
+import { RegistryClient } from './client.js';
+import { PullRefusedError, RegistryUnavailableError } from './registry-errors.js';
 
 /** What a refused pull reads as: the refusal's code and message, or the outage's cause. */
 async function failureOf(pending: Promise<unknown>): Promise<{ reasonCode?: string; message: string; cause?: string }> {
@@ -187,14 +187,13 @@ describe('a Bearer registry Orbit has no credentials for (found by a review: it 
   });
 });
 
-describe('the words of a refusal', () => {
-  it('reads the spec\'s errors (all of them), storage\'s XML, a web page\'s title, or the text, cut at a bound', () => {
-    expect(wordsIn('{"errors":[{"code":"DENIED","message":"no"},{"code":"UNAUTHORIZED","message":"who?"}]}')).toEqual({ text: 'DENIED: no; UNAUTHORIZED: who?', structured: true });
-    expect(wordsIn('{"error":"invalid_grant","error_description":"refresh token expired"}')).toEqual({ text: 'invalid_grant: refresh token expired', structured: true });
-    expect(wordsIn('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')).toEqual({ text: 'AccessDenied: Request has expired', structured: true });
-    expect(wordsIn('<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>')).toEqual({ text: '403 Forbidden', structured: false });
-    expect(wordsIn('not found\n')).toEqual({ text: 'not found', structured: false });
-    expect(wordsIn('y'.repeat(1000)).text).toHaveLength(200);
-    expect(quotable('a\u202ebc\u2028d\u009b')).toBe('a\\u202ebc d\\u009b');
+describe('a 404 from the registry', () => {
+  it('names what was missing as a person writes it: a tag, a digest, or a blob of the repository (not repo:sha256:…)', async () => {
+    // Its text is not quoted: "not found" adds nothing (the tests above have the spec's codes, which are).
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: async () => new Response('not found', { status: 404 }) });
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await expect(client.get('/manifests/1.0')).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND', message: 'registry.test/team/app:1.0 was not found' });
+    await expect(client.get(`/manifests/${digest}`)).rejects.toMatchObject({ message: `registry.test/team/app@${digest} was not found` });
+    await expect(client.get(`/blobs/${digest}`)).rejects.toMatchObject({ message: `blob ${digest} of registry.test/team/app was not found` });
   });
 });

@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RegistryClient } from './client.js';
+import { PullRefusedError } from './registry-errors.js';
+
+describe('a registry that redirects blobs to object storage', () => {
+  const servers: Server[] = [];
+  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('follows the redirect without the registry token, which presigned storage refuses as a second auth mechanism (Docker Hub, ECR, Harbor on S3)', async () => {
+    const storage = await listen((request, response) => {
+      if (request.headers.authorization !== undefined) {
+        response.writeHead(400, { 'content-type': 'application/xml' });
+        response.end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+        return;
+      }
+      response.end(`layer bytes from ${request.url ?? ''}`);
+    });
+    const registry = await listen((request, response) => {
+      if (request.url?.startsWith('/token') === true) { response.end(JSON.stringify({ token: 'registry-token' })); return; }
+      if (request.headers.authorization !== 'Bearer registry-token') {
+        response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/token",service="registry.test",scope="repository:team/app:pull"` });
+        response.end();
+        return;
+      }
+      response.writeHead(307, { location: `http://${storage}/registry-bucket/blob?X-Amz-Signature=abc` });
+      response.end();
+    });
+    const client = new RegistryClient({ registry, repository: 'team/app', insecure: true });
+    const answer = await client.get('/blobs/sha256:00');
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toBe('layer bytes from /registry-bucket/blob?X-Amz-Signature=abc');
+  });
+
+  it('asks before each hop where it leads (a refusal ends the pull), and ends a redirect loop at once as the registry\'s error, not an outage (found by a probe)', async () => {
+    const storage = await listen((request, response) => { response.end(`bytes of ${request.url ?? ''}`); });
+    let registry = '';
+    registry = await listen((request, response) => {
+      if (request.url?.includes('/loop') === true) { response.writeHead(302, { location: request.url }); response.end(); return; }
+      if (request.url?.endsWith(':hop') === true) { response.writeHead(307, { location: `/v2/team/app/blobs/sha256:11` }); response.end(); return; }
+      response.writeHead(307, { location: `http://${storage}/bucket/blob` });
+      response.end();
+    });
+    const asked: string[] = [];
+    const client = new RegistryClient({
+      registry, repository: 'team/app', insecure: true,
+      checkTarget: async (url) => {
+        asked.push(url.href);
+        if (url.host === storage && url.pathname === '/forbidden') throw new PullRefusedError('REGISTRY_NOT_ALLOWED', 'not there');
+      },
+    });
+    expect(await (await client.get('/blobs/sha256:hop')).text()).toBe('bytes of /bucket/blob');
+    expect(asked).toEqual([`http://${registry}/v2/team/app/blobs/sha256:11`, `http://${storage}/bucket/blob`]);
+    const refusing = new RegistryClient({ registry, repository: 'team/app', insecure: true, checkTarget: async () => { throw new PullRefusedError('REGISTRY_NOT_ALLOWED', 'not there'); } });
+    await expect(refusing.get('/blobs/sha256:00')).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED' });
+    const looped = await client.get('/blobs/loop').catch((error: unknown) => error);
+    expect(looped).toBeInstanceOf(PullRefusedError);
+    expect(looped).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: `${registry} redirected /v2/team/app/blobs/loop more than 10 times (a loop?)` });
+  });
+
+  it('follows no redirect from HTTPS down to plain HTTP: what the registry serves would cross in clear', async () => {
+    const fake: typeof fetch = async () => new Response(null, { status: 307, headers: { location: 'http://storage.test/blob' } });
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    await expect(client.get('/blobs/sha256:00')).rejects.toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringContaining('redirected from HTTPS to plain HTTP (storage.test)') });
+  });
+});
