@@ -281,17 +281,21 @@ export const CHECKSUM_HEADER_SCHEMA = {
     + 'nothing of it was staged, and the request the key first started stands. Of the image part alone; Content-Digest is of the whole form',
 } as const;
 
-/** Content-Digest (RFC 9530) and Digest (RFC 3230) on a multipart upload; read by declaredBodyDigest, whose 400 names them. */
+/** Content-Digest and Repr-Digest (RFC 9530) and Digest (RFC 3230) on a multipart upload; read by declaredBodyDigests, whose 400 names them. */
 export const BODY_DIGEST_HEADER_SCHEMAS = {
   'content-digest': {
     type: 'string', maxLength: 1000,
-    description: 'RFC 9530: sha-256=:<base64>: of the whole multipart body as sent (boundaries and metadata part included); a body that hashes otherwise is refused '
+    description: 'RFC 9530: sha-256=:<base64>: (or sha-512=:<base64>:) of the whole multipart body as sent (boundaries and metadata part included); a body that hashes otherwise is refused '
       + '422 CHECKSUM_MISMATCH as for X-Checksum-Sha256. A structured-field dictionary (RFC 8941): keys are lower case, so SHA-256=:…: is a 400, as is any value that does not parse. '
-      + 'Other algorithms are left unread. Read on multipart uploads only',
+      + 'Other algorithms are left unread beside sha-256 or sha-512; a header naming neither is a 400 (it would go unchecked). Read on multipart uploads only',
+  },
+  'repr-digest': {
+    type: 'string', maxLength: 1000,
+    description: 'RFC 9530, read as Content-Digest is: the gateway takes no Content-Encoding, so the representation is the body as sent',
   },
   digest: {
     type: 'string', maxLength: 1000,
-    description: 'RFC 3230, obsoleted by Content-Digest: SHA-256=<base64> of the whole multipart body, checked as Content-Digest is',
+    description: 'RFC 3230, obsoleted by Content-Digest: SHA-256=<base64> (or SHA-512=<base64>) of the whole multipart body, checked as Content-Digest is',
   },
 } as const;
 
@@ -301,7 +305,7 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
     422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image, reference or sha256), '
-      + 'or a streamed archive does not hash to its X-Checksum-Sha256, or its body to its Content-Digest or Digest (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
+      + 'or a streamed archive does not hash to its X-Checksum-Sha256, or its body to its Content-Digest, Repr-Digest or Digest (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
       + 'except on a repeat of an Idempotency-Key, of which nothing was staged: the first request stands)',
     503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
       'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST), or the gateway stopped with the request under way (ORBIT_ERR_SHUTTING_DOWN, ORBIT_ERR_SHUTDOWN_CUT). Only when MySQL fell silent at the commit that records a request ' +

@@ -1587,6 +1587,23 @@ describe('uploads pinned by SHA-256', () => {
     expect(right.statusCode, right.body).toBe(202);
   });
 
+  it('checks Repr-Digest as Content-Digest, and a SHA-512 as a SHA-256 (found by a review: both were taken unchecked, and an upload with a wrong one was stored)', async () => {
+    const { app, published } = harness();
+    const form = multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'app.tar', body: Buffer.alloc(4096, 7) }]);
+    const headers = { ...form.headers, authorization: `Bearer ${await token()}` };
+    const digestOf = (algorithm: string, bytes: Buffer): string => createHash(algorithm).update(bytes).digest('base64');
+    const zeros = (bytes: number): string => Buffer.alloc(bytes).toString('base64');
+    for (const [header, value] of [['repr-digest', `sha-256=:${zeros(32)}:`], ['content-digest', `sha-512=:${zeros(64)}:`], ['digest', `SHA-512=${zeros(64)}`]] as const) {
+      const wrong = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, [header]: value } });
+      expect([wrong.statusCode, wrong.json().code, wrong.json().problems?.[0]?.field], header).toEqual([422, 'CHECKSUM_MISMATCH', `header.${header}`]);
+    }
+    const unchecked = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'content-digest': 'md5=:HUXZLQLMuI/KZ5KDcJPcOA==:' } });
+    expect([unchecked.statusCode, unchecked.json().problems?.[0]?.field]).toEqual([400, 'header.content-digest']);
+    expect(published).toEqual([]);
+    const right = await app.inject({ method: 'POST', url: '/v1/uploads', payload: form.payload, headers: { ...headers, 'repr-digest': `sha-512=:${digestOf('sha512', form.payload)}:`, digest: `SHA-256=${digestOf('sha256', form.payload)}` } });
+    expect(right.statusCode, right.body).toBe(202);
+  });
+
   it('refuses a repeat of an Idempotency-Key whose archive does not hash to its X-Checksum-Sha256 422 CHECKSUM_MISMATCH, not recorded and with no requestId: nothing of it was staged and the first request stands', async () => {
     const { app, published, refusals, staged } = harness();
     const bytes = Buffer.alloc(4096, 7);

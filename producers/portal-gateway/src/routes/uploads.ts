@@ -17,7 +17,7 @@ import { parseImageReference, type ImageReference } from '../reference.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, UploadTooLargeError, type StagedObject } from '../staging.js';
 import { differingParts, metadataSha256, namedParts, referenceSha256 } from '../upload-body-digest.js';
-import { brokenPin, CHECKSUM_HEADER, checksumWithoutArchive, completionPin, declaredSha256, pinsOf, type BrokenPin, type Pins } from '../upload-checksum.js';
+import { bodyHashesOf, brokenPin, CHECKSUM_HEADER, checksumWithoutArchive, completionPin, declaredSha256, pinsOf, type BodyHash, type BrokenPin, type Pins } from '../upload-checksum.js';
 import { utf8TextOf } from '../utf8-text.js';
 
 export interface UploadRouteDeps {
@@ -175,8 +175,8 @@ function refuseOtherBody(held: HeldRequest, sent: SentBody, key: ClaimedBy): voi
 
 /** How a multipart body is read. */
 interface PartsOptions {
-  /** Give the SHA-256 of the whole body as it came too (what Content-Digest is of): hashed only when a pin asks for it. */
-  readonly hashBody?: boolean;
+  /** Give these digests of the whole body as it came too (what Content-Digest is of): hashed only when a pin asks for them. */
+  readonly bodyHashes?: readonly BodyHash[];
 }
 
 /** A metadata port of 2^53 or more is refused as any port out of range (parseMetadata), not told to be sent as a string. */
@@ -492,8 +492,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
     const sender = senderOf(request, caller);
-    const { metadata, image: staged, checked: knownUID, bodySha256 } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), { hashBody: pins.body !== null });
-    const broken = brokenPin(pins, staged.sha256, bodySha256);
+    const { metadata, image: staged, checked: knownUID, bodyDigests } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), { bodyHashes: bodyHashesOf(pins) });
+    const broken = brokenPin(pins, staged.sha256, bodyDigests);
     if (broken) return refuseChecksumMismatch(sender, metadata, staged, broken, knownUID);
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     let imageUID: string;
@@ -520,11 +520,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
    * are checked as a first call's would be.
    */
   async function sentParts(request: FastifyRequest, pins: Pins): Promise<SentBody> {
-    const { metadata, image, bodySha256 } = await eachPart(request, async () => undefined, {
+    const { metadata, image, bodyDigests } = await eachPart(request, async () => undefined, {
       read: (file) => hashed(file, deps.maxUploadBytes), drop: async () => undefined,
-    }, { hashBody: pins.body !== null });
+    }, { bodyHashes: bodyHashesOf(pins) });
     // A repeat is refused as its first call would be; nothing of it was staged, so there is nothing to record or delete.
-    const broken = brokenPin(pins, image, bodySha256);
+    const broken = brokenPin(pins, image, bodyDigests);
     if (broken) throw new RequestRefusedError(422, 'CHECKSUM_MISMATCH', `${broken.message}; nothing of this repeat was kept, and the request the key first started stands: send it again`, [broken.problem]);
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
@@ -536,7 +536,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
   async function readParts<T>(
     request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>, options: PartsOptions = {},
-  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T; bodySha256?: string }> {
+  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T; bodyDigests: Partial<Record<BodyHash, string>> }> {
     return eachPart(request, onMetadata, {
       read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
       drop: (staged) => discard(staged, request),
@@ -551,8 +551,8 @@ export function uploadRoutes(deps: UploadRouteDeps) {
   async function eachPart<T, I>(
     request: FastifyRequest, onMetadata: (metadata: ImageMetadata) => Promise<T>,
     image: { readonly read: (file: MultipartFile['file']) => Promise<I>; readonly drop: (image: I) => Promise<void> },
-    { hashBody = false }: PartsOptions = {},
-  ): Promise<{ metadata: ImageMetadata; image: I; checked: T; bodySha256?: string }> {
+    { bodyHashes = [] }: PartsOptions = {},
+  ): Promise<{ metadata: ImageMetadata; image: I; checked: T; bodyDigests: Partial<Record<BodyHash, string>> }> {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
     let read: { value: I } | undefined;
@@ -560,10 +560,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     // Fed the same chunks as the multipart reader, from before it starts reading: it cannot say what it skipped.
     const boundary = boundaryOf(request.headers);
     const framing = boundary === undefined ? undefined : new FormFraming(boundary);
-    const bodyHash = hashBody ? createHash('sha256') : undefined;
+    const bodyHashing = bodyHashes.map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
     const watch = (chunk: Buffer): void => {
       framing?.feed(chunk);
-      bodyHash?.update(chunk);
+      for (const { hash } of bodyHashing) hash.update(chunk);
     };
     request.raw.on('data', watch);
     try {
@@ -597,7 +597,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const misframed = parts > 0 ? framing?.problem(parts) : undefined;
       if (misframed !== undefined) throw badRequest(misframed, 'body');
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
-      if (metadata && read && checked) return { metadata, image: read.value, checked: checked.value, ...(bodyHash ? { bodySha256: bodyHash.digest('hex') } : {}) };
+      if (metadata && read && checked) {
+        const bodyDigests = Object.fromEntries(bodyHashing.map(({ algorithm, hash }) => [algorithm, hash.digest('hex')]));
+        return { metadata, image: read.value, checked: checked.value, bodyDigests };
+      }
       if (parts === 0) throw badRequest(noPartFound(request.headers), 'body');
       throw badRequest(read ? 'the "metadata" part is missing' : 'the "image" file part is missing', read ? 'metadata' : 'image');
     } catch (error) {
