@@ -54,6 +54,13 @@ const REPACK = 'docker save, skopeo, crane and podman never write one; repack th
  * validator and in every reader of the stored archive.
  */
 function rejectUnreadable(header: Header): void {
+  // tar-stream reads a size field it cannot parse (base-256 marked otherwise than 0x80/0xFF) as null, and then waits for
+  // that entry's data for ever: one 10 KB upload held its validator partition until a restart (found by a fuzz review).
+  // Go's archive/tar and GNU tar refuse such a header.
+  const size: unknown = header.size;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" has a size field that is not a number tar tools read (Go's archive/tar and GNU tar refuse the header); ${REPACK}`);
+  }
   // tar-stream hands the entry's PAX records over as header.pax; its typings leave them out.
   const pax = (header as Header & { pax?: Record<string, string> | null }).pax ?? {};
   if (Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) {
@@ -146,7 +153,8 @@ class EntryReader {
     let facts: EntryFacts;
     if (type === 'symlink' || type === 'link') {
       const kind = type === 'symlink' ? 'symlink' : 'hardlink';
-      const target = linkTarget(name.path, header.linkname, kind);
+      // tar-stream gives an empty link target as null (a hard link with no target was a TypeError, and dead-lettered).
+      const target = header.linkname ? linkTarget(name.path, header.linkname, kind) : { ok: false as const, why: 'has an empty link target' };
       if (!target.ok) reject('UNSAFE_PATH', `${kind} "${header.name}" ${target.why}`);
       await drain(entry);
       this.paths.add(target.path.length + target.via.reduce((sum, step) => sum + step.length, 0));

@@ -430,6 +430,26 @@ describe('hostile and broken archives end in a reason code', () => {
     }
   });
 
+  it('UNSUPPORTED_ENTRY, at once, for a size field tar tools cannot read (a base-256 size marked 0x81 waited for its data for ever: a fuzz review)', async () => {
+    const archive = await archiveOf(oci);
+    for (const at of [0, 512 + 512 * Math.ceil(layout.data.length / 512)]) {
+      const bytes = Buffer.from(archive);
+      bytes[124 + at] = 0x81;
+      bytes.fill(' ', 148 + at, 156 + at);
+      let sum = 0;
+      for (let i = at; i < at + 512; i += 1) sum += bytes[i] ?? 0;
+      bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148 + at, 'latin1');
+      await expectRejected(bytes, 'UNSUPPORTED_ENTRY', /has a size field that is not a number tar tools read/);
+      await expectRejected(gzipSync(bytes), 'UNSUPPORTED_ENTRY', /has a size field that is not a number tar tools read/);
+    }
+  });
+
+  it('UNSAFE_PATH for a link with an empty target, not a crash (tar-stream gives it as null: a fuzz review)', async () => {
+    for (const type of ['symlink', 'link'] as const) {
+      await expectRejected(await archiveOf([...oci, { name: 'empty-link', type, linkname: '' }]), 'UNSAFE_PATH', /empty-link" has an empty link target/);
+    }
+  });
+
   it('UNSAFE_PATH, at once, for a path or link target thousands of folders deep or over 1024 bytes', async () => {
     // 8 000 folders made the checks quadratic (seconds here, a quarter of an hour at 400 000); a link target like it kept gigabytes.
     const deep = 'd/'.repeat(8_000) + 'file';
