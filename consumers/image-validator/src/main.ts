@@ -7,9 +7,8 @@ import { validatorEnv } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { RegistryOutages } from './registry-outages.js';
 import { dynamoNameRegistry } from './name-registry.js';
-import { guardedFetch } from './guarded-fetch.js';
-import { connectionPolicy, redirectPolicy } from './redirect-policy.js';
-import { stageReference } from './stage-reference.js';
+import { pullGuards } from './redirect-policy.js';
+import { pullDescription, stageReference } from './stage-reference.js';
 import { verdictEvent } from './verdict-event.js';
 
 export const SERVICE = 'image-validator';
@@ -41,13 +40,13 @@ runMain(() =>
       const access = registryAccessOf(config, logger);
       const places = {
         own: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()], resolveHost: resolveWithin(2000), interfaceAddresses: interfaceAddressesOfThisHost(),
+        listed: { allowed: config.ORBIT_ALLOWED_REGISTRIES, insecure: access.insecure },
       };
-      const checkTarget = redirectPolicy(places);
-      // One connection pool for every pull, each new connection checked by where it went.
-      const fetch = guardedFetch(connectionPolicy(places));
+      const pullDeadline = { minSeconds: config.ORBIT_PULL_MIN_DEADLINE_SECONDS, minBytesPerSecond: config.ORBIT_PULL_MIN_BYTES_PER_SECOND };
+      // Each pull gets checks and a connection pool of its own (pullGuards): where a registry may send Orbit depends on that registry.
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
-        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, wholeIndex: config.ORBIT_PULL_WHOLE_INDEX, checkTarget, fetch }),
+        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, wholeIndex: config.ORBIT_PULL_WHOLE_INDEX, ...pullGuards(places), pullDeadline }),
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         stagingBucket: config.ORBIT_BUCKET_STAGING,
@@ -58,6 +57,8 @@ runMain(() =>
       };
       return async (message: ConsumedMessage<OrbitEvent>) => {
         const event = message.event as UploadRequested;
+        const pulling = pullDescription(event.reference);
+        if (pulling) message.describe?.(pulling);
         const verdict = await validateUpload(event, deps);
         if (verdict.kind === 'already-stored') {
           message.log.info('upload delivered again after it was stored; its verdict went out the first time');

@@ -1,9 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { PullRefusedError } from '@orbit/lib';
+import { ConsumeLoop, createKafka, createLogger, PullRefusedError, retryPolicy, type KafkaMessage } from '@orbit/lib';
 import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import { memoryLogger } from '../../../test/helpers/memory-logger.js';
 import { redirectPolicy } from './redirect-policy.js';
-import { onePlatformReason, stageReference } from './stage-reference.js';
+import { onePlatformReason, pullDescription, stageReference } from './stage-reference.js';
 
 describe('stageReference', () => {
   it('refuses a reference naming a link-local registry before connecting or staging anything, as it refuses a redirect there (review: the named registry went unchecked)', async () => {
@@ -30,5 +31,32 @@ describe('onePlatformReason', () => {
     expect(onePlatformReason('ghcr.io', 'except-docker-hub')).toBeUndefined();
     expect(onePlatformReason('docker.io', 'always')).toBeUndefined();
     expect(onePlatformReason('ghcr.io', 'never')).toBe('ORBIT_PULL_WHOLE_INDEX is never');
+  });
+});
+
+describe('pullDescription', () => {
+  it('has the consume loop\'s still-running warning name the reference and its registry, so an operator sees which registry holds the partition (found by a review)', async () => {
+    // 1. a loop warning after 20 ms, its handler describing the upload as main.ts does; 2. a pull outlasting the warning; 3. the line
+    const { logger, lines } = memoryLogger('warn');
+    const event: UploadRequested = { ...sampleEvents('M'.repeat(60), 'req-slow')['orbit.upload.requested'], staging: null, source: 'REFERENCE', reference: '127.0.0.1:5793/sec2/drip:t' };
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka: createKafka({ clientId: 'describe-pull-test', brokers: ['127.0.0.1:1'], logger: createLogger({ service: 'test', level: 'silent' }) }), groupId: 'g', topics: ['orbit.upload.requested'], logger,
+      retryPolicy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }), slowHandlerWarnMs: 20, decode: () => Promise.resolve(event),
+      handler: async (message) => {
+        // As main.ts's handler describes a message.
+        const pulling = pullDescription(message.event.reference);
+        if (pulling) message.describe?.(pulling);
+        await new Promise((resolve) => setTimeout(resolve, 70));
+      },
+    });
+    // The loop's one-message path, as a fetched batch takes it, without a broker.
+    const processMessage = (loop as unknown as { processMessage(topic: string, partition: number, message: KafkaMessage): Promise<unknown> }).processMessage.bind(loop);
+    await processMessage('orbit.upload.requested', 0, { offset: '3', key: null, value: Buffer.from('x'), headers: {}, timestamp: '0', attributes: 0 });
+    const warning = lines.find((line) => line['msg'] === 'handler still running; its partition waits for it');
+    expect(warning).toMatchObject({ doing: { reference: '127.0.0.1:5793/sec2/drip:t', registry: '127.0.0.1:5793' } });
+  });
+
+  it('says nothing for an upload of an archive', () => {
+    expect(pullDescription(null)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { credentialsFor, distributionAddress, isDockerHub, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess, type RegistryFetch } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
 import { pullAsOciArchive } from './registry-pull/pull.js';
+import { DEFAULT_PULL_DEADLINE, PullDeadline, type PullDeadlineLimits } from './registry-pull/pull-deadline.js';
 
 /** `uploads/{username}/pulled/{requestId}.tar`: one object per request, so a redelivery overwrites its own pull. */
 export function pulledKeyOf(owner: string, requestId: string): string {
@@ -14,6 +15,8 @@ export function pulledKeyOf(owner: string, requestId: string): string {
  * Pulls a registry reference into the staging bucket as an OCI archive,
  * streaming blob by blob (flat memory whatever the image size). On failure
  * the multipart upload is aborted, so staging keeps nothing half-written.
+ * The whole pull has a deadline (pullDeadline): past it every request to the
+ * registry is ended and the pull refused REGISTRY_ERROR, not retried.
  */
 export async function stageReference(
   event: UploadRequested,
@@ -24,28 +27,45 @@ export async function stageReference(
     readonly checkTarget?: (url: URL, named?: 'named by the reference') => Promise<void>;
     /** Checks each connection by the address it reached (guardedFetch), so DNS cannot send the pull elsewhere after checkTarget. */
     readonly fetch?: RegistryFetch;
+    /** ORBIT_PULL_MIN_DEADLINE_SECONDS and ORBIT_PULL_MIN_BYTES_PER_SECOND. @default DEFAULT_PULL_DEADLINE (600 s, 1 MiB/s) */
+    readonly pullDeadline?: PullDeadlineLimits;
   },
 ): Promise<ObjectRef> {
   const reference = event.reference === null ? undefined : parseImageReference(event.reference);
   if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
   const address = distributionAddress(reference.registry, reference.repository);
+  const deadline = new PullDeadline(reference.registry, event.reference ?? '', deps.pullDeadline ?? DEFAULT_PULL_DEADLINE);
   const client = new RegistryClient({
     ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials, address.repository),
+    // The deadline ends every request of the pull in flight, token requests and redirects too, not only the blob being read.
+    signal: deadline.signal,
     ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
-  // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
-  await deps.checkTarget?.(new URL(client.base), 'named by the reference');
-  const key = pulledKeyOf(event.actor.username, event.requestId);
+  try {
+    // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
+    await deps.checkTarget?.(new URL(client.base), 'named by the reference');
+    return await stageInto(deps, pulledKeyOf(event.actor.username, event.requestId), event.requestId, (body) => {
+      const onePlatformBecause = onePlatformReason(reference.registry, deps.wholeIndex ?? 'except-docker-hub');
+      return pullAsOciArchive(client, { tag: reference.tag, digest: reference.digest, maxBytes: deps.maxBytes, deadline, ...(onePlatformBecause ? { onePlatformBecause } : {}) }, body);
+    });
+  } finally {
+    deadline.end();
+  }
+}
+
+/** The archive `pull` writes, streamed into the staging bucket at `key`; on failure the multipart upload is aborted. */
+async function stageInto(
+  deps: { readonly s3: S3Client; readonly stagingBucket: string; readonly maxBytes: number }, key: string, requestId: string, pull: (body: PassThrough) => Promise<unknown>,
+): Promise<ObjectRef> {
   const body = new PassThrough();
   const upload = new Upload({
     // S3 takes 10 000 parts: 16 MiB ones end at 156 GiB, larger where the limit is (9 000 leaves room for the archive's own headers).
     client: deps.s3, queueSize: 2, partSize: Math.max(16 * 1024 * 1024, Math.ceil(deps.maxBytes / 9_000)), leavePartsOnError: false,
-    params: { Bucket: deps.stagingBucket, Key: key, Body: body, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', Metadata: { 'orbit-request-id': event.requestId } },
+    params: { Bucket: deps.stagingBucket, Key: key, Body: body, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar', Metadata: { 'orbit-request-id': requestId } },
   });
   const uploaded = upload.done();
   try {
-    const onePlatformBecause = onePlatformReason(reference.registry, deps.wholeIndex ?? 'except-docker-hub');
-    await pullAsOciArchive(client, { tag: reference.tag, digest: reference.digest, maxBytes: deps.maxBytes, ...(onePlatformBecause ? { onePlatformBecause } : {}) }, body);
+    await pull(body);
   } catch (error) {
     body.destroy();
     await upload.abort().catch(() => undefined);
@@ -54,6 +74,16 @@ export async function stageReference(
   }
   const result = await uploaded;
   return { bucket: deps.stagingBucket, key, versionId: result.VersionId ?? null };
+}
+
+/**
+ * What a handler does with `reference` (its registry named), for the consume
+ * loop's still-running warning (ConsumedMessage.describe): the offset alone
+ * does not say which registry holds a partition. Undefined for an archive.
+ */
+export function pullDescription(reference: string | null): Readonly<Record<string, string>> | undefined {
+  if (reference === null) return undefined;
+  return { reference, registry: parseImageReference(reference)?.registry ?? 'none: the reference is unreadable' };
 }
 
 /** Why a multi-platform image from `registry` is pulled for the cluster's platform alone, or undefined to pull it whole. */

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { retryPolicy } from '../retry.js';
-import { createKafka, type Kafka } from './client.js';
+import { createKafka, type Kafka, type KafkaMessage } from './client.js';
 import { ConsumeLoop } from './consume-loop.js';
 
 const logger = createLogger({ service: 'consume-loop-test', level: 'silent' });
@@ -57,5 +57,27 @@ describe('ConsumeLoop crash line', () => {
     crash?.({ payload: { error: new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'), restart: false } });
     const line = lines.find((entry) => entry['msg'] === 'consumer crashed');
     expect(line).toMatchObject({ level: 'error', code: 'ORBIT_ERR_STORE_UNAVAILABLE', restart: false, err: { type: 'KafkaJSNoBrokerAvailableError' } });
+  });
+});
+
+describe('ConsumeLoop still-running warning', () => {
+  it('carries what the handler said it is doing, so an operator sees which registry holds the partition (found by a review: the line named an offset only)', async () => {
+    // 1. a loop warning after 20 ms; 2. a handler that describes its pull and outlasts two warnings; 3. the warning lines
+    const lines: Record<string, unknown>[] = [];
+    const capturing = createLogger({ service: 'consume-loop-test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+    const loop = new ConsumeLoop<unknown>({
+      kafka, groupId: 'g', topics: ['t'], logger: capturing, retryPolicy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }), slowHandlerWarnMs: 20,
+      decode: () => Promise.resolve({ pid: 'p-1' }),
+      handler: async (message) => {
+        message.describe?.({ reference: 'slow.example:5000/team/app:1', registry: 'slow.example:5000' });
+        await new Promise((resolve) => setTimeout(resolve, 70));
+      },
+    });
+    // The loop's one-message path, as a fetched batch takes it, without a broker.
+    const processMessage = (loop as unknown as { processMessage(topic: string, partition: number, message: KafkaMessage): Promise<unknown> }).processMessage.bind(loop);
+    await processMessage('t', 0, { offset: '7', key: null, value: Buffer.from('x'), headers: {}, timestamp: '0', attributes: 0 });
+    const warnings = lines.filter((line) => line['msg'] === 'handler still running; its partition waits for it');
+    expect(warnings.length).toBeGreaterThan(0);
+    for (const warning of warnings) expect(warning).toMatchObject({ offset: '7', doing: { reference: 'slow.example:5000/team/app:1', registry: 'slow.example:5000' } });
   });
 });

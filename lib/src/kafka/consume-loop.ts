@@ -25,6 +25,12 @@ export interface ConsumedMessage<E> extends MessagePosition {
   readonly log: Logger;
   /** Aborted on shutdown: long effects should stop and let the message be redelivered. */
   readonly signal: AbortSignal;
+  /**
+   * Says what the handler is doing with the message (a pull's reference and registry), for the warning that it is still
+   * running to carry: an offset alone does not tell an operator which registry holds a partition. The last one given
+   * stands. Optional, so that a message made by hand (a test, another loop) need not have it.
+   */
+  readonly describe?: (doing: Readonly<Record<string, string>>) => void;
 }
 
 export type MessageHandler<E> = (message: ConsumedMessage<E>) => Promise<void>;
@@ -216,6 +222,8 @@ export class ConsumeLoop<E> extends EventEmitter {
    */
   private readonly heldTopics = new Map<string, { handlers: number; waiting: (() => void)[] }>();
   private readonly shutdown = new AbortController();
+  /** What each running handler said it is doing (ConsumedMessage.describe), for its still-running warning. */
+  private readonly doings = new WeakMap<ConsumedMessage<E>, Readonly<Record<string, string>>>();
   private dlqProducer: Producer | undefined;
   private joined = false;
   /**
@@ -675,13 +683,15 @@ export class ConsumeLoop<E> extends EventEmitter {
       if (redrive) return { passOver: redrive };
       const event = await this.options.decode(topic, message.value);
       decoded = event;
-      return {
+      const consumed: ConsumedMessage<E> = {
         topic: this.options.logicalTopicOf?.(topic) ?? topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, event, headers,
         trace: childSpan(parseTraceparent(headers[HEADER.traceparent])), signal: this.shutdown.signal,
         get log() {
           return logOf();
         },
+        describe: (doing) => { this.doings.set(consumed, doing); },
       };
+      return consumed;
     } catch (error) {
       this.lastError = error;
       if (!this.running) return 'retry';
@@ -712,7 +722,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     if ('passOver' in consumed) return this.passOver(topic, partition, message, consumed.passOver);
     if ('undecodable' in consumed) return this.deadLetter(topic, partition, message, consumed.undecodable, 1, consumed.log, undefined);
     try {
-      await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed));
+      await this.watchingSlow(consumed.log, started, () => this.options.handler(consumed), () => this.doings.get(consumed));
       this.emitEvent(CONSUMER_EVENTS.processed, { topic, partition, offset: message.offset, durationMs: performance.now() - started });
       return 'done';
     } catch (error) {
@@ -732,10 +742,11 @@ export class ConsumeLoop<E> extends EventEmitter {
     }
   }
 
-  /** Runs a handler, warning each slowHandlerWarnMs it is still running. */
-  private async watchingSlow(log: Logger, started: number, work: () => Promise<void>): Promise<void> {
+  /** Runs a handler, warning each slowHandlerWarnMs it is still running, with what it said it is doing (`doing`) if it did. */
+  private async watchingSlow(log: Logger, started: number, work: () => Promise<void>, doing: () => Readonly<Record<string, string>> | undefined = () => undefined): Promise<void> {
     const timer = setInterval(() => {
-      log.warn({ runningForMs: Math.round(performance.now() - started) }, 'handler still running; its partition waits for it');
+      const described = doing();
+      log.warn({ runningForMs: Math.round(performance.now() - started), ...(described ? { doing: described } : {}) }, 'handler still running; its partition waits for it');
     }, this.slowHandlerWarnMs);
     timer.unref();
     try {

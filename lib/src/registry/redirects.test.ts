@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.js';
-import { PullRefusedError } from './registry-errors.js';
+import { PullRefusedError, RegistryUnavailableError } from './registry-errors.js';
 
 describe('a registry that redirects blobs to object storage', () => {
   const servers: Server[] = [];
@@ -70,5 +70,43 @@ describe('a registry that redirects blobs to object storage', () => {
     const fake: typeof fetch = async () => new Response(null, { status: 307, headers: { location: 'http://storage.test/blob' } });
     const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
     await expect(client.get('/blobs/sha256:00')).rejects.toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringContaining('redirected from HTTPS to plain HTTP (storage.test)') });
+  });
+});
+
+describe('a redirect to a host that cannot be reached (found by a review: the socket error mapped ports inside the network)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+  /** Every message down the cause chain, as the upload's owner reads it. */
+  const said = (error: unknown): string => { const messages: string[] = []; for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message); return messages.join(': '); };
+
+  it('says only that the storage could not be reached, for a closed port and for a service that speaks no HTTP', async () => {
+    const closed = await listen(() => undefined);
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const sockets: Socket[] = [];
+    const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
+    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
+    const notHttpAt = `127.0.0.1:${(notHttp.address() as AddressInfo).port}`;
+    try {
+      for (const storage of [closed, notHttpAt]) {
+        const registry = await listen((_request, response) => response.writeHead(307, { location: `http://${storage}/bucket/blob` }).end());
+        const failure = await new RegistryClient({ registry, repository: 'team/app', insecure: true }).get('/blobs/sha256:00').catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(RegistryUnavailableError);
+        expect(failure).toMatchObject({ answered: true });
+        expect(said(failure)).toBe(`registry ${registry} is unavailable: could not reach the storage the registry named (${storage})`);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => notHttp.close(resolve));
+    }
+    // The registry the reference names is the user's own: how its connection failed is theirs to read.
+    const unreached = await new RegistryClient({ registry: closed, repository: 'team/app', insecure: true }).get('/blobs/sha256:00').catch((error: unknown) => error);
+    expect(said(unreached)).toContain(`ECONNREFUSED ${closed}`);
   });
 });

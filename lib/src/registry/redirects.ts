@@ -1,5 +1,6 @@
 import type { RegistryFetch } from './client-options.js';
-import { PullRefusedError } from './registry-errors.js';
+import { connectionRefusal } from './connection-refusal.js';
+import { PullRefusedError, refusalIn } from './registry-errors.js';
 
 /** Redirects a read follows (as docker and containerd do), at most MAX_REDIRECTS in a row. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -35,7 +36,8 @@ export async function following(
     // Presigned storage refuses a second auth mechanism, so a hop gets only what its own origin earned.
     const authorization = client.authorizationFor(target.origin);
     if (authorization) headers['authorization'] = authorization;
-    const response = await client.fetch(target, { method: init.method, headers, signal: init.signal, redirect: 'manual' });
+    const response = await client.fetch(target, { method: init.method, headers, signal: init.signal, redirect: 'manual' })
+      .catch((error: unknown) => { throw target.host === url.host ? error : unreachedElsewhere(error, target, client.registry, init.signal); });
     // The registry answered (a redirect): storage that then fails to connect is no sign that no registry is there.
     client.answered();
     const location = response.headers.get('location');
@@ -44,6 +46,18 @@ export async function following(
     if (hops === MAX_REDIRECTS) throw new PullRefusedError('REGISTRY_ERROR', `${client.registry} redirected ${url.pathname} more than ${MAX_REDIRECTS} times (a loop?)`);
     target = await redirectTarget(target, location, client);
   }
+}
+
+/**
+ * A connection to where the registry sent Orbit that failed, in Orbit's
+ * words: how it failed (refused, closed, no HTTP spoken) would tell the
+ * registry's owner what listens at the host and port it chose. What Orbit
+ * itself refused, a deadline, and what no retry mends (connectionRefusal)
+ * pass as they are.
+ */
+function unreachedElsewhere(error: unknown, target: URL, registry: string, signal: AbortSignal): unknown {
+  if (signal.aborted || refusalIn(error) !== undefined) return error;
+  return connectionRefusal(registry, error, target) ?? new Error(`could not reach the storage the registry named (${target.host})`);
 }
 
 async function redirectTarget(from: URL, location: string, client: RedirectFollowing): Promise<URL> {

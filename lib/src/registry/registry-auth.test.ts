@@ -101,7 +101,7 @@ describe('RegistryClient authentication', () => {
     const client = (fetchImpl: typeof fetch, refreshToken: string) => new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fetchImpl, credentials: { username: '', password: '', identityToken: refreshToken } });
     expect(await (await client(oauth(true), 'refresh-1').get('/manifests/1')).text()).toBe('manifest');
     expect(Object.fromEntries(posted[0] ?? [])).toEqual({ grant_type: 'refresh_token', refresh_token: 'refresh-1', client_id: 'orbit', service: 'registry.test', scope: 'repository:team/app:pull,push' });
-    await expect(client(oauth(true), 'revoked').get('/manifests/1')).rejects.toThrow(/token request to auth\.test failed \(400\) for the identity token/);
+    await expect(client(oauth(true), 'revoked').get('/manifests/1')).rejects.toThrow('the token service the registry named (auth.test) refused the token request (400: invalid_grant) for the identity token');
     await expect(client(oauth(false), 'refresh-1').get('/manifests/1')).rejects.toThrow(/takes no identity tokens/);
   });
 
@@ -152,15 +152,17 @@ describe('RegistryClient authentication', () => {
 describe('a token service or registry that asks again', () => {
   it('waits out a token service answering 5xx or 429 (restarting, rate limiting): unavailable, so retried, not a refusal', async () => {
     for (const status of [502, 503, 429]) {
-      const fake: typeof fetch = async (input) => (String(input).startsWith('https://auth.test/')
-        ? new Response('<html>Bad Gateway</html>', { status })
-        : new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://auth.test/token",service="registry.test"' } }));
-      const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
-      const failure = await client.get('/manifests/1').catch((error: unknown) => error);
-      expect(failure).toBeInstanceOf(RegistryUnavailableError);
-      expect(failure).toMatchObject({ retriable: true, answered: true });
-      // A web page is quoted without its markup.
-      expect(((failure as Error).cause as Error).message).toBe(`token service auth.test: HTTP ${status}: Bad Gateway`);
+      // The registry's own token service (Harbor's /service/token) is quoted, a web page without its markup; one on another host by its status alone.
+      for (const [realm, said] of [['https://registry.test/service/token', `token service registry.test: HTTP ${status}: Bad Gateway`], ['https://auth.test/token', `the token service the registry named (auth.test): HTTP ${status}`]] as const) {
+        const fake: typeof fetch = async (input) => (String(input).startsWith(realm)
+          ? new Response('<html>Bad Gateway</html>', { status })
+          : new Response('', { status: 401, headers: { 'www-authenticate': `Bearer realm="${realm}",service="registry.test"` } }));
+        const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+        const failure = await client.get('/manifests/1').catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(RegistryUnavailableError);
+        expect(failure).toMatchObject({ retriable: true, answered: true });
+        expect(((failure as Error).cause as Error).message).toBe(said);
+      }
     }
   });
 

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from './client.js';
 import { RegistryUnavailableError } from './registry-errors.js';
+import { onRegistryOrigin } from './token-service.js';
 
 describe('a token service that misbehaves', () => {
   /** A registry that challenges for a token at `realm`, and a token service answering with `tokenAnswer`. */
@@ -17,7 +20,7 @@ describe('a token service that misbehaves', () => {
 
   it('refuses with REGISTRY_UNAUTHORIZED a token answer that is a web page, JSON without a token, or a flood, saying which', async () => {
     const page = clientOf(challenging('https://auth.test/token', async () => new Response('<html>Sign in to continue</html>', { headers: { 'content-type': 'text/html' } })));
-    await expect(page.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED', message: 'token service auth.test returned no token' });
+    await expect(page.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED', message: 'the token service the registry named (auth.test) returned no token' });
     const empty = clientOf(challenging('https://auth.test/token', async () => Response.json({ token: '', expires_in: 300 })));
     await expect(empty.get('/manifests/1')).rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED' });
     const flood = clientOf(challenging('https://auth.test/token', async () => new Response(new ReadableStream<Uint8Array>({ pull(controller) { controller.enqueue(new Uint8Array(65_536)); } }))));
@@ -56,7 +59,92 @@ describe('a token service that misbehaves', () => {
     const started = Date.now();
     const failure = await clientOf(hanging, 200).get('/manifests/1').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RegistryUnavailableError);
-    expect(((failure as Error).cause as Error).message).toBe('token service auth.test gave no answer within 0.2 s');
+    expect(((failure as Error).cause as Error).message).toBe('the token service the registry named (auth.test) gave no answer within 0.2 s');
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('a token service on another host than the registry (found by a review: a realm at 127.0.0.1:9000 read MinIO\'s AccessDenied back to the registry\'s owner)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
+
+  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** A registry on a port of its own whose Bearer challenge names `realm`. */
+  const registryNaming = (realm: string): Promise<string> => listen((_request, response) => {
+    response.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="registry.test"` }).end();
+  });
+
+  const SECRET = 'viewport-secret-bucket holds 42 objects';
+  const failureOf = (registry: string): Promise<unknown> => new RegistryClient({ registry, repository: 'team/app', insecure: true }).get('/manifests/1').catch((error: unknown) => error);
+  /** Every message down the cause chain, as the upload's owner reads it. */
+  const said = (error: unknown): string => { const messages: string[] = []; for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message); return messages.join(': '); };
+
+  it('says a refusal by its status and error code, never the words of its body', async () => {
+    const bodies = [
+      JSON.stringify({ errors: [{ code: 'DENIED', message: SECRET }] }),
+      `<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>${SECRET}</Message><BucketName>viewport-secret-bucket</BucketName></Error>`,
+      JSON.stringify({ message: `Subject '${SECRET}' not found.`, error_code: 40401 }),
+      SECRET,
+    ];
+    const codes = [': DENIED', ': AccessDenied', '', ''];
+    for (const [at, body] of bodies.entries()) {
+      const service = await listen((_request, response) => response.writeHead(403).end(body));
+      const registry = await registryNaming(`http://${service}/token`);
+      const failure = await failureOf(registry);
+      expect(failure).toMatchObject({
+        reasonCode: 'REGISTRY_UNAUTHORIZED',
+        message: `the token service the registry named (${service}) refused the token request (403${codes[at] ?? ''}); Orbit has no credentials for ${registry}: give them in ORBIT_REGISTRY_CREDENTIALS or ORBIT_REGISTRY_AUTH_FILE`,
+      });
+      expect(said(failure)).not.toContain('viewport-secret-bucket');
+    }
+  });
+
+  it('says "could not reach" for a closed port and for a service that speaks no HTTP, never how the connection failed', async () => {
+    const closed = await listen(() => undefined);
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const sockets: Socket[] = [];
+    // As Redis or Kafka answer a stray HTTP request: not HTTP, then the connection closed.
+    const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
+    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
+    const notHttpAt = `127.0.0.1:${(notHttp.address() as AddressInfo).port}`;
+    try {
+      for (const service of [closed, notHttpAt]) {
+        const failure = await failureOf(await registryNaming(`http://${service}/token`));
+        expect(failure).toBeInstanceOf(RegistryUnavailableError);
+        expect(said(failure)).toMatch(new RegExp(`^registry 127\\.0\\.0\\.1:\\d+ is unavailable: could not reach the token service the registry named \\(${service.replace(/\./g, '\\.')}\\)$`));
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => notHttp.close(resolve));
+    }
+  });
+
+  it('still quotes the registry\'s own token service (same origin), whose words are the registry\'s', async () => {
+    let registry = '';
+    registry = await listen((request, response) => {
+      if (request.url?.startsWith('/service/token') === true) return void response.writeHead(403).end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'robot account disabled' }] }));
+      response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry}/service/token"` }).end();
+    });
+    expect(await failureOf(registry)).toMatchObject({ message: expect.stringContaining(`token request to ${registry} failed (403): DENIED: robot account disabled`) as unknown });
+  });
+});
+
+describe('onRegistryOrigin', () => {
+  it('takes a token service on the registry\'s origin, or by name under its domain (Docker Hub\'s auth.docker.io), as the registry\'s own: its words are quoted', () => {
+    const hub = { registry: 'registry-1.docker.io', insecure: false };
+    expect(onRegistryOrigin(new URL('https://auth.docker.io/token'), hub)).toBe(true);
+    expect(onRegistryOrigin(new URL('https://registry-1.docker.io/token'), hub)).toBe(true);
+    expect(onRegistryOrigin(new URL('https://ghcr.io/token'), { registry: 'ghcr.io', insecure: false })).toBe(true);
+    // Elsewhere, an address, or plain HTTP under the domain: only its status and code are said.
+    expect(onRegistryOrigin(new URL('https://auth.example.com/token'), hub)).toBe(false);
+    expect(onRegistryOrigin(new URL('http://auth.docker.io/token'), hub)).toBe(false);
+    expect(onRegistryOrigin(new URL('http://127.0.0.1:9000/'), { registry: '127.0.0.1:5791', insecure: true })).toBe(false);
+    expect(onRegistryOrigin(new URL('http://localhost:9000/'), { registry: 'localhost:5791', insecure: true })).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { answerDeadline } from './answer-deadline.js';
 import { basicAuthorization, type Challenge, type Credentials } from './auth.js';
 import { MAX_TOKEN_ANSWER_BYTES, readCapped } from './bounded-body.js';
 import type { RegistryClientOptions, RegistryFetch, RegistryFetchInit } from './client-options.js';
+import { errorCodesOf, unavailableElsewhere } from './error-codes.js';
 import { PullRefusedError, refusalIn, RegistryUnavailableError, unavailableAnswer } from './registry-errors.js';
 import { registrySays } from './registry-words.js';
 
@@ -45,28 +47,46 @@ export async function bearerToken(challenge: Challenge, credentials: Credentials
     for (const scope of scopes) url.searchParams.append('scope', scope);
   }
   await asking.options.checkTarget?.(url);
+  const own = onRegistryOrigin(url, asking.options);
+  const named = own ? `token service ${url.host}` : `the token service the registry named (${url.host})`;
   const timeoutMs = asking.answerTimeoutMs;
   // The token service is asked under the same patience as the registry: one that never answers must not hold the pull.
-  const deadline = answerDeadline(timeoutMs, () => new Error(`token service ${url.host} gave no answer within ${timeoutMs / 1000} s`), asking.options.signal);
+  const deadline = answerDeadline(timeoutMs, () => new Error(`${named} gave no answer within ${timeoutMs / 1000} s`), asking.options.signal);
   let body: Buffer | null;
   try {
     // Not followed: a token service that redirects would lead the credentials, and Orbit, anywhere.
     const response = await asking.fetch(url, { ...tokenRequest, signal: deadline.signal, redirect: 'manual' });
     // A token service restarting (Harbor's core behind its nginx) or rate limiting is an outage to wait out, not a refusal.
-    if (response.status === 429 || response.status >= 500) throw await unavailableAnswer(registry, response, `token service ${url.host}`);
-    if (!response.ok) throw await tokenRefusal(url, response, credentials, asking);
+    if (response.status === 429 || response.status >= 500) throw await (own ? unavailableAnswer(registry, response, named) : unavailableElsewhere(registry, response, named));
+    if (!response.ok) throw await tokenRefusal(url, response, credentials, asking, own);
     body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES);
   } catch (error) {
     if (error instanceof RegistryUnavailableError) throw error;
     const refused = refusalIn(error);
     if (refused) throw refused;
-    throw new RegistryUnavailableError(registry, deadline.signal.aborted ? deadline.signal.reason : error);
+    if (deadline.signal.aborted) throw new RegistryUnavailableError(registry, deadline.signal.reason);
+    // How a connection elsewhere failed (refused, closed, no HTTP) would map the registry's choice of host and port for it.
+    throw new RegistryUnavailableError(registry, own ? error : new Error(`could not reach ${named}`));
   } finally {
     deadline.end();
   }
   const token = body === null ? undefined : tokenOf(body);
-  if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `token service ${url.host} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
+  if (!token) throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${named} returned no token${body === null ? ` (its answer is over ${MAX_TOKEN_ANSWER_BYTES} bytes)` : ''}`);
   return token;
+}
+
+/**
+ * Whether the token service is the registry's own (Harbor's /service/token, ghcr.io/token on its origin, Docker Hub's
+ * auth.docker.io beside registry-1.docker.io, by name under one domain): only then are its words the registry's to
+ * quote. A realm elsewhere is a place the registry chose, and it may be one inside Orbit's network (see errorCodesOf);
+ * an address is no domain, so two IPs are never one registry's.
+ */
+export function onRegistryOrigin(url: URL, { registry, insecure }: Pick<RegistryClientOptions, 'registry' | 'insecure'>): boolean {
+  const origin = new URL(`${insecure ? 'http' : 'https'}://${registry}`);
+  if (url.origin === origin.origin) return true;
+  const domainOf = (host: string): string | undefined => (isIP(host.replace(/^\[|\]$/g, '')) || !host.includes('.') ? undefined : host.split('.').slice(-2).join('.'));
+  const domain = domainOf(url.hostname);
+  return url.protocol === 'https:' && domain !== undefined && domain === domainOf(origin.hostname);
 }
 
 /** The challenge's realm as the token service's URL, refused when it is none Orbit may ask. */
@@ -85,18 +105,21 @@ function realmOf(challenge: Challenge, { registry, insecure }: Pick<RegistryClie
 }
 
 /**
- * A token service's 4xx, quoting it: an identity token refused or not
+ * A token service's 4xx, quoting it when it is the registry's own origin
+ * (else by its status and error code alone): an identity token refused or not
  * taken, credentials refused, or, when Orbit sent none for the registry
  * (none given), where to give them: an anonymous request refused looks
  * the same as wrong credentials otherwise.
  */
-async function tokenRefusal(url: URL, response: Response, credentials: Credentials | undefined, asking: TokenAsking): Promise<PullRefusedError> {
-  const says = await registrySays(response);
+async function tokenRefusal(url: URL, response: Response, credentials: Credentials | undefined, asking: TokenAsking, own: boolean): Promise<PullRefusedError> {
   const identityToken = credentials?.identityToken !== undefined;
   const how = !identityToken ? '' : response.status === 404 || response.status === 405 ? ', it takes no identity tokens (OAuth2 refresh tokens): give a username and password' : ' for the identity token';
   // A host the registry redirects to is asked anonymously on purpose: Orbit's credentials go to the registry's host only.
   const anonymous = asking.forRegistry && credentials === undefined ? await asking.withoutCredentials() : '';
-  return new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})${how}${says}${anonymous}`);
+  if (!own) {
+    return new PullRefusedError('REGISTRY_UNAUTHORIZED', `the token service the registry named (${url.host}) refused the token request (${response.status}${await errorCodesOf(response)})${how}${anonymous}`);
+  }
+  return new PullRefusedError('REGISTRY_UNAUTHORIZED', `token request to ${url.host} failed (${response.status})${how}${await registrySays(response)}${anonymous}`);
 }
 
 /** A challenge's scope, with `actions` added when it is this repository's (`repository:team/app:pull` → `…:pull,push`). */

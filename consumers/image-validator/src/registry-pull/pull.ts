@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
 import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
 import { claimedPlatformConfig } from './claimed-platform.js';
+import type { PullDeadline } from './pull-deadline.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, PullRefusedError, RegistryClient, RegistryUnavailableError, requireContentDigest, sha256Of, type RegistryClientOptions } from '@orbit/lib';
 
@@ -40,6 +41,11 @@ export interface PullTarget {
    * platforms spent them all at once. Undefined: whole (up to MAX_INDEX_ENTRIES and the size limit).
    */
   readonly onePlatformBecause?: string;
+  /**
+   * The whole pull's deadline: told the bytes the manifests declare, and of each blob's bytes as they come; its
+   * signal ends the blob being read. The client's requests end with it when the client was made with its signal.
+   */
+  readonly deadline?: PullDeadline;
 }
 
 export interface PullResult {
@@ -326,7 +332,7 @@ const BLOB_RESUMES = 5;
  * containerd do, when the registry answers a Range request (206); else the
  * pull is tried again whole.
  */
-async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descriptor): Promise<void> {
+async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descriptor, deadline: PullDeadline | undefined): Promise<void> {
   const path = `/blobs/${blob.digest}`;
   const response = await client.get(path);
   if (!response.body) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} has no body`);
@@ -339,7 +345,7 @@ async function writeBlob(client: RegistryClient, pack: tar.Pack, blob: Descripto
   try {
     for (let resumes = 0; ; resumes += 1) {
       try {
-        await copyBody(client, blob, body, feed, progress);
+        await copyBody(client, blob, body, feed, progress, deadline);
         break;
       } catch (error) {
         if (error instanceof PullRefusedError || progress.received >= blob.size) throw error;
@@ -376,9 +382,9 @@ async function resumedBody(client: RegistryClient, path: string, from: number): 
  * One body's bytes into the blob's entry, counted in `progress`: it fails
  * when the blob grows past its size, and when a window of answerTimeoutMs
  * brings fewer than minBlobBytesPerWindow (the entry not taking them counts:
- * staging stalled).
+ * staging stalled). The pull's deadline ends it the same way, with its refusal.
  */
-async function copyBody(client: RegistryClient, blob: Descriptor, body: ReadableStream<Uint8Array>, feed: PassThrough, progress: { received: number }): Promise<void> {
+async function copyBody(client: RegistryClient, blob: Descriptor, body: ReadableStream<Uint8Array>, feed: PassThrough, progress: { received: number }, deadline: PullDeadline | undefined): Promise<void> {
   const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
   const windowMs = client.answerTimeoutMs;
   const needed = client.minBlobBytesPerWindow;
@@ -395,10 +401,18 @@ async function copyBody(client: RegistryClient, blob: Descriptor, body: Readable
     slow.abort(stalled);
     source.destroy(stalled);
   }, windowMs);
+  // The body's socket is closed at once: a registry dripping just fast enough would otherwise be read until its next chunk.
+  const overdue = (): void => {
+    slow.abort(deadline?.signal.reason);
+    source.destroy(deadline?.signal.reason as Error);
+  };
+  if (deadline?.signal.aborted) overdue();
+  deadline?.signal.addEventListener('abort', overdue, { once: true });
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       inWindow += chunk.length;
       progress.received += chunk.length;
+      deadline?.received(chunk.length);
       if (progress.received > blob.size) throw new PullRefusedError('REGISTRY_ERROR', `blob ${blob.digest} is longer than the ${blob.size} bytes its descriptor says`);
       if (!feed.write(chunk)) await once(feed, 'drain', { signal: slow.signal });
     }
@@ -406,6 +420,7 @@ async function copyBody(client: RegistryClient, blob: Descriptor, body: Readable
     throw slow.signal.aborted ? slow.signal.reason as Error : error;
   } finally {
     clearInterval(idle);
+    deadline?.signal.removeEventListener('abort', overdue);
     source.destroy();
   }
 }
@@ -433,7 +448,7 @@ function annotationsOf(refName: string, note: string | undefined): { annotations
 }
 
 /** oci-layout, the documents as sent, each blob once, then index.json naming the top document and the referrers beside it. */
-async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, referrers: readonly PulledReferrer[]): Promise<void> {
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, referrers: readonly PulledReferrer[], deadline: PullDeadline | undefined): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
@@ -449,7 +464,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     for (const blob of [...blobs, ...referrers.flatMap((referrer) => referrer.blobs)]) {
       if (names.has(blob.digest)) continue;
       names.add(blob.digest);
-      await writeBlob(client, pack, blob);
+      await writeBlob(client, pack, blob, deadline);
     }
     const { top } = resolved;
     await put('index.json', Buffer.from(JSON.stringify({
@@ -485,6 +500,15 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
  * beside it, as `oras cp -r` copies them.
  */
 export async function pullAsOciArchive(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
+  try {
+    return await pullWithin(client, target, sink);
+  } catch (error) {
+    // Whatever the deadline cut short (a request aborted reads as an outage, a body as a stall) ends with its refusal.
+    throw target.deadline?.expired ?? error;
+  }
+}
+
+async function pullWithin(client: RegistryClient, target: PullTarget, sink: Writable): Promise<PullResult> {
   const reference = target.digest ?? target.tag;
   if (!reference) throw new PullRefusedError('BAD_MANIFEST', 'a reference needs a tag or a digest');
   const asked = `${client.repositoryName}${target.digest ? '@' : ':'}${reference}`;
@@ -497,11 +521,13 @@ export async function pullAsOciArchive(client: RegistryClient, target: PullTarge
   const blobs = distinctBlobs(resolved.manifests);
   const total = blobs.reduce((sum, blob) => sum + blob.size, 0);
   if (total > target.maxBytes) throw new PullRefusedError('TOO_LARGE', `the image is ${total} bytes; the limit is ${target.maxBytes}`);
+  target.deadline?.declare(total);
   // A whole index's platforms have referrers of their own (cosign sign --recursive signs each; an SBOM per platform): looked for while they are few.
   const platforms = resolved.manifests.map((manifest) => manifest.digest).filter((digest) => digest !== resolved.top.digest);
   const { referrers, note } = await pullReferrers(client, [resolved.top.digest, ...(platforms.length <= MAX_PLATFORM_REFERRER_LOOKUPS ? platforms : [])]);
+  target.deadline?.declare(total + referrers.flatMap((referrer) => referrer.blobs).reduce((sum, blob) => sum + blob.size, 0));
   const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
-  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), referrers);
+  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), referrers, target.deadline);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
 

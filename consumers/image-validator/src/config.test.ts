@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '@orbit/lib';
+import { configProblemsOf } from '../../../test/helpers/config-problems.js';
+import { validatorEnv } from './config.js';
+
+describe('the validator\'s pull deadline settings', () => {
+  it('default to 600 s and 1 MiB/s', () => {
+    const config = readConfig(validatorEnv, {});
+    expect(config.ORBIT_PULL_MIN_DEADLINE_SECONDS).toBe(600);
+    expect(config.ORBIT_PULL_MIN_BYTES_PER_SECOND).toBe(1024 * 1024);
+  });
+
+  it('are refused at start, each named, when they are no whole number in range', () => {
+    const problems = configProblemsOf(() => readConfig(validatorEnv, { ORBIT_PULL_MIN_DEADLINE_SECONDS: '0', ORBIT_PULL_MIN_BYTES_PER_SECOND: '1MiB' }));
+    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^ORBIT_PULL_MIN_DEADLINE_SECONDS/), expect.stringMatching(/^ORBIT_PULL_MIN_BYTES_PER_SECOND.*whole number/)]));
+    expect(configProblemsOf(() => readConfig(validatorEnv, { ORBIT_PULL_MIN_DEADLINE_SECONDS: '86401' }))).toEqual([expect.stringMatching(/^ORBIT_PULL_MIN_DEADLINE_SECONDS/)]);
+  });
+});
