@@ -16,7 +16,8 @@ export interface UploadStore {
    * Keeps what it was presigned with, for presignedWith (a presign sent again with its Idempotency-Key) and abandon
    * (a single PUT leaves nothing else before it arrives). An id is opened only once, by a single PUT or by an upload
    * in parts: a second call fails UploadPresignedMeanwhile (an id given up is opened anew), unless `reopen`: for an
-   * upload in parts, its multipart upload ended and a presign sent again opens a new one under the same id; for a
+   * upload in parts, its multipart upload ended and a presign sent again opens a new one under the same id (deleting
+   * any archive there, aborting the one its plan named; UploadPresignedMeanwhile when another reopened it first); for a
    * single PUT, a presign sent again, whose URL is signed again and nothing written.
    */
   presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly reopen?: boolean }): Promise<PresignedUpload>;
@@ -30,7 +31,8 @@ export interface UploadStore {
   /**
    * Fresh presigned PUTs of the parts a declared upload still lacks (not
    * arrived, or arrived at another size): after its URLs expired, or a
-   * client restarted. Undefined when no upload in parts is open under the id.
+   * client restarted. None once its parts were put together (the archive of its size is there). Undefined when no
+   * upload in parts is open under the id and none was put together.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
   /** What an upload was presigned with (its size, null for one PUT); undefined when it was not presigned, or was given up. */

@@ -415,6 +415,23 @@ export function uploadRoutes(deps: UploadRouteDeps) {
     return startedBefore(earlier);
   }
 
+  /**
+   * What a completed single PUT's URL took after its request succeeded: S3 cannot revoke the URL within its hour, and
+   * the harbor-writer deleted the version it stored and those before it, so every version left is a later PUT that no
+   * completion can take (its completion is replayed). A completion sent again or a DELETE removes them (found by a
+   * review: they stayed until the staging expiry). Not while the request runs: the version it names is among them.
+   */
+  async function dropPutsAfterStored(owner: string, uploadId: string, held: HeldRequest, request: FastifyRequest): Promise<void> {
+    if (held.status !== 'succeeded') return;
+    try {
+      const left = await deps.uploads.find(owner, uploadId);
+      if (left) await deps.uploads.discard(left);
+    } catch (error) {
+      // The answer stands without it: the staging expiry takes what is left a day later.
+      deps.logger?.warn({ ...requestLogFields(request), uploadId, err: error }, 'what a completed upload\'s URL took since was not deleted');
+    }
+  }
+
   /** The claim a presigned upload's completion holds on its id (one request per upload). */
   function completionOf(uploadId: string): ClaimedBy | undefined {
     return deps.completions ? { claims: deps.completions, key: uploadId, field: 'uploadId' } : undefined;
@@ -422,9 +439,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
 
   /**
    * The upload a presign with Idempotency-Key `key` opened before: `replay`,
-   * its one URL signed again, or fresh URLs of the parts it still lacks; none
-   * when there is none to go on with, and a new one is opened under the same
-   * id (`seen`: its multipart upload ended, and the new one replaces it).
+   * its one URL signed again, or fresh URLs of the parts it still lacks (none
+   * once a completion put them together, its request refused or failed since:
+   * what was sent is what it holds); none when there is none to go on with,
+   * and a new one is opened under the same id (`seen`: its multipart upload
+   * ended with nothing put together, and the new one replaces it).
    */
   async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<{ replay?: PresignedUpload | undefined; seen: boolean }> {
     const completed = await earlierOf(completionOf(uploadId), owner);
@@ -788,8 +807,9 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       // Completed and not failed: the request owns the archive now (a failed one's archive may go).
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier) {
+        await dropPutsAfterStored(caller.actor.username, id, earlier, request);
         throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
-          `upload ${id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing was deleted`);
+          `upload ${id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing it holds was deleted`);
       }
       // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
       const completedMeanwhile = async () => (await earlierOf(completion, caller.actor.username, true)) !== undefined;
@@ -848,7 +868,11 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: pinned }, contentIs: 'image' };
       // Completed before and not failed: that request is the answer, even once its staged image was stored and removed.
       const earlier = await earlierOf(completion, caller.actor.username);
-      if (earlier && completion) return send(reply, replayOf(earlier, sent, completion));
+      if (earlier && completion) {
+        const replay = replayOf(earlier, sent, completion);
+        await dropPutsAfterStored(caller.actor.username, id, earlier, request);
+        return send(reply, replay);
+      }
       const staged = await deps.uploads.find(caller.actor.username, id);
       // Unknown and not yet PUT look alike here (the presign leaves no trace); either way the archive is what to send.
       if (!staged) {

@@ -127,9 +127,9 @@ describe('presigned uploads into MinIO', () => {
     expect(first).toMatchObject({ bucket, sizeBytes: archive.length });
     expect(second).toMatchObject({ key: first!.key, sizeBytes: archive.length });
     expect(sha256(await storedBytes(first!.key))).toBe(sha256(archive));
-    // The plan is gone, and the object is found again as it is.
+    // The plan is gone, and the object is found again as it is; asked which parts are left, none (all arrived).
     expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
-    expect(await store.resume(owner, uploadId)).toBeUndefined();
+    expect((await store.resume(owner, uploadId))?.parts).toEqual([]);
     expect(await store.find(owner, uploadId)).toMatchObject({ key: first!.key, sizeBytes: archive.length });
     const encrypted = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first!.key }));
     expect(encrypted.ServerSideEncryption).toBe('AES256');
@@ -185,6 +185,73 @@ describe('presigned uploads into MinIO', () => {
     expect(await store.resume(owner, uploadId)).toBeUndefined();
     const reopened = await store.presign(owner, uploadId, sizeBytes, { reopen: true });
     expect(await open()).toEqual([s3UploadIdOf(reopened)]);
+    expect(await store.abandon(owner, uploadId)).toBe('given-up');
+  });
+
+  it('tells a presign sent again after its parts were put together that none is left to send, and puts a reopened upload\'s parts together over any archive left, leaving no multipart upload open (found by a review: the bytes PUT before were stored, the new upload stayed open)', async () => {
+    const owner = `reopen-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const before = randomBytes(6 * MIB);
+    const after = randomBytes(6 * MIB);
+    const key = directKey(owner, uploadId);
+    const sent = async (presigned: PresignedParts, archive: Buffer): Promise<void> => {
+      for (const part of presigned.parts) {
+        const from = (part.partNumber - 1) * presigned.partSizeBytes;
+        expect(await put(part.url, archive.subarray(from, from + part.sizeBytes), presigned.headers)).toBe(200);
+      }
+    };
+    await sent(await store.presign(owner, uploadId, before.length) as PresignedParts, before);
+    // A completion puts the parts together (its request refused at the door, NAME_CONFLICT): its plan is gone.
+    expect(sha256(await storedBytes((await store.find(owner, uploadId))!.key))).toBe(sha256(before));
+    expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
+    // The same upload, every part arrived: a presign sent again under its key replays it, nothing to send.
+    const resumed = await store.resume(owner, uploadId);
+    expect(resumed).toMatchObject({ partSizeBytes: 5 * MIB, parts: [] });
+
+    // Reopened anyway (the route reopens only when nothing is left of it): the archive PUT before can no longer be completed.
+    const reopened = await store.presign(owner, uploadId, after.length, { reopen: true }) as PresignedParts;
+    expect(await versionsLeft(key)).toEqual([]);
+    await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-2 of 2 have not arrived');
+    await sent(reopened, after);
+    expect(sha256(await storedBytes((await store.find(owner, uploadId))!.key))).toBe(sha256(after));
+    const open = (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
+    expect(open).toEqual([]);
+    expect(await store.abandon(owner, uploadId)).toBe('given-up');
+  });
+
+  it('puts the parts of a plan written beside an archive together over it, never handing back the archive and dropping the plan with its upload open', async () => {
+    const owner = `beside-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const key = directKey(owner, uploadId);
+    const stale = randomBytes(6 * MIB);
+    const fresh = randomBytes(6 * MIB);
+    const presigned = await store.presign(owner, uploadId, fresh.length) as PresignedParts;
+    // Bytes under the upload's key beside a plan that is open (a single PUT's URL given up before, say).
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: stale, ServerSideEncryption: 'AES256' }));
+    await expect(store.find(owner, uploadId)).rejects.toBeInstanceOf(UploadIncompleteError);
+    for (const part of presigned.parts) {
+      const from = (part.partNumber - 1) * presigned.partSizeBytes;
+      expect(await put(part.url, fresh.subarray(from, from + part.sizeBytes), presigned.headers)).toBe(200);
+    }
+    expect(sha256(await storedBytes((await store.find(owner, uploadId))!.key))).toBe(sha256(fresh));
+    expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? []).toEqual([]);
+    expect(await store.abandon(owner, uploadId)).toBe('given-up');
+  });
+
+  it('reopens an ended upload in parts once when presigns sent again come at the same instant, aborting the multipart upload of the plan it writes over (found by a review: each wrote its plan, their uploads stayed open)', async () => {
+    const owner = `reopen-race-${uniqueSuffix()}`;
+    const uploadId = randomUUID();
+    const sizeBytes = 12 * MIB;
+    const first = await store.presign(owner, uploadId, sizeBytes) as PresignedParts;
+    const key = directKey(owner, uploadId);
+    const answers = await Promise.allSettled([1, 2, 3].map(() => store.presign(owner, uploadId, sizeBytes, { reopen: true })));
+    const opened = answers.filter((answer): answer is PromiseFulfilledResult<PresignedUpload> => answer.status === 'fulfilled');
+    expect(opened).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 'rejected').map((answer) => answer.reason)).toEqual([expect.any(UploadPresignedMeanwhile), expect.any(UploadPresignedMeanwhile)]);
+    const s3UploadIdOf = (presigned: PresignedUpload): string | null => new URL((presigned as PresignedParts).parts[0]!.url).searchParams.get('uploadId');
+    const open = ((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? []).map((upload) => upload.UploadId);
+    expect(open).toEqual([s3UploadIdOf(opened[0]!.value)]);
+    expect(open).not.toContain(s3UploadIdOf(first));
     expect(await store.abandon(owner, uploadId)).toBe('given-up');
   });
 

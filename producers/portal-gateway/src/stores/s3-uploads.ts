@@ -91,15 +91,18 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     }
   }
 
-  async function readJson<T>(key: string, shape: z.ZodType<T>): Promise<T | undefined> {
+  /** A JSON object and the ETag it was read at (to write over only that one). */
+  async function readTagged<T>(key: string, shape: z.ZodType<T>): Promise<{ readonly value: T; readonly etag: string | undefined } | undefined> {
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? ''));
+      return { value: shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? '')), etag: answer.ETag };
     } catch (error) {
       if (errorName(error) === 'NoSuchKey') return undefined;
       throw error;
     }
   }
+
+  const readJson = async <T>(key: string, shape: z.ZodType<T>): Promise<T | undefined> => (await readTagged(key, shape))?.value;
 
   const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
 
@@ -180,6 +183,27 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId) }));
   }
 
+  /** Aborts a multipart upload a plan named; one completed or ended already is left as it is. */
+  async function abortIfOpen(key: string, s3UploadId: string): Promise<void> {
+    try {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: s3UploadId }));
+    } catch (error) {
+      if (errorName(error) !== 'NoSuchUpload') throw error;
+    }
+  }
+
+  /**
+   * An upload in parts whose plan is done with: its parts were put together into an archive of the declared size, so
+   * nothing is left to send (a presign sent again under its key replays it with no parts rather than opening a second
+   * upload whose parts a completion would never take: found by a review, the archive PUT before was stored instead).
+   * Undefined when no such archive is there: none arrived, or the staging expiry took it.
+   */
+  async function assembledAlready(key: string, plan: PartPlan): Promise<PresignedParts | undefined> {
+    const found = await head(key);
+    if (found?.sizeBytes !== plan.sizeBytes) return undefined;
+    return { method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString(), partSizeBytes: plan.partSizeBytes, parts: [] };
+  }
+
   /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
   async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
     const parts = await Promise.all(partNumbers.map(async (partNumber) => {
@@ -209,14 +233,20 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
+      // Reopened, the plan it replaces (its upload ended), written over only while it is the one read: of two presigns
+      // sent again at once, one opens an upload (found by a review: each wrote its plan over the other's, and the
+      // multipart uploads of the plans written over stayed open a day).
+      const replaced = options.reopen ? await readTagged(partsPlanKey(owner, uploadId), storedPlan) : undefined;
       const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256', ContentType: 'application/x-tar' }));
       if (!created.UploadId) throw new StoreUnavailableError('S3', new Error(`CreateMultipartUpload of ${key} answered no UploadId`));
       const stored: StoredPlan = { s3UploadId: created.UploadId, ...plan };
+      // No bytes sent before the new upload can be completed in its place: the new parts, or nothing.
+      if (options.reopen) await deleteArchive(key);
       try {
         // The plan is the id's claim: of two presigns sent at once with one key, one plan is written, not the later over the earlier.
         await s3.send(new PutObjectCommand({
           Bucket: bucket, Key: partsPlanKey(owner, uploadId), Body: JSON.stringify(stored), ContentType: 'application/json', ServerSideEncryption: 'AES256',
-          ...(options.reopen ? {} : { IfNoneMatch: '*' }),
+          ...(replaced?.etag ? { IfMatch: replaced.etag } : { IfNoneMatch: '*' }),
         }));
       } catch (error) {
         const conflict = errorName(error) === 'ConditionalRequestConflict';
@@ -228,6 +258,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         throw new UploadPresignedMeanwhile(uploadId);
       }
       if (options.reopen) {
+        if (replaced) await abortIfOpen(key, replaced.value.s3UploadId);
         await recordPresign(owner, uploadId, { sizeBytes });
       } else {
         let claimed: boolean;
@@ -246,15 +277,17 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
-      const plan = await readPlan(partsPlanKey(owner, uploadId));
-      if (plan === undefined) return undefined;
       const key = directKey(owner, uploadId);
+      const [plan, recorded] = await Promise.all([readPlan(partsPlanKey(owner, uploadId)), readRecord(owner, uploadId)]);
+      if (recorded?.givenUp) return undefined;
+      // A completion put the parts together and dropped the plan (its request refused or failed since, or under way).
+      if (plan === undefined) return typeof recorded?.sizeBytes === 'number' ? assembledAlready(key, partPlan(recorded.sizeBytes, preferredPartBytes)) : undefined;
       let parts: Part[];
       try {
         parts = await uploadedParts(key, plan.s3UploadId);
       } catch (error) {
         // Completed meanwhile, or aborted by the staging lifecycle after a day.
-        if (errorName(error) === 'NoSuchUpload') return undefined;
+        if (errorName(error) === 'NoSuchUpload') return assembledAlready(key, plan);
         throw error;
       }
       const { missing, misSized } = partsToSend(plan, uploaded(parts));
@@ -280,11 +313,14 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       }
       // Neither: a completion racing this one may have put the archive together and dropped the plan between the looks.
       if (found === undefined && plan === undefined) return head(key);
-      if (plan !== undefined) {
-        if (found === undefined) await assemble(owner, uploadId, plan);
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
-      }
-      return found ?? head(key);
+      if (plan === undefined) return found;
+      // A plan beside an archive is the newer of the two (a new upload is opened under the id only once the archive is
+      // deleted), so its parts are put together over it: returning the archive and dropping the plan stored the bytes
+      // sent before and left the new multipart upload open (found by a review). Put together by a completion racing
+      // this one, it answers NoSuchUpload: either way, nothing the plan names is open once this returns.
+      await assemble(owner, uploadId, plan);
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
+      return head(key);
     },
     abandon: async (owner: string, uploadId: string, completed?: () => Promise<boolean>): Promise<'given-up' | 'unknown' | 'completed'> => {
       const key = directKey(owner, uploadId);

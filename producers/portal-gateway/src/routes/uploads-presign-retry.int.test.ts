@@ -1,0 +1,178 @@
+/**
+ * A presign sent again under its Idempotency-Key, on the local stack's staging bucket (MinIO): the gateway in-process on
+ * the real S3 upload store, with completion claims kept here. The running pipeline uses the built dist/, which these
+ * sources are not.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { createPresigningS3, createS3 } from '@orbit/lib';
+import type { UploadRequested } from '@orbit/schemas';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
+import { buildApp } from '../app.js';
+import { tokenVerifier } from '../auth.js';
+import type { HeldRequest, UploadClaims } from '../ports.js';
+import { directKey, s3UploadStore } from '../stores/s3-uploads.js';
+import { ROUTE_TEST_AUTH, routeTestToken } from '../testing/route-gateway.js';
+
+const MIB = 1024 ** 2;
+const s3 = createS3(testConfig);
+const bucket = testConfig.ORBIT_BUCKET_STAGING;
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * One request per upload id, as upload_completions keeps them: the first claim holds it, and its command is kept in
+ * `claimedCommands`; `succeed` moves a request on as the pipeline would.
+ */
+function completionClaims(claimedCommands: UploadRequested[]): { readonly claims: UploadClaims; readonly succeed: (requestId: string) => void } {
+  const held = new Map<string, HeldRequest>();
+  const succeed = (requestId: string): void => {
+    for (const [id, request] of held) if (request.requestId === requestId) held.set(id, { ...request, status: 'succeeded' });
+  };
+  const claims: UploadClaims = {
+    claim: async (key, request, command, _trace, beforeCommit) => {
+      const id = `${request.owner}\u0000${key}`;
+      const before = held.get(id);
+      if (before) return before;
+      await beforeCommit?.();
+      const claimed: HeldRequest = { requestId: request.requestId, status: 'accepted', imageUID: request.imageUID };
+      held.set(id, claimed);
+      claimedCommands.push(command);
+      return claimed;
+    },
+    find: async (owner, key) => held.get(`${owner}\u0000${key}`),
+  };
+  return { claims, succeed };
+}
+
+/** A gateway on the real staging bucket; `v1-0-00` is stored already, so its completion is refused at the door (NAME_CONFLICT). */
+function retryGateway() {
+  const published: UploadRequested[] = [];
+  const { claims: completions, succeed } = completionClaims(published);
+  const app = buildApp({
+    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
+    uploads: s3UploadStore(s3, bucket, 64 * MIB, { presigner: createPresigningS3(testConfig), presignSeconds: 600, partSizeBytes: 5 * MIB }),
+    names: { uidFor: async () => 'R'.repeat(60), peek: async () => 'R'.repeat(60) },
+    versionStored: async (_imageUID, imageVersion) => (imageVersion === 'v1-0-00' ? imageVersion : undefined),
+    completions,
+    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
+    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
+    publish: { uploadRequested: async (event) => void published.push(event), uploadRefused: async () => undefined },
+    maxUploadBytes: 64 * MIB, logger: quietLogger,
+  });
+  return { app, published, succeed };
+}
+
+interface PresignAnswer {
+  readonly uploadId: string;
+  readonly completeUrl: string;
+  readonly headers: Record<string, string>;
+  readonly partSizeBytes: number;
+  readonly parts: readonly { readonly partNumber: number; readonly url: string; readonly sizeBytes: number }[];
+}
+
+async function sendParts(presigned: PresignAnswer, archive: Buffer): Promise<void> {
+  for (const part of presigned.parts) {
+    const from = (part.partNumber - 1) * presigned.partSizeBytes;
+    const answer = await fetch(part.url, { method: 'PUT', body: archive.subarray(from, from + part.sizeBytes), headers: presigned.headers });
+    await answer.arrayBuffer();
+    expect(answer.status).toBe(200);
+  }
+}
+
+async function openUploads(owner: string, uploadId: string): Promise<number> {
+  const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: directKey(owner, uploadId) }));
+  return (listed.Uploads ?? []).length;
+}
+
+describe('a presign sent again under its Idempotency-Key (staging in MinIO)', () => {
+  it('answers 200 with no parts once its parts were put together by a completion refused at the door, and the completion that follows takes those bytes; no second upload is opened (found by a review: 201, and the parts PUT to it were never stored)', async () => {
+    const { app, published } = retryGateway();
+    const owner = `retry-${uniqueSuffix()}`;
+    const key = randomUUID();
+    const headers = { authorization: `Bearer ${await routeTestToken(owner)}`, 'idempotency-key': key };
+    const archive = randomBytes(6 * MIB);
+    const presign = () => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: archive.length } });
+    const first = await presign();
+    expect(first.statusCode).toBe(201);
+    const presigned = first.json() as PresignAnswer;
+    await sendParts(presigned, archive);
+    const complete = (imageVersion: string) => app.inject({ method: 'POST', url: `/v1/uploads/${presigned.uploadId}/complete`, headers, payload: { metadata: { imageName: 'retried', imageVersion } } });
+    const taken = await complete('v1-0-00');
+    expect([taken.statusCode, taken.json().code]).toEqual([409, 'NAME_CONFLICT']);
+
+    const again = await presign();
+    expect([again.statusCode, again.headers['idempotent-replayed']]).toEqual([200, 'true']);
+    expect(again.json()).toMatchObject({ uploadId: presigned.uploadId, parts: [] });
+    expect(await openUploads(owner, presigned.uploadId)).toBe(0);
+
+    const completed = await complete('v1-0-01');
+    expect(completed.statusCode, completed.body).toBe(202);
+    const staged = published[0]!.staging!;
+    const object = await s3.send(new GetObjectCommand({ Bucket: staged.bucket, Key: staged.key, ...(staged.versionId ? { VersionId: staged.versionId } : {}) }));
+    expect(sha256(Buffer.from(await object.Body!.transformToByteArray()))).toBe(sha256(archive));
+    // Completed: the key names that upload for good.
+    expect((await presign()).json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_COMPLETED' });
+  });
+
+  it('opens no second upload for presigns sent again while its completion runs: each answers 200 with the same upload or 409 completed (found by a review: 201s, and their multipart uploads left open)', async () => {
+    const { app } = retryGateway();
+    const owner = `retry-race-${uniqueSuffix()}`;
+    for (let round = 0; round < 3; round += 1) {
+      const headers = { authorization: `Bearer ${await routeTestToken(owner)}`, 'idempotency-key': randomUUID() };
+      const archive = randomBytes(6 * MIB);
+      const presign = () => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: archive.length } });
+      const presigned = (await presign()).json() as PresignAnswer;
+      await sendParts(presigned, archive);
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      const [completed, ...retries] = await Promise.all([
+        app.inject({ method: 'POST', url: `/v1/uploads/${presigned.uploadId}/complete`, headers, payload: { metadata: { imageName: 'retried', imageVersion: `v1-0-${round + 1}` } } }),
+        ...[0, 5, 10, 25, 50, 100].map((ms) => sleep(ms).then(presign)),
+      ]);
+      expect(completed!.statusCode, completed!.body).toBe(202);
+      for (const retry of retries) {
+        const answer = retry.json() as Partial<PresignAnswer> & { code?: string };
+        const seen = retry.statusCode === 200 ? { status: 200, uploadId: answer.uploadId, parts: answer.parts } : { status: retry.statusCode, code: answer.code };
+        expect([{ status: 200, uploadId: presigned.uploadId, parts: [] }, { status: 409, code: 'ORBIT_ERR_UPLOAD_COMPLETED' }]).toContainEqual(seen);
+      }
+      expect(await openUploads(owner, presigned.uploadId)).toBe(0);
+    }
+  });
+
+  it('deletes what a completed single PUT\'s URL took after its request succeeded when the completion is sent again or the upload is given up (found by a review: it stayed in staging a day)', async () => {
+    const { app, published, succeed } = retryGateway();
+    const owner = `put-after-${uniqueSuffix()}`;
+    const headers = { authorization: `Bearer ${await routeTestToken(owner)}` };
+    const presigned = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers })).json() as { uploadId: string; url: string; headers: Record<string, string> };
+    const putArchive = async (): Promise<void> => {
+      const answer = await fetch(presigned.url, { method: 'PUT', body: randomBytes(64 * 1024), headers: presigned.headers });
+      await answer.arrayBuffer();
+      expect(answer.status).toBe(200);
+    };
+    const key = directKey(owner, presigned.uploadId);
+    const versionsLeft = async (): Promise<number> => {
+      const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+      return [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((entry) => entry.Key === key).length;
+    };
+    await putArchive();
+    const complete = () => app.inject({ method: 'POST', url: `/v1/uploads/${presigned.uploadId}/complete`, headers, payload: { metadata: { imageName: 'put-after', imageVersion: 'v1-0-01' } } });
+    expect((await complete()).statusCode).toBe(202);
+    // While the request runs its staged version stays, later PUTs with it.
+    await putArchive();
+    expect((await complete()).statusCode).toBe(200);
+    expect(await versionsLeft()).toBe(2);
+    // Stored: the harbor-writer deleted the version it stored and the ones before it.
+    const staged = published[0]!.staging!;
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: staged.versionId! }));
+    succeed(published[0]!.requestId);
+    await putArchive();
+    const replayed = await complete();
+    expect([replayed.statusCode, replayed.json().requestId]).toEqual([200, published[0]!.requestId]);
+    expect(await versionsLeft()).toBe(0);
+    await putArchive();
+    const deleted = await app.inject({ method: 'DELETE', url: `/v1/uploads/${presigned.uploadId}`, headers });
+    expect([deleted.statusCode, deleted.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+    expect(await versionsLeft()).toBe(0);
+  });
+});
