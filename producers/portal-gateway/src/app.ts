@@ -452,7 +452,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { requestReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
-        if (reach) await api.register(deployableRoutes(reach), { caller });
+        // The request store too: a version still uploading, or whose upload failed, answers its owner so (not-held.ts).
+        if (reach) await api.register(deployableRoutes({ ...reach, requests }), { caller });
         if (deps.images && deps.transfers && deps.requests) {
           await api.register(transferRoutes({ images: deps.images, requests: deps.requests, ...deps.transfers, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, logger: deps.logger }), { caller });
         }

@@ -3,14 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ENVIRONMENT_NAMES, helmChartNameOf, StoredJsonError, toYamlText, type EnvironmentName } from '@orbit/lib';
 import type { Caller } from '../auth.js';
 import { varyOn } from '../conditional.js';
-import { notFound } from '../errors.js';
+import { notFound, type RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { overlayPathOf, overlayPulling, tarGzOf } from '../kustomize-tree.js';
 import { errors, KUSTOMIZE_ARCHIVE, MANIFEST_LIST, pathParams, VERSION } from '../openapi.js';
-import { environmentsOfVersion, type DeployableStore, type ImageReader, type StoredObjectRef } from '../ports.js';
+import { environmentsOfVersion, type DeployableStore, type ImageReader, type RequestStore, type StoredObjectRef } from '../ports.js';
 import { chartFileName } from '../helm-index.js';
 import { archiveDownloadOf, chartIn, copyIn, versionShownTo } from '../version-objects.js';
 import { imageSeenBy } from './visible-image.js';
+import { imageNotHeld, isNotFound, versionNotHeld } from './not-held.js';
 import type { TransferPolicy } from '../transfer-rules.js';
 
 type VersionRequest = FastifyRequest<{ Params: { uid: string; version: string }; Querystring: { environment?: string } }>;
@@ -52,16 +53,31 @@ export function manifestsAs(manifests: readonly unknown[], accept: string | unde
  * chart is the one packaged for the version, or for the environment when it
  * pulls from a registry of its own. The caller reads what
  * GET /v1/images/{uid} shows them: all of their own images, and of anyone
- * else's the environments a promotion role lets them read.
+ * else's the environments a promotion role lets them read. A version ViewPort
+ * does not hold answers its owner, as the image does, 404 IMAGE_NOT_READY or
+ * IMAGE_UPLOAD_FAILED naming its upload (when `requests` is given).
  */
-export function deployableRoutes(deps: { images: ImageReader; deployables: DeployableStore; policy?: TransferPolicy }) {
+export function deployableRoutes(deps: { images: ImageReader; deployables: DeployableStore; requests?: Pick<RequestStore, 'list'>; policy?: TransferPolicy }) {
   return async function register(app: FastifyInstance, options: { caller: (request: FastifyRequest) => Promise<Caller> }): Promise<void> {
+    /**
+     * The 404 of a version the caller does not see, or of its image: to the owner, why ViewPort does not hold it yet (its
+     * upload under way, or failed), as GET /v1/images/{uid} answers; the version is what a client polls after a 202.
+     */
+    const notHeldAnswer = async (caller: Caller, uid: string, imageVersion: string, missing: RequestRefusedError, imageHeld: boolean): Promise<RequestRefusedError> => {
+      if (!deps.requests) return missing;
+      const owner = caller.actor.username;
+      return (await versionNotHeld(deps.requests, owner, uid, imageVersion))
+        // An image ViewPort does not hold at all is not ready (or failed) whichever version is asked for.
+        ?? (imageHeld ? undefined : await imageNotHeld(deps.requests, owner, uid)) ?? missing;
+    };
     const versionOf = async (request: VersionRequest) => {
       const caller = await options.caller(request);
       const { uid, version: imageVersion } = request.params;
-      const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy, imageVersion);
+      const { image, readable } = await imageSeenBy(deps.images, caller, uid, deps.policy, imageVersion).catch(async (error: unknown) => {
+        throw isNotFound(error) ? await notHeldAnswer(caller, uid, imageVersion, error, false) : error;
+      });
       const version = image.versions.find((candidate) => candidate['imageVersion'] === imageVersion);
-      if (!version) throw notFound(`version ${imageVersion} of image ${uid}`);
+      if (!version) throw await notHeldAnswer(caller, uid, imageVersion, notFound(`version ${imageVersion} of image ${uid}`), true);
       const owned = image.owner === caller.actor.username;
       const mayRead = (environment: EnvironmentName): boolean => owned || readable.includes(environment);
       return { image, version, imageVersion, mayRead, owned };

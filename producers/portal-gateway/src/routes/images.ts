@@ -5,8 +5,8 @@ import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } fr
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VERSIONS, IMAGE_VIEW, pathParams } from '../openapi.js';
 import { notFound, RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
-import type { EventLogReader, EventPosition, ImageReader, ImageView, RequestRecord, RequestStore, TimelineEntry, ViewerQuery } from '../ports.js';
-import { uploadUnderWay } from '../upload-under-way.js';
+import type { EventLogReader, EventPosition, ImageReader, ImageView, RequestStore, TimelineEntry, ViewerQuery } from '../ports.js';
+import { imageNotHeld } from './not-held.js';
 import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
 import { VERSIONS_SHOWN } from '../image-overview.js';
@@ -51,37 +51,20 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     /** Whether the caller owns the image: an overview of no version and no environment is only ever its owner's. */
     const ownedBy = async (uid: string, caller: Caller): Promise<boolean> =>
       (await deps.images.overview(uid, { viewer: caller.actor.username, readable: [], newest: 0 }))?.owner === caller.actor.username;
-    /**
-     * The caller's newest failed upload of an image ViewPort does not hold: an image whose every upload was refused
-     * (NO_MANIFEST, say) has no page, but its owner's requests, and their steps, are there to read.
-     */
-    const failedUpload = async (requests: Pick<RequestStore, 'list'>, owner: string, uid: string): Promise<RequestRecord | undefined> =>
-      (await requests.list({ owner, kind: 'upload', imageUID: uid, status: 'failed', limit: 1 })).requests[0];
+    /** The 404 of an image the caller does not see: why it is not in ViewPort yet, when it is the caller's. */
+    const notHeldAnswer = async (caller: Caller, uid: string): Promise<RequestRefusedError> =>
+      // ViewPort holds an image from its first validated version on: until then the UID an upload answered with would be a bare 404.
+      (deps.requests && (await imageNotHeld(deps.requests, caller.actor.username, uid))) ?? notFound(`image ${uid}`);
     /**
      * The image as the caller sees it, as `read` reads it (its overview, or its outline: who owns it and which versions
-     * the caller sees); 404 IMAGE_NOT_READY while its first upload is under way, IMAGE_UPLOAD_FAILED naming the owner's
-     * failed upload once none is (it was a bare 404, though the event log holds that upload's steps under the UID).
+     * the caller sees); to its owner, 404 IMAGE_NOT_READY while its first upload is under way, IMAGE_UPLOAD_FAILED naming
+     * the failed upload once none is (it was a bare 404, though the event log holds that upload's steps under the UID).
      */
     const visible = async (request: FastifyRequest<{ Params: { uid: string } }>, read: (uid: string, query: ViewerQuery) => Promise<ImageView | undefined>) => {
       const caller = await options.caller(request);
-      try {
-        const image = await read(request.params.uid, { viewer: caller.actor.username, readable: readableBy(caller) });
-        if (!image) throw notFound(`image ${request.params.uid}`);
-        return { caller, image };
-      } catch (error) {
-        // ViewPort holds an image from its first validated version on: until then the UID an upload answered with would be a bare 404.
-        const requests = error instanceof RequestRefusedError && error.statusCode === 404 ? deps.requests : undefined;
-        if (!requests) throw error;
-        const uploading = await uploadUnderWay(requests, caller.actor.username, request.params.uid);
-        if (uploading) {
-          throw new RequestRefusedError(404, 'IMAGE_NOT_READY',
-            `image ${request.params.uid} has no validated version yet: your upload ${uploading.requestId}${uploading.imageVersion ? ` of ${uploading.imageVersion}` : ''} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
-        }
-        const failed = await failedUpload(requests, caller.actor.username, request.params.uid);
-        if (!failed) throw error;
-        throw new RequestRefusedError(404, 'IMAGE_UPLOAD_FAILED',
-          `image ${request.params.uid} has no version: your upload ${failed.requestId}${failed.imageVersion ? ` of ${failed.imageVersion}` : ''} failed ${failed.error?.code ?? 'without a reason code'}; its steps are at GET /v1/requests/${failed.requestId}`);
-      }
+      const image = await read(request.params.uid, { viewer: caller.actor.username, readable: readableBy(caller) });
+      if (!image) throw await notHeldAnswer(caller, request.params.uid);
+      return { caller, image };
     };
     app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
       schema: {
@@ -170,7 +153,8 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       if (before !== undefined && !Number.isSafeInteger(before)) throw badCursor();
       // Read a page at a time in the store: an image of a thousand versions was megabytes per read (found by a probe).
       const page = await deps.images.versionsPage(uid, { limit, before, beforeVersion: after?.[1], viewer: caller.actor.username, readable: readableBy(caller) });
-      if (!page) throw notFound(`image ${uid}`);
+      // Polled after an upload's 202 as the image is: "not yet" or "failed", naming the upload, to its owner.
+      if (!page) throw await notHeldAnswer(caller, uid);
       const last = page.versions.at(-1);
       const owned = holdsOwnerOnlyFacts(page.versions) && (await ownedBy(uid, caller));
       return {
