@@ -5,7 +5,7 @@ export const validatorEnv = {
   ...bucketEnv,
   /** Largest archive accepted (as uploaded). @default 10 GiB, the gateway's limit */
   ORBIT_MAX_UPLOAD_BYTES: env.int(10 * 1024 ** 3, 1),
-  /** Largest total of decompressed bytes (outer gunzip plus every gzip layer): the gzip-bomb guard. @default 40 GiB */
+  /** Largest total of decompressed bytes (the tar itself plus the output of every gzip or zstd layer): the decompression-bomb guard. @default 40 GiB */
   ORBIT_MAX_DECOMPRESSED_BYTES: env.int(40 * 1024 ** 3, 1),
   /** Most tar entries in one archive. @default 100000 */
   ORBIT_MAX_ARCHIVE_ENTRIES: env.int(100_000, 1),

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
 import { TarBlockWatch } from './tar-block-watch.js';
+import { goLongNameProblem, goPaxProblem } from './go-tar-fields.js';
+import { ProgressWatchdog, READER_STALL_MS } from './progress-watchdog.js';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
 import { ImageRejection, reject } from './rejections.js';
@@ -59,7 +61,7 @@ function rejectUnreadable(header: Header): void {
   // Go's archive/tar and GNU tar refuse such a header.
   const size: unknown = header.size;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" has a size field that is not a number tar tools read (Go's archive/tar and GNU tar refuse the header); ${REPACK}`);
+    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" has a size field that is not a number tar tools read (Go's archive/tar and GNU tar refuse the header); no image tool writes one: repack the archive`);
   }
   // tar-stream hands the entry's PAX records over as header.pax; its typings leave them out.
   const pax = (header as Header & { pax?: Record<string, string> | null }).pax ?? {};
@@ -102,6 +104,40 @@ function markTwoNames(extract: object): void {
     const clash = gnuName !== null && pax?.['path'] !== undefined && pax['path'] !== gnuName ? `"${pax['path']}" (PAX) and "${gnuName}" (GNU long name)`
       : gnuLink !== null && pax?.['linkpath'] !== undefined && pax['linkpath'] !== gnuLink ? `link target "${pax['linkpath']}" (PAX) and "${gnuLink}" (GNU long name)` : undefined;
     if (clash !== undefined && this._header) this._header.orbitTwoNames = clash;
+  };
+}
+
+interface FramingState {
+  _consumeHeader?: () => boolean;
+  _decodeLongHeader?: (data: Buffer) => void;
+  _buffer: { shifted: number };
+  _header: Header | null;
+  _locked: boolean;
+}
+
+/**
+ * Tells `blocks` where tar-stream reads each header, and checks the records
+ * of PAX and GNU long-name headers as Go reads them (go-tar-fields.ts):
+ * tar-stream reports only the entries, not the headers before them. Watched
+ * on this one extractor, like markTwoNames; two-readings.test.ts fails on a
+ * tar-stream without these steps (its archives would be accepted).
+ */
+function watchFraming(extract: object, blocks: TarBlockWatch): void {
+  const state = extract as FramingState;
+  const consume = state._consumeHeader;
+  const decode = state._decodeLongHeader;
+  if (typeof consume !== 'function' || typeof decode !== 'function') return;
+  state._consumeHeader = function consumeHeader(this: FramingState): boolean {
+    // With a whole block buffered and the entry before it done with (not locked), tar-stream reads that block as a header now.
+    if (!this._locked) blocks.framed(this._buffer.shifted);
+    return consume.call(this);
+  };
+  state._decodeLongHeader = function decodeLongHeader(this: FramingState, data: Buffer): void {
+    const type = this._header?.type as string | undefined;
+    const problem = type === 'pax-header' || type === 'pax-global-header' ? goPaxProblem(data, type === 'pax-global-header')
+      : type === 'gnu-long-path' || type === 'gnu-long-link-path' ? goLongNameProblem(data) : undefined;
+    if (problem !== undefined) blocks.noteProblem(problem);
+    decode.call(this, data);
   };
 }
 
@@ -221,35 +257,75 @@ function tarRejection(error: unknown, entriesSeen: number, marker: number | unde
   return new ImageRejection('TRUNCATED', `the archive is cut short or corrupt after ${entriesSeen} entries (${why})`);
 }
 
+/** An entry's data, noting each chunk as progress. */
+async function* noting(chunks: AsyncIterable<Buffer>, watchdog: ProgressWatchdog): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    watchdog.progress();
+    yield chunk;
+  }
+}
+
+/** The upload's tar bytes, with the watchdog armed while a chunk waits for the reader and disarmed while the upload is awaited. */
+async function* armedWhileHandedOver(chunks: AsyncIterable<Buffer>, watchdog: ProgressWatchdog): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    watchdog.arm();
+    yield chunk;
+    watchdog.disarm();
+  }
+}
+
+/** Ways into readArchive for tests only. */
+export interface ReaderSeams {
+  /** Awaited before each entry is read: a test stalls the reader with it. */
+  readonly beforeEntry?: (name: string) => Promise<void>;
+}
+
 /**
  * One pass over the upload: every entry hashed as it streams, nothing but
  * small JSON kept. References are resolved later, because tar entries may
  * come in any order (docker save writes manifest.json last).
  */
-export async function readArchive(source: Readable, limits: ValidationLimits): Promise<ArchiveContents> {
+export async function readArchive(source: Readable, limits: ValidationLimits, seams: ReaderSeams = {}): Promise<ArchiveContents> {
   const upload: UploadFacts = { compression: 'NONE', sizeBytes: 0, sha256: '' };
   const uploadBudget = new ByteBudget(limits.maxArchiveBytes, 'the uploaded bytes');
-  const decompressed = new ByteBudget(limits.maxDecompressedBytes, 'the decompressed bytes (tar plus gzip layers)');
+  const decompressed = new ByteBudget(limits.maxDecompressedBytes, 'the decompressed bytes (the tar itself plus the output of every gzip or zstd layer)');
   // Pre-POSIX (v7) headers have no magic: GNU tar, bsdtar, skopeo and crane read them, so they are read here too.
   // tar-stream takes the option; its typings leave it out.
   const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
   markTwoNames(extract);
   const reader = new EntryReader(limits, decompressed);
   const blocks = new TarBlockWatch();
+  watchFraming(extract, blocks);
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
   let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
-  const feeding = feedWritable(extract, blocks.watch(tarBytes(source, upload, uploadBudget, decompressed))).catch((error: unknown) => {
+  const stallMs = limits.readerStallMs ?? READER_STALL_MS;
+  let stalled = (): void => undefined;
+  const stall = new Promise<void>((resolve) => { stalled = resolve; });
+  const watchdog = new ProgressWatchdog(stallMs, () => {
+    cause ??= {
+      error: new ImageRejection('TRUNCATED', `the archive's reader stopped making progress: for ${stallMs / 1000} s it took none of the bytes it had, after ${reader.seen} entries, `
+        + 'waiting for more of an entry than the archive holds; the archive is corrupt or framed in a way no tar tool writes: repack it'),
+      from: 'reader',
+    };
+    extract.destroy(null);
+    source.destroy();
+    stalled();
+  });
+  const handedOver = armedWhileHandedOver(tarBytes(source, upload, uploadBudget, decompressed), watchdog);
+  const feeding = feedWritable(extract, blocks.watch(handedOver)).catch((error: unknown) => {
     cause ??= { error, from: 'feeder' };
     extract.destroy(error instanceof Error ? error : null);
-  });
+  }).finally(() => watchdog.arm());
   const reading = (async () => {
     // streamx entries are async-iterable at run time; its typings just do not say so.
     for await (const entry of extract) {
       // tar-stream notes where each entry's data starts; its typings leave that out.
       blocks.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
       rejectGlobalLayout(extract);
-      await reader.read(entry.header, entry as unknown as AsyncIterable<Buffer>);
+      watchdog.progress();
+      await seams.beforeEntry?.(entry.header.name);
+      await reader.read(entry.header, noting(entry as unknown as AsyncIterable<Buffer>, watchdog));
     }
   })().catch((error: unknown) => {
     cause ??= { error, from: 'reader' };
@@ -257,12 +333,18 @@ export async function readArchive(source: Readable, limits: ValidationLimits): P
     // A verdict is reached: stop reading the upload now rather than at its next chunk.
     source.destroy();
   });
-  await Promise.all([feeding, reading]);
+  // A stalled reader may never settle: the verdict does not wait for it.
+  await Promise.race([Promise.all([feeding, reading]), stall]);
+  watchdog.stop();
   if (cause !== undefined) {
     const { error, from } = cause;
     if (error instanceof ImageRejection || from === 'feeder' || isProgrammingError(error)) throw error;
-    throw tarRejection(error, reader.seen, blocks.markerAfterLastEntry());
+    const marker = blocks.markerAfterLastEntry();
+    // A header Go refuses often leaves tar-stream misframed after it: that header is the cause (past the marker, the marker is).
+    if (marker === undefined) blocks.rejectFound();
+    throw tarRejection(error, reader.seen, marker);
   }
+  blocks.rejectFound();
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');
   rejectFoldersAlsoFiles(reader.entries, reader.folders);
   rejectPathsThroughLinks(reader.entries);

@@ -66,12 +66,18 @@ export class ArchiveBlobs {
   /**
    * The JSON document held as the blob `digest`, read leniently: undefined
    * when the archive holds none or it is not JSON (the strict reading, when
-   * one is needed, says why). For telling what an index entry is.
+   * one is needed, says why). For telling what an index entry is. A blob
+   * whose bytes are not what its name says is refused here already, before
+   * what it lists is believed: checkEveryBlobName would refuse it at the end,
+   * but an index whose bytes listed its own name first read as one listing
+   * no manifests, and was refused for that (found by a fuzz review).
    */
   jsonOf(digest: string): unknown {
     const path = blobPath(digest);
     if (!this.has(path)) return undefined;
-    const { json } = this.file(path, 'index entry');
+    const file = this.file(path, 'index entry');
+    if (SHA256_BLOB.test(path)) verifyDigest(file, digest, 'blob');
+    const { json } = file;
     if (json === null) return undefined;
     try {
       return JSON.parse(json.toString('utf8')) as unknown;

@@ -3,12 +3,18 @@ import { reject } from './rejections.js';
 export interface ValidationLimits {
   /** Bytes of the upload as received (before any decompression). */
   readonly maxArchiveBytes: number;
-  /** Tar bytes after the outer gunzip plus the output of every layer gunzip. */
+  /** Tar bytes (after the upload's own gzip or zstd) plus the output of every gzip or zstd layer. */
   readonly maxDecompressedBytes: number;
   /** Tar entries of the outer archive, directories and links included. */
   readonly maxEntries: number;
   /** Largest JSON entry (manifest, index, config) kept in memory. */
   readonly maxJsonBytes: number;
+  /**
+   * How long the archive's reader may make no progress once the upload's
+   * last byte is in before the archive is refused (TRUNCATED); tests shorten it.
+   * @default READER_STALL_MS (30 s)
+   */
+  readonly readerStallMs?: number;
 }
 
 const GIB = 1024 ** 3;

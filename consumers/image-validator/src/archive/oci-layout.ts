@@ -170,7 +170,8 @@ function listedWithinIndexes(entries: readonly Descriptor[], blobs: ArchiveBlobs
       visit(child.digest, depth + 1);
     }
   };
-  // No index lists itself, directly or not: its digest would have to be within its own bytes. An index tagged
+  // No index lists itself, directly or not: its digest would have to be within its own bytes (jsonOf refuses a blob
+  // whose bytes do not hash to its name, so one that claims to is DIGEST_MISMATCH before it is read). An index tagged
   // as the referrers of an image (sha256-<hex>) is about that image, not the image: what it lists stays an entry.
   for (const entry of entries) if ((entry.mediaType === undefined || INDEX_TYPES.has(entry.mediaType)) && !isReferrersTagged(entry)) visit(entry.digest, 1);
   return within;

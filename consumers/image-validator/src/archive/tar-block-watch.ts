@@ -1,3 +1,4 @@
+import { GO_REFUSES, goHeaderProblem, streamTakesAsHeader, type HeaderProblem } from './go-tar-fields.js';
 import { reject } from './rejections.js';
 
 const BLOCK = 512;
@@ -61,6 +62,10 @@ function goReadsGnuPrefix(block: Buffer): boolean {
  *   over zero blocks and reads on, so `cat a.tar b.tar` gave b's entries too;
  *   the others stop at the marker.
  * - GNU headers whose time fields Go reads as a path prefix (goReadsGnuPrefix).
+ * - Headers whose numeric fields Go refuses, or reads otherwise, where
+ *   tar-stream reads a number and goes on (go-tar-fields.ts): Go's error
+ *   ends the archive for docker load and skopeo. tar-stream says through
+ *   `framed` which blocks it reads as headers, PAX and long-name ones too.
  *
  * `watch` only notes where whole zero blocks and such headers are; each entry
  * tar-stream reports is then given to `entry`, which refuses it when a zero
@@ -83,6 +88,10 @@ export class TarBlockWatch {
   private zeros: ZeroRun[] = [];
   /** Offsets past knownUntil of blocks Go would name otherwise, should they be headers. */
   private misnamed: number[] = [];
+  /** Blocks past knownUntil that tar-stream would take as headers and Go refuses or reads otherwise, by offset: why. */
+  private suspects = new Map<number, HeaderProblem>();
+  /** The first problem Go has with a header tar-stream framed. */
+  private found: HeaderProblem | undefined;
 
   async *watch(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of chunks) {
@@ -96,6 +105,7 @@ export class TarBlockWatch {
    * (its header is the block before), `size` its data's length.
    */
   entry(name: string, dataStart: number, size: number): void {
+    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `at entry "${name}", ${this.found}; ${GO_REFUSES}`);
     const headerStart = dataStart - BLOCK;
     const marker = this.zeros.find((run) => run.start < headerStart)?.start;
     if (marker !== undefined) {
@@ -109,16 +119,45 @@ export class TarBlockWatch {
     this.knownUntil = Math.max(this.knownUntil, end);
     this.zeros = this.zeros.filter((run) => run.end > end).map((run) => ({ start: Math.max(run.start, end), end: run.end }));
     this.misnamed = this.misnamed.filter((offset) => offset >= end);
+    for (const offset of this.suspects.keys()) if (offset < end) this.suspects.delete(offset);
+  }
+
+  /**
+   * tar-stream is about to read the block at `offset` as a header (an
+   * entry's, a PAX or long-name one). It reads on from there: blocks before
+   * it are no header any more, and are let go (a chain of PAX headers
+   * reports no entry, and their data may be blocks of any kind).
+   */
+  framed(offset: number): void {
+    this.found ??= this.suspects.get(offset);
+    for (const at of this.suspects.keys()) if (at <= offset) this.suspects.delete(at);
+    this.misnamed = this.misnamed.filter((at) => at >= offset);
+  }
+
+  /** A problem Go has with a header tar-stream framed that the blocks do not show (PAX records): refused like the others. */
+  noteProblem(problem: HeaderProblem): void {
+    this.found ??= problem;
+  }
+
+  /** Refuses the archive when a framed header had a problem, whether an entry followed it or not. */
+  rejectFound(): void {
+    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `after the last entry tar-stream read, ${this.found}; ${GO_REFUSES}`);
   }
 
   /** Runs and header offsets kept for later entries: a handful, whatever the archive. */
   get heldOffsets(): number {
-    return this.zeros.length + this.misnamed.length;
+    return this.zeros.length + this.misnamed.length + this.suspects.size;
   }
 
   /** Where the end-of-archive marker starts when zero blocks follow the last reported entry at once; else undefined. */
   markerAfterLastEntry(): number | undefined {
     return this.knownUntil > 0 && this.zeros[0]?.start === this.knownUntil ? this.knownUntil : undefined;
+  }
+
+  private note(block: Buffer, offset: number): void {
+    if (goReadsGnuPrefix(block)) this.misnamed.push(offset);
+    const problem = streamTakesAsHeader(block) ? goHeaderProblem(block) : undefined;
+    if (problem !== undefined) this.suspects.set(offset, problem);
   }
 
   private observe(chunk: Buffer): void {
@@ -133,8 +172,8 @@ export class TarBlockWatch {
         const last = this.zeros.at(-1);
         if (last?.end === offset) last.end = offset + BLOCK;
         else this.zeros.push({ start: offset, end: offset + BLOCK });
-      } else if (goReadsGnuPrefix(data.subarray(at, at + BLOCK))) {
-        this.misnamed.push(offset);
+      } else {
+        this.note(data.subarray(at, at + BLOCK), offset);
       }
     }
     this.carry = Buffer.from(data.subarray(whole));

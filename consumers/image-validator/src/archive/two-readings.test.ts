@@ -19,6 +19,8 @@ interface RawHeader {
   readonly magic?: 'ustar' | 'gnu';
   /** Bytes 345–500: USTAR's prefix, GNU's access and change times. */
   readonly prefixArea?: Buffer;
+  /** Raw bytes written over the header at these offsets before its checksum: fields as no packer writes them. */
+  readonly raw?: Readonly<Record<number, Buffer>>;
 }
 
 /** One tar header block, written byte by byte: what no packer writes. */
@@ -34,6 +36,7 @@ function headerBlock(header: RawHeader): Buffer {
   if (header.linkname !== undefined) block.write(header.linkname, 157, 100, 'utf8');
   block.write(header.magic === 'gnu' ? 'ustar  \0' : 'ustar\x0000', 257, 'latin1');
   header.prefixArea?.copy(block, 345);
+  for (const [at, bytes] of Object.entries(header.raw ?? {})) bytes.copy(block, Number(at));
   block.fill(' ', 148, 156);
   let sum = 0;
   for (const byte of block) sum += byte;
@@ -43,6 +46,7 @@ function headerBlock(header: RawHeader): Buffer {
 
 const padded = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
 const rawEntry = (header: RawHeader, data: Buffer = Buffer.alloc(0)): Buffer => Buffer.concat([headerBlock({ ...header, size: header.size ?? data.length }), padded(data)]);
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
 const paxRecords = (records: Record<string, string>): Buffer => Buffer.from(Object.entries(records).map(([key, value]) => {
   const text = ` ${key}=${value}\n`;
   let length = text.length + 1;
@@ -110,6 +114,88 @@ describe('an archive two tar readers would read differently is refused', () => {
   });
 });
 
+describe('a header whose fields Go\'s archive/tar refuses, where tar-stream reads a number and goes on (found by a fuzz review)', () => {
+  const SIZE = 124;
+  const notes = (header: Partial<RawHeader> = {}, data = Buffer.from('hi')): Buffer => rawEntry({ name: 'notes.txt', type: '0', ...header }, data);
+  const withEntry = (...entries: Buffer[]): Buffer => Buffer.concat([visible, ...entries, END]);
+
+  it('UNSUPPORTED_ENTRY: a size field with a byte that is no octal digit after its digits (tar-stream read the digits, Go refused the archive)', async () => {
+    // What a bit flip in a real archive's index.json header made, checksum made good: tar-stream read 0o450 bytes, docker load failed.
+    const archive = withEntry(notes({ raw: { [SIZE]: latin1('00000000002\b') } }));
+    expect(await verdictOf(archive)).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a header's size field is written "00000000002\\x08", which is no number to Go's archive\/tar; Go's archive\/tar \(docker load, skopeo\) refuses the archive there/);
+    const inside = withEntry(notes({ raw: { [SIZE]: latin1('000000\xb000002') } }));
+    expect(await verdictOf(inside)).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a header's size field is written "000000\\xb000002"/);
+  });
+
+  it('UNSUPPORTED_ENTRY: a size tar-stream reads as 0 and Go as the digits after NUL-then-space padding', async () => {
+    const archive = withEntry(notes({ raw: { [SIZE]: latin1('\0 0000000002') } }));
+    expect(await verdictOf(archive)).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a header's size field is written "\\x00 0000000002", which tar-stream reads as 0 and Go's archive\/tar as 2/);
+  });
+
+  it('UNSUPPORTED_ENTRY: the mode, uid, gid, modification time, device numbers or checksum written so Go refuses them', async () => {
+    const cases: [number, string, string][] = [
+      [100, '0000644x', 'mode'], [108, '0001750\x01', 'uid'], [116, '0000 175', 'gid'], [136, '1471223741x\0', 'modification time'], [329, '00000z0\0', 'device major'],
+    ];
+    for (const [at, field, name] of cases) {
+      expect(await verdictOf(withEntry(notes({ raw: { [at]: latin1(field) } })))).toMatch(new RegExp(`^UNSUPPORTED_ENTRY: at entry "notes\\.txt", a header's ${name} field is written`));
+    }
+    // tar-stream reads the checksum up to its first space; Go wants octal digits and padding only.
+    const checksumJunk = notes();
+    // Both read the sum with the checksum field taken as spaces.
+    const sum = checksumJunk.subarray(0, 512).reduce((total, byte, at) => total + (at >= 148 && at < 156 ? 0x20 : byte), 0);
+    const withJunk = (text: string): Buffer => {
+      const copy = Buffer.from(checksumJunk);
+      latin1(text).copy(copy, 148);
+      return copy;
+    };
+    expect(await verdictOf(withEntry(withJunk(`${sum.toString(8).padStart(6, '0')} x`)))).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a header's checksum field is written/);
+  });
+
+  it('accepts the numeric fields tar tools write: octal padded with spaces or NULs, base-256 after 0x80 or 0xFF, empty device numbers', async () => {
+    const base256 = (first: number, value: number, length: number): Buffer => {
+      const field = Buffer.alloc(length, first === 0xff ? 0xff : 0);
+      field[0] = first;
+      field.writeUInt32BE(first === 0xff ? 0xffffffff - value + 1 : value, length - 4);
+      return field;
+    };
+    const good: Record<number, Buffer>[] = [
+      { [SIZE]: latin1('00000000002 ') }, { [SIZE]: latin1('          2\0') }, { [SIZE]: latin1('2\0\0\0\0\0\0\0\0\0\0\0') }, { [SIZE]: latin1('000000000002') },
+      { [SIZE]: base256(0x80, 2, 12) }, { 136: base256(0xff, 2_208_988_800, 12) }, { 108: base256(0x80, 4_294_967_294, 8) },
+      { 100: latin1('000644 \0') }, { 329: Buffer.alloc(16) }, { 329: latin1('       \0       \0') },
+    ];
+    for (const raw of good) expect(await verdictOf(withEntry(notes({ raw })))).toMatch(/^accepted sha256:/);
+  });
+
+  it('UNSUPPORTED_ENTRY: a PAX header whose own size field Go refuses, and one after the last entry', async () => {
+    const pax = rawEntry({ name: 'PaxHeaders/notes', type: 'x', raw: { [SIZE]: latin1('00000000022\x7f') } }, paxRecords({ mtime: '1700000000' }));
+    expect(await verdictOf(withEntry(pax, notes()))).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a header's size field is written "00000000022\\x7f"/);
+    expect(await verdictOf(withEntry(pax))).toMatch(/^UNSUPPORTED_ENTRY: after the last entry tar-stream read, a header's size field is written "00000000022\\x7f"/);
+  });
+
+  it('UNSUPPORTED_ENTRY: PAX records Go refuses (tar-stream skipped them): a number that is none, no length, a wrong length, no key', async () => {
+    const paxThen = (records: Buffer): Buffer => withEntry(rawEntry({ name: 'PaxHeaders/notes', type: 'x' }, records), notes());
+    expect(await verdictOf(paxThen(paxRecords({ size: '1e400' })))).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a PAX record size="1e400" is no number to Go's archive\/tar/);
+    for (const key of ['uid', 'gid', 'mtime', 'atime', 'ctime']) {
+      expect(await verdictOf(paxThen(paxRecords({ [key]: '12abc' })))).toMatch(new RegExp(`^UNSUPPORTED_ENTRY: at entry "notes\\.txt", a PAX record ${key}="12abc"`));
+    }
+    for (const records of ['garbage-no-length\n', '30 mtime=1700000000\n', '19 mtime=1700000000 ', '9 =value\n']) {
+      expect(await verdictOf(paxThen(Buffer.from(records)))).toMatch(/^UNSUPPORTED_ENTRY: at entry "notes\.txt", a PAX header has a record /);
+    }
+  });
+
+  it('accepts the PAX records tar tools write: times with fractions or before 1970, big ids, an empty value, any record in a global header', async () => {
+    const records = paxRecords({ mtime: '1700000000.123456789', atime: '-2208988800.5', uid: '1099511627776', gid: '0', size: '', 'SCHILY.xattr.user.x': 'a=b\0c', comment: 'x=1' });
+    expect(await verdictOf(withEntry(rawEntry({ name: 'PaxHeaders/notes', type: 'x' }, records), notes()))).toMatch(/^accepted sha256:/);
+    // Go reads a global header's records and ignores their values (tar-stream too): a time that is none is no problem.
+    expect(await verdictOf(withEntry(rawEntry({ name: 'pax_global_header', type: 'g' }, paxRecords({ mtime: 'yesterday' })), notes()))).toMatch(/^accepted sha256:/);
+  });
+
+  it('UNSUPPORTED_ENTRY: a GNU long name over the 1 MiB Go reads (tar-stream reads up to 4 MiB)', async () => {
+    const longName = rawEntry({ name: '././@LongLink', type: 'L' }, Buffer.concat([Buffer.alloc(1024 * 1024 + 1, 'a'), Buffer.from('\0')]));
+    expect(await verdictOf(withEntry(longName, notes()))).toMatch(/^UNSUPPORTED_ENTRY: at entry "a+", a GNU long-name header holds 1048578 bytes, over the 1048576 Go's archive\/tar reads/);
+  });
+});
+
 describe('zero blocks after the last entry', () => {
   it('are held as one run, however many there are (gigabytes of zeros gzip to a few MB)', async () => {
     const watch = new TarBlockWatch();
@@ -121,5 +207,18 @@ describe('zero blocks after the last entry', () => {
     watch.entry('a', 512, 1);
     expect(watch.markerAfterLastEntry()).toBe(1024);
     expect(watch.heldOffsets).toBe(1);
+  });
+
+  it('blocks that look like headers Go refuses are let go once tar-stream reads past them (PAX headers report no entry)', async () => {
+    const watch = new TarBlockWatch();
+    const lookalike = headerBlock({ name: 'x', type: '0', raw: { 124: latin1('00000000002\b') } });
+    const link = Buffer.concat([headerBlock({ name: 'PaxHeaders/x', type: 'x', size: 4 * 512 }), ...Array<Buffer>(4).fill(lookalike)]);
+    let chunks = 0;
+    for await (const _chunk of watch.watch((async function* () { for (let i = 0; i < 200; i += 1) yield link; })())) {
+      // As tar-stream does a chunk behind: the PAX header of the chunk before is read as one.
+      if (chunks > 0) watch.framed((chunks - 1) * link.length);
+      chunks += 1;
+    }
+    expect(watch.heldOffsets).toBeLessThanOrEqual(8);
   });
 });
