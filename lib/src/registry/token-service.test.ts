@@ -136,7 +136,7 @@ describe('a token service on another host than the registry (found by a review: 
 });
 
 describe('onRegistryOrigin', () => {
-  it('takes a token service on the registry\'s origin, or by name under its domain (Docker Hub\'s auth.docker.io), as the registry\'s own: its words are quoted', () => {
+  it('takes a token service on the registry\'s origin, or Docker Hub\'s auth.docker.io for Docker Hub, as the registry\'s own: its words are quoted', () => {
     const hub = { registry: 'registry-1.docker.io', insecure: false };
     expect(onRegistryOrigin(new URL('https://auth.docker.io/token'), hub)).toBe(true);
     expect(onRegistryOrigin(new URL('https://registry-1.docker.io/token'), hub)).toBe(true);
@@ -146,5 +146,9 @@ describe('onRegistryOrigin', () => {
     expect(onRegistryOrigin(new URL('http://auth.docker.io/token'), hub)).toBe(false);
     expect(onRegistryOrigin(new URL('http://127.0.0.1:9000/'), { registry: '127.0.0.1:5791', insecure: true })).toBe(false);
     expect(onRegistryOrigin(new URL('http://localhost:9000/'), { registry: 'localhost:5791', insecure: true })).toBe(false);
+    // Found by a quality reread: the last two labels are no registrable domain; two tenants share them.
+    expect(onRegistryOrigin(new URL('https://attacker.azurecr.io/oauth2/token'), { registry: 'victim.azurecr.io', insecure: false })).toBe(false);
+    expect(onRegistryOrigin(new URL('https://attacker.github.io/token'), { registry: 'victim.github.io', insecure: false })).toBe(false);
+    expect(onRegistryOrigin(new URL('https://auth.docker.io/token'), { registry: 'registry.example.io', insecure: false })).toBe(false);
   });
 });

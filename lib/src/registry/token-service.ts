@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { answerDeadline } from './answer-deadline.js';
+import { isDockerHub } from './docker-hub.js';
 import { basicAuthorization, type Challenge, type Credentials } from './auth.js';
 import { MAX_TOKEN_ANSWER_BYTES, readCapped } from './bounded-body.js';
 import type { RegistryClientOptions, RegistryFetch, RegistryFetchInit } from './client-options.js';
@@ -75,18 +75,18 @@ export async function bearerToken(challenge: Challenge, credentials: Credentials
   return token;
 }
 
+/** Docker Hub's token service: the one whose words are its registry's though it is on another origin. */
+const DOCKER_HUB_TOKEN_SERVICE = 'https://auth.docker.io';
+
 /**
- * Whether the token service is the registry's own (Harbor's /service/token, ghcr.io/token on its origin, Docker Hub's
- * auth.docker.io beside registry-1.docker.io, by name under one domain): only then are its words the registry's to
- * quote. A realm elsewhere is a place the registry chose, and it may be one inside Orbit's network (see errorCodesOf);
- * an address is no domain, so two IPs are never one registry's.
+ * Whether the token service is the registry's own (Harbor's /service/token and ghcr.io/token on the registry's origin;
+ * Docker Hub's auth.docker.io, named outright): only then are its words the registry's to quote. A realm elsewhere is
+ * a place the registry chose, and it may be one inside Orbit's network (see errorCodesOf). Not "under one domain": the
+ * last labels of a name are no registrable domain (two tenants of *.azurecr.io or *.github.io share them).
  */
 export function onRegistryOrigin(url: URL, { registry, insecure }: Pick<RegistryClientOptions, 'registry' | 'insecure'>): boolean {
-  const origin = new URL(`${insecure ? 'http' : 'https'}://${registry}`);
-  if (url.origin === origin.origin) return true;
-  const domainOf = (host: string): string | undefined => (isIP(host.replace(/^\[|\]$/g, '')) || !host.includes('.') ? undefined : host.split('.').slice(-2).join('.'));
-  const domain = domainOf(url.hostname);
-  return url.protocol === 'https:' && domain !== undefined && domain === domainOf(origin.hostname);
+  if (url.origin === new URL(`${insecure ? 'http' : 'https'}://${registry}`).origin) return true;
+  return isDockerHub(registry) && url.origin === DOCKER_HUB_TOKEN_SERVICE;
 }
 
 /** The challenge's realm as the token service's URL, refused when it is none Orbit may ask. */
