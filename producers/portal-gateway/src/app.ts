@@ -221,9 +221,11 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
   };
 }
 
-/** The first query parameter given more than once (the parser makes it a list), and how many times. */
-function repeatedQueryParameter(query: object): { name: string; times: number } | undefined {
-  const found = Object.entries(query).find(([, value]) => Array.isArray(value));
+/** The first query parameter the schema takes that was given more than once (the parser makes it a list), and how many times. */
+function repeatedQueryParameter(query: object, schema: unknown): { name: string; times: number } | undefined {
+  const properties = typeof schema === 'object' && schema !== null ? (schema as { properties?: unknown }).properties : undefined;
+  const taken = typeof properties === 'object' && properties !== null ? properties : {};
+  const found = Object.entries(query).find(([name, value]) => Array.isArray(value) && Object.hasOwn(taken, name));
   return found ? { name: found[0], times: (found[1] as unknown[]).length } : undefined;
 }
 
@@ -364,7 +366,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     const query = request.query;
     if (typeof query !== 'object' || query === null) return;
     // `?wait=1&wait=2` reaches the schema as an array and was told "must be integer"; no /v1 parameter is a list.
-    const repeated = request.routeOptions.url?.startsWith('/v1/') ? repeatedQueryParameter(query) : undefined;
+    // Only a parameter the operation takes: an unknown one given twice is told it is unknown (the schema's answer).
+    const repeated = request.routeOptions.url?.startsWith('/v1/') ? repeatedQueryParameter(query, request.routeOptions.schema?.querystring) : undefined;
     if (repeated !== undefined) throw badRequest(`query parameter "${repeated.name}" is given ${repeated.times} times: give it once`, `querystring.${repeated.name}`);
     for (const [name, type] of numericQueryParameters(request.routeOptions.schema?.querystring)) {
       const text = (query as Record<string, unknown>)[name];
