@@ -36,7 +36,7 @@ export type StagedArchiveCheck =
 export function checksumMismatch(event: Pick<UploadRequested, 'source' | 'sha256'>, staged: string): string {
   if (event.source !== 'PRESIGNED') return `the staged archive hashes to ${staged} but the upload hashed to ${String(event.sha256)}`;
   return `the staged archive hashes to sha256 ${staged}, but the completion gave sha256 ${String(event.sha256)} (or, given none, the PUT's own x-amz-checksum-sha256 did): `
-    + 'what is under the upload\'s key is not the archive meant (its URL may have been used again since): PUT the archive again, or complete with its sha256';
+    + 'what is under the upload\'s key is not the archive meant (its URL may have been used again since): PUT the archive again (an upload in parts, whose parts were put together: presign it under a new Idempotency-Key), or complete with its sha256';
 }
 
 /** The SHA-256 of a staged archive read to its end. */
