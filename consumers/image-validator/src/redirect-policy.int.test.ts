@@ -64,7 +64,10 @@ afterAll(async () => {
 async function pulled(how: string, resolveHost: ResolveHost, listed?: ListedRegistries): Promise<PullIntoStagingResult> {
   const reference = `localhost:${registryPort}/${how}/app:v1`;
   const event: UploadRequested = { ...sampleEvents('M'.repeat(60), `req-hostile-${how}`)['orbit.upload.requested'], staging: null, source: 'REFERENCE', reference };
-  const guards = pullGuards({ own: ['127.0.0.1:5050/orbit'], resolveHost, interfaceAddresses: new Set(), ...(listed ? { listed } : {}) });
+  // The registry itself is listed: its connections reach this host, which a registry found on the internet may not
+  // do unlisted (a name that rebinds); what the policy judges here is where the registry sends Orbit.
+  const withRegistry: ListedRegistries = { allowed: listed?.allowed ?? [], insecure: new Set([...(listed?.insecure ?? []), `localhost:${registryPort}`]) };
+  const guards = pullGuards({ own: ['127.0.0.1:5050/orbit'], resolveHost, interfaceAddresses: new Set(), listed: withRegistry });
   const access = { insecure: new Set<string>(), credentials: new Map() };
   const pull = () => stageReference(event, { s3: createS3(testConfig), stagingBucket: testConfig.ORBIT_BUCKET_STAGING, access, maxBytes: 1 << 20, ...guards });
   return pullIntoStaging(reference, pull, { registryPatience: { patienceMs: 1_000, policy: retryPolicy({ initialDelayMs: 100, maxDelayMs: 200 }) } });

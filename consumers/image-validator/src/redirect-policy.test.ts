@@ -28,6 +28,8 @@ const PRIVATE_TARGETS = [
   'http://100.64.0.1/', 'http://100.127.255.255/', 'http://0.0.0.0:8080/', 'http://[::1]:8081/', 'http://[::]:8080/', 'http://[fd12::1]/', 'http://[fc00::1]/',
   'http://[::ffff:127.0.0.1]:9000/', 'http://[::ffff:10.0.0.1]/', 'http://[::ffff:7f00:1]:8000/', 'http://minio.internal:9000/', 'http://localhost:8081/subjects',
   'http://mixed.example/', 'http://198.51.100.99:9000/',
+  // Reserved ranges and IPv6 forms of a private address (found by a review: each was followed from a registry on the internet).
+  'http://198.18.0.1/', 'http://192.0.0.1/', 'http://240.0.0.1/', 'http://[64:ff9b::a00:1]/', 'http://[2002:a00:1::1]/',
 ];
 const PUBLIC_TARGETS = ['https://cdn.example/layers/abc?sig=1', 'http://172.32.0.1/', 'http://100.128.0.1/', 'http://192.169.0.1/', 'http://[2001:db8::1]/', 'http://11.0.0.1/'];
 
@@ -35,7 +37,7 @@ describe('where a registry may send the validator (found by a probe: a 307 to Or
   it('refuses link-local addresses, where cloud metadata services answer, by address or by name, from any registry', async () => {
     for (const registry of ['registry.example', 'harbor.corp']) {
       const { verdict } = await pullOf(registry);
-      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://metadata.internal/computeMetadata/v1/', 'http://[fe80::1]/', 'http://[fd00:ec2::254]/', 'http://[::ffff:169.254.169.254]/']) {
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://metadata.internal/computeMetadata/v1/', 'http://[fe80::1]/', 'http://[fd00:ec2::254]/', 'http://[::ffff:169.254.169.254]/', 'http://[64:ff9b::a9fe:a9fe]/']) {
         expect(await verdict(url), `${registry} → ${url}`).toBe('REGISTRY_NOT_ALLOWED');
       }
     }
@@ -121,6 +123,17 @@ describe('each connection, by the address it reached (DNS rebinding)', () => {
     expect(await connected(connection, 'harbor.corp', '198.51.100.66', 443)).toMatch(/^REGISTRY_NOT_ALLOWED: the registry the reference names, harbor\.corp:443, was on a private network .* reached 198\.51\.100\.66, a public address/);
   });
 
+  it('refuses a connection to a public registry that reached a private address: its name rebound, or listed a private address beside a public one (a bug reread)', async () => {
+    const rebound = await pullOf('registry.example');
+    expect(await connected(rebound.connection, 'registry.example', '127.0.0.1', 443)).toMatch(/^REGISTRY_NOT_ALLOWED: the registry the reference names, registry\.example:443, was found at a public address, and a connection to it reached an address on a private network/);
+    const mixed = await pullOf('mixed.example');
+    expect(await connected(mixed.connection, 'mixed.example', '198.51.100.30', 443)).toBe('connected');
+    expect(await connected(mixed.connection, 'mixed.example', '10.0.0.7', 443)).toMatch(/^REGISTRY_NOT_ALLOWED/);
+    // Listed by the operator, it may.
+    const listed = await pullOf('mixed.example', { allowed: [], insecure: new Set(['mixed.example']) });
+    expect(await connected(listed.connection, 'mixed.example', '10.0.0.7', 443)).toBe('connected');
+  });
+
   it('without the reference\'s check, takes the pull\'s first connection for the registry: every other place is one its answers name', async () => {
     const inHouse = connectionPolicy({ own, resolveHost, interfaceAddresses });
     expect(await connected(inHouse, 'localhost', '127.0.0.1', 5741)).toBe('connected');
@@ -147,5 +160,11 @@ describe('isPrivateAddress', () => {
       expect(isPrivateAddress(address), address).toBe(false);
     }
     expect(isPrivateAddress('198.51.100.99', interfaceAddresses)).toBe(true);
+  });
+
+  it('counts reserved ranges and IPv6 forms embedding a private address as private (found by a review: each was public)', () => {
+    for (const address of ['198.18.0.1', '192.0.0.1', '240.0.0.1', '64:ff9b::a00:1', '2002:a00:1::1', '::a00:1']) expect(isPrivateAddress(address), address).toBe(true);
+    // Link-local is refused on its own, NAT64 of it too.
+    for (const address of ['169.254.169.254', '64:ff9b::a9fe:a9fe', 'fd00:ec2::254']) expect(isPrivateAddress(address), address).toBe(false);
   });
 });

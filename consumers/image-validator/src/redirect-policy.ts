@@ -1,15 +1,10 @@
-import { BlockList, isIP } from 'node:net';
-import { ownRegistryReached, plainAddress, PullRefusedError, registryAllowed, type RegistryAllowlist, type RegistryFetch, type ResolveHost } from '@orbit/lib';
+import { isIP } from 'node:net';
+import { addressKind, ownRegistryReached, plainAddress, PullRefusedError, registryAllowed, type RegistryAllowlist, type RegistryFetch, type ResolveHost } from '@orbit/lib';
 import { guardedFetch } from './guarded-fetch.js';
 import { isPrivateAddress } from './private-address.js';
 
 /** Where cloud metadata services answer (169.254.169.254, AWS's fd00:ec2::254) and nothing a registry serves from. */
-const LINK_LOCAL = new BlockList();
-LINK_LOCAL.addSubnet('169.254.0.0', 16, 'ipv4');
-LINK_LOCAL.addSubnet('fe80::', 10, 'ipv6');
-LINK_LOCAL.addAddress('fd00:ec2::254', 'ipv6');
-
-const linkLocal = (address: string): boolean => LINK_LOCAL.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+const linkLocal = (address: string): boolean => addressKind(address) === 'link-local';
 
 /** Hosts the operator named in the validator's registry settings: a registry may send Orbit there even on a private network. */
 export interface ListedRegistries {
@@ -53,6 +48,11 @@ export class NamedRegistry {
     return this.privateNetwork === true;
   }
 
+  /** Whether it is known to be on the internet: found at a public address (a name listing private ones beside is). */
+  get onInternet(): boolean {
+    return this.privateNetwork === false;
+  }
+
   /** The reference's registry, with the addresses its name resolves to (none: left to its first connection). */
   named(url: URL, addresses: readonly string[], isPrivate: (address: string) => boolean): void {
     this.place = hostPort(url.hostname, portOf(url));
@@ -84,7 +84,7 @@ function listedAt(listed: ListedRegistries | undefined, hostname: string, port: 
   return (listed.allowed.length > 0 && registryAllowed(place, listed.allowed)) || named.some((entry) => listed.insecure.has(entry));
 }
 
-const PRIVATE_NETWORK = 'on a private network (loopback, RFC 1918, carrier-grade NAT, IPv6 unique-local or this host)';
+const PRIVATE_NETWORK = 'on a private network (loopback, RFC 1918, carrier-grade NAT, IPv6 unique-local, a reserved range or this host)';
 const ONLY_IN_HOUSE = 'Orbit goes there only for a registry on a private network itself, or to a host listed in ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES';
 
 /**
@@ -139,6 +139,11 @@ export function connectionPolicy(deps: RedirectPolicyDeps): (connected: { host: 
     if (pull.connectsToNamed(place, reachedPrivate)) {
       if (pull.inHouse && !reachedPrivate) {
         throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry the reference names, ${place}, was ${PRIVATE_NETWORK}, and a connection to it reached ${plain}, a public address: its name changed networks during the pull; Orbit does not go there`);
+      }
+      // And the other way (found by a bug reread): a name found on the internet whose connection lands inside (DNS
+      // rebinding, or a private address listed beside a public one) is the private network reached by the user's name.
+      if (pull.onInternet && reachedPrivate && !listedAt(deps.listed, host, String(port))) {
+        throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry the reference names, ${place}, was found at a public address, and a connection to it reached an address ${PRIVATE_NETWORK}; ${ONLY_IN_HOUSE}`);
       }
       return;
     }

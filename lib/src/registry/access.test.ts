@@ -12,6 +12,8 @@ describe('isInsecureRegistry', () => {
     expect(isInsecureRegistry('registry.lab:5000', access)).toBe(true);
     expect(isInsecureRegistry('registry.lab', access)).toBe(false);
     expect(isInsecureRegistry('ghcr.io', access)).toBe(false);
+    // Not loopback here: a NAT64 of 127.0.0.1 is the translator's, and `127.1` is a host name to a reference.
+    for (const registry of ['[64:ff9b::7f00:1]:5000', '127.1:5000', '10.0.0.1:5000']) expect(isInsecureRegistry(registry, access), registry).toBe(false);
   });
 });
 

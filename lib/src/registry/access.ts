@@ -1,3 +1,4 @@
+import { addressKind } from './address-kind.js';
 import { plainAddress } from './own-registry.js';
 import { z } from 'zod';
 import { parseImageReference } from '../image-reference.js';
@@ -19,7 +20,7 @@ export interface RegistryAccess {
 export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess, 'insecure'>): boolean {
   if (access.insecure.has(registry)) return true;
   const host = plainAddress(registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === 'localhost' || addressKind(host) === 'loopback';
 }
 
 /**

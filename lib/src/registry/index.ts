@@ -1,4 +1,5 @@
 export * from './access.js';
+export * from './address-kind.js';
 export * from './auth.js';
 export * from './auth-file.js';
 export { MAX_MANIFEST_BYTES, readCapped } from './bounded-body.js';

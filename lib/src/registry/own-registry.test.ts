@@ -52,6 +52,13 @@ describe('ownRegistryReached', () => {
     expect(await inCloud('mirror-alias.example')).toBe('mirror.internal.example/orbit');
   });
 
+  it('takes a reserved address, or an IPv6 form embedding a private one, shared with Orbit\'s registry for it: no public network reaches them (found by a review)', async () => {
+    for (const [ownAddress, alias] of [['198.18.0.1', 'bench.example'], ['240.0.0.1', 'class-e.example'], ['64:ff9b::a00:1', 'nat64.example'], ['2002:a00:1::1', 'six-to-four.example']] as const) {
+      const table = resolver({ 'registry.lab.example': [ownAddress], [alias]: [ownAddress] });
+      expect(await ownRegistryReached({ registry: alias, repository: 'orbit/app' }, ['registry.lab.example/orbit'], table), alias).toBe('registry.lab.example/orbit');
+    }
+  });
+
   it('compares names alone without a resolver', async () => {
     expect(await ownRegistryReached({ registry: '127.0.0.1:05050', repository: 'orbit/app' }, own)).toBe('127.0.0.1:5050/orbit');
     expect(await ownRegistryReached({ registry: 'localhost:5050', repository: 'orbit/app' }, own)).toBeUndefined();

@@ -1,8 +1,9 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { ImageReference } from '../image-reference.js';
 import { answerWithin } from '../deadline.js';
+import { addressKind, reachesThisHost } from './address-kind.js';
 
 /** The addresses a host name (or IP literal) resolves to; none when it does not resolve. */
 export type ResolveHost = (host: string) => Promise<readonly string[]>;
@@ -49,19 +50,13 @@ export function plainAddress(address: string): string {
 }
 
 /**
- * Addresses one network's hosts use among themselves (RFC 1918, carrier-grade NAT, loopback, link-local,
- * unique-local IPv6): a registry there has them to itself. A public address is often shared: a cloud's
- * registry endpoint serves every account of a region from the same few addresses, a CDN many origins.
+ * Addresses a network's hosts use among themselves, or no network's (see AddressKind): a registry there has
+ * them to itself. A public address is often shared: a cloud's registry endpoint serves every account of a
+ * region from the same few addresses, a CDN many origins.
  */
-const NON_PUBLIC = new BlockList();
-for (const [network, prefix] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8]] as const) {
-  NON_PUBLIC.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [['fc00::', 7], ['fe80::', 10], ['::1', 128], ['::', 128]] as const) NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
-
 const nonPublic = (address: string): boolean => {
-  const family = isIP(address);
-  return family !== 0 && NON_PUBLIC.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  const kind = addressKind(address);
+  return kind !== undefined && kind !== 'public';
 };
 
 /**
@@ -70,7 +65,7 @@ const nonPublic = (address: string): boolean => {
  */
 function thisHost(address: string, interfaceAddresses: ReadonlySet<string>): boolean {
   const plain = plainAddress(address);
-  return plain.startsWith('127.') || plain === '::1' || plain === '0.0.0.0' || plain === '::' || interfaceAddresses.has(plain);
+  return reachesThisHost(plain) || interfaceAddresses.has(plain);
 }
 
 /**

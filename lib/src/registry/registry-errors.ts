@@ -39,12 +39,16 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 /**
  * A 5xx or 429 answer as the outage it is, saying what the registry wrote
  * (Docker Hub's "TOOMANYREQUESTS: You have reached your pull rate limit")
- * and, for a 429, how long it asked to wait.
+ * and, for a 429, how long it asked to wait. `says` words the body as `: …`:
+ * quoted from the registry itself, by error code alone from a place it
+ * named (errorCodesOf, via unavailableElsewhere).
  */
-export async function unavailableAnswer(registry: string, response: Response, what: string): Promise<RegistryUnavailableError> {
-  const says = await registrySays(response);
+export async function unavailableAnswer(
+  registry: string, response: Response, what: string, says: (response: Response) => Promise<string> = registrySays,
+): Promise<RegistryUnavailableError> {
+  const words = await says(response);
   const limited = response.status === 429 ? { retryAfterMs: retryAfterMs(response.headers.get('retry-after')) } : undefined;
-  return new RegistryUnavailableError(registry, new Error(`${what}: HTTP ${response.status}${says}`), true, limited);
+  return new RegistryUnavailableError(registry, new Error(`${what}: HTTP ${response.status}${words}`), true, limited);
 }
 
 /** The refusal an error is, or carries as its cause: fetch wraps what a connection check (the fetch's own) threw. */

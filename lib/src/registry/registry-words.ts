@@ -32,13 +32,17 @@ export function quotable(text: string, max = MAX_QUOTE_CHARS): string {
 
 const asText = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value));
 
-const joined = (...parts: unknown[]): string => parts.map(asText).filter((part) => part !== '').join(': ');
+/** One error an answer names: its code (`DENIED`, `invalid_grant`, `AccessDenied`) and message, each '' when it gives none. */
+export interface NamedError {
+  readonly code: string;
+  readonly message: string;
+}
 
 /**
- * The OCI distribution spec's `{"errors":[{code,message}]}` as `CODE: message; CODE: message`, or
- * a token service's OAuth2 `{"error","error_description"}` as `error: description`; undefined when the body is neither.
+ * The OCI distribution spec's `{"errors":[{code,message}]}`, or a token service's OAuth2
+ * `{"error","error_description"}`; undefined when the body is neither.
  */
-function jsonErrors(body: string): string | undefined {
+function jsonErrors(body: string): NamedError[] | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -46,25 +50,37 @@ function jsonErrors(body: string): string | undefined {
     return undefined;
   }
   const { errors, error, error_description: description } = (parsed ?? {}) as { errors?: unknown; error?: unknown; error_description?: unknown };
-  if (typeof error === 'string') return joined(error, description);
+  if (typeof error === 'string') return [{ code: error, message: asText(description) }];
   if (!Array.isArray(errors) || errors.length === 0) return undefined;
-  return (errors as ({ code?: unknown; message?: unknown } | null)[]).map((one) => joined(one?.code, one?.message)).filter((said) => said !== '').join('; ');
+  return (errors as ({ code?: unknown; message?: unknown } | null)[]).map((one) => ({ code: asText(one?.code), message: asText(one?.message) }));
 }
 
-/** S3's (and GCS's, Azure's) XML error, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message>`, as `AccessDenied: Request has expired`. */
-function storageError(body: string): string | undefined {
+/** S3's (and GCS's, Azure's) XML error, `<Error><Code>AccessDenied</Code><Message>Request has expired</Message>`; undefined when the body is none. */
+function storageError(body: string): NamedError[] | undefined {
   if (!/<Error>/.test(body)) return undefined;
-  const said = joined(/<Code>([^<]*)<\/Code>/.exec(body)?.[1], /<Message>([^<]*)<\/Message>/.exec(body)?.[1]);
-  return said === '' ? undefined : said;
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? '';
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1] ?? '';
+  return code === '' && message === '' ? undefined : [{ code, message }];
 }
+
+/**
+ * The errors a body names in a known error format (the spec's JSON, OAuth2's, storage's XML); undefined when
+ * it is in none (a web page, plain text). The one reading of these formats: quoted whole from the registry
+ * itself (wordsIn), by code alone from a place it named (errorCodesIn).
+ */
+export function errorsIn(body: string): NamedError[] | undefined {
+  return jsonErrors(body) ?? storageError(body);
+}
+
+const said = ({ code, message }: NamedError): string => [code, message].filter((part) => part !== '').join(': ');
 
 /** A page of text is quoted this far: its start says what it is (a proxy's "403 Forbidden", a login page's title). */
 const MAX_TEXT_QUOTE_CHARS = 200;
 
 /** The words of a read body: a known error format, else a web page's title (or its text without the markup), else the text itself. */
 export function wordsIn(body: string): Words {
-  const known = jsonErrors(body) ?? storageError(body);
-  if (known !== undefined) return { text: quotable(known), structured: true };
+  const known = errorsIn(body);
+  if (known !== undefined) return { text: quotable(known.map(said).filter((one) => one !== '').join('; ')), structured: true };
   if (/^\s*</.test(body)) {
     const page = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1] ?? body.replace(/<[^>]*>/g, ' ');
     return { text: quotable(page, MAX_TEXT_QUOTE_CHARS), structured: false };
@@ -72,8 +88,11 @@ export function wordsIn(body: string): Words {
   return { text: quotable(body, MAX_TEXT_QUOTE_CHARS), structured: false };
 }
 
-/** Reads at most MAX_ERROR_BODY_BYTES of an answer's body within `timeoutMs`; empty when there is none or it does not come. */
-async function errorBody(response: Response, timeoutMs: number): Promise<string> {
+/**
+ * Reads at most MAX_ERROR_BODY_BYTES of an answer's body within `timeoutMs`, cut there (its start says what
+ * the error is); empty when there is none or it does not come. The one reader of error bodies, for quotes and codes alike.
+ */
+export async function errorBody(response: Response, timeoutMs: number): Promise<string> {
   if (!response.body) return '';
   const signal = AbortSignal.timeout(timeoutMs);
   const reader = response.body.getReader();
