@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '@orbit/lib';
 import { configProblemsOf } from '../../../test/helpers/config-problems.js';
 import { validatorEnv } from './config.js';
+import { REGISTRY_PATIENCE } from './pull-into-staging.js';
+import { DEFAULT_PULL_DEADLINE } from './registry-pull/pull-deadline.js';
 
 describe('the validator\'s pull deadline settings', () => {
   it('default to 600 s and 1 MiB/s', () => {
@@ -14,5 +16,13 @@ describe('the validator\'s pull deadline settings', () => {
     const problems = configProblemsOf(() => readConfig(validatorEnv, { ORBIT_PULL_MIN_DEADLINE_SECONDS: '0', ORBIT_PULL_MIN_BYTES_PER_SECOND: '1MiB' }));
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^ORBIT_PULL_MIN_DEADLINE_SECONDS/), expect.stringMatching(/^ORBIT_PULL_MIN_BYTES_PER_SECOND.*whole number/)]));
     expect(configProblemsOf(() => readConfig(validatorEnv, { ORBIT_PULL_MIN_DEADLINE_SECONDS: '86401' }))).toEqual([expect.stringMatching(/^ORBIT_PULL_MIN_DEADLINE_SECONDS/)]);
+  });
+});
+
+describe('the validator\'s defaults', () => {
+  it('are those the pull code falls back on when given none, written once', () => {
+    const config = readConfig(validatorEnv, {});
+    expect({ minSeconds: config.ORBIT_PULL_MIN_DEADLINE_SECONDS, minBytesPerSecond: config.ORBIT_PULL_MIN_BYTES_PER_SECOND }).toEqual(DEFAULT_PULL_DEADLINE);
+    expect(config.ORBIT_REGISTRY_PATIENCE_SECONDS * 1000).toBe(REGISTRY_PATIENCE.patienceMs);
   });
 });

@@ -1,4 +1,6 @@
 import { bucketEnv, env, environmentRegistryEnv, imageRegistryEnv, registryAccessEnv, registryAllowlistEnv } from '@orbit/lib';
+import { REGISTRY_PATIENCE_SECONDS } from './pull-into-staging.js';
+import { DEFAULT_PULL_DEADLINE } from './registry-pull/pull-deadline.js';
 
 /** The validator's variables on top of the runtime ones. */
 export const validatorEnv = {
@@ -22,16 +24,16 @@ export const validatorEnv = {
    */
   ORBIT_PULL_WHOLE_INDEX: env.enumOf(['always', 'except-docker-hub', 'never'], 'except-docker-hub'),
   /** How long a registry that does not answer (or answers 5xx/429) is retried before the upload is refused. @default 30 */
-  ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(30, 1),
+  ORBIT_REGISTRY_PATIENCE_SECONDS: env.int(REGISTRY_PATIENCE_SECONDS, 1),
   /**
    * The least time a pull by reference is given in all (manifests, blobs, referrers), however small the image: past it
    * the pull is stopped and the upload refused REGISTRY_ERROR. At most a day: its partition's other uploads may wait
    * behind it. @default 600
    */
-  ORBIT_PULL_MIN_DEADLINE_SECONDS: env.int(600, 1, 86_400),
+  ORBIT_PULL_MIN_DEADLINE_SECONDS: env.int(DEFAULT_PULL_DEADLINE.minSeconds, 1, 86_400),
   /**
    * The slowest a pull's declared bytes may arrive on average: an image gets its size at this rate when that is longer
    * than ORBIT_PULL_MIN_DEADLINE_SECONDS (10 GiB: about 2 h 50 min). @default 1048576 (1 MiB/s)
    */
-  ORBIT_PULL_MIN_BYTES_PER_SECOND: env.int(1024 * 1024, 1),
+  ORBIT_PULL_MIN_BYTES_PER_SECOND: env.int(DEFAULT_PULL_DEADLINE.minBytesPerSecond, 1),
 };

@@ -12,7 +12,8 @@ export interface RegistryPatience {
  * upload's partition would wait behind it, and every upload after it with it.
  * So it is retried for a while (as docker pull does), then the upload is refused.
  */
-export const REGISTRY_PATIENCE: RegistryPatience = { patienceMs: 30_000, policy: retryPolicy({ initialDelayMs: 1_000, maxDelayMs: 8_000 }) };
+export const REGISTRY_PATIENCE_SECONDS = 30;
+export const REGISTRY_PATIENCE: RegistryPatience = { patienceMs: REGISTRY_PATIENCE_SECONDS * 1000, policy: retryPolicy({ initialDelayMs: 1_000, maxDelayMs: 8_000 }) };
 
 export interface PullIntoStagingDeps {
   /** How long an unavailable registry is retried before the upload is refused. @default REGISTRY_PATIENCE */

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
 import { TarBlockWatch } from './tar-block-watch.js';
-import { goLongNameProblem, goPaxProblem } from './go-tar-fields.js';
+import { dataStartOf, markTwoNames, paxGlobalOf, TarStreamChangedError, watchFraming } from './tar-stream-hooks.js';
 import { ProgressWatchdog, READER_STALL_MS } from './progress-watchdog.js';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
@@ -24,11 +24,11 @@ const LAYOUT_RECORDS = ['path', 'linkpath', 'size'];
  * tar-stream only hand it over, so the archive Orbit validated and the one
  * `tar x` unpacks would hold different files. No image tool writes one (git
  * archive's carries only a comment). tar-stream keeps the header it read last
- * as `_paxGlobal` and applies it to nothing but entries with PAX records of
+ * (paxGlobalOf) and applies it to nothing but entries with PAX records of
  * their own; a test of a crafted archive holds it to that.
  */
 function rejectGlobalLayout(extract: object): void {
-  const global = (extract as { _paxGlobal?: Record<string, string> | null })._paxGlobal ?? {};
+  const global = paxGlobalOf(extract);
   const record = Object.keys(global).find((key) => LAYOUT_RECORDS.includes(key) || key.startsWith('GNU.sparse.'));
   if (record !== undefined) {
     reject('UNSUPPORTED_ENTRY', `the archive has a global PAX header setting "${record}" for the entries after it, which GNU tar and Python apply and Go's archive/tar does not, so tools would unpack different files; docker save, skopeo, crane and podman never write one: repack the archive`);
@@ -76,70 +76,6 @@ function rejectUnreadable(header: Header): void {
 
 /** Why the readers would disagree on what follows a header, when they would. */
 const TWO_READINGS = 'tar tools disagree on whether those bytes are its content (tar-stream) or the entries after it (Go\'s archive/tar in docker load and skopeo, GNU tar, Python), so they would unpack different files; no image tool writes one: repack the archive';
-
-/**
- * A GNU long name (or link target) and a PAX path (or linkpath) on one entry
- * that differ: tar-stream takes the PAX one, Go's archive/tar the GNU one. No
- * tool writes both. tar-stream forgets the GNU name once it has applied the
- * PAX one, so its step that applies them is watched on this one extractor,
- * and the entry's header marked; a test of a crafted archive holds
- * tar-stream to having that step.
- */
-interface LongHeaderState {
-  _applyLongHeaders?: () => void;
-  _gnuLongPath: string | null;
-  _gnuLongLinkPath: string | null;
-  _pax: Record<string, string> | null;
-  _header: (Header & { orbitTwoNames?: string }) | null;
-}
-
-function markTwoNames(extract: object): void {
-  const state = extract as LongHeaderState;
-  const apply = state._applyLongHeaders;
-  // A tar-stream without that step fails two-readings.test.ts, whose archive would then be accepted.
-  if (typeof apply !== 'function') return;
-  state._applyLongHeaders = function applyLongHeaders(this: LongHeaderState): void {
-    const { _gnuLongPath: gnuName, _gnuLongLinkPath: gnuLink, _pax: pax } = this;
-    apply.call(this);
-    const clash = gnuName !== null && pax?.['path'] !== undefined && pax['path'] !== gnuName ? `"${pax['path']}" (PAX) and "${gnuName}" (GNU long name)`
-      : gnuLink !== null && pax?.['linkpath'] !== undefined && pax['linkpath'] !== gnuLink ? `link target "${pax['linkpath']}" (PAX) and "${gnuLink}" (GNU long name)` : undefined;
-    if (clash !== undefined && this._header) this._header.orbitTwoNames = clash;
-  };
-}
-
-interface FramingState {
-  _consumeHeader?: () => boolean;
-  _decodeLongHeader?: (data: Buffer) => void;
-  _buffer: { shifted: number };
-  _header: Header | null;
-  _locked: boolean;
-}
-
-/**
- * Tells `blocks` where tar-stream reads each header, and checks the records
- * of PAX and GNU long-name headers as Go reads them (go-tar-fields.ts):
- * tar-stream reports only the entries, not the headers before them. Watched
- * on this one extractor, like markTwoNames; two-readings.test.ts fails on a
- * tar-stream without these steps (its archives would be accepted).
- */
-function watchFraming(extract: object, blocks: TarBlockWatch): void {
-  const state = extract as FramingState;
-  const consume = state._consumeHeader;
-  const decode = state._decodeLongHeader;
-  if (typeof consume !== 'function' || typeof decode !== 'function') return;
-  state._consumeHeader = function consumeHeader(this: FramingState): boolean {
-    // With a whole block buffered and the entry before it done with (not locked), tar-stream reads that block as a header now.
-    if (!this._locked) blocks.framed(this._buffer.shifted);
-    return consume.call(this);
-  };
-  state._decodeLongHeader = function decodeLongHeader(this: FramingState, data: Buffer): void {
-    const type = this._header?.type as string | undefined;
-    const problem = type === 'pax-header' || type === 'pax-global-header' ? goPaxProblem(data, type === 'pax-global-header')
-      : type === 'gnu-long-path' || type === 'gnu-long-link-path' ? goLongNameProblem(data) : undefined;
-    if (problem !== undefined) blocks.noteProblem(problem);
-    decode.call(this, data);
-  };
-}
 
 async function drain(entry: AsyncIterable<Buffer>): Promise<void> {
   for await (const _chunk of entry) { /* directories and links carry no data worth reading */ }
@@ -240,7 +176,7 @@ function rejectFoldersAlsoFiles(entries: ReadonlyMap<string, EntryFacts>, folder
 }
 
 function isProgrammingError(error: unknown): boolean {
-  return error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError;
+  return error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError || error instanceof TarStreamChangedError;
 }
 
 /** tar-stream's own errors (bad checksum, short data) by how far the archive got. */
@@ -278,6 +214,13 @@ async function* armedWhileHandedOver(chunks: AsyncIterable<Buffer>, watchdog: Pr
 export interface ReaderSeams {
   /** Awaited before each entry is read: a test stalls the reader with it. */
   readonly beforeEntry?: (name: string) => Promise<void>;
+  /**
+   * How long the reader may take none of the bytes it has (the upload's last
+   * byte is in, or a chunk of it waits for the reader) before the archive is
+   * refused TRUNCATED; tests shorten it.
+   * @default READER_STALL_MS (30 s)
+   */
+  readonly stallMs?: number;
 }
 
 /**
@@ -299,7 +242,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits, se
 
   // The first failure is the cause; the other side then only sees its echo (a destroyed extractor or source).
   let cause: { readonly error: unknown; readonly from: 'feeder' | 'reader' } | undefined;
-  const stallMs = limits.readerStallMs ?? READER_STALL_MS;
+  const stallMs = seams.stallMs ?? READER_STALL_MS;
   let stalled = (): void => undefined;
   const stall = new Promise<void>((resolve) => { stalled = resolve; });
   const watchdog = new ProgressWatchdog(stallMs, () => {
@@ -320,8 +263,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits, se
   const reading = (async () => {
     // streamx entries are async-iterable at run time; its typings just do not say so.
     for await (const entry of extract) {
-      // tar-stream notes where each entry's data starts; its typings leave that out.
-      blocks.entry(entry.header.name, (entry.header as Header & { byteOffset: number }).byteOffset, entry.header.size);
+      blocks.entry(entry.header.name, dataStartOf(entry.header), entry.header.size);
       rejectGlobalLayout(extract);
       watchdog.progress();
       await seams.beforeEntry?.(entry.header.name);

@@ -20,6 +20,8 @@ export const GO_MAX_SPECIAL_FILE_BYTES = 1024 * 1024;
 
 const ustarMagic = Buffer.from('ustar\0', 'latin1');
 const gnuMagic = Buffer.from('ustar  \0', 'latin1');
+/** Where a header keeps its magic (USTAR's "ustar\0" + version, GNU's "ustar  \0"). */
+const MAGIC_AT = 257;
 
 /** [name, offset, length] of the numeric fields Go reads from every header. */
 const NUMERIC_FIELDS: readonly (readonly [string, number, number])[] = [['mode', 100, 8], ['uid', 108, 8], ['gid', 116, 8], ['size', 124, 12], ['modification time', 136, 12]];
@@ -40,7 +42,7 @@ function goOctal(field: Buffer): bigint | undefined {
 }
 
 /** Go's parseNumeric reads it: base-256 (high bit of the first byte set) within 63 bits, else octal. */
-function goReadsNumeric(field: Buffer): boolean {
+export function goReadsNumeric(field: Buffer): boolean {
   const first = field[0] ?? 0;
   if ((first & 0x80) === 0) return goOctal(field) !== undefined;
   const invert = (first & 0x40) !== 0 ? 0xff : 0x00;
@@ -50,6 +52,25 @@ function goReadsNumeric(field: Buffer): boolean {
     value = (value << 8n) | BigInt(byte ^ invert);
   }
   return value >> 63n === 0n;
+}
+
+/**
+ * A GNU header Go's archive/tar reads with a path prefix tar-stream does not
+ * see. GNU headers keep access and change times where USTAR keeps the
+ * prefix; when those are not numbers, Go takes the header for one its old
+ * writer got wrong and prepends them as a prefix (`zz/` + `layer.tar`), so
+ * the two readers name the entry differently (reader.go, readHeader).
+ */
+export function goReadsGnuPrefix(block: Buffer): boolean {
+  if (block.compare(gnuMagic, 0, gnuMagic.length, MAGIC_AT, MAGIC_AT + gnuMagic.length) !== 0) return false;
+  const accessTime = block.subarray(345, 357);
+  const changeTime = block.subarray(357, 369);
+  if (accessTime[0] === 0) return false; // A prefix starting with NUL is empty: the name is read alike.
+  const misread = !goReadsNumeric(accessTime) || (changeTime[0] !== 0 && !goReadsNumeric(changeTime));
+  const prefix = block.subarray(345, 500);
+  const end = prefix.indexOf(0);
+  // Go takes the prefix only when it is ASCII; otherwise both read the bare name.
+  return misread && prefix.subarray(0, end < 0 ? prefix.length : end).every((byte) => byte < 0x80);
 }
 
 /**
@@ -95,7 +116,7 @@ export function goHeaderProblem(block: Buffer): HeaderProblem | undefined {
   if (checksum === undefined || !checksums(block).map(BigInt).includes(checksum)) {
     return `a header's checksum field is written ${written(field(...CHECKSUM))}, which Go's archive/tar does not read as the header's checksum`;
   }
-  const magic = field(257, 8);
+  const magic = field(MAGIC_AT, gnuMagic.length);
   const pastV7 = magic.compare(ustarMagic, 0, 6, 0, 6) === 0 || magic.equals(gnuMagic);
   for (const [name, at, length] of pastV7 ? [...NUMERIC_FIELDS, ...DEVICE_FIELDS] : NUMERIC_FIELDS) {
     if (!goReadsNumeric(field(at, length))) return `a header's ${name} field is written ${written(field(at, length))}, which is no number to Go's archive/tar`;

@@ -9,12 +9,6 @@ export interface ValidationLimits {
   readonly maxEntries: number;
   /** Largest JSON entry (manifest, index, config) kept in memory. */
   readonly maxJsonBytes: number;
-  /**
-   * How long the archive's reader may make no progress once the upload's
-   * last byte is in before the archive is refused (TRUNCATED); tests shorten it.
-   * @default READER_STALL_MS (30 s)
-   */
-  readonly readerStallMs?: number;
 }
 
 const GIB = 1024 ** 3;

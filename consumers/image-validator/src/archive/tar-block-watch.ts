@@ -1,9 +1,8 @@
-import { GO_REFUSES, goHeaderProblem, streamTakesAsHeader, type HeaderProblem } from './go-tar-fields.js';
+import { GO_REFUSES, goHeaderProblem, goReadsGnuPrefix, streamTakesAsHeader, type HeaderProblem } from './go-tar-fields.js';
 import { reject } from './rejections.js';
 
 const BLOCK = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
-const GNU_MAGIC = Buffer.from('ustar  \0', 'latin1');
 
 const roundUp = (bytes: number): number => Math.ceil(bytes / BLOCK) * BLOCK;
 
@@ -11,45 +10,6 @@ const roundUp = (bytes: number): number => Math.ceil(bytes / BLOCK) * BLOCK;
 interface ZeroRun {
   start: number;
   end: number;
-}
-
-/**
- * Whether Go reads a GNU header's numeric field without error: base-256
- * (first byte's high bit set) that fits 63 bits, or octal between spaces and
- * NULs up to the first NUL (nothing left is zero).
- */
-function goReadsNumber(field: Buffer): boolean {
-  const first = field[0] ?? 0;
-  if ((first & 0x80) !== 0) {
-    const invert = (first & 0x40) !== 0 ? 0xff : 0x00;
-    let value = BigInt((first ^ invert) & 0x7f);
-    for (const byte of field.subarray(1)) {
-      if (value >> 56n > 0n) return false;
-      value = (value << 8n) | BigInt(byte ^ invert);
-    }
-    return value >> 63n === 0n;
-  }
-  const text = field.toString('latin1').replace(/^[ \0]+|[ \0]+$/g, '');
-  return text === '' || /^[0-7]+$/.test(text.split('\0')[0] ?? '');
-}
-
-/**
- * A GNU header Go's archive/tar reads with a path prefix tar-stream does not
- * see. GNU headers keep access and change times where USTAR keeps the
- * prefix; when those are not numbers, Go takes the header for one its old
- * writer got wrong and prepends them as a prefix (`zz/` + `layer.tar`), so
- * the two readers name the entry differently.
- */
-function goReadsGnuPrefix(block: Buffer): boolean {
-  if (block.compare(GNU_MAGIC, 0, GNU_MAGIC.length, 257, 265) !== 0) return false;
-  const accessTime = block.subarray(345, 357);
-  const changeTime = block.subarray(357, 369);
-  if (accessTime[0] === 0) return false; // A prefix starting with NUL is empty: the name is read alike.
-  const misread = !goReadsNumber(accessTime) || (changeTime[0] !== 0 && !goReadsNumber(changeTime));
-  const prefix = block.subarray(345, 500);
-  const end = prefix.indexOf(0);
-  // Go takes the prefix only when it is ASCII; otherwise both read the bare name.
-  return misread && prefix.subarray(0, end < 0 ? prefix.length : end).every((byte) => byte < 0x80);
 }
 
 /**
@@ -61,7 +21,8 @@ function goReadsGnuPrefix(block: Buffer): boolean {
  * - Entries after the end-of-archive marker (zero blocks): tar-stream steps
  *   over zero blocks and reads on, so `cat a.tar b.tar` gave b's entries too;
  *   the others stop at the marker.
- * - GNU headers whose time fields Go reads as a path prefix (goReadsGnuPrefix).
+ * - GNU headers whose time fields Go reads as a path prefix (goReadsGnuPrefix
+ *   in go-tar-fields.ts).
  * - Headers whose numeric fields Go refuses, or reads otherwise, where
  *   tar-stream reads a number and goes on (go-tar-fields.ts): Go's error
  *   ends the archive for docker load and skopeo. tar-stream says through

@@ -1,21 +1,19 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, createS3, PullRefusedError } from '@orbit/lib';
+import { bucketNames, createS3, PullRefusedError, sha256Of } from '@orbit/lib';
 import { sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { pulledKeyOf, stageReference } from '../stage-reference.js';
 
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const LAYER_BYTES = 64 * 1024 * 1024;
 const layerDigest = `sha256:${'ab'.repeat(32)}`;
 const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
 const manifest = Buffer.from(JSON.stringify({
   schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Of(config), size: config.length },
   layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: LAYER_BYTES }],
 }));
 
@@ -30,12 +28,12 @@ function drippingRegistry(): { server: Server; layerClosed: Promise<number> } {
   const layerClosed = new Promise<number>((resolve) => { closed = resolve; });
   const server = createServer((request, response) => {
     const url = request.url ?? '';
-    if (url.endsWith('/manifests/1') || url.endsWith(`/manifests/${sha256(manifest)}`)) {
-      response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256(manifest), 'content-length': manifest.length });
+    if (url.endsWith('/manifests/1') || url.endsWith(`/manifests/${sha256Of(manifest)}`)) {
+      response.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256Of(manifest), 'content-length': manifest.length });
       response.end(manifest);
     } else if (url.endsWith('/manifests/silent')) {
       // Takes the request and never answers: the deadline, not the 30 s answer timeout, ends it.
-    } else if (url.endsWith(sha256(config))) {
+    } else if (url.endsWith(sha256Of(config))) {
       response.writeHead(200, { 'content-length': config.length });
       response.end(config);
     } else if (url.endsWith(layerDigest)) {

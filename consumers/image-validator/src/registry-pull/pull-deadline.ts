@@ -10,6 +10,7 @@ export interface PullDeadlineLimits {
 
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
+/** What config.ts reads ORBIT_PULL_MIN_DEADLINE_SECONDS and ORBIT_PULL_MIN_BYTES_PER_SECOND as when they are not set. */
 export const DEFAULT_PULL_DEADLINE: PullDeadlineLimits = { minSeconds: 600, minBytesPerSecond: 1024 * 1024 };
 
 /**
