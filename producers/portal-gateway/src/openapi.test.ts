@@ -90,8 +90,10 @@ function gateway(publicBaseUrl?: string) {
     names: { uidFor: async () => UID, peek: async () => UID },
     requests: {
       get: async (id) => requests.get(id), finishedAmong: async () => new Set(),
-      list: async ({ owner, limit }) => {
-        const mine = [...requests.values()].filter((request) => request.owner === owner);
+      // Filtered as MySQL filters: the gateway asks the store for one version's uploads and reads what it answers.
+      list: async ({ owner, limit, kind, status, imageUID, imageVersion }) => {
+        const mine = [...requests.values()].filter((request) => request.owner === owner && [[kind, request.kind], [status, request.status], [imageUID, request.imageUID], [imageVersion, request.imageVersion]]
+          .every(([asked, held]) => asked === undefined || asked === held));
         const last = mine[limit - 1];
         return { requests: mine.slice(0, limit), ...(mine.length > limit && last?.createdAt ? { next: { createdAt: last.createdAt, requestId: last.requestId } } : {}) };
       },
@@ -447,13 +449,29 @@ describe('the OpenAPI document at /docs/json', async () => {
       expect([refused.statusCode, refused.json().code, refused.json().problems?.[0]?.field], `${method} ${path}`).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `querystring.${misspelt}`]);
       expect(refused.json().message, path).toContain(`unknown query parameter "${misspelt}"`);
       expect(operation.responses['400']?.description, path).toContain('a query parameter this operation does not list');
+      expect(operation.responses['400']?.description, path).toContain('or one given more than once');
     }
+    const repeated = await conforms('GET', '/v1/requests?limit=1&limit=2');
+    expect([repeated.status, repeated.body['message']]).toEqual([400, 'query parameter "limit" is given 2 times: give it once']);
     const misspelt = await conforms('GET', `/v1/requests?imageUid=${UID}`);
     expect([misspelt.status, misspelt.body['message']]).toEqual([400, 'unknown query parameter "imageUid": this operation takes kind, status, imageUID, limit, cursor (names as written, in their letter case)']);
     expect((await conforms('GET', `/v1/requests?imageUID=${UID}`)).status).toBe(200);
     // Chart repository clients are not held to it: what helm, Argo CD or Flux may add to a URL is theirs.
     const basic = { authorization: `Basic ${Buffer.from(`helm:${token}`).toString('base64')}` };
     expect((await app.inject({ url: '/helm/Development/dev1/index.yaml?ts=1', headers: basic })).statusCode).toBe(200);
+  });
+
+  it('tells a generated client that an image\'s or version\'s 404 may mean "not yet, follow the upload" or "its upload failed", naming both codes (found by a quality reread: it said only "No such request or image")', () => {
+    const polled = ['/v1/images/{uid}', '/v1/images/{uid}/events', '/v1/images/{uid}/versions', '/v1/images/{uid}/versions/{version}',
+      ...['manifests', 'kustomize', 'archive', 'chart'].map((deployed) => `/v1/images/{uid}/versions/{version}/${deployed}`)];
+    type Described = { responses: Record<string, { description?: string } | undefined> };
+    const notFoundOf = (path: string): string | undefined => (document.paths[path]?.['get'] as Described | undefined)?.responses['404']?.description;
+    for (const path of polled) {
+      const missing = notFoundOf(path);
+      expect(missing, path).toMatch(/IMAGE_NOT_READY, its upload is still under way .*GET \/v1\/requests\/\{requestId\}\?wait=30/);
+      expect(missing, path).toContain('IMAGE_UPLOAD_FAILED, its newest upload failed');
+    }
+    expect(notFoundOf('/v1/requests/{id}')).not.toContain('IMAGE_NOT_READY');
   });
 
   it(`answers an id up to ${MAX_PARAM_LENGTH} characters with a 400 naming it, and a longer path segment 414, as docs/errors.md says`, async () => {

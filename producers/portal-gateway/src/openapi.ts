@@ -477,7 +477,27 @@ function documentHeaders(operation: Record<string, unknown>): void {
 function documentUnknownQueryRefused(path: string, operation: Record<string, unknown>): void {
   const refused = (operation['responses'] as Record<string, { description?: string } | undefined> | undefined)?.['400'];
   if (!refused || !path.startsWith('/v1/')) return;
-  refused.description = `${refused.description ?? 'Refused'}, or a query parameter this operation does not list (names match as written, letter case included)`;
+  refused.description = `${refused.description ?? 'Refused'}, or a query parameter this operation does not list (names match as written, letter case included), or one given more than once`;
+}
+
+/**
+ * The reads an upload's 202 leads a client to poll (routes/not-held.ts): their 404 may be "not yet", and a generated
+ * client reads that only from the document (it said "No such request or image", found by a quality reread).
+ */
+const READS_NOT_HELD_YET = [
+  '/v1/images/{uid}', '/v1/images/{uid}/events', '/v1/images/{uid}/versions', '/v1/images/{uid}/versions/{version}',
+  ...['manifests', 'kustomize', 'archive', 'chart'].map((deployed) => `/v1/images/{uid}/versions/{version}/${deployed}`),
+];
+
+const NOT_HELD_YET = 'No such image or version for this caller. To the image\'s owner, while ViewPort does not hold it (or that version) yet, the code says why: '
+  + 'IMAGE_NOT_READY, its upload is still under way (the message names it: follow GET /v1/requests/{requestId}?wait=30, then ask again), '
+  + 'or IMAGE_UPLOAD_FAILED, its newest upload failed (the message names it and its reason code: its steps are at GET /v1/requests/{requestId}); '
+  + 'anyone else, and the owner with no upload of it, gets ORBIT_ERR_NOT_FOUND';
+
+/** Every operation on these paths is a read (a transfer is POST …/transfers), so each 404 there is this one. */
+function documentNotHeldYet(path: string, operation: Record<string, unknown>): void {
+  const missing = (operation['responses'] as Record<string, { description?: string } | undefined> | undefined)?.['404'];
+  if (missing && READS_NOT_HELD_YET.includes(path)) missing.description = NOT_HELD_YET;
 }
 
 /**
@@ -530,6 +550,7 @@ export function completeDocument<T extends object>(document: T): T {
   for (const [path, operation] of Object.entries(paths ?? {}).flatMap(([path, methods]) => Object.values(methods ?? {}).map((operation) => [path, operation] as const))) {
     documentHeaders(operation);
     documentUnknownQueryRefused(path, operation);
+    documentNotHeldYet(path, operation);
   }
   // Every operation meets what the app answers around its routes: conditional reads, and refusals before any route.
   for (const [method, operation] of Object.values(paths ?? {}).flatMap((methods) => Object.entries(methods ?? {}))) {

@@ -179,6 +179,8 @@ export interface RequestQuery extends PageWindow<RequestPosition> {
   readonly kind?: 'upload' | 'transfer' | undefined;
   readonly status?: RequestStatus | undefined;
   readonly imageUID?: string | undefined;
+  /** The version an upload or transfer names; no route lists by it, the 404s that name a version's upload do. */
+  readonly imageVersion?: string | undefined;
 }
 
 /** A request's place in a listing: when it was accepted, then its id. */

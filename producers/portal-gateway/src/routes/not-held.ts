@@ -11,17 +11,12 @@ import { uploadUnderWay } from '../upload-under-way.js';
 
 type UploadLister = Pick<RequestStore, 'list'>;
 
-/** How many of the caller's newest failed uploads of an image are looked through for one of a version. */
-const FAILED_LOOKED_AT = 20;
-
 const ofVersion = (upload: { readonly imageVersion?: string | null }): string => (upload.imageVersion ? ` of ${upload.imageVersion}` : '');
 
-/** The owner's newest failed upload of the image (of `imageVersion`, when given). */
+/** The owner's newest failed upload of the image (of `imageVersion`, when given), however many newer ones of other versions failed. */
 async function failedUpload(requests: UploadLister, owner: string, imageUID: string, imageVersion?: string): Promise<RequestRecord | undefined> {
-  // Without a version the newest is the one; a version's is looked for among the newest few (the store filters by status, not version).
-  const limit = imageVersion === undefined ? 1 : FAILED_LOOKED_AT;
-  const { requests: failed } = await requests.list({ owner, kind: 'upload', imageUID, status: 'failed', limit });
-  return failed.find((upload) => imageVersion === undefined || upload.imageVersion === imageVersion);
+  const { requests: [failed] } = await requests.list({ owner, kind: 'upload', imageUID, imageVersion, status: 'failed', limit: 1 });
+  return failed;
 }
 
 /**

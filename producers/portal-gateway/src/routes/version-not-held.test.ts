@@ -108,6 +108,16 @@ describe('a version read once that version\'s upload failed', () => {
     }
   });
 
+  it('names the failed upload of the version asked for behind more than 20 newer failed uploads of other versions (found by a quality reread: only the newest 20 were looked through)', async () => {
+    const newer = Array.from({ length: 25 }, (_, index) => ({ ...upload(`later-${String(index)}`, `v2-0-${String(10 + index)}`, 'failed', 'NOT_A_TAR'), createdAt: new Date(Date.UTC(2026, 11, 6, 11, index)) }));
+    const uploads = [upload('req-2', 'v1-0-01', 'failed', 'NO_MANIFEST'), ...newer];
+    for (const image of [held, undefined]) {
+      expect(await get(image, uploads, `/v1/images/${UID}/versions/v1-0-01`), image ? 'held' : 'not held').toEqual({
+        status: 404, body: { code: 'IMAGE_UPLOAD_FAILED', problems: [], message: `image ${UID} has no version v1-0-01: your upload req-2 of v1-0-01 failed NO_MANIFEST; its steps are at GET /v1/requests/req-2` },
+      });
+    }
+  });
+
   it('answers the owner\'s listing of an image whose only upload failed as GET /v1/images/{uid} does', async () => {
     const uploads = [upload('req-1', 'v1-0-00', 'failed', 'NO_MANIFEST')];
     const image = await get(undefined, uploads, `/v1/images/${UID}`);

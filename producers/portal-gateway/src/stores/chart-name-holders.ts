@@ -7,6 +7,7 @@ import { DEAD_LETTERED } from '@orbit/schemas';
  * does not make a PipelineFailed wait for it, so for a while such a request is failed and ViewPort has no image yet.
  */
 export const FAILURES_THAT_MAY_STORE: readonly string[] = [DEAD_LETTERED, 'CHART_VERSION', 'CHART_INPUT', 'CHART_COMMAND', 'CHART_ENVIRONMENT', 'CHART_ROW'];
+// Written out, not imported: the gateway does not depend on a consumer; chart-name-holders.test.ts holds the two equal.
 
 const failuresThatMayStore = FAILURES_THAT_MAY_STORE.map((code) => {
   // Written into the SQL as they are: constants, never input.
@@ -15,7 +16,7 @@ const failuresThatMayStore = FAILURES_THAT_MAY_STORE.map((code) => {
 }).join(', ');
 
 /**
- * SQL that is true when the image name whose UID `uid` (a column or `?`, given twice) gives holds its chart name:
+ * SQL that is true when the image name whose UID the column `uidColumn` holds (image_names' n.image_uid) holds its chart name:
  * ViewPort has its image (a version of it was stored), or one of its requests is under way or failed in a way that
  * may still store it (FAILURES_THAT_MAY_STORE; a failure without a code too, as none should have). A name no request
  * names, or whose every request failed before anything was stored (NOT_AN_ARCHIVE, CHECKSUM_MISMATCH, NAME_CONFLICT,
@@ -23,8 +24,8 @@ const failuresThatMayStore = FAILURES_THAT_MAY_STORE.map((code) => {
  * A failed request stays failed (the projector's statuses go forward only, DEAD_LETTERED apart), so such a name never
  * holds again but by a new request, which is recorded under the name row's lock (lockImageUploads).
  */
-export function holdsChartName(uid: string): string {
-  return `(EXISTS (SELECT 1 FROM wp_image_uid stored WHERE stored.image_uid = ${uid})
-    OR EXISTS (SELECT 1 FROM viewport_requests live WHERE live.image_uid = ${uid}
+export function holdsChartName(uidColumn: string): string {
+  return `(EXISTS (SELECT 1 FROM wp_image_uid stored WHERE stored.image_uid = ${uidColumn})
+    OR EXISTS (SELECT 1 FROM viewport_requests live WHERE live.image_uid = ${uidColumn}
                AND (live.status <> 'failed' OR live.error_code IS NULL OR live.error_code IN (${failuresThatMayStore}))))`;
 }

@@ -3,7 +3,6 @@ import { childSpan, createMysqlPool, EventPublisher, PROJECTED_TOPICS, StoreUnav
 import { DEAD_LETTERED, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHART_ERROR_CODES } from '../../../../consumers/chart-generator/src/errors.js';
 import { projectionChecksum } from '../../../../consumers/viewport-projector/src/checksum.js';
 import { projectorBatchHandler } from '../../../../consumers/viewport-projector/src/handle.js';
 import { rebuildProjection } from '../../../../consumers/viewport-projector/src/rebuild.js';
@@ -11,7 +10,6 @@ import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/
 import { privateLifecycleTopics } from '../../../../test/helpers/lifecycle-topics.js';
 import { privateViewport } from '../../../../test/helpers/viewport-db.js';
 import { ChartNameTaken } from '../ports.js';
-import { FAILURES_THAT_MAY_STORE } from './chart-name-holders.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlUploadRequests } from './mysql-requests.js';
 
@@ -114,11 +112,6 @@ describe('a name whose every upload failed before anything was stored holds no c
     } finally {
       await viewport.drop();
     }
-  });
-
-  it('counts every upload failure of the chart generator as one after the image was stored', () => {
-    const chartReasonCodes = CHART_ERROR_CODES.map((code) => code.replace(/^ORBIT_ERR_/, ''));
-    expect(FAILURES_THAT_MAY_STORE).toEqual(expect.arrayContaining([DEAD_LETTERED, ...chartReasonCodes]));
   });
 
   it('of two new names racing for the chart name of a name whose uploads all failed, takes exactly one', async () => {

@@ -69,6 +69,26 @@ describe('the gateway request store against MariaDB', () => {
     await pool.query('DELETE FROM viewport_requests WHERE request_id LIKE ?', [`${owner}-%`]);
   });
 
+  it('lists an owner\'s uploads of one version however many newer ones of other versions there are (found by a quality reread: the 404 looked through the newest 20 only)', async () => {
+    const store = mysqlRequestStore(pool);
+    const owner = `versions-${randomUUID()}`;
+    const image = 'Q'.repeat(60);
+    const at = (second: number): string => `2026-12-02 10:${String(Math.floor(second / 60)).padStart(2, '0')}:${String(second % 60).padStart(2, '0')}.000`;
+    const newer = Array.from({ length: 30 }, (_, index) => [`${owner}-later-${String(index)}`, 'upload', image, `v2-0-${String(10 + index)}`, owner, 'failed', at(10 + index), at(10 + index)]);
+    await pool.query('INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES ?', [[
+      [`${owner}-first`, 'upload', image, 'v1-0-01', owner, 'failed', at(1), at(1)], [`${owner}-again`, 'upload', image, 'v1-0-01', owner, 'failed', at(2), at(2)], ...newer,
+      [`${owner}-theirs`, 'upload', image, 'v1-0-01', `${owner}-someone-else`, 'failed', at(50), at(50)],
+    ]]);
+    const ids = (page: { requests: readonly { requestId: string }[] }) => page.requests.map((request) => request.requestId.slice(owner.length + 1));
+
+    expect(ids(await store.list({ owner, kind: 'upload', imageUID: image, imageVersion: 'v1-0-01', status: 'failed', limit: 1 }))).toEqual(['again']);
+    const first = await store.list({ owner, kind: 'upload', imageUID: image, imageVersion: 'v1-0-01', limit: 1 });
+    expect(ids(await store.list({ owner, imageVersion: 'v1-0-01', limit: 5, after: first.next }))).toEqual(['first']);
+    expect(ids(await store.list({ owner, imageVersion: 'v9-9-99', limit: 5 }))).toEqual([]);
+    expect((await store.list({ owner, imageUID: image, limit: 100 })).requests).toHaveLength(32);
+    await pool.query('DELETE FROM viewport_requests WHERE request_id LIKE ?', [`${owner}-%`]);
+  });
+
   it('tells which of many requests have finished, for long polls', async () => {
     const store = mysqlRequestStore(pool);
     const [accepted, running, succeeded, failed] = await Promise.all(['accepted', 'running', 'succeeded', 'failed'].map(requestWith));

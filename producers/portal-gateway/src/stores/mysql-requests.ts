@@ -65,7 +65,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       const [locked] = await connection.execute<RowDataPacket[]>('SELECT user_login, image_name, chart_name FROM image_names WHERE image_uid = ? FOR UPDATE', [imageUID]);
       const row = locked[0];
       if (row === undefined || String(row['user_login']) !== owner || String(row['chart_name']) !== chartName) return;
-      const [holds] = await connection.execute<RowDataPacket[]>(`SELECT ${holdsChartName('?')} AS holds`, [imageUID, imageUID]);
+      // Asked of the row just locked, so the UID is given once and read from its column, as chartNameHolder asks.
+      const [holds] = await connection.execute<RowDataPacket[]>(`SELECT ${holdsChartName('n.image_uid')} AS holds FROM image_names n WHERE n.image_uid = ?`, [imageUID]);
       if (Number(holds[0]?.['holds']) === 1) return;
       await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
     });
@@ -141,6 +142,10 @@ export function mysqlRequestStore(pool: Pool): RequestStore {
       if (query.imageUID) {
         conditions.push('image_uid = ?');
         values.push(query.imageUID);
+      }
+      if (query.imageVersion) {
+        conditions.push('image_version = ?');
+        values.push(query.imageVersion);
       }
       if (query.after) {
         conditions.push('(created_at < ? OR (created_at = ? AND request_id < ?))');

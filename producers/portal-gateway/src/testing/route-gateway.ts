@@ -11,6 +11,12 @@ const notUnderTest = (): OrbitError => new OrbitError('ORBIT_ERR_NOT_UNDER_TEST'
 /** HS256 settings of the gateways these tests build. */
 export const ROUTE_TEST_AUTH = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 
+/** MySQL's order of a listing: newest first, then by id; a record without a time is taken as listed. */
+function newestFirst(a: RequestRecord, b: RequestRecord): number {
+  const at = (record: RequestRecord): number => record.createdAt?.getTime() ?? 0;
+  return at(b) - at(a) || (a.createdAt && b.createdAt ? b.requestId.localeCompare(a.requestId) : 0);
+}
+
 /**
  * A gateway for route tests on in-memory stores: ViewPort holds `image` (if
  * any) and the request store lists `uploads` as MySQL would filter them. The
@@ -34,7 +40,11 @@ export function routeTestGateway(options: {
     names: { uidFor: async () => options.uid, peek: async () => options.uid },
     requests: {
       get: async (id) => uploads.find((entry) => entry.requestId === id), finishedAmong: async () => new Set(),
-      list: async (query) => ({ requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID && (query.status === undefined || entry.status === query.status)) }),
+      list: async (query) => ({
+        requests: uploads.filter((entry) => entry.owner === query.owner && entry.kind === query.kind && entry.imageUID === query.imageUID
+          && (query.status === undefined || entry.status === query.status) && (query.imageVersion === undefined || entry.imageVersion === query.imageVersion))
+          .toSorted(newestFirst).slice(0, query.limit),
+      }),
     },
     events: options.events ?? { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
     publish: { uploadRequested: async () => undefined },
