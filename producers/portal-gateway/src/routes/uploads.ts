@@ -691,8 +691,10 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      // Read before the body, so that a malformed one costs no upload.
-      const pins = pinsOf(request.headers);
+      // Read before the body, so that a malformed one costs no upload. A JSON body's digest is not checked (README), so
+      // its digest headers are not read, as on /v1/uploads/references: one naming md5 was refused here and a wrong
+      // sha-256 let through (a bug reread).
+      const pins: Pins = request.isMultipart() ? pinsOf(request.headers) : { archive: declaredSha256(request.headers), body: [] };
       if (pins.archive !== null && !request.isMultipart()) throw checksumWithoutArchive();
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
