@@ -13,6 +13,13 @@ export const validatorEnv = {
   ORBIT_MAX_ARCHIVE_ENTRIES: env.int(100_000, 1),
   /** Registries references may name (host, host:port, *.domain; comma-separated); empty: any. Refused ones end REGISTRY_NOT_ALLOWED. */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
+  /**
+   * Hosts a registry on the internet may send a pull to although they resolve to private addresses (host, host:port,
+   * *.domain; comma-separated): storage or a token service reached through a private endpoint of your network (an S3
+   * interface endpoint with private DNS under ECR, Azure Private Link under ACR). Without it such a redirect is refused
+   * REGISTRY_NOT_ALLOWED. Unlike ORBIT_ALLOWED_REGISTRIES it restricts nothing. @default none
+   */
+  ORBIT_PULL_PRIVATE_HOSTS: registryAllowlistEnv,
   ...registryAccessEnv,
   // Orbit's own registries, which a registry's redirect must not lead the validator into.
   ...imageRegistryEnv,

@@ -40,7 +40,7 @@ runMain(() =>
       const access = registryAccessOf(config, logger);
       const places = {
         own: [config.ORBIT_IMAGE_REGISTRY, ...config.ORBIT_ENVIRONMENT_REGISTRIES.values()], resolveHost: resolveWithin(2000), interfaceAddresses: interfaceAddressesOfThisHost(),
-        listed: { allowed: config.ORBIT_ALLOWED_REGISTRIES, insecure: access.insecure },
+        listed: { allowed: config.ORBIT_ALLOWED_REGISTRIES, insecure: access.insecure, privateHosts: config.ORBIT_PULL_PRIVATE_HOSTS },
       };
       const pullDeadline = { minSeconds: config.ORBIT_PULL_MIN_DEADLINE_SECONDS, minBytesPerSecond: config.ORBIT_PULL_MIN_BYTES_PER_SECOND };
       // Each pull gets checks and a connection pool of its own (pullGuards): where a registry may send Orbit depends on that registry.

@@ -6,6 +6,7 @@ import { connectionPolicy, NamedRegistry, pullGuards, redirectPolicy, type Liste
 const resolveHost: ResolveHost = async (host) => ({
   'metadata.internal': ['169.254.169.254'], 'cdn.example': ['203.0.113.7'], localhost: ['127.0.0.1', '::1'], 'orbit-registry.example': ['10.0.0.5'],
   'registry.example': ['198.51.100.20'], 'harbor.corp': ['10.20.0.5'], 'auth.corp': ['10.20.0.6'], 'minio.internal': ['10.0.0.9'], 'mixed.example': ['198.51.100.30', '10.0.0.7'],
+  'prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com': ['10.40.0.8'],
 } as Record<string, string[]>)[host] ?? [];
 /** This host's interfaces: a private one, and a public one (which reaches what listens on 0.0.0.0 here). */
 const interfaceAddresses = new Set(['10.1.1.1', '198.51.100.99']);
@@ -68,7 +69,7 @@ describe('a registry on the internet sending the validator into the private netw
     const { verdict } = await pullOf('registry.example');
     const refusal = await redirectPolicy({ own, resolveHost, interfaceAddresses })(new URL('http://minio.internal:9000/')).catch((error: Error) => error.message);
     expect(await verdict('http://minio.internal:9000/')).toBe('REGISTRY_NOT_ALLOWED');
-    expect(refusal).toMatch(/^the registry sent Orbit to minio\.internal:9000, which is on a private network .*ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES$/);
+    expect(refusal).toMatch(/^the registry sent Orbit to minio\.internal:9000, which is on a private network .*ORBIT_PULL_PRIVATE_HOSTS \(a private endpoint of your network\), ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES$/);
     expect(refusal).not.toContain('10.0.0.9');
   });
 
@@ -79,6 +80,18 @@ describe('a registry on the internet sending the validator into the private netw
     // An empty allowlist allows every registry a reference names: it lists no host to go to here.
     const { verdict: unlisted } = await pullOf('registry.example', { allowed: [], insecure: new Set() });
     expect(await unlisted('https://auth.corp/token')).toBe('REGISTRY_NOT_ALLOWED');
+  });
+
+  it('goes to a private endpoint listed in ORBIT_PULL_PRIVATE_HOSTS (ECR\'s layers through an S3 interface endpoint with private DNS), by URL and by connection, and it restricts nothing', async () => {
+    const endpoint = 'https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/sha256/abc';
+    const { verdict, connection } = await pullOf('registry.example', { allowed: [], insecure: new Set(), privateHosts: ['*.s3.us-east-1.amazonaws.com'] });
+    expect(await verdict(endpoint)).toBe('followed');
+    expect(await connected(connection, 'prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com', '10.40.0.8', 443)).toBe('connected');
+    // Other private places stay refused, and the link-local metadata service whatever is listed.
+    expect(await verdict('http://minio.internal:9000/bucket')).toBe('REGISTRY_NOT_ALLOWED');
+    expect(await verdict('http://metadata.internal/')).toBe('REGISTRY_NOT_ALLOWED');
+    const { verdict: unlisted } = await pullOf('registry.example');
+    expect(await unlisted(endpoint)).toBe('REGISTRY_NOT_ALLOWED');
   });
 });
 

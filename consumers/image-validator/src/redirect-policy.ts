@@ -12,6 +12,8 @@ export interface ListedRegistries {
   readonly allowed: RegistryAllowlist;
   /** ORBIT_INSECURE_REGISTRIES, `host[:port]` as listed. */
   readonly insecure: ReadonlySet<string>;
+  /** ORBIT_PULL_PRIVATE_HOSTS: private endpoints a registry on the internet may send a pull to. @default none */
+  readonly privateHosts?: RegistryAllowlist;
 }
 
 export interface RedirectPolicyDeps {
@@ -76,16 +78,18 @@ export class NamedRegistry {
   }
 }
 
-/** Whether the operator listed the host (any of its entries' forms) in ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES. */
+/** Whether the operator listed the host (any of its entries' forms) in ORBIT_PULL_PRIVATE_HOSTS, ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES. */
 function listedAt(listed: ListedRegistries | undefined, hostname: string, port: string): boolean {
   if (listed === undefined) return false;
   const place = hostPort(hostname, port);
   const named = [place, ...(port === '443' || port === '80' ? [place.slice(0, place.lastIndexOf(':'))] : [])];
-  return (listed.allowed.length > 0 && registryAllowed(place, listed.allowed)) || named.some((entry) => listed.insecure.has(entry));
+  const privateHosts = listed.privateHosts ?? [];
+  return (listed.allowed.length > 0 && registryAllowed(place, listed.allowed)) || named.some((entry) => listed.insecure.has(entry))
+    || (privateHosts.length > 0 && registryAllowed(place, privateHosts));
 }
 
 const PRIVATE_NETWORK = 'on a private network (loopback, RFC 1918, carrier-grade NAT, IPv6 unique-local, a reserved range or this host)';
-const ONLY_IN_HOUSE = 'Orbit goes there only for a registry on a private network itself, or to a host listed in ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES';
+const ONLY_IN_HOUSE = 'Orbit goes there only for a registry on a private network itself, or to a host listed in ORBIT_PULL_PRIVATE_HOSTS (a private endpoint of your network), ORBIT_ALLOWED_REGISTRIES or ORBIT_INSECURE_REGISTRIES';
 
 /**
  * Where a registry may send the validator (a blob redirect, a token
