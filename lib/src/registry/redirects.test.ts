@@ -1,19 +1,12 @@
-import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { localHttpServers } from '../../../test/helpers/local-http-servers.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import { RegistryClient } from './client.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-errors.js';
 
 describe('a registry that redirects blobs to object storage', () => {
-  const servers: Server[] = [];
-  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
-
-  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-    const server = createServer(handler);
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const listen = localHttpServers();
 
   it('follows the redirect without the registry token, which presigned storage refuses as a second auth mechanism (Docker Hub, ECR, Harbor on S3)', async () => {
     const storage = await listen((request, response) => {
@@ -74,21 +67,12 @@ describe('a registry that redirects blobs to object storage', () => {
 });
 
 describe('a redirect to a host that cannot be reached (found by a review: the socket error mapped ports inside the network)', () => {
-  const servers: Server[] = [];
-  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
-
-  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-    const server = createServer(handler);
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const listen = localHttpServers();
   /** Every message down the cause chain, as the upload's owner reads it. */
   const said = (error: unknown): string => { const messages: string[] = []; for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message); return messages.join(': '); };
 
   it('says only that the storage could not be reached, for a closed port and for a service that speaks no HTTP', async () => {
-    const closed = await listen(() => undefined);
-    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const closed = `127.0.0.1:${await freePort()}`;
     const sockets: Socket[] = [];
     const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
     await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));

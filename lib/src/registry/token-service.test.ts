@@ -1,6 +1,7 @@
-import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { localHttpServers } from '../../../test/helpers/local-http-servers.js';
+import { freePort } from '../../../test/helpers/ports.js';
 import { RegistryClient } from './client.js';
 import { RegistryUnavailableError } from './registry-errors.js';
 import { onRegistryOrigin } from './token-service.js';
@@ -65,15 +66,7 @@ describe('a token service that misbehaves', () => {
 });
 
 describe('a token service on another host than the registry (found by a review: a realm at 127.0.0.1:9000 read MinIO\'s AccessDenied back to the registry\'s owner)', () => {
-  const servers: Server[] = [];
-  afterEach(async () => { for (const server of servers.splice(0)) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)); } });
-
-  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-    const server = createServer(handler);
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const listen = localHttpServers();
 
   /** A registry on a port of its own whose Bearer challenge names `realm`. */
   const registryNaming = (realm: string): Promise<string> => listen((_request, response) => {
@@ -106,8 +99,7 @@ describe('a token service on another host than the registry (found by a review: 
   });
 
   it('says "could not reach" for a closed port and for a service that speaks no HTTP, never how the connection failed', async () => {
-    const closed = await listen(() => undefined);
-    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const closed = `127.0.0.1:${await freePort()}`;
     const sockets: Socket[] = [];
     // As Redis or Kafka answer a stray HTTP request: not HTTP, then the connection closed.
     const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
