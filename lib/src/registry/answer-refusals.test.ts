@@ -113,7 +113,7 @@ describe('storage a blob redirect points to, refusing (found by a review: the re
     await client.get('/manifests/v1');
     const failure = await failureOf(client.get(`/blobs/${digest}`));
     expect(failure.reasonCode).toBe('REGISTRY_ERROR');
-    expect(failure.message).toMatch(new RegExp(`^${storage}, the storage ${registry} redirected blob ${digest} of ${registry}/ref/app to, refused it \\(403: AccessDenied\\), with a fresh redirect too: .*expired presigned URL.*not of Orbit's credentials`));
+    expect(failure.message).toMatch(new RegExp(`^${registry} redirected blob ${digest} of ${registry}/ref/app to ${storage}, which refused it \\(403: AccessDenied\\), with a fresh redirect too: .*expired presigned URL.*not of Orbit's credentials`));
     expect(failure.message).not.toMatch(/refused access/);
     expect(redirects()).toBe(2);
   });
@@ -134,7 +134,7 @@ describe('storage a blob redirect points to, refusing (found by a review: the re
     const { registry } = await redirecting(() => `http://${storage}`);
     const client = new RegistryClient({ registry, repository: 'ref/app', insecure: true });
     expect(await failureOf(client.get(`/blobs/${digest}`))).toEqual({
-      reasonCode: 'REGISTRY_ERROR', message: `${storage}, the storage ${registry} redirected blob ${digest} of ${registry}/ref/app to, answered 400: InvalidArgument`,
+      reasonCode: 'REGISTRY_ERROR', message: `${registry} redirected blob ${digest} of ${registry}/ref/app to ${storage}, which answered 400: InvalidArgument`,
     });
     status = 503;
     expect((await failureOf(client.get(`/blobs/${digest}`))).cause).toBe(`blob ${digest} of ${registry}/ref/app at ${storage}, where ${registry} redirected it: HTTP 503: SlowDown`);

@@ -45,9 +45,9 @@ async function storageRefusal(registry: string, storage: string, what: string, r
   const says = await errorCodesOf(response);
   if (status === 404) return new PullRefusedError('REFERENCE_NOT_FOUND', `${what} was not found ${at}${says}`);
   if (status === 401 || status === 403) {
-    return new PullRefusedError('REGISTRY_ERROR', `${storage}, the storage ${registry} redirected ${what} to, refused it (${status}${says}), with a fresh redirect too: that host does not take the address the registry hands out (an expired presigned URL, storage the registry cannot read, a host wanting credentials of its own); a fault of the registry's storage, not of Orbit's credentials, which go to ${registry} only`);
+    return new PullRefusedError('REGISTRY_ERROR', `${registry} redirected ${what} to ${storage}, which refused it (${status}${says}), with a fresh redirect too: that host does not take the address the registry hands out (an expired presigned URL, storage the registry cannot read, a host wanting credentials of its own); a fault of the registry's storage, not of Orbit's credentials, which go to ${registry} only`);
   }
-  return new PullRefusedError('REGISTRY_ERROR', `${storage}, the storage ${registry} redirected ${what} to, answered ${status}${says}`);
+  return new PullRefusedError('REGISTRY_ERROR', `${registry} redirected ${what} to ${storage}, which answered ${status}${says}`);
 }
 
 /** What a path is for, as a person writes it: `registry/repo:tag`, `registry/repo@sha256:…`, or a blob of the repository. */

@@ -37,6 +37,11 @@ describe('a token service that misbehaves', () => {
     }
   });
 
+  it('refuses a realm with credentials in its URL as a refusal, not an outage (fetch cannot ask it: the registry was taken for down, a re-probe)', async () => {
+    await expect(clientOf(challenging('https://admin:pw@auth.test/token', async () => Response.json({ token: 'good' }))).get('/manifests/1'))
+      .rejects.toMatchObject({ reasonCode: 'REGISTRY_UNAUTHORIZED', message: expect.stringContaining('has credentials in its URL') as unknown });
+  });
+
   it('asks no plain-HTTP token service for a registry reached over HTTPS: the credentials would cross in clear', async () => {
     const asked: string[] = [];
     const downgrading: typeof fetch = async (input, init) => {

@@ -97,6 +97,11 @@ function realmOf(challenge: Challenge, { registry, insecure }: Pick<RegistryClie
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${registry} sent a bearer challenge whose realm "${realm.slice(0, 200)}" is not an http(s) URL`);
   }
+  // fetch cannot ask a URL holding credentials, and its TypeError read as the registry not answering (a re-probe): every
+  // other repository of the registry was then told it was down.
+  if (url.username !== '' || url.password !== '') {
+    throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${registry} sent a bearer challenge whose realm ${url.host} has credentials in its URL; a token service is asked with Orbit's credentials for the registry, never ones a challenge names`);
+  }
   // A registry reached over HTTPS that names a plain-HTTP token service would have its credentials, and the token, cross the network in clear.
   if (!insecure && url.protocol === 'http:') {
     throw new PullRefusedError('REGISTRY_UNAUTHORIZED', `${registry} sent a bearer challenge whose token service ${url.origin} is plain HTTP; Orbit asks for tokens over HTTPS only (list the registry in ORBIT_INSECURE_REGISTRIES if it is a local one)`);
