@@ -59,3 +59,22 @@ describe('guardedFetch: each connection checked by the address it reached (DNS r
     await expect(check({ host: 'cdn.example', address: '203.0.113.7', port: 443 })).resolves.toBeUndefined();
   });
 });
+
+describe('a guarded fetch\'s connections', () => {
+  it('end when it is closed, not a keep-alive later (a pull\'s pool was left to idle out: a review)', async () => {
+    const closedSockets: Promise<void>[] = [];
+    const server = createServer((_request, response) => response.writeHead(200, { 'keep-alive': 'timeout=600' }).end('ok'));
+    server.on('connection', (socket) => closedSockets.push(new Promise<void>((closed) => socket.once('close', () => closed()))));
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const fetch = guardedFetch(async () => undefined);
+      expect(await (await fetch(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`), { headers: {}, signal: AbortSignal.timeout(5_000), redirect: 'manual' })).text()).toBe('ok');
+      expect(closedSockets).toHaveLength(1);
+      await fetch.close();
+      await expect(Promise.race([Promise.all(closedSockets).then(() => 'closed'), new Promise((later) => setTimeout(() => later('still open'), 2_000))])).resolves.toBe('closed');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((closed) => server.close(() => closed()));
+    }
+  });
+});

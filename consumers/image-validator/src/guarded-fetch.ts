@@ -11,7 +11,13 @@ export type ConnectionCheck = (connected: { host: string; address: string; port:
  * A refusal reaches the caller as fetch's TypeError with the check's error
  * as its `cause`.
  */
-export function guardedFetch(check: ConnectionCheck, options: { connectTimeoutMs?: number } = {}): RegistryFetch {
+/** A guarded fetch, and its connection pool's end. */
+export type ClosableFetch = RegistryFetch & {
+  /** Closes every connection the fetch holds: a pool of one pull's own is let go when the pull ends, not when idle. */
+  readonly close: () => Promise<void>;
+};
+
+export function guardedFetch(check: ConnectionCheck, options: { connectTimeoutMs?: number } = {}): ClosableFetch {
   const connect = buildConnector({ timeout: options.connectTimeoutMs ?? 10_000 });
   const dispatcher = new Agent({
     connect: (target, callback) => {
@@ -31,5 +37,6 @@ export function guardedFetch(check: ConnectionCheck, options: { connectTimeoutMs
       });
     },
   });
-  return (url, init) => undiciFetch(url, { ...init, dispatcher });
+  const fetch: RegistryFetch = (url, init) => undiciFetch(url, { ...init, dispatcher });
+  return Object.assign(fetch, { close: () => dispatcher.destroy().catch(() => undefined) });
 }

@@ -46,7 +46,15 @@ runMain(() =>
       // Each pull gets checks and a connection pool of its own (pullGuards): where a registry may send Orbit depends on that registry.
       const deps: ValidateUploadDeps = {
         openStaged: stagedReader(s3),
-        stageReference: (event) => stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, wholeIndex: config.ORBIT_PULL_WHOLE_INDEX, ...pullGuards(places), pullDeadline }),
+        stageReference: async (event) => {
+          const guards = pullGuards(places);
+          try {
+            return await stageReference(event, { s3, stagingBucket: config.ORBIT_BUCKET_STAGING, access, maxBytes: config.ORBIT_MAX_UPLOAD_BYTES, wholeIndex: config.ORBIT_PULL_WHOLE_INDEX, ...guards, pullDeadline });
+          } finally {
+            // The pull's own connections end with it, not a keep-alive later (up to 600 s if a registry asks).
+            await guards.fetch.close();
+          }
+        },
         names: dynamoNameRegistry(createDynamo(config), tableName('appImageMetadata', config)),
         limits,
         stagingBucket: config.ORBIT_BUCKET_STAGING,

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { addressKind, ownRegistryReached, plainAddress, PullRefusedError, registryAllowed, type RegistryAllowlist, type RegistryFetch, type ResolveHost } from '@orbit/lib';
-import { guardedFetch } from './guarded-fetch.js';
+import { addressKind, ownRegistryReached, plainAddress, PullRefusedError, registryAllowed, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { guardedFetch, type ClosableFetch } from './guarded-fetch.js';
 import { isPrivateAddress } from './private-address.js';
 
 /** Where cloud metadata services answer (169.254.169.254, AWS's fd00:ec2::254) and nothing a registry serves from. */
@@ -164,7 +164,7 @@ export function connectionPolicy(deps: RedirectPolicyDeps): (connected: { host: 
  * private address depends on the pull's registry, so a socket one pull
  * opened is not another's to reuse.
  */
-export function pullGuards(deps: Omit<RedirectPolicyDeps, 'pull'>): { readonly checkTarget: (url: URL, named?: 'named by the reference') => Promise<void>; readonly fetch: RegistryFetch } {
+export function pullGuards(deps: Omit<RedirectPolicyDeps, 'pull'>): { readonly checkTarget: (url: URL, named?: 'named by the reference') => Promise<void>; readonly fetch: ClosableFetch } {
   const pull = new NamedRegistry();
   return { checkTarget: redirectPolicy({ ...deps, pull }), fetch: guardedFetch(connectionPolicy({ ...deps, pull })) };
 }
