@@ -1,6 +1,5 @@
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { localHttpServers } from '../../../test/helpers/local-http-servers.js';
+import { localHttpServers, notHttpListener } from '../../../test/helpers/local-http-servers.js';
 import { freePort } from '../../../test/helpers/ports.js';
 import { RegistryClient } from './client.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-errors.js';
@@ -73,10 +72,9 @@ describe('a redirect to a host that cannot be reached (found by a review: the so
 
   it('says only that the storage could not be reached, for a closed port and for a service that speaks no HTTP', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
-    const sockets: Socket[] = [];
-    const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
-    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
-    const notHttpAt = `127.0.0.1:${(notHttp.address() as AddressInfo).port}`;
+    // As Redis or Kafka answer a stray HTTP request: not HTTP, then the connection closed.
+    const notHttp = await notHttpListener();
+    const notHttpAt = notHttp.address;
     try {
       for (const storage of [closed, notHttpAt]) {
         const registry = await listen((_request, response) => response.writeHead(307, { location: `http://${storage}/bucket/blob` }).end());
@@ -86,8 +84,7 @@ describe('a redirect to a host that cannot be reached (found by a review: the so
         expect(said(failure)).toBe(`registry ${registry} is unavailable: could not reach the storage the registry named (${storage})`);
       }
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => notHttp.close(resolve));
+      await notHttp.close();
     }
     // The registry the reference names is the user's own: how its connection failed is theirs to read.
     const unreached = await new RegistryClient({ registry: closed, repository: 'team/app', insecure: true }).get('/blobs/sha256:00').catch((error: unknown) => error);

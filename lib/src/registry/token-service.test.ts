@@ -1,6 +1,5 @@
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { localHttpServers } from '../../../test/helpers/local-http-servers.js';
+import { localHttpServers, notHttpListener } from '../../../test/helpers/local-http-servers.js';
 import { freePort } from '../../../test/helpers/ports.js';
 import { RegistryClient } from './client.js';
 import { RegistryUnavailableError } from './registry-errors.js';
@@ -105,11 +104,9 @@ describe('a token service on another host than the registry (found by a review: 
 
   it('says "could not reach" for a closed port and for a service that speaks no HTTP, never how the connection failed', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
-    const sockets: Socket[] = [];
     // As Redis or Kafka answer a stray HTTP request: not HTTP, then the connection closed.
-    const notHttp = createNetServer((socket) => { sockets.push(socket); socket.end('-ERR unknown command\r\n'); });
-    await new Promise<void>((resolve) => notHttp.listen(0, '127.0.0.1', resolve));
-    const notHttpAt = `127.0.0.1:${(notHttp.address() as AddressInfo).port}`;
+    const notHttp = await notHttpListener();
+    const notHttpAt = notHttp.address;
     try {
       for (const service of [closed, notHttpAt]) {
         const failure = await failureOf(await registryNaming(`http://${service}/token`));
@@ -117,8 +114,7 @@ describe('a token service on another host than the registry (found by a review: 
         expect(said(failure)).toMatch(new RegExp(`^registry 127\\.0\\.0\\.1:\\d+ is unavailable: could not reach the token service the registry named \\(${service.replace(/\./g, '\\.')}\\)$`));
       }
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => notHttp.close(resolve));
+      await notHttp.close();
     }
   });
 
