@@ -17,7 +17,8 @@ export const validatorEnv = {
    * Hosts a registry on the internet may send a pull to although they resolve to private addresses (host, host:port,
    * *.domain; comma-separated): storage or a token service reached through a private endpoint of your network (an S3
    * interface endpoint with private DNS under ECR, Azure Private Link under ACR). Without it such a redirect is refused
-   * REGISTRY_NOT_ALLOWED. Unlike ORBIT_ALLOWED_REGISTRIES it restricts nothing. @default none
+   * REGISTRY_NOT_ALLOWED. Unlike ORBIT_ALLOWED_REGISTRIES it restricts nothing; name exact hosts (a wildcard lets any
+   * registry have the validator ask anything behind the endpoint). @default none
    */
   ORBIT_PULL_PRIVATE_HOSTS: registryAllowlistEnv,
   ...registryAccessEnv,

@@ -4,6 +4,12 @@ import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 /** Throws to refuse a connection (the socket is closed before a byte of the request is sent). */
 export type ConnectionCheck = (connected: { host: string; address: string; port: number }) => Promise<void>;
 
+/** A guarded fetch, and its connection pool's end. */
+export type ClosableFetch = RegistryFetch & {
+  /** Closes every connection the fetch holds: a pool of one pull's own is let go when the pull ends, not when idle. */
+  readonly close: () => Promise<void>;
+};
+
 /**
  * A fetch whose every connection is checked by the address it actually
  * reached, after DNS and before the request is written. Checking a URL's
@@ -11,12 +17,6 @@ export type ConnectionCheck = (connected: { host: string; address: string; port:
  * A refusal reaches the caller as fetch's TypeError with the check's error
  * as its `cause`.
  */
-/** A guarded fetch, and its connection pool's end. */
-export type ClosableFetch = RegistryFetch & {
-  /** Closes every connection the fetch holds: a pool of one pull's own is let go when the pull ends, not when idle. */
-  readonly close: () => Promise<void>;
-};
-
 export function guardedFetch(check: ConnectionCheck, options: { connectTimeoutMs?: number } = {}): ClosableFetch {
   const connect = buildConnector({ timeout: options.connectTimeoutMs ?? 10_000 });
   const dispatcher = new Agent({

@@ -1,4 +1,4 @@
-import { addressKind, plainAddress } from '@orbit/lib';
+import { addressKind, isTranslatedAddress, plainAddress } from '@orbit/lib';
 
 /**
  * Whether `address` is on a private network, where the services next to the
@@ -15,4 +15,13 @@ export function isPrivateAddress(address: string, interfaceAddresses: ReadonlySe
   const kind = addressKind(plain);
   if (kind === undefined) return false;
   return (kind !== 'public' && kind !== 'link-local') || interfaceAddresses.has(plain);
+}
+
+/**
+ * Whether an address makes the registry found there one of this network's own (in-house, which may send a pull
+ * to private places): a private address, but no translated form of one (NAT64, 6to4), which a public registry
+ * resolves to behind a DNS64 of the network's local-use prefix.
+ */
+export function isInHouseAddress(address: string, interfaceAddresses: ReadonlySet<string> = new Set()): boolean {
+  return isPrivateAddress(address, interfaceAddresses) && !isTranslatedAddress(plainAddress(address));
 }

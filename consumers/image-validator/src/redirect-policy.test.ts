@@ -7,6 +7,7 @@ const resolveHost: ResolveHost = async (host) => ({
   'metadata.internal': ['169.254.169.254'], 'cdn.example': ['203.0.113.7'], localhost: ['127.0.0.1', '::1'], 'orbit-registry.example': ['10.0.0.5'],
   'registry.example': ['198.51.100.20'], 'harbor.corp': ['10.20.0.5'], 'auth.corp': ['10.20.0.6'], 'minio.internal': ['10.0.0.9'], 'mixed.example': ['198.51.100.30', '10.0.0.7'],
   'prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com': ['10.40.0.8'],
+  'dns64.example': ['64:ff9b:1::5db8:d822'], 'dns64-wk.example': ['64:ff9b::5db8:d822'], 'sixtofour.example': ['2002:5db8:d822::1'],
 } as Record<string, string[]>)[host] ?? [];
 /** This host's interfaces: a private one, and a public one (which reaches what listens on 0.0.0.0 here). */
 const interfaceAddresses = new Set(['10.1.1.1', '198.51.100.99']);
@@ -106,6 +107,17 @@ describe('an in-house registry (on a private network itself)', () => {
   it('is no in-house registry when one of its addresses is public (a name the registry\'s owner controls may list both)', async () => {
     const { verdict } = await pullOf('mixed.example');
     expect(await verdict('http://127.0.0.1:9000/')).toBe('REGISTRY_NOT_ALLOWED');
+  });
+
+  it('is no in-house registry when it was found at a translated address (NAT64 of a DNS64, local-use or well-known prefix; 6to4): a bug reread found a public registry behind a local-use DNS64 sending a pull inside', async () => {
+    for (const registry of ['dns64.example', 'dns64-wk.example', 'sixtofour.example']) {
+      const { verdict } = await pullOf(registry);
+      expect(await verdict('http://minio.internal:9000/bucket'), registry).toBe('REGISTRY_NOT_ALLOWED');
+    }
+    // Nor by its first connection, without the reference's check.
+    const connection = connectionPolicy({ own, resolveHost, interfaceAddresses });
+    expect(await connected(connection, 'dns64.example', '64:ff9b:1::5db8:d822', 443)).toBe('connected');
+    expect(await connected(connection, 'minio.internal', '10.0.0.9', 9000)).toMatch(/^REGISTRY_NOT_ALLOWED/);
   });
 
   it('gives its leave to its own pull only: another pull\'s checks and connections are their own', async () => {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { addressKind, ownRegistryReached, plainAddress, PullRefusedError, registryAllowed, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { guardedFetch, type ClosableFetch } from './guarded-fetch.js';
-import { isPrivateAddress } from './private-address.js';
+import { isInHouseAddress, isPrivateAddress } from './private-address.js';
 
 /** Where cloud metadata services answer (169.254.169.254, AWS's fd00:ec2::254) and nothing a registry serves from. */
 const linkLocal = (address: string): boolean => addressKind(address) === 'link-local';
@@ -56,9 +56,9 @@ export class NamedRegistry {
   }
 
   /** The reference's registry, with the addresses its name resolves to (none: left to its first connection). */
-  named(url: URL, addresses: readonly string[], isPrivate: (address: string) => boolean): void {
+  named(url: URL, addresses: readonly string[], isInHouse: (address: string) => boolean): void {
     this.place = hostPort(url.hostname, portOf(url));
-    if (addresses.length > 0) this.privateNetwork = addresses.every(isPrivate);
+    if (addresses.length > 0) this.privateNetwork = addresses.every(isInHouse);
   }
 
   /**
@@ -66,10 +66,10 @@ export class NamedRegistry {
    * the reference's check recorded, else the pull's first connection, which
    * always goes to it (every other place is one its answers name).
    */
-  connectsToNamed(place: string, reachedPrivate: boolean): boolean {
+  connectsToNamed(place: string, reachedInHouse: boolean): boolean {
     this.place ??= place;
     if (this.place !== place) return false;
-    this.privateNetwork ??= reachedPrivate;
+    this.privateNetwork ??= reachedInHouse;
     return true;
   }
 
@@ -113,7 +113,7 @@ export function redirectPolicy(deps: RedirectPolicyDeps): (url: URL, named?: 'na
     // The reference's own registry is no place a registry sent Orbit (found by a probe: the message said so).
     if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `${named ? 'the reference names' : 'the registry sent Orbit to'} ${problem}; Orbit does not go there`);
     if (named) {
-      pull.named(url, addresses, isPrivate);
+      pull.named(url, addresses, (address) => isInHouseAddress(address, deps.interfaceAddresses));
       return;
     }
     if (pull.isNamed(url) || pull.inHouse || listedAt(deps.listed, url.hostname, portOf(url))) return;
@@ -140,7 +140,7 @@ export function connectionPolicy(deps: RedirectPolicyDeps): (connected: { host: 
     if (problem !== undefined) throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `a connection for the pull reached ${problem}; Orbit does not go there`);
     const reachedPrivate = isPrivateAddress(plain, deps.interfaceAddresses);
     const place = hostPort(host, port);
-    if (pull.connectsToNamed(place, reachedPrivate)) {
+    if (pull.connectsToNamed(place, isInHouseAddress(plain, deps.interfaceAddresses))) {
       if (pull.inHouse && !reachedPrivate) {
         throw new PullRefusedError('REGISTRY_NOT_ALLOWED', `the registry the reference names, ${place}, was ${PRIVATE_NETWORK}, and a connection to it reached ${plain}, a public address: its name changed networks during the pull; Orbit does not go there`);
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKind, isPublicAddress, reachesThisHost } from './address-kind.js';
+import { addressKind, isPublicAddress, isTranslatedAddress, reachesThisHost } from './address-kind.js';
 
 describe('addressKind', () => {
   it('names the kind of each range the registry checks tell apart, at the edges of each', () => {
@@ -46,5 +46,18 @@ describe('addressKind', () => {
   it('says which addresses connect to this host', () => {
     for (const address of ['127.0.0.2', '::1', '0.0.0.0', '::', '::ffff:127.0.0.1']) expect(reachesThisHost(address), address).toBe(true);
     for (const address of ['10.0.0.1', '169.254.169.254', 'localhost', '8.8.8.8']) expect(reachesThisHost(address), address).toBe(false);
+  });
+});
+
+describe('NAT64 under the local-use prefix, and translated forms (a bug reread: a public registry behind such a DNS64 read as in-house)', () => {
+  it('reads the /96 of RFC 8215\'s 64:ff9b:1:: as the IPv4 address it embeds, and the rest of that /48 as never public', () => {
+    expect(addressKind('64:ff9b:1::5db8:d822')).toBe('public');
+    expect(addressKind('64:ff9b:1::a00:1')).toBe('private');
+    expect(addressKind('64:ff9b:1:1::5db8:d822')).toBe('private');
+  });
+
+  it('tells translated and tunnelled IPv6 forms from native addresses', () => {
+    for (const address of ['64:ff9b::a00:1', '64:ff9b:1::a00:1', '64:ff9b:1:1::1', '2002:a00:1::1', '::a00:1']) expect(isTranslatedAddress(address), address).toBe(true);
+    for (const address of ['10.0.0.1', '::ffff:10.0.0.1', 'fd12::1', '::1', '::', '2001:db8::1']) expect(isTranslatedAddress(address), address).toBe(false);
   });
 });

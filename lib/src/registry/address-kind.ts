@@ -15,6 +15,11 @@ export type AddressKind = 'loopback' | 'unspecified' | 'link-local' | 'private' 
 const AWS_METADATA_V6 = ipaddr.IPv6.parse('fd00:ec2::254');
 /** NAT64's well-known prefix (RFC 6052): the last 32 bits are the IPv4 address the translator connects to. */
 const NAT64 = ipaddr.IPv6.parse('64:ff9b::');
+/**
+ * RFC 8215's local-use NAT64 prefix as DNS64 deployments use it, a /96 within 64:ff9b:1::/48: the last 32 bits too.
+ * Read as private, a public registry behind such a DNS64 was taken for one of the network's own (a bug reread).
+ */
+const NAT64_LOCAL_USE = ipaddr.IPv6.parse('64:ff9b:1::');
 /** IPv4-compatible IPv6 (deprecated by RFC 4291): routed, if at all, through a tunnel to whatever it embeds. */
 const IPV4_COMPATIBLE = ipaddr.IPv6.parse('::');
 
@@ -26,7 +31,8 @@ const kindOfRange: Readonly<Record<string, AddressKind>> = {
   carrierGradeNat: 'private',
   uniqueLocal: 'private',
   deprecatedSiteLocal: 'private',
-  // RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48): a translator of the network's own.
+  // The rest of RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48, its /96 read above): a translator of the
+  // network's own, whose other layouts (RFC 6052 §2.2) are not read: never public.
   rfc6052: 'private',
   // Anycast services on the internet (AS112 DNS sinks, AMT relays), and Teredo's relays.
   as112: 'public',
@@ -53,7 +59,7 @@ const ipv4At = (address: ipaddr.IPv6, byte: number): ipaddr.IPv4 => new ipaddr.I
  * 10.0.0.1 (`64:ff9b::a00:1`) is 10.0.0.1 on the translator's network. Undefined for every other IPv6 address.
  */
 function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
-  if (address.match(NAT64, 96)) return ipv4At(address, 12);
+  if (address.match(NAT64, 96) || address.match(NAT64_LOCAL_USE, 96)) return ipv4At(address, 12);
   if (address.match(IPV4_COMPATIBLE, 96)) return ipv4At(address, 12);
   if (address.range() === '6to4') return ipv4At(address, 2);
   return undefined;
@@ -90,3 +96,19 @@ export const reachesThisHost = (address: string): boolean => {
   const kind = addressKind(address);
   return kind === 'loopback' || kind === 'unspecified';
 };
+
+/**
+ * Whether an IPv6 address is a translated or tunnelled form of another (NAT64 under the well-known or a local-use
+ * prefix, 6to4, IPv4-compatible): where it leads is a translator's to say, so it never makes a registry one of this
+ * network's own (a found bug: a public registry behind a local-use DNS64 read as in-house and could send a pull into
+ * the private network).
+ */
+export function isTranslatedAddress(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '');
+  if (isIP(bare) !== 6) return false;
+  const parsed = ipaddr.IPv6.parse(bare);
+  if (parsed.isIPv4MappedAddress()) return false;
+  const range = parsed.range();
+  if (range === 'loopback' || range === 'unspecified') return false;
+  return range === 'rfc6052' || range === '6to4' || parsed.match(NAT64, 96) || parsed.match(NAT64_LOCAL_USE, 96) || parsed.match(IPV4_COMPATIBLE, 96);
+}

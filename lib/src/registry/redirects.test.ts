@@ -65,6 +65,15 @@ describe('a registry that redirects blobs to object storage', () => {
   });
 });
 
+describe('a redirect to a URL holding credentials (a bug reread: read as the registry not answering)', () => {
+  it('is refused REGISTRY_ERROR naming its host only', async () => {
+    const fake: typeof fetch = async () => new Response(null, { status: 307, headers: { location: 'https://user:secret@storage.test/blob' } });
+    const client = new RegistryClient({ registry: 'registry.test', repository: 'team/app', insecure: false, fetch: fake });
+    const failure = await client.get('/blobs/sha256:00').catch((error: unknown) => error);
+    expect(failure).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry.test redirected to a URL on storage.test with credentials in it; Orbit does not go there' });
+  });
+});
+
 describe('a redirect to a host that cannot be reached (found by a review: the socket error mapped ports inside the network)', () => {
   const listen = localHttpServers();
   /** Every message down the cause chain, as the upload's owner reads it. */

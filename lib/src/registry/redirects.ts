@@ -77,5 +77,9 @@ export function placeOf(registry: string, from: URL, location: string, words: { 
     throw new PullRefusedError('REGISTRY_ERROR', `${registry} ${words.unreadable} "${location.slice(0, 200)}", which is not an http(s) URL`);
   }
   if (from.protocol === 'https:' && to.protocol === 'http:') throw new PullRefusedError('REGISTRY_ERROR', `${registry} ${words.downgrade(to.host)}`);
+  // fetch cannot ask a URL holding credentials, and its TypeError read as the registry not answering (a bug reread).
+  if (to.username !== '' || to.password !== '') {
+    throw new PullRefusedError('REGISTRY_ERROR', `${registry} ${words.unreadable} a URL on ${to.host} with credentials in it; Orbit does not go there`);
+  }
   return to;
 }
