@@ -31,32 +31,53 @@ class KafkaJSNoBrokerAvailableError extends Error {
   readonly retriable = true;
 }
 
+/** A loop over a client whose consumer hands its CRASH listener out, so a test crashes it as kafkajs does; its lines land in `lines`. */
+function crashableLoop(lines: Record<string, unknown>[]): (event: unknown) => void {
+  const capturing = createLogger({ service: 'consume-loop-test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
+  let crash: ((event: unknown) => void) | undefined;
+  const listening = Object.create(kafka, {
+    consumer: {
+      value: (config: Parameters<Kafka['consumer']>[0]) => {
+        const consumer = kafka.consumer(config);
+        const on = consumer.on.bind(consumer);
+        consumer.on = ((event: Parameters<typeof on>[0], listener: (event: unknown) => void) => {
+          if (event === consumer.events.CRASH) crash = listener;
+          return on(event, listener);
+        }) as typeof consumer.on;
+        return consumer;
+      },
+    },
+  }) as Kafka;
+  new ConsumeLoop<unknown>({
+    kafka: listening, groupId: 'g', topics: ['t'], logger: capturing, retryPolicy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }),
+    decode: () => Promise.resolve(undefined), handler: () => Promise.resolve(),
+  });
+  if (crash === undefined) throw new Error('the loop did not listen for its consumer\'s crash');
+  return crash;
+}
+
 describe('ConsumeLoop crash line', () => {
   it('gives kafkajs\'s crash a reason code, as a failed start gives the same error (found by a review)', () => {
     // 1. a client whose consumer keeps its CRASH listener; 2. crash it as kafkajs does; 3. read the line
     const lines: Record<string, unknown>[] = [];
-    const capturing = createLogger({ service: 'consume-loop-test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
-    let crash: ((event: unknown) => void) | undefined;
-    const listening = Object.create(kafka, {
-      consumer: {
-        value: (config: Parameters<Kafka['consumer']>[0]) => {
-          const consumer = kafka.consumer(config);
-          const on = consumer.on.bind(consumer);
-          consumer.on = ((event: Parameters<typeof on>[0], listener: (event: unknown) => void) => {
-            if (event === consumer.events.CRASH) crash = listener;
-            return on(event, listener);
-          }) as typeof consumer.on;
-          return consumer;
-        },
-      },
-    }) as Kafka;
-    new ConsumeLoop<unknown>({
-      kafka: listening, groupId: 'g', topics: ['t'], logger: capturing, retryPolicy: retryPolicy({ initialDelayMs: 1, maxDelayMs: 1 }),
-      decode: () => Promise.resolve(undefined), handler: () => Promise.resolve(),
-    });
-    crash?.({ payload: { error: new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'), restart: false } });
+    const crash = crashableLoop(lines);
+    crash({ payload: { error: new KafkaJSNoBrokerAvailableError('Failed to connect: broker at 127.0.0.1:1 not available'), restart: false } });
     const line = lines.find((entry) => entry['msg'] === 'consumer crashed');
     expect(line).toMatchObject({ level: 'error', code: 'ORBIT_ERR_STORE_UNAVAILABLE', restart: false, err: { type: 'KafkaJSNoBrokerAvailableError' } });
+  });
+
+  it('says a crash kafkajs restarts from by itself on a broker restart at warn, and our handler\'s failure at error (a broker restart in CI logged an error)', () => {
+    // 1. a loop whose CRASH listener is kept; 2. crash it with a connection error, then a handler's TypeError, both restarted; 3. the levels
+    const lines: Record<string, unknown>[] = [];
+    const crash = crashableLoop(lines);
+    crash({ payload: { error: new KafkaJSNoBrokerAvailableError('Connection error: connect ECONNREFUSED 127.0.0.1:9094'), restart: true } });
+    const handlerFailure = Object.assign(new Error('handler failed', { cause: new TypeError('x is undefined') }), { name: 'KafkaJSNonRetriableError' });
+    crash({ payload: { error: handlerFailure, restart: true } });
+    const crashes = lines.filter((entry) => entry['msg'] === 'consumer crashed');
+    expect(crashes).toMatchObject([
+      { level: 'warn', code: 'ORBIT_ERR_STORE_UNAVAILABLE', restart: true },
+      { level: 'error', code: 'TypeError', restart: true },
+    ]);
   });
 });
 

@@ -281,7 +281,11 @@ export class ConsumeLoop<E> extends EventEmitter {
       if (!current()) return;
       this.joined = false;
       this.crashedForGood = !payload.restart;
-      this.log.error({ err: payload.error, code: kafkaFailureCode(payload.error), restart: payload.restart }, 'consumer crashed');
+      const code = kafkaFailureCode(payload.error);
+      // A broker restart crashes the consumer with a connection error that kafkajs restarts from by itself: a warning,
+      // as the producer's retries through it are; what kafkajs gives up on, or our own handler's failure, is an error.
+      const level = payload.restart && code === 'ORBIT_ERR_STORE_UNAVAILABLE' ? 'warn' : 'error';
+      this.log[level]({ err: payload.error, code, restart: payload.restart }, 'consumer crashed');
       this.emitEvent(CONSUMER_EVENTS.crash, { error: payload.error, restart: payload.restart });
     });
     consumer.on(events.REBALANCING, () => {
