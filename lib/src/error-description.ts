@@ -67,6 +67,13 @@ export function causeChainOf(error: unknown): unknown[] {
   return chain;
 }
 
+/** "registry x is unavailable: fetch failed: connect ECONNREFUSED …": the messages down an error's cause chain, up to five; '' for no Error. */
+export function causeMessagesOf(error: unknown): string {
+  const messages: string[] = [];
+  for (let cause = error; cause instanceof Error && messages.length < 5; cause = cause.cause) messages.push(cause.message);
+  return messages.join(': ');
+}
+
 /** Credentials a driver may quote back (a connection URL's password, a `password=` pair): never in a description. */
 const SECRETS: readonly (readonly [RegExp, string])[] = [
   [/(\/\/[^\s:/@]+:)[^\s@]+@/g, '$1[redacted]@'],

@@ -1,4 +1,4 @@
-import { abortableSleep, parseImageReference, PullRefusedError, registryAllowed, RegistryUnavailableError, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
+import { abortableSleep, causeMessagesOf, parseImageReference, PullRefusedError, registryAllowed, RegistryUnavailableError, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
 import type { RegistryOutages } from './registry-outages.js';
 
@@ -29,11 +29,9 @@ export type PullIntoStagingResult =
   | { readonly kind: 'staged'; readonly staging: ObjectRef }
   | { readonly kind: 'refused'; readonly reasonCode: PullRefusedError['reasonCode'] | 'REGISTRY_UNAVAILABLE'; readonly message: string };
 
-/** "registry x is unavailable: fetch failed: connect ECONNREFUSED …": every message down the cause chain. */
+/** Why a registry is unavailable, in the words of the whole cause chain. */
 export function causeChain(error: unknown): string {
-  const messages: string[] = [];
-  for (let cause = error; cause instanceof Error && messages.length < 5; cause = cause.cause) messages.push(cause.message);
-  return messages.join(': ') || 'unavailable';
+  return causeMessagesOf(error) || 'unavailable';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { localHttpServers, notHttpListener } from '../../../test/helpers/local-http-servers.js';
 import { freePort } from '../../../test/helpers/ports.js';
+import { causeMessagesOf } from '../error-description.js';
 import { RegistryClient } from './client.js';
 import { PullRefusedError, RegistryUnavailableError } from './registry-errors.js';
 
@@ -77,7 +78,6 @@ describe('a redirect to a URL holding credentials (a bug reread: read as the reg
 describe('a redirect to a host that cannot be reached (found by a review: the socket error mapped ports inside the network)', () => {
   const listen = localHttpServers();
   /** Every message down the cause chain, as the upload's owner reads it. */
-  const said = (error: unknown): string => { const messages: string[] = []; for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message); return messages.join(': '); };
 
   it('says only that the storage could not be reached, for a closed port and for a service that speaks no HTTP', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
@@ -90,13 +90,13 @@ describe('a redirect to a host that cannot be reached (found by a review: the so
         const failure = await new RegistryClient({ registry, repository: 'team/app', insecure: true }).get('/blobs/sha256:00').catch((error: unknown) => error);
         expect(failure).toBeInstanceOf(RegistryUnavailableError);
         expect(failure).toMatchObject({ answered: true });
-        expect(said(failure)).toBe(`registry ${registry} is unavailable: could not reach the storage the registry named (${storage})`);
+        expect(causeMessagesOf(failure)).toBe(`registry ${registry} is unavailable: could not reach the storage the registry named (${storage})`);
       }
     } finally {
       await notHttp.close();
     }
     // The registry the reference names is the user's own: how its connection failed is theirs to read.
     const unreached = await new RegistryClient({ registry: closed, repository: 'team/app', insecure: true }).get('/blobs/sha256:00').catch((error: unknown) => error);
-    expect(said(unreached)).toContain(`ECONNREFUSED ${closed}`);
+    expect(causeMessagesOf(unreached)).toContain(`ECONNREFUSED ${closed}`);
   });
 });

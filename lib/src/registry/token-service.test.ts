@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { localHttpServers, notHttpListener } from '../../../test/helpers/local-http-servers.js';
 import { freePort } from '../../../test/helpers/ports.js';
+import { causeMessagesOf } from '../error-description.js';
 import { RegistryClient } from './client.js';
 import { RegistryUnavailableError } from './registry-errors.js';
 import { onRegistryOrigin } from './token-service.js';
@@ -80,7 +81,6 @@ describe('a token service on another host than the registry (found by a review: 
   const SECRET = 'viewport-secret-bucket holds 42 objects';
   const failureOf = (registry: string): Promise<unknown> => new RegistryClient({ registry, repository: 'team/app', insecure: true }).get('/manifests/1').catch((error: unknown) => error);
   /** Every message down the cause chain, as the upload's owner reads it. */
-  const said = (error: unknown): string => { const messages: string[] = []; for (let at = error; at instanceof Error; at = at.cause) messages.push(at.message); return messages.join(': '); };
 
   it('says a refusal by its status and error code, never the words of its body', async () => {
     const bodies = [
@@ -98,7 +98,7 @@ describe('a token service on another host than the registry (found by a review: 
         reasonCode: 'REGISTRY_UNAUTHORIZED',
         message: `the token service the registry named (${service}) refused the token request (403${codes[at] ?? ''}); Orbit has no credentials for ${registry}: give them in ORBIT_REGISTRY_CREDENTIALS or ORBIT_REGISTRY_AUTH_FILE`,
       });
-      expect(said(failure)).not.toContain('viewport-secret-bucket');
+      expect(causeMessagesOf(failure)).not.toContain('viewport-secret-bucket');
     }
   });
 
@@ -111,7 +111,7 @@ describe('a token service on another host than the registry (found by a review: 
       for (const service of [closed, notHttpAt]) {
         const failure = await failureOf(await registryNaming(`http://${service}/token`));
         expect(failure).toBeInstanceOf(RegistryUnavailableError);
-        expect(said(failure)).toMatch(new RegExp(`^registry 127\\.0\\.0\\.1:\\d+ is unavailable: could not reach the token service the registry named \\(${service.replace(/\./g, '\\.')}\\)$`));
+        expect(causeMessagesOf(failure)).toMatch(new RegExp(`^registry 127\\.0\\.0\\.1:\\d+ is unavailable: could not reach the token service the registry named \\(${service.replace(/\./g, '\\.')}\\)$`));
       }
     } finally {
       await notHttp.close();
