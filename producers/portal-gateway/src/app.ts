@@ -441,7 +441,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         });
       }
       await scope.register(multipart, {
-        // The upload routes read the metadata part as a file too (uploads.ts METADATA_AS_FILE), to decode its bytes strictly.
+        // The upload routes read the metadata part as a file too (upload-metadata-part.ts METADATA_AS_FILE), to decode its bytes strictly.
         isPartAFile: formPartIsAFile,
         throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
