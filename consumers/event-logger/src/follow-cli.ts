@@ -34,6 +34,15 @@ const stop = async (code: number): Promise<never> => {
   await consumer.disconnect().catch(() => undefined);
   process.exit(code);
 };
+/**
+ * Ends the command as every ops command ends on an error: failPlainly's one line, `events:follow failed: …`, and
+ * exit 1. The error is thrown on, not printed here: a rejection nothing handles reaches failPlainly as an
+ * uncaught exception, from the top level and from a message handler alike.
+ */
+const fail = async (error: unknown): Promise<never> => {
+  await consumer.disconnect().catch(() => undefined);
+  throw error;
+};
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
 
@@ -44,9 +53,7 @@ try {
   await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning });
 } catch (error) {
   // A person ran this: one line saying what it could not reach, not kafkajs's stack.
-  const why = error instanceof StoreUnavailableError ? describeError(error, 300) : `Kafka at ${config.KAFKA_BROKERS.join(',')} did not answer: ${describeError(error, 300)}`;
-  process.stderr.write(`cannot follow: ${why}\n`);
-  await stop(1);
+  await fail(error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`Kafka at ${config.KAFKA_BROKERS.join(',')}`, error));
 }
 consumer.on(consumer.events.GROUP_JOIN, () => {
   process.stderr.write(`following ${options.topics.join(', ')} (${options.fromBeginning ? 'from the beginning' : 'new events only'}); Ctrl-C stops\n`);
@@ -61,8 +68,7 @@ await consumer.run({
     } catch (error) {
       if (isRetriable(error)) {
         // The registry is away: every event would be skipped, so say so once and stop (not awaited: see below).
-        process.stderr.write(`cannot follow: the schema registry at ${registryEndpoint(config.SCHEMA_REGISTRY_URL).host} did not answer: ${describeError(error, 300)}\n`);
-        void stop(1);
+        void fail(new StoreUnavailableError(`the schema registry at ${registryEndpoint(config.SCHEMA_REGISTRY_URL).host}`, error));
         return;
       }
       process.stderr.write(`${topic}/${partition}@${message.offset}: not decodable: ${describeError(error, 300)}\n`);
