@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { IMAGE_REFERENCE_PATTERN, imageReferenceProblem, parseImageReference } from './image-reference.js';
 
@@ -28,6 +29,44 @@ describe('parseImageReference', () => {
       `h.example/${'a'.repeat(246)}@sha256:${'d'.repeat(64)}`, `h.example/${'a'.repeat(245)}:${'t'.repeat(128)}@sha256:${'d'.repeat(64)}`,
     ];
     for (const sample of samples) expect(pattern.test(sample), sample).toBe(parseImageReference(sample) !== undefined);
+  });
+
+  it('publishes a pattern that takes as an IPv6 literal only an IPv6 address, as a URL and node:net read one (docker\'s [0-9a-fA-F:]+ took "[6]")', () => {
+    const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
+    const groups = ['0', '1', 'a', 'ff', 'FFFF', '1234', '12345', ''];
+    // Seeded (a linear congruential generator), so a failure is the same on every run.
+    let seed = 2026;
+    const random = (n: number): number => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return Math.floor((seed / 2 ** 32) * n); };
+    // Strings of groups and colons, most of them near an address: 1 to 10 groups, some empty (a "::" or a stray colon).
+    const literals = Array.from({ length: 4000 }, () => Array.from({ length: 1 + random(10) }, () => groups[random(groups.length)]).join(':'));
+    for (const literal of [...literals, '::', ':', ':::', '1::', '::1', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8', '1::2::3']) {
+      const reference = `[${literal}]:5000/a:1`;
+      expect(parseImageReference(reference) !== undefined, reference).toBe(isIPv6(literal));
+      expect(pattern.test(reference), reference).toBe(isIPv6(literal));
+    }
+  });
+
+  it('refuses a bracketed host that is no IPv6 address, which the validator could not pull and dead-lettered (found by a review: "[6]" was accepted)', () => {
+    for (const bad of ['[6]/af/x:1', '[zz]/a:1', '[1:2:3]/a:1', '[1::2::3]/a:1', '[12345::1]/a:1', '[1:2:3:4:5:6:7:8:9]/a:1', '[]/a:1', '[::1]:0/a:1', '[::1]:65536/a:1', '[fe80::1%eth0]/a:1', '[fe80::1%25eth0]/a:1', '[::ffff:127.0.0.1]/a:1']) {
+      expect(parseImageReference(bad), bad).toBeUndefined();
+      expect(imageReferenceProblem(bad), bad).toBeDefined();
+    }
+    expect(parseImageReference('[::1]/x:1')).toEqual({ registry: '[::1]', repository: 'x', tag: '1', digest: null });
+    expect(parseImageReference('[::1]:5000/x:1')?.registry).toBe('[::1]:5000');
+    expect(parseImageReference('[2001:DB8::5]:443/team/app:1')?.registry).toBe('[2001:db8::5]:443');
+    expect(parseImageReference('[::ffff:7f00:1]/a:1')?.registry).toBe('[::ffff:7f00:1]');
+  });
+
+  it('refuses a host no URL can hold, though the pattern takes it: one ending in a number that is no IPv4 address, a bad "xn--" label', () => {
+    const pattern = new RegExp(IMAGE_REFERENCE_PATTERN);
+    for (const bad of ['reg.5000/a:1', 'a.1:5000/a:1', '10.0.0.256/a:1', '1.2.3.4.5/a:1', '999.1.1.1/a:1', 'reg.0x/a:1', '1.2.3.08/a:1', 'xn--a.example/a:1']) {
+      expect(pattern.test(bad), bad).toBe(true);
+      expect(parseImageReference(bad), bad).toBeUndefined();
+    }
+    // What a URL reads as an address it can reach stays a reference: it is the registry's host as a URL writes it.
+    expect(parseImageReference('127.1:5000/a:1')?.registry).toBe('127.1:5000');
+    expect(parseImageReference('reg.0xg/a:1')?.registry).toBe('reg.0xg');
+    expect(parseImageReference('a.08.example/a:1')?.registry).toBe('a.08.example');
   });
 
   it('refuses references without a registry, tag or digest, or with bad parts', () => {
@@ -79,6 +118,16 @@ describe('imageReferenceProblem', () => {
       'h.example:http/a:1': /^has port "http", not a number from 1 to 65535$/,
       'my_reg.example.com:70000/a:1': /^has registry host "my_reg\.example\.com"/,
       'localhost:0/a:1': /^has port 0, not one from 1 to 65535$/,
+      // Bracketed hosts that are no IPv6 address, and hosts no URL can hold: accepted once, then dead-lettered by the validator (found by a review).
+      '[6]/af/x:1': /^has registry host "\[6\]", which is no IPv6 literal \(eight groups of 1 to 4 hex digits/,
+      '[1:2:3]:5000/a:1': /^has registry host "\[1:2:3\]", which is no IPv6 literal/,
+      '[::1]:0/a:1': /^has port 0, not one from 1 to 65535$/,
+      '[::1]:65536/a:1': /^has port 65536, not one from 1 to 65535$/,
+      '[::ffff:127.0.0.1]/a:1': /^has registry host "\[::ffff:127\.0\.0\.1\]", which is no IPv6 literal docker's grammar takes: it has no room for a dotted IPv4 part; write \[::ffff:7f00:1\]$/,
+      '[fe80::1%eth0]:5000/a:1': /^has registry host "\[fe80::1%eth0\]", which is no IPv6 literal Orbit can pull from: a zone/,
+      'reg.5000/a:1': /^has registry host "reg\.5000", which ends in a number, so it is read as an IPv4 address, and is no valid one/,
+      '10.0.0.256:5000/a:1': /^has registry host "10\.0\.0\.256", which ends in a number/,
+      'xn--a.example/a:1': /^has registry host "xn--a\.example", with an "xn--" label that is no valid punycode/,
     };
     for (const [text, expected] of Object.entries(cases)) {
       expect(parseImageReference(text), text).toBeUndefined();

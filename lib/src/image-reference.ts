@@ -15,12 +15,25 @@ const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const LABEL = '[A-Za-z0-9-]+';
 // 1 to 65535, as a URL takes it (leading zeros are read away): :99999 was taken, and every pull of it failed on its URL.
 const PORT = ':0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
+const H16 = '[0-9a-fA-F]{1,4}';
+/**
+ * An IPv6 address in hex and colons (RFC 4291 §2.2 without a dotted IPv4 tail, which docker's grammar has no room for
+ * either), as RE2 takes it: docker's own `[0-9a-fA-F:]+` took "[6]" and "[1:2:3]", which no URL can hold, so the
+ * validator's every pull of them threw, and each such upload ended in the dead-letter queue (found by a review).
+ */
+const IPV6 = [
+  `(?:${H16}:){7}${H16}`, `(?:${H16}:){1,7}:`, `(?:${H16}:){1,6}:${H16}`, `(?:${H16}:){1,5}(?::${H16}){1,2}`, `(?:${H16}:){1,4}(?::${H16}){1,3}`,
+  `(?:${H16}:){1,3}(?::${H16}){1,4}`, `(?:${H16}:){1,2}(?::${H16}){1,5}`, `${H16}:(?::${H16}){1,6}`, `:(?::${H16}){1,7}`, '::',
+].join('|');
 // The first part names a registry only with a dot, a port, "localhost" or an IPv6 literal; a bare word would be a Docker Hub namespace.
-const REGISTRY = `${LABEL}(?:\\.${LABEL})+(?:${PORT})?|${LABEL}${PORT}|localhost|\\[[0-9a-fA-F:]+\\](?:${PORT})?`;
+const REGISTRY = `${LABEL}(?:\\.${LABEL})+(?:${PORT})?|${LABEL}${PORT}|localhost|\\[(?:${IPV6})\\](?:${PORT})?`;
 const TAG = '[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}';
 const DIGEST = 'sha256:[a-f0-9]{64}';
 
-/** The whole grammar as one ECMAScript pattern, also published in the OpenAPI document; a tag, a digest or both. */
+/**
+ * The whole grammar as one ECMAScript pattern, also published in the OpenAPI document; a tag, a digest or both.
+ * parseImageReference asks one thing more, which no RE2 pattern says: that a URL can name the host (urlCanName).
+ */
 // The lookahead bounds the name (registry and repository) to IMAGE_NAME_MAX_LENGTH, as docker's grammar does.
 export const IMAGE_REFERENCE_PATTERN = `^(?=.{1,255}(?::${TAG})?(?:@${DIGEST})?$)(${REGISTRY})/(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG})(?:@(${DIGEST}))?|@(${DIGEST}))$`;
 export const IMAGE_REFERENCE_MAX_LENGTH = 512;
@@ -29,12 +42,22 @@ const REFERENCE = new RegExp(IMAGE_REFERENCE_PATTERN);
 /** Registry host and repository together, as docker's reference grammar bounds a name. */
 export const IMAGE_NAME_MAX_LENGTH = 255;
 
+/**
+ * Whether a URL can have `registry` (host[:port]) as its host, as every request of a pull has. The WHATWG parser
+ * reads a host whose last label is a number as an IPv4 address ("reg.5000", "10.0.0.256" are none) and decodes
+ * "xn--" labels (a bad one is no host): the grammar took those, and the validator's pull of them threw.
+ */
+function urlCanName(registry: string): boolean {
+  return URL.canParse(`https://${registry}/`);
+}
+
 export function parseImageReference(text: string): ImageReference | undefined {
   if (text.length > IMAGE_REFERENCE_MAX_LENGTH) return undefined;
   const match = REFERENCE.exec(text.trim());
   if (!match) return undefined;
   const [, registry, repository, tag, digestAfterTag, digest] = match;
   if (!registry || !repository || registry.length + 1 + repository.length > IMAGE_NAME_MAX_LENGTH) return undefined;
+  if (!urlCanName(registry)) return undefined;
   return { registry: canonicalRegistry(registry), repository, tag: tag ?? null, digest: digestAfterTag ?? digest ?? null };
 }
 
@@ -68,6 +91,8 @@ export function imageReferenceProblem(text: string): string | undefined {
     }
     return `begins with "${host.slice(0, 100)}", which is no registry host (one with a dot, a port, or localhost): Orbit has no default registry (Docker Hub is docker.io/library/name:tag)`;
   }
+  const unnamed = urlHostProblem(host);
+  if (unnamed !== undefined) return unnamed;
   const rest = trimmed.slice(slash + 1);
   const at = rest.indexOf('@');
   const digest = at === -1 ? null : rest.slice(at + 1);
@@ -91,12 +116,31 @@ export function imageReferenceProblem(text: string): string | undefined {
 function hostNameProblem(name: string): string | undefined {
   const shown = `"${name.slice(0, 100)}"`;
   if (name.length === 0) return 'names a port but no registry host before it';
-  if (name.startsWith('[')) return /^\[[0-9a-fA-F:]+\]$/.test(name) ? undefined : `has registry host ${shown}, which is no IPv6 literal (hex digits and colons in brackets, as [::1])`;
+  if (name.startsWith('[')) return new RegExp(`^\\[(?:${IPV6})\\]$`).test(name) ? undefined : `has registry host ${shown}, which is no IPv6 literal ${ipv6LiteralAdvice(name)}`;
   const character = /[^A-Za-z0-9.-]/.exec(name)?.[0];
   if (character !== undefined) return `has registry host ${shown}, which holds "${character}": a host name is letters, digits and dashes, in labels joined by dots`;
   if (name.endsWith('.')) return `has registry host ${shown}, which ends with a dot: write it without (${name.replace(/\.+$/, '')})`;
   if (name.startsWith('.') || name.includes('..')) return `has registry host ${shown}, which has an empty label (a dot first, or two together)`;
   return undefined;
+}
+
+/** How to write the IPv6 literal `name` meant, when it is none: the forms a URL takes but docker's grammar has no room for get their own words. */
+function ipv6LiteralAdvice(name: string): string {
+  if (name.includes('%')) return 'Orbit can pull from: a zone ("%…") names a link of one host, and a URL has no room for it';
+  const hex = name.includes('.') && name.endsWith(']') && URL.canParse(`https://${name}/`) ? new URL(`https://${name}/`).hostname : undefined;
+  if (hex !== undefined) return `docker's grammar takes: it has no room for a dotted IPv4 part; write ${hex}`;
+  return '(eight groups of 1 to 4 hex digits joined by colons, "::" standing once for groups of zeros, in brackets, as [::1] or [fd00::5])';
+}
+
+/** What keeps a URL from naming `host` (host[:port]), which the grammar takes; undefined when nothing does. */
+function urlHostProblem(host: string): string | undefined {
+  if (urlCanName(host)) return undefined;
+  const name = host.replace(/:\d+$/, '');
+  const shown = `"${name.slice(0, 100)}"`;
+  // The WHATWG URL parser's "ends in a number" rule: such a host is an IPv4 address or nothing.
+  if (/(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i.test(name)) return `has registry host ${shown}, which ends in a number, so it is read as an IPv4 address, and is no valid one (four numbers from 0 to 255, as 10.0.0.5)`;
+  if (/(?:^|\.)xn--/i.test(name)) return `has registry host ${shown}, with an "xn--" label that is no valid punycode: write the host name as DNS knows it`;
+  return `has registry host ${shown}, which no URL can hold, so no request reaches a registry there`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { RegistryUnavailableError } from '@orbit/lib';
-import { describe, expect, it } from 'vitest';
-import { causeChain, worthWaitingFor } from './pull-into-staging.js';
+import { describe, expect, it, vi } from 'vitest';
+import { causeChain, pullIntoStaging, worthWaitingFor } from './pull-into-staging.js';
+import { RegistryOutages } from './registry-outages.js';
 
 describe('causeChain', () => {
   it('says every message down the cause chain, five at most, and "unavailable" when there is none', () => {
@@ -27,5 +28,18 @@ describe('worthWaitingFor', () => {
     expect(worthWaitingFor({ answered: true, rateLimit: { retryAfterMs: 5_000 } }, seenLately)).toBe(true);
     expect(worthWaitingFor({ answered: true, rateLimit: { retryAfterMs: 5_000 } }, { ...seenLately, patienceLeftMs: 4_999 })).toBe(false);
     expect(worthWaitingFor({ answered: true, rateLimit: { retryAfterMs: undefined } }, seenLately)).toBe(false);
+  });
+});
+
+describe('pullIntoStaging', () => {
+  it('refuses what is no reference REFERENCE_NOT_FOUND, saying why, before pulling or remembering it as a registry (found by a review: "[6]/af/x:1" was dead-lettered)', async () => {
+    const pull = vi.fn(async () => ({ bucket: 'staging', key: 'k', versionId: null }));
+    const registryOutages = new RegistryOutages(60_000);
+    for (const reference of ['[6]/af/x:1', 'reg.5000/a:1', 'not a reference']) {
+      const result = await pullIntoStaging(reference, pull, { registryOutages, allowedRegistries: ['harbor.corp.example'] });
+      expect(result, reference).toMatchObject({ kind: 'refused', reasonCode: 'REFERENCE_NOT_FOUND', message: expect.stringMatching(/^".*" is not an image reference Orbit can pull: it .*; nothing was fetched$/) as unknown });
+    }
+    expect(pull).not.toHaveBeenCalled();
+    expect(registryOutages.answeredLately('[6]/af/x:1')).toBe(false);
   });
 });

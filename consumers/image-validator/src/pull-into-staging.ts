@@ -1,5 +1,6 @@
 import { abortableSleep, causeMessagesOf, parseImageReference, PullRefusedError, registryAllowed, RegistryUnavailableError, retryPolicy, RetryExhaustedError, withRetry, type RegistryAllowlist, type RetryPolicy } from '@orbit/lib';
 import type { ObjectRef } from '@orbit/schemas';
+import { notPullable } from './not-pullable.js';
 import type { RegistryOutages } from './registry-outages.js';
 
 export interface RegistryPatience {
@@ -70,9 +71,11 @@ export async function pullIntoStaging(reference: string, pull: () => Promise<Obj
   const refused = (reasonCode: PullRefusedError['reasonCode'] | 'REGISTRY_UNAVAILABLE', message: string): PullIntoStagingResult => ({ kind: 'refused', reasonCode, message });
   const patience = deps.registryPatience ?? REGISTRY_PATIENCE;
   const parsed = parseImageReference(reference);
-  const registry = parsed?.registry ?? reference;
+  // Refused before any rule or memory of registries sees it: what is no reference names no registry to allow or remember.
+  if (parsed === undefined) return refused('REFERENCE_NOT_FOUND', `${notPullable(reference)}; nothing was fetched`);
+  const registry = parsed.registry;
   // A registry that answers 5xx for one repository (a Harbor proxy-cache project, an Artifactory remote) may serve the others.
-  const repository = `${registry}/${parsed?.repository ?? ''}`;
+  const repository = `${registry}/${parsed.repository}`;
   // Checked here too, not only at the gateway: the validator is what makes the connection.
   if (!registryAllowed(registry, deps.allowedRegistries ?? [])) {
     return refused('REGISTRY_NOT_ALLOWED', `registry ${registry} is not one Orbit pulls from (ORBIT_ALLOWED_REGISTRIES: ${deps.allowedRegistries?.join(', ')}); nothing was fetched`);

@@ -1,10 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { ConsumeLoop, createKafka, createLogger, PullRefusedError, retryPolicy, type KafkaMessage } from '@orbit/lib';
+import { ConsumeLoop, createKafka, createLogger, PullRefusedError, RegistryClient, retryPolicy, type KafkaMessage } from '@orbit/lib';
 import { sampleEvents, type UploadRequested } from '@orbit/schemas';
 import { memoryLogger } from '../../../test/helpers/memory-logger.js';
 import { redirectPolicy } from './redirect-policy.js';
-import { onePlatformReason, pullDescription, stageReference } from './stage-reference.js';
+import { clientOf, onePlatformReason, pullDescription, stageReference } from './stage-reference.js';
 
 describe('stageReference', () => {
   it('refuses a reference naming a link-local registry before connecting or staging anything, as it refuses a redirect there (review: the named registry went unchecked)', async () => {
@@ -22,6 +22,30 @@ describe('stageReference', () => {
     const checkTarget = redirectPolicy({ own: ['127.0.0.1:5050/orbit'], resolveHost: async () => [], interfaceAddresses: new Set() });
     const staged = stageReference(event, { s3: untouched, stagingBucket: 'staging', access: { insecure: new Set(['127.0.0.1:5050']), credentials: new Map() }, maxBytes: 1 << 20, checkTarget });
     await expect(staged).rejects.toMatchObject({ reasonCode: 'REGISTRY_NOT_ALLOWED', message: expect.stringMatching(/^the reference names 127\.0\.0\.1:5050, which is Orbit's own registry/) as unknown });
+  });
+});
+
+describe('a reference no URL can name (found by a review: "[6]/af/x:1" was dead-lettered, and any user could send as many)', () => {
+  const untouched = new Proxy({}, { get: () => { throw new Error('S3 was used'); } }) as S3Client;
+  const access = { insecure: new Set<string>(), credentials: new Map() };
+
+  it('is refused REFERENCE_NOT_FOUND in the gateway\'s words, before staging anything, instead of throwing a TypeError to the dead-letter queue', async () => {
+    for (const reference of ['[6]/af/x:1', '[1:2:3]:5000/a:1', 'reg.5000/a:1']) {
+      const event: UploadRequested = { ...sampleEvents('M'.repeat(60), 'req-no-url')['orbit.upload.requested'], staging: null, source: 'REFERENCE', reference };
+      const staged = stageReference(event, { s3: untouched, stagingBucket: 'staging', access, maxBytes: 1 << 20 });
+      await expect(staged, reference).rejects.toBeInstanceOf(PullRefusedError);
+      await expect(staged, reference).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND', answered: false, message: expect.stringMatching(/is not an image reference Orbit can pull: it has registry host/) as unknown });
+    }
+  });
+
+  it('has a client that cannot be built refused as the reference it is for, whatever the constructor throws', () => {
+    // The client itself, given a registry no URL can hold: what a reference the grammar wrongly took would build.
+    const build = (): RegistryClient => new RegistryClient({ registry: '[6]', repository: 'af/x', insecure: false });
+    expect(build).toThrow(TypeError);
+    expect(() => clientOf('[6]/af/x:1', build)).toThrow(PullRefusedError);
+    expect(() => clientOf('[6]/af/x:1', build)).toThrow(/^"\[6\]\/af\/x:1" is not an image reference Orbit can pull: it has registry host "\[6\]", which is no IPv6 literal .*: no URL can name its registry \(Invalid URL\)$/);
+    const client = clientOf('[::1]:5000/af/x:1', () => new RegistryClient({ registry: '[::1]:5000', repository: 'af/x', insecure: false }));
+    expect(client.base).toBe('https://[::1]:5000/v2/af/x');
   });
 });
 

@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { credentialsFor, distributionAddress, isDockerHub, isInsecureRegistry, ownerKeySegment, parseImageReference, PullRefusedError, RegistryClient, type RegistryAccess, type RegistryFetch } from '@orbit/lib';
 import type { ObjectRef, UploadRequested } from '@orbit/schemas';
+import { notPullable } from './not-pullable.js';
 import { pullAsOciArchive } from './registry-pull/pull.js';
 import { DEFAULT_PULL_DEADLINE, PullDeadline, type PullDeadlineLimits } from './registry-pull/pull-deadline.js';
 
@@ -32,16 +33,16 @@ export async function stageReference(
   },
 ): Promise<ObjectRef> {
   const reference = event.reference === null ? undefined : parseImageReference(event.reference);
-  if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', `"${event.reference ?? ''}" is not an image reference Orbit can pull`);
+  if (!reference) throw new PullRefusedError('REFERENCE_NOT_FOUND', notPullable(event.reference ?? ''), false);
   const address = distributionAddress(reference.registry, reference.repository);
   const deadline = new PullDeadline(reference.registry, event.reference ?? '', deps.pullDeadline ?? DEFAULT_PULL_DEADLINE);
-  const client = new RegistryClient({
-    ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials, address.repository),
-    // The deadline ends every request of the pull in flight, token requests and redirects too, not only the blob being read.
-    signal: deadline.signal,
-    ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
-  });
   try {
+    const client = clientOf(event.reference ?? '', () => new RegistryClient({
+      ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials, address.repository),
+      // The deadline ends every request of the pull in flight, token requests and redirects too, not only the blob being read.
+      signal: deadline.signal,
+      ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    }));
     // The registry the reference names is a place like any it redirects to: the gateway's checks are not the validator's defence.
     await deps.checkTarget?.(new URL(client.base), 'named by the reference');
     return await stageInto(deps, pulledKeyOf(event.actor.username, event.requestId), event.requestId, (body) => {
@@ -50,6 +51,21 @@ export async function stageReference(
     });
   } finally {
     deadline.end();
+  }
+}
+
+/**
+ * The client `build` makes for the registry `reference` names, or the refusal of a reference no URL can name: the
+ * constructor's TypeError (a URL it cannot parse) escaped the handler, and each such upload, "[6]/af/x:1" for one,
+ * went to the dead-letter queue, where any user could send as many (found by a review). Building a client asks
+ * nothing of the network, so whatever it throws is the reference's fault.
+ */
+export function clientOf(reference: string, build: () => RegistryClient): RegistryClient {
+  try {
+    return build();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new PullRefusedError('REFERENCE_NOT_FOUND', `${notPullable(reference)}: no URL can name its registry (${why})`, false);
   }
 }
 
