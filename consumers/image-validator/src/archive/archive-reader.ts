@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 import { feedWritable, linkTarget, normalizeEntryPath } from '@orbit/lib';
 import { TarBlockWatch } from './tar-block-watch.js';
-import { dataStartOf, markTwoNames, paxGlobalOf, TarStreamChangedError, watchFraming } from './tar-stream-hooks.js';
+import { dataStartOf, markTwoNames, paxGlobalOf, TarStreamChangedError, watchFraming, type TypedHeader } from './tar-stream-hooks.js';
 import { ProgressWatchdog, READER_STALL_MS } from './progress-watchdog.js';
 import { digestFile, type EntryFacts } from './entry-facts.js';
 import { ByteBudget, RETAINED_JSON_FACTOR, type ValidationLimits } from './limits.js';
@@ -44,6 +44,20 @@ function sameContent(a: EntryFacts, b: EntryFacts): boolean {
 
 const REPACK = 'docker save, skopeo, crane and podman never write one; repack the archive without sparse files (GNU tar without --sparse/-S; bsdtar, which writes a file with holes sparse by default, with --no-read-sparse)';
 
+/** GNU tar's own typeflags tar-stream does not know, by the flag as written (go-tar-fields.ts, typeflagStreamLacks): what each is and what to do. */
+const GNU_TYPEFLAGS: Readonly<Record<string, string>> = {
+  '"S"': `a sparse file (tar typeflag "S", what GNU tar --sparse writes); ${REPACK}`,
+  '"V"': 'a GNU volume label (tar typeflag "V", what tar --label writes), which Orbit does not read; docker save, skopeo, crane and podman never write one: repack the archive without --label',
+  '"D"': 'a GNU dumpdir (tar typeflag "D", what tar --listed-incremental writes for a folder), which Orbit does not read; docker save, skopeo, crane and podman never write one: repack the archive without --listed-incremental/--incremental',
+  '"M"': 'the rest of a file from the volume before (tar typeflag "M", what tar --multi-volume writes), which Orbit does not read; send the archive as one volume',
+};
+
+/** What an entry of a type tar-stream does not know is, named by its typeflag when the block watch saw it. */
+function unknownTypeReason(typeflag: string | undefined): string {
+  if (typeflag === undefined) return `of a tar entry type Orbit does not read; ${REPACK}`;
+  return GNU_TYPEFLAGS[typeflag] ?? `of tar typeflag ${typeflag}, an entry type Orbit does not read; docker save, skopeo, crane and podman never write one: repack the archive`;
+}
+
 /**
  * Entries tar-stream hands over as something other than what they hold, and
  * which Orbit (which stores, pushes and serves the archive as it is) cannot
@@ -70,7 +84,13 @@ function rejectUnreadable(header: Header): void {
   }
   // tar-stream reports typeflags it does not know as null, whatever its typings say: GNU's sparse 'S' is the one tar tools write.
   if ((header.type as string | null) === null) {
-    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is of a tar entry type Orbit does not read, most likely a GNU sparse file (what GNU tar --sparse writes); ${REPACK}`);
+    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is ${unknownTypeReason((header as TypedHeader).orbitTypeflag)}`);
+  }
+  // POSIX lets a reader take a contiguous file for a file, and tar-stream does; containerd's importer passes over it (its blob
+  // is then missing) and skopeo's oci-archive refuses it, so what was validated would not load.
+  if (header.type === 'contiguous-file') {
+    reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is a contiguous file (tar typeflag "7"), which containerd's importer skips and skopeo refuses ("unhandled tar header type"), so the image would not load from the stored archive; `
+      + 'docker save, skopeo, crane and podman never write one: repack the archive with GNU tar or bsdtar, which write it as an ordinary file (typeflag "0")');
   }
 }
 
@@ -114,7 +134,7 @@ class EntryReader {
       if (header.size > 0) reject('UNSUPPORTED_ENTRY', `entry "${header.name}" is a folder by its name and carries ${header.size} bytes; ${TWO_READINGS}`);
       type = 'directory';
     }
-    if (type !== 'file' && type !== 'contiguous-file' && header.size > 0) {
+    if (type !== 'file' && header.size > 0) {
       reject('UNSUPPORTED_ENTRY', `${type} entry "${header.name}" carries ${header.size} bytes of data; ${TWO_READINGS}`);
     }
     if (type === 'directory') {
@@ -131,7 +151,7 @@ class EntryReader {
       await drain(entry);
       this.paths.add(target.path.length + target.via.reduce((sum, step) => sum + step.length, 0));
       facts = { kind, path: name.path, target: target.path, via: target.via };
-    } else if (type === 'file' || type === 'contiguous-file') {
+    } else if (type === 'file') {
       facts = await digestFile(name.path, header.size, entry, {
         maxJsonBytes: this.limits.maxJsonBytes, decompressed: this.decompressed, retained: this.retained, zstdStarts: this.zstdStarts,
       });
@@ -179,11 +199,24 @@ function isProgrammingError(error: unknown): boolean {
   return error instanceof TypeError || error instanceof ReferenceError || error instanceof SyntaxError || error instanceof TarStreamChangedError;
 }
 
+/** Where the framing broke, as the block watch saw it. */
+interface FramingFacts {
+  /** Where the end-of-archive marker starts, when zero blocks follow the last entry at once. */
+  readonly marker: number | undefined;
+  /** Where the header tar-stream refused starts, when its checksum is one summed over signed bytes. */
+  readonly signedChecksumAt: number | undefined;
+}
+
 /** tar-stream's own errors (bad checksum, short data) by how far the archive got. */
-function tarRejection(error: unknown, entriesSeen: number, marker: number | undefined): ImageRejection {
+function tarRejection(error: unknown, entriesSeen: number, { marker, signedChecksumAt }: FramingFacts): ImageRejection {
   const why = error instanceof Error ? error.message : String(error);
   // tar-stream refuses a PAX or GNU long-name header over 4 MiB before reading it (no tool writes one that long).
   if (why === 'Header exceeds max size') return new ImageRejection('TOO_LARGE', `the archive has a PAX or long-name header over 4 MiB after ${entriesSeen} entries; tar tools write them a few hundred bytes long`);
+  // Not cut short, and not corrupt for Go or GNU tar: a writer of its own kind, refused as such wherever the header is.
+  if (signedChecksumAt !== undefined && marker === undefined && why.startsWith('Invalid tar header')) {
+    return new ImageRejection('NOT_AN_ARCHIVE', `the archive's header at byte ${signedChecksumAt} (after ${entriesSeen} entries) has its checksum summed over signed bytes, as old Sun tars wrote it for names past ASCII: `
+      + 'Go\'s archive/tar and GNU tar take one, the tar reader Orbit uses does not; docker save, skopeo, crane and podman never write one: repack the archive with GNU tar or bsdtar');
+  }
   if (entriesSeen === 0) return new ImageRejection('NOT_AN_ARCHIVE', `the upload is not a tar archive (${why})`);
   if (marker !== undefined) {
     // Not cut short: whole, then followed by something else. tar, docker load and skopeo stop at the marker.
@@ -284,7 +317,7 @@ export async function readArchive(source: Readable, limits: ValidationLimits, se
     const marker = blocks.markerAfterLastEntry();
     // A header Go refuses often leaves tar-stream misframed after it: that header is the cause (past the marker, the marker is).
     if (marker === undefined) blocks.rejectFound();
-    throw tarRejection(error, reader.seen, marker);
+    throw tarRejection(error, reader.seen, { marker, signedChecksumAt: blocks.signedChecksumHeader() });
   }
   blocks.rejectFound();
   if (reader.seen === 0) reject('NOT_AN_ARCHIVE', 'the archive holds no entries');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goReadsGnuPrefix, goReadsNumeric } from './go-tar-fields.js';
+import { goReadsGnuPrefix, goReadsNumeric, goStarName } from './go-tar-fields.js';
 
 const field = (text: string): Buffer => Buffer.from(text, 'latin1');
 const base256 = (...bytes: number[]): Buffer => Buffer.from(bytes);
@@ -38,5 +38,29 @@ describe('Go\'s reading of a tar number field', () => {
     expect(goReadsGnuPrefix(ustar)).toBe(false);
     // Go takes the prefix only when it is ASCII.
     expect(goReadsGnuPrefix(gnuHeader(field('z\xe9\0')))).toBe(false);
+  });
+});
+
+/** A USTAR header with star's trailer and `area` written over bytes 345-500 (star's 131-byte prefix, then its access and change times). */
+function starHeader(area: Buffer): Buffer {
+  const block = Buffer.alloc(512);
+  block.write('index.json', 0, 'latin1');
+  block.write('ustar\x0000', 257, 'latin1');
+  area.copy(block, 345);
+  block.write('tar\0', 508, 'latin1');
+  return block;
+}
+
+describe('Go\'s reading of a star header\'s name (131-byte prefix where tar-stream reads 155)', () => {
+  it('names it otherwise when the prefix fills all 131 bytes and tar-stream reads on into the access time', () => {
+    expect(goStarName(starHeader(field(`${'A'.repeat(128)}/..00000000000 `)))).toBe(`${'A'.repeat(128)}/../index.json`);
+  });
+
+  it('names it alike when the prefix ends within 131 bytes, the access time starts with NUL, or the trailer is not star\'s', () => {
+    expect(goStarName(starHeader(field('extra\0')))).toBeUndefined();
+    expect(goStarName(starHeader(field(`${'A'.repeat(131)}\0`)))).toBeUndefined();
+    const plain = starHeader(field(`${'A'.repeat(128)}/..00000000000 `));
+    plain.fill(0, 508, 512);
+    expect(goStarName(plain)).toBeUndefined();
   });
 });

@@ -22,6 +22,17 @@ const ustarMagic = Buffer.from('ustar\0', 'latin1');
 const gnuMagic = Buffer.from('ustar  \0', 'latin1');
 /** Where a header keeps its magic (USTAR's "ustar\0" + version, GNU's "ustar  \0"). */
 const MAGIC_AT = 257;
+/** star's trailer, in a header's last 4 bytes: with USTAR's magic, Go reads the header as star's format (reader.go, getFormat). */
+const starTrailer = Buffer.from('tar\0', 'latin1');
+const STAR_TRAILER_AT = 508;
+/** Where USTAR keeps its 155-byte name prefix; star keeps 131 bytes of prefix there, then its access and change times. */
+const PREFIX_AT = 345;
+const STAR_PREFIX_BYTES = 131;
+/** [name, offset, length] of the times Go reads from a star header. */
+const STAR_TIME_FIELDS: readonly (readonly [string, number, number])[] = [['access time', 476, 12], ['change time', 488, 12]];
+/** The typeflags tar-stream reads (toType in its headers.js): NUL and '0'-'7', PAX 'x' and 'g', GNU long names 'K', 'L' and 'N'. */
+const STREAM_TYPEFLAGS = new Set(['\0', ...'01234567xgKLN'].map((flag) => flag.charCodeAt(0)));
+const TYPEFLAG_AT = 156;
 
 /** [name, offset, length] of the numeric fields Go reads from every header. */
 const NUMERIC_FIELDS: readonly (readonly [string, number, number])[] = [['mode', 100, 8], ['uid', 108, 8], ['gid', 116, 8], ['size', 124, 12], ['modification time', 136, 12]];
@@ -73,6 +84,39 @@ export function goReadsGnuPrefix(block: Buffer): boolean {
   return misread && prefix.subarray(0, end < 0 ? prefix.length : end).every((byte) => byte < 0x80);
 }
 
+/** A header Go's archive/tar reads as star's format: USTAR's magic and star's trailer. */
+function isStar(block: Buffer): boolean {
+  return block.compare(ustarMagic, 0, ustarMagic.length, MAGIC_AT, MAGIC_AT + ustarMagic.length) === 0
+    && block.compare(starTrailer, 0, starTrailer.length, STAR_TRAILER_AT, STAR_TRAILER_AT + starTrailer.length) === 0;
+}
+
+/** The bytes of a string field up to its first NUL. */
+function upToNul(field: Buffer): Buffer {
+  const end = field.indexOf(0);
+  return end < 0 ? field : field.subarray(0, end);
+}
+
+/**
+ * The name Go's archive/tar gives a star header when tar-stream gives it
+ * another; undefined when they agree. Go reads 131 bytes of prefix and
+ * tar-stream (like GNU tar and Python) 155: a prefix filling all 131 runs on
+ * into the access time for tar-stream, so one reader names the entry
+ * `AAA…/../manifest.json` (manifest.json, an unchecked second image) and the
+ * other names an extra file.
+ */
+export function goStarName(block: Buffer): string | undefined {
+  if (!isStar(block)) return undefined;
+  const goPrefix = upToNul(block.subarray(PREFIX_AT, PREFIX_AT + STAR_PREFIX_BYTES));
+  if (goPrefix.length < STAR_PREFIX_BYTES || block[PREFIX_AT + STAR_PREFIX_BYTES] === 0) return undefined;
+  return `${goPrefix.toString('utf8')}/${upToNul(block.subarray(0, 100)).toString('utf8')}`;
+}
+
+/** The typeflag of a header tar-stream frames but reports as type null (it knows no such entry), as written; undefined for one it knows. */
+export function typeflagStreamLacks(block: Buffer): string | undefined {
+  const flag = block[TYPEFLAG_AT] ?? 0;
+  return STREAM_TYPEFLAGS.has(flag) ? undefined : written(block.subarray(TYPEFLAG_AT, TYPEFLAG_AT + 1));
+}
+
 /**
  * tar-stream's reading of an octal field: leading spaces skipped, up to the
  * next space, leading NULs skipped, then as many digits as parseInt takes.
@@ -87,26 +131,42 @@ function streamOctal(field: Buffer): number {
 
 /** The header's checksums as Go computes them: bytes summed unsigned and signed, the checksum field taken as spaces. */
 function checksums(block: Buffer): [number, number] {
+  // Every block of a small-entry archive passes here: one plain loop, the checksum field's bytes swapped for spaces after.
   let unsigned = 0;
-  let signed = 0;
+  let high = 0;
   for (let at = 0; at < block.length; at += 1) {
-    const byte = at >= CHECKSUM[0] && at < CHECKSUM[0] + CHECKSUM[1] ? 0x20 : block[at] ?? 0;
+    const byte = block[at] ?? 0;
     unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
+    if (byte >= 0x80) high += 1;
   }
-  return [unsigned, signed];
+  for (let at = CHECKSUM[0]; at < CHECKSUM[0] + CHECKSUM[1]; at += 1) {
+    const byte = block[at] ?? 0;
+    unsigned += 0x20 - byte;
+    if (byte >= 0x80) high -= 1;
+  }
+  return [unsigned, unsigned - 0x100 * high];
 }
+
+/** Bytes an octal field Go reads may start with (goOctal trims spaces and NULs first): a cheap test before reading one. */
+const startsOctal = (byte: number): boolean => byte === 0 || byte === 0x20 || (byte >= 0x30 && byte <= 0x37);
+
+/** Which tar reader takes a block for a header by its checksum: tar-stream (and so Go, or goHeaderProblem says why not), Go alone, or neither. */
+export type ChecksumReader = 'tar-stream' | 'go-only' | undefined;
 
 /**
  * Whether tar-stream reads the block as a header: its checksum field, read
  * as tar-stream reads it (octal as streamOctal, base-256 only after 0x80),
- * is the block's unsigned sum. Data blocks almost never are.
+ * is the block's unsigned sum. Data blocks almost never are. 'go-only' is a
+ * checksum summed over signed bytes (old Sun tars wrote them for names with
+ * bytes past ASCII), which Go's archive/tar and GNU tar take beside the
+ * unsigned sum and tar-stream refuses as a corrupt header.
  */
-export function streamTakesAsHeader(block: Buffer): boolean {
+export function checksumReader(block: Buffer): ChecksumReader {
   const field = block.subarray(CHECKSUM[0], CHECKSUM[0] + CHECKSUM[1]);
-  const sum = checksums(block)[0];
-  if (field[0] === 0x80) return field.subarray(1).reduce((value, byte) => value * 256 + byte, 0) === sum;
-  return ((field[0] ?? 0) & 0x80) === 0 && streamOctal(field) === sum;
+  const [unsigned, signed] = checksums(block);
+  if (field[0] === 0x80) return field.subarray(1).reduce((value, byte) => value * 256 + byte, 0) === unsigned ? 'tar-stream' : undefined;
+  if (((field[0] ?? 0) & 0x80) === 0 && streamOctal(field) === unsigned) return 'tar-stream';
+  return signed !== unsigned && startsOctal(field[0] ?? 0) && goOctal(field) === BigInt(signed) ? 'go-only' : undefined;
 }
 
 /** The first field of a header block Go refuses, or reads otherwise than tar-stream; undefined when both read it alike. */
@@ -120,6 +180,14 @@ export function goHeaderProblem(block: Buffer): HeaderProblem | undefined {
   const pastV7 = magic.compare(ustarMagic, 0, 6, 0, 6) === 0 || magic.equals(gnuMagic);
   for (const [name, at, length] of pastV7 ? [...NUMERIC_FIELDS, ...DEVICE_FIELDS] : NUMERIC_FIELDS) {
     if (!goReadsNumeric(field(at, length))) return `a header's ${name} field is written ${written(field(at, length))}, which is no number to Go's archive/tar`;
+  }
+  if (isStar(block)) {
+    for (const [name, at, length] of STAR_TIME_FIELDS) {
+      if (!goReadsNumeric(field(at, length))) {
+        return `a header ending in star's trailer "tar\\x00", which Go's archive/tar reads as star's format, has its ${name} field (bytes ${at}-${at + length - 1}, `
+          + `USTAR's name prefix to tar-stream) written ${written(field(at, length))}, which is no number to Go's archive/tar`;
+      }
+    }
   }
   // Base-256 sizes tar-stream reads as Go does, or not at all (rejectUnreadable in archive-reader.ts).
   const size = field(124, 12);

@@ -1,4 +1,4 @@
-import { GO_REFUSES, goHeaderProblem, goReadsGnuPrefix, streamTakesAsHeader, type HeaderProblem } from './go-tar-fields.js';
+import { checksumReader, GO_REFUSES, goHeaderProblem, goReadsGnuPrefix, goStarName, typeflagStreamLacks, type HeaderProblem } from './go-tar-fields.js';
 import { reject } from './rejections.js';
 
 const BLOCK = 512;
@@ -6,10 +6,31 @@ const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
 const roundUp = (bytes: number): number => Math.ceil(bytes / BLOCK) * BLOCK;
 
-/** A run of whole zero blocks, [start, end) in tar bytes. */
-interface ZeroRun {
+/** A stretch of tar bytes, [start, end): a run of whole zero blocks, or a long header's data. */
+interface Extent {
   start: number;
   end: number;
+}
+
+/** The runs less what lies inside `cut`. */
+function carve(runs: readonly Extent[], cut: Extent): Extent[] {
+  return runs.flatMap((run) => [{ start: run.start, end: Math.min(run.end, cut.start) }, { start: Math.max(run.start, cut.end), end: run.end }])
+    .filter((part) => part.start < part.end);
+}
+
+const GNU_PREFIX = 'has a GNU header whose time fields are not numbers, which Go\'s archive/tar (docker load, skopeo) reads as a folder prefix of its name, so tools would name it otherwise; no tar tool writes one: repack the archive';
+
+/** Why Go's archive/tar names the entry of a header block otherwise than tar-stream, as the end of a sentence about it; undefined when they agree. */
+function goNamesOtherwise(block: Buffer): string | undefined {
+  if (goReadsGnuPrefix(block)) return GNU_PREFIX;
+  const goName = goStarName(block);
+  return goName === undefined ? undefined : `has a header ending in star's trailer "tar\\x00", which Go's archive/tar (docker load, skopeo, containerd) reads with a 131-byte name prefix where tar-stream reads 155 bytes: `
+    + `Go names it ${JSON.stringify(goName)}, so tools would unpack different files; no tar tool writes one: repack the archive`;
+}
+
+/** Deletes the keys below `bound`. */
+function forgetBelow(offsets: Map<number, unknown> | Set<number>, bound: number): void {
+  for (const offset of offsets.keys()) if (offset < bound) offsets.delete(offset);
 }
 
 /**
@@ -32,7 +53,9 @@ interface ZeroRun {
  * tar-stream reports is then given to `entry`, which refuses it when a zero
  * block lies between the end of the entry before it and its header, or when
  * its header is one Go names otherwise. Long headers (PAX, GNU long names) in
- * that gap hold text, never a whole zero block.
+ * that gap may hold whole zero blocks (an xattr of zeros in a SCHILY.xattr
+ * record, a name whose NUL is alone in its last block): tar-stream says
+ * where their data lies (`longHeaderData`) and zeros there are no marker.
  */
 export class TarBlockWatch {
   /** Tar bytes seen so far, and the part of a block the last chunk ended in. */
@@ -46,11 +69,19 @@ export class TarBlockWatch {
    * reporting anything, and gigabytes of them (a few MB gzipped) kept one
    * number per block.
    */
-  private zeros: ZeroRun[] = [];
-  /** Offsets past knownUntil of blocks Go would name otherwise, should they be headers. */
-  private misnamed: number[] = [];
+  private zeros: Extent[] = [];
+  /** The data of the long header tar-stream read last: blocks there are no headers, and zeros no marker. */
+  private longData: Extent = { start: 0, end: 0 };
+  /** Blocks past knownUntil that Go would name otherwise, should they be headers, by offset: why (goNamesOtherwise). */
+  private misnamed = new Map<number, string>();
   /** Blocks past knownUntil that tar-stream would take as headers and Go refuses or reads otherwise, by offset: why. */
   private suspects = new Map<number, HeaderProblem>();
+  /** Blocks past knownUntil that tar-stream would take as headers of a type it does not know, by offset: their typeflag as written. */
+  private strangeTypes = new Map<number, string>();
+  /** Blocks past knownUntil whose checksum only Go takes (summed over signed bytes). */
+  private signedOnly = new Set<number>();
+  /** Where the header tar-stream read last starts, when only Go takes its checksum. */
+  private signedHeader: number | undefined;
   /** The first problem Go has with a header tar-stream framed. */
   private found: HeaderProblem | undefined;
 
@@ -73,14 +104,12 @@ export class TarBlockWatch {
       reject('UNSUPPORTED_ENTRY', `entry "${name}" comes after the tar's end-of-archive marker (zero blocks at byte ${marker}): tar, docker load and skopeo stop there and never see it. `
         + 'Two archives joined with cat make this; send one archive (tar -A appends one to another properly)');
     }
-    if (this.misnamed.includes(headerStart)) {
-      reject('UNSUPPORTED_ENTRY', `entry "${name}" has a GNU header whose time fields are not numbers, which Go's archive/tar (docker load, skopeo) reads as a folder prefix of its name, so tools would name it otherwise; no tar tool writes one: repack the archive`);
-    }
+    const misnamed = this.misnamed.get(headerStart);
+    if (misnamed !== undefined) reject('UNSUPPORTED_ENTRY', `entry "${name}" ${misnamed}`);
     const end = dataStart + roundUp(size);
     this.knownUntil = Math.max(this.knownUntil, end);
-    this.zeros = this.zeros.filter((run) => run.end > end).map((run) => ({ start: Math.max(run.start, end), end: run.end }));
-    this.misnamed = this.misnamed.filter((offset) => offset >= end);
-    for (const offset of this.suspects.keys()) if (offset < end) this.suspects.delete(offset);
+    this.zeros = carve(this.zeros, { start: 0, end });
+    for (const offsets of [this.misnamed, this.suspects, this.strangeTypes, this.signedOnly]) forgetBelow(offsets, end);
   }
 
   /**
@@ -91,8 +120,32 @@ export class TarBlockWatch {
    */
   framed(offset: number): void {
     this.found ??= this.suspects.get(offset);
-    for (const at of this.suspects.keys()) if (at <= offset) this.suspects.delete(at);
-    this.misnamed = this.misnamed.filter((at) => at >= offset);
+    this.signedHeader = this.signedOnly.has(offset) ? offset : undefined;
+    forgetBelow(this.suspects, offset + 1);
+    forgetBelow(this.signedOnly, offset + 1);
+    // The header at offset is still to be named and typed (entry, typeflagAt).
+    forgetBelow(this.misnamed, offset);
+    forgetBelow(this.strangeTypes, offset);
+  }
+
+  /**
+   * tar-stream has read the data of a PAX or GNU long-name header, `length`
+   * bytes from `start`: what lies there, up to its last block's end, is the
+   * header's data, zero blocks too (they may still be on their way).
+   */
+  longHeaderData(start: number, length: number): void {
+    this.longData = { start, end: start + roundUp(length) };
+    this.zeros = carve(this.zeros, this.longData);
+  }
+
+  /** The typeflag, as written, of the header at `offset` when tar-stream knows no such type; else undefined. */
+  typeflagAt(offset: number): string | undefined {
+    return this.strangeTypes.get(offset);
+  }
+
+  /** Where the header tar-stream read last starts when its checksum is one only Go takes (summed over signed bytes); else undefined. */
+  signedChecksumHeader(): number | undefined {
+    return this.signedHeader;
   }
 
   /** A problem Go has with a header tar-stream framed that the blocks do not show (PAX records): refused like the others. */
@@ -107,7 +160,7 @@ export class TarBlockWatch {
 
   /** Runs and header offsets kept for later entries: a handful, whatever the archive. */
   get heldOffsets(): number {
-    return this.zeros.length + this.misnamed.length + this.suspects.size;
+    return this.zeros.length + this.misnamed.size + this.suspects.size + this.strangeTypes.size + this.signedOnly.size;
   }
 
   /** Where the end-of-archive marker starts when zero blocks follow the last reported entry at once; else undefined. */
@@ -116,9 +169,15 @@ export class TarBlockWatch {
   }
 
   private note(block: Buffer, offset: number): void {
-    if (goReadsGnuPrefix(block)) this.misnamed.push(offset);
-    const problem = streamTakesAsHeader(block) ? goHeaderProblem(block) : undefined;
+    const misnamed = goNamesOtherwise(block);
+    if (misnamed !== undefined) this.misnamed.set(offset, misnamed);
+    const reader = checksumReader(block);
+    if (reader === 'go-only') this.signedOnly.add(offset);
+    if (reader !== 'tar-stream') return;
+    const problem = goHeaderProblem(block);
     if (problem !== undefined) this.suspects.set(offset, problem);
+    const typeflag = typeflagStreamLacks(block);
+    if (typeflag !== undefined) this.strangeTypes.set(offset, typeflag);
   }
 
   private observe(chunk: Buffer): void {
@@ -129,6 +188,7 @@ export class TarBlockWatch {
     // Blocks inside entries already reported are data or headers: skipped without a look.
     for (let at = Math.max(0, roundUp(this.knownUntil - start)); at < whole; at += BLOCK) {
       const offset = start + at;
+      if (offset >= this.longData.start && offset < this.longData.end) continue;
       if (data.compare(ZERO_BLOCK, 0, BLOCK, at, at + BLOCK) === 0) {
         const last = this.zeros.at(-1);
         if (last?.end === offset) last.end = offset + BLOCK;

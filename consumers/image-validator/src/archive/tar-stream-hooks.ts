@@ -104,19 +104,24 @@ export function markTwoNames(extract: object): void {
   };
 }
 
+/** An entry header of a type tar-stream does not know (its `type` is null) carries its typeflag as written here. */
+export type TypedHeader = Header & { orbitTypeflag?: string };
+
 interface FramingState {
   _consumeHeader: () => boolean;
   _decodeLongHeader: (data: Buffer) => void;
   _buffer: { shifted: number };
-  _header: Header | null;
+  _header: TypedHeader | null;
   _locked: boolean;
 }
 
 /**
- * Tells `blocks` where tar-stream reads each header, and checks the records
- * of PAX and GNU long-name headers as Go reads them (go-tar-fields.ts):
- * tar-stream reports only the entries, not the headers before them. Watched
- * on this one extractor, like markTwoNames; two-readings.test.ts fails on a
+ * Tells `blocks` where tar-stream reads each header and where the data of
+ * PAX and GNU long-name headers lies, and checks their records as Go reads
+ * them (go-tar-fields.ts): tar-stream reports only the entries, not the
+ * headers before them. Marks an entry header of a type tar-stream does not
+ * know with its typeflag (it reports null, and forgets the byte). Watched on
+ * this one extractor, like markTwoNames; two-readings.test.ts fails on a
  * tar-stream whose steps do otherwise (its archives would be accepted).
  */
 export function watchFraming(extract: object, blocks: TarBlockWatch): void {
@@ -125,10 +130,17 @@ export function watchFraming(extract: object, blocks: TarBlockWatch): void {
   const decode = state._decodeLongHeader;
   state._consumeHeader = function consumeHeader(this: FramingState): boolean {
     // With a whole block buffered and the entry before it done with (not locked), tar-stream reads that block as a header now.
-    if (!this._locked) blocks.framed(this._buffer.shifted);
-    return consume.call(this);
+    if (this._locked) return consume.call(this);
+    const offset = this._buffer.shifted;
+    blocks.framed(offset);
+    const consumed = consume.call(this);
+    // tar-stream types a typeflag it does not know as null, whatever its typings say.
+    if (this._header && (this._header.type as string | null) === null) this._header.orbitTypeflag ??= blocks.typeflagAt(offset);
+    return consumed;
   };
   state._decodeLongHeader = function decodeLongHeader(this: FramingState, data: Buffer): void {
+    // tar-stream has just taken the data off its buffer.
+    blocks.longHeaderData(this._buffer.shifted - data.length, data.length);
     const type = this._header?.type as string | undefined;
     const problem = type === 'pax-header' || type === 'pax-global-header' ? goPaxProblem(data, type === 'pax-global-header')
       : type === 'gnu-long-path' || type === 'gnu-long-link-path' ? goLongNameProblem(data) : undefined;

@@ -62,8 +62,8 @@ const visible = (await packTar(ociEntries(validated))).subarray(0, -1024);
 const smuggled = (await packTar(ociEntries(hidden).filter((entry: TarEntry) => entry.name !== 'oci-layout'))).subarray(0, -1024);
 const END = Buffer.alloc(1024);
 
-async function verdictOf(archive: Buffer): Promise<string> {
-  const outcome = await validateArchive(streamOf(archive, 4096), DEFAULT_VALIDATION_LIMITS);
+async function verdictOf(archive: Buffer, chunkBytes = 4096): Promise<string> {
+  const outcome = await validateArchive(streamOf(archive, chunkBytes), DEFAULT_VALIDATION_LIMITS);
   return outcome.ok ? `accepted ${outcome.summary.manifestDigest}` : `${outcome.reasonCode}: ${outcome.message}`;
 }
 
@@ -107,6 +107,19 @@ describe('an archive two tar readers would read differently is refused', () => {
     const overflow = Buffer.concat([Buffer.from('00000000000\0', 'latin1'), Buffer.from([0x80, ...Array<number>(11).fill(0xff)])]);
     expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', magic: 'gnu', prefixArea: overflow }, Buffer.from('hi')), END])))
       .toMatch(/^UNSUPPORTED_ENTRY: entry "notes\.txt" has a GNU header whose time fields are not numbers/);
+  });
+
+  it('UNSUPPORTED_ENTRY: a header ending in star\'s trailer "tar\\0" whose 131-byte prefix Go reads as a second index.json (found by a review: containerd imported the hidden image)', async () => {
+    // Go's archive/tar reads 131 bytes of prefix and numeric times after them; tar-stream reads the 155 bytes up to a NUL as the prefix.
+    const starArea = latin1(`${'A'.repeat(128)}/..00000000000 00000000000\0`);
+    const hiddenIndex = ociEntries(hidden).find((entry) => entry.name === 'index.json')?.data ?? Buffer.alloc(0);
+    const hiddenBlobs = (await packTar(ociEntries(hidden).filter((entry) => entry.name.startsWith('blobs/')))).subarray(0, -1024);
+    const archive = Buffer.concat([visible, hiddenBlobs, rawEntry({ name: 'index.json', type: '0', prefixArea: starArea, raw: { 508: latin1('tar\0') } }, hiddenIndex), END]);
+    expect(await verdictOf(archive)).toMatch(/^UNSUPPORTED_ENTRY: entry "A{128}\/\.\.00000000000 00000000000\/index\.json" has a header ending in star's trailer "tar\\x00", which Go's archive\/tar \(docker load, skopeo, containerd\) reads with a 131-byte name prefix where tar-stream reads 155 bytes: Go names it "A{128}\/\.\.\/index\.json"/);
+    // A prefix ending within the 131 bytes reads alike; the same header without star's trailer is plain USTAR to both.
+    const short = latin1('extra\0'.padEnd(131, '\0') + '00000000000 00000000000\0');
+    expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', prefixArea: short, raw: { 508: latin1('tar\0') } }, Buffer.from('hi')), END]))).toMatch(/^accepted sha256:/);
+    expect(await verdictOf(Buffer.concat([visible, rawEntry({ name: 'notes.txt', type: '0', prefixArea: latin1(`${'A'.repeat(130)}\0`) }, Buffer.from('hi')), END]))).toMatch(/^accepted sha256:/);
   });
 
   it('accepts the ordinary archive these are built on', async () => {
@@ -190,9 +203,74 @@ describe('a header whose fields Go\'s archive/tar refuses, where tar-stream read
     expect(await verdictOf(withEntry(rawEntry({ name: 'pax_global_header', type: 'g' }, paxRecords({ mtime: 'yesterday' })), notes()))).toMatch(/^accepted sha256:/);
   });
 
+  it('UNSUPPORTED_ENTRY: a star header (USTAR magic, "tar\\0" trailer) whose access or change time Go refuses (found by a review: docker load said "invalid tar header")', async () => {
+    const star = (times: string): Buffer => notes({ prefixArea: latin1(`${'p'.repeat(131)}${times}`), raw: { 508: latin1('tar\0') } });
+    expect(await verdictOf(withEntry(star('ppppppppp\0\0\0')))).toMatch(/^UNSUPPORTED_ENTRY: at entry "p{131}ppppppppp\/notes\.txt", a header ending in star's trailer "tar\\x00", which Go's archive\/tar reads as star's format, has its access time field \(bytes 476-487, USTAR's name prefix to tar-stream\) written "ppppppppp\\x00\\x00\\x00", which is no number/);
+    const changeTime = notes({ prefixArea: latin1(`extra${'\0'.repeat(126)}00000000000\x000000000001x\x00`), raw: { 508: latin1('tar\0') } });
+    expect(await verdictOf(withEntry(changeTime))).toMatch(/^UNSUPPORTED_ENTRY: at entry "extra\/notes\.txt", a header ending in star's trailer .* has its change time field \(bytes 488-499/);
+  });
+
+  it('accepts PAX and GNU long-name headers whose data holds whole zero blocks (GNU tar and bsdtar --xattrs with an xattr of zeros, found by a review)', async () => {
+    // What GNU tar --xattrs --format=posix and bsdtar --xattrs --format=pax write for a file with a 2 KiB xattr of NULs.
+    const xattr = rawEntry({ name: 'PaxHeaders/notes', type: 'x' }, paxRecords({ 'SCHILY.xattr.user.tw': '\0'.repeat(2048), mtime: '1700000000' }));
+    // A GNU long name of 512 bytes: its NUL is alone in the header's last block.
+    const longPath = `${'d'.repeat(99)}/`.repeat(5) + 'x'.repeat(12);
+    const longName = rawEntry({ name: '././@LongLink', type: 'L' }, Buffer.from(`${longPath}\0`));
+    for (const chunkBytes of [512, 4096, 65_536]) {
+      expect(await verdictOf(withEntry(xattr, notes()), chunkBytes)).toMatch(/^accepted sha256:/);
+      expect(await verdictOf(withEntry(xattr), chunkBytes)).toMatch(/^accepted sha256:/);
+      expect(await verdictOf(withEntry(longName, notes()), chunkBytes)).toMatch(/^accepted sha256:/);
+    }
+    // Zeros between a long header's data and its entry are still a marker.
+    expect(await verdictOf(withEntry(xattr, Buffer.alloc(1024), notes()))).toMatch(/^UNSUPPORTED_ENTRY: entry "notes\.txt" comes after the tar's end-of-archive marker/);
+  });
+
   it('UNSUPPORTED_ENTRY: a GNU long name over the 1 MiB Go reads (tar-stream reads up to 4 MiB)', async () => {
     const longName = rawEntry({ name: '././@LongLink', type: 'L' }, Buffer.concat([Buffer.alloc(1024 * 1024 + 1, 'a'), Buffer.from('\0')]));
     expect(await verdictOf(withEntry(longName, notes()))).toMatch(/^UNSUPPORTED_ENTRY: at entry "a+", a GNU long-name header holds 1048578 bytes, over the 1048576 Go's archive\/tar reads/);
+  });
+});
+
+describe('headers of kinds no image tool writes are refused for what they are (found by a review)', () => {
+  const withEntry = (...entries: Buffer[]): Buffer => Buffer.concat([visible, ...entries, END]);
+
+  it('UNSUPPORTED_ENTRY: a contiguous file (typeflag 7), which tar-stream read as a file and containerd\'s importer skips', async () => {
+    expect(await verdictOf(withEntry(rawEntry({ name: 'notes.txt', type: '7' }, Buffer.from('hi')))))
+      .toMatch(/^UNSUPPORTED_ENTRY: entry "notes\.txt" is a contiguous file \(tar typeflag "7"\), which containerd's importer skips and skopeo refuses/);
+  });
+
+  it('UNSUPPORTED_ENTRY naming the typeflag: a GNU volume label, a dumpdir, a multi-volume part or another unknown type, not "most likely a sparse file"', async () => {
+    const cases: [string, RegExp][] = [
+      ['V', /is a GNU volume label \(tar typeflag "V", what tar --label writes\)/],
+      ['D', /is a GNU dumpdir \(tar typeflag "D", what tar --listed-incremental writes/],
+      ['M', /is the rest of a file from the volume before \(tar typeflag "M"/],
+      ['Q', /is of tar typeflag "Q", an entry type Orbit does not read/],
+    ];
+    for (const [type, reason] of cases) {
+      const verdict = await verdictOf(withEntry(rawEntry({ name: 'notes', type })));
+      expect(verdict).toMatch(/^UNSUPPORTED_ENTRY: entry "notes" /);
+      expect(verdict).toMatch(reason);
+      expect(verdict).not.toMatch(/sparse/);
+    }
+  });
+
+  it('NOT_AN_ARCHIVE naming signed checksums for a header summed over signed bytes, wherever it is (was TRUNCATED "cut short or corrupt" after the first)', async () => {
+    const signed = (entry: Buffer): Buffer => {
+      const copy = Buffer.from(entry);
+      copy.fill(' ', 148, 156);
+      const sum = copy.subarray(0, 512).reduce((total, byte) => total + (byte >= 0x80 ? byte - 0x100 : byte), 0);
+      copy.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      return copy;
+    };
+    // Only a header with bytes past ASCII sums otherwise signed: a UTF-8 name.
+    const notes = signed(rawEntry({ name: 'notes-\u00e9t\u00e9.txt', type: '0' }, Buffer.from('hi')));
+    const visibleEntries = ociEntries(validated).length;
+    expect(await verdictOf(withEntry(notes))).toMatch(new RegExp(`^NOT_AN_ARCHIVE: the archive's header at byte ${visible.length} \\(after ${visibleEntries} entries\\) has its checksum summed over signed bytes`));
+    expect(await verdictOf(Buffer.concat([notes, visible, END]))).toMatch(/^NOT_AN_ARCHIVE: the archive's header at byte 0 \(after 0 entries\) has its checksum summed over signed bytes/);
+    // A checksum that is no sum at all stays TRUNCATED.
+    const corrupt = Buffer.from(notes);
+    corrupt.write('0000001\0', 148, 'latin1');
+    expect(await verdictOf(withEntry(corrupt))).toMatch(new RegExp(`^TRUNCATED: the archive is cut short or corrupt after ${visibleEntries} entries`));
   });
 });
 
