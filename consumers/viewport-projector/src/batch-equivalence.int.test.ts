@@ -26,7 +26,7 @@ async function poolOn(label: string): Promise<Pool> {
   return database.pool;
 }
 
-/** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions, transfers on to Testing and Staging, late redeliveries. */
+/** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions (with or without a description and category), transfers on to Testing and Staging, late redeliveries. */
 function history(images: number): { topic: string; event: OrbitEvent }[] {
   let seed = 42;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -40,7 +40,9 @@ function history(images: number): { topic: string; event: OrbitEvent }[] {
     for (const version of random() < 0.3 ? ['v1-0-00', 'v1-0-01'] : ['v1-0-00']) {
       const requestId = `req-${suffix}-${i}-${version}`;
       const events = sampleEvents(uid, requestId);
-      const metadata = { ...events['orbit.image.validated'].metadata, imageVersion: version, imageName: `app-${i}` };
+      // Uploads that give a description or category, a new one, or neither: the image keeps the newest given (image-text.ts).
+      const given = (text: string): string | null => (random() < 0.4 ? null : `${text} ${i} ${version}`);
+      const metadata = { ...events['orbit.image.validated'].metadata, imageVersion: version, imageName: `app-${i}`, description: given('Billing'), imageCategory: given('backend') };
       push(TOPICS.imageValidated, { ...events['orbit.image.validated'], metadata });
       const fate = random();
       if (fate < 0.15) { push(TOPICS.imageRejected, events['orbit.image.rejected']); continue; }
@@ -111,6 +113,7 @@ describe('set-based projection', () => {
     for (const [sql, atLeast] of [
       ['SELECT * FROM viewport_requests ORDER BY request_id', 60],
       ['SELECT topic, kafka_partition, next_offset FROM viewport_applied_offsets ORDER BY topic', 6],
+      ["SELECT p.guid, p.post_content, p.search_category FROM wp_posts p WHERE p.post_type = 'orbit_image' AND p.post_content <> '' ORDER BY p.guid", 20],
       ["SELECT p.guid, m.meta_key, m.meta_value FROM wp_postmeta m JOIN wp_posts p ON p.ID = m.post_id WHERE m.meta_key = 'environments' ORDER BY p.guid", 40],
     ] as const) {
       const expected = await rows(single, sql);

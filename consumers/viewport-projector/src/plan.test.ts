@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newImageUID, TOPICS } from '@orbit/lib';
-import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
-import { imageGuid, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError } from './plan.js';
+import { sampleEvents, type ImageStored, type OrbitEvent } from '@orbit/schemas';
+import { imageTextOfRow, type KnownImages } from './image-text.js';
+import { imageGuid, imagesToLookUp, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError, type KnownVersions, type ProjectionPlan } from './plan.js';
 
 const at = (iso: string): number => new Date(iso).getTime();
 const message = (topic: string, event: OrbitEvent) => ({ topic, event });
@@ -33,13 +34,98 @@ describe('planProjection', () => {
     const uid = newImageUID();
     const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
     const first = { ...stored, metadata: { ...stored.metadata, description: 'Be\u0301la\u200B notes', imageCategory: 'Be\u0301la' } };
-    const second = { ...stored, metadata: { ...stored.metadata, imageVersion: 'v2-0-00', description: null, imageCategory: null } };
+    const second = { ...stored, requestId: 'req-2', occurredAt: at('2026-11-22T11:00:00Z'), metadata: { ...stored.metadata, imageVersion: 'v2-0-00', description: 'Bel\u200Ba \ufb01le', imageCategory: null } };
     const { plan } = planProjection([message(TOPICS.imageStored, first), message(TOPICS.imageStored, second)], new Map());
     expect(plan.posts.get(versionGuid(uid, 'v1-0-00'))?.search).toEqual({ description: 'B\u00e9la notes', category: 'B\u00e9la' });
-    // The image's are its latest upload's, as its content and category meta are.
-    expect(plan.posts.get(imageGuid(uid))).toMatchObject({ content: '', search: { description: '', category: '' } });
-    const { plan: once } = planProjection([message(TOPICS.imageStored, first)], new Map());
-    expect(once.posts.get(imageGuid(uid))).toMatchObject({ content: 'Be\u0301la\u200B notes', search: { description: 'B\u00e9la notes', category: 'B\u00e9la' } });
+    expect(plan.posts.get(versionGuid(uid, 'v2-0-00'))?.search).toEqual({ description: 'Bela file', category: '' });
+    // The image's are the newest upload's that gave one, as its content and category meta are.
+    expect(plan.posts.get(imageGuid(uid))).toMatchObject({ content: 'Bel\u200Ba \ufb01le', search: { description: 'Bela file', category: 'B\u00e9la' } });
+  });
+
+  describe('an image\'s description and category: the newest upload\'s that gave one (found by a review: an upload without them wiped them, and ?category= lost the image)', () => {
+    const uid = newImageUID();
+    const stored = sampleEvents(uid, 'req-1')['orbit.image.stored'];
+    /** An upload of `imageVersion`, stored at `iso`. */
+    const upload = (imageVersion: string, iso: string, given: { description?: string | null; imageCategory?: string | null }): ImageStored => ({
+      ...stored, requestId: `req-${imageVersion}`, occurredAt: at(iso), metadata: { ...stored.metadata, imageVersion, description: null, imageCategory: null, ...given },
+    });
+    const v1 = upload('v1-0-00', '2026-11-22T10:00:00Z', { description: 'Billing API', imageCategory: 'backend' });
+    const bare = upload('v1-0-01', '2026-11-22T11:00:00Z', {});
+    /** What the image shows once the plan is written. */
+    const shown = (plan: ProjectionPlan) => {
+      const post = plan.posts.get(imageGuid(uid));
+      return { description: post?.content, category: plan.meta.get(imageGuid(uid))?.get('imageCategory'), search: post?.search };
+    };
+    /** The images as the database holds them once `plan` is written, for the next batch. */
+    const written = (plan: ProjectionPlan): KnownImages => {
+      const meta = plan.meta.get(imageGuid(uid));
+      return new Map([[imageGuid(uid), imageTextOfRow({
+        content: plan.posts.get(imageGuid(uid))?.content, category: meta?.get('imageCategory'), descriptionFrom: meta?.get('descriptionFrom'), categoryFrom: meta?.get('categoryFrom'),
+      })]]);
+    };
+    /** The versions as the database holds them once `plan` is written. */
+    const versionsIn = (plan: ProjectionPlan): KnownVersions => new Map([...plan.posts.values()].filter((post) => post.insert?.type === 'orbit_image_version').map((post) => [post.guid, { status: post.status ?? 'stored', environments: ['Development'] }]));
+    const kept = { description: 'Billing API', category: 'backend', search: { description: 'Billing API', category: 'backend' } };
+
+    it('keeps them through an upload that gives neither, in one batch and batch after batch', () => {
+      expect(shown(planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, bare)], new Map()).plan)).toEqual(kept);
+      expect(imagesToLookUp([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, bare), message(TOPICS.chartGenerated, sampleEvents(uid, 'req-1')['orbit.chart.generated'])]))
+        .toEqual([imageGuid(uid)]);
+      const first = planProjection([message(TOPICS.imageStored, v1)], new Map()).plan;
+      expect(shown(planProjection([message(TOPICS.imageStored, bare)], versionsIn(first), new Map(), new Set(), written(first)).plan)).toEqual(kept);
+      // Its version keeps what its own upload gave: nothing.
+      expect(planProjection([message(TOPICS.imageStored, bare)], versionsIn(first), new Map(), new Set(), written(first)).plan.posts.get(versionGuid(uid, 'v1-0-01'))?.search)
+        .toEqual({ description: '', category: '' });
+    });
+
+    it('replaces each by a newer upload that gives it, alone; an empty description clears it, an empty category is none given', () => {
+      const described = upload('v1-0-01', '2026-11-22T11:00:00Z', { description: 'Billing, v2' });
+      expect(shown(planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, described)], new Map()).plan))
+        .toEqual({ description: 'Billing, v2', category: 'backend', search: { description: 'Billing, v2', category: 'backend' } });
+      const categorised = upload('v1-0-01', '2026-11-22T11:00:00Z', { imageCategory: 'payments' });
+      expect(shown(planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, categorised)], new Map()).plan))
+        .toEqual({ description: 'Billing API', category: 'payments', search: { description: 'Billing API', category: 'payments' } });
+      // Stored in the same millisecond: the one projected later, as uploads sent one after the other.
+      const sameTime = upload('v1-0-01', '2026-11-22T10:00:00Z', { description: 'Billing, v2' });
+      expect(shown(planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, { ...sameTime, requestId: 'req-0' })], new Map()).plan)?.description).toBe('Billing, v2');
+      const cleared = upload('v1-0-01', '2026-11-22T11:00:00Z', { description: '', imageCategory: '' });
+      expect(shown(planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, cleared)], new Map()).plan))
+        .toEqual({ description: '', category: 'backend', search: { description: '', category: 'backend' } });
+    });
+
+    it('keeps the newer upload\'s when an older one comes again after it: a redelivery, a harbor-writer run twice, a letter re-driven', () => {
+      const v2 = upload('v1-0-01', '2026-11-22T11:00:00Z', { description: 'Billing, v2', imageCategory: 'payments' });
+      const newer = { description: 'Billing, v2', category: 'payments', search: { description: 'Billing, v2', category: 'payments' } };
+      // The same message again, in the batch or in a later one.
+      expect(shown(planProjection([v1, v2, v1].map((event) => message(TOPICS.imageStored, event)), new Map()).plan)).toEqual(newer);
+      const both = planProjection([message(TOPICS.imageStored, v1), message(TOPICS.imageStored, v2)], new Map()).plan;
+      expect(shown(planProjection([message(TOPICS.imageStored, v1)], versionsIn(both), new Map(), new Set(), written(both)).plan)).toEqual(newer);
+      // Its version stored again later (a harbor-writer re-run has its own occurredAt): still no newer upload.
+      const again = { ...v1, occurredAt: at('2026-11-23T00:00:00Z') };
+      expect(shown(planProjection([v1, v2, again].map((event) => message(TOPICS.imageStored, event)), new Map()).plan)).toEqual(newer);
+      // v1 set aside by this projector and re-driven after v2: new to the database, and older than what v2 gave.
+      const withoutV1 = planProjection([message(TOPICS.imageStored, v2)], new Map()).plan;
+      expect(shown(planProjection([message(TOPICS.imageStored, v1)], versionsIn(withoutV1), new Map(), new Set(), written(withoutV1)).plan)).toEqual(newer);
+    });
+
+    it('leaves the same text whichever order its uploads arrive in, as a rebuild that projects a set-aside letter at its first place does', () => {
+      const v2 = upload('v1-0-01', '2026-11-22T11:00:00Z', { description: 'Billing, v2' });
+      const v3 = upload('v1-0-02', '2026-11-22T12:00:00Z', { imageCategory: 'payments' });
+      const orders = [[v1, v2, v3], [v2, v3, v1], [v3, v1, v2], [v2, v1, v3]];
+      const results = orders.map((order) => {
+        const plan = planProjection(order.map((event) => message(TOPICS.imageStored, event)), new Map()).plan;
+        return { shown: shown(plan), meta: Object.fromEntries(plan.meta.get(imageGuid(uid)) ?? []) };
+      });
+      for (const result of results) expect(result).toEqual(results[0]);
+      expect(results[0]?.shown).toEqual({ description: 'Billing, v2', category: 'payments', search: { description: 'Billing, v2', category: 'payments' } });
+      expect(JSON.parse(results[0]?.meta['descriptionFrom'] ?? 'null')).toEqual({ storedAt: '2026-11-22T11:00:00.000Z', requestId: 'req-v1-0-01', imageVersion: 'v1-0-01' });
+    });
+
+    it('starts an image no upload described with an empty description and category, and no marks', () => {
+      const { plan } = planProjection([message(TOPICS.imageStored, bare)], new Map());
+      expect(shown(plan)).toEqual({ description: '', category: '', search: { description: '', category: '' } });
+      expect([...(plan.meta.get(imageGuid(uid))?.keys() ?? [])].sort()).toEqual(['imageCategory', 'part']);
+    });
   });
 
   it('shows a multi-platform version by the index digest it is pulled by, with its platforms, and the validator\'s notes when it made a choice; a single-platform one as before', () => {

@@ -1,5 +1,6 @@
 import { OrbitError, requestErrorColumnsOf, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
+import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, type ImageText, type KnownImages } from './image-text.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -53,7 +54,7 @@ export interface PlannedPost {
   content?: string;
   /** Only ever moves forward (GREATEST), like post_modified_gmt in the table. */
   modified?: Date;
-  /** The description and category as they are searched (search-text.ts), set with the whole post: the upload's. */
+  /** The description and category as they are searched (search-text.ts), set with the whole post: a version's upload's, an image's text (image-text.ts). */
   search?: SearchCopy;
 }
 
@@ -63,7 +64,7 @@ export interface SearchCopy {
   readonly category: string;
 }
 
-/** The search copy of an upload's metadata, for its image post and its version post alike. */
+/** The search copy of a description and category: a version's upload's, or the text its image shows (image-text.ts). */
 export const searchCopyOf = (metadata: { readonly description?: string | null | undefined; readonly imageCategory?: string | null | undefined }): SearchCopy => ({
   description: searchDescription(metadata.description ?? ''), category: searchCategory(metadata.imageCategory ?? ''),
 });
@@ -189,6 +190,11 @@ export interface PlanOutcome<M> {
 export const imageGuid = (imageUID: string): string => `orbit:image:${imageUID}`;
 export const versionGuid = (imageUID: string, imageVersion: string): string => `orbit:image:${imageUID}:${imageVersion}`;
 
+/** The image guids whose description and category the plan needs from the database: an upload may give neither. */
+export function imagesToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {
+  return [...new Set(messages.filter(({ topic }) => topic === TOPICS.imageStored).map(({ event }) => imageGuid(event.imageUID)))];
+}
+
 /** The version guids whose current state the plan needs from the database. */
 export function versionsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {
   const guids = new Set<string>();
@@ -208,8 +214,12 @@ const metaValue = (value: unknown): string | null => (value === null || value ==
 
 class Planner {
   readonly plan: ProjectionPlan = { posts: new Map(), meta: new Map(), imageUids: new Map(), requests: new Map() };
+  /** Each image's text as the batch leaves it, marks included (the plan's meta holds them as JSON). */
+  private readonly imageTexts = new Map<string, ImageText>();
 
-  constructor(private readonly known: KnownVersions, private readonly finished: FinishedRequests, private readonly setAside: ReadonlySet<string>) {}
+  constructor(
+    private readonly known: KnownVersions, private readonly finished: FinishedRequests, private readonly setAside: ReadonlySet<string>, private readonly images: KnownImages,
+  ) {}
 
   /** Why a chart event of a version that does not exist cannot be applied now: it is on its way, or it was set aside. */
   missing(imageUID: string, imageVersion: string): OrbitError {
@@ -240,6 +250,11 @@ class Planner {
   /** The version's post status as the plan leaves it so far, else as the database holds it. */
   statusOf(guid: string): string | undefined {
     return this.plan.posts.get(guid)?.status ?? this.known.get(guid)?.status;
+  }
+
+  /** The image's text as the plan leaves it so far, else as the database holds it; nothing for a new image. */
+  imageTextOf(guid: string): ImageText {
+    return this.imageTexts.get(guid) ?? this.images.get(guid) ?? NO_IMAGE_TEXT;
   }
 
   promotionsOf(guid: string): Promotions {
@@ -295,11 +310,18 @@ class Planner {
     const version = versionGuid(event.imageUID, event.metadata.imageVersion);
     // The version post carries its upload's search copy too: another owner's image is searched by the versions the caller reads.
     const search = searchCopyOf(event.metadata);
-    this.upsertPost({ guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: event.metadata.description ?? '', search, status: 'publish', parentGuid: null, type: 'orbit_image', when });
+    // The same version stored again (a redelivery, a harbor-writer run twice, possibly after a newer version) is no newer upload.
+    const current = this.imageTextOf(image);
+    const text = this.versionExists(version) ? current : imageTextAfter(current, event);
+    this.imageTexts.set(image, text);
+    this.upsertPost({
+      guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: text.description,
+      search: searchCopyOf({ description: text.description, imageCategory: text.category }), status: 'publish', parentGuid: null, type: 'orbit_image', when,
+    });
     const uid = this.plan.imageUids.get(event.imageUID);
     if (uid) uid.updated = later(uid.updated, when);
     else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
-    this.setMeta(image, { imageCategory: event.metadata.imageCategory ?? '', part: event.metadata.part ?? '' });
+    this.setMeta(image, { ...imageTextMeta(text), part: event.metadata.part ?? '' });
     // The same version stored again (a redelivery, whose ImageStored can come after the chart or a
     // promotion) adds nothing: it stays ready and keeps every environment it reached.
     const environments = this.environmentsOf(version);
@@ -479,12 +501,14 @@ export function requestsEnded(
 /**
  * Folds messages (in order) into one plan. A message that must wait for
  * another topic ends the plan before it: the messages after it are not
- * planned either, so offsets stay contiguous.
+ * planned either, so offsets stay contiguous. `known`, `finished`, `setAside`
+ * and `images` are what the database holds of the versions, requests and
+ * images the messages name (versionsToLookUp, requestsToLookUp, imagesToLookUp).
  */
 export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(
-  messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map(), setAside: ReadonlySet<string> = new Set(),
+  messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map(), setAside: ReadonlySet<string> = new Set(), images: KnownImages = new Map(),
 ): PlanOutcome<M> {
-  const planner = new Planner(known, finished, setAside);
+  const planner = new Planner(known, finished, setAside, images);
   const applied: { message: M; result: ProjectionResult | undefined }[] = [];
   for (const message of messages) {
     try {

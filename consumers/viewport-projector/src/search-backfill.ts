@@ -23,8 +23,8 @@ function parsedMetadata(value: unknown): Record<string, unknown> {
 
 /**
  * What the projector would have written as a post's search copy, from what the post holds: an image post's content
- * and `imageCategory` meta are its latest upload's description and category, a version post's `metadata` meta is
- * its upload's. The same copy a rebuild writes from the events, so the checksum of a backfilled projection and of
+ * and `imageCategory` meta are its description and category (the newest upload's that gave each: image-text.ts), a
+ * version post's `metadata` meta is its upload's. The same copy a rebuild writes from the events, so the checksum of a backfilled projection and of
  * its rebuild agree.
  */
 export function searchCopyOfRow(row: RowDataPacket): SearchCopy {

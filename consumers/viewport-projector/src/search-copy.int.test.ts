@@ -44,8 +44,8 @@ describe('the search copy of descriptions and categories (found by a review: NFC
       const [rows] = await live.pool.query<RowDataPacket[]>(
         'SELECT p.post_name, p.post_content, p.search_description, p.search_category FROM wp_posts p JOIN wp_image_uid u ON p.ID = u.post_id OR p.post_parent = u.post_id WHERE u.image_uid = ? ORDER BY p.ID', [nfd]);
       expect(rows.map((row) => ({ ...row }))).toEqual([
-        // The image: its latest upload's, the content as sent.
-        { post_name: `uni-${nfd.slice(0, 8).toLowerCase()}`, post_content: 'Bel\u200Ba \ufb01le', search_description: 'Bela file', search_category: '' },
+        // The image: the newest upload's description, the content as sent, and the category of the newest that gave one.
+        { post_name: `uni-${nfd.slice(0, 8).toLowerCase()}`, post_content: 'Bel\u200Ba \ufb01le', search_description: 'Bela file', search_category: 'B\u00e9la' },
         { post_name: 'v1-0-00', post_content: '', search_description: 'B\u00e9la notes', search_category: 'B\u00e9la' },
         { post_name: 'v2-0-00', post_content: '', search_description: 'Bela file', search_category: '' },
       ]);

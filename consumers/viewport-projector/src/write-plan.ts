@@ -1,6 +1,7 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
+import { imageTextOfRow, type ImageText, type KnownImages } from './image-text.js';
 
 /**
  * Applies a ProjectionPlan with a handful of multi-row statements inside the
@@ -33,6 +34,26 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
         status: String(row['post_status']), environments: JSON.parse(String(row['environments'] ?? '[]')) as string[],
         ...(row['promotions'] === null ? {} : { promotions: JSON.parse(String(row['promotions'])) as Promotions }),
       });
+    }
+  }
+  return known;
+}
+
+/**
+ * Reads the description and category the images among `guids` show, with the uploads they are from, and locks them:
+ * an upload that gives neither keeps them, one that does is compared with those uploads (image-text.ts). Images before
+ * their versions, as the plan writes them.
+ */
+export async function readKnownImages(connection: PoolConnection, guids: readonly string[]): Promise<KnownImages> {
+  const known = new Map<string, ImageText>();
+  for (const part of chunks([...guids].sort())) {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT p.guid, p.post_content, c.meta_value AS category, d.meta_value AS description_from, f.meta_value AS category_from FROM wp_posts p
+       LEFT JOIN wp_postmeta c ON c.post_id = p.ID AND c.meta_key = 'imageCategory'
+       LEFT JOIN wp_postmeta d ON d.post_id = p.ID AND d.meta_key = 'descriptionFrom'
+       LEFT JOIN wp_postmeta f ON f.post_id = p.ID AND f.meta_key = 'categoryFrom' WHERE p.guid IN (?) FOR UPDATE`, [part]);
+    for (const row of rows) {
+      known.set(String(row['guid']), imageTextOfRow({ content: row['post_content'], category: row['category'], descriptionFrom: row['description_from'], categoryFrom: row['category_from'] }));
     }
   }
   return known;

@@ -44,6 +44,14 @@ describe('reading other people\'s images', () => {
     expect(visibleImage({ ...described, versions: [{ imageVersion: 'v1-0-00', environments: ['Staging'], metadata: { imageVersion: 'v1-0-00' } }, ...described.versions.slice(1)] }, 'rm', ['Staging'])?.description).toBe('');
   });
 
+  it('shows a role holder the description of the newest version they see that was uploaded with one, as its owner sees the newest upload\'s that gave one (found by a review: an upload without one emptied it)', () => {
+    const staged = (imageVersion: string, description?: string | null) => ({ imageVersion, environments: ['Staging'], metadata: { imageVersion, ...(description === undefined ? {} : { description }) } });
+    const withVersions = (...versions: ImageView['versions']): ImageView => ({ ...image, versions });
+    expect(visibleImage(withVersions(staged('v1-0-00', 'billing'), staged('v1-0-01'), staged('v1-0-02', null)), 'rm', ['Staging'])?.description).toBe('billing');
+    // An empty one is one given: it clears the description, as for the owner.
+    expect(visibleImage(withVersions(staged('v1-0-00', 'billing'), staged('v1-0-01', '')), 'rm', ['Staging'])?.description).toBe('');
+  });
+
   it('gives a role holder the events of the versions they see, and nothing that names no version', () => {
     const events = [event({ metadata: { imageVersion: 'v1-0-00' } }), event({ imageVersion: 'v1-0-01' }), event({ imageVersion: 'v1-0-00' }), event(null)];
     const seen = visibleImage(image, 'rm', ['Staging', 'Production']);

@@ -30,15 +30,28 @@ export function visibleImage(image: ImageView | undefined, username: string, rea
   if (!image || image.owner === username) return image;
   const versions = image.versions.filter((version) => environmentsOfVersion(version).some((environment) => readable.includes(environment)));
   if (versions.length === 0) return undefined;
-  // The image's description is its latest upload's, which may be a version hidden here: the newest visible one's instead.
-  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))], description: descriptionOf(versions.at(-1)) };
+  // The image's description is its newest upload's that gave one, which may be a version hidden here: the newest visible one's instead.
+  return { ...image, versions, environments: [...new Set(versions.flatMap(environmentsOfVersion))], description: newestDescriptionOf(versions) };
+}
+
+/**
+ * The description of the newest of `versions` (oldest first) that was uploaded with one, as the projector keeps its
+ * owner's image's (an upload without one leaves it); '' when none was.
+ */
+export function newestDescriptionOf(versions: readonly Record<string, unknown>[]): string {
+  const described = versions.findLast((version) => givenDescriptionOf(version) !== undefined);
+  return descriptionOf(described);
+}
+
+function givenDescriptionOf(version: Record<string, unknown> | undefined): string | undefined {
+  const metadata = version?.['metadata'];
+  const description = typeof metadata === 'object' && metadata !== null ? (metadata as { description?: unknown }).description : undefined;
+  return typeof description === 'string' ? description : undefined;
 }
 
 /** The description a version was uploaded with ('' for none), from the metadata ViewPort keeps with it. */
 export function descriptionOf(version: Record<string, unknown> | undefined): string {
-  const metadata = version?.['metadata'];
-  const description = typeof metadata === 'object' && metadata !== null ? (metadata as { description?: unknown }).description : undefined;
-  return typeof description === 'string' ? description : '';
+  return givenDescriptionOf(version) ?? '';
 }
 
 /** The image version an event is about: transfer events name it, upload events carry it in their metadata. */

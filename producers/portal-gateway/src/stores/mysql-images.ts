@@ -3,7 +3,7 @@ import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orb
 import { chartFileName, INDEXED_META } from '../helm-index.js';
 import { planOverview, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
-import { descriptionOf, visibleImage } from '../read-access.js';
+import { newestDescriptionOf, visibleImage } from '../read-access.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -90,8 +90,8 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
     const owned = String(image['user_login']) === query.viewer;
     return [{
       imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
-      // Another owner's description is the newest version's the viewer sees, as visibleImage has it.
-      description: owned ? String(image['post_content'] ?? '') : descriptionOf(versions.at(-1)),
+      // Another owner's description is the newest shown version's that gave one, as visibleImage has it.
+      description: owned ? String(image['post_content'] ?? '') : newestDescriptionOf(versions),
       environments: plan.environments, versions, versionCount: plan.versionCount,
     }];
   });
