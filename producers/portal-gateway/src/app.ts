@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, MAX_METADATA_BYTES, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
@@ -41,6 +41,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Paths of JSON body fields that refuse a number of 2^53 or more themselves, as one over their bound (jsonShapeProblem). */
     numbersCheckedByRoute?: readonly string[];
+    /** The body holds image metadata (its own limit, 128 KiB, is named when the body is over the route's). */
+    carriesMetadata?: boolean;
   }
 }
 
@@ -138,6 +140,21 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
   };
 }
 
+/** In bytes as people say them: 1 MiB, 128 KiB, 1000 bytes. */
+function sizeInWords(bytes: number): string {
+  if (bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2} MiB`;
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+}
+
+/**
+ * A JSON body over its route's limit, said with that limit; metadata's own only where the body carries metadata (every
+ * route said "metadata is at most 128 KiB", a transfer's and a DELETE's too: found by a review).
+ */
+function jsonBodyTooLarge(request: FastifyRequest): string {
+  const over = `the JSON body is over ${sizeInWords(request.routeOptions.bodyLimit)}`;
+  return request.routeOptions.config.carriesMetadata === true ? `${over}; metadata is at most ${sizeInWords(MAX_METADATA_BYTES)} (an image goes as a multipart upload or by reference)` : over;
+}
+
 /** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
 function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
@@ -152,7 +169,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the JSON body is over 1 MiB; metadata is at most 128 KiB (an image goes as a multipart upload or by reference)' });
+      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: jsonBodyTooLarge(request) });
     }
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
       return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });
@@ -452,7 +469,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await api.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
         conditionalReads(api, 'private, no-cache');
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, uploadUrl: (id) => `${publicBase}/v1/uploads/${id}`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { requestReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         // The request store too: a version still uploading, or whose upload failed, answers its owner so (not-held.ts).

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { asciiTrimmed, checkMetadata, codePointLabel, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem, userKeyedRecord } from '@orbit/lib';
+import { asciiTrimmed, checkMetadata, codePointLabel, HELM_NO_VALUE, IMAGE_NAME_PATTERN, IMAGE_VERSION_PATTERN, MAX_ENV_NAME, metadataRuntimeProblems, metadataSizeProblem, userKeyedRecord } from '@orbit/lib';
 import type { ImageMetadata } from '@orbit/schemas';
+import { CATEGORY_PATTERN, CHART_TEXT_FOR_PEOPLE_PATTERN, ENV_VALUE_PATTERN } from './text-patterns.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
 const keyValue = (key: z.ZodString, value: z.ZodString) => z.array(z.object({ key, value }).strict()).max(256).nullish();
@@ -79,18 +80,35 @@ export const METADATA_JSON_SCHEMA: Record<string, unknown> = withNamingPatterns(
   description: 'Image metadata. Lower-case aliases (description, part) are accepted; unknown fields are kept as extra metadata (at most 64 KiB of them as UTF-8 JSON), but one named like a known field in another letter case (Port) is refused. At most 128 KiB as JSON in all: it travels with every event and row of the version.',
 });
 
-/** The naming rules checkMetadata applies after the schema, said in the document as patterns. */
+type ItemsOf = { items: { properties: Record<string, Record<string, unknown>> } };
+
+/** A key/value list's schema with `change` made to its items' `field`. */
+function withItemField(list: Record<string, unknown> | undefined, field: string, change: Record<string, unknown>): Record<string, unknown> {
+  const { items } = list as ItemsOf;
+  return { ...list, items: { ...items, properties: { ...items.properties, [field]: { ...items.properties[field], ...change } } } };
+}
+
+/**
+ * The naming rules checkMetadata applies after the schema, and the characters metadataRuntimeProblems refuses in text,
+ * said in the document as patterns (the text fields said only maxLength: generated clients sent what was refused).
+ */
 function withNamingPatterns(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;
-  const labels = properties['imageLabels'] as { items: { properties: Record<string, Record<string, unknown>> } };
-  const imageLabels = {
-    ...labels, items: { ...labels.items, properties: { ...labels.items.properties, key: { ...labels.items.properties['key'], ...LABEL_KEY_DOCUMENTED } } },
-  };
+  const forPeople = (field: string, pattern: string, more = '') => ({
+    ...properties[field], pattern,
+    description: `Shown to people and carried by the chart: tab and line breaks are the only control characters taken; any other, DEL, C1 controls, U+2028, U+2029, U+FFFE and U+FFFF are refused (400).${more}`,
+  });
   return {
     ...schema,
     properties: {
-      ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN }, imageLabels,
+      ...properties, imageName: { ...properties['imageName'], pattern: IMAGE_NAME_PATTERN }, imageVersion: { ...properties['imageVersion'], pattern: IMAGE_VERSION_PATTERN },
+      imageLabels: withItemField(properties['imageLabels'], 'key', LABEL_KEY_DOCUMENTED),
       port: { ...properties['port'], description: 'The container port: a number, or its digits as a string, 1 to 65535; null or absent for none' },
+      imageCategory: forPeople('imageCategory', CATEGORY_PATTERN, ` ${PATH_ENDS_RULE} Blank is none (null).`), Description: forPeople('Description', CHART_TEXT_FOR_PEOPLE_PATTERN), Part: forPeople('Part', CHART_TEXT_FOR_PEOPLE_PATTERN),
+      envVars: withItemField(properties['envVars'], 'value', {
+        pattern: ENV_VALUE_PATTERN,
+        description: `What the container gets, as written: refused (400) when it holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those), or the text \`${HELM_NO_VALUE}\` (helm deletes it from what it renders)`,
+      }),
     },
   };
 }

@@ -218,6 +218,11 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(Object.keys(raw.paths['/v1/images/{uid}/transfers']!['post']!.responses['200']!.headers ?? {})).toContain('Idempotent-Replayed');
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['200']!.headers!)).toContain('Idempotent-Replayed');
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['401']!.headers!)).toEqual(['WWW-Authenticate']);
+    // Location: what a presign's 201 opened, and where each 202 is followed (RFC 9110 §15.3.2).
+    expect(Object.keys(raw.paths['/v1/uploads/presign']!['post']!.responses['201']!.headers ?? {})).toEqual(['Location']);
+    for (const [path, method] of [['/v1/uploads', 'post'], ['/v1/uploads/references', 'post'], ['/v1/uploads/{id}/complete', 'post'], ['/v1/images/{uid}/transfers', 'post']] as const) {
+      expect(Object.keys(raw.paths[path]![method]!.responses['202']!.headers ?? {}), path).toEqual(['Location']);
+    }
     const text = JSON.stringify(raw);
     // OpenAPI 3.0 reads nullable only beside a type: port may be sent as null.
     expect(text).not.toMatch(/"nullable":true,"anyOf"/);
@@ -403,7 +408,9 @@ describe('the OpenAPI document at /docs/json', async () => {
     for (const operation of [index, chart]) expect(operation?.security).toEqual([{ bearer: [] }, { basic: [] }]);
     // The API's own operations stay bearer only.
     expect((document as OpenApiDocument & { security: unknown }).security).toEqual([{ bearer: [] }]);
-    expect(index?.parameters?.filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase())).toEqual(['if-none-match']);
+    // If-Match too, which the index honours (412) as every conditional read does (found by a review: the document listed If-None-Match alone).
+    expect(index?.parameters?.filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase())).toEqual(['if-none-match', 'if-match']);
+    expect(Object.keys(index?.responses ?? {})).toContain('412');
     expect(Object.keys(index?.responses['200']?.headers ?? {})).toContain('ETag');
     expect(Object.keys(index?.responses ?? {})).toContain('304');
     // What the document says is what helm gets: Basic with the token as password, an ETag, then a 304 that the document lists.

@@ -2,6 +2,7 @@ import { ENVIRONMENT_NAMES, IMAGE_NAME_MAX_LENGTH, IMAGE_REFERENCE_MAX_LENGTH, I
 import { VERSIONS_SHOWN } from './image-overview.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './idempotency-key.js';
 import { METADATA_JSON_SCHEMA } from './metadata.js';
+import { NOTES_PATTERN } from './text-patterns.js';
 import { CHECKSUM_HEADER, SHA256_PATTERN } from './upload-checksum.js';
 import { named, publishNamedSchemas } from './openapi-components.js';
 import { ABOUT_EVERY_OPERATION, documentConditionalRead, documentRefusalsBeforeRoutes } from './openapi-app-answers.js';
@@ -353,7 +354,8 @@ export const REFERENCE_REQUEST_BODY: Schema = {
       schema: object({ metadata: IMAGE_METADATA, reference: {
         type: 'string', maxLength: IMAGE_REFERENCE_MAX_LENGTH, pattern: REFERENCE_DOCUMENT_PATTERN,
         example: 'registry.example.com:5000/team/billing:1.4.2',
-        description: `host[:port]/repository:tag or @sha256:<digest>; host[:port]/repository at most ${IMAGE_NAME_MAX_LENGTH} characters`,
+        // What no RE2 pattern says is said in words: parseImageReference also asks that a URL can hold the host.
+        description: `host[:port]/repository:tag or @sha256:<digest>; host[:port]/repository at most ${IMAGE_NAME_MAX_LENGTH} characters; a host a URL can hold: one whose last label is a number is an IPv4 address (10.0.0.5), "xn--" labels are valid punycode`,
       } }),
     },
   },
@@ -448,6 +450,9 @@ function documentMediaTypes(paths: Record<string, Record<string, Record<string, 
 }
 
 const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: string; schema: object }>>> = {
+  // Only a presign answers 201.
+  '201': { Location: { description: 'The presigned upload this opened (/v1/uploads/{uploadId}, absolute on PUBLIC_BASE_URL when it is set): DELETE it to give the upload up', schema: { type: 'string', format: 'uri-reference' } } },
+  '202': { Location: { description: 'The statusUrl of the body: where to follow the request this started or joined', schema: { type: 'string', format: 'uri-reference' } } },
   '302': {
     Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } },
     'X-Orbit-Link-Expires': { description: 'When the Location link stops working (ISO 8601, UTC): ask again for a fresh one after that', schema: { type: 'string', format: 'date-time' } },
@@ -542,6 +547,7 @@ export function completeDocument<T extends object>(document: T): T {
     const body = structuredClone(transfer.requestBody);
     const target = body.content?.['application/json']?.schema?.properties;
     if (target?.['transferEnvironment']) target['transferEnvironment'] = { ...target['transferEnvironment'], pattern: ENVIRONMENT_PATTERN };
+    if (target?.['notes']) target['notes'] = { ...target['notes'], pattern: NOTES_PATTERN, description: 'Shown to people (the request, its events): tab and line breaks are the only control characters taken; any other, DEL and C1 controls are refused (400 naming body.notes)' };
     transfer.requestBody = body;
   }
   const complete = paths?.['/v1/uploads/{id}/complete']?.['post'];

@@ -15,7 +15,7 @@ export interface UploadStore {
   /**
    * Keeps what it was presigned with, for presignedWith (a presign sent again with its Idempotency-Key) and abandon
    * (a single PUT leaves nothing else before it arrives). An id is opened only once, by a single PUT or by an upload
-   * in parts: a second call fails UploadPresignedMeanwhile (an id given up is opened anew), unless `reopen`: for an
+   * in parts: a second call fails UploadPresignedMeanwhile (an id given up too: never opened anew), unless `reopen`: for an
    * upload in parts, its multipart upload ended and a presign sent again opens a new one under the same id (deleting
    * any archive there, aborting the one its plan named; UploadPresignedMeanwhile when another reopened it first); for a
    * single PUT, a presign sent again, whose URL is signed again and nothing written.
@@ -35,8 +35,8 @@ export interface UploadStore {
    * upload in parts is open under the id and none was put together.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
-  /** What an upload was presigned with (its size, null for one PUT); undefined when it was not presigned, or was given up. */
-  presignedWith(owner: string, uploadId: string): Promise<{ readonly sizeBytes: number | null } | undefined>;
+  /** What an upload was presigned with (its size, null for one PUT), and when it was given up if it was; undefined when it was not presigned. */
+  presignedWith(owner: string, uploadId: string): Promise<PresignedWith | undefined>;
   /** Deletes a staged archive whose request was refused after it arrived: every version of its key (a single PUT's URL writes one per PUT). */
   discard(staged: StagedObject): Promise<void>;
   /**
@@ -54,6 +54,12 @@ export interface UploadStore {
   abandon(owner: string, uploadId: string, completed?: () => Promise<boolean>): Promise<'given-up' | 'unknown' | 'completed'>;
   /** Whether the upload is marked given up (abandon's mark, while it stands). */
   givenUp(owner: string, uploadId: string): Promise<boolean>;
+}
+
+export interface PresignedWith {
+  readonly sizeBytes: number | null;
+  /** Given up (DELETE): `at` is when, where the store knows it. */
+  readonly givenUp?: { readonly at: Date | undefined };
 }
 
 interface PresignedPuts {

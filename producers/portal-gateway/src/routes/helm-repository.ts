@@ -109,7 +109,14 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       schema: {
         operationId: 'helmRepositoryIndex', tags: ['charts'], params: { type: 'object', properties: REPOSITORY_PARAMS, required: ['environment', 'owner'] },
         security: HELM_SECURITY,
-        headers: { type: 'object', properties: { 'if-none-match': { type: 'string', description: 'ETags of indexes held (a list, or *): 304 when one is the index now' } } },
+        headers: {
+          type: 'object',
+          properties: {
+            'if-none-match': { type: 'string', description: 'ETags of indexes held (a list, or *): 304 when one is the index now' },
+            // Honoured by the app's conditional reads (412) since before the document said so (found by a review).
+            'if-match': { type: 'string', description: 'ETags the index must have (a list, or *; compared strongly): 412 when it has none of them, evaluated before If-None-Match' },
+          },
+        },
         summary: 'A Helm repository index of an owner\'s charts in an environment: helm repo add orbit <gateway>/helm/<environment>/<owner> --username <any> --password <token>',
         response: {
           200: { description: 'The index.yaml Helm reads', headers: { ETag: ETAG }, content: { 'application/yaml': { schema: HELM_INDEX } } },

@@ -335,6 +335,42 @@ describe('POST /v1/images/{uid}/transfers with text no store keeps', () => {
     expect(commands).toEqual([]);
     expect((await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'line one\r\n\tline two' })).status).toBe(202);
   });
+
+  it('documents the notes it refuses with a pattern that agrees with the route at every edge of its class (found by a review: the document said only maxLength)', async () => {
+    const { app, document } = harness();
+    const documented = (await document()) as unknown as { paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: { properties: Record<string, { pattern?: string }> } }> } }>> };
+    const pattern = new RegExp(documented.paths['/v1/images/{uid}/transfers']?.['post']?.requestBody.content['application/json']?.schema.properties['notes']?.pattern ?? '(?!)', 'u');
+    const dryRun = async (notes: string) => (await app.inject({
+      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` },
+      payload: { imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes, dryRun: true },
+    })).statusCode;
+    // Each side of every edge of C0, DEL and C1, tab and line breaks, and far above them.
+    for (const code of [0x00, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x1f, 0x20, 0x7e, 0x7f, 0x9f, 0xa0, 0x2028, 0xfffe, 0xffff, 0x10000, 0x10ffff]) {
+      const notes = `a${String.fromCodePoint(code)}b`;
+      expect([code.toString(16), pattern.test(notes)]).toEqual([code.toString(16), (await dryRun(notes)) === 200]);
+    }
+  });
+
+  it('names where a 202 is followed in Location, also when it joins the transfer under way (RFC 9110: a 202 points at its monitor)', async () => {
+    const running = 'a0000000-0000-4000-8000-000000000002';
+    const { app } = harness(new Map([['v1-0-00:Staging', { requestId: running, status: 'running' }]]));
+    const send = async (body: object) => app.inject({ method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` }, payload: body });
+    const accepted = await send({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' });
+    expect([accepted.statusCode, accepted.headers['location']]).toEqual([202, accepted.json().statusUrl]);
+    const joined = await send({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging' });
+    expect([joined.statusCode, joined.json().requestId, joined.headers['location']]).toEqual([202, running, joined.json().statusUrl]);
+    const dryRun = await send({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true });
+    expect([dryRun.statusCode, dryRun.headers['location']]).toEqual([200, undefined]);
+  });
+
+  it('says a body over 1 MiB is that, without telling of metadata, which a transfer has none of (found by a review)', async () => {
+    const { app } = harness();
+    const answer = await app.inject({
+      method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect([answer.statusCode, answer.json()]).toEqual([413, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the JSON body is over 1 MiB' }]);
+  });
 });
 
 describe('GET /v1/requests/{id} of a transfer someone else asked for', () => {

@@ -9,6 +9,7 @@ import { ERROR_BODY, errors, pathParams, TRANSFER_ANSWER, TRANSFER_OUTCOME } fro
 import { TransferKeyTaken, type AcceptedRequest, type HeldRequest, type ImageReader, type ImageView, type KeyedTransfer, type RequestStore, type TransferAsked, type TransferKey } from '../ports.js';
 import { loggedUrl, requestLogFields, traceOf } from '../request-correlation.js';
 import { decideTransfer, differingAsk, promotionAwaited, sourceOf, type PromotionUnderWay, type TransferDecision, type TransferPolicy } from '../transfer-rules.js';
+import { acceptedAt } from '../accepted-at.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 import { readableEnvironments } from '../read-access.js';
 
@@ -138,9 +139,10 @@ function notesOrThrow(notes: string | null | undefined): void {
  * with it, the answer is replayed; with another ask, refused (422).
  */
 export function transferRoutes(deps: TransferRouteDeps) {
-  const answer = (reply: FastifyReply, held: HeldTransfer, code: 200 | 202): FastifyReply => reply.code(code).send({
-    requestId: held.requestId, pid: pidOf('transferRequested'), status: held.status ?? 'accepted', statusUrl: deps.statusUrl(held.requestId),
-  });
+  const answer = (reply: FastifyReply, held: HeldTransfer, code: 200 | 202): FastifyReply => {
+    const statusUrl = deps.statusUrl(held.requestId);
+    return (code === 202 ? acceptedAt(reply, statusUrl) : reply.code(200)).send({ requestId: held.requestId, pid: pidOf('transferRequested'), status: held.status ?? 'accepted', statusUrl });
+  };
   // Stripe's header for an answer replayed from an earlier request.
   const replayed = (reply: FastifyReply, held: HeldTransfer): FastifyReply => answer(reply.header('idempotent-replayed', 'true'), held, 200);
 
@@ -279,7 +281,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       }
       // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
       deps.logger?.info({ ...requestLogFields(request), correlationId: requestId, imageUID: request.params.uid, targetEnvironment: decision.target }, 'request accepted');
-      return reply.code(202).send({ requestId, pid: pidOf('transferRequested'), status: 'accepted', statusUrl: deps.statusUrl(requestId) });
+      return answer(reply, { requestId, status: 'accepted' }, 202);
     });
   };
 }

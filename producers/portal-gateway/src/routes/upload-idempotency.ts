@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pidOf } from '@orbit/lib';
+import { acceptedAt } from '../accepted-at.js';
 import { RequestRefusedError } from '../errors.js';
 import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { STARTED_BEFORE } from '../openapi.js';
@@ -20,7 +21,7 @@ export const STARTED_BEFORE_ANSWER = { ...STARTED_BEFORE, description: 'Sent bef
 
 export function send(reply: FastifyReply, answer: UploadAnswer): FastifyReply {
   // Stripe's header for an answer replayed from an earlier request.
-  return answer.replayed ? reply.code(200).header('idempotent-replayed', 'true').send(answer.body) : reply.code(202).send(answer.body);
+  return answer.replayed ? reply.code(200).header('idempotent-replayed', 'true').send(answer.body) : acceptedAt(reply, answer.body.statusUrl).send(answer.body);
 }
 
 /**

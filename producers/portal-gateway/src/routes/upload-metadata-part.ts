@@ -7,8 +7,11 @@ import { otherCharset } from '../json-body.js';
 import { parseMetadata } from '../metadata.js';
 import { utf8TextOf } from '../utf8-text.js';
 
-/** A metadata port of 2^53 or more is refused as any port out of range (parseMetadata), not told to be sent as a string. */
-export const METADATA_PORT_CHECKED = { numbersCheckedByRoute: ['metadata.port'] };
+/**
+ * The config of a route whose body holds metadata: a port of 2^53 or more is refused as any port out of range
+ * (parseMetadata), not told to be sent as a string, and a body over the limit is told metadata's own.
+ */
+export const METADATA_PORT_CHECKED = { numbersCheckedByRoute: ['metadata.port'], carriesMetadata: true };
 
 /** Metadata is a few fields; anything bigger is not metadata. */
 const MAX_METADATA_BYTES = 1024 * 1024;

@@ -18,7 +18,7 @@ import type { StagingCleanup } from './upload-staging-cleanup.js';
 
 /** A presign's key names an upload rather than a request. */
 const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
-  'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409',
+  'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409 ORBIT_ERR_UPLOAD_COMPLETED, and one whose upload was given up (DELETE) 409 ORBIT_ERR_UPLOAD_GIVEN_UP: a given-up upload is never opened again, so presign anew with a new key',
 );
 
 /** The paths beside /v1/uploads/{id} that name no upload: POST takes them, and no DELETE. */
@@ -36,6 +36,23 @@ const UPLOAD_ID_ROUTE = `^(?!${NOT_AN_UPLOAD_ID.map((path) => `${path}$`).join('
  * both, RFC 9562), while staging keys and completion claims are compared as written: `ABC…` read as another upload.
  */
 const uploadIdOf = (params: { readonly id: string }): string => params.id.toLowerCase();
+
+/** An upload a completion started a request for, which has it now (until that request fails). */
+function completedAlready(uploadId: string, requestId: string, outcome: string): RequestRefusedError {
+  return new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+    `upload ${uploadId} was completed: request ${requestId} has it (follow GET /v1/requests/${requestId}); ${outcome}`);
+}
+
+/**
+ * A presign under the Idempotency-Key of an upload given up: never opened again, as a Docker registry never revives a
+ * cancelled upload session. Its single PUT's URL cannot be revoked and writes to the same key, so an upload reopened
+ * under the id took the bytes PUT after the give-up (found by a review: completed 202, and stored).
+ */
+function givenUpUnderKey(key: string, uploadId: string, at: Date | undefined): RequestRefusedError {
+  return new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_GIVEN_UP',
+    `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was given up${at ? ` at ${at.toISOString()}` : ''} (DELETE /v1/uploads/${uploadId}); `
+    + 'a given-up upload is not opened again: presign another upload with a new Idempotency-Key');
+}
 
 /**
  * The presigned upload's routes: its presign (PUT URLs to staging), the parts it still lacks, giving it up, and its
@@ -64,6 +81,7 @@ export function presignedUploadRoutes(
     }
     const before = await deps.uploads.presignedWith(owner, uploadId);
     if (before === undefined) return { seen: false };
+    if (before.givenUp) throw givenUpUnderKey(key, uploadId, before.givenUp.at);
     if (before.sizeBytes !== sizeBytes) {
       const first = before.sizeBytes === null ? 'without sizeBytes (one PUT)' : `with sizeBytes ${before.sizeBytes}`;
       throw new RequestRefusedError(422, 'ORBIT_ERR_IDEMPOTENCY_KEY_REUSED',
@@ -87,6 +105,7 @@ export function presignedUploadRoutes(
           201: { ...PRESIGNED_UPLOAD, description: 'PUT the archive to url (or each part to its url), then POST completeUrl' },
           200: { ...PRESIGNED_UPLOAD, description: 'Presigned before with this Idempotency-Key: the same upload, with fresh URLs of the parts still missing, or its one URL (header Idempotent-Replayed: true)' },
           ...errors(400, 401, 409, 413, 422),
+          409: { ...errors(409)[409], description: 'The Idempotency-Key names an upload that was completed (ORBIT_ERR_UPLOAD_COMPLETED, naming the request that has it) or given up (ORBIT_ERR_UPLOAD_GIVEN_UP, saying when): nothing was presigned; presign with a new key' },
         },
       },
     }, async (request, reply) => {
@@ -112,7 +131,8 @@ export function presignedUploadRoutes(
         const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { reopen: before?.seen === true });
         // No event: an upload's trace starts at its completion (UploadRequested.uploadId); until then this line is its only record.
         deps.logger?.info({ ...requestLogFields(request), uploadId, user: owner, sizeBytes }, 'upload presigned');
-        return reply.code(201).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
+        // RFC 9110 §15.3.2: a 201 names the resource it created.
+        return reply.code(201).header('location', deps.uploadUrl(uploadId)).send({ uploadId, ...presigned, completeUrl: deps.completeUrl(uploadId) });
       } catch (error) {
         // The same key sent twice at once (a client retrying before its first answer came): the other opened it.
         if (!(error instanceof UploadPresignedMeanwhile) || key === undefined) throw error;
@@ -126,15 +146,23 @@ export function presignedUploadRoutes(
       schema: {
         operationId: 'resumeUpload', summary: 'Fresh presigned PUTs of the parts an upload in parts still lacks (after its URLs expired, or a client restarted)', tags: ['uploads'],
         params: pathParams('id'),
-        response: { 200: { ...PRESIGNED_UPLOAD, description: 'PUT each part listed (none: all arrived), then POST completeUrl' }, ...errors(400, 401, 404, 409) },
+        response: {
+          200: { ...PRESIGNED_UPLOAD, description: 'PUT each part listed (none: all arrived, or a completion whose request failed or was refused put them together), then POST completeUrl' },
+          ...errors(400, 401, 404),
+          409: { ...errors(409)[409], description: 'Completed: a request has it (ORBIT_ERR_UPLOAD_COMPLETED, the message names it), nothing is left to send; or given up (ORBIT_ERR_UPLOAD_GIVEN_UP)' },
+        },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       const id = uploadIdOf(request.params);
+      // As DELETE answers it: a client resuming a completed upload is told which request has it, not that it never was
+      // (found by a review: 404 "completed, never declared, or left a day", while the README promised no parts).
+      const completed = await earlierOf(completionOf(id), caller.actor.username);
+      if (completed) throw completedAlready(id, completed.requestId, 'no parts are left to send');
       const resumed = await deps.uploads.resume(caller.actor.username, id);
       // A client resuming an upload someone gave up is told so, as its completion would be, not that it never was.
       if (!resumed && await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
-      if (!resumed) throw notFound(`upload in parts ${id} (it was completed, was never declared with sizeBytes, or was left more than a day)`);
+      if (!resumed) throw notFound(`upload in parts ${id} (never presigned for you, never declared with sizeBytes, or presigned over a day ago: staging keeps nothing longer)`);
       // Fresh presigned URLs, credentials until they expire: stored by no cache, so neither tagged nor revalidated.
       return reply.header('cache-control', 'no-store').send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
     });
@@ -143,7 +171,7 @@ export function presignedUploadRoutes(
       schema: {
         operationId: 'abandonUpload', summary: 'Give up a presigned upload that is not completed: the parts and archive sent are deleted from staging', tags: ['uploads'],
         params: pathParams('id'),
-        response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then). Given up already (a DELETE sent again): 204 again', type: 'null' }, ...errors(400, 401, 404, 409) },
+        response: { 204: { description: 'Given up: nothing of it is left in staging, its part URLs take nothing more, and its completion is refused (409 ORBIT_ERR_UPLOAD_GIVEN_UP; what a single PUT URL still takes before it expires is deleted then), and so is a presign under its Idempotency-Key: it is never opened again. Given up already (a DELETE sent again): 204 again', type: 'null' }, ...errors(400, 401, 404, 409) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
@@ -153,8 +181,7 @@ export function presignedUploadRoutes(
       const earlier = await earlierOf(completion, caller.actor.username);
       if (earlier) {
         await dropPutsAfterStored(caller.actor.username, id, earlier, request);
-        throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
-          `upload ${id} was completed: request ${earlier.requestId} has it (follow GET /v1/requests/${earlier.requestId}); nothing it holds was deleted`);
+        throw completedAlready(id, earlier.requestId, 'nothing it holds was deleted');
       }
       // A completion sent at the same instant: it claimed the upload before it could see the give-up mark, or it sees the mark.
       const completedMeanwhile = async () => (await earlierOf(completion, caller.actor.username, true)) !== undefined;

@@ -17,6 +17,8 @@ export interface UploadRouteDeps {
   readonly statusUrl: (requestId: string) => string;
   /** Where a presigned upload is completed: absolute, as statusUrl, so a client follows both alike. */
   readonly completeUrl: (uploadId: string) => string;
+  /** The presigned upload itself (what a presign's 201 Location names, and DELETE gives up): absolute, as completeUrl. */
+  readonly uploadUrl: (uploadId: string) => string;
   readonly maxUploadBytes: number;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
   readonly allowedRegistries?: RegistryAllowlist | undefined;

@@ -114,6 +114,43 @@ describe('a presign sent again under its Idempotency-Key (staging in MinIO)', ()
     expect(sha256(Buffer.from(await object.Body!.transformToByteArray()))).toBe(sha256(archive));
     // Completed: the key names that upload for good.
     expect((await presign()).json()).toMatchObject({ code: 'ORBIT_ERR_UPLOAD_COMPLETED' });
+    // Its parts are asked for as DELETE is answered: the request that has it, not 404 "never declared" (found by a review).
+    const parts = await app.inject({ method: 'GET', url: `/v1/uploads/${presigned.uploadId}/parts`, headers });
+    expect([parts.statusCode, parts.json().code, parts.json().message]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED', expect.stringContaining(`request ${published[0]!.requestId} has it`)]);
+  });
+
+  it('refuses a presign under the Idempotency-Key of an upload given up (409 GIVEN_UP, saying when), so what its single PUT URL took after the DELETE is never completed (found by a review: 201 under the same id, and those bytes stored)', async () => {
+    const { app, published } = retryGateway();
+    const owner = `given-up-${uniqueSuffix()}`;
+    const headers = { authorization: `Bearer ${await routeTestToken(owner)}`, 'idempotency-key': randomUUID() };
+    const presign = (sizeBytes?: number) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, ...(sizeBytes === undefined ? {} : { payload: { sizeBytes } }) });
+    const first = await presign();
+    expect([first.statusCode, first.headers['location']]).toEqual([201, `/v1/uploads/${(first.json() as { uploadId: string }).uploadId}`]);
+    const presigned = first.json() as { uploadId: string; url: string; headers: Record<string, string> };
+    const beforeDelete = Date.now();
+    expect((await app.inject({ method: 'DELETE', url: `/v1/uploads/${presigned.uploadId}`, headers })).statusCode).toBe(204);
+    // S3 cannot revoke the URL: it takes the archive after the give-up.
+    const put = await fetch(presigned.url, { method: 'PUT', body: randomBytes(64 * 1024), headers: presigned.headers });
+    await put.arrayBuffer();
+    expect(put.status).toBe(200);
+
+    for (const sizeBytes of [undefined, 6 * MIB]) {
+      const again = await presign(sizeBytes);
+      const { code, message } = again.json() as { code: string; message: string };
+      expect([again.statusCode, code], again.body).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+      expect(message).toContain(`upload ${presigned.uploadId}, which was given up at `);
+      expect(message).toContain('new Idempotency-Key');
+      const at = Date.parse(/given up at (\S+) /.exec(message)?.[1] ?? '');
+      // S3 keeps the record's time to the second.
+      expect(at).toBeGreaterThanOrEqual(Math.floor(beforeDelete / 1000) * 1000);
+      expect(at).toBeLessThanOrEqual(Date.now());
+    }
+    expect(await openUploads(owner, presigned.uploadId)).toBe(0);
+    const completed = await app.inject({ method: 'POST', url: `/v1/uploads/${presigned.uploadId}/complete`, headers, payload: { metadata: { imageName: 'given-up', imageVersion: 'v1-0-01' } } });
+    expect([completed.statusCode, completed.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    expect(published).toEqual([]);
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: directKey(owner, presigned.uploadId) }));
+    expect([...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((entry) => entry.Key === directKey(owner, presigned.uploadId))).toEqual([]);
   });
 
   it('opens no second upload for presigns sent again while its completion runs: each answers 200 with the same upload or 409 completed (found by a review: 201s, and their multipart uploads left open)', async () => {

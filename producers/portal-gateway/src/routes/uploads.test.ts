@@ -55,6 +55,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   const presignedWith = new Map<string, number | null>();
   /** Given up, by owner/id: a completion is refused, as S3's store refuses it. */
   const givenUp = new Set<string>();
+  /** When each was given up, as S3's store reads it off the give-up mark. */
+  const givenUpAt = new Map<string, Date>();
   let lags = presignedWithLags;
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
@@ -69,8 +71,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: bytes, sha256: hash.digest('hex') };
     },
     presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
-      // As S3's store: an id is opened once, by a single PUT or in parts (its record, and a plan, written only if none is there).
-      if (presignedWith.has(`${owner}/${uploadId}`) && !givenUp.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
+      // As S3's store: an id is opened once, by a single PUT or in parts (its record, and a plan, written only if none is there), given up or not.
+      if (presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
       // As S3's store: a record of what it was presigned with.
@@ -102,7 +104,8 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
         return undefined;
       }
       const sizeBytes = presignedWith.get(`${owner}/${uploadId}`);
-      return sizeBytes === undefined ? undefined : { sizeBytes };
+      if (sizeBytes === undefined) return undefined;
+      return givenUp.has(`${owner}/${uploadId}`) ? { sizeBytes, givenUp: { at: givenUpAt.get(`${owner}/${uploadId}`) } } : { sizeBytes };
     },
     discard: async (object) => {
       discarded.push(object.key);
@@ -116,6 +119,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
         return 'completed';
       }
       abandoned.push(`${owner}/${uploadId}`);
+      givenUpAt.set(`${owner}/${uploadId}`, new Date('2026-12-07T00:15:00.000Z'));
       return 'given-up';
     },
     givenUp: async (owner, uploadId) => givenUp.has(`${owner}/${uploadId}`),
@@ -994,6 +998,66 @@ describe('POST /v1/uploads', () => {
     expect([other.statusCode, other.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
     expect(published).toHaveLength(0);
   });
+
+  it('refuses a presign under the Idempotency-Key of an upload given up, 409 GIVEN_UP saying when, and opens nothing (found by a review: 201 under the same id, and the bytes its URL took after the DELETE were completed)', async () => {
+    const { app, presignedSizes, published } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': 'given-up-key' };
+    const presign = (sizeBytes?: number) => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, ...(sizeBytes === undefined ? {} : { payload: { sizeBytes } }) });
+    const first = await presign();
+    const { uploadId } = first.json() as { uploadId: string };
+    expect((await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers })).statusCode).toBe(204);
+    for (const sizeBytes of [undefined, 1000]) {
+      const again = await presign(sizeBytes);
+      expect([again.statusCode, again.headers['idempotent-replayed'], again.json().code]).toEqual([409, undefined, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+      expect(again.json().message).toBe(`Idempotency-Key "given-up-key" named upload ${uploadId}, which was given up at 2026-12-07T00:15:00.000Z (DELETE /v1/uploads/${uploadId}); a given-up upload is not opened again: presign another upload with a new Idempotency-Key`);
+    }
+    expect(presignedSizes).toEqual([null]);
+    const refused = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect([refused.statusCode, refused.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    // A new key is a new upload.
+    const fresh = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'idempotency-key': 'given-up-key-2' } });
+    expect([fresh.statusCode, fresh.json().uploadId === uploadId]).toEqual([201, false]);
+    expect(published).toEqual([]);
+  });
+
+  it('answers the parts of a completed upload as DELETE does, 409 COMPLETED naming its request, not 404 "never declared" (found by a review); 404 stays for an id never presigned', async () => {
+    const { app } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string };
+    const completed = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect(completed.statusCode, completed.body).toBe(202);
+    const { requestId } = completed.json() as { requestId: string };
+    const parts = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers });
+    expect([parts.statusCode, parts.json().code, parts.json().message]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+      `upload ${uploadId} was completed: request ${requestId} has it (follow GET /v1/requests/${requestId}); no parts are left to send`]);
+    const deleted = await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers });
+    expect([deleted.statusCode, deleted.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+    const unknown = await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000002/parts', headers });
+    expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    // Another owner's completion of the same id is not theirs.
+    const theirs = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers: { authorization: `Bearer ${await token('dev2')}` } });
+    expect(theirs.statusCode).toBe(404);
+  });
+
+  it('names what a 201 created and where a 202 is followed in Location (RFC 9110 §15.3.2), on PUBLIC_BASE_URL as the body\'s URLs; a replay names nothing new', async () => {
+    for (const [publicBaseUrl, base] of [[undefined, ''], ['https://orbit.example.com/', 'https://orbit.example.com']] as const) {
+      const { app } = harness({ maxUploadBytes: 1000, ...(publicBaseUrl ? { publicBaseUrl } : {}) });
+      const headers = { authorization: `Bearer ${await token()}` };
+      const presign = () => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'idempotency-key': 'located' }, payload: { sizeBytes: 10 } });
+      const presigned = await presign();
+      const { uploadId } = presigned.json() as { uploadId: string };
+      expect([presigned.statusCode, presigned.headers['location']]).toEqual([201, `${base}/v1/uploads/${uploadId}`]);
+      const replayed = await presign();
+      expect([replayed.statusCode, replayed.headers['location']]).toEqual([200, undefined]);
+      const accepted = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+      expect([accepted.statusCode, accepted.headers['location']]).toEqual([202, accepted.json().statusUrl]);
+      expect(accepted.json().statusUrl).toMatch(new RegExp(`^${base}/v1/requests/`));
+      const again = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+      expect([again.statusCode, again.headers['location']]).toEqual([200, undefined]);
+      const referenced = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata: { ...metadata, imageVersion: 'v1-0-01' }, reference: 'registry.example.com/team/app:1' } });
+      expect([referenced.statusCode, referenced.headers['location']]).toEqual([202, referenced.json().statusUrl]);
+    }
+  });
 });
 
 describe('POST /v1/uploads with an Idempotency-Key', () => {
@@ -1474,10 +1538,20 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
     expect([published.length, refusals.length]).toEqual([1, 0]);
   });
 
-  it('says a JSON body over 1 MiB is that, not an image upload too large', async () => {
+  it('says a JSON body over 1 MiB is that, not an image upload too large, and names metadata\'s own limit only where the body carries metadata (found by a review: a DELETE was told metadata is at most 128 KiB)', async () => {
     const { app } = harness();
-    const answer = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }) });
-    expect([answer.statusCode, answer.json()]).toEqual([413, { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('the JSON body is over 1 MiB') as unknown }]);
+    const headers = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
+    const payload = JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) });
+    const withMetadata = 'the JSON body is over 1 MiB; metadata is at most 128 KiB (an image goes as a multipart upload or by reference)';
+    for (const [method, url, message] of [
+      ['POST', '/v1/uploads/references', withMetadata],
+      ['POST', '/v1/uploads/00000000-0000-4000-8000-000000000001/complete', withMetadata],
+      ['POST', '/v1/uploads/presign', 'the JSON body is over 1 MiB'],
+      ['DELETE', '/v1/uploads/00000000-0000-4000-8000-000000000001', 'the JSON body is over 1 MiB'],
+    ] as const) {
+      const answer = await app.inject({ method, url, headers, payload });
+      expect([url, answer.statusCode, answer.json()]).toEqual([url, 413, { code: 'ORBIT_ERR_BAD_REQUEST', message }]);
+    }
   });
 
   it('says what is wrong with a metadata text part over 1 MiB, an image sent as text, and a field given under both its spellings', async () => {

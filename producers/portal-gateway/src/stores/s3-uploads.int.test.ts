@@ -300,12 +300,14 @@ describe('presigned uploads into MinIO', () => {
     expect(await put(one.url, archive, one.headers)).toBe(200);
     await expect(store.find(owner, single)).rejects.toBeInstanceOf(UploadGivenUpError);
     expect(await exists(key.replace(uploadId, single))).toBe(false);
-    // Given up, neither is found by a presign sent again with its Idempotency-Key: that one opens a new upload.
-    expect(await store.presignedWith(owner, single)).toBeUndefined();
-    expect(await store.presignedWith(owner, uploadId)).toBeUndefined();
-    const again = await store.presign(owner, single, null) as PresignedSinglePut;
-    expect(await put(again.url, archive, again.headers)).toBe(200);
-    expect(await store.find(owner, single)).toMatchObject({ sizeBytes: archive.length });
+    // Given up, each is found so by a presign sent again with its Idempotency-Key, with when, and never opened again: its
+    // URL still writes to the same key (found by a review: reopened, the upload was completed with the bytes PUT after the DELETE).
+    for (const id of [single, uploadId]) expect(await store.presignedWith(owner, id)).toMatchObject({ givenUp: { at: expect.any(Date) as unknown } });
+    await expect(store.presign(owner, single, null)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
+    await expect(store.presign(owner, uploadId, archive.length)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
+    expect(await open()).toEqual([]);
+    expect(await put(one.url, archive, one.headers)).toBe(200);
+    await expect(store.find(owner, single)).rejects.toBeInstanceOf(UploadGivenUpError);
     // One PUT given up before anything of it arrived (found by a probe: there was nothing to give up, 404).
     const early = randomUUID();
     const cancelled = await store.presign(owner, early, null) as PresignedSinglePut;

@@ -7,7 +7,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { deleteEveryVersion, ownerKeySegment, StoreUnavailableError } from '@orbit/lib';
 import { z } from 'zod';
 import { expectedPartBytes, partPlan, partProblems, partsToSend, type PartPlan, type UploadedPart } from '../part-plan.js';
-import type { PresignedParts, PresignedUpload, UploadStore } from '../ports.js';
+import type { PresignedParts, PresignedUpload, PresignedWith, UploadStore } from '../ports.js';
 import { streamToStaging, UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
 
 /** `uploads/{username}/{yyyy}/{mm}/{dd}/{uploadId}.tar`; the date is the upload id's own, so completion finds it. */
@@ -91,11 +91,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     }
   }
 
-  /** A JSON object and the ETag it was read at (to write over only that one). */
-  async function readTagged<T>(key: string, shape: z.ZodType<T>): Promise<{ readonly value: T; readonly etag: string | undefined } | undefined> {
+  /** A JSON object, the ETag it was read at (to write over only that one) and when it was written. */
+  async function readTagged<T>(key: string, shape: z.ZodType<T>): Promise<{ readonly value: T; readonly etag: string | undefined; readonly writtenAt: Date | undefined } | undefined> {
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { value: shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? '')), etag: answer.ETag };
+      return { value: shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? '')), etag: answer.ETag, writtenAt: answer.LastModified };
     } catch (error) {
       if (errorName(error) === 'NoSuchKey') return undefined;
       throw error;
@@ -119,8 +119,10 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
    * Writes a new presign's record only where none is: the record is the id's claim between a single PUT and an upload
    * in parts (each kind's other claim, the plan, is the parts' alone). Two presigns of one Idempotency-Key at once, one
    * with sizeBytes and one without, both answered 201 under one id before (found by a probe), the later record over the
-   * earlier. False when another presign wrote it first; a given-up upload's record is written over (a new upload under
-   * the id). AWS's 409 while the other write is still under way is a 503 to send again, as for the plan.
+   * earlier. False when another presign wrote it first, and when the id was given up: its single PUT's URL cannot be
+   * revoked and writes to the same key, so an upload opened anew under it took what that URL was sent after the give-up
+   * (found by a review: completed, and those bytes stored). AWS's 409 while the other write is still under way is a 503
+   * to send again, as for the plan.
    */
   async function claimRecord(owner: string, uploadId: string, record: z.infer<typeof presignRecord>): Promise<boolean> {
     try {
@@ -132,9 +134,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       }
       if (errorName(error) !== 'PreconditionFailed') throw error;
     }
-    if ((await readRecord(owner, uploadId))?.givenUp !== true) return false;
-    await recordPresign(owner, uploadId, record);
-    return true;
+    return false;
   }
 
   /** Every version of the archive, not only the newest: each PUT of a single PUT's URL left one (a plain delete, a marker over them all). */
@@ -293,10 +293,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const { missing, misSized } = partsToSend(plan, uploaded(parts));
       return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
     },
-    presignedWith: async (owner: string, uploadId: string): Promise<{ sizeBytes: number | null } | undefined> => {
-      const recorded = await readRecord(owner, uploadId);
-      if (recorded?.givenUp) return undefined;
-      if (recorded !== undefined) return { sizeBytes: recorded.sizeBytes };
+    presignedWith: async (owner: string, uploadId: string): Promise<PresignedWith | undefined> => {
+      const tagged = await readTagged(presignRecordKey(owner, uploadId), presignRecord);
+      // The mark is the record's last write (a DELETE sent again leaves it as it is): when it was written is when it was given up.
+      if (tagged?.value.givenUp) return { sizeBytes: tagged.value.sizeBytes, givenUp: { at: tagged.writtenAt } };
+      if (tagged !== undefined) return { sizeBytes: tagged.value.sizeBytes };
       // Presigned before the record was written: its plan says as much for an upload in parts.
       const plan = await readPlan(partsPlanKey(owner, uploadId));
       return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
