@@ -69,6 +69,11 @@ describe('parseImageReference', () => {
     expect(parseImageReference('a.08.example/a:1')?.registry).toBe('a.08.example');
   });
 
+  it('refuses a host label with a hyphen first or last, as docker\'s grammar does (found by a bug reread: "-a.b" was taken and its pull failed on DNS)', () => {
+    for (const bad of ['-a.b/x:1', 'a.b-/x:1', 'a.-b.c/x:1', 'a-:5000/x:1']) expect(parseImageReference(bad), bad).toBeUndefined();
+    for (const good of ['a-b.c/x:1', 'a--b.example:5000/x:1', 'x.y/x:1']) expect(parseImageReference(good), good).toBeDefined();
+  });
+
   it('refuses references without a registry, tag or digest, or with bad parts', () => {
     for (const bad of ['h.example:65536/a:1', '127.0.0.1:99999/a:1', 'h.example:0/a:1', '[::1]:0/a:1', 'app:1.0', 'library/app:1.0', 'host.example/app', 'host.example/App:1', 'host.example/app:', 'host.example/../x:1', `host.example/app@sha256:${'z'.repeat(64)}`, '']) {
       expect(parseImageReference(bad), bad).toBeUndefined();

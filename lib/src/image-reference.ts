@@ -12,7 +12,8 @@ export interface ImageReference {
 }
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const LABEL = '[A-Za-z0-9-]+';
+// A host label as docker's grammar has it: no hyphen first or last ("-a.b" was taken, and its pull failed on DNS).
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
 // 1 to 65535, as a URL takes it (leading zeros are read away): :99999 was taken, and every pull of it failed on its URL.
 const PORT = ':0*(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
 const H16 = '[0-9a-fA-F]{1,4}';

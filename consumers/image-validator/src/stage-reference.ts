@@ -37,8 +37,11 @@ export async function stageReference(
   const address = distributionAddress(reference.registry, reference.repository);
   const deadline = new PullDeadline(reference.registry, event.reference ?? '', deps.pullDeadline ?? DEFAULT_PULL_DEADLINE);
   try {
+    // Read before the client is built: a failure of the operator's configuration is no fault of the reference's.
+    const insecure = isInsecureRegistry(reference.registry, deps.access);
+    const credentials = credentialsFor(reference.registry, deps.access.credentials, address.repository);
     const client = clientOf(event.reference ?? '', () => new RegistryClient({
-      ...address, insecure: isInsecureRegistry(reference.registry, deps.access), credentials: credentialsFor(reference.registry, deps.access.credentials, address.repository),
+      ...address, insecure, credentials,
       // The deadline ends every request of the pull in flight, token requests and redirects too, not only the blob being read.
       signal: deadline.signal,
       ...(deps.checkTarget ? { checkTarget: deps.checkTarget } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),

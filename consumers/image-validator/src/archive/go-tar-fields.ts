@@ -30,7 +30,7 @@ const PREFIX_AT = 345;
 const STAR_PREFIX_BYTES = 131;
 /** [name, offset, length] of the times Go reads from a star header. */
 const STAR_TIME_FIELDS: readonly (readonly [string, number, number])[] = [['access time', 476, 12], ['change time', 488, 12]];
-/** The typeflags tar-stream reads (toType in its headers.js): NUL and '0'-'7', PAX 'x' and 'g', GNU long names 'K', 'L' and 'N'. */
+/** The typeflags tar-stream reads (toType in its headers.js): NUL and '0'-'7', PAX 'x' and 'g', GNU long names 'K', 'L' and 'N' (the last one tar-stream alone reads so: the block watch refuses it). */
 const STREAM_TYPEFLAGS = new Set(['\0', ...'01234567xgKLN'].map((flag) => flag.charCodeAt(0)));
 const TYPEFLAG_AT = 156;
 

@@ -1,6 +1,12 @@
 import { checksumReader, GO_REFUSES, goHeaderProblem, goReadsGnuPrefix, goStarName, typeflagStreamLacks, type HeaderProblem } from './go-tar-fields.js';
 import { reject } from './rejections.js';
 
+/** Old GNU tar's "names" typeflag 'N': tar-stream takes its data for the next entry's name, Go, GNU tar and bsdtar read an entry of its own. */
+const OLD_GNU_NAMES = 'N'.charCodeAt(0);
+const TYPEFLAG_AT = 156;
+const OLD_GNU_NAMES_PROBLEM = 'a header of typeflag "N" (old GNU tar\'s names), which tar-stream reads as the long name of the entry after it and Go (docker load, skopeo), GNU tar and bsdtar as an entry of its own';
+/** Why a header is refused: Go refuses most, and reads the old GNU names header otherwise. */
+const whyRefused = (problem: HeaderProblem): string => (problem === OLD_GNU_NAMES_PROBLEM ? 'so tools would read the archive differently; no image tool writes one: repack the archive' : GO_REFUSES);
 const BLOCK = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
@@ -97,7 +103,7 @@ export class TarBlockWatch {
    * (its header is the block before), `size` its data's length.
    */
   entry(name: string, dataStart: number, size: number): void {
-    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `at entry "${name}", ${this.found}; ${GO_REFUSES}`);
+    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `at entry "${name}", ${this.found}; ${whyRefused(this.found)}`);
     const headerStart = dataStart - BLOCK;
     const marker = this.zeros.find((run) => run.start < headerStart)?.start;
     if (marker !== undefined) {
@@ -155,7 +161,7 @@ export class TarBlockWatch {
 
   /** Refuses the archive when a framed header had a problem, whether an entry followed it or not. */
   rejectFound(): void {
-    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `after the last entry tar-stream read, ${this.found}; ${GO_REFUSES}`);
+    if (this.found !== undefined) reject('UNSUPPORTED_ENTRY', `after the last entry tar-stream read, ${this.found}; ${whyRefused(this.found)}`);
   }
 
   /** Runs and header offsets kept for later entries: a handful, whatever the archive. */
@@ -174,7 +180,7 @@ export class TarBlockWatch {
     const reader = checksumReader(block);
     if (reader === 'go-only') this.signedOnly.add(offset);
     if (reader !== 'tar-stream') return;
-    const problem = goHeaderProblem(block);
+    const problem = block[TYPEFLAG_AT] === OLD_GNU_NAMES ? OLD_GNU_NAMES_PROBLEM : goHeaderProblem(block);
     if (problem !== undefined) this.suspects.set(offset, problem);
     const typeflag = typeflagStreamLacks(block);
     if (typeflag !== undefined) this.strangeTypes.set(offset, typeflag);

@@ -231,6 +231,16 @@ describe('a header whose fields Go\'s archive/tar refuses, where tar-stream read
   });
 });
 
+describe('an old GNU names header (typeflag N) is refused (found by a bug reread)', () => {
+  it('UNSUPPORTED_ENTRY: tar-stream took its data for the next entry\'s name, so a second index.json only Go, GNU tar and bsdtar read hid the validated one', async () => {
+    // tar-stream: the N header renames the entry after it; Go: the N header is an entry, and the next one keeps its name.
+    const [head, ...rest] = [visible, rawEntry({ name: 'names', type: 'N' }, Buffer.from('ignored.json\0')), rawEntry({ name: 'index.json', type: '0' }, Buffer.from('{}'))];
+    for (const chunkBytes of [512, 4096, 65536]) {
+      expect(await verdictOf(Buffer.concat([head, ...rest, END]), chunkBytes)).toMatch(/^UNSUPPORTED_ENTRY: at entry "ignored\.json", a header of typeflag "N" \(old GNU tar's names\), which tar-stream reads as the long name of the entry after it and Go \(docker load, skopeo\), GNU tar and bsdtar as an entry of its own; so tools would read the archive differently/);
+    }
+  });
+});
+
 describe('headers of kinds no image tool writes are refused for what they are (found by a review)', () => {
   const withEntry = (...entries: Buffer[]): Buffer => Buffer.concat([visible, ...entries, END]);
 
