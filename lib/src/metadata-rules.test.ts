@@ -72,6 +72,24 @@ describe('what a container must be able to run', () => {
     ]);
   });
 
+  // Each was accepted and then changed by the chart without a word: the root left out, two spellings of one directory
+  // merged into one emptyDir, a second volume of one key taken as another (found by a review).
+  it('refuses a volume of the root directory, a volume key given twice, and two volume paths that are one directory once cleaned', () => {
+    expect(metadataRuntimeProblems({
+      volumes: [
+        { key: 'data', value: '/data/' }, { key: 'root', value: '/' }, { key: 'logs', value: '/var/log/./app//' }, { key: 'data', value: '/cache' },
+        { key: 'data2', value: '/data' }, { key: 'up', value: '/srv/..' }, { key: 'logs2', value: '/var/log/app' }, { key: 'ok', value: '/var/log' },
+      ],
+    })).toEqual([
+      { field: 'volumes.3.key', problem: 'repeats volumes.0.key ("data"): the key names one volume; give it once' },
+      { field: 'volumes.1.value', problem: 'is the root directory, which a volume cannot be mounted over: name the directory the image writes to' },
+      { field: 'volumes.4.value', problem: 'is "/data" once cleaned, as volumes.0.value is: a directory is mounted once; give it once' },
+      { field: 'volumes.5.value', problem: 'is the root directory once cleaned ("/srv/.."), which a volume cannot be mounted over: name the directory the image writes to' },
+      { field: 'volumes.6.value', problem: 'is "/var/log/app" once cleaned, as volumes.2.value is: a directory is mounted once; give it once' },
+    ]);
+    expect(metadataRuntimeProblems({ volumes: [{ key: 'a', value: '/data' }, { key: 'b', value: '/data-2' }, { key: 'c', value: '/data/sub' }] })).toEqual([]);
+  });
+
   it('names each field holding a character no Helm chart can carry (DEL, C1 controls, U+2028/9, U+FFFE/F), the chart\'s description and category too', () => {
     expect(metadataRuntimeProblems({
       envVars: [{ key: 'A', value: 'rub\u007fout' }, { key: 'B', value: 'tab\t \ufeff \u00a0 \u001b \u00ff \ud83d\ude80 ok' }, { key: 'C', value: 'next\u0085line' }, { key: 'D', value: '\u2029' }],

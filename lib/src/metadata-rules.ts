@@ -1,3 +1,5 @@
+import { posix } from 'node:path';
+import { asciiTrimmed } from './ascii-trim.js';
 import { shellWordsProblem, ShellWordsError, splitShellWords } from './shell-words.js';
 import { YAML_ESCAPED } from './yaml-text.js';
 import { codePointLabel } from './code-point.js';
@@ -181,6 +183,34 @@ function repeatedKeys(list: string, entries: readonly { readonly key: string }[]
   return problems;
 }
 
+/**
+ * A mount path as the chart writes it, and as Docker cleans an image's VOLUME: `.` segments, repeated and trailing
+ * slashes gone, `..` taken back (`/var/log/./app//` is `/var/log/app`).
+ */
+function cleanMountPath(path: string): string {
+  return posix.resolve('/', path);
+}
+
+/**
+ * Metadata volumes the chart could not mount as given: the root (which the chart left out, silently), and a path
+ * another volume already has once both are cleaned (`/data/` and `/data`, which the chart merged into one). Relative
+ * paths are the gateway's to refuse; the chart resolves them against the working directory, unknown here.
+ */
+function volumePathProblems(volumes: RuntimeFields['volumes']): FieldRuleProblem[] {
+  const first = new Map<string, number>();
+  const problems: FieldRuleProblem[] = [];
+  (volumes ?? []).forEach(({ value }, index) => {
+    const path = asciiTrimmed(value);
+    if (!path.startsWith('/') || path.includes('\0')) return;
+    const cleaned = cleanMountPath(path);
+    const earlier = first.get(cleaned);
+    if (cleaned === '/') problems.push({ field: `volumes.${index}.value`, problem: `is the root directory${path === '/' ? '' : ` once cleaned (${JSON.stringify(path)})`}, which a volume cannot be mounted over: name the directory the image writes to` });
+    else if (earlier === undefined) first.set(cleaned, index);
+    else problems.push({ field: `volumes.${index}.value`, problem: `is ${JSON.stringify(cleaned)} once cleaned, as volumes.${earlier}.value is: a directory is mounted once; give it once` });
+  });
+  return problems;
+}
+
 export interface FieldRuleProblem {
   /** Where, as the gateway names fields: `envVars.0.key`, `commandOverride`. */
   readonly field: string;
@@ -231,6 +261,9 @@ export function metadataRuntimeProblems(metadata: RuntimeFields): FieldRuleProbl
     if (CHART_OWN_LABELS.has(key)) problems.push({ field: `imageLabels.${index}.key`, problem: `is ${JSON.stringify(key)}, a label the chart sets itself (${[...CHART_OWN_LABELS].join(', ')}); name yours otherwise` });
   });
   (metadata.volumes ?? []).forEach(({ value }, index) => text(`volumes.${index}.value`, value));
+  // The key is how the metadata names a volume (the chart's emptyDirs are named writable-N): a second one was accepted and meant nothing.
+  problems.push(...repeatedKeys('volumes', metadata.volumes, 'the key names one volume'));
+  problems.push(...volumePathProblems(metadata.volumes));
   for (const field of ['commandOverride', 'entrypointOverride'] as const) {
     const line = metadata[field];
     if (line === null || line === undefined || text(field, line, commandLineProblem)) continue;

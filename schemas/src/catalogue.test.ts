@@ -1,7 +1,9 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { ALL_TOPICS, PID_CATALOGUE } from '@orbit/lib';
+import { backwardTransitiveProblems, forwardProblems } from './compatibility.js';
 import { loadSchemas } from './catalogue.js';
+import { shellOf } from './events.js';
 import { sampleEvents } from './samples.js';
 
 describe('bundled Avro schemas', () => {
@@ -68,6 +70,44 @@ describe('bundled Avro schemas', () => {
       const event = { ...events[topic], image: { ...events[topic].image, index } };
       const type = avro.Type.forSchema(schemas.get(topic) as avro.Schema);
       expect(type.fromBuffer(type.toBuffer(event))).toEqual(event);
+    }
+  });
+
+  describe('the image\'s SHELL (ImageConfigFacts.shell, added 2026-12-07)', () => {
+    /** `schema` with ImageConfigFacts' shell field taken out: the schema events were written with before it. */
+    const withoutShell = (schema: unknown): unknown => {
+      if (Array.isArray(schema)) return schema.map(withoutShell);
+      if (typeof schema !== 'object' || schema === null) return schema;
+      const object: Record<string, unknown> = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withoutShell(value)]));
+      if (object['name'] === 'ImageConfigFacts' && Array.isArray(object['fields'])) {
+        object['fields'] = object['fields'].filter((field: { name?: string }) => field.name !== 'shell');
+      }
+      return object;
+    };
+
+    for (const topic of ['orbit.image.validated', 'orbit.image.stored'] as const) {
+      it(`travels through ${topic} unchanged`, () => {
+        const event = sampleEvents()[topic];
+        const withShell = { ...event, image: { ...event.image, config: { ...event.image.config, shell: ['/bin/bash', '-o', 'pipefail', '-c'] } } };
+        const type = avro.Type.forSchema(schemas.get(topic) as avro.Schema);
+        expect(type.fromBuffer(type.toBuffer(withShell))).toEqual(withShell);
+      });
+
+      it(`reads a ${topic} written before it as no SHELL (/bin/sh -c), and stays compatible both ways with that schema`, () => {
+        const current = schemas.get(topic);
+        if (current === undefined) throw new TypeError(`${topic} is bundled`);
+        const before = withoutShell(current) as typeof current;
+        expect(JSON.stringify(before)).not.toEqual(JSON.stringify(current));
+        const reader = avro.Type.forSchema(current as avro.Schema);
+        const writer = avro.Type.forSchema(before as avro.Schema);
+        const { shell: _absent, ...oldConfig } = sampleEvents()[topic].image.config;
+        const old = { ...sampleEvents()[topic], image: { ...sampleEvents()[topic].image, config: oldConfig } };
+        const read = reader.fromBuffer(writer.toBuffer(old), reader.createResolver(writer)) as typeof old & { image: { config: { shell?: unknown } } };
+        expect(read.image.config.shell).toBeNull();
+        expect(shellOf(read.image.config as { shell?: readonly string[] | null })).toEqual(['/bin/sh', '-c']);
+        expect(backwardTransitiveProblems(`${topic}-value`, current, [{ version: 1, schema: before }])).toEqual([]);
+        expect(forwardProblems(`${topic}-value`, current, { version: 1, schema: before })).toEqual([]);
+      });
     }
   });
 });

@@ -41,6 +41,20 @@ export interface ImageConfigFacts {
   readonly healthcheck: Healthcheck | null;
   readonly stopSignal: string | null;
   readonly volumes: readonly string[];
+  /**
+   * The image's SHELL (Dockerfile `SHELL ["/bin/bash", "-c"]`), which Docker
+   * runs a `CMD-SHELL` healthcheck with. Null (absent before 2026-12-07) when
+   * the image sets none: `/bin/sh -c`, as Docker then uses.
+   */
+  readonly shell?: readonly string[] | null;
+}
+
+/** What Docker runs a `CMD-SHELL` healthcheck (and RUN) with when the image sets no SHELL. */
+export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];
+
+/** The shell a `CMD-SHELL` healthcheck of the image runs with, as Docker picks it: the image's SHELL when it sets one. */
+export function shellOf(config: Pick<ImageConfigFacts, 'shell'>): readonly string[] {
+  return config.shell !== null && config.shell !== undefined && config.shell.length > 0 ? config.shell : DEFAULT_SHELL;
 }
 
 export interface Layer { readonly digest: string; readonly diffId: string; readonly sizeBytes: number; readonly mediaType: string }

@@ -32,7 +32,7 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
       exposedPorts: ['8080/tcp'], env: ['PATH=/usr/bin'], entrypoint: ['/app/billing'], cmd: [], workingDir: '/app', user: '1000',
       labels: { 'org.opencontainers.image.title': 'billing' },
       healthcheck: { test: ['CMD', '/app/billing', 'health'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: null, retries: 3 },
-      stopSignal: null, volumes: ['/var/lib/billing'],
+      stopSignal: null, volumes: ['/var/lib/billing'], shell: null,
     },
   };
   return {

@@ -74,6 +74,16 @@ function commandLine(r: Random): string {
   return r.some(6, word).join(r.pick([' ', '  ', '\t']));
 }
 
+/**
+ * Up to four volumes; one draw in four as they come, whose repeated keys and paths (`/data` twice, `/`) the gateway
+ * refuses, the others each with a key and a path of its own.
+ */
+function volumeList(r: Random): { key: string; value: string }[] {
+  const volumes = r.some(4, () => ({ key: dnsLabel(r), value: absolutePath(r) }));
+  if (r.below(4) === 0) return volumes;
+  return volumes.map(({ key, value }, index) => ({ key: `${key.slice(0, 60)}-${index}`, value: `${value}/${index}` }));
+}
+
 /** Metadata as a client might send it, some of it beyond what the gateway takes (those are dropped). */
 function rawMetadata(r: Random): Record<string, unknown> {
   return {
@@ -84,7 +94,7 @@ function rawMetadata(r: Random): Record<string, unknown> {
     Part: r.pick([null, r.text(ANY_TEXT, 0, 128)]),
     port: r.pick([null, 1, 80, 8080, 65535, 1 + r.below(65535)]),
     envVars: r.some(5, () => ({ key: `${r.pick(['A', '_', 'x'])}${r.text('ABCxyz_019', 0, r.pick([4, 30, 252]))}`, value: r.pick(['', 'v', 'yes', '0o17', r.text(ANY_TEXT, 0, 80)]) })),
-    volumes: r.some(4, () => ({ key: dnsLabel(r), value: absolutePath(r) })),
+    volumes: volumeList(r),
     imageLabels: r.some(5, () => ({ key: labelKey(r), value: labelValue(r) })),
     commandOverride: r.pick([null, commandLine(r)]),
     entrypointOverride: r.pick([null, commandLine(r)]),
@@ -92,11 +102,11 @@ function rawMetadata(r: Random): Record<string, unknown> {
   };
 }
 
-/** An image config as the validator passes it on: any text without NUL, healthcheck seconds and retries up to 2^31-1. */
+/** An image config as the validator passes it on: any text without NUL, healthcheck seconds and retries up to 2^31-1, a SHELL or none. */
 function imageConfig(r: Random): ImageConfigFacts {
   const seconds = (): number | null => r.pick([null, 1, 2, 30, 3600, INT32_MAX]);
   const healthcheck: Healthcheck | null = r.pick([null, {
-    test: r.pick([['CMD', 'true'], ['CMD-SHELL', r.text(ANY_TEXT, 1, 30)], ['CMD'], ['BOGUS', 'x']]),
+    test: r.pick([['CMD', 'true'], ['CMD-SHELL', r.text(ANY_TEXT, 1, 30)], ['CMD-SHELL', r.text(ANY_TEXT, 1, 30), r.text(ANY_TEXT, 0, 12)], ['CMD'], ['BOGUS', 'x']]),
     intervalSeconds: seconds(), timeoutSeconds: seconds(), startPeriodSeconds: seconds(), retries: r.pick([null, 0, 3, INT32_MAX]),
   }]);
   return {
@@ -110,6 +120,7 @@ function imageConfig(r: Random): ImageConfigFacts {
     healthcheck,
     stopSignal: r.pick([null, 'SIGTERM', 'SIGKILL', '9', 'SIGRTMIN+3', 'bogus']),
     volumes: r.some(3, () => r.pick([absolutePath(r), 'relative', '/'])),
+    shell: r.pick([null, ['/bin/bash', '-o', 'pipefail', '-c'], ['pwsh', '-Command', '$ErrorActionPreference = "Stop";'], [`/${r.text(ANY_TEXT, 1, 12)}`, r.text(ANY_TEXT, 0, 12)]]),
   };
 }
 

@@ -156,7 +156,12 @@ describe('writablePathsOf', () => {
     expect(writablePathsOf(metadataOf(), imageOf())).toEqual([]);
   });
 
-  it('keeps an image VOLUME byte for byte, white space at its ends included, and trims a metadata volume of ASCII white space alone (found by a review: "/ " was dropped, /data and U+00A0 became /data)', () => {
+  it('cleans an image VOLUME as Docker does, and resolves a relative one under the WORKDIR', () => {
+    expect(writablePathsOf(metadataOf(), imageOf({ workingDir: '/opt/app', volumes: ['/var/log/./app//', 'logs', '/data/../cache/'] })))
+      .toEqual(['/cache', '/opt/app/logs', '/var/log/app']);
+  });
+
+  it('keeps the white space at an image VOLUME\'s ends, and trims a metadata volume of ASCII white space alone (found by a review: "/ " was dropped, /data and U+00A0 became /data)', () => {
     expect(writablePathsOf(metadataOf(), imageOf({ volumes: ['/data\u00a0', '/cache ', '/ ', '/srv\u3000'] }))).toEqual(['/ ', '/cache ', '/data\u00a0', '/srv\u3000']);
     expect(writablePathsOf(metadataOf({ volumes: [{ key: 'a', value: '/data\u00a0' }, { key: 'b', value: ' /cache \t' }] }), imageOf())).toEqual(['/cache', '/data\u00a0']);
   });

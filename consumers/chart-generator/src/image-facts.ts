@@ -150,10 +150,14 @@ export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): stri
 
 /**
  * Writable paths besides /tmp: the root filesystem is read-only, so every
- * image VOLUME and metadata volume gets an emptyDir. Relative paths resolve
- * against the working directory, as Docker resolves them. An image's VOLUME
- * is kept byte for byte, white space at its ends included: that is where the
- * image writes, and no one could send it otherwise.
+ * image VOLUME and metadata volume gets an emptyDir. Paths are cleaned as
+ * Docker cleans a VOLUME (`/var/log/./app//` is `/var/log/app`), relative ones
+ * resolved against the working directory, and a path given twice once cleaned
+ * is mounted once. An image's VOLUME keeps the white space at its ends: that
+ * is where the image writes, and no one could send it otherwise; a metadata
+ * volume is trimmed of ASCII white space, as the gateway trims it. The
+ * emptyDirs are named writable-N in this list's order, not by a metadata
+ * volume's key, which only tells the metadata's volumes apart.
  */
 export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): string[] {
   const base = workingDirOf(metadata, image) || image.config.workingDir || '/';

@@ -22,6 +22,32 @@ describe('probesOf', () => {
     expect(probes.liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'curl -f http://localhost/ || exit 1'] } });
   });
 
+  // Docker runs CMD-SHELL with the image's SHELL (moby daemon/health.go: append(getShell(config), test[1:]...)): under
+  // /bin/sh (dash) a check written for the image's `SHELL ["/bin/bash", …]` failed for ever and the pods restarted.
+  it('runs CMD-SHELL through the image\'s SHELL when it has one, each of its words its own argument', () => {
+    const bash = ['/bin/bash', '-o', 'pipefail', '-c'];
+    const probes = probesOf(check(['CMD-SHELL', '[[ -f /tmp/ready ]] && curl -fs localhost | grep -q ok']), tcp, bash);
+    const command = [...bash, '[[ -f /tmp/ready ]] && curl -fs localhost | grep -q ok'];
+    expect(probes.liveness).toMatchObject({ exec: { command } });
+    expect(probes.readiness).toMatchObject({ exec: { command } });
+    expect(probes.startup).toMatchObject({ exec: { command } });
+    // The SHELL's words go through the kubelet too: PowerShell's `$ErrorActionPreference` stays its own.
+    expect(probesOf(check(['CMD-SHELL', 'exit 0']), null, ['pwsh', '-Command', '$ErrorActionPreference = "Stop";']).liveness)
+      .toMatchObject({ exec: { command: ['pwsh', '-Command', '$$ErrorActionPreference = "Stop";', 'exit 0'] } });
+  });
+
+  it('keeps /bin/sh -c for an image with no SHELL, and for events written before images carried one', () => {
+    for (const shell of [null, []]) {
+      expect(probesOf(check(['CMD-SHELL', 'true']), null, shell).liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'true'] } });
+    }
+  });
+
+  it('passes CMD-SHELL\'s further words as arguments of their own, as Docker does, not joined into the script', () => {
+    // `sh -c 'echo "$0"' probe` runs the first word with $0 = probe; joined, it would run `echo "$0" probe`.
+    expect(probesOf(check(['CMD-SHELL', 'test "$0" = probe', 'probe']), null).liveness)
+      .toMatchObject({ exec: { command: ['/bin/sh', '-c', 'test "$$0" = probe', 'probe'] } });
+  });
+
   it('writes each `$` of the command `$$`, so the kubelet runs it as Docker does: no $(NAME) expanded, $$ still the shell\'s PID', () => {
     expect(probesOf(check(['CMD-SHELL', 'kill -0 $$']), null).liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', 'kill -0 $$$$'] } });
     expect(probesOf(check(['CMD', '/app/check', '--url=$(HOST)', '$HOME']), null).readiness).toMatchObject({ exec: { command: ['/app/check', '--url=$$(HOST)', '$$HOME'] } });

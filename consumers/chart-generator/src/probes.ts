@@ -1,4 +1,4 @@
-import type { Healthcheck } from '@orbit/schemas';
+import { shellOf, type Healthcheck } from '@orbit/schemas';
 import type { AppPort } from './image-facts.js';
 import { kubeletLiteral } from './kubelet-words.js';
 
@@ -41,11 +41,15 @@ function seconds(value: number | null, fallback: number): number {
   return value === null || !Number.isFinite(value) || value <= 0 ? fallback : int32(Math.max(1, Math.ceil(value)));
 }
 
-/** The exec command, each word as the kubelet passes it on: it expands `$(NAME)` and `$$` in a probe's command as in the container's. */
-function healthcheckCommand(test: readonly string[]): string[] | null {
+/**
+ * The command Docker runs for a HEALTHCHECK (moby daemon/health.go): CMD's words as they are; CMD-SHELL's appended
+ * to the image's SHELL (else /bin/sh -c), each its own argument, not joined. Each word is written as the kubelet
+ * passes it on: it expands `$(NAME)` and `$$` in a probe's command as in the container's.
+ */
+function healthcheckCommand(test: readonly string[], shell: readonly string[]): string[] | null {
   const [kind, ...rest] = test;
   if (kind === 'CMD' && rest.length > 0) return rest.map(kubeletLiteral);
-  if (kind === 'CMD-SHELL' && rest.length > 0) return ['/bin/sh', '-c', kubeletLiteral(rest.join(' '))];
+  if (kind === 'CMD-SHELL' && rest.length > 0) return [...shell, ...rest].map(kubeletLiteral);
   return null; // NONE, an empty test (inherit) or something Docker would not run either
 }
 
@@ -87,8 +91,9 @@ function fromTcpPort(): ProbeValues {
 
 export const PORT_NAME = 'app';
 
-export function probesOf(healthcheck: Healthcheck | null, port: AppPort | null): ProbeValues {
-  const command = healthcheck === null ? null : healthcheckCommand(healthcheck.test);
+/** `shell` is the image's SHELL (ImageConfigFacts.shell): null, as events written before it carry, is /bin/sh -c. */
+export function probesOf(healthcheck: Healthcheck | null, port: AppPort | null, shell: readonly string[] | null = null): ProbeValues {
+  const command = healthcheck === null ? null : healthcheckCommand(healthcheck.test, shellOf({ shell }));
   if (command !== null && healthcheck !== null) return fromHealthcheck(command, healthcheck);
   if (port !== null && port.protocol === 'TCP') return fromTcpPort();
   const reason = port === null

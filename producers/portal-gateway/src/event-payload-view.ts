@@ -31,7 +31,7 @@ const IMAGE_SUMMARY = recordOf({
     exposedPorts: listOf(VALUE), env: listOf(VALUE), entrypoint: listOf(VALUE), cmd: listOf(VALUE), workingDir: VALUE, user: VALUE,
     labels: { values: VALUE },
     healthcheck: recordOf({ test: listOf(VALUE), intervalSeconds: VALUE, timeoutSeconds: VALUE, startPeriodSeconds: VALUE, retries: VALUE }),
-    stopSignal: VALUE, volumes: listOf(VALUE),
+    stopSignal: VALUE, volumes: listOf(VALUE), shell: listOf(VALUE),
   }),
   index: recordOf({
     digest: VALUE, mediaType: VALUE,

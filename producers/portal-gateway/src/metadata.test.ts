@@ -199,7 +199,7 @@ describe('parseMetadata', () => {
 
   it('refuses more than 256 variables, volumes or labels, naming the list, and takes 256', () => {
     const entries = (count: number, key: (i: number) => string, value: string) => Array.from({ length: count }, (_, i) => ({ key: key(i), value }));
-    const lists = { envVars: entries(257, (i) => `K${i}`, 'v'), volumes: entries(257, (i) => `v${i}`, '/data'), imageLabels: entries(257, (i) => `k${i}`, 'v') };
+    const lists = { envVars: entries(257, (i) => `K${i}`, 'v'), volumes: entries(257, (i) => `v${i}`, '/data').map((volume, i) => ({ ...volume, value: `/data/${i}` })), imageLabels: entries(257, (i) => `k${i}`, 'v') };
     for (const [list, items] of Object.entries(lists)) {
       const refused = parseMetadata({ imageName: 'billing-api', imageVersion: 'v1-0-00', [list]: items });
       expect(refused.ok ? [] : refused.problems.map(({ field }) => field), list).toEqual([list]);

@@ -28,6 +28,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const VOLUME_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** What asciiTrimmed (the first half) and noInvisibleEnds (the second) do to a path, said in the API document. */
 const PATH_ENDS_RULE = 'ASCII spaces, tabs and line breaks at either end are trimmed; other white space (U+00A0, U+3000, …) or an invisible character (U+FEFF, U+200B, …) at either end is refused (400), naming the field.';
+/** What metadataRuntimeProblems checks of volumes, said in the API document. */
+const VOLUME_RULE = 'Refused (400) when the path is `/` or names the directory another volume\'s path names once both are cleaned (`/data/` and `/data`, `/srv/..` and `/`).';
 /** What metadataRuntimeProblems checks in code, said in the API document where no pattern can say it. */
 const SPLIT_RULE = 'The container gets the words as written, `$` included: the chart writes it `$$`, so Kubernetes expands no `$(NAME)` in them. Refused (400) when it cannot be split (an unclosed quote, a lone backslash at the end) or holds a NUL character, DEL, a C1 control character, U+2028, U+2029, U+FFFE or U+FFFF (no Helm chart can carry those), or a word holding `<no value>` (helm deletes that text from what it renders).';
 
@@ -65,7 +67,10 @@ const known = {
   port: z.union([PORT, z.string().regex(PORT_DIGITS).transform(Number).pipe(PORT)], PORT_PROBLEM).nullish(),
   envVars: keyValue(z.string().regex(ENV_KEY, 'must be a valid environment variable name').max(MAX_ENV_NAME, `must be at most ${MAX_ENV_NAME} characters (a ConfigMap key)`), z.string().max(32_768)),
   // Paths as identifiers: the chart used to trim U+00A0 and U+3000 off too, and mounted or ran in another directory than the one sent.
-  volumes: keyValue(z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)'), z.string().overwrite(asciiTrimmed).superRefine(noInvisibleEnds).regex(/^\//, 'must be an absolute mount path').max(4096).describe(`An absolute path. ${PATH_ENDS_RULE}`)),
+  volumes: keyValue(
+    z.string().regex(VOLUME_NAME, 'must be a DNS-1123 label (lower case, digits, -)').describe(`Tells the metadata's volumes apart: each key once (400 when repeated). The chart names its emptyDirs writable-<n>, not by this key.`),
+    z.string().overwrite(asciiTrimmed).superRefine(noInvisibleEnds).regex(/^\//, 'must be an absolute mount path').max(4096).describe(`An absolute path. ${PATH_ENDS_RULE} ${VOLUME_RULE}`),
+  ),
   imageLabels: keyValue(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key').max(317), z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (<= 63 chars)')),
   commandOverride: z.string().max(4096).nullish().describe(`The container's arguments, written as a shell command line: split into words as a POSIX shell splits them (at spaces, tabs and newlines; quotes, backslashes; a word starting with # begins a comment to the end of its line), never run by a shell. ${SPLIT_RULE}`),
   entrypointOverride: z.string().max(4096).nullish().describe(`The container's command, written as a shell command line. ${SPLIT_RULE}`),

@@ -14,4 +14,12 @@ describe('buildValues', () => {
   it('keeps the helm test pod small: it reserves 10m CPU and 16Mi, and may use up to 100m and 32Mi', () => {
     expect(buildValues(SCENARIOS.realistic!).tests.resources).toEqual({ requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } });
   });
+
+  it('probes a CMD-SHELL healthcheck with the image\'s SHELL, and with /bin/sh -c for an image event that carries none', () => {
+    const healthcheck = { test: ['CMD-SHELL', '[[ -e /run/ok ]]'], intervalSeconds: 10, timeoutSeconds: 2, startPeriodSeconds: null, retries: 3 };
+    const bash = buildValues(inputOf({}, { healthcheck, shell: ['/bin/bash', '-c'] })).probes;
+    expect(bash.liveness).toMatchObject({ exec: { command: ['/bin/bash', '-c', '[[ -e /run/ok ]]'] } });
+    const before = buildValues(inputOf({}, { healthcheck })).probes;
+    expect(before.liveness).toMatchObject({ exec: { command: ['/bin/sh', '-c', '[[ -e /run/ok ]]'] } });
+  });
 });

@@ -168,7 +168,7 @@ export function buildValues(input: ChartInput): ChartValues {
     podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
     securityContext: restricted(),
     resources: DEFAULT_RESOURCES,
-    probes: probesOf(image.config.healthcheck, port),
+    probes: probesOf(image.config.healthcheck, port, image.config.shell ?? null),
     writablePaths: writablePathsOf(metadata, image),
     terminationGracePeriodSeconds: 30,
     podAntiAffinity: { enabled: true, topologyKey: 'kubernetes.io/hostname', weight: 100 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
+import { MAX_SHELL_WORDS } from './image-shell.js';
 
 function file(config: unknown): FileFacts {
   const json = Buffer.from(JSON.stringify(config));
@@ -14,7 +15,7 @@ describe('parseConfig', () => {
     const parsed = parseConfig(file({ architecture: 'arm64', os: 'linux', rootfs, config: { Env: null, Cmd: null, WorkingDir: '', User: '', StopSignal: '', Labels: null, ExposedPorts: null } }), 'config');
     expect(parsed).toEqual({
       architecture: 'arm64', os: 'linux', diffIds: rootfs.diff_ids,
-      facts: { exposedPorts: [], env: [], entrypoint: [], cmd: [], workingDir: null, user: null, labels: {}, healthcheck: null, stopSignal: null, volumes: [] },
+      facts: { exposedPorts: [], env: [], entrypoint: [], cmd: [], workingDir: null, user: null, labels: {}, healthcheck: null, stopSignal: null, volumes: [], shell: null },
     });
   });
 
@@ -28,5 +29,41 @@ describe('parseConfig', () => {
       .toEqual({ test: ['CMD-SHELL', 'curl -f localhost'], intervalSeconds: 2, timeoutSeconds: null, startPeriodSeconds: null, retries: 2 });
     expect(healthcheck({ Test: ['NONE'] })).toBeNull();
     expect(healthcheck({ Test: [] })).toBeNull();
+  });
+
+  // Docker runs a CMD-SHELL healthcheck with the image's SHELL (daemon/health.go getShell): a check written for bash
+  // (`[[ … ]]`) fails for ever under dash, so the chart must know it.
+  it('keeps the image\'s SHELL, which a CMD-SHELL healthcheck runs with; an empty one is no SHELL, as to Docker', () => {
+    const shell = (Shell: unknown) => parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell } }), 'config').facts.shell;
+    expect(shell(['/bin/bash', '-o', 'pipefail', '-c'])).toEqual(['/bin/bash', '-o', 'pipefail', '-c']);
+    expect(shell([])).toBeNull();
+    expect(shell(null)).toBeNull();
+    expect(parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs }), 'config').facts.shell).toBeNull();
+  });
+
+  it('refuses a SHELL no runtime or chart could run, naming the word', () => {
+    const refusal = (Shell: unknown): string => {
+      try {
+        parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell } }), 'config');
+        return 'accepted';
+      } catch (error) {
+        return `${(error as { reasonCode?: string }).reasonCode ?? '?'}: ${(error as Error).message}`;
+      }
+    };
+    expect(refusal('/bin/bash -c')).toMatch(/^BAD_CONFIG: config "config.json" has the wrong shape: config\.Shell: /);
+    expect(refusal(['/bin/bash', 'a\u0000b'])).toMatch(/^BAD_CONFIG: .*config\.Shell\.1: holds a NUL character/);
+    expect(refusal(['/bin/bash', 'x\u2028y'])).toMatch(/^BAD_CONFIG: .*config\.Shell\.1: holds U\+2028/);
+    expect(refusal(['', '-c'])).toMatch(/^BAD_CONFIG: .*config\.Shell: names no program/);
+    expect(refusal(Array.from({ length: MAX_SHELL_WORDS + 1 }, () => '-x'))).toMatch(/^BAD_CONFIG: .*config\.Shell: lists more than 64 words/);
+    expect(refusal([1, 2])).toMatch(/^BAD_CONFIG: .*config\.Shell\.0: /);
+  });
+
+  it('refuses a SHELL spelt in another letter case, which Docker reads as SHELL and Orbit would not', () => {
+    const config = (fields: string): FileFacts => {
+      const json = Buffer.from(`{"architecture":"amd64","os":"linux","rootfs":${JSON.stringify(rootfs)},"config":{${fields}}}`);
+      return { kind: 'file', path: 'config.json', size: json.length, sha256: '0'.repeat(64), compression: 'none', decoded: null, json, jsonSkipped: null };
+    };
+    expect(() => parseConfig(config('"shell":["/bin/bash","-c"]'), 'config')).toThrow(/"shell"/);
+    expect(() => parseConfig(config('"Shell":["/bin/sh","-c"],"SHELL":["/bin/bash","-c"]'), 'config')).toThrow(/"Shell" and "SHELL"/);
   });
 });

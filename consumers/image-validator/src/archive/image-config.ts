@@ -4,6 +4,8 @@ import type { FileFacts } from './entry-facts.js';
 import { configShape, type ImageConfigJson } from './json-shapes.js';
 import { CONFIG_INTEGER_PATHS } from './go-integers.js';
 import { CONFIG_FIELDS } from './json-keys.js';
+import { shellShape } from './image-shell.js';
+import { reject } from './rejections.js';
 
 export interface ParsedConfig {
   readonly architecture: string;
@@ -32,6 +34,21 @@ function healthcheckOf(json: HealthcheckJson | null | undefined): Healthcheck | 
   };
 }
 
+/**
+ * The image's SHELL, which Docker runs a CMD-SHELL healthcheck with (daemon/health.go: the config's Shell when it
+ * has one, else /bin/sh -c). An empty list is no SHELL to Docker, so null here too. Checked here as well as by
+ * configShape: this is where the fact is taken, whatever shape the config was read with.
+ */
+function shellOf(value: unknown, file: FileFacts, role: string): readonly string[] | null {
+  const parsed = shellShape.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = ['config', 'Shell', ...(issue?.path ?? [])].map(String).join('.');
+    return reject('BAD_CONFIG', `${role} "${file.path}" has the wrong shape: ${where}: ${issue?.message ?? 'unknown problem'}`);
+  }
+  return parsed.data === null || parsed.data === undefined || parsed.data.length === 0 ? null : parsed.data;
+}
+
 /** Docker writes "" for unset strings; events say null. */
 function orNull(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === '' ? null : value;
@@ -55,6 +72,7 @@ export function parseConfig(file: FileFacts, role: string): ParsedConfig {
       healthcheck: healthcheckOf(config.Healthcheck),
       stopSignal: orNull(config.StopSignal),
       volumes: Object.keys(config.Volumes ?? {}),
+      shell: shellOf(config['Shell'], file, role),
     },
   };
 }

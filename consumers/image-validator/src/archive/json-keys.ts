@@ -60,7 +60,7 @@ export const DOCKER_SAVE_FIELDS: ReadFields = [
 export const CONFIG_FIELDS: ReadFields = [
   [[], ['architecture', 'os', 'created', 'author', 'history', 'config', 'rootfs']],
   [['history', '*'], ['created', 'created_by', 'author', 'comment', 'empty_layer']],
-  [['config'], ['ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'User', 'Labels', 'Healthcheck', 'StopSignal', 'ArgsEscaped', 'Volumes']],
+  [['config'], ['ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'User', 'Labels', 'Healthcheck', 'StopSignal', 'ArgsEscaped', 'Volumes', 'Shell']],
   [['config', 'Healthcheck'], ['Test', 'Interval', 'Timeout', 'StartPeriod', 'Retries']],
   [['rootfs'], ['type', 'diff_ids']],
 ];

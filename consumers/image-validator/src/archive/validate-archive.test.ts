@@ -75,7 +75,7 @@ describe('validateArchive accepts real image layouts', async () => {
         exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
         workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },
         healthcheck: { test: ['CMD', '/app/billing', 'health'], intervalSeconds: 30, timeoutSeconds: 5, startPeriodSeconds: 1, retries: 3 },
-        stopSignal: 'SIGTERM', volumes: ['/var/lib/billing'],
+        stopSignal: 'SIGTERM', volumes: ['/var/lib/billing'], shell: null,
       },
     });
     const bytes = await archiveOf(ociEntries(image));
