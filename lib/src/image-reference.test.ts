@@ -70,7 +70,10 @@ describe('parseImageReference', () => {
   });
 
   it('refuses a host label with a hyphen first or last, as docker\'s grammar does (found by a bug reread: "-a.b" was taken and its pull failed on DNS)', () => {
-    for (const bad of ['-a.b/x:1', 'a.b-/x:1', 'a.-b.c/x:1', 'a-:5000/x:1']) expect(parseImageReference(bad), bad).toBeUndefined();
+    for (const bad of ['-a.b/x:1', 'a.b-/x:1', 'a.-b.c/x:1', 'a-:5000/x:1']) {
+      expect(parseImageReference(bad), bad).toBeUndefined();
+      expect(imageReferenceProblem(bad), bad).toMatch(/begins or ends with a dash/);
+    }
     for (const good of ['a-b.c/x:1', 'a--b.example:5000/x:1', 'x.y/x:1']) expect(parseImageReference(good), good).toBeDefined();
   });
 

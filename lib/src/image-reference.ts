@@ -122,6 +122,8 @@ function hostNameProblem(name: string): string | undefined {
   if (character !== undefined) return `has registry host ${shown}, which holds "${character}": a host name is letters, digits and dashes, in labels joined by dots`;
   if (name.endsWith('.')) return `has registry host ${shown}, which ends with a dot: write it without (${name.replace(/\.+$/, '')})`;
   if (name.startsWith('.') || name.includes('..')) return `has registry host ${shown}, which has an empty label (a dot first, or two together)`;
+  const dashed = name.split('.').find((label) => label.startsWith('-') || label.endsWith('-'));
+  if (dashed !== undefined) return `has registry host ${shown}, whose label "${dashed.slice(0, 63)}" begins or ends with a dash, which no host name's label does`;
   return undefined;
 }
 

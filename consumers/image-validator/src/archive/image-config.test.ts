@@ -33,8 +33,9 @@ describe('parseConfig', () => {
 
   // Docker runs a CMD-SHELL healthcheck with the image's SHELL (daemon/health.go getShell): a check written for bash
   // (`[[ … ]]`) fails for ever under dash, so the chart must know it.
+  const shellCheck = { Test: ['CMD-SHELL', '[[ -f /ready ]]'] };
   it('keeps the image\'s SHELL, which a CMD-SHELL healthcheck runs with; an empty one is no SHELL, as to Docker', () => {
-    const shell = (Shell: unknown) => parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell } }), 'config').facts.shell;
+    const shell = (Shell: unknown) => parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell, Healthcheck: shellCheck } }), 'config').facts.shell;
     expect(shell(['/bin/bash', '-o', 'pipefail', '-c'])).toEqual(['/bin/bash', '-o', 'pipefail', '-c']);
     expect(shell([])).toBeNull();
     expect(shell(null)).toBeNull();
@@ -44,7 +45,7 @@ describe('parseConfig', () => {
   it('refuses a SHELL no runtime or chart could run, naming the word', () => {
     const refusal = (Shell: unknown): string => {
       try {
-        parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell } }), 'config');
+        parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Shell, Healthcheck: shellCheck } }), 'config');
         return 'accepted';
       } catch (error) {
         return `${(error as { reasonCode?: string }).reasonCode ?? '?'}: ${(error as Error).message}`;
@@ -56,6 +57,16 @@ describe('parseConfig', () => {
     expect(refusal(['', '-c'])).toMatch(/^BAD_CONFIG: .*config\.Shell: names no program/);
     expect(refusal(Array.from({ length: MAX_SHELL_WORDS + 1 }, () => '-x'))).toMatch(/^BAD_CONFIG: .*config\.Shell: lists more than 64 words/);
     expect(refusal([1, 2])).toMatch(/^BAD_CONFIG: .*config\.Shell\.0: /);
+  });
+
+  it('does not judge a SHELL nothing of Orbit\'s runs: without a CMD-SHELL healthcheck an odd SHELL is no refusal (found by a bug reread: SHELL [""] was BAD_CONFIG)', () => {
+    const facts = (config: Record<string, unknown>) => parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config }), 'config').facts;
+    for (const Shell of [[''], Array.from({ length: MAX_SHELL_WORDS + 1 }, () => '-x'), ['/bin/bash', 'x\u2028y']]) {
+      expect(facts({ Shell }).shell).toBeNull();
+      expect(facts({ Shell, Healthcheck: { Test: ['CMD', '/ready'] } }).shell).toBeNull();
+    }
+    // Docker's JSON decoding refuses a SHELL that is no list of strings, healthcheck or not.
+    expect(() => facts({ Shell: '/bin/bash -c' })).toThrow(/config\.Shell/);
   });
 
   it('refuses a SHELL spelt in another letter case, which Docker reads as SHELL and Orbit would not', () => {

@@ -39,7 +39,10 @@ function healthcheckOf(json: HealthcheckJson | null | undefined): Healthcheck | 
  * has one, else /bin/sh -c). An empty list is no SHELL to Docker, so null here too. Checked here as well as by
  * configShape: this is where the fact is taken, whatever shape the config was read with.
  */
-function shellOf(value: unknown, file: FileFacts, role: string): readonly string[] | null {
+function shellOf(value: unknown, healthcheck: Healthcheck | null, file: FileFacts, role: string): readonly string[] | null {
+  // Only a CMD-SHELL healthcheck runs the SHELL: an image whose SHELL runs nothing of Orbit's is not refused for it
+  // (found by a bug reread: `SHELL [""]`, which BuildKit takes, was BAD_CONFIG).
+  if (healthcheck?.test[0] !== 'CMD-SHELL') return null;
   const parsed = shellShape.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -57,6 +60,7 @@ function orNull(value: string | null | undefined): string | null {
 export function parseConfig(file: FileFacts, role: string): ParsedConfig {
   const json = parseJson(file, configShape, role, 'BAD_CONFIG', CONFIG_INTEGER_PATHS, CONFIG_FIELDS);
   const config = json.config ?? {};
+  const healthcheck = healthcheckOf(config.Healthcheck);
   return {
     architecture: json.architecture,
     os: json.os,
@@ -69,10 +73,10 @@ export function parseConfig(file: FileFacts, role: string): ParsedConfig {
       workingDir: orNull(config.WorkingDir),
       user: orNull(config.User),
       labels: config.Labels ?? {},
-      healthcheck: healthcheckOf(config.Healthcheck),
+      healthcheck,
       stopSignal: orNull(config.StopSignal),
       volumes: Object.keys(config.Volumes ?? {}),
-      shell: shellOf(config['Shell'], file, role),
+      shell: shellOf(config['Shell'], healthcheck, file, role),
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { chartTextProblem, NUL_PROBLEM } from '@orbit/lib';
-import { shellShape } from './image-shell.js';
+import { shellTypeShape } from './image-shell.js';
 
 /**
  * Shapes of the JSON documents an image archive carries. Only the fields the
@@ -176,7 +176,7 @@ export const configShape = z.looseObject({
     StopSignal: z.string().nullable().optional(),
     ArgsEscaped: z.boolean().nullable().optional(),
     Volumes: volumeSet,
-    Shell: shellShape,
+    Shell: shellTypeShape,
   }).nullable().optional(),
   rootfs: z.looseObject({
     type: z.literal('layers'),
