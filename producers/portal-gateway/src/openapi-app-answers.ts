@@ -12,7 +12,7 @@ type Operation = Record<string, unknown>;
  * (`private, no-cache`). Not resumeUpload nor downloadKustomization, answered `no-store`, nor the 302 redirects.
  */
 export const CONDITIONAL_READS: readonly string[] = [
-  'getRequest', 'listRequests', 'getImage', 'listImageEvents', 'listImageVersions', 'searchImages', 'getImageVersion', 'getManifests',
+  'getRequest', 'listRequests', 'getImage', 'listImageEvents', 'listImageVersions', 'searchImages', 'getImageVersion', 'getManifests', 'getUpload',
 ];
 
 const ETAG = {

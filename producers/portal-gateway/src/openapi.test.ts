@@ -51,6 +51,8 @@ function patternsIn(node: unknown, at = ''): { at: string; pattern: string; exam
 const UID = 'A'.repeat(60);
 /** An upload in parts that still lacks its second part. */
 const RESUMABLE = '00000000-0000-4000-8000-00000000000a';
+/** An id no presign gave out. */
+const NEVER_PRESIGNED = '00000000-0000-4000-8000-000000000009';
 /** A version the image below does not have yet (v1-0-00 it has: an upload of that is a 409). */
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-1-00', port: 8080 };
 
@@ -85,7 +87,8 @@ function gateway(publicBaseUrl?: string) {
       resume: async (_owner, uploadId) => (uploadId === RESUMABLE ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 7 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() } : undefined),
       discard: async () => undefined,
       abandon: async () => 'unknown' as const, givenUp: async () => false,
-      presignedWith: async () => undefined,
+      // Every id but NEVER_PRESIGNED was presigned: RESUMABLE in parts, the others as one PUT.
+      presignedWith: async (_owner, uploadId) => (uploadId === NEVER_PRESIGNED ? undefined : { sizeBytes: uploadId === RESUMABLE ? 17 : null }),
     },
     names: { uidFor: async () => UID, peek: async () => UID },
     requests: {
@@ -202,7 +205,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     // A presign sent again with its key says so as the uploads do (found by a probe).
     expect(JSON.stringify(document.paths['/v1/uploads/presign']?.['post']?.responses?.['200'])).toContain('Idempotent-Replayed');
     // The router's pattern for the id stays out of the path the document names.
-    expect(Object.keys(document.paths['/v1/uploads/{id}'] ?? {})).toEqual(['delete']);
+    expect(Object.keys(document.paths['/v1/uploads/{id}'] ?? {})).toEqual(['get', 'delete']);
     expect(Object.keys(document.paths).filter((path) => path.includes('(') || path.includes('^'))).toEqual([]);
   });
 
@@ -220,6 +223,9 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(Object.keys(raw.paths['/v1/uploads']!['post']!.responses['401']!.headers!)).toEqual(['WWW-Authenticate']);
     // Location: what a presign's 201 opened, and where each 202 is followed (RFC 9110 §15.3.2).
     expect(Object.keys(raw.paths['/v1/uploads/presign']!['post']!.responses['201']!.headers ?? {})).toEqual(['Location']);
+    // The 201's Location names the upload as the resource GET /v1/uploads/{id} answers (found by a review: that GET was a 405).
+    expect(JSON.stringify(raw.paths['/v1/uploads/presign']!['post']!.responses['201']!.headers)).toContain('GET it for the upload\'s state');
+    expect(Object.keys(raw.paths['/v1/uploads/{id}']!['get']!.responses).sort()).toEqual(['200', '304', '400', '401', '404', '412', '415', '501', '503']);
     for (const [path, method] of [['/v1/uploads', 'post'], ['/v1/uploads/references', 'post'], ['/v1/uploads/{id}/complete', 'post'], ['/v1/images/{uid}/transfers', 'post']] as const) {
       expect(Object.keys(raw.paths[path]![method]!.responses['202']!.headers ?? {}), path).toEqual(['Location']);
     }
@@ -322,6 +328,10 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 1000 } })).status).toBe(201);
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 10 ** 9 } })).status).toBe(413);
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: -1 } })).status).toBe(400);
+    expect((await conforms('GET', `/v1/uploads/${RESUMABLE}`)).body).toMatchObject({ state: 'open', sizeBytes: 17, partsUrl: `/v1/uploads/${RESUMABLE}/parts` });
+    expect((await conforms('GET', `/v1/uploads/${NEVER_PRESIGNED}`)).status).toBe(404);
+    expect((await conforms('GET', '/v1/uploads/not-a-uuid')).status).toBe(400);
+    expect((await conforms('GET', `/v1/uploads/${RESUMABLE}`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     expect((await conforms('GET', `/v1/uploads/${RESUMABLE}/parts`)).status).toBe(200);
     expect((await conforms('GET', '/v1/uploads/00000000-0000-4000-8000-000000000009/parts')).status).toBe(404);
     expect((await conforms('POST', '/v1/uploads/00000000-0000-4000-8000-000000000009/complete', { payload: { metadata } })).status).toBe(409);

@@ -243,6 +243,21 @@ export const PRESIGNED_UPLOAD = named('PresignedUpload', object({
   completeUrl: text('POST it with {metadata} once the PUT is done; absolute, on PUBLIC_BASE_URL, as statusUrl'),
 }, ['uploadId', 'method', 'headers', 'expiresAt', 'completeUrl']));
 
+/** A presigned upload's state (GET /v1/uploads/{id}): from its presign record and its completion's claim. */
+export const UPLOAD_STATE = named('UploadState', object({
+  uploadId: { type: 'string', format: 'uuid' },
+  state: {
+    type: 'string', enum: ['open', 'completed', 'given-up'],
+    description: 'open: presigned, not completed (or its completion\'s request failed: complete it again); completed: a request has it (requestId); given-up: DELETE gave it up, and it is never opened again',
+  },
+  sizeBytes: { type: 'integer', format: 'int64', description: 'The size declared at presign (an upload in parts); absent for a single PUT, and once staging\'s one-day expiry took the presign\'s record' },
+  partsUrl: text('Open and in parts: GET it for fresh URLs of the parts still missing; absolute, on PUBLIC_BASE_URL'),
+  completeUrl: text('Open: POST it with {metadata} once the archive is PUT; absolute, on PUBLIC_BASE_URL'),
+  requestId: { type: 'string', format: 'uuid', description: 'Completed: the request its completion started' },
+  statusUrl: { ...STATUS_URL, description: 'Completed: where to follow that request' },
+  givenUpAt: { type: 'string', format: 'date-time', description: 'Given up: when (to the second, as staging keeps it)' },
+}, ['uploadId', 'state']));
+
 /** `POST /v1/uploads/presign`'s optional body: a declared size asks for a multipart upload. */
 export const PRESIGN_BODY = {
   type: 'object',
@@ -416,6 +431,7 @@ const LINKS: Readonly<Record<string, { readonly statuses: readonly string[]; rea
     links: {
       completeUpload: { operationId: 'completeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Complete it once the PUT is done' },
       resumeUpload: { operationId: 'resumeUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Fresh URLs of the parts still missing' },
+      getUpload: { operationId: 'getUpload', parameters: { id: '$response.body#/uploadId' }, description: 'Its state: open, completed (the request that has it) or given up' },
     },
   },
   searchImages: { statuses: ['200'], links: { getImage: { operationId: 'getImage', parameters: { uid: '$response.body#/images/0/imageUID' }, description: 'The first image found' } } },
@@ -451,7 +467,7 @@ function documentMediaTypes(paths: Record<string, Record<string, Record<string, 
 
 const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: string; schema: object }>>> = {
   // Only a presign answers 201.
-  '201': { Location: { description: 'The presigned upload this opened (/v1/uploads/{uploadId}, absolute on PUBLIC_BASE_URL when it is set): DELETE it to give the upload up', schema: { type: 'string', format: 'uri-reference' } } },
+  '201': { Location: { description: 'Names the presigned upload this opened as a resource, /v1/uploads/{uploadId} (absolute on PUBLIC_BASE_URL when it is set): GET it for the upload\'s state (getUpload: open, completed or given up), DELETE it to give the upload up', schema: { type: 'string', format: 'uri-reference' } } },
   '202': { Location: { description: 'The statusUrl of the body: where to follow the request this started or joined', schema: { type: 'string', format: 'uri-reference' } } },
   '302': {
     Location: { description: 'Where the answer is: a presigned S3 GET, valid for 15 minutes', schema: { type: 'string', format: 'uri' } },

@@ -4,7 +4,7 @@ import { deterministicUuid } from '@orbit/lib';
 import { badRequest, notFound, RequestRefusedError } from '../errors.js';
 import { idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
 import { OPTIONAL_JSON_BODY } from '../json-body.js';
-import { CHECKSUM_HEADER_SCHEMA, errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED } from '../openapi.js';
+import { CHECKSUM_HEADER_SCHEMA, errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED, UPLOAD_STATE } from '../openapi.js';
 import type { PresignedUpload } from '../ports.js';
 import { requestLogFields } from '../request-correlation.js';
 import { UploadGivenUpError, UploadPresignedMeanwhile, type StagedObject } from '../staging.js';
@@ -15,19 +15,20 @@ import { idempotencyKeyHeader, send, type UploadClaiming } from './upload-idempo
 import { METADATA_PORT_CHECKED, metadataOrThrow, onlyFields } from './upload-metadata-part.js';
 import { senderOf, type SentBody, type UploadRouteDeps, type UploadRouteOptions } from './upload-route-types.js';
 import type { StagingCleanup } from './upload-staging-cleanup.js';
+import { uploadStateOf } from './upload-state.js';
 
 /** A presign's key names an upload rather than a request. */
 const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
   'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409 ORBIT_ERR_UPLOAD_COMPLETED, and one whose upload was given up (DELETE) 409 ORBIT_ERR_UPLOAD_GIVEN_UP: a given-up upload is never opened again, so presign anew with a new key',
 );
 
-/** The paths beside /v1/uploads/{id} that name no upload: POST takes them, and no DELETE. */
+/** The paths beside /v1/uploads/{id} that name no upload: POST takes them, and neither GET nor DELETE. */
 const NOT_AN_UPLOAD_ID = ['presign', 'references'] as const;
 
 /**
- * The id DELETE routes to (find-my-way's syntax): anything but those paths, so that a malformed id reaches the
- * schema and is a 400 naming params.id, as on every other route of an id, while DELETE /v1/uploads/presign is a
- * 405 naming POST. (A UUID pattern here made every malformed id a 404, "no route".)
+ * The id GET and DELETE route to (find-my-way's syntax): anything but those paths, so that a malformed id reaches the
+ * schema and is a 400 naming params.id, as on every other route of an id, while GET or DELETE /v1/uploads/presign is
+ * a 405 naming POST. (A UUID pattern here made every malformed id a 404, "no route".)
  */
 const UPLOAD_ID_ROUTE = `^(?!${NOT_AN_UPLOAD_ID.map((path) => `${path}$`).join('|')})[^/]+$`;
 
@@ -165,6 +166,25 @@ export function presignedUploadRoutes(
       if (!resumed) throw notFound(`upload in parts ${id} (never presigned for you, never declared with sizeBytes, or presigned over a day ago: staging keeps nothing longer)`);
       // Fresh presigned URLs, credentials until they expire: stored by no cache, so neither tagged nor revalidated.
       return reply.header('cache-control', 'no-store').send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
+    });
+
+    app.get<{ Params: { id: string } }>(`/v1/uploads/:id(${UPLOAD_ID_ROUTE})`, {
+      schema: {
+        operationId: 'getUpload', summary: 'A presigned upload\'s state: open, completed (the request its completion started) or given up', tags: ['uploads'],
+        params: pathParams('id'),
+        response: {
+          200: { ...UPLOAD_STATE, description: 'The upload, to its owner: where to go on (open), the request that has it (completed), or when it was given up' },
+          ...errors(400, 401, 404),
+          404: { ...errors(404)[404], description: 'No upload of yours under this id: never presigned for you (another user\'s upload reads the same), or presigned over a day ago and not completed (staging keeps nothing longer)' },
+        },
+      },
+    }, async (request) => {
+      const caller = await options.caller(request);
+      const id = uploadIdOf(request.params);
+      const state = await uploadStateOf(deps, claiming, caller.actor.username, id);
+      if (!state) throw notFound(`upload ${id} (never presigned for you, or presigned over a day ago and not completed: staging keeps nothing longer)`);
+      // Tagged and revalidated as every /v1 read (private, no-cache): it holds no URL that is a credential.
+      return state;
     });
 
     app.delete<{ Params: { id: string } }>(`/v1/uploads/:id(${UPLOAD_ID_ROUTE})`, {

@@ -213,3 +213,48 @@ describe('a presign sent again under its Idempotency-Key (staging in MinIO)', ()
     expect(await versionsLeft()).toBe(0);
   });
 });
+
+describe('GET /v1/uploads/{id}, the upload a presign\'s Location names (staging in MinIO)', () => {
+  it('answers its owner open (its size and parts when in parts), then completed with the request that has it, or given up with when; anyone else 404 (found by a review: a 405)', async () => {
+    const { app, published } = retryGateway();
+    const owner = `state-${uniqueSuffix()}`;
+    const headers = { authorization: `Bearer ${await routeTestToken(owner)}` };
+    const stranger = { authorization: `Bearer ${await routeTestToken(`other-${owner}`)}` };
+    const read = async (location: string | undefined, as = headers): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const answer = await app.inject({ method: 'GET', url: String(location), headers: as });
+      return { status: answer.statusCode, body: answer.json() as Record<string, unknown> };
+    };
+
+    // 1. In parts: open, then completed.
+    const archive = randomBytes(6 * MIB);
+    const parted = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: archive.length } });
+    const presigned = parted.json() as PresignAnswer;
+    const location = parted.headers['location'];
+    expect(location).toBe(`/v1/uploads/${presigned.uploadId}`);
+    expect(await read(location)).toEqual({ status: 200, body: {
+      uploadId: presigned.uploadId, state: 'open', sizeBytes: archive.length, partsUrl: `/v1/uploads/${presigned.uploadId}/parts`, completeUrl: presigned.completeUrl,
+    } });
+    expect((await read(location, stranger)).status).toBe(404);
+    await sendParts(presigned, archive);
+    const completed = await app.inject({ method: 'POST', url: presigned.completeUrl, headers, payload: { metadata: { imageName: 'state', imageVersion: 'v1-0-01' } } });
+    expect(completed.statusCode, completed.body).toBe(202);
+    const { requestId, statusUrl } = completed.json() as { requestId: string; statusUrl: string };
+    expect(published.map((command) => command.requestId)).toEqual([requestId]);
+    expect(await read(location)).toEqual({ status: 200, body: { uploadId: presigned.uploadId, state: 'completed', sizeBytes: archive.length, requestId, statusUrl } });
+    expect((await read(location, stranger)).status).toBe(404);
+
+    // 2. One PUT: open, then given up.
+    const single = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+    const { uploadId } = single.json() as { uploadId: string };
+    expect(await read(single.headers['location'])).toEqual({ status: 200, body: { uploadId, state: 'open', completeUrl: `/v1/uploads/${uploadId}/complete` } });
+    const beforeDelete = Date.now();
+    expect((await app.inject({ method: 'DELETE', url: String(single.headers['location']), headers })).statusCode).toBe(204);
+    const given = await read(single.headers['location']);
+    expect([given.status, given.body['uploadId'], given.body['state'], Object.keys(given.body).sort()]).toEqual([200, uploadId, 'given-up', ['givenUpAt', 'state', 'uploadId']]);
+    // S3 keeps the record's time to the second.
+    expect(Date.parse(String(given.body['givenUpAt']))).toBeGreaterThanOrEqual(Math.floor(beforeDelete / 1000) * 1000);
+    expect(Date.parse(String(given.body['givenUpAt']))).toBeLessThanOrEqual(Date.now());
+    expect((await read(single.headers['location'], stranger)).status).toBe(404);
+    expect((await read(`/v1/uploads/${randomUUID()}`)).status).toBe(404);
+  });
+});

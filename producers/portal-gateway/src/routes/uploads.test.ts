@@ -949,7 +949,7 @@ describe('POST /v1/uploads', () => {
       expect((await app.inject({ method: 'OPTIONS', url: `/v1/uploads/${path}`, headers })).headers['allow'], path).toBe('POST');
     }
     const asked = await app.inject({ method: 'OPTIONS', url: '/v1/uploads/nope', headers });
-    expect([asked.statusCode, asked.headers['allow']]).toEqual([204, 'DELETE']);
+    expect([asked.statusCode, asked.headers['allow']]).toEqual([204, 'DELETE, GET, HEAD']);
     expect(published).toHaveLength(1);
     // One PUT presigned and given up, before or after its archive came: its URL cannot be revoked, so the completion is refused.
     const presigned = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
@@ -1057,6 +1057,90 @@ describe('POST /v1/uploads', () => {
       const referenced = await app.inject({ method: 'POST', url: '/v1/uploads/references', headers, payload: { metadata: { ...metadata, imageVersion: 'v1-0-01' }, reference: 'registry.example.com/team/app:1' } });
       expect([referenced.statusCode, referenced.headers['location']]).toEqual([202, referenced.json().statusUrl]);
     }
+  });
+});
+
+describe('GET /v1/uploads/{id}, the upload a presign\'s Location names (found by a review: it answered 405 "takes DELETE, not GET")', () => {
+  /** The path a presign's Location names, on the gateway these tests reach without its public base. */
+  const pathOf = (location: string | undefined, base: string): string => String(location).slice(base.length);
+
+  it('answers an open upload to its owner where its 201 Location points: where to go on, its declared size and where its parts are when it is in parts', async () => {
+    for (const [publicBaseUrl, base] of [[undefined, ''], ['https://orbit.example.com/', 'https://orbit.example.com']] as const) {
+      const { app } = harness({ maxUploadBytes: 1000, ...(publicBaseUrl ? { publicBaseUrl } : {}) });
+      const headers = { authorization: `Bearer ${await token()}` };
+      const single = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+      const singleId = (single.json() as { uploadId: string }).uploadId;
+      const read = await app.inject({ method: 'GET', url: pathOf(single.headers['location'], base), headers });
+      expect([read.statusCode, read.json()]).toEqual([200, { uploadId: singleId, state: 'open', completeUrl: `${base}/v1/uploads/${singleId}/complete` }]);
+      const parted = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } });
+      const partedId = (parted.json() as { uploadId: string }).uploadId;
+      const inParts = await app.inject({ method: 'GET', url: pathOf(parted.headers['location'], base), headers });
+      expect([inParts.statusCode, inParts.json()]).toEqual([200, {
+        uploadId: partedId, state: 'open', sizeBytes: 10, partsUrl: `${base}/v1/uploads/${partedId}/parts`, completeUrl: `${base}/v1/uploads/${partedId}/complete`,
+      }]);
+      // The parts URL is the parts route's.
+      expect((await app.inject({ method: 'GET', url: pathOf(String(inParts.json().partsUrl), base), headers })).statusCode).toBe(200);
+    }
+  });
+
+  it('answers a completed upload with the request that has it, and a given-up one with when it was given up; a failed request gives the upload back (open)', async () => {
+    const { app, records } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string };
+    const completed = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    expect(completed.statusCode, completed.body).toBe(202);
+    const { requestId, statusUrl } = completed.json() as { requestId: string; statusUrl: string };
+    const read = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}`, headers });
+    expect([read.statusCode, read.json()]).toEqual([200, { uploadId, state: 'completed', sizeBytes: 10, requestId, statusUrl }]);
+    // As a completion and a DELETE take it: a failed request's upload can be completed again.
+    records.set(requestId, { ...records.get(requestId)!, status: 'failed' });
+    expect((await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}`, headers })).json()).toMatchObject({ uploadId, state: 'open', sizeBytes: 10 });
+
+    const given = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers })).json() as { uploadId: string };
+    expect((await app.inject({ method: 'DELETE', url: `/v1/uploads/${given.uploadId}`, headers })).statusCode).toBe(204);
+    const gone = await app.inject({ method: 'GET', url: `/v1/uploads/${given.uploadId}`, headers });
+    expect([gone.statusCode, gone.json()]).toEqual([200, { uploadId: given.uploadId, state: 'given-up', givenUpAt: '2026-12-07T00:15:00.000Z' }]);
+  });
+
+  it('answers 404 to anyone but its owner and for an id never presigned, as DELETE and the parts do; 400 for a malformed id, 401 without a token', async () => {
+    const { app } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers })).json() as { uploadId: string };
+    // Either letter case names the same upload.
+    expect((await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId.toUpperCase()}`, headers })).json()).toMatchObject({ uploadId, state: 'open' });
+    const theirs = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}`, headers: { authorization: `Bearer ${await token('dev2')}` } });
+    expect([theirs.statusCode, theirs.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    const deleted = await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers: { authorization: `Bearer ${await token('dev2')}` } });
+    expect([deleted.statusCode, deleted.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
+    const never = await app.inject({ method: 'GET', url: '/v1/uploads/00000000-0000-4000-8000-000000000002', headers });
+    expect([never.statusCode, never.json().code, never.headers['etag']]).toEqual([404, 'ORBIT_ERR_NOT_FOUND', undefined]);
+    expect(never.json().message).toContain('never presigned for you');
+    const malformed = await app.inject({ method: 'GET', url: '/v1/uploads/nope', headers });
+    expect([malformed.statusCode, malformed.json().problems[0].field]).toEqual([400, 'params.id']);
+    expect((await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}` })).statusCode).toBe(401);
+  });
+
+  it('is a conditional read as the other /v1 reads are (ETag, private, no-cache, 304; HEAD), and leaves GET of the paths beside it a 405 naming POST', async () => {
+    const { app } = harness({ maxUploadBytes: 1000 });
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string };
+    const url = `/v1/uploads/${uploadId}`;
+    const open = await app.inject({ method: 'GET', url, headers });
+    expect([open.headers['cache-control'], typeof open.headers['etag']]).toEqual(['private, no-cache', 'string']);
+    const unchanged = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': String(open.headers['etag']) } });
+    expect([unchanged.statusCode, unchanged.body]).toEqual([304, '']);
+    const head = await app.inject({ method: 'HEAD', url, headers });
+    expect([head.statusCode, head.body, head.headers['etag']]).toEqual([200, '', open.headers['etag']]);
+    // Completed, it is another answer: the tag held no longer names it.
+    expect((await app.inject({ method: 'POST', url: `${url}/complete`, headers, payload: { metadata } })).statusCode).toBe(202);
+    const changed = await app.inject({ method: 'GET', url, headers: { ...headers, 'if-none-match': String(open.headers['etag']) } });
+    expect([changed.statusCode, changed.json().state]).toEqual([200, 'completed']);
+    for (const path of ['presign', 'references']) {
+      const sibling = await app.inject({ method: 'GET', url: `/v1/uploads/${path}`, headers });
+      expect([sibling.statusCode, sibling.headers['allow'], sibling.json().code], path).toEqual([405, 'POST', 'ORBIT_ERR_METHOD_NOT_ALLOWED']);
+    }
+    const listing = await app.inject({ method: 'GET', url: '/v1/uploads', headers });
+    expect([listing.statusCode, listing.headers['allow']]).toEqual([405, 'POST']);
   });
 });
 
