@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runningSourceFiles } from '../../test/helpers/source-files.js';
 import { ERROR_CODES } from './errors.js';
 
 /** docs/errors.md and the exported codes must agree both ways. */
@@ -43,28 +42,11 @@ describe('error catalogue', () => {
   });
 });
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
 /** The source folders of what runs: lib, every producer and consumer, the local stack, the schemas; not tests, their stubs (`testing/`) or dist. */
 function serviceSourceFiles(): string[] {
-  const packages = ['producers', 'consumers', 'deploy'].flatMap((group) =>
-    readdirSync(join(REPO, group), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(group, entry.name)));
-  const roots = ['lib', 'schemas', ...packages].map((folder) => join(REPO, folder, 'src'));
-  const files = roots.flatMap((root) => sourceFilesUnder(root));
+  const files = runningSourceFiles();
   expect(files.length).toBeGreaterThan(300);
   return files;
-}
-
-function sourceFilesUnder(root: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(root, { recursive: true, encoding: 'utf8' });
-  } catch {
-    return []; // deploy/kafka and deploy/mysql hold no TypeScript
-  }
-  return names
-    .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') && !name.split('/').includes('testing'))
-    .map((name) => join(root, name));
 }
 
 /** Codes written as string literals: those an error is constructed with or an answer carries; a code a comment mentions is not one. */

@@ -1,14 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { gatewayEnv } from '../../producers/portal-gateway/src/config.js';
+import { REPO_ROOT, runningSourceFiles } from '../../test/helpers/source-files.js';
 import { readConfig, type EnvShape } from './config.js';
 import { runtimeEnv } from './runtime-config.js';
 
 /** README's Configuration table against what start-up and the helper scripts really read. */
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const README = readFileSync(join(REPO, 'README.md'), 'utf8');
+const README = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
 /** The variables start-up refuses outside a range, with that range; `max` absent: no ceiling. */
 const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; readonly min: number; readonly max?: number }[] = [
@@ -42,7 +41,7 @@ describe('README configuration', () => {
 
   it('names every variable the code reads from the environment by hand (ORBIT_STOP_GRACE_MS, ORBIT_MINIO_VERSION, ORBIT_GATEWAY_URL were not)', () => {
     const documented = sectionOf('Configuration') + sectionOf('The local stack');
-    const read = variablesReadIn(sourceFiles()).filter((variable) => !BENCHMARK_KNOB.test(variable));
+    const read = variablesReadIn(runningSourceFiles(['bench'])).filter((variable) => !BENCHMARK_KNOB.test(variable));
     expect(read).toContain('ORBIT_STOP_GRACE_MS');
     expect(read.filter((variable) => !documented.includes(`\`${variable}\``)), 'read by the code, named in neither README section').toEqual([]);
   });
@@ -72,24 +71,6 @@ function rowOf(variable: string): string {
   const rows = sectionOf('Configuration').split('\n').filter((line) => line.startsWith('| ') && (line.split(' | ')[0] ?? '').includes(`\`${variable}\``));
   expect(rows, `README's Configuration table has one row for ${variable}`).toHaveLength(1);
   return rows[0] ?? '';
-}
-
-/** What runs: lib, the producers and consumers, the local stack, the schemas and the benchmarks; not tests or their stubs. */
-function sourceFiles(): string[] {
-  const packages = ['producers', 'consumers', 'deploy'].flatMap((group) =>
-    readdirSync(join(REPO, group), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(REPO, group, entry.name, 'src')));
-  const roots = [join(REPO, 'lib', 'src'), join(REPO, 'schemas', 'src'), join(REPO, 'bench'), ...packages];
-  return roots.flatMap((root) => {
-    let names: string[];
-    try {
-      names = readdirSync(root, { recursive: true, encoding: 'utf8' });
-    } catch {
-      return []; // deploy/kafka and deploy/mysql hold no TypeScript
-    }
-    return names
-      .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') && !name.split('/').includes('testing'))
-      .map((name) => join(root, name));
-  });
 }
 
 /** Variables read straight from the environment (`process.env['X']`, `env['X']`, `env.X`), not through a config shape. */
