@@ -5,7 +5,7 @@ import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type Viewpo
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
 import { imagesToLookUp, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
-import { readAcceptedTimes, readKnownImages, readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
+import { readKnownImages, readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
   readonly pool: Pool;
@@ -24,11 +24,6 @@ export interface ProjectorDeps {
    * @default !shadow
    */
   readonly requests?: boolean;
-  /**
-   * The live database, for a rebuild's shadow: its request rows say when each request was accepted, which orders an
-   * image's uploads (image-text.ts) as the live projector ordered them.
-   */
-  readonly acceptedIn?: string;
   /** Told, after each commit, of the requests it ended (live projection only: a shadow's history ended long ago). */
   readonly onRequestsEnded?: (ended: readonly FinishedRequest[]) => void;
 }
@@ -168,10 +163,7 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
       const known = await readKnownVersions(connection, versionsToLookUp(fresh));
       // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
       const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));
-      // Announcing, readRequestStates gave them; a shadow reads them for its stored uploads only (image-text.ts orders those by them).
-      const stores = fresh.filter((message) => message.topic === TOPICS.imageStored);
-      const acceptedAt = announce || stores.length === 0 ? states.acceptedAt : await readAcceptedTimes(connection, requestsToLookUp(stores), deps.acceptedIn);
-      const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set(), images, acceptedAt);
+      const planned = planProjection(fresh, known, finished, absent.length > 0 ? await readSetAsideVersions(connection, absent) : new Set(), images);
       await writePlan(connection, planned.plan, { requests });
       const last = planned.applied.at(-1);
       if (last) await markApplied(connection, { ...position, offset: last.message.offset });

@@ -8,15 +8,12 @@ import type { ImageStored } from '@orbit/schemas';
  * empty category, which the gateway reads as none) leaves the image's as they
  * were; an empty description is one given, and clears it.
  *
- * "Newest" is by when the upload's request was accepted (the request's row,
- * viewport_requests.created_at; request id after it, for two accepted in the same
- * millisecond), which every run of the request shares: not by its ImageStored's
- * occurredAt, which a harbor-writer that runs a request again stamps anew, after
- * newer uploads maybe, nor by the order ImageStored arrives in. A letter
- * re-driven days later, or a rebuild that projects the copy the live projector
- * set aside at its first place, must leave the same text, so the projection stays
- * one fold of its events and its rebuild's checksum agrees. A version stored
- * again is no newer upload (plan.ts).
+ * "Newest" is by when the upload's version was stored (its ImageStored's
+ * occurredAt), not by the order ImageStored arrives in: a letter re-driven days
+ * later, or a rebuild that projects the copy the live projector set aside at its
+ * first place, must leave the same text, so the projection stays one fold of its
+ * events and its rebuild's checksum agrees. A version stored again is no newer
+ * upload (plan.ts).
  */
 export interface ImageText {
   readonly description: string;
@@ -28,8 +25,7 @@ export interface ImageText {
 
 /** Which upload a text is from, kept in the image's `descriptionFrom` and `categoryFrom` meta: what a later upload is compared with. */
 export interface UploadMark {
-  /** When its request was accepted (ISO 8601). */
-  readonly acceptedAt: string;
+  readonly storedAt: string;
   readonly requestId: string;
   readonly imageVersion: string;
 }
@@ -41,21 +37,17 @@ export type KnownImages = ReadonlyMap<string, ImageText>;
 export const NO_IMAGE_TEXT: ImageText = { description: '', category: '', descriptionFrom: null, categoryFrom: null };
 
 /**
- * Accepted in the same millisecond: the greater request id, an order every projection of the events agrees on (the
- * gateway's listing of another owner's image orders versions so too: read-access.ts).
+ * Stored in the same millisecond: the one projected later, as uploads sent one after the other arrive (a rule on
+ * request ids would have the earlier upload win half the time). Only a letter re-driven past another upload of that
+ * very millisecond could then leave another text than a rebuild does.
  */
 function isNewer(mark: UploadMark, than: UploadMark | null): boolean {
-  if (than === null) return true;
-  const byTime = Date.parse(mark.acceptedAt) - Date.parse(than.acceptedAt);
-  return byTime !== 0 ? byTime > 0 : mark.requestId.toLowerCase() >= than.requestId.toLowerCase();
+  return than === null || Date.parse(mark.storedAt) >= Date.parse(than.storedAt);
 }
 
-/**
- * The image's text once `event`'s upload is counted: what it gave, where it is newer than what gave the image's.
- * `acceptedAt` is when its request was accepted (Planner.acceptedAtOf).
- */
-export function imageTextAfter(current: ImageText, event: ImageStored, acceptedAt: Date): ImageText {
-  const mark: UploadMark = { acceptedAt: acceptedAt.toISOString(), requestId: event.requestId, imageVersion: event.metadata.imageVersion };
+/** The image's text once `event`'s upload is counted: what it gave, where it is newer than what gave the image's. */
+export function imageTextAfter(current: ImageText, event: ImageStored): ImageText {
+  const mark: UploadMark = { storedAt: new Date(event.occurredAt).toISOString(), requestId: event.requestId, imageVersion: event.metadata.imageVersion };
   const { description, imageCategory } = event.metadata;
   const describes = typeof description === 'string' && isNewer(mark, current.descriptionFrom);
   const categorises = typeof imageCategory === 'string' && imageCategory !== '' && isNewer(mark, current.categoryFrom);
@@ -77,14 +69,13 @@ export function imageTextMeta(text: ImageText): Record<string, unknown> {
 function markOf(value: unknown): UploadMark | null {
   if (typeof value !== 'string') return null;
   const parsed = JSON.parse(value) as Partial<UploadMark> | null;
-  return parsed && typeof parsed.acceptedAt === 'string' && typeof parsed.requestId === 'string' && typeof parsed.imageVersion === 'string'
-    ? { acceptedAt: parsed.acceptedAt, requestId: parsed.requestId, imageVersion: parsed.imageVersion } : null;
+  return parsed && typeof parsed.storedAt === 'string' && typeof parsed.requestId === 'string' && typeof parsed.imageVersion === 'string'
+    ? { storedAt: parsed.storedAt, requestId: parsed.requestId, imageVersion: parsed.imageVersion } : null;
 }
 
 /**
  * An image's text from its post's content and meta as the database holds them. An image projected before the marks
- * has none (nor one marked by its ImageStored's time, before 2026-12-07's fix): the next upload that gives a
- * description or category is taken as newer, as every upload was then.
+ * has none: the next upload that gives a description or category is taken as newer, as every upload was then.
  */
 export function imageTextOfRow(row: { readonly content: unknown; readonly category: unknown; readonly descriptionFrom: unknown; readonly categoryFrom: unknown }): ImageText {
   return {

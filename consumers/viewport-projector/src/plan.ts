@@ -74,8 +74,7 @@ export interface PlannedImageUid {
   readonly postGuid: string;
   readonly userLogin: string;
   readonly imageName: string;
-  /** Only ever moves back (LEAST), to its earliest ImageStored, as post_date_gmt of its post. */
-  created: Date;
+  readonly created: Date;
   updated: Date;
 }
 
@@ -137,9 +136,6 @@ export type Promotions = Readonly<Record<string, Promotion>>;
 
 /** Versions the database already holds, with their post status and `environments` and `promotions` meta, for the events that change an existing version. */
 export type KnownVersions = ReadonlyMap<string, { readonly status: string; readonly environments: readonly string[]; readonly promotions?: Promotions }>;
-
-/** When each request the database holds was accepted (viewport_requests.created_at), by request id. */
-export type AcceptedTimes = ReadonlyMap<string, Date>;
 
 /** Requests the database already holds as succeeded or failed, with that status and the failure's reason code. */
 export type FinishedRequests = ReadonlyMap<string, { readonly status: RequestStatus; readonly errorCode: string | null }>;
@@ -223,16 +219,7 @@ class Planner {
 
   constructor(
     private readonly known: KnownVersions, private readonly finished: FinishedRequests, private readonly setAside: ReadonlySet<string>, private readonly images: KnownImages,
-    private readonly acceptedAt: AcceptedTimes,
   ) {}
-
-  /**
-   * When `event`'s request was accepted: its row's created_at, as the database holds it, else as this batch is about
-   * to write it (its first event here). What every run of the request shares, where its own occurredAt is each run's.
-   */
-  acceptedAtOf(event: OrbitEvent & { requestId: string }): Date {
-    return this.acceptedAt.get(event.requestId) ?? this.plan.requests.get(event.requestId)?.created ?? new Date(event.occurredAt);
-  }
 
   /** Why a chart event of a version that does not exist cannot be applied now: it is on its way, or it was set aside. */
   missing(imageUID: string, imageVersion: string): OrbitError {
@@ -243,8 +230,6 @@ class Planner {
   upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; search: SearchCopy; status: string; parentGuid: string | null; type: string; when: Date }): void {
     const planned = this.postOf(post.guid);
     planned.insert ??= { author: post.author, title: post.title, name: post.name, type: post.type, parentGuid: post.parentGuid, created: post.when };
-    // Created at its earliest event: a harbor-writer re-run stamps its copy later, and the first copy may come after it (set aside, re-driven).
-    if (post.when < planned.insert.created) planned.insert = { ...planned.insert, created: post.when };
     planned.status = post.status;
     planned.content = post.content;
     planned.search = post.search;
@@ -327,17 +312,14 @@ class Planner {
     const search = searchCopyOf(event.metadata);
     // The same version stored again (a redelivery, a harbor-writer run twice, possibly after a newer version) is no newer upload.
     const current = this.imageTextOf(image);
-    const text = this.versionExists(version) ? current : imageTextAfter(current, event, this.acceptedAtOf(event));
+    const text = this.versionExists(version) ? current : imageTextAfter(current, event);
     this.imageTexts.set(image, text);
     this.upsertPost({
       guid: image, author: event.actor.username, title: event.metadata.imageName, name: event.metadata.imageName, content: text.description,
       search: searchCopyOf({ description: text.description, imageCategory: text.category }), status: 'publish', parentGuid: null, type: 'orbit_image', when,
     });
     const uid = this.plan.imageUids.get(event.imageUID);
-    if (uid) {
-      uid.updated = later(uid.updated, when);
-      if (when < uid.created) uid.created = when;
-    }
+    if (uid) uid.updated = later(uid.updated, when);
     else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
     this.setMeta(image, { ...imageTextMeta(text), part: event.metadata.part ?? '' });
     // The same version stored again (a redelivery, whose ImageStored can come after the chart or a
@@ -519,15 +501,14 @@ export function requestsEnded(
 /**
  * Folds messages (in order) into one plan. A message that must wait for
  * another topic ends the plan before it: the messages after it are not
- * planned either, so offsets stay contiguous. `known`, `finished`, `setAside`,
- * `images` and `acceptedAt` are what the database holds of the versions, requests and
+ * planned either, so offsets stay contiguous. `known`, `finished`, `setAside`
+ * and `images` are what the database holds of the versions, requests and
  * images the messages name (versionsToLookUp, requestsToLookUp, imagesToLookUp).
  */
 export function planProjection<M extends Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>>(
   messages: readonly M[], known: KnownVersions, finished: FinishedRequests = new Map(), setAside: ReadonlySet<string> = new Set(), images: KnownImages = new Map(),
-  acceptedAt: AcceptedTimes = new Map(),
 ): PlanOutcome<M> {
-  const planner = new Planner(known, finished, setAside, images, acceptedAt);
+  const planner = new Planner(known, finished, setAside, images);
   const applied: { message: M; result: ProjectionResult | undefined }[] = [];
   for (const message of messages) {
     try {

@@ -276,7 +276,7 @@ class ReplayEndReached extends OrbitError {
  * whatever arrives meanwhile is applied too, with all its effects.
  */
 async function runUntil(
-  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: ReplayMode, skipped: SkippedMessage[],
+  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
 ): Promise<number> {
   const replay = await startReplay(deps, group, pool, database, ends, mode, skipped);
   try {
@@ -285,13 +285,6 @@ async function runUntil(
     await replay.stop();
   }
   return replay.handled();
-}
-
-/** How a replay projects: into a shadow or the live tables, with request rows or not, reading when requests were accepted where (ProjectorDeps.acceptedIn). */
-interface ReplayMode {
-  readonly shadow: boolean;
-  readonly requests: boolean;
-  readonly acceptedIn?: string;
 }
 
 /** A replay running under its consumer group: `until` waits for the database to reach the ends as they are then. */
@@ -308,12 +301,12 @@ interface Replay {
  * at its end goes on at its next retry, a fraction of a second later.
  */
 async function startReplay(
-  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: ReplayMode, skipped: SkippedMessage[],
+  deps: RebuildDeps, group: string, pool: Pool, database: string, ends: ReadonlyMap<string, bigint>, mode: { shadow: boolean; requests: boolean }, skipped: SkippedMessage[],
   signal?: AbortSignal,
 ): Promise<Replay> {
-  const { shadow, requests, acceptedIn } = mode;
-  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests, ...(acceptedIn === undefined ? {} : { acceptedIn }) });
-  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests, ...(acceptedIn === undefined ? {} : { acceptedIn }) });
+  const { shadow, requests } = mode;
+  const handle = projectorHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
+  const handleBatch = projectorBatchHandler({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, requests });
   const setAside = projectorDeadLetterHook({ pool, groupId: deps.liveGroup, publisher: deps.publisher, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
   const passOver = passOtherGroupsRedrives({ pool, groupId: deps.liveGroup, shadow, ...(deps.lifecycleTopicOf ? { lifecycleTopicOf: deps.lifecycleTopicOf } : {}) });
   const keyOf = (message: ConsumedMessage<OrbitEvent>): string => `${message.topic}/${message.partition}`;
@@ -836,7 +829,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   const rebuildPool = createMysqlPool(shadowUrl.toString(), 8, deps.mysqlSsl);
   const skipped: SkippedMessage[] = [];
   const ends = replayEnds(history.ends, committed);
-  const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests, acceptedIn: database }, skipped, deps.signal)
+  const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped, deps.signal)
     .catch(async (error: unknown) => {
       await rebuildPool.end();
       throw error;

@@ -1,6 +1,6 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { AcceptedTimes, FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
+import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
 import { imageTextOfRow, type ImageText, type KnownImages } from './image-text.js';
 
 /**
@@ -90,23 +90,6 @@ export async function readRequestStates(connection: PoolConnection, requestIds: 
   return { finished, acceptedAt };
 }
 
-/**
- * When each request among `requestIds` was accepted, as `liveDatabase`'s request rows say (the gateway writes one as
- * it accepts the request), else as the projection's own do: a rebuild's shadow orders uploads as the live projector
- * did (image-text.ts) although it writes no request rows, and one that gives back lost requests by the rows it writes.
- */
-export async function readAcceptedTimes(connection: PoolConnection, requestIds: readonly string[], liveDatabase?: string): Promise<AcceptedTimes> {
-  const acceptedAt = new Map<string, Date>();
-  const tables = [...(liveDatabase === undefined ? [] : [`\`${liveDatabase.replaceAll('`', '``')}\`.viewport_requests`]), 'viewport_requests'];
-  for (const part of chunks([...requestIds])) {
-    for (const table of tables) {
-      const [rows] = await connection.query<RowDataPacket[]>(`SELECT request_id, created_at FROM ${table} WHERE request_id IN (?)`, [part]);
-      for (const row of rows) if (!acceptedAt.has(String(row['request_id']))) acceptedAt.set(String(row['request_id']), new Date(row['created_at'] as Date));
-    }
-  }
-  return acceptedAt;
-}
-
 /** Adds the ids of `guids` not yet in `ids` (read in bulk) and returns `ids`. */
 async function idsOf(connection: PoolConnection, guids: Iterable<string>, ids = new Map<string, number>()): Promise<Map<string, number>> {
   for (const part of chunks([...new Set(guids)].filter((guid) => !ids.has(guid)).sort())) {
@@ -124,11 +107,11 @@ function idOf(ids: ReadonlyMap<string, number>, guid: string): number {
 
 async function insertPosts(connection: PoolConnection, posts: readonly PlannedPost[], ids: ReadonlyMap<string, number>): Promise<void> {
   for (const part of chunks(posts)) {
-    // LAST write wins for status and content, post_modified_gmt only grows and post_date_gmt only moves back: what one-by-one upserts leave behind.
+    // LAST write wins for status and content, post_modified_gmt only grows: what one-by-one upserts leave behind.
     await connection.query(
       `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid,
          search_description, search_category)
-       VALUES ? ON DUPLICATE KEY UPDATE post_date_gmt = LEAST(post_date_gmt, VALUES(post_date_gmt)), post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
+       VALUES ? ON DUPLICATE KEY UPDATE post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
          post_status = VALUES(post_status), post_content = VALUES(post_content),
          search_description = VALUES(search_description), search_category = VALUES(search_category)`,
       [part.map((post) => {
@@ -178,7 +161,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   for (const part of chunks(uids)) {
     await connection.query(
       `INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES ?
-       ON DUPLICATE KEY UPDATE created_at = LEAST(created_at, VALUES(created_at)), updated_at = GREATEST(updated_at, VALUES(updated_at))`,
+       ON DUPLICATE KEY UPDATE updated_at = GREATEST(updated_at, VALUES(updated_at))`,
       [part.map((uid) => [uid.imageUID, idOf(ids, uid.postGuid), uid.userLogin, uid.imageName, uid.created, uid.updated])],
     );
   }

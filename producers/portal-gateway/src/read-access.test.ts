@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageView, TimelineEntry } from './ports.js';
-import { newestGivenDescription, readableEnvironments, seesRequest, visibleEvents, visibleImage } from './read-access.js';
+import { readableEnvironments, seesRequest, visibleEvents, visibleImage } from './read-access.js';
 import type { TransferPolicy } from './transfer-rules.js';
 
 const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
@@ -95,16 +95,5 @@ describe('reading other people\'s images', () => {
     // Steps that disagree on who asked name no requester: judged by the versions alone.
     const claimed = [of('claimed', { actor: { username: 'ada' }, imageVersion: 'v1-0-01' }), of('claimed', { actor: { username: 'rm' }, status: 'failed' })];
     expect(visibleEvents(seen, 'rm', [...asked, ...theirs, ...claimed])).toEqual(asked);
-  });
-});
-
-describe('newestGivenDescription', () => {
-  const given = (description: string, iso: string, requestId: string) => ({ description, acceptedAt: new Date(iso), requestId });
-  it('is the description of the upload accepted last, whatever order the versions were stored in; the greater request id in the same millisecond', () => {
-    expect(newestGivenDescription([given('newer', '2026-11-22T11:00:00Z', 'b'), given('older', '2026-11-22T10:00:00Z', 'c')])).toBe('newer');
-    expect(newestGivenDescription([given('older', '2026-11-22T10:00:00Z', 'c'), given('newer', '2026-11-22T11:00:00Z', 'b')])).toBe('newer');
-    expect(newestGivenDescription([given('by b', '2026-11-22T10:00:00Z', 'B'), given('by a', '2026-11-22T10:00:00Z', 'a')])).toBe('by b');
-    expect(newestGivenDescription([given('', '2026-11-22T12:00:00Z', 'a'), given('kept', '2026-11-22T10:00:00Z', 'b')])).toBe('');
-    expect(newestGivenDescription([])).toBe('');
   });
 });

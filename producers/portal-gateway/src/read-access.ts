@@ -43,26 +43,6 @@ export function newestDescriptionOf(versions: readonly Record<string, unknown>[]
   return descriptionOf(described);
 }
 
-/** A version's upload that gave a description, placed as the projector orders uploads: by when its request was accepted. */
-export interface GivenDescription {
-  readonly description: string;
-  readonly acceptedAt: Date;
-  readonly requestId: string;
-}
-
-/**
- * The description of the newest upload among `given`, as the projector picks its owner's image's (image-text.ts):
- * accepted later, or in the same millisecond with the greater request id; '' when none. Not by post order: a version
- * whose ImageStored was set aside and re-driven after a newer one has the higher post ID, and the older upload.
- */
-export function newestGivenDescription(given: readonly GivenDescription[]): string {
-  const newer = (a: GivenDescription, b: GivenDescription): boolean => {
-    const byTime = a.acceptedAt.getTime() - b.acceptedAt.getTime();
-    return byTime !== 0 ? byTime > 0 : a.requestId.toLowerCase() >= b.requestId.toLowerCase();
-  };
-  return given.reduce<GivenDescription | undefined>((newest, upload) => (newest === undefined || newer(upload, newest) ? upload : newest), undefined)?.description ?? '';
-}
-
 function givenDescriptionOf(version: Record<string, unknown> | undefined): string | undefined {
   const metadata = version?.['metadata'];
   const description = typeof metadata === 'object' && metadata !== null ? (metadata as { description?: unknown }).description : undefined;

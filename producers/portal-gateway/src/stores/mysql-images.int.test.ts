@@ -63,11 +63,7 @@ describe('image search against MariaDB', () => {
     const owner = `describer-${uniqueSuffix()}`;
     const imageName = `described-${uniqueSuffix()}`.slice(0, 30);
     const messages = ([['v1-0-00', `shared release notes ${'at length '.repeat(60)}closing-word`, 'billing'], ['v2-0-00', 'secret rotation plan', 'security']] as const).map(([imageVersion, description, imageCategory], offset): ConsumedMessage<OrbitEvent> => {
-      // Accepted one after the other (uploads accepted in the same millisecond are ordered by their random request ids).
-      const event = {
-        ...stored, requestId: `req-${uniqueSuffix()}`, occurredAt: stored.occurredAt + offset, actor: { ...stored.actor, username: owner },
-        metadata: { ...stored.metadata, imageName, imageVersion, description, imageCategory },
-      };
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion, description, imageCategory } };
       return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
     });
     await project(messages);
@@ -182,7 +178,7 @@ describe('image search against MariaDB', () => {
     const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
     const messages = Array.from({ length: 12 }, (_, index): ConsumedMessage<OrbitEvent> => {
       const event = {
-        ...stored, requestId: `req-${uniqueSuffix()}`, occurredAt: stored.occurredAt + index, actor: { ...stored.actor, username: owner },
+        ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner },
         metadata: { ...stored.metadata, imageName: 'many', imageVersion: `v1-0-${String(index + 1).padStart(2, '0')}`, description: `release ${index + 1}` },
       };
       return { topic: TOPICS.imageStored, partition: 0, offset: String(index), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };

@@ -3,7 +3,7 @@ import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orb
 import { chartFileName, INDEXED_META } from '../helm-index.js';
 import { planOverview, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
-import { newestGivenDescription, visibleImage, type GivenDescription } from '../read-access.js';
+import { newestDescriptionOf, visibleImage } from '../read-access.js';
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -84,37 +84,17 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
     `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
      FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
   const metaRows = byParent(rows, (row) => row);
-  const given = await descriptionsGiven(connection, plans.flatMap(({ image, plan }) => (plan && String(image['user_login']) !== query.viewer ? plan.seen : [])));
   return plans.flatMap(({ image, plan }) => {
     if (!plan) return [];
     const versions = versionsOf(metaRows.get(Number(image['ID'])) ?? []);
     const owned = String(image['user_login']) === query.viewer;
     return [{
       imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
-      // Another owner's description is the newest upload's that gave one among every version the caller sees, shown or not.
-      description: owned ? String(image['post_content'] ?? '') : newestGivenDescription(given.get(Number(image['ID'])) ?? []),
+      // Another owner's description is the newest shown version's that gave one, as visibleImage has it.
+      description: owned ? String(image['post_content'] ?? '') : newestDescriptionOf(versions),
       environments: plan.environments, versions, versionCount: plan.versionCount,
     }];
   });
-}
-
-/**
- * The descriptions the versions `ids` were uploaded with, of those uploaded with one, by image post ID, each placed
- * as the projector orders uploads (image-text.ts): when its request was accepted (its request row, else when the
- * version was first stored), then its request id. Only the description is read of each version's metadata.
- */
-async function descriptionsGiven(connection: PoolConnection, ids: readonly number[]): Promise<Map<number, GivenDescription[]>> {
-  if (ids.length === 0) return new Map();
-  const [rows] = await connection.query<RowDataPacket[]>(
-    `SELECT v.post_parent, ${metadataText('m.meta_value', 'description')} AS description, COALESCE(r.created_at, v.post_date_gmt) AS accepted_at,
-       COALESCE(q.meta_value, '') AS request_id
-     FROM wp_posts v JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'metadata'
-     LEFT JOIN wp_postmeta q ON q.post_id = v.ID AND q.meta_key = 'requestId'
-     LEFT JOIN viewport_requests r ON r.request_id = q.meta_value
-     WHERE v.ID IN (?) AND JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.description')) = 'STRING'`, [ids]);
-  return byParent(rows, (row): GivenDescription => ({
-    description: String(row['description']), acceptedAt: new Date(row['accepted_at'] as string | Date), requestId: String(row['request_id']),
-  }));
 }
 
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
