@@ -66,6 +66,24 @@ describe('the Kafka client', () => {
     expect(lines[0]).toMatchObject({ component: 'kafkajs', kafka: { broker: '127.0.0.1:9092' }, msg: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092' });
   });
 
+  it('logs at warn a consumer crash from a broker gone away and kafkajs restarting it, and at error any other crash (the broker-restart test left both at error in CI)', () => {
+    const { logger, lines } = memoryLogger();
+    const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
+    const restarted = [
+      'Crash: KafkaJSNoBrokerAvailableError: Failed to connect: broker at 127.0.0.1:9094 not available',
+      'Crash: KafkaJSConnectionError: Connection error: connect ECONNREFUSED 127.0.0.1:9094',
+      'Crash: KafkaJSConnectionClosedError: Closed connection',
+      'Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9094',
+      'Restarting the consumer in 300ms',
+    ];
+    for (const message of restarted) kafka.logger().error(message, { groupId: 'g' });
+    kafka.logger().error('Crash: KafkaJSNumberOfRetriesExceeded: Cannot read properties of undefined', { groupId: 'g' });
+    kafka.logger().error('Crash: KafkaJSNonRetriableError: SASL authentication failed', { groupId: 'g' });
+    kafka.logger().error('Restarting the consumer soon', { groupId: 'g' });
+    expect(lines.map((line) => line['level'])).toEqual([...restarted.map(() => 'warn'), 'error', 'error', 'error']);
+    expect(lines[0]).toMatchObject({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', kafka: { groupId: 'g' } });
+  });
+
   it('logs nothing at error while kafkajs retries a connection to a broker not up yet, as a service started before it does', async () => {
     const { logger, lines } = memoryLogger();
     const closed = await closedPort();

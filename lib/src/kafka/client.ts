@@ -93,6 +93,25 @@ export function reportsBrokerUnreachable(message: string): boolean {
   return cause !== undefined && BROKER_UNREACHABLE.test(cause);
 }
 
+/** kafkajs's line for a consumer crash: `Crash: <error name>: <error message>`. */
+const CONSUMER_CRASH = /^Crash: (KafkaJS\w+): ([\s\S]*)$/;
+
+/** The kinds of crash a consumer has when its broker went away (a broker restart), whose restart kafkajs decides. */
+const BROKER_AWAY_CRASHES: ReadonlySet<string> = new Set(['KafkaJSNoBrokerAvailableError', 'KafkaJSConnectionError', 'KafkaJSConnectionClosedError']);
+
+/**
+ * A kafkajs line of a consumer crashing because its broker went away, or of kafkajs restarting a crashed consumer:
+ * warnings, as Orbit's own `consumer crashed` line beside them is the one that says error when the crash is not a
+ * broker away or kafkajs will not restart (the broker-restart test left both at error in CI).
+ */
+export function reportsConsumerRestart(message: string): boolean {
+  if (/^Restarting the consumer in \d+ms$/.test(message)) return true;
+  const crash = CONSUMER_CRASH.exec(message);
+  if (crash === null) return false;
+  const [, name = '', said = ''] = crash;
+  return BROKER_AWAY_CRASHES.has(name) || (name === 'KafkaJSNumberOfRetriesExceeded' && reportsBrokerUnreachable(said));
+}
+
 /**
  * The fields of a kafkajs log line, as Orbit logs them: kafkajs's own under `kafka`, so its numeric `correlationId`
  * (a request's number on the broker connection) does not replace Orbit's (the request id carried by the event) in a
@@ -135,7 +154,7 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
     logCreator: () => ({ namespace, level, log: entry }) => {
       const message = String(entry.message);
       const fields = kafkaLogFields(namespace, entry);
-      if (level <= logLevel.ERROR && reportsBrokerUnreachable(message)) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
+      if (level <= logLevel.ERROR && (reportsBrokerUnreachable(message) || reportsConsumerRestart(message))) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
       else if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
       else if (level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(fields, message);
       else log.debug(fields, message);
