@@ -110,4 +110,24 @@ describe('bundled Avro schemas', () => {
       });
     }
   });
+
+  describe('when the request was accepted (ImageValidated.requestedAt and ImageStored.requestedAt, added 2026-12-07)', () => {
+    for (const topic of ['orbit.image.validated', 'orbit.image.stored'] as const) {
+      it(`travels through ${topic} as the UploadRequested's occurredAt it was, and an event written before it reads as none, compatible both ways`, () => {
+        const current = schemas.get(topic) as { fields: { name: string }[] } | undefined;
+        if (current === undefined) throw new TypeError(`${topic} is bundled`);
+        // Appended last, so a reader that knows the fields before it is not moved.
+        expect(current.fields.at(-1)?.name).toBe('requestedAt');
+        const type = avro.Type.forSchema(current as avro.Schema);
+        const accepted = { ...sampleEvents()[topic], requestedAt: sampleEvents()['orbit.upload.requested'].occurredAt };
+        expect(type.fromBuffer(type.toBuffer(accepted))).toEqual(accepted);
+        const before = { ...current, fields: current.fields.filter((field) => field.name !== 'requestedAt') };
+        const { requestedAt: _absent, ...old } = accepted;
+        const writer = avro.Type.forSchema(before as avro.Schema);
+        expect((type.fromBuffer(writer.toBuffer(old), type.createResolver(writer)) as { requestedAt?: unknown }).requestedAt).toBeNull();
+        expect(backwardTransitiveProblems(`${topic}-value`, current, [{ version: 1, schema: before }])).toEqual([]);
+        expect(forwardProblems(`${topic}-value`, current, { version: 1, schema: before })).toEqual([]);
+      });
+    }
+  });
 });

@@ -167,6 +167,11 @@ export interface ImageValidated extends EventEnvelope {
   readonly image: ImageSummary;
   /** The registry reference an upload by reference was pulled from, as given; null or absent for an archive or presigned upload (or before 2026-12-06). */
   readonly pulledFrom?: string | null;
+  /**
+   * When the gateway accepted the request (timestamp-millis): its UploadRequested's occurredAt, fixed once in the
+   * gateway's outbox, so every run of the request carries the same. Null or absent in events written before 2026-12-07.
+   */
+  readonly requestedAt?: number | null;
 }
 
 export interface ImageRejected extends EventEnvelope {
@@ -193,6 +198,12 @@ export interface ImageStored extends EventEnvelope {
   readonly imageTag?: string | null;
   /** Its ImageValidated's pulledFrom, passed on: the projector shows it to the owner with the digest pulled. */
   readonly pulledFrom?: string | null;
+  /**
+   * Its ImageValidated's requestedAt, passed on: when the gateway accepted the request, which a harbor-writer run again
+   * keeps where it stamps its own occurredAt anew. ViewPort orders an image's uploads by it (image-text.ts). Null or
+   * absent in events written before 2026-12-07.
+   */
+  readonly requestedAt?: number | null;
 }
 
 export interface ChartGenerated extends EventEnvelope {

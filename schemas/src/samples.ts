@@ -37,12 +37,12 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
   };
   return {
     'orbit.upload.requested': { ...envelope('uploadRequested'), requestId: correlationId, source: 'ARCHIVE', metadata, staging, reference: null, sizeBytes: 4096, sha256: 'e'.repeat(64), uploadId: null, idempotencyKey: null, bodyDigest: null },
-    'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image, pulledFrom: null },
+    'orbit.image.validated': { ...envelope('imageValidated'), requestId: correlationId, metadata, staging, sizeBytes: 4096, sha256: 'e'.repeat(64), image, pulledFrom: null, requestedAt: null },
     'orbit.image.rejected': { ...envelope('imageRejected'), requestId: correlationId, reasonCode: 'DIGEST_MISMATCH', message: 'layer 1 does not match', stage: 'validate', staging, imageVersion: 'v1-0-00' },
     'orbit.image.stored': {
       ...envelope('imageStored'), requestId: correlationId, metadata, image: { ...image, referrers: [sbom] }, stored, sha256: 'e'.repeat(64), sizeBytes: 4096, environment: 'Development',
       imageReference: `registry.example.com/orbit/dev1/billing-api@${image.manifestDigest}`, imageTag: 'registry.example.com/orbit/dev1/billing-api:v1-0-00',
-      pulledFrom: null,
+      pulledFrom: null, requestedAt: null,
     },
     'orbit.chart.generated': {
       ...envelope('helmChartGenerated'), requestId: correlationId, imageVersion: 'v1-0-00', chartName: 'billing-api', chartVersion: '1.0.0', appVersion: 'v1-0-00',

@@ -44,6 +44,17 @@ describe('harbor-writer against MinIO and DynamoDB Local', () => {
     if (first.kind === 'stored' && again.kind === 'stored') expect(again.event.stored.versionId).toBe(first.event.stored.versionId);
   });
 
+  it('passes on when the request was accepted: a run again stamps its ImageStored anew, with the same requestedAt (found by a review: a re-run was a newer upload)', async () => {
+    const requestedAt = Date.parse('2026-11-22T09:59:00Z');
+    const event = { ...(await staged(Buffer.alloc(1024, 7))), requestedAt };
+    const first = await storeValidatedImage(event, deps, quietLogger);
+    const again = await storeValidatedImage(event, deps, quietLogger);
+    expect([first, again]).toMatchObject([{ kind: 'stored', event: { requestedAt } }, { kind: 'stored', event: { requestedAt } }]);
+    // One validated before the field: none, not the store's own time.
+    const { requestedAt: _absent, ...before } = await staged(Buffer.alloc(1024, 8));
+    expect(await storeValidatedImage(before, deps, quietLogger)).toMatchObject({ kind: 'stored', event: { requestedAt: null } });
+  });
+
   it('removes the validated version of the staged key and every one before it: a presigned URL sent three times left two (found by a review)', async () => {
     const body = Buffer.alloc(32 * 1024, 5);
     const first = await staged(Buffer.alloc(32 * 1024, 1));

@@ -156,6 +156,9 @@ export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps
       stored: { bucket: target.bucket, key: target.key, versionId }, sha256: event.sha256, sizeBytes: event.sizeBytes, environment: 'Development',
       imageReference: pushed?.result.reference ?? null, imageTag: pushed?.result.tagReference ?? null,
       pulledFrom: event.pulledFrom ?? null,
+      // Passed on, not stamped: a re-run of this request (a crash, a redelivery, a re-drive) stores it under a later
+      // occurredAt, which must not make it a newer upload than one accepted after it.
+      requestedAt: event.requestedAt ?? null,
     },
   };
 }

@@ -24,6 +24,9 @@ export function verdictEvent(cause: UploadRequested, verdict: Exclude<UploadVerd
       sizeBytes: verdict.sizeBytes, sha256: verdict.sha256, image: verdict.image,
       // Where the bytes came from, for the owner's view of the version (the projected topics carry no UploadRequested).
       pulledFrom: cause.source === 'REFERENCE' ? cause.reference : null,
+      // When the gateway accepted the request, which every run of it shares: ViewPort orders an image's uploads by it, where
+      // this event's own occurredAt (and its ImageStored's) is stamped anew by each run of a stage.
+      requestedAt: cause.occurredAt,
     },
   };
 }

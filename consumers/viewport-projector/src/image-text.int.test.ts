@@ -79,4 +79,57 @@ describe('an image\'s description and category (found by a review: an upload wit
       await live.drop();
     }
   }, 90_000);
+
+  it('are ordered by when their requests were accepted, through a harbor-writer re-run stamped after a newer upload: live and rebuilt from the events alike (found by a review)', async () => {
+    const copies = await privateLifecycleTopics('image-text-rerun', PROJECTED_TOPICS);
+    const publisher = await EventPublisher.connect(copies.kafka, copies.codec, quietLogger);
+    const live = await privateViewport('imagererun');
+    const url = new URL(testConfig.MYSQL_URL);
+    url.pathname = `/${live.database}`;
+    const liveGroup = `viewport-projector-${uniqueSuffix()}`;
+    const projector = projectorBatchHandler({ pool: live.pool, groupId: liveGroup, publisher: { publish: async () => undefined } });
+    const setAside = passDeadLetters({ pool: live.pool, groupId: liveGroup });
+    let offset = 0;
+    const publish = async (event: OrbitEvent, fate: 'projected' | 'set aside' = 'projected') => {
+      await publisher.publish(copies.named(TOPICS.imageStored), event);
+      const message: ConsumedMessage<OrbitEvent> = {
+        topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
+      };
+      offset += 1;
+      if (fate === 'projected') await projector([message]);
+      else await setAside({ topic: TOPICS.imageStored, partition: 0, offset: message.offset, message, error: new Error('the database went away') });
+    };
+    const uid = newImageUID();
+    /** An upload accepted at `accepted` (its UploadRequested's occurredAt, carried as requestedAt) and stored a minute later. */
+    const upload = (imageVersion: string, accepted: string, description: string): ImageStored => {
+      const event = sampleEvents(uid, randomUUID())[TOPICS.imageStored];
+      return {
+        ...event, occurredAt: Date.parse(accepted) + 60_000, requestedAt: Date.parse(accepted),
+        metadata: { ...event.metadata, imageName: `rerun-${uid.slice(0, 8).toLowerCase()}`, imageVersion, description, imageCategory: null },
+      };
+    };
+    const first = upload('v1-0-00', '2026-11-22T09:59:00Z', 'first');
+    const second = upload('v1-0-01', '2026-11-22T10:59:00Z', 'second');
+    try {
+      // 1. v1's ImageStored is set aside, v2's projected, v1 stored again by a harbor-writer re-run at 12:00, then the letter re-driven.
+      await publish(first, 'set aside');
+      await publish(second);
+      await publish({ ...first, occurredAt: Date.parse('2026-11-22T12:00:00Z') });
+      await publish(first);
+      const description = async () => (await mysqlImageReader(live.pool).get(uid))?.description;
+      expect(await description()).toBe('second');
+      const projected = await projectionChecksum(live.pool);
+      // 2. A rebuild projects the set-aside copy at its first place, with no request row of the gateway's to read (there is none here).
+      const report = await rebuildProjection({
+        kafka: copies.kafka, codec: copies.codec, pool: live.pool, mysqlUrl: url.toString(), topics: copies.topics, liveGroup,
+        publisher: { publish: async () => undefined }, logger: quietLogger, lifecycleTopicOf: copies.lifecycleTopicOf, pollMs: 2_000,
+      });
+      expect(report).toMatchObject({ eventsReplayed: 4, skipped: [] });
+      expect(await projectionChecksum(live.pool)).toEqual(projected);
+      expect(await description()).toBe('second');
+    } finally {
+      await publisher.disconnect();
+      await live.drop();
+    }
+  }, 90_000);
 });

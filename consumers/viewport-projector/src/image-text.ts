@@ -1,3 +1,4 @@
+import { OCCURRED_AT_RANGE } from '@orbit/lib';
 import type { ImageStored } from '@orbit/schemas';
 
 /**
@@ -8,12 +9,18 @@ import type { ImageStored } from '@orbit/schemas';
  * empty category, which the gateway reads as none) leaves the image's as they
  * were; an empty description is one given, and clears it.
  *
- * "Newest" is by when the upload's version was stored (its ImageStored's
- * occurredAt), not by the order ImageStored arrives in: a letter re-driven days
- * later, or a rebuild that projects the copy the live projector set aside at its
- * first place, must leave the same text, so the projection stays one fold of its
- * events and its rebuild's checksum agrees. A version stored again is no newer
- * upload (plan.ts).
+ * "Newest" is by when the gateway accepted the upload's request (its
+ * ImageStored's requestedAt, the UploadRequested's occurredAt passed on), which
+ * every run of the request carries alike: not by the ImageStored's own
+ * occurredAt, which a harbor-writer running the request again (after a crash,
+ * a redelivery, a re-drive) stamps anew, after newer uploads maybe, nor by the
+ * order ImageStored arrives in. A letter re-driven days later, or a rebuild
+ * that projects the copy the live projector set aside at its first place, must
+ * leave the same text, so the projection stays one fold of its events and its
+ * rebuild's checksum agrees; a rebuild from nothing has the events alone, and
+ * they carry the order. An ImageStored written before requestedAt (2026-12-07)
+ * is placed by its occurredAt, as it always was. A version stored again is no
+ * newer upload (plan.ts).
  */
 export interface ImageText {
   readonly description: string;
@@ -23,12 +30,16 @@ export interface ImageText {
   readonly categoryFrom: UploadMark | null;
 }
 
-/** Which upload a text is from, kept in the image's `descriptionFrom` and `categoryFrom` meta: what a later upload is compared with. */
-export interface UploadMark {
-  readonly storedAt: string;
+/**
+ * Which upload a text is from, kept in the image's `descriptionFrom` and `categoryFrom` meta: what a later upload is
+ * compared with. Placed by `requestedAt` (ISO 8601) when its ImageStored carried one, else by `storedAt`, its
+ * occurredAt: one of the two, so the mark of an upload from before requestedAt is written as it always was (and one
+ * written then still reads), and the mark of a later one holds nothing a run of its request stamps anew.
+ */
+export type UploadMark = ({ readonly requestedAt: string } | { readonly storedAt: string }) & {
   readonly requestId: string;
   readonly imageVersion: string;
-}
+};
 
 /** Images the database already holds, by image post guid, with the text they show: for an upload that does not give all of it. */
 export type KnownImages = ReadonlyMap<string, ImageText>;
@@ -36,18 +47,43 @@ export type KnownImages = ReadonlyMap<string, ImageText>;
 /** A new image's, before any upload gave it anything. */
 export const NO_IMAGE_TEXT: ImageText = { description: '', category: '', descriptionFrom: null, categoryFrom: null };
 
+/** The instant an upload is placed by: when its request was accepted, else (a mark from before requestedAt) when it was stored. */
+const placedAt = (mark: UploadMark): number => Date.parse('requestedAt' in mark ? mark.requestedAt : mark.storedAt);
+
 /**
- * Stored in the same millisecond: the one projected later, as uploads sent one after the other arrive (a rule on
- * request ids would have the earlier upload win half the time). Only a letter re-driven past another upload of that
- * very millisecond could then leave another text than a rebuild does.
+ * Two requests accepted in the same millisecond: the greater request id (case aside), which every projection of the
+ * events agrees on whichever it projects first; neither was sent after the other. Two uploads placed by their storing
+ * time (before requestedAt) in the same millisecond: the one projected later, as uploads sent one after the other
+ * arrive, as before. The same request is no other upload: its text is the one it gave.
  */
 function isNewer(mark: UploadMark, than: UploadMark | null): boolean {
-  return than === null || Date.parse(mark.storedAt) >= Date.parse(than.storedAt);
+  if (than === null) return true;
+  const byTime = placedAt(mark) - placedAt(than);
+  if (byTime !== 0) return byTime > 0;
+  if (!('requestedAt' in mark) || !('requestedAt' in than)) return true;
+  return mark.requestId.toLowerCase() >= than.requestId.toLowerCase();
+}
+
+/**
+ * When `event`'s request was accepted (ms), as it carries it; undefined for an ImageStored written before requestedAt,
+ * or one whose time no DATETIME holds (the envelope's occurredAt is held to that range when decoded; this is not).
+ */
+export function requestedAtOf(event: Pick<ImageStored, 'requestedAt'>): number | undefined {
+  const { requestedAt } = event;
+  return typeof requestedAt === 'number' && Number.isInteger(requestedAt) && requestedAt >= OCCURRED_AT_RANGE.from && requestedAt <= OCCURRED_AT_RANGE.to
+    ? requestedAt : undefined;
+}
+
+/** The mark of `event`'s upload: by when its request was accepted, else (an ImageStored from before requestedAt) when it was stored. */
+function markOfUpload(event: ImageStored): UploadMark {
+  const requestedAt = requestedAtOf(event);
+  const placed = requestedAt === undefined ? { storedAt: new Date(event.occurredAt).toISOString() } : { requestedAt: new Date(requestedAt).toISOString() };
+  return { ...placed, requestId: event.requestId, imageVersion: event.metadata.imageVersion };
 }
 
 /** The image's text once `event`'s upload is counted: what it gave, where it is newer than what gave the image's. */
 export function imageTextAfter(current: ImageText, event: ImageStored): ImageText {
-  const mark: UploadMark = { storedAt: new Date(event.occurredAt).toISOString(), requestId: event.requestId, imageVersion: event.metadata.imageVersion };
+  const mark = markOfUpload(event);
   const { description, imageCategory } = event.metadata;
   const describes = typeof description === 'string' && isNewer(mark, current.descriptionFrom);
   const categorises = typeof imageCategory === 'string' && imageCategory !== '' && isNewer(mark, current.categoryFrom);
@@ -66,11 +102,14 @@ export function imageTextMeta(text: ImageText): Record<string, unknown> {
   };
 }
 
+/** A mark as the meta holds it: placed by requestedAt (2026-12-07 on), else by storedAt (every mark written before). */
 function markOf(value: unknown): UploadMark | null {
   if (typeof value !== 'string') return null;
-  const parsed = JSON.parse(value) as Partial<UploadMark> | null;
-  return parsed && typeof parsed.storedAt === 'string' && typeof parsed.requestId === 'string' && typeof parsed.imageVersion === 'string'
-    ? { storedAt: parsed.storedAt, requestId: parsed.requestId, imageVersion: parsed.imageVersion } : null;
+  const parsed = JSON.parse(value) as { requestedAt?: unknown; storedAt?: unknown; requestId?: unknown; imageVersion?: unknown } | null;
+  if (!parsed || typeof parsed.requestId !== 'string' || typeof parsed.imageVersion !== 'string') return null;
+  const { requestId, imageVersion } = parsed;
+  if (typeof parsed.requestedAt === 'string') return { requestedAt: parsed.requestedAt, requestId, imageVersion };
+  return typeof parsed.storedAt === 'string' ? { storedAt: parsed.storedAt, requestId, imageVersion } : null;
 }
 
 /**

@@ -121,6 +121,57 @@ describe('planProjection', () => {
       expect(JSON.parse(results[0]?.meta['descriptionFrom'] ?? 'null')).toEqual({ storedAt: '2026-11-22T11:00:00.000Z', requestId: 'req-v1-0-01', imageVersion: 'v1-0-01' });
     });
 
+    it('orders uploads by when their requests were accepted, through a harbor-writer re-run stamped after a newer upload: live and rebuilt alike (found by a review)', () => {
+      // Accepted 09:59 and 10:59. v1's ImageStored is set aside by the live projector, v2's projected, v1 stored again
+      // by a harbor-writer re-run at 12:00 (its requestedAt passed on), then the set-aside copy re-driven.
+      const first = { ...upload('v1-0-00', '2026-11-22T10:00:00Z', { description: 'first', imageCategory: 'backend' }), requestedAt: at('2026-11-22T09:59:00Z') };
+      const second = { ...upload('v1-0-01', '2026-11-22T11:00:00Z', { description: 'second' }), requestedAt: at('2026-11-22T10:59:00Z') };
+      const rerun = { ...first, occurredAt: at('2026-11-22T12:00:00Z') };
+      let versions: KnownVersions = new Map();
+      let images: KnownImages = new Map();
+      let live: ProjectionPlan | undefined;
+      for (const event of [second, rerun, first]) {
+        live = planProjection([message(TOPICS.imageStored, event)], versions, new Map(), new Set(), images).plan;
+        images = written(live);
+        versions = new Map([...versions, ...versionsIn(live)]);
+      }
+      // A rebuild (from nothing: the events alone) projects the set-aside copy at its first place.
+      const rebuilt = planProjection([first, second, rerun].map((event) => message(TOPICS.imageStored, event)), new Map()).plan;
+      expect(shown(rebuilt)).toEqual({ description: 'second', category: 'backend', search: { description: 'second', category: 'backend' } });
+      expect(images.get(imageGuid(uid))).toEqual(written(rebuilt).get(imageGuid(uid)));
+      expect(JSON.parse(rebuilt.meta.get(imageGuid(uid))?.get('descriptionFrom') ?? 'null')).toEqual({ requestedAt: '2026-11-22T10:59:00.000Z', requestId: second.requestId, imageVersion: 'v1-0-01' });
+      // The category's mark is v1's, the same whichever copy of it was projected first: nothing in it a run stamps anew.
+      expect(live?.meta.get(imageGuid(uid))?.get('categoryFrom')).toBe(rebuilt.meta.get(imageGuid(uid))?.get('categoryFrom'));
+      expect(JSON.parse(rebuilt.meta.get(imageGuid(uid))?.get('categoryFrom') ?? 'null')).toEqual({ requestedAt: '2026-11-22T09:59:00.000Z', requestId: first.requestId, imageVersion: 'v1-0-00' });
+      // Each version keeps when its request was accepted, for the gateway's view of another owner's image.
+      expect(rebuilt.meta.get(versionGuid(uid, 'v1-0-00'))?.get('requestedAt')).toBe('2026-11-22T09:59:00.000Z');
+    });
+
+    it('places an upload carrying requestedAt after one stored before it was carried, by that time; two accepted in the same millisecond by request id, whichever comes first', () => {
+      // An image described before requestedAt: its mark is the one written then, placed by when it was stored.
+      const before = planProjection([message(TOPICS.imageStored, v1)], new Map()).plan;
+      expect(JSON.parse(before.meta.get(imageGuid(uid))?.get('descriptionFrom') ?? 'null')).toEqual({ storedAt: '2026-11-22T10:00:00.000Z', requestId: 'req-v1-0-00', imageVersion: 'v1-0-00' });
+      const acceptedEarlier = { ...upload('v1-0-01', '2026-11-22T10:30:00Z', { description: 'accepted 09:00' }), requestedAt: at('2026-11-22T09:00:00Z') };
+      const acceptedLater = { ...upload('v1-0-01', '2026-11-22T10:30:00Z', { description: 'accepted 10:15' }), requestedAt: at('2026-11-22T10:15:00Z') };
+      const after = (event: ImageStored) => shown(planProjection([message(TOPICS.imageStored, event)], versionsIn(before), new Map(), new Set(), written(before)).plan).description;
+      expect([after(acceptedEarlier), after(acceptedLater)]).toEqual(['Billing API', 'accepted 10:15']);
+      const tied = (requestId: string, imageVersion: string) => ({ ...upload(imageVersion, '2026-11-22T11:00:00Z', { description: requestId }), requestId, requestedAt: at('2026-11-22T10:59:00Z') });
+      const [a, b] = [tied('req-a', 'v1-0-02'), tied('req-B', 'v1-0-03')];
+      for (const order of [[a, b], [b, a]]) expect(shown(planProjection(order.map((event) => message(TOPICS.imageStored, event)), new Map()).plan).description).toBe('req-B');
+    });
+
+    it('dates a version and its image by their earliest copy, whichever the live projector met first (a re-run\'s later ImageStored, the set-aside first copy re-driven after it)', () => {
+      const first = { ...upload('v1-0-00', '2026-11-22T10:00:00Z', {}), requestedAt: at('2026-11-22T09:59:00Z') };
+      const rerun = { ...first, occurredAt: at('2026-11-22T12:00:00Z') };
+      const dates = (plan: ProjectionPlan) => ({
+        version: plan.posts.get(versionGuid(uid, 'v1-0-00'))?.insert?.created, image: plan.posts.get(imageGuid(uid))?.insert?.created, uid: plan.imageUids.get(uid)?.created,
+      });
+      const earliest = new Date('2026-11-22T10:00:00Z');
+      for (const order of [[first, rerun], [rerun, first]]) {
+        expect(dates(planProjection(order.map((event) => message(TOPICS.imageStored, event)), new Map()).plan)).toEqual({ version: earliest, image: earliest, uid: earliest });
+      }
+    });
+
     it('starts an image no upload described with an empty description and category, and no marks', () => {
       const { plan } = planProjection([message(TOPICS.imageStored, bare)], new Map());
       expect(shown(plan)).toEqual({ description: '', category: '', search: { description: '', category: '' } });

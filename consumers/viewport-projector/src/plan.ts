@@ -1,6 +1,6 @@
 import { OrbitError, requestErrorColumnsOf, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
-import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, type ImageText, type KnownImages } from './image-text.js';
+import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, requestedAtOf, type ImageText, type KnownImages } from './image-text.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -49,7 +49,8 @@ export class VersionSetAsideError extends OrbitError {
 /** A post as the batch leaves it. `insert` is set when an event upserts the whole post; otherwise only the patched columns change. */
 export interface PlannedPost {
   readonly guid: string;
-  insert?: { readonly author: string; readonly title: string; readonly name: string; readonly type: string; readonly parentGuid: string | null; readonly created: Date };
+  /** `created` only ever moves back (LEAST), like post_date_gmt in the table: to its earliest copy's time. */
+  insert?: { readonly author: string; readonly title: string; readonly name: string; readonly type: string; readonly parentGuid: string | null; created: Date };
   status?: string;
   content?: string;
   /** Only ever moves forward (GREATEST), like post_modified_gmt in the table. */
@@ -74,7 +75,8 @@ export interface PlannedImageUid {
   readonly postGuid: string;
   readonly userLogin: string;
   readonly imageName: string;
-  readonly created: Date;
+  /** Only ever moves back (LEAST), to its earliest ImageStored's time, as the image post's post_date_gmt. */
+  created: Date;
   updated: Date;
 }
 
@@ -170,6 +172,16 @@ export function pulledFromOf(event: ImageStored): { pulledFrom?: { reference: st
   return event.pulledFrom ? { pulledFrom: { reference: event.pulledFrom, digest: pinnedDigestOf(event.image) } } : {};
 }
 
+/**
+ * When the version's request was accepted, which the gateway orders another owner's versions' descriptions by as
+ * image-text.ts orders uploads; nothing for an ImageStored written before it carried that (the key is then absent,
+ * so those versions project as they always did).
+ */
+export function requestedAtMetaOf(event: ImageStored): { requestedAt?: string } {
+  const requestedAt = requestedAtOf(event);
+  return requestedAt === undefined ? {} : { requestedAt: new Date(requestedAt).toISOString() };
+}
+
 export function requestsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'event'>[]): string[] {
   const ids = new Set<string>();
   for (const { event } of messages) {
@@ -209,6 +221,7 @@ export function versionsToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEv
 
 const isFinal = (status: RequestStatus): boolean => status === 'succeeded' || status === 'failed';
 const later = (a: Date | undefined, b: Date): Date => (a && a.getTime() >= b.getTime() ? a : b);
+const earlier = (a: Date, b: Date): Date => (a.getTime() <= b.getTime() ? a : b);
 // null is SQL NULL, which reads back as null: written as JSON it read back as the text "null" (a chartTag the registry had no tag for).
 const metaValue = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -226,10 +239,16 @@ class Planner {
     return this.setAside.has(versionGuid(imageUID, imageVersion)) ? new VersionSetAsideError(imageUID, imageVersion) : new VersionNotProjectedYetError(imageUID, imageVersion);
   }
 
-  /** INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content, modified only grows. */
+  /**
+   * INSERT ... ON DUPLICATE KEY UPDATE of a whole post: the first one inserts, each one sets status and content,
+   * modified only grows, created only moves back. A harbor-writer that runs a request again stamps its ImageStored
+   * later, and the live projector may meet that copy first (the first one set aside, re-driven after it) where a
+   * rebuild meets the first: both are left with the earliest.
+   */
   upsertPost(post: { guid: string; author: string; title: string; name: string; content: string; search: SearchCopy; status: string; parentGuid: string | null; type: string; when: Date }): void {
     const planned = this.postOf(post.guid);
     planned.insert ??= { author: post.author, title: post.title, name: post.name, type: post.type, parentGuid: post.parentGuid, created: post.when };
+    planned.insert.created = earlier(planned.insert.created, post.when);
     planned.status = post.status;
     planned.content = post.content;
     planned.search = post.search;
@@ -319,8 +338,10 @@ class Planner {
       search: searchCopyOf({ description: text.description, imageCategory: text.category }), status: 'publish', parentGuid: null, type: 'orbit_image', when,
     });
     const uid = this.plan.imageUids.get(event.imageUID);
-    if (uid) uid.updated = later(uid.updated, when);
-    else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
+    if (uid) {
+      uid.updated = later(uid.updated, when);
+      uid.created = earlier(uid.created, when);
+    } else this.plan.imageUids.set(event.imageUID, { imageUID: event.imageUID, postGuid: image, userLogin: event.actor.username, imageName: event.metadata.imageName, created: when, updated: when });
     this.setMeta(image, { ...imageTextMeta(text), part: event.metadata.part ?? '' });
     // The same version stored again (a redelivery, whose ImageStored can come after the chart or a
     // promotion) adds nothing: it stays ready and keeps every environment it reached.
@@ -341,6 +362,7 @@ class Planner {
       ...(event.image.compression !== 'NONE' ? { archiveCompression: event.image.compression } : {}),
       ...(event.image.referrers?.length ? { referrers: event.image.referrers.map(referrerView) } : {}),
       ...pulledFromOf(event),
+      ...requestedAtMetaOf(event),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

@@ -107,11 +107,11 @@ function idOf(ids: ReadonlyMap<string, number>, guid: string): number {
 
 async function insertPosts(connection: PoolConnection, posts: readonly PlannedPost[], ids: ReadonlyMap<string, number>): Promise<void> {
   for (const part of chunks(posts)) {
-    // LAST write wins for status and content, post_modified_gmt only grows: what one-by-one upserts leave behind.
+    // LAST write wins for status and content, post_modified_gmt only grows and post_date_gmt only moves back: what one-by-one upserts leave behind.
     await connection.query(
       `INSERT INTO wp_posts (post_author, post_date_gmt, post_modified_gmt, post_title, post_name, post_content, post_excerpt, post_status, post_parent, post_type, guid,
          search_description, search_category)
-       VALUES ? ON DUPLICATE KEY UPDATE post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
+       VALUES ? ON DUPLICATE KEY UPDATE post_date_gmt = LEAST(post_date_gmt, VALUES(post_date_gmt)), post_modified_gmt = GREATEST(post_modified_gmt, VALUES(post_modified_gmt)),
          post_status = VALUES(post_status), post_content = VALUES(post_content),
          search_description = VALUES(search_description), search_category = VALUES(search_category)`,
       [part.map((post) => {
@@ -161,7 +161,7 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   for (const part of chunks(uids)) {
     await connection.query(
       `INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES ?
-       ON DUPLICATE KEY UPDATE updated_at = GREATEST(updated_at, VALUES(updated_at))`,
+       ON DUPLICATE KEY UPDATE created_at = LEAST(created_at, VALUES(created_at)), updated_at = GREATEST(updated_at, VALUES(updated_at))`,
       [part.map((uid) => [uid.imageUID, idOf(ids, uid.postGuid), uid.userLogin, uid.imageName, uid.created, uid.updated])],
     );
   }

@@ -54,6 +54,8 @@ const IMAGE_SUMMARY = recordOf({
  */
 export const SHOWN_TO_OTHERS: FieldRule = recordOf({
   eventId: VALUE, pid: VALUE, correlationId: VALUE, requestId: VALUE, imageUID: VALUE, occurredAt: VALUE,
+  // When the upload was accepted: the occurredAt of its UploadRequested, which the timeline shows already.
+  requestedAt: VALUE,
   actor: recordOf({ username: VALUE }),
   imageVersion: VALUE, environment: VALUE, sourceEnvironment: VALUE, targetEnvironment: VALUE, notes: VALUE, status: VALUE, causeEventType: VALUE,
   // An upload's source is ARCHIVE, REFERENCE or PRESIGNED; a copy's is an S3 object, which VALUE leaves out.

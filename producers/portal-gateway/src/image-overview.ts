@@ -15,6 +15,8 @@ export interface VersionReach {
 export interface OverviewPlan {
   /** Positions of the newest versions shown, oldest first. */
   readonly shown: number[];
+  /** Positions of every version the caller sees, oldest first: another owner's image's description is the newest upload's among them. */
+  readonly seen: number[];
   /** Every version the caller sees. */
   readonly versionCount: number;
   /** Every environment one of those versions is present in, in upload order of first presence. */
@@ -34,6 +36,7 @@ export function planOverview(owned: boolean, versions: readonly VersionReach[], 
   if (!owned && seen.length === 0) return undefined;
   return {
     shown: seen.slice(Math.max(0, seen.length - newest)).map((version) => version.at),
+    seen: seen.map((version) => version.at),
     versionCount: seen.length,
     environments: [...new Set(seen.flatMap((version) => version.environments))],
   };

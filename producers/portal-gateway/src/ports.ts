@@ -318,7 +318,8 @@ export interface ImageReader {
   /**
    * The image as `viewer` may see it (visibleImage's rule), with its newest `newest` versions only, `versionCount`
    * and `environments` over every version seen: undefined when there is no such image or the viewer sees nothing.
-   * Only the shown versions' meta is read.
+   * Only the shown versions' meta is read, and of another owner's image, the description, `requestedAt` and request id
+   * of every version seen: its description is the newest upload's among them (newestDescriptionOf).
    */
   overview(imageUID: string, query: OverviewQuery): Promise<ImageView | undefined>;
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageView, TimelineEntry } from './ports.js';
-import { readableEnvironments, seesRequest, visibleEvents, visibleImage } from './read-access.js';
+import { newestDescriptionOf, readableEnvironments, seesRequest, visibleEvents, visibleImage } from './read-access.js';
 import type { TransferPolicy } from './transfer-rules.js';
 
 const policy: TransferPolicy = { chain: ['Development', 'Testing', 'Staging', 'Production'], roles: new Map([['Production', 'release-manager']]) };
@@ -95,5 +95,28 @@ describe('reading other people\'s images', () => {
     // Steps that disagree on who asked name no requester: judged by the versions alone.
     const claimed = [of('claimed', { actor: { username: 'ada' }, imageVersion: 'v1-0-01' }), of('claimed', { actor: { username: 'rm' }, status: 'failed' })];
     expect(visibleEvents(seen, 'rm', [...asked, ...theirs, ...claimed])).toEqual(asked);
+  });
+});
+
+describe('newestDescriptionOf', () => {
+  /** A version, in upload order, uploaded with `description`, accepted at `requestedAt` (absent: before that was carried) and stored at `createdAt`. */
+  const version = (description: string | null, createdAt: string, requestedAt?: string, requestId = `req-${createdAt}`) => ({
+    imageVersion: createdAt, metadata: { description }, createdAt, requestId, ...(requestedAt === undefined ? {} : { requestedAt }),
+  });
+
+  it('is the description of the upload accepted last, as the projector orders uploads, not of the version stored last (found by a review: a set-aside letter re-driven after a newer one)', () => {
+    // The older upload's version comes last in upload order: its ImageStored was set aside, then re-driven.
+    expect(newestDescriptionOf([version('newer', '2026-11-22T11:00:00.000Z', '2026-11-22T10:59:00.000Z'), version('older', '2026-11-22T12:00:00.000Z', '2026-11-22T09:59:00.000Z')])).toBe('newer');
+    // Versions stored before requestedAt was carried stand where their storing put them, beside those that carry it.
+    expect(newestDescriptionOf([version('stored 10:00', '2026-11-22T10:00:00.000Z'), version('accepted 09:00', '2026-11-22T10:30:00.000Z', '2026-11-22T09:00:00.000Z')])).toBe('stored 10:00');
+    expect(newestDescriptionOf([version('stored 10:00', '2026-11-22T10:00:00.000Z'), version('accepted 10:15', '2026-11-22T10:30:00.000Z', '2026-11-22T10:15:00.000Z')])).toBe('accepted 10:15');
+  });
+
+  it('takes the greater request id of two accepted in the same millisecond, as the projector does; the later version of two stored then; none of the versions that gave none', () => {
+    const at = '2026-11-22T10:59:00.000Z';
+    expect(newestDescriptionOf([version('by B', '2026-11-22T11:00:00.000Z', at, 'req-B'), version('by a', '2026-11-22T11:01:00.000Z', at, 'req-a')])).toBe('by B');
+    expect(newestDescriptionOf([version('first', at), version('second', at)])).toBe('second');
+    expect(newestDescriptionOf([version('given', '2026-11-22T10:00:00.000Z'), version(null, '2026-11-22T11:00:00.000Z', '2026-11-22T10:59:00.000Z')])).toBe('given');
+    expect(newestDescriptionOf([])).toBe('');
   });
 });

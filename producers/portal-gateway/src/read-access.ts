@@ -35,12 +35,45 @@ export function visibleImage(image: ImageView | undefined, username: string, rea
 }
 
 /**
- * The description of the newest of `versions` (oldest first) that was uploaded with one, as the projector keeps its
- * owner's image's (an upload without one leaves it); '' when none was.
+ * The description of the newest upload among `versions` (in upload order, oldest first) that gave one, as the
+ * projector keeps its owner's image's (image-text.ts: an upload without one leaves it); '' when none did. Newest by
+ * when its request was accepted (the version's `requestedAt`), else, for a version stored before that was carried,
+ * when it was stored (`createdAt`), as the projector placed it: not by upload order, where a version whose ImageStored
+ * was set aside and re-driven after a newer one comes later, with the older upload.
  */
 export function newestDescriptionOf(versions: readonly Record<string, unknown>[]): string {
-  const described = versions.findLast((version) => givenDescriptionOf(version) !== undefined);
-  return descriptionOf(described);
+  let newest: { readonly version: Record<string, unknown>; readonly placed: UploadPlace } | undefined;
+  for (const version of versions) {
+    if (givenDescriptionOf(version) === undefined) continue;
+    const placed = uploadPlaceOf(version);
+    if (newest === undefined || isNewerUpload(placed, newest.placed)) newest = { version, placed };
+  }
+  return descriptionOf(newest?.version);
+}
+
+/** Where a version's upload stands among an image's uploads, as image-text.ts places them. */
+interface UploadPlace {
+  /** ms; NaN when the version says neither when it was accepted nor when it was stored. */
+  readonly at: number;
+  readonly accepted: boolean;
+  readonly requestId: string;
+}
+
+function uploadPlaceOf(version: Record<string, unknown>): UploadPlace {
+  const { requestedAt, createdAt, requestId } = version;
+  const accepted = typeof requestedAt === 'string';
+  return { at: Date.parse(accepted ? requestedAt : typeof createdAt === 'string' ? createdAt : ''), accepted, requestId: typeof requestId === 'string' ? requestId : '' };
+}
+
+/**
+ * As image-text.ts's isNewer: later; two accepted in the same millisecond, the greater request id (case aside); else
+ * the one that comes later in upload order (`place`, seen after `than`). A version with no time at all is no newer.
+ */
+function isNewerUpload(place: UploadPlace, than: UploadPlace): boolean {
+  if (Number.isNaN(than.at)) return true;
+  if (Number.isNaN(place.at)) return false;
+  if (place.at !== than.at) return place.at > than.at;
+  return place.accepted && than.accepted ? place.requestId.toLowerCase() >= than.requestId.toLowerCase() : true;
 }
 
 function givenDescriptionOf(version: Record<string, unknown> | undefined): string | undefined {

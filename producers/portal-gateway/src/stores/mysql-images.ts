@@ -66,7 +66,9 @@ const IMAGE_COLUMNS = 'u.image_uid, u.user_login, u.image_name, p.ID, p.post_con
  * them, in their order, without those the viewer sees nothing of. Three
  * reads, whatever the number of images and versions: every version's position
  * and environments (one small meta row each), then the whole meta of the
- * versions shown only. An image of a thousand versions was read whole, meta
+ * versions shown only; and where another owner's image is among them, a
+ * fourth, of the description, acceptance time and request id of every version
+ * the viewer sees (descriptionsGiven). An image of a thousand versions was read whole, meta
  * of every version, for each look at it and for each image of a listing page.
  */
 async function overviewsOf(connection: PoolConnection, images: readonly RowDataPacket[], query: OverviewQuery): Promise<ImageView[]> {
@@ -84,17 +86,38 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
     `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
      FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
   const metaRows = byParent(rows, (row) => row);
+  const given = await descriptionsGiven(connection, plans.flatMap(({ image, plan }) => (plan && String(image['user_login']) !== query.viewer ? plan.seen : [])));
   return plans.flatMap(({ image, plan }) => {
     if (!plan) return [];
     const versions = versionsOf(metaRows.get(Number(image['ID'])) ?? []);
     const owned = String(image['user_login']) === query.viewer;
     return [{
       imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
-      // Another owner's description is the newest shown version's that gave one, as visibleImage has it.
-      description: owned ? String(image['post_content'] ?? '') : newestDescriptionOf(versions),
+      // Another owner's description is the newest upload's that gave one among every version the caller sees, shown or
+      // not: a listing shows 10, and showed "" where none of those gave one (found by a review).
+      description: owned ? String(image['post_content'] ?? '') : newestDescriptionOf(given.get(Number(image['ID'])) ?? []),
       environments: plan.environments, versions, versionCount: plan.versionCount,
     }];
   });
+}
+
+/**
+ * Of the versions `ids`, those uploaded with a description, by image post ID, in upload order, each with only what
+ * newestDescriptionOf reads: its description (taken out of its metadata here, not the whole metadata read), when its
+ * request was accepted and when it was stored, and its request id. Every other meta row stays unread.
+ */
+async function descriptionsGiven(connection: PoolConnection, ids: readonly number[]): Promise<Map<number, Record<string, unknown>[]>> {
+  if (ids.length === 0) return new Map();
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT v.post_parent, v.post_date_gmt, ${metadataText('m.meta_value', 'description')} AS description, a.meta_value AS requested_at, q.meta_value AS request_id
+     FROM wp_posts v JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'metadata'
+     LEFT JOIN wp_postmeta a ON a.post_id = v.ID AND a.meta_key = 'requestedAt'
+     LEFT JOIN wp_postmeta q ON q.post_id = v.ID AND q.meta_key = 'requestId'
+     WHERE v.ID IN (?) AND JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.description')) = 'STRING' ORDER BY v.ID`, [ids]);
+  return byParent(rows, (row) => ({
+    metadata: { description: String(row['description']) }, createdAt: new Date(row['post_date_gmt'] as string | Date).toISOString(),
+    ...(row['requested_at'] === null ? {} : { requestedAt: String(row['requested_at']) }), requestId: row['request_id'] === null ? null : String(row['request_id']),
+  }));
 }
 
 /** Reads the ViewPort projection: one image post, its version posts and their meta. */
