@@ -39,6 +39,14 @@ describe('README configuration', () => {
     }
   });
 
+  it('says which requests ORBIT_IDEMPOTENCY_KEY_TTL_HOURS holds a key to, as the gateway hands it to their claims (the row named the upload alone; a transfer\'s key is held to it too)', () => {
+    const main = readFileSync(join(REPO_ROOT, 'producers/portal-gateway/src/main.ts'), 'utf8');
+    const heldBy = [...main.matchAll(/mysql(Upload|Transfer)Claims\([^\n]*\bORBIT_IDEMPOTENCY_KEY_TTL_HOURS\b/g)].map((match) => (match[1] ?? '').toLowerCase()).sort();
+    expect(heldBy).toEqual(['transfer', 'upload']);
+    const row = rowOf('ORBIT_IDEMPOTENCY_KEY_TTL_HOURS');
+    for (const request of heldBy) expect(row, `the row names the ${request} a key names`).toContain(`the ${request} of \``);
+  });
+
   it('names every variable the code reads from the environment by hand (ORBIT_STOP_GRACE_MS, ORBIT_MINIO_VERSION, ORBIT_GATEWAY_URL were not)', () => {
     const documented = sectionOf('Configuration') + sectionOf('The local stack');
     const read = variablesReadIn(runningSourceFiles(['bench'])).filter((variable) => !BENCHMARK_KNOB.test(variable));

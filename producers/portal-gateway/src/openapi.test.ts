@@ -51,6 +51,8 @@ function patternsIn(node: unknown, at = ''): { at: string; pattern: string; exam
 const UID = 'A'.repeat(60);
 /** An upload in parts that still lacks its second part. */
 const RESUMABLE = '00000000-0000-4000-8000-00000000000a';
+/** When the URLs last signed for RESUMABLE stop working. */
+const RESUMABLE_EXPIRES = new Date('2026-12-07T04:00:00.000Z');
 /** An id no presign gave out. */
 const NEVER_PRESIGNED = '00000000-0000-4000-8000-000000000009';
 /** A version the image below does not have yet (v1-0-00 it has: an upload of that is a 409). */
@@ -87,8 +89,8 @@ function gateway(publicBaseUrl?: string) {
       resume: async (_owner, uploadId) => (uploadId === RESUMABLE ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 7 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: new Date().toISOString() } : undefined),
       discard: async () => undefined,
       abandon: async () => 'unknown' as const, givenUp: async () => false,
-      // Every id but NEVER_PRESIGNED was presigned: RESUMABLE in parts, the others as one PUT.
-      presignedWith: async (_owner, uploadId) => (uploadId === NEVER_PRESIGNED ? undefined : { sizeBytes: uploadId === RESUMABLE ? 17 : null }),
+      // Every id but NEVER_PRESIGNED was presigned: RESUMABLE in parts, with when its URLs expire, the others as one PUT.
+      presignedWith: async (_owner, uploadId) => (uploadId === NEVER_PRESIGNED ? undefined : uploadId === RESUMABLE ? { sizeBytes: 17, expiresAt: RESUMABLE_EXPIRES } : { sizeBytes: null }),
     },
     names: { uidFor: async () => UID, peek: async () => UID },
     requests: {
@@ -328,7 +330,8 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 1000 } })).status).toBe(201);
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: 10 ** 9 } })).status).toBe(413);
     expect((await conforms('POST', '/v1/uploads/presign', { payload: { sizeBytes: -1 } })).status).toBe(400);
-    expect((await conforms('GET', `/v1/uploads/${RESUMABLE}`)).body).toMatchObject({ state: 'open', sizeBytes: 17, partsUrl: `/v1/uploads/${RESUMABLE}/parts` });
+    // expiresAt is in the document's UploadState, or the answer's serializer would drop it.
+    expect((await conforms('GET', `/v1/uploads/${RESUMABLE}`)).body).toMatchObject({ state: 'open', sizeBytes: 17, expiresAt: RESUMABLE_EXPIRES.toISOString(), partsUrl: `/v1/uploads/${RESUMABLE}/parts` });
     expect((await conforms('GET', `/v1/uploads/${NEVER_PRESIGNED}`)).status).toBe(404);
     expect((await conforms('GET', '/v1/uploads/not-a-uuid')).status).toBe(400);
     expect((await conforms('GET', `/v1/uploads/${RESUMABLE}`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);

@@ -251,6 +251,12 @@ export const UPLOAD_STATE = named('UploadState', object({
     description: 'open: presigned, not completed (or its completion\'s request failed: complete it again); completed: a request has it (requestId); given-up: DELETE gave it up, and it is never opened again',
   },
   sizeBytes: { type: 'integer', format: 'int64', description: 'The size declared at presign (an upload in parts); absent for a single PUT, and once staging\'s one-day expiry took the presign\'s record' },
+  expiresAt: {
+    type: 'string', format: 'date-time',
+    description: 'Open: when the URLs last given out for it (its presign, a presign sent again with its Idempotency-Key, GET partsUrl) stop taking PUTs, an hour after they were signed. '
+      + 'After that an upload in parts gets fresh URLs from partsUrl, a single PUT only from a presign sent again with its Idempotency-Key (without one, presign anew); '
+      + 'an archive that arrived before can still be completed. Absent for an upload presigned before the gateway kept the time',
+  },
   partsUrl: text('Open and in parts: GET it for fresh URLs of the parts still missing; absolute, on PUBLIC_BASE_URL'),
   completeUrl: text('Open: POST it with {metadata} once the archive is PUT; absolute, on PUBLIC_BASE_URL'),
   requestId: { type: 'string', format: 'uuid', description: 'Completed: the request its completion started' },

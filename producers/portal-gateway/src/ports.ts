@@ -35,7 +35,10 @@ export interface UploadStore {
    * upload in parts is open under the id and none was put together.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
-  /** What an upload was presigned with (its size, null for one PUT), and when it was given up if it was; undefined when it was not presigned. */
+  /**
+   * What an upload was presigned with (its size, null for one PUT), when the URLs last signed for it expire (where the
+   * store kept it), and when it was given up if it was; undefined when it was not presigned.
+   */
   presignedWith(owner: string, uploadId: string): Promise<PresignedWith | undefined>;
   /** Deletes a staged archive whose request was refused after it arrived: every version of its key (a single PUT's URL writes one per PUT). */
   discard(staged: StagedObject): Promise<void>;
@@ -58,6 +61,8 @@ export interface UploadStore {
 
 export interface PresignedWith {
   readonly sizeBytes: number | null;
+  /** When the URLs last signed for it (its presign, one sent again with its key, GET …/parts) stop working; absent where the store kept no such time. */
+  readonly expiresAt?: Date | undefined;
   /** Given up (DELETE): `at` is when, where the store knows it. */
   readonly givenUp?: { readonly at: Date | undefined };
 }

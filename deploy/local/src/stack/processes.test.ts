@@ -1,16 +1,36 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { launchDetached, sleep, stopGraceMs } from './processes.js';
+import { readConfig } from '@orbit/lib';
+import { gatewayEnv } from '../../../../producers/portal-gateway/src/config.js';
+import { REPO_ROOT } from '../../../../test/helpers/source-files.js';
+import { CONSUMER_DISCONNECT_WAIT_MS, GATEWAY_SHUTDOWN_GRACE_SECONDS, launchDetached, sleep, stopGraceMs } from './processes.js';
 import { isAlive } from './pidfile.js';
 import { useTemporaryStackDir } from '../../../../test/helpers/stack-dir.js';
 
 describe('stopGraceMs', () => {
-  it('defaults to 20 s and ignores values that are not a duration', () => {
-    expect(stopGraceMs({})).toBe(20_000);
-    expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: 'soon' })).toBe(20_000);
-    expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: '-1' })).toBe(20_000);
+  it('waits longer than every service\'s own shutdown grace by default (found by a review: 20 s SIGKILLed a gateway still within its 25 s)', () => {
+    const gatewayGraceMs = readConfig(gatewayEnv, {}).ORBIT_SHUTDOWN_GRACE_SECONDS * 1000;
+    // A consumer's stop waits this long for kafkajs's disconnect, then closes the rest.
+    const consumerWaitMs = Number(/disconnectWaitMs \?\? ([\d_]+)/.exec(readFileSync(join(REPO_ROOT, 'lib/src/kafka/consume-loop.ts'), 'utf8'))?.[1]?.replaceAll('_', ''));
+    expect(consumerWaitMs).toBeGreaterThan(0);
+    // With time to close its stores after the grace, too: 5 s at least.
+    expect(stopGraceMs({})).toBeGreaterThanOrEqual(Math.max(gatewayGraceMs, consumerWaitMs) + 5_000);
+    expect(stopGraceMs({})).toBe(35_000);
+    expect([GATEWAY_SHUTDOWN_GRACE_SECONDS * 1000, CONSUMER_DISCONNECT_WAIT_MS]).toEqual([gatewayGraceMs, consumerWaitMs]);
+  });
+
+  it('follows the gateway\'s ORBIT_SHUTDOWN_GRACE_SECONDS from the same environment, and ignores values it refuses', () => {
+    expect(stopGraceMs({ ORBIT_SHUTDOWN_GRACE_SECONDS: '60' })).toBe(70_000);
+    expect(stopGraceMs({ ORBIT_SHUTDOWN_GRACE_SECONDS: '0' })).toBe(25_000);
+    for (const refused of ['soon', '-1', '2.5', '3601']) expect(stopGraceMs({ ORBIT_SHUTDOWN_GRACE_SECONDS: refused }), refused).toBe(35_000);
+  });
+
+  it('takes ORBIT_STOP_GRACE_MS as it is set, and ignores values that are not a duration', () => {
+    expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: 'soon' })).toBe(35_000);
+    expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: '-1' })).toBe(35_000);
     expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: '5000' })).toBe(5_000);
+    expect(stopGraceMs({ ORBIT_STOP_GRACE_MS: '5000', ORBIT_SHUTDOWN_GRACE_SECONDS: '60' })).toBe(5_000);
   });
 });
 

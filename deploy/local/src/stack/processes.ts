@@ -77,12 +77,34 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
-/** SIGTERM for a graceful shutdown, SIGKILL after `graceMs`. Returns false when it was not running. */
-export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env['ORBIT_STOP_GRACE_MS']);
-  return env['ORBIT_STOP_GRACE_MS'] && Number.isFinite(value) && value >= 0 ? value : 20_000;
+/** The gateway's own shutdown grace when ORBIT_SHUTDOWN_GRACE_SECONDS is not set (its config's default). */
+export const GATEWAY_SHUTDOWN_GRACE_SECONDS = 25;
+/** How long a consumer's stop waits for kafkajs to disconnect (lib's consume loop, disconnectWaitMs's default). */
+export const CONSUMER_DISCONNECT_WAIT_MS = 15_000;
+/**
+ * What a service still does once its own grace is over: the gateway answers the requests it cut 503 and closes Kafka
+ * and MySQL, a consumer disconnects its DLQ producer and pools. Killed then, a stop looks clean to no one.
+ */
+const CLOSING_AFTER_GRACE_MS = 10_000;
+
+/** The gateway's grace as it reads ORBIT_SHUTDOWN_GRACE_SECONDS (a whole number, 0 to 3600), in ms; its default otherwise. */
+function gatewayGraceMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env['ORBIT_SHUTDOWN_GRACE_SECONDS']);
+  return env['ORBIT_SHUTDOWN_GRACE_SECONDS'] && Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600 ? seconds * 1000 : GATEWAY_SHUTDOWN_GRACE_SECONDS * 1000;
 }
 
+/**
+ * How long a stop waits after SIGTERM before SIGKILL: ORBIT_STOP_GRACE_MS when set to a duration, else longer than
+ * every service's own grace, so none is killed while it still lets its work finish (20 s killed a gateway still within
+ * its 25 s). The gateway's grace is read from the same environment, which the stack hands its services.
+ */
+export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env['ORBIT_STOP_GRACE_MS']);
+  if (env['ORBIT_STOP_GRACE_MS'] && Number.isFinite(value) && value >= 0) return value;
+  return Math.max(gatewayGraceMs(env), CONSUMER_DISCONNECT_WAIT_MS) + CLOSING_AFTER_GRACE_MS;
+}
+
+/** SIGTERM for a graceful shutdown, SIGKILL after `graceMs`. Returns false when it was not running. */
 export async function terminate(service: string, graceMs = stopGraceMs()): Promise<boolean> {
   const pid = runningPid(service);
   if (pid === undefined) return false;

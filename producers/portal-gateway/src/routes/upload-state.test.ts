@@ -33,6 +33,17 @@ describe('uploadStateOf', () => {
     expect(await reads({ sizeBytes: null, givenUp: { at: undefined } }, {}).state()).toEqual({ uploadId: ID, state: 'given-up' });
   });
 
+  it('answers an open upload with when its URLs stop working, as its record keeps it, and leaves it out where the record has none (written before it was kept)', async () => {
+    const expiresAt = new Date('2026-12-07T04:00:00.000Z');
+    expect(await reads({ sizeBytes: 10, expiresAt }, {}).state()).toEqual({
+      uploadId: ID, state: 'open', sizeBytes: 10, expiresAt: '2026-12-07T04:00:00.000Z', partsUrl: `/v1/uploads/${ID}/parts`, completeUrl: `/v1/uploads/${ID}/complete`,
+    });
+    expect(await reads({ sizeBytes: null }, {}).state()).toEqual({ uploadId: ID, state: 'open', completeUrl: `/v1/uploads/${ID}/complete` });
+    // Completed or given up, its URLs are nothing to go on with: no expiry is answered.
+    expect(await reads({ sizeBytes: null, expiresAt }, { now: HELD }).state()).not.toHaveProperty('expiresAt');
+    expect(await reads({ sizeBytes: null, expiresAt, givenUp: { at: undefined } }, {}).state()).not.toHaveProperty('expiresAt');
+  });
+
   it('answers a completion\'s claim after staging\'s expiry took the record, and nothing for an id with neither', async () => {
     expect(await reads(undefined, { now: HELD }).state()).toMatchObject({ state: 'completed', requestId: HELD.requestId });
     const none = reads(undefined, {});

@@ -4,7 +4,7 @@ import type { UploadRouteDeps } from './upload-route-types.js';
 
 /** A presigned upload as GET /v1/uploads/{id} answers it: what its presign record and its completion claim say. */
 export type UploadState =
-  | { readonly uploadId: string; readonly state: 'open'; readonly sizeBytes?: number; readonly partsUrl?: string; readonly completeUrl: string }
+  | { readonly uploadId: string; readonly state: 'open'; readonly sizeBytes?: number; readonly expiresAt?: string; readonly partsUrl?: string; readonly completeUrl: string }
   | { readonly uploadId: string; readonly state: 'completed'; readonly sizeBytes?: number; readonly requestId: string; readonly statusUrl: string }
   | { readonly uploadId: string; readonly state: 'given-up'; readonly sizeBytes?: number; readonly givenUpAt?: string };
 
@@ -33,5 +33,7 @@ export async function uploadStateOf(deps: StateDeps, claiming: Pick<UploadClaimi
     if (claimedMeanwhile) return completed(claimedMeanwhile.requestId);
     return { uploadId, state: 'given-up', ...size, ...(presigned.givenUp.at ? { givenUpAt: presigned.givenUp.at.toISOString() } : {}) };
   }
-  return { uploadId, state: 'open', ...size, ...('sizeBytes' in size ? { partsUrl: `${deps.uploadUrl(uploadId)}/parts` } : {}), completeUrl: deps.completeUrl(uploadId) };
+  // Until when its URLs take a PUT, as the store noted it at each signing; left out where it noted none (an older record).
+  const expiry = presigned.expiresAt ? { expiresAt: presigned.expiresAt.toISOString() } : {};
+  return { uploadId, state: 'open', ...size, ...expiry, ...('sizeBytes' in size ? { partsUrl: `${deps.uploadUrl(uploadId)}/parts` } : {}), completeUrl: deps.completeUrl(uploadId) };
 }

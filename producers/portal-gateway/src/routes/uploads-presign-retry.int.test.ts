@@ -4,7 +4,7 @@
  * sources are not.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createPresigningS3, createS3 } from '@orbit/lib';
 import type { UploadRequested } from '@orbit/schemas';
 import { Registry } from 'prom-client';
@@ -13,7 +13,7 @@ import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/
 import { buildApp } from '../app.js';
 import { tokenVerifier } from '../auth.js';
 import type { HeldRequest, UploadClaims } from '../ports.js';
-import { directKey, s3UploadStore } from '../stores/s3-uploads.js';
+import { directKey, presignRecordKey, s3UploadStore } from '../stores/s3-uploads.js';
 import { ROUTE_TEST_AUTH, routeTestToken } from '../testing/route-gateway.js';
 
 const MIB = 1024 ** 2;
@@ -66,6 +66,7 @@ function retryGateway() {
 
 interface PresignAnswer {
   readonly uploadId: string;
+  readonly expiresAt: string;
   readonly completeUrl: string;
   readonly headers: Record<string, string>;
   readonly partSizeBytes: number;
@@ -232,9 +233,19 @@ describe('GET /v1/uploads/{id}, the upload a presign\'s Location names (staging 
     const location = parted.headers['location'];
     expect(location).toBe(`/v1/uploads/${presigned.uploadId}`);
     expect(await read(location)).toEqual({ status: 200, body: {
-      uploadId: presigned.uploadId, state: 'open', sizeBytes: archive.length, partsUrl: `/v1/uploads/${presigned.uploadId}/parts`, completeUrl: presigned.completeUrl,
+      uploadId: presigned.uploadId, state: 'open', sizeBytes: archive.length, expiresAt: presigned.expiresAt, partsUrl: `/v1/uploads/${presigned.uploadId}/parts`, completeUrl: presigned.completeUrl,
     } });
     expect((await read(location, stranger)).status).toBe(404);
+    // Fresh URLs (GET partsUrl) work longer: the state says until when the last ones do (its URLs signed long ago, as
+    // far as the record knows: times are to the second, and a signing in the same second says the same).
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: presignRecordKey(owner, presigned.uploadId), Body: JSON.stringify({ sizeBytes: archive.length, expiresAt: '2026-01-01T00:00:00.000Z' }),
+      ContentType: 'application/json', ServerSideEncryption: 'AES256',
+    }));
+    const fresh = await app.inject({ method: 'GET', url: `/v1/uploads/${presigned.uploadId}/parts`, headers });
+    const freshExpiry = (fresh.json() as { expiresAt: string }).expiresAt;
+    expect(freshExpiry >= presigned.expiresAt).toBe(true);
+    expect((await read(location)).body['expiresAt']).toBe(freshExpiry);
     await sendParts(presigned, archive);
     const completed = await app.inject({ method: 'POST', url: presigned.completeUrl, headers, payload: { metadata: { imageName: 'state', imageVersion: 'v1-0-01' } } });
     expect(completed.statusCode, completed.body).toBe(202);
@@ -245,8 +256,8 @@ describe('GET /v1/uploads/{id}, the upload a presign\'s Location names (staging 
 
     // 2. One PUT: open, then given up.
     const single = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
-    const { uploadId } = single.json() as { uploadId: string };
-    expect(await read(single.headers['location'])).toEqual({ status: 200, body: { uploadId, state: 'open', completeUrl: `/v1/uploads/${uploadId}/complete` } });
+    const { uploadId, expiresAt } = single.json() as { uploadId: string; expiresAt: string };
+    expect(await read(single.headers['location'])).toEqual({ status: 200, body: { uploadId, state: 'open', expiresAt, completeUrl: `/v1/uploads/${uploadId}/complete` } });
     const beforeDelete = Date.now();
     expect((await app.inject({ method: 'DELETE', url: String(single.headers['location']), headers })).statusCode).toBe(204);
     const given = await read(single.headers['location']);

@@ -101,7 +101,7 @@ describe('presigned uploads into MinIO', () => {
     const slice = (partNumber: number): Buffer => archive.subarray((partNumber - 1) * presigned.partSizeBytes, (partNumber - 1) * presigned.partSizeBytes + presigned.parts[partNumber - 1]!.sizeBytes);
 
     // What a presign with the same Idempotency-Key finds: the size it was declared with.
-    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: archive.length });
+    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: archive.length, expiresAt: new Date(presigned.expiresAt) });
     expect(await store.presignedWith(owner, randomUUID())).toBeUndefined();
     // Nothing yet, then the last part first: the others are named.
     await expect(store.find(owner, uploadId)).rejects.toThrow('parts 1-3 of 3 have not arrived');
@@ -265,7 +265,7 @@ describe('presigned uploads into MinIO', () => {
       expect(answers.filter((answer) => answer.status === 'rejected').map((answer) => answer.reason)).toEqual(sizes.slice(1).map(() => expect.any(UploadPresignedMeanwhile)));
       // What the id was opened as is what its record says, and no plan is left of a loser in parts.
       const won = 'parts' in opened[0]!.value ? 12 * MIB : null;
-      expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: won });
+      expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: won, expiresAt: new Date(opened[0]!.value.expiresAt) });
       if (won === null) expect(await exists(partsPlanKey(owner, uploadId))).toBe(false);
       expect(await store.abandon(owner, uploadId)).toBe('given-up');
     }
@@ -292,7 +292,7 @@ describe('presigned uploads into MinIO', () => {
     const single = randomUUID();
     const one = await store.presign(owner, single, null) as PresignedSinglePut;
     expect(await put(one.url, archive, one.headers)).toBe(200);
-    expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null });
+    expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null, expiresAt: new Date(one.expiresAt) });
     expect(await store.abandon(owner, single)).toBe('given-up');
     expect(await exists(key.replace(uploadId, single))).toBe(false);
     // S3 cannot revoke its URL, which takes the archive again (found by a probe: that upload was then completed and
@@ -380,13 +380,52 @@ describe('presigned uploads into MinIO', () => {
     expect(await store.givenUp(owner, single)).toBe(true);
   });
 
+  it('keeps when the URLs last signed for an upload stop working: at presign, and again when a presign sent again or GET …/parts signs them anew, never over a give-up mark', async () => {
+    const owner = `expiry-${uniqueSuffix()}`;
+    const expiryOf = async (id: string): Promise<Date | undefined> => (await store.presignedWith(owner, id))?.expiresAt;
+    // Signed long ago, as far as its record knows (times are to the second: a signing in the same second says the same).
+    const later = async (id: string, sizeBytes: number | null): Promise<void> => {
+      await s3.send(new PutObjectCommand({
+        Bucket: bucket, Key: presignRecordKey(owner, id), Body: JSON.stringify({ sizeBytes, expiresAt: '2026-01-01T00:00:00.000Z' }), ContentType: 'application/json', ServerSideEncryption: 'AES256',
+      }));
+    };
+    // 1. In parts: its presign, a GET …/parts (the resume), a presign sent again once its multipart upload ended.
+    const inParts = randomUUID();
+    const presigned = await store.presign(owner, inParts, 6 * MIB) as PresignedParts;
+    expect(await expiryOf(inParts)).toEqual(new Date(presigned.expiresAt));
+    await later(inParts, 6 * MIB);
+    const resumed = await store.resume(owner, inParts);
+    expect(resumed!.parts).toHaveLength(2);
+    expect(resumed!.expiresAt >= presigned.expiresAt).toBe(true);
+    expect(await expiryOf(inParts)).toEqual(new Date(resumed!.expiresAt));
+    await later(inParts, 6 * MIB);
+    const reopened = await store.presign(owner, inParts, 6 * MIB, { reopen: true });
+    expect(await expiryOf(inParts)).toEqual(new Date(reopened.expiresAt));
+    // 2. One PUT, signed again under its key.
+    const single = randomUUID();
+    const one = await store.presign(owner, single, null);
+    await later(single, null);
+    const again = await store.presign(owner, single, null, { reopen: true });
+    expect(again.expiresAt >= one.expiresAt).toBe(true);
+    expect(await expiryOf(single)).toEqual(new Date(again.expiresAt));
+    // 3. Given up: no expiry to go on with, and a presign sent again (its URL signed) leaves the mark as it is.
+    expect(await store.abandon(owner, single)).toBe('given-up');
+    await store.presign(owner, single, null, { reopen: true });
+    expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null, givenUp: { at: expect.any(Date) as unknown } });
+    // 4. A give-up taken back (a completion held the upload) keeps the expiry: if that request fails, the upload is open again.
+    const held = randomUUID();
+    const kept = await store.presign(owner, held, null);
+    expect(await store.abandon(owner, held, async () => true)).toBe('completed');
+    expect(await store.presignedWith(owner, held)).toEqual({ sizeBytes: null, expiresAt: new Date(kept.expiresAt) });
+  });
+
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {
     const owner = `single-${uniqueSuffix()}`;
     const uploadId = randomUUID();
     const archive = randomBytes(3 * MIB);
     const presigned = await store.presign(owner, uploadId, null) as PresignedSinglePut;
     // Its record is its only trace until the archive arrives: what a presign sent again, or a give-up, finds.
-    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: null });
+    expect(await store.presignedWith(owner, uploadId)).toEqual({ sizeBytes: null, expiresAt: new Date(presigned.expiresAt) });
     expect(await store.find(owner, uploadId)).toBeUndefined();
     expect(await put(presigned.url, archive, presigned.headers)).toBe(200);
     expect(await store.find(owner, uploadId)).toMatchObject({ sizeBytes: archive.length });

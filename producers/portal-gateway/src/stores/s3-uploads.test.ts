@@ -2,6 +2,7 @@ import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMult
 import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
+import type { UploadStore } from '../ports.js';
 import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
@@ -52,24 +53,33 @@ describe('two presigns with one Idempotency-Key at the same instant', () => {
   });
 });
 
-/** S3 as far as presigning goes: objects by key, PutObject's If-None-Match honoured (412 PreconditionFailed), multipart uploads counted. */
-function conditionalS3(): { s3: S3Client; objects: Map<string, string>; aborted: string[] } {
+/**
+ * S3 as far as presigning goes: objects by key, PutObject's If-None-Match and If-Match honoured (412
+ * PreconditionFailed; an object's ETag is the body it holds), multipart uploads counted. `afterRead` runs once a
+ * GetObject has read its object, as another call writing between a read and a write would.
+ */
+function conditionalS3(afterRead?: (key: string) => void): { s3: S3Client; objects: Map<string, string>; aborted: string[] } {
   const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
   const objects = new Map<string, string>();
   const aborted: string[] = [];
   let uploads = 0;
   const named = (name: string): Error => Object.assign(new Error(name), { name });
+  const etagOf = (body: string): string => `"${body}"`;
   s3.send = (async (command: unknown) => {
     if (command instanceof PutObjectCommand) {
       const key = command.input.Key ?? '';
-      if (command.input.IfNoneMatch === '*' && objects.has(key)) throw named('PreconditionFailed');
+      const held = objects.get(key);
+      if (command.input.IfNoneMatch === '*' && held !== undefined) throw named('PreconditionFailed');
+      if (command.input.IfMatch !== undefined && (held === undefined || etagOf(held) !== command.input.IfMatch)) throw named('PreconditionFailed');
       objects.set(key, String(command.input.Body));
       return {};
     }
     if (command instanceof GetObjectCommand) {
-      const body = objects.get(command.input.Key ?? '');
+      const key = command.input.Key ?? '';
+      const body = objects.get(key);
       if (body === undefined) throw named('NoSuchKey');
-      return { Body: { transformToString: async () => body } };
+      afterRead?.(key);
+      return { Body: { transformToString: async () => body }, ETag: etagOf(body) };
     }
     if (command instanceof DeleteObjectCommand) return void objects.delete(command.input.Key ?? '');
     if (command instanceof CreateMultipartUploadCommand) return { UploadId: `mpu-${++uploads}` };
@@ -88,7 +98,7 @@ describe('one upload id presigned as a single PUT and in parts at the same insta
       const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
       await store.presign('ada', id, first);
       await expect(store.presign('ada', id, second)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
-      expect(await store.presignedWith('ada', id), 'the first presign\'s record stands').toEqual({ sizeBytes: first });
+      expect(await store.presignedWith('ada', id), 'the first presign\'s record stands').toMatchObject({ sizeBytes: first });
       if (second !== null) {
         // The loser's multipart upload is aborted and its plan deleted: the id stays the single PUT's.
         expect([aborted, objects.has(partsPlanKey('ada', id))]).toEqual([['mpu-1'], false]);
@@ -107,5 +117,41 @@ describe('one upload id presigned as a single PUT and in parts at the same insta
     for (const sizeBytes of [null, 6 * MIB]) await expect(store.presign('ada', id, sizeBytes)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
     expect([aborted, objects.has(partsPlanKey('ada', id))]).toEqual([['mpu-1'], false]);
     expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, givenUp: { at: undefined } });
+  });
+});
+
+describe('when a presigned upload\'s URLs stop working', () => {
+  const id = '00000000-0000-4000-8000-000000000005';
+  const expiryOf = async (store: UploadStore): Promise<string | undefined> => (await store.presignedWith('ada', id))?.expiresAt?.toISOString();
+
+  it('is kept with its record at presign, as the answer says it, and moved on when a single PUT\'s URL is signed again (in parts: the MinIO test)', async () => {
+    for (const sizeBytes of [null, 6 * MIB]) {
+      const { s3, objects } = conditionalS3();
+      const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3, presignSeconds: 600 });
+      const presigned = await store.presign('ada', id, sizeBytes);
+      expect(await expiryOf(store)).toBe(presigned.expiresAt);
+      expect(Date.parse(presigned.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+      // To the second, as S3 signs (X-Amz-Date): never later than the URL really stops.
+      expect(presigned.expiresAt).toMatch(/:\d\d\.000Z$/);
+      if (sizeBytes !== null) continue;
+      // Signed long ago, as far as the record knows: signed again, it says the new URL's time.
+      objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes, expiresAt: '2026-01-01T00:00:00.000Z' }));
+      const again = await store.presign('ada', id, sizeBytes, { reopen: true });
+      expect(again.expiresAt >= presigned.expiresAt).toBe(true);
+      expect(await expiryOf(store)).toBe(again.expiresAt);
+    }
+  });
+
+  it('is noted only over the record it read: a give-up mark written meanwhile stands', async () => {
+    let markOnRead = false;
+    const { s3, objects } = conditionalS3((key) => {
+      if (markOnRead && key === presignRecordKey('ada', id)) objects.set(key, JSON.stringify({ sizeBytes: null, givenUp: true }));
+      markOnRead = false;
+    });
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, null);
+    markOnRead = true;
+    await store.presign('ada', id, null, { reopen: true });
+    expect(await store.givenUp('ada', id)).toBe(true);
   });
 });

@@ -46,7 +46,20 @@ export function presignRecordKey(owner: string, uploadId: string): string {
   return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.presign.json`;
 }
 
-const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable(), givenUp: z.boolean().optional() });
+/**
+ * `expiresAt`: when the URLs last signed for the upload stop working (its presign, a presign sent again with its key,
+ * GET …/parts), so its state can say until when a PUT is taken. Records written before it was kept have none.
+ */
+const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable(), givenUp: z.boolean().optional(), expiresAt: z.iso.datetime().optional() });
+
+type PresignRecord = z.infer<typeof presignRecord>;
+
+/** A JSON object as it was read: its value, the ETag to write over only that one, and when it was written. */
+interface Tagged<T> {
+  readonly value: T;
+  readonly etag: string | undefined;
+  readonly writtenAt: Date | undefined;
+}
 
 const storedPlan = z.object({
   s3UploadId: z.string().min(1),
@@ -92,7 +105,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   }
 
   /** A JSON object, the ETag it was read at (to write over only that one) and when it was written. */
-  async function readTagged<T>(key: string, shape: z.ZodType<T>): Promise<{ readonly value: T; readonly etag: string | undefined; readonly writtenAt: Date | undefined } | undefined> {
+  async function readTagged<T>(key: string, shape: z.ZodType<T>): Promise<Tagged<T> | undefined> {
     try {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return { value: shape.parse(JSON.parse((await answer.Body?.transformToString()) ?? '')), etag: answer.ETag, writtenAt: answer.LastModified };
@@ -106,14 +119,37 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
 
   const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
 
-  async function recordPresign(owner: string, uploadId: string, record: z.infer<typeof presignRecord>, onlyIfNone = false): Promise<void> {
+  /** `only`: written only where none is ('none'), or only over the record with that ETag. */
+  async function recordPresign(owner: string, uploadId: string, record: PresignRecord, only?: 'none' | { readonly etag: string }): Promise<void> {
     await s3.send(new PutObjectCommand({
       Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify(record), ContentType: 'application/json', ServerSideEncryption: 'AES256',
-      ...(onlyIfNone ? { IfNoneMatch: '*' } : {}),
+      ...(only === 'none' ? { IfNoneMatch: '*' } : only ? { IfMatch: only.etag } : {}),
     }));
   }
 
-  const readRecord = (owner: string, uploadId: string) => readJson(presignRecordKey(owner, uploadId), presignRecord);
+  const readTaggedRecord = (owner: string, uploadId: string) => readTagged(presignRecordKey(owner, uploadId), presignRecord);
+  const readRecord = async (owner: string, uploadId: string) => (await readTaggedRecord(owner, uploadId))?.value;
+
+  /**
+   * When URLs signed from now on stop working at the earliest: a signature's time (X-Amz-Date) is to the second, cut
+   * down, so one signed at …:11.9 stops at …:11 plus its seconds; the milliseconds said it worked 0.9 s longer.
+   */
+  const expiryFromNow = (): string => new Date(Math.floor(Date.now() / 1000) * 1000 + presignSeconds * 1000).toISOString();
+
+  /**
+   * Notes the expiry of URLs just signed again in the record as it was read, and only over that one: a give-up mark
+   * written since must stand (the write is refused, and the noting given up; so it is when another signing wrote
+   * first, whose URLs expire at the same moment to within its time on the way). A record never written (an upload in
+   * parts presigned before records were) or given up is left as it is.
+   */
+  async function noteExpiry(owner: string, uploadId: string, read: Tagged<PresignRecord> | undefined, expiresAt: string): Promise<void> {
+    if (read?.etag === undefined || read.value.givenUp) return;
+    try {
+      await recordPresign(owner, uploadId, { ...read.value, expiresAt }, { etag: read.etag });
+    } catch (error) {
+      if (errorName(error) !== 'PreconditionFailed' && errorName(error) !== 'ConditionalRequestConflict') throw error;
+    }
+  }
 
   /**
    * Writes a new presign's record only where none is: the record is the id's claim between a single PUT and an upload
@@ -124,9 +160,9 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
    * (found by a review: completed, and those bytes stored). AWS's 409 while the other write is still under way is a 503
    * to send again, as for the plan.
    */
-  async function claimRecord(owner: string, uploadId: string, record: z.infer<typeof presignRecord>): Promise<boolean> {
+  async function claimRecord(owner: string, uploadId: string, record: PresignRecord): Promise<boolean> {
     try {
-      await recordPresign(owner, uploadId, record, true);
+      await recordPresign(owner, uploadId, record, 'none');
       return true;
     } catch (error) {
       if (errorName(error) === 'ConditionalRequestConflict') {
@@ -201,11 +237,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   async function assembledAlready(key: string, plan: PartPlan): Promise<PresignedParts | undefined> {
     const found = await head(key);
     if (found?.sizeBytes !== plan.sizeBytes) return undefined;
-    return { method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString(), partSizeBytes: plan.partSizeBytes, parts: [] };
+    return { method: 'PUT', headers: {}, expiresAt: expiryFromNow(), partSizeBytes: plan.partSizeBytes, parts: [] };
   }
 
-  /** Fresh presigned PUTs of `partNumbers` of a multipart upload. */
-  async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[]): Promise<PresignedParts> {
+  /** Fresh presigned PUTs of `partNumbers` of a multipart upload, signed to work until `expiresAt` (presignSeconds from now). */
+  async function presignParts(key: string, plan: StoredPlan, partNumbers: readonly number[], expiresAt: string): Promise<PresignedParts> {
     const parts = await Promise.all(partNumbers.map(async (partNumber) => {
       const sizeBytes = expectedPartBytes(plan, partNumber);
       // Its size is signed into the URL, so S3 refuses a PUT of any other length (403): a URL for 64 MiB took 5 GiB, and
@@ -215,7 +251,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       return { partNumber, url, sizeBytes };
     }));
     // Encryption is the multipart upload's, asked for when it was created: its parts carry no header.
-    return { method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + presignSeconds * 1000).toISOString(), partSizeBytes: plan.partSizeBytes, parts };
+    return { method: 'PUT', headers: {}, expiresAt, partSizeBytes: plan.partSizeBytes, parts };
   }
 
   return {
@@ -223,13 +259,17 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       streamToStaging(s3, { bucket, key: stagingKey(owner, uploadId, new Date()), limitBytes }, body),
     presign: async (owner: string, uploadId: string, sizeBytes: number | null, options: { readonly reopen?: boolean } = {}): Promise<PresignedUpload> => {
       const key = directKey(owner, uploadId);
-      const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
+      // Signed before the record says so: the record never names a later expiry than its URLs have.
+      const expiresAt = expiryFromNow();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
+        // Read before signing: a record written over since (a give-up mark) is not written over by the note.
+        const before = options.reopen ? await readTaggedRecord(owner, uploadId) : undefined;
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
-        // Its only trace until its archive arrives, and its claim on the id. Reopened (a presign sent again), only its URL is
-        // signed again: writing the record over could take back a give-up mark written meanwhile.
-        if (!options.reopen && !(await claimRecord(owner, uploadId, { sizeBytes: null }))) throw new UploadPresignedMeanwhile(uploadId);
+        // Its only trace until its archive arrives, and its claim on the id. Reopened (a presign sent again), its URL is
+        // signed again and only its expiry noted, over the record read: writing it over could take back a give-up mark.
+        if (options.reopen) await noteExpiry(owner, uploadId, before, expiresAt);
+        else if (!(await claimRecord(owner, uploadId, { sizeBytes: null, expiresAt }))) throw new UploadPresignedMeanwhile(uploadId);
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -259,11 +299,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       }
       if (options.reopen) {
         if (replaced) await abortIfOpen(key, replaced.value.s3UploadId);
-        await recordPresign(owner, uploadId, { sizeBytes });
+        await recordPresign(owner, uploadId, { sizeBytes, expiresAt });
       } else {
         let claimed: boolean;
         try {
-          claimed = await claimRecord(owner, uploadId, { sizeBytes });
+          claimed = await claimRecord(owner, uploadId, { sizeBytes, expiresAt });
         } catch (error) {
           await giveBack(owner, uploadId, created.UploadId);
           throw error;
@@ -274,11 +314,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
           throw new UploadPresignedMeanwhile(uploadId);
         }
       }
-      return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1));
+      return presignParts(key, stored, Array.from({ length: plan.partCount }, (_, index) => index + 1), expiresAt);
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
       const key = directKey(owner, uploadId);
-      const [plan, recorded] = await Promise.all([readPlan(partsPlanKey(owner, uploadId)), readRecord(owner, uploadId)]);
+      const [plan, tagged] = await Promise.all([readPlan(partsPlanKey(owner, uploadId)), readTaggedRecord(owner, uploadId)]);
+      const recorded = tagged?.value;
       if (recorded?.givenUp) return undefined;
       // A completion put the parts together and dropped the plan (its request refused or failed since, or under way).
       if (plan === undefined) return typeof recorded?.sizeBytes === 'number' ? assembledAlready(key, partPlan(recorded.sizeBytes, preferredPartBytes)) : undefined;
@@ -291,13 +332,17 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         throw error;
       }
       const { missing, misSized } = partsToSend(plan, uploaded(parts));
-      return presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b));
+      const expiresAt = expiryFromNow();
+      const resumed = await presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b), expiresAt);
+      // None signed (all arrived): no URL of it works any longer than before.
+      if (resumed.parts.length > 0) await noteExpiry(owner, uploadId, tagged, expiresAt);
+      return resumed;
     },
     presignedWith: async (owner: string, uploadId: string): Promise<PresignedWith | undefined> => {
       const tagged = await readTagged(presignRecordKey(owner, uploadId), presignRecord);
       // The mark is the record's last write (a DELETE sent again leaves it as it is): when it was written is when it was given up.
       if (tagged?.value.givenUp) return { sizeBytes: tagged.value.sizeBytes, givenUp: { at: tagged.writtenAt } };
-      if (tagged !== undefined) return { sizeBytes: tagged.value.sizeBytes };
+      if (tagged !== undefined) return { sizeBytes: tagged.value.sizeBytes, ...(tagged.value.expiresAt ? { expiresAt: new Date(tagged.value.expiresAt) } : {}) };
       // Presigned before the record was written: its plan says as much for an upload in parts.
       const plan = await readPlan(partsPlanKey(owner, uploadId));
       return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
@@ -330,14 +375,16 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       if (plan === undefined && found === undefined && recorded === undefined) return 'unknown';
       // Given up first, then cleared: a completion between the two is refused rather than handed what is being deleted.
       const sizeBytes = recorded?.sizeBytes ?? plan?.sizeBytes ?? null;
+      // Kept through the mark and its taking back: an upload a completion holds is open again if that request fails.
+      const expiry = recorded?.expiresAt ? { expiresAt: recorded.expiresAt } : {};
       const markedBefore = recorded?.givenUp === true;
       // Marked already, by this DELETE sent before (its 204 lost) or by one that died between its mark and its deletes: the
       // deletes are done again, as nothing else would do them; answering 'unknown' left the parts, the plan and the part URLs
       // working for a day (found by a review). A completion may have claimed the upload before that DELETE's mark too.
-      if (!markedBefore) await recordPresign(owner, uploadId, { sizeBytes, givenUp: true });
+      if (!markedBefore) await recordPresign(owner, uploadId, { sizeBytes, givenUp: true, ...expiry });
       // A completion that claimed the upload before it could see the mark holds it: the mark is taken back, nothing deleted.
       if (await completed?.()) {
-        await recordPresign(owner, uploadId, { sizeBytes });
+        await recordPresign(owner, uploadId, { sizeBytes, ...expiry });
         return 'completed';
       }
       if (markedBefore && plan === undefined && found === undefined) return 'unknown';
