@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_REFERENCE_PATTERN, imageReferenceProblem, parseImageReference } from './image-reference.js';
+import { canonicalRegistry, IMAGE_REFERENCE_PATTERN, imageReferenceProblem, parseImageReference } from './image-reference.js';
 
 describe('parseImageReference', () => {
   it('reads host:port/repo:tag and digests', () => {
@@ -16,6 +16,24 @@ describe('parseImageReference', () => {
     expect(parseImageReference('Registry.Example.COM:00443/team/app:1')?.registry).toBe('registry.example.com:443');
     expect(parseImageReference('[::FFFF:7f00:1]:0080/a:1')?.registry).toBe('[::ffff:7f00:1]:80');
     expect(parseImageReference('host.example:5000/a:1')?.registry).toBe('host.example:5000');
+  });
+
+  it('names a registry at an IPv6 literal in one spelling, RFC 5952\'s as the URL standard writes it (found by a review: [0:0::1]:5050 and [::1]:5050 were two registries to the outage memory)', () => {
+    for (const spelling of ['[0:0::1]:5050', '[::1]:5050', '[::0001]:5050', '[0000:0:0:0:0:0:0:1]:05050', '[::1]:5050']) {
+      expect(parseImageReference(`${spelling}/x/y:1`)?.registry, spelling).toBe('[::1]:5050');
+    }
+    expect(parseImageReference('[2001:DB8:0:0:1:0:0:1]/x:1')?.registry).toBe('[2001:db8::1:0:0:1]');
+    expect(parseImageReference('[fd00:0:0:0:0:0:0:5]:443/x:1')?.registry).toBe('[fd00::5]:443');
+    // RFC 5952 would write an IPv4-mapped address with a dotted tail, which docker's grammar has no room for: it stays in hex.
+    expect(parseImageReference('[0:0:0:0:0:FFFF:7F00:0001]/x:1')?.registry).toBe('[::ffff:7f00:1]');
+  });
+
+  it('spells a registry as references are compared by, whatever text names it (config entries, credential keys)', () => {
+    expect(canonicalRegistry('[0:0::1]:05050')).toBe('[::1]:5050');
+    expect(canonicalRegistry('[::FFFF:127.0.0.1]')).toBe('[::ffff:7f00:1]');
+    expect(canonicalRegistry('Registry.Example.com:00443')).toBe('registry.example.com:443');
+    expect(canonicalRegistry('[1:2:3]:5000')).toBe('[1:2:3]:5000');
+    expect(canonicalRegistry('localhost')).toBe('localhost');
   });
 
   it('publishes a pattern that accepts exactly what it reads (the OpenAPI document carries it)', () => {

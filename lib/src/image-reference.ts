@@ -147,13 +147,23 @@ function urlHostProblem(host: string): string | undefined {
 }
 
 /**
- * A registry as every client reaches it: host names and IPv6 literals in
- * lower case, the port without leading zeros. `127.0.0.1:05050` and
- * `Registry.Example.com` are pulled from `127.0.0.1:5050` and
- * `registry.example.com`, so a rule about registries must see those names.
+ * A registry as every client reaches it, one spelling per registry: host names in lower case, the port without
+ * leading zeros, an IPv6 literal as the URL standard writes it (RFC 5952: lower-case hex, no leading zeros in a
+ * group, the longest run of zero groups as "::"). `127.0.0.1:05050`, `Registry.Example.com` and `[0:0::0001]:5050`
+ * are pulled from `127.0.0.1:5050`, `registry.example.com` and `[::1]:5050`, so a rule about registries (the
+ * allowlist, Orbit's own, the credentials, the memory of outages) must see those names. An IPv4-mapped address
+ * stays in hex (`[::ffff:7f00:1]`): RFC 5952's dotted tail is no reference docker's grammar takes. Docker keeps
+ * the name as written; Orbit keeps the reference as written too (events, pulledFrom) and uses this only to compare.
+ * Text that is no host[:port] comes back in lower case.
  */
-function canonicalRegistry(registry: string): string {
-  return registry.toLowerCase().replace(/:0+(?=\d+$)/, ':');
+export function canonicalRegistry(registry: string): string {
+  const lower = registry.toLowerCase();
+  const close = lower.startsWith('[') ? lower.indexOf(']') : -1;
+  const colon = lower.indexOf(':', close + 1);
+  const name = colon === -1 ? lower : lower.slice(0, colon);
+  const port = colon === -1 ? undefined : lower.slice(colon + 1).replace(/^0+(?=\d+$)/, '');
+  const host = close > 0 && close === name.length - 1 && URL.canParse(`http://${name}/`) ? new URL(`http://${name}/`).hostname : name;
+  return port === undefined ? host : `${host}:${port}`;
 }
 
 /**

@@ -32,6 +32,12 @@ describe('registryAllowed', () => {
     expect(registryAllowed('[::1]:5001', list)).toBe(false);
   });
 
+  it('matches an IPv6 literal in any of its spellings, in the reference and in the list (found by a review: [0:0::1]:5000 was another registry)', () => {
+    const list = registryAllowlistEnv.parse('[::1]:5000, [FD00:0:0:0:0:0:0:0005]');
+    for (const spelling of ['[0:0::1]:5000', '[::0001]:5000', '[0:0:0:0:0:0:0:1]:05000', '[fd00::5]', '[fd00:0::5]:8443']) expect(registryAllowed(spelling, list), spelling).toBe(true);
+    for (const other of ['[0:0::1]:5001', '[fd00::6]', '[::2]:5000']) expect(registryAllowed(other, list), other).toBe(false);
+  });
+
   it('refuses a list entry that is no host, naming it', () => {
     const parsed = registryAllowlistEnv.safeParse('harbor.corp, https://ghcr.io, *.,  ');
     expect(parsed.success).toBe(false);

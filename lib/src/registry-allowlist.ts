@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalRegistry } from './image-reference.js';
 
 /**
  * The registries an upload by reference may name (ORBIT_ALLOWED_REGISTRIES),
@@ -11,7 +12,7 @@ import { z } from 'zod';
  *   - `registry.example.com`: that host on any port;
  *   - `registry.example.com:5000`: that host on that port only;
  *   - `*.example.com`: every host under example.com (not example.com itself), any port;
- *   - `[::1]:5000`, `127.0.0.1`: IP literals as references write them.
+ *   - `[::1]:5000`, `127.0.0.1`: IP literals as references write them (`[0:0::1]` is `[::1]`: IPv6 compared in one spelling).
  * An empty list allows every registry (the local stack's default).
  */
 export type RegistryAllowlist = readonly string[];
@@ -20,13 +21,15 @@ const LABEL = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?';
 const HOST = `${LABEL}(?:\\.${LABEL})*`;
 const ENTRY = new RegExp(`^(?:\\*\\.${HOST}|${HOST}(?::[0-9]{1,5})?|\\[[0-9a-f:]+\\](?::[0-9]{1,5})?)$`);
 
-/** `host` and `port` ('' when none) of a registry as references write it: `host`, `host:port`, `[v6]`, `[v6]:port`. */
+/**
+ * `host` and `port` ('' when none) of a registry as references write it: `host`, `host:port`, `[v6]`, `[v6]:port`,
+ * each in its one spelling (canonicalRegistry): 05050 is 5050 and [0:0::1] is [::1] to every client.
+ */
 function split(registry: string): { host: string; port: string } {
-  const lower = registry.toLowerCase();
-  const close = lower.startsWith('[') ? lower.indexOf(']') : -1;
-  const colon = lower.indexOf(':', close + 1);
-  // A port as a number: 05050 is 5050 to every client.
-  return colon === -1 ? { host: lower, port: '' } : { host: lower.slice(0, colon), port: String(Number(lower.slice(colon + 1))) };
+  const canonical = canonicalRegistry(registry);
+  const close = canonical.startsWith('[') ? canonical.indexOf(']') : -1;
+  const colon = canonical.indexOf(':', close + 1);
+  return colon === -1 ? { host: canonical, port: '' } : { host: canonical.slice(0, colon), port: canonical.slice(colon + 1) };
 }
 
 export function registryAllowed(registry: string, allowlist: RegistryAllowlist): boolean {

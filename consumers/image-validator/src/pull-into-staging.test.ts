@@ -42,4 +42,19 @@ describe('pullIntoStaging', () => {
     expect(pull).not.toHaveBeenCalled();
     expect(registryOutages.answeredLately('[6]/af/x:1')).toBe(false);
   });
+
+  it('remembers a registry at an IPv6 literal under every spelling of it: one outage, one rate limit, one allowlist entry (found by a review: [0:0::1]:5050 and [::1]:5050 were two registries)', async () => {
+    const registryOutages = new RegistryOutages(60_000);
+    const refusedConnection = vi.fn(async (): Promise<never> => { throw new RegistryUnavailableError('[::1]:5050', new TypeError('fetch failed')); });
+    const first = await pullIntoStaging('[0:0::1]:5050/x/y:1', refusedConnection, { registryOutages });
+    expect(first).toMatchObject({ kind: 'refused', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringContaining('Orbit has not pulled from [::1]:5050 lately') as unknown });
+    const pull = vi.fn(async () => ({ bucket: 'staging', key: 'k', versionId: null }));
+    for (const spelling of ['[::1]:5050/x/y:1', '[::0001]:5050/x/y:1', '[0000:0:0:0:0:0:0:1]:05050/other:2']) {
+      const again = await pullIntoStaging(spelling, pull, { registryOutages });
+      expect(again, spelling).toMatchObject({ kind: 'refused', reasonCode: 'REGISTRY_UNAVAILABLE', message: expect.stringMatching(/^registry \[::1\]:5050 did not answer at /) as unknown });
+    }
+    expect(pull).not.toHaveBeenCalled();
+    const allowed = await pullIntoStaging('[FD00:0:0:0:0:0:0:5]:5000/x:1', pull, { allowedRegistries: ['[fd00::5]:5000'] });
+    expect(allowed).toMatchObject({ kind: 'staged' });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolveHost } from '@orbit/lib';
+import { registryAccessEnv, registryAllowlistEnv, type ResolveHost } from '@orbit/lib';
 import { isPrivateAddress } from './private-address.js';
 import { connectionPolicy, NamedRegistry, pullGuards, redirectPolicy, type ListedRegistries } from './redirect-policy.js';
 
@@ -173,6 +173,16 @@ describe('each connection, by the address it reached (DNS rebinding)', () => {
     expect(await connected(connection, 'auth.corp', '10.20.0.6', 443)).toBe('connected');
     expect(await connected(connection, '[fd12::1]', 'fd12::1', 8443)).toBe('connected');
     expect(await connected(connection, 'auth.corp', '10.20.0.6', 8443)).toMatch(/^REGISTRY_NOT_ALLOWED/);
+  });
+
+  it('knows a listed IPv6 host however the operator wrote it (found by a review: [FD12:0::1]:8443 listed was not [fd12::1]:8443)', async () => {
+    const insecure = registryAccessEnv.ORBIT_INSECURE_REGISTRIES.parse('[FD12:0:0:0:0:0:0:1]:8443');
+    const { verdict, connection } = await pullOf('registry.example', { allowed: [], insecure });
+    expect(await verdict('http://[fd12::1]:8443/token')).toBe('followed');
+    expect(await connected(connection, '[fd12::1]', 'fd12::1', 8443)).toBe('connected');
+    const { verdict: allowedAt } = await pullOf('registry.example', { allowed: registryAllowlistEnv.parse('registry.example, [fd12:0::0001]'), insecure: new Set() });
+    expect(await allowedAt('https://[fd12::1]/token')).toBe('followed');
+    expect(await allowedAt('https://[fd12::2]/token')).toBe('REGISTRY_NOT_ALLOWED');
   });
 });
 

@@ -17,6 +17,10 @@
  * seconds instead of after the window (found by a review: the docs said it was
  * forgiven at once, but nothing asked it), and a dead one costs its partitions
  * one attempt per interval.
+ *
+ * Registries are named as parseImageReference names them, in one spelling
+ * (`[0:0::1]:5050` and `[::1]:5050` are one registry, found by a review: they
+ * were two outages), so every spelling of a registry away is refused at once.
  */
 /** The longest a registry's Retry-After holds its uploads back: a registry asking for days is asked again sooner. */
 const MAX_RATE_LIMIT_MS = 3_600_000;

@@ -15,6 +15,14 @@ describe('isInsecureRegistry', () => {
     // Not loopback here: a NAT64 of 127.0.0.1 is the translator's, and `127.1` is a host name to a reference.
     for (const registry of ['[64:ff9b::7f00:1]:5000', '127.1:5000', '10.0.0.1:5000']) expect(isInsecureRegistry(registry, access), registry).toBe(false);
   });
+
+  it('finds a listed IPv6 registry under any spelling of it, listed or named (found by a review: [fd00:0::5]:5000 was another registry)', () => {
+    const listed = { insecure: registryAccessEnv.ORBIT_INSECURE_REGISTRIES.parse('[FD00:0:0:0:0:0:0:5]:5000, Registry.Lab:05000'), credentials: new Map() };
+    expect([...listed.insecure]).toEqual(['[fd00::5]:5000', 'registry.lab:5000']);
+    for (const registry of ['[fd00::5]:5000', '[fd00:0::0005]:5000', 'registry.lab:5000']) expect(isInsecureRegistry(registry, listed), registry).toBe(true);
+    expect(isInsecureRegistry('[fd00:0::5]:5000', { insecure: new Set(['[fd00::5]:5000']) })).toBe(true);
+    expect(isInsecureRegistry('[fd00::6]:5000', listed)).toBe(false);
+  });
 });
 
 describe('ORBIT_IMAGE_REGISTRY', () => {
@@ -25,6 +33,11 @@ describe('ORBIT_IMAGE_REGISTRY', () => {
     }
     expect(imageRegistryEnv.ORBIT_IMAGE_REGISTRY.safeParse(undefined)).toMatchObject({ success: true, data: 'registry.orbit.local/orbit' });
     expect(imageRegistryEnv.ORBIT_IMAGE_REGISTRY.safeParse('orbit').success).toBe(false);
+  });
+
+  it('takes a registry at an IPv6 literal however the address is written, as references name it', () => {
+    for (const ok of ['[::1]:5050/orbit', '[0:0::1]:5050/orbit', '[fd00:0:0:0:0:0:0:5]/orbit', '[::0001]:5050']) expect(namesRegistryRepository(ok), ok).toBe(true);
+    expect(namesRegistryRepository('[FD00::5]/orbit')).toBe(false);
   });
 });
 
@@ -44,6 +57,9 @@ describe('ORBIT_REGISTRY_CREDENTIALS', () => {
       ['ghcr.io', { username: '', password: '', identityToken: 'oauth-refresh' }],
     ]);
     expect(parse(undefined).data?.size).toBe(0);
+    // Keyed as references name registries, so any spelling of one finds its entry.
+    expect([...parse(JSON.stringify({ '[FD00:0::5]:05000': { username: 'u', password: 'p' }, 'Registry.Example.com': { username: 'v', password: 'q' } })).data!.keys()])
+      .toEqual(['[fd00::5]:5000', 'registry.example.com']);
     expect(parse(' ').data?.size).toBe(0);
   });
 

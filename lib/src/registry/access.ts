@@ -1,7 +1,7 @@
 import { addressKind } from './address-kind.js';
 import { plainAddress } from './own-registry.js';
 import { z } from 'zod';
-import { parseImageReference } from '../image-reference.js';
+import { canonicalRegistry, parseImageReference } from '../image-reference.js';
 import type { Logger } from '../logger.js';
 import type { Credentials } from './auth.js';
 import { AuthFileCredentials, combinedCredentials, problemOf, type CredentialLookup } from './auth-file.js';
@@ -18,7 +18,9 @@ export interface RegistryAccess {
  * being listed; every other registry is HTTPS unless configured insecure.
  */
 export function isInsecureRegistry(registry: string, access: Pick<RegistryAccess, 'insecure'>): boolean {
-  if (access.insecure.has(registry)) return true;
+  const canonical = canonicalRegistry(registry);
+  // Entries compared in their one spelling too: [0:0::1]:5050 listed is the [::1]:5050 a reference names.
+  if (access.insecure.has(registry) || [...access.insecure].some((entry) => canonicalRegistry(entry) === canonical)) return true;
   const host = plainAddress(registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
   return host === 'localhost' || addressKind(host) === 'loopback';
 }
@@ -53,13 +55,14 @@ const credentialsJson = z.string().optional().transform((text, context) => {
     });
     return z.NEVER;
   }
-  return new Map<string, Credentials>(Object.entries(parsed.data));
+  // Keyed by each registry's one spelling, the one references are looked up by (Registry.Example.com, [0:0::1]:5050).
+  return new Map<string, Credentials>(Object.entries(parsed.data).map(([registry, credentials]) => [canonicalRegistry(registry), credentials]));
 });
 
 /** The variables of RegistryAccess, shared by the validator (pulls) and the harbor-writer (pushes). */
 export const registryAccessEnv = {
   /** Registries (host[:port], comma-separated) spoken to over plain HTTP; loopback registries always are. */
-  ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean))),
+  ORBIT_INSECURE_REGISTRIES: z.string().default('').transform((value) => new Set(value.split(',').map((part) => part.trim()).filter(Boolean).map(canonicalRegistry))),
   /** Credentials per registry as JSON; secret, never logged. */
   ORBIT_REGISTRY_CREDENTIALS: credentialsJson,
   /** A Docker config.json (a mounted dockerconfigjson Secret), read again when it changes; its credentials win over ORBIT_REGISTRY_CREDENTIALS'. */
@@ -77,7 +80,10 @@ export const registryAccessEnv = {
 /** True when `prefix/<name>` is a repository in a named registry (`registry.example.com/orbit`, `localhost:5000`). */
 export function namesRegistryRepository(prefix: string): boolean {
   const reference = parseImageReference(`${prefix}/name:tag`);
-  return reference !== undefined && `${reference.registry}/${reference.repository}` === `${prefix}/name`;
+  const slash = prefix.indexOf('/') === -1 ? prefix.length : prefix.indexOf('/');
+  // Lower case, as the charts name it; an IPv6 host in any spelling, which parseImageReference gives in one ([0:0::1]:5050 is [::1]:5050).
+  const written = prefix === prefix.toLowerCase() ? `${canonicalRegistry(prefix.slice(0, slash))}${prefix.slice(slash)}` : prefix;
+  return reference !== undefined && `${reference.registry}/${reference.repository}` === `${written}/name`;
 }
 
 /** Where the charts pull images from (and the harbor-writer pushes them to): one variable, so the two always agree. */

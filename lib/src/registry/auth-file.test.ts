@@ -89,6 +89,19 @@ describe('parseDockerConfig', () => {
     expect(userOf('registry.example', 'teammate/app')).toBeUndefined();
   });
 
+  it('finds the entry of a registry at an IPv6 literal under any spelling of it, in the key or the reference (found by a review)', () => {
+    const config = parseDockerConfig(JSON.stringify({
+      auths: { '[FD00:0:0:0:0:0:0:5]:5000': { auth: basic('v6-user', 'a') }, 'https://[fd00:0::6]:5000/v1/': { auth: basic('url-user', 'b') }, '[fd00::7]/team': { auth: basic('team', 'c') } },
+      credHelpers: { '[fd00:0::8]': 'pass' },
+    }));
+    const userOf = (registry: string, repository?: string) => (credentialSourceIn(config, registry, repository) as { username: string } | undefined)?.username;
+    expect(userOf('[fd00::5]:5000')).toBe('v6-user');
+    expect(userOf('[fd00:0:0::5]:05000')).toBe('v6-user');
+    expect(userOf('[fd00::6]:5000')).toBe('url-user');
+    expect(userOf('[fd00:0::7]', 'team/app')).toBe('team');
+    expect(typeof credentialSourceIn(config, '[fd00::8]')).toBe('function');
+  });
+
   it('reads a key with a scheme as its registry alone (Docker\'s https://index.docker.io/v1/), beside namespace keys of Docker Hub', () => {
     const { auths } = parseDockerConfig(JSON.stringify({
       auths: {

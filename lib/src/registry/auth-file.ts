@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { canonicalRegistry } from '../image-reference.js';
 import type { Credentials, CredentialSource } from './auth.js';
 import { askCredentialHelper, HELPER_PROGRAM_PREFIX, helperProgramOf, isHelperName } from './credential-helper.js';
 
@@ -40,7 +41,8 @@ const SCHEME = /^[a-z]+:\/\//i;
  * a URL's path is an API version, never a namespace.
  */
 function registryOfKey(key: string): string {
-  return (key.replace(SCHEME, '').split('/')[0] ?? key).toLowerCase();
+  // In its one spelling, as references are looked up: a key for [0:0::1]:5050 is [::1]:5050's.
+  return canonicalRegistry(key.replace(SCHEME, '').split('/')[0] ?? key);
 }
 
 /**
@@ -50,7 +52,8 @@ function registryOfKey(key: string): string {
  */
 function scopeOfKey(key: string): string {
   if (SCHEME.test(key)) return registryOfKey(key);
-  return key.toLowerCase().replace(/\/+$/, '');
+  const slash = key.indexOf('/') === -1 ? key.length : key.indexOf('/');
+  return `${registryOfKey(key)}${key.slice(slash).toLowerCase()}`.replace(/\/+$/, '');
 }
 
 /**
@@ -121,7 +124,7 @@ export function parseDockerConfig(text: string): DockerConfigCredentials {
  * always its latest.
  */
 export function credentialSourceIn(config: DockerConfigCredentials, registry: string, repository?: string): CredentialSource | undefined {
-  const host = registry.toLowerCase();
+  const host = canonicalRegistry(registry);
   const helper = config.helpers.get(host) ?? config.store;
   if (helper !== undefined) return () => askCredentialHelper(helper, registry);
   for (const scope of scopesOf(host, repository)) {

@@ -62,5 +62,10 @@ describe('ownRegistryReached', () => {
   it('compares names alone without a resolver', async () => {
     expect(await ownRegistryReached({ registry: '127.0.0.1:05050', repository: 'orbit/app' }, own)).toBe('127.0.0.1:5050/orbit');
     expect(await ownRegistryReached({ registry: 'localhost:5050', repository: 'orbit/app' }, own)).toBeUndefined();
+    // An IPv6 literal is one name in any spelling, in the entry as in the reference (found by a review).
+    const ownAtV6 = ['[fd00::5]:5050/orbit', '[FD00:0:0:0:0:0:0:6]/orbit'];
+    expect(await ownRegistryReached({ registry: '[fd00:0::0005]:5050', repository: 'orbit/app' }, ownAtV6)).toBe('[fd00::5]:5050/orbit');
+    expect(await ownRegistryReached({ registry: '[fd00::6]:443', repository: 'orbit/app' }, ownAtV6)).toBe('[FD00:0:0:0:0:0:0:6]/orbit');
+    expect(await ownRegistryReached({ registry: '[fd00::7]:5050', repository: 'orbit/app' }, ownAtV6)).toBeUndefined();
   });
 });

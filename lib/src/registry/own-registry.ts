@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { ImageReference } from '../image-reference.js';
+import { canonicalRegistry, type ImageReference } from '../image-reference.js';
 import { answerWithin } from '../deadline.js';
 import { addressKind, reachesThisHost } from './address-kind.js';
 
@@ -16,13 +16,16 @@ interface RegistryPlace {
   readonly path: string;
 }
 
-/** `host[:port][/path]` as ORBIT_IMAGE_REGISTRY and references write it, lower case, brackets off an IPv6 host. */
+/**
+ * `host[:port][/path]` as ORBIT_IMAGE_REGISTRY and references write it, in its one spelling (canonicalRegistry: an
+ * own registry at `[::1]:5050` is not passed by `[0:0::1]:5050`), brackets off an IPv6 host.
+ */
 function placeOf(registry: string, path = ''): RegistryPlace {
-  const lower = registry.toLowerCase();
-  const close = lower.startsWith('[') ? lower.indexOf(']') : -1;
-  const colon = lower.indexOf(':', close + 1);
-  const host = colon === -1 ? lower : lower.slice(0, colon);
-  return { host: host.replace(/^\[|\]$/g, ''), port: colon === -1 ? '' : String(Number(lower.slice(colon + 1))), path: path.toLowerCase() };
+  const canonical = canonicalRegistry(registry);
+  const close = canonical.startsWith('[') ? canonical.indexOf(']') : -1;
+  const colon = canonical.indexOf(':', close + 1);
+  const host = colon === -1 ? canonical : canonical.slice(0, colon);
+  return { host: host.replace(/^\[|\]$/g, ''), port: colon === -1 ? '' : canonical.slice(colon + 1), path: path.toLowerCase() };
 }
 
 function entryPlace(entry: string): RegistryPlace {

@@ -4,7 +4,8 @@ import { parseConfig } from './image-config.js';
 import { IMAGE_CONFIG_TYPES, MEDIA_TYPES, manifestShape, type Descriptor } from './json-shapes.js';
 import { checkLayers } from './layers.js';
 import type { ResolvedIndex } from './oci-layout.js';
-import { isAttestation, platformMismatch, platformName } from '../platforms.js';
+import { isAttestation, isPlatform, platformMismatch, platformName } from '../platforms.js';
+import type { PlatformConfig } from './platform-configs.js';
 import { reject } from './rejections.js';
 
 /**
@@ -15,7 +16,7 @@ import { reject } from './rejections.js';
  * runs what the config says). An attestation is a document, not an image:
  * its blobs are checked against their digests only.
  */
-function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifest {
+function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): { readonly manifest: IndexedManifest; readonly config?: PlatformConfig } {
   const role = `the index's manifest ${entry.digest} (${platformName(entry)})`;
   const file = blobs.blob(entry, role);
   const manifest = parseJson(file, manifestShape, role, 'BAD_MANIFEST');
@@ -29,7 +30,7 @@ function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifes
   };
   if (attestation) {
     for (const blob of [manifest.config, ...manifest.layers]) blobs.blob(blob, `${role}'s document`);
-    return { ...common, os: '', architecture: '', variant: null, attestation };
+    return { manifest: { ...common, os: '', architecture: '', variant: null, attestation } };
   }
   const configType = manifest.config.mediaType;
   if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) reject('BAD_MANIFEST', `${role} is not a container image (config media type ${configType})`);
@@ -38,10 +39,17 @@ function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): IndexedManifes
   const claimed = entry.platform;
   const mismatch = platformMismatch(role, claimed, config);
   if (mismatch !== undefined) reject('BAD_MANIFEST', mismatch);
-  return { ...common, os: config.os, architecture: config.architecture, variant: claimed?.variant ?? null, attestation };
+  return {
+    manifest: { ...common, os: config.os, architecture: config.architecture, variant: claimed?.variant ?? null, attestation },
+    config: { digest: entry.digest, platform: platformName(entry), linuxAmd64: isPlatform(entry), facts: config.facts },
+  };
 }
 
-/** The kept index as the events carry it, after checking every entry. */
-export function indexFacts(blobs: ArchiveBlobs, index: ResolvedIndex): ImageIndexFacts {
-  return { digest: index.digest, mediaType: index.mediaType, manifests: index.entries.map((entry) => indexedManifest(blobs, entry)) };
+/** The kept index as the events carry it, after checking every entry, and the config facts of each platform (attestations have none). */
+export function indexFacts(blobs: ArchiveBlobs, index: ResolvedIndex): { readonly facts: ImageIndexFacts; readonly configs: readonly PlatformConfig[] } {
+  const checked = index.entries.map((entry) => indexedManifest(blobs, entry));
+  return {
+    facts: { digest: index.digest, mediaType: index.mediaType, manifests: checked.map(({ manifest }) => manifest) },
+    configs: checked.flatMap(({ config }) => (config === undefined ? [] : [config])),
+  };
 }

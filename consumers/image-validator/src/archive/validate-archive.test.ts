@@ -190,6 +190,51 @@ describe('validateArchive accepts real image layouts', async () => {
       });
       expect(outcome.notes.join(' ')).toMatch(/linux\/arm64, linux\/amd64; every one was validated and the image is the whole index/);
       expect(outcome.notes.join(' ')).not.toMatch(/different images/);
+      // Their configs agree in everything the chart is made from: nothing to say.
+      expect(outcome.notes.join(' ')).not.toMatch(/differ in what the chart is made from/);
+    });
+
+    describe('whose platforms\' configs differ in what the chart is made from (found by a review: the first platform\'s port, user and probes were taken without a word)', async () => {
+      const s390x = await buildImage({
+        ...spec, architecture: 's390x', layers: [{ files: { 's390x': 'yes' } }],
+        runConfig: { ...spec.runConfig, ExposedPorts: { '7000/tcp': {} }, User: 'app', Env: ['PATH=/usr/local/bin:/usr/bin', 'LD_LIBRARY_PATH=/usr/lib/s390x-linux-gnu'], Healthcheck: { Test: ['CMD-SHELL', 'curl -f localhost:7000'] } },
+      });
+      const s390xEntries = ociEntries(s390x);
+      const s390xManifest = s390xEntries[2]!.data!;
+      const s390xEntry = entryOf(s390xManifest, { os: 'linux', architecture: 's390x' });
+
+      it('names the platform taken, and each fact that differs, when the index has no linux/amd64', async () => {
+        const { entries, indexDigest } = layoutOf([both[0]!, s390xEntry], [...armEntries.slice(2), ...s390xEntries.slice(2)]);
+        const outcome = accepted(await validate(entries));
+        expect(outcome.summary).toMatchObject({ architecture: 'arm64', config: { exposedPorts: ['8080/tcp', '9090/udp'], user: '1000' } });
+        const note = outcome.notes.find((text) => text.includes('differ in what the chart is made from'));
+        expect(note).toBe(`the platforms of image index ${indexDigest} differ in what the chart is made from: `
+          + 'exposed ports (linux/arm64: 8080/tcp, 9090/udp; linux/s390x: 7000/tcp); user (linux/arm64: 1000; linux/s390x: app); '
+          + 'healthcheck (linux/arm64: {"test":["CMD","/app/billing","health"],"intervalSeconds":30,"timeoutSeconds":5,"startPeriodSeconds":1,"retries":3}; linux/s390x: {"test":["CMD-SHELL","curl -f localhost:7000"],"intervalSeconds":null,"timeoutSeconds":null,"startPeriodSeconds":null,"retries":null}); '
+          + `environment variables LD_LIBRARY_PATH; the chart's ports, user, probes and environment come from linux/arm64 (image index ${indexDigest} has no linux/amd64), and a node of another platform runs its own image with them`);
+        expect(outcome.summary.validationNotes).toContain(note);
+      });
+
+      it('says so when linux/amd64 is the platform taken too: the other platforms\' nodes still run the chart made from its config', async () => {
+        const { entries } = layoutOf([s390xEntry, both[1]!], [...s390xEntries.slice(2), ...amdEntries.slice(2)]);
+        const outcome = accepted(await validate(entries));
+        expect(outcome.summary.architecture).toBe('amd64');
+        const note = outcome.notes.find((text) => text.includes('differ in what the chart is made from'));
+        expect(note).toMatch(/: exposed ports \(linux\/s390x: 7000\/tcp; linux\/amd64: 8080\/tcp, 9090\/udp\); user /);
+        expect(note).toMatch(/come from linux\/amd64, and a node of another platform/);
+      });
+
+      it('says nothing when only what the chart does not read differs (entrypoint, labels), nor for a platform not kept', async () => {
+        const relabelled = await buildImage({ ...spec, architecture: 's390x', layers: [{ files: { 's390x': 'yes' } }], runConfig: { ...spec.runConfig, Entrypoint: ['/app/billing-s390x'], Labels: { arch: 's390x' } } });
+        const relabelledEntries = ociEntries(relabelled);
+        const { entries } = layoutOf([both[0]!, entryOf(relabelledEntries[2]!.data!, { os: 'linux', architecture: 's390x' })], [...armEntries.slice(2), ...relabelledEntries.slice(2)]);
+        expect(accepted(await validate(entries)).notes.join(' ')).not.toMatch(/differ in what the chart is made from/);
+        // Only arm64 in the archive: the image is that one platform, whose chart fits it.
+        const { entries: armOnly } = layoutOf([both[0]!, s390xEntry], armEntries.slice(2));
+        const one = accepted(await validate(armOnly));
+        expect(one.summary.index).toBeNull();
+        expect(one.notes.join(' ')).not.toMatch(/differ in what the chart is made from/);
+      });
     });
 
     it('says so when it lists one platform for two different images (found by a probe: it passed without a word)', async () => {

@@ -9,7 +9,8 @@ import { indexFacts } from './index-platforms.js';
 import { IMAGE_CONFIG_TYPES } from './json-shapes.js';
 import { checkLayers, type LayerRef } from './layers.js';
 import type { ValidationLimits } from './limits.js';
-import { resolveOciLayout } from './oci-layout.js';
+import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
+import { platformConfigsNote } from './platform-configs.js';
 import { ImageRejection, reject, type RejectionCode } from './rejections.js';
 
 export type ValidationOutcome =
@@ -38,6 +39,17 @@ interface Resolved {
   readonly referrers: readonly ImageReferrer[];
 }
 
+/**
+ * The kept index as the events carry it, every entry checked, and the notes with one more when its platforms' configs
+ * differ in what the chart is made from: the image described is `described` (the summary's platform) alone.
+ */
+function keptIndex(blobs: ArchiveBlobs, index: ResolvedIndex | null, described: string, notes: readonly string[]): Pick<Resolved, 'index' | 'notes'> {
+  if (index === null) return { index: null, notes };
+  const { facts, configs } = indexFacts(blobs, index);
+  const differ = platformConfigsNote(configs, described, `image index ${index.digest}`);
+  return { index: facts, notes: differ === undefined ? notes : [...notes, differ] };
+}
+
 function resolveOci(blobs: ArchiveBlobs): Resolved {
   const oci = resolveOciLayout(blobs);
   const { config, layers } = oci.manifest;
@@ -51,15 +63,14 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
     configFile: blobs.blob(config, 'config'),
     layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null, urls: layer.urls })),
     repoTags: oci.repoTags,
-    notes: oci.notes,
-    index: oci.index === null ? null : indexFacts(blobs, oci.index),
+    ...keptIndex(blobs, oci.index, oci.manifestDigest, oci.notes),
     referrers: oci.referrers,
   };
 }
 
 function resolveDocker(blobs: ArchiveBlobs): Resolved {
   const docker = resolveDockerArchive(blobs);
-  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, index: docker.index === null ? null : indexFacts(blobs, docker.index) };
+  return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, ...keptIndex(blobs, docker.index, docker.manifestDigest, docker.notes) };
 }
 
 function resolve(blobs: ArchiveBlobs): Resolved {

@@ -110,6 +110,36 @@ describe('pulling from a real registry (docker-registry, pushed by skopeo)', () 
     }
   });
 
+  it('notes, for an index without linux/amd64 pulled whole, the platform the chart is made from and what its platforms\' configs disagree on (found by a review: no word was said)', async () => {
+    const arm = buildImage({ name: 'team/split', tag: 'arm', layers: [{ files: { 'app/run': 'arm64\n' } }], architecture: 'arm64', exposedPort: '8080/tcp', user: '1000' });
+    const s390x = buildImage({ name: 'team/split', tag: 's390x', layers: [{ files: { 'app/run': 's390x\n' } }], architecture: 's390x', exposedPort: '9090/tcp', user: 'app' });
+    try {
+      const address = `http://${registry.address}/v2/team/split/manifests`;
+      const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const held = async (built: BuiltImage, tag: string): Promise<Buffer> => {
+        execFileSync('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', built.layoutRef, `docker://${registry.address}/team/split:${tag}`]);
+        return Buffer.from(await (await fetch(`${address}/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer());
+      };
+      const platforms = [[await held(arm, 'arm'), 'arm64'], [await held(s390x, 's390x'), 's390x']] as const;
+      const indexBytes = Buffer.from(JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: platforms.map(([bytes, architecture]) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(bytes), size: bytes.length, platform: { os: 'linux', architecture } })),
+      }));
+      expect((await fetch(`${address}/v1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: indexBytes })).status).toBe(201);
+      const client = new RegistryClient({ registry: registry.address, repository: 'team/split', insecure: true });
+      const out = join(arm.dir, 'split.tar');
+      await pullAsOciArchive(client, { tag: 'v1', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(out));
+      const outcome = await validateArchive(createReadStream(out), DEFAULT_VALIDATION_LIMITS);
+      expect(outcome).toMatchObject({ ok: true, summary: { architecture: 'arm64', config: { exposedPorts: ['8080/tcp'], user: '1000' }, index: { digest: sha256(indexBytes) } } });
+      const notes = outcome.ok ? outcome.notes : [];
+      expect(notes).toContain(`the platforms of image index ${sha256(indexBytes)} differ in what the chart is made from: exposed ports (linux/arm64: 8080/tcp; linux/s390x: 9090/tcp); user (linux/arm64: 1000; linux/s390x: app); `
+        + `the chart's ports, user, probes and environment come from linux/arm64 (image index ${sha256(indexBytes)} has no linux/amd64), and a node of another platform runs its own image with them`);
+    } finally {
+      arm.cleanup();
+      s390x.cleanup();
+    }
+  });
+
   it('refuses an unknown tag and an image over the size limit with reason codes', async () => {
     const client = new RegistryClient({ registry: registry.address, repository: 'team/app', insecure: true });
     await expect(pullAsOciArchive(client, { tag: 'nope', digest: null, maxBytes: 1024 ** 3 }, createWriteStream(join(image.dir, 'x.tar')))).rejects.toMatchObject({ reasonCode: 'REFERENCE_NOT_FOUND' });
