@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { validatorEnv } from '../../consumers/image-validator/src/config.js';
 import { gatewayEnv } from '../../producers/portal-gateway/src/config.js';
 import { REPO_ROOT, runningSourceFiles } from '../../test/helpers/source-files.js';
 import { readConfig, type EnvShape } from './config.js';
@@ -21,6 +22,8 @@ const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; r
   { variable: 'ORBIT_IDLE_TIMEOUT_SECONDS', shape: gatewayEnv, min: 60, max: 3600 },
   { variable: 'ORBIT_MIN_UPLOAD_BYTES_PER_SECOND', shape: gatewayEnv, min: 0, max: 1_048_576 },
   { variable: 'ORBIT_SHUTDOWN_GRACE_SECONDS', shape: gatewayEnv, min: 0, max: 3600 },
+  { variable: 'ORBIT_MAX_PENDING_REFERENCE_UPLOADS', shape: gatewayEnv, min: 1, max: 64 },
+  { variable: 'ORBIT_MAX_DETACHED_HANDLERS', shape: validatorEnv, min: 1, max: 64 },
 ];
 
 /** One benchmark's knobs, each read beside its use in that benchmark's file: not the product's configuration. */

@@ -28,6 +28,7 @@ export const BUNDLED_MIGRATIONS: readonly string[] = [
   '0015_viewport_swap_gate.sql',
   '0016_transfer_idempotency_keys.sql',
   '0017_viewport_search_text.sql',
+  '0018_reference_upload_limits.sql',
 ];
 
 /** The version of a migration file: its four leading digits, as schema_migrations records it. */

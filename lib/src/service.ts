@@ -172,6 +172,12 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
    */
   readonly checkConfig?: (config: RuntimeConfig & ConfigOf<S>) => void;
   readonly createHandler: (context: ServiceContext<ConfigOf<S>>) => MessageHandler<E> | Promise<MessageHandler<E>>;
+  /**
+   * Detached handlers at most at once (ConsumeLoopOptions.maxDetachedHandlers), from the service's own variables: the
+   * image-validator's pulls by reference wait on registries, not on the machine, and take more than the 4 of the
+   * other services (ORBIT_MAX_DETACHED_HANDLERS). @default the consume loop's
+   */
+  readonly maxDetachedHandlers?: (config: RuntimeConfig & ConfigOf<S>) => number;
   /** Optional batched form of the handler (see ConsumeLoopOptions.batchHandler). */
   readonly createBatchHandler?: (context: ServiceContext<ConfigOf<S>>) => (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
   /** What to do once a message is in the DLQ (see ConsumeLoopOptions.onDeadLettered). */
@@ -236,6 +242,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
       ...(spec.createPassedOverHook ? { onPassedOver: spec.createPassedOverHook(context) } : {}),
       sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
       stallMs: config.ORBIT_CONSUMER_STALL_MS,
+      ...(spec.maxDetachedHandlers ? { maxDetachedHandlers: spec.maxDetachedHandlers(config) } : {}),
       retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
       logger,
     });

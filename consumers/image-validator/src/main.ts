@@ -34,6 +34,8 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: validatorEnv,
+    // Pulls by reference wait on registries: more of them at once than the consume loop's default (see ORBIT_MAX_DETACHED_HANDLERS).
+    maxDetachedHandlers: (config) => config.ORBIT_MAX_DETACHED_HANDLERS,
     createHandler: ({ config, publisher, logger }) => {
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };

@@ -13,7 +13,7 @@ describe('a registry no retry will reach', () => {
     const notFound: typeof fetch = async () => { throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND registry.invalid'), { code: 'ENOTFOUND' }) }); };
     const typo = await new RegistryClient({ registry: 'registry.invalid', repository: 'team/app', insecure: false, ...(resolverSaysNo ? {} : { fetch: notFound }) })
       .get('/manifests/1').catch((error: unknown) => error);
-    expect(typo).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry host registry.invalid does not exist (DNS: ENOTFOUND); check the reference' });
+    expect(typo).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: 'registry host registry.invalid could not be resolved from where Orbit runs (DNS ENOTFOUND): check the reference, or ask your operator about Orbit\'s DNS/egress' });
     // A port the Fetch standard blocks: Node's own fetch refuses it before connecting, and no retry would change that.
     const blocked = await new RegistryClient({ registry: '127.0.0.1:5061', repository: 'team/app', insecure: true }).get('/manifests/1').catch((error: unknown) => error);
     expect(blocked).toMatchObject({ reasonCode: 'REGISTRY_ERROR', message: expect.stringMatching(/^127\.0\.0\.1:5061 is on a port the Fetch standard blocks/) as unknown });

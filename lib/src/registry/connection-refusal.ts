@@ -8,7 +8,8 @@ const UNTRUSTED_CERTIFICATE = new Set([
 
 /**
  * A connection that failed for a reason no retry mends, as a refusal that
- * says what to do: a host that does not exist (a typo), a certificate this
+ * says what to do: a host that cannot be resolved (a typo, or DNS/egress Orbit
+ * lacks), a certificate this
  * host does not trust, HTTPS spoken to a plain-HTTP registry. Retried, each
  * held its partition of uploads for the whole patience (30 s) behind it.
  * `sentTo`: the place asked when the registry sent Orbit to another host
@@ -20,7 +21,10 @@ export function connectionRefusal(registry: string, error: unknown, sentTo?: URL
   const elsewhere = sentTo !== undefined;
   const host = elsewhere ? `${sentTo.host}, where ${registry} sent Orbit,` : registry;
   if (code === 'ENOTFOUND') {
-    return new PullRefusedError('REGISTRY_ERROR', elsewhere ? `host ${host} does not exist (DNS: ENOTFOUND); the registry points at a host that is not there` : `registry host ${registry} does not exist (DNS: ENOTFOUND); check the reference`, false);
+    // Unresolvable is not non-existent: a validator without egress or behind split DNS answers ENOTFOUND for ghcr.io too.
+    return new PullRefusedError('REGISTRY_ERROR', elsewhere
+      ? `host ${host} could not be resolved from where Orbit runs (DNS ENOTFOUND): the registry may point at a host that is not there, or ask your operator about Orbit's DNS/egress`
+      : `registry host ${registry} could not be resolved from where Orbit runs (DNS ENOTFOUND): check the reference, or ask your operator about Orbit's DNS/egress`, false);
   }
   if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
     return new PullRefusedError('REGISTRY_ERROR', `${host}'s TLS certificate is not trusted here (${code}): give the validator its CA with NODE_EXTRA_CA_CERTS`, false);

@@ -12,7 +12,7 @@ import { answerClientError, awaitingAnswer } from './client-error.js';
 import { conditionalReads } from './conditional.js';
 import { reportCutRequests } from './cut-requests.js';
 import { allowBrowserOrigins } from './cors.js';
-import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestRefusedError } from './errors.js';
+import { badRequest, FORM_CUT_SHORT, ProjectionLostRefusal, RequestDeferredError, RequestRefusedError } from './errors.js';
 import { formPartIsAFile } from './form-parts.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
@@ -161,6 +161,7 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
     // A request no route takes failed before the not-found handler ran (QUERY without a content type, say): its answer is the same.
     if (request.is404) return unrouted(request, reply);
     if (error instanceof RequestRefusedError) {
+      if (error instanceof RequestDeferredError) void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems, ...(error.requestId ? { requestId: error.requestId } : {}) });
     }
     if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message });

@@ -5,6 +5,15 @@ import { messageOf, refusalOf } from './testing/refusal.js';
 const HEX = 'ab'.repeat(32);
 
 describe('declaredBodyDigests', () => {
+  it('reads Content-MD5 (RFC 1864: base64 of the whole body\'s MD5) as a pin, and refuses a malformed one 400 naming it (it was left unread: a review)', () => {
+    const md5 = Buffer.from('b2'.repeat(16), 'hex').toString('base64');
+    expect(declaredBodyDigests({ 'content-md5': ` ${md5} ` })).toEqual([{ header: 'content-md5', name: 'Content-MD5', algorithm: 'md5', hex: 'b2'.repeat(16) }]);
+    expect(declaredBodyDigests({ 'content-md5': md5, 'content-digest': `sha-256=:${Buffer.from(HEX, 'hex').toString('base64')}:` }).map((pin) => pin.algorithm)).toEqual(['sha256', 'md5']);
+    for (const value of ['b2'.repeat(16), md5.slice(0, -2), `${md5}, ${md5}`, Buffer.from(HEX, 'hex').toString('base64'), '']) {
+      expect(refusalOf(() => declaredBodyDigests({ 'content-md5': value })), value).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.content-md5']);
+    }
+  });
+
   it('reads the body\'s SHA-256 or SHA-512 from Content-Digest or Repr-Digest (RFC 9530) or Digest (RFC 3230), other algorithms beside them unread', () => {
     const b64 = Buffer.from(HEX, 'hex').toString('base64');
     const hex512 = 'ef'.repeat(64);

@@ -8,7 +8,7 @@ import { parseDictionary, type Dictionary } from 'structured-headers';
 import { badRequest, type RequestRefusedError } from './errors.js';
 
 /** The headers that may carry the whole body's digest, by the name Node gives them, and as a person writes them. */
-const BODY_DIGEST_HEADERS = { 'content-digest': 'Content-Digest', 'repr-digest': 'Repr-Digest', digest: 'Digest' } as const;
+const BODY_DIGEST_HEADERS = { 'content-digest': 'Content-Digest', 'repr-digest': 'Repr-Digest', digest: 'Digest', 'content-md5': 'Content-MD5' } as const;
 
 type BodyDigestHeader = keyof typeof BODY_DIGEST_HEADERS;
 
@@ -18,8 +18,8 @@ type BodyDigestHeader = keyof typeof BODY_DIGEST_HEADERS;
  */
 const CHECKED_ALGORITHMS = { 'sha-256': 'sha256', 'sha-512': 'sha512' } as const;
 
-/** A hash of the whole body as Node names it (createHash). */
-export type BodyHash = (typeof CHECKED_ALGORITHMS)[keyof typeof CHECKED_ALGORITHMS];
+/** A hash of the whole body as Node names it (createHash): md5 for Content-MD5 alone. */
+export type BodyHash = (typeof CHECKED_ALGORITHMS)[keyof typeof CHECKED_ALGORITHMS] | 'md5';
 
 /** A digest of the whole request body that the client sent, and the header that carried it. */
 export interface DeclaredBodyDigest {
@@ -32,8 +32,8 @@ export interface DeclaredBodyDigest {
 }
 
 /** Bytes of each checked digest, and its base64 (RFC 4648 §4, padded): 32 bytes are 44 characters, 64 are 88. */
-const DIGEST_BYTES: Readonly<Record<BodyHash, number>> = { sha256: 32, sha512: 64 };
-const BASE64_OF: Readonly<Record<BodyHash, RegExp>> = { sha256: /^[A-Za-z0-9+/]{43}=$/, sha512: /^[A-Za-z0-9+/]{86}==$/ };
+const DIGEST_BYTES: Readonly<Record<BodyHash, number>> = { sha256: 32, sha512: 64, md5: 16 };
+const BASE64_OF: Readonly<Record<BodyHash, RegExp>> = { sha256: /^[A-Za-z0-9+/]{43}=$/, sha512: /^[A-Za-z0-9+/]{86}==$/, md5: /^[A-Za-z0-9+/]{22}==$/ };
 
 /**
  * The body's digests from RFC 9530's Content-Digest or Repr-Digest (`sha-256=:<base64>:`, a structured-field
@@ -49,6 +49,7 @@ export function declaredBodyDigests(headers: IncomingHttpHeaders): readonly Decl
     ...structuredDigestsOf('content-digest', headers['content-digest']),
     ...structuredDigestsOf('repr-digest', headers['repr-digest']),
     ...legacyDigestsOf(headers.digest),
+    ...contentMd5Of(headers['content-md5']),
   ];
   const kept: DeclaredBodyDigest[] = [];
   for (const digest of found) {
@@ -142,4 +143,17 @@ function legacyDigestsOf(value: string | string[] | undefined): DeclaredBodyDige
   if (meant !== undefined) throw badRequest(`Digest names ${meant}, which is not how RFC 3230 names SHA-256 or SHA-512 (SHA-256=<base64>, SHA-512=<base64>): the body would go unchecked`, 'header.digest');
   if (algorithms.length > 0) throw noneChecked('Digest', 'header.digest', algorithms, RFC_3230_SPELLING);
   return [];
+}
+
+/**
+ * RFC 1864's Content-MD5: the base64 of the whole body's 16-byte MD5, as S3 takes it (a wrong one is its BadDigest).
+ * It was left unread, and a client that pinned its body by it had it taken unchecked (found by a review).
+ */
+function contentMd5Of(value: string | string[] | undefined): DeclaredBodyDigest[] {
+  if (value === undefined) return [];
+  const written = (Array.isArray(value) ? value.join(', ') : value).trim();
+  if (!BASE64_OF.md5.test(written)) {
+    throw badRequest(`Content-MD5 must be the base64 of the whole body's 16-byte MD5 (RFC 1864: 22 characters and ==, one header); got ${JSON.stringify(written.slice(0, 80))}`, 'header.content-md5');
+  }
+  return [{ header: 'content-md5', name: BODY_DIGEST_HEADERS['content-md5'], algorithm: 'md5', hex: Buffer.from(written, 'base64').toString('hex') }];
 }

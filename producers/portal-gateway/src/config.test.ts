@@ -127,3 +127,11 @@ describe('the gateway\'s start-up check', () => {
     expect(kafka).toEqual({ brokers: ['broker:9093'], sasl: { mechanism: 'scram-sha-512', username: 'orbit', password: 'secret' } });
   });
 });
+
+describe('uploads by reference one owner may have under way (found by a race review: one owner\'s slow references stalled everyone\'s uploads)', () => {
+  it('default to 2, and are refused at start, named, when no whole number from 1 to 64', () => {
+    expect(readConfig(gatewayEnv, {}).ORBIT_MAX_PENDING_REFERENCE_UPLOADS).toBe(2);
+    expect(readConfig(gatewayEnv, { ORBIT_MAX_PENDING_REFERENCE_UPLOADS: '5' }).ORBIT_MAX_PENDING_REFERENCE_UPLOADS).toBe(5);
+    for (const given of ['0', '65', 'two']) expect(() => readConfig(gatewayEnv, { ORBIT_MAX_PENDING_REFERENCE_UPLOADS: given }), given).toThrow(/ORBIT_MAX_PENDING_REFERENCE_UPLOADS/);
+  });
+});

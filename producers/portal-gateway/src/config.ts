@@ -35,6 +35,13 @@ export const gatewayEnv = {
   ORBIT_PRESIGN_PART_BYTES: env.int(64 * 1024 ** 2, S3_MIN_PART_BYTES, S3_MAX_PART_BYTES),
   /** Registries an upload by reference may name (host, host:port, *.domain; comma-separated); others are answered 403. @default '' (any) */
   ORBIT_ALLOWED_REGISTRIES: registryAllowlistEnv,
+  /**
+   * Uploads by reference one owner may have accepted and not finished (succeeded or failed) at once; one more is
+   * answered 429 ORBIT_ERR_REFERENCE_UPLOADS_PENDING with Retry-After, nothing accepted. A pull from a slow registry
+   * holds its Kafka partition and one of the image-validator's ORBIT_MAX_DETACHED_HANDLERS, so keep it well below that:
+   * one owner's slow references then leave the other owners' uploads room. @default 2
+   */
+  ORBIT_MAX_PENDING_REFERENCE_UPLOADS: env.int(2, 1, 64),
   /** Hours an Idempotency-Key names the upload it was first sent with; after that it is free again (Stripe keeps them 24 h). @default 24 */
   ORBIT_IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, 1, 24 * 366),
   /**

@@ -16,6 +16,14 @@ export class RequestRefusedError extends OrbitError {
   }
 }
 
+/** A refusal the same request gets past once something under way has ended: retriable, answered with Retry-After. */
+export class RequestDeferredError extends RequestRefusedError {
+  override readonly retriable = true;
+  constructor(statusCode: number, code: string, message: string, problems: readonly FieldProblem[], readonly retryAfterSeconds: number) {
+    super(statusCode, code, message, problems);
+  }
+}
+
 /**
  * ViewPort was lost and is not rebuilt yet (see ProjectionWatch): every
  * request is refused, retriable, until an operator has run the rebuild.

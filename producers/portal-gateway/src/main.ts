@@ -74,8 +74,10 @@ runMain(async () => {
   await projection.start();
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
-  // One upload of a version under way at a time, whichever way it comes (see VersionUploadUnderWay).
-  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600, { oneUploadPerVersion: true });
+  // One upload of a version under way at a time, whichever way it comes (see VersionUploadUnderWay), and a few of an
+  // owner's uploads by reference (see ReferenceUploadsPending), with a key or without.
+  const ownerLimits = { maxPendingReferenceUploads: config.ORBIT_MAX_PENDING_REFERENCE_UPLOADS };
+  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600, { oneUploadPerVersion: true, ...ownerLimits });
   const transferClaims = mysqlTransferClaims(pool, outbox, TOPICS.transferRequested, config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
   const purgeKeys = (): void => {
     Promise.all([idempotencyKeys.purgeExpired?.() ?? 0, transferClaims.purgeExpiredKeys?.() ?? 0]).then(
@@ -123,7 +125,7 @@ runMain(async () => {
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
     deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),
     publish: {
-      uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested),
+      uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, ownerLimits),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
     },
     completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions', undefined, { oneUploadPerVersion: true }),

@@ -158,6 +158,21 @@ describe('parseMetadata', () => {
     expect(required.ok ? [] : required.problems.map((problem) => problem.field)).toEqual(['imageName', 'imageVersion']);
   });
 
+  it('says a required field is required, and names the Harbor-style key sent in its place (zod said "expected string, received undefined")', () => {
+    const harborStyle = parseMetadata({ name: 'billing-api', tag: 'v1-0-00', port: 8080 });
+    expect(harborStyle.ok ? [] : harborStyle.problems).toEqual([
+      { field: 'imageName', message: 'is required (name was sent: did you mean imageName? unknown fields are kept as extra metadata)' },
+      { field: 'imageVersion', message: 'is required (tag was sent: did you mean imageVersion? unknown fields are kept as extra metadata)' },
+    ]);
+    const chartStyle = parseMetadata({ imageName: 'billing-api', version: '1.0.0' });
+    expect(chartStyle.ok ? [] : chartStyle.problems).toEqual([{ field: 'imageVersion', message: 'is required (version was sent: did you mean imageVersion? unknown fields are kept as extra metadata)' }]);
+    const nothing = parseMetadata({ port: 8080 });
+    expect(nothing.ok ? [] : nothing.problems).toEqual([{ field: 'imageName', message: 'is required' }, { field: 'imageVersion', message: 'is required' }]);
+    // Given but of the wrong type is no missing field.
+    const numeric = parseMetadata({ imageName: 7, imageVersion: 'v1' });
+    expect(numeric.ok ? '' : numeric.problems[0]?.message).not.toMatch(/required/);
+  });
+
   it('keeps every design field a user sends, as sent (trimmed where the rule trims), in the metadata the pipeline gets', () => {
     const result = parseMetadata({
       imageName: 'billing-api', imageVersion: '1.2.3', imageCategory: 'backend', description: 'Billing service', part: 'core', port: 8080,

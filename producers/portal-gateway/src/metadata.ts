@@ -140,6 +140,24 @@ function fieldAsSent([first = 'metadata', ...rest]: readonly string[], sentAs: R
   return [Object.hasOwn(sentAs, name) ? sentAs[name] : first, ...rest].join('.');
 }
 
+/** The keys other registries' clients name an image's name and version with (Harbor's `name`/`tag`, a chart's `version`). */
+const OTHER_SPELLINGS: Readonly<Record<string, readonly string[]>> = {
+  imageName: ['name', 'image', 'imagename', 'repository'],
+  imageVersion: ['tag', 'version', 'imagetag', 'imageversion'],
+};
+
+/**
+ * "is required" for a required field not given (zod said "Invalid input: expected string, received undefined"),
+ * naming a key sent that looks meant for it: `{"name","tag"}` is kept as extra metadata, so without the hint a
+ * newcomer from Harbor saw no link between what they sent and what was refused.
+ */
+function missingFieldMessage(path: readonly PropertyKey[], sent: Readonly<Record<string, unknown>>): string | undefined {
+  const [field] = path;
+  if (path.length !== 1 || typeof field !== 'string' || !Object.hasOwn(OTHER_SPELLINGS, field) || (sent[field] !== undefined && sent[field] !== null)) return undefined;
+  const meant = Object.keys(sent).find((key) => OTHER_SPELLINGS[field]?.includes(key.toLowerCase()) === true);
+  return meant === undefined ? 'is required' : `is required (${meant} was sent: did you mean ${field}? unknown fields are kept as extra metadata)`;
+}
+
 /**
  * Validates the user's metadata. Unknown fields are kept as they are
  * (extraJson); the actor never comes from here.
@@ -167,7 +185,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   }
   const result = metadataSchema.safeParse(normalised);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.length === 0 ? 'metadata' : fieldAsSent(issue.path.map(String), sentAs), message: issue.message })) };
+    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.length === 0 ? 'metadata' : fieldAsSent(issue.path.map(String), sentAs), message: missingFieldMessage(issue.path, normalised) ?? issue.message })) };
   }
   const data = result.data;
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.

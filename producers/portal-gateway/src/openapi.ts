@@ -154,7 +154,11 @@ export const VERSION = named('ImageVersion', {
       }, ['digest', 'artifactType', 'subject']),
     },
     sha256: text('SHA-256 of the stored archive'),
-    sizeBytes: { type: 'integer', format: 'int64', description: 'Archive size in bytes' },
+    sizeBytes: {
+      type: 'integer', format: 'int64',
+      description: 'The size in bytes of the archive as uploaded (or as Orbit built it from a registry reference, referrers included), not what the image takes at the registry: '
+        + 'one digest uploaded as two archives (docker save and an OCI layout, gzip or not) shows two sizes',
+    },
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
     imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<owner path>/<chart name>@sha256:… (each owner a repository path of its own, see README); null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
     imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
@@ -169,7 +173,9 @@ export const VERSION = named('ImageVersion', {
       description: 'Only for a version uploaded by reference, and only to the image\'s owner (a role holder never sees it: it may name a private registry); absent for an archive or presigned upload, and for one uploaded before 2026-12-06',
     },
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole.',
+  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole. '
+    + 'Of a multi-platform image, configDigest, layers, architecture and os describe one platform (linux/amd64, else the first; see platforms), not every one. '
+    + 'A docker save archive\'s uncompressed layers show as .tar here, and are pushed to the registry labelled as gzip layers, as skopeo pushes them (README, honest limits).',
 });
 
 export const IMAGE_VIEW = named('ImageView', object({
@@ -177,11 +183,12 @@ export const IMAGE_VIEW = named('ImageView', object({
   owner: text(),
   imageName: text(),
   description: text(),
-  environments: { type: 'array', items: text(), description: 'Every environment any version you see is present in' },
-  versionCount: { type: 'integer', minimum: 0, description: 'Every version you see, of which `versions` shows the newest' },
+  environments: { type: 'array', items: text(), description: 'Every environment any version you see is present in (with ?environment= too)' },
+  versionCount: { type: 'integer', minimum: 0, description: 'Every version you see, of which `versions` shows the newest; with ?environment=, every one you see present there' },
   versions: {
     type: 'array', items: VERSION,
-    description: `The newest versions you see, oldest first: up to ${VERSIONS_SHOWN.image} for one image, ${VERSIONS_SHOWN.listing} per image in a listing. Every one, newest first, a page at a time: GET /v1/images/{uid}/versions`,
+    description: `The newest versions you see, oldest first: up to ${VERSIONS_SHOWN.image} for one image, ${VERSIONS_SHOWN.listing} per image in a listing; with ?environment=, the newest present there. `
+      + 'Every one, newest first, a page at a time: GET /v1/images/{uid}/versions (which takes ?environment= as well)',
   },
 }, ['imageUID', 'owner', 'imageName', 'environments', 'versionCount', 'versions'], true));
 
@@ -291,7 +298,8 @@ const COMPLETION_BODY = object({
     type: 'string', nullable: true, pattern: SHA256_PATTERN, example: 'sha256:2f299622e3569519007b5e8fcbc3d4b1fcbb5a4c1e1a0d1e3f30a2fbc24e6d1a',
     description: 'The SHA-256 of the archive PUT (64 hex digits, either case, or sha256:<hex>): the validator then takes only an archive that hashes to it '
       + '(a single PUT\'s URL takes a body as often as it is used within its hour), and refuses any other CHECKSUM_MISMATCH. '
-      + 'Completing again with the same sha256, or none, is the repeat (200); with another, 422 ORBIT_ERR_IDEMPOTENCY_KEY_REUSED naming sha256',
+      + 'Completing again with the same sha256, or none, is the repeat (200); with another, 422 ORBIT_ERR_IDEMPOTENCY_KEY_REUSED naming sha256. '
+      + 'Only a SHA-256 pins a completion: X-Checksum-Sha1, X-Checksum-Md5 or X-Checksum on it is a 400 naming the header (the archive PUT is not hashed again)',
   },
 }, ['metadata']);
 
@@ -319,6 +327,26 @@ export const BODY_DIGEST_HEADER_SCHEMAS = {
     type: 'string', maxLength: 1000,
     description: 'RFC 3230, obsoleted by Content-Digest: SHA-256=<base64> (or SHA-512=<base64>) of the whole multipart body, checked as Content-Digest is',
   },
+  'content-md5': {
+    type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9+/]{22}==$',
+    description: 'RFC 1864: the base64 of the whole multipart body\'s MD5, as S3 takes it; a body that hashes otherwise is refused 422 CHECKSUM_MISMATCH as for Content-Digest, a malformed value 400 naming the header',
+  },
+} as const;
+
+/** Artifactory's other checksum headers on a multipart upload, of the image part as X-Checksum-Sha256 is; read by declaredArchiveDigests, whose 400 names them. */
+export const ARCHIVE_CHECKSUM_HEADER_SCHEMAS = {
+  'x-checksum-sha1': {
+    type: 'string', maxLength: 200, pattern: '^[0-9a-fA-F]{40}$',
+    description: 'The SHA-1 of the image part\'s bytes (40 hex digits, either case), as JFrog\'s CLI sends it: checked as X-Checksum-Sha256 is (422 CHECKSUM_MISMATCH naming it); hashed only when sent',
+  },
+  'x-checksum-md5': {
+    type: 'string', maxLength: 200, pattern: '^[0-9a-fA-F]{32}$',
+    description: 'The MD5 of the image part\'s bytes (32 hex digits, either case): checked as X-Checksum-Sha256 is; hashed only when sent',
+  },
+  'x-checksum': {
+    type: 'string', maxLength: 200, pattern: '^([0-9a-fA-F]{32}|[0-9a-fA-F]{40})$',
+    description: 'Artifactory\'s older header: the image part\'s MD5 (32 hex digits) or SHA-1 (40), told by its length, checked as X-Checksum-Sha256 is',
+  },
 } as const;
 
 /** Error answers a route documents besides its success. */
@@ -327,8 +355,9 @@ export function errors(...statuses: readonly number[]): Record<number, Schema> {
     400: 'Malformed request or metadata', 401: 'No valid bearer token', 403: 'Not allowed for the caller\'s roles', 404: 'No such request or image for this caller',
     409: 'Refused by a transfer rule, or an upload of a version its owner has already (NAME_CONFLICT; recorded as a failed request, requestId)', 413: 'Over the upload size limit',
     422: 'The key (Idempotency-Key, presigned upload) was first sent with another body (ORBIT_ERR_IDEMPOTENCY_KEY_REUSED; problems names metadata, image, reference or sha256), '
-      + 'or a streamed archive does not hash to its X-Checksum-Sha256, or its body to its Content-Digest, Repr-Digest or Digest (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
+      + 'or a streamed archive does not hash to its X-Checksum-Sha256, X-Checksum-Sha1, X-Checksum-Md5 or X-Checksum, or its body to its Content-Digest, Repr-Digest, Digest or Content-MD5 (CHECKSUM_MISMATCH; recorded as a failed request, requestId, '
       + 'except on a repeat of an Idempotency-Key, of which nothing was staged: the first request stands)',
+    429: 'Nothing was accepted; send it again after Retry-After seconds: the caller has their most uploads by reference under way (ORBIT_ERR_REFERENCE_UPLOADS_PENDING, ORBIT_MAX_PENDING_REFERENCE_UPLOADS), the message naming them',
     503: 'Nothing was accepted; try again after Retry-After seconds: a store the gateway needs did not answer (ORBIT_ERR_STORE_UNAVAILABLE), ' +
       'or ViewPort was lost and waits for a rebuild (ORBIT_ERR_PROJECTION_LOST), or the gateway stopped with the request under way (ORBIT_ERR_SHUTTING_DOWN, ORBIT_ERR_SHUTDOWN_CUT). Only when MySQL fell silent at the commit that records a request ' +
       'may it have been accepted, and the message says so: look at GET /v1/requests, or send it again with the same Idempotency-Key',
@@ -480,6 +509,7 @@ const HEADER_OF_STATUS: Readonly<Record<string, Record<string, { description: st
     'X-Orbit-Link-Expires': { description: 'When the Location link stops working (ISO 8601, UTC): ask again for a fresh one after that', schema: { type: 'string', format: 'date-time' } },
   },
   '401': { 'WWW-Authenticate': { description: 'The challenge: Bearer (and Basic first on the Helm repository routes), with error="invalid_token" when a token came', schema: { type: 'string' } } },
+  '429': { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer' } } },
   '503': { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer' } } },
 };
 

@@ -407,6 +407,18 @@ export class VersionUploadUnderWay extends Error {
   }
 }
 
+/**
+ * The owner has `pending.length` uploads by reference accepted and not finished, `limit` or more: this one was not
+ * recorded. A pull from a slow registry holds its Kafka partition (and one of the validator's few detached handlers),
+ * so one owner's slow references stalled every other owner's uploads behind them (found by a race review).
+ */
+export class ReferenceUploadsPending extends Error {
+  /** `pending`: the request ids of the owner's unfinished uploads by reference, oldest first. */
+  constructor(readonly pending: readonly string[], readonly limit: number) {
+    super(`${pending.length} uploads by reference are under way, at most ${limit} at once`);
+  }
+}
+
 /** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */
 export interface HeldRequest {
   readonly requestId: string;

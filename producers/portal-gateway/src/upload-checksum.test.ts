@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { refusalOf } from './testing/refusal.js';
-import { brokenPin, completionPin, completionSha256, declaredSha256, normalisedSha256, SHA256_PATTERN, type Pins } from './upload-checksum.js';
+import { archiveHashesOf, archivePinHeader, brokenPin, completionPin, completionSha256, declaredArchiveDigests, declaredSha256, normalisedSha256, pinsOf, SHA256_PATTERN, type Pins } from './upload-checksum.js';
 
 const HEX = 'ab'.repeat(32);
 
@@ -49,6 +49,47 @@ describe('a pinned SHA-256', () => {
     for (const value of ['nope', `${HEX}, ${HEX}`, '']) {
       expect(refusalOf(() => declaredSha256({ 'x-checksum-sha256': value }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-sha256']);
     }
+  });
+});
+
+describe('Artifactory\'s other checksum headers (X-Checksum-Sha1, X-Checksum-Md5, X-Checksum)', () => {
+  const SHA1 = 'a1'.repeat(20);
+  const MD5 = 'b2'.repeat(16);
+
+  it('reads them as pins of the archive, lower case; X-Checksum by its length (MD5 or SHA-1); none asks for no hashing', () => {
+    expect(declaredArchiveDigests({ 'x-checksum-sha1': SHA1.toUpperCase(), 'x-checksum-md5': ` ${MD5} ` })).toEqual([
+      { header: 'x-checksum-sha1', name: 'X-Checksum-Sha1', algorithm: 'sha1', hex: SHA1 }, { header: 'x-checksum-md5', name: 'X-Checksum-Md5', algorithm: 'md5', hex: MD5 },
+    ]);
+    expect(declaredArchiveDigests({ 'x-checksum': MD5 }).map((pin) => pin.algorithm)).toEqual(['md5']);
+    expect(declaredArchiveDigests({ 'x-checksum': SHA1 }).map((pin) => pin.algorithm)).toEqual(['sha1']);
+    // The same hash twice, agreeing, is one pin.
+    expect(declaredArchiveDigests({ 'x-checksum-md5': MD5, 'x-checksum': MD5.toUpperCase() })).toHaveLength(1);
+    expect(archiveHashesOf(pinsOf({}))).toEqual([]);
+    expect(archiveHashesOf(pinsOf({ 'x-checksum-sha256': HEX }))).toEqual([]);
+    expect(archiveHashesOf(pinsOf({ 'x-checksum-sha1': SHA1, 'x-checksum-md5': MD5 }))).toEqual(['sha1', 'md5']);
+  });
+
+  it('refuses a malformed one, or two that differ, 400 naming the header, before any body is read (they were left unread: a review)', () => {
+    for (const [header, value] of [['x-checksum-sha1', MD5], ['x-checksum-sha1', `${SHA1}, ${SHA1}`], ['x-checksum-md5', SHA1], ['x-checksum-md5', 'not-hex'.padEnd(32, '0')], ['x-checksum', HEX], ['x-checksum-md5', '']] as const) {
+      expect(refusalOf(() => pinsOf({ [header]: value })), `${header}: ${value}`).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', `header.${header}`]);
+    }
+    expect(refusalOf(() => declaredArchiveDigests({ 'x-checksum-md5': MD5, 'x-checksum': 'c3'.repeat(16) }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-md5']);
+  });
+
+  it('refuses them on a completion, which only a SHA-256 pins (the staged archive is not hashed again), and names any on a call without an archive', () => {
+    expect(refusalOf(() => completionPin(HEX, { 'x-checksum-sha1': SHA1 }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum-sha1']);
+    expect(refusalOf(() => completionPin(undefined, { 'x-checksum': MD5 }))).toEqual([400, 'ORBIT_ERR_BAD_REQUEST', 'header.x-checksum']);
+    expect([archivePinHeader({}), archivePinHeader({ 'x-checksum-md5': MD5 }), archivePinHeader({ 'x-checksum-sha256': HEX, 'x-checksum-sha1': SHA1 })]).toEqual([undefined, 'X-Checksum-Md5', 'X-Checksum-Sha256']);
+  });
+
+  it('names the header and its hash when the archive differs, after X-Checksum-Sha256', () => {
+    const pins = pinsOf({ 'x-checksum-sha1': SHA1, 'x-checksum-md5': MD5 });
+    expect(brokenPin(pins, HEX, {}, { sha1: SHA1, md5: MD5 })).toBeUndefined();
+    expect(brokenPin(pins, HEX, {}, { sha1: SHA1, md5: 'c3'.repeat(16) })).toEqual({
+      message: `the archive received hashes to md5 ${'c3'.repeat(16)}, but X-Checksum-Md5 gave ${MD5}`,
+      problem: { field: 'header.x-checksum-md5', message: `differs from the md5 of the archive received (${'c3'.repeat(16)})` },
+    });
+    expect(brokenPin({ ...pins, archive: 'cd'.repeat(32) }, HEX, {}, { sha1: 'ff'.repeat(20), md5: MD5 })?.problem.field).toBe('header.x-checksum-sha256');
   });
 });
 

@@ -44,6 +44,11 @@ export function completionSha256(value: unknown): string | null {
  * pins by header; it was dropped unread, found by a bug reread). Both, differing: a 400 naming the header.
  */
 export function completionPin(bodyValue: unknown, headers: IncomingHttpHeaders): string | null {
+  // The staged archive would be read whole again to hash it otherwise; refused, not dropped unread as it was.
+  const other = declaredArchiveDigests(headers)[0];
+  if (other !== undefined) {
+    throw badRequest(`${other.name} does not pin a completion: only ${CHECKSUM_HEADER} or the body's sha256 do (the archive PUT is hashed as SHA-256 alone); send one of those, or leave ${other.name} out`, `header.${other.header}`);
+  }
   const fromBody = completionSha256(bodyValue);
   const fromHeader = declaredSha256(headers);
   if (fromBody !== null && fromHeader !== null && fromBody !== fromHeader) {
@@ -65,14 +70,77 @@ export function declaredSha256(headers: IncomingHttpHeaders): string | null {
   return sha256;
 }
 
-/** What a streamed upload pinned its bytes by: the archive's SHA-256 (X-Checksum-Sha256), the whole body's (Content-Digest, Repr-Digest, Digest). */
+/** A hash of the archive part other than its SHA-256, as Node names it (createHash). */
+export type ArchiveHash = 'sha1' | 'md5';
+
+/** An archive digest an Artifactory-style client sent (X-Checksum-Sha1, X-Checksum-Md5, X-Checksum), and its header. */
+export interface DeclaredArchiveDigest {
+  /** The header as Node names it. */
+  readonly header: string;
+  /** The header as a person writes it, for messages. */
+  readonly name: string;
+  readonly algorithm: ArchiveHash;
+  /** Hex, lower case. */
+  readonly hex: string;
+}
+
+/** Hex digits of each archive hash. */
+const HEX_LENGTH: Readonly<Record<ArchiveHash, number>> = { sha1: 40, md5: 32 };
+
+/**
+ * Artifactory's other checksum headers, each of the deployed file (here the archive part, as X-Checksum-Sha256 is):
+ * JFrog's CLI sends Sha1 and Md5 beside Sha256. X-Checksum, Artifactory's older name, is read by its length, as an
+ * MD5 (32 hex digits) or a SHA-1 (40).
+ */
+const ARCHIVE_CHECKSUM_HEADERS: readonly { readonly header: string; readonly name: string; readonly algorithms: readonly ArchiveHash[] }[] = [
+  { header: 'x-checksum-sha1', name: 'X-Checksum-Sha1', algorithms: ['sha1'] },
+  { header: 'x-checksum-md5', name: 'X-Checksum-Md5', algorithms: ['md5'] },
+  { header: 'x-checksum', name: 'X-Checksum', algorithms: ['md5', 'sha1'] },
+];
+
+/**
+ * The archive's SHA-1 and MD5 a streamed upload pinned by Artifactory's headers: they were left unread, and a wrong
+ * one was accepted (found by a review). A value that is no such digest is a 400 naming its header, and two headers
+ * giving one hash different values a 400 too.
+ */
+export function declaredArchiveDigests(headers: IncomingHttpHeaders): readonly DeclaredArchiveDigest[] {
+  const kept: DeclaredArchiveDigest[] = [];
+  for (const { header, name, algorithms } of ARCHIVE_CHECKSUM_HEADERS) {
+    const value = headers[header];
+    if (value === undefined) continue;
+    const written = (Array.isArray(value) ? value.join(', ') : value).trim();
+    const algorithm = algorithms.find((candidate) => new RegExp(`^[0-9a-fA-F]{${HEX_LENGTH[candidate]}}$`).test(written));
+    if (algorithm === undefined) {
+      const forms = algorithms.map((candidate) => `${HEX_LENGTH[candidate]} hex digits (${candidate === 'md5' ? 'MD5' : 'SHA-1'})`).join(' or ');
+      throw badRequest(`${name} must be the archive's ${algorithms.map((candidate) => (candidate === 'md5' ? 'MD5' : 'SHA-1')).join(' or ')}, as ${forms} (one header); got ${JSON.stringify(written.slice(0, 80))}`, `header.${header}`);
+    }
+    const digest = { header, name, algorithm, hex: written.toLowerCase() };
+    const earlier = kept.find((held) => held.algorithm === algorithm);
+    if (earlier === undefined) kept.push(digest);
+    else if (earlier.hex !== digest.hex) throw badRequest(`${earlier.name} and ${name} give the archive different ${algorithm} digests: send one`, `header.${earlier.header}`);
+  }
+  return kept;
+}
+
+/**
+ * What a streamed upload pinned its bytes by: the archive's SHA-256 (X-Checksum-Sha256) and SHA-1 or MD5
+ * (X-Checksum-Sha1, X-Checksum-Md5, X-Checksum), the whole body's (Content-Digest, Repr-Digest, Digest, Content-MD5).
+ */
 export interface Pins {
   readonly archive: string | null;
   readonly body: readonly DeclaredBodyDigest[];
+  /** None when absent. */
+  readonly archiveDigests?: readonly DeclaredArchiveDigest[];
 }
 
 /** The pins of a call, read before its body so that a malformed one costs no upload. */
-export const pinsOf = (headers: IncomingHttpHeaders): Pins => ({ archive: declaredSha256(headers), body: declaredBodyDigests(headers) });
+export const pinsOf = (headers: IncomingHttpHeaders): Pins => ({ archive: declaredSha256(headers), body: declaredBodyDigests(headers), archiveDigests: declaredArchiveDigests(headers) });
+
+/** The header of an archive pin a call sent, if any: a registry reference sends no archive for one to pin. */
+export function archivePinHeader(headers: IncomingHttpHeaders): string | undefined {
+  if (declaredSha256(headers) !== null) return CHECKSUM_HEADER;
+  return declaredArchiveDigests(headers)[0]?.name;
+}
 
 /** A pin the bytes received do not hold to: the refusal's message and the field it names. */
 export interface BrokenPin {
@@ -85,11 +153,21 @@ export interface BrokenPin {
  * SHA-256 (null: no archive came), `bodyDigests` the whole body's hex digests by hash (hashed only for the pins that
  * asked for them).
  */
-export function brokenPin(pins: Pins, archiveSha256: string | null, bodyDigests: Readonly<Partial<Record<BodyHash, string>>>): BrokenPin | undefined {
+export function brokenPin(
+  pins: Pins, archiveSha256: string | null, bodyDigests: Readonly<Partial<Record<BodyHash, string>>>, archiveDigests: Readonly<Partial<Record<ArchiveHash, string>>> = {},
+): BrokenPin | undefined {
   if (pins.archive !== null && archiveSha256 !== pins.archive) {
     return {
       message: `the archive received hashes to sha256 ${String(archiveSha256)}, but ${CHECKSUM_HEADER} gave ${pins.archive}`,
       problem: { field: CHECKSUM_HEADER_FIELD, message: `differs from the sha256 of the archive received (${String(archiveSha256)})` },
+    };
+  }
+  for (const pin of pins.archiveDigests ?? []) {
+    const received = archiveDigests[pin.algorithm];
+    if (received === pin.hex) continue;
+    return {
+      message: `the archive received hashes to ${pin.algorithm} ${String(received)}, but ${pin.name} gave ${pin.hex}`,
+      problem: { field: `header.${pin.header}`, message: `differs from the ${pin.algorithm} of the archive received (${String(received)})` },
     };
   }
   for (const pin of pins.body) {
@@ -106,6 +184,9 @@ export function brokenPin(pins: Pins, archiveSha256: string | null, bodyDigests:
 /** The hashes of the whole body that its pins ask for, one each. */
 export const bodyHashesOf = (pins: Pins): readonly BodyHash[] => [...new Set(pins.body.map((pin) => pin.algorithm))];
 
-/** X-Checksum-Sha256 on an upload that sends no archive: refused rather than dropped, so the client does not take it to be checked. */
-export const checksumWithoutArchive = (): RequestRefusedError =>
-  badRequest(`${CHECKSUM_HEADER} pins an archive's bytes, and a registry reference sends none: send it with a multipart upload of the archive, or leave it out`, CHECKSUM_HEADER_FIELD);
+/** The hashes of the archive part besides its SHA-256 that its pins ask for, one each: none costs nothing. */
+export const archiveHashesOf = (pins: Pins): readonly ArchiveHash[] => [...new Set((pins.archiveDigests ?? []).map((pin) => pin.algorithm))];
+
+/** An archive pin (X-Checksum-Sha256 or another) on an upload that sends no archive: refused rather than dropped, so the client does not take it to be checked. */
+export const checksumWithoutArchive = (header: string = CHECKSUM_HEADER): RequestRefusedError =>
+  badRequest(`${header} pins an archive's bytes, and a registry reference sends none: send it with a multipart upload of the archive, or leave it out`, `header.${header.toLowerCase()}`);

@@ -171,6 +171,32 @@ describe('GET /v1/images/{uid}/versions, newest first, a page at a time', () => 
   });
 });
 
+describe('GET /v1/images/{uid}/versions?environment= and GET /v1/images/{uid}?environment=', () => {
+  const image: ImageView = { imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'], versions: Array.from({ length: 3 }, (_, at) => ({ imageVersion: `v${at + 1}-0-00`, status: 'ready', environments: ['Development'] })) };
+  const app = routeTestGateway({ uid: UID, image });
+  const get = async (url: string) => {
+    const response = await app.inject({ url, headers: { authorization: `Bearer ${await routeTestToken('dev1')}` } });
+    return { status: response.statusCode, body: response.json() as { nextCursor?: string | null; code?: string; problems?: { field: string }[] } };
+  };
+
+  it('takes the environment in any letter case and refuses an unknown one with 400 UNKNOWN_ENVIRONMENT, as the listing does (it was refused as an unknown parameter)', async () => {
+    for (const url of [`/v1/images/${UID}/versions?environment=testing`, `/v1/images/${UID}/versions?environment=DEVELOPMENT`, `/v1/images/${UID}?environment=testing`]) expect((await get(url)).status, url).toBe(200);
+    for (const url of [`/v1/images/${UID}/versions?environment=Prod`, `/v1/images/${UID}?environment=Prod`]) {
+      expect(await get(url), url).toMatchObject({ status: 400, body: { code: 'UNKNOWN_ENVIRONMENT', problems: [{ field: 'querystring.environment' }] } });
+    }
+  });
+
+  it('binds a versions cursor to its environment: one of the filtered pages is refused on the unfiltered ones and back, and kept across letter case', async () => {
+    const filtered = String((await get(`/v1/images/${UID}/versions?limit=1&environment=development`)).body.nextCursor);
+    const unfiltered = String((await get(`/v1/images/${UID}/versions?limit=1`)).body.nextCursor);
+    expect((await get(`/v1/images/${UID}/versions?limit=1&cursor=${filtered}`)).status).toBe(400);
+    expect((await get(`/v1/images/${UID}/versions?limit=1&environment=Development&cursor=${unfiltered}`)).status).toBe(400);
+    expect((await get(`/v1/images/${UID}/versions?limit=1&environment=Testing&cursor=${filtered}`)).status).toBe(400);
+    expect((await get(`/v1/images/${UID}/versions?limit=1&environment=DEVELOPMENT&cursor=${filtered}`)).status).toBe(200);
+    expect((await get(`/v1/images/${UID}/versions?limit=1&cursor=${unfiltered}`)).status).toBe(200);
+  });
+});
+
 describe('GET /v1/images?environment=', () => {
   it('takes any letter case and refuses an unknown environment with 400, as every other environment parameter does (found by a probe)', async () => {
     const searched: ImageQuery[] = [];

@@ -5,7 +5,7 @@ import { badCursor, cursorOrThrow, encodeCursor, filteredListing, pageQuery } fr
 import { errors, IMAGE_EVENTS, IMAGE_LIST, IMAGE_VERSIONS, IMAGE_VIEW, pathParams } from '../openapi.js';
 import { notFound, RequestRefusedError } from '../errors.js';
 import { environmentOrThrow } from '../environment-param.js';
-import type { EventLogReader, EventPosition, ImageReader, ImageView, RequestStore, TimelineEntry, ViewerQuery } from '../ports.js';
+import type { EventLogReader, EventPosition, ImageReader, ImageView, OverviewQuery, RequestStore, TimelineEntry, VersionsQuery, ViewerQuery } from '../ports.js';
 import { imageNotHeld } from './not-held.js';
 import { onceEach } from '../request-steps.js';
 import { readableEnvironments, requestsToSettle, visibleEvents } from '../read-access.js';
@@ -13,6 +13,7 @@ import { VERSIONS_SHOWN } from '../image-overview.js';
 import { holdsOwnerOnlyFacts, imageShownTo, versionShownTo } from '../version-objects.js';
 import { eventsShownTo } from '../event-payload-view.js';
 import type { TransferPolicy } from '../transfer-rules.js';
+import type { InEnvironment } from '../stores/mysql-images.js';
 
 const IMAGE_UID_PARAM = pathParams('uid');
 /** Rows per page of a listing, unless the caller asks for fewer or more (up to max). */
@@ -30,6 +31,15 @@ const MAX_EVENT_READS = 20;
  * past them, rather than reading on through a log of others' events for as long as it is.
  */
 const MAX_EVENT_ROWS = 20_000;
+
+/** `?environment=`, narrowing the versions shown, counted and paged to those present there. */
+const ENVIRONMENT_FILTER = {
+  type: 'string', maxLength: 32,
+  description: 'Only versions present in this environment (any letter case; an unknown name is 400 UNKNOWN_ENVIRONMENT): `versions` and `versionCount` are of those, `environments` stays every environment of the versions you see',
+};
+
+/** The environment a query names, as every environment parameter reads it, or none. */
+const environmentAsked = (asked: string | undefined): EnvironmentName | undefined => (asked === undefined ? undefined : environmentOrThrow(asked, 'querystring.environment'));
 
 /** q as it is searched (NFKC), or 400 for one holding what the collation gives no weight (unsearchableReason). */
 function searchableOrThrow(q: string): string {
@@ -66,13 +76,18 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       if (!image) throw await notHeldAnswer(caller, request.params.uid);
       return { caller, image };
     };
-    app.get<{ Params: { uid: string } }>('/v1/images/:uid', {
+    app.get<{ Params: { uid: string }; Querystring: { environment?: string } }>('/v1/images/:uid', {
       schema: {
         operationId: 'getImage', summary: `An image in ViewPort with its environments and newest ${VERSIONS_SHOWN.image} versions (every one: GET /v1/images/{uid}/versions)`,
-        tags: ['images'], params: IMAGE_UID_PARAM, response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) },
+        tags: ['images'], params: IMAGE_UID_PARAM, querystring: { type: 'object', additionalProperties: false, properties: { environment: ENVIRONMENT_FILTER } },
+        response: { 200: IMAGE_VIEW, ...errors(400, 401, 404) },
       },
     }, async (request) => {
-      const { caller, image } = await visible(request, (uid, query) => deps.images.overview(uid, { ...query, newest: VERSIONS_SHOWN.image }));
+      const environment = environmentAsked(request.query.environment);
+      const { caller, image } = await visible(request, (uid, query) => {
+        const scoped: InEnvironment<OverviewQuery> = { ...query, newest: VERSIONS_SHOWN.image, environment };
+        return deps.images.overview(uid, scoped);
+      });
       return imageShownTo(image, caller.actor.username);
     });
     app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/events', {
@@ -137,9 +152,9 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const shown = eventsShownTo(caller.actor.username, image.owner, events);
       return { imageUID: image.imageUID, events: shown, nextCursor: next ? encodeCursor(listing, [next.eventKey, next.pid]) : null };
     });
-    app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string } }>('/v1/images/:uid/versions', {
+    app.get<{ Params: { uid: string }; Querystring: { limit?: number; cursor?: string; environment?: string } }>('/v1/images/:uid/versions', {
       schema: {
-        operationId: 'listImageVersions', tags: ['images'], params: IMAGE_UID_PARAM, querystring: pageQuery(VERSIONS_PAGE),
+        operationId: 'listImageVersions', tags: ['images'], params: IMAGE_UID_PARAM, querystring: pageQuery(VERSIONS_PAGE, { environment: ENVIRONMENT_FILTER }),
         summary: `An image's versions newest first, a page at a time (GET /v1/images/{uid} shows the newest ${VERSIONS_SHOWN.image})`,
         response: { 200: IMAGE_VERSIONS, ...errors(400, 401, 404) },
       },
@@ -147,12 +162,15 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const caller = await options.caller(request);
       const { uid } = request.params;
       const { limit = VERSIONS_PAGE.default, cursor } = request.query;
-      const listing = `versions:${uid}`;
+      const environment = environmentAsked(request.query.environment);
+      // The filter is in the listing's name, so a cursor of the Testing pages is refused on the unfiltered ones and back.
+      const listing = filteredListing(`versions:${uid}`, { environment });
       const after = cursorOrThrow(cursor, listing);
       const before = after === undefined ? undefined : Number(after[0]);
       if (before !== undefined && !Number.isSafeInteger(before)) throw badCursor();
       // Read a page at a time in the store: an image of a thousand versions was megabytes per read (found by a probe).
-      const page = await deps.images.versionsPage(uid, { limit, before, beforeVersion: after?.[1], viewer: caller.actor.username, readable: readableBy(caller) });
+      const asked: InEnvironment<VersionsQuery> = { limit, before, beforeVersion: after?.[1], viewer: caller.actor.username, readable: readableBy(caller), environment };
+      const page = await deps.images.versionsPage(uid, asked);
       // Polled after an upload's 202 as the image is: "not yet" or "failed", naming the upload, to its owner.
       if (!page) throw await notHeldAnswer(caller, uid);
       const last = page.versions.at(-1);
@@ -165,7 +183,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
     app.get<{ Querystring: { q?: string; category?: string; environment?: string; limit?: number; cursor?: string } }>('/v1/images', {
       schema: {
         operationId: 'searchImages', summary: 'Search your images (and, with a promotion role, the images in the environments it covers)', tags: ['images'],
-        querystring: pageQuery(IMAGES_PAGE, { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: { type: 'string', maxLength: 32 } }),
+        querystring: pageQuery(IMAGES_PAGE, { q: { type: 'string', maxLength: 128 }, category: { type: 'string', maxLength: 64 }, environment: ENVIRONMENT_FILTER }),
         response: { 200: IMAGE_LIST, ...errors(400, 401) },
       },
     }, async (request) => {
@@ -175,7 +193,7 @@ export function imageRoutes(deps: { images: ImageReader; events: EventLogReader;
       const q = request.query.q === undefined ? undefined : searchableOrThrow(request.query.q);
       const category = request.query.category === undefined ? undefined : searchCategory(request.query.category);
       // As every other environment parameter: any letter case, and an unknown name refused rather than answered with nothing.
-      const environment = request.query.environment === undefined ? undefined : environmentOrThrow(request.query.environment, 'querystring.environment');
+      const environment = environmentAsked(request.query.environment);
       const listing = filteredListing('images', { q, category, environment });
       const after = cursorOrThrow(cursor, listing);
       const readable = readableBy(caller);

@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, type Actor } from '@orbit/lib';
 import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
-import { RequestRefusedError } from '../errors.js';
+import { RequestDeferredError, RequestRefusedError } from '../errors.js';
 import type { FieldProblem } from '../metadata.js';
-import { ChartNameTaken, VersionUploadUnderWay, type AcceptedRequest } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type AcceptedRequest } from '../ports.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import type { StagedObject } from '../staging.js';
 import type { BrokenPin } from '../upload-checksum.js';
 import { refuseOtherBody, type UploadClaiming } from './upload-idempotency.js';
 import type { Accepted, ClaimedBy, Sender, SentBody, UploadAnswer, UploadRouteDeps } from './upload-route-types.js';
 import type { StagingCleanup } from './upload-staging-cleanup.js';
+
+/**
+ * What a 429 ORBIT_ERR_REFERENCE_UPLOADS_PENDING asks the caller to wait: about one manifest's deadline at the
+ * validator (30 s), within which a pull under way either has its manifests or is refused.
+ */
+const REFERENCE_RETRY_AFTER_SECONDS = 30;
 
 /** How an upload is taken once it is read: the checks of its name and version, its record and command, and its refusals. */
 export interface UploadAcceptance {
@@ -114,6 +120,7 @@ export function uploadAcceptance(
   function refuseUnderWay(sender: Sender, metadata: ImageMetadata, imageUID: string, error: unknown): Promise<never> {
     // The name was freed meanwhile and another of the owner's names took its chart name (stores/mysql-requests.ts freeUnheld).
     if (error instanceof ChartNameTaken) chartNameRefusal(error);
+    if (error instanceof ReferenceUploadsPending) referencesPendingRefusal(sender, error);
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
     // Another spelling of its chart version (5.0.0 while v5-0-0 is under way) is named as that upload spells it.
@@ -121,6 +128,18 @@ export function uploadAcceptance(
     return refuseNameConflict(sender, metadata, imageUID,
       `${actor.username} is uploading ${metadata.imageName} ${spelling} already (request ${error.requestId}; follow GET /v1/requests/${error.requestId}); versions cannot be replaced: if that request fails, send this one again`,
       `is being uploaded by request ${error.requestId}${error.imageVersion === metadata.imageVersion ? '' : ` as ${error.imageVersion}`}`);
+  }
+
+  /**
+   * The owner has their most uploads by reference under way (ORBIT_MAX_PENDING_REFERENCE_UPLOADS): 429, nothing
+   * recorded, as a registry's rate limit answers. Not a failed request: nothing is wrong with the upload, and the
+   * same one is accepted once one of those has ended.
+   */
+  function referencesPendingRefusal({ actor }: Sender, error: ReferenceUploadsPending): never {
+    const shown = error.pending.slice(0, 3).join(', ') + (error.pending.length > 3 ? ` and ${error.pending.length - 3} more` : '');
+    throw new RequestDeferredError(429, 'ORBIT_ERR_REFERENCE_UPLOADS_PENDING',
+      `${actor.username} has ${error.pending.length} uploads by reference under way (${shown}; follow GET /v1/requests/{requestId}), and Orbit pulls at most ${error.limit} of one owner's at once, so that a registry answering slowly holds up no one else's uploads: nothing was accepted; send this again once one of them has finished`,
+      [{ field: 'reference', message: `${error.pending.length} of your uploads by reference are under way, the most taken at once` }], REFERENCE_RETRY_AFTER_SECONDS);
   }
 
   /** A chart name another of the owner's names has, as the 409 the caller gets. */

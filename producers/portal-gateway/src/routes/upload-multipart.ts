@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { MultipartFile } from '@fastify/multipart';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { ImageMetadata } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
@@ -7,7 +7,7 @@ import { badRequest, FORM_CUT_SHORT, RequestRefusedError } from '../errors.js';
 import { FormFraming } from '../form-framing.js';
 import { UploadTooLargeError, type StagedObject } from '../staging.js';
 import { metadataSha256 } from '../upload-body-digest.js';
-import { bodyHashesOf, brokenPin, type BodyHash, type Pins } from '../upload-checksum.js';
+import { archiveHashesOf, bodyHashesOf, brokenPin, type ArchiveHash, type BodyHash, type Pins } from '../upload-checksum.js';
 import type { UploadAcceptance } from './upload-acceptance.js';
 import { METADATA_AS_FILE, metadataOrThrow, metadataPartValue } from './upload-metadata-part.js';
 import { senderOf, type ClaimedBy, type SentBody, type UploadAnswer, type UploadRouteDeps } from './upload-route-types.js';
@@ -35,6 +35,23 @@ async function hashed(body: AsyncIterable<Buffer>, limit: number): Promise<strin
 interface PartsOptions {
   /** Give these digests of the whole body as it came too (what Content-Digest is of): hashed only when a pin asks for them. */
   readonly bodyHashes?: readonly BodyHash[];
+  /** Give these digests of the archive part too (X-Checksum-Sha1, X-Checksum-Md5): hashed only when a pin asks for them. */
+  readonly archiveHashes?: readonly ArchiveHash[];
+}
+
+/** The hex digests of what `hashes` were fed, by hash. */
+const digestsOf = <H extends string>(hashes: readonly { algorithm: H; hash: Hash }[]): Partial<Record<H, string>> =>
+  Object.fromEntries(hashes.map(({ algorithm, hash }) => [algorithm, hash.digest('hex')])) as Partial<Record<H, string>>;
+
+/** `file` as it is read, fed to `hashes` on its way: a failure of `file` fails what reads it. */
+function hashedOnTheWay(file: Readable, hashes: readonly { hash: Hash }[]): Readable {
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      for (const { hash } of hashes) hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  return pipeline(file, tap, () => undefined);
 }
 
 /**
@@ -47,6 +64,15 @@ function noPartFound(headers: FastifyRequest['headers']): string {
   if (empty) return 'the body is empty: send the parts "metadata" (JSON) and "image" (the archive, as a file part)';
   return `no part was found in the body: each part begins with a line of "--" and the boundary Content-Type names (${JSON.stringify(boundaryOf(headers) ?? '')}), `
     + 'and the body\'s lines end in CRLF, not LF alone; nothing may follow the boundary on its line (curl -F and HTTP libraries write a form so)';
+}
+
+/** A multipart body read: its metadata, its image as `image.read` made it, what the metadata's check gave, and the digests pins asked for. */
+interface PartsRead<I, T> {
+  readonly metadata: ImageMetadata;
+  readonly image: I;
+  readonly checked: T;
+  readonly bodyDigests: Partial<Record<BodyHash, string>>;
+  readonly archiveDigests: Partial<Record<ArchiveHash, string>>;
 }
 
 /** A multipart archive upload (POST /v1/uploads as a form): its first call, and a repeat of its Idempotency-Key. */
@@ -78,8 +104,9 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
     // deleted from staging: its client sends the whole body again anyway. Once the record is being written, a failure
     // may still have committed it, so from there on the staged image stays.
     const sender = senderOf(request, caller);
-    const { metadata, image: staged, checked: knownUID, bodyDigests } = await readParts(request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), { bodyHashes: bodyHashesOf(pins) });
-    const broken = brokenPin(pins, staged.sha256, bodyDigests);
+    const { metadata, image: staged, checked: knownUID, bodyDigests, archiveDigests } = await readParts(
+      request, caller, (parsed) => checkedBeforeImage(sender, parsed, claimed), { bodyHashes: bodyHashesOf(pins), archiveHashes: archiveHashesOf(pins) });
+    const broken = brokenPin(pins, staged.sha256, bodyDigests, archiveDigests);
     if (broken) return refuseChecksumMismatch(sender, metadata, staged, broken, knownUID);
     const sent: SentBody = { digest: { metadataSha256: metadataSha256(metadata), contentSha256: staged.sha256 }, contentIs: 'image' };
     let imageUID: string;
@@ -101,11 +128,11 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
   }
 
   async function sentParts(request: FastifyRequest, pins: Pins): Promise<SentBody> {
-    const { metadata, image, bodyDigests } = await eachPart(request, async () => undefined, {
+    const { metadata, image, bodyDigests, archiveDigests } = await eachPart(request, async () => undefined, {
       read: (file) => hashed(file, deps.maxUploadBytes), drop: async () => undefined,
-    }, { bodyHashes: bodyHashesOf(pins) });
+    }, { bodyHashes: bodyHashesOf(pins), archiveHashes: archiveHashesOf(pins) });
     // A repeat is refused as its first call would be; nothing of it was staged, so there is nothing to record or delete.
-    const broken = brokenPin(pins, image, bodyDigests);
+    const broken = brokenPin(pins, image, bodyDigests, archiveDigests);
     if (broken) throw new RequestRefusedError(422, 'CHECKSUM_MISMATCH', `${broken.message}; nothing of this repeat was kept, and the request the key first started stands: send it again`, [broken.problem]);
     return { digest: { metadataSha256: metadataSha256(metadata), contentSha256: image }, contentIs: 'image' };
   }
@@ -113,7 +140,7 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
   /** The metadata and the staged image, in whichever order they came; nothing stays staged if the parts are refused. */
   async function readParts<T>(
     request: FastifyRequest, caller: Caller, onMetadata: (metadata: ImageMetadata) => Promise<T>, options: PartsOptions = {},
-  ): Promise<{ metadata: ImageMetadata; image: StagedObject; checked: T; bodyDigests: Partial<Record<BodyHash, string>> }> {
+  ): Promise<PartsRead<StagedObject, T>> {
     return eachPart(request, onMetadata, {
       read: (file) => deps.uploads.stage(caller.actor.username, randomUUID(), file),
       drop: (staged) => discard(staged, request),
@@ -127,9 +154,9 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
    */
   async function eachPart<T, I>(
     request: FastifyRequest, onMetadata: (metadata: ImageMetadata) => Promise<T>,
-    image: { readonly read: (file: MultipartFile['file']) => Promise<I>; readonly drop: (image: I) => Promise<void> },
-    { bodyHashes = [] }: PartsOptions = {},
-  ): Promise<{ metadata: ImageMetadata; image: I; checked: T; bodyDigests: Partial<Record<BodyHash, string>> }> {
+    image: { readonly read: (file: Readable) => Promise<I>; readonly drop: (image: I) => Promise<void> },
+    { bodyHashes = [], archiveHashes = [] }: PartsOptions = {},
+  ): Promise<PartsRead<I, T>> {
     let metadata: ImageMetadata | undefined;
     let checked: { value: T } | undefined;
     let read: { value: I } | undefined;
@@ -138,6 +165,7 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
     const boundary = boundaryOf(request.headers);
     const framing = boundary === undefined ? undefined : new FormFraming(boundary);
     const bodyHashing = bodyHashes.map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
+    const archiveHashing = archiveHashes.map((algorithm) => ({ algorithm, hash: createHash(algorithm) }));
     const watch = (chunk: Buffer): void => {
       framing?.feed(chunk);
       for (const { hash } of bodyHashing) hash.update(chunk);
@@ -164,7 +192,7 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
           // A body that came whole without its closing boundary: the reader destroyed the part before handing it over,
           // and a pipeline from a stream destroyed already never calls back (found by a probe: the upload got no answer).
           if (part.file.destroyed && !part.file.readableEnded) throw Object.assign(new Error(FORM_CUT_SHORT), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-          read = { value: await image.read(part.file) };
+          read = { value: await image.read(archiveHashing.length === 0 ? part.file : hashedOnTheWay(part.file, archiveHashing)) };
           // The multipart parser stops at its fileSize limit and marks the stream truncated.
           if (part.file.truncated) throw new UploadTooLargeError(deps.maxUploadBytes);
         }
@@ -175,8 +203,7 @@ export function multipartUploads(deps: Pick<UploadRouteDeps, 'uploads' | 'maxUpl
       if (misframed !== undefined) throw badRequest(misframed, 'body');
       // Read to the end: a part after both (`-F imageVersion=v2` meant as an override, say) is refused like one before them.
       if (metadata && read && checked) {
-        const bodyDigests = Object.fromEntries(bodyHashing.map(({ algorithm, hash }) => [algorithm, hash.digest('hex')]));
-        return { metadata, image: read.value, checked: checked.value, bodyDigests };
+        return { metadata, image: read.value, checked: checked.value, bodyDigests: digestsOf(bodyHashing), archiveDigests: digestsOf(archiveHashing) };
       }
       if (parts === 0) throw badRequest(noPartFound(request.headers), 'body');
       throw badRequest(read ? 'the "metadata" part is missing' : 'the "image" file part is missing', read ? 'metadata' : 'image');

@@ -107,4 +107,41 @@ describe('an upload pinned by SHA-256 (staging in MinIO, the validator\'s decisi
     const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `uploads/${ownerKeySegment(owner)}/` }));
     expect(left.Contents ?? []).toEqual([]);
   });
+
+  it('checks Artifactory\'s X-Checksum-Sha1, X-Checksum-Md5 and X-Checksum against the archive, and Content-MD5 against the body: a wrong one is 422 CHECKSUM_MISMATCH naming it, with nothing left in staging (they were ignored: found by a review)', async () => {
+    const { app, published, refused } = pinnedGateway();
+    const owner = `pin-${uniqueSuffix()}`;
+    const headers = { authorization: `Bearer ${await routeTestToken(owner)}` };
+    const boundary = `pin${uniqueSuffix()}`;
+    const body = (imageVersion: string) => Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ imageName: 'pinned', imageVersion })}\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.tar"\r\nContent-Type: application/x-tar\r\n\r\n`),
+      archive, Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const upload = (imageVersion: string, pin: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/v1/uploads', payload: body(imageVersion), headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}`, ...pin } });
+    const hex = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest('hex');
+    const wrongs: [string, string, string][] = [
+      ['x-checksum-sha1', '0'.repeat(40), `hashes to sha1 ${hex('sha1', archive)}, but X-Checksum-Sha1 gave ${'0'.repeat(40)}`],
+      ['x-checksum-md5', '0'.repeat(32), `hashes to md5 ${hex('md5', archive)}, but X-Checksum-Md5 gave ${'0'.repeat(32)}`],
+      ['x-checksum', '0'.repeat(32), `hashes to md5 ${hex('md5', archive)}, but X-Checksum gave ${'0'.repeat(32)}`],
+      ['content-md5', 'AAAAAAAAAAAAAAAAAAAAAA==', `the body received hashes to md5 ${hex('md5', body('v1-0-04'))}, but Content-MD5 gave ${'0'.repeat(32)}`],
+    ];
+    for (const [index, [header, value, said]] of wrongs.entries()) {
+      const answer = await upload(`v1-0-0${index + 1}`, { [header]: value });
+      expect([answer.statusCode, answer.json().code, answer.json().problems?.[0]?.field], header).toEqual([422, 'CHECKSUM_MISMATCH', `header.${header}`]);
+      expect(answer.json().message, header).toContain(said);
+    }
+    expect(published).toEqual([]);
+    expect(refused.map((event) => event.reasonCode)).toEqual(['CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH']);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `uploads/${ownerKeySegment(owner)}/` }));
+    expect(left.Contents ?? []).toEqual([]);
+    // JFrog's CLI sends all three of the archive's; right, with the body's Content-MD5, they are taken.
+    const right = await upload('v2-0-00', {
+      'x-checksum-sha256': sha256(archive), 'x-checksum-sha1': hex('sha1', archive).toUpperCase(), 'x-checksum-md5': hex('md5', archive),
+      'content-md5': createHash('md5').update(body('v2-0-00')).digest('base64'),
+    });
+    expect(right.statusCode, right.body).toBe(202);
+    expect(published.map((event) => event.sha256)).toEqual([sha256(archive)]);
+  });
 });

@@ -12,7 +12,7 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { ChartNameTaken, VersionUploadUnderWay, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary, metadataPartValue } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -39,12 +39,22 @@ interface HarnessOptions {
   readonly oneUploadPerVersion?: boolean;
   /** As MySQL's publisher when the name was freed meanwhile and another name took its chart name: nothing recorded. */
   readonly nameFreed?: ChartNameTaken;
+  /** As MySQL's publisher and key claims: an owner's uploads by reference unfinished at once, at most (ReferenceUploadsPending). */
+  readonly maxPendingReferenceUploads?: number;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
+  const references = new Set<string>();
+  /** As admitReferenceUpload: refused while the owner's recorded references that have not ended reach the limit. */
+  const admitReference = (command: UploadRequested, owner: string): void => {
+    if (maxPendingReferenceUploads === undefined || command.source !== 'REFERENCE') return;
+    const pending = [...references].filter((id) => records.get(id)?.owner === owner && ['accepted', 'running'].includes(records.get(id)?.status ?? ''));
+    if (pending.length >= maxPendingReferenceUploads) throw new ReferenceUploadsPending(pending, maxPendingReferenceUploads);
+    references.add(command.requestId);
+  };
   const staged: { key: string; bytes: number }[] = [];
   const discarded: string[] = [];
   const abandoned: string[] = [];
@@ -141,13 +151,14 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
         const underWay = [...records.values()].find((other) => other.kind === 'upload' && other.imageUID === record.imageUID && chartVersionOf(other.imageVersion ?? '') === chartVersionOf(record.imageVersion ?? '') && ['accepted', 'running'].includes(other.status));
         if (oneUploadPerVersion && underWay) throw new VersionUploadUnderWay(underWay.requestId, underWay.imageVersion ?? '');
         if (nameFreed) throw nameFreed;
+        admitReference(event, record.owner);
         records.set(record.requestId, { ...record, status: 'accepted', error: null });
         published.push(event);
       },
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
-    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published), completions: keyClaims(records, published),
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published, admitReference), completions: keyClaims(records, published, admitReference),
     ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}), ...(resolveHost ? { resolveHost } : {}),
     ...(publicBaseUrl ? { publicBaseUrl } : {}),
   });
@@ -155,7 +166,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
 }
 
 /** Key claims (Idempotency-Keys, completions) kept in memory: a key held by a request that has not failed is not taken again. */
-function keyClaims(records: Map<string, RequestRecord>, published: UploadRequested[]): UploadClaims {
+function keyClaims(records: Map<string, RequestRecord>, published: UploadRequested[], admit: (command: UploadRequested, owner: string) => void = () => undefined): UploadClaims {
   const held = new Map<string, { requestId: string; bodyDigest: UploadBodyDigest | null }>();
   const holder = (owner: string, key: string) => {
     const claim = held.get(`${owner}\n${key}`);
@@ -167,6 +178,7 @@ function keyClaims(records: Map<string, RequestRecord>, published: UploadRequest
     async claim(key, request, command) {
       const now = holder(request.owner, key);
       if (now && now.status !== 'failed') return now;
+      admit(command, request.owner);
       held.set(`${request.owner}\n${key}`, { requestId: request.requestId, bodyDigest: command.bodyDigest ?? null });
       records.set(request.requestId, { ...request, status: 'accepted', error: null });
       published.push(command);
@@ -1194,6 +1206,38 @@ describe('POST /v1/uploads with an Idempotency-Key', () => {
   });
 });
 
+describe('uploads by reference one owner has under way at once (found by a race review: one owner\'s slow registry held up everyone\'s uploads)', () => {
+  it('refuses the next with 429 ORBIT_ERR_REFERENCE_UPLOADS_PENDING and Retry-After, naming those under way and recording nothing; a repeat of a key is answered, an archive and another owner go on', async () => {
+    const { app, published, refusals, records } = harness({ maxPendingReferenceUploads: 2 });
+    const byReference = async (imageVersion: string, headers: Record<string, string> = {}, user = 'dev1') => app.inject({
+      method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token(user)}`, ...headers }, payload: { metadata: { ...metadata, imageVersion }, reference: 'slow.example/app:1' },
+    });
+    const first = await byReference('v1-0-01', { 'idempotency-key': 'ref-1' });
+    const second = await byReference('v1-0-02');
+    expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
+    // 1. A third, by either route that takes a reference: refused, nothing published or recorded as a request.
+    const third = await byReference('v1-0-03');
+    const asJson = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token()}` }, payload: { metadata: { ...metadata, imageVersion: 'v1-0-03' }, reference: 'slow.example/app:1' } });
+    const ids = [first.json().requestId, second.json().requestId];
+    for (const refused of [third, asJson]) {
+      expect([refused.statusCode, refused.headers['retry-after'], refused.json().code], refused.body).toEqual([429, '30', 'ORBIT_ERR_REFERENCE_UPLOADS_PENDING']);
+      expect(refused.json().message).toContain(`dev1 has 2 uploads by reference under way (${ids.join(', ')}; follow GET /v1/requests/{requestId}), and Orbit pulls at most 2 of one owner's at once`);
+      expect(refused.json().problems).toEqual([{ field: 'reference', message: '2 of your uploads by reference are under way, the most taken at once' }]);
+      expect(refused.json().requestId).toBeUndefined();
+    }
+    expect([published.length, refusals.length]).toEqual([2, 0]);
+    // 2. The first one's key sent again is its repeat, answered with it; an archive upload and another owner are not held to it.
+    const repeat = await byReference('v1-0-01', { 'idempotency-key': 'ref-1' });
+    expect([repeat.statusCode, repeat.json().requestId]).toEqual([200, first.json().requestId]);
+    const form = multipart([{ name: 'metadata', body: JSON.stringify({ ...metadata, imageVersion: 'v2-0-00' }) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(64, 1) }]);
+    const archive = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...form.headers, authorization: `Bearer ${await token()}` }, payload: form.payload });
+    expect([archive.statusCode, (await byReference('v1-0-03', {}, 'dev2')).statusCode]).toEqual([202, 202]);
+    // 3. Once one has ended, the next is taken.
+    records.set(ids[0], { ...(records.get(ids[0]) as RequestRecord), status: 'succeeded' });
+    expect((await byReference('v1-0-03')).statusCode).toBe(202);
+  });
+});
+
 describe('two uploads of one version, the first still under way', () => {
   it('refuses the second at once (409 NAME_CONFLICT naming the first, recorded as a failed request, its staged image deleted), and takes it once the first failed', async () => {
     const { app, published, refusals, records, staged, discarded } = harness({ oneUploadPerVersion: true });
@@ -1802,6 +1846,18 @@ describe('uploads pinned by SHA-256', () => {
     for (const url of ['/v1/uploads', '/v1/uploads/references']) {
       const reference = await app.inject({ method: 'POST', url, headers: { ...headers, 'x-checksum-sha256': pin }, payload: { metadata, reference: 'r.example/app:1.0' } });
       expect([reference.statusCode, reference.json().problems[0].field], url).toEqual([400, 'header.x-checksum-sha256']);
+    }
+    expect(published).toEqual([]);
+  });
+
+  it('refuses Artifactory\'s other archive pins (X-Checksum-Sha1, X-Checksum-Md5, X-Checksum) on a reference upload 400 naming them, as X-Checksum-Sha256 (they were ignored: a review)', async () => {
+    const { app, published } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    for (const [header, value] of [['x-checksum-sha1', 'a1'.repeat(20)], ['x-checksum-md5', 'b2'.repeat(16)], ['x-checksum', 'b2'.repeat(16)]] as const) {
+      for (const url of ['/v1/uploads', '/v1/uploads/references']) {
+        const reference = await app.inject({ method: 'POST', url, headers: { ...headers, [header]: value }, payload: { metadata, reference: 'r.example/app:1.0' } });
+        expect([reference.statusCode, reference.json().problems[0].field], `${url} ${header}`).toEqual([400, `header.${header}`]);
+      }
     }
     expect(published).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, RequestRefusedError } from '../errors.js';
-import { BODY_DIGEST_HEADER_SCHEMAS, CHECKSUM_HEADER_SCHEMA, errors, UPLOAD_ACCEPTED } from '../openapi.js';
-import { CHECKSUM_HEADER, checksumWithoutArchive, declaredSha256, pinsOf, type Pins } from '../upload-checksum.js';
+import { ARCHIVE_CHECKSUM_HEADER_SCHEMAS, BODY_DIGEST_HEADER_SCHEMAS, CHECKSUM_HEADER_SCHEMA, errors, UPLOAD_ACCEPTED } from '../openapi.js';
+import { archivePinHeader, CHECKSUM_HEADER, checksumWithoutArchive, pinsOf, type Pins } from '../upload-checksum.js';
 import { uploadAcceptance } from './upload-acceptance.js';
 import { IDEMPOTENCY_KEY_SCHEMA, send, STARTED_BEFORE_ANSWER, uploadClaiming } from './upload-idempotency.js';
 import { lacksBoundary, METADATA_PORT_CHECKED } from './upload-metadata-part.js';
@@ -17,7 +17,7 @@ export type { Accepted, StartedBefore, UploadRouteDeps } from './upload-route-ty
 
 /** An archive upload's headers: its Idempotency-Key, and the SHA-256s it pins its archive (or its whole body) by. */
 const ARCHIVE_UPLOAD_HEADERS = {
-  ...IDEMPOTENCY_KEY_SCHEMA, properties: { ...IDEMPOTENCY_KEY_SCHEMA.properties, [CHECKSUM_HEADER.toLowerCase()]: CHECKSUM_HEADER_SCHEMA, ...BODY_DIGEST_HEADER_SCHEMAS },
+  ...IDEMPOTENCY_KEY_SCHEMA, properties: { ...IDEMPOTENCY_KEY_SCHEMA.properties, [CHECKSUM_HEADER.toLowerCase()]: CHECKSUM_HEADER_SCHEMA, ...ARCHIVE_CHECKSUM_HEADER_SCHEMAS, ...BODY_DIGEST_HEADER_SCHEMAS },
 } as const;
 
 /**
@@ -41,15 +41,16 @@ export function uploadRoutes(deps: UploadRouteDeps) {
         operationId: 'uploadImage', summary: 'Upload an image archive (multipart)', tags: ['uploads'],
         description: 'JSON {metadata, reference} is taken here too, as at /v1/uploads/references.',
         headers: ARCHIVE_UPLOAD_HEADERS,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422, 429) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
       // Read before the body, so that a malformed one costs no upload. A JSON body's digest is not checked (README), so
       // its digest headers are not read, as on /v1/uploads/references: one naming md5 was refused here and a wrong
       // sha-256 let through (a bug reread).
-      const pins: Pins = request.isMultipart() ? pinsOf(request.headers) : { archive: declaredSha256(request.headers), body: [] };
-      if (pins.archive !== null && !request.isMultipart()) throw checksumWithoutArchive();
+      const pinnedHeader = request.isMultipart() ? undefined : archivePinHeader(request.headers);
+      if (pinnedHeader !== undefined) throw checksumWithoutArchive(pinnedHeader);
+      const pins: Pins = request.isMultipart() ? pinsOf(request.headers) : { archive: null, body: [] };
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       if (earlier && claimed) {
@@ -76,11 +77,12 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       schema: {
         operationId: 'uploadFromRegistry', summary: 'Upload an image named by its reference in an OCI registry', tags: ['uploads'],
         headers: IDEMPOTENCY_KEY_SCHEMA,
-        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422) },
+        response: { 200: STARTED_BEFORE_ANSWER, 202: { ...UPLOAD_ACCEPTED, description: 'Accepted: follow statusUrl' }, ...errors(400, 401, 403, 409, 413, 422, 429) },
       },
     }, async (request, reply) => {
       const caller = await options.caller(request);
-      if (declaredSha256(request.headers) !== null) throw checksumWithoutArchive();
+      const pinnedHeader = archivePinHeader(request.headers);
+      if (pinnedHeader !== undefined) throw checksumWithoutArchive(pinnedHeader);
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       return send(reply, earlier && claimed ? replayOf(earlier, referenceBody(request).sent, claimed) : await fromReference(request, caller, claimed));

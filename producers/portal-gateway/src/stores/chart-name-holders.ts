@@ -16,16 +16,28 @@ const failuresThatMayStore = FAILURES_THAT_MAY_STORE.map((code) => {
 }).join(', ');
 
 /**
+ * How long a name given its UID (uidFor) with no request yet holds its chart name: its first upload records its request
+ * right after (the route asks for the UID once the image is in, then records), within a second or two. Freed at once,
+ * a name of two twins sent together (`a.b` and `a_b`) lost the chart name to the other between its UID and its
+ * request: its upload was answered 503, and the others 409 naming it though the name that kept the chart name was
+ * another (found by a race review). A gateway that stopped in between leaves a name that holds for this long only.
+ */
+export const NAME_RECORDING_SECONDS = 60;
+
+/**
  * SQL that is true when the image name whose UID the column `uidColumn` holds (image_names' n.image_uid) holds its chart name:
  * ViewPort has its image (a version of it was stored), or one of its requests is under way or failed in a way that
- * may still store it (FAILURES_THAT_MAY_STORE; a failure without a code too, as none should have). A name no request
- * names, or whose every request failed before anything was stored (NOT_AN_ARCHIVE, CHECKSUM_MISMATCH, NAME_CONFLICT,
- * a registry that refused the push…), holds nothing: a registry reserves no repository for pushes that never landed.
- * A failed request stays failed (the projector's statuses go forward only, DEAD_LETTERED apart), so such a name never
- * holds again but by a new request, which is recorded under the name row's lock (lockImageUploads).
+ * may still store it (FAILURES_THAT_MAY_STORE; a failure without a code too, as none should have), or it has no request
+ * at all and got its UID (the row's `createdAtColumn`) within NAME_RECORDING_SECONDS: its upload is being recorded. A
+ * name no request names past that, or whose every request failed before anything was stored (NOT_AN_ARCHIVE,
+ * CHECKSUM_MISMATCH, NAME_CONFLICT, a registry that refused the push…), holds nothing: a registry reserves no repository
+ * for pushes that never landed. A failed request stays failed (the projector's statuses go forward only, DEAD_LETTERED
+ * apart), so such a name never holds again but by a new request, which is recorded under the name row's lock (lockImageUploads).
  */
-export function holdsChartName(uidColumn: string): string {
+export function holdsChartName(uidColumn: string, createdAtColumn: string): string {
   return `(EXISTS (SELECT 1 FROM wp_image_uid stored WHERE stored.image_uid = ${uidColumn})
     OR EXISTS (SELECT 1 FROM viewport_requests live WHERE live.image_uid = ${uidColumn}
-               AND (live.status <> 'failed' OR live.error_code IS NULL OR live.error_code IN (${failuresThatMayStore}))))`;
+               AND (live.status <> 'failed' OR live.error_code IS NULL OR live.error_code IN (${failuresThatMayStore})))
+    OR (${createdAtColumn} > NOW(3) - INTERVAL ${NAME_RECORDING_SECONDS} SECOND
+        AND NOT EXISTS (SELECT 1 FROM viewport_requests recording WHERE recording.image_uid = ${uidColumn})))`;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createMysqlPool, EventPublisher, PROJECTED_TOPICS, StoreUnavailableError, TOPICS } from '@orbit/lib';
+import { childSpan, createMysqlPool, EventPublisher, PROJECTED_TOPICS, TOPICS } from '@orbit/lib';
 import { DEAD_LETTERED, sampleEvents, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -125,8 +125,10 @@ describe('a name whose every upload failed before anything was stored holds no c
       const raced = await Promise.allSettled([firstUpload(`${base}.web`), firstUpload(`${base}-web`)]);
       expect(raced.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
       const refusal = raced.find((outcome) => outcome.status === 'rejected')?.reason;
-      expect(refusal instanceof ChartNameTaken || refusal instanceof StoreUnavailableError).toBe(true);
       const winner = raced[0]?.status === 'fulfilled' ? `${base}.web` : `${base}-web`;
+      // Named by the name that holds the chart name, never a 503 (the other's name freed between its UID and its request).
+      expect(refusal).toBeInstanceOf(ChartNameTaken);
+      expect(refusal).toMatchObject({ holder: winner });
       expect(await namesOf(owner)).toEqual([winner]);
     }
   });
@@ -173,10 +175,46 @@ describe('a name whose every upload failed before anything was stored holds no c
         expect(await namesOf(racer)).toEqual([`${base}_v`]);
       } else {
         // Freed first: refused with nothing written (no request, so no command), the new name holding the chart name.
-        expect(raced[0]?.reason instanceof ChartNameTaken || raced[0]?.reason instanceof StoreUnavailableError).toBe(true);
+        // Answered 409 naming the new name, which took the chart name just after it freed this one (a 503 to send again before).
+        expect(raced[0]?.reason).toBeInstanceOf(ChartNameTaken);
+        expect(raced[0]?.reason).toMatchObject({ imageName: `${base}_v`, holder: `${base}.v` });
         expect(rows.map((row) => row['request_id'])).toEqual([newRequest]);
         expect(await namesOf(racer)).toEqual([`${base}.v`]);
       }
+    }
+  });
+});
+
+describe('new names with one chart name sent at once (found by a race review: one answered 503, the others told to use it though another name kept the chart name)', () => {
+  it('keeps the chart name with a name that has its UID and is recording its first request: its twin is refused naming it, and its upload is recorded', async () => {
+    const names = mysqlImageNames(pool);
+    const owner = newOwner('twin-order');
+    const base = `tw${randomUUID().slice(0, 8)}`;
+    // 1. `.tw` has its UID; its request is being recorded (not yet).
+    const first = await names.uidFor(owner, `${base}.tw`);
+    // 2. Its twin, a moment later: refused naming `.tw`, at the look before its image and at its UID alike.
+    await expect(names.peek(owner, `${base}_tw`)).rejects.toMatchObject({ holder: `${base}.tw`, holderStored: false });
+    await expect(names.uidFor(owner, `${base}_tw`)).rejects.toMatchObject({ imageName: `${base}_tw`, holder: `${base}.tw`, holderStored: false });
+    // 3. `.tw`'s request is recorded: what the twin was told to do holds.
+    await acceptUpload(owner, `${base}.tw`, first);
+    expect(await namesOf(owner)).toEqual([`${base}.tw`]);
+  });
+
+  it('of four twins sent together, records exactly one and refuses the others with 409 naming that one, never 503', async () => {
+    const names = mysqlImageNames(pool);
+    for (let round = 0; round < 12; round++) {
+      const owner = newOwner('twin-race');
+      const base = `tw${randomUUID().slice(0, 8)}`;
+      const twins = [`${base}.tw`, `${base}_tw`, `${base}-tw`, `${base}__tw`];
+      const raced = await Promise.allSettled(twins.map(async (imageName) => acceptUpload(owner, imageName, await names.uidFor(owner, imageName))));
+      const winners = twins.filter((_name, index) => raced[index]?.status === 'fulfilled');
+      expect(winners, `round ${round}: ${raced.map((outcome) => (outcome.status === 'rejected' ? String(outcome.reason) : 'recorded')).join('; ')}`).toHaveLength(1);
+      const refusals = raced.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+      for (const refusal of refusals) {
+        expect(refusal).toBeInstanceOf(ChartNameTaken);
+        expect(refusal).toMatchObject({ holder: winners[0] });
+      }
+      expect(await namesOf(owner)).toEqual(winners);
     }
   });
 });

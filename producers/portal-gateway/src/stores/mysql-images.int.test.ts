@@ -206,6 +206,52 @@ describe('image search against MariaDB', () => {
     expect(page.images[0]).toEqual({ ...whole, versions: whole?.versions.slice(10), versionCount: 12 });
   });
 
+  it('under ?environment= shows, counts and pages the versions present there, not the newest of all (found by a review: 10 Development-only shown under Testing)', async () => {
+    const imageUID = newImageUID();
+    const owner = `envfilter-${uniqueSuffix()}`;
+    const imageName = `envfilter-${uniqueSuffix()}`.slice(0, 30);
+    const project = projectorBatchHandler({ pool: viewport.pool, groupId: `envfilter-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
+    const stored = sampleEvents(imageUID, `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+    const messages = Array.from({ length: 12 }, (_, index): ConsumedMessage<OrbitEvent> => {
+      const event = { ...stored, requestId: `req-${uniqueSuffix()}`, actor: { ...stored.actor, username: owner }, metadata: { ...stored.metadata, imageName, imageVersion: `v1-0-${String(index + 1).padStart(2, '0')}` } };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(index), key: imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    });
+    await project(messages);
+    // The two oldest reached Testing, then ten more were uploaded.
+    await viewport.pool.query(
+      `UPDATE wp_postmeta m JOIN wp_posts v ON v.ID = m.post_id JOIN wp_image_uid u ON u.post_id = v.post_parent
+       SET m.meta_value = '["Development","Testing"]' WHERE u.image_uid = ? AND v.post_name IN ('v1-0-01', 'v1-0-02') AND m.meta_key = 'environments'`, [imageUID]);
+    const reader = mysqlImageReader(viewport.pool);
+    const names = (versions: readonly Record<string, unknown>[] | undefined) => (versions ?? []).map((version) => version['imageVersion']);
+    const listed = await reader.search({ owner, limit: 10, newest: 10, environment: 'Testing' });
+    expect(listed.images.map((image) => [image.imageName, image.versionCount, names(image.versions), image.environments]))
+      .toEqual([[imageName, 2, ['v1-0-01', 'v1-0-02'], ['Development', 'Testing']]]);
+    // Unfiltered, as before: the newest ten of twelve.
+    const all = await reader.search({ owner, limit: 10, newest: 10 });
+    expect(all.images.map((image) => [image.versionCount, names(image.versions).at(0)])).toEqual([[12, 'v1-0-03']]);
+    // The image alone, and a role holder reading Testing and Development, see the same narrowing.
+    expect(names((await reader.overview(imageUID, { viewer: owner, readable: [], newest: 100, environment: 'Testing' }))?.versions)).toEqual(['v1-0-01', 'v1-0-02']);
+    const other = await reader.overview(imageUID, { viewer: 'someone-else', readable: ['Development', 'Testing'], newest: 1, environment: 'Testing' });
+    expect([other?.versionCount, names(other?.versions)]).toEqual([2, ['v1-0-02']]);
+    // Nothing there: the image is seen, with no version shown or counted.
+    const none = await reader.overview(imageUID, { viewer: owner, readable: [], newest: 100, environment: 'Production' });
+    expect([none?.versionCount, none?.versions]).toEqual([0, []]);
+    expect((await reader.search({ owner, limit: 10, newest: 10, environment: 'Production' })).images).toEqual([]);
+    // A role holder reading Testing alone: another owner's image with a version in Production they do not read is not listed under it.
+    await viewport.pool.query(
+      `UPDATE wp_postmeta m JOIN wp_posts v ON v.ID = m.post_id JOIN wp_image_uid u ON u.post_id = v.post_parent
+       SET m.meta_value = '["Production"]' WHERE u.image_uid = ? AND v.post_name = 'v1-0-12' AND m.meta_key = 'environments'`, [imageUID]);
+    expect((await reader.search({ owner: 'someone-else', alsoIn: ['Testing'], q: imageName, limit: 10, newest: 10, environment: 'Production' })).images).toEqual([]);
+    expect(names((await reader.search({ owner: 'someone-else', alsoIn: ['Testing'], q: imageName, limit: 10, newest: 10, environment: 'Testing' })).images[0]?.versions)).toEqual(['v1-0-01', 'v1-0-02']);
+    // The versions pages: newest first, of Testing only, a page at a time.
+    const first = await reader.versionsPage(imageUID, { limit: 1, viewer: owner, readable: [], environment: 'Testing' });
+    expect([names(first?.versions), first?.next !== undefined]).toEqual([['v1-0-02'], true]);
+    const second = await reader.versionsPage(imageUID, { limit: 1, before: first?.next, beforeVersion: 'v1-0-02', viewer: owner, readable: [], environment: 'Testing' });
+    expect([names(second?.versions), second?.next]).toEqual([['v1-0-01'], undefined]);
+    expect(names((await reader.versionsPage(imageUID, { limit: 10, viewer: 'someone-else', readable: ['Testing'], environment: 'Development' }))?.versions)).toEqual(['v1-0-02', 'v1-0-01']);
+    expect((await reader.versionsPage(imageUID, { limit: 10, viewer: owner, readable: [], environment: 'Staging' }))?.versions).toEqual([]);
+  });
+
   it('reads one version of an image without its siblings: the version as the whole image shows it, none for a name it lacks', async () => {
     const imageUID = newImageUID();
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `one-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });

@@ -1,9 +1,21 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orbit/lib';
 import { chartFileName, INDEXED_META } from '../helm-index.js';
-import { planOverview, type VersionReach } from '../image-overview.js';
+import { planOverview, type OverviewPlan, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
 import { newestDescriptionOf, visibleImage } from '../read-access.js';
+
+/**
+ * A query narrowed to the versions present in one environment (`?environment=`): what is shown and counted is of those,
+ * as a Harbor user filtering by environment expects; the image's `environments` stay every one its seen versions are in.
+ */
+export type InEnvironment<Query> = Query & { readonly environment?: string | undefined };
+
+/** An ImageReader whose overviews and version pages take `environment` (InEnvironment). */
+export interface ImageReaderInEnvironment extends ImageReader {
+  overview(imageUID: string, query: InEnvironment<OverviewQuery>): Promise<ImageView | undefined>;
+  versionsPage(imageUID: string, page: InEnvironment<VersionsQuery>): Promise<VersionsPage | undefined>;
+}
 
 /**
  * A meta value as the projector wrote it: plain strings as they are, lists
@@ -71,16 +83,13 @@ const IMAGE_COLUMNS = 'u.image_uid, u.user_login, u.image_name, p.ID, p.post_con
  * the viewer sees (descriptionsGiven). An image of a thousand versions was read whole, meta
  * of every version, for each look at it and for each image of a listing page.
  */
-async function overviewsOf(connection: PoolConnection, images: readonly RowDataPacket[], query: OverviewQuery): Promise<ImageView[]> {
+async function overviewsOf(connection: PoolConnection, images: readonly RowDataPacket[], query: InEnvironment<OverviewQuery>): Promise<ImageView[]> {
   if (images.length === 0) return [];
   const [reachRows] = await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.ID, e.meta_value FROM wp_posts v LEFT JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments'
      WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version' ORDER BY v.ID`, [images.map((image) => image['ID'])]);
   const reaches = byParent(reachRows, (row): VersionReach => ({ at: Number(row['ID']), environments: environmentsOfVersion({ environments: parsed('environments', row['meta_value']) }) }));
-  const plans = images.map((image) => ({
-    image,
-    plan: planOverview(String(image['user_login']) === query.viewer, reaches.get(Number(image['ID'])) ?? [], query.readable, query.newest),
-  }));
+  const plans = images.map((image) => ({ image, plan: planScoped(String(image['user_login']) === query.viewer, reaches.get(Number(image['ID'])) ?? [], query) }));
   const shown = plans.flatMap(({ plan }) => plan?.shown ?? []);
   const [rows] = shown.length === 0 ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
@@ -99,6 +108,21 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
       environments: plan.environments, versions, versionCount: plan.versionCount,
     }];
   });
+}
+
+/**
+ * planOverview, with the versions shown and counted narrowed to `query.environment` when one is asked: the listing
+ * under ?environment=Testing showed an image's newest 10, all Development-only, and not its one Testing version.
+ * Description and environments stay over every version seen.
+ */
+function planScoped(owned: boolean, reaches: readonly VersionReach[], query: InEnvironment<OverviewQuery>): OverviewPlan | undefined {
+  const plan = planOverview(owned, reaches, query.readable, query.newest);
+  const { environment } = query;
+  if (plan === undefined || environment === undefined) return plan;
+  // A set: an image of 10 000 versions is 10 000 looks, not 10 000 scans of them.
+  const seen = new Set(plan.seen);
+  const inEnvironment = planOverview(true, reaches.filter((reach) => seen.has(reach.at) && reach.environments.includes(environment)), [], query.newest);
+  return { ...plan, shown: inEnvironment?.shown ?? [], versionCount: inEnvironment?.versionCount ?? 0 };
 }
 
 /**
@@ -131,7 +155,7 @@ function metadataText(column: string, field: string): string {
   return `CASE WHEN JSON_TYPE(${value}) = 'STRING' THEN JSON_UNQUOTE(${value}) END`;
 }
 
-export function mysqlImageReader(pool: Pool): ImageReader {
+export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
   /** The image, with every version or only `onlyVersion` (by its parent index, then its name: its siblings' meta is not read). */
   const view = (imageUID: string, onlyVersion?: string): Promise<ImageView | undefined> => readTogether(pool, async (connection) => {
     const [images] = await connection.query<RowDataPacket[]>(`SELECT ${IMAGE_COLUMNS} WHERE u.image_uid = ?`, [imageUID]);
@@ -150,7 +174,7 @@ export function mysqlImageReader(pool: Pool): ImageReader {
   return {
     get: (imageUID) => view(imageUID),
     getVersion: (imageUID, imageVersion) => view(imageUID, imageVersion),
-    overview: (imageUID, query) => readTogether(pool, async (connection) => {
+    overview: (imageUID, query: InEnvironment<OverviewQuery>) => readTogether(pool, async (connection) => {
       const [images] = await connection.query<RowDataPacket[]>(`SELECT ${IMAGE_COLUMNS} WHERE u.image_uid = ?`, [imageUID]);
       return (await overviewsOf(connection, images, query))[0];
     }),
@@ -215,19 +239,23 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         };
       });
     },
-    versionsPage: (imageUID: string, page: VersionsQuery): Promise<VersionsPage | undefined> => readTogether(pool, async (connection) => {
+    versionsPage: (imageUID: string, page: InEnvironment<VersionsQuery>): Promise<VersionsPage | undefined> => readTogether(pool, async (connection) => {
       const [images] = await connection.query<RowDataPacket[]>('SELECT u.user_login, u.post_id FROM wp_image_uid u WHERE u.image_uid = ?', [imageUID]);
       const image = images[0];
       if (!image) return undefined;
       const own = String(image['user_login']) === page.viewer;
       if (!own && page.readable.length === 0) return undefined;
       // Another owner's image: only versions present in an environment the caller reads, as visibleImage shows them.
-      const reach = own ? '' : "JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' AND JSON_OVERLAPS(e.meta_value, ?)";
-      const reachArgs = own ? [] : [JSON.stringify(page.readable)];
+      const seenOnly = own ? '' : "JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' AND JSON_OVERLAPS(e.meta_value, ?)";
+      const seenArgs = own ? [] : [JSON.stringify(page.readable)];
       if (!own) {
-        const [seen] = await connection.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${reach} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...reachArgs, image['post_id']]);
+        const [seen] = await connection.query<RowDataPacket[]>(`SELECT 1 FROM wp_posts v ${seenOnly} WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' LIMIT 1`, [...seenArgs, image['post_id']]);
         if (seen.length === 0) return undefined;
       }
+      // ?environment=: of those, the versions present there (an image seen but with none there is an empty page, not a 404).
+      const inEnvironment = page.environment === undefined ? '' : " JOIN wp_postmeta f ON f.post_id = v.ID AND f.meta_key = 'environments' AND JSON_CONTAINS(f.meta_value, JSON_QUOTE(?))";
+      const reach = `${seenOnly}${inEnvironment}`;
+      const reachArgs = page.environment === undefined ? seenArgs : [...seenArgs, page.environment];
       // The cursor's version where it stands now (the collation pads spaces: its name is compared exactly here), among
       // those the caller sees: cursors are not signed, and one naming a hidden version answered otherwise than one
       // naming no version, which told a role holder that it existed and where (found by a review).
@@ -291,8 +319,11 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         args.push(...seenArgs(searchCategory(query.category)));
       }
       if (query.environment) {
-        conditions.push("EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?)))");
-        args.push(query.environment);
+        // A version there that the caller sees: another owner's image found by a version the caller does not read was
+        // listed under that environment with none of its versions shown.
+        const seen = readsOthers ? ' AND (u.user_login = ? OR JSON_OVERLAPS(e.meta_value, ?))' : '';
+        conditions.push(`EXISTS (SELECT 1 FROM wp_posts v JOIN wp_postmeta e ON e.post_id = v.ID AND e.meta_key = 'environments' WHERE v.post_parent = p.ID AND JSON_CONTAINS(e.meta_value, JSON_QUOTE(?))${seen})`);
+        args.push(query.environment, ...(readsOthers ? [query.owner, JSON.stringify(query.alsoIn)] : []));
       }
       // One row more than asked for says whether there is a next page.
       const found = async (connection: Pool | PoolConnection) => (await connection.query<RowDataPacket[]>(
@@ -307,7 +338,7 @@ export function mysqlImageReader(pool: Pool): ImageReader {
         // Overviews, read with the page in one transaction: its images' row ids join their versions (readTogether).
         ({ rows, views } = await readTogether(pool, async (connection) => {
           const page = await found(connection);
-          return { rows: page, views: await overviewsOf(connection, page.slice(0, query.limit), { viewer: query.owner, readable: query.alsoIn ?? [], newest }) };
+          return { rows: page, views: await overviewsOf(connection, page.slice(0, query.limit), { viewer: query.owner, readable: query.alsoIn ?? [], newest, environment: query.environment }) };
         }));
       }
       const last = rows.slice(0, query.limit).at(-1);

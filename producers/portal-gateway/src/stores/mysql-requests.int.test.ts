@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
 import { privateViewport } from '../../../../test/helpers/viewport-db.js';
 import { ChartNameTaken } from '../ports.js';
+import { NAME_RECORDING_SECONDS } from './chart-name-holders.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlUploadRequests } from './mysql-requests.js';
 
@@ -187,8 +188,9 @@ describe('the gateway request store against MariaDB', () => {
     const names = mysqlImageNames(pool);
     const owner = `crashed-${randomUUID()}`;
     const base = `tim${randomUUID().slice(0, 8)}`;
-    // The crash state: the name's UID committed, no request.
+    // The crash state: the name's UID committed, no request, for longer than a request takes to be recorded.
     const orphan = await names.uidFor(owner, `${base}.app`);
+    await pool.query(`UPDATE image_names SET created_at = NOW(3) - INTERVAL ${NAME_RECORDING_SECONDS + 1} SECOND WHERE image_uid = ?`, [orphan]);
     expect(await names.peek(owner, `${base}-app`)).toBeUndefined();
     const uid = await names.uidFor(owner, `${base}-app`);
     expect(uid).not.toBe(orphan);

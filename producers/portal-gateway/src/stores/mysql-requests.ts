@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { chartNameOf, chartVersionOf, inTransaction, newImageUID, StoreUnavailableError, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
@@ -6,6 +7,7 @@ import type { TransferClaims } from '../routes/transfers.js';
 import { differingAsk } from '../transfer-rules.js';
 import { holdsChartName } from './chart-name-holders.js';
 import type { CommandOutbox } from './mysql-outbox.js';
+import { admitReferenceUpload, isReferenceUpload, lockOwnerReferences } from './pending-references.js';
 
 /**
  * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
@@ -34,7 +36,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
   const chartNameHolder = async (
     owner: string, chartName: string, options: { readonly anyRow?: boolean } = {},
   ): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> => {
-    const holding = options.anyRow ? '' : `AND ${holdsChartName('n.image_uid')}`;
+    const holding = options.anyRow ? '' : `AND ${holdsChartName('n.image_uid', 'n.created_at')}`;
     const [holders] = await pool.execute<RowDataPacket[]>(
       `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
        WHERE n.user_login = ? AND n.chart_name = ? ${holding}`, [owner, chartName]);
@@ -50,7 +52,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
    * as they are, naming its UID, so the owner still reads them (GET /v1/requests, and 404 IMAGE_UPLOAD_FAILED for the
    * UID); the name itself is new again, a later upload of it gets a new UID. Under the name row's lock, read after it:
    * an upload of it recording its request now (lockImageUploads, the same lock first) either committed before, and is
-   * seen under way, or finds its row gone and is refused (refuseFreedName), its staged copy deleted: of the owner's two
+   * seen under way, or finds its row gone and is refused (answerFreedName), its staged copy deleted: of the owner's two
    * uploads of names with one chart name at once, one is refused, as before.
    */
   const freeUnheld = async (owner: string, imageName: string, chartName: string): Promise<void> => {
@@ -66,7 +68,7 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       const row = locked[0];
       if (row === undefined || String(row['user_login']) !== owner || String(row['chart_name']) !== chartName) return;
       // Asked of the row just locked, so the UID is given once and read from its column, as chartNameHolder asks.
-      const [holds] = await connection.execute<RowDataPacket[]>(`SELECT ${holdsChartName('n.image_uid')} AS holds FROM image_names n WHERE n.image_uid = ?`, [imageUID]);
+      const [holds] = await connection.execute<RowDataPacket[]>(`SELECT ${holdsChartName('n.image_uid', 'n.created_at')} AS holds FROM image_names n WHERE n.image_uid = ?`, [imageUID]);
       if (Number(holds[0]?.['holds']) === 1) return;
       await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
     });
@@ -276,7 +278,7 @@ function requestClaims(
  */
 async function lockImageUploads(connection: PoolConnection, request: AcceptedRequest, command: EventEnvelope): Promise<void> {
   if (await nameRowLocked(connection, request.imageUID)) return;
-  await refuseFreedName(connection, request, command);
+  throw new NameFreedMeanwhile(request.owner, request.imageUID, imageNameOf(command));
 }
 
 async function nameRowLocked(connection: PoolConnection, imageUID: string): Promise<boolean> {
@@ -290,22 +292,50 @@ function imageNameOf(command: EventEnvelope): string | undefined {
 }
 
 /**
- * The upload's name row is gone: another of the owner's names with its chart name freed it (freeUnheld) between its
- * UID (or the look that found it) and this transaction, the owner's two uploads of one chart name at once. This one is refused, nothing recorded:
- * ChartNameTaken when the other name holds the chart name by now, else a 503 to send again (a new UID then). Writing the
- * name again here instead deadlocked with the other name's insert (the gap lock of the lookup above against its row).
+ * The upload's name row was gone when its request was to be recorded: another of the owner's names with its chart
+ * name freed it (freeUnheld) between its UID (or the look that found it) and this transaction. Thrown inside the
+ * transaction, which then records nothing; answered outside it (answerFreedName), where a read sees what committed since.
  */
-async function refuseFreedName(connection: PoolConnection, request: AcceptedRequest, command: EventEnvelope): Promise<never> {
-  const imageName = imageNameOf(command);
-  const chartName = imageName === undefined ? undefined : chartNameOf(imageName, request.imageUID);
-  const [holders] = chartName === undefined ? [[]] : await connection.execute<RowDataPacket[]>(
-    `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
-     WHERE n.user_login = ? AND n.chart_name = ?`, [request.owner, chartName]);
-  const holder = holders[0];
-  if (holder === undefined || imageName === undefined || chartName === undefined) {
-    throw new StoreUnavailableError('MySQL', new Error(`the name of image ${request.imageUID} was freed while its upload was being recorded; send it again`));
+class NameFreedMeanwhile extends Error {
+  constructor(readonly owner: string, readonly imageUID: string, readonly imageName: string | undefined) {
+    super(`the name of image ${imageUID} was freed while its upload was being recorded`);
   }
-  throw new ChartNameTaken(imageName, chartName, String(holder['image_name']), Number(holder['stored']) === 1);
+}
+
+/** How long, and how often, answerFreedName looks for the name that freed this one to take the chart name. */
+const FREER_WAIT = { timeoutMs: 3000, intervalMs: 50 } as const;
+
+/**
+ * The answer to an upload whose name was freed meanwhile (NameFreedMeanwhile; anything else is thrown as it is):
+ * ChartNameTaken naming the name that has the chart name now, as any later upload of this name is answered. The name
+ * that freed it writes its own row just after (uidFor: its own statement, once the free has committed), so it is
+ * waited for a moment: read at once, in the recording transaction, it was often not there yet, and the upload was
+ * answered 503 (found by a race review: twins sent at once). A 503 to send again is left only for a chart name still
+ * free after the wait, the name that freed it gone (its gateway stopped in between).
+ */
+async function answerFreedName(pool: Pool, error: unknown): Promise<never> {
+  if (!(error instanceof NameFreedMeanwhile)) throw error;
+  const { owner, imageUID, imageName } = error;
+  if (imageName !== undefined) {
+    const chartName = chartNameOf(imageName, imageUID);
+    const started = Date.now();
+    for (;;) {
+      const holder = await chartNameRow(pool, owner, chartName);
+      if (holder !== undefined) throw new ChartNameTaken(imageName, chartName, holder.imageName, holder.stored);
+      if (Date.now() - started >= FREER_WAIT.timeoutMs) break;
+      await sleep(FREER_WAIT.intervalMs);
+    }
+  }
+  throw new StoreUnavailableError('MySQL', new Error(`the name of image ${imageUID} was freed while its upload was being recorded; send it again`));
+}
+
+/** The owner's name that has `chartName`, holding it or not, and whether ViewPort has its image. */
+async function chartNameRow(pool: Pool, owner: string, chartName: string): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> {
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    `SELECT n.image_name, u.image_uid IS NOT NULL AS stored FROM image_names n LEFT JOIN wp_image_uid u ON u.image_uid = n.image_uid
+     WHERE n.user_login = ? AND n.chart_name = ?`, [owner, chartName]);
+  const row = rows[0];
+  return row === undefined ? undefined : { imageName: String(row['image_name']), stored: Number(row['stored']) === 1 };
 }
 
 /** How long an unfinished upload holds its version: the staging bucket's expiry (deploy/local/src/provision/buckets.ts). */
@@ -339,17 +369,32 @@ async function refuseVersionUnderWay(connection: PoolConnection, request: Accept
   if (holder) throw new VersionUploadUnderWay(String(holder['request_id']), String(holder['image_version']));
 }
 
+/** Limits on what one owner may have under way at once. */
+export interface OwnerUploadLimits {
+  /** Uploads by reference accepted and not finished, at most (ReferenceUploadsPending past it); none when absent. */
+  readonly maxPendingReferenceUploads?: number;
+}
+
+/** The owner's limit of uploads by reference when `command` is one, else undefined: other uploads take no owner lock. */
+function referenceLimitOf(command: EventEnvelope, limits: OwnerUploadLimits): number | undefined {
+  return isReferenceUpload(command) ? limits.maxPendingReferenceUploads : undefined;
+}
+
 /**
  * Records an upload's request and command (then publishes it) unless another upload of its version is under way
- * (VersionUploadUnderWay, nothing recorded): CommandPublisher.uploadRequested for uploads sent without a key.
+ * (VersionUploadUnderWay, nothing recorded), or, for one by reference, the owner has their most of those under way
+ * (ReferenceUploadsPending): CommandPublisher.uploadRequested for uploads sent without a key.
  */
-export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string) {
+export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, limits: OwnerUploadLimits = {}) {
   return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
+    const referenceLimit = referenceLimitOf(command, limits);
     const recorded = await inTransaction(pool, async (connection) => {
       await lockImageUploads(connection, request, command);
+      if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
       await refuseVersionUnderWay(connection, request);
+      if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
       return outbox.record(connection, topic, command, trace, request);
-    });
+    }).catch((error: unknown) => answerFreedName(pool, error));
     await outbox.release(recorded);
   };
 }
@@ -457,20 +502,27 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
  */
 export function mysqlUploadClaims(
   pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number,
-  options: { readonly oneUploadPerVersion?: boolean } = {},
+  options: { readonly oneUploadPerVersion?: boolean } & OwnerUploadLimits = {},
 ): UploadClaims {
   const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
     claim: (key, request, command, trace, beforeCommit) => {
-      // `oneUploadPerVersion`: as mysqlUploadRequests. The image's lock first; the version is looked at only once the key
-      // is ours: a key held by the upload under way is that upload's repeat, answered with it, not refused.
-      const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion ? {
-        before: (connection) => lockImageUploads(connection, request, command),
+      // `oneUploadPerVersion` and the owner's limits: as mysqlUploadRequests. The image's lock first, then the owner's;
+      // the version and the owner's uploads under way are looked at only once the key is ours: a key held by an upload
+      // under way is that upload's repeat, answered with it, neither refused nor counted again.
+      const referenceLimit = referenceLimitOf(command, options);
+      const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion || referenceLimit !== undefined ? {
+        before: async (connection) => {
+          if (options.oneUploadPerVersion) await lockImageUploads(connection, request, command);
+          if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
+        },
         after: async (connection, holder) => {
-          if (holder === request.requestId) await refuseVersionUnderWay(connection, request);
+          if (holder !== request.requestId) return;
+          if (options.oneUploadPerVersion) await refuseVersionUnderWay(connection, request);
+          if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
         },
       } : undefined;
-      return claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside);
+      return claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside).catch((error: unknown) => answerFreedName(pool, error));
     },
     find: (owner, key) => claims.find([owner, key]),
     findSettled: (owner, key) => claims.findSettled([owner, key]),

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { childSpan, createMysqlPool, TOPICS } from '@orbit/lib';
+import { sampleEvents, type UploadRequested } from '@orbit/schemas';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
+import { ReferenceUploadsPending, type HeldRequest } from '../ports.js';
+import { mysqlCommandOutbox } from './mysql-outbox.js';
+import { mysqlImageNames, mysqlUploadClaims, mysqlUploadRequests } from './mysql-requests.js';
+import { REFERENCE_UPLOAD_COUNTS_SECONDS } from './pending-references.js';
+
+const pool = createMysqlPool(testConfig.MYSQL_URL, 8);
+const owners: string[] = [];
+afterAll(async () => {
+  if (owners.length > 0) {
+    await pool.query('DELETE FROM upload_idempotency_keys WHERE user_login IN (?)', [owners]);
+    await pool.query('DELETE FROM reference_uploads WHERE user_login IN (?)', [owners]);
+    await pool.query('DELETE FROM reference_upload_owners WHERE user_login IN (?)', [owners]);
+    await pool.query('DELETE FROM viewport_requests WHERE user_login IN (?)', [owners]);
+    await pool.query('DELETE FROM image_names WHERE user_login IN (?)', [owners]);
+  }
+  await pool.end();
+});
+
+const LIMIT = 2;
+const outbox = mysqlCommandOutbox(pool, { publish: async () => undefined }, quietLogger);
+const limits = { maxPendingReferenceUploads: LIMIT };
+const recordUpload = mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, limits);
+const keys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', 3600, { oneUploadPerVersion: true, ...limits });
+const names = mysqlImageNames(pool);
+
+function newOwner(label: string): string {
+  const owner = `${label}-${randomUUID()}`;
+  owners.push(owner);
+  return owner;
+}
+
+/** An upload of a new image of the owner's, as the route hands it to the store once its name has its UID. */
+async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE') {
+  const imageName = `app${randomUUID().slice(0, 8)}`;
+  const imageUID = await names.uidFor(owner, imageName);
+  const requestId = `req-${randomUUID()}`;
+  const sample = sampleEvents(imageUID, requestId)[TOPICS.uploadRequested];
+  const byReference = source === 'REFERENCE';
+  const command: UploadRequested = {
+    ...sample, requestId, source, metadata: { ...sample.metadata, imageName },
+    ...(byReference ? { reference: `slow.example/${imageName}:v1`, staging: null, sizeBytes: null, sha256: null } : {}),
+  };
+  const request = { requestId, kind: 'upload' as const, imageUID, imageVersion: sample.metadata.imageVersion, owner };
+  return {
+    requestId,
+    /** Without a key (CommandPublisher.uploadRequested). */
+    send: async (): Promise<string> => { await recordUpload(command, childSpan(undefined), request); return requestId; },
+    /** With an Idempotency-Key: what the claim answers with. */
+    sendKeyed: (key: string): Promise<HeldRequest> => keys.claim(key, request, { ...command, idempotencyKey: key }, childSpan(undefined)),
+  };
+}
+
+async function recorded(requestIds: readonly string[]): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT request_id FROM viewport_requests WHERE request_id IN (?)', [requestIds]);
+  return rows.map((row) => String(row['request_id'])).sort();
+}
+
+const ended = (requestId: string, status: 'succeeded' | 'failed'): Promise<unknown> =>
+  pool.query('UPDATE viewport_requests SET status = ? WHERE request_id = ?', [status, requestId]);
+
+describe('uploads by reference one owner may have under way at once (found by a race review: one owner\'s slow registry held up everyone\'s uploads)', () => {
+  it('refuses the owner\'s next one while their most are unfinished, recording nothing, and takes one again as each ends; other uploads and other owners go on', async () => {
+    const owner = newOwner('refcap');
+    const first = await (await upload(owner)).send();
+    const second = await (await upload(owner)).send();
+    const third = await upload(owner);
+    // 1. Both places taken, by requests the pipeline has not ended (still accepted: a projector behind, or a pipeline down).
+    const refusal = await third.send().catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ReferenceUploadsPending);
+    expect(refusal).toMatchObject({ pending: [first, second], limit: LIMIT });
+    expect(await recorded([third.requestId])).toEqual([]);
+    // 2. An archive upload of the owner's, and another owner's reference, are not held to it.
+    await (await upload(owner, 'ARCHIVE')).send();
+    const other = newOwner('refcap-other');
+    await (await upload(other)).send();
+    // 3. One running still counts; one that succeeded, or failed, frees its place.
+    await pool.query("UPDATE viewport_requests SET status = 'running' WHERE request_id = ?", [first]);
+    await expect(third.send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
+    await ended(first, 'succeeded');
+    const fourth = await (await upload(owner)).send();
+    await expect((await upload(owner)).send()).rejects.toMatchObject({ pending: [second, fourth] });
+    await ended(second, 'failed');
+    await (await upload(owner)).send();
+    // 4. One no consumer ended within the day an unfinished upload may wait stops counting.
+    await pool.query(`UPDATE reference_uploads SET created_at = NOW(3) - INTERVAL ${REFERENCE_UPLOAD_COUNTS_SECONDS + 60} SECOND WHERE request_id = ?`, [fourth]);
+    await (await upload(owner)).send();
+  });
+
+  it('lets no more than the limit through of many sent at once, with keys and without', async () => {
+    for (let round = 0; round < 3; round++) {
+      const owner = newOwner('refcap-race');
+      const uploads = await Promise.all(Array.from({ length: 8 }, () => upload(owner)));
+      const outcomes = await Promise.allSettled(uploads.map((each, index) => (index % 2 === 0 ? each.send() : each.sendKeyed(`key-${index}`))));
+      const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+      expect(refused.every((reason) => reason instanceof ReferenceUploadsPending), String(refused.find((reason) => !(reason instanceof ReferenceUploadsPending)))).toBe(true);
+      expect(refused).toHaveLength(8 - LIMIT);
+      expect(await recorded(uploads.map((each) => each.requestId))).toHaveLength(LIMIT);
+    }
+  });
+
+  it('answers a repeat of a key whose upload is under way with that upload, not refused, though the owner has their most under way', async () => {
+    const owner = newOwner('refcap-replay');
+    const keyed = await upload(owner);
+    const held = await keyed.sendKeyed('the-key');
+    await (await upload(owner)).send();
+    // The same key again (a client's retry): a new request id, the same key; the claim answers with the first.
+    const repeat = await upload(owner);
+    const again = await keys.claim('the-key', { requestId: repeat.requestId, kind: 'upload', imageUID: held.imageUID ?? '', imageVersion: 'v1-0-00', owner },
+      { ...sampleEvents(held.imageUID ?? undefined, repeat.requestId)[TOPICS.uploadRequested], source: 'REFERENCE', reference: 'slow.example/a:v1', staging: null, idempotencyKey: 'the-key' }, childSpan(undefined));
+    expect(again.requestId).toBe(keyed.requestId);
+    expect(await recorded([repeat.requestId])).toEqual([]);
+    // A new key is new work: refused.
+    await expect(repeat.sendKeyed('another-key')).rejects.toBeInstanceOf(ReferenceUploadsPending);
+  });
+});
