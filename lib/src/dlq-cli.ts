@@ -12,7 +12,7 @@ import { createKafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './kafka/dlq-named.js';
-import { forEachDeadLetter, letterState, positionOf, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { forEachDeadLetter, letterState, positionOf, redriveDeadLetters, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
 import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
@@ -44,12 +44,14 @@ function line(letter: LetterSummary): string {
     `group=${letter.consumerGroup}`, `attempts=${letter.attempts}`, `at=${letter.failedAt}`,
     `${letter.errorCode}: ${letter.errorMessage}`,
     ...(letter.omittedValueBytes !== null ? [`(message of ${letter.omittedValueBytes} bytes not kept: too large for the DLQ)`] : []),
+    ...(letter.droppedHeaders.length > 0 ? [`(headers without a value not kept: ${letter.droppedHeaders.map((name) => JSON.stringify(name)).join(', ')})`] : []),
   ].join('  ');
 }
 
 /** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
 function listedLine(letter: LetterSummary): string {
-  return `${letterState(letter)}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
+  const why = whySetAside(letter);
+  return `${letterState(letter)}${why === undefined ? '' : ` (${why})`}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
 }
 
 /** A listed letter as one JSON object (`--json`): every field the line shows, keys as the text they are. */
@@ -59,6 +61,7 @@ function listedJson(letter: LetterSummary): string {
     originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, originalOffset: letter.originalOffset,
     key: letter.key?.toString('utf8') ?? null, group: letter.consumerGroup, attempts: letter.attempts, failedAt: letter.failedAt,
     errorCode: letter.errorCode, errorMessage: letter.errorMessage, redrivenFrom: letter.redrivenFrom, omittedValueBytes: letter.omittedValueBytes,
+    setAsideBecause: whySetAside(letter) ?? null, droppedHeaders: letter.droppedHeaders, originalTimestamp: letter.originalTimestamp || null,
   });
 }
 

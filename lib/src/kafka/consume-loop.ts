@@ -59,6 +59,14 @@ export class ConsumeLoop<E> extends EventEmitter {
   /** The error behind the latest retry, for the retry event. */
   private lastError: unknown;
   private running = false;
+  /**
+   * By `topic:partition`: the offset this member last committed, in the generation it did so. A batch holding only a
+   * transaction's marker or aborted records is never handed to the loop; it is committed past only when it starts
+   * right there, so that no message before it is left undone.
+   */
+  private readonly committed = new Map<string, { readonly generation: number; readonly next: string }>();
+  /** The read of the group's committed offsets after the latest join (see learnCommitted). */
+  private learning: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ConsumeLoopOptions<E>) {
     super();
@@ -78,7 +86,10 @@ export class ConsumeLoop<E> extends EventEmitter {
       log: this.log, detachAfterMs: options.detachAfterMs ?? 1_000, maxDetachedHandlers: options.maxDetachedHandlers ?? 4,
       generation: () => this.generation,
       processOne: (topic, partition, message) => this.processOne(topic, partition, message),
-      commit: (topic, partition, offset) => this.consumer.commitOffsets([{ topic, partition, offset }]),
+      commit: async (topic, partition, offset) => {
+        this.committed.set(partitionKey(topic, partition), { generation: this.generation, next: offset });
+        await this.consumer.commitOffsets([{ topic, partition, offset }]);
+      },
     });
     [this.consumer, this.activity] = this.createConsumer();
   }
@@ -94,6 +105,7 @@ export class ConsumeLoop<E> extends EventEmitter {
         this.emitEvent(CONSUMER_EVENTS.ready, { groupId: this.options.groupId });
         // After every rebalance: the lag series of partitions this member no longer has are removed (instrumentConsumeLoop).
         this.emit(CONSUMER_ASSIGNED_EVENT, { assignment } satisfies ConsumerAssignedPayload);
+        this.learning = this.learnCommitted(assignment, this.generation);
       },
       crashed: (restart) => {
         this.joined = false;
@@ -102,7 +114,62 @@ export class ConsumeLoop<E> extends EventEmitter {
       rebalancing: () => { this.generation += 1; },
       emitEvent: (name, payload) => this.emitEvent(name, payload),
     };
-    return createListenedConsumer(this.options, this.settings, lifecycle);
+    const [consumer, activity] = createListenedConsumer(this.options, this.settings, lifecycle);
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (consumer === this.consumer && payload.batchSize === 0) void this.commitPastMarkers(payload);
+    });
+    return [consumer, activity];
+  }
+
+  /**
+   * The group's committed offsets of the partitions just assigned, for `commitPastMarkers`: a partition left at a
+   * transaction's marker (by this loop before 2026-12-07, or a member killed there) would otherwise show its lag until
+   * its next message. An offset this member committed meanwhile is newer and stays.
+   */
+  private async learnCommitted(assignment: ConsumerAssignedPayload['assignment'], generation: number): Promise<void> {
+    const topics = Object.keys(assignment);
+    if (topics.length === 0) return;
+    const admin = this.options.kafka.admin();
+    try {
+      await admin.connect();
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: this.options.groupId, topics })) {
+        for (const { partition, offset } of partitions) {
+          const key = partitionKey(topic, partition);
+          if (generation === this.generation && this.committed.get(key)?.generation !== generation && BigInt(offset) >= 0n) this.committed.set(key, { generation, next: offset });
+        }
+      }
+    } catch (error) {
+      this.log.debug({ err: error }, 'could not read the group\'s committed offsets; partitions ending in a transaction marker keep their lag until their next message');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A fetched batch that held nothing but a transaction's commit or abort marker (or aborted records): kafkajs moves
+   * its fetch past it but hands the loop nothing, so nothing committed it and the group's lag stayed above 0 on an idle
+   * partition, for ever (dlq:redrive writes every lot in a transaction). Committed past when it starts at the offset
+   * this member committed last, in this generation: then every message before it is done.
+   */
+  private async commitPastMarkers(batch: { topic: string; partition: number; firstOffset: string | null; lastOffset: string; highWatermark: string }): Promise<void> {
+    const { topic, partition, lastOffset } = batch;
+    const key = partitionKey(topic, partition);
+    const generation = this.generation;
+    // A member's first fetch comes before it knows where its group was: it waits for that, not for the next message.
+    if (this.committed.get(key)?.generation !== generation) await this.learning;
+    const last = this.committed.get(key);
+    if (!this.running || last === undefined || last.generation !== generation || batch.firstOffset !== last.next) return;
+    const next = offsetAfter(lastOffset);
+    // Said before the commit is sent, as commitBatch does: of two commits of a partition, the later sent is the later made.
+    this.committed.set(key, { generation, next });
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset: next }]);
+    } catch (error) {
+      // A rebalance in between: the next owner reads from the last commit, and skips the markers itself.
+      this.log.debug({ err: error, topic, partition, offset: next }, 'could not commit past a transaction marker');
+      return;
+    }
+    this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(lastOffset)) });
   }
 
   /** True once the group is joined and the loop is fetching. */
@@ -250,12 +317,25 @@ export class ConsumeLoop<E> extends EventEmitter {
       }
     } finally {
       clearInterval(keepAlive);
-      if (lastDone !== undefined) {
-        const next = offsetAfter(lastDone);
-        activity.note('info', 'commit asked', Date.now(), { topic, partition, offset: next });
-        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
-      }
+      if (lastDone !== undefined) await this.commitBatch(batch, lastDone, commitOffsetsIfNecessary, activity);
     }
+  }
+
+  /**
+   * Commits after `lastDone`, or after the batch's last offset once every message of it is done: a transaction's
+   * commit or abort marker (and aborted records) after the last message are never handed over, and committing only
+   * up to that message left the group's lag above 0 for as long as the partition stayed idle.
+   */
+  private async commitBatch(batch: EachBatchPayload['batch'], lastDone: string, commit: EachBatchPayload['commitOffsetsIfNecessary'], activity: ConsumerActivity): Promise<void> {
+    const { topic, partition } = batch;
+    const wholeBatch = lastDone === batch.messages.at(-1)?.offset;
+    const through = wholeBatch ? batch.lastOffset() : lastDone;
+    const next = offsetAfter(through);
+    activity.note('info', 'commit asked', Date.now(), { topic, partition, offset: next });
+    // Before the commit is sent: a batch of markers after this one checks it, and must not commit over this commit.
+    this.committed.set(partitionKey(topic, partition), { generation: this.generation, next });
+    await commit({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+    if (through !== lastDone) this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(through)) });
   }
 
   /** One message (which may go on detached), or a chunk for the batch handler. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError, RetryExhaustedError, StoreUnavailableError } from '../errors.js';
-import { deadLetterRecord } from './dead-letter.js';
+import { deadLetterRecord, oversizedDeadLetterRecord } from './dead-letter.js';
+import { letterFactsOf } from './dlq-letter.js';
 import type { IHeaders } from './client.js';
 import { HEADER } from './headers.js';
 
@@ -49,5 +50,14 @@ describe('deadLetterRecord', () => {
     expect(record.headers['x-bin']).toEqual([Buffer.from([0xff, 0xfe, 0x00, 0x80])]);
     expect(record.headers['dup']).toEqual([Buffer.from('first'), Buffer.from('second')]);
     expect(Object.keys(record.headers)).not.toContain('x-null');
+  });
+
+  it('says which headers it left out for having no value, names with commas included, and keeps the message\'s own timestamp (found by a review: dropped in silence)', () => {
+    const headers = { 'x-null': null, 'a,b': null, kept: Buffer.from('yes') } as unknown as IHeaders;
+    const record = deadLetterRecord({ topic: 't', partition: 0, message: { ...message, headers, timestamp: '1765000000123' }, error: new TypeError('x'), attempts: 1, groupId: 'g' });
+    expect(record.headers[HEADER.dlqDroppedHeaders]).toBe('["x-null","a,b"]');
+    expect(letterFactsOf(record.headers as IHeaders)).toMatchObject({ droppedHeaders: ['x-null', 'a,b'], originalTimestamp: '1765000000123' });
+    expect(deadLetterRecord({ topic: 't', partition: 0, message, error: new TypeError('x'), attempts: 1, groupId: 'g' }).headers[HEADER.dlqDroppedHeaders]).toBeUndefined();
+    expect(oversizedDeadLetterRecord({ topic: 't', partition: 0, message: { ...message, headers }, error: new TypeError('x'), attempts: 1, groupId: 'g' }).headers[HEADER.dlqOriginalTimestamp]).toBe('0');
   });
 });

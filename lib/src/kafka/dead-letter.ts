@@ -3,7 +3,7 @@ import { OrbitError, RetryExhaustedError } from '../errors.js';
 import { describeError, errorCodeOf } from '../error-description.js';
 import type { Producer } from './client.js';
 import { dlqTopicOf } from '../topics.js';
-import { HEADER, headerBytes } from './headers.js';
+import { HEADER, headerBytes, valuelessHeaderNames } from './headers.js';
 import type { KafkaMessage } from './client.js';
 
 export interface DeadLetter {
@@ -32,7 +32,15 @@ function whyAndWhereFrom(letter: DeadLetter, now: Date): Record<string, string> 
     [HEADER.dlqOffset]: letter.message.offset,
     [HEADER.dlqGroup]: letter.groupId,
     [HEADER.dlqFailedAt]: now.toISOString(),
+    [HEADER.dlqOriginalTimestamp]: letter.message.timestamp,
+    ...droppedHeadersOf(letter),
   };
+}
+
+/** The names of the message's headers without a value, which the letter cannot keep (kafkajs writes none): said, not dropped unsaid. */
+function droppedHeadersOf(letter: DeadLetter): Record<string, string> {
+  const names = valuelessHeaderNames(letter.message.headers);
+  return names.length > 0 ? { [HEADER.dlqDroppedHeaders]: JSON.stringify(names) } : {};
 }
 
 /**

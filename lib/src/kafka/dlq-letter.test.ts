@@ -15,7 +15,7 @@ describe('letterFactsOf', () => {
     expect(letterFactsOf(headers)).toEqual({
       originalTopic: 'orbit.image.stored', originalPartition: '1', originalOffset: '17', errorCode: 'ORBIT_ERR_DECODE',
       errorMessage: 'message on orbit.image.stored could not be decoded', attempts: '1', consumerGroup: 'harbor-writer', failedAt: '2026-12-06T10:00:00.000Z',
-      omittedValueBytes: null, redrivenFrom: null,
+      omittedValueBytes: null, redrivenFrom: null, droppedHeaders: [], originalTimestamp: '',
     });
     expect(letterFactsOf(undefined)).toMatchObject({ originalTopic: '', errorCode: '', consumerGroup: '', omittedValueBytes: null, redrivenFrom: null });
   });

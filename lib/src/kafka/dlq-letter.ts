@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors.js';
 import { sourceTopicOf } from '../topics.js';
 import type { IHeaders, KafkaMessage } from './client.js';
 import { inRanges, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
-import { HEADER, headerBytes, headersToStrings } from './headers.js';
+import { droppedHeaderNamesOf, HEADER, headerBytes, headersToStrings } from './headers.js';
 import { redrivenFromOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 /** One dead letter as ops see it: where it failed, why, and its original bytes. */
@@ -32,6 +32,12 @@ export interface DeadLetterEntry {
   readonly redrivenFrom: string | null;
   /** The value's length when the letter could not keep the message (too large for the DLQ); null when it did. */
   readonly omittedValueBytes: number | null;
+  /** Headers of the message with no value, which neither the letter nor a re-drive's copy has (kafkajs cannot write one). */
+  readonly droppedHeaders: readonly string[];
+  /** The message's own record timestamp (ms since the epoch, as text); '' on letters written before it was kept. */
+  readonly originalTimestamp: string;
+  /** Set aside by a re-drive as it does not hold the message at the position it names (see dlq-originals.ts). */
+  readonly unmatched: boolean;
 }
 
 /** A letter as a re-drive reports it: without the message's bytes, which it does not keep once sent. */
@@ -39,7 +45,8 @@ export type LetterSummary = Omit<DeadLetterEntry, 'value' | 'originalHeaders'>;
 
 /** What a letter's own headers say of it, whichever DLQ and offset it is at. */
 export type LetterFacts = Pick<DeadLetterEntry,
-  'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'errorMessage' | 'attempts' | 'consumerGroup' | 'failedAt' | 'omittedValueBytes' | 'redrivenFrom'>;
+  'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'errorMessage' | 'attempts' | 'consumerGroup' | 'failedAt' | 'omittedValueBytes' | 'redrivenFrom'
+  | 'droppedHeaders' | 'originalTimestamp'>;
 
 /** The facts a letter's headers (the `orbit-dlq-*` ones and `orbit-redriven-from`) give; a header missing is an empty field. */
 export function letterFactsOf(headers: IHeaders | undefined): LetterFacts {
@@ -50,8 +57,11 @@ export function letterFactsOf(headers: IHeaders | undefined): LetterFacts {
     consumerGroup: text[HEADER.dlqGroup] ?? '', failedAt: text[HEADER.dlqFailedAt] ?? '',
     omittedValueBytes: text[HEADER.dlqOmitted] === undefined ? null : Number(text[HEADER.dlqOmitted]),
     redrivenFrom: redrivenFromOf(text[REDRIVEN_FROM_HEADER]),
+    droppedHeaders: droppedHeaderNamesOf(text[HEADER.dlqDroppedHeaders]), originalTimestamp: text[HEADER.dlqOriginalTimestamp] ?? '',
   };
 }
+
+const DECIMAL = /^\d+$/;
 
 /** The reason code of a letter whose bytes could not be decoded (DecodeError's). */
 const UNDECODABLE: ErrorCode = 'ORBIT_ERR_DECODE';
@@ -69,6 +79,9 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
   if (letter.originalTopic !== source) {
     return `it names ${letter.originalTopic === '' ? 'no topic' : `topic "${letter.originalTopic}"`} as its own; ${letter.dlqTopic} re-drives into ${source} only`;
   }
+  if (!DECIMAL.test(letter.originalPartition) || !DECIMAL.test(letter.originalOffset)) {
+    return `it names no message of ${source} (partition "${letter.originalPartition}", offset "${letter.originalOffset}"), so it cannot be checked against one`;
+  }
   if (letter.omittedValueBytes !== null) {
     return `the message (${letter.omittedValueBytes} bytes) was too large to keep in the letter; it is on ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
   }
@@ -76,12 +89,23 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
   return undefined;
 }
 
+type StateFacts = Pick<DeadLetterEntry, 'redriven' | 'redrivenByOffset' | 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>
+  & { readonly unmatched?: boolean };
+
+/** Why a list shows a letter set aside (`letterState`), as the re-drive that set it aside said; undefined for any other. */
+export function whySetAside(letter: StateFacts): string | undefined {
+  if (letterState(letter) !== 'set aside') return undefined;
+  if (letter.unmatched === true) return `it does not hold the message at ${letter.originalTopic} ${letter.originalPartition}@${letter.originalOffset} (or none is there): forged or altered, not re-driven`;
+  return whyNotRedriven(letter, letter.redrivenByOffset);
+}
+
 /**
  * How a list shows a letter: `pending` (the next re-drive without offsets
  * takes it), `re-driven` (sent back already) or `set aside` (passed over by a
  * re-drive, which said why).
  */
-export function letterState(letter: Pick<DeadLetterEntry, 'redriven' | 'redrivenByOffset' | 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>): 'pending' | 're-driven' | 'set aside' {
+export function letterState(letter: StateFacts): 'pending' | 're-driven' | 'set aside' {
+  if (letter.unmatched === true) return 'set aside';
   if (!letter.redriven) return 'pending';
   // A re-drive passes over what it sets aside: past it, such a letter was not sent. One named by --offset was, unless nothing could be.
   return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';
@@ -99,8 +123,13 @@ export const redriveGroupOf = (dlqTopic: string): string => `${REDRIVE_GROUP}.${
 
 const DLQ_HEADERS: ReadonlySet<string> = new Set([
   HEADER.dlqError, HEADER.dlqMessage, HEADER.dlqRetriable, HEADER.dlqAttempts, HEADER.dlqTopic, HEADER.dlqPartition, HEADER.dlqOffset, HEADER.dlqGroup, HEADER.dlqFailedAt,
-  HEADER.dlqOmitted, HEADER.dlqOmittedSha256,
+  HEADER.dlqOmitted, HEADER.dlqOmittedSha256, HEADER.dlqDroppedHeaders, HEADER.dlqOriginalTimestamp,
 ]);
+
+/** A message's headers without those a DLQ writer sets (and so overwrites): what a letter keeps of the message's own. */
+export function ownHeadersOf(headers: Record<string, Buffer[]>): Record<string, Buffer[]> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !DLQ_HEADERS.has(name)));
+}
 
 export const isRecord = (message: KafkaMessage): boolean => message.headers?.[REDRIVE_RECORD_HEADER] !== undefined;
 
@@ -112,8 +141,8 @@ export function letterOf(dlqTopic: string, partition: number, message: KafkaMess
     ...letterFactsOf(message.headers),
     dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
     key: message.key, value: message.value,
-    originalHeaders: Object.fromEntries(Object.entries(headerBytes(message.headers)).filter(([name]) => !DLQ_HEADERS.has(name))),
-    redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset,
+    originalHeaders: ownHeadersOf(headerBytes(message.headers)),
+    redriven: offset < (record?.upTo ?? 0n) || byOffset, redrivenByOffset: byOffset, unmatched: inRanges(record?.unmatched ?? [], offset),
   };
 }
 

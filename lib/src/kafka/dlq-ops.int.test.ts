@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createTestTopics, readAll, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { createTestTopics, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { lettersAt } from '../../../test/helpers/dlq-letters.js';
@@ -13,22 +13,25 @@ import type { KafkaMessage } from './client.js';
 import { DecodeError, OrbitError } from '../errors.js';
 import { HEADER } from './headers.js';
 import { oversizedDeadLetterRecord } from './dead-letter.js';
+import { sendGenuineLetters } from '../../../test/helpers/genuine-letters.js';
+import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
+
+/** The copies re-drives sent to `topic`, in order: not the originals the letters were checked against. */
+async function copiesOn(kafka: ReturnType<typeof testKafka>, topic: string): Promise<KafkaMessage[]> {
+  const copies: KafkaMessage[] = [];
+  await readTopicToEnd(kafka, topic, (message) => void (message.headers?.[REDRIVEN_FROM_HEADER] !== undefined && copies.push(message)), { groupPrefix: 'test-dlq-copies', timeoutMs: 30_000, wholeOrNothing: true });
+  return copies;
+}
 
 /** A topic and its DLQ holding `count` poison letters (offsets 0…) that `groupId` wrote: keys uid-<n>, values [n]. */
 async function poisonLetters(kafka: ReturnType<typeof testKafka>, name: string, count: number, groupId: string): Promise<{ topic: string; dlq: string }> {
   const topic = `test.dlq.${name}.${uniqueSuffix()}`;
   const dlq = dlqTopicOf(topic);
   await createTestTopics(kafka, [topic, dlq]);
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
-    topic: dlq,
-    messages: Array.from({ length: count }, (_, offset) => deadLetterRecord({
-      topic, partition: 0, attempts: 1, groupId, error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-      message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
-    })),
-  });
-  await producer.disconnect();
+  await sendGenuineLetters(kafka, dlq, Array.from({ length: count }, (_, offset) => deadLetterRecord({
+    topic, partition: 0, attempts: 1, groupId, error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+    message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset % 256]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+  })));
   return { topic, dlq };
 }
 
@@ -37,15 +40,12 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const kafka = testKafka();
     const topic = `test.dlq.${uniqueSuffix()}`;
     await createTestTopics(kafka, [topic, dlqTopicOf(topic)]);
-    const producer = kafka.producer();
-    await producer.connect();
     const letters = [0, 1].map((offset) => deadLetterRecord({
       topic, partition: 0, attempts: 1, groupId: 'harbor-writer',
       error: new OrbitError('ORBIT_ERR_POISON', `cannot handle message ${offset}`),
       message: { key: Buffer.from(`uid-${offset}`), value: Buffer.from([0, 0, 0, 0, 1, offset]), headers: { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` }, offset: String(offset), timestamp: '0', attributes: 0 },
     }));
-    await producer.send({ topic: dlqTopicOf(topic), messages: letters });
-    await producer.disconnect();
+    await sendGenuineLetters(kafka, dlqTopicOf(topic), letters);
 
     const listed = await listDeadLetters(kafka, dlqTopicOf(topic));
     expect(listed.map((letter) => [letter.originalTopic, letter.originalOffset, letter.errorCode, letter.consumerGroup])).toEqual([
@@ -60,17 +60,17 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(0);
     // A list tells re-driven letters from pending ones (found by a probe: they looked the same).
     expect((await listDeadLetters(kafka, dlqTopicOf(topic))).map((letter) => letter.redriven)).toEqual([true, true]);
-    const back = await readAll(kafka, topic, 2);
+    const back = await copiesOn(kafka, topic);
     expect(back.map((message) => message.key?.toString())).toEqual(['uid-0', 'uid-1']);
     expect(back[0]?.value).toEqual(Buffer.from([0, 0, 0, 0, 1, 0]));
-    expect(back[0]?.headers['traceparent']).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+    expect(back[0]?.headers?.['traceparent']?.toString()).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
     expect(Object.keys(back[0]?.headers ?? {}).some((name) => name.startsWith('orbit-dlq-'))).toBe(false);
     // For the group that failed on it alone: the topic's other groups handled the original already.
-    expect(back[0]?.headers[HEADER.redriveGroup]).toBe('harbor-writer');
+    expect(back[0]?.headers?.[HEADER.redriveGroup]?.toString()).toBe('harbor-writer');
     // Failing again, the letter says which it was re-driven from.
     const again = deadLetterRecord({
       topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'still'),
-      message: { key: back[0]?.key ?? null, value: back[0]?.value ?? null, headers: back[0]?.headers ?? {}, offset: '2', timestamp: '0', attributes: 0 },
+      message: { key: back[0]?.key ?? null, value: back[0]?.value ?? null, headers: back[0]?.headers ?? {}, offset: back[0]?.offset ?? '?', timestamp: '0', attributes: 0 },
     });
     const resend = kafka.producer();
     await resend.connect();
@@ -88,17 +88,11 @@ describe('dead letters: list and re-drive against a real broker', () => {
     await createTestTopics(kafka, [topic, dlq]);
     const message = (offset: number): { key: Buffer; value: Buffer; headers: Record<string, string>; offset: string; timestamp: string; attributes: number } =>
       ({ key: Buffer.from(`uid-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: dlq,
-      messages: [
-        // 0: undecodable (a re-drive without offsets sets it aside); 1, 2: poison.
-        deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(0) }),
-        ...[1, 2].map((offset) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'), message: message(offset) })),
-      ],
-    });
-    await producer.disconnect();
+    await sendGenuineLetters(kafka, dlq, [
+      // 0: undecodable (a re-drive without offsets sets it aside); 1, 2: poison.
+      deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(0) }),
+      ...[1, 2].map((offset) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'), message: message(offset) })),
+    ]);
     const states = async (): Promise<string[]> => (await listDeadLetters(kafka, dlq)).map(letterState);
 
     // A pending letter named: re-driven, and left alone by the next re-drive without offsets.
@@ -132,8 +126,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2') })).redriven.map((letter) => letter.dlqOffset)).toEqual(['2']);
     await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('1', '99') })).rejects.toThrow(DeadLetterNotFoundError);
     await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('99') })).rejects.toThrow(`no dead letter at offset 99 of ${dlq}`);
-    const onTopic: KafkaMessage[] = [];
-    await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-named', timeoutMs: 30_000 });
+    const onTopic = await copiesOn(kafka, topic);
     expect(onTopic.map((back) => [back.key?.toString(), back.headers?.['orbit-redriven-from']?.toString()])).toEqual([
       ['uid-2', `${dlq}/0@2`], ['uid-1', `${dlq}/0@1`], ['uid-0', `${dlq}/0@0`], ['uid-2', `${dlq}/0@2`],
     ]);
@@ -144,20 +137,14 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const topic = `test.dlq.positions.${uniqueSuffix()}`;
     const dlq = dlqTopicOf(topic);
     await createTestTopics(kafka, [topic, dlq], 3);
-    const producer = kafka.producer();
-    await producer.connect();
     // Offset 0 of partitions 0 and 1 (keys uid-p0, uid-p1), offset 1 of partition 1 only; partition 2 stays empty.
-    await producer.send({
-      topic: dlq,
-      messages: [[0, 0], [1, 0], [1, 1]].map(([partition = 0, offset = 0]) => ({
-        ...deadLetterRecord({
-          topic, partition, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-          message: { key: Buffer.from(`uid-p${partition}-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
-        }),
-        partition,
-      })),
-    });
-    await producer.disconnect();
+    await sendGenuineLetters(kafka, dlq, [[0, 0], [1, 0], [1, 1]].map(([partition = 0, offset = 0]) => ({
+      ...deadLetterRecord({
+        topic, partition, attempts: 1, groupId: 'group-a', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+        message: { key: Buffer.from(`uid-p${partition}-${offset}`), value: Buffer.from([offset]), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+      }),
+      partition,
+    })));
     expect((await listDeadLetters(kafka, dlq)).map((letter) => `${letter.dlqPartition}@${letter.dlqOffset}`).sort()).toEqual(['0@0', '1@0', '1@1']);
 
     // An offset alone names no one letter here, even where one partition alone has it: nothing is sent.
@@ -172,8 +159,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const states = new Map((await listDeadLetters(kafka, dlq)).map((letter) => [`${letter.dlqPartition}@${letter.dlqOffset}`, letterState(letter)]));
     expect(Object.fromEntries(states)).toEqual({ '0@0': 'pending', '1@0': 're-driven', '1@1': 'pending' });
     await expect(redriveDeadLetters(kafka, dlq, { offsets: lettersAt('2@0') })).rejects.toThrow(`no dead letter at 2@0 of ${dlq}`);
-    const onTopic: KafkaMessage[] = [];
-    await readTopicToEnd(kafka, topic, (back) => void onTopic.push(back), { groupPrefix: 'test-dlq-positions', timeoutMs: 30_000 });
+    const onTopic = await copiesOn(kafka, topic);
     expect(onTopic.map((back) => back.headers?.['orbit-redriven-from']?.toString())).toEqual([`${dlq}/1@0`]);
   }, 90_000);
 
@@ -192,10 +178,8 @@ describe('dead letters: list and re-drive against a real broker', () => {
     }
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['re-driven', 're-driven']);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
-    // Nothing went back to the topic: it is as empty as it was.
-    let sent = 0;
-    await readTopicToEnd(kafka, topic, () => void sent++, { groupPrefix: 'test-legacy', timeoutMs: 30_000 });
-    expect(sent).toBe(0);
+    // Nothing went back to the topic: it holds the originals alone.
+    expect(await copiesOn(kafka, topic)).toHaveLength(0);
   }, 90_000);
 
   it('decides nothing from part of a DLQ: a read that does not reach the end in time is refused, not taken for the whole', async () => {
@@ -243,10 +227,10 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      // SIGKILL as soon as its first letters are written (committed or not: the high watermark moves either way).
+      // SIGKILL as soon as its first letters are written (committed or not: the high watermark moves past the 600 originals either way).
       for (let tries = 0; tries < 600; tries += 1) {
         const [partition] = await admin.fetchTopicOffsets(topic);
-        if (partition !== undefined && BigInt(partition.high) > 0n) break;
+        if (partition !== undefined && BigInt(partition.high) > 600n) break;
         await sleep(10);
       }
     } finally {
@@ -267,8 +251,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
       await sleep(3_000);
     }
     expect(output).toMatch(/dead letter\(s\) re-driven/);
-    const onTopic: string[] = [];
-    await readTopicToEnd(kafka, topic, (message) => void onTopic.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-killed', timeoutMs: 30_000, wholeOrNothing: true });
+    const onTopic = (await copiesOn(kafka, topic)).map((message) => message.key?.toString() ?? '');
     expect(onTopic).toHaveLength(600);
     expect(new Set(onTopic).size).toBe(600);
     expect((await listDeadLetters(kafka, dlq)).filter((letter) => !letter.redriven)).toHaveLength(0);
@@ -291,8 +274,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     // Both may refuse when they join at the same instant; a later run finishes the work, and nothing goes out twice.
     const rest = (await redriveDeadLetters(kafka, dlq)).redriven;
     expect([...sent, ...rest].map((letter) => letter.dlqOffset).sort()).toEqual(['0', '1', '2']);
-    const onTopic: string[] = [];
-    await readTopicToEnd(kafka, topic, (message) => void onTopic.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-race', timeoutMs: 30_000 });
+    const onTopic = (await copiesOn(kafka, topic)).map((message) => message.key?.toString() ?? '');
     expect(onTopic.sort()).toEqual(['uid-0', 'uid-1', 'uid-2']);
     // A re-drive of another topic is not held up by this one's group.
     const other = `test.dlq.other.${uniqueSuffix()}`;
@@ -313,19 +295,13 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const message = (offset: number, value: Buffer): { key: Buffer; value: Buffer; headers: Record<string, string>; offset: string; timestamp: string; attributes: number } =>
       ({ key: Buffer.from(`uid-${offset}`), value, headers: {}, offset: String(offset), timestamp: '0', attributes: 0 });
     const poison = new OrbitError('ORBIT_ERR_POISON', 'poison');
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic: dlq,
-      messages: [
-        // dlq offsets 0-2: one message three groups failed on; 3: group-a's letter for it again (a crash before its commit).
-        ...['group-a', 'group-b', 'group-c', 'group-a'].map((groupId) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId, error: poison, message: message(0, Buffer.from('zero')) })),
-        // 4: undecodable; 5: a letter that could not keep its message.
-        deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(1, Buffer.from('junk')) }),
-        oversizedDeadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(2, Buffer.alloc(2048)) }),
-      ],
-    });
-    await producer.disconnect();
+    await sendGenuineLetters(kafka, dlq, [
+      // dlq offsets 0-2: one message three groups failed on; 3: group-a's letter for it again (a crash before its commit).
+      ...['group-a', 'group-b', 'group-c', 'group-a'].map((groupId) => deadLetterRecord({ topic, partition: 0, attempts: 1, groupId, error: poison, message: message(0, Buffer.from('zero')) })),
+      // 4: undecodable; 5: a letter that could not keep its message.
+      deadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(1, Buffer.from('junk')) }),
+      oversizedDeadLetterRecord({ topic, partition: 0, attempts: 1, groupId: 'group-a', error: new DecodeError(topic, new Error('bad magic')), message: message(2, Buffer.alloc(2048)) }),
+    ]);
 
     const first = await redriveDeadLetters(kafka, dlq);
     expect(first.redriven.map((letter) => [letter.dlqOffset, letter.consumerGroup])).toEqual([['0', 'group-a'], ['1', 'group-b'], ['2', 'group-c']]);
@@ -334,8 +310,8 @@ describe('dead letters: list and re-drive against a real broker', () => {
       ['4', expect.stringContaining('could not be decoded')],
       ['5', expect.stringContaining(`2048 bytes) was too large to keep in the letter; it is on ${topic}/0@2`)],
     ]);
-    const back = await readAll(kafka, topic, 3);
-    expect(back.map((entry) => [entry.value?.toString(), entry.headers[HEADER.redriveGroup]])).toEqual([['zero', 'group-a'], ['zero', 'group-b'], ['zero', 'group-c']]);
+    const back = await copiesOn(kafka, topic);
+    expect(back.map((entry) => [entry.value?.toString(), entry.headers?.[HEADER.redriveGroup]?.toString()])).toEqual([['zero', 'group-a'], ['zero', 'group-b'], ['zero', 'group-c']]);
     const listed = await listDeadLetters(kafka, dlq);
     expect(listed[5]).toMatchObject({ omittedValueBytes: 2048, value: null, originalHeaders: {} });
     // Named, the undecodable letter goes (its schema may have been registered since); the empty one never can.
@@ -359,17 +335,14 @@ describe('dead letters: list and re-drive against a real broker', () => {
       await admin.disconnect();
     }
     const value = Buffer.alloc(1_500_000, 0x62);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
+    await sendGenuineLetters(kafka, dlqTopicOf(topic), [deadLetterRecord({
       topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
       message: { key: Buffer.from('uid-large'), value, headers: {}, offset: '0', timestamp: '0', attributes: 0 },
-    })] });
-    await producer.disconnect();
+    })]);
     const [letter] = await listDeadLetters(kafka, dlqTopicOf(topic));
     expect(letter?.value?.length).toBe(value.length);
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(1);
-    const [back] = await readAll(kafka, topic, 1);
+    const [back] = await copiesOn(kafka, topic);
     expect(back?.value?.equals(value)).toBe(true);
   }, 60_000);
 
@@ -378,17 +351,12 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const topic = `test.dlq.lots.${uniqueSuffix()}`;
     await createTestTopics(kafka, [topic, dlqTopicOf(topic)]);
     const value = (n: number): Buffer => Buffer.alloc(400_000, 0x61 + n);
-    const producer = kafka.producer();
-    await producer.connect();
-    for (let n = 0; n < 3; n += 1) {
-      await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
-        topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-        message: { key: Buffer.from(`uid-${n}`), value: value(n), headers: {}, offset: String(n), timestamp: '0', attributes: 0 },
-      })] });
-    }
-    await producer.disconnect();
+    await sendGenuineLetters(kafka, dlqTopicOf(topic), [0, 1, 2].map((n) => deadLetterRecord({
+      topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+      message: { key: Buffer.from(`uid-${n}`), value: value(n), headers: {}, offset: String(n), timestamp: '0', attributes: 0 },
+    })));
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic))).redriven).toHaveLength(3);
-    const back = await readAll(kafka, topic, 3);
+    const back = await copiesOn(kafka, topic);
     expect(back.map((message) => message.key?.toString())).toEqual(['uid-0', 'uid-1', 'uid-2']);
     expect(back.every((message, n) => message.value?.equals(value(n)))).toBe(true);
   }, 60_000);
@@ -398,20 +366,14 @@ describe('dead letters: list and re-drive against a real broker', () => {
     const topic = `test.dlq.headers.${uniqueSuffix()}`;
     await createTestTopics(kafka, [topic, dlqTopicOf(topic)]);
     const binary = Buffer.from([0xff, 0xfe, 0x00, 0x80]);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic: dlqTopicOf(topic), messages: [deadLetterRecord({
+    await sendGenuineLetters(kafka, dlqTopicOf(topic), [deadLetterRecord({
       topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new DecodeError(topic, new Error('bad magic')),
       message: { key: Buffer.from('uid-h'), value: Buffer.from('junk'), headers: { 'x-bin': binary, dup: [Buffer.from('first'), Buffer.from('second')] }, offset: '0', timestamp: '0', attributes: 0 },
-    })] });
-    await producer.disconnect();
+    })]);
     const [letter] = await listDeadLetters(kafka, dlqTopicOf(topic));
     expect(letter?.originalHeaders).toEqual({ 'x-bin': [binary], dup: [Buffer.from('first'), Buffer.from('second')] });
     expect((await redriveDeadLetters(kafka, dlqTopicOf(topic), { offsets: lettersAt('0') })).redriven).toHaveLength(1);
-    const back: KafkaMessage[] = [];
-    await readTopicToEnd(kafka, topic, (message) => {
-      back.push(message);
-    }, { groupPrefix: 'test-dlq-headers', timeoutMs: 30_000 });
+    const back = await copiesOn(kafka, topic);
     expect(back).toHaveLength(1);
     expect(back[0]?.headers?.['x-bin']).toEqual(binary);
     expect(back[0]?.headers?.['dup']).toEqual([Buffer.from('first'), Buffer.from('second')]);

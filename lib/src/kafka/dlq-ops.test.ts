@@ -11,6 +11,9 @@ describe('the record a re-drive leaves in its DLQ', () => {
   it('reads back what it wrote, offsets past 2^53 included, and takes any other value for no record', () => {
     const record = { upTo: 2n ** 60n, byOffset: [[0n, 2n], [7n, 7n]] as const };
     expect(recordOf(Buffer.from(recordValueOf(record)))).toEqual(record);
+    const withUnmatched = { ...record, unmatched: [[3n, 4n]] as const };
+    expect(recordOf(Buffer.from(recordValueOf(withUnmatched)))).toEqual(withUnmatched);
+    expect(recordOf(Buffer.from('{"v":1,"upTo":"1","byOffset":[],"unmatched":"x"}'))).toBeUndefined();
     for (const other of [null, '', 'junk', '[]', '{"v":2,"upTo":"1","byOffset":[]}', '{"v":1,"upTo":1,"byOffset":[]}', '{"v":1,"upTo":"1","byOffset":[["1"]]}', '{"v":1,"upTo":"-1","byOffset":[]}']) {
       expect(recordOf(other === null ? null : Buffer.from(other)), String(other)).toBeUndefined();
     }
@@ -53,5 +56,7 @@ describe('where a letter may go back to', () => {
     expect(whyNotRedriven(letter, false)).toBeUndefined();
     expect(whyNotRedriven({ ...letter, originalTopic: 'orbit.chart.promoted' }, true)).toBe('it names topic "orbit.chart.promoted" as its own; orbit.image.stored.dlq re-drives into orbit.image.stored only');
     expect(whyNotRedriven({ ...letter, originalTopic: '' }, true)).toContain('it names no topic');
+    expect(whyNotRedriven({ ...letter, originalOffset: '-1' }, true)).toContain('it names no message of orbit.image.stored');
+    expect(whyNotRedriven({ ...letter, originalPartition: '' }, true)).toContain('it names no message of orbit.image.stored');
   });
 });

@@ -2,7 +2,8 @@ import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
-import { isRecord, letterOf, messageForGroupOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+import { isRecord, letterOf, messageForGroupOf, ownHeadersOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+import { originalsAt, positionKey, whyNotTheOriginal } from './dlq-originals.js';
 import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError, type NamedLetter } from './dlq-named.js';
 import { pendingFrom, ReadEnough, readHistory, type DlqHistory } from './dlq-read.js';
 import { mergedRanges, recordValueOf, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
@@ -13,7 +14,8 @@ import { positionOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 export * from './dlq-filter.js';
 export * from './dlq-record.js';
-export { letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry, type LetterFacts, type LetterSummary } from './dlq-letter.js';
+export { letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, whySetAside, type DeadLetterEntry, type LetterFacts, type LetterSummary } from './dlq-letter.js';
+export { messageDigestOf, whyNotTheOriginal, type MessageDigest } from './dlq-originals.js';
 export { positionOf, redrivenFromOf } from './redrive-copy.js';
 export { forEachDeadLetter, listDeadLetters, type ListOptions } from './dlq-read.js';
 
@@ -112,6 +114,10 @@ interface LotEntry {
   readonly reason: string | undefined;
   /** A letter left pending (passed over by a narrowed re-drive, or its topic gone) is not in the record. */
   readonly recorded: boolean;
+  /** Set aside as it does not hold the message at the position it names: the record says so, for lists and later runs. */
+  readonly unmatched?: true;
+  /** Set aside as a duplicate of the letter at this position of the DLQ (`<partition>@<offset>`), taken by this run. */
+  readonly duplicateOf?: string;
 }
 
 /**
@@ -132,7 +138,11 @@ interface LotEntry {
  * no letter has refuses the whole re-drive (DeadLetterNotFoundError) before
  * sending anything. `filter` narrows the letters taken; a narrowed run
  * records the letters it sent by offset, and leaves those it set aside
- * pending. Letters go in lots (200 letters, 768 KiB at most), each lot in one
+ * pending. A letter goes only if the message at the position it names (read
+ * back, a lot's at once) has its key, value and headers: any principal that
+ * may write to a DLQ can write a letter, and a re-drive publishes it as the
+ * operator; one that does not is set aside, and recorded as such (`unmatched`).
+ * Letters go in lots (200 letters, 768 KiB at most), each lot in one
  * transaction with the record (REDRIVE_RECORD_HEADER) of the progress it
  * makes, sent as the DLQ is read: no more than a lot's bytes are held at
  * once. `signal` stops it between two lots. It holds the re-drive group
@@ -298,7 +308,7 @@ class RedriveRun {
     if (reason !== undefined) return { letter, reason, recorded: !narrowed };
     const messageForGroup = messageForGroupOf(letter);
     const same = this.sentFor.get(messageForGroup);
-    if (same !== undefined) return { letter, reason: `a duplicate: the same message for ${letter.consumerGroup || 'its group'} went with ${this.dlqTopic}/${same}`, recorded: !narrowed };
+    if (same !== undefined) return { letter, reason: `a duplicate: the same message for ${letter.consumerGroup || 'its group'} went with ${this.dlqTopic}/${same}`, recorded: !narrowed, duplicateOf: same };
     this.sentFor.set(messageForGroup, `${letter.dlqPartition}@${letter.dlqOffset}`);
     return { letter, reason: undefined, recorded: true };
   }
@@ -313,19 +323,58 @@ class RedriveRun {
   /** Each partition the lot dealt with, with its new state, whole: the last record is all a later read takes. */
   private recordsAfter(lot: readonly LotEntry[]): Map<number, PartitionRecord> {
     const offsets = new Map<number, bigint[]>(this.unrecorded.map((partition) => [partition, []]));
-    for (const { letter, recorded } of lot) {
-      if (recorded) offsets.set(letter.dlqPartition, [...(offsets.get(letter.dlqPartition) ?? []), BigInt(letter.dlqOffset)]);
+    const unmatched = new Map<number, bigint[]>();
+    for (const entry of lot) {
+      if (!entry.recorded) continue;
+      const { dlqPartition, dlqOffset } = entry.letter;
+      offsets.set(dlqPartition, [...(offsets.get(dlqPartition) ?? []), BigInt(dlqOffset)]);
+      if (entry.unmatched) unmatched.set(dlqPartition, [...(unmatched.get(dlqPartition) ?? []), BigInt(dlqOffset)]);
     }
     const byUpTo = this.named === undefined && !leavesGaps(this.filter);
     return new Map([...offsets].map(([partition, dealt]) => {
       const before = this.history.records.get(partition) ?? { upTo: 0n, byOffset: [] };
       const upTo = dealt.reduce((highest, offset) => (offset + 1n > highest ? offset + 1n : highest), before.upTo);
-      const record: PartitionRecord = byUpTo ? { upTo, byOffset: before.byOffset } : { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, dealt) };
+      const unmatchedNow = mergedRanges(before.unmatched ?? [], unmatched.get(partition) ?? []);
+      const record: PartitionRecord = {
+        ...(byUpTo ? { upTo, byOffset: before.byOffset } : { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, dealt) }),
+        ...(unmatchedNow.length > 0 ? { unmatched: unmatchedNow } : {}),
+      };
       return [partition, record] as const;
     }));
   }
 
-  private async sendLot(producer: ReturnType<typeof orbitProducer>, lot: readonly LotEntry[]): Promise<void> {
+  /**
+   * The lot, each letter to send set aside unless the message at the position it names is the one it holds. The
+   * messages are read back a lot at a time (one consumer per lot, seeking from one to the next), and only their digests kept.
+   */
+  private async checkedAgainstOriginals(lot: readonly LotEntry[]): Promise<LotEntry[]> {
+    const source = sourceTopicOf(this.dlqTopic);
+    const claims = lot.filter(({ reason, duplicateOf }) => reason === undefined || duplicateOf !== undefined).map(({ letter }) => ({ partition: Number(letter.originalPartition), offset: BigInt(letter.originalOffset) }));
+    if (source === undefined || claims.length === 0) return [...lot];
+    const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
+    const originals = await originalsAt(this.kafka, source, claims, ownHeadersOf, timeout);
+    const failed = new Set<string>();
+    return lot.map((entry) => {
+      const { letter } = entry;
+      const position = `${letter.dlqPartition}@${letter.dlqOffset}`;
+      const messageForGroup = messageForGroupOf(letter);
+      // A duplicate of a letter of this lot that did not hold its message is the one to send, if it does.
+      const standsIn = entry.duplicateOf !== undefined && failed.has(entry.duplicateOf) && !this.sentFor.has(messageForGroup);
+      if (entry.reason !== undefined && !standsIn) return entry;
+      const reason = whyNotTheOriginal(letter, originals.get(positionKey(Number(letter.originalPartition), BigInt(letter.originalOffset))));
+      if (reason === undefined) {
+        this.sentFor.set(messageForGroup, position);
+        return { letter, reason: undefined, recorded: true };
+      }
+      failed.add(position);
+      // Not sent, it is no message's re-drive: a genuine letter for the same message after it still goes.
+      if (this.sentFor.get(messageForGroup) === position) this.sentFor.delete(messageForGroup);
+      return { ...entry, reason, unmatched: true };
+    });
+  }
+
+  private async sendLot(producer: ReturnType<typeof orbitProducer>, taken: readonly LotEntry[]): Promise<void> {
+    const lot = await this.checkedAgainstOriginals(taken);
     const sent = lot.filter(({ reason }) => reason === undefined).map(({ letter }) => letter);
     const recorded = this.recordsAfter(lot);
     if (sent.length > 0 || recorded.size > 0) {

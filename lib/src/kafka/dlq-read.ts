@@ -44,8 +44,9 @@ function sentCandidateOf(dlqTopic: string, message: KafkaMessage): SentCandidate
  */
 function addSent(candidates: readonly SentCandidate[], record: PartitionRecord, position: (offset: bigint) => string, sentBefore: Map<string, string>): void {
   for (const letter of candidates) {
-    // Named, an undecodable letter went; passed by a re-drive without offsets, it was set aside.
-    const went = inRanges(record.byOffset, letter.offset) || (letter.offset < record.upTo && letter.goesUnnamed);
+    // Named, an undecodable letter went; passed by a re-drive without offsets, it was set aside. One that did not hold
+    // the message it named went nowhere: taken for that message, it would have the genuine letter set aside as a duplicate.
+    const went = !inRanges(record.unmatched ?? [], letter.offset) && (inRanges(record.byOffset, letter.offset) || (letter.offset < record.upTo && letter.goesUnnamed));
     if (went && !sentBefore.has(letter.messageForGroup)) sentBefore.set(letter.messageForGroup, position(letter.offset));
   }
 }
@@ -71,7 +72,7 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
       const record = recordOf(message.value);
       const before = records.get(partition)?.upTo ?? 0n;
       if (record) {
-        records.set(partition, { upTo: record.upTo > before ? record.upTo : before, byOffset: record.byOffset });
+        records.set(partition, { ...record, upTo: record.upTo > before ? record.upTo : before });
         recordedUpTo.set(partition, record.upTo);
       }
       return;

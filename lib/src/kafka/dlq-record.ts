@@ -20,6 +20,11 @@ export interface PartitionRecord {
   readonly upTo: bigint;
   /** Letters re-driven by offset. */
   readonly byOffset: OffsetRanges;
+  /**
+   * Letters set aside as they do not hold the message at the position they name (forged, or altered): shown set aside
+   * whatever `upTo` and `byOffset` say, and never taken for the message they claim to be. Absent from older records.
+   */
+  readonly unmatched?: OffsetRanges;
 }
 
 /** `ranges` and `more` together, as ranges. */
@@ -51,7 +56,9 @@ export function inRanges(ranges: OffsetRanges, offset: bigint): boolean {
 
 /** A record as its message's value holds it: JSON, offsets as decimal strings (Kafka's are 64-bit). */
 export function recordValueOf(record: PartitionRecord): string {
-  return JSON.stringify({ v: 1, upTo: record.upTo.toString(), byOffset: record.byOffset.map(([from, to]) => [from.toString(), to.toString()]) });
+  const text = (ranges: OffsetRanges): string[][] => ranges.map(([from, to]) => [from.toString(), to.toString()]);
+  const unmatched = record.unmatched ?? [];
+  return JSON.stringify({ v: 1, upTo: record.upTo.toString(), byOffset: text(record.byOffset), ...(unmatched.length > 0 ? { unmatched: text(unmatched) } : {}) });
 }
 
 const isDecimal = (text: unknown): text is string => typeof text === 'string' && /^\d+$/.test(text);
@@ -65,12 +72,21 @@ export function recordOf(value: Buffer | null): PartitionRecord | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { v, upTo, byOffset } = parsed as { v?: unknown; upTo?: unknown; byOffset?: unknown };
-  if (v !== 1 || !isDecimal(upTo) || !Array.isArray(byOffset)) return undefined;
+  const { v, upTo, byOffset, unmatched } = parsed as { v?: unknown; upTo?: unknown; byOffset?: unknown; unmatched?: unknown };
+  if (v !== 1 || !isDecimal(upTo)) return undefined;
+  const ranges = rangesOf(byOffset);
+  const unmatchedRanges = unmatched === undefined ? [] : rangesOf(unmatched);
+  if (ranges === undefined || unmatchedRanges === undefined) return undefined;
+  return { upTo: BigInt(upTo), byOffset: ranges, ...(unmatchedRanges.length > 0 ? { unmatched: unmatchedRanges } : {}) };
+}
+
+/** Ranges as a record's JSON holds them; undefined for anything else. */
+function rangesOf(json: unknown): OffsetRanges | undefined {
+  if (!Array.isArray(json)) return undefined;
   const ranges: [bigint, bigint][] = [];
-  for (const range of byOffset as unknown[]) {
+  for (const range of json as unknown[]) {
     if (!Array.isArray(range) || range.length !== 2 || !isDecimal(range[0]) || !isDecimal(range[1])) return undefined;
     ranges.push([BigInt(range[0]), BigInt(range[1])]);
   }
-  return { upTo: BigInt(upTo), byOffset: mergedRanges(ranges, []) };
+  return mergedRanges(ranges, []);
 }

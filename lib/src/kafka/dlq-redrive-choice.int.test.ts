@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { lettersAt } from '../../../test/helpers/dlq-letters.js';
-import { createTestTopics, readAll, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
+import { createTestTopics, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import type { Kafka } from './client.js';
 import { HEADER } from './headers.js';
 import { letterState, listDeadLetters, positionOf, redriveDeadLetters } from './dlq-ops.js';
 import { readHistory } from './dlq-read.js';
 import { readTopicToEnd } from './read-to-end.js';
+import { putOriginals, sendGenuineLetters } from '../../../test/helpers/genuine-letters.js';
+import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 /** A letter as a foreign or hand-made one could be: any original topic, any group, any time. */
 function letter(originalTopic: string, originalOffset: number, options: { group?: string; errorCode?: string; key?: string; failedAt?: string } = {}): { key: string; value: Buffer; headers: Record<string, string> } {
@@ -20,19 +22,15 @@ function letter(originalTopic: string, originalOffset: number, options: { group?
   };
 }
 
-async function write(kafka: Kafka, topic: string, messages: readonly { key: string; value: Buffer; headers: Record<string, string> }[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    for (let start = 0; start < messages.length; start += 2000) await producer.send({ topic, acks: -1, messages: messages.slice(start, start + 2000) });
-  } finally {
-    await producer.disconnect();
-  }
+/** Writes letters to `dlq`, the messages they name first on its source topic: a re-drive sends only letters it finds genuine. */
+async function write(kafka: Kafka, dlq: string, messages: readonly { key: string; value: Buffer; headers: Record<string, string> }[]): Promise<void> {
+  await sendGenuineLetters(kafka, dlq, messages);
 }
 
+/** The keys of the copies re-drives sent to `topic`: not of the originals the letters were checked against. */
 async function keysOn(kafka: Kafka, topic: string): Promise<string[]> {
   const keys: string[] = [];
-  await readTopicToEnd(kafka, topic, (message) => void keys.push(message.key?.toString() ?? ''), { groupPrefix: 'test-dlq-choice', wholeOrNothing: true });
+  await readTopicToEnd(kafka, topic, (message) => void (message.headers?.[REDRIVEN_FROM_HEADER] !== undefined && keys.push(message.key?.toString() ?? '')), { groupPrefix: 'test-dlq-choice', wholeOrNothing: true });
   return keys;
 }
 
@@ -91,7 +89,8 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     const topic = `test.dlq.gone.${uniqueSuffix()}`;
     const dlq = dlqTopicOf(topic);
     await createTestTopics(kafka, [dlq]);
-    await write(kafka, dlq, [letter(topic, 1), letter(topic, 2)]);
+    const letters = [letter(topic, 1), letter(topic, 2)];
+    await write(kafka, dlq, letters);
     const outcome = await redriveDeadLetters(kafka, dlq);
     expect(outcome.redriven).toEqual([]);
     expect(outcome.setAside.map(({ reason }) => reason)).toEqual([expect.stringContaining(`its topic ${topic} does not exist`), expect.stringContaining('does not exist')]);
@@ -100,6 +99,7 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     // Nothing was recorded: once the topic is back, the letters go.
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['pending', 'pending']);
     await createTestTopics(kafka, [topic]);
+    await putOriginals(kafka, dlq, letters);
     expect((await redriveDeadLetters(kafka, dlq)).redriven.map((entry) => entry.dlqOffset)).toEqual(['0', '1']);
   }, 60_000);
 
@@ -114,7 +114,9 @@ describe('which letters a re-drive takes, against a real broker (found by a revi
     // group-b's letter is its own: it goes.
     expect(plain.redriven.map((entry) => [entry.dlqOffset, entry.consumerGroup])).toEqual([['2', 'group-b']]);
     expect(plain.setAside.map(({ letter: entry, reason }) => [entry.dlqOffset, reason])).toEqual([['1', `a duplicate: the same message for group-a went with ${dlq}/0@0`]]);
-    expect((await readAll(kafka, topic, 2)).map((message) => message.headers[HEADER.redriveGroup])).toEqual(['group-a', 'group-b']);
+    const groups: string[] = [];
+    await readTopicToEnd(kafka, topic, (message) => void (message.headers?.[REDRIVEN_FROM_HEADER] !== undefined && groups.push(message.headers[HEADER.redriveGroup]?.toString() ?? '')), { groupPrefix: 'test-dlq-choice', wholeOrNothing: true });
+    expect(groups).toEqual(['group-a', 'group-b']);
     // A later plain run, after the records of both, still sends nothing.
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     expect(await keysOn(kafka, topic)).toHaveLength(2);

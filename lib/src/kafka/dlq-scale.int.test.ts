@@ -7,6 +7,7 @@ import type { Kafka } from './client.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { forEachDeadLetter, redriveDeadLetters } from './dlq-ops.js';
 import { readTopicToEnd } from './read-to-end.js';
+import { sendGenuineLetters } from '../../../test/helpers/genuine-letters.js';
 
 /** The most bytes of Buffers (off the JS heap: letters' keys and values) held at once while `work` runs, above what was held before. */
 async function peakBufferBytes(work: () => Promise<unknown>): Promise<number> {
@@ -32,18 +33,10 @@ async function largeLetters(kafka: Kafka, count: number, bytes: number): Promise
   } finally {
     await admin.disconnect();
   }
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    for (let offset = 0; offset < count; offset += 1) {
-      await producer.send({ topic: dlq, messages: [deadLetterRecord({
-        topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
-        message: { key: Buffer.from(`uid-${offset}`), value: Buffer.alloc(bytes, offset % 256), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
-      })] });
-    }
-  } finally {
-    await producer.disconnect();
-  }
+  await sendGenuineLetters(kafka, dlq, Array.from({ length: count }, (_, offset) => deadLetterRecord({
+    topic, partition: 0, attempts: 1, groupId: 'harbor-writer', error: new OrbitError('ORBIT_ERR_POISON', 'poison'),
+    message: { key: Buffer.from(`uid-${offset}`), value: Buffer.alloc(bytes, offset % 256), headers: {}, offset: String(offset), timestamp: '0', attributes: 0 },
+  })));
   return { topic, dlq };
 }
 

@@ -21,6 +21,13 @@ export const HEADER = {
   /** On a letter too large to keep its message: the value's length in bytes (the value and its headers are not in the letter). */
   dlqOmitted: 'orbit-dlq-omitted-value-bytes',
   dlqOmittedSha256: 'orbit-dlq-omitted-value-sha256',
+  /**
+   * On a letter of a message that had headers with no value (kafkajs cannot write one, so the letter, and a re-drive,
+   * go without them): their names, as a JSON array of strings (a name may hold any character, a comma too).
+   */
+  dlqDroppedHeaders: 'orbit-dlq-dropped-headers',
+  /** The failed message's own record timestamp (milliseconds since the epoch, as Kafka gives it): a re-drive's copy gets a new one. */
+  dlqOriginalTimestamp: 'orbit-dlq-original-timestamp',
 } as const;
 
 /**
@@ -47,6 +54,22 @@ export function headerBytes(headers: IHeaders | undefined): Record<string, Buffe
     if (values.length > 0) out[name] = values;
   }
   return out;
+}
+
+/** The names of the headers that have no value at all (length -1 on the wire), each once, in order: what `headerBytes` leaves out. */
+export function valuelessHeaderNames(headers: IHeaders | undefined): string[] {
+  return Object.entries(headers ?? {}).filter(([, value]) => valuesOf(value).length === 0).map(([name]) => name);
+}
+
+/** Header names as `orbit-dlq-dropped-headers` holds them; a value no DLQ writer wrote reads as no names. */
+export function droppedHeaderNamesOf(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) && parsed.every((name) => typeof name === 'string') ? parsed : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The last value of each header, as text: what handlers and Orbit's own headers need. A header with no value is absent. */
