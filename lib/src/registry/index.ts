@@ -11,5 +11,7 @@ export * from './docker-hub.js';
 export * from './image-manifest.js';
 export * from './push.js';
 export * from './referrers.js';
+export * from './referrer-copy.js';
+export * from './referrer-discovery.js';
 export { PullRefusedError, RegistryUnavailableError, retryAfterMs, unavailableAnswer, type RateLimit } from './registry-errors.js';
 export * from './own-registry.js';

@@ -56,6 +56,14 @@ describe('listReferrers on a registry without the referrers API', () => {
     }
   });
 
+  it('tries again, never falling back to the tag scheme, when the referrers path answers busy or away (429, 502-504): a transfer read no signature there and carried none', async () => {
+    for (const status of [429, 502, 503, 504]) {
+      const { push, client, puts } = registry(undefined, status);
+      await expect(listReferrers(push, client, SUBJECT, put), String(status)).rejects.toMatchObject({ retriable: true });
+      expect(puts).toHaveLength(0);
+    }
+  });
+
   it('adds to what another client listed, and puts nothing when the referrer is listed already', async () => {
     const other = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, size: 3, artifactType: 'application/vnd.cncf.notary.signature' };
     const { push, client, puts } = registry({ body: JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: [other] }), type: OCI_INDEX_TYPE });

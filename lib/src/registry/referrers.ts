@@ -98,11 +98,17 @@ export type ReferrersListing = 'referrers-api' | 'tag-scheme' | 'tag-scheme-unch
  */
 type Listing = { readonly kind: 'api'; readonly listed: readonly ReferrerDescriptor[]; readonly next: string | undefined } | { readonly kind: 'tag'; readonly tag: string; readonly listed: readonly ReferrerDescriptor[] | undefined };
 
+/** Answers of a registry that has the path, for all they say, but cannot answer now. */
+const BUSY_OR_AWAY: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
 async function listingOf(push: RegistryPush, client: RegistryClient, subject: string): Promise<Listing> {
   const asked = `${client.base}/referrers/${subject}`;
   const api = await client.request(asked, { method: 'GET', headers: { accept: OCI_INDEX_TYPE } });
   // Anything but an index means no API: 404 as the spec says, 400/405 or even 500 from registries that route the path nowhere.
   // A registry with the API that only failed this once gets a tag-scheme index besides, which its clients do not need but no client minds.
+  // Busy or away (429, 502-504) says nothing of the API: tried again, as the push is, since a transfer that read no
+  // referrers there carried no signature and said nothing.
+  if (BUSY_OR_AWAY.has(api.status)) await push.expect(api, [200], `the referrers of ${subject}`);
   if (api.status === 200 && (api.headers.get('content-type') ?? '').includes(OCI_INDEX_TYPE)) {
     const answer = await readCapped(api, MAX_MANIFEST_BYTES);
     return { kind: 'api', listed: (answer === null ? undefined : listedIn(answer)) ?? [], next: nextReferrersPage(client, asked, api) };
@@ -132,11 +138,19 @@ async function laterPages(push: RegistryPush, client: RegistryClient, subject: s
   return listed;
 }
 
-/** The digests the registry lists as referrers of `subject` (its referrers API, every page of it, else the tag-scheme index). */
-export async function referrersListedAt(push: RegistryPush, client: RegistryClient, subject: string): Promise<Set<string>> {
+/**
+ * What the registry lists as referrers of `subject`: its referrers API, every
+ * page of it, else the tag-scheme index (none when that tag names something else).
+ */
+export async function referrersOf(push: RegistryPush, client: RegistryClient, subject: string): Promise<ReferrerDescriptor[]> {
   const listing = await listingOf(push, client, subject);
   const rest = listing.kind === 'api' ? await laterPages(push, client, subject, listing.next) : [];
-  return new Set([...listing.listed ?? [], ...rest].map((entry) => entry.digest));
+  return [...listing.listed ?? [], ...rest];
+}
+
+/** The digests the registry lists as referrers of `subject` (its referrers API, every page of it, else the tag-scheme index). */
+export async function referrersListedAt(push: RegistryPush, client: RegistryClient, subject: string): Promise<Set<string>> {
+  return new Set((await referrersOf(push, client, subject)).map((entry) => entry.digest));
 }
 
 /**

@@ -20,4 +20,14 @@ describe('pushMetrics', () => {
     expect(text).toContain('orbit_registry_referrers_total{outcome="pushed"} 2');
     expect(text).toContain('orbit_registry_referrers_total{outcome="refused"} 1');
   });
+
+  it('counts the referrers a transfer carried from the source environment registry, and the carryings that failed a transfer', async () => {
+    const registry = new Registry();
+    const observe = pushMetrics(registry);
+    observe.carried?.('carried', 3);
+    observe.carried?.('carry-refused', 1);
+    const text = await registry.metrics();
+    expect(text).toContain('orbit_registry_referrers_total{outcome="carried"} 3');
+    expect(text).toContain('orbit_registry_referrers_total{outcome="carry-refused"} 1');
+  });
 });

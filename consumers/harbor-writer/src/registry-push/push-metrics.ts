@@ -5,6 +5,8 @@ import type { PushResult } from './push-image.js';
 export interface PushObserver {
   pushed(result: PushResult, seconds: number): void;
   refused(): void;
+  /** Referrers a transfer carried from the source environment's registry (`carried`), or a carrying that failed the transfer (`carry-refused`). */
+  carried?(outcome: 'carried' | 'carry-refused', count: number): void;
 }
 
 /**
@@ -24,7 +26,8 @@ export function pushMetrics(registry: Registry): PushObserver {
     name: 'orbit_registry_push_blobs_mounted_total', help: 'Blobs the registry mounted from another of its repositories instead of their being sent', registers: [registry],
   });
   const referrers = new Counter({
-    name: 'orbit_registry_referrers_total', help: 'Referrers (SBOMs, signatures) pushed beside images, by outcome (pushed, refused: the image went without them)',
+    name: 'orbit_registry_referrers_total',
+    help: 'Referrers (SBOMs, signatures) pushed beside images, by outcome (pushed, refused: the image went without them; carried: copied from the source environment registry on a transfer, carry-refused: a transfer failed on them)',
     labelNames: ['outcome'], registers: [registry],
   });
   const duration = new Histogram({
@@ -41,5 +44,6 @@ export function pushMetrics(registry: Registry): PushObserver {
       if (!result.alreadyThere) duration.observe(seconds);
     },
     refused: () => pushes.inc({ outcome: 'refused' }),
+    carried: (outcome, count) => referrers.inc({ outcome }, count),
   };
 }

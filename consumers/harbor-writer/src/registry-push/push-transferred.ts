@@ -1,9 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isPushRefusal, parseEnvironmentName, type EnvironmentName, type Logger } from '@orbit/lib';
+import { isPushRefusal, parseEnvironmentName, type EnvironmentName, type Logger, type ReferrerCopyLimits } from '@orbit/lib';
 import type { ImageCopied, TransferRequested } from '@orbit/schemas';
 import { transferFailed, type TransferOutcome } from '../transfer.js';
-import { blobDigestsOf, pushImage } from './push-image.js';
+import { carryReferrers } from './carry-referrers.js';
+import { blobDigestsOf, pushImage, type PushResult } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
 import { storedVersions } from './repush.js';
 import { pushTargetOf } from './target.js';
@@ -18,6 +19,8 @@ export interface TransferPushDeps {
   registryOf(environment: EnvironmentName): string;
   /** Aborted on shutdown (ConsumedMessage.signal): ends the push's read of the copy, and with it the push. */
   readonly signal?: AbortSignal | undefined;
+  /** How far carrying the source registry's referrers goes. @default DEFAULT_REFERRER_COPY_LIMITS */
+  readonly referrerLimits?: ReferrerCopyLimits | undefined;
 }
 
 /**
@@ -28,11 +31,17 @@ export interface TransferPushDeps {
  * from the source repository, so only the manifest travels; a redelivery (or
  * a next environment sharing the registry) finds the manifest in place and
  * sends nothing. Environments pulling from the upload registry are passed
- * through untouched.
+ * through untouched. Then the referrers attached to the image in the source
+ * environment's registry (signed or given an SBOM there after the upload) are
+ * copied beside it, as Harbor's replication copies accessories: the target's
+ * admission controller verifies the signature there. One that cannot be
+ * copied fails the transfer (REGISTRY_PUSH_REFUSED), the image already in the
+ * target registry; a new request for the transfer carries what is missing.
  */
 export async function pushIntoTargetRegistry(copied: ImageCopied, request: TransferRequested, deps: TransferPushDeps, log: Logger): Promise<TransferOutcome> {
   const target = parseEnvironmentName(copied.targetEnvironment);
-  if (!target) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer to ${copied.targetEnvironment}`);
+  const source = parseEnvironmentName(copied.sourceEnvironment);
+  if (!target || !source) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer from ${copied.sourceEnvironment} to ${copied.targetEnvironment}`);
   const prefix = deps.registryOf(target);
   // Charts pin the image where it was pushed at upload; an environment pulling from there needs nothing more.
   if (prefix === deps.registryOf('Development')) return { kind: 'copied', event: copied };
@@ -50,14 +59,27 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
     pushing.blobSources?.suggest(uploaded.registry, blobDigestsOf(version.image), uploaded.repository);
   }
   const started = performance.now();
+  let result: PushResult;
   try {
-    const result = await pushImage(openStored(deps.s3, copied.target, deps.signal), version.image, client, log);
+    result = await pushImage(openStored(deps.s3, copied.target, deps.signal), version.image, client, log);
     pushing.observe?.pushed(result, (performance.now() - started) / 1000);
     log.info({ imageReference: result.reference, imageTag: result.tagReference, blobsSent: result.blobsSent, blobsMounted: result.blobsMounted, targetEnvironment: target }, 'image pushed to the target environment registry');
-    return { kind: 'copied', event: { ...copied, imageReference: result.reference, imageTag: result.tagReference } };
   } catch (error) {
     if (!isPushRefusal(error)) throw error;
     pushing.observe?.refused();
     return refused(`pushing to ${client.name}: ${error.message}`);
   }
+  const sourcePrefix = deps.registryOf(source);
+  try {
+    const carried = await carryReferrers(version, copied.imageVersion, { prefix: sourcePrefix, access: pushing.access, signal: deps.signal, limits: deps.referrerLimits }, client, log);
+    if (carried) {
+      pushing.observe?.carried?.('carried', carried.copied);
+      log.info({ ...carried, to: client.name, sourceEnvironment: source, targetEnvironment: target }, 'referrers of the image in the source environment registry carried to the target');
+    }
+  } catch (error) {
+    if (!isPushRefusal(error)) throw error;
+    pushing.observe?.carried?.('carry-refused', 1);
+    return refused(`the image is in ${client.name}, but the referrers (signatures, SBOMs) attached to it in the ${source} registry ${sourcePrefix} could not all be copied there, where an admission controller would look for them: ${error.message}`);
+  }
+  return { kind: 'copied', event: { ...copied, imageReference: result.reference, imageTag: result.tagReference } };
 }
