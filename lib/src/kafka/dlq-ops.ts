@@ -353,20 +353,19 @@ class RedriveRun {
     if (source === undefined || claims.length === 0) return [...lot];
     const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
     const originals = await originalsAt(this.kafka, source, claims, ownHeadersOf, timeout);
-    const failed = new Set<string>();
     return lot.map((entry) => {
       const { letter } = entry;
       const position = `${letter.dlqPartition}@${letter.dlqOffset}`;
       const messageForGroup = messageForGroupOf(letter);
-      // A duplicate of a letter of this lot that did not hold its message is the one to send, if it does.
-      const standsIn = entry.duplicateOf !== undefined && failed.has(entry.duplicateOf) && !this.sentFor.has(messageForGroup);
+      // A duplicate of a letter that did not hold its message (in this lot or the one before: the letter that overflows a
+      // lot is taken before that lot is checked; found by a bug reread) is the one to send, if it does: no letter went for it.
+      const standsIn = entry.duplicateOf !== undefined && !this.sentFor.has(messageForGroup);
       if (entry.reason !== undefined && !standsIn) return entry;
       const reason = whyNotTheOriginal(letter, originals.get(positionKey(Number(letter.originalPartition), BigInt(letter.originalOffset))));
       if (reason === undefined) {
         this.sentFor.set(messageForGroup, position);
         return { letter, reason: undefined, recorded: true };
       }
-      failed.add(position);
       // Not sent, it is no message's re-drive: a genuine letter for the same message after it still goes.
       if (this.sentFor.get(messageForGroup) === position) this.sentFor.delete(messageForGroup);
       return { ...entry, reason, unmatched: true };

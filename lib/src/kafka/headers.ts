@@ -37,9 +37,18 @@ export const HEADER = {
  */
 type WireHeaderValue = Buffer | string | null | undefined;
 
-function valuesOf(value: WireHeaderValue | readonly WireHeaderValue[]): Buffer[] {
-  const all: readonly WireHeaderValue[] = Array.isArray(value) ? value : [value as WireHeaderValue];
-  return all.flatMap((one) => (one === null || one === undefined ? [] : [typeof one === 'string' ? Buffer.from(one, 'utf8') : one]));
+/**
+ * The values kafkajs hands back for one header name. A name like an Object.prototype property (`constructor`,
+ * `toString`) comes with the inherited function before its value (kafkajs tests `headers[name] === undefined`), which
+ * no producer wrote: only bytes, text and no-value are a header's.
+ */
+function wireValuesOf(value: unknown): WireHeaderValue[] {
+  const all: readonly unknown[] = Array.isArray(value) ? value : [value];
+  return all.filter((one): one is WireHeaderValue => one === null || one === undefined || typeof one === 'string' || Buffer.isBuffer(one));
+}
+
+function valuesOf(value: unknown): Buffer[] {
+  return wireValuesOf(value).flatMap((one) => (one === null || one === undefined ? [] : [typeof one === 'string' ? Buffer.from(one, 'utf8') : one]));
 }
 
 /**
@@ -48,17 +57,16 @@ function valuesOf(value: WireHeaderValue | readonly WireHeaderValue[]): Buffer[]
  * cannot write one (its send fails), so keeping it would hold the letter.
  */
 export function headerBytes(headers: IHeaders | undefined): Record<string, Buffer[]> {
-  const out: Record<string, Buffer[]> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const values = valuesOf(value);
-    if (values.length > 0) out[name] = values;
-  }
-  return out;
+  // Built as own properties: a header named __proto__ assigned would set the object's prototype, not a header.
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name, valuesOf(value)] as const).filter(([, values]) => values.length > 0));
 }
 
-/** The names of the headers that have no value at all (length -1 on the wire), each once, in order: what `headerBytes` leaves out. */
+/**
+ * The names of the headers one value or more of which had no value (length -1 on the wire), each once, in order: what
+ * `headerBytes` leaves out, wholly or (a repeated header) in part.
+ */
 export function valuelessHeaderNames(headers: IHeaders | undefined): string[] {
-  return Object.entries(headers ?? {}).filter(([, value]) => valuesOf(value).length === 0).map(([name]) => name);
+  return Object.entries(headers ?? {}).filter(([, value]) => wireValuesOf(value).some((one) => one === null || one === undefined)).map(([name]) => name);
 }
 
 /** Header names as `orbit-dlq-dropped-headers` holds them; a value no DLQ writer wrote reads as no names. */
@@ -74,10 +82,8 @@ export function droppedHeaderNamesOf(text: string | undefined): string[] {
 
 /** The last value of each header, as text: what handlers and Orbit's own headers need. A header with no value is absent. */
 export function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, values] of Object.entries(headerBytes(headers))) {
+  return Object.fromEntries(Object.entries(headerBytes(headers)).flatMap(([name, values]) => {
     const last = values.at(-1);
-    if (last !== undefined) out[name] = last.toString('utf8');
-  }
-  return out;
+    return last === undefined ? [] : [[name, last.toString('utf8')] as const];
+  }));
 }
