@@ -18,7 +18,9 @@ export interface UploadStore {
    * in parts: a second call fails UploadPresignedMeanwhile (an id given up too: never opened anew), unless `reopen`: for an
    * upload in parts, its multipart upload ended and a presign sent again opens a new one under the same id (deleting
    * any archive there, aborting the one its plan named; UploadPresignedMeanwhile when another reopened it first); for a
-   * single PUT, a presign sent again, whose URL is signed again and nothing written.
+   * single PUT, a presign sent again, whose URL is signed again. Reopened, what it was presigned with is not written
+   * again (only the new URLs' expiry, beside it), and it fails UploadGivenUpError when a DELETE gave the id up
+   * meanwhile (what it opened given back): a give-up answered is never undone.
    */
   presign(owner: string, uploadId: string, sizeBytes: number | null, options?: { readonly reopen?: boolean }): Promise<PresignedUpload>;
   /**
@@ -32,7 +34,7 @@ export interface UploadStore {
    * Fresh presigned PUTs of the parts a declared upload still lacks (not
    * arrived, or arrived at another size): after its URLs expired, or a
    * client restarted. None once its parts were put together (the archive of its size is there). Undefined when no
-   * upload in parts is open under the id and none was put together.
+   * upload in parts is open under the id and none was put together; UploadGivenUpError when a DELETE gave it up while its URLs were signed.
    */
   resume(owner: string, uploadId: string): Promise<PresignedParts | undefined>;
   /**

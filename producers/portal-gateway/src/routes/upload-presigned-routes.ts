@@ -90,7 +90,18 @@ export function presignedUploadRoutes(
         [{ field: 'sizeBytes', message: `differs from what upload ${uploadId} was presigned ${first}` }]);
     }
     // One PUT: its URL signed again is the same upload. In parts, undefined when its multipart upload ended meanwhile (the staging expiry).
-    return { replay: sizeBytes === null ? await deps.uploads.presign(owner, uploadId, null, { reopen: true }) : await deps.uploads.resume(owner, uploadId), seen: true };
+    const replay = await givenUpMeanwhile(owner, uploadId, key, () => sizeBytes === null ? deps.uploads.presign(owner, uploadId, null, { reopen: true }) : deps.uploads.resume(owner, uploadId));
+    return { replay, seen: true };
+  }
+
+  /** `signing`, but a DELETE that gave the upload up while it signed answers as a presign after it would (409, saying when). */
+  async function givenUpMeanwhile<T>(owner: string, uploadId: string, key: string, signing: () => Promise<T>): Promise<T> {
+    try {
+      return await signing();
+    } catch (error) {
+      if (!(error instanceof UploadGivenUpError)) throw error;
+      throw givenUpUnderKey(key, uploadId, (await deps.uploads.presignedWith(owner, uploadId))?.givenUp?.at);
+    }
   }
 
   return function register(app: FastifyInstance, options: UploadRouteOptions): void {
@@ -129,7 +140,8 @@ export function presignedUploadRoutes(
       const before = key === undefined ? undefined : await presignedBefore(owner, uploadId, key, sizeBytes);
       if (before?.replay) return replayed(before.replay);
       try {
-        const presigned = await deps.uploads.presign(owner, uploadId, sizeBytes, { reopen: before?.seen === true });
+        const presigned = key === undefined ? await deps.uploads.presign(owner, uploadId, sizeBytes)
+          : await givenUpMeanwhile(owner, uploadId, key, () => deps.uploads.presign(owner, uploadId, sizeBytes, { reopen: before?.seen === true }));
         // No event: an upload's trace starts at its completion (UploadRequested.uploadId); until then this line is its only record.
         deps.logger?.info({ ...requestLogFields(request), uploadId, user: owner, sizeBytes }, 'upload presigned');
         // RFC 9110 §15.3.2: a 201 names the resource it created.

@@ -41,9 +41,11 @@ interface HarnessOptions {
   readonly nameFreed?: ChartNameTaken;
   /** As MySQL's publisher and key claims: an owner's uploads by reference unfinished at once, at most (ReferenceUploadsPending). */
   readonly maxPendingReferenceUploads?: number;
+  /** A presign sent again finds the upload given up by a DELETE while it signed, as S3's store does (UploadGivenUpError). */
+  readonly givenUpWhileSigning?: boolean;
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads, givenUpWhileSigning = false }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -83,6 +85,11 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
       // As S3's store: an id is opened once, by a single PUT or in parts (its record, and a plan, written only if none is there), given up or not.
       if (presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
+      if (options?.reopen && givenUpWhileSigning) {
+        givenUp.add(`${owner}/${uploadId}`);
+        givenUpAt.set(`${owner}/${uploadId}`, new Date('2026-12-07T00:15:00.000Z'));
+        throw new UploadGivenUpError(uploadId);
+      }
       presignedSizes.push(sizeBytes);
       if (sizeBytes !== null) planned.set(`${owner}/${uploadId}`, sizeBytes);
       // As S3's store: a record of what it was presigned with.
@@ -1009,6 +1016,16 @@ describe('POST /v1/uploads', () => {
     const other = await app.inject({ method: 'DELETE', url: `/v1/uploads/${uploadId}`, headers: { authorization: `Bearer ${await token('dev2')}` } });
     expect([other.statusCode, other.json().code]).toEqual([404, 'ORBIT_ERR_NOT_FOUND']);
     expect(published).toHaveLength(0);
+  });
+
+  it('answers a presign sent again that a DELETE gave the upload up under while it signed as one sent after the DELETE: 409 GIVEN_UP naming the key and saying when, no URL (found by a review: 200 with a fresh URL, the DELETE\'s 204 undone)', async () => {
+    const { app } = harness({ givenUpWhileSigning: true });
+    const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': 'racing-key' };
+    const first = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+    const { uploadId } = first.json() as { uploadId: string };
+    const again = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
+    expect([again.statusCode, again.headers['idempotent-replayed'], again.json().code]).toEqual([409, undefined, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
+    expect(again.json().message).toBe(`Idempotency-Key "racing-key" named upload ${uploadId}, which was given up at 2026-12-07T00:15:00.000Z (DELETE /v1/uploads/${uploadId}); a given-up upload is not opened again: presign another upload with a new Idempotency-Key`);
   });
 
   it('refuses a presign under the Idempotency-Key of an upload given up, 409 GIVEN_UP saying when, and opens nothing (found by a review: 201 under the same id, and the bytes its URL took after the DELETE were completed)', async () => {

@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { chartNameOf, chartVersionOf, inTransaction, newImageUID, StoreUnavailableError, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
-import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import { differingAsk } from '../transfer-rules.js';
 import { holdsChartName } from './chart-name-holders.js';
 import type { CommandOutbox } from './mysql-outbox.js';
-import { admitReferenceUpload, isReferenceUpload, lockOwnerReferences } from './pending-references.js';
+import { admitReferenceUpload, isReferenceUpload, lockOwnerReferences, makeOwnerReferences } from './pending-references.js';
 
 /**
  * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
@@ -338,6 +338,50 @@ async function chartNameRow(pool: Pool, owner: string, chartName: string): Promi
   return row === undefined ? undefined : { imageName: String(row['image_name']), stored: Number(row['stored']) === 1 };
 }
 
+/**
+ * Frees the name of an upload refused before its request was recorded (ReferenceUploadsPending) when nothing else
+ * holds it: no request names its UID and ViewPort has no image of it. Its first upload gave it its UID just before
+ * (uidFor), and a name with a UID and no request holds its chart name for NAME_RECORDING_SECONDS, as its request is
+ * being recorded: kept, it refused its chart-name twin (`a.b` for `a_b`) 409 naming it for a minute though nothing of
+ * it was accepted (found by a review). Under the name row's lock, as freeUnheld frees a name: an upload of the same
+ * name recording its request now either committed before, and the name is kept, or finds it gone (NameFreedMeanwhile).
+ */
+async function freeUnrecordedName(pool: Pool, imageUID: string): Promise<void> {
+  await inTransaction(pool, async (connection) => {
+    if (!(await nameRowLocked(connection, imageUID))) return;
+    await connection.execute(
+      `DELETE FROM image_names WHERE image_uid = ?
+         AND NOT EXISTS (SELECT 1 FROM viewport_requests r WHERE r.image_uid = ?) AND NOT EXISTS (SELECT 1 FROM wp_image_uid s WHERE s.image_uid = ?)`,
+      [imageUID, imageUID, imageUID]);
+  });
+}
+
+/** What an acceptance refused before recording anything leaves behind is undone: the name it gave a UID, if nothing else holds it. */
+async function undoRefused(pool: Pool, request: AcceptedRequest, error: unknown): Promise<never> {
+  if (error instanceof ReferenceUploadsPending) await freeUnrecordedName(pool, request.imageUID);
+  throw error;
+}
+
+/** How often an acceptance's transaction is run again when InnoDB killed it as a deadlock (it undid all of it). */
+const DEADLOCK_ATTEMPTS = 3;
+
+/**
+ * Runs `transaction` again when InnoDB chose it as a deadlock's victim: it was rolled back whole, so running it again is
+ * what the user's request would otherwise need, and a lock order that two acceptances still cross now and then is
+ * answered as if they had queued, not with a 5xx.
+ */
+async function retryingDeadlocks<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      if (code !== 'ER_LOCK_DEADLOCK' || attempt >= DEADLOCK_ATTEMPTS) throw error;
+      await sleep(10 * attempt);
+    }
+  }
+}
+
 /** How long an unfinished upload holds its version: the staging bucket's expiry (deploy/local/src/provision/buckets.ts). */
 export const UPLOAD_HOLDS_VERSION_SECONDS = 24 * 3600;
 
@@ -388,13 +432,14 @@ function referenceLimitOf(command: EventEnvelope, limits: OwnerUploadLimits): nu
 export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, limits: OwnerUploadLimits = {}) {
   return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
     const referenceLimit = referenceLimitOf(command, limits);
-    const recorded = await inTransaction(pool, async (connection) => {
+    if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
+    const recorded = await retryingDeadlocks(() => inTransaction(pool, async (connection) => {
       await lockImageUploads(connection, request, command);
       if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
       await refuseVersionUnderWay(connection, request);
       if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
       return outbox.record(connection, topic, command, trace, request);
-    }).catch((error: unknown) => answerFreedName(pool, error));
+    })).catch((error: unknown) => undoRefused(pool, request, error)).catch((error: unknown) => answerFreedName(pool, error));
     await outbox.release(recorded);
   };
 }
@@ -506,7 +551,7 @@ export function mysqlUploadClaims(
 ): UploadClaims {
   const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
-    claim: (key, request, command, trace, beforeCommit) => {
+    claim: async (key, request, command, trace, beforeCommit) => {
       // `oneUploadPerVersion` and the owner's limits: as mysqlUploadRequests. The image's lock first, then the owner's;
       // the version and the owner's uploads under way are looked at only once the key is ours: a key held by an upload
       // under way is that upload's repeat, answered with it, neither refused nor counted again.
@@ -522,7 +567,9 @@ export function mysqlUploadClaims(
           if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
         },
       } : undefined;
-      return claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside).catch((error: unknown) => answerFreedName(pool, error));
+      if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
+      return retryingDeadlocks(() => claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside))
+        .catch((error: unknown) => undoRefused(pool, request, error)).catch((error: unknown) => answerFreedName(pool, error));
     },
     find: (owner, key) => claims.find([owner, key]),
     findSettled: (owner, key) => claims.findSettled([owner, key]),

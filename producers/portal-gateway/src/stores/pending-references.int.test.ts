@@ -35,12 +35,12 @@ function newOwner(label: string): string {
   return owner;
 }
 
-/** An upload of a new image of the owner's, as the route hands it to the store once its name has its UID. */
-async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE') {
-  const imageName = `app${randomUUID().slice(0, 8)}`;
+/** An upload of a new image of the owner's (or of `imageName`), as the route hands it to the store once its name has its UID. */
+async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE', imageName = `app${randomUUID().slice(0, 8)}`, imageVersion?: string) {
   const imageUID = await names.uidFor(owner, imageName);
   const requestId = `req-${randomUUID()}`;
-  const sample = sampleEvents(imageUID, requestId)[TOPICS.uploadRequested];
+  const generic = sampleEvents(imageUID, requestId)[TOPICS.uploadRequested];
+  const sample = imageVersion === undefined ? generic : { ...generic, metadata: { ...generic.metadata, imageVersion } };
   const byReference = source === 'REFERENCE';
   const command: UploadRequested = {
     ...sample, requestId, source, metadata: { ...sample.metadata, imageName },
@@ -81,7 +81,8 @@ describe('uploads by reference one owner may have under way at once (found by a 
     await (await upload(other)).send();
     // 3. One running still counts; one that succeeded, or failed, frees its place.
     await pool.query("UPDATE viewport_requests SET status = 'running' WHERE request_id = ?", [first]);
-    await expect(third.send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
+    // Sent again as the route sends it: its name, freed at the refusal, given a UID again.
+    await expect((await upload(owner)).send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
     await ended(first, 'succeeded');
     const fourth = await (await upload(owner)).send();
     await expect((await upload(owner)).send()).rejects.toMatchObject({ pending: [second, fourth] });
@@ -117,5 +118,47 @@ describe('uploads by reference one owner may have under way at once (found by a 
     expect(await recorded([repeat.requestId])).toEqual([]);
     // A new key is new work: refused.
     await expect(repeat.sendKeyed('another-key')).rejects.toBeInstanceOf(ReferenceUploadsPending);
+  });
+
+  it('frees the name a refused upload gave its UID: its chart-name twin is taken at once, not refused 409 for a minute (found by a review: NAME_CONFLICT naming a name with nothing accepted)', async () => {
+    for (const keyed of [false, true]) {
+      const owner = newOwner('refcap-twin');
+      await (await upload(owner)).send();
+      await (await upload(owner)).send();
+      const stem = `tw${randomUUID().slice(0, 8)}`;
+      const refused = await upload(owner, 'REFERENCE', `${stem}.b`);
+      await expect(keyed ? refused.sendKeyed(`key-${stem}`) : refused.send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
+      // Its twin (the same chart name), an archive the owner may send while their references are under way.
+      const twin = await upload(owner, 'ARCHIVE', `${stem}_b`);
+      expect(await twin.send()).toBe(twin.requestId);
+      const [left] = await pool.query<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND image_name LIKE ?', [owner, `${stem}%`]);
+      expect(left.map((row) => String(row['image_name']))).toEqual([`${stem}_b`]);
+    }
+  });
+
+  it('keeps the name when it holds something: a refused upload of a name with a request leaves it as it was', async () => {
+    const owner = newOwner('refcap-kept');
+    const first = await upload(owner, 'ARCHIVE', 'kept-name');
+    await first.send();
+    await (await upload(owner)).send();
+    await (await upload(owner)).send();
+    await expect((await upload(owner, 'REFERENCE', 'kept-name', 'v2-0-0')).send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
+    expect(await names.uidFor(owner, 'kept-name')).toBe((await pool.query<RowDataPacket[]>('SELECT image_uid FROM viewport_requests WHERE request_id = ?', [first.requestId]))[0][0]?.['image_uid']);
+  });
+
+  it('answers every first upload by reference of a new owner sent at once, one of them refused after taking the owner\'s row, with no deadlock (suspected by a review)', async () => {
+    const failures: unknown[] = [];
+    for (let round = 0; round < 15; round++) {
+      const owner = newOwner('refcap-first');
+      // A version under way, sent as an archive (no owner row): its reference upload is refused once the owner's row is taken.
+      const busy = await upload(owner, 'ARCHIVE', 'busy');
+      await busy.send();
+      const refused = await upload(owner, 'REFERENCE', 'busy');
+      const others = await Promise.all(Array.from({ length: 2 }, () => upload(owner)));
+      const outcomes = await Promise.allSettled([refused.send(), ...others.map((each) => each.send())]);
+      failures.push(...outcomes.flatMap((outcome, index) => (outcome.status === 'rejected' && index > 0 ? [outcome.reason] : [])));
+      expect(outcomes[0]?.status).toBe('rejected');
+    }
+    expect(failures.map(String)).toEqual([]);
   });
 });

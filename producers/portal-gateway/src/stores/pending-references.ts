@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@orbit/lib';
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { ReferenceUploadsPending, type AcceptedRequest } from '../ports.js';
 
 /**
@@ -16,10 +16,23 @@ export function isReferenceUpload(command: EventEnvelope): boolean {
 }
 
 /**
- * Takes the owner's row lock in reference_upload_owners (made on first use): every acceptance of one of the owner's
- * uploads by reference queues on it, so two sent at once cannot both see one place left. An upsert, as the claims'
- * are: it takes the row's exclusive lock at once, with no shared-then-exclusive upgrade to deadlock on. A locking statement: it fixes no snapshot, so a plain read after it sees every
- * acceptance committed before (see lockImageUploads, which is taken before it: image, then owner, then any key).
+ * Makes the owner's row in reference_upload_owners, in a statement of its own (committed at once), before the
+ * acceptance's transaction: a transaction that inserted the row itself and then rolled back (a version under way, the
+ * owner over their limit) while two other first acceptances of the owner waited on its insert left those two each
+ * holding a lock where the row was and waiting for the other's to insert it (InnoDB's insert-then-rollback deadlock,
+ * suspected by a review). Made at once, the row is only ever locked in a transaction, never inserted there.
+ */
+export async function makeOwnerReferences(pool: Pool, owner: string): Promise<void> {
+  await pool.execute('INSERT IGNORE INTO reference_upload_owners (user_login) VALUES (?)', [owner]);
+}
+
+/**
+ * Takes the owner's row lock in reference_upload_owners (made before the transaction by makeOwnerReferences): every
+ * acceptance of one of the owner's uploads by reference queues on it, so two sent at once cannot both see one place
+ * left. An upsert, as the claims' are, of a row that is there: it takes the row's exclusive lock at once, with no
+ * shared-then-exclusive upgrade to deadlock on (and makes a row deleted meanwhile again). A locking statement: it fixes
+ * no snapshot, so a plain read after it sees every acceptance committed before (see lockImageUploads, which is taken
+ * before it: image, then owner, then any key).
  */
 export async function lockOwnerReferences(connection: PoolConnection, owner: string): Promise<void> {
   await connection.execute('INSERT INTO reference_upload_owners (user_login) VALUES (?) ON DUPLICATE KEY UPDATE user_login = user_login', [owner]);

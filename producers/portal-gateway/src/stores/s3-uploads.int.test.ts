@@ -410,13 +410,55 @@ describe('presigned uploads into MinIO', () => {
     expect(await expiryOf(single)).toEqual(new Date(again.expiresAt));
     // 3. Given up: no expiry to go on with, and a presign sent again (its URL signed) leaves the mark as it is.
     expect(await store.abandon(owner, single)).toBe('given-up');
-    await store.presign(owner, single, null, { reopen: true });
+    await expect(store.presign(owner, single, null, { reopen: true })).rejects.toBeInstanceOf(UploadGivenUpError);
     expect(await store.presignedWith(owner, single)).toEqual({ sizeBytes: null, givenUp: { at: expect.any(Date) as unknown } });
     // 4. A give-up taken back (a completion held the upload) keeps the expiry: if that request fails, the upload is open again.
     const held = randomUUID();
     const kept = await store.presign(owner, held, null);
     expect(await store.abandon(owner, held, async () => true)).toBe('completed');
     expect(await store.presignedWith(owner, held)).toEqual({ sizeBytes: null, expiresAt: new Date(kept.expiresAt) });
+  });
+
+  it('never undoes a give-up answered: presigns sent again at the same moment as the DELETE leave the mark standing, and one sent after it is refused (found by a review: a DELETE answered 204, then the upload open and completed)', async () => {
+    const owner = `giveup-race-${uniqueSuffix()}`;
+    const undone: string[] = [];
+    for (let round = 0; round < 40; round += 1) {
+      const id = randomUUID();
+      await store.presign(owner, id, null);
+      // Re-signs within one second write the same bytes, so an ETag read before the mark still matched after it.
+      const settled = await Promise.allSettled([...Array.from({ length: 6 }, () => store.presign(owner, id, null, { reopen: true })), store.abandon(owner, id)]);
+      for (const reopen of settled.slice(0, -1)) if (reopen.status === 'rejected') expect(reopen.reason).toBeInstanceOf(UploadGivenUpError);
+      expect(settled.at(-1)).toEqual({ status: 'fulfilled', value: 'given-up' });
+      // What a presign sent after the DELETE reads first (a 409 when it is given up), and what a completion reads.
+      if (!(await store.presignedWith(owner, id))?.givenUp || !(await store.givenUp(owner, id))) undone.push(id);
+    }
+    expect(undone).toEqual([]);
+  });
+
+  it('never undoes a give-up answered when an upload in parts whose multipart upload ended is reopened at the same moment, and gives back the upload the reopen opened', async () => {
+    const owner = `giveup-parts-${uniqueSuffix()}`;
+    const undone: string[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      const id = randomUUID();
+      await store.presign(owner, id, 6 * MIB);
+      const plan = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, id) }))).Body!.transformToString()) as { s3UploadId: string };
+      // Ended as the staging lifecycle ends it after a day: the presign sent again opens a new one.
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: directKey(owner, id), UploadId: plan.s3UploadId }));
+      const delay = (round % 5) * 15;
+      const [reopened, abandoned] = await Promise.allSettled([
+        store.presign(owner, id, 6 * MIB, { reopen: true }),
+        new Promise((resolve) => setTimeout(resolve, delay)).then(() => store.abandon(owner, id)),
+      ]);
+      if (reopened.status === 'rejected') expect(reopened.reason).toBeInstanceOf(UploadGivenUpError);
+      expect(abandoned).toEqual({ status: 'fulfilled', value: 'given-up' });
+      if (!(await store.givenUp(owner, id))) undone.push(id);
+      // Refused, a reopen leaves no multipart upload of its own open.
+      if (reopened.status === 'rejected') {
+        const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: directKey(owner, id) }));
+        expect(open.Uploads ?? []).toEqual([]);
+      }
+    }
+    expect(undone).toEqual([]);
   });
 
   it('keeps one PUT of the whole archive for a client that declares no size', async () => {

@@ -1,7 +1,7 @@
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListPartsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
+import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import type { UploadStore } from '../ports.js';
 import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
@@ -106,12 +106,12 @@ describe('one upload id presigned as a single PUT and in parts at the same insta
     }
   });
 
-  it('signs a single PUT again without writing its record when reopened (a give-up mark written meanwhile stays), and never opens a given-up id anew', async () => {
+  it('signs a single PUT again without writing its record when reopened (a give-up mark written meanwhile stays, and the reopen is refused), and never opens a given-up id anew', async () => {
     const { s3, objects, aborted } = conditionalS3();
     const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
     await store.presign('ada', id, null);
     objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes: null, givenUp: true }));
-    await store.presign('ada', id, null, { reopen: true });
+    await expect(store.presign('ada', id, null, { reopen: true })).rejects.toBeInstanceOf(UploadGivenUpError);
     expect(await store.givenUp('ada', id)).toBe(true);
     // Its single PUT's URL still writes to the id's key: an upload opened there took what it was sent after the give-up (found by a review).
     for (const sizeBytes of [null, 6 * MIB]) await expect(store.presign('ada', id, sizeBytes)).rejects.toBeInstanceOf(UploadPresignedMeanwhile);
@@ -142,7 +142,7 @@ describe('when a presigned upload\'s URLs stop working', () => {
     }
   });
 
-  it('is noted only over the record it read: a give-up mark written meanwhile stands', async () => {
+  it('is noted beside the record, never in it: a give-up mark written meanwhile stands', async () => {
     let markOnRead = false;
     const { s3, objects } = conditionalS3((key) => {
       if (markOnRead && key === presignRecordKey('ada', id)) objects.set(key, JSON.stringify({ sizeBytes: null, givenUp: true }));
@@ -153,5 +153,70 @@ describe('when a presigned upload\'s URLs stop working', () => {
     markOnRead = true;
     await store.presign('ada', id, null, { reopen: true });
     expect(await store.givenUp('ada', id)).toBe(true);
+  });
+});
+
+/**
+ * conditionalS3 whose PutObject checks its condition and lands later, as MinIO does (it does not check If-Match
+ * atomically against a write at the same moment): `meanwhile` runs once, between the check and the write, the first
+ * time a PUT comes while it is armed.
+ */
+function lateLandingS3(): { s3: S3Client; objects: Map<string, string>; aborted: string[]; arm: (meanwhile: () => Promise<unknown>) => void } {
+  const { s3, objects, aborted } = conditionalS3();
+  const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
+  let armed: (() => Promise<unknown>) | undefined;
+  s3.send = (async (command: unknown) => {
+    if (command instanceof HeadObjectCommand) throw Object.assign(new Error('NotFound'), { name: 'NotFound' });
+    if (command instanceof ListObjectVersionsCommand) return {};
+    if (!(command instanceof PutObjectCommand) || armed === undefined) return send(command);
+    const meanwhile = armed;
+    armed = undefined;
+    const key = command.input.Key ?? '';
+    const held = objects.get(key);
+    if (command.input.IfMatch !== undefined && (held === undefined || `"${held}"` !== command.input.IfMatch)) throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed' });
+    await meanwhile();
+    objects.set(key, String(command.input.Body));
+    return {};
+  }) as S3Client['send'];
+  return { s3, objects, aborted, arm: (meanwhile) => { armed = meanwhile; } };
+}
+
+describe('a DELETE answered while a presign sent again with its key signs the upload anew', () => {
+  const id = '00000000-0000-4000-8000-000000000006';
+
+  it('stands for a single PUT: the signing writes no record, so it takes back no give-up mark, and is refused as given up (found by a review: 204, then the upload open and completed)', async () => {
+    const { s3, arm } = lateLandingS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, null);
+    let abandoned: unknown;
+    arm(async () => { abandoned = await store.abandon('ada', id); });
+    const reopened = await store.presign('ada', id, null, { reopen: true }).catch((error: unknown) => error);
+    expect(abandoned).toBe('given-up');
+    expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, givenUp: { at: undefined } });
+    expect(reopened).toBeInstanceOf(UploadGivenUpError);
+  });
+
+  it('stands for an upload in parts reopened once its multipart upload ended, and the reopen gives back the upload it opened', async () => {
+    const { s3, objects, aborted, arm } = lateLandingS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, 6 * MIB);
+    let abandoned: unknown;
+    arm(async () => { abandoned = await store.abandon('ada', id); });
+    const reopened = await store.presign('ada', id, 6 * MIB, { reopen: true }).catch((error: unknown) => error);
+    expect(abandoned).toBe('given-up');
+    expect(await store.givenUp('ada', id)).toBe(true);
+    expect(reopened).toBeInstanceOf(UploadGivenUpError);
+    expect([aborted.includes('mpu-2'), objects.has(partsPlanKey('ada', id))]).toEqual([true, false]);
+  });
+
+  it('reads a record written before the expiry had its own object (the expiry in it), and the later of the two once a signing noted one', async () => {
+    const { s3, objects } = conditionalS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes: null, expiresAt: '2099-01-01T00:00:00.000Z' }));
+    expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, expiresAt: new Date('2099-01-01T00:00:00.000Z') });
+    const again = await store.presign('ada', id, null, { reopen: true });
+    expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, expiresAt: new Date('2099-01-01T00:00:00.000Z') });
+    objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes: null, expiresAt: '2026-01-01T00:00:00.000Z' }));
+    expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, expiresAt: new Date(again.expiresAt) });
   });
 });

@@ -47,8 +47,23 @@ export function presignRecordKey(owner: string, uploadId: string): string {
 }
 
 /**
- * `expiresAt`: when the URLs last signed for the upload stop working (its presign, a presign sent again with its key,
- * GET …/parts), so its state can say until when a PUT is taken. Records written before it was kept have none.
+ * Beside the record: when the URLs signed again for the upload stop working (a presign sent again with its key, GET
+ * …/parts). Kept out of the record so that no signing ever writes the record: S3 (MinIO) does not check If-Match
+ * atomically against a write at the same moment, so a noted expiry written over the record could take back a give-up
+ * mark written meanwhile, and a DELETE answered 204 was undone (found by a review).
+ */
+export function presignExpiryKey(owner: string, uploadId: string): string {
+  return `uploads/${ownerKeySegment(owner)}/direct/${uploadId}.presign-expiry.json`;
+}
+
+const presignExpiry = z.object({ expiresAt: z.iso.datetime() });
+
+/** How often a give-up mark is written again when a write at the same moment (a new id's claim) took it away. */
+const GIVE_UP_WRITES = 3;
+
+/**
+ * `expiresAt`: when the URLs signed at presign stop working (records written before it was kept have none; those
+ * written before the expiry had its own object may have a later one in it), so its state can say until when a PUT is taken.
  */
 const presignRecord = z.object({ sizeBytes: z.number().int().positive().nullable(), givenUp: z.boolean().optional(), expiresAt: z.iso.datetime().optional() });
 
@@ -119,11 +134,11 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
 
   const readPlan = (key: string): Promise<StoredPlan | undefined> => readJson(key, storedPlan);
 
-  /** `only`: written only where none is ('none'), or only over the record with that ETag. */
-  async function recordPresign(owner: string, uploadId: string, record: PresignRecord, only?: 'none' | { readonly etag: string }): Promise<void> {
+  /** `only`: written only where none is ('none'). */
+  async function recordPresign(owner: string, uploadId: string, record: PresignRecord, only?: 'none'): Promise<void> {
     await s3.send(new PutObjectCommand({
       Bucket: bucket, Key: presignRecordKey(owner, uploadId), Body: JSON.stringify(record), ContentType: 'application/json', ServerSideEncryption: 'AES256',
-      ...(only === 'none' ? { IfNoneMatch: '*' } : only ? { IfMatch: only.etag } : {}),
+      ...(only === 'none' ? { IfNoneMatch: '*' } : {}),
     }));
   }
 
@@ -137,18 +152,48 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
   const expiryFromNow = (): string => new Date(Math.floor(Date.now() / 1000) * 1000 + presignSeconds * 1000).toISOString();
 
   /**
-   * Notes the expiry of URLs just signed again in the record as it was read, and only over that one: a give-up mark
-   * written since must stand (the write is refused, and the noting given up; so it is when another signing wrote
-   * first, whose URLs expire at the same moment to within its time on the way). A record never written (an upload in
-   * parts presigned before records were) or given up is left as it is.
+   * Notes the expiry of URLs just signed again in its own object, written over freely (signings at the same moment
+   * expire within their time on the way of each other): the record, and so its give-up mark, is never written here.
    */
-  async function noteExpiry(owner: string, uploadId: string, read: Tagged<PresignRecord> | undefined, expiresAt: string): Promise<void> {
-    if (read?.etag === undefined || read.value.givenUp) return;
-    try {
-      await recordPresign(owner, uploadId, { ...read.value, expiresAt }, { etag: read.etag });
-    } catch (error) {
-      if (errorName(error) !== 'PreconditionFailed' && errorName(error) !== 'ConditionalRequestConflict') throw error;
+  async function noteExpiry(owner: string, uploadId: string, expiresAt: string): Promise<void> {
+    await s3.send(new PutObjectCommand({
+      Bucket: bucket, Key: presignExpiryKey(owner, uploadId), Body: JSON.stringify({ expiresAt }), ContentType: 'application/json', ServerSideEncryption: 'AES256',
+    }));
+  }
+
+  /** The later of the record's expiry and the one noted beside it (records written before kept it in themselves). */
+  async function latestExpiry(owner: string, uploadId: string, record: PresignRecord): Promise<string | undefined> {
+    const noted = (await readJson(presignExpiryKey(owner, uploadId), presignExpiry))?.expiresAt;
+    if (noted === undefined || record.expiresAt === undefined) return noted ?? record.expiresAt;
+    return Date.parse(noted) > Date.parse(record.expiresAt) ? noted : record.expiresAt;
+  }
+
+  /**
+   * Refuses a signing sent again (a presign with its key, GET …/parts) that a DELETE gave the upload up under: what it
+   * signed is not handed out, and what it opened (`opened`, a new multipart upload) is given back. Read after the
+   * signing's own writes, so a mark written before them is seen; one written after is the DELETE's, which deletes what
+   * the plan names then.
+   */
+  async function refuseIfGivenUp(owner: string, uploadId: string, opened?: string): Promise<void> {
+    if ((await readRecord(owner, uploadId))?.givenUp !== true) return;
+    if (opened !== undefined) {
+      await abortIfOpen(directKey(owner, uploadId), opened);
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: partsPlanKey(owner, uploadId) }));
     }
+    throw new UploadGivenUpError(uploadId);
+  }
+
+  /**
+   * Writes the give-up mark until it reads back: the only other writer of a record without a mark is a new id's claim
+   * (If-None-Match, which MinIO does not check atomically against this unconditional write), and re-signings write
+   * none, so once the mark reads back nothing in flight takes it away and a DELETE answered 204 is never undone.
+   */
+  async function markGivenUp(owner: string, uploadId: string, record: PresignRecord): Promise<void> {
+    for (let write = 0; write < GIVE_UP_WRITES; write++) {
+      await recordPresign(owner, uploadId, record);
+      if ((await readRecord(owner, uploadId))?.givenUp === true) return;
+    }
+    throw new StoreUnavailableError('S3', new Error(`the give-up mark of upload ${uploadId} was written over ${GIVE_UP_WRITES} times`));
   }
 
   /**
@@ -263,13 +308,13 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const expiresAt = expiryFromNow();
       const signableHeaders = new Set(Object.keys(ENCRYPTION));
       if (sizeBytes === null) {
-        // Read before signing: a record written over since (a give-up mark) is not written over by the note.
-        const before = options.reopen ? await readTaggedRecord(owner, uploadId) : undefined;
         const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: bucket, Key: key, ServerSideEncryption: 'AES256' }), { expiresIn: presignSeconds, signableHeaders });
         // Its only trace until its archive arrives, and its claim on the id. Reopened (a presign sent again), its URL is
-        // signed again and only its expiry noted, over the record read: writing it over could take back a give-up mark.
-        if (options.reopen) await noteExpiry(owner, uploadId, before, expiresAt);
-        else if (!(await claimRecord(owner, uploadId, { sizeBytes: null, expiresAt }))) throw new UploadPresignedMeanwhile(uploadId);
+        // signed again and only its expiry noted beside the record: writing the record could take back a give-up mark.
+        if (options.reopen) {
+          await noteExpiry(owner, uploadId, expiresAt);
+          await refuseIfGivenUp(owner, uploadId);
+        } else if (!(await claimRecord(owner, uploadId, { sizeBytes: null, expiresAt }))) throw new UploadPresignedMeanwhile(uploadId);
         return { url, method: 'PUT', headers: ENCRYPTION, expiresAt };
       }
       const plan: PartPlan = partPlan(sizeBytes, preferredPartBytes);
@@ -298,8 +343,12 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         throw new UploadPresignedMeanwhile(uploadId);
       }
       if (options.reopen) {
+        // Reopened only under a record of this size (or, presigned before records were, a plan): it is not written
+        // again, as that could take back a give-up mark written meanwhile (found by a review: a DELETE answered 204 and
+        // the upload open after it). Only the new URLs' expiry is noted, and a mark is looked for after the plan's write.
         if (replaced) await abortIfOpen(key, replaced.value.s3UploadId);
-        await recordPresign(owner, uploadId, { sizeBytes, expiresAt });
+        await noteExpiry(owner, uploadId, expiresAt);
+        await refuseIfGivenUp(owner, uploadId, created.UploadId);
       } else {
         let claimed: boolean;
         try {
@@ -318,8 +367,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
     },
     resume: async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => {
       const key = directKey(owner, uploadId);
-      const [plan, tagged] = await Promise.all([readPlan(partsPlanKey(owner, uploadId)), readTaggedRecord(owner, uploadId)]);
-      const recorded = tagged?.value;
+      const [plan, recorded] = await Promise.all([readPlan(partsPlanKey(owner, uploadId)), readRecord(owner, uploadId)]);
       if (recorded?.givenUp) return undefined;
       // A completion put the parts together and dropped the plan (its request refused or failed since, or under way).
       if (plan === undefined) return typeof recorded?.sizeBytes === 'number' ? assembledAlready(key, partPlan(recorded.sizeBytes, preferredPartBytes)) : undefined;
@@ -335,14 +383,20 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const expiresAt = expiryFromNow();
       const resumed = await presignParts(key, plan, [...missing, ...misSized.map((part) => part.partNumber)].sort((a, b) => a - b), expiresAt);
       // None signed (all arrived): no URL of it works any longer than before.
-      if (resumed.parts.length > 0) await noteExpiry(owner, uploadId, tagged, expiresAt);
+      if (resumed.parts.length > 0) {
+        await noteExpiry(owner, uploadId, expiresAt);
+        await refuseIfGivenUp(owner, uploadId);
+      }
       return resumed;
     },
     presignedWith: async (owner: string, uploadId: string): Promise<PresignedWith | undefined> => {
       const tagged = await readTagged(presignRecordKey(owner, uploadId), presignRecord);
       // The mark is the record's last write (a DELETE sent again leaves it as it is): when it was written is when it was given up.
       if (tagged?.value.givenUp) return { sizeBytes: tagged.value.sizeBytes, givenUp: { at: tagged.writtenAt } };
-      if (tagged !== undefined) return { sizeBytes: tagged.value.sizeBytes, ...(tagged.value.expiresAt ? { expiresAt: new Date(tagged.value.expiresAt) } : {}) };
+      if (tagged !== undefined) {
+        const expiresAt = await latestExpiry(owner, uploadId, tagged.value);
+        return { sizeBytes: tagged.value.sizeBytes, ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}) };
+      }
       // Presigned before the record was written: its plan says as much for an upload in parts.
       const plan = await readPlan(partsPlanKey(owner, uploadId));
       return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
@@ -381,7 +435,7 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       // Marked already, by this DELETE sent before (its 204 lost) or by one that died between its mark and its deletes: the
       // deletes are done again, as nothing else would do them; answering 'unknown' left the parts, the plan and the part URLs
       // working for a day (found by a review). A completion may have claimed the upload before that DELETE's mark too.
-      if (!markedBefore) await recordPresign(owner, uploadId, { sizeBytes, givenUp: true, ...expiry });
+      if (!markedBefore) await markGivenUp(owner, uploadId, { sizeBytes, givenUp: true, ...expiry });
       // A completion that claimed the upload before it could see the mark holds it: the mark is taken back, nothing deleted.
       if (await completed?.()) {
         await recordPresign(owner, uploadId, { sizeBytes, ...expiry });
