@@ -71,6 +71,8 @@ describe('dead letters at scale, against a real broker (found by a review: the w
     let redriven = 0;
     const redriving = await peakBufferBytes(async () => { redriven = (await redriveDeadLetters(kafka, dlq)).redriven.length; });
     expect(redriven).toBe(100);
-    expect(redriving).toBeLessThan(40_000_000);
+    // A re-drive reads each letter and, to check it, the original it names (since 2026-12-07): 200 MB through the
+    // process, two fetch streams of a few MB each and what the collector has not taken back yet, never the whole of either.
+    expect(redriving).toBeLessThan(80_000_000);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import { isInsecureRegistry, type RegistryAccess } from './access.js';
 import { MAX_MANIFEST_BYTES, readCapped } from './bounded-body.js';
 import { RegistryClient } from './client.js';
+import { isAccessoryPredecessor, isCosignAccessoryTag } from './cosign-accessory.js';
 import { credentialsFor } from './docker-hub.js';
 import { MANIFEST_ACCEPT, PushRefusedError, RegistryPush, tagManifest, type PushRepository } from './push.js';
 import type { CopiedManifest, FoundReferrer, ReferrerSource } from './referrer-discovery.js';
@@ -57,8 +58,10 @@ export interface CopiedReferrers {
   readonly copied: number;
   /** Referrers the target held already (a redelivery, or pushed with the image from its archive). */
   readonly alreadyThere: number;
-  /** cosign tags the target has naming another manifest (someone signed there): left as they are. */
+  /** cosign tags the target has naming a later manifest than the source's (signed there besides): left as they are. */
   readonly tagsHeldByOthers: number;
+  /** cosign tags moved in the target to the source's manifest, which holds what the one it named held and more (signed again at the source). */
+  readonly tagsMoved: number;
   readonly blobsSent: number;
   readonly bytesSent: number;
   readonly blobsMounted: number;
@@ -70,16 +73,16 @@ export interface CopiedReferrers {
  * names the manifest it is about; what `to` holds already is left as it is,
  * so a redelivery sends nothing. Blobs are mounted from `from` on the same
  * registry, else streamed across. Each is then made discoverable as it was
- * at the source: cosign's by their tag (never moved off another manifest),
- * the others as referrers of their subject (the target's referrers API
- * lists them by itself; else the tag-scheme index is added to). A refusal
- * by either registry throws (PushRefusedError, PullRefusedError), a registry
- * failing RegistryUnavailableError.
+ * at the source: cosign's by their tag (moved off an earlier manifest of
+ * the same tag, see tagAccessory), the others as referrers of their subject
+ * (the target's referrers API lists them by itself; else the tag-scheme
+ * index is added to). A refusal by either registry throws (PushRefusedError,
+ * PullRefusedError), a registry failing RegistryUnavailableError.
  */
 export async function copyReferrers(referrers: readonly FoundReferrer[], from: ReferrerCopyEnd, to: ReferrerCopyEnd, log: Logger): Promise<CopiedReferrers> {
   const push = new RegistryPush(to.client, to.registry);
   let copied = 0;
-  let tagsHeldByOthers = 0;
+  const tags = { heldByOthers: 0, moved: 0, put: 0 };
   const bySubject = new Map<string, FoundReferrer[]>();
   for (const referrer of referrers) {
     if (await push.manifestAt(referrer.digest) === undefined) {
@@ -88,12 +91,40 @@ export async function copyReferrers(referrers: readonly FoundReferrer[], from: R
       copied += 1;
     }
     if (referrer.tag === null) bySubject.set(referrer.subject, [...bySubject.get(referrer.subject) ?? [], referrer]);
-    else if (await tagManifest(push, { name: to.name, tags: [referrer.tag] }, referrer.digest, async () => referrer.bytes, log) === null) tagsHeldByOthers += 1;
+    else tags[await tagAccessory(push, to, referrer, referrer.tag, log)] += 1;
   }
   for (const [subject, about] of bySubject) {
     await listReferrers(push, to.client, subject, about.map((referrer) => ({ digest: referrer.digest, manifest: async () => referrer.bytes })));
   }
-  return { copied, alreadyThere: referrers.length - copied, tagsHeldByOthers, ...push.counts };
+  return { copied, alreadyThere: referrers.length - copied, tagsHeldByOthers: tags.heldByOthers, tagsMoved: tags.moved, ...push.counts };
+}
+
+/**
+ * Tags `referrer` in `to` as cosign tagged it at the source. cosign adds a
+ * signature by moving its tag to a manifest holding the earlier ones and the
+ * new: a target still naming the earlier one gets the tag moved (left
+ * there, `cosign verify` in the target never saw the new signature, and
+ * every later transfer left it so). A target naming a later one (signed
+ * there besides) keeps it; one that has diverged (signed there instead)
+ * refuses the transfer: either choice would lose a signature unsaid. An
+ * image's tags are never moved (tagManifest).
+ */
+async function tagAccessory(push: RegistryPush, to: ReferrerCopyEnd, referrer: FoundReferrer, tag: string, log: Logger): Promise<'moved' | 'heldByOthers' | 'put'> {
+  const tagged = async (): Promise<'heldByOthers' | 'put'> => (await tagManifest(push, { name: to.name, tags: [tag] }, referrer.digest, async () => referrer.bytes, log) === null ? 'heldByOthers' : 'put');
+  if (!isCosignAccessoryTag(tag)) return tagged();
+  const named = await push.manifestAt(tag);
+  if (named === undefined || named === referrer.digest) return tagged();
+  const held = await registryReferrerSource(to.client, to.registry).manifest(named);
+  // Gone since the look: nothing is lost by putting the tag where it is free.
+  if (held === undefined) return tagged();
+  if (isAccessoryPredecessor(held, referrer.bytes)) {
+    await push.putManifest(tag, referrer.bytes, referrer.digest);
+    log.info({ reference: `${to.name}:${tag}`, from: named, to: referrer.digest }, 'cosign tag moved to the manifest the source holds now, which keeps what the target held');
+    return 'moved';
+  }
+  if (isAccessoryPredecessor(referrer.bytes, held)) return tagged();
+  throw new PushRefusedError(`${to.name}:${tag} names ${named}, which holds what the source's ${referrer.digest} lacks (signed in the target too?); `
+    + 'moving the tag would lose those, leaving it would lose the source\'s: the referrers were not carried whole');
 }
 
 /** One manifest and the blobs it names that the target lacks, the manifest last (a registry refuses one naming blobs it lacks). */

@@ -3,7 +3,7 @@ import { RegistryClient } from './client.js';
 import { OCI_INDEX_TYPE, OCI_MANIFEST_TYPE, sha256Of } from './image-manifest.js';
 import { PushRefusedError } from './push.js';
 import { registryReferrerSource } from './referrer-copy.js';
-import { discoverReferrers, parseReferrerManifest, type ReferrerSource } from './referrer-discovery.js';
+import { DEFAULT_REFERRER_COPY_LIMITS, discoverReferrers, parseReferrerManifest, type ReferrerSource } from './referrer-discovery.js';
 import type { ReferrerDescriptor } from './referrers.js';
 
 const IMAGE = `sha256:${'a'.repeat(64)}`;
@@ -82,10 +82,37 @@ describe('discovering the referrers to carry', () => {
     const source = new MemorySource();
     let subject = IMAGE;
     for (let depth = 1; depth <= 3; depth += 1) subject = source.attach(artifact('application/vnd.example', `level ${depth}`, subject), subject);
-    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 3, bytes: 1000 })).resolves.toMatchObject({ referrers: [{}, {}, {}] });
-    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 2, bytes: 1000 })).rejects.toThrow(/deeper than 2 referrers of referrers/);
-    await expect(discoverReferrers(source, [IMAGE], { count: 2, depth: 5, bytes: 1000 })).rejects.toThrow(/more than 2 referrer manifests/);
-    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 5, bytes: 10 })).rejects.toThrow(PushRefusedError);
+    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 3, bytes: 1000, manifestBytes: 10_000 })).resolves.toMatchObject({ referrers: [{}, {}, {}] });
+    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 2, bytes: 1000, manifestBytes: 10_000 })).rejects.toThrow(/deeper than 2 referrers of referrers/);
+    await expect(discoverReferrers(source, [IMAGE], { count: 2, depth: 5, bytes: 1000, manifestBytes: 10_000 })).rejects.toThrow(/more than 2 referrer manifests/);
+    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 5, bytes: 10, manifestBytes: 10_000 })).rejects.toThrow(PushRefusedError);
+  });
+
+  it('refuses referrers whose manifests add up past manifestBytes, as they are all held in memory until the copy ends (found by a review: 128 of 4 MiB passed, 0.5 GiB per transfer)', async () => {
+    const source = new MemorySource();
+    const large = (n: number) => Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: OCI_MANIFEST_TYPE, artifactType: 'application/vnd.example', config: EMPTY, layers: [],
+      subject: { mediaType: OCI_MANIFEST_TYPE, digest: IMAGE, size: 100 }, annotations: { pad: 'x'.repeat(1000), n: String(n) },
+    }));
+    for (let n = 0; n < 3; n += 1) source.attach(large(n), IMAGE);
+    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 2, bytes: 1000, manifestBytes: 5000 })).resolves.toMatchObject({ referrers: [{}, {}, {}] });
+    await expect(discoverReferrers(source, [IMAGE], { count: 10, depth: 2, bytes: 1000, manifestBytes: 3000 })).rejects.toThrow(/referrer manifests add up to more than 3000 bytes/);
+    expect(DEFAULT_REFERRER_COPY_LIMITS.manifestBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('refuses a referrer index listing more manifests than the copy takes before reading them, so they are never all held', async () => {
+    const source = new MemorySource();
+    const children = Array.from({ length: 5 }, (_, n) => artifact('application/vnd.in-toto+json', `statement ${n}`));
+    for (const child of children) source.manifests.set(sha256Of(child), child);
+    const index = Buffer.from(JSON.stringify({
+      schemaVersion: 2, mediaType: OCI_INDEX_TYPE, manifests: children.map((child) => ({ mediaType: OCI_MANIFEST_TYPE, digest: sha256Of(child), size: child.length })),
+      subject: { mediaType: OCI_MANIFEST_TYPE, digest: IMAGE, size: 100 },
+    }));
+    source.attach(index, IMAGE);
+    const read: string[] = [];
+    const counting: ReferrerSource = { listed: async (subject) => source.listed(subject), manifest: async (reference) => { read.push(reference); return source.manifest(reference); } };
+    await expect(discoverReferrers(counting, [IMAGE], { count: 3, depth: 2, bytes: 10_000, manifestBytes: 100_000 })).rejects.toThrow(/lists 5 manifests, past the 3/);
+    expect(read.filter((reference) => children.some((child) => sha256Of(child) === reference))).toEqual([]);
   });
 
   it('refuses a manifest served with other bytes than its digest names, since its copy would not be the referrer', async () => {

@@ -11,6 +11,12 @@ export interface ReferrerCopyLimits {
   readonly depth: number;
   /** Their blobs add up to at most this many bytes. */
   readonly bytes: number;
+  /**
+   * The manifests themselves add up to at most this many bytes: they are held
+   * in memory until the copy ends (4 MiB each may be), beside every other
+   * transfer the harbor-writer handles at once.
+   */
+  readonly manifestBytes: number;
 }
 
 /**
@@ -18,7 +24,7 @@ export interface ReferrerCopyLimits {
  * attestation and an SBOM per image; notation: one signature per key), and
  * bounded so a registry listing without end cannot hold a transfer.
  */
-export const DEFAULT_REFERRER_COPY_LIMITS: ReferrerCopyLimits = { count: 128, depth: 4, bytes: 1024 * 1024 * 1024 };
+export const DEFAULT_REFERRER_COPY_LIMITS: ReferrerCopyLimits = { count: 128, depth: 4, bytes: 1024 * 1024 * 1024, manifestBytes: 64 * 1024 * 1024 };
 
 /** What discovery reads of the registry the referrers are at. */
 export interface ReferrerSource {
@@ -86,7 +92,7 @@ export async function discoverReferrers(source: ReferrerSource, subjects: readon
     for (const subject of level) {
       for (const candidate of await candidatesOf(source, subject)) {
         if (candidate.digest !== null && seen.has(candidate.digest)) continue;
-        const found = await referrerAt(source, subject, candidate);
+        const found = await referrerAt(source, subject, candidate, limits);
         if (found === undefined) {
           if (candidate.digest !== null) stale.push(candidate.digest);
           continue;
@@ -108,15 +114,20 @@ export async function discoverReferrers(source: ReferrerSource, subjects: readon
 class Budget {
   private manifests = 0;
   private bytes = 0;
+  private manifestBytes = 0;
   constructor(private readonly limits: ReferrerCopyLimits) {}
 
   take(referrer: FoundReferrer): void {
     for (const manifest of [...referrer.children, referrer]) {
       this.manifests += 1;
       this.bytes += manifest.blobs.reduce((sum, blob) => sum + blob.size, 0);
+      this.manifestBytes += manifest.bytes.length;
     }
     if (this.manifests > this.limits.count) throw new PushRefusedError(`the image has more than ${this.limits.count} referrer manifests; none past them was copied (${referrer.digest} among them)`);
     if (this.bytes > this.limits.bytes) throw new PushRefusedError(`the image's referrers add up to more than ${this.limits.bytes} bytes of blobs (with ${referrer.digest}); not copied`);
+    if (this.manifestBytes > this.limits.manifestBytes) {
+      throw new PushRefusedError(`the image's referrer manifests add up to more than ${this.limits.manifestBytes} bytes (with ${referrer.digest}); not copied`);
+    }
   }
 }
 
@@ -128,7 +139,7 @@ async function candidatesOf(source: ReferrerSource, subject: string): Promise<Ca
 }
 
 /** The referrer a candidate names, with its bytes; undefined when there is none (no such tag, a stale listing). */
-async function referrerAt(source: ReferrerSource, subject: string, candidate: Candidate): Promise<FoundReferrer | undefined> {
+async function referrerAt(source: ReferrerSource, subject: string, candidate: Candidate, limits: ReferrerCopyLimits): Promise<FoundReferrer | undefined> {
   if (candidate.digest !== null && !DIGEST.test(candidate.digest)) throw new PushRefusedError(`the referrers of ${subject} list "${candidate.digest.slice(0, 80)}", which is no digest`);
   const reference = candidate.digest ?? candidate.tag;
   const bytes = await source.manifest(reference);
@@ -137,15 +148,22 @@ async function referrerAt(source: ReferrerSource, subject: string, candidate: Ca
   const parsed = parseReferrerManifest(bytes, digest);
   // A listing is about the subject its entries name; a tag-scheme index kept after its referrer was replaced may name others.
   if (candidate.digest !== null && parsed.subject !== subject) return undefined;
-  const children = parsed.manifests === undefined ? [] : await childrenOf(source, digest, parsed.manifests);
+  const children = parsed.manifests === undefined ? [] : await childrenOf(source, digest, parsed.manifests, limits);
   return { digest, bytes, blobs: parsed.blobs, subject, tag: candidate.tag, children };
 }
 
-/** The manifests a referrer index lists, each an image manifest at the source (an index of indexes is not copied). */
-async function childrenOf(source: ReferrerSource, index: string, manifests: readonly BlobDescriptor[]): Promise<CopiedManifest[]> {
+/**
+ * The manifests a referrer index lists, each an image manifest at the source (an index of indexes is not copied).
+ * Held to `limits` as they are read, not after: an index may list more than the copy would ever hold.
+ */
+async function childrenOf(source: ReferrerSource, index: string, manifests: readonly BlobDescriptor[], limits: ReferrerCopyLimits): Promise<CopiedManifest[]> {
+  if (manifests.length >= limits.count) throw new PushRefusedError(`the referrer index ${index} lists ${manifests.length} manifests, past the ${limits.count} referrer manifests copied; not copied`);
   const children: CopiedManifest[] = [];
+  let held = 0;
   for (const { digest } of manifests) {
     const bytes = await source.manifest(digest);
+    held += bytes?.length ?? 0;
+    if (held > limits.manifestBytes) throw new PushRefusedError(`the manifests the referrer index ${index} lists add up to more than ${limits.manifestBytes} bytes; not copied`);
     if (bytes === undefined) throw new PushRefusedError(`the referrer index ${index} lists ${digest}, which its registry does not hold; it cannot be copied whole`);
     checkedDigest(digest, digest, bytes);
     const parsed = parseReferrerManifest(bytes, digest);

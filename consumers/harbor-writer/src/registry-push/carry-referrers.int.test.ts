@@ -195,7 +195,7 @@ it('fails the transfer with REGISTRY_PUSH_REFUSED, naming the referrers, when th
     attach(`${repository}@${digest}`, 'application/spdx+json', '{"name":"one"}');
     attach(`${repository}@${digest}`, 'application/vnd.cncf.notary.signature', 'two');
     const carried: number[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried, { count: 1, depth: 4, bytes: 1024 ** 3 }), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried, { count: 1, depth: 4, bytes: 1024 ** 3, manifestBytes: 64 * 1024 ** 2 }), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', flow: 'transfer', requestId: request.requestId } });
     if (outcome.kind === 'failed') expect(outcome.event.message).toMatch(/referrers \(signatures, SBOMs\) attached to it in the Development registry .* more than 1 referrer manifests/);
     expect(carried).toEqual([1]);

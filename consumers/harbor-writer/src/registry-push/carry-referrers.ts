@@ -14,8 +14,10 @@ export interface CarriedReferrers {
   readonly alreadyThere: number;
   /** Listed at the source but none (gone, or about another manifest): nothing to copy. */
   readonly stale: number;
-  /** cosign tags the target has naming another manifest (signed there too): left as they are. */
+  /** cosign tags the target has naming a later manifest than the source's (signed there besides): left as they are. */
   readonly tagsHeldByOthers: number;
+  /** cosign tags moved to the source's manifest, which holds the one the target named and more (signed again at the source). */
+  readonly tagsMoved: number;
   readonly blobsSent: number;
   readonly blobsMounted: number;
 }
@@ -48,7 +50,7 @@ export async function carryReferrers(image: NamedImage & { readonly image: Pusha
   if (!at || (at.registry === to.registry && at.repository === to.repository)) return undefined;
   const client = pullClientOf(at, source.access, source.signal);
   const from = { client, registry: at.registry, repository: at.repository, name: at.name };
-  const none = { from: at.name, found: 0, copied: 0, alreadyThere: 0, stale: 0, tagsHeldByOthers: 0, blobsSent: 0, blobsMounted: 0 };
+  const none = { from: at.name, found: 0, copied: 0, alreadyThere: 0, stale: 0, tagsHeldByOthers: 0, tagsMoved: 0, blobsSent: 0, blobsMounted: 0 };
   if (await new RegistryPush(client, at.registry).manifestAt(pinnedDigestOf(image.image)) === undefined) {
     // Pushed nowhere there (ORBIT_IMAGE_REGISTRY_PUSH was off at upload, or someone deleted it): nothing can be attached to it there.
     log.warn({ reference: `${at.name}@${pinnedDigestOf(image.image)}` }, 'the image is not in the source environment registry; no referrers to carry from there');
@@ -57,6 +59,6 @@ export async function carryReferrers(image: NamedImage & { readonly image: Pusha
   const found = await discoverReferrers(registryReferrerSource(client, at.registry), subjectsOf(image.image), source.limits);
   if (found.stale.length > 0) log.warn({ from: at.name, stale: found.stale }, 'the source registry lists referrers that are gone or about another manifest; skipped');
   const copied = await copyReferrers(found.referrers, from, to, log);
-  const { copied: put, alreadyThere, tagsHeldByOthers, blobsSent, blobsMounted } = copied;
-  return { from: at.name, found: found.referrers.length, copied: put, alreadyThere, stale: found.stale.length, tagsHeldByOthers, blobsSent, blobsMounted };
+  const { copied: put, alreadyThere, tagsHeldByOthers, tagsMoved, blobsSent, blobsMounted } = copied;
+  return { from: at.name, found: found.referrers.length, copied: put, alreadyThere, stale: found.stale.length, tagsHeldByOthers, tagsMoved, blobsSent, blobsMounted };
 }
