@@ -27,9 +27,11 @@ export interface UploadStore {
    * The object a presigned upload left in staging (its parts put together
    * first), or undefined if none arrived. Throws UploadIncompleteError
    * while parts are missing or of the wrong size, and UploadGivenUpError
-   * for an upload given up (deleting what a URL still took since).
+   * for an upload given up (deleting what a URL still took since, unless
+   * `completed`, asked then, says a completion holds the upload: a DELETE
+   * racing it takes its mark back on finding that claim, see abandon).
    */
-  find(owner: string, uploadId: string): Promise<StagedObject | undefined>;
+  find(owner: string, uploadId: string, options?: { readonly completed?: () => Promise<boolean> }): Promise<StagedObject | undefined>;
   /**
    * Fresh presigned PUTs of the parts a declared upload still lacks (not
    * arrived, or arrived at another size): after its URLs expired, or a
@@ -125,6 +127,8 @@ export interface ImageNames {
    * is being sent, is refused when its request is recorded.
    */
   uidFor(owner: string, imageName: string): Promise<string>;
+  /** As uidFor, saying whether this call gave the name its UID (`made`) or found one given before. */
+  uidMade?(owner: string, imageName: string): Promise<{ readonly imageUID: string; readonly made: boolean }>;
   /**
    * The image UID of (owner, imageName) if it has one, assigning none: undefined for a new name. Throws
    * ChartNameTaken as uidFor would. For an upload whose image is still to come: a name is kept only by an
@@ -173,7 +177,14 @@ export class TransferKeyTaken extends Error {
 }
 
 /** A request as the gateway records it when it takes it on: `accepted`, no error yet; a transfer with the target it was accepted for. */
-export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & { readonly targetEnvironment?: string };
+export type AcceptedRequest = Omit<RequestRecord, 'status' | 'error'> & {
+  readonly targetEnvironment?: string;
+  /**
+   * An upload's: whether its own ImageNames.uidMade gave its name the UID (false: another upload of the name had, and may
+   * be recording its request now). Only a name it made is freed when it is refused before anything is recorded; absent: made.
+   */
+  readonly madeItsName?: boolean;
+};
 
 /** What a listing is asked for besides its filters: at most `limit` entries, after `after` in its order. */
 export interface PageWindow<Position> {

@@ -153,8 +153,18 @@ export function uploadAcceptance(
       [{ field: 'imageName', message: `becomes chart ${error.chartName}, as your ${error.holderStored ? 'image' : 'image name'} "${error.holder}" does` }]);
   }
 
+  /**
+   * The UID uidForNewVersion gave each HTTP request's name when it made the name (madeItsName): a refusal before its
+   * request is recorded frees only such a name, never one another upload of it made and is recording.
+   */
+  const namesMade = new WeakMap<object, string>();
+
   async function uidForNewVersion(sender: Sender, metadata: ImageMetadata, claimed: ClaimedBy | undefined): Promise<string> {
-    const imageUID = await deps.names.uidFor(sender.actor.username, metadata.imageName).catch(chartNameRefusal);
+    const owner = sender.actor.username;
+    const { imageUID, made } = deps.names.uidMade
+      ? await deps.names.uidMade(owner, metadata.imageName).catch(chartNameRefusal)
+      : { imageUID: await deps.names.uidFor(owner, metadata.imageName).catch(chartNameRefusal), made: true };
+    if (made) namesMade.set(sender.request, imageUID);
     await refuseStoredVersion(sender, metadata, imageUID, claimed);
     return imageUID;
   }
@@ -169,7 +179,9 @@ export function uploadAcceptance(
     sender: Sender, metadata: ImageMetadata, source: UploadRequested['source'], staged: StagedObject | null, reference: string | null, imageUID: string, claimed?: ClaimedBy, sent?: SentBody,
     beforeCommit?: () => Promise<void>,
   ): Promise<UploadAnswer> {
-    const { event, record, answer } = requestFor(sender.actor, metadata, source, staged, reference, imageUID, claimed, sent);
+    const built = requestFor(sender.actor, metadata, source, staged, reference, imageUID, claimed, sent);
+    const { event, answer } = built;
+    const record: AcceptedRequest = { ...built.record, madeItsName: namesMade.get(sender.request) === imageUID };
     // The gateway's span of this HTTP request: a child of the caller's traceparent, when it sent a valid one.
     const trace = traceOf(sender.request);
     // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.

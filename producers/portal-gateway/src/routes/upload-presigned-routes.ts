@@ -75,11 +75,7 @@ export function presignedUploadRoutes(
    * ended with nothing put together, and the new one replaces it).
    */
   async function presignedBefore(owner: string, uploadId: string, key: string, sizeBytes: number | null): Promise<{ replay?: PresignedUpload | undefined; seen: boolean }> {
-    const completed = await earlierOf(completionOf(uploadId), owner);
-    if (completed) {
-      throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
-        `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was completed: request ${completed.requestId} has it (follow GET /v1/requests/${completed.requestId}); presign another upload with a new key`);
-    }
+    await refuseCompleted(owner, uploadId, key);
     const before = await deps.uploads.presignedWith(owner, uploadId);
     if (before === undefined) return { seen: false };
     if (before.givenUp) throw givenUpUnderKey(key, uploadId, before.givenUp.at);
@@ -94,14 +90,34 @@ export function presignedUploadRoutes(
     return { replay, seen: true };
   }
 
-  /** `signing`, but a DELETE that gave the upload up while it signed answers as a presign after it would (409, saying when). */
+  /** 409 COMPLETED naming the request that has the upload, if a completion holds it (`settled`: read once a claim in flight is committed or undone). */
+  async function refuseCompleted(owner: string, uploadId: string, key: string, settled = false): Promise<void> {
+    const completed = await earlierOf(completionOf(uploadId), owner, settled);
+    if (!completed) return;
+    throw new RequestRefusedError(409, 'ORBIT_ERR_UPLOAD_COMPLETED',
+      `Idempotency-Key ${JSON.stringify(key)} named upload ${uploadId}, which was completed: request ${completed.requestId} has it (follow GET /v1/requests/${completed.requestId}); presign another upload with a new key`);
+  }
+
+  /**
+   * `signing`, but a DELETE that gave the upload up while it signed answers as a presign after it would (409, saying
+   * when). Its mark stands a moment before it finds a completion's claim and takes the mark back: a completion that holds
+   * the upload is answered COMPLETED, as a presign after it is (found by a re-probe: GIVEN_UP, 4 of 160).
+   */
   async function givenUpMeanwhile<T>(owner: string, uploadId: string, key: string, signing: () => Promise<T>): Promise<T> {
     try {
       return await signing();
     } catch (error) {
       if (!(error instanceof UploadGivenUpError)) throw error;
+      await refuseCompleted(owner, uploadId, key, true);
       throw givenUpUnderKey(key, uploadId, (await deps.uploads.presignedWith(owner, uploadId))?.givenUp?.at);
     }
+  }
+
+  /** GET …/parts's answer to an upload given up, or completed while a DELETE raced it (as givenUpMeanwhile). */
+  async function refuseResumeOfGivenUp(owner: string, uploadId: string): Promise<never> {
+    const completed = await earlierOf(completionOf(uploadId), owner, true);
+    if (completed) throw completedAlready(uploadId, completed.requestId, 'no parts are left to send');
+    throw new UploadGivenUpError(uploadId);
   }
 
   return function register(app: FastifyInstance, options: UploadRouteOptions): void {
@@ -172,9 +188,12 @@ export function presignedUploadRoutes(
       // (found by a review: 404 "completed, never declared, or left a day", while the README promised no parts).
       const completed = await earlierOf(completionOf(id), caller.actor.username);
       if (completed) throw completedAlready(id, completed.requestId, 'no parts are left to send');
-      const resumed = await deps.uploads.resume(caller.actor.username, id);
+      const resumed = await deps.uploads.resume(caller.actor.username, id).catch((error: unknown) => {
+        if (error instanceof UploadGivenUpError) return refuseResumeOfGivenUp(caller.actor.username, id);
+        throw error;
+      });
       // A client resuming an upload someone gave up is told so, as its completion would be, not that it never was.
-      if (!resumed && await deps.uploads.givenUp(caller.actor.username, id)) throw new UploadGivenUpError(id);
+      if (!resumed && await deps.uploads.givenUp(caller.actor.username, id)) await refuseResumeOfGivenUp(caller.actor.username, id);
       if (!resumed) throw notFound(`upload in parts ${id} (never presigned for you, never declared with sizeBytes, or presigned over a day ago: staging keeps nothing longer)`);
       // Fresh presigned URLs, credentials until they expire: stored by no cache, so neither tagged nor revalidated.
       return reply.header('cache-control', 'no-store').send({ uploadId: id, ...resumed, completeUrl: deps.completeUrl(id) });
@@ -277,7 +296,18 @@ export function presignedUploadRoutes(
         await dropPutsAfterStored(caller.actor.username, id, earlier, request);
         return send(reply, replay);
       }
-      const staged = await deps.uploads.find(caller.actor.username, id);
+      // Read once the claim being written meanwhile is committed or undone: a plain read misses a completion's claim in flight.
+      const settledClaim = () => earlierOf(completion, caller.actor.username, true);
+      let staged: StagedObject | undefined;
+      try {
+        staged = await deps.uploads.find(caller.actor.username, id, { completed: async () => (await settledClaim()) !== undefined });
+      } catch (error) {
+        // A DELETE's mark, which it takes back on finding a completion's claim (abandon): this is a repeat of that completion.
+        const held = error instanceof UploadGivenUpError && completion ? await settledClaim() : undefined;
+        if (held === undefined || completion === undefined) throw error;
+        await dropPutsAfterStored(caller.actor.username, id, held, request);
+        return send(reply, replayOf(held, sent, completion));
+      }
       // Unknown and not yet PUT look alike here (the presign leaves no trace); either way the archive is what to send.
       if (!staged) {
         // Given up while this looked: find read the record before the mark, then found the parts aborted (found by a review:

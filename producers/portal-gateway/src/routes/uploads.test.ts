@@ -12,7 +12,7 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type ImageNames, type PresignedParts, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
 import { lacksBoundary, metadataPartValue } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -43,9 +43,16 @@ interface HarnessOptions {
   readonly maxPendingReferenceUploads?: number;
   /** A presign sent again finds the upload given up by a DELETE while it signed, as S3's store does (UploadGivenUpError). */
   readonly givenUpWhileSigning?: boolean;
+  /**
+   * A presign sent again (or GET …/parts) reads a DELETE's give-up mark while a completion, settled meanwhile, holds the
+   * upload: the DELETE takes its mark back on finding that claim (UploadGivenUpError all the same, as S3's store reads it).
+   */
+  readonly completedWhileSigning?: boolean;
+  /** As MySQL's names: whether the call gave the name its UID (absent: the store says nothing, as a fake of uidFor alone). */
+  readonly uidMade?: ImageNames['uidMade'];
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads, givenUpWhileSigning = false }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads, givenUpWhileSigning = false, completedWhileSigning = false, uidMade }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
@@ -70,6 +77,19 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   /** When each was given up, as S3's store reads it off the give-up mark. */
   const givenUpAt = new Map<string, Date>();
   let lags = presignedWithLags;
+  /** While set, a plain read of a completion's claim misses it (written, not yet committed); a settled read waits for it. */
+  const inFlight = { claims: false };
+  const completions = keyClaims(records, published, admitReference, () => inFlight.claims);
+  /** A completion of the upload (its request recorded, its claim held), as one racing the test's own calls. */
+  const completedBy = (owner: string, uploadId: string): void => {
+    const requestId = `completion-of-${uploadId}`;
+    records.set(requestId, { requestId, kind: 'upload', imageUID: 'U'.repeat(60), imageVersion: '1.0.0', owner, status: 'accepted', error: null });
+    completions.hold(owner, uploadId, requestId);
+  };
+  /** GET …/parts of an upload in parts not completed: the parts it lacks. */
+  const resumable = async (owner: string, uploadId: string): Promise<PresignedParts | undefined> => (uploadId === '00000000-0000-4000-8000-000000000003' || planned.has(`${owner}/${uploadId}`)
+    ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
+    : undefined);
   const uploads: UploadStore = {
     async stage(owner, uploadId, body: Readable) {
       const hash = createHash('sha256');
@@ -85,6 +105,10 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
     presign: async (owner, uploadId, sizeBytes, options): Promise<PresignedUpload> => {
       // As S3's store: an id is opened once, by a single PUT or in parts (its record, and a plan, written only if none is there), given up or not.
       if (presignedWith.has(`${owner}/${uploadId}`) && !options?.reopen) throw new UploadPresignedMeanwhile(uploadId);
+      if (options?.reopen && completedWhileSigning) {
+        completedBy(owner, uploadId);
+        throw new UploadGivenUpError(uploadId);
+      }
       if (options?.reopen && givenUpWhileSigning) {
         givenUp.add(`${owner}/${uploadId}`);
         givenUpAt.set(`${owner}/${uploadId}`, new Date('2026-12-07T00:15:00.000Z'));
@@ -98,8 +122,12 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
         ? { url: 'http://s3/put', method: 'PUT', headers: { 'x-amz-server-side-encryption': 'AES256' }, expiresAt: 'soon' }
         : { parts: [{ partNumber: 1, url: 'http://s3/part1', sizeBytes }], partSizeBytes: sizeBytes, method: 'PUT', headers: {}, expiresAt: 'soon' };
     },
-    find: async (owner, uploadId) => {
-      if (givenUp.has(`${owner}/${uploadId}`)) throw new UploadGivenUpError(uploadId);
+    find: async (owner, uploadId, options) => {
+      if (givenUp.has(`${owner}/${uploadId}`)) {
+        // As S3's store: what a URL took after the give-up is deleted, unless a completion holds the upload.
+        if (!(await options?.completed?.())) discarded.push(`${owner}/${uploadId}`);
+        throw new UploadGivenUpError(uploadId);
+      }
       // Its parts put together, as S3 does on completion: the plan goes.
       if (planned.delete(`${owner}/${uploadId}`)) return { bucket: 'staging', key: `${owner}/${uploadId}`, versionId: null, sizeBytes: 10, sha256: null };
       if (uploadId === '00000000-0000-4000-8000-000000000003') throw new UploadIncompleteError(uploadId, ['parts 2-3 of 3 have not arrived']);
@@ -112,9 +140,13 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       }
       return uploadId === '00000000-0000-4000-8000-000000000001' ? { bucket: 'staging', key: `${owner}/direct`, versionId: null, sizeBytes: 10, sha256: null } : undefined;
     },
-    resume: async (owner, uploadId) => (uploadId === '00000000-0000-4000-8000-000000000003' || planned.has(`${owner}/${uploadId}`)
-      ? { parts: [{ partNumber: 2, url: 'http://s3/part2', sizeBytes: 10 }, { partNumber: 3, url: 'http://s3/part3', sizeBytes: 4 }], partSizeBytes: 10, method: 'PUT', headers: {}, expiresAt: 'soon' }
-      : undefined),
+    resume: async (owner, uploadId) => {
+      if (completedWhileSigning) {
+        completedBy(owner, uploadId);
+        throw new UploadGivenUpError(uploadId);
+      }
+      return resumable(owner, uploadId);
+    },
     presignedWith: async (owner, uploadId) => {
       if (lags > 0) {
         lags -= 1;
@@ -150,7 +182,7 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
   };
   const app = buildApp({
     ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads, requests,
-    names: { uidFor, peek },
+    names: { uidFor, peek, ...(uidMade ? { uidMade } : {}) },
     events: { byCorrelationId: async (id) => timelines.get(id) ?? [{ pid: 'c8fms03-c8bms06-e10', eventType: 'upload-requested', at: '2026-11-22T00:00:00.000Z', correlationId: id }], byImageUID: async () => ({ entries: [] }) },
     publish: {
       uploadRequested: async (event, _trace, record) => {
@@ -165,15 +197,18 @@ function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat
       uploadRefused: async (event, _trace, record) => void refusals.push({ event, record: { ...record, status: 'accepted', error: null } }),
     },
     ...(storedVersions ? { versionStored: async (_uid: string, version: string) => storedVersions.find((stored) => stored === version || chartVersionOf(stored) === chartVersionOf(version)) } : {}),
-    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published, admitReference), completions: keyClaims(records, published, admitReference),
+    maxUploadBytes, requestWatchIntervalMs: 5, projectionLost, ...(logger ? { logger } : {}), idempotencyKeys: keyClaims(records, published, admitReference), completions,
     ...(allowedRegistries ? { allowedRegistries } : {}), ...(idleTimeoutMs ? { idleTimeoutMs } : {}), ...(ownRegistries ? { ownRegistries } : {}), ...(resolveHost ? { resolveHost } : {}),
     ...(publicBaseUrl ? { publicBaseUrl } : {}),
   });
-  return { app, published, refusals, staged, discarded, abandoned, records, timelines, presignedSizes };
+  return { app, published, refusals, staged, discarded, abandoned, records, timelines, presignedSizes, givenUp, inFlight };
 }
 
 /** Key claims (Idempotency-Keys, completions) kept in memory: a key held by a request that has not failed is not taken again. */
-function keyClaims(records: Map<string, RequestRecord>, published: UploadRequested[], admit: (command: UploadRequested, owner: string) => void = () => undefined): UploadClaims {
+function keyClaims(
+  records: Map<string, RequestRecord>, published: UploadRequested[], admit: (command: UploadRequested, owner: string) => void = () => undefined,
+  inFlight: () => boolean = () => false,
+): UploadClaims & { hold(owner: string, key: string, requestId: string): void } {
   const held = new Map<string, { requestId: string; bodyDigest: UploadBodyDigest | null }>();
   const holder = (owner: string, key: string) => {
     const claim = held.get(`${owner}\n${key}`);
@@ -181,7 +216,10 @@ function keyClaims(records: Map<string, RequestRecord>, published: UploadRequest
     return record && claim ? { requestId: record.requestId, status: record.status, imageUID: record.imageUID, bodyDigest: claim.bodyDigest } : undefined;
   };
   return {
-    find: async (owner, key) => holder(owner, key),
+    // A plain read misses a claim in flight; a settled one waits for it (MySQL's row lock).
+    find: async (owner, key) => (inFlight() ? undefined : holder(owner, key)),
+    findSettled: async (owner, key) => holder(owner, key),
+    hold: (owner, key, requestId) => void held.set(`${owner}\n${key}`, { requestId, bodyDigest: null }),
     async claim(key, request, command) {
       const now = holder(request.owner, key);
       if (now && now.status !== 'failed') return now;
@@ -1026,6 +1064,47 @@ describe('POST /v1/uploads', () => {
     const again = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers });
     expect([again.statusCode, again.headers['idempotent-replayed'], again.json().code]).toEqual([409, undefined, 'ORBIT_ERR_UPLOAD_GIVEN_UP']);
     expect(again.json().message).toBe(`Idempotency-Key "racing-key" named upload ${uploadId}, which was given up at 2026-12-07T00:15:00.000Z (DELETE /v1/uploads/${uploadId}); a given-up upload is not opened again: presign another upload with a new Idempotency-Key`);
+  });
+
+  it('records whether the upload\'s own call gave its name the UID, so that a refusal before its request is recorded frees only a name it made (found by a re-probe: a 429 freed the name another upload was recording, 503)', async () => {
+    for (const made of [true, false]) {
+      const { app, records } = harness({ uidMade: async () => ({ imageUID: 'U'.repeat(60), made }) });
+      const headers = { authorization: `Bearer ${await token()}` };
+      const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string };
+      const completed = await app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+      expect(completed.statusCode).toBe(202);
+      expect(records.get(completed.json().requestId)).toMatchObject({ madeItsName: made });
+    }
+  });
+
+  it('answers a presign sent again, and GET …/parts, of an upload completed while a DELETE raced it 409 COMPLETED naming its request, not GIVEN_UP (found by a re-probe: 4 of 160)', async () => {
+    for (const sizeBytes of [undefined, 1000]) {
+      const { app } = harness({ completedWhileSigning: true, maxUploadBytes: 1000 });
+      const headers = { authorization: `Bearer ${await token()}`, 'idempotency-key': `raced-${String(sizeBytes)}` };
+      const presign = () => app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, ...(sizeBytes === undefined ? {} : { payload: { sizeBytes } }) });
+      const { uploadId } = (await presign()).json() as { uploadId: string };
+      const again = await presign();
+      expect([again.statusCode, again.json().code], String(sizeBytes)).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+      expect(again.json().message).toContain(`request completion-of-${uploadId} has it`);
+      if (sizeBytes === undefined) continue;
+      const parts = await app.inject({ method: 'GET', url: `/v1/uploads/${uploadId}/parts`, headers: { authorization: headers.authorization } });
+      expect([parts.statusCode, parts.json().code]).toEqual([409, 'ORBIT_ERR_UPLOAD_COMPLETED']);
+    }
+  });
+
+  it('answers a completion sent again that reads a DELETE\'s mark, about to be taken back, as the replay of the completion that holds the upload, deleting nothing (found by a re-probe: its archive deleted after 202, 4 of 320)', async () => {
+    const { app, discarded, givenUp, inFlight } = harness();
+    const headers = { authorization: `Bearer ${await token()}` };
+    const { uploadId } = (await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers, payload: { sizeBytes: 10 } })).json() as { uploadId: string };
+    const complete = () => app.inject({ method: 'POST', url: `/v1/uploads/${uploadId}/complete`, headers, payload: { metadata } });
+    const first = await complete();
+    expect(first.statusCode).toBe(202);
+    // The DELETE's mark stands, and the first completion's claim is not yet seen by a plain read.
+    givenUp.add(`dev1/${uploadId}`);
+    inFlight.claims = true;
+    const second = await complete();
+    expect([second.statusCode, second.json().requestId]).toEqual([200, first.json().requestId]);
+    expect(discarded).toEqual([]);
   });
 
   it('refuses a presign under the Idempotency-Key of an upload given up, 409 GIVEN_UP saying when, and opens nothing (found by a review: 201 under the same id, and the bytes its URL took after the DELETE were completed)', async () => {

@@ -73,6 +73,22 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       await connection.execute('DELETE FROM image_names WHERE user_login = ? AND image_name = ?', [owner, String(row['image_name'])]);
     });
   };
+  const uidMade = async (owner: string, imageName: string): Promise<{ readonly imageUID: string; readonly made: boolean }> => {
+    const existing = await known(owner, imageName);
+    if (existing !== undefined) return { imageUID: existing, made: false };
+    await beforeNewName();
+    await fillChartNames(owner);
+    const imageUID = newImageUID();
+    const chartName = chartNameOf(imageName, imageUID);
+    await freeUnheld(owner, imageName, chartName);
+    // INSERT IGNORE keeps the first UID when two first uploads race, and refuses a chart name the owner has already.
+    const [inserted] = await pool.execute<ResultSetHeader>('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
+    const assigned = await known(owner, imageName);
+    if (assigned !== undefined) return { imageUID: assigned, made: inserted.affectedRows === 1 && assigned === imageUID };
+    // Taken by a first upload of another name racing this one, with no request yet: named all the same.
+    const holder = await chartNameHolder(owner, chartName, { anyRow: true });
+    throw new ChartNameTaken(imageName, chartName, holder?.imageName ?? chartName, holder?.stored ?? true);
+  };
   return {
     async peek(owner, imageName) {
       const existing = await known(owner, imageName);
@@ -88,22 +104,8 @@ export function mysqlImageNames(pool: Pool, beforeNewName: () => Promise<void> =
       if (holder === undefined) return undefined;
       throw new ChartNameTaken(imageName, chartName, holder.imageName, holder.stored);
     },
-    async uidFor(owner, imageName) {
-      const existing = await known(owner, imageName);
-      if (existing !== undefined) return existing;
-      await beforeNewName();
-      await fillChartNames(owner);
-      const imageUID = newImageUID();
-      const chartName = chartNameOf(imageName, imageUID);
-      await freeUnheld(owner, imageName, chartName);
-      // INSERT IGNORE keeps the first UID when two first uploads race, and refuses a chart name the owner has already.
-      await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)', [owner, imageName, imageUID, chartName]);
-      const assigned = await known(owner, imageName);
-      if (assigned !== undefined) return assigned;
-      // Taken by a first upload of another name racing this one, with no request yet: named all the same.
-      const holder = await chartNameHolder(owner, chartName, { anyRow: true });
-      throw new ChartNameTaken(imageName, chartName, holder?.imageName ?? chartName, holder?.stored ?? true);
-    },
+    uidFor: async (owner, imageName) => (await uidMade(owner, imageName)).imageUID,
+    uidMade,
   };
 }
 
@@ -329,6 +331,32 @@ async function answerFreedName(pool: Pool, error: unknown): Promise<never> {
   throw new StoreUnavailableError('MySQL', new Error(`the name of image ${imageUID} was freed while its upload was being recorded; send it again`));
 }
 
+/**
+ * Runs `accept` once more when the upload's name was freed meanwhile (NameFreedMeanwhile) and this upload could take
+ * it back, with its own UID, its chart name still free: most often a concurrent upload of the same name refused 429
+ * (ReferenceUploadsPending) freed the row this one was about to record its request under, and this one, nothing wrong
+ * with it, was answered 503 (a re-probe: 6 of 45 archive uploads racing a refused reference). Once only: freed again,
+ * it is answered as answerFreedName answers.
+ */
+async function retakingFreedName<T>(pool: Pool, accept: () => Promise<T>): Promise<T> {
+  try {
+    return await accept();
+  } catch (error) {
+    if (!(error instanceof NameFreedMeanwhile) || !(await retakeFreedName(pool, error))) throw error;
+    return accept();
+  }
+}
+
+/** Gives the freed name its UID again, unless another name took its chart name or another upload of it a new UID: whether it has this UID now. */
+async function retakeFreedName(pool: Pool, { owner, imageUID, imageName }: NameFreedMeanwhile): Promise<boolean> {
+  if (imageName === undefined) return false;
+  // INSERT IGNORE: the chart name's unique key refuses it when another of the owner's names has taken the chart name meanwhile.
+  await pool.execute('INSERT IGNORE INTO image_names (user_login, image_name, image_uid, chart_name) VALUES (?, ?, ?, ?)',
+    [owner, imageName, imageUID, chartNameOf(imageName, imageUID)]);
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE user_login = ? AND image_name = ?', [owner, imageName]);
+  return rows[0] !== undefined && String(rows[0]['image_uid']) === imageUID;
+}
+
 /** The owner's name that has `chartName`, holding it or not, and whether ViewPort has its image. */
 async function chartNameRow(pool: Pool, owner: string, chartName: string): Promise<{ readonly imageName: string; readonly stored: boolean } | undefined> {
   const [rows] = await pool.execute<RowDataPacket[]>(
@@ -356,9 +384,13 @@ async function freeUnrecordedName(pool: Pool, imageUID: string): Promise<void> {
   });
 }
 
-/** What an acceptance refused before recording anything leaves behind is undone: the name it gave a UID, if nothing else holds it. */
+/**
+ * What an acceptance refused before recording anything leaves behind is undone: the name it gave a UID, if nothing else
+ * holds it. Only a name this upload made (madeItsName): one another upload of it made may be that upload's, recording its
+ * request now, which was then answered 503 (found by a re-probe: 6 of 45 archives racing a reference refused 429).
+ */
 async function undoRefused(pool: Pool, request: AcceptedRequest, error: unknown): Promise<never> {
-  if (error instanceof ReferenceUploadsPending) await freeUnrecordedName(pool, request.imageUID);
+  if (error instanceof ReferenceUploadsPending && request.madeItsName !== false) await freeUnrecordedName(pool, request.imageUID);
   throw error;
 }
 
@@ -433,13 +465,13 @@ export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'rec
   return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
     const referenceLimit = referenceLimitOf(command, limits);
     if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
-    const recorded = await retryingDeadlocks(() => inTransaction(pool, async (connection) => {
+    const recorded = await retakingFreedName(pool, () => retryingDeadlocks(() => inTransaction(pool, async (connection) => {
       await lockImageUploads(connection, request, command);
       if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
       await refuseVersionUnderWay(connection, request);
       if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
       return outbox.record(connection, topic, command, trace, request);
-    })).catch((error: unknown) => undoRefused(pool, request, error)).catch((error: unknown) => answerFreedName(pool, error));
+    })).catch((error: unknown) => undoRefused(pool, request, error))).catch((error: unknown) => answerFreedName(pool, error));
     await outbox.release(recorded);
   };
 }
@@ -568,8 +600,8 @@ export function mysqlUploadClaims(
         },
       } : undefined;
       if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
-      return retryingDeadlocks(() => claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside))
-        .catch((error: unknown) => undoRefused(pool, request, error)).catch((error: unknown) => answerFreedName(pool, error));
+      return retakingFreedName(pool, () => retryingDeadlocks(() => claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside))
+        .catch((error: unknown) => undoRefused(pool, request, error))).catch((error: unknown) => answerFreedName(pool, error));
     },
     find: (owner, key) => claims.find([owner, key]),
     findSettled: (owner, key) => claims.findSettled([owner, key]),

@@ -36,7 +36,7 @@ function newOwner(label: string): string {
 }
 
 /** An upload of a new image of the owner's (or of `imageName`), as the route hands it to the store once its name has its UID. */
-async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE', imageName = `app${randomUUID().slice(0, 8)}`, imageVersion?: string) {
+async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE', imageName = `app${randomUUID().slice(0, 8)}`, imageVersion?: string, madeItsName?: boolean) {
   const imageUID = await names.uidFor(owner, imageName);
   const requestId = `req-${randomUUID()}`;
   const generic = sampleEvents(imageUID, requestId)[TOPICS.uploadRequested];
@@ -46,7 +46,7 @@ async function upload(owner: string, source: UploadRequested['source'] = 'REFERE
     ...sample, requestId, source, metadata: { ...sample.metadata, imageName },
     ...(byReference ? { reference: `slow.example/${imageName}:v1`, staging: null, sizeBytes: null, sha256: null } : {}),
   };
-  const request = { requestId, kind: 'upload' as const, imageUID, imageVersion: sample.metadata.imageVersion, owner };
+  const request = { requestId, kind: 'upload' as const, imageUID, imageVersion: sample.metadata.imageVersion, owner, ...(madeItsName === undefined ? {} : { madeItsName }) };
   return {
     requestId,
     /** Without a key (CommandPublisher.uploadRequested). */
@@ -133,6 +133,27 @@ describe('uploads by reference one owner may have under way at once (found by a 
       expect(await twin.send()).toBe(twin.requestId);
       const [left] = await pool.query<RowDataPacket[]>('SELECT image_name FROM image_names WHERE user_login = ? AND image_name LIKE ?', [owner, `${stem}%`]);
       expect(left.map((row) => String(row['image_name']))).toEqual([`${stem}_b`]);
+    }
+  });
+
+  it('leaves the name an archive of it made when a reference of the same name sent with it is refused 429, and accepts the archive, not 503 (found by a re-probe: 6 of 45 freed under it)', async () => {
+    for (const keyed of [false, true]) {
+      const owner = newOwner('refcap-freed');
+      await (await upload(owner)).send();
+      await (await upload(owner)).send();
+      const imageName = `fr${randomUUID().slice(0, 8)}`;
+      // Both given the name's one UID (the archive's uidFor made the row, the reference's found it), then the reference
+      // refused before the archive's request is recorded: the row, not the reference's, is left to the archive.
+      const archive = await upload(owner, 'ARCHIVE', imageName, 'v1');
+      const reference = await upload(owner, 'REFERENCE', imageName, 'v2', false);
+      await expect(reference.send()).rejects.toBeInstanceOf(ReferenceUploadsPending);
+      const [kept] = await pool.query<RowDataPacket[]>('SELECT image_uid FROM image_names WHERE user_login = ? AND image_name = ?', [owner, imageName]);
+      expect(kept).toHaveLength(1);
+      const accepted = keyed ? (await archive.sendKeyed(`key-${imageName}`)).requestId : await archive.send();
+      expect(accepted).toBe(archive.requestId);
+      expect(await recorded([archive.requestId])).toEqual([archive.requestId]);
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT r.image_uid FROM viewport_requests r JOIN image_names n ON n.image_uid = r.image_uid WHERE r.request_id = ? AND n.image_name = ?', [archive.requestId, imageName]);
+      expect(rows).toHaveLength(1);
     }
   });
 

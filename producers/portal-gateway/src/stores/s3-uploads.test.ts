@@ -3,7 +3,7 @@ import { StoreUnavailableError } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
 import type { UploadStore } from '../ports.js';
-import { partsPlanKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
+import { partsPlanKey, presignExpiryKey, presignRecordKey, s3UploadStore } from './s3-uploads.js';
 
 const MIB = 1024 ** 2;
 
@@ -218,5 +218,90 @@ describe('a DELETE answered while a presign sent again with its key signs the up
     expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, expiresAt: new Date('2099-01-01T00:00:00.000Z') });
     objects.set(presignRecordKey('ada', id), JSON.stringify({ sizeBytes: null, expiresAt: '2026-01-01T00:00:00.000Z' }));
     expect(await store.presignedWith('ada', id)).toEqual({ sizeBytes: null, expiresAt: new Date(again.expiresAt) });
+  });
+});
+
+describe('a completion that reads a DELETE\'s give-up mark while another completion holds the upload', () => {
+  const id = '00000000-0000-4000-8000-000000000009';
+
+  /** S3 holding the archive and a record marked given up (a DELETE's mark, about to be taken back), counting the archive's deletes. */
+  function markedS3(): { s3: S3Client; deleted: string[] } {
+    const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const deleted: string[] = [];
+    const named = (name: string): Error => Object.assign(new Error(name), { name });
+    s3.send = (async (command: unknown) => {
+      if (command instanceof HeadObjectCommand) return { ContentLength: 10, VersionId: 'v1' };
+      if (command instanceof GetObjectCommand) {
+        if (command.input.Key !== presignRecordKey('ada', id)) throw named('NoSuchKey');
+        const record = JSON.stringify({ sizeBytes: null, givenUp: true });
+        return { Body: { transformToString: async () => record }, ETag: '"r"' };
+      }
+      if (command instanceof ListObjectVersionsCommand) return { Versions: [{ Key: command.input.Prefix, VersionId: 'v1' }], IsTruncated: false };
+      if (command instanceof DeleteObjectCommand) return void deleted.push(command.input.Key ?? '');
+      throw new Error(`not expected: ${String((command as object).constructor.name)}`);
+    }) as S3Client['send'];
+    return { s3, deleted };
+  }
+
+  it('deletes nothing when the claim it is asked about is there (found by a re-probe: a completion answered 202 lost its archive, 4 of 320), and deletes what a URL took after a give-up with none', async () => {
+    for (const claimed of [true, false]) {
+      const { s3, deleted } = markedS3();
+      const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+      await expect(store.find('ada', id, { completed: async () => claimed })).rejects.toBeInstanceOf(UploadGivenUpError);
+      expect(deleted.length > 0, `claimed: ${String(claimed)}`).toBe(!claimed);
+    }
+  });
+});
+
+describe('a presign in parts sent again while a DELETE gives the upload up', () => {
+  const id = '00000000-0000-4000-8000-00000000000a';
+
+  it('gives back the upload it opened and is refused as given up when its plan was deleted under it: If-Match answers NoSuchKey, not a 500 with the upload left open (found by a re-probe: 12 of 80)', async () => {
+    const { s3, objects, aborted } = lateLandingS3();
+    const send = s3.send.bind(s3) as (command: unknown) => Promise<unknown>;
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    let deleteNow = false;
+    s3.send = (async (command: unknown) => {
+      // The DELETE, whole, between the reopen's read of the plan and its write over it.
+      if (command instanceof CreateMultipartUploadCommand && deleteNow) {
+        deleteNow = false;
+        expect(await store.abandon('ada', id)).toBe('given-up');
+      }
+      if (command instanceof PutObjectCommand && command.input.IfMatch !== undefined && !objects.has(command.input.Key ?? '')) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+      return send(command);
+    }) as S3Client['send'];
+    await store.presign('ada', id, 6 * MIB);
+    deleteNow = true;
+    await expect(store.presign('ada', id, 6 * MIB, { reopen: true })).rejects.toBeInstanceOf(UploadGivenUpError);
+    expect([aborted.includes('mpu-2'), objects.has(partsPlanKey('ada', id)), await store.givenUp('ada', id)]).toEqual([true, false, true]);
+  });
+});
+
+describe('giving up an upload whose URL was signed again', () => {
+  it('deletes the expiry its re-signing noted beside the record, with the record\'s other objects (found by a re-probe: left for ever)', async () => {
+    const id = '00000000-0000-4000-8000-00000000000b';
+    const { s3, objects } = lateLandingS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, null);
+    await store.presign('ada', id, null, { reopen: true });
+    expect(objects.has(presignExpiryKey('ada', id))).toBe(true);
+    expect(await store.abandon('ada', id)).toBe('given-up');
+    expect(objects.has(presignExpiryKey('ada', id))).toBe(false);
+  });
+});
+
+describe('a DELETE whose give-up races a presign in parts sent again', () => {
+  it('aborts the multipart upload the reopen opened before its mark landed, not only the one its plan named when first read (found by a re-probe: a part URL took a part after the 204)', async () => {
+    const id = '00000000-0000-4000-8000-00000000000c';
+    const { s3, aborted, objects, arm } = lateLandingS3();
+    const store = s3UploadStore(s3, 'staging', 64 * MIB, { presigner: s3 });
+    await store.presign('ada', id, 6 * MIB);
+    let reopened: unknown;
+    // Between the DELETE's first look (the plan naming mpu-1) and its mark landing, the reopen opens mpu-2.
+    arm(async () => { reopened = await store.presign('ada', id, 6 * MIB, { reopen: true }); });
+    expect(await store.abandon('ada', id)).toBe('given-up');
+    // Answered with part URLs (its give-up check read the record before the mark landed): those of mpu-2.
+    expect(reopened).toMatchObject({ parts: [{ partNumber: 1 }] });
+    expect([aborted.includes('mpu-1'), aborted.includes('mpu-2'), objects.has(partsPlanKey('ada', id))]).toEqual([true, true, false]);
   });
 });

@@ -335,11 +335,15 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         }));
       } catch (error) {
         const conflict = errorName(error) === 'ConditionalRequestConflict';
-        if (errorName(error) !== 'PreconditionFailed' && !conflict) throw error;
+        // If-Match over a plan deleted since it was read (a DELETE gave the id up meanwhile): MinIO and AWS answer NoSuchKey,
+        // and the upload just opened stayed open a day behind a 500 (found by a re-probe: 12 of 80).
+        const planGone = replaced !== undefined && errorName(error) === 'NoSuchKey';
+        if (errorName(error) !== 'PreconditionFailed' && !conflict && !planGone) throw error;
         await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: created.UploadId }));
         // AWS answers 409 while the other write is still under way, and it may yet fail: ask again (503 with Retry-After),
         // and the repeat finds the other presign, or opens its own. A 412 means the other plan is written.
         if (conflict) throw new StoreUnavailableError('S3', new Error(`another presign of upload ${uploadId} was writing its plan at the same moment`, { cause: error }));
+        if (planGone) await refuseIfGivenUp(owner, uploadId);
         throw new UploadPresignedMeanwhile(uploadId);
       }
       if (options.reopen) {
@@ -401,13 +405,16 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
       const plan = await readPlan(partsPlanKey(owner, uploadId));
       return plan === undefined ? undefined : { sizeBytes: plan.sizeBytes };
     },
-    find: async (owner: string, uploadId: string): Promise<StagedObject | undefined> => {
+    find: async (owner: string, uploadId: string, options: { readonly completed?: () => Promise<boolean> } = {}): Promise<StagedObject | undefined> => {
       const key = directKey(owner, uploadId);
       const planKey = partsPlanKey(owner, uploadId);
       // One round trip: the record's give-up mark, the archive and the plan, looked at side by side.
       const [found, recorded, plan] = await Promise.all([head(key), readRecord(owner, uploadId), readPlan(planKey)]);
       if (recorded?.givenUp) {
         // Its one URL took the archive again after it was given up: that is not kept either (nor a version left behind).
+        // Unless a completion holds it: a DELETE's mark stands a moment before it finds that completion's claim and takes
+        // the mark back, and deleted then, the archive of a completion answered 202 was gone (found by a re-probe: 4 of 320).
+        if (await options.completed?.()) throw new UploadGivenUpError(uploadId);
         await deleteArchive(key, found);
         throw new UploadGivenUpError(uploadId);
       }
@@ -441,19 +448,19 @@ export function s3UploadStore(s3: S3Client, bucket: string, limitBytes: number, 
         await recordPresign(owner, uploadId, { sizeBytes, ...expiry });
         return 'completed';
       }
-      if (markedBefore && plan === undefined && found === undefined) return 'unknown';
-      if (plan !== undefined) {
-        try {
-          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: plan.s3UploadId }));
-        } catch (error) {
-          // Completed or aborted already: what is left is the plan, and the archive if it was put together.
-          if (errorName(error) !== 'NoSuchUpload') throw error;
-        }
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
-      }
+      // Read again after the mark: a presign sent again before it may have reopened the upload under a new multipart
+      // upload, whose part URLs took parts after the 204 when only the plan read first was aborted (found by a re-probe).
+      const planNow = await readPlan(planKey);
+      if (markedBefore && plan === undefined && planNow === undefined && found === undefined) return 'unknown';
+      const opened = new Set([plan?.s3UploadId, planNow?.s3UploadId].filter((id): id is string => id !== undefined));
+      // Completed or aborted already: what is left is the plan, and the archive if it was put together.
+      for (const s3UploadId of opened) await abortIfOpen(key, s3UploadId);
+      if (opened.size > 0) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: planKey }));
       // Looked at again: a completion refused by the mark may have put the parts together after the first look.
       // Every version, also when none is current: older PUTs of a single PUT's URL stay behind the newest.
-      await deleteArchive(key, plan === undefined ? found : await head(key));
+      await deleteArchive(key, opened.size === 0 ? found : await head(key));
+      // The re-signings' expiry goes with the record's other objects: nothing of a given-up upload says when a URL works.
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: presignExpiryKey(owner, uploadId) }));
       return 'given-up';
     },
     givenUp: async (owner: string, uploadId: string): Promise<boolean> => (await readRecord(owner, uploadId))?.givenUp === true,
