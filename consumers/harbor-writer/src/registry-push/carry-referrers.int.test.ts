@@ -1,10 +1,8 @@
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketNames, createDynamo, createS3, imageBucketOf, newImageUID, tableName, type EnvironmentName, type ReferrerCopyLimits } from '@orbit/lib';
+import { bucketNames, createDynamo, createS3, imageBucketOf, tableName, type EnvironmentName, type ReferrerCopyLimits } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
 import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { memoryLogger } from '../../../../test/helpers/memory-logger.js';
@@ -13,7 +11,7 @@ import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type Built
 import { OCI_MANIFEST, referrersListed, sha256 } from '../../../../test/helpers/referrers.js';
 import { startRegistry, type RegistryServer, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storeValidatedImage } from '../store-image.js';
-import { stagedValidated } from '../testing/staged-image.js';
+import { stagedMultiPlatformValidated, stagedValidated } from '../testing/staged-image.js';
 import { recordTransferLocation, transferImage } from '../transfer.js';
 import { pushIntoTargetRegistry } from './push-transferred.js';
 
@@ -55,19 +53,7 @@ interface Uploaded {
 
 /** A validated multi-platform OCI archive staged in MinIO, its summary read from the archive. */
 async function stagedMultiPlatform(ociArchive: string, imageName: string): Promise<ImageValidated> {
-  const body = readFileSync(ociArchive);
-  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
-  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
-  const summary = await multiPlatformSummaryOf(ociArchive);
-  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
-  return {
-    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
-    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
-    image: {
-      ...base.image, format: 'OCI_ARCHIVE', compression: 'NONE', manifestDigest: summary.manifestDigest, configDigest: summary.configDigest, index: summary.index,
-      layers: summary.layers.map((layer) => ({ ...layer, diffId: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar' })),
-    },
-  };
+  return stagedMultiPlatformValidated({ s3, bucket: buckets.staging }, ociArchive, await multiPlatformSummaryOf(ociArchive), imageName);
 }
 
 /** An image uploaded (pushed to the Development registry) and copied into the Testing bucket, its registry push not yet made. */

@@ -14,7 +14,7 @@ import { buildImage, buildMultiPlatformImage, multiPlatformSummaryOf, type Built
 import { cosignSignatureOf, imageManifestOf, referrerOf, referrersListed, sha256, withReferrers, type Artifact } from '../../../../test/helpers/referrers.js';
 import { pullWithSkopeo, startRegistry, type TestRegistry } from '../../../../test/helpers/registry.js';
 import { storedKeyOf, storeValidatedImage } from '../store-image.js';
-import { stagedValidated } from '../testing/staged-image.js';
+import { stagedMultiPlatformValidated, stagedValidated } from '../testing/staged-image.js';
 import { recordTransferLocation, transferImage } from '../transfer.js';
 import { BlobSources } from './blob-sources.js';
 import type { PushResult } from './push-image.js';
@@ -36,19 +36,7 @@ const staged = (imageName: string, owner = 'dev1'): Promise<ImageValidated> => s
 
 /** A validated multi-platform OCI archive (amd64 and arm64) staged in MinIO, its summary read from the archive. */
 async function stagedMultiPlatform(imageName: string, multi: MultiPlatformImage): Promise<ImageValidated> {
-  const body = readFileSync(multi.ociArchive);
-  const key = `uploads/dev1/test/${uniqueSuffix()}.tar`;
-  const put = await s3.send(new PutObjectCommand({ Bucket: buckets.staging, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
-  const summary = await multiPlatformSummaryOf(multi.ociArchive);
-  const base = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)['orbit.image.validated'];
-  return {
-    ...base, metadata: { ...base.metadata, imageName, imageVersion: '1.4.2' },
-    staging: { bucket: buckets.staging, key, versionId: put.VersionId ?? null }, sizeBytes: body.length, sha256: createHash('sha256').update(body).digest('hex'),
-    image: {
-      ...base.image, format: 'OCI_ARCHIVE', compression: 'NONE', manifestDigest: summary.manifestDigest, configDigest: summary.configDigest, index: summary.index,
-      layers: summary.layers.map((layer) => ({ ...layer, diffId: layer.digest, mediaType: 'application/vnd.oci.image.layer.v1.tar' })),
-    },
-  };
+  return stagedMultiPlatformValidated({ s3, bucket: buckets.staging }, multi.ociArchive, await multiPlatformSummaryOf(multi.ociArchive), imageName);
 }
 
 /** A validated OCI archive with an SBOM, its signature and cosign's signature beside the image, staged in MinIO. */
