@@ -23,17 +23,19 @@ export interface ConsumeLoopOptions<E> {
   readonly slowHandlerWarnMs?: number;
   /**
    * A handler (not a batch handler) still running after this long goes on
-   * detached: its partition is paused and the batch returns, so kafkajs, which
-   * fetches again only once every batch of a fetch is done, goes on with the
-   * other partitions. When it ends, the partition resumes, the message is
-   * fetched again, and its outcome (done, retry) is applied to it in its turn:
-   * offsets are still resolved and committed only inside a batch. Without
-   * this, one 2 GiB image held every other user's upload. @default 1000
+   * detached: its batch goes on with the messages of other keys (a message of
+   * its key waits for it), and the partition is fetched again every second
+   * while it runs, so kafkajs, which fetches again only once every batch of a
+   * fetch is done, goes on with the other partitions too. Its outcome (done,
+   * retry) and those of messages done ahead of it are applied in their turn:
+   * offsets are still resolved and committed only in order, inside a batch.
+   * Without this, one 2 GiB image held every other user's upload, and one slow
+   * pull every upload sharing its partition. @default 1000
    */
   readonly detachAfterMs?: number;
   /**
    * Detached handlers at most at once. A slow handler past that still goes on
-   * detached, but holds the other partitions of its topic until it ends (as
+   * detached, but holds the partitions of its topic until it ends (as
    * the whole fetch loop was held before), so a flood of big images queues
    * rather than running all at once, while the service's other topics (the
    * harbor-writer's transfers behind uploads held by a hung registry) go on.

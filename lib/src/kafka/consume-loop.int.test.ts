@@ -168,11 +168,12 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
-  it('goes on with its other partitions while one handler runs long, and keeps that partition in order, retries included', async () => {
+  it('goes on with its other partitions while one handler runs long, and keeps its key in order, retries included', async () => {
     const { topic, codec: holCodec, sendTo } = await partitionedTopic('hol', 2);
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => { release = resolve; });
-    const [big, afterBig, small] = [sample('B'.repeat(60)), sample('C'.repeat(60)), sample('D'.repeat(60))];
+    // afterBig is the same image's next event: it waits for the big one, its retry included.
+    const [big, afterBig, small] = [sample('B'.repeat(60)), sample('B'.repeat(60)), sample('D'.repeat(60))];
     const handled: string[] = [];
     const groupId = `group-${uniqueSuffix()}`;
     const maxWaitTimeMs = 500;
@@ -214,6 +215,86 @@ describe('consume loop against the real broker and registry', () => {
       expect(committed?.partitions.map((entry) => [entry.partition, entry.offset]).sort()).toEqual([[0, '2'], [1, '1']]);
     } finally {
       await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('goes on with the other keys of a partition while one handler runs long, keeps that key in order, and commits nothing past the long one until it ends (found by a review: one slow pull held every upload sharing its partition)', async () => {
+    const { topic, codec: keyCodec, sendTo } = await partitionedTopic('keys', 1);
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const [slow, otherA, sameKey, otherB] = [sample('S'.repeat(60)), sample('T'.repeat(60)), sample('S'.repeat(60)), sample('U'.repeat(60))];
+    const handled: string[] = [];
+    const groupId = `group-${uniqueSuffix()}`;
+    const loop = new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        if (message.event.eventId === slow.eventId) await released;
+      },
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async (): Promise<bigint> => BigInt((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? '-1');
+    await loop.start();
+    try {
+      await sendTo(0, slow);
+      await waitFor(() => handled.includes(slow.eventId), { what: 'the slow message started' });
+      await sendTo(0, otherA);
+      await sendTo(0, sameKey);
+      await sendTo(0, otherB);
+      // Before, every message behind the slow one waited for it: its partition was paused.
+      await waitFor(() => handled.includes(otherA.eventId) && handled.includes(otherB.eventId), { what: 'the other keys\' messages, while the slow one runs', timeoutMs: 10_000 });
+      expect(handled).toEqual([slow.eventId, otherA.eventId, otherB.eventId]);
+      // Handled ahead of the slow one, but not committed: a crash now has them handled again, never skipped.
+      expect(await committed()).toBeLessThanOrEqual(0n);
+      release();
+      await waitFor(async () => (await committed()) === 4n, { what: 'the whole partition committed once the slow one ended' });
+      expect(handled).toEqual([slow.eventId, otherA.eventId, otherB.eventId, sameKey.eventId]);
+    } finally {
+      release();
+      await loop.stop();
+      await admin.disconnect();
+    }
+  }, 60_000);
+
+  it('hands a partition\'s messages handled ahead of a long one to the next member again when stopped before it ended, and loses none', async () => {
+    const { topic, codec: keyCodec, sendTo } = await partitionedTopic('keysstop', 1);
+    const [slow, other, sameKey] = [sample('V'.repeat(60)), sample('W'.repeat(60)), sample('V'.repeat(60))];
+    const handled: string[] = [];
+    const groupId = `group-${uniqueSuffix()}`;
+    let slowRuns = 0;
+    const loopOf = (): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        // The first run of the slow one lasts until the loop stops (its signal aborts it, as a pull's is); later ones end at once.
+        if (message.event.eventId === slow.eventId && (slowRuns += 1) === 1) {
+          await new Promise<void>((resolve, reject) => message.signal.addEventListener('abort', () => reject(new Error('stopped')), { once: true }));
+        }
+      },
+    });
+    const first = loopOf();
+    await first.start();
+    try {
+      await sendTo(0, slow);
+      await waitFor(() => handled.includes(slow.eventId), { what: 'the slow message started' });
+      await sendTo(0, other);
+      await sendTo(0, sameKey);
+      await waitFor(() => handled.includes(other.eventId), { what: 'the other key\'s message handled ahead' });
+    } finally {
+      await first.stop();
+    }
+    expect(handled).toEqual([slow.eventId, other.eventId]);
+    const second = loopOf();
+    await second.start();
+    try {
+      await waitFor(() => handled.includes(sameKey.eventId), { what: 'the next member handling the partition from the slow one on' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(handled).toEqual([slow.eventId, other.eventId, slow.eventId, other.eventId, sameKey.eventId]);
+    } finally {
+      await second.stop();
     }
   }, 60_000);
 

@@ -10,7 +10,7 @@ import { consumeLoopSettings, type ConsumeLoopOptions, type ConsumeLoopSettings 
 import type { ConsumerActivity } from './consumer-activity.js';
 import { createListenedConsumer, type ConsumerLifecycle } from './consumer-listeners.js';
 import { replacementReason, watchdogIntervalMs } from './consumer-watchdog.js';
-import { DetachedHandlers } from './detached-handlers.js';
+import { DetachedHandlers, type PartitionPass } from './detached-handlers.js';
 import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './instrumentation.js';
 import { MessageProcessor, stepOutcomeOf, type Outcome, type StepOutcome } from './message-processing.js';
 import { lagAfter, offsetAfter, partitionKey } from './partition-offsets.js';
@@ -40,7 +40,7 @@ export class ConsumeLoop<E> extends EventEmitter {
   private readonly retiring = new Set<Promise<void>>();
   private readonly log: Logger;
   private readonly settings: ConsumeLoopSettings;
-  /** By `topic:partition`: retries scheduled for the partition's current message. */
+  /** By `topic:partition:offset`: retries scheduled for a message (several of a partition may be retried, each in its turn). */
   private readonly attempts = new Map<string, number>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly processor: MessageProcessor<E>;
@@ -76,7 +76,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       options, log: this.log, isRetriable: options.isRetriable ?? defaultIsRetriable, slowHandlerWarnMs: this.settings.slowHandlerWarnMs, signal: this.shutdown.signal,
       isRunning: () => this.running,
       dlqProducer: () => this.dlqProducer,
-      retriesSoFar: (topic, partition) => this.attempts.get(partitionKey(topic, partition)) ?? 0,
+      retriesSoFar: (topic, partition, offset) => this.attempts.get(attemptKey(topic, partition, offset)) ?? 0,
       failed: (error) => { this.lastError = error; },
       seek: (topic, partition, offset) => this.consumer.seek({ topic, partition, offset }),
       emitEvent: (name, payload) => this.emitEvent(name, payload),
@@ -283,6 +283,9 @@ export class ConsumeLoop<E> extends EventEmitter {
     const { topic, partition } = batch;
     let lastDone: string | undefined;
     const size = this.options.batchHandler ? (this.options.maxBatchSize ?? 100) : 1;
+    const pass = size === 1 ? this.detached.startPass(topic, partition, batch.messages[0]?.offset) : undefined;
+    // Why the pass ended early, if it did: then what ended it (a retry's backoff, a hold, a seek) resumes the partition.
+    let stoppedEarly = false;
     // kafkajs heartbeats only when asked: a handler that runs longer than the
     // session (a 10 GiB image, a registry being waited for) would otherwise be
     // taken for dead, lose its partition and see its commit refused, and the
@@ -296,13 +299,19 @@ export class ConsumeLoop<E> extends EventEmitter {
     if (firstFetched) this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(firstFetched.offset) - 1n) });
     try {
       for (let start = 0; start < batch.messages.length; start += size) {
+        stoppedEarly = true;
         if (!isRunning() || isStale() || !this.running) break;
-        if (this.detached.holdsBack(topic, partition, pause)) break;
-        const outcome = await this.processStep(topic, partition, batch.messages.slice(start, start + size), pause, activity);
-        if (outcome === 'detached' || outcome.seek) break;
+        if (this.detached.holdsBack(topic, pause)) break;
+        const outcome = await this.processStep(topic, partition, batch.messages.slice(start, start + size), pass, activity);
+        stoppedEarly = false;
+        if (outcome === 'waiting' || outcome === 'ahead') continue;
+        if (outcome.seek) {
+          stoppedEarly = true;
+          break;
+        }
         const { done, retryAt } = outcome;
         if (done !== undefined) {
-          this.attempts.delete(partitionKey(topic, partition));
+          this.attempts.delete(attemptKey(topic, partition, done));
           resolveOffset(done);
           lastDone = done;
           this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(done)) });
@@ -312,9 +321,12 @@ export class ConsumeLoop<E> extends EventEmitter {
         }
         if (retryAt !== undefined) {
           this.scheduleRetry(topic, partition, retryAt, pause);
+          stoppedEarly = true;
           break;
         }
       }
+      // Every message fetched was handled, done ahead or left waiting behind one of its key: fetched again in a moment.
+      if (pass?.behind && !stoppedEarly) this.detached.waitBehind(pass, pause);
     } finally {
       clearInterval(keepAlive);
       if (lastDone !== undefined) await this.commitBatch(batch, lastDone, commitOffsetsIfNecessary, activity);
@@ -331,6 +343,9 @@ export class ConsumeLoop<E> extends EventEmitter {
     const wholeBatch = lastDone === batch.messages.at(-1)?.offset;
     const through = wholeBatch ? batch.lastOffset() : lastDone;
     const next = offsetAfter(through);
+    const made = this.committed.get(partitionKey(topic, partition));
+    // A detached handler's message after these committed itself as it ended (its turn came while this batch ran on).
+    if (made?.generation === this.generation && BigInt(made.next) > BigInt(next)) return;
     activity.note('info', 'commit asked', Date.now(), { topic, partition, offset: next });
     // Before the commit is sent: a batch of markers after this one checks it, and must not commit over this commit.
     this.committed.set(partitionKey(topic, partition), { generation: this.generation, next });
@@ -338,10 +353,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     if (through !== lastDone) this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(through)) });
   }
 
-  /** One message (which may go on detached), or a chunk for the batch handler. */
-  private async processStep(topic: string, partition: number, chunk: readonly KafkaMessage[], pause: () => () => void, activity: ConsumerActivity): Promise<StepOutcome | 'detached'> {
+  /** One message in its pass (which may go on detached, or wait behind one of its key), or a chunk for the batch handler. */
+  private async processStep(topic: string, partition: number, chunk: readonly KafkaMessage[], pass: PartitionPass | undefined, activity: ConsumerActivity): Promise<StepOutcome | 'waiting' | 'ahead'> {
     const [single] = chunk;
-    if (chunk.length === 1 && single) return this.detached.process(topic, partition, single, pause, activity);
+    if (pass && single) return this.detached.process(pass, single, activity);
     activity.handlerStarted();
     try {
       return await processChunk(this.processor, topic, partition, chunk);
@@ -360,10 +375,11 @@ export class ConsumeLoop<E> extends EventEmitter {
   }
 
   private scheduleRetry(topic: string, partition: number, offset: string, pause: () => () => void): void {
-    const key = partitionKey(topic, partition);
+    const key = attemptKey(topic, partition, offset);
     const attempt = (this.attempts.get(key) ?? 0) + 1;
     this.attempts.set(key, attempt);
     const delayMs = retryDelayMs(this.options.retryPolicy, attempt);
+    this.detached.backingOff(topic, partition, Date.now() + delayMs);
     const resume = pause();
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);
@@ -372,4 +388,9 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.resumeTimers.add(timer);
     this.emitEvent(CONSUMER_EVENTS.retry, { topic, partition, offset, attempt, delayMs, error: this.lastError });
   }
+}
+
+/** The key of a message's retry count. */
+function attemptKey(topic: string, partition: number, offset: string): string {
+  return `${partitionKey(topic, partition)}:${offset}`;
 }

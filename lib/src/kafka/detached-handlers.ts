@@ -1,7 +1,10 @@
 /**
- * Handlers that outran detachAfterMs and go on while their partition is paused, so that kafkajs, which fetches again
- * only once every batch of a fetch is done, goes on with the other partitions (one 2 GiB image held every other user's
- * upload). Their outcome is applied when the message is fetched again: offsets are resolved only inside a batch.
+ * Handlers that outran detachAfterMs go on detached while their batch goes on with the messages of other keys behind
+ * them: one slow pull (a registry answering after 20 s) held every upload that happened to share its partition. The
+ * messages of one key (an image's) stay in offset order: one behind a detached handler of its key waits for it. Offsets
+ * are still resolved and committed only in order, inside a batch: a message handled ahead of an unresolved one is
+ * remembered as done and resolved when the partition is fetched again and its turn comes, so a crash or a rebalance
+ * before then has it handled again (at least once, as any message between its handler and its commit), never skipped.
  */
 import type { Logger } from '../logger.js';
 import type { KafkaMessage } from './client.js';
@@ -9,13 +12,48 @@ import type { ConsumerActivity } from './consumer-activity.js';
 import type { StepOutcome } from './message-processing.js';
 import { offsetAfter, partitionKey } from './partition-offsets.js';
 
-/** A handler that outran detachAfterMs and goes on while its partition is paused. */
+/** A handler that outran detachAfterMs and goes on while its batch goes on with other keys. */
 interface DetachedHandler {
-  readonly offset: string;
-  /** Set when the handler has ended; applied when the message is fetched again. */
+  /** The group generation its message was fetched in (see commitAtFront). */
+  readonly fetchedIn: number;
+  /** Every earlier message of its partition was resolved when it detached: it is the next to commit. */
+  readonly atFront: boolean;
+  /** Set when the handler has ended (and its commit, if it was at the front, was made); applied in the message's turn. */
   outcome?: StepOutcome;
-  /** Resumes the partition; replaced when a later batch (a new consumer, a rebalance) pauses it again. */
-  resume: () => void;
+}
+
+/** What this member knows of a partition past its resolved offset. */
+interface PartitionAhead {
+  /** By offset: handlers that outran detachAfterMs, running or ended and not yet applied. */
+  readonly detached: Map<string, DetachedHandler>;
+  /** Offsets handled while an earlier message was unresolved: done, resolved in their turn. */
+  readonly done: Set<string>;
+  /** Resumes the partition paused by waitBehind; cleared once used. */
+  resume?: () => void;
+  timer?: NodeJS.Timeout;
+  /** A retry's backoff runs until then: nothing but its own timer resumes the partition before. */
+  backoffUntil: number;
+}
+
+/**
+ * One pass of a fetched batch over its partition: the keys waiting behind a message not resolved yet, and whether one
+ * is (then a message handled now is done ahead of its turn, not resolved).
+ */
+export class PartitionPass {
+  readonly waitingKeys = new Set<string>();
+  behind = false;
+  constructor(readonly topic: string, readonly partition: number) {}
+}
+
+/**
+ * A message's outcome in its pass: its step (done in its turn, a retry, a seek), 'waiting' (behind a message of its
+ * key, or its own handler still running detached) or 'ahead' (done, but an earlier message is not).
+ */
+export type PassStep = StepOutcome | 'waiting' | 'ahead';
+
+/** A key's identity for ordering: messages of one key are handled in offset order; messages with no key are one key. */
+export function orderingKeyOf(message: KafkaMessage): string {
+  return message.key === null || message.key === undefined ? '-' : `k${message.key.toString('base64')}`;
 }
 
 /** What detaching needs of its loop. */
@@ -31,8 +69,7 @@ export interface DetachingHost {
 }
 
 export class DetachedHandlers {
-  /** By `topic:partition`: at most one per partition, which stays paused until it ends. */
-  private readonly detached = new Map<string, DetachedHandler>();
+  private readonly partitions = new Map<string, PartitionAhead>();
   private readonly runs = new Set<Promise<void>>();
   /**
    * By topic: handlers detached beyond maxDetachedHandlers still running, and
@@ -44,36 +81,56 @@ export class DetachedHandlers {
 
   /** Every detached handler ended; on shutdown they are aborted and end as retries, uncommitted for the next owner. */
   async ended(): Promise<void> {
+    for (const ahead of this.partitions.values()) clearTimeout(ahead.timer);
     await Promise.all(this.runs);
   }
 
   /**
-   * Pauses the partition until its topic is no longer held, and says so: the batch must end. A partition with a
-   * detached handler of its own is settled by process(), held or not.
+   * A pass over a batch fetched from `firstOffset` on: what this member knew of the offsets before it is resolved
+   * (by it or by another member), and forgotten.
    */
-  holdsBack(topic: string, partition: number, pause: () => () => void): boolean {
+  startPass(topic: string, partition: number, firstOffset: string | undefined): PartitionPass {
+    const ahead = this.partitions.get(partitionKey(topic, partition));
+    if (ahead && firstOffset !== undefined) {
+      clearTimeout(ahead.timer);
+      ahead.resume = undefined;
+      const first = BigInt(firstOffset);
+      for (const offset of ahead.done) if (BigInt(offset) < first) ahead.done.delete(offset);
+      for (const [offset, handler] of ahead.detached) if (handler.outcome && BigInt(offset) < first) ahead.detached.delete(offset);
+    }
+    return new PartitionPass(topic, partition);
+  }
+
+  /**
+   * Pauses the partition while its topic is held (handlers past maxDetachedHandlers run), and says so: the batch must
+   * end. Its own detached handlers go on; their outcomes are applied once the hold ends.
+   */
+  holdsBack(topic: string, pause: () => () => void): boolean {
     const hold = this.heldTopics.get(topic);
-    if (!hold || this.detached.has(partitionKey(topic, partition))) return false;
+    if (!hold) return false;
     hold.waiting.push(pause());
     return true;
   }
 
   /**
-   * One message, in a batch: the outcome of a detached handler that ran it
-   * already, or a handler run here that goes on detached (its partition
-   * paused) once it outruns detachAfterMs. 'detached' ends the batch.
+   * One message, in its pass: the outcome of a detached handler that ran it already, 'waiting' behind a message of its
+   * key, or a handler run here that goes on detached once it outruns detachAfterMs (the pass goes on with other keys).
    */
-  async process(topic: string, partition: number, message: KafkaMessage, pause: () => () => void, activity: ConsumerActivity): Promise<StepOutcome | 'detached'> {
-    const key = partitionKey(topic, partition);
-    const earlier = this.detached.get(key);
+  async process(pass: PartitionPass, message: KafkaMessage, activity: ConsumerActivity): Promise<PassStep> {
+    const { topic, partition } = pass;
+    const key = orderingKeyOf(message);
+    if (pass.waitingKeys.has(key)) return 'waiting';
+    const ahead = this.aheadOf(topic, partition);
+    if (ahead.done.has(message.offset)) {
+      if (pass.behind) return 'ahead';
+      ahead.done.delete(message.offset);
+      return { done: message.offset };
+    }
+    const earlier = ahead.detached.get(message.offset);
     if (earlier) {
-      if (!earlier.outcome) {
-        // Its handler still runs (a rebalance or a new consumer fetched the partition again): wait for it.
-        earlier.resume = pause();
-        return 'detached';
-      }
-      this.detached.delete(key);
-      if (earlier.offset === message.offset && !earlier.outcome.seek) return earlier.outcome;
+      if (!earlier.outcome) return this.wait(pass, key);
+      ahead.detached.delete(message.offset);
+      if (!earlier.outcome.seek) return this.inTurn(pass, ahead, earlier.outcome, message.offset);
     }
     const fetchedIn = this.host.generation();
     activity.handlerStarted();
@@ -83,20 +140,71 @@ export class DetachedHandlers {
       timer = setTimeout(() => resolve('outrun'), this.host.detachAfterMs);
     });
     const first = await Promise.race([running, outrun]).finally(() => clearTimeout(timer));
-    if (first !== 'outrun') return first;
-    this.detach(topic, partition, message, running, pause, fetchedIn);
-    return 'detached';
+    if (first !== 'outrun') return this.inTurn(pass, ahead, first, message.offset);
+    this.detach(topic, partition, message, running, { fetchedIn, atFront: !pass.behind });
+    return this.wait(pass, key);
   }
 
-  private detach(topic: string, partition: number, message: KafkaMessage, running: Promise<StepOutcome>, pause: () => () => void, fetchedIn: number): void {
+  /**
+   * The end of a pass that left a message unresolved: the partition pauses until one of its detached handlers ends,
+   * or for a poll of detachAfterMs (at most a second), so that messages of other keys sent meanwhile are fetched.
+   */
+  waitBehind(pass: PartitionPass, pause: () => () => void): void {
+    const ahead = this.aheadOf(pass.topic, pass.partition);
+    clearTimeout(ahead.timer);
+    ahead.resume = pause();
+    ahead.timer = setTimeout(() => this.wake(ahead), Math.min(this.host.detachAfterMs, 1_000));
+    ahead.timer.unref();
+  }
+
+  /** A retry of one of the partition's messages backs off until `until`: a detached handler ending does not cut it short. */
+  backingOff(topic: string, partition: number, until: number): void {
+    this.aheadOf(topic, partition).backoffUntil = until;
+  }
+
+  private wait(pass: PartitionPass, key: string): 'waiting' {
+    pass.waitingKeys.add(key);
+    pass.behind = true;
+    return 'waiting';
+  }
+
+  /** A handler's outcome in its message's turn: done ahead when an earlier message is unresolved. */
+  private inTurn(pass: PartitionPass, ahead: PartitionAhead, outcome: StepOutcome, offset: string): PassStep {
+    if (pass.behind && outcome.done !== undefined) {
+      ahead.done.add(offset);
+      return 'ahead';
+    }
+    return outcome;
+  }
+
+  private aheadOf(topic: string, partition: number): PartitionAhead {
+    const key = partitionKey(topic, partition);
+    let ahead = this.partitions.get(key);
+    if (!ahead) {
+      ahead = { detached: new Map(), done: new Set(), backoffUntil: 0 };
+      this.partitions.set(key, ahead);
+    }
+    return ahead;
+  }
+
+  private wake(ahead: PartitionAhead): void {
+    clearTimeout(ahead.timer);
+    if (Date.now() < ahead.backoffUntil) return;
+    const { resume } = ahead;
+    ahead.resume = undefined;
+    resume?.();
+  }
+
+  private detach(topic: string, partition: number, message: KafkaMessage, running: Promise<StepOutcome>, entry: DetachedHandler): void {
     const overCap = this.runs.size >= this.host.maxDetachedHandlers;
-    const entry: DetachedHandler = { offset: message.offset, resume: pause() };
-    this.detached.set(partitionKey(topic, partition), entry);
+    const ahead = this.aheadOf(topic, partition);
+    ahead.detached.set(message.offset, entry);
     if (overCap) this.holdTopic(topic);
     const run: Promise<void> = running.then(async (outcome) => {
+      // Committed now, not only in its turn: a SIGTERM in between would have it handled twice. The outcome is set only
+      // after: a pass that applied it first could commit further, and this commit would then move the group back.
+      if (outcome.done !== undefined && entry.atFront) await this.commitAtFront(topic, partition, outcome.done, entry.fetchedIn);
       entry.outcome = outcome;
-      // Committed now, not only when the message is fetched again: a SIGTERM in between would have it handled twice.
-      if (outcome.done !== undefined) await this.commitDetached(topic, partition, outcome.done, fetchedIn);
     }, (error: unknown) => {
       // processOne turns every failure into an outcome; this is a defect, so the message is handled again.
       this.host.log.error({ err: error, topic, partition, offset: message.offset }, 'detached handler failed unexpectedly; the message is handled again');
@@ -104,12 +212,12 @@ export class DetachedHandlers {
     }).finally(() => {
       this.runs.delete(run);
       if (overCap) this.releaseTopic(topic);
-      entry.resume();
+      this.wake(ahead);
     });
     this.runs.add(run);
   }
 
-  /** A handler of `topic` runs beyond the cap: the topic's other partitions pause at their next batch. */
+  /** A handler of `topic` runs beyond the cap: the topic's partitions pause at their next message. */
   private holdTopic(topic: string): void {
     const hold = this.heldTopics.get(topic);
     if (hold) hold.handlers += 1;
@@ -127,16 +235,14 @@ export class DetachedHandlers {
   }
 
   /**
-   * The offset after a detached handler's message, committed by the current
-   * consumer: every earlier offset of the paused partition is committed
-   * already, so the order holds. A refused commit (a rebalance took the
-   * partition) is left to the message's next fetch, or its next owner.
-   * After a rebalance the broker takes the commit of any member of the new
-   * generation, for any partition: the partition's new owner may have
-   * committed past this message, and this commit would move it back (found by
-   * a probe: a fresh member handled five messages again). So none is made.
+   * The offset after a detached handler's message that was the next to commit, committed by the current consumer
+   * (every earlier message of its partition is resolved; the batch's own commit of them, if later, is not made over
+   * this one): one that detached ahead of an unresolved message is committed in its turn. A refused commit (a rebalance took the partition) is left to the message's turn, or its next owner.
+   * After a rebalance the broker takes the commit of any member of the new generation, for any partition: the
+   * partition's new owner may have committed past this message, and this commit would move it back (found by a
+   * probe: a fresh member handled five messages again). So none is made.
    */
-  private async commitDetached(topic: string, partition: number, done: string, fetchedIn: number): Promise<void> {
+  private async commitAtFront(topic: string, partition: number, done: string, fetchedIn: number): Promise<void> {
     const offset = offsetAfter(done);
     if (fetchedIn !== this.host.generation()) {
       this.host.log.info({ topic, partition, offset }, 'the group rebalanced while a detached handler ran: its message is committed when this member fetches it again, or by the partition\'s new owner');

@@ -54,7 +54,7 @@ export interface ProcessingContext<E> {
   /** Undefined until the loop has started: a dead letter waits for it as a retry. */
   dlqProducer(): Producer | undefined;
   /** Retries already scheduled for the partition's current message. */
-  retriesSoFar(topic: string, partition: number): number;
+  retriesSoFar(topic: string, partition: number, offset: string): number;
   /** The error behind the latest retry, for the retry event. */
   failed(error: unknown): void;
   seek(topic: string, partition: number, offset: string): void;
@@ -72,7 +72,7 @@ export class MessageProcessor<E> {
   async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<Outcome> {
     const { context } = this;
     const started = performance.now();
-    const attemptsSoFar = context.retriesSoFar(topic, partition) + 1;
+    const attemptsSoFar = context.retriesSoFar(topic, partition, message.offset) + 1;
     const consumed = await this.consumedOf(topic, partition, message);
     if (consumed === 'retry') return 'retry';
     if ('passOver' in consumed) return this.passOver(topic, partition, message, consumed.passOver);
@@ -151,7 +151,7 @@ export class MessageProcessor<E> {
    * which it is.
    */
   private warnDecodeRetry(topic: string, partition: number, message: KafkaMessage, error: unknown): void {
-    const attempt = this.context.retriesSoFar(topic, partition) + 1;
+    const attempt = this.context.retriesSoFar(topic, partition, message.offset) + 1;
     this.context.log.warn({ err: error, code: errorCodeOf(error), topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, attempt },
       'transient failure decoding the message, partition paused for backoff');
   }
