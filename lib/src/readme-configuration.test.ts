@@ -23,6 +23,7 @@ const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; r
   { variable: 'ORBIT_MIN_UPLOAD_BYTES_PER_SECOND', shape: gatewayEnv, min: 0, max: 1_048_576 },
   { variable: 'ORBIT_SHUTDOWN_GRACE_SECONDS', shape: gatewayEnv, min: 0, max: 3600 },
   { variable: 'ORBIT_MAX_PENDING_REFERENCE_UPLOADS', shape: gatewayEnv, min: 1, max: 64 },
+  { variable: 'ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY', shape: gatewayEnv, min: 1, max: 64 },
   { variable: 'ORBIT_MAX_DETACHED_HANDLERS', shape: validatorEnv, min: 1, max: 64 },
 ];
 

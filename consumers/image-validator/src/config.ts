@@ -35,8 +35,9 @@ export const validatorEnv = {
    * Uploads validated at once beyond the one each partition is on: a message whose handler runs past a second goes
    * on detached, its partition paused, and the next partition's messages are taken; past this many, every other
    * partition of orbit.upload.requested waits until one ends. A pull from a slow registry holds one for up to its
-   * deadline (ORBIT_PULL_MIN_DEADLINE_SECONDS), so keep this well above the gateway's ORBIT_MAX_PENDING_REFERENCE_UPLOADS:
-   * with 4, two owners' slow references stalled everyone's uploads. Each streams: about 64 MiB at most (the 16 MiB
+   * deadline (ORBIT_PULL_MIN_DEADLINE_SECONDS), so keep this well above the gateway's ORBIT_MAX_PENDING_REFERENCE_UPLOADS
+   * (with 4, two owners' slow references stalled everyone's uploads) and above its
+   * ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY (one slow registry then leaves the other uploads room). Each streams: about 64 MiB at most (the 16 MiB
    * parts of its staging upload, two sending and one filling, and the JSON an archive keeps, 16 MiB), so 12 need up to
    * about 768 MiB besides the process's own. @default 12
    */

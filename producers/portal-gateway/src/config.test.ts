@@ -135,3 +135,14 @@ describe('uploads by reference one owner may have under way (found by a race rev
     for (const given of ['0', '65', 'two']) expect(() => readConfig(gatewayEnv, { ORBIT_MAX_PENDING_REFERENCE_UPLOADS: given }), given).toThrow(/ORBIT_MAX_PENDING_REFERENCE_UPLOADS/);
   });
 });
+
+describe('uploads by reference one source registry may have under way, every owner\'s together (found by a review: six owners\' slow references to one registry took every detached handler)', () => {
+  it('default to 6, and are refused at start, named, when no whole number from 1 to 64', () => {
+    expect(readConfig(gatewayEnv, {}).ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY).toBe(6);
+    expect(readConfig(gatewayEnv, { ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY: '64' }).ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY).toBe(64);
+    for (const given of ['0', '65', 'six', '2.5']) {
+      expect(configProblemsOf(() => readConfig(gatewayEnv, { ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY: given })), given)
+        .toEqual([expect.stringMatching(/^ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY/)]);
+    }
+  });
+});

@@ -42,6 +42,14 @@ export const gatewayEnv = {
    * one owner's slow references then leave the other owners' uploads room. @default 2
    */
   ORBIT_MAX_PENDING_REFERENCE_UPLOADS: env.int(2, 1, 64),
+  /**
+   * Uploads by reference from one source registry (every owner's together; its names, `docker.io` and
+   * `index.docker.io` say, counted as one) accepted and not finished at once; one more is answered 429
+   * ORBIT_ERR_REGISTRY_UPLOADS_PENDING with Retry-After, nothing accepted. The owners' own limit alone let six owners'
+   * slow references to one registry take every one of the validator's ORBIT_MAX_DETACHED_HANDLERS (12), and hold
+   * other users' uploads 24-47 s: keep it below that, so one slow registry leaves the other uploads room. @default 6
+   */
+  ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY: env.int(6, 1, 64),
   /** Hours an Idempotency-Key names the upload it was first sent with; after that it is free again (Stripe keeps them 24 h). @default 24 */
   ORBIT_IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, 1, 24 * 366),
   /**

@@ -75,9 +75,13 @@ runMain(async () => {
   // Between two looks of the watch, what a lost projection would answer wrongly is looked at again before it is answered.
   const confirmed = (): Promise<void> => projection.confirm();
   // One upload of a version under way at a time, whichever way it comes (see VersionUploadUnderWay), and a few of an
-  // owner's uploads by reference (see ReferenceUploadsPending), with a key or without.
-  const ownerLimits = { maxPendingReferenceUploads: config.ORBIT_MAX_PENDING_REFERENCE_UPLOADS };
-  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600, { oneUploadPerVersion: true, ...ownerLimits });
+  // owner's uploads by reference (see ReferenceUploadsPending) and of one registry's (RegistryUploadsPending), with a
+  // key or without.
+  const referenceLimits = {
+    maxPendingReferenceUploads: config.ORBIT_MAX_PENDING_REFERENCE_UPLOADS,
+    maxPendingReferenceUploadsPerRegistry: config.ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY,
+  };
+  const idempotencyKeys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600, { oneUploadPerVersion: true, ...referenceLimits });
   const transferClaims = mysqlTransferClaims(pool, outbox, TOPICS.transferRequested, config.ORBIT_IDEMPOTENCY_KEY_TTL_HOURS * 3600);
   const purgeKeys = (): void => {
     Promise.all([idempotencyKeys.purgeExpired?.() ?? 0, transferClaims.purgeExpiredKeys?.() ?? 0]).then(
@@ -125,7 +129,7 @@ runMain(async () => {
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
     deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),
     publish: {
-      uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, ownerLimits),
+      uploadRequested: mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, referenceLimits),
       uploadRefused: (event, trace, request) => outbox.send(TOPICS.pipelineFailed, event, trace, request),
     },
     completions: mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_completions', undefined, { oneUploadPerVersion: true }),

@@ -432,6 +432,18 @@ export class ReferenceUploadsPending extends Error {
   }
 }
 
+/**
+ * The registry the upload by reference is pulled from has `pending` of them accepted and not finished, every owner's
+ * together, `limit` or more: this one was not recorded. Each owner under their own limit, six owners' slow references
+ * to one registry still took every detached handler of the validator, and held other users' uploads 24-47 s (found
+ * by a review). `registry` as sourceRegistryOf names it; the others' requests are not named (they are theirs).
+ */
+export class RegistryUploadsPending extends Error {
+  constructor(readonly registry: string, readonly pending: number, readonly limit: number) {
+    super(`${pending} uploads by reference from ${registry} are under way, at most ${limit} at once`);
+  }
+}
+
 /** The request a claim names (a presigned upload's completion, a promotion), its status (null: not projected yet) and image. */
 export interface HeldRequest {
   readonly requestId: string;

@@ -3,7 +3,7 @@ import { chartVersionOf, envelopeFor, MAX_CHART_NAME, pidOf, type Actor } from '
 import type { ImageMetadata, ObjectRef, UploadRequested } from '@orbit/schemas';
 import { RequestDeferredError, RequestRefusedError } from '../errors.js';
 import type { FieldProblem } from '../metadata.js';
-import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type AcceptedRequest } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, RegistryUploadsPending, VersionUploadUnderWay, type AcceptedRequest } from '../ports.js';
 import { requestLogFields, traceOf } from '../request-correlation.js';
 import type { StagedObject } from '../staging.js';
 import type { BrokenPin } from '../upload-checksum.js';
@@ -12,8 +12,8 @@ import type { Accepted, ClaimedBy, Sender, SentBody, UploadAnswer, UploadRouteDe
 import type { StagingCleanup } from './upload-staging-cleanup.js';
 
 /**
- * What a 429 ORBIT_ERR_REFERENCE_UPLOADS_PENDING asks the caller to wait: about one manifest's deadline at the
- * validator (30 s), within which a pull under way either has its manifests or is refused.
+ * What a 429 ORBIT_ERR_REFERENCE_UPLOADS_PENDING or ORBIT_ERR_REGISTRY_UPLOADS_PENDING asks the caller to wait: about
+ * one manifest's deadline at the validator (30 s), within which a pull under way either has its manifests or is refused.
  */
 const REFERENCE_RETRY_AFTER_SECONDS = 30;
 
@@ -121,6 +121,7 @@ export function uploadAcceptance(
     // The name was freed meanwhile and another of the owner's names took its chart name (stores/mysql-requests.ts freeUnheld).
     if (error instanceof ChartNameTaken) chartNameRefusal(error);
     if (error instanceof ReferenceUploadsPending) referencesPendingRefusal(sender, error);
+    if (error instanceof RegistryUploadsPending) registryPendingRefusal(error);
     if (!(error instanceof VersionUploadUnderWay)) throw error;
     const { actor } = sender;
     // Another spelling of its chart version (5.0.0 while v5-0-0 is under way) is named as that upload spells it.
@@ -140,6 +141,17 @@ export function uploadAcceptance(
     throw new RequestDeferredError(429, 'ORBIT_ERR_REFERENCE_UPLOADS_PENDING',
       `${actor.username} has ${error.pending.length} uploads by reference under way (${shown}; follow GET /v1/requests/{requestId}), and Orbit pulls at most ${error.limit} of one owner's at once, so that a registry answering slowly holds up no one else's uploads: nothing was accepted; send this again once one of them has finished`,
       [{ field: 'reference', message: `${error.pending.length} of your uploads by reference are under way, the most taken at once` }], REFERENCE_RETRY_AFTER_SECONDS);
+  }
+
+  /**
+   * The upload's source registry has its most uploads by reference under way, every owner's together
+   * (ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY): 429, nothing recorded, as referencesPendingRefusal. The
+   * requests under way are other owners': counted, not named.
+   */
+  function registryPendingRefusal(error: RegistryUploadsPending): never {
+    throw new RequestDeferredError(429, 'ORBIT_ERR_REGISTRY_UPLOADS_PENDING',
+      `registry ${error.registry} has ${error.pending} uploads by reference under way, and Orbit pulls at most ${error.limit} from one registry at once, so that a registry answering slowly holds up no one else's uploads: nothing was accepted; send this again later`,
+      [{ field: 'reference', message: `${error.pending} uploads by reference from ${error.registry} are under way, the most taken from one registry at once` }], REFERENCE_RETRY_AFTER_SECONDS);
   }
 
   /** A chart name another of the owner's names has, as the 409 the caller gets. */

@@ -12,7 +12,8 @@ import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
 import { ProjectionLostRefusal } from '../errors.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadPresignedMeanwhile } from '../staging.js';
-import { ChartNameTaken, ReferenceUploadsPending, VersionUploadUnderWay, type ImageNames, type PresignedParts, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
+import { ChartNameTaken, ReferenceUploadsPending, RegistryUploadsPending, VersionUploadUnderWay, type ImageNames, type PresignedParts, type PresignedUpload, type RequestRecord, type RequestStore, type TimelineEntry, type UploadClaims, type UploadStore } from '../ports.js';
+import { sourceRegistryOf } from '../stores/pending-references.js';
 import { lacksBoundary, metadataPartValue } from './uploads.js';
 
 const auth = { secret: 'route-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
@@ -41,6 +42,8 @@ interface HarnessOptions {
   readonly nameFreed?: ChartNameTaken;
   /** As MySQL's publisher and key claims: an owner's uploads by reference unfinished at once, at most (ReferenceUploadsPending). */
   readonly maxPendingReferenceUploads?: number;
+  /** As MySQL's publisher and key claims: one source registry's uploads by reference unfinished at once, every owner's, at most (RegistryUploadsPending). */
+  readonly maxPendingReferenceUploadsPerRegistry?: number;
   /** A presign sent again finds the upload given up by a DELETE while it signed, as S3's store does (UploadGivenUpError). */
   readonly givenUpWhileSigning?: boolean;
   /**
@@ -52,17 +55,24 @@ interface HarnessOptions {
   readonly uidMade?: ImageNames['uidMade'];
 }
 
-function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads, givenUpWhileSigning = false, completedWhileSigning = false, uidMade }: HarnessOptions = {}) {
+function harness({ maxUploadBytes = 1024 * 1024, uidFor = async () => 'U'.repeat(60), peek = uidFor, projectionLost = () => [], logger, storedVersions, allowedRegistries, idleTimeoutMs, ownRegistries, resolveHost, publicBaseUrl, presignedWithLags = 0, oneUploadPerVersion = false, nameFreed, maxPendingReferenceUploads, maxPendingReferenceUploadsPerRegistry, givenUpWhileSigning = false, completedWhileSigning = false, uidMade }: HarnessOptions = {}) {
   const published: UploadRequested[] = [];
   const refusals: { event: PipelineFailed; record: RequestRecord }[] = [];
   const records = new Map<string, RequestRecord>();
   const references = new Set<string>();
-  /** As admitReferenceUpload: refused while the owner's recorded references that have not ended reach the limit. */
+  /** Each recorded reference's source registry, as admitReferenceUpload notes it. */
+  const registries = new Map<string, string>();
+  /** As admitReferenceUpload: refused while the owner's (or the registry's) recorded references that have not ended reach the limit. */
   const admitReference = (command: UploadRequested, owner: string): void => {
-    if (maxPendingReferenceUploads === undefined || command.source !== 'REFERENCE') return;
-    const pending = [...references].filter((id) => records.get(id)?.owner === owner && ['accepted', 'running'].includes(records.get(id)?.status ?? ''));
-    if (pending.length >= maxPendingReferenceUploads) throw new ReferenceUploadsPending(pending, maxPendingReferenceUploads);
+    if (command.source !== 'REFERENCE') return;
+    const unfinished = [...references].filter((id) => ['accepted', 'running'].includes(records.get(id)?.status ?? ''));
+    const pending = unfinished.filter((id) => records.get(id)?.owner === owner);
+    if (maxPendingReferenceUploads !== undefined && pending.length >= maxPendingReferenceUploads) throw new ReferenceUploadsPending(pending, maxPendingReferenceUploads);
+    const registry = sourceRegistryOf(command.reference ?? '');
+    const fromRegistry = unfinished.filter((id) => registries.get(id) === registry).length;
+    if (maxPendingReferenceUploadsPerRegistry !== undefined && fromRegistry >= maxPendingReferenceUploadsPerRegistry) throw new RegistryUploadsPending(registry, fromRegistry, maxPendingReferenceUploadsPerRegistry);
     references.add(command.requestId);
+    registries.set(command.requestId, registry);
   };
   const staged: { key: string; bytes: number }[] = [];
   const discarded: string[] = [];
@@ -1331,6 +1341,40 @@ describe('uploads by reference one owner has under way at once (found by a race 
     // 3. Once one has ended, the next is taken.
     records.set(ids[0], { ...(records.get(ids[0]) as RequestRecord), status: 'succeeded' });
     expect((await byReference('v1-0-03')).statusCode).toBe(202);
+  });
+});
+
+describe('uploads by reference one source registry has under way at once, every owner\'s (found by a review: six owners\' slow references to one registry took every detached handler)', () => {
+  it('refuses the next with 429 ORBIT_ERR_REGISTRY_UPLOADS_PENDING and Retry-After, naming the registry and the limit, not the others\' requests, recording nothing; another spelling counts, a repeat of a key is answered, another registry goes on', async () => {
+    const { app, published, refusals, records } = harness({ maxPendingReferenceUploads: 2, maxPendingReferenceUploadsPerRegistry: 3 });
+    const byReference = async (user: string, imageVersion: string, reference: string, headers: Record<string, string> = {}) => app.inject({
+      method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await token(user)}`, ...headers }, payload: { metadata: { ...metadata, imageVersion }, reference },
+    });
+    const taken = [
+      await byReference('dev1', 'v1-0-01', 'docker.io/library/redis:7', { 'idempotency-key': 'hub-1' }),
+      await byReference('dev2', 'v1-0-01', 'index.docker.io/library/redis:7'),
+      await byReference('dev3', 'v1-0-01', 'registry-1.docker.io/library/redis:7'),
+    ];
+    expect(taken.map((answer) => answer.statusCode)).toEqual([202, 202, 202]);
+    // 1. A fourth owner, under their own limit, by either route that takes a reference and any of Docker Hub's names: refused, nothing published or recorded.
+    const fourth = await byReference('dev4', 'v1-0-01', 'Docker.IO:443/library/redis:7');
+    const asJson = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { authorization: `Bearer ${await token('dev4')}` }, payload: { metadata: { ...metadata, imageVersion: 'v1-0-02' }, reference: 'docker.io/library/redis:7' } });
+    for (const refused of [fourth, asJson]) {
+      expect([refused.statusCode, refused.headers['retry-after'], refused.json().code], refused.body).toEqual([429, '30', 'ORBIT_ERR_REGISTRY_UPLOADS_PENDING']);
+      expect(refused.json().message).toContain('registry docker.io has 3 uploads by reference under way, and Orbit pulls at most 3 from one registry at once');
+      for (const other of taken) expect(refused.json().message).not.toContain(other.json().requestId);
+      expect(refused.json().problems).toEqual([{ field: 'reference', message: '3 uploads by reference from docker.io are under way, the most taken from one registry at once' }]);
+      expect(refused.json().requestId).toBeUndefined();
+    }
+    expect([published.length, refusals.length]).toEqual([3, 0]);
+    // 2. The first one's key sent again is its repeat, answered with it; another registry is not held to it.
+    const repeat = await byReference('dev1', 'v1-0-01', 'docker.io/library/redis:7', { 'idempotency-key': 'hub-1' });
+    expect([repeat.statusCode, repeat.json().requestId]).toEqual([200, taken[0]?.json().requestId]);
+    expect((await byReference('dev4', 'v1-0-01', 'ghcr.io/team/app:1')).statusCode).toBe(202);
+    // 3. Once one has ended, the next is taken.
+    const firstId = String(taken[0]?.json().requestId);
+    records.set(firstId, { ...(records.get(firstId) as RequestRecord), status: 'failed' });
+    expect((await byReference('dev4', 'v1-0-03', 'docker.io/library/redis:7')).statusCode).toBe(202);
   });
 });
 

@@ -2,12 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { chartNameOf, chartVersionOf, inTransaction, newImageUID, StoreUnavailableError, type EventEnvelope, type TraceContext } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
-import { ChartNameTaken, ReferenceUploadsPending, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
+import { ChartNameTaken, TransferKeyTaken, VersionUploadUnderWay, type AcceptedRequest, type HeldRequest, type ImageNames, type KeyedTransfer, type RequestRecord, type RequestStatus, type RequestStore, type TransferKey, type UploadClaims } from '../ports.js';
 import type { TransferClaims } from '../routes/transfers.js';
 import { differingAsk } from '../transfer-rules.js';
 import { holdsChartName } from './chart-name-holders.js';
 import type { CommandOutbox } from './mysql-outbox.js';
-import { admitReferenceUpload, isReferenceUpload, lockOwnerReferences, makeOwnerReferences } from './pending-references.js';
+import { admitReferenceUpload, lockReferenceCounts, makeReferenceCountRows, referenceCountingOf, refusedAsPending, type ReferenceUploadLimits } from './pending-references.js';
 
 /**
  * `beforeNewName` runs before a name gets its UID, and may refuse (a lost
@@ -367,11 +367,11 @@ async function chartNameRow(pool: Pool, owner: string, chartName: string): Promi
 }
 
 /**
- * Frees the name of an upload refused before its request was recorded (ReferenceUploadsPending) when nothing else
- * holds it: no request names its UID and ViewPort has no image of it. Its first upload gave it its UID just before
- * (uidFor), and a name with a UID and no request holds its chart name for NAME_RECORDING_SECONDS, as its request is
- * being recorded: kept, it refused its chart-name twin (`a.b` for `a_b`) 409 naming it for a minute though nothing of
- * it was accepted (found by a review). Under the name row's lock, as freeUnheld frees a name: an upload of the same
+ * Frees the name of an upload refused before its request was recorded (ReferenceUploadsPending,
+ * RegistryUploadsPending) when nothing else holds it: no request names its UID and ViewPort has no image of it. Its
+ * first upload gave it its UID just before (uidFor), and a name with a UID and no request holds its chart name for
+ * NAME_RECORDING_SECONDS, as its request is being recorded: kept, it refused its chart-name twin (`a.b` for `a_b`) 409
+ * naming it for a minute though nothing of it was accepted (found by a review). Under the name row's lock, as freeUnheld frees a name: an upload of the same
  * name recording its request now either committed before, and the name is kept, or finds it gone (NameFreedMeanwhile).
  */
 async function freeUnrecordedName(pool: Pool, imageUID: string): Promise<void> {
@@ -390,7 +390,7 @@ async function freeUnrecordedName(pool: Pool, imageUID: string): Promise<void> {
  * request now, which was then answered 503 (found by a re-probe: 6 of 45 archives racing a reference refused 429).
  */
 async function undoRefused(pool: Pool, request: AcceptedRequest, error: unknown): Promise<never> {
-  if (error instanceof ReferenceUploadsPending && request.madeItsName !== false) await freeUnrecordedName(pool, request.imageUID);
+  if (refusedAsPending(error) && request.madeItsName !== false) await freeUnrecordedName(pool, request.imageUID);
   throw error;
 }
 
@@ -445,31 +445,21 @@ async function refuseVersionUnderWay(connection: PoolConnection, request: Accept
   if (holder) throw new VersionUploadUnderWay(String(holder['request_id']), String(holder['image_version']));
 }
 
-/** Limits on what one owner may have under way at once. */
-export interface OwnerUploadLimits {
-  /** Uploads by reference accepted and not finished, at most (ReferenceUploadsPending past it); none when absent. */
-  readonly maxPendingReferenceUploads?: number;
-}
-
-/** The owner's limit of uploads by reference when `command` is one, else undefined: other uploads take no owner lock. */
-function referenceLimitOf(command: EventEnvelope, limits: OwnerUploadLimits): number | undefined {
-  return isReferenceUpload(command) ? limits.maxPendingReferenceUploads : undefined;
-}
-
 /**
  * Records an upload's request and command (then publishes it) unless another upload of its version is under way
  * (VersionUploadUnderWay, nothing recorded), or, for one by reference, the owner has their most of those under way
- * (ReferenceUploadsPending): CommandPublisher.uploadRequested for uploads sent without a key.
+ * (ReferenceUploadsPending), or its registry has (RegistryUploadsPending): CommandPublisher.uploadRequested for
+ * uploads sent without a key. Other uploads take no owner or registry lock.
  */
-export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, limits: OwnerUploadLimits = {}) {
+export function mysqlUploadRequests(pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, limits: ReferenceUploadLimits = {}) {
   return async (command: EventEnvelope, trace: TraceContext, request: AcceptedRequest): Promise<void> => {
-    const referenceLimit = referenceLimitOf(command, limits);
-    if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
+    const counting = referenceCountingOf(command, request.owner, limits);
+    if (counting !== undefined) await makeReferenceCountRows(pool, counting);
     const recorded = await retakingFreedName(pool, () => retryingDeadlocks(() => inTransaction(pool, async (connection) => {
       await lockImageUploads(connection, request, command);
-      if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
+      if (counting !== undefined) await lockReferenceCounts(connection, counting);
       await refuseVersionUnderWay(connection, request);
-      if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
+      if (counting !== undefined) await admitReferenceUpload(connection, request, counting);
       return outbox.record(connection, topic, command, trace, request);
     })).catch((error: unknown) => undoRefused(pool, request, error))).catch((error: unknown) => answerFreedName(pool, error));
     await outbox.release(recorded);
@@ -579,27 +569,28 @@ export function mysqlTransferClaims(pool: Pool, outbox: Pick<CommandOutbox, 'rec
  */
 export function mysqlUploadClaims(
   pool: Pool, outbox: Pick<CommandOutbox, 'record' | 'release'>, topic: string, table: 'upload_completions' | 'upload_idempotency_keys', expiresAfterSeconds?: number,
-  options: { readonly oneUploadPerVersion?: boolean } & OwnerUploadLimits = {},
+  options: { readonly oneUploadPerVersion?: boolean } & ReferenceUploadLimits = {},
 ): UploadClaims {
   const claims = requestClaims(pool, outbox, topic, table, ['user_login', table === 'upload_completions' ? 'upload_id' : 'idempotency_key'], expiresAfterSeconds);
   return {
     claim: async (key, request, command, trace, beforeCommit) => {
-      // `oneUploadPerVersion` and the owner's limits: as mysqlUploadRequests. The image's lock first, then the owner's;
-      // the version and the owner's uploads under way are looked at only once the key is ours: a key held by an upload
-      // under way is that upload's repeat, answered with it, neither refused nor counted again.
-      const referenceLimit = referenceLimitOf(command, options);
-      const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion || referenceLimit !== undefined ? {
+      // `oneUploadPerVersion` and the limits of uploads by reference: as mysqlUploadRequests. The image's lock first,
+      // then the owner's, then the registry's, then the key's; the version and the uploads under way are looked at only
+      // once the key is ours: a key held by an upload under way is that upload's repeat, answered with it, neither
+      // refused nor counted again.
+      const counting = referenceCountingOf(command, request.owner, options);
+      const alongside: ClaimAlongside | undefined = options.oneUploadPerVersion || counting !== undefined ? {
         before: async (connection) => {
           if (options.oneUploadPerVersion) await lockImageUploads(connection, request, command);
-          if (referenceLimit !== undefined) await lockOwnerReferences(connection, request.owner);
+          if (counting !== undefined) await lockReferenceCounts(connection, counting);
         },
         after: async (connection, holder) => {
           if (holder !== request.requestId) return;
           if (options.oneUploadPerVersion) await refuseVersionUnderWay(connection, request);
-          if (referenceLimit !== undefined) await admitReferenceUpload(connection, request, referenceLimit);
+          if (counting !== undefined) await admitReferenceUpload(connection, request, counting);
         },
       } : undefined;
-      if (referenceLimit !== undefined) await makeOwnerReferences(pool, request.owner);
+      if (counting !== undefined) await makeReferenceCountRows(pool, counting);
       return retakingFreedName(pool, () => retryingDeadlocks(() => claims.claim([request.owner, key], request, command, trace, beforeCommit, alongside))
         .catch((error: unknown) => undoRefused(pool, request, error))).catch((error: unknown) => answerFreedName(pool, error));
     },

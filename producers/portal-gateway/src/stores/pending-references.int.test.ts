@@ -1,25 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { childSpan, createMysqlPool, TOPICS } from '@orbit/lib';
+import { childSpan, createMysqlPool, databaseOf, TOPICS } from '@orbit/lib';
 import { sampleEvents, type UploadRequested } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, describe, expect, it } from 'vitest';
-import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../../../deploy/local/src/provision/migrations.js';
+import { quietLogger, testConfig, uniqueSuffix } from '../../../../test/helpers/index.js';
 import { ReferenceUploadsPending, type HeldRequest } from '../ports.js';
 import { mysqlCommandOutbox } from './mysql-outbox.js';
 import { mysqlImageNames, mysqlUploadClaims, mysqlUploadRequests } from './mysql-requests.js';
 import { REFERENCE_UPLOAD_COUNTS_SECONDS } from './pending-references.js';
 
-const pool = createMysqlPool(testConfig.MYSQL_URL, 8);
-const owners: string[] = [];
+/**
+ * A database of the test's own, migrated as this checkout's migrations have it (the stack's user may create
+ * `<database>_…`): the shared one may not have this checkout's migrations yet, and is left alone.
+ */
+const database = `${databaseOf(testConfig.MYSQL_URL)}_refcap_${uniqueSuffix()}`;
+const url = new URL(testConfig.MYSQL_URL);
+url.pathname = `/${database}`;
+const admin = createMysqlPool(testConfig.MYSQL_URL, 1);
+beforeAll(() => migrate({ url: url.toString() }), 60_000);
+const pool = createMysqlPool(url.toString(), 8);
 afterAll(async () => {
-  if (owners.length > 0) {
-    await pool.query('DELETE FROM upload_idempotency_keys WHERE user_login IN (?)', [owners]);
-    await pool.query('DELETE FROM reference_uploads WHERE user_login IN (?)', [owners]);
-    await pool.query('DELETE FROM reference_upload_owners WHERE user_login IN (?)', [owners]);
-    await pool.query('DELETE FROM viewport_requests WHERE user_login IN (?)', [owners]);
-    await pool.query('DELETE FROM image_names WHERE user_login IN (?)', [owners]);
-  }
   await pool.end();
+  await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await admin.end();
 });
 
 const LIMIT = 2;
@@ -29,11 +33,7 @@ const recordUpload = mysqlUploadRequests(pool, outbox, TOPICS.uploadRequested, l
 const keys = mysqlUploadClaims(pool, outbox, TOPICS.uploadRequested, 'upload_idempotency_keys', 3600, { oneUploadPerVersion: true, ...limits });
 const names = mysqlImageNames(pool);
 
-function newOwner(label: string): string {
-  const owner = `${label}-${randomUUID()}`;
-  owners.push(owner);
-  return owner;
-}
+const newOwner = (label: string): string => `${label}-${randomUUID()}`;
 
 /** An upload of a new image of the owner's (or of `imageName`), as the route hands it to the store once its name has its UID. */
 async function upload(owner: string, source: UploadRequested['source'] = 'REFERENCE', imageName = `app${randomUUID().slice(0, 8)}`, imageVersion?: string, madeItsName?: boolean) {
