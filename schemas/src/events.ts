@@ -89,6 +89,33 @@ export interface ImageSummary {
    * before any referrer about it. Null (absent before 2026-12-03) when none.
    */
   readonly referrers?: readonly ImageReferrer[] | null;
+  /**
+   * What the image says of itself besides its config's labels (config.labels): its manifest's annotations, its
+   * index's, and each other platform's labels and annotations where they differ from this platform's. Null (absent
+   * before 2026-12-07) when not known: also for an image whose other facts leave no room under the 192 KiB of facts.
+   */
+  readonly annotations?: ImageAnnotations | null;
+}
+
+/** ImageSummary.annotations: the labels and annotations an image carries beside its described config's labels. */
+export interface ImageAnnotations {
+  /** The annotations of the manifest the summary describes (a Docker schema 2 manifest has none). */
+  readonly manifest: Readonly<Record<string, string>>;
+  /** The annotations of the multi-platform index the image is; null for a single-platform image. */
+  readonly index: Readonly<Record<string, string>> | null;
+  /** The index's other platforms whose labels or annotations differ from the described one's, in index order. */
+  readonly platforms: readonly PlatformAnnotations[];
+  /** Entries the validator left out to keep them within their room (label-budget.ts): 0 when all are here. */
+  readonly leftOut: number;
+}
+
+/** One platform of an index, with its config's labels and its manifest's annotations. */
+export interface PlatformAnnotations {
+  /** As `docker buildx --platform` names it: `linux/arm64/v8`. */
+  readonly platform: string;
+  readonly digest: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** A referrer of the image, as an OCI layout held it: a manifest (or index) about the image or about another referrer. */

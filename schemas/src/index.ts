@@ -1,4 +1,5 @@
 export * from './events.js';
+export * from './label-budget.js';
 export * from './catalogue.js';
 export * from './compatibility.js';
 export * from './registry-admin.js';

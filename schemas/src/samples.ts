@@ -28,6 +28,8 @@ export function sampleEvents(imageUID: string = newImageUID(), correlationId = '
     index: null,
     validationNotes: [],
     referrers: null,
+    // What an event written before annotations were read decodes to: each test that needs them gives its own.
+    annotations: null,
     config: {
       exposedPorts: ['8080/tcp'], env: ['PATH=/usr/bin'], entrypoint: ['/app/billing'], cmd: [], workingDir: '/app', user: '1000',
       labels: { 'org.opencontainers.image.title': 'billing' },

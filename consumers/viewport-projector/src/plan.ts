@@ -1,5 +1,6 @@
 import { OrbitError, requestErrorColumnsOf, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
+import { labelsMetaOf } from './image-labels.js';
 import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, requestedAtOf, type ImageText, type KnownImages } from './image-text.js';
 
 /**
@@ -363,6 +364,8 @@ class Planner {
       ...(event.image.referrers?.length ? { referrers: event.image.referrers.map(referrerView) } : {}),
       ...pulledFromOf(event),
       ...requestedAtMetaOf(event),
+      // Only when the event carries what the image says of itself: a version stored before that projects as it always did.
+      ...labelsMetaOf(event),
     });
     const status = this.setRequestStatus(event, 'running');
     return { requestId: event.requestId, status, imageVersion: event.metadata.imageVersion, environment: 'Development' };

@@ -41,6 +41,11 @@ const IMAGE_SUMMARY = recordOf({
   }),
   validationNotes: listOf(VALUE),
   referrers: listOf(recordOf({ digest: VALUE, mediaType: VALUE, sizeBytes: VALUE, artifactType: VALUE, subject: VALUE, tag: VALUE, blobs: listOf(BLOB) })),
+  // As config.labels: what the manifests and configs say, which the registry answers anyone who may pull the image.
+  annotations: recordOf({
+    manifest: { values: VALUE }, index: { values: VALUE },
+    platforms: listOf(recordOf({ platform: VALUE, digest: VALUE, labels: { values: VALUE }, annotations: { values: VALUE } })), leftOut: VALUE,
+  }),
 });
 
 /**

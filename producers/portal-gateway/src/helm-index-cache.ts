@@ -10,8 +10,29 @@ export interface RenderedIndex {
   readonly gzip: Buffer;
 }
 
-/** What ViewPort holds now, as a string that changes with every commit the projector makes. */
-export type ProjectionVersion = () => Promise<string>;
+/** What ViewPort holds now: `version` changes with every commit the projector makes, `changedAt` is when it last did. */
+export interface ProjectionState {
+  readonly version: string;
+  /** ISO 8601; null for a ViewPort nothing was ever projected into. */
+  readonly changedAt: string | null;
+}
+
+/** Reads what ViewPort holds now (ProjectionState). */
+export type ProjectionVersion = () => Promise<ProjectionState>;
+
+/**
+ * What an index renders from besides the images it lists: the time its `generated` says when it lists none (helm
+ * repo index writes the time it ran; 1970 read as a broken repository). When ViewPort last changed, not the time of
+ * the ask, so the bytes and the ETag of an empty index stay as they are while ViewPort does, on every gateway alike,
+ * and change only when a kept rendering would be rendered again anyway. When the gateway started, for a ViewPort
+ * nothing was projected into (or a gateway built for route tests, which reads none): the time of each ask would give
+ * every ask new bytes and a new ETag, and a poller never a 304.
+ */
+export type IndexRender = (emptyGenerated: string) => Promise<string>;
+
+const STARTED_AT = new Date().toISOString();
+
+const emptyGeneratedOf = (projection: ProjectionState | undefined): string => projection?.changedAt ?? STARTED_AT;
 
 interface Kept {
   readonly projection: string;
@@ -60,10 +81,11 @@ export class HelmIndexCache {
   }
 
   /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
-  async get(repository: string, render: () => Promise<string>): Promise<RenderedIndex> {
-    if (!this.projectionVersion) return renderedOf(await render());
+  async get(repository: string, render: IndexRender): Promise<RenderedIndex> {
+    if (!this.projectionVersion) return renderedOf(await render(emptyGeneratedOf(undefined)));
     // Read before rendering: a rendering is never filed under a projection older than what it read.
-    const projection = await this.projectionVersion();
+    const state = await this.projectionVersion();
+    const projection = state.version;
     const kept = this.kept.get(repository);
     if (kept?.projection === projection) {
       this.kept.delete(repository);
@@ -73,7 +95,7 @@ export class HelmIndexCache {
     const flight = `${projection}\u0000${repository}`;
     const under = this.rendering.get(flight);
     if (under) return under;
-    const rendered = render().then(renderedOf);
+    const rendered = render(emptyGeneratedOf(state)).then(renderedOf);
     this.rendering.set(flight, rendered);
     try {
       const index = await rendered;
@@ -82,6 +104,11 @@ export class HelmIndexCache {
     } finally {
       this.rendering.delete(flight);
     }
+  }
+
+  /** An index rendered by `render` and kept nowhere (one the caller may see nothing of), dated as a kept one would be. */
+  async unkept(render: IndexRender): Promise<RenderedIndex> {
+    return renderedOf(await render(emptyGeneratedOf(this.projectionVersion ? await this.projectionVersion() : undefined)));
   }
 
   private keep(repository: string, entry: Kept): void {

@@ -69,12 +69,14 @@ function arrivedAt(version: Readonly<Record<string, unknown>>, environment: Envi
  * unique, and so are chart names, which are made from them. The same
  * repository gives the same bytes: `generated` is when its newest version
  * arrived, not the time of the request, so a poller (Flux hashes the index,
- * the gateway's ETag too) sees no change where there is none.
+ * the gateway's ETag too) sees no change where there is none. An index that
+ * lists nothing says `emptyGenerated` (helm-index-cache.ts: when ViewPort last
+ * changed), never 1970, which read as a repository that is broken.
  */
-export function helmIndex(images: readonly ImageView[], environment: EnvironmentName): HelmIndex {
+export function helmIndex(images: readonly ImageView[], environment: EnvironmentName, emptyGenerated: string): HelmIndex {
   // No prototype: a chart named `constructor` (an image named so) found Object's own there, and the whole index failed.
   const entries = userKeyedRecord<IndexedChart[]>();
-  let generated = new Date(0).toISOString();
+  let generated: string | undefined;
   for (const image of images) {
     // Two versions spelt alike (v1-2-3 and 1.2.3, uploaded at one instant) share a chart file: the one the download
     // route serves (the first) is listed, so the digest listed is that of the file served.
@@ -84,7 +86,7 @@ export function helmIndex(images: readonly ImageView[], environment: Environment
       if (fileName === undefined || !environmentsOfVersion(version).includes(environment) || listed.has(fileName)) continue;
       listed.add(fileName);
       const arrived = arrivedAt(version, environment);
-      if (arrived !== undefined && arrived > generated) generated = arrived;
+      if (arrived !== undefined && (generated === undefined || arrived > generated)) generated = arrived;
       const name = String(version['chartName']);
       const digest = chartIn(version, environment)?.sha256;
       (entries[name] ??= []).push({
@@ -102,7 +104,7 @@ export function helmIndex(images: readonly ImageView[], environment: Environment
   // Newest version first, as `helm repo index` writes it: clients that read the first entry as the latest (Flux, Argo CD's
   // UI, a script with yq) then get the highest version, not the one charted last (a 1.0.1 hotfix after 2.0.0).
   for (const charts of Object.values(entries)) charts.sort((a, b) => compareVersions(b.version, a.version) || b.created.localeCompare(a.created));
-  return { apiVersion: 'v1', entries, generated };
+  return { apiVersion: 'v1', entries, generated: generated ?? emptyGenerated };
 }
 
 /** Orders two Orbit chart versions (always major.minor.patch, plain numbers) as SemVer does. */

@@ -119,6 +119,26 @@ export const REQUEST_LIST = named('RequestList', object({
 
 const OBJECT_REF = object({ bucket: text(), key: text(), versionId: nullableText('S3 version id; null where the bucket keeps none') });
 
+const KEY_VALUES = { type: 'array', items: object({ key: text(), value: text() }), description: 'Sorted by key (its UTF-8 bytes); keys and values as the image has them, empty values too' };
+
+/** What an image says of itself, as Harbor shows an artifact's labels and annotations (GET of one version only). */
+const IMAGE_LABELS = {
+  ...object({
+    platform: text('The platform labels and annotations are of: the image\'s, or of a multi-platform image the one the version describes (linux/amd64, else the first)'),
+    labels: { ...KEY_VALUES, description: `Its config's labels (Dockerfile LABEL: org.opencontainers.image.source, .revision, maintainer, …). ${KEY_VALUES.description}` },
+    annotations: { ...KEY_VALUES, description: `Its manifest's annotations (buildx --annotation). ${KEY_VALUES.description}` },
+    indexAnnotations: { ...KEY_VALUES, nullable: true, description: `The multi-platform index's annotations (buildx --annotation index:…); null for a single-platform image. ${KEY_VALUES.description}` },
+    platforms: {
+      type: 'array', description: 'The index\'s other platforms whose labels or annotations differ from those above, in index order; a platform not listed has the same',
+      items: object({ platform: text('linux/arm64/v8, …'), digest: text('Its manifest\'s digest'), labels: KEY_VALUES, annotations: KEY_VALUES }),
+    },
+    leftOut: { type: 'integer', minimum: 0, description: 'Entries left out to keep all of them within limitBytes: 0 when every one is here. The upload is never refused for them' },
+    limitBytes: { type: 'integer', description: 'At most this many bytes of keys and values (UTF-8) are kept: the described platform\'s labels first, then its annotations, the index\'s, and each other platform\'s, each in key order; an entry that does not fit is left out and the next tried' },
+  }),
+  nullable: true,
+  description: 'Only in GET /v1/images/{uid}/versions/{version} (absent from lists of versions). null when the version was stored before Orbit read an image\'s labels and annotations (2026-12-07), or its other image facts filled the 192 KiB they travel in: not known, which an image with none (empty lists) is not',
+};
+
 const PROMOTION = object({
   requestId: text('The transfer request that promoted it'),
   promotedAt: { type: 'string', format: 'date-time' },
@@ -172,6 +192,7 @@ export const VERSION = named('ImageVersion', {
       }),
       description: 'Only for a version uploaded by reference, and only to the image\'s owner (a role holder never sees it: it may name a private registry); absent for an archive or presigned upload, and for one uploaded before 2026-12-06',
     },
+    labels: IMAGE_LABELS,
   }, ['imageVersion', 'status'], true),
   description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole. '
     + 'Of a multi-platform image, configDigest, layers, architecture and os describe one platform (linux/amd64, else the first; see platforms), not every one. '

@@ -19,6 +19,8 @@ export interface DockerImage {
   readonly index: ResolvedIndex | null;
   /** Referrers the OCI layout beside manifest.json lists (docker 25+), to push after the image. */
   readonly referrers: readonly ImageReferrer[];
+  /** The annotations of the image's stored manifest (docker 25+); none when Orbit computed the manifest. */
+  readonly manifestAnnotations: Readonly<Record<string, string>>;
 }
 
 function entryAt(blobs: ArchiveBlobs, rawPath: string, role: string): FileFacts {
@@ -41,7 +43,7 @@ function canonicalManifestDigest(config: FileFacts, layers: readonly LayerRef[])
  * see two different images), and its stored manifest gives the real digest
  * and layer media types.
  */
-function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): Pick<DockerImage, 'manifestDigest' | 'layers' | 'notes' | 'index' | 'referrers'> | null {
+function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: LayerRef[]): Pick<DockerImage, 'manifestDigest' | 'layers' | 'notes' | 'index' | 'referrers' | 'manifestAnnotations'> | null {
   if (!blobs.has('index.json') || !blobs.has('oci-layout')) return null;
   const oci = resolveOciLayout(blobs, `sha256:${config.sha256}`);
   const sameConfig = oci.manifest.config.digest === `sha256:${config.sha256}`;
@@ -53,6 +55,7 @@ function withStoredManifest(blobs: ArchiveBlobs, config: FileFacts, layers: Laye
     notes: oci.notes,
     index: oci.index,
     referrers: oci.referrers,
+    manifestAnnotations: oci.manifest.annotations ?? {},
   };
 }
 
@@ -148,5 +151,6 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
     notes: [...(one.note === undefined ? [] : [one.note]), ...(stored?.notes ?? [computedDigestNote(layers)])],
     index: stored?.index ?? null,
     referrers: stored?.referrers ?? [],
+    manifestAnnotations: stored?.manifestAnnotations ?? {},
   };
 }

@@ -41,7 +41,7 @@ function indexedManifest(blobs: ArchiveBlobs, entry: Descriptor): { readonly man
   if (mismatch !== undefined) reject('BAD_MANIFEST', mismatch);
   return {
     manifest: { ...common, os: config.os, architecture: config.architecture, variant: claimed?.variant ?? null, attestation },
-    config: { digest: entry.digest, platform: platformName(entry), linuxAmd64: isPlatform(entry), facts: config.facts },
+    config: { digest: entry.digest, platform: platformName(entry), linuxAmd64: isPlatform(entry), facts: config.facts, annotations: manifest.annotations ?? {} },
   };
 }
 

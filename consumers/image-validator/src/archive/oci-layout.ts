@@ -14,6 +14,8 @@ export interface ResolvedIndex {
   readonly digest: string;
   readonly mediaType: string;
   readonly entries: readonly Descriptor[];
+  /** The index's own annotations (org.opencontainers.image.source, .revision, … as buildx writes them with --annotation index:). */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** The image manifest an OCI layout resolves to for this cluster's platform, and the index it belongs to when it is kept whole. */
@@ -205,7 +207,7 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
   }
   if (!whole || below.index !== null) return below;
   const mediaType = index.mediaType ?? descriptor.mediaType ?? MEDIA_TYPES.ociIndex;
-  return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests } };
+  return { ...below, index: { digest: descriptor.digest, mediaType, entries: index.manifests, annotations: index.annotations ?? {} } };
 }
 
 /**

@@ -9,6 +9,8 @@ export interface PlatformConfig {
   /** Whether it is linux/amd64 (any variant), the platform taken whenever an index has it. */
   readonly linuxAmd64: boolean;
   readonly facts: ImageConfigFacts;
+  /** Its manifest's annotations. */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** How one fact the chart generator reads is shown per platform: the same text for the same value. */

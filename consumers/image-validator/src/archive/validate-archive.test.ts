@@ -70,7 +70,7 @@ describe('validateArchive accepts real image layouts', async () => {
       format: 'OCI_ARCHIVE', compression: 'NONE',
       manifestDigest: sha256(ociEntries(image)[2]!.data!), configDigest: image.config.digest,
       repoTags: ['billing-api:1.0.0', 'billing-api:latest'], architecture: 'amd64', os: 'linux',
-      layers: expectedLayers, index: null, validationNotes: [], referrers: null,
+      layers: expectedLayers, index: null, validationNotes: [], referrers: null, annotations: { manifest: {}, index: null, platforms: [], leftOut: 0 },
       config: {
         exposedPorts: ['8080/tcp', '9090/udp'], env: ['PATH=/usr/local/bin:/usr/bin'], entrypoint: ['/app/billing'], cmd: ['/app/run'],
         workingDir: '/app', user: '1000', labels: { 'org.opencontainers.image.title': 'billing' },

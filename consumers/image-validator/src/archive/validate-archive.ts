@@ -5,12 +5,13 @@ import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
 import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
+import { withAnnotations } from './image-annotations.js';
 import { indexFacts } from './index-platforms.js';
 import { IMAGE_CONFIG_TYPES } from './json-shapes.js';
 import { checkLayers, type LayerRef } from './layers.js';
 import type { ValidationLimits } from './limits.js';
 import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
-import { platformConfigsNote } from './platform-configs.js';
+import { platformConfigsNote, type PlatformConfig } from './platform-configs.js';
 import { ImageRejection, reject, type RejectionCode } from './rejections.js';
 
 export type ValidationOutcome =
@@ -36,6 +37,12 @@ interface Resolved {
   readonly notes: readonly string[];
   /** The multi-platform index the image is, every entry checked. */
   readonly index: ImageIndexFacts | null;
+  /** The kept index's own annotations; null with no kept index. */
+  readonly indexAnnotations: Readonly<Record<string, string>> | null;
+  /** The kept index's runnable platforms, with their labels and annotations. */
+  readonly platforms: readonly PlatformConfig[];
+  /** The described manifest's annotations (none for a manifest Orbit computed). */
+  readonly manifestAnnotations: Readonly<Record<string, string>>;
   readonly referrers: readonly ImageReferrer[];
 }
 
@@ -43,11 +50,11 @@ interface Resolved {
  * The kept index as the events carry it, every entry checked, and the notes with one more when its platforms' configs
  * differ in what the chart is made from: the image described is `described` (the summary's platform) alone.
  */
-function keptIndex(blobs: ArchiveBlobs, index: ResolvedIndex | null, described: string, notes: readonly string[]): Pick<Resolved, 'index' | 'notes'> {
-  if (index === null) return { index: null, notes };
+function keptIndex(blobs: ArchiveBlobs, index: ResolvedIndex | null, described: string, notes: readonly string[]): Pick<Resolved, 'index' | 'notes' | 'indexAnnotations' | 'platforms'> {
+  if (index === null) return { index: null, notes, indexAnnotations: null, platforms: [] };
   const { facts, configs } = indexFacts(blobs, index);
   const differ = platformConfigsNote(configs, described, `image index ${index.digest}`);
-  return { index: facts, notes: differ === undefined ? notes : [...notes, differ] };
+  return { index: facts, notes: differ === undefined ? notes : [...notes, differ], indexAnnotations: index.annotations, platforms: configs };
 }
 
 function resolveOci(blobs: ArchiveBlobs): Resolved {
@@ -64,6 +71,7 @@ function resolveOci(blobs: ArchiveBlobs): Resolved {
     layers: layers.map((layer, index) => ({ file: blobs.blob(layer, `layer ${index + 1}`), digest: layer.digest, mediaType: layer.mediaType ?? null, urls: layer.urls })),
     repoTags: oci.repoTags,
     ...keptIndex(blobs, oci.index, oci.manifestDigest, oci.notes),
+    manifestAnnotations: oci.manifest.annotations ?? {},
     referrers: oci.referrers,
   };
 }
@@ -126,7 +134,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
     blobs.checkEveryBlobName();
     const config = parseConfig(image.configFile, 'config');
     const layers = checkLayers(image.layers, config.diffIds);
-    const summary: ImageSummary = {
+    const summary: ImageSummary = withAnnotations({
       format: image.format,
       compression: contents.upload.compression,
       manifestDigest: image.manifestDigest,
@@ -139,7 +147,7 @@ export async function validateArchive(source: Readable, limits: ValidationLimits
       index: image.index,
       validationNotes: image.notes,
       referrers: image.referrers.length > 0 ? image.referrers : null,
-    };
+    }, { manifest: image.manifestAnnotations, index: image.indexAnnotations, platforms: image.platforms });
     return { ok: true, summary, sizeBytes: contents.upload.sizeBytes, sha256: contents.upload.sha256, notes: image.notes };
   } catch (error) {
     if (error instanceof ImageRejection) return { ok: false, reasonCode: error.reasonCode, message: error.message };

@@ -6,6 +6,7 @@ import tar from 'tar-stream';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
+import type { ProjectionVersion } from '../helm-index-cache.js';
 import type { DeployableStore, ImageView, PresignedParts, RequestRecord, StoredObjectRef } from '../ports.js';
 import { chartedOf, chartOf, oneVersionOf, outlineOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
 
@@ -29,8 +30,16 @@ const chartBytes = (object: StoredObjectRef): Buffer => Buffer.from(`chart at ${
 const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'content-disposition'];
 const overlayOf = (environment: string): string => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: orbit-${environment.toLowerCase()}\nresources:\n  - ../../base\n`;
 
+/** What the projector keeps of v2's labels and annotations (its `labels` meta, image-labels.ts); v1 was stored before they were read. */
+const V2_LABELS = {
+  platform: 'linux/amd64',
+  labels: [{ key: 'maintainer', value: '' }, { key: 'org.opencontainers.image.source', value: 'https://github.com/acme/billing' }, { key: 'ünïcode', value: 'Béla 🚀' }],
+  annotations: [{ key: 'org.opencontainers.image.revision', value: 'abc123' }],
+  indexAnnotations: null, platforms: [], leftOut: 0, limitBytes: 65536,
+};
+
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness(options: { projectionVersion?: () => Promise<string>; corsOrigins?: readonly string[]; chartsGone?: boolean; chartsUnhashed?: boolean } = {}) {
+function harness(options: { projectionVersion?: ProjectionVersion; corsOrigins?: readonly string[]; chartsGone?: boolean; chartsUnhashed?: boolean } = {}) {
   let searches = 0;
   /** What the chart store was asked: each object read (a stream opened), and each size asked without the bytes. */
   const store = { reads: 0, sizes: 0 };
@@ -39,11 +48,12 @@ function harness(options: { projectionVersion?: () => Promise<string>; corsOrigi
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development', 'Testing', 'Staging'],
     versions: [
       {
-        imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', ...hashed('ab'.repeat(32)),
+        // Every version ViewPort holds has its upload time (its post's date), which an index is dated by.
+        imageVersion: 'v1-0-00', createdAt: '2026-11-30T10:00:00.000Z', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy, chartLocation: chart, chartName: 'billing-api', chartVersion: '1.0.0', ...hashed('ab'.repeat(32)),
         imageReference: `${UPLOAD_REPOSITORY}@sha256:${'e'.repeat(64)}`,
         promotions: { Testing: { s3Location: testCopy, chartLocation: testingChart, ...hashed('cd'.repeat(32)) }, Staging: { s3Location: stagingCopy } },
       },
-      { imageVersion: 'v2-0-00', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` }, archiveCompression: 'ZSTD' },
+      { imageVersion: 'v2-0-00', createdAt: '2026-12-01T10:00:00.000Z', status: 'stored', environments: ['Development'], s3Location: { ...devCopy, key: `${UID}-v2-0-00.tar` }, archiveCompression: 'ZSTD', labels: V2_LABELS },
     ],
   };
   const links: { object: StoredObjectRef; fileName: string; contentType?: string }[] = [];
@@ -156,6 +166,16 @@ describe('GET /v1/images/{uid}/versions/{version}', () => {
     expect(found.json()).toMatchObject({ imageVersion: 'v1-0-00', status: 'ready', environments: ['Development', 'Testing', 'Staging'], s3Location: devCopy });
     expect((await get('v9-0-00')).statusCode).toBe(404);
     expect((await get('v1-0-00', { user: 'intruder' })).statusCode).toBe(404);
+  });
+
+  it('shows what the image says of itself, its labels and annotations byte for byte in key order, and null (not known) for a version stored before they were read (found by a review: Harbor shows them, ViewPort did not)', async () => {
+    const { get } = harness();
+    const labelled = (await get('v2-0-00')).json<{ labels: unknown }>();
+    expect(labelled.labels).toEqual(V2_LABELS);
+    // As sent, byte for byte: the response is UTF-8 JSON, the empty value stays an empty value.
+    expect((await get('v2-0-00')).body).toContain('"key":"ünïcode","value":"Béla 🚀"');
+    expect((await get('v2-0-00')).body).toContain('"key":"maintainer","value":""');
+    expect((await get('v1-0-00')).json<Record<string, unknown>>()).toHaveProperty('labels', null);
   });
 });
 
@@ -314,6 +334,34 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
     expect((await helm('Staging/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(200);
   });
 
+  it('dates an index of no chart by when ViewPort last changed, not 1970, and keeps its bytes and ETag while ViewPort does not change (found by a review)', async () => {
+    let state = { version: 'p1', changedAt: '2026-12-07T05:00:00.000Z' };
+    const { helm } = harness({ projectionVersion: async () => state });
+    const generatedOf = (body: string): unknown => (parse(body) as { generated: unknown }).generated;
+    // dev1 has nothing in Production; an intruder may see nothing of dev1's anywhere: both are empty indexes.
+    const empty = await helm('Production/dev1/index.yaml');
+    expect(generatedOf(empty.body)).toBe('2026-12-07T05:00:00.000Z');
+    expect(generatedOf((await helm('Testing/dev1/index.yaml', { user: 'intruder' })).body)).toBe('2026-12-07T05:00:00.000Z');
+    const etag = String(empty.headers['etag']);
+    expect((await helm('Production/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(304);
+    // An index with charts keeps the time its newest one arrived there, whatever ViewPort did since.
+    const listed = generatedOf((await helm('Testing/dev1/index.yaml')).body);
+    state = { version: 'p2', changedAt: '2026-12-07T05:30:00.000Z' };
+    expect(generatedOf((await helm('Testing/dev1/index.yaml')).body)).toBe(listed);
+    const moved = await helm('Production/dev1/index.yaml', { ifNoneMatch: etag });
+    expect([moved.statusCode, generatedOf(moved.body)]).toEqual([200, '2026-12-07T05:30:00.000Z']);
+  });
+
+  it('dates an empty index by when the gateway started where ViewPort says nothing of its changes (a gateway built without it), and answers it 304 while so', async () => {
+    const { helm } = harness();
+    const first = await helm('Production/dev1/index.yaml');
+    const generated = String((parse(first.body) as { generated: unknown }).generated);
+    expect(Date.parse(generated)).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
+    expect(Date.parse(generated)).toBeLessThanOrEqual(Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await helm('Production/dev1/index.yaml', { ifNoneMatch: String(first.headers['etag']) })).statusCode).toBe(304);
+  });
+
   it('answers a poller\'s HEAD with a matching ETag 304 as its GET, and a missing chart 404 even to If-None-Match: * (nothing there is no match)', async () => {
     const { helm } = harness();
     const etag = String((await helm('Testing/dev1/index.yaml')).headers['etag']);
@@ -401,7 +449,7 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
 
   it('renders an index once while ViewPort stays as it was, for each view of it, and sends it gzip\'d to a client that takes gzip (found by a probe: 1 800 versions cost 0.3–0.6 s an ask, a 304 as much)', async () => {
     let projection = 'p1';
-    const { helm, searches } = harness({ projectionVersion: async () => projection });
+    const { helm, searches } = harness({ projectionVersion: async () => ({ version: projection, changedAt: '2026-12-07T05:00:00.000Z' }) });
     const first = await helm('Testing/dev1/index.yaml');
     const etag = String(first.headers['etag']);
     expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(304);

@@ -108,7 +108,9 @@ export function deployableRoutes(deps: { images: ImageReader; deployables: Deplo
       },
     }, async (request: VersionRequest) => {
       const { version, owned } = await versionOf(request);
-      return versionShownTo(version, owned);
+      // Said as null rather than left out when ViewPort holds none: the version was stored before Orbit read them, which
+      // is not an image without labels (an empty list says that).
+      return { ...versionShownTo(version, owned), labels: version['labels'] ?? null };
     });
 
     app.get('/v1/images/:uid/versions/:version/manifests', {

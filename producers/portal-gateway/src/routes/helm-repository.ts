@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../errors.js';
 import { matchFails, noneMatchFails, preconditionFailed, varyOn } from '../conditional.js';
 import { environmentOrThrow } from '../environment-param.js';
 import { chartFileName, helmIndex } from '../helm-index.js';
-import { acceptsGzip, renderedOf, type HelmIndexCache } from '../helm-index-cache.js';
+import { acceptsGzip, type HelmIndexCache } from '../helm-index-cache.js';
 import { errors } from '../openapi.js';
 import { environmentsOfVersion, type DeployableStore, type ImageReader, type ImageView, type StoredObjectRef } from '../ports.js';
 import { readableEnvironments, visibleImage } from '../read-access.js';
@@ -126,11 +126,11 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       },
     }, async (request, reply) => {
       const access = await accessOf(request);
-      const render = async (): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment));
+      const render = async (emptyGenerated: string): Promise<string> => toYamlText(helmIndex(await imagesOf(request.params.owner, access), access.environment, emptyGenerated));
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
       varyOn(reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache'), 'accept-encoding');
       // An index the caller may see nothing of is empty whoever the owner is: it is not kept, or made-up owners would fill the cache.
-      const index = access.allowed ? await deps.indexCache.get(repositoryKey(request.params.owner, access), render) : await renderedOf(await render());
+      const index = access.allowed ? await deps.indexCache.get(repositoryKey(request.params.owner, access), render) : await deps.indexCache.unkept(render);
       // A thousand versions are a megabyte of YAML and a tenth of that gzip'd, for clients that ask (curl --compressed,
       // Python requests, Go's default client). Not the Helm CLI: 3.16's getter turns Go's compression off and asks for none.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);

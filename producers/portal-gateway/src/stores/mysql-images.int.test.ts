@@ -115,7 +115,7 @@ describe('image search against MariaDB', () => {
   it('gives ViewPort a version that moves with each change the projector commits, and stays while nothing does', async () => {
     const version = mysqlProjectionVersion(viewport.pool);
     const before = await version();
-    expect(await version()).toBe(before);
+    expect(await version()).toEqual(before);
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `version-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
     const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
     const message = (offset: number): ConsumedMessage<OrbitEvent> => ({
@@ -123,10 +123,12 @@ describe('image search against MariaDB', () => {
     });
     await project([message(0)]);
     const after = await version();
-    expect(after).not.toBe(before);
+    expect(after.version).not.toBe(before.version);
+    // When it moved, which an empty Helm index is dated by: a real time, not 1970.
+    expect(Date.parse(String(after.changedAt))).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
     // Delivered again: recognised by its offset, nothing written, the version unmoved.
     await project([message(0)]);
-    expect(await version()).toBe(after);
+    expect(await version()).toEqual(after);
   });
 
   it('pages through one image\'s versions newest first without reading the others, and shows another owner\'s only in the environments given', async () => {
@@ -360,7 +362,8 @@ describe('reads of an image of many versions that need a few of them', () => {
     const reader = mysqlImageReader(scale.pool);
     const whole = await reader.get(imageUID);
     for (const environment of ['Development', 'Staging'] as const) {
-      expect(helmIndex(await reader.charted(OWNER_OF_MANY, environment), environment)).toEqual(helmIndex(whole ? [whole] : [], environment));
+      const emptyGenerated = new Date().toISOString();
+      expect(helmIndex(await reader.charted(OWNER_OF_MANY, environment), environment, emptyGenerated)).toEqual(helmIndex(whole ? [whole] : [], environment, emptyGenerated));
     }
     expect(await reader.charted(OWNER_OF_MANY, 'Production')).toEqual([]);
     // The index's rows: the versions in Staging, a few meta each; the image's every version whole was 20-odd rows each of all.

@@ -1,6 +1,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orbit/lib';
 import { chartFileName, INDEXED_META } from '../helm-index.js';
+import type { ProjectionVersion } from '../helm-index-cache.js';
 import { planOverview, type OverviewPlan, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
 import { newestDescriptionOf, visibleImage } from '../read-access.js';
@@ -32,6 +33,16 @@ function parsed(key: string, value: unknown): unknown {
     return value;
   }
 }
+
+/**
+ * Meta only the view of one version reads (GET /v1/images/{uid}/versions/{version}): what the image says of itself,
+ * up to 64 KiB a version (the projector's image-labels.ts), which a page of a hundred versions would carry a
+ * hundredfold. Every read of several versions joins the other meta only.
+ */
+const ONE_VERSION_META = ['labels'] as const;
+
+/** The join condition that leaves ONE_VERSION_META out of a read of several versions' meta (`alias`: the wp_postmeta alias). */
+const listedMeta = (alias: string): string => `${alias}.meta_key NOT IN (${ONE_VERSION_META.map((key) => `'${key}'`).join(', ')})`;
 
 /** Version records from rows of version posts joined with their meta, in the rows' order. */
 function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
@@ -93,7 +104,7 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
   const shown = plans.flatMap(({ plan }) => plan?.shown ?? []);
   const [rows] = shown.length === 0 ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
-     FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
+     FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND ${listedMeta('m')} WHERE v.ID IN (?) ORDER BY v.ID`, [shown]);
   const metaRows = byParent(rows, (row) => row);
   const given = await descriptionsGiven(connection, plans.flatMap(({ image, plan }) => (plan && String(image['user_login']) !== query.viewer ? plan.seen : [])));
   return plans.flatMap(({ image, plan }) => {
@@ -163,7 +174,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
     if (!image) return undefined;
     const [versions] = await connection.query<RowDataPacket[]>(
       `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
-       FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID
+       FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID${onlyVersion === undefined ? ` AND ${listedMeta('m')}` : ''}
        WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${onlyVersion === undefined ? '' : ' AND v.post_name = ?'} ORDER BY v.ID`,
       onlyVersion === undefined ? [image['ID']] : [image['ID'], onlyVersion]);
     // The collation pads with spaces ('v1 ' = 'v1'): the name is compared exactly here.
@@ -204,7 +215,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
          WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version' AND CONCAT(n.meta_value, '-', c.meta_value, '.tgz') = ?`, [image['ID'], fileName]);
       const [rows] = ids.length === 0 ? [[] as RowDataPacket[]] : await connection.query<RowDataPacket[]>(
         `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
-         FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID`, [ids.map((row) => row['ID'])]);
+         FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND ${listedMeta('m')} WHERE v.ID IN (?) ORDER BY v.ID`, [ids.map((row) => row['ID'])]);
       // The collation pads with spaces ('a-1.0.0.tgz ' = 'a-1.0.0.tgz'): the file is compared exactly here.
       const versions = versionsOf(rows).filter((version) => chartFileName(version) === fileName);
       return {
@@ -271,7 +282,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
       if (chosen.length === 0) return { versions: [] };
       const [rows] = await connection.query<RowDataPacket[]>(
         `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
-         FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID WHERE v.ID IN (?) ORDER BY v.ID DESC`, [chosen]);
+         FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND ${listedMeta('m')} WHERE v.ID IN (?) ORDER BY v.ID DESC`, [chosen]);
       const last = chosen.at(-1);
       return { versions: versionsOf(rows), ...(ids.length > page.limit && last !== undefined ? { next: last } : {}) };
     }),
@@ -369,11 +380,12 @@ export function mysqlVersionStored(pool: Pool): VersionStored {
  * change it commits (and a rebuild swaps in offsets of its own), so the offsets' sum and latest update change
  * whenever what the reads see does. One small table, read whole.
  */
-export function mysqlProjectionVersion(pool: Pool): () => Promise<string> {
+export function mysqlProjectionVersion(pool: Pool): ProjectionVersion {
   return async () => {
     const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n, COALESCE(SUM(next_offset), 0) AS total, MAX(updated_at) AS latest FROM viewport_applied_offsets');
     const row = rows[0];
     const latest = row?.['latest'] instanceof Date ? row['latest'].toISOString() : String(row?.['latest'] ?? '');
-    return `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`;
+    // The latest update is also when ViewPort last changed, which an empty Helm index is dated by (helm-index-cache.ts).
+    return { version: `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`, changedAt: row?.['latest'] instanceof Date ? latest : null };
   };
 }
