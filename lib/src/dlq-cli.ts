@@ -12,7 +12,8 @@ import { createKafka } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './kafka/dlq-named.js';
-import { forEachDeadLetter, letterState, positionOf, redriveDeadLetters, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
+import { letterLine, listedJson, listedLine, ListTally } from './dlq-lines.js';
+import { forEachDeadLetter, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
 import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
@@ -36,35 +37,6 @@ const kafka = createKafka({ clientId: 'orbit-dlq', ...connection, logger });
 // Brokers that do not answer are said in seconds (the deadline, or --timeout when given), naming them.
 await kafkaAnswers({ clientId: 'orbit-dlq', ...connection, logger }, command.timeoutMs);
 
-function line(letter: LetterSummary): string {
-  return [
-    positionOf(letter),
-    `from ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`,
-    `key=${letter.key?.toString('utf8') ?? '-'}`,
-    `group=${letter.consumerGroup}`, `attempts=${letter.attempts}`, `at=${letter.failedAt}`,
-    `${letter.errorCode}: ${letter.errorMessage}`,
-    ...(letter.omittedValueBytes !== null ? [`(message of ${letter.omittedValueBytes} bytes not kept: too large for the DLQ)`] : []),
-    ...(letter.droppedHeaders.length > 0 ? [`(headers without a value not kept: ${letter.droppedHeaders.map((name) => JSON.stringify(name)).join(', ')})`] : []),
-  ].join('  ');
-}
-
-/** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
-function listedLine(letter: LetterSummary): string {
-  const why = whySetAside(letter);
-  return `${letterState(letter)}${why === undefined ? '' : ` (${why})`}  ${line(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
-}
-
-/** A listed letter as one JSON object (`--json`): every field the line shows, keys as the text they are. */
-function listedJson(letter: LetterSummary): string {
-  return JSON.stringify({
-    dlq: letter.dlqTopic, partition: letter.dlqPartition, offset: letter.dlqOffset, state: letterState(letter),
-    originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, originalOffset: letter.originalOffset,
-    key: letter.key?.toString('utf8') ?? null, group: letter.consumerGroup, attempts: letter.attempts, failedAt: letter.failedAt,
-    errorCode: letter.errorCode, errorMessage: letter.errorMessage, redrivenFrom: letter.redrivenFrom, omittedValueBytes: letter.omittedValueBytes,
-    setAsideBecause: whySetAside(letter) ?? null, droppedHeaders: letter.droppedHeaders, originalTimestamp: letter.originalTimestamp || null,
-  });
-}
-
 /** A read of a DLQ that stalled says what to do about it: the same run fails the same way unless it may wait longer. */
 function stalled(error: unknown, done: string): never {
   if (!(error instanceof TopicReadIncompleteError)) throw error;
@@ -75,17 +47,17 @@ function stalled(error: unknown, done: string): never {
 const timeout = command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {};
 if (command.kind === 'list') {
   let total = 0;
-  let pending = 0;
+  const tally = new ListTally();
   for (const topic of command.dlqTopics) {
     const left = command.filter.limit === undefined ? {} : { limit: command.filter.limit - total };
-    // Each line goes out as its letter is read: nothing of a letter is kept, a DLQ of any size lists in constant memory.
+    // Lines go out a lot at a time, once the messages pending letters name are read back: a DLQ of any size lists in the memory of a lot.
     total += await forEachDeadLetter(kafka, topic, (letter) => {
-      if (!letter.redriven) pending += 1;
+      tally.count(letter);
       process.stdout.write(`${command.json ? listedJson(letter) : listedLine(letter)}\n`);
     }, { filter: { ...command.filter, ...left }, ...timeout }).catch((error: unknown) => stalled(error, 'the list above is not the whole DLQ'));
     if (command.filter.limit !== undefined && total >= command.filter.limit) break;
   }
-  const summary = `${total} dead letter(s) in ${command.dlqTopics.length} DLQ topic(s), ${pending} pending (not re-driven yet)\n`;
+  const summary = `${tally.summary(command.dlqTopics.length)}\n`;
   // One object a line on stdout, for a script: the count goes to stderr.
   (command.json ? process.stderr : process.stdout).write(summary);
 } else {
@@ -98,7 +70,7 @@ if (command.kind === 'list') {
   const onDealt = (letter: LetterSummary, reason: string | undefined): void => {
     if (reason === undefined) redriven += 1;
     else setAside += 1;
-    process.stdout.write(reason === undefined ? `re-driven for ${letter.consumerGroup || 'every group'} ${line(letter)}\n` : `set aside (${reason}) ${line(letter)}\n`);
+    process.stdout.write(reason === undefined ? `re-driven for ${letter.consumerGroup || 'every group'} ${letterLine(letter)}\n` : `set aside (${reason}) ${letterLine(letter)}\n`);
   };
   const { stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {

@@ -38,6 +38,11 @@ export interface DeadLetterEntry {
   readonly originalTimestamp: string;
   /** Set aside by a re-drive as it does not hold the message at the position it names (see dlq-originals.ts). */
   readonly unmatched: boolean;
+  /**
+   * Why a pending letter does not hold the message at the position it names, as a list found by reading that message
+   * back (`whyNotTheOriginal`): the next re-drive sets it aside so. Absent for a letter not read back, or one that does.
+   */
+  readonly notTheOriginal?: string;
 }
 
 /** A letter as a re-drive reports it: without the message's bytes, which it does not keep once sent. */
@@ -90,11 +95,12 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
 }
 
 type StateFacts = Pick<DeadLetterEntry, 'redriven' | 'redrivenByOffset' | 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>
-  & { readonly unmatched?: boolean };
+  & { readonly unmatched?: boolean; readonly notTheOriginal?: string | undefined };
 
 /** Why a list shows a letter set aside (`letterState`), as the re-drive that set it aside said; undefined for any other. */
 export function whySetAside(letter: StateFacts): string | undefined {
   if (letterState(letter) !== 'set aside') return undefined;
+  if (letter.notTheOriginal !== undefined) return letter.notTheOriginal;
   if (letter.unmatched === true) return `it does not hold the message at ${letter.originalTopic} ${letter.originalPartition}@${letter.originalOffset} (or none is there): forged or altered, not re-driven`;
   return whyNotRedriven(letter, letter.redrivenByOffset);
 }
@@ -102,10 +108,11 @@ export function whySetAside(letter: StateFacts): string | undefined {
 /**
  * How a list shows a letter: `pending` (the next re-drive without offsets
  * takes it), `re-driven` (sent back already) or `set aside` (passed over by a
- * re-drive, which said why).
+ * re-drive, which said why, or found by a list not to hold the message it
+ * names, which the next re-drive sets aside).
  */
 export function letterState(letter: StateFacts): 'pending' | 're-driven' | 'set aside' {
-  if (letter.unmatched === true) return 'set aside';
+  if (letter.unmatched === true || letter.notTheOriginal !== undefined) return 'set aside';
   if (!letter.redriven) return 'pending';
   // A re-drive passes over what it sets aside: past it, such a letter was not sent. One named by --offset was, unless nothing could be.
   return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';

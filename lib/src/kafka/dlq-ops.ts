@@ -3,7 +3,8 @@ import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
 import { isRecord, letterOf, messageForGroupOf, ownHeadersOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
-import { originalsAt, positionKey, whyNotTheOriginal } from './dlq-originals.js';
+import { lotIsFull, letterBytes } from './dlq-lots.js';
+import { OriginalsReader, positionKey, whyNotTheOriginal } from './dlq-originals.js';
 import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError, type NamedLetter } from './dlq-named.js';
 import { pendingFrom, ReadEnough, readHistory, type DlqHistory } from './dlq-read.js';
 import { mergedRanges, recordValueOf, REDRIVE_RECORD_HEADER, type PartitionRecord } from './dlq-record.js';
@@ -13,6 +14,7 @@ import { readTopicToEnd } from './read-to-end.js';
 import { positionOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
 export * from './dlq-filter.js';
+export { lotsOf } from './dlq-lots.js';
 export * from './dlq-record.js';
 export { letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, whySetAside, type DeadLetterEntry, type LetterFacts, type LetterSummary } from './dlq-letter.js';
 export { messageDigestOf, whyNotTheOriginal, type MessageDigest } from './dlq-originals.js';
@@ -32,52 +34,6 @@ export interface RedriveOutcome {
   readonly setAside: SetAsideLetter[];
   /** Stopped by its signal before every letter was dealt with: those left stay pending, for the next re-drive. */
   readonly stopped: boolean;
-}
-
-/**
- * Letters sent, with the record of their progress, in one Kafka transaction:
- * the letters and the record become visible together or not at all (to
- * read_committed readers: Orbit's consumers, and the DLQ reads here), so a
- * re-drive stopped at any moment, SIGKILL included, sends nothing twice. It
- * sent every letter first and recorded after, and one stopped in between sent
- * them all again on the next run.
- */
-const LETTERS_PER_TRANSACTION = 200;
-
-/**
- * The most bytes of letters (keys, values, headers) one lot holds. kafkajs writes a partition's share of a lot as
- * one record batch, and the broker holds the whole batch to the topic's max.message.bytes (1 MiB for the lifecycle
- * topics): three letters of 400 KB for one partition were refused together, and the re-drive failed at that lot on
- * every run. A letter larger than this goes in a lot of its own.
- */
-const LOT_BYTES = 768 * 1024;
-
-/** The bytes a letter adds to a record batch, near enough: its key, value and headers. */
-function letterBytes(letter: DeadLetterEntry): number {
-  const headers = Object.entries(letter.originalHeaders).reduce((sum, [name, values]) => sum + values.reduce((total, value) => total + name.length + value.length + 16, 0), 0);
-  return (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + headers + 256;
-}
-
-/** Whether a lot of `count` letters and `bytes` bytes is full before a letter of `size` bytes: a letter goes in a lot of its own at least. */
-const lotIsFull = (count: number, bytes: number, size: number): boolean => count > 0 && (count >= LETTERS_PER_TRANSACTION || bytes + size > LOT_BYTES);
-
-/** `letters` in order, cut into lots of at most LETTERS_PER_TRANSACTION letters and LOT_BYTES bytes (one letter at least each). */
-export function lotsOf<T>(letters: readonly T[], bytesOf: (letter: T) => number): T[][] {
-  const lots: T[][] = [];
-  let lot: T[] = [];
-  let bytes = 0;
-  for (const letter of letters) {
-    const size = bytesOf(letter);
-    if (lotIsFull(lot.length, bytes, size)) {
-      lots.push(lot);
-      lot = [];
-      bytes = 0;
-    }
-    lot.push(letter);
-    bytes += size;
-  }
-  if (lot.length > 0) lots.push(lot);
-  return lots;
 }
 
 /**
@@ -220,6 +176,7 @@ async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
 class RedriveRun {
   private readonly named: NamedLetters | undefined;
   private readonly filter: LetterFilter;
+  private readonly source: string | undefined;
   /** Earlier runs' messages and this run's, by `messageForGroupOf`: where each went (`<partition>@<offset>` of this DLQ). */
   private readonly sentFor: Map<string, string>;
   private readonly redriven: LetterSummary[] = [];
@@ -238,6 +195,7 @@ class RedriveRun {
   ) {
     this.named = options.named;
     this.filter = options.filter ?? {};
+    this.source = sourceTopicOf(dlqTopic);
     // Named on purpose, a letter goes again: only a run without offsets stands by what earlier runs sent.
     this.sentFor = this.named ? new Map() : history.sentBefore;
     this.unrecorded = history.unrecorded;
@@ -247,12 +205,14 @@ class RedriveRun {
     if (this.filter.limit === 0) return this.outcome(false);
     const producer = orbitProducer(this.kafka, { transactionalId: redriveGroupOf(this.dlqTopic), transactionTimeoutMs: REDRIVE_TRANSACTION_TIMEOUT_MS });
     let connected = false;
+    // One reader of the originals for the whole run: its group is joined once, at the first lot that has letters to check.
+    const originals = this.source === undefined ? undefined : new OriginalsReader(this.kafka, this.source, ownHeadersOf);
     const send = async (entries: readonly LotEntry[]): Promise<void> => {
       if (!connected) {
         await producer.connect();
         connected = true;
       }
-      await this.sendLot(producer, entries);
+      await this.sendLot(producer, await this.checkedAgainstOriginals(originals, entries));
     };
     try {
       try {
@@ -268,7 +228,11 @@ class RedriveRun {
       }
       return this.outcome(false);
     } finally {
-      if (connected) await producer.disconnect();
+      try {
+        await originals?.close();
+      } finally {
+        if (connected) await producer.disconnect();
+      }
     }
   }
 
@@ -345,14 +309,14 @@ class RedriveRun {
 
   /**
    * The lot, each letter to send set aside unless the message at the position it names is the one it holds. The
-   * messages are read back a lot at a time (one consumer per lot, seeking from one to the next), and only their digests kept.
+   * messages are read back a lot at a time (by the run's one reader, seeking from one to the next), and only the lot's
+   * digests kept.
    */
-  private async checkedAgainstOriginals(lot: readonly LotEntry[]): Promise<LotEntry[]> {
-    const source = sourceTopicOf(this.dlqTopic);
+  private async checkedAgainstOriginals(reader: OriginalsReader | undefined, lot: readonly LotEntry[]): Promise<LotEntry[]> {
     const claims = lot.filter(({ reason, duplicateOf }) => reason === undefined || duplicateOf !== undefined).map(({ letter }) => ({ partition: Number(letter.originalPartition), offset: BigInt(letter.originalOffset) }));
-    if (source === undefined || claims.length === 0) return [...lot];
-    const timeout = this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {};
-    const originals = await originalsAt(this.kafka, source, claims, ownHeadersOf, timeout);
+    if (reader === undefined || claims.length === 0) return [...lot];
+    // A topic gone since the run began holds no message: each letter is then set aside as naming none, as before.
+    const originals = (await reader.digestsAt(claims, this.options.timeoutMs)) ?? new Map<string, never>();
     return lot.map((entry) => {
       const { letter } = entry;
       const position = `${letter.dlqPartition}@${letter.dlqOffset}`;
@@ -372,8 +336,7 @@ class RedriveRun {
     });
   }
 
-  private async sendLot(producer: ReturnType<typeof orbitProducer>, taken: readonly LotEntry[]): Promise<void> {
-    const lot = await this.checkedAgainstOriginals(taken);
+  private async sendLot(producer: ReturnType<typeof orbitProducer>, lot: readonly LotEntry[]): Promise<void> {
     const sent = lot.filter(({ reason }) => reason === undefined).map(({ letter }) => letter);
     const recorded = this.recordsAfter(lot);
     if (sent.length > 0 || recorded.size > 0) {

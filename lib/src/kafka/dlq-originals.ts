@@ -4,7 +4,7 @@
  * keep every message: so it sends a letter only when the message at the position it names is the one it holds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kafka, KafkaMessage } from './client.js';
+import type { Admin, Consumer, Kafka, KafkaMessage } from './client.js';
 import { headerBytes } from './headers.js';
 import { TopicReadIncompleteError, READ_IDLE_TIMEOUT_MS } from './read-to-end.js';
 
@@ -82,95 +82,214 @@ class Wanted {
   }
 }
 
+/** The prefix of the group of the consumer that reads back the messages letters name (a random suffix each). */
+export const ORIGINALS_GROUP_PREFIX = 'orbit-dlq-redrive-check';
+
 /**
- * Reads the messages at `offsets` (by partition) of `topic`, as read_committed consumers see them, and hands each to
- * `onMessage`; an offset with no message (past the end, before the start, an aborted record, a marker, compacted
- * away) is passed over unsaid. One throwaway consumer for all of them, that seeks from one wanted offset to the next:
- * a lot of letters costs one group join, and the messages between two wanted ones are not fetched. Commits nothing.
- * Throws TopicReadIncompleteError when the read makes no progress for `timeoutMs`.
+ * How long the reader's fetch waits for bytes, and sleeps with every partition paused: kafkajs's 5 s default would be
+ * the wait of each lot after the first, which finds its partitions paused. The offsets a lot wants are below the
+ * partition's end, so a fetch of them is answered at once.
  */
-export async function readMessagesAt(
-  kafka: Kafka, topic: string, offsets: ReadonlyMap<number, readonly bigint[]>, onMessage: (partition: number, message: KafkaMessage) => void,
-  options: { groupPrefix: string; timeoutMs?: number },
-): Promise<void> {
-  const wanted = await wantedWithin(kafka, topic, offsets);
-  if (wanted.size === 0) return;
-  const idleMs = options.timeoutMs ?? READ_IDLE_TIMEOUT_MS;
-  const consumer = kafka.consumer({ groupId: `${options.groupPrefix}-${randomBytes(6).toString('hex')}` });
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => { finish = resolve; });
-  let lastProgress = Date.now();
-  const onwards = (partition: number, lastOffset: bigint): void => {
-    lastProgress = Date.now();
-    const left = wanted.get(partition);
-    if (left === undefined) return;
-    left.passed(lastOffset);
-    const next = left.next;
-    if (next === undefined) wanted.delete(partition);
-    else if (next > lastOffset + 1n) consumer.seek({ topic, partition, offset: next.toString() });
-    if (wanted.size === 0) finish();
-  };
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    // A batch of nothing but markers or aborted records is not handed over: its end is heard of here.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.topic === topic && payload.batchSize === 0) onwards(payload.partition, BigInt(payload.lastOffset));
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch }) => {
-        const left = wanted.get(batch.partition);
-        if (left === undefined) return;
-        for (const message of batch.messages) if (left.reach(BigInt(message.offset))) onMessage(batch.partition, message);
-        onwards(batch.partition, BigInt(batch.lastOffset()));
-      },
-    });
-    for (const [partition, left] of wanted) if (left.next !== undefined) consumer.seek({ topic, partition, offset: left.next.toString() });
-    const watch = setInterval(() => { if (Date.now() - lastProgress >= idleMs) finish(); }, Math.max(1, Math.min(idleMs, 250)));
+const ORIGINALS_FETCH_WAIT_MS = 10;
+
+/** One read in progress: what is still wanted, by partition, and who is told of what is found. */
+interface LotRead {
+  readonly wanted: Map<number, Wanted>;
+  readonly onMessage: (partition: number, message: KafkaMessage) => void;
+  readonly finish: () => void;
+  lastProgress: number;
+}
+
+/**
+ * Reads the messages at given offsets of one topic, lot after lot, as read_committed consumers see them, with one
+ * consumer for all the lots of a run: its group is joined at the first lot, its partitions stay paused between lots,
+ * and each lot seeks from one wanted offset to the next (the messages between two are not fetched). A group joined per
+ * lot cost a broker's group.initial.rebalance.delay.ms (3 s by default) every lot of 200 letters. kafkajs has no
+ * consumer without a group (no manual assignment) and its admin client does not fetch. Commits nothing; `close` leaves
+ * the group.
+ */
+export class MessagesAtReader {
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private lot: LotRead | undefined;
+  private joins = 0;
+  /** The topic's partitions, as the last lot found them. */
+  private partitions: readonly number[] = [];
+
+  constructor(private readonly kafka: Kafka, private readonly topic: string, private readonly groupPrefix: string = ORIGINALS_GROUP_PREFIX) {}
+
+  /**
+   * Hands each message at `offsets` (by partition) to `onMessage`; an offset with no message (past the end, before the
+   * start, an aborted record, a marker, compacted away) is passed over unsaid. Resolves false when the topic does not
+   * exist (nothing is read), true otherwise. Throws TopicReadIncompleteError when the read makes no progress for
+   * `timeoutMs`; the next read starts over with a new consumer.
+   */
+  async read(offsets: ReadonlyMap<number, readonly bigint[]>, onMessage: (partition: number, message: KafkaMessage) => void, timeoutMs = READ_IDLE_TIMEOUT_MS): Promise<boolean> {
+    const within = await this.wantedWithin(offsets);
+    if (within === undefined) return false;
+    if (within.wanted.size === 0) return true;
+    this.partitions = within.partitions;
+    const consumer = await this.started();
+    let finish: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => { finish = resolve; });
+    const lot: LotRead = { wanted: within.wanted, onMessage, finish, lastProgress: Date.now() };
+    // In one tick: a batch of an earlier position handled after it is stale (a seek pending), and dropped.
+    this.lot = lot;
+    const wantedPartitions = [...lot.wanted.keys()];
+    this.positioned(consumer);
+    const watch = setInterval(() => { if (Date.now() - lot.lastProgress >= timeoutMs) finish(); }, Math.max(1, Math.min(timeoutMs, 250)));
     try {
       await finished;
     } finally {
       clearInterval(watch);
+      this.lot = undefined;
+      consumer.pause([{ topic: this.topic, partitions: wantedPartitions }]);
     }
-  } finally {
-    await consumer.disconnect();
+    if (lot.wanted.size > 0) {
+      // Where its partitions are is no longer known: the next lot starts with a consumer of its own.
+      await this.stopConsumer();
+      throw new TopicReadIncompleteError(this.topic, timeoutMs, [...lot.wanted.keys()]);
+    }
+    return true;
   }
-  if (wanted.size > 0) throw new TopicReadIncompleteError(topic, idleMs, [...wanted.keys()]);
-}
 
-/** The offsets of `offsets` that the partition holds now (between its start and end), by partition; none of a topic that does not exist. */
-async function wantedWithin(kafka: Kafka, topic: string, offsets: ReadonlyMap<number, readonly bigint[]>): Promise<Map<number, Wanted>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
+  async close(): Promise<void> {
+    try {
+      await this.stopConsumer();
+    } finally {
+      const admin = this.admin;
+      this.admin = undefined;
+      await admin?.disconnect();
+    }
+  }
+
+  private async stopConsumer(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect();
+  }
+
+  /**
+   * Every partition paused but those the lot being read wants, each at its next wanted offset. Pausing some partitions
+   * by number unpauses the others (kafkajs): every partition is paused by number.
+   */
+  private positioned(consumer: Consumer): void {
+    const wanted = this.lot?.wanted ?? new Map<number, Wanted>();
+    consumer.pause([{ topic: this.topic, partitions: this.partitions.filter((partition) => !wanted.has(partition)) }]);
+    for (const [partition, left] of wanted) if (left.next !== undefined) consumer.seek({ topic: this.topic, partition, offset: left.next.toString() });
+    consumer.resume([{ topic: this.topic, partitions: [...wanted.keys()] }]);
+  }
+
+  /** The consumer, joined and running with every partition paused: made at the first lot. */
+  private async started(): Promise<Consumer> {
+    if (this.consumer) return this.consumer;
+    const consumer = this.kafka.consumer({ groupId: `${this.groupPrefix}-${randomBytes(6).toString('hex')}`, maxWaitTimeInMs: ORIGINALS_FETCH_WAIT_MS });
+    this.consumer = consumer;
+    this.joins = 0;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+      // A batch of nothing but markers or aborted records is not handed over: its end is heard of here. It cannot be
+      // one of an earlier lot: a partition is paused while its own last batch is handled, before kafkajs fetches again.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === this.topic && payload.batchSize === 0) this.onwards(consumer, payload.partition, BigInt(payload.lastOffset));
+      });
+      // A group joined again (a coordinator moved, or kafkajs restarted the consumer, forgetting what was paused) starts
+      // its partitions over: they are paused again, and the lot being read seeks back to where it was.
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.joins += 1;
+        if (this.joins > 1) this.positioned(consumer);
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, isStale }) => this.take(consumer, batch.partition, batch.messages, BigInt(batch.lastOffset()), isStale()),
+      });
+      this.positioned(consumer);
+    } catch (error) {
+      await this.stopConsumer().catch(() => undefined);
+      throw error;
+    }
+    return consumer;
+  }
+
+  private async take(consumer: Consumer, partition: number, messages: readonly KafkaMessage[], lastOffset: bigint, stale: boolean): Promise<void> {
+    const left = this.lot?.wanted.get(partition);
+    if (left === undefined || stale) return;
+    for (const message of messages) if (left.reach(BigInt(message.offset))) this.lot?.onMessage(partition, message);
+    this.onwards(consumer, partition, lastOffset);
+  }
+
+  /** After a batch of `partition` up to `lastOffset`: on to its next wanted offset, or, none left, the partition paused. */
+  private onwards(consumer: Consumer, partition: number, lastOffset: bigint): void {
+    const lot = this.lot;
+    const left = lot?.wanted.get(partition);
+    if (lot === undefined || left === undefined) return;
+    lot.lastProgress = Date.now();
+    left.passed(lastOffset);
+    const next = left.next;
+    if (next === undefined) {
+      lot.wanted.delete(partition);
+      consumer.pause([{ topic: this.topic, partitions: [partition] }]);
+    } else {
+      // A seek, even to the offset after the batch: nothing is resolved, so without one the batch is fetched again.
+      consumer.seek({ topic: this.topic, partition, offset: next.toString() });
+    }
+    if (lot.wanted.size === 0) lot.finish();
+  }
+
+  /** The offsets of `offsets` that the topic holds now (between each partition's start and end), and its partitions; undefined for a topic that does not exist. */
+  private async wantedWithin(offsets: ReadonlyMap<number, readonly bigint[]>): Promise<{ wanted: Map<number, Wanted>; partitions: number[] } | undefined> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    if (!(await this.admin.listTopics()).includes(this.topic)) return undefined;
     const wanted = new Map<number, Wanted>();
-    if (!(await admin.listTopics()).includes(topic)) return wanted;
-    for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+    const partitions: number[] = [];
+    for (const { partition, low, high } of await this.admin.fetchTopicOffsets(this.topic)) {
+      partitions.push(partition);
       const within = [...new Set(offsets.get(partition) ?? [])].filter((offset) => offset >= BigInt(low) && offset < BigInt(high)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       if (within.length > 0) wanted.set(partition, new Wanted(within));
     }
-    return wanted;
-  } finally {
-    await admin.disconnect();
+    return { wanted, partitions };
   }
 }
 
-/** The digests of the messages at `positions` (`positionKey`s) of `topic`; a position without a message is absent. */
-export async function originalsAt(
-  kafka: Kafka, topic: string, positions: readonly { partition: number; offset: bigint }[], ownHeadersOf: (headers: Record<string, Buffer[]>) => Record<string, Buffer[]>,
-  options: { timeoutMs?: number } = {},
-): Promise<Map<string, MessageDigest>> {
-  const offsets = new Map<number, bigint[]>();
-  for (const { partition, offset } of positions) {
-    const inPartition = offsets.get(partition) ?? [];
-    offsets.set(partition, inPartition);
-    inPartition.push(offset);
+/** A position of a topic a letter names. */
+export interface Position {
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/**
+ * The digests of the messages at the positions letters name, a lot at a time, read with one MessagesAtReader: only a
+ * lot's digests are held, never a message.
+ */
+export class OriginalsReader {
+  private readonly reader: MessagesAtReader;
+
+  constructor(kafka: Kafka, topic: string, private readonly ownHeadersOf: (headers: Record<string, Buffer[]>) => Record<string, Buffer[]>) {
+    this.reader = new MessagesAtReader(kafka, topic);
   }
-  const found = new Map<string, MessageDigest>();
-  await readMessagesAt(kafka, topic, offsets, (partition, message) => {
-    found.set(positionKey(partition, message.offset), messageDigestOf(message.key, message.value, ownHeadersOf(headerBytes(message.headers))));
-  }, { groupPrefix: 'orbit-dlq-redrive-check', ...options });
-  return found;
+
+  /** The digests of the messages at `positions` (by `positionKey`); a position without a message is absent. Undefined when the topic does not exist. */
+  async digestsAt(positions: readonly Position[], timeoutMs?: number): Promise<Map<string, MessageDigest> | undefined> {
+    const offsets = new Map<number, bigint[]>();
+    for (const { partition, offset } of positions) {
+      const inPartition = offsets.get(partition) ?? [];
+      offsets.set(partition, inPartition);
+      inPartition.push(offset);
+    }
+    const found = new Map<string, MessageDigest>();
+    const exists = await this.reader.read(offsets, (partition, message) => {
+      found.set(positionKey(partition, message.offset), messageDigestOf(message.key, message.value, this.ownHeadersOf(headerBytes(message.headers))));
+    }, timeoutMs);
+    return exists ? found : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.reader.close();
+  }
 }

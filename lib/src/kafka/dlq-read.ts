@@ -1,8 +1,11 @@
-/** Reading a DLQ: what earlier re-drives left (the first read), and its letters one at a time (the second). */
+/** Reading a DLQ: what earlier re-drives left (the first read), and its letters, a lot at a time, each pending one checked against the message it names (the second). */
+import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { letterMatches, type LetterFilter } from './dlq-filter.js';
 import type { NamedLetters } from './dlq-named.js';
-import { isRecord, letterFactsOf, letterOf, messageForGroupOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry } from './dlq-letter.js';
+import { isRecord, letterFactsOf, letterOf, letterState, messageForGroupOf, ownHeadersOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry } from './dlq-letter.js';
+import { letterBytes, lotIsFull } from './dlq-lots.js';
+import { OriginalsReader, positionKey, whyNotTheOriginal } from './dlq-originals.js';
 import { inRanges, recordOf, type PartitionRecord } from './dlq-record.js';
 import { readTopicToEnd } from './read-to-end.js';
 
@@ -126,32 +129,88 @@ export interface ListOptions {
   readonly timeoutMs?: number;
 }
 
+/** Whether a list reads back the message a letter names: one the next re-drive takes (named, or not) and checks so. */
+const checkedByList = (letter: DeadLetterEntry): boolean => letterState(letter) === 'pending' && whyNotRedriven(letter, true) === undefined;
+
+/**
+ * The letters of a list, held a lot at a time (as a re-drive's, at most LETTERS_PER_TRANSACTION letters and LOT_BYTES
+ * bytes) while the messages those pending name are read back, then handed over in order, each pending one that does
+ * not hold its message with why (`notTheOriginal`). One reader for the whole list: its group is joined once.
+ */
+class LettersCheckedInLots {
+  private lot: DeadLetterEntry[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly originals: OriginalsReader | undefined,
+    private readonly onLetter: (letter: DeadLetterEntry) => void | Promise<void>,
+    private readonly timeoutMs: number | undefined,
+  ) {}
+
+  async add(letter: DeadLetterEntry): Promise<void> {
+    const size = letterBytes(letter);
+    if (lotIsFull(this.lot.length, this.bytes, size)) await this.handOver();
+    this.lot.push(letter);
+    this.bytes += size;
+  }
+
+  async handOver(): Promise<void> {
+    const lot = this.lot;
+    this.lot = [];
+    this.bytes = 0;
+    const claims = lot.filter(checkedByList).map((letter) => ({ partition: Number(letter.originalPartition), offset: BigInt(letter.originalOffset) }));
+    // Its topic gone, a letter cannot be checked, and the next re-drive leaves it pending: so does the list.
+    const found = claims.length > 0 ? await this.originals?.digestsAt(claims, this.timeoutMs) : undefined;
+    for (const letter of lot) {
+      const why = found !== undefined && checkedByList(letter) ? whyNotTheOriginal(letter, found.get(positionKey(Number(letter.originalPartition), BigInt(letter.originalOffset)))) : undefined;
+      await this.onLetter(why === undefined ? letter : { ...letter, notTheOriginal: why });
+    }
+  }
+}
+
 /**
  * Hands each dead letter on `dlqTopic` that `filter` lets through to
- * `onLetter`, in order within each partition, as it is read: nothing is kept,
- * so a DLQ of a million letters, or of large ones, costs what one fetch does.
- * It reads the DLQ twice (records come after the letters they cover: the
- * first read learns each letter's state), without committing anything. With
- * `pending` the second read starts where the last re-drive without offsets
- * stopped. Resolves with how many letters it handed over.
+ * `onLetter`, in order within each partition: no more than a lot of letters
+ * (200, 768 KiB) is held at once, so a DLQ of a million letters, or of large
+ * ones, costs what a lot does. A pending letter is handed over once the
+ * message at the position it names is read back, as a re-drive does: one
+ * that does not hold it (forged, or altered) comes `set aside`, with why in
+ * `notTheOriginal`, before any re-drive ran. It reads the DLQ twice (records
+ * come after the letters they cover: the first read learns each letter's
+ * state), without committing anything. With `pending` the second read starts
+ * where the last re-drive without offsets stopped. Resolves with how many
+ * letters it handed over.
  */
 export async function forEachDeadLetter(kafka: Kafka, dlqTopic: string, onLetter: (letter: DeadLetterEntry) => void | Promise<void>, options: ListOptions = {}): Promise<number> {
   const filter = options.filter ?? {};
   const timeout = options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {};
   if (filter.limit === 0) return 0;
   const history = await readHistory(kafka, dlqTopic, timeout);
+  const source = sourceTopicOf(dlqTopic);
+  const originals = source === undefined ? undefined : new OriginalsReader(kafka, source, ownHeadersOf);
+  const letters = new LettersCheckedInLots(originals, onLetter, options.timeoutMs);
   let handed = 0;
   try {
     await readTopicToEnd(kafka, dlqTopic, async (message, partition) => {
       if (isRecord(message)) return;
       const letter = letterOf(dlqTopic, partition, message, history.records.get(partition));
       if (!letterMatches(letter, filter)) return;
-      await onLetter(letter);
+      await letters.add(letter);
       handed += 1;
       if (filter.limit !== undefined && handed >= filter.limit) throw new ReadEnough(false);
     }, { groupPrefix: 'orbit-dlq-list', ...timeout, wholeOrNothing: true, ...(filter.pending ? { from: pendingFrom(history) } : {}) });
   } catch (error) {
-    if (!(error instanceof ReadEnough)) throw error;
+    if (!(error instanceof ReadEnough)) {
+      // A read that stalled still shows the letters it had read (the list says it is not the whole DLQ).
+      await letters.handOver().catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    try {
+      await letters.handOver();
+    } finally {
+      await originals?.close();
+    }
   }
   return handed;
 }

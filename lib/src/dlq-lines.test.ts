@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { listedJson, listedLine, ListTally } from './dlq-lines.js';
+import type { LetterSummary } from './kafka/dlq-ops.js';
+
+const letter: LetterSummary = {
+  dlqTopic: 'orbit.transfer.requested.dlq', dlqPartition: 0, dlqOffset: '4', originalTopic: 'orbit.transfer.requested', originalPartition: '2', originalOffset: '17',
+  errorCode: 'ORBIT_ERR_POISON', errorMessage: 'poison', attempts: '1', consumerGroup: 'harbor-writer', failedAt: '2026-12-07T06:00:00.000Z', key: Buffer.from('uid-1'),
+  redriven: false, redrivenByOffset: false, redrivenFrom: null, omittedValueBytes: null, droppedHeaders: [], originalTimestamp: '', unmatched: false,
+};
+const why = 'letter does not match the message at orbit.transfer.requested 2@17 (different value): forged or altered, not re-driven';
+const forged: LetterSummary = { ...letter, dlqOffset: '5', notTheOriginal: why };
+
+describe('dlq:list lines (found by a review: a forged letter was listed pending until a re-drive checked it)', () => {
+  it('shows a letter found not to hold the message it names set aside, with why, as a line and as JSON', () => {
+    expect(listedLine(forged)).toMatch(new RegExp(`^set aside \\(letter does not match the message at orbit\\.transfer\\.requested 2@17 \\(different value\\): forged or altered, not re-driven\\)  orbit\\.transfer\\.requested\\.dlq/0@5  `));
+    expect(JSON.parse(listedJson(forged))).toMatchObject({ state: 'set aside', setAsideBecause: why });
+    expect(listedLine(letter)).toMatch(/^pending {2}orbit\.transfer\.requested\.dlq\/0@4 {2}/);
+  });
+
+  it('counts it apart from the pending letters', () => {
+    const tally = new ListTally();
+    for (const one of [letter, forged, { ...letter, redriven: true }]) tally.count(one);
+    expect(tally.summary(1)).toBe('3 dead letter(s) in 1 DLQ topic(s), 1 pending (not re-driven yet), 1 set aside as not holding the message they name (forged or altered: a re-drive will not send them)');
+    const plain = new ListTally();
+    plain.count(letter);
+    expect(plain.summary(2)).toBe('1 dead letter(s) in 2 DLQ topic(s), 1 pending (not re-driven yet)');
+  });
+});

@@ -1,0 +1,51 @@
+/** The lines `dlq:list` and `dlq:redrive` print of letters, and the count a list ends with. */
+import { letterState, positionOf, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
+
+/** A letter as both commands show it: where it is, what it names, and why it failed. */
+export function letterLine(letter: LetterSummary): string {
+  return [
+    positionOf(letter),
+    `from ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`,
+    `key=${letter.key?.toString('utf8') ?? '-'}`,
+    `group=${letter.consumerGroup}`, `attempts=${letter.attempts}`, `at=${letter.failedAt}`,
+    `${letter.errorCode}: ${letter.errorMessage}`,
+    ...(letter.omittedValueBytes !== null ? [`(message of ${letter.omittedValueBytes} bytes not kept: too large for the DLQ)`] : []),
+    ...(letter.droppedHeaders.length > 0 ? [`(headers without a value not kept: ${letter.droppedHeaders.map((name) => JSON.stringify(name)).join(', ')})`] : []),
+  ].join('  ');
+}
+
+/** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
+export function listedLine(letter: LetterSummary): string {
+  const why = whySetAside(letter);
+  return `${letterState(letter)}${why === undefined ? '' : ` (${why})`}  ${letterLine(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
+}
+
+/** A listed letter as one JSON object (`--json`): every field the line shows, keys as the text they are. */
+export function listedJson(letter: LetterSummary): string {
+  return JSON.stringify({
+    dlq: letter.dlqTopic, partition: letter.dlqPartition, offset: letter.dlqOffset, state: letterState(letter),
+    originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, originalOffset: letter.originalOffset,
+    key: letter.key?.toString('utf8') ?? null, group: letter.consumerGroup, attempts: letter.attempts, failedAt: letter.failedAt,
+    errorCode: letter.errorCode, errorMessage: letter.errorMessage, redrivenFrom: letter.redrivenFrom, omittedValueBytes: letter.omittedValueBytes,
+    setAsideBecause: whySetAside(letter) ?? null, droppedHeaders: letter.droppedHeaders, originalTimestamp: letter.originalTimestamp || null,
+  });
+}
+
+/** What a list counts as it prints: every letter, those pending, and those found not to hold the message they name. */
+export class ListTally {
+  private total = 0;
+  private pending = 0;
+  private notTheOriginal = 0;
+
+  count(letter: LetterSummary): void {
+    this.total += 1;
+    if (letterState(letter) === 'pending') this.pending += 1;
+    if (letter.notTheOriginal !== undefined) this.notTheOriginal += 1;
+  }
+
+  /** The list's last line. A forged letter is not pending: the next re-drive sets it aside. */
+  summary(dlqTopics: number): string {
+    const forged = this.notTheOriginal > 0 ? `, ${this.notTheOriginal} set aside as not holding the message they name (forged or altered: a re-drive will not send them)` : '';
+    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}`;
+  }
+}
