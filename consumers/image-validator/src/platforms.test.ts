@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choosePlatform, platformsListedTwice } from './platforms.js';
+import { choosePlatform, normalizedCpu, platformMismatch, platformOfConfig, platformsListedTwice } from './platforms.js';
 
 const arm = { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } };
 const amd = { platform: { os: 'linux', architecture: 'amd64' } };
@@ -61,5 +61,74 @@ describe('platformsListedTwice', () => {
     expect(platformsListedTwice([{ digest: 'sha256:l', platform: amd64 }, ...builds], 'index.json')).toBeUndefined();
     expect(platformsListedTwice([...builds, windows('sha256:d', '10.0.20348.3692')], 'index.json'))
       .toBe('index.json lists windows/amd64 10.0.20348.3692 for 2 different images (sha256:b, sha256:d): a runtime runs the first one listed');
+  });
+});
+
+describe('platformMismatch', () => {
+  const role = 'the entry';
+  const linux = (architecture: string, variant?: string) => ({ os: 'linux', architecture, ...(variant === undefined ? {} : { variant }) });
+
+  it('refuses a variant the config does not name (found by a review: arm/v7 listed as arm/v6, arm64/v8 as arm64/v9 were stored)', () => {
+    expect(platformMismatch(role, linux('arm', 'v6'), linux('arm', 'v7'))).toBe('the entry is listed as linux/arm/v6 but its config says linux/arm/v7');
+    expect(platformMismatch(role, linux('arm64', 'v9'), linux('arm64', 'v8'))).toBe('the entry is listed as linux/arm64/v9 but its config says linux/arm64/v8');
+    expect(platformMismatch(role, linux('amd64', 'v3'), linux('amd64', 'v2'))).toBe('the entry is listed as linux/amd64/v3 but its config says linux/amd64/v2');
+  });
+
+  it('reads variants as containerd does: other spellings of one variant, and the baseline of amd64 (v1) and arm64 (v8), are the same', () => {
+    expect(platformMismatch(role, linux('amd64', 'v1'), linux('amd64'))).toBeUndefined();
+    expect(platformMismatch(role, linux('amd64'), linux('amd64', 'v1'))).toBeUndefined();
+    expect(platformMismatch(role, linux('arm', '7'), linux('arm', 'v7'))).toBeUndefined();
+    expect(platformMismatch(role, linux('arm64', 'v8.0'), linux('aarch64', 'v8'))).toBeUndefined();
+    expect(platformMismatch(role, linux('arm64', '9'), linux('arm64', 'v9.0'))).toBeUndefined();
+  });
+
+  it('keeps a config that names no variant: it says nothing of its CPU (older arm images were listed as arm/v6 over such configs)', () => {
+    expect(platformMismatch(role, linux('arm', 'v6'), linux('arm'))).toBeUndefined();
+    expect(platformMismatch(role, linux('arm64', 'v9'), linux('arm64'))).toBeUndefined();
+  });
+
+  it('keeps an entry that names no variant: it claims any CPU of its architecture, as buildx and crane list them', () => {
+    expect(platformMismatch(role, linux('arm'), linux('arm', 'v6'))).toBeUndefined();
+    expect(platformMismatch(role, linux('arm64'), linux('arm64', 'v9'))).toBeUndefined();
+    expect(platformMismatch(role, linux('amd64'), linux('amd64', 'v3'))).toBeUndefined();
+  });
+
+  it('still compares os and architecture, in the words it always used', () => {
+    expect(platformMismatch(role, linux('amd64'), linux('arm64'))).toBe('the entry is listed as linux/amd64 but its config says linux/arm64');
+    expect(platformMismatch(role, { os: 'windows', architecture: 'amd64' }, linux('amd64'))).toBe('the entry is listed as windows/amd64 but its config says linux/amd64');
+    expect(platformMismatch(role, undefined, linux('arm64'))).toBeUndefined();
+  });
+
+  it('compares os.version and os.features when both sides state them', () => {
+    const windows = (osVersion?: string, features?: string[]) => ({ os: 'windows', architecture: 'amd64', ...(osVersion === undefined ? {} : { 'os.version': osVersion }), ...(features === undefined ? {} : { 'os.features': features }) });
+    expect(platformMismatch(role, windows('10.0.20348.3692'), windows('10.0.17763.7314'))).toBe('the entry is listed as windows/amd64 10.0.20348.3692 but its config says windows/amd64 10.0.17763.7314');
+    expect(platformMismatch(role, windows('10.0.20348.3692'), windows())).toBeUndefined();
+    expect(platformMismatch(role, windows(), windows('10.0.20348.3692'))).toBeUndefined();
+    expect(platformMismatch(role, windows(undefined, ['win32k']), windows(undefined, ['other']))).toBe('the entry is listed as windows/amd64 with os.features win32k but its config says windows/amd64 with os.features other');
+    expect(platformMismatch(role, windows(undefined, ['b', 'a']), windows(undefined, ['a', 'b']))).toBeUndefined();
+    expect(platformMismatch(role, windows(undefined, ['win32k']), windows())).toBeUndefined();
+  });
+});
+
+describe('normalizedCpu', () => {
+  it('reads architectures and variants as containerd/platforms does', () => {
+    expect(normalizedCpu('x86_64', 'V1')).toEqual({ architecture: 'amd64', variant: '' });
+    expect(normalizedCpu('amd64', 'v4')).toEqual({ architecture: 'amd64', variant: 'v4' });
+    expect(normalizedCpu('aarch64', undefined)).toEqual({ architecture: 'arm64', variant: '' });
+    expect(normalizedCpu('arm64', '9.0')).toEqual({ architecture: 'arm64', variant: 'v9' });
+    expect(normalizedCpu('armhf', undefined)).toEqual({ architecture: 'arm', variant: 'v7' });
+    expect(normalizedCpu('armel', undefined)).toEqual({ architecture: 'arm', variant: 'v6' });
+    expect(normalizedCpu('arm', '5')).toEqual({ architecture: 'arm', variant: 'v5' });
+    expect(normalizedCpu('i386', 'anything')).toEqual({ architecture: '386', variant: '' });
+    expect(normalizedCpu('s390x', undefined)).toEqual({ architecture: 's390x', variant: '' });
+  });
+});
+
+describe('platformOfConfig', () => {
+  it('takes the variant, os.version and os.features a config states, and leaves out what is of another type', () => {
+    expect(platformOfConfig({ os: 'linux', architecture: 'arm', variant: 'v6', rootfs: {} })).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    expect(platformOfConfig({ os: 'windows', architecture: 'amd64', 'os.version': '10.0.20348.3692', 'os.features': ['win32k'] }))
+      .toEqual({ os: 'windows', architecture: 'amd64', 'os.version': '10.0.20348.3692', 'os.features': ['win32k'] });
+    expect(platformOfConfig({ os: 'linux', architecture: 'arm', variant: 7, 'os.features': [1] })).toEqual({ os: 'linux', architecture: 'arm' });
   });
 });

@@ -6,6 +6,7 @@ import { MANIFEST_INTEGER_PATHS } from './go-integers.js';
 import { DOCKER_SAVE_FIELDS } from './json-keys.js';
 import { dockerManifestShape, type DockerManifest } from './json-shapes.js';
 import type { LayerRef } from './layers.js';
+import { refuseForeignLayerSources } from './layer-sources.js';
 import { resolveOciLayout, type ResolvedIndex } from './oci-layout.js';
 import { reject } from './rejections.js';
 
@@ -137,6 +138,7 @@ export function resolveDockerArchive(blobs: ArchiveBlobs): DockerImage {
   const one = oneImageOf(images);
   if (one === undefined) return reject('BAD_MANIFEST', `manifest.json lists ${images.length} different images; upload one image per archive`);
   const { image } = one;
+  refuseForeignLayerSources(image);
   const config = entryAt(blobs, image.Config, 'config');
   const layers: LayerRef[] = image.Layers.map((path, index) => {
     const file = entryAt(blobs, path, `layer ${index + 1}`);

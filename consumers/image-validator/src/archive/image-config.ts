@@ -6,10 +6,10 @@ import { CONFIG_INTEGER_PATHS } from './go-integers.js';
 import { CONFIG_FIELDS } from './json-keys.js';
 import { shellShape } from './image-shell.js';
 import { reject } from './rejections.js';
+import { platformOfConfig, type Platform } from '../platforms.js';
 
-export interface ParsedConfig {
-  readonly architecture: string;
-  readonly os: string;
+/** The platform the config names (variant, os.version and os.features when it states them), and what is read from it. */
+export interface ParsedConfig extends Platform {
   readonly diffIds: readonly string[];
   readonly facts: ImageConfigFacts;
 }
@@ -62,8 +62,7 @@ export function parseConfig(file: FileFacts, role: string): ParsedConfig {
   const config = json.config ?? {};
   const healthcheck = healthcheckOf(config.Healthcheck);
   return {
-    architecture: json.architecture,
-    os: json.os,
+    ...platformOfConfig(json),
     diffIds: json.rootfs.diff_ids,
     facts: {
       exposedPorts: Object.keys(config.ExposedPorts ?? {}),

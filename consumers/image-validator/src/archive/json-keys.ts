@@ -38,11 +38,14 @@ export function goFoldedKey(key: string): string {
 /** The fields Orbit reads, by where their object sits (`*` for any array item or member), as written in json-shapes.ts. */
 export type ReadFields = readonly (readonly [JsonPath, readonly string[]])[];
 
+/** A platform's fields, in an index entry and in a config alike: each is compared between the two. */
+const PLATFORM_FIELDS = ['os', 'architecture', 'variant', 'os.version', 'os.features'];
+
 const DESCRIPTOR_FIELDS = ['mediaType', 'artifactType', 'digest', 'size', 'urls', 'data', 'annotations', 'platform'];
 
 /** What a descriptor at each of `paths` is read for, its platform's fields too. */
 function descriptorsAt(paths: readonly JsonPath[]): ReadFields {
-  return paths.flatMap((path): ReadFields => [[path, DESCRIPTOR_FIELDS], [[...path, 'platform'], ['os', 'architecture', 'variant']]]);
+  return paths.flatMap((path): ReadFields => [[path, DESCRIPTOR_FIELDS], [[...path, 'platform'], PLATFORM_FIELDS]]);
 }
 
 /** Manifests, indexes (index.json too), referrers and oci-layout. */
@@ -58,7 +61,7 @@ export const DOCKER_SAVE_FIELDS: ReadFields = [
 ];
 
 export const CONFIG_FIELDS: ReadFields = [
-  [[], ['architecture', 'os', 'created', 'author', 'history', 'config', 'rootfs']],
+  [[], [...PLATFORM_FIELDS, 'created', 'author', 'history', 'config', 'rootfs']],
   [['history', '*'], ['created', 'created_by', 'author', 'comment', 'empty_layer']],
   [['config'], ['ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'User', 'Labels', 'Healthcheck', 'StopSignal', 'ArgsEscaped', 'Volumes', 'Shell']],
   [['config', 'Healthcheck'], ['Test', 'Interval', 'Timeout', 'StartPeriod', 'Retries']],

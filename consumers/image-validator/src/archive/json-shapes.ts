@@ -149,6 +149,10 @@ const goTime = z.string().refine((text) => {
 export const configShape = z.looseObject({
   architecture: z.string().min(1, NO_PLATFORM),
   os: z.string().min(1, NO_PLATFORM),
+  // Compared with what the index entry claims (platforms.ts); Go refuses a config where they are of another type.
+  variant: z.string().nullable().optional(),
+  'os.version': z.string().nullable().optional(),
+  'os.features': z.array(z.string()).nullable().optional(),
   created: goTime,
   author: z.string().nullable().optional(),
   history: z.array(z.looseObject({

@@ -3,6 +3,9 @@ import { blobPath, parseJson, type ArchiveBlobs } from './blob-store.js';
 import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_TYPES, indexShape, manifestShape, ociLayoutShape, type Descriptor, type ImageIndex, type ImageManifest } from './json-shapes.js';
 import { choosePlatform, isAttestation, isPlatform, platformName, platformsListedTwice } from '../platforms.js';
 import { checkReferrers, isReferrersTagged, splitReferrers } from './referrers.js';
+import { refuseOtherKind } from './declared-kind.js';
+import { referrersListedBy } from './pulled-from.js';
+import { refuseSamePlatformImages, unplacedImagesProblem } from './same-platform-images.js';
 import { reject } from './rejections.js';
 
 /**
@@ -75,12 +78,9 @@ function choose(index: ImageIndex, where: string, notes: string[], blobs: Archiv
   }
   const digests = new Set(images.map((entry) => entry.digest));
   if (digests.size === 1) return first;
-  const unplaced = images.filter((entry) => entry.platform === undefined).length;
-  if (unplaced > 0) {
-    const which = unplaced === images.length ? 'none of them with a platform' : `${unplaced} of them without a platform`;
-    return reject('BAD_MANIFEST', `${where} names ${digests.size} different images, ${which}, so no one image is the archive's; upload one image per archive`);
-  }
+  if (images.some((entry) => entry.platform === undefined)) return reject('BAD_MANIFEST', unplacedImagesProblem(images, where));
   const present = images.filter((entry) => blobs.has(blobPath(entry.digest)));
+  if (!whole) refuseSamePlatformImages(present, where);
   const candidates = present.length > 0 ? present : images;
   // docker save's manifest.json names the platform docker load takes (the machine's: arm64 on a Mac), not necessarily linux/amd64.
   const wanted = wantedConfig === undefined ? undefined : candidates.find((entry) => manifestIfHeld(entry, blobs)?.config.digest === wantedConfig);
@@ -190,6 +190,7 @@ function listedWithinIndexes(entries: readonly Descriptor[], blobs: ArchiveBlobs
 function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number, notes: string[], chosenAbove: boolean, wantedConfig: string | undefined): Resolution {
   const kind = kindOf(descriptor, blobs);
   const file = blobs.blob(descriptor, kind === 'index' ? 'image index' : 'manifest');
+  refuseOtherKind(blobs, descriptor, kind);
   if (kind === 'manifest') {
     const manifest = parseJson(file, manifestShape, 'manifest', 'BAD_MANIFEST');
     checkDocumentType(manifest.mediaType, MANIFEST_TYPES, `manifest ${descriptor.digest}`);
@@ -242,7 +243,7 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   const { passed, digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
   // What the registry gets: the whole index and what it lists, else the one manifest.
   const pushedDigests = new Set(whole === null ? [digest] : [whole.digest, ...whole.entries.map((entry) => entry.digest)]);
-  const checked = checkReferrers(referrers, new Set(passed), pushedDigests, blobs);
+  const checked = checkReferrers(referrers, new Set(passed), pushedDigests, blobs, referrersListedBy(top));
   notes.push(...checked.notes);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)

@@ -121,7 +121,7 @@ export interface CheckedReferrers {
  * sees, so it stays in the stored archive only, and so does a referrer that
  * is an index (what it lists was never checked as blobs).
  */
-export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, imageDigests: ReadonlySet<string>, pushedDigests: ReadonlySet<string>, blobs: ArchiveBlobs): CheckedReferrers {
+export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, imageDigests: ReadonlySet<string>, pushedDigests: ReadonlySet<string>, blobs: ArchiveBlobs, listedBy = 'index.json also lists'): CheckedReferrers {
   if (referrers.length === 0) return { notes: [], pushed: [] };
   for (const tagIndex of tagIndexes) blobs.blob(tagIndex, `referrers index ${tagIndex.annotations?.[REF_NAME] ?? ''}`);
   const about = new Set(imageDigests);
@@ -165,7 +165,7 @@ export function checkReferrers({ referrers, tagIndexes }: ListedReferrers, image
     : unreached.length === referrers.length ? 'not pushed to the registry: they are about manifests it does not get'
       : `pushed to the registry after the image except ${unreached.join(', ')}, about manifests it does not get`;
   const past = reachable.length > pushed.length ? `; only the first ${MAX_PUSHED_REFERRERS} are pushed, ${reachable.length - pushed.length} more stay in the archive only` : '';
-  return { notes: [`index.json also lists ${count} of the image (${types.join(', ')}), checked by digest, kept in the stored archive and ${where}${past}`], pushed };
+  return { notes: [`${listedBy} ${count} of the image (${types.join(', ')}), checked by digest, kept in the stored archive and ${where}${past}`], pushed };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Descriptor } from '../archive/index.js';
-import { platformMismatch, platformName } from '../platforms.js';
+import { platformMismatch, platformName, platformOfConfig, type Platform } from '../platforms.js';
 import { MAX_MANIFEST_BYTES, PullRefusedError, sha256Of, type RegistryClient } from '@orbit/lib';
 
-/** The config's platform fields; the rest of it is the validator's to read. */
+/** The config's os and architecture (its variant, OS version and features are read beside them); the rest of it is the validator's to read. */
 const configPlatformShape = z.looseObject({ os: z.string(), architecture: z.string() });
 
 /** A config blob as the registry sent it, to be written into the archive instead of fetched a second time. */
@@ -12,10 +12,10 @@ export interface FetchedConfig {
   readonly bytes: Buffer;
 }
 
-function platformOf(bytes: Buffer): z.infer<typeof configPlatformShape> | undefined {
+function platformOf(bytes: Buffer): Platform | undefined {
   try {
     const parsed = configPlatformShape.safeParse(JSON.parse(bytes.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
+    return parsed.success ? platformOfConfig(parsed.data) : undefined;
   } catch {
     return undefined;
   }

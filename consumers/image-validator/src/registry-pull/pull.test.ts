@@ -10,6 +10,7 @@ import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-inde
 import { PullRefusedError, RegistryClient, RegistryUnavailableError } from '@orbit/lib';
 import { buildImage, ociManifestJson } from '../../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS, PULL_NOTE, validateArchive } from '../archive/index.js';
+import { PULLED_FROM } from '../archive/pulled-from.js';
 import { pullAsOciArchive, refNameOf, type PullResult, type PullTarget } from './pull.js';
 
 const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -293,7 +294,7 @@ describe('pullAsOciArchive from an image index', () => {
     expect(pulled).toEqual({ manifestDigest: digest(index), bytes: blobs.reduce((sum, blob) => sum + blob.length, 0) });
     expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': '1' } }],
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': '1', [PULLED_FROM]: 'registry.test/team/app:1' } }],
     });
     expect([...names].sort()).toEqual(['oci-layout', 'index.json', ...[index, amd, arm, attestation, ...blobs].map(blobName)].sort());
     for (const bytes of [index, amd, arm, attestation, ...blobs]) expect(files.get(blobName(bytes))).toEqual(bytes);
@@ -319,7 +320,7 @@ describe('pullAsOciArchive from an image index', () => {
     expect(files.get(blobName(armLayer))).toEqual(armLayer);
     expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': `registry.test/team/app@${digest(index)}` } }],
+      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': `registry.test/team/app@${digest(index)}`, [PULLED_FROM]: `registry.test/team/app@${digest(index)}` } }],
     });
   });
 
@@ -565,7 +566,7 @@ describe('pullAsOciArchive of an image with large JSON referrers', () => {
     const archive = await archiveOfPull(client, { tag: 'v1', digest: null, maxBytes: 1 << 30 });
     const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
     if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
-    expect(outcome.notes.join('\n')).toMatch(/also lists 10 /);
+    expect(outcome.notes.join('\n')).toMatch(/also (?:lists|has) 10 /);
   }, 30_000);
 });
 
@@ -583,6 +584,14 @@ describe('pullAsOciArchive by digest, with a referrer beside the image', () => {
     // A repository name outside the layout's grammar (docker allows `__`) is named by the digest alone.
     expect(refNameOf('registry.test/team__x/app', null, digest(manifest))).toBe(digest(manifest));
     expect(refNameOf('registry.test/team/app', 'v1', digest(manifest))).toBe('v1');
+  });
+
+  it('names the reference its referrers came from in the note, not index.json, which the uploader never wrote (found by a review)', async () => {
+    const { client } = await imageWithReferrers(signature);
+    const archive = await archiveOfPull(client, { tag: 'v1', digest: null, maxBytes: 1 << 30 });
+    const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
+    if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+    expect(outcome.notes).toEqual([expect.stringMatching(/^registry\.test\/team\/app:v1 also has a referrer of the image \(application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json\), checked by digest/)]);
   });
 
   it.skipIf(skopeoMissing)('writes an archive skopeo inspects by that name', async () => {

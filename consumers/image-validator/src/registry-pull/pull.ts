@@ -5,6 +5,7 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
 import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
+import { PULLED_FROM } from '../archive/pulled-from.js';
 import { claimedPlatformConfig } from './claimed-platform.js';
 import type { PullDeadline } from './pull-deadline.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
@@ -25,7 +26,7 @@ const MAX_PLATFORM_REFERRER_LOOKUPS = 16;
 
 // The archive's descriptor shape, so a pulled image is read as strictly as an uploaded one.
 const indexShape = z.looseObject({ mediaType: z.string().optional(), manifests: z.array(descriptorShape).min(1) });
-const manifestShape = z.looseObject({ mediaType: z.string().optional(), config: descriptorShape, layers: z.array(descriptorShape).min(1) });
+const manifestShape = z.looseObject({ mediaType: z.string().optional(), artifactType: z.string().optional(), config: descriptorShape, layers: z.array(descriptorShape).min(1) });
 type IndexEntry = Descriptor;
 type ImageIndex = z.infer<typeof indexShape>;
 type ImageManifest = z.infer<typeof manifestShape>;
@@ -100,12 +101,21 @@ function indexOf(parsed: unknown): ImageIndex | undefined {
   return index.success && !manifestShape.safeParse(parsed).success ? index.data : undefined;
 }
 
+/**
+ * What kind of artifact a manifest is, when its config is no image config: its artifactType when it names one (oras
+ * push --artifact-type writes the empty config, application/vnd.oci.empty.v1+json, which says nothing of what it is),
+ * else the config's media type. Undefined for an image.
+ */
+function artifactKind(manifest: { readonly artifactType?: string | undefined; readonly config?: { readonly mediaType?: string | undefined } | undefined }): string | undefined {
+  const configType = manifest.config?.mediaType;
+  if (configType === undefined || IMAGE_CONFIG_TYPES.has(configType)) return undefined;
+  return manifest.artifactType === undefined ? `config media type ${configType}` : `artifact type ${manifest.artifactType}, config media type ${configType}`;
+}
+
 /** Refused before any blob is fetched: a multi-GB model or chart pushed by ORAS or Helm is no image to download first. */
 function requireImageConfig(manifest: ImageManifest, what: string): void {
-  const configType = manifest.config.mediaType;
-  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) {
-    throw new PullRefusedError('BAD_MANIFEST', `${what} is not a container image but an artifact (config media type ${configType}); nothing was downloaded`);
-  }
+  const kind = artifactKind(manifest);
+  if (kind !== undefined) throw new PullRefusedError('BAD_MANIFEST', `${what} is not a container image but an artifact (${kind}); nothing was downloaded`);
 }
 
 /** Docker's schema 1 manifest (deprecated since 2017): no config blob, and a digest of its payload without signatures. */
@@ -121,10 +131,28 @@ function singleImage(parsed: unknown, asked: string): ImageManifest {
     if (isSchema1(parsed)) {
       throw new PullRefusedError('BAD_MANIFEST', `${asked} has a Docker schema 1 manifest, which is not supported; push it again with a current tool (it then gets a schema 2 or OCI manifest)`);
     }
+    const layerless = layerlessProblem(parsed);
+    if (layerless !== undefined) throw new PullRefusedError('BAD_MANIFEST', `${asked} ${layerless.problem}; nothing was downloaded`);
     throw new PullRefusedError('BAD_MANIFEST', `${asked}: the registry sent no image manifest (${firstIssue(manifest.error)})`);
   }
   requireImageConfig(manifest.data, asked);
   return manifest.data;
+}
+
+// A manifest with its config and an empty layer list: what `oras push` of no file, or an image built FROM scratch with nothing added, sends.
+const layerlessShape = z.looseObject({ artifactType: z.string().optional(), config: descriptorShape, layers: z.array(z.unknown()).max(0) });
+
+/**
+ * Why a manifest that lists no layers is not pulled, in those words (found by a review: it was "the registry sent no
+ * image manifest (layers: Too small: expected array to have >=1 items)"): an artifact as an artifact, anything else
+ * as an image with nothing to run. Undefined for any other document.
+ */
+function layerlessProblem(parsed: unknown): { readonly artifact: boolean; readonly problem: string } | undefined {
+  const layerless = layerlessShape.safeParse(parsed);
+  if (!layerless.success) return undefined;
+  const kind = artifactKind(layerless.data);
+  if (kind !== undefined) return { artifact: true, problem: `is not a container image but an artifact (${kind})` };
+  return { artifact: false, problem: 'is an image manifest that lists no layers: no container can run from it (a runtime needs at least one filesystem layer)' };
 }
 
 function nestedIndex(entry: IndexEntry): string {
@@ -174,11 +202,16 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
   const parsed = parseJson(bytes, `manifest ${entry.digest}`);
   if (indexOf(parsed)) return { entry, pulled: null, unkept: nestedIndex(entry), nested: true };
   const manifest = manifestShape.safeParse(parsed);
-  if (!manifest.success) throw new PullRefusedError('BAD_MANIFEST', `${what} is no image manifest (${firstIssue(manifest.error)})`);
+  if (!manifest.success) {
+    const layerless = layerlessProblem(parsed);
+    // An artifact of no layers beside the images keeps the index from being pulled whole, as any other artifact does.
+    if (layerless?.artifact) return { entry, pulled: null, unkept: `${what} ${layerless.problem}` };
+    throw new PullRefusedError('BAD_MANIFEST', `${what} ${layerless?.problem ?? `is no image manifest (${firstIssue(manifest.error)})`}`);
+  }
   const pulled = { digest: entry.digest, bytes, manifest: manifest.data };
   if (isAttestation(entry)) return { entry, pulled, unkept: null };
-  const configType = manifest.data.config.mediaType;
-  if (configType !== undefined && !IMAGE_CONFIG_TYPES.has(configType)) return { entry, pulled, unkept: `${what} is not a container image but an artifact (config media type ${configType})` };
+  const kind = artifactKind(manifest.data);
+  if (kind !== undefined) return { entry, pulled, unkept: `${what} is not a container image but an artifact (${kind})` };
   const foreign = manifest.data.layers.find(isForeign);
   if (foreign) return { entry, pulled, unkept: `${what} has a layer its registry does not serve (${foreign.mediaType ?? 'with urls'})` };
   return { entry, pulled, unkept: null };
@@ -214,6 +247,7 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   const manifests = entries.flatMap(({ pulled }) => (pulled ? [pulled] : []));
   const total = totalOf(manifests);
   if (entries.every(({ unkept }) => unkept === null) && total <= target.maxBytes) {
+    refuseUnplacedImages(entries, asked);
     // A pull-through cache or a half-replicated repository lists platforms whose blobs it does not have: docker pull takes its own.
     const unserved = await unservedBlobs(client, manifests);
     // The index's own mediaType field, which a Docker manifest list always has; an OCI index may leave it out.
@@ -243,6 +277,20 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
   }
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
   return onePlatform(client, choice, chosen, `${asked} is an image index of ${listed.map(platformName).join(', ')}; only ${platformName(choice)} was pulled, because ${why}${leftUnsaid(listed, choice)}`);
+}
+
+/**
+ * An index of several different images, some naming no platform, refused in a reference's words before any blob is
+ * fetched: no one image is the reference's, and its archive would be refused for it anyway, told to "upload one image
+ * per archive" (found by a review). Only for an index pulled whole: alone, the first image is what containerd takes.
+ */
+function refuseUnplacedImages(entries: readonly PulledEntry[], asked: string): void {
+  const images = entries.filter(({ entry, pulled }) => pulled !== null && !isAttestation(entry));
+  const unplaced = images.filter(({ entry }) => entry.platform === undefined).length;
+  if (images.length < 2 || unplaced === 0) return;
+  const which = unplaced === images.length ? 'none of them with a platform' : `${unplaced} of them without a platform`;
+  throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${images.length} different images (${images.map(({ entry }) => entry.digest).join(', ')}), ${which}, `
+    + 'so no one image is the reference\'s (a node picks an image of an index by its platform); reference one of them by digest, or push an index whose entries name their platforms; nothing was downloaded');
 }
 
 /**
@@ -443,12 +491,13 @@ export function refNameOf(repositoryName: string, tag: string | null, digest: st
   return REF_NAME_GRAMMAR.test(named) ? named : digest;
 }
 
-function annotationsOf(refName: string, note: string | undefined): { annotations: Record<string, string> } {
-  return { annotations: { 'org.opencontainers.image.ref.name': refName, ...(note ? { [PULL_NOTE]: note } : {}) } };
+/** The top entry's annotations: its name, the reference it was pulled from (for the validator's notes to name it) and why one platform was taken. */
+function annotationsOf(refName: string, asked: string, note: string | undefined): { annotations: Record<string, string> } {
+  return { annotations: { 'org.opencontainers.image.ref.name': refName, [PULLED_FROM]: asked, ...(note ? { [PULL_NOTE]: note } : {}) } };
 }
 
 /** oci-layout, the documents as sent, each blob once, then index.json naming the top document and the referrers beside it. */
-async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, referrers: readonly PulledReferrer[], deadline: PullDeadline | undefined): Promise<void> {
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, asked: string, referrers: readonly PulledReferrer[], deadline: PullDeadline | undefined): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
@@ -470,7 +519,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
       manifests: [
-        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(refName, resolved.note) },
+        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(refName, asked, resolved.note) },
         // As oras cp -r lists them: untagged beside the image, cosign's under their tag.
         ...referrers.map((referrer) => ({
           mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.bytes.length,
@@ -527,7 +576,7 @@ async function pullWithin(client: RegistryClient, target: PullTarget, sink: Writ
   const { referrers, note } = await pullReferrers(client, [resolved.top.digest, ...(platforms.length <= MAX_PLATFORM_REFERRER_LOOKUPS ? platforms : [])]);
   target.deadline?.declare(total + referrers.flatMap((referrer) => referrer.blobs).reduce((sum, blob) => sum + blob.size, 0));
   const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
-  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), referrers, target.deadline);
+  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), asked, referrers, target.deadline);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
 
