@@ -21,6 +21,10 @@ describe('dlq:list lines (found by a review: a forged letter was listed pending 
     const tally = new ListTally();
     for (const one of [letter, forged, { ...letter, redriven: true }]) tally.count(one);
     expect(tally.summary(1)).toBe('3 dead letter(s) in 1 DLQ topic(s), 1 pending (not re-driven yet), 1 set aside as not holding the message they name (forged or altered: a re-drive will not send them)');
+    const gone = new ListTally();
+    gone.count({ ...letter, notTheOriginal: 'no message at orbit.transfer.requested 2@17: the letter cannot be checked against it' });
+    // Found by a reread: a genuine letter whose original was deleted was counted "forged or altered".
+    expect(gone.summary(1)).toBe('1 dead letter(s) in 1 DLQ topic(s), 0 pending (not re-driven yet), 1 set aside as naming a position that holds no message (deleted, compacted or never written: they cannot be checked, and a re-drive will not send them)');
     const plain = new ListTally();
     plain.count(letter);
     expect(plain.summary(2)).toBe('1 dead letter(s) in 2 DLQ topic(s), 1 pending (not re-driven yet)');

@@ -1,5 +1,6 @@
 /** The lines `dlq:list` and `dlq:redrive` print of letters, and the count a list ends with. */
 import { letterState, positionOf, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
+import { namesNoMessage } from './kafka/dlq-originals.js';
 
 /** A letter as both commands show it: where it is, what it names, and why it failed. */
 export function letterLine(letter: LetterSummary): string {
@@ -36,16 +37,24 @@ export class ListTally {
   private total = 0;
   private pending = 0;
   private notTheOriginal = 0;
+  /** Of those, the letters whose position holds no message (deleted, compacted, never written): maybe genuine. */
+  private unchecked = 0;
 
   count(letter: LetterSummary): void {
     this.total += 1;
     if (letterState(letter) === 'pending') this.pending += 1;
-    if (letter.notTheOriginal !== undefined) this.notTheOriginal += 1;
+    if (letter.notTheOriginal === undefined) return;
+    if (namesNoMessage(letter.notTheOriginal)) this.unchecked += 1;
+    else this.notTheOriginal += 1;
   }
 
-  /** The list's last line. A forged letter is not pending: the next re-drive sets it aside. */
+  /**
+   * The list's last line. A letter set aside is not pending: the next re-drive sets it aside. One whose position holds
+   * no message is not called forged (a genuine letter whose original was deleted reads so too).
+   */
   summary(dlqTopics: number): string {
     const forged = this.notTheOriginal > 0 ? `, ${this.notTheOriginal} set aside as not holding the message they name (forged or altered: a re-drive will not send them)` : '';
-    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}`;
+    const unchecked = this.unchecked > 0 ? `, ${this.unchecked} set aside as naming a position that holds no message (deleted, compacted or never written: they cannot be checked, and a re-drive will not send them)` : '';
+    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}${unchecked}`;
   }
 }

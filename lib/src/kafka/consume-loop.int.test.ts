@@ -298,6 +298,114 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
+  it('on a stop, commits the messages handled ahead of a long one that ended meanwhile, so the next member does not handle them again (found by a reread)', async () => {
+    const { topic, codec: keyCodec, sendTo } = await partitionedTopic('keysdrain', 1);
+    const [slow, otherA, otherB] = [sample('X'.repeat(60)), sample('Y'.repeat(60)), sample('Z'.repeat(60))];
+    const handled: string[] = [];
+    const groupId = `group-${uniqueSuffix()}`;
+    const loopOf = (): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        // A handler that finishes its write though the stop began (as a pull past its last byte does).
+        if (message.event.eventId === slow.eventId && handled.length === 1) await new Promise((resolve) => setTimeout(resolve, 2_500));
+      },
+    });
+    const first = loopOf();
+    await first.start();
+    try {
+      await sendTo(0, slow);
+      await waitFor(() => handled.includes(slow.eventId), { what: 'the slow message started' });
+      await sendTo(0, otherA);
+      await sendTo(0, otherB);
+      await waitFor(() => handled.includes(otherB.eventId), { what: 'the other keys handled ahead' });
+    } finally {
+      await first.stop();
+    }
+    const second = loopOf();
+    await second.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(handled).toEqual([slow.eventId, otherA.eventId, otherB.eventId]);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('waits on a stop for a handler that was about to go on detached, and commits it (found by a reread: stop returned while it ran)', async () => {
+    const { topic, codec: keyCodec, sendTo } = await partitionedTopic('stoprace', 1);
+    const event = sample('Q'.repeat(60));
+    const handled: string[] = [];
+    let running = false;
+    const groupId = `group-${uniqueSuffix()}`;
+    const loopOf = (): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(message.event.eventId);
+        running = true;
+        if (handled.length === 1) await new Promise((resolve) => setTimeout(resolve, 1_500));
+        running = false;
+      },
+    });
+    const first = loopOf();
+    await first.start();
+    await sendTo(0, event);
+    await waitFor(() => running, { what: 'the handler started', intervalMs: 10 });
+    await first.stop(); // before detachAfterMs
+    expect(running).toBe(false);
+    const second = loopOf();
+    await second.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(handled).toEqual([event.eventId]);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('commits a detached handler\'s message when a rebalance left its partition with this member, so a SIGTERM after (a rolling deploy) does not have it handled again (found by a reread)', async () => {
+    const { topic, codec: rbCodec, sendTo } = await partitionedTopic('keeps', 1);
+    const groupId = `group-${uniqueSuffix()}`;
+    const handled: string[] = [];
+    let releaseA = (): void => undefined;
+    const held = new Promise<void>((resolve) => { releaseA = resolve; });
+    // kafkajs's round robin orders members by id, which starts with the client id: A's sorts first and keeps the partition.
+    const loopOf = (name: 'A' | 'B' | 'C', clientId: string): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
+      kafka: testKafka(clientId), groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry,
+      sessionTimeoutMs: 10_000, maxWaitTimeMs: 500, stallMs: 30_000, detachAfterMs: 300,
+      decode: (name_, value) => rbCodec.decode(name_, value) as Promise<UploadRequested>,
+      handler: async (message) => {
+        handled.push(`${name}:${message.offset}`);
+        if (name === 'A' && message.offset === '0') await held;
+      },
+    });
+    const a = loopOf('A', `a-member-a-${uniqueSuffix()}`);
+    const b = loopOf('B', `z-member-b-${uniqueSuffix()}`);
+    try {
+      await sendTo(0, sample(`uid-keeps-${uniqueSuffix()}`));
+      await a.start();
+      await waitFor(() => handled.includes('A:0'), { what: 'A handling offset 0' });
+      await b.start(); // a rebalance that leaves the partition with A
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const stopping = a.stop();
+      releaseA();
+      await stopping;
+    } finally {
+      releaseA();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    const c = loopOf('C', `c-member-c-${uniqueSuffix()}`);
+    await c.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(handled).toEqual(['A:0']);
+    } finally {
+      await c.stop();
+    }
+  }, 90_000);
+
   it('commits a detached handler\'s message as soon as it ends, so a SIGTERM right then does not have it handled again (found by a probe)', async () => {
     const { topic, codec: stopCodec, sendTo } = await partitionedTopic('stop', 1);
     const groupId = `group-${uniqueSuffix()}`;

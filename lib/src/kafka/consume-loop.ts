@@ -65,6 +65,11 @@ export class ConsumeLoop<E> extends EventEmitter {
    * right there, so that no message before it is left undone.
    */
   private readonly committed = new Map<string, { readonly generation: number; readonly next: string }>();
+  /**
+   * Since which generation this member has had each of its partitions without a break: a join by the same member id
+   * as the one before missed no generation in between, so a partition it gave again was nobody else's meanwhile.
+   */
+  private ownership: { memberId: string; readonly since: Map<string, number> } = { memberId: '', since: new Map() };
   /** The read of the group's committed offsets after the latest join (see learnCommitted). */
   private learning: Promise<void> = Promise.resolve();
 
@@ -85,6 +90,7 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.detached = new DetachedHandlers({
       log: this.log, detachAfterMs: options.detachAfterMs ?? 1_000, maxDetachedHandlers: options.maxDetachedHandlers ?? 4,
       generation: () => this.generation,
+      ownedSince: (topic, partition) => this.ownership.since.get(partitionKey(topic, partition)),
       processOne: (topic, partition, message) => this.processOne(topic, partition, message),
       commit: async (topic, partition, offset) => {
         this.committed.set(partitionKey(topic, partition), { generation: this.generation, next: offset });
@@ -99,9 +105,10 @@ export class ConsumeLoop<E> extends EventEmitter {
     const lifecycle: ConsumerLifecycle = {
       log: this.log,
       isCurrent: (consumer) => consumer === this.consumer,
-      joined: (assignment) => {
+      joined: (assignment, memberId) => {
         this.joined = true;
         this.generation += 1;
+        this.owning(assignment, memberId);
         this.emitEvent(CONSUMER_EVENTS.ready, { groupId: this.options.groupId });
         // After every rebalance: the lag series of partitions this member no longer has are removed (instrumentConsumeLoop).
         this.emit(CONSUMER_ASSIGNED_EVENT, { assignment } satisfies ConsumerAssignedPayload);
@@ -119,6 +126,25 @@ export class ConsumeLoop<E> extends EventEmitter {
       if (consumer === this.consumer && payload.batchSize === 0) void this.commitPastMarkers(payload);
     });
     return [consumer, activity];
+  }
+
+  /**
+   * Notes the partitions this join gave, with since when this member has had each, and forgets what it knew of the
+   * others (their messages done ahead, their retry counts: a partition given back later starts afresh).
+   */
+  private owning(assignment: ConsumerAssignedPayload['assignment'], memberId: string): void {
+    const before = this.ownership.memberId === memberId ? this.ownership.since : new Map<string, number>();
+    const since = new Map<string, number>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        const key = partitionKey(topic, partition);
+        since.set(key, before.get(key) ?? this.generation);
+      }
+    }
+    this.ownership = { memberId, since };
+    const kept = new Set(since.keys());
+    this.detached.forgetAllBut(kept);
+    for (const key of this.attempts.keys()) if (!kept.has(key.slice(0, key.lastIndexOf(':')))) this.attempts.delete(key);
   }
 
   /**
@@ -233,6 +259,8 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.joined = false;
     this.crashedForGood = false;
     this.generation += 1;
+    // A new member: whatever the old one had may have been another's in between.
+    this.ownership = { memberId: '', since: new Map() };
     [this.consumer, this.activity] = this.createConsumer();
     const retired: Promise<void> = old.disconnect().catch((error: unknown) => this.log.warn({ err: error }, 'replaced consumer failed to disconnect'))
       .finally(() => this.retiring.delete(retired));
@@ -268,6 +296,7 @@ export class ConsumeLoop<E> extends EventEmitter {
         await this.replacing;
         // Aborted by the signal, they end as retries: their messages stay uncommitted for the next owner.
         await this.detached.ended();
+        await this.commitDoneRuns();
         await Promise.all([this.consumer.disconnect(), ...this.retiring]);
         return true;
       })(),
@@ -277,6 +306,25 @@ export class ConsumeLoop<E> extends EventEmitter {
     await this.dlqProducer?.disconnect();
     this.emitEvent(CONSUMER_EVENTS.stopped, { groupId: this.options.groupId });
     this.log.info('consume loop stopped');
+  }
+
+  /**
+   * On a stop, after every handler ended: commits each partition past the messages done in an unbroken run from its
+   * next offset to commit (those handled behind a slow one that ended meanwhile), so the next owner does not handle
+   * them again. Only partitions this member committed in the current generation, which it still has.
+   */
+  private async commitDoneRuns(): Promise<void> {
+    for (const [key, made] of this.committed) {
+      if (made.generation !== this.generation || !this.ownership.since.has(key)) continue;
+      const split = key.lastIndexOf(':');
+      const [topic, partition] = [key.slice(0, split), Number(key.slice(split + 1))];
+      const next = this.detached.doneRunFrom(topic, partition, made.next);
+      if (next === undefined) continue;
+      this.committed.set(key, { generation: made.generation, next });
+      await this.consumer.commitOffsets([{ topic, partition, offset: next }]).catch((error: unknown) => {
+        this.log.warn({ err: error, topic, partition, offset: next }, 'could not commit the messages done ahead on stopping; the next owner handles them again');
+      });
+    }
   }
 
   private async processBatch({ batch, resolveOffset, heartbeat, pause, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload, activity: ConsumerActivity): Promise<void> {

@@ -14,7 +14,8 @@ import { CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloa
 export interface ConsumerLifecycle {
   readonly log: Logger;
   isCurrent(consumer: Consumer): boolean;
-  joined(assignment: ConsumerAssignedPayload['assignment']): void;
+  /** `memberId`: the group's name for this member at this join (a new one after it was dropped from the group). */
+  joined(assignment: ConsumerAssignedPayload['assignment'], memberId: string): void;
   /** The loop's state only: the crash line and event are the listener's. */
   crashed(restart: boolean): void;
   rebalancing(): void;
@@ -45,7 +46,7 @@ function listenToLifecycle(consumer: Consumer, activity: ConsumerActivity, lifec
   const events = consumer.events;
   consumer.on(events.GROUP_JOIN, ({ payload }) => {
     activity.note('joined', 'group joined', Date.now(), { memberId: payload.memberId, durationMs: payload.duration });
-    if (lifecycle.isCurrent(consumer)) lifecycle.joined(payload.memberAssignment);
+    if (lifecycle.isCurrent(consumer)) lifecycle.joined(payload.memberAssignment, payload.memberId);
   });
   consumer.on(events.CRASH, ({ payload }) => {
     activity.note('info', 'crashed', Date.now(), { error: String(payload.error), restart: payload.restart });

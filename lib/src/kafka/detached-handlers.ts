@@ -14,6 +14,8 @@ import { offsetAfter, partitionKey } from './partition-offsets.js';
 
 /** A handler that outran detachAfterMs and goes on while its batch goes on with other keys. */
 interface DetachedHandler {
+  /** The offset of the message fetched just before its own, if its batch had one (see doneRunFrom). */
+  readonly previous: string | undefined;
   /** The group generation its message was fetched in (see commitAtFront). */
   readonly fetchedIn: number;
   /** Every earlier message of its partition was resolved when it detached: it is the next to commit. */
@@ -26,8 +28,11 @@ interface DetachedHandler {
 interface PartitionAhead {
   /** By offset: handlers that outran detachAfterMs, running or ended and not yet applied. */
   readonly detached: Map<string, DetachedHandler>;
-  /** Offsets handled while an earlier message was unresolved: done, resolved in their turn. */
-  readonly done: Set<string>;
+  /**
+   * Offsets handled while an earlier message was unresolved: done, resolved in their turn; each with the offset of the
+   * message fetched just before it, so that a run of done messages can be told from one with a gap (see doneRunFrom).
+   */
+  readonly done: Map<string, string | undefined>;
   /** Resumes the partition paused by waitBehind; cleared once used. */
   resume?: () => void;
   timer?: NodeJS.Timeout;
@@ -42,6 +47,8 @@ interface PartitionAhead {
 export class PartitionPass {
   readonly waitingKeys = new Set<string>();
   behind = false;
+  /** The offset of the message this pass looked at last. */
+  previous: string | undefined;
   constructor(readonly topic: string, readonly partition: number) {}
 }
 
@@ -61,6 +68,11 @@ export interface DetachingHost {
   readonly log: Logger;
   readonly detachAfterMs: number;
   readonly maxDetachedHandlers: number;
+  /**
+   * The generation since which this member has had the partition without a break (every join since gave it to this
+   * member), or undefined when it does not have it now.
+   */
+  ownedSince(topic: string, partition: number): number | undefined;
   /** The current consumer's group generation, as this member sees it (see ConsumeLoop's generation). */
   generation(): number;
   processOne(topic: string, partition: number, message: KafkaMessage): Promise<StepOutcome>;
@@ -71,6 +83,10 @@ export interface DetachingHost {
 export class DetachedHandlers {
   private readonly partitions = new Map<string, PartitionAhead>();
   private readonly runs = new Set<Promise<void>>();
+  /** Handlers running in a pass, not (yet) detached: a stop waits for them too. */
+  private readonly inPass = new Set<Promise<unknown>>();
+  /** Set by ended(): a handler is then waited for in its pass, never detached, so that the stop can wait for it. */
+  private stopping = false;
   /**
    * By topic: handlers detached beyond maxDetachedHandlers still running, and
    * the resumes of that topic's partitions paused until they end.
@@ -79,10 +95,49 @@ export class DetachedHandlers {
 
   constructor(private readonly host: DetachingHost) {}
 
-  /** Every detached handler ended; on shutdown they are aborted and end as retries, uncommitted for the next owner. */
+  /**
+   * Every handler ended, detached or in a pass, including one a pass started while the stop began (a handler cut off
+   * mid-write by the process's exit was handled again). On shutdown they are aborted and end as retries, uncommitted
+   * for the next owner.
+   */
   async ended(): Promise<void> {
+    this.stopping = true;
     for (const ahead of this.partitions.values()) clearTimeout(ahead.timer);
-    await Promise.all(this.runs);
+    while (this.runs.size > 0 || this.inPass.size > 0) await Promise.all([...this.runs, ...this.inPass]);
+  }
+
+  /**
+   * The offset to commit after `next` (the partition's next offset to commit) once the messages from there on that
+   * are done in an unbroken run, by this member ahead of their turn or by detached handlers that ended, are counted:
+   * on a stop, the messages handled behind a slow one that ended meanwhile are not handled again by the next owner.
+   * Undefined when the run is empty.
+   */
+  doneRunFrom(topic: string, partition: number, next: string): string | undefined {
+    const ahead = this.partitions.get(partitionKey(topic, partition));
+    if (!ahead) return undefined;
+    const done = new Map(ahead.done);
+    for (const [offset, handler] of ahead.detached) if (handler.outcome?.done !== undefined) done.set(offset, handler.previous);
+    let position = BigInt(next);
+    let moved = false;
+    for (;;) {
+      // The message at or after `position` whose predecessor in its batch is before it: nothing lies between.
+      const link = [...done].find(([offset, previous]) => previous !== undefined && BigInt(previous) < position && BigInt(offset) >= position);
+      if (!link) return moved ? position.toString() : undefined;
+      position = BigInt(link[0]) + 1n;
+      moved = true;
+    }
+  }
+
+  /** Forgets what it knew of partitions this member no longer has (their handlers still running are kept until they end). */
+  forgetAllBut(kept: ReadonlySet<string>): void {
+    for (const [key, ahead] of this.partitions) {
+      if (kept.has(key)) continue;
+      clearTimeout(ahead.timer);
+      ahead.resume = undefined;
+      ahead.done.clear();
+      for (const [offset, handler] of ahead.detached) if (handler.outcome) ahead.detached.delete(offset);
+      if (ahead.detached.size === 0) this.partitions.delete(key);
+    }
   }
 
   /**
@@ -95,7 +150,7 @@ export class DetachedHandlers {
       clearTimeout(ahead.timer);
       ahead.resume = undefined;
       const first = BigInt(firstOffset);
-      for (const offset of ahead.done) if (BigInt(offset) < first) ahead.done.delete(offset);
+      for (const offset of ahead.done.keys()) if (BigInt(offset) < first) ahead.done.delete(offset);
       for (const [offset, handler] of ahead.detached) if (handler.outcome && BigInt(offset) < first) ahead.detached.delete(offset);
     }
     return new PartitionPass(topic, partition);
@@ -119,6 +174,8 @@ export class DetachedHandlers {
   async process(pass: PartitionPass, message: KafkaMessage, activity: ConsumerActivity): Promise<PassStep> {
     const { topic, partition } = pass;
     const key = orderingKeyOf(message);
+    const previous = pass.previous;
+    pass.previous = message.offset;
     if (pass.waitingKeys.has(key)) return 'waiting';
     const ahead = this.aheadOf(topic, partition);
     if (ahead.done.has(message.offset)) {
@@ -130,18 +187,23 @@ export class DetachedHandlers {
     if (earlier) {
       if (!earlier.outcome) return this.wait(pass, key);
       ahead.detached.delete(message.offset);
-      if (!earlier.outcome.seek) return this.inTurn(pass, ahead, earlier.outcome, message.offset);
+      if (!earlier.outcome.seek) return this.inTurn(pass, ahead, earlier.outcome, message.offset, previous);
     }
     const fetchedIn = this.host.generation();
     activity.handlerStarted();
     const running = this.host.processOne(topic, partition, message).finally(() => activity.handlerEnded(Date.now()));
+    const inPass: Promise<unknown> = running.catch(() => undefined).finally(() => this.inPass.delete(inPass));
+    this.inPass.add(inPass);
+    if (this.stopping) return this.inTurn(pass, ahead, await running, message.offset, previous);
     let timer: NodeJS.Timeout | undefined;
     const outrun = new Promise<'outrun'>((resolve) => {
       timer = setTimeout(() => resolve('outrun'), this.host.detachAfterMs);
     });
     const first = await Promise.race([running, outrun]).finally(() => clearTimeout(timer));
-    if (first !== 'outrun') return this.inTurn(pass, ahead, first, message.offset);
-    this.detach(topic, partition, message, running, { fetchedIn, atFront: !pass.behind });
+    if (first !== 'outrun') return this.inTurn(pass, ahead, first, message.offset, previous);
+    // A stop begun meanwhile waits for it here, in its pass: ended() may have seen no detached handler to wait for.
+    if (this.stopping) return this.inTurn(pass, ahead, await running, message.offset, previous);
+    this.detach(topic, partition, message, running, { fetchedIn, atFront: !pass.behind, previous });
     return this.wait(pass, key);
   }
 
@@ -169,9 +231,9 @@ export class DetachedHandlers {
   }
 
   /** A handler's outcome in its message's turn: done ahead when an earlier message is unresolved. */
-  private inTurn(pass: PartitionPass, ahead: PartitionAhead, outcome: StepOutcome, offset: string): PassStep {
+  private inTurn(pass: PartitionPass, ahead: PartitionAhead, outcome: StepOutcome, offset: string, previous: string | undefined): PassStep {
     if (pass.behind && outcome.done !== undefined) {
-      ahead.done.add(offset);
+      ahead.done.set(offset, previous);
       return 'ahead';
     }
     return outcome;
@@ -181,7 +243,7 @@ export class DetachedHandlers {
     const key = partitionKey(topic, partition);
     let ahead = this.partitions.get(key);
     if (!ahead) {
-      ahead = { detached: new Map(), done: new Set(), backoffUntil: 0 };
+      ahead = { detached: new Map(), done: new Map(), backoffUntil: 0 };
       this.partitions.set(key, ahead);
     }
     return ahead;
@@ -237,14 +299,18 @@ export class DetachedHandlers {
   /**
    * The offset after a detached handler's message that was the next to commit, committed by the current consumer
    * (every earlier message of its partition is resolved; the batch's own commit of them, if later, is not made over
-   * this one): one that detached ahead of an unresolved message is committed in its turn. A refused commit (a rebalance took the partition) is left to the message's turn, or its next owner.
-   * After a rebalance the broker takes the commit of any member of the new generation, for any partition: the
-   * partition's new owner may have committed past this message, and this commit would move it back (found by a
-   * probe: a fresh member handled five messages again). So none is made.
+   * this one): one that detached ahead of an unresolved message is committed in its turn. A refused commit (a
+   * rebalance under way) is left to the message's turn, or its next owner.
+   * After a rebalance the broker takes the commit of any member of the new generation, for any partition: a member
+   * that had the partition meanwhile may have committed past this message, and this commit would move it back (found
+   * by a probe: a fresh member handled five messages again). So none is made unless this member has had the
+   * partition without a break since the message was fetched (a rebalance that left it here, as a rolling deploy's
+   * does, had the message handled twice after the SIGTERM that followed).
    */
   private async commitAtFront(topic: string, partition: number, done: string, fetchedIn: number): Promise<void> {
     const offset = offsetAfter(done);
-    if (fetchedIn !== this.host.generation()) {
+    const since = this.host.ownedSince(topic, partition);
+    if (since === undefined || since > fetchedIn) {
       this.host.log.info({ topic, partition, offset }, 'the group rebalanced while a detached handler ran: its message is committed when this member fetches it again, or by the partition\'s new owner');
       return;
     }

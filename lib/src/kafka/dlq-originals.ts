@@ -43,6 +43,12 @@ export interface ClaimingLetter {
 export const claimedPositionOf = (letter: Pick<ClaimingLetter, 'originalTopic' | 'originalPartition' | 'originalOffset'>): string =>
   `${letter.originalTopic} ${letter.originalPartition}@${letter.originalOffset}`;
 
+/** How whyNotTheOriginal's reason starts when no message is at the position a letter names (it may be genuine). */
+const NO_MESSAGE_AT = 'no message at ';
+
+/** Whether `why` (whyNotTheOriginal's) says the letter's position holds no message, rather than another message. */
+export const namesNoMessage = (why: string): boolean => why.startsWith(NO_MESSAGE_AT);
+
 /**
  * Why a letter may not be re-driven given `original`, the digests of the message at the position it names (undefined:
  * none there, read_committed: none, deleted, or never written): its key, value and headers must be that message's.
@@ -50,7 +56,7 @@ export const claimedPositionOf = (letter: Pick<ClaimingLetter, 'originalTopic' |
  * `originalHeaders` and the original's (as `ownHeadersOf` gives them) both lack.
  */
 export function whyNotTheOriginal(letter: ClaimingLetter, original: MessageDigest | undefined): string | undefined {
-  if (original === undefined) return `no message at ${claimedPositionOf(letter)}: the letter cannot be checked against it`;
+  if (original === undefined) return `${NO_MESSAGE_AT}${claimedPositionOf(letter)}: the letter cannot be checked against it`;
   const held = messageDigestOf(letter.key, letter.value, letter.originalHeaders);
   const differ = (['key', 'value', 'headers'] as const).filter((part) => held[part] !== original[part]);
   if (differ.length === 0) return undefined;
