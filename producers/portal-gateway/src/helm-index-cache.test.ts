@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { acceptsGzip, HelmIndexCache } from './helm-index-cache.js';
+import { acceptsGzip, HelmIndexCache, startOfUtcDay } from './helm-index-cache.js';
 
 function counted(text = 'apiVersion: v1\nentries: {}\n') {
   let renders = 0;
@@ -80,19 +80,18 @@ describe('acceptsGzip', () => {
 });
 
 describe('HelmIndexCache: the time an index of no chart is dated by (found by a review: 1970)', () => {
-  it('hands a rendering when ViewPort last changed, kept or not, and when the gateway started where ViewPort says nothing', async () => {
+  it('hands a rendering the start of the day, kept or not, whatever ViewPort did (found by a reread: it moved with every upload)', async () => {
     let state = { version: 'p1', changedAt: '2026-12-07T05:00:00.000Z' as string | null };
     const cache = new HelmIndexCache(async () => state);
     const dated: string[] = [];
     const render = async (emptyGenerated: string) => { dated.push(emptyGenerated); return `generated: ${emptyGenerated}\n`; };
+    const today = startOfUtcDay(new Date());
     await cache.get('dev1/Testing', render);
     await cache.unkept(render);
-    state = { version: 'p2', changedAt: null };
+    state = { version: 'p2', changedAt: '2026-12-07T05:30:00.000Z' };
     await cache.get('dev1/Testing', render);
     await new HelmIndexCache(undefined).get('r', render);
-    expect(dated.slice(0, 2)).toEqual(['2026-12-07T05:00:00.000Z', '2026-12-07T05:00:00.000Z']);
-    // Never changing with each ask: one start time, before now.
-    expect(new Set(dated.slice(2)).size).toBe(1);
-    expect(Date.parse(dated[2] ?? '')).toBeLessThanOrEqual(Date.now());
+    expect(dated).toEqual([today, today, today, today]);
+    expect(startOfUtcDay(new Date('2026-12-07T23:59:59.999Z'))).toBe('2026-12-07T00:00:00.000Z');
   });
 });

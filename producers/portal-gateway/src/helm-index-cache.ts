@@ -22,17 +22,19 @@ export type ProjectionVersion = () => Promise<ProjectionState>;
 
 /**
  * What an index renders from besides the images it lists: the time its `generated` says when it lists none (helm
- * repo index writes the time it ran; 1970 read as a broken repository). When ViewPort last changed, not the time of
- * the ask, so the bytes and the ETag of an empty index stay as they are while ViewPort does, on every gateway alike,
- * and change only when a kept rendering would be rendered again anyway. When the gateway started, for a ViewPort
- * nothing was projected into (or a gateway built for route tests, which reads none): the time of each ask would give
- * every ask new bytes and a new ETag, and a poller never a 304.
+ * repo index writes the time it ran; 1970 read as a broken repository). The start of the day (UTC), not the time of
+ * the ask, which would give every ask new bytes and a new ETag and a poller never a 304, nor when ViewPort last
+ * changed, which moved with every other user's upload (found by a reread: a poller of an empty repository got a 200
+ * each time, and learned when anyone was active). The same on every gateway; it moves once a day.
  */
 export type IndexRender = (emptyGenerated: string) => Promise<string>;
 
-const STARTED_AT = new Date().toISOString();
+/** Midnight UTC of `now`'s day. */
+export function startOfUtcDay(now: Date): string {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
 
-const emptyGeneratedOf = (projection: ProjectionState | undefined): string => projection?.changedAt ?? STARTED_AT;
+const emptyGenerated = (): string => startOfUtcDay(new Date());
 
 interface Kept {
   readonly projection: string;
@@ -82,7 +84,7 @@ export class HelmIndexCache {
 
   /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
   async get(repository: string, render: IndexRender): Promise<RenderedIndex> {
-    if (!this.projectionVersion) return renderedOf(await render(emptyGeneratedOf(undefined)));
+    if (!this.projectionVersion) return renderedOf(await render(emptyGenerated()));
     // Read before rendering: a rendering is never filed under a projection older than what it read.
     const state = await this.projectionVersion();
     const projection = state.version;
@@ -95,7 +97,7 @@ export class HelmIndexCache {
     const flight = `${projection}\u0000${repository}`;
     const under = this.rendering.get(flight);
     if (under) return under;
-    const rendered = render(emptyGeneratedOf(state)).then(renderedOf);
+    const rendered = render(emptyGenerated()).then(renderedOf);
     this.rendering.set(flight, rendered);
     try {
       const index = await rendered;
@@ -108,7 +110,7 @@ export class HelmIndexCache {
 
   /** An index rendered by `render` and kept nowhere (one the caller may see nothing of), dated as a kept one would be. */
   async unkept(render: IndexRender): Promise<RenderedIndex> {
-    return renderedOf(await render(emptyGeneratedOf(this.projectionVersion ? await this.projectionVersion() : undefined)));
+    return renderedOf(await render(emptyGenerated()));
   }
 
   private keep(repository: string, entry: Kept): void {

@@ -10,7 +10,7 @@ const version = (imageVersion: string, chartVersion: string, createdAt: string) 
   chartLocation: { bucket: 'charts', key: `billing-api-${chartVersion}.tgz` },
 });
 
-/** When ViewPort last changed, as an empty index is dated (helm-index-cache.ts). */
+/** The start of a day, as an empty index is dated (helm-index-cache.ts). */
 const EMPTY_GENERATED = '2026-12-07T05:40:00.000Z';
 
 describe('helmIndex', () => {
@@ -44,7 +44,7 @@ describe('helmIndex', () => {
     expect(helmIndex([image], 'Testing', EMPTY_GENERATED)).toEqual(helmIndex([image], 'Testing', EMPTY_GENERATED));
   });
 
-  it('dates an index of no chart by when ViewPort last changed, never 1970, which read as a broken repository (found by a review)', () => {
+  it('dates an index of no chart by the time it is given (the start of the day), never 1970, which read as a broken repository (found by a review)', () => {
     expect(helmIndex([], 'Production', EMPTY_GENERATED).generated).toBe(EMPTY_GENERATED);
     // An image with no chart there lists nothing either.
     const uncharted: ImageView = {

@@ -70,8 +70,8 @@ function arrivedAt(version: Readonly<Record<string, unknown>>, environment: Envi
  * repository gives the same bytes: `generated` is when its newest version
  * arrived, not the time of the request, so a poller (Flux hashes the index,
  * the gateway's ETag too) sees no change where there is none. An index that
- * lists nothing says `emptyGenerated` (helm-index-cache.ts: when ViewPort last
- * changed), never 1970, which read as a repository that is broken.
+ * lists nothing says `emptyGenerated` (helm-index-cache.ts: the start of the
+ * day), never 1970, which read as a repository that is broken.
  */
 export function helmIndex(images: readonly ImageView[], environment: EnvironmentName, emptyGenerated: string): HelmIndex {
   // No prototype: a chart named `constructor` (an image named so) found Object's own there, and the whole index failed.

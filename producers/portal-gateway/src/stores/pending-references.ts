@@ -1,4 +1,4 @@
-import { isDockerHub, parseImageReference, plainAddress, type EventEnvelope } from '@orbit/lib';
+import { isDockerHub, parseImageReference, plainAddress, reachesThisHost, type EventEnvelope } from '@orbit/lib';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { ReferenceUploadsPending, RegistryUploadsPending, type AcceptedRequest } from '../ports.js';
 
@@ -63,7 +63,17 @@ export function sourceRegistryOf(reference: string): string {
   const host = addressOf(colon === -1 ? named : named.slice(0, colon));
   const port = colon === -1 ? undefined : named.slice(colon + 1).replace(/^0+(?=\d)/, '');
   if (isDockerHub(host)) return DOCKER_HUB;
-  return (port === undefined || DEFAULT_PORTS.has(port) ? host : `${host}:${port}`).slice(0, REGISTRY_COLUMN_CHARS);
+  const server = onThisHost(host) ? THIS_HOST : host;
+  return (port === undefined || DEFAULT_PORTS.has(port) ? server : `${server}:${port}`).slice(0, REGISTRY_COLUMN_CHARS);
+}
+
+/** The one name of a registry on the gateway's own host, however it is reached (found by a reread: each loopback name counted apart). */
+const THIS_HOST = 'localhost';
+
+/** Whether `host` (as addressOf gives it) is this very host: `localhost`, a loopback or unspecified address. */
+function onThisHost(host: string): boolean {
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return reachesThisHost(host.startsWith('[') ? host.slice(1, -1) : host);
 }
 
 /** A host as a URL reads it; an IPv6 literal in brackets, or the IPv4 address an IPv4-mapped one is. */
