@@ -178,6 +178,8 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
    * other services (ORBIT_MAX_DETACHED_HANDLERS). @default the consume loop's
    */
   readonly maxDetachedHandlers?: (config: RuntimeConfig & ConfigOf<S>) => number;
+  /** Whether a partition goes on with other keys past a detached handler (ConsumeLoopOptions.keyOrderedDetach). */
+  readonly keyOrderedDetach?: boolean;
   /** Optional batched form of the handler (see ConsumeLoopOptions.batchHandler). */
   readonly createBatchHandler?: (context: ServiceContext<ConfigOf<S>>) => (messages: readonly ConsumedMessage<E>[]) => Promise<void>;
   /** What to do once a message is in the DLQ (see ConsumeLoopOptions.onDeadLettered). */
@@ -243,6 +245,7 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
       sessionTimeoutMs: config.ORBIT_KAFKA_SESSION_TIMEOUT_MS,
       stallMs: config.ORBIT_CONSUMER_STALL_MS,
       ...(spec.maxDetachedHandlers ? { maxDetachedHandlers: spec.maxDetachedHandlers(config) } : {}),
+      ...(spec.keyOrderedDetach ? { keyOrderedDetach: true } : {}),
       retryPolicy: retryPolicy({ initialDelayMs: config.ORBIT_RETRY_INITIAL_MS, maxDelayMs: config.ORBIT_RETRY_MAX_MS, factor: config.ORBIT_RETRY_FACTOR }),
       logger,
     });

@@ -36,6 +36,8 @@ runMain(() =>
     env: validatorEnv,
     // Pulls by reference wait on registries: more of them at once than the consume loop's default (see ORBIT_MAX_DETACHED_HANDLERS).
     maxDetachedHandlers: (config) => config.ORBIT_MAX_DETACHED_HANDLERS,
+    // A slow pull waits on its registry, not on the machine: the uploads behind it in its partition go on past it.
+    keyOrderedDetach: true,
     createHandler: ({ config, publisher, logger }) => {
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };

@@ -168,12 +168,12 @@ describe('consume loop against the real broker and registry', () => {
     }
   }, 60_000);
 
-  it('goes on with its other partitions while one handler runs long, and keeps its key in order, retries included', async () => {
+  it('goes on with its other partitions while one handler runs long, and keeps that partition in order, retries included (not key-ordered, the default)', async () => {
     const { topic, codec: holCodec, sendTo } = await partitionedTopic('hol', 2);
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => { release = resolve; });
-    // afterBig is the same image's next event: it waits for the big one, its retry included.
-    const [big, afterBig, small] = [sample('B'.repeat(60)), sample('B'.repeat(60)), sample('D'.repeat(60))];
+    // afterBig is another image's: without keyOrderedDetach it waits for the big one, its retry included.
+    const [big, afterBig, small] = [sample('B'.repeat(60)), sample('C'.repeat(60)), sample('D'.repeat(60))];
     const handled: string[] = [];
     const groupId = `group-${uniqueSuffix()}`;
     const maxWaitTimeMs = 500;
@@ -226,7 +226,7 @@ describe('consume loop against the real broker and registry', () => {
     const handled: string[] = [];
     const groupId = `group-${uniqueSuffix()}`;
     const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300, keyOrderedDetach: true,
       decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -265,7 +265,7 @@ describe('consume loop against the real broker and registry', () => {
     const groupId = `group-${uniqueSuffix()}`;
     let slowRuns = 0;
     const loopOf = (): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300, keyOrderedDetach: true,
       decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);
@@ -304,7 +304,7 @@ describe('consume loop against the real broker and registry', () => {
     const handled: string[] = [];
     const groupId = `group-${uniqueSuffix()}`;
     const loopOf = (): ConsumeLoop<UploadRequested> => new ConsumeLoop<UploadRequested>({
-      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300,
+      kafka, groupId, topics: [topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000, detachAfterMs: 300, keyOrderedDetach: true,
       decode: (name, value) => keyCodec.decode(name, value) as Promise<UploadRequested>,
       handler: async (message) => {
         handled.push(message.event.eventId);

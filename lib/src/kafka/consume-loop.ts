@@ -88,7 +88,7 @@ export class ConsumeLoop<E> extends EventEmitter {
       emitPassedOver: (payload) => this.emit(CONSUMER_PASSED_OVER_EVENT, payload),
     });
     this.detached = new DetachedHandlers({
-      log: this.log, detachAfterMs: options.detachAfterMs ?? 1_000, maxDetachedHandlers: options.maxDetachedHandlers ?? 4,
+      log: this.log, detachAfterMs: options.detachAfterMs ?? 1_000, maxDetachedHandlers: options.maxDetachedHandlers ?? 4, keyOrdered: options.keyOrderedDetach ?? false,
       generation: () => this.generation,
       ownedSince: (topic, partition) => this.ownership.since.get(partitionKey(topic, partition)),
       processOne: (topic, partition, message) => this.processOne(topic, partition, message),
@@ -352,6 +352,8 @@ export class ConsumeLoop<E> extends EventEmitter {
         if (this.detached.holdsBack(topic, pause)) break;
         const outcome = await this.processStep(topic, partition, batch.messages.slice(start, start + size), pass, activity);
         stoppedEarly = false;
+        // Not key-ordered: the partition waits for its detached handler before anything behind it.
+        if (pass?.blocked) break;
         if (outcome === 'waiting' || outcome === 'ahead') continue;
         if (outcome.seek) {
           stoppedEarly = true;

@@ -47,6 +47,8 @@ interface PartitionAhead {
 export class PartitionPass {
   readonly waitingKeys = new Set<string>();
   behind = false;
+  /** Not key-ordered: a detached handler's message is next, and the pass ends until it ends. */
+  blocked = false;
   /** The offset of the message this pass looked at last. */
   previous: string | undefined;
   constructor(readonly topic: string, readonly partition: number) {}
@@ -68,6 +70,8 @@ export interface DetachingHost {
   readonly log: Logger;
   readonly detachAfterMs: number;
   readonly maxDetachedHandlers: number;
+  /** Whether a pass goes on with other keys past a detached handler (ConsumeLoopOptions.keyOrderedDetach). */
+  readonly keyOrdered: boolean;
   /**
    * The generation since which this member has had the partition without a break (every join since gave it to this
    * member), or undefined when it does not have it now.
@@ -215,6 +219,8 @@ export class DetachedHandlers {
     const ahead = this.aheadOf(pass.topic, pass.partition);
     clearTimeout(ahead.timer);
     ahead.resume = pause();
+    // Not key-ordered, nothing behind it is looked at: the handler's end resumes the partition, no poll is needed.
+    if (!this.host.keyOrdered) return;
     ahead.timer = setTimeout(() => this.wake(ahead), Math.min(this.host.detachAfterMs, 1_000));
     ahead.timer.unref();
   }
@@ -227,6 +233,7 @@ export class DetachedHandlers {
   private wait(pass: PartitionPass, key: string): 'waiting' {
     pass.waitingKeys.add(key);
     pass.behind = true;
+    if (!this.host.keyOrdered) pass.blocked = true;
     return 'waiting';
   }
 
