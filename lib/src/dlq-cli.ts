@@ -8,7 +8,7 @@
 import { EXIT_ANOTHER_RUN, failPlainly, parseCommandLine, stopOnSignals } from './command-line.js';
 import { readCheckedConfig } from './config.js';
 import { DLQ_HELP, DLQ_OPTIONS, dlqCommandOf } from './dlq-arguments.js';
-import { createKafka } from './kafka/client.js';
+import { createKafka, KafkaJSError } from './kafka/client.js';
 import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './kafka/dlq-named.js';
@@ -18,6 +18,8 @@ import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
+import { StoreUnavailableError } from './errors.js';
+import { exitIfNotStoppedIn, OPS_RETRIES, opsRequestTimeoutMs, STOP_GRACE_MS } from './dlq-cli-deadlines.js';
 
 failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
 
@@ -32,16 +34,27 @@ const { config, checked } = readCheckedConfig(runtimeEnv, { kafka: (read) => kaf
 // Its output is for a person: kafkajs's retries stay quiet unless LOG_LEVEL asks for them (warn, debug); what failed is said in one line.
 const logger = createLogger({ service: 'dlq', level: config.LOG_LEVEL === 'info' ? 'fatal' : config.LOG_LEVEL, destination: stderrDestination() });
 const connection = checked.kafka;
-const kafka = createKafka({ clientId: 'orbit-dlq', ...connection, logger });
+const brokers = connection.brokers.join(',');
+// A broker that answered and then fell silent is given up in about --timeout per request, and asked again twice:
+// with the services' 30 s and eight retries, dlq:list --timeout 5 took five minutes to fail.
+const kafka = createKafka({ clientId: 'orbit-dlq', ...connection, logger, requestTimeoutMs: opsRequestTimeoutMs(command.timeoutMs), retries: OPS_RETRIES });
 
 // Brokers that do not answer are said in seconds (the deadline, or --timeout when given), naming them.
 await kafkaAnswers({ clientId: 'orbit-dlq', ...connection, logger }, command.timeoutMs);
 
 /** A read of a DLQ that stalled says what to do about it: the same run fails the same way unless it may wait longer. */
 function stalled(error: unknown, done: string): never {
-  if (!(error instanceof TopicReadIncompleteError)) throw error;
+  if (!(error instanceof TopicReadIncompleteError)) throw kafkaUnavailable(error);
   process.stderr.write(`${error.message}; ${done}. Is Kafka answering? \`--timeout <seconds>\` lets a read wait longer for progress\n`);
   process.exit(1);
+}
+
+/**
+ * kafkajs's own failure (a request timed out, a broker not connected) said as the README says it, "Kafka at <brokers>
+ * is unavailable", kafkajs's words after it as the cause: they named no broker, and no store.
+ */
+function kafkaUnavailable(error: unknown): unknown {
+  return error instanceof KafkaJSError ? new StoreUnavailableError(`Kafka at ${brokers}`, error) : error;
 }
 
 const timeout = command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {};
@@ -64,6 +77,7 @@ if (command.kind === 'list') {
   const { dlqTopic, offsets } = command;
   // Ctrl-C or a SIGTERM stops it between two lots (each sent with its record in one transaction); a second one at once.
   const stop = stopOnSignals((signal) => `${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)`);
+  exitIfNotStoppedIn(stop, STOP_GRACE_MS);
   let redriven = 0;
   let setAside = 0;
   // Each letter is said as its lot is committed, and not kept: a re-drive of a million letters holds one lot.

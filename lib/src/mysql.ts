@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
+import { env } from './config.js';
 import { answerWithin } from './deadline.js';
 import { StoreUnavailableError } from './errors.js';
 
@@ -64,6 +66,7 @@ interface CallbackConnection {
 export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.SslOptions): mysql.Pool {
   const pool = mysql.createPool({ ...connectionOptions(url, ssl), connectionLimit, waitForConnections: true });
   const sessions = new WeakMap<object, Promise<void>>();
+  const opened = new Set<Socket>();
   // Emitted as the pool opens a connection, before the borrower gets it: the SET is the first command queued on it,
   // and mysql2 runs a connection's commands in order. A pool never reconnects a connection; it opens a new one, and
   // comes back here. Borrowers wait for the answer (sessionOf), so a refused SET fails the borrow, not later statements.
@@ -74,6 +77,9 @@ export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.Ss
     });
     set.catch(() => undefined); // awaited by the borrower; a rejection before it looks is not unhandled
     sessions.set(connection, set);
+    const { stream } = connection as unknown as { stream: Socket };
+    opened.add(stream);
+    stream.once('close', () => opened.delete(stream));
   });
   const sessionOf = async (connection: mysql.PoolConnection): Promise<mysql.PoolConnection> => {
     try {
@@ -84,7 +90,35 @@ export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.Ss
       throw new MysqlConnectError(error);
     }
   };
-  return withConnectFailuresUnavailable(pool, sessionOf);
+  const wrapped = withConnectFailuresUnavailable(pool, sessionOf);
+  OPENED.set(wrapped, opened);
+  return wrapped;
+}
+
+/** The sockets of each pool of createMysqlPool still open, for endMysqlPool to drop when the server will not say goodbye. */
+const OPENED = new WeakMap<object, ReadonlySet<Socket>>();
+
+/**
+ * Ends `pool`: a QUIT on each connection (mysql2's pool.end), then up to `ms` for the server to close them; what is
+ * still open then is dropped, so a command that has done its work exits instead of waiting on a silent server's
+ * goodbye (the server rolls back whatever was left open, as for a killed process). mysql2's own end and destroy
+ * only half-close the socket, which stays open, holding the process, until the server closes its side. Never
+ * throws: the work's outcome is the caller's to say.
+ */
+export async function endMysqlPool(pool: mysql.Pool, ms: number): Promise<void> {
+  const opened = OPENED.get(pool) ?? new Set<Socket>();
+  const allClosed = async (): Promise<void> => {
+    await pool.end();
+    await Promise.all([...opened].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+  };
+  await answerWithin(allClosed(), ms, () => new Error(`MySQL did not close the pool's connections within ${ms} ms`)).catch(() => undefined);
+  for (const socket of opened) socket.destroy();
+}
+
+/** `MySQL at host:port/database`: the server an operations command names when it falls silent (never the URL's credentials). */
+export function mysqlStoreName(url: string): string {
+  const { host, pathname } = new URL(url);
+  return `MySQL at ${host}${pathname === '/' ? '' : pathname}`;
 }
 
 /**
@@ -96,14 +130,19 @@ export async function createMysqlConnection(url: string, ssl?: mysql.SslOptions)
   // A connection the server closes while idle (wait_timeout, a restart) says so with an 'error' event, which would
   // end the process unheard; its next command fails with the reason anyway.
   connection.on('error', () => undefined);
+  // A server that took the login and then fell silent held the caller (a lock's holder, provisioning) for ever.
+  const silent = () => new MysqlSilentError('the session to be set', SESSION_SETUP_TIMEOUT_MS, false, mysqlStoreName(url));
   try {
-    await connection.query(SESSION_SETUP);
+    await answerWithin(connection.query(SESSION_SETUP), SESSION_SETUP_TIMEOUT_MS, silent);
     return connection;
   } catch (error) {
     connection.destroy();
-    throw new MysqlConnectError(error);
+    throw error instanceof MysqlSilentError ? error : new MysqlConnectError(error);
   }
 }
+
+/** A SET of a few session variables answers at once from a server that answers at all. */
+const SESSION_SETUP_TIMEOUT_MS = 10_000;
 
 /**
  * Server codes after which the session may stay refused though the server or the account is put right, so the
@@ -194,11 +233,15 @@ export async function inTransaction<T>(pool: mysql.Pool, work: (connection: mysq
 export class MysqlSilentError extends StoreUnavailableError {
   /** True when the silence met a COMMIT: the server may have committed it. */
   readonly outcomeUnknown: boolean;
-  constructor(what: string, waitedMs: number, outcomeUnknown: boolean) {
-    super('MySQL', new Error(`MySQL answered nothing to ${what} within ${waitedMs} ms; the connection was dropped`));
+  /** `store`: 'MySQL', or which one (mysqlStoreName) where a person reads the message. */
+  constructor(what: string, waitedMs: number, outcomeUnknown: boolean, store = 'MySQL') {
+    super(store, new Error(`${store} did not answer within ${secondsOf(waitedMs)} s (waiting for ${what}); the connection was dropped`));
     this.outcomeUnknown = outcomeUnknown;
   }
 }
+
+/** 10 s, 0.5 s: a deadline as a person reads it. */
+const secondsOf = (ms: number): number => Math.round(ms / 100) / 10;
 
 /**
  * `pool` with every answer bounded by `answerTimeoutMs`: a connection whose
@@ -207,9 +250,9 @@ export class MysqlSilentError extends StoreUnavailableError {
  * too. mysql2's own per-query `timeout` leaves the silent connection in the
  * pool with its command still queued, so the next caller would hang behind it.
  */
-export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number): mysql.Pool {
+export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number, store = 'MySQL'): mysql.Pool {
   const withinDeadline = <T>(what: string, answer: Promise<T>, onSilence: () => void, outcomeUnknown = false): Promise<T> =>
-    answerWithin(answer, answerTimeoutMs, () => new MysqlSilentError(what, answerTimeoutMs, outcomeUnknown), onSilence);
+    answerWithin(answer, answerTimeoutMs, () => new MysqlSilentError(what, answerTimeoutMs, outcomeUnknown, store), onSilence);
 
   const bounded = (connection: mysql.PoolConnection): mysql.PoolConnection => new Proxy(connection, {
     get(target, property, receiver) {
@@ -227,5 +270,33 @@ export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number): m
     return withinDeadline('a connection', connection, () => { gaveUp = true; }).then(bounded);
   };
 
-  return withBorrowedConnections(pool, acquire);
+  const deadlined = withBorrowedConnections(pool, acquire);
+  const opened = OPENED.get(pool);
+  if (opened) OPENED.set(deadlined, opened);
+  return deadlined;
+}
+
+/**
+ * How long an operations command (viewport:checksum, transfers:reconcile) waits for one answer from MySQL by default
+ * (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS sets it). Longer than the gateway's 10 s: a checksum reads whole tables, and
+ * waits meanwhile for a rebuild's swap to let go of the swap gate (up to 30 s); a person waits, not a request.
+ */
+export const OPS_MYSQL_ANSWER_TIMEOUT_SECONDS = 60;
+
+/** The variable an operations command's MySQL deadline is read from: the gateway's, with the commands' own default. */
+export const opsMysqlEnv = {
+  /** Seconds an operations command waits for one answer from MySQL. @default 60 (OPS_MYSQL_ANSWER_TIMEOUT_SECONDS) */
+  ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS: env.int(OPS_MYSQL_ANSWER_TIMEOUT_SECONDS, 1, 3600),
+};
+
+/** How long an operations command that has done its work waits for MySQL's goodbye before it drops its connections. */
+export const OPS_MYSQL_END_TIMEOUT_MS = 3_000;
+
+/**
+ * An operations command's pool: every answer, and every wait for a free connection, bounded by `answerTimeoutMs`
+ * (withAnswerDeadline), its silence said as "MySQL at host:port/database did not answer within N s". Without it a
+ * server that took the login and then fell silent held viewport:checksum and transfers:reconcile with no bound.
+ */
+export function createOpsMysqlPool(target: { readonly url: string; readonly ssl?: mysql.SslOptions | undefined }, answerTimeoutMs: number, connectionLimit = 8): mysql.Pool {
+  return withAnswerDeadline(createMysqlPool(target.url, connectionLimit, target.ssl), answerTimeoutMs, mysqlStoreName(target.url));
 }

@@ -1,4 +1,4 @@
-import { env, failPlainly, parseCommandLine, readConfig, runtimeEnv } from '@orbit/lib';
+import { env, failPlainly, parseCommandLine, readConfig, runtimeEnv, StoreUnavailableError } from '@orbit/lib';
 import { loadSchemas } from './catalogue.js';
 import { RegistryAdmin } from './registry-admin.js';
 import { syncSubject } from './sync.js';
@@ -16,9 +16,23 @@ const { SCHEMA_REGISTRY_URL, ORBIT_SCHEMAS_DIR } = readConfig({
   ORBIT_SCHEMAS_DIR: env.optionalString(),
 });
 const admin = new RegistryAdmin(SCHEMA_REGISTRY_URL);
+
+/** `schema registry at http://host:port/path`: which one did not answer, said without the URL's credentials. */
+function registryNamed(url: string): string {
+  const named = new URL(url);
+  named.username = '';
+  named.password = '';
+  return `schema registry at ${named.toString()}`;
+}
+
+/** A registry that did not answer is named by its URL: "schema-registry is unavailable" did not say which was asked. */
+const naming = (error: unknown): never => {
+  throw error instanceof StoreUnavailableError ? new StoreUnavailableError(registryNamed(SCHEMA_REGISTRY_URL), error.cause) : error;
+};
+
 let failed = false;
 for (const [topic, schema] of loadSchemas(ORBIT_SCHEMAS_DIR)) {
-  const report = await syncSubject(admin, topic, schema, true);
+  const report = await syncSubject(admin, topic, schema, true).catch(naming);
   if (report.action === 'incompatible') {
     failed = true;
     for (const problem of report.problems) console.error(`INCOMPATIBLE ${problem.subject} vs version ${problem.version}: ${problem.reason}`);

@@ -6,7 +6,7 @@
  * messages from a service, and leaves no position behind.
  */
 import { randomUUID } from 'node:crypto';
-import { failPlainly, createKafka, createLogger, describeError, kafkaAnswers, kafkaConnection, registryEndpoint, EventCodec, isRetriable, parseCommandLine, readCheckedConfig, runtimeEnv, stderrDestination, StoreUnavailableError } from '@orbit/lib';
+import { answerWithin, failPlainly, createKafka, createLogger, describeError, kafkaAnswers, kafkaConnection, registryEndpoint, EventCodec, isRetriable, parseCommandLine, readCheckedConfig, runtimeEnv, stderrDestination, StoreUnavailableError } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { FOLLOW_USAGE, followLine, followOptionsOf, wanted } from './follow.js';
 
@@ -29,9 +29,21 @@ const kafka = createKafka({ clientId: 'orbit-events-follow', ...checked.kafka, l
 const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
 const consumer = kafka.consumer({ groupId: `orbit-events-follow-${randomUUID()}`, maxWaitTimeInMs: 500 });
 
+/**
+ * How long a stop waits for the consumer to leave its group politely. kafkajs's disconnect waits out its request
+ * timeout (30 s) on a silent broker: Ctrl-C took 31 s to end the command. The group is the command's own and
+ * commits nothing, so leaving it unannounced costs nothing but its session timeout on the broker.
+ */
+const DISCONNECT_WAIT_MS = 2_000;
+/** How long fetches may go unanswered before the person following is told Kafka has gone quiet (once an outage). */
+const SILENCE_WARNING_MS = 15_000;
+
+const disconnected = (): Promise<void> =>
+  answerWithin(consumer.disconnect(), DISCONNECT_WAIT_MS, () => new Error('Kafka did not see the consumer out in time')).catch(() => undefined);
+
 let printed = 0;
 const stop = async (code: number): Promise<never> => {
-  await consumer.disconnect().catch(() => undefined);
+  await disconnected();
   process.exit(code);
 };
 /**
@@ -40,7 +52,7 @@ const stop = async (code: number): Promise<never> => {
  * uncaught exception, from the top level and from a message handler alike.
  */
 const fail = async (error: unknown): Promise<never> => {
-  await consumer.disconnect().catch(() => undefined);
+  await disconnected();
   throw error;
 };
 process.once('SIGINT', () => void stop(0));
@@ -58,6 +70,30 @@ try {
 consumer.on(consumer.events.GROUP_JOIN, () => {
   process.stderr.write(`following ${options.topics.join(', ')} (${options.fromBeginning ? 'from the beginning' : 'new events only'}); Ctrl-C stops\n`);
 });
+watchForSilence();
+
+/**
+ * Says once on stderr when Kafka has answered no fetch for SILENCE_WARNING_MS, and once when it answers again: a
+ * follower of quiet topics printed nothing either way, so an outage looked like a calm pipeline.
+ */
+function watchForSilence(): void {
+  const brokers = config.KAFKA_BROKERS.join(',');
+  let lastAnswer = Date.now();
+  let warned = false;
+  const answered = (): void => {
+    lastAnswer = Date.now();
+    if (!warned) return;
+    warned = false;
+    process.stderr.write(`Kafka at ${brokers} answers again; following on\n`);
+  };
+  consumer.on(consumer.events.GROUP_JOIN, answered);
+  consumer.on(consumer.events.FETCH, answered);
+  setInterval(() => {
+    if (warned || Date.now() - lastAnswer < SILENCE_WARNING_MS) return;
+    warned = true;
+    process.stderr.write(`Kafka at ${brokers} has answered nothing for ${SILENCE_WARNING_MS / 1000} s; still waiting, and what comes meanwhile is printed once it answers (Ctrl-C stops)\n`);
+  }, 1_000).unref();
+}
 await consumer.run({
   autoCommit: false,
   eachMessage: async ({ topic, partition, message }) => {

@@ -14,7 +14,7 @@
  * having done nothing; a --dry-run takes no lock and may run beside one.
  */
 import {
-  EXIT_ANOTHER_RUN, failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaAnswers, kafkaConnection, createLogger, createMysqlPool, mysqlTarget, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher, S3_CHECK_SILENCE_TIMEOUT_MS,
+  EXIT_ANOTHER_RUN, failPlainly, databaseOf, bucketEnv, bucketNames, createDynamo, createKafka, kafkaAnswers, kafkaConnection, createLogger, createOpsMysqlPool, endMysqlPool, mysqlTarget, OPS_MYSQL_END_TIMEOUT_MS, opsMysqlEnv, createS3, environmentEnv, environmentRegistryEnv, EventCodec, EventPublisher, S3_CHECK_SILENCE_TIMEOUT_MS,
   imageBucketOf, imageUIDsOf, minutesOf, imageRegistryEnv, kustomizeTableKeyOf, parseCommandLine, readCheckedConfig, runtimeEnv, startTrace, stderrDestination, tableName, TOPICS,
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
@@ -30,12 +30,12 @@ const stuckAfterMinutes = minutesOf('stuck-after', values['stuck-after']);
 const images = imageUIDsOf(values.image);
 // MySQL's and Kafka's connection variables are checked with the others, Kafka's too though only a re-drive uses it: every
 // problem in one report before anything is read, not one round per fix.
-const { config, checked } = readCheckedConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv }, {
+const { config, checked } = readCheckedConfig({ ...runtimeEnv, ...bucketEnv, ...environmentEnv, ...imageRegistryEnv, ...environmentRegistryEnv, ...registryPushEnv, ...opsMysqlEnv }, {
   mysql: (read) => mysqlTarget(read), kafka: (read) => kafkaConnection(read),
 });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = checked.mysql;
-const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
+const pool = createOpsMysqlPool(mysql, config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
 const buckets = bucketNames(config);
 const refuse = (error: unknown): never => {
   if (!(error instanceof ReconcileRunningError) && !(error instanceof ReconcileLockLostError)) throw error;
@@ -44,7 +44,7 @@ const refuse = (error: unknown): never => {
 };
 // Two runs at once both re-drove the same transfers (its steps ran three times); a dry run changes nothing, so it needs no lock.
 const lock: ReconcileLock | undefined = values['dry-run'] ? undefined : await lockReconcile(mysql.url, mysql.ssl, databaseOf(config.MYSQL_URL)).catch(async (error: unknown) => {
-  await pool.end();
+  await endMysqlPool(pool, OPS_MYSQL_END_TIMEOUT_MS);
   return refuse(error);
 });
 try {
@@ -83,6 +83,7 @@ try {
     process.exitCode = 1;
   }
 } finally {
+  // Both bounded: a report already printed is not held by a server that will not say goodbye (it was, for ever).
   await lock?.release();
-  await pool.end();
+  await endMysqlPool(pool, OPS_MYSQL_END_TIMEOUT_MS);
 }

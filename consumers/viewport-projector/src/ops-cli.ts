@@ -8,13 +8,13 @@
  * consumer group deleted; exit 130 or 143); once swapped it finishes. A second
  * signal stops it at once.
  */
-import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createMysqlPool, kafkaConnection, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals, EXIT_ANOTHER_RUN } from '@orbit/lib';
+import { ConfigError, OrbitError, failPlainly, createKafka, createLogger, createOpsMysqlPool, endMysqlPool, kafkaConnection, OPS_MYSQL_END_TIMEOUT_MS, opsMysqlEnv, mysqlTarget, databaseOf, EventCodec, EventPublisher, parseCommandLine, PROJECTED_TOPICS, PROJECTOR_GROUP, readCheckedConfig, runtimeEnv, stderrDestination, stopOnSignals, EXIT_ANOTHER_RUN } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { projectionChecksum } from './checksum.js';
 import { accessDeniedOf, assertReadable, EXIT_ACCESS_DENIED } from './mysql-access.js';
 import { VIEWPORT_USAGE, viewportCommandOf } from './ops-arguments.js';
 import {
-  assertProvisioned, HistoryTruncatedError, ProjectionMissingError, RebuildInterruptedError, RebuildLockLostError, rebuildProjection, RebuildRunningError, REBUILT_DATABASE_TABLES, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError,
+  assertProvisioned, HistoryTruncatedError, ProjectionMissingError, REBUILD_ANSWER_TIMEOUT_MS, RebuildInterruptedError, RebuildLockLostError, rebuildProjection, RebuildRunningError, REBUILT_DATABASE_TABLES, SwapBlockedError, SwapGateLostError, SwapGateTimeoutError,
 } from './rebuild.js';
 import { skippedSummary } from './skipped-summary.js';
 
@@ -28,13 +28,15 @@ if ('refused' in command) {
 }
 // MySQL's and (for a rebuild, the one that reads Kafka) Kafka's connection variables are checked with the others: every
 // problem in one report, not one round per fix.
-const { config, checked } = readCheckedConfig(runtimeEnv, {
+const { config, checked } = readCheckedConfig({ ...runtimeEnv, ...opsMysqlEnv }, {
   mysql: (read) => mysqlTarget(read), kafka: (read) => (command.kind === 'rebuild' ? kafkaConnection(read) : undefined),
 });
 // (A rebuild always has `checked.kafka`; reading it again below only gives the type that says so.)
 const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = checked.mysql;
-const pool = createMysqlPool(mysql.url, 8, mysql.ssl);
+// A rebuild's statements on the live database (dropping and creating its shadow, giving back requests) may rightly run
+// for minutes: it gets its own bound. A checksum's are reads, bounded as the operator sets it.
+const pool = createOpsMysqlPool(mysql, command.kind === 'rebuild' ? REBUILD_ANSWER_TIMEOUT_MS : config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
 // Ctrl-C or a SIGTERM stops a rebuild at its next step before the swap, which leaves nothing behind but its shadow
 // database (dropped by the next rebuild); a second one at once, as a SIGKILL would (see README, Operations).
 const stop = command.kind === 'rebuild'
@@ -90,5 +92,5 @@ try {
     if (stop?.stoppedBy() !== undefined) process.stderr.write(`${stop.stoppedBy()} came after the swap: the rebuild finished\n`);
   }
 } finally {
-  await pool.end();
+  await endMysqlPool(pool, OPS_MYSQL_END_TIMEOUT_MS);
 }

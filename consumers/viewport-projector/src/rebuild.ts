@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  abortableSleep, committedOffsets, ConsumeLoop, createMysqlConnection, createMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
+  abortableSleep, committedOffsets, ConsumeLoop, createMysqlConnection, createOpsMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
@@ -420,6 +420,15 @@ function raiseEnds(ends: Map<string, bigint>, live: ReadonlyMap<string, bigint>)
 /** Longest the live projector is held at the gate: past it the rebuild gives up and leaves the live projection as it is. */
 const GATE_TIMEOUT_MS = 30_000;
 
+/**
+ * How long a rebuild waits for any one answer from MySQL before it says MySQL is silent: a bound, not a speed. Its
+ * statements rightly run long on a big projection (dropping and creating the shadow database, an INSERT…SELECT
+ * giving back requests, a batch of the replay, the gate's SELECT … FOR UPDATE waiting out the live projector's
+ * locks, innodb_lock_wait_timeout 50 s by default), so the operations commands' minute would stop sound rebuilds;
+ * ten minutes still ends one whose server went silent, which had no bound at all.
+ */
+export const REBUILD_ANSWER_TIMEOUT_MS = 600_000;
+
 /** The shadow's last stretch could not be applied while the live projector waited. */
 export class SwapGateTimeoutError extends OrbitError {
   constructor(ms: number) {
@@ -826,7 +835,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   }
   const shadowUrl = new URL(deps.mysqlUrl);
   shadowUrl.pathname = `/${shadow}`;
-  const rebuildPool = createMysqlPool(shadowUrl.toString(), 8, deps.mysqlSsl);
+  const rebuildPool = createOpsMysqlPool({ url: shadowUrl.toString(), ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS);
   const skipped: SkippedMessage[] = [];
   const ends = replayEnds(history.ends, committed);
   const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped, deps.signal)
@@ -856,7 +865,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
     // Connections of their own: the caller's pool may be small, and the waits below need one; the rename's sets its
     // session's lock wait, and the gate's transaction would be committed by a RENAME run on it.
     const gateTimeoutMs = deps.gateTimeoutMs ?? GATE_TIMEOUT_MS;
-    const gatePool = createMysqlPool(deps.mysqlUrl, 2, deps.mysqlSsl);
+    const gatePool = createOpsMysqlPool({ url: deps.mysqlUrl, ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS, 2);
     try {
       const gate = await closeSwapGate(gatePool, database, gateIdleSeconds(gateTimeoutMs));
       let swapped = false;

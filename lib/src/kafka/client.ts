@@ -130,6 +130,8 @@ const BROKER_UNREACHABLE_CODE: ErrorCode = 'ORBIT_ERR_STORE_UNAVAILABLE';
 
 /** Resource types of describeConfigs / alterConfigs. */
 export const ConfigResourceTypes = kafkajs.ConfigResourceTypes;
+/** The class of every error kafkajs raises: an operations command says it as Kafka being unavailable, naming the brokers. */
+export const { KafkaJSError } = kafkajs;
 /** What an ACL names: resource, pattern, operation and permission. */
 export const { AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
@@ -140,6 +142,12 @@ export interface KafkaClientOptions extends KafkaConnection {
   readonly retries?: number;
   /** @default 3000 */
   readonly connectionTimeoutMs?: number;
+  /**
+   * How long one request may wait for the broker's answer. Services keep kafkajs's 30 s; an operations command a
+   * person waits on asks for about its own deadline (`dlq:* --timeout`): a silent broker otherwise held it 30 s per
+   * request, eight retries over (five minutes). @default 30000
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 /** kafkajs logs through our pino logger so broker trouble lands in the same JSON stream. */
@@ -151,7 +159,7 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
     ...(options.ssl ? { ssl: options.ssl } : {}),
     ...(options.sasl ? { sasl: { ...options.sasl } } : {}),
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    requestTimeout: 30_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     retry: { initialRetryTime: 200, retries: options.retries ?? 8, maxRetryTime: 10_000 },
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }) => {
