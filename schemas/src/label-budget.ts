@@ -16,11 +16,29 @@ export const entryBytes = (key: string, value: string): number => Buffer.byteLen
  * Keys in the order of their UTF-8 bytes (which is code point order): JavaScript's default sort compares UTF-16 code
  * units, which puts an emoji (a surrogate pair) before U+FF01, and a reader in Go or Python would see another order.
  */
-export const byKeyBytes = (left: string, right: string): number => Buffer.compare(utf8(left), utf8(right));
+export function byKeyBytes(left: string, right: string): number {
+  if (left === right) return 0;
+  const shorter = Math.min(left.length, right.length);
+  let at = 0;
+  while (at < shorter && left.charCodeAt(at) === right.charCodeAt(at)) at += 1;
+  if (at === shorter) return left.length - right.length;
+  const [one, other] = [left.charCodeAt(at), right.charCodeAt(at)];
+  // Below the surrogates UTF-16 and UTF-8 agree unit for unit; a surrogate (or a lone one, which UTF-8 writes as U+FFFD) is left to the bytes.
+  if (isSurrogate(one) || isSurrogate(other)) return Buffer.compare(utf8(left), utf8(right));
+  return one - other;
+}
+
+/** A UTF-16 surrogate: half of a code point above U+FFFF, or a lone one. */
+const isSurrogate = (unit: number): boolean => unit >= 0xd800 && unit <= 0xdfff;
+
+/** Entries sorted by key (byKeyBytes). */
+function sortedByKeyBytes(entries: readonly (readonly [string, string])[]): KeyValue[] {
+  return [...entries].sort(([left], [right]) => byKeyBytes(left, right)).map(([key, value]) => ({ key, value }));
+}
 
 /** The entries of a label or annotation map, sorted by key (byKeyBytes). */
 export function sortedEntries(map: Readonly<Record<string, string>>): KeyValue[] {
-  return Object.entries(map).sort(([left], [right]) => byKeyBytes(left, right)).map(([key, value]) => ({ key, value }));
+  return sortedByKeyBytes(Object.entries(map));
 }
 
 /**
@@ -41,10 +59,17 @@ export class LabelBudget {
     return this.skipped;
   }
 
-  /** The entries of `map` that fit what is left, sorted by key. */
+  /**
+   * The entries of `map` that fit what is left, sorted by key. An entry dearer than what is left now can never fit
+   * (what is left only shrinks), so only the others are sorted: once the budget is spent, a map of 300k labels costs
+   * a count, not a sort.
+   */
   keep(map: Readonly<Record<string, string>>): KeyValue[] {
+    const entries = Object.entries(map);
+    const affordable = entries.filter(([key, value]) => entryBytes(key, value) <= this.left);
+    this.skipped += entries.length - affordable.length;
     const kept: KeyValue[] = [];
-    for (const entry of sortedEntries(map)) {
+    for (const entry of sortedByKeyBytes(affordable)) {
       const cost = entryBytes(entry.key, entry.value);
       if (cost > this.left) {
         this.skipped += 1;

@@ -65,7 +65,8 @@ export async function checkStagedArchive(
     if ((await deps.names.holderOf(claim)) === 'this request') return { kind: 'already-stored' };
     return { kind: 'refused', reasonCode: 'STAGED_OBJECT_MISSING', message: `${error.message}: upload it again` };
   }
-  const outcome = await validateArchive(source, deps.limits);
+  // Told out of band, never read from the archive: an uploaded one could claim to be pulled.
+  const outcome = await validateArchive(source, deps.limits, event.source === 'REFERENCE' ? 'registry' : 'upload');
   if (!outcome.ok) {
     // Bytes PUT over the archive a presigned completion pinned are rarely an archive at all: that they are not the ones
     // the client meant is what it can act on, not what is wrong with them. A second read, only of a refused upload; if it

@@ -175,3 +175,48 @@ describe('boundedAnnotations', () => {
     expect(withAnnotations(fullest, { manifest: { b: '2' }, index: null, platforms: [] })).toEqual(fullest);
   });
 });
+
+describe('a label or annotation key "__proto__" (found by a reread: zod and avsc dropped it without a word, leftOut said nothing was)', () => {
+  it('is left out by the validator itself, counted in leftOut and named in a note', async () => {
+    // JSON.parse makes "__proto__" an own key, as an archive's JSON has it; a spread keeps it one.
+    const labels = JSON.parse('{"__proto__":"label","org.opencontainers.image.title":"billing"}') as Record<string, string>;
+    const image = await buildImage(spec('amd64', labels));
+    const manifest = annotatedManifest(image, JSON.parse('{"__proto__":"annotation","org.opencontainers.image.revision":"abc123"}') as Record<string, string>);
+    const index = json({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [{ mediaType: MANIFEST_TYPE, digest: sha256(manifest), size: manifest.length }] });
+    expect(manifest.toString()).toContain('"__proto__":"annotation"');
+    const summary = await validate(layout(index, [blobEntry(manifest), ...blobsOf(image)]));
+    expect(Object.keys(summary.config.labels)).toEqual(['org.opencontainers.image.title']);
+    expect(summary.annotations).toEqual({ manifest: { 'org.opencontainers.image.revision': 'abc123' }, index: null, platforms: [], leftOut: 2 });
+    expect(summary.validationNotes).toContainEqual(expect.stringMatching(/^the key "__proto__" of the config's labels, the key "__proto__" of the manifest's annotations is left out/));
+  });
+});
+
+describe('withAnnotations of platforms sharing a config of many labels (found by a reread: 15.8 s of event loop for a 3.8 MB archive)', () => {
+  const many = (count: number): Record<string, string> => Object.fromEntries(Array.from({ length: count }, (_, at) => [`k${at}`, '']));
+  const summaryOf = (digest: string): ImageSummary => ({
+    format: 'OCI_ARCHIVE', compression: 'NONE', manifestDigest: digest, configDigest: 'sha256:c', repoTags: [], architecture: 'amd64', os: 'linux', layers: [],
+    config: { exposedPorts: [], env: [], entrypoint: [], cmd: [], workingDir: null, user: null, labels: {}, healthcheck: null, stopSignal: null, volumes: [], shell: null },
+    index: null, validationNotes: [], referrers: null,
+  });
+  /** The fastest of three runs, in ms: the machine is shared. */
+  const fastest = (run: () => void): number => Math.min(...[0, 1, 2].map(() => {
+    const started = performance.now();
+    run();
+    return performance.now() - started;
+  }));
+
+  it('costs about one platform\'s reading however many platforms share the labels (each was sorted twice per comparison, per try)', () => {
+    const labels = many(60_000);
+    const read = (count: number): AnnotationsRead => ({
+      manifest: {}, index: {},
+      platforms: [platform('linux/amd64', 'sha256:amd', {}), ...Array.from({ length: count }, (_, at) => platform(`linux/arm64 ${at}`, `sha256:arm${at}`, labels))],
+    });
+    // Fresh maps per run, so that nothing one run sorted is there for the next.
+    const one = fastest(() => withAnnotations(summaryOf('sha256:amd'), { ...read(1), platforms: read(1).platforms.map((entry) => ({ ...entry, facts: { ...entry.facts, labels: { ...entry.facts.labels } } })) }));
+    const eight = fastest(() => {
+      const shared = { ...labels };
+      withAnnotations(summaryOf('sha256:amd'), { ...read(8), platforms: read(8).platforms.map((entry) => (entry.digest === 'sha256:amd' ? entry : { ...entry, facts: { ...entry.facts, labels: shared } })) });
+    });
+    expect(eight).toBeLessThan(one * 4);
+  });
+});

@@ -41,6 +41,33 @@ export const MANIFEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociManif
 /** Config media types of runnable images; anything else (a Helm chart, an ORAS artifact) is not one. */
 export const IMAGE_CONFIG_TYPES: ReadonlySet<string> = new Set(['application/vnd.oci.image.config.v1+json', MEDIA_TYPES.dockerConfig]);
 
+/**
+ * Keys a label or annotation map cannot carry: zod's record and avsc's map decoding both skip `__proto__` (as an
+ * object's own key it would be read as its prototype), so it was lost without a word between the archive and the
+ * projector. The validator leaves it out itself, counts it and says so (image-annotations.ts).
+ */
+export const UNCARRIED_KEYS: ReadonlySet<string> = new Set(['__proto__']);
+
+const uncarried = new WeakMap<object, readonly string[]>();
+
+/** The keys of UNCARRIED_KEYS the archive gave `map` (a label or annotation map these shapes read), which it does not hold. */
+export function uncarriedKeysOf(map: object): readonly string[] {
+  return uncarried.get(map) ?? [];
+}
+
+// zod parses synchronously and a record of strings holds no other record: what the preprocess saw is what its transform gets.
+let uncarriedSeen: readonly string[] = [];
+
+/** A JSON object of strings, as Go's map[string]string reads it, remembering which UNCARRIED_KEYS it had. */
+const stringMap = z.preprocess((raw) => {
+  uncarriedSeen = raw !== null && typeof raw === 'object' ? Object.keys(raw).filter((key) => UNCARRIED_KEYS.has(key)) : [];
+  return raw;
+}, z.record(z.string(), z.string())).transform((map) => {
+  if (uncarriedSeen.length > 0) uncarried.set(map, uncarriedSeen);
+  uncarriedSeen = [];
+  return map;
+});
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const descriptorShape = z.looseObject({
@@ -52,7 +79,7 @@ export const descriptorShape = z.looseObject({
   urls: z.array(z.string()).optional(),
   /** OCI 1.1: the blob itself, base64; containerd uses it instead of fetching the blob, so it must be that blob. */
   data: z.string().optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  annotations: stringMap.optional(),
   platform: z.looseObject({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
 }).superRefine((descriptor, context) => {
   if (descriptor.data === undefined) return;
@@ -68,7 +95,7 @@ export type Descriptor = z.infer<typeof descriptorShape>;
 export const ociLayoutShape = z.looseObject({ imageLayoutVersion: z.string() });
 
 // Go reads annotations into map[string]string: a number or null among the values makes the whole document unreadable.
-const annotationsShape = z.record(z.string(), z.string()).optional();
+const annotationsShape = stringMap.optional();
 
 export const indexShape = z.looseObject({
   schemaVersion: z.literal(2),
@@ -169,7 +196,7 @@ export const configShape = z.looseObject({
     Cmd: stringList,
     WorkingDir: chartText.nullable().optional(),
     User: runnableText.nullable().optional(),
-    Labels: z.record(z.string(), z.string()).nullable().optional(),
+    Labels: stringMap.nullable().optional(),
     Healthcheck: z.looseObject({
       Test: z.array(chartText).nullable().optional(),
       Interval: nanoseconds,

@@ -4,7 +4,7 @@ import { IMAGE_CONFIG_TYPES, INDEX_TYPES, artifactShape, MANIFEST_TYPES, MEDIA_T
 import { choosePlatform, isAttestation, isPlatform, platformName, platformsListedTwice } from '../platforms.js';
 import { checkReferrers, isReferrersTagged, splitReferrers } from './referrers.js';
 import { refuseOtherKind } from './declared-kind.js';
-import { referrersListedBy } from './pulled-from.js';
+import { referrersListedBy, type ArchiveOrigin } from './pulled-from.js';
 import { refuseSamePlatformImages, unplacedImagesProblem } from './same-platform-images.js';
 import { reject } from './rejections.js';
 
@@ -216,7 +216,7 @@ function resolveFrom(blobs: ArchiveBlobs, descriptor: Descriptor, depth: number,
  * way verified: linux/amd64 of a multi-platform index, or the platform whose
  * config is `wantedConfig` (the one docker save's manifest.json names).
  */
-export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): ResolvedManifest {
+export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string, origin: ArchiveOrigin = 'upload'): ResolvedManifest {
   parseJson(blobs.file('oci-layout', 'OCI layout file'), ociLayoutShape, 'OCI layout file', 'BAD_MANIFEST');
   const listed = parseJson(blobs.file('index.json', 'OCI index'), indexShape, 'OCI index', 'BAD_MANIFEST');
   checkDocumentType(listed.mediaType, INDEX_TYPES, 'index.json');
@@ -243,7 +243,7 @@ export function resolveOciLayout(blobs: ArchiveBlobs, wantedConfig?: string): Re
   const { passed, digest, manifest, index: whole } = resolveFrom(blobs, top, 0, notes, several, wantedConfig);
   // What the registry gets: the whole index and what it lists, else the one manifest.
   const pushedDigests = new Set(whole === null ? [digest] : [whole.digest, ...whole.entries.map((entry) => entry.digest)]);
-  const checked = checkReferrers(referrers, new Set(passed), pushedDigests, blobs, referrersListedBy(top));
+  const checked = checkReferrers(referrers, new Set(passed), pushedDigests, blobs, referrersListedBy(origin));
   notes.push(...checked.notes);
   const repoTags = [...new Set(index.manifests
     .filter((entry) => entry.digest === top.digest)

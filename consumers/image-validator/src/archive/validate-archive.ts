@@ -3,6 +3,7 @@ import type { ImageIndexFacts, ImageReferrer, ImageSummary } from '@orbit/schema
 import { readArchive } from './archive-reader.js';
 import { ArchiveBlobs } from './blob-store.js';
 import { resolveDockerArchive } from './docker-archive.js';
+import type { ArchiveOrigin } from './pulled-from.js';
 import type { FileFacts } from './entry-facts.js';
 import { parseConfig } from './image-config.js';
 import { withAnnotations } from './image-annotations.js';
@@ -57,8 +58,8 @@ function keptIndex(blobs: ArchiveBlobs, index: ResolvedIndex | null, described: 
   return { index: facts, notes: differ === undefined ? notes : [...notes, differ], indexAnnotations: index.annotations, platforms: configs };
 }
 
-function resolveOci(blobs: ArchiveBlobs): Resolved {
-  const oci = resolveOciLayout(blobs);
+function resolveOci(blobs: ArchiveBlobs, origin: ArchiveOrigin): Resolved {
+  const oci = resolveOciLayout(blobs, undefined, origin);
   const { config, layers } = oci.manifest;
   if (config.mediaType !== undefined && !IMAGE_CONFIG_TYPES.has(config.mediaType)) {
     reject('BAD_MANIFEST', `manifest ${oci.manifestDigest} is not a container image (config media type ${config.mediaType})`);
@@ -81,10 +82,10 @@ function resolveDocker(blobs: ArchiveBlobs): Resolved {
   return { format: 'DOCKER_ARCHIVE', ...docker, configDigest: `sha256:${docker.config.sha256}`, configFile: docker.config, ...keptIndex(blobs, docker.index, docker.manifestDigest, docker.notes) };
 }
 
-function resolve(blobs: ArchiveBlobs): Resolved {
+function resolve(blobs: ArchiveBlobs, origin: ArchiveOrigin): Resolved {
   // docker save 25+ writes both layouts; manifest.json is what docker load reads, so it decides the format.
   if (blobs.has('manifest.json')) return resolveDocker(blobs);
-  if (blobs.has('oci-layout') && blobs.has('index.json')) return resolveOci(blobs);
+  if (blobs.has('oci-layout') && blobs.has('index.json')) return resolveOci(blobs, origin);
   if (blobs.has('oci-layout')) return reject('NO_MANIFEST', 'the archive has oci-layout but no index.json');
   if (blobs.has('index.json')) return reject('NO_MANIFEST', 'the archive has index.json but no oci-layout file');
   return reject('NO_MANIFEST', `the archive has neither manifest.json (docker-archive) nor oci-layout and index.json (OCI layout)${whatItHolds(blobs)}`);
@@ -126,11 +127,11 @@ const ROOT_FILESYSTEM_MARKERS: ReadonlySet<string> = new Set(['etc/passwd', 'etc
  * outcome with a reason code. A failing `source` throws a retriable
  * StoreUnavailableError; `source` is read to the end or destroyed.
  */
-export async function validateArchive(source: Readable, limits: ValidationLimits): Promise<ValidationOutcome> {
+export async function validateArchive(source: Readable, limits: ValidationLimits, origin: ArchiveOrigin = 'upload'): Promise<ValidationOutcome> {
   try {
     const contents = await readArchive(source, limits);
     const blobs = new ArchiveBlobs(contents);
-    const image = resolve(blobs);
+    const image = resolve(blobs, origin);
     blobs.checkEveryBlobName();
     const config = parseConfig(image.configFile, 'config');
     const layers = checkLayers(image.layers, config.diffIds);

@@ -115,7 +115,7 @@ describe('pullAsOciArchive of one platform of an index', () => {
     if (!outcome.ok) throw new Error(`rejected: ${outcome.message}`);
     expect(outcome.summary.architecture).toBe('arm64');
     // What the uploader reads among the verdict's notes.
-    expect(outcome.notes).toContain('registry.test/team/app:1 is an image index of 3 manifests; only linux/arm64 was pulled, because Docker Hub counts a pull per platform'
+    expect(outcome.notes).toContain('the reference named an image index of 3 manifests; only linux/arm64 was pulled, because Docker Hub counts a pull per platform'
       + "; it lists no linux/amd64 image, the platform Orbit takes for the cluster's nodes, so the first image, linux/arm64, was taken instead"
       + '; its attestation (BuildKit provenance or SBOM) was not pulled either');
   });

@@ -8,7 +8,7 @@ import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { buildxIndexWithAttestationFirst } from '../../test-fixtures/buildx-index.js';
 import { PullRefusedError, RegistryClient, RegistryUnavailableError } from '@orbit/lib';
-import { buildImage, ociManifestJson } from '../../test-fixtures/images.js';
+import { archiveOf, buildImage, ociManifestJson } from '../../test-fixtures/images.js';
 import { DEFAULT_VALIDATION_LIMITS, PULL_NOTE, validateArchive } from '../archive/index.js';
 import { PULLED_FROM } from '../archive/pulled-from.js';
 import { pullAsOciArchive, refNameOf, type PullResult, type PullTarget } from './pull.js';
@@ -294,7 +294,7 @@ describe('pullAsOciArchive from an image index', () => {
     expect(pulled).toEqual({ manifestDigest: digest(index), bytes: blobs.reduce((sum, blob) => sum + blob.length, 0) });
     expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': '1', [PULLED_FROM]: 'registry.test/team/app:1' } }],
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': '1' } }],
     });
     expect([...names].sort()).toEqual(['oci-layout', 'index.json', ...[index, amd, arm, attestation, ...blobs].map(blobName)].sort());
     for (const bytes of [index, amd, arm, attestation, ...blobs]) expect(files.get(blobName(bytes))).toEqual(bytes);
@@ -320,7 +320,7 @@ describe('pullAsOciArchive from an image index', () => {
     expect(files.get(blobName(armLayer))).toEqual(armLayer);
     expect(JSON.parse(files.get('index.json')!.toString())).toEqual({
       schemaVersion: 2,
-      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': `registry.test/team/app@${digest(index)}`, [PULLED_FROM]: `registry.test/team/app@${digest(index)}` } }],
+      manifests: [{ mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', digest: digest(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': digest(index) } }],
     });
   });
 
@@ -340,7 +340,7 @@ describe('pullAsOciArchive from an image index', () => {
     const [entry] = (JSON.parse(pulled.files.get('index.json')!.toString()) as { manifests: { annotations: Record<string, string> }[] }).manifests;
     expect(entry).toMatchObject({ mediaType: OCI_MANIFEST, digest: digest(amd), size: amd.length });
     // Said on the archive, for the validator to pass on: the uploader learns why the other platforms are not there.
-    expect(entry?.annotations[PULL_NOTE]).toMatch(/^registry\.test\/team\/app:1 is an image index of .*; only linux\/amd64 was pulled, because /);
+    expect(entry?.annotations[PULL_NOTE]).toMatch(/^the reference named an image index of .*; only linux\/amd64 was pulled, because /);
     expect(entry?.annotations[PULL_NOTE]).toMatch(why);
     for (const bytes of [amd, amdConfig, layer, amdLayer]) expect(pulled.files.get(blobName(bytes))).toEqual(bytes);
     for (const bytes of others) expect(served).not.toContain(`/v2/team/app/blobs/${digest(bytes)}`);
@@ -360,7 +360,7 @@ describe('pullAsOciArchive from an image index', () => {
     const others = Array.from({ length: 70 }, (_, i) => manifestOf(Buffer.from(`{"architecture":"arm64","os":"linux","variant":"v${i}","rootfs":{"type":"layers","diff_ids":[]}}`), [armLayer]));
     const index = indexOf([...others.map((manifest) => ({ manifest, platform: { os: 'linux', architecture: 'arm64' } })), { manifest: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
     const { client, served } = fakeRegistry(new Map([['1', index], [digest(amd), amd], ...others.map((manifest) => [digest(manifest), manifest] as const)]), [amdConfig, layer, amdLayer, armLayer]);
-    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armLayer], /^registry\.test\/team\/app:1 is an image index of 71 manifests; only linux\/amd64 was pulled, because Orbit pulls an index whole only up to 64 manifests$/);
+    expectAmd64Alone(await pullToMemory(client, { tag: '1', digest: null, maxBytes: 1 << 20 }), served, amd, [armLayer], /^the reference named an image index of 71 manifests; only linux\/amd64 was pulled, because Orbit pulls an index whole only up to 64 manifests$/);
     expect(served.filter((path) => path.includes('/manifests/'))).toEqual(['/v2/team/app/manifests/1', `/v2/team/app/manifests/${digest(amd)}`]);
   });
 
@@ -580,18 +580,37 @@ describe('pullAsOciArchive by digest, with a referrer beside the image', () => {
     const archive = await archiveOfPull(client, { tag: null, digest: digest(manifest), maxBytes: 1 << 30 });
     const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
     if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
-    expect(outcome.summary.repoTags).toEqual([`registry.test/team/app@${digest(manifest)}`]);
-    // A repository name outside the layout's grammar (docker allows `__`) is named by the digest alone.
-    expect(refNameOf('registry.test/team__x/app', null, digest(manifest))).toBe(digest(manifest));
-    expect(refNameOf('registry.test/team/app', 'v1', digest(manifest))).toBe('v1');
+    // By the digest alone: every role holder sees repoTags, and where an image was pulled from is its owner's to know.
+    expect(outcome.summary.repoTags).toEqual([digest(manifest)]);
+    expect(refNameOf(null, digest(manifest))).toBe(digest(manifest));
+    expect(refNameOf('v1', digest(manifest))).toBe('v1');
   });
 
-  it('names the reference its referrers came from in the note, not index.json, which the uploader never wrote (found by a review)', async () => {
+  it('names neither the registry nor the repository in the notes or the archive (found by a reread: role holders saw the owner-only reference)', async () => {
+    const { client, manifest } = await imageWithReferrers(signature);
+    for (const target of [{ tag: 'v1', digest: null }, { tag: null, digest: digest(manifest) }]) {
+      const archive = await archiveOfPull(client, { ...target, maxBytes: 1 << 30 });
+      const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
+      if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
+      expect(outcome.notes).toEqual([expect.stringMatching(/also (lists|has) a referrer of the image \(application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json\), checked by digest/)]);
+      const seen = JSON.stringify({ notes: outcome.notes, summary: outcome.summary });
+      // The archive's index.json and documents are stored as they are in the tar: a release manager downloads it.
+      for (const text of [seen, archive.toString('latin1')]) {
+        expect(text).not.toContain('registry.test');
+        expect(text).not.toContain('team/app');
+      }
+    }
+  });
+
+  it('takes no word of an archive\'s own dev.orbit.pulled-from annotation (anyone can write one into an upload)', async () => {
     const { client } = await imageWithReferrers(signature);
-    const archive = await archiveOfPull(client, { tag: 'v1', digest: null, maxBytes: 1 << 30 });
-    const outcome = await validateArchive(PassThrough.from([archive]), DEFAULT_VALIDATION_LIMITS);
+    const { names, files } = await pullToMemory(client, { tag: 'v1', digest: null, maxBytes: 1 << 30 });
+    const listed = JSON.parse(files.get('index.json')!.toString()) as { manifests: { annotations?: Record<string, string> }[] };
+    listed.manifests[0]!.annotations = { ...listed.manifests[0]!.annotations, [PULLED_FROM]: 'evil.example/bank/login:1' };
+    const spoofed = await archiveOf(names.map((name) => ({ name, data: name === 'index.json' ? Buffer.from(JSON.stringify(listed)) : files.get(name)! })));
+    const outcome = await validateArchive(PassThrough.from([spoofed]), DEFAULT_VALIDATION_LIMITS);
     if (!outcome.ok) throw new Error(`rejected: ${outcome.reasonCode}: ${outcome.message}`);
-    expect(outcome.notes).toEqual([expect.stringMatching(/^registry\.test\/team\/app:v1 also has a referrer of the image \(application\/vnd\.dev\.sigstore\.bundle\.v0\.3\+json\), checked by digest/)]);
+    expect(outcome.notes).toEqual([expect.stringMatching(/^index\.json also lists a referrer of the image/)]);
   });
 
   it.skipIf(skopeoMissing)('writes an archive skopeo inspects by that name', async () => {
@@ -600,7 +619,7 @@ describe('pullAsOciArchive by digest, with a referrer beside the image', () => {
     const folder = mkdtempSync(join(tmpdir(), 'orbit-pull-'));
     try {
       writeFileSync(join(folder, 'x.tar'), archive);
-      const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${join(folder, 'x.tar')}:registry.test/team/app@${digest(manifest)}`], { encoding: 'utf8' })) as { Digest: string };
+      const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${join(folder, 'x.tar')}:${digest(manifest)}`], { encoding: 'utf8' })) as { Digest: string };
       expect(inspected.Digest).toBe(digest(manifest));
     } finally {
       rmSync(folder, { recursive: true, force: true });

@@ -5,7 +5,6 @@ import tar from 'tar-stream';
 import { z } from 'zod';
 import { descriptorShape, firstIssue, IMAGE_CONFIG_TYPES, INDEX_TYPES, isForeignLayer, MEDIA_TYPES, PULL_NOTE, type Descriptor } from '../archive/index.js';
 import { choosePlatform, isAttestation, isPlatform, platformName, PREFERRED_PLATFORM } from '../platforms.js';
-import { PULLED_FROM } from '../archive/pulled-from.js';
 import { claimedPlatformConfig } from './claimed-platform.js';
 import type { PullDeadline } from './pull-deadline.js';
 import { pullReferrers, type PulledReferrer } from './referrers.js';
@@ -189,6 +188,8 @@ const isForeign = (layer: Descriptor): boolean => isForeignLayer(layer.mediaType
  */
 async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: string): Promise<PulledEntry> {
   const what = `the entry ${entry.digest} (${platformName(entry)}) of ${asked}`;
+  // What keeps the index from being pulled whole ends up in the archive's note, which role holders read: no reference in it.
+  const unkeptEntry = `the entry ${entry.digest} (${platformName(entry)})`;
   if (entry.mediaType !== undefined && INDEX_TYPES.has(entry.mediaType)) return { entry, pulled: null, unkept: nestedIndex(entry), nested: true };
   let bytes: Buffer;
   try {
@@ -205,15 +206,15 @@ async function entryManifest(client: RegistryClient, entry: IndexEntry, asked: s
   if (!manifest.success) {
     const layerless = layerlessProblem(parsed);
     // An artifact of no layers beside the images keeps the index from being pulled whole, as any other artifact does.
-    if (layerless?.artifact) return { entry, pulled: null, unkept: `${what} ${layerless.problem}` };
+    if (layerless?.artifact) return { entry, pulled: null, unkept: `${unkeptEntry} ${layerless.problem}` };
     throw new PullRefusedError('BAD_MANIFEST', `${what} ${layerless?.problem ?? `is no image manifest (${firstIssue(manifest.error)})`}`);
   }
   const pulled = { digest: entry.digest, bytes, manifest: manifest.data };
   if (isAttestation(entry)) return { entry, pulled, unkept: null };
   const kind = artifactKind(manifest.data);
-  if (kind !== undefined) return { entry, pulled, unkept: `${what} is not a container image but an artifact (${kind})` };
+  if (kind !== undefined) return { entry, pulled, unkept: `${unkeptEntry} is not a container image but an artifact (${kind})` };
   const foreign = manifest.data.layers.find(isForeign);
-  if (foreign) return { entry, pulled, unkept: `${what} has a layer its registry does not serve (${foreign.mediaType ?? 'with urls'})` };
+  if (foreign) return { entry, pulled, unkept: `${unkeptEntry} has a layer its registry does not serve (${foreign.mediaType ?? 'with urls'})` };
   return { entry, pulled, unkept: null };
 }
 
@@ -276,7 +277,7 @@ async function resolve(client: RegistryClient, target: PullTarget, reference: st
     throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and lists another image index (${inner.entry.digest}), which may hold one and is not pulled: reference the inner index, or one platform, by digest`);
   }
   const why = unkept.length > 0 ? unkept.join('; ') : `its platforms' blobs add up to ${total} bytes, over the limit of ${target.maxBytes}`;
-  return onePlatform(client, choice, chosen, `${asked} is an image index of ${listed.map(platformName).join(', ')}; only ${platformName(choice)} was pulled, because ${why}${leftUnsaid(listed, choice)}`);
+  return onePlatform(client, choice, chosen, `the reference named an image index of ${listed.map(platformName).join(', ')}; only ${platformName(choice)} was pulled, because ${why}${leftUnsaid(listed, choice)}`);
 }
 
 /**
@@ -324,7 +325,7 @@ async function oneOfMany(client: RegistryClient, listed: readonly IndexEntry[], 
   if (absent) throw absent;
   if (nested && !isPlatform(choice)) throw new PullRefusedError('BAD_MANIFEST', `${asked} has no ${PREFERRED_PLATFORM.os}/${PREFERRED_PLATFORM.architecture} image of its own, and ${nestedIndex(choice)}`);
   if (!pulled || unkept !== null) throw new PullRefusedError('BAD_MANIFEST', `${asked} is an image index of ${listed.length} manifests, and its ${platformName(choice)}, the one pulled because ${because}, cannot be: ${unkept ?? 'it is no image'}`);
-  return onePlatform(client, choice, pulled, `${asked} is an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because ${because}${leftUnsaid(listed, choice)}`);
+  return onePlatform(client, choice, pulled, `the reference named an image index of ${listed.length} manifests; only ${platformName(choice)} was pulled, because ${because}${leftUnsaid(listed, choice)}`);
 }
 
 const blobsOf = (manifest: ImageManifest): Descriptor[] => [manifest.config, ...manifest.layers];
@@ -473,31 +474,27 @@ async function copyBody(client: RegistryClient, blob: Descriptor, body: Readable
   }
 }
 
-/** The OCI image-layout's grammar for org.opencontainers.image.ref.name, which skopeo checks a name given after `oci-archive:x.tar:` against. */
-const REF_NAME_GRAMMAR = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
-
 /**
  * The name of the pulled image's index.json entry. Named always: with its
  * referrers beside it an unnamed image is one of several entries, and skopeo
  * refuses `oci-archive:x.tar` ("more than one image in oci, choose an image")
  * with no name to choose it by. A tag pull keeps the tag, as skopeo and oras
- * name what they copy; a digest pull is named as it was asked for,
- * `registry/repository@sha256:…`, or by the digest alone when the
- * repository's name falls outside the grammar (docker allows `__`, it does not).
+ * name what they copy; a digest pull is named by the digest alone. Never the
+ * registry or repository: where an image was pulled from is its owner's to
+ * know (the gateway's OWNER_ONLY_FACTS), and a release manager downloads the
+ * stored archive, whose ref name is also every role holder's repoTags.
  */
-export function refNameOf(repositoryName: string, tag: string | null, digest: string): string {
-  if (tag) return tag;
-  const named = `${repositoryName}@${digest}`;
-  return REF_NAME_GRAMMAR.test(named) ? named : digest;
+export function refNameOf(tag: string | null, digest: string): string {
+  return tag ?? digest;
 }
 
-/** The top entry's annotations: its name, the reference it was pulled from (for the validator's notes to name it) and why one platform was taken. */
-function annotationsOf(refName: string, asked: string, note: string | undefined): { annotations: Record<string, string> } {
-  return { annotations: { 'org.opencontainers.image.ref.name': refName, [PULLED_FROM]: asked, ...(note ? { [PULL_NOTE]: note } : {}) } };
+/** The top entry's annotations: its name and why one platform was taken. */
+function annotationsOf(refName: string, note: string | undefined): { annotations: Record<string, string> } {
+  return { annotations: { 'org.opencontainers.image.ref.name': refName, ...(note ? { [PULL_NOTE]: note } : {}) } };
 }
 
 /** oci-layout, the documents as sent, each blob once, then index.json naming the top document and the referrers beside it. */
-async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, asked: string, referrers: readonly PulledReferrer[], deadline: PullDeadline | undefined): Promise<void> {
+async function writeArchive(client: RegistryClient, sink: Writable, resolved: Resolved, blobs: readonly Descriptor[], refName: string, referrers: readonly PulledReferrer[], deadline: PullDeadline | undefined): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, sink);
   const put = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry({ name, size: bytes.length }, bytes, (error) => (error ? reject(error) : resolve())));
@@ -519,7 +516,7 @@ async function writeArchive(client: RegistryClient, sink: Writable, resolved: Re
     await put('index.json', Buffer.from(JSON.stringify({
       schemaVersion: 2,
       manifests: [
-        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(refName, asked, resolved.note) },
+        { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, ...annotationsOf(refName, resolved.note) },
         // As oras cp -r lists them: untagged beside the image, cosign's under their tag.
         ...referrers.map((referrer) => ({
           mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.bytes.length,
@@ -576,7 +573,7 @@ async function pullWithin(client: RegistryClient, target: PullTarget, sink: Writ
   const { referrers, note } = await pullReferrers(client, [resolved.top.digest, ...(platforms.length <= MAX_PLATFORM_REFERRER_LOOKUPS ? platforms : [])]);
   target.deadline?.declare(total + referrers.flatMap((referrer) => referrer.blobs).reduce((sum, blob) => sum + blob.size, 0));
   const noted = [resolved.note, note].filter((text): text is string => text !== undefined);
-  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(client.repositoryName, target.tag, reference), asked, referrers, target.deadline);
+  await writeArchive(client, sink, noted.length === 0 ? resolved : { ...resolved, note: noted.join('; ') }, blobs, refNameOf(target.tag, reference), referrers, target.deadline);
   return { manifestDigest: resolved.top.digest, bytes: total };
 }
 

@@ -1,6 +1,6 @@
 import { OCI_INDEX_TYPE, RegistryClient, sha256Of } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REFERRER_LIMITS, pullReferrers } from './referrers.js';
+import { DEFAULT_REFERRER_LIMITS, pullReferrers, withoutSource } from './referrers.js';
 
 const IMAGE = `sha256:${'a'.repeat(64)}`;
 const EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Of('{}'), size: 2 };
@@ -68,5 +68,13 @@ describe('pullReferrers from a registry whose referrers API answers in pages', (
     const { referrers, note } = await pullReferrers(client, [IMAGE]);
     expect(referrers.map((referrer) => referrer.artifactType)).toEqual(['application/spdx+json', 'application/vnd.cncf.notary.signature']);
     expect(note).toBeUndefined();
+  });
+});
+
+describe('withoutSource', () => {
+  it('takes the registry and repository out of a registry error quoted in a note (role holders read notes; the reference is its owner\'s)', () => {
+    const client = { repositoryName: 'registry.test:5000/team/app' };
+    expect(withoutSource(client, 'registry.test:5000/team/app:sha256-1.sig answered 500 from registry.test:5000'))
+      .toBe('the repository:sha256-1.sig answered 500 from the registry');
   });
 });

@@ -183,13 +183,24 @@ export async function pullReferrers(client: RegistryClient, images: readonly str
     // The image is what was asked for; its referrers are extra. A registry that fails, refuses or stalls on them
     // (some answer 500 to a path they do not route) must not hold the image up, nor fail it.
     if (!(error instanceof LookupStopped || error instanceof RegistryUnavailableError || error instanceof PullRefusedError)) throw error;
-    stopped = error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+    stopped = withoutSource(client, error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message);
   }
   const notes = [
     ...(left === 0 ? [] : [`${left} more referrer${left === 1 ? '' : 's'} listed at the registry ${left === 1 ? 'was' : 'were'} left there (past ${limits.count} referrers, ${limits.bytes / 1024 / 1024} MiB, or ${limits.documentBytes / 1024 / 1024} MiB of manifests, not fetchable, about another manifest, an index, or runnable as an image)`]),
     ...(stopped === undefined ? [] : [`looking for referrers at the registry stopped (${stopped}); the image comes with the ${found.size} found before`]),
   ];
   return { referrers: [...found.values()], ...(notes.length === 0 ? {} : { note: notes.join('; ') }) };
+}
+
+/**
+ * A registry error's words without the registry and repository they name: the note goes into the archive and to every
+ * role holder, who are not told where the image was pulled from (the gateway's OWNER_ONLY_FACTS).
+ */
+export function withoutSource(client: Pick<RegistryClient, 'repositoryName'>, text: string): string {
+  const { repositoryName } = client;
+  const registry = repositoryName.slice(0, repositoryName.indexOf('/'));
+  const unnamed = text.replaceAll(repositoryName, 'the repository');
+  return registry === '' ? unnamed : unnamed.replaceAll(registry, 'the registry');
 }
 
 /** The lookup ran out of its time. */
