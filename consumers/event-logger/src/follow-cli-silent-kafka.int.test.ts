@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig, waitFor } from '../../../test/helpers/index.js';
 import { silentProxy, type SilentProxy } from '../../../test/helpers/silent-proxy.js';
+import { kafkaThroughProxy } from '../../../test/helpers/stalling-proxy.js';
 
 const cli = fileURLToPath(new URL('./follow-cli.ts', import.meta.url));
 const [brokerHost = '127.0.0.1', brokerPort = '9092'] = (testConfig.KAFKA_BROKERS[0] ?? '').split(':');
@@ -16,17 +14,7 @@ beforeAll(async () => {
   proxy = await silentProxy(brokerHost, Number(brokerPort));
   // The broker's metadata names its own address, so the command would go round a proxy given as KAFKA_BROKERS:
   // a preload sends every connection of the command's process to the broker through the proxy instead.
-  preload = join(mkdtempSync(join(tmpdir(), 'follow-silent-')), 'through-proxy.cjs');
-  const proxyPort = Number(proxy.address.split(':')[1]);
-  writeFileSync(preload, `const net = require('node:net');
-for (const name of ['connect', 'createConnection']) {
-  const original = net[name];
-  net[name] = function (...args) {
-    if (args[0] && typeof args[0] === 'object' && Number(args[0].port) === ${Number(brokerPort)}) args[0] = { ...args[0], host: '127.0.0.1', port: ${proxyPort} };
-    return original.apply(this, args);
-  };
-}
-`);
+  preload = kafkaThroughProxy(Number(brokerPort), Number(proxy.address.split(':')[1]));
 });
 afterAll(async () => { await proxy.close(); });
 

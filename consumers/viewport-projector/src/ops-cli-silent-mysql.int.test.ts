@@ -1,37 +1,15 @@
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../../test/helpers/index.js';
 import { runSourceCli } from '../../../test/helpers/source-cli.js';
+import { stallingProxy, type StallingProxy } from '../../../test/helpers/stalling-proxy.js';
 
 const cli = fileURLToPath(new URL('./ops-cli.ts', import.meta.url));
 
-/** MySQL behind a proxy that passes the server's first `bytes` (the login, a statement or two) and then nothing, either way, for ever. */
-async function silentAfter(upstream: URL, bytes: number): Promise<{ readonly port: number; close(): Promise<void> }> {
-  let budget = bytes;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const server_ = connect(Number(upstream.port), upstream.hostname);
-    for (const socket of [client, server_]) sockets.add(socket.on('error', () => socket.destroy()));
-    client.on('data', (chunk: Buffer) => { if (budget > 0) server_.write(chunk); });
-    server_.on('data', (chunk: Buffer) => {
-      const passed = chunk.subarray(0, Math.max(budget, 0));
-      budget -= chunk.length;
-      if (passed.length > 0) client.write(passed);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
-let proxy: Awaited<ReturnType<typeof silentAfter>>;
-beforeAll(async () => { proxy = await silentAfter(new URL(testConfig.MYSQL_URL), 400); });
+let proxy: StallingProxy;
+beforeAll(async () => { const mysql = new URL(testConfig.MYSQL_URL);
+  // The login and a statement or two pass; then nothing, either way, for ever.
+  proxy = await stallingProxy(mysql.hostname, Number(mysql.port), { serverBytes: 400 }); });
 afterAll(async () => { await proxy.close(); });
 
 describe('viewport:checksum against a MySQL that logs it in and then falls silent', () => {
