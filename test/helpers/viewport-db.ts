@@ -9,6 +9,7 @@ import { loadSchemas } from '@orbit/schemas';
 import type { Pool } from 'mysql2/promise';
 import { projectionChecksum } from '../../consumers/viewport-projector/src/checksum.js';
 import { REBUILT_DATABASE_TABLES, rebuildProjection } from '../../consumers/viewport-projector/src/rebuild.js';
+import { afterAll } from 'vitest';
 import { quietLogger, testConfig, uniqueSuffix, waitFor } from './index.js';
 
 export interface PrivateViewport {
@@ -38,6 +39,17 @@ export async function privateViewport(label: string, connections = 4): Promise<P
       for (const name of [database, `${database}_previous`, `${database}_rebuild`]) await pool.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await pool.end();
     },
+  };
+}
+
+/** A pool on a new private ViewPort per call (privateViewport), every one dropped once the test file is done. */
+export function privatePools(): (label: string) => Promise<Pool> {
+  const databases: PrivateViewport[] = [];
+  afterAll(async () => { for (const database of databases) await database.drop(); });
+  return async (label) => {
+    const database = await privateViewport(label);
+    databases.push(database);
+    return database.pool;
   };
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { childSpan, newImageUID, TOPICS, type ConsumedMessage, type EventEnvelope } from '@orbit/lib';
 import { sampleEvents, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
-import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
+import { privatePools } from '../../../test/helpers/viewport-db.js';
 import { projectionChecksum } from './checksum.js';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
 import { VersionNotProjectedYetError } from './plan.js';
@@ -17,14 +17,7 @@ import { VersionNotProjectedYetError } from './plan.js';
  * are compared row for row.
  */
 const suffix = uniqueSuffix();
-const databases: PrivateViewport[] = [];
-afterAll(async () => { for (const database of databases) await database.drop(); });
-
-async function poolOn(label: string): Promise<Pool> {
-  const database = await privateViewport(label);
-  databases.push(database);
-  return database.pool;
-}
+const poolOn = privatePools();
 
 /** A seeded history: uploads that succeed, are rejected or fail at the chart, second versions (with or without a description and category), transfers on to Testing and Staging, late redeliveries. */
 function history(images: number): { topic: string; event: OrbitEvent }[] {

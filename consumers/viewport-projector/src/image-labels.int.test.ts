@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { childSpan, newImageUID, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { LABEL_BUDGET_BYTES, sampleEvents, type ImageAnnotations, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { quietLogger, uniqueSuffix } from '../../../test/helpers/index.js';
-import { privateViewport, type PrivateViewport } from '../../../test/helpers/viewport-db.js';
+import { privatePools } from '../../../test/helpers/viewport-db.js';
 import { projectionChecksum } from './checksum.js';
 import { projectorBatchHandler, projectorHandler } from './handle.js';
 import type { LabelsView } from './image-labels.js';
@@ -15,14 +15,7 @@ import { versionGuid } from './plan.js';
  * byte and bounded, nothing for an event written before they were read, and the same whether projected one message at
  * a time (the live projector) or in one batch (a rebuild's replay), so viewport:checksum agrees between the two.
  */
-const databases: PrivateViewport[] = [];
-afterAll(async () => { for (const database of databases) await database.drop(); });
-
-async function poolOn(label: string): Promise<Pool> {
-  const database = await privateViewport(label);
-  databases.push(database);
-  return database.pool;
-}
+const poolOn = privatePools();
 
 const UNICODE_LABELS = { 'org.opencontainers.image.source': 'https://github.com/acme/billing', maintainer: '', 'ünïcode 🚀': 'Béla\u0301 ✓', '10': 'ten', '9': 'nine' };
 

@@ -7,7 +7,7 @@ import { createTestTopics, nextEvent, quietLogger, readAll, testConfig, testKafk
 import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDynamo } from '../aws.js';
-import { createLogger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createMetrics, instrumentConsumeLoop } from '../metrics.js';
 import { decodeOrbitEvent, EventCodec } from '../codec.js';
 import { DecodeError, OrbitError, StoreUnavailableError } from '../errors.js';
@@ -66,6 +66,23 @@ async function partitionedTopic(label: string, partitions: number): Promise<{ to
       await producer.send({ topic, messages: [{ partition, key: event.imageUID, value: await codec.encode(topic, event) }] });
     },
   };
+}
+
+/**
+ * A loop allowed one detached handler, whose handler notes each message in `handled` and holds those in `slow` until
+ * the test calls their `releases` entry.
+ */
+function cappedLoop(topics: readonly string[], codecOf: (topic: string) => EventCodec, logger: Logger,
+  held: { readonly slow: ReadonlySet<string>; readonly handled: string[]; readonly releases: Map<string, () => void> }): ConsumeLoop<UploadRequested> {
+  return new ConsumeLoop<UploadRequested>({
+    kafka, groupId: `group-${uniqueSuffix()}`, topics, logger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
+    detachAfterMs: 300, maxDetachedHandlers: 1,
+    decode: (name, value) => codecOf(name).decode(name, value) as Promise<UploadRequested>,
+    handler: async (message) => {
+      held.handled.push(message.event.eventId);
+      if (held.slow.has(message.event.eventId)) await new Promise<void>((resolve) => held.releases.set(message.event.eventId, resolve));
+    },
+  });
 }
 
 type EachBatch = NonNullable<NonNullable<Parameters<ReturnType<Kafka['consumer']>['run']>[0]>['eachBatch']>;
@@ -489,15 +506,7 @@ describe('consume loop against the real broker and registry', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
     const maxWaitTimeMs = 500;
-    const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [uploads.topic, transfers.topic], logger, retryPolicy: fastRetry, maxWaitTimeMs, stallMs: 3_000,
-      detachAfterMs: 300, maxDetachedHandlers: 1,
-      decode: (name, value) => (name === uploads.topic ? uploads.codec : transfers.codec).decode(name, value) as Promise<UploadRequested>,
-      handler: async (message) => {
-        handled.push(message.event.eventId);
-        if (slow.has(message.event.eventId)) await new Promise<void>((resolve) => releases.set(message.event.eventId, resolve));
-      },
-    });
+    const loop = cappedLoop([uploads.topic, transfers.topic], (name) => (name === uploads.topic ? uploads.codec : transfers.codec), logger, { slow, handled, releases });
     await loop.start();
     try {
       await uploads.sendTo(0, first);
@@ -530,15 +539,7 @@ describe('consume loop against the real broker and registry', () => {
     const [first, long, quick] = [sample('L'.repeat(60)), sample('M'.repeat(60)), sample('N'.repeat(60))];
     const slow = new Set([first.eventId, long.eventId]);
     const handled: string[] = [];
-    const loop = new ConsumeLoop<UploadRequested>({
-      kafka, groupId: `group-${uniqueSuffix()}`, topics: [uploads.topic], logger: quietLogger, retryPolicy: fastRetry, maxWaitTimeMs: 500, stallMs: 3_000,
-      detachAfterMs: 300, maxDetachedHandlers: 1,
-      decode: (name, value) => uploads.codec.decode(name, value) as Promise<UploadRequested>,
-      handler: async (message) => {
-        handled.push(message.event.eventId);
-        if (slow.has(message.event.eventId)) await new Promise<void>((resolve) => releases.set(message.event.eventId, resolve));
-      },
-    });
+    const loop = cappedLoop([uploads.topic], () => uploads.codec, quietLogger, { slow, handled, releases });
     await loop.start();
     try {
       await uploads.sendTo(0, first);
