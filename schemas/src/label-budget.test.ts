@@ -25,6 +25,15 @@ describe('LabelBudget', () => {
     expect(budget.leftOut).toBe(2);
     expect(new LabelBudget(-5).keep({ a: '' })).toEqual([]);
   });
+
+  it('keeps the same entries from entries sorted beforehand (keepSorted) as from the map, and counts alike', () => {
+    const maps: Record<string, string>[] = [{ c: 'ccc', a: 'aaaa', b: 'bbbbbbbbbb' }, { d: '', ee: '', '😀': 'x' }];
+    const fromMaps = new LabelBudget(12);
+    const fromSorted = new LabelBudget(12);
+    for (const map of maps) expect(fromSorted.keepSorted(sortedEntries(map))).toEqual(fromMaps.keep(map));
+    expect(fromSorted.leftOut).toBe(fromMaps.leftOut);
+    expect(fromSorted.leftOut).toBe(2);
+  });
 });
 
 describe('ImageSummary.annotations in the events (added 2026-12-07)', () => {

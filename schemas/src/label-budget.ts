@@ -68,8 +68,16 @@ export class LabelBudget {
     const entries = Object.entries(map);
     const affordable = entries.filter(([key, value]) => entryBytes(key, value) <= this.left);
     this.skipped += entries.length - affordable.length;
+    return this.keepSorted(sortedByKeyBytes(affordable));
+  }
+
+  /**
+   * keep() over entries the caller already sorted by key (byKeyBytes): a caller that spends several budgets on the
+   * same maps sorts each once, not once per budget.
+   */
+  keepSorted(sorted: readonly KeyValue[]): KeyValue[] {
     const kept: KeyValue[] = [];
-    for (const entry of sortedByKeyBytes(affordable)) {
+    for (const entry of sorted) {
       const cost = entryBytes(entry.key, entry.value);
       if (cost > this.left) {
         this.skipped += 1;

@@ -1,5 +1,5 @@
 import { jsonBytes, MAX_IMAGE_FACTS_BYTES } from '@orbit/lib';
-import { entryBytes, LABEL_BUDGET_BYTES, sortedEntries, type ImageAnnotations, type ImageSummary, type KeyValue, type PlatformAnnotations } from '@orbit/schemas';
+import { LABEL_BUDGET_BYTES, LabelBudget, sortedEntries, type ImageAnnotations, type ImageSummary, type KeyValue, type PlatformAnnotations } from '@orbit/schemas';
 import { uncarriedKeysOf } from './json-shapes.js';
 import type { PlatformConfig } from './platform-configs.js';
 
@@ -90,36 +90,10 @@ function uncarried(maps: readonly NamedMap[]): { readonly count: number; readonl
   };
 }
 
-/**
- * The schemas' LabelBudget walk (the projector's), over entries sorted once (sortedOnce) instead of a sort per map per
- * budget tried: each entry in key order kept while it fits what is left, else left out and counted.
- */
-export class SortedBudget {
-  private left: number;
-  leftOut = 0;
-
-  constructor(bytes: number) {
-    this.left = Math.max(0, Math.floor(bytes));
-  }
-
-  keepMap(map: StringMap): Record<string, string> {
-    const kept: [string, string][] = [];
-    for (const { key, value } of sortedOnce(map)) {
-      const cost = entryBytes(key, value);
-      if (cost > this.left) {
-        this.leftOut += 1;
-        continue;
-      }
-      this.left -= cost;
-      kept.push([key, value]);
-    }
-    return Object.fromEntries(kept);
-  }
-}
-
 function keptWithin(read: AnnotationsRead, differing: readonly PlatformAnnotations[], bytes: number, uncarriedCount: number): ImageAnnotations {
-  const budget = new SortedBudget(bytes);
-  const kept = (map: StringMap): Record<string, string> => budget.keepMap(map);
+  // Each map sorted once (sortedOnce), whatever budget is tried: the walk is the projector's (LabelBudget).
+  const budget = new LabelBudget(bytes);
+  const kept = (map: StringMap): Record<string, string> => Object.fromEntries(budget.keepSorted(sortedOnce(map)).map(({ key, value }) => [key, value]));
   const manifest = kept(read.manifest);
   const index = read.index === null ? null : kept(read.index);
   const platforms = differing.map((platform) => ({ ...platform, labels: kept(platform.labels), annotations: kept(platform.annotations) }));
