@@ -10,7 +10,7 @@ function counted(text = 'apiVersion: v1\nentries: {}\n') {
 describe('HelmIndexCache', () => {
   it('renders a repository\'s index once while the projection stays, again once it moves, and gives it gzip\'d too', async () => {
     let projection = 'p1';
-    const cache = new HelmIndexCache(async () => ({ version: projection, changedAt: null }));
+    const cache = new HelmIndexCache(async () => projection);
     const { render, renders } = counted();
     const first = await cache.get('dev1/Testing', render);
     expect((await cache.get('dev1/Testing', render)).yaml).toBe(first.yaml);
@@ -25,7 +25,7 @@ describe('HelmIndexCache', () => {
   });
 
   it('shares one rendering among askers at once, and keeps no failed one', async () => {
-    const cache = new HelmIndexCache(async () => ({ version: 'p1', changedAt: null }));
+    const cache = new HelmIndexCache(async () => 'p1');
     let renders = 0;
     let finish: (text: string) => void = () => undefined;
     const slow = () => { renders += 1; return new Promise<string>((resolve) => { finish = resolve; }); };
@@ -34,7 +34,7 @@ describe('HelmIndexCache', () => {
     finish('x: 1\n');
     expect(new Set((await asked).map((index) => index.yaml.toString()))).toEqual(new Set(['x: 1\n']));
     expect(renders).toBe(1);
-    const failing = new HelmIndexCache(async () => ({ version: 'p1', changedAt: null }));
+    const failing = new HelmIndexCache(async () => 'p1');
     await expect(failing.get('r', async () => { throw new Error('MySQL away'); })).rejects.toThrow('MySQL away');
     const { render, renders: after } = counted();
     await failing.get('r', render);
@@ -43,7 +43,7 @@ describe('HelmIndexCache', () => {
 
   it('lets the least recently asked go first past its byte budget, and keeps nothing larger than the budget', async () => {
     // Each of a, b and c costs about 3.1 KB with its overhead: two fit.
-    const cache = new HelmIndexCache(async () => ({ version: 'p1', changedAt: null }), { maxBytes: 7000, maxEntries: 1000 });
+    const cache = new HelmIndexCache(async () => 'p1', { maxBytes: 7000, maxEntries: 1000 });
     const renders: string[] = [];
     const render = (name: string, size: number) => async () => { renders.push(name); return `${name}: ${'y'.repeat(size)}\n`; };
     await cache.get('a', render('a', 1000));
@@ -60,11 +60,11 @@ describe('HelmIndexCache', () => {
   });
 
   it('counts what a kept index costs beside its YAML, and keeps at most maxEntries (found by a review: 35 000 empty indexes of made-up owners counted 5 MB and held over 40)', async () => {
-    const budget = new HelmIndexCache(async () => ({ version: 'p1', changedAt: null }), { maxBytes: 1024 * 1024, maxEntries: 100_000 });
+    const budget = new HelmIndexCache(async () => 'p1', { maxBytes: 1024 * 1024, maxEntries: 100_000 });
     for (let owner = 0; owner < 2000; owner += 1) await budget.get(`["Staging","owner-${owner}","owner"]`, async () => 'apiVersion: v1\nentries: {}\n');
     // An empty index's YAML and gzip are under 100 bytes: counted alone, all 2000 would have been kept in 1 MiB.
     expect(budget.size).toBeLessThan(520);
-    const counted = new HelmIndexCache(async () => ({ version: 'p1', changedAt: null }), { maxBytes: 1024 * 1024 * 1024, maxEntries: 3 });
+    const counted = new HelmIndexCache(async () => 'p1', { maxBytes: 1024 * 1024 * 1024, maxEntries: 3 });
     const renders: string[] = [];
     for (const name of ['a', 'b', 'c', 'd', 'a']) await counted.get(name, async () => { renders.push(name); return `${name}: 1\n`; });
     expect(counted.size).toBe(3);
@@ -81,14 +81,14 @@ describe('acceptsGzip', () => {
 
 describe('HelmIndexCache: the time an index of no chart is dated by (found by a review: 1970)', () => {
   it('hands a rendering the start of the day, kept or not, whatever ViewPort did (found by a reread: it moved with every upload)', async () => {
-    let state = { version: 'p1', changedAt: '2026-12-07T05:00:00.000Z' as string | null };
+    let state = 'p1';
     const cache = new HelmIndexCache(async () => state);
     const dated: string[] = [];
     const render = async (emptyGenerated: string) => { dated.push(emptyGenerated); return `generated: ${emptyGenerated}\n`; };
     const today = startOfUtcDay(new Date());
     await cache.get('dev1/Testing', render);
     await cache.unkept(render);
-    state = { version: 'p2', changedAt: '2026-12-07T05:30:00.000Z' };
+    state = 'p2';
     await cache.get('dev1/Testing', render);
     await new HelmIndexCache(undefined).get('r', render);
     expect(dated).toEqual([today, today, today, today]);

@@ -10,15 +10,8 @@ export interface RenderedIndex {
   readonly gzip: Buffer;
 }
 
-/** What ViewPort holds now: `version` changes with every commit the projector makes, `changedAt` is when it last did. */
-export interface ProjectionState {
-  readonly version: string;
-  /** ISO 8601; null for a ViewPort nothing was ever projected into. */
-  readonly changedAt: string | null;
-}
-
-/** Reads what ViewPort holds now (ProjectionState). */
-export type ProjectionVersion = () => Promise<ProjectionState>;
+/** Reads ViewPort's version: it changes with every commit the projector makes. */
+export type ProjectionVersion = () => Promise<string>;
 
 /**
  * What an index renders from besides the images it lists: the time its `generated` says when it lists none (helm
@@ -86,8 +79,7 @@ export class HelmIndexCache {
   async get(repository: string, render: IndexRender): Promise<RenderedIndex> {
     if (!this.projectionVersion) return renderedOf(await render(emptyGenerated()));
     // Read before rendering: a rendering is never filed under a projection older than what it read.
-    const state = await this.projectionVersion();
-    const projection = state.version;
+    const projection = await this.projectionVersion();
     const kept = this.kept.get(repository);
     if (kept?.projection === projection) {
       this.kept.delete(repository);

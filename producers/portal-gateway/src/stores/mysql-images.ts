@@ -385,7 +385,6 @@ export function mysqlProjectionVersion(pool: Pool): ProjectionVersion {
     const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n, COALESCE(SUM(next_offset), 0) AS total, MAX(updated_at) AS latest FROM viewport_applied_offsets');
     const row = rows[0];
     const latest = row?.['latest'] instanceof Date ? row['latest'].toISOString() : String(row?.['latest'] ?? '');
-    // The latest update is also when ViewPort last changed, which an empty Helm index is dated by (helm-index-cache.ts).
-    return { version: `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`, changedAt: row?.['latest'] instanceof Date ? latest : null };
+    return `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`;
   };
 }
