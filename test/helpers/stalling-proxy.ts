@@ -21,6 +21,8 @@ export interface StallingProxy {
   readonly port: number;
   /** Whether it has fallen silent, wholly or on one connection. */
   silent(): boolean;
+  /** How many clients' connections are still open: one the client has not closed holds its process. */
+  openClients(): number;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,10 @@ export async function stallingProxy(upstreamHost: string, upstreamPort: number, 
   let budget = rule.serverBytes ?? Number.POSITIVE_INFINITY;
   let stalled = false;
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   const server = createServer((client) => {
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     const upstream = connect(upstreamPort, upstreamHost);
     let stalledHere = false;
     for (const socket of [client, upstream]) sockets.add(socket.on('error', () => socket.destroy()));
@@ -48,6 +53,7 @@ export async function stallingProxy(upstreamHost: string, upstreamPort: number, 
   return {
     port: (server.address() as AddressInfo).port,
     silent: () => stalled,
+    openClients: () => clients.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

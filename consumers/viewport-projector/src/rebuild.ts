@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  abortableSleep, committedOffsets, ConsumeLoop, createMysqlConnection, createOpsMysqlPool, databaseOf, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
+  abortableSleep, committedOffsets, ConsumeLoop, createMysqlConnection, createOpsMysqlPool, databaseOf, endMysqlPool, OPS_MYSQL_END_TIMEOUT_MS, decodeOrbitEvent, errorCodeOf, lostPartitions, OrbitError, readTopicToEnd, retryPolicy, takeNamedLock, TOPICS,
   type CommittedOffsets, type ConsumedMessage, type EventCodec, type EventPublisher, type Kafka, type Logger, type MessagePosition,
 } from '@orbit/lib';
 import type { OrbitEvent, UploadBodyDigest, UploadRequested } from '@orbit/schemas';
@@ -840,7 +840,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   const ends = replayEnds(history.ends, committed);
   const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped, deps.signal)
     .catch(async (error: unknown) => {
-      await rebuildPool.end();
+      await endMysqlPool(rebuildPool, OPS_MYSQL_END_TIMEOUT_MS);
       throw error;
     });
   try {
@@ -891,11 +891,12 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
         if (swapped && !held) deps.logger.warn({ database }, 'the swap gate was lost around the swap: the live projector re-applies what it committed meanwhile (its announcements may repeat)');
       }
     } finally {
-      await gatePool.end();
+      // Ended within a bound: a server gone silent after the work must not hold the rebuild's answer (found by a review).
+      await endMysqlPool(gatePool, OPS_MYSQL_END_TIMEOUT_MS);
     }
   } finally {
     await replay.stop();
-    await rebuildPool.end();
+    await endMysqlPool(rebuildPool, OPS_MYSQL_END_TIMEOUT_MS);
   }
   const replayed = replay.handled();
   const { ends: tail } = await topicSpans(deps.kafka, deps.topics, rename);
