@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from './config.js';
+import { buildInfo } from './build-info.js';
 import { StoreUnavailableError } from './errors.js';
 import { buildHealthServer, checkWithin, combineReadiness, READINESS_CHECK_TIMEOUT_MS, readinessReasonOf, serveHealth } from './health-server.js';
 import { runtimeEnv } from './runtime-config.js';
@@ -92,5 +93,14 @@ describe('readinessReasonOf', () => {
     const reason = readinessReasonOf(new Error('cannot reach mysql://orbit:hunter2@db:3306/viewport (password=hunter2, secret=s3cr3t)'));
     expect(reason).not.toMatch(/hunter2|s3cr3t/);
     expect(reason).toContain('mysql://orbit:[redacted]@db:3306/viewport');
+  });
+});
+
+describe('/healthz of a consumer', () => {
+  it('says which build answers (the same as orbit_build_info), so an operator knows which upgrade notes apply', async () => {
+    const app = buildHealthServer({ ready: () => true }, new Registry());
+    const answer = await app.inject('/healthz');
+    expect([answer.statusCode, answer.json()]).toEqual([200, { status: 'ok', build: buildInfo() }]);
+    expect(buildInfo()).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), commit: expect.any(String), commitDate: expect.any(String) });
   });
 });

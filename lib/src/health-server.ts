@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { buildInfo, type BuildInfo } from './build-info.js';
 import { answerWithin } from './deadline.js';
 import { AWS_CALL, causeChainOf, hasNoWords, httpStatusOf, withoutSecrets } from './error-description.js';
 
@@ -85,15 +86,20 @@ export function combineReadiness(checks: Readonly<Record<string, CheckState>>, a
   return { ready: Object.values(all).every((state) => state.up) && (typeof answer === 'boolean' ? answer : answer.ready), checks: all };
 }
 
+/** /healthz's answer: alive, and which build (see BuildInfo), so `curl …/healthz` says which upgrade notes apply. */
+export function livenessAnswer(build: BuildInfo = buildInfo()): { readonly status: 'ok'; readonly build: BuildInfo } {
+  return { status: 'ok', build };
+}
+
 /**
- * /healthz (alive: the process answers), /readyz (ready: consuming, stores
+ * /healthz (alive: the process answers, and its build), /readyz (ready: consuming, stores
  * reachable) and /metrics for consumers, which have no other HTTP surface.
  * /readyz names each check and, for one that failed, why: this port is the
  * cluster's (probes, scrapes), not the public API's.
  */
 export function buildHealthServer(checks: HealthChecks, metrics: Registry): FastifyInstance {
   const app = Fastify({ logger: false });
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => livenessAnswer());
   app.get('/readyz', async (_request, reply) => {
     const answer = await checks.ready();
     const ready = typeof answer === 'boolean' ? answer : answer.ready;

@@ -24,6 +24,7 @@ export * from './schema-migrations.js';
 export * from './search-text.js';
 export * from './code-point.js';
 export * from './deadline.js';
+export * from './build-info.js';
 export * from './metrics.js';
 export * from './health-server.js';
 export * from './service.js';

@@ -5,7 +5,8 @@ import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_EVENTS } from './kafka/instrumentation.js';
 import { CONSUMER_ASSIGNED_EVENT } from './kafka/instrumentation.js';
 import { CONSUMER_PASSED_OVER_EVENT } from './kafka/redrive-copy.js';
-import { instrumentConsumeLoop } from './metrics.js';
+import { buildInfo } from './build-info.js';
+import { createMetrics, instrumentConsumeLoop } from './metrics.js';
 
 describe('the handler time histogram', () => {
   it('tells a 20-minute transfer from a 40-minute one instead of putting both above 10 s', async () => {
@@ -69,5 +70,18 @@ describe('the lag gauge', () => {
     expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
     loop.emit(CONSUMER_EVENTS.lag, { topic, partition: 1, lag: 39 });
     expect(await lagLines(registry)).toEqual([`orbit_consumer_lag_messages{topic="${topic}",partition="0"} 5`]);
+  });
+});
+
+describe('orbit_build_info', () => {
+  it('is 1 with the build\'s version, commit and commit date, so which release each instance runs is seen', async () => {
+    const registry = createMetrics('image-validator', { version: '0.1.0', commit: '36a92d526b8a8f5ddaeb67bceba96403556c83f0', commitDate: '2026-12-07T09:39:22+00:00' });
+    expect(await registry.metrics()).toContain(
+      'orbit_build_info{version="0.1.0",commit="36a92d526b8a8f5ddaeb67bceba96403556c83f0",commitDate="2026-12-07T09:39:22+00:00",service="image-validator"} 1');
+  });
+
+  it('is this process\'s build by default (what every service\'s createMetrics gives)', async () => {
+    const { version, commit, commitDate } = buildInfo();
+    expect(await createMetrics('harbor-writer').metrics()).toContain(`orbit_build_info{version="${version}",commit="${commit}",commitDate="${commitDate}",service="harbor-writer"} 1`);
   });
 });

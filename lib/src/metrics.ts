@@ -1,13 +1,20 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { buildInfo, type BuildInfo } from './build-info.js';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
 import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './kafka/instrumentation.js';
 import { CONSUMER_PASSED_OVER_EVENT, type ConsumerPassedOverPayload } from './kafka/redrive-copy.js';
 
-/** One registry per process, with Node's default metrics and the consume-loop counters. */
-export function createMetrics(service: string): Registry {
+/** One registry per process, with Node's default metrics, the build it runs and the consume-loop counters. */
+export function createMetrics(service: string, build: BuildInfo = buildInfo()): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  // Always 1, the build in its labels (the info-metric convention): which release each instance runs, so which of
+  // README's upgrade notes apply, and `count by (commit)` shows an upgrade or a rollback half done.
+  new Gauge({
+    name: 'orbit_build_info', labelNames: ['version', 'commit', 'commitDate'], registers: [registry],
+    help: 'The build this service runs: the root package.json version, its commit and the commit date (ORBIT_BUILD_COMMIT and ORBIT_BUILD_DATE, else the checkout\'s HEAD, else unknown); always 1',
+  }).set({ version: build.version, commit: build.commit, commitDate: build.commitDate }, 1);
   return registry;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Writable } from 'node:stream';
-import { createLogger, OrbitError, StoreUnavailableError } from '@orbit/lib';
+import { buildInfo, createLogger, OrbitError, StoreUnavailableError } from '@orbit/lib';
 import { buildApp } from './app.js';
 import { tokenVerifier } from './auth.js';
 import { ROUTE_TEST_AUTH, routeTestToken } from './testing/route-gateway.js';
@@ -14,6 +14,11 @@ describe('gateway health', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(503);
     ready = true;
     expect((await app.inject('/readyz')).statusCode).toBe(200);
+  });
+
+  it('says which build answers in /healthz, as the consumers\' do (orbit_build_info\'s labels)', async () => {
+    const answer = await buildApp({ ready: async () => true, metrics: new Registry() }).inject('/healthz');
+    expect([answer.statusCode, answer.json()]).toEqual([200, { status: 'ok', build: buildInfo() }]);
   });
 
   it('names which dependency is down to anyone, never what it said (a driver\'s words name hosts and accounts)', async () => {

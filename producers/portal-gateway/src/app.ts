@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Registry } from 'prom-client';
-import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, MAX_METADATA_BYTES, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
+import { CUT_RETRY_AFTER_SECONDS, cutAnswerOf, isRetriable, livenessAnswer, MAX_METADATA_BYTES, MysqlSilentError, OrbitError, refusedByStore, type Logger, type RegistryAllowlist, type ResolveHost } from '@orbit/lib';
 import { bearerOfBasic, UnauthorizedError, type Caller, type TokenVerifier } from './auth.js';
 import { BODY_PACE_WINDOW_MS, bodyTimedOut, guardBodyPace } from './body-pace.js';
 import { answerClientError, awaitingAnswer } from './client-error.js';
@@ -420,7 +420,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // Alive, and which build (orbit_build_info's labels too): which of README's upgrade notes apply to this gateway.
+  app.get('/healthz', { schema: { hide: true } }, async () => livenessAnswer());
   // What a dependency said when it failed stays in the log (readinessOf logs it): /readyz is on the API's port, open to
   // anyone, and a driver's words carry internal host names, addresses and account names.
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
