@@ -25,7 +25,7 @@ import type { ImageStored } from '@orbit/schemas';
 export interface ImageText {
   readonly description: string;
   readonly category: string;
-  /** The upload the description is from; null when none gave one, or before uploads were compared (2026-12-07). */
+  /** The upload the description is from; null when none gave one. Before uploads were compared (2026-12-07) none was kept: read from its versions then. */
   readonly descriptionFrom: UploadMark | null;
   readonly categoryFrom: UploadMark | null;
 }
@@ -113,12 +113,64 @@ function markOf(value: unknown): UploadMark | null {
 }
 
 /**
- * An image's text from its post's content and meta as the database holds them. An image projected before the marks
- * has none: the next upload that gives a description or category is taken as newer, as every upload was then.
+ * One of the image's versions as ViewPort holds it, for an image whose text has no mark: its post's post_date_gmt
+ * (its first ImageStored's occurredAt, as the post keeps the earliest copy's), its `requestedAt`, `requestId` meta and
+ * post_name, and its `metadata` meta (its upload's metadata as JSON text), which holds the description and category
+ * that upload gave.
  */
-export function imageTextOfRow(row: { readonly content: unknown; readonly category: unknown; readonly descriptionFrom: unknown; readonly categoryFrom: unknown }): ImageText {
+export interface StoredVersion {
+  readonly storedAt: Date;
+  readonly requestedAt: unknown;
+  readonly requestId: unknown;
+  readonly imageVersion: unknown;
+  readonly metadata: unknown;
+}
+
+/** The description and category a version's `metadata` meta says its upload gave. */
+function givenBy(metadata: unknown): { description?: unknown; imageCategory?: unknown } {
+  const parsed = typeof metadata === 'string' ? JSON.parse(metadata) as unknown : null;
+  return typeof parsed === 'object' && parsed !== null ? parsed : {};
+}
+
+/**
+ * The marks an image's text would carry had its versions' uploads been projected with marks: those of the newest
+ * version that gave a description, and a category, compared as imageTextAfter compares uploads, `versions` in the
+ * order they were projected (their post ids). For an image projected before the marks (2026-12-07): a late older
+ * ImageStored (an old letter re-driven, a harbor-writer re-run) was taken as newer than its unmarked text and
+ * overwrote it, where a rebuild, whose marks come from those same uploads, kept it (found by an upgrade review). An
+ * image projected since has a mark wherever one of its versions gave text, so this is null where its mark is missing:
+ * nothing changes there, and a live projection and a rebuild stay one fold of the events.
+ */
+export function marksOfVersions(versions: readonly StoredVersion[]): Pick<ImageText, 'descriptionFrom' | 'categoryFrom'> {
+  let descriptionFrom: UploadMark | null = null;
+  let categoryFrom: UploadMark | null = null;
+  for (const version of versions) {
+    if (typeof version.requestId !== 'string' || typeof version.imageVersion !== 'string' || Number.isNaN(version.storedAt.getTime())) continue;
+    // As markOfUpload marks the upload, so a mark written from here is the one a rebuild writes.
+    const placed = typeof version.requestedAt === 'string' && !Number.isNaN(Date.parse(version.requestedAt))
+      ? { requestedAt: version.requestedAt } : { storedAt: version.storedAt.toISOString() };
+    const mark: UploadMark = { ...placed, requestId: version.requestId, imageVersion: version.imageVersion };
+    const { description, imageCategory: category } = givenBy(version.metadata);
+    if (typeof description === 'string' && isNewer(mark, descriptionFrom)) descriptionFrom = mark;
+    if (typeof category === 'string' && category !== '' && isNewer(mark, categoryFrom)) categoryFrom = mark;
+  }
+  return { descriptionFrom, categoryFrom };
+}
+
+/**
+ * An image's text from its post's content and meta as the database holds them. An image projected before the marks
+ * has none: each missing one is taken from its versions (marksOfVersions), so an upload older than the one its text
+ * is from does not overwrite it.
+ */
+export function imageTextOfRow(
+  row: { readonly content: unknown; readonly category: unknown; readonly descriptionFrom: unknown; readonly categoryFrom: unknown },
+  versions: readonly StoredVersion[] = [],
+): ImageText {
+  const descriptionFrom = markOf(row.descriptionFrom);
+  const categoryFrom = markOf(row.categoryFrom);
+  const derived = descriptionFrom && categoryFrom ? { descriptionFrom, categoryFrom } : marksOfVersions(versions);
   return {
     description: typeof row.content === 'string' ? row.content : '', category: typeof row.category === 'string' ? row.category : '',
-    descriptionFrom: markOf(row.descriptionFrom), categoryFrom: markOf(row.categoryFrom),
+    descriptionFrom: descriptionFrom ?? derived.descriptionFrom, categoryFrom: categoryFrom ?? derived.categoryFrom,
   };
 }

@@ -1,7 +1,7 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
-import { imageTextOfRow, type ImageText, type KnownImages } from './image-text.js';
+import { imageTextOfRow, type ImageText, type KnownImages, type StoredVersion } from './image-text.js';
 
 /**
  * Applies a ProjectionPlan with a handful of multi-row statements inside the
@@ -48,15 +48,49 @@ export async function readKnownImages(connection: PoolConnection, guids: readonl
   const known = new Map<string, ImageText>();
   for (const part of chunks([...guids].sort())) {
     const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT p.guid, p.post_content, c.meta_value AS category, d.meta_value AS description_from, f.meta_value AS category_from FROM wp_posts p
+      `SELECT p.ID, p.guid, p.post_content, c.meta_value AS category, d.meta_value AS description_from, f.meta_value AS category_from FROM wp_posts p
        LEFT JOIN wp_postmeta c ON c.post_id = p.ID AND c.meta_key = 'imageCategory'
        LEFT JOIN wp_postmeta d ON d.post_id = p.ID AND d.meta_key = 'descriptionFrom'
        LEFT JOIN wp_postmeta f ON f.post_id = p.ID AND f.meta_key = 'categoryFrom' WHERE p.guid IN (?) FOR UPDATE`, [part]);
+    const unmarked = rows.filter((row) => row['description_from'] === null || row['category_from'] === null).map((row) => String(row['ID']));
+    const versions = await readStoredVersions(connection, unmarked);
     for (const row of rows) {
-      known.set(String(row['guid']), imageTextOfRow({ content: row['post_content'], category: row['category'], descriptionFrom: row['description_from'], categoryFrom: row['category_from'] }));
+      known.set(String(row['guid']), imageTextOfRow(
+        { content: row['post_content'], category: row['category'], descriptionFrom: row['description_from'], categoryFrom: row['category_from'] },
+        versions.get(String(row['ID'])),
+      ));
     }
   }
   return known;
+}
+
+/**
+ * The versions of the images `imageIds` (post ids) that gave a description or category, in the order they were
+ * projected: what an image's text is marked by where it has no mark (an image projected before them, image-text.ts).
+ * An image whose versions gave none (most of those without a mark) reads no row: JSON_TYPE keeps them out, and what
+ * counts as given is judged in marksOfVersions.
+ */
+async function readStoredVersions(connection: PoolConnection, imageIds: readonly string[]): Promise<ReadonlyMap<string, StoredVersion[]>> {
+  const versions = new Map<string, StoredVersion[]>();
+  if (imageIds.length === 0) return versions;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT v.post_parent, v.post_date_gmt, v.post_name, r.meta_value AS request_id, q.meta_value AS requested_at, m.meta_value AS metadata FROM wp_posts v
+     JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'metadata'
+     LEFT JOIN wp_postmeta r ON r.post_id = v.ID AND r.meta_key = 'requestId'
+     LEFT JOIN wp_postmeta q ON q.post_id = v.ID AND q.meta_key = 'requestedAt'
+     WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version'
+       AND (JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.description')) = 'STRING' OR JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.imageCategory')) = 'STRING')
+     ORDER BY v.post_parent, v.ID`, [imageIds]);
+  for (const row of rows) {
+    const parent = String(row['post_parent']);
+    const list = versions.get(parent) ?? [];
+    list.push({
+      storedAt: new Date(row['post_date_gmt'] as Date), requestedAt: row['requested_at'], requestId: row['request_id'], imageVersion: row['post_name'],
+      metadata: row['metadata'],
+    });
+    versions.set(parent, list);
+  }
+  return versions;
 }
 
 /** The versions among `guids` whose ImageStored this projection set aside (see VersionSetAsideError). */

@@ -182,6 +182,8 @@ export const VERSION = named('ImageVersion', {
     s3Location: { ...OBJECT_REF, description: 'Its Development copy' },
     imageReference: nullableText('Where to pull it (docker pull, crane, skopeo): the registry reference its charts pin, ORBIT_IMAGE_REGISTRY/<owner path>/<chart name>@sha256:… (each owner a repository path of its own, see README); null when Orbit did not push it (pushing off, or stored before Orbit pushed)'),
     imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
+    archiveCompression: nullableText('GZIP or ZSTD when the archive was uploaded compressed as a whole, which its download is named and typed by (.tar.gz, .tar.zst); null when it was not, or when the version was projected before ViewPort kept this (2026-12-04) and not rebuilt since (README, Upgrading)'),
+    chartSha256: nullableText('SHA-256 of its packaged chart (chartLocation), the digest its Helm index entry gives; null when it was charted before ViewPort kept this (2026-12-02) and not rebuilt since (README, Upgrading); absent until it is charted'),
     chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
     chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name> --version <chart version>; null when both its version\'s tag and <version>-<first 12 of the image UID> name another chart already (two spellings of one chart version racing each other: tags are never moved, so it is pinned by digest only)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
@@ -194,7 +196,7 @@ export const VERSION = named('ImageVersion', {
     },
     labels: IMAGE_LABELS,
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation, createdAt, and archiveCompression (GZIP or ZSTD) when the archive was uploaded compressed as a whole. '
+  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation and createdAt. A fact a version was projected without, by a release before ViewPort kept it, is null (imageReference, imageTag, archiveCompression, chartSha256) until npm run viewport:rebuild (README, Upgrading). '
     + 'Of a multi-platform image, configDigest, layers, architecture and os describe one platform (linux/amd64, else the first; see platforms), not every one. '
     + 'A docker save archive\'s uncompressed layers show as .tar here, and are pushed to the registry labelled as gzip layers, as skopeo pushes them (README, honest limits).',
 });

@@ -57,6 +57,26 @@ function versionsOf(rows: readonly RowDataPacket[]): Record<string, unknown>[] {
 }
 
 /**
+ * A version's facts that a projector older than them wrote no meta row for, answered as null ("not known here", as
+ * README's Upgrading says) until `npm run viewport:rebuild` projects the events that carry them: they were left out,
+ * which a client could not tell from a version without them (found by an upgrade review: 32 of 32 versions of the
+ * release of 2026-12-02). The projector writes `imageReference` and `imageTag` for every version (null when not
+ * pushed); `archiveCompression` only for an archive compressed as a whole, so its null is also "not compressed";
+ * `chartSha256` with the chart, so a version not charted yet stays without it as it stays without chartLocation.
+ * Only for reads of a version's whole meta: a read of a few keys lacks the others.
+ */
+function withFactsNotKept(version: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...version,
+    imageReference: version['imageReference'] ?? null, imageTag: version['imageTag'] ?? null, archiveCompression: version['archiveCompression'] ?? null,
+    ...('chartLocation' in version ? { chartSha256: version['chartSha256'] ?? null } : {}),
+  };
+}
+
+/** Version records from rows of version posts joined with their whole meta (ONE_VERSION_META aside), in the rows' order. */
+const wholeVersionsOf = (rows: readonly RowDataPacket[]): Record<string, unknown>[] => versionsOf(rows).map(withFactsNotKept);
+
+/**
  * Runs reads that join by row id (a version's `post_parent` is its image
  * post's ID) in one transaction: MySQL holds a table's metadata lock from a
  * transaction's first read of it to its end, so a rebuild's RENAME TABLE,
@@ -109,7 +129,7 @@ async function overviewsOf(connection: PoolConnection, images: readonly RowDataP
   const given = await descriptionsGiven(connection, plans.flatMap(({ image, plan }) => (plan && String(image['user_login']) !== query.viewer ? plan.seen : [])));
   return plans.flatMap(({ image, plan }) => {
     if (!plan) return [];
-    const versions = versionsOf(metaRows.get(Number(image['ID'])) ?? []);
+    const versions = wholeVersionsOf(metaRows.get(Number(image['ID'])) ?? []);
     const owned = String(image['user_login']) === query.viewer;
     return [{
       imageUID: String(image['image_uid']), owner: String(image['user_login']), imageName: String(image['image_name']),
@@ -178,7 +198,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
        WHERE v.post_parent = ? AND v.post_type = 'orbit_image_version'${onlyVersion === undefined ? '' : ' AND v.post_name = ?'} ORDER BY v.ID`,
       onlyVersion === undefined ? [image['ID']] : [image['ID'], onlyVersion]);
     // The collation pads with spaces ('v1 ' = 'v1'): the name is compared exactly here.
-    const list = versionsOf(versions).filter((version) => onlyVersion === undefined || version['imageVersion'] === onlyVersion);
+    const list = wholeVersionsOf(versions).filter((version) => onlyVersion === undefined || version['imageVersion'] === onlyVersion);
     const environments = [...new Set(list.flatMap(environmentsOfVersion))];
     return { imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''), environments, versions: list };
   });
@@ -217,7 +237,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
         `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
          FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND ${listedMeta('m')} WHERE v.ID IN (?) ORDER BY v.ID`, [ids.map((row) => row['ID'])]);
       // The collation pads with spaces ('a-1.0.0.tgz ' = 'a-1.0.0.tgz'): the file is compared exactly here.
-      const versions = versionsOf(rows).filter((version) => chartFileName(version) === fileName);
+      const versions = wholeVersionsOf(rows).filter((version) => chartFileName(version) === fileName);
       return {
         imageUID, owner: String(image['user_login']), imageName: String(image['image_name']), description: String(image['post_content'] ?? ''),
         environments: [...new Set(versions.flatMap(environmentsOfVersion))], versions,
@@ -284,7 +304,7 @@ export function mysqlImageReader(pool: Pool): ImageReaderInEnvironment {
         `SELECT v.ID, v.post_name, v.post_status, v.post_date_gmt, m.meta_key, m.meta_value
          FROM wp_posts v LEFT JOIN wp_postmeta m ON m.post_id = v.ID AND ${listedMeta('m')} WHERE v.ID IN (?) ORDER BY v.ID DESC`, [chosen]);
       const last = chosen.at(-1);
-      return { versions: versionsOf(rows), ...(ids.length > page.limit && last !== undefined ? { next: last } : {}) };
+      return { versions: wholeVersionsOf(rows), ...(ids.length > page.limit && last !== undefined ? { next: last } : {}) };
     }),
     async search(query: ImageQuery): Promise<ImagePage> {
       const conditions: string[] = [];
