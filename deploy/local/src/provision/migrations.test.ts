@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MIGRATIONS } from '@orbit/lib';
 import { createHash } from 'node:crypto';
-import { isRecordedAs, loadMigrations, statementsOf } from './migrations.js';
+import { isRecordedAs, loadMigrations, statementsOf, tableOf } from './migrations.js';
 
 describe('statementsOf', () => {
   // Run one by one, so a re-run after a crash between two of them can pass over the first.
@@ -48,5 +48,21 @@ describe('BUNDLED_MIGRATIONS', () => {
   // service built with it run before `npm run provision` applied it.
   it('names every migration file, in order, and nothing else', () => {
     expect(BUNDLED_MIGRATIONS).toEqual(loadMigrations().map((migration) => migration.file));
+  });
+});
+
+describe('tableOf', () => {
+  // Named in ORBIT_ERR_MIGRATION_BLOCKED, and the table whose metadata locks it looks up.
+  it('finds the table each bundled migration statement changes', () => {
+    const tables = loadMigrations().flatMap((migration) => statementsOf(migration.sql).map(tableOf));
+    expect(tables).not.toContain(undefined);
+    expect(tables).toEqual(expect.arrayContaining(['wp_posts', 'viewport_requests', 'viewport_swap_gate', 'reference_uploads']));
+  });
+
+  it('reads CREATE INDEX … ON, quoted names and IF NOT EXISTS', () => {
+    expect(tableOf('CREATE INDEX ix_viewport_requests_user ON viewport_requests (user_login)')).toBe('viewport_requests');
+    expect(tableOf('CREATE TABLE IF NOT EXISTS `image_names` (a INT)')).toBe('image_names');
+    expect(tableOf('INSERT IGNORE INTO viewport_swap_gate (id) VALUES (1)')).toBe('viewport_swap_gate');
+    expect(tableOf('/* a comment */ ALTER TABLE t ADD COLUMN a INT')).toBeUndefined();
   });
 });

@@ -141,12 +141,150 @@ export function statementsOf(sql: string): string[] {
 }
 
 /**
+ * How long each statement of a migration waits for the metadata lock of its table, how often it tries, and the
+ * pause between tries. The server's default wait is a day (MariaDB's lock_wait_timeout): an ALTER TABLE waiting
+ * behind one open transaction that had read its table (a DBA's session, a report, `mysqldump --single-transaction`)
+ * waited that long, and every gateway query on the table queued behind it. Bounded, they queue a few seconds at a
+ * time and go through in the pauses; as the rebuild's swap does its RENAME (renameWithinLockWait).
+ */
+export interface MigrationPatience {
+  readonly lockWaitSeconds: number;
+  readonly attempts: number;
+  readonly pauseMs: number;
+}
+const MIGRATION_PATIENCE: MigrationPatience = { lockWaitSeconds: 5, attempts: 3, pauseMs: 1_000 };
+
+/** A session that may be what a migration waited for: found holding the table, or in a transaction older than the wait. */
+export interface LockHolder {
+  readonly id: number;
+  readonly user: string | undefined;
+  readonly host: string | undefined;
+  readonly database: string | undefined;
+  readonly command: string | undefined;
+  /** In its command (idle, for Sleep) for so long. */
+  readonly seconds: number | undefined;
+  /** Its transaction open for so long, when that could be seen. */
+  readonly transactionSeconds: number | undefined;
+}
+
+/**
+ * How the holders were found: from MariaDB's METADATA_LOCK_INFO plugin (the sessions holding the table), from
+ * INNODB_TRX (open transactions older than the wait; it needs the PROCESS privilege), or only among this
+ * account's own sessions (all the process list shows without that privilege), which may not be it.
+ */
+export type HoldersSeen = 'metadata-locks' | 'transactions' | 'own-sessions' | 'nothing';
+
+/** A migration's statement could not have its table: another session keeps it in an open transaction. */
+export class MigrationBlockedError extends OrbitError {
+  constructor(
+    readonly what: string, readonly database: string, readonly table: string | undefined, readonly attempts: number, readonly seconds: number,
+    readonly holders: readonly LockHolder[], readonly seen: HoldersSeen,
+  ) {
+    super('ORBIT_ERR_MIGRATION_BLOCKED', `${what} waited ${attempts} times ${seconds} s for ${table === undefined ? 'a table' : `table ${table}`} of ${database}, `
+      + 'which another session keeps in an open transaction (a DBA\'s session, a report, a backup such as mysqldump --single-transaction); '
+      + 'that statement was not applied (those before it were, and a provision passes over them), the migrations before it are recorded. '
+      + `${holdersSaid(holders, seen)}; then run npm run provision again (not while a backup runs)`);
+  }
+}
+
+function describeHolder(holder: LockHolder): string {
+  const about = [
+    holder.user === undefined ? undefined : `${holder.user}@${holder.host ?? '?'}`,
+    holder.database === undefined ? undefined : `database ${holder.database}`,
+    holder.transactionSeconds === undefined ? undefined : `transaction open ${holder.transactionSeconds} s`,
+    holder.command === undefined ? undefined : `${holder.command} for ${holder.seconds ?? '?'} s`,
+  ].filter((part) => part !== undefined);
+  return `session ${holder.id}${about.length > 0 ? ` (${about.join(', ')})` : ''}`;
+}
+
+function holdersSaid(holders: readonly LockHolder[], seen: HoldersSeen): string {
+  const named = holders.map(describeHolder).join('; ');
+  const kill = holders.map((holder) => `KILL ${holder.id}`).join(', ');
+  const asAdministrator = 'an administrator sees it in information_schema.INNODB_TRX (trx_mysql_thread_id, trx_started) and SHOW PROCESSLIST';
+  if (holders.length > 0 && seen === 'metadata-locks') return `Held by ${named}: end ${holders.length === 1 ? 'it' : 'them'} (${kill}) or wait until done`;
+  if (holders.length > 0 && seen === 'transactions') return `Transactions open since before the wait: ${named}: end the one holding it (${kill}) or wait until it is done`;
+  if (holders.length > 0) return `This account may not see transactions nor other accounts' sessions (it lacks the PROCESS privilege); its own sessions idle or busy since before the wait, which may be it: ${named}; end the one holding it (${kill}) or wait until it is done; else ${asAdministrator}`;
+  if (seen === 'transactions') return `No transaction older than the wait is open now (it may have just ended); else ${asAdministrator}: end that session or wait until it is done`;
+  return `This account may not see which session it is (it lacks the PROCESS privilege); ${asAdministrator}: end that session or wait until it is done`;
+}
+
+/** The table a migration statement changes, to name it and look for its holders; undefined when not said plainly. */
+export function tableOf(statement: string): string | undefined {
+  const match = /^(?:ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE|CREATE\s+(?:UNIQUE\s+|FULLTEXT\s+|SPATIAL\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?`?\w+`?\s+ON|CREATE\s+TABLE(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|INSERT\s+(?:IGNORE\s+)?INTO|UPDATE|DELETE\s+FROM|RENAME\s+TABLE)\s+`?(\w+)`?/i.exec(statement);
+  return match?.[1];
+}
+
+const numberOr = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
+const stringOr = (value: unknown): string | undefined => (value === null || value === undefined || value === '' ? undefined : String(value));
+const holderOf = (row: mysql.RowDataPacket): LockHolder => ({
+  id: Number(row['id']), user: stringOr(row['user']), host: stringOr(row['host']), database: stringOr(row['db']),
+  command: stringOr(row['command']), seconds: numberOr(row['seconds']), transactionSeconds: numberOr(row['transactionSeconds']),
+});
+
+/** At most this many sessions named: the oldest are the likely ones. */
+const HOLDERS_NAMED = 5;
+
+/**
+ * The sessions that may hold `table` of `database`, which a statement waited for over `waitedSeconds`: the best
+ * this account may see. A query it may not run (the plugin not loaded, the privilege lacking) gives way to the next.
+ */
+async function holdersOf(connection: mysql.Connection, database: string, table: string | undefined, waitedSeconds: number): Promise<{ holders: LockHolder[]; seen: HoldersSeen }> {
+  const rows = async (sql: string, values: unknown[]): Promise<LockHolder[] | undefined> =>
+    connection.query<mysql.RowDataPacket[]>(sql, values).then(([found]) => found.map(holderOf), () => undefined);
+  // Its granted locks only, so not the sessions queued behind the statement; an account without PROCESS sees
+  // every holder's id, but the process list says who only for its own sessions.
+  const locking = await rows(`SELECT DISTINCT l.THREAD_ID AS id, p.USER AS user, p.HOST AS host, p.DB AS db, p.COMMAND AS command, p.TIME AS seconds
+    FROM information_schema.METADATA_LOCK_INFO l LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.THREAD_ID
+    WHERE l.TABLE_SCHEMA = ? AND (? IS NULL OR l.TABLE_NAME = ?) AND l.THREAD_ID <> CONNECTION_ID() ORDER BY p.TIME DESC LIMIT ${HOLDERS_NAMED}`, [database, table ?? null, table ?? null]);
+  if (locking !== undefined && locking.length > 0) return { holders: locking, seen: 'metadata-locks' };
+  // The holder took the lock before the statement first waited, so its transaction is at least that old (a second's
+  // rounding). Those of the server's other databases are listed too, after the sessions using this one: a session
+  // may read a table of a database other than its current one.
+  const since = Math.max(0, Math.floor(waitedSeconds) - 1);
+  const open = await rows(`SELECT t.trx_mysql_thread_id AS id, p.USER AS user, p.HOST AS host, p.DB AS db, p.COMMAND AS command, p.TIME AS seconds,
+      TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS transactionSeconds
+    FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+    WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND t.trx_started <= NOW() - INTERVAL ? SECOND
+    ORDER BY p.DB <=> ? DESC, t.trx_started LIMIT ${HOLDERS_NAMED}`, [since, database]);
+  if (open !== undefined) return { holders: open, seen: 'transactions' };
+  // Without PROCESS the process list holds this account's sessions only, and says nothing of their transactions.
+  const own = await rows(`SELECT ID AS id, USER AS user, HOST AS host, DB AS db, COMMAND AS command, TIME AS seconds FROM information_schema.PROCESSLIST
+    WHERE ID <> CONNECTION_ID() AND TIME >= ? AND COMMAND NOT IN ('Daemon', 'Binlog Dump') AND COALESCE(STATE, '') NOT LIKE 'Waiting for%lock'
+    ORDER BY DB <=> ? DESC, TIME DESC LIMIT ${HOLDERS_NAMED}`, [since, database]);
+  return own === undefined ? { holders: [], seen: 'nothing' } : { holders: own, seen: 'own-sessions' };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `statement` on `connection` (whose session's lock_wait_timeout is the patience's), again after a pause each
+ * time it timed out waiting for a lock, at most `patience.attempts` times. A statement that timed out did nothing
+ * (DDL is applied whole or not at all; DML is rolled back), so it can run again. Says how long it waited when it
+ * never had the lock; any other error is thrown.
+ */
+async function runWithinLockWait(connection: mysql.Connection, statement: string, values: unknown[], patience: MigrationPatience): Promise<{ blocked: false } | { blocked: true; waitedSeconds: number }> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await connection.query(statement, values);
+      return { blocked: false };
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ER_LOCK_WAIT_TIMEOUT') throw error;
+      if (attempt >= patience.attempts) return { blocked: true, waitedSeconds: (Date.now() - started) / 1000 };
+      await sleep(patience.pauseMs);
+    }
+  }
+}
+
+/**
  * Applies, in order, every migration the database has not recorded, each recorded in `schema_migrations` with
  * its checksum. MySQL DDL commits by itself, so a crash can land between two statements of a migration or
  * before its record: each statement runs alone, and one that finds its column, index or table already there is
  * taken as applied. Two provisions at once take turns on a named lock, so the second finds the first's records.
+ * Each statement waits seconds for its table's metadata lock, not the server's day (`patience`, for tests);
+ * one that never has it fails the provision with MigrationBlockedError, naming who holds the table.
  */
-export async function migrate(target: MysqlTarget, migrations: readonly Migration[] = loadMigrations()): Promise<ProvisionStep[]> {
+export async function migrate(target: MysqlTarget, migrations: readonly Migration[] = loadMigrations(), patience: MigrationPatience = MIGRATION_PATIENCE): Promise<ProvisionStep[]> {
   const created = await ensureDatabase(target);
   const database = databaseOf(target.url);
   const connection = await createMysqlConnection(target.url, target.ssl);
@@ -154,14 +292,23 @@ export async function migrate(target: MysqlTarget, migrations: readonly Migratio
     const [locked] = await connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS taken', [migrationLockName(database), MIGRATION_LOCK_WAIT_S]);
     if (Number(locked[0]?.['taken']) !== 1) throw new MigrationLockedError(database, MIGRATION_LOCK_WAIT_S);
     // Ended, the connection frees the lock too (a crash, or the end below).
-    return [...created, ...(await migrateLocked(connection, migrations))];
+    await connection.query('SET SESSION lock_wait_timeout = ?', [patience.lockWaitSeconds]);
+    return [...created, ...(await migrateLocked(connection, database, migrations, patience))];
   } finally {
     await connection.end();
   }
 }
 
-async function migrateLocked(connection: mysql.Connection, migrations: readonly Migration[]): Promise<ProvisionStep[]> {
-  await connection.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+async function migrateLocked(connection: mysql.Connection, database: string, migrations: readonly Migration[], patience: MigrationPatience): Promise<ProvisionStep[]> {
+  /** Runs one statement of `what` within the lock wait, or fails naming who holds its table. */
+  const run = async (what: string, statement: string, values: unknown[] = []): Promise<void> => {
+    const outcome = await runWithinLockWait(connection, statement, values, patience);
+    if (!outcome.blocked) return;
+    const table = tableOf(statement);
+    const { holders, seen } = await holdersOf(connection, database, table, outcome.waitedSeconds);
+    throw new MigrationBlockedError(what, database, table, patience.attempts, patience.lockWaitSeconds, holders, seen);
+  };
+  await run('the table of applied migrations', `CREATE TABLE IF NOT EXISTS schema_migrations (
     version VARCHAR(16) NOT NULL PRIMARY KEY,
     file VARCHAR(255) NOT NULL,
     checksum CHAR(64) NOT NULL,
@@ -178,11 +325,11 @@ async function migrateLocked(connection: mysql.Connection, migrations: readonly 
       continue;
     }
     for (const statement of statementsOf(migration.sql)) {
-      await connection.query(statement).catch((error: unknown) => {
+      await run(`migration ${migration.file}`, statement).catch((error: unknown) => {
         if (!alreadyApplied(statement, error)) throw error;
       });
     }
-    await connection.query('INSERT INTO schema_migrations (version, file, checksum) VALUES (?, ?, ?)', [migration.version, migration.file, migration.checksum]);
+    await run(`the record of migration ${migration.file}`, 'INSERT INTO schema_migrations (version, file, checksum) VALUES (?, ?, ?)', [migration.version, migration.file, migration.checksum]);
     steps.push({ kind: 'migration', name: migration.file, action: 'applied' });
   }
   return steps;
