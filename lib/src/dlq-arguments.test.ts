@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dlqCommandOf } from './dlq-arguments.js';
+import { DLQ_HELP, DLQ_USAGE, dlqCommandOf } from './dlq-arguments.js';
 
 /** A letter as dlqCommandOf names it: at `offset` of `partition`, or of any partition. */
 const letter = (offset: number, partition?: number) => ({ asked: partition === undefined ? `${offset}` : `${partition}@${offset}`, partition, offset: BigInt(offset) });
@@ -67,5 +67,16 @@ describe('dlqCommandOf', () => {
     expect(dlqCommandOf(['list'], { timeout: 'soon' })).toEqual({ refused: expect.stringContaining('--timeout takes the seconds') });
     expect(dlqCommandOf(['list'], { group: '' })).toEqual({ refused: '--group needs a value' });
     expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { json: true })).toEqual({ refused: expect.stringContaining('--json goes with list only') });
+  });
+  it('takes --undecodable with a re-drive without offsets only, and keeps the default without it (found by an upgrade review: only --offset per letter re-drove ORBIT_ERR_DECODE letters)', () => {
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { undecodable: true, group: 'harbor-writer' })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', undecodable: true, filter: { group: 'harbor-writer' } });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { undecodable: false })).toEqual({ kind: 'redrive', dlqTopic: 'orbit.image.stored.dlq', filter: {} });
+    expect(dlqCommandOf(['redrive', 'orbit.image.stored'], { undecodable: true, offset: ['0@7'] })).toEqual({ refused: expect.stringContaining('--undecodable goes with a re-drive without --offset') });
+    expect(dlqCommandOf(['list', 'orbit.image.stored'], { undecodable: true })).toEqual({ refused: expect.stringContaining('--undecodable goes with redrive only') });
+  });
+
+  it('names --undecodable in the usage and the help', () => {
+    expect(DLQ_USAGE).toContain('[--undecodable]');
+    expect(DLQ_HELP).toContain('--undecodable also re-drives the letters that could not be decoded (ORBIT_ERR_DECODE)');
   });
 });

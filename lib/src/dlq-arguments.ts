@@ -4,13 +4,14 @@ import { namedLetterAt, writtenPositionOf, type NamedLetter } from './kafka/dlq-
 import { ALL_TOPICS, dlqTopicOf, sourceTopicOf } from './topics.js';
 
 const NARROWING = '[--group G] [--error-code CODE] [--key K] [--since TIME] [--until TIME] [--pending] [--limit N] [--timeout SECONDS]';
-export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset PARTITION@OFFSET]... ${NARROWING}`;
+export const DLQ_USAGE = `npm run dlq:list -- [topic] ${NARROWING} [--json] | npm run dlq:redrive -- <topic> [--offset PARTITION@OFFSET]... [--undecodable] ${NARROWING}`;
 /** What `--help` prints: the usage line and what the commands do. */
-export const DLQ_HELP = `${DLQ_USAGE}   (dlq:list prints the dead letters of a topic, or of every topic, one line each; dlq:redrive puts them back on their original topic for the group that failed them, each once; the options narrow both to the letters they name)`;
+export const DLQ_HELP = `${DLQ_USAGE}   (dlq:list prints the dead letters of a topic, or of every topic, one line each; dlq:redrive puts them back on their original topic for the group that failed them, each once; the options narrow both to the letters they name. A re-drive sets aside the letters that could not be decoded, which would fail again while a consumer that cannot decode them runs: --undecodable also re-drives the letters that could not be decoded (ORBIT_ERR_DECODE), those set aside before included, once every consumer decodes them; --offset sends the letters it names whatever they are)`;
 
 /** The options of the dlq commands, for parseArgs (`parseCommandLine`). */
 export const DLQ_OPTIONS = {
   offset: { type: 'string', multiple: true },
+  undecodable: { type: 'boolean' },
   group: { type: 'string' },
   'error-code': { type: 'string' },
   key: { type: 'string' },
@@ -34,7 +35,11 @@ interface Narrowing {
 
 export type DlqCommand =
   | ({ readonly kind: 'list'; readonly dlqTopics: readonly string[]; readonly json: boolean } & Narrowing)
-  | ({ readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly NamedLetter[] } & Narrowing);
+  | ({
+    readonly kind: 'redrive'; readonly dlqTopic: string; readonly offsets?: readonly NamedLetter[];
+    /** `--undecodable`: the letters that could not be decoded go too (without it a re-drive sets them aside). */
+    readonly undecodable?: true;
+  } & Narrowing);
 
 type Refusal = { readonly refused: string };
 
@@ -109,11 +114,17 @@ export function dlqCommandOf(positionals: readonly string[], options: DlqOptionV
   if (isRefusal(narrowing)) return narrowing;
   if (command === 'list') {
     if (offsets) return { refused: `--offset goes with redrive only\nusage: ${DLQ_USAGE}` };
+    if (options.undecodable) return { refused: `--undecodable goes with redrive only (dlq:list shows every letter, undecodable or not)\nusage: ${DLQ_USAGE}` };
     return { kind: 'list', dlqTopics: dlqTopic ? [dlqTopic] : ALL_TOPICS.map(dlqTopicOf), json: options.json === true, ...narrowing };
   }
   if (options.json) return { refused: `--json goes with list only\nusage: ${DLQ_USAGE}` };
   if (!dlqTopic) return { refused: 'dlq:redrive needs the topic whose dead letters to re-drive, e.g. npm run dlq:redrive -- orbit.image.stored' };
-  return { kind: 'redrive', dlqTopic, ...(named ? { offsets: named.filter((name): name is NamedLetter => !isRefusal(name)) } : {}), ...narrowing };
+  // A letter named goes undecodable or not: the flag with offsets would read as a bulk re-drive that is not one.
+  if (options.undecodable && offsets) return { refused: `--undecodable goes with a re-drive without --offset (a letter named goes, undecodable or not)\nusage: ${DLQ_USAGE}` };
+  return {
+    kind: 'redrive', dlqTopic, ...(named ? { offsets: named.filter((name): name is NamedLetter => !isRefusal(name)) } : {}), ...(options.undecodable ? { undecodable: true as const } : {}),
+    ...narrowing,
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * `npm run dlq:list [-- <topic>]` and `npm run dlq:redrive -- <topic> [--offset P@N]...`:
- * inspect dead letters and put them back on their original topic, narrowed by
+ * `npm run dlq:list [-- <topic>]` and `npm run dlq:redrive -- <topic> [--offset P@N]... [--undecodable]`:
+ * inspect dead letters and put them back on their original topic (the undecodable ones too with `--undecodable`), narrowed by
  * `--group`, `--error-code`, `--key`, `--since`/`--until`, `--pending` and
  * `--limit` (DLQ_USAGE). `<topic>` is the original topic (orbit.image.stored)
  * or its DLQ (orbit.image.stored.dlq).
@@ -13,12 +13,13 @@ import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './kafka/dlq-named.js';
 import { letterLine, listedJson, listedLine, ListTally } from './dlq-lines.js';
-import { forEachDeadLetter, redriveDeadLetters, type LetterSummary } from './kafka/dlq-ops.js';
+import { forEachDeadLetter, redriveDeadLetters, UNDECODABLE_REASON, type LetterSummary } from './kafka/dlq-ops.js';
 import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
 import { runtimeEnv } from './runtime-config.js';
 import { StoreUnavailableError } from './errors.js';
+import { sourceTopicOf } from './topics.js';
 import { exitIfNotStoppedIn, OPS_RETRIES, opsRequestTimeoutMs, STOP_GRACE_MS } from './dlq-cli-deadlines.js';
 
 failPlainly(`dlq:${process.argv[2] ?? 'ops'}`);
@@ -74,19 +75,21 @@ if (command.kind === 'list') {
   // One object a line on stdout, for a script: the count goes to stderr.
   (command.json ? process.stderr : process.stdout).write(summary);
 } else {
-  const { dlqTopic, offsets } = command;
+  const { dlqTopic, offsets, undecodable } = command;
   // Ctrl-C or a SIGTERM stops it between two lots (each sent with its record in one transaction); a second one at once.
   const stop = stopOnSignals((signal) => `${signal}: stopping after the letters being sent now (again to stop at once; nothing is sent twice either way)`);
   exitIfNotStoppedIn(stop, STOP_GRACE_MS);
   let redriven = 0;
   let setAside = 0;
+  let setAsideUndecodable = 0;
   // Each letter is said as its lot is committed, and not kept: a re-drive of a million letters holds one lot.
   const onDealt = (letter: LetterSummary, reason: string | undefined): void => {
     if (reason === undefined) redriven += 1;
     else setAside += 1;
+    if (reason === UNDECODABLE_REASON) setAsideUndecodable += 1;
     process.stdout.write(reason === undefined ? `re-driven for ${letter.consumerGroup || 'every group'} ${letterLine(letter)}\n` : `set aside (${reason}) ${letterLine(letter)}\n`);
   };
-  const { stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
+  const { stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), ...(undecodable ? { undecodable } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {
       // A re-drive killed a moment ago is still a member until its session times out (10 s).
       process.stderr.write(`another dlq:redrive of ${dlqTopic} is running, or one was stopped less than 10 s ago; nothing was re-driven by this one: run it again once that one has finished\n`);
@@ -103,6 +106,10 @@ if (command.kind === 'list') {
     process.exit(1);
   });
   process.stdout.write(`${redriven} dead letter(s) re-driven, ${setAside} set aside${offsets ? '' : ' (earlier re-drives are not repeated)'}\n`);
+  // After an upgrade done in another order these can be hundreds: the way to send them all is said once, not only per letter.
+  if (setAsideUndecodable > 0) {
+    process.stdout.write(`${setAsideUndecodable} of them could not be decoded (ORBIT_ERR_DECODE): once every consumer runs a release that decodes them, \`npm run dlq:redrive -- ${sourceTopicOf(dlqTopic) ?? dlqTopic} --undecodable\` re-drives them\n`);
+  }
   if (stopped) {
     process.stdout.write(`stopped by ${stop.stoppedBy() ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);
     process.exit(stop.exitCode());

@@ -29,4 +29,12 @@ describe('dlq:list lines (found by a review: a forged letter was listed pending 
     plain.count(letter);
     expect(plain.summary(2)).toBe('1 dead letter(s) in 2 DLQ topic(s), 1 pending (not re-driven yet)');
   });
+  it('counts the undecodable letters a re-drive sets aside, and names the flag that re-drives them (found by an upgrade review)', () => {
+    const undecodable = { ...letter, errorCode: 'ORBIT_ERR_DECODE', errorMessage: 'message on orbit.transfer.requested could not be decoded' };
+    const setAside = { ...undecodable, dlqOffset: '6', redriven: true };
+    expect(listedLine(setAside)).toMatch(/^set aside \(it could not be decoded.*`--undecodable`/);
+    const tally = new ListTally();
+    for (const one of [undecodable, setAside, { ...setAside, redrivenByOffset: true }]) tally.count(one);
+    expect(tally.summary(1)).toBe('3 dead letter(s) in 1 DLQ topic(s), 1 pending (not re-driven yet), 2 could not be decoded (ORBIT_ERR_DECODE: a re-drive sets them aside; once every consumer runs a release that decodes them, `dlq:redrive -- <topic> --undecodable` re-drives them)');
+  });
 });

@@ -1,5 +1,5 @@
 /** The lines `dlq:list` and `dlq:redrive` print of letters, and the count a list ends with. */
-import { letterState, positionOf, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
+import { letterState, positionOf, waitsForUndecodable, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
 import { namesNoMessage } from './kafka/dlq-originals.js';
 
 /** A letter as both commands show it: where it is, what it names, and why it failed. */
@@ -39,10 +39,13 @@ export class ListTally {
   private notTheOriginal = 0;
   /** Of those, the letters whose position holds no message (deleted, compacted, never written): maybe genuine. */
   private unchecked = 0;
+  /** Letters a re-drive sets aside as undecodable, pending or set aside so already: what `--undecodable` would take. */
+  private undecodable = 0;
 
   count(letter: LetterSummary): void {
     this.total += 1;
     if (letterState(letter) === 'pending') this.pending += 1;
+    if (waitsForUndecodable(letter)) this.undecodable += 1;
     if (letter.notTheOriginal === undefined) return;
     if (namesNoMessage(letter.notTheOriginal)) this.unchecked += 1;
     else this.notTheOriginal += 1;
@@ -55,6 +58,10 @@ export class ListTally {
   summary(dlqTopics: number): string {
     const forged = this.notTheOriginal > 0 ? `, ${this.notTheOriginal} set aside as not holding the message they name (forged or altered: a re-drive will not send them)` : '';
     const unchecked = this.unchecked > 0 ? `, ${this.unchecked} set aside as naming a position that holds no message (deleted, compacted or never written: they cannot be checked, and a re-drive will not send them)` : '';
-    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}${unchecked}`;
+    // Found by an upgrade review: the only way the list and the reason named to re-drive them was one --offset each.
+    const undecodable = this.undecodable > 0
+      ? `, ${this.undecodable} could not be decoded (ORBIT_ERR_DECODE: a re-drive sets them aside; once every consumer runs a release that decodes them, \`dlq:redrive -- <topic> --undecodable\` re-drives them)`
+      : '';
+    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}${unchecked}${undecodable}`;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { letterFactsOf, letterState, whyNotRedriven } from './dlq-letter.js';
+import { letterFactsOf, letterState, UNDECODABLE_REASON, waitsForUndecodable, whyNotRedriven, whySetAside } from './dlq-letter.js';
 import { HEADER } from './headers.js';
 import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
@@ -30,5 +30,21 @@ describe('letterFactsOf', () => {
     expect(whyNotRedriven(letter, false)).toContain('could not be decoded');
     expect(whyNotRedriven(letter, true)).toBeUndefined();
     expect([false, true].map((redrivenByOffset) => letterState({ ...letter, redriven: true, redrivenByOffset }))).toEqual(['set aside', 're-driven']);
+  });
+  it('names --undecodable as the bulk way to re-drive an undecodable letter, and tells which letters it takes (found by an upgrade review: the reason named --offset only)', () => {
+    const letter = { dlqTopic, ...letterFactsOf(headers) };
+    expect(whyNotRedriven(letter, false)).toBe(UNDECODABLE_REASON);
+    expect(UNDECODABLE_REASON).toContain('`--undecodable`');
+    const pending = { ...letter, redriven: false, redrivenByOffset: false };
+    const setAside = { ...letter, redriven: true, redrivenByOffset: false };
+    expect([pending, setAside].map(waitsForUndecodable)).toEqual([true, true]);
+    expect(whySetAside(setAside)).toBe(UNDECODABLE_REASON);
+    // Sent already (named, or by --undecodable: both recorded by offset), found forged, or kept back by another rule: not taken.
+    expect(waitsForUndecodable({ ...letter, redriven: true, redrivenByOffset: true })).toBe(false);
+    expect(waitsForUndecodable({ ...setAside, unmatched: true })).toBe(false);
+    expect(waitsForUndecodable({ ...pending, notTheOriginal: 'letter does not match the message' })).toBe(false);
+    expect(waitsForUndecodable({ ...setAside, omittedValueBytes: 3_000_000 })).toBe(false);
+    expect(waitsForUndecodable({ ...setAside, originalTopic: 'orbit.chart.promoted' })).toBe(false);
+    expect(waitsForUndecodable({ ...setAside, errorCode: 'ORBIT_ERR_POISON' })).toBe(false);
   });
 });

@@ -26,7 +26,10 @@ export interface DeadLetterEntry {
   readonly originalHeaders: Record<string, Buffer[]>;
   /** Dealt with already, by a `dlq:redrive` without offsets (sent or set aside) or one naming its offset: what the next one without offsets leaves alone. */
   readonly redriven: boolean;
-  /** Re-driven on purpose by a `dlq:redrive --offset` naming it (recorded in the DLQ, see `REDRIVE_RECORD_HEADER`). */
+  /**
+   * Re-driven on purpose by a `dlq:redrive --offset` naming it, or, undecodable, by one with `--undecodable` (recorded
+   * in the DLQ, see `REDRIVE_RECORD_HEADER`): what tells a letter such a run sent from one a plain run set aside.
+   */
   readonly redrivenByOffset: boolean;
   /** The letter this one was re-driven from (`<dlq>/<partition>@<offset>`; older messages wrote `<dlq>/<partition>/<offset>`, read so too) when it failed again after a re-drive. */
   readonly redrivenFrom: string | null;
@@ -72,13 +75,23 @@ const DECIMAL = /^\d+$/;
 const UNDECODABLE: ErrorCode = 'ORBIT_ERR_DECODE';
 
 /**
+ * Why a re-drive without offsets or `--undecodable` sets an undecodable letter aside. It names the flag: after an
+ * upgrade done in another order an old consumer dead-letters every new event it cannot decode, and naming hundreds of
+ * letters one `--offset` at a time was the only way back (found by an upgrade review).
+ */
+export const UNDECODABLE_REASON = 'it could not be decoded, and would fail again while a consumer that cannot decode it runs; once every consumer can, `--undecodable` re-drives such letters (or name its `--offset`)';
+
+/**
  * Why a re-drive should leave `letter` alone, if it should. A letter naming
  * another topic than its DLQ's source must not make a re-drive write there;
- * bytes that could not be decoded fail again in every group (unless named on
- * purpose, say after the schema they need was registered); a letter that kept
- * no message has nothing to send.
+ * bytes that could not be decoded fail again in every group (unless taken on
+ * purpose, `undecodableToo`: named by offset, or by a re-drive with
+ * `--undecodable`, say after the consumers that could not decode them were
+ * upgraded); a letter that kept no message has nothing to send. The
+ * undecodable rule comes last: a letter taken on purpose still meets every
+ * other.
  */
-export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>, named: boolean): string | undefined {
+export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>, undecodableToo: boolean): string | undefined {
   const source = sourceTopicOf(letter.dlqTopic);
   if (source === undefined) return `${letter.dlqTopic} is not a DLQ (<topic>.dlq): there is no topic its letters go back to`;
   if (letter.originalTopic !== source) {
@@ -90,7 +103,7 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
   if (letter.omittedValueBytes !== null) {
     return `the message (${letter.omittedValueBytes} bytes) was too large to keep in the letter; it is on ${letter.originalTopic}/${letter.originalPartition}@${letter.originalOffset}`;
   }
-  if (letter.errorCode === UNDECODABLE && !named) return 'it could not be decoded, and would fail again; name its offset to re-drive it anyway';
+  if (letter.errorCode === UNDECODABLE && !undecodableToo) return UNDECODABLE_REASON;
   return undefined;
 }
 
@@ -114,8 +127,18 @@ export function whySetAside(letter: StateFacts): string | undefined {
 export function letterState(letter: StateFacts): 'pending' | 're-driven' | 'set aside' {
   if (letter.unmatched === true || letter.notTheOriginal !== undefined) return 'set aside';
   if (!letter.redriven) return 'pending';
-  // A re-drive passes over what it sets aside: past it, such a letter was not sent. One named by --offset was, unless nothing could be.
+  // A re-drive passes over what it sets aside: past it, such a letter was not sent. One recorded by offset (named, or sent by --undecodable) was, unless nothing could be.
   return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';
+}
+
+/**
+ * Whether `letter` waits for a re-drive with `--undecodable`: one not sent yet (pending, or set aside by a re-drive
+ * without it) that nothing but being undecodable keeps back, as far as is known (one found not to hold its message is
+ * not). What such a re-drive takes below where earlier ones got, and what a list counts as undecodable.
+ */
+export function waitsForUndecodable(letter: StateFacts): boolean {
+  if (letter.unmatched === true || letter.notTheOriginal !== undefined || letterState(letter) === 're-driven') return false;
+  return whyNotRedriven(letter, false) === UNDECODABLE_REASON;
 }
 
 /** The consumer group whose committed offsets on a DLQ marked what was re-driven already, for every DLQ at once (before per-topic groups). */

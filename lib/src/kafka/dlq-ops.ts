@@ -2,7 +2,7 @@ import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { orbitProducer } from './client.js';
 import { leavesGaps, letterMatches, type LetterFilter } from './dlq-filter.js';
-import { isRecord, letterOf, messageForGroupOf, ownHeadersOf, redriveGroupOf, summaryOf, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
+import { isRecord, letterOf, messageForGroupOf, ownHeadersOf, redriveGroupOf, summaryOf, waitsForUndecodable, whyNotRedriven, type DeadLetterEntry, type LetterSummary } from './dlq-letter.js';
 import { lotIsFull, letterBytes } from './dlq-lots.js';
 import { OriginalsReader, positionKey, whyNotTheOriginal } from './dlq-originals.js';
 import { DeadLetterNotFoundError, NamedLetters, OffsetWithoutPartitionError, type NamedLetter } from './dlq-named.js';
@@ -16,7 +16,9 @@ import { positionOf, REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 export * from './dlq-filter.js';
 export { lotsOf } from './dlq-lots.js';
 export * from './dlq-record.js';
-export { letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, whySetAside, type DeadLetterEntry, type LetterFacts, type LetterSummary } from './dlq-letter.js';
+export {
+  letterFactsOf, letterState, REDRIVE_GROUP, redriveGroupOf, UNDECODABLE_REASON, waitsForUndecodable, whyNotRedriven, whySetAside, type DeadLetterEntry, type LetterFacts, type LetterSummary,
+} from './dlq-letter.js';
 export { messageDigestOf, whyNotTheOriginal, type MessageDigest } from './dlq-originals.js';
 export { positionOf, redrivenFromOf } from './redrive-copy.js';
 export { forEachDeadLetter, listDeadLetters, type ListOptions } from './dlq-read.js';
@@ -53,6 +55,13 @@ export interface RedriveOptions {
   readonly offsets?: readonly NamedLetter[];
   /** Narrows the letters taken, the offsets named included. */
   readonly filter?: LetterFilter;
+  /**
+   * Without `offsets`: takes the letters that could not be decoded (ORBIT_ERR_DECODE) too, those still pending and those
+   * an earlier re-drive set aside as such, through every other check (`whyNotRedriven`, the message read back, sent
+   * once). Without it they are set aside: while a consumer that cannot decode them runs, they would fail again. After
+   * an upgrade done in another order there can be hundreds, which `offsets` named one at a time (found by a review).
+   */
+  readonly undecodable?: boolean;
   /** Stops the re-drive between two lots. */
   readonly signal?: AbortSignal;
   /** How long a read of the DLQ may go without progress before the re-drive gives up, having sent nothing more. @default 30_000 */
@@ -90,7 +99,10 @@ interface LotEntry {
  * records how far it got, so running it twice sends nothing twice; the
  * letters it reads with their bytes start where the last such run stopped.
  * With `offsets` it re-drives the letters at those offsets, re-driven before
- * or not, and records them: one without offsets leaves them alone. An offset
+ * or not, and records them: one without offsets leaves them alone. With
+ * `undecodable` (no offsets) it takes the undecodable letters too, those
+ * earlier runs set aside as such included (it reads the DLQ from its start for
+ * them), and records those it sends by offset, as if named. An offset
  * no letter has refuses the whole re-drive (DeadLetterNotFoundError) before
  * sending anything. `filter` narrows the letters taken; a narrowed run
  * records the letters it sent by offset, and leaves those it set aside
@@ -115,7 +127,9 @@ export async function redriveDeadLetters(kafka: Kafka, dlqTopic: string, options
     const source = sourceTopicOf(dlqTopic);
     const sourceMissing = source !== undefined && !(await topicExists(kafka, source)) ? source : undefined;
     const run = new RedriveRun(kafka, dlqTopic, history, { ...options, named, sourceMissing });
-    return await run.go(named === undefined ? pendingFrom(history) : fromLowestNamed(history, named), timeout);
+    // Letters an earlier run set aside as undecodable lie below where it got: such a run reads from each partition's start.
+    const from = named !== undefined ? fromLowestNamed(history, named) : options.undecodable === true ? new Map<number, bigint>() : pendingFrom(history);
+    return await run.go(from, timeout);
   } finally {
     await group.release();
   }
@@ -240,8 +254,17 @@ class RedriveRun {
     return { redriven: this.redriven, setAside: this.setAside, stopped };
   }
 
+  /** Whether letters that could not be decoded go too: named on purpose, or asked for with `--undecodable`. */
+  private get undecodableToo(): boolean {
+    return this.named !== undefined || this.options.undecodable === true;
+  }
+
   private chooses(letter: DeadLetterEntry): boolean {
-    if (this.named ? this.named.naming(letter.dlqPartition, letter.dlqOffset).length === 0 : letter.redriven) return false;
+    if (this.named) {
+      if (this.named.naming(letter.dlqPartition, letter.dlqOffset).length === 0) return false;
+    } else if (letter.redriven && !(this.options.undecodable === true && waitsForUndecodable(letter))) {
+      return false;
+    }
     return letterMatches(letter, this.filter);
   }
 
@@ -268,7 +291,7 @@ class RedriveRun {
     if (this.options.sourceMissing !== undefined) {
       return { letter, reason: `its topic ${this.options.sourceMissing} does not exist (deleted or renamed?); it stays pending`, recorded: false };
     }
-    const reason = whyNotRedriven(letter, this.named !== undefined);
+    const reason = whyNotRedriven(letter, this.undecodableToo);
     if (reason !== undefined) return { letter, reason, recorded: !narrowed };
     const messageForGroup = messageForGroupOf(letter);
     const same = this.sentFor.get(messageForGroup);
@@ -288,11 +311,14 @@ class RedriveRun {
   private recordsAfter(lot: readonly LotEntry[]): Map<number, PartitionRecord> {
     const offsets = new Map<number, bigint[]>(this.unrecorded.map((partition) => [partition, []]));
     const unmatched = new Map<number, bigint[]>();
+    // Sent by --undecodable: recorded by offset, as if named, or `upTo` alone would have them shown (and taken) as set aside.
+    const undecodableSent = new Map<number, bigint[]>();
     for (const entry of lot) {
       if (!entry.recorded) continue;
       const { dlqPartition, dlqOffset } = entry.letter;
       offsets.set(dlqPartition, [...(offsets.get(dlqPartition) ?? []), BigInt(dlqOffset)]);
       if (entry.unmatched) unmatched.set(dlqPartition, [...(unmatched.get(dlqPartition) ?? []), BigInt(dlqOffset)]);
+      if (entry.reason === undefined && whyNotRedriven(entry.letter, false) !== undefined) undecodableSent.set(dlqPartition, [...(undecodableSent.get(dlqPartition) ?? []), BigInt(dlqOffset)]);
     }
     const byUpTo = this.named === undefined && !leavesGaps(this.filter);
     return new Map([...offsets].map(([partition, dealt]) => {
@@ -300,7 +326,7 @@ class RedriveRun {
       const upTo = dealt.reduce((highest, offset) => (offset + 1n > highest ? offset + 1n : highest), before.upTo);
       const unmatchedNow = mergedRanges(before.unmatched ?? [], unmatched.get(partition) ?? []);
       const record: PartitionRecord = {
-        ...(byUpTo ? { upTo, byOffset: before.byOffset } : { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, dealt) }),
+        ...(byUpTo ? { upTo, byOffset: mergedRanges(before.byOffset, undecodableSent.get(partition) ?? []) } : { upTo: before.upTo, byOffset: mergedRanges(before.byOffset, dealt) }),
         ...(unmatchedNow.length > 0 ? { unmatched: unmatchedNow } : {}),
       };
       return [partition, record] as const;
