@@ -4,7 +4,7 @@ import { ConfigError, deterministicUuid, entryOfPid, envelopeFor, errorCodeOf, i
 import { failRequestOnDeadLetter, type ImageStored, type OrbitEvent, type ViewportUpdated } from '@orbit/schemas';
 import { markApplied, nextExpectedOffset, passSwapGate, ProjectionLostError, type Position } from './offsets.js';
 import { drainOutbox, enqueueUpdates } from './outbox.js';
-import { imagesToLookUp, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
+import { imagesToLookUp, planProjection, textGivenByImage, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, type FinishedRequest, type ProjectionResult } from './plan.js';
 import { readKnownImages, readKnownVersions, readRequestStates, readSetAsideVersions, writePlan } from './write-plan.js';
 
 export interface ProjectorDeps {
@@ -159,7 +159,7 @@ function projectorCalls(deps: ProjectorDeps, seeks: boolean) {
       // Only announcements need to know which requests had finished already; a shadow announces nothing.
       const states = announce ? await readRequestStates(connection, requestsToLookUp(fresh)) : { finished: new Map(), acceptedAt: new Map<string, Date>() };
       const { finished } = states;
-      const images = await readKnownImages(connection, imagesToLookUp(fresh));
+      const images = await readKnownImages(connection, imagesToLookUp(fresh), textGivenByImage(fresh));
       const known = await readKnownVersions(connection, versionsToLookUp(fresh));
       // Only a chart event can find its version set aside, and only when the version is not there: usually none is, no query.
       const absent = versionsToLookUp(fresh.filter((message) => message.topic !== TOPICS.imageStored)).filter((guid) => !known.has(guid));

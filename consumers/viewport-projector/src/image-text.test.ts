@@ -1,7 +1,7 @@
 import { newImageUID, TOPICS } from '@orbit/lib';
 import { sampleEvents, type ImageStored } from '@orbit/schemas';
 import { describe, expect, it } from 'vitest';
-import { imageTextAfter, imageTextOfRow, marksOfVersions, type StoredVersion } from './image-text.js';
+import { imageTextAfter, imageTextOfRow, marksOfVersions, textGivenBy, type StoredVersion } from './image-text.js';
 
 const uid = newImageUID();
 
@@ -60,5 +60,20 @@ describe('the text of an image projected before its marks (found by an upgrade r
     const text = imageTextOfRow({ ...row, descriptionFrom: JSON.stringify(kept) }, [v1, v2, v3].map(versionOf));
     expect(text.descriptionFrom).toEqual(kept);
     expect(text.categoryFrom).toEqual({ storedAt: '2026-11-25T10:00:00.000Z', requestId: v2.requestId, imageVersion: 'v1-0-01' });
+  });
+});
+
+describe('a missing mark read only for the text an upload gives (found by a reread: every version read on every batch)', () => {
+  it('says what an upload gives as imageTextAfter reads it: an empty category is none, an empty description is one', () => {
+    expect(textGivenBy({ metadata: { ...sampleEvents()['orbit.image.stored'].metadata, description: '', imageCategory: '' } })).toEqual({ description: true, category: false });
+    expect(textGivenBy({ metadata: { ...sampleEvents()['orbit.image.stored'].metadata, description: null, imageCategory: 'tools' } })).toEqual({ description: false, category: true });
+  });
+
+  it('derives only the marks of the text given, leaving the other missing', () => {
+    const versions = [upload('v1-0-00', '2026-11-24T10:00:00Z', { description: 'a', imageCategory: 'c' }), upload('v1-0-01', '2026-11-25T10:00:00Z', { description: 'b' })].map(versionOf);
+    const row = { content: 'x', category: 'c', descriptionFrom: null, categoryFrom: null };
+    const all = imageTextOfRow(row, versions);
+    expect(imageTextOfRow(row, versions, { description: true, category: false })).toEqual({ ...all, categoryFrom: null });
+    expect(imageTextOfRow(row, versions, { description: false, category: true })).toEqual({ ...all, descriptionFrom: null });
   });
 });

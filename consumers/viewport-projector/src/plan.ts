@@ -1,7 +1,7 @@
 import { OrbitError, requestErrorColumnsOf, searchCategory, searchDescription, TOPICS, type ConsumedMessage } from '@orbit/lib';
 import { DEAD_LETTERED, pinnedDigestOf, type ChartGenerated, type ImageIndexFacts, type ImageReferrer, type ChartPromoted, type ImageRejected, type ImageStored, type ImageValidated, type OrbitEvent, type PipelineFailed } from '@orbit/schemas';
 import { labelsMetaOf } from './image-labels.js';
-import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, requestedAtOf, type ImageText, type KnownImages } from './image-text.js';
+import { imageTextAfter, imageTextMeta, NO_IMAGE_TEXT, requestedAtOf, textGivenBy, type ImageText, type KnownImages, type TextGiven } from './image-text.js';
 
 /**
  * The projection as a pure fold: a batch of events becomes one plan of rows
@@ -206,6 +206,19 @@ export const versionGuid = (imageUID: string, imageVersion: string): string => `
 /** The image guids whose description and category the plan needs from the database: an upload may give neither. */
 export function imagesToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {
   return [...new Set(messages.filter(({ topic }) => topic === TOPICS.imageStored).map(({ event }) => imageGuid(event.imageUID)))];
+}
+
+/** What each image's uploads among `messages` give of its text (TextGiven), by image guid. */
+export function textGivenByImage(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): Map<string, TextGiven> {
+  const given = new Map<string, TextGiven>();
+  for (const { topic, event } of messages) {
+    if (topic !== TOPICS.imageStored) continue;
+    const guid = imageGuid(event.imageUID);
+    const before = given.get(guid) ?? { description: false, category: false };
+    const now = textGivenBy(event as ImageStored);
+    given.set(guid, { description: before.description || now.description, category: before.category || now.category });
+  }
+  return given;
 }
 
 /** The version guids whose current state the plan needs from the database. */

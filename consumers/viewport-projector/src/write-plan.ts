@@ -1,7 +1,7 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
-import { imageTextOfRow, type ImageText, type KnownImages, type StoredVersion } from './image-text.js';
+import { imageTextOfRow, type ImageText, type KnownImages, type StoredVersion, type TextGiven } from './image-text.js';
 
 /**
  * Applies a ProjectionPlan with a handful of multi-row statements inside the
@@ -44,7 +44,7 @@ export async function readKnownVersions(connection: PoolConnection, guids: reado
  * an upload that gives neither keeps them, one that does is compared with those uploads (image-text.ts). Images before
  * their versions, as the plan writes them.
  */
-export async function readKnownImages(connection: PoolConnection, guids: readonly string[]): Promise<KnownImages> {
+export async function readKnownImages(connection: PoolConnection, guids: readonly string[], given: ReadonlyMap<string, TextGiven>): Promise<KnownImages> {
   const known = new Map<string, ImageText>();
   for (const part of chunks([...guids].sort())) {
     const [rows] = await connection.query<RowDataPacket[]>(
@@ -52,12 +52,18 @@ export async function readKnownImages(connection: PoolConnection, guids: readonl
        LEFT JOIN wp_postmeta c ON c.post_id = p.ID AND c.meta_key = 'imageCategory'
        LEFT JOIN wp_postmeta d ON d.post_id = p.ID AND d.meta_key = 'descriptionFrom'
        LEFT JOIN wp_postmeta f ON f.post_id = p.ID AND f.meta_key = 'categoryFrom' WHERE p.guid IN (?) FOR UPDATE`, [part]);
-    const unmarked = rows.filter((row) => row['description_from'] === null || row['category_from'] === null).map((row) => String(row['ID']));
-    const versions = await readStoredVersions(connection, unmarked);
+    const givenTo = (row: RowDataPacket): TextGiven => given.get(String(row['guid'])) ?? { description: false, category: false };
+    // A missing mark is read from the versions only where an upload of the batch gives that text: one no upload gives
+    // is compared with nothing (most images without a category, for ever).
+    const versions = await readStoredVersions(connection, {
+      description: rows.filter((row) => row['description_from'] === null && givenTo(row).description).map((row) => String(row['ID'])),
+      category: rows.filter((row) => row['category_from'] === null && givenTo(row).category).map((row) => String(row['ID'])),
+    });
     for (const row of rows) {
       known.set(String(row['guid']), imageTextOfRow(
         { content: row['post_content'], category: row['category'], descriptionFrom: row['description_from'], categoryFrom: row['category_from'] },
         versions.get(String(row['ID'])),
+        givenTo(row),
       ));
     }
   }
@@ -65,22 +71,26 @@ export async function readKnownImages(connection: PoolConnection, guids: readonl
 }
 
 /**
- * The versions of the images `imageIds` (post ids) that gave a description or category, in the order they were
- * projected: what an image's text is marked by where it has no mark (an image projected before them, image-text.ts).
- * An image whose versions gave none (most of those without a mark) reads no row: JSON_TYPE keeps them out, and what
- * counts as given is judged in marksOfVersions.
+ * The versions of the images (post ids) that gave a description (of those in `imageIds.description`) or a category (of
+ * those in `imageIds.category`), in the order they were projected: what an image's text is marked by where it has no
+ * mark (an image projected before them, image-text.ts). JSON_TYPE keeps the others out; what counts as given is judged
+ * in marksOfVersions.
  */
-async function readStoredVersions(connection: PoolConnection, imageIds: readonly string[]): Promise<ReadonlyMap<string, StoredVersion[]>> {
+async function readStoredVersions(connection: PoolConnection, imageIds: Readonly<Record<keyof TextGiven, readonly string[]>>): Promise<ReadonlyMap<string, StoredVersion[]>> {
   const versions = new Map<string, StoredVersion[]>();
-  if (imageIds.length === 0) return versions;
+  const wanted = [
+    ...(imageIds.description.length > 0 ? [{ ids: imageIds.description, path: '$.description' }] : []),
+    ...(imageIds.category.length > 0 ? [{ ids: imageIds.category, path: '$.imageCategory' }] : []),
+  ];
+  if (wanted.length === 0) return versions;
+  const gave = wanted.map(() => "(v.post_parent IN (?) AND JSON_TYPE(JSON_EXTRACT(m.meta_value, ?)) = 'STRING')").join(' OR ');
   const [rows] = await connection.query<RowDataPacket[]>(
     `SELECT v.post_parent, v.post_date_gmt, v.post_name, r.meta_value AS request_id, q.meta_value AS requested_at, m.meta_value AS metadata FROM wp_posts v
      JOIN wp_postmeta m ON m.post_id = v.ID AND m.meta_key = 'metadata'
      LEFT JOIN wp_postmeta r ON r.post_id = v.ID AND r.meta_key = 'requestId'
      LEFT JOIN wp_postmeta q ON q.post_id = v.ID AND q.meta_key = 'requestedAt'
-     WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version'
-       AND (JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.description')) = 'STRING' OR JSON_TYPE(JSON_EXTRACT(m.meta_value, '$.imageCategory')) = 'STRING')
-     ORDER BY v.post_parent, v.ID`, [imageIds]);
+     WHERE v.post_parent IN (?) AND v.post_type = 'orbit_image_version' AND (${gave})
+     ORDER BY v.post_parent, v.ID`, [[...new Set(wanted.flatMap(({ ids }) => ids))], ...wanted.flatMap(({ ids, path }) => [ids, path])]);
   for (const row of rows) {
     const parent = String(row['post_parent']);
     const list = versions.get(parent) ?? [];
