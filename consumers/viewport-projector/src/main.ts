@@ -1,6 +1,6 @@
 /** c8bms30 -> C32: projects the image lifecycle into ViewPort (MySQL). */
 import {
-  checkSchemaCurrent, checkWithin, combineReadiness, createMysqlPool, isRetriable, mysqlTarget, oneAtATime, PROJECTOR_GROUP as GROUP, processStart, SERVICE_KAFKA_USE, runMain,
+  checkSchemaCurrent, checkWithin, combineReadiness, createMysqlPool, endMysqlPool, failureStreak, isRetriable, OPS_MYSQL_END_TIMEOUT_MS, mysqlTarget, oneAtATime, PROJECTOR_GROUP as GROUP, processStart, SERVICE_KAFKA_USE, runMain,
   startConsumerService, waitForCurrentSchema, waitingWhileSchemaBehind, type MysqlTarget,
 } from '@orbit/lib';
 import { loadSchemas, type OrbitEvent } from '@orbit/schemas';
@@ -60,10 +60,16 @@ runMain(() => {
       onRequestsEnded = requestMetrics(metrics);
       // One at a time: a sweep waiting out a Kafka outage must not be joined every OUTBOX_SWEEP_MS by another on the pool.
       const sweepOnce = oneAtATime(() => drainOutbox(created, publisher, logger));
+      // A line per new reason, not a stack every 5 s for as long as MySQL or Kafka is away (found by a review).
+      const sweepFailures = failureStreak(logger, { failed: `outbox sweep failed; will try again every ${OUTBOX_SWEEP_MS / 1000} s`, recovered: 'outbox sweep works again' });
       const sweep = (): void => {
         sweepOnce().then(
-          (published) => { if (published !== undefined && published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox'); },
-          (error: unknown) => logger.warn({ err: error }, 'outbox sweep failed; will try again'),
+          (published) => {
+            if (published === undefined) return;
+            sweepFailures.succeeded();
+            if (published > 0) logger.info({ published }, 'published ViewportUpdated left in the outbox');
+          },
+          (error: unknown) => sweepFailures.failed(error),
         );
       };
       sweep();
@@ -88,7 +94,9 @@ runMain(() => {
     close: async () => {
       clearInterval(sweeper);
       clearInterval(pruner);
-      await pool?.end();
+      // Within a bound, its sockets dropped after: mysql2's end waited for ever on a MySQL gone silent, and the projector
+      // outlived its SIGTERM until killed (found by a review). What a handler left open the server rolls back.
+      if (pool) await endMysqlPool(pool, OPS_MYSQL_END_TIMEOUT_MS);
     },
   });
 });
