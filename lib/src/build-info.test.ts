@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -43,6 +43,21 @@ describe('readBuildInfo', () => {
   it('reads the checkout\'s HEAD and its committer date with the committer\'s offset when the variables are blank', () => {
     const { root, commit } = checkout('0.1.0', '2025-12-07T10:39:22+01:00');
     expect(readBuildInfo({ env: { ORBIT_BUILD_COMMIT: ' ', ORBIT_BUILD_DATE: '' }, root })).toEqual({ version: '0.1.0', commit, commitDate: '2025-12-07T10:39:22+01:00' });
+  });
+
+  it('says unknown in a folder inside another repository, and whatever GIT_DIR the service inherited (found by a reread: the outer repository\'s commit)', () => {
+    const { root: outer } = checkout('0.1.0', '2025-12-07T10:39:22+01:00');
+    const inner = join(outer, 'orbit');
+    mkdirSync(inner);
+    writeFileSync(join(inner, 'package.json'), JSON.stringify({ name: 'orbit', version: '0.3.0' }));
+    expect(readBuildInfo({ env: {}, root: inner })).toEqual({ version: '0.3.0', commit: UNKNOWN_BUILD, commitDate: UNKNOWN_BUILD });
+    const { root, commit } = checkout('0.1.0', '2024-01-02T03:04:05Z');
+    vi.stubEnv('GIT_DIR', join(outer, '.git'));
+    try {
+      expect(readBuildInfo({ env: {}, root })).toEqual({ version: '0.1.0', commit, commitDate: '2024-01-02T03:04:05+00:00' });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('says unknown without a checkout or package.json, and when git is absent', () => {

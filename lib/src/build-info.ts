@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -57,9 +57,12 @@ function versionIn(root: string): string {
  * and undefined when git is absent, `root` is no checkout, or git refuses it (another user's: `safe.directory`).
  */
 function gitHead(root: string): { commit: string; commitDate: string } | undefined {
+  // Only `root`'s own checkout: git otherwise climbs to any repository above it (a release unpacked inside an ops
+  // repository, a home directory under dotfile git) and obeys a GIT_DIR the service inherited (found by a reread).
+  const { GIT_DIR: _dir, GIT_WORK_TREE: _tree, GIT_CEILING_DIRECTORIES: _ceiling, GIT_DISCOVERY_ACROSS_FILESYSTEM: _across, ...env } = process.env;
   try {
     const [commit = '', commitDate = ''] = execFileSync('git', ['-C', root, 'log', '-1', '--format=%H%n%cI'], {
-      encoding: 'utf8', timeout: GIT_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'],
+      encoding: 'utf8', timeout: GIT_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'ignore'], env: { ...env, GIT_CEILING_DIRECTORIES: dirname(resolve(root)) },
     }).trim().split('\n');
     if (!OBJECT_NAME.test(commit)) return undefined;
     return { commit, commitDate: ISO_DATE.test(commitDate) ? commitDate : UNKNOWN_BUILD };
