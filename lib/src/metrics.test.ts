@@ -6,6 +6,7 @@ import { CONSUMER_EVENTS } from './kafka/instrumentation.js';
 import { CONSUMER_ASSIGNED_EVENT } from './kafka/instrumentation.js';
 import { CONSUMER_PASSED_OVER_EVENT } from './kafka/redrive-copy.js';
 import { buildInfo } from './build-info.js';
+import { StoreUnavailableError } from './errors.js';
 import { createMetrics, instrumentConsumeLoop } from './metrics.js';
 
 describe('the handler time histogram', () => {
@@ -28,10 +29,31 @@ describe('the dead-letter and retry counters', () => {
     const before = await registry.metrics();
     for (const topic of ['orbit.upload.requested', 'orbit.image.stored']) {
       expect(before).toContain(`orbit_messages_dead_lettered_total{topic="${topic}"} 0`);
-      expect(before).toContain(`orbit_message_retries_total{topic="${topic}"} 0`);
+      for (const reason of ['s3', 'dynamodb', 'mysql', 'registry', 'schema-registry', 'kafka', 'other']) {
+        expect(before).toContain(`orbit_message_retries_total{topic="${topic}",reason="${reason}"} 0`);
+      }
     }
     loop.emit(CONSUMER_EVENTS.deadLettered, { topic: 'orbit.image.stored', partition: 0, offset: '7', error: new Error('poison'), attempts: 1 });
     expect(await registry.metrics()).toContain('orbit_messages_dead_lettered_total{topic="orbit.image.stored"} 1');
+  });
+
+  it('count retries by the dependency that failed, one of a few reasons (found by an SRE review: by topic alone, they did not say which store)', async () => {
+    const registry = new Registry();
+    const loop = new EventEmitter();
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.image.stored']);
+    const retry = (error: unknown): boolean => loop.emit(CONSUMER_EVENTS.retry, { topic: 'orbit.image.stored', partition: 0, offset: '7', attempt: 1, delayMs: 1_000, error });
+    for (let attempt = 0; attempt < 3; attempt += 1) retry(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', awsCall: 'BatchWriteItem events', $metadata: {} }));
+    retry(new StoreUnavailableError('MySQL at db:3306/viewport', new Error('silent')));
+    retry(new StoreUnavailableError('Kafka at kafka-0:9092', new Error('down')));
+    retry(new Error('what store?'));
+    const text = await registry.metrics();
+    expect(text).toContain('orbit_message_retries_total{topic="orbit.image.stored",reason="dynamodb"} 3');
+    expect(text).toContain('orbit_message_retries_total{topic="orbit.image.stored",reason="mysql"} 1');
+    expect(text).toContain('orbit_message_retries_total{topic="orbit.image.stored",reason="kafka"} 1');
+    expect(text).toContain('orbit_message_retries_total{topic="orbit.image.stored",reason="other"} 1');
+    expect(text).toContain('orbit_message_retries_total{topic="orbit.image.stored",reason="s3"} 0');
+    // Nothing of a host or a URL becomes a label value.
+    expect(text.split('\n').filter((line) => line.startsWith('orbit_message_retries_total{'))).toHaveLength(7);
   });
 
   it('count the messages passed over as another group\'s re-drive, so that one no consumer handled is seen', async () => {

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { buildInfo, type BuildInfo } from './build-info.js';
 import type { ConsumeLoop } from './kafka/consume-loop.js';
-import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './kafka/instrumentation.js';
+import { CONSUMER_ASSIGNED_EVENT, CONSUMER_EVENTS, RETRY_REASONS, retryReasonOf, type ConsumerAssignedPayload, type ConsumerEventPayloads } from './kafka/instrumentation.js';
 import { CONSUMER_PASSED_OVER_EVENT, type ConsumerPassedOverPayload } from './kafka/redrive-copy.js';
 
 /** One registry per process, with Node's default metrics, the build it runs and the consume-loop counters. */
@@ -26,13 +26,17 @@ export function createMetrics(service: string, build: BuildInfo = buildInfo()): 
 export const MESSAGE_DURATION_BUCKETS: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 /**
- * Counts processed, retried, dead-lettered and passed-over (another group's re-drive) messages of a loop, per topic,
- * its replaced consumers, and its lag per partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
+ * Counts processed, retried (also by the dependency that failed), dead-lettered and passed-over (another group's
+ * re-drive) messages of a loop, per topic, its replaced consumers, and its lag per partition. The counters of each of `topics` (the ones the loop consumes) start at 0: a series born at its first
  * increment has no earlier sample, so `increase()` would miss the first dead letter or retry after each restart.
  */
 export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T>, topics: readonly string[] = []): void {
   const processed = new Counter({ name: 'orbit_messages_processed_total', help: 'Messages handled and committed', labelNames: ['topic'], registers: [registry] });
-  const retried = new Counter({ name: 'orbit_message_retries_total', help: 'Transient failures that paused a partition', labelNames: ['topic'], registers: [registry] });
+  // By the dependency that failed too (one of RETRY_REASONS): a rise of retries alone did not say which store to look at.
+  const retried = new Counter({
+    name: 'orbit_message_retries_total', labelNames: ['topic', 'reason'], registers: [registry],
+    help: `Transient failures that paused a partition, by the dependency that failed (reason: ${RETRY_REASONS.join(', ')})`,
+  });
   const deadLettered = new Counter({ name: 'orbit_messages_dead_lettered_total', help: 'Messages sent to a DLQ', labelNames: ['topic'], registers: [registry] });
   const passedOver = new Counter({
     name: 'orbit_messages_passed_over_total', help: 'dlq:redrive copies passed over, re-driven for another consumer group (which handles them)', labelNames: ['topic'], registers: [registry],
@@ -41,7 +45,8 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
   const duration = new Histogram({ name: 'orbit_message_duration_seconds', help: 'Handler time per message', labelNames: ['topic'], buckets: [...MESSAGE_DURATION_BUCKETS], registers: [registry] });
   // Adding 0 to a series that has counted already changes nothing: at every assignment again is fine.
   const startAtZero = (topic: string): void => {
-    for (const counter of [processed, retried, deadLettered, passedOver]) counter.inc({ topic }, 0);
+    for (const counter of [processed, deadLettered, passedOver]) counter.inc({ topic }, 0);
+    for (const reason of RETRY_REASONS) retried.inc({ topic, reason }, 0);
   };
   for (const topic of topics) startAtZero(topic);
   loop.on(CONSUMER_EVENTS.processed, (event: ConsumerEventPayloads['consumer.processed']) => {
@@ -72,7 +77,7 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
       lag.remove({ topic, partition: String(partition) });
     }
   });
-  loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic }));
+  loop.on(CONSUMER_EVENTS.retry, (event: ConsumerEventPayloads['consumer.retry']) => retried.inc({ topic: event.topic, reason: retryReasonOf(event.error) }));
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
   loop.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());

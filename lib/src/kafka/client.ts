@@ -5,7 +5,7 @@
  * KafkaJS API) replaces kafkajs by changing this file alone.
  */
 import { createRequire } from 'node:module';
-import kafkajs from 'kafkajs';
+import kafkajs, { type ISocketFactory } from 'kafkajs';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { lz4Frames, snappy, zstd } from './compression-codecs.js';
@@ -88,9 +88,84 @@ const CONNECTION_ATTEMPT = /^(?:Failed to connect to seed broker, trying another
  * gives up (`failed to start while connecting to Kafka`).
  */
 export function reportsBrokerUnreachable(message: string): boolean {
+  return unreachableReason(message) !== undefined;
+}
+
+/** What a line of reportsBrokerUnreachable says of why (`ECONNREFUSED`, `Connection timeout`), without the address. */
+function unreachableReason(message: string): string | undefined {
   const attempt = CONNECTION_ATTEMPT.exec(message);
   const cause = attempt?.[1] ?? attempt?.[2];
-  return cause !== undefined && BROKER_UNREACHABLE.test(cause);
+  return cause === undefined ? undefined : BROKER_UNREACHABLE.exec(cause)?.[0];
+}
+
+/** How often a broker that stays unreachable for the same reason is said again, with the attempts that failed since. */
+export const UNREACHABLE_REMINDER_MS = 60_000;
+
+/**
+ * The lines of attempts that found no broker, de-duplicated: kafkajs says each attempt of each connection, and its
+ * seed broker pool says it again (the gateway wrote 379 lines a minute while Kafka was away). Said once, then when
+ * the reason changes or each UNREACHABLE_REMINDER_MS with the count since, and once when a broker takes a connection
+ * again. One run for the whole client: a broker reached ends it, whichever it is.
+ */
+function unreachableLines(log: Logger): { failed(fields: ReturnType<typeof kafkaLogFields>, message: string, reason: string): void; reached(broker: string): void } {
+  let run: { reason: string; readonly since: number; attempts: number; saidAt: number; saidAttempts: number } | undefined;
+  return {
+    failed: (fields, message, reason) => {
+      const now = Date.now();
+      if (run === undefined) {
+        run = { reason, since: now, attempts: 1, saidAt: now, saidAttempts: 1 };
+        log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE, reason, attempts: 1 }, message);
+        return;
+      }
+      run.attempts += 1;
+      const counts = { attempts: run.attempts, attemptsSinceLastLine: run.attempts - run.saidAttempts, unreachableForMs: now - run.since };
+      if (run.reason !== reason) {
+        log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE, reason, previousReason: run.reason, ...counts }, message);
+      } else if (now - run.saidAt >= UNREACHABLE_REMINDER_MS) {
+        log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE, reason, ...counts },
+          `Kafka still unreachable (${reason}): ${counts.attemptsSinceLastLine} more failed attempts since the last line, not logged one by one; the last said: ${message}`);
+      } else {
+        return;
+      }
+      run.reason = reason;
+      run.saidAt = now;
+      run.saidAttempts = run.attempts;
+    },
+    reached: (broker) => {
+      if (run === undefined) return;
+      log.info({ broker, attempts: run.attempts, lastReason: run.reason, unreachableForMs: Date.now() - run.since }, 'Kafka reachable again: a broker took a connection');
+      run = undefined;
+    },
+  };
+}
+
+/**
+ * kafkajs's own socket factory, which says when a connection is made (the end of a run of unreachableLines). Read
+ * from its source, which its index does not export; another shape there (another client) leaves kafkajs's default in
+ * place, and the run without its end line.
+ */
+const KAFKAJS_SOCKET_FACTORY: ISocketFactory | undefined = kafkajsSocketFactory();
+
+function kafkajsSocketFactory(): ISocketFactory | undefined {
+  try {
+    const make: unknown = createRequire(import.meta.url)('kafkajs/src/network/socketFactory.js');
+    if (typeof make !== 'function') return undefined;
+    const made: unknown = (make as () => unknown)();
+    return typeof made === 'function' ? (made as ISocketFactory) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** kafkajs's sockets, telling `reached` of each connection made before kafkajs hears of it. */
+function watchedSockets(factory: ISocketFactory, reached: (broker: string) => void): ISocketFactory {
+  return (args) => factory({
+    ...args,
+    onConnect: () => {
+      reached(`${args.host}:${args.port}`);
+      args.onConnect();
+    },
+  });
 }
 
 /** kafkajs's line for a consumer crash: `Crash: <error name>: <error message>`. */
@@ -153,6 +228,7 @@ export interface KafkaClientOptions extends KafkaConnection {
 /** kafkajs logs through our pino logger so broker trouble lands in the same JSON stream. */
 export function createKafka(options: KafkaClientOptions): InstanceType<typeof KafkaClient> {
   const log = options.logger.child({ component: 'kafkajs' });
+  const unreachable = unreachableLines(log);
   return new KafkaClient({
     clientId: options.clientId,
     brokers: [...options.brokers],
@@ -161,13 +237,16 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     retry: { initialRetryTime: 200, retries: options.retries ?? 8, maxRetryTime: 10_000 },
+    ...(KAFKAJS_SOCKET_FACTORY ? { socketFactory: watchedSockets(KAFKAJS_SOCKET_FACTORY, unreachable.reached) } : {}),
     logLevel: logLevel.WARN,
     logCreator: () => ({ namespace, level, log: entry }) => {
       const message = String(entry.message);
       const fields = kafkaLogFields(namespace, entry);
+      const unreachableBecause = level <= logLevel.ERROR ? unreachableReason(message) : undefined;
       // The restart line carries no code: it follows any crash kafkajs restarts from, not only a broker away (bug reread).
       if (level <= logLevel.ERROR && reportsKafkaRestartingConsumer(message)) log.warn(fields, message);
-      else if (level <= logLevel.ERROR && (reportsBrokerUnreachable(message) || reportsBrokerAwayCrash(message))) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
+      else if (unreachableBecause !== undefined) unreachable.failed(fields, message, unreachableBecause);
+      else if (level <= logLevel.ERROR && reportsBrokerAwayCrash(message)) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
       else if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
       else if (level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(fields, message);
       else log.debug(fields, message);
