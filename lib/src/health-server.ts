@@ -15,6 +15,8 @@ export interface CheckState {
   readonly ms?: number;
   /** Why it is not up (see readinessReasonOf): an error's code, message and causes, without secrets. */
   readonly error?: string;
+  /** False for a dependency shown but not gating (dependency-checks.ts says which): down, it leaves the service ready. */
+  readonly gates?: boolean;
 }
 
 /** A readiness answer that names its checks, so a 503 says which one failed and why. */
@@ -77,13 +79,13 @@ export async function checkWithin(check: () => Promise<unknown>, timeoutMs: numb
 
 /**
  * One report of named checks and what else a caller answered: a report's checks are added to them; a bare `false`
- * becomes a check of its own under `name`, as it says no more.
+ * becomes a check of its own under `name`, as it says no more. A check down with `gates: false` is shown, not counted.
  */
 export function combineReadiness(checks: Readonly<Record<string, CheckState>>, answer: ReadinessAnswer = true): ReadinessReport {
   const all: Record<string, CheckState> = typeof answer === 'boolean'
     ? (answer ? { ...checks } : { ...checks, service: { up: false, error: 'not ready' } })
     : { ...checks, ...answer.checks };
-  return { ready: Object.values(all).every((state) => state.up) && (typeof answer === 'boolean' ? answer : answer.ready), checks: all };
+  return { ready: Object.values(all).every((state) => state.up || state.gates === false) && (typeof answer === 'boolean' ? answer : answer.ready), checks: all };
 }
 
 /** /healthz's answer: alive, and which build (see BuildInfo), so `curl …/healthz` says which upgrade notes apply. */

@@ -3,6 +3,7 @@ import { constants as osConstants } from 'node:os';
 import type { Registry } from 'prom-client';
 import { decodeOrbitEvent, EventCodec, type AvroSchemaJson } from './codec.js';
 import { readCheckedConfig, type ConfigOf, type EnvShape } from './config.js';
+import { dependencyReadiness, DependencyDownError, schemaRegistryCheck, type DependencyCheck } from './dependency-checks.js';
 import { errorCodeOf } from './error-description.js';
 import { ConfigError, RetryExhaustedError } from './errors.js';
 import { buildHealthServer, combineReadiness, type HealthChecks, type ReadinessAnswer } from './health-server.js';
@@ -19,6 +20,9 @@ import { isRetriable } from './retry-classifier.js';
 import { runtimeEnv } from './runtime-config.js';
 
 export type RuntimeConfig = ConfigOf<typeof runtimeEnv>;
+
+// The checks a consumer names in its spec's `dependencies`, from the one module that exports this package's services.
+export { dependencyReadiness, DependencyDownError, dynamoCheck, pushRegistryChecks, registryCheck, s3Check, schemaRegistryCheck, shownReasonOf, type DependencyCheck, type DependencyState } from './dependency-checks.js';
 
 /** About two minutes of attempts, 5 s apart at most: long enough for a broker restart, short enough for an orchestrator to notice. */
 export const START_RETRY_POLICY: RetryPolicy = retryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxAttempts: 30 });
@@ -191,6 +195,12 @@ export interface ConsumerServiceSpec<E, S extends EnvShape> {
    * names each check and why it failed in /readyz; a bare boolean says only "service".
    */
   readonly ready?: (context: ServiceContext<ConfigOf<S>>) => Promise<ReadinessAnswer>;
+  /**
+   * The stores the handler uses (s3Check, dynamoCheck, registryCheck), each shown in /readyz by name, with a reason
+   * safe to show when down, and as `orbit_dependency_up{dependency}` in /metrics; Kafka (`consuming`) and the schema
+   * registry are every consumer's and added here. Whether each gates readiness: see DependencyCheck.
+   */
+  readonly dependencies?: (context: ServiceContext<ConfigOf<S>>) => readonly DependencyCheck[];
   readonly close?: (context: ServiceContext<ConfigOf<S>>) => Promise<void>;
   readonly processEnv?: NodeJS.ProcessEnv;
   /** @default processStart, the one runMain reads */
@@ -251,11 +261,19 @@ export async function startConsumerService<E, S extends EnvShape>(spec: Consumer
     });
     // Its counters start at 0 for each topic it reads, so increase() sees the first dead letter after a restart.
     instrumentConsumeLoop(metrics, loop, spec.topics);
-    // /readyz names the check that failed and why, not a bare not-ready.
-    ready = async () => combineReadiness(
-      { consuming: loop.ready ? { up: true } : { up: false, error: 'not consuming: the consumer group is not joined (joining, rebalancing, or its consumer crashed)' } },
-      spec.ready ? await spec.ready(context) : true,
-    );
+    // /readyz names each dependency, whether it answered and, if not, why (codes only: the driver's words, with hosts
+    // and accounts, go to the log), and orbit_dependency_up shows the same; only the gating ones make it not ready
+    // (see DependencyCheck for which and why). Checked at most once a second, each within READINESS_CHECK_TIMEOUT_MS.
+    const firstTopic = spec.topics[0];
+    const dependencies = dependencyReadiness([
+      { name: 'kafka', shownAs: 'consuming', gates: true, check: async () => {
+        if (!loop.ready) throw new DependencyDownError('not consuming: the consumer group is not joined (joining, rebalancing, or its consumer crashed)');
+      } },
+      // A request to the registry each time, not codec.schemaIdOf's id kept since it was first given.
+      ...(firstTopic === undefined ? [] : [schemaRegistryCheck(codec.registry, firstTopic)]),
+      ...(spec.dependencies?.(context) ?? []),
+    ], metrics, { logger });
+    ready = async () => combineReadiness((await dependencies()).checks, spec.ready ? await spec.ready(context) : true);
     await untilConnected('Kafka (consumer group)', () => loop.start(), logger, START_RETRY_POLICY, progress);
     progress.started = true;
     const healthPort = health.port;

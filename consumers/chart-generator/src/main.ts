@@ -1,7 +1,7 @@
 /** c12bms06: Helm chart, rendered manifests and Kustomize overlays for stored images; chart promotion on transfers. */
 import {
-  bucketEnv, createDynamo, createS3, env, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, registryAccessEnv, registryAccessOf, runMain, startConsumerService,
-  SERVICE_KAFKA_USE, tableName, TOPICS, type ConsumedMessage,
+  bucketEnv, createDynamo, createS3, dynamoCheck, env, environmentRegistryEnv, imageRegistryEnv, kustomizeTableKeyOf, pushRegistryChecks, registryAccessEnv, registryAccessOf, runMain,
+  s3Check, startConsumerService, SERVICE_KAFKA_USE, tableName, TOPICS, type ConsumedMessage,
 } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageCopied, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { awsChartStore } from './chart-store.js';
@@ -31,6 +31,13 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter(SERVICE, publisher),
     env: chartEnv,
+    // Shown in /readyz and orbit_dependency_up, not gating (see DependencyCheck): the charts bucket, the manifests
+    // table, and the registries charts are pushed to.
+    dependencies: ({ config }) => [
+      s3Check(createS3(config), config.ORBIT_BUCKET_CHARTS),
+      dynamoCheck(createDynamo(config), tableName('kustomizeDevelopment', config)),
+      ...(config.ORBIT_CHART_PUSH ? pushRegistryChecks(config) : []),
+    ],
     createHandler: ({ config, publisher, logger }) => {
       const store = awsChartStore(createS3(config), createDynamo(config), config.ORBIT_BUCKET_CHARTS);
       const tables = { manifests: tableName('kustomizeDevelopment', config), base: tableName('baseKustomize', config) };

@@ -4,7 +4,7 @@
  * position, not eventId, so logging the copy would show the step twice. One re-driven for this group is logged: the
  * original was not.
  */
-import { createDynamo, SERVICE_KAFKA_USE, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
+import { createDynamo, dynamoCheck, SERVICE_KAFKA_USE, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { eventLoggerBatchHandler, eventLoggerHandler, type EventLoggerDeps } from './handle.js';
 
@@ -20,5 +20,7 @@ runMain(() =>
     schemas: loadSchemas(),
     createHandler: ({ config }) => eventLoggerHandler(depsOf(config)),
     createBatchHandler: ({ config }) => eventLoggerBatchHandler(depsOf(config)),
+    // Shown in /readyz and orbit_dependency_up, not gating (see DependencyCheck): the table every event is written to.
+    dependencies: ({ config }) => [dynamoCheck(depsOf(config).dynamo, depsOf(config).eventLogTable)],
   }),
 );

@@ -1,5 +1,8 @@
 /** C16: moves validated images into the Image Harbor and copies them between environments. */
-import { bucketNames, createDynamo, SERVICE_KAFKA_USE, createS3, imageBucketOf, registryAccessOf, runMain, startConsumerService, tableName, TOPICS, type ConsumedMessage } from '@orbit/lib';
+import {
+  bucketNames, createDynamo, dynamoCheck, SERVICE_KAFKA_USE, createS3, imageBucketOf, pushRegistryChecks, registryAccessOf, runMain, s3Check, startConsumerService, tableName, TOPICS,
+  type ConsumedMessage,
+} from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ImageValidated, type OrbitEvent, type TransferRequested } from '@orbit/schemas';
 import { harborEnv, pullRegistryOf } from './harbor-env.js';
 import { BlobSources } from './registry-push/blob-sources.js';
@@ -16,6 +19,13 @@ runMain(() =>
     schemas: loadSchemas(),
     createDeadLetterHook: ({ publisher }) => failRequestOnDeadLetter('harbor-writer', publisher),
     env: harborEnv,
+    // Shown in /readyz and orbit_dependency_up, not gating (see DependencyCheck): the bucket each image is stored in, the
+    // metadata table, and the registries it pushes to.
+    dependencies: ({ config }) => [
+      s3Check(createS3(config), config.ORBIT_BUCKET_DEVELOPMENT),
+      dynamoCheck(createDynamo(config), tableName('appImageMetadata', config)),
+      ...(config.ORBIT_IMAGE_REGISTRY_PUSH ? pushRegistryChecks(config) : []),
+    ],
     createHandler: ({ config, publisher, metrics, logger }) => {
       const dynamo = createDynamo(config);
       const shared = {

@@ -1,6 +1,6 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, SERVICE_KAFKA_USE, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, type ConsumedMessage } from '@orbit/lib';
+import { createDynamo, createS3, dynamoCheck, s3Check, SERVICE_KAFKA_USE, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
 import { validatorEnv } from './config.js';
@@ -38,6 +38,12 @@ runMain(() =>
     maxDetachedHandlers: (config) => config.ORBIT_MAX_DETACHED_HANDLERS,
     // A slow pull waits on its registry, not on the machine: the uploads behind it in its partition go on past it.
     keyOrderedDetach: true,
+    // Shown in /readyz and orbit_dependency_up, not gating (see DependencyCheck): the staging bucket archives are read
+    // from and pulls written to, and the image names table. The registries it pulls from are its users', not checked.
+    dependencies: ({ config }) => [
+      s3Check(createS3(config), config.ORBIT_BUCKET_STAGING),
+      dynamoCheck(createDynamo(config), tableName('appImageMetadata', config)),
+    ],
     createHandler: ({ config, publisher, logger }) => {
       const s3 = createS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
