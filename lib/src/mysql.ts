@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import { env } from './config.js';
 import { answerWithin } from './deadline.js';
 import { StoreUnavailableError } from './errors.js';
+import type { Logger } from './logger.js';
 
 /** The database a mysql:// URL names (its path, decoded). */
 export const databaseOf = (mysqlUrl: string): string => decodeURIComponent(new URL(mysqlUrl).pathname.replace(/^\//, ''));
@@ -92,7 +93,57 @@ export function createMysqlPool(url: string, connectionLimit = 8, ssl?: mysql.Ss
   };
   const wrapped = withConnectFailuresUnavailable(pool, sessionOf);
   OPENED.set(wrapped, opened);
+  STOPPERS.set(wrapped, (threadId) => killQuery(url, ssl, threadId));
   return wrapped;
+}
+
+/** How to stop a statement still running on a connection of each pool of createMysqlPool, by the connection's thread id. */
+const STOPPERS = new WeakMap<object, (threadId: number) => Promise<void>>();
+
+/**
+ * How long a KILL QUERY's connection may take to log in, and then the KILL to be answered: a server that answers at
+ * all answers both at once, and one that does not has nothing to be told.
+ */
+const KILL_TIMEOUT_MS = 3_000;
+
+/** The server's answer when the thread is gone: its statement ended and the server saw the connection closed. */
+const NO_SUCH_THREAD = 'ER_NO_SUCH_THREAD';
+
+/**
+ * Stops the statement thread `threadId` is running, with KILL QUERY (MariaDB and MySQL alike) on a connection of its
+ * own, opened for this and dropped after: the pool's may all be taken (by the very statements that outlived their
+ * deadline), and a side connection kept open would sit idle almost always, be closed by wait_timeout, need reopening
+ * and ending with the pool, and hold a slot of max_connections for nothing. Kills are rare (one a statement given up
+ * on), so a login each is cheap; at most one is open at a time per connection given up on, so never more than the pool's size.
+ * The same account as the pool's: any account may KILL its own threads, no privilege needed. Resolves when the thread
+ * is already gone; rejects with why the KILL could not be said, within 2 × KILL_TIMEOUT_MS whatever the server does.
+ */
+async function killQuery(url: string, ssl: mysql.SslOptions | undefined, threadId: number): Promise<void> {
+  let gaveUp = false;
+  let side: mysql.Connection | undefined;
+  const drop = (connection: mysql.Connection): void => {
+    connection.destroy();
+    // mysql2's destroy only half-closes the socket, which would hold an operations command open until the server closes its side.
+    (connection as unknown as { connection: { stream?: Socket } }).connection.stream?.destroy();
+  };
+  const kill = async (): Promise<void> => {
+    const connection = await mysql.createConnection({ ...connectionOptions(url, ssl), connectTimeout: KILL_TIMEOUT_MS });
+    connection.on('error', () => undefined);
+    if (gaveUp) {
+      drop(connection);
+      return;
+    }
+    side = connection;
+    await connection.query(`KILL QUERY ${Math.trunc(threadId)}`).catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code !== NO_SUCH_THREAD) throw error;
+    });
+  };
+  try {
+    // The login is bounded by mysql2's connectTimeout (ETIMEDOUT), this by what is left for the KILL's answer.
+    await answerWithin(kill(), 2 * KILL_TIMEOUT_MS, () => new Error(`MySQL did not answer a KILL QUERY within ${secondsOf(KILL_TIMEOUT_MS)} s`), () => { gaveUp = true; });
+  } finally {
+    if (side) drop(side);
+  }
 }
 
 /** The sockets of each pool of createMysqlPool still open, for endMysqlPool to drop when the server will not say goodbye. */
@@ -249,16 +300,49 @@ const secondsOf = (ms: number): number => Math.round(ms / 100) / 10;
  * call fails with MysqlSilentError; waiting for a free connection is bounded
  * too. mysql2's own per-query `timeout` leaves the silent connection in the
  * pool with its command still queued, so the next caller would hang behind it.
+ * On a pool of createMysqlPool the statement given up on is also stopped on the
+ * server (KILL QUERY, see dropAndStop); `logger` hears, once per reason, when it
+ * could not be.
  */
-export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number, store = 'MySQL'): mysql.Pool {
+export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number, store = 'MySQL', logger?: Pick<Logger, 'warn'>): mysql.Pool {
   const withinDeadline = <T>(what: string, answer: Promise<T>, onSilence: () => void, outcomeUnknown = false): Promise<T> =>
     answerWithin(answer, answerTimeoutMs, () => new MysqlSilentError(what, answerTimeoutMs, outcomeUnknown, store), onSilence);
+
+  const stop = STOPPERS.get(pool);
+  const told = new Set<string>();
+  /**
+   * Drops `connection` and stops on the server what it was asked (KILL QUERY): a dropped connection alone leaves
+   * its statement running (a filesort, a lock wait) until the server has a result to send, holding a thread and its
+   * locks on the database the whole pipeline shares, while the caller's retry starts another. Best effort: a
+   * failure is logged once per reason and never reaches the caller, who has its MysqlSilentError already.
+   *
+   * The drop comes first, so the KILL can only reach the statement that was given up on, never a next one: KILL QUERY
+   * stops whatever the thread runs when it arrives, and with the connection destroyed Orbit sends nothing more on
+   * that thread (mysql2 sends a connection's commands one at a time, so none was queued behind the statement on the
+   * server). If the statement ended just as its deadline passed, the KILL finds the thread idle or gone (ER_NO_SUCH_THREAD)
+   * and does nothing. A thread's id is not reused by the server while the thread lives, and MariaDB and MySQL hand out
+   * new ids from an increasing counter (wrapping only after some four billion connections), so a thread that ended
+   * before the KILL arrives cannot lend its id to another connection meanwhile; and an account can KILL only its own
+   * threads. The KILL goes to the pool's URL: a name that spreads connections over several servers (not a writer
+   * endpoint, which names one) could take it to another server, where the id is another thread of the account.
+   */
+  const dropAndStop = (connection: mysql.PoolConnection): void => {
+    const { threadId } = connection;
+    connection.destroy();
+    if (!stop || typeof threadId !== 'number') return;
+    stop(threadId).catch((error: unknown) => {
+      const reason = String((error as { code?: unknown } | null)?.code ?? (error instanceof Error ? error.message : error));
+      if (told.has(reason)) return;
+      told.add(reason);
+      logger?.warn({ err: error, store, threadId }, 'could not stop a statement MySQL did not answer in time; it runs on until it ends (told once per reason)');
+    });
+  };
 
   const bounded = (connection: mysql.PoolConnection): mysql.PoolConnection => new Proxy(connection, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (!ANSWERED_CALLS.has(property) || typeof value !== 'function') return value;
-      return (...args: unknown[]) => withinDeadline(String(property), (value as Call).apply(target, args), () => target.destroy(), property === 'commit');
+      return (...args: unknown[]) => withinDeadline(String(property), (value as Call).apply(target, args), () => dropAndStop(target), property === 'commit');
     },
   });
 
@@ -297,6 +381,6 @@ export const OPS_MYSQL_END_TIMEOUT_MS = 3_000;
  * (withAnswerDeadline), its silence said as "MySQL at host:port/database did not answer within N s". Without it a
  * server that took the login and then fell silent held viewport:checksum and transfers:reconcile with no bound.
  */
-export function createOpsMysqlPool(target: { readonly url: string; readonly ssl?: mysql.SslOptions | undefined }, answerTimeoutMs: number, connectionLimit = 8): mysql.Pool {
-  return withAnswerDeadline(createMysqlPool(target.url, connectionLimit, target.ssl), answerTimeoutMs, mysqlStoreName(target.url));
+export function createOpsMysqlPool(target: { readonly url: string; readonly ssl?: mysql.SslOptions | undefined }, answerTimeoutMs: number, connectionLimit = 8, logger?: Pick<Logger, 'warn'>): mysql.Pool {
+  return withAnswerDeadline(createMysqlPool(target.url, connectionLimit, target.ssl), answerTimeoutMs, mysqlStoreName(target.url), logger);
 }

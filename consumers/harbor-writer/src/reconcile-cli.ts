@@ -35,7 +35,7 @@ const { config, checked } = readCheckedConfig({ ...runtimeEnv, ...bucketEnv, ...
 });
 const logger = createLogger({ service: 'transfers-reconcile', level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, destination: stderrDestination() });
 const mysql = checked.mysql;
-const pool = createOpsMysqlPool(mysql, config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
+const pool = createOpsMysqlPool(mysql, config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000, 8, logger);
 const buckets = bucketNames(config);
 const refuse = (error: unknown): never => {
   if (!(error instanceof ReconcileRunningError) && !(error instanceof ReconcileLockLostError)) throw error;

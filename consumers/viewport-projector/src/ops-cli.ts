@@ -36,7 +36,7 @@ const logger = createLogger({ service: 'viewport-ops', level: config.LOG_LEVEL =
 const mysql = checked.mysql;
 // A rebuild's statements on the live database (dropping and creating its shadow, giving back requests) may rightly run
 // for minutes: it gets its own bound. A checksum's are reads, bounded as the operator sets it.
-const pool = createOpsMysqlPool(mysql, command.kind === 'rebuild' ? REBUILD_ANSWER_TIMEOUT_MS : config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
+const pool = createOpsMysqlPool(mysql, command.kind === 'rebuild' ? REBUILD_ANSWER_TIMEOUT_MS : config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000, 8, logger);
 // Ctrl-C or a SIGTERM stops a rebuild at its next step before the swap, which leaves nothing behind but its shadow
 // database (dropped by the next rebuild); a second one at once, as a SIGKILL would (see README, Operations).
 const stop = command.kind === 'rebuild'

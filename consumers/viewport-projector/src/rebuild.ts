@@ -835,7 +835,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
   }
   const shadowUrl = new URL(deps.mysqlUrl);
   shadowUrl.pathname = `/${shadow}`;
-  const rebuildPool = createOpsMysqlPool({ url: shadowUrl.toString(), ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS);
+  const rebuildPool = createOpsMysqlPool({ url: shadowUrl.toString(), ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS, 8, deps.logger);
   const skipped: SkippedMessage[] = [];
   const ends = replayEnds(history.ends, committed);
   const replay = await startReplay(deps, group, rebuildPool, shadow, ends, { shadow: true, requests: restoreRequests }, skipped, deps.signal)
@@ -865,7 +865,7 @@ async function rebuildLocked(deps: RebuildDeps, database: string, lock: RebuildL
     // Connections of their own: the caller's pool may be small, and the waits below need one; the rename's sets its
     // session's lock wait, and the gate's transaction would be committed by a RENAME run on it.
     const gateTimeoutMs = deps.gateTimeoutMs ?? GATE_TIMEOUT_MS;
-    const gatePool = createOpsMysqlPool({ url: deps.mysqlUrl, ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS, 2);
+    const gatePool = createOpsMysqlPool({ url: deps.mysqlUrl, ssl: deps.mysqlSsl }, REBUILD_ANSWER_TIMEOUT_MS, 2, deps.logger);
     try {
       const gate = await closeSwapGate(gatePool, database, gateIdleSeconds(gateTimeoutMs));
       let swapped = false;

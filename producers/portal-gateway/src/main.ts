@@ -45,7 +45,7 @@ runMain(async () => {
   const kafka = createKafka({ clientId: 'portal-gateway', ...kafkaTarget, logger });
   const codec = new EventCodec(config.SCHEMA_REGISTRY_URL, loadSchemas());
   const publisher = await untilConnected('Kafka (publisher)', () => EventPublisher.connect(kafka, codec, logger), logger, START_RETRY_POLICY, processStart);
-  const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000);
+  const pool = withAnswerDeadline(createMysqlPool(mysql.url, 8, mysql.ssl), config.ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS * 1000, 'MySQL', logger);
   // Answering 503 (/readyz names the missing migration) until the database holds every migration of this build: a
   // gateway started before `npm run provision` answered keyed uploads and transfers 500 (a column not there yet).
   await waitForCurrentSchema(pool, { logger, onWaiting: (reason) => { processStart.step = `waiting for the MySQL schema: ${reason}`; } });
