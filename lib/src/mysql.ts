@@ -362,8 +362,9 @@ export function withAnswerDeadline(pool: mysql.Pool, answerTimeoutMs: number, st
 
 /**
  * How long an operations command (viewport:checksum, transfers:reconcile) waits for one answer from MySQL by default
- * (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS sets it). Longer than the gateway's 10 s: a checksum reads whole tables, and
- * waits meanwhile for a rebuild's swap to let go of the swap gate (up to 30 s); a person waits, not a request.
+ * (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS sets it). Longer than the gateway's 10 s: a checksum reads chunks of 5000 rows
+ * (a run of posts' metas each sorted), and waits meanwhile for a rebuild's swap to let go of the swap gate (up to 30 s);
+ * a person waits, not a request.
  */
 export const OPS_MYSQL_ANSWER_TIMEOUT_SECONDS = 60;
 
