@@ -52,8 +52,8 @@ runMain(async () => {
   const outbox = mysqlCommandOutbox(pool, publisher, logger);
   // Every 2 s: through a MySQL outage, one line per new reason and one when it works again, not one stack per sweep.
   const sweepFailures = failureStreak(logger, { failed: 'outbox sweep failed; will try again every 2 s', recovered: 'outbox sweep works again' });
-  // One sweep at a time: through a Kafka outage a sweep waits out its publish inside its transaction, and one started
-  // every 2 s beside it would each hold another of the pool's 8 connections, leaving none for the API.
+  // One sweep at a time: through a Kafka outage a sweep waits out its publish on the connection holding the sweepers'
+  // lock, and one started every 2 s beside it would each hold another of the pool's 8 connections, leaving none for the API.
   const sweepOnce = oneAtATime(() => outbox.sweep());
   const sweep = (): void => {
     sweepOnce().then(

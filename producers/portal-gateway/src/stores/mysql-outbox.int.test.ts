@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { childSpan, createLogger, createMysqlPool, StoreUnavailableError, type EventEnvelope, type Logger } from '@orbit/lib';
+import { childSpan, createLogger, createMysqlPool, StoreUnavailableError, withAnswerDeadline, type EventEnvelope, type Logger } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { quietLogger, testConfig } from '../../../../test/helpers/index.js';
-import { mysqlCommandOutbox } from './mysql-outbox.js';
+import { mysqlCommandOutbox, PUBLISH_WAIT_MS } from './mysql-outbox.js';
 
 const pool = createMysqlPool(testConfig.MYSQL_URL, 2);
 afterAll(async () => { await pool.end(); });
@@ -119,4 +119,127 @@ describe('the gateway command outbox against MariaDB', () => {
     expect(published).toEqual([event]);
     expect(await kept(event.eventId)).toBe(0);
   });
+});
+
+/** A broker that does not answer (away, or its port silent): each publish waits until `answer` is called, then fails as kafkajs does once its retries are spent, or goes through. */
+function silentKafka(): { publish: () => Promise<void>; calls: () => number; answer: (up: boolean) => void } {
+  const waiting: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  let calls = 0;
+  let answered: boolean | undefined;
+  return {
+    publish: () => {
+      calls += 1;
+      if (answered !== undefined) return answered ? Promise.resolve() : Promise.reject(new StoreUnavailableError('kafka', 'broker unreachable'));
+      return new Promise<void>((resolve, reject) => { waiting.push({ resolve, reject }); });
+    },
+    calls: () => calls,
+    answer: (up) => {
+      answered = up;
+      for (const call of waiting.splice(0)) {
+        if (up) call.resolve();
+        else call.reject(new StoreUnavailableError('kafka', 'broker unreachable'));
+      }
+    },
+  };
+}
+
+/**
+ * A sweep that has reached the silent broker (it waits on a publish), in an object (an async function's promise would
+ * adopt the sweep's and wait for it). A sweep that found another at work (a gateway of the
+ * stack sweeping this database, holding the lock a moment) returns at once without publishing, and is started again.
+ */
+async function sweepReaching(outbox: ReturnType<typeof mysqlCommandOutbox>, kafka: ReturnType<typeof silentKafka>): Promise<{ readonly sweeping: Promise<number> }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let settled = false;
+    const sweeping = outbox.sweep().finally(() => { settled = true; });
+    for (let i = 0; i < 50 && kafka.calls() === 0 && !settled; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (kafka.calls() > 0) return { sweeping };
+    await sweeping;
+  }
+  throw new Error('the sweep never reached the broker');
+}
+
+/** How long `work` took, or 'unanswered' if it took longer than `withinMs` (it goes on). */
+async function timed(work: Promise<unknown>, withinMs: number): Promise<number | 'unanswered'> {
+  const started = Date.now();
+  const late = new Promise<'unanswered'>((resolve) => { setTimeout(() => resolve('unanswered'), withinMs).unref(); });
+  return Promise.race([work.then(() => Date.now() - started), late]);
+}
+
+describe('the gateway command outbox while Kafka does not answer (SRE review: uploads unanswered past 90 s, then 503 naming MySQL)', () => {
+  // As the gateway's pool: MySQL's answers bounded (ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS, shortened), which a lock wait ran into.
+  const gatewayPool = withAnswerDeadline(createMysqlPool(testConfig.MYSQL_URL, 6), 4_000);
+  afterAll(async () => { await gatewayPool.end(); });
+  // Every command a test here writes is deleted after it, passed or not: the stack's own gateway sweeps this table, and
+  // would publish to the real Kafka a row left behind for a minute.
+  const written: string[] = [];
+  const newEvent = () => {
+    const event = sampleEvents(undefined, `req-${randomUUID()}`)['orbit.upload.requested'];
+    written.push(event.eventId);
+    return event;
+  };
+  afterEach(async () => {
+    for (const eventId of written.splice(0)) await pool.query('DELETE FROM gateway_outbox WHERE payload LIKE ?', [`%${eventId}%`]);
+  });
+  const requestOf = (event: { readonly requestId: string; readonly imageUID: string }) => ({ requestId: event.requestId, kind: 'upload' as const, imageUID: event.imageUID, imageVersion: 'v1-0-00', owner: 'dev1' });
+
+  it('answers concurrent requests within the publish wait, each committed as accepted with its command in the outbox, and publishes them once Kafka is back', async () => {
+    const kafka = silentKafka();
+    const log = keptLines();
+    const outbox = mysqlCommandOutbox(gatewayPool, kafka, log.logger);
+    const sent = [newEvent(), newEvent(), newEvent()];
+    const took = await Promise.all(sent.map((event) => timed(outbox.send('orbit.upload.requested', event, childSpan(undefined), requestOf(event)), PUBLISH_WAIT_MS + 3_000)));
+    for (const ms of took) expect(ms).not.toBe('unanswered');
+    for (const event of sent) {
+      expect(await statusOf(event.requestId)).toBe('accepted');
+      expect(await kept(event.eventId)).toBe(1);
+    }
+    expect(log.lines.filter((line) => line['msg'] === 'Kafka has not confirmed the command yet; the request is accepted and its command stays in the outbox until it is published')
+      .map((line) => line['eventId']).sort()).toEqual(sent.map((event) => event.eventId).sort());
+    // Kafka takes them: each send still under way goes through and clears its row.
+    kafka.answer(true);
+    for (let i = 0; i < 50 && (await Promise.all(sent.map((event) => kept(event.eventId)))).some((n) => n > 0); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const event of sent) expect(await kept(event.eventId)).toBe(0);
+    expect(log.lines.filter((line) => line['msg'] === 'command published').map((line) => line['eventId']).sort()).toEqual(sent.map((event) => event.eventId).sort());
+  }, 30_000);
+
+  it('a sweep publishing to a silent Kafka holds no lock a new request\'s command waits for (it was answered 503 "MySQL is unavailable")', async () => {
+    // A command the broker refused, left for the sweep.
+    const left = newEvent();
+    const next = newEvent();
+    await mysqlCommandOutbox(gatewayPool, { publish: async () => { throw new StoreUnavailableError('kafka', 'broker unreachable'); } }, quietLogger)
+      .send('orbit.upload.requested', left, childSpan(undefined), requestOf(left));
+    expect(await kept(left.eventId)).toBe(1);
+    // The sweep (every row is old enough for it) meets the silent broker and waits on its publish.
+    const kafka = silentKafka();
+    const { sweeping } = await sweepReaching(mysqlCommandOutbox(gatewayPool, kafka, quietLogger, 0), kafka);
+    // Meanwhile a new request is recorded (its own publish goes through at once).
+    const published: EventEnvelope[] = [];
+    const recording = mysqlCommandOutbox(gatewayPool, { publish: async (_topic, sent) => { published.push(sent); } }, quietLogger)
+      .send('orbit.upload.requested', next, childSpan(undefined), requestOf(next));
+    const took = await timed(recording.catch((error: unknown) => error), 3_000);
+    await recording.then(() => undefined, () => undefined); // settled either way before the sweep is let go
+    kafka.answer(false);
+    await sweeping;
+    await expect(recording).resolves.toBeUndefined();
+    expect(took).not.toBe('unanswered');
+    expect(await statusOf(next.requestId)).toBe('accepted');
+    expect(published.map((sent) => sent.eventId)).toEqual([next.eventId]);
+    // The sweep left its unpublished row for the next one.
+    expect(await kept(left.eventId)).toBe(1);
+  }, 90_000);
+
+  it('one gateway sweeps at a time: a second sweep while the first waits on the broker publishes nothing', async () => {
+    const left = newEvent();
+    await mysqlCommandOutbox(gatewayPool, { publish: async () => { throw new StoreUnavailableError('kafka', 'broker unreachable'); } }, quietLogger)
+      .send('orbit.upload.requested', left, childSpan(undefined));
+    const kafka = silentKafka();
+    const { sweeping: first } = await sweepReaching(mysqlCommandOutbox(gatewayPool, kafka, quietLogger, 0), kafka);
+    const other: EventEnvelope[] = [];
+    await expect(mysqlCommandOutbox(gatewayPool, { publish: async (_topic, sent) => { other.push(sent); } }, quietLogger, 0).sweep()).resolves.toBe(0);
+    expect(other).toEqual([]);
+    kafka.answer(false);
+    await first;
+    expect(await kept(left.eventId)).toBe(1);
+  }, 30_000);
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { childSpan, formatTraceparent, inTransaction, isRetriable, parseTraceparent, type EventEnvelope, type EventPublisher, type Logger, type TraceContext } from '@orbit/lib';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AcceptedRequest } from '../ports.js';
@@ -37,13 +38,35 @@ export interface CommandOutbox {
    * for a refusal (a PipelineFailed), failed already (requestRowStatusOf).
    */
   record(connection: PoolConnection, topic: string, event: EventEnvelope, trace: TraceContext, request?: AcceptedRequest): Promise<RecordedCommand>;
-  /** Publishes a committed command; one the broker cannot take now is left to the sweep. */
+  /**
+   * Publishes a committed command, waiting for Kafka's confirmation at most `publishWaitMs`: past that the request is
+   * answered as accepted (its row and command are committed) while the send goes on; one the broker cannot take is left
+   * to the sweep.
+   */
   release(command: RecordedCommand): Promise<void>;
   /** Publishes what earlier sends left behind, oldest first; returns how many. */
   sweep(): Promise<number>;
 }
 
-export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, logger: Logger, settleSeconds = 60): CommandOutbox {
+/**
+ * How long a request's answer waits for Kafka to confirm its command. A broker that is there confirms in milliseconds;
+ * one away had kafkajs retry for up to a minute, and one request in flight at a time queued the sends behind it, so
+ * the 202 came after 31 s and two concurrent uploads got none within a client's 90 s, though both were committed (and
+ * stored once Kafka was back: their retries met 409). The command is in the outbox row committed with the request, so
+ * the 202 does not need the broker: it only waits long enough that a healthy broker's request is on Kafka when the
+ * caller hears of it.
+ */
+export const PUBLISH_WAIT_MS = 2_000;
+
+/**
+ * One sweep at a time across every gateway on the database (a MySQL named lock; the projector's outbox has its own): two
+ * sweeping at once would send every row left behind twice. Per database, as the projector names its drainer's.
+ */
+const SWEEPER_LOCK = "CONCAT('orbit-gateway-outbox-', LEFT(SHA2(DATABASE(), 256), 40))";
+
+export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, 'publish'>, logger: Logger, settleSeconds = 60, publishWaitMs = PUBLISH_WAIT_MS): CommandOutbox {
+  /** Rows whose own send (release) is still trying: the sweep leaves them to it, however old they are by now. */
+  const releasing = new Set<number>();
   const publishRow = async (topic: string, payload: string, traceparent: string | null): Promise<EventEnvelope> => {
     const event = JSON.parse(payload) as EventEnvelope;
     await publisher.publish(topic, event, { trace: childSpan(parseTraceparent(traceparent ?? undefined)) });
@@ -65,7 +88,8 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     const [row] = await connection.execute<ResultSetHeader>('INSERT INTO gateway_outbox (topic, payload, traceparent, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(3))', [topic, payload, traceparent]);
     return { id: row.insertId, topic, eventId: event.eventId, trail: trailOf(event), payload, traceparent };
   };
-  const release: CommandOutbox['release'] = async (command) => {
+  /** Publishes the command, then deletes its row; never fails: a command not published stays for the sweep. */
+  const publishAndClear = async (command: RecordedCommand): Promise<void> => {
     try {
       await publishRow(command.topic, command.payload, command.traceparent);
     } catch (error) {
@@ -80,6 +104,53 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       logger.warn({ err: error, ...command.trail, topic: command.topic, eventId: command.eventId }, 'published command left in the outbox; the sweep will send it again');
     });
   };
+  const release: CommandOutbox['release'] = async (command) => {
+    releasing.add(command.id);
+    const sending = publishAndClear(command).finally(() => releasing.delete(command.id));
+    const timer = new AbortController();
+    const waited = sleep(publishWaitMs, 'waited' as const, { signal: timer.signal }).catch(() => 'sent' as const);
+    const first = await Promise.race([sending.then(() => 'sent' as const), waited]);
+    timer.abort();
+    if (first === 'sent') return;
+    // Committed with its request, so accepted: the send goes on (its outcome is logged as above), and a command it
+    // cannot deliver is published by the sweep once Kafka is back. The request reads `accepted` until then.
+    logger.warn({ ...command.trail, topic: command.topic, eventId: command.eventId, waitedMs: publishWaitMs },
+      'Kafka has not confirmed the command yet; the request is accepted and its command stays in the outbox until it is published');
+  };
+  /**
+   * Publishes, outside any transaction, the rows no send is still trying (older than any send under way: the producer
+   * gives up well within a minute; and not one this gateway's release still has), each deleted once Kafka took it. The
+   * read takes no lock: the sweep used to publish inside a `FOR UPDATE` transaction, whose scan (no index on
+   * created_at, REPEATABLE READ) locked every row and the gap after the last, where every new request's command goes,
+   * so with Kafka away each new request's INSERT waited for the sweep's publish and was answered 503 "MySQL is
+   * unavailable" after the 10 s answer deadline (an SRE review). Only the named lock keeps two sweeps apart; a row
+   * sent twice all the same (a gateway's send still trying past the minute, a sweep whose DELETE failed) is a repeat,
+   * which every consumer bears (at least once, docs/architecture.md "Delivery").
+   */
+  const sweepRows = async (connection: PoolConnection): Promise<number> => {
+    const [rows] = await connection.query<RowDataPacket[]>(
+      'SELECT id, topic, payload, traceparent FROM gateway_outbox WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY id LIMIT 200',
+      [settleSeconds]);
+    let sent = 0;
+    for (const row of rows) {
+      const id = Number(row['id']);
+      if (releasing.has(id)) continue;
+      try {
+        const event = await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
+        logger.info({ ...trailOf(event), topic: row['topic'], eventId: event.eventId }, 'command published by the outbox sweep');
+      } catch (error) {
+        if (isRetriable(error)) break; // still away: keep the rest in order for the next sweep
+        // A row that can never go out as it is (edited by hand, or written before a schema changed) stays for an
+        // operator, said here on every sweep, and does not hold back the commands behind it.
+        logger.error({ err: error, outboxId: row['id'], topic: row['topic'] }, 'command in the outbox cannot be published; skipped');
+        continue;
+      }
+      // At once, each: a sweep cut off later (the gateway stopped, MySQL away) sends again only what it had not cleared.
+      await connection.execute('DELETE FROM gateway_outbox WHERE id = ?', [id]);
+      sent += 1;
+    }
+    return sent;
+  };
   return {
     record,
     release,
@@ -87,28 +158,22 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
       await release(await inTransaction(pool, (connection) => record(connection, topic, event, trace, request)));
     },
     async sweep() {
-      return inTransaction(pool, async (connection) => {
-        // Only rows older than any send still under way (the producer gives up well within a minute), so nothing goes out twice.
-        const [rows] = await connection.query<RowDataPacket[]>(
-          'SELECT id, topic, payload, traceparent FROM gateway_outbox WHERE created_at < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY id LIMIT 200 FOR UPDATE SKIP LOCKED',
-          [settleSeconds]);
-        const sent: unknown[] = [];
-        for (const row of rows) {
-          try {
-            const event = await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
-            logger.info({ ...trailOf(event), topic: row['topic'], eventId: event.eventId }, 'command published by the outbox sweep');
-          } catch (error) {
-            if (isRetriable(error)) break; // still away: keep the rest in order for the next sweep
-            // A row that can never go out as it is (edited by hand, or written before a schema changed) stays for an
-            // operator, said here on every sweep, and does not hold back the commands behind it.
-            logger.error({ err: error, outboxId: row['id'], topic: row['topic'] }, 'command in the outbox cannot be published; skipped');
-            continue;
-          }
-          sent.push(row['id']);
+      const connection = await pool.getConnection();
+      // A connection that may still hold the lock never goes back to the pool: every other sweep would give up for good.
+      let holding = false;
+      try {
+        const [taken] = await connection.query<RowDataPacket[]>(`SELECT GET_LOCK(${SWEEPER_LOCK}, 0) AS taken`);
+        if (Number(taken[0]?.['taken']) !== 1) return 0; // another gateway is sweeping
+        holding = true;
+        try {
+          return await sweepRows(connection);
+        } finally {
+          await connection.query(`SELECT RELEASE_LOCK(${SWEEPER_LOCK})`).then(() => { holding = false; }, () => undefined);
         }
-        if (sent.length > 0) await connection.query('DELETE FROM gateway_outbox WHERE id IN (?)', [sent]);
-        return sent.length;
-      });
+      } finally {
+        if (holding) connection.destroy();
+        else connection.release();
+      }
     },
   };
 }
