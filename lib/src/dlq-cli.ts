@@ -13,7 +13,7 @@ import { kafkaConnection } from './kafka/connection.js';
 import { GroupRunningError } from './kafka/group-offsets.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './kafka/dlq-named.js';
 import { letterLine, listedJson, listedLine, ListTally } from './dlq-lines.js';
-import { forEachDeadLetter, redriveDeadLetters, UNDECODABLE_REASON, type LetterSummary } from './kafka/dlq-ops.js';
+import { forEachDeadLetter, MAYBE_REDRIVEN, redriveDeadLetters, UNDECODABLE_REASON, type LetterSummary } from './kafka/dlq-ops.js';
 import { kafkaAnswers } from './kafka/reachable.js';
 import { TopicReadIncompleteError } from './kafka/read-to-end.js';
 import { createLogger, stderrDestination } from './logger.js';
@@ -89,7 +89,7 @@ if (command.kind === 'list') {
     if (reason === UNDECODABLE_REASON) setAsideUndecodable += 1;
     process.stdout.write(reason === undefined ? `re-driven for ${letter.consumerGroup || 'every group'} ${letterLine(letter)}\n` : `set aside (${reason}) ${letterLine(letter)}\n`);
   };
-  const { stopped } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), ...(undecodable ? { undecodable } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
+  const { stopped, maybeRedrivenLeft } = await redriveDeadLetters(kafka, dlqTopic, { ...(offsets ? { offsets } : {}), ...(undecodable ? { undecodable } : {}), filter: command.filter, signal: stop.signal, onDealt, ...timeout }).catch((error: unknown) => {
     if (error instanceof GroupRunningError) {
       // A re-drive killed a moment ago is still a member until its session times out (10 s).
       process.stderr.write(`another dlq:redrive of ${dlqTopic} is running, or one was stopped less than 10 s ago; nothing was re-driven by this one: run it again once that one has finished\n`);
@@ -109,6 +109,10 @@ if (command.kind === 'list') {
   // After an upgrade done in another order these can be hundreds: the way to send them all is said once, not only per letter.
   if (setAsideUndecodable > 0) {
     process.stdout.write(`${setAsideUndecodable} of them could not be decoded (ORBIT_ERR_DECODE): once every consumer runs a release that decodes them, \`npm run dlq:redrive -- ${sourceTopicOf(dlqTopic) ?? dlqTopic} --undecodable\` re-drives them\n`);
+  }
+  // Found by a bug reread: --undecodable sent these again after a release before 2026-12-04 had sent them once.
+  if (maybeRedrivenLeft !== undefined) {
+    process.stdout.write(`${maybeRedrivenLeft} undecodable letter(s) left: a re-drive of a release before 2026-12-06 dealt with them and kept only a committed offset, so whether it sent them (before 2026-12-04 it did) is not known (\`dlq:list\` shows them ${MAYBE_REDRIVEN}); \`npm run dlq:redrive -- ${sourceTopicOf(dlqTopic) ?? dlqTopic} --offset <partition>@<offset>\` sends one on purpose, once its consumer group is found not to have had the message\n`);
   }
   if (stopped) {
     process.stdout.write(`stopped by ${stop.stoppedBy() ?? 'a signal'} before the rest: they stay pending for the next dlq:redrive\n`);

@@ -37,4 +37,12 @@ describe('dlq:list lines (found by a review: a forged letter was listed pending 
     for (const one of [undecodable, setAside, { ...setAside, redrivenByOffset: true }]) tally.count(one);
     expect(tally.summary(1)).toBe('3 dead letter(s) in 1 DLQ topic(s), 1 pending (not re-driven yet), 2 could not be decoded (ORBIT_ERR_DECODE: a re-drive sets them aside; once every consumer runs a release that decodes them, `dlq:redrive -- <topic> --undecodable` re-drives them)');
   });
+  it('shows an undecodable letter a commit-only re-drive dealt with as maybe re-driven, with why, and counts it apart (found by a bug reread: listed set aside, --undecodable sent it again)', () => {
+    const old = { ...letter, errorCode: 'ORBIT_ERR_DECODE', errorMessage: 'message on orbit.transfer.requested could not be decoded', redriven: true, dealtUnrecorded: true };
+    expect(listedLine(old)).toMatch(/^maybe re-driven \(by a release before 2026-12-04\) \(a re-drive of a release before 2026-12-06 dealt with it .*`--offset <partition>@<offset>` sends it/);
+    expect(JSON.parse(listedJson(old))).toMatchObject({ state: 'maybe re-driven (by a release before 2026-12-04)', setAsideBecause: null, maybeRedrivenBecause: expect.stringContaining('--undecodable` leaves it') });
+    const tally = new ListTally();
+    tally.count(old);
+    expect(tally.summary(1)).toBe('1 dead letter(s) in 1 DLQ topic(s), 0 pending (not re-driven yet), 1 could not be decoded and may have been re-driven by a release before 2026-12-04 (listed `maybe re-driven`: `--undecodable` leaves them; `dlq:redrive -- <topic> --offset <partition>@<offset>` sends one once its consumer group is found not to have had the message)');
+  });
 });

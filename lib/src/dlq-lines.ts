@@ -1,5 +1,5 @@
 /** The lines `dlq:list` and `dlq:redrive` print of letters, and the count a list ends with. */
-import { letterState, positionOf, waitsForUndecodable, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
+import { letterState, MAYBE_REDRIVEN, positionOf, waitsForUndecodable, whyMaybeRedriven, whySetAside, type LetterSummary } from './kafka/dlq-ops.js';
 import { namesNoMessage } from './kafka/dlq-originals.js';
 
 /** A letter as both commands show it: where it is, what it names, and why it failed. */
@@ -17,7 +17,7 @@ export function letterLine(letter: LetterSummary): string {
 
 /** A listed letter with what a person needs to tell it from others: re-driven already, or failing again after a re-drive. */
 export function listedLine(letter: LetterSummary): string {
-  const why = whySetAside(letter);
+  const why = whySetAside(letter) ?? whyMaybeRedriven(letter);
   return `${letterState(letter)}${why === undefined ? '' : ` (${why})`}  ${letterLine(letter)}${letter.redrivenFrom ? `  (failed again after re-drive of ${letter.redrivenFrom})` : ''}`;
 }
 
@@ -28,7 +28,7 @@ export function listedJson(letter: LetterSummary): string {
     originalTopic: letter.originalTopic, originalPartition: letter.originalPartition, originalOffset: letter.originalOffset,
     key: letter.key?.toString('utf8') ?? null, group: letter.consumerGroup, attempts: letter.attempts, failedAt: letter.failedAt,
     errorCode: letter.errorCode, errorMessage: letter.errorMessage, redrivenFrom: letter.redrivenFrom, omittedValueBytes: letter.omittedValueBytes,
-    setAsideBecause: whySetAside(letter) ?? null, droppedHeaders: letter.droppedHeaders, originalTimestamp: letter.originalTimestamp || null,
+    setAsideBecause: whySetAside(letter) ?? null, ...(letterState(letter) === MAYBE_REDRIVEN ? { maybeRedrivenBecause: whyMaybeRedriven(letter) } : {}), droppedHeaders: letter.droppedHeaders, originalTimestamp: letter.originalTimestamp || null,
   });
 }
 
@@ -41,10 +41,14 @@ export class ListTally {
   private unchecked = 0;
   /** Letters a re-drive sets aside as undecodable, pending or set aside so already: what `--undecodable` would take. */
   private undecodable = 0;
+  /** Undecodable letters a commit-only re-drive dealt with, maybe sent: what `--undecodable` leaves. */
+  private maybeRedriven = 0;
 
   count(letter: LetterSummary): void {
     this.total += 1;
-    if (letterState(letter) === 'pending') this.pending += 1;
+    const state = letterState(letter);
+    if (state === 'pending') this.pending += 1;
+    if (state === MAYBE_REDRIVEN) this.maybeRedriven += 1;
     if (waitsForUndecodable(letter)) this.undecodable += 1;
     if (letter.notTheOriginal === undefined) return;
     if (namesNoMessage(letter.notTheOriginal)) this.unchecked += 1;
@@ -62,6 +66,10 @@ export class ListTally {
     const undecodable = this.undecodable > 0
       ? `, ${this.undecodable} could not be decoded (ORBIT_ERR_DECODE: a re-drive sets them aside; once every consumer runs a release that decodes them, \`dlq:redrive -- <topic> --undecodable\` re-drives them)`
       : '';
-    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}${unchecked}${undecodable}`;
+    // Found by a bug reread: counted with those above, they were sent again by --undecodable after a release before 2026-12-04 had sent them.
+    const maybe = this.maybeRedriven > 0
+      ? `, ${this.maybeRedriven} could not be decoded and may have been re-driven by a release before 2026-12-04 (listed \`maybe re-driven\`: \`--undecodable\` leaves them; \`dlq:redrive -- <topic> --offset <partition>@<offset>\` sends one once its consumer group is found not to have had the message)`
+      : '';
+    return `${this.total} dead letter(s) in ${dlqTopics} DLQ topic(s), ${this.pending} pending (not re-driven yet)${forged}${unchecked}${undecodable}${maybe}`;
   }
 }

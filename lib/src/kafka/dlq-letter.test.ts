@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { letterFactsOf, letterState, UNDECODABLE_REASON, waitsForUndecodable, whyNotRedriven, whySetAside } from './dlq-letter.js';
+import { letterFactsOf, letterOf, letterState, MAYBE_REDRIVEN, MAYBE_REDRIVEN_REASON, UNDECODABLE_REASON, waitsForUndecodable, whyMaybeRedriven, whyNotRedriven, whySetAside } from './dlq-letter.js';
 import { HEADER } from './headers.js';
 import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
 
@@ -46,5 +46,29 @@ describe('letterFactsOf', () => {
     expect(waitsForUndecodable({ ...setAside, omittedValueBytes: 3_000_000 })).toBe(false);
     expect(waitsForUndecodable({ ...setAside, originalTopic: 'orbit.chart.promoted' })).toBe(false);
     expect(waitsForUndecodable({ ...setAside, errorCode: 'ORBIT_ERR_POISON' })).toBe(false);
+  });
+
+  it('does not call an undecodable letter a commit-only re-drive dealt with set aside, nor wait with it for --undecodable (found by a bug reread: a release before 2026-12-04 had sent it)', () => {
+    const letter = { dlqTopic, ...letterFactsOf(headers) };
+    const old = { ...letter, redriven: true, redrivenByOffset: false, dealtUnrecorded: true };
+    expect(letterState(old)).toBe(MAYBE_REDRIVEN);
+    expect(MAYBE_REDRIVEN).toBe('maybe re-driven (by a release before 2026-12-04)');
+    expect(waitsForUndecodable(old)).toBe(false);
+    expect(whySetAside(old)).toBeUndefined();
+    expect(whyMaybeRedriven(old)).toBe(MAYBE_REDRIVEN_REASON);
+    expect(MAYBE_REDRIVEN_REASON).toContain('`--offset <partition>@<offset>`');
+    // Named since, it went; any other reason keeps it set aside as before; a decodable one went either way.
+    expect(letterState({ ...old, redrivenByOffset: true })).toBe('re-driven');
+    expect(letterState({ ...old, omittedValueBytes: 3_000_000 })).toBe('set aside');
+    expect(letterState({ ...old, errorCode: 'ORBIT_ERR_POISON' })).toBe('re-driven');
+    expect(whyMaybeRedriven({ ...old, dealtUnrecorded: false })).toBeUndefined();
+  });
+
+  it('tells from the partition state which letters a commit-only re-drive dealt with: below its committed offset, not recorded by offset', () => {
+    const message = (offset: string): Parameters<typeof letterOf>[2] => ({ key: null, value: null, headers, offset, timestamp: '0', attributes: 0 }) as Parameters<typeof letterOf>[2];
+    const state = { upTo: 5n, byOffset: [[1n, 1n]] as const, commitOnlyUpTo: 3n };
+    expect(['0', '1', '2', '3', '4'].map((offset) => letterOf(dlqTopic, 0, message(offset), state)).map(letterState))
+      .toEqual([MAYBE_REDRIVEN, 're-driven', MAYBE_REDRIVEN, 'set aside', 'set aside']);
+    expect(letterState(letterOf(dlqTopic, 0, message('0'), { upTo: 5n, byOffset: [] }))).toBe('set aside');
   });
 });

@@ -46,6 +46,12 @@ export interface DeadLetterEntry {
    * back (`whyNotTheOriginal`): the next re-drive sets it aside so. Absent for a letter not read back, or one that does.
    */
   readonly notTheOriginal?: string;
+  /**
+   * Dealt with by a re-drive that kept no record in the DLQ, only the re-drive group's committed offset (a release
+   * before 2026-12-06): below that offset, not recorded by offset. Such a run before 2026-12-04 (557655d) sent an
+   * undecodable letter, a later one set it aside, and the offset does not say which: see `MAYBE_REDRIVEN_REASON`.
+   */
+  readonly dealtUnrecorded?: boolean;
 }
 
 /** A letter as a re-drive reports it: without the message's bytes, which it does not keep once sent. */
@@ -108,7 +114,22 @@ export function whyNotRedriven(letter: Pick<DeadLetterEntry, 'dlqTopic' | 'origi
 }
 
 type StateFacts = Pick<DeadLetterEntry, 'redriven' | 'redrivenByOffset' | 'dlqTopic' | 'originalTopic' | 'originalPartition' | 'originalOffset' | 'errorCode' | 'omittedValueBytes'>
-  & { readonly unmatched?: boolean; readonly notTheOriginal?: string | undefined };
+  & { readonly unmatched?: boolean; readonly notTheOriginal?: string | undefined; readonly dealtUnrecorded?: boolean | undefined };
+
+/** The day before which a plain re-drive sent undecodable letters too (557655d set them aside from then on). */
+const UNDECODABLE_SET_ASIDE_SINCE = '2026-12-04';
+
+/**
+ * Why `--undecodable` leaves an undecodable letter a commit-only re-drive dealt with (`dealtUnrecorded`): whether it
+ * went is not known, and sending it again gives its consumer the message twice (found by a bug reread: the documented
+ * roll-forward path did).
+ */
+export const MAYBE_REDRIVEN_REASON = `a re-drive of a release before 2026-12-06 dealt with it and kept only its group's committed offset: one before ${UNDECODABLE_SET_ASIDE_SINCE} sent undecodable letters, a later one set them aside, and the offset does not say which; \`--undecodable\` leaves it, \`--offset <partition>@<offset>\` sends it once its consumer group is found not to have had the message`;
+
+/** The state a list shows a letter `MAYBE_REDRIVEN_REASON` is about in: not `set aside`, which would say it did not go. */
+export const MAYBE_REDRIVEN = `maybe re-driven (by a release before ${UNDECODABLE_SET_ASIDE_SINCE})`;
+
+export type LetterState = 'pending' | 're-driven' | 'set aside' | typeof MAYBE_REDRIVEN;
 
 /** Why a list shows a letter set aside (`letterState`), as the re-drive that set it aside said; undefined for any other. */
 export function whySetAside(letter: StateFacts): string | undefined {
@@ -118,26 +139,39 @@ export function whySetAside(letter: StateFacts): string | undefined {
   return whyNotRedriven(letter, letter.redrivenByOffset);
 }
 
+/** Why a list shows a letter `MAYBE_REDRIVEN` (`letterState`); undefined for any other. */
+export const whyMaybeRedriven = (letter: StateFacts): string | undefined => (letterState(letter) === MAYBE_REDRIVEN ? MAYBE_REDRIVEN_REASON : undefined);
+
 /**
  * How a list shows a letter: `pending` (the next re-drive without offsets
- * takes it), `re-driven` (sent back already) or `set aside` (passed over by a
+ * takes it), `re-driven` (sent back already), `set aside` (passed over by a
  * re-drive, which said why, or found by a list not to hold the message it
- * names, which the next re-drive sets aside).
+ * names, which the next re-drive sets aside), or `MAYBE_REDRIVEN` (an
+ * undecodable letter a commit-only re-drive dealt with: sent or set aside,
+ * not known).
  */
-export function letterState(letter: StateFacts): 'pending' | 're-driven' | 'set aside' {
+export function letterState(letter: StateFacts): LetterState {
   if (letter.unmatched === true || letter.notTheOriginal !== undefined) return 'set aside';
   if (!letter.redriven) return 'pending';
-  // A re-drive passes over what it sets aside: past it, such a letter was not sent. One recorded by offset (named, or sent by --undecodable) was, unless nothing could be.
-  return whyNotRedriven(letter, letter.redrivenByOffset) === undefined ? 're-driven' : 'set aside';
+  if (letter.redrivenByOffset) return whyNotRedriven(letter, true) === undefined ? 're-driven' : 'set aside';
+  const why = whyNotRedriven(letter, false);
+  // A re-drive passes over what it sets aside: past it, such a letter was not sent; recorded by offset (named, or sent by --undecodable), it was, unless nothing could be.
+  if (why === undefined) return 're-driven';
+  // Only a record tells set aside from sent for an undecodable letter: a committed offset alone does not.
+  return why === UNDECODABLE_REASON && letter.dealtUnrecorded === true ? MAYBE_REDRIVEN : 'set aside';
 }
 
 /**
  * Whether `letter` waits for a re-drive with `--undecodable`: one not sent yet (pending, or set aside by a re-drive
  * without it) that nothing but being undecodable keeps back, as far as is known (one found not to hold its message is
- * not). What such a re-drive takes below where earlier ones got, and what a list counts as undecodable.
+ * not; nor is one a commit-only re-drive may have sent, `MAYBE_REDRIVEN`). What such a re-drive takes below where
+ * earlier ones got, and what a list counts as undecodable (one set aside as a duplicate of a letter that took its
+ * message still counts: telling it needs every sent message's hash, which a list does not keep).
  */
 export function waitsForUndecodable(letter: StateFacts): boolean {
-  if (letter.unmatched === true || letter.notTheOriginal !== undefined || letterState(letter) === 're-driven') return false;
+  if (letter.unmatched === true || letter.notTheOriginal !== undefined) return false;
+  const state = letterState(letter);
+  if (state === 're-driven' || state === MAYBE_REDRIVEN) return false;
   return whyNotRedriven(letter, false) === UNDECODABLE_REASON;
 }
 
@@ -163,11 +197,19 @@ export function ownHeadersOf(headers: Record<string, Buffer[]>): Record<string, 
 
 export const isRecord = (message: KafkaMessage): boolean => message.headers?.[REDRIVE_RECORD_HEADER] !== undefined;
 
+/**
+ * A partition's state as a read of its DLQ finds it: its last record, and the offset below which commit-only re-drives
+ * (releases before 2026-12-06: the re-drive group's committed offset, no record) dealt with letters.
+ */
+export type PartitionState = PartitionRecord & { readonly commitOnlyUpTo?: bigint };
+
 /** The letter a DLQ message is, in the state `record` (its partition's) gives it. */
-export function letterOf(dlqTopic: string, partition: number, message: KafkaMessage, record: PartitionRecord | undefined): DeadLetterEntry {
+export function letterOf(dlqTopic: string, partition: number, message: KafkaMessage, record: PartitionState | undefined): DeadLetterEntry {
   const offset = BigInt(message.offset);
   const byOffset = inRanges(record?.byOffset ?? [], offset);
+  const dealtUnrecorded = !byOffset && offset < (record?.commitOnlyUpTo ?? 0n);
   return {
+    ...(dealtUnrecorded ? { dealtUnrecorded } : {}),
     ...letterFactsOf(message.headers),
     dlqTopic, dlqPartition: partition, dlqOffset: message.offset,
     key: message.key, value: message.value,

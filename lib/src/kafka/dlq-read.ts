@@ -3,16 +3,21 @@ import { sourceTopicOf } from '../topics.js';
 import type { Kafka, KafkaMessage } from './client.js';
 import { letterMatches, type LetterFilter } from './dlq-filter.js';
 import type { NamedLetters } from './dlq-named.js';
-import { isRecord, letterFactsOf, letterOf, letterState, messageForGroupOf, ownHeadersOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry } from './dlq-letter.js';
+import {
+  isRecord, letterFactsOf, letterOf, letterState, messageForGroupOf, ownHeadersOf, REDRIVE_GROUP, redriveGroupOf, whyNotRedriven, type DeadLetterEntry, type PartitionState,
+} from './dlq-letter.js';
 import { letterBytes, lotIsFull } from './dlq-lots.js';
 import { OriginalsReader, positionKey, whyNotTheOriginal } from './dlq-originals.js';
-import { inRanges, recordOf, type PartitionRecord } from './dlq-record.js';
+import { inRanges, recordOf, recordValueOf, type PartitionRecord } from './dlq-record.js';
 import { readTopicToEnd } from './read-to-end.js';
 
 /** What earlier re-drives left of a DLQ, read from its start without keeping any letter's bytes. */
 export interface DlqHistory {
-  /** Each partition's record: the last one written to it, raised to what older re-drives committed. */
-  readonly records: Map<number, PartitionRecord>;
+  /**
+   * Each partition's record: the last one written to it, raised to what older re-drives committed, with what they
+   * committed as its `commitOnlyUpTo`.
+   */
+  readonly records: Map<number, PartitionState>;
   /** Partitions whose committed progress no record holds yet: the broker will delete it. */
   readonly unrecorded: number[];
   readonly partitions: Set<number>;
@@ -60,7 +65,7 @@ function addSent(candidates: readonly SentCandidate[], record: PartitionRecord, 
  * few dozen bytes a letter are kept for that, never a letter's bytes.
  */
 export async function readHistory(kafka: Kafka, dlqTopic: string, options: { timeoutMs?: number; named?: NamedLetters; sentBefore?: boolean }): Promise<DlqHistory> {
-  const records = new Map<number, PartitionRecord>();
+  const records = new Map<number, PartitionState>();
   const committed = await committedUpTo(kafka, dlqTopic);
   for (const [partition, upTo] of committed) records.set(partition, { upTo, byOffset: [] });
   const recordedUpTo = new Map<number, bigint>();
@@ -75,7 +80,8 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
       const record = recordOf(message.value);
       const before = records.get(partition)?.upTo ?? 0n;
       if (record) {
-        records.set(partition, { ...record, upTo: record.upTo > before ? record.upTo : before });
+        const commitOnlyUpTo = commitOnlyUpToOf(message.value);
+        records.set(partition, { ...record, upTo: record.upTo > before ? record.upTo : before, ...(commitOnlyUpTo !== undefined ? { commitOnlyUpTo } : {}) });
         recordedUpTo.set(partition, record.upTo);
       }
       return;
@@ -93,8 +99,37 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
     const record = records.get(partition);
     if (record) addSent(letters, record, (offset) => `${partition}@${offset}`, sentBefore);
   }
+  // Below what they committed, older re-drives dealt with letters and said no more: one undecodable there may have gone.
+  for (const [partition, upTo] of committed) {
+    const record = records.get(partition);
+    if (record && upTo > (record.commitOnlyUpTo ?? 0n)) records.set(partition, { ...record, commitOnlyUpTo: upTo });
+  }
   const unrecorded = [...committed].filter(([partition, upTo]) => upTo > (recordedUpTo.get(partition) ?? 0n)).map(([partition]) => partition);
   return { records, unrecorded, partitions, namedFound, sentBefore };
+}
+
+/**
+ * The key of a record's JSON that keeps `commitOnlyUpTo`: what older re-drives committed outlives the group's offsets,
+ * which the broker deletes after `offsets.retention.minutes` without a member. Records before it lack it (read as
+ * none), and a reader before it passes it over (`recordOf` reads the keys it knows).
+ */
+const COMMIT_ONLY_KEY = 'commitOnlyUpTo';
+
+/** The `commitOnlyUpTo` a record's value keeps; undefined for one that keeps none. */
+function commitOnlyUpToOf(value: Buffer | null): bigint | undefined {
+  try {
+    const kept: unknown = (JSON.parse(value?.toString() ?? '') as Record<string, unknown>)[COMMIT_ONLY_KEY];
+    return typeof kept === 'string' && /^\d+$/.test(kept) ? BigInt(kept) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A partition's state as the value of the record a re-drive appends: `recordValueOf`'s, with its `commitOnlyUpTo`. */
+export function recordValueWithCommitOnly(state: PartitionState): string {
+  const value = recordValueOf(state);
+  if ((state.commitOnlyUpTo ?? 0n) === 0n) return value;
+  return JSON.stringify({ ...(JSON.parse(value) as Record<string, unknown>), [COMMIT_ONLY_KEY]: (state.commitOnlyUpTo ?? 0n).toString() });
 }
 
 /** Offsets (per DLQ partition) below which re-drives before 2026-12-06 committed they had dealt with the letters: the topic's own group, or the shared one before it. */
