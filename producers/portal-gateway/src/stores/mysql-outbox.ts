@@ -134,7 +134,9 @@ export function mysqlCommandOutbox(pool: Pool, publisher: Pick<EventPublisher, '
     let sent = 0;
     for (const row of rows) {
       const id = Number(row['id']);
-      if (releasing.has(id)) continue;
+      // Its own send is still trying: the rows after it wait for the next sweep, in order (found by a reread: skipping
+      // it published a later command of the same image first).
+      if (releasing.has(id)) break;
       try {
         const event = await publishRow(String(row['topic']), String(row['payload']), row['traceparent'] === null ? null : String(row['traceparent']));
         logger.info({ ...trailOf(event), topic: row['topic'], eventId: event.eventId }, 'command published by the outbox sweep');

@@ -1,0 +1,45 @@
+import type { Pool } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
+import { quietLogger } from '../../../../test/helpers/index.js';
+import { mysqlCommandOutbox } from './mysql-outbox.js';
+
+/** The outbox's table as a fake pool: its rows by id, a named lock, deletes. Only what the sweep and release say. */
+function fakeOutboxTable(rows: readonly { id: number; topic: string; payload: string; traceparent: null }[]): Pool {
+  const table = new Map(rows.map((row) => [row.id, row]));
+  const remove = async (_sql: string, [id]: number[]) => { table.delete(Number(id)); return [{}]; };
+  const connection = {
+    query: async (sql: string) => {
+      if (sql.includes('GET_LOCK')) return [[{ taken: 1 }]];
+      if (sql.includes('RELEASE_LOCK')) return [[{ released: 1 }]];
+      if (sql.startsWith('SELECT id, topic')) return [[...table.values()].sort((left, right) => left.id - right.id)];
+      throw new Error(`unexpected statement: ${sql}`);
+    },
+    execute: remove, release: () => undefined, destroy: () => undefined,
+  };
+  return { getConnection: async () => connection, execute: remove } as unknown as Pool;
+}
+
+const envelope = (id: number) => ({ eventId: `e${id}`, pid: `p${id}`, correlationId: `c${id}`, imageUID: 'img-X', occurredAt: 0 });
+
+describe('the gateway outbox sweep', () => {
+  it('keeps commands in order behind a row whose own send still tries (found by a reread: the later command of the image went first)', async () => {
+    const rows = [1, 2].map((id) => ({ id, topic: 't', payload: JSON.stringify(envelope(id)), traceparent: null as null }));
+    const onKafka: string[] = [];
+    let letFirstGo = (): void => undefined;
+    const publisher = {
+      publish: async (_topic: string, event: { eventId: string }) => {
+        if (event.eventId === 'e1') await new Promise<void>((resolve) => { letFirstGo = resolve; });
+        onKafka.push(event.eventId);
+        return event;
+      },
+    };
+    const outbox = mysqlCommandOutbox(fakeOutboxTable(rows), publisher as never, quietLogger, 60, 10);
+    // Row 1's send is still trying after the caller's wait; row 2 was left by a send that failed.
+    await outbox.release({ id: 1, topic: 't', eventId: 'e1', trail: envelope(1), payload: rows[0]!.payload, traceparent: '' } as never);
+    await outbox.sweep();
+    letFirstGo();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await outbox.sweep();
+    expect(onKafka).toEqual(['e1', 'e2']);
+  });
+});
