@@ -97,7 +97,12 @@ describe('the Kafka client', () => {
       // Other kafkajs lines are said as before.
       kafka.logger().error('Disk error when trying to access log file on the disk', {});
       expect(lines[3]).toMatchObject({ level: 'error' });
-      // A broker takes a connection (this one then hangs up, which kafkajs says in its own words).
+      // Something that takes the connection and hangs up at once (a sidecar before a broker that is down) is no broker
+      // (found by a reread: a "reachable again" line for every failed attempt behind a proxy).
+      await kafka.admin().connect().catch(() => undefined);
+      expect(lines.filter((line) => line['msg'] === 'Kafka reachable again: a broker took a connection')).toEqual([]);
+      // A broker that says something (this one then hangs up, which kafkajs says in its own words).
+      server.speak();
       await kafka.admin().connect().catch(() => undefined);
       const reached = lines.filter((line) => line['msg'] === 'Kafka reachable again: a broker took a connection');
       expect(reached).toEqual([expect.objectContaining({ level: 'info', broker: `127.0.0.1:${server.port}`, attempts: 153, lastReason: 'Connection timeout', unreachableForMs: 50_000 + UNREACHABLE_REMINDER_MS })]);
@@ -153,10 +158,16 @@ async function closedPort(): Promise<number> {
 }
 
 /** A listener that hangs up on every connection: a broker reachable, for a moment. */
-async function listeningServer(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer((socket) => socket.destroy());
+/** A server that hangs up on every connection, at once or (once told to `speak`) after a few bytes. */
+async function listeningServer(): Promise<{ port: number; speak(): void; close(): Promise<void> }> {
+  let speaks = false;
+  const server = createServer((socket) => {
+    // A whole response frame (size 4, a correlation id no request has), which kafkajs reads and passes over.
+    if (speaks) socket.write(Buffer.from([0, 0, 0, 4, 0, 1, 0x86, 0x9f]), () => setTimeout(() => socket.destroy(), 50));
+    else socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new TypeError('no port');
-  return { port: address.port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { port: address.port, speak: () => { speaks = true; }, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

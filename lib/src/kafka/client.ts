@@ -157,15 +157,17 @@ function kafkajsSocketFactory(): ISocketFactory | undefined {
   }
 }
 
-/** kafkajs's sockets, telling `reached` of each connection made before kafkajs hears of it. */
+/**
+ * kafkajs's sockets, telling `reached` of each connection once the broker has said something on it: a connection
+ * alone is not a broker (a sidecar or load balancer in front of a broker that is down accepts and resets, and a TLS
+ * endpoint may handshake and never answer; found by a reread: a "reachable again" line for every failed attempt).
+ */
 function watchedSockets(factory: ISocketFactory, reached: (broker: string) => void): ISocketFactory {
-  return (args) => factory({
-    ...args,
-    onConnect: () => {
-      reached(`${args.host}:${args.port}`);
-      args.onConnect();
-    },
-  });
+  return (args) => {
+    const socket = factory(args);
+    socket.once('data', () => reached(`${args.host}:${args.port}`));
+    return socket;
+  };
 }
 
 /** kafkajs's line for a consumer crash: `Crash: <error name>: <error message>`. */
