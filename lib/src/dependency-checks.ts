@@ -8,6 +8,7 @@ import { causeChainOf, httpStatusOf } from './error-description.js';
 import { OrbitError } from './errors.js';
 import { checkWithin, READINESS_CHECK_TIMEOUT_MS, type CheckState, type ReadinessReport } from './health-server.js';
 import type { Logger } from './logger.js';
+import { sharedFor } from './one-at-a-time.js';
 import { isInsecureRegistry, type RegistryAccess } from './registry/access.js';
 import { SchemaBehindError } from './schema-migrations.js';
 import { distributionAddress } from './registry/docker-hub.js';
@@ -116,8 +117,6 @@ export function dependencyReadiness(checks: readonly DependencyCheck[], registry
   const timeoutMs = options.timeoutMs ?? READINESS_CHECK_TIMEOUT_MS;
   const reuseMs = options.reuseMs ?? DEPENDENCY_REUSE_MS;
   const now = options.now ?? (() => performance.now());
-  let inFlight: Promise<ReadinessReport> | undefined;
-  let last: { readonly answer: ReadinessReport; readonly at: number } | undefined;
   const gauge = registry === undefined ? undefined : new Gauge({
     name: 'orbit_dependency_up', help: '1 when the dependency answered the last readiness check within its time, else 0 (checked at most once a second, by /readyz or a scrape)',
     labelNames: ['dependency'], registers: [registry],
@@ -153,18 +152,7 @@ export function dependencyReadiness(checks: readonly DependencyCheck[], registry
     const states = await Promise.all(checks.map(one));
     return { ready: states.every(([, state]) => state.up || !state.gates), checks: Object.fromEntries(states) };
   };
-  const ready = (): Promise<ReadinessReport> => {
-    if (last !== undefined && now() - last.at < reuseMs) return Promise.resolve(last.answer);
-    inFlight ??= round().then((answer) => {
-      last = { answer, at: now() };
-      inFlight = undefined;
-      return answer;
-    }, (error: unknown) => {
-      inFlight = undefined;
-      throw error;
-    });
-    return inFlight;
-  };
+  const ready = sharedFor(reuseMs, round, now);
   return ready;
 }
 

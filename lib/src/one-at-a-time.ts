@@ -15,3 +15,25 @@ export function oneAtATime<T>(task: () => Promise<T>): () => Promise<T | undefin
     }
   };
 }
+
+/**
+ * `task` as a function whose callers share one run of it, and its answer for `reuseMs` after it ends: what readiness
+ * probes and metric scrapes ask of the stores (many at once, every few seconds) costs one round a second, not one
+ * each. A run that fails is not kept: the next call starts another.
+ */
+export function sharedFor<T>(reuseMs: number, task: () => Promise<T>, now: () => number = () => performance.now()): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  let last: { readonly answer: T; readonly at: number } | undefined;
+  return () => {
+    if (last !== undefined && now() - last.at < reuseMs) return Promise.resolve(last.answer);
+    inFlight ??= task().then((answer) => {
+      last = { answer, at: now() };
+      inFlight = undefined;
+      return answer;
+    }, (error: unknown) => {
+      inFlight = undefined;
+      throw error;
+    });
+    return inFlight;
+  };
+}

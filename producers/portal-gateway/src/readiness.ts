@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { checkWithin, type Logger } from '@orbit/lib';
+import { checkWithin, sharedFor, type Logger } from '@orbit/lib';
 
 /** One thing the gateway depends on, asked whether it answers. */
 export interface DependencyCheck {
@@ -56,8 +56,6 @@ export interface ReadinessOptions {
 export function readinessOf(checks: readonly DependencyCheck[], timeoutMs: number, registry?: Registry, options: ReadinessOptions = {}): () => Promise<Readiness> {
   const reuseMs = options.reuseMs ?? READINESS_REUSE_MS;
   const now = options.now ?? (() => performance.now());
-  let inFlight: Promise<Readiness> | undefined;
-  let last: { readonly answer: Readiness; readonly at: number } | undefined;
   const gauge = registry === undefined ? undefined : new Gauge({
     name: 'orbit_dependency_up', help: '1 when the dependency answered the last readiness check within its time, else 0 (checked at most once a second, by /readyz or a scrape)',
     labelNames: ['dependency'], registers: [registry],
@@ -81,17 +79,6 @@ export function readinessOf(checks: readonly DependencyCheck[], timeoutMs: numbe
     for (const [name, state] of states) logTransition(name, state);
     return { ready: states.every(([, state]) => state.up || !state.gates), dependencies: Object.fromEntries(states) };
   };
-  const ready = (): Promise<Readiness> => {
-    if (last !== undefined && now() - last.at < reuseMs) return Promise.resolve(last.answer);
-    inFlight ??= round().then((answer) => {
-      last = { answer, at: now() };
-      inFlight = undefined;
-      return answer;
-    }, (error: unknown) => {
-      inFlight = undefined;
-      throw error;
-    });
-    return inFlight;
-  };
+  const ready = sharedFor(reuseMs, round, now);
   return ready;
 }
