@@ -69,6 +69,7 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
   const committed = await committedUpTo(kafka, dlqTopic);
   for (const [partition, upTo] of committed) records.set(partition, { upTo, byOffset: [] });
   const recordedUpTo = new Map<number, bigint>();
+  const recordedCommitOnly = new Map<number, bigint>();
   const partitions = new Set<number>();
   const namedFound = new Map<string, string[]>();
   const candidates = new Map<number, SentCandidate[]>();
@@ -83,6 +84,7 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
         const commitOnlyUpTo = commitOnlyUpToOf(message.value);
         records.set(partition, { ...record, upTo: record.upTo > before ? record.upTo : before, ...(commitOnlyUpTo !== undefined ? { commitOnlyUpTo } : {}) });
         recordedUpTo.set(partition, record.upTo);
+        recordedCommitOnly.set(partition, commitOnlyUpTo ?? 0n);
       }
       return;
     }
@@ -104,7 +106,11 @@ export async function readHistory(kafka: Kafka, dlqTopic: string, options: { tim
     const record = records.get(partition);
     if (record && upTo > (record.commitOnlyUpTo ?? 0n)) records.set(partition, { ...record, commitOnlyUpTo: upTo });
   }
-  const unrecorded = [...committed].filter(([partition, upTo]) => upTo > (recordedUpTo.get(partition) ?? 0n)).map(([partition]) => partition);
+  // A record of a release before the commit-only boundary was kept (00d36bf) may hold the progress but not the boundary:
+  // the next run records it, with nothing to send too, before the broker deletes the group's offsets (found by a reread).
+  const unrecorded = [...committed]
+    .filter(([partition, upTo]) => upTo > (recordedUpTo.get(partition) ?? 0n) || upTo > (recordedCommitOnly.get(partition) ?? 0n))
+    .map(([partition]) => partition);
   return { records, unrecorded, partitions, namedFound, sentBefore };
 }
 

@@ -1,36 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
-import { lettersAt } from '../../../test/helpers/dlq-letters.js';
-import { DecodeError } from '../errors.js';
-import type { Kafka, KafkaMessage } from './client.js';
-import { deadLetterRecord } from './dead-letter.js';
+import { lettersAt, messagesOn, sendMessages, undecodableLetter } from '../../../test/helpers/dlq-letters.js';
+import type { KafkaMessage } from './client.js';
 import { ListTally } from '../dlq-lines.js';
 import { letterState, listDeadLetters, MAYBE_REDRIVEN, redriveDeadLetters, redriveGroupOf, whyMaybeRedriven } from './dlq-ops.js';
 import { setGroupOffsets } from './group-offsets.js';
-import { readTopicToEnd } from './read-to-end.js';
+import { recordValueOf, REDRIVE_RECORD_HEADER } from './dlq-record.js';
 import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
-
-async function send(kafka: Kafka, topic: string, messages: { key: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string | Buffer | Buffer[]> }[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-async function messagesOf(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
-  const all: KafkaMessage[] = [];
-  await readTopicToEnd(kafka, topic, (message) => void all.push(message), { groupPrefix: 'test-dlq-undecodable-old', wholeOrNothing: true });
-  return all;
-}
 
 /** How many messages with `key` the topic holds: the original and the copies re-drives sent. */
 const countOf = (messages: readonly KafkaMessage[], key: string): number => messages.filter((message) => message.key?.toString() === key).length;
-
-const undecodableLetter = (topic: string, message: KafkaMessage): ReturnType<typeof deadLetterRecord> =>
-  deadLetterRecord({ topic, partition: 0, message, error: new DecodeError(topic, new Error('no enum symbol ZSTD')), attempts: 1, groupId: 'harbor-writer' });
 
 const event = (key: string): { key: string; value: string; headers: Record<string, string> } => ({ key, value: `ImageValidated ${key}`, headers: { 'orbit-event-type': 'ImageValidated' } });
 
@@ -39,20 +18,20 @@ describe('dlq:redrive --undecodable after re-drives that kept only a committed o
     const { kafka, topics } = await privateLifecycleTopics('dlq-undecodable-old', ['orbit.image.validated']);
     const topic = topics[0]!;
     const dlq = `${topic}.dlq`;
-    await send(kafka, topic, ['uid-a', 'uid-b'].map(event));
-    const [a, b] = await messagesOf(kafka, topic);
+    await sendMessages(kafka, topic, ['uid-a', 'uid-b'].map(event));
+    const [a, b] = await messagesOn(kafka, topic);
     if (!a || !b) throw new Error('the originals are not on their topic');
-    await send(kafka, dlq, [undecodableLetter(topic, a), undecodableLetter(topic, b)]);
+    await sendMessages(kafka, dlq, [undecodableLetter(topic, a), undecodableLetter(topic, b)]);
     // 1. What a plain dlq:redrive of a release before 557655d did: send every letter back, undecodable too, then commit
     //    the re-drive group's offset past them (no record in the DLQ).
-    await send(kafka, topic, [a, b].map((message, offset) => ({ key: message.key, value: message.value, headers: { 'orbit-event-type': 'ImageValidated', [REDRIVEN_FROM_HEADER]: `${dlq}/0/${offset}` } })));
+    await sendMessages(kafka, topic, [a, b].map((message, offset) => ({ key: message.key, value: message.value, headers: { 'orbit-event-type': 'ImageValidated', [REDRIVEN_FROM_HEADER]: `${dlq}/0/${offset}` } })));
     await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '2' }]);
 
     // 2. Rolled forward: a new event an old consumer could not decode, which a plain (recording) re-drive sets aside.
-    await send(kafka, topic, [event('uid-c')]);
-    const c = (await messagesOf(kafka, topic)).find((message) => message.key?.toString() === 'uid-c');
+    await sendMessages(kafka, topic, [event('uid-c')]);
+    const c = (await messagesOn(kafka, topic)).find((message) => message.key?.toString() === 'uid-c');
     if (!c) throw new Error('uid-c is not on its topic');
-    await send(kafka, dlq, [undecodableLetter(topic, c)]);
+    await sendMessages(kafka, dlq, [undecodableLetter(topic, c)]);
     expect((await redriveDeadLetters(kafka, dlq)).setAside.map(({ letter }) => letter.key?.toString())).toEqual(['uid-c']);
 
     // 3. The list does not call the first two set aside, nor count them among what --undecodable takes.
@@ -68,7 +47,7 @@ describe('dlq:redrive --undecodable after re-drives that kept only a committed o
     expect(flagged.redriven.map((letter) => letter.key?.toString())).toEqual(['uid-c']);
     expect(flagged.setAside).toEqual([]);
     expect(flagged.maybeRedrivenLeft).toBe(2);
-    const onTopic = await messagesOf(kafka, topic);
+    const onTopic = await messagesOn(kafka, topic);
     expect(['uid-a', 'uid-b', 'uid-c'].map((key) => countOf(onTopic, key))).toEqual([2, 2, 2]);
 
     // 5. The broker deletes the group's offsets a week after its last run: the records kept what it had committed.
@@ -86,6 +65,31 @@ describe('dlq:redrive --undecodable after re-drives that kept only a committed o
     // 6. Named on purpose (its consumer found not to have had it), one goes, and is re-driven from then on.
     expect((await redriveDeadLetters(kafka, dlq, { offsets: lettersAt('0@1') })).redriven.map((letter) => letter.key?.toString())).toEqual(['uid-b']);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual([MAYBE_REDRIVEN, 're-driven', 're-driven']);
-    expect(countOf(await messagesOf(kafka, topic), 'uid-b')).toBe(3);
+    expect(countOf(await messagesOn(kafka, topic), 'uid-b')).toBe(3);
+  }, 120_000);
+  it('records the commit-only boundary under a record that lacks it, with nothing to send, before the broker deletes the group\'s offsets (found by a reread)', async () => {
+    const { kafka, topics } = await privateLifecycleTopics('dlq-undecodable-bound', ['orbit.image.validated']);
+    const topic = topics[0]!;
+    const dlq = `${topic}.dlq`;
+    await sendMessages(kafka, topic, [event('uid-a')]);
+    const [a] = await messagesOn(kafka, topic);
+    if (!a) throw new Error('the original is not on its topic');
+    await sendMessages(kafka, dlq, [undecodableLetter(topic, a)]);
+    // A re-drive before 557655d sent it and committed past it; one of 2026-12-06 then wrote a record without the boundary.
+    await sendMessages(kafka, topic, [{ key: a.key, value: a.value, headers: { 'orbit-event-type': 'ImageValidated', [REDRIVEN_FROM_HEADER]: `${dlq}/0/0` } }]);
+    await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '1' }]);
+    await sendMessages(kafka, dlq, [{ key: null, value: recordValueOf({ upTo: 1n, byOffset: [] }), headers: { [REDRIVE_RECORD_HEADER]: '1' } }]);
+    // A plain run with nothing to send records the boundary while the group's offsets still say it.
+    expect(await redriveDeadLetters(kafka, dlq)).toMatchObject({ redriven: [], setAside: [] });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteGroups([redriveGroupOf(dlq)]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual([MAYBE_REDRIVEN]);
+    expect((await redriveDeadLetters(kafka, dlq, { undecodable: true })).redriven).toEqual([]);
+    expect(countOf(await messagesOn(kafka, topic), 'uid-a')).toBe(2);
   }, 120_000);
 });
