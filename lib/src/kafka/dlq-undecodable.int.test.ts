@@ -1,33 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { messagesOn, sendMessages, undecodableLetter } from '../../../test/helpers/dlq-letters.js';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
 import { DecodeError, OrbitError } from '../errors.js';
-import type { Kafka, KafkaMessage } from './client.js';
 import { deadLetterRecord } from './dead-letter.js';
 import { letterState, listDeadLetters, redriveDeadLetters, whySetAside } from './dlq-ops.js';
 import { HEADER } from './headers.js';
-import { readTopicToEnd } from './read-to-end.js';
 import { REDRIVEN_FROM_HEADER } from './redrive-copy.js';
-
-async function send(kafka: Kafka, topic: string, messages: { key: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string | Buffer | Buffer[]> }[]): Promise<void> {
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-/** The messages on `topic` now: the originals, then the copies re-drives sent (`orbit-redriven-from`). */
-async function messagesOf(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
-  const all: KafkaMessage[] = [];
-  await readTopicToEnd(kafka, topic, (message) => void all.push(message), { groupPrefix: 'test-dlq-undecodable', wholeOrNothing: true });
-  return all;
-}
-
-/** The letter an old harbor-writer writes for a new event it cannot decode (its schema added an enum symbol): a genuine one. */
-const undecodableLetter = (topic: string, message: KafkaMessage): ReturnType<typeof deadLetterRecord> =>
-  deadLetterRecord({ topic, partition: 0, message, error: new DecodeError(topic, new Error('no enum symbol ZSTD')), attempts: 1, groupId: 'harbor-writer' });
 
 describe('dlq:redrive --undecodable against the real broker (found by an upgrade review: after an upgrade in another order, only --offset per letter re-drove the ORBIT_ERR_DECODE letters)', () => {
   it('re-drives the undecodable letters a plain re-drive set aside, and those still pending, but not a forged one, nor any twice', async () => {
@@ -35,12 +13,12 @@ describe('dlq:redrive --undecodable against the real broker (found by an upgrade
     const topic = topics[0]!;
     const dlq = `${topic}.dlq`;
     // 1. Three new events on the topic; an old consumer dead-letters two as undecodable, and someone forges a third letter.
-    await send(kafka, topic, ['uid-a', 'uid-b', 'uid-c'].map((key) => ({ key, value: `ImageValidated ${key}`, headers: { 'orbit-event-type': 'ImageValidated' } })));
-    const [a, b, c] = await messagesOf(kafka, topic);
+    await sendMessages(kafka, topic, ['uid-a', 'uid-b', 'uid-c'].map((key) => ({ key, value: `ImageValidated ${key}`, headers: { 'orbit-event-type': 'ImageValidated' } })));
+    const [a, b, c] = await messagesOn(kafka, topic);
     if (!a || !b || !c) throw new Error('the originals are not on their topic');
     const poison = deadLetterRecord({ topic, partition: 0, message: c, error: new OrbitError('ORBIT_ERR_POISON', 'poison'), attempts: 1, groupId: 'chart-generator' });
     const forged = { ...undecodableLetter(topic, b), value: Buffer.from('ImageValidated uid-b, but to another bucket') };
-    await send(kafka, dlq, [undecodableLetter(topic, a), forged, poison]);
+    await sendMessages(kafka, dlq, [undecodableLetter(topic, a), forged, poison]);
 
     // 2. A plain re-drive (the default, while old consumers may still run) sets both undecodable letters aside, naming the flag.
     const plain = await redriveDeadLetters(kafka, dlq);
@@ -52,16 +30,16 @@ describe('dlq:redrive --undecodable against the real broker (found by an upgrade
     expect(whySetAside(listed[0]!)).toContain('--undecodable');
 
     // 3. Another letter comes meanwhile, pending; once every consumer decodes the events, one run takes them all back.
-    await send(kafka, topic, [{ key: 'uid-d', value: 'ImageValidated uid-d', headers: { 'orbit-event-type': 'ImageValidated' } }]);
-    const d = (await messagesOf(kafka, topic)).find((message) => message.key?.toString() === 'uid-d');
+    await sendMessages(kafka, topic, [{ key: 'uid-d', value: 'ImageValidated uid-d', headers: { 'orbit-event-type': 'ImageValidated' } }]);
+    const d = (await messagesOn(kafka, topic)).find((message) => message.key?.toString() === 'uid-d');
     if (!d) throw new Error('uid-d is not on its topic');
-    await send(kafka, dlq, [undecodableLetter(topic, d)]);
+    await sendMessages(kafka, dlq, [undecodableLetter(topic, d)]);
     const flagged = await redriveDeadLetters(kafka, dlq, { undecodable: true });
     // By key: the DLQ's offsets count the record and the transaction marker of the run before too.
     expect(flagged.redriven.map((letter) => [letter.dlqOffset, letter.key?.toString()])).toEqual([['0', 'uid-a'], [expect.any(String), 'uid-d']]);
     // The forged one still goes through every other check: it does not hold the message it names.
     expect(flagged.setAside.map(({ letter, reason }) => [letter.dlqOffset, reason])).toEqual([['1', `letter does not match the message at ${topic} 0@1 (different value): forged or altered, not re-driven`]]);
-    const copies = (await messagesOf(kafka, topic)).filter((message) => message.headers?.[REDRIVEN_FROM_HEADER] !== undefined);
+    const copies = (await messagesOn(kafka, topic)).filter((message) => message.headers?.[REDRIVEN_FROM_HEADER] !== undefined);
     expect(copies.map((message) => [message.key?.toString(), message.value?.toString(), message.headers?.[HEADER.redriveGroup]?.toString()])).toEqual([
       ['uid-c', 'ImageValidated uid-c', 'chart-generator'],
       ['uid-a', 'ImageValidated uid-a', 'harbor-writer'],
@@ -80,12 +58,12 @@ describe('dlq:redrive --undecodable against the real broker (found by an upgrade
     const { kafka, topics } = await privateLifecycleTopics('dlq-undecodable-group', ['orbit.image.stored']);
     const topic = topics[0]!;
     const dlq = `${topic}.dlq`;
-    await send(kafka, topic, [{ key: 'uid-a', value: 'ImageStored uid-a' }]);
-    const [a] = await messagesOf(kafka, topic);
+    await sendMessages(kafka, topic, [{ key: 'uid-a', value: 'ImageStored uid-a' }]);
+    const [a] = await messagesOn(kafka, topic);
     if (!a) throw new Error('the original is not on its topic');
     const ofGroup = (groupId: string): ReturnType<typeof deadLetterRecord> =>
       deadLetterRecord({ topic, partition: 0, message: a, error: new DecodeError(topic, new Error('no enum symbol ZSTD')), attempts: 1, groupId });
-    await send(kafka, dlq, [ofGroup('harbor-writer'), ofGroup('chart-generator')]);
+    await sendMessages(kafka, dlq, [ofGroup('harbor-writer'), ofGroup('chart-generator')]);
     expect((await redriveDeadLetters(kafka, dlq)).setAside).toHaveLength(2);
 
     const narrowed = await redriveDeadLetters(kafka, dlq, { undecodable: true, filter: { group: 'chart-generator' } });
