@@ -123,6 +123,7 @@ describe('the Kafka client', () => {
       'Crash: KafkaJSConnectionError: Connection error: connect ECONNREFUSED 127.0.0.1:9094',
       'Crash: KafkaJSConnectionClosedError: Closed connection',
       'Crash: KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9094',
+      'Crash: KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED 127.0.0.1:9094',
       'Restarting the consumer in 300ms',
     ];
     for (const message of restarted) kafka.logger().error(message, { groupId: 'g' });
