@@ -22,7 +22,7 @@ import { runtimeEnv } from './runtime-config.js';
 export type RuntimeConfig = ConfigOf<typeof runtimeEnv>;
 
 // The checks a consumer names in its spec's `dependencies`, from the one module that exports this package's services.
-export { dependencyReadiness, DependencyDownError, dynamoCheck, pushRegistryChecks, registryCheck, s3Check, schemaRegistryCheck, shownReasonOf, type DependencyCheck, type DependencyState } from './dependency-checks.js';
+export { dependencyReadiness, DEPENDENCY_REUSE_MS, DependencyDownError, dynamoCheck, pushRegistryChecks, registryCheck, s3Check, schemaRegistryCheck, shownReasonOf, type DependencyCheck, type DependencyState } from './dependency-checks.js';
 
 /** About two minutes of attempts, 5 s apart at most: long enough for a broker restart, short enough for an orchestrator to notice. */
 export const START_RETRY_POLICY: RetryPolicy = retryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxAttempts: 30 });
