@@ -37,3 +37,20 @@ export async function messagesOn(kafka: Kafka, topic: string): Promise<KafkaMess
 /** The letter an old harbor-writer writes for a new event it cannot decode (its schema added an enum symbol): a genuine one. */
 export const undecodableLetter = (topic: string, message: KafkaMessage): ReturnType<typeof deadLetterRecord> =>
   deadLetterRecord({ topic, partition: 0, message, error: new DecodeError(topic, new Error('no enum symbol ZSTD')), attempts: 1, groupId: 'harbor-writer' });
+
+/**
+ * Deletes `groupId`, its committed offsets with it, as a broker does offsets.retention.minutes (7 days) after the
+ * group's last member left; fails unless every partition of `topic` reads back with no offset.
+ */
+export async function forgetGroup(kafka: Kafka, groupId: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([groupId]);
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const kept = offsets?.partitions.filter(({ offset }) => offset !== '-1') ?? [];
+    if (kept.length > 0) throw new Error(`group ${groupId} still holds offsets on ${topic}: ${JSON.stringify(kept)}`);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestTopics, testConfig, testKafka, uniqueSuffix } from '../../../test/helpers/index.js';
 import { dlqTopicOf } from '../topics.js';
 import { deadLetterRecord } from './dead-letter.js';
-import { lettersAt } from '../../../test/helpers/dlq-letters.js';
+import { forgetGroup, lettersAt } from '../../../test/helpers/dlq-letters.js';
 import { DeadLetterNotFoundError, OffsetWithoutPartitionError } from './dlq-named.js';
 import { letterState, listDeadLetters, redriveDeadLetters, redriveGroupOf, REDRIVE_RECORD_HEADER } from './dlq-ops.js';
 import { GroupRunningError, holdGroup, setGroupOffsets } from './group-offsets.js';
@@ -108,15 +108,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     // The record is in the DLQ itself, beside the letters: a broker that deleted the re-drive group's offsets (it does
     // after offsets.retention.minutes, 7 days, without a member) takes nothing of it (found by a review: every letter went again).
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([redriveGroupOf(dlq)]).catch(() => undefined);
-      const offsets = await admin.fetchOffsets({ groupId: redriveGroupOf(dlq), topics: [dlq] });
-      expect(offsets[0]?.partitions.every(({ offset }) => offset === '-1')).toBe(true);
-    } finally {
-      await admin.disconnect();
-    }
+    await forgetGroup(kafka, redriveGroupOf(dlq), dlq);
     expect(await states()).toEqual(['re-driven', 're-driven', 're-driven']);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     const records: KafkaMessage[] = [];
@@ -169,13 +161,7 @@ describe('dead letters: list and re-drive against a real broker', () => {
     // A re-drive before records committed both letters as dealt with.
     await setGroupOffsets(kafka, redriveGroupOf(dlq), [{ topic: dlq, partition: 0, offset: '2' }]);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([redriveGroupOf(dlq)]);
-    } finally {
-      await admin.disconnect();
-    }
+    await forgetGroup(kafka, redriveGroupOf(dlq), dlq);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual(['re-driven', 're-driven']);
     expect(await redriveDeadLetters(kafka, dlq)).toEqual({ redriven: [], setAside: [], stopped: false });
     // Nothing went back to the topic: it holds the originals alone.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { privateLifecycleTopics } from '../../../test/helpers/lifecycle-topics.js';
-import { lettersAt, messagesOn, sendMessages, undecodableLetter } from '../../../test/helpers/dlq-letters.js';
+import { forgetGroup, lettersAt, messagesOn, sendMessages, undecodableLetter } from '../../../test/helpers/dlq-letters.js';
 import type { KafkaMessage } from './client.js';
 import { ListTally } from '../dlq-lines.js';
 import { letterState, listDeadLetters, MAYBE_REDRIVEN, redriveDeadLetters, redriveGroupOf, whyMaybeRedriven } from './dlq-ops.js';
@@ -51,13 +51,7 @@ describe('dlq:redrive --undecodable after re-drives that kept only a committed o
     expect(['uid-a', 'uid-b', 'uid-c'].map((key) => countOf(onTopic, key))).toEqual([2, 2, 2]);
 
     // 5. The broker deletes the group's offsets a week after its last run: the records kept what it had committed.
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([redriveGroupOf(dlq)]);
-    } finally {
-      await admin.disconnect();
-    }
+    await forgetGroup(kafka, redriveGroupOf(dlq), dlq);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual([MAYBE_REDRIVEN, MAYBE_REDRIVEN, 're-driven']);
     const again = await redriveDeadLetters(kafka, dlq, { undecodable: true });
     expect(again).toEqual({ redriven: [], setAside: [], stopped: false, maybeRedrivenLeft: 2 });
@@ -81,13 +75,7 @@ describe('dlq:redrive --undecodable after re-drives that kept only a committed o
     await sendMessages(kafka, dlq, [{ key: null, value: recordValueOf({ upTo: 1n, byOffset: [] }), headers: { [REDRIVE_RECORD_HEADER]: '1' } }]);
     // A plain run with nothing to send records the boundary while the group's offsets still say it.
     expect(await redriveDeadLetters(kafka, dlq)).toMatchObject({ redriven: [], setAside: [] });
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.deleteGroups([redriveGroupOf(dlq)]);
-    } finally {
-      await admin.disconnect();
-    }
+    await forgetGroup(kafka, redriveGroupOf(dlq), dlq);
     expect((await listDeadLetters(kafka, dlq)).map(letterState)).toEqual([MAYBE_REDRIVEN]);
     expect((await redriveDeadLetters(kafka, dlq, { undecodable: true })).redriven).toEqual([]);
     expect(countOf(await messagesOn(kafka, topic), 'uid-a')).toBe(2);
