@@ -19,7 +19,7 @@ import {
 } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
 import { pullRegistryOf, registryPushEnv } from './harbor-env.js';
-import { findBrokenTransfers, isRepairable, lockReconcile, ReconcileLockLostError, ReconcileRunningError, recordRedrives, redriveEvent, transfersToCheck, unknownImages, type ReconcileLock } from './reconcile.js';
+import { findBrokenTransfers, isRepairable, lockReconcile, progressReporter, ReconcileLockLostError, ReconcileRunningError, recordRedrives, redriveEvent, transfersToCheck, unknownImages, type ReconcileLock } from './reconcile.js';
 
 failPlainly('transfers:reconcile');
 
@@ -49,12 +49,15 @@ const lock: ReconcileLock | undefined = values['dry-run'] ? undefined : await lo
 });
 try {
   const transfers = await transfersToCheck(pool, config.ORBIT_ENVIRONMENT_CHAIN, stuckAfterMinutes, images);
+  // To stderr: stdout stays the report a script reads.
+  const progress = progressReporter(transfers.length, (line) => process.stderr.write(line));
+  if (transfers.length > 0) process.stderr.write(`checking ${transfers.length} transfers…\n`);
   const findings = await findBrokenTransfers(transfers, {
     // It only looks (HEADs): a re-drive's copies are the harbor-writer's, so a silent S3 is said in seconds, not after twenty minutes.
     s3: createS3(config, S3_CHECK_SILENCE_TIMEOUT_MS), dynamo: createDynamo(config), metadataTable: tableName('appImageMetadata', config),
     bucketOf: (environment) => imageBucketOf(environment, buckets), kustomizeTableOf: (environment) => tableName(kustomizeTableKeyOf(environment), config),
     registryOf: pullRegistryOf(config),
-  });
+  }, progress);
   const repairable = findings.filter(isRepairable);
   const stuck = transfers.filter((transfer) => transfer.stuck).length;
   const unknown = await unknownImages(pool, images);

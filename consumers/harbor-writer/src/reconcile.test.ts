@@ -4,7 +4,7 @@ import { legacyOwnerPathOf, ownerPathOf, type EnvironmentName } from '@orbit/lib
 import type { Pool } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import {
-  chartRowDifferences, checkTransfer, findBrokenTransfers, isRepairable, recordRedrives, redriveEvent, transfersToCheck, type ExpectedChart, type ReconcileDeps, type TransferRecord,
+  chartRowDifferences, checkTransfer, findBrokenTransfers, isRepairable, progressReporter, recordRedrives, redriveEvent, transfersToCheck, type ExpectedChart, type ReconcileDeps, type TransferRecord,
 } from './reconcile.js';
 
 const sha = 'a'.repeat(64);
@@ -177,6 +177,34 @@ describe('where a transfer came from', () => {
       source: undefined, repairable: false,
       problems: ['nothing records where it came from (Production has no environment before it in ORBIT_ENVIRONMENT_CHAIN, and its chart row names none in promotedFrom)'],
     });
+  });
+});
+
+describe('progress of a long check', () => {
+  it('counts every transfer checked and those that need repair, as the checks end', async () => {
+    const { deps, pool } = promotedWithoutStaging({ productionCopy: false });
+    const [transfer] = await transfersToCheck(pool, ['Development', 'Testing']);
+    const seen: [number, number][] = [];
+    await findBrokenTransfers([transfer!, transfer!, transfer!], deps, (checked, broken) => void seen.push([checked, broken]));
+    expect(seen).toEqual([[1, 1], [2, 2], [3, 3]]);
+  });
+
+  it('says how far it is at most once per period, and leaves the end to the report', () => {
+    let at = 0;
+    const lines: string[] = [];
+    const report = progressReporter(86_000, (line) => void lines.push(line), 10_000, () => at);
+    report(1, 0);
+    at = 9_999;
+    report(500, 0);
+    at = 10_000;
+    report(1_000, 2);
+    at = 15_000;
+    report(1_500, 2);
+    at = 20_000;
+    report(2_000, 3);
+    at = 40_000;
+    report(86_000, 9);
+    expect(lines).toEqual(['checked 1000 of 86000 transfers; 2 need repair so far\n', 'checked 2000 of 86000 transfers; 3 need repair so far\n']);
   });
 });
 
