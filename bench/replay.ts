@@ -92,7 +92,7 @@ try {
     publisher: { publish: async () => undefined }, lifecycleTopicOf: (topic) => topic.slice(prefix.length), restoreRequests: fromNothing,
   }));
 
-  const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets' && table !== 'viewport_set_aside');
+  const projected = PROJECTION_TABLES.filter((table) => table !== 'viewport_applied_offsets' && table !== 'viewport_set_aside' && table !== 'viewport_owner_marks');
   await pool.query(`CREATE DATABASE \`${copyDb}\``);
   for (const table of projected) await pool.query(`CREATE TABLE \`${copyDb}\`.\`${table}\` LIKE \`${benchDb}\`.\`${table}\``);
   const copy = await timed(async () => {

@@ -30,6 +30,7 @@ export const BUNDLED_MIGRATIONS: readonly string[] = [
   '0017_viewport_search_text.sql',
   '0018_reference_upload_limits.sql',
   '0019_reference_upload_registries.sql',
+  '0020_viewport_owner_marks.sql',
 ];
 
 /** The version of a migration file: its four leading digits, as schema_migrations records it. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newImageUID, TOPICS } from '@orbit/lib';
 import { sampleEvents, type ImageStored, type OrbitEvent } from '@orbit/schemas';
 import { imageTextOfRow, type KnownImages } from './image-text.js';
-import { imageGuid, imagesToLookUp, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError, type KnownVersions, type ProjectionPlan } from './plan.js';
+import { imageGuid, imagesToLookUp, imageUidOfGuid, planProjection, requestsEnded, requestsToLookUp, versionGuid, versionsToLookUp, VersionNotProjectedYetError, VersionSetAsideError, type KnownVersions, type ProjectionPlan } from './plan.js';
 
 const at = (iso: string): number => new Date(iso).getTime();
 const message = (topic: string, event: OrbitEvent) => ({ topic, event });
@@ -416,6 +416,14 @@ describe('planProjection', () => {
     expect(plan.posts.get(imageGuid(uid))).toMatchObject({ insert: { created: new Date('2026-11-22T10:00:00Z') }, modified: new Date('2026-11-24T00:00:00Z') });
     expect(plan.imageUids.get(uid)).toMatchObject({ created: new Date('2026-11-22T10:00:00Z'), updated: new Date('2026-11-24T00:00:00Z') });
     expect(plan.posts.size).toBe(3);
+  });
+});
+
+describe('imageUidOfGuid', () => {
+  it('reads the image an image\'s or a version\'s guid names (whose owner\'s mark a write moves), and nothing of another guid', () => {
+    const uid = newImageUID();
+    expect([imageUidOfGuid(imageGuid(uid)), imageUidOfGuid(versionGuid(uid, 'v1-0-00')), imageUidOfGuid(versionGuid(uid, 'a:b'))]).toEqual([uid, uid, uid]);
+    expect(imageUidOfGuid('orbit:request:x')).toBeUndefined();
   });
 });
 

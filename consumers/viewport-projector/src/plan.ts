@@ -200,8 +200,17 @@ export interface PlanOutcome<M> {
   readonly pending?: VersionNotProjectedYetError;
 }
 
-export const imageGuid = (imageUID: string): string => `orbit:image:${imageUID}`;
-export const versionGuid = (imageUID: string, imageVersion: string): string => `orbit:image:${imageUID}:${imageVersion}`;
+const IMAGE_GUID_PREFIX = 'orbit:image:';
+export const imageGuid = (imageUID: string): string => `${IMAGE_GUID_PREFIX}${imageUID}`;
+export const versionGuid = (imageUID: string, imageVersion: string): string => `${IMAGE_GUID_PREFIX}${imageUID}:${imageVersion}`;
+
+/** The image UID an image's or a version's guid names (imageGuid, versionGuid); undefined for any other guid. */
+export function imageUidOfGuid(guid: string): string | undefined {
+  if (!guid.startsWith(IMAGE_GUID_PREFIX)) return undefined;
+  const rest = guid.slice(IMAGE_GUID_PREFIX.length);
+  const end = rest.indexOf(':');
+  return end === -1 ? rest : rest.slice(0, end);
+}
 
 /** The image guids whose description and category the plan needs from the database: an upload may give neither. */
 export function imagesToLookUp(messages: readonly Pick<ConsumedMessage<OrbitEvent>, 'topic' | 'event'>[]): string[] {

@@ -174,8 +174,15 @@ describe('a rebuild while the live projector goes on', () => {
       }
       return events[TOPICS.imageStored];
     };
+    /** The owners' marks (migration 0020) of `database`, by owner. */
+    const marksIn = async (database: string): Promise<Map<string, bigint>> => {
+      const [rows] = await live.pool.query<RowDataPacket[]>(`SELECT user_login, CAST(mark AS CHAR) AS mark FROM \`${database}\`.viewport_owner_marks`);
+      return new Map(rows.map((row) => [String(row['user_login']), BigInt(String(row['mark']))]));
+    };
     try {
-      await upload('before', 0);
+      const { actor: { username: owner } } = await upload('before', 0);
+      const markedBefore = (await marksIn(live.database)).get(owner);
+      expect(markedBefore).toBeDefined();
       // Two connections, as the e2e helper's pool has: the rebuild lock holds one, and the gate must not take the other.
       const small = createMysqlPool(url.toString(), 2);
       const rebuilding = rebuildProjection({ kafka, codec, pool: small, mysqlUrl: url.toString(), topics, liveGroup, publisher: announce, logger: quietLogger, lifecycleTopicOf, pollMs: 2_000 })
@@ -193,6 +200,15 @@ describe('a rebuild while the live projector goes on', () => {
       expect(Number(rows[0]?.['n'])).toBe(1);
       // Announced once, by the live projector: nothing applied twice.
       expect(announced.filter((event) => (event as EventEnvelope & { requestId?: string }).requestId === during.requestId)).toHaveLength(3);
+      // The owners' marks were rebuilt and swapped in with the rest: new values, later than any the live tables had
+      // (the gateway renders every index again from the tables swapped in), and the live ones went to the previous copy.
+      const swappedOut = await marksIn(`${live.database}_previous`);
+      const markedLive = swappedOut.get(owner);
+      expect(markedLive).toBeDefined();
+      expect(markedLive).not.toBe(markedBefore);
+      const swappedIn = (await marksIn(live.database)).get(owner);
+      expect(swappedIn).toBeDefined();
+      expect(swappedIn! > markedLive!).toBe(true);
     } finally {
       await publisher.disconnect();
       await live.drop();

@@ -8,8 +8,12 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket, SslOptions }
 import { passOtherGroupsRedrives, projectorBatchHandler, projectorDeadLetterHook, projectorHandler, refuseStatementBinlog } from './handle.js';
 import { dependentsFirst } from './topics.js';
 
-/** Tables the projection consists of, swapped by a rebuild; everything else in the database (requests, names, claims, migrations) stays. */
-export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets', 'viewport_set_aside'] as const;
+/**
+ * Tables the projection consists of, swapped by a rebuild; everything else in the database (requests, names, claims,
+ * migrations) stays. The owners' marks (migration 0020) with them: the shadow's are all new values, so the gateway
+ * renders every index again from the tables swapped in.
+ */
+export const PROJECTION_TABLES = ['wp_image_uid', 'wp_posts', 'wp_postmeta', 'viewport_applied_offsets', 'viewport_set_aside', 'viewport_owner_marks'] as const;
 /** Tables the projector writes besides the projection: a shadow needs them too, but they are not swapped. */
 export const SHADOW_ONLY_TABLES = ['viewport_requests', 'viewport_outbox'] as const;
 /** The gateway's tables a rebuild fills in from the history where rows are missing (see restoreLostRows, restoreUploadClaims). */

@@ -1,6 +1,6 @@
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { FinishedRequests, KnownVersions, PlannedPost, ProjectionPlan, Promotions, RequestStatus } from './plan.js';
+import { imageUidOfGuid, type FinishedRequests, type KnownVersions, type PlannedPost, type ProjectionPlan, type Promotions, type RequestStatus } from './plan.js';
 import { imageTextOfRow, type ImageText, type KnownImages, type StoredVersion, type TextGiven } from './image-text.js';
 
 /**
@@ -189,6 +189,29 @@ async function patchPosts(connection: PoolConnection, posts: readonly PlannedPos
   }
 }
 
+/** The images whose rows a plan writes (posts, meta, UID rows): what their owners' indexes and listings are read from. */
+function imagesWritten(plan: ProjectionPlan): string[] {
+  const guids = [...plan.posts.keys(), ...plan.meta.keys()];
+  return [...new Set([...plan.imageUids.keys(), ...guids.flatMap((guid) => imageUidOfGuid(guid) ?? [])])].sort();
+}
+
+/**
+ * Gives the owner of every image the plan writes a new mark (migration 0020), in the plan's transaction: the gateway
+ * keeps an owner's Helm index while the owner's mark stays. Keyed by ViewPort as a whole, every upload by anyone had
+ * every owner's index rendered again (found by a scale review). The owner as wp_image_uid holds it, not an event's
+ * actor: a promotion's actor is the release manager, not the owner whose index it changes. One statement a batch
+ * (of up to ROWS_PER_STATEMENT images), owners in key order as every other write; UUID_SHORT() is unique and grows on
+ * the server, so a rebuild's marks never equal earlier ones.
+ */
+async function markOwners(connection: PoolConnection, plan: ProjectionPlan): Promise<void> {
+  for (const part of chunks(imagesWritten(plan))) {
+    await connection.query(
+      `INSERT INTO viewport_owner_marks (user_login, mark)
+       SELECT o.user_login, UUID_SHORT() FROM (SELECT DISTINCT user_login FROM wp_image_uid WHERE image_uid IN (?)) o ORDER BY o.user_login
+       ON DUPLICATE KEY UPDATE mark = UUID_SHORT()`, [part]);
+  }
+}
+
 export async function writePlan(connection: PoolConnection, plan: ProjectionPlan, options: { readonly requests: boolean } = { requests: true }): Promise<void> {
   const posts = byKey(plan.posts);
   const inserted = posts.filter((post) => post.insert !== undefined);
@@ -213,6 +236,8 @@ export async function writePlan(connection: PoolConnection, plan: ProjectionPlan
   for (const part of chunks(meta)) {
     await connection.query('INSERT INTO wp_postmeta (post_id, meta_key, meta_value) VALUES ? ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)', [part]);
   }
+
+  await markOwners(connection, plan);
 
   if (!options.requests) return;
   // A request failed only because its message was dead-lettered takes the end its re-driven flow reaches:

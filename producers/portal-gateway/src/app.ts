@@ -19,7 +19,7 @@ import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
-import { HelmIndexCache, type ProjectionVersion } from './helm-index-cache.js';
+import { HelmIndexCache, type OwnerMark } from './helm-index-cache.js';
 import { helmRepositoryRoutes } from './routes/helm-repository.js';
 import { imageRoutes } from './routes/images.js';
 import type { Readiness } from './readiness.js';
@@ -75,8 +75,8 @@ export interface GatewayDeps {
   readonly images?: ImageReader;
   /** Manifests and download links of what an environment holds; without it those routes are not served. */
   readonly deployables?: DeployableStore;
-  /** ViewPort's version (changes with each projector commit): Helm repository indexes are kept while it holds; without it each is rendered per request. */
-  readonly projectionVersion?: ProjectionVersion;
+  /** An owner's mark in ViewPort (moves with each projector commit that changes the owner's images): an owner's Helm repository indexes are kept while it holds; without it each is rendered per request. */
+  readonly ownerMark?: OwnerMark;
   /** Without it an upload of a stored version is refused only by the validator, after the whole upload. */
   readonly versionStored?: VersionStored;
   readonly publish?: CommandPublisher;
@@ -464,7 +464,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         isPartAFile: formPartIsAFile,
         throwFileSizeLimit: false, limits: { files: 2, fields: 4, fieldSize: 1024 * 1024, fileSize: maxUploadBytes, parts: 6 } });
       const reach = deps.images && deps.deployables ? { images: deps.images, deployables: deps.deployables, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) } : undefined;
-      const indexCache = new HelmIndexCache(deps.projectionVersion);
+      const indexCache = new HelmIndexCache(deps.ownerMark);
       await scope.register(async (api) => {
         // A portal's scripts revalidate what they hold (CORS lets them send If-None-Match and read ETag): each read is
         // tagged, asked again each time (it is a user's own, behind a token), and answered 304 when nothing changed.

@@ -10,8 +10,11 @@ export interface RenderedIndex {
   readonly gzip: Buffer;
 }
 
-/** Reads ViewPort's version: it changes with every commit the projector makes. */
-export type ProjectionVersion = () => Promise<string>;
+/**
+ * Reads an owner's mark in ViewPort: it changes with every commit of the projector that changes what the owner's
+ * images show, and with nothing else (`none` for an owner nothing was projected for).
+ */
+export type OwnerMark = (owner: string) => Promise<string>;
 
 /**
  * What an index renders from besides the images it lists: the time its `generated` says when it lists none (helm
@@ -30,7 +33,9 @@ export function startOfUtcDay(now: Date): string {
 const emptyGenerated = (): string => startOfUtcDay(new Date());
 
 interface Kept {
-  readonly projection: string;
+  readonly mark: string;
+  /** When it was rendered, on the cache's clock. */
+  readonly at: number;
   readonly index: RenderedIndex;
   readonly bytes: number;
 }
@@ -39,7 +44,17 @@ interface Kept {
 export interface HelmIndexCacheLimits {
   readonly maxBytes: number;
   readonly maxEntries: number;
+  /**
+   * Milliseconds a rendering is kept at most, its mark unmoved. A safety net, not the key: a commit that changed an
+   * owner's images without moving the mark (a projector older than migration 0020 during a rolling upgrade) would
+   * otherwise leave the index stale until the owner's next change. A rendering again of unchanged rows is the same
+   * bytes (dates do not move), so pollers still get their 304.
+   */
+  readonly maxAgeMs?: number;
 }
+
+/** How long a rendering is kept at most (HelmIndexCacheLimits.maxAgeMs): one rendering per owner and five minutes while nothing changes. */
+export const INDEX_MAX_AGE_MS = 5 * 60_000;
 
 /**
  * What a kept rendering costs beside its YAML and gzip bytes: the two Buffers, their map entry and record. Measured
@@ -50,12 +65,16 @@ export interface HelmIndexCacheLimits {
 const ENTRY_OVERHEAD_BYTES = 2048;
 
 /**
- * index.yaml renderings, kept while ViewPort has not changed. A repository's
- * pollers (Flux, Argo CD, `helm repo update` in every CI job) ask again and
- * again; a thousand versions took every image's rows, 0.3–0.6 s and a
- * megabyte of YAML per ask, and an ETag's 304 cost as much as the 200 (found
- * by a probe: other users' reads slowed to a second meanwhile). One
- * rendering at a time per repository and projection: askers at once share it.
+ * index.yaml renderings, kept while their owner's mark has not moved. A
+ * repository's pollers (Flux, Argo CD, `helm repo update` in every CI job) ask
+ * again and again; a thousand versions took every image's rows, 0.3–0.6 s and
+ * a megabyte of YAML per ask, and an ETag's 304 cost as much as the 200 (found
+ * by a probe: other users' reads slowed to a second meanwhile). Kept while
+ * ViewPort as a whole had not changed, any upload by anyone had every polled
+ * index rendered again (found by a scale review: seconds for an owner of
+ * 10 000 charts); an index lists its owner's images alone, so their mark is
+ * what it depends on. One rendering at a time per repository and mark:
+ * askers at once share it.
  * Least recently asked first out past `maxBytes` (each counted with its key and
  * its overhead) or `maxEntries`.
  */
@@ -64,10 +83,12 @@ export class HelmIndexCache {
   private readonly rendering = new Map<string, Promise<RenderedIndex>>();
   private keptBytes = 0;
 
-  /** Without a `projectionVersion` (a gateway built for route tests) nothing is kept: every ask renders. */
+  /** Without an `ownerMark` (a gateway built for route tests) nothing is kept: every ask renders. */
   constructor(
-    private readonly projectionVersion: ProjectionVersion | undefined,
+    private readonly ownerMark: OwnerMark | undefined,
     private readonly limits: HelmIndexCacheLimits = { maxBytes: 32 * 1024 * 1024, maxEntries: 1000 },
+    /** Milliseconds of a monotonic clock (tests pass their own). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** How many renderings are kept now. */
@@ -75,25 +96,29 @@ export class HelmIndexCache {
     return this.kept.size;
   }
 
-  /** The index of `repository` (a key naming it and what the caller may see of it), rendered by `render` unless kept for this projection. */
-  async get(repository: string, render: IndexRender): Promise<RenderedIndex> {
-    if (!this.projectionVersion) return renderedOf(await render(emptyGenerated()));
-    // Read before rendering: a rendering is never filed under a projection older than what it read.
-    const projection = await this.projectionVersion();
+  /**
+   * The index of `repository` (a key naming it and what the caller may see of it), a repository of `owner`'s images,
+   * rendered by `render` unless kept under the owner's mark as it is now.
+   */
+  async get(owner: string, repository: string, render: IndexRender): Promise<RenderedIndex> {
+    if (!this.ownerMark) return renderedOf(await render(emptyGenerated()));
+    // Read before rendering: a rendering is never filed under a mark older than what it read.
+    const mark = await this.ownerMark(owner);
     const kept = this.kept.get(repository);
-    if (kept?.projection === projection) {
+    if (kept?.mark === mark && this.now() - kept.at < (this.limits.maxAgeMs ?? INDEX_MAX_AGE_MS)) {
       this.kept.delete(repository);
       this.kept.set(repository, kept);
       return kept.index;
     }
-    const flight = `${projection}\u0000${repository}`;
+    const flight = `${mark}\u0000${repository}`;
     const under = this.rendering.get(flight);
     if (under) return under;
+    const at = this.now();
     const rendered = render(emptyGenerated()).then(renderedOf);
     this.rendering.set(flight, rendered);
     try {
       const index = await rendered;
-      this.keep(repository, { projection, index, bytes: index.yaml.length + index.gzip.length + 2 * repository.length + ENTRY_OVERHEAD_BYTES });
+      this.keep(repository, { mark, at, index, bytes: index.yaml.length + index.gzip.length + 2 * repository.length + ENTRY_OVERHEAD_BYTES });
       return index;
     } finally {
       this.rendering.delete(flight);

@@ -12,7 +12,7 @@ import { tokenVerifier } from './auth.js';
 import { readGatewayConfig } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
 import { mysqlImageNames, mysqlRequestStore, mysqlTransferClaims, mysqlUploadClaims, mysqlUploadRequests } from './stores/mysql-requests.js';
-import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './stores/mysql-images.js';
+import { mysqlImageReader, mysqlOwnerMark, mysqlVersionStored } from './stores/mysql-images.js';
 import { confirmMisses, ProjectionWatch } from './projection-watch.js';
 import { mysqlCommandOutbox } from './stores/mysql-outbox.js';
 import { s3UploadStore } from './stores/s3-uploads.js';
@@ -124,7 +124,7 @@ runMain(async () => {
       charted: confirmMisses(images.charted, confirmed, (found) => found.length === 0),
     },
     versionStored: mysqlVersionStored(pool),
-    projectionVersion: mysqlProjectionVersion(pool),
+    ownerMark: mysqlOwnerMark(pool),
     requests: { ...requests, get: confirmMisses(requests.get, confirmed), list: confirmMisses(requests.list, confirmed, (page) => page.requests.length === 0) },
     events: dynamoEventLog(dynamo, tableName('userEventLog', config)),
     deployables: awsDeployables(s3, dynamo, (environment) => tableName(kustomizeTableKeyOf(environment), config), tableName('baseKustomize', config)),

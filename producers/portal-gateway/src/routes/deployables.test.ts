@@ -6,7 +6,7 @@ import tar from 'tar-stream';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildApp } from '../app.js';
 import { issueLocalToken, tokenVerifier } from '../auth.js';
-import { startOfUtcDay, type ProjectionVersion } from '../helm-index-cache.js';
+import { startOfUtcDay, type OwnerMark } from '../helm-index-cache.js';
 import type { DeployableStore, ImageView, PresignedParts, RequestRecord, StoredObjectRef } from '../ports.js';
 import { chartedOf, chartOf, oneVersionOf, outlineOf, overviewOf, versionsPageOf } from '../testing/versions-page.js';
 
@@ -39,7 +39,7 @@ const V2_LABELS = {
 };
 
 /** v1 in Development, Testing and Staging; v2 in Development only, its chart not generated yet. */
-function harness(options: { projectionVersion?: ProjectionVersion; corsOrigins?: readonly string[]; chartsGone?: boolean; chartsUnhashed?: boolean } = {}) {
+function harness(options: { ownerMark?: OwnerMark; corsOrigins?: readonly string[]; chartsGone?: boolean; chartsUnhashed?: boolean } = {}) {
   let searches = 0;
   /** What the chart store was asked: each object read (a stream opened), and each size asked without the bytes. */
   const store = { reads: 0, sizes: 0 };
@@ -119,7 +119,7 @@ function harness(options: { projectionVersion?: ProjectionVersion; corsOrigins?:
       },
     },
     deployables,
-    ...(options.projectionVersion ? { projectionVersion: options.projectionVersion } : {}),
+    ...(options.ownerMark ? { ownerMark: options.ownerMark } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     transfers: {
       claims: { claim: async () => { throw new Error('not used'); }, find: async () => undefined },
@@ -336,7 +336,7 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
 
   it('dates an index of no chart by the start of the day, not 1970, and keeps its bytes and ETag while other users upload (found by a review, and a reread)', async () => {
     let state = 'p1';
-    const { helm } = harness({ projectionVersion: async () => state });
+    const { helm } = harness({ ownerMark: async () => state });
     const generatedOf = (body: string): unknown => (parse(body) as { generated: unknown }).generated;
     const today = startOfUtcDay(new Date());
     // dev1 has nothing in Production; an intruder may see nothing of dev1's anywhere: both are empty indexes.
@@ -449,7 +449,7 @@ describe('the Helm chart repository of an owner in an environment (/helm/{enviro
 
   it('renders an index once while ViewPort stays as it was, for each view of it, and sends it gzip\'d to a client that takes gzip (found by a probe: 1 800 versions cost 0.3–0.6 s an ask, a 304 as much)', async () => {
     let projection = 'p1';
-    const { helm, searches } = harness({ projectionVersion: async () => projection });
+    const { helm, searches } = harness({ ownerMark: async () => projection });
     const first = await helm('Testing/dev1/index.yaml');
     const etag = String(first.headers['etag']);
     expect((await helm('Testing/dev1/index.yaml', { ifNoneMatch: etag })).statusCode).toBe(304);

@@ -130,7 +130,7 @@ export function helmRepositoryRoutes(deps: { images: ImageReader; deployables: D
       // Stored, but asked again each time (an ETag answers 304 when nothing changed): it is a user's own, behind a token.
       varyOn(reply.type('application/yaml; charset=utf-8').header('cache-control', 'private, no-cache'), 'accept-encoding');
       // An index the caller may see nothing of is empty whoever the owner is: it is not kept, or made-up owners would fill the cache.
-      const index = access.allowed ? await deps.indexCache.get(repositoryKey(request.params.owner, access), render) : await deps.indexCache.unkept(render);
+      const index = access.allowed ? await deps.indexCache.get(request.params.owner, repositoryKey(request.params.owner, access), render) : await deps.indexCache.unkept(render);
       // A thousand versions are a megabyte of YAML and a tenth of that gzip'd, for clients that ask (curl --compressed,
       // Python requests, Go's default client). Not the Helm CLI: 3.16's getter turns Go's compression off and asks for none.
       if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(index.gzip);

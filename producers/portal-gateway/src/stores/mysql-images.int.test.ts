@@ -9,7 +9,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { chartFileName, helmIndex } from '../helm-index.js';
 import type { ImageQuery, ImageView } from '../ports.js';
 import { visibleImage } from '../read-access.js';
-import { mysqlImageReader, mysqlProjectionVersion, mysqlVersionStored } from './mysql-images.js';
+import { mysqlImageReader, mysqlOwnerMark, mysqlVersionStored } from './mysql-images.js';
 
 const OWNER = `pager-${uniqueSuffix()}`;
 let viewport: PrivateViewport;
@@ -112,21 +112,33 @@ describe('image search against MariaDB', () => {
     expect(await stored(storedOne.imageUID, '1.0.1')).toBeUndefined();
   });
 
-  it('gives ViewPort a version that moves with each change the projector commits, and stays while nothing does', async () => {
-    const version = mysqlProjectionVersion(viewport.pool);
-    const before = await version();
-    expect(await version()).toEqual(before);
+  it('gives an owner a mark that moves with each change the projector commits to their images, not with other owners\' (found by a scale review: any upload re-rendered every index)', async () => {
+    const mark = mysqlOwnerMark(viewport.pool);
+    const other = `marked-other-${uniqueSuffix()}`;
+    // Never projected for: no row, one value all the same (an index of nothing stays kept).
+    expect(await mark(other)).toBe('none');
+    const before = await mark(OWNER);
+    expect(before).toMatch(/^\d+$/);
+    expect(await mark(OWNER)).toBe(before);
     const project = projectorBatchHandler({ pool: viewport.pool, groupId: `version-${uniqueSuffix()}`, publisher: { publish: async () => undefined } });
-    const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
-    const message = (offset: number): ConsumedMessage<OrbitEvent> => ({
-      topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: stored.imageUID, event: stored, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal,
-    });
-    await project([message(0)]);
-    const after = await version();
-    expect(after).not.toBe(before);
-    // Delivered again: recognised by its offset, nothing written, the version unmoved.
-    await project([message(0)]);
-    expect(await version()).toEqual(after);
+    const message = (owner: string, offset: number): ConsumedMessage<OrbitEvent> => {
+      const stored = sampleEvents(newImageUID(), `req-${uniqueSuffix()}`)[TOPICS.imageStored];
+      const event = { ...stored, actor: { ...stored.actor, username: owner } };
+      return { topic: TOPICS.imageStored, partition: 0, offset: String(offset), key: event.imageUID, event, headers: {}, trace: childSpan(undefined), log: quietLogger, signal: new AbortController().signal };
+    };
+    // Another owner's upload: OWNER's mark stays.
+    const theirs = message(other, 0);
+    await project([theirs]);
+    const otherMark = await mark(other);
+    expect(otherMark).not.toBe('none');
+    expect(await mark(OWNER)).toBe(before);
+    // Delivered again: recognised by its offset, nothing written, the mark unmoved.
+    await project([theirs]);
+    expect(await mark(other)).toBe(otherMark);
+    // OWNER's own upload moves OWNER's mark alone.
+    await project([message(OWNER, 1)]);
+    expect(await mark(OWNER)).not.toBe(before);
+    expect(await mark(other)).toBe(otherMark);
   });
 
   it('pages through one image\'s versions newest first without reading the others, and shows another owner\'s only in the environments given', async () => {

@@ -1,7 +1,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { chartVersionOf, inTransaction, searchCategory, searchQuery } from '@orbit/lib';
 import { chartFileName, INDEXED_META } from '../helm-index.js';
-import type { ProjectionVersion } from '../helm-index-cache.js';
+import type { OwnerMark } from '../helm-index-cache.js';
 import { planOverview, type OverviewPlan, type VersionReach } from '../image-overview.js';
 import { environmentsOfVersion, type ImagePage, type ImageQuery, type ImageReader, type ImageView, type OverviewQuery, type VersionsPage, type VersionsQuery, type VersionStored, type ViewerQuery } from '../ports.js';
 import { newestDescriptionOf, visibleImage } from '../read-access.js';
@@ -396,15 +396,16 @@ export function mysqlVersionStored(pool: Pool): VersionStored {
 }
 
 /**
- * ViewPort's version: the projector moves an offset of `viewport_applied_offsets` in the transaction of every
- * change it commits (and a rebuild swaps in offsets of its own), so the offsets' sum and latest update change
- * whenever what the reads see does. One small table, read whole.
+ * An owner's mark (migration 0020): the projector gives it a new value in the transaction of every change it commits
+ * to that owner's images, versions and their meta (a rebuild swaps in new ones), so it moves whenever what the
+ * owner's Helm index lists does, and not with anyone else's uploads. `none` for an owner nothing was projected for,
+ * whose index lists nothing until a commit writes the row. One primary-key look.
  */
-export function mysqlProjectionVersion(pool: Pool): ProjectionVersion {
-  return async () => {
-    const [rows] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n, COALESCE(SUM(next_offset), 0) AS total, MAX(updated_at) AS latest FROM viewport_applied_offsets');
+export function mysqlOwnerMark(pool: Pool): OwnerMark {
+  return async (owner) => {
+    // A plain query, not a prepared statement: a rebuild's RENAME TABLE swaps this table (see readTogether).
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT CAST(mark AS CHAR) AS mark FROM viewport_owner_marks WHERE user_login = ?', [owner]);
     const row = rows[0];
-    const latest = row?.['latest'] instanceof Date ? row['latest'].toISOString() : String(row?.['latest'] ?? '');
-    return `${String(row?.['n'])}/${String(row?.['total'])}/${latest}`;
+    return row ? String(row['mark']) : 'none';
   };
 }
