@@ -24,6 +24,8 @@ const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; r
   { variable: 'ORBIT_SHUTDOWN_GRACE_SECONDS', shape: gatewayEnv, min: 0, max: 3600 },
   { variable: 'ORBIT_MAX_PENDING_REFERENCE_UPLOADS', shape: gatewayEnv, min: 1, max: 64 },
   { variable: 'ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY', shape: gatewayEnv, min: 1, max: 64 },
+  { variable: 'ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER', shape: gatewayEnv, min: 1, max: 64 },
+  { variable: 'ORBIT_MAX_STREAMED_UPLOADS', shape: gatewayEnv, min: 1, max: 1024 },
   { variable: 'ORBIT_MAX_DETACHED_HANDLERS', shape: validatorEnv, min: 1, max: 64 },
 ];
 

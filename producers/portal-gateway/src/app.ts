@@ -31,6 +31,7 @@ import { transferRoutes, type TransferClaims, type TransferPublisher } from './r
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadTooLargeError } from './staging.js';
+import { DEFAULT_STREAMED_UPLOAD_LIMITS, StreamedUploads } from './streamed-uploads.js';
 import { discardUnreadBody } from './unread-body.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
@@ -94,6 +95,10 @@ export interface GatewayDeps {
   readonly interfaceAddresses?: ReadonlySet<string>;
   /** Milliseconds a connection may send nothing (a stalled upload) before it is answered 408 and closed (ORBIT_IDLE_TIMEOUT_SECONDS). @default 120 000 */
   readonly idleTimeoutMs?: number;
+  /** Archive uploads (forms at POST /v1/uploads) one owner may stream through this gateway at once, else 429 (ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER). @default 8 */
+  readonly maxStreamedUploadsPerOwner?: number;
+  /** The same, every owner's together (ORBIT_MAX_STREAMED_UPLOADS). @default 32 */
+  readonly maxStreamedUploads?: number;
   /** Bytes a second a request body must average over each window after its first, else 408 (ORBIT_MIN_UPLOAD_BYTES_PER_SECOND). @default 1024 */
   readonly minBodyBytesPerSecond?: number;
   /** The window that average is taken over. @default BODY_PACE_WINDOW_MS (60 000) */
@@ -396,9 +401,18 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   });
   reportCutRequests(app, instrumentHttp(app, deps.metrics, deps.projectionLost), deps.logger);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
+  const streamedUploads = new StreamedUploads({
+    perOwner: deps.maxStreamedUploadsPerOwner ?? DEFAULT_STREAMED_UPLOAD_LIMITS.perOwner, total: deps.maxStreamedUploads ?? DEFAULT_STREAMED_UPLOAD_LIMITS.total,
+  });
   // PUBLIC_BASE_URL=https://orbit.example.com/ must not give statusUrls with `//v1`.
   const publicBase = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');
-  app.addHook('onResponse', async (request) => discardUnreadBody(request.raw, maxUploadBytes + 1024 * 1024));
+  const bodyPace = { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? BODY_PACE_WINDOW_MS };
+  // Held to the body-pace floor too: answered early (a 401 before the body, say), a trickle was held open for ever.
+  app.addHook('onResponse', async (request, reply) => discardUnreadBody(request.raw, {
+    limitBytes: maxUploadBytes + 1024 * 1024, ...bodyPace,
+    onTooSlow: (bytesDropped) => deps.logger?.info({ status: reply.statusCode, reasonCode: 'BODY_TOO_SLOW', method: request.method, url: loggedUrl(request), ...requestLogFields(request), bytesDropped },
+      'the rest of a body answered before it was read came slower than the floor; closed the connection'),
+  }));
   app.setNotFoundHandler(unrouted);
   // Response schemas document the API; answers are written whole, never filtered down to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -471,7 +485,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await api.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
         conditionalReads(api, 'private, no-cache');
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, uploadUrl: (id) => `${publicBase}/v1/uploads/${id}`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, streamedUploads, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, uploadUrl: (id) => `${publicBase}/v1/uploads/${id}`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { requestReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         // The request store too: a version still uploading, or whose upload failed, answers its owner so (not-held.ts).

@@ -146,3 +146,14 @@ describe('uploads by reference one source registry may have under way, every own
     }
   });
 });
+
+describe('archive uploads streaming through one gateway, per owner and in all (found by a review: one caller held 150 and took 775 MiB)', () => {
+  it('default to 4 per owner and 32 in all, and are refused at start, named, when no whole number from 1 to 64 (per owner) or 1 to 1024 (in all)', () => {
+    const config = readConfig(gatewayEnv, {});
+    expect([config.ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER, config.ORBIT_MAX_STREAMED_UPLOADS]).toEqual([8, 32]);
+    expect(readConfig(gatewayEnv, { ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER: '64', ORBIT_MAX_STREAMED_UPLOADS: '1024' })).toMatchObject({ ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER: 64, ORBIT_MAX_STREAMED_UPLOADS: 1024 });
+    for (const [variable, given] of [['ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER', '0'], ['ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER', '65'], ['ORBIT_MAX_STREAMED_UPLOADS', '0'], ['ORBIT_MAX_STREAMED_UPLOADS', '1025'], ['ORBIT_MAX_STREAMED_UPLOADS', 'many']] as const) {
+      expect(configProblemsOf(() => readConfig(gatewayEnv, { [variable]: given })), `${variable}=${given}`).toEqual([expect.stringMatching(new RegExp(`^${variable}`))]);
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
 import { DEFAULT_ROLES_CLAIMS, DEFAULT_USERNAME_CLAIMS } from './auth.js';
 import { corsOriginsEnv } from './cors.js';
 import { S3_MAX_PART_BYTES, S3_MIN_PART_BYTES } from './part-plan.js';
+import { DEFAULT_STREAMED_UPLOAD_LIMITS } from './streamed-uploads.js';
 
 // The gateway answers /healthz, /readyz and /metrics on PORT and HOST, beside its API: it reads no HEALTH_* variable.
 const { HEALTH_HOST: _healthHost, HEALTH_PORT: _healthPort, ...gatewayRuntimeEnv } = runtimeEnv;
@@ -50,6 +51,18 @@ export const gatewayEnv = {
    * other users' uploads 24-47 s: keep it below that, so one slow registry leaves the other uploads room. @default 6
    */
   ORBIT_MAX_PENDING_REFERENCE_UPLOADS_PER_REGISTRY: env.int(6, 1, 64),
+  /**
+   * Archive uploads (forms at POST /v1/uploads) one owner may have streaming through this gateway at once; one more is
+   * answered 429 ORBIT_ERR_STREAMED_UPLOADS_PENDING with Retry-After, nothing read. Each holds up to ~20 MiB of S3 parts
+   * while it streams, and the body-pace floor lets a slow client hold it: one caller held 150 and took the gateway from
+   * 105 to 880 MiB of RSS. Presigned uploads are not counted. @default 8
+   */
+  ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER: env.int(DEFAULT_STREAMED_UPLOAD_LIMITS.perOwner, 1, 64),
+  /**
+   * The same, every owner's together; one more is answered 429 ORBIT_ERR_GATEWAY_UPLOADS_FULL with Retry-After. 32 at
+   * ~20 MiB each at worst fit a replica of 1 GiB beside its ~100 MiB at rest: raise it with the replica's memory. @default 32
+   */
+  ORBIT_MAX_STREAMED_UPLOADS: env.int(DEFAULT_STREAMED_UPLOAD_LIMITS.total, 1, 1024),
   /** Hours an Idempotency-Key names the upload it was first sent with; after that it is free again (Stripe keeps them 24 h). @default 24 */
   ORBIT_IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, 1, 24 * 366),
   /**

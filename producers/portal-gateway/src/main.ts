@@ -143,6 +143,8 @@ runMain(async () => {
     interfaceAddresses: interfaceAddressesOfThisHost(),
     idleTimeoutMs: config.ORBIT_IDLE_TIMEOUT_SECONDS * 1000,
     minBodyBytesPerSecond: config.ORBIT_MIN_UPLOAD_BYTES_PER_SECOND,
+    maxStreamedUploadsPerOwner: config.ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER,
+    maxStreamedUploads: config.ORBIT_MAX_STREAMED_UPLOADS,
     projectionLost: () => projection.lost(),
     transfers: {
       claims: transferClaims,

@@ -3,6 +3,7 @@ import type { Actor, Logger, RegistryAllowlist, ResolveHost } from '@orbit/lib';
 import type { UploadBodyDigest } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import type { CommandPublisher, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
+import type { StreamedUploads } from '../streamed-uploads.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
@@ -20,6 +21,8 @@ export interface UploadRouteDeps {
   /** The presigned upload itself (what a presign's 201 Location names, and DELETE gives up): absolute, as completeUrl. */
   readonly uploadUrl: (uploadId: string) => string;
   readonly maxUploadBytes: number;
+  /** The archive uploads streaming through this gateway, by owner and in all: a form past their limits is answered 429. */
+  readonly streamedUploads: StreamedUploads;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
   readonly allowedRegistries?: RegistryAllowlist | undefined;
   /** `registry/path` prefixes Orbit pushes to; a reference into them is refused. */

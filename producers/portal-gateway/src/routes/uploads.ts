@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from '../auth.js';
 import { badRequest, RequestRefusedError } from '../errors.js';
 import { ARCHIVE_CHECKSUM_HEADER_SCHEMAS, BODY_DIGEST_HEADER_SCHEMAS, CHECKSUM_HEADER_SCHEMA, errors, UPLOAD_ACCEPTED } from '../openapi.js';
 import { archivePinHeader, CHECKSUM_HEADER, checksumWithoutArchive, pinsOf, type Pins } from '../upload-checksum.js';
@@ -51,6 +52,20 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       const pinnedHeader = request.isMultipart() ? undefined : archivePinHeader(request.headers);
       if (pinnedHeader !== undefined) throw checksumWithoutArchive(pinnedHeader);
       const pins: Pins = request.isMultipart() ? pinsOf(request.headers) : { archive: null, body: [] };
+      // A form's body streams through this gateway (a JSON one was read whole, within the 1 MiB body limit): counted
+      // before a byte of it is read, until it ends in any way, else 429 with nothing read (streamed-uploads.ts). Given back
+      // when the handler ends (its staging then has ended too), or when the connection closes, should that come first.
+      const release = request.isMultipart() ? deps.streamedUploads.take(caller.actor.username) : undefined;
+      if (release) reply.raw.once('close', release);
+      try {
+        return await answerUpload(request, reply, caller, pins);
+      } finally {
+        release?.();
+      }
+    });
+
+    /** POST /v1/uploads once its caller is known (and a form's slot taken). */
+    async function answerUpload(request: FastifyRequest, reply: FastifyReply, caller: Caller, pins: Pins): Promise<FastifyReply> {
       const claimed = keyOf(request);
       const earlier = await earlierOf(claimed, caller.actor.username);
       if (earlier && claimed) {
@@ -70,7 +85,7 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       }
       if (typeof request.body !== 'object' || request.body === null) throw badRequest('send multipart/form-data with metadata and image, or JSON {metadata, reference}');
       return send(reply, await fromReference(request, caller, claimed));
-    });
+    }
 
     app.post('/v1/uploads/references', {
       config: METADATA_PORT_CHECKED,
