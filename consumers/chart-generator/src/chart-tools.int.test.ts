@@ -12,6 +12,8 @@ import {
   packageChart, packageFileNameOf, renderChart, renderManifests, repinnedImage, type ChartInput, type K8sObject,
 } from './index.js';
 import { chartPullingFrom } from './repackage-chart.js';
+import { deploymentOf } from './chart/manifests-workload.js';
+import { buildValues } from './chart/values.js';
 import { SCENARIOS } from './testing/inputs.js';
 
 /**
@@ -224,6 +226,12 @@ describe('values a user sets at helm install', () => {
       'probes.liveness.successThreshold=2', 'probes.startup.successThreshold=3', 'securityContext.seccompProfile.type=Localhost',
       'podAntiAffinity.topologyKey=Bad Key!', 'tolerations[0].key=a,tolerations[0].operator=Exists,tolerations[0].value=x',
       'tolerations[0].key=a,tolerations[0].operator=Exists,tolerations[0].effect=NoSchedule,tolerations[0].tolerationSeconds=30', 'image.tag=bad tag',
+      // The pods run image.digest: another tag changed nothing but the orbit/image-tag label (found by a review: Argo CD Image Updater's override).
+      'image.tag=1.4.2_rc-1', 'workingDir=app',
+      'writablePathOverrides[0].path=/var/lib/billing,writablePathOverrides[0].unmounted=true,writablePathOverrides[0].claimName=x',
+      'writablePathOverrides[0].path=/var/lib/billing', 'writablePathOverrides[0].path=/var/lib/billing,writablePathOverrides[0].claimName=Bad',
+      'priorityClassName=High Priority', 'runtimeClassName=Bad_Name', 'podLabels.environment=x', 'podLabels.orbit/image-tag=x', 'service.annotations.bad key=x',
+      'lifecycle.preStop.sleep.seconds=5,lifecycle.preStop.exec.command={/bin/drain}', 'lifecycle.preStop.sleep.seconds=-1', 'lifecycle.onExit.sleep.seconds=1', 'affinity.bogus.a=b',
       // Root only with allowRoot, and then consistently (the kubelet refuses UID 0 where runAsNonRoot is true).
       'podSecurityContext.runAsNonRoot=false', 'podSecurityContext.runAsUser=0', 'securityContext.capabilities.add={NET_BIND_SERVICE}',
       'allowRoot=true,podSecurityContext.runAsUser=0,podSecurityContext.runAsNonRoot=false', 'allowRoot=true,tests.securityContext.runAsNonRoot=false',
@@ -233,6 +241,12 @@ describe('values a user sets at helm install', () => {
       await expect(run('helm', ['template', 'rel', chartDir, '--set', bad]), bad).rejects.toThrow(/values don't meet the specifications of the schema/);
     }
     await expect(run('helm', ['template', 'rel', chartDir, '--set', 'autoscaling.minReplicas=5,autoscaling.maxReplicas=2'])).rejects.toThrow(/autoscaling\.minReplicas \(5\) must not exceed autoscaling\.maxReplicas \(2\)/);
+    // Each refusal says what to change: allowRoot for root, the chart's own tag for image.tag, a path of writablePaths for an override.
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'podSecurityContext.runAsUser=0,podSecurityContext.runAsNonRoot=false,securityContext.runAsNonRoot=false'])).rejects.toThrow(/- allowRoot: allowRoot does not match: true/);
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'image.tag=1.10.0'])).rejects.toThrow(/- image\.tag: image\.tag does not match: "v1-0-00"/);
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'writablePathOverrides[0].path=/var/lib/other,writablePathOverrides[0].unmounted=true']))
+      .rejects.toThrow(/writablePathOverrides\[0\]: path "\/var\/lib\/other" is not one of writablePaths/);
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'podLabels.team=x'])).rejects.toThrow(/podLabels: "team" is a commonLabels key already/);
     const taken = [
       'nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=', 'serviceAccount.name=ci.bot', 'commonLabels.example\\.com/team=a_b',
       'nodeSelector.node\\.kubernetes\\.io/instance-type=m5\\.large', 'podAnnotations.example\\.com/note=any text: yes', 'env.\\.hidden=visible',
@@ -241,7 +255,15 @@ describe('values a user sets at helm install', () => {
       'autoscaling.minReplicas=1', 'autoscaling.enabled=false,replicaCount=1', 'podDisruptionBudget.maxUnavailable=2', 'global.region=eu',
       'securityContext.seccompProfile.type=Localhost,securityContext.seccompProfile.localhostProfile=profiles/app.json', 'podAntiAffinity.topologyKey=topology.kubernetes.io/zone',
       'tolerations[0].operator=Exists', 'tolerations[0].key=node.kubernetes.io/unreachable,tolerations[0].operator=Exists,tolerations[0].effect=NoExecute,tolerations[0].tolerationSeconds=30',
-      'probes.readiness.successThreshold=2', 'image.tag=1.4.2_rc-1', 'extraPorts[0].name=h3,extraPorts[0].containerPort=8080,extraPorts[0].protocol=UDP',
+      'probes.readiness.successThreshold=2', 'image.tag=v1-0-00', 'extraPorts[0].name=h3,extraPorts[0].containerPort=8080,extraPorts[0].protocol=UDP',
+      // Group 0 is no root: the restricted Pod Security Standard bounds the UID only (found by a review: refused without allowRoot).
+      'podSecurityContext.runAsGroup=0,podSecurityContext.fsGroup=0',
+      'writablePathOverrides[0].path=/var/lib/billing,writablePathOverrides[0].unmounted=true',
+      'writablePathOverrides[0].path=/var/lib/billing,writablePathOverrides[0].claimName=billing-data',
+      // Everyday platform settings Argo CD users cannot post-render in (found by a review: the closed schema refused each).
+      'priorityClassName=high', 'runtimeClassName=gvisor', 'podLabels.example\\.com/cost-centre=c42', 'service.annotations.external-dns\\.alpha\\.kubernetes\\.io/hostname=billing.example.com',
+      'lifecycle.preStop.sleep.seconds=5', 'lifecycle.preStop.exec.command={/bin/drain}', 'lifecycle.preStop.httpGet.path=/drain,lifecycle.preStop.httpGet.port=app',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool,affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=In,affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values={apps}',
       'allowRoot=true,podSecurityContext.runAsUser=0,podSecurityContext.runAsGroup=0,podSecurityContext.fsGroup=0,podSecurityContext.runAsNonRoot=false,securityContext.runAsNonRoot=false,securityContext.readOnlyRootFilesystem=false,securityContext.capabilities.add={CHOWN,SETUID,SETGID,NET_BIND_SERVICE}',
       'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=ingress-nginx,networkPolicy.ingressFrom[1].ipBlock.cidr=10.0.0.0/8,networkPolicy.ingressFrom[1].ipBlock.except={10.1.0.0/16}',
     ];
@@ -252,6 +274,32 @@ describe('values a user sets at helm install', () => {
     // A sysctl's value is a string: --set would make `0` a number, which the schema refuses.
     const sysctl = await run('helm', ['template', 'rel', chartDir, '--set-string', 'podSecurityContext.sysctls[0].name=net.ipv4.ip_unprivileged_port_start,podSecurityContext.sysctls[0].value=0']);
     expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', sysctl)).toEqual({ checked: parseStream(sysctl).length, problems: [] });
+  });
+
+  it('renders the settings a platform adds (PVC or unmounted VOLUME paths, pod labels, priority and runtime class, preStop, affinity, Service annotations) as the manifests path does, and kube-apiserver takes them', async () => {
+    const input = SCENARIOS['webRootManyPorts'] as ChartInput;
+    const chartName = chartNameOf(input.metadata.imageName, input.imageUID);
+    const chartDir = join(workDir, 'platform', chartName);
+    await writeTree(chartDir, renderChart(input));
+    const overrides = {
+      writablePathOverrides: [{ path: '/var/cache/nginx', unmounted: true as const }, { path: '/var/run', claimName: 'web-run' }],
+      podLabels: { 'example.com/cost-centre': 'c42' }, priorityClassName: 'high', runtimeClassName: 'gvisor',
+      lifecycle: { preStop: { sleep: { seconds: 5 } } },
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['apps'] }] }] } } },
+      service: { ...buildValues(input).service, annotations: { 'external-dns.alpha.kubernetes.io/hostname': 'web.example.com' } },
+    };
+    const valuesFile = join(workDir, 'platform', 'values.json');
+    await writeFile(valuesFile, JSON.stringify(overrides));
+    const stream = await run('helm', ['template', 'rel', chartDir, '-f', valuesFile, '--skip-tests']);
+    expect(await apiServerVerdict(tools['k8s-validate'] ?? 'k8s-validate', stream)).toEqual({ checked: parseStream(stream).length, problems: [] });
+    const rendered = parseStream(stream);
+    const values = { ...buildValues(input), ...overrides };
+    const ctx = { values, releaseName: 'rel', chartName, chartVersion: chartVersionOf(input.metadata.imageVersion), appVersion: input.metadata.imageVersion };
+    expect(rendered.find((object) => object.kind === 'Deployment')).toEqual(deploymentOf(ctx));
+    expect(rendered.find((object) => object.kind === 'Service')?.metadata.annotations).toEqual({ 'external-dns.alpha.kubernetes.io/hostname': 'web.example.com' });
+    const pod = (deploymentOf(ctx).spec as { template: { spec: { volumes: unknown[]; affinity: unknown } } }).template.spec;
+    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: {} }, { name: 'writable-1', persistentVolumeClaim: { claimName: 'web-run' } }]);
+    expect(pod.affinity).toEqual(overrides.affinity);
   });
 
   it('refuses two ports alike, which the schema cannot compare, naming them (found by a review: the API server refused the Deployment or the Service)', async () => {
@@ -329,6 +377,41 @@ describe('values a user sets at helm install', () => {
     expect(await budgetOf('autoscaling.enabled=false,replicaCount=1')).toEqual({ maxUnavailable: 1 });
     expect(await budgetOf('podDisruptionBudget.maxUnavailable=2')).toEqual({ maxUnavailable: 2 });
     expect(await budgetOf('autoscaling.minReplicas=4,podDisruptionBudget.minAvailable=3')).toEqual({ minAvailable: 3 });
+  });
+});
+
+/** NOTES.txt as helm renders it: helm template cannot show NOTES, so the chart gets a copy of it commented out as a template of its own. */
+async function notesOf(input: ChartInput, dir: string, ...set: string[]): Promise<string> {
+  const chartDir = join(workDir, dir, chartNameOf(input.metadata.imageName, input.imageUID));
+  const files = renderChart(input);
+  files.set('templates/zz-notes.yaml', `#\n${files.get('templates/NOTES.txt')!.split('\n').map((line) => `# ${line}`).join('\n')}\n`);
+  await writeTree(chartDir, files);
+  const out = await run('helm', ['template', 'rel', chartDir, '--namespace', 'team-a', '--show-only', 'templates/zz-notes.yaml', ...set.flatMap((value) => ['--set', value])]);
+  return out.split('\n').filter((line) => line.startsWith('#')).map((line) => line.replace(/^# ?/, '')).join('\n');
+}
+
+describe('NOTES.txt', () => {
+  it('offers port-forward and helm test only for a TCP app port, which both carry (found by a review: a UDP-only chart was told to use both)', async () => {
+    const tcp = await notesOf(SCENARIOS['realistic'] as ChartInput, 'notes-tcp');
+    expect(tcp).toContain('port-forward service/rel-billing-api 8080');
+    expect(tcp).toContain('helm test rel --namespace team-a');
+    const udp = await notesOf(SCENARIOS['yamlBooleanName'] as ChartInput, 'notes-udp');
+    expect(udp).toContain('answers at rel-yes.team-a.svc:53 (UDP)');
+    expect(udp).not.toContain('port-forward');
+    expect(udp).not.toContain('helm test');
+    expect(await notesOf(SCENARIOS['realistic'] as ChartInput, 'notes-untested', 'tests.enabled=false')).not.toContain('helm test');
+  });
+
+  it('warns of an image with neither ENTRYPOINT nor CMD until command or args are set (found by a review: charted silently, and no runtime starts it)', async () => {
+    const bare = SCENARIOS['yamlBooleanName'] as ChartInput;
+    expect(await notesOf(bare, 'notes-bare')).toMatch(/neither ENTRYPOINT nor CMD, so no container runtime can start it/);
+    expect(await notesOf(bare, 'notes-bare-set', 'command={/serve}')).not.toContain('ENTRYPOINT');
+    expect(await notesOf(SCENARIOS['realistic'] as ChartInput, 'notes-command')).not.toContain('ENTRYPOINT');
+  });
+
+  it('says an emptyDir hides what the image ships at a writable path, and how to keep it (found by a review: sonarqube-style extensions vanished)', async () => {
+    expect(await notesOf(SCENARIOS['realistic'] as ChartInput, 'notes-volume')).toMatch(/hides whatever the image ships at that path\.\n.*writablePathOverrides/);
+    expect(await notesOf(SCENARIOS['yamlBooleanName'] as ChartInput, 'notes-novolume')).not.toContain('writablePathOverrides');
   });
 });
 

@@ -62,20 +62,26 @@ describe('extraPortsOf', () => {
 });
 
 describe('runAsOf', () => {
+  const F = FALLBACK_UID;
   it.each([
-    ['1000', { uid: 1000, gid: 1000 }],
-    ['1000:1000', { uid: 1000, gid: 1000 }],
-    ['1000:2000', { uid: 1000, gid: 2000 }],
-    ['1000:staff', { uid: 1000, gid: 1000 }],
-    ['1000:0', { uid: 1000, gid: 1000 }],
-    ['root', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['0', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['0:0', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['nobody', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['nobody:nogroup', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    [null, { uid: FALLBACK_UID, gid: FALLBACK_UID }],
-    ['99999999999', { uid: FALLBACK_UID, gid: FALLBACK_UID }],
+    // No group: none set, so the runtime takes the UID's /etc/passwd group or 0, as Docker does; fsGroup the UID.
+    ['1000', { uid: 1000, gid: null, fsGroup: 1000 }],
+    ['1000:1000', { uid: 1000, gid: 1000, fsGroup: 1000 }],
+    ['1000:2000', { uid: 1000, gid: 2000, fsGroup: 2000 }],
+    // A group name only the image's /etc/group resolves: left to the runtime too.
+    ['1000:staff', { uid: 1000, gid: null, fsGroup: 1000 }],
+    // OpenShift, UBI and Bitnami images: root-group files read through gid 0 (found by a review: 1001:0 ran as gid 1001 and could not read them).
+    ['1001:0', { uid: 1001, gid: 0, fsGroup: 0 }],
+    ['root', { uid: F, gid: null, fsGroup: F }],
+    ['0', { uid: F, gid: null, fsGroup: F }],
+    ['0:0', { uid: F, gid: 0, fsGroup: 0 }],
+    ['nobody', { uid: F, gid: null, fsGroup: F }],
+    ['nobody:nogroup', { uid: F, gid: null, fsGroup: F }],
+    ['app:1000', { uid: F, gid: 1000, fsGroup: 1000 }],
+    ['', { uid: F, gid: null, fsGroup: F }],
+    [null, { uid: F, gid: null, fsGroup: F }],
+    ['99999999999', { uid: F, gid: null, fsGroup: F }],
+    ['1000:99999999999', { uid: 1000, gid: null, fsGroup: 1000 }],
   ])('USER %j -> %j', (user, expected) => {
     expect(runAsOf(user)).toEqual(expected);
   });
@@ -125,6 +131,9 @@ describe('workingDirOf', () => {
     expect(workingDirOf(metadataOf({ workingDir: 'sub/../data' }), imageOf({ workingDir: '/app' }))).toBe('/app/data');
     expect(workingDirOf(metadataOf({ workingDir: '../..' }), imageOf())).toBe('/');
     expect(workingDirOf(metadataOf({ workingDir: null }), imageOf({ workingDir: '/app' }))).toBe('');
+    // A hand-built config's relative WorkingDir, which runc refuses: resolved against / (found by a review: charted as is).
+    expect(workingDirOf(metadataOf({ workingDir: null }), imageOf({ workingDir: 'app' }))).toBe('/app');
+    expect(workingDirOf(metadataOf({ workingDir: 'sub' }), imageOf({ workingDir: 'app' }))).toBe('/app/sub');
     expect(workingDirOf(metadataOf({ workingDir: '  ' }), imageOf())).toBe('');
   });
 
@@ -154,6 +163,7 @@ describe('writablePathsOf', () => {
 
   it('is empty without volumes', () => {
     expect(writablePathsOf(metadataOf(), imageOf())).toEqual([]);
+    expect(writablePathsOf(metadataOf(), imageOf({ workingDir: 'app', volumes: ['data'] }))).toEqual(['/app/data']);
   });
 
   it('cleans an image VOLUME as Docker does, and resolves a relative one under the WORKDIR', () => {

@@ -94,18 +94,31 @@ export function extraPortsOf(image: ImageSummary, app: AppPort | null): NamedPor
     .map(({ port, protocol }) => ({ name: `${protocol.toLowerCase()}-${port}`, containerPort: port, protocol }));
 }
 
-export interface RunAs { readonly uid: number; readonly gid: number }
+/**
+ * uid runs the app; gid is the group USER names, null when it names none;
+ * fsGroup owns mounted volumes (a PVC, which unlike an emptyDir is not
+ * world-writable) and is given to the process as a supplementary group.
+ */
+export interface RunAs { readonly uid: number; readonly gid: number | null; readonly fsGroup: number }
+
+const isId = (text: string): boolean => /^\d{1,10}$/.test(text) && Number(text) <= 2_147_483_647;
 
 /**
  * The pod must run as non-root, so root (0, "root") and user names both become
- * FALLBACK_UID. A numeric "uid:gid" keeps its group unless that group is root.
+ * FALLBACK_UID. The group is kept as a runtime keeps it: a numeric group, 0
+ * included, is the runAsGroup (OpenShift, UBI and Bitnami images run as
+ * `1001:0` with root-group files they read through gid 0; the restricted Pod
+ * Security Standard bounds only the UID). No group, or a group name the
+ * image's /etc/group would resolve, sets none: the runtime then takes the
+ * UID's primary group from the image's /etc/passwd, or 0 (what Docker and
+ * containerd do, and what an unknown FALLBACK_UID gets: OpenShift's arbitrary
+ * UID in group 0). fsGroup is that group when numeric, else the UID.
  */
 export function runAsOf(user: string | null): RunAs {
   const [userPart = '', groupPart] = (user ?? '').trim().split(':', 2);
-  const uid = /^\d{1,10}$/.test(userPart) ? Number(userPart) : 0;
-  const safeUid = uid > 0 && uid <= 2_147_483_647 ? uid : FALLBACK_UID;
-  const gid = groupPart !== undefined && /^\d{1,10}$/.test(groupPart) ? Number(groupPart) : safeUid;
-  return { uid: safeUid, gid: gid > 0 && gid <= 2_147_483_647 ? gid : safeUid };
+  const uid = isId(userPart) && Number(userPart) > 0 ? Number(userPart) : FALLBACK_UID;
+  const gid = groupPart !== undefined && isId(groupPart) ? Number(groupPart) : null;
+  return { uid, gid, fsGroup: gid ?? uid };
 }
 
 /** ConfigMap keys allow only these, and not `.`, `..` or a leading `..`; anything else makes the API server reject the whole ConfigMap. */
@@ -137,15 +150,19 @@ export function envOf(metadata: ImageMetadata, image: ImageSummary): Record<stri
 export const TMP_PATH = '/tmp';
 
 /**
- * metadata.workingDir as an absolute path ('' keeps the image's): runc
- * refuses a relative cwd, so a relative one resolves against the image's
- * WORKDIR the way a Dockerfile WORKDIR would.
+ * The working directory the container must be given, absolute, or '' to keep
+ * the image's: runc refuses a relative cwd. metadata.workingDir resolves
+ * against the image's WORKDIR the way a Dockerfile WORKDIR would; an image
+ * whose own WorkingDir is relative (a hand-built config: `"app"`) gets it
+ * resolved against `/`, as Docker's builder resolves a first `WORKDIR app`,
+ * where the image's own would stop every start.
  */
 export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): string {
   const dir = asciiTrimmed(metadata.workingDir ?? '');
-  if (dir === '') return '';
-  const base = image.config.workingDir !== null && posix.isAbsolute(image.config.workingDir) ? image.config.workingDir : '/';
-  return posix.resolve(base, dir);
+  const own = image.config.workingDir ?? '';
+  const base = posix.resolve('/', own);
+  if (dir !== '') return posix.resolve(base, dir);
+  return own === '' || posix.isAbsolute(own) ? '' : base;
 }
 
 /**
@@ -161,6 +178,7 @@ export function workingDirOf(metadata: ImageMetadata, image: ImageSummary): stri
  */
 export function writablePathsOf(metadata: ImageMetadata, image: ImageSummary): string[] {
   const base = workingDirOf(metadata, image) || image.config.workingDir || '/';
+  // base is absolute: workingDirOf resolves a relative image WORKDIR, so a relative VOLUME lands under it.
   const paths = new Set<string>();
   const add = (path: string, field: string): void => {
     if (path === '') return;

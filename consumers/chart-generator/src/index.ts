@@ -3,7 +3,7 @@ export { renderChart, chartMetadataOf, TEMPLATE_FILES } from './chart/render.js'
 export { renderManifests, type K8sObject, type RenderOptions } from './chart/manifests.js';
 export { buildValues, type ChartValues, TEST_IMAGE } from './chart/values.js';
 export type { ChartInput } from './chart/input.js';
-export { VALUES_SCHEMA } from './chart/values-schema.js';
+export { VALUES_SCHEMA, valuesSchemaOf } from './chart/values-schema.js';
 export { kustomizeBase, kustomizeOverlay, overlaidManifests, overlayDirOf, repinnedImage, KUSTOMIZE_BASE_DIR, OVERLAY_SETTINGS, type ImageRename } from './kustomize.js';
 export { packageChart, packageFileNameOf, PACKAGE_MTIME } from './package-chart.js';
 export { chartNameOf, helmChartNameOf, chartVersionOf, MAX_CHART_NAME } from './naming.js';

@@ -188,6 +188,20 @@ describe('validateUpload', () => {
     expect(await validateUpload({ ...pinnedElse, sha256: createHash('sha256').update(bulky).digest('hex') }, d)).toMatchObject({ kind: 'rejected', reasonCode: 'TOO_LARGE' });
   });
 
+  it('notes an image no runtime can start (neither Entrypoint nor Cmd) unless the upload gives an override, and validates it all the same (found by a review: charted silently)', async () => {
+    const bare = await archiveOf(ociEntries(await buildImage({ layers: [{ files: { app: 'x' } }], runConfig: { Cmd: null } })));
+    const sha256 = createHash('sha256').update(bare).digest('hex');
+    const { deps: d } = deps({}, bare);
+    const noted = await validateUpload({ ...event, sha256, sizeBytes: bare.length }, d);
+    expect(noted.kind).toBe('validated');
+    expect(noted.kind === 'validated' ? noted.image.validationNotes : null).toEqual([expect.stringContaining('neither Entrypoint nor Cmd')]);
+    const overridden = await validateUpload({ ...event, sha256, sizeBytes: bare.length, metadata: { ...event.metadata, commandOverride: '/app/run' } }, d);
+    expect(overridden.kind === 'validated' ? overridden.image.validationNotes ?? [] : ['not validated']).toEqual([]);
+    // An image with a Cmd, as most are, is not noted.
+    const good = await validateUpload(event, deps().deps);
+    expect(good.kind === 'validated' ? good.image.validationNotes ?? [] : ['not validated']).toEqual([]);
+  });
+
   it('treats an unstaged upload as a wiring error', async () => {
     const { deps: d } = deps();
     await expect(validateUpload({ ...event, staging: null, source: 'REFERENCE' }, d)).rejects.toBeInstanceOf(UploadNotStagedError);

@@ -1,5 +1,6 @@
 import { chartVersionOf, offSurrogatePair, checkMetadata, isStagedBy, jsonBytes, metadataRuntimeProblems, MAX_IMAGE_FACTS_BYTES, metadataSizeProblem, OrbitError } from '@orbit/lib';
 import type { ImageMetadata, ImageSummary, ObjectRef, UploadRequested } from '@orbit/schemas';
+import { noCommandNote } from './archive/image-config.js';
 import { REJECTION_CODES } from './archive/rejections.js';
 import { pullIntoStaging, type PullIntoStagingDeps } from './pull-into-staging.js';
 import { checkStagedArchive, type StagedArchiveDeps } from './staged-archive.js';
@@ -151,8 +152,12 @@ export async function validateUpload(event: UploadRequested, deps: ValidateUploa
   const outcome = checked.image;
   const factsTooBig = imageFactsProblem(outcome.summary);
   if (factsTooBig !== null) return rejected('TOO_LARGE', factsTooBig);
+  // Here, not in the archive reader: whether an override gives the command the image lacks is the metadata's to say.
+  const noCommand = noCommandNote(outcome.summary.config, metadata);
+  const notes = noCommand === null ? outcome.notes : [...outcome.notes, noCommand];
+  const image = noCommand === null ? outcome.summary : { ...outcome.summary, validationNotes: [...(outcome.summary.validationNotes ?? []), noCommand] };
   return {
     kind: 'validated', requestId: event.requestId, metadata, staging, sizeBytes: outcome.sizeBytes, sha256: outcome.sha256,
-    image: outcome.summary, chartVersion: rules.chartVersion, notes: outcome.notes,
+    image, chartVersion: rules.chartVersion, notes,
   };
 }

@@ -5,8 +5,14 @@ import type { K8sObject } from './manifests.js';
 export function deploymentOf(ctx: HelmContext): K8sObject {
   const v = ctx.values;
   const podAnnotations = { ...v.commonAnnotations, ...v.podAnnotations, 'checksum/env': sha256Hex(goJson(v.env)), 'orbit/image-uid': v.imageUID };
-  const podLabels = { ...labels(ctx), ...(isEmpty(v.image.tag) ? {} : { 'orbit/image-tag': v.image.tag }) };
-  const writable = v.writablePaths.map((path, index) => ({ name: `writable-${index}`, path }));
+  const podLabels = { ...labels(ctx), ...(isEmpty(v.image.tag) ? {} : { 'orbit/image-tag': v.image.tag }), ...v.podLabels };
+  // As the template: an override leaves a path unmounted or puts a PVC there; the names keep their writablePaths index.
+  const writable = v.writablePaths.flatMap((path, index) => {
+    const override = v.writablePathOverrides.find((entry) => entry.path === path);
+    if (override !== undefined && 'unmounted' in override) return [];
+    const source = override !== undefined && 'claimName' in override ? { persistentVolumeClaim: { claimName: override.claimName } } : { emptyDir: {} };
+    return [{ name: `writable-${index}`, path, source }];
+  });
 
   const container: Record<string, unknown> = {
     name: 'app',
@@ -22,6 +28,7 @@ export function deploymentOf(ctx: HelmContext): K8sObject {
     ...(v.probes.enabled && !isEmpty(v.probes.startup) ? { startupProbe: v.probes.startup } : {}),
     ...(v.probes.enabled && !isEmpty(v.probes.liveness) ? { livenessProbe: v.probes.liveness } : {}),
     ...(v.probes.enabled && !isEmpty(v.probes.readiness) ? { readinessProbe: v.probes.readiness } : {}),
+    ...(isEmpty(v.lifecycle) ? {} : { lifecycle: v.lifecycle }),
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...writable.map(({ name, path }) => ({ name, mountPath: path }))],
   };
 
@@ -31,9 +38,11 @@ export function deploymentOf(ctx: HelmContext): K8sObject {
     ...(isEmpty(v.imagePullSecrets) ? {} : { imagePullSecrets: v.imagePullSecrets }),
     securityContext: v.podSecurityContext,
     terminationGracePeriodSeconds: v.terminationGracePeriodSeconds,
+    ...(isEmpty(v.priorityClassName) ? {} : { priorityClassName: v.priorityClassName }),
+    ...(isEmpty(v.runtimeClassName) ? {} : { runtimeClassName: v.runtimeClassName }),
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }, ...writable.map(({ name }) => ({ name, emptyDir: {} }))],
-    ...(v.podAntiAffinity.enabled ? {
+    volumes: [{ name: 'tmp', emptyDir: {} }, ...writable.map(({ name, source }) => ({ name, ...source }))],
+    ...(!isEmpty(v.affinity) ? { affinity: v.affinity } : v.podAntiAffinity.enabled ? {
       affinity: {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [{

@@ -3,6 +3,7 @@ import { FALLBACK_UID } from '../image-facts.js';
 import { SCENARIOS, DIGEST, inputOf } from '../testing/inputs.js';
 import { goJson, sha256Hex } from './helm-context.js';
 import { renderManifests, type K8sObject } from './manifests.js';
+import { deploymentOf } from './manifests-workload.js';
 import { buildValues } from './values.js';
 
 type Json = Record<string, unknown>;
@@ -39,7 +40,7 @@ describe('renderManifests', () => {
   });
 
   it('runs restricted: non-root, no escalation, no capabilities, RuntimeDefault seccomp, read-only root', () => {
-    expect(podSpec(realistic).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(podSpec(realistic).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container(realistic).securityContext).toEqual({
       allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, runAsNonRoot: true,
       capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
@@ -151,7 +152,8 @@ describe('renderManifests', () => {
     expect((find(web, 'NetworkPolicy').spec as { ingress: { ports: unknown[] }[] }).ingress[0]!.ports).toEqual([
       { port: 80, protocol: 'TCP' }, { port: 443, protocol: 'TCP' }, { port: 9113, protocol: 'TCP' }, { port: 443, protocol: 'UDP' },
     ]);
-    expect(podSpec(web).securityContext).toMatchObject({ runAsUser: FALLBACK_UID, runAsGroup: FALLBACK_UID });
+    // USER root: no group set, so the runtime gives the unknown UID group 0, as OpenShift runs an arbitrary UID.
+    expect(podSpec(web).securityContext).toEqual({ runAsNonRoot: true, runAsUser: FALLBACK_UID, fsGroup: FALLBACK_UID, seccompProfile: { type: 'RuntimeDefault' } });
     expect(container(web).readinessProbe).toMatchObject({ tcpSocket: { port: 'app' } });
   });
 
@@ -196,6 +198,23 @@ describe('renderManifests', () => {
     expect(find(statsd, 'Service').spec).toMatchObject({ ports: [{ name: 'app', port: 8125, targetPort: 'app', protocol: 'UDP' }] });
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container(statsd)).not.toHaveProperty(probe);
     expect(buildValues(input)).toMatchObject({ containerPort: { protocol: 'UDP' }, probes: { enabled: false, disabledReason: expect.stringMatching(/UDP/) } });
+  });
+
+  it('keeps an OpenShift-style image\'s group 0 and gives a relative WORKDIR, and a VOLUME under it, the absolute path runc needs (found by a review: gid 1001, no workingDir)', () => {
+    const ubi = renderManifests(SCENARIOS.rootGroup!);
+    expect(podSpec(ubi).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 0, fsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(container(ubi).workingDir).toBe('/app');
+    expect(container(ubi).volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }, { name: 'writable-0', mountPath: '/app/data' }]);
+  });
+
+  it('leaves a writable path unmounted, or mounts a PVC there, where writablePathOverrides says, keeping each volume\'s writable-N name', () => {
+    const input = inputOf({ imageName: 'sonar' }, { volumes: ['/opt/app/data', '/opt/app/extensions', '/opt/app/logs'] });
+    const values = { ...buildValues(input), writablePathOverrides: [{ path: '/opt/app/extensions', unmounted: true as const }, { path: '/opt/app/logs', claimName: 'sonar-logs' }] };
+    const spec = at(deploymentOf({ values, releaseName: 'r', chartName: 'sonar', chartVersion: '1.0.0', appVersion: 'v1-0-0' }), 'spec.template.spec') as Json;
+    expect((spec.containers as Json[])[0]!.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' }, { name: 'writable-0', mountPath: '/opt/app/data' }, { name: 'writable-2', mountPath: '/opt/app/logs' },
+    ]);
+    expect(spec.volumes).toEqual([{ name: 'tmp', emptyDir: {} }, { name: 'writable-0', emptyDir: {} }, { name: 'writable-2', persistentVolumeClaim: { claimName: 'sonar-logs' } }]);
   });
 
   it('keeps names within 63 characters (the ConfigMap adds -env: its name may be a 253-character DNS subdomain)', () => {

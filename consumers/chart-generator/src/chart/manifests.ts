@@ -82,7 +82,7 @@ function serviceOf(ctx: HelmContext): K8sObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta(ctx),
+    metadata: { ...meta(ctx), ...(isEmpty(v.service.annotations) ? {} : { annotations: v.service.annotations }) },
     spec: {
       type: v.service.type,
       selector: selectorLabels(ctx),

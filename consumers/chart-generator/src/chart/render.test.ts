@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE_ENV, inputOf, SCENARIOS, TEST_UID } from '../testing/inputs.js';
 import { renderChart, TEMPLATE_FILES } from './render.js';
-import { VALUES_SCHEMA } from './values-schema.js';
+import { VALUES_SCHEMA, valuesSchemaOf } from './values-schema.js';
 import { buildValues } from './values.js';
 
 const EXPECTED_FILES = [
@@ -140,7 +140,6 @@ describe('renderChart', () => {
     ['a label value of 64 characters', { commonLabels: { team: 'a'.repeat(64) } }],
     ['a nameOverride of 64 characters', { nameOverride: 'a'.repeat(64) }],
     ['an anti-affinity weight above 100', { podAntiAffinity: { ...good.podAntiAffinity, weight: 101 } }],
-    ['fsGroup 0 (root owning the volumes)', { podSecurityContext: { ...good.podSecurityContext, fsGroup: 0 } }],
     ['maxReplicas 0', { autoscaling: { ...good.autoscaling, maxReplicas: 0 } }],
     ['the same extra port twice', { extraPorts: [port, port] }],
     // Found by a review against the API server's own validation: each of these passed the schema and was refused at apply.
@@ -165,6 +164,13 @@ describe('renderChart', () => {
     ['an ingressFrom peer of nothing', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{}] } }],
     ['an ingressFrom ipBlock beside a selector', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] } }],
     ['an ingressFrom CIDR that is none', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/33' } }] } }],
+    ['a priorityClassName that is no DNS name', { priorityClassName: 'High Priority' }],
+    ['a runtimeClassName that is no DNS name', { runtimeClassName: 'Bad_Name' }],
+    ['a pod label the chart sets itself', { podLabels: { 'orbit/image-tag': 'x' } }],
+    ['a preStop hook of two actions', { lifecycle: { preStop: { sleep: { seconds: 5 }, exec: { command: ['/bin/drain'] } } } }],
+    ['a lifecycle hook Kubernetes does not have', { lifecycle: { onExit: { sleep: { seconds: 1 } } } }],
+    ['an affinity kind Kubernetes does not have', { affinity: { zoneAffinity: {} } }],
+    ['a Service annotation key that is no qualified name', { service: { ...good.service, annotations: { 'bad key': 'x' } } }],
     ['an ingressFrom In without values', { networkPolicy: { ...good.networkPolicy, ingressFrom: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In' }] } }] } }],
   ])('refuses %s before anything reaches the cluster', (_, override) => {
     expect(validate({ ...good, commonLabels: {}, extraPorts: [port], ...override })).toBe(false);
@@ -174,9 +180,18 @@ describe('renderChart', () => {
 
   it.each<[string, Record<string, unknown>]>([
     ['root and added capabilities, with allowRoot', root],
+    // The restricted Pod Security Standard bounds the UID only: OpenShift-style images run as 1001:0 (found by a review: refused without allowRoot).
+    ['group 0 and fsGroup 0 without allowRoot', { podSecurityContext: { ...good.podSecurityContext, runAsGroup: 0, fsGroup: 0 } }],
+    ['no runAsGroup (the image keeps its own)', { podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } } }],
     ['a Localhost seccomp profile', { securityContext: { ...good.securityContext, seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/app.json' } } }],
     ['a safe sysctl, which needs no root', { podSecurityContext: { ...good.podSecurityContext, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } }],
     ['a toleration of every taint', { tolerations: [{ operator: 'Exists' }] }],
+    // Found by a review: the closed schema refused each, and Argo CD has no post-renderer to add them after.
+    ['everyday platform settings', {
+      priorityClassName: 'high', runtimeClassName: 'gvisor', podLabels: { 'example.com/cost-centre': 'c42' },
+      lifecycle: { preStop: { sleep: { seconds: 5 } } }, affinity: { nodeAffinity: {} },
+      service: { ...good.service, annotations: { 'external-dns.alpha.kubernetes.io/hostname': 'billing.example.com' } },
+    }],
     ['a NoExecute toleration for 30 seconds', { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }] }],
     ['an extra port of containerPort\'s number for another protocol (HTTP/3 beside HTTPS)', { extraPorts: [{ name: 'udp-8080', containerPort: 8080, protocol: 'UDP' }] }],
     ['ingress from an Ingress controller\'s namespace, a Prometheus\' pods and an address block', {
@@ -192,6 +207,47 @@ describe('renderChart', () => {
     }],
   ])('takes %s', (_, override) => {
     expect(validate({ ...good, ...override }), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('names allowRoot when root is asked for without it (found by a review: helm said only `Must validate "else" as "if" was not valid`)', () => {
+    for (const override of [
+      { podSecurityContext: { ...good.podSecurityContext, runAsUser: 0, runAsNonRoot: false } },
+      { securityContext: { ...good.securityContext, runAsNonRoot: false } },
+      { securityContext: { ...good.securityContext, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } } },
+    ]) {
+      expect(validate({ ...good, ...override })).toBe(false);
+      expect(validate.errors?.map(({ instancePath }) => instancePath)).toContain('/allowRoot');
+    }
+  });
+
+  it('refuses, in a chart\'s own values.schema.json, an image.tag other than its image\'s: the pods run image.digest, and the label claimed the other (found by a review: Argo CD Image Updater\'s image.tag)', () => {
+    const own = JSON.parse(renderChart(SCENARIOS.realistic!).get('values.schema.json')!) as Record<string, unknown>;
+    expect(own).toEqual(JSON.parse(JSON.stringify(valuesSchemaOf('v1-0-00'))));
+    const validateOwn = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true }).compile(own);
+    const values = JSON.parse(JSON.stringify(buildValues(SCENARIOS.realistic!))) as Record<string, Record<string, unknown>>;
+    expect(validateOwn(values), JSON.stringify(validateOwn.errors)).toBe(true);
+    expect(validateOwn({ ...values, image: { ...values.image, tag: '1.10.0' } })).toBe(false);
+    expect(validateOwn.errors?.map(({ instancePath }) => instancePath)).toEqual(['/image/tag']);
+    expect(JSON.stringify(own)).toMatch(/pinned by digest, so to deploy another version install that version's chart/);
+  });
+
+  it('tells in values which images set no command, and asks for an absolute workingDir (runc refuses a relative one)', () => {
+    expect(buildValues(SCENARIOS.realistic!).imageHasCommand).toBe(true);
+    expect(buildValues(SCENARIOS.yamlBooleanName!).imageHasCommand).toBe(false);
+    expect(buildValues(inputOf({}, { cmd: ['serve'] })).imageHasCommand).toBe(true);
+    expect(validate({ ...good, workingDir: 'app' })).toBe(false);
+    expect(validate({ ...good, workingDir: '' })).toBe(true);
+  });
+
+  it.each<[string, unknown[], boolean]>([
+    ['a path left unmounted and one on a PVC', [{ path: '/var/lib/billing', unmounted: true }, { path: '/data', claimName: 'billing-data' }], true],
+    ['both at once', [{ path: '/var/lib/billing', unmounted: true, claimName: 'x' }], false],
+    ['neither', [{ path: '/var/lib/billing' }], false],
+    ['unmounted false', [{ path: '/var/lib/billing', unmounted: false }], false],
+    ['a claim name the API server refuses', [{ path: '/var/lib/billing', claimName: 'Bad Name' }], false],
+    ['a relative path', [{ path: 'data', unmounted: true }], false],
+  ])('writablePathOverrides: %s', (_, overrides, ok) => {
+    expect(validate({ ...good, writablePathOverrides: overrides }), JSON.stringify(validate.errors)).toBe(ok);
   });
 
   it('fails with a coded error on input no chart can express', () => {

@@ -6,7 +6,7 @@ import { DEPLOYMENT_YAML } from './templates/deployment.js';
 import { HELPERS_TPL } from './templates/helpers.js';
 import { CONFIGMAP_YAML, HPA_YAML, NETWORKPOLICY_YAML, PDB_YAML, SERVICE_YAML, SERVICEACCOUNT_YAML } from './templates/resources.js';
 import { NOTES_TXT, TEST_CONNECTION_YAML } from './templates/tests.js';
-import { VALUES_SCHEMA } from './values-schema.js';
+import { valuesSchemaOf } from './values-schema.js';
 import { buildValues } from './values.js';
 
 /** Chart.yaml fields; annotations tie a chart found on its own back to the image it was made for. */
@@ -49,7 +49,7 @@ export function renderChart(input: ChartInput): Map<string, string> {
   const files = new Map<string, string>();
   files.set('Chart.yaml', toYamlText(chartMetadataOf(input)));
   files.set('values.yaml', valuesYamlOf(input));
-  files.set('values.schema.json', `${JSON.stringify(VALUES_SCHEMA, null, 2)}\n`);
+  files.set('values.schema.json', `${JSON.stringify(valuesSchemaOf(buildValues(input).image.tag), null, 2)}\n`);
   for (const [path, text] of TEMPLATE_FILES) files.set(path, text);
   return files;
 }

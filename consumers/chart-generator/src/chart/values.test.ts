@@ -7,6 +7,13 @@ describe('buildValues', () => {
     expect(buildValues(inputOf({}, { user: '1000:2000' })).podSecurityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000 });
   });
 
+  it('keeps the image\'s group as a runtime does: 1001:0 runs in group 0, a USER without a group gets no runAsGroup (found by a review: both ran as gid 1001)', () => {
+    expect(buildValues(inputOf({}, { user: '1001:0' })).podSecurityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 0, fsGroup: 0 });
+    const noGroup = buildValues(inputOf({}, { user: '1001' })).podSecurityContext;
+    expect(noGroup).toMatchObject({ runAsUser: 1001, fsGroup: 1001 });
+    expect(noGroup).not.toHaveProperty('runAsGroup');
+  });
+
   it('runs two pods when autoscaling is turned off, so one pod\'s restart is no outage', () => {
     expect(buildValues(SCENARIOS.realistic!).replicaCount).toBe(2);
   });

@@ -20,14 +20,18 @@ export interface ChartValues {
   commonLabels: Record<string, string>;
   commonAnnotations: Record<string, string>;
   podAnnotations: Record<string, string>;
+  /** Labels on the pods only (a team's, a cost centre's, a mesh's): not a key commonLabels or the chart sets. */
+  podLabels: Record<string, string>;
   serviceAccount: { create: boolean; name: string; annotations: Record<string, string> };
+  /** Whether the image config has an Entrypoint or Cmd: without one, and without command or args, no runtime starts it (NOTES says so). */
+  imageHasCommand: boolean;
   command: string[];
   args: string[];
   workingDir: string;
   env: Record<string, string>;
   containerPort: { enabled: boolean; port: number; protocol: PortProtocol };
   extraPorts: NamedPort[];
-  service: { enabled: boolean; type: 'ClusterIP'; port: number };
+  service: { enabled: boolean; type: 'ClusterIP'; port: number; annotations: Record<string, string> };
   /** Opt-in for images that need root: only then does the schema take runAsNonRoot false, UID 0 or added capabilities. */
   allowRoot: boolean;
   podSecurityContext: PodSecurityContext;
@@ -35,7 +39,15 @@ export interface ChartValues {
   resources: Resources;
   probes: ProbeValues;
   writablePaths: string[];
+  /** Per writablePaths entry: leave it unmounted, or mount a PVC instead of the emptyDir (which hides what the image ships there). */
+  writablePathOverrides: WritablePathOverride[];
   terminationGracePeriodSeconds: number;
+  /** The container's lifecycle hooks, e.g. preStop sleep 5, so a rolling update drops no connection the Service still sent. */
+  lifecycle: Record<string, unknown>;
+  priorityClassName: string;
+  runtimeClassName: string;
+  /** A pod affinity of the user's own; when set it replaces podAntiAffinity's. */
+  affinity: Record<string, unknown>;
   podAntiAffinity: { enabled: boolean; topologyKey: string; weight: number };
   topologySpreadConstraints: { maxSkew: number; topologyKey: string; whenUnsatisfiable: 'ScheduleAnyway' | 'DoNotSchedule' }[];
   nodeSelector: Record<string, string>;
@@ -48,8 +60,11 @@ export interface ChartValues {
   tests: { enabled: boolean; image: { repository: string; digest: string }; securityContext: ContainerSecurityContext; resources: Resources };
 }
 
+export type WritablePathOverride = { path: string; unmounted: true } | { path: string; claimName: string };
+
 export interface PodSecurityContext {
-  runAsNonRoot: true; runAsUser: number; runAsGroup: number; fsGroup: number; seccompProfile: { type: 'RuntimeDefault' };
+  /** runAsGroup only when the image USER names a numeric group: without it the runtime keeps the image's (runAsOf). */
+  runAsNonRoot: true; runAsUser: number; runAsGroup?: number; fsGroup: number; seccompProfile: { type: 'RuntimeDefault' };
 }
 export interface ContainerSecurityContext {
   allowPrivilegeEscalation: false; privileged: false; readOnlyRootFilesystem: true; runAsNonRoot: true;
@@ -156,21 +171,30 @@ export function buildValues(input: ChartInput): ChartValues {
     commonLabels: userLabels.labels,
     commonAnnotations: userLabels.annotations,
     podAnnotations: {},
+    podLabels: {},
     serviceAccount: { create: true, name: '', annotations: {} },
+    imageHasCommand: image.config.entrypoint.length > 0 || image.config.cmd.length > 0,
     command: overrideWords(metadata.entrypointOverride, 'metadata.entrypointOverride'),
     args: overrideWords(metadata.commandOverride, 'metadata.commandOverride'),
     workingDir: workingDirOf(metadata, image),
     env: envOf(metadata, image),
     containerPort: { enabled: port !== null, port: port?.port ?? 8080, protocol: port?.protocol ?? 'TCP' },
     extraPorts: extraPortsOf(image, port),
-    service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080 },
+    service: { enabled: port !== null, type: 'ClusterIP', port: port?.port ?? 8080, annotations: {} },
     allowRoot: false,
-    podSecurityContext: { runAsNonRoot: true, runAsUser: runAs.uid, runAsGroup: runAs.gid, fsGroup: runAs.gid, seccompProfile: { type: 'RuntimeDefault' } },
+    podSecurityContext: {
+      runAsNonRoot: true, runAsUser: runAs.uid, ...(runAs.gid === null ? {} : { runAsGroup: runAs.gid }), fsGroup: runAs.fsGroup, seccompProfile: { type: 'RuntimeDefault' },
+    },
     securityContext: restricted(),
     resources: DEFAULT_RESOURCES,
     probes: probesOf(image.config.healthcheck, port, image.config.shell ?? null),
     writablePaths: writablePathsOf(metadata, image),
+    writablePathOverrides: [],
     terminationGracePeriodSeconds: 30,
+    lifecycle: {},
+    priorityClassName: '',
+    runtimeClassName: '',
+    affinity: {},
     podAntiAffinity: { enabled: true, topologyKey: 'kubernetes.io/hostname', weight: 100 },
     topologySpreadConstraints: [
       { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },

@@ -158,6 +158,12 @@ export const SCENARIOS: Readonly<Record<string, ChartInput>> = {
     { exposedPorts: ['53/udp'], user: '0:0' },
     'Development',
   ),
+  // OpenShift/UBI style: USER 1001:0 reading root-group files through gid 0; a hand-built config's relative WORKDIR and VOLUME.
+  rootGroup: inputOf(
+    { imageName: 'ubi-app', imageVersion: '1.0.0' },
+    { exposedPorts: ['8080/tcp'], user: '1001:0', entrypoint: ['./run.sh'], workingDir: 'app', volumes: ['data'] },
+    'Development',
+  ),
   longName: inputOf(
     // The 63-character cut of the helm.sh/chart label falls on a dot of the version.
     { imageName: `${'Very Long Service Name '.repeat(5)}Final`, imageVersion: '99999999.999999999.999999999' },

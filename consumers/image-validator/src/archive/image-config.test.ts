@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileFacts } from './entry-facts.js';
-import { parseConfig } from './image-config.js';
+import { noCommandNote, parseConfig } from './image-config.js';
 import { MAX_SHELL_WORDS } from './image-shell.js';
 
 function file(config: unknown): FileFacts {
@@ -76,5 +76,22 @@ describe('parseConfig', () => {
     };
     expect(() => parseConfig(config('"shell":["/bin/bash","-c"]'), 'config')).toThrow(/"shell"/);
     expect(() => parseConfig(config('"Shell":["/bin/sh","-c"],"SHELL":["/bin/bash","-c"]'), 'config')).toThrow(/"Shell" and "SHELL"/);
+  });
+});
+
+describe('noCommandNote', () => {
+  const none = { entrypointOverride: null, commandOverride: null };
+  it('notes an image with neither Entrypoint nor Cmd and no override to run (found by a review: charted with no note, and containerd says "no command specified")', () => {
+    const facts = parseConfig(file({ architecture: 'amd64', os: 'linux', rootfs, config: { Entrypoint: null, Cmd: null } }), 'config').facts;
+    expect(noCommandNote(facts, none)).toMatch(/neither Entrypoint nor Cmd.*no command specified/);
+    expect(noCommandNote(facts, { entrypointOverride: '  ', commandOverride: '' })).toMatch(/neither Entrypoint nor Cmd/);
+  });
+
+  it('says nothing when the image or an override gives a command', () => {
+    const facts = { entrypoint: [], cmd: [] };
+    expect(noCommandNote({ ...facts, cmd: ['serve'] }, none)).toBeNull();
+    expect(noCommandNote({ ...facts, entrypoint: ['/app/run'] }, none)).toBeNull();
+    expect(noCommandNote(facts, { ...none, entrypointOverride: '/app/run' })).toBeNull();
+    expect(noCommandNote(facts, { ...none, commandOverride: 'serve --port 80' })).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { Healthcheck, ImageConfigFacts } from '@orbit/schemas';
+import type { Healthcheck, ImageConfigFacts, ImageMetadata } from '@orbit/schemas';
 import { parseJson } from './blob-store.js';
 import type { FileFacts } from './entry-facts.js';
 import { configShape, type ImageConfigJson } from './json-shapes.js';
@@ -78,4 +78,18 @@ export function parseConfig(file: FileFacts, role: string): ParsedConfig {
       shell: shellOf(config['Shell'], healthcheck, file, role),
     },
   };
+}
+
+/**
+ * A validation note for an image no runtime can start as uploaded: its config
+ * sets neither Entrypoint nor Cmd (containerd refuses the container, "no
+ * command specified") and the upload gives no entrypoint or command override
+ * to run instead. A note, not a refusal: an image of data only, copied from
+ * by others, is a legitimate upload; its chart says the same in NOTES.
+ */
+export function noCommandNote(facts: Pick<ImageConfigFacts, 'entrypoint' | 'cmd'>, metadata: Pick<ImageMetadata, 'entrypointOverride' | 'commandOverride'>): string | null {
+  const given = (override: string | null): boolean => override !== null && override.trim() !== '';
+  if (facts.entrypoint.length > 0 || facts.cmd.length > 0 || given(metadata.entrypointOverride) || given(metadata.commandOverride)) return null;
+  return 'the image config sets neither Entrypoint nor Cmd and the upload gives no entrypointOverride or commandOverride, so no container runtime can start it '
+    + '(containerd: "no command specified"); its chart runs only with command or args set at install, or upload it again with an override';
 }

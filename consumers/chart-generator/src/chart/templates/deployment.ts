@@ -1,9 +1,17 @@
 /**
- * templates/deployment.yaml. User data only ever arrives through values and
+ * templates/deployment.yaml. Each writablePaths entry gets an emptyDir named
+ * writable-N, unless writablePathOverrides leaves it unmounted (the image's
+ * own files there stay visible, read-only) or mounts a PVC there. User data only ever arrives through values and
  * leaves through `quote` (orbit.quotedWords, orbit.quotedMap) or `toYaml`. Numbers go through `int` because helm
  * reads values.yaml numbers as float64, which print as 1e+06 past six digits.
  */
 export const DEPLOYMENT_YAML = `{{- include "orbit.checkPorts" . }}
+{{- include "orbit.checkWritablePathOverrides" . }}
+{{- range $key, $value := .Values.podLabels }}
+{{- if hasKey $.Values.commonLabels $key }}
+{{- fail (printf "podLabels: %q is a commonLabels key already; set it there (it labels the pods too)" $key) }}
+{{- end }}
+{{- end }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -33,6 +41,9 @@ spec:
         {{- with .Values.image.tag }}
         orbit/image-tag: {{ . | quote }}
         {{- end }}
+        {{- with .Values.podLabels }}
+        {{- include "orbit.quotedMap" . | nindent 8 }}
+        {{- end }}
     spec:
       serviceAccountName: {{ include "orbit.serviceAccountName" . | quote }}
       automountServiceAccountToken: false
@@ -43,6 +54,12 @@ spec:
       securityContext:
         {{- toYaml .Values.podSecurityContext | nindent 8 }}
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds | int }}
+      {{- with .Values.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with .Values.runtimeClassName }}
+      runtimeClassName: {{ . | quote }}
+      {{- end }}
       containers:
         - name: app
           image: {{ printf "%s@%s" .Values.image.repository .Values.image.digest | quote }}
@@ -76,6 +93,10 @@ spec:
             {{- toYaml .Values.securityContext | nindent 12 }}
           resources:
             {{- toYaml .Values.resources | nindent 12 }}
+          {{- with .Values.lifecycle }}
+          lifecycle:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
           {{- if .Values.probes.enabled }}
           {{- with .Values.probes.startup }}
           startupProbe:
@@ -94,10 +115,17 @@ spec:
             - name: tmp
               mountPath: /tmp
             {{- range $index, $path := .Values.writablePaths }}
+            {{- $override := dict }}
+            {{- range $.Values.writablePathOverrides }}{{ if eq .path $path }}{{ $override = . }}{{ end }}{{ end }}
+            {{- if not $override.unmounted }}
             - name: {{ printf "writable-%d" $index | quote }}
               mountPath: {{ $path | quote }}
             {{- end }}
-      {{- if .Values.podAntiAffinity.enabled }}
+            {{- end }}
+      {{- if .Values.affinity }}
+      affinity:
+        {{- toYaml .Values.affinity | nindent 8 }}
+      {{- else if .Values.podAntiAffinity.enabled }}
       affinity:
         podAntiAffinity:
           preferredDuringSchedulingIgnoredDuringExecution:
@@ -132,7 +160,15 @@ spec:
         - name: tmp
           emptyDir: {}
         {{- range $index, $path := .Values.writablePaths }}
+        {{- $override := dict }}
+        {{- range $.Values.writablePathOverrides }}{{ if eq .path $path }}{{ $override = . }}{{ end }}{{ end }}
+        {{- if $override.claimName }}
+        - name: {{ printf "writable-%d" $index | quote }}
+          persistentVolumeClaim:
+            claimName: {{ $override.claimName | quote }}
+        {{- else if not $override.unmounted }}
         - name: {{ printf "writable-%d" $index | quote }}
           emptyDir: {}
+        {{- end }}
         {{- end }}
 `;

@@ -142,4 +142,22 @@ Deployment or the Service, after helm had installed the rest.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Fails on a writablePathOverrides entry whose path is not one of writablePaths,
+or is there twice: a typo would leave the emptyDir it meant to replace in place,
+silently.
+*/}}
+{{- define "orbit.checkWritablePathOverrides" -}}
+{{- $seen := dict }}
+{{- range $index, $override := .Values.writablePathOverrides }}
+{{- if not (has $override.path $.Values.writablePaths) }}
+{{- fail (printf "writablePathOverrides[%d]: path %q is not one of writablePaths" $index $override.path) }}
+{{- end }}
+{{- if hasKey $seen $override.path }}
+{{- fail (printf "writablePathOverrides[%d]: path %q is overridden already" $index $override.path) }}
+{{- end }}
+{{- $_ := set $seen $override.path true }}
+{{- end }}
+{{- end }}
 `;

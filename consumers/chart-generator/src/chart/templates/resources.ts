@@ -7,6 +7,10 @@ metadata:
   name: {{ include "orbit.fullname" . | quote }}
   labels:
     {{- include "orbit.labels" . | nindent 4 }}
+  {{- with .Values.service.annotations }}
+  annotations:
+    {{- include "orbit.quotedMap" . | nindent 4 }}
+  {{- end }}
 spec:
   type: {{ .Values.service.type | quote }}
   selector:

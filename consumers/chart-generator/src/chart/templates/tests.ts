@@ -46,12 +46,20 @@ spec:
 {{- end }}
 `;
 
+/**
+ * What the user reads after install. Port-forwarding and `helm test` carry
+ * TCP only: a UDP or SCTP app port gets neither line (found by a review: a
+ * UDP-only chart was told to port-forward, and to run a test it has not).
+ */
 export const NOTES_TXT = `{{ include "orbit.fullname" . }} {{ .Chart.AppVersion }} is deployed in namespace {{ .Release.Namespace }}.
+{{- $tcp := and .Values.service.enabled .Values.containerPort.enabled (eq .Values.containerPort.protocol "TCP") }}
 {{- if and .Values.service.enabled .Values.containerPort.enabled }}
 
-Inside the cluster it answers at {{ include "orbit.fullname" . }}.{{ .Release.Namespace }}.svc:{{ .Values.service.port | int }}.
+Inside the cluster it answers at {{ include "orbit.fullname" . }}.{{ .Release.Namespace }}.svc:{{ .Values.service.port | int }}{{ if not $tcp }} ({{ .Values.containerPort.protocol }}){{ end }}.
+{{- if $tcp }}
 From your machine:
   kubectl --namespace {{ .Release.Namespace }} port-forward service/{{ include "orbit.fullname" . }} {{ .Values.service.port | int }}
+{{- end }}
 {{- else }}
 
 The image exposes no port, so the chart has no Service and the NetworkPolicy admits no traffic.
@@ -60,6 +68,18 @@ The image exposes no port, so the chart has no Service and the NetworkPolicy adm
 
 No probes: {{ .Values.probes.disabledReason }}
 {{- end }}
+{{- if .Values.writablePaths }}
+
+Each path of writablePaths gets an emptyDir, which starts empty: it hides whatever the image ships at that path.
+Where the image needs its own files there, writablePathOverrides leaves a path unmounted or mounts a PersistentVolumeClaim.
+{{- end }}
+{{- if not (or .Values.imageHasCommand .Values.command .Values.args) }}
+
+WARNING: the image sets neither ENTRYPOINT nor CMD, so no container runtime can start it (containerd: "no command specified").
+Set command or args, e.g. --set-json 'command=["/path/in/image"]'.
+{{- end }}
+{{- if and .Values.tests.enabled $tcp }}
 
 Check it with: helm test {{ .Release.Name }} --namespace {{ .Release.Namespace }}
+{{- end }}
 `;
