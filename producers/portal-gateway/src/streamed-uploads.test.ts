@@ -32,11 +32,12 @@ describe('StreamedUploads', () => {
 });
 
 /** A gateway whose store reads each staged image as S3's would (failing, as it aborts, when the body does); limits as given. */
-function gateway(limits: Pick<GatewayDeps, 'maxStreamedUploadsPerOwner' | 'maxStreamedUploads'>) {
+function gateway(limits: Pick<GatewayDeps, 'maxStreamedUploadsPerOwner' | 'maxStreamedUploads'>, verifyDelay: () => number = () => 0) {
   const stagings: string[] = [];
   const aborted: string[] = [];
   const staged: number[] = [];
   const unused = async (): Promise<never> => { throw new Error('not in these tests'); };
+  const verifyTokens = tokenVerifier({ kind: 'hs256', ...auth });
   const uploads: UploadStore = {
     async stage(owner, _uploadId, body: Readable) {
       stagings.push(owner);
@@ -54,7 +55,12 @@ function gateway(limits: Pick<GatewayDeps, 'maxStreamedUploadsPerOwner' | 'maxSt
     resume: unused, presignedWith: unused, find: unused, abandon: unused, givenUp: unused, discard: async () => undefined,
   };
   const app = buildApp({
-    ready: async () => true, metrics: new Registry(), verify: tokenVerifier({ kind: 'hs256', ...auth }), uploads,
+    ready: async () => true, metrics: new Registry(), uploads,
+    verify: async (header) => {
+      const caller = await verifyTokens(header);
+      await new Promise((resolve) => setTimeout(resolve, verifyDelay()));
+      return caller;
+    },
     names: { uidFor: async () => 'U'.repeat(60), peek: async () => 'U'.repeat(60) },
     requests: { get: async () => undefined, list: async () => ({ requests: [] }), finishedAmong: async () => new Set() },
     events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
@@ -169,6 +175,25 @@ describe('archive uploads streaming through the gateway (found by a review: one 
       expect(await wholeUpload(app, 'dev2')).toMatchObject({ status: 202 });
       expect(await wholeUpload(app, 'dev1')).toMatchObject({ status: 202 });
       expect(staged).toEqual([1000, 1000, 1000, 1000]);
+    } finally {
+      await closeAll(app);
+    }
+  });
+
+  it('gives the slot back of a client gone before its token was verified (found by a reread: the slot was kept for good, and the replica answered every form 429)', async () => {
+    let delayMs = 300;
+    const { app, stagings } = gateway({ maxStreamedUploadsPerOwner: 1, maxStreamedUploads: 1 }, () => delayMs);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      // A JWKS reload (or a busy event loop) holds the verification while the client gives up and goes.
+      const gone = talk(app);
+      gone.socket.write(await uploadHead('dev1', 1024 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gone.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      delayMs = 0;
+      expect(await wholeUpload(app, 'dev1')).toMatchObject({ status: 202 });
+      expect(stagings).toEqual(['dev1']);
     } finally {
       await closeAll(app);
     }

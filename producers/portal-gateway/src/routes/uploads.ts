@@ -56,7 +56,16 @@ export function uploadRoutes(deps: UploadRouteDeps) {
       // before a byte of it is read, until it ends in any way, else 429 with nothing read (streamed-uploads.ts). Given back
       // when the handler ends (its staging then has ended too), or when the connection closes, should that come first.
       const release = request.isMultipart() ? deps.streamedUploads.take(caller.actor.username) : undefined;
-      if (release) reply.raw.once('close', release);
+      if (release) {
+        // A client gone while its token was verified (a JWKS reload, a busy loop) closed the response before this ran:
+        // its 'close' has fired and will not again, and parsing the destroyed body would never end (found by a reread:
+        // each such client kept a slot for good, until the replica answered every form 429).
+        if (request.raw.destroyed || reply.raw.closed) {
+          release();
+          return reply;
+        }
+        reply.raw.once('close', release);
+      }
       try {
         return await answerUpload(request, reply, caller, pins);
       } finally {
