@@ -7,7 +7,7 @@ import {
 import { loadSchemas } from '@orbit/schemas';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { buildApp } from './app.js';
-import { readinessOf } from './readiness.js';
+import { readinessOf, schemaChecks } from './readiness.js';
 import { tokenVerifier } from './auth.js';
 import { readGatewayConfig } from './config.js';
 import { dynamoEventLog } from './stores/dynamo-events.js';
@@ -105,7 +105,7 @@ runMain(async () => {
     { name: 'mysql', gates: true, check: () => pool.query('SELECT 1') },
     // A database put back from a backup older than this build's migrations is as unfit as one never migrated.
     { name: 'mysql-schema', gates: true, check: () => checkSchemaCurrent(pool) },
-    { name: 'schema-registry', gates: true, check: () => codec.schemaIdOf(TOPICS.uploadRequested) },
+    ...schemaChecks(codec),
     { name: 'kafka', gates: false, check: () => admin.describeCluster() },
     { name: 's3', gates: false, check: () => s3.send(new HeadBucketCommand({ Bucket: config.ORBIT_BUCKET_STAGING })) },
     { name: 'dynamodb', gates: false, check: () => tableAnswers(dynamo, tableName('userEventLog', config)) },

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { dependencyReadiness, DEPENDENCY_REUSE_MS, type CheckState, type DependencyCheck, type Logger } from '@orbit/lib';
+import { dependencyReadiness, DEPENDENCY_REUSE_MS, schemaRegistryCheck, TOPICS, type CheckState, type DependencyCheck, type Logger } from '@orbit/lib';
 
 /**
  * One thing the gateway depends on, asked whether it answers. `gates` is true when the gateway can serve nothing
@@ -46,4 +46,24 @@ export function readinessOf(checks: readonly DependencyCheck[], timeoutMs: numbe
     const { ready, checks: dependencies } = await report();
     return { ready, dependencies };
   };
+}
+
+/** What the gateway's codec offers its readiness: the id it keeps once given, and the registry client it asks. */
+export interface SchemaSource {
+  schemaIdOf(topic: string): Promise<number>;
+  readonly registry: { getLatestSchemaId(subject: string): Promise<number> };
+}
+
+/**
+ * The gateway's two schema checks. `schema-ids` gates: what the gateway needs is the schema's id, kept once given (asked
+ * of the registry until then), and a gateway that has it publishes through a registry outage, so the outage does not
+ * take every replica out of the Service. `schema-registry` does not: whether the registry answers now, as the consumers
+ * show it; the kept id proves nothing later (found by an SRE review: /readyz and orbit_dependency_up said the registry
+ * was up all through its outage).
+ */
+export function schemaChecks(codec: SchemaSource): DependencyCheck[] {
+  return [
+    { name: 'schema-ids', gates: true, check: () => codec.schemaIdOf(TOPICS.uploadRequested) },
+    { ...schemaRegistryCheck(codec.registry, TOPICS.uploadRequested), gates: false },
+  ];
 }
