@@ -38,6 +38,20 @@ describe('the Kafka client', () => {
     expect(lines.map((line) => line['level'])).toEqual(['warn', 'warn', 'warn', 'error', 'error', 'error']);
   });
 
+  it('logs at info a consumer group rebalancing, routine at every deploy or scale, and at error a consumer that crashed on it (found by an SRE review: every consumer logged each rebalance at error)', () => {
+    const { logger, lines } = memoryLogger();
+    const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });
+    // What kafkajs logs as a member joins or leaves: each heartbeat or commit answered REBALANCE_IN_PROGRESS, then its runner's rejoin.
+    kafka.logger().error('Response Heartbeat(key: 12, version: 3)', { broker: 'kafka:9092', clientId: 'image-validator', error: 'The group is rebalancing, so a rejoin is needed', correlationId: 41, size: 10 });
+    kafka.logger().error('Response OffsetCommit(key: 8, version: 5)', { broker: 'kafka:9092', error: 'The group is rebalancing, so a rejoin is needed', correlationId: 42, size: 10 });
+    kafka.logger().warn('The group is rebalancing, re-joining', { groupId: 'g', memberId: 'm', error: 'The group is rebalancing, so a rejoin is needed' });
+    // The same request answered otherwise, and a consumer that gave up, are the operator's to see.
+    kafka.logger().error('Response Heartbeat(key: 12, version: 3)', { broker: 'kafka:9092', error: 'Not authorized to access group', correlationId: 43, size: 10 });
+    kafka.logger().error('Crash: KafkaJSNonRetriableError: The group is rebalancing, so a rejoin is needed', { groupId: 'g' });
+    expect(lines.map((line) => line['level'])).toEqual(['info', 'info', 'info', 'error', 'error']);
+    expect(lines[0]).toMatchObject({ component: 'kafkajs', kafka: { error: 'The group is rebalancing, so a rejoin is needed' }, msg: 'Response Heartbeat(key: 12, version: 3)' });
+  });
+
   it('logs at warn, with the code of a store not answering, each attempt kafkajs retries that found no broker, and at error one that will not go away (found by a review: errors on every start before the broker)', () => {
     const { logger, lines } = memoryLogger();
     const kafka = createKafka({ clientId: 'client-test', brokers: ['127.0.0.1:1'], logger });

@@ -46,25 +46,48 @@ const SETTLING_CLUSTER_ERRORS: ReadonlySet<string> = new Set([
  * the error. Read from kafkajs's table of protocol errors, which its index does not export; an unexpected shape there
  * (another client) leaves the list empty, and those lines at error level as before.
  */
-const SETTLING_CLUSTER_MESSAGES: readonly string[] = settlingClusterMessages();
+const SETTLING_CLUSTER_MESSAGES: readonly string[] = protocolErrorMessages(SETTLING_CLUSTER_ERRORS, { retriableOnly: true });
 
-function settlingClusterMessages(): readonly string[] {
+/**
+ * The message of REBALANCE_IN_PROGRESS ("The group is rebalancing, so a rejoin is needed"): a group member joined or
+ * left (a deploy, a scale, a restart), and every member's next heartbeat or commit is answered so until it rejoins,
+ * which kafkajs does by itself. kafkajs calls it not retriable (the retry is the rejoin, not the request), so it is not
+ * among the settling errors; it logged at error on every consumer at each routine rebalance.
+ */
+const REBALANCE_MESSAGES: readonly string[] = protocolErrorMessages(new Set(['REBALANCE_IN_PROGRESS']), { retriableOnly: false });
+
+function protocolErrorMessages(types: ReadonlySet<string>, { retriableOnly }: { readonly retriableOnly: boolean }): readonly string[] {
   try {
     const table: unknown = (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes?: unknown }).errorCodes;
     if (!Array.isArray(table)) return [];
     return table.flatMap((entry: unknown) => {
       const { type, retriable, message } = (entry ?? {}) as { type?: unknown; retriable?: unknown; message?: unknown };
-      return typeof type === 'string' && SETTLING_CLUSTER_ERRORS.has(type) && retriable === true && typeof message === 'string' && message.length > 0 ? [message] : [];
+      return typeof type === 'string' && types.has(type) && (retriable === true || !retriableOnly) && typeof message === 'string' && message.length > 0 ? [message] : [];
     });
   } catch {
     return [];
   }
 }
 
+/** What a kafkajs log line says: its message and the error it carries (`Response Heartbeat(…)` names only the request). */
+const saidBy = (message: string, extra: Readonly<Record<string, unknown>>): string => `${message} ${typeof extra['error'] === 'string' ? extra['error'] : ''}`;
+
 /** A kafkajs log line at error level that only reports a cluster settling, which kafkajs retries by itself. */
 export function reportsSettlingCluster(message: string, extra: Readonly<Record<string, unknown>>): boolean {
-  const said = `${message} ${typeof extra['error'] === 'string' ? extra['error'] : ''}`;
+  const said = saidBy(message, extra);
   return SETTLING_CLUSTER_MESSAGES.some((known) => said.includes(known));
+}
+
+/**
+ * A kafkajs log line (error or warn) that only reports its consumer group rebalancing: `Response Heartbeat(key: 12,
+ * version: 3)` or an OffsetCommit's answered REBALANCE_IN_PROGRESS, and kafkajs's own `The group is rebalancing,
+ * re-joining`. Routine, so logged at info; a rebalance that never ends shows as the consumer's stall, not here. A
+ * consumer that crashed on it (`Crash: …`) stays an error.
+ */
+export function reportsRebalance(message: string, extra: Readonly<Record<string, unknown>>): boolean {
+  if (CONSUMER_CRASH.test(message)) return false;
+  const said = saidBy(message, extra);
+  return REBALANCE_MESSAGES.some((known) => said.includes(known));
 }
 
 /**
@@ -250,6 +273,7 @@ export function createKafka(options: KafkaClientOptions): InstanceType<typeof Ka
       if (level <= logLevel.ERROR && reportsKafkaRestartingConsumer(message)) log.warn(fields, message);
       else if (unreachableBecause !== undefined) unreachable.failed(fields, message, unreachableBecause);
       else if (level <= logLevel.ERROR && reportsBrokerAwayCrash(message)) log.warn({ ...fields, code: BROKER_UNREACHABLE_CODE }, message);
+      else if (level <= logLevel.WARN && reportsRebalance(message, fields.kafka)) log.info(fields, message);
       else if (level <= logLevel.ERROR && !reportsSettlingCluster(message, fields.kafka)) log.error(fields, message);
       else if (level <= logLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(fields, message);
       else log.debug(fields, message);
