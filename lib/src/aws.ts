@@ -77,7 +77,7 @@ const s3Location = (settings: AwsSettings) => ({ region: settings.AWS_REGION, en
 
 /**
  * `silenceTimeoutMs`: how long a call may hear nothing before it fails (each of its two attempts). Ten minutes by
- * default, for server-side copies; a caller that makes none (the gateway) waits less for a hung S3.
+ * default, for server-side copies; a caller that makes none (the gateway, the image-validator) waits less for a hung S3.
  */
 export function createS3(settings: AwsSettings, silenceTimeoutMs = S3_SILENCE_TIMEOUT_MS): S3Client {
   const checksums = settings.S3_CHECKSUMS !== 'off';

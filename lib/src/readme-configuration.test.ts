@@ -19,6 +19,7 @@ const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; r
   { variable: 'ORBIT_IDEMPOTENCY_KEY_TTL_HOURS', shape: gatewayEnv, min: 1, max: 8784 },
   { variable: 'ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS', shape: gatewayEnv, min: 1, max: 600 },
   { variable: 'ORBIT_S3_SILENCE_TIMEOUT_SECONDS', shape: gatewayEnv, min: 5, max: 600 },
+  { variable: 'ORBIT_S3_SILENCE_TIMEOUT_SECONDS', shape: validatorEnv, min: 5, max: 600 },
   { variable: 'ORBIT_IDLE_TIMEOUT_SECONDS', shape: gatewayEnv, min: 60, max: 3600 },
   { variable: 'ORBIT_MIN_UPLOAD_BYTES_PER_SECOND', shape: gatewayEnv, min: 0, max: 1_048_576 },
   { variable: 'ORBIT_SHUTDOWN_GRACE_SECONDS', shape: gatewayEnv, min: 0, max: 3600 },

@@ -1,4 +1,5 @@
-import { bucketEnv, env, environmentRegistryEnv, imageRegistryEnv, registryAccessEnv, registryAllowlistEnv } from '@orbit/lib';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { bucketEnv, createS3, env, environmentRegistryEnv, imageRegistryEnv, registryAccessEnv, registryAllowlistEnv, type AwsSettings } from '@orbit/lib';
 import { REGISTRY_PATIENCE_SECONDS } from './pull-into-staging.js';
 import { DEFAULT_PULL_DEADLINE } from './registry-pull/pull-deadline.js';
 
@@ -55,4 +56,17 @@ export const validatorEnv = {
    * than ORBIT_PULL_MIN_DEADLINE_SECONDS (10 GiB: about 2 h 50 min). @default 1048576 (1 MiB/s)
    */
   ORBIT_PULL_MIN_BYTES_PER_SECOND: env.int(DEFAULT_PULL_DEADLINE.minBytesPerSecond, 1),
+  /**
+   * Seconds a validator call to S3 may go unanswered (each of two attempts) before it fails and the upload is tried
+   * again: lib's ten minutes are for server-side copies of large images, and the validator makes none (it reads staged
+   * archives and writes pulls to staging in parts of 16 MiB, or ORBIT_MAX_UPLOAD_BYTES / 9000 when larger, each of
+   * which must reach S3 within it). With ten minutes an S3 that hung held an upload 10 to 20 minutes, long after it
+   * came back. @default 60
+   */
+  ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(60, 5, 600),
 };
+
+/** The validator's S3 client: lib's, waiting ORBIT_S3_SILENCE_TIMEOUT_SECONDS on a silent S3 instead of ten minutes. */
+export function validatorS3(config: AwsSettings & { readonly ORBIT_S3_SILENCE_TIMEOUT_SECONDS: number }): S3Client {
+  return createS3(config, config.ORBIT_S3_SILENCE_TIMEOUT_SECONDS * 1000);
+}

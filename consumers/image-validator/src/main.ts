@@ -1,9 +1,9 @@
 /** c12bms03: validates staged archives and registry references, and publishes the verdict. */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createDynamo, createS3, dynamoCheck, s3Check, SERVICE_KAFKA_USE, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, type ConsumedMessage } from '@orbit/lib';
+import { createDynamo, dynamoCheck, s3Check, SERVICE_KAFKA_USE, envelopeFor, interfaceAddressesOfThisHost, registryAccessOf, resolveWithin, runMain, startConsumerService, tableName, type ConsumedMessage } from '@orbit/lib';
 import { failRequestOnDeadLetter, loadSchemas, type ObjectRef, type OrbitEvent, type UploadRequested } from '@orbit/schemas';
 import type { Readable } from 'node:stream';
-import { validatorEnv } from './config.js';
+import { validatorEnv, validatorS3 } from './config.js';
 import { REGISTRY_PATIENCE, StagedObjectMissingError, validateUpload, type ValidateUploadDeps } from './handle.js';
 import { RegistryOutages } from './registry-outages.js';
 import { dynamoNameRegistry } from './name-registry.js';
@@ -41,11 +41,13 @@ runMain(() =>
     // Shown in /readyz and orbit_dependency_up, not gating (see DependencyCheck): the staging bucket archives are read
     // from and pulls written to, and the image names table. The registries it pulls from are its users', not checked.
     dependencies: ({ config }) => [
-      s3Check(createS3(config), config.ORBIT_BUCKET_STAGING),
+      s3Check(validatorS3(config), config.ORBIT_BUCKET_STAGING),
       dynamoCheck(createDynamo(config), tableName('appImageMetadata', config)),
     ],
     createHandler: ({ config, publisher, logger }) => {
-      const s3 = createS3(config);
+      // Not lib's ten minutes (for server-side copies, which the validator never makes): a hung S3 holds an upload about
+      // as long as it hangs, plus ORBIT_S3_SILENCE_TIMEOUT_SECONDS.
+      const s3 = validatorS3(config);
       const limits = { maxArchiveBytes: config.ORBIT_MAX_UPLOAD_BYTES, maxDecompressedBytes: config.ORBIT_MAX_DECOMPRESSED_BYTES, maxEntries: config.ORBIT_MAX_ARCHIVE_ENTRIES, maxJsonBytes: 4 * 1024 * 1024 };
       const access = registryAccessOf(config, logger);
       const places = {

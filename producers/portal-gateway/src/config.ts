@@ -83,7 +83,7 @@ export const gatewayEnv = {
   ORBIT_MYSQL_ANSWER_TIMEOUT_SECONDS: env.int(10, 1, 600),
   /**
    * Seconds the gateway waits on a silent S3 call (each of two attempts) before it answers 503. It makes no
-   * server-side copies, whose answers rightly take minutes (the consumers wait ten). @default 30
+   * server-side copies, whose answers rightly take minutes (the image-validator waits 60 s, the other consumers ten). @default 30
    */
   ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(30, 5, 600),
   /**
