@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { CopyObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamo, createS3, S3_CHECK_SILENCE_TIMEOUT_MS } from './aws.js';
@@ -72,6 +73,52 @@ describe('an S3 client of a command that only looks (S3_CHECK_SILENCE_TIMEOUT_MS
     // Two attempts of S3_CHECK_SILENCE_TIMEOUT_MS each: the command says so well within a minute.
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 45_000);
+});
+
+describe('an S3 client\'s silence (createS3\'s silenceTimeoutMs): the socket\'s idle time, not a deadline (found by a reread)', () => {
+  /** An S3 that takes a PUT's body as it comes and answers 200, and answers a GET with its headers and 64 KiB of its 1 MiB, then nothing. */
+  async function haltingS3(): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const server = createHttpServer((request, response) => {
+      if (request.method === 'PUT') {
+        request.resume();
+        request.once('end', () => response.writeHead(200, { etag: '"e"' }).end());
+        return;
+      }
+      response.writeHead(200, { 'content-length': String(1024 * 1024), 'content-type': 'application/octet-stream' });
+      response.write(Buffer.alloc(64 * 1024));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => { server.closeAllConnections(); return new Promise((resolve) => server.close(() => resolve())); },
+    };
+  }
+
+  /** `chunks` of 64 KiB, one each `everyMs`: a body coming steadily over a slow link. */
+  async function* slowly(chunks: number, everyMs: number): AsyncGenerator<Buffer> {
+    for (let i = 0; i < chunks; i++) {
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      yield Buffer.alloc(64 * 1024, i);
+    }
+  }
+
+  it('lets a PUT whose body flows steadily for longer than the silence finish, and fails a GET whose body stops half way within it', async () => {
+    const halting = await haltingS3();
+    try {
+      const s3 = createS3({ AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: halting.endpoint, AWS_ENDPOINT_URL_DYNAMODB: halting.endpoint, S3_FORCE_PATH_STYLE: true, S3_CHECKSUMS: 'off' }, 1_500);
+      const started = Date.now();
+      // 20 chunks, one each 200 ms: 4 s of upload, never 1.5 s without a byte (a deadline of 1.5 s cut it).
+      await s3.send(new PutObjectCommand({ Bucket: 'staging', Key: 'part', Body: Readable.from(slowly(20, 200)), ContentLength: 20 * 64 * 1024 }));
+      expect(Date.now() - started).toBeGreaterThan(3_000);
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: 'staging', Key: 'archive' }));
+      const halted = Date.now();
+      const error = await Body?.transformToByteArray().then(() => undefined, (caught: unknown) => caught);
+      expect(String(error)).toMatch(/TimeoutError|timed out|inactivity/);
+      expect(Date.now() - halted).toBeLessThan(6_000);
+    } finally {
+      await halting.close();
+    }
+  }, 30_000);
 });
 
 describe('S3_CHECKSUMS', () => {

@@ -86,7 +86,11 @@ export function createS3(settings: AwsSettings, silenceTimeoutMs = S3_SILENCE_TI
     maxAttempts: 2,
     // A bucket in another region answers 301 PermanentRedirect; the SDK then asks it where it is instead of failing.
     followRegionRedirects: true,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: silenceTimeoutMs, throwOnRequestTimeout: true },
+    // Silence, not a deadline: the socket's idle time (reading or writing), so a part uploaded steadily on a slow link
+    // or a long body read goes on, and a body that stops half way fails. `requestTimeout` is, in this SDK, a deadline
+    // from the send to the answer's headers, the whole body's upload included; as the silence it cut a 16 MiB part that
+    // was flowing at 270 KiB/s and left a GetObject that went quiet after its headers waiting for ever (found by a reread).
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: silenceTimeoutMs },
     ...(checksums ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }),
   });
   recordFailedCalls(client.middlewareStack);

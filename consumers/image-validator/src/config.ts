@@ -57,11 +57,11 @@ export const validatorEnv = {
    */
   ORBIT_PULL_MIN_BYTES_PER_SECOND: env.int(DEFAULT_PULL_DEADLINE.minBytesPerSecond, 1),
   /**
-   * Seconds a validator call to S3 may go unanswered (each of two attempts) before it fails and the upload is tried
-   * again: lib's ten minutes are for server-side copies of large images, and the validator makes none (it reads staged
-   * archives and writes pulls to staging in parts of 16 MiB, or ORBIT_MAX_UPLOAD_BYTES / 9000 when larger, each of
-   * which must reach S3 within it). With ten minutes an S3 that hung held an upload 10 to 20 minutes, long after it
-   * came back. @default 60
+   * Seconds a validator call to S3 may go without a byte either way (each of two attempts; a body that stops half way
+   * too) before it fails and the upload is tried again: lib's ten minutes are for server-side copies of large images,
+   * and the validator makes none (it reads staged archives and writes pulls to staging in parts). A part flowing
+   * steadily on a slow link is not cut. With ten minutes an S3 that hung held an upload 10 to 20 minutes, long after
+   * it came back. @default 60
    */
   ORBIT_S3_SILENCE_TIMEOUT_SECONDS: env.int(60, 5, 600),
 };
