@@ -247,6 +247,15 @@ describe('values a user sets at helm install', () => {
     await expect(run('helm', ['template', 'rel', chartDir, '--set', 'writablePathOverrides[0].path=/var/lib/other,writablePathOverrides[0].unmounted=true']))
       .rejects.toThrow(/writablePathOverrides\[0\]: path "\/var\/lib\/other" is not one of writablePaths/);
     await expect(run('helm', ['template', 'rel', chartDir, '--set', 'podLabels.team=x'])).rejects.toThrow(/podLabels: "team" is a commonLabels key already/);
+    // The API server refuses a sleep past the grace period: said at install, not after the other objects went in (found by a reread).
+    await expect(run('helm', ['template', 'rel', chartDir, '--set', 'terminationGracePeriodSeconds=20,lifecycle.preStop.sleep.seconds=21']))
+      .rejects.toThrow(/lifecycle\.preStop\.sleep\.seconds \(21\) must not exceed terminationGracePeriodSeconds \(20\)/);
+    await run('helm', ['template', 'rel', chartDir, '--set', 'terminationGracePeriodSeconds=20,lifecycle.preStop.sleep.seconds=20']);
+    // A release installed from a chart before these values (helm upgrade --reuse-values keeps its values, which lack them) still renders,
+    // without the no-command warning (found by a reread: every such upgrade failed "podLabels is required").
+    const reused = await run('helm', ['template', 'rel', chartDir, '--set',
+      'podLabels=null,imageHasCommand=null,writablePathOverrides=null,lifecycle=null,priorityClassName=null,runtimeClassName=null,affinity=null,service.annotations=null']);
+    expect(reused).toContain('kind: Deployment');
     const taken = [
       'nameOverride=other', 'fullnameOverride=custom-name', 'nameOverride=', 'serviceAccount.name=ci.bot', 'commonLabels.example\\.com/team=a_b',
       'nodeSelector.node\\.kubernetes\\.io/instance-type=m5\\.large', 'podAnnotations.example\\.com/note=any text: yes', 'env.\\.hidden=visible',

@@ -191,9 +191,12 @@ export const VALUES_SCHEMA: Schema = {
   additionalProperties: false,
   required: [
     'nameOverride', 'fullnameOverride', 'environment', 'imageUID', 'replicaCount', 'revisionHistoryLimit', 'image', 'imagePullSecrets',
-    'commonLabels', 'commonAnnotations', 'podAnnotations', 'podLabels', 'serviceAccount', 'imageHasCommand', 'command', 'args', 'workingDir', 'env', 'containerPort', 'extraPorts',
-    'service', 'allowRoot', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'writablePathOverrides', 'terminationGracePeriodSeconds',
-    'lifecycle', 'priorityClassName', 'runtimeClassName', 'affinity',
+    'commonLabels', 'commonAnnotations', 'podAnnotations', 'serviceAccount', 'command', 'args', 'workingDir', 'env', 'containerPort', 'extraPorts',
+    'service', 'allowRoot', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'terminationGracePeriodSeconds',
+    // Not required, though every chart's values.yaml has them: values added on 2026-12-07 (podLabels, imageHasCommand,
+    // writablePathOverrides, lifecycle, priorityClassName, runtimeClassName, affinity, service.annotations), which a
+    // `helm upgrade --reuse-values` of a release installed from an earlier chart lacks (found by a reread: every such
+    // upgrade failed "podLabels is required"). The templates take each as absent.
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
   ],
   allOf: [
@@ -266,7 +269,7 @@ export const VALUES_SCHEMA: Schema = {
       type: str('Service type; only ClusterIP, exposure is an Ingress\'s job.', { enum: ['ClusterIP'] }),
       port: int('Service port.', 1, { maximum: 65535 }),
       annotations: annotationMap('Annotations on the Service (a cloud load balancer\'s, external-dns\', a service mesh\'s).'),
-    }),
+    }, ['enabled', 'type', 'port']),
     allowRoot: bool('Lets podSecurityContext and securityContext run the app as root (runAsNonRoot false, runAsUser 0) and add capabilities: for an image that needs root. The pod then fails the restricted Pod Security Standard; a namespace enforcing it refuses the pod. Group 0 (runAsGroup, fsGroup) needs no allowRoot.'),
     podSecurityContext: object('Pod security context (restricted Pod Security Standard unless allowRoot).', {
       runAsNonRoot: bool('Refuse to start as root; false only with allowRoot.'),

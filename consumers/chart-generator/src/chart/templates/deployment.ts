@@ -12,6 +12,13 @@ export const DEPLOYMENT_YAML = `{{- include "orbit.checkPorts" . }}
 {{- fail (printf "podLabels: %q is a commonLabels key already; set it there (it labels the pods too)" $key) }}
 {{- end }}
 {{- end }}
+{{- range $hook, $handler := .Values.lifecycle }}
+{{- if and (kindIs "map" $handler) (hasKey $handler "sleep") }}
+{{- if gt ($handler.sleep.seconds | int) ($.Values.terminationGracePeriodSeconds | int) }}
+{{- fail (printf "lifecycle.%s.sleep.seconds (%d) must not exceed terminationGracePeriodSeconds (%d): the API server refuses the Deployment" $hook ($handler.sleep.seconds | int) ($.Values.terminationGracePeriodSeconds | int)) }}
+{{- end }}
+{{- end }}
+{{- end }}
 apiVersion: apps/v1
 kind: Deployment
 metadata:

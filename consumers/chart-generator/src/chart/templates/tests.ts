@@ -73,7 +73,7 @@ No probes: {{ .Values.probes.disabledReason }}
 Each path of writablePaths gets an emptyDir, which starts empty: it hides whatever the image ships at that path.
 Where the image needs its own files there, writablePathOverrides leaves a path unmounted or mounts a PersistentVolumeClaim.
 {{- end }}
-{{- if not (or .Values.imageHasCommand .Values.command .Values.args) }}
+{{- if and (hasKey .Values "imageHasCommand") (not (or .Values.imageHasCommand .Values.command .Values.args)) }}
 
 WARNING: the image sets neither ENTRYPOINT nor CMD, so no container runtime can start it (containerd: "no command specified").
 Set command or args, e.g. --set-json 'command=["/path/in/image"]'.
