@@ -183,6 +183,14 @@ const networkPolicyPeer: Schema = {
 const IMAGE_TAG_DESCRIPTION = 'The tag the image has in its registry, shown as the orbit/image-tag label only: the pods run image.digest. '
   + 'It cannot be set to another (Argo CD Image Updater, Flux image automation): the image is pinned by digest, so to deploy another version install that version\'s chart (helm upgrade --version).';
 
+/**
+ * Top-level values every chart's values.yaml has but the schema does not require: added on 2026-12-07 (and
+ * `service.annotations` inside `service`), which a `helm upgrade --reuse-values` of a release installed from an
+ * earlier chart lacks (found by a reread: every such upgrade failed "podLabels is required"). The templates take each
+ * as absent.
+ */
+export const VALUES_ADDED_LATER: readonly string[] = ['podLabels', 'imageHasCommand', 'writablePathOverrides', 'lifecycle', 'priorityClassName', 'runtimeClassName', 'affinity'];
+
 /** The schema every chart shares; a chart's own (valuesSchemaOf) also fixes image.tag to its image's. */
 export const VALUES_SCHEMA: Schema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -193,10 +201,7 @@ export const VALUES_SCHEMA: Schema = {
     'nameOverride', 'fullnameOverride', 'environment', 'imageUID', 'replicaCount', 'revisionHistoryLimit', 'image', 'imagePullSecrets',
     'commonLabels', 'commonAnnotations', 'podAnnotations', 'serviceAccount', 'command', 'args', 'workingDir', 'env', 'containerPort', 'extraPorts',
     'service', 'allowRoot', 'podSecurityContext', 'securityContext', 'resources', 'probes', 'writablePaths', 'terminationGracePeriodSeconds',
-    // Not required, though every chart's values.yaml has them: values added on 2026-12-07 (podLabels, imageHasCommand,
-    // writablePathOverrides, lifecycle, priorityClassName, runtimeClassName, affinity, service.annotations), which a
-    // `helm upgrade --reuse-values` of a release installed from an earlier chart lacks (found by a reread: every such
-    // upgrade failed "podLabels is required"). The templates take each as absent.
+    // Not required: VALUES_ADDED_LATER.
     'podAntiAffinity', 'topologySpreadConstraints', 'nodeSelector', 'tolerations', 'autoscaling', 'podDisruptionBudget', 'networkPolicy', 'tests',
   ],
   allOf: [
