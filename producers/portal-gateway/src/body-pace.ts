@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@orbit/lib';
 import { loggedUrl, requestLogFields } from './request-correlation.js';
+import { watchSocketPace } from './socket-pace.js';
 
 /** Why a body was given up: it stopped (nothing for the idle timeout), or it came slower than the floor. */
 export type BodyTimeout = 'BODY_IDLE' | 'BODY_TOO_SLOW';
@@ -70,7 +71,7 @@ export function guardBodyPace(app: FastifyInstance, idleMs: number, options: Bod
     const socket = request.raw.socket;
     const current = { request, reply };
     reading.set(socket, current);
-    const stopPace = options.minBytesPerSecond > 0 ? watchPace(current, options.minBytesPerSecond, options.windowMs, () => giveUp(current, 'BODY_TOO_SLOW')) : () => undefined;
+    const stopPace = options.minBytesPerSecond > 0 ? watchBodyPace(current, options, () => giveUp(current, 'BODY_TOO_SLOW')) : () => undefined;
     reply.raw.once('close', () => {
       stopPace();
       if (reading.get(socket) === current) reading.delete(socket);
@@ -90,27 +91,18 @@ export function guardBodyPace(app: FastifyInstance, idleMs: number, options: Bod
   });
 }
 
-/**
- * Calls `tooSlow` once a window after the first brought fewer than `minBytesPerSecond` a second of the body; the first
- * is not judged (a client's slow start, TCP's). Answers how to stop watching.
- */
-function watchPace({ request, reply }: Reading, minBytesPerSecond: number, windowMs: number, tooSlow: () => void): () => void {
-  const socket = request.raw.socket;
-  let heldBack = false;
-  request.raw.on('pause', () => { heldBack = true; });
-  let windowStart: number | undefined;
-  const pace = setInterval(() => {
-    if (request.raw.complete || reply.sent || socket.destroyed) return clearInterval(pace);
-    const read = socket.bytesRead;
-    const ours = heldBack || request.raw.readableLength > 0 || request.raw.readableFlowing === false;
-    if (windowStart !== undefined && !ours && read - windowStart < minBytesPerSecond * windowMs / 1000) {
-      clearInterval(pace);
-      tooSlow();
-      return;
-    }
-    heldBack = false;
-    windowStart = read;
-  }, windowMs);
-  pace.unref();
-  return () => clearInterval(pace);
+/** Calls `tooSlow` once a window after the first brought too little of the body the client was free to send. */
+function watchBodyPace({ request, reply }: Reading, { minBytesPerSecond, windowMs }: BodyPaceOptions, tooSlow: () => void): () => void {
+  let paused = false;
+  request.raw.on('pause', () => { paused = true; });
+  return watchSocketPace({
+    socket: request.raw.socket, minBytesPerSecond, windowMs, judgeFirstWindow: false,
+    finished: () => request.raw.complete || reply.sent,
+    heldBack: () => {
+      const held = paused || request.raw.readableLength > 0 || request.raw.readableFlowing === false;
+      paused = false;
+      return held;
+    },
+    onTooSlow: tooSlow,
+  });
 }

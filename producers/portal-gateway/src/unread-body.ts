@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { watchSocketPace } from './socket-pace.js';
 
 /** How the rest of a body left unread is read and dropped. */
 export interface UnreadBodyOptions {
@@ -32,28 +33,15 @@ export function discardUnreadBody(raw: IncomingMessage, { limitBytes, minBytesPe
     seen += chunk.length;
     if (seen > limitBytes) raw.destroy();
   });
-  if (minBytesPerSecond > 0) holdToFloor(raw, minBytesPerSecond, windowMs, () => onTooSlow?.(seen));
+  if (minBytesPerSecond > 0) {
+    const socket = raw.socket;
+    const stop = watchSocketPace({
+      socket, minBytesPerSecond, windowMs, judgeFirstWindow: true,
+      finished: () => raw.complete || raw.destroyed,
+      onTooSlow: () => { onTooSlow?.(seen); socket.destroy(); },
+    });
+    raw.once('end', stop);
+    raw.once('close', stop);
+  }
   raw.resume();
-}
-
-/** Closes the connection once a window brings fewer than `minBytesPerSecond` a second of the rest; stops at the body's end. */
-function holdToFloor(raw: IncomingMessage, minBytesPerSecond: number, windowMs: number, tooSlow: () => void): void {
-  const socket = raw.socket;
-  // The socket's bytes, not the request's: what Node's own dump of an unread body reads counts too.
-  let windowStart = socket.bytesRead;
-  const pace = setInterval(() => {
-    if (raw.complete || raw.destroyed || socket.destroyed) return clearInterval(pace);
-    const read = socket.bytesRead;
-    if (read - windowStart < minBytesPerSecond * windowMs / 1000) {
-      clearInterval(pace);
-      tooSlow();
-      socket.destroy();
-      return;
-    }
-    windowStart = read;
-  }, windowMs);
-  pace.unref();
-  const stop = (): void => clearInterval(pace);
-  raw.once('end', stop);
-  raw.once('close', stop);
 }
