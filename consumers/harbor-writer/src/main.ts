@@ -60,6 +60,7 @@ runMain(() =>
           await Promise.all([recordTransferLocation(outcome.event, deps), publisher.publish(TOPICS.imageCopied, outcome.event, { trace: message.trace })]);
           return;
         }
+        // A failure is logged there (warn; error for a registry's or S3's refusal) before it is published here.
         const outcome = await storeValidatedImage(message.event as ImageValidated, deps, message.log);
         const topic = outcome.kind === 'stored' ? TOPICS.imageStored : TOPICS.pipelineFailed;
         await publisher.publish(topic, outcome.event, { trace: message.trace });

@@ -97,6 +97,33 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
  * and the verified object in place and only re-writes the rows and the event.
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
+  const outcome = await storeImage(event, deps, log);
+  if (outcome.kind === 'failed') logStoreFailure(event, outcome.event, log);
+  return outcome;
+}
+
+/**
+ * Reason codes of a store step failing on what the operator set up, not on the upload: a registry refusing Orbit's own
+ * push (credentials, a repository that must exist, ORBIT_IMAGE_REGISTRY naming none) and S3 refusing its role or lacking
+ * the bucket. Error, not warn: no user can mend them.
+ */
+const OPERATOR_FAULTS: ReadonlySet<string> = new Set(['REGISTRY_PUSH_REFUSED', 'STORE_ACCESS_DENIED', 'BUCKET_MISSING']);
+
+/**
+ * The line a failed store step leaves before its PipelineFailed goes out (found silent: a request's log ended at the
+ * validator's "upload validated"). Field names as the transfer branch's "transfer failed" (correlationId is the
+ * requestId). The consume loop's message logger carries the event's ids already; a logger without them (a CLI's, a
+ * test's) gets them here, so a line never lacks them nor names one twice. Told by correlationId: pino's bindings()
+ * leaves `pid` out.
+ */
+function logStoreFailure(event: ImageValidated, failure: PipelineFailed, log: Logger): void {
+  const ids = log.bindings()['correlationId'] === undefined ? { pid: event.pid, correlationId: event.correlationId, imageUID: event.imageUID } : {};
+  const line = { ...ids, reasonCode: failure.reasonCode, reason: failure.message };
+  if (OPERATOR_FAULTS.has(failure.reasonCode)) log.error(line, 'upload failed at the store stage');
+  else log.warn(line, 'upload failed at the store stage');
+}
+
+async function storeImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   // The staged object is copied, pushed and then deleted: an event naming another owner's upload or a stored image must not reach any of that.
   if (!isStagedBy(event.staging, event.actor.username, deps.stagingBucket)) {
     return failed(event, 'STAGING_NOT_OWNED', `s3://${event.staging.bucket}/${event.staging.key} is not an object ${event.actor.username} staged; staged uploads live under uploads/<owner>/ in the staging bucket ${deps.stagingBucket}, so it was left untouched`);

@@ -30,4 +30,21 @@ describe('pushMetrics', () => {
     expect(text).toContain('orbit_registry_referrers_total{outcome="carried"} 3');
     expect(text).toContain('orbit_registry_referrers_total{outcome="carry-refused"} 1');
   });
+
+  it('has every outcome series at 0 from its creation, so the first refusal after a restart is an increase', async () => {
+    const registry = new Registry();
+    pushMetrics(registry);
+    const text = await registry.metrics();
+    for (const outcome of ['pushed', 'already-there', 'refused']) expect(text).toContain(`orbit_registry_pushes_total{outcome="${outcome}"} 0`);
+    for (const outcome of ['pushed', 'refused', 'carried', 'carry-refused']) expect(text).toContain(`orbit_registry_referrers_total{outcome="${outcome}"} 0`);
+  });
+
+  it('times pushes up to an hour: a large image takes far past 900 s', async () => {
+    const registry = new Registry();
+    pushMetrics(registry).pushed({ reference: 'r/a@sha256:1', blobsSent: 1, bytesSent: 1, blobsMounted: 0, tagged: true, tagReference: 'r/a:1', alreadyThere: false, referrers: 0, referrersRefused: 0 }, 1000);
+    const text = await registry.metrics();
+    expect(text).toContain('orbit_registry_push_seconds_bucket{le="900"} 0');
+    expect(text).toContain('orbit_registry_push_seconds_bucket{le="1800"} 1');
+    expect(text).toContain('orbit_registry_push_seconds_bucket{le="3600"} 1');
+  });
 });

@@ -32,8 +32,12 @@ export function pushMetrics(registry: Registry): PushObserver {
   });
   const duration = new Histogram({
     name: 'orbit_registry_push_seconds', help: 'From the first look into the registry to the manifest put, per pushed image',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900], registers: [registry],
+    // To an hour, as the message buckets: pushing a 10 GiB image takes far past 900 s.
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600], registers: [registry],
   });
+  // A series born at its first increment has no earlier sample: `increase(…{outcome="refused"})` would miss the first refusal after a restart.
+  for (const outcome of ['pushed', 'already-there', 'refused']) pushes.inc({ outcome }, 0);
+  for (const outcome of ['pushed', 'refused', 'carried', 'carry-refused']) referrers.inc({ outcome }, 0);
   return {
     pushed: (result, seconds) => {
       pushes.inc({ outcome: result.alreadyThere ? 'already-there' : 'pushed' });

@@ -61,7 +61,11 @@ export async function sendValidatedImage(
 ): Promise<SentImage> {
   // Uploads are the owner's own: the actor is the owner. Under the path the version was pushed under, when it was (null: the top).
   const target = pushClientFor(deps.pushing, { owner: event.actor.username, ownerPath: deps.ownerPath, imageName: event.metadata.imageName, imageUID: event.imageUID }, event.metadata.imageVersion);
-  if (typeof target === 'string') return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
+  if (typeof target === 'string') {
+    // Counted like the registry's own refusals: a misconfigured ORBIT_IMAGE_REGISTRY fails every upload, and the refused series is what ops alert on.
+    deps.pushing.observe?.refused();
+    return { kind: 'refused', refusal: { reasonCode: 'REGISTRY_PUSH_REFUSED', message: target } };
+  }
   const openArchive = openStored(deps.s3, source, deps.signal);
   const refusal = (error: unknown): PushRefusal => {
     if (isPushRefusal(error)) {
