@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { bucketNames, createDynamo, createMysqlPool, createS3, databaseOf, imageBucketOf, kustomizeTableKeyOf, newImageUID, tableName, type EnvironmentName } from '@orbit/lib';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../../../test/helpers/index.js';
+import { runSourceCli } from '../../../test/helpers/source-cli.js';
 import { privateViewport } from '../../../test/helpers/viewport-db.js';
+import { findLeftoverCopies, removeLeftoverCopies, type LeftoverDeps } from './leftover-copies.js';
 import {
   checkTransfer, findBrokenTransfers, lockReconcile, ReconcileLockLostError, reconcileLockName, ReconcileRunningError, recordRedrives, transfersToCheck, unknownImages, type ReconcileDeps, type TransferRecord,
 } from './reconcile.js';
@@ -233,6 +235,152 @@ describe('one transfers:reconcile at a time', () => {
     } finally {
       await lock.release();
       await pool.end();
+    }
+  });
+});
+
+describe('transfers:reconcile removes the copies failed transfers left in their target (MinIO, DynamoDB Local, a ViewPort of its own)', () => {
+  const cli = fileURLToPath(new URL('./reconcile-cli.ts', import.meta.url));
+  const owner = 'fix43orphan-owner';
+  const leftoverDeps: LeftoverDeps = { ...deps, chain: ['Development', 'Testing', 'Staging', 'Production'] };
+  const locationOf = async (imageUID: string, environment = 'Testing'): Promise<unknown> =>
+    (await dynamo.send(new GetCommand({ TableName: deps.metadataTable, Key: { imageUID, imageVersion: 'v1-0-00' }, ConsistentRead: true }))).Item?.[`location${environment}`];
+  const versionExists = (bucket: string, key: string, versionId: string): Promise<boolean> =>
+    s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId })).then(() => true, (error: unknown) => {
+      if ((error as { name?: string }).name === 'NotFound') return false;
+      throw error;
+    });
+
+  interface Leftover { imageUID: string; requestId: string; key: string; stored: string; copy: string }
+
+  /**
+   * What a Development -> Testing transfer whose chart step failed leaves (s4-transfer-midway): the upload and its
+   * Development chart row, the Testing copy (named after the request that made it) and `locationTesting`, no Testing
+   * chart row, and ViewPort's request `status` (failed with `errorCode`) holding the claim.
+   */
+  async function failedTransfer(pool: Pool, { status = 'failed', errorCode = 'CHART_ROW', madeBy }: { status?: string; errorCode?: string | null; madeBy?: string } = {}): Promise<Leftover> {
+    const imageUID = `fix43orphan${newImageUID().slice('fix43orphan'.length)}`;
+    const requestId = `req-fix43orphan-${uniqueSuffix()}`;
+    const key = storedKeyOf(imageUID, 'v1-0-00');
+    const body = Buffer.from(`image ${imageUID}`);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const put = (environment: EnvironmentName, metadata: Record<string, string> = {}) => s3.send(new PutObjectCommand({
+      Bucket: deps.bucketOf(environment), Key: key, Body: body, ServerSideEncryption: 'AES256', ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'), Metadata: metadata,
+    }));
+    const stored = await put('Development');
+    const copy = await put('Testing', { 'orbit-sha256': sha256, 'orbit-transfer-request-id': madeBy ?? requestId });
+    await dynamo.send(new PutCommand({ TableName: deps.metadataTable, Item: {
+      imageUID, imageVersion: 'v1-0-00', sha256, username: owner, bucket: deps.bucketOf('Development'), key, versionId: stored.VersionId ?? null,
+      locationTesting: { bucket: deps.bucketOf('Testing'), key, versionId: copy.VersionId ?? null },
+    } }));
+    await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Development'), Item: { helmChartName: `${imageUID}-v1-0-00`, environment: 'Development', owner, image: { bucket: deps.bucketOf('Development'), key, versionId: stored.VersionId ?? null } } }));
+    await pool.query("INSERT INTO wp_image_uid (image_uid, post_id, user_login, image_name, created_at, updated_at) VALUES (?, 1, ?, 'fix43orphan', NOW(3), NOW(3))", [imageUID, owner]);
+    await pool.query(
+      "INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, error_code, created_at, updated_at) VALUES (?, 'transfer', ?, 'v1-0-00', ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+      [requestId, imageUID, owner, status, status === 'failed' ? errorCode : null]);
+    await pool.query("INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, 'v1-0-00', 'Testing', ?)", [imageUID, requestId]);
+    return { imageUID, requestId, key, stored: stored.VersionId ?? '', copy: copy.VersionId ?? '' };
+  }
+
+  it('reports the copy on --dry-run, changing nothing, and removes exactly it and its locationTesting on a run (the upload and its row stay)', async () => {
+    const viewport = await privateViewport('fix43orphan_cli');
+    try {
+      const left = await failedTransfer(viewport.pool);
+      const mysqlUrl = new URL(testConfig.MYSQL_URL);
+      mysqlUrl.pathname = `/${viewport.database}`;
+      const run = (...args: string[]) => runSourceCli(cli, [...args, '--image', left.imageUID], { MYSQL_URL: mysqlUrl.toString() }, 50_000);
+
+      const dry = await run('--dry-run');
+      expect(dry.stdout).toContain('1 leftover copies of failed transfers found');
+      expect(dry.stdout).toContain(`  ${left.imageUID} v1-0-00 Testing: ${deps.bucketOf('Testing')}/${left.key}@${left.copy} (transfer ${left.requestId} failed)`);
+      expect(dry.code).toBe(1);
+      expect(await versionExists(deps.bucketOf('Testing'), left.key, left.copy)).toBe(true);
+      expect(await locationOf(left.imageUID)).toEqual({ bucket: deps.bucketOf('Testing'), key: left.key, versionId: left.copy });
+
+      const fixed = await run();
+      expect(fixed.stdout).toContain('1 leftover copies removed');
+      expect(fixed.code).toBe(0);
+      expect(await versionExists(deps.bucketOf('Testing'), left.key, left.copy)).toBe(false);
+      expect(await locationOf(left.imageUID)).toBeUndefined();
+      // The source copy (the upload) and its chart row are never touched.
+      expect(await versionExists(deps.bucketOf('Development'), left.key, left.stored)).toBe(true);
+      expect((await dynamo.send(new GetCommand({ TableName: deps.kustomizeTableOf('Development'), Key: { helmChartName: `${left.imageUID}-v1-0-00` } }))).Item).toBeDefined();
+
+      const again = await run('--dry-run');
+      expect(again.stdout).toContain('0 leftover copies of failed transfers found');
+      expect(again.code).toBe(0);
+    } finally {
+      await viewport.drop();
+    }
+  }, 120_000);
+
+  it('leaves a copy whose transfer succeeded, runs, or was dead-lettered, one a chart row holds, and one ViewPort knows no transfer of', async () => {
+    const viewport = await privateViewport('fix43orphan_kept');
+    try {
+      const running = await failedTransfer(viewport.pool, { status: 'running' });
+      const succeeded = await failedTransfer(viewport.pool, { status: 'succeeded' });
+      const deadLettered = await failedTransfer(viewport.pool, { errorCode: 'DEAD_LETTERED' });
+      const charted = await failedTransfer(viewport.pool);
+      await dynamo.send(new PutCommand({ TableName: deps.kustomizeTableOf('Testing'), Item: { helmChartName: `${charted.imageUID}-v1-0-00`, environment: 'Testing', owner } }));
+      const unknown = await failedTransfer(viewport.pool);
+      await viewport.pool.query('DELETE FROM transfer_claims WHERE image_uid = ?', [unknown.imageUID]);
+      // Its version went on from Testing to Staging (the transfer runs): the Testing copy may be what it reads.
+      const source = await failedTransfer(viewport.pool);
+      await viewport.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, 'v1-0-00', ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", [`${source.requestId}-s`, source.imageUID, owner]);
+      await viewport.pool.query("INSERT INTO transfer_claims (image_uid, image_version, target_env, request_id) VALUES (?, 'v1-0-00', 'Staging', ?)", [source.imageUID, `${source.requestId}-s`]);
+      const left = await failedTransfer(viewport.pool);
+
+      const all = [running, succeeded, deadLettered, charted, unknown, source, left].map(({ imageUID }) => imageUID);
+      const found = await findLeftoverCopies(viewport.pool, leftoverDeps, all);
+      expect(found.leftovers.map(({ imageUID, environment, failedRequestId, objectGone }) => [imageUID, environment, failedRequestId, objectGone])).toEqual([[left.imageUID, 'Testing', left.requestId, false]]);
+      expect(found.questionable).toEqual([]);
+    } finally {
+      await viewport.drop();
+    }
+  });
+
+  it('leaves to a person a copy another transfer that did not fail made (orbit-transfer-request-id)', async () => {
+    const viewport = await privateViewport('fix43orphan_madeby');
+    try {
+      const other = `req-fix43orphan-other-${uniqueSuffix()}`;
+      await viewport.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', 'x', 'v1-0-00', ?, 'succeeded', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", [other, owner]);
+      const left = await failedTransfer(viewport.pool, { madeBy: other });
+      const found = await findLeftoverCopies(viewport.pool, leftoverDeps, [left.imageUID]);
+      expect(found.leftovers).toEqual([]);
+      expect(found.questionable.map(({ imageUID, why }) => [imageUID, why])).toEqual([[left.imageUID, expect.stringContaining(`was copied by transfer ${other}, which is succeeded`)]]);
+      // An earlier transfer into Testing that failed too made it: a leftover all the same.
+      await viewport.pool.query("UPDATE viewport_requests SET status = 'failed', error_code = 'CHART_NOT_FOUND' WHERE request_id = ?", [other]);
+      expect((await findLeftoverCopies(viewport.pool, leftoverDeps, [left.imageUID])).leftovers.map(({ imageUID }) => imageUID)).toEqual([left.imageUID]);
+    } finally {
+      await viewport.drop();
+    }
+  });
+
+  it('re-checks right before deleting: a transfer into the environment accepted since keeps the copy; a copy recorded since keeps its attribute', async () => {
+    const viewport = await privateViewport('fix43orphan_race');
+    try {
+      const accepted = await failedTransfer(viewport.pool);
+      const replaced = await failedTransfer(viewport.pool);
+      const { leftovers } = await findLeftoverCopies(viewport.pool, leftoverDeps, [accepted.imageUID, replaced.imageUID]);
+      expect(leftovers).toHaveLength(2);
+
+      // The transfer asked for again (the failed claim is replaced) after the scan.
+      const again = `${accepted.requestId}-again`;
+      await viewport.pool.query("INSERT INTO viewport_requests (request_id, kind, image_uid, image_version, user_login, status, created_at, updated_at) VALUES (?, 'transfer', ?, 'v1-0-00', ?, 'accepted', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", [again, accepted.imageUID, owner]);
+      await viewport.pool.query("UPDATE transfer_claims SET request_id = ? WHERE image_uid = ? AND target_env = 'Testing'", [again, accepted.imageUID]);
+      // A copy of its own recorded meanwhile (a transfer between the re-check and the delete): the old version goes, the new record stays.
+      const newer = { bucket: deps.bucketOf('Testing'), key: replaced.key, versionId: 'fix43orphan-newer' };
+      await dynamo.send(new UpdateCommand({ TableName: deps.metadataTable, Key: { imageUID: replaced.imageUID, imageVersion: 'v1-0-00' }, UpdateExpression: 'SET locationTesting = :l', ExpressionAttributeValues: { ':l': newer } }));
+
+      const outcome = await removeLeftoverCopies(leftovers, viewport.pool, leftoverDeps);
+      expect(outcome.inUse.map(({ imageUID }) => imageUID)).toEqual([accepted.imageUID]);
+      expect(outcome.removed.map(({ imageUID }) => imageUID)).toEqual([replaced.imageUID]);
+      expect(await versionExists(deps.bucketOf('Testing'), accepted.key, accepted.copy)).toBe(true);
+      expect(await locationOf(accepted.imageUID)).toEqual({ bucket: deps.bucketOf('Testing'), key: accepted.key, versionId: accepted.copy });
+      expect(await versionExists(deps.bucketOf('Testing'), replaced.key, replaced.copy)).toBe(false);
+      expect(await locationOf(replaced.imageUID)).toEqual(newer);
+    } finally {
+      await viewport.drop();
     }
   });
 });
