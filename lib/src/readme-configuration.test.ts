@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { eventLoggerEnv } from '../../consumers/event-logger/src/config.js';
 import { validatorEnv } from '../../consumers/image-validator/src/config.js';
 import { gatewayEnv } from '../../producers/portal-gateway/src/config.js';
 import { REPO_ROOT, runningSourceFiles } from '../../test/helpers/source-files.js';
@@ -28,6 +29,7 @@ const BOUNDED: readonly { readonly variable: string; readonly shape: EnvShape; r
   { variable: 'ORBIT_MAX_STREAMED_UPLOADS_PER_OWNER', shape: gatewayEnv, min: 1, max: 64 },
   { variable: 'ORBIT_MAX_STREAMED_UPLOADS', shape: gatewayEnv, min: 1, max: 1024 },
   { variable: 'ORBIT_MAX_DETACHED_HANDLERS', shape: validatorEnv, min: 1, max: 64 },
+  { variable: 'ORBIT_EVENT_LOG_RETENTION_DAYS', shape: eventLoggerEnv, min: 0, max: 36_500 },
 ];
 
 /** One benchmark's knobs, each read beside its use in that benchmark's file: not the product's configuration. */

@@ -51,6 +51,13 @@ export interface TableDefinition {
   readonly indexes?: Readonly<Record<string, readonly [string, string]>>;
 }
 
+/**
+ * The attribute of a per-request log row (event log, error log) holding when it expires, in epoch seconds: the
+ * event-logger writes it (event time plus ORBIT_EVENT_LOG_RETENTION_DAYS) and provisioning turns DynamoDB's TTL on
+ * for it. One name for both, so the rows and the TTL cannot drift apart.
+ */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
 /** Chart Store (C20) tables; the physical name adds the environment suffix. */
 export const TABLES = {
   userEventLog: {

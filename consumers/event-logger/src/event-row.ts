@@ -1,4 +1,4 @@
-import { entryOfPid, entryOfStep, isKnownPid, jsonBytes, pidOf, withCreatedTimestamps, type EventEnvelope, type Step } from '@orbit/lib';
+import { entryOfPid, entryOfStep, isKnownPid, jsonBytes, pidOf, TTL_ATTRIBUTE, withCreatedTimestamps, type EventEnvelope, type Step } from '@orbit/lib';
 
 export interface EventLogRow {
   readonly pid: string;
@@ -34,6 +34,27 @@ export interface EventLogRow {
   readonly payloadTrimmedFrom?: number;
   readonly createdTimestampUTC: string;
   readonly createdTimestampUnix: number;
+  /**
+   * Epoch seconds after which DynamoDB's TTL deletes the row (provisioning turns TTL on for this attribute of the
+   * event and error logs); absent when rows are kept for ever (ORBIT_EVENT_LOG_RETENTION_DAYS=0).
+   */
+  readonly expiresAt?: number;
+}
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * When a row of an event that occurred at `occurredAt` (ms) expires, `retentionDays` after it, in epoch seconds;
+ * undefined when rows are kept for ever (0 days). An event time after the row's writing (a producer's clock ahead, a
+ * far-future value an Avro long allows) counts as the writing: it would keep the row past its retention, or for ever.
+ * A row already past its retention (an old message replayed) expires now rather than at its event time: DynamoDB's
+ * TTL passes over items whose time is more than five years gone, so such a row would never be deleted.
+ */
+export function expiresAtOf(occurredAt: number, retentionDays: number, now: Date = new Date()): number | undefined {
+  if (retentionDays <= 0) return undefined;
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const from = Number.isFinite(occurredAt) ? Math.min(Math.floor(occurredAt / 1000), nowSeconds) : nowSeconds;
+  return Math.max(from + retentionDays * DAY_SECONDS, nowSeconds);
 }
 
 /** DynamoDB holds 400 KB per item; a row's other attributes take well under 10 KB. */
@@ -84,11 +105,14 @@ export function eventKeyOf(occurredAt: number, topic: string, partition: number,
   return `${String(occurredAt).padStart(13, '0')}#${topic}#${partition}#${offset.padStart(20, '0')}`;
 }
 
+/** `retentionDays`: see expiresAtOf; 0 (no `expiresAt`) keeps the row for ever. */
 export function eventLogRow(
   event: EventEnvelope,
   position: { topic: string; partition: number; offset: string },
   now: Date = new Date(),
+  retentionDays = 0,
 ): EventLogRow {
+  const expiresAt = expiresAtOf(event.occurredAt, retentionDays, now);
   return withCreatedTimestamps({
     pid: event.pid,
     eventKey: eventKeyOf(event.occurredAt, position.topic, position.partition, position.offset),
@@ -103,6 +127,7 @@ export function eventLogRow(
     partition: position.partition,
     offset: position.offset,
     ...payloadOf(event),
+    ...(expiresAt === undefined ? {} : { [TTL_ATTRIBUTE]: expiresAt }),
   }, now);
 }
 
@@ -126,9 +151,9 @@ export function impliedSteps(event: EventEnvelope & { causeEventType?: string; s
   }
 }
 
-/** The message's own row, then one row per step it implies. */
-export function eventLogRows(event: EventEnvelope, position: { topic: string; partition: number; offset: string }, now: Date = new Date()): EventLogRow[] {
-  const row = eventLogRow(event, position, now);
+/** The message's own row, then one row per step it implies, each expiring with it. */
+export function eventLogRows(event: EventEnvelope, position: { topic: string; partition: number; offset: string }, now: Date = new Date(), retentionDays = 0): EventLogRow[] {
+  const row = eventLogRow(event, position, now, retentionDays);
   return [row, ...impliedSteps(event).map((step): EventLogRow => ({ ...row, pid: pidOf(step), eventType: entryOfStep(step).eventType, rowKind: 'step' }))];
 }
 

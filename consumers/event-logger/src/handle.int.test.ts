@@ -6,7 +6,7 @@ import { quietLogger, testConfig, uniqueSuffix } from '../../../test/helpers/ind
 import { eventKeyOf } from './event-row.js';
 import { eventLoggerBatchHandler, eventLoggerHandler } from './handle.js';
 
-const deps = { dynamo: createDynamo(testConfig), eventLogTable: tableName('userEventLog', testConfig), errorLogTable: tableName('userErrorLog', testConfig) };
+const deps = { dynamo: createDynamo(testConfig), eventLogTable: tableName('userEventLog', testConfig), errorLogTable: tableName('userErrorLog', testConfig), retentionDays: 400 };
 
 async function rowsOf(table: string, correlationId: string): Promise<Record<string, unknown>[]> {
   const answer = await deps.dynamo.send(new QueryCommand({ TableName: table, IndexName: 'byCorrelationId', KeyConditionExpression: 'correlationId = :c', ExpressionAttributeValues: { ':c': correlationId } }));

@@ -6,6 +6,8 @@ export interface EventLoggerDeps {
   readonly dynamo: DynamoDBDocumentClient;
   readonly eventLogTable: string;
   readonly errorLogTable: string;
+  /** ORBIT_EVENT_LOG_RETENTION_DAYS: rows of both logs expire this many days after their event; 0 keeps them for ever. */
+  readonly retentionDays: number;
 }
 
 const ERROR_TOPICS: ReadonlySet<string> = new Set([TOPICS.imageRejected, TOPICS.pipelineFailed]);
@@ -13,7 +15,8 @@ const ERROR_TOPICS: ReadonlySet<string> = new Set([TOPICS.imageRejected, TOPICS.
 const BATCH_WRITE_LIMIT = 25;
 
 function writesOf(deps: EventLoggerDeps, message: ConsumedMessage<EventEnvelope>): { table: string; row: EventLogRow }[] {
-  const rows = eventLogRows(message.event, message);
+  // The error log's row is the message's own: it expires with it.
+  const rows = eventLogRows(message.event, message, new Date(), deps.retentionDays);
   const logged = rows.map((row) => ({ table: deps.eventLogTable, row }));
   const first = rows[0];
   return ERROR_TOPICS.has(message.topic) && first ? [...logged, { table: deps.errorLogTable, row: first }] : logged;

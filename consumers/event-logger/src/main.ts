@@ -6,16 +6,21 @@
  */
 import { createDynamo, dynamoCheck, SERVICE_KAFKA_USE, runMain, startConsumerService, tableName, type EventEnvelope } from '@orbit/lib';
 import { loadSchemas } from '@orbit/schemas';
+import { eventLoggerEnv } from './config.js';
 import { eventLoggerBatchHandler, eventLoggerHandler, type EventLoggerDeps } from './handle.js';
 
 let deps: EventLoggerDeps | undefined;
 // One DynamoDB client for both handler forms.
-const depsOf = (config: Parameters<typeof createDynamo>[0] & Parameters<typeof tableName>[1]): EventLoggerDeps =>
-  (deps ??= { dynamo: createDynamo(config), eventLogTable: tableName('userEventLog', config), errorLogTable: tableName('userErrorLog', config) });
+const depsOf = (config: Parameters<typeof createDynamo>[0] & Parameters<typeof tableName>[1] & { readonly ORBIT_EVENT_LOG_RETENTION_DAYS: number }): EventLoggerDeps =>
+  (deps ??= {
+    dynamo: createDynamo(config), eventLogTable: tableName('userEventLog', config), errorLogTable: tableName('userErrorLog', config),
+    retentionDays: config.ORBIT_EVENT_LOG_RETENTION_DAYS,
+  });
 
 runMain(() =>
-  startConsumerService<EventEnvelope, Record<string, never>>({
+  startConsumerService<EventEnvelope, typeof eventLoggerEnv>({
     service: 'event-logger',
+    env: eventLoggerEnv,
     topics: SERVICE_KAFKA_USE['event-logger'].reads,
     schemas: loadSchemas(),
     createHandler: ({ config }) => eventLoggerHandler(depsOf(config)),

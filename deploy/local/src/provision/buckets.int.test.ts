@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { NO_MULTIPART_EXPIRY, provisionBucket, STAGING_LIFECYCLE, stagingRuleState } from './buckets.js';
+import { DELETE_MARKERS_RULE, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, provisionBucket, ruleState, STAGING_LIFECYCLE, STAGING_RULE, stagingRuleState } from './buckets.js';
 import { readProvisionConfig } from './index.js';
 
 const config = readProvisionConfig();
@@ -25,6 +25,46 @@ describe('the staging bucket\'s expiry against MinIO', () => {
       expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
       expect((await rules())[0]?.Expiration?.Days).toBe(1);
       expect(await provisionBucket(s3, bucket, true)).toMatchObject({ action: 'found' });
+    } finally {
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      s3.destroy();
+    }
+  });
+});
+
+describe('every bucket\'s lifecycle against MinIO (found by a storage audit: versioned buckets kept noncurrent versions and delete markers for ever)', () => {
+  it('gives an environment bucket noncurrent-version expiry and delete-marker clean-up, MinIO keeps both whole, and a second run finds them', async () => {
+    const s3 = createS3(config);
+    const bucket = `fix43store-${randomBytes(4).toString('hex')}`;
+    const rules = async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+    try {
+      expect(await provisionBucket(s3, bucket, false)).toMatchObject({ action: 'created', detail: expect.stringContaining('expiry') as unknown });
+      const kept = await rules();
+      expect([ruleState(kept, NONCURRENT_VERSIONS_RULE), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same', 'same']);
+      expect(kept.find((rule) => rule.ID === NONCURRENT_VERSIONS_RULE.ID)?.NoncurrentVersionExpiration?.NoncurrentDays).toBe(30);
+      expect(kept.find((rule) => rule.ID === DELETE_MARKERS_RULE.ID)?.Expiration?.ExpiredObjectDeleteMarker).toBe(true);
+      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+    } finally {
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      s3.destroy();
+    }
+  });
+
+  it('adds them to a bucket an earlier Orbit provisioned, keeping the staging rule (and what MinIO drops of it said) and an operator\'s own rule', async () => {
+    const s3 = createS3(config);
+    const bucket = `fix43store-${randomBytes(4).toString('hex')}`;
+    const rules = async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
+    try {
+      await provisionBucket(s3, bucket, true);
+      // As an earlier Orbit left the staging bucket, with an operator's rule beside it.
+      const own = { ID: 'fix43store-own', Status: 'Enabled' as const, Filter: { Prefix: 'keep/' }, Expiration: { Days: 90 } };
+      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [...STAGING_LIFECYCLE.Rules, own] } }));
+      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
+      const kept = await rules();
+      expect([stagingRuleState(kept), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same-without-abort', 'same']);
+      expect(kept.find((rule) => rule.ID === STAGING_RULE.ID)).toMatchObject({ Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
+      expect(kept.find((rule) => rule.ID === own.ID)).toMatchObject({ Expiration: { Days: 90 }, Filter: { Prefix: 'keep/' } });
+      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();

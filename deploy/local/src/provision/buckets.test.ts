@@ -1,6 +1,11 @@
-import type { LifecycleRule } from '@aws-sdk/client-s3';
+import {
+  GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule, type S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { bucketPolicy, normalisedStatements, samePolicy, STAGING_LIFECYCLE, stagingRuleState } from './buckets.js';
+import {
+  bucketPolicy, DELETE_MARKERS_RULE, lifecycleRulesOf, lifecycleToPut, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements, provisionBucket, ruleState, samePolicy,
+  STAGING_LIFECYCLE, STAGING_RULE, stagingRuleState,
+} from './buckets.js';
 
 interface Statement {
   Sid?: string;
@@ -76,5 +81,86 @@ describe('stagingRuleState', () => {
     expect(stagingRuleState([{ ...asMinioKeepsIt, Filter: { Prefix: 'uploads/' } }])).toBe('differs');
     expect(stagingRuleState([{ ...asMinioKeepsIt, NoncurrentVersionExpiration: undefined }])).toBe('differs');
     expect(stagingRuleState([{ ...asMinioKeepsIt, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }])).toBe('differs');
+  });
+});
+
+describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets kept every noncurrent version and delete marker for ever)', () => {
+  // What MinIO's GetBucketLifecycleConfiguration answered for NONCURRENT_VERSIONS_RULE and DELETE_MARKERS_RULE, field for field.
+  const noncurrentAsMinioKeepsIt: LifecycleRule = { Status: 'Enabled', ID: 'expire-noncurrent-versions', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } };
+  const markersAsMinioKeepsIt: LifecycleRule = { Status: 'Enabled', Expiration: { ExpiredObjectDeleteMarker: true }, ID: 'remove-expired-delete-markers', Filter: { Prefix: '' } };
+
+  it('gives every bucket a noncurrent-version expiry and delete-marker clean-up, staging its own one-day rule unchanged', () => {
+    for (const staging of [false, true]) {
+      const rules = lifecycleRulesOf(staging);
+      expect(rules.every((rule) => rule.Status === 'Enabled' && rule.Filter?.Prefix === '')).toBe(true);
+      expect(rules.some((rule) => rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined)).toBe(true);
+      expect(rules.some((rule) => rule.Expiration?.ExpiredObjectDeleteMarker === true && rule.Expiration.Days === undefined)).toBe(true);
+    }
+    expect(lifecycleRulesOf(false)).toEqual([NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE]);
+    expect(NONCURRENT_VERSIONS_RULE.NoncurrentVersionExpiration.NoncurrentDays).toBe(30);
+    expect(lifecycleRulesOf(true)).toEqual([STAGING_RULE, DELETE_MARKERS_RULE]);
+    expect(STAGING_RULE).toEqual({
+      ID: 'expire-staged-uploads', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    });
+  });
+
+  it('takes the rules as MinIO answers them back as the same, so a second provision changes nothing', () => {
+    expect(ruleState([markersAsMinioKeepsIt, noncurrentAsMinioKeepsIt], NONCURRENT_VERSIONS_RULE)).toBe('same');
+    expect(ruleState([markersAsMinioKeepsIt, noncurrentAsMinioKeepsIt], DELETE_MARKERS_RULE)).toBe('same');
+  });
+
+  it('sees a rule of Orbit\'s ID that does something else, or none', () => {
+    expect(ruleState([], NONCURRENT_VERSIONS_RULE)).toBe('missing');
+    expect(ruleState([{ ...noncurrentAsMinioKeepsIt, NoncurrentVersionExpiration: { NoncurrentDays: 7 } }], NONCURRENT_VERSIONS_RULE)).toBe('differs');
+    expect(ruleState([{ ...noncurrentAsMinioKeepsIt, NoncurrentVersionExpiration: { NoncurrentDays: 30, NewerNoncurrentVersions: 3 } }], NONCURRENT_VERSIONS_RULE)).toBe('differs');
+    expect(ruleState([{ ...noncurrentAsMinioKeepsIt, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }], NONCURRENT_VERSIONS_RULE)).toBe('differs');
+    expect(ruleState([{ ...markersAsMinioKeepsIt, Expiration: { ExpiredObjectDeleteMarker: false } }], DELETE_MARKERS_RULE)).toBe('differs');
+    expect(ruleState([{ ...markersAsMinioKeepsIt, Expiration: { Days: 3 } }], DELETE_MARKERS_RULE)).toBe('differs');
+    expect(ruleState([{ ...markersAsMinioKeepsIt, Status: 'Disabled' }], DELETE_MARKERS_RULE)).toBe('differs');
+  });
+
+  it('puts Orbit\'s rules beside an operator\'s own, replacing only those of its IDs', () => {
+    const own: LifecycleRule = { ID: 'to-glacier', Status: 'Enabled', Filter: { Prefix: 'old/' }, Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] };
+    expect(lifecycleToPut([own, { ...noncurrentAsMinioKeepsIt, NoncurrentVersionExpiration: { NoncurrentDays: 7 } }], lifecycleRulesOf(false))).toEqual({ Rules: [own, NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE] });
+  });
+
+  /** An S3 whose bucket is there, versioned, encrypted and guarded; `keep` is what it keeps of a lifecycle it is given. */
+  function fakeS3(keep: (rules: LifecycleRule[]) => LifecycleRule[], initial: LifecycleRule[] = []) {
+    let rules = initial;
+    const puts: LifecycleRule[][] = [];
+    const send = (command: { input: Record<string, unknown> }): Promise<unknown> => {
+      if (command instanceof GetBucketLifecycleConfigurationCommand) return Promise.resolve({ Rules: structuredClone(rules) });
+      if (command instanceof PutBucketLifecycleConfigurationCommand) {
+        const given = command.input.LifecycleConfiguration?.Rules ?? [];
+        puts.push(given);
+        rules = keep(structuredClone(given));
+        return Promise.resolve({});
+      }
+      if (command instanceof GetBucketPolicyCommand) return Promise.resolve({ Policy: bucketPolicy('b') });
+      // HeadBucket, versioning and encryption: as provisioned.
+      return Promise.resolve({ Status: 'Enabled', ServerSideEncryptionConfiguration: { Rules: [{}] } });
+    };
+    return { client: { send } as unknown as S3Client, puts };
+  }
+
+  it('reports what a server that drops part of a rule kept, and does not put it again for what MinIO drops by design', async () => {
+    // MinIO: AbortIncompleteMultipartUpload dropped.
+    const minio = fakeS3((rules) => rules.map(({ AbortIncompleteMultipartUpload: _dropped, ...rule }) => rule));
+    expect(await provisionBucket(minio.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
+    expect(await provisionBucket(minio.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'found', detail: NO_MULTIPART_EXPIRY });
+    expect(minio.puts).toHaveLength(1);
+    // A server that keeps no ExpiredObjectDeleteMarker: said, not taken for done.
+    const noMarkers = fakeS3((rules) => rules.map((rule) => (rule.Expiration?.ExpiredObjectDeleteMarker ? { ...rule, Expiration: {} } : rule)));
+    expect(await provisionBucket(noMarkers.client, 'b', false)).toEqual({
+      kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry; the server did not keep lifecycle rule remove-expired-delete-markers as put',
+    });
+  });
+
+  it('adds the rules to a bucket an earlier Orbit provisioned, keeping the staging rule and an operator\'s own', async () => {
+    const own: LifecycleRule = { ID: 'to-glacier', Status: 'Enabled', Filter: { Prefix: 'old/' }, Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] };
+    const earlier = fakeS3((rules) => rules, [STAGING_LIFECYCLE.Rules[0] ?? STAGING_RULE, own]);
+    expect(await provisionBucket(earlier.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry' });
+    expect(earlier.puts).toEqual([[own, STAGING_RULE, DELETE_MARKERS_RULE]]);
+    expect(await provisionBucket(earlier.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'found' });
   });
 });

@@ -44,39 +44,98 @@ export function bucketPolicy(bucket: string): string {
 }
 
 /** Staging objects are abandoned uploads after a day; so are half-done multipart uploads. */
-export const STAGING_LIFECYCLE = {
-  Rules: [{
-    ID: 'expire-staged-uploads',
-    Status: 'Enabled' as const,
-    Filter: { Prefix: '' },
-    Expiration: { Days: 1 },
-    NoncurrentVersionExpiration: { NoncurrentDays: 1 },
-    AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-  }],
-};
+export const STAGING_RULE = {
+  ID: 'expire-staged-uploads',
+  Status: 'Enabled' as const,
+  Filter: { Prefix: '' },
+  Expiration: { Days: 1 },
+  NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+} satisfies LifecycleRule;
+
+/** The staging rule alone, as a lifecycle configuration. */
+export const STAGING_LIFECYCLE = { Rules: [STAGING_RULE] };
+
+/** Days a version overwritten or deleted is kept, in every bucket but staging (whose own rule keeps them a day). */
+export const NONCURRENT_VERSION_DAYS = 30;
 
 /**
- * What the staging bucket's rule is on the server: missing, or doing something else than STAGING_LIFECYCLE's (its
- * expiry changed by hand, say: it was compared by ID alone, so such a change was never put right), or the same. MinIO
- * takes the rule and drops its AbortIncompleteMultipartUpload unsaid (minio/minio#19115, "working as intended"; its
+ * Every bucket is versioned, so an object overwritten or deleted stays as a noncurrent version, billed, for ever.
+ * Environment archives and charts are never overwritten by design: only a hand delete or overwrite makes one, and
+ * it is kept long enough to be put back.
+ */
+export const NONCURRENT_VERSIONS_RULE = {
+  ID: 'expire-noncurrent-versions',
+  Status: 'Enabled' as const,
+  Filter: { Prefix: '' },
+  NoncurrentVersionExpiration: { NoncurrentDays: NONCURRENT_VERSION_DAYS },
+} satisfies LifecycleRule;
+
+/**
+ * A delete marker left alone once its object's versions have expired ("expired object delete marker") is removed:
+ * otherwise each one stays and slows listings. A rule of its own, as S3 refuses ExpiredObjectDeleteMarker beside
+ * Days in one Expiration.
+ */
+export const DELETE_MARKERS_RULE = {
+  ID: 'remove-expired-delete-markers',
+  Status: 'Enabled' as const,
+  Filter: { Prefix: '' },
+  Expiration: { ExpiredObjectDeleteMarker: true },
+} satisfies LifecycleRule;
+
+/** The lifecycle rules Orbit puts on a bucket: staging's own expiry there (it expires noncurrent versions in a day), the noncurrent-version one elsewhere, and delete-marker clean-up on all. */
+export function lifecycleRulesOf(staging: boolean): LifecycleRule[] {
+  return staging ? [STAGING_RULE, DELETE_MARKERS_RULE] : [NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE];
+}
+
+/** A rule as what it does, its multipart expiry apart: servers answer a rule back with fields left out or defaulted. */
+function ruleEffect(rule: LifecycleRule): string {
+  const filter = rule.Filter ?? {};
+  const prefixOnly = filter.And === undefined && filter.Tag === undefined && filter.ObjectSizeGreaterThan === undefined && filter.ObjectSizeLessThan === undefined;
+  return JSON.stringify({
+    status: rule.Status,
+    filter: prefixOnly ? filter.Prefix ?? rule.Prefix ?? '' : filter,
+    days: rule.Expiration?.Days ?? null,
+    date: rule.Expiration?.Date ?? null,
+    deleteMarkers: rule.Expiration?.ExpiredObjectDeleteMarker === true,
+    noncurrentDays: rule.NoncurrentVersionExpiration?.NoncurrentDays ?? null,
+    newerNoncurrent: rule.NoncurrentVersionExpiration?.NewerNoncurrentVersions ?? null,
+    transitions: (rule.Transitions ?? []).length + (rule.NoncurrentVersionTransitions ?? []).length,
+  });
+}
+
+/**
+ * What the rule of `wanted`'s ID is on the server: missing, or doing something else than `wanted` (its expiry changed
+ * by hand, say: it was compared by ID alone, so such a change was never put right), or the same. MinIO takes a rule
+ * and drops its AbortIncompleteMultipartUpload unsaid (minio/minio#19115, "working as intended"; its
  * GetBucketLifecycleConfiguration answers the rule without it): it purges incomplete multipart uploads itself, those
  * older than MINIO_API_STALE_UPLOADS_EXPIRY (24 h by default) every MINIO_API_STALE_UPLOADS_CLEANUP_INTERVAL (6 h). A
  * rule the same but for that action is 'same-without-abort', not put again: put again, it would be dropped again, at
  * every provision. One that names another number of days is put right.
  */
+export function ruleState(rules: readonly LifecycleRule[], wanted: LifecycleRule): 'missing' | 'differs' | 'same' | 'same-without-abort' {
+  const rule = rules.find((each) => each.ID === wanted.ID);
+  if (rule === undefined) return 'missing';
+  if (ruleEffect(rule) !== ruleEffect(wanted)) return 'differs';
+  const wantedAbort = wanted.AbortIncompleteMultipartUpload?.DaysAfterInitiation;
+  const abort = rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation;
+  if (abort === wantedAbort) return 'same';
+  return abort === undefined ? 'same-without-abort' : 'differs';
+}
+
+/** The staging bucket's own rule's state (see ruleState). */
 export function stagingRuleState(rules: readonly LifecycleRule[]): 'missing' | 'differs' | 'same' | 'same-without-abort' {
-  const wanted = STAGING_LIFECYCLE.Rules[0];
-  const rule = rules.find((each) => each.ID === wanted?.ID);
-  if (rule === undefined || wanted === undefined) return 'missing';
-  const filter = rule.Filter ?? {};
-  const prefixOnly = filter.And === undefined && filter.Tag === undefined && filter.ObjectSizeGreaterThan === undefined && filter.ObjectSizeLessThan === undefined;
-  const same = rule.Status === wanted.Status && prefixOnly && (filter.Prefix ?? rule.Prefix ?? '') === wanted.Filter.Prefix
-    && rule.Expiration?.Days === wanted.Expiration.Days && rule.Expiration.Date === undefined
-    && rule.NoncurrentVersionExpiration?.NoncurrentDays === wanted.NoncurrentVersionExpiration.NoncurrentDays
-    && (rule.Transitions ?? []).length === 0 && (rule.NoncurrentVersionTransitions ?? []).length === 0;
-  if (!same) return 'differs';
-  if (rule.AbortIncompleteMultipartUpload === undefined) return 'same-without-abort';
-  return rule.AbortIncompleteMultipartUpload.DaysAfterInitiation === wanted.AbortIncompleteMultipartUpload.DaysAfterInitiation ? 'same' : 'differs';
+  return ruleState(rules, STAGING_RULE);
+}
+
+/**
+ * The configuration put when one of Orbit's rules is missing or differs: Orbit's rules, and every rule of another
+ * ID as the server answered it (a bucket's lifecycle is put whole: an operator's own rule, a transition to a colder
+ * class on the production bucket, say, is kept).
+ */
+export function lifecycleToPut(rules: readonly LifecycleRule[], wanted: readonly LifecycleRule[]): { Rules: LifecycleRule[] } {
+  const ours = new Set(wanted.map((rule) => rule.ID));
+  return { Rules: [...rules.filter((rule) => !ours.has(rule.ID)), ...wanted] };
 }
 
 /** Said in the step's detail where the server keeps no multipart expiry, so nobody takes the rule for what removes them. */
@@ -128,20 +187,23 @@ async function ensureSettings(client: S3Client, bucket: string, staging: boolean
     await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: wanted }));
     changed.push('policy');
   }
-  if (staging) {
-    const lifecycleRules = (): Promise<LifecycleRule[]> => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
-      (answer) => answer.Rules ?? [],
-      (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return []; throw error; },
-    );
-    let state = stagingRuleState(await lifecycleRules());
-    if (state === 'missing' || state === 'differs') {
-      await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: STAGING_LIFECYCLE }));
-      changed.push('expiry');
-      // Read back: what the server kept of it is what the step reports.
-      state = stagingRuleState(await lifecycleRules());
-    }
-    if (state === 'same-without-abort') notes.push(NO_MULTIPART_EXPIRY);
+  const lifecycleRules = (): Promise<LifecycleRule[]> => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
+    (answer) => answer.Rules ?? [],
+    (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return []; throw error; },
+  );
+  const wantedRules = lifecycleRulesOf(staging);
+  const statesOf = (rules: readonly LifecycleRule[]) => wantedRules.map((rule) => ({ rule, state: ruleState(rules, rule) }));
+  const rules = await lifecycleRules();
+  let states = statesOf(rules);
+  if (states.some(({ state }) => state === 'missing' || state === 'differs')) {
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: lifecycleToPut(rules, wantedRules) }));
+    changed.push('expiry');
+    // Read back: what the server kept of it is what the step reports.
+    states = statesOf(await lifecycleRules());
   }
+  if (states.some(({ state }) => state === 'same-without-abort')) notes.push(NO_MULTIPART_EXPIRY);
+  const notKept = states.filter(({ state }) => state === 'missing' || state === 'differs').map(({ rule }) => rule.ID ?? '');
+  if (notKept.length > 0) notes.push(`the server did not keep lifecycle ${notKept.length === 1 ? 'rule' : 'rules'} ${notKept.join(', ')} as put`);
   return { changed, notes };
 }
 
@@ -203,7 +265,7 @@ export function samePolicy(actual: string, wanted: string): boolean {
   }
 }
 
-/** Orbit's buckets, each created or put right; the staging bucket also gets its expiry. */
+/** Orbit's buckets, each created or put right, with their lifecycle rules (lifecycleRulesOf): the staging bucket's own expiry among them. */
 export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {

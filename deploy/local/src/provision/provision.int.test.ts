@@ -109,8 +109,9 @@ describe('provisioning against the real stack', () => {
 
       // 2. Provisioning adds what is missing and says so.
       const first = await provisionTables(dynamo, suffixes, { maxMs: 60_000, pollMs: 100 });
-      expect(first.find((step) => step.name === eventLog)).toEqual({ kind: 'table', name: eventLog, action: 'updated', detail: 'index byCorrelationId added' });
-      expect(first.find((step) => step.name === errorLog)).toEqual({ kind: 'table', name: errorLog, action: 'updated', detail: 'indexes byImageUID, byCorrelationId added' });
+      // Made by an earlier Orbit, the logs had no TTL either: it is turned on with the indexes.
+      expect(first.find((step) => step.name === eventLog)).toEqual({ kind: 'table', name: eventLog, action: 'updated', detail: 'index byCorrelationId added; TTL on expiresAt enabled' });
+      expect(first.find((step) => step.name === errorLog)).toEqual({ kind: 'table', name: errorLog, action: 'updated', detail: 'indexes byImageUID, byCorrelationId added; TTL on expiresAt enabled' });
       expect(first.filter((step) => step.name !== eventLog && step.name !== errorLog).map((step) => step.action)).toEqual(Array(Object.keys(TABLES).length - 2).fill('created'));
 
       // 3. The rows are still there, and the new indexes are ACTIVE and find them.

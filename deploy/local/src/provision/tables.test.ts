@@ -1,14 +1,16 @@
 import {
-  CreateTableCommand, DescribeTableCommand, LimitExceededException, ResourceInUseException, ResourceNotFoundException, UpdateTableCommand,
-  type DynamoDBClient, type TableDescription, type UpdateTableCommandInput,
+  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, LimitExceededException, ResourceInUseException, ResourceNotFoundException, UpdateTableCommand,
+  UpdateTimeToLiveCommand, type DynamoDBClient, type TableDescription, type TimeToLiveDescription, type UpdateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { TABLES, tableName, type TableKey } from '@orbit/lib';
+import { TABLES, tableName, TTL_ATTRIBUTE, type TableKey } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { StackError } from '../stack/errors.js';
-import { createTableInput, provisionTables } from './tables.js';
+import { createTableInput, EXPIRING_TABLES, provisionTables } from './tables.js';
 
 const suffixes = { ORBIT_DEV_TABLE_SUFFIX: '-t', ORBIT_TEST_TABLE_SUFFIX: '-t', ORBIT_STAGING_TABLE_SUFFIX: '-t', ORBIT_PRODUCTION_TABLE_SUFFIX: '-t' };
 const EVENT_LOG = tableName('userEventLog', suffixes);
+const ERROR_LOG = tableName('userErrorLog', suffixes);
+const LOG_TABLES = (Object.keys(TABLES) as TableKey[]).filter((key) => EXPIRING_TABLES.has(key)).map((key) => tableName(key, suffixes));
 const quick = { maxMs: 200, pollMs: 5 };
 
 /** A table as DynamoDB describes one made from its CreateTable input, in `status` with its indexes in `indexStatus`. */
@@ -27,14 +29,34 @@ function describedAs(key: TableKey, status: TableDescription['TableStatus'] = 'A
  */
 function fakeDynamo(
   tables: Map<string, TableDescription>,
-  hooks: { describe?: (name: string, count: number) => TableDescription | undefined; create?: (name: string) => void; update?: (add: (name: string) => void) => void; buildDescribes?: number } = {},
+  hooks: {
+    describe?: (name: string, count: number) => TableDescription | undefined; create?: (name: string) => void; update?: (add: (name: string) => void) => void; buildDescribes?: number;
+    /** TTL of the tables there at first (by name): by default the logs' on expiresAt, as provisioning leaves them, the others' off. */
+    ttl?: ReadonlyMap<string, TimeToLiveDescription>;
+    /** Called on UpdateTimeToLive before it is applied: may change the TTL (another provisioner) and throw. */
+    updateTtl?: (ttl: Map<string, TimeToLiveDescription>, name: string) => void;
+  } = {},
 ) {
   const described = new Map<string, number>();
   const created: string[] = [];
   const updates: UpdateTableCommandInput[] = [];
+  const ttlUpdates: string[] = [];
   const building = new Map<string, number>();
-  const send = async (command: DescribeTableCommand | CreateTableCommand | UpdateTableCommand) => {
+  const ttl = new Map<string, TimeToLiveDescription>(hooks.ttl ?? []);
+  // A table this provisioner created has none yet; one made otherwise (there at first, or by another provisioner) is as provisioned.
+  const ttlOf = (name: string): TimeToLiveDescription => ttl.get(name)
+    ?? (!created.includes(name) && LOG_TABLES.includes(name) ? { TimeToLiveStatus: 'ENABLED', AttributeName: TTL_ATTRIBUTE } : { TimeToLiveStatus: 'DISABLED' });
+  const send = async (command: DescribeTableCommand | CreateTableCommand | UpdateTableCommand | DescribeTimeToLiveCommand | UpdateTimeToLiveCommand) => {
     const name = command.input.TableName ?? '';
+    if (command instanceof DescribeTimeToLiveCommand) return { TimeToLiveDescription: ttlOf(name) };
+    if (command instanceof UpdateTimeToLiveCommand) {
+      ttlUpdates.push(name);
+      hooks.updateTtl?.(ttl, name);
+      // As DynamoDB Local answers: one TTL per table, enabled once.
+      if (ttlOf(name).TimeToLiveStatus === 'ENABLED') throw new Error('TimeToLive is already enabled');
+      ttl.set(name, { TimeToLiveStatus: 'ENABLED', AttributeName: command.input.TimeToLiveSpecification?.AttributeName ?? '' });
+      return {};
+    }
     if (command instanceof CreateTableCommand) {
       hooks.create?.(name);
       created.push(name);
@@ -74,7 +96,7 @@ function fakeDynamo(
     add(create.IndexName ?? '');
     return {};
   };
-  return { client: { send } as unknown as DynamoDBClient, created, described, updates };
+  return { client: { send } as unknown as DynamoDBClient, created, described, updates, ttl, ttlUpdates };
 }
 
 /** The event log as an earlier Orbit made it: without the indexes named. */
@@ -230,5 +252,57 @@ describe('provisionTables', () => {
     await expect(provisionTables(dynamo.client, suffixes, quick)).rejects.toThrow(
       `table ${EVENT_LOG} was not ACTIVE after 0 s (index byUsername CREATING, index byImageUID CREATING, index byCorrelationId CREATING)`);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('provisionTables and the per-request logs\' expiry (found by a storage audit: TTL was off on every table, and the logs grew for ever)', () => {
+  it('turns TTL on expiresAt on for the event and error logs it creates, and for no table that holds state', async () => {
+    const dynamo = fakeDynamo(new Map());
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect([...LOG_TABLES].sort()).toEqual([EVENT_LOG, ERROR_LOG].sort());
+    expect(dynamo.ttlUpdates.sort()).toEqual([...LOG_TABLES].sort());
+    for (const name of LOG_TABLES) {
+      expect(dynamo.ttl.get(name)).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+      expect(steps.find((step) => step.name === name)).toEqual({ kind: 'table', name, action: 'created', detail: 'TTL on expiresAt' });
+    }
+    const state = steps.filter((step) => !LOG_TABLES.includes(step.name));
+    expect(state).toEqual(state.map((step) => ({ kind: 'table', name: step.name, action: 'created' })));
+    expect(state).toHaveLength(Object.keys(TABLES).length - 2);
+  });
+
+  it('turns it on for logs an earlier Orbit made without it, says so, and finds it the next time, changing nothing', async () => {
+    const off = new Map(LOG_TABLES.map((name): [string, TimeToLiveDescription] => [name, { TimeToLiveStatus: 'DISABLED' }]));
+    const tables = allTables();
+    tables.set(EVENT_LOG, eventLogWithout('byCorrelationId'));
+    const dynamo = fakeDynamo(tables, { ttl: off });
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect(steps.find((step) => step.name === EVENT_LOG)).toEqual({ kind: 'table', name: EVENT_LOG, action: 'updated', detail: 'index byCorrelationId added; TTL on expiresAt enabled' });
+    expect(steps.find((step) => step.name === ERROR_LOG)).toEqual({ kind: 'table', name: ERROR_LOG, action: 'updated', detail: 'TTL on expiresAt enabled' });
+    expect(steps.filter((step) => !LOG_TABLES.includes(step.name)).every((step) => step.action === 'found' && step.detail === undefined)).toBe(true);
+    const again = await provisionTables(dynamo.client, suffixes, quick);
+    expect(again.filter((step) => step.action !== 'found' || step.detail !== undefined)).toEqual([]);
+    expect(dynamo.ttlUpdates.sort()).toEqual([...LOG_TABLES].sort());
+  });
+
+  it('leaves a TTL an operator put on another attribute alone, saying rows expire by it and how to use Orbit\'s', async () => {
+    const dynamo = fakeDynamo(allTables(), { ttl: new Map([[EVENT_LOG, { TimeToLiveStatus: 'ENABLED', AttributeName: 'createdTimestampUnix' }]]) });
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    const step = steps.find((each) => each.name === EVENT_LOG);
+    expect(step).toMatchObject({ action: 'found', detail: expect.stringContaining('TTL is on attribute createdTimestampUnix, not expiresAt') as unknown });
+    expect(step?.detail).toContain(`aws dynamodb update-time-to-live --table-name ${EVENT_LOG} --time-to-live-specification Enabled=false,AttributeName=createdTimestampUnix`);
+    expect(dynamo.ttlUpdates).toEqual([]);
+  });
+
+  it('finds TTL another provisioner turned on between its look and its own request, instead of failing', async () => {
+    const off = new Map([[ERROR_LOG, { TimeToLiveStatus: 'DISABLED' } as TimeToLiveDescription]]);
+    const dynamo = fakeDynamo(allTables(), { ttl: off, updateTtl: (ttl, name) => ttl.set(name, { TimeToLiveStatus: 'ENABLED', AttributeName: TTL_ATTRIBUTE }) });
+    const steps = await provisionTables(dynamo.client, suffixes, quick);
+    expect(steps.find((step) => step.name === ERROR_LOG)).toEqual({ kind: 'table', name: ERROR_LOG, action: 'found' });
+  });
+
+  it('fails naming the table when DynamoDB refuses TTL for another reason (being disabled meanwhile)', async () => {
+    const off = new Map([[ERROR_LOG, { TimeToLiveStatus: 'DISABLING' } as TimeToLiveDescription]]);
+    const dynamo = fakeDynamo(allTables(), { ttl: off, updateTtl: () => { throw new Error('Time to live has been modified multiple times within a fixed interval'); } });
+    await expect(provisionTables(dynamo.client, suffixes, quick)).rejects.toThrow(`table ${ERROR_LOG}: TTL on expiresAt could not be turned on (TTL DISABLING): Time to live has been modified`);
   });
 });

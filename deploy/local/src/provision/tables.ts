@@ -1,12 +1,18 @@
 import {
-  CreateTableCommand, DescribeTableCommand, LimitExceededException, ResourceInUseException, ResourceNotFoundException, UpdateTableCommand,
-  type AttributeDefinition, type CreateGlobalSecondaryIndexAction, type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement, type TableDescription,
+  CreateTableCommand, DescribeTableCommand, DescribeTimeToLiveCommand, LimitExceededException, ResourceInUseException, ResourceNotFoundException, UpdateTableCommand,
+  UpdateTimeToLiveCommand, type AttributeDefinition, type CreateGlobalSecondaryIndexAction, type DynamoDBClient, type GlobalSecondaryIndex, type KeySchemaElement, type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { abortableSleep, TABLES, tableName, type TableDefinition, type TableKey, type TableSuffixes } from '@orbit/lib';
+import { abortableSleep, TABLES, tableName, TTL_ATTRIBUTE, type TableDefinition, type TableKey, type TableSuffixes } from '@orbit/lib';
 import { StackError } from '../stack/errors.js';
 import type { ProvisionStep } from './report.js';
 
 type CreateTableInput = ConstructorParameters<typeof CreateTableCommand>[0];
+
+/**
+ * The tables whose rows expire: the per-request logs alone. The others hold state (image metadata, charts, blob
+ * locations) that must outlive any retention, and get no TTL.
+ */
+export const EXPIRING_TABLES: ReadonlySet<TableKey> = new Set<TableKey>(['userEventLog', 'userErrorLog']);
 
 /** CreateTable input of one Chart Store table: on-demand billing, string keys, GSIs projecting all. */
 export function createTableInput(name: string, table: TableDefinition): CreateTableInput {
@@ -131,12 +137,12 @@ async function described(client: DynamoDBClient, name: string): Promise<TableDes
 export async function provisionTables(client: DynamoDBClient, suffixes: TableSuffixes, wait: ActiveWait = {}): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const key of Object.keys(TABLES) as TableKey[]) {
-    steps.push(await provisionTable(client, createTableInput(tableName(key, suffixes), TABLES[key]), wait));
+    steps.push(await provisionTable(client, createTableInput(tableName(key, suffixes), TABLES[key]), wait, EXPIRING_TABLES.has(key)));
   }
   return steps;
 }
 
-async function provisionTable(client: DynamoDBClient, wanted: CreateTableInput, wait: ActiveWait): Promise<ProvisionStep> {
+async function provisionTable(client: DynamoDBClient, wanted: CreateTableInput, wait: ActiveWait, expiring: boolean): Promise<ProvisionStep> {
   const name = wanted.TableName ?? '';
   let created = false;
   if (!(await described(client, name))) {
@@ -148,9 +154,47 @@ async function provisionTable(client: DynamoDBClient, wanted: CreateTableInput, 
     }
   }
   const added = await addMissingIndexes(client, wanted, wait);
-  if (created) return { kind: 'table', name, action: 'created' };
-  if (added.length > 0) return { kind: 'table', name, action: 'updated', detail: `${added.length === 1 ? 'index' : 'indexes'} ${added.join(', ')} added` };
-  return { kind: 'table', name, action: 'found' };
+  const ttl = expiring ? await ensureTimeToLive(client, name) : { enabled: false };
+  if (created) return { kind: 'table', name, action: 'created', ...(ttl.enabled ? { detail: `TTL on ${TTL_ATTRIBUTE}` } : {}) };
+  const changes = [
+    ...(added.length > 0 ? [`${added.length === 1 ? 'index' : 'indexes'} ${added.join(', ')} added`] : []),
+    ...(ttl.enabled ? [`TTL on ${TTL_ATTRIBUTE} enabled`] : []),
+  ];
+  const detail = [...changes, ...(ttl.note ? [ttl.note] : [])].join('; ');
+  if (changes.length > 0) return { kind: 'table', name, action: 'updated', detail };
+  return { kind: 'table', name, action: 'found', ...(detail ? { detail } : {}) };
+}
+
+async function timeToLiveOf(client: DynamoDBClient, name: string): Promise<{ status: string; attribute?: string }> {
+  const answer = (await client.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription;
+  return { status: answer?.TimeToLiveStatus ?? 'DISABLED', ...(answer?.AttributeName ? { attribute: answer.AttributeName } : {}) };
+}
+
+/**
+ * Turns TTL on for TTL_ATTRIBUTE when the table has none, so DynamoDB deletes each row once its `expiresAt` is past.
+ * Read first, so a second run changes nothing (DynamoDB also refuses to enable it twice). A table whose TTL an
+ * operator put on another attribute is left as it is, said in the step's note: DynamoDB allows one TTL attribute per
+ * table, and changing it would override their retention. `enabled`: this run turned it on.
+ */
+async function ensureTimeToLive(client: DynamoDBClient, name: string): Promise<{ enabled: boolean; note?: string }> {
+  const before = await timeToLiveOf(client, name);
+  const on = (ttl: { status: string }): boolean => ttl.status === 'ENABLED' || ttl.status === 'ENABLING';
+  const otherAttribute = (ttl: { attribute?: string }): { enabled: false; note: string } => ({
+    enabled: false,
+    note: `TTL is on attribute ${ttl.attribute ?? '(none)'}, not ${TTL_ATTRIBUTE}: rows expire by it, not by ORBIT_EVENT_LOG_RETENTION_DAYS; `
+      + `to use Orbit's, disable it (aws dynamodb update-time-to-live --table-name ${name} --time-to-live-specification Enabled=false,AttributeName=${ttl.attribute ?? ''}) and provision again`,
+  });
+  if (on(before)) return before.attribute === TTL_ATTRIBUTE ? { enabled: false } : otherAttribute(before);
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+    return { enabled: true };
+  } catch (error) {
+    // Refused as already enabled: another provisioner turned it on meanwhile (found, as a table made meanwhile is).
+    const now = await timeToLiveOf(client, name);
+    if (on(now)) return now.attribute === TTL_ATTRIBUTE ? { enabled: false } : otherAttribute(now);
+    throw new StackError('ORBIT_ERR_STACK_PROVISION', 'dynamodb', `table ${name}: TTL on ${TTL_ATTRIBUTE} could not be turned on (TTL ${now.status}): `
+      + `${error instanceof Error ? error.message : String(error)}; provision again once the table's TTL is no longer changing`, { cause: error });
+  }
 }
 
 /**
