@@ -8,9 +8,8 @@ import { harborEnv, pullRegistryOf } from './harbor-env.js';
 import { BlobSources } from './registry-push/blob-sources.js';
 import { DynamoBlobLocations } from './registry-push/dynamo-blob-locations.js';
 import { pushMetrics } from './registry-push/push-metrics.js';
-import { pushIntoTargetRegistry } from './registry-push/push-transferred.js';
 import { storeValidatedImage } from './store-image.js';
-import { recordTransferLocation, transferImage } from './transfer.js';
+import { handleTransfer } from './transfer-flow.js';
 
 runMain(() =>
   startConsumerService<OrbitEvent, typeof harborEnv>({
@@ -47,17 +46,13 @@ runMain(() =>
         const deps = { ...shared, signal: message.signal };
         if (message.topic === TOPICS.transferRequested) {
           const buckets = bucketNames(config);
-          const request = message.event as TransferRequested;
-          const copied = await transferImage(request, { ...deps, bucketOf: (environment) => imageBucketOf(environment, buckets) }, message.log);
-          const outcome = copied.kind === 'copied' && deps.pushing
-            ? await pushIntoTargetRegistry(copied.event, request, { ...deps, pushing: deps.pushing, registryOf: pullRegistryOf(config) }, message.log)
-            : copied;
-          if (outcome.kind === 'failed') {
-            message.log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');
-            await publisher.publish(TOPICS.pipelineFailed, outcome.event, { trace: message.trace });
-            return;
-          }
-          await Promise.all([recordTransferLocation(outcome.event, deps), publisher.publish(TOPICS.imageCopied, outcome.event, { trace: message.trace })]);
+          await handleTransfer(message.event as TransferRequested, {
+            ...deps, bucketOf: (environment) => imageBucketOf(environment, buckets), registryOf: pullRegistryOf(config),
+            publish: {
+              copied: (event) => publisher.publish(TOPICS.imageCopied, event, { trace: message.trace }),
+              failed: (event) => publisher.publish(TOPICS.pipelineFailed, event, { trace: message.trace }),
+            },
+          }, message.log);
           return;
         }
         // A failure is logged there (warn; error for a registry's or S3's refusal) before it is published here.

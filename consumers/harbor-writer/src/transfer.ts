@@ -19,10 +19,9 @@ export interface TransferDeps {
 
 /**
  * Records where the copy of a transfer lives in the image metadata table
- * (`location<Environment>`). Nothing in the pipeline reads it back on the
- * way, so it runs alongside the ImageCopied publish instead of before it: a
- * failure of either retries the message, which finds the copy in place and
- * does both again.
+ * (`location<Environment>`): what `transfers:reconcile` finds a failed
+ * transfer's copy by. Nothing in the pipeline reads it back on the way; when
+ * and why it is recorded before or beside the ImageCopied publish: handleTransfer.
  */
 export async function recordTransferLocation(copied: ImageCopied, deps: Pick<TransferDeps, 'dynamo' | 'metadataTable'>): Promise<void> {
   await deps.dynamo.send(new UpdateCommand({
