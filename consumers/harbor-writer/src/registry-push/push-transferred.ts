@@ -51,7 +51,11 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   if (!version) return refused(`${copied.imageUID} ${copied.imageVersion} has no recorded image manifest to push to the ${target} registry`);
   const pushing = { ...deps.pushing, prefix };
   const client = pushClientFor(pushing, version, copied.imageVersion);
-  if (typeof client === 'string') return refused(client);
+  if (typeof client === 'string') {
+    // Counted as the registry's own refusals are (and as an upload's push to a misconfigured registry is): ops alert on it.
+    pushing.observe?.refused();
+    return refused(client);
+  }
   // Every blob is in the upload repository (pushed there at upload): on the same registry they are mounted from
   // there and its manifest copied, even after a restart emptied the blob memory.
   const uploaded = pushTargetOf(deps.registryOf('Development'), version, copied.imageVersion);
