@@ -14,17 +14,17 @@ describe('the staging bucket\'s expiry against MinIO', () => {
     const bucket = `orbit-prov-${randomBytes(4).toString('hex')}`;
     const rules = async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
     try {
-      expect(await provisionBucket(s3, bucket, true)).toMatchObject({ action: 'created', detail: expect.stringContaining(NO_MULTIPART_EXPIRY) });
+      expect(await provisionBucket(s3, bucket, 'staging')).toMatchObject({ action: 'created', detail: expect.stringContaining(NO_MULTIPART_EXPIRY) });
       // What MinIO kept: the rule without its AbortIncompleteMultipartUpload.
       expect((await rules())[0]?.AbortIncompleteMultipartUpload).toBeUndefined();
       expect(stagingRuleState(await rules())).toBe('same-without-abort');
       // Found, nothing written; the detail says what removes stale multipart uploads there.
-      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
+      expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
       // The same ID, another expiry (by hand, or an older Orbit's): put right.
       await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ...STAGING_LIFECYCLE.Rules[0]!, Expiration: { Days: 30 } }] } }));
-      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
+      expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
       expect((await rules())[0]?.Expiration?.Days).toBe(1);
-      expect(await provisionBucket(s3, bucket, true)).toMatchObject({ action: 'found' });
+      expect(await provisionBucket(s3, bucket, 'staging')).toMatchObject({ action: 'found' });
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();
@@ -38,12 +38,12 @@ describe('every bucket\'s lifecycle against MinIO (found by a storage audit: ver
     const bucket = `fix43store-${randomBytes(4).toString('hex')}`;
     const rules = async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
     try {
-      expect(await provisionBucket(s3, bucket, false)).toMatchObject({ action: 'created', detail: expect.stringContaining('expiry') as unknown });
+      expect(await provisionBucket(s3, bucket, 'archives')).toMatchObject({ action: 'created', detail: expect.stringContaining('expiry') as unknown });
       const kept = await rules();
       expect([ruleState(kept, NONCURRENT_VERSIONS_RULE), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same', 'same']);
       expect(kept.find((rule) => rule.ID === NONCURRENT_VERSIONS_RULE.ID)?.NoncurrentVersionExpiration?.NoncurrentDays).toBe(30);
       expect(kept.find((rule) => rule.ID === DELETE_MARKERS_RULE.ID)?.Expiration?.ExpiredObjectDeleteMarker).toBe(true);
-      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+      expect(await provisionBucket(s3, bucket, 'archives')).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();
@@ -55,16 +55,16 @@ describe('every bucket\'s lifecycle against MinIO (found by a storage audit: ver
     const bucket = `fix43store-${randomBytes(4).toString('hex')}`;
     const rules = async () => (await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? [];
     try {
-      await provisionBucket(s3, bucket, true);
+      await provisionBucket(s3, bucket, 'staging');
       // As an earlier Orbit left the staging bucket, with an operator's rule beside it.
       const own = { ID: 'fix43store-own', Status: 'Enabled' as const, Filter: { Prefix: 'keep/' }, Expiration: { Days: 90 } };
       await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [...STAGING_LIFECYCLE.Rules, own] } }));
-      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
+      expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
       const kept = await rules();
       expect([stagingRuleState(kept), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same-without-abort', 'same']);
       expect(kept.find((rule) => rule.ID === STAGING_RULE.ID)).toMatchObject({ Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
       expect(kept.find((rule) => rule.ID === own.ID)).toMatchObject({ Expiration: { Days: 90 }, Filter: { Prefix: 'keep/' } });
-      expect(await provisionBucket(s3, bucket, true)).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
+      expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();

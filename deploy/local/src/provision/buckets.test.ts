@@ -3,7 +3,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import {
-  bucketPolicy, DELETE_MARKERS_RULE, lifecycleRulesOf, lifecycleToPut, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements, provisionBucket, ruleState, samePolicy,
+  bucketPolicy, DELETE_MARKERS_RULE, lifecycleRulesOf, lifecycleToPut, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements, provisionBucket, retiredRules, ruleState, samePolicy,
   STAGING_LIFECYCLE, STAGING_RULE, stagingRuleState,
 } from './buckets.js';
 
@@ -89,16 +89,16 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
   const noncurrentAsMinioKeepsIt: LifecycleRule = { Status: 'Enabled', ID: 'expire-noncurrent-versions', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 30 } };
   const markersAsMinioKeepsIt: LifecycleRule = { Status: 'Enabled', Expiration: { ExpiredObjectDeleteMarker: true }, ID: 'remove-expired-delete-markers', Filter: { Prefix: '' } };
 
-  it('gives every bucket a noncurrent-version expiry and delete-marker clean-up, staging its own one-day rule unchanged', () => {
-    for (const staging of [false, true]) {
-      const rules = lifecycleRulesOf(staging);
+  it('gives the archive buckets a noncurrent-version expiry and every bucket delete-marker clean-up, staging its own one-day rule unchanged', () => {
+    for (const role of ['archives', 'staging', 'charts'] as const) {
+      const rules = lifecycleRulesOf(role);
       expect(rules.every((rule) => rule.Status === 'Enabled' && rule.Filter?.Prefix === '')).toBe(true);
-      expect(rules.some((rule) => rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined)).toBe(true);
+      expect(rules.some((rule) => rule.NoncurrentVersionExpiration?.NoncurrentDays !== undefined)).toBe(role !== 'charts');
       expect(rules.some((rule) => rule.Expiration?.ExpiredObjectDeleteMarker === true && rule.Expiration.Days === undefined)).toBe(true);
     }
-    expect(lifecycleRulesOf(false)).toEqual([NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE]);
+    expect(lifecycleRulesOf('archives')).toEqual([NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE]);
     expect(NONCURRENT_VERSIONS_RULE.NoncurrentVersionExpiration.NoncurrentDays).toBe(30);
-    expect(lifecycleRulesOf(true)).toEqual([STAGING_RULE, DELETE_MARKERS_RULE]);
+    expect(lifecycleRulesOf('staging')).toEqual([STAGING_RULE, DELETE_MARKERS_RULE]);
     expect(STAGING_RULE).toEqual({
       ID: 'expire-staged-uploads', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
     });
@@ -121,7 +121,24 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
 
   it('puts Orbit\'s rules beside an operator\'s own, replacing only those of its IDs', () => {
     const own: LifecycleRule = { ID: 'to-glacier', Status: 'Enabled', Filter: { Prefix: 'old/' }, Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] };
-    expect(lifecycleToPut([own, { ...noncurrentAsMinioKeepsIt, NoncurrentVersionExpiration: { NoncurrentDays: 7 } }], lifecycleRulesOf(false))).toEqual({ Rules: [own, NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE] });
+    expect(lifecycleToPut([own, { ...noncurrentAsMinioKeepsIt, NoncurrentVersionExpiration: { NoncurrentDays: 7 } }], lifecycleRulesOf('archives'))).toEqual({ Rules: [own, NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE] });
+  });
+
+  // Found by a reread: the chart-generator puts a chart key again when its rendering changed, and promoted chart rows
+  // keep naming the version they were given; a 30-day expiry of noncurrent versions would break their chart links.
+  it('keeps every version of the chart bucket, taking off the noncurrent expiry a chart bucket was given before', () => {
+    expect(lifecycleRulesOf('charts')).toEqual([DELETE_MARKERS_RULE]);
+    expect(retiredRules([noncurrentAsMinioKeepsIt, markersAsMinioKeepsIt], lifecycleRulesOf('charts'))).toEqual([noncurrentAsMinioKeepsIt]);
+    expect(retiredRules([noncurrentAsMinioKeepsIt, markersAsMinioKeepsIt], lifecycleRulesOf('archives'))).toEqual([]);
+    expect(lifecycleToPut([noncurrentAsMinioKeepsIt, markersAsMinioKeepsIt], lifecycleRulesOf('charts'))).toEqual({ Rules: [DELETE_MARKERS_RULE] });
+  });
+
+  // AWS refuses a configuration mixing rules with a Prefix of their own (the older style) and rules with a Filter.
+  it('puts an operator\'s older-style rule back with its prefix in a Filter', () => {
+    const older: LifecycleRule = { ID: 'old-logs', Status: 'Enabled', Prefix: 'logs/', Expiration: { Days: 90 } };
+    expect(lifecycleToPut([older], lifecycleRulesOf('archives'))).toEqual({
+      Rules: [{ ID: 'old-logs', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Expiration: { Days: 90 } }, NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE],
+    });
   });
 
   /** An S3 whose bucket is there, versioned, encrypted and guarded; `keep` is what it keeps of a lifecycle it is given. */
@@ -146,12 +163,12 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
   it('reports what a server that drops part of a rule kept, and does not put it again for what MinIO drops by design', async () => {
     // MinIO: AbortIncompleteMultipartUpload dropped.
     const minio = fakeS3((rules) => rules.map(({ AbortIncompleteMultipartUpload: _dropped, ...rule }) => rule));
-    expect(await provisionBucket(minio.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
-    expect(await provisionBucket(minio.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'found', detail: NO_MULTIPART_EXPIRY });
+    expect(await provisionBucket(minio.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
+    expect(await provisionBucket(minio.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'found', detail: NO_MULTIPART_EXPIRY });
     expect(minio.puts).toHaveLength(1);
     // A server that keeps no ExpiredObjectDeleteMarker: said, not taken for done.
     const noMarkers = fakeS3((rules) => rules.map((rule) => (rule.Expiration?.ExpiredObjectDeleteMarker ? { ...rule, Expiration: {} } : rule)));
-    expect(await provisionBucket(noMarkers.client, 'b', false)).toEqual({
+    expect(await provisionBucket(noMarkers.client, 'b', 'archives')).toEqual({
       kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry; the server did not keep lifecycle rule remove-expired-delete-markers as put',
     });
   });
@@ -159,8 +176,8 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
   it('adds the rules to a bucket an earlier Orbit provisioned, keeping the staging rule and an operator\'s own', async () => {
     const own: LifecycleRule = { ID: 'to-glacier', Status: 'Enabled', Filter: { Prefix: 'old/' }, Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] };
     const earlier = fakeS3((rules) => rules, [STAGING_LIFECYCLE.Rules[0] ?? STAGING_RULE, own]);
-    expect(await provisionBucket(earlier.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry' });
+    expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry' });
     expect(earlier.puts).toEqual([[own, STAGING_RULE, DELETE_MARKERS_RULE]]);
-    expect(await provisionBucket(earlier.client, 'b', true)).toEqual({ kind: 'bucket', name: 'b', action: 'found' });
+    expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'found' });
   });
 });

@@ -1,7 +1,7 @@
 import {
   CreateBucketCommand, GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand,
   GetBucketVersioningCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutBucketLifecycleConfigurationCommand,
-  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type LifecycleRule, type S3Client,
+  PutBucketPolicyCommand, PutBucketVersioningCommand, PutPublicAccessBlockCommand, type LifecycleRule, type S3Client, type TransitionDefaultMinimumObjectSize,
 } from '@aws-sdk/client-s3';
 import type { BucketNames } from '@orbit/lib';
 import type { ProvisionStep } from './report.js';
@@ -56,13 +56,18 @@ export const STAGING_RULE = {
 /** The staging rule alone, as a lifecycle configuration. */
 export const STAGING_LIFECYCLE = { Rules: [STAGING_RULE] };
 
-/** Days a version overwritten or deleted is kept, in every bucket but staging (whose own rule keeps them a day). */
+/** What a bucket holds, which decides its lifecycle rules (lifecycleRulesOf). */
+export type BucketRole = 'staging' | 'archives' | 'charts';
+
+/** Days a version overwritten or deleted is kept in the environments' archive buckets (staging's own rule keeps them a day). */
 export const NONCURRENT_VERSION_DAYS = 30;
 
 /**
  * Every bucket is versioned, so an object overwritten or deleted stays as a noncurrent version, billed, for ever.
- * Environment archives and charts are never overwritten by design: only a hand delete or overwrite makes one, and
- * it is kept long enough to be put back.
+ * Environment archives are never overwritten by design (a version is never replaced; a transfer re-driven over a
+ * broken copy records the new one): only a hand delete or overwrite makes one, and it is kept long enough to be put
+ * back. Not on the chart bucket: the chart-generator puts a chart key again when its rendering changed, and the
+ * chart rows of the environments it was promoted to keep naming the version they were given.
  */
 export const NONCURRENT_VERSIONS_RULE = {
   ID: 'expire-noncurrent-versions',
@@ -83,9 +88,33 @@ export const DELETE_MARKERS_RULE = {
   Expiration: { ExpiredObjectDeleteMarker: true },
 } satisfies LifecycleRule;
 
-/** The lifecycle rules Orbit puts on a bucket: staging's own expiry there (it expires noncurrent versions in a day), the noncurrent-version one elsewhere, and delete-marker clean-up on all. */
-export function lifecycleRulesOf(staging: boolean): LifecycleRule[] {
-  return staging ? [STAGING_RULE, DELETE_MARKERS_RULE] : [NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE];
+/**
+ * The lifecycle rules Orbit puts on a bucket: staging's own expiry there (it expires noncurrent versions in a day), the
+ * noncurrent-version one on the environments' archives, and delete-marker clean-up on all.
+ */
+export function lifecycleRulesOf(role: BucketRole): LifecycleRule[] {
+  if (role === 'staging') return [STAGING_RULE, DELETE_MARKERS_RULE];
+  return role === 'archives' ? [NONCURRENT_VERSIONS_RULE, DELETE_MARKERS_RULE] : [DELETE_MARKERS_RULE];
+}
+
+/** Every rule ID Orbit has put on a bucket: one of them a bucket's role no longer wants is taken off again. */
+const ORBIT_RULE_IDS: ReadonlySet<string> = new Set([STAGING_RULE.ID, NONCURRENT_VERSIONS_RULE.ID, DELETE_MARKERS_RULE.ID]);
+
+/** Orbit's rules on the bucket that its role does not want (the noncurrent expiry a chart bucket once got). */
+export function retiredRules(rules: readonly LifecycleRule[], wanted: readonly LifecycleRule[]): LifecycleRule[] {
+  const ids = new Set(wanted.map((rule) => rule.ID));
+  return rules.filter((rule) => rule.ID !== undefined && ORBIT_RULE_IDS.has(rule.ID) && !ids.has(rule.ID));
+}
+
+/**
+ * An operator's rule as it can be put back beside Orbit's: S3 takes a configuration of one style only, and a rule with
+ * its Prefix on the rule itself (the older style, no Filter) put beside Orbit's Filter rules is refused ("Filter
+ * element can only be used in Lifecycle V2"); the same prefix in a Filter means the same.
+ */
+function inFilterStyle(rule: LifecycleRule): LifecycleRule {
+  if (rule.Filter !== undefined || rule.Prefix === undefined) return rule;
+  const { Prefix, ...rest } = rule;
+  return { ...rest, Filter: { Prefix } };
 }
 
 /** A rule as what it does, its multipart expiry apart: servers answer a rule back with fields left out or defaulted. */
@@ -131,11 +160,10 @@ export function stagingRuleState(rules: readonly LifecycleRule[]): 'missing' | '
 /**
  * The configuration put when one of Orbit's rules is missing or differs: Orbit's rules, and every rule of another
  * ID as the server answered it (a bucket's lifecycle is put whole: an operator's own rule, a transition to a colder
- * class on the production bucket, say, is kept).
+ * class on the production bucket, say, is kept), in the Filter style Orbit's are in.
  */
 export function lifecycleToPut(rules: readonly LifecycleRule[], wanted: readonly LifecycleRule[]): { Rules: LifecycleRule[] } {
-  const ours = new Set(wanted.map((rule) => rule.ID));
-  return { Rules: [...rules.filter((rule) => !ours.has(rule.ID)), ...wanted] };
+  return { Rules: [...rules.filter((rule) => rule.ID === undefined || !ORBIT_RULE_IDS.has(rule.ID)).map(inFilterStyle), ...wanted] };
 }
 
 /** Said in the step's detail where the server keeps no multipart expiry, so nobody takes the rule for what removes them. */
@@ -159,7 +187,7 @@ async function exists(client: S3Client, bucket: string): Promise<boolean> {
 }
 
 /** Each setting is read first and written only when it differs, so a second run changes nothing; notes say what a server would not keep. */
-async function ensureSettings(client: S3Client, bucket: string, staging: boolean): Promise<{ changed: string[]; notes: string[] }> {
+async function ensureSettings(client: S3Client, bucket: string, role: BucketRole): Promise<{ changed: string[]; notes: string[] }> {
   const changed: string[] = [];
   const notes: string[] = [];
   const versioning = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
@@ -187,19 +215,22 @@ async function ensureSettings(client: S3Client, bucket: string, staging: boolean
     await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: wanted }));
     changed.push('policy');
   }
-  const lifecycleRules = (): Promise<LifecycleRule[]> => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
-    (answer) => answer.Rules ?? [],
-    (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return []; throw error; },
+  const lifecycle = (): Promise<{ rules: LifecycleRule[]; transitionDefault?: TransitionDefaultMinimumObjectSize }> => client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })).then(
+    (answer) => ({ rules: answer.Rules ?? [], ...(answer.TransitionDefaultMinimumObjectSize ? { transitionDefault: answer.TransitionDefaultMinimumObjectSize } : {}) }),
+    (error: unknown) => { if (errorName(error) === 'NoSuchLifecycleConfiguration') return { rules: [] }; throw error; },
   );
-  const wantedRules = lifecycleRulesOf(staging);
+  const wantedRules = lifecycleRulesOf(role);
   const statesOf = (rules: readonly LifecycleRule[]) => wantedRules.map((rule) => ({ rule, state: ruleState(rules, rule) }));
-  const rules = await lifecycleRules();
+  const { rules, transitionDefault } = await lifecycle();
   let states = statesOf(rules);
-  if (states.some(({ state }) => state === 'missing' || state === 'differs')) {
-    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: lifecycleToPut(rules, wantedRules) }));
+  if (states.some(({ state }) => state === 'missing' || state === 'differs') || retiredRules(rules, wantedRules).length > 0) {
+    await client.send(new PutBucketLifecycleConfigurationCommand({
+      // The put replaces the whole configuration: its default for transitions (an operator's) goes back with it.
+      Bucket: bucket, LifecycleConfiguration: lifecycleToPut(rules, wantedRules), ...(transitionDefault ? { TransitionDefaultMinimumObjectSize: transitionDefault } : {}),
+    }));
     changed.push('expiry');
     // Read back: what the server kept of it is what the step reports.
-    states = statesOf(await lifecycleRules());
+    states = statesOf((await lifecycle()).rules);
   }
   if (states.some(({ state }) => state === 'same-without-abort')) notes.push(NO_MULTIPART_EXPIRY);
   const notKept = states.filter(({ state }) => state === 'missing' || state === 'differs').map(({ rule }) => rule.ID ?? '');
@@ -265,17 +296,22 @@ export function samePolicy(actual: string, wanted: string): boolean {
   }
 }
 
+function roleOf(bucket: string, buckets: BucketNames): BucketRole {
+  if (bucket === buckets.staging) return 'staging';
+  return bucket === buckets.charts ? 'charts' : 'archives';
+}
+
 /** Orbit's buckets, each created or put right, with their lifecycle rules (lifecycleRulesOf): the staging bucket's own expiry among them. */
 export async function provisionBuckets(client: S3Client, buckets: BucketNames): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const bucket of [buckets.staging, buckets.development, buckets.testing, buckets.stagingEnvironment, buckets.production, buckets.charts]) {
-    steps.push(await provisionBucket(client, bucket, bucket === buckets.staging));
+    steps.push(await provisionBucket(client, bucket, roleOf(bucket, buckets)));
   }
   return steps;
 }
 
 /** One bucket: created when missing, and each of its settings (versioning, encryption, policy, expiry) put right when it differs. */
-export async function provisionBucket(client: S3Client, bucket: string, staging: boolean): Promise<ProvisionStep> {
+export async function provisionBucket(client: S3Client, bucket: string, role: BucketRole): Promise<ProvisionStep> {
   const found = await exists(client, bucket);
   if (!found) {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -287,7 +323,7 @@ export async function provisionBucket(client: S3Client, bucket: string, staging:
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
     })).catch((error: unknown) => { if (!UNSUPPORTED.has(errorName(error))) throw error; });
   }
-  const { changed, notes } = await ensureSettings(client, bucket, staging);
+  const { changed, notes } = await ensureSettings(client, bucket, role);
   const detail = [changed.join(', '), ...notes].filter(Boolean).join('; ');
   if (!found) return { kind: 'bucket', name: bucket, action: 'created', detail };
   if (changed.length > 0) return { kind: 'bucket', name: bucket, action: 'updated', detail };

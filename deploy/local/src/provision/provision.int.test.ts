@@ -140,9 +140,9 @@ describe('provisioning against the real stack', () => {
     const bucket = `orbit-prov-${randomBytes(4).toString('hex')}`;
     const policyOf = async (): Promise<string> => (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy ?? '';
     try {
-      expect(await provisionBucket(s3, bucket, false)).toMatchObject({ action: 'created' });
+      expect(await provisionBucket(s3, bucket, 'archives')).toMatchObject({ action: 'created' });
       // 1. As provisioned, and as MinIO answers it back: found, nothing written.
-      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+      expect(await provisionBucket(s3, bucket, 'archives')).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
       // 2. Same Sids and Effects, but an older condition: only AES256 allowed.
       const drifted = JSON.parse(bucketPolicy(bucket)) as { Statement: { Sid: string; Condition?: unknown }[] };
       for (const statement of drifted.Statement) {
@@ -151,10 +151,10 @@ describe('provisioning against the real stack', () => {
       await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(drifted) }));
       expect(samePolicy(await policyOf(), bucketPolicy(bucket))).toBe(false);
       // 3. Provisioning sees it, writes the policy Orbit needs and says so; then leaves it alone.
-      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: 'policy' });
+      expect(await provisionBucket(s3, bucket, 'archives')).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: 'policy' });
       expect(samePolicy(await policyOf(), bucketPolicy(bucket))).toBe(true);
       expect(await policyOf()).toContain('aws:kms');
-      expect(await provisionBucket(s3, bucket, false)).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
+      expect(await provisionBucket(s3, bucket, 'archives')).toEqual({ kind: 'bucket', name: bucket, action: 'found' });
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
       s3.destroy();
