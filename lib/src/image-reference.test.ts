@@ -165,4 +165,28 @@ describe('imageReferenceProblem', () => {
     expect(imageReferenceProblem('h.example:6000/team/app:1')).toMatch(/^names port 6000/);
     expect(imageReferenceProblem('h.example:5062/team/app:1')).toBeUndefined();
   });
+
+  it('refuses a registry login pasted into a reference without quoting any of it, as the answer and the log line carry the reason (before: "has port \\"ghp_…@g\\"")', () => {
+    const secrets = ['robot', 'ghp_OBS43FAKETOKEN', 'obs43user', 'obs43pass', 'pa/ss', 'p@ss'];
+    for (const text of [
+      'robot:ghp_OBS43FAKETOKEN@ghcr.io/team/app:1', 'obs43user:obs43pass@127.0.0.1:5050/team/app:1', 'ghp_OBS43FAKETOKEN@ghcr.io/team/app:1',
+      // A token holding "/" (base64 does), or a password holding "@": the first "/" or "@" is not where the login ends.
+      'obs43user:pa/ss@ghcr.io/team/app:1', 'obs43user:p@ss@ghcr.io/team/app@sha256:' + 'a'.repeat(64),
+      // As a URL, and with a stray space: the login comes first all the same.
+      'https://obs43user:obs43pass@ghcr.io/team/app:1', ' robot:ghp_OBS43FAKETOKEN@ghcr.io/team/app:1',
+    ]) {
+      expect(parseImageReference(text), text).toBeUndefined();
+      const problem = imageReferenceProblem(text) ?? '';
+      expect(problem, text).toMatch(/^names credentials before its registry host \(user:password@host\), which Orbit never takes in a reference/);
+      for (const secret of secrets) expect(problem, text).not.toContain(secret);
+    }
+    // An "@" of a digest is no login, however the reference names its registry; nor is one with no "/" at all.
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    for (const text of [`ghcr.io/team/app@${digest}`, `localhost:5000/a@${digest}`, `[::1]:5000/a:1@${digest}`, `h.example/app:1@${digest}`]) {
+      expect(parseImageReference(text), text).toMatchObject({ digest });
+      expect(imageReferenceProblem(text), text).toBeUndefined();
+    }
+    expect(imageReferenceProblem(`app@${digest}`)).toMatch(/^names no registry host and repository/);
+    expect(imageReferenceProblem('h.example/app@latest')).toMatch(/^has digest "latest"/);
+  });
 });

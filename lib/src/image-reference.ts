@@ -63,6 +63,14 @@ export function parseImageReference(text: string): ImageReference | undefined {
 }
 
 /**
+ * A reference with a registry login in it (`robot:ghp_…@ghcr.io/team/app:1`, a paste from a URL or a `docker login`):
+ * said without quoting any of it, since this message is answered and logged (the host and port messages quoted the
+ * text before the first "/", token and all; found by a review).
+ */
+const CREDENTIALS_IN_REFERENCE = 'names credentials before its registry host (user:password@host), which Orbit never takes in a reference: '
+  + 'send host[:port]/repository:tag alone (Orbit\'s operators give it the registry\'s credentials), and change that password or token if it was a real one';
+
+/**
  * Why `text` is no reference Orbit can pull, in words a user can act on
  * (one message for every mistake sent users guessing); undefined when it is one.
  */
@@ -76,6 +84,9 @@ export function imageReferenceProblem(text: string): string | undefined {
   }
   const trimmed = text.trim();
   if (trimmed.length > IMAGE_REFERENCE_MAX_LENGTH) return `is ${trimmed.length} characters; at most ${IMAGE_REFERENCE_MAX_LENGTH}`;
+  // A login's "@" has the host and a "/" after it (a token may hold "/" too); a digest's is the last part, with none.
+  const login = trimmed.indexOf('@');
+  if (login !== -1 && trimmed.includes('/', login)) return CREDENTIALS_IN_REFERENCE;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return 'starts with a URL scheme: name the registry host alone, as registry.example.com/team/app:1.0';
   const slash = trimmed.indexOf('/');
   if (slash === -1) return 'names no registry host and repository: write host[:port]/repository:tag (Docker Hub is docker.io/library/name:tag)';
