@@ -70,7 +70,7 @@ describe('shutdownGrace cutting a request', () => {
     // Node dates every answer it writes; this one, written past it, too.
     expect(answer).toMatch(/\r\ndate: [^\r]+ GMT\r\n/i);
     expect(answer).toMatch(/\r\nx-request-id: \S+\r\n/i);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'nothing was accepted' });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'nothing was accepted', problems: [] });
     expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect(cleanedUp()).toBe(true);
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', answered503: 1, cut: [expect.objectContaining({ url: '/v1/uploads', bodyArrived: false })] })]);

@@ -143,5 +143,5 @@ function cutResponse(request: FastifyRequest, reply: FastifyReply, answer: CutAn
   const carried = Object.fromEntries(Object.entries(reply.getHeaders())
     .filter(([name, value]) => CARRIED_HEADER.test(name) && value !== undefined)
     .map(([name, value]) => [name, Array.isArray(value) ? value.map(String) : String(value)]));
-  return rawJsonAnswer(503, { code: answer.code, message: answer.message }, { 'Retry-After': String(CUT_RETRY_AFTER_SECONDS), ...carried }, { head: request.method === 'HEAD' });
+  return rawJsonAnswer(503, { code: answer.code, message: answer.message, problems: [] }, { 'Retry-After': String(CUT_RETRY_AFTER_SECONDS), ...carried }, { head: request.method === 'HEAD' });
 }

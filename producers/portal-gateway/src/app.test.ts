@@ -114,7 +114,7 @@ describe('a request the gateway failed', () => {
     const token = await routeTestToken('ada');
     const failed = await app.inject({ method: 'GET', url: '/v1/requests?limit=5', headers: { authorization: `Bearer ${token}`, 'x-request-id': 'ticket-500' } });
     expect([failed.statusCode, failed.headers['x-request-id']]).toEqual([500, 'ticket-500']);
-    expect(failed.json()).toEqual({ code: 'ORBIT_ERR_INTERNAL', message: expect.stringContaining('request id ticket-500') });
+    expect(failed.json()).toEqual({ code: 'ORBIT_ERR_INTERNAL', message: expect.stringContaining('request id ticket-500'), problems: [] });
     expect(lines.find((line) => line['msg'] === 'request failed')).toMatchObject({ reqId: 'ticket-500', user: 'ada', url: '/v1/requests?limit=5', traceId: expect.stringMatching(/^[0-9a-f]{32}$/) });
 
     // A store away: the warning names the request too.

@@ -17,6 +17,7 @@ import { formPartIsAFile } from './form-parts.js';
 import { instrumentHttp } from './http-metrics.js';
 import { parseJsonWithReasons } from './json-body.js';
 import { completeDocument } from './openapi.js';
+import { MAX_PARAM_LENGTH } from './openapi-app-answers.js';
 import type { CommandPublisher, DeployableStore, EventLogReader, ImageNames, ImageReader, RequestStore, UploadClaims, UploadStore, VersionStored } from './ports.js';
 import { deployableRoutes } from './routes/deployables.js';
 import { HelmIndexCache, type OwnerMark } from './helm-index-cache.js';
@@ -31,12 +32,13 @@ import { transferRoutes, type TransferClaims, type TransferPublisher } from './r
 import { uploadRoutes } from './routes/uploads.js';
 import type { TransferPolicy } from './transfer-rules.js';
 import { UploadGivenUpError, UploadIncompleteError, UploadTooLargeError } from './staging.js';
-import { DEFAULT_STREAMED_UPLOAD_LIMITS, StreamedUploads } from './streamed-uploads.js';
+import { DEFAULT_STREAMED_UPLOAD_LIMITS, instrumentStreamedUploads, StreamedUploads } from './streamed-uploads.js';
+import { uploadBytesCounter } from './upload-metrics.js';
 import { discardUnreadBody } from './unread-body.js';
 import { jsonShapeProblem } from './well-formed-text.js';
 
-/** The longest path segment the router takes (a 414 beyond): an over-long id up to it is a 400 naming its field. */
-export const MAX_PARAM_LENGTH = 1024;
+/** The longest path segment the router takes (a 414 beyond): kept beside the document's 414, which says it. */
+export { MAX_PARAM_LENGTH };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -132,11 +134,14 @@ function errorHandler(logger: Logger | undefined, unrouted: (request: FastifyReq
     // Cut and answered 503 by the shutdown grace, then failed on its closed connection: reportCutRequests logs and
     // counts it as that 503, which this answer, going nowhere, keeps as its status.
     const cut = cutAnswerOf(request.raw);
-    if (cut !== undefined) return reply.code(503).send({ code: cut.code, message: cut.message });
+    if (cut !== undefined) return reply.code(503).send({ code: cut.code, message: cut.message, problems: [] });
     const answered = answer(error, request, reply);
-    if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404) {
-      // Framework refusals are answered under one of our codes by status; their own code says more in a log.
-      const code = error instanceof OrbitError ? { code: error.code } : { frameworkCode: error.code };
+    // A client gone before its request was read hears nothing: errorAnswer logged it so, and a refusal line would report
+    // a 400 that was never sent (found by a review); the metrics count it as 499 (http-metrics.ts).
+    if (reply.statusCode >= 400 && reply.statusCode < 500 && !request.is404 && !wentAway.has(request)) {
+      // Framework refusals are answered under one of our codes by status; their own code says more in a log. The code is
+      // reasonCode too, the name the consumers' lines give it, so one query finds a request's refusal at any stage.
+      const code = error instanceof OrbitError ? { code: error.code, reasonCode: error.code } : { frameworkCode: error.code };
       // A refusal recorded as a failed request answers its id: the line names it as correlationId, as the events and the error log do.
       const recorded = error instanceof RequestRefusedError && error.requestId !== undefined ? { correlationId: error.requestId, ...error.trail } : {};
       logger?.info({ status: reply.statusCode, ...code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: error.message, ...recorded }, 'request refused');
@@ -160,6 +165,9 @@ function jsonBodyTooLarge(request: FastifyRequest): string {
   return request.routeOptions.config.carriesMetadata === true ? `${over}; metadata is at most ${sizeInWords(MAX_METADATA_BYTES)} (an image goes as a multipart upload or by reference)` : over;
 }
 
+/** Requests errorAnswer logged as their client gone before they were read: their "answer" goes nowhere. */
+const wentAway = new WeakSet<FastifyRequest>();
+
 /** Maps refusals to their status with a stable code; a store that is away is a 503; anything else is a logged 500. */
 function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequest, reply: FastifyReply) => FastifyReply) {
   return (error: FastifyError | OrbitError, request: FastifyRequest, reply: FastifyReply) => {
@@ -169,16 +177,16 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       if (error instanceof RequestDeferredError) void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.code(error.statusCode).send({ code: error.code, message: error.message, problems: error.problems, ...(error.requestId ? { requestId: error.requestId } : {}) });
     }
-    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message });
-    if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message });
-    if (error instanceof UploadGivenUpError) return reply.code(409).send({ code: error.code, message: error.message });
+    if (error instanceof UnauthorizedError) return reply.code(401).header('www-authenticate', error.wwwAuthenticate).send({ code: error.code, message: error.message, problems: [] });
+    if (error instanceof UploadTooLargeError) return reply.code(413).send({ code: error.code, message: error.message, problems: [] });
+    if (error instanceof UploadGivenUpError) return reply.code(409).send({ code: error.code, message: error.message, problems: [] });
     if (error instanceof UploadIncompleteError) return reply.code(409).send({ code: error.code, message: error.message, problems: error.problems.map((message) => ({ field: 'parts', message })) });
     const fastifyError = error as FastifyError;
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: jsonBodyTooLarge(request) });
+      return reply.code(413).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: jsonBodyTooLarge(request), problems: [] });
     }
     if (fastifyError.code === 'FST_REQ_FILE_TOO_LARGE' || fastifyError.statusCode === 413) {
-      return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit' });
+      return reply.code(413).send({ code: 'ORBIT_ERR_UPLOAD_TOO_LARGE', message: 'the upload exceeds the size limit', problems: [] });
     }
     if (fastifyError.validation) {
       // A route schema refused the request: the same code and per-field problems as every other refusal.
@@ -186,36 +194,37 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
         const missing = issue.params['missingProperty'];
         const unexpected = issue.params['additionalProperty'];
         const named = typeof missing === 'string' ? missing : typeof unexpected === 'string' ? unexpected : undefined;
-        const path = [fastifyError.validationContext, ...issue.instancePath.split('/').filter(Boolean), ...(named === undefined ? [] : [named])];
+        const path = [partOf(fastifyError.validationContext), ...issue.instancePath.split('/').filter(Boolean), ...(named === undefined ? [] : [named])];
         return { field: path.filter(Boolean).join('.'), message: typeof unexpected === 'string' ? `unexpected field "${unexpected}"` : issue.message ?? issue.keyword };
       });
       return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unknownQueryParameter(fastifyError, request) ?? fastifyError.message, problems });
     }
     if (fastifyError.code === 'FST_INVALID_JSON_FIELD_ERROR') {
       // The multipart reader says no more than that: broken JSON, a prototype-poisoning key it refuses on purpose, or a part cut at 1 MiB.
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: MULTIPART_JSON_REFUSAL });
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: MULTIPART_JSON_REFUSAL, problems: [] });
     }
     if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']) });
+      return reply.code(415).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: unreadableContentType(request.headers['content-type']), problems: [] });
     }
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       // Framework refusals (a wrong content type, an empty JSON body, …) keep their status, not their internal code.
-      return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message });
+      return reply.code(fastifyError.statusCode).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: fastifyError.message, problems: [] });
     }
     if (error instanceof ProjectionLostRefusal) {
-      return reply.code(503).header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)).send({ code: error.code, message: error.message });
+      return reply.code(503).header('retry-after', String(PROJECTION_RETRY_AFTER_SECONDS)).send({ code: error.code, message: error.message, problems: [] });
     }
     if (request.raw.destroyed && !request.raw.complete) {
       // The client went away mid-body (a cancelled upload, or a half-close short of Content-Length, which the socket
       // reports as ECONNRESET): nothing was accepted and nobody hears the answer; not a fault of ours, nor a store's.
       logger?.info({ url: loggedUrl(request), ...requestLogFields(request), reason: (error as { code?: string }).code ?? error.message }, 'client went away before its request was read; nothing was accepted');
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early' });
+      wentAway.add(request);
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: 'the request body ended early', problems: [] });
     }
     if (error instanceof MysqlSilentError && error.outcomeUnknown) {
       // The COMMIT went out and no answer came back: MySQL may have applied it when it woke up.
       logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'MySQL did not answer a commit in time; the request may have been accepted');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED,
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: COMMIT_UNANSWERED, problems: [],
       });
     }
     const refused = refusedByStore(error);
@@ -224,23 +233,23 @@ function errorAnswer(logger: Logger | undefined, unrouted: (request: FastifyRequ
       // the permission; the caller hears a store away, as for a MySQL grant taken away, since nothing was accepted.
       logger?.error({ err: error, url: loggedUrl(request), ...requestLogFields(request), reasonCode: refused.reasonCode }, `S3 refused the gateway: ${refused.message}`);
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`,
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `S3 refused the gateway (${refused.reasonCode}: a permission or bucket Orbit's operators must mend); nothing was accepted: try again later`, problems: [],
       });
     }
     if (isRetriable(error)) {
       // Writes are one transaction (request row and command together), so a store that fails them leaves nothing accepted.
       logger?.warn({ err: error, url: loggedUrl(request), ...requestLogFields(request) }, 'a store did not answer; asked the client to try again');
       return reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS)).send({
-        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`,
+        code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `a store the gateway needs did not answer; nothing was accepted: try again in ${STORE_RETRY_AFTER_SECONDS} s`, problems: [],
       });
     }
     // After a store's outage: an S3 upload that failed may have left the form's part stream closed under it too.
     if (formCutShort(error)) {
-      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: FORM_CUT_SHORT });
+      return reply.code(400).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: FORM_CUT_SHORT, problems: [] });
     }
     logger?.error({ err: error, method: request.method, url: loggedUrl(request), ...requestLogFields(request) }, 'request failed');
     // The id is the one the answer's X-Request-Id carries, and the one the log line names as reqId.
-    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: `internal error: the gateway log has it under request id ${request.id} (X-Request-Id); quote that id to whoever runs the gateway` });
+    return reply.code(500).send({ code: 'ORBIT_ERR_INTERNAL', message: `internal error: the gateway log has it under request id ${request.id} (X-Request-Id); quote that id to whoever runs the gateway`, problems: [] });
   };
 }
 
@@ -276,6 +285,14 @@ function formCutShort(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The part of a request a schema refused, as `problems[].field` names it: Ajv's context for headers is `headers`, and
+ * every header the app checks in code is named `header.<name>` (found by a review: one header was spelled three ways).
+ */
+function partOf(context: string | undefined): string | undefined {
+  return context === 'headers' ? 'header' : context;
+}
+
 /** Fastify says only "Unsupported Media Type"; a client sending a bare tar needs to hear what to send instead. */
 function unreadableContentType(contentType: string | undefined): string {
   return `content-type ${contentType === undefined ? '(none)' : JSON.stringify(contentType)} is not read here: send application/json, `
@@ -285,7 +302,7 @@ function unreadableContentType(contentType: string | undefined): string {
 /** A URL the router cannot read (bad percent-encoding, say): Orbit's answer shape, not the framework's. */
 function frameworkRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   // No hook runs for it: its X-Request-Id is set here.
-  void reply.code(error.statusCode ?? 400).header(REQUEST_ID_HEADER, request.id).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message });
+  void reply.code(error.statusCode ?? 400).header(REQUEST_ID_HEADER, request.id).send({ code: 'ORBIT_ERR_BAD_REQUEST', message: error.message, problems: [] });
 }
 
 /**
@@ -319,7 +336,9 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     // Long enough that an over-long id reaches its route's schema and gets the field at fault: 255 characters
     // (a user name, a chart file), each possibly two UTF-16 units, and then some. Under routerOptions: Fastify 5
     // takes it at the top level too, but then prints a plain-text deprecation warning (FSTDEP022) at every start.
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // A trailing slash names the resource without it: `/v1/images/` was a 400 (an empty UID), `/v1/images/{uid}/` a
+    // 404 with no route, `/v1/requests/` a 400 (found by a review). One rule for every path, the Helm routes too.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     frameworkErrors: frameworkRefusal,
     // Answered by the hook below instead, with a code and Retry-After: Fastify's own 503 is a bare body no client can tell apart.
     return503OnClosing: false,
@@ -404,6 +423,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   const streamedUploads = new StreamedUploads({
     perOwner: deps.maxStreamedUploadsPerOwner ?? DEFAULT_STREAMED_UPLOAD_LIMITS.perOwner, total: deps.maxStreamedUploads ?? DEFAULT_STREAMED_UPLOAD_LIMITS.total,
   });
+  instrumentStreamedUploads(streamedUploads, deps.metrics);
+  const countUploadBytes = uploadBytesCounter(deps.metrics);
   // PUBLIC_BASE_URL=https://orbit.example.com/ must not give statusUrls with `//v1`.
   const publicBase = (deps.publicBaseUrl ?? '').replace(/\/+$/, '');
   const bodyPace = { minBytesPerSecond: deps.minBodyBytesPerSecond ?? 1024, windowMs: deps.bodyPaceWindowMs ?? BODY_PACE_WINDOW_MS };
@@ -485,7 +506,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
         await api.register(fastifyEtag, { algorithm: 'sha256', replyWith304: false });
         conditionalReads(api, 'private, no-cache');
         const caller = authenticatedFirst(api, apiCaller);
-        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, streamedUploads, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, uploadUrl: (id) => `${publicBase}/v1/uploads/${id}`, logger: deps.logger }), { caller });
+        await api.register(uploadRoutes({ uploads, names, publish, versionStored: deps.versionStored, completions: deps.completions, idempotencyKeys: deps.idempotencyKeys, maxUploadBytes, streamedUploads, countUploadBytes, allowedRegistries: deps.allowedRegistries, ownRegistries: deps.ownRegistries, resolveHost: deps.resolveHost, interfaceAddresses: deps.interfaceAddresses, statusUrl: (id) => `${publicBase}/v1/requests/${id}`, completeUrl: (id) => `${publicBase}/v1/uploads/${id}/complete`, uploadUrl: (id) => `${publicBase}/v1/uploads/${id}`, logger: deps.logger }), { caller });
         await api.register(requestRoutes({ requests, events, watch, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.images && deps.transfers ? { requestReaders: { images: deps.images, policy: deps.transfers.policy } } : {}) }), { caller });
         if (deps.images) await api.register(imageRoutes({ images: deps.images, events, requests, ...(deps.transfers ? { policy: deps.transfers.policy } : {}) }), { caller });
         // The request store too: a version still uploading, or whose upload failed, answers its owner so (not-held.ts).

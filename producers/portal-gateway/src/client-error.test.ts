@@ -40,11 +40,11 @@ describe('requests Node\'s HTTP parser refuses (found by a probe)', () => {
 
   it('answers them in Orbit\'s shape, with a code and a reason, and closes the connection', async () => {
     const badChunk = await raw('POST /v1/uploads HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n');
-    expect(badChunk).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('HPE_INVALID_CHUNK_SIZE') as unknown } });
+    expect(badChunk).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('HPE_INVALID_CHUNK_SIZE') as unknown, problems: [] } });
     const both = await raw('POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
-    expect(both).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('both Content-Length and Transfer-Encoding') as unknown } });
+    expect(both).toEqual({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('both Content-Length and Transfer-Encoding') as unknown, problems: [] } });
     const huge = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(huge).toEqual({ status: 431, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('headers are over the size limit') as unknown } });
+    expect(huge).toEqual({ status: 431, body: { code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('headers are over the size limit') as unknown, problems: [] } });
   });
 
   it('answers a request already read before the bad one that follows it on the connection, in order (found by a review: a pipelined upload got the 400 and was accepted all the same)', async () => {

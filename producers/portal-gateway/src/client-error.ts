@@ -76,6 +76,6 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 function refuse(error: Error & { code?: string }, socket: Socket): void {
   if (socket.destroyed) return;
   const { status, message } = refusalOf(error.code);
-  if (socket.writable) socket.write(rawJsonAnswer(status, { code: 'ORBIT_ERR_BAD_REQUEST', message }));
+  if (socket.writable) socket.write(rawJsonAnswer(status, { code: 'ORBIT_ERR_BAD_REQUEST', message, problems: [] }));
   socket.destroy(error);
 }

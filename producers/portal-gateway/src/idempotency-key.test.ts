@@ -15,7 +15,7 @@ describe('idempotencyKeyOf', () => {
     for (const bad of ['', '  ', '""', 'x'.repeat(256), 'schlüssel', 'tab\there', '"a"b"', ['a', 'b'], '"ci-build "', '" ci-build"']) {
       const refusal = (() => { try { idempotencyKeyOf(bad); } catch (error) { return error; } return undefined; })();
       expect(refusal, JSON.stringify(bad)).toBeInstanceOf(RequestRefusedError);
-      expect(refusal).toMatchObject({ statusCode: 400, problems: [{ field: 'idempotency-key' }] });
+      expect(refusal).toMatchObject({ statusCode: 400, problems: [{ field: 'header.idempotency-key' }] });
     }
   });
 

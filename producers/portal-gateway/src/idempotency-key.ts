@@ -4,6 +4,9 @@ import { badRequest } from './errors.js';
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 const MAX_KEY_LENGTH = 255;
+
+/** The field a refused key is named by in `problems`, as every other header is (`header.<name>`). */
+const KEY_FIELD = `header.${IDEMPOTENCY_KEY_HEADER}`;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /**
@@ -19,7 +22,9 @@ export const IDEMPOTENCY_KEY_PATTERN = '^(?:"[!#-\\[\\]-~](?:[ !#-\\[\\]-~]{0,25
  * form is checked by idempotencyKeyOf, for a message a person can read; the document gets IDEMPOTENCY_KEY_PATTERN).
  */
 export function idempotencyKeyHeaderSchema(description: string) {
-  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', maxLength: 257, description } } } as const;
+  // No maxLength: the route's schema ran first, so a key of 258 characters or more got Ajv's "must NOT have more than
+  // 257 characters", naming `headers.idempotency-key`, and one of 256 idempotencyKeyOf's 255 (found by a review).
+  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', description } } } as const;
 }
 
 /**
@@ -39,13 +44,13 @@ export function idempotencyKeyHeaderOf(rawHeaders: readonly string[]): string | 
  */
 export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (Array.isArray(header)) throw badRequest('send one Idempotency-Key header', IDEMPOTENCY_KEY_HEADER);
+  if (Array.isArray(header)) throw badRequest('send one Idempotency-Key header', KEY_FIELD);
   const trimmed = header.trim();
   const quoted = trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"');
   const key = quoted ? trimmed.slice(1, -1) : trimmed;
   // A space at the end of a quoted key is refused, not kept: MySQL compares keys ignoring trailing spaces, so `"k "` would replay the request of `k`.
   if (key.length === 0 || key.length > MAX_KEY_LENGTH || !PRINTABLE_ASCII.test(key) || (quoted && /["\\]/.test(key)) || key.trim() !== key) {
-    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters without a space at either end (a UUID, say)`, IDEMPOTENCY_KEY_HEADER);
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters without a space at either end (a UUID, say)`, KEY_FIELD);
   }
   return key;
 }

@@ -44,13 +44,28 @@ export function documentConditionalRead(operation: Operation, errorBody: Schema)
 /** Methods whose body the app reads before the route runs (a GET's is never read): the body can be over its limit, or stall. */
 const BODY_READ = new Set(['post', 'put', 'patch', 'delete']);
 
+/** The longest path segment the router takes (app.ts routerOptions): a 414 beyond; an over-long id up to it is a 400 naming its field. */
+export const MAX_PARAM_LENGTH = 1024;
+
+/** Whether the operation has a path parameter: only a path with one can hold a segment over the router's limit. */
+function takesPathParameter(path: string, operation: Operation): boolean {
+  const parameters = (operation['parameters'] ?? []) as { in?: unknown }[];
+  return path.includes('{') || parameters.some((parameter) => parameter.in === 'path');
+}
+
 /**
  * The refusals of the app's hooks: any request with a Content-Encoding (415) or a Transfer-Encoding other than chunked
  * (501), and, where a body is read, one of a type not read (415), over its limit (413) or that stopped or trickled (408).
+ * Before any of them, Node's parser and the router: headers over 16 KiB (431), and where the path names something, a
+ * segment of it over `maxParamLength` characters (414; found by a review: answered, but on no operation).
  */
-export function documentRefusalsBeforeRoutes(method: string, operation: Operation, errorBody: Schema): void {
+export function documentRefusalsBeforeRoutes(method: string, operation: Operation, errorBody: Schema, path: string): void {
   const responses = (operation['responses'] ?? {}) as Record<string, unknown>;
   const readsBody = BODY_READ.has(method) || operation['requestBody'] !== undefined;
+  if (takesPathParameter(path, operation)) {
+    responses['414'] ??= jsonAnswer(`A path segment (an id, a version, a file name) over ${MAX_PARAM_LENGTH} characters, as sent (percent-encoded): ORBIT_ERR_BAD_REQUEST. One up to that long that is no valid id is the 400 naming its field`, errorBody);
+  }
+  responses['431'] ??= jsonAnswer('The request\'s headers are over 16 KiB in all (Node\'s limit): ORBIT_ERR_BAD_REQUEST, and the connection is closed after the answer', errorBody);
   if (readsBody) {
     responses['408'] ??= {
       ...jsonAnswer('The request body stopped (nothing for ORBIT_IDLE_TIMEOUT_SECONDS: BODY_IDLE) or came slower than ORBIT_MIN_UPLOAD_BYTES_PER_SECOND over a minute (BODY_TOO_SLOW): '

@@ -3,6 +3,9 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { TOPICS } from '@orbit/lib';
+import { sampleEvents } from '@orbit/schemas';
+import { planProjection } from '../../../consumers/viewport-projector/src/plan.js';
 import { openApiContract, type OpenApiDocument } from '../../../test/helpers/openapi-contract.js';
 import { buildApp, MAX_PARAM_LENGTH } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
@@ -58,12 +61,62 @@ const NEVER_PRESIGNED = '00000000-0000-4000-8000-000000000009';
 /** A version the image below does not have yet (v1-0-00 it has: an upload of that is a 409). */
 const metadata = { imageName: 'billing-api', imageVersion: 'v1-1-00', port: 8080 };
 
+/**
+ * A version as ViewPort holds it once stored, charted and promoted: the viewport-projector's own meta rows for the
+ * sample events (uploaded by reference, with its acceptance time and validation notes), read back as the gateway's
+ * reader reads them (stores/mysql-images.ts: versionsOf, then withFactsNotKept).
+ */
+function projectedVersion(): Record<string, unknown> {
+  const events = sampleEvents(UID, '00000000-0000-4000-8000-0000000000f1');
+  const sample = events[TOPICS.imageStored];
+  const stored = {
+    ...sample, pulledFrom: 'registry.example.com/billing-api:1.0.0', requestedAt: sample.occurredAt - 1000,
+    image: { ...sample.image, validationNotes: ['took linux/amd64 of the index'] },
+  };
+  const { plan } = planProjection([
+    { topic: TOPICS.imageStored, event: stored }, { topic: TOPICS.chartGenerated, event: events[TOPICS.chartGenerated] }, { topic: TOPICS.chartPromoted, event: events[TOPICS.chartPromoted] },
+  ], new Map());
+  const [guid, post] = [...plan.posts].find(([, planned]) => planned.insert?.type === 'orbit_image_version') ?? [];
+  if (guid === undefined || post?.insert === undefined) throw new Error('the projector planned no version post');
+  // As the reader parses meta_value: lists and objects as JSON, the size as a number, other text as it is.
+  const meta = Object.fromEntries([...plan.meta.get(guid) ?? []].map(([key, value]) => [key,
+    key === 'sizeBytes' ? Number(value) : typeof value === 'string' && /^[[{]/.test(value) ? JSON.parse(value) as unknown : value]));
+  const version: Record<string, unknown> = { imageVersion: post.insert.name, status: post.status, createdAt: post.insert.created.toISOString(), ...meta };
+  return { ...version, imageReference: version['imageReference'] ?? null, imageTag: version['imageTag'] ?? null, archiveCompression: version['archiveCompression'] ?? null, chartSha256: version['chartSha256'] ?? null };
+}
+
+/**
+ * The keys of `body` (at any depth) that its schema does not declare in `properties`: a generated client drops them,
+ * even where additionalProperties lets them through a validator. `$ref`s are read in `schemas`; a union declares what
+ * any of its members does; a schema without properties (an open payload, a map) declares any key.
+ */
+function undeclaredKeys(body: unknown, schema: unknown, schemas: Record<string, unknown>, at = ''): string[] {
+  if (schema === null || typeof schema !== 'object' || body === null || typeof body !== 'object') return [];
+  const ref = (schema as { $ref?: string }).$ref;
+  if (ref !== undefined) return undeclaredKeys(body, schemas[ref.replace('#/components/schemas/', '')], schemas, at);
+  const { properties, items, anyOf, oneOf, additionalProperties } = schema as {
+    properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; additionalProperties?: unknown;
+  };
+  const members = anyOf ?? oneOf;
+  if (members) {
+    // Of the members that fit best: the one leaving fewest keys undeclared.
+    return members.map((member) => undeclaredKeys(body, member, schemas, at)).sort((a, b) => a.length - b.length)[0] ?? [];
+  }
+  if (Array.isArray(body)) return body.flatMap((item, index) => undeclaredKeys(item, items, schemas, `${at}/${index}`));
+  return Object.entries(body).flatMap(([key, value]) => {
+    if (properties !== undefined) {
+      return key in properties ? undeclaredKeys(value, properties[key], schemas, `${at}/${key}`) : [`${at}/${key}`];
+    }
+    return typeof additionalProperties === 'object' ? undeclaredKeys(value, additionalProperties, schemas, `${at}/${key}`) : [];
+  });
+}
+
 /** A gateway on in-memory stores: what matters here is what goes over HTTP. */
-function gateway(publicBaseUrl?: string) {
+function gateway(publicBaseUrl?: string, versions?: readonly Record<string, unknown>[]) {
   const requests = new Map<string, RequestRecord>();
   const image: ImageView = {
     imageUID: UID, owner: 'dev1', imageName: 'billing-api', description: '', environments: ['Development'],
-    versions: [
+    versions: versions ?? [
       { imageVersion: 'v1-0-00', status: 'ready', environments: ['Development'], digest: 'sha256:abc', sizeBytes: 10, layers: [] },
       {
         imageVersion: 'v0-9-00', status: 'ready', environments: ['Development', 'Testing'], digest: 'sha256:abd', sizeBytes: 10, layers: [],
@@ -227,7 +280,7 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect(Object.keys(raw.paths['/v1/uploads/presign']!['post']!.responses['201']!.headers ?? {})).toEqual(['Location']);
     // The 201's Location names the upload as the resource GET /v1/uploads/{id} answers (found by a review: that GET was a 405).
     expect(JSON.stringify(raw.paths['/v1/uploads/presign']!['post']!.responses['201']!.headers)).toContain('GET it for the upload\'s state');
-    expect(Object.keys(raw.paths['/v1/uploads/{id}']!['get']!.responses).sort()).toEqual(['200', '304', '400', '401', '404', '412', '415', '501', '503']);
+    expect(Object.keys(raw.paths['/v1/uploads/{id}']!['get']!.responses).sort()).toEqual(['200', '304', '400', '401', '404', '412', '414', '415', '431', '501', '503']);
     for (const [path, method] of [['/v1/uploads', 'post'], ['/v1/uploads/references', 'post'], ['/v1/uploads/{id}/complete', 'post'], ['/v1/images/{uid}/transfers', 'post']] as const) {
       expect(Object.keys(raw.paths[path]![method]!.responses['202']!.headers ?? {}), path).toEqual(['Location']);
     }
@@ -497,8 +550,9 @@ describe('the OpenAPI document at /docs/json', async () => {
   it(`answers an id up to ${MAX_PARAM_LENGTH} characters with a 400 naming it, and a longer path segment 414, as docs/errors.md says`, async () => {
     const long = await conforms('GET', `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH)}`);
     expect([long.status, (long.body['problems'] as { field: string }[])[0]?.field]).toEqual([400, 'params.uid']);
-    const longer = await app.inject({ url: `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`, headers });
-    expect(longer.statusCode).toBe(414);
+    // Documented where it is answered (found by a review: on no operation), with the error body.
+    const longer = await conforms('GET', `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`);
+    expect([longer.status, longer.body['code']]).toEqual([414, 'ORBIT_ERR_BAD_REQUEST']);
     const errorsDoc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     expect(errorsDoc).toContain(`a path segment (an id, a version) over ${MAX_PARAM_LENGTH} characters (414`);
     expect(errorsDoc).not.toContain('a path over 512 characters');
@@ -571,11 +625,100 @@ describe('the OpenAPI document at /docs/json', async () => {
     expect([yaml.statusCode, yaml.headers['content-type'], yaml.body.startsWith('---')]).toEqual([200, 'application/yaml; charset=utf-8', true]);
   });
 
+  it('declares every field of a version answer as the projector writes it and the reader reads it back (found by a review: twelve were left to prose, or unsaid, and generated clients dropped them)', async () => {
+    const version = projectedVersion();
+    // What the review found missing, each in the answer here: the test would not see a field the sample leaves out.
+    expect(Object.keys(version)).toEqual(expect.arrayContaining([
+      'architecture', 'chartLocation', 'chartName', 'chartVersion', 'configDigest', 'createdAt', 'helmChartName', 'layers', 'metadata', 'os', 'requestId', 'requestedAt',
+    ]));
+    const projected = gateway(undefined, [version]);
+    const served = openApiContract((await projected.inject('/docs/json')).json() as OpenApiDocument);
+    const url = `/v1/images/${UID}/versions/${String(version['imageVersion'])}`;
+    const answer = await projected.inject({ url, headers });
+    expect(answer.statusCode).toBe(200);
+    const body = answer.json() as Record<string, unknown>;
+    // Every fact the reader gave (labels is null here: the sample's image says nothing of its labels' completeness).
+    expect(Object.keys(body)).toEqual(expect.arrayContaining(Object.keys(version)));
+    expect(undeclaredKeys(body, schemaNamed('ImageVersion'), components)).toEqual([]);
+    // Each with its real type and nullability: the answer keeps to the document.
+    expect(served.check('GET', url, 200, body)).toBeUndefined();
+    for (const listed of [`/v1/images/${UID}`, `/v1/images/${UID}/versions`, '/v1/images?q=billing']) {
+      const page = await projected.inject({ url: listed, headers });
+      expect([page.statusCode, served.check('GET', listed, page.statusCode, page.json())], listed).toEqual([200, undefined]);
+    }
+    await projected.close();
+  });
+
+  it('declares in properties every field of every answer the routes give here, success and refusal, so a generated client keeps each (found by a review)', async () => {
+    await conforms('POST', `/v1/images/${UID}/transfers`, { payload: { imageVersion: 'v1-0-00', transferEnvironment: 'Testing' } });
+    const requestId = ((await app.inject({ url: '/v1/requests', headers })).json() as { requests: { requestId: string }[] }).requests[0]?.requestId;
+    const reads = [
+      `/v1/images/${UID}`, `/v1/images/${UID}/events`, `/v1/images/${UID}/versions`, `/v1/images/${UID}/versions/v0-9-00`, '/v1/images?q=billing', '/v1/requests',
+      `/v1/requests/${String(requestId)}`, `/v1/uploads/${RESUMABLE}`, `/v1/images/${'B'.repeat(60)}`, '/v1/images?limit=0', `/v1/images/${UID}/versions/v9-9-99`,
+    ];
+    for (const url of reads) {
+      const answer = await app.inject({ url, headers });
+      const path = url.split('?')[0] ?? url;
+      const template = Object.keys(document.paths).sort((a, b) => Number(a.includes('{')) - Number(b.includes('{')))
+        .find((candidate) => new RegExp(`^${candidate.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path)) ?? '';
+      const schema = document.paths[template]?.['get']?.responses[String(answer.statusCode)]?.content?.['application/json']?.schema;
+      expect(schema, `${url} ${answer.statusCode}`).toBeDefined();
+      expect(undeclaredKeys(answer.json(), schema, components), `${url} ${answer.statusCode}`).toEqual([]);
+    }
+  });
+
+  it('takes a path with a trailing slash as the same resource without it, on every route (found by a review: a 400 on three paths, a 404 "no route" on the fourth)', async () => {
+    for (const path of ['/v1/images', '/v1/requests', `/v1/images/${UID}`, `/v1/images/${UID}/versions`, `/v1/images/${UID}/versions/v0-9-00`, '/helm/Development/dev1/index.yaml']) {
+      const [plain, slashed] = await Promise.all([app.inject({ url: path, headers }), app.inject({ url: `${path}/`, headers })]);
+      expect([slashed.statusCode, slashed.headers['content-type']], `${path}/`).toEqual([plain.statusCode, plain.headers['content-type']]);
+      expect(plain.statusCode, path).toBe(200);
+    }
+    // The document is where it was, and a method a path does not take is still its 405.
+    expect((await app.inject('/docs/json/')).statusCode).toBe(200);
+    const deleted = await app.inject({ method: 'DELETE', url: '/v1/images/', headers });
+    expect([deleted.statusCode, deleted.headers['allow']]).toEqual([405, (await app.inject({ method: 'DELETE', url: '/v1/images', headers })).headers['allow']]);
+  });
+
+  it('sends problems on every refusal, [] when it names no field, and says so in ErrorBody (found by a review: present on some, absent on others)', async () => {
+    expect(schemaNamed('ErrorBody')?.['required']).toEqual(['code', 'message', 'problems']);
+    const transfers = `/v1/images/${UID}/transfers`;
+    const refusals = await Promise.all([
+      app.inject({ url: '/v1/images', headers: { authorization: 'Bearer nope' } }),
+      app.inject({ url: '/nowhere', headers }),
+      app.inject({ method: 'DELETE', url: '/v1/images', headers }),
+      app.inject({ method: 'POST', url: transfers, headers: { ...headers, 'content-type': 'text/xml' }, payload: '<transfer/>' }),
+      app.inject({ method: 'POST', url: transfers, headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify({ notes: 'x'.repeat(1_100_000) }) }),
+      app.inject({ method: 'POST', url: transfers, headers, payload: { imageVersion: 'v9-9-99', transferEnvironment: 'Testing', dryRun: true } }),
+      app.inject({ method: 'POST', url: transfers, headers, payload: { imageVersion: 'v1-0-00', transferEnvironment: 'Staging' } }),
+      app.inject({ url: `/v1/images/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`, headers }),
+      app.inject({ url: '/v1/images/%E0%A4%A', headers }),
+    ]);
+    expect(refusals.map((answer) => answer.statusCode)).toEqual([401, 404, 405, 415, 413, 404, 409, 414, 400]);
+    for (const answer of refusals) expect(answer.json(), `${answer.statusCode} ${answer.body.slice(0, 200)}`).toMatchObject({ code: expect.any(String) as unknown, problems: expect.any(Array) as unknown });
+  });
+
+  it('names a header at fault header.<name> however it was refused: by the route\'s schema or in code, the Idempotency-Key at every length (found by a review: three spellings, two limits)', async () => {
+    const transfers = `/v1/images/${UID}/transfers`;
+    const ask = { imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true };
+    const keyed = await Promise.all(['k'.repeat(256), 'k'.repeat(258), 'k'.repeat(2000)].map((key) => app.inject({ method: 'POST', url: transfers, headers: { ...headers, 'idempotency-key': key }, payload: ask })));
+    for (const answer of keyed) {
+      expect([answer.statusCode, answer.json()]).toEqual([400, {
+        code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringContaining('Idempotency-Key must be 1 to 255') as unknown,
+        problems: [{ field: 'header.idempotency-key', message: expect.stringContaining('Idempotency-Key must be 1 to 255') as unknown }],
+      }]);
+    }
+  });
+
   it('documents on every operation what the app refuses before its route: a Content-Encoding or a body it does not read (415), a Transfer-Encoding it does not decode (501), a body over its limit (413) or stalled (408)', async () => {
     expect(operations.length).toBeGreaterThanOrEqual(20);
     for (const { path, method, operation } of operations) {
       const statuses = Object.keys(operation.responses);
-      expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['415', '501', ...(['post', 'delete'].includes(method) ? ['408', '413'] : [])]));
+      expect(statuses, `${method} ${path}`).toEqual(expect.arrayContaining(['415', '431', '501', ...(['post', 'delete'].includes(method) ? ['408', '413'] : [])]));
+      // A path segment over the router's limit (414) only where the path has one to fill; headers over 16 KiB (431) anywhere.
+      expect(statuses.includes('414'), `${method} ${path}`).toBe(path.includes('{'));
+      for (const status of ['414', '431'].filter((refused) => statuses.includes(refused))) {
+        expect(operation.responses[status]?.content?.['application/json']?.schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/ErrorBody' });
+      }
       const url = path.replace('{uid}', UID).replace('{version}', 'v0-9-00').replace('{id}', RESUMABLE).replace('{environment}', 'Development').replace('{owner}', 'dev1').replace('{file}', 'a.tgz');
       const verb = method.toUpperCase() as 'GET';
       const coded = await app.inject({ method: verb, url, headers: { ...headers, 'content-encoding': 'br' } });

@@ -48,9 +48,12 @@ export const pathParams = (...names: readonly (keyof typeof PATH_PARAMETERS)[]):
 export const ERROR_BODY = named('ErrorBody', object({
   code: text('Stable reason code: ORBIT_ERR_* for malformed requests, or a domain code such as VERSION_NOT_FOUND, ROLE_REQUIRED, SKIPS_ENVIRONMENT'),
   message: text('What was wrong, for a human'),
-  problems: { type: 'array', items: object({ field: text('The field at fault, e.g. imageVersion or body.transferEnvironment'), message: text() }) },
+  problems: {
+    type: 'array', items: object({ field: text('The field at fault, e.g. imageVersion, body.transferEnvironment, params.uid, querystring.limit or header.idempotency-key'), message: text() }),
+    description: 'Each field at fault; empty (never absent) when the refusal names none',
+  },
   requestId: nullableText('The failed request recorded for a refused transfer (its error-log row carries it)'),
-}, ['code', 'message']));
+}, ['code', 'message', 'problems']));
 
 export const UPLOAD_ACCEPTED = named('UploadAccepted', object({
   requestId: { type: 'string', format: 'uuid' },
@@ -154,10 +157,48 @@ const PROMOTION = object({
   chartTag: nullableText('The same chart by its version\'s tag (helm pull oci://<registry/path/charts/name> --version <version>)'),
 }, ['requestId', 'promotedAt', 'promotedBy', 'notes', 's3Location', 'sha256']);
 
+/**
+ * The metadata a version was uploaded with, as the pipeline keeps it (@orbit/schemas ImageMetadata), not as an upload
+ * sends it (ImageMetadata here): every field named once, in lower case, and the extra fields as JSON text. Types only,
+ * no patterns: a version stored under older rules is answered as it was kept.
+ */
+const KEY_VALUE_LIST = { type: 'array', items: object({ key: text(), value: text() }) };
+const STORED_METADATA = named('StoredImageMetadata', object({
+  imageName: text(),
+  imageVersion: text(),
+  imageCategory: nullableText(),
+  description: nullableText(),
+  part: nullableText(),
+  port: { type: 'integer', nullable: true, description: 'The container port; null for none' },
+  envVars: KEY_VALUE_LIST,
+  volumes: KEY_VALUE_LIST,
+  imageLabels: KEY_VALUE_LIST,
+  commandOverride: nullableText(),
+  entrypointOverride: nullableText(),
+  workingDir: nullableText(),
+  extraJson: nullableText('The extra fields the upload sent, as the text of one JSON object; null for none'),
+}, ['imageName', 'imageVersion'], true));
+
+/** A layer of the described platform's manifest, as the validator read it (ImageSummary.layers). */
+const LAYER = object({
+  digest: text('The layer blob\'s digest (sha256:…)'),
+  diffId: text('Its uncompressed content\'s digest, as the config lists it'),
+  sizeBytes: { type: 'integer', format: 'int64', description: 'Its blob\'s size in bytes' },
+  mediaType: text('application/vnd.oci.image.layer.v1.tar+gzip, …'),
+});
+
 export const VERSION = named('ImageVersion', {
   ...object({
     imageVersion: text(),
     status: text('stored, then ready once its chart is generated'),
+    createdAt: { type: 'string', format: 'date-time', description: 'When ViewPort first held it (its ImageStored event)' },
+    requestId: text('The upload request that stored it'),
+    requestedAt: { type: 'string', format: 'date-time', description: 'When that upload request was accepted; absent for a version stored before Orbit carried it' },
+    metadata: STORED_METADATA,
+    configDigest: text('Its config blob\'s digest (sha256:…): of the described platform for a multi-platform image'),
+    architecture: text('amd64, arm64, …: of the described platform for a multi-platform image'),
+    os: text('linux, …: of the described platform for a multi-platform image'),
+    layers: { type: 'array', items: LAYER, description: 'Its layers, base first: of the described platform for a multi-platform image' },
     environments: { type: 'array', items: text() },
     digest: text('The digest it is pulled by (sha256:…): its manifest\'s, or for a multi-platform image its index\'s'),
     validationNotes: { type: 'array', items: text(), description: 'Choices the validator made that you may want to know: which platform of an index it took and why (only that one is kept when the archive lacks the others), a manifest digest computed for an archive that stores none; absent when there were none' },
@@ -184,6 +225,10 @@ export const VERSION = named('ImageVersion', {
     imageTag: nullableText('The same image by its version\'s tag; null when the tag names another image (tags are never moved) or it was not pushed'),
     archiveCompression: nullableText('GZIP or ZSTD when the archive was uploaded compressed as a whole, which its download is named and typed by (.tar.gz, .tar.zst); null when it was not, or when the version was projected before ViewPort kept this (2026-12-04) and not rebuilt since (README, Upgrading)'),
     chartSha256: nullableText('SHA-256 of its packaged chart (chartLocation), the digest its Helm index entry gives; null when it was charted before ViewPort kept this (2026-12-02) and not rebuilt since (README, Upgrading); absent until it is charted'),
+    chartName: text('Its chart\'s name (the image name as a chart may be named); absent until it is charted'),
+    chartVersion: text('Its chart\'s version (SemVer, from the image version); absent until it is charted'),
+    helmChartName: text('The name its kustomize trees and manifests are kept under; absent until it is charted'),
+    chartLocation: { ...OBJECT_REF, description: 'Its packaged chart (the Development one; a promotion names its own); absent until it is charted' },
     chartReference: nullableText('The packaged chart as an OCI artifact, by digest, beside the image (ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name>@sha256:…): helm pull oci://<chartReference>; absent when charts are not pushed (ORBIT_CHART_PUSH=false, or charted before Orbit pushed charts)'),
     chartTag: nullableText('The same chart by its version\'s tag: helm install <release> oci://ORBIT_IMAGE_REGISTRY/<owner path>/charts/<chart name> --version <chart version>; null when both its version\'s tag and <version>-<first 12 of the image UID> name another chart already (two spellings of one chart version racing each other: tags are never moved, so it is pinned by digest only)'),
     promotions: { type: 'object', additionalProperties: PROMOTION, description: 'Per environment it was transferred into (Testing, Staging, …): who promoted it, when, with what notes, and where its copy lies' },
@@ -196,7 +241,7 @@ export const VERSION = named('ImageVersion', {
     },
     labels: IMAGE_LABELS,
   }, ['imageVersion', 'status'], true),
-  description: 'A version with its ViewPort facts: also configDigest, layers, architecture, os, metadata, chartName, chartVersion, helmChartName, chartLocation and createdAt. A fact a version was projected without, by a release before ViewPort kept it, is null (imageReference, imageTag, archiveCompression, chartSha256) until npm run viewport:rebuild (README, Upgrading). '
+  description: 'A version with its ViewPort facts. A fact a version was projected without, by a release before ViewPort kept it, is null (imageReference, imageTag, archiveCompression, chartSha256) until npm run viewport:rebuild (README, Upgrading). '
     + 'Of a multi-platform image, configDigest, layers, architecture and os describe one platform (linux/amd64, else the first; see platforms), not every one. '
     + 'A docker save archive\'s uncompressed layers show as .tar here, and are pushed to the registry labelled as gzip layers, as skopeo pushes them (README, honest limits).',
 });
@@ -636,9 +681,9 @@ export function completeDocument<T extends object>(document: T): T {
     documentNotHeldYet(path, operation);
   }
   // Every operation meets what the app answers around its routes: conditional reads, and refusals before any route.
-  for (const [method, operation] of Object.values(paths ?? {}).flatMap((methods) => Object.entries(methods ?? {}))) {
+  for (const [path, method, operation] of Object.entries(paths ?? {}).flatMap(([path, methods]) => Object.entries(methods ?? {}).map(([method, operation]) => [path, method, operation] as const))) {
     documentConditionalRead(operation, ERROR_BODY);
-    documentRefusalsBeforeRoutes(method, operation, ERROR_BODY);
+    documentRefusalsBeforeRoutes(method, operation, ERROR_BODY, path);
   }
   // A copy: @fastify/swagger hands every build (JSON, then YAML) the same info object, which grew by the text each time.
   const withInfo = document as { info?: { description?: string } };

@@ -13,7 +13,11 @@ describe('RouteMethods', () => {
     expect(routes.of('/v1/images/abc')).toEqual(['GET', 'HEAD']);
     expect(routes.of('/v1/images/abc/transfers')).toEqual(['POST']);
     expect(routes.of('/docs/static/index.html')).toEqual(['GET']);
-    expect(routes.of('/v1/images/')).toEqual([]);
+    // One trailing slash is the path without it, as the router takes it (app.ts ignoreTrailingSlash).
+    expect(routes.of('/v1/images/')).toEqual(['GET']);
+    expect(routes.of('/v1/uploads/')).toEqual(['POST']);
+    expect(routes.of('/v1/images/abc/transfers/')).toEqual(['POST']);
+    expect(routes.of('/v1/images//')).toEqual([]);
     expect(routes.of('/v1/images/a/b')).toEqual([]);
     expect(routes.of('/v1/uploadsX')).toEqual([]);
   });

@@ -27,8 +27,10 @@ export class RouteMethods {
 
   /** The methods `path` (no query string) takes, sorted; empty when no route has that path. */
   of(path: string): string[] {
+    // The router ignores one trailing slash (app.ts ignoreTrailingSlash): `DELETE /v1/images/` is the 405 of `/v1/images`.
+    const forms = path.length > 1 && path.endsWith('/') ? [path, path.slice(0, -1)] : [path];
     const methods = new Set<string>();
-    for (const route of this.routes) if (route.pattern.test(path)) for (const method of route.methods) methods.add(method);
+    for (const route of this.routes) if (forms.some((form) => route.pattern.test(form))) for (const method of route.methods) methods.add(method);
     return [...methods].sort();
   }
 
@@ -43,9 +45,9 @@ export function unroutedAnswer(routes: RouteMethods) {
   return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routes.of(path);
-    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}` });
+    if (allowed.length === 0) return reply.code(404).send({ code: 'ORBIT_ERR_NOT_FOUND', message: `no route ${request.method} ${path}`, problems: [] });
     void reply.header('allow', allowed.join(', '));
     if (request.method === 'OPTIONS') return reply.code(204).send();
-    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}` });
+    return reply.code(405).send({ code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: `${path} takes ${allowed.join(', ')}, not ${request.method}`, problems: [] });
   };
 }

@@ -7,7 +7,7 @@ import { buildApp, type GatewayDeps } from './app.js';
 import { issueLocalToken, tokenVerifier } from './auth.js';
 import { RequestDeferredError } from './errors.js';
 import type { UploadStore } from './ports.js';
-import { StreamedUploads, STREAMED_RETRY_AFTER_SECONDS } from './streamed-uploads.js';
+import { instrumentStreamedUploads, StreamedUploads, STREAMED_RETRY_AFTER_SECONDS } from './streamed-uploads.js';
 
 const auth = { secret: 'streamed-test-secret-0123456789abcdef', issuer: 'orbit-local', audience: 'orbit' };
 const BOUNDARY = '----orbit-streamed-boundary';
@@ -197,5 +197,21 @@ describe('archive uploads streaming through the gateway (found by a review: one 
     } finally {
       await closeAll(app);
     }
+  });
+});
+
+describe('the streamed uploads gauges', () => {
+  it('show the uploads streaming now against the cap, read at each scrape (found by a review: no metric showed how full a replica is)', async () => {
+    const uploads = new StreamedUploads({ perOwner: 2, total: 3 });
+    const registry = new Registry();
+    instrumentStreamedUploads(uploads, registry);
+    const scrape = async (): Promise<string> => registry.metrics();
+    expect(await scrape()).toMatch(/^orbit_streamed_uploads_in_flight 0$/m);
+    expect(await scrape()).toMatch(/^orbit_streamed_uploads_max 3$/m);
+    const releases = [uploads.take('a'), uploads.take('a'), uploads.take('b')];
+    expect(await scrape()).toMatch(/^orbit_streamed_uploads_in_flight 3$/m);
+    releases[0]?.();
+    releases[0]?.();
+    expect(await scrape()).toMatch(/^orbit_streamed_uploads_in_flight 2$/m);
   });
 });

@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import { RequestDeferredError } from './errors.js';
 
 /**
@@ -72,4 +73,19 @@ export class StreamedUploads {
   streaming(owner?: string): number {
     return owner === undefined ? this.inFlight : this.byOwner.get(owner) ?? 0;
   }
+}
+
+/**
+ * This replica's streamed uploads against its cap, read at each scrape: how near it is to answering every caller 429
+ * ORBIT_ERR_GATEWAY_UPLOADS_FULL (scale out), which no metric showed (found by a review).
+ */
+export function instrumentStreamedUploads(uploads: StreamedUploads, registry: Registry): void {
+  new Gauge({
+    name: 'orbit_streamed_uploads_in_flight', help: 'Archive uploads streaming through this gateway now, every owner\'s together', registers: [registry],
+    collect() { this.set(uploads.streaming()); },
+  });
+  new Gauge({
+    name: 'orbit_streamed_uploads_max', help: 'The most archive uploads this gateway streams at once (ORBIT_MAX_STREAMED_UPLOADS)', registers: [registry],
+    collect() { this.set(uploads.limits.total); },
+  });
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, IMAGE_VERSION_PATTERN } from '@orbit/lib';
+import { createLogger, IMAGE_VERSION_PATTERN, pidOf } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import type { PipelineFailed, TransferRequested } from '@orbit/schemas';
 import { routeTestGateway, routeTestToken } from '../testing/route-gateway.js';
@@ -86,7 +86,7 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Staging', dryRun: true })).body).toMatchObject({ outcome: 'under-way', requestId: running });
     expect((await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing', dryRun: true })).body).toMatchObject({ outcome: 'done', requestId: done, sourceEnvironment: null });
     // Refused as the request itself would be, but with no request id: there is no request, and no error-log row.
-    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual({ status: 409, body: { code: 'SKIPS_ENVIRONMENT', message: expect.any(String) } });
+    expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual({ status: 409, body: { code: 'SKIPS_ENVIRONMENT', message: expect.any(String), problems: [] } });
     expect(await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Production', dryRun: true })).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } });
     expect(await transfer({ imageVersion: 'v9-0-00', transferEnvironment: 'Testing', dryRun: true })).toMatchObject({ status: 404, body: { code: 'VERSION_NOT_FOUND' } });
     expect(commands).toEqual([]);
@@ -123,7 +123,7 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
   it('answers a promotion asked while the one before it is under way "not yet, follow it", not SKIPS_ENVIRONMENT (found by a probe: a chain promoted step after step failed)', async () => {
     const testing = 'a0000000-0000-4000-8000-000000000003';
     const { transfer, refusals } = harness(new Map([['v2-0-00:Testing', { requestId: testing, status: 'running' }]]));
-    const notYet = { status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `v2-0-00 is still being promoted into Testing (request ${testing}); it can be promoted into Staging once that request succeeds` } };
+    const notYet = { status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `v2-0-00 is still being promoted into Testing (request ${testing}); it can be promoted into Staging once that request succeeds`, problems: [] } };
     expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging', dryRun: true })).toEqual(notYet);
     expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Staging' })).toMatchObject(notYet);
     expect(refusals.map((event) => event.reasonCode)).toEqual(['NOT_IN_SOURCE_ENVIRONMENT']);
@@ -168,7 +168,7 @@ describe('POST /v1/images/{uid}/transfers with dryRun', () => {
 describe('POST /v1/images/{uid}/transfers by a role holder while the owner\'s promotion into the source is under way', () => {
   const staging = 'a0000000-0000-4000-8000-000000000031';
   const notYet = (version: string) => ({
-    status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `${version} is still being promoted into Staging (request ${staging}); it can be promoted into Production once that request succeeds` },
+    status: 409, body: { code: 'NOT_IN_SOURCE_ENVIRONMENT', message: `${version} is still being promoted into Staging (request ${staging}); it can be promoted into Production once that request succeeds`, problems: [] },
   });
   const manager = { user: 'rm1', roles: ['release-manager'] };
   const production = (imageVersion: string, dryRun = false) => ({ imageVersion, transferEnvironment: 'Production', ...(dryRun ? { dryRun } : {}) });
@@ -204,12 +204,12 @@ describe('POST /v1/images/{uid}/transfers by a role holder while the owner\'s pr
     const { transfer, refusals } = harness(new Map([
       ['v2-0-00:Staging', { requestId: staging, status: 'running' }], ['v3-0-00:Testing', { requestId: 'a0000000-0000-4000-8000-000000000032', status: 'running' }],
     ]), [], versions);
-    const noVersion = (version: string) => ({ status: 404, body: { code: 'VERSION_NOT_FOUND', message: `billing-api has no version ${version}` } });
+    const noVersion = (version: string) => ({ status: 404, body: { code: 'VERSION_NOT_FOUND', message: `billing-api has no version ${version}`, problems: [] } });
     expect(await transfer(production('v9-0-00', true), manager.user, UID, manager.roles)).toEqual(noVersion('v9-0-00'));
     // Under way into Testing, not into the environment Production promotes from: still hidden.
     expect(await transfer(production('v3-0-00', true), manager.user, UID, manager.roles)).toEqual(noVersion('v3-0-00'));
     // Without the role the image stays unknown, and nothing is recorded for it.
-    expect(await transfer(production('v2-0-00'), 'someone-else', UID, [])).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller' } });
+    expect(await transfer(production('v2-0-00'), 'someone-else', UID, [])).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller', problems: [] } });
     expect(refusals).toEqual([]);
     for (const status of ['failed', 'succeeded'] as const) {
       const ended = harness(new Map([['v2-0-00:Staging', { requestId: staging, status }]]), [], versions);
@@ -265,7 +265,7 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
   it('hands out a request id only for a refusal it recorded, and records the target a refused request asked for (found by a probe)', async () => {
     const { transfer, refusedRequests, lines } = harness();
     const unknown = await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', 'Z'.repeat(60));
-    expect(unknown).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller' } });
+    expect(unknown).toEqual({ status: 404, body: { code: 'IMAGE_NOT_FOUND', message: 'no such image for this caller', problems: [] } });
     const skipped = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'staging' });
     expect(skipped).toMatchObject({ status: 409, body: { code: 'SKIPS_ENVIRONMENT', requestId: expect.any(String) as unknown } });
     const narnia = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Narnia' });
@@ -275,6 +275,22 @@ describe('POST /v1/images/{uid}/transfers while the version is still being uploa
     expect(lines.filter((line) => line['msg'] === 'request refused').map((line) => [line['status'], line['code'], line['imageUID'], line['correlationId'] ?? null])).toEqual([
       [404, 'IMAGE_NOT_FOUND', 'Z'.repeat(60), null], [409, 'SKIPS_ENVIRONMENT', UID, skipped.body['requestId']], [400, 'UNKNOWN_ENVIRONMENT', UID, narnia.body['requestId']],
     ]);
+  });
+
+  it('names the pid of the event each line stands for, as an upload\'s lines do, and its code as reasonCode too, as the consumers\' lines do (found by a review: no pid on either)', async () => {
+    const { transfer, refusals, commands, lines } = harness();
+    const accepted = await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' });
+    const roleless = await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Production' });
+    await transfer({ imageVersion: 'v1-0-00', transferEnvironment: 'Testing' }, 'dev1', 'Z'.repeat(60));
+    expect([accepted.status, roleless.status, roleless.body['code']]).toEqual([202, 403, 'ROLE_REQUIRED']);
+    expect(lines.filter((line) => line['msg'] === 'request accepted')).toEqual([
+      expect.objectContaining({ correlationId: accepted.body['requestId'], imageUID: UID, pid: commands[0]?.pid }),
+    ]);
+    // The recorded refusal's line names its error-log row's pid; an unknown image's records nothing, so names none.
+    expect(lines.filter((line) => line['msg'] === 'request refused').map((line) => [line['code'], line['reasonCode'], line['correlationId'] ?? null, line['pid'] ?? null])).toEqual([
+      ['ROLE_REQUIRED', 'ROLE_REQUIRED', roleless.body['requestId'], refusals[0]?.pid], ['IMAGE_NOT_FOUND', 'IMAGE_NOT_FOUND', null, null],
+    ]);
+    expect([commands[0]?.pid, refusals[0]?.pid]).toEqual([pidOf('transferRequested'), pidOf('transferFailed')]);
   });
 });
 
@@ -369,7 +385,7 @@ describe('POST /v1/images/{uid}/transfers with text no store keeps', () => {
       method: 'POST', url: `/v1/images/${UID}/transfers`, headers: { authorization: `Bearer ${await routeTestToken('dev1')}`, 'content-type': 'application/json' },
       payload: JSON.stringify({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', notes: 'x'.repeat(2 * 1024 * 1024) }),
     });
-    expect([answer.statusCode, answer.json()]).toEqual([413, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the JSON body is over 1 MiB' }]);
+    expect([answer.statusCode, answer.json()]).toEqual([413, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the JSON body is over 1 MiB', problems: [] }]);
   });
 });
 
@@ -437,7 +453,7 @@ describe('POST /v1/images/{uid}/transfers with an Idempotency-Key', () => {
     const { transfer, commands, refusals } = harness();
     for (const bad of ['""', 'x'.repeat(256), '"ci-build "', ['k1', 'k2']]) {
       expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing' }, 'dev1', UID, [], key(bad)), JSON.stringify(bad))
-        .toMatchObject({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'idempotency-key' }] } });
+        .toMatchObject({ status: 400, body: { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'header.idempotency-key' }] } });
     }
     expect(await transfer({ imageVersion: 'v2-0-00', transferEnvironment: 'Testing', dryRun: true }, 'dev1', UID, [], key(['k1', 'k2']))).toMatchObject({ status: 400 });
     expect(commands).toEqual([]);

@@ -244,22 +244,25 @@ export function transferRoutes(deps: TransferRouteDeps) {
       const promoter = decision.kind === 'done' ? await promotionOf(decision, request.params.uid, request.body.imageVersion) : undefined;
 
       if (request.body.dryRun === true) {
-        if (decision.kind === 'refused') return reply.code(decision.status).send({ code: decision.code, message: decision.message });
+        if (decision.kind === 'refused') return reply.code(decision.status).send({ code: decision.code, message: decision.message, problems: [] });
         return reply.code(200).send(await dryRunAnswer(decision, request.params.uid, request.body.imageVersion, deps.claims, promoter));
       }
       if (decision.kind === 'refused') {
-        // Logged as every route's refusals are: an operator sees a 404 here too, though it leaves no error-log row.
-        deps.logger?.info({
-          status: decision.status, code: decision.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: decision.message,
-          imageUID: request.params.uid, user: actor.username, ...(decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND' ? {} : { correlationId: requestId }),
-        }, 'request refused');
         // An unknown or foreign image leaves no record under its UID: nothing to log against, and no request id to hand out.
-        if (decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND') return reply.code(404).send({ code: decision.code, message: decision.message });
+        const recorded = !(decision.status === 404 && decision.code !== 'VERSION_NOT_FOUND');
+        const failure = envelopeFor('transferFailed', context);
+        // Logged as every route's refusals are: an operator sees a 404 here too, though it leaves no error-log row. A recorded
+        // one names its row's id and pid (errors.ts' trail); the code as reasonCode too, the name the consumers' lines give it.
+        deps.logger?.info({
+          status: decision.status, code: decision.code, reasonCode: decision.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), reason: decision.message,
+          imageUID: request.params.uid, user: actor.username, ...(recorded ? { correlationId: requestId, pid: failure.pid } : {}),
+        }, 'request refused');
+        if (!recorded) return reply.code(404).send({ code: decision.code, message: decision.message, problems: [] });
         await deps.publish.transferRefused({
-          ...envelopeFor('transferFailed', context), requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
+          ...failure, requestId, flow: 'transfer', stage: 'request', reasonCode: decision.code, message: decision.message, failedEventId: null,
           imageVersion: request.body.imageVersion, targetEnvironment: target ?? null,
         }, trace, accepted);
-        return reply.code(decision.status).send({ code: decision.code, message: decision.message, requestId });
+        return reply.code(decision.status).send({ code: decision.code, message: decision.message, problems: [], requestId });
       }
       if (decision.kind === 'done') {
         // Present in the target without a transfer ViewPort or the claims can name (promoted before either was kept): nothing to point at.
@@ -280,7 +283,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
         return answer(reply, held, held.status === 'succeeded' ? 200 : 202);
       }
       // What ties the X-Request-Id a caller quotes to the request (correlationId) the pipeline's lines name.
-      deps.logger?.info({ ...requestLogFields(request), correlationId: requestId, imageUID: request.params.uid, targetEnvironment: decision.target }, 'request accepted');
+      deps.logger?.info({ ...requestLogFields(request), correlationId: requestId, imageUID: request.params.uid, pid: command.pid, targetEnvironment: decision.target }, 'request accepted');
       return answer(reply, { requestId, status: 'accepted' }, 202);
     });
   };

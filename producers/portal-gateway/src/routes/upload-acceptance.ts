@@ -42,7 +42,7 @@ export interface UploadAcceptance {
 }
 
 export function uploadAcceptance(
-  deps: Pick<UploadRouteDeps, 'names' | 'publish' | 'versionStored' | 'statusUrl' | 'logger'>, claiming: UploadClaiming, cleanup: StagingCleanup,
+  deps: Pick<UploadRouteDeps, 'names' | 'publish' | 'versionStored' | 'statusUrl' | 'logger' | 'countUploadBytes'>, claiming: UploadClaiming, cleanup: StagingCleanup,
 ): UploadAcceptance {
   const { earlierOf, startedBefore } = claiming;
   const { discard } = cleanup;
@@ -200,6 +200,8 @@ export function uploadAcceptance(
     const accepted = (): UploadAnswer => {
       // A completion's line names its upload too: the presign's line ('upload presigned') has only that id to be found by.
       deps.logger?.info({ ...requestLogFields(sender.request), correlationId: answer.requestId, imageUID, pid: event.pid, ...(event.uploadId ? { uploadId: event.uploadId } : {}) }, 'request accepted');
+      // Counted once per request: a replay of its key, or a repeat a concurrent call won, is not accepted again.
+      deps.countUploadBytes?.(event.source, event.sizeBytes);
       return { replayed: false, body: answer };
     };
     if (!claimed) {

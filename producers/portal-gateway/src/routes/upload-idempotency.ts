@@ -10,7 +10,8 @@ import type { ClaimedBy, SentBody, UploadAnswer, UploadRouteDeps } from './uploa
 
 /** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf), saying what it names. */
 export function idempotencyKeyHeader(description: string) {
-  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', maxLength: 257, description } } } as const;
+  // No maxLength: idempotencyKeyOf holds the one limit (255 inside any quotes) with the one message (idempotency-key.ts).
+  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', description } } } as const;
 }
 
 export const IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(

@@ -4,6 +4,7 @@ import type { UploadBodyDigest } from '@orbit/schemas';
 import type { Caller } from '../auth.js';
 import type { CommandPublisher, ImageNames, UploadClaims, UploadStore, VersionStored } from '../ports.js';
 import type { StreamedUploads } from '../streamed-uploads.js';
+import type { CountUploadBytes } from '../upload-metrics.js';
 
 export interface UploadRouteDeps {
   readonly uploads: UploadStore;
@@ -23,6 +24,8 @@ export interface UploadRouteDeps {
   readonly maxUploadBytes: number;
   /** The archive uploads streaming through this gateway, by owner and in all: a form past their limits is answered 429. */
   readonly streamedUploads: StreamedUploads;
+  /** Counts an accepted upload's bytes (orbit_upload_bytes_total); without it nothing is counted. */
+  readonly countUploadBytes?: CountUploadBytes | undefined;
   /** The registries references may name (ORBIT_ALLOWED_REGISTRIES); empty: any. The validator checks again. */
   readonly allowedRegistries?: RegistryAllowlist | undefined;
   /** `registry/path` prefixes Orbit pushes to; a reference into them is refused. */

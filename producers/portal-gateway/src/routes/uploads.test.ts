@@ -333,6 +333,10 @@ describe('POST /v1/uploads', () => {
     lost = [];
     expect((await upload()).statusCode).toBe(202);
     expect(published).toHaveLength(1);
+    const metricsText = (await app.inject('/metrics')).body;
+    expect(metricsText).toMatch(new RegExp(`^orbit_upload_bytes_total\\{source="form"\\} ${String(published[0]?.sizeBytes)}$`, 'm'));
+    expect(published[0]?.sizeBytes).toBe(4096);
+    expect(metricsText).toMatch(/^orbit_http_refusals_total\{code="ORBIT_ERR_PROJECTION_LOST"\} 2$/m);
   });
 
   it('takes a client that goes away mid-upload as nothing accepted, logged as the client\'s doing, not as a failure of ours', async () => {
@@ -733,7 +737,7 @@ describe('POST /v1/uploads', () => {
     expect(badId.json()).toMatchObject({ code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] });
     const text = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'application/xml' }, payload: '<image/>' });
     expect(text.statusCode).toBe(415);
-    expect(text.json()).toEqual({ code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringMatching(/^content-type "application\/xml" is not read here: .*multipart\/form-data with the parts metadata and image/) as unknown });
+    expect(text.json()).toEqual({ code: 'ORBIT_ERR_BAD_REQUEST', message: expect.stringMatching(/^content-type "application\/xml" is not read here: .*multipart\/form-data with the parts metadata and image/) as unknown, problems: [] });
     // text/plain too: it was read as text, then refused 400 "body must be object".
     const plainPresign = await app.inject({ method: 'POST', url: '/v1/uploads/presign', headers: { ...headers, 'content-type': 'text/plain' }, payload: '{"sizeBytes": 5}' });
     expect([plainPresign.statusCode, plainPresign.json().message]).toEqual([415, expect.stringMatching(/^content-type "text\/plain" is not read here/)]);
@@ -765,18 +769,18 @@ describe('POST /v1/uploads', () => {
     expect([utf16.statusCode, utf16.json().message]).toEqual([415, expect.stringMatching(/^a JSON body in charset utf-16 is not read here: send it in UTF-8/)]);
     const plain = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'billing-api.tar' });
     expect([plain.statusCode, plain.json().message]).toEqual([415, expect.stringMatching(/^content-type "text\/plain" is not read here: .*multipart\/form-data with the parts metadata and image/)]);
-    // An empty or over-long request id is refused here; the event log's index would refuse it with a 500.
-    for (const id of ['', 'r'.repeat(300)]) {
-      const refused = await app.inject({ method: 'GET', url: `/v1/requests/${id}`, headers });
-      expect([refused.statusCode, refused.json()]).toMatchObject([400, { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] }]);
-    }
+    // An over-long request id is refused here; the event log's index would refuse it with a 500. An empty one is no id:
+    // `/v1/requests/` is `/v1/requests`, the listing (a trailing slash names the same resource, app.ts).
+    const refused = await app.inject({ method: 'GET', url: `/v1/requests/${'r'.repeat(300)}`, headers });
+    expect([refused.statusCode, refused.json()]).toMatchObject([400, { code: 'ORBIT_ERR_BAD_REQUEST', problems: [{ field: 'params.id' }] }]);
+    expect((await app.inject({ method: 'GET', url: '/v1/requests/', headers })).json()).toMatchObject({ requests: [] });
     const badUrl = await app.inject({ method: 'GET', url: '/v1/requests/%zz', headers });
     expect([badUrl.statusCode, badUrl.json().code]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
     const noRoute = await app.inject({ method: 'GET', url: '/v1/upload', headers });
-    expect([noRoute.statusCode, noRoute.json()]).toEqual([404, { code: 'ORBIT_ERR_NOT_FOUND', message: 'no route GET /v1/upload' }]);
+    expect([noRoute.statusCode, noRoute.json()]).toEqual([404, { code: 'ORBIT_ERR_NOT_FOUND', message: 'no route GET /v1/upload', problems: [] }]);
     // A path that exists, with a method it does not take: 405 and the methods it does (a client library's retry logic reads these apart).
     const put = await app.inject({ method: 'PUT', url: '/v1/uploads', headers });
-    expect([put.statusCode, put.headers['allow'], put.json()]).toEqual([405, 'POST', { code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: '/v1/uploads takes POST, not PUT' }]);
+    expect([put.statusCode, put.headers['allow'], put.json()]).toEqual([405, 'POST', { code: 'ORBIT_ERR_METHOD_NOT_ALLOWED', message: '/v1/uploads takes POST, not PUT', problems: [] }]);
     const deleteRequest = await app.inject({ method: 'DELETE', url: '/v1/requests/r1?wait=1', headers });
     expect([deleteRequest.statusCode, deleteRequest.headers['allow']]).toEqual([405, 'GET, HEAD']);
     const query = await app.inject({ method: 'QUERY' as 'GET', url: '/v1/requests/r1', headers });
@@ -1726,7 +1730,7 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
   it('answers a form that ends without its closing boundary with 400, and stages nothing', async () => {
     const { app, published, discarded, staged } = harness();
     const cut = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify(metadata) }, { name: 'image', filename: 'a.tar', body: Buffer.alloc(8192, 3) }], false));
-    expect([cut.statusCode, cut.json()], cut.body).toEqual([400, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted' }]);
+    expect([cut.statusCode, cut.json()], cut.body).toEqual([400, { code: 'ORBIT_ERR_BAD_REQUEST', message: 'the multipart body ended before its closing boundary (--boundary--); nothing was accepted', problems: [] }]);
     // Cut inside the metadata part: the parser never hands that part over.
     const noImage = await upload(app, multipart([{ name: 'metadata', body: JSON.stringify(metadata) }], false));
     expect([noImage.statusCode, noImage.json().code]).toEqual([400, 'ORBIT_ERR_BAD_REQUEST']);
@@ -1818,7 +1822,7 @@ describe('metadata and bodies no client should send (found by a probe)', () => {
       ['DELETE', '/v1/uploads/00000000-0000-4000-8000-000000000001', 'the JSON body is over 1 MiB'],
     ] as const) {
       const answer = await app.inject({ method, url, headers, payload });
-      expect([url, answer.statusCode, answer.json()]).toEqual([url, 413, { code: 'ORBIT_ERR_BAD_REQUEST', message }]);
+      expect([url, answer.statusCode, answer.json()]).toEqual([url, 413, { code: 'ORBIT_ERR_BAD_REQUEST', message, problems: [] }]);
     }
   });
 
