@@ -167,13 +167,15 @@ describe('imageReferenceProblem', () => {
   });
 
   it('refuses a registry login pasted into a reference without quoting any of it, as the answer and the log line carry the reason (before: "has port \\"ghp_…@g\\"")', () => {
-    const secrets = ['robot', 'ghp_OBS43FAKETOKEN', 'obs43user', 'obs43pass', 'pa/ss', 'p@ss'];
+    const secrets = ['robot', 'ghp_OBS43FAKETOKEN', 'obs43user', 'obs43pass', 'pa/ss', 'p@ss', 'AKIAFAKE', 'wJalrXUtnFEMI', 'ghp_SECRETTOKENPART1'];
     for (const text of [
       'robot:ghp_OBS43FAKETOKEN@ghcr.io/team/app:1', 'obs43user:obs43pass@127.0.0.1:5050/team/app:1', 'ghp_OBS43FAKETOKEN@ghcr.io/team/app:1',
       // A token holding "/" (base64 does), or a password holding "@": the first "/" or "@" is not where the login ends.
       'obs43user:pa/ss@ghcr.io/team/app:1', 'obs43user:p@ss@ghcr.io/team/app@sha256:' + 'a'.repeat(64),
       // As a URL, and with a stray space: the login comes first all the same.
       'https://obs43user:obs43pass@ghcr.io/team/app:1', ' robot:ghp_OBS43FAKETOKEN@ghcr.io/team/app:1',
+      // A secret holding "/" before a host with no repository after it (found by a reread: quoted back as a bad port).
+      'AKIAFAKE:wJalrXUtnFEMI/K7MDENG@registry.example.com:5000', 'ghp_SECRETTOKENPART1/x@ghcr.io', 'obs43user:obs43pass@ghcr.io',
     ]) {
       expect(parseImageReference(text), text).toBeUndefined();
       const problem = imageReferenceProblem(text) ?? '';
@@ -188,5 +190,8 @@ describe('imageReferenceProblem', () => {
     }
     expect(imageReferenceProblem(`app@${digest}`)).toMatch(/^names no registry host and repository/);
     expect(imageReferenceProblem('h.example/app@latest')).toMatch(/^has digest "latest"/);
+    // A mistyped digest or tag after an "@" is told as what it is, not as a login.
+    expect(imageReferenceProblem('ghcr.io/t/a:1@sha256:abc/def')).not.toMatch(/credentials/);
+    expect(imageReferenceProblem('h.example/app@v1.2')).not.toMatch(/credentials/);
   });
 });

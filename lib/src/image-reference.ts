@@ -70,6 +70,28 @@ export function parseImageReference(text: string): ImageReference | undefined {
 const CREDENTIALS_IN_REFERENCE = 'names credentials before its registry host (user:password@host), which Orbit never takes in a reference: '
   + 'send host[:port]/repository:tag alone (Orbit\'s operators give it the registry\'s credentials), and change that password or token if it was a real one';
 
+/** What follows a digest's "@": an algorithm Orbit (or any registry) knows. */
+const DIGEST_AFTER_AT = /^(?:sha256|sha384|sha512|blake3):/i;
+
+/**
+ * Whether a reference that does not parse holds a login: an "@" (not a digest's) in its host part, or one followed by
+ * a host and path, or, where what comes before the first "/" is no registry host, by something with a dot or a port.
+ * Tokens and secret keys hold "/", ":" and "@" too, so no one place tells (`AKIA…:wJal/K7…@registry.example.com:5000`
+ * was quoted back as a bad port, found by a reread); the messages after this one quote the text before the first "/".
+ */
+function namesCredentials(text: string): boolean {
+  const slash = text.indexOf('/');
+  const head = slash === -1 ? text : text.slice(0, slash);
+  const registryHost = new RegExp(`^(?:${REGISTRY})$`).test(head);
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    const after = text.slice(at + 1);
+    if (DIGEST_AFTER_AT.test(after)) continue;
+    if (slash === -1 || at < slash || after.includes('/')) return true;
+    if (!registryHost && /[.:]/.test(after)) return true;
+  }
+  return false;
+}
+
 /**
  * Why `text` is no reference Orbit can pull, in words a user can act on
  * (one message for every mistake sent users guessing); undefined when it is one.
@@ -84,9 +106,7 @@ export function imageReferenceProblem(text: string): string | undefined {
   }
   const trimmed = text.trim();
   if (trimmed.length > IMAGE_REFERENCE_MAX_LENGTH) return `is ${trimmed.length} characters; at most ${IMAGE_REFERENCE_MAX_LENGTH}`;
-  // A login's "@" has the host and a "/" after it (a token may hold "/" too); a digest's is the last part, with none.
-  const login = trimmed.indexOf('@');
-  if (login !== -1 && trimmed.includes('/', login)) return CREDENTIALS_IN_REFERENCE;
+  if (namesCredentials(trimmed)) return CREDENTIALS_IN_REFERENCE;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return 'starts with a URL scheme: name the registry host alone, as registry.example.com/team/app:1.0';
   const slash = trimmed.indexOf('/');
   if (slash === -1) return 'names no registry host and repository: write host[:port]/repository:tag (Docker Hub is docker.io/library/name:tag)';
