@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, StoreUnavailableError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -8,7 +9,7 @@ import { retryPolicy } from './retry.js';
 import { mysqlTarget } from './mysql-connection.js';
 import { freePort } from '../../test/helpers/ports.js';
 import {
-  failureStreak, forcedExitCode, runMain, serviceOfEntry, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
+  failureStreak, forcedExitCode, runMain, serveStartingHealth, serviceOfEntry, START_RETRY_POLICY, startFailureFields, StartProgress, StartWaitError, startConsumerService, untilConnected,
 } from './service.js';
 
 const quiet = createLogger({ service: 'test', level: 'silent' });
@@ -262,5 +263,20 @@ describe('failureStreak', () => {
       ['info', 'sweep works again', 6, 'ORBIT_ERR_STORE_UNAVAILABLE: no answer within 10000 ms'],
       ['warn', 'sweep failed', 1, 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9092'],
     ]);
+  });
+});
+
+// Found by a reread: the API's error body has `problems` on every answer; the starting gateway's 503 had none.
+describe('serveStartingHealth', () => {
+  it('answers an API request while starting 503 in the API\'s error shape, problems included', async () => {
+    const progress = new StartProgress();
+    const server = await serveStartingHealth(progress, { ready: () => false }, new Registry(), { host: '127.0.0.1', port: 0, names: 'HOST, PORT' });
+    try {
+      const answer = await fetch(`http://127.0.0.1:${server.port}/v1/images`);
+      expect(answer.status).toBe(503);
+      expect(await answer.json()).toEqual({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: expect.stringMatching(/^starting \(/) as unknown, problems: [] });
+    } finally {
+      await server.close();
+    }
   });
 });

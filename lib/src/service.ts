@@ -143,7 +143,7 @@ export async function serveStartingHealth(
   app.setNotFoundHandler(async (request, reply) => {
     // Once started, Fastify's own answer, as before this handler.
     if (progress.started) return reply.code(404).send({ message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 });
-    return reply.code(503).header('retry-after', '5').send({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `starting (${progress.step}); nothing was accepted: try again later` });
+    return reply.code(503).header('retry-after', '5').send({ code: 'ORBIT_ERR_STORE_UNAVAILABLE', message: `starting (${progress.step}); nothing was accepted: try again later`, problems: [] });
   });
   progress.step = `listening on ${address.host}:${address.port} (${address.names})`;
   await app.listen({ host: address.host, port: address.port });

@@ -418,7 +418,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
       if (!DECIMAL_NUMBER.test(text)) throw badRequest(`querystring.${name} must be a number in decimal digits, such as 5 or 0.5`, `querystring.${name}`);
     }
   });
-  reportCutRequests(app, instrumentHttp(app, deps.metrics, deps.projectionLost), deps.logger);
+  reportCutRequests(app, instrumentHttp(app, deps.metrics, deps.projectionLost, deps.logger), deps.logger);
   const maxUploadBytes = deps.maxUploadBytes ?? 10 * 1024 ** 3;
   const streamedUploads = new StreamedUploads({
     perOwner: deps.maxStreamedUploadsPerOwner ?? DEFAULT_STREAMED_UPLOAD_LIMITS.perOwner, total: deps.maxStreamedUploads ?? DEFAULT_STREAMED_UPLOAD_LIMITS.total,

@@ -11,14 +11,12 @@ import { loggedUrl, requestLogFields } from './request-correlation.js';
  */
 export function reportCutRequests(app: FastifyInstance, countAnswer: CountAnswer, logger: Logger | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
-    // Fastify's onResponse, which counts the others, runs on this event: a request that has it was counted.
-    let finished = false;
-    reply.raw.once('finish', () => { finished = true; });
     reply.raw.once('close', () => {
       const cut = cutAnswerOf(request.raw);
       if (cut === undefined) return;
-      // An answer that got out in the moment before its connection was closed was counted there, as a 503 (onSend below).
-      if (!finished) countAnswer(request, 503);
+      // An answer that got out in the moment before its connection was closed was counted there, as a 503 (onSend below),
+      // and is not counted again; the refusal is the cut's either way, the one answer its client heard.
+      countAnswer(request, 503, cut.code);
       logger?.info(
         { status: 503, code: cut.code, method: request.method, url: loggedUrl(request), ...requestLogFields(request), bodyArrived: request.raw.complete },
         'request cut at shutdown: answered 503, its client is to send it again',

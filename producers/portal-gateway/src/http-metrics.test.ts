@@ -3,7 +3,7 @@
  * process, on a real socket (inject has no connection to close).
  */
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { Writable, type Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { createLogger, type Logger } from '@orbit/lib';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
@@ -140,7 +140,7 @@ describe('orbit_http_refusals_total', () => {
     expect(refusalCodeOf('{"code":"ORBIT_ERR_GATEWAY_UPLOADS_FULL","message":"full"}')).toBe('ORBIT_ERR_GATEWAY_UPLOADS_FULL');
     expect(refusalCodeOf(Buffer.from('{"code":"ROLE_REQUIRED"}'))).toBe('ROLE_REQUIRED');
     expect(refusalCodeOf('{"code":"v1-0-00 of billing-api"}')).toBe('other');
-    expect(refusalCodeOf('{"message":"no code"}')).toBe('other');
+    expect(refusalCodeOf('{"message":"no code"}')).toBeUndefined();
     expect(refusalCodeOf('<html>')).toBeUndefined();
     expect(refusalCodeOf(undefined)).toBeUndefined();
   });
@@ -182,6 +182,41 @@ describe('orbit_http_request_duration_seconds', () => {
     const text = await registry.metrics();
     expect(text).toContain('orbit_http_request_duration_seconds_bucket{le="600",method="GET",route="/slow"} 1');
     expect(text).toContain('orbit_http_request_duration_seconds_bucket{le="3600",method="GET",route="/slow"} 1');
+    await app.close();
+  });
+});
+
+// Found by a reread: a chart streamed from S3 that broke off half way was counted 499, "client closed request", and
+// logged nowhere; a /readyz 503 (no code) was counted as a refusal "other".
+describe('answers that are not a client gone or a refusal', () => {
+  it('counts a streamed answer whose source broke off half way as 500, and logs it', async () => {
+    const { logger, lines } = capture();
+    const app = Fastify();
+    const registry = new Registry();
+    instrumentHttp(app, registry, undefined, logger);
+    app.get('/chart', async (_request, reply) => {
+      const body = new Readable({ read() { /* pushed below */ } });
+      body.push(Buffer.alloc(64 * 1024, 1));
+      setTimeout(() => body.destroy(new Error('store connection reset')), 50);
+      return reply.type('application/gzip').header('content-length', 10_000_000).send(body);
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const answer = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/chart`);
+      await answer.arrayBuffer().catch(() => undefined);
+      await vi.waitFor(async () => expect(await registry.getSingleMetricAsString('orbit_http_requests_total')).toMatch(/route="\/chart",status="500"\} 1/));
+      expect(await registry.getSingleMetricAsString('orbit_http_requests_total')).not.toMatch(/status="499"/);
+      expect(lines).toEqual([expect.objectContaining({ status: 500, route: '/chart', err: 'store connection reset' })]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('does not count an error answer without a code (a /readyz 503) as a refusal', async () => {
+    const metrics = new Registry();
+    const app = buildApp({ ready: async () => false, metrics });
+    for (let i = 0; i < 3; i += 1) expect((await app.inject('/readyz')).statusCode).toBe(503);
+    expect(await metrics.getSingleMetricAsString('orbit_http_refusals_total')).not.toMatch(/code="other"/);
     await app.close();
   });
 });

@@ -1,10 +1,14 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { cutAnswerOf } from '@orbit/lib';
+import { cutAnswerOf, type Logger } from '@orbit/lib';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { bodyTimedOut } from './body-pace.js';
 
-/** Counts one request answered outside Fastify's onResponse (a request the shutdown grace cut), as the status its client heard. */
-export type CountAnswer = (request: FastifyRequest, status: number) => void;
+/**
+ * Counts one request answered outside Fastify's onResponse (a request the shutdown grace cut), as the status its client
+ * heard, and that answer's code as a refusal when it had one.
+ */
+export type CountAnswer = (request: FastifyRequest, status: number, code?: string) => void;
 
 /** The status a request whose client went away before its answer got out is counted as: nginx's "client closed request". */
 export const CLIENT_CLOSED_REQUEST = 499;
@@ -26,13 +30,14 @@ export const WATCHED_REFUSAL_CODES = [
 const MAX_REFUSAL_CODES = 100;
 const CODE_SHAPE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
-/** The `code` of a JSON error answer, as the refusal counter labels it. */
+/** The `code` of a JSON error answer, as the refusal counter labels it; none for an answer without one (/readyz's 503). */
 export function refusalCodeOf(payload: unknown): string | undefined {
   if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return undefined;
   const text = payload.toString();
   if (!text.startsWith('{')) return undefined;
   try {
     const code = (JSON.parse(text) as { code?: unknown }).code;
+    if (code === undefined) return undefined;
     return typeof code === 'string' && CODE_SHAPE.test(code) ? code : 'other';
   } catch {
     return undefined;
@@ -44,7 +49,7 @@ export function refusalCodeOf(payload: unknown): string | undefined {
  * each), method and status, and their duration; plus whether ViewPort is
  * lost, so an operator can alert on the one state that refuses everything.
  */
-export function instrumentHttp(app: FastifyInstance, registry: Registry, projectionLost?: () => readonly string[]): CountAnswer {
+export function instrumentHttp(app: FastifyInstance, registry: Registry, projectionLost?: () => readonly string[], logger?: Logger): CountAnswer {
   const requests = new Counter({ name: 'orbit_http_requests_total', help: 'HTTP requests answered (499: the client went away before its answer)', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const duration = new Histogram({
     name: 'orbit_http_request_duration_seconds', help: 'Time from request to answer (uploads include streaming the image)', labelNames: ['method', 'route'],
@@ -69,14 +74,31 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry, project
   // Fastify's onResponse runs only when an answer finishes (or fails): an upload its client abandoned was counted nowhere,
   // and logged as a 400 nobody received (found by a review). Closed unfinished, a request is counted once, as what its client
   // was left with: 499, or the 408 the gateway gave its body up with.
+  // A streamed answer (a chart from S3) whose source failed half way is destroyed by Fastify, unfinished: that is the
+  // gateway's failure, not a client gone (it was counted 499 and logged nowhere, found by a reread).
+  const failedMidAnswer = new WeakMap<FastifyRequest, Error>();
   app.addHook('onRequest', async (request, reply) => {
     let finished = false;
     reply.raw.once('finish', () => { finished = true; });
     reply.raw.once('close', () => {
       // A request the shutdown grace cut is counted as its 503 by reportCutRequests (cut-requests.ts).
       if (finished || reply.raw.writableFinished || cutAnswerOf(request.raw) !== undefined) return;
+      const failure = failedMidAnswer.get(request);
+      if (failure !== undefined) {
+        count(request, reply, 500);
+        logger?.error({ status: 500, method: request.method, route: routeOf(request), requestId: request.id, err: failure.message },
+          'answer failed while it was being sent: its source broke off, and the client got a cut answer');
+        return;
+      }
       count(request, reply, bodyTimedOut(request.raw) !== undefined ? 408 : CLIENT_CLOSED_REQUEST);
     });
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const stream = payload as Partial<Readable> | null;
+    if (stream !== null && typeof stream === 'object' && typeof stream.pipe === 'function' && typeof stream.once === 'function') {
+      stream.once('error', (error: Error) => { failedMidAnswer.set(request, error); });
+    }
+    return payload;
   });
   app.addHook('onResponse', async (request, reply) => { count(request, reply, reply.statusCode); });
   // 429s of a full replica and of one caller's pending uploads were one series, status="429" (found by a review): the
@@ -84,16 +106,22 @@ export function instrumentHttp(app: FastifyInstance, registry: Registry, project
   const refusals = new Counter({ name: 'orbit_http_refusals_total', help: 'Error answers (4xx, 5xx) by their code (ORBIT_ERR_*, or a transfer rule\'s)', labelNames: ['code'], registers: [registry] });
   const codes = new Set<string>(WATCHED_REFUSAL_CODES);
   for (const code of codes) refusals.inc({ code }, 0);
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode < 400 || (request.raw.destroyed && !request.raw.complete)) return payload;
-    const code = refusalCodeOf(payload);
-    if (code === undefined) return payload;
+  const countRefusal = (code: string): void => {
     if (!codes.has(code) && codes.size < MAX_REFUSAL_CODES) codes.add(code);
     refusals.inc({ code: codes.has(code) ? code : 'other' });
+  };
+  app.addHook('onSend', async (request, reply, payload) => {
+    // A request cut at shutdown: its client heard the cut's 503, counted with its code by reportCutRequests, not this.
+    if (reply.statusCode < 400 || (request.raw.destroyed && !request.raw.complete) || cutAnswerOf(request.raw) !== undefined) return payload;
+    const code = refusalCodeOf(payload);
+    if (code !== undefined) countRefusal(code);
     return payload;
   });
-  return (request, status) => {
-    counted.add(request);
-    requests.inc({ method: request.method, route: routeOf(request), status: String(status) });
+  return (request, status, code) => {
+    if (!counted.has(request)) {
+      counted.add(request);
+      requests.inc({ method: request.method, route: routeOf(request), status: String(status) });
+    }
+    if (code !== undefined) countRefusal(code);
   };
 }

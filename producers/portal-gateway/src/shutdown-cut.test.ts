@@ -75,6 +75,7 @@ describe('a request cut at the end of the shutdown grace', () => {
     const counted = await metrics.getSingleMetricAsString('orbit_http_requests_total');
     expect(counted).toMatch(/^orbit_http_requests_total\{method="POST",route="\/v1\/uploads",status="503"\} 1$/m);
     expect(counted).not.toMatch(/status="400"/);
+    expect(await metrics.getSingleMetricAsString('orbit_http_refusals_total')).toMatch(/^orbit_http_refusals_total\{code="ORBIT_ERR_SHUTDOWN_CUT"\} 1$/m);
     const requestId = /\r\nx-request-id: (\S+)\r\n/i.exec(received)?.[1];
     const ofRequest = lines.filter((line) => line['reqId'] === requestId);
     expect(ofRequest.map((line) => line['msg'])).toEqual([expect.stringMatching(/^request cut at shutdown/)]);
@@ -112,6 +113,8 @@ describe('a request cut at the end of the shutdown grace', () => {
     });
     expect(counted).toMatch(/^orbit_http_requests_total\{method="GET",route="\/readyz",status="503"\} 1$/m);
     expect(counted).not.toMatch(/status="200"/);
+    // Its refusal is the cut's, counted once whatever the route did after (before: only when the route failed).
+    expect(await metrics.getSingleMetricAsString('orbit_http_refusals_total')).toMatch(/^orbit_http_refusals_total\{code="ORBIT_ERR_SHUTDOWN_CUT"\} 1$/m);
     expect(lines.filter((line) => line['msg'] !== undefined && String(line['msg']).startsWith('request cut at shutdown')))
       .toEqual([expect.objectContaining({ status: 503, code: 'ORBIT_ERR_SHUTDOWN_CUT', method: 'GET', url: '/readyz', bodyArrived: true })]);
   });
