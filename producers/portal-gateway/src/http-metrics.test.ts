@@ -3,44 +3,14 @@
  * process, on a real socket (inject has no connection to close).
  */
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { Readable, Writable } from 'node:stream';
-import { createLogger, type Logger } from '@orbit/lib';
+import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
 import { instrumentHttp, refusalCodeOf, WATCHED_REFUSAL_CODES } from './http-metrics.js';
-import { tokenVerifier } from './auth.js';
-import { ROUTE_TEST_AUTH, routeTestToken } from './testing/route-gateway.js';
-
-/** Staging that reads the image to its end, failing as S3's upload does when its stream is cut under it. */
-async function stageByReading(body: Readable): Promise<never> {
-  for await (const _chunk of body) { /* an image arriving slowly */ }
-  throw new Error('the body ended before its closing boundary');
-}
-
-const unused = async (): Promise<never> => { throw new Error('not under test'); };
-
-const capture = (): { logger: Logger; lines: Record<string, unknown>[] } => {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
-  return { logger, lines };
-};
-
-/** The gateway's app with an upload route whose staging reads the body, and its metrics registry. */
-function uploadingGateway(logger?: Logger): { app: ReturnType<typeof buildApp>; metrics: Registry } {
-  const metrics = new Registry();
-  const app = buildApp({
-    ready: async () => true, metrics, ...(logger ? { logger } : {}), verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
-    uploads: { stage: async (_owner, _id, body) => stageByReading(body), presign: unused, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false },
-    names: { uidFor: async () => 'uid-gone', peek: async () => 'uid-gone' },
-    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
-    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
-    publish: { uploadRequested: unused },
-    maxUploadBytes: 100_000_000,
-  });
-  return { app, metrics };
-}
+import { captureLog, readingUploadGateway } from './testing/reading-gateway.js';
+import { routeTestToken } from './testing/route-gateway.js';
 
 /** Starts a form upload of a 10 MB image on a raw socket and sends a little of its image; the caller closes it. */
 async function startUpload(port: number): Promise<Socket> {
@@ -60,8 +30,8 @@ const series = async (metrics: Registry, name: string): Promise<string> => metri
 
 describe('a request whose client went away before its answer', () => {
   it('is counted once, as 499 with its duration, when an upload is abandoned mid-body (before: counted nowhere, as onResponse never ran), and logged as gone, not refused', async () => {
-    const { logger, lines } = capture();
-    const { app, metrics } = uploadingGateway(logger);
+    const { logger, lines } = captureLog();
+    const { app, metrics } = readingUploadGateway(logger);
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const socket = await startUpload((app.server.address() as AddressInfo).port);
@@ -124,7 +94,7 @@ describe('a request whose client went away before its answer', () => {
 
 describe('orbit_http_refusals_total', () => {
   it('counts error answers by their code, the watched ones from 0, so a full replica\'s 429 is told from one caller\'s (found by a review: one status="429" series)', async () => {
-    const { app, metrics } = uploadingGateway();
+    const { app, metrics } = readingUploadGateway();
     const text = await series(metrics, 'orbit_http_refusals_total');
     for (const code of WATCHED_REFUSAL_CODES) expect(text).toContain(`orbit_http_refusals_total{code="${code}"} 0`);
     expect((await app.inject({ method: 'GET', url: '/v1/requests' })).statusCode).toBe(401);
@@ -148,8 +118,8 @@ describe('orbit_http_refusals_total', () => {
 
 describe('the gateway\'s refusal line', () => {
   it('names the code as reasonCode too, as the consumers\' lines do, and never a registry login sent in a reference (found by a review)', async () => {
-    const { logger, lines } = capture();
-    const { app } = uploadingGateway(logger);
+    const { logger, lines } = captureLog();
+    const { app } = readingUploadGateway(logger);
     const answer = await app.inject({
       method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await routeTestToken('paster')}`, 'content-type': 'application/json' },
       payload: { metadata: { imageName: 'pasted', imageVersion: 'v1-0-01' }, reference: 'robot:ghp_FIX43FAKETOKEN@ghcr.io/team/app:1' },
@@ -164,7 +134,7 @@ describe('the gateway\'s refusal line', () => {
 
 describe('the gateway\'s capacity metrics', () => {
   it('are on its /metrics from the start: streamed uploads against their cap, and accepted bytes by source (found by a review: none)', async () => {
-    const { app } = uploadingGateway();
+    const { app } = readingUploadGateway();
     const text = (await app.inject('/metrics')).body;
     expect(text).toMatch(/^orbit_streamed_uploads_in_flight 0$/m);
     expect(text).toMatch(/^orbit_streamed_uploads_max 32$/m);
@@ -190,7 +160,7 @@ describe('orbit_http_request_duration_seconds', () => {
 // logged nowhere; a /readyz 503 (no code) was counted as a refusal "other".
 describe('answers that are not a client gone or a refusal', () => {
   it('counts a streamed answer whose source broke off half way as 500, and logs it', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     const app = Fastify();
     const registry = new Registry();
     instrumentHttp(app, registry, undefined, logger);

@@ -4,49 +4,18 @@
  * (shutdown-cut.int.test.ts runs the real one for the answer and the log line).
  */
 import { connect, type AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
-import { createLogger, shutdownGrace, type Logger } from '@orbit/lib';
+import { shutdownGrace } from '@orbit/lib';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
-import { tokenVerifier } from './auth.js';
-import { ROUTE_TEST_AUTH, routeTestToken } from './testing/route-gateway.js';
-
-const capture = (): { logger: Logger; lines: Record<string, unknown>[] } => {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
-  return { logger, lines };
-};
-
-/** Staging that reads the image to its end, and fails as S3's upload does when its stream is cut under it. */
-async function stageByReading(body: Readable): Promise<never> {
-  for await (const _chunk of body) { /* an image arriving slowly */ }
-  throw new Error('not reached in this test: the body never ends');
-}
-
-const unused = async (): Promise<never> => { throw new Error('not under test'); };
-
-/** The gateway's app with an upload route whose staging reads the body, and its metrics registry. */
-function uploadingGateway(logger: Logger): { app: ReturnType<typeof buildApp>; metrics: Registry } {
-  const metrics = new Registry();
-  const app = buildApp({
-    ready: async () => true, metrics, logger, verify: tokenVerifier({ kind: 'hs256', ...ROUTE_TEST_AUTH }),
-    uploads: { stage: async (_owner, _id, body) => stageByReading(body), presign: unused, find: async () => undefined, resume: async () => undefined, presignedWith: async () => undefined, discard: async () => undefined, abandon: async () => 'unknown' as const, givenUp: async () => false },
-    names: { uidFor: async () => 'uid-cut', peek: async () => 'uid-cut' },
-    requests: { get: async () => undefined, finishedAmong: async () => new Set(), list: async () => ({ requests: [] }) },
-    events: { byCorrelationId: async () => [], byImageUID: async () => ({ entries: [] }) },
-    publish: { uploadRequested: unused },
-    maxUploadBytes: 100_000_000,
-  });
-  return { app, metrics };
-}
+import { captureLog, readingUploadGateway } from './testing/reading-gateway.js';
+import { routeTestToken } from './testing/route-gateway.js';
 
 describe('a request cut at the end of the shutdown grace', () => {
   it('is counted as the 503 its client heard and logged once as cut at shutdown (before: a 400 ERR_STREAM_PREMATURE_CLOSE, as a client gone away)', async () => {
     // 1. The gateway, with its shutdown grace, and an upload whose body trickles in past it.
-    const { logger, lines } = capture();
-    const { app, metrics } = uploadingGateway(logger);
+    const { logger, lines } = captureLog();
+    const { app, metrics } = readingUploadGateway(logger);
     const grace = shutdownGrace(app, { graceMs: 300, logger, settleMs: 1_000, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'send it again' }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
@@ -87,7 +56,7 @@ describe('a request cut at the end of the shutdown grace', () => {
     ['in the moment between its 503 and the close', false],
   ])('is counted and logged as its 503 too when its route does not fail but answers %s (before: neither)', async (_when, afterClose) => {
     // 1. A request whose body has arrived, its route waiting on a store past the grace.
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     let release: () => void = () => undefined;
     const held = new Promise<boolean>((resolve) => { release = () => resolve(true); });
     const metrics = new Registry();
