@@ -9,7 +9,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
 import { instrumentHttp, refusalCodeOf, WATCHED_REFUSAL_CODES } from './http-metrics.js';
-import { captureLog, readingUploadGateway } from './testing/reading-gateway.js';
+import { memoryLogger } from '../../../test/helpers/memory-logger.js';
+import { readingUploadGateway } from './testing/reading-gateway.js';
 import { routeTestToken } from './testing/route-gateway.js';
 
 /** Starts a form upload of a 10 MB image on a raw socket and sends a little of its image; the caller closes it. */
@@ -30,7 +31,7 @@ const series = async (metrics: Registry, name: string): Promise<string> => metri
 
 describe('a request whose client went away before its answer', () => {
   it('is counted once, as 499 with its duration, when an upload is abandoned mid-body (before: counted nowhere, as onResponse never ran), and logged as gone, not refused', async () => {
-    const { logger, lines } = captureLog();
+    const { logger, lines } = memoryLogger();
     const { app, metrics } = readingUploadGateway(logger);
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -118,7 +119,7 @@ describe('orbit_http_refusals_total', () => {
 
 describe('the gateway\'s refusal line', () => {
   it('names the code as reasonCode too, as the consumers\' lines do, and never a registry login sent in a reference (found by a review)', async () => {
-    const { logger, lines } = captureLog();
+    const { logger, lines } = memoryLogger();
     const { app } = readingUploadGateway(logger);
     const answer = await app.inject({
       method: 'POST', url: '/v1/uploads/references', headers: { authorization: `Bearer ${await routeTestToken('paster')}`, 'content-type': 'application/json' },
@@ -160,7 +161,7 @@ describe('orbit_http_request_duration_seconds', () => {
 // logged nowhere; a /readyz 503 (no code) was counted as a refusal "other".
 describe('answers that are not a client gone or a refusal', () => {
   it('counts a streamed answer whose source broke off half way as 500, and logs it', async () => {
-    const { logger, lines } = captureLog();
+    const { logger, lines } = memoryLogger();
     const app = Fastify();
     const registry = new Registry();
     instrumentHttp(app, registry, undefined, logger);

@@ -8,13 +8,14 @@ import { shutdownGrace } from '@orbit/lib';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
-import { captureLog, readingUploadGateway } from './testing/reading-gateway.js';
+import { memoryLogger } from '../../../test/helpers/memory-logger.js';
+import { readingUploadGateway } from './testing/reading-gateway.js';
 import { routeTestToken } from './testing/route-gateway.js';
 
 describe('a request cut at the end of the shutdown grace', () => {
   it('is counted as the 503 its client heard and logged once as cut at shutdown (before: a 400 ERR_STREAM_PREMATURE_CLOSE, as a client gone away)', async () => {
     // 1. The gateway, with its shutdown grace, and an upload whose body trickles in past it.
-    const { logger, lines } = captureLog();
+    const { logger, lines } = memoryLogger();
     const { app, metrics } = readingUploadGateway(logger);
     const grace = shutdownGrace(app, { graceMs: 300, logger, settleMs: 1_000, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'send it again' }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -56,7 +57,7 @@ describe('a request cut at the end of the shutdown grace', () => {
     ['in the moment between its 503 and the close', false],
   ])('is counted and logged as its 503 too when its route does not fail but answers %s (before: neither)', async (_when, afterClose) => {
     // 1. A request whose body has arrived, its route waiting on a store past the grace.
-    const { logger, lines } = captureLog();
+    const { logger, lines } = memoryLogger();
     let release: () => void = () => undefined;
     const held = new Promise<boolean>((resolve) => { release = () => resolve(true); });
     const metrics = new Registry();

@@ -1,17 +1,9 @@
 import type { Readable } from 'node:stream';
-import { Writable } from 'node:stream';
-import { createLogger, OrbitError, type Logger } from '@orbit/lib';
+import { OrbitError, type Logger } from '@orbit/lib';
 import { Registry } from 'prom-client';
 import { buildApp } from '../app.js';
 import { tokenVerifier } from '../auth.js';
 import { ROUTE_TEST_AUTH } from './route-gateway.js';
-
-/** A logger whose lines the test reads back, parsed. */
-export function captureLog(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
-  return { logger, lines };
-}
 
 /** Staging that reads the image to its end, failing as S3's upload does when its stream is cut under it. */
 async function stageByReading(body: Readable): Promise<never> {
