@@ -2,19 +2,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pidOf } from '@orbit/lib';
 import { acceptedAt } from '../accepted-at.js';
 import { RequestRefusedError } from '../errors.js';
-import { IDEMPOTENCY_KEY_HEADER, idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
+import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
 import { STARTED_BEFORE } from '../openapi.js';
 import type { HeldRequest } from '../ports.js';
 import { differingParts, namedParts } from '../upload-body-digest.js';
 import type { ClaimedBy, SentBody, UploadAnswer, UploadRouteDeps } from './upload-route-types.js';
 
-/** The Idempotency-Key header as the API document shows it (its form is checked by idempotencyKeyOf), saying what it names. */
-export function idempotencyKeyHeader(description: string) {
-  // No maxLength: idempotencyKeyOf holds the one limit (255 inside any quotes) with the one message (idempotency-key.ts).
-  return { type: 'object', properties: { [IDEMPOTENCY_KEY_HEADER]: { type: 'string', description } } } as const;
-}
-
-export const IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
+export const IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeaderSchema(
   'Names this upload so that it can be sent again safely: a repeat with the same key answers 200 with the request the first one started (unless that failed), and starts nothing. A key names its upload for ORBIT_IDEMPOTENCY_KEY_TTL_HOURS (24 by default) from when it was first sent; after that it is free again',
 );
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { deterministicUuid } from '@orbit/lib';
 import { badRequest, notFound, RequestRefusedError } from '../errors.js';
-import { idempotencyKeyHeaderOf, idempotencyKeyOf } from '../idempotency-key.js';
+import { idempotencyKeyHeaderOf, idempotencyKeyHeaderSchema, idempotencyKeyOf } from '../idempotency-key.js';
 import { OPTIONAL_JSON_BODY } from '../json-body.js';
 import { CHECKSUM_HEADER_SCHEMA, errors, pathParams, PRESIGN_BODY, PRESIGNED_UPLOAD, STARTED_BEFORE, UPLOAD_ACCEPTED, UPLOAD_STATE } from '../openapi.js';
 import type { PresignedUpload } from '../ports.js';
@@ -11,14 +11,14 @@ import { UploadGivenUpError, UploadPresignedMeanwhile, type StagedObject } from 
 import { metadataSha256 } from '../upload-body-digest.js';
 import { CHECKSUM_HEADER, completionPin } from '../upload-checksum.js';
 import type { UploadAcceptance } from './upload-acceptance.js';
-import { idempotencyKeyHeader, send, type UploadClaiming } from './upload-idempotency.js';
+import { send, type UploadClaiming } from './upload-idempotency.js';
 import { METADATA_PORT_CHECKED, metadataOrThrow, onlyFields } from './upload-metadata-part.js';
 import { senderOf, type SentBody, type UploadRouteDeps, type UploadRouteOptions } from './upload-route-types.js';
 import type { StagingCleanup } from './upload-staging-cleanup.js';
 import { uploadStateOf } from './upload-state.js';
 
 /** A presign's key names an upload rather than a request. */
-const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeader(
+const PRESIGN_IDEMPOTENCY_KEY_SCHEMA = idempotencyKeyHeaderSchema(
   'Names this upload so that a presign can be sent again safely (its answer lost): a repeat with the same key and size answers 200 with the same uploadId and fresh URLs (of the parts still missing, or its one URL), and opens no second upload. Another size under the key is refused (422); a key whose upload was completed answers 409 ORBIT_ERR_UPLOAD_COMPLETED, and one whose upload was given up (DELETE) 409 ORBIT_ERR_UPLOAD_GIVEN_UP: a given-up upload is never opened again, so presign anew with a new key',
 );
 
