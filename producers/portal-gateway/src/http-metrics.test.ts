@@ -2,7 +2,7 @@
  * Requests whose client went away before their answer, as the gateway's metrics count them: the app of main.ts in
  * process, on a real socket (inject has no connection to close).
  */
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
@@ -10,22 +10,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
 import { instrumentHttp, refusalCodeOf, WATCHED_REFUSAL_CODES } from './http-metrics.js';
 import { memoryLogger } from '../../../test/helpers/memory-logger.js';
-import { readingUploadGateway } from './testing/reading-gateway.js';
+import { readingUploadGateway, startFormUpload } from './testing/reading-gateway.js';
 import { routeTestToken } from './testing/route-gateway.js';
-
-/** Starts a form upload of a 10 MB image on a raw socket and sends a little of its image; the caller closes it. */
-async function startUpload(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const boundary = 'gone';
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ imageName: 'gone', imageVersion: 'v1-0-01' })}\r\n`
-    + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
-  socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${await routeTestToken('leaver')}\r\n`
-    + `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(head) + 10_000_000}\r\n\r\n${head}`);
-  socket.write(Buffer.alloc(64 * 1024, 1));
-  return socket;
-}
 
 const series = async (metrics: Registry, name: string): Promise<string> => metrics.getSingleMetricAsString(name);
 
@@ -35,7 +21,7 @@ describe('a request whose client went away before its answer', () => {
     const { app, metrics } = readingUploadGateway(logger);
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
-      const socket = await startUpload((app.server.address() as AddressInfo).port);
+      const socket = await startFormUpload((app.server.address() as AddressInfo).port);
       await new Promise((resolve) => setTimeout(resolve, 200));
       socket.destroy();
       const counted = await vi.waitFor(async () => {

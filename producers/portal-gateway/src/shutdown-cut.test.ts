@@ -3,14 +3,13 @@
  * in process, so its metrics can be read after the cut, when the real gateway's port is already closed to a scrape
  * (shutdown-cut.int.test.ts runs the real one for the answer and the log line).
  */
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { shutdownGrace } from '@orbit/lib';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from './app.js';
 import { memoryLogger } from '../../../test/helpers/memory-logger.js';
-import { readingUploadGateway } from './testing/reading-gateway.js';
-import { routeTestToken } from './testing/route-gateway.js';
+import { readingUploadGateway, startFormUpload } from './testing/reading-gateway.js';
 
 describe('a request cut at the end of the shutdown grace', () => {
   it('is counted as the 503 its client heard and logged once as cut at shutdown (before: a 400 ERR_STREAM_PREMATURE_CLOSE, as a client gone away)', async () => {
@@ -19,17 +18,10 @@ describe('a request cut at the end of the shutdown grace', () => {
     const { app, metrics } = readingUploadGateway(logger);
     const grace = shutdownGrace(app, { graceMs: 300, logger, settleMs: 1_000, answerCut: () => ({ code: 'ORBIT_ERR_SHUTDOWN_CUT', message: 'send it again' }) });
     await app.listen({ port: 0, host: '127.0.0.1' });
-    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    const socket = await startFormUpload((app.server.address() as AddressInfo).port, 'cutter');
     let received = '';
     socket.on('data', (chunk: Buffer) => { received += chunk.toString('utf8'); });
-    socket.on('error', () => undefined);
     const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    const boundary = 'cut';
-    const head = `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ imageName: 'cut', imageVersion: 'v1-0-01' })}\r\n`
-      + `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.tar"\r\nContent-Type: application/x-tar\r\n\r\n`;
-    socket.write(`POST /v1/uploads HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${await routeTestToken('cutter')}\r\n`
-      + `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(head) + 10_000_000}\r\n\r\n${head}`);
     const trickle = setInterval(() => { if (socket.writable) socket.write(Buffer.alloc(512, 1)); }, 50);
     await new Promise((resolve) => setTimeout(resolve, 200));
     try {
