@@ -49,6 +49,8 @@ export interface TableDefinition {
   readonly sortKey?: string;
   /** Global secondary indexes: name -> [partition key, sort key]. */
   readonly indexes?: Readonly<Record<string, readonly [string, string]>>;
+  /** The attribute DynamoDB's TTL deletes rows by (epoch seconds); absent: rows are kept for ever. */
+  readonly ttlAttribute?: typeof TTL_ATTRIBUTE;
 }
 
 /**
@@ -63,10 +65,12 @@ export const TABLES = {
   userEventLog: {
     base: 'user-event-log-1621', environment: 'development', partitionKey: 'pid', sortKey: 'eventKey',
     indexes: { byUsername: ['username', 'eventKey'], byImageUID: ['imageUID', 'eventKey'], byCorrelationId: ['correlationId', 'eventKey'] },
+    ttlAttribute: TTL_ATTRIBUTE,
   },
   userErrorLog: {
     base: 'user-error-log-1624', environment: 'development', partitionKey: 'pid', sortKey: 'eventKey',
     indexes: { byImageUID: ['imageUID', 'eventKey'], byCorrelationId: ['correlationId', 'eventKey'] },
+    ttlAttribute: TTL_ATTRIBUTE,
   },
   appImageMetadata: { base: 'app-image-metadata-1615', environment: 'development', partitionKey: 'imageUID', sortKey: 'imageVersion' },
   userInputManifest: { base: 'user-input-manifest-1606', environment: 'development', partitionKey: 'imageUID', sortKey: 'imageVersion' },

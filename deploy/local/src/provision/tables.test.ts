@@ -5,12 +5,12 @@ import {
 import { TABLES, tableName, TTL_ATTRIBUTE, type TableKey } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
 import { StackError } from '../stack/errors.js';
-import { createTableInput, EXPIRING_TABLES, provisionTables } from './tables.js';
+import { createTableInput, provisionTables } from './tables.js';
 
 const suffixes = { ORBIT_DEV_TABLE_SUFFIX: '-t', ORBIT_TEST_TABLE_SUFFIX: '-t', ORBIT_STAGING_TABLE_SUFFIX: '-t', ORBIT_PRODUCTION_TABLE_SUFFIX: '-t' };
 const EVENT_LOG = tableName('userEventLog', suffixes);
 const ERROR_LOG = tableName('userErrorLog', suffixes);
-const LOG_TABLES = (Object.keys(TABLES) as TableKey[]).filter((key) => EXPIRING_TABLES.has(key)).map((key) => tableName(key, suffixes));
+const LOG_TABLES = (Object.keys(TABLES) as TableKey[]).filter((key) => key === 'userEventLog' || key === 'userErrorLog').map((key) => tableName(key, suffixes));
 const quick = { maxMs: 200, pollMs: 5 };
 
 /** A table as DynamoDB describes one made from its CreateTable input, in `status` with its indexes in `indexStatus`. */

@@ -8,12 +8,6 @@ import type { ProvisionStep } from './report.js';
 
 type CreateTableInput = ConstructorParameters<typeof CreateTableCommand>[0];
 
-/**
- * The tables whose rows expire: the per-request logs alone. The others hold state (image metadata, charts, blob
- * locations) that must outlive any retention, and get no TTL.
- */
-export const EXPIRING_TABLES: ReadonlySet<TableKey> = new Set<TableKey>(['userEventLog', 'userErrorLog']);
-
 /** CreateTable input of one Chart Store table: on-demand billing, string keys, GSIs projecting all. */
 export function createTableInput(name: string, table: TableDefinition): CreateTableInput {
   const keyNames = new Set([table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])]);
@@ -137,7 +131,8 @@ async function described(client: DynamoDBClient, name: string): Promise<TableDes
 export async function provisionTables(client: DynamoDBClient, suffixes: TableSuffixes, wait: ActiveWait = {}): Promise<ProvisionStep[]> {
   const steps: ProvisionStep[] = [];
   for (const key of Object.keys(TABLES) as TableKey[]) {
-    steps.push(await provisionTable(client, createTableInput(tableName(key, suffixes), TABLES[key]), wait, EXPIRING_TABLES.has(key)));
+    const table: TableDefinition = TABLES[key];
+    steps.push(await provisionTable(client, createTableInput(tableName(key, suffixes), table), wait, table.ttlAttribute !== undefined));
   }
   return steps;
 }
