@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteBucketCommand, GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { createS3 } from '@orbit/lib';
 import { describe, expect, it } from 'vitest';
-import { DELETE_MARKERS_RULE, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, provisionBucket, ruleState, STAGING_LIFECYCLE, STAGING_RULE, stagingRuleState } from './buckets.js';
+import { DELETE_MARKERS_RULE, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, provisionBucket, ruleState, STAGING_RULE } from './buckets.js';
 import { readProvisionConfig } from './index.js';
 
 const config = readProvisionConfig();
@@ -17,11 +17,11 @@ describe('the staging bucket\'s expiry against MinIO', () => {
       expect(await provisionBucket(s3, bucket, 'staging')).toMatchObject({ action: 'created', detail: expect.stringContaining(NO_MULTIPART_EXPIRY) });
       // What MinIO kept: the rule without its AbortIncompleteMultipartUpload.
       expect((await rules())[0]?.AbortIncompleteMultipartUpload).toBeUndefined();
-      expect(stagingRuleState(await rules())).toBe('same-without-abort');
+      expect(ruleState(await rules(), STAGING_RULE)).toBe('same-without-abort');
       // Found, nothing written; the detail says what removes stale multipart uploads there.
       expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });
       // The same ID, another expiry (by hand, or an older Orbit's): put right.
-      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ...STAGING_LIFECYCLE.Rules[0]!, Expiration: { Days: 30 } }] } }));
+      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [{ ...STAGING_RULE, Expiration: { Days: 30 } }] } }));
       expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
       expect((await rules())[0]?.Expiration?.Days).toBe(1);
       expect(await provisionBucket(s3, bucket, 'staging')).toMatchObject({ action: 'found' });
@@ -58,10 +58,10 @@ describe('every bucket\'s lifecycle against MinIO (found by a storage audit: ver
       await provisionBucket(s3, bucket, 'staging');
       // As an earlier Orbit left the staging bucket, with an operator's rule beside it.
       const own = { ID: 'fix43store-own', Status: 'Enabled' as const, Filter: { Prefix: 'keep/' }, Expiration: { Days: 90 } };
-      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [...STAGING_LIFECYCLE.Rules, own] } }));
+      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [STAGING_RULE, own] } }));
       expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'updated', detail: `expiry; ${NO_MULTIPART_EXPIRY}` });
       const kept = await rules();
-      expect([stagingRuleState(kept), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same-without-abort', 'same']);
+      expect([ruleState(kept, STAGING_RULE), ruleState(kept, DELETE_MARKERS_RULE)]).toEqual(['same-without-abort', 'same']);
       expect(kept.find((rule) => rule.ID === STAGING_RULE.ID)).toMatchObject({ Expiration: { Days: 1 }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
       expect(kept.find((rule) => rule.ID === own.ID)).toMatchObject({ Expiration: { Days: 90 }, Filter: { Prefix: 'keep/' } });
       expect(await provisionBucket(s3, bucket, 'staging')).toEqual({ kind: 'bucket', name: bucket, action: 'found', detail: NO_MULTIPART_EXPIRY });

@@ -4,7 +4,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   bucketPolicy, DELETE_MARKERS_RULE, lifecycleRulesOf, lifecycleToPut, NO_MULTIPART_EXPIRY, NONCURRENT_VERSIONS_RULE, normalisedStatements, provisionBucket, retiredRules, ruleState, samePolicy,
-  STAGING_LIFECYCLE, STAGING_RULE, stagingRuleState,
+  STAGING_RULE,
 } from './buckets.js';
 
 interface Statement {
@@ -63,24 +63,24 @@ describe('samePolicy', () => {
   });
 });
 
-describe('stagingRuleState', () => {
-  const wantedRule = STAGING_LIFECYCLE.Rules[0]!;
-  // What MinIO's GetBucketLifecycleConfiguration answered for STAGING_LIFECYCLE: the rule, without its AbortIncompleteMultipartUpload.
+describe('ruleState of the staging rule', () => {
+  const wantedRule = STAGING_RULE;
+  // What MinIO's GetBucketLifecycleConfiguration answered for STAGING_RULE: the rule, without its AbortIncompleteMultipartUpload.
   const asMinioKeepsIt: LifecycleRule = { Status: 'Enabled', Expiration: { Days: 1 }, ID: 'expire-staged-uploads', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } };
 
   it('takes the rule as MinIO keeps it (its multipart expiry dropped) as the same, so provisioning does not put it again at every run', () => {
-    expect(stagingRuleState([asMinioKeepsIt])).toBe('same-without-abort');
-    expect(stagingRuleState([{ ...wantedRule }])).toBe('same');
+    expect(ruleState([asMinioKeepsIt], STAGING_RULE)).toBe('same-without-abort');
+    expect(ruleState([{ ...wantedRule }], STAGING_RULE)).toBe('same');
   });
 
   it('sees a rule of that ID that does something else (it compared the ID alone, so a changed expiry was never put right)', () => {
-    expect(stagingRuleState([])).toBe('missing');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, ID: 'another' }])).toBe('missing');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, Expiration: { Days: 30 } }])).toBe('differs');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, Status: 'Disabled' }])).toBe('differs');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, Filter: { Prefix: 'uploads/' } }])).toBe('differs');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, NoncurrentVersionExpiration: undefined }])).toBe('differs');
-    expect(stagingRuleState([{ ...asMinioKeepsIt, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }])).toBe('differs');
+    expect(ruleState([], STAGING_RULE)).toBe('missing');
+    expect(ruleState([{ ...asMinioKeepsIt, ID: 'another' }], STAGING_RULE)).toBe('missing');
+    expect(ruleState([{ ...asMinioKeepsIt, Expiration: { Days: 30 } }], STAGING_RULE)).toBe('differs');
+    expect(ruleState([{ ...asMinioKeepsIt, Status: 'Disabled' }], STAGING_RULE)).toBe('differs');
+    expect(ruleState([{ ...asMinioKeepsIt, Filter: { Prefix: 'uploads/' } }], STAGING_RULE)).toBe('differs');
+    expect(ruleState([{ ...asMinioKeepsIt, NoncurrentVersionExpiration: undefined }], STAGING_RULE)).toBe('differs');
+    expect(ruleState([{ ...asMinioKeepsIt, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }], STAGING_RULE)).toBe('differs');
   });
 });
 
@@ -175,7 +175,7 @@ describe('every bucket\'s lifecycle (found by a storage audit: versioned buckets
 
   it('adds the rules to a bucket an earlier Orbit provisioned, keeping the staging rule and an operator\'s own', async () => {
     const own: LifecycleRule = { ID: 'to-glacier', Status: 'Enabled', Filter: { Prefix: 'old/' }, Transitions: [{ Days: 90, StorageClass: 'GLACIER' }] };
-    const earlier = fakeS3((rules) => rules, [STAGING_LIFECYCLE.Rules[0] ?? STAGING_RULE, own]);
+    const earlier = fakeS3((rules) => rules, [STAGING_RULE, own]);
     expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'updated', detail: 'expiry' });
     expect(earlier.puts).toEqual([[own, STAGING_RULE, DELETE_MARKERS_RULE]]);
     expect(await provisionBucket(earlier.client, 'b', 'staging')).toEqual({ kind: 'bucket', name: 'b', action: 'found' });

@@ -53,9 +53,6 @@ export const STAGING_RULE = {
   AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
 } satisfies LifecycleRule;
 
-/** The staging rule alone, as a lifecycle configuration. */
-export const STAGING_LIFECYCLE = { Rules: [STAGING_RULE] };
-
 /** What a bucket holds, which decides its lifecycle rules (lifecycleRulesOf). */
 export type BucketRole = 'staging' | 'archives' | 'charts';
 
@@ -150,11 +147,6 @@ export function ruleState(rules: readonly LifecycleRule[], wanted: LifecycleRule
   const abort = rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation;
   if (abort === wantedAbort) return 'same';
   return abort === undefined ? 'same-without-abort' : 'differs';
-}
-
-/** The staging bucket's own rule's state (see ruleState). */
-export function stagingRuleState(rules: readonly LifecycleRule[]): 'missing' | 'differs' | 'same' | 'same-without-abort' {
-  return ruleState(rules, STAGING_RULE);
 }
 
 /**
