@@ -204,7 +204,7 @@ const BROKER_AWAY_CRASHES: ReadonlySet<string> = new Set(['KafkaJSNoBrokerAvaila
  * `consumer crashed` line beside it say the crash at its level (the broker-restart test left this at error in CI).
  */
 function reportsKafkaRestartingConsumer(message: string): boolean {
-  return /^Restarting the consumer in \d+ms$/.test(message);
+  return /^Restarting the consumer in \d+(?:\.\d+)?ms$/.test(message);
 }
 
 /** kafkajs's crash line of a consumer whose broker went away, which kafkajs restarts from: a warning, coded as a store away. */
