@@ -28,6 +28,21 @@ describe('requestMetrics', () => {
     expect(text).toContain('orbit_request_duration_seconds_bucket{le="3600",kind="upload",status="failed"} 1');
   });
 
+  it('knows every reason code of docs/errors.md\'s image rejection and transfer tables, so a code added there starts at 0 too', () => {
+    const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+    const tableCodes = (heading: string): string[] => {
+      const section = doc.split(/^## /m).find((each) => each.startsWith(`${heading}\n`)) ?? '';
+      // A row's first cell: one code or several (`CHECKSUM_UNKNOWN`, `CHECKSUM_MISMATCH`).
+      return section.split('\n').filter((line) => line.startsWith('| `')).flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1] ?? ''));
+    };
+    const rejections = tableCodes('Image rejection reason codes');
+    const transfers = tableCodes('Transfers');
+    expect(rejections.length).toBeGreaterThan(20);
+    expect(transfers.length).toBeGreaterThan(10);
+    expect(rejections.filter((code) => !KNOWN_REASONS.upload.includes(code))).toEqual([]);
+    expect(transfers.filter((code) => !KNOWN_REASONS.transfer.includes(code))).toEqual([]);
+  });
+
   it('knows only reason codes docs/errors.md documents, so a renamed code does not leave a dead zero series behind', () => {
     const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     for (const reasons of Object.values(KNOWN_REASONS)) for (const reason of reasons) expect(doc, reason).toContain(`\`${reason}\``);
