@@ -9,10 +9,27 @@ import { buildInfo } from './build-info.js';
 import { StoreUnavailableError } from './errors.js';
 import { createMetrics, instrumentConsumeLoop } from './metrics.js';
 
+/** A consume loop's events and counts, without Kafka. */
+function fakeLoop(running = 0): EventEmitter & { detachedHandlers: number; maxDetachedHandlers: number } {
+  return Object.assign(new EventEmitter(), { detachedHandlers: running, maxDetachedHandlers: 4 });
+}
+
+describe('the detached handler gauges', () => {
+  it('say at each scrape how many handlers run on detached and the cap, so a topic held back is seen', async () => {
+    const registry = new Registry();
+    const loop = fakeLoop(3);
+    instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
+    expect(await registry.metrics()).toMatch(/^orbit_consumer_detached_handlers 3$/m);
+    expect(await registry.metrics()).toMatch(/^orbit_consumer_detached_handlers_max 4$/m);
+    loop.detachedHandlers = 0;
+    expect(await registry.metrics()).toMatch(/^orbit_consumer_detached_handlers 0$/m);
+  });
+});
+
 describe('the handler time histogram', () => {
   it('tells a 20-minute transfer from a 40-minute one instead of putting both above 10 s', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
     for (const minutes of [20, 40]) loop.emit(CONSUMER_EVENTS.processed, { topic: 'orbit.transfer.requested', partition: 0, offset: '1', durationMs: minutes * 60_000 });
     const text = await registry.metrics();
@@ -24,7 +41,7 @@ describe('the handler time histogram', () => {
 describe('the dead-letter and retry counters', () => {
   it('show 0 for every topic consumed from the start, so increase() sees the first dead letter after a restart', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.upload.requested', 'orbit.image.stored']);
     const before = await registry.metrics();
     for (const topic of ['orbit.upload.requested', 'orbit.image.stored']) {
@@ -39,7 +56,7 @@ describe('the dead-letter and retry counters', () => {
 
   it('count retries by the dependency that failed, one of a few reasons (found by an SRE review: by topic alone, they did not say which store)', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.image.stored']);
     const retry = (error: unknown): boolean => loop.emit(CONSUMER_EVENTS.retry, { topic: 'orbit.image.stored', partition: 0, offset: '7', attempt: 1, delayMs: 1_000, error });
     for (let attempt = 0; attempt < 3; attempt += 1) retry(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', awsCall: 'BatchWriteItem events', $metadata: {} }));
@@ -58,7 +75,7 @@ describe('the dead-letter and retry counters', () => {
 
   it('count the messages passed over as another group\'s re-drive, so that one no consumer handled is seen', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>, ['orbit.image.stored']);
     expect(await registry.metrics()).toContain('orbit_messages_passed_over_total{topic="orbit.image.stored"} 0');
     loop.emit(CONSUMER_PASSED_OVER_EVENT, { topic: 'orbit.image.stored', partition: 0, offset: '8', redrivenFor: 'harbor-writer', redrivenFrom: 'orbit.image.stored.dlq/0@3' });
@@ -67,7 +84,7 @@ describe('the dead-letter and retry counters', () => {
 
   it('start at 0 for the topics of an assignment too', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
     loop.emit(CONSUMER_ASSIGNED_EVENT, { assignment: { 'orbit.transfer.requested': [0] } });
     expect(await registry.metrics()).toContain('orbit_messages_dead_lettered_total{topic="orbit.transfer.requested"} 0');
@@ -79,7 +96,7 @@ describe('the lag gauge', () => {
 
   it('drops the partitions a rebalance took away, and ignores a late handler of one', async () => {
     const registry = new Registry();
-    const loop = new EventEmitter();
+    const loop = fakeLoop();
     instrumentConsumeLoop(registry, loop as unknown as ConsumeLoop<unknown>);
     const topic = 'orbit.image.stored';
     loop.emit(CONSUMER_ASSIGNED_EVENT, { assignment: { [topic]: [0, 1] } });

@@ -81,4 +81,14 @@ export function instrumentConsumeLoop<T>(registry: Registry, loop: ConsumeLoop<T
   loop.on(CONSUMER_EVENTS.deadLettered, (event: ConsumerEventPayloads['consumer.dlq']) => deadLettered.inc({ topic: event.topic }));
   loop.on(CONSUMER_PASSED_OVER_EVENT, (event: ConsumerPassedOverPayload) => passedOver.inc({ topic: event.topic }));
   loop.on(CONSUMER_EVENTS.replaced, () => replaced.inc());
+  // Read at scrape time: a handler past detachAfterMs says nothing when it ends, and a full set holds its topics back
+  // (a registry slow for every pull by reference looked like a lag with no cause).
+  new Gauge({
+    name: 'orbit_consumer_detached_handlers', help: 'Handlers running on detached (past their detach time) now; at orbit_consumer_detached_handlers_max their topics wait',
+    registers: [registry], collect() { this.set(loop.detachedHandlers); },
+  });
+  new Gauge({
+    name: 'orbit_consumer_detached_handlers_max', help: 'The most handlers that run detached before their topics wait (ORBIT_MAX_DETACHED_HANDLERS where a service sets it)',
+    registers: [registry], collect() { this.set(loop.maxDetachedHandlers); },
+  });
 }

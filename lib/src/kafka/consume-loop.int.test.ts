@@ -507,8 +507,12 @@ describe('consume loop against the real broker and registry', () => {
     const logger = createLogger({ service: 'test', destination: new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } }) });
     const maxWaitTimeMs = 500;
     const loop = cappedLoop([uploads.topic, transfers.topic], (name) => (name === uploads.topic ? uploads.codec : transfers.codec), logger, { slow, handled, releases });
+    const registry = createMetrics('cap-test');
+    instrumentConsumeLoop(registry, loop, [uploads.topic, transfers.topic]);
+    const gauge = async (name: string): Promise<string | undefined> => new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(await registry.metrics())?.[1];
     await loop.start();
     try {
+      expect([await gauge('orbit_consumer_detached_handlers'), await gauge('orbit_consumer_detached_handlers_max')]).toEqual(['0', '1']);
       await uploads.sendTo(0, first);
       await waitFor(() => handled.includes(first.eventId), { what: 'the first slow message started' });
       // kafkajs fetches again only once the first one's batch returns, that is once it is detached: the second one
@@ -524,6 +528,8 @@ describe('consume loop against the real broker and registry', () => {
       // that brought the other topic's, or the next one; no poll can show it was not, so the window is two fetch waits.
       await new Promise((resolve) => setTimeout(resolve, 2 * maxWaitTimeMs));
       expect(handled).toEqual([first.eventId, second.eventId, otherTopic.eventId]);
+      // What an operator sees while the topic waits: both slow ones on detached, one past the cap.
+      expect([await gauge('orbit_consumer_detached_handlers'), await gauge('orbit_consumer_detached_handlers_max')]).toEqual(['2', '1']);
       releases.get(second.eventId)?.();
       await waitFor(() => handled.includes(quick.eventId), { what: 'the quick message, once the second is done' });
       expect(handled).toEqual([first.eventId, second.eventId, otherTopic.eventId, quick.eventId]);

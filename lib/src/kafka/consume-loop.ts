@@ -198,6 +198,16 @@ export class ConsumeLoop<E> extends EventEmitter {
     this.emitEvent(CONSUMER_EVENTS.lag, { topic, partition, lag: lagAfter(batch.highWatermark, BigInt(lastOffset)) });
   }
 
+  /** Handlers that outran detachAfterMs and run on detached now (ConsumeLoopOptions.maxDetachedHandlers caps them). */
+  get detachedHandlers(): number {
+    return this.detached.running;
+  }
+
+  /** The most handlers that run detached before their topics wait (ConsumeLoopOptions.maxDetachedHandlers). */
+  get maxDetachedHandlers(): number {
+    return this.options.maxDetachedHandlers ?? 4;
+  }
+
   /** True once the group is joined and the loop is fetching. */
   get ready(): boolean {
     return this.running && this.joined;

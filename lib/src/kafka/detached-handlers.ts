@@ -99,6 +99,11 @@ export class DetachedHandlers {
 
   constructor(private readonly host: DetachingHost) {}
 
+  /** Handlers running detached now (past detachAfterMs; more than maxDetachedHandlers hold their topics back). */
+  get running(): number {
+    return this.runs.size;
+  }
+
   /**
    * Every handler ended, detached or in a pass, including one a pass started while the stop began (a handler cut off
    * mid-write by the process's exit was handled again). On shutdown they are aborted and end as retries, uncommitted
