@@ -94,6 +94,20 @@ describe('the start deadline', () => {
     await expect(untilConnected('Kafka (consumer group)', async () => { await new Promise((resolve) => setTimeout(resolve, 5)); return 'joined'; }, quiet, START_RETRY_POLICY, spent)).resolves.toBe('joined');
   });
 
+  it('waits its time whatever the wall clock does: a step of the wall clock (time sync at boot) neither shortens nor stretches the start (found by a review: 10 s instead of 120 after a step forward)', async () => {
+    const progress = new StartProgress(200);
+    const wall = Date.now();
+    // The step comes after the process began (its StartProgress made) and before it connects: 5 s back.
+    const stepped = vi.spyOn(Date, 'now').mockImplementation(() => wall - 5_000);
+    const began = performance.now();
+    try {
+      await expect(untilConnected('Kafka (publisher)', () => new Promise<never>(() => undefined), quiet, START_RETRY_POLICY, progress)).rejects.toBeInstanceOf(StartWaitError);
+      expect(performance.now() - began).toBeLessThan(1_500);
+    } finally {
+      stepped.mockRestore();
+    }
+  }, 10_000);
+
   it('keeps the last error as the cause when the time runs out between attempts', async () => {
     const progress = new StartProgress(80);
     const slow = retryPolicy({ initialDelayMs: 30, maxDelayMs: 30, jitter: 0 });

@@ -46,9 +46,12 @@ export class StartProgress {
   started = false;
   /** The service's logger once it has one: a failed start is logged through it (its service name, its level). */
   logger: Logger | undefined;
-  /** Epoch milliseconds after which the start waits no more. */
+  /**
+   * performance.now() milliseconds after which the start waits no more: a monotonic clock, as a wall clock stepped by
+   * time sync at boot (when services start) gave up after 10 s instead of 120 (found by a review).
+   */
   readonly deadline: number;
-  constructor(waitMs: number = START_WAIT_MS, now: number = Date.now()) {
+  constructor(waitMs: number = START_WAIT_MS, now: number = performance.now()) {
     this.deadline = now + waitMs;
   }
 }
@@ -78,7 +81,7 @@ export async function untilConnected<T>(
   progress: StartProgress = new StartProgress(),
 ): Promise<T> {
   progress.step = `connecting to ${what}`;
-  const began = Date.now();
+  const began = performance.now();
   let attempts = 0;
   let lastError: unknown;
   const stopRetrying = new AbortController();
@@ -88,7 +91,7 @@ export async function untilConnected<T>(
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       stopRetrying.abort();
-      reject(new StartWaitError(what, Date.now() - began, attempts, lastError));
+      reject(new StartWaitError(what, performance.now() - began, attempts, lastError));
     // At least one fair attempt: a step reached with the start's time spent by an earlier one (a slow handler set-up)
     // would otherwise lose a race against 0 ms to a dependency that answers.
     }, progress.deadline > began ? progress.deadline - began : FAIR_ATTEMPT_MS);
@@ -108,7 +111,7 @@ export async function untilConnected<T>(
         policy, isRetriable, signal: stopRetrying.signal,
         onRetry: (retry) => logger.warn({ err: retry.error, attempt: retry.attempt, delayMs: retry.delayMs }, `${what} not reachable yet; trying again`),
       }).catch((error: unknown) => {
-        throw error instanceof RetryExhaustedError ? new StartWaitError(what, Date.now() - began, error.attempts, error.cause) : error;
+        throw error instanceof RetryExhaustedError ? new StartWaitError(what, performance.now() - began, error.attempts, error.cause) : error;
       }),
       expired,
     ]);
