@@ -1,6 +1,6 @@
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, HeadObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { isRefusal, orRefusal, serverSideCopy, SourceChangedError } from './copy.js';
+import { isRefusal, orRefusal, recordedLocationOf, serverSideCopy, SourceChangedError } from './copy.js';
 
 const preconditionFailed = (): Error =>
   Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
@@ -115,4 +115,16 @@ describe('a copy during a shutdown', () => {
       expect(sent.includes('AbortMultipartUploadCommand')).toBe(limits === inParts);
     }
   }, 2_000);
+});
+
+describe('recordedLocationOf', () => {
+  it('reads an empty versionId (a copy into an unversioned bucket) as no version, as every S3 call here does', () => {
+    expect(recordedLocationOf({ bucket: 'testing', key: 'k.tar', versionId: '' })).toEqual({ bucket: 'testing', key: 'k.tar', versionId: null });
+    expect(recordedLocationOf({ bucket: 'testing', key: 'k.tar' })).toEqual({ bucket: 'testing', key: 'k.tar', versionId: null });
+    expect(recordedLocationOf({ bucket: 'testing', key: 'k.tar', versionId: 'v7' })).toEqual({ bucket: 'testing', key: 'k.tar', versionId: 'v7' });
+  });
+
+  it('names no object without a bucket and a key', () => {
+    for (const value of [undefined, null, 'testing/k.tar', { bucket: 'testing' }, { key: 'k.tar', versionId: 'v7' }]) expect(recordedLocationOf(value)).toBeUndefined();
+  });
 });

@@ -24,6 +24,22 @@ export interface ObjectLocation {
   readonly versionId?: string | null;
 }
 
+/** A location as the image metadata table records one: its S3 version, or null where none is known. */
+export type RecordedLocation = ObjectLocation & { readonly versionId: string | null };
+
+/**
+ * A recorded location (`location<Environment>`, or a row's own bucket, key and versionId), or undefined when the
+ * value names no object. An empty versionId (what a copy into an unversioned bucket may leave) is no version: null,
+ * as every S3 call here reads it (`versionId ? … : latest`); kept as '' it was read as the latest by a push yet as
+ * an exact version by anything that compares or deletes by it.
+ */
+export function recordedLocationOf(value: unknown): RecordedLocation | undefined {
+  const location = value as Partial<Record<keyof ObjectLocation, unknown>> | null | undefined;
+  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string') return undefined;
+  const versionId = location.versionId;
+  return { bucket: location.bucket, key: location.key, versionId: typeof versionId === 'string' && versionId !== '' ? versionId : null };
+}
+
 export interface CopyResult {
   readonly versionId: string | null;
   /** Hex SHA-256 of the whole object as the server computed it; null for multipart copies (composite checksum). */

@@ -1,11 +1,11 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENVIRONMENT_NAMES, helmChartNameOf, type EnvironmentName } from '@orbit/lib';
 import { DEAD_LETTERED } from '@orbit/schemas';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import pLimit from 'p-limit';
-import { storedSha256 } from './copy.js';
+import { recordedLocationOf, storedSha256, type RecordedLocation } from './copy.js';
 import { storedKeyOf } from './store-image.js';
 
 /**
@@ -21,7 +21,7 @@ export interface RecordedCopy {
   readonly imageUID: string;
   readonly imageVersion: string;
   readonly environment: EnvironmentName;
-  readonly location: { readonly bucket: string; readonly key: string; readonly versionId: string | null };
+  readonly location: RecordedLocation;
 }
 
 /** A recorded copy only a failed transfer made: removable. */
@@ -67,55 +67,42 @@ const TRANSFER_TARGETS = ENVIRONMENT_NAMES.filter((environment) => environment !
 
 type Location = RecordedCopy['location'];
 
-function locationOf(value: unknown): Location | undefined {
-  const location = value as Record<string, unknown> | undefined;
-  if (typeof location?.['bucket'] !== 'string' || typeof location['key'] !== 'string') return undefined;
-  const versionId = location['versionId'];
-  return { bucket: location['bucket'], key: location['key'], versionId: typeof versionId === 'string' && versionId !== '' ? versionId : null };
-}
-
 const sameObject = (a: Location, b: Location | undefined): boolean => b !== undefined && a.bucket === b.bucket && a.key === b.key && a.versionId === b.versionId;
 
+/** A version of an image: a metadata row's key. */
+export interface VersionKey {
+  readonly imageUID: string;
+  readonly imageVersion: string;
+}
+
 /**
- * Every `location<Environment>` the image metadata table records (only those of `imageUIDs` when any are given),
- * with a note when the very same object is also recorded as another of the version's copies (its upload, or
- * another environment's: environments sharing a bucket share the object), which no cleanup may delete.
+ * Every `location<Environment>` a metadata row records, with a note when the very same object is also recorded as
+ * another of the version's copies (its upload, or another environment's: environments sharing a bucket share the
+ * object), which no cleanup may delete.
  */
-export async function recordedCopies(dynamo: DynamoDBDocumentClient, table: string, imageUIDs: readonly string[] = []): Promise<(RecordedCopy & { readonly shared: boolean })[]> {
-  const names: Record<string, string> = { '#uid': 'imageUID', '#version': 'imageVersion', '#bucket': 'bucket', '#key': 'key', '#versionId': 'versionId' };
-  for (const environment of TRANSFER_TARGETS) names[`#${environment}`] = `location${environment}`;
-  const projection = Object.keys(names).join(', ');
-  const rows: Record<string, unknown>[] = [];
-  const pages = async (next: (start: Record<string, unknown> | undefined) => Promise<{ Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> }>): Promise<void> => {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await next(start);
-      rows.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-  };
-  const anyCopy = TRANSFER_TARGETS.map((environment) => `attribute_exists(#${environment})`).join(' OR ');
-  if (imageUIDs.length === 0) {
-    await pages((start) => dynamo.send(new ScanCommand({ TableName: table, ProjectionExpression: projection, FilterExpression: anyCopy, ExpressionAttributeNames: names, ExclusiveStartKey: start, ConsistentRead: true })));
-  } else {
-    for (const imageUID of imageUIDs) {
-      await pages((start) => dynamo.send(new QueryCommand({
-        TableName: table, KeyConditionExpression: '#uid = :uid', ProjectionExpression: projection, FilterExpression: anyCopy, ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':uid': imageUID }, ExclusiveStartKey: start, ConsistentRead: true,
-      })));
-    }
-  }
-  return rows.flatMap((row) => {
-    const upload = locationOf(row);
-    const copies = TRANSFER_TARGETS.flatMap((environment) => {
-      const location = locationOf(row[`location${environment}`]);
-      return location ? [{ environment, location }] : [];
-    });
-    return copies.map(({ environment, location }) => ({
-      imageUID: String(row['imageUID']), imageVersion: String(row['imageVersion']), environment, location,
-      shared: sameObject(location, upload) || copies.some((other) => other.environment !== environment && sameObject(location, other.location)),
-    }));
+export function recordedCopiesOf(row: Record<string, unknown>): (RecordedCopy & { readonly shared: boolean })[] {
+  const upload = recordedLocationOf(row);
+  const copies = TRANSFER_TARGETS.flatMap((environment) => {
+    const location = recordedLocationOf(row[`location${environment}`]);
+    return location ? [{ environment, location }] : [];
   });
+  return copies.map(({ environment, location }) => ({
+    imageUID: String(row['imageUID']), imageVersion: String(row['imageVersion']), environment, location,
+    shared: sameObject(location, upload) || copies.some((other) => other.environment !== environment && sameObject(location, other.location)),
+  }));
+}
+
+/** What recordedCopiesOf reads of a metadata row: its key, its upload's location and its copies', not the image summary. */
+const COPY_ATTRIBUTES: Record<string, string> = { '#uid': 'imageUID', '#version': 'imageVersion', '#bucket': 'bucket', '#key': 'key', '#versionId': 'versionId' };
+for (const environment of TRANSFER_TARGETS) COPY_ATTRIBUTES[`#${environment}`] = `location${environment}`;
+
+/** The copies the metadata row of one version records (recordedCopiesOf); none when it has no row. */
+export async function recordedCopies(dynamo: DynamoDBDocumentClient, table: string, version: VersionKey): Promise<(RecordedCopy & { readonly shared: boolean })[]> {
+  const { Item: row } = await dynamo.send(new GetCommand({
+    TableName: table, Key: { imageUID: version.imageUID, imageVersion: version.imageVersion }, ConsistentRead: true,
+    ProjectionExpression: Object.keys(COPY_ATTRIBUTES).join(', '), ExpressionAttributeNames: COPY_ATTRIBUTES,
+  }));
+  return row ? recordedCopiesOf(row) : [];
 }
 
 /** Failed with a reason: a dead-lettered one may still finish, from its letter (`dlq:redrive`), and then needs its copy. */
@@ -139,14 +126,46 @@ export function failedTransferOf(copy: Pick<RecordedCopy, 'environment'>, claims
   return claims.some((claim) => claim !== into && !failedForGood(claim) && mayReadIt(claim)) ? undefined : into;
 }
 
+const claimOf = (row: RowDataPacket): TransferClaim => ({
+  target: String(row['target_env']), requestId: String(row['request_id']),
+  status: row['status'] === null ? null : String(row['status']), errorCode: row['error_code'] === null ? null : String(row['error_code']),
+});
+
 export async function claimsOf(pool: Pool, imageUID: string, imageVersion: string): Promise<TransferClaim[]> {
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT c.target_env, c.request_id, r.status, r.error_code FROM transfer_claims c LEFT JOIN viewport_requests r ON r.request_id = c.request_id
      WHERE c.image_uid = ? AND c.image_version = ?`, [imageUID, imageVersion]);
-  return rows.map((row) => ({
-    target: String(row['target_env']), requestId: String(row['request_id']),
-    status: row['status'] === null ? null : String(row['status']), errorCode: row['error_code'] === null ? null : String(row['error_code']),
-  }));
+  return rows.map(claimOf);
+}
+
+/** A version one of whose transfers failed for good, with every transfer claim of it (failedTransferOf weighs them all). */
+export interface FailedVersion extends VersionKey {
+  readonly claims: readonly TransferClaim[];
+}
+
+/**
+ * The versions (of `imageUIDs` when any are given) a transfer of which ViewPort holds as failed for good, each with
+ * all its claims, in one statement: only such a version can have a leftover, so only their metadata rows are read
+ * (it scanned the whole table, then asked DynamoDB and MySQL again for each copy recorded).
+ */
+export async function versionsWithFailedTransfers(pool: Pool, imageUIDs: readonly string[] = []): Promise<FailedVersion[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT c.image_uid, c.image_version, c.target_env, c.request_id, r.status, r.error_code
+     FROM (SELECT DISTINCT f.image_uid, f.image_version FROM transfer_claims f JOIN viewport_requests fr ON fr.request_id = f.request_id
+           WHERE fr.status = 'failed' AND NOT (fr.error_code <=> ?) AND (? OR f.image_uid IN (?))) v
+     JOIN transfer_claims c ON c.image_uid = v.image_uid AND c.image_version = v.image_version
+     LEFT JOIN viewport_requests r ON r.request_id = c.request_id
+     ORDER BY c.image_uid, c.image_version, c.target_env`, [DEAD_LETTERED, imageUIDs.length === 0, imageUIDs.length === 0 ? [''] : imageUIDs]);
+  const versions = new Map<string, { imageUID: string; imageVersion: string; claims: TransferClaim[] }>();
+  for (const row of rows) {
+    const imageUID = String(row['image_uid']);
+    const imageVersion = String(row['image_version']);
+    const id = `${imageUID} ${imageVersion}`;
+    const version = versions.get(id) ?? { imageUID, imageVersion, claims: [] };
+    version.claims.push(claimOf(row));
+    versions.set(id, version);
+  }
+  return [...versions.values()];
 }
 
 async function requestState(pool: Pool, requestId: string): Promise<Pick<TransferClaim, 'status' | 'errorCode'>> {
@@ -167,25 +186,26 @@ async function stillLeftover(copy: RecordedCopy, failedRequestId: string, pool: 
   return failedTransferOf(copy, await claimsOf(pool, copy.imageUID, copy.imageVersion), deps.chain)?.requestId === failedRequestId;
 }
 
-const COPIES_IN_FLIGHT = 16;
+const VERSIONS_IN_FLIGHT = 16;
 
 /**
- * The recorded copies (of `imageUIDs` when any are given) that only a failed transfer made: no chart row of the
- * version in their environment's kustomize table, and ViewPort's transfer into it failed for good (failedTransferOf).
+ * The recorded copies (of `imageUIDs` when any are given) that only a failed transfer made: ViewPort's transfer into
+ * their environment failed for good (failedTransferOf), and no chart row of the version is in that environment's
+ * kustomize table. Read from ViewPort's failed transfers (versionsWithFailedTransfers) to their versions' metadata rows;
+ * `onFound` hears how many versions those are before any is read.
  * Those that fit but whose object is not plainly that transfer's are `questionable`: the object names another
  * transfer that did not fail (`orbit-transfer-request-id`), is recorded as another copy too, sits where its
  * environment's bucket is not, or has no S3 version recorded (deleting the key could remove another copy).
  */
-export async function findLeftoverCopies(pool: Pool, deps: LeftoverDeps, imageUIDs: readonly string[] = [], onRecorded?: (count: number) => void): Promise<LeftoverFindings> {
-  const recorded = await recordedCopies(deps.dynamo, deps.metadataTable, imageUIDs);
-  onRecorded?.(recorded.length);
-  const limit = pLimit(COPIES_IN_FLIGHT);
+export async function findLeftoverCopies(pool: Pool, deps: LeftoverDeps, imageUIDs: readonly string[] = [], onFound?: (versions: number) => void): Promise<LeftoverFindings> {
+  const versions = await versionsWithFailedTransfers(pool, imageUIDs);
+  onFound?.(versions.length);
+  const limit = pLimit(VERSIONS_IN_FLIGHT);
   const leftovers: LeftoverCopy[] = [];
   const questionable: QuestionableCopy[] = [];
-  await Promise.all(recorded.map(({ shared, ...copy }) => limit(async () => {
-    if (await hasChartRow(copy, deps)) return;
-    const failed = failedTransferOf(copy, await claimsOf(pool, copy.imageUID, copy.imageVersion), deps.chain);
-    if (!failed) return;
+  const check = async ({ shared, ...copy }: RecordedCopy & { readonly shared: boolean }, claims: readonly TransferClaim[]): Promise<void> => {
+    const failed = failedTransferOf(copy, claims, deps.chain);
+    if (!failed || await hasChartRow(copy, deps)) return;
     const question = (why: string): void => { questionable.push({ ...copy, why: `transfer ${failed.requestId} into ${copy.environment} failed, but ${why}` }); };
     const { bucket, key, versionId } = copy.location;
     const expectedBucket = deps.bucketOf(copy.environment);
@@ -203,6 +223,9 @@ export async function findLeftoverCopies(pool: Pool, deps: LeftoverDeps, imageUI
       }
     }
     leftovers.push({ ...copy, location: { bucket, key, versionId }, failedRequestId: failed.requestId, objectGone: object === undefined });
+  };
+  await Promise.all(versions.map((version) => limit(async () => {
+    for (const copy of await recordedCopies(deps.dynamo, deps.metadataTable, version)) await check(copy, version.claims);
   })));
   // A report reads the same twice.
   const order = (a: RecordedCopy, b: RecordedCopy): number => `${a.imageUID} ${a.imageVersion} ${a.environment}`.localeCompare(`${b.imageUID} ${b.imageVersion} ${b.environment}`);

@@ -74,8 +74,8 @@ try {
   }
   // Copies failed transfers left in their target (location<Environment> and the object, no chart row there).
   const leftoverDeps = { ...stores, chain: config.ORBIT_ENVIRONMENT_CHAIN };
-  const { leftovers, questionable } = await findLeftoverCopies(pool, leftoverDeps, images, (count) => {
-    if (count > 0) process.stderr.write(`checking ${count} recorded copies for leftovers of failed transfers…\n`);
+  const { leftovers, questionable } = await findLeftoverCopies(pool, leftoverDeps, images, (versions) => {
+    if (versions > 0) process.stderr.write(`checking the copies of ${versions} versions with failed transfers for leftovers…\n`);
   });
   process.stdout.write(`${leftovers.length} leftover copies of failed transfers${values['dry-run'] ? ' found' : ''}\n`);
   for (const copy of leftovers) process.stdout.write(`  ${describeCopy(copy)} (transfer ${copy.failedRequestId} failed)${copy.objectGone ? ' (object gone already)' : ''}\n`);

@@ -258,9 +258,9 @@ describe('transfers:reconcile removes the copies failed transfers left in their 
    * Development chart row, the Testing copy (named after the request that made it) and `locationTesting`, no Testing
    * chart row, and ViewPort's request `status` (failed with `errorCode`) holding the claim.
    */
-  async function failedTransfer(pool: Pool, { status = 'failed', errorCode = 'CHART_ROW', madeBy }: { status?: string; errorCode?: string | null; madeBy?: string } = {}): Promise<Leftover> {
-    const imageUID = `fix43orphan${newImageUID().slice('fix43orphan'.length)}`;
-    const requestId = `req-fix43orphan-${uniqueSuffix()}`;
+  async function failedTransfer(pool: Pool, { status = 'failed', errorCode = 'CHART_ROW', madeBy, prefix = 'fix43orphan' }: { status?: string; errorCode?: string | null; madeBy?: string; prefix?: string } = {}): Promise<Leftover> {
+    const imageUID = `${prefix}${newImageUID().slice(prefix.length)}`;
+    const requestId = `req-${prefix}-${uniqueSuffix()}`;
     const key = storedKeyOf(imageUID, 'v1-0-00');
     const body = Buffer.from(`image ${imageUID}`);
     const sha256 = createHash('sha256').update(body).digest('hex');
@@ -334,6 +334,38 @@ describe('transfers:reconcile removes the copies failed transfers left in their 
       const found = await findLeftoverCopies(viewport.pool, leftoverDeps, all);
       expect(found.leftovers.map(({ imageUID, environment, failedRequestId, objectGone }) => [imageUID, environment, failedRequestId, objectGone])).toEqual([[left.imageUID, 'Testing', left.requestId, false]]);
       expect(found.questionable).toEqual([]);
+    } finally {
+      await viewport.drop();
+    }
+  });
+
+  it('reads only the versions ViewPort holds a failed transfer of: no scan, and a healthy version\'s rows are never asked for', async () => {
+    const viewport = await privateViewport('s44hw_reads');
+    try {
+      const left = await failedTransfer(viewport.pool, { prefix: 's44hw' });
+      // A copy of a transfer that succeeded (in the test as failedTransfer leaves it but for the status: no chart row), and one ViewPort knows no transfer of.
+      const healthy = await failedTransfer(viewport.pool, { status: 'succeeded', prefix: 's44hw' });
+      const unknown = await failedTransfer(viewport.pool, { prefix: 's44hw' });
+      await viewport.pool.query('DELETE FROM transfer_claims WHERE image_uid = ?', [unknown.imageUID]);
+      const sent: { name: string; input: Record<string, unknown> }[] = [];
+      const counting = new Proxy(dynamo, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+          return (command: Parameters<typeof dynamo.send>[0]) => {
+            sent.push({ name: command.constructor.name, input: command.input as Record<string, unknown> });
+            return target.send(command);
+          };
+        },
+      });
+      // The whole ViewPort, no --image: what a plain run reads.
+      const found = await findLeftoverCopies(viewport.pool, { ...leftoverDeps, dynamo: counting });
+      expect(found.leftovers.map(({ imageUID, failedRequestId }) => [imageUID, failedRequestId])).toEqual([[left.imageUID, left.requestId]]);
+      expect(sent.map(({ name }) => name).filter((name) => name !== 'GetCommand')).toEqual([]);
+      const named = (imageUID: string) => sent.filter(({ input }) => JSON.stringify(input['Key']).includes(imageUID));
+      expect(named(healthy.imageUID)).toEqual([]);
+      expect(named(unknown.imageUID)).toEqual([]);
+      // Its metadata row, and its Testing chart row.
+      expect(named(left.imageUID).map(({ input }) => input['TableName'])).toEqual([deps.metadataTable, deps.kustomizeTableOf('Testing')]);
     } finally {
       await viewport.drop();
     }

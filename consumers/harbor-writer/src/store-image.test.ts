@@ -60,7 +60,7 @@ describe('storeValidatedImage', () => {
       const { logger, lines } = memoryLogger();
       const { s3 } = stagedThere();
       const deps = { s3, dynamo, developmentBucket: 'dev', stagingBucket: 'another-staging-bucket', metadataTable: 'meta', manifestTable: 'manifests' };
-      const outcome = await storeValidatedImage(event, deps, logger);
+      const outcome = await storeValidatedImage(event, deps, logger.child(ids));
       expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'STAGING_NOT_OWNED' } });
       expect(lines).toEqual([expect.objectContaining({
         level: 'warn', msg: 'upload failed at the store stage', ...ids, reasonCode: 'STAGING_NOT_OWNED', reason: outcome.kind === 'failed' ? outcome.event.message : 'stored',
@@ -73,7 +73,7 @@ describe('storeValidatedImage', () => {
       const registry = new Registry();
       const pushing = { prefix: 'localhost:5000/NOT A PATH', access: {} as RegistryAccess, observe: pushMetrics(registry) };
       const deps = { s3, dynamo, developmentBucket: 'dev', stagingBucket: event.staging.bucket, metadataTable: 'meta', manifestTable: 'manifests', pushing };
-      const outcome = await storeValidatedImage(event, deps, logger);
+      const outcome = await storeValidatedImage(event, deps, logger.child(ids));
       expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED' } });
       expect(objects.get('dev')).toBeUndefined();
       expect(lines.filter((line) => line['msg'] === 'upload failed at the store stage')).toEqual([expect.objectContaining({
@@ -86,9 +86,20 @@ describe('storeValidatedImage', () => {
       const { logger, lines } = memoryLogger();
       const s3 = { send: async () => { throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }); } } as unknown as S3Client;
       const deps = { s3, dynamo, developmentBucket: 'dev', stagingBucket: event.staging.bucket, metadataTable: 'meta', manifestTable: 'manifests' };
-      const outcome = await storeValidatedImage(event, deps, logger);
+      const outcome = await storeValidatedImage(event, deps, logger.child(ids));
       expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'STORE_ACCESS_DENIED' } });
       expect(lines).toEqual([expect.objectContaining({ level: 'error', ...ids, reasonCode: 'STORE_ACCESS_DENIED' })]);
+    });
+
+    // Found by a review: a logger without the ids (no real caller's) had them added, so the line was built two ways.
+    it('names the ids its logger carries, and adds none: the consume loop\'s message logger is the only real caller\'s', async () => {
+      const { logger, lines } = memoryLogger();
+      const { s3 } = stagedThere();
+      const deps = { s3, dynamo, developmentBucket: 'dev', stagingBucket: 'another-staging-bucket', metadataTable: 'meta', manifestTable: 'manifests' };
+      await storeValidatedImage(event, deps, logger);
+      expect(lines).toHaveLength(1);
+      for (const name of Object.keys(ids)) expect(lines[0]).not.toHaveProperty(name);
+      expect(lines[0]).toMatchObject({ level: 'warn', reasonCode: 'STAGING_NOT_OWNED' });
     });
 
     it('names each id once through the consume loop\'s message logger, which carries them already', async () => {

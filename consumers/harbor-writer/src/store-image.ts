@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, typ
 import { createdTimestamps, deleteVersionAndOlder, envelopeFor, type EventEnvelope, isStagedBy, type Logger, ownerPathOf, pushedOwnerPathOf, refusedByStore, withCreatedTimestamps } from '@orbit/lib';
 import type { ImageStored, ImageValidated, PipelineFailed } from '@orbit/schemas';
 import { copyMismatch, holdsCopyOf, isRefusal, orRefusal, serverSideCopy, SourceChangedError, storedSha256, type CopyLimits, type ObjectLocation, type StoredObject } from './copy.js';
+import { logFailure } from './failure-log.js';
 import { sendValidatedImage, type RegistryPushing } from './registry-push/push-stored.js';
 
 export interface StoreDeps {
@@ -98,29 +99,9 @@ async function copyIntoDevelopment(event: ImageValidated, deps: StoreDeps, targe
  */
 export async function storeValidatedImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {
   const outcome = await storeImage(event, deps, log);
-  if (outcome.kind === 'failed') logStoreFailure(event, outcome.event, log);
+  // Found silent: a request's log ended at the validator's "upload validated".
+  if (outcome.kind === 'failed') logFailure(log, outcome.event, 'upload failed at the store stage');
   return outcome;
-}
-
-/**
- * Reason codes of a store step failing on what the operator set up, not on the upload: a registry refusing Orbit's own
- * push (credentials, a repository that must exist, ORBIT_IMAGE_REGISTRY naming none) and S3 refusing its role or lacking
- * the bucket. Error, not warn: no user can mend them.
- */
-const OPERATOR_FAULTS: ReadonlySet<string> = new Set(['REGISTRY_PUSH_REFUSED', 'STORE_ACCESS_DENIED', 'BUCKET_MISSING']);
-
-/**
- * The line a failed store step leaves before its PipelineFailed goes out (found silent: a request's log ended at the
- * validator's "upload validated"). Field names as the transfer branch's "transfer failed" (correlationId is the
- * requestId). The consume loop's message logger carries the event's ids already; a logger without them (a CLI's, a
- * test's) gets them here, so a line never lacks them nor names one twice. Told by correlationId: pino's bindings()
- * leaves `pid` out.
- */
-function logStoreFailure(event: ImageValidated, failure: PipelineFailed, log: Logger): void {
-  const ids = log.bindings()['correlationId'] === undefined ? { pid: event.pid, correlationId: event.correlationId, imageUID: event.imageUID } : {};
-  const line = { ...ids, reasonCode: failure.reasonCode, reason: failure.message };
-  if (OPERATOR_FAULTS.has(failure.reasonCode)) log.error(line, 'upload failed at the store stage');
-  else log.warn(line, 'upload failed at the store stage');
 }
 
 async function storeImage(event: ImageValidated, deps: StoreDeps, log: Logger): Promise<StoreOutcome> {

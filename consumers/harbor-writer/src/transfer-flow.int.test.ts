@@ -36,8 +36,8 @@ afterAll(async () => {
 const pushing = (): RegistryPushing => ({ prefix: `${upload.address}/orbit`, access: { insecure: new Set<string>(), credentials: new Map() } });
 
 /** A version stored (and pushed to the upload registry) in Development, as the harbor-writer stores it, and a request to transfer it to Testing. */
-async function storedVersion(): Promise<TransferRequested> {
-  const event = await stagedValidated({ s3, bucket: buckets.staging }, image.dockerArchive, `fix43prepush-${uniqueSuffix()}`, 'dev1');
+async function storedVersion(prefix = 'fix43prepush'): Promise<TransferRequested> {
+  const event = await stagedValidated({ s3, bucket: buckets.staging }, image.dockerArchive, `${prefix}-${uniqueSuffix()}`, 'dev1');
   const stored = await storeValidatedImage(event, {
     s3, dynamo, developmentBucket: buckets.development, stagingBucket: buckets.staging, metadataTable, manifestTable: tableName('userInputManifest', testConfig), pushing: pushing(),
   }, quietLogger);
@@ -77,9 +77,29 @@ describe('a transfer, start to end (handleTransfer)', () => {
     expect(copy.Metadata?.['orbit-transfer-request-id']).toBe(request.requestId);
     const location = { bucket: buckets.testing, key, versionId: copy.VersionId ?? null };
     expect(await locationTestingOf(request)).toEqual(location);
-    expect(await recordedCopies(dynamo, metadataTable, [request.imageUID])).toEqual([
+    expect(await recordedCopies(dynamo, metadataTable, request)).toEqual([
       { imageUID: request.imageUID, imageVersion: request.imageVersion, environment: 'Testing', location, shared: false },
     ]);
+  }, 90_000);
+
+  // Found by a review: the push Queried the image's whole partition for the row the record had just written.
+  it('pushes from the row recording the copy returned: its metadata row is written once and read once (the source check), never queried', async () => {
+    const request = await storedVersion('s44hw');
+    const { deps, published } = flowDeps(`${upload.address}/orbit-testing`, true);
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    const counting = new Proxy(dynamo, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+        return (command: Parameters<typeof dynamo.send>[0]) => {
+          sent.push({ name: command.constructor.name, input: command.input as Record<string, unknown> });
+          return target.send(command);
+        };
+      },
+    });
+    const outcome = await handleTransfer(request, { ...deps, dynamo: counting }, quietLogger);
+    expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringContaining(`${upload.address}/orbit-testing/`) } });
+    expect(published.copied).toHaveLength(1);
+    expect(sent.filter(({ input }) => input['TableName'] === metadataTable).map(({ name }) => name)).toEqual(['GetCommand', 'UpdateCommand']);
   }, 90_000);
 
   it('records the copy and publishes ImageCopied when the target pulls from the upload registry (nothing pushed)', async () => {

@@ -1,5 +1,6 @@
 import type { EnvironmentName, Logger } from '@orbit/lib';
 import type { ImageCopied, PipelineFailed, TransferRequested } from '@orbit/schemas';
+import { logFailure } from './failure-log.js';
 import { pushIntoTargetRegistry } from './registry-push/push-transferred.js';
 import type { RegistryPushing } from './registry-push/push-stored.js';
 import { recordTransferLocation, transferImage, type TransferDeps, type TransferOutcome } from './transfer.js';
@@ -44,11 +45,13 @@ export async function handleTransfer(request: TransferRequested, deps: TransferF
       await Promise.all([recordTransferLocation(copied.event, deps), deps.publish.copied(copied.event)]);
       return copied;
     }
-    await recordTransferLocation(copied.event, deps);
-    outcome = await pushIntoTargetRegistry(copied.event, request, { ...deps, pushing: deps.pushing }, log);
+    // The row the record leaves is the one the push reads (its image summary, its owner path): not asked for again.
+    const recorded = await recordTransferLocation(copied.event, deps);
+    outcome = await pushIntoTargetRegistry(copied.event, request, recorded, { ...deps, pushing: deps.pushing }, log);
   }
   if (outcome.kind === 'failed') {
-    log.warn({ reasonCode: outcome.event.reasonCode, reason: outcome.event.message }, 'transfer failed');
+    // Error for a registry's or S3's refusal of Orbit itself (the operator's to mend), warn else: as an upload's store step.
+    logFailure(log, outcome.event, 'transfer failed');
     await deps.publish.failed(outcome.event);
     return outcome;
   }

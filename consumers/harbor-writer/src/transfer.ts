@@ -20,14 +20,19 @@ export interface TransferDeps {
 /**
  * Records where the copy of a transfer lives in the image metadata table
  * (`location<Environment>`): what `transfers:reconcile` finds a failed
- * transfer's copy by. Nothing in the pipeline reads it back on the way; when
- * and why it is recorded before or beside the ImageCopied publish: handleTransfer.
+ * transfer's copy by. Nothing in the pipeline reads the attribute back on the
+ * way; when and why it is recorded before or beside the ImageCopied publish:
+ * handleTransfer. Returns the version's row as the update left it (ALL_NEW):
+ * what the push into the target's registry reads (the image summary, the
+ * owner path), so it asks no second time.
  */
-export async function recordTransferLocation(copied: ImageCopied, deps: Pick<TransferDeps, 'dynamo' | 'metadataTable'>): Promise<void> {
-  await deps.dynamo.send(new UpdateCommand({
+export async function recordTransferLocation(copied: ImageCopied, deps: Pick<TransferDeps, 'dynamo' | 'metadataTable'>): Promise<Record<string, unknown> | undefined> {
+  const { Attributes: row } = await deps.dynamo.send(new UpdateCommand({
     TableName: deps.metadataTable, Key: { imageUID: copied.imageUID, imageVersion: copied.imageVersion },
     UpdateExpression: 'SET #location = :location', ExpressionAttributeNames: { '#location': `location${copied.targetEnvironment}` }, ExpressionAttributeValues: { ':location': copied.target },
+    ReturnValues: 'ALL_NEW',
   }));
+  return row;
 }
 
 export type TransferOutcome = { kind: 'copied'; event: ImageCopied } | { kind: 'failed'; event: PipelineFailed };

@@ -1,6 +1,7 @@
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketNames, createDynamo, createS3, imageBucketOf, tableName, type EnvironmentName, type ReferrerCopyLimits } from '@orbit/lib';
 import { sampleEvents, type ImageCopied, type ImageValidated, type TransferRequested } from '@orbit/schemas';
@@ -42,6 +43,10 @@ const storeDeps = {
   metadataTable: tableName('appImageMetadata', testConfig), manifestTable: tableName('userInputManifest', testConfig),
   pushing: { prefix: DEVELOPMENT, access: { insecure: new Set<string>(), credentials: new Map() } },
 };
+
+/** A version's image metadata row: what handleTransfer hands the push from recording the copy (recordTransferLocation's ALL_NEW). */
+const recordedRowOf = async (version: { readonly imageUID: string; readonly imageVersion: string }): Promise<Record<string, unknown> | undefined> =>
+  (await storeDeps.dynamo.send(new GetCommand({ TableName: tableName('appImageMetadata', testConfig), Key: { imageUID: version.imageUID, imageVersion: version.imageVersion }, ConsistentRead: true }))).Item;
 
 interface Uploaded {
   /** `registry/repository` in the Development registry. */
@@ -127,7 +132,7 @@ describe.each<[RegistryServer, string]>([
     const cosign = cosignSign(repository, digest);
 
     const carried: number[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger);
     if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
     const target = (outcome.event.imageReference ?? '').split('@')[0]!;
     expect(target.startsWith(`${testing.address}/orbit-testing/`)).toBe(true);
@@ -146,12 +151,12 @@ describe.each<[RegistryServer, string]>([
     // Blobs too: the SBOM pulls whole from Testing.
     execFileSync(oras, ['pull', '--plain-http', '-o', join(image.dir, `pulled-${server}`), `${target}@${sbom}`], RUN);
 
-    expect((await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger)).kind).toBe('copied');
+    expect((await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger)).kind).toBe('copied');
     expect(carried).toEqual([3, 0]);
 
     // Signed again later (another key): the next transfer of the version adds that signature beside the others.
     const second = attach(`${repository}@${digest}`, 'application/vnd.cncf.notary.signature', 'second key');
-    expect((await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger)).kind).toBe('copied');
+    expect((await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger)).kind).toBe('copied');
     expect(carried).toEqual([3, 0, 1]);
     expect(await listedAt(target, digest)).toEqual([sbom, second].sort());
   }, 180_000);
@@ -163,7 +168,7 @@ it('carries them within one registry (Testing another project of the Development
   const carried: number[] = [];
   const testingPrefix = `${DEVELOPMENT.split('/')[0]!}/orbit-testing-${uniqueSuffix()}`;
   const { logger, lines } = memoryLogger();
-  const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(testingPrefix, carried), logger);
+  const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(testingPrefix, carried), logger);
   if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
   const target = (outcome.event.imageReference ?? '').split('@')[0]!;
   expect(await listedAt(target, digest)).toEqual([sbom]);
@@ -181,7 +186,7 @@ it('fails the transfer with REGISTRY_PUSH_REFUSED, naming the referrers, when th
     attach(`${repository}@${digest}`, 'application/spdx+json', '{"name":"one"}');
     attach(`${repository}@${digest}`, 'application/vnd.cncf.notary.signature', 'two');
     const carried: number[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried, { count: 1, depth: 4, bytes: 1024 ** 3, manifestBytes: 64 * 1024 ** 2 }), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried, { count: 1, depth: 4, bytes: 1024 ** 3, manifestBytes: 64 * 1024 ** 2 }), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', flow: 'transfer', requestId: request.requestId } });
     if (outcome.kind === 'failed') expect(outcome.event.message).toMatch(/referrers \(signatures, SBOMs\) attached to it in the Development registry .* more than 1 referrer manifests/);
     expect(carried).toEqual([1]);
@@ -195,7 +200,7 @@ it('carries into Staging what was attached in the Testing registry, where the Te
   try {
     const { repository, digest, copied, request } = await uploadedAndCopied(`staged-${uniqueSuffix()}`);
     const carried: number[] = [];
-    const inTesting = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried, undefined, `${staging.address}/orbit-staging`), quietLogger);
+    const inTesting = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried, undefined, `${staging.address}/orbit-staging`), quietLogger);
     if (inTesting.kind !== 'copied') throw new Error(inTesting.event.message);
     await recordTransferLocation(inTesting.event, storeDeps);
     const testingRepository = (inTesting.event.imageReference ?? '').split('@')[0]!;
@@ -206,7 +211,7 @@ it('carries into Staging what was attached in the Testing registry, where the Te
     const promote: TransferRequested = { ...request, requestId: `req-${uniqueSuffix()}`, sourceEnvironment: 'Testing', targetEnvironment: 'Staging' };
     const toStaging = await transferImage(promote, { ...storeDeps, bucketOf: (environment) => imageBucketOf(environment, buckets) }, quietLogger);
     if (toStaging.kind !== 'copied') throw new Error(toStaging.event.message);
-    const inStaging = await pushIntoTargetRegistry(toStaging.event, promote, transferDeps(`${testing.address}/orbit-testing`, carried, undefined, `${staging.address}/orbit-staging`), quietLogger);
+    const inStaging = await pushIntoTargetRegistry(toStaging.event, promote, await recordedRowOf(toStaging.event), transferDeps(`${testing.address}/orbit-testing`, carried, undefined, `${staging.address}/orbit-staging`), quietLogger);
     if (inStaging.kind !== 'copied') throw new Error(inStaging.event.message);
     const stagingRepository = (inStaging.event.imageReference ?? '').split('@')[0]!;
     expect(stagingRepository.startsWith(`${staging.address}/orbit-staging/`)).toBe(true);
@@ -230,7 +235,7 @@ it('carries the referrers of a multi-platform image: the index\'s signature and 
     const armSbom = attach(`${repository}@${arm64}`, 'application/spdx+json', '{"name":"arm"}');
     const amdSbom = attach(`${repository}@${amd64}`, 'application/spdx+json', '{"name":"amd"}');
     const carried: number[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), transferDeps(`${testing.address}/orbit-testing`, carried), quietLogger);
     if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
     const target = (outcome.event.imageReference ?? '').split('@')[0]!;
     expect(await listedAt(target, digest)).toEqual([indexSignature]);

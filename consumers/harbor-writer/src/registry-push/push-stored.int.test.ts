@@ -25,6 +25,10 @@ const execFileAsync = promisify(execFile);
 
 const s3 = createS3(testConfig);
 const buckets = bucketNames(testConfig);
+
+/** A version's image metadata row: what handleTransfer hands the push from recording the copy (recordTransferLocation's ALL_NEW). */
+const recordedRowOf = async (version: { readonly imageUID: string; readonly imageVersion: string }): Promise<Record<string, unknown> | undefined> =>
+  (await createDynamo(testConfig).send(new GetCommand({ TableName: tableName('appImageMetadata', testConfig), Key: { imageUID: version.imageUID, imageVersion: version.imageVersion }, ConsistentRead: true }))).Item;
 let registry: TestRegistry;
 let guarded: TestRegistry;
 let image: BuiltImage;
@@ -321,7 +325,7 @@ describe('a transfer into an environment with a registry of its own', () => {
       const blobSources = new BlobSources();
       const { copied, request, digest } = await copiedToTesting('Billing API', blobSources);
       const seen: PushResult[] = [];
-      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger);
+      const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger);
       const pinned = `${testingRegistry.address}/orbit-testing/dev1/billing-api@${digest}`;
       expect(outcome).toMatchObject({ kind: 'copied', event: { ...copied, imageReference: pinned, imageTag: `${testingRegistry.address}/orbit-testing/dev1/billing-api:1.4.2` } });
       const inspected = JSON.parse((await execFileAsync('skopeo', ['inspect', '--tls-verify=false', `docker://${testingRegistry.address}/orbit-testing/dev1/billing-api:1.4.2`], { encoding: 'utf8' })).stdout) as { Digest: string };
@@ -329,7 +333,7 @@ describe('a transfer into an environment with a registry of its own', () => {
       await execFileAsync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pinned}`, `oci:${image.dir}/testing:x`]);
       expect(seen.map((result) => [result.blobsSent > 0, result.alreadyThere])).toEqual([[true, false]]);
       // A redelivered ImageCopied's request finds the image in place and sends nothing.
-      expect(await pushIntoTargetRegistry(copied, request, pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger)).toMatchObject({ kind: 'copied', event: { imageReference: pinned } });
+      expect(await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${testingRegistry.address}/orbit-testing`, blobSources, seen), quietLogger)).toMatchObject({ kind: 'copied', event: { imageReference: pinned } });
       expect(seen.map((result) => result.alreadyThere)).toEqual([false, true]);
     } finally {
       await testingRegistry.stop();
@@ -340,7 +344,7 @@ describe('a transfer into an environment with a registry of its own', () => {
     const blobSources = new BlobSources();
     const { copied, request, digest } = await copiedToTesting(`shared-${uniqueSuffix()}`, blobSources);
     const seen: PushResult[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, blobSources, seen), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${registry.address}/orbit-testing`, blobSources, seen), quietLogger);
     expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/dev1/shared-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 0])).toEqual([[0, 0, true]]);
   }, 90_000);
@@ -350,7 +354,7 @@ describe('a transfer into an environment with a registry of its own', () => {
     // Gone from the Testing bucket, that very version: were the push to read the archive, it would fail.
     await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
     const seen: PushResult[] = [];
-    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
     expect(outcome).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`^${registry.address}/orbit-testing/dev1/restarted-.*@${digest}$`)) } });
     expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted > 1])).toEqual([[0, 0, true]]);
     if (outcome.kind === 'copied') expect(pullWithSkopeo(outcome.event.imageReference ?? '')).toBe(digest);
@@ -370,14 +374,14 @@ describe('a transfer into an environment with a registry of its own', () => {
         }
       };
       const elsewhere = await copiedToTesting(`multi-${uniqueSuffix()}`, new BlobSources(), stage);
-      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
+      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, await recordedRowOf(elsewhere.copied), pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
       expect(other).toMatchObject({ kind: 'copied', event: { imageReference: expect.stringMatching(new RegExp(`@${multi.indexDigest}$`)) } });
       if (other.kind === 'copied') await expectBothPlatforms(other.event.imageReference ?? '');
 
       const { copied, request } = await copiedToTesting(`multi-restarted-${uniqueSuffix()}`, new BlobSources(), stage);
       await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
       const seen: PushResult[] = [];
-      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+      const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
       expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.blobsMounted])).toEqual([[0, 0, 4]]);
       if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
       await expectBothPlatforms(outcome.event.imageReference ?? '');
@@ -408,14 +412,14 @@ describe('a transfer into an environment with a registry of its own', () => {
       };
 
       const elsewhere = await copiedToTesting(`signed-${uniqueSuffix()}`, new BlobSources(), stage);
-      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
+      const other = await pushIntoTargetRegistry(elsewhere.copied, elsewhere.request, await recordedRowOf(elsewhere.copied), pushDeps(`${testingRegistry.address}/orbit-testing`, new BlobSources(), []), quietLogger);
       if (other.kind !== 'copied') throw new Error(other.event.message);
       await expectReferrers(testingRegistry.address, other.event.imageReference ?? '');
 
       const { copied, request } = await copiedToTesting(`signed-restarted-${uniqueSuffix()}`, new BlobSources(), stage);
       await s3.send(new DeleteObjectCommand({ Bucket: copied.target.bucket, Key: copied.target.key, ...(copied.target.versionId ? { VersionId: copied.target.versionId } : {}) }));
       const seen: PushResult[] = [];
-      const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
+      const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${registry.address}/orbit-testing`, new BlobSources(), seen), quietLogger);
       if (outcome.kind !== 'copied') throw new Error(outcome.event.message);
       // Nothing read from the (deleted) Testing copy: the image's and the referrers' blobs mounted, their manifests copied.
       expect(seen.map((result) => [result.blobsSent, result.bytesSent, result.referrers])).toEqual([[0, 0, 3]]);
@@ -429,14 +433,14 @@ describe('a transfer into an environment with a registry of its own', () => {
     const blobSources = new BlobSources();
     const { copied, request } = await copiedToTesting(`same-${uniqueSuffix()}`, blobSources);
     const seen: PushResult[] = [];
-    expect(await pushIntoTargetRegistry(copied, request, pushDeps(`${registry.address}/orbit`, blobSources, seen), quietLogger)).toEqual({ kind: 'copied', event: copied });
+    expect(await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${registry.address}/orbit`, blobSources, seen), quietLogger)).toEqual({ kind: 'copied', event: copied });
     expect(seen).toEqual([]);
   }, 90_000);
 
   it('fails the transfer with REGISTRY_PUSH_REFUSED, naming the repository, when the target registry refuses', async () => {
     const blobSources = new BlobSources();
     const { copied, request } = await copiedToTesting(`refused-${uniqueSuffix()}`, blobSources);
-    const outcome = await pushIntoTargetRegistry(copied, request, pushDeps(`${guarded.address}/orbit-testing`, blobSources, []), quietLogger);
+    const outcome = await pushIntoTargetRegistry(copied, request, await recordedRowOf(copied), pushDeps(`${guarded.address}/orbit-testing`, blobSources, []), quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED', stage: 'copy', flow: 'transfer', requestId: request.requestId } });
     if (outcome.kind === 'failed') expect(outcome.event.message).toContain(`${guarded.address}/orbit-testing/dev1/refused-`);
   }, 90_000);

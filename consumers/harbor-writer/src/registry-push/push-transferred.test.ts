@@ -1,5 +1,4 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RegistryAccess } from '@orbit/lib';
 import { sampleEvents } from '@orbit/schemas';
 import { Registry } from 'prom-client';
@@ -14,11 +13,10 @@ describe('pushIntoTargetRegistry', () => {
     const request = sampleEvents()['orbit.transfer.requested'];
     const copied = { ...sampleEvents()['orbit.image.copied'], imageUID: request.imageUID, imageVersion: request.imageVersion, sourceEnvironment: 'Development', targetEnvironment: 'Testing' };
     const row = { imageUID: request.imageUID, imageVersion: request.imageVersion, imageName: 'app', username: 'dev1', bucket: 'development', key: 'k.tar', image: { manifestDigest: `sha256:${'a'.repeat(64)}` } };
-    const dynamo = { send: async () => ({ Items: [row] }) } as unknown as DynamoDBDocumentClient;
     const registry = new Registry();
     const pushing = { prefix: 'localhost:5000/dev', access: {} as RegistryAccess, observe: pushMetrics(registry) };
-    const outcome = await pushIntoTargetRegistry(copied, request, {
-      s3: {} as S3Client, dynamo, metadataTable: 'metadata', pushing,
+    const outcome = await pushIntoTargetRegistry(copied, request, row, {
+      s3: {} as S3Client, pushing,
       registryOf: (environment) => (environment === 'Testing' ? 'localhost:5000/NOT A PATH' : 'localhost:5000/dev'),
     }, quietLogger);
     expect(outcome).toMatchObject({ kind: 'failed', event: { reasonCode: 'REGISTRY_PUSH_REFUSED' } });

@@ -1,18 +1,15 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isPushRefusal, parseEnvironmentName, type EnvironmentName, type Logger, type ReferrerCopyLimits } from '@orbit/lib';
 import type { ImageCopied, TransferRequested } from '@orbit/schemas';
 import { transferFailed, type TransferOutcome } from '../transfer.js';
 import { carryReferrers } from './carry-referrers.js';
 import { blobDigestsOf, pushImage, type PushResult } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
-import { storedVersions } from './repush.js';
+import { storedVersionOf } from './repush.js';
 import { pushTargetOf } from './target.js';
 
 export interface TransferPushDeps {
   readonly s3: S3Client;
-  readonly dynamo: DynamoDBDocumentClient;
-  readonly metadataTable: string;
   /** How to reach registries; its prefix is replaced by the target environment's. */
   readonly pushing: RegistryPushing;
   /** The registry path each environment's charts pull from. */
@@ -37,8 +34,11 @@ export interface TransferPushDeps {
  * admission controller verifies the signature there. One that cannot be
  * copied fails the transfer (REGISTRY_PUSH_REFUSED), the image already in the
  * target registry; a new request for the transfer carries what is missing.
+ * `recorded` is the version's metadata row as recording the copy left it
+ * (recordTransferLocation, which the push follows): the image summary and the
+ * owner path it was pushed under at upload.
  */
-export async function pushIntoTargetRegistry(copied: ImageCopied, request: TransferRequested, deps: TransferPushDeps, log: Logger): Promise<TransferOutcome> {
+export async function pushIntoTargetRegistry(copied: ImageCopied, request: TransferRequested, recorded: Record<string, unknown> | undefined, deps: TransferPushDeps, log: Logger): Promise<TransferOutcome> {
   const target = parseEnvironmentName(copied.targetEnvironment);
   const source = parseEnvironmentName(copied.sourceEnvironment);
   if (!target || !source) return transferFailed(request, 'UNKNOWN_ENVIRONMENT', `cannot transfer from ${copied.sourceEnvironment} to ${copied.targetEnvironment}`);
@@ -46,7 +46,7 @@ export async function pushIntoTargetRegistry(copied: ImageCopied, request: Trans
   // Charts pin the image where it was pushed at upload; an environment pulling from there needs nothing more.
   if (prefix === deps.registryOf('Development')) return { kind: 'copied', event: copied };
   const refused = (message: string): TransferOutcome => transferFailed(request, 'REGISTRY_PUSH_REFUSED', message);
-  const version = (await storedVersions(deps.dynamo, deps.metadataTable, copied.imageUID)).find((stored) => stored.imageVersion === copied.imageVersion);
+  const version = recorded === undefined ? undefined : storedVersionOf(recorded);
   // Stored before image summaries were recorded: nothing says which manifest to push.
   if (!version) return refused(`${copied.imageUID} ${copied.imageVersion} has no recorded image manifest to push to the ${target} registry`);
   const pushing = { ...deps.pushing, prefix };

@@ -40,4 +40,11 @@ describe('storedVersionOf', () => {
     expect(storedVersionOf({ ...row, createdTimestampUTC: '2026-12-03T12:00:00.000Z' })).toMatchObject({ ownerPath: null, otherOwnerPaths: [expect.stringMatching(/^ada-lovelace-example-com-[0-9a-f]{8}$/)] });
     expect(storedVersionOf({ ...row, username: undefined })).toMatchObject({ owner: undefined, ownerPath: null, otherOwnerPaths: [] });
   });
+
+  it('reads a copy recorded with an empty versionId (an unversioned bucket) as the latest, as it reads its upload\'s', () => {
+    const version = storedVersionOf({ ...row, versionId: '', locationTesting: { bucket: 'test', key: 'k.tar', versionId: '' }, locationStaging: { bucket: 'staging', key: 'k.tar', versionId: 'v3' } });
+    expect(version?.stored).toEqual({ bucket: 'dev', key: 'k.tar', versionId: null });
+    expect(version?.copies.get('Testing')).toEqual({ bucket: 'test', key: 'k.tar', versionId: null });
+    expect(version?.copies.get('Staging')).toEqual({ bucket: 'staging', key: 'k.tar', versionId: 'v3' });
+  });
 });

@@ -3,7 +3,7 @@ import { QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk
 import { describeError, ENVIRONMENT_NAMES, isPushRefusal, otherOwnerPathsOf, pushedOwnerPathOf, type EnvironmentName, type Logger } from '@orbit/lib';
 import { pinnedDigestOf, type ImageSummary } from '@orbit/schemas';
 import pLimit from 'p-limit';
-import type { ObjectLocation } from '../copy.js';
+import { recordedLocationOf, type ObjectLocation } from '../copy.js';
 import { referrersInPlace } from './place-referrers.js';
 import { holdsManifest, pushImage } from './push-image.js';
 import { openStored, pushClientFor, type RegistryPushing } from './push-stored.js';
@@ -40,12 +40,6 @@ export type VersionCheck =
   | { readonly kind: 'missing'; readonly placement: Placement; readonly reference: string }
   | { readonly kind: 'unpushable'; readonly placement: Placement; readonly why: string };
 
-function locationOf(value: unknown): ObjectLocation | undefined {
-  const location = value as Partial<Record<keyof ObjectLocation, unknown>> | undefined;
-  if (typeof location?.bucket !== 'string' || typeof location.key !== 'string') return undefined;
-  return { bucket: location.bucket, key: location.key, versionId: typeof location.versionId === 'string' ? location.versionId : null };
-}
-
 /** A metadata table row as a stored version, or undefined when it is not one (a row without its copy or its image). */
 export function storedVersionOf(row: Record<string, unknown>): StoredVersion | undefined {
   const image = row['image'] as ImageSummary | undefined;
@@ -54,7 +48,7 @@ export function storedVersionOf(row: Record<string, unknown>): StoredVersion | u
   if (!imageUID || !imageVersion || !imageName || !bucket || !key || typeof image?.manifestDigest !== 'string') return undefined;
   const copies = new Map<EnvironmentName, ObjectLocation>();
   for (const environment of ENVIRONMENT_NAMES) {
-    const copy = environment === 'Development' ? undefined : locationOf(row[`location${environment}`]);
+    const copy = environment === 'Development' ? undefined : recordedLocationOf(row[`location${environment}`]);
     if (copy) copies.set(environment, copy);
   }
   const owner = text('username');
