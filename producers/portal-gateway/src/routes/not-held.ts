@@ -5,11 +5,17 @@
  * keeps the bare 404: UIDs and versions cannot be probed.
  */
 
-import { RequestRefusedError } from '../errors.js';
+import { RequestDeferredError, RequestRefusedError } from '../errors.js';
 import type { RequestRecord, RequestStore } from '../ports.js';
 import { uploadUnderWay } from '../upload-under-way.js';
 
 type UploadLister = Pick<RequestStore, 'list'>;
+
+/**
+ * Retry-After of IMAGE_NOT_READY: a retriable 404 said so only in words, and a client's generic retry (on Retry-After)
+ * gave up at once; an upload's steps take seconds, and the message names the request to follow instead.
+ */
+const NOT_READY_RETRY_SECONDS = 5;
 
 const ofVersion = (upload: { readonly imageVersion?: string | null }): string => (upload.imageVersion ? ` of ${upload.imageVersion}` : '');
 
@@ -27,8 +33,9 @@ async function failedUpload(requests: UploadLister, owner: string, imageUID: str
 export async function imageNotHeld(requests: UploadLister, owner: string, imageUID: string): Promise<RequestRefusedError | undefined> {
   const uploading = await uploadUnderWay(requests, owner, imageUID);
   if (uploading) {
-    return new RequestRefusedError(404, 'IMAGE_NOT_READY',
-      `image ${imageUID} has no validated version yet: your upload ${uploading.requestId}${ofVersion(uploading)} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
+    return new RequestDeferredError(404, 'IMAGE_NOT_READY',
+      `image ${imageUID} has no validated version yet: your upload ${uploading.requestId}${ofVersion(uploading)} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`,
+      [], NOT_READY_RETRY_SECONDS);
   }
   const failed = await failedUpload(requests, owner, imageUID);
   return failed && new RequestRefusedError(404, 'IMAGE_UPLOAD_FAILED',
@@ -42,8 +49,9 @@ export async function imageNotHeld(requests: UploadLister, owner: string, imageU
 export async function versionNotHeld(requests: UploadLister, owner: string, imageUID: string, imageVersion: string): Promise<RequestRefusedError | undefined> {
   const uploading = await uploadUnderWay(requests, owner, imageUID, imageVersion);
   if (uploading) {
-    return new RequestRefusedError(404, 'IMAGE_NOT_READY',
-      `image ${imageUID} has no validated version ${imageVersion} yet: your upload ${uploading.requestId} of ${imageVersion} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`);
+    return new RequestDeferredError(404, 'IMAGE_NOT_READY',
+      `image ${imageUID} has no validated version ${imageVersion} yet: your upload ${uploading.requestId} of ${imageVersion} is still under way; follow GET /v1/requests/${uploading.requestId}?wait=30`,
+      [], NOT_READY_RETRY_SECONDS);
   }
   const failed = await failedUpload(requests, owner, imageUID, imageVersion);
   return failed && new RequestRefusedError(404, 'IMAGE_UPLOAD_FAILED',

@@ -37,7 +37,7 @@ async function get(image: ImageView | undefined, uploads: readonly RequestRecord
     },
   });
   const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await routeTestToken(asker.user, asker.roles)}` } });
-  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+  return { status: response.statusCode, body: response.json() as Record<string, unknown>, ...(response.headers['retry-after'] === undefined ? {} : { retryAfter: response.headers['retry-after'] }) };
 }
 
 const bareNotFound = (what: string) => ({ status: 404, body: { code: 'ORBIT_ERR_NOT_FOUND', problems: [], message: `${what} not found` } });
@@ -52,6 +52,8 @@ describe('a version read while the image\'s first upload is under way (found by 
           code: 'IMAGE_NOT_READY', problems: [],
           message: `image ${UID} has no validated version v1-0-00 yet: your upload req-1 of v1-0-00 is still under way; follow GET /v1/requests/req-1?wait=30`,
         },
+        // Retriable: a client's generic retry on Retry-After waits and asks again (it gave up at once before).
+        retryAfter: '5',
       });
     }
   });
