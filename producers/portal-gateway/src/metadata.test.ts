@@ -98,6 +98,47 @@ describe('parseMetadata', () => {
     expect(fields).toEqual(expect.arrayContaining(['imageName', 'imageVersion', 'port', 'envVars.0.key', 'volumes.0.key', 'volumes.0.value']));
   });
 
+  it('answers every check\'s problems at once, in the order of the checks, not one check a round (found by a review: a portal form took four submissions)', () => {
+    const result = parseMetadata({
+      imageName: 'Bad Name!', imageVersion: '1.0', imageCategory: 'nope', port: 99999, envVars: [{ key: '1x', value: 'a' }], commandOverride: "run 'x", WorkingDir: '/app',
+    });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        // The schema, in its fields' order.
+        { field: 'port', message: 'must be a port number, 1 to 65535' },
+        { field: 'envVars.0.key', message: 'must be a valid environment variable name' },
+        // The naming rules: both fields, though lib's checkMetadata names only the first it finds wrong.
+        { field: 'imageName', message: expect.stringMatching(/^must be lowercase letters and digits/) as unknown },
+        { field: 'imageVersion', message: expect.stringMatching(/^must look like v1-2-3/) as unknown },
+        // What the chart could not run.
+        { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) as unknown },
+        // A known field in another letter case.
+        { field: 'WorkingDir', message: expect.stringMatching(/^is workingDir written in another letter case/) as unknown },
+      ],
+    });
+  });
+
+  it('checks the other fields of metadata that gives a field twice, or a field that fails the schema, and names no field twice for one value', () => {
+    expect(parseMetadata({ imageName: 'billing-api', imageVersion: 'latest', Description: 'a', description: 'b\u0000', port: 0 })).toEqual({
+      ok: false,
+      problems: [
+        { field: 'description', message: 'Description is given twice (as Description and as description); send one' },
+        { field: 'port', message: 'must be a port number, 1 to 65535' },
+        { field: 'imageVersion', message: expect.stringMatching(/^must look like v1-2-3/) as unknown },
+      ],
+    });
+    // Too long for the schema: not also told it breaks the naming rules, nor a bad list's values what the chart could not run.
+    const failed = parseMetadata({ imageName: 'Bad Name!'.repeat(15), imageVersion: 'v1-0-00', envVars: [{ key: '1x', value: 'a\u0000' }], workingDir: '/a\u0000' });
+    expect(failed.ok ? [] : failed.problems.map(({ field }) => field)).toEqual(['imageName', 'envVars.0.key', 'workingDir']);
+  });
+
+  it('stops at what the later checks cannot read past: not an object, a string no store keeps, a size measured only of metadata that passed every check', () => {
+    expect(parseMetadata({ imageName: 'Bad Name!', imageVersion: 'v1-0-00', Description: 'lost \ud83d half' })).toEqual({ ok: false, problems: [{ field: 'Description', message: expect.stringContaining('well-formed Unicode') as unknown }] });
+    const big = Array.from({ length: 14 }, (_, i) => ({ key: `K${i}`, value: 'x'.repeat(32_000) }));
+    expect(parseMetadata({ imageName: 'Bad Name!', imageVersion: 'v1-0-00', envVars: big })).toMatchObject({ ok: false, problems: [{ field: 'imageName' }] });
+  });
+
   it('refuses at the door what the chart could not run (an unsplittable command, a NUL, an overlong variable name), naming each field', () => {
     const result = parseMetadata({ imageName: 'api', imageVersion: 'v1-0-00', commandOverride: "run 'x", envVars: [{ key: 'K', value: 'a\u0000' }], workingDir: '/a\u0000' });
     expect(result).toMatchObject({ ok: false, problems: [{ field: 'envVars.0.value' }, { field: 'commandOverride', message: expect.stringMatching(/unclosed ' quote/) }, { field: 'workingDir' }] });

@@ -158,9 +158,46 @@ function missingFieldMessage(path: readonly PropertyKey[], sent: Readonly<Record
   return meant === undefined ? 'is required' : `is required (${meant} was sent: did you mean ${field}? unknown fields are kept as extra metadata)`;
 }
 
+/** The schema with every field optional: what of the metadata passes it once the fields that failed are left out. */
+const metadataSchemaPartial = metadataSchema.partial();
+
+/**
+ * The fields zod's issues do not name, as the schema gives them: what the checks of values can still look at when
+ * other fields failed it. Each field's schema is its own (none looks at another), so these pass as they would in full.
+ */
+function fieldsPassing(sent: Readonly<Record<string, unknown>>, issues: z.ZodError['issues']): z.output<typeof metadataSchemaPartial> {
+  const failed = new Set(issues.map(({ path }) => path[0]));
+  const rest = userKeyedRecord<unknown>();
+  for (const [key, value] of Object.entries(sent)) if (!failed.has(key)) rest[key] = value;
+  const parsed = metadataSchemaPartial.safeParse(rest);
+  return parsed.success ? parsed.data : {};
+}
+
+/** A name and version each of checkMetadata's rules takes, to hear its verdict on the other field alone. */
+const NAMING_TAKES = { imageName: 'a', imageVersion: '1.0.0' };
+
+/**
+ * The validator's naming rules on each field given (one that failed the schema is not): checkMetadata names only the
+ * first field it finds wrong, so a form wrong in both took one more round for the version. Asked of each field alone,
+ * beside one it takes, so the rules stay lib's, shared with the validator.
+ */
+function namingProblems(fields: { readonly imageName?: string | undefined; readonly imageVersion?: string | undefined }): FieldProblem[] {
+  return (['imageName', 'imageVersion'] as const).flatMap((field) => {
+    const value = fields[field];
+    if (value === undefined) return [];
+    const verdict = checkMetadata({ ...NAMING_TAKES, [field]: value });
+    return verdict.ok ? [] : [{ field: verdict.field, message: verdict.problem }];
+  });
+}
+
 /**
  * Validates the user's metadata. Unknown fields are kept as they are
  * (extraJson); the actor never comes from here.
+ *
+ * Every check's problems are answered at once, in the order of the checks (a portal form wrong in port, name and
+ * version took a round each, found by a review); the fields that failed one check are left out of the later checks
+ * of values. Only what the later checks cannot read past stops them: not an object, or the JSON's shape (its depth
+ * guards their walks).
  */
 export function parseMetadata(input: unknown): MetadataResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -169,6 +206,7 @@ export function parseMetadata(input: unknown): MetadataResult {
   // A port that large is answered as any port out of range, not told to be sent as a string.
   const shape = jsonShapeProblem(input, ['port']);
   if (shape !== undefined) return { ok: false, problems: [{ field: shape.path === 'body' ? 'metadata' : shape.path, message: shape.message }] };
+  const problems: FieldProblem[] = [];
   // Own properties only, into an object with no prototype: a field named `toString` or `__proto__` is a field like any other.
   const normalised = userKeyedRecord<unknown>();
   // A problem is named as the client spelt the field: `description` sent, `Description` reported, was read as another field.
@@ -178,47 +216,53 @@ export function parseMetadata(input: unknown): MetadataResult {
     if (Object.hasOwn(normalised, name)) {
       // The spelling given first is the other of the two (an object holds each key once): "as Part and as Part" named neither.
       const first = key === name ? Object.keys(ALIASES).find((alias) => ALIASES[alias] === name) ?? name : name;
-      return { ok: false, problems: [{ field: key, message: `${name} is given twice (as ${first} and as ${key}); send one` }] };
+      problems.push({ field: key, message: `${name} is given twice (as ${first} and as ${key}); send one` });
+      // Neither value is the one to check: checked as not given (only optional fields have aliases), refused above.
+      normalised[name] = undefined;
+      continue;
     }
     normalised[name] = value;
     sentAs[name] = key;
   }
   const result = metadataSchema.safeParse(normalised);
   if (!result.success) {
-    return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.length === 0 ? 'metadata' : fieldAsSent(issue.path.map(String), sentAs), message: missingFieldMessage(issue.path, normalised) ?? issue.message })) };
+    problems.push(...result.error.issues.map((issue) => ({ field: issue.path.length === 0 ? 'metadata' : fieldAsSent(issue.path.map(String), sentAs), message: missingFieldMessage(issue.path, normalised) ?? issue.message })));
   }
-  const data = result.data;
+  // The fields that passed the schema, for the checks of values below: each field's rules are its own, so a bad port
+  // tells nothing of the name (a missing required field is only not looked at).
+  const data = result.success ? result.data : fieldsPassing(normalised, result.error.issues);
   // The validator's naming rules, here too: a bad name is refused before a byte of the image moves, not after the whole upload.
-  const naming = checkMetadata({ imageName: data.imageName, imageVersion: data.imageVersion });
-  if (!naming.ok) return { ok: false, problems: [{ field: naming.field, message: naming.problem }] };
+  problems.push(...namingProblems(data));
   const unrunnable = metadataRuntimeProblems({ ...data, description: data.Description, part: data.Part });
-  if (unrunnable.length > 0) return { ok: false, problems: unrunnable.map(({ field, problem }) => ({ field: fieldAsSent(field.split('.'), sentAs), message: problem })) };
+  problems.push(...unrunnable.map(({ field, problem }) => ({ field: fieldAsSent(field.split('.'), sentAs), message: problem })));
   // From the fields as sent, not zod's output, which leaves out a field named `__proto__`; into an object with no
   // prototype, where `extra['__proto__'] = value` stores a field instead of setting the prototype (both lost it).
   const extra = userKeyedRecord<unknown>();
   for (const key of Object.keys(normalised)) if (!Object.hasOwn(known, key)) extra[key] = normalised[key];
   // `Port` for `port` (the design documents capitalise Description and Part) was kept as extra metadata, and the chart had no port.
-  const misspelt = Object.keys(extra).flatMap((key) => {
+  problems.push(...Object.keys(extra).flatMap((key) => {
     const meant = Object.keys(known).find((name) => name.toLowerCase() === key.toLowerCase());
     return meant === undefined ? [] : [{ field: key, message: `is ${meant} written in another letter case; fields are matched as written (only description and part have lower-case aliases): write ${meant}` }];
-  });
-  if (misspelt.length > 0) return { ok: false, problems: misspelt };
+  }));
   // Bytes, as it travels and is stored: its length in UTF-16 units took 80 062 bytes of é (found by a review).
   const extraBytes = Buffer.byteLength(JSON.stringify(extra), 'utf8');
-  if (extraBytes > MAX_EXTRA_BYTES) return { ok: false, problems: [{ field: 'metadata', message: `extra fields are ${extraBytes} bytes as JSON (UTF-8); at most ${MAX_EXTRA_BYTES} (64 KiB)` }] };
+  if (extraBytes > MAX_EXTRA_BYTES) problems.push({ field: 'metadata', message: `extra fields are ${extraBytes} bytes as JSON (UTF-8); at most ${MAX_EXTRA_BYTES} (64 KiB)` });
+  // The size of the whole is measured on metadata that passed every check: with a field refused there is none to measure.
+  if (!result.success || problems.length > 0) return { ok: false, problems };
+  const valid = result.data;
   const metadata: ImageMetadata = {
-    imageName: data.imageName,
-    imageVersion: data.imageVersion,
-    imageCategory: data.imageCategory === '' ? null : data.imageCategory ?? null,
-    description: data.Description ?? null,
-    part: data.Part ?? null,
-    port: data.port ?? null,
-    envVars: data.envVars ?? [],
-    volumes: data.volumes ?? [],
-    imageLabels: data.imageLabels ?? [],
-    commandOverride: data.commandOverride ?? null,
-    entrypointOverride: data.entrypointOverride ?? null,
-    workingDir: data.workingDir ?? null,
+    imageName: valid.imageName,
+    imageVersion: valid.imageVersion,
+    imageCategory: valid.imageCategory === '' ? null : valid.imageCategory ?? null,
+    description: valid.Description ?? null,
+    part: valid.Part ?? null,
+    port: valid.port ?? null,
+    envVars: valid.envVars ?? [],
+    volumes: valid.volumes ?? [],
+    imageLabels: valid.imageLabels ?? [],
+    commandOverride: valid.commandOverride ?? null,
+    entrypointOverride: valid.entrypointOverride ?? null,
+    workingDir: valid.workingDir ?? null,
     extraJson: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
   };
   // Measured as it travels: within the per-field limits, 256 variables of 32 KiB would still not fit in one DynamoDB row.
